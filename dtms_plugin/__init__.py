@@ -1,0 +1,1 @@
+"""DTMS, the Defensive Trade Management System: a hostapp plugin."""

@@ -1,0 +1,5 @@
+"""Placeholder; replaced by `dtms serve`."""
+
+
+def main() -> int:
+    return 0

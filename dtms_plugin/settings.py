@@ -1,0 +1,110 @@
+"""DTMS settings: every number of the spec lives here as a default, overridable in
+``[plugin.dtms]`` of plugins.toml (nested tables for the groups, e.g.
+``[plugin.dtms.weights]``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from hookspecs import parse_settings
+
+
+@dataclass(frozen=True)
+class Weights:
+    structure: float = 3.0
+    vwap_volume: float = 2.0
+    momentum: float = 2.0
+    ema_alignment: float = 1.5
+    delta_pressure: float = 1.0
+    candle_conviction: float = 1.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """State-machine score thresholds (spec §5)."""
+
+    to_l1: float = -2.0  # HEALTHY -> WARNING_L1 when S <= this
+    l1_recover: float = 0.0  # WARNING_L1 -> HEALTHY when S >= this
+    to_l2: float = -4.0  # WARNING_L1 -> WARNING_L2
+    l2_recover: float = -2.0  # WARNING_L2 -> WARNING_L1
+    to_hedge: float = -6.0  # WARNING_L2 -> HEDGED, RECOVERING -> HEDGED
+    recover: float = 1.0  # HEDGED -> RECOVERING, RECOVERING -> HEALTHY
+    confluence_against: float = 0.7
+
+
+@dataclass(frozen=True)
+class Arming:
+    profit_r: float = 0.2
+    age_minutes: float = 15.0
+    loss_r: float = -0.5
+    adverse_move_r: float = 0.5  # re-evaluate at once when price moved this much against
+
+
+@dataclass(frozen=True)
+class ActionsConfig:
+    tighten_r: float = 0.3  # SL distance behind price on tighten
+    partial_fraction: float = 0.5
+    hedge_fraction: float = 0.5
+    re_add: bool = False
+    re_add_fraction: float = 0.5
+    flat_minutes: float = 75.0
+    recovery_minutes: float = 30.0
+    max_retries: int = 3
+
+
+@dataclass(frozen=True)
+class Rails:
+    stale_bar_periods: float = 2.0
+    spread_median_bars: int = 100
+    spread_max_ratio: float = 2.0
+    daily_loss_pct: float = 2.0
+    stop_streak: int = 3
+    streak_minutes: float = 60.0
+
+
+@dataclass(frozen=True)
+class Regime:
+    range_width: float = 0.004
+    range_width_by_symbol: dict[str, float] = field(default_factory=dict)
+    vwap_slope_base: dict[str, float] = field(
+        default_factory=lambda: {
+            "XAUUSD": 0.001,
+            "BTCUSD": 0.002,
+            "EURUSD": 0.0005,
+            "GBPUSD": 0.0005,
+        }
+    )
+    vwap_slope_jpy: float = 0.0007
+    vwap_slope_default: float = 0.001
+    rsi_threshold: float = 45.0
+    rsi_threshold_low_vol: float = 40.0
+    opposite_volume_share: float = 0.65
+    opposite_volume_share_low_vol: float = 0.72
+
+
+@dataclass(frozen=True)
+class DtmsSettings:
+    strategy: Literal["local", "remote", "auto"] = "auto"
+    api_url: str = "http://127.0.0.1:8001"
+    token_env: str = "DTMS_TOKEN"
+    state_dir: str = ".hostapp/dtms"
+    fresh_seconds: float = 10.0
+    last_known_seconds: float = 30.0
+    fast_timeframe: str = "M5"
+    signal_timeframe: str = "M15"
+    register_timeout_seconds: float = 5.0
+    query_timeout_seconds: float = 2.0
+    weights: Weights = field(default_factory=Weights)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    arming: Arming = field(default_factory=Arming)
+    actions: ActionsConfig = field(default_factory=ActionsConfig)
+    rails: Rails = field(default_factory=Rails)
+    regime: Regime = field(default_factory=Regime)
+
+
+def load_settings(
+    table: Mapping[str, Any], where: str = "plugins.toml [plugin.dtms]"
+) -> DtmsSettings:
+    return parse_settings(DtmsSettings, table, where)

@@ -1,0 +1,29 @@
+"""The face both DTMS strategies show to the plugin: the local engine in-process, or the
+remote DTMS API server. ``dtms_plugin.plugin`` picks one and forwards the hooks to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from hookspecs import HostView, OrderRequest, Trade
+
+
+class Strategy(Protocol):
+    name: str  # "local" or "remote"
+
+    async def startup(self, host: HostView) -> None: ...
+
+    async def shutdown(self, host: HostView) -> None: ...
+
+    async def on_trade_executed(self, host: HostView, trade: Trade) -> None: ...
+
+    async def on_cycle(self, host: HostView, now: datetime) -> None: ...
+
+    async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None: ...
+
+    def is_defensive(self, host: HostView, ticket: int) -> bool:
+        """Sync, no network: answer from the store's state cache (spec §9)."""
+        ...
+
+    def allow_order(self, host: HostView, order: OrderRequest) -> str | None: ...

@@ -1,0 +1,1 @@
+"""Example strategy (filled in by the loader work)."""

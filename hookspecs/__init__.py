@@ -1,0 +1,78 @@
+"""The hostapp plugin contract: markers, hook specifications and the data that crosses them.
+
+Third-party plugins import from here and nowhere else::
+
+    from hookspecs import hookimpl, OrderRequest
+
+    @hookimpl
+    def propose_orders(symbol, bars, now):
+        ...
+"""
+
+from __future__ import annotations
+
+from . import spec
+from .host import (
+    AccountInfo,
+    Broker,
+    BrokerError,
+    Clock,
+    HostView,
+    MarginMode,
+    MarketView,
+    Quote,
+    SymbolInfo,
+    apply_action,
+)
+from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
+from .settings import ConfigError, parse_settings
+from .spec import SYNC_ONLY_HOOKS
+from .types import (
+    DIRECTIONS,
+    Action,
+    ActionKind,
+    ActionResult,
+    Bar,
+    DataError,
+    DefensiveState,
+    Direction,
+    OrderRequest,
+    ResultCode,
+    Trade,
+    opposite,
+    parse_direction,
+)
+
+__all__ = [
+    "DIRECTIONS",
+    "ENTRY_POINT_GROUP",
+    "PROJECT_NAME",
+    "SYNC_ONLY_HOOKS",
+    "AccountInfo",
+    "Action",
+    "ActionKind",
+    "ActionResult",
+    "Bar",
+    "Broker",
+    "BrokerError",
+    "Clock",
+    "ConfigError",
+    "DataError",
+    "DefensiveState",
+    "Direction",
+    "HostView",
+    "MarginMode",
+    "MarketView",
+    "OrderRequest",
+    "Quote",
+    "ResultCode",
+    "SymbolInfo",
+    "Trade",
+    "apply_action",
+    "hookimpl",
+    "hookspec",
+    "opposite",
+    "parse_direction",
+    "parse_settings",
+    "spec",
+]

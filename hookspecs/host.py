@@ -1,0 +1,192 @@
+"""What a plugin may use of the host: the ``host`` object every hook receives.
+
+These are ``typing.Protocol`` classes, so a plugin depends on the shape and never on
+``hostapp`` itself; the host, the DTMS server (a headless host) and test doubles all
+satisfy them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from .types import (
+    Action,
+    ActionKind,
+    ActionResult,
+    Bar,
+    DefensiveState,
+    OrderRequest,
+    ResultCode,
+    Trade,
+)
+
+MarginMode = Literal["hedging", "netting"]
+
+
+class BrokerError(RuntimeError):
+    """The broker could not answer a query (not a refusal, which is an ActionResult).
+
+    Raised, for instance, when MetaTrader's ``positions_get`` returns ``None``: that is
+    an error, never "no positions".
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    symbol: str
+    bid: float
+    ask: float
+    time: datetime
+
+    @property
+    def spread(self) -> float:
+        return self.ask - self.bid
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolInfo:
+    """Trading rules of one symbol. Levels are in price units (points × point size)."""
+
+    name: str
+    digits: int
+    point: float
+    volume_min: float
+    volume_step: float
+    volume_max: float
+    stops_level: float = 0.0
+    freeze_level: float = 0.0
+    contract_size: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    login: int
+    balance: float
+    equity: float
+    margin_mode: MarginMode
+    currency: str = "USD"
+
+    @property
+    def hedging(self) -> bool:
+        return self.margin_mode == "hedging"
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """A trading account. Order calls return an :class:`ActionResult` and never raise on
+    a refusal; queries raise :class:`BrokerError` when the broker cannot answer."""
+
+    def positions(self) -> list[Trade]: ...
+
+    def position(self, ticket: int) -> Trade | None: ...
+
+    def open(self, order: OrderRequest) -> ActionResult: ...
+
+    def modify_sl_tp(
+        self, ticket: int, stop_loss: float | None, take_profit: float | None
+    ) -> ActionResult: ...
+
+    def close(self, ticket: int, volume: float | None = None) -> ActionResult: ...
+
+    def hedge(self, ticket: int, volume: float) -> ActionResult: ...
+
+    def symbol_info(self, symbol: str) -> SymbolInfo | None: ...
+
+    def quote(self, symbol: str) -> Quote | None: ...
+
+    def account(self) -> AccountInfo: ...
+
+
+class MarketView(Protocol):
+    """Closed bars only: the bar still forming is never returned."""
+
+    def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
+        """The newest ``count`` closed bars of ``symbol`` on ``timeframe`` (``"M5"``,
+        ``"M15"``, ``"H1"``…), oldest first; fewer when history is shorter."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC. In a replay this is the replayed time."""
+        ...
+
+
+@runtime_checkable
+class HostView(Protocol):
+    """The host as a plugin sees it."""
+
+    @property
+    def broker(self) -> Broker: ...
+
+    @property
+    def market(self) -> MarketView: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def log(self) -> logging.Logger: ...
+
+    def config_for(self, plugin_name: str) -> Mapping[str, Any]:
+        """The ``[plugin.NAME]`` table of plugins.toml (empty when absent)."""
+        ...
+
+    async def execute(self, action: Action) -> ActionResult:
+        """Carry out ``action`` on the broker, fire ``on_action`` for every plugin, and
+        return the result. Refusals come back as results; this never raises for them."""
+        ...
+
+    async def report_state_change(
+        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+    ) -> None:
+        """Fire ``on_state_change`` for every plugin (used by DTMS strategies)."""
+        ...
+
+
+def apply_action(broker: Broker, action: Action) -> ActionResult:
+    """Translate one :class:`Action` into the broker call(s) it means.
+
+    This is the single definition of what each action kind does, shared by the host and
+    the DTMS server so that the two can never disagree.
+    """
+    p = action.params
+    kind = action.kind
+    if kind in (ActionKind.TIGHTEN_SL, ActionKind.MOVE_SL_BREAKEVEN):
+        pos = broker.position(action.ticket)
+        if pos is None:
+            return ActionResult.failure(ResultCode.NOT_FOUND, f"position {action.ticket} not found")
+        return broker.modify_sl_tp(action.ticket, float(p["stop_loss"]), pos.take_profit)
+    if kind is ActionKind.PARTIAL_CLOSE:
+        return broker.close(action.ticket, float(p["volume"]))
+    if kind is ActionKind.HEDGE:
+        return broker.hedge(action.ticket, float(p["volume"]))
+    if kind is ActionKind.CLOSE_HEDGE:
+        return broker.close(int(p["hedge_ticket"]))
+    if kind is ActionKind.CLOSE:
+        hedge_ticket = p.get("hedge_ticket")
+        if hedge_ticket:
+            hedge_result = broker.close(int(hedge_ticket))
+            if not hedge_result.ok and hedge_result.code is not ResultCode.NOT_FOUND:
+                return hedge_result
+        return broker.close(action.ticket)
+    if kind is ActionKind.RE_ADD:
+        pos = broker.position(action.ticket)
+        if pos is None:
+            return ActionResult.failure(ResultCode.NOT_FOUND, f"position {action.ticket} not found")
+        order = OrderRequest(
+            symbol=pos.symbol,
+            direction=pos.direction,
+            volume=float(p["volume"]),
+            stop_loss=pos.stop_loss,
+            take_profit=pos.take_profit,
+            comment=f"DTMS_READD_{action.ticket}",
+            source="dtms",
+            magic=pos.magic,
+        )
+        return broker.open(order)
+    raise AssertionError(f"unhandled action kind {kind}")  # pragma: no cover

@@ -1,0 +1,106 @@
+"""Typed plugin settings: turn a ``[plugin.NAME]`` table into a dataclass, or say exactly
+which key is wrong.
+
+A plugin calls :func:`parse_settings` from its ``configure`` hook. Errors are
+:class:`ConfigError` with a message that names the file, the table and the key, which the
+host prints as one line before exiting with code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Keys every ``[plugin.NAME]`` table may hold; the host reads them, plugins ignore them.
+HOST_KEYS = frozenset({"timeout_seconds"})
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong. The message names file, table and key."""
+
+
+def parse_settings(cls: type[T], table: Mapping[str, Any], where: str) -> T:
+    """Build dataclass ``cls`` from ``table``, rejecting unknown keys and wrong types.
+
+    ``where`` names the table for messages, e.g. ``"plugins.toml [plugin.dtms]"``.
+    Ints are accepted where floats are expected; nothing else is coerced.
+    """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in table:
+        if key not in fields and key not in HOST_KEYS:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
+    values: dict[str, Any] = {}
+    for name in fields:
+        if name in table:
+            values[name] = _check_type(table[name], hints[name], f"{where}: key {name!r}")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_type(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            try:
+                return _check_type(value, arg, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: expected {_name(hint)}, got {value!r}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        choices = " | ".join(repr(a) for a in args)
+        raise ConfigError(f"{where}: expected one of {choices}, got {value!r}")
+    if origin in (list, tuple, frozenset, set):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        item = args[0] if args else Any
+        items = [_check_type(v, item, where) for v in value]
+        return origin(items) if origin is not list else items
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return value
+    if hint is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{where}: expected nothing, got {value!r}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return parse_settings(hint, value, where)
+    raise TypeError(f"unsupported settings type {hint!r}")
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")

@@ -1,0 +1,167 @@
+"""The hook specifications: the whole contract between the host and its plugins.
+
+Rules that hold for every hook:
+
+* Arguments are passed by keyword. An implementation may accept any subset of a hook's
+  arguments, in any order. It may not give a parameter a default value: pluggy never
+  passes such a parameter, so the host rejects the plugin at registration.
+* "async allowed" means the implementation may be ``async def``; the host awaits it with
+  the plugin's ``timeout_seconds`` (``[plugin.NAME]`` in plugins.toml, default 5 s). A hook
+  marked "sync only" must return its answer directly; an ``async def`` implementation of
+  it is rejected at registration.
+* Each implementation is called on its own. A plugin that raises (or times out) is logged
+  with its name and does not stop the others; the fail-safe value given below stands in
+  for its answer. Five consecutive failures trip the plugin's breaker: it is disabled for
+  the rest of the run and listed as ``tripped``. With ``on_error = "raise"`` in
+  plugins.toml the host re-raises instead (for development and CI).
+* Broadcast hooks run every plugin's implementation concurrently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from datetime import datetime
+
+from .host import HostView
+from .markers import hookspec
+from .types import Action, ActionResult, Bar, DefensiveState, OrderRequest, Trade
+
+
+@hookspec(historic=True)
+def configure(host: HostView) -> None:
+    """Validate this plugin's settings and prepare it, before anything trades.
+
+    Fires once at start-up, before ``startup``; it is historic, so a plugin registered
+    later is configured as it registers. Sync only. Read your settings with
+    ``host.config_for("your-name")`` and check them with :func:`hookspecs.parse_settings`.
+
+    Results: none. A raising plugin is a configuration error: the host refuses to start
+    and prints the error (which should name the file and key) with exit code 2.
+    """
+
+
+@hookspec
+def startup(host: HostView) -> Awaitable[None] | None:
+    """Open connections, recover state, start background work.
+
+    Fires once, after ``configure`` and before the first cycle. Async allowed; plugins
+    start concurrently.
+
+    Results: none. A raising plugin is logged and counts as a failure for its breaker;
+    the host starts without it having started.
+    """
+
+
+@hookspec
+def shutdown(host: HostView) -> Awaitable[None] | None:
+    """Flush state and close what ``startup`` opened.
+
+    Fires once when the host stops, normally or on SIGINT, for every plugin that was
+    enabled, even one whose ``startup`` failed. Async allowed.
+
+    Results: none. A raising plugin is logged; shutdown still runs for the others.
+    """
+
+
+@hookspec
+def propose_orders(
+    host: HostView, symbol: str, bars: Sequence[Bar], now: datetime
+) -> list[OrderRequest] | Awaitable[list[OrderRequest] | None] | None:
+    """Suggest market orders for ``symbol`` after a new bar closed.
+
+    Fires once per symbol per cycle, with the recent closed bars of the host's timeframe
+    (oldest first; the newest is ``bars[-1]``) and the host's current time. Sync or async.
+
+    Results: the lists of all plugins are flattened, in plugin order; each order then goes
+    through ``allow_order``. Return ``None`` or ``[]`` for no orders. A raising plugin's
+    orders for this call are dropped and the error is logged.
+    """
+
+
+@hookspec
+def allow_order(host: HostView, order: OrderRequest) -> str | None:
+    """Veto a proposed order before it reaches the broker.
+
+    Fires for every proposed new entry (not for exits, partial closes or hedges).
+    Sync only.
+
+    Results: ``None`` allows; any string vetoes, and is the reason reported. One veto is
+    enough. A raising plugin vetoes (fails closed): a risk guard that crashes must not
+    let orders through.
+    """
+
+
+@hookspec
+def on_trade_executed(host: HostView, trade: Trade) -> Awaitable[None] | None:
+    """A new position was opened at the broker.
+
+    Fires once per position, right after the broker confirmed it, with the position as
+    the broker reports it (ticket, fill price, stops). Async allowed; broadcast.
+
+    Results: none. A raising plugin is logged; the others still run.
+    """
+
+
+@hookspec
+def on_cycle(host: HostView, now: datetime) -> Awaitable[None] | None:
+    """Periodic work: one call per trading-loop cycle (per closed bar in a replay).
+
+    Fires after new orders were placed and before the exit manager runs. Async allowed;
+    broadcast. DTMS evaluates its trades here.
+
+    Results: none. A raising plugin is logged; the others still run.
+    """
+
+
+@hookspec
+def is_defensive(host: HostView, ticket: int) -> bool:
+    """Is this trade under defensive management right now?
+
+    Asked on the hot path, by the exit manager before it moves a stop or takes a partial
+    and by anyone else about to touch a position. Sync only; answer from memory or a
+    local cache and never wait on the network.
+
+    Results: True if any plugin says True. A raising plugin counts as True (fail safe):
+    when in doubt, leave the trade to its defender.
+    """
+
+
+@hookspec
+def on_trade_closed(host: HostView, trade: Trade, reason: str) -> Awaitable[None] | None:
+    """A position was closed, fully, by any cause.
+
+    ``trade`` carries ``close_price``, ``closed_at`` and the realised ``profit``;
+    ``reason`` is one of ``stop_loss``, ``take_profit``, ``action`` (a plugin's action),
+    ``exit`` (the exit manager), ``external`` (closed outside the host). Async allowed;
+    broadcast.
+
+    Results: none. A raising plugin is logged.
+    """
+
+
+@hookspec
+def on_state_change(
+    host: HostView, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+) -> Awaitable[None] | None:
+    """A defended trade moved along the DTMS ladder (``old`` → ``new``, with why).
+
+    Fires after the new state was persisted. Async allowed; broadcast. Notifiers and
+    dashboards listen here.
+
+    Results: none. A raising plugin is logged.
+    """
+
+
+@hookspec
+def on_action(host: HostView, action: Action, result: ActionResult) -> Awaitable[None] | None:
+    """A defensive action was carried out (or refused) at the broker.
+
+    Fires once per attempt, after the broker answered, with its result. Async allowed;
+    broadcast.
+
+    Results: none. A raising plugin is logged.
+    """
+
+
+#: The hooks whose implementations must be plain functions (no ``async def``).
+SYNC_ONLY_HOOKS = frozenset({"configure", "allow_order", "is_defensive"})

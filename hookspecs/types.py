@@ -1,0 +1,251 @@
+"""Plain data that crosses the hook contract.
+
+Every type is a frozen dataclass that validates itself on construction, so a plugin
+can never hand the host (or another plugin) a trade with a naive timestamp, a negative
+volume or a direction of ``"BUY "``. Prices are floats, volumes are lots, times are
+timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+Direction = Literal["buy", "sell"]
+DIRECTIONS: tuple[Direction, ...] = ("buy", "sell")
+
+
+class DataError(ValueError):
+    """A data type was built with a bad field; the message names the field."""
+
+
+def parse_direction(value: object, field_name: str = "direction") -> Direction:
+    """Accept ``buy``/``sell`` in any case (``"BUY"``, ``" Sell "``); reject anything else."""
+    if isinstance(value, str):
+        norm = value.strip().lower()
+        if norm == "buy":
+            return "buy"
+        if norm == "sell":
+            return "sell"
+    raise DataError(f"{field_name}: expected 'buy' or 'sell', got {value!r}")
+
+
+def opposite(direction: Direction) -> Direction:
+    return "sell" if direction == "buy" else "buy"
+
+
+def _require_utc(name: str, value: object) -> None:
+    if not isinstance(value, datetime):
+        raise DataError(f"{name}: expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise DataError(f"{name}: datetime must be timezone-aware (UTC), got naive {value}")
+    if value.utcoffset() != timedelta(0):
+        raise DataError(f"{name}: datetime must be in UTC, got offset {value.utcoffset()}")
+
+
+def _require_finite(name: str, value: object, *, positive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DataError(f"{name}: expected a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise DataError(f"{name}: must be > 0, got {value!r}")
+
+
+def _require_optional_price(name: str, value: object) -> None:
+    if value is not None:
+        _require_finite(name, value, positive=True)
+
+
+def _require_ticket(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise DataError(f"{name}: expected an int > 0, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One closed bar. ``time`` is the bar's open time (UTC), as MetaTrader reports it."""
+
+    time: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float = 0.0
+    spread: float = 0.0  # in price units, not points
+
+    def __post_init__(self) -> None:
+        _require_utc("time", self.time)
+        for name in ("open", "high", "low", "close"):
+            _require_finite(name, getattr(self, name), positive=True)
+        _require_finite("volume", self.volume)
+        _require_finite("spread", self.spread)
+        if self.high < max(self.open, self.close) or self.low > min(self.open, self.close):
+            raise DataError(
+                f"high/low: bar at {self.time.isoformat()} has high {self.high} and low "
+                f"{self.low} outside open {self.open} / close {self.close}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """An open position (or, in ``on_trade_closed``, the position as it was closed).
+
+    ``stop_loss``/``take_profit`` are ``None`` when not set. ``profit`` is the floating
+    profit in account currency for an open trade and the realised one for a closed trade;
+    ``close_price`` and ``closed_at`` are set only on closed trades.
+    """
+
+    ticket: int
+    symbol: str
+    direction: Direction
+    volume: float
+    entry_price: float
+    stop_loss: float | None
+    take_profit: float | None
+    opened_at: datetime
+    magic: int = 0
+    comment: str = ""
+    profit: float = 0.0
+    close_price: float | None = None
+    closed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _require_ticket("ticket", self.ticket)
+        if not isinstance(self.symbol, str) or not self.symbol.strip():
+            raise DataError(f"symbol: expected a non-empty string, got {self.symbol!r}")
+        if self.direction not in DIRECTIONS:
+            raise DataError(f"direction: expected 'buy' or 'sell', got {self.direction!r}")
+        _require_finite("volume", self.volume, positive=True)
+        _require_finite("entry_price", self.entry_price, positive=True)
+        _require_optional_price("stop_loss", self.stop_loss)
+        _require_optional_price("take_profit", self.take_profit)
+        _require_utc("opened_at", self.opened_at)
+        _require_finite("profit", self.profit)
+        _require_optional_price("close_price", self.close_price)
+        if self.closed_at is not None:
+            _require_utc("closed_at", self.closed_at)
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell: multiply a price move by it to get the trade's gain."""
+        return 1 if self.direction == "buy" else -1
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A market order a strategy proposes. ``source`` is the proposing plugin's name."""
+
+    symbol: str
+    direction: Direction
+    volume: float
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    comment: str = ""
+    source: str = ""
+    magic: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbol, str) or not self.symbol.strip():
+            raise DataError(f"symbol: expected a non-empty string, got {self.symbol!r}")
+        if self.direction not in DIRECTIONS:
+            raise DataError(f"direction: expected 'buy' or 'sell', got {self.direction!r}")
+        _require_finite("volume", self.volume, positive=True)
+        _require_optional_price("stop_loss", self.stop_loss)
+        _require_optional_price("take_profit", self.take_profit)
+
+
+class ActionKind(StrEnum):
+    """What a defensive action does at the broker.
+
+    Parameters each kind reads from ``Action.params``:
+    ``tighten_sl``/``move_sl_breakeven``: ``stop_loss``; ``partial_close``: ``volume``;
+    ``hedge``: ``volume``; ``close_hedge``: ``hedge_ticket``; ``close``: optional
+    ``hedge_ticket`` (closed too); ``re_add``: ``volume``.
+    """
+
+    TIGHTEN_SL = "tighten_sl"
+    MOVE_SL_BREAKEVEN = "move_sl_breakeven"
+    PARTIAL_CLOSE = "partial_close"
+    HEDGE = "hedge"
+    CLOSE_HEDGE = "close_hedge"
+    CLOSE = "close"
+    RE_ADD = "re_add"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A planned defensive action on one trade.
+
+    ``key`` is an idempotency key, the same each time the same transition is replayed
+    (ticket, state-entry sequence, kind), so an executor can refuse to do it twice.
+    """
+
+    ticket: int
+    kind: ActionKind
+    params: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        _require_ticket("ticket", self.ticket)
+        if not isinstance(self.kind, ActionKind):
+            try:
+                object.__setattr__(self, "kind", ActionKind(self.kind))
+            except ValueError:
+                kinds = ", ".join(k.value for k in ActionKind)
+                raise DataError(f"kind: expected one of {kinds}, got {self.kind!r}") from None
+        if not self.key:
+            raise DataError("key: an action needs an idempotency key")
+
+
+class ResultCode(StrEnum):
+    """Broker-neutral outcome classes. Adapters put the native code in ``message``."""
+
+    OK = "ok"
+    NO_CHANGES = "no_changes"  # the request asked for what already is: a success
+    INVALID_VOLUME = "invalid_volume"
+    INVALID_STOPS = "invalid_stops"
+    FROZEN = "frozen"  # inside the freeze level: try again later
+    NOT_FOUND = "not_found"  # the position does not exist (any more)
+    HEDGING_NOT_ALLOWED = "hedging_not_allowed"  # netting account
+    TRANSIENT = "transient"  # requote, price changed, busy: retry with a fresh price
+    UNKNOWN_OUTCOME = "unknown_outcome"  # timeout: re-read positions before retrying
+    NO_MONEY = "no_money"
+    MARKET_CLOSED = "market_closed"
+    REJECTED = "rejected"  # any other refusal
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What a broker call (or an executed action) did. Never raised: returned."""
+
+    ok: bool
+    code: ResultCode
+    message: str = ""
+    new_ticket: int | None = None
+
+    @classmethod
+    def success(cls, message: str = "", new_ticket: int | None = None) -> ActionResult:
+        return cls(True, ResultCode.OK, message, new_ticket)
+
+    @classmethod
+    def failure(cls, code: ResultCode, message: str) -> ActionResult:
+        return cls(False, code, message)
+
+
+class DefensiveState(StrEnum):
+    """The DTMS ladder. ``is_defensive`` answers True for WARNING_L2 and HEDGED."""
+
+    HEALTHY = "HEALTHY"
+    WARNING_L1 = "WARNING_L1"
+    WARNING_L2 = "WARNING_L2"
+    HEDGED = "HEDGED"
+    RECOVERING = "RECOVERING"
+    CLOSED = "CLOSED"
+
+    @property
+    def defensive(self) -> bool:
+        return self in (DefensiveState.WARNING_L2, DefensiveState.HEDGED)
