@@ -1,0 +1,280 @@
+"""The exit manager: the host's builtin plugin ``exits``.
+
+It does what a discretionary trader does with a winning trade, and nothing to a losing
+one: stop at breakeven (plus a small buffer) once the trade is +1R, trail the stop one ATR
+behind price from +1.5R, and bank half at +2R. R is the distance from the entry to the
+*initial* stop loss, remembered when the trade is executed, because the stop itself moves.
+
+Two rules keep it from fighting DTMS: before it moves a stop or closes a part it asks
+``is_defensive`` (a trade under defensive management is left to its defender), and stops
+only ever tighten. It acts through ``host.execute`` so every move is an ordinary
+:class:`~hookspecs.Action` that other plugins see in ``on_action``.
+
+The trading loop calls :meth:`ExitManager.manage` once per cycle, after ``on_cycle``;
+:meth:`ExitManager.bind` hands it the plugin host's ``is_defensive`` and the host's
+timeframe first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from hookspecs import (
+    Action,
+    ActionKind,
+    Bar,
+    HostView,
+    Trade,
+    hookimpl,
+    parse_settings,
+)
+
+from .market.timeframes import timeframe_seconds
+
+DefensiveQuery = Callable[[HostView, int], bool]
+PLUGIN_NAME = "exits"
+
+
+@dataclass(frozen=True)
+class ExitSettings:
+    """``[plugin.exits]``. Levels are in R; each rule can be switched off on its own."""
+
+    breakeven: bool = True
+    breakeven_at_r: float = 1.0
+    breakeven_buffer_r: float = 0.1  # stop goes to entry + this much R in the trade's favour
+    trailing: bool = True
+    trail_from_r: float = 1.5
+    trail_atr_multiple: float = 1.0
+    trail_step_r: float = 0.1  # move the trailing stop only when it gains at least this
+    atr_period: int = 14
+    atr_timeframe: str = ""  # empty: the host's timeframe
+    partial: bool = True
+    partial_at_r: float = 2.0
+    partial_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("breakeven_at_r", "trail_from_r", "trail_atr_multiple", "partial_at_r"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"key {name!r}: expected a number > 0, got {value}")
+        for name in ("breakeven_buffer_r", "trail_step_r"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"key {name!r}: expected a number >= 0, got {value}")
+        if not 0 < self.partial_fraction < 1:
+            raise ValueError(
+                "key 'partial_fraction': expected a fraction in (0, 1), "
+                f"got {self.partial_fraction}"
+            )
+        if self.atr_period < 1:
+            raise ValueError(f"key 'atr_period': expected an integer >= 1, got {self.atr_period}")
+        if self.atr_timeframe:
+            try:
+                timeframe_seconds(self.atr_timeframe)
+            except ValueError as exc:
+                raise ValueError(f"key 'atr_timeframe': {exc}") from None
+
+
+@dataclass
+class _Managed:
+    """What the manager remembers of one trade between cycles."""
+
+    risk: float  # R in price units: |entry - initial stop|
+    seq: int = 0  # numbers this trade's actions, for unique idempotency keys
+    partial_done: bool = False
+
+
+def wilder_atr(bars: Sequence[Bar], period: int) -> float | None:
+    """ATR(period) with Wilder's smoothing over ``bars`` (oldest first); ``None`` when
+    there are fewer than ``period + 1`` bars, as the first true range needs a prior close."""
+    if len(bars) < period + 1:
+        return None
+    trs: list[float] = []
+    prev = bars[0].close
+    for bar in bars[1:]:
+        high, low = bar.high, bar.low
+        trs.append(max(high - low, abs(high - prev), abs(low - prev)))
+        prev = bar.close
+    atr = sum(trs[:period]) / period
+    for tr in trs[period:]:
+        atr = (atr * (period - 1) + tr) / period
+    return atr
+
+
+class ExitManager:
+    """Breakeven, trailing stop and partial close for the trades the host opened."""
+
+    def __init__(self) -> None:
+        self.settings = ExitSettings()
+        self._trades: dict[int, _Managed] = {}
+        self._is_defensive: DefensiveQuery = _never_defensive
+        self._timeframe = "M5"
+        self._atr_cache: dict[str, tuple[datetime, float | None]] = {}
+
+    # -- hooks -------------------------------------------------------------------------
+
+    @hookimpl
+    def configure(self, host: HostView) -> None:
+        source = getattr(getattr(host, "config", None), "source", "plugins.toml")
+        where = f"{source} [plugin.{PLUGIN_NAME}]"
+        self.settings = parse_settings(ExitSettings, host.config_for(PLUGIN_NAME), where)
+        timeframe = getattr(getattr(getattr(host, "config", None), "host", None), "timeframe", None)
+        if isinstance(timeframe, str):
+            self._timeframe = timeframe
+
+    @hookimpl
+    def on_trade_executed(self, trade: Trade) -> None:
+        if trade.stop_loss is None:
+            return  # no initial stop, no R: nothing to measure the rules against
+        risk = abs(trade.entry_price - trade.stop_loss)
+        if risk > 0:
+            self._trades[trade.ticket] = _Managed(risk=risk)
+
+    @hookimpl
+    def on_trade_closed(self, trade: Trade) -> None:
+        self._trades.pop(trade.ticket, None)
+
+    # -- driven by the trading loop ----------------------------------------------------
+
+    def bind(self, *, is_defensive: DefensiveQuery, timeframe: str | None = None) -> None:
+        """Wire the manager to the plugin host's ``is_defensive`` and, optionally, the
+        host's timeframe (which ATR is measured on unless ``atr_timeframe`` says other)."""
+        self._is_defensive = is_defensive
+        if timeframe:
+            self._timeframe = timeframe
+
+    @property
+    def managed_tickets(self) -> list[int]:
+        return list(self._trades)
+
+    def initial_risk(self, ticket: int) -> float | None:
+        managed = self._trades.get(ticket)
+        return managed.risk if managed else None
+
+    async def manage(self, host: HostView, now: datetime) -> None:
+        """Apply the rules to every managed trade once. Cheap when nothing is open."""
+        if not self._trades:
+            return
+        s = self.settings
+        if not (s.breakeven or s.trailing or s.partial):
+            return
+        broker = host.broker
+        for ticket in list(self._trades):
+            managed = self._trades[ticket]
+            pos = broker.position(ticket)
+            if pos is None:
+                del self._trades[ticket]
+                continue
+            quote = broker.quote(pos.symbol)
+            if quote is None:
+                continue
+            price = quote.bid if pos.direction == "buy" else quote.ask
+            gain_r = (price - pos.entry_price) * pos.sign / managed.risk
+            wants_partial = s.partial and not managed.partial_done and gain_r >= s.partial_at_r
+            new_stop = self._stop_candidate(host, pos, managed, price, gain_r)
+            if new_stop is None and not wants_partial:
+                continue
+            if self._is_defensive(host, ticket):
+                continue  # its defender decides; ask again next cycle
+            if new_stop is not None:
+                kind, stop = new_stop
+                await self._act(host, managed, ticket, kind, {"stop_loss": stop}, f"{gain_r:+.2f}R")
+            if wants_partial:
+                await self._partial(host, managed, pos, gain_r)
+
+    # -- rules -------------------------------------------------------------------------
+
+    def _stop_candidate(
+        self, host: HostView, pos: Trade, managed: _Managed, price: float, gain_r: float
+    ) -> tuple[ActionKind, float] | None:
+        """The tightest stop the rules allow now, if it is tighter than the current one."""
+        s = self.settings
+        sign = pos.sign
+        best: float | None = None
+        kind = ActionKind.TIGHTEN_SL
+        if s.breakeven and gain_r >= s.breakeven_at_r:
+            best = pos.entry_price + sign * s.breakeven_buffer_r * managed.risk
+            kind = ActionKind.MOVE_SL_BREAKEVEN
+        step = 0.0
+        if s.trailing and gain_r >= s.trail_from_r:
+            atr = self._atr(host, pos.symbol)
+            if atr is not None and atr > 0:
+                trail = price - sign * s.trail_atr_multiple * atr
+                if best is None or (trail - best) * sign > 0:
+                    best, kind = trail, ActionKind.TIGHTEN_SL
+                    step = s.trail_step_r * managed.risk
+        if best is None:
+            return None
+        info = host.broker.symbol_info(pos.symbol)
+        if info is not None:
+            # Never closer to price than the broker allows; then round to its digits.
+            limit = price - sign * max(info.stops_level, info.point)
+            if (best - limit) * sign > 0:
+                best = limit
+            best = round(best, info.digits)
+        current = pos.stop_loss
+        if current is not None and (best - current) * sign <= step:
+            return None  # stops only tighten (and a trailing stop by a real step)
+        if (price - best) * sign <= 0:
+            return None
+        return kind, best
+
+    async def _partial(self, host: HostView, managed: _Managed, pos: Trade, gain_r: float) -> None:
+        info = host.broker.symbol_info(pos.symbol)
+        step = info.volume_step if info else 0.01
+        vmin = info.volume_min if info else step
+        volume = math.floor(pos.volume * self.settings.partial_fraction / step + 1e-9) * step
+        volume = round(volume, 8)
+        if volume < vmin - 1e-12 or pos.volume - volume < vmin - 1e-12:
+            managed.partial_done = True  # too small to split: never will be
+            return
+        params = {"volume": volume}
+        why = f"{gain_r:+.2f}R"
+        if await self._act(host, managed, pos.ticket, ActionKind.PARTIAL_CLOSE, params, why):
+            managed.partial_done = True
+
+    async def _act(
+        self,
+        host: HostView,
+        managed: _Managed,
+        ticket: int,
+        kind: ActionKind,
+        params: dict[str, float],
+        why: str,
+    ) -> bool:
+        managed.seq += 1
+        action = Action(
+            ticket=ticket,
+            kind=kind,
+            params=params,
+            reason=f"exits: {kind.value} at {why}",
+            key=f"{PLUGIN_NAME}:{ticket}:{managed.seq}:{kind.value}",
+        )
+        result = await host.execute(action)
+        return result.ok
+
+    def _atr(self, host: HostView, symbol: str) -> float | None:
+        """ATR of the newest closed bars, computed once per symbol per new bar."""
+        s = self.settings
+        timeframe = s.atr_timeframe or self._timeframe
+        bars = host.market.bars(symbol, timeframe, s.atr_period * 3 + 1)
+        if not bars:
+            return None
+        last = bars[-1].time
+        cached = self._atr_cache.get(symbol)
+        if cached is not None and cached[0] == last:
+            return cached[1]
+        atr = wilder_atr(bars, s.atr_period)
+        self._atr_cache[symbol] = (last, atr)
+        return atr
+
+
+def _never_defensive(host: HostView, ticket: int) -> bool:
+    """Until bound, nothing is defensive (there is no one to ask)."""
+    return False
+
+
+__all__ = ["ExitManager", "ExitSettings", "wilder_atr"]
