@@ -1,0 +1,45 @@
+"""The answer to ``is_defensive`` from the store's state cache (spec §9, DESIGN §5).
+
+Pure apart from two store reads, so it is safe on the hot path: it never waits on the
+network. The second element of the answer tells the caller whether the cached state is old
+enough that a refresh should be scheduled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hookspecs import DefensiveState
+
+from .settings import DtmsSettings
+from .store import Store
+
+_DEFENSIVE = frozenset({DefensiveState.WARNING_L2.value, DefensiveState.HEDGED.value})
+
+
+def answer(store: Store, ticket: int, now: datetime, settings: DtmsSettings) -> tuple[bool, bool]:
+    """``(defensive, refresh_needed)`` for ``ticket`` at ``now``.
+
+    * account defensive mode active (``until > now``) → ``(True, False)``;
+    * cached age ≤ ``fresh_seconds`` → (its state is WARNING_L2/HEDGED, False); a cached
+      "not managed" (``None``, from a 404) → ``(False, False)``;
+    * age ≤ ``last_known_seconds`` → (that answer, True);
+    * older or absent → ``(False, True)``: the seed's conservative fallback, the trade is
+      left to the exit manager.
+
+    A stamp later than ``now`` counts as fresh (age ≤ fresh_seconds), as the spec reads.
+    """
+    mode = store.get_account_mode()
+    if mode is not None and mode[0] > now:
+        return True, False
+    cached = store.get_state(ticket)
+    if cached is None:
+        return False, True
+    state, at = cached
+    age = (now - at).total_seconds()
+    defensive = state in _DEFENSIVE
+    if age <= settings.fresh_seconds:
+        return defensive, False
+    if age <= settings.last_known_seconds:
+        return defensive, True
+    return False, True
