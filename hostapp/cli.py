@@ -1,5 +1,123 @@
-"""Placeholder; replaced by the loader work."""
+"""The ``hostapp`` command: ``plugins`` here; ``run`` and ``replay`` live in hostapp.runner.
+
+User errors (bad configuration, a plugin that cannot load under ``on_error = "raise"``)
+are one line on stderr and exit code 2; tracebacks are for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from hookspecs import ConfigError
+
+from .errors import PluginError
+
+EXIT_USAGE = 2
 
 
-def main() -> int:
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="plugins.toml to use (default: ./plugins.toml if present, else all defaults)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hostapp", description="A plugin-based trading host.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("plugins", help="list every known plugin and its status")
+    _add_config(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=plugins_command)
+
+    p = sub.add_parser("run", help="run the trading loop (paper broker by default)")
+    _add_config(p)
+    p.add_argument("--days", type=int, default=None, metavar="N", help="simulate N days, then stop")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the synthetic feed")
+    p.add_argument("--report", metavar="DIR", default=None, help="write a report to DIR")
+    p.add_argument("--live", action="store_true", help="run against the wall clock")
+    p.add_argument("--serve", action="store_true", help="also serve the DTMS API")
+    p.add_argument("--log-json", action="store_true", help="log JSON lines")
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("replay", help="replay CSV bars through the host")
+    _add_config(p)
+    p.add_argument("data", nargs="+", metavar="DATA.csv", help="bar files to replay")
+    p.add_argument("--symbol", default=None)
+    p.add_argument("--timeframe", default=None)
+    p.add_argument("--compare", action="store_true", help="compare with and without DTMS")
+    p.add_argument("--report", metavar="DIR", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_replay)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except (ConfigError, PluginError) as exc:
+        print(f"hostapp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+def plugins_command(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .loader import load_plugins
+
+    config = load_config(args.config)
+    # The listing reports errors itself; keep the loader's log lines off the terminal.
+    logging.getLogger("hostapp.plugins").addHandler(logging.NullHandler())
+    logging.getLogger("hostapp.plugins").propagate = False
+    # Always isolate here: the listing is how one finds out *which* plugin is broken.
+    rows = load_plugins(config, on_error="isolate").listing()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+        return 0
+    table = [("NAME", "SOURCE", "VERSION", "STATUS", "HOOKS")]
+    table += [
+        (r.name, r.source, r.version or "-", r.status, ", ".join(r.hooks) or "-") for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[4]
+        )
+    for r in rows:
+        if r.error:
+            print(f"{r.name}: {r.error}")
     return 0
+
+
+def _runner_missing(exc: ImportError) -> int:
+    print(f"hostapp: the trading loop is not available ({exc})", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        from .runner import run_command  # type: ignore[attr-defined, unused-ignore]
+    except ImportError as exc:
+        return _runner_missing(exc)
+    return int(run_command(args))
+
+
+def _replay(args: argparse.Namespace) -> int:
+    try:
+        from .runner import replay_command  # type: ignore[attr-defined, unused-ignore]
+    except ImportError as exc:
+        return _runner_missing(exc)
+    return int(replay_command(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""plugins.toml: read it once, check every key, and hand out plain frozen settings.
+
+Why so strict: a typo in a trading host's configuration (``ordr = [...]``,
+``cycle_seconds = "30"``) must stop it before it trades, with one line that names the file,
+the table and the key. Whether a ``[plugin.NAME]`` table names a real plugin can only be
+known once plugins are discovered, so that check lives in :mod:`hostapp.loader`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from hookspecs import ConfigError, parse_settings
+from hookspecs.settings import HOST_KEYS
+
+DEFAULT_PATH = Path("plugins.toml")
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+_T = TypeVar("_T")
+_TOP_LEVEL = ("host", "plugins", "plugin")
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """The ``[host]`` table: what the trading loop runs on."""
+
+    broker: Literal["paper", "mt5"] = "paper"
+    symbols: list[str] = field(default_factory=lambda: ["XAUUSD", "EURUSD"])
+    timeframe: str = "M5"
+    cycle_seconds: float = 30
+    data: str | dict[str, str] = "builtin"
+    paper: dict[str, Any] = field(default_factory=dict)
+    mt5: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # parse_settings turns ValueError into a ConfigError naming the table.
+        if not self.symbols or not all(s.strip() for s in self.symbols):
+            raise ValueError(
+                f"key 'symbols': expected non-empty symbol names, got {self.symbols!r}"
+            )
+        if not self.timeframe.strip():
+            raise ValueError("key 'timeframe': expected a timeframe such as 'M5'")
+        if not math.isfinite(self.cycle_seconds) or self.cycle_seconds <= 0:
+            raise ValueError(
+                f"key 'cycle_seconds': expected a number > 0, got {self.cycle_seconds}"
+            )
+        if isinstance(self.data, dict):
+            for symbol, csv in self.data.items():
+                if not isinstance(csv, str):
+                    raise ValueError(f"key 'data.{symbol}': expected a CSV path, got {csv!r}")
+
+
+@dataclass(frozen=True)
+class PluginsSettings:
+    """The ``[plugins]`` table: which plugins run, in what order, and how failures count."""
+
+    disabled: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    on_error: Literal["isolate", "raise"] = "isolate"
+
+    def __post_init__(self) -> None:
+        for key in ("disabled", "order"):
+            names: list[str] = getattr(self, key)
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"key {key!r}: {', '.join(map(repr, dupes))} listed twice")
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """Everything plugins.toml says. ``plugin_tables`` are the raw ``[plugin.NAME]`` tables;
+    each plugin parses its own in ``configure``."""
+
+    path: Path | None = None
+    host: HostSettings = field(default_factory=HostSettings)
+    plugins: PluginsSettings = field(default_factory=PluginsSettings)
+    plugin_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """How messages name this configuration: the file as given, or ``plugins.toml``."""
+        return str(self.path) if self.path is not None else str(DEFAULT_PATH)
+
+    def table_for(self, name: str) -> dict[str, Any]:
+        """A copy of ``[plugin.NAME]`` (empty when absent), so a plugin cannot edit ours."""
+        return dict(self.plugin_tables.get(name, {}))
+
+    def timeout_for(self, name: str) -> float:
+        return float(
+            self.plugin_tables.get(name, {}).get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+        )
+
+
+def load_config(path: str | Path | None) -> HostConfig:
+    """Read plugins.toml. ``None`` means ``./plugins.toml`` if it exists, else all defaults;
+    an explicitly named file that does not exist is an error."""
+    if path is None:
+        if not DEFAULT_PATH.is_file():
+            return HostConfig()
+        path = DEFAULT_PATH
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return config_from_dict(data, path=path)
+
+
+def config_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> HostConfig:
+    """Validate an already-parsed TOML document (tests build configs this way)."""
+    where = str(path) if path is not None else str(DEFAULT_PATH)
+    for key in data:
+        if key not in _TOP_LEVEL:
+            known = ", ".join(_TOP_LEVEL)
+            raise ConfigError(f"{where}: unknown table or key {key!r} (known: {known})")
+    host = _parse(HostSettings, _table(data, "host", where), f"{where} [host]")
+    plugins = _parse(PluginsSettings, _table(data, "plugins", where), f"{where} [plugins]")
+    tables: dict[str, dict[str, Any]] = {}
+    for name, table in _table(data, "plugin", where).items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} [plugin]: key {name!r}: expected a table, got {table!r}")
+        _check_host_keys(table, f"{where} [plugin.{name}]")
+        tables[name] = dict(table)
+    return HostConfig(path=path, host=host, plugins=plugins, plugin_tables=tables)
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key!r} must be a table ([{key}]), got {value!r}")
+    return value
+
+
+def _parse(cls: type[_T], table: Mapping[str, Any], where: str) -> _T:
+    """parse_settings, minus its leniency for plugin host keys, which mean nothing here."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key in table:
+        if key in HOST_KEYS and key not in names:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} (known keys: {', '.join(sorted(names))})"
+            )
+    return parse_settings(cls, table, where)
+
+
+def _check_host_keys(table: Mapping[str, Any], where: str) -> None:
+    """The keys of a plugin table that the host itself reads (``timeout_seconds``)."""
+    if "timeout_seconds" in table:
+        value = table["timeout_seconds"]
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or value <= 0:
+            raise ConfigError(
+                f"{where}: key 'timeout_seconds': expected a number > 0, got {value!r}"
+            )

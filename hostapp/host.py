@@ -1,0 +1,73 @@
+"""The Host: what every hook receives as ``host`` (it satisfies hookspecs.HostView).
+
+It is deliberately thin: it holds the broker, market, clock and configuration, and routes
+the two things a plugin may ask the host to do (``execute`` an action, report a state
+change) back through the PluginHost so that every other plugin hears about it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from hookspecs import Action, ActionResult, DefensiveState, apply_action
+from hookspecs.host import Broker, Clock, MarketView
+
+from .config import HostConfig
+from .pluginhost import PluginHost
+
+
+class Host:
+    """The running host as plugins see it. The trading loop builds one per run."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        market: MarketView,
+        clock: Clock,
+        config: HostConfig,
+        plugins: PluginHost,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self._broker = broker
+        self._market = market
+        self._clock = clock
+        self._log = log or logging.getLogger("hostapp")
+        self.config = config
+        self.plugins = plugins
+        #: Every action carried out through :meth:`execute`, with its result, for reports.
+        self.executed: list[tuple[Action, ActionResult]] = []
+
+    @property
+    def broker(self) -> Broker:
+        return self._broker
+
+    @property
+    def market(self) -> MarketView:
+        return self._market
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def log(self) -> logging.Logger:
+        return self._log
+
+    def config_for(self, plugin_name: str) -> Mapping[str, Any]:
+        """The ``[plugin.NAME]`` table (a copy; empty when absent)."""
+        return self.config.table_for(plugin_name)
+
+    async def execute(self, action: Action) -> ActionResult:
+        """Carry ``action`` out at the broker, tell every plugin (``on_action``), return
+        the result. Broker refusals come back as results, never as exceptions."""
+        result = apply_action(self._broker, action)
+        self.executed.append((action, result))
+        await self.plugins.on_action(self, action, result)
+        return result
+
+    async def report_state_change(
+        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+    ) -> None:
+        await self.plugins.on_state_change(self, ticket, old, new, reason)

@@ -1,0 +1,207 @@
+"""Find plugins, decide which may load, import those, and hand them to a PluginHost.
+
+Order of business, and why:
+
+1. Discover names without importing anything: the builtins by name, then the entry points
+   of group ``hostapp`` sorted by name. The entry-point name is the plugin's identity.
+2. Check every name the configuration mentions (``disabled``, ``order``, ``[plugin.NAME]``,
+   the two env variables) against what was discovered, so a typo is an error, not a
+   silently ignored setting.
+3. Block disabled plugins in pluggy *before* importing anything: a disabled plugin's code
+   never runs, which is the point of disabling a plugin that breaks at import.
+4. Import the rest one by one; a failure is recorded against that plugin and the others
+   still load (unless ``on_error = "raise"``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import inspect
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint
+
+from hookspecs import ConfigError
+from hookspecs.markers import ENTRY_POINT_GROUP
+
+from .config import HostConfig
+from .errors import PluginError
+from .pluginhost import PluginHost, PluginInfo
+
+#: The plugins that ship with hostapp, by name → ``module:attr`` (imported only if enabled).
+BUILTINS: dict[str, str] = {
+    "dtms": "dtms_plugin.plugin:DtmsPlugin",
+    "exits": "hostapp.exits:ExitManager",
+}
+DISABLE_ENV = "HOSTAPP_DISABLE_PLUGINS"
+LOAD_ENV = "HOSTAPP_LOAD_PLUGINS"
+
+log = logging.getLogger("hostapp.plugins")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A discovered plugin, not yet imported."""
+
+    name: str
+    source: str  # "builtin" | "entry point"
+    target: object  # "module:attr" / "module", an EntryPoint, or the plugin object itself
+    distribution: str | None = None
+    version: str | None = None
+
+    def describe(self) -> str:
+        if isinstance(self.target, EntryPoint):
+            dist = f" from {self.distribution} {self.version}" if self.distribution else ""
+            return f"entry point {self.target.value!r}{dist}"
+        if isinstance(self.target, str):
+            return f"builtin {self.target!r}"
+        return f"builtin object {self.target!r}"
+
+
+def discover(
+    builtins: Mapping[str, str | object], entry_points: Iterable[EntryPoint]
+) -> list[Candidate]:
+    """Builtins sorted by name, then entry points sorted by name; a name used twice is an
+    error naming both."""
+    from hostapp import __version__
+
+    found: list[Candidate] = []
+    for name in sorted(builtins):
+        target = builtins[name]
+        if isinstance(target, str):
+            found.append(Candidate(name, "builtin", target, "hostapp", __version__))
+        else:
+            found.append(Candidate(name, "builtin", target))
+    seen: set[tuple[str, str, str | None]] = set()
+    for ep in sorted(entry_points, key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.name if dist is not None else None
+        if (ep.name, ep.value, dist_name) in seen:  # one distribution seen twice on sys.path
+            continue
+        seen.add((ep.name, ep.value, dist_name))
+        version = dist.version if dist is not None else None
+        found.append(Candidate(ep.name, "entry point", ep, dist_name, version))
+    by_name: dict[str, Candidate] = {}
+    for c in found:
+        if c.name in by_name:
+            raise ConfigError(
+                f"two plugins are named {c.name!r}: {by_name[c.name].describe()} and {c.describe()}"
+            )
+        by_name[c.name] = c
+    return found
+
+
+def load_plugins(
+    config: HostConfig,
+    *,
+    builtins: Mapping[str, str | object] | None = None,
+    entry_points: Iterable[EntryPoint] | None = None,
+    env: Mapping[str, str] | None = None,
+    on_error: str | None = None,
+) -> PluginHost:
+    """Build the PluginHost for ``config``. The keyword arguments exist for tests (and
+    ``on_error`` for the listing, which must show failures rather than stop at one).
+
+    Raises ConfigError for configuration mistakes and, with ``on_error = "raise"``,
+    PluginError for the first plugin that fails to load.
+    """
+    if builtins is None:
+        builtins = BUILTINS
+    if entry_points is None:
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    if env is None:
+        env = os.environ
+    candidates = discover(builtins, entry_points)
+    known = [c.name for c in candidates]
+    disabled = _disabled(config, env, known)
+    _check_config_names(config, known)
+    mode = on_error or config.plugins.on_error
+    host = PluginHost(order=config.plugins.order, on_error=mode, tables=config.plugin_tables)
+    for name in disabled:
+        host.pm.set_blocked(name)
+    for c in candidates:
+        info = PluginInfo(c.name, c.distribution, c.version, c.source)
+        if c.name in disabled:
+            info.status = "disabled"
+            host.record(info)
+            log.info("plugin %s disabled by %s", c.name, disabled[c.name])
+            continue
+        try:
+            obj = _load(c)
+        except Exception as exc:
+            info.status, info.error = "failed", f"load: {type(exc).__name__}: {exc}"
+            host.record(info)
+            log.error("plugin %s failed to %s", c.name, info.error)
+            if mode == "raise":
+                raise PluginError(c.name, f"failed to load: {type(exc).__name__}: {exc}") from exc
+            continue
+        host.register(c.name, obj, info)
+    return host
+
+
+def _load(c: Candidate) -> object:
+    """Import the plugin; a class is instantiated (no arguments), a module is the plugin."""
+    target = c.target
+    if isinstance(target, EntryPoint):
+        obj = target.load()
+    elif isinstance(target, str):
+        module_name, _, attr = target.partition(":")
+        obj = importlib.import_module(module_name)
+        for part in filter(None, attr.split(".")):
+            obj = getattr(obj, part)
+    else:
+        obj = target
+    return obj() if inspect.isclass(obj) else obj
+
+
+def _names(value: str) -> list[str]:
+    return [n.strip() for n in value.split(",") if n.strip()]
+
+
+def _unknown(names: Iterable[str], known: list[str]) -> str | None:
+    missing = [n for n in names if n not in known]
+    if not missing:
+        return None
+    return (
+        f"no plugin named {', '.join(map(repr, missing))} "
+        f"(known: {', '.join(sorted(known)) or 'none'})"
+    )
+
+
+def _disabled(config: HostConfig, env: Mapping[str, str], known: list[str]) -> dict[str, str]:
+    """Disabled name → what disabled it: plugins.toml, then the env deny- and allow-list."""
+    where = config.source
+    problem = _unknown(config.plugins.disabled, known)
+    if problem:
+        raise ConfigError(f"{where} [plugins] key 'disabled': {problem}")
+    disabled = {n: f"{where} [plugins] disabled" for n in config.plugins.disabled}
+    if DISABLE_ENV in env:
+        names = _names(env[DISABLE_ENV])
+        problem = _unknown(names, known)
+        if problem:
+            raise ConfigError(f"{DISABLE_ENV}: {problem}")
+        for n in names:
+            disabled.setdefault(n, DISABLE_ENV)
+    if LOAD_ENV in env:
+        allowed = _names(env[LOAD_ENV])
+        problem = _unknown(allowed, known)
+        if problem:
+            raise ConfigError(f"{LOAD_ENV}: {problem}")
+        for n in known:
+            if n not in allowed:
+                disabled.setdefault(n, f"{LOAD_ENV} (not listed)")
+    return disabled
+
+
+def _check_config_names(config: HostConfig, known: list[str]) -> None:
+    where = config.source
+    problem = _unknown(config.plugins.order, known)
+    if problem:
+        raise ConfigError(f"{where} [plugins] key 'order': {problem}")
+    for name in config.plugin_tables:
+        problem = _unknown([name], known)
+        if problem:
+            raise ConfigError(f"{where} [plugin.{name}]: {problem}")

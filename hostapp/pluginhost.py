@@ -1,0 +1,407 @@
+"""The PluginHost façade: the only way the host calls plugins.
+
+Why not ``pm.hook.<name>(...)``: pluggy stops at the first exception, cannot await, has no
+timeouts and does not know which plugin answered what. Here each implementation is called
+on its own, failures are attributed to their plugin and replaced by the fail-safe value of
+DESIGN §3, coroutines are awaited under the plugin's ``timeout_seconds``, and a plugin that
+fails ``breaker_limit`` times in a row is tripped (disabled for the rest of the run).
+
+The per-hook lists of ``(plugin, function, argnames, state)`` are computed once and thrown
+away whenever the set of callable plugins changes, so ``is_defensive`` (the hot path)
+costs about what pluggy itself costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import pluggy
+
+from hookspecs import SYNC_ONLY_HOOKS, ConfigError, OrderRequest, spec
+from hookspecs.host import HostView
+from hookspecs.markers import PROJECT_NAME
+from hookspecs.types import Action, ActionResult, Bar, DefensiveState, Trade
+
+from .config import DEFAULT_TIMEOUT_SECONDS
+from .errors import PluginError
+
+BREAKER_LIMIT = 5
+#: Every hook of the contract, by name.
+HOOK_NAMES = frozenset(
+    n
+    for n in dir(spec)
+    if hasattr(getattr(spec, n), f"{PROJECT_NAME}_spec") and not n.startswith("_")
+)
+_CALLABLE = ("enabled",)
+_SHUTDOWN = ("enabled", "tripped")  # a tripped plugin may still hold resources to release
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(spec)
+    return pm
+
+
+@dataclass
+class PluginInfo:
+    """One row of ``hostapp plugins``: plain data, ``dataclasses.asdict``-able."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    source: str  # "builtin" | "entry point"
+    hooks: list[str] = field(default_factory=list)
+    status: str = "enabled"  # enabled | disabled | failed | tripped
+    error: str | None = None
+
+
+class _State:
+    """What the façade tracks per plugin; shared by reference with the cached caller lists."""
+
+    __slots__ = ("failures", "info", "obj", "timeout")
+
+    def __init__(self, info: PluginInfo, obj: object, timeout: float) -> None:
+        self.info = info
+        self.obj = obj
+        self.timeout = timeout
+        self.failures = 0
+
+
+_Caller = tuple[str, Callable[..., Any], tuple[str, ...], _State]
+
+
+def _describe(exc: BaseException, timeout: float | None = None) -> str:
+    if isinstance(exc, TimeoutError) and timeout is not None:
+        return f"timed out after {timeout:g}s"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class PluginHost:
+    """Calls hooks plugin by plugin, with isolation, timeouts and a breaker (DESIGN §3)."""
+
+    def __init__(
+        self,
+        pm: pluggy.PluginManager | None = None,
+        *,
+        order: Sequence[str] = (),
+        on_error: str = "isolate",
+        tables: Mapping[str, Mapping[str, Any]] | None = None,
+        breaker_limit: int = BREAKER_LIMIT,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.pm = pm if pm is not None else make_plugin_manager()
+        self.raise_errors = on_error == "raise"
+        self.breaker_limit = breaker_limit
+        self.log = log or logging.getLogger("hostapp.plugins")
+        self._order = {name: i for i, name in enumerate(order)}
+        self._tables = {name: dict(t) for name, t in (tables or {}).items()}
+        self._states: dict[str, _State] = {}
+        self._callers: dict[tuple[str, tuple[str, ...]], list[_Caller]] = {}
+        self._configured: HostView | None = None
+
+    # -- registration -------------------------------------------------------------------
+
+    def rank(self, name: str) -> tuple[int, int, str]:
+        """Call order: the names of ``[plugins] order`` first, as listed; the rest by name."""
+        index = self._order.get(name)
+        return (0, index, "") if index is not None else (1, 0, name)
+
+    def record(self, info: PluginInfo) -> None:
+        """List a plugin that will not be called (disabled, or failed before registration)."""
+        self._add_state(_State(info, None, self._timeout(info.name)))
+
+    def register(self, name: str, obj: object, info: PluginInfo | None = None) -> bool:
+        """Register ``obj`` under ``name`` after checking every hook it implements.
+
+        A plugin that fails the checks is unregistered completely and listed as failed
+        (or :class:`PluginError` is raised with ``on_error = "raise"``). Returns whether
+        the plugin is now enabled.
+        """
+        info = info or PluginInfo(name, None, None, "builtin")
+        info.name, info.status, info.error = name, "enabled", None
+        state = _State(info, obj, self._timeout(name))
+        self._add_state(state)
+        try:
+            info.hooks = self._check(name, obj)
+            if self.pm.register(obj, name=name) is None:
+                info.status, state.obj = "disabled", None
+                return False
+        except (pluggy.PluginValidationError, ValueError, TypeError) as exc:
+            return self._reject(state, " ".join(str(exc).split()), exc)
+        self._invalidate()
+        if self._configured is not None:  # configure is historic: late plugins get it too
+            try:
+                self._configure_one(self._configured, name, self._callers_of("configure", name))
+            except ConfigError:
+                self.pm.unregister(name=name)
+                self._invalidate()
+                raise
+        return True
+
+    def _add_state(self, state: _State) -> None:
+        if state.info.name in self._states:
+            raise ValueError(f"two plugins are named {state.info.name!r}")
+        self._states[state.info.name] = state
+
+    def _check(self, name: str, obj: object) -> list[str]:
+        """The hooks ``obj`` implements, or ValueError naming everything wrong with them."""
+        hooks: list[str] = []
+        problems: list[str] = []
+        for attr in dir(obj):
+            opts = self.pm.parse_hookimpl_opts(obj, attr)
+            if opts is None:
+                continue
+            hook = opts.get("specname") or attr
+            hooks.append(hook)
+            fn = getattr(obj, attr)
+            if hook not in HOOK_NAMES:
+                problems.append(f"{attr}: no hook named {hook!r}")
+                continue
+            if opts.get("wrapper") or opts.get("hookwrapper"):
+                problems.append(f"{hook}: wrappers are not supported (each impl is called alone)")
+            if hook in SYNC_ONLY_HOOKS and (
+                inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+            ):
+                problems.append(f"{hook} is sync only but is implemented with async def")
+            params = inspect.signature(fn).parameters.values()
+            defaults = [p.name for p in params if p.default is not p.empty]
+            if defaults:
+                problems.append(
+                    f"{hook}: parameter(s) {', '.join(defaults)} have default values, which "
+                    "pluggy never passes; remove the defaults"
+                )
+            odd = [
+                p.name for p in params if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY)
+            ]
+            if odd and not defaults:
+                problems.append(f"{hook}: keyword-only or */** parameter(s) {', '.join(odd)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return sorted(hooks)
+
+    def _reject(self, state: _State, message: str, exc: BaseException) -> bool:
+        name = state.info.name
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        state.obj = None
+        state.info.status, state.info.error = "failed", f"rejected: {message}"
+        self._invalidate()
+        self.log.error("plugin %s rejected: %s", name, message)
+        if self.raise_errors:
+            raise PluginError(name, f"rejected: {message}") from exc
+        return False
+
+    def _timeout(self, name: str) -> float:
+        return float(self._tables.get(name, {}).get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
+
+    # -- caller lists and failure accounting ---------------------------------------------
+
+    def _invalidate(self) -> None:
+        self._callers.clear()
+
+    def _callers_of(
+        self, hook: str, only: str | None = None, statuses: tuple[str, ...] = _CALLABLE
+    ) -> list[_Caller]:
+        key = (hook, statuses)
+        callers = self._callers.get(key)
+        if callers is None:
+            callers = []
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                state = self._states.get(impl.plugin_name)
+                if state is not None and state.info.status in statuses:
+                    callers.append((impl.plugin_name, impl.function, tuple(impl.argnames), state))
+            callers.sort(key=lambda c: self.rank(c[0]))
+            self._callers[key] = callers
+        return callers if only is None else [c for c in callers if c[0] == only]
+
+    def _failed(self, state: _State, hook: str, exc: BaseException) -> None:
+        """Log and count one failure; trip the breaker at the limit. Callers re-raise in
+        ``raise`` mode."""
+        info = state.info
+        info.error = f"{hook}: {_describe(exc, state.timeout)}"
+        state.failures += 1
+        self.log.error("plugin %s: %s failed: %s", info.name, hook, info.error, exc_info=exc)
+        if (
+            state.failures >= self.breaker_limit
+            and info.status == "enabled"
+            and not self.raise_errors
+        ):
+            info.status = "tripped"
+            info.error = (
+                f"breaker tripped after {state.failures} consecutive failures; last: {info.error}"
+            )
+            self.log.error("plugin %s disabled for the rest of the run: %s", info.name, info.error)
+            self._invalidate()
+
+    @staticmethod
+    def _sync_answer(hook: str, value: Any) -> Any:
+        if inspect.isawaitable(value):
+            if inspect.iscoroutine(value):
+                value.close()
+            raise TypeError(f"{hook} is sync only but returned an awaitable")
+        return value
+
+    async def _invoke(
+        self, hook: str, caller: _Caller, kwargs: Mapping[str, Any]
+    ) -> tuple[bool, Any]:
+        _, fn, argnames, state = caller
+        try:
+            value = fn(*[kwargs[a] for a in argnames])
+            if inspect.isawaitable(value):
+                value = await asyncio.wait_for(value, state.timeout)
+        except Exception as exc:
+            self._failed(state, hook, exc)
+            if self.raise_errors:
+                raise
+            return False, None
+        state.failures = 0
+        return True, value
+
+    async def _broadcast(
+        self, hook: str, kwargs: Mapping[str, Any], statuses: tuple[str, ...] = _CALLABLE
+    ) -> None:
+        callers = self._callers_of(hook, statuses=statuses)
+        if callers:
+            await asyncio.gather(*(self._invoke(hook, c, kwargs) for c in callers))
+
+    # -- the hooks ----------------------------------------------------------------------
+
+    def configure(self, host: HostView) -> None:
+        """Configure every enabled plugin. Any error is fatal (ConfigError), whatever
+        ``on_error`` says: a misconfigured plugin must not trade."""
+        self._configured = host
+        for caller in self._callers_of("configure"):
+            self._configure_one(host, caller[0], [caller])
+
+    def _configure_one(self, host: HostView, name: str, callers: Iterable[_Caller]) -> None:
+        for _, fn, argnames, state in callers:
+            kwargs = {"host": host}
+            try:
+                self._sync_answer("configure", fn(*[kwargs[a] for a in argnames]))
+            except Exception as exc:
+                state.info.status, state.info.error = "failed", f"configure: {_describe(exc)}"
+                self._invalidate()
+                if isinstance(exc, ConfigError):
+                    raise
+                raise ConfigError(f"plugin {name!r}: configure failed: {_describe(exc)}") from exc
+
+    async def startup(self, host: HostView) -> None:
+        await self._broadcast("startup", {"host": host})
+
+    async def shutdown(self, host: HostView) -> None:
+        await self._broadcast("shutdown", {"host": host}, _SHUTDOWN)
+
+    async def propose_orders(
+        self, host: HostView, symbol: str, bars: Sequence[Bar], now: datetime
+    ) -> list[tuple[str, OrderRequest]]:
+        """All plugins' orders, flattened in plugin order and tagged with the plugin name.
+        A plugin that raises, times out or returns something else than OrderRequests has
+        its orders for this call dropped."""
+        kwargs = {"host": host, "symbol": symbol, "bars": bars, "now": now}
+        out: list[tuple[str, OrderRequest]] = []
+        for caller in self._callers_of("propose_orders"):
+            ok, value = await self._invoke("propose_orders", caller, kwargs)
+            if not ok or value is None:
+                continue
+            name, state = caller[0], caller[3]
+            if not isinstance(value, list | tuple) or not all(
+                isinstance(o, OrderRequest) for o in value
+            ):
+                exc = TypeError(f"propose_orders must return a list of OrderRequest, got {value!r}")
+                self._failed(state, "propose_orders", exc)
+                if self.raise_errors:
+                    raise exc
+                continue
+            out.extend((name, o if o.source else replace(o, source=name)) for o in value)
+        return out
+
+    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+        """``None`` if every plugin allows ``order``; else the first veto, as
+        ``"<plugin>: <reason>"``. A plugin that raises vetoes (fails closed)."""
+        kwargs = {"host": host, "order": order}
+        for name, fn, argnames, state in self._callers_of("allow_order"):
+            try:
+                reason = self._sync_answer("allow_order", fn(*[kwargs[a] for a in argnames]))
+                if reason is not None and not isinstance(reason, str):
+                    raise TypeError(f"allow_order must return None or a str, got {reason!r}")
+            except Exception as exc:
+                self._failed(state, "allow_order", exc)
+                if self.raise_errors:
+                    raise
+                return f"{name}: allow_order failed ({_describe(exc)}); vetoed to be safe"
+            state.failures = 0
+            if reason is not None:
+                return f"{name}: {reason}"
+        return None
+
+    def is_defensive(self, host: HostView, ticket: int) -> bool:
+        """True if any plugin says so; a plugin that raises counts as True (fail safe)."""
+        callers = self._callers.get(("is_defensive", _CALLABLE))
+        if callers is None:
+            callers = self._callers_of("is_defensive")
+        kwargs = {"host": host, "ticket": ticket}
+        defensive = False
+        for _, fn, argnames, state in callers:
+            try:
+                answer = fn(*[kwargs[a] for a in argnames])
+                if answer.__class__ is not bool:
+                    answer = bool(self._sync_answer("is_defensive", answer))
+            except Exception as exc:
+                self._failed(state, "is_defensive", exc)
+                if self.raise_errors:
+                    raise
+                defensive = True
+                continue
+            if state.failures:
+                state.failures = 0
+            if answer:
+                defensive = True
+        return defensive
+
+    async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
+        await self._broadcast("on_trade_executed", {"host": host, "trade": trade})
+
+    async def on_cycle(self, host: HostView, now: datetime) -> None:
+        await self._broadcast("on_cycle", {"host": host, "now": now})
+
+    async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
+        await self._broadcast("on_trade_closed", {"host": host, "trade": trade, "reason": reason})
+
+    async def on_state_change(
+        self, host: HostView, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+    ) -> None:
+        kwargs = {"host": host, "ticket": ticket, "old": old, "new": new, "reason": reason}
+        await self._broadcast("on_state_change", kwargs)
+
+    async def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
+        await self._broadcast("on_action", {"host": host, "action": action, "result": result})
+
+    # -- inspection ---------------------------------------------------------------------
+
+    def listing(self) -> list[PluginInfo]:
+        """Every known plugin, in call order, as copies (callers may not edit our state)."""
+        states = sorted(self._states.values(), key=lambda s: self.rank(s.info.name))
+        return [replace(s.info, hooks=list(s.info.hooks)) for s in states]
+
+    @property
+    def names(self) -> list[str]:
+        """The enabled plugins, in call order."""
+        return [i.name for i in self.listing() if i.status == "enabled"]
+
+    def get(self, name: str) -> object | None:
+        state = self._states.get(name)
+        return state.obj if state is not None and state.info.status == "enabled" else None
+
+    def is_enabled(self, name: str) -> bool:
+        state = self._states.get(name)
+        return state is not None and state.info.status == "enabled"
+
+    def settings_for(self, name: str) -> dict[str, Any]:
+        """A copy of the ``[plugin.NAME]`` table (empty when absent)."""
+        return dict(self._tables.get(name, {}))
