@@ -1,0 +1,125 @@
+"""Building higher-timeframe bars from base bars.
+
+One incremental :class:`Resampler` serves both the batch :func:`resample` and the replay
+feed, which feeds it base bars as they close; so a bar the feed shows on H1 is always the
+bar ``resample`` would give for the same data.
+
+Buckets are aligned to UTC (see :mod:`.timeframes`). Which buckets count as complete:
+
+* interior buckets always, even with base bars missing inside (a data gap or a market
+  close), as MetaTrader builds them;
+* the first bucket only when the data starts exactly at its open time: a bucket whose
+  beginning is missing would have a wrong open and too narrow a range;
+* the last bucket only once time has reached its end: when the last base bar closes at
+  the bucket's end, or, in the feed, when the replay clock has passed it.
+
+Aggregation: open of the first bar, max high, min low, close of the last bar, summed
+volume, and the spread of the last bar (the spread at the bucket's close, so a quote
+derived from the resampled bar matches the one derived from its last base bar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from hookspecs import Bar
+
+from .timeframes import from_epoch, timeframe_seconds, to_epoch
+
+
+def check_timeframes(timeframe: str, base: str) -> tuple[int, int]:
+    """``(target_seconds, base_seconds)``; ``ValueError`` when the target cannot be built
+    from the base (shorter, or not a whole multiple)."""
+    target_s = timeframe_seconds(timeframe)
+    base_s = timeframe_seconds(base)
+    if target_s < base_s or target_s % base_s:
+        raise ValueError(f"cannot build {timeframe} bars from {base} bars")
+    return target_s, base_s
+
+
+class Resampler:
+    """Accumulates base bars (in time order) into complete ``timeframe`` bars."""
+
+    __slots__ = (
+        "_bucket",
+        "_close",
+        "_high",
+        "_low",
+        "_open",
+        "_partial",
+        "_period",
+        "_seen_any",
+        "_spread",
+        "_volume",
+        "bars",
+    )
+
+    def __init__(self, timeframe: str, base: str = "M5") -> None:
+        self._period, _ = check_timeframes(timeframe, base)
+        self.bars: list[Bar] = []
+        self._bucket: int | None = None  # epoch seconds of the forming bucket's open
+        self._partial = False
+        self._seen_any = False
+        self._open = self._high = self._low = self._close = 0.0
+        self._volume = self._spread = 0.0
+
+    def add(self, bar: Bar) -> None:
+        """Take the next base bar. Bars must come in strictly increasing time order."""
+        t = to_epoch(bar.time)
+        bucket = t - t % self._period
+        if bucket != self._bucket:
+            if self._bucket is not None and bucket < self._bucket:
+                raise ValueError(f"bar at {bar.time.isoformat()} is older than the last one")
+            self._emit()
+            self._bucket = bucket
+            self._partial = not self._seen_any and t != bucket
+            self._open, self._high, self._low = bar.open, bar.high, bar.low
+            self._volume = 0.0
+        else:
+            self._high = max(self._high, bar.high)
+            self._low = min(self._low, bar.low)
+        self._seen_any = True
+        self._close = bar.close
+        self._volume += bar.volume
+        self._spread = bar.spread
+
+    def close_until(self, now: datetime) -> None:
+        """Finish the forming bucket if ``now`` is at or past its end."""
+        if self._bucket is not None and to_epoch(now) >= self._bucket + self._period:
+            self._emit()
+
+    def _emit(self) -> None:
+        if self._bucket is not None and not self._partial:
+            self.bars.append(
+                Bar(
+                    from_epoch(self._bucket),
+                    self._open,
+                    self._high,
+                    self._low,
+                    self._close,
+                    self._volume,
+                    self._spread,
+                )
+            )
+        self._bucket = None
+
+
+def resample(
+    bars: Sequence[Bar], timeframe: str, *, base: str = "M5", now: datetime | None = None
+) -> list[Bar]:
+    """The complete ``timeframe`` bars made of ``bars`` (``base`` bars, oldest first).
+
+    ``now`` says how far time has got (a replay clock); by default, the close of the last
+    bar, so a trailing bucket is complete only when its last base bar is present.
+    """
+    _, base_s = check_timeframes(timeframe, base)
+    if timeframe == base:
+        return list(bars)
+    r = Resampler(timeframe, base)
+    for bar in bars:
+        r.add(bar)
+    if bars:
+        end = now if now is not None else from_epoch(to_epoch(bars[-1].time) + base_s)
+        r.close_until(end)
+    return r.bars

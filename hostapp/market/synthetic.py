@@ -1,0 +1,172 @@
+"""A seeded synthetic bar generator: trends, ranges and shocks, per symbol.
+
+The paper host needs data that exercises a defensive trade manager: long trends to ride,
+ranges that chop stops, and sudden shocks (gaps, wide bars, wide spreads) that should push
+trades into defence. A plain random walk has none of that structure, so the generator
+switches between three phases, each with its own drift, volatility and spread.
+
+Everything is drawn from one ``random.Random`` seeded with ``"<symbol>:<seed>"`` (string
+seeding is stable across runs and Python processes, unlike ``hash``), so the same symbol,
+start, count, timeframe and seed always give the same bars.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hookspecs import Bar
+
+from .timeframes import from_epoch, timeframe_seconds, to_epoch
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolProfile:
+    """How one symbol moves. Prices in price units; ``m5_range`` is a typical M5 high-low.
+
+    ``floor``/``ceiling`` are soft bounds: outside them a pull back towards the band is
+    added, so a long replay stays in a realistic band (a shock may briefly overshoot).
+    """
+
+    start: float
+    floor: float
+    ceiling: float
+    digits: int
+    m5_range: float
+    spread: float
+    volume: float
+
+
+SYMBOL_PROFILES: dict[str, SymbolProfile] = {
+    "XAUUSD": SymbolProfile(2150.0, 2000.0, 2400.0, 2, 3.0, 0.25, 1800.0),
+    "EURUSD": SymbolProfile(1.0850, 1.05, 1.12, 5, 0.0006, 0.00008, 900.0),
+    "GBPUSD": SymbolProfile(1.2700, 1.22, 1.32, 5, 0.0008, 0.00012, 800.0),
+    "USDJPY": SymbolProfile(150.00, 140.0, 160.0, 3, 0.08, 0.012, 1000.0),
+    "BTCUSD": SymbolProfile(60000.0, 40000.0, 75000.0, 2, 150.0, 15.0, 400.0),
+}
+
+#: Used for any symbol without a profile: a 100-ish instrument with modest moves.
+GENERIC_PROFILE = SymbolProfile(100.0, 80.0, 120.0, 2, 0.15, 0.02, 500.0)
+
+
+def profile_for(symbol: str) -> SymbolProfile:
+    return SYMBOL_PROFILES.get(symbol.upper(), GENERIC_PROFILE)
+
+
+@dataclass(slots=True)
+class _Phase:
+    kind: str  # "trend" | "range" | "shock"
+    bars_left: int
+    drift: float  # per bar, in units of sigma
+    vol: float  # volatility multiplier
+    centre: float  # range phases revert towards it
+    spread_mult: float
+    jump: float  # shock: a price jump applied at the phase's first bar (gap at the open)
+
+
+def _next_phase(rng: random.Random, previous: str, price: float, p: SymbolProfile) -> _Phase:
+    """Markov switch: shocks are rare and never follow a shock; trends and ranges alternate
+    at random. Trend direction leans back into the band when the price is near its edge."""
+    if previous != "shock" and rng.random() < 0.12:
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        return _Phase(
+            "shock",
+            rng.randint(1, 6),
+            drift=sign * rng.uniform(0.5, 1.5),
+            vol=rng.uniform(3.0, 6.0),
+            centre=price,
+            spread_mult=rng.uniform(2.5, 5.0),
+            jump=sign * rng.uniform(5.0, 12.0),
+        )
+    if rng.random() < 0.5:
+        position = (price - p.floor) / (p.ceiling - p.floor)  # 0 at the floor, 1 at the top
+        up = rng.random() > position
+        return _Phase(
+            "trend",
+            rng.randint(60, 400),
+            drift=(1.0 if up else -1.0) * rng.uniform(0.12, 0.35),
+            vol=rng.uniform(0.9, 1.3),
+            centre=price,
+            spread_mult=1.0,
+            jump=0.0,
+        )
+    return _Phase(
+        "range",
+        rng.randint(60, 400),
+        drift=0.0,
+        vol=rng.uniform(0.5, 0.85),
+        centre=price,
+        spread_mult=1.0,
+        jump=0.0,
+    )
+
+
+def generate_bars(
+    symbol: str,
+    start: datetime,
+    count: int,
+    *,
+    timeframe: str = "M5",
+    seed: int = 0,
+    skip_weekends: bool = False,
+) -> list[Bar]:
+    """``count`` consecutive bars of ``symbol`` from ``start`` (rounded up to the timeframe).
+
+    ``skip_weekends`` leaves out Friday 22:00 – Sunday 22:00 UTC, like a forex feed;
+    by default bars are back to back, which keeps replay clocks simple.
+    """
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    if start.tzinfo is None or start.utcoffset() != timedelta(0):
+        raise ValueError(f"start must be a UTC datetime, got {start!r}")
+    period = timeframe_seconds(timeframe)
+    p = profile_for(symbol)
+    rng = random.Random(f"{symbol.upper()}:{seed}")
+    scale = math.sqrt(period / 300.0)
+    sigma = p.m5_range / 1.6 * scale  # close-to-close sd; E[range] of a walk is ~1.6 sd
+    vol_per_bar = p.volume * period / 300.0
+    t = -(-to_epoch(start) // period) * period
+    price = p.start
+    phase = _next_phase(rng, "", price, p)
+    first_of_phase = True
+    bars: list[Bar] = []
+    while len(bars) < count:
+        if skip_weekends and _weekend(t):
+            t += period
+            continue
+        if phase.bars_left <= 0:
+            phase = _next_phase(rng, phase.kind, price, p)
+            first_of_phase = True
+        phase.bars_left -= 1
+        s = sigma * phase.vol
+        open_ = price
+        if first_of_phase and phase.jump:
+            open_ = price + phase.jump * sigma * 0.6  # most of the jump gaps at the open
+        first_of_phase = False
+        drift = phase.drift * sigma
+        if phase.kind == "range":
+            drift += (phase.centre - open_) * 0.05
+        if open_ > p.ceiling:
+            drift -= (open_ - p.ceiling) * 0.02 + 0.2 * sigma
+        elif open_ < p.floor:
+            drift += (p.floor - open_) * 0.02 + 0.2 * sigma
+        close = open_ + drift + rng.gauss(0.0, s)
+        open_r = round(max(open_, p.floor * 0.5), p.digits)
+        close_r = round(max(close, p.floor * 0.5), p.digits)
+        high = round(max(open_r, close_r) + abs(rng.gauss(0.0, 0.45 * s)), p.digits)
+        low = round(min(open_r, close_r) - abs(rng.gauss(0.0, 0.45 * s)), p.digits)
+        spread = round(p.spread * phase.spread_mult * rng.uniform(0.8, 1.3), p.digits)
+        volume = float(max(1, round(vol_per_bar * phase.vol * rng.lognormvariate(0.0, 0.3))))
+        bars.append(Bar(from_epoch(t), open_r, high, low, close_r, volume, spread))
+        price = close_r
+        t += period
+    return bars
+
+
+def _weekend(epoch_seconds: int) -> bool:
+    """Friday 22:00 to Sunday 22:00 UTC, when spot FX and metals do not trade."""
+    day = (epoch_seconds // 86400 + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
+    hour = epoch_seconds % 86400 / 3600
+    return (day == 4 and hour >= 22) or day == 5 or (day == 6 and hour < 22)
