@@ -1,0 +1,324 @@
+"""What a run did: the figures of ``summary.json``, the table printed after a run, and one
+PNG chart per symbol.
+
+The figures come from three places, each the authority for its part: the trading loop's
+statistics (entries, and closes with their reasons), a small recorder plugin that hears
+``on_state_change`` and ``on_action`` (states reached, actions by kind, with the replay
+time they happened at), and the broker (closed trades with their realised profit, the
+balance). Per-trade results are measured in R, the risk taken at entry
+(|entry − initial stop| × volume), so XAUUSD and EURUSD trades can be averaged together.
+A DTMS hedge (comment ``DTMS_HEDGE_<ticket>``) or re-add (``DTMS_READD_<ticket>``) counts
+towards the trade it defends.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hookspecs import Action, ActionResult, Bar, DefensiveState, HostView, Trade, hookimpl
+
+from .loop import LoopStats
+
+RECORDER_NAME = "run_report"
+STATE_COLOURS = {
+    DefensiveState.WARNING_L1: "#f2c744",
+    DefensiveState.WARNING_L2: "#f08a24",
+    DefensiveState.HEDGED: "#d62728",
+    DefensiveState.RECOVERING: "#1f77b4",
+}
+ACTION_MARKERS = {
+    "tighten_sl": "_",
+    "move_sl_breakeven": "4",
+    "partial_close": "P",
+    "hedge": "X",
+    "close_hedge": "x",
+    "close": "s",
+    "re_add": "+",
+}
+
+
+@dataclass
+class RunRecorder:
+    """An internal plugin the runner registers: it only listens."""
+
+    states: list[tuple[datetime, int, DefensiveState, DefensiveState, str]] = field(
+        default_factory=list
+    )
+    actions: list[tuple[datetime, Action, ActionResult]] = field(default_factory=list)
+
+    @hookimpl
+    def on_state_change(
+        self, host: HostView, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+    ) -> None:
+        self.states.append((host.clock.now(), ticket, old, new, reason))
+
+    @hookimpl
+    def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
+        self.actions.append((host.clock.now(), action, result))
+
+
+def _parent(trade: Trade) -> int:
+    """The strategy trade a closed position belongs to (itself, or the defended one)."""
+    for prefix in ("DTMS_HEDGE_", "DTMS_READD_"):
+        if trade.comment.startswith(prefix):
+            tail = trade.comment[len(prefix) :]
+            if tail.isdigit():
+                return int(tail)
+    return trade.ticket
+
+
+def trade_results(stats: LoopStats, closed: Sequence[Trade]) -> dict[int, float]:
+    """R multiple of every strategy trade that is fully closed (hedges and parts
+    included). R is measured on prices, so it needs no currency conversion."""
+    entries = {t.ticket: t for _, t, _ in stats.entries}
+    closed_tickets = {t.ticket for _, t, _ in stats.closes}
+    gains: dict[int, float] = defaultdict(float)
+    for rec in closed:
+        if rec.close_price is None:
+            continue
+        gains[_parent(rec)] += (rec.close_price - rec.entry_price) * rec.sign * rec.volume
+    results: dict[int, float] = {}
+    for ticket, entry in entries.items():
+        if ticket not in closed_tickets or entry.stop_loss is None:
+            continue
+        risk = abs(entry.entry_price - entry.stop_loss) * entry.volume
+        if risk > 0:
+            results[ticket] = gains.get(ticket, 0.0) / risk
+    return results
+
+
+def max_drawdown(start_balance: float, closed: Sequence[Trade]) -> tuple[float, float]:
+    """Largest peak-to-trough fall of the realised balance: (amount, % of the peak)."""
+    equity = peak = start_balance
+    worst = worst_pct = 0.0
+    ordered = sorted(closed, key=lambda t: t.closed_at or t.opened_at)
+    for trade in ordered:
+        equity += trade.profit
+        peak = max(peak, equity)
+        if peak - equity > worst:
+            worst = peak - equity
+            worst_pct = worst / peak * 100 if peak > 0 else 0.0
+    return round(worst, 2), round(worst_pct, 3)
+
+
+def summarize(
+    *,
+    stats: LoopStats,
+    recorder: RunRecorder,
+    closed: Sequence[Trade],
+    open_positions: Sequence[Trade],
+    start_balance: float,
+    balance: float,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The figures of one run, as ``summary.json`` holds them."""
+    results = trade_results(stats, closed)
+    rs = list(results.values())
+    losses = [r for r in rs if r < 0]
+    reached: dict[str, set[int]] = {s.value: set() for s in DefensiveState}
+    for _, ticket, _, new, _ in recorder.states:
+        reached[new.value].add(ticket)
+    actions = Counter(a.kind.value for _, a, r in recorder.actions if r.ok)
+    failed = Counter(a.kind.value for _, a, r in recorder.actions if not r.ok)
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    for _, a, r in recorder.actions:
+        if r.ok:
+            by_source["exits" if a.key.startswith("exits:") else "dtms"][a.kind.value] += 1
+    pnl = balance - start_balance
+    dd, dd_pct = max_drawdown(start_balance, closed)
+    summary: dict[str, Any] = dict(extra or {})
+    summary.update(
+        bars=stats.bars,
+        cycles=stats.cycles,
+        interrupted=stats.interrupted,
+        trades=len(stats.entries),
+        closed_trades=len(results),
+        open_at_end=sum(1 for t in open_positions if _parent(t) == t.ticket),
+        win_rate=round(sum(1 for r in rs if r > 0) / len(rs), 4) if rs else 0.0,
+        avg_r=round(sum(rs) / len(rs), 4) if rs else 0.0,
+        avg_loss_r=round(sum(losses) / len(losses), 4) if losses else 0.0,
+        states_reached={k: len(v) for k, v in reached.items()},
+        actions=dict(sorted(actions.items())),
+        actions_failed=dict(sorted(failed.items())),
+        actions_by_source={k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
+        closes_by_reason=dict(sorted(Counter(r for _, _, r in stats.closes).items())),
+        orders_proposed=stats.orders_proposed,
+        orders_vetoed=sum(stats.orders_vetoed.values()),
+        orders_rejected=stats.orders_rejected,
+        pnl=round(pnl, 2),
+        floating_pnl=round(sum(t.profit for t in open_positions), 2),
+        start_balance=round(start_balance, 2),
+        end_balance=round(balance, 2),
+        max_drawdown=dd,
+        max_drawdown_pct=dd_pct,
+    )
+    return summary
+
+
+# -- text ---------------------------------------------------------------------------------
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}" if value else "0"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v) or "none"
+    return str(value)
+
+
+SUMMARY_ROWS = (
+    ("trades", "trades opened"),
+    ("closed_trades", "trades closed"),
+    ("open_at_end", "still open at the end"),
+    ("win_rate", "win rate"),
+    ("avg_r", "average R"),
+    ("avg_loss_r", "average loss (R)"),
+    ("states_reached", "DTMS states reached (trades)"),
+    ("actions", "actions by kind"),
+    ("closes_by_reason", "closes by reason"),
+    ("pnl", "P&L (realised)"),
+    ("floating_pnl", "P&L (open positions)"),
+    ("max_drawdown", "max drawdown"),
+    ("max_drawdown_pct", "max drawdown %"),
+)
+
+
+def summary_table(summary: Mapping[str, Any]) -> str:
+    """A two-column table of one run."""
+    width = max(len(label) for _, label in SUMMARY_ROWS)
+    lines = [f"{label:<{width}}  {_fmt(summary.get(key, ''))}" for key, label in SUMMARY_ROWS]
+    return "\n".join(lines)
+
+
+COMPARE_ROWS = (
+    ("trades", "trades"),
+    ("win_rate", "win rate"),
+    ("avg_r", "average R"),
+    ("avg_loss_r", "average loss (R)"),
+    ("max_drawdown", "max drawdown"),
+    ("pnl", "P&L"),
+)
+
+
+def compare_table(with_dtms: Mapping[str, Any], without_dtms: Mapping[str, Any]) -> str:
+    """The two runs of ``--compare`` side by side."""
+    width = max(len(label) for _, label in COMPARE_ROWS)
+    lines = [f"{'':<{width}}  {'with DTMS':>14}  {'without DTMS':>14}"]
+    for key, label in COMPARE_ROWS:
+        a, b = _fmt(with_dtms.get(key, "")), _fmt(without_dtms.get(key, ""))
+        lines.append(f"{label:<{width}}  {a:>14}  {b:>14}")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, summary: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(
+        json.dumps(summary, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
+    )
+    tmp.replace(path)
+
+
+# -- charts -------------------------------------------------------------------------------
+
+
+def write_charts(
+    directory: Path,
+    series: Mapping[str, Sequence[Bar]],
+    *,
+    stats: LoopStats,
+    recorder: RunRecorder,
+    base_seconds: int,
+) -> list[Path]:
+    """One PNG per symbol: price, entries and exits, DTMS states as coloured bands behind
+    the price, and a marker per action. Returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    directory.mkdir(parents=True, exist_ok=True)
+    symbol_of = {t.ticket: t.symbol for _, t, _ in stats.entries}
+    closed_at = {t.ticket: when for when, t, _ in stats.closes}
+    states_by_ticket: dict[int, list[tuple[datetime, DefensiveState]]] = defaultdict(list)
+    for when, ticket, _, new, _ in recorder.states:
+        states_by_ticket[ticket].append((when, new))
+    written: list[Path] = []
+    for symbol, bars in series.items():
+        if not bars:
+            continue
+        # x = bar close time: the time the replay (and every event) saw that price.
+        shift = timedelta(seconds=base_seconds)
+        times = [b.time + shift for b in bars]
+        closes = [b.close for b in bars]
+        end = times[-1]
+        fig, ax = plt.subplots(figsize=(14, 6), dpi=100)
+        ax.plot(times, closes, color="#444444", linewidth=0.7, label=f"{symbol} close")  # type: ignore[arg-type]
+        for ticket, changes in states_by_ticket.items():
+            if symbol_of.get(ticket) != symbol:
+                continue
+            stop = closed_at.get(ticket, end)
+            for i, (start, state) in enumerate(changes):
+                until = changes[i + 1][0] if i + 1 < len(changes) else stop
+                colour = STATE_COLOURS.get(state)
+                if colour is not None and until > start:
+                    ax.axvspan(start, until, color=colour, alpha=0.18, linewidth=0)  # type: ignore[arg-type]
+        buys = [
+            (w, t.entry_price) for w, t, _ in stats.entries if t.symbol == symbol and t.sign > 0
+        ]
+        sells = [
+            (w, t.entry_price) for w, t, _ in stats.entries if t.symbol == symbol and t.sign < 0
+        ]
+        exits = [
+            (w, t.close_price if t.close_price is not None else _price_at(times, closes, w))
+            for w, t, _ in stats.closes
+            if t.symbol == symbol
+        ]
+        for points, marker, colour, label in (
+            (buys, "^", "#2ca02c", "buy entry"),
+            (sells, "v", "#d62728", "sell entry"),
+            (exits, "o", "#7f7f7f", "exit"),
+        ):
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.scatter(xs, ys, marker=marker, color=colour, s=28, zorder=3, label=label)
+        kinds: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+        for when, action, result in recorder.actions:
+            if result.ok and symbol_of.get(action.ticket) == symbol:
+                kinds[action.kind.value].append((when, _price_at(times, closes, when)))
+        for kind, points in sorted(kinds.items()):
+            xs, ys = zip(*points, strict=True)
+            ax.scatter(
+                xs,
+                ys,
+                marker=ACTION_MARKERS.get(kind, "*"),
+                s=60,
+                zorder=4,
+                label=f"action: {kind}",
+            )
+        handles, _ = ax.get_legend_handles_labels()
+        handles += [Patch(color=c, alpha=0.3, label=s.value) for s, c in STATE_COLOURS.items()]
+        ax.legend(handles=handles, loc="upper left", fontsize=7, ncol=2)
+        ax.set_title(f"{symbol}: price, trades, DTMS states and actions")
+        ax.set_xlabel("time (UTC)")
+        ax.set_ylabel("price")
+        ax.grid(True, alpha=0.3)
+        fig.autofmt_xdate()
+        path = directory / f"{symbol}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def _price_at(times: Sequence[datetime], closes: Sequence[float], when: datetime) -> float:
+    i = bisect_right(times, when) - 1
+    return closes[max(i, 0)]
