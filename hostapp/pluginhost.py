@@ -394,6 +394,10 @@ class PluginHost:
         """The enabled plugins, in call order."""
         return [i.name for i in self.listing() if i.status == "enabled"]
 
+    def has_impls(self, hook: str) -> bool:
+        """Whether any enabled plugin implements ``hook`` (lets the loop skip idle hooks)."""
+        return bool(self._callers_of(hook))
+
     def get(self, name: str) -> object | None:
         state = self._states.get(name)
         return state.obj if state is not None and state.info.status == "enabled" else None

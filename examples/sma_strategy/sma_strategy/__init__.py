@@ -1,1 +1,1 @@
-"""Example strategy (filled in by the loader work)."""
+"""sma_strategy: an example hostapp plugin (a moving-average cross). See ``plugin.py``."""

@@ -1,1 +1,129 @@
-"""Example strategy hooks."""
+"""A moving-average cross strategy: the example hostapp plugin to copy.
+
+It shows the whole shape of a plugin in one module:
+
+* the entry point ``sma_strategy = "sma_strategy.plugin"`` (group ``hostapp``) makes this
+  module the plugin; its ``@hookimpl`` functions are the hooks;
+* settings come from ``[plugin.sma_strategy]`` in plugins.toml, checked in ``configure``
+  with :func:`hookspecs.parse_settings` so a typo stops the host with a clear message;
+* hooks take only the arguments they need, never with default values.
+
+Settings (all optional)::
+
+    [plugin.sma_strategy]
+    fast = 10          # fast moving-average period, in bars
+    slow = 30          # slow period; must be greater than fast
+    volume = 0.01      # lots per order
+    atr_period = 14
+    sl_atr = 1.5       # stop-loss distance in ATRs
+    tp_atr = 3.0       # take-profit distance in ATRs
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hookspecs import Bar, Direction, HostView, OrderRequest, Trade, hookimpl, parse_settings
+
+NAME = "sma_strategy"
+COMMENT = "sma "  # prefix of our orders' comments, to recognise our trades
+log = logging.getLogger(NAME)
+
+
+@dataclass(frozen=True)
+class Settings:
+    fast: int = 10
+    slow: int = 30
+    volume: float = 0.01
+    atr_period: int = 14
+    sl_atr: float = 1.5
+    tp_atr: float = 3.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.fast < self.slow:
+            raise ValueError(f"need 1 <= fast < slow, got fast={self.fast}, slow={self.slow}")
+        if self.volume <= 0 or self.atr_period < 1 or self.sl_atr <= 0 or self.tp_atr <= 0:
+            raise ValueError("volume, atr_period, sl_atr and tp_atr must be > 0")
+
+
+settings = Settings()
+
+
+@hookimpl
+def configure(host: HostView) -> None:
+    global settings
+    settings = parse_settings(Settings, host.config_for(NAME), f"plugins.toml [plugin.{NAME}]")
+
+
+def sma(values: Sequence[float], period: int) -> float:
+    return sum(values[-period:]) / period
+
+
+def atr(bars: Sequence[Bar], period: int) -> float:
+    """Average true range of the last ``period`` bars (simple average, good enough here)."""
+    ranges = [
+        max(b.high, prev.close) - min(b.low, prev.close)
+        for prev, b in zip(bars[-period - 1 : -1], bars[-period:], strict=True)
+    ]
+    return sum(ranges) / len(ranges)
+
+
+def signal(closes: Sequence[float], fast: int, slow: int) -> Direction | None:
+    """``"buy"`` when the fast average just crossed above the slow one, ``"sell"`` when it
+    just crossed below, else None. Needs ``slow + 1`` closes."""
+    if len(closes) < slow + 1:
+        return None
+    before = sma(closes[:-1], fast) - sma(closes[:-1], slow)
+    now = sma(closes, fast) - sma(closes, slow)
+    if before <= 0 < now:
+        return "buy"
+    if before >= 0 > now:
+        return "sell"
+    return None
+
+
+@hookimpl
+def propose_orders(symbol: str, bars: Sequence[Bar]) -> list[OrderRequest]:
+    s = settings
+    if len(bars) < max(s.slow, s.atr_period) + 1:
+        return []
+    direction = signal([b.close for b in bars], s.fast, s.slow)
+    distance = atr(bars, s.atr_period)
+    if direction is None or distance <= 0:
+        return []
+    price = bars[-1].close
+    sign = 1 if direction == "buy" else -1
+    stop_loss = price - sign * s.sl_atr * distance
+    take_profit = price + sign * s.tp_atr * distance
+    if stop_loss <= 0:
+        return []
+    return [
+        OrderRequest(
+            symbol=symbol,
+            direction=direction,
+            volume=s.volume,
+            stop_loss=stop_loss,
+            take_profit=take_profit,
+            comment=f"{COMMENT}{s.fast}/{s.slow}",
+            source=NAME,
+        )
+    ]
+
+
+@hookimpl
+def on_trade_executed(host: HostView, trade: Trade) -> None:
+    if not trade.comment.startswith(COMMENT):
+        return  # another plugin's trade
+    host.log.info(
+        "%s: %s %s %.2f lots at %s (SL %s, TP %s), ticket %d",
+        NAME,
+        trade.direction,
+        trade.symbol,
+        trade.volume,
+        trade.entry_price,
+        trade.stop_loss,
+        trade.take_profit,
+        trade.ticket,
+    )
