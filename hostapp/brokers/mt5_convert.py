@@ -1,0 +1,160 @@
+"""The boundary between the MetaTrader5 API and hookspecs types.
+
+Results may be namedtuples (the Windows package) or rpyc proxies of them (mt5linux), and
+numbers may be numpy scalars; everything is turned into plain Python values here, once, so
+nothing past this module holds a remote reference. Times from MetaTrader are the trade
+server's wall clock written as if it were UTC; :class:`ServerClock` undoes that.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hookspecs import AccountInfo, Bar, BrokerError, Quote, SymbolInfo, Trade
+
+HALF_HOUR = 1800
+MAX_OFFSET = 14 * 3600
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """A local ``dict`` of plain values from a namedtuple or its remote proxy."""
+    raw = obj._asdict()
+    return {str(key): plain(raw[key]) for key in list(raw.keys())}
+
+
+def plain(value: Any) -> Any:
+    """Numbers and strings as exact built-in types; nested namedtuples as dicts."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if hasattr(value, "_asdict"):
+        return as_dict(value)
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def last_error(api: Any) -> str:
+    """``last_error()`` as ``"(-2, 'Invalid params')"``; never raises."""
+    try:
+        code, text = tuple(api.last_error())
+    except Exception as exc:  # the call that failed may have broken the connection
+        return f"last_error() unavailable: {exc}"
+    return f"({int(code)}, {str(text)!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerClock:
+    """The trade server's offset from UTC, in seconds (EET/EEST brokers: 7200 or 10800)."""
+
+    offset_seconds: int = 0
+
+    def to_utc(self, server_epoch: float) -> datetime:
+        return datetime.fromtimestamp(float(server_epoch) - self.offset_seconds, UTC)
+
+
+def detect_offset(ticks: Iterable[Mapping[str, Any]], now: datetime) -> int:
+    """The server offset from the freshest tick, rounded to 30 minutes.
+
+    A tick's ``time`` is server wall-clock seconds; compared with the UTC wall clock the
+    difference is the offset plus the tick's age. Rounding absorbs an age of minutes; a
+    closed market (ticks hours old) gives a result beyond ±14 h, refused here.
+    """
+    times = [int(t["time"]) for t in ticks if t and int(t.get("time", 0)) > 0]
+    if not times:
+        raise BrokerError(
+            "cannot detect the trade server's UTC offset: no symbol has a tick; "
+            "set server_utc_offset_minutes in [host.mt5]"
+        )
+    diff = max(times) - now.timestamp()
+    offset = round(diff / HALF_HOUR) * HALF_HOUR
+    if abs(offset) > MAX_OFFSET:
+        raise BrokerError(
+            f"cannot detect the trade server's UTC offset: the freshest tick is "
+            f"{diff / 3600:+.1f} h from the UTC clock (market closed?); "
+            "set server_utc_offset_minutes in [host.mt5]"
+        )
+    return int(offset)
+
+
+def symbol_info_from(d: Mapping[str, Any]) -> SymbolInfo:
+    """MetaTrader gives stops/freeze levels in points; hookspecs wants price units."""
+    point = float(d["point"])
+    return SymbolInfo(
+        name=str(d["name"]),
+        digits=int(d["digits"]),
+        point=point,
+        volume_min=float(d["volume_min"]),
+        volume_step=float(d["volume_step"]),
+        volume_max=float(d["volume_max"]),
+        stops_level=int(d["trade_stops_level"]) * point,
+        freeze_level=int(d["trade_freeze_level"]) * point,
+        contract_size=float(d["trade_contract_size"]),
+    )
+
+
+def _level(value: Any) -> float | None:
+    """MetaTrader writes "no stop" as 0.0."""
+    level = float(value)
+    return level if level > 0 else None
+
+
+def trade_from_position(d: Mapping[str, Any], clock: ServerClock) -> Trade:
+    return Trade(
+        ticket=int(d["ticket"]),
+        symbol=str(d["symbol"]),
+        direction="buy" if int(d["type"]) == 0 else "sell",
+        volume=float(d["volume"]),
+        entry_price=float(d["price_open"]),
+        stop_loss=_level(d["sl"]),
+        take_profit=_level(d["tp"]),
+        opened_at=clock.to_utc(d["time"]),
+        magic=int(d["magic"]),
+        comment=str(d["comment"]),
+        profit=float(d["profit"]),
+    )
+
+
+def quote_from_tick(symbol: str, d: Mapping[str, Any], clock: ServerClock) -> Quote | None:
+    bid, ask = float(d["bid"]), float(d["ask"])
+    if not (bid > 0 and ask > 0):
+        return None
+    return Quote(symbol=symbol, bid=bid, ask=ask, time=clock.to_utc(d["time"]))
+
+
+def account_from(d: Mapping[str, Any], hedging_mode: int) -> AccountInfo:
+    return AccountInfo(
+        login=int(d["login"]),
+        balance=float(d["balance"]),
+        equity=float(d["equity"]),
+        margin_mode="hedging" if int(d["margin_mode"]) == hedging_mode else "netting",
+        currency=str(d["currency"]),
+    )
+
+
+def bars_from_rates(rows: Iterable[Any], clock: ServerClock, point: float) -> list[Bar]:
+    """Rows of ``copy_rates_*`` (numpy records or their proxies), read field by field."""
+    bars: list[Bar] = []
+    for row in rows:
+        get: Callable[[str], Any] = row.__getitem__
+        bars.append(
+            Bar(
+                time=clock.to_utc(int(get("time"))),
+                open=float(get("open")),
+                high=float(get("high")),
+                low=float(get("low")),
+                close=float(get("close")),
+                volume=float(get("tick_volume")),
+                spread=int(get("spread")) * point,
+            )
+        )
+    return bars

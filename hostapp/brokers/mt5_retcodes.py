@@ -1,0 +1,131 @@
+"""MetaTrader 5 trade-server return codes and what the adapter does with each.
+
+The numbers are MetaTrader's own (``TRADE_RETCODE_*``, 10004–10046); they are fixed by the
+terminal protocol, so they live here rather than being read from the API object, which lets
+a failure message name the code even when the module in use lacks the constant.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from hookspecs import ResultCode
+
+RETCODE_NAMES: dict[int, str] = {
+    10004: "REQUOTE",
+    10006: "REJECT",
+    10007: "CANCEL",
+    10008: "PLACED",
+    10009: "DONE",
+    10010: "DONE_PARTIAL",
+    10011: "ERROR",
+    10012: "TIMEOUT",
+    10013: "INVALID",
+    10014: "INVALID_VOLUME",
+    10015: "INVALID_PRICE",
+    10016: "INVALID_STOPS",
+    10017: "TRADE_DISABLED",
+    10018: "MARKET_CLOSED",
+    10019: "NO_MONEY",
+    10020: "PRICE_CHANGED",
+    10021: "PRICE_OFF",
+    10022: "INVALID_EXPIRATION",
+    10023: "ORDER_CHANGED",
+    10024: "TOO_MANY_REQUESTS",
+    10025: "NO_CHANGES",
+    10026: "SERVER_DISABLES_AT",
+    10027: "CLIENT_DISABLES_AT",
+    10028: "LOCKED",
+    10029: "FROZEN",
+    10030: "INVALID_FILL",
+    10031: "CONNECTION",
+    10032: "ONLY_REAL",
+    10033: "LIMIT_ORDERS",
+    10034: "LIMIT_VOLUME",
+    10035: "INVALID_ORDER",
+    10036: "POSITION_CLOSED",
+    10038: "INVALID_CLOSE_VOLUME",
+    10039: "CLOSE_ORDER_EXIST",
+    10040: "LIMIT_POSITIONS",
+    10041: "REJECT_CANCEL",
+    10042: "LONG_ONLY",
+    10043: "SHORT_ONLY",
+    10044: "CLOSE_ONLY",
+    10045: "FIFO_CLOSE",
+    10046: "HEDGE_PROHIBITED",
+}
+
+#: ``SYMBOL_FILLING_*`` flags of ``symbol_info().filling_mode`` (a bitmask). Neither every
+#: MetaTrader5 build nor mt5linux exports these names, so the adapter uses the values.
+SYMBOL_FILLING_FOK = 1
+SYMBOL_FILLING_IOC = 2
+
+
+class Outcome(Enum):
+    """What the sender does next with a result."""
+
+    DONE = "done"  # executed (10008 PLACED, 10009 DONE)
+    PARTIAL = "partial"  # 10010: part executed; reported as success, never retried
+    NO_CHANGES = "no_changes"  # 10025: the request asked for what already is
+    RETRY_PRICE = "retry_price"  # requote / price moved / busy: fresh tick, back off
+    UNKNOWN = "unknown"  # timeout / no connection / None: it may have executed
+    POSITION_CLOSED = "position_closed"  # 10036
+    INVALID_FILL = "invalid_fill"  # 10030: try the next filling policy
+    FAILED = "failed"
+
+
+_OUTCOMES: dict[int, Outcome] = {
+    10008: Outcome.DONE,
+    10009: Outcome.DONE,
+    10010: Outcome.PARTIAL,
+    10025: Outcome.NO_CHANGES,
+    10004: Outcome.RETRY_PRICE,
+    10020: Outcome.RETRY_PRICE,
+    10021: Outcome.RETRY_PRICE,
+    10024: Outcome.RETRY_PRICE,
+    10012: Outcome.UNKNOWN,
+    10031: Outcome.UNKNOWN,
+    10036: Outcome.POSITION_CLOSED,
+    10030: Outcome.INVALID_FILL,
+}
+
+_FAILURE_CODES: dict[int, ResultCode] = {
+    10014: ResultCode.INVALID_VOLUME,
+    10034: ResultCode.INVALID_VOLUME,
+    10038: ResultCode.INVALID_VOLUME,
+    10015: ResultCode.INVALID_STOPS,  # a price we normalised yet the server refused
+    10016: ResultCode.INVALID_STOPS,
+    10029: ResultCode.FROZEN,
+    10019: ResultCode.NO_MONEY,
+    10018: ResultCode.MARKET_CLOSED,
+    10046: ResultCode.HEDGING_NOT_ALLOWED,
+    10036: ResultCode.NOT_FOUND,
+    10004: ResultCode.TRANSIENT,
+    10020: ResultCode.TRANSIENT,
+    10021: ResultCode.TRANSIENT,
+    10024: ResultCode.TRANSIENT,
+    10028: ResultCode.TRANSIENT,
+    10012: ResultCode.UNKNOWN_OUTCOME,
+    10031: ResultCode.UNKNOWN_OUTCOME,
+}
+
+
+def classify(retcode: int | None) -> Outcome:
+    """``None`` is what ``order_send`` returns when the call itself failed: unknown outcome."""
+    if retcode is None:
+        return Outcome.UNKNOWN
+    return _OUTCOMES.get(retcode, Outcome.FAILED)
+
+
+def failure_code(retcode: int | None) -> ResultCode:
+    if retcode is None:
+        return ResultCode.UNKNOWN_OUTCOME
+    return _FAILURE_CODES.get(retcode, ResultCode.REJECTED)
+
+
+def retcode_name(retcode: int | None) -> str:
+    """``"10016 TRADE_RETCODE_INVALID_STOPS"``; unknown numbers are still shown."""
+    if retcode is None:
+        return "no result (order_send returned None)"
+    name = RETCODE_NAMES.get(retcode)
+    return f"{retcode} TRADE_RETCODE_{name}" if name else f"{retcode} (unknown retcode)"

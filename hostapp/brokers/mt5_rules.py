@@ -1,0 +1,156 @@
+"""A symbol's trading rules, checked before a request is sent.
+
+The trade server enforces all of these; checking first turns a round trip ending in
+10014/10016/10029 into an immediate, explained refusal, and (for volumes) lets the adapter
+floor a DTMS fraction such as ``0.37 × 0.5`` lots to a volume the server accepts.
+Distances are compared in whole points so float noise never flips a decision.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hookspecs import Direction, SymbolInfo
+
+from .mt5_retcodes import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC
+
+
+@dataclass(frozen=True, slots=True)
+class Constants:
+    """The API constants the adapter sends, read from the API object (module attributes
+    on Windows, instance attributes on an mt5linux client)."""
+
+    deal: int
+    sltp: int
+    buy: int
+    sell: int
+    fok: int
+    ioc: int
+    ret: int
+    gtc: int
+    hedging: int
+
+    @classmethod
+    def from_api(cls, api: object) -> Constants:
+        names = {
+            "deal": "TRADE_ACTION_DEAL",
+            "sltp": "TRADE_ACTION_SLTP",
+            "buy": "ORDER_TYPE_BUY",
+            "sell": "ORDER_TYPE_SELL",
+            "fok": "ORDER_FILLING_FOK",
+            "ioc": "ORDER_FILLING_IOC",
+            "ret": "ORDER_FILLING_RETURN",
+            "gtc": "ORDER_TIME_GTC",
+            "hedging": "ACCOUNT_MARGIN_MODE_RETAIL_HEDGING",
+        }
+        values: dict[str, int] = {}
+        for field, name in names.items():
+            value = getattr(api, name, None)
+            if value is None:
+                raise AttributeError(f"the MetaTrader5 API object has no constant {name}")
+            values[field] = int(value)
+        return cls(**values)
+
+    def order_type(self, direction: Direction) -> int:
+        return self.buy if direction == "buy" else self.sell
+
+
+def _decimals(step: float) -> int:
+    text = f"{step:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def floor_volume(volume: float, info: SymbolInfo) -> float:
+    """``volume`` floored to ``volume_step`` and capped at ``volume_max``; 0.0 when that
+    falls below ``volume_min`` (the caller refuses). Never rounds up: a defensive partial
+    close or hedge must not trade more than asked."""
+    step = info.volume_step
+    capped = min(volume, info.volume_max)
+    steps = math.floor(capped / step + 1e-9)
+    floored = round(steps * step, _decimals(step))
+    return floored if floored >= info.volume_min - 1e-12 else 0.0
+
+
+def round_price(price: float, digits: int) -> float:
+    return round(price, digits)
+
+
+def _points(distance: float, point: float) -> int:
+    return round(distance / point)
+
+
+def stops_problem(
+    direction: Direction,
+    sl: float | None,
+    tp: float | None,
+    bid: float,
+    ask: float,
+    info: SymbolInfo,
+) -> str | None:
+    """Why the server would answer 10016, or None. A position's stops are measured from
+    the price that closes it (bid for a buy, ask for a sell), at least the stops level."""
+    price = bid if direction == "buy" else ask
+    sign = 1 if direction == "buy" else -1
+    level = _points(info.stops_level, info.point)
+    if sl is not None:
+        dist = _points((price - sl) * sign, info.point)
+        if dist <= 0:
+            return f"stop loss {sl} is on the wrong side of the {direction} closing price {price}"
+        if dist < level:
+            return (
+                f"stop loss {sl} is {dist} points from {price}; the symbol's stops level "
+                f"is {level} points"
+            )
+    if tp is not None:
+        dist = _points((tp - price) * sign, info.point)
+        if dist <= 0:
+            return f"take profit {tp} is on the wrong side of the {direction} closing price {price}"
+        if dist < level:
+            return (
+                f"take profit {tp} is {dist} points from {price}; the symbol's stops level "
+                f"is {level} points"
+            )
+    return None
+
+
+def freeze_problem(
+    direction: Direction,
+    sl: float | None,
+    tp: float | None,
+    bid: float,
+    ask: float,
+    info: SymbolInfo,
+) -> str | None:
+    """Why the server would answer 10029 FROZEN for a modify or close, or None: a stop or
+    target of the position within the freeze level of the closing price (strictly greater
+    distance required)."""
+    level = _points(info.freeze_level, info.point)
+    if level <= 0:
+        return None
+    price = bid if direction == "buy" else ask
+    sign = 1 if direction == "buy" else -1
+    for name, value, dist_sign in (("stop loss", sl, sign), ("take profit", tp, -sign)):
+        if value is None:
+            continue
+        dist = _points((price - value) * dist_sign, info.point)
+        if dist <= level:
+            return (
+                f"the position's {name} {value} is {dist} points from {price}, inside the "
+                f"freeze level of {level} points: the server refuses changes until price moves"
+            )
+    return None
+
+
+def filling_order(mask: int, c: Constants, cached: int | None) -> list[int]:
+    """Filling policies to try, best first: the one that worked last for the symbol, then
+    those the symbol's ``filling_mode`` bitmask allows (FOK=1, IOC=2), then RETURN."""
+    order: list[int] = []
+    if cached is not None:
+        order.append(cached)
+    if mask & SYMBOL_FILLING_FOK:
+        order.append(c.fok)
+    if mask & SYMBOL_FILLING_IOC:
+        order.append(c.ioc)
+    order.append(c.ret)
+    return list(dict.fromkeys(order))

@@ -1,0 +1,100 @@
+"""The ``[host.mt5]`` table and the lazy import of the MetaTrader5 API.
+
+The module is imported only when the mt5 broker is actually used, so ``hostapp`` installs
+and runs on machines without it (the ``mt5`` extra installs nothing on Linux).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hookspecs import BrokerError, ConfigError, parse_settings
+
+WHERE = "plugins.toml [host.mt5]"
+
+NOT_INSTALLED = (
+    'MetaTrader5 is not installed: pip install "hostapp[mt5]" (Windows only) '
+    'or use module = "mt5linux"'
+)
+MT5LINUX_NOT_INSTALLED = 'mt5linux is not installed: pip install "hostapp[mt5linux]"'
+
+
+@dataclass(frozen=True, slots=True)
+class Mt5Settings:
+    """Connection and order defaults. The password is never here: only the *name* of the
+    environment variable holding it, so plugins.toml can be committed."""
+
+    module: Literal["MetaTrader5", "mt5linux"] = "MetaTrader5"
+    path: str = ""  # terminal64.exe; empty: the terminal the package finds itself
+    login: int = 0  # 0: stay on the account the terminal is logged in to
+    server: str = ""
+    password_env: str = "MT5_PASSWORD"
+    host: str = "localhost"  # mt5linux server
+    port: int = 18812
+    magic: int = 240_617
+    deviation: int = 20  # points of slippage accepted on market orders
+    comment: str = "hostapp"
+    timeout_ms: int = 60_000
+    max_attempts: int = 3  # sends per operation on requotes / unknown outcomes
+    retry_delay_seconds: float = 0.5  # doubled after each retry
+    server_utc_offset_minutes: int | None = None  # None: detect from the last tick
+    time_symbols: tuple[str, ...] = ()  # symbols whose ticks date the server clock
+
+    def __post_init__(self) -> None:
+        if self.login < 0:
+            raise ValueError(f"login: expected an account number >= 0, got {self.login}")
+        if not self.password_env.strip():
+            raise ValueError("password_env: name the environment variable holding the password")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port: expected 1..65535, got {self.port}")
+        if self.magic < 0:
+            raise ValueError(f"magic: expected >= 0, got {self.magic}")
+        if self.deviation < 0:
+            raise ValueError(f"deviation: expected >= 0 points, got {self.deviation}")
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts: expected >= 1, got {self.max_attempts}")
+        if self.retry_delay_seconds < 0:
+            raise ValueError(f"retry_delay_seconds: expected >= 0, got {self.retry_delay_seconds}")
+        if self.timeout_ms <= 0:
+            raise ValueError(f"timeout_ms: expected > 0, got {self.timeout_ms}")
+        offset = self.server_utc_offset_minutes
+        if offset is not None and abs(offset) > 14 * 60:
+            raise ValueError(f"server_utc_offset_minutes: expected -840..840, got {offset}")
+
+
+def load_mt5_settings(table: Mapping[str, Any], where: str = WHERE) -> Mt5Settings:
+    """Parse ``[host.mt5]``; a ``password`` key gets its own message saying where it goes."""
+    if "password" in table:
+        raise ConfigError(
+            f"{where}: key 'password' is not allowed: passwords are never read from the file; "
+            'put it in an environment variable and name it with password_env = "MT5_PASSWORD"'
+        )
+    return parse_settings(Mt5Settings, table, where)
+
+
+def import_api(settings: Mt5Settings, module: object | None = None) -> Any:
+    """The object with the MetaTrader5 API: the package itself, or an mt5linux client.
+
+    ``module`` replaces the import (tests, or a caller that already imported it). For
+    ``mt5linux`` a module with a ``MetaTrader5`` class is instantiated with host and port;
+    anything else is taken as the API object itself.
+    """
+    if module is None:
+        name = settings.module
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            message = NOT_INSTALLED if name == "MetaTrader5" else MT5LINUX_NOT_INSTALLED
+            raise BrokerError(message) from exc
+    if settings.module == "mt5linux" and isinstance(getattr(module, "MetaTrader5", None), type):
+        try:
+            return module.MetaTrader5(host=settings.host, port=settings.port)  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise BrokerError(
+                f"cannot reach the mt5linux server at {settings.host}:{settings.port} ({exc}); "
+                "start it under Wine with: python -m mt5linux <path to the Windows python.exe>"
+            ) from exc
+    return module
