@@ -1,0 +1,115 @@
+"""plugins.toml: defaults, a missing file, and every kind of mistake named precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hookspecs import ConfigError
+from hostapp.config import HostConfig, config_from_dict, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plugins.toml"
+    path.write_text(text)
+    return path
+
+
+def test_missing_default_file_means_all_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None)
+    assert config == HostConfig()
+    assert config.path is None
+    assert config.host.broker == "paper"
+    assert config.host.symbols == ["XAUUSD", "EURUSD"]
+    assert config.plugins.on_error == "isolate"
+
+
+def test_default_file_in_cwd_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, '[host]\ntimeframe = "H1"\n')
+    monkeypatch.chdir(tmp_path)
+    assert load_config(None).host.timeframe == "H1"
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.toml: no such configuration file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_full_file_is_parsed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [host]
+        broker = "mt5"
+        symbols = ["XAUUSD"]
+        cycle_seconds = 5
+        data = { XAUUSD = "x.csv" }
+        [host.paper]
+        balance = 5000
+        [plugins]
+        disabled = ["a"]
+        order = ["b", "a"]
+        on_error = "raise"
+        [plugin.a]
+        timeout_seconds = 0.5
+        colour = "red"
+        """,
+    )
+    config = load_config(path)
+    assert config.path == path
+    assert config.host.broker == "mt5"
+    assert config.host.cycle_seconds == 5.0
+    assert config.host.data == {"XAUUSD": "x.csv"}
+    assert config.host.paper == {"balance": 5000}
+    assert config.plugins.order == ["b", "a"]
+    assert config.plugins.on_error == "raise"
+    assert config.plugin_tables == {"a": {"timeout_seconds": 0.5, "colour": "red"}}
+    assert config.timeout_for("a") == 0.5
+    assert config.timeout_for("b") == 5.0
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[plugins\n")
+    with pytest.raises(ConfigError, match=rf"^{path}: invalid TOML"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[plugins]\nordr = []\n", r"\[plugins\]: unknown key 'ordr'"),
+        ("[plugins]\norder = 3\n", r"\[plugins\]: key 'order': expected a list, got 3"),
+        ("[plugins]\norder = [3]\n", r"\[plugins\]: key 'order': expected a string, got 3"),
+        ("[plugins]\non_error = 'ignore'\n", r"\[plugins\]: key 'on_error': expected one of"),
+        ("[plugins]\ndisabled = ['a', 'a']\n", r"\[plugins\]: key 'disabled': 'a' listed twice"),
+        ("[plugins]\ntimeout_seconds = 3\n", r"\[plugins\]: unknown key 'timeout_seconds'"),
+        ("[host]\nbroker = 'ib'\n", r"\[host\]: key 'broker': expected one of"),
+        ("[host]\ncycle_seconds = '30'\n", r"\[host\]: key 'cycle_seconds': expected a number"),
+        ("[host]\ncycle_seconds = 0\n", r"\[host\]: key 'cycle_seconds': expected a number > 0"),
+        ("[host]\nsymbols = []\n", r"\[host\]: key 'symbols'"),
+        ("[host]\ndata = { XAUUSD = 3 }\n", r"\[host\]: key 'data.XAUUSD': expected a CSV path"),
+        ("[hosts]\n", r"unknown table or key 'hosts'"),
+        ("plugins = 3\n", r"'plugins' must be a table"),
+        ("[plugin]\ndtms = 3\n", r"\[plugin\]: key 'dtms': expected a table"),
+        ("[plugin.a]\ntimeout_seconds = -1\n", r"\[plugin.a\]: key 'timeout_seconds'"),
+        ("[plugin.a]\ntimeout_seconds = true\n", r"\[plugin.a\]: key 'timeout_seconds'"),
+    ],
+)
+def test_mistakes_name_file_table_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))
+    assert "\n" not in str(info.value)
+
+
+def test_config_from_dict_for_tests() -> None:
+    config = config_from_dict({"plugin": {"x": {"k": 1}}})
+    assert config.table_for("x") == {"k": 1}
+    config.table_for("x")["k"] = 2  # a copy: the config is not changed
+    assert config.table_for("x") == {"k": 1}
+    assert config.table_for("missing") == {}

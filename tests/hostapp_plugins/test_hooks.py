@@ -1,0 +1,249 @@
+"""One test per hook of the contract (``test_hook_<name>``), through the PluginHost the
+loop uses, plus the contract test that keeps it that way."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hookspecs import (
+    Action,
+    ActionKind,
+    ActionResult,
+    ConfigError,
+    DefensiveState,
+    OrderRequest,
+    Trade,
+    hookimpl,
+    parse_settings,
+    spec,
+)
+from hostapp.pluginhost import HOOK_NAMES
+from hostapp.testing import T0, MemoryBroker, bars_from_closes
+from support.hostapp_plugin_doubles import Boom, Raiser, Recorder
+
+TESTS = Path(__file__).resolve().parents[1]
+ORDER = OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1990.0, take_profit=2020.0)
+TRADE = Trade(7, "XAUUSD", "buy", 0.1, 2000.0, 1990.0, None, T0)
+
+
+def test_every_hook_has_a_docstring_and_a_test() -> None:
+    """The contract test: a new hook needs a docstring and a ``test_hook_<name>``."""
+    assert len(HOOK_NAMES) == 11
+    sources = "\n".join(p.read_text() for p in TESTS.rglob("test_*.py"))
+    for name in sorted(HOOK_NAMES):
+        doc = getattr(spec, name).__doc__
+        assert doc and doc.strip(), f"hookspecs.spec.{name} has no docstring"
+        assert re.search(rf"def test_hook_{name}\b", sources), f"no test_hook_{name} under tests/"
+
+
+def test_hook_configure(hostapp_factory: Any) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Settings:
+        period: int = 3
+
+    class Configurable:
+        settings: Settings | None = None
+
+        @hookimpl
+        def configure(self, host: Any) -> None:
+            self.settings = parse_settings(
+                Settings, host.config_for("c"), "plugins.toml [plugin.c]"
+            )
+
+    plugin = Configurable()
+    host = hostapp_factory({"c": plugin}, {"plugin": {"c": {"period": 9}}})
+    assert plugin.settings == Settings(9)
+
+    # A bad setting is fatal even with on_error = "isolate", and the message names the key.
+    config = {"plugin": {"c": {"period": "9"}}}
+    with pytest.raises(ConfigError, match=r"plugins.toml \[plugin.c\]: key 'period'"):
+        hostapp_factory({"c": Configurable()}, config)
+
+    # Any other exception is a configuration error naming the plugin.
+    class Crashes:
+        @hookimpl
+        def configure(self) -> None:
+            raise KeyError("oops")
+
+    with pytest.raises(ConfigError, match="plugin 'x': configure failed: KeyError"):
+        hostapp_factory({"x": Crashes()})
+
+    # Historic: a plugin registered after configure is configured as it registers.
+    late = Recorder()
+    host.plugins.register("late", late)
+    assert late.hooks_called() == ["configure"]
+
+
+async def test_hook_startup(hostapp_factory: Any) -> None:
+    ready = asyncio.Event()
+
+    class Waits:
+        @hookimpl
+        async def startup(self) -> None:
+            await ready.wait()  # only finishes if "b_sets" runs at the same time
+
+    class Sets:
+        @hookimpl
+        async def startup(self) -> None:
+            ready.set()
+
+    host = hostapp_factory(
+        {"a_waits": Waits(), "b_sets": Sets(), "c_raises": Raiser()},
+        {"plugin": {"a_waits": {"timeout_seconds": 30}}},
+    )
+    await host.plugins.startup(host)
+    rows = {r.name: r for r in host.plugins.listing()}
+    assert rows["a_waits"].error is None and rows["b_sets"].error is None
+    assert rows["c_raises"].error == "startup: Boom: raiser always fails"
+    assert rows["c_raises"].status == "enabled"  # one failure does not trip the breaker
+
+
+async def test_hook_shutdown(hostapp_factory: Any) -> None:
+    first, last = Recorder(), Recorder()
+    host = hostapp_factory({"a": first, "b": Raiser(), "c": last})
+    await host.plugins.shutdown(host)
+    assert "shutdown" in first.hooks_called() and "shutdown" in last.hooks_called()
+    assert host.plugins.listing()[1].error == "shutdown: Boom: raiser always fails"
+
+
+async def test_hook_propose_orders(hostapp_factory: Any) -> None:
+    other = OrderRequest("XAUUSD", "sell", 0.2, source="spoof")
+
+    class Sync:
+        @hookimpl
+        def propose_orders(self, symbol: str) -> list[OrderRequest]:
+            return [OrderRequest(symbol, "buy", 0.1)]
+
+    class Junk:
+        @hookimpl
+        def propose_orders(self) -> Any:
+            return ["not an order"]
+
+    plugins = {
+        "a": Recorder(propose_orders=[ORDER, other]),
+        "b": Raiser(),
+        "c": Recorder(propose_orders=None),
+        "d": Sync(),
+        "e": Junk(),
+    }
+    host = hostapp_factory(plugins)
+    bars = bars_from_closes([1.0, 2.0, 3.0])
+    got = await host.plugins.propose_orders(host, "EURUSD", bars, T0)
+    assert [(name, o.direction, o.symbol, o.source) for name, o in got] == [
+        ("a", "buy", "XAUUSD", "a"),  # empty source filled with the plugin name
+        ("a", "sell", "XAUUSD", "spoof"),
+        ("d", "buy", "EURUSD", "d"),
+    ]
+    assert plugins["a"].calls[-1] == (
+        "propose_orders",
+        {"symbol": "EURUSD", "bars": bars, "now": T0},
+    )
+    errors = {r.name: r.error for r in host.plugins.listing()}
+    assert errors["b"] == "propose_orders: Boom: raiser always fails"
+    assert "must return a list of OrderRequest" in (errors["e"] or "")
+
+
+def test_hook_allow_order(hostapp_factory: Any) -> None:
+    allow, veto1, veto2 = Recorder(), Recorder(allow_order="too big"), Recorder(allow_order="no")
+    host = hostapp_factory({"a": allow, "b": veto1, "c": veto2})
+    assert host.plugins.allow_order(host, ORDER) == "b: too big"
+    assert allow.calls == [("configure", {"host": host}), ("allow_order", {"order": ORDER})]
+    assert hostapp_factory({"a": Recorder()}).plugins.allow_order(host, ORDER) is None
+    # Fail closed: a guard that crashes vetoes.
+    guarded = hostapp_factory({"a": Recorder(), "z": Raiser()})
+    reason = guarded.plugins.allow_order(guarded, ORDER)
+    assert reason is not None and reason.startswith("z: allow_order failed (Boom")
+    # A non-string answer is a plugin bug, and vetoes too.
+    odd = hostapp_factory({"a": Recorder(allow_order=False)})
+    assert (odd.plugins.allow_order(odd, ORDER) or "").startswith(
+        "a: allow_order failed (TypeError"
+    )
+
+
+async def test_hook_on_trade_executed(hostapp_factory: Any) -> None:
+    before, after = Recorder(), Recorder()
+    host = hostapp_factory({"a": before, "b": Raiser(), "c": after})
+    await host.plugins.on_trade_executed(host, TRADE)
+    for plugin in (before, after):
+        assert plugin.calls[-1] == ("on_trade_executed", {"trade": TRADE})
+
+
+async def test_hook_on_cycle(hostapp_factory: Any) -> None:
+    from support.hostapp_plugin_doubles import Sleeper
+
+    sleeper, other = Sleeper(), Recorder()
+    host = hostapp_factory(
+        {"slow": sleeper, "other": other}, {"plugin": {"slow": {"timeout_seconds": 0.05}}}
+    )
+    await host.plugins.on_cycle(host, T0)
+    assert sleeper.cancelled
+    assert other.calls[-1] == ("on_cycle", {"now": T0})
+    rows = {r.name: r for r in host.plugins.listing()}
+    assert rows["slow"].error == "on_cycle: timed out after 0.05s"
+    assert rows["other"].error is None
+
+
+def test_hook_is_defensive(hostapp_factory: Any) -> None:
+    no, yes = Recorder(is_defensive=False), Recorder(is_defensive=True)
+    host = hostapp_factory({"no": no, "yes": yes})
+    assert host.plugins.is_defensive(host, 7) is True
+    assert no.calls[-1] == ("is_defensive", {"ticket": 7})
+    assert (
+        hostapp_factory({"no": Recorder(is_defensive=False)}).plugins.is_defensive(host, 7) is False
+    )
+    assert hostapp_factory({}).plugins.is_defensive(host, 7) is False
+    # Fail safe: a raising plugin counts as defensive.
+    crashing = hostapp_factory({"no": Recorder(is_defensive=False), "z": Raiser()})
+    assert crashing.plugins.is_defensive(crashing, 7) is True
+
+    class Awaitable:
+        @hookimpl
+        def is_defensive(self) -> Any:
+            return asyncio.sleep(0)  # a coroutine from a sync-only hook: a bug, fail safe
+
+    sneaky = hostapp_factory({"s": Awaitable()})
+    assert sneaky.plugins.is_defensive(sneaky, 7) is True
+    assert "returned an awaitable" in (sneaky.plugins.listing()[0].error or "")
+
+
+async def test_hook_on_trade_closed(hostapp_factory: Any) -> None:
+    plugin = Recorder()
+    host = hostapp_factory({"a": Raiser(), "b": plugin})
+    await host.plugins.on_trade_closed(host, TRADE, "stop_loss")
+    assert plugin.calls[-1] == ("on_trade_closed", {"trade": TRADE, "reason": "stop_loss"})
+
+
+async def test_hook_on_state_change(hostapp_factory: Any) -> None:
+    plugin = Recorder()
+    host = hostapp_factory({"a": Raiser(), "b": plugin})
+    old, new = DefensiveState.HEALTHY, DefensiveState.WARNING_L1
+    await host.report_state_change(7, old, new, "adx falling")
+    assert plugin.calls[-1] == (
+        "on_state_change",
+        {"ticket": 7, "old": old, "new": new, "reason": "adx falling"},
+    )
+
+
+async def test_hook_on_action(hostapp_factory: Any, hostapp_broker: MemoryBroker) -> None:
+    plugin = Recorder()
+    host = hostapp_factory({"a": Raiser(), "b": plugin})
+    ticket = hostapp_broker.open(ORDER).new_ticket
+    assert ticket is not None
+    action = Action(ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, "tighten", key="k1")
+    result = await host.execute(action)
+    assert result == ActionResult.success("modified")
+    assert hostapp_broker.position(ticket).stop_loss == 1995.0  # type: ignore[union-attr]
+    assert plugin.calls[-1] == ("on_action", {"action": action, "result": result})
+    assert host.executed == [(action, result)]
+
+
+def test_raiser_double_really_raises() -> None:
+    with pytest.raises(Boom):
+        Raiser().on_cycle()

@@ -1,0 +1,215 @@
+"""Loading rules: discovery order, disabling before import, env overrides, failures
+recorded per plugin, and configuration names checked against what was discovered."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import EntryPoint
+from typing import Any
+
+import pytest
+
+from hookspecs import ConfigError
+from hostapp.config import config_from_dict
+from hostapp.errors import PluginError
+from hostapp.loader import BUILTINS, load_plugins
+from hostapp.pluginhost import PluginHost
+from support.hostapp_plugin_doubles import AsyncSyncOnly, BadDefault, Constructed, Recorder
+
+DOUBLES = "support.hostapp_plugin_doubles"
+TRIPWIRE = "support.hostapp_tripwire_plugin"
+
+
+def ep(name: str, value: str) -> EntryPoint:
+    return EntryPoint(name=name, value=value, group="hostapp")
+
+
+class NeverLoad(EntryPoint):
+    """An entry point whose ``load`` fails the test: disabled plugins are never loaded."""
+
+    def load(self) -> Any:
+        raise AssertionError(f"entry point {self.name} was loaded")
+
+
+def load(
+    config: dict[str, Any] | None = None,
+    builtins: dict[str, Any] | None = None,
+    eps: list[EntryPoint] | None = None,
+    env: dict[str, str] | None = None,
+) -> PluginHost:
+    return load_plugins(
+        config_from_dict(config or {}),
+        builtins=builtins if builtins is not None else {},
+        entry_points=eps or [],
+        env=env or {},
+    )
+
+
+def statuses(host: PluginHost) -> dict[str, str]:
+    return {i.name: i.status for i in host.listing()}
+
+
+@pytest.fixture(autouse=True)
+def _forget_tripwire() -> None:
+    sys.modules.pop(TRIPWIRE, None)
+
+
+def test_builtin_names_match_the_contract() -> None:
+    assert BUILTINS == {
+        "dtms": "dtms_plugin.plugin:DtmsPlugin",
+        "exits": "hostapp.exits:ExitManager",
+    }
+
+
+def test_builtins_then_entry_points_sorted_by_name() -> None:
+    host = load(
+        builtins={"zeta": Recorder(), "alpha": Recorder()},
+        eps=[ep("m_ep", f"{DOUBLES}:Defensive"), ep("b_ep", f"{DOUBLES}:Constructed")],
+    )
+    rows = host.listing()
+    assert [r.name for r in rows] == ["alpha", "b_ep", "m_ep", "zeta"]  # listing: call order
+    assert {r.name: r.source for r in rows} == {
+        "alpha": "builtin",
+        "zeta": "builtin",
+        "b_ep": "entry point",
+        "m_ep": "entry point",
+    }
+    assert all(r.status == "enabled" for r in rows)
+
+
+def test_builtin_import_path_is_imported_and_class_instantiated() -> None:
+    before = Constructed.instances
+    host = load(builtins={"c": f"{DOUBLES}:Constructed"})
+    assert Constructed.instances == before + 1
+    assert isinstance(host.get("c"), Constructed)
+    assert host.listing()[0].hooks == ["is_defensive"]
+    assert host.listing()[0].distribution == "hostapp"
+
+
+def test_module_entry_point_is_the_plugin() -> None:
+    host = load(eps=[ep("trip", TRIPWIRE)])
+    assert host.get("trip") is sys.modules[TRIPWIRE]
+    assert host.listing()[0].hooks == ["is_defensive"]
+
+
+@pytest.mark.parametrize(
+    ("config", "env"),
+    [
+        ({"plugins": {"disabled": ["trip"]}}, {}),
+        ({}, {"HOSTAPP_DISABLE_PLUGINS": "other, trip"}),
+        ({}, {"HOSTAPP_LOAD_PLUGINS": "other"}),
+        ({}, {"HOSTAPP_LOAD_PLUGINS": ""}),
+    ],
+)
+def test_disabled_plugin_is_blocked_and_never_imported(
+    config: dict[str, Any], env: dict[str, str]
+) -> None:
+    eps = [NeverLoad(name="trip", value=TRIPWIRE, group="hostapp")]
+    host = load(config, builtins={"other": Recorder()}, eps=eps, env=env)
+    assert statuses(host)["trip"] == "disabled"
+    assert host.pm.is_blocked("trip")
+    assert TRIPWIRE not in sys.modules
+    assert host.get("trip") is None
+    assert not host.is_enabled("trip")
+
+
+def test_empty_allow_list_loads_nothing() -> None:
+    host = load(builtins={"a": Recorder(), "b": Recorder()}, env={"HOSTAPP_LOAD_PLUGINS": ""})
+    assert statuses(host) == {"a": "disabled", "b": "disabled"}
+    assert host.names == []
+
+
+def test_allow_list_loads_only_listed() -> None:
+    host = load(builtins={"a": Recorder(), "b": Recorder()}, env={"HOSTAPP_LOAD_PLUGINS": "b"})
+    assert statuses(host) == {"a": "disabled", "b": "enabled"}
+
+
+def test_import_failure_is_recorded_and_others_load() -> None:
+    host = load(
+        builtins={"missing": "no_such_module_xyz:Plugin", "ok": Recorder()},
+        eps=[ep("broken", "support.hostapp_broken_plugin")],
+    )
+    rows = {r.name: r for r in host.listing()}
+    assert rows["ok"].status == "enabled"
+    assert rows["missing"].status == "failed"
+    assert "ModuleNotFoundError" in (rows["missing"].error or "")
+    assert rows["broken"].status == "failed"
+    assert "needs a package that is not installed" in (rows["broken"].error or "")
+    assert host.pm.get_plugin("broken") is None
+
+
+def test_import_failure_with_on_error_raise_names_the_plugin() -> None:
+    with pytest.raises(PluginError, match=r"plugin 'missing': failed to load: ModuleNotFound"):
+        load({"plugins": {"on_error": "raise"}}, builtins={"missing": "no_such_module_xyz"})
+
+
+@pytest.mark.parametrize(
+    ("plugin", "message"),
+    [
+        (BadDefault(), "parameter(s) ticket have default values"),
+        (AsyncSyncOnly(), "is_defensive is sync only but is implemented with async def"),
+        (f"{DOUBLES}:UnknownHook", "no hook named 'on_tick'"),
+        (f"{DOUBLES}:UnknownArg", "moment"),
+        (f"{DOUBLES}:Wrapper", "wrappers are not supported"),
+    ],
+)
+def test_invalid_plugin_is_rejected_completely_and_others_load(plugin: Any, message: str) -> None:
+    good = Recorder(is_defensive=True)
+    host = load(builtins={"bad": plugin, "good": good})
+    rows = {r.name: r for r in host.listing()}
+    assert rows["bad"].status == "failed"
+    assert message in (rows["bad"].error or "")
+    assert rows["good"].status == "enabled"
+    assert host.pm.get_plugin("bad") is None
+    for caller in vars(host.pm.hook).values():  # no impl of the rejected plugin anywhere
+        assert all(impl.plugin_name != "bad" for impl in caller.get_hookimpls())
+
+
+def test_invalid_plugin_with_on_error_raise_stops_start_up() -> None:
+    with pytest.raises(PluginError, match="plugin 'bad': rejected: .*default values"):
+        load({"plugins": {"on_error": "raise"}}, builtins={"bad": BadDefault()})
+
+
+def test_duplicate_names_are_an_error() -> None:
+    with pytest.raises(ConfigError, match="two plugins are named 'x': builtin .* and entry point"):
+        load(builtins={"x": Recorder()}, eps=[ep("x", TRIPWIRE)])
+    with pytest.raises(ConfigError, match="two plugins are named 'y'"):
+        load(eps=[ep("y", TRIPWIRE), ep("y", f"{DOUBLES}:Defensive")])
+
+
+def test_same_entry_point_seen_twice_is_one_plugin() -> None:
+    host = load(eps=[ep("trip", TRIPWIRE), ep("trip", TRIPWIRE)])
+    assert statuses(host) == {"trip": "enabled"}
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "message"),
+    [
+        ({"plugin": {"ghost": {}}}, {}, r"plugins.toml \[plugin.ghost\]: no plugin named 'ghost'"),
+        ({"plugins": {"disabled": ["ghost"]}}, {}, r"\[plugins\] key 'disabled': no plugin"),
+        ({"plugins": {"order": ["a", "ghost"]}}, {}, r"\[plugins\] key 'order': no plugin"),
+        ({}, {"HOSTAPP_DISABLE_PLUGINS": "ghost"}, "HOSTAPP_DISABLE_PLUGINS: no plugin"),
+        ({}, {"HOSTAPP_LOAD_PLUGINS": "a,ghost"}, "HOSTAPP_LOAD_PLUGINS: no plugin"),
+    ],
+)
+def test_unknown_plugin_names_in_config_are_errors(
+    config: dict[str, Any], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        load(config, builtins={"a": Recorder()}, env=env)
+    assert "known: a" in str(info.value)
+
+
+def test_order_puts_listed_names_first_and_the_rest_by_name() -> None:
+    plugins = {n: Recorder(is_defensive=False) for n in ("a", "b", "c", "d")}
+    host = load({"plugins": {"order": ["c", "a"]}}, builtins=dict(plugins))
+    assert host.names == ["c", "a", "b", "d"]
+    host.is_defensive(object(), 1)  # type: ignore[arg-type]
+    callers = host._callers_of("is_defensive")
+    assert [c[0] for c in callers] == ["c", "a", "b", "d"]
+
+
+def test_settings_for_returns_the_plugin_table() -> None:
+    host = load({"plugin": {"a": {"k": 1, "timeout_seconds": 2}}}, builtins={"a": Recorder()})
+    assert host.settings_for("a") == {"k": 1, "timeout_seconds": 2}
+    assert host.settings_for("missing") == {}

@@ -1,0 +1,167 @@
+"""PluginHost rules beyond single hooks: the breaker, ``on_error = "raise"``, call order,
+timeouts per plugin, and what the listing shows."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from hookspecs import hookimpl
+from hostapp.pluginhost import BREAKER_LIMIT, PluginInfo
+from hostapp.testing import T0
+from support.hostapp_plugin_doubles import Boom, Raiser, Recorder, Sleeper
+
+
+class Flaky:
+    """is_defensive raises while ``failing`` is set."""
+
+    def __init__(self) -> None:
+        self.failing = True
+        self.calls = 0
+
+    @hookimpl
+    def is_defensive(self) -> bool:
+        self.calls += 1
+        if self.failing:
+            raise Boom("flaky")
+        return False
+
+
+def test_breaker_trips_after_five_consecutive_failures(hostapp_factory: Any) -> None:
+    flaky, steady = Flaky(), Recorder(is_defensive=False)
+    host = hostapp_factory({"flaky": flaky, "steady": steady})
+    assert BREAKER_LIMIT == 5
+    for _ in range(4):
+        assert host.plugins.is_defensive(host, 1) is True
+    assert host.plugins.is_enabled("flaky")
+    assert host.plugins.is_defensive(host, 1) is True  # the fifth failure trips it
+    row = {r.name: r for r in host.plugins.listing()}["flaky"]
+    assert row.status == "tripped"
+    assert row.error is not None and row.error.startswith("breaker tripped after 5 consecutive")
+    assert not host.plugins.is_enabled("flaky") and host.plugins.get("flaky") is None
+    # Disabled for the rest of the run: no longer called, no longer counts as defensive.
+    assert host.plugins.is_defensive(host, 1) is False
+    assert flaky.calls == 5
+    assert host.plugins.names == ["steady"]
+
+
+def test_a_success_resets_the_failure_count(hostapp_factory: Any) -> None:
+    flaky = Flaky()
+    host = hostapp_factory({"flaky": flaky})
+    for _ in range(4):
+        host.plugins.is_defensive(host, 1)
+    flaky.failing = False
+    assert host.plugins.is_defensive(host, 1) is False
+    flaky.failing = True
+    for _ in range(4):
+        host.plugins.is_defensive(host, 1)
+    assert host.plugins.is_enabled("flaky")
+
+
+async def test_failures_count_across_hooks_and_timeouts(hostapp_factory: Any) -> None:
+    sleeper = Sleeper()
+    host = hostapp_factory({"slow": sleeper}, {"plugin": {"slow": {"timeout_seconds": 0.01}}})
+    for _ in range(BREAKER_LIMIT):
+        await host.plugins.on_cycle(host, T0)
+    assert {r.name: r.status for r in host.plugins.listing()} == {"slow": "tripped"}
+    assert host.plugins.has_impls("on_cycle") is False
+
+
+async def test_raiser_everywhere_trips_but_never_breaks_the_others(hostapp_factory: Any) -> None:
+    raiser, good = Raiser(), Recorder(is_defensive=False)
+    host = hostapp_factory({"bad": raiser, "good": good})
+    p = host.plugins
+    await p.startup(host)
+    for _ in range(3):
+        await p.on_cycle(host, T0)
+        p.is_defensive(host, 1)
+    assert {r.name: r.status for r in p.listing()} == {"bad": "tripped", "good": "enabled"}
+    calls = raiser.calls
+    await p.on_cycle(host, T0)
+    assert p.is_defensive(host, 1) is False
+    assert p.allow_order(host, object()) is None  # type: ignore[arg-type]
+    assert raiser.calls == calls  # not called any more...
+    await p.shutdown(host)
+    assert raiser.calls == calls + 1  # ...except shutdown, so it can release what it holds
+    assert good.hooks_called().count("on_cycle") == 4
+    assert "shutdown" in good.hooks_called()
+
+
+async def test_on_error_raise_re_raises_the_original_exception(hostapp_factory: Any) -> None:
+    host = hostapp_factory({"bad": Raiser()}, {"plugins": {"on_error": "raise"}})
+    with pytest.raises(Boom):
+        host.plugins.is_defensive(host, 1)
+    with pytest.raises(Boom):
+        host.plugins.allow_order(host, object())  # type: ignore[arg-type]
+    with pytest.raises(Boom):
+        await host.plugins.on_cycle(host, T0)
+    with pytest.raises(Boom):
+        await host.plugins.propose_orders(host, "XAUUSD", [], T0)
+    for _ in range(BREAKER_LIMIT):
+        with pytest.raises(Boom):
+            host.plugins.is_defensive(host, 1)
+    assert host.plugins.is_enabled("bad")  # no breaker in raise mode: every failure surfaces
+
+
+async def test_on_error_raise_re_raises_timeouts(hostapp_factory: Any) -> None:
+    config = {"plugins": {"on_error": "raise"}, "plugin": {"slow": {"timeout_seconds": 0.01}}}
+    host = hostapp_factory({"slow": Sleeper()}, config)
+    with pytest.raises(TimeoutError):
+        await host.plugins.on_cycle(host, T0)
+
+
+async def test_call_order_follows_plugins_order_then_name(hostapp_factory: Any) -> None:
+    seen: list[str] = []
+
+    def plugin(name: str) -> object:
+        class P:
+            @hookimpl
+            def propose_orders(self) -> None:
+                seen.append(name)
+
+            @hookimpl
+            def is_defensive(self) -> bool:
+                seen.append(name)
+                return False
+
+        return P()
+
+    names = ["delta", "alpha", "charlie", "bravo"]
+    host = hostapp_factory(
+        {n: plugin(n) for n in names}, {"plugins": {"order": ["charlie", "delta"]}}
+    )
+    await host.plugins.propose_orders(host, "XAUUSD", [], T0)
+    host.plugins.is_defensive(host, 1)
+    expected = ["charlie", "delta", "alpha", "bravo"]
+    assert seen == expected + expected
+    assert [r.name for r in host.plugins.listing()] == expected
+
+
+def test_listing_is_plain_data_and_a_copy(hostapp_factory: Any) -> None:
+    host = hostapp_factory({"a": Recorder()}, {"plugins": {"disabled": []}})
+    (row,) = host.plugins.listing()
+    assert isinstance(row, PluginInfo)
+    data = dataclasses.asdict(row)
+    assert data["name"] == "a" and data["status"] == "enabled" and data["source"] == "builtin"
+    assert "is_defensive" in data["hooks"] and "on_action" in data["hooks"]
+    row.status = "failed"
+    row.hooks.clear()
+    assert host.plugins.listing()[0].status == "enabled"
+    assert host.plugins.listing()[0].hooks
+
+
+def test_register_twice_under_one_name_is_refused(hostapp_factory: Any) -> None:
+    host = hostapp_factory({"a": Recorder()})
+    with pytest.raises(ValueError, match="two plugins are named 'a'"):
+        host.plugins.register("a", Recorder())
+
+
+def test_same_object_under_two_names_is_rejected(hostapp_factory: Any) -> None:
+    obj = Recorder()
+    host = hostapp_factory({"a": obj})
+    assert host.plugins.register("b", obj) is False
+    row = {r.name: r for r in host.plugins.listing()}["b"]
+    assert row.status == "failed" and "already registered" in (row.error or "")
+    assert host.plugins.is_enabled("a")
