@@ -1,0 +1,173 @@
+"""The exit manager: breakeven, trailing stop, partial close, and its deference to
+``is_defensive`` (a trade under defence is never touched)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from hookspecs import ActionKind, ConfigError, OrderRequest, Trade, hookimpl
+from hostapp.exits import ExitManager, wilder_atr
+from hostapp.testing import bars_from_closes
+
+
+class Guard:
+    """A test plugin whose ``is_defensive`` answer the test sets, and which counts asks."""
+
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+        self.asked: list[int] = []
+
+    @hookimpl
+    def is_defensive(self, ticket: int) -> bool:
+        self.asked.append(ticket)
+        return self.answer
+
+
+def _setup(
+    factory: Any, broker: Any, market: Any, *, defensive: bool, exits: dict[str, Any] | None = None
+) -> tuple[Any, ExitManager, Guard]:
+    guard = Guard(defensive)
+    config = {"plugin": {"exits": exits}} if exits else None
+    host = factory(plugins={"exits": ExitManager, "guard": guard}, config=config)
+    manager = host.plugins.get("exits")
+    assert isinstance(manager, ExitManager)
+    manager.bind(is_defensive=host.plugins.is_defensive, timeframe="M5")
+    # A gently rising market with a steady range, so ATR(14) is well defined (~1.6).
+    market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
+    return host, manager, guard
+
+
+async def _open_buy(host: Any, broker: Any, volume: float = 0.1) -> Trade:
+    broker.set_price("XAUUSD", 2000.0)
+    result = broker.open(
+        OrderRequest("XAUUSD", "buy", volume, stop_loss=1990.0, take_profit=2100.0)
+    )
+    trade = broker.position(result.new_ticket)
+    await host.plugins.on_trade_executed(host, trade)
+    return trade
+
+
+async def test_breakeven_at_one_r_with_buffer(
+    hostapp_factory, hostapp_broker, hostapp_market
+) -> None:
+    host, manager, guard = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=False)
+    trade = await _open_buy(host, hostapp_broker)
+    assert manager.initial_risk(trade.ticket) == pytest.approx(10.0)
+    hostapp_broker.set_price("XAUUSD", 2009.0)  # +0.9R: too early
+    await manager.manage(host, host.clock.now())
+    assert hostapp_broker.position(trade.ticket).stop_loss == 1990.0
+    hostapp_broker.set_price("XAUUSD", 2010.5)  # +1.05R
+    await manager.manage(host, host.clock.now())
+    assert hostapp_broker.position(trade.ticket).stop_loss == pytest.approx(2001.0)  # entry + 0.1R
+    assert [a.kind for a, r in host.executed] == [ActionKind.MOVE_SL_BREAKEVEN]
+    assert guard.asked == [trade.ticket]
+    await manager.manage(host, host.clock.now())  # already there: nothing more
+    assert len(host.executed) == 1
+
+
+async def test_defensive_trade_is_left_alone(
+    hostapp_factory, hostapp_broker, hostapp_market
+) -> None:
+    host, manager, guard = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=True)
+    trade = await _open_buy(host, hostapp_broker)
+    hostapp_broker.set_price("XAUUSD", 2025.0)  # +2.5R: every rule would fire
+    await manager.manage(host, host.clock.now())
+    pos = hostapp_broker.position(trade.ticket)
+    assert (pos.stop_loss, pos.volume) == (1990.0, 0.1)
+    assert host.executed == []
+    assert guard.asked == [trade.ticket]
+    guard.answer = False  # the defender lets go: the rules apply on the next cycle
+    await manager.manage(host, host.clock.now())
+    pos = hostapp_broker.position(trade.ticket)
+    assert pos.stop_loss > 2001.0 and pos.volume == pytest.approx(0.05)
+
+
+async def test_trailing_stop_one_atr_behind_and_only_tightens(
+    hostapp_factory, hostapp_broker, hostapp_market
+) -> None:
+    host, manager, _ = _setup(
+        hostapp_factory, hostapp_broker, hostapp_market, defensive=False, exits={"partial": False}
+    )
+    trade = await _open_buy(host, hostapp_broker)
+    atr = wilder_atr(hostapp_market.bars("XAUUSD", "M5", 43), 14)
+    assert atr is not None and atr > 0
+    hostapp_broker.set_price("XAUUSD", 2016.0)  # +1.6R
+    await manager.manage(host, host.clock.now())
+    stop = hostapp_broker.position(trade.ticket).stop_loss
+    assert stop == pytest.approx(round(2016.0 - atr, 2))
+    assert host.executed[-1][0].kind is ActionKind.TIGHTEN_SL
+    hostapp_broker.set_price("XAUUSD", 2015.2)  # back down a little, still above 1.5R
+    await manager.manage(host, host.clock.now())
+    assert hostapp_broker.position(trade.ticket).stop_loss == stop  # never loosened
+    hostapp_broker.set_price("XAUUSD", 2020.0)
+    await manager.manage(host, host.clock.now())
+    assert hostapp_broker.position(trade.ticket).stop_loss == pytest.approx(round(2020.0 - atr, 2))
+
+
+async def test_partial_close_half_once(hostapp_factory, hostapp_broker, hostapp_market) -> None:
+    host, manager, _ = _setup(
+        hostapp_factory,
+        hostapp_broker,
+        hostapp_market,
+        defensive=False,
+        exits={"breakeven": False, "trailing": False},
+    )
+    trade = await _open_buy(host, hostapp_broker, volume=0.3)
+    hostapp_broker.set_price("XAUUSD", 2020.0)  # +2R
+    await manager.manage(host, host.clock.now())
+    await manager.manage(host, host.clock.now())
+    pos = hostapp_broker.position(trade.ticket)
+    assert pos.volume == pytest.approx(0.15)
+    assert pos.stop_loss == 1990.0  # breakeven and trailing are switched off
+    assert [a.kind for a, _ in host.executed] == [ActionKind.PARTIAL_CLOSE]
+
+
+async def test_sell_trade_mirrors(hostapp_factory, hostapp_broker, hostapp_market) -> None:
+    host, manager, _ = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=False)
+    hostapp_broker.set_price("XAUUSD", 2000.0)
+    result = hostapp_broker.open(OrderRequest("XAUUSD", "sell", 0.1, stop_loss=2010.0))
+    await host.plugins.on_trade_executed(host, hostapp_broker.position(result.new_ticket))
+    hostapp_broker.set_price("XAUUSD", 1989.0)  # +1.1R for a sell
+    await manager.manage(host, host.clock.now())
+    assert hostapp_broker.position(result.new_ticket).stop_loss == pytest.approx(1999.0)
+
+
+async def test_losing_trade_and_trade_without_stop_untouched(
+    hostapp_factory, hostapp_broker, hostapp_market
+) -> None:
+    host, manager, guard = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=False)
+    trade = await _open_buy(host, hostapp_broker)
+    hostapp_broker.set_price("XAUUSD", 2000.0)
+    naked = hostapp_broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    await host.plugins.on_trade_executed(host, hostapp_broker.position(naked.new_ticket))
+    assert manager.managed_tickets == [trade.ticket]
+    hostapp_broker.set_price("XAUUSD", 1995.0)
+    await manager.manage(host, host.clock.now())
+    assert host.executed == [] and guard.asked == []
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ({"partial_fraction": 1.5}, "partial_fraction"),
+        ({"breakeven_at_r": 0}, "breakeven_at_r"),
+        ({"atr_timeframe": "M7"}, "atr_timeframe"),
+        ({"trailing": "yes"}, "trailing"),
+        ({"trail_from": 1.5}, "trail_from"),
+    ],
+)
+def test_bad_settings_name_the_key(hostapp_factory, table: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError, match=key) as info:
+        hostapp_factory(plugins={"exits": ExitManager}, config={"plugin": {"exits": table}})
+    assert "[plugin.exits]" in str(info.value)
+
+
+def test_wilder_atr_needs_period_plus_one_bars() -> None:
+    bars = bars_from_closes([100.0, 101.0, 102.0])
+    assert wilder_atr(bars, 3) is None
+    assert wilder_atr(bars, 2) == pytest.approx(
+        sum(max(b.high, a.close) - min(b.low, a.close) for a, b in itertools.pairwise(bars)) / 2
+    )
