@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.hostapp_plugin_doubles import Boom, Raiser, Recorder
 
 from hookspecs import (
     Action,
@@ -24,7 +25,6 @@ from hookspecs import (
 )
 from hostapp.pluginhost import HOOK_NAMES
 from hostapp.testing import T0, MemoryBroker, bars_from_closes
-from support.hostapp_plugin_doubles import Boom, Raiser, Recorder
 
 TESTS = Path(__file__).resolve().parents[1]
 ORDER = OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1990.0, take_profit=2020.0)
@@ -126,8 +126,9 @@ async def test_hook_propose_orders(hostapp_factory: Any) -> None:
         def propose_orders(self) -> Any:
             return ["not an order"]
 
-    plugins = {
-        "a": Recorder(propose_orders=[ORDER, other]),
+    recorder = Recorder(propose_orders=[ORDER, other])
+    plugins: dict[str, object] = {
+        "a": recorder,
         "b": Raiser(),
         "c": Recorder(propose_orders=None),
         "d": Sync(),
@@ -141,7 +142,7 @@ async def test_hook_propose_orders(hostapp_factory: Any) -> None:
         ("a", "sell", "XAUUSD", "spoof"),
         ("d", "buy", "EURUSD", "d"),
     ]
-    assert plugins["a"].calls[-1] == (
+    assert recorder.calls[-1] == (
         "propose_orders",
         {"symbol": "EURUSD", "bars": bars, "now": T0},
     )

@@ -8,13 +8,13 @@ from importlib.metadata import EntryPoint
 from typing import Any
 
 import pytest
+from support.hostapp_plugin_doubles import AsyncSyncOnly, BadDefault, Constructed, Recorder
 
 from hookspecs import ConfigError
 from hostapp.config import config_from_dict
 from hostapp.errors import PluginError
 from hostapp.loader import BUILTINS, load_plugins
 from hostapp.pluginhost import PluginHost
-from support.hostapp_plugin_doubles import AsyncSyncOnly, BadDefault, Constructed, Recorder
 
 DOUBLES = "support.hostapp_plugin_doubles"
 TRIPWIRE = "support.hostapp_tripwire_plugin"
@@ -104,7 +104,7 @@ def test_module_entry_point_is_the_plugin() -> None:
 def test_disabled_plugin_is_blocked_and_never_imported(
     config: dict[str, Any], env: dict[str, str]
 ) -> None:
-    eps = [NeverLoad(name="trip", value=TRIPWIRE, group="hostapp")]
+    eps: list[EntryPoint] = [NeverLoad(name="trip", value=TRIPWIRE, group="hostapp")]
     host = load(config, builtins={"other": Recorder()}, eps=eps, env=env)
     assert statuses(host)["trip"] == "disabled"
     assert host.pm.is_blocked("trip")
@@ -166,12 +166,12 @@ def test_invalid_plugin_is_rejected_completely_and_others_load(plugin: Any, mess
 
 
 def test_invalid_plugin_with_on_error_raise_stops_start_up() -> None:
-    with pytest.raises(PluginError, match="plugin 'bad': rejected: .*default values"):
+    with pytest.raises(PluginError, match=r"plugin 'bad': rejected: .*default values"):
         load({"plugins": {"on_error": "raise"}}, builtins={"bad": BadDefault()})
 
 
 def test_duplicate_names_are_an_error() -> None:
-    with pytest.raises(ConfigError, match="two plugins are named 'x': builtin .* and entry point"):
+    with pytest.raises(ConfigError, match=r"two plugins are named 'x': builtin .* and entry point"):
         load(builtins={"x": Recorder()}, eps=[ep("x", TRIPWIRE)])
     with pytest.raises(ConfigError, match="two plugins are named 'y'"):
         load(eps=[ep("y", TRIPWIRE), ep("y", f"{DOUBLES}:Defensive")])

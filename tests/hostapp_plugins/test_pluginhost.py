@@ -7,11 +7,11 @@ import dataclasses
 from typing import Any
 
 import pytest
+from support.hostapp_plugin_doubles import Boom, Raiser, Recorder, Sleeper
 
 from hookspecs import hookimpl
 from hostapp.pluginhost import BREAKER_LIMIT, PluginInfo
 from hostapp.testing import T0
-from support.hostapp_plugin_doubles import Boom, Raiser, Recorder, Sleeper
 
 
 class Flaky:
@@ -81,7 +81,7 @@ async def test_raiser_everywhere_trips_but_never_breaks_the_others(hostapp_facto
     calls = raiser.calls
     await p.on_cycle(host, T0)
     assert p.is_defensive(host, 1) is False
-    assert p.allow_order(host, object()) is None  # type: ignore[arg-type]
+    assert p.allow_order(host, object()) is None
     assert raiser.calls == calls  # not called any more...
     await p.shutdown(host)
     assert raiser.calls == calls + 1  # ...except shutdown, so it can release what it holds
@@ -94,7 +94,7 @@ async def test_on_error_raise_re_raises_the_original_exception(hostapp_factory: 
     with pytest.raises(Boom):
         host.plugins.is_defensive(host, 1)
     with pytest.raises(Boom):
-        host.plugins.allow_order(host, object())  # type: ignore[arg-type]
+        host.plugins.allow_order(host, object())
     with pytest.raises(Boom):
         await host.plugins.on_cycle(host, T0)
     with pytest.raises(Boom):
