@@ -116,6 +116,7 @@ class TradingLoop:
         self.stats = LoopStats()
         self.stop_requested = False
         self._wake: asyncio.Event | None = None
+        self._aio: asyncio.AbstractEventLoop | None = None
         self._tf_seconds = timeframe_seconds(timeframe)
         self._set_clock: Callable[[datetime], None] | None = getattr(clock, "set", None)
         self._on_bar: Callable[[str, Bar], list[tuple[Trade, str]]] | None = getattr(
@@ -138,8 +139,10 @@ class TradingLoop:
     def request_stop(self) -> None:
         """Ask the loop to stop after the current cycle. Safe from a signal handler."""
         self.stop_requested = True
-        if self._wake is not None:
-            self._wake.set()
+        if self._wake is not None and self._aio is not None:
+            # A signal handler may run while the event loop sits in select(): wake it.
+            with contextlib.suppress(RuntimeError):  # the event loop already closed
+                self._aio.call_soon_threadsafe(self._wake.set)
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -254,6 +257,7 @@ class TradingLoop:
         aligned = tf == timeframe_seconds(feed.base_timeframe)
         advance = feed.advance
         cycle = self.cycle
+        self._aio = asyncio.get_running_loop()
         if pace_seconds > 0:
             self._wake = asyncio.Event()
         for i, now in enumerate(timeline):
@@ -278,6 +282,7 @@ class TradingLoop:
     ) -> LoopStats:
         """Real time: every ``cycle_seconds``, ask ``bar_source(symbol)`` for the newest
         closed bar of each symbol; a bar not seen before makes a cycle at ``now_fn()``."""
+        self._aio = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         last_seen: dict[str, datetime] = {}
         while not self.stop_requested:
