@@ -1,0 +1,93 @@
+"""The app factory of the DTMS API server.
+
+``create_app(settings)`` builds everything from configuration; tests inject a broker, a
+market and a clock instead. Resources are opened and closed by ``cleanup_ctx`` in a fixed
+order (store, then the broker connection on the engine thread, then the engine and its
+monitoring loop) and closed in the reverse order, so the engine never runs without its
+store or broker, even during shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hookspecs import Broker, Clock, MarketView
+
+from .keys import SERVICE_KEY, SETTINGS_KEY
+from .middleware import auth_middleware, error_middleware
+from .routes import add_routes
+from .service import (
+    DtmsService,
+    Runtime,
+    RuntimeFactory,
+    StrategyFactory,
+    default_runtime_factory,
+    default_strategy_factory,
+)
+from .settings import ServerSettings
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    service = app[SERVICE_KEY]
+    await service.open_store()
+    try:
+        yield
+    finally:
+        await service.close_store()
+
+
+async def _broker_ctx(app: web.Application) -> AsyncIterator[None]:
+    service = app[SERVICE_KEY]
+    try:
+        await service.open_broker()
+        yield
+    finally:
+        await service.close_broker()
+
+
+async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
+    service = app[SERVICE_KEY]
+    try:
+        await service.start_engine()
+        yield
+    finally:
+        await service.stop_engine()
+
+
+def create_app(
+    settings: ServerSettings,
+    *,
+    broker: Broker | None = None,
+    market: MarketView | None = None,
+    clock: Clock | None = None,
+    strategy_factory: StrategyFactory = default_strategy_factory,
+    runtime_factory: RuntimeFactory = default_runtime_factory,
+    log: logging.Logger | None = None,
+) -> web.Application:
+    """The DTMS API app. Give ``broker``, ``market`` and ``clock`` together to run on them
+    (tests); give none to build them from ``settings`` when the app starts."""
+    given = [x is not None for x in (broker, market, clock)]
+    if any(given) and not all(given):
+        raise ValueError("create_app: give broker, market and clock together, or none of them")
+    runtime = Runtime(broker, market, clock) if broker and market and clock else None
+    service = DtmsService(
+        settings,
+        runtime=runtime,
+        runtime_factory=runtime_factory,
+        strategy_factory=strategy_factory,
+        log=log,
+    )
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(settings.resolve_token())],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SERVICE_KEY] = service
+    app[SETTINGS_KEY] = settings
+    add_routes(app)
+    app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_broker_ctx)
+    app.cleanup_ctx.append(_engine_ctx)
+    return app

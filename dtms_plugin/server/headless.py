@@ -1,0 +1,177 @@
+"""The server as a host: what the local engine sees when it runs inside ``dtms serve``.
+
+The local strategy only knows :class:`hookspecs.HostView`. Giving it one here, backed by
+the server's own broker connection, market and clock, means the engine runs unchanged in
+the trading host and in the server. Actions go through :func:`hookspecs.apply_action`, the
+one definition of what each action kind does, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hookspecs import (
+    Action,
+    ActionResult,
+    Broker,
+    Clock,
+    DefensiveState,
+    MarketView,
+    ResultCode,
+    apply_action,
+)
+
+from ..store import Store, StoreError
+
+
+def _jsonable(value: object) -> Any:
+    """Action params are a Mapping of plain values; anything else is stored as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+class HeadlessHost:
+    """A :class:`hookspecs.HostView` without a trading loop: the DTMS server's host."""
+
+    def __init__(
+        self,
+        *,
+        broker: Broker,
+        market: MarketView,
+        clock: Clock,
+        store: Store,
+        log: logging.Logger,
+        plugin_config: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._broker = broker
+        self._market = market
+        self._clock = clock
+        self._store = store
+        self._log = log
+        self._plugin_config = dict(plugin_config or {})
+
+    @property
+    def broker(self) -> Broker:
+        return self._broker
+
+    @property
+    def market(self) -> MarketView:
+        return self._market
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def log(self) -> logging.Logger:
+        return self._log
+
+    def config_for(self, plugin_name: str) -> Mapping[str, Any]:
+        return dict(self._plugin_config.get(plugin_name, {}))
+
+    async def execute(self, action: Action) -> ActionResult:
+        """Apply ``action`` on the broker and journal it. A broker that raises (a lost
+        connection) is a failed result, as the contract promises callers."""
+        try:
+            result = apply_action(self._broker, action)
+        except Exception as exc:
+            self._log.exception("action %s on ticket %s raised", action.kind, action.ticket)
+            message = f"{type(exc).__name__}: {exc}"
+            result = ActionResult.failure(ResultCode.UNKNOWN_OUTCOME, message)
+        level = logging.INFO if result.ok else logging.WARNING
+        self._log.log(
+            level,
+            "action %s on ticket %s: %s %s",
+            action.kind.value,
+            action.ticket,
+            result.code.value,
+            result.message,
+        )
+        self.journal(
+            {
+                "type": "action",
+                "ticket": action.ticket,
+                "kind": action.kind.value,
+                "params": _jsonable(action.params),
+                "reason": action.reason,
+                "key": action.key,
+                "ok": result.ok,
+                "code": result.code.value,
+                "message": result.message,
+                "new_ticket": result.new_ticket,
+            }
+        )
+        return result
+
+    async def report_state_change(
+        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+    ) -> None:
+        self._log.info("ticket %s: %s -> %s (%s)", ticket, old, new, reason)
+        self.journal(
+            {
+                "type": "state_change",
+                "ticket": ticket,
+                "from": str(old),
+                "to": str(new),
+                "reason": reason,
+            }
+        )
+
+    def journal(self, entry: dict[str, Any]) -> None:
+        """The history behind ``GET /dtms/actions``. A failed write is logged (by the store)
+        and never undoes or hides what already happened at the broker."""
+        entry["at"] = self._clock.now().isoformat()
+        try:
+            self._store.append_action(entry)
+        except StoreError:
+            self._log.error("could not journal %s for ticket %s", entry["type"], entry["ticket"])
+
+
+@dataclass
+class MonitorStatus:
+    """What ``/health`` and ``/dtms/status`` report about the monitoring loop.
+
+    Written only by the engine thread, read by the HTTP side: plain attribute reads and
+    writes, each atomic, so no lock is needed for a status snapshot.
+    """
+
+    running: bool = False
+    cycles: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_cycle_at: str | None = None  # engine clock (replayed time in a replay)
+    cycle_started: float | None = None  # time.monotonic() while a cycle runs
+    stopped_reason: str | None = None
+
+    def begin(self) -> None:
+        self.cycle_started = time.monotonic()
+
+    def succeeded(self, at: datetime) -> None:
+        self.cycles += 1
+        self.consecutive_failures = 0
+        self.last_cycle_at = at.isoformat()
+        self.cycle_started = None
+
+    def failed(self, exc: BaseException) -> None:
+        self.cycles += 1
+        self.failures += 1
+        self.consecutive_failures += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.cycle_started = None
+
+    def running_for(self) -> float:
+        started = self.cycle_started
+        return 0.0 if started is None else time.monotonic() - started

@@ -1,0 +1,143 @@
+"""Middlewares: every error is JSON, and every route but ``/health`` wants the token.
+
+Why JSON everywhere: the API's clients are programs. A 404 from the router, a 405, a body
+too large or a crash must all be bodies a client can parse and show, naming what was wrong
+(the field of a 400), never aiohttp's plain-text pages.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from hookspecs import DataError
+
+from ..store import StoreError
+from .service import EngineUnavailable, RegistrationRejected
+from .validation import FieldError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+log = logging.getLogger("dtms_plugin.server")
+
+#: Paths served without a token: a load balancer's liveness probe has none.
+PUBLIC_PATHS: frozenset[str] = frozenset({"/health"})
+
+
+class ApiError(Exception):
+    """Raised by handlers for a JSON error response with ``status``."""
+
+    def __init__(
+        self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(body.get("message") or body.get("error"))
+        self.status = status
+        self.body = dict(body)
+        self.headers = dict(headers or {})
+
+
+def json_error(
+    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.json_response(dict(body), status=status, headers=headers)
+
+
+def _field_of(exc: DataError) -> str:
+    """hookspecs errors start with the field's name (``"volume: must be > 0"``)."""
+    return str(exc).split(":", 1)[0].strip() or "body"
+
+
+_HTTP_ERRORS = {
+    404: "not found",
+    405: "method not allowed",
+    413: "request body too large",
+    415: "unsupported media type",
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return json_error(exc.status, exc.body, exc.headers)
+    except FieldError as exc:
+        return json_error(400, {"error": "invalid field", "field": exc.field, "message": str(exc)})
+    except DataError as exc:
+        return json_error(
+            400, {"error": "invalid field", "field": _field_of(exc), "message": str(exc)}
+        )
+    except RegistrationRejected as exc:
+        return json_error(422, {"error": "not registered", "message": str(exc)})
+    except (EngineUnavailable, StoreError) as exc:
+        log.error("%s %s: %s", request.method, request.path, exc)
+        return json_error(503, {"error": "service unavailable", "message": str(exc)})
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
+        body: dict[str, Any] = {"error": _HTTP_ERRORS.get(exc.status, exc.reason.lower())}
+        if exc.status == 404:
+            body["path"] = request.path
+        if exc.status == 405:
+            body["method"] = request.method
+            body["allowed"] = sorted(
+                m.strip() for m in exc.headers.get("Allow", "").split(",") if m.strip()
+            )
+        return json_error(exc.status, body, headers)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return json_error(500, {"error": "internal error", "message": "see the server log"})
+
+
+def auth_middleware(token: str | None) -> Middleware:
+    """Bearer auth when ``token`` is set; a pass-through when it is not."""
+    expected = token.encode("utf-8", "surrogateescape") if token else None
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if expected is None or request.path in PUBLIC_PATHS:
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        ok = scheme.lower() == "bearer" and hmac.compare_digest(
+            presented.strip().encode("utf-8", "surrogateescape"), expected
+        )
+        if not ok:
+            error = "invalid token" if header else "missing token"
+            challenge = 'Bearer realm="dtms"'
+            if header:
+                challenge += ', error="invalid_token"'
+            raise ApiError(
+                401,
+                {
+                    "error": "unauthorized",
+                    "message": f"{error}: send Authorization: Bearer <token>",
+                },
+                {"WWW-Authenticate": challenge},
+            )
+        return await handler(request)
+
+    return middleware
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a 400 that says why not."""
+    try:
+        text = await request.text()
+    except UnicodeDecodeError:
+        raise FieldError("body", "not UTF-8 text") from None
+    if not text.strip():
+        raise FieldError("body", "empty; expected a JSON object")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, {"error": "invalid JSON", "field": "body", "message": f"body: {exc}"}
+        ) from None

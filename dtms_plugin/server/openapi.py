@@ -1,0 +1,348 @@
+"""The OpenAPI 3.1 document of the DTMS API, served at ``/openapi.json``.
+
+Written by hand (the API is small) and kept true by a test: every route of the app is in
+here with its methods, every path in here is a route, and real responses validate against
+the response schemas below.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_NUM_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
+_STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
+_STATE: dict[str, Any] = {
+    "type": "string",
+    "enum": ["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"],
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "field": {"type": "string"},
+            "ticket": {"type": "integer"},
+        },
+    },
+    "Registration": {
+        "type": "object",
+        "required": ["ticket", "symbol", "direction", "volume"],
+        "properties": {
+            "ticket": {"type": ["integer", "string"], "description": "int > 0 or digit string"},
+            "symbol": {"type": "string"},
+            "direction": {"type": "string", "description": "buy or sell, any case"},
+            "entry": {"type": "number", "description": "entry price (> 0); alias entry_price"},
+            "entry_price": {"type": "number"},
+            "volume": {"type": "number"},
+            "stop_loss": {"type": ["number", "null"], "description": "null or 0: none"},
+            "take_profit": {"type": ["number", "null"], "description": "null or 0: none"},
+            "opened_at": {"type": "string", "description": "ISO 8601 with timezone"},
+            "magic": {"type": "integer"},
+            "comment": {"type": "string"},
+        },
+    },
+    "Registered": {
+        "type": "object",
+        "required": ["ticket", "registered", "already_registered", "state"],
+        "properties": {
+            "ticket": {"type": "integer"},
+            "registered": {"type": "boolean"},
+            "already_registered": {"type": "boolean"},
+            "state": _STATE,
+        },
+    },
+    "TradeSummary": {
+        "type": "object",
+        "required": ["ticket", "state", "defensive", "score", "updated_at"],
+        "properties": {
+            "ticket": {"type": "integer"},
+            "state": _STATE,
+            "defensive": {"type": "boolean"},
+            "score": _NUM_OR_NULL,
+            "updated_at": _STR_OR_NULL,
+        },
+    },
+    "Trade": {
+        "type": "object",
+        "required": [
+            "ticket",
+            "state",
+            "defensive",
+            "score",
+            "warnings",
+            "last_action",
+            "updated_at",
+            "trade_info",
+        ],
+        "properties": {
+            "ticket": {"type": "integer"},
+            "state": _STATE,
+            "defensive": {"type": "boolean"},
+            "score": _NUM_OR_NULL,
+            "warnings": {"type": "array"},
+            "last_action": {"type": ["object", "null"]},
+            "updated_at": _STR_OR_NULL,
+            "trade_info": {
+                "type": "object",
+                "required": ["deadlines", "hedge_ticket", "journal"],
+                "properties": {
+                    "symbol": {"type": "string"},
+                    "direction": {"type": "string", "enum": ["buy", "sell"]},
+                    "entry_price": {"type": "number"},
+                    "volume": {"type": "number"},
+                    "stop_loss": _NUM_OR_NULL,
+                    "take_profit": _NUM_OR_NULL,
+                    "r": _NUM_OR_NULL,
+                    "deadlines": {"type": "object"},
+                    "hedge_ticket": {"type": ["integer", "null"]},
+                    "journal": {"type": "array"},
+                },
+            },
+        },
+    },
+    "Batch": {
+        "type": "object",
+        "required": ["trades", "unknown"],
+        "properties": {
+            "trades": {
+                "type": "object",
+                "additionalProperties": {"$ref": "#/components/schemas/TradeSummary"},
+            },
+            "unknown": {"type": "array", "items": {"type": "integer"}},
+        },
+    },
+    "Unregistered": {
+        "type": "object",
+        "required": ["ticket", "unregistered"],
+        "properties": {"ticket": {"type": "integer"}, "unregistered": {"type": "boolean"}},
+    },
+    "Monitor": {
+        "type": "object",
+        "required": ["running", "cycles", "failures", "consecutive_failures", "last_error"],
+        "properties": {
+            "running": {"type": "boolean"},
+            "cycles": {"type": "integer"},
+            "failures": {"type": "integer"},
+            "consecutive_failures": {"type": "integer"},
+            "last_error": _STR_OR_NULL,
+            "last_cycle_at": _STR_OR_NULL,
+            "stopped_reason": _STR_OR_NULL,
+            "interval_seconds": {"type": "number"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "engine_running", "problems", "monitor"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "engine_running": {"type": "boolean"},
+            "problems": {"type": "array", "items": {"type": "string"}},
+            "monitor": {"$ref": "#/components/schemas/Monitor"},
+        },
+    },
+    "Status": {
+        "type": "object",
+        "required": ["engine", "monitor", "trades", "states", "account_mode"],
+        "properties": {
+            "engine": {
+                "type": "object",
+                "required": ["running", "healthy", "strategy", "broker"],
+                "properties": {
+                    "running": {"type": "boolean"},
+                    "healthy": {"type": "boolean"},
+                    "strategy": _STR_OR_NULL,
+                    "broker": {"type": "string"},
+                    "started_at": {"type": "string"},
+                    "engine_time": _STR_OR_NULL,
+                },
+            },
+            "monitor": {"$ref": "#/components/schemas/Monitor"},
+            "trades": {"type": "integer"},
+            "states": {
+                "type": "object",
+                "required": list(_STATE["enum"]),
+                "additionalProperties": {"type": "integer"},
+            },
+            "account_mode": {
+                "type": "object",
+                "required": ["defensive", "until", "reason"],
+                "properties": {
+                    "defensive": {"type": "boolean"},
+                    "until": _STR_OR_NULL,
+                    "reason": _STR_OR_NULL,
+                },
+            },
+        },
+    },
+    "Actions": {
+        "type": "object",
+        "required": ["ticket", "actions"],
+        "properties": {
+            "ticket": {"type": ["integer", "null"]},
+            "actions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "ticket", "at"],
+                    "properties": {
+                        "type": {
+                            "type": "string",
+                            "enum": ["action", "state_change", "unregistered"],
+                        },
+                        "ticket": {"type": "integer"},
+                        "at": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "code": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
+}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+_ERRORS = {
+    "401": _json("Error", "missing or wrong bearer token"),
+    "503": _json("Error", "the engine or the store is unavailable"),
+}
+_TICKET_PATH = {
+    "name": "ticket",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+PATHS: dict[str, Any] = {
+    "/health": {
+        "get": {
+            "summary": "Liveness and engine summary (no token needed)",
+            "security": [],
+            "responses": {
+                "200": _json("Health", "the engine and its monitoring loop run"),
+                "503": _json("Health", "the engine is not running, stuck, or failing"),
+            },
+        }
+    },
+    "/dtms/trade/enable": {
+        "post": {
+            "summary": "Register a trade with the engine (idempotent by ticket)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("Registration")}},
+            },
+            "responses": {
+                "201": _json("Registered", "registered now"),
+                "200": _json("Registered", "already registered (already_registered: true)"),
+                "400": _json("Error", "invalid JSON, or a field is wrong (named in field)"),
+                "422": _json("Error", "the engine declined the trade"),
+                **_ERRORS,
+            },
+        }
+    },
+    "/dtms/trade/{ticket}": {
+        "get": {
+            "summary": "The DTMS state of one trade",
+            "parameters": [_TICKET_PATH],
+            "responses": {
+                "200": _json("Trade", "state, defensive flag and details (trade_info)"),
+                "400": _json("Error", "the ticket is not a positive integer"),
+                "404": _json("Error", "unknown ticket"),
+                **_ERRORS,
+            },
+        },
+        "delete": {
+            "summary": "Stop managing a trade (its position is left alone)",
+            "parameters": [_TICKET_PATH],
+            "responses": {
+                "200": _json("Unregistered", "unregistered"),
+                "400": _json("Error", "the ticket is not a positive integer"),
+                "404": _json("Error", "unknown ticket"),
+                **_ERRORS,
+            },
+        },
+    },
+    "/dtms/trades": {
+        "get": {
+            "summary": "The states of many trades in one request",
+            "parameters": [
+                {
+                    "name": "tickets",
+                    "in": "query",
+                    "required": True,
+                    "description": "comma-separated tickets, e.g. 1,2,3",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": _json("Batch", "known trades by ticket; unknown tickets listed"),
+                "400": _json("Error", "bad ticket list (field: tickets)"),
+                **_ERRORS,
+            },
+        }
+    },
+    "/dtms/status": {
+        "get": {
+            "summary": "Engine status and trade counts per state",
+            "responses": {"200": _json("Status", "status"), **_ERRORS},
+        }
+    },
+    "/dtms/actions": {
+        "get": {
+            "summary": "Action and state-change history, oldest first",
+            "parameters": [
+                {"name": "ticket", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                },
+            ],
+            "responses": {
+                "200": _json("Actions", "the newest entries"),
+                "400": _json("Error", "bad ticket or limit"),
+                **_ERRORS,
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "responses": {"200": _json("OpenApi", "OpenAPI 3.1"), "401": _ERRORS["401"]},
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """A fresh copy of the document (callers may add paths, e.g. the dashboard)."""
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "DTMS API",
+                "version": "1.0.0",
+                "description": "Defensive Trade Management System server (dtms serve). "
+                "Errors are JSON objects with an error string; a 400 names the field.",
+            },
+            "paths": PATHS,
+            "components": {
+                "schemas": SCHEMAS,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+            "security": [{"bearer": []}],
+        }
+    )

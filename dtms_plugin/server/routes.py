@@ -1,0 +1,82 @@
+"""The DTMS API routes (DESIGN §6), on the original DTMS paths and shapes.
+
+Handlers only translate: parse the request (a 400 names the bad field), call the service,
+shape the JSON. Every route is registered by :func:`add_routes`, which the OpenAPI test
+compares with the document, so a route cannot be added without documenting it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .keys import SERVICE_KEY
+from .middleware import ApiError, read_json
+from .openapi import document
+from .validation import parse_limit, parse_registration, parse_ticket, parse_ticket_list
+
+MAX_ACTIONS_LIMIT = 1000
+
+
+def _ticket_param(request: web.Request) -> int:
+    return parse_ticket(request.match_info["ticket"])
+
+
+async def health(request: web.Request) -> web.Response:
+    healthy, body = request.app[SERVICE_KEY].health()
+    return web.json_response(body, status=200 if healthy else 503)
+
+
+async def enable_trade(request: web.Request) -> web.Response:
+    registration = parse_registration(await read_json(request))
+    created, body = await request.app[SERVICE_KEY].register(registration)
+    return web.json_response(body, status=201 if created else 200)
+
+
+async def get_trade(request: web.Request) -> web.Response:
+    ticket = _ticket_param(request)
+    view = request.app[SERVICE_KEY].trade(ticket)
+    if view is None:
+        raise ApiError(404, {"error": "trade not found", "ticket": ticket})
+    return web.json_response(view)
+
+
+async def get_trades(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    tickets = parse_ticket_list(
+        request.query.get("tickets"), limit=service.settings.max_batch_tickets
+    )
+    return web.json_response(service.trades(tickets))
+
+
+async def delete_trade(request: web.Request) -> web.Response:
+    ticket = _ticket_param(request)
+    if not await request.app[SERVICE_KEY].unregister(ticket):
+        raise ApiError(404, {"error": "trade not found", "ticket": ticket})
+    return web.json_response({"ticket": ticket, "unregistered": True})
+
+
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SERVICE_KEY].status())
+
+
+async def actions(request: web.Request) -> web.Response:
+    raw_ticket = request.query.get("ticket")
+    ticket = parse_ticket(raw_ticket) if raw_ticket not in (None, "") else None
+    limit = parse_limit(request.query.get("limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
+    return web.json_response(request.app[SERVICE_KEY].actions(ticket, limit))
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+def add_routes(app: web.Application) -> None:
+    """All API routes. ``GET /`` and ``GET /metrics`` are added by their own modules."""
+    app.router.add_get("/health", health, allow_head=False)
+    app.router.add_post("/dtms/trade/enable", enable_trade)
+    app.router.add_get("/dtms/trade/{ticket}", get_trade, allow_head=False)
+    app.router.add_delete("/dtms/trade/{ticket}", delete_trade)
+    app.router.add_get("/dtms/trades", get_trades, allow_head=False)
+    app.router.add_get("/dtms/status", status, allow_head=False)
+    app.router.add_get("/dtms/actions", actions, allow_head=False)
+    app.router.add_get("/openapi.json", openapi, allow_head=False)

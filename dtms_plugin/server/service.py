@@ -1,0 +1,370 @@
+"""The DTMS service: what the HTTP routes do, without HTTP.
+
+Reads (trade states, batches, status, history) come straight from the store, on the
+server's loop, so they are answered even while the engine is busy. Commands that change
+what the engine manages (register, unregister, a manual cycle) are run on the engine
+thread under one lock, so they never interleave with a monitoring cycle half way through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hookspecs import Broker, Clock, DefensiveState, MarketView, Trade
+
+from ..settings import DtmsSettings
+from ..store import Store
+from ..strategy import Strategy
+from .engine_thread import EngineThread
+from .headless import HeadlessHost, MonitorStatus
+from .settings import ServerSettings
+from .validation import Registration
+from .views import batch_entry, record_state, trade_view
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine is not running (starting, stopped or crashed): a 503."""
+
+
+class RegistrationRejected(RuntimeError):
+    """The engine declined a trade (it kept no record of it): a 422."""
+
+
+@dataclass
+class Runtime:
+    """What the engine trades on. ``close`` releases the broker connection."""
+
+    broker: Broker
+    market: MarketView
+    clock: Clock
+    close: Callable[[], None] | None = None
+
+
+RuntimeFactory = Callable[[ServerSettings], Runtime]
+StrategyFactory = Callable[[DtmsSettings, Store], Strategy]
+
+
+def default_strategy_factory(settings: DtmsSettings, store: Store) -> Strategy:
+    from ..local import LocalStrategy  # the engine is optional until it is needed
+
+    return LocalStrategy(settings, store)
+
+
+def default_runtime_factory(settings: ServerSettings) -> Runtime:
+    from .wiring import build_runtime  # imports broker adapters only when serving
+
+    return build_runtime(settings)
+
+
+class DtmsService:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        runtime: Runtime | None = None,
+        runtime_factory: RuntimeFactory = default_runtime_factory,
+        strategy_factory: StrategyFactory = default_strategy_factory,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.log = log or logging.getLogger("dtms_plugin.server")
+        self.monitor = MonitorStatus()
+        self.engine = EngineThread()
+        self._runtime = runtime
+        self._runtime_factory = runtime_factory
+        self._strategy_factory = strategy_factory
+        self._store: Store | None = None
+        self._host: HeadlessHost | None = None
+        self._strategy: Strategy | None = None
+        self._monitor_task: asyncio.Task[None] | None = None
+        self._engine_lock: asyncio.Lock | None = None  # lives on the engine loop
+        self._command_lock = asyncio.Lock()  # lives on the server loop
+        self._engine_now: datetime | None = None  # engine clock at its last step
+        self.started_at = datetime.now(UTC)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise EngineUnavailable("the store is not open")
+        return self._store
+
+    @property
+    def strategy(self) -> Strategy | None:
+        return self._strategy
+
+    @property
+    def host(self) -> HeadlessHost | None:
+        return self._host
+
+    async def open_store(self) -> None:
+        self._store = await asyncio.to_thread(Store, self.settings.dtms.state_dir, log=self.log)
+
+    async def close_store(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
+    async def open_broker(self) -> None:
+        """Start the engine thread and open the broker connection on it."""
+        self.engine.start()
+        if self._runtime is None:
+            build = self._in_engine(self._runtime_factory, self.settings)
+            self._runtime = await self.engine.run(build)
+
+    async def close_broker(self) -> None:
+        runtime = self._runtime
+        if runtime is not None and runtime.close is not None and self.engine.alive:
+            try:
+                await self.engine.run(self._in_engine(runtime.close))
+            except Exception:
+                self.log.exception("closing the broker connection failed")
+        await self.engine.stop()
+
+    async def start_engine(self) -> None:
+        await self.engine.run(self._start_in_engine())
+
+    async def stop_engine(self) -> None:
+        if self.engine.alive:
+            await self.engine.run(self._stop_in_engine())
+
+    @staticmethod
+    async def _in_engine(fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args)
+
+    async def _start_in_engine(self) -> None:
+        assert self._runtime is not None
+        self._engine_lock = asyncio.Lock()
+        self._host = HeadlessHost(
+            broker=self._runtime.broker,
+            market=self._runtime.market,
+            clock=self._runtime.clock,
+            store=self.store,
+            log=self.log,
+            plugin_config=self.settings.plugin_config,
+        )
+        self._engine_now = self._host.clock.now()
+        strategy = self._strategy_factory(self.settings.dtms, self.store)
+        await strategy.startup(self._host)
+        self._strategy = strategy
+        self._monitor_task = asyncio.get_running_loop().create_task(
+            self._monitor_loop(), name="dtms-monitor"
+        )
+
+    async def _stop_in_engine(self) -> None:
+        task, self._monitor_task = self._monitor_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if self._strategy is not None and self._host is not None:
+            try:
+                await self._strategy.shutdown(self._host)
+            except Exception:
+                self.log.exception("strategy shutdown failed")
+
+    # ------------------------------------------------------------------ monitoring
+
+    async def _monitor_loop(self) -> None:
+        self.monitor.running = True
+        try:
+            while True:
+                await self._cycle()
+                await asyncio.sleep(self.settings.monitor_seconds)
+        except asyncio.CancelledError:
+            self.monitor.stopped_reason = "stopped"
+            raise
+        except BaseException as exc:
+            self.monitor.stopped_reason = f"{type(exc).__name__}: {exc}"
+            self.log.critical("the monitoring loop died: %s", exc, exc_info=True)
+            raise
+        finally:
+            self.monitor.running = False
+
+    async def _cycle(self) -> None:
+        """One engine cycle. Exceptions are logged and counted, never fatal to the loop."""
+        assert self._engine_lock is not None and self._host is not None
+        assert self._strategy is not None
+        async with self._engine_lock:
+            now = self._host.clock.now()
+            self._engine_now = now
+            self.monitor.begin()
+            try:
+                await self._strategy.on_cycle(self._host, now)
+            except Exception as exc:
+                self.monitor.failed(exc)
+                self.log.exception("monitoring cycle at %s failed", now.isoformat())
+            else:
+                self.monitor.succeeded(now)
+
+    async def run_cycle(self) -> None:
+        """Run one cycle now (on the engine thread), in addition to the scheduled ones."""
+        self._require_engine()
+        await self.engine.run(self._cycle())
+
+    def _require_engine(self) -> None:
+        if self._strategy is None or not self.engine.alive:
+            raise EngineUnavailable("the DTMS engine is not running")
+
+    # ------------------------------------------------------------------ commands
+
+    async def register(self, reg: Registration) -> tuple[bool, dict[str, Any]]:
+        """``(created, body)``. Idempotent: a known ticket is reported, not re-registered."""
+        self._require_engine()
+        async with self._command_lock:
+            record = self.store.get_record(reg.ticket)
+            created = record is None
+            if created:
+                await self.engine.run(self._register_in_engine(reg))
+                record = self.store.get_record(reg.ticket)
+                if record is None:
+                    raise RegistrationRejected(
+                        f"the engine kept no record of ticket {reg.ticket} (see the server log)"
+                    )
+        assert record is not None
+        return created, {
+            "ticket": reg.ticket,
+            "registered": True,
+            "already_registered": not created,
+            "state": record_state(record),
+        }
+
+    async def _register_in_engine(self, reg: Registration) -> None:
+        assert self._engine_lock is not None and self._host is not None
+        assert self._strategy is not None
+        async with self._engine_lock:
+            now = self._host.clock.now()
+            trade = Trade(
+                ticket=reg.ticket,
+                symbol=reg.symbol,
+                direction=reg.direction,
+                volume=reg.volume,
+                entry_price=reg.entry_price,
+                stop_loss=reg.stop_loss,
+                take_profit=reg.take_profit,
+                opened_at=reg.opened_at or now,
+                magic=reg.magic,
+                comment=reg.comment,
+            )
+            await self._strategy.on_trade_executed(self._host, trade)
+            self.log.info("registered ticket %s (%s %s)", reg.ticket, reg.direction, reg.symbol)
+
+    async def unregister(self, ticket: int) -> bool:
+        """Stop managing ``ticket`` (its position is left alone). False when unknown."""
+        self._require_engine()
+        async with self._command_lock:
+            if self.store.get_record(ticket) is None:
+                return False
+            await self.engine.run(self._unregister_in_engine(ticket))
+            return True
+
+    async def _unregister_in_engine(self, ticket: int) -> None:
+        assert self._engine_lock is not None and self._host is not None
+        async with self._engine_lock:
+            forget = getattr(self._strategy, "unregister", None)
+            if forget is not None:
+                outcome = forget(self._host, ticket)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            self.store.delete_record(ticket)
+            self.store.delete_state(ticket)
+            self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
+
+    # ------------------------------------------------------------------ queries
+
+    def account_defensive(self) -> bool:
+        mode = self.store.get_account_mode()
+        now = self._engine_now
+        return mode is not None and (now is None or mode[0] > now)
+
+    def trade(self, ticket: int) -> dict[str, Any] | None:
+        record = self.store.get_record(ticket)
+        if record is None:
+            return None
+        return trade_view(
+            ticket,
+            record,
+            account_defensive=self.account_defensive(),
+            last_action=self._last_action(ticket),
+        )
+
+    def _last_action(self, ticket: int) -> Mapping[str, Any] | None:
+        for entry in reversed(self.store.actions(ticket, limit=50)):
+            if entry.get("type", "action") == "action":
+                return entry
+        return None
+
+    def trades(self, tickets: list[int]) -> dict[str, Any]:
+        account_defensive = self.account_defensive()
+        found: dict[str, Any] = {}
+        unknown: list[int] = []
+        for ticket in tickets:
+            record = self.store.get_record(ticket)
+            if record is None:
+                unknown.append(ticket)
+            else:
+                entry = batch_entry(ticket, record, account_defensive=account_defensive)
+                found[str(ticket)] = entry
+        return {"trades": found, "unknown": unknown}
+
+    def actions(self, ticket: int | None, limit: int) -> dict[str, Any]:
+        return {"ticket": ticket, "actions": self.store.actions(ticket, limit=limit)}
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """``(healthy, body)``: unhealthy when the engine or its loop is not running,
+        when the last cycles all failed, or when one cycle has been stuck for too long."""
+        task = self._monitor_task
+        engine_running = self.engine.alive and task is not None and not task.done()
+        problems: list[str] = []
+        if not engine_running:
+            problems.append(self.monitor.stopped_reason or "the engine is not running")
+        if self.monitor.consecutive_failures >= self.settings.unhealthy_after_failures:
+            failed = self.monitor.consecutive_failures
+            problems.append(f"the last {failed} cycles failed: {self.monitor.last_error}")
+        stuck = self.monitor.running_for()
+        if stuck > self.settings.stall_seconds:
+            problems.append(f"a cycle has been running for {stuck:.0f} s")
+        healthy = not problems
+        return healthy, {
+            "status": "ok" if healthy else "unavailable",
+            "engine_running": engine_running,
+            "problems": problems,
+            "monitor": self._monitor_summary(),
+        }
+
+    def _monitor_summary(self) -> dict[str, Any]:
+        summary = asdict(self.monitor)
+        summary.pop("cycle_started")
+        summary["interval_seconds"] = self.settings.monitor_seconds
+        return summary
+
+    def status(self) -> dict[str, Any]:
+        records = self.store.records()
+        counts = Counter(record_state(r) for r in records.values())
+        mode = self.store.get_account_mode()
+        healthy, _ = self.health()
+        return {
+            "engine": {
+                "running": healthy or self.monitor.running,
+                "healthy": healthy,
+                "strategy": getattr(self._strategy, "name", None),
+                "broker": self.settings.broker,
+                "started_at": self.started_at.isoformat(),
+                "engine_time": self._engine_now.isoformat() if self._engine_now else None,
+            },
+            "monitor": self._monitor_summary(),
+            "trades": len(records),
+            "states": {s.value: counts.get(s.value, 0) for s in DefensiveState},
+            "account_mode": {
+                "defensive": self.account_defensive(),
+                "until": mode[0].isoformat() if mode else None,
+                "reason": mode[1] if mode else None,
+            },
+        }

@@ -1,0 +1,61 @@
+"""Settings of the DTMS API server (``dtms serve``).
+
+Kept apart from :class:`~dtms_plugin.settings.DtmsSettings` (the engine's numbers, read
+from ``[plugin.dtms]``) because these are about the process: where to listen, how often to
+run the monitoring loop, which broker connection to open. The CLI fills them from its flags
+and from the ``[host]`` table of plugins.toml.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dtms_plugin.settings import DtmsSettings
+
+DEFAULT_HOST = "127.0.0.1"  # loopback: exposing trading state is an explicit choice
+DEFAULT_PORT = 8001
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything :func:`dtms_plugin.server.create_app` needs.
+
+    ``token``: the bearer token; ``None`` means "read the environment variable named by
+    ``dtms.token_env``" when the app is created, and an empty value there disables auth.
+    ``plugin_config``: the ``[plugin.NAME]`` tables, served to the engine by
+    ``host.config_for`` exactly as the host would.
+    """
+
+    dtms: DtmsSettings = field(default_factory=DtmsSettings)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    monitor_seconds: float = 5.0
+    token: str | None = None
+    plugin_config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    broker: Literal["paper", "mt5"] = "paper"
+    symbols: tuple[str, ...] = ()
+    timeframe: str = "M5"
+    paper_account_file: str | None = None
+    host_config: Mapping[str, Any] = field(default_factory=dict)
+    max_batch_tickets: int = 5000
+    max_body_bytes: int = 64 * 1024
+    unhealthy_after_failures: int = 3
+    stall_seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.monitor_seconds <= 0:
+            raise ValueError(f"monitor_seconds: must be > 0, got {self.monitor_seconds!r}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port: must be 0..65535, got {self.port!r}")
+        if self.max_batch_tickets < 1:
+            raise ValueError(f"max_batch_tickets: must be >= 1, got {self.max_batch_tickets!r}")
+
+    def resolve_token(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The token requests must present, or None when auth is off."""
+        if self.token is not None:
+            return self.token or None
+        env = os.environ if environ is None else environ
+        return env.get(self.dtms.token_env) or None

@@ -1,0 +1,117 @@
+"""Trade records (as the engine persists them) → the JSON shapes of the API.
+
+The shapes are the original DTMS server's, which existing clients and the remote strategy
+read: ``state`` and ``defensive`` at the top level, the details under ``trade_info``. The
+reader is tolerant of a record missing a key (an older record, a partial write by a
+crashed process): a missing value is ``null``, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hookspecs import DefensiveState
+
+#: Record keys copied into ``trade_info`` when present.
+TRADE_INFO_KEYS = (
+    "symbol",
+    "direction",
+    "entry_price",
+    "volume",
+    "initial_volume",
+    "stop_loss",
+    "initial_stop_loss",
+    "take_profit",
+    "opened_at",
+    "r",
+    "deadlines",
+    "hedge_ticket",
+    "hedge_volume",
+    "sequence",
+    "armed",
+    "closed_volume",
+    "last_eval_price",
+    "last_eval_bar",
+    "journal",
+)
+
+_STATES = {s.value for s in DefensiveState}
+
+
+def _trade_fields(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Trade fields live at the top level or under ``trade``, depending on the writer."""
+    nested = record.get("trade")
+    return nested if isinstance(nested, Mapping) else record
+
+
+def record_state(record: Mapping[str, Any]) -> str:
+    state = record.get("state")
+    return state if isinstance(state, str) and state in _STATES else DefensiveState.HEALTHY.value
+
+
+def is_defensive(state: str, account_defensive: bool) -> bool:
+    """What ``is_defensive`` answers: WARNING_L2/HEDGED, or any open trade while the
+    account is in defensive mode (spec §9)."""
+    if account_defensive and state != DefensiveState.CLOSED.value:
+        return True
+    return DefensiveState(state).defensive
+
+
+def _score(record: Mapping[str, Any]) -> float | None:
+    for key in ("last_score", "score"):
+        value = record.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, Mapping) and isinstance(value.get("total"), int | float):
+            return float(value["total"])
+    return None
+
+
+def _updated_at(record: Mapping[str, Any]) -> str | None:
+    value = record.get("updated_at")
+    return value if isinstance(value, str) else None
+
+
+def _warnings(record: Mapping[str, Any]) -> list[Any]:
+    value = record.get("warnings")
+    return list(value) if isinstance(value, list) else []
+
+
+def batch_entry(
+    ticket: int, record: Mapping[str, Any], *, account_defensive: bool
+) -> dict[str, Any]:
+    """The small per-ticket shape of ``GET /dtms/trades`` (what a cache refresh needs)."""
+    state = record_state(record)
+    return {
+        "ticket": ticket,
+        "state": state,
+        "defensive": is_defensive(state, account_defensive),
+        "score": _score(record),
+        "updated_at": _updated_at(record),
+    }
+
+
+def trade_view(
+    ticket: int,
+    record: Mapping[str, Any],
+    *,
+    account_defensive: bool,
+    last_action: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The full shape of ``GET /dtms/trade/{ticket}``."""
+    fields = _trade_fields(record)
+    info: dict[str, Any] = {}
+    for key in TRADE_INFO_KEYS:
+        if key in fields:
+            info[key] = fields[key]
+        elif key in record:
+            info[key] = record[key]
+    info.setdefault("deadlines", {})
+    info.setdefault("hedge_ticket", None)
+    info.setdefault("journal", [])
+    view = batch_entry(ticket, record, account_defensive=account_defensive)
+    view["warnings"] = _warnings(record)
+    view["last_action"] = dict(last_action) if last_action is not None else None
+    view["trade_info"] = info
+    return view

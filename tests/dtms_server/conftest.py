@@ -1,0 +1,59 @@
+"""Fixtures: a real DTMS server on loopback (pytest-aiohttp's test server on a random
+port) over the scripted world, with the scripted strategy unless a test asks otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from support.dtms_server_world import ScriptedStrategy, World, wavy_path
+
+from dtms_plugin.server import ServerSettings, create_app
+from dtms_plugin.settings import DtmsSettings
+from dtms_plugin.store import Store
+
+Client = TestClient[web.Request, web.Application]
+MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+def world() -> World:
+    return World({"XAUUSD": wavy_path(2000.0, 400), "EURUSD": wavy_path(1.1, 400)}, visible=300)
+
+
+@pytest.fixture
+def make_client(
+    aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path, world: World
+) -> MakeClient:
+    """``await make_client(token=..., strategy=...)``: a started server and a client."""
+
+    async def make(*, token: str = "", strategy_factory: Any = None, **overrides: Any) -> Client:
+        settings = ServerSettings(
+            dtms=DtmsSettings(state_dir=str(tmp_path / "state")),
+            token=token,
+            monitor_seconds=3600.0,  # the first cycle runs at start; tests drive the rest
+            **overrides,
+        )
+
+        def scripted(dtms: DtmsSettings, store: Store) -> ScriptedStrategy:
+            return ScriptedStrategy(store)
+
+        app = create_app(
+            settings,
+            broker=world.broker,
+            market=world,
+            clock=world,
+            strategy_factory=strategy_factory or scripted,
+        )
+        return await aiohttp_client(app)
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: MakeClient) -> Client:
+    return await make_client()

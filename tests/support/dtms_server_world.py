@@ -1,0 +1,211 @@
+"""Test doubles for the DTMS server: a scripted market that is also the clock, the
+memory broker of ``hostapp.testing`` kept at the market's price, and a small scripted
+strategy for testing the server's plumbing apart from the real engine.
+
+The market holds a fixed M5 close path per symbol and shows its first ``visible`` bars;
+``step()`` reveals more, moves the broker's price and the clock. Higher timeframes are
+aggregated from the visible M5 bars (complete buckets only), as a real feed would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dtms_plugin.store import Store
+from hookspecs import Action, ActionKind, Bar, DefensiveState, HostView, OrderRequest, Trade
+from hostapp.testing import MemoryBroker, bars_from_closes
+
+T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
+_TF = {"M5": 300, "M15": 900, "M30": 1800, "H1": 3600}
+
+
+def wavy_path(start: float, count: int, *, amplitude: float = 0.004, seed: int = 0) -> list[float]:
+    """A deterministic path that wanders (several sine periods), for indicator warm-up."""
+    return [
+        round(start * (1 + amplitude * math.sin(i / 7 + seed) + amplitude * math.sin(i / 31)), 2)
+        for i in range(count)
+    ]
+
+
+def falling_path(start: float, count: int, *, step: float) -> list[float]:
+    return [round(start - step * (i + 1), 2) for i in range(count)]
+
+
+class World:
+    """MarketView and Clock in one; owns a MemoryBroker that fills at the last close."""
+
+    def __init__(self, closes: dict[str, Sequence[float]], *, visible: int) -> None:
+        self._bars = {s: bars_from_closes(list(c), start=T0) for s, c in closes.items()}
+        self.visible = visible
+        prices = {s: c[visible - 1] for s, c in closes.items()}
+        # MemoryBroker only calls clock.now(): the world's time stamps its fills.
+        self.broker = MemoryBroker(prices, clock=self)  # type: ignore[arg-type]
+
+    def now(self) -> datetime:
+        """The close time of the newest visible M5 bar."""
+        return T0 + timedelta(seconds=300 * self.visible)
+
+    def price(self, symbol: str) -> float:
+        return self._bars[symbol][self.visible - 1].close
+
+    def step(self, n: int = 1) -> None:
+        self.visible = min(self.visible + n, min(len(b) for b in self._bars.values()))
+        for symbol in self._bars:
+            self.broker.set_price(symbol, self.price(symbol))
+
+    def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
+        m5 = self._bars.get(symbol, [])[: self.visible]
+        period = _TF[timeframe]
+        if period == 300:
+            return m5[-count:] if count > 0 else []
+        per = period // 300
+        out: list[Bar] = []
+        for first in range(0, len(m5) - per + 1, per):
+            chunk = m5[first : first + per]
+            out.append(
+                Bar(
+                    chunk[0].time,
+                    chunk[0].open,
+                    max(b.high for b in chunk),
+                    min(b.low for b in chunk),
+                    chunk[-1].close,
+                    sum(b.volume for b in chunk),
+                    chunk[-1].spread,
+                )
+            )
+        return out[-count:] if count > 0 else []
+
+
+class ScriptedStrategy:
+    """Registers trades as HEALTHY records; each cycle, a trade whose price is more than
+    ``warn_distance`` against its entry goes to WARNING_L2 and gets one tighten_sl action.
+
+    ``fail_cycles`` makes that many cycles raise; ``die`` makes the next cycle raise a
+    BaseException (which a monitoring loop cannot survive).
+    """
+
+    name = "scripted"
+
+    def __init__(self, store: Store, *, warn_distance: float = 5.0) -> None:
+        self.store = store
+        self.warn_distance = warn_distance
+        self.fail_cycles = 0
+        self.die = False
+        self.cycles: list[datetime] = []
+        self.executed: list[Trade] = []
+        self.unregistered: list[int] = []
+        self.started = False
+        self.stopped = False
+
+    async def startup(self, host: HostView) -> None:
+        self.started = True
+
+    async def shutdown(self, host: HostView) -> None:
+        self.stopped = True
+
+    async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
+        self.executed.append(trade)
+        if self.store.get_record(trade.ticket) is not None:
+            return
+        self.store.put_record(
+            trade.ticket,
+            {
+                "ticket": trade.ticket,
+                "symbol": trade.symbol,
+                "direction": trade.direction,
+                "entry_price": trade.entry_price,
+                "volume": trade.volume,
+                "stop_loss": trade.stop_loss,
+                "take_profit": trade.take_profit,
+                "opened_at": trade.opened_at.isoformat(),
+                "state": "HEALTHY",
+                "last_score": 0.0,
+                "warnings": [],
+                "deadlines": {},
+                "hedge_ticket": None,
+                "journal": [],
+                "updated_at": host.clock.now().isoformat(),
+            },
+        )
+
+    async def on_cycle(self, host: HostView, now: datetime) -> None:
+        self.cycles.append(now)
+        if self.die:
+            raise KeyboardInterrupt("scripted death")
+        if self.fail_cycles > 0:
+            self.fail_cycles -= 1
+            raise RuntimeError("scripted failure")
+        for ticket, record in self.store.records().items():
+            if record["state"] != "HEALTHY":
+                continue
+            quote = host.broker.quote(record["symbol"])
+            if quote is None:
+                continue
+            against = (record["entry_price"] - quote.bid) * (
+                1 if record["direction"] == "buy" else -1
+            )
+            if against < self.warn_distance:
+                continue
+            action = Action(
+                ticket,
+                ActionKind.TIGHTEN_SL,
+                {"stop_loss": quote.bid - 1.0},
+                reason="scripted",
+                key=f"{ticket}:1:tighten_sl",
+            )
+            result = await host.execute(action)
+            record.update(
+                state="WARNING_L2",
+                last_score=-5.0,
+                warnings=["price against the trade"],
+                updated_at=now.isoformat(),
+            )
+            record["journal"].append({"key": action.key, "status": "done", "ok": result.ok})
+            self.store.put_record(ticket, record)
+            await host.report_state_change(
+                ticket, DefensiveState.HEALTHY, DefensiveState.WARNING_L2, "scripted"
+            )
+
+    async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
+        return None
+
+    def is_defensive(self, host: HostView, ticket: int) -> bool:
+        record = self.store.get_record(ticket)
+        return record is not None and record["state"] in ("WARNING_L2", "HEDGED")
+
+    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+        return None
+
+    def unregister(self, host: HostView, ticket: int) -> None:
+        self.unregistered.append(ticket)
+
+
+def open_position(world: World, symbol: str = "XAUUSD", direction: str = "buy") -> int:
+    """Open a position at the world's price and return its ticket."""
+    result = world.broker.open(OrderRequest(symbol, direction, 1.0))  # type: ignore[arg-type]
+    assert result.ok and result.new_ticket is not None
+    return result.new_ticket
+
+
+def registration(ticket: Any, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "ticket": ticket,
+        "symbol": "XAUUSD",
+        "direction": "buy",
+        "entry": 2000.0,
+        "volume": 1.0,
+        "stop_loss": 1990.0,
+        "take_profit": 2020.0,
+    }
+    body.update(overrides)
+    return body
+
+
+def service_of(client: Any) -> Any:
+    """The DtmsService behind a pytest-aiohttp client."""
+    from dtms_plugin.server import SERVICE_KEY
+
+    return client.app[SERVICE_KEY]
