@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,6 +253,13 @@ class Store:
             return None
         return state, at
 
+    def put_states(self, states: Mapping[int, str | None], at: datetime) -> None:
+        """Cache many states seen at ``at`` in one transaction (a batch refresh)."""
+        stamp = _iso(at)
+        with self._writing(f"states of {len(states)} tickets"):
+            for ticket, state in states.items():
+                self._cache.set(f"state:{ticket}", {"state": state, "at": stamp})
+
     def delete_state(self, ticket: int) -> None:
         with self._writing(f"deletion of state {ticket}"):
             self._cache.delete(f"state:{ticket}")
@@ -310,6 +317,23 @@ class Store:
             if isinstance(entry, dict):
                 out.append(entry)
         return out
+
+    # ------------------------------------------------------------------ small values
+
+    def get_value(self, name: str) -> Any:
+        """A named JSON value (``None`` when absent), for strategies' own bookkeeping."""
+        return self._read(f"value:{name}")
+
+    def put_value(self, name: str, value: Any) -> None:
+        with self._writing(f"value {name!r}"):
+            self._cache.set(f"value:{name}", value)
+
+    def update_value(self, name: str, change: Callable[[Any], Any]) -> Any:
+        """Read-modify-write ``name`` atomically, even against other processes."""
+        with self._writing(f"value {name!r}"):
+            new = change(self._read(f"value:{name}"))
+            self._cache.set(f"value:{name}", new)
+        return new
 
     # ------------------------------------------------------------------ outbox
 

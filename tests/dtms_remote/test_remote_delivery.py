@@ -1,0 +1,234 @@
+"""Registrations through the outbox, against a real loopback server with injected faults."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from support.fake_dtms_server import HOST, FakeDtms, Sleeps, trade
+
+from dtms_plugin.remote import RemoteStrategy
+from dtms_plugin.settings import DtmsSettings
+from dtms_plugin.store import Store
+
+Start = Callable[..., Any]
+Settings = Callable[..., DtmsSettings]
+
+
+async def test_registration_is_posted_with_the_contract_fields(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy: RemoteStrategy = await started(settings_for(fake.url))
+    await strategy.on_trade_executed(HOST, trade(7, direction="sell", stop_loss=None))
+    await strategy.drain()
+    assert fake.registered[7] == {
+        "ticket": 7,
+        "symbol": "XAUUSD",
+        "direction": "sell",
+        "entry": 2000.0,
+        "volume": 0.1,
+        "stop_loss": None,
+        "take_profit": 2020.0,
+    }
+    assert strategy.store.outbox_len() == 0
+    assert fake.auth_headers == [None]
+
+
+async def test_bearer_token_from_the_named_env_var(
+    fake: FakeDtms, settings_for: Settings, started: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DTMS_TEST_TOKEN", "s3cret")
+    fake.token = "s3cret"
+    strategy = await started(settings_for(fake.url, token_env="DTMS_TEST_TOKEN"))
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    assert fake.auth_headers == ["Bearer s3cret"]
+    assert fake.enable_ok[7] == 1
+
+
+async def test_on_trade_executed_does_not_wait_for_the_network(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy = await started(settings_for(fake.url))
+    fake.stall("enable", 1, seconds=0.3)
+    await strategy.on_trade_executed(HOST, trade(7))
+    # Returned with the registration durable but not yet answered by the server.
+    assert [t for t, _ in strategy.store.outbox_items()] == [7]
+    assert fake.enable_ok[7] == 0
+    await strategy.drain()
+    assert fake.enable_ok[7] == 1
+
+
+async def test_503_twice_then_success_backs_off_1_then_2_seconds_plus_jitter(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    sleeps = Sleeps()
+    fake.fail("enable", 2, status=503, message="engine warming up")
+    strategy = await started(settings_for(fake.url), sleep=sleeps, rand=lambda: 0.4)
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    assert sleeps.delays == pytest.approx([1.0 + 0.2, 2.0 + 0.2])
+    assert fake.hits["enable"] == 3
+    assert fake.enable_ok[7] == 1
+    assert strategy.store.outbox_len() == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("ticket 7" in m and "503" in m and "attempt 1/4" in m for m in warnings)
+
+
+async def test_timeout_is_retried(fake: FakeDtms, settings_for: Settings, started: Start) -> None:
+    sleeps = Sleeps()
+    fake.stall("enable", 1, seconds=2.0)
+    strategy = await started(settings_for(fake.url, register_timeout_seconds=0.2), sleep=sleeps)
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    assert len(sleeps.delays) == 1
+    assert fake.enable_ok[7] == 1
+    assert strategy.store.outbox_len() == 0
+
+
+async def test_dropped_connection_is_retried(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    sleeps = Sleeps()
+    fake.drop("enable", 2)
+    strategy = await started(settings_for(fake.url), sleep=sleeps)
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    assert fake.hits["enable"] == 3
+    assert len(sleeps.delays) == 2
+    assert fake.enable_ok[7] == 1
+    assert any("Disconnected" in r.getMessage() for r in caplog.records)
+
+
+async def test_400_is_not_retried_and_logged_with_the_servers_message(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    sleeps = Sleeps()
+    fake.fail("enable", 1, status=400, message="field 'volume': must be > 0")
+    strategy = await started(settings_for(fake.url), sleep=sleeps)
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.on_trade_executed(HOST, trade(8))
+    await strategy.drain()
+    assert sleeps.delays == []
+    assert fake.hits["enable"] == 2  # 7 once (refused), 8 once (registered)
+    assert 7 not in fake.registered and fake.enable_ok[8] == 1
+    assert strategy.store.outbox_len() == 0  # dropped as undeliverable
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(
+        "ticket 7" in m
+        and "400" in m
+        and "field 'volume': must be > 0" in m
+        and "dropped from the outbox as undeliverable" in m
+        for m in errors
+    )
+
+
+async def test_bad_token_keeps_the_registration(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.token = "expected"
+    strategy = await started(settings_for(fake.url))
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    assert fake.hits["enable"] == 1  # no retry storm
+    assert strategy.store.outbox_len() == 1
+    assert any("401" in r.getMessage() and "token" in r.getMessage() for r in caplog.records)
+
+
+async def test_server_down_keeps_the_outbox_and_a_later_cycle_delivers(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = fake.url
+    await fake.stop()
+    sleeps = Sleeps()
+    strategy = await started(settings_for(url), sleep=sleeps, rand=lambda: 0.0)
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.on_trade_executed(HOST, trade(8))
+    await strategy.drain()
+    assert sleeps.delays == [1.0, 2.0, 4.0]  # first entry tried 4 times, then the pass stops
+    assert [t for t, _ in strategy.store.outbox_items()] == [7, 8]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("ticket 7" in m and "after 4 attempts" in m for m in errors)
+
+    await fake.start()  # back, on the same port
+    await strategy.on_cycle(HOST, strategy._now())
+    await strategy.drain()
+    assert strategy.store.outbox_len() == 0
+    assert fake.enable_ok == {7: 1, 8: 1}
+
+
+async def test_restart_resends_pending_exactly_once(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    url = fake.url
+    await fake.stop()
+    settings = settings_for(url)
+    first = RemoteStrategy(settings, sleep=Sleeps())
+    await first.startup(HOST)
+    for ticket in (1, 2, 3):
+        await first.on_trade_executed(HOST, trade(ticket))
+    await first.drain()
+    await first.shutdown(HOST)
+    with Store(settings.state_dir) as store:
+        assert [t for t, _ in store.outbox_items()] == [1, 2, 3]
+
+    await fake.start()
+    second: RemoteStrategy = await started(settings)
+    await second.drain()
+    assert fake.enable_ok == {1: 1, 2: 1, 3: 1}
+    assert second.store.outbox_len() == 0
+    await second.on_cycle(HOST, second._now())
+    await second.drain()
+    assert fake.enable_ok == {1: 1, 2: 1, 3: 1}  # nothing sent twice
+
+
+async def test_thousand_registrations_while_down_each_registered_once(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    url = fake.url
+    await fake.stop()
+    strategy = await started(settings_for(url))
+    for ticket in range(1, 1001):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()
+    assert strategy.store.outbox_len() == 1000
+
+    await fake.start()
+    await strategy.on_cycle(HOST, strategy._now())
+    await strategy.drain()
+    assert strategy.store.outbox_len() == 0
+    assert set(fake.enable_ok) == set(range(1, 1001))
+    assert set(fake.enable_ok.values()) == {1}
+
+
+async def test_close_unregisters_through_the_outbox(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy = await started(settings_for(fake.url))
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    fake.fail("delete", 1, status=503)
+    await strategy.on_trade_closed(HOST, trade(7, profit=5.0), "take_profit")
+    await strategy.drain()
+    assert fake.deleted[7] == 1 and 7 not in fake.registered
+    assert strategy.store.outbox_len() == 0
+    assert strategy.is_defensive(HOST, 7) is False
+
+
+async def test_close_before_registration_sent_unregisters_only(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    url = fake.url
+    await fake.stop()
+    strategy = await started(settings_for(url))
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.on_trade_closed(HOST, trade(7), "stop_loss")
+    await strategy.drain()
+    assert strategy.store.outbox_items() == [(7, {"kind": "unregister", "ticket": 7})]
+    await fake.start()
+    await strategy.on_cycle(HOST, strategy._now())
+    await strategy.drain()
+    assert fake.enable_ok[7] == 0 and fake.deleted[7] == 1  # 404 counts as done
+    assert strategy.store.outbox_len() == 0

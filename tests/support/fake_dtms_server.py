@@ -1,0 +1,217 @@
+"""A small, real DTMS API server for client tests (aiohttp.web on 127.0.0.1).
+
+It speaks the routes of DESIGN §6 that the remote strategy uses, is idempotent by ticket
+like the real server, counts what it receives, and injects faults on demand: answer a
+status N times, stall past the client's timeout, drop the connection. It can be stopped
+and started again on the same port to play "server down, then back".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from aiohttp import web
+
+from hookspecs import HostView, Trade
+
+ROUTES = ("enable", "trade", "trades", "delete")
+
+
+@dataclass
+class Fault:
+    kind: str  # "status" | "stall" | "drop"
+    status: int = 503
+    message: str = "injected"
+    seconds: float = 0.0
+
+
+@dataclass
+class FakeDtms:
+    """State and fault plan of the fake server; start with :meth:`start`."""
+
+    token: str | None = None
+    registered: dict[int, dict[str, Any]] = field(default_factory=dict)
+    states: dict[int, str] = field(default_factory=dict)  # override per ticket
+    account_mode: dict[str, Any] | None = None  # sent in batch answers when set
+    enable_ok: Counter[int] = field(default_factory=Counter)  # 2xx enable answers per ticket
+    enable_attempts: Counter[int] = field(default_factory=Counter)  # requests that arrived
+    deleted: Counter[int] = field(default_factory=Counter)
+    hits: Counter[str] = field(default_factory=Counter)  # per route, faults included
+    batch_tickets: list[list[int]] = field(default_factory=list)
+    auth_headers: list[str | None] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=lambda: {r: [] for r in ROUTES})
+    port: int = 0
+    _runner: web.AppRunner | None = None
+
+    # -- fault plan -------------------------------------------------------------
+    def fail(self, route: str, times: int, status: int = 503, message: str = "injected") -> None:
+        self.faults[route].extend(Fault("status", status, message) for _ in range(times))
+
+    def stall(self, route: str, times: int, seconds: float) -> None:
+        self.faults[route].extend(Fault("stall", seconds=seconds) for _ in range(times))
+
+    def drop(self, route: str, times: int) -> None:
+        self.faults[route].extend(Fault("drop") for _ in range(times))
+
+    # -- lifecycle --------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> FakeDtms:
+        """Listen on 127.0.0.1 (a random port the first time, the same port afterwards)."""
+        app = web.Application()
+        app.router.add_post("/dtms/trade/enable", self._enable)
+        app.router.add_get("/dtms/trades", self._trades)
+        app.router.add_get("/dtms/trade/{ticket}", self._trade)
+        app.router.add_delete("/dtms/trade/{ticket}", self._delete)
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
+        sockets = runner.addresses
+        self.port = sockets[0][1]
+        self._runner = runner
+        return self
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    # -- handlers ---------------------------------------------------------------
+    async def _fault(self, route: str, request: web.Request) -> web.StreamResponse | None:
+        self.hits[route] += 1
+        self.auth_headers.append(request.headers.get("Authorization"))
+        if (
+            self.token is not None
+            and request.headers.get("Authorization") != f"Bearer {self.token}"
+        ):
+            return web.json_response({"error": "missing or bad token"}, status=401)
+        if not self.faults[route]:
+            return None
+        fault = self.faults[route].pop(0)
+        if fault.kind == "status":
+            return web.json_response({"error": fault.message}, status=fault.status)
+        if fault.kind == "stall":
+            await asyncio.sleep(fault.seconds)
+            return None
+        assert request.transport is not None
+        request.transport.close()  # the client sees the connection dropped, no answer
+        raise asyncio.CancelledError
+
+    def _state_of(self, ticket: int) -> dict[str, Any]:
+        state = self.states.get(ticket, "HEALTHY")
+        return {
+            "ticket": ticket,
+            "state": state,
+            "defensive": state in ("WARNING_L2", "HEDGED"),
+            "trade_info": self.registered.get(ticket, {}),
+        }
+
+    async def _enable(self, request: web.Request) -> web.StreamResponse:
+        fault = await self._fault("enable", request)
+        if fault is not None:
+            return fault
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "invalid JSON"}, status=400)
+        ticket = body.get("ticket") if isinstance(body, dict) else None
+        if not isinstance(ticket, int) or ticket <= 0:
+            return web.json_response({"error": "field 'ticket': expected an int > 0"}, status=400)
+        for name in ("symbol", "direction", "entry", "volume", "stop_loss", "take_profit"):
+            if name not in body:
+                return web.json_response(
+                    {"error": f"field {name!r}: missing", "ticket": ticket}, status=400
+                )
+        self.enable_attempts[ticket] += 1
+        self.enable_ok[ticket] += 1
+        if ticket in self.registered:
+            return web.json_response({"status": "already_registered", "ticket": ticket})
+        self.registered[ticket] = body
+        return web.json_response({"status": "registered", "ticket": ticket}, status=201)
+
+    async def _trades(self, request: web.Request) -> web.StreamResponse:
+        fault = await self._fault("trades", request)
+        if fault is not None:
+            return fault
+        raw = request.query.get("tickets", "")
+        try:
+            tickets = [int(t) for t in raw.split(",") if t]
+        except ValueError:
+            return web.json_response({"error": "tickets: expected ints"}, status=400)
+        self.batch_tickets.append(tickets)
+        known = [t for t in tickets if t in self.registered or t in self.states]
+        answer: dict[str, Any] = {
+            "trades": {str(t): self._state_of(t) for t in known},
+            "unknown": [t for t in tickets if t not in known],
+        }
+        if self.account_mode is not None:
+            answer["account_mode"] = self.account_mode
+        return web.json_response(answer)
+
+    async def _trade(self, request: web.Request) -> web.StreamResponse:
+        fault = await self._fault("trade", request)
+        if fault is not None:
+            return fault
+        ticket = int(request.match_info["ticket"])
+        if ticket not in self.registered and ticket not in self.states:
+            return web.json_response({"error": "unknown ticket", "ticket": ticket}, status=404)
+        return web.json_response(self._state_of(ticket))
+
+    async def _delete(self, request: web.Request) -> web.StreamResponse:
+        fault = await self._fault("delete", request)
+        if fault is not None:
+            return fault
+        ticket = int(request.match_info["ticket"])
+        self.deleted[ticket] += 1
+        if self.registered.pop(ticket, None) is None:
+            return web.json_response({"error": "unknown ticket", "ticket": ticket}, status=404)
+        return web.json_response({"status": "unregistered", "ticket": ticket})
+
+
+# -- doubles for the client side -------------------------------------------------
+
+HOST = cast(HostView, object())  # the remote strategy never touches the host object
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Sleeps:
+    """Records the waits the strategy asks for and returns at once."""
+
+    delays: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def trade(ticket: int, **overrides: Any) -> Trade:
+    fields: dict[str, Any] = {
+        "ticket": ticket,
+        "symbol": "XAUUSD",
+        "direction": "buy",
+        "volume": 0.1,
+        "entry_price": 2000.0,
+        "stop_loss": 1990.0,
+        "take_profit": 2020.0,
+        "opened_at": T0,
+    }
+    fields.update(overrides)
+    return Trade(**fields)
