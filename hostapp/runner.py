@@ -1,0 +1,271 @@
+"""``hostapp run`` and ``hostapp replay``: build a host, drive the loop, write the report.
+
+Both stop cleanly on SIGINT/SIGTERM: the loop finishes the cycle it is in, every plugin's
+``shutdown`` runs (DTMS flushes its store there), and the report of the partial run is
+written and flagged ``interrupted``; the exit code is then 130. A second SIGINT aborts.
+
+Each simulated run gets a fresh DTMS state directory, ``<report>/dtms-state`` (wiped at
+the start), instead of the configured ``state_dir``: replayed trades must not leak into
+the state a live host uses, and two ``make run`` in a row must give the same report.
+``--live`` keeps the configured one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from hookspecs import ConfigError
+
+from . import app as appmod
+from .config import HostConfig, load_config
+from .loader import BUILTINS
+from .loop import LoopStats
+from .market.timeframes import timeframe_seconds
+from .progress import ProgressBar
+from .report import compare_table, summarize, summary_table, write_charts, write_json
+
+DEFAULT_REPORT = Path(".hostapp/report")
+EXIT_INTERRUPTED = 130
+EXIT_USAGE = 2
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM → ask the loop to stop; a second SIGINT aborts at once."""
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self.stop = stop
+        self.count = 0
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count > 1 and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        print(
+            f"\nhostapp: {signal.Signals(signum).name}, stopping after this cycle", file=sys.stderr
+        )
+        self.stop()
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+async def drive(
+    app: appmod.App, *, progress: ProgressBar | None, pace_seconds: float = 0.0
+) -> LoopStats:
+    """startup → the loop until the data ends or a signal → shutdown (always)."""
+    plugins, host, loop = app.plugins, app.host, app.loop
+    with _StopOnSignal(loop.request_stop):
+        try:
+            await plugins.startup(host)
+            if app.feed is not None:
+                stats = await loop.run_replay(
+                    app.feed, progress=progress, pace_seconds=pace_seconds
+                )
+            else:
+                stats = await loop.run_live(
+                    cycle_seconds=app.config.host.cycle_seconds,
+                    bar_source=_newest_bar(app),
+                    now_fn=app.clock.now,
+                )
+        finally:
+            if progress is not None:
+                progress.finish()
+            await plugins.shutdown(host)
+    return stats
+
+
+def release(app: appmod.App) -> None:
+    """Let go of the paper account file, if any, once the report has read the account."""
+    fn = getattr(app.broker, "release", None)
+    if callable(fn):
+        fn()
+
+
+def _newest_bar(app: appmod.App) -> Callable[[str], Any]:
+    def newest(symbol: str) -> Any:
+        bars = app.market.bars(symbol, app.timeframe, 1)
+        return bars[-1] if bars else None
+
+    return newest
+
+
+def run_summary(app: appmod.App, stats: LoopStats, extra: Mapping[str, Any]) -> dict[str, Any]:
+    closed_trades = getattr(app.broker, "closed_trades", None)
+    closed = list(closed_trades()) if callable(closed_trades) else [t for _, t, _ in stats.closes]
+    return summarize(
+        stats=stats,
+        recorder=app.recorder,
+        closed=closed,
+        open_positions=app.broker.positions(),
+        start_balance=app.start_balance,
+        balance=app.broker.account().balance,
+        extra={
+            **extra,
+            "dtms": app.plugins.is_enabled("dtms"),
+            "plugins": app.plugins.names,
+            "symbols": list(app.loop.symbols),
+            "timeframe": app.timeframe,
+            "base_timeframe": app.base_timeframe,
+        },
+    )
+
+
+def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:
+    """Point DTMS at an empty ``<report>/<name>`` (only if DTMS is a known plugin)."""
+    state = report / name
+    shutil.rmtree(state, ignore_errors=True)
+    if "dtms" not in BUILTINS and "dtms" not in config.plugin_tables:
+        return config
+    return appmod.with_dtms_state_dir(config, state)
+
+
+def _setup_logging(json_lines: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if json_lines:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+# -- hostapp run ----------------------------------------------------------------------------
+
+
+def run_command(args: argparse.Namespace) -> int:
+    _setup_logging(getattr(args, "log_json", False))
+    config = load_config(args.config)
+    report = Path(args.report) if args.report else DEFAULT_REPORT
+    seed = args.seed if args.seed is not None else 0
+    if getattr(args, "serve", False):
+        print("hostapp: --serve is not handled by this runner; start `dtms serve`", file=sys.stderr)
+    if args.live and config.host.broker == "mt5":
+        app = appmod.build_live_app(config)
+        stats = asyncio.run(drive(app, progress=None))
+        return EXIT_INTERRUPTED if stats.interrupted else 0
+    if config.host.broker == "mt5":
+        raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
+    series, base = appmod.config_series(config, days=args.days, seed=seed)
+    if not args.live:
+        config = _fresh_state(config, report, "dtms-state")
+    started = time.perf_counter()
+    app = appmod.build_sim_app(config, series, base_timeframe=base, shared_account=args.live)
+    pace = config.host.cycle_seconds if args.live else 0.0
+    stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace))
+    elapsed = time.perf_counter() - started
+    extra = {"mode": "run", "seed": seed, "days": args.days or appmod.DEFAULT_DAYS}
+    summary = run_summary(app, stats, {**extra, "seconds": round(elapsed, 2)})
+    release(app)
+    charts = write_charts(
+        report, series, stats=stats, recorder=app.recorder, base_seconds=timeframe_seconds(base)
+    )
+    summary["charts"] = [p.name for p in charts]
+    write_json(report / "summary.json", summary)
+    print(summary_table(summary))
+    print(f"\nreport: {report / 'summary.json'} and {len(charts)} chart(s) in {report}/")
+    if stats.interrupted:
+        print("hostapp: interrupted; the report covers the run up to the stop", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+# -- hostapp replay -------------------------------------------------------------------------
+
+
+def _replay_series(args: argparse.Namespace) -> dict[str, list[Any]]:
+    files: list[str] = list(args.data)
+    if args.symbol and len(files) > 1:
+        raise ConfigError("--symbol names the symbol of a single file; name the files SYMBOL.csv")
+    symbols = [args.symbol] if args.symbol else [Path(f).stem for f in files]
+    dupes = sorted({s for s in symbols if symbols.count(s) > 1})
+    if dupes:
+        raise ConfigError(f"two files for the same symbol: {', '.join(dupes)}")
+    return appmod.load_csv_series(dict(zip(symbols, files, strict=True)))
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    from .market.csvdata import CsvError
+
+    _setup_logging()
+    config = load_config(args.config)
+    report = Path(args.report) if args.report else DEFAULT_REPORT
+    try:
+        series = _replay_series(args)
+    except (CsvError, OSError) as exc:
+        print(f"hostapp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    first = next(iter(series.values()))
+    base = args.timeframe or appmod.infer_timeframe(first, args.data[0])
+    try:
+        base_s = timeframe_seconds(base)
+    except ValueError as exc:
+        raise ConfigError(f"--timeframe: {exc}") from None
+    tf = config.host.timeframe
+    if timeframe_seconds(tf) < base_s or timeframe_seconds(tf) % base_s:
+        tf = base  # the configured timeframe cannot be built from this data
+    runs = [("with_dtms", True), ("without_dtms", False)] if args.compare else [("run", True)]
+    summaries: dict[str, dict[str, Any]] = {}
+    first_app: appmod.App | None = None
+    first_stats: LoopStats | None = None
+    interrupted = False
+    for label, dtms in runs:
+        cfg = _fresh_state(config, report, f"dtms-state-{label}")
+        if not dtms:
+            cfg = appmod.without_plugin(cfg, "dtms")
+        started = time.perf_counter()
+        app = appmod.build_sim_app(cfg, series, base_timeframe=base, timeframe=tf)
+        progress = ProgressBar(label.replace("_", " ") if args.compare else "replay")
+        stats = asyncio.run(drive(app, progress=progress))
+        extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
+        extra["seconds"] = round(time.perf_counter() - started, 2)
+        summaries[label] = run_summary(app, stats, extra)
+        release(app)
+        if first_app is None:
+            first_app, first_stats = app, stats
+        if stats.interrupted:
+            interrupted = True
+            break
+    assert first_app is not None and first_stats is not None
+    charts = write_charts(
+        report, series, stats=first_stats, recorder=first_app.recorder, base_seconds=base_s
+    )
+    summary: dict[str, Any] = summaries.get("run") or dict(summaries)
+    summary["charts"] = [p.name for p in charts]
+    summary["interrupted"] = interrupted
+    write_json(report / "summary.json", summary)
+    out = sys.stderr if args.json else sys.stdout
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True, default=str))
+    elif args.compare and len(summaries) == 2:
+        print(compare_table(summaries["with_dtms"], summaries["without_dtms"]))
+    else:
+        print(summary_table(next(iter(summaries.values()))))
+    print(f"\nreport: {report / 'summary.json'} and {len(charts)} chart(s) in {report}/", file=out)
+    return EXIT_INTERRUPTED if interrupted else 0
