@@ -1,0 +1,235 @@
+"""The paper broker: fills, stops inside bars, refusals with codes, hedging, netting."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hookspecs import Bar, Broker, OrderRequest, ResultCode, SymbolInfo, parse_settings
+from hostapp.brokers.paper import DEFAULT_SYMBOLS, PaperBroker, PaperSettings
+
+T0 = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
+M5 = timedelta(minutes=5)
+
+
+def gold(**kw: object) -> PaperBroker:
+    b = PaperBroker(settings=PaperSettings(**kw))  # type: ignore[arg-type]
+    b.set_quote("XAUUSD", 2000.0, 2000.3, T0)
+    return b
+
+
+def buy(b: PaperBroker, volume: float = 0.1, **kw: object) -> int:
+    r = b.open(OrderRequest("XAUUSD", "buy", volume, **kw))  # type: ignore[arg-type]
+    assert r.ok, r
+    assert r.new_ticket is not None
+    return r.new_ticket
+
+
+def bar(t: datetime, o: float, h: float, low: float, c: float, spread: float = 0.3) -> Bar:
+    return Bar(t, o, h, low, c, 100.0, spread)
+
+
+def test_is_a_broker_and_settings_parse() -> None:
+    assert isinstance(PaperBroker(), Broker)
+    s = parse_settings(
+        PaperSettings, {"balance": 5000, "margin_mode": "netting"}, "plugins.toml [host.paper]"
+    )
+    assert s == PaperSettings(5000.0, "netting", "", "USD")
+    with pytest.raises(ValueError, match="balance must be > 0"):
+        PaperSettings(balance=0)
+    assert DEFAULT_SYMBOLS["EURUSD"].contract_size == 100_000
+    assert DEFAULT_SYMBOLS["XAUUSD"].stops_level == 0.5
+
+
+def test_buy_fills_at_ask_sell_at_bid_and_profit_follows_the_formula() -> None:
+    b = gold()
+    t1 = buy(b, 0.1)
+    r = b.open(OrderRequest("XAUUSD", "sell", 0.2))
+    assert r.ok and r.new_ticket == t1 + 1
+    pos = b.position(t1)
+    assert pos is not None and pos.entry_price == 2000.3 and pos.opened_at == T0
+    assert b.position(t1 + 1).entry_price == 2000.0  # type: ignore[union-attr]
+    b.set_quote("XAUUSD", 2010.0, 2010.3, T0 + M5)
+    # buy: (2010.0 - 2000.3) * 0.1 * 100 = 97; sell: (2000.0 - 2010.3) * 0.2 * 100 = -206
+    assert [t.profit for t in b.positions()] == [97.0, -206.0]
+    acc = b.account()
+    assert (acc.balance, acc.equity, acc.margin_mode) == (10_000.0, 9891.0, "hedging")
+    assert b.close(t1).ok
+    assert b.realised_pnl() == 97.0 and b.account().balance == 10_097.0
+    (closed,) = b.closed_trades()
+    assert (closed.close_price, closed.closed_at, closed.profit) == (2010.0, T0 + M5, 97.0)
+    assert b.history()[0].reason == "action"
+
+
+def test_volume_rounded_down_to_step_and_refused_out_of_bounds() -> None:
+    b = gold()
+    t = buy(b, 0.129)
+    assert b.position(t).volume == 0.12  # type: ignore[union-attr]
+    low = b.open(OrderRequest("XAUUSD", "buy", 0.009))
+    assert (low.ok, low.code) == (False, ResultCode.INVALID_VOLUME)
+    assert "below the minimum 0.01" in low.message
+    high = b.open(OrderRequest("XAUUSD", "buy", 150.0))
+    assert high.code is ResultCode.INVALID_VOLUME and "maximum 100" in high.message
+
+
+def test_stops_level_and_wrong_side_are_invalid_stops() -> None:
+    b = gold()  # bid 2000.0, ask 2000.3; stops level 0.5
+    ok = b.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1999.5, take_profit=2000.5))
+    assert ok.ok
+    near = b.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1999.6))
+    assert near.code is ResultCode.INVALID_STOPS
+    assert "closer than the stops level 0.5" in near.message
+    wrong = b.open(OrderRequest("XAUUSD", "sell", 0.1, stop_loss=2000.2))
+    assert wrong.code is ResultCode.INVALID_STOPS and "above the ask 2000.3" in wrong.message
+    sell_ok = b.open(OrderRequest("XAUUSD", "sell", 0.1, stop_loss=2000.8, take_profit=1999.8))
+    assert sell_ok.ok
+
+
+def test_modify_sl_tp() -> None:
+    b = gold()
+    t = buy(b, 0.1, stop_loss=1990.0)
+    assert b.modify_sl_tp(t, 1995.0, 2020.0).ok
+    pos = b.position(t)
+    assert pos is not None and (pos.stop_loss, pos.take_profit) == (1995.0, 2020.0)
+    same = b.modify_sl_tp(t, 1995.0, 2020.0)
+    assert (same.ok, same.code) == (True, ResultCode.NO_CHANGES)
+    assert b.modify_sl_tp(t, 1999.8, 2020.0).code is ResultCode.INVALID_STOPS
+    assert b.modify_sl_tp(999, 1990.0, None).code is ResultCode.NOT_FOUND
+    assert b.modify_sl_tp(t, None, None).ok
+    assert b.position(t).stop_loss is None  # type: ignore[union-attr]
+
+
+def test_freeze_level_refuses_moving_a_level_near_the_price() -> None:
+    info = DEFAULT_SYMBOLS["XAUUSD"]
+    frozen = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, 0.5, 1.0, 100.0)
+    b = PaperBroker(symbols={"XAUUSD": frozen})
+    b.set_quote("XAUUSD", 2000.0, 2000.3, T0)
+    t = buy(b, 0.1, stop_loss=1998.0)
+    b.set_quote("XAUUSD", 1998.5, 1998.8, T0 + M5)
+    r = b.modify_sl_tp(t, 1997.0, None)
+    assert r.code is ResultCode.FROZEN and info.freeze_level == 0.0
+
+
+def test_partial_close_books_the_part_and_keeps_the_ticket() -> None:
+    b = gold()
+    t = buy(b, 0.3)
+    b.set_quote("XAUUSD", 2002.3, 2002.6, T0 + M5)
+    r = b.close(t, 0.105)  # rounded down to 0.1
+    assert r.ok and r.new_ticket is None
+    assert b.position(t).volume == 0.2  # type: ignore[union-attr]
+    assert b.realised_pnl() == 20.0  # (2002.3 - 2000.3) * 0.1 * 100
+    assert b.close(t, 0.195).ok  # 0.19 closed, 0.01 (the minimum) left
+    assert b.position(t).volume == 0.01  # type: ignore[union-attr]
+    assert b.close(t, 0.001).code is ResultCode.INVALID_VOLUME
+    assert b.close(t, 5.0).ok and b.position(t) is None  # more than held: all of it
+    assert [d.volume for d in b.closed_trades()] == [0.1, 0.19, 0.01]
+    assert b.close(t).code is ResultCode.NOT_FOUND
+
+
+def test_partial_close_refused_when_the_rest_is_below_the_minimum() -> None:
+    info = SymbolInfo("XAUUSD", 2, 0.01, 0.1, 0.01, 100.0, 0.5, 0.0, 100.0)
+    b = PaperBroker(symbols={"XAUUSD": info})
+    b.set_quote("XAUUSD", 2000.0, 2000.3, T0)
+    t = buy(b, 0.15)
+    r = b.close(t, 0.1)
+    assert r.code is ResultCode.INVALID_VOLUME and "leave 0.05" in r.message
+    assert b.position(t).volume == 0.15  # type: ignore[union-attr]
+
+
+def test_hedge_on_hedging_account_and_refused_on_netting() -> None:
+    b = gold()
+    t = buy(b, 0.2, magic=7)
+    r = b.hedge(t, 0.1)
+    assert r.ok and r.new_ticket == t + 1
+    h = b.position(r.new_ticket)
+    assert h is not None
+    assert (h.direction, h.volume, h.entry_price, h.comment, h.magic) == (
+        "sell",
+        0.1,
+        2000.0,
+        f"DTMS_HEDGE_{t}",
+        7,
+    )
+    assert (h.stop_loss, h.take_profit) == (None, None)
+    assert b.hedge(999, 0.1).code is ResultCode.NOT_FOUND
+    n = gold(margin_mode="netting")
+    tn = buy(n, 0.2)
+    refused = n.hedge(tn, 0.1)
+    assert (refused.ok, refused.code) == (False, ResultCode.HEDGING_NOT_ALLOWED)
+    assert len(n.positions()) == 1
+
+
+def test_netting_adds_reduces_and_reverses_one_position() -> None:
+    n = gold(margin_mode="netting")
+    t = buy(n, 0.1)
+    n.set_quote("XAUUSD", 2010.0, 2010.3, T0 + M5)
+    assert n.open(OrderRequest("XAUUSD", "buy", 0.1)).new_ticket == t
+    (pos,) = n.positions()
+    assert (pos.volume, pos.entry_price) == (0.2, 2005.3)
+    r = n.open(OrderRequest("XAUUSD", "sell", 0.3))
+    assert r.ok and r.new_ticket == t + 1
+    (rev,) = n.positions()
+    assert (rev.direction, rev.volume, rev.entry_price) == ("sell", 0.1, 2010.0)
+    assert n.realised_pnl() == 94.0  # (2010.0 - 2005.3) * 0.2 * 100
+    assert n.history()[-1].reason == "netting"
+
+
+def test_refusals_for_unknown_symbol_and_no_price() -> None:
+    b = PaperBroker()
+    r = b.open(OrderRequest("EURUSD", "buy", 0.1))
+    assert (r.ok, r.code) == (False, ResultCode.MARKET_CLOSED)
+    assert b.open(OrderRequest("DOGEUSD", "buy", 1.0)).code is ResultCode.REJECTED
+    assert b.symbol_info("DOGEUSD") is None and b.quote("EURUSD") is None
+
+
+def test_usd_base_symbol_profit_is_converted_to_the_account_currency() -> None:
+    b = PaperBroker()
+    b.set_quote("USDJPY", 150.0, 150.01, T0)
+    t = b.open(OrderRequest("USDJPY", "buy", 1.0)).new_ticket
+    b.set_quote("USDJPY", 151.01, 151.02, T0 + M5)
+    assert t is not None and b.close(t).ok
+    assert b.realised_pnl() == 662.21  # 1.0 × 100,000 × 1.0 JPY / 151.01
+
+
+# -- stops and targets inside bars ---------------------------------------------------
+
+
+def test_stop_first_when_both_are_inside_the_bar() -> None:
+    b = gold()
+    t = buy(b, 0.1, stop_loss=1995.0, take_profit=2005.0)
+    closed = b.on_bar("XAUUSD", bar(T0, 2000.0, 2006.0, 1994.0, 2001.0))
+    ((trade, reason),) = closed
+    assert (trade.ticket, reason, trade.close_price) == (t, "stop_loss", 1995.0)
+    assert trade.closed_at == T0 + M5
+    assert trade.profit == -53.0  # (1995.0 - 2000.3) * 0.1 * 100
+    assert b.positions() == []
+
+
+def test_stop_fills_at_the_open_when_the_bar_gaps_through_it() -> None:
+    b = gold()
+    buy(b, 0.1, stop_loss=1995.0)
+    ((trade, reason),) = b.on_bar("XAUUSD", bar(T0, 1990.0, 1992.0, 1985.0, 1991.0))
+    assert (reason, trade.close_price) == ("stop_loss", 1990.0)
+
+
+def test_target_hit_and_sell_side_uses_the_ask() -> None:
+    b = gold()
+    t_buy = buy(b, 0.1, take_profit=2004.0)
+    t_sell = b.open(OrderRequest("XAUUSD", "sell", 0.1, stop_loss=2004.5)).new_ticket
+    # ask high = 2004.3 + 0.3 = 2004.6 >= 2004.5: the sell's stop; bid high 2004.3 >= 2004
+    closed = b.on_bar("XAUUSD", bar(T0, 2000.0, 2004.3, 1999.0, 2003.0))
+    assert [(t.ticket, r, t.close_price) for t, r in closed] == [
+        (t_buy, "take_profit", 2004.0),
+        (t_sell, "stop_loss", 2004.5),
+    ]
+    q = b.quote("XAUUSD")
+    assert q is not None and (q.bid, q.ask, q.time) == (2003.0, 2003.3, T0 + M5)
+
+
+def test_no_hit_leaves_the_position_and_zero_spread_uses_the_default() -> None:
+    b = gold()
+    t = b.open(OrderRequest("XAUUSD", "sell", 0.1, stop_loss=2003.0)).new_ticket
+    # bid high 2002.7 + default spread 0.25 = 2002.95 < 2003.0: not hit
+    assert b.on_bar("XAUUSD", bar(T0, 2000.0, 2002.7, 1999.0, 2001.0, spread=0.0)) == []
+    assert b.position(t) is not None  # type: ignore[arg-type]
+    q = b.quote("XAUUSD")
+    assert q is not None and q.ask == 2001.25
