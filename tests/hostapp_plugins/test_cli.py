@@ -1,0 +1,166 @@
+"""The ``hostapp`` command, run for real in a subprocess: the listing, ``--config``, and
+configuration errors as one line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HOSTAPP = Path(sys.executable).parent / "hostapp"
+
+# Runs the listing in-process and reports which sma_strategy modules got imported.
+PROBE = """
+import contextlib, io, json, sys
+from hostapp.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(["plugins", "--json"])
+print(json.dumps({
+    "code": code,
+    "listing": json.loads(out.getvalue()),
+    "imported": sorted(m for m in sys.modules if m.split(".")[0] == "sma_strategy"),
+}))
+"""
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    env.update(extra)
+    return env
+
+
+def hostapp(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(HOSTAPP), *args],
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def probe(cwd: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def by_name(listing: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["name"]: row for row in listing}
+
+
+def test_plugins_json_lists_builtins_and_the_installed_example(tmp_path: Path) -> None:
+    proc = hostapp("plugins", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = by_name(json.loads(proc.stdout))
+    assert {"dtms", "exits", "sma_strategy"} <= set(rows)
+    sma = rows["sma_strategy"]
+    assert sma["status"] == "enabled"
+    assert sma["source"] == "entry point"
+    assert sma["distribution"] == "sma-strategy"
+    assert sma["version"] == "0.1.0"
+    assert sma["hooks"] == ["configure", "on_trade_executed", "propose_orders"]
+    assert rows["dtms"]["source"] == "builtin"
+    assert rows["dtms"]["status"] in {"enabled", "failed"}  # failed = not importable (yet)
+    for row in rows.values():
+        assert set(row) == {"name", "distribution", "version", "source", "hooks", "status", "error"}
+
+
+def test_plugins_table_by_default(tmp_path: Path) -> None:
+    proc = hostapp("plugins", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    header, *lines = proc.stdout.splitlines()
+    assert header.split() == ["NAME", "SOURCE", "VERSION", "STATUS", "HOOKS"]
+    sma = next(line for line in lines if line.startswith("sma_strategy "))
+    assert "entry point" in sma and "enabled" in sma and "propose_orders" in sma
+
+
+def test_env_disable_blocks_sma_strategy_before_import(tmp_path: Path) -> None:
+    enabled = probe(tmp_path, clean_env())
+    assert "sma_strategy.plugin" in enabled["imported"]  # the probe can see an import
+    result = probe(tmp_path, clean_env(HOSTAPP_DISABLE_PLUGINS="sma_strategy"))
+    assert result["code"] == 0
+    assert by_name(result["listing"])["sma_strategy"]["status"] == "disabled"
+    assert result["imported"] == []
+
+
+def test_allow_list_env_disables_everything_else(tmp_path: Path) -> None:
+    result = probe(tmp_path, clean_env(HOSTAPP_LOAD_PLUGINS="sma_strategy"))
+    statuses = {r["name"]: r["status"] for r in result["listing"]}
+    assert statuses["sma_strategy"] == "enabled"
+    assert statuses["dtms"] == statuses["exits"] == "disabled"
+    empty = probe(tmp_path, clean_env(HOSTAPP_LOAD_PLUGINS=""))
+    assert {r["status"] for r in empty["listing"]} == {"disabled"}
+    assert empty["imported"] == []
+
+
+def test_plugins_toml_disables_sma_strategy(tmp_path: Path) -> None:
+    (tmp_path / "plugins.toml").write_text('[plugins]\ndisabled = ["sma_strategy"]\n')
+    result = probe(tmp_path, clean_env())  # ./plugins.toml is the default
+    assert by_name(result["listing"])["sma_strategy"]["status"] == "disabled"
+    assert result["imported"] == []
+    other = tmp_path / "sub"
+    other.mkdir()
+    proc = hostapp("plugins", "--json", "--config", str(tmp_path / "plugins.toml"), cwd=other)
+    assert by_name(json.loads(proc.stdout))["sma_strategy"]["status"] == "disabled"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[plugins\n", "invalid TOML"),
+        ("[plugins]\nordr = []\n", "[plugins]: unknown key 'ordr'"),
+        ("[plugins]\norder = 3\n", "[plugins]: key 'order': expected a list, got 3"),
+        ("[host]\ncycle_seconds = 'x'\n", "[host]: key 'cycle_seconds'"),
+        ("[plugin.ghost]\nx = 1\n", "[plugin.ghost]: no plugin named 'ghost'"),
+    ],
+)
+def test_malformed_config_is_one_line_and_exit_2(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    proc = hostapp("plugins", "--config", str(path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"hostapp: {path}")
+    assert expected in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
+    proc = hostapp("plugins", "--config", "nope.toml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "hostapp: nope.toml: no such configuration file"
+
+
+def test_unknown_name_in_env_is_one_line(tmp_path: Path) -> None:
+    proc = hostapp("plugins", cwd=tmp_path, env=clean_env(HOSTAPP_DISABLE_PLUGINS="ghost"))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("hostapp: HOSTAPP_DISABLE_PLUGINS: no plugin named 'ghost'")
+    assert len(proc.stderr.splitlines()) == 1
+
+
+def test_every_command_takes_config(tmp_path: Path) -> None:
+    for command in (["plugins"], ["run"], ["replay", "x.csv"]):
+        proc = hostapp(*command, "--help", cwd=tmp_path)
+        assert proc.returncode == 0
+        assert "--config FILE" in proc.stdout

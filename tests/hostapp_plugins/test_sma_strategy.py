@@ -1,0 +1,157 @@
+"""The example plugin: its strategy, its settings, its discovery as an installed entry
+point, and that a broken copy of it cannot hurt anything else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sma_strategy import plugin as sma
+from support.hostapp_plugin_doubles import Boom, Recorder
+
+from hookspecs import ConfigError, OrderRequest, Trade, hookimpl
+from hostapp.config import config_from_dict
+from hostapp.loader import load_plugins
+from hostapp.testing import T0, bars_from_closes
+
+UP = [100.0] * 30 + [99.0, 98.0, 97.0, 96.0, 100.0, 104.0, 108.0]  # falls, then rallies
+DOWN = [100.0] * 30 + [101.0, 102.0, 103.0, 104.0, 100.0, 96.0, 92.0]
+SETTINGS = {"fast": 3, "slow": 10, "volume": 0.05, "atr_period": 5, "sl_atr": 1.5, "tp_atr": 3.0}
+
+
+@pytest.fixture(autouse=True)
+def _default_settings() -> Iterator[None]:
+    yield
+    sma.settings = sma.Settings()  # configure sets a module global; leave it as found
+
+
+def first_cross(closes: list[float], fast: int, slow: int, want: str) -> int:
+    """How many closes it takes for the first ``want`` cross."""
+    for i in range(slow + 1, len(closes) + 1):
+        if sma.signal(closes[:i], fast, slow) == want:
+            return i
+    raise AssertionError(f"no {want} cross in {closes}")
+
+
+def test_signal_is_a_cross_not_a_state() -> None:
+    assert sma.signal([1.0] * 5, 2, 4) is None
+    assert sma.signal([5.0, 4.0, 3.0, 2.0, 1.0, 9.0], 2, 4) == "buy"
+    assert sma.signal([1.0, 2.0, 3.0, 4.0, 5.0, 0.5], 2, 4) == "sell"
+    assert sma.signal([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 4) is None  # above, no new cross
+    assert sma.signal([1.0, 2.0], 2, 4) is None  # not enough closes
+
+
+async def test_propose_orders_buys_a_golden_cross_with_atr_stops(hostapp_factory: Any) -> None:
+    host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": SETTINGS}})
+    cross = first_cross(UP, 3, 10, "buy")
+    bars = bars_from_closes(UP[:cross])
+    got = await host.plugins.propose_orders(host, "XAUUSD", bars, T0)
+    assert len(got) == 1
+    name, order = got[0]
+    assert name == "sma_strategy" and order.source == "sma_strategy"
+    distance = sma.atr(bars, 5)
+    price = bars[-1].close
+    assert order.direction == "buy" and order.volume == 0.05 and order.symbol == "XAUUSD"
+    assert order.stop_loss == pytest.approx(price - 1.5 * distance)
+    assert order.take_profit == pytest.approx(price + 3.0 * distance)
+    # One bar later the averages are still crossed, but there is no new cross.
+    more = bars_from_closes(UP[: cross + 1])
+    assert await host.plugins.propose_orders(host, "XAUUSD", more, T0) == []
+
+
+def test_propose_orders_sells_a_dead_cross() -> None:
+    sma.settings = sma.Settings(fast=3, slow=10, atr_period=5)
+    cross = first_cross(DOWN, 3, 10, "sell")
+    (order,) = sma.propose_orders("EURUSD", bars_from_closes(DOWN[:cross]))
+    assert order.direction == "sell"
+    assert order.stop_loss is not None and order.take_profit is not None
+    assert order.take_profit < order.stop_loss
+    assert sma.propose_orders("EURUSD", bars_from_closes(DOWN[:5])) == []  # too short
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"fast": "3"}, r"\[plugin.sma_strategy\]: key 'fast': expected an integer"),
+        ({"fats": 3}, r"\[plugin.sma_strategy\]: unknown key 'fats'"),
+        ({"fast": 30, "slow": 10}, "need 1 <= fast < slow"),
+        ({"volume": 0}, "must be > 0"),
+    ],
+)
+def test_bad_settings_stop_the_host(
+    hostapp_factory: Any, table: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": table}})
+
+
+def test_on_trade_executed_logs_its_own_trades(hostapp_factory: Any, caplog: Any) -> None:
+    host = hostapp_factory({"sma_strategy": sma})
+    mine = Trade(3, "XAUUSD", "buy", 0.01, 2000.0, 1990.0, 2020.0, T0, comment="sma 10/30")
+    theirs = Trade(4, "XAUUSD", "buy", 0.01, 2000.0, None, None, T0, comment="other")
+    with caplog.at_level(logging.INFO, logger="hostapp"):
+        sma.on_trade_executed(host, mine)
+        sma.on_trade_executed(host, theirs)
+    assert [r.getMessage() for r in caplog.records if "ticket" in r.getMessage()] == [
+        "sma_strategy: buy XAUUSD 0.01 lots at 2000.0 (SL 1990.0, TP 2020.0), ticket 3"
+    ]
+
+
+def test_discovered_as_an_installed_entry_point() -> None:
+    host = load_plugins(config_from_dict({}), builtins={}, env={})
+    (row,) = [r for r in host.listing() if r.name == "sma_strategy"]
+    assert (row.source, row.distribution, row.status) == ("entry point", "sma-strategy", "enabled")
+    assert host.get("sma_strategy") is sma  # a module entry point is the plugin object
+
+
+@pytest.mark.parametrize(
+    ("config", "env"),
+    [
+        ({"plugins": {"disabled": ["sma_strategy"]}}, {}),
+        ({}, {"HOSTAPP_DISABLE_PLUGINS": "sma_strategy"}),
+    ],
+)
+def test_disabled_by_config_or_env(config: dict[str, Any], env: dict[str, str]) -> None:
+    host = load_plugins(config_from_dict(config), builtins={}, env=env)
+    assert {r.name: r.status for r in host.listing()}["sma_strategy"] == "disabled"
+    assert host.get("sma_strategy") is None
+    assert host.pm.is_blocked("sma_strategy")
+
+
+async def test_a_raising_sma_strategy_breaks_nothing_else(
+    hostapp_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every hook it has (except configure, where raising stops the host by contract)."""
+
+    @hookimpl(specname="propose_orders")
+    def raising_propose(symbol: str) -> list[OrderRequest]:
+        raise Boom("propose")
+
+    @hookimpl(specname="on_trade_executed")
+    async def raising_executed(trade: Trade) -> None:
+        raise Boom("executed")
+
+    monkeypatch.setattr(sma, "propose_orders", raising_propose)
+    monkeypatch.setattr(sma, "on_trade_executed", raising_executed)
+    order = OrderRequest("XAUUSD", "buy", 0.1)
+    other = Recorder(propose_orders=[order], is_defensive=False)
+    host = hostapp_factory({"other": other}, installed=True)
+    assert host.plugins.is_enabled("sma_strategy")
+    trade = Trade(1, "XAUUSD", "buy", 0.1, 2000.0, None, None, T0)
+    for _ in range(6):
+        got = await host.plugins.propose_orders(host, "XAUUSD", bars_from_closes(UP), T0)
+        assert got == [("other", OrderRequest("XAUUSD", "buy", 0.1, source="other"))]
+        await host.plugins.on_trade_executed(host, trade)
+        assert host.plugins.allow_order(host, order) is None
+    statuses = {r.name: r.status for r in host.plugins.listing()}
+    assert statuses["sma_strategy"] == "tripped" and statuses["other"] == "enabled"
+    assert other.hooks_called().count("on_trade_executed") == 6
+
+    def raising_configure(host: Any) -> None:
+        raise Boom("configure")
+
+    monkeypatch.setattr(sma, "configure", hookimpl(raising_configure))
+    with pytest.raises(ConfigError, match="plugin 'sma_strategy': configure failed: Boom"):
+        hostapp_factory({"other": Recorder()}, installed=True)
