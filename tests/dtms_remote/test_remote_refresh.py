@@ -1,0 +1,212 @@
+"""State refresh and ``is_defensive`` of the remote strategy, on a real loopback server
+with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from support.fake_dtms_server import HOST, T0, Clock, FakeDtms, trade
+
+from dtms_plugin.remote import BATCH_SIZE, RemoteStrategy
+from dtms_plugin.settings import DtmsSettings
+from dtms_plugin.store import Store
+from hookspecs import OrderRequest
+
+Start = Callable[..., Any]
+Settings = Callable[..., DtmsSettings]
+
+
+async def _registered(strategy: RemoteStrategy, tickets: range) -> None:
+    for ticket in tickets:
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()
+
+
+async def _settle(strategy: RemoteStrategy) -> None:
+    """Let a refresh scheduled from ``is_defensive`` run to its end."""
+    task = strategy._refresh_task
+    if task is not None:
+        await task
+
+
+async def test_cycle_refreshes_all_open_tickets_in_one_request(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    await _registered(strategy, range(1, 51))
+    fake.states.update({3: "HEDGED", 4: "WARNING_L2", 5: "WARNING_L1"})
+    await strategy.on_cycle(HOST, clock())
+    assert fake.hits["trades"] == 1
+    assert sorted(fake.batch_tickets[0]) == list(range(1, 51))
+    assert strategy.store.get_state(3) == ("HEDGED", T0)
+    assert strategy.store.get_state(1) == ("HEALTHY", T0)
+    assert [strategy.is_defensive(HOST, t) for t in (3, 4, 5, 1)] == [True, True, False, False]
+    assert fake.hits["trades"] == 1  # fresh answers: no refresh scheduled
+
+
+async def test_large_sets_are_chunked(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy: RemoteStrategy = await started(settings_for(fake.url))
+    await _registered(strategy, range(1, BATCH_SIZE + 2))
+    await strategy.on_cycle(HOST, strategy._now())
+    assert [len(b) for b in fake.batch_tickets] == [BATCH_SIZE, 1]
+
+
+async def test_unknown_tickets_cache_not_managed(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    await _registered(strategy, range(1, 3))
+    del fake.registered[2]  # the server forgot it
+    await strategy.on_cycle(HOST, clock())
+    assert strategy.store.get_state(2) == (None, T0)
+    assert strategy.is_defensive(HOST, 2) is False
+    assert strategy._refresh_task is None  # fresh "not managed": nothing to refresh
+
+
+async def test_closed_tickets_are_dropped_from_later_refreshes(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy: RemoteStrategy = await started(settings_for(fake.url))
+    await _registered(strategy, range(1, 4))
+    fake.states[2] = "CLOSED"
+    await strategy.on_cycle(HOST, strategy._now())
+    await strategy.on_cycle(HOST, strategy._now())
+    assert sorted(fake.batch_tickets[0]) == [1, 2, 3]
+    assert sorted(fake.batch_tickets[1]) == [1, 3]
+
+
+async def test_pending_registrations_are_not_queried(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy: RemoteStrategy = await started(settings_for(fake.url))
+    await _registered(strategy, range(1, 3))
+    fake.fail("enable", 100, status=500, message="engine error")
+    await strategy.on_trade_executed(HOST, trade(3))
+    await strategy.drain()
+    assert strategy.store.outbox_len() == 1
+    await strategy.on_cycle(HOST, strategy._now())
+    assert sorted(fake.batch_tickets[-1]) == [1, 2]
+    assert strategy.store.get_state(3) is None  # not cached as "not managed"
+
+
+async def test_is_defensive_freshness_and_one_coalesced_refresh(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    await _registered(strategy, range(1, 11))
+    fake.states.update({t: "HEDGED" for t in range(1, 11)})
+    await strategy.on_cycle(HOST, clock())
+    assert fake.hits["trades"] == 1
+
+    clock.advance(10)  # still fresh
+    assert all(strategy.is_defensive(HOST, t) for t in range(1, 11))
+    assert strategy._refresh_task is None
+
+    clock.advance(15)  # last known: the cached answer, plus one refresh for the burst
+    assert all(strategy.is_defensive(HOST, t) for t in range(1, 11))
+    await _settle(strategy)
+    assert fake.hits["trades"] == 2
+
+    clock.advance(31)  # stale: not defensive; one refresh
+    fake.states.update({t: "HEALTHY" for t in range(1, 11)})
+    assert not any(strategy.is_defensive(HOST, t) for t in range(1, 11))
+    await _settle(strategy)
+    assert fake.hits["trades"] == 3
+    assert strategy.store.get_state(1) == ("HEALTHY", clock())
+
+
+async def test_unknown_ticket_asked_about_is_fetched(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy: RemoteStrategy = await started(settings_for(fake.url))
+    fake.states[77] = "HEDGED"  # registered by someone else, e.g. a previous run
+    assert strategy.is_defensive(HOST, 77) is False  # absent: the conservative fallback
+    await _settle(strategy)
+    assert fake.batch_tickets == [[77]]
+    assert strategy.is_defensive(HOST, 77) is True
+
+
+async def test_refreshes_from_the_hot_path_are_rate_limited_when_failing(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    fake.fail("trades", 100, status=503)
+    for _ in range(5):
+        strategy.is_defensive(HOST, 5)
+        await _settle(strategy)
+    assert fake.hits["trades"] == 1
+    clock.advance(1.5)
+    strategy.is_defensive(HOST, 5)
+    await _settle(strategy)
+    assert fake.hits["trades"] == 2
+
+
+async def test_without_a_running_loop_the_ticket_waits_for_the_next_cycle(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy: RemoteStrategy = await started(settings_for(fake.url))
+    fake.states[9] = "WARNING_L2"
+    answer = await asyncio.to_thread(strategy.is_defensive, HOST, 9)  # no loop in that thread
+    assert answer is False
+    assert strategy._refresh_task is None
+    await strategy.on_cycle(HOST, strategy._now())
+    assert fake.batch_tickets == [[9]]
+    assert strategy.is_defensive(HOST, 9) is True
+
+
+async def test_refresh_failure_keeps_the_last_known_state(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    await _registered(strategy, range(1, 2))
+    fake.states[1] = "HEDGED"
+    await strategy.on_cycle(HOST, clock())
+    fake.drop("trades", 2)  # aiohttp itself retries an idempotent GET once on a drop
+    clock.advance(20)
+    await strategy.on_cycle(HOST, clock())
+    assert strategy.store.get_state(1) == ("HEDGED", T0)
+    assert fake.hits["trades"] == 3
+    assert strategy.is_defensive(HOST, 1) is True  # last known, within 30 s
+
+
+async def test_account_mode_from_the_server_vetoes_orders(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    order = OrderRequest(symbol="XAUUSD", direction="buy", volume=0.1)
+    assert strategy.allow_order(HOST, order) is None
+    until = T0 + timedelta(hours=2)
+    fake.account_mode = {"until": until.isoformat(), "reason": "daily loss 2.3%"}
+    await _registered(strategy, range(1, 2))
+    await strategy.on_cycle(HOST, clock())
+    veto = strategy.allow_order(HOST, order)
+    assert veto is not None and "daily loss 2.3%" in veto
+    assert strategy.is_defensive(HOST, 1) is True
+    clock.advance(3 * 3600)
+    assert strategy.allow_order(HOST, order) is None
+
+
+async def test_shutdown_closes_everything_and_store_reopens(
+    fake: FakeDtms, settings_for: Settings, tmp_path: Path
+) -> None:
+    strategy = RemoteStrategy(settings_for(fake.url))
+    await strategy.startup(HOST)
+    await strategy.on_trade_executed(HOST, trade(1))
+    await strategy.drain()
+    await strategy.shutdown(HOST)
+    await strategy.shutdown(HOST)  # idempotent
+    assert strategy._tasks == set()
+    with Store(tmp_path / "dtms") as store:
+        assert store.get_value("remote:open") == [1]
