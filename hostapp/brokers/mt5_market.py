@@ -1,0 +1,53 @@
+"""Closed bars from the terminal: :class:`hookspecs.MarketView` over ``copy_rates_from_pos``.
+
+Position 0 of ``copy_rates_from_pos`` is the bar still forming; asking from position 1
+returns closed bars only, which is what the contract promises strategies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from hookspecs import Bar, BrokerError
+
+from .mt5_convert import bars_from_rates, last_error
+
+if TYPE_CHECKING:
+    from .mt5 import Mt5Broker
+
+TIMEFRAMES = (
+    "M1", "M2", "M3", "M4", "M5", "M6", "M10", "M12", "M15", "M20", "M30",
+    "H1", "H2", "H3", "H4", "H6", "H8", "H12", "D1", "W1", "MN1",
+)  # fmt: skip
+
+
+class Mt5Market:
+    """Bars in UTC (the broker's detected server offset applied), spread in price units."""
+
+    def __init__(self, broker: Mt5Broker) -> None:
+        self.broker = broker
+
+    def timeframe(self, name: str) -> int:
+        """``"M5"`` → ``TIMEFRAME_M5`` of the API in use."""
+        key = name.strip().upper()
+        if key not in TIMEFRAMES:
+            raise ValueError(f"timeframe: expected one of {', '.join(TIMEFRAMES)}, got {name!r}")
+        return int(getattr(self.broker.api, f"TIMEFRAME_{key}"))
+
+    def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
+        tf = self.timeframe(timeframe)
+        if count <= 0:
+            return []
+        info = self.broker.symbol_info(symbol)
+        if info is None:
+            raise BrokerError(
+                f"bars: unknown symbol {symbol!r}; last_error={last_error(self.broker.api)}"
+            )
+        rates = self.broker.api.copy_rates_from_pos(symbol, tf, 1, int(count))
+        if rates is None:
+            raise BrokerError(
+                f"copy_rates_from_pos({symbol!r}, {timeframe}) failed: "
+                f"last_error={last_error(self.broker.api)}"
+            )
+        return bars_from_rates(rates, self.broker.server_clock, info.point)
