@@ -16,13 +16,10 @@ USD account) it is divided by the closing price. Money is rounded to cents per d
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from hookspecs import (
     AccountInfo,
@@ -47,44 +44,14 @@ from .paper_account import (
     Position,
     SqliteStore,
 )
+from .paper_rules import DEFAULT_SPREADS, DEFAULT_SYMBOLS, PaperSettings
 from .paper_rules import EPS as _EPS
 from .paper_rules import check_stops as _check_stops
 from .paper_rules import fail as _fail
 from .paper_rules import hit as _hit
 from .paper_rules import round_volume as _volume
 
-DEFAULT_SYMBOLS: dict[str, SymbolInfo] = {
-    "XAUUSD": SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, 0.5, 0.0, 100.0),
-    "EURUSD": SymbolInfo("EURUSD", 5, 0.00001, 0.01, 0.01, 100.0, 0.0001, 0.0, 100_000.0),
-    "GBPUSD": SymbolInfo("GBPUSD", 5, 0.00001, 0.01, 0.01, 100.0, 0.0001, 0.0, 100_000.0),
-    "USDJPY": SymbolInfo("USDJPY", 3, 0.001, 0.01, 0.01, 100.0, 0.01, 0.0, 100_000.0),
-    "BTCUSD": SymbolInfo("BTCUSD", 2, 0.01, 0.01, 0.01, 10.0, 10.0, 0.0, 1.0),
-}
-
-#: Used by :meth:`PaperBroker.on_bar` for bars without a spread; 10 points otherwise.
-DEFAULT_SPREADS: dict[str, float] = {
-    "XAUUSD": 0.25,
-    "EURUSD": 0.00008,
-    "GBPUSD": 0.00012,
-    "USDJPY": 0.012,
-    "BTCUSD": 15.0,
-}
-
-
-@dataclass(frozen=True)
-class PaperSettings:
-    """The ``[host.paper]`` table. ``account_file`` empty: the account lives in memory."""
-
-    balance: float = 10_000.0
-    margin_mode: Literal["hedging", "netting"] = "hedging"
-    account_file: str = ""
-    currency: str = "USD"
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.balance) and self.balance > 0):
-            raise ValueError(f"balance must be > 0, got {self.balance}")
-        if len(self.currency) != 3 or not self.currency.isalpha():
-            raise ValueError(f"currency must be a 3-letter code, got {self.currency!r}")
+__all__ = ["DEFAULT_SPREADS", "DEFAULT_SYMBOLS", "PaperBroker", "PaperSettings"]
 
 
 class PaperBroker:
@@ -327,7 +294,7 @@ class PaperBroker:
         if quote is None:
             return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
         amount = pos.volume
-        if volume is not None and volume < pos.volume - _EPS:
+        if volume is not None and not volume >= pos.volume - _EPS:  # NaN goes in here
             rounded = _volume(info, volume)
             if isinstance(rounded, ActionResult):
                 return rounded

@@ -1,13 +1,50 @@
-"""The paper broker's trading rules, as pure functions of a position, a bar, a quote and
-a symbol's specification, so they can be tested without an account."""
+"""The paper broker's settings, symbol table and trading rules: pure functions of a
+position, a bar, a quote and a symbol's specification, kept apart from the account so
+they read (and can be checked) on their own."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 from hookspecs import ActionResult, Bar, Direction, Quote, ResultCode, SymbolInfo
 
 from .paper_account import Position
+
+DEFAULT_SYMBOLS: dict[str, SymbolInfo] = {
+    "XAUUSD": SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, 0.5, 0.0, 100.0),
+    "EURUSD": SymbolInfo("EURUSD", 5, 0.00001, 0.01, 0.01, 100.0, 0.0001, 0.0, 100_000.0),
+    "GBPUSD": SymbolInfo("GBPUSD", 5, 0.00001, 0.01, 0.01, 100.0, 0.0001, 0.0, 100_000.0),
+    "USDJPY": SymbolInfo("USDJPY", 3, 0.001, 0.01, 0.01, 100.0, 0.01, 0.0, 100_000.0),
+    "BTCUSD": SymbolInfo("BTCUSD", 2, 0.01, 0.01, 0.01, 10.0, 10.0, 0.0, 1.0),
+}
+
+#: Used by :meth:`PaperBroker.on_bar` for bars without a spread; 10 points otherwise.
+DEFAULT_SPREADS: dict[str, float] = {
+    "XAUUSD": 0.25,
+    "EURUSD": 0.00008,
+    "GBPUSD": 0.00012,
+    "USDJPY": 0.012,
+    "BTCUSD": 15.0,
+}
+
+
+@dataclass(frozen=True)
+class PaperSettings:
+    """The ``[host.paper]`` table. ``account_file`` empty: the account lives in memory."""
+
+    balance: float = 10_000.0
+    margin_mode: Literal["hedging", "netting"] = "hedging"
+    account_file: str = ""
+    currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.balance) and self.balance > 0):
+            raise ValueError(f"balance must be > 0, got {self.balance}")
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ValueError(f"currency must be a 3-letter code, got {self.currency!r}")
+
 
 EPS = 1e-9
 
@@ -45,6 +82,8 @@ def hit(pos: Position, bar: Bar, spread: float) -> tuple[float, str] | None:
 
 def round_volume(info: SymbolInfo, volume: float) -> float | ActionResult:
     """``volume`` rounded down to the step, or the refusal when that is out of bounds."""
+    if not (isinstance(volume, int | float) and math.isfinite(volume) and volume > 0):
+        return fail(ResultCode.INVALID_VOLUME, f"volume must be a number > 0, got {volume!r}")
     steps = math.floor(volume / info.volume_step + EPS)
     decimals = max(0, -math.floor(math.log10(info.volume_step)) + 1)
     rounded = round(steps * info.volume_step, decimals)
@@ -73,6 +112,8 @@ def check_stops(
     for name, price, want in (("stop loss", sl, -sign), ("take profit", tp, sign)):
         if price is None:
             continue
+        if not (math.isfinite(price) and price > 0):
+            return fail(ResultCode.INVALID_STOPS, f"{name} must be a price > 0, got {price!r}")
         distance = (price - ref) * want  # > 0 on the right side
         if distance <= 0:
             where = "below" if want < 0 else "above"

@@ -233,3 +233,15 @@ def test_no_hit_leaves_the_position_and_zero_spread_uses_the_default() -> None:
     assert b.position(t) is not None  # type: ignore[arg-type]
     q = b.quote("XAUUSD")
     assert q is not None and q.ask == 2001.25
+
+
+def test_nonsense_numbers_are_refused_not_raised() -> None:
+    b = gold()
+    t = buy(b, 0.1)
+    assert b.close(t, -1.0).code is ResultCode.INVALID_VOLUME
+    assert b.close(t, float("nan")).code is ResultCode.INVALID_VOLUME
+    assert b.hedge(t, 0.0).code is ResultCode.INVALID_VOLUME
+    bad = b.modify_sl_tp(t, -5.0, None)
+    assert bad.code is ResultCode.INVALID_STOPS and "must be a price > 0" in bad.message
+    assert b.modify_sl_tp(t, float("inf"), None).code is ResultCode.INVALID_STOPS
+    assert b.position(t).stop_loss is None  # type: ignore[union-attr]
