@@ -21,6 +21,50 @@ class Weights:
     candle_conviction: float = 1.0
 
 
+def _range_weights() -> Weights:
+    return Weights(0.7, 1.3, 1.0, 0.8, 1.2, 1.1)
+
+
+def _high_vol_weights() -> Weights:
+    return Weights(1.2, 0.9, 0.8, 1.0, 1.1, 0.9)
+
+
+@dataclass(frozen=True)
+class AdaptiveWeights:
+    """Multipliers on the base weights by regime (spec §4). When the product of the
+    multipliers would push the sum of weights above the sum of the base weights, the
+    engine scales them back so the total stays within ±Σ base weights."""
+
+    range: Weights = field(default_factory=_range_weights)
+    high_volatility: Weights = field(default_factory=_high_vol_weights)
+    asian: float = 0.8
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """Indicator periods (spec §2) and the candle/order-flow cut-offs of spec §4."""
+
+    atr_period: int = 14
+    atr_baseline: int = 50
+    rsi_period: int = 14
+    macd_fast: int = 12
+    macd_slow: int = 26
+    macd_signal: int = 9
+    ema_fast: int = 50
+    ema_slow: int = 200
+    ema_slope_bars: int = 10
+    bollinger_period: int = 20
+    bollinger_k: float = 2.0
+    swing_side_bars: int = 2
+    vwap_slope_bars: int = 3
+    vwap_side_bars: int = 2
+    macd_trend_bars: int = 3
+    candle_body_ratio: float = 0.65
+    candle_range_atr: float = 0.8
+    delta_z: float = 0.5
+    warmup_bars: int = 300
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """State-machine score thresholds (spec §5)."""
@@ -78,6 +122,17 @@ class Regime:
     )
     vwap_slope_jpy: float = 0.0007
     vwap_slope_default: float = 0.001
+    session_factor: dict[str, float] = field(
+        default_factory=lambda: {"ASIAN": 1.5, "LONDON": 1.0, "NY": 0.8, "OVERLAP": 0.7}
+    )
+    volatility_factor: dict[str, float] = field(
+        default_factory=lambda: {"LOW": 1.4, "NORMAL": 1.0, "HIGH": 0.8}
+    )
+    structure_factor: dict[str, float] = field(default_factory=lambda: {"RANGE": 1.3, "TREND": 1.0})
+    slope_clamp_low: float = 0.5
+    slope_clamp_high: float = 1.8
+    atr_ratio_low: float = 0.7
+    atr_ratio_high: float = 1.3
     rsi_threshold: float = 45.0
     rsi_threshold_low_vol: float = 40.0
     opposite_volume_share: float = 0.65
@@ -97,6 +152,8 @@ class DtmsSettings:
     register_timeout_seconds: float = 5.0
     query_timeout_seconds: float = 2.0
     weights: Weights = field(default_factory=Weights)
+    adaptive: AdaptiveWeights = field(default_factory=AdaptiveWeights)
+    indicators: Indicators = field(default_factory=Indicators)
     thresholds: Thresholds = field(default_factory=Thresholds)
     arming: Arming = field(default_factory=Arming)
     actions: ActionsConfig = field(default_factory=ActionsConfig)

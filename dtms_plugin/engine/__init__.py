@@ -1,0 +1,62 @@
+"""The DTMS engine: pure code, no I/O, no wall clock.
+
+Indicators per symbol (``SymbolIndicators``) yield a ``SignalSnapshot`` per closed bar;
+``evaluate`` takes a ``TradeRecord``, the snapshot, the quote and the clock reading and
+returns the new record with its planned actions (``Evaluation``). The executor journals
+each action with ``begin``/``finish`` around the broker call and settles unknown outcomes
+with ``outcome_from_broker`` + ``settle``. ``check_account`` gives the account rails.
+"""
+
+from __future__ import annotations
+
+from .journal import (
+    HEDGE_COMMENT,
+    READD_COMMENT,
+    begin,
+    finish,
+    outcome_from_broker,
+    settle,
+    unsettled,
+)
+from .machine import AccountState, Evaluation, close_record, evaluate, spread_ok, sync_position
+from .rails import AccountMode, check_account
+from .record import JournalEntry, JournalStatus, TradeRecord, register
+from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify
+from .score import SIGNALS, ScoreBreakdown, compute_score
+from .snapshot import OrderFlow, SignalSnapshot, SymbolIndicators, timeframe_period
+
+__all__ = [
+    "HEDGE_COMMENT",
+    "READD_COMMENT",
+    "SIGNALS",
+    "AccountMode",
+    "AccountState",
+    "Evaluation",
+    "JournalEntry",
+    "JournalStatus",
+    "OrderFlow",
+    "Regime",
+    "ScoreBreakdown",
+    "Session",
+    "SignalSnapshot",
+    "Structure",
+    "SymbolIndicators",
+    "TradeRecord",
+    "Volatility",
+    "base_symbol",
+    "begin",
+    "check_account",
+    "check_tables",
+    "classify",
+    "close_record",
+    "compute_score",
+    "evaluate",
+    "finish",
+    "outcome_from_broker",
+    "register",
+    "settle",
+    "spread_ok",
+    "sync_position",
+    "timeframe_period",
+    "unsettled",
+]

@@ -1,0 +1,181 @@
+"""The action journal (spec §6): pending before the broker call, then done / failed /
+unknown with the broker's code, and the effect of a done action on the record.
+
+Pure functions: the executor (local strategy, DTMS server) calls ``begin`` and persists
+before it calls the broker, then ``finish`` with the result and persists again. A key
+that is done is never planned again, so a replayed transition or a restart can never
+repeat a partial close. An entry left pending by a crash, or unknown after a timeout, is
+settled by ``settle`` from a fresh read of the position, never by resending blindly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from hookspecs import Action, ActionKind, ActionResult, ResultCode, Trade
+
+from ..settings import DtmsSettings
+from .record import MAX_JOURNAL, JournalEntry, JournalStatus, TradeRecord
+
+HEDGE_COMMENT = "DTMS_HEDGE_{ticket}"
+READD_COMMENT = "DTMS_READD_{ticket}"
+_VOL_EPS = 1e-9
+
+
+def _put(record: TradeRecord, entry: JournalEntry) -> tuple[JournalEntry, ...]:
+    kept = tuple(e for e in record.journal if e.key != entry.key)
+    return (*kept, entry)[-MAX_JOURNAL:]
+
+
+def begin(record: TradeRecord, action: Action, now: datetime) -> TradeRecord:
+    """Journal ``action`` as pending (one more attempt) before it is sent."""
+    prev = record.entry(action.key)
+    entry = JournalEntry(
+        key=action.key,
+        kind=action.kind,
+        params=dict(action.params),
+        status=JournalStatus.PENDING,
+        attempts=(prev.attempts if prev else 0) + 1,
+        code="",
+        message="",
+        at=now,
+    )
+    return replace(record, journal=_put(record, entry))
+
+
+def _drop_owed(record: TradeRecord, intent: str) -> tuple[ActionKind, ...]:
+    return tuple(k for k in record.owed if k.value != intent)
+
+
+def _apply_done(record: TradeRecord, entry: JournalEntry) -> TradeRecord:
+    """The effect of a done action on the record's own picture of the position."""
+    p = entry.params
+    kind = entry.kind
+    changes: dict[str, object] = {"owed": _drop_owed(record, entry.intent)}
+    if kind in (ActionKind.TIGHTEN_SL, ActionKind.MOVE_SL_BREAKEVEN):
+        changes["stop_loss"] = float(p["stop_loss"])
+    elif kind is ActionKind.PARTIAL_CLOSE:
+        vol = float(p["volume"])
+        changes["volume"] = round(record.volume - vol, 8)
+        changes["closed_volume"] = round(record.closed_volume + vol, 8)
+    elif kind is ActionKind.HEDGE:
+        changes["hedge_ticket"] = entry.new_ticket
+        changes["hedge_volume"] = float(p["volume"])
+    elif kind in (ActionKind.CLOSE_HEDGE, ActionKind.CLOSE):
+        changes["hedge_ticket"] = None
+        changes["hedge_volume"] = 0.0
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+def finish(
+    record: TradeRecord,
+    action: Action,
+    result: ActionResult,
+    now: datetime,
+    settings: DtmsSettings,
+) -> TradeRecord:
+    """Record the broker's answer for ``action`` and apply its effect when done."""
+    prev = record.entry(action.key)
+    attempts = prev.attempts if prev else 1
+    code = result.code
+    done = result.ok or code is ResultCode.NO_CHANGES
+    # closing what is already gone is what was wanted
+    if code is ResultCode.NOT_FOUND and action.kind in (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE):
+        done = True
+    if done:
+        status = JournalStatus.DONE
+    elif code is ResultCode.UNKNOWN_OUTCOME:
+        status = JournalStatus.UNKNOWN
+    else:
+        status = JournalStatus.FAILED
+    entry = JournalEntry(
+        key=action.key,
+        kind=action.kind,
+        params=dict(action.params),
+        status=status,
+        attempts=attempts,
+        code=code.value,
+        message=result.message,
+        at=now,
+        new_ticket=result.new_ticket,
+    )
+    record = replace(record, journal=_put(record, entry))
+    if status is JournalStatus.DONE:
+        return _apply_done(record, entry)
+    if status is JournalStatus.FAILED:
+        give_up = code is ResultCode.NOT_FOUND or attempts >= 1 + settings.actions.max_retries
+        if give_up:
+            why = f"{action.kind.value} failed ({code.value}: {result.message}); given up"
+            return replace(
+                record,
+                owed=_drop_owed(record, entry.intent),
+                warnings=record.with_warning(why),
+            )
+    return record
+
+
+def find_by_comment(positions: Iterable[Trade], comment: str) -> Trade | None:
+    for pos in positions:
+        if pos.comment == comment:
+            return pos
+    return None
+
+
+def outcome_from_broker(
+    record: TradeRecord,
+    entry: JournalEntry,
+    position: Trade | None,
+    positions: Iterable[Trade],
+) -> tuple[bool, int | None]:
+    """Did the action of ``entry`` (pending or unknown) take effect? Judged from a fresh
+    read: ``position`` is the trade now (``None`` if gone), ``positions`` all open ones
+    (to find a hedge or re-add by its comment). Returns ``(done, new_ticket)``."""
+    p = entry.params
+    kind = entry.kind
+    if kind in (ActionKind.TIGHTEN_SL, ActionKind.MOVE_SL_BREAKEVEN):
+        if position is None or position.stop_loss is None:
+            return False, None
+        return abs(position.stop_loss - float(p["stop_loss"])) < 1e-7 * max(
+            1.0, abs(position.stop_loss)
+        ), None
+    if kind is ActionKind.PARTIAL_CLOSE:
+        if position is None:
+            return False, None
+        return position.volume <= record.volume - float(p["volume"]) + _VOL_EPS, None
+    if kind is ActionKind.HEDGE:
+        hedge = find_by_comment(positions, HEDGE_COMMENT.format(ticket=record.ticket))
+        return (hedge is not None), (hedge.ticket if hedge else None)
+    if kind is ActionKind.CLOSE_HEDGE:
+        hedge_ticket = int(p["hedge_ticket"])
+        return all(t.ticket != hedge_ticket for t in positions), None
+    if kind is ActionKind.CLOSE:
+        return position is None, None
+    if kind is ActionKind.RE_ADD:
+        added = find_by_comment(positions, READD_COMMENT.format(ticket=record.ticket))
+        return (added is not None), (added.ticket if added else None)
+    raise AssertionError(f"unhandled kind {kind}")  # pragma: no cover
+
+
+def unsettled(record: TradeRecord) -> tuple[JournalEntry, ...]:
+    return tuple(
+        e for e in record.journal if e.status in (JournalStatus.PENDING, JournalStatus.UNKNOWN)
+    )
+
+
+def settle(
+    record: TradeRecord,
+    entry: JournalEntry,
+    done: bool,
+    new_ticket: int | None,
+    now: datetime,
+    settings: DtmsSettings,
+) -> TradeRecord:
+    """Close an unknown/pending entry as done or failed (then retried while allowed)."""
+    if done:
+        result = ActionResult(True, ResultCode.OK, "settled from the broker", new_ticket)
+    else:
+        result = ActionResult.failure(ResultCode.REJECTED, "not applied (settled from broker)")
+    action = Action(record.ticket, entry.kind, entry.params, "settle", entry.key)
+    return finish(record, action, result, now, settings)

@@ -1,0 +1,291 @@
+"""The state machine of spec §5: one evaluation, at most one step.
+
+``evaluate`` is a pure function: the record, the symbol's snapshot, the quote, the clock
+reading and the rules in; the new record, the planned actions, the score and a human
+reason out. It is called for every open trade on every cycle and cheaply decides for
+itself whether this call scores (a new closed fast bar, or the price ran ≥ 0.5 R against
+the trade since the last scoring); deadlines and owed actions are looked at every call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Trade
+
+from ..settings import DtmsSettings
+from .journal import unsettled
+from .planning import exit_price, plan_owed
+from .record import TradeRecord
+from .score import ScoreBreakdown
+from .snapshot import SignalSnapshot
+
+S = DefensiveState
+K = ActionKind
+Owed = tuple[ActionKind, ...]
+Changes = dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """What the engine needs of the account: hedge, or partial close instead."""
+
+    hedging: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    record: TradeRecord
+    actions: tuple[Action, ...]
+    score: ScoreBreakdown | None
+    reason: str
+    transition: tuple[DefensiveState, DefensiveState] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.transition is not None or bool(self.actions)
+
+
+def spread_ok(snapshot: SignalSnapshot | None, quote: Quote | None, settings: DtmsSettings) -> bool:
+    """Spec §7: no hedge or re-add while the spread is above N × the median of the last
+    bars' spreads. Without spread history the rail cannot judge and does not block."""
+    if quote is None:
+        return False
+    median = snapshot.median_spread if snapshot is not None else None
+    if not median:
+        return True
+    return quote.spread <= settings.rails.spread_max_ratio * median
+
+
+def _arm(record: TradeRecord, price: float | None, now: datetime, settings: DtmsSettings) -> bool:
+    a = settings.arming
+    if now - record.opened_at >= timedelta(minutes=a.age_minutes):
+        return True
+    if price is None or record.r <= 0.0:
+        return False
+    gain_r = record.sign * (price - record.entry_price) / record.r
+    return gain_r >= a.profit_r or gain_r <= a.loss_r
+
+
+def _hedge_intent(account: AccountState) -> ActionKind:
+    return K.HEDGE if account.hedging else K.PARTIAL_CLOSE
+
+
+def _step(
+    rec: TradeRecord,
+    bd: ScoreBreakdown | None,
+    now: datetime,
+    settings: DtmsSettings,
+    account: AccountState,
+    hedge_allowed: bool,
+) -> tuple[DefensiveState, Owed, str, Changes] | str | None:
+    """The first matching row of the spec §5 table (after "position gone"), as
+    (new state, owed intents, why, field changes); a string when a row matched but is
+    held back by a rail; ``None`` when nothing applies."""
+    th = settings.thresholds
+    ac = settings.actions
+    st = rec.state
+    s = bd.total if bd is not None else None
+    close_all: Owed = (K.CLOSE,)
+    flat: Changes = {
+        "flat_deadline": now + timedelta(minutes=ac.flat_minutes),
+        "recovery_deadline": None,
+    }
+    coc = bd is not None and bd.structure <= -1.0 and bd.confluence_against
+    if st in (S.HEDGED, S.RECOVERING) and coc:
+        return S.CLOSED, close_all, "change of character: structure broke against", {}
+    if st is S.HEALTHY and s is not None and s <= th.to_l1:
+        return S.WARNING_L1, (K.TIGHTEN_SL,), f"S {s:+.2f} ≤ {th.to_l1:g}", {}
+    if st is S.WARNING_L1 and s is not None:
+        if s >= th.l1_recover:
+            return S.HEALTHY, (), f"S {s:+.2f} ≥ {th.l1_recover:g}", {}
+        if s <= th.to_l2:
+            return (
+                S.WARNING_L2,
+                (K.PARTIAL_CLOSE, K.MOVE_SL_BREAKEVEN),
+                f"S {s:+.2f} ≤ {th.to_l2:g}",
+                {},
+            )
+    if st is S.WARNING_L2 and s is not None and bd is not None:
+        if s >= th.l2_recover:
+            return S.WARNING_L1, (), f"S {s:+.2f} ≥ {th.l2_recover:g}", {}
+        slope = bd.vwap_slope_against and bd.confluence_against
+        if s <= th.to_hedge or slope:
+            why = f"S {s:+.2f} ≤ {th.to_hedge:g}" if s <= th.to_hedge else "VWAP slope against"
+            if account.hedging and not hedge_allowed:
+                return f"hedge held back ({why}): spread above the limit"
+            return S.HEDGED, (_hedge_intent(account),), why, flat
+    if st is S.HEDGED:
+        if bd is not None and s is not None and (bd.structure >= 1.0 or s >= th.recover):
+            changes: Changes = {
+                "flat_deadline": None,
+                "recovery_deadline": now + timedelta(minutes=ac.recovery_minutes),
+            }
+            owed: Owed = (K.CLOSE_HEDGE,) if rec.hedge_ticket else ()
+            return S.RECOVERING, owed, f"S {s:+.2f}, structure {bd.structure:+g}", changes
+        if rec.flat_deadline is not None and now >= rec.flat_deadline:
+            return S.CLOSED, close_all, "flat deadline passed", {}
+    if st is S.RECOVERING:
+        if s is not None and s <= th.to_hedge:
+            if account.hedging and not hedge_allowed:
+                return f"re-hedge held back (S {s:+.2f}): spread above the limit"
+            return S.HEDGED, (_hedge_intent(account),), f"S {s:+.2f} ≤ {th.to_hedge:g}", flat
+        if rec.recovery_deadline is not None and now >= rec.recovery_deadline:
+            last = s if s is not None else rec.last_score
+            if last is None:
+                return None
+            gone: Changes = {"recovery_deadline": None}
+            if last >= th.recover:
+                readd: Owed = (K.RE_ADD,) if ac.re_add and rec.closed_volume > 0.0 else ()
+                return S.HEALTHY, readd, f"recovered: S {last:+.2f} at the deadline", gone
+            return S.CLOSED, close_all, f"not recovered: S {last:+.2f} at the deadline", gone
+    return None
+
+
+def _transition(
+    rec: TradeRecord,
+    new: DefensiveState,
+    owed: Owed,
+    now: datetime,
+    changes: Changes,
+) -> TradeRecord:
+    if new is S.CLOSED:
+        changes = {**changes, "flat_deadline": None, "recovery_deadline": None}
+    return replace(
+        rec,
+        state=new,
+        seq=rec.seq + 1,
+        state_entered_at=now,
+        owed=owed,
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+def evaluate(
+    record: TradeRecord,
+    snapshot: SignalSnapshot | None,
+    quote: Quote | None,
+    now: datetime,
+    settings: DtmsSettings,
+    symbol_info: SymbolInfo,
+    account: AccountState,
+    *,
+    position_gone: bool = False,
+) -> Evaluation:
+    """One evaluation of one trade. ``position_gone``: the broker no longer lists it."""
+    rec = record
+    old = rec.state
+    hedge_ok = spread_ok(snapshot, quote, settings)
+    if position_gone and rec.is_open:
+        owed: Owed = (K.CLOSE_HEDGE,) if rec.hedge_ticket else ()
+        rec = _transition(rec, S.CLOSED, owed, now, {"closed_at": now})
+        rec = replace(rec, close_reason=rec.close_reason or "position gone")
+        return _finish(
+            rec,
+            None,
+            "position gone at the broker",
+            (old, S.CLOSED),
+            quote,
+            symbol_info,
+            settings,
+            hedge_ok,
+        )
+    if not rec.is_open:
+        return _finish(rec, None, "closed", None, quote, symbol_info, settings, hedge_ok)
+    if unsettled(rec):  # an action's outcome is unknown: settle it before anything else
+        return Evaluation(rec, (), None, "waiting: an action's outcome is unknown")
+    price = exit_price(rec.sign, quote) if quote is not None else None
+    if rec.r <= 0.0 and snapshot is not None and snapshot.atr:
+        rec = replace(rec, r=snapshot.atr, warnings=rec.with_warning("R set to 1 × ATR"))
+    if not rec.armed:
+        if not _arm(rec, price, now, settings):
+            return Evaluation(rec, (), None, "not armed")
+        rec = replace(rec, armed=True)
+    bd: ScoreBreakdown | None = None
+    why = ""
+    if snapshot is None:
+        why = "no bars yet"
+    elif snapshot.is_stale(now):
+        why = f"stale data: newest {settings.fast_timeframe} bar closed {snapshot.fast_close_time}"
+    else:
+        new_bar = rec.last_bar_time is None or snapshot.bar_time > rec.last_bar_time
+        adverse = (
+            price is not None
+            and rec.last_eval_price is not None
+            and rec.r > 0.0
+            and rec.sign * (rec.last_eval_price - price) >= settings.arming.adverse_move_r * rec.r
+        )
+        if new_bar or adverse:
+            bd = snapshot.score(rec.direction)
+            rec = replace(
+                rec,
+                last_eval_price=price if price is not None else rec.last_eval_price,
+                last_score=bd.total,
+                last_bar_time=snapshot.bar_time,
+                last_eval_at=now,
+            )
+    step = _step(rec, bd, now, settings, account, hedge_ok)
+    transition = None
+    if isinstance(step, tuple):
+        new, owed, reason, changes = step
+        rec = _transition(rec, new, owed, now, changes)
+        transition = (old, new)
+        why = f"{old.value}→{new.value}: {reason}"
+    elif isinstance(step, str):
+        why = step
+    if bd is not None:
+        why = f"{why}; {bd.reason()}" if why else bd.reason()
+    return _finish(rec, bd, why or "no change", transition, quote, symbol_info, settings, hedge_ok)
+
+
+def _finish(
+    rec: TradeRecord,
+    bd: ScoreBreakdown | None,
+    why: str,
+    transition: tuple[DefensiveState, DefensiveState] | None,
+    quote: Quote | None,
+    info: SymbolInfo,
+    settings: DtmsSettings,
+    hedge_ok: bool,
+) -> Evaluation:
+    if rec.owed and not unsettled(rec):
+        rec, actions, _notes = plan_owed(rec, quote, info, settings, spread_ok=hedge_ok, reason=why)
+    else:
+        actions = ()
+    return Evaluation(rec, actions, bd, why, transition)
+
+
+def close_record(
+    record: TradeRecord, trade: Trade, reason: str, now: datetime
+) -> tuple[TradeRecord, tuple[DefensiveState, DefensiveState] | None]:
+    """The broker closed the position (``on_trade_closed``): CLOSED, its hedge owed a
+    close, the realised result kept for the account rails."""
+    rec = replace(
+        record,
+        closed_at=trade.closed_at or now,
+        close_reason=reason,
+        realised_profit=trade.profit,
+    )
+    if not record.is_open:
+        return rec, None
+    owed: Owed = (K.CLOSE_HEDGE,) if record.hedge_ticket else ()
+    return _transition(rec, S.CLOSED, owed, now, {}), (record.state, S.CLOSED)
+
+
+def sync_position(record: TradeRecord, position: Trade) -> TradeRecord:
+    """Adopt what changed at the broker outside DTMS (volume, SL, TP), unless one of our
+    own actions is still unsettled (its effect would look like an outside change)."""
+    if unsettled(record) or not record.is_open:
+        return record
+    changes: dict[str, object] = {}
+    if abs(position.volume - record.volume) > 1e-9:
+        changes["volume"] = position.volume
+        changes["warnings"] = record.with_warning(
+            f"volume {record.volume:g} → {position.volume:g} changed outside DTMS: adopted"
+        )
+    if position.stop_loss != record.stop_loss:
+        changes["stop_loss"] = position.stop_loss
+    if position.take_profit != record.take_profit:
+        changes["take_profit"] = position.take_profit
+    return replace(record, **changes) if changes else record  # type: ignore[arg-type]

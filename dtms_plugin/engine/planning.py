@@ -1,0 +1,226 @@
+"""Action planning (spec §6): turn the intents a state owes into broker-ready actions.
+
+The broker's rules are applied here, before anything is sent, so that a refusal is the
+exception and not the plan: stops only tighten, prices are rounded to the symbol's
+digits, an SL inside the stops level (plus spread) is moved out to it, an SL inside the
+freeze level waits, volumes are floored to the step and skipped below the minimum.
+
+Each intent yields one of three outcomes: ``Send`` (an action), ``Skip`` (the intent is
+dropped with a note: not tighter, below minimum...) or ``Wait`` (kept for the next
+evaluation: freeze level, wide spread, no quote).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from hookspecs import Action, ActionKind, Quote, SymbolInfo
+
+from ..settings import DtmsSettings
+from .record import MAX_WARNINGS, JournalStatus, TradeRecord
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    action: Action
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    note: str
+
+
+Outcome = Send | Skip | Wait
+
+
+def exit_price(sign: int, quote: Quote) -> float:
+    """The price the position would close at: bid for a buy, ask for a sell."""
+    return quote.bid if sign > 0 else quote.ask
+
+
+def _step_decimals(step: float) -> int:
+    text = f"{step:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def floor_volume(volume: float, info: SymbolInfo) -> float:
+    """``volume`` capped at the maximum and floored to the volume step."""
+    if info.volume_max > 0.0:
+        volume = min(volume, info.volume_max)
+    step = info.volume_step
+    steps = math.floor(volume / step + _EPS)
+    return round(steps * step, _step_decimals(step))
+
+
+def partial_volume(volume: float, fraction: float, info: SymbolInfo) -> tuple[float | None, str]:
+    """Volume to close: ``volume × fraction`` floored to the step; ``None`` (with why) when
+    it is below the minimum or would leave less than the minimum open."""
+    vol = floor_volume(volume * fraction, info)
+    if vol < info.volume_min - _EPS:
+        return None, f"partial volume {vol:g} below the minimum {info.volume_min:g}"
+    remaining = volume - vol
+    if remaining < info.volume_min - _EPS:
+        return None, (
+            f"partial close of {vol:g} would leave {remaining:g} open, "
+            f"below the minimum {info.volume_min:g}"
+        )
+    return vol, ""
+
+
+def hedge_volume(volume: float, fraction: float, info: SymbolInfo) -> tuple[float | None, str]:
+    vol = floor_volume(volume * fraction, info)
+    if vol < info.volume_min - _EPS:
+        return None, f"hedge volume {vol:g} below the minimum {info.volume_min:g}"
+    return vol, ""
+
+
+def place_sl(
+    record: TradeRecord, target: float, quote: Quote, info: SymbolInfo
+) -> tuple[float | None, str]:
+    """``target`` adjusted to the broker's rules; ``None`` when it would not tighten."""
+    sign = record.sign
+    price = exit_price(sign, quote)
+    limit = price - sign * (info.stops_level + max(quote.spread, 0.0))
+    note = ""
+    sl = target
+    if sign * (sl - limit) > 0.0:
+        sl = limit
+        note = f"moved out to the stops level ({limit:.{info.digits}f})"
+    sl = round(sl, info.digits)
+    if sign * (sl - limit) > _EPS:
+        sl = round(sl - sign * info.point, info.digits)
+    current = record.stop_loss
+    if current is not None and sign * (sl - current) <= info.point / 2:
+        return None, f"SL {sl:.{info.digits}f} is not tighter than {current:.{info.digits}f}"
+    return sl, note
+
+
+def in_freeze(record: TradeRecord, quote: Quote, info: SymbolInfo) -> bool:
+    if info.freeze_level <= 0.0 or record.stop_loss is None:
+        return False
+    price = exit_price(record.sign, quote)
+    return abs(price - record.stop_loss) <= info.freeze_level
+
+
+def breakeven_level(record: TradeRecord, quote: Quote, info: SymbolInfo) -> float | None:
+    """Entry ± max(spread, stops level), when the price is far enough beyond it for the
+    broker to accept it; ``None`` otherwise (a losing trade, or not enough room)."""
+    sign = record.sign
+    be = record.entry_price + sign * max(quote.spread, info.stops_level)
+    limit = exit_price(sign, quote) - sign * (info.stops_level + max(quote.spread, 0.0))
+    if sign * (limit - be) < 0.0:
+        return None
+    return be
+
+
+def plan_intent(
+    record: TradeRecord,
+    intent: ActionKind,
+    quote: Quote | None,
+    info: SymbolInfo,
+    settings: DtmsSettings,
+    *,
+    spread_ok: bool,
+    reason: str,
+) -> Outcome:
+    key = record.key_for(intent)
+    ticket = record.ticket
+    ac = settings.actions
+
+    def send(kind: ActionKind, **params: object) -> Send:
+        return Send(Action(ticket, kind, params, reason, key))
+
+    if intent is ActionKind.CLOSE:
+        if record.hedge_ticket:
+            return send(intent, hedge_ticket=record.hedge_ticket)
+        return send(intent)
+    if intent is ActionKind.CLOSE_HEDGE:
+        if record.hedge_ticket is None:
+            return Skip("no hedge open")
+        return send(intent, hedge_ticket=record.hedge_ticket)
+    if intent is ActionKind.PARTIAL_CLOSE:
+        vol, note = partial_volume(record.volume, ac.partial_fraction, info)
+        return Skip(note) if vol is None else send(intent, volume=vol)
+    if intent is ActionKind.HEDGE:
+        if not spread_ok:
+            return Wait("hedge held: spread above the limit")
+        vol, note = hedge_volume(record.volume, ac.hedge_fraction, info)
+        return Skip(note) if vol is None else send(intent, volume=vol)
+    if intent is ActionKind.RE_ADD:
+        if not spread_ok:
+            return Wait("re-add held: spread above the limit")
+        vol, note = hedge_volume(record.closed_volume, ac.re_add_fraction, info)
+        return Skip(note) if vol is None else send(intent, volume=vol)
+    # stop-loss intents need a live price
+    if quote is None:
+        return Wait("no quote")
+    if in_freeze(record, quote, info):
+        return Wait("price inside the freeze level of the SL")
+    sign = record.sign
+    kind = intent
+    target: float | None = None
+    if intent is ActionKind.MOVE_SL_BREAKEVEN:
+        target = breakeven_level(record, quote, info)
+        if target is None:
+            kind = ActionKind.TIGHTEN_SL
+    if target is None:
+        if record.r <= 0.0:
+            return Skip("R unknown: cannot place a stop R-relative")
+        target = exit_price(sign, quote) - sign * ac.tighten_r * record.r
+    sl, note = place_sl(record, target, quote, info)
+    if sl is None:
+        return Skip(note)
+    return send(kind, stop_loss=sl)
+
+
+def plan_owed(
+    record: TradeRecord,
+    quote: Quote | None,
+    info: SymbolInfo,
+    settings: DtmsSettings,
+    *,
+    spread_ok: bool,
+    reason: str,
+) -> tuple[TradeRecord, tuple[Action, ...], list[str]]:
+    """Actions for every owed intent that is neither done, nor awaiting an answer, nor out
+    of retries. Skipped and exhausted intents leave ``owed`` with a warning."""
+    actions: list[Action] = []
+    keep: list[ActionKind] = []
+    notes: list[str] = []
+    max_attempts = 1 + settings.actions.max_retries
+    for intent in record.owed:
+        entry = record.entry(record.key_for(intent))
+        if entry is not None:
+            if entry.status is JournalStatus.DONE:
+                continue
+            if entry.status in (JournalStatus.PENDING, JournalStatus.UNKNOWN):
+                keep.append(intent)  # resolved by re-reading the position first
+                continue
+            if entry.attempts >= max_attempts:
+                notes.append(f"{intent.value} given up after {entry.attempts} attempts")
+                continue
+        outcome = plan_intent(
+            record, intent, quote, info, settings, spread_ok=spread_ok, reason=reason
+        )
+        if isinstance(outcome, Send):
+            actions.append(outcome.action)
+            keep.append(intent)
+        elif isinstance(outcome, Wait):
+            keep.append(intent)
+        else:
+            notes.append(f"{intent.value} skipped: {outcome.note}")
+    owed = tuple(keep)
+    if owed != record.owed or notes:
+        warnings = record.warnings
+        for n in notes:
+            warnings = (*warnings, n)
+        record = replace(record, owed=owed, warnings=warnings[-MAX_WARNINGS:])
+    return record, tuple(actions), notes

@@ -1,0 +1,232 @@
+"""The persisted trade record (spec §8) and its action journal.
+
+Records are immutable: every transition or action result produces a new one with
+``dataclasses.replace``, so an evaluation can be computed, inspected and thrown away
+without side effects. ``to_json``/``from_json`` give a JSON-only dict (ISO times, enum
+values) for the store, which never unpickles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from hookspecs import ActionKind, DataError, DefensiveState, Direction, Trade, parse_direction
+
+MAX_WARNINGS = 20
+MAX_JOURNAL = 60
+
+
+class JournalStatus(StrEnum):
+    PENDING = "pending"  # written before the broker call; after a crash: outcome unknown
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # the broker did not say (timeout): re-read before any resend
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One planned action's fate. ``key`` is ``"{ticket}:{seq}:{intent}"``; ``kind`` is the
+    broker action actually sent (a breakeven intent may fall back to ``tighten_sl``)."""
+
+    key: str
+    kind: ActionKind
+    params: Mapping[str, Any]
+    status: JournalStatus
+    attempts: int
+    code: str
+    message: str
+    at: datetime
+    new_ticket: int | None = None
+
+    @property
+    def intent(self) -> str:
+        return self.key.rsplit(":", 1)[1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind.value,
+            "params": dict(self.params),
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "code": self.code,
+            "message": self.message,
+            "at": self.at.isoformat(),
+            "new_ticket": self.new_ticket,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> JournalEntry:
+        return cls(
+            key=str(d["key"]),
+            kind=ActionKind(d["kind"]),
+            params=dict(d.get("params") or {}),
+            status=JournalStatus(d["status"]),
+            attempts=int(d["attempts"]),
+            code=str(d.get("code", "")),
+            message=str(d.get("message", "")),
+            at=_time(d["at"]),
+            new_ticket=_opt_int(d.get("new_ticket")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    ticket: int
+    symbol: str
+    direction: Direction
+    volume: float
+    initial_volume: float
+    entry_price: float
+    initial_sl: float | None
+    r: float  # risk distance in price; 0.0 until known (no SL and no ATR yet)
+    stop_loss: float | None
+    take_profit: float | None
+    opened_at: datetime
+    state: DefensiveState = DefensiveState.HEALTHY
+    seq: int = 0  # state-entry sequence number: part of every idempotency key
+    state_entered_at: datetime | None = None
+    armed: bool = False
+    flat_deadline: datetime | None = None
+    recovery_deadline: datetime | None = None
+    hedge_ticket: int | None = None
+    hedge_volume: float = 0.0
+    closed_volume: float = 0.0
+    last_eval_price: float | None = None
+    last_score: float | None = None
+    last_bar_time: datetime | None = None
+    last_eval_at: datetime | None = None
+    owed: tuple[ActionKind, ...] = ()  # intents of the current state not yet done
+    warnings: tuple[str, ...] = ()
+    journal: tuple[JournalEntry, ...] = ()
+    closed_at: datetime | None = None
+    close_reason: str = ""
+    realised_profit: float | None = None
+    comment: str = ""
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.direction == "buy" else -1
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is not DefensiveState.CLOSED
+
+    @property
+    def active(self) -> bool:
+        """Still needs the engine: open, or closed with actions owed (e.g. a hedge)."""
+        return self.state is not DefensiveState.CLOSED or bool(self.owed)
+
+    def entry(self, key: str) -> JournalEntry | None:
+        for e in reversed(self.journal):
+            if e.key == key:
+                return e
+        return None
+
+    def key_for(self, intent: ActionKind) -> str:
+        return f"{self.ticket}:{self.seq}:{intent.value}"
+
+    def with_warning(self, text: str) -> tuple[str, ...]:
+        return (*self.warnings, text)[-MAX_WARNINGS:]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, datetime):
+                v = v.isoformat()
+            elif isinstance(v, StrEnum):
+                v = v.value
+            elif f.name == "owed":
+                v = [k.value for k in v]
+            elif f.name == "warnings":
+                v = list(v)
+            elif f.name == "journal":
+                v = [e.to_json() for e in v]
+            out[f.name] = v
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> TradeRecord:
+        try:
+            return cls(
+                ticket=int(d["ticket"]),
+                symbol=str(d["symbol"]),
+                direction=parse_direction(d["direction"]),
+                volume=float(d["volume"]),
+                initial_volume=float(d["initial_volume"]),
+                entry_price=float(d["entry_price"]),
+                initial_sl=_opt_float(d.get("initial_sl")),
+                r=float(d["r"]),
+                stop_loss=_opt_float(d.get("stop_loss")),
+                take_profit=_opt_float(d.get("take_profit")),
+                opened_at=_time(d["opened_at"]),
+                state=DefensiveState(d["state"]),
+                seq=int(d["seq"]),
+                state_entered_at=_opt_time(d.get("state_entered_at")),
+                armed=bool(d["armed"]),
+                flat_deadline=_opt_time(d.get("flat_deadline")),
+                recovery_deadline=_opt_time(d.get("recovery_deadline")),
+                hedge_ticket=_opt_int(d.get("hedge_ticket")),
+                hedge_volume=float(d.get("hedge_volume", 0.0)),
+                closed_volume=float(d.get("closed_volume", 0.0)),
+                last_eval_price=_opt_float(d.get("last_eval_price")),
+                last_score=_opt_float(d.get("last_score")),
+                last_bar_time=_opt_time(d.get("last_bar_time")),
+                last_eval_at=_opt_time(d.get("last_eval_at")),
+                owed=tuple(ActionKind(k) for k in d.get("owed", ())),
+                warnings=tuple(str(w) for w in d.get("warnings", ())),
+                journal=tuple(JournalEntry.from_json(e) for e in d.get("journal", ())),
+                closed_at=_opt_time(d.get("closed_at")),
+                close_reason=str(d.get("close_reason", "")),
+                realised_profit=_opt_float(d.get("realised_profit")),
+                comment=str(d.get("comment", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"trade record {d.get('ticket')!r}: {exc!r}") from None
+
+
+def register(trade: Trade, atr: float | None, now: datetime) -> TradeRecord:
+    """A new record for ``trade``: R from its stop loss, else 1 × ATR of the signal
+    timeframe, else 0.0 (filled in by the first evaluation that has an ATR)."""
+    r = abs(trade.entry_price - trade.stop_loss) if trade.stop_loss is not None else 0.0
+    if r <= 0.0:
+        r = atr or 0.0
+    return TradeRecord(
+        ticket=trade.ticket,
+        symbol=trade.symbol,
+        direction=trade.direction,
+        volume=trade.volume,
+        initial_volume=trade.volume,
+        entry_price=trade.entry_price,
+        initial_sl=trade.stop_loss,
+        r=r,
+        stop_loss=trade.stop_loss,
+        take_profit=trade.take_profit,
+        opened_at=trade.opened_at,
+        state_entered_at=now,
+        comment=trade.comment,
+    )
+
+
+def _time(v: Any) -> datetime:
+    t = datetime.fromisoformat(str(v))
+    if t.tzinfo is None:
+        raise ValueError(f"naive time {v!r}")
+    return t
+
+
+def _opt_time(v: Any) -> datetime | None:
+    return None if v is None else _time(v)
+
+
+def _opt_float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _opt_int(v: Any) -> int | None:
+    return None if v is None else int(v)

@@ -1,0 +1,154 @@
+"""The market regime of spec §3: session, volatility and structure labels and the
+thresholds they set.
+
+The labels are enums and every factor table is looked up by the enum's value, so a
+misspelt label fails loudly at start-up (``check_tables``) instead of silently missing a
+lookup as in the original DTMS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..settings import DtmsSettings
+
+
+class Session(StrEnum):
+    ASIAN = "ASIAN"
+    LONDON = "LONDON"
+    OVERLAP = "OVERLAP"
+    NY = "NY"
+
+
+class Volatility(StrEnum):
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+
+
+class Structure(StrEnum):
+    RANGE = "RANGE"
+    TREND = "TREND"
+
+
+# UTC hour -> session: Asian [0, 8), London [8, 13), Overlap [13, 16), NY [16, 21), Asian [21, 24)
+_SESSION_BY_HOUR: tuple[Session, ...] = tuple(
+    Session.ASIAN
+    if h < 8 or h >= 21
+    else Session.LONDON
+    if h < 13
+    else Session.OVERLAP
+    if h < 16
+    else Session.NY
+    for h in range(24)
+)
+
+
+def session_at(hour: int) -> Session:
+    return _SESSION_BY_HOUR[hour]
+
+
+def volatility_of(atr_ratio: float | None, settings: DtmsSettings) -> Volatility:
+    """``atr_ratio`` unknown (warm-up) counts as normal volatility."""
+    if atr_ratio is None:
+        return Volatility.NORMAL
+    if atr_ratio < settings.regime.atr_ratio_low:
+        return Volatility.LOW
+    if atr_ratio > settings.regime.atr_ratio_high:
+        return Volatility.HIGH
+    return Volatility.NORMAL
+
+
+_SUFFIX = re.compile(r"[._\-].*$")
+_LOWER_TAIL = re.compile(r"[a-z]+$")
+
+
+def base_symbol(symbol: str) -> str:
+    """``XAUUSDc`` → ``XAUUSD``, ``EURUSD.m`` → ``EURUSD``, ``gbpusd`` → ``GBPUSD``."""
+    s = _SUFFIX.sub("", symbol.strip())
+    if not s.islower():
+        s = _LOWER_TAIL.sub("", s)
+    return s.upper()
+
+
+def structure_of(bb_width: float | None, symbol: str, settings: DtmsSettings) -> Structure:
+    """No Bollinger width yet counts as TREND (the neutral weights)."""
+    if bb_width is None:
+        return Structure.TREND
+    limit = settings.regime.range_width_by_symbol.get(
+        base_symbol(symbol), settings.regime.range_width
+    )
+    return Structure.RANGE if bb_width < limit else Structure.TREND
+
+
+def vwap_slope_base(symbol: str, settings: DtmsSettings) -> float:
+    base = base_symbol(symbol)
+    table = settings.regime.vwap_slope_base
+    if base in table:
+        return table[base]
+    if len(base) == 6 and base.endswith("JPY"):
+        return settings.regime.vwap_slope_jpy
+    return settings.regime.vwap_slope_default
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    session: Session
+    volatility: Volatility
+    structure: Structure
+    vwap_threshold: float
+    rsi_threshold: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "session": self.session.value,
+            "volatility": self.volatility.value,
+            "structure": self.structure.value,
+            "vwap_threshold": self.vwap_threshold,
+            "rsi_threshold": self.rsi_threshold,
+        }
+
+    def label(self) -> str:
+        return f"{self.session.value}/{self.volatility.value}/{self.structure.value}"
+
+
+def classify(
+    symbol: str,
+    hour: int,
+    atr_ratio: float | None,
+    bb_width: float | None,
+    settings: DtmsSettings,
+) -> Regime:
+    rg = settings.regime
+    session = session_at(hour)
+    vol = volatility_of(atr_ratio, settings)
+    struct = structure_of(bb_width, symbol, settings)
+    base = vwap_slope_base(symbol, settings)
+    raw = (
+        base
+        * rg.session_factor[session.value]
+        * rg.volatility_factor[vol.value]
+        * rg.structure_factor[struct.value]
+    )
+    threshold = min(max(raw, rg.slope_clamp_low * base), rg.slope_clamp_high * base)
+    rsi = rg.rsi_threshold_low_vol if vol is Volatility.LOW else rg.rsi_threshold
+    return Regime(session, vol, struct, threshold, rsi)
+
+
+def check_tables(settings: DtmsSettings) -> None:
+    """Raise ``ValueError`` naming the table when a factor table misses a label."""
+    rg = settings.regime
+    for name, table, labels in (
+        ("session_factor", rg.session_factor, Session),
+        ("volatility_factor", rg.volatility_factor, Volatility),
+        ("structure_factor", rg.structure_factor, Structure),
+    ):
+        missing = [lab.value for lab in labels if lab.value not in table]
+        extra = [k for k in table if k not in {lab.value for lab in labels}]
+        if missing or extra:
+            raise ValueError(
+                f"regime.{name}: labels must be exactly "
+                f"{', '.join(lab.value for lab in labels)} (missing {missing}, unknown {extra})"
+            )

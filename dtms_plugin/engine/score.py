@@ -1,0 +1,257 @@
+"""The signal score of spec §4: six trade-relative sub-scores in [−1, 1], weighted.
+
+One small function per signal (as Freqtrade's protections are one class per concern),
+each taking the snapshot and the trade's sign (+1 buy, −1 sell) and returning
+``None`` when its input is missing (it then scores 0 and is reported as missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hookspecs import Direction
+
+from ..settings import DtmsSettings, Weights
+from .regime import Regime, Session, Structure, Volatility
+
+if TYPE_CHECKING:
+    from .snapshot import SignalSnapshot
+
+SIGNALS: tuple[str, ...] = (
+    "structure",
+    "vwap_volume",
+    "momentum",
+    "ema_alignment",
+    "delta_pressure",
+    "candle_conviction",
+)
+
+
+def _clamp(x: float) -> float:
+    return -1.0 if x < -1.0 else 1.0 if x > 1.0 else x
+
+
+def structure_score(s: SignalSnapshot, sign: int) -> float | None:
+    """Close beyond the last confirmed swing against the trade −1, in favour +1."""
+    c = s.signal_close
+    if c is None or (s.swing_high is None and s.swing_low is None):
+        return None
+    against, favour = (s.swing_low, s.swing_high) if sign > 0 else (s.swing_high, s.swing_low)
+    if against is not None and sign * (c - against) < 0.0:
+        return -1.0
+    if favour is not None and sign * (c - favour) > 0.0:
+        return 1.0
+    return 0.0
+
+
+def vwap_slope_against(s: SignalSnapshot, sign: int) -> bool:
+    return s.vwap_slope is not None and sign * s.vwap_slope < -s.regime.vwap_threshold
+
+
+def vwap_volume_score(s: SignalSnapshot, sign: int) -> float | None:
+    if s.vwap is None:
+        return None
+    need = s.settings.indicators.vwap_side_bars
+    wrong, right = (s.vwap_below, s.vwap_above) if sign > 0 else (s.vwap_above, s.vwap_below)
+    score = -0.5 if wrong >= need else 0.5 if right >= need else 0.0
+    if s.vwap_slope is not None:
+        slope = sign * s.vwap_slope
+        thr = s.regime.vwap_threshold
+        score += -0.5 if slope < -thr else 0.5 if slope > thr else 0.0
+    flow = s.order_flow
+    if flow is not None and flow.buy_volume + flow.sell_volume > 0.0:
+        opposite = flow.sell_volume if sign > 0 else flow.buy_volume
+        share = opposite / (flow.buy_volume + flow.sell_volume)
+        rg = s.settings.regime
+        limit = (
+            rg.opposite_volume_share_low_vol
+            if s.regime.volatility is Volatility.LOW
+            else rg.opposite_volume_share
+        )
+        if share > limit:
+            score -= 0.5
+    return _clamp(score)
+
+
+def momentum_score(s: SignalSnapshot, sign: int) -> float | None:
+    """RSI below threshold and falling −0.6 (buy; mirrored around 50 for a sell), RSI
+    beyond 50 and rising +0.6; MACD histogram strictly falling over the last
+    ``macd_trend_bars`` bars −0.4, strictly rising +0.4."""
+    rsi = s.rsi
+    if rsi is None and not s.hist:
+        return None
+    score = 0.0
+    prev = s.rsi_prev
+    if rsi is not None and prev is not None:
+        r, p = (rsi, prev) if sign > 0 else (100.0 - rsi, 100.0 - prev)
+        if r < s.regime.rsi_threshold and r < p:
+            score -= 0.6
+        elif r > 50.0 and r > p:
+            score += 0.6
+    h = s.hist
+    if len(h) >= 2:
+        falling = all(h[i] > h[i + 1] for i in range(len(h) - 1))
+        rising = all(h[i] < h[i + 1] for i in range(len(h) - 1))
+        if falling:
+            score -= 0.4 * sign
+        elif rising:
+            score += 0.4 * sign
+    return _clamp(score)
+
+
+def ema_alignment_score(s: SignalSnapshot, sign: int) -> float | None:
+    """Both slopes with +1, both against −1, EMA50 against only −0.5, EMA200 against
+    only (EMA50 with) +0.25; a flat slope is neither with nor against."""
+    f, sl = s.ema_fast_slope, s.ema_slow_slope
+    if f is None or sl is None:
+        return None
+    fs, ss = sign * f, sign * sl
+    if fs > 0.0 and ss > 0.0:
+        return 1.0
+    if fs < 0.0 and ss < 0.0:
+        return -1.0
+    if fs < 0.0:
+        return -0.5
+    if ss < 0.0 and fs > 0.0:
+        return 0.25
+    return 0.0
+
+
+def delta_pressure_score(s: SignalSnapshot, sign: int) -> float | None:
+    flow = s.order_flow
+    if flow is None or flow.delta_z is None:
+        return None
+    z = sign * flow.delta_z
+    limit = s.settings.indicators.delta_z
+    return -1.0 if z < -limit else 1.0 if z > limit else 0.0
+
+
+def candle_conviction_score(s: SignalSnapshot, sign: int) -> float | None:
+    """A conviction bar against the trade −1, or −0.5 when it does not close beyond the
+    VWAP against the trade (unknown VWAP counts as not beyond); in favour +1."""
+    atr = s.atr_fast
+    if atr is None:
+        return None
+    b = s.fast_bar
+    rng = b.high - b.low
+    body = b.close - b.open
+    ic = s.settings.indicators
+    if rng <= 0.0 or abs(body) < ic.candle_body_ratio * rng or rng < ic.candle_range_atr * atr:
+        return 0.0
+    if sign * body > 0.0:
+        return 1.0
+    if s.vwap is not None and sign * (b.close - s.vwap) < 0.0:
+        return -1.0
+    return -0.5
+
+
+_SCORERS: tuple[Callable[[SignalSnapshot, int], float | None], ...] = (
+    structure_score,
+    vwap_volume_score,
+    momentum_score,
+    ema_alignment_score,
+    delta_pressure_score,
+    candle_conviction_score,
+)
+
+
+def weights_for(regime: Regime, settings: DtmsSettings) -> tuple[float, ...]:
+    """Base weights × the regime's multipliers, scaled back (if needed) so their sum
+    never exceeds the sum of the base weights: |S| ≤ Σ base (10.5) in every regime."""
+    base = _tuple(settings.weights)
+    w = list(base)
+    if regime.structure is Structure.RANGE:
+        w = [a * b for a, b in zip(w, _tuple(settings.adaptive.range), strict=True)]
+    if regime.volatility is Volatility.HIGH:
+        w = [a * b for a, b in zip(w, _tuple(settings.adaptive.high_volatility), strict=True)]
+    if regime.session is Session.ASIAN:
+        w = [a * settings.adaptive.asian for a in w]
+    total, cap = sum(w), sum(base)
+    if total > cap > 0.0:
+        w = [a * cap / total for a in w]
+    return tuple(w)
+
+
+def _tuple(w: Weights) -> tuple[float, ...]:
+    return (
+        w.structure,
+        w.vwap_volume,
+        w.momentum,
+        w.ema_alignment,
+        w.delta_pressure,
+        w.candle_conviction,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreBreakdown:
+    total: float
+    subscores: tuple[float, ...]  # in SIGNALS order; a missing signal is 0.0
+    weights: tuple[float, ...]
+    missing: tuple[str, ...]
+    regime: Regime
+    confluence: float  # share of the weighted evidence that is against the trade
+    confluence_against: bool
+    vwap_slope_against: bool
+
+    @property
+    def structure(self) -> float:
+        return self.subscores[0]
+
+    def reason(self) -> str:
+        parts = [
+            f"{name} {v:+.2f}×{w:.2f}"
+            for name, v, w in zip(SIGNALS, self.subscores, self.weights, strict=True)
+            if v != 0.0
+        ]
+        miss = f"; missing {', '.join(self.missing)}" if self.missing else ""
+        return (
+            f"S={self.total:+.2f} [{', '.join(parts) or 'no evidence'}] "
+            f"confluence {self.confluence:.2f} against; {self.regime.label()}{miss}"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "total": self.total,
+            "subscores": dict(zip(SIGNALS, self.subscores, strict=True)),
+            "weights": dict(zip(SIGNALS, self.weights, strict=True)),
+            "missing": list(self.missing),
+            "regime": self.regime.to_json(),
+            "confluence": self.confluence,
+            "confluence_against": self.confluence_against,
+            "vwap_slope_against": self.vwap_slope_against,
+        }
+
+
+def compute_score(s: SignalSnapshot, direction: Direction) -> ScoreBreakdown:
+    sign = 1 if direction == "buy" else -1
+    weights = s.weights
+    subs: list[float] = []
+    missing: list[str] = []
+    total = against = support = 0.0
+    for name, fn, w in zip(SIGNALS, _SCORERS, weights, strict=True):
+        v = fn(s, sign)
+        if v is None:
+            missing.append(name)
+            v = 0.0
+        subs.append(v)
+        contribution = w * v
+        total += contribution
+        if contribution < 0.0:
+            against -= contribution
+        else:
+            support += contribution
+    evidence = against + support
+    confluence = against / evidence if evidence > 0.0 else 0.0
+    return ScoreBreakdown(
+        total=total,
+        subscores=tuple(subs),
+        weights=weights,
+        missing=tuple(missing),
+        regime=s.regime,
+        confluence=confluence,
+        confluence_against=confluence >= s.settings.thresholds.confluence_against,
+        vwap_slope_against=vwap_slope_against(s, sign),
+    )

@@ -1,0 +1,339 @@
+"""Per-symbol indicator state and the signal snapshot it yields once per closed bar.
+
+A symbol's indicators are shared by all its trades: bars are fed here once per symbol,
+and the resulting :class:`SignalSnapshot` (plain floats) is what every trade on the
+symbol is scored against. The score itself depends only on the snapshot and the trade's
+direction, so it is computed at most twice per bar (buy, sell) and cached on the snapshot;
+per-trade work in a cycle is then a handful of comparisons.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from hookspecs import Bar, Direction
+
+from ..settings import DtmsSettings
+from .indicators import (
+    Bollinger,
+    Ema,
+    RollingMean,
+    RollingMedian,
+    SessionVwap,
+    Swings,
+    WilderAtr,
+    WilderRsi,
+)
+from .regime import (
+    Regime,
+    Session,
+    Structure,
+    Volatility,
+    base_symbol,
+    classify,
+    session_at,
+    volatility_of,
+)
+from .score import ScoreBreakdown, compute_score, weights_for
+
+_TF = re.compile(r"^(M|H|D|W)(\d+)$")
+_UNIT = {"M": 60, "H": 3600, "D": 86400, "W": 7 * 86400}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def timeframe_period(timeframe: str) -> timedelta:
+    """``"M5"`` → 5 minutes, ``"H1"`` → 1 hour; ``ValueError`` for anything else."""
+    m = _TF.match(timeframe.strip().upper())
+    if m is None or int(m.group(2)) <= 0:
+        raise ValueError(f"timeframe: expected M<n>, H<n>, D<n> or W<n>, got {timeframe!r}")
+    return timedelta(seconds=_UNIT[m.group(1)] * int(m.group(2)))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFlow:
+    """Optional order-flow figures for the newest bar (spec §1)."""
+
+    buy_volume: float = 0.0
+    sell_volume: float = 0.0
+    delta_z: float | None = None
+
+
+class SignalSnapshot:
+    """Everything the score needs, frozen at one (fast bar, signal bar) pair."""
+
+    __slots__ = (
+        "_scores",
+        "atr",
+        "atr_fast",
+        "atr_ratio",
+        "bb_width",
+        "ema_fast_slope",
+        "ema_slow_slope",
+        "fast_bar",
+        "fast_close_time",
+        "fast_period",
+        "hist",
+        "median_spread",
+        "order_flow",
+        "regime",
+        "rsi",
+        "rsi_prev",
+        "settings",
+        "signal_close",
+        "signal_time",
+        "swing_high",
+        "swing_low",
+        "symbol",
+        "vwap",
+        "vwap_above",
+        "vwap_below",
+        "vwap_slope",
+        "weights",
+    )
+
+    def __init__(
+        self,
+        symbol: str,
+        settings: DtmsSettings,
+        fast_bar: Bar,
+        fast_close_time: datetime,
+        fast_period: timedelta,
+        signal_time: datetime | None,
+        signal_close: float | None,
+        atr: float | None,
+        atr_ratio: float | None,
+        rsi: float | None,
+        rsi_prev: float | None,
+        hist: tuple[float, ...],
+        ema_fast_slope: float | None,
+        ema_slow_slope: float | None,
+        bb_width: float | None,
+        swing_high: float | None,
+        swing_low: float | None,
+        vwap: float | None,
+        vwap_slope: float | None,
+        vwap_above: int,
+        vwap_below: int,
+        atr_fast: float | None,
+        median_spread: float | None,
+        order_flow: OrderFlow | None,
+        regime: Regime,
+        weights: tuple[float, ...],
+    ) -> None:
+        self.symbol = symbol
+        self.settings = settings
+        self.fast_bar = fast_bar
+        self.fast_close_time = fast_close_time
+        self.fast_period = fast_period
+        self.signal_time = signal_time
+        self.signal_close = signal_close
+        self.atr = atr
+        self.atr_ratio = atr_ratio
+        self.rsi = rsi
+        self.rsi_prev = rsi_prev
+        self.hist = hist
+        self.ema_fast_slope = ema_fast_slope
+        self.ema_slow_slope = ema_slow_slope
+        self.bb_width = bb_width
+        self.swing_high = swing_high
+        self.swing_low = swing_low
+        self.vwap = vwap
+        self.vwap_slope = vwap_slope
+        self.vwap_above = vwap_above
+        self.vwap_below = vwap_below
+        self.atr_fast = atr_fast
+        self.median_spread = median_spread
+        self.order_flow = order_flow
+        self.regime = regime
+        self.weights = weights
+        self._scores: dict[str, ScoreBreakdown] = {}
+
+    @property
+    def bar_time(self) -> datetime:
+        return self.fast_bar.time
+
+    def is_stale(self, now: datetime) -> bool:
+        """Spec §7: the newest closed bar closed more than N bar periods ago."""
+        limit = self.fast_period * self.settings.rails.stale_bar_periods
+        return now - self.fast_close_time > limit
+
+    def score(self, direction: Direction) -> ScoreBreakdown:
+        cached = self._scores.get(direction)
+        if cached is None:
+            cached = compute_score(self, direction)
+            self._scores[direction] = cached
+        return cached
+
+
+class _Slope:
+    """Relative change of a series over ``bars`` bars: (now - then) / then."""
+
+    __slots__ = ("_ring", "value")
+
+    def __init__(self, bars: int) -> None:
+        self._ring: deque[float] = deque(maxlen=bars + 1)
+        self.value: float | None = None
+
+    def update(self, x: float | None) -> None:
+        if x is None:
+            return
+        ring = self._ring
+        ring.append(x)
+        if len(ring) == ring.maxlen:
+            self.value = (x - ring[0]) / ring[0]
+
+
+class SymbolIndicators:
+    """The indicators of one symbol: signal timeframe (M15) and fast timeframe (M5).
+
+    ``feed_signal``/``feed_fast`` ignore a bar that is not newer than the last one fed,
+    so the same bar can never be counted twice (VWAP in particular)."""
+
+    def __init__(self, symbol: str, settings: DtmsSettings) -> None:
+        ic = settings.indicators
+        self.symbol = symbol
+        self.settings = settings
+        self.fast_period = timeframe_period(settings.fast_timeframe)
+        self.signal_period = timeframe_period(settings.signal_timeframe)
+        # signal timeframe
+        self.atr = WilderAtr(ic.atr_period)
+        self.atr_base = RollingMean(ic.atr_baseline)
+        self.rsi = WilderRsi(ic.rsi_period)
+        self.rsi_prev: float | None = None
+        self.macd_fast = Ema(ic.macd_fast)
+        self.macd_slow = Ema(ic.macd_slow)
+        self.macd_signal = Ema(ic.macd_signal)
+        self.hist: list[float] = []
+        self._hist_len = max(ic.macd_trend_bars, 1)
+        self.ema_fast = Ema(ic.ema_fast)
+        self.ema_slow = Ema(ic.ema_slow)
+        self.ema_fast_slope = _Slope(ic.ema_slope_bars)
+        self.ema_slow_slope = _Slope(ic.ema_slope_bars)
+        self.bollinger = Bollinger(ic.bollinger_period, ic.bollinger_k)
+        self.swings = Swings(ic.swing_side_bars)
+        self.signal_close: float | None = None
+        self.last_signal_time: datetime | None = None
+        # fast timeframe
+        self.vwap = SessionVwap(ic.vwap_slope_bars)
+        self.atr_fast = WilderAtr(ic.atr_period)
+        self.spreads = RollingMedian(settings.rails.spread_median_bars)
+        self.last_fast_bar: Bar | None = None
+        self.order_flow: OrderFlow | None = None
+        self._snapshot: SignalSnapshot | None = None
+        self._range_width = settings.regime.range_width_by_symbol.get(
+            base_symbol(symbol), settings.regime.range_width
+        )
+        self._regimes: dict[tuple[Session, Volatility, Structure], tuple[Regime, tuple[float, ...]]]
+        self._regimes = {}
+
+    def feed_signal(self, bar: Bar) -> bool:
+        last = self.last_signal_time
+        if last is not None and bar.time <= last:
+            return False
+        self.last_signal_time = bar.time
+        h, lo, c = bar.high, bar.low, bar.close
+        atr = self.atr.update(h, lo, c)
+        if atr is not None:
+            self.atr_base.update(atr)
+        self.rsi_prev = self.rsi.value
+        self.rsi.update(c)
+        fast = self.macd_fast.update(c)
+        slow = self.macd_slow.update(c)
+        if fast is not None and slow is not None:
+            sig = self.macd_signal.update(fast - slow)
+            if sig is not None:
+                hist = self.hist
+                hist.append(fast - slow - sig)
+                if len(hist) > self._hist_len:
+                    del hist[0]
+        self.ema_fast_slope.update(self.ema_fast.update(c))
+        self.ema_slow_slope.update(self.ema_slow.update(c))
+        self.bollinger.update(c)
+        self.swings.update(bar.time, h, lo)
+        self.signal_close = c
+        self._snapshot = None
+        return True
+
+    def feed_fast(self, bar: Bar) -> bool:
+        last = self.last_fast_bar
+        if last is not None and bar.time <= last.time:
+            return False
+        self.last_fast_bar = bar
+        day = (bar.time - _EPOCH).days
+        self.vwap.update(day, bar.high, bar.low, bar.close, bar.volume)
+        self.atr_fast.update(bar.high, bar.low, bar.close)
+        if bar.spread > 0.0:
+            self.spreads.update(bar.spread)
+        self._snapshot = None
+        return True
+
+    def set_order_flow(self, flow: OrderFlow | None) -> None:
+        self.order_flow = flow
+        self._snapshot = None
+
+    def _regime(
+        self, hour: int, atr_ratio: float | None, bb_width: float | None
+    ) -> tuple[Regime, tuple[float, ...]]:
+        """The regime and its weights, cached per label triple (a handful per symbol)."""
+        settings = self.settings
+        key = (
+            session_at(hour),
+            volatility_of(atr_ratio, settings),
+            Structure.TREND
+            if bb_width is None or bb_width >= self._range_width
+            else Structure.RANGE,
+        )
+        hit = self._regimes.get(key)
+        if hit is None:
+            regime = classify(self.symbol, hour, atr_ratio, bb_width, settings)
+            hit = (regime, weights_for(regime, settings))
+            self._regimes[key] = hit
+        return hit
+
+    def snapshot(self) -> SignalSnapshot | None:
+        """The snapshot for the newest bars; ``None`` before the first fast bar."""
+        snap = self._snapshot
+        if snap is not None:
+            return snap
+        bar = self.last_fast_bar
+        if bar is None:
+            return None
+        atr = self.atr.value
+        base = self.atr_base.value
+        atr_ratio = atr / base if atr is not None and base else None
+        close_time = bar.time + self.fast_period
+        regime, weights = self._regime(close_time.hour, atr_ratio, self.bollinger.width)
+        ic = self.settings.indicators
+        snap = SignalSnapshot(
+            symbol=self.symbol,
+            settings=self.settings,
+            fast_bar=bar,
+            fast_close_time=close_time,
+            fast_period=self.fast_period,
+            signal_time=self.last_signal_time,
+            signal_close=self.signal_close,
+            atr=atr,
+            atr_ratio=atr_ratio,
+            rsi=self.rsi.value,
+            rsi_prev=self.rsi_prev,
+            hist=tuple(self.hist) if len(self.hist) >= ic.macd_trend_bars else (),
+            ema_fast_slope=self.ema_fast_slope.value,
+            ema_slow_slope=self.ema_slow_slope.value,
+            bb_width=self.bollinger.width,
+            swing_high=self.swings.last_high,
+            swing_low=self.swings.last_low,
+            vwap=self.vwap.value,
+            vwap_slope=self.vwap.slope,
+            vwap_above=self.vwap.above,
+            vwap_below=self.vwap.below,
+            atr_fast=self.atr_fast.value,
+            median_spread=self.spreads.value,
+            order_flow=self.order_flow,
+            regime=regime,
+            weights=weights,
+        )
+        self._snapshot = snap
+        return snap
