@@ -1,0 +1,217 @@
+"""Requests reach order_send complete and within the symbol's rules (exact dicts)."""
+
+from __future__ import annotations
+
+import pytest
+from hostapp_mt5.mt5_helpers import connect, make_fake
+from support.fake_mt5 import FakeMT5, Fault
+
+from hookspecs import OrderRequest, ResultCode
+from hostapp.brokers.mt5 import Mt5Broker
+
+
+def test_market_open_sends_a_complete_request(broker: Mt5Broker, fake: FakeMT5) -> None:
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1990.004, take_profit=2050.0))
+    assert r.ok, r.message
+    assert fake.requests == [
+        {"action": 1, "symbol": "XAUUSD", "volume": 0.1, "type": 0, "price": 2000.30,
+         "sl": 1990.0, "tp": 2050.0, "deviation": 20, "magic": 777, "comment": "hostapp",
+         "type_time": 0, "type_filling": 0}
+    ]  # fmt: skip
+    (trade,) = broker.positions()
+    assert (trade.ticket, trade.direction, trade.stop_loss) == (r.new_ticket, "buy", 1990.0)
+
+
+def test_sell_opens_at_bid_with_order_magic_and_comment(broker: Mt5Broker, fake: FakeMT5) -> None:
+    order = OrderRequest("XAUUSD", "sell", 0.2, comment="x" * 40, magic=42)
+    assert broker.open(order).ok
+    sent = fake.requests[0]
+    assert (sent["type"], sent["price"], sent["magic"]) == (1, 2000.00, 42)
+    assert sent["comment"] == "x" * 31  # MetaTrader refuses longer comments
+
+
+@pytest.mark.parametrize(
+    ("mask", "return_allowed", "expected"),
+    [(1, False, 0), (2, False, 1), (3, False, 0), (0, True, 2)],
+)
+def test_filling_from_the_symbols_bitmask(
+    fake: FakeMT5, mask: int, return_allowed: bool, expected: int
+) -> None:
+    fake.symbols["XAUUSD"].filling_mode = mask
+    fake.symbols["XAUUSD"].return_allowed = return_allowed
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).ok
+    assert [q["type_filling"] for q in fake.requests] == [expected]
+
+
+def test_invalid_fill_retries_next_policy_once_and_caches_it(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    fake.symbols["XAUUSD"].filling_mode = 3
+    fake.faults.append(Fault(10030))  # e.g. the broker's real policy differs from its mask
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).ok
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).ok
+    assert [q["type_filling"] for q in fake.requests] == [0, 1, 1]
+
+
+def test_invalid_fill_everywhere_is_a_failure_naming_the_code(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    fake.faults.extend([Fault(10030), Fault(10030)])
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert not r.ok and r.code is ResultCode.REJECTED
+    assert "TRADE_RETCODE_INVALID_FILL" in r.message and "last_error=(1, 'Success')" in r.message
+    assert [q["type_filling"] for q in fake.requests] == [0, 2]
+
+
+def test_volume_is_floored_to_step_within_min_and_max(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.symbols["XAUUSD"].volume_step = 0.1
+    fake.symbols["XAUUSD"].volume_min = 0.1
+    fake.symbols["XAUUSD"].volume_max = 0.5
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.37)).ok
+    assert broker.open(OrderRequest("XAUUSD", "buy", 7.0)).ok
+    assert [q["volume"] for q in fake.requests] == [0.3, 0.5]
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.09))
+    assert r.code is ResultCode.INVALID_VOLUME and "volume_min" in r.message
+    assert len(fake.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("direction", "sl", "tp"),
+    [("buy", 1999.80, None), ("buy", 2001.0, None), ("sell", 2000.50, None), ("buy", None, 2000.2)],
+)
+def test_stops_level_and_side_are_checked_before_sending(
+    broker: Mt5Broker, fake: FakeMT5, direction: str, sl: float | None, tp: float | None
+) -> None:
+    # stops level 50 points = 0.50; a buy closes at bid 2000.00, a sell at ask 2000.30
+    r = broker.open(OrderRequest("XAUUSD", direction, 0.1, stop_loss=sl, take_profit=tp))  # type: ignore[arg-type]
+    assert r.code is ResultCode.INVALID_STOPS
+    assert fake.requests == []
+
+
+def test_stop_exactly_at_the_stops_level_is_accepted(broker: Mt5Broker, fake: FakeMT5) -> None:
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1999.50)).ok
+    assert broker.open(OrderRequest("XAUUSD", "sell", 0.1, stop_loss=2000.80)).ok
+
+
+def test_modify_resends_the_other_level(broker: Mt5Broker, fake: FakeMT5) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1995.0, sl=1990.0, tp=2050.0)
+    r = broker.modify_sl_tp(ticket, 1995.004, 2050.0)
+    assert r.ok and r.code is ResultCode.OK, r.message
+    assert fake.requests == [
+        {"action": 6, "position": ticket, "symbol": "XAUUSD", "sl": 1995.0, "tp": 2050.0}
+    ]
+    assert broker.position(ticket).stop_loss == 1995.0  # type: ignore[union-attr]
+
+
+def test_modify_removing_a_level_sends_zero(broker: Mt5Broker, fake: FakeMT5) -> None:
+    ticket = fake.add_position("XAUUSD", 1, 0.1, 2005.0, sl=2010.0, tp=1950.0)
+    assert broker.modify_sl_tp(ticket, 2008.0, None).ok
+    assert fake.requests[0]["tp"] == 0.0
+    assert broker.position(ticket).take_profit is None  # type: ignore[union-attr]
+
+
+def test_no_changes_is_a_success_for_a_modify(broker: Mt5Broker, fake: FakeMT5) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1995.0, sl=1990.0)
+    r = broker.modify_sl_tp(ticket, 1990.0, None)
+    assert (r.ok, r.code) == (True, ResultCode.NO_CHANGES)
+    assert "TRADE_RETCODE_NO_CHANGES" in r.message
+
+
+def test_freeze_level_refuses_modify_and_close_near_a_level(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    fake.symbols["XAUUSD"].freeze_level = 100  # 1.00 around the price
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1995.0, sl=1999.20)
+    assert broker.modify_sl_tp(ticket, 1998.0, None).code is ResultCode.FROZEN
+    assert broker.close(ticket).code is ResultCode.FROZEN
+    assert fake.requests == []
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2000.30, 2000.60
+    assert broker.close(ticket).ok  # 1.10 away now: strictly beyond the freeze level
+
+
+def test_partial_close_is_an_opposite_deal_on_the_position(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    ticket = fake.add_position("XAUUSD", 1, 0.5, 2010.0, magic=9)
+    r = broker.close(ticket, 0.27)
+    assert r.ok, r.message
+    assert fake.requests == [
+        {"action": 1, "symbol": "XAUUSD", "volume": 0.27, "type": 0, "position": ticket,
+         "price": 2000.30, "deviation": 20, "magic": 777, "comment": "hostapp",
+         "type_time": 0, "type_filling": 0}
+    ]  # fmt: skip
+    assert broker.position(ticket).volume == pytest.approx(0.23)  # type: ignore[union-attr]
+
+
+def test_full_close_larger_than_volume_max_takes_several_deals(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    fake.symbols["XAUUSD"].volume_max = 1.0
+    ticket = fake.add_position("XAUUSD", 0, 2.5, 1990.0)
+    assert broker.close(ticket).ok
+    assert [q["volume"] for q in fake.requests] == [1.0, 1.0, 0.5]
+    assert broker.position(ticket) is None
+
+
+def test_close_of_a_missing_position_is_not_found(broker: Mt5Broker, fake: FakeMT5) -> None:
+    assert broker.close(123).code is ResultCode.NOT_FOUND
+    assert broker.modify_sl_tp(123, 1.0, None).code is ResultCode.NOT_FOUND
+
+
+def test_hedge_opens_an_opposite_position_without_position_field(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.4, 1990.0, sl=1980.0, magic=5)
+    r = broker.hedge(ticket, 0.4)
+    assert r.ok and r.new_ticket not in (None, ticket)
+    assert fake.requests == [
+        {"action": 1, "symbol": "XAUUSD", "volume": 0.4, "type": 1, "price": 2000.00,
+         "sl": 0.0, "tp": 0.0, "deviation": 20, "magic": 5, "comment": f"DTMS_HEDGE_{ticket}",
+         "type_time": 0, "type_filling": 0}
+    ]  # fmt: skip
+    assert {t.direction for t in broker.positions()} == {"buy", "sell"}
+
+
+def test_hedge_is_refused_on_a_netting_account_without_sending() -> None:
+    fake = make_fake(margin_mode=0)
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    ticket = fake.add_position("XAUUSD", 0, 0.4, 1990.0)
+    r = broker.hedge(ticket, 0.4)
+    assert r.code is ResultCode.HEDGING_NOT_ALLOWED
+    assert fake.requests == []
+
+
+def test_netting_open_reports_the_net_positions_ticket() -> None:
+    fake = make_fake(margin_mode=0)
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    first = broker.open(OrderRequest("XAUUSD", "buy", 0.3))
+    second = broker.open(OrderRequest("XAUUSD", "sell", 0.1))
+    assert first.new_ticket == second.new_ticket
+    (trade,) = broker.positions()
+    assert (trade.direction, trade.volume) == ("buy", pytest.approx(0.2))
+
+
+def test_unknown_symbol_is_refused(broker: Mt5Broker, fake: FakeMT5) -> None:
+    r = broker.open(OrderRequest("NOPE", "buy", 0.1))
+    assert r.code is ResultCode.REJECTED and "Not found" in r.message
+
+
+def test_symbol_outside_market_watch_is_selected(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.symbols["EURUSD"].visible = False
+    assert broker.open(OrderRequest("EURUSD", "buy", 0.1)).ok
+    assert "symbol_select" in fake.calls
+    assert fake.requests[0]["type_filling"] == 1  # EURUSD allows IOC only
+
+
+def test_symbol_info_levels_in_price_units(broker: Mt5Broker) -> None:
+    info = broker.symbol_info("XAUUSD")
+    assert info is not None
+    assert (info.digits, info.stops_level, info.volume_step) == (2, pytest.approx(0.5), 0.01)
+    assert broker.symbol_info("NOPE") is None
+
+
+def test_open_refused_when_positions_cannot_be_read(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.fail_positions_get = 1
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert not r.ok and "not sent" in r.message and fake.requests == []
