@@ -158,6 +158,7 @@ class DtmsService:
         self._monitor_task = asyncio.get_running_loop().create_task(
             self._monitor_loop(), name="dtms-monitor"
         )
+        self._monitor_task.add_done_callback(self._monitor_done)
 
     async def _stop_in_engine(self) -> None:
         task, self._monitor_task = self._monitor_task, None
@@ -182,11 +183,15 @@ class DtmsService:
             self.monitor.stopped_reason = "stopped"
             raise
         except BaseException as exc:
-            self.monitor.stopped_reason = f"{type(exc).__name__}: {exc}"
-            self.log.critical("the monitoring loop died: %s", exc, exc_info=True)
+            self.monitor.stopped_reason = f"died: {type(exc).__name__}: {exc}"
             raise
         finally:
             self.monitor.running = False
+
+    def _monitor_done(self, task: asyncio.Task[None]) -> None:
+        """Say loudly that the loop ended other than by a shutdown (``/health`` is 503)."""
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.log.critical("the monitoring loop died: %r", exc, exc_info=exc)
 
     async def _cycle(self) -> None:
         """One engine cycle. Exceptions are logged and counted, never fatal to the loop."""
@@ -210,7 +215,10 @@ class DtmsService:
         await self.engine.run(self._cycle())
 
     def _require_engine(self) -> None:
-        if self._strategy is None or not self.engine.alive:
+        """Commands need a monitored engine: a trade registered while nothing watches it
+        would be a silent lie, so the client gets a 503 and retries (its outbox)."""
+        task = self._monitor_task
+        if self._strategy is None or not self.engine.alive or task is None or task.done():
             raise EngineUnavailable("the DTMS engine is not running")
 
     # ------------------------------------------------------------------ commands

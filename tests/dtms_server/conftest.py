@@ -31,12 +31,18 @@ def make_client(
 ) -> MakeClient:
     """``await make_client(token=..., strategy=...)``: a started server and a client."""
 
-    async def make(*, token: str = "", strategy_factory: Any = None, **overrides: Any) -> Client:
+    async def make(
+        *,
+        token: str | None = "",
+        strategy_factory: Any = None,
+        token_env: str = "DTMS_TOKEN",
+        **overrides: Any,
+    ) -> Client:
         settings = ServerSettings(
-            dtms=DtmsSettings(state_dir=str(tmp_path / "state")),
+            dtms=DtmsSettings(state_dir=str(tmp_path / "state"), token_env=token_env),
             token=token,
-            monitor_seconds=3600.0,  # the first cycle runs at start; tests drive the rest
-            **overrides,
+            # the first cycle runs at start; tests drive the rest
+            **{"monitor_seconds": 3600.0, **overrides},
         )
 
         def scripted(dtms: DtmsSettings, store: Store) -> ScriptedStrategy:

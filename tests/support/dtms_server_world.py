@@ -10,6 +10,7 @@ aggregated from the visible M5 bars (complete buckets only), as a real feed woul
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,6 +80,10 @@ class World:
         return out[-count:] if count > 0 else []
 
 
+class ScriptedDeath(BaseException):
+    """Not an Exception: what a monitoring loop cannot catch and carry on from."""
+
+
 class ScriptedStrategy:
     """Registers trades as HEALTHY records; each cycle, a trade whose price is more than
     ``warn_distance`` against its entry goes to WARNING_L2 and gets one tighten_sl action.
@@ -94,6 +99,8 @@ class ScriptedStrategy:
         self.warn_distance = warn_distance
         self.fail_cycles = 0
         self.die = False
+        self.block: threading.Event | None = None  # set: on_cycle waits for it (blocking)
+        self.blocked = threading.Event()
         self.cycles: list[datetime] = []
         self.executed: list[Trade] = []
         self.unregistered: list[int] = []
@@ -133,8 +140,11 @@ class ScriptedStrategy:
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
         self.cycles.append(now)
+        if self.block is not None:
+            self.blocked.set()
+            self.block.wait(timeout=30)  # blocks its thread, like a slow broker call
         if self.die:
-            raise KeyboardInterrupt("scripted death")
+            raise ScriptedDeath("scripted death")
         if self.fail_cycles > 0:
             self.fail_cycles -= 1
             raise RuntimeError("scripted failure")

@@ -1,0 +1,145 @@
+"""The OpenAPI document is true: it lists exactly the app's routes and methods, and real
+responses of a server on loopback validate against its response schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from support.dtms_server_schema import errors
+from support.dtms_server_world import World, open_position, registration, service_of
+
+from dtms_plugin.server import ServerSettings, create_app
+from dtms_plugin.server.openapi import document
+
+Client = TestClient[web.Request, web.Application]
+TOKEN = "t0ken"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+#: Documented responses no test here can provoke without breaking the server on purpose;
+#: the 503s of /health are covered by the engine tests, which validate them too.
+NOT_EXERCISED = {
+    ("/dtms/trade/enable", "post", "422"),
+    *{
+        (p, m, "503")
+        for p in ("/dtms/trade/enable", "/dtms/trade/{ticket}")
+        for m in ("get", "post", "delete")
+    },
+    *{(p, "get", "503") for p in ("/dtms/trades", "/dtms/status", "/dtms/actions", "/health")},
+}
+
+
+def _documented() -> dict[str, set[str]]:
+    return {path: {m.upper() for m in ops} for path, ops in document()["paths"].items()}
+
+
+def _routes(app: web.Application) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for resource in app.router.resources():
+        out.setdefault(resource.canonical, set()).update(r.method for r in resource)
+    return out
+
+
+def test_every_route_is_documented_with_its_methods_and_nothing_else(tmp_path: Any) -> None:
+    app = create_app(ServerSettings(token=""))
+    assert _routes(app) == _documented()
+
+
+def test_the_document_is_openapi_3_1_with_resolvable_refs() -> None:
+    doc = document()
+    assert doc["openapi"] == "3.1.0"
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status, response in op["responses"].items():
+                schema = response["content"]["application/json"]["schema"]
+                # an empty value checked against the schema resolves every $ref on the way
+                assert isinstance(errors({}, schema, doc), list), (path, method, status)
+
+
+async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, Any]]:
+    """(documented path, method, status, body) for a run through every route."""
+    seen: list[tuple[str, str, int, Any]] = []
+
+    async def call(template: str, method: str, url: str, **kw: Any) -> Any:
+        headers = kw.pop("headers", AUTH)
+        resp = await client.request(method.upper(), url, headers=headers, **kw)
+        body = await resp.json()
+        seen.append((template, method, resp.status, body))
+        return body
+
+    ticket = open_position(world)
+    entry = world.price("XAUUSD")
+    enable = "/dtms/trade/enable"
+    await call(enable, "post", enable, json=registration(ticket, entry=entry))
+    await call(enable, "post", enable, json=registration(str(ticket), entry=entry))
+    await call(enable, "post", enable, json=registration(ticket, volume=-1))
+    await call(enable, "post", enable, json=registration(ticket), headers={})
+    world.broker.set_price("XAUUSD", entry - 10.0)
+    await service_of(client).run_cycle()  # moves the trade, journals an action
+    one = "/dtms/trade/{ticket}"
+    await call(one, "get", f"/dtms/trade/{ticket}")
+    await call(one, "get", "/dtms/trade/999")
+    await call(one, "get", "/dtms/trade/x")
+    await call(one, "get", f"/dtms/trade/{ticket}", headers={})
+    await call("/dtms/trades", "get", f"/dtms/trades?tickets={ticket},999")
+    await call("/dtms/trades", "get", "/dtms/trades?tickets=a")
+    await call("/dtms/trades", "get", "/dtms/trades?tickets=1", headers={})
+    await call("/dtms/status", "get", "/dtms/status")
+    await call("/dtms/status", "get", "/dtms/status", headers={})
+    await call("/dtms/actions", "get", "/dtms/actions?limit=10")
+    await call("/dtms/actions", "get", f"/dtms/actions?ticket={ticket}")
+    await call("/dtms/actions", "get", "/dtms/actions?limit=-1")
+    await call("/dtms/actions", "get", "/dtms/actions", headers={})
+    await call("/health", "get", "/health", headers={})
+    await call("/openapi.json", "get", "/openapi.json")
+    await call("/openapi.json", "get", "/openapi.json", headers={})
+    await call(one, "delete", f"/dtms/trade/{ticket}")
+    await call(one, "delete", f"/dtms/trade/{ticket}")
+    await call(one, "delete", "/dtms/trade/0")
+    await call(one, "delete", "/dtms/trade/1", headers={})
+    return seen
+
+
+async def test_real_responses_match_the_documented_schemas(make_client: Any, world: World) -> None:
+    client: Client = await make_client(token=TOKEN)
+    doc = document()
+    covered = set()
+    for template, method, status, body in await _exercise(client, world):
+        responses = doc["paths"][template][method]["responses"]
+        assert str(status) in responses, f"{method.upper()} {template}: undocumented {status}"
+        schema = responses[str(status)]["content"]["application/json"]["schema"]
+        problems = errors(body, schema, doc)
+        assert problems == [], f"{method.upper()} {template} {status}: {problems}"
+        covered.add((template, method, str(status)))
+    documented = {
+        (path, method, status)
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        for status in op["responses"]
+    }
+    assert documented - covered - NOT_EXERCISED == set()
+
+
+async def test_served_document_is_the_document(client: Client) -> None:
+    resp = await client.get("/openapi.json")
+    assert resp.status == 200
+    assert await resp.json() == document()
+
+
+@pytest.mark.parametrize(
+    ("value", "schema", "bad"),
+    [
+        ({"a": 1}, {"type": "object", "required": ["b"]}, True),
+        ({"a": "x"}, {"type": "object", "properties": {"a": {"type": "integer"}}}, True),
+        ([1, "x"], {"type": "array", "items": {"type": "integer"}}, True),
+        ("C", {"type": "string", "enum": ["A", "B"]}, True),
+        (True, {"type": "integer"}, True),
+        (None, {"type": ["string", "null"]}, False),
+        ({"k": 1}, {"type": "object", "additionalProperties": {"type": "string"}}, True),
+        ({"a": 1}, {"type": "object", "properties": {"a": {"type": "number"}}}, False),
+    ],
+)
+def test_the_schema_checker_catches_what_it_claims(value: Any, schema: Any, bad: bool) -> None:
+    assert bool(errors(value, schema, {})) is bad
