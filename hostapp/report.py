@@ -153,7 +153,7 @@ def summarize(
         orders_vetoed=sum(stats.orders_vetoed.values()),
         orders_rejected=stats.orders_rejected,
         pnl=round(pnl, 2),
-        floating_pnl=round(sum(t.profit for t in open_positions), 2),
+        floating_pnl=round(float(sum(t.profit for t in open_positions)), 2),
         start_balance=round(start_balance, 2),
         end_balance=round(balance, 2),
         max_drawdown=dd,
@@ -236,6 +236,7 @@ def write_charts(
     stats: LoopStats,
     recorder: RunRecorder,
     base_seconds: int,
+    until: datetime | None = None,
 ) -> list[Path]:
     """One PNG per symbol: price, entries and exits, DTMS states as coloured bands behind
     the price, and a marker per action. Returns the files written."""
@@ -258,6 +259,11 @@ def write_charts(
         # x = bar close time: the time the replay (and every event) saw that price.
         shift = timedelta(seconds=base_seconds)
         times = [b.time + shift for b in bars]
+        if until is not None:  # an interrupted run: only what it saw
+            bars = bars[: bisect_right(times, until)]
+            times = times[: len(bars)]
+            if not bars:
+                continue
         closes = [b.close for b in bars]
         end = times[-1]
         fig, ax = plt.subplots(figsize=(14, 6), dpi=100)

@@ -184,7 +184,12 @@ def run_command(args: argparse.Namespace) -> int:
     summary = run_summary(app, stats, {**extra, "seconds": round(elapsed, 2)})
     release(app)
     charts = write_charts(
-        report, series, stats=stats, recorder=app.recorder, base_seconds=timeframe_seconds(base)
+        report,
+        series,
+        stats=stats,
+        recorder=app.recorder,
+        base_seconds=timeframe_seconds(base),
+        until=app.clock.now(),
     )
     summary["charts"] = [p.name for p in charts]
     write_json(report / "summary.json", summary)
@@ -254,7 +259,12 @@ def replay_command(args: argparse.Namespace) -> int:
             break
     assert first_app is not None and first_stats is not None
     charts = write_charts(
-        report, series, stats=first_stats, recorder=first_app.recorder, base_seconds=base_s
+        report,
+        series,
+        stats=first_stats,
+        recorder=first_app.recorder,
+        base_seconds=base_s,
+        until=first_app.clock.now(),
     )
     summary: dict[str, Any] = summaries.get("run") or dict(summaries)
     summary["charts"] = [p.name for p in charts]
