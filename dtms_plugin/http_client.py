@@ -1,15 +1,15 @@
-"""A thin aiohttp client for the DTMS API server: one pooled session, explicit timeouts,
-and a classification of what is worth retrying. Policy (retries, the outbox) lives in
-``remote.py``; this module only talks HTTP, so it can be tested on its own.
+"""The HTTP side of the remote strategy: a thin aiohttp client for the DTMS API server (one
+pooled session, explicit timeouts, connection limits) and :func:`deliver`, the retry policy
+for one outbox entry. The outbox itself, and when to send, live in ``remote.py``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -23,6 +23,17 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.ClientPayloadError,
     TimeoutError,
 )
+
+#: Waits before the retries of one delivery (first try, then after 1, 2 and 4 s).
+BACKOFF_SECONDS = (1.0, 2.0, 4.0)
+#: Added to each wait: ``rand() * JITTER_SECONDS``, so many clients do not retry in step.
+JITTER_SECONDS = 0.5
+#: 4xx answers that indict our configuration (token, URL), not the registration: kept.
+CONFIG_STATUSES = frozenset({401, 403, 404, 405})
+
+#: What became of one outbox entry: delivered/dropped leave the outbox; pending stays
+#: (this entry's problem); down stays and ends the pass (the server's problem).
+Outcome = Literal["delivered", "dropped", "pending", "down"]
 
 #: Per-host connection cap: enough for the sender's small concurrency plus a query.
 CONNECTION_LIMIT = 8
@@ -142,3 +153,89 @@ class DtmsClient:
         except ValueError:
             body = None
         return Reply(status, body, text)
+
+
+async def deliver(
+    client: DtmsClient,
+    ticket: int,
+    payload: Mapping[str, Any],
+    *,
+    sleep: Callable[[float], Awaitable[Any]],
+    rand: Callable[[], float],
+    log: logging.Logger,
+    token_env: str,
+) -> Outcome:
+    """Send one outbox entry: first try, then retries after 1, 2, 4 s (+ jitter)."""
+    kind = str(payload.get("kind", "register"))
+    if kind == "register":
+        body = {k: v for k, v in payload.items() if k != "kind"}
+        url = client.url("/dtms/trade/enable")
+    else:
+        url = client.url(f"/dtms/trade/{ticket}")
+    attempts = len(BACKOFF_SECONDS) + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            if kind == "register":
+                reply = await client.enable(body)
+            else:
+                reply = await client.unregister(ticket)
+        except TRANSIENT_ERRORS as exc:
+            log.warning(
+                "DTMS %s of ticket %s: %s %s failed (attempt %d/%d): %s",
+                kind, ticket, "POST" if kind == "register" else "DELETE", url,
+                attempt, attempts, describe(exc),
+            )  # fmt: skip
+        else:
+            outcome = _judge(kind, ticket, url, reply, attempt, attempts, log, token_env)
+            if outcome is not None:
+                return outcome
+        if attempt < attempts:
+            await sleep(BACKOFF_SECONDS[attempt - 1] + rand() * JITTER_SECONDS)
+    log.error(
+        "DTMS %s of ticket %s to %s failed after %d attempts; kept in the outbox",
+        kind, ticket, url, attempts,
+    )  # fmt: skip
+    return "down"
+
+
+def _judge(
+    kind: str,
+    ticket: int,
+    url: str,
+    reply: Reply,
+    attempt: int,
+    attempts: int,
+    log: logging.Logger,
+    token_env: str,
+) -> Outcome | None:
+    """What one answer means; ``None``: transient, try again."""
+    status = reply.status
+    if reply.ok or (kind == "unregister" and status == 404):
+        if attempt > 1:
+            log.info("DTMS %s of ticket %s succeeded on attempt %d", kind, ticket, attempt)
+        return "delivered"
+    if status in TRANSIENT_STATUSES:
+        log.warning(
+            "DTMS %s of ticket %s: %s answered %d (attempt %d/%d): %s",
+            kind, ticket, url, status, attempt, attempts, reply.message,
+        )  # fmt: skip
+        return None
+    if status in CONFIG_STATUSES:
+        log.error(
+            "DTMS %s of ticket %s: %s answered %d: %s; check api_url and the %s token;"
+            " kept in the outbox",
+            kind, ticket, url, status, reply.message, token_env,
+        )  # fmt: skip
+        return "down"
+    if 400 <= status < 500:
+        log.error(
+            "DTMS %s of ticket %s rejected by %s with %d: %s; dropped from the outbox"
+            " as undeliverable",
+            kind, ticket, url, status, reply.message,
+        )  # fmt: skip
+        return "dropped"
+    log.error(
+        "DTMS %s of ticket %s: %s answered %d: %s; kept in the outbox for the next cycle",
+        kind, ticket, url, status, reply.message,
+    )  # fmt: skip
+    return "pending"

@@ -17,29 +17,22 @@ import random
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from hookspecs import HostView, OrderRequest, Trade
 
 from .defensive import answer
-from .http_client import TRANSIENT_ERRORS, TRANSIENT_STATUSES, DtmsClient, Reply, describe
+from .http_client import TRANSIENT_ERRORS, DtmsClient, Outcome, deliver, describe
 from .settings import DtmsSettings
 from .store import Store, StoreError
 
-#: Waits before the retries of one delivery (first try, then after 1, 2 and 4 s).
-BACKOFF_SECONDS = (1.0, 2.0, 4.0)
-#: Added to each wait: ``rand() * JITTER_SECONDS``, so many clients do not retry in step.
-JITTER_SECONDS = 0.5
 #: Deliveries in flight at once during a flush (≤ the client's connection limit).
 SEND_CONCURRENCY = 8
 #: Tickets per batch query; keeps the URL far below aiohttp's 8 KiB request-line limit.
 BATCH_SIZE = 200
 #: Minimum gap between refreshes scheduled from the hot path (``is_defensive``).
 REFRESH_GAP = timedelta(seconds=1)
-#: 4xx answers that indict our configuration (token, URL), not the registration: kept.
-CONFIG_STATUSES = frozenset({401, 403, 404, 405})
 
-Outcome = Literal["delivered", "dropped", "pending", "down"]
 _OPEN_KEY = "remote:open"
 
 
@@ -278,6 +271,18 @@ class RemoteStrategy:
                     )
                     return
 
+    def _deliver(self, ticket: int, payload: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
+        assert self._client is not None
+        return deliver(
+            self._client,
+            ticket,
+            payload,
+            sleep=self._sleep,
+            rand=self._rand,
+            log=self.log,
+            token_env=self.settings.token_env,
+        )
+
     def _forget(self, ticket: int, payload: dict[str, Any]) -> None:
         if self._volatile.get(ticket) == payload:
             del self._volatile[ticket]
@@ -287,75 +292,6 @@ class RemoteStrategy:
             self._delivered[ticket] = payload  # do not resend while this process lives
         else:
             self._delivered.pop(ticket, None)
-
-    async def _deliver(self, ticket: int, payload: dict[str, Any]) -> Outcome:
-        """Send one outbox entry: first try, then retries after 1, 2, 4 s (+ jitter)."""
-        assert self._client is not None
-        kind = str(payload.get("kind", "register"))
-        if kind == "register":
-            body = {k: v for k, v in payload.items() if k != "kind"}
-            url = self._client.url("/dtms/trade/enable")
-        else:
-            url = self._client.url(f"/dtms/trade/{ticket}")
-        attempts = len(BACKOFF_SECONDS) + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                if kind == "register":
-                    reply = await self._client.enable(body)
-                else:
-                    reply = await self._client.unregister(ticket)
-            except TRANSIENT_ERRORS as exc:
-                self.log.warning(
-                    "DTMS %s of ticket %s: %s %s failed (attempt %d/%d): %s",
-                    kind, ticket, "POST" if kind == "register" else "DELETE", url,
-                    attempt, attempts, describe(exc),
-                )  # fmt: skip
-            else:
-                outcome = self._judge(kind, ticket, url, reply, attempt, attempts)
-                if outcome is not None:
-                    return outcome
-            if attempt < attempts:
-                await self._sleep(BACKOFF_SECONDS[attempt - 1] + self._rand() * JITTER_SECONDS)
-        self.log.error(
-            "DTMS %s of ticket %s to %s failed after %d attempts; kept in the outbox",
-            kind, ticket, url, attempts,
-        )  # fmt: skip
-        return "down"
-
-    def _judge(
-        self, kind: str, ticket: int, url: str, reply: Reply, attempt: int, attempts: int
-    ) -> Outcome | None:
-        """What one answer means; ``None``: transient, try again."""
-        status = reply.status
-        if reply.ok or (kind == "unregister" and status == 404):
-            if attempt > 1:
-                self.log.info("DTMS %s of ticket %s succeeded on attempt %d", kind, ticket, attempt)
-            return "delivered"
-        if status in TRANSIENT_STATUSES:
-            self.log.warning(
-                "DTMS %s of ticket %s: %s answered %d (attempt %d/%d): %s",
-                kind, ticket, url, status, attempt, attempts, reply.message,
-            )  # fmt: skip
-            return None
-        if status in CONFIG_STATUSES:
-            self.log.error(
-                "DTMS %s of ticket %s: %s answered %d: %s; check api_url and the %s token;"
-                " kept in the outbox",
-                kind, ticket, url, status, reply.message, self.settings.token_env,
-            )  # fmt: skip
-            return "down"
-        if 400 <= status < 500:
-            self.log.error(
-                "DTMS %s of ticket %s rejected by %s with %d: %s; dropped from the outbox"
-                " as undeliverable",
-                kind, ticket, url, status, reply.message,
-            )  # fmt: skip
-            return "dropped"
-        self.log.error(
-            "DTMS %s of ticket %s: %s answered %d: %s; kept in the outbox for the next cycle",
-            kind, ticket, url, status, reply.message,
-        )  # fmt: skip
-        return "pending"
 
     # ------------------------------------------------------------------ state refresh
 

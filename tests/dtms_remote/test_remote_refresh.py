@@ -210,3 +210,24 @@ async def test_shutdown_closes_everything_and_store_reopens(
     assert strategy._tasks == set()
     with Store(tmp_path / "dtms") as store:
         assert store.get_value("remote:open") == [1]
+
+
+async def test_session_is_pooled_bounded_timed_and_closed(
+    fake: FakeDtms, settings_for: Settings
+) -> None:
+    settings = settings_for(fake.url, register_timeout_seconds=5.0, query_timeout_seconds=2.0)
+    strategy = RemoteStrategy(settings)
+    await strategy.startup(HOST)
+    client = strategy._client
+    assert client is not None and client._session is not None
+    session = client._session
+    assert session.timeout.total == 5.0
+    assert client._query_timeout.total == 2.0
+    assert session.connector is not None
+    assert session.connector.limit == 8 and session.connector.limit_per_host == 8
+    await strategy.on_trade_executed(HOST, trade(1))
+    await strategy.on_cycle(HOST, strategy._now())
+    assert strategy._client is client and client._session is session  # one session, reused
+    await strategy.shutdown(HOST)
+    assert session.closed
+    assert strategy._client is None
