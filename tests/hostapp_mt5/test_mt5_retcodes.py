@@ -1,0 +1,176 @@
+"""Every retcode class: success, retry with a fresh tick, unknown outcome resolved by
+re-reading positions, position closed, and plain failures naming code and last_error."""
+
+from __future__ import annotations
+
+import pytest
+from support.fake_mt5 import RETCODES, FakeMT5, Fault
+
+from hookspecs import BrokerError, OrderRequest, ResultCode
+from hostapp.brokers.mt5 import Mt5Broker
+from hostapp.brokers.mt5_retcodes import RETCODE_NAMES, Outcome, classify
+
+
+def test_retcode_table_matches_metatrader() -> None:
+    assert {v: k for k, v in RETCODES.items()} == RETCODE_NAMES
+
+
+@pytest.mark.parametrize(
+    ("retcode", "outcome"),
+    [(10009, Outcome.DONE), (10008, Outcome.DONE), (10025, Outcome.NO_CHANGES),
+     (10004, Outcome.RETRY_PRICE), (10020, Outcome.RETRY_PRICE), (10021, Outcome.RETRY_PRICE),
+     (10024, Outcome.RETRY_PRICE), (10012, Outcome.UNKNOWN), (10031, Outcome.UNKNOWN),
+     (None, Outcome.UNKNOWN), (10036, Outcome.POSITION_CLOSED), (10030, Outcome.INVALID_FILL),
+     (10016, Outcome.FAILED), (10006, Outcome.FAILED), (10027, Outcome.FAILED)],
+)  # fmt: skip
+def test_classification(retcode: int | None, outcome: Outcome) -> None:
+    assert classify(retcode) is outcome
+
+
+def _move(bid: float, ask: float):  # type: ignore[no-untyped-def]
+    def move(fake: FakeMT5) -> None:
+        fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = bid, ask
+
+    return move
+
+
+@pytest.mark.parametrize("retcode", [10004, 10020, 10021, 10024])
+def test_price_retcodes_are_retried_with_a_fresh_tick_and_backoff(
+    broker: Mt5Broker, fake: FakeMT5, sleeps: list[float], retcode: int
+) -> None:
+    fake.faults.append(Fault(retcode))
+    fake.before_send.append(_move(2001.00, 2001.30))  # the market moves while we send
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert r.ok, r.message
+    assert [q["price"] for q in fake.requests] == [2000.30, 2001.30]  # re-priced
+    assert sleeps == [0.5]
+
+
+def test_real_requote_from_a_price_move_is_retried_at_the_new_price(
+    broker: Mt5Broker, fake: FakeMT5, sleeps: list[float]
+) -> None:
+    fake.before_send.append(_move(2002.00, 2002.30))  # price jumps after our tick: 10004
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert r.ok, r.message
+    assert [q["price"] for q in fake.requests] == [2000.30, 2002.30]
+    assert sleeps == [0.5]
+
+
+def test_retries_are_bounded_and_end_transient(
+    broker: Mt5Broker, fake: FakeMT5, sleeps: list[float]
+) -> None:
+    fake.faults.extend([Fault(10004)] * 5)
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert r.code is ResultCode.TRANSIENT and "TRADE_RETCODE_REQUOTE" in r.message
+    assert len(fake.requests) == 3 and sleeps == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("fault", [Fault(10012, execute=True), Fault(10031, execute=True),
+                                   Fault(None, execute=True)])  # fmt: skip
+def test_open_that_executed_despite_a_timeout_is_not_sent_twice(
+    broker: Mt5Broker, fake: FakeMT5, fault: Fault
+) -> None:
+    fake.faults.append(fault)
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1, comment="entry"))
+    assert r.ok, r.message
+    assert len(fake.requests) == 1 and len(fake.positions) == 1
+    assert r.new_ticket == next(iter(fake.positions))
+
+
+def test_open_that_did_not_execute_is_retried_after_checking(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    fake.faults.append(Fault(10012))  # timed out, nothing happened
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert r.ok and len(fake.requests) == 2 and len(fake.positions) == 1
+
+
+def test_unknown_outcome_that_stays_unknown(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.faults.extend([Fault(None)] * 3)
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert r.code is ResultCode.UNKNOWN_OUTCOME and "IPC timeout" in r.message
+    assert len(fake.requests) == 3 and fake.positions == {}
+
+
+def test_unknown_outcome_when_positions_cannot_be_reread(broker: Mt5Broker, fake: FakeMT5) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1990.0)
+    fake.faults.append(Fault(10012))
+    fake.before_send.append(lambda f: setattr(f, "fail_positions_get", 1))
+    r = broker.close(ticket)
+    assert r.code is ResultCode.UNKNOWN_OUTCOME and "re-read" in r.message
+    assert len(fake.requests) == 1
+
+
+def test_close_timeout_resolved_by_the_position_being_gone(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1990.0)
+    fake.faults.append(Fault(None, execute=True))
+    assert broker.close(ticket).ok
+    assert len(fake.requests) == 1
+
+
+def test_partial_close_timeout_resolved_by_the_volume(broker: Mt5Broker, fake: FakeMT5) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.5, 1990.0)
+    fake.faults.append(Fault(10012, execute=True))
+    assert broker.close(ticket, 0.2).ok
+    assert len(fake.requests) == 1 and fake.positions[ticket].volume == pytest.approx(0.3)
+
+
+def test_modify_timeout_resolved_by_the_levels(broker: Mt5Broker, fake: FakeMT5) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.5, 1990.0, sl=1980.0)
+    fake.faults.append(Fault(10012, execute=True))
+    assert broker.modify_sl_tp(ticket, 1985.0, None).ok
+    assert len(fake.requests) == 1
+
+
+def test_position_closed_makes_a_close_done(broker: Mt5Broker, fake: FakeMT5) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1990.0)
+    fake.before_send.append(lambda f: f.positions.clear())  # stopped out meanwhile
+    r = broker.close(ticket)
+    assert r.ok and "POSITION_CLOSED" in r.message
+
+
+def test_position_closed_is_not_found_for_modify_and_partial(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    ticket = fake.add_position("XAUUSD", 0, 0.5, 1990.0, sl=1980.0)
+    fake.faults.extend([Fault(10036), Fault(10036)])
+    assert broker.modify_sl_tp(ticket, 1985.0, None).code is ResultCode.NOT_FOUND
+    assert broker.close(ticket, 0.1).code is ResultCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("retcode", "code"),
+    [(10019, ResultCode.NO_MONEY), (10018, ResultCode.MARKET_CLOSED),
+     (10014, ResultCode.INVALID_VOLUME), (10016, ResultCode.INVALID_STOPS),
+     (10029, ResultCode.FROZEN), (10046, ResultCode.HEDGING_NOT_ALLOWED),
+     (10006, ResultCode.REJECTED), (10027, ResultCode.REJECTED)],
+)  # fmt: skip
+def test_failures_name_the_code_and_last_error(
+    broker: Mt5Broker, fake: FakeMT5, retcode: int, code: ResultCode
+) -> None:
+    fake.faults.append(Fault(retcode))
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert (r.ok, r.code) == (False, code)
+    assert RETCODE_NAMES[retcode] in r.message and "last_error=(1, 'Success')" in r.message
+    assert len(fake.requests) == 1
+
+
+def test_real_market_closed_from_the_fake(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.symbols["XAUUSD"].market_open = False
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).code is ResultCode.MARKET_CLOSED
+
+
+def test_partial_fill_is_reported_as_done(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.faults.append(Fault(10010, execute=True))
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert r.ok and "DONE_PARTIAL" in r.message and len(fake.requests) == 1
+
+
+def test_positions_none_is_an_error_not_no_positions(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.add_position("XAUUSD", 0, 0.1, 1990.0)
+    fake.fail_positions_get = 1
+    with pytest.raises(BrokerError, match="No IPC connection"):
+        broker.positions()
+    assert len(broker.positions()) == 1
