@@ -34,6 +34,7 @@ BATCH_SIZE = 200
 REFRESH_GAP = timedelta(seconds=1)
 
 _OPEN_KEY = "remote:open"
+_DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
 
 
 class RemoteStrategy:
@@ -354,9 +355,18 @@ class RemoteStrategy:
         for ticket in unknown if isinstance(unknown, list) else []:
             if isinstance(ticket, int) and not isinstance(ticket, bool):
                 states[ticket] = None
+        # The server's batch marks every trade defensive while its account mode is on; with
+        # no explicit "account_mode" in the answer, cache that verdict for the fresh window.
+        account_hint = "account_mode" not in reply.body and any(
+            isinstance(e, dict) and e.get("defensive") is True and e.get("state") not in _DEFENSIVE
+            for e in trades.values()
+        )
         try:
             self.store.put_states(states, now)
             self._store_account_mode(reply.body)
+            if account_hint:
+                until = now + timedelta(seconds=self.settings.fresh_seconds)
+                self.store.put_account_mode(until, "the DTMS server reports account defensive mode")
         except StoreError:
             return False  # logged by the store
         newly_closed = {t for t, s in states.items() if s == "CLOSED"}

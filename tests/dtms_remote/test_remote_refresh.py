@@ -231,3 +231,20 @@ async def test_session_is_pooled_bounded_timed_and_closed(
     await strategy.shutdown(HOST)
     assert session.closed
     assert strategy._client is None
+
+
+async def test_server_account_mode_seen_through_the_defensive_flags(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    await _registered(strategy, range(1, 3))
+    fake.account_defensive = True  # states stay HEALTHY, but every trade is defensive
+    await strategy.on_cycle(HOST, clock())
+    assert strategy.is_defensive(HOST, 1) is True
+    order = OrderRequest(symbol="XAUUSD", direction="buy", volume=0.1)
+    assert strategy.allow_order(HOST, order) is not None
+    fake.account_defensive = False
+    clock.advance(11)  # the cached verdict lapses after fresh_seconds
+    assert strategy.allow_order(HOST, order) is None
+    assert strategy.is_defensive(HOST, 1) is False

@@ -37,6 +37,7 @@ class FakeDtms:
     registered: dict[int, dict[str, Any]] = field(default_factory=dict)
     states: dict[int, str] = field(default_factory=dict)  # override per ticket
     account_mode: dict[str, Any] | None = None  # sent in batch answers when set
+    account_defensive: bool = False  # every trade answers defensive, as the real server does
     enable_ok: Counter[int] = field(default_factory=Counter)  # 2xx enable answers per ticket
     enable_attempts: Counter[int] = field(default_factory=Counter)  # requests that arrived
     deleted: Counter[int] = field(default_factory=Counter)
@@ -109,7 +110,7 @@ class FakeDtms:
         return {
             "ticket": ticket,
             "state": state,
-            "defensive": state in ("WARNING_L2", "HEDGED"),
+            "defensive": self.account_defensive or state in ("WARNING_L2", "HEDGED"),
             "trade_info": self.registered.get(ticket, {}),
         }
 
