@@ -144,7 +144,9 @@ def _setup_logging(json_lines: bool = False) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if root.handlers:  # embedded (tests, another program): its logging, its choice
+        return
+    root.addHandler(handler)
     root.setLevel(logging.WARNING)
 
 

@@ -1,0 +1,88 @@
+"""``hostapp replay``: the loop over the user's CSV files, alone or ``--compare``d with
+and without DTMS, with errors that name the file and line."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hostapp_loop.csvfiles import write_bars_csv
+
+from hostapp.app import infer_timeframe
+from hostapp.cli import main
+from hostapp.market.synthetic import generate_bars
+
+START = datetime(2024, 3, 4, tzinfo=UTC)
+COMPARED = ("trades", "win_rate", "avg_r", "avg_loss_r", "max_drawdown", "pnl")
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no plugins.toml here: the defaults
+    monkeypatch.delenv("HOSTAPP_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("HOSTAPP_DISABLE_PLUGINS", raising=False)
+    return write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 1500, seed=3))
+
+
+def test_replay_compare_json(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "rep"
+    code = main(["replay", str(data), "--compare", "--json", "--report", str(report)])
+    out = capsys.readouterr().out
+    assert code == 0
+    printed = json.loads(out)  # --json: stdout is the JSON and nothing else
+    assert printed == json.loads((report / "summary.json").read_text())
+    for side in ("with_dtms", "without_dtms"):
+        assert all(key in printed[side] for key in COMPARED), printed[side]
+        assert printed[side]["symbols"] == ["XAUUSD"]
+        assert printed[side]["cycles"] == 1500
+    assert printed["without_dtms"]["dtms"] is False
+    assert "dtms" not in printed["without_dtms"]["plugins"]
+    assert printed["with_dtms"]["trades"] > 0
+    if importlib.util.find_spec("dtms_plugin.plugin") is not None:
+        assert printed["with_dtms"]["dtms"] is True
+    assert (report / "XAUUSD.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_replay_table_and_symbol_option(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["replay", str(data), "--symbol", "GOLD", "--report", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "trades opened" in out and "report:" in out
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["symbols"] == ["GOLD"] and summary["timeframe"] == "M5"
+
+
+def test_replay_infers_and_accepts_other_timeframes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    bars = generate_bars("EURUSD", START, 400, timeframe="H1", seed=1)
+    assert infer_timeframe(bars) == "H1"
+    path = write_bars_csv(tmp_path / "EURUSD.csv", bars)
+    assert main(["replay", str(path), "--report", "r"]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert (summary["base_timeframe"], summary["timeframe"]) == ("H1", "H1")
+
+
+def test_bad_csv_names_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "XAUUSD.csv"
+    bad.write_text("time,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,2,0.5,x,3\n")
+    assert main(["replay", str(bad)]) == 2
+    assert f"{bad}:2" in capsys.readouterr().err
+
+
+def test_symbol_with_several_files_is_refused(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(data), str(data), "--symbol", "X"]) == 2
+    assert "--symbol" in capsys.readouterr().err
