@@ -1,0 +1,110 @@
+"""The fake refuses what a real terminal refuses, so the adapter cannot pass by accident."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+import pytest
+from hostapp_mt5.mt5_helpers import make_fake
+from support.fake_mt5 import FakeMT5, Fault
+
+GOOD = {"action": 1, "symbol": "XAUUSD", "volume": 0.1, "type": 0, "price": 2000.30,
+        "sl": 0.0, "tp": 0.0, "deviation": 20, "magic": 1, "comment": "t",
+        "type_time": 0, "type_filling": 0}  # fmt: skip
+
+
+@pytest.fixture
+def term() -> FakeMT5:
+    fake = make_fake()
+    fake.initialize()
+    return fake
+
+
+def send(fake: FakeMT5, **changes: Any) -> Any:
+    request = {**GOOD, **changes}
+    for key in [k for k, v in changes.items() if v is None]:
+        del request[key]
+    return fake.order_send(request)
+
+
+def test_good_request_executes(term: FakeMT5) -> None:
+    assert send(term).retcode == 10009 and len(term.positions) == 1
+    assert send(term)._asdict()["request"].type_filling == 0
+
+
+class Side(IntEnum):
+    BUY = 0
+
+
+@pytest.mark.parametrize("value", [np.float64(0.1), Side.BUY])
+def test_non_plain_values_cannot_cross(term: FakeMT5, value: object) -> None:
+    with pytest.raises(TypeError, match="plain"):
+        send(term, volume=value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "retcode"),
+    [({"type_filling": None}, 10013), ({"position_by": 5}, 10013), ({"action": 7}, 10013),
+     ({"type": 4}, 10035), ({"type_filling": 1}, 10030), ({"type_filling": 2}, 10030),
+     ({"volume": 0.015}, 10014), ({"volume": 0.001}, 10014), ({"price": 2000.305}, 10015),
+     ({"price": 2003.0}, 10004), ({"sl": 2000.0}, 10016), ({"sl": 1999.9}, 10016),
+     ({"tp": 1990.0}, 10016), ({"type_time": 1}, 10022),
+     ({"position": 999, "sl": None, "tp": None}, 10036)],
+)  # fmt: skip
+def test_rules_refuse_with_the_real_retcode(
+    term: FakeMT5, changes: dict[str, Any], retcode: int
+) -> None:
+    assert send(term, **changes).retcode == retcode
+    assert term.positions == {}
+
+
+@pytest.mark.parametrize("changes", [{"volume": 1}, {"comment": "c" * 32}, {"bogus": 1}])
+def test_malformed_fields_return_none_with_last_error(
+    term: FakeMT5, changes: dict[str, Any]
+) -> None:
+    assert send(term, **changes) is None
+    code, text = term.last_error()
+    assert code == -2 and "Invalid" in text
+
+
+def test_netting_opposite_deal_reduces_then_reverses() -> None:
+    fake = make_fake(margin_mode=0)
+    fake.initialize()
+    send(fake, volume=0.3)
+    send(fake, type=1, price=2000.00, volume=0.1)
+    (pos,) = fake.positions.values()
+    assert (pos.type, pos.volume) == (0, 0.2)
+    send(fake, type=1, price=2000.00, volume=0.5)
+    (pos,) = fake.positions.values()
+    assert (pos.type, pos.volume) == (1, 0.3)
+
+
+def test_close_rules(term: FakeMT5) -> None:
+    ticket = term.add_position("XAUUSD", 0, 0.2, 1990.0, sl=1999.5)
+    close = {"position": ticket, "type": 1, "price": 2000.00, "sl": None, "tp": None}
+    assert send(term, **{**close, "type": 0, "price": 2000.30}).retcode == 10013
+    assert send(term, **{**close, "volume": 0.3}).retcode == 10038
+    assert send(term, **{**close, "sl": 0.0}).retcode == 10013  # no stops on a close
+    term.symbols["XAUUSD"].freeze_level = 60
+    assert send(term, **close).retcode == 10029
+    term.symbols["XAUUSD"].freeze_level = 0
+    assert send(term, **close).retcode == 10009 and term.positions[ticket].volume == 0.1
+
+
+def test_scripted_timeout_that_executed(term: FakeMT5) -> None:
+    term.faults.append(Fault(10012, execute=True))
+    assert send(term).retcode == 10012 and len(term.positions) == 1
+    term.faults.append(Fault(None, execute=True))
+    assert send(term) is None and len(term.positions) == 2
+    assert term.last_error() == (-10005, "IPC timeout")
+
+
+def test_calls_before_initialize_fail_like_the_terminal() -> None:
+    fake = make_fake()
+    assert fake.positions_get() is None
+    assert fake.last_error() == (-10004, "No IPC connection")
+    assert fake.TRADE_ACTION_SLTP == 6 and fake.ORDER_FILLING_RETURN == 2
+    with pytest.raises(AttributeError):
+        fake.SYMBOL_FILLING_FOK  # noqa: B018 - mt5linux does not define it either

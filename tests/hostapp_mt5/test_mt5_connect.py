@@ -1,0 +1,121 @@
+"""Settings, lazy import, connection checks, server time offset."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import pytest
+from hostapp_mt5.mt5_helpers import connect, make_fake
+from support.fake_mt5 import FakeMT5, mt5linux_module
+
+from hookspecs import BrokerError, ConfigError
+from hostapp.brokers.mt5 import Mt5Settings, create_mt5_broker, load_mt5_settings
+from hostapp.brokers.mt5_settings import import_api
+
+
+def test_settings_parse_with_types_checked() -> None:
+    s = load_mt5_settings(
+        {"module": "mt5linux", "login": 123, "server": "Broker-Demo", "port": 8001,
+         "magic": 9, "deviation": 5, "time_symbols": ["XAUUSD"]}
+    )  # fmt: skip
+    assert (s.module, s.login, s.port, s.time_symbols) == ("mt5linux", 123, 8001, ("XAUUSD",))
+    with pytest.raises(ConfigError, match="'module'"):
+        load_mt5_settings({"module": "mt4"})
+    with pytest.raises(ConfigError, match="deviation"):
+        load_mt5_settings({"deviation": -1})
+
+
+def test_password_in_the_file_is_refused_pointing_to_password_env() -> None:
+    with pytest.raises(ConfigError, match="password_env"):
+        load_mt5_settings({"login": 1, "password": "hunter2"})
+
+
+def test_module_is_imported_only_when_used() -> None:
+    assert "MetaTrader5" not in sys.modules  # importing hostapp.brokers.mt5 did not import it
+    with pytest.raises(BrokerError) as info:
+        import_api(Mt5Settings())
+    assert str(info.value) == (
+        'MetaTrader5 is not installed: pip install "hostapp[mt5]" (Windows only) '
+        'or use module = "mt5linux"'
+    )
+    with pytest.raises(BrokerError, match=r'pip install "hostapp\[mt5linux\]"'):
+        import_api(Mt5Settings(module="mt5linux"))
+
+
+def test_mt5linux_client_is_built_with_host_and_port() -> None:
+    fake = make_fake()
+    settings = Mt5Settings(module="mt5linux", host="wine-box", port=8001, time_symbols=("XAUUSD",))
+    broker = create_mt5_broker(settings, module=mt5linux_module(fake), clock=lambda: fake.now)
+    assert fake.calls[:2] == ["connect wine-box:8001", "initialize"]
+    assert broker.margin_mode == "hedging"
+
+
+def test_initialize_login_with_password_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = make_fake(password="s3cret")
+    monkeypatch.setenv("MY_MT5_PW", "s3cret")
+    connect(fake, login=4242, server="Fake-Demo", password_env="MY_MT5_PW", path="C:\\mt5.exe")
+    assert fake.login_id == 4242 and fake.initialized
+
+
+def test_login_failure_is_clear_and_shuts_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = make_fake(password="s3cret")
+    monkeypatch.delenv("MT5_PASSWORD", raising=False)
+    with pytest.raises(BrokerError, match=r"MT5_PASSWORD is not set.*Authorization failed"):
+        connect(fake, login=4242)
+    assert fake.calls[-1] == "shutdown" and not fake.initialized
+
+
+def test_terminal_not_running() -> None:
+    with pytest.raises(BrokerError, match=r"initialize failed.*not found"):
+        connect(make_fake(terminal_running=False))
+
+
+def test_autotrading_off_is_a_clear_error_at_connect() -> None:
+    fake = make_fake(trade_allowed=False)
+    with pytest.raises(BrokerError, match="AutoTrading is disabled"):
+        connect(fake, time_symbols=("XAUUSD",))
+    assert not fake.initialized
+
+
+@pytest.mark.parametrize(("mode", "expected"), [(2, "hedging"), (0, "netting"), (1, "netting")])
+def test_margin_mode_read(mode: int, expected: str) -> None:
+    broker = connect(make_fake(margin_mode=mode), time_symbols=("XAUUSD",))
+    assert broker.margin_mode == expected and broker.account().margin_mode == expected
+
+
+def test_close_connection_shuts_down_once(fake: FakeMT5) -> None:
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    broker.close_connection()
+    broker.close_connection()
+    assert fake.calls.count("shutdown") == 1
+
+
+@pytest.mark.parametrize(("offset", "age"), [(7200, 0), (10800, 240), (0, 60), (-18000, 600)])
+def test_server_offset_detected_from_the_last_tick(offset: int, age: int) -> None:
+    fake = make_fake(server_offset=offset)
+    fake.symbols["XAUUSD"].tick_age = age
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    assert broker.server_clock.offset_seconds == offset
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1990.0)
+    assert broker.position(ticket).opened_at == fake.now  # type: ignore[union-attr]
+    quote = broker.quote("XAUUSD")
+    assert quote is not None and quote.time == fake.now - timedelta(seconds=age)
+
+
+def test_offset_from_market_watch_when_no_symbols_given(fake: FakeMT5) -> None:
+    fake.symbols["XAUUSD"].tick_age = 3 * 86400  # stale; EURUSD is fresh: the freshest wins
+    assert connect(fake).server_clock.offset_seconds == 7200
+
+
+def test_closed_market_offset_refused_unless_configured(fake: FakeMT5) -> None:
+    fake.symbols["XAUUSD"].tick_age = 2 * 86400
+    with pytest.raises(BrokerError, match="server_utc_offset_minutes"):
+        connect(fake, time_symbols=("XAUUSD",))
+    broker = connect(fake, server_utc_offset_minutes=120)
+    assert broker.server_clock.offset_seconds == 7200
+
+
+def test_not_an_api_object() -> None:
+    with pytest.raises(BrokerError, match="TRADE_ACTION_DEAL"):
+        create_mt5_broker(Mt5Settings(), module=object())

@@ -1,0 +1,47 @@
+"""Closed bars only, in UTC, spread in price units; timeframe names mapped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from support.fake_mt5 import TIMEFRAMES, FakeMT5
+
+from hookspecs import BrokerError
+from hostapp.brokers.mt5 import Mt5Broker
+from hostapp.brokers.mt5_market import Mt5Market
+
+T0 = int(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()) + 7200  # server clock
+
+
+def _rows(n: int) -> list[tuple[int, float, float, float, float, int, int, int]]:
+    return [(T0 + 300 * i, 2000.0 + i, 2001.0 + i, 1999.0 + i, 2000.5 + i, 100 + i, 30, 0)
+            for i in range(n)]  # fmt: skip
+
+
+def test_bars_exclude_the_forming_bar_and_are_utc(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.rates[("XAUUSD", 5)] = _rows(6)  # the last row is still forming
+    bars = Mt5Market(broker).bars("XAUUSD", "M5", 3)
+    assert [b.close for b in bars] == [2002.5, 2003.5, 2004.5]
+    assert bars[0].time == datetime(2026, 3, 2, 9, 10, tzinfo=UTC)
+    assert bars[0].spread == pytest.approx(0.30)  # 30 points × 0.01
+    assert type(bars[0].open) is float and type(bars[0].volume) is float
+    assert fake.calls[-1] == "copy_rates_from_pos"
+
+
+def test_fewer_bars_when_history_is_short(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.rates[("XAUUSD", 16385)] = _rows(3)
+    assert len(Mt5Market(broker).bars("XAUUSD", "h1", 10)) == 2
+
+
+@pytest.mark.parametrize("name", sorted(TIMEFRAMES))
+def test_timeframe_names_map_to_api_constants(broker: Mt5Broker, name: str) -> None:
+    assert Mt5Market(broker).timeframe(name) == TIMEFRAMES[name]
+
+
+def test_bad_timeframe_and_failed_copy(broker: Mt5Broker, fake: FakeMT5) -> None:
+    with pytest.raises(ValueError, match="timeframe"):
+        Mt5Market(broker).bars("XAUUSD", "M7", 3)
+    with pytest.raises(BrokerError, match="Not found"):
+        Mt5Market(broker).bars("XAUUSD", "M15", 3)
+    assert Mt5Market(broker).bars("XAUUSD", "M5", 0) == []
