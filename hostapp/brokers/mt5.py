@@ -39,7 +39,7 @@ from .mt5_convert import (
     symbol_info_from,
     trade_from_position,
 )
-from .mt5_orders import Operation, OrderSender, Prepared, Tick
+from .mt5_orders import Operation, OrderSender, Prepared, Tick, find_opened
 from .mt5_rules import Constants, floor_volume, freeze_problem, round_price, stops_problem
 from .mt5_settings import Mt5Settings, import_api, load_mt5_settings
 
@@ -243,44 +243,16 @@ class Mt5Broker:
             }
 
         def verify() -> ActionResult | None:
-            return self._find_opened(before, symbol, order_type, lots, magic, comment)
+            now = [p for p in self._raw_positions() if p["symbol"] == symbol]
+            hedging = self.margin_mode == "hedging"
+            sign = 1 if order_type == self.c.buy else -1
+            return find_opened(before, now, hedging, order_type, sign * lots, magic, comment)
 
         op = Operation(label, symbol, prepare, verify, filling_mask=int(raw.get("filling_mode", 0)))
         result = self.sender.run(op)
         if result.ok and self.margin_mode == "netting" and result.code is ResultCode.OK:
             return self._netting_ticket(result, symbol)
         return result
-
-    def _find_opened(
-        self,
-        before: dict[int, Raw],
-        symbol: str,
-        order_type: int,
-        lots: float,
-        magic: int,
-        comment: str,
-    ) -> ActionResult | None:
-        """After an unknown outcome: did the open execute? Hedging: a new position of ours;
-        netting: the symbol's net volume moved by the order's signed volume."""
-        now = [p for p in self._raw_positions() if p["symbol"] == symbol]
-        if self.margin_mode == "hedging":
-            for p in now:
-                if (
-                    int(p["ticket"]) not in before
-                    and int(p["type"]) == order_type
-                    and int(p["magic"]) == magic
-                    and str(p["comment"]).startswith(comment)
-                    and abs(float(p["volume"]) - lots) < 1e-9
-                ):
-                    return ActionResult.success("executed: position found", int(p["ticket"]))
-            return None
-        sign = 1 if order_type == self.c.buy else -1
-        net_before = sum(_signed(p, self.c) for p in before.values())
-        net_after = sum(_signed(p, self.c) for p in now)
-        if abs(net_after - net_before - sign * lots) < 1e-9:
-            ticket = int(now[0]["ticket"]) if now else None
-            return ActionResult.success("executed: net position changed", ticket)
-        return None
 
     def _netting_ticket(self, result: ActionResult, symbol: str) -> ActionResult:
         """On a netting account the order joins the symbol's one position: report its ticket."""
@@ -419,10 +391,6 @@ class Mt5Broker:
 def _opt(value: Any) -> float | None:
     level = float(value)
     return level if level > 0 else None
-
-
-def _signed(p: Raw, c: Constants) -> float:
-    return float(p["volume"]) * (1 if int(p["type"]) == c.buy else -1)
 
 
 def create_mt5_broker(

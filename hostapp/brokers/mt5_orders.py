@@ -152,3 +152,39 @@ class OrderSender:
 
 def _annotated(result: ActionResult, suffix: str) -> ActionResult:
     return ActionResult(result.ok, result.code, result.message + suffix, result.new_ticket)
+
+
+def _signed(p: Mapping[str, Any]) -> float:
+    """Position volume with the sign of its side (POSITION_TYPE_BUY is 0)."""
+    return float(p["volume"]) * (1 if int(p["type"]) == 0 else -1)
+
+
+def find_opened(
+    before: Mapping[int, Mapping[str, Any]],
+    now: list[dict[str, Any]],
+    hedging: bool,
+    order_type: int,
+    signed_lots: float,
+    magic: int,
+    comment: str,
+) -> ActionResult | None:
+    """After an unknown outcome: did an open execute? Hedging: a position of ours that was
+    not there before; netting: the symbol's net volume moved by the order's signed volume.
+    ``None`` means no trace, so sending again cannot double the position."""
+    if hedging:
+        for p in now:
+            if (
+                int(p["ticket"]) not in before
+                and int(p["type"]) == order_type
+                and int(p["magic"]) == magic
+                and str(p["comment"]).startswith(comment)
+                and abs(float(p["volume"]) - abs(signed_lots)) < 1e-9
+            ):
+                return ActionResult.success("executed: position found", int(p["ticket"]))
+        return None
+    net_before = sum(_signed(p) for p in before.values())
+    net_after = sum(_signed(p) for p in now)
+    if abs(net_after - net_before - signed_lots) < 1e-9:
+        ticket = int(now[0]["ticket"]) if now else None
+        return ActionResult.success("executed: net position changed", ticket)
+    return None

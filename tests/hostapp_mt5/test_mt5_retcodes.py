@@ -3,6 +3,8 @@ re-reading positions, position closed, and plain failures naming code and last_e
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from support.fake_mt5 import RETCODES, FakeMT5, Fault
 
@@ -27,7 +29,7 @@ def test_classification(retcode: int | None, outcome: Outcome) -> None:
     assert classify(retcode) is outcome
 
 
-def _move(bid: float, ask: float):  # type: ignore[no-untyped-def]
+def _move(bid: float, ask: float) -> Callable[[FakeMT5], None]:
     def move(fake: FakeMT5) -> None:
         fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = bid, ask
 
