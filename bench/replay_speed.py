@@ -1,0 +1,88 @@
+"""How fast ``hostapp replay`` runs: 100,000 M5 bars of one symbol, DTMS on and off.
+
+The bars come from the seeded synthetic generator, written to a CSV in a temporary
+directory and loaded the way ``hostapp replay`` loads them. Each run then builds the same
+host ``hostapp replay`` builds (configuration from ./plugins.toml when present, the DTMS
+state in the temporary directory) and drives the loop to the end; the timing covers the
+loop with all its plugins (startup to shutdown), not the CSV parsing or the charts, which
+are reported separately.
+
+Prints the figures, and as the last line a JSON object with at least
+``bars_per_s_dtms_on`` and ``bars_per_s_dtms_off``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hostapp import app as appmod
+from hostapp.config import load_config
+from hostapp.market.csvdata import load_csv
+from hostapp.market.synthetic import generate_bars
+from hostapp.report import summary_table
+from hostapp.runner import drive, run_summary
+
+BARS = 100_000
+SYMBOL = "XAUUSD"
+START = datetime(2023, 1, 2, tzinfo=UTC)
+
+
+def write_csv(path: Path, count: int) -> None:
+    bars = generate_bars(SYMBOL, START, count, seed=7)
+    with path.open("w") as f:
+        f.write("time,open,high,low,close,volume,spread\n")
+        for b in bars:
+            f.write(
+                f"{b.time.strftime('%Y-%m-%dT%H:%M:%SZ')},{b.open},{b.high},{b.low},"
+                f"{b.close},{b.volume},{b.spread}\n"
+            )
+
+
+def run_once(csv: Path, state: Path, *, dtms: bool) -> tuple[float, dict[str, object]]:
+    config = appmod.with_dtms_state_dir(load_config(None), state)
+    if not dtms:
+        config = appmod.without_plugin(config, "dtms")
+    series = {SYMBOL: load_csv(csv)}
+    app = appmod.build_sim_app(config, series, base_timeframe="M5", timeframe="M5")
+    started = time.perf_counter()
+    stats = asyncio.run(drive(app, progress=None))
+    elapsed = time.perf_counter() - started
+    return elapsed, run_summary(app, stats, {})
+
+
+def main() -> int:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else BARS
+    with tempfile.TemporaryDirectory(prefix="hostapp-bench-") as tmp:
+        csv = Path(tmp) / f"{SYMBOL}.csv"
+        t0 = time.perf_counter()
+        write_csv(csv, count)
+        t1 = time.perf_counter()
+        load_csv(csv)
+        t2 = time.perf_counter()
+        print(
+            f"{count} M5 bars of {SYMBOL}: generated+written {t1 - t0:.2f}s, loaded {t2 - t1:.2f}s"
+        )
+        figures: dict[str, object] = {"bars": count, "csv_load_s": round(t2 - t1, 3)}
+        for label, dtms in (("dtms_on", True), ("dtms_off", False)):
+            elapsed, summary = run_once(csv, Path(tmp) / f"state-{label}", dtms=dtms)
+            rate = count / elapsed
+            print(
+                f"\n== {label}: {elapsed:.2f}s, {rate:,.0f} bars/s (DTMS loaded: {summary['dtms']})"
+            )
+            print(summary_table(summary))
+            figures[f"seconds_{label}"] = round(elapsed, 3)
+            figures[f"bars_per_s_{label}"] = round(rate)
+            figures[f"trades_{label}"] = summary["trades"]
+            figures[f"dtms_loaded_{label}"] = summary["dtms"]
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
