@@ -1,5 +1,134 @@
-"""Placeholder; replaced by `dtms serve`."""
+"""``dtms``: the DTMS command line. ``dtms serve`` runs the DTMS API server.
+
+Configuration errors (a bad plugins.toml, a missing account file) print one line on stderr
+and exit with code 2, before anything listens; SIGINT or SIGTERM stops the server cleanly
+(the monitoring loop, the broker connection and the store are closed) with exit code 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from hookspecs import BrokerError, ConfigError
+
+if TYPE_CHECKING:
+    from .server import ServerSettings
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
 
 
-def main() -> int:
-    return 0
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dtms", description="Defensive Trade Management System")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the DTMS API server (a headless host)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8001, help="port (default 8001; 0: any)")
+    serve.add_argument(
+        "--config", default=None, help="plugins.toml (default ./plugins.toml if present)"
+    )
+    serve.add_argument(
+        "--monitor-seconds",
+        type=float,
+        default=5.0,
+        help="seconds between monitoring cycles (default 5)",
+    )
+    serve.add_argument(
+        "--seed", type=int, default=0, help="seed of the builtin feed: the host's --seed"
+    )
+    serve.add_argument(
+        "--days", type=float, default=None, help="days of the builtin feed: the host's --days"
+    )
+    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> ServerSettings:
+    """ServerSettings from the flags and plugins.toml; ConfigError names file and key."""
+    from hostapp.config import load_config
+
+    from .server import ServerSettings
+    from .settings import load_settings
+
+    config = load_config(args.config)
+    dtms = load_settings(config.table_for("dtms"), f"{config.source} [plugin.dtms]")
+    if config.host.broker == "paper" and not config.host.paper.get("account_file"):
+        raise ConfigError(
+            f"{config.source} [host.paper]: key 'account_file' is required for dtms serve"
+            " with the paper broker (the server trades on the account file the host drives)"
+        )
+    try:
+        return ServerSettings(
+            dtms=dtms,
+            host=args.host,
+            port=args.port,
+            monitor_seconds=args.monitor_seconds,
+            plugin_config=config.plugin_tables,
+            broker=config.host.broker,
+            host_config=config,
+            seed=args.seed,
+            days=args.days,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"dtms serve: {exc}") from None
+
+
+async def _serve(settings: ServerSettings) -> int:
+    from aiohttp import web
+
+    from .server import create_app
+
+    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None)
+    try:
+        await runner.setup()  # opens the store, the broker, starts the engine
+    except (ConfigError, BrokerError, ValueError, OSError, ImportError) as exc:
+        await runner.cleanup()
+        print(f"dtms: cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONFIG if isinstance(exc, ConfigError | ValueError) else EXIT_FAILURE
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            print(f"dtms: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        for address in runner.addresses:
+            host, port = address[0], address[1]
+            print(f"dtms: serving on http://{host}:{port}", file=sys.stderr, flush=True)
+        await stop.wait()
+        print("dtms: stopping", file=sys.stderr, flush=True)
+        return EXIT_OK
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"dtms: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(_serve(settings))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

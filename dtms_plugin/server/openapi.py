@@ -106,13 +106,19 @@ SCHEMAS: dict[str, Any] = {
     },
     "Batch": {
         "type": "object",
-        "required": ["trades", "unknown"],
+        "required": ["trades", "unknown", "account_mode"],
         "properties": {
             "trades": {
                 "type": "object",
                 "additionalProperties": {"$ref": "#/components/schemas/TradeSummary"},
             },
             "unknown": {"type": "array", "items": {"type": "integer"}},
+            "account_mode": {
+                "type": ["object", "null"],
+                "description": "account defensive mode while active: every trade defensive",
+                "required": ["until", "reason"],
+                "properties": {"until": {"type": "string"}, "reason": {"type": "string"}},
+            },
         },
     },
     "Unregistered": {

@@ -320,7 +320,14 @@ class DtmsService:
             else:
                 entry = batch_entry(ticket, record, account_defensive=account_defensive)
                 found[str(ticket)] = entry
-        return {"trades": found, "unknown": unknown}
+        return {"trades": found, "unknown": unknown, "account_mode": self._account_mode()}
+
+    def _account_mode(self) -> dict[str, str] | None:
+        """The active account defensive mode, for clients to cache (null when off)."""
+        mode = self.store.get_account_mode()
+        if mode is None or not self.account_defensive():
+            return None
+        return {"until": mode[0].isoformat(), "reason": mode[1]}
 
     def actions(self, ticket: int | None, limit: int) -> dict[str, Any]:
         return {"ticket": ticket, "actions": self.store.actions(ticket, limit=limit)}

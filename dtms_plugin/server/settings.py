@@ -27,6 +27,9 @@ class ServerSettings:
     ``dtms.token_env``" when the app is created, and an empty value there disables auth.
     ``plugin_config``: the ``[plugin.NAME]`` tables, served to the engine by
     ``host.config_for`` exactly as the host would.
+    ``max_batch_tickets``: the most tickets one ``GET /dtms/trades`` may ask for.
+    ``unhealthy_after_failures``/``stall_seconds``: when ``/health`` turns 503 although
+    the monitoring loop still runs (every recent cycle failed; one cycle is stuck).
     """
 
     dtms: DtmsSettings = field(default_factory=DtmsSettings)
@@ -36,10 +39,12 @@ class ServerSettings:
     token: str | None = None
     plugin_config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     broker: Literal["paper", "mt5"] = "paper"
-    symbols: tuple[str, ...] = ()
-    timeframe: str = "M5"
-    paper_account_file: str | None = None
-    host_config: Mapping[str, Any] = field(default_factory=dict)
+    #: The host's parsed plugins.toml (``hostapp.config.HostConfig``), from which the
+    #: broker and the market are built when none are injected. Typed loosely so that the
+    #: server package does not import hostapp unless it serves.
+    host_config: Any = None
+    seed: int = 0  # of the builtin synthetic feed: the same as the host's ``--seed``
+    days: float | None = None  # of the builtin feed: the same as the host's ``--days``
     max_batch_tickets: int = 5000
     max_body_bytes: int = 64 * 1024
     unhealthy_after_failures: int = 3

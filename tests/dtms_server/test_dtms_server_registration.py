@@ -218,3 +218,29 @@ async def test_actions_limit_and_filter(client: Client, world: World) -> None:
     assert (await bad.json())["field"] == "limit"
     bad_ticket = await client.get("/dtms/actions", params={"ticket": "abc"})
     assert (await bad_ticket.json())["field"] == "ticket"
+
+
+async def test_account_defensive_mode_makes_every_open_trade_defensive(
+    client: Client, world: World
+) -> None:
+    from datetime import timedelta
+
+    await client.post("/dtms/trade/enable", json=registration(1))
+    batch = await (await client.get("/dtms/trades", params={"tickets": "1"})).json()
+    assert batch["account_mode"] is None
+    assert batch["trades"]["1"]["defensive"] is False
+
+    until = world.now() + timedelta(hours=1)
+    service_of(client).store.put_account_mode(until, "daily loss limit")
+    batch = await (await client.get("/dtms/trades", params={"tickets": "1"})).json()
+    assert batch["account_mode"] == {"until": until.isoformat(), "reason": "daily loss limit"}
+    assert batch["trades"]["1"] == {**batch["trades"]["1"], "state": "HEALTHY", "defensive": True}
+    single = await (await client.get("/dtms/trade/1")).json()
+    assert single["defensive"] is True
+    status = await (await client.get("/dtms/status")).json()
+    assert status["account_mode"]["defensive"] is True
+
+    service_of(client).store.put_account_mode(world.now(), "expired")  # until == now: over
+    batch = await (await client.get("/dtms/trades", params={"tickets": "1"})).json()
+    assert batch["account_mode"] is None
+    assert batch["trades"]["1"]["defensive"] is False
