@@ -1,0 +1,92 @@
+"""The server beside a paper host: both open one account file; the server sees the host's
+positions, quotes and (rebuilt) bars, and its clock follows the host's replay time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dtms_plugin.server import ServerSettings
+from dtms_plugin.server.wiring import build_runtime
+from hookspecs import ConfigError, OrderRequest
+from hostapp.app import config_series
+from hostapp.brokers.paper import PaperBroker, PaperSettings
+from hostapp.config import config_from_dict
+
+
+def _config(tmp_path: Path, **paper: Any) -> Any:
+    return config_from_dict(
+        {
+            "host": {"broker": "paper", "symbols": ["XAUUSD", "EURUSD"], "paper": paper},
+            "plugin": {"dtms": {"state_dir": str(tmp_path / "state")}},
+        }
+    )
+
+
+def test_the_server_shares_account_quotes_time_and_bars_with_the_host(tmp_path: Path) -> None:
+    account = str(tmp_path / "account.db")
+    config = _config(tmp_path, account_file=account)
+    runtime = build_runtime(ServerSettings(host_config=config, seed=3, days=2))
+    host = PaperBroker(settings=PaperSettings(account_file=account))
+    try:
+        series, base = config_series(config, days=2, seed=3)
+        assert base == "M5"
+        for i in range(60):
+            for symbol in ("XAUUSD", "EURUSD"):
+                host.on_bar(symbol, series[symbol][i])
+        expected_now = series["XAUUSD"][59].time + timedelta(minutes=5)
+        assert runtime.clock.now() == expected_now
+        assert list(runtime.market.bars("XAUUSD", "M5", 10)) == series["XAUUSD"][50:60]
+        m15 = runtime.market.bars("XAUUSD", "M15", 100)
+        assert len(m15) == 20
+        assert m15[-1].close == series["XAUUSD"][59].close
+
+        opened = host.open(OrderRequest("XAUUSD", "buy", 0.5))
+        assert opened.ok and opened.new_ticket is not None
+        seen = runtime.broker.position(opened.new_ticket)
+        assert seen is not None and seen.volume == 0.5
+        assert runtime.broker.close(opened.new_ticket, 0.2).ok  # the server acts...
+        after = host.position(opened.new_ticket)  # ...on the host's account
+        assert after is not None and after.volume == pytest.approx(0.3)
+    finally:
+        host.release()
+        assert runtime.close is not None
+        runtime.close()
+
+
+def test_a_new_host_run_on_the_same_file_restarts_the_server_replay(tmp_path: Path) -> None:
+    account = str(tmp_path / "account.db")
+    config = _config(tmp_path, account_file=account)
+    runtime = build_runtime(ServerSettings(host_config=config, days=1))
+    host = PaperBroker(settings=PaperSettings(account_file=account))
+    try:
+        series, _ = config_series(config, days=1, seed=0)
+        host.on_bar("XAUUSD", series["XAUUSD"][30])
+        runtime.clock.now()
+        host.on_bar("XAUUSD", series["XAUUSD"][5])  # time goes back
+        host.on_bar("EURUSD", series["EURUSD"][5])
+        assert runtime.clock.now() == series["XAUUSD"][5].time + timedelta(minutes=5)
+        assert list(runtime.market.bars("XAUUSD", "M5", 100)) == series["XAUUSD"][:6]
+    finally:
+        host.release()
+        assert runtime.close is not None
+        runtime.close()
+
+
+def test_before_the_host_quotes_nothing_has_closed(tmp_path: Path) -> None:
+    config = _config(tmp_path, account_file=str(tmp_path / "account.db"))
+    runtime = build_runtime(ServerSettings(host_config=config, days=1))
+    try:
+        assert runtime.market.bars("XAUUSD", "M5", 10) == []
+        assert runtime.market.bars("GBPUSD", "M5", 10) == []  # not configured: no bars
+    finally:
+        assert runtime.close is not None
+        runtime.close()
+
+
+def test_paper_without_an_account_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[host.paper\]: key 'account_file' is required"):
+        build_runtime(ServerSettings(host_config=_config(tmp_path)))
