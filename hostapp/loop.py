@@ -102,7 +102,7 @@ class TradingLoop:
         symbols: Sequence[str],
         timeframe: str,
         exit_manager: ExitManager | None = None,
-        lookback: int = 300,
+        lookback: int = 200,
     ) -> None:
         self.host = host
         self.plugins = plugins
@@ -131,6 +131,7 @@ class TradingLoop:
         self._on_executed = has_impls(plugins, "on_trade_executed")
         if exit_manager is not None:
             exit_manager.bind(is_defensive=plugins.is_defensive, timeframe=timeframe)
+        self._executed: list[Any] | None = getattr(host, "executed", None)
         # Open positions as of the end of the last cycle: what "vanished" is measured against.
         self._known: dict[int, Trade] = {}
 
@@ -175,8 +176,12 @@ class TradingLoop:
             if known:
                 await self._sweep(now, "action")
         if self.exit_manager is not None and known:
+            executed = self._executed
+            before = len(executed) if executed is not None else -1
             await self.exit_manager.manage(self.host, now)
-            await self._sweep(now, "exit")
+            # The exit manager acts only through host.execute: no action, nothing closed.
+            if executed is None or len(executed) != before:
+                await self._sweep(now, "exit")
 
     async def _orders(self, now: datetime, symbol: str) -> None:
         host = self.host
