@@ -193,7 +193,12 @@ SUMMARY_ROWS = (
 def summary_table(summary: Mapping[str, Any]) -> str:
     """A two-column table of one run."""
     width = max(len(label) for _, label in SUMMARY_ROWS)
-    lines = [f"{label:<{width}}  {_fmt(summary.get(key, ''))}" for key, label in SUMMARY_ROWS]
+    lines = []
+    for key, label in SUMMARY_ROWS:
+        value = _fmt(summary.get(key, ""))
+        if key == "states_reached" and summary.get("dtms") is False:
+            value = "DTMS not running"
+        lines.append(f"{label:<{width}}  {value}")
     return "\n".join(lines)
 
 
