@@ -215,3 +215,11 @@ def test_open_refused_when_positions_cannot_be_read(broker: Mt5Broker, fake: Fak
     fake.fail_positions_get = 1
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
     assert not r.ok and "not sent" in r.message and fake.requests == []
+
+
+def test_implements_the_broker_protocol(broker: Mt5Broker) -> None:
+    from hookspecs import Broker
+
+    assert isinstance(broker, Broker)
+    account = broker.account()
+    assert (account.login, account.currency, account.hedging) == (5001, "USD", True)
