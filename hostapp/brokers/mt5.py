@@ -39,11 +39,12 @@ from .mt5_convert import (
     symbol_info_from,
     trade_from_position,
 )
+from .mt5_market import Mt5Market
 from .mt5_orders import Operation, OrderSender, Prepared, Tick, find_opened
 from .mt5_rules import Constants, floor_volume, freeze_problem, round_price, stops_problem
 from .mt5_settings import Mt5Settings, import_api, load_mt5_settings
 
-__all__ = ["Mt5Broker", "Mt5Settings", "create_mt5_broker", "load_mt5_settings"]
+__all__ = ["Mt5Broker", "Mt5Market", "Mt5Settings", "create_mt5_broker", "load_mt5_settings"]
 
 #: MetaTrader refuses longer order comments.
 MAX_COMMENT = 31
