@@ -26,7 +26,7 @@ from .engine_thread import EngineThread
 from .headless import HeadlessHost, MonitorStatus
 from .settings import ServerSettings
 from .validation import Registration
-from .views import batch_entry, record_state, trade_view
+from .views import batch_entry, last_journal_entry, record_state, trade_view
 
 
 class EngineUnavailable(RuntimeError):
@@ -300,10 +300,11 @@ class DtmsService:
             ticket,
             record,
             account_defensive=self.account_defensive(),
-            last_action=self._last_action(ticket),
+            last_action=last_journal_entry(record) or self._last_action(ticket),
         )
 
     def _last_action(self, ticket: int) -> Mapping[str, Any] | None:
+        """The server's own journal, for records without one (another writer's)."""
         for entry in reversed(self.store.actions(ticket, limit=50)):
             if entry.get("type", "action") == "action":
                 return entry

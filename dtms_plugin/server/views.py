@@ -9,11 +9,13 @@ crashed process): a missing value is ``null``, never a 500.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from hookspecs import DefensiveState
 
-#: Record keys copied into ``trade_info`` when present.
+#: Record keys copied into ``trade_info`` when present (the engine's TradeRecord JSON,
+#: ``dtms_plugin.engine.record``), besides ``deadlines``, which is built.
 TRADE_INFO_KEYS = (
     "symbol",
     "direction",
@@ -21,18 +23,24 @@ TRADE_INFO_KEYS = (
     "volume",
     "initial_volume",
     "stop_loss",
-    "initial_stop_loss",
+    "initial_sl",
     "take_profit",
     "opened_at",
     "r",
-    "deadlines",
+    "seq",
+    "state_entered_at",
+    "armed",
     "hedge_ticket",
     "hedge_volume",
-    "sequence",
-    "armed",
     "closed_volume",
     "last_eval_price",
-    "last_eval_bar",
+    "last_eval_at",
+    "last_bar_time",
+    "owed",
+    "closed_at",
+    "close_reason",
+    "realised_profit",
+    "comment",
     "journal",
 )
 
@@ -69,8 +77,42 @@ def _score(record: Mapping[str, Any]) -> float | None:
 
 
 def _updated_at(record: Mapping[str, Any]) -> str | None:
-    value = record.get("updated_at")
-    return value if isinstance(value, str) else None
+    """When the engine last changed or evaluated the trade (engine clock): the newest of
+    the record's own times, as the record has no single "updated" stamp."""
+    explicit = record.get("updated_at")
+    if isinstance(explicit, str):
+        return explicit
+    stamps: list[datetime] = []
+    journal = record.get("journal")
+    last = journal[-1] if isinstance(journal, list) and journal else None
+    candidates = [record.get(k) for k in ("last_eval_at", "state_entered_at", "closed_at")]
+    candidates.append(last.get("at") if isinstance(last, Mapping) else None)
+    for value in candidates:
+        if isinstance(value, str):
+            try:
+                stamps.append(datetime.fromisoformat(value))
+            except ValueError:
+                continue
+    newest = max((t for t in stamps if t.tzinfo is not None), default=None)
+    return newest.isoformat() if newest is not None else None
+
+
+def _deadlines(record: Mapping[str, Any]) -> dict[str, Any]:
+    given = record.get("deadlines")
+    if isinstance(given, Mapping):
+        return dict(given)
+    return {
+        "flat": record.get("flat_deadline"),
+        "recovery": record.get("recovery_deadline"),
+    }
+
+
+def last_journal_entry(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The newest action of the engine's own journal (pending, done, failed, unknown)."""
+    journal = record.get("journal")
+    if isinstance(journal, list) and journal and isinstance(journal[-1], Mapping):
+        return journal[-1]
+    return None
 
 
 def _warnings(record: Mapping[str, Any]) -> list[Any]:
@@ -107,7 +149,7 @@ def trade_view(
             info[key] = fields[key]
         elif key in record:
             info[key] = record[key]
-    info.setdefault("deadlines", {})
+    info["deadlines"] = _deadlines(fields)
     info.setdefault("hedge_ticket", None)
     info.setdefault("journal", [])
     view = batch_entry(ticket, record, account_defensive=account_defensive)

@@ -190,7 +190,9 @@ async def test_engine_moves_a_trade_and_the_api_shows_it(client: Client, world: 
     assert body["defensive"] is True
     assert body["score"] == -5.0
     assert body["last_action"]["kind"] == "tighten_sl"
-    assert body["last_action"]["ok"] is True
+    assert body["last_action"]["status"] == "done"
+    assert body["updated_at"] == world.now().isoformat()
+    assert body["trade_info"]["deadlines"] == {"flat": None, "recovery": None}
     assert world.broker.position(ticket).stop_loss == pytest.approx(entry - 11.0)  # type: ignore[union-attr]
 
     batch = await (await client.get("/dtms/trades", params={"tickets": str(ticket)})).json()

@@ -129,12 +129,15 @@ class ScriptedStrategy:
                 "take_profit": trade.take_profit,
                 "opened_at": trade.opened_at.isoformat(),
                 "state": "HEALTHY",
-                "last_score": 0.0,
+                "seq": 0,
+                "state_entered_at": host.clock.now().isoformat(),
+                "last_score": None,
+                "last_eval_at": None,
                 "warnings": [],
-                "deadlines": {},
+                "flat_deadline": None,
+                "recovery_deadline": None,
                 "hedge_ticket": None,
                 "journal": [],
-                "updated_at": host.clock.now().isoformat(),
             },
         )
 
@@ -169,11 +172,25 @@ class ScriptedStrategy:
             result = await host.execute(action)
             record.update(
                 state="WARNING_L2",
+                seq=1,
+                state_entered_at=now.isoformat(),
                 last_score=-5.0,
+                last_eval_at=now.isoformat(),
                 warnings=["price against the trade"],
-                updated_at=now.isoformat(),
             )
-            record["journal"].append({"key": action.key, "status": "done", "ok": result.ok})
+            record["journal"].append(
+                {
+                    "key": action.key,
+                    "kind": action.kind.value,
+                    "params": dict(action.params),
+                    "status": "done" if result.ok else "failed",
+                    "attempts": 1,
+                    "code": result.code.value,
+                    "message": result.message,
+                    "at": now.isoformat(),
+                    "new_ticket": result.new_ticket,
+                }
+            )
             self.store.put_record(ticket, record)
             await host.report_state_change(
                 ticket, DefensiveState.HEALTHY, DefensiveState.WARNING_L2, "scripted"
