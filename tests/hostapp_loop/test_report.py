@@ -1,0 +1,128 @@
+"""The run report: R multiples (a hedge counts towards the trade it defends), drawdown,
+states reached and actions from a defender's events, and the chart files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hookspecs import (
+    Action,
+    ActionKind,
+    DefensiveState,
+    HostView,
+    OrderRequest,
+    Trade,
+    hookimpl,
+)
+from hostapp.app import build_sim_app
+from hostapp.config import config_from_dict
+from hostapp.loop import LoopStats
+from hostapp.report import RunRecorder, max_drawdown, summarize, trade_results, write_charts
+from hostapp.testing import bars_from_closes
+
+T = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _trade(ticket: int, direction: str, entry: float, close: float, volume: float, **kw) -> Trade:
+    return Trade(
+        ticket, "XAUUSD", direction, volume, entry, kw.pop("sl", None), None, T,  # type: ignore[arg-type]
+        close_price=close, closed_at=kw.pop("at", T), profit=kw.pop("profit", 0.0), **kw,
+    )  # fmt: skip
+
+
+def test_r_multiples_include_parts_and_hedges() -> None:
+    stats = LoopStats()
+    opened = Trade(1, "XAUUSD", "buy", 0.2, 2000.0, 1990.0, None, T)
+    other = Trade(2, "XAUUSD", "sell", 0.1, 2000.0, 2010.0, None, T)
+    stats.entries += [(T, opened, "s"), (T, other, "s")]
+    stats.closes += [(T, opened, "stop_loss"), (T, other, "take_profit")]
+    closed = [
+        _trade(1, "buy", 2000.0, 2020.0, 0.1),  # half at +2R
+        _trade(1, "buy", 2000.0, 1990.0, 0.1),  # rest at the stop, -1R
+        _trade(3, "sell", 1995.0, 1985.0, 0.1, comment="DTMS_HEDGE_1"),  # hedge made +1R
+        _trade(2, "sell", 2000.0, 2030.0, 0.1),  # -3R
+    ]
+    results = trade_results(stats, closed)
+    # trade 1: (+20*0.1 - 10*0.1 + 10*0.1) / (10 * 0.2) = +1R
+    assert results == {1: pytest.approx(1.0), 2: pytest.approx(-3.0)}
+
+
+def test_max_drawdown_peak_to_trough_in_close_order() -> None:
+    deals = [
+        _trade(1, "buy", 1, 1, 1, profit=100.0, at=T),
+        _trade(2, "buy", 1, 1, 1, profit=-30.0, at=T + timedelta(hours=2)),
+        _trade(3, "buy", 1, 1, 1, profit=-50.0, at=T + timedelta(hours=1)),
+        _trade(4, "buy", 1, 1, 1, profit=60.0, at=T + timedelta(hours=3)),
+    ]
+    amount, pct = max_drawdown(1000.0, deals)
+    assert amount == 80.0 and pct == pytest.approx(80 / 1100 * 100, abs=1e-3)
+
+
+class Defender:
+    """A DTMS stand-in: walks every trade HEALTHY → WARNING_L1 → HEDGED over cycles."""
+
+    def __init__(self) -> None:
+        self.age: dict[int, int] = {}
+
+    @hookimpl
+    def propose_orders(self, symbol: str, bars: list[object]) -> list[OrderRequest]:
+        if len(bars) in (5, 25):
+            return [OrderRequest(symbol, "buy", 0.1, stop_loss=1900.0, take_profit=2500.0)]
+        return []
+
+    @hookimpl
+    def on_trade_executed(self, trade: Trade) -> None:
+        self.age[trade.ticket] = 0
+
+    @hookimpl
+    async def on_cycle(self, host: HostView) -> None:
+        for ticket in list(self.age):
+            self.age[ticket] += 1
+            if self.age[ticket] == 2:
+                await host.report_state_change(
+                    ticket, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "test"
+                )
+            if self.age[ticket] == 4:
+                await host.execute(
+                    Action(ticket, ActionKind.HEDGE, {"volume": 0.05}, key=f"h{ticket}")
+                )
+                await host.report_state_change(
+                    ticket, DefensiveState.WARNING_L1, DefensiveState.HEDGED, "test"
+                )
+
+    @hookimpl
+    def on_trade_closed(self, trade: Trade) -> None:
+        self.age.pop(trade.ticket, None)
+
+
+async def test_states_and_actions_reach_the_summary_and_charts(tmp_path: Path) -> None:
+    closes = [2000.0 + (i % 7) for i in range(40)]
+    config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
+    series = {"XAUUSD": bars_from_closes(closes)}
+    app = build_sim_app(
+        config, series, base_timeframe="M5", builtins={"dtms": Defender()}, entry_points=[], env={}
+    )
+    stats = await app.loop.run_replay(app.feed)
+    summary = summarize(
+        stats=stats,
+        recorder=app.recorder,
+        closed=app.broker.closed_trades(),  # type: ignore[attr-defined]
+        open_positions=app.broker.positions(),
+        start_balance=app.start_balance,
+        balance=app.broker.account().balance,
+    )
+    assert summary["trades"] == 2  # the hedges are not strategy trades
+    assert summary["open_at_end"] == 2
+    assert summary["states_reached"]["WARNING_L1"] == 2
+    assert summary["states_reached"]["HEDGED"] == 2
+    assert summary["states_reached"]["WARNING_L2"] == 0
+    assert summary["actions"] == {"hedge": 2}
+    assert summary["actions_by_source"] == {"dtms": {"hedge": 2}}
+    assert isinstance(app.recorder, RunRecorder)
+    assert [when for when, *_ in app.recorder.states] == sorted(w for w, *_ in app.recorder.states)
+    files = write_charts(tmp_path, series, stats=stats, recorder=app.recorder, base_seconds=300)
+    assert [f.name for f in files] == ["XAUUSD.png"]
+    assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
