@@ -29,19 +29,6 @@ from hookspecs import (
 from ..store import Store, StoreError
 
 
-def _jsonable(value: object) -> Any:
-    """Action params are a Mapping of plain values; anything else is stored as text."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
 class HeadlessHost:
     """A :class:`hookspecs.HostView` without a trading loop: the DTMS server's host."""
 
@@ -82,8 +69,12 @@ class HeadlessHost:
         return dict(self._plugin_config.get(plugin_name, {}))
 
     async def execute(self, action: Action) -> ActionResult:
-        """Apply ``action`` on the broker and journal it. A broker that raises (a lost
-        connection) is a failed result, as the contract promises callers."""
+        """Apply ``action`` on the broker and log it. A broker that raises (a lost
+        connection) is a failed result, as the contract promises callers.
+
+        The action history (``GET /dtms/actions``) is written by the strategy, which
+        appends each action with its result once its own journal entry is settled;
+        writing it here too would list every action twice."""
         try:
             result = apply_action(self._broker, action)
         except Exception as exc:
@@ -98,20 +89,6 @@ class HeadlessHost:
             action.ticket,
             result.code.value,
             result.message,
-        )
-        self.journal(
-            {
-                "type": "action",
-                "ticket": action.ticket,
-                "kind": action.kind.value,
-                "params": _jsonable(action.params),
-                "reason": action.reason,
-                "key": action.key,
-                "ok": result.ok,
-                "code": result.code.value,
-                "message": result.message,
-                "new_ticket": result.new_ticket,
-            }
         )
         return result
 
@@ -130,8 +107,9 @@ class HeadlessHost:
         )
 
     def journal(self, entry: dict[str, Any]) -> None:
-        """The history behind ``GET /dtms/actions``. A failed write is logged (by the store)
-        and never undoes or hides what already happened at the broker."""
+        """Add a state change or an unregistration to the history behind
+        ``GET /dtms/actions``. A failed write is logged (by the store) and never undoes
+        or hides what already happened."""
         entry["at"] = self._clock.now().isoformat()
         try:
             self._store.append_action(entry)

@@ -36,6 +36,7 @@ def make_client(
         token: str | None = "",
         strategy_factory: Any = None,
         token_env: str = "DTMS_TOKEN",
+        world: World = world,
         **overrides: Any,
     ) -> Client:
         settings = ServerSettings(

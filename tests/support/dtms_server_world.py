@@ -192,6 +192,17 @@ class ScriptedStrategy:
                 }
             )
             self.store.put_record(ticket, record)
+            self.store.append_action(  # as the local strategy does: the action history
+                {
+                    "type": "action",
+                    "ticket": ticket,
+                    "key": action.key,
+                    "kind": action.kind.value,
+                    "ok": result.ok,
+                    "code": result.code.value,
+                    "at": now.isoformat(),
+                }
+            )
             await host.report_state_change(
                 ticket, DefensiveState.HEALTHY, DefensiveState.WARNING_L2, "scripted"
             )

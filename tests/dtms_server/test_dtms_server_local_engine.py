@@ -1,0 +1,83 @@
+"""The real local engine inside the server: an adverse price path moves a registered
+trade down the ladder, and the API shows each step, its actions and the broker's side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from support.dtms_server_world import (
+    World,
+    falling_path,
+    open_position,
+    registration,
+    service_of,
+    wavy_path,
+)
+
+from dtms_plugin.local import LocalStrategy
+from dtms_plugin.server.service import default_strategy_factory
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def test_an_adverse_path_moves_the_trade_and_the_api_follows(make_client: Any) -> None:
+    base = wavy_path(2000.0, 1000)  # enough M15 bars for the engine's warm-up
+    world = World({"XAUUSD": base + falling_path(base[-1], 200, step=1.5)}, visible=1000)
+    client: Client = await make_client(world=world, strategy_factory=default_strategy_factory)
+    service = service_of(client)
+    assert isinstance(service.strategy, LocalStrategy)
+
+    ticket = open_position(world)
+    entry = world.price("XAUUSD")
+    body = registration(ticket, entry=entry, stop_loss=entry - 20.0, take_profit=None)
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+
+    seen: list[str] = []
+    for _ in range(40):
+        world.step()
+        await service.run_cycle()
+        view = await (await client.get(f"/dtms/trade/{ticket}")).json()
+        if not seen or seen[-1] != view["state"]:
+            seen.append(view["state"])
+        if view["state"] == "HEDGED":
+            break
+    assert seen == ["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED"]
+    assert view["defensive"] is True
+    assert view["score"] <= -6.0
+    assert view["last_action"]["kind"] == "hedge"
+    assert view["last_action"]["status"] == "done"
+    info = view["trade_info"]
+    hedge = world.broker.position(info["hedge_ticket"])
+    assert hedge is not None and hedge.direction == "sell"  # the hedge is at the broker
+    assert info["deadlines"]["flat"] is not None
+    main = world.broker.position(ticket)
+    assert main is not None and main.volume == info["volume"] == 0.5  # partial close
+
+    history = (await (await client.get(f"/dtms/actions?ticket={ticket}")).json())["actions"]
+    actions = [e["kind"] for e in history if e["type"] == "action"]
+    changes = [e["to"] for e in history if e["type"] == "state_change"]
+    assert actions == ["tighten_sl", "partial_close", "hedge"]  # each once
+    assert changes == ["WARNING_L1", "WARNING_L2", "HEDGED"]
+
+    batch = await (await client.get(f"/dtms/trades?tickets={ticket}")).json()
+    assert batch["trades"][str(ticket)]["state"] == "HEDGED"
+    status = await (await client.get("/dtms/status")).json()
+    assert status["states"]["HEDGED"] == 1
+    assert status["engine"]["strategy"] == "local"
+
+
+async def test_unregister_makes_the_engine_forget_the_trade(make_client: Any) -> None:
+    base = wavy_path(2000.0, 1000)
+    world = World({"XAUUSD": base + falling_path(base[-1], 200, step=1.5)}, visible=1000)
+    client: Client = await make_client(world=world, strategy_factory=default_strategy_factory)
+    ticket = open_position(world)
+    body = registration(ticket, entry=world.price("XAUUSD"))
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    assert (await client.delete(f"/dtms/trade/{ticket}")).status == 200
+    for _ in range(15):  # the adverse path would have moved it; the engine must not
+        world.step()
+        await service_of(client).run_cycle()
+    assert (await client.get(f"/dtms/trade/{ticket}")).status == 404
+    assert world.broker.calls == [("open", world.broker.calls[0][1])]  # nothing acted on it
