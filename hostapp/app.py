@@ -264,12 +264,14 @@ def build_live_app(
     builtins: Mapping[str, str | object] | None = None,
     entry_points: Any = None,
     env: Mapping[str, str] | None = None,
+    module: object | None = None,
 ) -> App:
-    """A MetaTrader host on the wall clock (``[host] broker = "mt5"``)."""
-    from .brokers.mt5 import Mt5Market, Mt5Settings, create_mt5_broker
+    """A MetaTrader host on the wall clock (``[host] broker = "mt5"``). ``module`` stands
+    in for the MetaTrader5 package (tests pass a fake terminal)."""
+    from .brokers.mt5 import Mt5Market, create_mt5_broker, load_mt5_settings
 
-    settings = parse_settings(Mt5Settings, config.host.mt5, f"{config.source} [host.mt5]")
-    broker = create_mt5_broker(settings)
+    settings = load_mt5_settings(config.host.mt5, f"{config.source} [host.mt5]")
+    broker = create_mt5_broker(settings, module=module, symbols=config.host.symbols)
     market = Mt5Market(broker)
     clock = SystemClock()
     plugins, recorder = _plugins(config, builtins, entry_points, env)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from hookspecs import Bar, Broker, HostView, MarketView, OrderRequest, Trade
+from hookspecs import Bar, Broker, BrokerError, HostView, MarketView, OrderRequest, Trade
 
 from .exits import ExitManager
 from .market.timeframes import timeframe_seconds, to_epoch
@@ -291,19 +291,19 @@ class TradingLoop:
         self._wake = asyncio.Event()
         last_seen: dict[str, datetime] = {}
         while not self.stop_requested:
-            new_bars: dict[str, Bar] = {}
-            for symbol in self.symbols:
-                got = bar_source(symbol)
-                bar = await got if isinstance(got, Awaitable) else got
-                if bar is not None and last_seen.get(symbol) != bar.time:
-                    last_seen[symbol] = bar.time
-                    new_bars[symbol] = bar
-            now = now_fn()
-            if new_bars:
-                await self.cycle(now, new_bars, True)
-            else:
-                # No new bar: still a cycle for DTMS and the exits (live prices move).
-                await self.cycle(now, {}, False)
+            try:
+                new_bars: dict[str, Bar] = {}
+                for symbol in self.symbols:
+                    got = bar_source(symbol)
+                    bar = await got if isinstance(got, Awaitable) else got
+                    if bar is not None and last_seen.get(symbol) != bar.time:
+                        last_seen[symbol] = bar.time
+                        new_bars[symbol] = bar
+                # Without a new bar it is still a cycle: DTMS and the exits watch live prices.
+                await self.cycle(now_fn(), new_bars, bool(new_bars))
+            except BrokerError as exc:
+                # The terminal went away or answered nonsense: skip this cycle, try again.
+                self.host.log.error("cycle skipped: %s", exc)
             await _sleep_or_wake(self._wake, cycle_seconds)
         self.stats.interrupted = True
         return self.stats

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hookspecs import ConfigError
+from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
 from .config import HostConfig, load_config
@@ -169,8 +169,16 @@ def run_command(args: argparse.Namespace) -> int:
     if getattr(args, "serve", False):
         print("hostapp: --serve is not handled by this runner; start `dtms serve`", file=sys.stderr)
     if args.live and config.host.broker == "mt5":
-        app = appmod.build_live_app(config)
+        try:
+            app = appmod.build_live_app(config)
+        except BrokerError as exc:
+            print(f"hostapp: cannot start on MetaTrader: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         stats = asyncio.run(drive(app, progress=None))
+        summary = run_summary(app, stats, {"mode": "live"})
+        write_json(report / "summary.json", summary)  # no charts: no replayed series
+        print(summary_table(summary))
+        print(f"\nreport: {report / 'summary.json'}")
         return EXIT_INTERRUPTED if stats.interrupted else 0
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
