@@ -193,7 +193,9 @@ async def test_engine_moves_a_trade_and_the_api_shows_it(client: Client, world: 
     assert body["last_action"]["status"] == "done"
     assert body["updated_at"] == world.now().isoformat()
     assert body["trade_info"]["deadlines"] == {"flat": None, "recovery": None}
-    assert world.broker.position(ticket).stop_loss == pytest.approx(entry - 11.0)  # type: ignore[union-attr]
+    position = world.broker.position(ticket)
+    assert position is not None
+    assert position.stop_loss == pytest.approx(entry - 11.0)
 
     batch = await (await client.get("/dtms/trades", params={"tickets": str(ticket)})).json()
     assert batch["trades"][str(ticket)]["defensive"] is True
