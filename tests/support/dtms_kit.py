@@ -176,3 +176,27 @@ def armed(rec: TradeRecord) -> TradeRecord:
 def ticks(start: datetime, step_minutes: float, count: int) -> Iterator[datetime]:
     for i in range(count):
         yield start + timedelta(minutes=step_minutes * i)
+
+
+def trend_bars(
+    start: datetime,
+    count: int,
+    turn: int,
+    price: float = 2000.0,
+    up: float = 0.2,
+    down: float = -1.0,
+) -> list[Bar]:
+    """M5 bars rising gently with a 24-bar wave, then falling from bar ``turn`` on:
+    a market that puts a buy under pressure step by step (swing lows, RSI, EMAs)."""
+    import math
+
+    out: list[Bar] = []
+    prev = price
+    level = price
+    for i in range(count):
+        level += up if i < turn else down
+        close = level + 4.0 * math.sin(i * 2 * math.pi / 24)
+        hi, lo = max(prev, close) + 0.3, min(prev, close) - 0.3
+        out.append(Bar(start + timedelta(minutes=5 * i), prev, hi, lo, close, 100.0, 0.2))
+        prev = close
+    return out

@@ -1,0 +1,410 @@
+"""The local strategy: the DTMS engine in-process, acting through the host's broker.
+
+The engine is pure; this module is its edge. Per cycle it pulls only the new closed bars
+of each symbol (warming up on first sight), feeds them once to that symbol's indicators,
+evaluates every active trade, and executes the planned actions through
+``host.execute`` with the journal written first (pending → done / failed / unknown). The
+whole record is persisted after every evaluation and every action result, so a killed
+process resumes with every state, deadline and journal entry; an action whose outcome is
+unknown is settled by re-reading the broker before anything is re-sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from hookspecs import (
+    Action,
+    ActionKind,
+    BrokerError,
+    DataError,
+    DefensiveState,
+    HostView,
+    OrderRequest,
+    Quote,
+    SymbolInfo,
+    Trade,
+)
+
+from . import defensive
+from .engine import (
+    HEDGE_COMMENT,
+    AccountState,
+    SignalSnapshot,
+    SymbolIndicators,
+    TradeRecord,
+    begin,
+    check_account,
+    close_record,
+    evaluate,
+    finish,
+    outcome_from_broker,
+    register,
+    settle,
+    sync_position,
+    timeframe_period,
+    unsettled,
+)
+from .settings import DtmsSettings
+from .store import Store, StoreError
+
+_HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
+
+
+class LocalStrategy:
+    """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        settings: DtmsSettings,
+        store: Store | None = None,
+        *,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.log = log or logging.getLogger("dtms_plugin.local")
+        self._store = store
+        self._owns_store = store is None
+        self.records: dict[int, TradeRecord] = {}
+        self.indicators: dict[str, SymbolIndicators] = {}
+        self._infos: dict[str, SymbolInfo] = {}
+        self._account = AccountState(hedging=False)  # until the broker says otherwise
+        self._recovered = False
+        self._fast = timeframe_period(settings.fast_timeframe)
+        self._signal = timeframe_period(settings.signal_timeframe)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.state_dir, log=self.log)
+        return self._store
+
+    async def startup(self, host: HostView) -> None:
+        for ticket, data in self.store.records().items():
+            try:
+                self.records[ticket] = TradeRecord.from_json(data)
+            except DataError as exc:  # kept in the store, never deleted; reported
+                self.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
+        self.log.info("DTMS local engine: %d records loaded", len(self.records))
+        await self.recover(host, host.clock.now())
+
+    async def shutdown(self, host: HostView) -> None:
+        if self._owns_store and self._store is not None:
+            self._store.close()
+            self._store = None
+
+    async def recover(self, host: HostView, now: datetime) -> None:
+        """Spec §8: settle what a crash left pending, close what is gone, adopt what
+        changed. A broker that cannot answer leaves every record as it is (retried on
+        the next cycle)."""
+        try:
+            positions = host.broker.positions()
+            self._refresh_account(host)
+        except BrokerError as exc:
+            self.log.error("DTMS recovery postponed, the broker cannot answer: %s", exc)
+            return
+        by_ticket = {p.ticket: p for p in positions}
+        for rec in [r for r in self.records.values() if r.active]:
+            rec = self._settle(rec, by_ticket, positions, now)
+            pos = by_ticket.get(rec.ticket)
+            if pos is not None:
+                rec = sync_position(rec, pos)
+            self._persist(rec, now)
+        self._recovered = True
+
+    def unregister(self, host: HostView, ticket: int) -> None:
+        """Forget ``ticket`` (the server's DELETE); the position is left alone."""
+        self.records.pop(ticket, None)
+
+    # ------------------------------------------------------------------ hooks
+
+    async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
+        if trade.ticket in self.records or trade.comment.startswith(_HEDGE_PREFIX):
+            return  # idempotent by ticket; our own hedges are not defended trades
+        now = host.clock.now()
+        ind = self._bars(host, trade.symbol, now)
+        rec = register(trade, ind.atr.value if ind else None, now)
+        self.records[rec.ticket] = rec
+        self._persist(rec, now)
+        self.log.info(
+            "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
+        )
+
+    async def on_cycle(self, host: HostView, now: datetime) -> None:
+        if not self._recovered:
+            await self.recover(host, now)
+            if not self._recovered:
+                return
+        try:
+            positions: list[Trade] | None = host.broker.positions()
+            self._refresh_account(host)
+        except BrokerError as exc:
+            self.log.warning("DTMS: positions unavailable (%s); no position-gone checks", exc)
+            positions = None
+        by_ticket = {p.ticket: p for p in positions} if positions is not None else None
+        by_symbol: dict[str, list[TradeRecord]] = defaultdict(list)
+        for rec in self.records.values():
+            if rec.active:
+                by_symbol[rec.symbol].append(rec)
+        for symbol, recs in by_symbol.items():
+            ind = self._bars(host, symbol, now)
+            snap = ind.snapshot() if ind is not None else None
+            info = self._info(host, symbol)
+            if info is None:
+                self.log.error("DTMS: no symbol rules for %s; its trades wait", symbol)
+                continue
+            quote = self._quote(host, symbol)
+            for rec in recs:
+                await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
+        for rec in self.records.values():
+            if rec.is_open:
+                self._put_state(rec, now)
+
+    async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
+        now = host.clock.now()
+        for parent in self.records.values():
+            if parent.hedge_ticket == trade.ticket and parent.hedge_ticket is not None:
+                self._persist(replace(parent, hedge_ticket=None, hedge_volume=0.0), now)
+                return
+        rec = self.records.get(trade.ticket)
+        if rec is None:
+            return
+        rec, transition = close_record(rec, trade, reason, now)
+        self._persist(rec, now)
+        self._put_state(rec, now)
+        if transition is not None:
+            await host.report_state_change(
+                rec.ticket, transition[0], transition[1], f"position closed ({reason})"
+            )
+        if rec.owed:  # its hedge: close it now
+            info = self._info(host, rec.symbol)
+            if info is not None:
+                e = evaluate(
+                    rec,
+                    None,
+                    self._quote(host, rec.symbol),
+                    now,
+                    self.settings,
+                    info,
+                    self._account,
+                )
+                rec = e.record
+                self._persist(rec, now)
+                for action in e.actions:
+                    rec = await self._execute(host, rec, action, now)
+        self._account_rails(host, now)
+
+    def is_defensive(self, host: HostView, ticket: int) -> bool:
+        """Spec §9 without I/O: account mode from the store, then the engine's own record
+        (this process is the authority for its trades, so its answer never goes stale
+        between cycles), then the store's cached state for a ticket this process does
+        not hold."""
+        now = host.clock.now()
+        mode = self.store.get_account_mode()
+        if mode is not None and mode[0] > now:
+            return True
+        rec = self.records.get(ticket)
+        if rec is not None:
+            return rec.is_open and rec.state.defensive
+        return defensive.answer(self.store, ticket, now, self.settings)[0]
+
+    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+        now = host.clock.now()
+        mode = self.store.get_account_mode()
+        if mode is not None and mode[0] > now:
+            return f"DTMS account defensive mode until {mode[0].isoformat()}: {mode[1]}"
+        for rec in self.records.values():
+            if rec.symbol == order.symbol and rec.is_open and rec.state is DefensiveState.HEDGED:
+                return f"DTMS: {order.symbol} has a hedged trade (ticket {rec.ticket})"
+        return None
+
+    # ------------------------------------------------------------------ one trade
+
+    async def _process(
+        self,
+        host: HostView,
+        rec: TradeRecord,
+        snap: SignalSnapshot | None,
+        quote: Quote | None,
+        info: SymbolInfo,
+        positions: list[Trade] | None,
+        by_ticket: Mapping[int, Trade] | None,
+        now: datetime,
+    ) -> None:
+        gone = False
+        if positions is not None and by_ticket is not None:
+            rec = self._settle(rec, by_ticket, positions, now)
+            pos = by_ticket.get(rec.ticket)
+            gone = pos is None
+            if pos is not None:
+                rec = sync_position(rec, pos)
+        e = evaluate(rec, snap, quote, now, self.settings, info, self._account, position_gone=gone)
+        changed = e.record != self.records.get(rec.ticket)
+        rec = e.record
+        if changed:
+            self._persist(rec, now, e.score.to_json() if e.score is not None else None)
+        if e.transition is not None:
+            old, new = e.transition
+            self.log.info("DTMS %s %s→%s: %s", rec.ticket, old.value, new.value, e.reason)
+            self._put_state(rec, now)
+            await host.report_state_change(rec.ticket, old, new, e.reason)
+        for action in e.actions:
+            rec = await self._execute(host, rec, action, now)
+
+    async def _execute(
+        self, host: HostView, rec: TradeRecord, action: Action, now: datetime
+    ) -> TradeRecord:
+        pending = begin(rec, action, now)
+        if not self._persist(pending, now):
+            return rec  # journal first: never call the broker without a durable entry
+        result = await host.execute(action)
+        rec = finish(pending, action, result, now, self.settings)
+        self._persist(rec, now)
+        self._append_action(action, result, now)
+        if result.ok and action.kind is ActionKind.RE_ADD and result.new_ticket:
+            added = self._position(host, result.new_ticket)
+            if added is not None:
+                await self.on_trade_executed(host, added)
+        return rec
+
+    def _settle(
+        self,
+        rec: TradeRecord,
+        by_ticket: Mapping[int, Trade],
+        positions: list[Trade],
+        now: datetime,
+    ) -> TradeRecord:
+        for entry in unsettled(rec):
+            done, new_ticket = outcome_from_broker(rec, entry, by_ticket.get(rec.ticket), positions)
+            self.log.warning(
+                "DTMS %s: %s of unknown outcome settled as %s",
+                rec.ticket,
+                entry.key,
+                "done" if done else "not applied",
+            )
+            rec = settle(rec, entry, done, new_ticket, now, self.settings)
+        return rec
+
+    # ------------------------------------------------------------------ edges
+
+    def _bars(self, host: HostView, symbol: str, now: datetime) -> SymbolIndicators | None:
+        """Feed the symbol's new closed bars (warm-up on first sight); never twice."""
+        ind = self.indicators.get(symbol)
+        if ind is None:
+            ind = self.indicators[symbol] = SymbolIndicators(symbol, self.settings)
+        s = self.settings
+        warmup = s.indicators.warmup_bars
+        try:
+            for tf, period, last, feed in (
+                (s.signal_timeframe, self._signal, ind.last_signal_time, ind.feed_signal),
+                (
+                    s.fast_timeframe,
+                    self._fast,
+                    ind.last_fast_bar.time if ind.last_fast_bar else None,
+                    ind.feed_fast,
+                ),
+            ):
+                count = warmup if last is None else min(warmup, int((now - last) / period) + 2)
+                for bar in host.market.bars(symbol, tf, count):
+                    if last is None or bar.time > last:
+                        feed(bar)
+        except Exception as exc:  # a data source failing must not stop the other symbols
+            self.log.error("DTMS: bars for %s unavailable: %r", symbol, exc)
+        return ind
+
+    def _info(self, host: HostView, symbol: str) -> SymbolInfo | None:
+        info = self._infos.get(symbol)
+        if info is None:
+            try:
+                info = host.broker.symbol_info(symbol)
+            except BrokerError as exc:
+                self.log.error("DTMS: symbol_info(%s) failed: %s", symbol, exc)
+                return None
+            if info is not None:
+                self._infos[symbol] = info
+        return info
+
+    def _quote(self, host: HostView, symbol: str) -> Quote | None:
+        try:
+            return host.broker.quote(symbol)
+        except BrokerError as exc:
+            self.log.warning("DTMS: no quote for %s: %s", symbol, exc)
+            return None
+
+    def _position(self, host: HostView, ticket: int) -> Trade | None:
+        try:
+            return host.broker.position(ticket)
+        except BrokerError:
+            return None
+
+    def _refresh_account(self, host: HostView) -> None:
+        self._account = AccountState(hedging=host.broker.account().hedging)
+
+    def _account_rails(self, host: HostView, now: datetime) -> None:
+        try:
+            balance = host.broker.account().balance
+        except BrokerError as exc:
+            self.log.error("DTMS account rails not checked: %s", exc)
+            return
+        mode = check_account(self.records.values(), balance, now, self.settings)
+        if mode is None:
+            return
+        current = self.store.get_account_mode()
+        if current is None or current[0] < mode.until:
+            self.log.warning(
+                "DTMS account defensive mode until %s: %s", mode.until.isoformat(), mode.reason
+            )
+            try:
+                self.store.put_account_mode(mode.until, mode.reason)
+            except StoreError as exc:
+                self.log.error("DTMS account mode not stored: %s", exc)
+
+    def _persist(
+        self, rec: TradeRecord, now: datetime, score: dict[str, Any] | None = None
+    ) -> bool:
+        self.records[rec.ticket] = rec
+        data = rec.to_json()
+        data["updated_at"] = now.isoformat()
+        if score is not None:
+            data["score"] = score
+        try:
+            self.store.put_record(rec.ticket, data)
+        except StoreError as exc:
+            self.log.error("DTMS %s: record not persisted: %s", rec.ticket, exc)
+            return False
+        return True
+
+    def _put_state(self, rec: TradeRecord, now: datetime) -> None:
+        try:
+            self.store.put_state(rec.ticket, rec.state.value, now)
+        except StoreError as exc:
+            self.log.error("DTMS %s: state cache not written: %s", rec.ticket, exc)
+
+    def _append_action(self, action: Action, result: Any, now: datetime) -> None:
+        try:
+            self.store.append_action(
+                {
+                    "type": "action",
+                    "ticket": action.ticket,
+                    "key": action.key,
+                    "kind": action.kind.value,
+                    "params": dict(action.params),
+                    "reason": action.reason,
+                    "ok": result.ok,
+                    "code": result.code.value,
+                    "message": result.message,
+                    "new_ticket": result.new_ticket,
+                    "at": now.isoformat(),
+                }
+            )
+        except StoreError as exc:
+            self.log.error("DTMS %s: action history not written: %s", action.ticket, exc)

@@ -1,0 +1,124 @@
+"""The ``dtms`` builtin plugin: parses its settings, picks a strategy, forwards the hooks.
+
+``strategy = "local"`` runs the engine in this process (:class:`LocalStrategy`),
+``"remote"`` talks to a DTMS API server (:class:`dtms_plugin.remote.RemoteStrategy`), and
+``"auto"`` runs locally when this host can feed the engine (a market and a broker that
+answers), else remotely. ``is_defensive`` and ``allow_order`` are sync and do no I/O
+beyond a local cache read; before ``startup`` they answer from the store anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, hookimpl
+
+from . import defensive
+from .engine import check_tables, timeframe_period
+from .settings import DtmsSettings, load_settings
+from .store import Store
+from .strategy import Strategy
+
+_WHERE = "plugins.toml [plugin.dtms]"
+
+
+def parse(host: HostView) -> DtmsSettings:
+    """Settings from ``[plugin.dtms]``, with the engine's own checks; ConfigError names
+    the key."""
+    settings = load_settings(host.config_for("dtms"), _WHERE)
+    try:
+        check_tables(settings)
+        timeframe_period(settings.fast_timeframe)
+        timeframe_period(settings.signal_timeframe)
+    except ValueError as exc:
+        raise ConfigError(f"{_WHERE}: {exc}") from None
+    return settings
+
+
+class DtmsPlugin:
+    def __init__(self) -> None:
+        self.log = logging.getLogger("dtms_plugin")
+        self.settings: DtmsSettings | None = None
+        self.strategy: Strategy | None = None
+        self._store: Store | None = None  # only for answers before startup
+
+    def _settings(self, host: HostView) -> DtmsSettings:
+        if self.settings is None:
+            self.settings = parse(host)
+        return self.settings
+
+    @hookimpl
+    def configure(self, host: HostView) -> None:
+        self.settings = parse(host)
+
+    @hookimpl
+    async def startup(self, host: HostView) -> None:
+        settings = self._settings(host)
+        choice = settings.strategy
+        if choice == "auto":
+            choice = "local" if _engine_can_run(host) else "remote"
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if choice == "local":
+            from .local import LocalStrategy
+
+            self.strategy = LocalStrategy(settings, log=self.log)
+        else:
+            from .remote import RemoteStrategy
+
+            self.strategy = RemoteStrategy(settings, log=self.log)
+        self.log.info("DTMS strategy: %s (configured %s)", choice, settings.strategy)
+        await self.strategy.startup(host)
+
+    @hookimpl
+    async def shutdown(self, host: HostView) -> None:
+        if self.strategy is not None:
+            await self.strategy.shutdown(host)
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @hookimpl
+    async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
+        if self.strategy is None:
+            self.log.error("DTMS not started: ticket %s not registered", trade.ticket)
+            return
+        await self.strategy.on_trade_executed(host, trade)
+
+    @hookimpl
+    async def on_cycle(self, host: HostView, now: datetime) -> None:
+        if self.strategy is not None:
+            await self.strategy.on_cycle(host, now)
+
+    @hookimpl
+    async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
+        if self.strategy is not None:
+            await self.strategy.on_trade_closed(host, trade, reason)
+
+    @hookimpl
+    def is_defensive(self, host: HostView, ticket: int) -> bool:
+        if self.strategy is not None:
+            return self.strategy.is_defensive(host, ticket)
+        settings = self._settings(host)
+        if self._store is None:
+            self._store = Store(settings.state_dir, log=self.log)
+        return defensive.answer(self._store, ticket, host.clock.now(), settings)[0]
+
+    @hookimpl
+    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+        if self.strategy is not None:
+            return self.strategy.allow_order(host, order)
+        return None
+
+
+def _engine_can_run(host: HostView) -> bool:
+    """The engine needs bars and a broker that answers."""
+    if getattr(host, "market", None) is None or getattr(host, "broker", None) is None:
+        return False
+    try:
+        host.broker.account()
+    except BrokerError:
+        return False
+    return True
