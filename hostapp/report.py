@@ -281,7 +281,7 @@ def write_charts(
                 until = changes[i + 1][0] if i + 1 < len(changes) else stop
                 colour = STATE_COLOURS.get(state)
                 if colour is not None and until > start:
-                    ax.axvspan(start, until, color=colour, alpha=0.18, linewidth=0)  # type: ignore[arg-type]
+                    ax.axvspan(start, until, color=colour, alpha=0.35, linewidth=0)  # type: ignore[arg-type]
         buys = [
             (w, t.entry_price) for w, t, _ in stats.entries if t.symbol == symbol and t.sign > 0
         ]
@@ -317,12 +317,13 @@ def write_charts(
             )
         handles, _ = ax.get_legend_handles_labels()
         handles += [Patch(color=c, alpha=0.3, label=s.value) for s, c in STATE_COLOURS.items()]
-        ax.legend(handles=handles, loc="upper left", fontsize=7, ncol=2)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
         ax.set_title(f"{symbol}: price, trades, DTMS states and actions")
         ax.set_xlabel("time (UTC)")
         ax.set_ylabel("price")
         ax.grid(True, alpha=0.3)
         fig.autofmt_xdate()
+        fig.tight_layout()
         path = directory / f"{symbol}.png"
         fig.savefig(path)
         plt.close(fig)

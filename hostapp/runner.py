@@ -36,6 +36,7 @@ from .progress import ProgressBar
 from .report import compare_table, summarize, summary_table, write_charts, write_json
 
 DEFAULT_REPORT = Path(".hostapp/report")
+LOG_NAME = "hostapp.log"
 EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
 
@@ -137,17 +138,23 @@ def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:
     return appmod.with_dtms_state_dir(config, state)
 
 
-def _setup_logging(json_lines: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if json_lines:
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+def _setup_logging(report: Path, json_lines: bool = False) -> None:
+    """Everything from INFO up goes to ``<report>/hostapp.log``; only errors reach the
+    terminal, where the progress bar and the table are. A program that embeds the runner
+    (tests) and has its own logging keeps it."""
     root = logging.getLogger()
-    if root.handlers:  # embedded (tests, another program): its logging, its choice
+    if root.handlers:
         return
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
+    report.mkdir(parents=True, exist_ok=True)
+    text = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    to_file = logging.FileHandler(report / LOG_NAME, mode="w", encoding="utf-8")
+    to_file.setFormatter(_JsonFormatter() if json_lines else text)
+    to_err = logging.StreamHandler(sys.stderr)
+    to_err.setFormatter(_JsonFormatter() if json_lines else text)
+    to_err.setLevel(logging.ERROR)
+    root.addHandler(to_file)
+    root.addHandler(to_err)
+    root.setLevel(logging.INFO)
 
 
 class _JsonFormatter(logging.Formatter):
@@ -162,9 +169,9 @@ class _JsonFormatter(logging.Formatter):
 
 
 def run_command(args: argparse.Namespace) -> int:
-    _setup_logging(getattr(args, "log_json", False))
     config = load_config(args.config)
     report = Path(args.report) if args.report else DEFAULT_REPORT
+    _setup_logging(report, getattr(args, "log_json", False))
     seed = args.seed if args.seed is not None else 0
     if getattr(args, "serve", False):
         print("hostapp: --serve is not handled by this runner; start `dtms serve`", file=sys.stderr)
@@ -205,6 +212,7 @@ def run_command(args: argparse.Namespace) -> int:
     write_json(report / "summary.json", summary)
     print(summary_table(summary))
     print(f"\nreport: {report / 'summary.json'} and {len(charts)} chart(s) in {report}/")
+    print(f"log: {report / LOG_NAME}")
     if stats.interrupted:
         print("hostapp: interrupted; the report covers the run up to the stop", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -228,9 +236,9 @@ def _replay_series(args: argparse.Namespace) -> dict[str, list[Any]]:
 def replay_command(args: argparse.Namespace) -> int:
     from .market.csvdata import CsvError
 
-    _setup_logging()
     config = load_config(args.config)
     report = Path(args.report) if args.report else DEFAULT_REPORT
+    _setup_logging(report)
     try:
         series = _replay_series(args)
     except (CsvError, OSError) as exc:
@@ -288,4 +296,5 @@ def replay_command(args: argparse.Namespace) -> int:
     else:
         print(summary_table(next(iter(summaries.values()))))
     print(f"\nreport: {report / 'summary.json'} and {len(charts)} chart(s) in {report}/", file=out)
+    print(f"log: {report / LOG_NAME}", file=out)
     return EXIT_INTERRUPTED if interrupted else 0
