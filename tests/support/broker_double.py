@@ -265,13 +265,18 @@ class HostDouble:
         default_factory=list
     )
     crash_after_broker: set[str] = field(default_factory=set)
+    crash_before_broker: set[str] = field(default_factory=set)
 
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         return self.config if plugin_name == "dtms" else {}
 
     async def execute(self, action: Action) -> ActionResult:
+        if action.kind.value in self.crash_before_broker:
+            self.crash_before_broker.discard(action.kind.value)
+            raise SimulatedCrash(f"process died before sending {action.kind.value}")
         result = apply_action(self.broker, action)
         if action.kind.value in self.crash_after_broker:
+            self.crash_after_broker.discard(action.kind.value)
             raise SimulatedCrash(f"process died after the broker did {action.kind.value}")
         self.actions.append((action, result))
         return result

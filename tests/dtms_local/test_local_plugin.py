@@ -1,0 +1,89 @@
+"""The ``dtms`` plugin object: hook signatures, settings errors, strategy choice, and the
+answers it gives before startup."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pluggy
+import pytest
+from support.dtms_kit import trade
+from support.dtms_local_rig import Rig
+
+from dtms_plugin.local import LocalStrategy
+from dtms_plugin.plugin import DtmsPlugin, _engine_can_run
+from dtms_plugin.store import Store
+from hookspecs import PROJECT_NAME, ConfigError, OrderRequest, spec
+
+
+def test_registers_against_the_hook_specs() -> None:
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(spec)
+    plugin = DtmsPlugin()
+    pm.register(plugin, name="dtms")
+    pm.check_pending()
+    for name in spec.SYNC_ONLY_HOOKS:
+        assert not inspect.iscoroutinefunction(getattr(plugin, name))
+    for name, fn in inspect.getmembers(plugin, callable):
+        if hasattr(fn, f"{PROJECT_NAME}_impl"):
+            params = inspect.signature(fn).parameters.values()
+            assert all(p.default is inspect.Parameter.empty for p in params), name
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        ({"strategy": "cloud"}, "strategy"),
+        ({"fast_timeframe": "5min"}, "timeframe"),
+        ({"regime": {"volatility_factor": {"LOW": 1.0}}}, "volatility_factor"),
+        ({"thresholds": {"to_l1": "x"}}, "to_l1"),
+        ({"no_such_key": 1}, "no_such_key"),
+    ],
+)
+def test_configure_rejects_bad_settings(
+    tmp_path: Path, table: dict[str, object], match: str
+) -> None:
+    rig = Rig(tmp_path / "dtms")
+    rig.host.config.update(table)
+    with pytest.raises(ConfigError, match=match):
+        DtmsPlugin().configure(host=rig.host)
+
+
+async def test_startup_local_and_forwarding(tmp_path: Path) -> None:
+    rig = Rig(tmp_path / "dtms", strategy="local")
+    plugin = DtmsPlugin()
+    plugin.configure(host=rig.host)
+    await plugin.startup(host=rig.host)
+    try:
+        assert isinstance(plugin.strategy, LocalStrategy)
+        t = rig.broker.add(trade(ticket=1, entry=2000.0, sl=1950.0, opened_at=rig.clock.now()))
+        await plugin.on_trade_executed(host=rig.host, trade=t)
+        assert list(plugin.strategy.records) == [1]
+        await plugin.on_cycle(host=rig.host, now=rig.clock.now())
+        assert plugin.is_defensive(host=rig.host, ticket=1) is False
+        assert plugin.allow_order(host=rig.host, order=OrderRequest("XAUUSD", "buy", 1.0)) is None
+    finally:
+        await plugin.shutdown(host=rig.host)
+
+
+def test_auto_runs_locally_only_when_the_broker_answers(tmp_path: Path) -> None:
+    rig = Rig(tmp_path / "dtms")
+    assert _engine_can_run(rig.host)
+    rig.broker.query_error = True
+    assert not _engine_can_run(rig.host)
+
+
+def test_is_defensive_before_startup_answers_from_the_store(tmp_path: Path) -> None:
+    rig = Rig(tmp_path / "dtms")
+    with Store(tmp_path / "dtms") as store:
+        store.put_state(5, "HEDGED", rig.clock.now())
+        store.put_state(6, "WARNING_L1", rig.clock.now())
+    plugin = DtmsPlugin()
+    try:
+        assert plugin.is_defensive(host=rig.host, ticket=5) is True
+        assert plugin.is_defensive(host=rig.host, ticket=6) is False
+        assert plugin.allow_order(host=rig.host, order=OrderRequest("XAUUSD", "buy", 1.0)) is None
+    finally:
+        assert plugin._store is not None
+        plugin._store.close()

@@ -1,0 +1,181 @@
+"""Retries, unknown outcomes, killed processes and restarts, and the account rails."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from support.broker_double import SimulatedCrash
+from support.dtms_kit import trade
+from support.dtms_local_rig import Rig
+
+from dtms_plugin.engine import JournalStatus, TradeRecord
+from hookspecs import DefensiveState, OrderRequest, ResultCode
+
+S = DefensiveState
+L1_AFTER = 8  # cycles before the one that enters WARNING_L1 (pinned in test_local_ladder)
+L2_AFTER = 17
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    r = Rig(tmp_path / "dtms")
+    await r.start()
+    yield r
+    await r.stop()
+
+
+def partial_closes(rig: Rig) -> list[tuple[object, ...]]:
+    return [args for m, args in rig.broker.calls if m == "close" and args[1] is not None]
+
+
+async def test_failed_stop_is_retried_until_done(rig: Rig) -> None:
+    rig.broker.script["modify_sl_tp"] = [ResultCode.TRANSIENT, ResultCode.TRANSIENT]
+    await rig.open_buy()
+    await rig.cycles(L1_AFTER + 3)
+    assert rig.broker.count("modify_sl_tp") == 3
+    entry = rig.strategy.records[1].entry("1:1:tighten_sl")
+    assert entry is not None and entry.status is JournalStatus.DONE and entry.attempts == 3
+    assert rig.broker.open_positions[1].stop_loss is not None
+
+
+async def test_failed_stop_is_given_up_after_three_retries(rig: Rig) -> None:
+    rig.broker.script["modify_sl_tp"] = [ResultCode.REJECTED] * 10
+    await rig.open_buy()
+    await rig.cycles(L1_AFTER + 8)
+    assert rig.broker.count("modify_sl_tp") == 4  # the attempt and three retries
+    rec = rig.strategy.records[1]
+    assert rec.owed == () and "given up" in " ".join(rec.warnings)
+
+
+async def test_unknown_partial_close_is_settled_from_the_position_not_resent(rig: Rig) -> None:
+    await rig.open_buy()
+    await rig.cycles(L2_AFTER)
+    rig.broker.apply_then_timeout.add("close")
+    await rig.cycles(1)
+    entry = rig.strategy.records[1].entry("1:2:partial_close")
+    assert entry is not None and entry.status is JournalStatus.UNKNOWN
+    await rig.cycles(1)
+    entry = rig.strategy.records[1].entry("1:2:partial_close")
+    assert entry is not None and entry.status is JournalStatus.DONE
+    assert partial_closes(rig) == [(1, 0.5)]
+    assert rig.strategy.records[1].volume == 0.5
+
+
+async def test_killed_after_the_broker_acted_resumes_without_repeating(rig: Rig) -> None:
+    await rig.open_buy()
+    await rig.cycles(L2_AFTER)
+    rig.host.crash_after_broker.add("partial_close")
+    with pytest.raises(SimulatedCrash):
+        await rig.cycles(1)
+    stored = TradeRecord.from_json(rig.strategy.store.get_record(1) or {})
+    assert stored.state is S.WARNING_L2
+    assert stored.entry("1:2:partial_close").status is JournalStatus.PENDING  # type: ignore[union-attr]
+    strategy = await rig.restart()
+    rec = strategy.records[1]
+    assert rec.entry("1:2:partial_close").status is JournalStatus.DONE  # type: ignore[union-attr]
+    assert (rec.state, rec.seq, rec.volume, rec.closed_volume) == (S.WARNING_L2, 2, 0.5, 0.5)
+    assert rec.state_entered_at == stored.state_entered_at
+    await rig.cycles(36 - L2_AFTER - 1)
+    assert strategy.records[1].state is S.HEDGED
+    assert partial_closes(rig) == [(1, 0.5)]
+
+
+async def test_killed_before_the_broker_call_sends_it_once_after_restart(rig: Rig) -> None:
+    await rig.open_buy()
+    await rig.cycles(L2_AFTER)
+    rig.host.crash_before_broker.add("partial_close")
+    with pytest.raises(SimulatedCrash):
+        await rig.cycles(1)
+    await rig.restart()
+    entry = rig.strategy.records[1].entry("1:2:partial_close")
+    assert entry is not None and entry.status is JournalStatus.FAILED  # settled: not applied
+    await rig.cycles(1)
+    assert partial_closes(rig) == [(1, 0.5)]
+    assert rig.strategy.records[1].volume == 0.5
+
+
+async def test_restart_while_hedged_keeps_state_deadline_and_journal(rig: Rig) -> None:
+    await rig.open_buy()
+    await rig.cycles(36)
+    before = rig.strategy.records[1]
+    assert before.state is S.HEDGED and before.flat_deadline is not None
+    strategy = await rig.restart()
+    assert strategy.records[1] == before
+    assert strategy.is_defensive(rig.host, 1)
+    await rig.cycles(16)
+    assert strategy.records[1].state is S.CLOSED
+    keys = [a.key for a, _ in rig.host.actions]
+    assert len(keys) == len(set(keys))
+
+
+async def test_volume_changed_outside_is_adopted_on_start(rig: Rig) -> None:
+    await rig.open_buy()
+    await rig.cycles(2)
+    rig.broker.open_positions[1] = replace(rig.broker.open_positions[1], volume=0.7)
+    strategy = await rig.restart()
+    assert strategy.records[1].volume == 0.7
+
+
+async def test_broker_error_at_start_keeps_records_and_recovers_later(rig: Rig) -> None:
+    await rig.open_buy()
+    await rig.cycles(2)
+    rig.broker.query_error = True
+    del rig.broker.open_positions[1]
+    strategy = await rig.restart()
+    assert strategy.records[1].state is S.HEALTHY
+    assert strategy.store.get_record(1) is not None
+    await rig.cycles(1)  # still failing: nothing is decided
+    assert strategy.records[1].state is S.HEALTHY
+    rig.broker.query_error = False
+    await rig.cycles(1)
+    assert strategy.records[1].state is S.CLOSED
+
+
+async def test_closing_a_hedged_trade_closes_its_hedge(rig: Rig) -> None:
+    await rig.open_buy()
+    await rig.cycles(36)
+    rig.broker.close(1)
+    closed = rig.broker.closed[-1]
+    await rig.strategy.on_trade_closed(rig.host, closed, "stop_loss")
+    rec = rig.strategy.records[1]
+    assert rec.state is S.CLOSED and rec.hedge_ticket is None
+    assert rig.broker.open_positions == {}
+    assert rec.close_reason == "stop_loss" and rec.realised_profit == closed.profit
+
+
+async def test_three_stops_in_a_row_put_the_account_in_defensive_mode(rig: Rig) -> None:
+    for ticket in (1, 2, 3):
+        await rig.open_buy(ticket=ticket, volume=0.01)
+    order = OrderRequest("XAUUSD", "buy", 0.1)
+    for ticket in (1, 2, 3):
+        assert rig.strategy.allow_order(rig.host, order) is None
+        rig.broker.close(ticket)
+        await rig.strategy.on_trade_closed(rig.host, rig.broker.closed[-1], "stop_loss")
+    veto = rig.strategy.allow_order(rig.host, order)
+    assert veto is not None and "3 consecutive trades closed at their stop" in veto
+    assert rig.strategy.is_defensive(rig.host, 424242)
+    mode = rig.strategy.store.get_account_mode()
+    assert mode is not None and mode[0] == rig.clock.now() + timedelta(minutes=60)
+
+
+async def test_daily_loss_puts_the_account_in_defensive_mode(rig: Rig) -> None:
+    t = await rig.open_buy(ticket=5)
+    rig.broker.balance = 9_700.0
+    lost = replace(t, profit=-300.0, closed_at=rig.clock.now(), close_price=t.entry_price - 3)
+    del rig.broker.open_positions[5]
+    await rig.strategy.on_trade_closed(rig.host, lost, "exit")
+    mode = rig.strategy.store.get_account_mode()
+    assert mode is not None and "daily realised loss 3.00%" in mode[1]
+    assert mode[0].hour == 0 and mode[0] > rig.clock.now()
+
+
+async def test_is_defensive_for_an_unknown_ticket_reads_the_store_cache(rig: Rig) -> None:
+    rig.strategy.store.put_state(77, "WARNING_L2", rig.clock.now())
+    assert rig.strategy.is_defensive(rig.host, 77)
+    assert not rig.strategy.is_defensive(rig.host, 78)
+    await rig.strategy.on_trade_executed(rig.host, trade(ticket=9))
+    assert not rig.strategy.is_defensive(rig.host, 9)
