@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -57,6 +58,8 @@ def run_once(csv: Path, state: Path, *, dtms: bool) -> tuple[float, dict[str, ob
 
 
 def main() -> int:
+    # DTMS warns about every account defensive episode: noise in a benchmark's output.
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     count = int(sys.argv[1]) if len(sys.argv) > 1 else BARS
     with tempfile.TemporaryDirectory(prefix="hostapp-bench-") as tmp:
         csv = Path(tmp) / f"{SYMBOL}.csv"
