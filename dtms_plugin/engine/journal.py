@@ -11,7 +11,6 @@ settled by ``settle`` from a fresh read of the position, never by resending blin
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 
 from hookspecs import Action, ActionKind, ActionResult, ResultCode, Trade
@@ -42,7 +41,7 @@ def begin(record: TradeRecord, action: Action, now: datetime) -> TradeRecord:
         message="",
         at=now,
     )
-    return replace(record, journal=_put(record, entry))
+    return record.evolve(journal=_put(record, entry))
 
 
 def _drop_owed(record: TradeRecord, intent: str) -> tuple[ActionKind, ...]:
@@ -66,7 +65,7 @@ def _apply_done(record: TradeRecord, entry: JournalEntry) -> TradeRecord:
     elif kind in (ActionKind.CLOSE_HEDGE, ActionKind.CLOSE):
         changes["hedge_ticket"] = None
         changes["hedge_volume"] = 0.0
-    return replace(record, **changes)  # type: ignore[arg-type]
+    return record.evolve(**changes)
 
 
 def finish(
@@ -101,15 +100,14 @@ def finish(
         at=now,
         new_ticket=result.new_ticket,
     )
-    record = replace(record, journal=_put(record, entry))
+    record = record.evolve(journal=_put(record, entry))
     if status is JournalStatus.DONE:
         return _apply_done(record, entry)
     if status is JournalStatus.FAILED:
         give_up = code is ResultCode.NOT_FOUND or attempts >= 1 + settings.actions.max_retries
         if give_up:
             why = f"{action.kind.value} failed ({code.value}: {result.message}); given up"
-            return replace(
-                record,
+            return record.evolve(
                 owed=_drop_owed(record, entry.intent),
                 warnings=record.with_warning(why),
             )

@@ -9,7 +9,7 @@ the trade since the last scoring); deadlines and owed actions are looked at ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Trade
@@ -39,8 +39,16 @@ class Evaluation:
     record: TradeRecord
     actions: tuple[Action, ...]
     score: ScoreBreakdown | None
-    reason: str
+    why: str  # the decision; ``reason`` adds the score breakdown
     transition: tuple[DefensiveState, DefensiveState] | None = None
+
+    @property
+    def reason(self) -> str:
+        """One human line: the decision and the score behind it. Built on demand, as
+        most evaluations change nothing and nobody reads their reason."""
+        if self.score is None:
+            return self.why
+        return f"{self.why}; {self.score.reason()}" if self.why else self.score.reason()
 
     @property
     def changed(self) -> bool:
@@ -152,13 +160,12 @@ def _transition(
 ) -> TradeRecord:
     if new is S.CLOSED:
         changes = {**changes, "flat_deadline": None, "recovery_deadline": None}
-    return replace(
-        rec,
+    return rec.evolve(
         state=new,
         seq=rec.seq + 1,
         state_entered_at=now,
         owed=owed,
-        **changes,  # type: ignore[arg-type]
+        **changes,
     )
 
 
@@ -180,7 +187,7 @@ def evaluate(
     if position_gone and rec.is_open:
         owed: Owed = (K.CLOSE_HEDGE,) if rec.hedge_ticket else ()
         rec = _transition(rec, S.CLOSED, owed, now, {"closed_at": now})
-        rec = replace(rec, close_reason=rec.close_reason or "position gone")
+        rec = rec.evolve(close_reason=rec.close_reason or "position gone")
         return _finish(
             rec,
             None,
@@ -197,11 +204,12 @@ def evaluate(
         return Evaluation(rec, (), None, "waiting: an action's outcome is unknown")
     price = exit_price(rec.sign, quote) if quote is not None else None
     if rec.r <= 0.0 and snapshot is not None and snapshot.atr:
-        rec = replace(rec, r=snapshot.atr, warnings=rec.with_warning("R set to 1 × ATR"))
+        rec = rec.evolve(r=snapshot.atr, warnings=rec.with_warning("R set to 1 × ATR"))
+    changes: Changes = {}
     if not rec.armed:
         if not _arm(rec, price, now, settings):
             return Evaluation(rec, (), None, "not armed")
-        rec = replace(rec, armed=True)
+        changes["armed"] = True
     bd: ScoreBreakdown | None = None
     why = ""
     if snapshot is None:
@@ -218,13 +226,13 @@ def evaluate(
         )
         if new_bar or adverse:
             bd = snapshot.score(rec.direction)
-            rec = replace(
-                rec,
-                last_eval_price=price if price is not None else rec.last_eval_price,
-                last_score=bd.total,
-                last_bar_time=snapshot.bar_time,
-                last_eval_at=now,
-            )
+            if price is not None:
+                changes["last_eval_price"] = price
+            changes["last_score"] = bd.total
+            changes["last_bar_time"] = snapshot.bar_time
+            changes["last_eval_at"] = now
+    if changes:
+        rec = rec.evolve(**changes)
     step = _step(rec, bd, now, settings, account, hedge_ok)
     transition = None
     if isinstance(step, tuple):
@@ -234,9 +242,9 @@ def evaluate(
         why = f"{old.value}→{new.value}: {reason}"
     elif isinstance(step, str):
         why = step
-    if bd is not None:
-        why = f"{why}; {bd.reason()}" if why else bd.reason()
-    return _finish(rec, bd, why or "no change", transition, quote, symbol_info, settings, hedge_ok)
+    if not why and bd is None:
+        why = "no change"
+    return _finish(rec, bd, why, transition, quote, symbol_info, settings, hedge_ok)
 
 
 def _finish(
@@ -249,11 +257,13 @@ def _finish(
     settings: DtmsSettings,
     hedge_ok: bool,
 ) -> Evaluation:
+    ev = Evaluation(rec, (), bd, why, transition)
     if rec.owed and not unsettled(rec):
-        rec, actions, _notes = plan_owed(rec, quote, info, settings, spread_ok=hedge_ok, reason=why)
-    else:
-        actions = ()
-    return Evaluation(rec, actions, bd, why, transition)
+        rec, actions, _notes = plan_owed(
+            rec, quote, info, settings, spread_ok=hedge_ok, reason=ev.reason
+        )
+        ev = Evaluation(rec, actions, bd, why, transition)
+    return ev
 
 
 def close_record(
@@ -261,8 +271,7 @@ def close_record(
 ) -> tuple[TradeRecord, tuple[DefensiveState, DefensiveState] | None]:
     """The broker closed the position (``on_trade_closed``): CLOSED, its hedge owed a
     close, the realised result kept for the account rails."""
-    rec = replace(
-        record,
+    rec = record.evolve(
         closed_at=trade.closed_at or now,
         close_reason=reason,
         realised_profit=trade.profit,
@@ -288,4 +297,4 @@ def sync_position(record: TradeRecord, position: Trade) -> TradeRecord:
         changes["stop_loss"] = position.stop_loss
     if position.take_profit != record.take_profit:
         changes["take_profit"] = position.take_profit
-    return replace(record, **changes) if changes else record  # type: ignore[arg-type]
+    return record.evolve(**changes) if changes else record

@@ -13,7 +13,7 @@ evaluation: freeze level, wide spread, no quote).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hookspecs import Action, ActionKind, Quote, SymbolInfo
 
@@ -222,5 +222,5 @@ def plan_owed(
         warnings = record.warnings
         for n in notes:
             warnings = (*warnings, n)
-        record = replace(record, owed=owed, warnings=warnings[-MAX_WARNINGS:])
+        record = record.evolve(owed=owed, warnings=warnings[-MAX_WARNINGS:])
     return record, tuple(actions), notes

@@ -130,6 +130,18 @@ class TradeRecord:
     def key_for(self, intent: ActionKind) -> str:
         return f"{self.ticket}:{self.seq}:{intent.value}"
 
+    def evolve(self, **changes: Any) -> TradeRecord:
+        """``dataclasses.replace`` without its per-call introspection: this runs for
+        every scored trade on every bar, where ``replace`` alone cost more than the
+        rest of the evaluation."""
+        unknown = changes.keys() - _NAME_SET
+        if unknown:
+            raise TypeError(f"TradeRecord has no field(s) {sorted(unknown)}")
+        new = object.__new__(TradeRecord)
+        for name in _NAMES:
+            _SET(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
     def with_warning(self, text: str) -> tuple[str, ...]:
         return (*self.warnings, text)[-MAX_WARNINGS:]
 
@@ -188,6 +200,11 @@ class TradeRecord:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"trade record {d.get('ticket')!r}: {exc!r}") from None
+
+
+_NAMES: tuple[str, ...] = tuple(f.name for f in fields(TradeRecord))
+_NAME_SET = frozenset(_NAMES)
+_SET = object.__setattr__
 
 
 def register(trade: Trade, atr: float | None, now: datetime) -> TradeRecord:

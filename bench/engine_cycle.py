@@ -1,0 +1,229 @@
+"""How fast the DTMS engine is: one monitoring cycle, and a one-symbol replay.
+
+* ``cycle_ms_1000`` / ``cycle_ms_10000``: one cycle with 1,000 (10,000) open trades spread
+  over 20 symbols, with a new closed M5 *and* M15 bar on every symbol (the worst case):
+  feed the bars to each symbol's indicators once, build its snapshot, evaluate every trade
+  (all armed, all due for scoring), and journal the planned actions as done. Pure engine:
+  no store, no broker. Median of several cycles after a warm-up.
+* ``replay_bars_per_s``: M5 bars per second for one symbol through the indicators
+  (M15 fed every third bar), the snapshot and the evaluation of one open trade
+  (re-opened whenever the engine closes it).
+* ``store_ms_1000``: for scale, persisting 1,000 records plus their state-cache entries
+  in the diskcache store (what the local strategy does after a cycle that changed them).
+
+Prints the figures; the last line is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dtms_plugin.engine import (
+    AccountState,
+    SymbolIndicators,
+    TradeRecord,
+    begin,
+    evaluate,
+    finish,
+    register,
+)
+from dtms_plugin.settings import DtmsSettings
+from hookspecs import ActionResult, Bar, Quote, SymbolInfo, Trade
+
+SETTINGS = DtmsSettings()
+START = datetime(2026, 1, 5, tzinfo=UTC)
+M5 = timedelta(minutes=5)
+HISTORY = 1_200  # M5 bars of warm-up per symbol (400 M15 bars)
+OK = ActionResult.success(new_ticket=9_999_999)
+
+
+def walk(n: int, seed: int, price: float) -> list[Bar]:
+    """A seeded random walk with slow regime swings: trends, ranges, shocks."""
+    rnd = random.Random(seed)
+    out: list[Bar] = []
+    p = price
+    for i in range(n):
+        drift = 0.3 * math.sin(i / 400.0) * price / 2000.0
+        o = p
+        c = max(price * 0.2, o + drift + rnd.gauss(0.0, price / 2000.0))
+        h = max(o, c) + abs(rnd.gauss(0.0, price / 5000.0))
+        lo = min(o, c) - abs(rnd.gauss(0.0, price / 5000.0))
+        out.append(Bar(START + M5 * i, o, h, lo, c, 50 + rnd.random() * 100, price / 10000.0))
+        p = c
+    return out
+
+
+def m15(fast: list[Bar]) -> list[Bar]:
+    return [
+        Bar(
+            g[0].time,
+            g[0].open,
+            max(b.high for b in g),
+            min(b.low for b in g),
+            g[-1].close,
+            sum(b.volume for b in g),
+        )
+        for g in (fast[i : i + 3] for i in range(0, len(fast) - 2, 3))
+    ]
+
+
+class Book:
+    """20 symbols, their indicators, and ``n`` armed trades spread over them."""
+
+    def __init__(self, n_trades: int, n_symbols: int = 20, cycles: int = 12) -> None:
+        self.symbols = [f"SYM{i:02d}" for i in range(n_symbols)]
+        total = HISTORY + cycles * 3 + 3
+        self.fast = {s: walk(total, i, 100.0 * (i + 1)) for i, s in enumerate(self.symbols)}
+        self.infos = {s: SymbolInfo(s, 2, 0.01, 0.01, 0.01, 100.0) for s in self.symbols}
+        self.ind = {s: SymbolIndicators(s, SETTINGS) for s in self.symbols}
+        self.cursor = HISTORY
+        for s in self.symbols:
+            bars = self.fast[s][:HISTORY]
+            for b in bars:
+                self.ind[s].feed_fast(b)
+            for b in m15(bars):
+                self.ind[s].feed_signal(b)
+        self.records: list[TradeRecord] = []
+        rnd = random.Random(1)
+        now = START + M5 * HISTORY
+        for t in range(n_trades):
+            s = self.symbols[t % n_symbols]
+            price = self.fast[s][HISTORY - 1].close
+            direction = "buy" if rnd.random() < 0.5 else "sell"
+            sign = 1 if direction == "buy" else -1
+            trade = Trade(
+                t + 1,
+                s,
+                direction,
+                1.0,
+                price,
+                price - sign * price / 200,
+                None,
+                now - timedelta(hours=1),
+            )
+            self.records.append(replace(register(trade, None, now), armed=True))
+        self.account = AccountState(hedging=True)
+
+    def cycle(self) -> tuple[float, int]:
+        """One cycle: new M5 bars (an M15 bar closes too) on every symbol, every trade
+        evaluated. Returns (seconds, actions planned)."""
+        c = self.cursor
+        self.cursor += 3
+        t0 = time.perf_counter()
+        snaps = {}
+        quotes = {}
+        now = self.fast[self.symbols[0]][c + 2].time + M5
+        for s in self.symbols:
+            ind = self.ind[s]
+            new = self.fast[s][c : c + 3]
+            for b in new:
+                ind.feed_fast(b)
+            ind.feed_signal(m15(new)[0])
+            snaps[s] = ind.snapshot()
+            last = new[-1].close
+            quotes[s] = Quote(s, last - 0.01, last + 0.01, now)
+        n_actions = 0
+        records = self.records
+        for i, rec in enumerate(records):
+            s = rec.symbol
+            e = evaluate(rec, snaps[s], quotes[s], now, SETTINGS, self.infos[s], self.account)
+            rec = e.record
+            for action in e.actions:
+                rec = finish(begin(rec, action, now), action, OK, now, SETTINGS)
+                n_actions += 1
+            records[i] = rec
+        return time.perf_counter() - t0, n_actions
+
+
+def bench_cycle(n_trades: int, cycles: int = 9) -> tuple[float, int]:
+    book = Book(n_trades, cycles=cycles + 1)
+    book.cycle()  # warm-up: first scoring of every trade
+    runs = [book.cycle() for _ in range(cycles)]
+    return statistics.median(r[0] for r in runs) * 1000.0, sum(r[1] for r in runs)
+
+
+def bench_replay(n_bars: int = 100_000) -> float:
+    fast = walk(n_bars + 3, 42, 2000.0)
+    slow = m15(fast)
+    info = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0)
+    account = AccountState(hedging=True)
+    quotes = [Quote("XAUUSD", b.close - 0.1, b.close + 0.1, b.time + M5) for b in fast]
+    ind = SymbolIndicators("XAUUSD", SETTINGS)
+    ticket = 1
+
+    def new_trade(i: int) -> TradeRecord:
+        b = fast[i]
+        t = Trade(ticket, "XAUUSD", "buy", 1.0, b.close, b.close - 5.0, None, b.time + M5)
+        return register(t, None, b.time + M5)
+
+    rec = new_trade(0)
+    t0 = time.perf_counter()
+    for i in range(n_bars):
+        b = fast[i]
+        ind.feed_fast(b)
+        if i % 3 == 2:
+            ind.feed_signal(slow[i // 3])
+        now = b.time + M5
+        e = evaluate(rec, ind.snapshot(), quotes[i], now, SETTINGS, info, account)
+        rec = e.record
+        for action in e.actions:
+            rec = finish(begin(rec, action, now), action, OK, now, SETTINGS)
+        if not rec.active:
+            ticket += 1
+            rec = new_trade(i)
+    return n_bars / (time.perf_counter() - t0)
+
+
+def bench_store(records: list[TradeRecord]) -> float:
+    from dtms_plugin.store import Store
+
+    now = START
+    with tempfile.TemporaryDirectory() as d, Store(Path(d) / "dtms") as store:
+        t0 = time.perf_counter()
+        for rec in records:
+            store.put_record(rec.ticket, rec.to_json())
+            store.put_state(rec.ticket, rec.state.value, now)
+        return (time.perf_counter() - t0) * 1000.0
+
+
+def main() -> int:
+    ms_1000, actions_1000 = bench_cycle(1_000)
+    print(
+        f"cycle, 1,000 trades / 20 symbols: {ms_1000:8.1f} ms  (target ≤ 50 ms; "
+        f"{actions_1000} actions planned over the timed cycles)"
+    )
+    ms_10000, actions_10000 = bench_cycle(10_000, cycles=5)
+    print(
+        f"cycle, 10,000 trades / 20 symbols: {ms_10000:7.1f} ms  (target ≤ 500 ms; "
+        f"{actions_10000} actions planned)"
+    )
+    bps = bench_replay()
+    print(f"replay, one symbol, indicators + engine: {bps:,.0f} M5 bars/s  (target ≥ 200,000)")
+    store_ms = bench_store(Book(1_000, cycles=1).records)
+    print(f"store, persist 1,000 records + states: {store_ms:.0f} ms  (not in the cycle figure)")
+    print(
+        json.dumps(
+            {
+                "cycle_ms_1000": round(ms_1000, 2),
+                "cycle_ms_10000": round(ms_10000, 2),
+                "replay_bars_per_s": round(bps),
+                "store_ms_1000": round(store_ms, 1),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
