@@ -165,9 +165,20 @@ def summarize(
 # -- text ---------------------------------------------------------------------------------
 
 
-def _fmt(value: Any) -> str:
+_PERCENT = frozenset({"win_rate"})
+_R = frozenset({"avg_r", "avg_loss_r"})
+
+
+def _fmt(value: Any, key: str = "") -> str:
+    """Money with 2 decimals, R with 2 and a sign, rates as percent, counts as is."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if key in _PERCENT and isinstance(value, int | float):
+        return f"{value * 100:.1f}%"
+    if key in _R and isinstance(value, int | float):
+        return f"{value:+.2f}R"
     if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}" if value else "0"
+        return f"{value:,.2f}"
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items() if v) or "none"
     return str(value)
@@ -195,7 +206,7 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     width = max(len(label) for _, label in SUMMARY_ROWS)
     lines = []
     for key, label in SUMMARY_ROWS:
-        value = _fmt(summary.get(key, ""))
+        value = _fmt(summary.get(key, ""), key)
         if key == "states_reached" and summary.get("dtms") is False:
             value = "DTMS not running"
         lines.append(f"{label:<{width}}  {value}")
@@ -217,7 +228,7 @@ def compare_table(with_dtms: Mapping[str, Any], without_dtms: Mapping[str, Any])
     width = max(len(label) for _, label in COMPARE_ROWS)
     lines = [f"{'':<{width}}  {'with DTMS':>14}  {'without DTMS':>14}"]
     for key, label in COMPARE_ROWS:
-        a, b = _fmt(with_dtms.get(key, "")), _fmt(without_dtms.get(key, ""))
+        a, b = _fmt(with_dtms.get(key, ""), key), _fmt(without_dtms.get(key, ""), key)
         lines.append(f"{label:<{width}}  {a:>14}  {b:>14}")
     return "\n".join(lines)
 
