@@ -254,7 +254,7 @@ class LocalStrategy:
             self._persist(rec, now, e.score.to_json() if e.score is not None else None)
         if e.transition is not None:
             old, new = e.transition
-            self.log.info("DTMS %s %s→%s: %s", rec.ticket, old.value, new.value, e.reason)
+            self.log.info("DTMS %s: %s", rec.ticket, e.reason)
             self._put_state(rec, now)
             await host.report_state_change(rec.ticket, old, new, e.reason)
         for action in e.actions:
