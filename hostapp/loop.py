@@ -4,7 +4,8 @@ A cycle at time ``now`` (the close time of the bars that just closed):
 
 1. the broker sees the new bars (``PaperBroker.on_bar``): stops and targets inside the bar
    close trades, and ``on_trade_closed`` fires with ``stop_loss`` / ``take_profit``;
-2. when a host-timeframe bar closed: ``propose_orders`` per symbol, each order through
+2. when a host-timeframe bar closed: ``propose_orders`` per symbol (with the newest 200
+   closed bars; a strategy that needs more asks ``host.market``), each order through
    ``allow_order``, then ``broker.open`` and ``on_trade_executed`` with the position as
    the broker reports it;
 3. ``on_cycle`` (DTMS evaluates and acts here), then the exit manager;
