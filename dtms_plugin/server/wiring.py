@@ -6,11 +6,13 @@ adapters, exactly as the trading host builds them, to share an account with it.
 
 Paper: the trading host (``hostapp run --live``) drives prices into the shared account
 file named by ``[host.paper] account_file``; the server opens the same file, so it sees
-the host's positions and quotes and its actions reach the host's account. The file holds
-the latest quote per symbol (stamped with the close time of the bar that set it) but no
-bars, so the server rebuilds the same bar series from the same ``[host] data`` (and the
-host's ``--seed``/``--days`` for the builtin feed) and shows the bars closed at the shared
-quote time. Its clock is that quote time, so a replaying host drives the server's time.
+the host's positions and quotes and its actions reach the host's account. The file also
+keeps the closed bars the host fed (:class:`hostapp.brokers.paper_market.
+PaperTerminalMarket` reads them, resampled to any timeframe), so the server sees exactly
+the host's bars, whatever its data and seed. Only for a symbol the file has no bar of yet
+does the server fall back to rebuilding the series from ``[host] data`` (and the
+``--seed``/``--days`` flags, which must then match the host's). Its clock is the newest
+quote time in the file, so a replaying host drives the server's time.
 
 MT5: the terminal is the shared account; bars come from it and the clock is the wall clock.
 """
@@ -69,9 +71,29 @@ class SharedPaperMarket:
         return self._feed.bars(symbol, timeframe, count)
 
 
+class PaperServerMarket:
+    """The server's MarketView and Clock on a paper account file: the file's bars
+    (what the host fed) for every symbol that has any, else the rebuilt series."""
+
+    def __init__(self, terminal: Any, fallback: SharedPaperMarket) -> None:
+        self._terminal = terminal
+        self._fallback = fallback
+        self._from_file: set[str] = set()  # once a symbol has bars in the file, it keeps them
+
+    def now(self) -> datetime:
+        return self._fallback.now()
+
+    def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
+        if symbol in self._from_file or self._terminal.has_bars(symbol):
+            self._from_file.add(symbol)
+            return self._terminal.bars(symbol, timeframe, count)
+        return self._fallback.bars(symbol, timeframe, count)
+
+
 def _paper_runtime(settings: ServerSettings, config: Any) -> Runtime:
     from hostapp import app as appmod
     from hostapp.brokers.paper import PaperBroker, PaperSettings
+    from hostapp.brokers.paper_market import PaperTerminalMarket
 
     where = f"{config.source} [host.paper]"
     paper = parse_settings(PaperSettings, config.host.paper, where)
@@ -82,8 +104,14 @@ def _paper_runtime(settings: ServerSettings, config: Any) -> Runtime:
         )
     series, base = appmod.config_series(config, days=settings.days, seed=settings.seed)
     broker = PaperBroker(symbols=appmod.symbol_infos(series), settings=paper, timeframe=base)
-    market = SharedPaperMarket(broker, series, base)
-    return Runtime(broker=broker, market=market, clock=market, close=broker.release)
+    terminal = PaperTerminalMarket(paper.account_file, base)
+    market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base))
+
+    def close() -> None:
+        terminal.close()
+        broker.release()
+
+    return Runtime(broker=broker, market=market, clock=market, close=close)
 
 
 def _mt5_runtime(config: Any) -> Runtime:

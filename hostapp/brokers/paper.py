@@ -69,12 +69,16 @@ class PaperBroker:
         self._symbols = dict(DEFAULT_SYMBOLS if symbols is None else symbols)
         self._clock = clock
         self._bar_period = timedelta(seconds=timeframe_seconds(timeframe))
+        self._timeframe = timeframe
         s = self.settings
+        # An account file also keeps the closed bars, for the other processes on it.
+        self._bar_file: SqliteStore | None = None
         if s.account_file:
             meta = AccountMeta(
                 random.randint(1_000_000, 9_999_999), s.balance, s.margin_mode, s.currency
             )
-            self._store: AccountStore = SqliteStore(s.account_file, meta)
+            self._bar_file = SqliteStore(s.account_file, meta)
+            self._store: AccountStore = self._bar_file
         else:
             self._store = MemoryStore(AccountMeta(1, s.balance, s.margin_mode, s.currency))
         self._hedging = self._store.meta.margin_mode == "hedging"
@@ -99,7 +103,8 @@ class PaperBroker:
     def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, str]]:
         """Close the positions on ``symbol`` whose stop or target lies inside ``bar`` (bid
         prices; a sell closes at bid + spread), in ticket order, then quote the bar's close.
-        Closing time is the bar's close time: the earliest the host can know of it."""
+        Closing time is the bar's close time: the earliest the host can know of it. With an
+        account file the bar is kept there too (as a terminal keeps its history)."""
         info = self._symbols.get(symbol)
         digits = info.digits if info is not None else 8
         spread = bar.spread or self._default_spread(symbol, info)
@@ -116,6 +121,8 @@ class PaperBroker:
                     price = round(price, digits)
                     closed.append((self._book(pos, pos.volume, price, when, reason), reason))
             store.set_quote(Quote(symbol, bar.close, round(bar.close + spread, digits), when))
+            if self._bar_file is not None:
+                self._bar_file.add_bar(symbol, bar, self._timeframe)
         return closed
 
     # -- queries --------------------------------------------------------------------

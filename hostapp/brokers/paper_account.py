@@ -20,9 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from hookspecs import Direction, MarginMode, Quote, Trade
+from hookspecs import Bar, Direction, MarginMode, Quote, Trade
 
-from ..market.timeframes import EPOCH, from_epoch
+from ..market.timeframes import EPOCH, from_epoch, timeframe_seconds, to_epoch
 
 
 @dataclass(slots=True)
@@ -158,7 +158,16 @@ CREATE TABLE IF NOT EXISTS history (
     closed_at REAL NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS quotes (
     symbol TEXT PRIMARY KEY, bid REAL NOT NULL, ask REAL NOT NULL, time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS bars (
+    symbol TEXT NOT NULL, time INTEGER NOT NULL, open REAL NOT NULL, high REAL NOT NULL,
+    low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL, spread REAL NOT NULL,
+    PRIMARY KEY (symbol, time)) WITHOUT ROWID;
 """
+
+#: Closed base bars kept per symbol in an account file (about a week of M5).
+BARS_KEPT = 2000
+#: Trim the bars table once per this many bars a process writes (per symbol).
+_TRIM_EVERY = 64
 
 _POSITION_COLUMNS = (
     "ticket, symbol, direction, volume, entry_price, stop_loss, take_profit, opened_at, "
@@ -184,6 +193,8 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._depth = 0
+        self._bars_timeframe: str | None = None  # what this process last declared
+        self._bars_written: dict[str, int] = {}
         with self.write():
             self._create_schema()
             stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
@@ -354,5 +365,58 @@ class SqliteStore:
             (quote.symbol, quote.bid, quote.ask, _ts(quote.time)),
         )
 
+    # -- bars: the file is also the "terminal" other processes read bars from ---------
+
+    def add_bar(self, symbol: str, bar: Bar, timeframe: str) -> None:
+        """Keep ``bar`` (a closed ``timeframe`` bar). A bar older than the newest kept one
+        means a new run on this file: the newer bars are dropped so the series stays one
+        run's. The table is trimmed to about :data:`BARS_KEPT` bars every few writes."""
+        t = to_epoch(bar.time)
+        db = self._db
+        if self._bars_timeframe != timeframe:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('bars_timeframe', ?)", (timeframe,))
+            self._bars_timeframe = timeframe
+        db.execute("DELETE FROM bars WHERE symbol = ? AND time >= ?", (symbol, t))
+        db.execute(
+            "INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (symbol, t, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.spread),
+        )
+        written = self._bars_written.get(symbol, 0) + 1
+        self._bars_written[symbol] = written
+        if written % _TRIM_EVERY == 0:
+            trim_bars(db, symbol, BARS_KEPT)
+
     def close(self) -> None:
         self._db.close()
+
+
+def trim_bars(db: sqlite3.Connection, symbol: str, keep: int) -> None:
+    """Delete all but the newest ``keep`` bars of ``symbol`` (an index range scan)."""
+    db.execute(
+        "DELETE FROM bars WHERE symbol = ? AND time <= (SELECT time FROM bars WHERE symbol = ?"
+        " ORDER BY time DESC LIMIT 1 OFFSET ?)",
+        (symbol, symbol, keep),
+    )
+
+
+def read_bars(db: sqlite3.Connection, symbol: str, until: int, count: int) -> list[Bar]:
+    """The newest ``count`` bars of ``symbol`` opened before ``until`` (epoch seconds),
+    oldest first."""
+    rows = db.execute(
+        "SELECT time, open, high, low, close, volume, spread FROM bars"
+        " WHERE symbol = ? AND time < ? ORDER BY time DESC LIMIT ?",
+        (symbol, until, count),
+    ).fetchall()
+    return [Bar(from_epoch(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in reversed(rows)]
+
+
+def bars_timeframe(db: sqlite3.Connection) -> str | None:
+    """The base timeframe of the bars in the file, as the last writer declared it."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'bars_timeframe'").fetchone()
+    if row is None:
+        return None
+    try:
+        timeframe_seconds(str(row[0]))
+    except ValueError:
+        return None
+    return str(row[0])
