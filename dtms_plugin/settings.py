@@ -151,6 +151,8 @@ class DtmsSettings:
     signal_timeframe: str = "M15"
     register_timeout_seconds: float = 5.0
     query_timeout_seconds: float = 2.0
+    #: Seconds between the monitoring cycles of ``dtms serve`` (its --monitor-seconds wins).
+    monitor_seconds: float = 5.0
     weights: Weights = field(default_factory=Weights)
     adaptive: AdaptiveWeights = field(default_factory=AdaptiveWeights)
     indicators: Indicators = field(default_factory=Indicators)
