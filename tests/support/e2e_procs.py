@@ -1,0 +1,165 @@
+"""Real processes for the end-to-end tests: ``dtms serve`` and ``hostapp run --live``.
+
+Every process started here is stopped by the context manager that started it (SIGINT,
+then a kill if it does not stop in time), so a failing test leaves nothing running. All
+of it is loopback only: the server binds 127.0.0.1 on a port the OS just handed out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from hookspecs import Bar
+
+TOKEN = "e2e-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def command(name: str) -> list[str]:
+    """The console script beside this interpreter (the venv's), or ``python -m``."""
+    script = Path(sys.executable).with_name(name)
+    if script.exists():
+        return [str(script)]
+    module = {"dtms": "dtms_plugin.cli", "hostapp": "hostapp.cli"}[name]
+    return [sys.executable, "-m", module]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(probe: Callable[[], Any], *, timeout: float, what: str, every: float = 0.1) -> Any:
+    """Poll ``probe`` until it returns something truthy; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = probe()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every)
+
+
+def toml_config(
+    path: Path,
+    *,
+    symbols: Sequence[str],
+    account_file: Path,
+    state_dir: Path,
+    dtms: Mapping[str, Any] | None = None,
+    host: Mapping[str, Any] | None = None,
+    plugins: Mapping[str, Mapping[str, Any]] | None = None,
+    data: Mapping[str, Path] | None = None,
+) -> Path:
+    """A plugins.toml with a paper broker on ``account_file``; values are TOML-quoted."""
+    lines = ["[host]", 'broker = "paper"', f"symbols = {_toml(list(symbols))}"]
+    lines += [f"{k} = {_toml(v)}" for k, v in (host or {}).items()]
+    if data:
+        lines += ["[host.data]", *(f"{s} = {_toml(str(p))}" for s, p in data.items())]
+    lines += ["[host.paper]", f"account_file = {_toml(str(account_file))}"]
+    lines += ["[plugin.dtms]", f"state_dir = {_toml(str(state_dir))}"]
+    lines += [f"{k} = {_toml(v)}" for k, v in (dtms or {}).items()]
+    for name, table in (plugins or {}).items():
+        lines += [f"[plugin.{name}]", *(f"{k} = {_toml(v)}" for k, v in table.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+def write_csv(path: Path, bars: Sequence[Bar]) -> Path:
+    """The generic CSV format the host loads: ``time,open,high,low,close,volume,spread``."""
+    rows = ["time,open,high,low,close,volume,spread"]
+    rows += [
+        f"{b.time:%Y-%m-%d %H:%M:%S},{b.open},{b.high},{b.low},{b.close},{b.volume},{b.spread}"
+        for b in bars
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[str]
+    log: Path
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        return requests.get(f"{self.url}{path}", headers=AUTH, params=params, timeout=30)
+
+    def json(self, path: str, **params: Any) -> Any:
+        reply = self.get(path, **params)
+        assert reply.status_code == 200, (path, reply.status_code, reply.text)
+        return reply.json()
+
+
+def _healthy(url: str, proc: subprocess.Popen[str], log: Path) -> bool:
+    assert proc.poll() is None, f"dtms serve exited {proc.returncode}: {log.read_text()[-3000:]}"
+    try:
+        return requests.get(f"{url}/health", timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+@contextlib.contextmanager
+def dtms_server(
+    config: Path, port: int, *, monitor_seconds: float, log: Path, timeout: float = 60.0
+) -> Iterator[Server]:
+    """``dtms serve`` on 127.0.0.1:``port``, healthy when yielded; stopped on exit."""
+    env = {**os.environ, "DTMS_TOKEN": TOKEN}
+    argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(port),
+            "--monitor-seconds", str(monitor_seconds)]  # fmt: skip
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(url, proc, log), timeout=timeout, what="dtms serve /health")
+        yield Server(url, proc, log)
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def hostapp_run(config: Path, report: Path, *, log: Path) -> Iterator[subprocess.Popen[str]]:
+    """``hostapp run --live`` (a paced paper run on the shared account); stopped on exit."""
+    env = {**os.environ, "DTMS_TOKEN": TOKEN}
+    argv = [*command("hostapp"), "run", "--live", "--config", str(config), "--report", str(report)]
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        yield proc
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 30.0) -> int:
+    """SIGINT (an orderly stop), then SIGKILL if it does not exit within ``timeout``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+    return proc.returncode
