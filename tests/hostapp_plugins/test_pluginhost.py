@@ -15,18 +15,29 @@ from hostapp.testing import T0
 
 
 class Flaky:
-    """is_defensive raises while ``failing`` is set."""
+    """is_defensive, allow_order and on_cycle raise while ``failing`` is set."""
 
     def __init__(self) -> None:
         self.failing = True
         self.calls = 0
 
-    @hookimpl
-    def is_defensive(self) -> bool:
+    def _maybe_fail(self) -> None:
         self.calls += 1
         if self.failing:
             raise Boom("flaky")
+
+    @hookimpl
+    def is_defensive(self) -> bool:
+        self._maybe_fail()
         return False
+
+    @hookimpl
+    def allow_order(self) -> None:
+        self._maybe_fail()
+
+    @hookimpl
+    async def on_cycle(self) -> None:
+        self._maybe_fail()
 
 
 def test_breaker_trips_after_five_consecutive_failures(hostapp_factory: Any) -> None:
@@ -47,17 +58,29 @@ def test_breaker_trips_after_five_consecutive_failures(hostapp_factory: Any) -> 
     assert host.plugins.names == ["steady"]
 
 
-def test_a_success_resets_the_failure_count(hostapp_factory: Any) -> None:
+@pytest.mark.parametrize("hook", ["is_defensive", "allow_order", "on_cycle"])
+async def test_a_success_resets_the_failure_count(hostapp_factory: Any, hook: str) -> None:
     flaky = Flaky()
     host = hostapp_factory({"flaky": flaky})
+
+    async def call() -> None:
+        if hook == "on_cycle":
+            await host.plugins.on_cycle(host, T0)
+        else:
+            getattr(host.plugins, hook)(host, 1)
+
     for _ in range(4):
-        host.plugins.is_defensive(host, 1)
+        await call()
     flaky.failing = False
-    assert host.plugins.is_defensive(host, 1) is False
+    await call()
     flaky.failing = True
     for _ in range(4):
-        host.plugins.is_defensive(host, 1)
+        await call()
     assert host.plugins.is_enabled("flaky")
+    await call()  # the fifth in a row trips it
+    assert not host.plugins.is_enabled("flaky")
+    await call()  # not called any more
+    assert flaky.calls == 10
 
 
 async def test_failures_count_across_hooks_and_timeouts(hostapp_factory: Any) -> None:
