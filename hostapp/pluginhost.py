@@ -128,7 +128,7 @@ class PluginHost:
         state = _State(info, obj, self._timeout(name))
         self._add_state(state)
         try:
-            info.hooks = self._check(name, obj)
+            self._check(obj, info)
             if self.pm.register(obj, name=name) is None:
                 info.status, state.obj = "disabled", None
                 return False
@@ -149,8 +149,8 @@ class PluginHost:
             raise ValueError(f"two plugins are named {state.info.name!r}")
         self._states[state.info.name] = state
 
-    def _check(self, name: str, obj: object) -> list[str]:
-        """The hooks ``obj`` implements, or ValueError naming everything wrong with them."""
+    def _check(self, obj: object, info: PluginInfo) -> None:
+        """Note the hooks ``obj`` implements in ``info``; ValueError names all that is wrong."""
         hooks: list[str] = []
         problems: list[str] = []
         for attr in dir(obj):
@@ -181,9 +181,9 @@ class PluginHost:
             ]
             if odd and not defaults:
                 problems.append(f"{hook}: keyword-only or */** parameter(s) {', '.join(odd)}")
+        info.hooks = sorted(hooks)
         if problems:
             raise ValueError("; ".join(problems))
-        return sorted(hooks)
 
     def _reject(self, state: _State, message: str, exc: BaseException) -> bool:
         name = state.info.name

@@ -159,6 +159,7 @@ def test_invalid_plugin_is_rejected_completely_and_others_load(plugin: Any, mess
     rows = {r.name: r for r in host.listing()}
     assert rows["bad"].status == "failed"
     assert message in (rows["bad"].error or "")
+    assert rows["bad"].hooks  # the listing still says what it tried to implement
     assert rows["good"].status == "enabled"
     assert host.pm.get_plugin("bad") is None
     for caller in vars(host.pm.hook).values():  # no impl of the rejected plugin anywhere
