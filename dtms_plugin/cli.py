@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -47,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         "--days", type=float, default=None, help="days of the builtin feed: the host's --days"
     )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    serve.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     return parser
 
 
@@ -85,7 +85,8 @@ async def _serve(settings: ServerSettings) -> int:
 
     from .server import create_app
 
-    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None)
+    app = create_app(settings, dashboard=True)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
         await runner.setup()  # opens the store, the broker, starts the engine
     except (ConfigError, BrokerError, ValueError, OSError, ImportError) as exc:
@@ -117,11 +118,9 @@ async def _serve(settings: ServerSettings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from hostapp.logs import configure_logging
+
+    configure_logging(json=args.log_json, level=args.log_level)
     try:
         settings = _settings(args)
     except ConfigError as exc:

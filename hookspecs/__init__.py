@@ -11,7 +11,7 @@ Third-party plugins import from here and nowhere else::
 
 from __future__ import annotations
 
-from . import spec
+from . import events, spec
 from .host import (
     AccountInfo,
     Broker,
@@ -69,6 +69,7 @@ __all__ = [
     "SymbolInfo",
     "Trade",
     "apply_action",
+    "events",
     "hookimpl",
     "hookspec",
     "opposite",

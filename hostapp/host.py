@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hookspecs import Action, ActionResult, DefensiveState, apply_action
+from hookspecs.events import log_event, score_from_reason
 from hookspecs.host import Broker, Clock, MarketView
 
 from .config import HostConfig
@@ -62,12 +63,52 @@ class Host:
     async def execute(self, action: Action) -> ActionResult:
         """Carry ``action`` out at the broker, tell every plugin (``on_action``), return
         the result. Broker refusals come back as results, never as exceptions."""
+        symbol = self._symbol_of(action.ticket)  # before: a close removes the position
         result = apply_action(self._broker, action)
         self.executed.append((action, result))
+        log_event(
+            self._log,
+            "action",
+            "action %s on ticket %s: %s %s",
+            action.kind.value,
+            action.ticket,
+            result.code.value,
+            result.message,
+            level=logging.INFO if result.ok else logging.WARNING,
+            ticket=action.ticket,
+            symbol=symbol,
+            kind=action.kind.value,
+            ok=result.ok,
+            code=result.code.value,
+            reason=action.reason,
+        )
         await self.plugins.on_action(self, action, result)
         return result
 
     async def report_state_change(
         self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
     ) -> None:
+        log_event(
+            self._log,
+            "transition",
+            "ticket %s: %s -> %s (%s)",
+            ticket,
+            old,
+            new,
+            reason,
+            ticket=ticket,
+            symbol=self._symbol_of(ticket),
+            old=str(old),
+            new=str(new),
+            score=score_from_reason(reason),
+            reason=reason,
+        )
         await self.plugins.on_state_change(self, ticket, old, new, reason)
+
+    def _symbol_of(self, ticket: int) -> str | None:
+        """The position's symbol for a log event's fields; a log line never fails a trade."""
+        try:
+            trade = self._broker.position(ticket)
+        except Exception:
+            return None
+        return trade.symbol if trade is not None else None

@@ -16,7 +16,9 @@ from aiohttp import web
 
 from hookspecs import Broker, Clock, MarketView
 
+from .dashboard import add_dashboard
 from .keys import SERVICE_KEY, SETTINGS_KEY
+from .metrics import metrics_middleware
 from .middleware import auth_middleware, error_middleware
 from .routes import add_routes
 from .service import (
@@ -66,9 +68,14 @@ def create_app(
     strategy_factory: StrategyFactory = default_strategy_factory,
     runtime_factory: RuntimeFactory = default_runtime_factory,
     log: logging.Logger | None = None,
+    dashboard: bool = False,
 ) -> web.Application:
     """The DTMS API app. Give ``broker``, ``market`` and ``clock`` together to run on them
-    (tests); give none to build them from ``settings`` when the app starts."""
+    (tests); give none to build them from ``settings`` when the app starts.
+
+    ``dashboard=True`` (``dtms serve``) adds the non-JSON routes: the page at ``/``, its
+    assets and ``GET /metrics``. They are off by default because the OpenAPI document
+    describes the JSON API, which is all a client program needs."""
     given = [x is not None for x in (broker, market, clock)]
     if any(given) and not all(given):
         raise ValueError("create_app: give broker, market and clock together, or none of them")
@@ -81,12 +88,18 @@ def create_app(
         log=log,
     )
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(settings.resolve_token())],
+        middlewares=[
+            metrics_middleware(service.metrics),  # outermost: sees the final status
+            error_middleware,
+            auth_middleware(settings.resolve_token()),
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SERVICE_KEY] = service
     app[SETTINGS_KEY] = settings
     add_routes(app)
+    if dashboard:
+        add_dashboard(app, service.metrics)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_broker_ctx)
     app.cleanup_ctx.append(_engine_ctx)

@@ -25,8 +25,10 @@ from hookspecs import (
     ResultCode,
     apply_action,
 )
+from hookspecs.events import log_event, score_from_reason
 
 from ..store import Store, StoreError
+from .metrics import ServerMetrics
 
 
 class HeadlessHost:
@@ -41,7 +43,9 @@ class HeadlessHost:
         store: Store,
         log: logging.Logger,
         plugin_config: Mapping[str, Mapping[str, Any]] | None = None,
+        metrics: ServerMetrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._broker = broker
         self._market = market
         self._clock = clock
@@ -81,21 +85,53 @@ class HeadlessHost:
             self._log.exception("action %s on ticket %s raised", action.kind, action.ticket)
             message = f"{type(exc).__name__}: {exc}"
             result = ActionResult.failure(ResultCode.UNKNOWN_OUTCOME, message)
-        level = logging.INFO if result.ok else logging.WARNING
-        self._log.log(
-            level,
+        # observability (issue 7): one structured event and one counter per action
+        if self._metrics is not None:
+            self._metrics.action(action.kind.value, result.code.value)
+        log_event(
+            self._log,
+            "action",
             "action %s on ticket %s: %s %s",
             action.kind.value,
             action.ticket,
             result.code.value,
             result.message,
+            level=logging.INFO if result.ok else logging.WARNING,
+            ticket=action.ticket,
+            symbol=self._symbol_of(action.ticket),
+            kind=action.kind.value,
+            ok=result.ok,
+            code=result.code.value,
+            reason=action.reason,
         )
         return result
 
     async def report_state_change(
         self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
     ) -> None:
-        self._log.info("ticket %s: %s -> %s (%s)", ticket, old, new, reason)
+        # observability (issue 7): one structured event and one counter per transition
+        if self._metrics is not None:
+            self._metrics.transition(str(old), str(new))
+        record = self._record(ticket)
+        stored = record.get("last_score") if record else None
+        score = score_from_reason(reason)
+        if score is None and isinstance(stored, int | float):
+            score = float(stored)
+        log_event(
+            self._log,
+            "transition",
+            "ticket %s: %s -> %s (%s)",
+            ticket,
+            old,
+            new,
+            reason,
+            ticket=ticket,
+            symbol=self._symbol_of(ticket, record),
+            old=str(old),
+            new=str(new),
+            score=score,
+            reason=reason,
+        )
         self.journal(
             {
                 "type": "state_change",
@@ -105,6 +141,22 @@ class HeadlessHost:
                 "reason": reason,
             }
         )
+
+    def _record(self, ticket: int) -> dict[str, Any] | None:
+        """The stored record, for the fields of a log event; never fails the caller."""
+        try:
+            return self._store.get_record(ticket)
+        except StoreError:
+            return None
+
+    def _symbol_of(self, ticket: int, record: Mapping[str, Any] | None = None) -> str | None:
+        record = record if record is not None else self._record(ticket)
+        if record is None:
+            return None
+        nested = record.get("trade")
+        fields = nested if isinstance(nested, Mapping) else record
+        symbol = fields.get("symbol")
+        return symbol if isinstance(symbol, str) else None
 
     def journal(self, entry: dict[str, Any]) -> None:
         """Add a state change or an unregistration to the history behind

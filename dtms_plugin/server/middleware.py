@@ -26,8 +26,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 log = logging.getLogger("dtms_plugin.server")
 
-#: Paths served without a token: a load balancer's liveness probe has none.
-PUBLIC_PATHS: frozenset[str] = frozenset({"/health"})
+#: Paths served without a token: a load balancer's liveness probe has none; the dashboard
+#: page and its assets hold no data (the data they fetch sends the token).
+PUBLIC_PATHS: frozenset[str] = frozenset(
+    {"/health", "/", "/static/dashboard.css", "/static/dashboard.js"}
+)
 
 
 class ApiError(Exception):

@@ -288,13 +288,19 @@ PATHS: dict[str, Any] = {
                 {
                     "name": "tickets",
                     "in": "query",
-                    "required": True,
-                    "description": "comma-separated tickets, e.g. 1,2,3",
+                    "required": False,
+                    "description": "comma-separated tickets, e.g. 1,2,3. Omitted: every"
+                    " managed trade, each in the full Trade shape plus pnl_r (unrealised P&L"
+                    " in R at the last evaluation), score_detail (sub-scores, when the engine"
+                    " stored them) and last_reason (of the newest transition): the dashboard",
                     "schema": {"type": "string"},
                 }
             ],
             "responses": {
-                "200": _json("Batch", "known trades by ticket; unknown tickets listed"),
+                "200": _json(
+                    "Batch",
+                    "known trades by ticket; unknown tickets listed (all trades without tickets)",
+                ),
                 "400": _json("Error", "bad ticket list (field: tickets)"),
                 **_ERRORS,
             },
@@ -342,7 +348,9 @@ def document() -> dict[str, Any]:
                 "title": "DTMS API",
                 "version": "1.0.0",
                 "description": "Defensive Trade Management System server (dtms serve). "
-                "Errors are JSON objects with an error string; a 400 names the field.",
+                "Errors are JSON objects with an error string; a 400 names the field. "
+                "dtms serve also serves a dashboard page at / (public) and Prometheus "
+                "metrics at /metrics (token required); neither is JSON, so neither is here.",
             },
             "paths": PATHS,
             "components": {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .dashboard import all_trades
 from .keys import SERVICE_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
@@ -42,6 +43,14 @@ async def get_trade(request: web.Request) -> web.Response:
 
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
+    if "tickets" not in request.query:  # no list: every trade, as the dashboard shows them
+        return web.json_response(
+            all_trades(
+                service.store,
+                account_defensive=service.account_defensive(),
+                account_mode=service.account_mode(),
+            )
+        )
     tickets = parse_ticket_list(
         request.query.get("tickets"), limit=service.settings.max_batch_tickets
     )

@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hookspecs import Broker, Clock, DefensiveState, MarketView, Trade
+from hookspecs.events import log_event
 
 from ..settings import DtmsSettings
 from ..store import Store
 from ..strategy import Strategy
 from .engine_thread import EngineThread
 from .headless import HeadlessHost, MonitorStatus
+from .metrics import ServerMetrics, Stopwatch
 from .settings import ServerSettings
 from .validation import Registration
 from .views import batch_entry, last_journal_entry, record_state, trade_view
@@ -72,6 +74,7 @@ class DtmsService:
         runtime_factory: RuntimeFactory = default_runtime_factory,
         strategy_factory: StrategyFactory = default_strategy_factory,
         log: logging.Logger | None = None,
+        metrics: ServerMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.log = log or logging.getLogger("dtms_plugin.server")
@@ -81,6 +84,8 @@ class DtmsService:
         self._runtime_factory = runtime_factory
         self._strategy_factory = strategy_factory
         self._store: Store | None = None
+        #: Prometheus metrics of this app (issue 7); the store gauge reads the open store.
+        self.metrics = metrics or ServerMetrics(lambda: self._store)
         self._host: HeadlessHost | None = None
         self._strategy: Strategy | None = None
         self._monitor_task: asyncio.Task[None] | None = None
@@ -150,6 +155,7 @@ class DtmsService:
             store=self.store,
             log=self.log,
             plugin_config=self.settings.plugin_config,
+            metrics=self.metrics,
         )
         self._engine_now = self._host.clock.now()
         strategy = self._strategy_factory(self.settings.dtms, self.store)
@@ -202,7 +208,8 @@ class DtmsService:
             self._engine_now = now
             self.monitor.begin()
             try:
-                await self._strategy.on_cycle(self._host, now)
+                with Stopwatch(self.metrics.observe_cycle):
+                    await self._strategy.on_cycle(self._host, now)
             except Exception as exc:
                 self.monitor.failed(exc)
                 self.log.exception("monitoring cycle at %s failed", now.isoformat())
@@ -237,6 +244,7 @@ class DtmsService:
                         f"the engine kept no record of ticket {reg.ticket} (see the server log)"
                     )
         assert record is not None
+        self.metrics.registrations.labels("created" if created else "already_registered").inc()
         return created, {
             "ticket": reg.ticket,
             "registered": True,
@@ -262,7 +270,19 @@ class DtmsService:
                 comment=reg.comment,
             )
             await self._strategy.on_trade_executed(self._host, trade)
-            self.log.info("registered ticket %s (%s %s)", reg.ticket, reg.direction, reg.symbol)
+            log_event(
+                self.log,
+                "registration",
+                "registered ticket %s (%s %s %s lots)",
+                reg.ticket,
+                reg.direction,
+                reg.symbol,
+                reg.volume,
+                ticket=reg.ticket,
+                symbol=reg.symbol,
+                direction=reg.direction,
+                volume=reg.volume,
+            )
 
     async def unregister(self, ticket: int) -> bool:
         """Stop managing ``ticket`` (its position is left alone). False when unknown."""
@@ -321,9 +341,9 @@ class DtmsService:
             else:
                 entry = batch_entry(ticket, record, account_defensive=account_defensive)
                 found[str(ticket)] = entry
-        return {"trades": found, "unknown": unknown, "account_mode": self._account_mode()}
+        return {"trades": found, "unknown": unknown, "account_mode": self.account_mode()}
 
-    def _account_mode(self) -> dict[str, str] | None:
+    def account_mode(self) -> dict[str, str] | None:
         """The active account defensive mode, for clients to cache (null when off)."""
         mode = self.store.get_account_mode()
         if mode is None or not self.account_defensive():

@@ -1,0 +1,90 @@
+"""Structured log events: one line per thing DTMS does, readable by people and by programs.
+
+Why here: the host, the DTMS server and third-party plugins all emit the same events
+(registration, transition, action) and all may be run with ``--log-json``. The formatter
+and the helper live in the contract package, which everything may import, so a plugin
+never needs hostapp internals to log an event the host's log pipeline understands.
+
+An event is an ordinary :mod:`logging` record whose fields travel in ``extra``: the
+human formatter ignores them (the message already says it all), the JSON formatter puts
+each one in the line as its own key, so ``jq 'select(.ticket == 7)'`` works.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+#: The attributes every LogRecord has; anything else on a record came from ``extra``.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+#: The one line format of human-readable logs.
+HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+_SCORE = re.compile(r"\bS=([+-]?\d+(?:\.\d+)?)")
+
+
+def log_event(
+    log: logging.Logger,
+    event: str,
+    message: str,
+    *args: Any,
+    level: int = logging.INFO,
+    **fields: Any,
+) -> None:
+    """Log ``message % args`` as event ``event`` with ``fields`` (ticket, symbol, …).
+
+    Fields whose value is None are left out, so a JSON line never claims a null symbol it
+    simply did not know."""
+    extra = {"event": event, **{k: v for k, v in fields.items() if v is not None}}
+    clash = extra.keys() & _STANDARD
+    if clash:
+        raise ValueError(f"log_event: field(s) {sorted(clash)} clash with LogRecord attributes")
+    log.log(level, message, *args, extra=extra)
+
+
+def score_from_reason(reason: str) -> float | None:
+    """The signal score ``S=…`` that the engine writes at the start of its reasons."""
+    match = _SCORE.search(reason)
+    return float(match.group(1)) if match else None
+
+
+def event_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The ``extra`` fields of ``record`` (what is not a standard LogRecord attribute)."""
+    return {
+        k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")
+    }
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, then every
+    ``extra`` field. Values JSON cannot carry are written as their ``str``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in event_fields(record).items():
+            out.setdefault(key, value)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            out["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+class HumanFormatter(logging.Formatter):
+    """``time LEVEL logger: message``; the message of an event names its ticket already."""
+
+    def __init__(self) -> None:
+        super().__init__(HUMAN_FORMAT)

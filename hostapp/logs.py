@@ -1,0 +1,43 @@
+"""Logging set-up for the ``hostapp`` and ``dtms`` commands: human lines by default, one
+JSON object per line with ``--log-json``.
+
+Why one function for both commands: an operator who runs the host and the DTMS server side
+by side feeds both logs to the same collector, so both must write the same shapes. The
+formatters themselves live in :mod:`hookspecs.events`, where plugins can reach them too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+from hookspecs.events import HumanFormatter, JsonFormatter
+
+#: Marks the handler this module installed, so a second call replaces it instead of
+#: doubling every line.
+_HANDLER_NAME = "hostapp.logs"
+
+
+def formatter(json: bool) -> logging.Formatter:
+    """The formatter of ``--log-json`` (``json=True``) or of human-readable logs."""
+    return JsonFormatter() if json else HumanFormatter()
+
+
+def configure_logging(
+    json: bool = False, level: int | str = logging.INFO, *, stream: TextIO | None = None
+) -> logging.Handler:
+    """Send the root logger's records at ``level`` and above to ``stream`` (stderr).
+
+    Idempotent: calling it again (a test, a command that re-configures after parsing its
+    config) swaps the handler it installed before and leaves other handlers alone."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+        old.close()
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter(json))
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
