@@ -267,7 +267,9 @@ class PluginHost:
         self, hook: str, kwargs: Mapping[str, Any], statuses: tuple[str, ...] = _CALLABLE
     ) -> None:
         callers = self._callers_of(hook, statuses=statuses)
-        if callers:
+        if len(callers) == 1:  # the common case in a replay: skip gather's task machinery
+            await self._invoke(hook, callers[0], kwargs)
+        elif callers:
             await asyncio.gather(*(self._invoke(hook, c, kwargs) for c in callers))
 
     # -- the hooks ----------------------------------------------------------------------
