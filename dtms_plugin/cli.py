@@ -36,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--monitor-seconds",
         type=float,
-        default=5.0,
-        help="seconds between monitoring cycles (default 5)",
+        default=None,
+        help="seconds between monitoring cycles (default: [plugin.dtms] monitor_seconds, 5)",
     )
     serve.add_argument(
         "--seed", type=int, default=0, help="seed of the builtin feed: the host's --seed"
@@ -69,7 +69,9 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
             dtms=dtms,
             host=args.host,
             port=args.port,
-            monitor_seconds=args.monitor_seconds,
+            monitor_seconds=(
+                args.monitor_seconds if args.monitor_seconds is not None else dtms.monitor_seconds
+            ),
             plugin_config=config.plugin_tables,
             broker=config.host.broker,
             host_config=config,

@@ -153,3 +153,16 @@ def test_serve_registers_answers_and_stops_on_sigint(
     assert proc.returncode == 0, stderr
     assert "dtms: stopping" in stderr
     assert "Traceback" not in stderr
+
+
+def test_monitor_period_comes_from_the_config_unless_the_flag_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    from dtms_plugin.cli import _parser, _settings
+
+    config = _write_config(tmp_path)
+    config.write_text(config.read_text() + "monitor_seconds = 2.5\n")
+    from_file = _settings(_parser().parse_args(["serve", "--config", str(config)]))
+    assert from_file.monitor_seconds == 2.5
+    flagged = ["serve", "--config", str(config), "--monitor-seconds", "0.5"]
+    assert _settings(_parser().parse_args(flagged)).monitor_seconds == 0.5
