@@ -155,7 +155,7 @@ function historyRow(entry) {
   if (entry.type === "state_change") what = entry.from + " → " + entry.to;
   let result = "";
   if ("ok" in entry) result = entry.ok ? "ok" : "failed";
-  if (entry.code) result += (result ? " · " : "") + entry.code;
+  if (entry.code && entry.code !== result) result += (result ? " · " : "") + entry.code;
   return el(
     "tr",
     { "data-type": entry.type || "action" },

@@ -1,0 +1,135 @@
+"""The dashboard in headless Chromium: a real server on loopback, a registered trade shows
+up, its state badge changes after a scripted transition without a reload, a screenshot is
+saved. With ``DTMS_DASHBOARD_SCREENSHOT=docs/dashboard.png`` the screenshot is also copied
+there (that is how the README's picture is made)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from observability.obs_chromium import Browser, chromium_path
+from observability.obs_rig import TOKEN, MakeRig, Move, open_ticket
+
+from hookspecs import ActionKind, DefensiveState
+
+pytestmark = pytest.mark.skipif(
+    chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)"
+)
+
+
+def badge(ticket: int) -> str:
+    return f"document.querySelector('tr[data-ticket=\"{ticket}\"] .badge')?.dataset.state"
+
+
+async def test_dashboard_shows_trades_and_follows_a_transition_live(
+    make_rig: MakeRig, tmp_path: Path
+) -> None:
+    rig = await make_rig(server_kwargs={"host": "127.0.0.1"})
+    first = open_ticket(rig.world)
+    await rig.register(first)
+    browser = await Browser.start(tmp_path / "profile")
+    try:
+        await browser.navigate(str(rig.client.make_url("/")))
+        # no token yet: the page says so instead of showing data
+        await browser.wait_for("window.dtmsDashboard.errors > 0")
+        problem = await browser.evaluate("document.getElementById('problem').textContent")
+        assert "token" in problem
+        await browser.evaluate(
+            f"document.getElementById('token').value = {json.dumps(TOKEN)};"
+            "document.querySelector('#token-form button').click(); true"
+        )
+        assert await browser.wait_for(badge(first)) == "HEALTHY"
+        assert await browser.evaluate("localStorage.getItem('dtms.token')") == TOKEN
+        await browser.evaluate("window.__notReloaded = true")
+
+        price = rig.world.price("XAUUSD")
+        rig.puppet.moves = [
+            Move(
+                first,
+                DefensiveState.WARNING_L2,
+                -4.2,
+                ActionKind.TIGHTEN_SL,
+                {"stop_loss": price - 3},
+            )
+        ]
+        await rig.cycle()
+
+        await browser.wait_for(f"{badge(first)} === 'WARNING_L2'")
+        assert await browser.evaluate("window.__notReloaded") is True
+        count = "document.querySelector('.count[data-state=\"WARNING_L2\"] .n').textContent"
+        assert await browser.wait_for(f"{count} === '1' && {count}") == "1"
+        history = await browser.evaluate("document.querySelector('#history tbody').textContent")
+        assert "tighten_sl" in history
+
+        await _populate(rig, browser)
+        shot = await browser.screenshot(tmp_path / "dashboard.png")
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        target = os.environ.get("DTMS_DASHBOARD_SCREENSHOT")
+        if target:
+            shutil.copyfile(shot, target)
+    finally:
+        await browser.close()
+
+
+async def _populate(rig: object, browser: Browser) -> None:
+    """A few more trades in different states, for a screenshot worth looking at."""
+    from observability.obs_rig import Rig
+
+    assert isinstance(rig, Rig)
+    gold = rig.world.price("XAUUSD")
+    euro = rig.world.price("EURUSD")
+    t = {
+        name: open_ticket(rig.world, sym)
+        for name, sym in (
+            ("ok", "XAUUSD"),
+            ("l1", "EURUSD"),
+            ("hedged", "XAUUSD"),
+            ("rec", "EURUSD"),
+            ("closed", "XAUUSD"),
+        )
+    }
+    for name, ticket in t.items():
+        await rig.register(ticket, "EURUSD" if name in ("l1", "rec") else "XAUUSD")
+    rig.puppet.moves = [
+        Move(t["ok"], DefensiveState.HEALTHY, 1.8, price=gold * 1.004),
+        Move(t["l1"], DefensiveState.WARNING_L1, -1.1, price=euro * 0.998),
+        Move(
+            t["hedged"],
+            DefensiveState.WARNING_L2,
+            -3.9,
+            ActionKind.TIGHTEN_SL,
+            {"stop_loss": gold - 4},
+        ),
+        Move(
+            t["rec"],
+            DefensiveState.WARNING_L2,
+            -3.1,
+            ActionKind.TIGHTEN_SL,
+            {"stop_loss": euro - 0.004},
+        ),
+        Move(t["closed"], DefensiveState.WARNING_L1, -2.0, price=gold * 0.995),
+    ]
+    await rig.cycle()
+    rig.puppet.moves = [
+        Move(
+            t["hedged"],
+            DefensiveState.HEDGED,
+            -5.6,
+            ActionKind.HEDGE,
+            {"volume": 1.0},
+            price=gold * 0.994,
+        ),
+        Move(t["rec"], DefensiveState.RECOVERING, 0.7, price=euro * 0.999),
+        Move(t["closed"], DefensiveState.CLOSED, -6.3, ActionKind.CLOSE, {}, price=gold * 0.992),
+    ]
+    await rig.cycle()
+    await browser.wait_for(
+        f"{badge(t['closed'])} === 'CLOSED' && {badge(t['rec'])} === 'RECOVERING'"
+    )
+    await browser.evaluate(
+        "document.querySelector('#trades details')?.setAttribute('open', ''); true"
+    )
