@@ -164,8 +164,12 @@ async def deliver(
     rand: Callable[[], float],
     log: logging.Logger,
     token_env: str,
+    on_retry: Callable[[], None] | None = None,
 ) -> Outcome:
-    """Send one outbox entry: first try, then retries after 1, 2, 4 s (+ jitter)."""
+    """Send one outbox entry: first try, then retries after 1, 2, 4 s (+ jitter).
+
+    ``on_retry`` is called once per retried attempt, just before its backoff wait (the
+    client's registration-retries metric); it does not change the policy."""
     kind = str(payload.get("kind", "register"))
     if kind == "register":
         body = {k: v for k, v in payload.items() if k != "kind"}
@@ -190,6 +194,8 @@ async def deliver(
             if outcome is not None:
                 return outcome
         if attempt < attempts:
+            if on_retry is not None:
+                on_retry()
             await sleep(BACKOFF_SECONDS[attempt - 1] + rand() * JITTER_SECONDS)
     log.error(
         "DTMS %s of ticket %s to %s failed after %d attempts; kept in the outbox",

@@ -23,6 +23,7 @@ from hookspecs import HostView, OrderRequest, Trade
 
 from .defensive import answer
 from .http_client import TRANSIENT_ERRORS, DtmsClient, Outcome, deliver, describe
+from .metrics import ClientMetrics
 from .settings import DtmsSettings
 from .store import Store, StoreError
 
@@ -52,8 +53,11 @@ class RemoteStrategy:
         clock: Callable[[], datetime] | None = None,
         log: logging.Logger | None = None,
         flush_wait_seconds: float = 1.0,
+        metrics: ClientMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self._metrics = metrics
+        self._owns_metrics = metrics is None
         self.log = log or logging.getLogger("dtms_plugin.remote")
         self._store = store
         self._owns_store = store is None
@@ -83,6 +87,13 @@ class RemoteStrategy:
         if self._store is None:
             self._store = Store(self.settings.state_dir, log=self.log)
         return self._store
+
+    @property
+    def metrics(self) -> ClientMetrics:
+        """This host's client-side metrics (outbox depth over :attr:`store`, retries)."""
+        if self._metrics is None:
+            self._metrics = ClientMetrics(self.store)
+        return self._metrics
 
     async def startup(self, host: HostView) -> None:
         store = self.store
@@ -120,6 +131,8 @@ class RemoteStrategy:
         if self._owns_store and self._store is not None:
             self._store.close()
             self._store = None
+            if self._owns_metrics:
+                self._metrics = None  # they read the store just closed
         if self._volatile:
             self.log.error(
                 "DTMS shutdown with %d registrations that could be neither stored nor sent:"
@@ -282,6 +295,7 @@ class RemoteStrategy:
             rand=self._rand,
             log=self.log,
             token_env=self.settings.token_env,
+            on_retry=self.metrics.registration_retry,
         )
 
     def _forget(self, ticket: int, payload: dict[str, Any]) -> None:
