@@ -17,7 +17,7 @@ from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Tra
 from ..settings import DtmsSettings
 from .journal import unsettled
 from .planning import exit_price, plan_owed
-from .record import TradeRecord
+from .record import JournalStatus, TradeRecord
 from .score import ScoreBreakdown
 from .snapshot import SignalSnapshot
 
@@ -80,6 +80,14 @@ def _hedge_intent(account: AccountState) -> ActionKind:
     return K.HEDGE if account.hedging else K.PARTIAL_CLOSE
 
 
+def _flat(now: datetime, settings: DtmsSettings) -> Changes:
+    """Entering HEDGED: a new flat deadline (built only then: ``_step`` runs per call)."""
+    return {
+        "flat_deadline": now + timedelta(minutes=settings.actions.flat_minutes),
+        "recovery_deadline": None,
+    }
+
+
 def _step(
     rec: TradeRecord,
     bd: ScoreBreakdown | None,
@@ -91,15 +99,13 @@ def _step(
     """The first matching row of the spec §5 table (after "position gone"), as
     (new state, owed intents, why, field changes); a string when a row matched but is
     held back by a rail; ``None`` when nothing applies."""
+    st = rec.state
+    if bd is None and st is not S.HEDGED and st is not S.RECOVERING:
+        return None  # only the deadline rows apply without a fresh score
     th = settings.thresholds
     ac = settings.actions
-    st = rec.state
     s = bd.total if bd is not None else None
     close_all: Owed = (K.CLOSE,)
-    flat: Changes = {
-        "flat_deadline": now + timedelta(minutes=ac.flat_minutes),
-        "recovery_deadline": None,
-    }
     coc = bd is not None and bd.structure <= -1.0 and bd.confluence_against
     if st in (S.HEDGED, S.RECOVERING) and coc:
         return S.CLOSED, close_all, "change of character: structure broke against", {}
@@ -123,7 +129,7 @@ def _step(
             why = f"S {s:+.2f} ≤ {th.to_hedge:g}" if s <= th.to_hedge else "VWAP slope against"
             if account.hedging and not hedge_allowed:
                 return f"hedge held back ({why}): spread above the limit"
-            return S.HEDGED, (_hedge_intent(account),), why, flat
+            return S.HEDGED, (_hedge_intent(account),), why, _flat(now, settings)
     if st is S.HEDGED:
         if bd is not None and s is not None and (bd.structure >= 1.0 or s >= th.recover):
             changes: Changes = {
@@ -138,7 +144,8 @@ def _step(
         if s is not None and s <= th.to_hedge:
             if account.hedging and not hedge_allowed:
                 return f"re-hedge held back (S {s:+.2f}): spread above the limit"
-            return S.HEDGED, (_hedge_intent(account),), f"S {s:+.2f} ≤ {th.to_hedge:g}", flat
+            why = f"S {s:+.2f} ≤ {th.to_hedge:g}"
+            return S.HEDGED, (_hedge_intent(account),), why, _flat(now, settings)
         if rec.recovery_deadline is not None and now >= rec.recovery_deadline:
             last = s if s is not None else rec.last_score
             if last is None:
@@ -158,15 +165,28 @@ def _transition(
     now: datetime,
     changes: Changes,
 ) -> TradeRecord:
+    return rec.evolve(**_transition_changes(rec, new, owed, now, changes))
+
+
+def _transition_changes(
+    rec: TradeRecord, new: DefensiveState, owed: Owed, now: datetime, changes: Changes
+) -> Changes:
+    """The field changes of entering ``new``: kept apart from ``evolve`` so that a scored
+    evaluation that also steps builds one new record, not two."""
+    out: Changes = {**changes, "state": new, "seq": rec.seq + 1, "state_entered_at": now}
+    out["owed"] = owed
     if new is S.CLOSED:
-        changes = {**changes, "flat_deadline": None, "recovery_deadline": None}
-    return rec.evolve(
-        state=new,
-        seq=rec.seq + 1,
-        state_entered_at=now,
-        owed=owed,
-        **changes,
-    )
+        out["flat_deadline"] = None
+        out["recovery_deadline"] = None
+    return out
+
+
+def _has_unsettled(rec: TradeRecord) -> bool:
+    """``bool(unsettled(rec))`` without building the tuple: asked on every evaluation."""
+    for e in rec.journal:
+        if e.status is JournalStatus.PENDING or e.status is JournalStatus.UNKNOWN:
+            return True
+    return False
 
 
 def evaluate(
@@ -180,7 +200,11 @@ def evaluate(
     *,
     position_gone: bool = False,
 ) -> Evaluation:
-    """One evaluation of one trade. ``position_gone``: the broker no longer lists it."""
+    """One evaluation of one trade. ``position_gone``: the broker no longer lists it.
+
+    Builds at most one new record (scoring and stepping merged into one ``evolve``) and
+    none when nothing moves: then the same record object comes back, which is how the
+    caller knows there is nothing to persist."""
     rec = record
     old = rec.state
     hedge_ok = spread_ok(snapshot, quote, settings)
@@ -200,7 +224,7 @@ def evaluate(
         )
     if not rec.is_open:
         return _finish(rec, None, "closed", None, quote, symbol_info, settings, hedge_ok)
-    if unsettled(rec):  # an action's outcome is unknown: settle it before anything else
+    if _has_unsettled(rec):  # an action's outcome is unknown: settle it before anything else
         return Evaluation(rec, (), None, "waiting: an action's outcome is unknown")
     price = exit_price(rec.sign, quote) if quote is not None else None
     if rec.r <= 0.0 and snapshot is not None and snapshot.atr:
@@ -217,9 +241,12 @@ def evaluate(
     elif snapshot.is_stale(now):
         why = f"stale data: newest {settings.fast_timeframe} bar closed {snapshot.fast_close_time}"
     else:
-        new_bar = rec.last_bar_time is None or snapshot.bar_time > rec.last_bar_time
+        bar_time = snapshot.fast_bar.time
+        last_bar = rec.last_bar_time
+        new_bar = last_bar is None or bar_time > last_bar
         adverse = (
-            price is not None
+            not new_bar
+            and price is not None
             and rec.last_eval_price is not None
             and rec.r > 0.0
             and rec.sign * (rec.last_eval_price - price) >= settings.arming.adverse_move_r * rec.r
@@ -229,19 +256,20 @@ def evaluate(
             if price is not None:
                 changes["last_eval_price"] = price
             changes["last_score"] = bd.total
-            changes["last_bar_time"] = snapshot.bar_time
+            changes["last_bar_time"] = bar_time
             changes["last_eval_at"] = now
-    if changes:
-        rec = rec.evolve(**changes)
+    # ``_step`` reads none of the fields just changed (a fresh score reaches it as ``bd``)
     step = _step(rec, bd, now, settings, account, hedge_ok)
     transition = None
     if isinstance(step, tuple):
-        new, owed, reason, changes = step
-        rec = _transition(rec, new, owed, now, changes)
+        new, owed, reason, step_changes = step
+        changes.update(_transition_changes(rec, new, owed, now, step_changes))
         transition = (old, new)
         why = f"{old.value}→{new.value}: {reason}"
     elif isinstance(step, str):
         why = step
+    if changes:
+        rec = rec.evolve(**changes)
     if not why and bd is None:
         why = "no change"
     return _finish(rec, bd, why, transition, quote, symbol_info, settings, hedge_ok)
@@ -257,13 +285,14 @@ def _finish(
     settings: DtmsSettings,
     hedge_ok: bool,
 ) -> Evaluation:
+    if not rec.owed or _has_unsettled(rec):
+        return Evaluation(rec, (), bd, why, transition)
     ev = Evaluation(rec, (), bd, why, transition)
-    if rec.owed and not unsettled(rec):
-        rec, actions, _notes = plan_owed(
-            rec, quote, info, settings, spread_ok=hedge_ok, reason=ev.reason
-        )
-        ev = Evaluation(rec, actions, bd, why, transition)
-    return ev
+    # the reason text (the whole score breakdown) is built only if an action is sent
+    rec, actions, _notes = plan_owed(
+        rec, quote, info, settings, spread_ok=hedge_ok, reason=lambda: ev.reason
+    )
+    return Evaluation(rec, actions, bd, why, transition)
 
 
 def close_record(

@@ -13,6 +13,7 @@ evaluation: freeze level, wide spread, no quote).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hookspecs import Action, ActionKind, Quote, SymbolInfo
@@ -39,6 +40,9 @@ class Wait:
 
 
 Outcome = Send | Skip | Wait
+#: an action's reason, or a function that builds it: the text (a whole score breakdown)
+#: costs more than the planning, and most plans send nothing.
+Reason = str | Callable[[], str]
 
 
 def exit_price(sign: int, quote: Quote) -> float:
@@ -129,14 +133,15 @@ def plan_intent(
     settings: DtmsSettings,
     *,
     spread_ok: bool,
-    reason: str,
+    reason: Reason,
 ) -> Outcome:
     key = record.key_for(intent)
     ticket = record.ticket
     ac = settings.actions
 
     def send(kind: ActionKind, **params: object) -> Send:
-        return Send(Action(ticket, kind, params, reason, key))
+        text = reason if isinstance(reason, str) else reason()
+        return Send(Action(ticket, kind, params, text, key))
 
     if intent is ActionKind.CLOSE:
         if record.hedge_ticket:
@@ -181,6 +186,20 @@ def plan_intent(
     return send(kind, stop_loss=sl)
 
 
+def _once(reason: Reason) -> Reason:
+    """A lazy reason built at most once, however many intents are sent."""
+    if isinstance(reason, str):
+        return reason
+    built: list[str] = []
+
+    def text() -> str:
+        if not built:
+            built.append(reason())
+        return built[0]
+
+    return text
+
+
 def plan_owed(
     record: TradeRecord,
     quote: Quote | None,
@@ -188,7 +207,7 @@ def plan_owed(
     settings: DtmsSettings,
     *,
     spread_ok: bool,
-    reason: str,
+    reason: Reason,
 ) -> tuple[TradeRecord, tuple[Action, ...], list[str]]:
     """Actions for every owed intent that is neither done, nor awaiting an answer, nor out
     of retries. Skipped and exhausted intents leave ``owed`` with a warning."""
@@ -196,6 +215,7 @@ def plan_owed(
     keep: list[ActionKind] = []
     notes: list[str] = []
     max_attempts = 1 + settings.actions.max_retries
+    reason = _once(reason)
     for intent in record.owed:
         entry = record.entry(record.key_for(intent))
         if entry is not None:

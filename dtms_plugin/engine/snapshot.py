@@ -66,6 +66,7 @@ class SignalSnapshot:
 
     __slots__ = (
         "_scores",
+        "_stale_after",
         "atr",
         "atr_fast",
         "atr_ratio",
@@ -150,15 +151,16 @@ class SignalSnapshot:
         self.regime = regime
         self.weights = weights
         self._scores: dict[str, ScoreBreakdown] = {}
+        self._stale_after = fast_close_time + fast_period * settings.rails.stale_bar_periods
 
     @property
     def bar_time(self) -> datetime:
         return self.fast_bar.time
 
     def is_stale(self, now: datetime) -> bool:
-        """Spec §7: the newest closed bar closed more than N bar periods ago."""
-        limit = self.fast_period * self.settings.rails.stale_bar_periods
-        return now - self.fast_close_time > limit
+        """Spec §7: the newest closed bar closed more than N bar periods ago (the limit
+        is worked out once per snapshot: every trade of the symbol asks, every cycle)."""
+        return now > self._stale_after
 
     def score(self, direction: Direction) -> ScoreBreakdown:
         cached = self._scores.get(direction)
