@@ -44,7 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the synthetic feed")
     p.add_argument("--report", metavar="DIR", default=None, help="write a report to DIR")
     p.add_argument("--live", action="store_true", help="run against the wall clock")
-    p.add_argument("--serve", action="store_true", help="also serve the DTMS API")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="with --live: also serve the DTMS dashboard (/, /dtms/trades, /metrics)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8002,
+        metavar="N",
+        help="port of --serve on 127.0.0.1 (default 8002; 0: any free port)",
+    )
     p.add_argument("--log-json", action="store_true", help="log JSON lines")
     p.set_defaults(handler=_run)
 

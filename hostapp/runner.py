@@ -8,6 +8,10 @@ Each simulated run gets a fresh DTMS state directory, ``<report>/dtms-state`` (w
 the start), instead of the configured ``state_dir``: replayed trades must not leak into
 the state a live host uses, and two ``make run`` in a row must give the same report.
 ``--live`` keeps the configured one.
+
+``--live --serve`` also serves the DTMS dashboard from this process while the loop runs
+(see :mod:`hostapp.live_serve`). Logs go to ``<report>/hostapp.log`` in the shapes of
+:mod:`hostapp.logs` (``--log-json``: one JSON object per line, with each event's fields).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -30,6 +35,7 @@ from hookspecs import BrokerError, ConfigError
 from . import app as appmod
 from .config import HostConfig, load_config
 from .loader import BUILTINS
+from .logs import formatter
 from .loop import LoopStats
 from .market.timeframes import timeframe_seconds
 from .progress import ProgressBar
@@ -68,14 +74,28 @@ class _StopOnSignal:
             signal.signal(sig, old)
 
 
+#: What ``drive`` runs around the loop, once the plugins have started: ``serve(app)``.
+Serve = Callable[[appmod.App], AbstractAsyncContextManager[Any]]
+
+
 async def drive(
-    app: appmod.App, *, progress: ProgressBar | None, pace_seconds: float = 0.0
+    app: appmod.App,
+    *,
+    progress: ProgressBar | None,
+    pace_seconds: float = 0.0,
+    serve: Serve | None = None,
 ) -> LoopStats:
-    """startup → the loop until the data ends or a signal → shutdown (always)."""
+    """startup → the loop until the data ends or a signal → shutdown (always).
+
+    ``serve`` (``--serve``) is entered after startup and left before shutdown, also when
+    the loop fails or is interrupted."""
     plugins, host, loop = app.plugins, app.host, app.loop
     with _StopOnSignal(loop.request_stop):
+        around = AsyncExitStack()
         try:
             await plugins.startup(host)
+            if serve is not None:
+                await around.enter_async_context(serve(app))
             if app.feed is not None:
                 stats = await loop.run_replay(
                     app.feed, progress=progress, pace_seconds=pace_seconds
@@ -89,7 +109,10 @@ async def drive(
         finally:
             if progress is not None:
                 progress.finish()
-            await plugins.shutdown(host)
+            try:
+                await around.aclose()
+            finally:
+                await plugins.shutdown(host)
     return stats
 
 
@@ -140,29 +163,42 @@ def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:
 
 def _setup_logging(report: Path, json_lines: bool = False) -> None:
     """Everything from INFO up goes to ``<report>/hostapp.log``; only errors reach the
-    terminal, where the progress bar and the table are. A program that embeds the runner
-    (tests) and has its own logging keeps it."""
+    terminal, where the progress bar and the table are. Both in the shape of
+    :func:`hostapp.logs.formatter` (``json_lines``: the events' ticket, symbol… as
+    fields). A program that embeds the runner (tests) and has its own logging keeps it."""
     root = logging.getLogger()
     if root.handlers:
         return
     report.mkdir(parents=True, exist_ok=True)
-    text = logging.Formatter("%(levelname)s %(name)s: %(message)s")
     to_file = logging.FileHandler(report / LOG_NAME, mode="w", encoding="utf-8")
-    to_file.setFormatter(_JsonFormatter() if json_lines else text)
+    to_file.setFormatter(formatter(json_lines))
     to_err = logging.StreamHandler(sys.stderr)
-    to_err.setFormatter(_JsonFormatter() if json_lines else text)
+    to_err.setFormatter(formatter(json_lines))
     to_err.setLevel(logging.ERROR)
     root.addHandler(to_file)
     root.addHandler(to_err)
     root.setLevel(logging.INFO)
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        out = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out)
+def _serve_option(args: argparse.Namespace) -> Serve | None:
+    """``--serve``: the dashboard for the run's DTMS, on ``--port``; live runs only."""
+    if not getattr(args, "serve", False):
+        return None
+    if not args.live:
+        raise ConfigError(
+            "--serve serves the dashboard of a live run: add --live (or use `dtms serve`)"
+        )
+    from .live_serve import DEFAULT_PORT, serving
+
+    port = getattr(args, "port", None)
+    port = DEFAULT_PORT if port is None else port
+
+    def serve(app: appmod.App) -> AbstractAsyncContextManager[Any]:
+        if not app.plugins.is_enabled("dtms"):
+            raise ConfigError("--serve needs the dtms plugin, which is disabled")
+        return serving(app.plugins, port)
+
+    return serve
 
 
 # -- hostapp run ----------------------------------------------------------------------------
@@ -173,15 +209,14 @@ def run_command(args: argparse.Namespace) -> int:
     report = Path(args.report) if args.report else DEFAULT_REPORT
     _setup_logging(report, getattr(args, "log_json", False))
     seed = args.seed if args.seed is not None else 0
-    if getattr(args, "serve", False):
-        print("hostapp: --serve is not handled by this runner; start `dtms serve`", file=sys.stderr)
+    serve = _serve_option(args)
     if args.live and config.host.broker == "mt5":
         try:
             app = appmod.build_live_app(config)
         except BrokerError as exc:
             print(f"hostapp: cannot start on MetaTrader: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        stats = asyncio.run(drive(app, progress=None))
+        stats = asyncio.run(drive(app, progress=None, serve=serve))
         summary = run_summary(app, stats, {"mode": "live"})
         write_json(report / "summary.json", summary)  # no charts: no replayed series
         print(summary_table(summary))
@@ -195,7 +230,7 @@ def run_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     app = appmod.build_sim_app(config, series, base_timeframe=base, shared_account=args.live)
     pace = config.host.cycle_seconds if args.live else 0.0
-    stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace))
+    stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
     elapsed = time.perf_counter() - started
     extra = {"mode": "run", "seed": seed, "days": args.days or appmod.DEFAULT_DAYS}
     summary = run_summary(app, stats, {**extra, "seconds": round(elapsed, 2)})
