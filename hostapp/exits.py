@@ -7,8 +7,11 @@ behind price from +1.5R, and bank half at +2R. R is the distance from the entry 
 
 Two rules keep it from fighting DTMS: before it moves a stop or closes a part it asks
 ``is_defensive`` (a trade under defensive management is left to its defender), and stops
-only ever tighten. It acts through ``host.execute`` so every move is an ordinary
-:class:`~hookspecs.Action` that other plugins see in ``on_action``.
+only ever tighten. Holding back is not silent: the first cycle it wants something new of
+a defended trade, it logs one INFO line (ticket, symbol, what it wanted) and counts it in
+:attr:`ExitManager.held_back`, which the run report shows as ``exits_held_defensive``.
+It acts through ``host.execute`` so every move is an ordinary :class:`~hookspecs.Action`
+that other plugins see in ``on_action``.
 
 The trading loop calls :meth:`ExitManager.manage` once per cycle, after ``on_cycle``;
 :meth:`ExitManager.bind` hands it the plugin host's ``is_defensive`` and the host's
@@ -85,6 +88,7 @@ class _Managed:
     risk: float  # R in price units: |entry - initial stop|
     seq: int = 0  # numbers this trade's actions, for unique idempotency keys
     partial_done: bool = False
+    held: tuple[str, ...] = ()  # what it wanted when last held back (reported once)
 
 
 def wilder_atr(bars: Sequence[Bar], period: int) -> float | None:
@@ -113,6 +117,10 @@ class ExitManager:
         self._is_defensive: DefensiveQuery = _never_defensive
         self._timeframe = "M5"
         self._atr_cache: dict[str, tuple[datetime, float | None]] = {}
+        #: Per ticket, how many times the manager wanted to act and held back because the
+        #: trade was defensive: once per run of cycles wanting the same actions, not once
+        #: per cycle. Kept after the trade closes, for the run report.
+        self.held_back: dict[int, int] = {}
 
     # -- hooks -------------------------------------------------------------------------
 
@@ -176,14 +184,36 @@ class ExitManager:
             wants_partial = s.partial and not managed.partial_done and gain_r >= s.partial_at_r
             new_stop = self._stop_candidate(host, pos, managed, price, gain_r)
             if new_stop is None and not wants_partial:
+                managed.held = ()
                 continue
             if self._is_defensive(host, ticket):
-                continue  # its defender decides; ask again next cycle
+                # its defender decides; ask again next cycle
+                wanted: tuple[str, ...] = (new_stop[0].value,) if new_stop else ()
+                if wants_partial:
+                    wanted += (ActionKind.PARTIAL_CLOSE.value,)
+                self._hold(host, managed, ticket, pos.symbol, wanted)
+                continue
+            managed.held = ()
             if new_stop is not None:
                 kind, stop = new_stop
                 await self._act(host, managed, ticket, kind, {"stop_loss": stop}, f"{gain_r:+.2f}R")
             if wants_partial:
                 await self._partial(host, managed, pos, gain_r)
+
+    def _hold(
+        self, host: HostView, managed: _Managed, ticket: int, symbol: str, wanted: tuple[str, ...]
+    ) -> None:
+        """Report holding back, once while the manager keeps wanting the same actions."""
+        if managed.held == wanted:
+            return
+        managed.held = wanted
+        self.held_back[ticket] = self.held_back.get(ticket, 0) + 1
+        host.log.info(
+            "exits: ticket %d %s left alone (defensive): wanted %s",
+            ticket,
+            symbol,
+            ", ".join(wanted),
+        )
 
     # -- rules -------------------------------------------------------------------------
 

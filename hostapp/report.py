@@ -1,11 +1,12 @@
 """What a run did: the figures of ``summary.json``, the table printed after a run, and one
 PNG chart per symbol.
 
-The figures come from three places, each the authority for its part: the trading loop's
+The figures come from four places, each the authority for its part: the trading loop's
 statistics (entries, and closes with their reasons), a small recorder plugin that hears
 ``on_state_change`` and ``on_action`` (states reached, actions by kind, with the replay
-time they happened at), and the broker (closed trades with their realised profit, the
-balance). Per-trade results are measured in R, the risk taken at entry
+time they happened at), the broker (closed trades with their realised profit, the
+balance), and the exit manager (how often it held back on a defended trade, per ticket:
+``exits_held_defensive``). Per-trade results are measured in R, the risk taken at entry
 (|entry − initial stop| × volume), so XAUUSD and EURUSD trades can be averaged together.
 A DTMS hedge (comment ``DTMS_HEDGE_<ticket>``) or re-add (``DTMS_READD_<ticket>``) counts
 towards the trade it defends.
@@ -24,6 +25,7 @@ from typing import Any
 
 from hookspecs import Action, ActionResult, Bar, DefensiveState, HostView, Trade, hookimpl
 
+from .exits import ExitManager
 from .loop import LoopStats
 
 RECORDER_NAME = "run_report"
@@ -52,6 +54,20 @@ class RunRecorder:
         default_factory=list
     )
     actions: list[tuple[datetime, Action, ActionResult]] = field(default_factory=list)
+    #: the host's exit manager, if it runs: it counts what it held back (``held_back``)
+    exits: ExitManager | None = None
+
+    @hookimpl
+    def configure(self, host: HostView) -> None:
+        plugins = getattr(host, "plugins", None)
+        found = plugins.get("exits") if plugins is not None else None
+        self.exits = found if isinstance(found, ExitManager) else None
+
+    def exits_held_defensive(self) -> dict[str, int]:
+        """Per ticket (a JSON key), how often the exit manager held back because the
+        trade was defensive; empty without an exit manager."""
+        held = self.exits.held_back if self.exits is not None else {}
+        return {str(ticket): n for ticket, n in sorted(held.items()) if n}
 
     @hookimpl
     def on_state_change(
@@ -149,6 +165,7 @@ def summarize(
         actions_failed=dict(sorted(failed.items())),
         actions_by_source={k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
         closes_by_reason=dict(sorted(Counter(r for _, _, r in stats.closes).items())),
+        exits_held_defensive=recorder.exits_held_defensive(),
         orders_proposed=stats.orders_proposed,
         orders_vetoed=sum(stats.orders_vetoed.values()),
         orders_rejected=stats.orders_rejected,

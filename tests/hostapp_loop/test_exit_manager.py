@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from typing import Any
 
 import pytest
@@ -83,6 +84,100 @@ async def test_defensive_trade_is_left_alone(
     await manager.manage(host, host.clock.now())
     pos = hostapp_broker.position(trade.ticket)
     assert pos.stop_loss > 2001.0 and pos.volume == pytest.approx(0.05)
+
+
+HELD = "left alone (defensive)"
+
+
+def _held_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if HELD in r.getMessage()]
+
+
+async def test_holding_back_is_logged_once_per_want_and_counted(
+    hostapp_factory, hostapp_broker, hostapp_market, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    host, manager, guard = _setup(
+        hostapp_factory, hostapp_broker, hostapp_market, defensive=True, exits={"partial": False}
+    )
+    trade = await _open_buy(host, hostapp_broker)
+    hostapp_broker.set_price("XAUUSD", 2005.0)  # +0.5R: nothing wanted, nothing to report
+    await manager.manage(host, host.clock.now())
+    assert _held_lines(caplog) == [] and manager.held_back == {}
+    hostapp_broker.set_price("XAUUSD", 2011.0)  # +1.1R: breakeven wanted, held back
+    for _ in range(3):  # every cycle it asks, but says so once
+        await manager.manage(host, host.clock.now())
+    assert guard.asked == [trade.ticket] * 3
+    assert _held_lines(caplog) == [
+        f"exits: ticket {trade.ticket} XAUUSD {HELD}: wanted move_sl_breakeven"
+    ]
+    assert manager.held_back == {trade.ticket: 1}
+    assert hostapp_broker.position(trade.ticket).stop_loss == 1990.0
+    hostapp_broker.set_price("XAUUSD", 2016.0)  # +1.6R: now it wants to trail: a new want
+    await manager.manage(host, host.clock.now())
+    await manager.manage(host, host.clock.now())
+    assert _held_lines(caplog)[1:] == [
+        f"exits: ticket {trade.ticket} XAUUSD {HELD}: wanted tighten_sl"
+    ]
+    assert manager.held_back == {trade.ticket: 2}
+    hostapp_broker.set_price("XAUUSD", 2005.0)  # wants nothing: the next want is news again
+    await manager.manage(host, host.clock.now())
+    hostapp_broker.set_price("XAUUSD", 2011.0)
+    await manager.manage(host, host.clock.now())
+    assert len(_held_lines(caplog)) == 3 and manager.held_back == {trade.ticket: 3}
+    assert host.executed == []
+    await host.plugins.on_trade_closed(host, trade, "manual")  # the count outlives it
+    assert manager.managed_tickets == [] and manager.held_back == {trade.ticket: 3}
+
+
+async def test_held_back_names_every_wanted_action(
+    hostapp_factory, hostapp_broker, hostapp_market, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    host, manager, _ = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=True)
+    trade = await _open_buy(host, hostapp_broker)
+    hostapp_broker.set_price("XAUUSD", 2025.0)  # +2.5R: trail and partial
+    await manager.manage(host, host.clock.now())
+    assert _held_lines(caplog) == [
+        f"exits: ticket {trade.ticket} XAUUSD {HELD}: wanted tighten_sl, partial_close"
+    ]
+    assert manager.held_back == {trade.ticket: 1}
+
+
+async def test_nothing_held_back_when_not_defensive(
+    hostapp_factory, hostapp_broker, hostapp_market, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    host, manager, guard = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=False)
+    trade = await _open_buy(host, hostapp_broker)
+    hostapp_broker.set_price("XAUUSD", 2011.0)  # +1.1R: it acts instead
+    await manager.manage(host, host.clock.now())
+    assert guard.asked == [trade.ticket]
+    assert [a.kind for a, _ in host.executed] == [ActionKind.MOVE_SL_BREAKEVEN]
+    assert _held_lines(caplog) == [] and manager.held_back == {}
+
+
+async def test_the_defender_letting_go_ends_the_hold(
+    hostapp_factory, hostapp_broker, hostapp_market, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    host, manager, guard = _setup(
+        hostapp_factory, hostapp_broker, hostapp_market, defensive=True, exits={"partial": False}
+    )
+    trade = await _open_buy(host, hostapp_broker)
+    hostapp_broker.set_price("XAUUSD", 2011.0)
+    await manager.manage(host, host.clock.now())
+    guard.answer = False  # it acts, and a later defence of a new want is reported anew
+    await manager.manage(host, host.clock.now())
+    assert hostapp_broker.position(trade.ticket).stop_loss == pytest.approx(2001.0)
+    guard.answer = True
+    hostapp_broker.set_price("XAUUSD", 2016.0)
+    await manager.manage(host, host.clock.now())
+    assert [line.rsplit(": wanted ", 1)[1] for line in _held_lines(caplog)] == [
+        "move_sl_breakeven",
+        "tighten_sl",
+    ]
+    assert manager.held_back == {trade.ticket: 2}
 
 
 async def test_trailing_stop_one_atr_behind_and_only_tightens(
