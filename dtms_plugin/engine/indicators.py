@@ -144,6 +144,24 @@ class RollingMean:
         return self.value
 
 
+class Slope:
+    """Relative change of a series over ``bars`` bars: (now - then) / then."""
+
+    __slots__ = ("_ring", "value")
+
+    def __init__(self, bars: int) -> None:
+        self._ring: deque[float] = deque(maxlen=bars + 1)
+        self.value: float | None = None
+
+    def update(self, x: float | None) -> None:
+        if x is None:
+            return
+        ring = self._ring
+        ring.append(x)
+        if len(ring) == ring.maxlen:
+            self.value = (x - ring[0]) / ring[0]
+
+
 class Bollinger:
     """Bollinger band width ``(upper - lower) / middle`` over a window (population σ).
 

@@ -7,7 +7,6 @@ each taking the snapshot and the trade's sign (+1 buy, −1 sell) and returning
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -92,8 +91,14 @@ def momentum_score(s: SignalSnapshot, sign: int) -> float | None:
             score += 0.6
     h = s.hist
     if len(h) >= 2:
-        falling = all(h[i] > h[i + 1] for i in range(len(h) - 1))
-        rising = all(h[i] < h[i + 1] for i in range(len(h) - 1))
+        falling = rising = True
+        prev_h = h[0]
+        for x in h[1:]:  # a plain loop: two ``all(genexpr)`` cost more than the rest
+            if not prev_h > x:
+                falling = False
+            if not prev_h < x:
+                rising = False
+            prev_h = x
         if falling:
             score -= 0.4 * sign
         elif rising:
@@ -147,16 +152,6 @@ def candle_conviction_score(s: SignalSnapshot, sign: int) -> float | None:
     return -0.5
 
 
-_SCORERS: tuple[Callable[[SignalSnapshot, int], float | None], ...] = (
-    structure_score,
-    vwap_volume_score,
-    momentum_score,
-    ema_alignment_score,
-    delta_pressure_score,
-    candle_conviction_score,
-)
-
-
 def weights_for(regime: Regime, settings: DtmsSettings) -> tuple[float, ...]:
     """Base weights × the regime's multipliers, scaled back (if needed) so their sum
     never exceeds the sum of the base weights: |S| ≤ Σ base (10.5) in every regime."""
@@ -185,8 +180,12 @@ def _tuple(w: Weights) -> tuple[float, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ScoreBreakdown:
+    """The score of one (snapshot, direction). Without ``__slots__`` so that the hot path
+    (``compute_score``, once per symbol, direction and bar) can build it with one dict
+    assignment instead of eight frozen attribute writes."""
+
     total: float
     subscores: tuple[float, ...]  # in SIGNALS order; a missing signal is 0.0
     weights: tuple[float, ...]
@@ -225,19 +224,45 @@ class ScoreBreakdown:
         }
 
 
+def _signal_subscores(s: SignalSnapshot, sign: int) -> tuple[float | None, ...]:
+    """Structure, momentum and EMA alignment: they read only signal-timeframe (M15)
+    features, so ``SymbolIndicators`` shares them between the fast-bar snapshots of one
+    signal bar through ``s.signal_cache``."""
+    cache = s.signal_cache
+    hit = cache.get(sign)
+    if hit is None:
+        hit = (structure_score(s, sign), momentum_score(s, sign), ema_alignment_score(s, sign))
+        cache[sign] = hit
+    return hit
+
+
+_NEW = object.__new__
+_SET = object.__setattr__
+
+
 def compute_score(s: SignalSnapshot, direction: Direction) -> ScoreBreakdown:
     sign = 1 if direction == "buy" else -1
     weights = s.weights
+    st, mo, ema = _signal_subscores(s, sign)
+    values = (
+        st,
+        vwap_volume_score(s, sign),
+        mo,
+        ema,
+        delta_pressure_score(s, sign),
+        candle_conviction_score(s, sign),
+    )
     subs: list[float] = []
     missing: list[str] = []
     total = against = support = 0.0
-    for name, fn, w in zip(SIGNALS, _SCORERS, weights, strict=True):
-        v = fn(s, sign)
+    for i in range(6):
+        v = values[i]
         if v is None:
-            missing.append(name)
-            v = 0.0
+            missing.append(SIGNALS[i])
+            subs.append(0.0)
+            continue
         subs.append(v)
-        contribution = w * v
+        contribution = weights[i] * v
         total += contribution
         if contribution < 0.0:
             against -= contribution
@@ -245,13 +270,19 @@ def compute_score(s: SignalSnapshot, direction: Direction) -> ScoreBreakdown:
             support += contribution
     evidence = against + support
     confluence = against / evidence if evidence > 0.0 else 0.0
-    return ScoreBreakdown(
-        total=total,
-        subscores=tuple(subs),
-        weights=weights,
-        missing=tuple(missing),
-        regime=s.regime,
-        confluence=confluence,
-        confluence_against=confluence >= s.settings.thresholds.confluence_against,
-        vwap_slope_against=vwap_slope_against(s, sign),
+    bd = _NEW(ScoreBreakdown)
+    _SET(
+        bd,
+        "__dict__",
+        {
+            "total": total,
+            "subscores": tuple(subs),
+            "weights": weights,
+            "missing": tuple(missing),
+            "regime": s.regime,
+            "confluence": confluence,
+            "confluence_against": confluence >= s.settings.thresholds.confluence_against,
+            "vwap_slope_against": vwap_slope_against(s, sign),
+        },
     )
+    return bd

@@ -10,7 +10,6 @@ per-trade work in a cycle is then a handful of comparisons.
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +22,7 @@ from .indicators import (
     RollingMean,
     RollingMedian,
     SessionVwap,
+    Slope,
     Swings,
     WilderAtr,
     WilderRsi,
@@ -83,6 +83,7 @@ class SignalSnapshot:
         "rsi",
         "rsi_prev",
         "settings",
+        "signal_cache",
         "signal_close",
         "signal_time",
         "swing_high",
@@ -123,6 +124,7 @@ class SignalSnapshot:
         order_flow: OrderFlow | None,
         regime: Regime,
         weights: tuple[float, ...],
+        signal_cache: dict[int, tuple[float | None, ...]] | None = None,
     ) -> None:
         self.symbol = symbol
         self.settings = settings
@@ -151,6 +153,9 @@ class SignalSnapshot:
         self.regime = regime
         self.weights = weights
         self._scores: dict[str, ScoreBreakdown] = {}
+        # sub-scores that read only signal-timeframe features, by trade sign: shared by
+        # the snapshots of one signal bar and regime (see ``score._signal_subscores``)
+        self.signal_cache = {} if signal_cache is None else signal_cache
         self._stale_after = fast_close_time + fast_period * settings.rails.stale_bar_periods
 
     @property
@@ -170,22 +175,22 @@ class SignalSnapshot:
         return cached
 
 
-class _Slope:
-    """Relative change of a series over ``bars`` bars: (now - then) / then."""
-
-    __slots__ = ("_ring", "value")
-
-    def __init__(self, bars: int) -> None:
-        self._ring: deque[float] = deque(maxlen=bars + 1)
-        self.value: float | None = None
-
-    def update(self, x: float | None) -> None:
-        if x is None:
-            return
-        ring = self._ring
-        ring.append(x)
-        if len(ring) == ring.maxlen:
-            self.value = (x - ring[0]) / ring[0]
+_SignalPart = tuple[
+    datetime | None,
+    float | None,
+    float | None,
+    float | None,
+    float | None,
+    float | None,
+    tuple[float, ...],
+    float | None,
+    float | None,
+    float | None,
+    float | None,
+    float | None,
+    Volatility,
+    Structure,
+]
 
 
 class SymbolIndicators:
@@ -212,8 +217,8 @@ class SymbolIndicators:
         self._hist_len = max(ic.macd_trend_bars, 1)
         self.ema_fast = Ema(ic.ema_fast)
         self.ema_slow = Ema(ic.ema_slow)
-        self.ema_fast_slope = _Slope(ic.ema_slope_bars)
-        self.ema_slow_slope = _Slope(ic.ema_slope_bars)
+        self.ema_fast_slope = Slope(ic.ema_slope_bars)
+        self.ema_slow_slope = Slope(ic.ema_slope_bars)
         self.bollinger = Bollinger(ic.bollinger_period, ic.bollinger_k)
         self.swings = Swings(ic.swing_side_bars)
         self.signal_close: float | None = None
@@ -229,7 +234,10 @@ class SymbolIndicators:
             base_symbol(symbol), settings.regime.range_width
         )
         self._regimes: dict[tuple[Session, Volatility, Structure], tuple[Regime, tuple[float, ...]]]
-        self._regimes = {}
+        self._regimes = {}  # regime and weights per label triple (a handful per symbol)
+        self._signal: _SignalPart | None = None
+        self._signal_cache: dict[int, tuple[float | None, ...]] = {}
+        self._signal_cache_regime: Regime | None = None
 
     def feed_signal(self, bar: Bar) -> bool:
         last = self.last_signal_time
@@ -257,6 +265,7 @@ class SymbolIndicators:
         self.swings.update(bar.time, h, lo)
         self.signal_close = c
         self._snapshot = None
+        self._signal = None
         return True
 
     def feed_fast(self, bar: Bar) -> bool:
@@ -276,24 +285,39 @@ class SymbolIndicators:
         self.order_flow = flow
         self._snapshot = None
 
-    def _regime(
-        self, hour: int, atr_ratio: float | None, bb_width: float | None
-    ) -> tuple[Regime, tuple[float, ...]]:
-        """The regime and its weights, cached per label triple (a handful per symbol)."""
-        settings = self.settings
-        key = (
-            session_at(hour),
-            volatility_of(atr_ratio, settings),
+    def _signal_part(self) -> _SignalPart:
+        """The signal-timeframe features, frozen once per signal bar (a snapshot is
+        rebuilt on every fast bar, three times per signal bar)."""
+        part = self._signal
+        if part is not None:
+            return part
+        atr = self.atr.value
+        base = self.atr_base.value
+        atr_ratio = atr / base if atr is not None and base else None
+        bb_width = self.bollinger.width
+        hist = self.hist
+        part = (
+            self.last_signal_time,
+            self.signal_close,
+            atr,
+            atr_ratio,
+            self.rsi.value,
+            self.rsi_prev,
+            tuple(hist) if len(hist) >= self.settings.indicators.macd_trend_bars else (),
+            self.ema_fast_slope.value,
+            self.ema_slow_slope.value,
+            bb_width,
+            self.swings.last_high,
+            self.swings.last_low,
+            volatility_of(atr_ratio, self.settings),
             Structure.TREND
             if bb_width is None or bb_width >= self._range_width
             else Structure.RANGE,
         )
-        hit = self._regimes.get(key)
-        if hit is None:
-            regime = classify(self.symbol, hour, atr_ratio, bb_width, settings)
-            hit = (regime, weights_for(regime, settings))
-            self._regimes[key] = hit
-        return hit
+        self._signal = part
+        self._signal_cache = {}
+        self._signal_cache_regime = None
+        return part
 
     def snapshot(self) -> SignalSnapshot | None:
         """The snapshot for the newest bars; ``None`` before the first fast bar."""
@@ -303,39 +327,64 @@ class SymbolIndicators:
         bar = self.last_fast_bar
         if bar is None:
             return None
-        atr = self.atr.value
-        base = self.atr_base.value
-        atr_ratio = atr / base if atr is not None and base else None
+        (
+            signal_time,
+            signal_close,
+            atr,
+            atr_ratio,
+            rsi,
+            rsi_prev,
+            hist,
+            ema_fast_slope,
+            ema_slow_slope,
+            bb_width,
+            swing_high,
+            swing_low,
+            volatility,
+            structure,
+        ) = self._signal_part()
         close_time = bar.time + self.fast_period
-        regime, weights = self._regime(close_time.hour, atr_ratio, self.bollinger.width)
-        ic = self.settings.indicators
+        hour = close_time.hour
+        key = (session_at(hour), volatility, structure)
+        hit = self._regimes.get(key)
+        if hit is None:
+            regime = classify(self.symbol, hour, atr_ratio, bb_width, self.settings)
+            hit = (regime, weights_for(regime, self.settings))
+            self._regimes[key] = hit
+        regime, weights = hit
+        if regime is not self._signal_cache_regime:  # the M15 sub-scores read the regime
+            self._signal_cache = {}
+            self._signal_cache_regime = regime
+        vwap = self.vwap
+        # positional: a 27-keyword call costs a microsecond of argument matching per bar
         snap = SignalSnapshot(
-            symbol=self.symbol,
-            settings=self.settings,
-            fast_bar=bar,
-            fast_close_time=close_time,
-            fast_period=self.fast_period,
-            signal_time=self.last_signal_time,
-            signal_close=self.signal_close,
-            atr=atr,
-            atr_ratio=atr_ratio,
-            rsi=self.rsi.value,
-            rsi_prev=self.rsi_prev,
-            hist=tuple(self.hist) if len(self.hist) >= ic.macd_trend_bars else (),
-            ema_fast_slope=self.ema_fast_slope.value,
-            ema_slow_slope=self.ema_slow_slope.value,
-            bb_width=self.bollinger.width,
-            swing_high=self.swings.last_high,
-            swing_low=self.swings.last_low,
-            vwap=self.vwap.value,
-            vwap_slope=self.vwap.slope,
-            vwap_above=self.vwap.above,
-            vwap_below=self.vwap.below,
-            atr_fast=self.atr_fast.value,
-            median_spread=self.spreads.value,
-            order_flow=self.order_flow,
-            regime=regime,
-            weights=weights,
+            self.symbol,
+            self.settings,
+            bar,
+            close_time,
+            self.fast_period,
+            signal_time,
+            signal_close,
+            atr,
+            atr_ratio,
+            rsi,
+            rsi_prev,
+            hist,
+            ema_fast_slope,
+            ema_slow_slope,
+            bb_width,
+            swing_high,
+            swing_low,
+            vwap.value,
+            vwap.slope,
+            vwap.above,
+            vwap.below,
+            self.atr_fast.value,
+            self.spreads.value,
+            self.order_flow,
+            regime,
+            weights,
+            self._signal_cache,
         )
         self._snapshot = snap
         return snap
