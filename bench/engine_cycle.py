@@ -9,7 +9,15 @@
   (M15 fed every third bar), the snapshot and the evaluation of one open trade
   (re-opened whenever the engine closes it).
 * ``store_ms_1000``: for scale, persisting 1,000 records plus their state-cache entries
-  in the diskcache store (what the local strategy does after a cycle that changed them).
+  in the diskcache store, one write each (what the local strategy did after a cycle that
+  changed them); ``store_cycle_ms_1000`` the same with the states in one ``put_states``
+  (what it does now); ``states_each_ms_1000`` / ``states_batch_ms_1000`` the state
+  refresh of an idle cycle, per trade / batched.
+* ``replay_stage_us``: µs per bar of the replay, cumulative: indicators, + snapshot,
+  + score, all (= 1e6 / ``replay_bars_per_s``).
+* ``replay_open_30pct_bars_per_s``: the replay with a trade opened every 80 bars and
+  dropped after 24, or when the engine closes it (open ≤ 30 % of the bars); flat bars
+  cost only the indicators.
 
 Prints the figures; the last line is JSON.
 """
@@ -39,7 +47,7 @@ from dtms_plugin.engine import (
     register,
 )
 from dtms_plugin.settings import DtmsSettings
-from hookspecs import ActionResult, Bar, Quote, SymbolInfo, Trade
+from hookspecs import ActionResult, Bar, Direction, Quote, SymbolInfo, Trade
 
 SETTINGS = DtmsSettings()
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -100,7 +108,7 @@ class Book:
         for t in range(n_trades):
             s = self.symbols[t % n_symbols]
             price = self.fast[s][HISTORY - 1].close
-            direction = "buy" if rnd.random() < 0.5 else "sell"
+            direction: Direction = "buy" if rnd.random() < 0.5 else "sell"
             sign = 1 if direction == "buy" else -1
             trade = Trade(
                 t + 1,
@@ -153,7 +161,11 @@ def bench_cycle(n_trades: int, cycles: int = 9) -> tuple[float, int]:
     return statistics.median(r[0] for r in runs) * 1000.0, sum(r[1] for r in runs)
 
 
-def bench_replay(n_bars: int = 100_000) -> float:
+def bench_replay(n_bars: int = 100_000, stage: str = "all", hold: int = 0, every: int = 0) -> float:
+    """M5 bars per second. ``stage`` stops after "indicators", "snapshot" or "score"
+    (for the per-stage figures); ``hold``/``every`` > 0: a trade is opened every
+    ``every`` bars and given up after ``hold`` bars (a strategy that is flat most of
+    the time) instead of one trade always open."""
     fast = walk(n_bars + 3, 42, 2000.0)
     slow = m15(fast)
     info = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0)
@@ -161,40 +173,80 @@ def bench_replay(n_bars: int = 100_000) -> float:
     quotes = [Quote("XAUUSD", b.close - 0.1, b.close + 0.1, b.time + M5) for b in fast]
     ind = SymbolIndicators("XAUUSD", SETTINGS)
     ticket = 1
+    depth = ("indicators", "snapshot", "score", "all").index(stage)
 
     def new_trade(i: int) -> TradeRecord:
         b = fast[i]
         t = Trade(ticket, "XAUUSD", "buy", 1.0, b.close, b.close - 5.0, None, b.time + M5)
         return register(t, None, b.time + M5)
 
-    rec = new_trade(0)
+    rec: TradeRecord | None = new_trade(0)
+    opened = 0
     t0 = time.perf_counter()
     for i in range(n_bars):
         b = fast[i]
         ind.feed_fast(b)
         if i % 3 == 2:
             ind.feed_signal(slow[i // 3])
+        if every:
+            if rec is not None and i - opened >= hold:
+                rec = None  # the strategy closed it: the engine has nothing to do
+            if rec is None and i % every == 0:
+                ticket += 1
+                rec, opened = new_trade(i), i
+            if rec is None:
+                continue
+        if depth == 0:
+            continue
+        snap = ind.snapshot()
+        if depth < 3:
+            if depth == 2 and snap is not None:
+                snap.score("buy")
+            continue
+        assert rec is not None
         now = b.time + M5
-        e = evaluate(rec, ind.snapshot(), quotes[i], now, SETTINGS, info, account)
+        e = evaluate(rec, snap, quotes[i], now, SETTINGS, info, account)
         rec = e.record
         for action in e.actions:
             rec = finish(begin(rec, action, now), action, OK, now, SETTINGS)
         if not rec.active:
-            ticket += 1
-            rec = new_trade(i)
+            if every:
+                rec = None  # flat until the strategy's next entry
+            else:
+                ticket += 1
+                rec, opened = new_trade(i), i
     return n_bars / (time.perf_counter() - t0)
 
 
-def bench_store(records: list[TradeRecord]) -> float:
+def bench_store(records: list[TradeRecord]) -> dict[str, float]:
+    """Store costs for 1,000 trades, in ms: ``store_ms_1000`` every record and its state
+    one write each (the local strategy's cycle after a new bar, before batching);
+    ``store_cycle_ms_1000`` every record plus one ``put_states`` (the same cycle now);
+    ``states_each_ms_1000`` / ``states_batch_ms_1000`` the state refresh alone (an idle
+    cycle) one write per trade / one batch."""
     from dtms_plugin.store import Store
 
     now = START
+    out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as d, Store(Path(d) / "dtms") as store:
         t0 = time.perf_counter()
         for rec in records:
             store.put_record(rec.ticket, rec.to_json())
             store.put_state(rec.ticket, rec.state.value, now)
-        return (time.perf_counter() - t0) * 1000.0
+        out["store_ms_1000"] = (time.perf_counter() - t0) * 1000.0
+        t0 = time.perf_counter()
+        for rec in records:
+            store.put_record(rec.ticket, rec.to_json())
+        store.put_states({rec.ticket: rec.state.value for rec in records}, now)
+        out["store_cycle_ms_1000"] = (time.perf_counter() - t0) * 1000.0
+        t0 = time.perf_counter()
+        for rec in records:
+            store.put_state(rec.ticket, rec.state.value, now)
+        out["states_each_ms_1000"] = (time.perf_counter() - t0) * 1000.0
+        t0 = time.perf_counter()
+        store.put_states({rec.ticket: rec.state.value for rec in records}, now)
+        out["states_batch_ms_1000"] = (time.perf_counter() - t0) * 1000.0
+    return out
 
 
 def main() -> int:
@@ -210,15 +262,30 @@ def main() -> int:
     )
     bps = bench_replay()
     print(f"replay, one symbol, indicators + engine: {bps:,.0f} M5 bars/s  (target ≥ 200,000)")
-    store_ms = bench_store(Book(1_000, cycles=1).records)
-    print(f"store, persist 1,000 records + states: {store_ms:.0f} ms  (not in the cycle figure)")
+    stages = {k: 1e6 / bench_replay(50_000, stage=k) for k in ("indicators", "snapshot", "score")}
+    stages["all"] = 1e6 / bps
+    print("  µs per bar, cumulative: " + ", ".join(f"+{k} {v:.2f}" for k, v in stages.items()))
+    flat_bps = bench_replay(hold=24, every=80)
+    print(f"replay, a trade open ≤ 24 bars in every 80 (≤ 30 %): {flat_bps:,.0f} M5 bars/s")
+    store = bench_store(Book(1_000, cycles=1).records)
+    print(
+        f"store, persist 1,000 records + states: {store['store_ms_1000']:.0f} ms one write "
+        f"each, {store['store_cycle_ms_1000']:.0f} ms with one state batch; state refresh "
+        f"alone {store['states_each_ms_1000']:.0f} ms → {store['states_batch_ms_1000']:.0f} ms "
+        "(not in the cycle figure)"
+    )
     print(
         json.dumps(
             {
                 "cycle_ms_1000": round(ms_1000, 2),
                 "cycle_ms_10000": round(ms_10000, 2),
                 "replay_bars_per_s": round(bps),
-                "store_ms_1000": round(store_ms, 1),
+                "store_ms_1000": round(store["store_ms_1000"], 1),
+                "replay_stage_us": {k: round(v, 2) for k, v in stages.items()},
+                "replay_open_30pct_bars_per_s": round(flat_bps),
+                "store_cycle_ms_1000": round(store["store_cycle_ms_1000"], 1),
+                "states_each_ms_1000": round(store["states_each_ms_1000"], 1),
+                "states_batch_ms_1000": round(store["states_batch_ms_1000"], 1),
             }
         )
     )

@@ -165,9 +165,7 @@ class LocalStrategy:
             quote = self._quote(host, symbol)
             for rec in recs:
                 await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
-        for rec in self.records.values():
-            if rec.is_open:
-                self._put_state(rec, now)
+        self._refresh_states(now)
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()
@@ -188,15 +186,8 @@ class LocalStrategy:
         if rec.owed:  # its hedge: close it now
             info = self._info(host, rec.symbol)
             if info is not None:
-                e = evaluate(
-                    rec,
-                    None,
-                    self._quote(host, rec.symbol),
-                    now,
-                    self.settings,
-                    info,
-                    self._account,
-                )
+                quote = self._quote(host, rec.symbol)
+                e = evaluate(rec, None, quote, now, self.settings, info, self._account)
                 rec = e.record
                 self._persist(rec, now)
                 for action in e.actions:
@@ -248,7 +239,9 @@ class LocalStrategy:
             if pos is not None:
                 rec = sync_position(rec, pos)
         e = evaluate(rec, snap, quote, now, self.settings, info, self._account, position_gone=gone)
-        changed = e.record != self.records.get(rec.ticket)
+        # the engine hands back the very record it was given when nothing moved, so an
+        # identity test tells "changed" without comparing 31 fields (and the journal)
+        changed = e.record is not self.records.get(rec.ticket)
         rec = e.record
         if changed:
             self._persist(rec, now, e.score.to_json() if e.score is not None else None)
@@ -382,6 +375,20 @@ class LocalStrategy:
             self.log.error("DTMS %s: record not persisted: %s", rec.ticket, exc)
             return False
         return True
+
+    def _refresh_states(self, now: datetime) -> None:
+        """Re-stamp the state cache of every open trade in one store transaction (spec §9
+        freshness), not one per trade. A transition has already written its own state
+        at once, before its actions were sent."""
+        states: dict[int, str | None] = {
+            t: rec.state.value for t, rec in self.records.items() if rec.is_open
+        }
+        if not states:
+            return
+        try:
+            self.store.put_states(states, now)
+        except StoreError as exc:
+            self.log.error("DTMS: state cache of %d trades not written: %s", len(states), exc)
 
     def _put_state(self, rec: TradeRecord, now: datetime) -> None:
         try:
