@@ -45,11 +45,12 @@ def begin(record: TradeRecord, action: Action, now: datetime) -> TradeRecord:
 
 
 def _drop_owed(record: TradeRecord, intent: str) -> tuple[ActionKind, ...]:
-    return tuple(k for k in record.owed if k.value != intent)
+    return tuple(k for k in record.owed if k != intent)  # a StrEnum equals its value
 
 
-def _apply_done(record: TradeRecord, entry: JournalEntry) -> TradeRecord:
-    """The effect of a done action on the record's own picture of the position."""
+def _done_changes(record: TradeRecord, entry: JournalEntry) -> dict[str, object]:
+    """The effect of a done action on the record's own picture of the position (as
+    field changes, so ``finish`` builds one new record, not two)."""
     p = entry.params
     kind = entry.kind
     changes: dict[str, object] = {"owed": _drop_owed(record, entry.intent)}
@@ -65,7 +66,7 @@ def _apply_done(record: TradeRecord, entry: JournalEntry) -> TradeRecord:
     elif kind in (ActionKind.CLOSE_HEDGE, ActionKind.CLOSE):
         changes["hedge_ticket"] = None
         changes["hedge_volume"] = 0.0
-    return record.evolve(**changes)
+    return changes
 
 
 def finish(
@@ -100,9 +101,10 @@ def finish(
         at=now,
         new_ticket=result.new_ticket,
     )
-    record = record.evolve(journal=_put(record, entry))
+    journal = _put(record, entry)
     if status is JournalStatus.DONE:
-        return _apply_done(record, entry)
+        return record.evolve(journal=journal, **_done_changes(record, entry))
+    record = record.evolve(journal=journal)
     if status is JournalStatus.FAILED:
         give_up = code is ResultCode.NOT_FOUND or attempts >= 1 + settings.actions.max_retries
         if give_up:

@@ -265,13 +265,15 @@ def evaluate(
         new, owed, reason, step_changes = step
         changes.update(_transition_changes(rec, new, owed, now, step_changes))
         transition = (old, new)
-        why = f"{old.value}→{new.value}: {reason}"
+        why = f"{old}→{new}: {reason}"  # StrEnums format as their values
     elif isinstance(step, str):
         why = step
     if changes:
         rec = rec.evolve(**changes)
     if not why and bd is None:
         why = "no change"
+    if not rec.owed:  # the common case; and the journal was found settled above
+        return Evaluation(rec, (), bd, why, transition)
     return _finish(rec, bd, why, transition, quote, symbol_info, settings, hedge_ok)
 
 

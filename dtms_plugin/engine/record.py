@@ -132,7 +132,7 @@ class TradeRecord:
         return None
 
     def key_for(self, intent: ActionKind) -> str:
-        return f"{self.ticket}:{self.seq}:{intent.value}"
+        return f"{self.ticket}:{self.seq}:{intent}"  # a StrEnum formats as its value
 
     def evolve(self, **changes: Any) -> TradeRecord:
         """A copy with ``changes``: ``dataclasses.replace`` without its per-call

@@ -111,7 +111,7 @@ class Regime:
         }
 
     def label(self) -> str:
-        return f"{self.session.value}/{self.volatility.value}/{self.structure.value}"
+        return f"{self.session}/{self.volatility}/{self.structure}"  # StrEnums: their values
 
 
 def classify(

@@ -180,6 +180,10 @@ def _tuple(w: Weights) -> tuple[float, ...]:
     )
 
 
+_NEW = object.__new__
+_SET = object.__setattr__
+
+
 @dataclass(frozen=True)
 class ScoreBreakdown:
     """The score of one (snapshot, direction). Without ``__slots__`` so that the hot path
@@ -200,6 +204,16 @@ class ScoreBreakdown:
         return self.subscores[0]
 
     def reason(self) -> str:
+        """The breakdown as one line; built once per breakdown and kept (outside the
+        fields, so equality is untouched): a breakdown is shared by every trade of the
+        symbol and direction, and each of their actions carries this text."""
+        text = self.__dict__.get("_reason")
+        if text is None:
+            text = self._reason_text()
+            _SET(self, "_reason", text)
+        return text
+
+    def _reason_text(self) -> str:
         parts = [
             f"{name} {v:+.2f}×{w:.2f}"
             for name, v, w in zip(SIGNALS, self.subscores, self.weights, strict=True)
@@ -234,10 +248,6 @@ def _signal_subscores(s: SignalSnapshot, sign: int) -> tuple[float | None, ...]:
         hit = (structure_score(s, sign), momentum_score(s, sign), ema_alignment_score(s, sign))
         cache[sign] = hit
     return hit
-
-
-_NEW = object.__new__
-_SET = object.__setattr__
 
 
 def compute_score(s: SignalSnapshot, direction: Direction) -> ScoreBreakdown:
