@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from hookspecs import Bar
+from hookspecs import Bar, Quote, Trade
 
 TOKEN = "e2e-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -97,6 +97,21 @@ def write_csv(path: Path, bars: Sequence[Bar]) -> Path:
     ]
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+def account_position(
+    account_file: Path, ticket: int, symbol: str
+) -> tuple[Trade | None, Quote | None]:
+    """Position ``ticket`` and the ``symbol`` quote as the shared paper account holds them
+    now: what a third process opening the account file sees."""
+    from hostapp.brokers.paper import PaperBroker
+    from hostapp.brokers.paper_rules import PaperSettings
+
+    broker = PaperBroker(settings=PaperSettings(account_file=str(account_file)))
+    try:
+        return broker.position(ticket), broker.quote(symbol)
+    finally:
+        broker.release()
 
 
 @dataclass
