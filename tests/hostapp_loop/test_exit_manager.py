@@ -266,3 +266,56 @@ def test_wilder_atr_needs_period_plus_one_bars() -> None:
     assert wilder_atr(bars, 2) == pytest.approx(
         sum(max(b.high, a.close) - min(b.low, a.close) for a, b in itertools.pairwise(bars)) / 2
     )
+
+
+class BuyOnce:
+    """Opens one buy with a 10-point stop at the first chance."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @hookimpl
+    def propose_orders(self, symbol: str) -> list[OrderRequest]:
+        if self.done:
+            return []
+        self.done = True
+        return [OrderRequest(symbol, "buy", 0.1, stop_loss=1990.0, comment="buy once")]
+
+
+@pytest.mark.parametrize("defended", [True, False])
+async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> None:
+    from hostapp.app import build_sim_app
+    from hostapp.config import config_from_dict
+    from hostapp.report import summarize
+
+    config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
+    closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 26)]  # up to +2.5R
+    manager = ExitManager()
+    builtins = {"exits": manager, "guard": Guard(defended), "buy_once": BuyOnce()}
+    app = build_sim_app(
+        config,
+        {"XAUUSD": bars_from_closes(closes)},
+        base_timeframe="M5",
+        builtins=builtins,
+        entry_points=[],
+        env={},
+    )
+    stats = await app.loop.run_replay(app.feed)
+    assert len(stats.entries) == 1
+    summary = summarize(
+        stats=stats,
+        recorder=app.recorder,
+        closed=app.broker.closed_trades(),  # type: ignore[attr-defined]
+        open_positions=app.broker.positions(),
+        start_balance=app.start_balance,
+        balance=app.broker.account().balance,
+    )
+    ticket = stats.entries[0][1].ticket
+    if defended:
+        # breakeven, then trailing, then trailing and the partial: each want reported once
+        assert summary["exits_held_defensive"] == {str(ticket): 3}
+        assert manager.held_back == {ticket: 3}
+        assert "exits" not in summary["actions_by_source"]
+    else:
+        assert summary["exits_held_defensive"] == {}
+        assert summary["actions_by_source"]["exits"]
