@@ -18,6 +18,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from .types import Action, ActionResult, DefensiveState
+
 #: The attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -54,6 +56,57 @@ def score_from_reason(reason: str) -> float | None:
     """The signal score ``S=…`` that the engine writes at the start of its reasons."""
     match = _SCORE.search(reason)
     return float(match.group(1)) if match else None
+
+
+def log_action(
+    log: logging.Logger, action: Action, result: ActionResult, symbol: str | None
+) -> None:
+    """The ``action`` event: what was done to which trade, and the broker's answer."""
+    log_event(
+        log,
+        "action",
+        "action %s on ticket %s: %s %s",
+        action.kind.value,
+        action.ticket,
+        result.code.value,
+        result.message,
+        level=logging.INFO if result.ok else logging.WARNING,
+        ticket=action.ticket,
+        symbol=symbol,
+        kind=action.kind.value,
+        ok=result.ok,
+        code=result.code.value,
+        reason=action.reason,
+    )
+
+
+def log_transition(
+    log: logging.Logger,
+    ticket: int,
+    old: DefensiveState,
+    new: DefensiveState,
+    reason: str,
+    *,
+    symbol: str | None,
+    score: float | None = None,
+) -> None:
+    """The ``transition`` event: a trade moved along the DTMS ladder, with the score and
+    reason. ``score`` defaults to the ``S=…`` the engine writes into its reasons."""
+    log_event(
+        log,
+        "transition",
+        "ticket %s: %s -> %s (%s)",
+        ticket,
+        old,
+        new,
+        reason,
+        ticket=ticket,
+        symbol=symbol,
+        old=str(old),
+        new=str(new),
+        score=score if score is not None else score_from_reason(reason),
+        reason=reason,
+    )
 
 
 def event_fields(record: logging.LogRecord) -> dict[str, Any]:

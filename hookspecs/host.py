@@ -152,8 +152,19 @@ def apply_action(broker: Broker, action: Action) -> ActionResult:
     """Translate one :class:`Action` into the broker call(s) it means.
 
     This is the single definition of what each action kind does, shared by the host and
-    the DTMS server so that the two can never disagree.
+    the DTMS server so that the two can never disagree. It never raises: a broker that
+    raises (a lost connection, ``BrokerError`` from a query) may or may not have acted, so
+    that is an ``UNKNOWN_OUTCOME`` result, which callers resolve by re-reading the
+    position before anything is sent again.
     """
+    try:
+        return _apply(broker, action)
+    except Exception as exc:
+        message = f"{action.kind.value} on {action.ticket} raised {type(exc).__name__}: {exc}"
+        return ActionResult(False, ResultCode.UNKNOWN_OUTCOME, message)
+
+
+def _apply(broker: Broker, action: Action) -> ActionResult:
     p = action.params
     kind = action.kind
     if kind in (ActionKind.TIGHTEN_SL, ActionKind.MOVE_SL_BREAKEVEN):

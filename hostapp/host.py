@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hookspecs import Action, ActionResult, DefensiveState, apply_action
-from hookspecs.events import log_event, score_from_reason
+from hookspecs.events import log_action, log_transition
 from hookspecs.host import Broker, Clock, MarketView
 
 from .config import HostConfig
@@ -39,6 +39,7 @@ class Host:
         self.plugins = plugins
         #: Every action carried out through :meth:`execute`, with its result, for reports.
         self.executed: list[tuple[Action, ActionResult]] = []
+        self._symbols: dict[int, str] = {}
 
     @property
     def broker(self) -> Broker:
@@ -66,49 +67,29 @@ class Host:
         symbol = self._symbol_of(action.ticket)  # before: a close removes the position
         result = apply_action(self._broker, action)
         self.executed.append((action, result))
-        log_event(
-            self._log,
-            "action",
-            "action %s on ticket %s: %s %s",
-            action.kind.value,
-            action.ticket,
-            result.code.value,
-            result.message,
-            level=logging.INFO if result.ok else logging.WARNING,
-            ticket=action.ticket,
-            symbol=symbol,
-            kind=action.kind.value,
-            ok=result.ok,
-            code=result.code.value,
-            reason=action.reason,
-        )
+        log_action(self._log, action, result, symbol)
         await self.plugins.on_action(self, action, result)
         return result
 
     async def report_state_change(
         self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
     ) -> None:
-        log_event(
-            self._log,
-            "transition",
-            "ticket %s: %s -> %s (%s)",
-            ticket,
-            old,
-            new,
-            reason,
-            ticket=ticket,
-            symbol=self._symbol_of(ticket),
-            old=str(old),
-            new=str(new),
-            score=score_from_reason(reason),
-            reason=reason,
-        )
+        log_transition(self._log, ticket, old, new, reason, symbol=self._symbol_of(ticket))
         await self.plugins.on_state_change(self, ticket, old, new, reason)
 
     def _symbol_of(self, ticket: int) -> str | None:
-        """The position's symbol for a log event's fields; a log line never fails a trade."""
+        """The position's symbol for a log event's fields; a log line never fails a trade.
+
+        Remembered per ticket, so the event of a trade that was just closed (CLOSED, or
+        the close action itself) still names its symbol."""
+        symbol = self._symbols.get(ticket)
+        if symbol is not None:
+            return symbol
         try:
             trade = self._broker.position(ticket)
         except Exception:
             return None
-        return trade.symbol if trade is not None else None
+        if trade is None:
+            return None
+        self._symbols[ticket] = trade.symbol
+        return trade.symbol

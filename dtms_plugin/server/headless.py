@@ -22,10 +22,9 @@ from hookspecs import (
     Clock,
     DefensiveState,
     MarketView,
-    ResultCode,
     apply_action,
 )
-from hookspecs.events import log_event, score_from_reason
+from hookspecs.events import log_action, log_transition, score_from_reason
 
 from ..store import Store, StoreError
 from .metrics import ServerMetrics
@@ -73,37 +72,17 @@ class HeadlessHost:
         return dict(self._plugin_config.get(plugin_name, {}))
 
     async def execute(self, action: Action) -> ActionResult:
-        """Apply ``action`` on the broker and log it. A broker that raises (a lost
-        connection) is a failed result, as the contract promises callers.
+        """Apply ``action`` on the broker and log it (``apply_action`` turns a broker that
+        raises into an unknown outcome, as the contract promises callers).
 
         The action history (``GET /dtms/actions``) is written by the strategy, which
         appends each action with its result once its own journal entry is settled;
         writing it here too would list every action twice."""
-        try:
-            result = apply_action(self._broker, action)
-        except Exception as exc:
-            self._log.exception("action %s on ticket %s raised", action.kind, action.ticket)
-            message = f"{type(exc).__name__}: {exc}"
-            result = ActionResult.failure(ResultCode.UNKNOWN_OUTCOME, message)
+        result = apply_action(self._broker, action)
         # observability (issue 7): one structured event and one counter per action
         if self._metrics is not None:
             self._metrics.action(action.kind.value, result.code.value)
-        log_event(
-            self._log,
-            "action",
-            "action %s on ticket %s: %s %s",
-            action.kind.value,
-            action.ticket,
-            result.code.value,
-            result.message,
-            level=logging.INFO if result.ok else logging.WARNING,
-            ticket=action.ticket,
-            symbol=self._symbol_of(action.ticket),
-            kind=action.kind.value,
-            ok=result.ok,
-            code=result.code.value,
-            reason=action.reason,
-        )
+        log_action(self._log, action, result, self._symbol_of(action.ticket))
         return result
 
     async def report_state_change(
@@ -117,21 +96,8 @@ class HeadlessHost:
         score = score_from_reason(reason)
         if score is None and isinstance(stored, int | float):
             score = float(stored)
-        log_event(
-            self._log,
-            "transition",
-            "ticket %s: %s -> %s (%s)",
-            ticket,
-            old,
-            new,
-            reason,
-            ticket=ticket,
-            symbol=self._symbol_of(ticket, record),
-            old=str(old),
-            new=str(new),
-            score=score,
-            reason=reason,
-        )
+        symbol = self._symbol_of(ticket, record)
+        log_transition(self._log, ticket, old, new, reason, symbol=symbol, score=score)
         self.journal(
             {
                 "type": "state_change",
