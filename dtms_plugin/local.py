@@ -23,7 +23,6 @@ from hookspecs import (
     ActionKind,
     BrokerError,
     DataError,
-    DefensiveState,
     HostView,
     OrderRequest,
     Quote,
@@ -32,6 +31,7 @@ from hookspecs import (
 )
 
 from . import defensive
+from .book import TradeBook
 from .engine import (
     HEDGE_COMMENT,
     AccountState,
@@ -72,7 +72,7 @@ class LocalStrategy:
         self.log = log or logging.getLogger("dtms_plugin.local")
         self._store = store
         self._owns_store = store is None
-        self.records: dict[int, TradeRecord] = {}
+        self.book = TradeBook()
         self.indicators: dict[str, SymbolIndicators] = {}
         self._infos: dict[str, SymbolInfo] = {}
         self._account = AccountState(hedging=False)  # until the broker says otherwise
@@ -83,6 +83,11 @@ class LocalStrategy:
     # ------------------------------------------------------------------ lifecycle
 
     @property
+    def records(self) -> dict[int, TradeRecord]:
+        """Every record this process holds, by ticket (read it; write through the book)."""
+        return self.book.records
+
+    @property
     def store(self) -> Store:
         if self._store is None:
             self._store = Store(self.settings.state_dir, log=self.log)
@@ -91,7 +96,7 @@ class LocalStrategy:
     async def startup(self, host: HostView) -> None:
         for ticket, data in self.store.records().items():
             try:
-                self.records[ticket] = TradeRecord.from_json(data)
+                self.book.put(TradeRecord.from_json(data))
             except DataError as exc:  # kept in the store, never deleted; reported
                 self.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
         self.log.info("DTMS local engine: %d records loaded", len(self.records))
@@ -113,7 +118,7 @@ class LocalStrategy:
             self.log.error("DTMS recovery postponed, the broker cannot answer: %s", exc)
             return
         by_ticket = {p.ticket: p for p in positions}
-        for rec in [r for r in self.records.values() if r.active]:
+        for rec in self.book.live():
             rec = self._settle(rec, by_ticket, positions, now)
             pos = by_ticket.get(rec.ticket)
             if pos is not None:
@@ -123,7 +128,7 @@ class LocalStrategy:
 
     def unregister(self, host: HostView, ticket: int) -> None:
         """Forget ``ticket`` (the server's DELETE); the position is left alone."""
-        self.records.pop(ticket, None)
+        self.book.pop(ticket)
 
     # ------------------------------------------------------------------ hooks
 
@@ -133,7 +138,6 @@ class LocalStrategy:
         now = host.clock.now()
         ind = self._bars(host, trade.symbol, now)
         rec = register(trade, ind.atr.value if ind else None, now)
-        self.records[rec.ticket] = rec
         self._persist(rec, now)
         self.log.info(
             "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
@@ -152,9 +156,8 @@ class LocalStrategy:
             positions = None
         by_ticket = {p.ticket: p for p in positions} if positions is not None else None
         by_symbol: dict[str, list[TradeRecord]] = defaultdict(list)
-        for rec in self.records.values():
-            if rec.active:
-                by_symbol[rec.symbol].append(rec)
+        for rec in self.book.live():
+            by_symbol[rec.symbol].append(rec)
         for symbol, recs in by_symbol.items():
             ind = self._bars(host, symbol, now)
             snap = ind.snapshot() if ind is not None else None
@@ -169,10 +172,10 @@ class LocalStrategy:
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()
-        for parent in self.records.values():
-            if parent.hedge_ticket == trade.ticket and parent.hedge_ticket is not None:
-                self._persist(replace(parent, hedge_ticket=None, hedge_volume=0.0), now)
-                return
+        parent = self.book.parent_of_hedge(trade.ticket)
+        if parent is not None:
+            self._persist(replace(parent, hedge_ticket=None, hedge_volume=0.0), now)
+            return
         rec = self.records.get(trade.ticket)
         if rec is None:
             return
@@ -213,9 +216,9 @@ class LocalStrategy:
         mode = self.store.get_account_mode()
         if mode is not None and mode[0] > now:
             return f"DTMS account defensive mode until {mode[0].isoformat()}: {mode[1]}"
-        for rec in self.records.values():
-            if rec.symbol == order.symbol and rec.is_open and rec.state is DefensiveState.HEDGED:
-                return f"DTMS: {order.symbol} has a hedged trade (ticket {rec.ticket})"
+        hedged = self.book.hedged_on(order.symbol)
+        if hedged is not None:
+            return f"DTMS: {order.symbol} has a hedged trade (ticket {hedged.ticket})"
         return None
 
     # ------------------------------------------------------------------ one trade
@@ -348,7 +351,9 @@ class LocalStrategy:
         except BrokerError as exc:
             self.log.error("DTMS account rails not checked: %s", exc)
             return
-        mode = check_account(self.records.values(), balance, now, self.settings)
+        since = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        recent = self.book.recent_closed(since, self.settings.rails.stop_streak)
+        mode = check_account(recent, balance, now, self.settings)
         if mode is None:
             return
         current = self.store.get_account_mode()
@@ -364,7 +369,7 @@ class LocalStrategy:
     def _persist(
         self, rec: TradeRecord, now: datetime, score: dict[str, Any] | None = None
     ) -> bool:
-        self.records[rec.ticket] = rec
+        self.book.put(rec)
         data = rec.to_json()
         data["updated_at"] = now.isoformat()
         if score is not None:
@@ -380,9 +385,7 @@ class LocalStrategy:
         """Re-stamp the state cache of every open trade in one store transaction (spec §9
         freshness), not one per trade. A transition has already written its own state
         at once, before its actions were sent."""
-        states: dict[int, str | None] = {
-            t: rec.state.value for t, rec in self.records.items() if rec.is_open
-        }
+        states = self.book.open_states()
         if not states:
             return
         try:

@@ -1,0 +1,90 @@
+"""The local strategy's trades, indexed the ways its hot paths ask for them.
+
+A replay of months closes thousands of trades, and every record stays (the account rails
+and ``is_defensive`` need them), so walking all records on every cycle made a run
+quadratic. The book keeps three views in step with the records themselves: the tickets
+that still need the engine, and the closed trades ordered by close time. Every write goes
+through :meth:`TradeBook.put` so the views can never drift from the records.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterator
+from datetime import datetime
+
+from hookspecs import DefensiveState
+
+from .engine import TradeRecord
+
+
+class TradeBook:
+    def __init__(self) -> None:
+        #: every record this process holds, open or closed, by ticket
+        self.records: dict[int, TradeRecord] = {}
+        self._live: dict[int, None] = {}  # active tickets, in registration order
+        self._closed: list[tuple[datetime, int]] = []  # (closed_at, ticket), sorted
+        self._hedges: dict[int, int] = {}  # hedge ticket -> the ticket it defends
+
+    def put(self, rec: TradeRecord) -> None:
+        old = self.records.get(rec.ticket)
+        self.records[rec.ticket] = rec
+        if old is not None and old.hedge_ticket not in (None, rec.hedge_ticket):
+            self._forget_hedge(old.hedge_ticket, rec.ticket)
+        if rec.hedge_ticket is not None:
+            self._hedges[rec.hedge_ticket] = rec.ticket
+        if rec.active:
+            self._live[rec.ticket] = None
+        else:
+            self._live.pop(rec.ticket, None)
+        closed_at = rec.closed_at if rec.realised_profit is not None else None
+        was = old.closed_at if old is not None and old.realised_profit is not None else None
+        if was != closed_at:
+            if was is not None:
+                self._closed.pop(bisect_left(self._closed, (was, rec.ticket)))
+            if closed_at is not None:
+                insort(self._closed, (closed_at, rec.ticket))
+
+    def pop(self, ticket: int) -> None:
+        rec = self.records.pop(ticket, None)
+        self._live.pop(ticket, None)
+        if rec is not None and rec.hedge_ticket is not None:
+            self._forget_hedge(rec.hedge_ticket, ticket)
+        if rec is not None and rec.closed_at is not None and rec.realised_profit is not None:
+            i = bisect_left(self._closed, (rec.closed_at, ticket))
+            if i < len(self._closed) and self._closed[i] == (rec.closed_at, ticket):
+                self._closed.pop(i)
+
+    def _forget_hedge(self, hedge_ticket: int, parent: int) -> None:
+        if self._hedges.get(hedge_ticket) == parent:
+            del self._hedges[hedge_ticket]
+
+    def live(self) -> list[TradeRecord]:
+        """Records that still need the engine: open, or closed with actions owed."""
+        return [self.records[t] for t in self._live]
+
+    def open_states(self) -> dict[int, str | None]:
+        out: dict[int, str | None] = {}
+        for t in self._live:
+            rec = self.records[t]
+            if rec.is_open:
+                out[t] = rec.state.value
+        return out
+
+    def hedged_on(self, symbol: str) -> TradeRecord | None:
+        for t in self._live:
+            rec = self.records[t]
+            if rec.symbol == symbol and rec.is_open and rec.state is DefensiveState.HEDGED:
+                return rec
+        return None
+
+    def parent_of_hedge(self, hedge_ticket: int) -> TradeRecord | None:
+        parent = self._hedges.get(hedge_ticket)
+        return self.records.get(parent) if parent is not None else None
+
+    def recent_closed(self, since: datetime, at_least: int) -> Iterator[TradeRecord]:
+        """Closed trades (with a realised result) closed at or after ``since``, and never
+        fewer than the last ``at_least``: exactly what the account rails read."""
+        start = min(bisect_left(self._closed, (since, 0)), max(len(self._closed) - at_least, 0))
+        for _, ticket in self._closed[start:]:
+            yield self.records[ticket]

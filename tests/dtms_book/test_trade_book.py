@@ -1,0 +1,76 @@
+"""The local strategy's TradeBook keeps its indexes equal to a scan of its records, whatever
+sequence of registrations, state changes, hedges, closes and unregistrations it sees."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support.dtms_kit import T0, trade
+
+from dtms_plugin.book import TradeBook
+from dtms_plugin.engine import TradeRecord, register
+from hookspecs import ActionKind, DefensiveState
+
+STATES = list(DefensiveState)
+SYMBOLS = ("XAUUSD", "EURUSD")
+
+step = st.tuples(
+    st.sampled_from(["put", "put", "put", "pop"]),
+    st.integers(1, 8),  # ticket
+    st.sampled_from(STATES),
+    st.booleans(),  # owed
+    st.booleans(),  # hedged (a broker's hedge tickets are unique: 100 + ticket)
+    st.integers(0, 3000),  # minutes after T0 when closed
+    st.sampled_from(SYMBOLS),
+)
+
+
+def _record(ticket: int, state: DefensiveState, owed: bool, hedged: bool, minute: int,
+            symbol: str) -> TradeRecord:  # fmt: skip
+    rec = register(trade(ticket, symbol=symbol), None, T0)
+    closed = state is DefensiveState.CLOSED
+    return replace(
+        rec,
+        state=state,
+        owed=(ActionKind.CLOSE_HEDGE,) if owed else (),
+        hedge_ticket=100 + ticket if hedged else None,
+        closed_at=T0 + timedelta(minutes=minute) if closed else None,
+        realised_profit=-1.0 if closed else None,
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(step, max_size=40), st.integers(0, 3000), st.integers(0, 4))
+def test_indexes_match_a_scan_of_the_records(
+    steps: list[tuple], since_minute: int, at_least: int
+) -> None:
+    book = TradeBook()
+    for op, ticket, state, owed, hedge, minute, symbol in steps:
+        if op == "pop":
+            book.pop(ticket)
+        else:
+            book.put(_record(ticket, state, owed, hedge, minute, symbol))
+
+    records = book.records
+    assert {r.ticket for r in book.live()} == {t for t, r in records.items() if r.active}
+    assert book.open_states() == {t: r.state.value for t, r in records.items() if r.is_open}
+    for symbol in SYMBOLS:
+        hedged = {
+            t for t, r in records.items() if r.symbol == symbol and r.state is DefensiveState.HEDGED
+        }
+        found = book.hedged_on(symbol)
+        assert (found.ticket if found else None) in (hedged or {None})
+    for hedge in range(100, 110):
+        holders = {t for t, r in records.items() if r.hedge_ticket == hedge}
+        parent = book.parent_of_hedge(hedge)
+        assert (parent.ticket if parent else None) in (holders or {None})
+
+    since = T0 + timedelta(minutes=since_minute)
+    closed = sorted(
+        (r for r in records.values() if r.closed_at is not None), key=lambda r: r.closed_at
+    )
+    expected = [
+        r for i, r in enumerate(closed) if r.closed_at >= since or i >= len(closed) - at_least
+    ]
+    assert [r.ticket for r in book.recent_closed(since, at_least)] == [r.ticket for r in expected]
