@@ -218,9 +218,16 @@ class Store:
 
     def put_record(self, ticket: int, record: dict[str, Any]) -> None:
         """Write the whole record (JSON: int dict keys come back as strings)."""
+        key = f"trade:{ticket}"
         with self._writing(f"record of ticket {ticket}"):
-            self._cache.set(f"trade:{ticket}", record)
-            self._update_index(_TRADE_INDEX, lambda idx: idx if ticket in idx else [*idx, ticket])
+            # A key that exists is indexed already (both are written in one transaction),
+            # so the common case, an update, never reads the growing index.
+            known = key in self._cache
+            self._cache.set(key, record)
+            if not known:
+                self._update_index(
+                    _TRADE_INDEX, lambda idx: idx if ticket in idx else [*idx, ticket]
+                )
 
     def delete_record(self, ticket: int) -> None:
         with self._writing(f"deletion of record {ticket}"):
