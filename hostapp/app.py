@@ -228,33 +228,17 @@ def build_sim_app(
     broker = PaperBroker(
         symbols=symbol_infos(series), settings=settings, clock=clock.now, timeframe=base_timeframe
     )
-    plugins, recorder = _plugins(config, builtins, entry_points, env)
-    host = Host(broker, feed, clock, config, plugins, log=logging.getLogger("hostapp.host"))
-    plugins.configure(host)
-    loop = TradingLoop(
-        host=host,
-        plugins=plugins,
-        broker=broker,
-        market=feed,
-        clock=clock,
-        symbols=list(series),
-        timeframe=timeframe,
-        exit_manager=_exit_manager(plugins),
-    )
-    return App(
-        config=config,
-        broker=broker,
-        market=feed,
-        clock=clock,
-        host=host,
-        plugins=plugins,
-        recorder=recorder,
-        loop=loop,
-        timeframe=timeframe,
-        base_timeframe=base_timeframe,
+    return _assemble(
+        config,
+        broker,
+        feed,
+        clock,
+        list(series),
+        timeframe,
+        base_timeframe,
+        (builtins, entry_points, env),
         feed=feed,
         series=series,
-        start_balance=broker.account().balance,
     )
 
 
@@ -274,7 +258,35 @@ def build_live_app(
     broker = create_mt5_broker(settings, module=module, symbols=config.host.symbols)
     market = Mt5Market(broker)
     clock = SystemClock()
-    plugins, recorder = _plugins(config, builtins, entry_points, env)
+    timeframe = config.host.timeframe
+    return _assemble(
+        config,
+        broker,
+        market,
+        clock,
+        config.host.symbols,
+        timeframe,
+        timeframe,
+        (builtins, entry_points, env),
+    )
+
+
+def _assemble(
+    config: HostConfig,
+    broker: Broker,
+    market: MarketView,
+    clock: SimClock | SystemClock,
+    symbols: list[str],
+    timeframe: str,
+    base_timeframe: str,
+    sources: tuple[Mapping[str, str | object] | None, Any, Mapping[str, str] | None],
+    *,
+    feed: ReplayFeed | None = None,
+    series: Mapping[str, Sequence[Bar]] | None = None,
+) -> App:
+    """Plugins, host and loop around a broker and a market: the same for every run mode.
+    ``sources`` are the loader's (builtins, entry points, env) overrides."""
+    plugins, recorder = _plugins(config, *sources)
     host = Host(broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"))
     plugins.configure(host)
     loop = TradingLoop(
@@ -283,8 +295,8 @@ def build_live_app(
         broker=broker,
         market=market,
         clock=clock,
-        symbols=config.host.symbols,
-        timeframe=config.host.timeframe,
+        symbols=symbols,
+        timeframe=timeframe,
         exit_manager=_exit_manager(plugins),
     )
     return App(
@@ -296,7 +308,9 @@ def build_live_app(
         plugins=plugins,
         recorder=recorder,
         loop=loop,
-        timeframe=config.host.timeframe,
-        base_timeframe=config.host.timeframe,
+        timeframe=timeframe,
+        base_timeframe=base_timeframe,
+        feed=feed,
+        series=series or {},
         start_balance=broker.account().balance,
     )
