@@ -5,8 +5,9 @@ is here, so there is no ``dtms serve`` to open the page on. The host serves
 :func:`dtms_plugin.server.dashboard.dashboard_app` over the DTMS plugin's own store (the
 page, ``GET /dtms/trades``, ``/dtms/status``, ``/dtms/actions`` and ``/metrics``), on
 127.0.0.1 only, with the bearer token from ``[plugin.dtms] token_env`` when it is set.
-With the remote strategy the trades live on the DTMS server; ``/metrics`` here then also
-carries the host's client-side numbers (outbox depth, registration retries).
+With the remote strategy the trades live on the DTMS server, whose own dashboard ``/``
+redirects to; ``/metrics`` here then carries the host's client-side numbers (outbox
+depth, registration retries).
 
 The server starts once the plugins have started (the strategy, and so the store, exists
 only then) and stops before they shut down (the store is closed then), whether the run
@@ -70,7 +71,29 @@ def dashboard_for(plugins: PluginHost) -> web.Application | None:
     client = getattr(strategy, "metrics", None)
     if isinstance(client, ClientMetrics):
         metrics.registry.register(_Forward(client.registry))
+    if getattr(strategy, "name", "") == "remote":
+        return _remote_app(settings.api_url, token, metrics)
     return dashboard_app(store, token=token, metrics=metrics)
+
+
+def _remote_app(api_url: str, token: str | None, metrics: Any) -> web.Application:
+    """With the remote strategy the trades, their states and history live on the DTMS
+    server, which serves the dashboard itself: ``/`` sends the browser there, and this
+    host serves only its client-side ``/metrics`` (outbox depth, registration retries)."""
+    from aiohttp import web
+
+    from dtms_plugin.server.metrics import metrics_handler
+    from dtms_plugin.server.middleware import auth_middleware, error_middleware
+
+    target = api_url.rstrip("/") + "/"
+
+    async def to_server(request: web.Request) -> web.Response:
+        raise web.HTTPFound(target)
+
+    app = web.Application(middlewares=[error_middleware, auth_middleware(token)])
+    app.router.add_get("/", to_server, allow_head=False)
+    app.router.add_get("/metrics", metrics_handler(metrics), allow_head=False)
+    return app
 
 
 @asynccontextmanager

@@ -176,6 +176,16 @@ def test_remote_strategy_serves_the_client_metrics(
         return float(found.group(1))
 
     assert host.wait_for(depth) >= 1  # registrations queue while the server is down
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
+
+    with pytest.raises(urllib.error.HTTPError) as answer:  # the trades are on the server
+        urllib.request.build_opener(NoRedirect).open(url, timeout=10)
+    with answer.value as redirect:
+        assert redirect.code == 302
+        assert redirect.headers["Location"] == f"http://127.0.0.1:{dead_port}/"
     assert host.interrupt() == 130
     assert "Traceback" not in host.stderr()
 
