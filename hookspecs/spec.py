@@ -122,7 +122,8 @@ def is_defensive(host: HostView, ticket: int) -> bool:
     local cache and never wait on the network.
 
     Results: True if any plugin says True. A raising plugin counts as True (fail safe):
-    when in doubt, leave the trade to its defender.
+    when in doubt, leave the trade to its defender. A plugin whose breaker tripped keeps
+    counting as True for the rest of the run, for every ticket.
     """
 
 

@@ -39,6 +39,7 @@ HOOK_NAMES = frozenset(
     if hasattr(getattr(spec, n), f"{PROJECT_NAME}_spec") and not n.startswith("_")
 )
 _CALLABLE = ("enabled",)
+_TRIPPED = ("tripped",)
 _SHUTDOWN = ("enabled", "tripped")  # a tripped plugin may still hold resources to release
 
 
@@ -290,8 +291,18 @@ class PluginHost:
                 state.info.status, state.info.error = "failed", f"configure: {_describe(exc)}"
                 self._invalidate()
                 if isinstance(exc, ConfigError):
-                    raise
+                    raise self._in_file(host, exc) from exc
                 raise ConfigError(f"plugin {name!r}: configure failed: {_describe(exc)}") from exc
+
+    @staticmethod
+    def _in_file(host: HostView, exc: ConfigError) -> ConfigError:
+        """A plugin names its table (``[plugin.dtms]: key …``) but cannot know which file
+        the host read: prefix it, so the one-line error names file, table and key."""
+        source = getattr(getattr(host, "config", None), "source", None)
+        message = str(exc)
+        if source and message.startswith("["):
+            return ConfigError(f"{source} {message}")
+        return exc
 
     async def startup(self, host: HostView) -> None:
         await self._broadcast("startup", {"host": host})
@@ -343,7 +354,14 @@ class PluginHost:
         return None
 
     def is_defensive(self, host: HostView, ticket: int) -> bool:
-        """True if any plugin says so; a plugin that raises counts as True (fail safe)."""
+        """True if any plugin says so; a plugin that raises counts as True (fail safe), and
+        so does one whose breaker tripped: a defender that can no longer be asked must not
+        turn every trade into "not defended" for the rest of the run."""
+        tripped = self._callers.get(("is_defensive", _TRIPPED))
+        if tripped is None:
+            tripped = self._callers_of("is_defensive", statuses=_TRIPPED)
+        if tripped:
+            return True
         callers = self._callers.get(("is_defensive", _CALLABLE))
         if callers is None:
             callers = self._callers_of("is_defensive")

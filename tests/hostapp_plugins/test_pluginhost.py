@@ -52,8 +52,9 @@ def test_breaker_trips_after_five_consecutive_failures(hostapp_factory: Any) -> 
     assert row.status == "tripped"
     assert row.error is not None and row.error.startswith("breaker tripped after 5 consecutive")
     assert not host.plugins.is_enabled("flaky") and host.plugins.get("flaky") is None
-    # Disabled for the rest of the run: no longer called, no longer counts as defensive.
-    assert host.plugins.is_defensive(host, 1) is False
+    # Disabled for the rest of the run: no longer called, but still counted as defensive
+    # (fail safe: a defender that cannot be asked must not say "not defended").
+    assert host.plugins.is_defensive(host, 1) is True
     assert flaky.calls == 5
     assert host.plugins.names == ["steady"]
 
@@ -103,7 +104,7 @@ async def test_raiser_everywhere_trips_but_never_breaks_the_others(hostapp_facto
     assert {r.name: r.status for r in p.listing()} == {"bad": "tripped", "good": "enabled"}
     calls = raiser.calls
     await p.on_cycle(host, T0)
-    assert p.is_defensive(host, 1) is False
+    assert p.is_defensive(host, 1) is True  # a tripped defender stays "defensive"
     assert p.allow_order(host, object()) is None
     assert raiser.calls == calls  # not called any more...
     await p.shutdown(host)
@@ -188,3 +189,47 @@ def test_same_object_under_two_names_is_rejected(hostapp_factory: Any) -> None:
     row = {r.name: r for r in host.plugins.listing()}["b"]
     assert row.status == "failed" and "already registered" in (row.error or "")
     assert host.plugins.is_enabled("a")
+
+
+async def test_a_tripped_defender_keeps_every_trade_defensive(hostapp_factory: Any) -> None:
+    """After the breaker trips on a plugin that answers is_defensive (here through failing
+    cycles: its states are stale), the exit manager must not see "not defensive"."""
+
+    class Defender:
+        failing = True
+
+        @hookimpl
+        def on_cycle(self) -> None:
+            if self.failing:
+                raise RuntimeError("engine down")
+
+        @hookimpl
+        def is_defensive(self, ticket: int) -> bool:
+            return False
+
+    host = hostapp_factory({"dtms": Defender(), "quiet": Recorder(is_defensive=False)})
+    assert host.plugins.is_defensive(host, 7) is False
+    for _ in range(BREAKER_LIMIT):
+        await host.plugins.on_cycle(host, T0)
+    assert {r.name: r.status for r in host.plugins.listing()}["dtms"] == "tripped"
+    assert host.plugins.is_defensive(host, 7) is True
+    assert host.plugins.is_defensive(host, 8) is True
+
+
+def test_a_plugins_config_error_names_the_file_the_host_read(
+    hostapp_factory: Any, tmp_path: Any
+) -> None:
+    from hookspecs import ConfigError
+    from hostapp.config import config_from_dict
+
+    class Picky:
+        @hookimpl
+        def configure(self) -> None:
+            raise ConfigError("[plugin.picky]: unknown key 'fats'")
+
+    host = hostapp_factory({}, configure=False)
+    host.config = config_from_dict({}, path=tmp_path / "mine.toml")
+    with pytest.raises(ConfigError) as caught:
+        host.plugins.register("picky", Picky())
+        host.plugins.configure(host)
+    assert str(caught.value) == f"{tmp_path / 'mine.toml'} [plugin.picky]: unknown key 'fats'"
