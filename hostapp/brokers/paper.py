@@ -266,7 +266,9 @@ class PaperBroker:
         pos = self._store.get(ticket)
         if pos is None:
             return _fail(ResultCode.NOT_FOUND, f"position {ticket} not found")
-        info = self._symbols[pos.symbol]
+        info = self._symbols.get(pos.symbol)
+        if info is None:
+            return _unknown_symbol(pos)
         sl = None if stop_loss is None else round(stop_loss, info.digits)
         tp = None if take_profit is None else round(take_profit, info.digits)
         if sl == pos.stop_loss and tp == pos.take_profit:
@@ -296,7 +298,9 @@ class PaperBroker:
         pos = self._store.get(ticket)
         if pos is None:
             return _fail(ResultCode.NOT_FOUND, f"position {ticket} not found")
-        info = self._symbols[pos.symbol]
+        info = self._symbols.get(pos.symbol)
+        if info is None:
+            return _unknown_symbol(pos)
         quote = self._store.quote(pos.symbol)
         if quote is None:
             return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
@@ -323,7 +327,9 @@ class PaperBroker:
         pos = self._store.get(ticket)
         if pos is None:
             return _fail(ResultCode.NOT_FOUND, f"position {ticket} not found")
-        info = self._symbols[pos.symbol]
+        info = self._symbols.get(pos.symbol)
+        if info is None:
+            return _unknown_symbol(pos)
         quote = self._store.quote(pos.symbol)
         if quote is None:
             return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
@@ -447,3 +453,12 @@ class PaperBroker:
         if symbol in DEFAULT_SPREADS:
             return DEFAULT_SPREADS[symbol]
         return 10 * info.point if info is not None else 0.0
+
+
+def _unknown_symbol(pos: Position) -> ActionResult:
+    """A position (of another process on the same account file) on a symbol this broker
+    has no rules for: refused, as MetaTrader refuses a symbol not in Market Watch."""
+    return _fail(
+        ResultCode.REJECTED,
+        f"position {pos.ticket}: unknown symbol {pos.symbol!r} (not in this broker's symbols)",
+    )
