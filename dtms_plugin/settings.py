@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from hookspecs import parse_settings
 
@@ -162,8 +164,91 @@ class DtmsSettings:
     rails: Rails = field(default_factory=Rails)
     regime: Regime = field(default_factory=Regime)
 
+    def __post_init__(self) -> None:
+        """Refuse nonsense with a ``ValueError`` naming the key (``parse_settings`` turns
+        it into a ConfigError naming the table)."""
+        _at_least("fresh_seconds", self.fresh_seconds, 0.0)
+        _at_least("last_known_seconds", self.last_known_seconds, self.fresh_seconds)
+        for name in ("register_timeout_seconds", "query_timeout_seconds", "monitor_seconds"):
+            _positive(name, getattr(self, name))
+        for name in ("state_dir", "token_env"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"{name}: must not be empty")
+        _http_url("api_url", self.api_url)
+        for name in ("fast_timeframe", "signal_timeframe"):
+            if getattr(self, name) not in TIMEFRAMES:
+                known = ", ".join(TIMEFRAMES)
+                raise ValueError(f"{name}: unknown timeframe {getattr(self, name)!r} ({known})")
+        _check_group("weights", self.weights, minimum=0.0)
+        _check_group("adaptive.range", self.adaptive.range, minimum=0.0)
+        _check_group("adaptive.high_volatility", self.adaptive.high_volatility, minimum=0.0)
+        _at_least("adaptive.asian", self.adaptive.asian, 0.0)
+        for group in ("indicators", "thresholds", "arming", "actions", "rails", "regime"):
+            _check_group(group, getattr(self, group))
 
-def load_settings(
-    table: Mapping[str, Any], where: str = "plugins.toml [plugin.dtms]"
-) -> DtmsSettings:
+
+#: The timeframe names the host and the engine both know (hostapp's table is not
+#: importable from here: the plugin does not depend on hostapp's internals).
+TIMEFRAMES = ("M1", "M5", "M15", "M30", "H1", "H4", "D1")
+
+
+def _finite(key: str, value: object) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"{key}: expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{key}: must be a finite number, got {value!r}")
+
+
+def _at_least(key: str, value: float, minimum: float) -> None:
+    _finite(key, value)
+    if value < minimum:
+        raise ValueError(f"{key}: must be >= {minimum:g}, got {value!r}")
+
+
+def _positive(key: str, value: float) -> None:
+    _finite(key, value)
+    if value <= 0:
+        raise ValueError(f"{key}: must be > 0, got {value!r}")
+
+
+def _fraction(key: str, value: float) -> None:
+    _finite(key, value)
+    if not 0 < value <= 1:
+        raise ValueError(f"{key}: must be in (0, 1], got {value!r}")
+
+
+def _http_url(key: str, value: str) -> None:
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{key}: expected an http:// or https:// URL with a host, got {value!r}")
+
+
+def _check_group(group: str, values: object, minimum: float | None = None) -> None:
+    """Every number of a nested group: finite; ``minimum`` when given; ints are periods
+    (>= 1) except ``max_retries`` (>= 0); ``*_fraction`` in (0, 1]."""
+    for f in fields(values):  # type: ignore[arg-type]
+        key, value = f"{group}.{f.name}", getattr(values, f.name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, dict):
+            for label, number in value.items():
+                _finite(f"{key}.{label}", number)
+        elif f.name == "max_retries":
+            _at_least(key, value, 0)
+        elif isinstance(value, int):
+            _at_least(key, value, 1)
+        elif f.name.endswith("_fraction"):
+            _fraction(key, value)
+        elif minimum is not None:
+            _at_least(key, value, minimum)
+        else:
+            _finite(key, value)
+
+
+def load_settings(table: Mapping[str, Any], where: str = "[plugin.dtms]") -> DtmsSettings:
     return parse_settings(DtmsSettings, table, where)

@@ -1,0 +1,98 @@
+"""DtmsSettings refuses nonsense: every rule names its key, and parse_settings turns the
+constructor's ValueError into a ConfigError that names the table too."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from dtms_plugin.settings import DtmsSettings, load_settings
+from hookspecs import ConfigError
+
+NAN, INF = float("nan"), float("inf")
+
+BAD: list[tuple[dict[str, Any], str]] = [
+    ({"fresh_seconds": -1}, "fresh_seconds"),
+    ({"fresh_seconds": NAN}, "fresh_seconds"),
+    ({"fresh_seconds": INF, "last_known_seconds": INF}, "fresh_seconds"),
+    ({"fresh_seconds": 10, "last_known_seconds": 5}, "last_known_seconds"),
+    ({"register_timeout_seconds": 0}, "register_timeout_seconds"),
+    ({"query_timeout_seconds": -2}, "query_timeout_seconds"),
+    ({"query_timeout_seconds": INF}, "query_timeout_seconds"),
+    ({"monitor_seconds": 0}, "monitor_seconds"),
+    ({"monitor_seconds": NAN}, "monitor_seconds"),
+    ({"state_dir": ""}, "state_dir"),
+    ({"token_env": "  "}, "token_env"),
+    ({"api_url": "127.0.0.1:8001"}, "api_url"),
+    ({"api_url": "ftp://example.com"}, "api_url"),
+    ({"api_url": "http://"}, "api_url"),
+    ({"api_url": "http://[::1"}, "api_url"),
+    ({"api_url": "http://host:99999"}, "api_url"),
+    ({"fast_timeframe": "M7"}, "fast_timeframe"),
+    ({"signal_timeframe": "W1"}, "signal_timeframe"),
+    ({"weights": {"structure": -1}}, "weights.structure"),
+    ({"weights": {"momentum": NAN}}, "weights.momentum"),
+    ({"adaptive": {"range": {"momentum": -0.5}}}, "adaptive.range.momentum"),
+    ({"adaptive": {"asian": -1}}, "adaptive.asian"),
+    ({"indicators": {"atr_period": 0}}, "indicators.atr_period"),
+    ({"indicators": {"warmup_bars": -5}}, "indicators.warmup_bars"),
+    ({"rails": {"stop_streak": 0}}, "rails.stop_streak"),
+    ({"actions": {"partial_fraction": 0}}, "actions.partial_fraction"),
+    ({"actions": {"hedge_fraction": 1.5}}, "actions.hedge_fraction"),
+    ({"actions": {"max_retries": -1}}, "actions.max_retries"),
+    ({"thresholds": {"to_hedge": NAN}}, "thresholds.to_hedge"),
+    ({"regime": {"session_factor": {"ASIAN": INF}}}, "regime.session_factor.ASIAN"),
+    (
+        {"regime": {"range_width_by_symbol": {"XAUUSD": "wide"}}},
+        "regime.range_width_by_symbol.XAUUSD",
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "key"), BAD, ids=[k for _, k in BAD])
+def test_a_bad_value_is_a_config_error_naming_table_and_key(
+    table: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(table, "[plugin.dtms]")
+    message = str(info.value)
+    assert message.startswith(f"[plugin.dtms]: {key}"), message
+    assert "\n" not in message
+
+
+def test_the_constructor_itself_raises_value_error_naming_the_key() -> None:
+    with pytest.raises(ValueError, match=r"^last_known_seconds: must be >= 10"):
+        DtmsSettings(fresh_seconds=10.0, last_known_seconds=9.0)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {},
+        {"fresh_seconds": 0, "last_known_seconds": 0},
+        {"fresh_seconds": 5, "last_known_seconds": 5},
+        {"api_url": "https://dtms.example.com:8443/base/"},
+        {"api_url": "http://[::1]:8001"},
+        {"fast_timeframe": "M1", "signal_timeframe": "D1"},
+        {"weights": {"structure": 0}, "actions": {"max_retries": 0, "hedge_fraction": 1}},
+        {"thresholds": {"to_l1": -3.5}, "regime": {"range_width_by_symbol": {"XAUUSD": 0.01}}},
+    ],
+)
+def test_sensible_values_are_accepted(table: dict[str, Any]) -> None:
+    settings = load_settings(table)
+    for key, value in table.items():
+        if not isinstance(value, dict):
+            assert getattr(settings, key) == value
+
+
+def test_replace_runs_the_checks_too() -> None:
+    with pytest.raises(ValueError, match="monitor_seconds"):
+        dataclasses.replace(DtmsSettings(), monitor_seconds=INF)
+
+
+def test_the_default_where_names_only_the_table() -> None:
+    # The host prefixes the file it read; the plugin cannot know it.
+    with pytest.raises(ConfigError, match=r"^\[plugin\.dtms\]: fresh_seconds"):
+        load_settings({"fresh_seconds": -1})
