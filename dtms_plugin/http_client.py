@@ -24,6 +24,14 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 
+#: Exceptions meaning the URL itself is unusable (``api_url`` bypassed the settings'
+#: checks): no retry can help, so a delivery fails at once and stays in the outbox.
+BAD_URL_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.InvalidURL,
+    aiohttp.NonHttpUrlClientError,
+    ValueError,
+)
+
 #: Waits before the retries of one delivery (first try, then after 1, 2 and 4 s).
 BACKOFF_SECONDS = (1.0, 2.0, 4.0)
 #: Added to each wait: ``rand() * JITTER_SECONDS``, so many clients do not retry in step.
@@ -83,6 +91,8 @@ class DtmsClient:
         self._query_timeout = aiohttp.ClientTimeout(total=query_timeout)
         self.log = log or logging.getLogger("dtms_plugin.http_client")
         self._session: aiohttp.ClientSession | None = None
+        #: Set once a bad URL has been reported at ERROR, so it is not repeated each cycle.
+        self.bad_url_reported = False
 
     async def open(self) -> None:
         if self._session is not None:
@@ -183,6 +193,16 @@ async def deliver(
                 reply = await client.enable(body)
             else:
                 reply = await client.unregister(ticket)
+        except BAD_URL_ERRORS as exc:
+            level = logging.DEBUG if client.bad_url_reported else logging.ERROR
+            client.bad_url_reported = True
+            log.log(
+                level,
+                "DTMS %s of ticket %s: %s is not a usable URL (%s); check api_url;"
+                " kept in the outbox",
+                kind, ticket, url, describe(exc),
+            )  # fmt: skip
+            return "down"
         except TRANSIENT_ERRORS as exc:
             log.warning(
                 "DTMS %s of ticket %s: %s %s failed (attempt %d/%d): %s",
