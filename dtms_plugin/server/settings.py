@@ -8,6 +8,7 @@ and from the ``[host]`` table of plugins.toml.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,8 +52,10 @@ class ServerSettings:
     stall_seconds: float = 120.0
 
     def __post_init__(self) -> None:
-        if self.monitor_seconds <= 0:
-            raise ValueError(f"monitor_seconds: must be > 0, got {self.monitor_seconds!r}")
+        if not (math.isfinite(self.monitor_seconds) and self.monitor_seconds > 0):
+            raise ValueError(
+                f"monitor_seconds: must be a finite number > 0, got {self.monitor_seconds!r}"
+            )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port: must be 0..65535, got {self.port!r}")
         if self.max_batch_tickets < 1:

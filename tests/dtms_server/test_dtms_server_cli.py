@@ -166,3 +166,22 @@ def test_monitor_period_comes_from_the_config_unless_the_flag_says_otherwise(
     assert from_file.monitor_seconds == 2.5
     flagged = ["serve", "--config", str(config), "--monitor-seconds", "0.5"]
     assert _settings(_parser().parse_args(flagged)).monitor_seconds == 0.5
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0"])
+def test_a_monitor_interval_that_is_not_a_finite_positive_number_is_refused(
+    tmp_path: Path, value: str
+) -> None:
+    config = _write_config(tmp_path)
+    done = subprocess.run(
+        [*_dtms(), "serve", "--config", str(config), "--port", str(_free_port()),
+         f"--monitor-seconds={value}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "monitor_seconds: must be a finite number > 0" in lines[0]
+    assert "Traceback" not in done.stderr
