@@ -27,7 +27,7 @@ from .engine_thread import EngineThread
 from .headless import HeadlessHost, MonitorStatus
 from .metrics import ServerMetrics, Stopwatch
 from .settings import ServerSettings
-from .validation import Registration
+from .validation import Registration, UnknownSymbol
 from .views import batch_entry, last_journal_entry, record_state, trade_view
 
 
@@ -256,6 +256,7 @@ class DtmsService:
         assert self._engine_lock is not None and self._host is not None
         assert self._strategy is not None
         async with self._engine_lock:
+            self._check_symbol(reg.symbol)
             now = self._host.clock.now()
             trade = Trade(
                 ticket=reg.ticket,
@@ -283,6 +284,20 @@ class DtmsService:
                 direction=reg.direction,
                 volume=reg.volume,
             )
+
+    def _check_symbol(self, symbol: str) -> None:
+        """A 400 (:class:`UnknownSymbol`) when the broker does not trade ``symbol``; a 503
+        when the broker cannot say (the client's outbox retries, it is not its fault)."""
+        assert self._host is not None
+        try:
+            info = self._host.broker.symbol_info(symbol)
+        except Exception as exc:
+            self.log.error("checking symbol %r with the broker failed: %r", symbol, exc)
+            raise EngineUnavailable(
+                f"cannot check symbol {symbol!r} with the broker: {type(exc).__name__}: {exc}"
+            ) from exc
+        if info is None:
+            raise UnknownSymbol(symbol)
 
     async def unregister(self, ticket: int) -> bool:
         """Stop managing ``ticket`` (its position is left alone). False when unknown."""

@@ -24,6 +24,15 @@ class FieldError(ValueError):
         self.field = field
 
 
+class UnknownSymbol(FieldError):
+    """The broker does not trade the symbol: registering it would be a trade the client
+    believes defended while the engine can only log "no symbol rules" forever."""
+
+    def __init__(self, symbol: str) -> None:
+        ValueError.__init__(self, f"symbol {symbol!r}: the broker does not trade it")
+        self.field = "symbol"
+
+
 @dataclass(frozen=True, slots=True)
 class Registration:
     ticket: int
