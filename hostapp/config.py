@@ -19,6 +19,10 @@ from typing import Any, Literal, TypeVar
 from hookspecs import ConfigError, parse_settings
 from hookspecs.settings import HOST_KEYS
 
+from .brokers.mt5_settings import load_mt5_settings
+from .brokers.paper_rules import PaperSettings
+from .market.timeframes import TIMEFRAMES
+
 DEFAULT_PATH = Path("plugins.toml")
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
@@ -44,8 +48,11 @@ class HostSettings:
             raise ValueError(
                 f"key 'symbols': expected non-empty symbol names, got {self.symbols!r}"
             )
-        if not self.timeframe.strip():
-            raise ValueError("key 'timeframe': expected a timeframe such as 'M5'")
+        if self.timeframe not in TIMEFRAMES:
+            raise ValueError(
+                f"key 'timeframe': unknown timeframe {self.timeframe!r} "
+                f"(known: {', '.join(TIMEFRAMES)})"
+            )
         if not math.isfinite(self.cycle_seconds) or self.cycle_seconds <= 0:
             raise ValueError(
                 f"key 'cycle_seconds': expected a number > 0, got {self.cycle_seconds}"
@@ -128,6 +135,12 @@ def config_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> Ho
             known = ", ".join(_TOP_LEVEL)
             raise ConfigError(f"{where}: unknown table or key {key!r} (known: {known})")
     host = _parse(HostSettings, _table(data, "host", where), f"{where} [host]")
+    # Both broker tables are checked whenever present, whichever broker runs: a plaintext
+    # [host.mt5] password must never sit in the file unnoticed because this run is paper.
+    if "mt5" in _table(data, "host", where):
+        load_mt5_settings(host.mt5, f"{where} [host.mt5]")
+    if "paper" in _table(data, "host", where):
+        parse_settings(PaperSettings, host.paper, f"{where} [host.paper]")
     plugins = _parse(PluginsSettings, _table(data, "plugins", where), f"{where} [plugins]")
     tables: dict[str, dict[str, Any]] = {}
     for name, table in _table(data, "plugin", where).items():

@@ -113,3 +113,42 @@ def test_config_from_dict_for_tests() -> None:
     config.table_for("x")["k"] = 2  # a copy: the config is not changed
     assert config.table_for("x") == {"k": 1}
     assert config.table_for("missing") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # Checked on a paper run too: a plaintext password never sits in the file unnoticed.
+        (
+            '[host]\nbroker = "paper"\n[host.mt5]\npassword = "x"\n',
+            r"\[host\.mt5\]: key 'password'",
+        ),
+        ("[host.mt5]\nlogn = 1\n", r"\[host\.mt5\]: unknown key 'logn'"),
+        ('[host]\nbroker = "mt5"\n[host.paper]\nbalance = -5\n', r"\[host\.paper\]: balance"),
+        ("[host.paper]\nmargin = 'netting'\n", r"\[host\.paper\]: unknown key 'margin'"),
+        ("[host.paper]\ncurrency = 'dollars'\n", r"\[host\.paper\]: currency"),
+        ("[host]\ntimeframe = 'M7'\n", r"\[host\]: key 'timeframe': unknown timeframe 'M7'"),
+        ("[host]\ntimeframe = 'm5'\n", r"\[host\]: key 'timeframe': unknown timeframe 'm5'"),
+    ],
+)
+def test_broker_tables_and_timeframe_are_checked_whichever_broker_runs(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path} [host")
+    assert "\n" not in str(info.value)
+
+
+def test_valid_broker_tables_and_every_known_timeframe_are_accepted(tmp_path: Path) -> None:
+    for timeframe in ("M1", "M5", "M15", "M30", "H1", "H4", "D1"):
+        path = write(
+            tmp_path,
+            f'[host]\ntimeframe = "{timeframe}"\n'
+            '[host.mt5]\nlogin = 1\npassword_env = "MT5_PASSWORD"\n'
+            '[host.paper]\nbalance = 5000\nmargin_mode = "netting"\n',
+        )
+        config = load_config(path)
+        assert config.host.timeframe == timeframe
+        assert config.host.mt5 == {"login": 1, "password_env": "MT5_PASSWORD"}
