@@ -20,7 +20,7 @@ from .settings import DtmsSettings, load_settings
 from .store import Store
 from .strategy import Strategy
 
-_WHERE = "plugins.toml [plugin.dtms]"
+_WHERE = "[plugin.dtms]"  # the host prefixes the file it read
 
 
 def parse(host: HostView) -> DtmsSettings:

@@ -54,7 +54,7 @@ settings = Settings()
 @hookimpl
 def configure(host: HostView) -> None:
     global settings
-    settings = parse_settings(Settings, host.config_for(NAME), f"plugins.toml [plugin.{NAME}]")
+    settings = parse_settings(Settings, host.config_for(NAME), f"[plugin.{NAME}]")
 
 
 def sma(values: Sequence[float], period: int) -> float:
