@@ -104,21 +104,43 @@ def config_series(
     its first N days; for builtin data it is the length (default 30)."""
     data = config.host.data
     tf = config.host.timeframe
+    if days is not None and not days > 0:  # NaN too
+        raise ConfigError(f"days must be more than 0, got {days}")
     if data == "builtin":
+        _check_builtin_symbols(config)
         base = tf if timeframe_seconds(tf) < timeframe_seconds("M5") else "M5"
-        return builtin_series(
-            config.host.symbols, days=days or DEFAULT_DAYS, seed=seed, timeframe=base
-        ), base
+        length = DEFAULT_DAYS if days is None else days
+        return builtin_series(config.host.symbols, days=length, seed=seed, timeframe=base), base
     if isinstance(data, str):
         raise ConfigError(
             f"{config.source} [host] key 'data': expected \"builtin\" or a table symbol = CSV path"
         )
+    if not data:
+        raise ConfigError(
+            f"{config.source} [host] key 'data': the table is empty; name a CSV file per "
+            f'symbol (data = {{XAUUSD = "xauusd.csv"}}) or use "builtin"'
+        )
     root = config.path.parent if config.path is not None else Path()
     series = load_csv_series({s: root / p for s, p in data.items()})
-    if days:
+    if days is not None:
         series = {s: _first_days(b, days) for s, b in series.items()}
     first = next(iter(series.values()))
     return series, infer_timeframe(first, str(next(iter(data.values()))))
+
+
+def _check_builtin_symbols(config: HostConfig) -> None:
+    """The builtin data has a series only for the symbols with a bundled profile: any
+    other name (a typo such as ``XAUSD``) would backtest an invented series."""
+    from .market.synthetic import SYMBOL_PROFILES
+
+    unknown = [s for s in config.host.symbols if s not in SYMBOL_PROFILES]
+    if unknown:
+        names = ", ".join(repr(s) for s in unknown)
+        raise ConfigError(
+            f"{config.source} [host] key 'symbols': no builtin data for {names} "
+            f"(builtin symbols: {', '.join(SYMBOL_PROFILES)}); "
+            "for another symbol, give its CSV file in [host] data"
+        )
 
 
 def _first_days(bars: list[Bar], days: float) -> list[Bar]:

@@ -29,6 +29,28 @@ def _add_config(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _days(text: str) -> int:
+    """``--days``: a whole number of days, at least 1."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 day, got {text}")
+    return days
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hostapp", description="A plugin-based trading host.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -40,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the trading loop (paper broker by default)")
     _add_config(p)
-    p.add_argument("--days", type=int, default=None, metavar="N", help="simulate N days, then stop")
+    p.add_argument(
+        "--days", type=_days, default=None, metavar="N", help="simulate N days (≥ 1), then stop"
+    )
     p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the synthetic feed")
     p.add_argument("--report", metavar="DIR", default=None, help="write a report to DIR")
     p.add_argument("--live", action="store_true", help="run against the wall clock")
@@ -51,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=8002,
         metavar="N",
         help="port of --serve on 127.0.0.1 (default 8002; 0: any free port)",
@@ -63,7 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("data", nargs="+", metavar="DATA.csv", help="bar files to replay")
     p.add_argument("--symbol", default=None)
-    p.add_argument("--timeframe", default=None)
+    p.add_argument(
+        "--timeframe",
+        default=None,
+        metavar="TF",
+        help="the host's timeframe for this replay (default: [host] timeframe when it can be "
+        "built from the data, else the data's own). A whole multiple of the files' bar "
+        "spacing is built from their bars (resampled up: H1 from M5 bars); a shorter one, or "
+        "one that is not a multiple, is refused. Also names the spacing of files whose "
+        "timeframe cannot be told from their bar gaps",
+    )
     p.add_argument("--compare", action="store_true", help="compare with and without DTMS")
     p.add_argument("--report", metavar="DIR", default=None)
     p.add_argument("--json", action="store_true")

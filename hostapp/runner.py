@@ -37,6 +37,7 @@ from .config import HostConfig, load_config
 from .loader import BUILTINS
 from .logs import formatter
 from .loop import LoopStats
+from .market.resample import check_timeframes
 from .market.timeframes import timeframe_seconds
 from .progress import ProgressBar
 from .report import compare_table, summarize, summary_table, write_charts, write_json
@@ -205,12 +206,14 @@ def _serve_option(args: argparse.Namespace) -> Serve | None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from .market.csvdata import CsvError
+
     config = load_config(args.config)
     report = Path(args.report) if args.report else DEFAULT_REPORT
-    _setup_logging(report, getattr(args, "log_json", False))
     seed = args.seed if args.seed is not None else 0
     serve = _serve_option(args)
     if args.live and config.host.broker == "mt5":
+        _setup_logging(report, getattr(args, "log_json", False))
         try:
             app = appmod.build_live_app(config)
         except BrokerError as exc:
@@ -224,7 +227,12 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED if stats.interrupted else 0
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
-    series, base = appmod.config_series(config, days=args.days, seed=seed)
+    try:
+        series, base = appmod.config_series(config, days=args.days, seed=seed)
+    except (CsvError, OSError) as exc:
+        print(f"hostapp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _setup_logging(report, getattr(args, "log_json", False))
     if not args.live:
         config = _fresh_state(config, report, "dtms-state")
     started = time.perf_counter()
@@ -232,7 +240,8 @@ def run_command(args: argparse.Namespace) -> int:
     pace = config.host.cycle_seconds if args.live else 0.0
     stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
     elapsed = time.perf_counter() - started
-    extra = {"mode": "run", "seed": seed, "days": args.days or appmod.DEFAULT_DAYS}
+    days = appmod.DEFAULT_DAYS if args.days is None else args.days
+    extra = {"mode": "run", "seed": seed, "days": days}
     summary = run_summary(app, stats, {**extra, "seconds": round(elapsed, 2)})
     release(app)
     charts = write_charts(
@@ -268,26 +277,62 @@ def _replay_series(args: argparse.Namespace) -> dict[str, list[Any]]:
     return appmod.load_csv_series(dict(zip(symbols, files, strict=True)))
 
 
+def _replay_timeframes(
+    args: argparse.Namespace, series: Mapping[str, list[Any]], configured: str
+) -> tuple[str, str]:
+    """``(base, timeframe)`` of a replay: the files' bar spacing and the host's timeframe.
+
+    ``--timeframe`` sets the host's timeframe; it must be the spacing of the files or a
+    whole multiple of it (the feed then builds its bars from theirs: resampling up); a
+    shorter one cannot be made from the data and is refused. Files whose spacing cannot be
+    told from their bar gaps take ``--timeframe`` as their spacing."""
+    wanted = args.timeframe
+    if wanted is not None:
+        try:
+            timeframe_seconds(wanted)
+        except ValueError as exc:
+            raise ConfigError(f"--timeframe: {exc}") from None
+    spacings: dict[str, str] = {}
+    for path, bars in zip(args.data, series.values(), strict=True):
+        try:
+            spacings[str(path)] = appmod.infer_timeframe(bars, str(path))
+        except ConfigError:
+            if wanted is None:
+                raise
+            spacings[str(path)] = wanted  # says what the bar gaps could not
+    (first, base), *others = spacings.items()
+    for path, spacing in others:
+        if spacing != base:
+            raise ConfigError(f"{path} has {spacing} bars but {first} has {base} bars")
+    if wanted is None:
+        try:
+            check_timeframes(configured, base)
+        except ValueError:
+            return base, base  # the configured timeframe cannot be built from this data
+        return base, configured
+    try:
+        check_timeframes(wanted, base)
+    except ValueError:
+        raise ConfigError(
+            f"--timeframe {wanted}: {first} has {base} bars; the timeframe must be {base} or "
+            f"a whole multiple of it (bars are resampled up, never down)"
+        ) from None
+    return base, wanted
+
+
 def replay_command(args: argparse.Namespace) -> int:
     from .market.csvdata import CsvError
 
     config = load_config(args.config)
     report = Path(args.report) if args.report else DEFAULT_REPORT
-    _setup_logging(report)
     try:
         series = _replay_series(args)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    first = next(iter(series.values()))
-    base = args.timeframe or appmod.infer_timeframe(first, args.data[0])
-    try:
-        base_s = timeframe_seconds(base)
-    except ValueError as exc:
-        raise ConfigError(f"--timeframe: {exc}") from None
-    tf = config.host.timeframe
-    if timeframe_seconds(tf) < base_s or timeframe_seconds(tf) % base_s:
-        tf = base  # the configured timeframe cannot be built from this data
+    base, tf = _replay_timeframes(args, series, config.host.timeframe)
+    base_s = timeframe_seconds(base)
+    _setup_logging(report)
     runs = [("with_dtms", True), ("without_dtms", False)] if args.compare else [("run", True)]
     summaries: dict[str, dict[str, Any]] = {}
     first_app: appmod.App | None = None

@@ -1,0 +1,179 @@
+"""Bad input to ``hostapp run`` and ``hostapp replay``, through the real command: one line
+on stderr naming the file/line, the table and key, or the option; exit code 2; no
+traceback; no report written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hostapp_loop.csvfiles import write_bars_csv
+
+from hostapp.market.synthetic import SYMBOL_PROFILES, generate_bars
+
+START = datetime(2024, 3, 4, tzinfo=UTC)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("HOSTAPP_LOAD_PLUGINS", None)
+    env.pop("HOSTAPP_DISABLE_PLUGINS", None)
+    return env
+
+
+def hostapp(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The refusal: exit code 2, a single line on stderr, no traceback, no stdout."""
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert proc.stdout == ""
+    return lines[0]
+
+
+def usage_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """argparse's refusal: exit code 2, usage, then one ``error:`` line; no traceback."""
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+    last = proc.stderr.splitlines()[-1]
+    assert "error:" in last
+    return last
+
+
+def m5_csv(path: Path, count: int = 400) -> Path:
+    return write_bars_csv(path, generate_bars("XAUUSD", START, count, seed=5))
+
+
+# -- hostapp run: [host] data and symbols ----------------------------------------------------
+
+
+def test_run_with_a_bad_csv_line_names_file_and_line(tmp_path: Path) -> None:
+    lines = m5_csv(tmp_path / "bad.csv").read_text().splitlines()
+    lines[16] = "2024-03-04T01:20:00Z,2150.1,oops,2149.0,2150.0,10,0.2"  # line 17
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "plugins.toml").write_text('[host]\ndata = {XAUUSD = "bad.csv"}\n')
+    proc = hostapp(tmp_path, "run", "--report", "out")
+    line = one_error_line(proc)
+    assert line.startswith("hostapp: bad.csv:17: ")
+    assert "'oops' is not a number" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_with_a_missing_csv_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "plugins.toml").write_text('[host]\ndata = {XAUUSD = "gone.csv"}\n')
+    line = one_error_line(hostapp(tmp_path, "run", "--report", "out"))
+    assert line.startswith("hostapp: gone.csv: cannot read the file")
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_with_an_empty_data_table(tmp_path: Path) -> None:
+    (tmp_path / "plugins.toml").write_text("[host]\ndata = {}\n")
+    line = one_error_line(hostapp(tmp_path, "run", "--report", "out"))
+    assert "plugins.toml [host] key 'data'" in line and "empty" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("symbols", [["XAUSD"], ["XAUUSD", "NOPE"]])
+def test_run_refuses_a_symbol_without_builtin_data(tmp_path: Path, symbols: list[str]) -> None:
+    (tmp_path / "plugins.toml").write_text(f"[host]\nsymbols = {json.dumps(symbols)}\n")
+    line = one_error_line(hostapp(tmp_path, "run", "--days", "1", "--report", "out"))
+    assert "plugins.toml [host] key 'symbols'" in line
+    assert repr(symbols[-1]) in line
+    assert "'XAUUSD'" not in line  # a known one is not blamed
+    assert all(name in line for name in SYMBOL_PROFILES)  # the known ones are listed
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_with_a_csv_symbol_of_no_builtin_profile(tmp_path: Path) -> None:
+    """A symbol with its CSV file is fine, whatever its name."""
+    m5_csv(tmp_path / "gold.csv", 300)
+    (tmp_path / "plugins.toml").write_text('[host]\ndata = {GOLD = "gold.csv"}\n')
+    proc = hostapp(tmp_path, "run", "--report", "out")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["symbols"] == ["GOLD"] and summary["cycles"] == 300
+
+
+# -- hostapp run: options --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", ["-1", "0", "two"])
+def test_run_days_must_be_positive(tmp_path: Path, days: str) -> None:
+    line = usage_error(hostapp(tmp_path, "run", f"--days={days}", "--report", "out"))
+    assert "argument --days" in line and days in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_days_one_runs_one_day(tmp_path: Path) -> None:
+    (tmp_path / "plugins.toml").write_text('[host]\nsymbols = ["XAUUSD"]\n')
+    proc = hostapp(tmp_path, "run", "--days", "1", "--report", "out")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["days"] == 1 and summary["cycles"] == 288
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_run_port_out_of_range(tmp_path: Path, port: str) -> None:
+    line = usage_error(hostapp(tmp_path, "run", "--live", "--serve", f"--port={port}"))
+    assert "argument --port" in line and port in line
+
+
+# -- hostapp replay --timeframe --------------------------------------------------------------
+
+
+def test_replay_resamples_up_to_a_larger_timeframe(tmp_path: Path) -> None:
+    data = m5_csv(tmp_path / "XAUUSD.csv", 600)
+    proc = hostapp(tmp_path, "replay", str(data), "--timeframe", "H1", "--report", "out")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["timeframe"] == "H1"
+    assert summary["base_timeframe"] == "M5"  # the file's bars, not taken for H1 bars
+    assert summary["cycles"] == 600  # the loop still steps through every M5 bar
+
+
+@pytest.mark.parametrize("timeframe", ["M1", "M15"])
+def test_replay_on_h1_data_refuses_a_smaller_timeframe(tmp_path: Path, timeframe: str) -> None:
+    hourly = generate_bars("XAUUSD", START, 200, timeframe="H1", seed=5)
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", hourly)
+    proc = hostapp(tmp_path, "replay", str(data), "--timeframe", timeframe, "--report", "out")
+    line = one_error_line(proc)
+    assert line.startswith(f"hostapp: --timeframe {timeframe}: {data} has H1 bars")
+    assert not (tmp_path / "out").exists()
+
+
+def test_replay_unknown_timeframe(tmp_path: Path) -> None:
+    data = m5_csv(tmp_path / "XAUUSD.csv", 100)
+    line = one_error_line(hostapp(tmp_path, "replay", str(data), "--timeframe", "M7"))
+    assert line.startswith("hostapp: --timeframe: unknown timeframe 'M7'")
+
+
+def test_replay_files_of_different_spacing(tmp_path: Path) -> None:
+    m5 = m5_csv(tmp_path / "XAUUSD.csv", 100)
+    hourly = generate_bars("EURUSD", START, 100, timeframe="H1", seed=5)
+    h1 = write_bars_csv(tmp_path / "EURUSD.csv", hourly)
+    line = one_error_line(hostapp(tmp_path, "replay", str(m5), str(h1)))
+    assert line == f"hostapp: {h1} has H1 bars but {m5} has M5 bars"
+
+
+def test_replay_help_says_how_timeframe_works(tmp_path: Path) -> None:
+    proc = hostapp(tmp_path, "replay", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "resampled up" in text and "is refused" in text
