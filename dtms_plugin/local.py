@@ -43,6 +43,7 @@ from .engine import (
     close_record,
     evaluate,
     finish,
+    needs_attention,
     outcome_from_broker,
     register,
     settle,
@@ -207,8 +208,8 @@ class LocalStrategy:
         if mode is not None and mode[0] > now:
             return True
         rec = self.records.get(ticket)
-        if rec is not None:
-            return rec.is_open and rec.state.defensive
+        if rec is not None:  # a trade whose close is still owed is DTMS's to close
+            return rec.closing or (rec.is_open and rec.state.defensive)
         return defensive.answer(self.store, ticket, now, self.settings)[0]
 
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
@@ -265,6 +266,9 @@ class LocalStrategy:
         result = await host.execute(action)
         rec = finish(pending, action, result, now, self.settings)
         self._persist(rec, now)
+        attention = needs_attention(rec, action.key, self.settings)
+        if attention is not None:  # retried once per new bar: logged at most that often
+            self.log.error("DTMS %s: %s", rec.ticket, attention)
         self._append_action(action, result, now)
         if result.ok and action.kind is ActionKind.RE_ADD and result.new_ticket:
             added = self._position(host, result.new_ticket)

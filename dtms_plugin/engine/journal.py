@@ -16,7 +16,7 @@ from datetime import datetime
 from hookspecs import Action, ActionKind, ActionResult, ResultCode, Trade
 
 from ..settings import DtmsSettings
-from .record import MAX_JOURNAL, JournalEntry, JournalStatus, TradeRecord
+from .record import MAX_JOURNAL, MAX_WARNINGS, JournalEntry, JournalStatus, TradeRecord
 
 HEDGE_COMMENT = "DTMS_HEDGE_{ticket}"
 READD_COMMENT = "DTMS_READD_{ticket}"
@@ -106,14 +106,52 @@ def finish(
         return record.evolve(journal=journal, **_done_changes(record, entry))
     record = record.evolve(journal=journal)
     if status is JournalStatus.FAILED:
-        give_up = code is ResultCode.NOT_FOUND or attempts >= 1 + settings.actions.max_retries
-        if give_up:
+        exhausted = attempts >= 1 + settings.actions.max_retries
+        if action.kind in CLOSING:
+            # never abandoned: the position (or its hedge) would stay open unwatched
+            if exhausted:
+                text = attention_text(record, entry)
+                kept = tuple(w for w in record.warnings if not w.startswith(_ATTENTION_HEAD))
+                return record.evolve(warnings=(*kept, text)[-MAX_WARNINGS:])
+            return record
+        if code is ResultCode.NOT_FOUND or exhausted:
             why = f"{action.kind.value} failed ({code.value}: {result.message}); given up"
             return record.evolve(
                 owed=_drop_owed(record, entry.intent),
                 warnings=record.with_warning(why),
             )
     return record
+
+
+CLOSING = (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE)
+_ATTENTION_HEAD = "close of "
+_ATTENTION_TAIL = ": manual attention needed"
+
+
+def attention_text(record: TradeRecord, entry: JournalEntry) -> str:
+    """The warning of a close (or hedge close) whose retries are exhausted."""
+    hedge = entry.params.get("hedge_ticket")
+    if entry.kind is ActionKind.CLOSE_HEDGE:
+        what = f"hedge {hedge} of ticket {record.ticket}"
+    elif hedge:
+        what = f"ticket {record.ticket} and hedge {hedge}"
+    else:
+        what = f"ticket {record.ticket}"
+    return f"{_ATTENTION_HEAD}{what} failed {entry.attempts} times{_ATTENTION_TAIL}"
+
+
+def needs_attention(record: TradeRecord, key: str, settings: DtmsSettings) -> str | None:
+    """The warning text when the close journaled under ``key`` failed with its retries
+    exhausted (the executor logs it at ERROR); ``None`` otherwise."""
+    entry = record.entry(key)
+    if (
+        entry is None
+        or entry.kind not in CLOSING
+        or entry.status is not JournalStatus.FAILED
+        or entry.attempts < 1 + settings.actions.max_retries
+    ):
+        return None
+    return attention_text(record, entry)
 
 
 def find_by_comment(positions: Iterable[Trade], comment: str) -> Trade | None:

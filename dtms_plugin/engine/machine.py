@@ -181,6 +181,15 @@ def _transition_changes(
     return out
 
 
+def _close_settled(rec: TradeRecord) -> Owed:
+    """The owed intents once the position of an owed CLOSE is gone: the close is dropped,
+    the hedge (if one is still open) is owed its own close."""
+    owed = tuple(k for k in rec.owed if k is not K.CLOSE)
+    if rec.hedge_ticket and K.CLOSE_HEDGE not in owed:
+        owed = (*owed, K.CLOSE_HEDGE)
+    return owed
+
+
 def _has_unsettled(rec: TradeRecord) -> bool:
     """``bool(unsettled(rec))`` without building the tuple: asked on every evaluation."""
     for e in rec.journal:
@@ -222,8 +231,24 @@ def evaluate(
             settings,
             hedge_ok,
         )
+    if position_gone and K.CLOSE in rec.owed:
+        # a close that kept failing, and the position was closed by hand meanwhile: the
+        # close is settled, the hedge (if still open) is still owed a close
+        rec = rec.evolve(
+            owed=_close_settled(rec),
+            closed_at=now,
+            close_reason=rec.close_reason or "position gone",
+        )
+        why = "position gone at the broker while its close was owed"
+        return _finish(rec, None, why, None, quote, symbol_info, settings, hedge_ok, True)
     if not rec.is_open:
-        return _finish(rec, None, "closed", None, quote, symbol_info, settings, hedge_ok)
+        retry = False
+        if rec.owed and snapshot is not None and not snapshot.is_stale(now):
+            bar_time = snapshot.fast_bar.time
+            if rec.last_bar_time is None or bar_time > rec.last_bar_time:
+                retry = True  # a closed record's "evaluation": a new closed fast bar
+                rec = rec.evolve(last_bar_time=bar_time, last_eval_at=now)
+        return _finish(rec, None, "closed", None, quote, symbol_info, settings, hedge_ok, retry)
     if _has_unsettled(rec):  # an action's outcome is unknown: settle it before anything else
         return Evaluation(rec, (), None, "waiting: an action's outcome is unknown")
     price = exit_price(rec.sign, quote) if quote is not None else None
@@ -274,7 +299,7 @@ def evaluate(
         why = "no change"
     if not rec.owed:  # the common case; and the journal was found settled above
         return Evaluation(rec, (), bd, why, transition)
-    return _finish(rec, bd, why, transition, quote, symbol_info, settings, hedge_ok)
+    return _finish(rec, bd, why, transition, quote, symbol_info, settings, hedge_ok, bd is not None)
 
 
 def _finish(
@@ -286,13 +311,16 @@ def _finish(
     info: SymbolInfo,
     settings: DtmsSettings,
     hedge_ok: bool,
+    retry: bool = False,
 ) -> Evaluation:
+    """Plan the owed actions. ``retry``: this call is an evaluation (a new closed fast
+    bar or the adverse-move trigger), so failed actions may be resent (spec §6)."""
     if not rec.owed or _has_unsettled(rec):
         return Evaluation(rec, (), bd, why, transition)
     ev = Evaluation(rec, (), bd, why, transition)
     # the reason text (the whole score breakdown) is built only if an action is sent
     rec, actions, _notes = plan_owed(
-        rec, quote, info, settings, spread_ok=hedge_ok, reason=lambda: ev.reason
+        rec, quote, info, settings, spread_ok=hedge_ok, reason=lambda: ev.reason, retry=retry
     )
     return Evaluation(rec, actions, bd, why, transition)
 
@@ -308,6 +336,8 @@ def close_record(
         realised_profit=trade.profit,
     )
     if not record.is_open:
+        if K.CLOSE in record.owed:  # a failed close, and the position closed meanwhile
+            rec = rec.evolve(owed=_close_settled(record))
         return rec, None
     owed: Owed = (K.CLOSE_HEDGE,) if record.hedge_ticket else ()
     return _transition(rec, S.CLOSED, owed, now, {}), (record.state, S.CLOSED)

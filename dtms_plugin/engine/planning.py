@@ -22,6 +22,7 @@ from ..settings import DtmsSettings
 from .record import MAX_WARNINGS, JournalStatus, TradeRecord
 
 _EPS = 1e-9
+_CLOSING = (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +209,15 @@ def plan_owed(
     *,
     spread_ok: bool,
     reason: Reason,
+    retry: bool = True,
 ) -> tuple[TradeRecord, tuple[Action, ...], list[str]]:
     """Actions for every owed intent that is neither done, nor awaiting an answer, nor out
-    of retries. Skipped and exhausted intents leave ``owed`` with a warning."""
+    of retries. Skipped and exhausted intents leave ``owed`` with a warning.
+
+    A failed intent is resent only when ``retry`` (spec §6: on the next evaluation, i.e.
+    a new closed fast bar or the adverse-move trigger, not the next cycle). A close or a
+    hedge close is never given up: once its retries are exhausted it stays owed and is
+    retried once per evaluation (the journal carries the "manual attention" warning)."""
     actions: list[Action] = []
     keep: list[ActionKind] = []
     notes: list[str] = []
@@ -224,7 +231,10 @@ def plan_owed(
             if entry.status in (JournalStatus.PENDING, JournalStatus.UNKNOWN):
                 keep.append(intent)  # resolved by re-reading the position first
                 continue
-            if entry.attempts >= max_attempts:
+            if not retry:
+                keep.append(intent)
+                continue
+            if entry.attempts >= max_attempts and intent not in _CLOSING:
                 notes.append(f"{intent.value} given up after {entry.attempts} attempts")
                 continue
         outcome = plan_intent(

@@ -125,6 +125,12 @@ class TradeRecord:
         """Still needs the engine: open, or closed with actions owed (e.g. a hedge)."""
         return self.state is not DefensiveState.CLOSED or bool(self.owed)
 
+    @property
+    def closing(self) -> bool:
+        """CLOSED by DTMS but its close not done yet (failing, or awaiting an answer): the
+        position is still open and must be left alone by anyone else."""
+        return self.state is DefensiveState.CLOSED and ActionKind.CLOSE in self.owed
+
     def entry(self, key: str) -> JournalEntry | None:
         for e in reversed(self.journal):
             if e.key == key:

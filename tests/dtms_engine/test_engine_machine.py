@@ -297,3 +297,90 @@ def test_reason_names_the_transition_and_the_score() -> None:
     e = ev(record(), -2.5)
     assert e.reason.startswith("HEALTHY→WARNING_L1: S -2.50 ≤ -2")
     assert "S=-2.50" in e.reason
+
+
+# --- retries: per evaluation, and a failed close is never abandoned --------------------
+
+
+def _fail_all(e: Evaluation, rec: TradeRecord, now: datetime) -> TradeRecord:
+    from dtms_plugin.engine import begin, finish
+    from hookspecs import ActionResult, ResultCode
+
+    for a in e.actions:
+        rec = begin(rec, a, now)
+        failure = ActionResult.failure(ResultCode.MARKET_CLOSED, "market closed")
+        rec = finish(rec, a, failure, now, SETTINGS)
+    return rec
+
+
+def _closing_after_failures(bars: int) -> tuple[TradeRecord, list[int]]:
+    """A HEDGED trade past its flat deadline whose CLOSE always fails: six cycles per
+    bar over ``bars`` bars. Returns the record and how many closes each bar sent."""
+    rec = record(S.HEDGED, seq=5, hedge_ticket=99, hedge_volume=0.5, last_bar_time=BAR)
+    rec = replace(rec, flat_deadline=NOW - minutes(1))
+    sent: list[int] = []
+    for b in range(bars):
+        bar = BAR + minutes(5 * b)
+        n = 0
+        for i in range(6):
+            now = bar + minutes(5) + minutes(0.1 * i)
+            snap = scored(-7.0, bar)
+            e = evaluate(rec, snap, quote(2000.0), now, SETTINGS, GOLD, AccountState(True))
+            n += len(e.actions)
+            rec = _fail_all(e, e.record, now)
+        sent.append(n)
+    return rec, sent
+
+
+def test_a_failed_action_is_retried_on_the_next_evaluation_not_the_next_cycle() -> None:
+    rec, sent = _closing_after_failures(1)
+    assert sent == [1]  # six cycles on the same bar: the close was sent once
+    assert rec.owed == (K.CLOSE,)
+    entry = rec.entry("1:6:close")
+    assert entry is not None and entry.attempts == 1
+
+
+def test_an_exhausted_close_is_kept_retried_per_bar_and_flagged() -> None:
+    rec, sent = _closing_after_failures(7)
+    assert sent == [1, 1, 1, 1, 1, 1, 1]  # one attempt per new bar, never given up
+    assert rec.state is S.CLOSED and rec.owed == (K.CLOSE,) and rec.active
+    assert rec.hedge_ticket == 99
+    entry = rec.entry("1:6:close")
+    assert entry is not None and entry.attempts == 7
+    assert rec.warnings[-1] == (
+        "close of ticket 1 and hedge 99 failed 7 times: manual attention needed"
+    )
+    assert sum("manual attention" in w for w in rec.warnings) == 1  # replaced, not piled up
+    assert not any("given up" in w for w in rec.warnings)
+
+
+def test_a_stuck_close_settles_when_the_position_is_closed_by_hand() -> None:
+    rec, _ = _closing_after_failures(5)
+    now = BAR + minutes(31)
+    e = evaluate(
+        rec, scored(-7.0, BAR + minutes(25)), quote(2000.0), now, SETTINGS, GOLD,
+        AccountState(True), position_gone=True,
+    )  # fmt: skip
+    assert e.record.state is S.CLOSED and e.record.closed_at == now
+    assert e.record.owed == (K.CLOSE_HEDGE,)
+    assert kinds(e) == [(K.CLOSE_HEDGE, {"hedge_ticket": 99})]
+
+
+def test_other_failed_actions_are_given_up_after_three_retries_on_new_bars() -> None:
+    rec = record(S.HEALTHY)
+    tried: list[int] = []
+    for b in range(6):
+        bar = BAR + minutes(5 * b)
+        n = 0
+        for i in range(3):
+            now = bar + minutes(5) + minutes(0.1 * i)
+            e = evaluate(
+                rec, scored(-2.5 if b == 0 else -1.0, bar), quote(2000.0), now, SETTINGS,
+                GOLD, AccountState(True),
+            )  # fmt: skip
+            n += len(e.actions)
+            rec = _fail_all(e, e.record, now)
+        tried.append(n)
+    assert tried == [1, 1, 1, 1, 0, 0]
+    assert rec.state is S.WARNING_L1 and rec.owed == ()
+    assert "given up" in rec.warnings[-1]

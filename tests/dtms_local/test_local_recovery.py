@@ -13,7 +13,7 @@ from support.dtms_kit import trade
 from support.dtms_local_rig import Rig
 
 from dtms_plugin.engine import JournalStatus, TradeRecord
-from hookspecs import DefensiveState, OrderRequest, ResultCode
+from hookspecs import ActionKind, DefensiveState, OrderRequest, ResultCode
 
 S = DefensiveState
 L1_AFTER = 8  # cycles before the one that enters WARNING_L1 (pinned in test_local_ladder)
@@ -179,3 +179,40 @@ async def test_is_defensive_for_an_unknown_ticket_reads_the_store_cache(rig: Rig
     assert not rig.strategy.is_defensive(rig.host, 78)
     await rig.strategy.on_trade_executed(rig.host, trade(ticket=9))
     assert not rig.strategy.is_defensive(rig.host, 9)
+
+
+async def test_a_close_that_keeps_failing_is_retried_per_bar_until_closed_by_hand(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.open_buy()
+    await rig.cycles(36)  # HEDGED (pinned in test_local_ladder)
+    rig.broker.script["close"] = [ResultCode.MARKET_CLOSED] * 100
+    await rig.cycles(16)  # past the flat deadline: CLOSED, the close fails
+    rec = rig.strategy.records[1]
+    assert rec.state is S.CLOSED and rec.hedge_ticket == 1000
+    entry = rec.entry(f"1:{rec.seq}:close")
+    assert entry is not None and entry.attempts == 2
+    tried = entry.attempts
+    with caplog.at_level("ERROR", logger="dtms_plugin.local"):
+        await rig.cycles(6)
+    rec = rig.strategy.records[1]
+    entry = rec.entry(f"1:{rec.seq}:close")
+    assert entry is not None and entry.attempts == tried + 6  # one per new bar, kept
+    assert rec.active and rec.owed == (ActionKind.CLOSE,)
+    assert rig.strategy.is_defensive(rig.host, 1)  # the exit manager leaves it alone
+    attention = [r.getMessage() for r in caplog.records if "manual attention" in r.getMessage()]
+    assert len(attention) == 5 and all(  # attempts 4 to 8: retries exhausted
+        r.levelname == "ERROR" for r in caplog.records
+    )
+    assert attention[-1] == (
+        f"DTMS 1: close of ticket 1 and hedge 1000 failed {tried + 6} times: "
+        "manual attention needed"
+    )
+    # closed by hand; the broker works again: the record settles, its hedge is closed
+    del rig.broker.script["close"]
+    rig.broker.closed.append(rig.broker.open_positions.pop(1))
+    await rig.cycles(1)
+    rec = rig.strategy.records[1]
+    assert rec.owed == () and rec.hedge_ticket is None and not rec.active
+    assert rig.broker.open_positions == {}
+    assert not rig.strategy.is_defensive(rig.host, 1)
