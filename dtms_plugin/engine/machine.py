@@ -142,6 +142,11 @@ def _step(
             return S.CLOSED, close_all, "flat deadline passed", {}
     if st is S.RECOVERING:
         if s is not None and s <= th.to_hedge:
+            if rec.hedge_ticket:
+                # the old hedge's close failed or is pending: it is wanted again, so it
+                # is kept (its close dropped with the old owed) and no second one opened
+                why = f"S {s:+.2f} ≤ {th.to_hedge:g}; hedge {rec.hedge_ticket} kept"
+                return S.HEDGED, (), why, _flat(now, settings)
             if account.hedging and not hedge_allowed:
                 return f"re-hedge held back (S {s:+.2f}): spread above the limit"
             why = f"S {s:+.2f} ≤ {th.to_hedge:g}"
@@ -174,6 +179,9 @@ def _transition_changes(
     """The field changes of entering ``new``: kept apart from ``evolve`` so that a scored
     evaluation that also steps builds one new record, not two."""
     out: Changes = {**changes, "state": new, "seq": rec.seq + 1, "state_entered_at": now}
+    if rec.hedge_ticket and new is not S.HEDGED and K.CLOSE not in owed:
+        # a hedge still open (its close failed or is pending) is never dropped from owed
+        owed = owed if K.CLOSE_HEDGE in owed else (*owed, K.CLOSE_HEDGE)
     out["owed"] = owed
     if new is S.CLOSED:
         out["flat_deadline"] = None

@@ -384,3 +384,41 @@ def test_other_failed_actions_are_given_up_after_three_retries_on_new_bars() -> 
     assert tried == [1, 1, 1, 1, 0, 0]
     assert rec.state is S.WARNING_L1 and rec.owed == ()
     assert "given up" in rec.warnings[-1]
+
+
+def test_rehedging_while_the_old_hedge_is_still_open_reuses_it() -> None:
+    from dtms_plugin.engine import begin, finish
+    from hookspecs import ActionResult, ResultCode
+
+    rec = record(S.HEDGED, seq=5, hedge_ticket=99, hedge_volume=0.5)
+    rec = replace(rec, flat_deadline=NOW + minutes(200))
+    e = ev(rec, 1.5)  # HEDGED → RECOVERING: close the hedge, which fails
+    assert kinds(e) == [(K.CLOSE_HEDGE, {"hedge_ticket": 99})]
+    rec = e.record
+    for a in e.actions:
+        rec = begin(rec, a, NOW)
+        rec = finish(rec, a, ActionResult.failure(ResultCode.TRANSIENT, "requote"), NOW, SETTINGS)
+    later = NOW + minutes(5)
+    snap = scored(-7.0, BAR + minutes(5))
+    e = evaluate(rec, snap, quote(2000.0), later, SETTINGS, GOLD, AccountState(True))
+    assert e.transition == (S.RECOVERING, S.HEDGED)
+    assert e.actions == ()  # no second hedge: hedge 99 is wanted again
+    assert e.record.owed == () and e.record.hedge_ticket == 99
+    assert e.record.hedge_volume == 0.5
+    assert e.record.flat_deadline == later + minutes(75)
+
+
+def test_a_rehedge_reusing_the_open_hedge_is_not_held_by_the_spread_rail() -> None:
+    rec = recovering(hedge_ticket=99, hedge_volume=0.5, owed=(K.CLOSE_HEDGE,))
+    e = ev(rec, -6.5, q=quote(2000.0, spread=5.0), median_spread=0.2)
+    assert e.transition == (S.RECOVERING, S.HEDGED) and e.actions == ()
+    assert e.record.hedge_ticket == 99
+
+
+def test_recovered_with_the_old_hedge_still_open_still_closes_it() -> None:
+    rec = recovering(recovery_deadline=NOW, hedge_ticket=99, hedge_volume=0.5)
+    rec = replace(rec, owed=(K.CLOSE_HEDGE,))
+    e = ev(rec, 1.0)
+    assert e.transition == (S.RECOVERING, S.HEALTHY)
+    assert e.record.owed == (K.CLOSE_HEDGE,)
+    assert kinds(e) == [(K.CLOSE_HEDGE, {"hedge_ticket": 99})]
