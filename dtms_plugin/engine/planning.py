@@ -116,14 +116,24 @@ def in_freeze(record: TradeRecord, quote: Quote, info: SymbolInfo) -> bool:
 
 
 def breakeven_level(record: TradeRecord, quote: Quote, info: SymbolInfo) -> float | None:
-    """Entry ± max(spread, stops level), when the price is far enough beyond it for the
-    broker to accept it; ``None`` otherwise (a losing trade, or not enough room)."""
+    """Spec §6: breakeven = entry ± max(spread, stops level), only when the price is
+    beyond it; moved out to the stops level (plus spread) when closer to the price than
+    that, rounded to the digits, and kept only while still at or beyond the entry.
+    ``None`` otherwise (a losing trade, or the level would leave the stop short of the
+    entry): the caller falls back to tightening behind the price."""
     sign = record.sign
-    be = record.entry_price + sign * max(quote.spread, info.stops_level)
-    limit = exit_price(sign, quote) - sign * (info.stops_level + max(quote.spread, 0.0))
-    if sign * (limit - be) < 0.0:
+    entry = record.entry_price
+    be = entry + sign * max(quote.spread, info.stops_level)
+    price = exit_price(sign, quote)
+    if sign * (price - be) <= 0.0:
         return None
-    return be
+    limit = price - sign * (info.stops_level + max(quote.spread, 0.0))
+    sl = round(be if sign * (be - limit) <= 0.0 else limit, info.digits)
+    if sign * (sl - limit) > _EPS:  # rounding crossed the level: one point back
+        sl = round(sl - sign * info.point, info.digits)
+    if sign * (sl - entry) < -_EPS:
+        return None
+    return sl
 
 
 def plan_intent(

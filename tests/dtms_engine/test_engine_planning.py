@@ -210,3 +210,26 @@ def test_stop_streak_rail_for_sixty_minutes() -> None:
     assert check_account(rs, 100000.0, T0 + minutes(91), SETTINGS) is None
     broken = [*rs[:2], closed(3, 5.0, "take_profit", 30)]
     assert check_account(broken, 100000.0, T0 + minutes(31), SETTINGS) is None
+
+
+@pytest.mark.parametrize(
+    ("stops", "mid", "kind", "sl"),
+    [
+        (0.0, 2000.4, K.MOVE_SL_BREAKEVEN, 2000.1),  # beyond BE 2000.2: BE moved out to bid−spread
+        (0.0, 2001.1, K.MOVE_SL_BREAKEVEN, 2000.2),  # room enough: BE itself
+        (0.5, 2000.4, K.TIGHTEN_SL, 1997.3),  # bid 2000.3 not beyond BE 2000.5: 0.3R behind
+        (0.5, 2001.0, K.MOVE_SL_BREAKEVEN, 2000.2),  # BE moved out to bid−stops−spread
+        (0.5, 2001.5, K.MOVE_SL_BREAKEVEN, 2000.5),
+        (2.0, 2002.3, K.MOVE_SL_BREAKEVEN, 2000.0),  # moved out to the entry itself
+        (2.0, 2002.2, K.TIGHTEN_SL, 1999.1),  # beyond BE 2002.0, but the level is below entry
+    ],
+)
+def test_breakeven_when_price_is_beyond_it_is_moved_out_to_the_stops_level(
+    stops: float, mid: float, kind: K, sl: float
+) -> None:
+    info = replace(GOLD, stops_level=stops)
+    out = plan_intent(
+        rec(), K.MOVE_SL_BREAKEVEN, quote(mid, 0.2), info, SETTINGS, spread_ok=True, reason="x"
+    )
+    assert isinstance(out, Send)
+    assert (out.action.kind, out.action.params) == (kind, {"stop_loss": sl})
