@@ -78,6 +78,7 @@ class LocalStrategy:
         self._infos: dict[str, SymbolInfo] = {}
         self._account = AccountState(hedging=False)  # until the broker says otherwise
         self._recovered = False
+        self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         self._fast = timeframe_period(settings.fast_timeframe)
         self._signal = timeframe_period(settings.signal_timeframe)
 
@@ -162,6 +163,7 @@ class LocalStrategy:
         for symbol, recs in by_symbol.items():
             ind = self._bars(host, symbol, now)
             snap = ind.snapshot() if ind is not None else None
+            self._note_stale(symbol, snap, now)
             info = self._info(host, symbol)
             if info is None:
                 self.log.error("DTMS: no symbol rules for %s; its trades wait", symbol)
@@ -320,6 +322,20 @@ class LocalStrategy:
         except Exception as exc:  # a data source failing must not stop the other symbols
             self.log.error("DTMS: bars for %s unavailable: %r", symbol, exc)
         return ind
+
+    def _note_stale(self, symbol: str, snap: SignalSnapshot | None, now: datetime) -> None:
+        """Spec §7: stale data is logged, once per symbol per stale episode."""
+        if snap is None or not snap.is_stale(now):
+            self._stale.discard(symbol)
+        elif symbol not in self._stale:
+            self._stale.add(symbol)
+            self.log.warning(
+                "DTMS: %s bars are stale (newest %s bar closed %s); its trades are not "
+                "evaluated until fresh bars arrive",
+                symbol,
+                self.settings.fast_timeframe,
+                snap.fast_close_time.isoformat(),
+            )
 
     def _info(self, host: HostView, symbol: str) -> SymbolInfo | None:
         info = self._infos.get(symbol)

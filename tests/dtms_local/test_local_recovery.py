@@ -216,3 +216,25 @@ async def test_a_close_that_keeps_failing_is_retried_per_bar_until_closed_by_han
     assert rec.owed == () and rec.hedge_ticket is None and not rec.active
     assert rig.broker.open_positions == {}
     assert not rig.strategy.is_defensive(rig.host, 1)
+
+
+async def test_stale_bars_are_logged_once_per_stale_episode(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.open_buy()
+    await rig.cycles(2)
+    full = rig.fast
+    now = rig.clock.now()
+    frozen = [b for b in full if b.time + timedelta(minutes=5) <= now]
+    rig.market.set("XAUUSD", "M5", frozen)  # the feed stops
+    with caplog.at_level("WARNING", logger="dtms_plugin.local"):
+        await rig.cycles(6)  # stale from the third cycle on: 2 bar periods
+        rig.market.set("XAUUSD", "M5", full)  # the feed is back
+        await rig.cycles(2)
+        rig.market.set(
+            "XAUUSD", "M5", [b for b in full if b.time + timedelta(minutes=5) <= rig.clock.now()]
+        )
+        await rig.cycles(4)
+    stale = [r for r in caplog.records if "stale" in r.getMessage()]
+    assert [r.levelname for r in stale] == ["WARNING", "WARNING"]
+    assert stale[0].getMessage().startswith("DTMS: XAUUSD bars are stale")
