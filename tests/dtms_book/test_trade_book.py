@@ -67,8 +67,9 @@ def test_indexes_match_a_scan_of_the_records(
         assert (parent.ticket if parent else None) in (holders or {None})
 
     since = T0 + timedelta(minutes=since_minute)
-    closed = sorted(
-        (r for r in records.values() if r.closed_at is not None), key=lambda r: r.closed_at
+    closed = sorted(  # trades closed at the same moment: the lower ticket first
+        (r for r in records.values() if r.closed_at is not None),
+        key=lambda r: (r.closed_at, r.ticket),
     )
     expected = [
         r for i, r in enumerate(closed) if r.closed_at >= since or i >= len(closed) - at_least

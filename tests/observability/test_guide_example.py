@@ -29,7 +29,7 @@ class MaxOpenTrades:
     @hookimpl
     def configure(self, host):  # type: ignore[no-untyped-def]
         table = host.config_for("max_open_trades")
-        self.settings = parse_settings(Settings, table, "plugins.toml [plugin.max_open_trades]")
+        self.settings = parse_settings(Settings, table, "[plugin.max_open_trades]")
 
     @hookimpl
     def allow_order(self, host, order):  # type: ignore[no-untyped-def]
