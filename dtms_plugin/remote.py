@@ -22,7 +22,7 @@ from typing import Any
 from hookspecs import HostView, OrderRequest, Trade
 
 from .defensive import answer
-from .http_client import TRANSIENT_ERRORS, DtmsClient, Outcome, deliver, describe
+from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, DtmsClient, Outcome, deliver, describe
 from .metrics import ClientMetrics
 from .settings import DtmsSettings
 from .store import Store, StoreError
@@ -349,6 +349,9 @@ class RemoteStrategy:
             self.log.warning(
                 "DTMS refresh of %d tickets: GET %s failed: %s", len(tickets), url, describe(exc)
             )
+            return False
+        except BAD_URL_ERRORS as exc:  # a configuration error: retrying cannot help
+            self.log.error("DTMS refresh: GET %s: %s (check [plugin.dtms] api_url)", url, exc)
             return False
         trades = reply.body.get("trades") if isinstance(reply.body, dict) else None
         if not reply.ok or not isinstance(trades, dict):

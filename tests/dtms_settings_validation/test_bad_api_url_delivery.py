@@ -43,3 +43,24 @@ async def test_an_unusable_url_keeps_the_entry_and_logs_one_error(
     assert [r.levelno for r in bad] == [logging.ERROR] + [logging.DEBUG] * 3
     assert url.rstrip("/") in bad[0].getMessage()
     assert "api_url" in bad[0].getMessage()
+
+
+async def test_the_state_refresh_reports_an_unusable_url_without_raising(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = DtmsSettings(strategy="remote", state_dir=str(tmp_path / "dtms"))
+    object.__setattr__(settings, "api_url", "ftp://dtms.example")
+    with Store(tmp_path / "dtms") as store:
+        strategy = RemoteStrategy(settings, store=store, sleep=Sleeps(), clock=Clock())
+        await strategy.startup(HOST)
+        try:
+            await strategy.on_trade_executed(HOST, trade(7))
+            await strategy.drain()
+            store.outbox_remove(7)  # as if delivered: the ticket is now refreshed
+            caplog.set_level(logging.ERROR, logger="dtms_plugin")
+            await strategy.refresh()  # must not raise
+        finally:
+            await strategy.shutdown(HOST)
+    refresh = [r for r in caplog.records if "DTMS refresh" in r.getMessage()]
+    assert len(refresh) == 1 and "api_url" in refresh[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
