@@ -39,6 +39,23 @@ def test_sessions_by_utc_hour(hour: int, session: str) -> None:
         ("gbpusd", "GBPUSD"),
         ("BTCUSD", "BTCUSD"),
         ("USDJPY_i", "USDJPY"),
+        ("EURUSD+", "EURUSD"),
+        ("EURUSD#", "EURUSD"),
+        ("eurusdm", "EURUSD"),
+        ("EURUSDm", "EURUSD"),
+        ("EURUSDpro", "EURUSD"),
+        ("eurusdpro", "EURUSD"),
+        ("GBPUSD.ecn", "GBPUSD"),
+        ("GBPUSDECN", "GBPUSD"),
+        ("EURUSDmicro", "EURUSD"),
+        ("EURUSD.x", "EURUSD"),
+        ("xauusdc", "XAUUSD"),
+        ("XAUUSD+", "XAUUSD"),
+        ("btcusd#", "BTCUSD"),
+        ("CADJPY.m", "CADJPY"),
+        ("BTCUSDT", "BTCUSDT"),  # not a known suffix: left alone
+        ("US30", "US30"),  # an index keeps its digits
+        ("NAS100.m", "NAS100"),
     ],
 )
 def test_broker_suffix_is_stripped(raw: str, base: str) -> None:
