@@ -260,22 +260,36 @@ class PaperBroker:
         self._store.put(new)
         return ActionResult.success(f"reversed {pos.ticket} into {new.ticket}", new.ticket)
 
-    def _modify(
-        self, ticket: int, stop_loss: float | None, take_profit: float | None
-    ) -> ActionResult:
+    def _held(self, ticket: int) -> tuple[Position, SymbolInfo] | ActionResult:
+        """The open position and its symbol's rules, or the refusal that says why not."""
         pos = self._store.get(ticket)
         if pos is None:
             return _fail(ResultCode.NOT_FOUND, f"position {ticket} not found")
         info = self._symbols.get(pos.symbol)
         if info is None:
             return _unknown_symbol(pos)
+        return pos, info
+
+    def _priced(self, pos: Position) -> Quote | ActionResult:
+        quote = self._store.quote(pos.symbol)
+        if quote is None:
+            return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
+        return quote
+
+    def _modify(
+        self, ticket: int, stop_loss: float | None, take_profit: float | None
+    ) -> ActionResult:
+        held = self._held(ticket)
+        if isinstance(held, ActionResult):
+            return held
+        pos, info = held
         sl = None if stop_loss is None else round(stop_loss, info.digits)
         tp = None if take_profit is None else round(take_profit, info.digits)
         if sl == pos.stop_loss and tp == pos.take_profit:
             return ActionResult(True, ResultCode.NO_CHANGES, "levels already set")
-        quote = self._store.quote(pos.symbol)
-        if quote is None:
-            return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
+        quote = self._priced(pos)
+        if isinstance(quote, ActionResult):
+            return quote
         if info.freeze_level > 0:
             price = quote.bid if pos.direction == "buy" else quote.ask
             for name, level in (("stop loss", pos.stop_loss), ("take profit", pos.take_profit)):
@@ -295,15 +309,13 @@ class PaperBroker:
         return ActionResult.success(f"position {ticket}: stop loss {sl}, take profit {tp}")
 
     def _close(self, ticket: int, volume: float | None) -> ActionResult:
-        pos = self._store.get(ticket)
-        if pos is None:
-            return _fail(ResultCode.NOT_FOUND, f"position {ticket} not found")
-        info = self._symbols.get(pos.symbol)
-        if info is None:
-            return _unknown_symbol(pos)
-        quote = self._store.quote(pos.symbol)
-        if quote is None:
-            return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
+        held = self._held(ticket)
+        if isinstance(held, ActionResult):
+            return held
+        pos, info = held
+        quote = self._priced(pos)
+        if isinstance(quote, ActionResult):
+            return quote
         amount = pos.volume
         if volume is not None and not volume >= pos.volume - _EPS:  # NaN goes in here
             rounded = _volume(info, volume)
@@ -324,15 +336,13 @@ class PaperBroker:
         )
 
     def _hedge(self, ticket: int, volume: float) -> ActionResult:
-        pos = self._store.get(ticket)
-        if pos is None:
-            return _fail(ResultCode.NOT_FOUND, f"position {ticket} not found")
-        info = self._symbols.get(pos.symbol)
-        if info is None:
-            return _unknown_symbol(pos)
-        quote = self._store.quote(pos.symbol)
-        if quote is None:
-            return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
+        held = self._held(ticket)
+        if isinstance(held, ActionResult):
+            return held
+        pos, info = held
+        quote = self._priced(pos)
+        if isinstance(quote, ActionResult):
+            return quote
         rounded = _volume(info, volume)
         if isinstance(rounded, ActionResult):
             return rounded
