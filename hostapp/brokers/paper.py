@@ -270,6 +270,16 @@ class PaperBroker:
             return _unknown_symbol(pos)
         return pos, info
 
+    def _tradable(self, ticket: int) -> tuple[Position, SymbolInfo, Quote] | ActionResult:
+        """What a deal on ``ticket`` needs (position, rules, price), or the refusal."""
+        held = self._held(ticket)
+        if isinstance(held, ActionResult):
+            return held
+        quote = self._priced(held[0])
+        if isinstance(quote, ActionResult):
+            return quote
+        return (*held, quote)
+
     def _priced(self, pos: Position) -> Quote | ActionResult:
         quote = self._store.quote(pos.symbol)
         if quote is None:
@@ -309,13 +319,10 @@ class PaperBroker:
         return ActionResult.success(f"position {ticket}: stop loss {sl}, take profit {tp}")
 
     def _close(self, ticket: int, volume: float | None) -> ActionResult:
-        held = self._held(ticket)
-        if isinstance(held, ActionResult):
-            return held
-        pos, info = held
-        quote = self._priced(pos)
-        if isinstance(quote, ActionResult):
-            return quote
+        ready = self._tradable(ticket)
+        if isinstance(ready, ActionResult):
+            return ready
+        pos, info, quote = ready
         amount = pos.volume
         if volume is not None and not volume >= pos.volume - _EPS:  # NaN goes in here
             rounded = _volume(info, volume)
@@ -336,13 +343,10 @@ class PaperBroker:
         )
 
     def _hedge(self, ticket: int, volume: float) -> ActionResult:
-        held = self._held(ticket)
-        if isinstance(held, ActionResult):
-            return held
-        pos, info = held
-        quote = self._priced(pos)
-        if isinstance(quote, ActionResult):
-            return quote
+        ready = self._tradable(ticket)
+        if isinstance(ready, ActionResult):
+            return ready
+        pos, info, quote = ready
         rounded = _volume(info, volume)
         if isinstance(rounded, ActionResult):
             return rounded
