@@ -93,22 +93,16 @@ def stops_problem(
     price = bid if direction == "buy" else ask
     sign = 1 if direction == "buy" else -1
     level = _points(info.stops_level, info.point)
-    if sl is not None:
-        dist = _points((price - sl) * sign, info.point)
+    # a stop sits on the losing side of the closing price, a target on the winning side
+    for name, value, side in (("stop loss", sl, sign), ("take profit", tp, -sign)):
+        if value is None:
+            continue
+        dist = _points((price - value) * side, info.point)
         if dist <= 0:
-            return f"stop loss {sl} is on the wrong side of the {direction} closing price {price}"
+            return f"{name} {value} is on the wrong side of the {direction} closing price {price}"
         if dist < level:
             return (
-                f"stop loss {sl} is {dist} points from {price}; the symbol's stops level "
-                f"is {level} points"
-            )
-    if tp is not None:
-        dist = _points((tp - price) * sign, info.point)
-        if dist <= 0:
-            return f"take profit {tp} is on the wrong side of the {direction} closing price {price}"
-        if dist < level:
-            return (
-                f"take profit {tp} is {dist} points from {price}; the symbol's stops level "
+                f"{name} {value} is {dist} points from {price}; the symbol's stops level "
                 f"is {level} points"
             )
     return None
