@@ -48,7 +48,6 @@ from .engine import (
     register,
     settle,
     sync_position,
-    timeframe_period,
     unsettled,
 )
 from .settings import DtmsSettings
@@ -79,8 +78,13 @@ class LocalStrategy:
         self._account = AccountState(hedging=False)  # until the broker says otherwise
         self._recovered = False
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
-        self._fast = timeframe_period(settings.fast_timeframe)
-        self._signal = timeframe_period(settings.signal_timeframe)
+        #: symbol -> cycles its bars have failed in the current episode (logged once)
+        self._bar_failures: dict[str, int] = {}
+        self.registered = 0  # trades registered this run
+        self.evaluated: set[int] = set()  # tickets scored at least once this run
+        self.problems: dict[str, int] = {}  # why trades went unevaluated: count of cycles
+        self._fast = settings.fast.period
+        self._signal = settings.signal.period
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,6 +145,7 @@ class LocalStrategy:
         ind = self._bars(host, trade.symbol, now)
         rec = register(trade, ind.atr.value if ind else None, now)
         self._persist(rec, now)
+        self.registered += 1
         self.log.info(
             "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
         )
@@ -163,6 +168,9 @@ class LocalStrategy:
         for symbol, recs in by_symbol.items():
             ind = self._bars(host, symbol, now)
             snap = ind.snapshot() if ind is not None else None
+            if snap is None:
+                why = f"no closed {self.settings.fast.value} bar of {symbol} yet"
+                self.problems[why] = self.problems.get(why, 0) + 1
             self._note_stale(symbol, snap, now)
             info = self._info(host, symbol)
             if info is None:
@@ -224,6 +232,26 @@ class LocalStrategy:
             return f"DTMS: {order.symbol} has a hedged trade (ticket {hedged.ticket})"
         return None
 
+    def report(self) -> dict[str, Any]:
+        """The run's account of this engine (the ``run_report`` hook): how many trades it
+        evaluated, and, when some never were, the reasons it met, in words."""
+        out: dict[str, Any] = {
+            "strategy": self.name,
+            "timeframes": {"fast": self.settings.fast.value, "signal": self.settings.signal.value},
+            "trades": self.registered,
+            "evaluated": len(self.evaluated),
+            "activity": len(self.evaluated),
+        }
+        if self.registered and len(self.evaluated) < self.registered:
+            why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
+            why = why or (
+                f"they closed before arming (arming: {self.settings.arming.age_bars:g} "
+                f"{self.settings.fast.value} bars, +{self.settings.arming.profit_r:g}R or "
+                f"{self.settings.arming.loss_r:g}R)"
+            )
+            out["note"] = f"DTMS evaluated {len(self.evaluated)} of {self.registered} trades: {why}"
+        return out
+
     # ------------------------------------------------------------------ one trade
 
     async def _process(
@@ -249,6 +277,8 @@ class LocalStrategy:
         # identity test tells "changed" without comparing 31 fields (and the journal)
         changed = e.record is not self.records.get(rec.ticket)
         rec = e.record
+        if e.score is not None:
+            self.evaluated.add(rec.ticket)
         if changed:
             self._persist(rec, now, e.score.to_json() if e.score is not None else None)
         if e.transition is not None:
@@ -307,9 +337,9 @@ class LocalStrategy:
         warmup = s.indicators.warmup_bars
         try:
             for tf, period, last, feed in (
-                (s.signal_timeframe, self._signal, ind.last_signal_time, ind.feed_signal),
+                (s.signal.value, self._signal, ind.last_signal_time, ind.feed_signal),
                 (
-                    s.fast_timeframe,
+                    s.fast.value,
                     self._fast,
                     ind.last_fast_bar.time if ind.last_fast_bar else None,
                     ind.feed_fast,
@@ -320,20 +350,32 @@ class LocalStrategy:
                     if last is None or bar.time > last:
                         feed(bar)
         except Exception as exc:  # a data source failing must not stop the other symbols
-            self.log.error("DTMS: bars for %s unavailable: %r", symbol, exc)
+            failures = self._bar_failures.get(symbol, 0) + 1
+            self._bar_failures[symbol] = failures
+            reason = f"bars for {symbol} unavailable: {exc}"
+            self.problems[reason] = self.problems.get(reason, 0) + 1
+            if failures == 1:
+                self.log.error("DTMS: %s (logged once until they are back)", reason)
+            return ind
+        failed = self._bar_failures.pop(symbol, 0)
+        if failed:
+            self.log.warning("DTMS: bars for %s are back after %d failed cycles", symbol, failed)
         return ind
 
     def _note_stale(self, symbol: str, snap: SignalSnapshot | None, now: datetime) -> None:
         """Spec §7: stale data is logged, once per symbol per stale episode."""
         if snap is None or not snap.is_stale(now):
             self._stale.discard(symbol)
-        elif symbol not in self._stale:
+            return
+        why = f"{symbol} bars stale"
+        self.problems[why] = self.problems.get(why, 0) + 1
+        if symbol not in self._stale:
             self._stale.add(symbol)
             self.log.warning(
                 "DTMS: %s bars are stale (newest %s bar closed %s); its trades are not "
                 "evaluated until fresh bars arrive",
                 symbol,
-                self.settings.fast_timeframe,
+                self.settings.fast.value,
                 snap.fast_close_time.isoformat(),
             )
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, hookimpl
 
 from . import defensive
-from .engine import check_tables, timeframe_period
-from .settings import DtmsSettings, load_settings
+from .engine import check_tables
+from .settings import DtmsSettings, for_host, load_settings
 from .store import Store
 from .strategy import Strategy
 
@@ -24,16 +25,14 @@ _WHERE = "[plugin.dtms]"  # the host prefixes the file it read
 
 
 def parse(host: HostView) -> DtmsSettings:
-    """Settings from ``[plugin.dtms]``, with the engine's own checks; ConfigError names
-    the key."""
+    """Settings from ``[plugin.dtms]``, with the engine's own checks and the timeframes
+    decided for this host; ConfigError names the key."""
     settings = load_settings(host.config_for("dtms"), _WHERE)
     try:
         check_tables(settings)
-        timeframe_period(settings.fast_timeframe)
-        timeframe_period(settings.signal_timeframe)
     except ValueError as exc:
         raise ConfigError(f"{_WHERE}: {exc}") from None
-    return settings
+    return for_host(settings, host.timeframe, host.market.base_timeframe, _WHERE)
 
 
 class DtmsPlugin:
@@ -96,6 +95,13 @@ class DtmsPlugin:
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         if self.strategy is not None:
             await self.strategy.on_trade_closed(host, trade, reason)
+
+    @hookimpl
+    def run_report(self) -> dict[str, Any] | None:
+        if self.strategy is None:
+            return {"activity": 0, "note": "DTMS never started"}
+        report = getattr(self.strategy, "report", None)
+        return report() if callable(report) else {"strategy": self.strategy.name}
 
     @hookimpl
     def is_defensive(self, host: HostView, ticket: int) -> bool:

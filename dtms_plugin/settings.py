@@ -7,10 +7,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from hookspecs import parse_settings
+from hookspecs import ConfigError, Timeframe, parse_settings
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,10 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Arming:
+    """When a new trade starts being evaluated (spec §5). Ages are in fast bars."""
+
     profit_r: float = 0.2
-    age_minutes: float = 15.0
+    age_bars: float = 3.0
     loss_r: float = -0.5
     adverse_move_r: float = 0.5  # re-evaluate at once when price moved this much against
 
@@ -95,19 +99,21 @@ class ActionsConfig:
     hedge_fraction: float = 0.5
     re_add: bool = False
     re_add_fraction: float = 0.5
-    flat_minutes: float = 75.0
-    recovery_minutes: float = 30.0
+    flat_bars: float = 15.0  # HEDGED: close all when still hedged this many fast bars later
+    recovery_bars: float = 6.0  # RECOVERING: decide this many fast bars later
     max_retries: int = 3
 
 
 @dataclass(frozen=True)
 class Rails:
+    """Safety rails (spec §7); durations in fast bars."""
+
     stale_bar_periods: float = 2.0
     spread_median_bars: int = 100
     spread_max_ratio: float = 2.0
     daily_loss_pct: float = 2.0
     stop_streak: int = 3
-    streak_minutes: float = 60.0
+    streak_bars: float = 12.0  # account mode after a stop streak lasts this many fast bars
 
 
 @dataclass(frozen=True)
@@ -149,8 +155,12 @@ class DtmsSettings:
     state_dir: str = ".hostapp/dtms"
     fresh_seconds: float = 10.0
     last_known_seconds: float = 30.0
-    fast_timeframe: str = "M5"
-    signal_timeframe: str = "M15"
+    #: ``"auto"``: fast = the host's timeframe, signal = the next coarser one (see
+    #: :attr:`hookspecs.Timeframe.signal`); ``"explicit"``: both keys below must be set.
+    #: Under ``"auto"`` a key that is set still wins over the automatic choice.
+    timeframes: Literal["auto", "explicit"] = "auto"
+    fast_timeframe: str = ""
+    signal_timeframe: str = ""
     register_timeout_seconds: float = 5.0
     query_timeout_seconds: float = 2.0
     #: Seconds between the monitoring cycles of ``dtms serve`` (its --monitor-seconds wins).
@@ -176,9 +186,20 @@ class DtmsSettings:
                 raise ValueError(f"{name}: must not be empty")
         _http_url("api_url", self.api_url)
         for name in ("fast_timeframe", "signal_timeframe"):
-            if getattr(self, name) not in TIMEFRAMES:
-                known = ", ".join(TIMEFRAMES)
-                raise ValueError(f"{name}: unknown timeframe {getattr(self, name)!r} ({known})")
+            if getattr(self, name):
+                Timeframe.parse(getattr(self, name), name)
+            elif self.timeframes == "explicit":
+                raise ValueError(f'{name}: required with timeframes = "explicit"')
+        if self.fast.signal is None and not self.signal_timeframe:
+            raise ValueError(
+                f"signal_timeframe: no timeframe above {self.fast.value} to read signals "
+                "from; set signal_timeframe (and fast_timeframe) explicitly"
+            )
+        if not self.fast.finer_than(self.signal):
+            raise ValueError(
+                f"signal_timeframe: {self.signal.value} must be coarser than the fast "
+                f"timeframe {self.fast.value}"
+            )
         _check_group("weights", self.weights, minimum=0.0)
         _check_group("adaptive.range", self.adaptive.range, minimum=0.0)
         _check_group("adaptive.high_volatility", self.adaptive.high_volatility, minimum=0.0)
@@ -186,10 +207,78 @@ class DtmsSettings:
         for group in ("indicators", "thresholds", "arming", "actions", "rails", "regime"):
             _check_group(group, getattr(self, group))
 
+    @cached_property
+    def fast(self) -> Timeframe:
+        """The timeframe trades are watched on: ``fast_timeframe``, which
+        :func:`for_host` fills in from the host; M5 (the original DTMS's) for settings
+        built without a host, as the engine's own tests do."""
+        return Timeframe.parse(self.fast_timeframe or "M5", "fast_timeframe")
 
-#: The timeframe names the host and the engine both know (hostapp's table is not
-#: importable from here: the plugin does not depend on hostapp's internals).
-TIMEFRAMES = ("M1", "M5", "M15", "M30", "H1", "H4", "D1")
+    @cached_property
+    def signal(self) -> Timeframe:
+        """The timeframe the signals are read from: ``signal_timeframe``, else the next
+        coarser than :attr:`fast`."""
+        if self.signal_timeframe:
+            return Timeframe.parse(self.signal_timeframe, "signal_timeframe")
+        return self.fast.signal or self.fast
+
+    def fast_bars(self, count: float) -> timedelta:
+        """``count`` fast bars as a duration: every duration of the spec is counted in
+        bars, so the ladder behaves the same on M5 and on D1."""
+        return self.fast.period * count
+
+    @property
+    def session_aware(self) -> bool:
+        """Session multipliers apply only when the fast timeframe is H1 or finer: a bar
+        longer than a session has no session."""
+        return not Timeframe.H1.finer_than(self.fast)
+
+    def vwap_anchor(self) -> Timeframe:
+        """What the VWAP is anchored to: the day for fast ≤ H1, the week for H4, the month
+        for D1 and coarser."""
+        if self.session_aware:
+            return Timeframe.D1
+        return Timeframe.W1 if self.fast is Timeframe.H4 else Timeframe.MN1
+
+
+def for_host(
+    settings: DtmsSettings, host_timeframe: str | None, base_timeframe: str, where: str
+) -> DtmsSettings:
+    """``settings`` with both timeframes decided for a host trading ``host_timeframe`` on
+    a market whose finest bars are ``base_timeframe``. A market that cannot serve them is
+    a ConfigError naming the setting at start-up, never an engine that logs an error
+    every cycle and defends nothing."""
+    resolved = _resolve(settings, host_timeframe, where)
+    base = Timeframe.parse(base_timeframe, "the market's base timeframe")
+    chosen = {"fast": settings.fast_timeframe, "signal": settings.signal_timeframe}
+    for role, tf in (("fast", resolved.fast), ("signal", resolved.signal)):
+        if not tf.can_build_from(base):
+            key = f"{role}_timeframe" if chosen[role] else 'timeframes = "auto"'
+            raise ConfigError(
+                f"{where} {key}: DTMS needs {tf.value} bars (its {role} timeframe; the "
+                f"host trades {host_timeframe}) but the data has {base.value} bars, from "
+                f"which {tf.value} bars cannot be built"
+            )
+    return resolved
+
+
+def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> DtmsSettings:
+    fast = settings.fast_timeframe
+    if not fast:
+        if host_timeframe is None:
+            raise ConfigError(
+                f'{where} timeframes = "auto": this host does not say its timeframe; '
+                "set fast_timeframe and signal_timeframe"
+            )
+        fast = Timeframe.parse(host_timeframe, "the host's timeframe").value
+    table = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    table["fast_timeframe"] = fast
+    try:
+        resolved = DtmsSettings(**table)
+        table["signal_timeframe"] = resolved.signal.value
+        return DtmsSettings(**table)
+    except ValueError as exc:
+        raise ConfigError(f"{where} {exc} (host timeframe {host_timeframe})") from None
 
 
 def _finite(key: str, value: object) -> None:

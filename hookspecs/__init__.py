@@ -27,6 +27,7 @@ from .host import (
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 from .settings import ConfigError, parse_settings
 from .spec import SYNC_ONLY_HOOKS
+from .timeframes import Timeframe
 from .types import (
     DIRECTIONS,
     Action,
@@ -67,6 +68,7 @@ __all__ = [
     "Quote",
     "ResultCode",
     "SymbolInfo",
+    "Timeframe",
     "Trade",
     "apply_action",
     "events",

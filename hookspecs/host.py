@@ -104,6 +104,14 @@ class Broker(Protocol):
 class MarketView(Protocol):
     """Closed bars only: the bar still forming is never returned."""
 
+    @property
+    def base_timeframe(self) -> str:
+        """The finest timeframe this view holds bars of (a replay: the data's; a terminal
+        that builds any timeframe: ``"M1"``). Every timeframe that can be built from it
+        (:meth:`hookspecs.Timeframe.can_build_from`) is served; a plugin checks the
+        timeframes it needs against it at ``configure``, not on every cycle."""
+        ...
+
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         """The newest ``count`` closed bars of ``symbol`` on ``timeframe`` (``"M5"``,
         ``"M15"``, ``"H1"``…), oldest first; fewer when history is shorter."""
@@ -128,6 +136,12 @@ class HostView(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def timeframe(self) -> str:
+        """The host's timeframe: a cycle with new orders runs when a bar of it closes.
+        A :class:`hookspecs.Timeframe` name (``"M5"``, ``"H1"``, …)."""
+        ...
 
     @property
     def log(self) -> logging.Logger: ...

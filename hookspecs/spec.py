@@ -19,8 +19,9 @@ Rules that hold for every hook:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from .host import HostView
 from .markers import hookspec
@@ -164,5 +165,22 @@ def on_action(host: HostView, action: Action, result: ActionResult) -> Awaitable
     """
 
 
+@hookspec
+def run_report(host: HostView) -> Mapping[str, Any] | None:
+    """What this plugin did during the run, for the run's summary.
+
+    Fires once when a run or replay ends, after the last cycle and before ``shutdown``.
+    Sync only. Return plain JSON data (numbers, strings, lists, dicts); the host puts it
+    under ``plugins.<name>`` of ``summary.json``. Two keys have a meaning for the host:
+    ``activity`` (an int: how many times the plugin did its job, e.g. trades evaluated;
+    0 means it did nothing, which ``hostapp replay --compare NAME`` treats as a failed
+    comparison) and ``note`` (one sentence the summary table prints, e.g. why nothing
+    was done). Return ``None`` to say nothing.
+
+    Results: one mapping per plugin, by name. A raising plugin is logged and its report
+    is ``{"error": ...}``.
+    """
+
+
 #: The hooks whose implementations must be plain functions (no ``async def``).
-SYNC_ONLY_HOOKS = frozenset({"configure", "allow_order", "is_defensive"})
+SYNC_ONLY_HOOKS = frozenset({"configure", "allow_order", "is_defensive", "run_report"})

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from hookspecs import ConfigError, parse_settings
+from hookspecs import ConfigError, Timeframe, parse_settings
 from hookspecs.settings import HOST_KEYS
 
 from .brokers.mt5_settings import load_mt5_settings
 from .brokers.paper_rules import PaperSettings
-from .market.timeframes import TIMEFRAMES
 
 DEFAULT_PATH = Path("plugins.toml")
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -48,11 +47,10 @@ class HostSettings:
             raise ValueError(
                 f"key 'symbols': expected non-empty symbol names, got {self.symbols!r}"
             )
-        if self.timeframe not in TIMEFRAMES:
-            raise ValueError(
-                f"key 'timeframe': unknown timeframe {self.timeframe!r} "
-                f"(known: {', '.join(TIMEFRAMES)})"
-            )
+        # one spelling from here on: "h1" in the file is "H1" everywhere else
+        object.__setattr__(
+            self, "timeframe", Timeframe.parse(self.timeframe, "key 'timeframe'").value
+        )
         if not math.isfinite(self.cycle_seconds) or self.cycle_seconds <= 0:
             raise ValueError(
                 f"key 'cycle_seconds': expected a number > 0, got {self.cycle_seconds}"

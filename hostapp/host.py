@@ -54,6 +54,10 @@ class Host:
         return self._clock
 
     @property
+    def timeframe(self) -> str:
+        return self.config.host.timeframe
+
+    @property
     def log(self) -> logging.Logger:
         return self._log
 

@@ -404,6 +404,25 @@ class PluginHost:
 
     # -- inspection ---------------------------------------------------------------------
 
+    def run_report(self, host: HostView) -> dict[str, dict[str, Any]]:
+        """Every plugin's report of the run, by name (see the ``run_report`` spec)."""
+        kwargs = {"host": host}
+        out: dict[str, dict[str, Any]] = {}
+        for name, fn, argnames, state in self._callers_of("run_report"):
+            try:
+                value = self._sync_answer("run_report", fn(*[kwargs[a] for a in argnames]))
+                if value is None:
+                    continue
+                if not isinstance(value, Mapping):
+                    raise TypeError(f"run_report must return a mapping or None, got {value!r}")
+                out[name] = dict(value)
+            except Exception as exc:
+                self._failed(state, "run_report", exc)
+                if self.raise_errors:
+                    raise
+                out[name] = {"error": _describe(exc)}
+        return out
+
     def listing(self) -> list[PluginInfo]:
         """Every known plugin, in call order, as copies (callers may not edit our state)."""
         states = sorted(self._states.values(), key=lambda s: self.rank(s.info.name))

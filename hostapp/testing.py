@@ -53,6 +53,9 @@ def bars_from_closes(
 class MemoryMarket:
     """A MarketView over bars you put in; ignores the timeframe (one series per symbol)."""
 
+    #: it serves whatever it was given for any timeframe asked
+    base_timeframe = "M1"
+
     def __init__(self, bars: Mapping[str, Sequence[Bar]] | None = None) -> None:
         self._bars: dict[str, list[Bar]] = {s: list(b) for s, b in (bars or {}).items()}
 

@@ -10,7 +10,7 @@ the trade since the last scoring); deadlines and owed actions are looked at ever
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Trade
 
@@ -68,7 +68,7 @@ def spread_ok(snapshot: SignalSnapshot | None, quote: Quote | None, settings: Dt
 
 def _arm(record: TradeRecord, price: float | None, now: datetime, settings: DtmsSettings) -> bool:
     a = settings.arming
-    if now - record.opened_at >= timedelta(minutes=a.age_minutes):
+    if now - record.opened_at >= settings.fast_bars(a.age_bars):
         return True
     if price is None or record.r <= 0.0:
         return False
@@ -83,7 +83,7 @@ def _hedge_intent(account: AccountState) -> ActionKind:
 def _flat(now: datetime, settings: DtmsSettings) -> Changes:
     """Entering HEDGED: a new flat deadline (built only then: ``_step`` runs per call)."""
     return {
-        "flat_deadline": now + timedelta(minutes=settings.actions.flat_minutes),
+        "flat_deadline": now + settings.fast_bars(settings.actions.flat_bars),
         "recovery_deadline": None,
     }
 
@@ -134,7 +134,7 @@ def _step(
         if bd is not None and s is not None and (bd.structure >= 1.0 or s >= th.recover):
             changes: Changes = {
                 "flat_deadline": None,
-                "recovery_deadline": now + timedelta(minutes=ac.recovery_minutes),
+                "recovery_deadline": now + settings.fast_bars(ac.recovery_bars),
             }
             owed: Owed = (K.CLOSE_HEDGE,) if rec.hedge_ticket else ()
             return S.RECOVERING, owed, f"S {s:+.2f}, structure {bd.structure:+g}", changes
@@ -272,7 +272,7 @@ def evaluate(
     if snapshot is None:
         why = "no bars yet"
     elif snapshot.is_stale(now):
-        why = f"stale data: newest {settings.fast_timeframe} bar closed {snapshot.fast_close_time}"
+        why = f"stale data: newest {settings.fast.value} bar closed {snapshot.fast_close_time}"
     else:
         bar_time = snapshot.fast_bar.time
         last_bar = rec.last_bar_time

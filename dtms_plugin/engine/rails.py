@@ -35,7 +35,7 @@ def check_account(
     * realised loss of the UTC day ≥ ``daily_loss_pct`` % of the day's starting balance
       (``balance`` now minus today's realised result) → until the end of the UTC day;
     * the last ``stop_streak`` closed trades all closed at their stop → for
-      ``streak_minutes`` after the last of them.
+      ``streak_bars`` fast bars after the last of them.
     The daily rule wins when both apply (it lasts longer).
     """
     rails = settings.rails
@@ -61,7 +61,7 @@ def check_account(
         if all(r.close_reason == "stop_loss" for r in last):
             closed_at = last[-1].closed_at
             assert closed_at is not None
-            until = closed_at + timedelta(minutes=rails.streak_minutes)
+            until = closed_at + settings.fast_bars(rails.streak_bars)
             if until > now:
                 return AccountMode(until, f"{n} consecutive trades closed at their stop")
     return None

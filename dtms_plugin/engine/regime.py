@@ -20,6 +20,8 @@ class Session(StrEnum):
     LONDON = "LONDON"
     OVERLAP = "OVERLAP"
     NY = "NY"
+    #: a fast bar longer than H1 spans sessions: no session multiplier applies (1.0)
+    NONE = "NONE"
 
 
 class Volatility(StrEnum):
@@ -46,8 +48,10 @@ _SESSION_BY_HOUR: tuple[Session, ...] = tuple(
 )
 
 
-def session_at(hour: int) -> Session:
-    return _SESSION_BY_HOUR[hour]
+def session_at(hour: int, session_aware: bool = True) -> Session:
+    """The session of a UTC hour; :attr:`Session.NONE` when the fast timeframe is coarser
+    than H1 (``session_aware`` False), where a bar spans several sessions."""
+    return _SESSION_BY_HOUR[hour] if session_aware else Session.NONE
 
 
 def volatility_of(atr_ratio: float | None, settings: DtmsSettings) -> Volatility:
@@ -130,13 +134,13 @@ def classify(
     settings: DtmsSettings,
 ) -> Regime:
     rg = settings.regime
-    session = session_at(hour)
+    session = session_at(hour, settings.session_aware)
     vol = volatility_of(atr_ratio, settings)
     struct = structure_of(bb_width, symbol, settings)
     base = vwap_slope_base(symbol, settings)
     raw = (
         base
-        * rg.session_factor[session.value]
+        * rg.session_factor.get(session.value, 1.0)
         * rg.volatility_factor[vol.value]
         * rg.structure_factor[struct.value]
     )
@@ -154,6 +158,8 @@ def check_tables(settings: DtmsSettings) -> None:
         ("structure_factor", rg.structure_factor, Structure),
     ):
         missing = [lab.value for lab in labels if lab.value not in table]
+        if labels is Session:
+            missing.remove(Session.NONE.value)  # optional: 1.0 unless set
         extra = [k for k in table if k not in {lab.value for lab in labels}]
         if missing or extra:
             raise ValueError(

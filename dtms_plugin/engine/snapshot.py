@@ -9,11 +9,10 @@ per-trade work in a cycle is then a handful of comparisons.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from hookspecs import Bar, Direction
+from hookspecs import Bar, Direction, Timeframe
 
 from ..settings import DtmsSettings
 from .indicators import (
@@ -39,17 +38,12 @@ from .regime import (
 )
 from .score import ScoreBreakdown, compute_score, weights_for
 
-_TF = re.compile(r"^(M|H|D|W)(\d+)$")
-_UNIT = {"M": 60, "H": 3600, "D": 86400, "W": 7 * 86400}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def timeframe_period(timeframe: str) -> timedelta:
     """``"M5"`` → 5 minutes, ``"H1"`` → 1 hour; ``ValueError`` for anything else."""
-    m = _TF.match(timeframe.strip().upper())
-    if m is None or int(m.group(2)) <= 0:
-        raise ValueError(f"timeframe: expected M<n>, H<n>, D<n> or W<n>, got {timeframe!r}")
-    return timedelta(seconds=_UNIT[m.group(1)] * int(m.group(2)))
+    return Timeframe.parse(timeframe).period
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +197,10 @@ class SymbolIndicators:
         ic = settings.indicators
         self.symbol = symbol
         self.settings = settings
-        self.fast_period = timeframe_period(settings.fast_timeframe)
-        self.signal_period = timeframe_period(settings.signal_timeframe)
+        self.fast_period = settings.fast.period
+        self.signal_period = settings.signal.period
+        self._anchor = settings.vwap_anchor()
+        self._session_aware = settings.session_aware
         # signal timeframe
         self.atr = WilderAtr(ic.atr_period)
         self.atr_base = RollingMean(ic.atr_baseline)
@@ -273,8 +269,9 @@ class SymbolIndicators:
         if last is not None and bar.time <= last.time:
             return False
         self.last_fast_bar = bar
-        day = (bar.time - _EPOCH).days
-        self.vwap.update(day, bar.high, bar.low, bar.close, bar.volume)
+        t = int((bar.time - _EPOCH).total_seconds())
+        anchor = t // 86_400 if self._anchor is Timeframe.D1 else self._anchor.bucket_epoch(t)
+        self.vwap.update(anchor, bar.high, bar.low, bar.close, bar.volume)
         self.atr_fast.update(bar.high, bar.low, bar.close)
         if bar.spread > 0.0:
             self.spreads.update(bar.spread)
@@ -345,7 +342,7 @@ class SymbolIndicators:
         ) = self._signal_part()
         close_time = bar.time + self.fast_period
         hour = close_time.hour
-        key = (session_at(hour), volatility, structure)
+        key = (session_at(hour, self._session_aware), volatility, structure)
         hit = self._regimes.get(key)
         if hit is None:
             regime = classify(self.symbol, hour, atr_ratio, bb_width, self.settings)

@@ -41,6 +41,7 @@ class HeadlessHost:
         clock: Clock,
         store: Store,
         log: logging.Logger,
+        timeframe: str,
         plugin_config: Mapping[str, Mapping[str, Any]] | None = None,
         metrics: ServerMetrics | None = None,
     ) -> None:
@@ -48,6 +49,7 @@ class HeadlessHost:
         self._broker = broker
         self._market = market
         self._clock = clock
+        self._timeframe = timeframe
         self._store = store
         self._log = log
         self._plugin_config = dict(plugin_config or {})
@@ -63,6 +65,10 @@ class HeadlessHost:
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def timeframe(self) -> str:
+        return self._timeframe
 
     @property
     def log(self) -> logging.Logger:

@@ -20,7 +20,7 @@ from typing import Any
 from hookspecs import Broker, Clock, DefensiveState, MarketView, Trade
 from hookspecs.events import log_event
 
-from ..settings import DtmsSettings
+from ..settings import DtmsSettings, for_host
 from ..store import Store
 from ..strategy import Strategy
 from .engine_thread import EngineThread
@@ -148,17 +148,25 @@ class DtmsService:
     async def _start_in_engine(self) -> None:
         assert self._runtime is not None
         self._engine_lock = asyncio.Lock()
+        host_config = self.settings.host_config
+        market = self._runtime.market
         self._host = HeadlessHost(
             broker=self._runtime.broker,
-            market=self._runtime.market,
+            market=market,
             clock=self._runtime.clock,
             store=self.store,
             log=self.log,
+            # the host's timeframe when the server shares its plugins.toml, else the
+            # market's own bars
+            timeframe=host_config.host.timeframe if host_config else market.base_timeframe,
             plugin_config=self.settings.plugin_config,
             metrics=self.metrics,
         )
         self._engine_now = self._host.clock.now()
-        strategy = self._strategy_factory(self.settings.dtms, self.store)
+        settings = for_host(
+            self.settings.dtms, self._host.timeframe, market.base_timeframe, "[plugin.dtms]"
+        )
+        strategy = self._strategy_factory(settings, self.store)
         await strategy.startup(self._host)
         self._strategy = strategy
         self._monitor_task = asyncio.get_running_loop().create_task(

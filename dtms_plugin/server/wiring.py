@@ -65,6 +65,10 @@ class SharedPaperMarket:
         self._feed.advance(now)
         return now
 
+    @property
+    def base_timeframe(self) -> str:
+        return self._base
+
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         if symbol not in self._series:
             return []
@@ -82,6 +86,12 @@ class PaperServerMarket:
 
     def now(self) -> datetime:
         return self._fallback.now()
+
+    @property
+    def base_timeframe(self) -> str:
+        """The account file's bars (the host's data) when a host wrote any, else the
+        rebuilt series'; both come from the same ``[host] data``."""
+        return str(self._terminal.base_timeframe)
 
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         if symbol in self._from_file or self._terminal.has_bars(symbol):

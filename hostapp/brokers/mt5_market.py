@@ -9,31 +9,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from hookspecs import Bar, BrokerError
+from hookspecs import Bar, BrokerError, Timeframe
 
 from .mt5_convert import bars_from_rates, last_error
 
 if TYPE_CHECKING:
     from .mt5 import Mt5Broker
 
-TIMEFRAMES = (
-    "M1", "M2", "M3", "M4", "M5", "M6", "M10", "M12", "M15", "M20", "M30",
-    "H1", "H2", "H3", "H4", "H6", "H8", "H12", "D1", "W1", "MN1",
-)  # fmt: skip
-
 
 class Mt5Market:
     """Bars in UTC (the broker's detected server offset applied), spread in price units."""
+
+    base_timeframe = "M1"  # the terminal builds every timeframe from its M1 history
 
     def __init__(self, broker: Mt5Broker) -> None:
         self.broker = broker
 
     def timeframe(self, name: str) -> int:
         """``"M5"`` → ``TIMEFRAME_M5`` of the API in use."""
-        key = name.strip().upper()
-        if key not in TIMEFRAMES:
-            raise ValueError(f"timeframe: expected one of {', '.join(TIMEFRAMES)}, got {name!r}")
-        return int(getattr(self.broker.api, f"TIMEFRAME_{key}"))
+        return int(getattr(self.broker.api, f"TIMEFRAME_{Timeframe.parse(name).value}"))
 
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         tf = self.timeframe(timeframe)

@@ -102,13 +102,15 @@ class PaperTerminalMarket:
             return []
         with self._lock:
             base = self._base()
-            target_s, base_s = check_timeframes(timeframe, base)
+            target, base_tf = check_timeframes(timeframe, base)
+            target_s, base_s = target.seconds, base_tf.seconds
             now = self._quote_time()
             if now is None:
                 return []
             # Only bars closed by the account's time (a writer may be mid-run ahead of us).
             until = to_epoch(now) - base_s + 1
-            per = target_s // base_s
+            span = target_s if target.fixed else 31 * 86_400  # the longest month
+            per = -(-span // base_s)
             try:
                 rows = read_bars(self._db, symbol, until, count * per + per)
             except sqlite3.OperationalError:

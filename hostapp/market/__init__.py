@@ -6,11 +6,10 @@ from .csvdata import CsvError, load_csv
 from .feed import ReplayFeed
 from .resample import Resampler, resample
 from .synthetic import SYMBOL_PROFILES, SymbolProfile, generate_bars
-from .timeframes import TIMEFRAMES, timeframe_seconds
+from .timeframes import timeframe_seconds
 
 __all__ = [
     "SYMBOL_PROFILES",
-    "TIMEFRAMES",
     "CsvError",
     "ReplayFeed",
     "Resampler",

@@ -4,7 +4,8 @@ One incremental :class:`Resampler` serves both the batch :func:`resample` and th
 feed, which feeds it base bars as they close; so a bar the feed shows on H1 is always the
 bar ``resample`` would give for the same data.
 
-Buckets are aligned to UTC (see :mod:`.timeframes`). Which buckets count as complete:
+Buckets are aligned to UTC as :class:`hookspecs.Timeframe` defines them (weeks open on
+Sunday, months on the 1st). Which buckets count as complete:
 
 * interior buckets always, even with base bars missing inside (a data gap or a market
   close), as MetaTrader builds them;
@@ -23,19 +24,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from hookspecs import Bar
+from hookspecs import Bar, Timeframe
 
-from .timeframes import from_epoch, timeframe_seconds, to_epoch
+from .timeframes import from_epoch, to_epoch
 
 
-def check_timeframes(timeframe: str, base: str) -> tuple[int, int]:
-    """``(target_seconds, base_seconds)``; ``ValueError`` when the target cannot be built
-    from the base (shorter, or not a whole multiple)."""
-    target_s = timeframe_seconds(timeframe)
-    base_s = timeframe_seconds(base)
-    if target_s < base_s or target_s % base_s:
-        raise ValueError(f"cannot build {timeframe} bars from {base} bars")
-    return target_s, base_s
+def check_timeframes(timeframe: str, base: str) -> tuple[Timeframe, Timeframe]:
+    """``(target, base)`` as timeframes; ``ValueError`` when the target cannot be built
+    from the base (finer, or its buckets do not start on base buckets)."""
+    target_tf = Timeframe.parse(timeframe)
+    base_tf = Timeframe.parse(base, "base timeframe")
+    if not target_tf.can_build_from(base_tf):
+        raise ValueError(f"cannot build {target_tf} bars from {base_tf} bars")
+    return target_tf, base_tf
 
 
 class Resampler:
@@ -46,19 +47,23 @@ class Resampler:
         "_close",
         "_high",
         "_low",
+        "_next",
         "_open",
         "_partial",
         "_period",
         "_seen_any",
         "_spread",
+        "_tf",
         "_volume",
         "bars",
     )
 
     def __init__(self, timeframe: str, base: str = "M5") -> None:
-        self._period, _ = check_timeframes(timeframe, base)
+        self._tf, _ = check_timeframes(timeframe, base)
+        self._period = self._tf.seconds if self._tf.fixed else 0  # 0: calendar buckets
         self.bars: list[Bar] = []
         self._bucket: int | None = None  # epoch seconds of the forming bucket's open
+        self._next = 0  # epoch seconds of the next bucket's open
         self._partial = False
         self._seen_any = False
         self._open = self._high = self._low = self._close = 0.0
@@ -67,12 +72,14 @@ class Resampler:
     def add(self, bar: Bar) -> None:
         """Take the next base bar. Bars must come in strictly increasing time order."""
         t = to_epoch(bar.time)
-        bucket = t - t % self._period
+        period = self._period
+        bucket = t - t % period if period and period < 604_800 else self._tf.bucket_epoch(t)
         if bucket != self._bucket:
             if self._bucket is not None and bucket < self._bucket:
                 raise ValueError(f"bar at {bar.time.isoformat()} is older than the last one")
             self._emit()
             self._bucket = bucket
+            self._next = self._tf.next_epoch(bucket)
             self._partial = not self._seen_any and t != bucket
             self._open, self._high, self._low = bar.open, bar.high, bar.low
             self._volume = 0.0
@@ -86,7 +93,7 @@ class Resampler:
 
     def close_until(self, now: datetime) -> None:
         """Finish the forming bucket if ``now`` is at or past its end."""
-        if self._bucket is not None and to_epoch(now) >= self._bucket + self._period:
+        if self._bucket is not None and to_epoch(now) >= self._next:
             self._emit()
 
     def _emit(self) -> None:
@@ -113,13 +120,13 @@ def resample(
     ``now`` says how far time has got (a replay clock); by default, the close of the last
     bar, so a trailing bucket is complete only when its last base bar is present.
     """
-    _, base_s = check_timeframes(timeframe, base)
+    _, base_tf = check_timeframes(timeframe, base)
     if timeframe == base:
         return list(bars)
     r = Resampler(timeframe, base)
     for bar in bars:
         r.add(bar)
     if bars:
-        end = now if now is not None else from_epoch(to_epoch(bars[-1].time) + base_s)
+        end = now if now is not None else base_tf.bucket_end(bars[-1].time)
         r.close_until(end)
     return r.bars

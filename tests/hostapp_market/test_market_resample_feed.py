@@ -118,8 +118,8 @@ def test_feed_refuses_bad_symbols_timeframes_and_unsorted_series() -> None:
     feed = ReplayFeed({"A": m5_bars(at(10, 0), 3)})
     with pytest.raises(ValueError, match="unknown symbol 'Z'"):
         feed.bars("Z", "M5", 1)
-    with pytest.raises(ValueError, match="'W1'"):
-        feed.bars("A", "W1", 1)
+    with pytest.raises(ValueError, match="'W2'"):
+        feed.bars("A", "W2", 1)
     bars = m5_bars(at(10, 0), 3)
     with pytest.raises(ValueError, match="A: bar 2"):
         ReplayFeed({"A": [bars[0], bars[2], bars[1]]})
@@ -145,3 +145,20 @@ def test_feed_agrees_with_batch_resample_at_every_step(
         closed = [b for b in bars if b.time + M5 <= now]
         assert feed.bars("EURUSD", "M5", 7) == closed[-7:]
         assert feed.bars("EURUSD", tf, 1000) == resample(closed, tf, now=now)
+
+
+def test_weekly_and_monthly_bars_from_daily_bars() -> None:
+    from datetime import timedelta
+
+    from hookspecs import Bar
+
+    day0 = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
+    days = [day0 + timedelta(days=i) for i in range(70)]
+    daily = [Bar(d, 10.0 + i, 11.0 + i, 9.0 + i, 10.5 + i, 1.0) for i, d in enumerate(days)]
+    weekly = resample(daily, "W1", base="D1")
+    # the first week (from Sunday 2023-12-31) misses its Sunday: not complete, dropped
+    assert weekly[0].time == datetime(2024, 1, 7, tzinfo=UTC)
+    assert weekly[0].open == 16.0 and weekly[0].close == 22.5 and weekly[0].volume == 7.0
+    monthly = resample(daily, "MN1", base="D1")
+    assert [b.time.month for b in monthly] == [1, 2]  # March is not over
+    assert monthly[1].open == 41.0 and monthly[1].close == 69.5  # Feb 1 .. Feb 29

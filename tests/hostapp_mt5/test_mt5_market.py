@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from support.fake_mt5 import TIMEFRAMES, FakeMT5
 
-from hookspecs import BrokerError
+from hookspecs import BrokerError, Timeframe
 from hostapp.brokers.mt5 import Mt5Broker
 from hostapp.brokers.mt5_market import Mt5Market
 
@@ -34,7 +34,7 @@ def test_fewer_bars_when_history_is_short(broker: Mt5Broker, fake: FakeMT5) -> N
     assert len(Mt5Market(broker).bars("XAUUSD", "h1", 10)) == 2
 
 
-@pytest.mark.parametrize("name", sorted(TIMEFRAMES))
+@pytest.mark.parametrize("name", [tf.value for tf in Timeframe])
 def test_timeframe_names_map_to_api_constants(broker: Mt5Broker, name: str) -> None:
     assert Mt5Market(broker).timeframe(name) == TIMEFRAMES[name]
 

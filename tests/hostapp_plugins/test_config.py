@@ -128,7 +128,7 @@ def test_config_from_dict_for_tests() -> None:
         ("[host.paper]\nmargin = 'netting'\n", r"\[host\.paper\]: unknown key 'margin'"),
         ("[host.paper]\ncurrency = 'dollars'\n", r"\[host\.paper\]: currency"),
         ("[host]\ntimeframe = 'M7'\n", r"\[host\]: key 'timeframe': unknown timeframe 'M7'"),
-        ("[host]\ntimeframe = 'm5'\n", r"\[host\]: key 'timeframe': unknown timeframe 'm5'"),
+        ("[host]\ntimeframe = 'M7'\n", r"\[host\]: key 'timeframe': unknown timeframe 'M7'"),
     ],
 )
 def test_broker_tables_and_timeframe_are_checked_whichever_broker_runs(

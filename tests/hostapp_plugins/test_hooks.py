@@ -33,7 +33,7 @@ TRADE = Trade(7, "XAUUSD", "buy", 0.1, 2000.0, 1990.0, None, T0)
 
 def test_every_hook_has_a_docstring_and_a_test() -> None:
     """The contract test: a new hook needs a docstring and a ``test_hook_<name>``."""
-    assert len(HOOK_NAMES) == 11
+    assert len(HOOK_NAMES) == 12
     sources = "\n".join(p.read_text() for p in TESTS.rglob("test_*.py"))
     for name in sorted(HOOK_NAMES):
         doc = getattr(spec, name).__doc__
@@ -166,6 +166,20 @@ def test_hook_allow_order(hostapp_factory: Any) -> None:
     assert (odd.plugins.allow_order(odd, ORDER) or "").startswith(
         "a: allow_order failed (TypeError"
     )
+
+
+def test_hook_run_report(hostapp_factory: Any) -> None:
+    quiet, busy = Recorder(), Recorder(run_report={"activity": 3, "note": "did three"})
+    host = hostapp_factory({"quiet": quiet, "busy": busy, "odd": Recorder(run_report=[1])})
+    reports = host.plugins.run_report(host)
+    assert reports["busy"] == {"activity": 3, "note": "did three"}
+    assert "quiet" not in reports  # None: nothing to say
+    assert reports["odd"]["error"].startswith("TypeError: run_report must return a mapping")
+    assert quiet.calls[-1] == ("run_report", {})
+    broken = hostapp_factory({"z": Raiser()})
+    assert broken.plugins.run_report(broken) == {
+        "z": {"error": "Boom: raiser always fails"}
+    }
 
 
 async def test_hook_on_trade_executed(hostapp_factory: Any) -> None:

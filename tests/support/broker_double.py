@@ -32,6 +32,7 @@ from hookspecs import (
     Quote,
     ResultCode,
     SymbolInfo,
+    Timeframe,
     Trade,
     apply_action,
     opposite,
@@ -237,6 +238,8 @@ class ManualClock:
 class MarketDouble:
     """Closed bars only, as of the clock: a bar is returned once ``time + period ≤ now``."""
 
+    base_timeframe = "M1"  # any timeframe a test sets
+
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
         self.series: dict[tuple[str, str], list[Bar]] = {}
@@ -247,7 +250,7 @@ class MarketDouble:
 
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         self.requests.append((symbol, timeframe, count))
-        period = timedelta(minutes=int(timeframe[1:]))
+        period = Timeframe.parse(timeframe).period
         now = self.clock.now()
         closed = [b for b in self.series.get((symbol, timeframe), []) if b.time + period <= now]
         return closed[-count:] if count > 0 else []
@@ -259,6 +262,7 @@ class HostDouble:
     market: MarketDouble
     clock: ManualClock
     config: dict[str, Any] = field(default_factory=dict)
+    timeframe: str = "M5"
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("test.host"))
     actions: list[tuple[Action, ActionResult]] = field(default_factory=list)
     state_changes: list[tuple[int, DefensiveState, DefensiveState, str]] = field(

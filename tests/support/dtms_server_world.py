@@ -57,6 +57,8 @@ class World:
         for symbol in self._bars:
             self.broker.set_price(symbol, self.price(symbol))
 
+    base_timeframe = "M5"
+
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         m5 = self._bars.get(symbol, [])[: self.visible]
         period = _TF[timeframe]

@@ -84,6 +84,10 @@ class Recorder:
     async def on_action(self, action: Action, result: ActionResult) -> None:
         self._note("on_action", action=action, result=result)
 
+    @hookimpl
+    def run_report(self) -> Any:
+        return self._note("run_report")
+
 
 class Boom(RuntimeError):
     pass
@@ -126,6 +130,10 @@ class Raiser:
     @hookimpl
     def is_defensive(self) -> bool:
         return bool(self._boom())
+
+    @hookimpl
+    def run_report(self) -> Any:
+        return self._boom()
 
     @hookimpl
     def on_trade_closed(self) -> None:

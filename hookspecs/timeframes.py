@@ -1,0 +1,137 @@
+"""Timeframes: the one definition the host, the market views and every plugin share.
+
+A :class:`Timeframe` is a ``str`` enum, so ``Timeframe.M5 == "M5"`` and a plain name can
+be passed wherever a timeframe is expected; :meth:`Timeframe.parse` turns a name from a
+file or a request into a member, or a :class:`~hookspecs.DataError` naming the field.
+
+Bars are bucketed in UTC the way MetaTrader buckets them for a broker on UTC server time:
+intraday and D1 buckets are aligned to the Unix epoch (D1 at 00:00, H4 at 00:00, 04:00, …),
+weeks open on Sunday 00:00, months on the first day of the month at 00:00. A month has no
+fixed length: :attr:`Timeframe.seconds` of MN1 is a nominal 30 days, good for sizes and
+rates; bucket arithmetic uses the calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from .types import DataError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY = 86_400
+_WEEK_OFFSET = 3 * _DAY  # 1970-01-04 was the first Sunday after the epoch
+
+
+class Timeframe(StrEnum):
+    M1 = "M1"
+    M5 = "M5"
+    M15 = "M15"
+    M30 = "M30"
+    H1 = "H1"
+    H4 = "H4"
+    D1 = "D1"
+    W1 = "W1"
+    MN1 = "MN1"
+
+    @classmethod
+    def parse(cls, value: object, field_name: str = "timeframe") -> Timeframe:
+        """``"h1"``, ``" H1 "`` or ``Timeframe.H1`` → ``Timeframe.H1``; anything else is
+        a ``DataError`` naming ``field_name`` (when given) and the known names."""
+        if isinstance(value, str):
+            try:
+                return cls(value.strip().upper())
+            except ValueError:
+                pass
+        known = ", ".join(cls)
+        prefix = f"{field_name}: " if field_name else ""
+        raise DataError(f"{prefix}unknown timeframe {value!r} (known: {known})")
+
+    @property
+    def seconds(self) -> int:
+        """Length in seconds (MN1: a nominal 30 days)."""
+        return _SECONDS[self]
+
+    @property
+    def period(self) -> timedelta:
+        return timedelta(seconds=_SECONDS[self])
+
+    @property
+    def fixed(self) -> bool:
+        """Whether every bucket has the same length (all but MN1)."""
+        return self is not Timeframe.MN1
+
+    def finer_than(self, other: Timeframe | str) -> bool:
+        return _SECONDS[self] < _SECONDS[Timeframe.parse(other)]
+
+    def can_build_from(self, base: Timeframe | str) -> bool:
+        """Whether bars of this timeframe can be made of ``base`` bars: the same
+        timeframe, or a coarser one whose every bucket boundary is a ``base`` boundary."""
+        base = Timeframe.parse(base, "base timeframe")
+        if base is self:
+            return True
+        if not base.finer_than(self) or not base.fixed:
+            return False
+        if self in (Timeframe.W1, Timeframe.MN1):
+            return _DAY % base.seconds == 0  # weeks and months open at midnight
+        return self.seconds % base.seconds == 0
+
+    @property
+    def signal(self) -> Timeframe | None:
+        """The next coarser timeframe DTMS reads its signals from (M1→M5, M5→M15,
+        M15→H1, M30→H1, H1→H4, H4→D1, D1→W1); ``None`` above D1."""
+        return _SIGNAL.get(self)
+
+    def bucket_epoch(self, t: int) -> int:
+        """Open time, in epoch seconds, of the bucket holding epoch second ``t``."""
+        if self is Timeframe.MN1:
+            d = EPOCH + timedelta(seconds=t)
+            return int((datetime(d.year, d.month, 1, tzinfo=UTC) - EPOCH).total_seconds())
+        p = _SECONDS[self]
+        offset = _WEEK_OFFSET if self is Timeframe.W1 else 0
+        return t - (t - offset) % p
+
+    def next_epoch(self, bucket: int) -> int:
+        """Open time of the bucket after the one that opens at ``bucket``."""
+        if self is Timeframe.MN1:
+            d = EPOCH + timedelta(seconds=bucket)
+            year, month = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
+            return int((datetime(year, month, 1, tzinfo=UTC) - EPOCH).total_seconds())
+        return bucket + _SECONDS[self]
+
+    def bucket_start(self, when: datetime) -> datetime:
+        """Open time of the bucket that holds ``when``."""
+        return EPOCH + timedelta(seconds=self.bucket_epoch(to_epoch(when)))
+
+    def bucket_end(self, when: datetime) -> datetime:
+        """Close time of the bucket that holds ``when`` (the next bucket's open)."""
+        start = self.bucket_epoch(to_epoch(when))
+        return EPOCH + timedelta(seconds=self.next_epoch(start))
+
+
+def to_epoch(when: datetime) -> int:
+    """Whole seconds since the epoch; bar times never carry fractions of a second."""
+    return int((when - EPOCH).total_seconds())
+
+
+_SECONDS: dict[Timeframe, int] = {
+    Timeframe.M1: 60,
+    Timeframe.M5: 300,
+    Timeframe.M15: 900,
+    Timeframe.M30: 1800,
+    Timeframe.H1: 3600,
+    Timeframe.H4: 14_400,
+    Timeframe.D1: _DAY,
+    Timeframe.W1: 7 * _DAY,
+    Timeframe.MN1: 30 * _DAY,
+}
+
+_SIGNAL: dict[Timeframe, Timeframe] = {
+    Timeframe.M1: Timeframe.M5,
+    Timeframe.M5: Timeframe.M15,
+    Timeframe.M15: Timeframe.H1,
+    Timeframe.M30: Timeframe.H1,
+    Timeframe.H1: Timeframe.H4,
+    Timeframe.H4: Timeframe.D1,
+    Timeframe.D1: Timeframe.W1,
+}
