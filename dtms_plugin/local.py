@@ -242,7 +242,7 @@ class LocalStrategy:
             "evaluated": len(self.evaluated),
             "activity": len(self.evaluated),
         }
-        if self.registered and len(self.evaluated) < self.registered:
+        if self.registered and (not self.evaluated or self.problems):
             why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
             why = why or (
                 f"they closed before arming (arming: {self.settings.arming.age_bars:g} "

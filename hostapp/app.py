@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
+import struct
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +24,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hookspecs import Bar, Broker, ConfigError, MarketView, SymbolInfo, parse_settings
+from hookspecs import (
+    Bar,
+    Broker,
+    ConfigError,
+    MarketView,
+    OrderRequest,
+    SymbolInfo,
+    Timeframe,
+    parse_settings,
+)
 
 from .clock import SimClock, SystemClock
 from .config import HostConfig
@@ -31,7 +42,7 @@ from .host import Host
 from .loader import BUILTINS, load_plugins
 from .loop import TradingLoop
 from .market.feed import ReplayFeed
-from .market.timeframes import TIMEFRAMES, timeframe_seconds
+from .market.timeframes import timeframe_seconds
 from .pluginhost import PluginHost
 from .report import RECORDER_NAME, RunRecorder
 
@@ -58,34 +69,71 @@ class App:
     feed: ReplayFeed | None = None
     series: Mapping[str, Sequence[Bar]] = dataclasses.field(default_factory=dict)
     start_balance: float = 0.0
+    #: each plugin's ``run_report``, taken when the loop has ended
+    plugin_reports: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 # -- data -----------------------------------------------------------------------------------
 
 
 def infer_timeframe(bars: Sequence[Bar], where: str = "data") -> str:
-    """The timeframe whose length is the most common gap between consecutive bars."""
+    """The timeframe whose length is the most common gap between consecutive bars.
+
+    The most common gap, not the smallest: daily data skips weekends (gaps of 1 and 3
+    days) and intraday data has nights and weekends, and both must still read as their
+    spacing. A month has no fixed length, so gaps of 28 to 31 days all count for MN1.
+    """
     gaps = Counter(
         int((b.time - a.time).total_seconds()) for a, b in itertools.pairwise(bars[:2001])
     )
-    by_seconds = {s: name for name, s in TIMEFRAMES.items()}
-    for gap, _ in gaps.most_common():
-        if gap in by_seconds:
-            return by_seconds[gap]
+    votes: Counter[Timeframe] = Counter()
+    for gap, n in gaps.items():
+        tf = _timeframe_of_gap(gap)
+        if tf is not None:
+            votes[tf] += n
+    if votes:
+        return votes.most_common(1)[0][0].value
     raise ConfigError(
         f"{where}: cannot tell the timeframe (bar gaps {sorted(gaps)[:5]}); use --timeframe"
     )
 
 
+_DAY = 86_400
+#: Fixed timeframes by length; MN1's nominal 30 days would only catch some months.
+_BY_SECONDS: dict[int, Timeframe] = {tf.seconds: tf for tf in Timeframe if tf.fixed}
+#: A calendar month is 28 to 31 days; an hour either side absorbs a daylight saving
+#: change in data whose times were local (midnight at -05:00, then at -04:00).
+_MONTH_GAPS = range(28 * _DAY - 3600, 31 * _DAY + 3601)
+
+
+def _timeframe_of_gap(gap: int) -> Timeframe | None:
+    """The timeframe one bar-to-bar gap (seconds) is the length of, if any."""
+    tf = _BY_SECONDS.get(gap)
+    if tf is None and gap in _MONTH_GAPS:
+        return Timeframe.MN1
+    return tf
+
+
 def builtin_series(
     symbols: Sequence[str], *, days: float, seed: int, timeframe: str = "M5"
 ) -> dict[str, list[Bar]]:
-    """The seeded synthetic feed: ``days`` of ``timeframe`` bars per symbol."""
+    """The seeded synthetic feed: ``days`` calendar days of ``timeframe`` bars per symbol.
+
+    Calendar days, not ``days × bars-per-day`` bars: the FX and metal series have no bars
+    at the weekend, so counting bars would run them past the period a 24/7 series covers.
+    """
     from .market.synthetic import generate_bars
 
-    count = int(days * 86400 // timeframe_seconds(timeframe))
+    period = timedelta(seconds=timeframe_seconds(timeframe))
+    end = BUILTIN_START + timedelta(days=days)
+    most = int(days * 86400 // period.total_seconds())  # a 24/7 series fills the period
     return {
-        s: generate_bars(s, BUILTIN_START, count, timeframe=timeframe, seed=seed) for s in symbols
+        s: [
+            b
+            for b in generate_bars(s, BUILTIN_START, most, timeframe=timeframe, seed=seed)
+            if b.time + period <= end
+        ]
+        for s in symbols
     }
 
 
@@ -151,25 +199,74 @@ def _first_days(bars: list[Bar], days: float) -> list[Bar]:
 
 
 def symbol_infos(series: Mapping[str, Sequence[Bar]]) -> dict[str, SymbolInfo]:
-    """The paper broker's known symbols, plus a guess for any other symbol of the data:
-    digits from the prices, FX-like lots for prices under 10, metal-like above."""
+    """The paper broker's known symbols, plus a guess for any other symbol of the data.
+
+    Digits are the most decimals the prices of the first 500 bars really have (opens,
+    highs and lows too: a close can end in a zero the others do not), and at least
+    enough that rounding the lowest price to the point keeps three significant digits,
+    so a stop is never rounded to 0. A lot is sized to be worth about 100,000 (a power
+    of ten: 100,000 units of a price near 1 as for FX, 100 of a price near 2,000 as for
+    gold, 1 of a price near 60,000 as for bitcoin, 100,000,000 of a coin at 0.0016), so a
+    0.01 lot risks about what it risks on the bundled symbols and sizing lands inside the
+    0.01 to 100 lot limits whatever the instrument.
+    """
     from .brokers.paper import DEFAULT_SYMBOLS
 
     infos = dict(DEFAULT_SYMBOLS)
     for symbol, bars in series.items():
         if symbol in infos or not bars:
             continue
-        digits = max(_decimals(b.close) for b in bars[:500])
-        contract = 100_000.0 if bars[0].close < 10 else 100.0
+        sample = bars[:500]
+        prices = [p for b in sample for p in (b.open, b.high, b.low, b.close)]
+        digits = max(max(_decimals(p) for p in prices), _digits_for(min(prices)))
         infos[symbol] = SymbolInfo(
-            symbol, digits, 10.0**-digits, 0.01, 0.01, 100.0, contract_size=contract
+            symbol,
+            digits,
+            10.0**-digits,
+            0.01,
+            0.01,
+            100.0,
+            contract_size=_contract_size(sample[0].close),
         )
     return infos
 
 
+_MAX_DIGITS = 10
+
+
 def _decimals(price: float) -> int:
-    text = f"{price:.8f}".rstrip("0")
-    return len(text.split(".")[1]) if "." in text else 0
+    """Decimals ``price`` really has (0 to 10): the fewest that give the same number back.
+
+    Not the decimals of its float text: a computed 1.1 is 1.1000000000000001 and a price
+    a data frame kept in single precision reads 1.0946000814437866. The first is 1.1
+    within float64 noise, the second is 1.0946 as a float32, and both count as such.
+    """
+    for digits in range(_MAX_DIGITS):
+        rounded = round(price, digits)
+        if math.isclose(rounded, price, rel_tol=1e-12) or _float32(rounded) == price:
+            return digits
+    return _MAX_DIGITS
+
+
+def _float32(value: float) -> float:
+    """``value`` stored in single precision and read back."""
+    try:
+        return float(struct.unpack("f", struct.pack("f", value))[0])
+    except OverflowError:
+        return math.nan
+
+
+def _digits_for(lowest: float) -> int:
+    """Decimals that keep three significant digits of ``lowest`` (0.0016 → 5)."""
+    if lowest <= 0:
+        return 0
+    return min(_MAX_DIGITS, max(0, 2 - math.floor(math.log10(lowest))))
+
+
+def _contract_size(price: float) -> float:
+    """Units in one lot: the power of ten nearest a 100,000 notional, at least 1."""
+    exponent = round(math.log10(100_000 / price)) if price > 0 else 5
+    return float(10 ** max(0, exponent))
 
 
 # -- configuration tweaks -------------------------------------------------------------------
@@ -230,9 +327,12 @@ def build_sim_app(
     entry_points: Any = None,
     env: Mapping[str, str] | None = None,
     shared_account: bool = False,
+    entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
 ) -> App:
     """A paper host over ``series``. The paper account lives in memory unless
     ``shared_account`` (a backtest must never touch an account file others use).
+    ``entries``: open exactly these orders instead of the strategies' (the same-entries
+    half of an A/B, :mod:`hostapp.compare`).
     Raises ConfigError for bad settings (including a plugin's ``configure``)."""
     from .brokers.paper import PaperBroker, PaperSettings
 
@@ -261,6 +361,7 @@ def build_sim_app(
         (builtins, entry_points, env),
         feed=feed,
         series=series,
+        entries=entries,
     )
 
 
@@ -305,6 +406,7 @@ def _assemble(
     *,
     feed: ReplayFeed | None = None,
     series: Mapping[str, Sequence[Bar]] | None = None,
+    entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
 ) -> App:
     """Plugins, host and loop around a broker and a market: the same for every run mode.
     ``sources`` are the loader's (builtins, entry points, env) overrides."""
@@ -320,6 +422,7 @@ def _assemble(
         symbols=symbols,
         timeframe=timeframe,
         exit_manager=_exit_manager(plugins),
+        entries=entries,
     )
     return App(
         config=config,

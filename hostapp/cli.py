@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="DIR", default=None, help="write a report to DIR")
     p.add_argument("--live", action="store_true", help="run against the wall clock")
     p.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        help="skip the A/B with and without DTMS on the same entries (simulated runs)",
+    )
+    p.add_argument(
         "--serve",
         action="store_true",
         help="with --live: also serve the DTMS dashboard (/, /dtms/trades, /metrics)",
@@ -97,7 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
         "one that is not a multiple, is refused. Also names the spacing of files whose "
         "timeframe cannot be told from their bar gaps",
     )
-    p.add_argument("--compare", action="store_true", help="compare with and without DTMS")
+    p.add_argument(
+        "--compare",
+        nargs="?",
+        const="dtms",
+        default=None,
+        metavar="NAME",
+        help="A/B of plugin NAME (default dtms): without it, with it on the same entries, "
+        "and with it trading freely; a table, trades.csv, equity and R charts",
+    )
     p.add_argument("--report", metavar="DIR", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_replay)

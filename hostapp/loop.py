@@ -12,6 +12,12 @@ A cycle at time ``now`` (the close time of the bars that just closed):
 4. positions that vanished during 3 are reported with ``on_trade_closed``: reason
    ``action`` when they vanished during ``on_cycle``, ``exit`` during the exit manager.
 
+Given ``entries`` (a script: the entries another run took, by cycle time and symbol),
+step 2 opens exactly those orders instead of asking ``propose_orders``, and no plugin
+can veto them (``allow_order`` is still asked, and what it would have vetoed is counted
+in ``entries_veto_overridden``): the "same entries" half of an A/B comparison, where
+only trade management differs between the two runs.
+
 The loop is the replay's hot path (a benchmark runs it over 100,000 bars), so everything
 that can be decided once is decided in the constructor: which hooks have any
 implementation, whether the broker has ``on_bar``, the timeframe arithmetic.
@@ -84,6 +90,7 @@ class LoopStats:
     orders_proposed: int = 0
     orders_vetoed: dict[str, int] = field(default_factory=dict)
     orders_rejected: int = 0
+    entries_veto_overridden: int = 0  # scripted entries a plugin would have vetoed
     entries: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, by)
     closes: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, reason)
     interrupted: bool = False
@@ -104,6 +111,7 @@ class TradingLoop:
         timeframe: str,
         exit_manager: ExitManager | None = None,
         lookback: int = 200,
+        entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
     ) -> None:
         self.host = host
         self.plugins = plugins
@@ -114,6 +122,7 @@ class TradingLoop:
         self.timeframe = timeframe
         self.lookback = lookback
         self.exit_manager = exit_manager
+        self.script = entries
         self.stats = LoopStats()
         self.stop_requested = False
         self._wake: asyncio.Event | None = None
@@ -169,7 +178,11 @@ class TradingLoop:
                         await self._closed(now, trade, reason)
         elif known:
             await self._sweep(now, "external")
-        if tf_closed and self._propose:
+        if tf_closed and self.script is not None:
+            for symbol in new_bars:
+                for order in self.script.get((now, symbol), ()):
+                    await self._place(now, symbol, order.source, order, veto_binds=False)
+        elif tf_closed and self._propose:
             for symbol in new_bars:
                 await self._orders(now, symbol)
         if self._on_cycle:
@@ -191,35 +204,44 @@ class TradingLoop:
         proposed = await plugins.propose_orders(host, symbol, bars, now)
         if not proposed:
             return
-        stats = self.stats
         for source, order in proposed:
-            stats.orders_proposed += 1
-            veto = plugins.allow_order(host, order)
-            if veto is not None:
+            await self._place(now, symbol, source, order)
+
+    async def _place(
+        self, now: datetime, symbol: str, source: str, order: OrderRequest, veto_binds: bool = True
+    ) -> None:
+        """``allow_order``, then the broker, then ``on_trade_executed``. A scripted entry
+        (``veto_binds`` False) is opened whatever the plugins say; a veto is counted."""
+        host, plugins, stats = self.host, self.plugins, self.stats
+        stats.orders_proposed += 1
+        veto = plugins.allow_order(host, order)
+        if veto is not None:
+            if veto_binds:
                 stats.orders_vetoed[veto] = stats.orders_vetoed.get(veto, 0) + 1
                 host.log.info(
                     "order %s %s from %s vetoed: %s", order.direction, symbol, source, veto
                 )
-                continue
-            result = self.broker.open(order)
-            if not result.ok or result.new_ticket is None:
-                stats.orders_rejected += 1
-                host.log.warning(
-                    "order %s %s from %s refused: %s %s",
-                    order.direction,
-                    symbol,
-                    source,
-                    result.code,
-                    result.message,
-                )
-                continue
-            trade = self.broker.position(result.new_ticket)
-            if trade is None:  # filled and already gone (cannot happen on paper)
-                continue
-            self._known[trade.ticket] = trade
-            stats.entries.append((now, trade, source))
-            if self._on_executed:
-                await plugins.on_trade_executed(host, trade)
+                return
+            stats.entries_veto_overridden += 1
+        result = self.broker.open(order)
+        if not result.ok or result.new_ticket is None:
+            stats.orders_rejected += 1
+            host.log.warning(
+                "order %s %s from %s refused: %s %s",
+                order.direction,
+                symbol,
+                source,
+                result.code,
+                result.message,
+            )
+            return
+        trade = self.broker.position(result.new_ticket)
+        if trade is None:  # filled and already gone (cannot happen on paper)
+            return
+        self._known[trade.ticket] = trade
+        stats.entries.append((now, trade, source))
+        if self._on_executed:
+            await plugins.on_trade_executed(host, trade)
 
     async def _sweep(self, now: datetime, reason: str) -> None:
         """Report every known position that is no longer open, with ``reason``; adopt

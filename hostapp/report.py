@@ -8,8 +8,8 @@ time they happened at), the broker (closed trades with their realised profit, th
 balance), and the exit manager (how often it held back on a defended trade, per ticket:
 ``exits_held_defensive``). Per-trade results are measured in R, the risk taken at entry
 (|entry − initial stop| × volume), so XAUUSD and EURUSD trades can be averaged together.
-A DTMS hedge (comment ``DTMS_HEDGE_<ticket>``) or re-add (``DTMS_READD_<ticket>``) counts
-towards the trade it defends.
+A hedge or re-add opened for a trade counts towards the trade it defends
+(:mod:`hostapp.outcomes`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from hookspecs import Action, ActionResult, Bar, DefensiveState, HostView, Trade
 
 from .exits import ExitManager
 from .loop import LoopStats
+from .outcomes import metrics, outcomes, parent_ticket
 
 RECORDER_NAME = "run_report"
 STATE_COLOURS = {
@@ -80,36 +81,6 @@ class RunRecorder:
         self.actions.append((host.clock.now(), action, result))
 
 
-def _parent(trade: Trade) -> int:
-    """The strategy trade a closed position belongs to (itself, or the defended one)."""
-    for prefix in ("DTMS_HEDGE_", "DTMS_READD_"):
-        if trade.comment.startswith(prefix):
-            tail = trade.comment[len(prefix) :]
-            if tail.isdigit():
-                return int(tail)
-    return trade.ticket
-
-
-def trade_results(stats: LoopStats, closed: Sequence[Trade]) -> dict[int, float]:
-    """R multiple of every strategy trade that is fully closed (hedges and parts
-    included). R is measured on prices, so it needs no currency conversion."""
-    entries = {t.ticket: t for _, t, _ in stats.entries}
-    closed_tickets = {t.ticket for _, t, _ in stats.closes}
-    gains: dict[int, float] = defaultdict(float)
-    for rec in closed:
-        if rec.close_price is None:
-            continue
-        gains[_parent(rec)] += (rec.close_price - rec.entry_price) * rec.sign * rec.volume
-    results: dict[int, float] = {}
-    for ticket, entry in entries.items():
-        if ticket not in closed_tickets or entry.stop_loss is None:
-            continue
-        risk = abs(entry.entry_price - entry.stop_loss) * entry.volume
-        if risk > 0:
-            results[ticket] = gains.get(ticket, 0.0) / risk
-    return results
-
-
 def max_drawdown(start_balance: float, closed: Sequence[Trade]) -> tuple[float, float]:
     """Largest peak-to-trough fall of the realised balance: (amount, % of the peak)."""
     equity = peak = start_balance
@@ -134,10 +105,9 @@ def summarize(
     balance: float,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The figures of one run, as ``summary.json`` holds them."""
-    results = trade_results(stats, closed)
-    rs = list(results.values())
-    losses = [r for r in rs if r < 0]
+    """The figures of one run, as ``summary.json`` holds them (the per-trade figures:
+    :func:`hostapp.outcomes.metrics`)."""
+    trades = outcomes(stats.entries, stats.closes, closed, open_positions)
     reached: dict[str, set[int]] = {s.value: set() for s in DefensiveState}
     for _, ticket, _, new, _ in recorder.states:
         reached[new.value].add(ticket)
@@ -155,11 +125,8 @@ def summarize(
         cycles=stats.cycles,
         interrupted=stats.interrupted,
         trades=len(stats.entries),
-        closed_trades=len(results),
-        open_at_end=sum(1 for t in open_positions if _parent(t) == t.ticket),
-        win_rate=round(sum(1 for r in rs if r > 0) / len(rs), 4) if rs else 0.0,
-        avg_r=round(sum(rs) / len(rs), 4) if rs else 0.0,
-        avg_loss_r=round(sum(losses) / len(losses), 4) if losses else 0.0,
+        open_at_end=sum(1 for t in open_positions if parent_ticket(t) == t.ticket),
+        **metrics(trades),
         states_reached={k: len(v) for k, v in reached.items()},
         actions=dict(sorted(actions.items())),
         actions_failed=dict(sorted(failed.items())),
@@ -169,6 +136,7 @@ def summarize(
         orders_proposed=stats.orders_proposed,
         orders_vetoed=sum(stats.orders_vetoed.values()),
         orders_rejected=stats.orders_rejected,
+        entries_veto_overridden=stats.entries_veto_overridden,
         pnl=round(pnl, 2),
         floating_pnl=round(float(sum(t.profit for t in open_positions)), 2),
         start_balance=round(start_balance, 2),

@@ -23,7 +23,6 @@ import logging
 import shutil
 import signal
 import sys
-import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
@@ -40,7 +39,7 @@ from .loop import LoopStats
 from .market.resample import check_timeframes
 from .market.timeframes import timeframe_seconds
 from .progress import ProgressBar
-from .report import compare_table, summarize, summary_table, write_charts, write_json
+from .report import summarize, summary_table, write_json
 
 DEFAULT_REPORT = Path(".hostapp/report")
 LOG_NAME = "hostapp.log"
@@ -107,6 +106,7 @@ async def drive(
                     bar_source=_newest_bar(app),
                     now_fn=app.clock.now,
                 )
+            app.plugin_reports = plugins.run_report(host)
         finally:
             if progress is not None:
                 progress.finish()
@@ -149,6 +149,7 @@ def run_summary(app: appmod.App, stats: LoopStats, extra: Mapping[str, Any]) -> 
             "symbols": list(app.loop.symbols),
             "timeframe": app.timeframe,
             "base_timeframe": app.base_timeframe,
+            "plugin_reports": app.plugin_reports,
         },
     )
 
@@ -233,29 +234,57 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _setup_logging(report, getattr(args, "log_json", False))
-    if not args.live:
-        config = _fresh_state(config, report, "dtms-state")
-    started = time.perf_counter()
-    app = appmod.build_sim_app(config, series, base_timeframe=base, shared_account=args.live)
-    pace = config.host.cycle_seconds if args.live else 0.0
-    stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
-    elapsed = time.perf_counter() - started
     days = appmod.DEFAULT_DAYS if args.days is None else args.days
     extra = {"mode": "run", "seed": seed, "days": days}
-    summary = run_summary(app, stats, {**extra, "seconds": round(elapsed, 2)})
+    if args.live:
+        return _paper_live(args, config, series, base, report, serve, extra)
+    from . import ab
+
+    tf = config.host.timeframe
+    run = ab.one_run(config, series, base, tf, report, "run", extra)
+    summary = dict(run.summary)
+    summary["charts"] = [p.name for p in ab.price_charts(report, series, run, base)]
+    print(summary_table(summary))
+    compared: dict[str, Any] | None = None
+    if not run.interrupted and getattr(args, "compare", True) and ab.config_has(config, "dtms"):
+        # the first thing a new user sees: what DTMS changed on the same trades
+        runs = ab.compare_runs(
+            "dtms", config, series, base, tf, report / "compare", extra, full=run
+        )
+        compared = ab.write_comparison(report / "compare", "dtms", series, base, runs, extra)
+        print()
+        ab.print_comparison(compared)
+        summary["compare"] = "compare/summary.json"
+    write_json(report / "summary.json", summary)
+    print(f"\nreport: {report / 'summary.json'} and {len(summary['charts'])} chart(s) in {report}/")
+    if compared is not None:
+        print(f"A/B: {report / 'compare'}/ (summary.json, trades.csv, equity and R charts)")
+    print(f"log: {report / LOG_NAME}")
+    if run.interrupted:
+        print("hostapp: interrupted; the report covers the run up to the stop", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _paper_live(
+    args: argparse.Namespace,
+    config: HostConfig,
+    series: Mapping[str, list[Any]],
+    base: str,
+    report: Path,
+    serve: Serve | None,
+    extra: Mapping[str, Any],
+) -> int:
+    """``hostapp run --live`` on paper: the synthetic feed paced on the wall clock, on
+    the shared account file, with the configured DTMS state."""
+    app = appmod.build_sim_app(config, series, base_timeframe=base, shared_account=True)
+    pace = config.host.cycle_seconds
+    stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
+    summary = run_summary(app, stats, extra)
     release(app)
-    charts = write_charts(
-        report,
-        series,
-        stats=stats,
-        recorder=app.recorder,
-        base_seconds=timeframe_seconds(base),
-        until=app.clock.now(),
-    )
-    summary["charts"] = [p.name for p in charts]
     write_json(report / "summary.json", summary)
     print(summary_table(summary))
-    print(f"\nreport: {report / 'summary.json'} and {len(charts)} chart(s) in {report}/")
+    print(f"\nreport: {report / 'summary.json'}")
     print(f"log: {report / LOG_NAME}")
     if stats.interrupted:
         print("hostapp: interrupted; the report covers the run up to the stop", file=sys.stderr)
@@ -321,60 +350,42 @@ def _replay_timeframes(
 
 
 def replay_command(args: argparse.Namespace) -> int:
+    from . import ab
     from .market.csvdata import CsvError
 
     config = load_config(args.config)
     report = Path(args.report) if args.report else DEFAULT_REPORT
+    _compare_name(args)
     try:
         series = _replay_series(args)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     base, tf = _replay_timeframes(args, series, config.host.timeframe)
-    base_s = timeframe_seconds(base)
     _setup_logging(report)
-    runs = [("with_dtms", True), ("without_dtms", False)] if args.compare else [("run", True)]
-    summaries: dict[str, dict[str, Any]] = {}
-    first_app: appmod.App | None = None
-    first_stats: LoopStats | None = None
-    interrupted = False
-    for label, dtms in runs:
-        cfg = _fresh_state(config, report, f"dtms-state-{label}")
-        if not dtms:
-            cfg = appmod.without_plugin(cfg, "dtms")
-        started = time.perf_counter()
-        app = appmod.build_sim_app(cfg, series, base_timeframe=base, timeframe=tf)
-        progress = ProgressBar(label.replace("_", " ") if args.compare else "replay")
-        stats = asyncio.run(drive(app, progress=progress))
-        extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
-        extra["seconds"] = round(time.perf_counter() - started, 2)
-        summaries[label] = run_summary(app, stats, extra)
-        release(app)
-        if first_app is None:
-            first_app, first_stats = app, stats
-        if stats.interrupted:
-            interrupted = True
-            break
-    assert first_app is not None and first_stats is not None
-    charts = write_charts(
-        report,
-        series,
-        stats=first_stats,
-        recorder=first_app.recorder,
-        base_seconds=base_s,
-        until=first_app.clock.now(),
-    )
-    summary: dict[str, Any] = summaries.get("run") or dict(summaries)
-    summary["charts"] = [p.name for p in charts]
-    summary["interrupted"] = interrupted
+    extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
+    if args.compare:
+        return ab.compare_command(
+            args.compare, config, series, base, tf, report, extra, json_out=args.json
+        )
+    run = ab.one_run(config, series, base, tf, report, "run", extra)
+    summary = dict(run.summary)
+    summary["charts"] = [p.name for p in ab.price_charts(report, series, run, base)]
     write_json(report / "summary.json", summary)
     out = sys.stderr if args.json else sys.stdout
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True, default=str))
-    elif args.compare and len(summaries) == 2:
-        print(compare_table(summaries["with_dtms"], summaries["without_dtms"]))
     else:
-        print(summary_table(next(iter(summaries.values()))))
-    print(f"\nreport: {report / 'summary.json'} and {len(charts)} chart(s) in {report}/", file=out)
+        print(summary_table(summary))
+    print(f"\nreport: {report / 'summary.json'} in {report}/", file=out)
     print(f"log: {report / LOG_NAME}", file=out)
-    return EXIT_INTERRUPTED if interrupted else 0
+    return EXIT_INTERRUPTED if run.interrupted else 0
+
+
+def _compare_name(args: argparse.Namespace) -> None:
+    """``--compare`` takes an optional plugin name; a CSV file right after it (``replay
+    --compare data.csv``) is data, not a name."""
+    name = args.compare
+    if name and (name.lower().endswith(".csv") or Path(name).is_file()):
+        args.data = [name, *args.data]
+        args.compare = "dtms"

@@ -36,16 +36,22 @@ def test_replay_compare_json(
     assert code == 0
     printed = json.loads(out)  # --json: stdout is the JSON and nothing else
     assert printed == json.loads((report / "summary.json").read_text())
-    for side in ("with_dtms", "without_dtms"):
-        assert all(key in printed[side] for key in COMPARED), printed[side]
-        assert printed[side]["symbols"] == ["XAUUSD"]
-        assert printed[side]["cycles"] == 1500
-    assert printed["without_dtms"]["dtms"] is False
-    assert "dtms" not in printed["without_dtms"]["plugins"]
-    assert printed["with_dtms"]["trades"] > 0
-    if importlib.util.find_spec("dtms_plugin.plugin") is not None:
-        assert printed["with_dtms"]["dtms"] is True
-    assert (report / "XAUUSD.png").read_bytes()[:4] == b"\x89PNG"
+    assert printed["plugin"] == "dtms"
+    for comparison in ("same_entries", "full"):
+        for side in ("with", "without"):
+            run = printed[comparison][side]
+            assert all(key in run for key in COMPARED), run
+            assert run["symbols"] == ["XAUUSD"]
+            assert run["cycles"] == 1500
+        assert printed[comparison]["without"]["dtms"] is False
+        assert "dtms" not in printed[comparison]["without"]["plugins"]
+        assert printed[comparison]["with"]["trades"] > 0
+        if importlib.util.find_spec("dtms_plugin.plugin") is not None:
+            assert printed[comparison]["with"]["dtms"] is True
+    paired = printed["same_entries"]["paired"]
+    assert {"winners_r_kept", "losers_r_saved", "trades_changed", "trades_worse"} <= set(paired)
+    for chart in ("XAUUSD.png", "equity.png", "r_histogram.png"):
+        assert (report / chart).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_replay_table_and_symbol_option(

@@ -20,7 +20,8 @@ from hookspecs import (
 from hostapp.app import build_sim_app
 from hostapp.config import config_from_dict
 from hostapp.loop import LoopStats
-from hostapp.report import RunRecorder, max_drawdown, summarize, trade_results, write_charts
+from hostapp.outcomes import outcomes
+from hostapp.report import RunRecorder, max_drawdown, summarize, write_charts
 from hostapp.testing import bars_from_closes
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
@@ -45,7 +46,7 @@ def test_r_multiples_include_parts_and_hedges() -> None:
         _trade(3, "sell", 1995.0, 1985.0, 0.1, comment="DTMS_HEDGE_1"),  # hedge made +1R
         _trade(2, "sell", 2000.0, 2030.0, 0.1),  # -3R
     ]
-    results = trade_results(stats, closed)
+    results = {t.ticket: t.r for t in outcomes(stats.entries, stats.closes, closed)}
     # trade 1: (+20*0.1 - 10*0.1 + 10*0.1) / (10 * 0.2) = +1R
     assert results == {1: pytest.approx(1.0), 2: pytest.approx(-3.0)}
 

@@ -177,9 +177,7 @@ def test_hook_run_report(hostapp_factory: Any) -> None:
     assert reports["odd"]["error"].startswith("TypeError: run_report must return a mapping")
     assert quiet.calls[-1] == ("run_report", {})
     broken = hostapp_factory({"z": Raiser()})
-    assert broken.plugins.run_report(broken) == {
-        "z": {"error": "Boom: raiser always fails"}
-    }
+    assert broken.plugins.run_report(broken) == {"z": {"error": "Boom: raiser always fails"}}
 
 
 async def test_hook_on_trade_executed(hostapp_factory: Any) -> None:

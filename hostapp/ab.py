@@ -1,0 +1,252 @@
+"""Running the replays of an A/B comparison (``hostapp replay --compare [NAME]`` and the
+comparison ``hostapp run`` ends with): the run without the plugin, the run with it on the
+same entries, and the run with it trading freely; then the report of
+:mod:`hostapp.compare`, its charts, ``trades.csv`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hookspecs import Bar, ConfigError, OrderRequest
+
+from . import app as appmod
+from .compare import (
+    RunResult,
+    build_report,
+    comparison_table,
+    entry_script,
+    notes,
+    write_trades_csv,
+)
+from .compare import activity as plugin_activity
+from .config import HostConfig
+from .market.timeframes import timeframe_seconds
+from .outcomes import outcomes
+from .progress import ProgressBar
+from .report import write_json
+from .runner import LOG_NAME, _fresh_state, drive, release, run_summary
+
+EXIT_DID_NOTHING = 3
+
+
+def one_run(
+    config: HostConfig,
+    series: Mapping[str, Sequence[Bar]],
+    base: str,
+    timeframe: str,
+    report: Path,
+    label: str,
+    extra: Mapping[str, Any],
+    *,
+    without: str | None = None,
+    entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """One replay of ``series``, with plugin ``without`` disabled and ``entries`` (when
+    given) opened instead of the strategies' orders; each run in its own state folder."""
+    cfg = _fresh_state(config, report, f"dtms-state-{label}" if label != "run" else "dtms-state")
+    if without is not None:
+        cfg = appmod.without_plugin(cfg, without)
+    started = time.perf_counter()
+    app = appmod.build_sim_app(
+        cfg, series, base_timeframe=base, timeframe=timeframe, entries=entries
+    )
+    bar = ProgressBar(label.replace("_", " ")) if progress else None
+    stats = asyncio.run(drive(app, progress=bar))
+    summary = run_summary(
+        app, stats, {**extra, "run": label, "seconds": round(time.perf_counter() - started, 2)}
+    )
+    closed = list(app.broker.closed_trades()) if hasattr(app.broker, "closed_trades") else []
+    open_now = app.broker.positions()
+    release(app)
+    return RunResult(
+        label=label,
+        stats=stats,
+        closed=closed,
+        trades=outcomes(stats.entries, stats.closes, closed, open_now),
+        summary=summary,
+        start_balance=app.start_balance,
+        start=min(b[0].time for b in series.values() if b),
+        recorder=app.recorder,
+        until=app.clock.now(),
+    )
+
+
+def compare_runs(
+    plugin: str,
+    config: HostConfig,
+    series: Mapping[str, Sequence[Bar]],
+    base: str,
+    timeframe: str,
+    report: Path,
+    extra: Mapping[str, Any],
+    *,
+    full: RunResult | None = None,
+) -> tuple[RunResult, RunResult, RunResult | None]:
+    """The three runs: without ``plugin``, with it on the same entries, and with it in
+    full (``full`` when the caller already ran it). Stops early when one is interrupted."""
+    if not config_has(config, plugin):
+        raise ConfigError(
+            f"--compare {plugin}: no enabled plugin named {plugin!r} "
+            f"(see `hostapp plugins`; disabled in {config.source}?)"
+        )
+    without = one_run(config, series, base, timeframe, report, "without", extra, without=plugin)
+    if without.interrupted:
+        return without, without, None
+    same = one_run(
+        config,
+        series,
+        base,
+        timeframe,
+        report,
+        "same_entries",
+        extra,
+        entries=entry_script(without),
+    )
+    if full is None and not same.interrupted:
+        full = one_run(config, series, base, timeframe, report, "full", extra)
+    return without, same, full
+
+
+def config_has(config: HostConfig, plugin: str) -> bool:
+    """Whether ``plugin`` is enabled in ``config`` (loaded or not yet)."""
+    from .loader import BUILTINS
+
+    if plugin in config.plugins.disabled:
+        return False
+    if plugin in BUILTINS or plugin in config.plugin_tables:
+        return True
+    from importlib.metadata import entry_points
+
+    from hookspecs import ENTRY_POINT_GROUP
+
+    return any(ep.name == plugin for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
+def write_comparison(
+    report_dir: Path,
+    plugin: str,
+    series: Mapping[str, Sequence[Bar]],
+    base: str,
+    runs: tuple[RunResult, RunResult, RunResult | None],
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``summary.json``, ``trades.csv`` and the charts of a comparison; returns the
+    summary."""
+    from .charts import write_equity_chart, write_r_histogram
+
+    without, same, full = runs
+    summary = build_report(plugin, without, same, full)
+    summary.update(extra)
+    summary["interrupted"] = any(r.interrupted for r in runs if r is not None)
+    summary["notes"] = notes(summary)
+    write_trades_csv(report_dir / "trades.csv", without, same, full)
+    curves = {f"without {plugin}": without.curve(), f"with {plugin} (same entries)": same.curve()}
+    if full is not None:
+        curves[f"with {plugin} (full)"] = full.curve()
+    charts = price_charts(report_dir, series, same, base, title=f"with {plugin}, same entries")
+    charts.append(
+        write_equity_chart(
+            report_dir / "equity.png", curves, start_balance=same.start_balance, start=same.start
+        )
+    )
+    rs = {
+        f"without {plugin}": [t.r for t in without.trades if t.r is not None],
+        f"with {plugin} (same entries)": [t.r for t in same.trades if t.r is not None],
+    }
+    charts.append(write_r_histogram(report_dir / "r_histogram.png", rs))
+    summary["charts"] = [p.name for p in charts]
+    summary["trades_csv"] = "trades.csv"
+    write_json(report_dir / "summary.json", summary)
+    return summary
+
+
+def price_charts(
+    report_dir: Path,
+    series: Mapping[str, Sequence[Bar]],
+    run: RunResult,
+    base: str,
+    title: str = "",
+) -> list[Path]:
+    from .charts import write_price_charts
+
+    return write_price_charts(
+        report_dir,
+        series,
+        trades=run.trades,
+        states=run.recorder.states,
+        actions=run.recorder.actions,
+        base_seconds=timeframe_seconds(base),
+        until=run.until,
+        title=title,
+    )
+
+
+def print_comparison(summary: Mapping[str, Any], *, json_out: bool = False) -> None:
+    """The side-by-side table (rich) and the plugins' notes; JSON instead with
+    ``json_out``."""
+    if json_out:
+        print(json.dumps(summary, indent=2, sort_keys=True, default=str))
+        return
+    from rich.console import Console
+
+    console = Console(width=max(100, Console().width), highlight=False)
+    console.print(comparison_table(summary))
+    for line in summary.get("notes", []):
+        console.print(f"note: {line}", soft_wrap=True)
+
+
+def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]) -> str | None:
+    """Why the comparison is void (the plugin under test did nothing in any run with it),
+    or ``None``."""
+    _, same, full = runs
+    done = [a for r in (same, full) if r is not None and (a := plugin_activity(r, plugin))]
+    if done:
+        return None
+    said = [
+        n
+        for r in (same, full)
+        if r is not None
+        for n in [r.summary.get("plugin_reports", {}).get(plugin, {}).get("note")]
+        if n
+    ]
+    why = said[0] if said else "it took no action and vetoed nothing"
+    return f"{plugin} did nothing in the runs with it, so the comparison shows nothing: {why}"
+
+
+def compare_command(
+    plugin: str,
+    config: HostConfig,
+    series: Mapping[str, Sequence[Bar]],
+    base: str,
+    timeframe: str,
+    report_dir: Path,
+    extra: Mapping[str, Any],
+    *,
+    json_out: bool,
+) -> int:
+    """``hostapp replay --compare``: the runs, the report, the table; exit 3 when the
+    plugin under test did nothing at all, 130 when interrupted."""
+    runs = compare_runs(plugin, config, series, base, timeframe, report_dir, extra)
+    summary = write_comparison(report_dir, plugin, series, base, runs, extra)
+    print_comparison(summary, json_out=json_out)
+    out = sys.stderr if json_out else sys.stdout
+    print(
+        f"\nreport: {report_dir / 'summary.json'}, trades.csv and charts in {report_dir}/", file=out
+    )
+    print(f"log: {report_dir / LOG_NAME}", file=out)
+    if summary["interrupted"]:
+        return 130
+    void = did_nothing(plugin, runs)
+    if void is not None:
+        print(f"hostapp: {void}", file=sys.stderr)
+        return EXIT_DID_NOTHING
+    return 0

@@ -1,0 +1,226 @@
+"""The A/B of one plugin: what a run with it changes against the same run without it.
+
+Two comparisons, both from three replays of the same bars (see
+``docs/architecture.md``, "The A/B replay"):
+
+* **same entries**: the run without the plugin goes first; its entries (time, symbol,
+  side, volume, stop, target) are then opened, exactly, in a run with the plugin
+  (:class:`hostapp.loop.TradingLoop` ``entries``), so only trade management differs,
+  and the trades are paired entry by entry (:func:`hostapp.outcomes.pair`);
+* **full**: the run with the plugin as it would trade, vetoes of entries included.
+
+This module turns finished runs into the report's figures, ``trades.csv`` and the
+side-by-side table. It knows no plugin by name: the plugin under test is a parameter.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hookspecs import OrderRequest, Trade
+
+from .loop import LoopStats
+from .outcomes import (
+    TRADE_COLUMNS,
+    Outcome,
+    balance_curve,
+    pair,
+    paired_metrics,
+    trade_rows,
+)
+from .report import RunRecorder
+
+
+@dataclass
+class RunResult:
+    """One finished replay: its label, the loop's stats, the broker's closed positions,
+    its trades and its summary (``summary.json``'s figures of this run)."""
+
+    label: str
+    stats: LoopStats
+    closed: list[Trade]
+    trades: list[Outcome]
+    summary: dict[str, Any]
+    start_balance: float
+    start: datetime
+    #: the state changes and actions the run's recorder heard, for the price charts
+    recorder: RunRecorder = field(default_factory=RunRecorder)
+    until: datetime | None = None  # the replay time the run reached
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stats.interrupted
+
+    def curve(self) -> list[tuple[datetime, float]]:
+        return balance_curve(self.start_balance, self.closed)
+
+
+def entry_script(run: RunResult) -> dict[tuple[datetime, str], list[OrderRequest]]:
+    """The entries of ``run`` as orders to open again at the same cycle and symbol."""
+    script: dict[tuple[datetime, str], list[OrderRequest]] = {}
+    for when, trade, source in run.stats.entries:
+        order = OrderRequest(
+            symbol=trade.symbol,
+            direction=trade.direction,
+            volume=trade.volume,
+            stop_loss=trade.stop_loss,
+            take_profit=trade.take_profit,
+            comment=trade.comment,
+            source=source,
+        )
+        script.setdefault((when, trade.symbol), []).append(order)
+    return script
+
+
+def activity(run: RunResult, plugin: str) -> int | None:
+    """How much ``plugin`` did in ``run`` by its own ``run_report`` (``activity``), else
+    by what the host saw of it: actions it took and entries it vetoed. ``None`` when the
+    plugin did not run at all."""
+    reports = run.summary.get("plugin_reports", {})
+    if plugin not in run.summary.get("plugins", []):
+        return None
+    reported = reports.get(plugin, {}).get("activity")
+    if isinstance(reported, int):
+        return reported
+    by_source = run.summary.get("actions_by_source", {}).get(plugin, {})
+    return sum(by_source.values()) + run.summary.get("orders_vetoed", 0)
+
+
+def build_report(
+    plugin: str, without: RunResult, same: RunResult, full: RunResult | None
+) -> dict[str, Any]:
+    """``summary.json`` of a comparison: ``same_entries`` and ``full``, each with
+    ``with`` and ``without``, and the trade-by-trade ``paired`` figures."""
+    pairs, unpaired = pair(without.trades, same.trades)
+    report: dict[str, Any] = {
+        "plugin": plugin,
+        "same_entries": {
+            "with": same.summary,
+            "without": without.summary,
+            "paired": paired_metrics(pairs, unpaired),
+        },
+    }
+    if full is not None:
+        report["full"] = {"with": full.summary, "without": without.summary}
+    return report
+
+
+def write_trades_csv(
+    path: Path, without: RunResult, same: RunResult, full: RunResult | None
+) -> Path:
+    """One row per trade of every run; same-entries rows carry their pair number, so the
+    paired figures can be recomputed from the file alone."""
+    pairs, _ = pair(without.trades, same.trades)
+    pair_without = {p.without.ticket: i for i, p in enumerate(pairs, 1)}
+    pair_with = {p.with_.ticket: i for i, p in enumerate(pairs, 1)}
+    rows = trade_rows("same_entries", "without", without.trades, pair_without)
+    rows += trade_rows("same_entries", "with", same.trades, pair_with)
+    if full is not None:
+        rows += trade_rows("full", "with", full.trades, {})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=TRADE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+# -- the table ------------------------------------------------------------------------------
+
+ROWS: tuple[tuple[str, str, str], ...] = (
+    ("trades", "trades", "n"),
+    ("closed_trades", "trades closed", "n"),
+    ("win_rate", "win rate", "%"),
+    ("avg_r", "average R", "R"),
+    ("avg_win_r", "average win", "R"),
+    ("avg_loss_r", "average loss", "R"),
+    ("profit_factor", "profit factor", "x"),
+    ("expectancy", "expectancy / trade", "$"),
+    ("pnl", "P&L (realised)", "$"),
+    ("max_drawdown", "max drawdown", "$"),
+    ("max_drawdown_pct", "max drawdown %", "pct"),
+    ("longest_losing_streak", "longest losing streak", "n"),
+    ("avg_hours_held", "average hours held", "h"),
+    ("orders_vetoed", "entries vetoed", "n"),
+)
+PAIRED_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("pairs", "entries paired", "n"),
+    ("winners_r_kept", "winners' R kept", "x"),
+    ("losers_r_saved", "losers' R saved", "R"),
+    ("trades_changed", "trades changed", "n"),
+    ("trades_better", "trades made better", "n"),
+    ("trades_worse", "trades made worse", "n"),
+)
+
+
+def fmt(value: Any, kind: str) -> str:
+    """One cell: money with 2 decimals, R signed, rates and drawdowns in percent."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if kind == "%":
+        return f"{value * 100:.1f}%"
+    if kind == "pct":
+        return f"{value:.2f}%"
+    if kind == "R":
+        return f"{value:+.2f}R"
+    if kind == "x":
+        return f"{value:.2f}"
+    if kind == "$":
+        return f"{value:,.2f}"
+    if kind == "h":
+        return f"{value:.1f}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def comparison_table(report: Mapping[str, Any]) -> Any:
+    """A rich table: the run without the plugin, with it on the same entries, and with it
+    trading freely; then the trade-by-trade figures and what each plugin said."""
+    from rich.table import Table
+
+    plugin = report["plugin"]
+    same = report["same_entries"]
+    full = report.get("full")
+    table = Table(
+        title=f"A/B of {plugin}: the same bars, without and with it", title_justify="left"
+    )
+    table.add_column("")
+    table.add_column(f"without {plugin}", justify="right")
+    table.add_column(f"with {plugin}\n(same entries)", justify="right")
+    if full is not None:
+        table.add_column(f"with {plugin}\n(full: may veto)", justify="right")
+    runs = [same["without"], same["with"]] + ([full["with"]] if full is not None else [])
+    for key, label, kind in ROWS:
+        table.add_row(label, *(fmt(run.get(key), kind) for run in runs))
+    table.add_section()
+    paired = same["paired"]
+    blank = [""] * (len(runs) - 2)
+    for key, label, kind in PAIRED_ROWS:
+        table.add_row(label, "", fmt(paired.get(key), kind), *blank)
+    return table
+
+
+def notes(report: Mapping[str, Any]) -> list[str]:
+    """Sentences the plugins' ``run_report`` asked to show, once each, by run."""
+    out: list[str] = []
+    runs = [("same entries", report["same_entries"]["with"])]
+    if "full" in report:
+        runs.append(("full", report["full"]["with"]))
+    for label, run in runs:
+        for name, rep in sorted(run.get("plugin_reports", {}).items()):
+            text = rep.get("note") or rep.get("error")
+            if text:
+                out.append(f"{name} ({label}): {text}")
+    overridden = report["same_entries"]["with"].get("entries_veto_overridden", 0)
+    if overridden:
+        out.append(
+            f"{report['plugin']} would have vetoed {overridden} of the same entries; they "
+            "were taken anyway so that only trade management differs"
+        )
+    return out

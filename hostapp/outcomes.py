@@ -1,0 +1,284 @@
+"""Per-trade outcomes of a run, the figures a trader judges a run by, and the pairing of
+two runs that took the same entries.
+
+A *trade* is one entry of a strategy: the position it opened plus every position opened
+to defend it (a hedge ``DTMS_HEDGE_<ticket>``, a re-add ``DTMS_READD_<ticket>``), so a
+defended trade is judged by everything done on its behalf. Results are in R, the risk
+taken at entry (|entry − initial stop| × volume), so trades of different symbols and
+sizes can be averaged; money figures (profit factor, drawdown) come from the broker's
+realised profits.
+
+The same-entries comparison (``hostapp replay --compare``) replays the entries of a run
+without a plugin in a run with it, so only trade management differs; :func:`pair` then
+matches the two runs' trades by entry (time, symbol, direction, volume).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hookspecs import Trade
+
+#: comment prefixes of positions opened on behalf of another trade
+DEFENDING_PREFIXES = ("DTMS_HEDGE_", "DTMS_READD_")
+#: two R figures closer than this are the same result (same fills give the same floats)
+SAME_R = 1e-9
+
+
+def parent_ticket(trade: Trade) -> int:
+    """The strategy trade a position belongs to (itself, or the trade it defends)."""
+    for prefix in DEFENDING_PREFIXES:
+        if trade.comment.startswith(prefix):
+            tail = trade.comment[len(prefix) :]
+            if tail.isdigit():
+                return int(tail)
+    return trade.ticket
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One trade of a run: its entry as the broker filled it and how it ended.
+    ``closed_at``/``r`` are ``None`` while any of its positions is still open."""
+
+    ticket: int
+    symbol: str
+    direction: str
+    volume: float
+    opened_at: datetime
+    entry_price: float
+    initial_stop: float | None
+    take_profit: float | None
+    source: str
+    closed_at: datetime | None
+    exit_price: float | None  # where the trade's own position closed
+    close_reason: str
+    profit: float
+    r: float | None
+
+    @property
+    def key(self) -> tuple[datetime, str, str, float]:
+        """What identifies an entry across runs."""
+        return (self.opened_at, self.symbol, self.direction, round(self.volume, 8))
+
+    @property
+    def hours_held(self) -> float | None:
+        if self.closed_at is None:
+            return None
+        return (self.closed_at - self.opened_at).total_seconds() / 3600
+
+
+def outcomes(
+    entries: Sequence[tuple[datetime, Trade, str]],
+    closes: Sequence[tuple[datetime, Trade, str]],
+    closed: Sequence[Trade],
+    open_positions: Sequence[Trade] = (),
+) -> list[Outcome]:
+    """Every entry of a run with its outcome. ``entries``/``closes`` are the trading
+    loop's (time, trade, source or reason); ``closed`` the broker's closed positions
+    (with realised profit); ``open_positions`` what is still open at the end."""
+    profit: dict[int, float] = defaultdict(float)
+    gain: dict[int, float] = defaultdict(float)  # price move × volume, for R
+    for rec in closed:
+        parent = parent_ticket(rec)
+        profit[parent] += rec.profit
+        if rec.close_price is not None:
+            gain[parent] += (rec.close_price - rec.entry_price) * rec.sign * rec.volume
+    still_open = {parent_ticket(t) for t in open_positions}
+    exit_of = {t.ticket: t.close_price for t in closed if parent_ticket(t) == t.ticket}
+    reason_of: dict[int, str] = {}  # how the trade's own position closed
+    last_close: dict[int, datetime] = {}  # when its last position (hedges too) closed
+    for when, trade, reason in closes:
+        parent = parent_ticket(trade)
+        last_close[parent] = max(last_close.get(parent, when), when)
+        if parent == trade.ticket:
+            reason_of[parent] = reason
+    out: list[Outcome] = []
+    for when, trade, source in entries:
+        done = trade.ticket in reason_of and trade.ticket not in still_open
+        r: float | None = None
+        if done and trade.stop_loss is not None:
+            risk = abs(trade.entry_price - trade.stop_loss) * trade.volume
+            r = gain[trade.ticket] / risk if risk > 0 else None
+        out.append(
+            Outcome(
+                ticket=trade.ticket,
+                symbol=trade.symbol,
+                direction=trade.direction,
+                volume=trade.volume,
+                opened_at=when,
+                entry_price=trade.entry_price,
+                initial_stop=trade.stop_loss,
+                take_profit=trade.take_profit,
+                source=source,
+                closed_at=last_close[trade.ticket] if done else None,
+                exit_price=exit_of.get(trade.ticket) if done else None,
+                close_reason=reason_of[trade.ticket] if done else "open",
+                profit=round(profit[trade.ticket], 2),
+                r=r,
+            )
+        )
+    return out
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def metrics(trades: Sequence[Outcome]) -> dict[str, Any]:
+    """The figures of one run's closed trades: win rate, average R (all, wins, losses),
+    profit factor (gross profit ÷ gross loss, money), expectancy (money per trade), the
+    longest run of losing trades and the average holding time. ``None`` where a figure
+    has no meaning (no losing trade: no profit factor)."""
+    done = sorted((t for t in trades if t.r is not None), key=_close_order)
+    rs = [t.r for t in done if t.r is not None]
+    wins = [r for r in rs if r > 0]
+    losses = [r for r in rs if r < 0]
+    gross_win = sum(t.profit for t in done if t.profit > 0)
+    gross_loss = -sum(t.profit for t in done if t.profit < 0)
+    streak = longest = 0
+    for r in rs:
+        streak = streak + 1 if r < 0 else 0
+        longest = max(longest, streak)
+    held = [h for t in done if (h := t.hours_held) is not None]
+    return {
+        "closed_trades": len(done),
+        "win_rate": round(len(wins) / len(rs), 4) if rs else 0.0,
+        "avg_r": round(sum(rs) / len(rs), 4) if rs else 0.0,
+        "avg_win_r": round(sum(wins) / len(wins), 4) if wins else 0.0,
+        "avg_loss_r": round(sum(losses) / len(losses), 4) if losses else 0.0,
+        "profit_factor": _ratio(gross_win, gross_loss),
+        "expectancy": round(sum(t.profit for t in done) / len(done), 2) if done else 0.0,
+        "longest_losing_streak": longest,
+        "avg_hours_held": round(sum(held) / len(held), 2) if held else 0.0,
+    }
+
+
+def _close_order(t: Outcome) -> tuple[datetime, int]:
+    assert t.closed_at is not None
+    return (t.closed_at, t.ticket)
+
+
+def balance_curve(start_balance: float, closed: Iterable[Trade]) -> list[tuple[datetime, float]]:
+    """The realised balance after each close, in time order (the equity chart's line)."""
+    ordered = sorted(
+        (t for t in closed if t.closed_at is not None),
+        key=lambda t: (t.closed_at, t.ticket),
+    )
+    balance = start_balance
+    curve: list[tuple[datetime, float]] = []
+    for t in ordered:
+        balance += t.profit
+        assert t.closed_at is not None
+        curve.append((t.closed_at, balance))
+    return curve
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One entry taken by both runs."""
+
+    without: Outcome
+    with_: Outcome
+
+    @property
+    def delta_r(self) -> float | None:
+        if self.without.r is None or self.with_.r is None:
+            return None
+        return self.with_.r - self.without.r
+
+
+def pair(without: Sequence[Outcome], with_: Sequence[Outcome]) -> tuple[list[Pair], int]:
+    """Match the trades of two runs by entry; returns the pairs (in the order of
+    ``without``) and how many trades of either run found no partner."""
+    by_key: dict[tuple[datetime, str, str, float], list[Outcome]] = defaultdict(list)
+    for t in with_:
+        by_key[t.key].append(t)
+    pairs: list[Pair] = []
+    for t in without:
+        partners = by_key.get(t.key)
+        if partners:
+            pairs.append(Pair(t, partners.pop(0)))
+    unpaired = len(without) + len(with_) - 2 * len(pairs)
+    return pairs, unpaired
+
+
+def paired_metrics(pairs: Sequence[Pair], unpaired: int = 0) -> dict[str, Any]:
+    """What management changed, trade by trade, over pairs closed in both runs:
+
+    * ``winners_r_kept``: Σ R with ÷ Σ R without over the trades that won without the
+      plugin (1.0: winners untouched; 0.8: a fifth of their R given up);
+    * ``losers_r_saved``: Σ R with − Σ R without over the trades that lost without it
+      (positive: R the plugin saved on losers; negative: it made them lose more);
+    * ``trades_changed``: pairs whose R differs; ``trades_worse``: pairs whose R is lower
+      with the plugin.
+    """
+    both = [p for p in pairs if p.delta_r is not None]
+    won = [p for p in both if (p.without.r or 0.0) > 0]
+    lost = [p for p in both if (p.without.r or 0.0) < 0]
+    won_without = sum(p.without.r or 0.0 for p in won)
+    won_with = sum(p.with_.r or 0.0 for p in won)
+    saved = sum((p.with_.r or 0.0) - (p.without.r or 0.0) for p in lost)
+    return {
+        "pairs": len(pairs),
+        "pairs_closed": len(both),
+        "unpaired": unpaired,
+        "winners_r_kept": _ratio(won_with, won_without),
+        "losers_r_saved": round(saved, 4),
+        "trades_changed": sum(1 for p in both if abs(p.delta_r or 0.0) > SAME_R),
+        "trades_worse": sum(1 for p in both if (p.delta_r or 0.0) < -SAME_R),
+        "trades_better": sum(1 for p in both if (p.delta_r or 0.0) > SAME_R),
+    }
+
+
+TRADE_COLUMNS = (
+    "comparison",
+    "run",
+    "pair",
+    "ticket",
+    "symbol",
+    "direction",
+    "volume",
+    "opened_at",
+    "closed_at",
+    "hours_held",
+    "entry_price",
+    "initial_stop",
+    "take_profit",
+    "close_reason",
+    "profit",
+    "r",
+)
+
+
+def trade_rows(
+    comparison: str, run: str, trades: Sequence[Outcome], pair_of: Mapping[int, int]
+) -> list[dict[str, Any]]:
+    """``trades.csv`` rows of one run; ``pair_of`` maps a ticket to its pair number."""
+    rows = []
+    for t in trades:
+        held = t.hours_held
+        rows.append(
+            {
+                "comparison": comparison,
+                "run": run,
+                "pair": pair_of.get(t.ticket, ""),
+                "ticket": t.ticket,
+                "symbol": t.symbol,
+                "direction": t.direction,
+                "volume": t.volume,
+                "opened_at": t.opened_at.isoformat(),
+                "closed_at": t.closed_at.isoformat() if t.closed_at else "",
+                "hours_held": round(held, 4) if held is not None else "",
+                "entry_price": t.entry_price,
+                "initial_stop": t.initial_stop if t.initial_stop is not None else "",
+                "take_profit": t.take_profit if t.take_profit is not None else "",
+                "close_reason": t.close_reason,
+                "profit": t.profit,
+                "r": repr(t.r) if t.r is not None else "",
+            }
+        )
+    return rows
