@@ -1,0 +1,128 @@
+"""The A/B replay as a trader uses it: the same entries in both runs, paired figures a
+test can recompute from ``trades.csv``, DTMS working on H1 and D1 data with the default
+configuration, and a run where the plugin did nothing said so and failed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hostapp_loop.csvfiles import write_bars_csv
+
+from hostapp.market.synthetic import generate_bars
+
+START = datetime(2024, 3, 4, tzinfo=UTC)
+
+
+def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "replay", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, list[dict[str, str]]]:
+    root = tmp_path_factory.mktemp("ab")
+    data = write_bars_csv(root / "XAUUSD.csv", generate_bars("XAUUSD", START, 3000, seed=3))
+    proc = replay(root, str(data), "--compare", "--json", "--report", "rep")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    with (root / "rep" / "trades.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    return summary, rows
+
+
+def test_same_entries_pairs_every_entry(compared: tuple[dict, list[dict[str, str]]]) -> None:
+    summary, rows = compared
+    same = [r for r in rows if r["comparison"] == "same_entries"]
+    entries = {
+        run: Counter((r["opened_at"], r["direction"], r["volume"]) for r in same if r["run"] == run)
+        for run in ("with", "without")
+    }
+    assert entries["with"] == entries["without"]
+    assert sum(entries["with"].values()) == summary["same_entries"]["without"]["trades"] > 20
+    paired = summary["same_entries"]["paired"]
+    assert paired["pairs"] == summary["same_entries"]["with"]["trades"]
+    assert paired["unpaired"] == 0
+    assert all(r["pair"] for r in same)
+    # the full run may take other trades: DTMS vetoes entries there
+    full = summary["full"]["with"]
+    assert full["trades"] + full["orders_vetoed"] >= summary["same_entries"]["without"]["trades"]
+
+
+def test_paired_figures_recomputed_from_trades_csv(
+    compared: tuple[dict, list[dict[str, str]]],
+) -> None:
+    summary, rows = compared
+    by_pair: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if r["comparison"] == "same_entries" and r["r"]:
+            by_pair.setdefault(r["pair"], {})[r["run"]] = float(r["r"])
+    both = [(p["without"], p["with"]) for p in by_pair.values() if len(p) == 2]
+    won = [(a, b) for a, b in both if a > 0]
+    lost = [(a, b) for a, b in both if a < 0]
+    paired = summary["same_entries"]["paired"]
+    assert paired["winners_r_kept"] == pytest.approx(
+        sum(b for _, b in won) / sum(a for a, _ in won), abs=1e-4
+    )
+    assert paired["losers_r_saved"] == pytest.approx(
+        sum(b for _, b in lost) - sum(a for a, _ in lost), abs=1e-4
+    )
+    assert paired["trades_changed"] == sum(1 for a, b in both if abs(a - b) > 1e-9)
+    assert paired["trades_worse"] == sum(1 for a, b in both if b < a - 1e-9)
+    assert paired["trades_changed"] > 0  # DTMS managed some of them
+    rs = [float(r["r"]) for r in rows if r["run"] == "with" and r["comparison"] == "same_entries"]
+    with_run = summary["same_entries"]["with"]
+    assert with_run["avg_r"] == pytest.approx(sum(rs) / len(rs), abs=1e-4)
+
+
+@pytest.mark.parametrize(("timeframe", "bars"), [("H1", 2500), ("D1", 900)])
+def test_dtms_evaluates_trades_on_h1_and_d1_with_the_default_config(
+    tmp_path: Path, timeframe: str, bars: int
+) -> None:
+    data = write_bars_csv(
+        tmp_path / "EURUSD.csv",
+        generate_bars("EURUSD", START, bars, timeframe=timeframe, seed=5),
+    )
+    (tmp_path / "plugins.toml").write_text((Path.cwd() / "plugins.toml").read_text())
+    proc = replay(tmp_path, str(data), "--report", "rep")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ERROR" not in proc.stderr
+    log = (tmp_path / "rep" / "hostapp.log").read_text()
+    assert " ERROR " not in log and "unavailable" not in log
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert summary["timeframe"] == timeframe
+    report = summary["plugin_reports"]["dtms"]
+    signal = {"H1": "H4", "D1": "W1"}[timeframe]
+    assert report["timeframes"] == {"fast": timeframe, "signal": signal}
+    assert summary["trades"] > 5
+    assert report["evaluated"] > 0 and report["trades"] == summary["trades"]
+
+
+def test_a_plugin_that_did_nothing_is_reported_and_fails_the_comparison(tmp_path: Path) -> None:
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 1500, seed=3))
+    (tmp_path / "plugins.toml").write_text(
+        "[plugin.dtms]\n[plugin.dtms.arming]\nage_bars = 100000\nprofit_r = 1000\nloss_r = -1000\n"
+    )
+    proc = replay(tmp_path, str(data), "--compare", "--report", "rep")
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert "dtms did nothing in the runs with it" in proc.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    note = summary["same_entries"]["with"]["plugin_reports"]["dtms"]["note"]
+    trades = summary["same_entries"]["with"]["trades"]
+    assert note.startswith(f"DTMS evaluated 0 of {trades} trades: ")
+    assert "DTMS evaluated 0 of" in proc.stdout  # the table's notes say it in words
