@@ -19,6 +19,18 @@ points and is converted to price units with ``symbol_info.point`` when given; ot
 point is inferred from the prices, which MetaTrader writes with the symbol's digits
 (``2035.12`` → 0.01, ``1.10423`` → 0.00001), taking the most decimals seen in the file.
 
+pandas' ``DataFrame.to_csv`` (so a yfinance download saved with it), detected by a first
+header cell that is empty, ``Date`` or ``Datetime`` (any case)::
+
+    Date,Open,High,Low,Close,Adj Close,Volume
+
+columns in any order and any case; ``Adj Close`` (and the ``Dividends``, ``Stock Splits`` and
+``Capital Gains`` of ``Ticker.history``) are ignored, ``Volume`` may be absent (0) or a float.
+Dates are ``2024-01-02`` (midnight) or ``2024-01-02 09:30:00-05:00``; an offset is converted
+to UTC, a time without one is UTC. Newer yfinance writes a two-level header, ``Price,...``
+then ``Ticker,EURUSD=X,...`` then ``Date,,,...``: the two extra rows are skipped. A row with
+no prices at all is how pandas writes a missing bar (NaN): it is skipped.
+
 Any problem raises :class:`CsvError` naming the file and the line, never a traceback from
 inside the parser: a bad number, a high below the low, a missing column, unsorted or
 duplicate times, an empty file.
@@ -39,6 +51,9 @@ from .timeframes import from_epoch
 GENERIC_COLUMNS = ("time", "open", "high", "low", "close", "volume")
 MT5_REQUIRED = ("<DATE>", "<OPEN>", "<HIGH>", "<LOW>", "<CLOSE>", "<TICKVOL>")
 MT5_OPTIONAL = ("<TIME>", "<VOL>", "<SPREAD>")
+PANDAS_INDEX = ("", "date", "datetime")
+PANDAS_REQUIRED = ("open", "high", "low", "close")
+PANDAS_OPTIONAL = ("volume", "adj close", "dividends", "stock splits", "capital gains")
 
 
 class CsvError(ValueError):
@@ -58,8 +73,11 @@ def load_csv(path: str | Path, *, symbol_info: SymbolInfo | None = None) -> list
     if not rows:
         raise CsvError(path, 0, "the file is empty (a header line is required)")
     header_line, header = rows[0]
-    if header and header[0].strip().upper() == "<DATE>":
+    first = header[0].lower() if header else ""
+    if first == "<date>":
         bars = _load_mt5(path, rows, symbol_info)
+    elif first in PANDAS_INDEX or (first == "price" and _yfinance_levels(rows)):
+        bars = _load_pandas(path, rows)
     else:
         bars = _load_generic(path, rows)
     if not bars:
@@ -285,3 +303,51 @@ def _load_mt5(
         _bar(path, line, time, ohlc, volume, round(points * point, 10))
         for line, time, ohlc, volume, points in parsed
     ]
+
+
+def _yfinance_levels(rows: list[tuple[int, list[str]]]) -> int:
+    """How many of the lines after the header are yfinance's extra header levels: a
+    ``Ticker,EURUSD=X,...`` line, then a ``Date,,,...`` line naming the index (0 to 2)."""
+    n = 0
+    for _, cells in rows[1:3]:
+        head = cells[0].lower()
+        if head == "ticker" or (head in PANDAS_INDEX and not any(cells[1:])):
+            n += 1
+        else:
+            break
+    return n
+
+
+def _load_pandas(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar]:
+    header_line, header = rows[0]
+    named = _columns(path, header_line, header[1:], PANDAS_REQUIRED, PANDAS_OPTIONAL)
+    index = {name: i + 1 for name, i in named.items()}  # column 0 is the date index
+    prices = [index[n] for n in PANDAS_REQUIRED]
+    volume_at = index.get("volume")
+    bars: list[Bar] = []
+    previous: datetime | None = None
+    for line, cells in rows[1 + _yfinance_levels(rows) :]:
+        if len(cells) > len(header):
+            raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
+        texts = [cells[i] if i < len(cells) else "" for i in prices]
+        if not any(texts):
+            continue  # pandas writes a NaN bar (a closed market) as empty cells
+        try:
+            time = parse_time(cells[0])
+        except (ValueError, OverflowError):
+            raise CsvError(
+                path,
+                line,
+                f"date {cells[0]!r} is not 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS[+HH:MM]'",
+            ) from None
+        _check_order(path, line, time, previous)
+        previous = time
+        for name, text in zip(PANDAS_REQUIRED, texts, strict=True):
+            if not text:
+                raise CsvError(path, line, f"missing value for {name}")
+        ohlc = _ohlc(path, line, texts)
+        volume = 0.0
+        if volume_at is not None and volume_at < len(cells) and cells[volume_at]:
+            volume = _number(path, line, "volume", cells[volume_at])
+        bars.append(_bar(path, line, time, ohlc, volume, 0.0))
+    return bars
