@@ -5,9 +5,14 @@ ranges that chop stops, and sudden shocks (gaps, wide bars, wide spreads) that s
 trades into defence. A plain random walk has none of that structure, so the generator
 switches between three phases, each with its own drift, volatility and spread.
 
+Spot FX and metals do not trade from Friday 22:00 to Sunday 22:00 UTC, so their series
+have no bars then, and Monday opens with a gap from Friday's close, as a broker's feed
+does; a profile marked ``weekends`` (bitcoin) trades around the clock.
+
 Everything is drawn from one ``random.Random`` seeded with ``"<symbol>:<seed>"`` (string
 seeding is stable across runs and Python processes, unlike ``hash``), so the same symbol,
-start, count, timeframe and seed always give the same bars.
+start, count, timeframe and seed always give the same bars. The weekend gaps come from a
+second stream, so a series' bar-to-bar moves do not depend on where its weekends fall.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hookspecs import Bar
+from hookspecs import Bar, Timeframe
 
-from .timeframes import from_epoch, timeframe_seconds, to_epoch
+from .timeframes import from_epoch, to_epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,8 @@ class SymbolProfile:
 
     ``floor``/``ceiling`` are soft bounds: outside them a pull back towards the band is
     added, so a long replay stays in a realistic band (a shock may briefly overshoot).
+    ``weekends``: the market trades Saturday and Sunday too (crypto), instead of closing
+    from Friday 22:00 to Sunday 22:00 UTC like spot FX and metals.
     """
 
     start: float
@@ -37,6 +44,7 @@ class SymbolProfile:
     m5_range: float
     spread: float
     volume: float
+    weekends: bool = False
 
 
 SYMBOL_PROFILES: dict[str, SymbolProfile] = {
@@ -44,7 +52,7 @@ SYMBOL_PROFILES: dict[str, SymbolProfile] = {
     "EURUSD": SymbolProfile(1.0850, 1.05, 1.12, 5, 0.0006, 0.00008, 900.0),
     "GBPUSD": SymbolProfile(1.2700, 1.22, 1.32, 5, 0.0008, 0.00012, 800.0),
     "USDJPY": SymbolProfile(150.00, 140.0, 160.0, 3, 0.08, 0.012, 1000.0),
-    "BTCUSD": SymbolProfile(60000.0, 40000.0, 75000.0, 2, 150.0, 15.0, 400.0),
+    "BTCUSD": SymbolProfile(60000.0, 40000.0, 75000.0, 2, 150.0, 15.0, 400.0, weekends=True),
 }
 
 #: Used for any symbol without a profile: a 100-ish instrument with modest moves.
@@ -110,31 +118,41 @@ def generate_bars(
     *,
     timeframe: str = "M5",
     seed: int = 0,
-    skip_weekends: bool = False,
+    skip_weekends: bool | None = None,
 ) -> list[Bar]:
-    """``count`` consecutive bars of ``symbol`` from ``start`` (rounded up to the timeframe).
+    """``count`` bars of ``symbol`` from ``start`` (rounded up to the timeframe).
 
-    ``skip_weekends`` leaves out Friday 22:00 – Sunday 22:00 UTC, like a forex feed;
-    by default bars are back to back, which keeps replay clocks simple.
+    ``skip_weekends`` leaves out bars opening from Friday 22:00 to Sunday 22:00 UTC, like
+    a forex feed, and opens the week with a gap; by default (``None``) the symbol's market
+    decides: closed at the weekend unless its profile trades then. ``count`` is bars made,
+    whatever time they span; weekly and longer bars are never left out.
     """
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     if start.tzinfo is None or start.utcoffset() != timedelta(0):
         raise ValueError(f"start must be a UTC datetime, got {start!r}")
-    period = timeframe_seconds(timeframe)
+    tf = Timeframe.parse(timeframe)
+    period = tf.seconds  # MN1: a nominal 30 days, for the size of a bar's moves
     p = profile_for(symbol)
     rng = random.Random(f"{symbol.upper()}:{seed}")
     scale = math.sqrt(period / 300.0)
     sigma = p.m5_range / 1.6 * scale  # close-to-close sd; E[range] of a walk is ~1.6 sd
     vol_per_bar = p.volume * period / 300.0
-    t = -(-to_epoch(start) // period) * period
+    t = tf.bucket_epoch(to_epoch(start))
+    if t < to_epoch(start):
+        t = tf.next_epoch(t)  # weeks open on Sunday and months on the 1st, as MetaTrader's
     price = p.start
     phase = _next_phase(rng, "", price, p)
     first_of_phase = True
+    closes = (not p.weekends if skip_weekends is None else skip_weekends) and period < _WEEK
+    weekend_rng = random.Random(f"{symbol.upper()}:{seed}:weekend")
+    weekend_gap = 0.0
     bars: list[Bar] = []
     while len(bars) < count:
-        if skip_weekends and _weekend(t):
-            t += period
+        if closes and _weekend(t):
+            t = -(-_weekend_end(t) // period) * period
+            if bars:  # the market reopens away from Friday's close
+                weekend_gap = weekend_rng.gauss(0.0, 3.0 * p.m5_range / 1.6)
             continue
         if phase.bars_left <= 0:
             phase = _next_phase(rng, phase.kind, price, p)
@@ -145,6 +163,8 @@ def generate_bars(
         if first_of_phase and phase.jump:
             open_ = price + phase.jump * sigma * 0.6  # most of the jump gaps at the open
         first_of_phase = False
+        open_ += weekend_gap
+        weekend_gap = 0.0
         drift = phase.drift * sigma
         if phase.kind == "range":
             drift += (phase.centre - open_) * 0.05
@@ -161,8 +181,12 @@ def generate_bars(
         volume = float(max(1, round(vol_per_bar * phase.vol * rng.lognormvariate(0.0, 0.3))))
         bars.append(Bar(from_epoch(t), open_r, high, low, close_r, volume, spread))
         price = close_r
-        t += period
+        t = t + period if tf.fixed else tf.next_epoch(t)
     return bars
+
+
+_DAY = 86_400
+_WEEK = 7 * _DAY
 
 
 def _weekend(epoch_seconds: int) -> bool:
@@ -170,3 +194,10 @@ def _weekend(epoch_seconds: int) -> bool:
     day = (epoch_seconds // 86400 + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
     hour = epoch_seconds % 86400 / 3600
     return (day == 4 and hour >= 22) or day == 5 or (day == 6 and hour < 22)
+
+
+def _weekend_end(epoch_seconds: int) -> int:
+    """Sunday 22:00 UTC closing the weekend that holds ``epoch_seconds``."""
+    day = (epoch_seconds // _DAY + 3) % 7  # 0 = Monday
+    midnight = epoch_seconds - epoch_seconds % _DAY
+    return midnight + (6 - day) * _DAY + 22 * 3600

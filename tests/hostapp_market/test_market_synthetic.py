@@ -1,29 +1,23 @@
 """The synthetic generator: deterministic, realistic ranges, and it has phases."""
 
 import statistics
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
 
 from hookspecs import Bar
 from hostapp.market.synthetic import SYMBOL_PROFILES, generate_bars
-from hostapp.market.timeframes import TIMEFRAMES, timeframe_seconds
+from hostapp.market.timeframes import timeframe_seconds
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+M5 = timedelta(minutes=5)
 
 
-def test_timeframe_table_and_errors() -> None:
-    assert TIMEFRAMES == {
-        "M1": 60,
-        "M5": 300,
-        "M15": 900,
-        "M30": 1800,
-        "H1": 3600,
-        "H4": 14400,
-        "D1": 86400,
-    }
+def test_timeframe_lengths_and_errors() -> None:
     assert timeframe_seconds("H4") == 14400
+    assert timeframe_seconds("w1") == 7 * 86400
     with pytest.raises(ValueError, match="'H7'"):
         timeframe_seconds("H7")
 
@@ -75,15 +69,18 @@ def test_prices_ranges_and_spreads_are_realistic(
     med_spread = statistics.median(b.spread for b in bars)
     assert spread[0] < med_spread < spread[1]
     assert all(b.volume >= 1 for b in bars)
-    times = [b.time for b in bars]
-    assert all(later - earlier == (times[1] - times[0]) for earlier, later in pairwise(times))
+    # back to back, but for the weekend: Friday 21:55 to Sunday 22:00
+    gaps = Counter(later.time - earlier.time for earlier, later in pairwise(bars))
+    assert set(gaps) == {timedelta(minutes=5), timedelta(days=2, minutes=5)}
+    weeks = (bars[-1].time - bars[0].time) // timedelta(days=7)
+    assert gaps[timedelta(days=2, minutes=5)] in (weeks, weeks + 1)
 
 
 def test_has_trend_range_and_shock_phases() -> None:
     bars = generate_bars("XAUUSD", T0, 20_000, seed=5)
     med = statistics.median(b.high - b.low for b in bars)
     # shocks: gaps at the open and bars several times the usual range
-    gaps = [b for a, b in pairwise(bars) if b.open != a.close]
+    gaps = [b for a, b in pairwise(bars) if b.open != a.close and b.time - a.time == M5]
     assert len(gaps) >= 3
     assert max(b.high - b.low for b in bars) > 6 * med
     # trends: some 200-bar window moves more than 30 typical ranges net
@@ -122,5 +119,5 @@ def test_unknown_symbol_uses_the_generic_profile_and_bad_input_is_refused() -> N
     assert generate_bars("XAUUSD", T0, 0) == []
     with pytest.raises(ValueError, match="UTC"):
         generate_bars("XAUUSD", datetime(2024, 1, 1), 3)
-    with pytest.raises(ValueError, match="'W1'"):
-        generate_bars("XAUUSD", T0, 3, timeframe="W1")
+    with pytest.raises(ValueError, match="'W2'"):
+        generate_bars("XAUUSD", T0, 3, timeframe="W2")
