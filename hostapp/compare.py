@@ -1,7 +1,6 @@
 """The A/B of one plugin: what a run with it changes against the same run without it.
 
-Two comparisons, both from three replays of the same bars (see
-``docs/architecture.md``, "The A/B replay"):
+Two comparisons, both from three replays of the same bars (README, "The A/B replay"):
 
 * **same entries**: the run without the plugin goes first; its entries (time, symbol,
   side, volume, stop, target) are then opened, exactly, in a run with the plugin

@@ -1,5 +1,5 @@
-"""What a run did: the figures of ``summary.json``, the table printed after a run, and one
-PNG chart per symbol.
+"""What a run did: the figures of ``summary.json`` and the table printed after a run (the
+charts are :mod:`hostapp.charts`).
 
 The figures come from four places, each the authority for its part: the trading loop's
 statistics (entries, and closes with their reasons), a small recorder plugin that hears
@@ -15,36 +15,20 @@ A hedge or re-add opened for a trade counts towards the trade it defends
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hookspecs import Action, ActionResult, Bar, DefensiveState, HostView, Trade, hookimpl
+from hookspecs import Action, ActionResult, DefensiveState, HostView, Trade, hookimpl
 
 from .exits import ExitManager
 from .loop import LoopStats
 from .outcomes import metrics, outcomes, parent_ticket
 
 RECORDER_NAME = "run_report"
-STATE_COLOURS = {
-    DefensiveState.WARNING_L1: "#f2c744",
-    DefensiveState.WARNING_L2: "#f08a24",
-    DefensiveState.HEDGED: "#d62728",
-    DefensiveState.RECOVERING: "#1f77b4",
-}
-ACTION_MARKERS = {
-    "tighten_sl": "_",
-    "move_sl_breakeven": "4",
-    "partial_close": "P",
-    "hedge": "X",
-    "close_hedge": "x",
-    "close": "s",
-    "re_add": "+",
-}
 
 
 @dataclass
@@ -198,26 +182,6 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-COMPARE_ROWS = (
-    ("trades", "trades"),
-    ("win_rate", "win rate"),
-    ("avg_r", "average R"),
-    ("avg_loss_r", "average loss (R)"),
-    ("max_drawdown", "max drawdown"),
-    ("pnl", "P&L"),
-)
-
-
-def compare_table(with_dtms: Mapping[str, Any], without_dtms: Mapping[str, Any]) -> str:
-    """The two runs of ``--compare`` side by side."""
-    width = max(len(label) for _, label in COMPARE_ROWS)
-    lines = [f"{'':<{width}}  {'with DTMS':>14}  {'without DTMS':>14}"]
-    for key, label in COMPARE_ROWS:
-        a, b = _fmt(with_dtms.get(key, ""), key), _fmt(without_dtms.get(key, ""), key)
-        lines.append(f"{label:<{width}}  {a:>14}  {b:>14}")
-    return "\n".join(lines)
-
-
 def write_json(path: Path, summary: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -225,108 +189,3 @@ def write_json(path: Path, summary: Mapping[str, Any]) -> None:
         json.dumps(summary, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
     )
     tmp.replace(path)
-
-
-# -- charts -------------------------------------------------------------------------------
-
-
-def write_charts(
-    directory: Path,
-    series: Mapping[str, Sequence[Bar]],
-    *,
-    stats: LoopStats,
-    recorder: RunRecorder,
-    base_seconds: int,
-    until: datetime | None = None,
-) -> list[Path]:
-    """One PNG per symbol: price, entries and exits, DTMS states as coloured bands behind
-    the price, and a marker per action. Returns the files written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    directory.mkdir(parents=True, exist_ok=True)
-    symbol_of = {t.ticket: t.symbol for _, t, _ in stats.entries}
-    closed_at = {t.ticket: when for when, t, _ in stats.closes}
-    states_by_ticket: dict[int, list[tuple[datetime, DefensiveState]]] = defaultdict(list)
-    for when, ticket, _, new, _ in recorder.states:
-        states_by_ticket[ticket].append((when, new))
-    written: list[Path] = []
-    for symbol, bars in series.items():
-        if not bars:
-            continue
-        # x = bar close time: the time the replay (and every event) saw that price.
-        shift = timedelta(seconds=base_seconds)
-        times = [b.time + shift for b in bars]
-        if until is not None:  # an interrupted run: only what it saw
-            bars = bars[: bisect_right(times, until)]
-            times = times[: len(bars)]
-            if not bars:
-                continue
-        closes = [b.close for b in bars]
-        end = times[-1]
-        fig, ax = plt.subplots(figsize=(14, 6), dpi=100)
-        ax.plot(times, closes, color="#444444", linewidth=0.7, label=f"{symbol} close")  # type: ignore[arg-type]
-        for ticket, changes in states_by_ticket.items():
-            if symbol_of.get(ticket) != symbol:
-                continue
-            stop = closed_at.get(ticket, end)
-            for i, (start, state) in enumerate(changes):
-                until = changes[i + 1][0] if i + 1 < len(changes) else stop
-                colour = STATE_COLOURS.get(state)
-                if colour is not None and until > start:
-                    ax.axvspan(start, until, color=colour, alpha=0.35, linewidth=0)  # type: ignore[arg-type]
-        buys = [
-            (w, t.entry_price) for w, t, _ in stats.entries if t.symbol == symbol and t.sign > 0
-        ]
-        sells = [
-            (w, t.entry_price) for w, t, _ in stats.entries if t.symbol == symbol and t.sign < 0
-        ]
-        exits = [
-            (w, t.close_price if t.close_price is not None else _price_at(times, closes, w))
-            for w, t, _ in stats.closes
-            if t.symbol == symbol
-        ]
-        for points, marker, colour, label in (
-            (buys, "^", "#2ca02c", "buy entry"),
-            (sells, "v", "#d62728", "sell entry"),
-            (exits, "o", "#7f7f7f", "exit"),
-        ):
-            if points:
-                xs, ys = zip(*points, strict=True)
-                ax.scatter(xs, ys, marker=marker, color=colour, s=28, zorder=3, label=label)
-        kinds: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-        for when, action, result in recorder.actions:
-            if result.ok and symbol_of.get(action.ticket) == symbol:
-                kinds[action.kind.value].append((when, _price_at(times, closes, when)))
-        for kind, points in sorted(kinds.items()):
-            xs, ys = zip(*points, strict=True)
-            ax.scatter(
-                xs,
-                ys,
-                marker=ACTION_MARKERS.get(kind, "*"),
-                s=60,
-                zorder=4,
-                label=f"action: {kind}",
-            )
-        handles, _ = ax.get_legend_handles_labels()
-        handles += [Patch(color=c, alpha=0.3, label=s.value) for s, c in STATE_COLOURS.items()]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
-        ax.set_title(f"{symbol}: price, trades, DTMS states and actions")
-        ax.set_xlabel("time (UTC)")
-        ax.set_ylabel("price")
-        ax.grid(True, alpha=0.3)
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        path = directory / f"{symbol}.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
-    return written
-
-
-def _price_at(times: Sequence[datetime], closes: Sequence[float], when: datetime) -> float:
-    i = bisect_right(times, when) - 1
-    return closes[max(i, 0)]

@@ -18,10 +18,11 @@ from hookspecs import (
     hookimpl,
 )
 from hostapp.app import build_sim_app
+from hostapp.charts import write_price_charts
 from hostapp.config import config_from_dict
 from hostapp.loop import LoopStats
 from hostapp.outcomes import outcomes
-from hostapp.report import RunRecorder, max_drawdown, summarize, write_charts
+from hostapp.report import RunRecorder, max_drawdown, summarize
 from hostapp.testing import bars_from_closes
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
@@ -124,6 +125,15 @@ async def test_states_and_actions_reach_the_summary_and_charts(tmp_path: Path) -
     assert summary["actions_by_source"] == {"dtms": {"hedge": 2}}
     assert isinstance(app.recorder, RunRecorder)
     assert [when for when, *_ in app.recorder.states] == sorted(w for w, *_ in app.recorder.states)
-    files = write_charts(tmp_path, series, stats=stats, recorder=app.recorder, base_seconds=300)
+    closed = app.broker.closed_trades()  # type: ignore[attr-defined]
+    trades = outcomes(stats.entries, stats.closes, closed, app.broker.positions())
+    files = write_price_charts(
+        tmp_path,
+        series,
+        trades=trades,
+        states=app.recorder.states,
+        actions=app.recorder.actions,
+        base_seconds=300,
+    )
     assert [f.name for f in files] == ["XAUUSD.png"]
     assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
