@@ -84,7 +84,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Arming:
-    """When a new trade starts being evaluated (spec §5). Ages are in fast bars."""
+    """When a new trade starts being evaluated. Ages are in fast bars."""
 
     profit_r: float = 0.2
     age_bars: float = 3.0
@@ -106,7 +106,7 @@ class ActionsConfig:
 
 @dataclass(frozen=True)
 class Rails:
-    """Safety rails (spec §7); durations in fast bars."""
+    """Safety rails; durations in fast bars."""
 
     stale_bar_periods: float = 2.0
     spread_median_bars: int = 100

@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,87 +33,89 @@ from .market.timeframes import timeframe_seconds
 from .outcomes import outcomes
 from .progress import ProgressBar
 from .report import write_json
-from .runner import LOG_NAME, _fresh_state, drive, release, run_summary
+from .runner import (
+    EXIT_INTERRUPTED,
+    LOG_NAME,
+    _fresh_state,
+    closed_positions,
+    drive,
+    release,
+    run_summary,
+)
 
 EXIT_DID_NOTHING = 3
 
 
+@dataclass(frozen=True)
+class Replay:
+    """What every run of a comparison shares: the configuration, the bars (``base``
+    their timeframe, ``timeframe`` the host's), the report folder and the summary's
+    extra fields."""
+
+    config: HostConfig
+    series: Mapping[str, Sequence[Bar]]
+    base: str
+    timeframe: str
+    report: Path
+    extra: Mapping[str, Any]
+
+
 def one_run(
-    config: HostConfig,
-    series: Mapping[str, Sequence[Bar]],
-    base: str,
-    timeframe: str,
-    report: Path,
+    replay: Replay,
     label: str,
-    extra: Mapping[str, Any],
     *,
     without: str | None = None,
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
-    progress: bool = True,
 ) -> RunResult:
-    """One replay of ``series``, with plugin ``without`` disabled and ``entries`` (when
-    given) opened instead of the strategies' orders; each run in its own state folder."""
-    cfg = _fresh_state(config, report, f"dtms-state-{label}" if label != "run" else "dtms-state")
+    """One replay, with plugin ``without`` disabled and ``entries`` (when given) opened
+    instead of the strategies' orders; each run in its own state folder."""
+    state = "dtms-state" if label == "run" else f"dtms-state-{label}"
+    cfg = _fresh_state(replay.config, replay.report, state)
     if without is not None:
         cfg = appmod.without_plugin(cfg, without)
     started = time.perf_counter()
     app = appmod.build_sim_app(
-        cfg, series, base_timeframe=base, timeframe=timeframe, entries=entries
+        cfg,
+        replay.series,
+        base_timeframe=replay.base,
+        timeframe=replay.timeframe,
+        entries=entries,
     )
-    bar = ProgressBar(label.replace("_", " ")) if progress else None
-    stats = asyncio.run(drive(app, progress=bar))
-    summary = run_summary(
-        app, stats, {**extra, "run": label, "seconds": round(time.perf_counter() - started, 2)}
-    )
-    closed = list(app.broker.closed_trades()) if hasattr(app.broker, "closed_trades") else []
-    open_now = app.broker.positions()
+    stats = asyncio.run(drive(app, progress=ProgressBar(label.replace("_", " "))))
+    closed = closed_positions(app, stats)
+    trades = outcomes(stats.entries, stats.closes, closed, app.broker.positions())
+    seconds = round(time.perf_counter() - started, 2)
+    summary = run_summary(app, stats, {**replay.extra, "run": label, "seconds": seconds}, trades)
     release(app)
     return RunResult(
         label=label,
         stats=stats,
         closed=closed,
-        trades=outcomes(stats.entries, stats.closes, closed, open_now),
+        trades=trades,
         summary=summary,
         start_balance=app.start_balance,
-        start=min(b[0].time for b in series.values() if b),
+        start=min(b[0].time for b in replay.series.values() if b),
         recorder=app.recorder,
         until=app.clock.now(),
     )
 
 
 def compare_runs(
-    plugin: str,
-    config: HostConfig,
-    series: Mapping[str, Sequence[Bar]],
-    base: str,
-    timeframe: str,
-    report: Path,
-    extra: Mapping[str, Any],
-    *,
-    full: RunResult | None = None,
+    plugin: str, replay: Replay, *, full: RunResult | None = None
 ) -> tuple[RunResult, RunResult, RunResult | None]:
     """The three runs: without ``plugin``, with it on the same entries, and with it in
     full (``full`` when the caller already ran it). Stops early when one is interrupted."""
-    if not config_has(config, plugin):
+    if not config_has(replay.config, plugin):
         raise ConfigError(
             f"--compare {plugin}: no enabled plugin named {plugin!r} "
-            f"(see `hostapp plugins`; disabled in {config.source}?)"
+            f"(see `hostapp plugins`; disabled in {replay.config.source}?)"
         )
-    without = one_run(config, series, base, timeframe, report, "without", extra, without=plugin)
+    without = one_run(replay, "without", without=plugin)
     if without.interrupted:
         return without, without, None
-    same = one_run(
-        config,
-        series,
-        base,
-        timeframe,
-        report,
-        "same_entries",
-        extra,
-        entries=entry_script(without),
-    )
+    same = one_run(replay, "same_entries", entries=entry_script(without))
     if full is None and not same.interrupted:
-        full = one_run(config, series, base, timeframe, report, "full", extra)
+        full = one_run(replay, "full")
     return without, same, full
 
 
@@ -132,59 +135,50 @@ def config_has(config: HostConfig, plugin: str) -> bool:
 
 
 def write_comparison(
-    report_dir: Path,
-    plugin: str,
-    series: Mapping[str, Sequence[Bar]],
-    base: str,
-    runs: tuple[RunResult, RunResult, RunResult | None],
-    extra: Mapping[str, Any],
+    plugin: str, replay: Replay, runs: tuple[RunResult, RunResult, RunResult | None]
 ) -> dict[str, Any]:
-    """``summary.json``, ``trades.csv`` and the charts of a comparison; returns the
-    summary."""
+    """``summary.json``, ``trades.csv`` and the charts of a comparison, in the replay's
+    report folder; returns the summary."""
     from .charts import write_equity_chart, write_r_histogram
 
     without, same, full = runs
+    folder = replay.report
     summary = build_report(plugin, without, same, full)
-    summary.update(extra)
+    summary.update(replay.extra)
     summary["interrupted"] = any(r.interrupted for r in runs if r is not None)
     summary["notes"] = notes(summary)
-    write_trades_csv(report_dir / "trades.csv", without, same, full)
+    write_trades_csv(folder / "trades.csv", without, same, full)
     curves = {f"without {plugin}": without.curve(), f"with {plugin} (same entries)": same.curve()}
     if full is not None:
         curves[f"with {plugin} (full)"] = full.curve()
-    charts = price_charts(report_dir, series, same, base, title=f"with {plugin}, same entries")
+    charts = price_charts(replay, same, title=f"with {plugin}, same entries")
     charts.append(
         write_equity_chart(
-            report_dir / "equity.png", curves, start_balance=same.start_balance, start=same.start
+            folder / "equity.png", curves, start_balance=same.start_balance, start=same.start
         )
     )
     rs = {
         f"without {plugin}": [t.r for t in without.trades if t.r is not None],
         f"with {plugin} (same entries)": [t.r for t in same.trades if t.r is not None],
     }
-    charts.append(write_r_histogram(report_dir / "r_histogram.png", rs))
+    charts.append(write_r_histogram(folder / "r_histogram.png", rs))
     summary["charts"] = [p.name for p in charts]
     summary["trades_csv"] = "trades.csv"
-    write_json(report_dir / "summary.json", summary)
+    write_json(folder / "summary.json", summary)
     return summary
 
 
-def price_charts(
-    report_dir: Path,
-    series: Mapping[str, Sequence[Bar]],
-    run: RunResult,
-    base: str,
-    title: str = "",
-) -> list[Path]:
+def price_charts(replay: Replay, run: RunResult, title: str = "") -> list[Path]:
+    """One price chart per symbol of ``run``, in the replay's report folder."""
     from .charts import write_price_charts
 
     return write_price_charts(
-        report_dir,
-        series,
+        replay.report,
+        replay.series,
         trades=run.trades,
         states=run.recorder.states,
         actions=run.recorder.actions,
-        base_seconds=timeframe_seconds(base),
+        base_seconds=timeframe_seconds(replay.base),
         until=run.until,
         title=title,
     )
@@ -222,29 +216,18 @@ def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]
     return f"{plugin} did nothing in the runs with it, so the comparison shows nothing: {why}"
 
 
-def compare_command(
-    plugin: str,
-    config: HostConfig,
-    series: Mapping[str, Sequence[Bar]],
-    base: str,
-    timeframe: str,
-    report_dir: Path,
-    extra: Mapping[str, Any],
-    *,
-    json_out: bool,
-) -> int:
+def compare_command(plugin: str, replay: Replay, *, json_out: bool) -> int:
     """``hostapp replay --compare``: the runs, the report, the table; exit 3 when the
     plugin under test did nothing at all, 130 when interrupted."""
-    runs = compare_runs(plugin, config, series, base, timeframe, report_dir, extra)
-    summary = write_comparison(report_dir, plugin, series, base, runs, extra)
+    runs = compare_runs(plugin, replay)
+    summary = write_comparison(plugin, replay, runs)
     print_comparison(summary, json_out=json_out)
     out = sys.stderr if json_out else sys.stdout
-    print(
-        f"\nreport: {report_dir / 'summary.json'}, trades.csv and charts in {report_dir}/", file=out
-    )
-    print(f"log: {report_dir / LOG_NAME}", file=out)
+    folder = replay.report
+    print(f"\nreport: {folder / 'summary.json'}, trades.csv and charts in {folder}/", file=out)
+    print(f"log: {folder / LOG_NAME}", file=out)
     if summary["interrupted"]:
-        return 130
+        return EXIT_INTERRUPTED
     void = did_nothing(plugin, runs)
     if void is not None:
         print(f"hostapp: {void}", file=sys.stderr)

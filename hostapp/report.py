@@ -26,7 +26,7 @@ from hookspecs import Action, ActionResult, DefensiveState, HostView, Trade, hoo
 
 from .exits import ExitManager
 from .loop import LoopStats
-from .outcomes import metrics, outcomes, parent_ticket
+from .outcomes import Outcome, metrics, outcomes, parent_ticket
 
 RECORDER_NAME = "run_report"
 
@@ -88,10 +88,12 @@ def summarize(
     start_balance: float,
     balance: float,
     extra: Mapping[str, Any] | None = None,
+    trades: Sequence[Outcome] | None = None,
 ) -> dict[str, Any]:
     """The figures of one run, as ``summary.json`` holds them (the per-trade figures:
-    :func:`hostapp.outcomes.metrics`)."""
-    trades = outcomes(stats.entries, stats.closes, closed, open_positions)
+    :func:`hostapp.outcomes.metrics`, of ``trades`` when the caller has them already)."""
+    if trades is None:
+        trades = outcomes(stats.entries, stats.closes, closed, open_positions)
     reached: dict[str, set[int]] = {s.value: set() for s in DefensiveState}
     for _, ticket, _, new, _ in recorder.states:
         reached[new.value].add(ticket)

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import shutil
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from types import FrameType
@@ -38,6 +39,7 @@ from .logs import formatter
 from .loop import LoopStats
 from .market.resample import check_timeframes
 from .market.timeframes import timeframe_seconds
+from .outcomes import Outcome
 from .progress import ProgressBar
 from .report import summarize, summary_table, write_json
 
@@ -132,14 +134,25 @@ def _newest_bar(app: appmod.App) -> Callable[[str], Any]:
     return newest
 
 
-def run_summary(app: appmod.App, stats: LoopStats, extra: Mapping[str, Any]) -> dict[str, Any]:
+def closed_positions(app: appmod.App, stats: LoopStats) -> list[Any]:
+    """Every position the run closed, with its realised profit: the broker's record, or
+    the loop's when the broker keeps none."""
     closed_trades = getattr(app.broker, "closed_trades", None)
-    closed = list(closed_trades()) if callable(closed_trades) else [t for _, t, _ in stats.closes]
+    return list(closed_trades()) if callable(closed_trades) else [t for _, t, _ in stats.closes]
+
+
+def run_summary(
+    app: appmod.App,
+    stats: LoopStats,
+    extra: Mapping[str, Any],
+    trades: Sequence[Outcome] | None = None,
+) -> dict[str, Any]:
     return summarize(
         stats=stats,
         recorder=app.recorder,
-        closed=closed,
+        closed=closed_positions(app, stats),
         open_positions=app.broker.positions(),
+        trades=trades,
         start_balance=app.start_balance,
         balance=app.broker.account().balance,
         extra={
@@ -240,18 +253,18 @@ def run_command(args: argparse.Namespace) -> int:
         return _paper_live(args, config, series, base, report, serve, extra)
     from . import ab
 
-    tf = config.host.timeframe
-    run = ab.one_run(config, series, base, tf, report, "run", extra)
+    replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
+    run = ab.one_run(replay, "run")
     summary = dict(run.summary)
-    summary["charts"] = [p.name for p in ab.price_charts(report, series, run, base)]
+    summary["charts"] = [p.name for p in ab.price_charts(replay, run)]
     print(summary_table(summary))
     compared: dict[str, Any] | None = None
     if not run.interrupted and getattr(args, "compare", True) and ab.config_has(config, "dtms"):
         # the first thing a new user sees: what DTMS changed on the same trades
-        runs = ab.compare_runs(
-            "dtms", config, series, base, tf, report / "compare", extra, full=run
+        to_compare = dataclasses.replace(replay, report=report / "compare")
+        compared = ab.write_comparison(
+            "dtms", to_compare, ab.compare_runs("dtms", to_compare, full=run)
         )
-        compared = ab.write_comparison(report / "compare", "dtms", series, base, runs, extra)
         print()
         ab.print_comparison(compared)
         summary["compare"] = "compare/summary.json"
@@ -260,10 +273,7 @@ def run_command(args: argparse.Namespace) -> int:
     if compared is not None:
         print(f"A/B: {report / 'compare'}/ (summary.json, trades.csv, equity and R charts)")
     print(f"log: {report / LOG_NAME}")
-    if run.interrupted:
-        print("hostapp: interrupted; the report covers the run up to the stop", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+    return _exit_code(run.interrupted)
 
 
 def _paper_live(
@@ -286,7 +296,12 @@ def _paper_live(
     print(summary_table(summary))
     print(f"\nreport: {report / 'summary.json'}")
     print(f"log: {report / LOG_NAME}")
-    if stats.interrupted:
+    return _exit_code(stats.interrupted)
+
+
+def _exit_code(interrupted: bool) -> int:
+    """130 after a signal, saying that the report is partial; else 0."""
+    if interrupted:
         print("hostapp: interrupted; the report covers the run up to the stop", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
@@ -364,13 +379,12 @@ def replay_command(args: argparse.Namespace) -> int:
     base, tf = _replay_timeframes(args, series, config.host.timeframe)
     _setup_logging(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
+    replay = ab.Replay(config, series, base, tf, report, extra)
     if args.compare:
-        return ab.compare_command(
-            args.compare, config, series, base, tf, report, extra, json_out=args.json
-        )
-    run = ab.one_run(config, series, base, tf, report, "run", extra)
+        return ab.compare_command(args.compare, replay, json_out=args.json)
+    run = ab.one_run(replay, "run")
     summary = dict(run.summary)
-    summary["charts"] = [p.name for p in ab.price_charts(report, series, run, base)]
+    summary["charts"] = [p.name for p in ab.price_charts(replay, run)]
     write_json(report / "summary.json", summary)
     out = sys.stderr if args.json else sys.stdout
     if args.json:

@@ -45,6 +45,7 @@ class Resampler:
     __slots__ = (
         "_bucket",
         "_close",
+        "_epoch_aligned",
         "_high",
         "_low",
         "_next",
@@ -60,7 +61,10 @@ class Resampler:
 
     def __init__(self, timeframe: str, base: str = "M5") -> None:
         self._tf, _ = check_timeframes(timeframe, base)
-        self._period = self._tf.seconds if self._tf.fixed else 0  # 0: calendar buckets
+        self._period = self._tf.seconds
+        # buckets that start on whole multiples of their length since the epoch: all but
+        # weeks (from Sunday) and months (calendar), which ask the timeframe
+        self._epoch_aligned = self._tf.fixed and self._tf is not Timeframe.W1
         self.bars: list[Bar] = []
         self._bucket: int | None = None  # epoch seconds of the forming bucket's open
         self._next = 0  # epoch seconds of the next bucket's open
@@ -72,8 +76,7 @@ class Resampler:
     def add(self, bar: Bar) -> None:
         """Take the next base bar. Bars must come in strictly increasing time order."""
         t = to_epoch(bar.time)
-        period = self._period
-        bucket = t - t % period if period and period < 604_800 else self._tf.bucket_epoch(t)
+        bucket = t - t % self._period if self._epoch_aligned else self._tf.bucket_epoch(t)
         if bucket != self._bucket:
             if self._bucket is not None and bucket < self._bucket:
                 raise ValueError(f"bar at {bar.time.isoformat()} is older than the last one")
