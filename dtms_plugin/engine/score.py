@@ -8,15 +8,91 @@ each taking the snapshot and the trade's sign (+1 buy, −1 sell) and returning
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from hookspecs import Direction
+from hookspecs import Bar, Direction
 
 from ..settings import DtmsSettings, Weights
 from .regime import Regime, Session, Structure, Volatility
 
-if TYPE_CHECKING:
-    from .snapshot import SignalSnapshot
+
+class Flow(Protocol):
+    """The order-flow figures a score reads (``snapshot.OrderFlow`` has them)."""
+
+    @property
+    def buy_volume(self) -> float: ...
+
+    @property
+    def sell_volume(self) -> float: ...
+
+    @property
+    def delta_z(self) -> float | None: ...
+
+
+class ScoreInputs(Protocol):
+    """What the score reads of a snapshot (``snapshot.SignalSnapshot`` has it).
+
+    A protocol rather than an import of the snapshot module, which itself calls
+    :func:`compute_score`: the score depends on the shape of its input only, so the two
+    modules do not import each other."""
+
+    @property
+    def settings(self) -> DtmsSettings: ...
+
+    @property
+    def fast_bar(self) -> Bar: ...
+
+    @property
+    def signal_close(self) -> float | None: ...
+
+    @property
+    def atr_fast(self) -> float | None: ...
+
+    @property
+    def rsi(self) -> float | None: ...
+
+    @property
+    def rsi_prev(self) -> float | None: ...
+
+    @property
+    def hist(self) -> tuple[float, ...]: ...
+
+    @property
+    def ema_fast_slope(self) -> float | None: ...
+
+    @property
+    def ema_slow_slope(self) -> float | None: ...
+
+    @property
+    def swing_high(self) -> float | None: ...
+
+    @property
+    def swing_low(self) -> float | None: ...
+
+    @property
+    def vwap(self) -> float | None: ...
+
+    @property
+    def vwap_slope(self) -> float | None: ...
+
+    @property
+    def vwap_above(self) -> int: ...
+
+    @property
+    def vwap_below(self) -> int: ...
+
+    @property
+    def order_flow(self) -> Flow | None: ...
+
+    @property
+    def regime(self) -> Regime: ...
+
+    @property
+    def weights(self) -> tuple[float, ...]: ...
+
+    @property
+    def signal_cache(self) -> dict[int, tuple[float | None, ...]]: ...
+
 
 SIGNALS: tuple[str, ...] = (
     "structure",
@@ -32,7 +108,7 @@ def _clamp(x: float) -> float:
     return -1.0 if x < -1.0 else 1.0 if x > 1.0 else x
 
 
-def structure_score(s: SignalSnapshot, sign: int) -> float | None:
+def structure_score(s: ScoreInputs, sign: int) -> float | None:
     """Close beyond the last confirmed swing against the trade −1, in favour +1."""
     c = s.signal_close
     if c is None or (s.swing_high is None and s.swing_low is None):
@@ -45,11 +121,11 @@ def structure_score(s: SignalSnapshot, sign: int) -> float | None:
     return 0.0
 
 
-def vwap_slope_against(s: SignalSnapshot, sign: int) -> bool:
+def vwap_slope_against(s: ScoreInputs, sign: int) -> bool:
     return s.vwap_slope is not None and sign * s.vwap_slope < -s.regime.vwap_threshold
 
 
-def vwap_volume_score(s: SignalSnapshot, sign: int) -> float | None:
+def vwap_volume_score(s: ScoreInputs, sign: int) -> float | None:
     if s.vwap is None:
         return None
     need = s.settings.indicators.vwap_side_bars
@@ -74,7 +150,7 @@ def vwap_volume_score(s: SignalSnapshot, sign: int) -> float | None:
     return _clamp(score)
 
 
-def momentum_score(s: SignalSnapshot, sign: int) -> float | None:
+def momentum_score(s: ScoreInputs, sign: int) -> float | None:
     """RSI below threshold and falling −0.6 (buy; mirrored around 50 for a sell), RSI
     beyond 50 and rising +0.6; MACD histogram strictly falling over the last
     ``macd_trend_bars`` bars −0.4, strictly rising +0.4."""
@@ -106,7 +182,7 @@ def momentum_score(s: SignalSnapshot, sign: int) -> float | None:
     return _clamp(score)
 
 
-def ema_alignment_score(s: SignalSnapshot, sign: int) -> float | None:
+def ema_alignment_score(s: ScoreInputs, sign: int) -> float | None:
     """Both slopes with +1, both against −1, EMA50 against only −0.5, EMA200 against
     only (EMA50 with) +0.25; a flat slope is neither with nor against."""
     f, sl = s.ema_fast_slope, s.ema_slow_slope
@@ -124,7 +200,7 @@ def ema_alignment_score(s: SignalSnapshot, sign: int) -> float | None:
     return 0.0
 
 
-def delta_pressure_score(s: SignalSnapshot, sign: int) -> float | None:
+def delta_pressure_score(s: ScoreInputs, sign: int) -> float | None:
     flow = s.order_flow
     if flow is None or flow.delta_z is None:
         return None
@@ -133,7 +209,7 @@ def delta_pressure_score(s: SignalSnapshot, sign: int) -> float | None:
     return -1.0 if z < -limit else 1.0 if z > limit else 0.0
 
 
-def candle_conviction_score(s: SignalSnapshot, sign: int) -> float | None:
+def candle_conviction_score(s: ScoreInputs, sign: int) -> float | None:
     """A conviction bar against the trade −1, or −0.5 when it does not close beyond the
     VWAP against the trade (unknown VWAP counts as not beyond); in favour +1."""
     atr = s.atr_fast
@@ -238,7 +314,7 @@ class ScoreBreakdown:
         }
 
 
-def _signal_subscores(s: SignalSnapshot, sign: int) -> tuple[float | None, ...]:
+def _signal_subscores(s: ScoreInputs, sign: int) -> tuple[float | None, ...]:
     """Structure, momentum and EMA alignment: they read only signal-timeframe (M15)
     features, so ``SymbolIndicators`` shares them between the fast-bar snapshots of one
     signal bar through ``s.signal_cache``."""
@@ -250,7 +326,7 @@ def _signal_subscores(s: SignalSnapshot, sign: int) -> tuple[float | None, ...]:
     return hit
 
 
-def compute_score(s: SignalSnapshot, direction: Direction) -> ScoreBreakdown:
+def compute_score(s: ScoreInputs, direction: Direction) -> ScoreBreakdown:
     sign = 1 if direction == "buy" else -1
     weights = s.weights
     st, mo, ema = _signal_subscores(s, sign)

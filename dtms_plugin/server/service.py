@@ -13,11 +13,11 @@ import inspect
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import Broker, Clock, DefensiveState, MarketView, Trade
+from hookspecs import DefensiveState, Trade
 from hookspecs.events import log_event
 
 from ..settings import DtmsSettings, for_host
@@ -26,6 +26,7 @@ from ..strategy import Strategy
 from .engine_thread import EngineThread
 from .headless import HeadlessHost, MonitorStatus
 from .metrics import ServerMetrics, Stopwatch
+from .runtime import Runtime
 from .settings import ServerSettings
 from .validation import Registration, UnknownSymbol
 from .views import batch_entry, last_journal_entry, record_state, trade_view
@@ -37,16 +38,6 @@ class EngineUnavailable(RuntimeError):
 
 class RegistrationRejected(RuntimeError):
     """The engine declined a trade (it kept no record of it): a 422."""
-
-
-@dataclass
-class Runtime:
-    """What the engine trades on. ``close`` releases the broker connection."""
-
-    broker: Broker
-    market: MarketView
-    clock: Clock
-    close: Callable[[], None] | None = None
 
 
 RuntimeFactory = Callable[[ServerSettings], Runtime]

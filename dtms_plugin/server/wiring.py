@@ -26,7 +26,7 @@ from typing import Any
 
 from hookspecs import Bar, Broker, ConfigError, parse_settings
 
-from .service import Runtime
+from .runtime import Runtime
 from .settings import ServerSettings
 
 log = logging.getLogger("dtms_plugin.server")

@@ -7,14 +7,25 @@ returns closed bars only, which is what the contract promises strategies.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from hookspecs import Bar, BrokerError, Timeframe
+from hookspecs import Bar, BrokerError, SymbolInfo, Timeframe
 
-from .mt5_convert import bars_from_rates, last_error
+from .mt5_convert import ServerClock, bars_from_rates, last_error
 
-if TYPE_CHECKING:
-    from .mt5 import Mt5Broker
+
+class Terminal(Protocol):
+    """What the market reads of an :class:`~hostapp.brokers.mt5.Mt5Broker`: its API
+    module, its server-time offset and its symbols. A protocol, so that the broker module
+    (which re-exports this one) and this module do not import each other."""
+
+    @property
+    def api(self) -> Any: ...
+
+    @property
+    def server_clock(self) -> ServerClock: ...
+
+    def symbol_info(self, symbol: str) -> SymbolInfo | None: ...
 
 
 class Mt5Market:
@@ -22,7 +33,7 @@ class Mt5Market:
 
     base_timeframe = "M1"  # the terminal builds every timeframe from its M1 history
 
-    def __init__(self, broker: Mt5Broker) -> None:
+    def __init__(self, broker: Terminal) -> None:
         self.broker = broker
 
     def timeframe(self, name: str) -> int:
