@@ -10,8 +10,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml examples/sma_strategy/pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e examples/sma_strategy
+$(STAMP): $(BIN)/python pyproject.toml examples/sma_strategy/pyproject.toml examples/atr_trailing/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e examples/sma_strategy -e examples/atr_trailing
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -11,6 +11,9 @@ import pluggy
 
 PROJECT_NAME = "hostapp"
 ENTRY_POINT_GROUP = "hostapp"
+#: Plugins installed here run only when ``[plugins] enabled`` names them (baselines,
+#: alternatives to compare): installing one never changes what a host does by itself.
+OPTIONAL_ENTRY_POINT_GROUP = "hostapp.optional"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)

@@ -64,15 +64,19 @@ def one_run(
     replay: Replay,
     label: str,
     *,
-    without: str | None = None,
+    without: Sequence[str] = (),
+    with_: Sequence[str] = (),
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
 ) -> RunResult:
-    """One replay, with plugin ``without`` disabled and ``entries`` (when given) opened
-    instead of the strategies' orders; each run in its own state folder."""
+    """One replay, with the plugins ``without`` disabled, those in ``with_`` running, and
+    ``entries`` (when given) opened instead of the strategies' orders; each run in its
+    own state folder."""
     state = "dtms-state" if label == "run" else f"dtms-state-{label}"
     cfg = _fresh_state(replay.config, replay.report, state)
-    if without is not None:
-        cfg = appmod.without_plugin(cfg, without)
+    for name in without:
+        cfg = appmod.without_plugin(cfg, name)
+    for name in with_:
+        cfg = appmod.with_plugin(cfg, name)
     started = time.perf_counter()
     app = appmod.build_sim_app(
         cfg,
@@ -101,41 +105,53 @@ def one_run(
 
 
 def compare_runs(
-    plugin: str, replay: Replay, *, full: RunResult | None = None
+    plugin: str,
+    replay: Replay,
+    *,
+    against: str | None = None,
+    full: RunResult | None = None,
 ) -> tuple[RunResult, RunResult, RunResult | None]:
-    """The three runs: without ``plugin``, with it on the same entries, and with it in
-    full (``full`` when the caller already ran it). Stops early when one is interrupted."""
-    if not config_has(replay.config, plugin):
-        raise ConfigError(
-            f"--compare {plugin}: no enabled plugin named {plugin!r} "
-            f"(see `hostapp plugins`; disabled in {replay.config.source}?)"
-        )
-    without = one_run(replay, "without", without=plugin)
+    """The three runs: the baseline (without ``plugin``; with ``against`` instead when
+    given), ``plugin`` on the baseline's entries, and ``plugin`` in full (``full`` when the
+    caller already ran it). Stops early when one is interrupted."""
+    for name, option in ((plugin, "--compare"), (against, "--against")):
+        if name is not None and not plugin_exists(replay.config, name):
+            raise ConfigError(
+                f"{option} {name}: no plugin named {name!r} "
+                f"(see `hostapp plugins`; disabled in {replay.config.source}?)"
+            )
+    rival = (against,) if against else ()
+    without = one_run(replay, "without", without=(plugin,), with_=rival)
     if without.interrupted:
         return without, without, None
-    same = one_run(replay, "same_entries", entries=entry_script(without))
+    same = one_run(
+        replay, "same_entries", without=rival, with_=(plugin,), entries=entry_script(without)
+    )
     if full is None and not same.interrupted:
-        full = one_run(replay, "full")
+        full = one_run(replay, "full", without=rival, with_=(plugin,))
     return without, same, full
 
 
-def config_has(config: HostConfig, plugin: str) -> bool:
-    """Whether ``plugin`` is enabled in ``config`` (loaded or not yet)."""
+def plugin_exists(config: HostConfig, plugin: str) -> bool:
+    """Whether a plugin named ``plugin`` is installed or built in (a comparison runs it
+    whatever ``config`` enables)."""
     from .loader import BUILTINS
 
-    if plugin in config.plugins.disabled:
-        return False
     if plugin in BUILTINS or plugin in config.plugin_tables:
         return True
     from importlib.metadata import entry_points
 
-    from hookspecs import ENTRY_POINT_GROUP
+    from hookspecs.markers import ENTRY_POINT_GROUP, OPTIONAL_ENTRY_POINT_GROUP
 
-    return any(ep.name == plugin for ep in entry_points(group=ENTRY_POINT_GROUP))
+    groups = (ENTRY_POINT_GROUP, OPTIONAL_ENTRY_POINT_GROUP)
+    return any(ep.name == plugin for g in groups for ep in entry_points(group=g))
 
 
 def write_comparison(
-    plugin: str, replay: Replay, runs: tuple[RunResult, RunResult, RunResult | None]
+    plugin: str,
+    replay: Replay,
+    runs: tuple[RunResult, RunResult, RunResult | None],
+    against: str | None = None,
 ) -> dict[str, Any]:
     """``summary.json``, ``trades.csv`` and the charts of a comparison, in the replay's
     report folder; returns the summary."""
@@ -143,12 +159,13 @@ def write_comparison(
 
     without, same, full = runs
     folder = replay.report
-    summary = build_report(plugin, without, same, full)
+    summary = build_report(plugin, without, same, full, against)
     summary.update(replay.extra)
     summary["interrupted"] = any(r.interrupted for r in runs if r is not None)
     summary["notes"] = notes(summary)
     write_trades_csv(folder / "trades.csv", without, same, full)
-    curves = {f"without {plugin}": without.curve(), f"with {plugin} (same entries)": same.curve()}
+    base_label = against or f"without {plugin}"
+    curves = {base_label: without.curve(), f"with {plugin} (same entries)": same.curve()}
     if full is not None:
         curves[f"with {plugin} (full)"] = full.curve()
     charts = price_charts(replay, same, title=f"with {plugin}, same entries")
@@ -158,7 +175,7 @@ def write_comparison(
         )
     )
     rs = {
-        f"without {plugin}": [t.r for t in without.trades if t.r is not None],
+        base_label: [t.r for t in without.trades if t.r is not None],
         f"with {plugin} (same entries)": [t.r for t in same.trades if t.r is not None],
     }
     charts.append(write_r_histogram(folder / "r_histogram.png", rs))
@@ -216,11 +233,13 @@ def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]
     return f"{plugin} did nothing in the runs with it, so the comparison shows nothing: {why}"
 
 
-def compare_command(plugin: str, replay: Replay, *, json_out: bool) -> int:
-    """``hostapp replay --compare``: the runs, the report, the table; exit 3 when the
-    plugin under test did nothing at all, 130 when interrupted."""
-    runs = compare_runs(plugin, replay)
-    summary = write_comparison(plugin, replay, runs)
+def compare_command(
+    plugin: str, replay: Replay, *, against: str | None = None, json_out: bool = False
+) -> int:
+    """``hostapp replay --compare NAME [--against OTHER]``: the runs, the report, the
+    table; exit 3 when the plugin under test did nothing at all, 130 when interrupted."""
+    runs = compare_runs(plugin, replay, against=against)
+    summary = write_comparison(plugin, replay, runs, against)
     print_comparison(summary, json_out=json_out)
     out = sys.stderr if json_out else sys.stdout
     folder = replay.report

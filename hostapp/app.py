@@ -288,6 +288,16 @@ def without_plugin(config: HostConfig, name: str) -> HostConfig:
     )
 
 
+def with_plugin(config: HostConfig, name: str) -> HostConfig:
+    """The same config with plugin ``name`` running (not disabled; enabled when optional)."""
+    plugins = config.plugins
+    enabled = plugins.enabled if name in plugins.enabled else [*plugins.enabled, name]
+    disabled = [n for n in plugins.disabled if n != name]
+    return dataclasses.replace(
+        config, plugins=dataclasses.replace(plugins, disabled=disabled, enabled=enabled)
+    )
+
+
 def with_host(config: HostConfig, **changes: Any) -> HostConfig:
     return dataclasses.replace(config, host=dataclasses.replace(config.host, **changes))
 

@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="A/B of plugin NAME (default dtms): without it, with it on the same entries, "
         "and with it trading freely; a table, trades.csv, equity and R charts",
     )
+    p.add_argument(
+        "--against",
+        default=None,
+        metavar="OTHER",
+        help="with --compare: the baseline run uses plugin OTHER instead of nothing (e.g. "
+        "atr_trailing, the Chandelier exit); both manage the same entries. 'none': without",
+    )
     p.add_argument("--report", metavar="DIR", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_replay)

@@ -91,13 +91,20 @@ def activity(run: RunResult, plugin: str) -> int | None:
 
 
 def build_report(
-    plugin: str, without: RunResult, same: RunResult, full: RunResult | None
+    plugin: str,
+    without: RunResult,
+    same: RunResult,
+    full: RunResult | None,
+    against: str | None = None,
 ) -> dict[str, Any]:
     """``summary.json`` of a comparison: ``same_entries`` and ``full``, each with
-    ``with`` and ``without``, and the trade-by-trade ``paired`` figures."""
+    ``with`` and ``without`` (the baseline: no plugin, or ``against``), the trade-by-trade
+    ``paired`` figures, and under ``full.entries`` what vetoing entries did apart from
+    managing trades."""
     pairs, unpaired = pair(without.trades, same.trades)
     report: dict[str, Any] = {
         "plugin": plugin,
+        "against": against,
         "same_entries": {
             "with": same.summary,
             "without": without.summary,
@@ -105,8 +112,30 @@ def build_report(
         },
     }
     if full is not None:
-        report["full"] = {"with": full.summary, "without": without.summary}
+        report["full"] = {
+            "with": full.summary,
+            "without": without.summary,
+            "entries": entry_effect(without, full),
+        }
     return report
+
+
+def entry_effect(without: RunResult, full: RunResult) -> dict[str, Any]:
+    """What the plugin's say over entries did, apart from trade management: the baseline's
+    trades the full run did not take (vetoed, or never proposed because an earlier trade
+    was still open) and the R they made in the baseline, and the full run's own trades the
+    baseline never took."""
+    pairs, _ = pair(without.trades, full.trades)
+    taken = {id(p.without) for p in pairs}
+    skipped = [t for t in without.trades if id(t) not in taken]
+    rs = [t.r for t in skipped if t.r is not None]
+    return {
+        "not_taken": len(skipped),
+        "not_taken_r": round(sum(rs), 4),
+        "not_taken_avg_r": round(sum(rs) / len(rs), 4) if rs else None,
+        "new_trades": len(full.trades) - len(pairs),
+        "vetoed": full.summary.get("orders_vetoed", 0),
+    }
 
 
 def write_trades_csv(
@@ -179,18 +208,21 @@ def fmt(value: Any, kind: str) -> str:
 
 
 def comparison_table(report: Mapping[str, Any]) -> Any:
-    """A rich table: the run without the plugin, with it on the same entries, and with it
-    trading freely; then the trade-by-trade figures and what each plugin said."""
+    """A rich table: the baseline (no plugin, or the ``against`` one), the plugin on the
+    same entries, and the plugin trading freely; then the trade-by-trade figures, and what
+    the say over entries did apart from managing trades."""
     from rich.table import Table
 
     plugin = report["plugin"]
+    baseline = report.get("against") or f"without {plugin}"
     same = report["same_entries"]
     full = report.get("full")
     table = Table(
-        title=f"A/B of {plugin}: the same bars, without and with it", title_justify="left"
+        title=f"A/B of {plugin}: the same bars, {baseline} and with {plugin}",
+        title_justify="left",
     )
     table.add_column("")
-    table.add_column(f"without {plugin}", justify="right")
+    table.add_column(baseline, justify="right")
     table.add_column(f"with {plugin}\n(same entries)", justify="right")
     if full is not None:
         table.add_column(f"with {plugin}\n(full: may veto)", justify="right")
@@ -202,6 +234,12 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
     blank = [""] * (len(runs) - 2)
     for key, label, kind in PAIRED_ROWS:
         table.add_row(label, "", fmt(paired.get(key), kind), *blank)
+    if full is not None:
+        entries = full["entries"]
+        table.add_section()
+        table.add_row("baseline trades not taken", "", "", fmt(entries["not_taken"], "n"))
+        table.add_row("  their R in the baseline", "", "", fmt(entries["not_taken_r"], "R"))
+        table.add_row("trades the baseline had not", "", "", fmt(entries["new_trades"], "n"))
     return table
 
 

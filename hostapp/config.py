@@ -66,11 +66,13 @@ class PluginsSettings:
     """The ``[plugins]`` table: which plugins run, in what order, and how failures count."""
 
     disabled: list[str] = field(default_factory=list)
+    #: optional plugins (entry-point group ``hostapp.optional``) to run
+    enabled: list[str] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
     on_error: Literal["isolate", "raise"] = "isolate"
 
     def __post_init__(self) -> None:
-        for key in ("disabled", "order"):
+        for key in ("disabled", "enabled", "order"):
             names: list[str] = getattr(self, key)
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:

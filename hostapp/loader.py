@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 
 from hookspecs import ConfigError
-from hookspecs.markers import ENTRY_POINT_GROUP
+from hookspecs.markers import ENTRY_POINT_GROUP, OPTIONAL_ENTRY_POINT_GROUP
 
 from .config import HostConfig
 from .errors import PluginError
@@ -51,6 +51,7 @@ class Candidate:
     target: object  # "module:attr" / "module", an EntryPoint, or the plugin object itself
     distribution: str | None = None
     version: str | None = None
+    optional: bool = False  # runs only when ``[plugins] enabled`` names it
 
     def describe(self) -> str:
         if isinstance(self.target, EntryPoint):
@@ -62,10 +63,12 @@ class Candidate:
 
 
 def discover(
-    builtins: Mapping[str, str | object], entry_points: Iterable[EntryPoint]
+    builtins: Mapping[str, str | object],
+    entry_points: Iterable[EntryPoint],
+    optional: Iterable[EntryPoint] = (),
 ) -> list[Candidate]:
-    """Builtins sorted by name, then entry points sorted by name; a name used twice is an
-    error naming both."""
+    """Builtins sorted by name, then entry points (``optional``: off unless enabled)
+    sorted by name; a name used twice is an error naming both."""
     from hostapp import __version__
 
     found: list[Candidate] = []
@@ -76,14 +79,15 @@ def discover(
         else:
             found.append(Candidate(name, "builtin", target))
     seen: set[tuple[str, str, str | None]] = set()
-    for ep in sorted(entry_points, key=lambda e: e.name):
+    flagged = [(ep, False) for ep in entry_points] + [(ep, True) for ep in optional]
+    for ep, is_optional in sorted(flagged, key=lambda e: e[0].name):
         dist = getattr(ep, "dist", None)
         dist_name = dist.name if dist is not None else None
         if (ep.name, ep.value, dist_name) in seen:  # one distribution seen twice on sys.path
             continue
         seen.add((ep.name, ep.value, dist_name))
         version = dist.version if dist is not None else None
-        found.append(Candidate(ep.name, "entry point", ep, dist_name, version))
+        found.append(Candidate(ep.name, "entry point", ep, dist_name, version, is_optional))
     by_name: dict[str, Candidate] = {}
     for c in found:
         if c.name in by_name:
@@ -110,13 +114,22 @@ def load_plugins(
     """
     if builtins is None:
         builtins = BUILTINS
+    optional: Iterable[EntryPoint] = ()
     if entry_points is None:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        optional = importlib.metadata.entry_points(group=OPTIONAL_ENTRY_POINT_GROUP)
     if env is None:
         env = os.environ
-    candidates = discover(builtins, entry_points)
+    candidates = discover(builtins, entry_points, optional)
     known = [c.name for c in candidates]
     disabled = _disabled(config, env, known)
+    problem = _unknown(config.plugins.enabled, known)
+    if problem:
+        raise ConfigError(f"{config.source} [plugins] key 'enabled': {problem}")
+    allowed = _names(env[LOAD_ENV]) if LOAD_ENV in env else []
+    for c in candidates:
+        if c.optional and c.name not in config.plugins.enabled and c.name not in allowed:
+            disabled.setdefault(c.name, "optional (name it in [plugins] enabled)")
     _check_config_names(config, known)
     mode = on_error or config.plugins.on_error
     host = PluginHost(order=config.plugins.order, on_error=mode, tables=config.plugin_tables)

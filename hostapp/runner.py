@@ -259,7 +259,7 @@ def run_command(args: argparse.Namespace) -> int:
     summary["charts"] = [p.name for p in ab.price_charts(replay, run)]
     print(summary_table(summary))
     compared: dict[str, Any] | None = None
-    if not run.interrupted and getattr(args, "compare", True) and ab.config_has(config, "dtms"):
+    if not run.interrupted and getattr(args, "compare", True) and "dtms" in run.summary["plugins"]:
         # the first thing a new user sees: what DTMS changed on the same trades
         to_compare = dataclasses.replace(replay, report=report / "compare")
         compared = ab.write_comparison(
@@ -371,6 +371,9 @@ def replay_command(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     report = Path(args.report) if args.report else DEFAULT_REPORT
     _compare_name(args)
+    against = None if args.against in (None, "none") else args.against
+    if against is not None and not args.compare:
+        raise ConfigError("--against names the manager to compare with: add --compare NAME")
     try:
         series = _replay_series(args)
     except (CsvError, OSError) as exc:
@@ -381,7 +384,7 @@ def replay_command(args: argparse.Namespace) -> int:
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     replay = ab.Replay(config, series, base, tf, report, extra)
     if args.compare:
-        return ab.compare_command(args.compare, replay, json_out=args.json)
+        return ab.compare_command(args.compare, replay, against=against, json_out=args.json)
     run = ab.one_run(replay, "run")
     summary = dict(run.summary)
     summary["charts"] = [p.name for p in ab.price_charts(replay, run)]

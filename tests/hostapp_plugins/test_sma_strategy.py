@@ -18,7 +18,15 @@ from hostapp.testing import T0, bars_from_closes
 
 UP = [100.0] * 30 + [99.0, 98.0, 97.0, 96.0, 100.0, 104.0, 108.0]  # falls, then rallies
 DOWN = [100.0] * 30 + [101.0, 102.0, 103.0, 104.0, 100.0, 96.0, 92.0]
-SETTINGS = {"fast": 3, "slow": 10, "volume": 0.05, "atr_period": 5, "sl_atr": 1.5, "tp_atr": 3.0}
+SETTINGS = {
+    "fast": 3,
+    "slow": 10,
+    "sizing": "fixed",
+    "volume": 0.05,
+    "atr_period": 5,
+    "sl_atr": 1.5,
+    "tp_atr": 3.0,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -61,14 +69,37 @@ async def test_propose_orders_buys_a_golden_cross_with_atr_stops(hostapp_factory
     assert await host.plugins.propose_orders(host, "XAUUSD", more, T0) == []
 
 
-def test_propose_orders_sells_a_dead_cross() -> None:
+def test_propose_orders_sells_a_dead_cross(hostapp_factory: Any) -> None:
+    host = hostapp_factory({})
     sma.settings = sma.Settings(fast=3, slow=10, atr_period=5)
     cross = first_cross(DOWN, 3, 10, "sell")
-    (order,) = sma.propose_orders("EURUSD", bars_from_closes(DOWN[:cross]))
+    (order,) = sma.propose_orders(host, "EURUSD", bars_from_closes(DOWN[:cross]))
     assert order.direction == "sell"
     assert order.stop_loss is not None and order.take_profit is not None
     assert order.take_profit < order.stop_loss
-    assert sma.propose_orders("EURUSD", bars_from_closes(DOWN[:5])) == []  # too short
+    assert sma.propose_orders(host, "EURUSD", bars_from_closes(DOWN[:5])) == []  # too short
+
+
+def test_risk_sizing_loses_the_risk_share_at_the_stop() -> None:
+    from hookspecs import SymbolInfo
+
+    gold = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, contract_size=100.0)
+    # 1 % of 10,000 = 100; a stop 5.0 away costs 500 a lot: 0.2 lots
+    assert sma.risk_volume(10_000.0, 5.0, gold, 0.01) == 0.2
+    assert sma.risk_volume(10_000.0, 7.0, gold, 0.01) == 0.14  # 0.1428… floored to the step
+    assert sma.risk_volume(100.0, 7.0, gold, 0.01) == 0.01  # never below the minimum lot
+    assert sma.risk_volume(10**9, 0.5, gold, 0.01) == 100.0  # nor above the maximum
+
+
+async def test_risk_sizing_uses_the_balance_and_the_symbol(hostapp_factory: Any) -> None:
+    table = {**SETTINGS, "sizing": "risk", "risk_per_trade": 0.02}
+    host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": table}})
+    bars = bars_from_closes(UP[: first_cross(UP, 3, 10, "buy")])
+    ((_, order),) = await host.plugins.propose_orders(host, "XAUUSD", bars, T0)
+    info = host.broker.symbol_info("XAUUSD")
+    distance = 1.5 * sma.atr(bars, 5)
+    expected = sma.risk_volume(host.broker.account().balance, distance, info, 0.02)
+    assert order.volume == expected and order.volume > info.volume_min
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,10 @@ Settings (all optional)::
     [plugin.sma_strategy]
     fast = 10          # fast moving-average period, in bars
     slow = 30          # slow period; must be greater than fast
-    volume = 0.01      # lots per order
+    sizing = "risk"    # "risk": lots that lose risk_per_trade of the balance at the stop;
+                       # "fixed": always `volume` lots
+    risk_per_trade = 0.01
+    volume = 0.01      # lots per order with sizing = "fixed"
     atr_period = 14
     sl_atr = 1.5       # stop-loss distance in ATRs
     tp_atr = 3.0       # take-profit distance in ATRs
@@ -22,10 +25,21 @@ Settings (all optional)::
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from hookspecs import Bar, Direction, HostView, OrderRequest, Trade, hookimpl, parse_settings
+from hookspecs import (
+    Bar,
+    Direction,
+    HostView,
+    OrderRequest,
+    SymbolInfo,
+    Trade,
+    hookimpl,
+    parse_settings,
+)
 
 NAME = "sma_strategy"
 COMMENT = "sma "  # prefix of our orders' comments, to recognise our trades
@@ -36,6 +50,8 @@ log = logging.getLogger(NAME)
 class Settings:
     fast: int = 10
     slow: int = 30
+    sizing: Literal["risk", "fixed"] = "risk"
+    risk_per_trade: float = 0.01
     volume: float = 0.01
     atr_period: int = 14
     sl_atr: float = 1.5
@@ -46,6 +62,8 @@ class Settings:
             raise ValueError(f"need 1 <= fast < slow, got fast={self.fast}, slow={self.slow}")
         if self.volume <= 0 or self.atr_period < 1 or self.sl_atr <= 0 or self.tp_atr <= 0:
             raise ValueError("volume, atr_period, sl_atr and tp_atr must be > 0")
+        if not 0 < self.risk_per_trade <= 0.1:
+            raise ValueError(f"risk_per_trade: expected (0, 0.1], got {self.risk_per_trade}")
 
 
 settings = Settings()
@@ -84,8 +102,19 @@ def signal(closes: Sequence[float], fast: int, slow: int) -> Direction | None:
     return None
 
 
+def risk_volume(balance: float, distance: float, info: SymbolInfo, risk: float) -> float:
+    """Lots that lose ``risk`` of ``balance`` if the stop ``distance`` away is hit: floored
+    to the volume step, within the symbol's limits (at least the minimum lot, so a small
+    account still trades, at more than ``risk``)."""
+    per_lot = distance * info.contract_size
+    if per_lot <= 0 or balance <= 0:
+        return info.volume_min
+    lots = math.floor(balance * risk / per_lot / info.volume_step + 1e-9) * info.volume_step
+    return round(min(max(lots, info.volume_min), info.volume_max), 8)
+
+
 @hookimpl
-def propose_orders(symbol: str, bars: Sequence[Bar]) -> list[OrderRequest]:
+def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[OrderRequest]:
     s = settings
     if len(bars) < max(s.slow, s.atr_period) + 1:
         return []
@@ -99,11 +128,17 @@ def propose_orders(symbol: str, bars: Sequence[Bar]) -> list[OrderRequest]:
     take_profit = price + sign * s.tp_atr * distance
     if stop_loss <= 0:
         return []
+    volume = s.volume
+    info = host.broker.symbol_info(symbol) if s.sizing == "risk" else None
+    if info is not None:
+        volume = risk_volume(
+            host.broker.account().balance, s.sl_atr * distance, info, s.risk_per_trade
+        )
     return [
         OrderRequest(
             symbol=symbol,
             direction=direction,
-            volume=s.volume,
+            volume=volume,
             stop_loss=stop_loss,
             take_profit=take_profit,
             comment=f"{COMMENT}{s.fast}/{s.slow}",

@@ -1,0 +1,1 @@
+"""The Chandelier exit as a hostapp plugin (see ``atr_trailing.plugin``)."""

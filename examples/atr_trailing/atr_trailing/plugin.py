@@ -1,0 +1,110 @@
+"""The Chandelier exit: the plain trailing stop a trader already knows.
+
+For a buy the stop sits at the highest high of the last ``period`` closed bars minus
+``multiple`` × ATR(``period``); for a sell at the lowest low plus ``multiple`` × ATR. It is
+moved once per closed bar of its timeframe, only ever tighter, never closer to the price
+than the broker allows, and rounded to the symbol's digits. The ATR is the mean true range
+of the same ``period`` bars (Wilder's smoothing would need a longer history for the same
+window; over 22 bars the two differ little).
+
+Positions that another manager opened on a trade's behalf (comments ``DTMS_HEDGE_…`` and
+``DTMS_READD_…``) are left alone. Every stop move is an ordinary action through
+``host.execute``, so reports and other plugins see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from hookspecs import Action, ActionKind, Bar, HostView, Timeframe, Trade, hookimpl, parse_settings
+
+NAME = "atr_trailing"
+NOT_OURS = ("DTMS_HEDGE_", "DTMS_READD_")
+
+
+@dataclass(frozen=True)
+class Settings:
+    period: int = 22
+    multiple: float = 3.0
+    timeframe: str = ""  # empty: the host's timeframe
+
+    def __post_init__(self) -> None:
+        if self.period < 2:
+            raise ValueError(f"key 'period': expected an integer >= 2, got {self.period}")
+        if not self.multiple > 0:
+            raise ValueError(f"key 'multiple': expected a number > 0, got {self.multiple}")
+        if self.timeframe:
+            Timeframe.parse(self.timeframe, "key 'timeframe'")
+
+
+class ChandelierExit:
+    """The plugin (its entry point names the class, so every run gets a fresh one):
+    settings from ``configure``, one pass per closed bar."""
+
+    def __init__(self) -> None:
+        self.settings = Settings()
+        self.timeframe = "M5"
+        self._last_bar: dict[str, datetime] = {}  # per symbol: the bar last acted on
+        self.moves = 0
+
+    @hookimpl
+    def configure(self, host: HostView) -> None:
+        self.settings = parse_settings(Settings, host.config_for(NAME), f"[plugin.{NAME}]")
+        self.timeframe = self.settings.timeframe or host.timeframe
+
+    @hookimpl
+    async def on_cycle(self, host: HostView, now: datetime) -> None:
+        positions = [p for p in host.broker.positions() if not p.comment.startswith(NOT_OURS)]
+        for symbol in {p.symbol for p in positions}:
+            bars = host.market.bars(symbol, self.timeframe, self.settings.period + 1)
+            if len(bars) <= self.settings.period or self._last_bar.get(symbol) == bars[-1].time:
+                continue
+            self._last_bar[symbol] = bars[-1].time
+            for pos in positions:
+                if pos.symbol == symbol:
+                    await self._trail(host, pos, bars)
+
+    @hookimpl
+    def run_report(self) -> dict[str, int]:
+        return {"activity": self.moves, "stops_moved": self.moves}
+
+    async def _trail(self, host: HostView, pos: Trade, bars: Sequence[Bar]) -> None:
+        stop = chandelier_stop(pos.direction, bars, self.settings.period, self.settings.multiple)
+        quote = host.broker.quote(pos.symbol)
+        info = host.broker.symbol_info(pos.symbol)
+        if quote is None or info is None:
+            return
+        sign = pos.sign
+        price = quote.bid if sign > 0 else quote.ask
+        limit = price - sign * max(info.stops_level, info.point)
+        if (stop - limit) * sign > 0:
+            stop = limit  # never closer to the price than the broker accepts
+        stop = round(stop, info.digits)
+        if pos.stop_loss is not None and (stop - pos.stop_loss) * sign <= 0:
+            return  # only tighter
+        action = Action(
+            pos.ticket,
+            ActionKind.TIGHTEN_SL,
+            {"stop_loss": stop},
+            reason=f"chandelier {self.settings.period}/{self.settings.multiple:g}",
+            key=f"{NAME}:{pos.ticket}:{bars[-1].time.isoformat()}",
+        )
+        result = await host.execute(action)
+        if result.ok:
+            self.moves += 1
+
+
+def chandelier_stop(direction: str, bars: Sequence[Bar], period: int, multiple: float) -> float:
+    """The Chandelier stop over the last ``period`` of ``bars`` (``period + 1`` bars are
+    needed: the first gives the previous close of the first true range)."""
+    window = bars[-period:]
+    ranges = [
+        max(b.high, prev.close) - min(b.low, prev.close)
+        for prev, b in zip(bars[-period - 1 : -1], window, strict=True)
+    ]
+    atr = sum(ranges) / period
+    if direction == "buy":
+        return max(b.high for b in window) - multiple * atr
+    return min(b.low for b in window) + multiple * atr
