@@ -1,4 +1,4 @@
-"""The answer to ``is_defensive`` from the store's state cache (spec §9, DESIGN §5).
+"""The answer to ``is_defensive`` from the store's state cache (docs/dtms.md §9).
 
 Pure apart from two store reads, so it is safe on the hot path: it never waits on the
 network. The second element of the answer tells the caller whether the cached state is old
@@ -27,7 +27,7 @@ def answer(store: Store, ticket: int, now: datetime, settings: DtmsSettings) -> 
     * older or absent → ``(False, True)``: the seed's conservative fallback, the trade is
       left to the exit manager.
 
-    A stamp later than ``now`` counts as fresh (age ≤ fresh_seconds), as the spec reads.
+    A stamp later than ``now`` counts as fresh (age ≤ fresh_seconds).
     """
     mode = store.get_account_mode()
     if mode is not None and mode[0] > now:

@@ -114,7 +114,7 @@ class LocalStrategy:
             self._store = None
 
     async def recover(self, host: HostView, now: datetime) -> None:
-        """Spec §8: settle what a crash left pending, close what is gone, adopt what
+        """docs/dtms.md §8: settle what a crash left pending, close what is gone, adopt what
         changed. A broker that cannot answer leaves every record as it is (retried on
         the next cycle)."""
         try:
@@ -209,7 +209,7 @@ class LocalStrategy:
         self._account_rails(host, now)
 
     def is_defensive(self, host: HostView, ticket: int) -> bool:
-        """Spec §9 without I/O: account mode from the store, then the engine's own record
+        """docs/dtms.md §9 without I/O: account mode from the store, then the engine's own record
         (this process is the authority for its trades, so its answer never goes stale
         between cycles), then the store's cached state for a ticket this process does
         not hold."""
@@ -363,7 +363,7 @@ class LocalStrategy:
         return ind
 
     def _note_stale(self, symbol: str, snap: SignalSnapshot | None, now: datetime) -> None:
-        """Spec §7: stale data is logged, once per symbol per stale episode."""
+        """docs/dtms.md §7: stale data is logged, once per symbol per stale episode."""
         if snap is None or not snap.is_stale(now):
             self._stale.discard(symbol)
             return
@@ -444,7 +444,7 @@ class LocalStrategy:
         return True
 
     def _refresh_states(self, now: datetime) -> None:
-        """Re-stamp the state cache of every open trade in one store transaction (spec §9
+        """Re-stamp the state cache of every open trade in one store transaction (docs/dtms.md §9
         freshness), not one per trade. A transition has already written its own state
         at once, before its actions were sent."""
         states = self.book.open_states()

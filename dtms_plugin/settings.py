@@ -1,4 +1,4 @@
-"""DTMS settings: every number of the spec lives here as a default, overridable in
+"""DTMS settings: every number of docs/dtms.md lives here as a default, overridable in
 ``[plugin.dtms]`` of plugins.toml (nested tables for the groups, e.g.
 ``[plugin.dtms.weights]``)."""
 
@@ -35,7 +35,7 @@ def _high_vol_weights() -> Weights:
 
 @dataclass(frozen=True)
 class AdaptiveWeights:
-    """Multipliers on the base weights by regime (spec §4). When the product of the
+    """Multipliers on the base weights by regime (docs/dtms.md §4). When the product of the
     multipliers would push the sum of weights above the sum of the base weights, the
     engine scales them back so the total stays within ±Σ base weights."""
 
@@ -46,7 +46,7 @@ class AdaptiveWeights:
 
 @dataclass(frozen=True)
 class Indicators:
-    """Indicator periods (spec §2) and the candle/order-flow cut-offs of spec §4."""
+    """Indicator periods (docs/dtms.md §2) and the candle/order-flow cut-offs of §4."""
 
     atr_period: int = 14
     atr_baseline: int = 50
@@ -71,7 +71,7 @@ class Indicators:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """State-machine score thresholds (spec §5)."""
+    """State-machine score thresholds (docs/dtms.md §5)."""
 
     to_l1: float = -2.0  # HEALTHY -> WARNING_L1 when S <= this
     l1_recover: float = 0.0  # WARNING_L1 -> HEALTHY when S >= this
@@ -223,7 +223,7 @@ class DtmsSettings:
         return self.fast.signal or self.fast
 
     def fast_bars(self, count: float) -> timedelta:
-        """``count`` fast bars as a duration: every duration of the spec is counted in
+        """``count`` fast bars as a duration: every duration of docs/dtms.md is counted in
         bars, so the ladder behaves the same on M5 and on D1."""
         return self.fast.period * count
 

@@ -1,4 +1,4 @@
-"""The action journal (spec §6): pending before the broker call, then done / failed /
+"""The action journal (docs/dtms.md §6): pending before the broker call, then done / failed /
 unknown with the broker's code, and the effect of a done action on the record.
 
 Pure functions: the executor (local strategy, DTMS server) calls ``begin`` and persists

@@ -1,4 +1,4 @@
-"""The state machine of spec §5: one evaluation, at most one step.
+"""The state machine of docs/dtms.md §5: one evaluation, at most one step.
 
 ``evaluate`` is a pure function: the record, the symbol's snapshot, the quote, the clock
 reading and the rules in; the new record, the planned actions, the score and a human
@@ -56,7 +56,7 @@ class Evaluation:
 
 
 def spread_ok(snapshot: SignalSnapshot | None, quote: Quote | None, settings: DtmsSettings) -> bool:
-    """Spec §7: no hedge or re-add while the spread is above N × the median of the last
+    """docs/dtms.md §7: no hedge or re-add while the spread is above N × the median of the last
     bars' spreads. Without spread history the rail cannot judge and does not block."""
     if quote is None:
         return False
@@ -96,7 +96,7 @@ def _step(
     account: AccountState,
     hedge_allowed: bool,
 ) -> tuple[DefensiveState, Owed, str, Changes] | str | None:
-    """The first matching row of the spec §5 table (after "position gone"), as
+    """The first matching row of the docs/dtms.md §5 table (after "position gone"), as
     (new state, owed intents, why, field changes); a string when a row matched but is
     held back by a rail; ``None`` when nothing applies."""
     st = rec.state
@@ -322,7 +322,7 @@ def _finish(
     retry: bool = False,
 ) -> Evaluation:
     """Plan the owed actions. ``retry``: this call is an evaluation (a new closed fast
-    bar or the adverse-move trigger), so failed actions may be resent (spec §6)."""
+    bar or the adverse-move trigger), so failed actions may be resent (docs/dtms.md §6)."""
     if not rec.owed or _has_unsettled(rec):
         return Evaluation(rec, (), bd, why, transition)
     ev = Evaluation(rec, (), bd, why, transition)

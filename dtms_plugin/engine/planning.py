@@ -1,4 +1,5 @@
-"""Action planning (spec §6): turn the intents a state owes into broker-ready actions.
+"""Action planning (docs/dtms.md §6): turn the intents a state owes into broker-ready
+actions.
 
 The broker's rules are applied here, before anything is sent, so that a refusal is the
 exception and not the plan: stops only tighten, prices are rounded to the symbol's
@@ -116,7 +117,7 @@ def in_freeze(record: TradeRecord, quote: Quote, info: SymbolInfo) -> bool:
 
 
 def breakeven_level(record: TradeRecord, quote: Quote, info: SymbolInfo) -> float | None:
-    """Spec §6: breakeven = entry ± max(spread, stops level), only when the price is
+    """docs/dtms.md §6: breakeven = entry ± max(spread, stops level), only when the price is
     beyond it; moved out to the stops level (plus spread) when closer to the price than
     that, rounded to the digits, and kept only while still at or beyond the entry.
     ``None`` otherwise (a losing trade, or the level would leave the stop short of the
@@ -224,7 +225,7 @@ def plan_owed(
     """Actions for every owed intent that is neither done, nor awaiting an answer, nor out
     of retries. Skipped and exhausted intents leave ``owed`` with a warning.
 
-    A failed intent is resent only when ``retry`` (spec §6: on the next evaluation, i.e.
+    A failed intent is resent only when ``retry`` (docs/dtms.md §6: on the next evaluation, i.e.
     a new closed fast bar or the adverse-move trigger, not the next cycle). A close or a
     hedge close is never given up: once its retries are exhausted it stays owed and is
     retried once per evaluation (the journal carries the "manual attention" warning)."""

@@ -1,4 +1,4 @@
-"""Account rails (spec §7): a bad day or a losing streak puts the whole account in
+"""Account rails (docs/dtms.md §7): a bad day or a losing streak puts the whole account in
 defensive mode.
 
 Derived from the closed trade records (each keeps ``closed_at``, ``close_reason`` and

@@ -1,4 +1,4 @@
-"""The persisted trade record (spec §8) and its action journal.
+"""The persisted trade record (docs/dtms.md §8) and its action journal.
 
 Records are immutable: every transition or action result produces a new one (``evolve``,
 or ``dataclasses.replace``), so an evaluation can be computed, inspected and thrown away
@@ -76,7 +76,7 @@ class JournalEntry:
 
 @dataclass(frozen=True)
 class TradeRecord:
-    """One defended trade (spec §8). Frozen, and deliberately without ``__slots__``: a
+    """One defended trade (docs/dtms.md §8). Frozen, and deliberately without ``__slots__``: a
     new record per scored bar is the hot path of a replay, and copying an instance dict
     costs a fraction of setting 31 slots one by one (see ``evolve``)."""
 

@@ -1,4 +1,4 @@
-"""The market regime of spec §3: session, volatility and structure labels and the
+"""The market regime of docs/dtms.md §3: session, volatility and structure labels and the
 thresholds they set.
 
 The labels are enums and every factor table is looked up by the enum's value, so a

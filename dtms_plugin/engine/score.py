@@ -1,4 +1,4 @@
-"""The signal score of spec §4: six trade-relative sub-scores in [−1, 1], weighted.
+"""The signal score of docs/dtms.md §4: six trade-relative sub-scores in [−1, 1], weighted.
 
 One small function per signal (as Freqtrade's protections are one class per concern),
 each taking the snapshot and the trade's sign (+1 buy, −1 sell) and returning

@@ -48,7 +48,7 @@ def timeframe_period(timeframe: str) -> timedelta:
 
 @dataclass(frozen=True, slots=True)
 class OrderFlow:
-    """Optional order-flow figures for the newest bar (spec §1)."""
+    """Optional order-flow figures for the newest bar (docs/dtms.md §1)."""
 
     buy_volume: float = 0.0
     sell_volume: float = 0.0
@@ -157,7 +157,7 @@ class SignalSnapshot:
         return self.fast_bar.time
 
     def is_stale(self, now: datetime) -> bool:
-        """Spec §7: the newest closed bar closed more than N bar periods ago (the limit
+        """docs/dtms.md §7: the newest closed bar closed more than N bar periods ago (the limit
         is worked out once per snapshot: every trade of the symbol asks, every cycle)."""
         return now > self._stale_after
 

@@ -1,5 +1,5 @@
 """The DTMS API server (``dtms serve``): a headless host running the local engine on its
-own broker connection and exposing trade states over HTTP (DESIGN §6)."""
+own broker connection and exposing trade states over HTTP (docs/architecture.md §9)."""
 
 from __future__ import annotations
 

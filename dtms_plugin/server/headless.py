@@ -85,7 +85,7 @@ class HeadlessHost:
         appends each action with its result once its own journal entry is settled;
         writing it here too would list every action twice."""
         result = apply_action(self._broker, action)
-        # observability (issue 7): one structured event and one counter per action
+        # observability: one structured event and one counter per action
         if self._metrics is not None:
             self._metrics.action(action.kind.value, result.code.value)
         log_action(self._log, action, result, self._symbol_of(action.ticket))
@@ -94,7 +94,7 @@ class HeadlessHost:
     async def report_state_change(
         self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
     ) -> None:
-        # observability (issue 7): one structured event and one counter per transition
+        # observability: one structured event and one counter per transition
         if self._metrics is not None:
             self._metrics.transition(str(old), str(new))
         record = self._record(ticket)

@@ -1,4 +1,4 @@
-"""The DTMS API routes (DESIGN §6), on the original DTMS paths and shapes.
+"""The DTMS API routes (docs/architecture.md §9), on the original DTMS paths and shapes.
 
 Handlers only translate: parse the request (a 400 names the bad field), call the service,
 shape the JSON. Every route is registered by :func:`add_routes`, which the OpenAPI test

@@ -75,7 +75,7 @@ class DtmsService:
         self._runtime_factory = runtime_factory
         self._strategy_factory = strategy_factory
         self._store: Store | None = None
-        #: Prometheus metrics of this app (issue 7); the store gauge reads the open store.
+        #: Prometheus metrics of this app; the store gauge reads the open store.
         self.metrics = metrics or ServerMetrics(lambda: self._store)
         self._host: HeadlessHost | None = None
         self._strategy: Strategy | None = None

@@ -60,7 +60,7 @@ def record_state(record: Mapping[str, Any]) -> str:
 
 def is_defensive(state: str, account_defensive: bool) -> bool:
     """What ``is_defensive`` answers: WARNING_L2/HEDGED, or any open trade while the
-    account is in defensive mode (spec §9)."""
+    account is in defensive mode (docs/dtms.md §9)."""
     if account_defensive and state != DefensiveState.CLOSED.value:
         return True
     return DefensiveState(state).defensive

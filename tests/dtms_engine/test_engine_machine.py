@@ -1,4 +1,4 @@
-"""Every row of the spec §5 table, arming, hysteresis, deadlines and the data rails."""
+"""Every row of the docs/dtms.md §5 table, arming, hysteresis, deadlines and the data rails."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Action sizing and rounding (spec §6), the journal, the record's JSON and the rails."""
+"""Action sizing and rounding (docs/dtms.md §6), the journal, the record's JSON and the rails."""
 
 from __future__ import annotations
 

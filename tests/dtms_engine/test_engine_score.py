@@ -1,4 +1,4 @@
-"""Regime labels and thresholds (spec §3) and the six sub-scores and weights (spec §4)."""
+"""Regime labels and thresholds (docs/dtms.md §3) and the six sub-scores and weights (§4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registration and queries against a real server on loopback (DESIGN §6)."""
+"""Registration and queries against a real server on loopback (docs/architecture.md §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every branch of ``defensive.answer`` (spec §9), with an injected ``now``."""
+"""Every branch of ``defensive.answer`` (docs/dtms.md §9), with an injected ``now``."""
 
 from __future__ import annotations
 

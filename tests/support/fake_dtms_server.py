@@ -1,7 +1,7 @@
 """A small, real DTMS API server for client tests (aiohttp.web on 127.0.0.1).
 
-It speaks the routes of DESIGN §6 that the remote strategy uses, is idempotent by ticket
-like the real server, counts what it receives, and injects faults on demand: answer a
+It speaks the routes the remote strategy uses (docs/architecture.md §9), is idempotent by
+ticket like the real server, counts what it receives, and injects faults on demand: answer a
 status N times, stall past the client's timeout, drop the connection. It can be stopped
 and started again on the same port to play "server down, then back".
 """
