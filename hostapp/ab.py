@@ -58,6 +58,7 @@ class Replay:
     timeframe: str
     report: Path
     extra: Mapping[str, Any]
+    progress: bool = True  # a progress bar per run on stderr
 
 
 def one_run(
@@ -85,7 +86,8 @@ def one_run(
         timeframe=replay.timeframe,
         entries=entries,
     )
-    stats = asyncio.run(drive(app, progress=ProgressBar(label.replace("_", " "))))
+    bar = ProgressBar(label.replace("_", " ")) if replay.progress else None
+    stats = asyncio.run(drive(app, progress=bar))
     closed = closed_positions(app, stats)
     trades = outcomes(stats.entries, stats.closes, closed, app.broker.positions())
     seconds = round(time.perf_counter() - started, 2)
@@ -110,10 +112,12 @@ def compare_runs(
     *,
     against: str | None = None,
     full: RunResult | None = None,
+    with_full: bool = True,
 ) -> tuple[RunResult, RunResult, RunResult | None]:
     """The three runs: the baseline (without ``plugin``; with ``against`` instead when
     given), ``plugin`` on the baseline's entries, and ``plugin`` in full (``full`` when the
-    caller already ran it). Stops early when one is interrupted."""
+    caller already ran it; none when not ``with_full``). Stops early when one is
+    interrupted."""
     for name, option in ((plugin, "--compare"), (against, "--against")):
         if name is not None and not plugin_exists(replay.config, name):
             raise ConfigError(
@@ -127,7 +131,7 @@ def compare_runs(
     same = one_run(
         replay, "same_entries", without=rival, with_=(plugin,), entries=entry_script(without)
     )
-    if full is None and not same.interrupted:
+    if full is None and with_full and not same.interrupted:
         full = one_run(replay, "full", without=rival, with_=(plugin,))
     return without, same, full
 
