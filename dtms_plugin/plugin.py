@@ -113,6 +113,13 @@ class DtmsPlugin:
         return defensive.answer(self._store, ticket, host.clock.now(), settings)[0]
 
     @hookimpl
+    def web_routes(self) -> list[Any]:
+        """The dashboard and API over the started strategy (see :mod:`dtms_plugin.web`)."""
+        from .web import routes  # aiohttp's server side only when the host serves
+
+        return list(routes(self.strategy, self.settings))
+
+    @hookimpl
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
         if self.strategy is not None:
             return self.strategy.allow_order(host, order)

@@ -182,5 +182,26 @@ def run_report(host: HostView) -> Mapping[str, Any] | None:
     """
 
 
+@hookspec
+def web_routes(host: HostView) -> Sequence[Any] | None:
+    """The HTTP routes this plugin serves on the host's web app.
+
+    Fires once per web app, after ``startup`` (so a plugin can serve what it started),
+    when the host serves a web app (``hostapp run --live --serve``). Sync
+    only. Return aiohttp route definitions (``aiohttp.web.AbstractRouteDef``: ``web.get(...)``,
+    ``web.post(...)`` or the entries of a ``web.RouteTableDef``; typed ``Any`` here so that
+    the contract does not import aiohttp); the host mounts them all on one aiohttp app bound
+    to 127.0.0.1. A plugin guards its own routes (authentication, error bodies) inside
+    its handlers: the app is shared and the host adds no middleware of its own.
+
+    Results: every plugin's routes, in plugin order. A raising plugin, one that returns
+    something other than route definitions, or one whose routes clash with routes
+    already mounted (same method and path) serves none of its routes; this is logged and
+    the others are served.
+    """
+
+
 #: The hooks whose implementations must be plain functions (no ``async def``).
-SYNC_ONLY_HOOKS = frozenset({"configure", "allow_order", "is_defensive", "run_report"})
+SYNC_ONLY_HOOKS = frozenset(
+    {"configure", "allow_order", "is_defensive", "run_report", "web_routes"}
+)

@@ -2,9 +2,10 @@
 
 Why not ``pm.hook.<name>(...)``: pluggy stops at the first exception, cannot await, has no
 timeouts and does not know which plugin answered what. Here each implementation is called
-on its own, failures are attributed to their plugin and replaced by the fail-safe value of
-DESIGN §3, coroutines are awaited under the plugin's ``timeout_seconds``, and a plugin that
-fails ``breaker_limit`` times in a row is tripped (disabled for the rest of the run).
+on its own, failures are attributed to their plugin and replaced by the hook's fail-safe
+value (docs/architecture.md §3 and §4), coroutines are awaited under the plugin's
+``timeout_seconds``, and a plugin that fails ``breaker_limit`` times in a row is tripped
+(disabled for the rest of the run).
 
 The per-hook lists of ``(plugin, function, argnames, state)`` are computed once and thrown
 away whenever the set of callable plugins changes, so ``is_defensive`` (the hot path)
@@ -84,7 +85,8 @@ def _describe(exc: BaseException, timeout: float | None = None) -> str:
 
 
 class PluginHost:
-    """Calls hooks plugin by plugin, with isolation, timeouts and a breaker (DESIGN §3)."""
+    """Calls hooks plugin by plugin, with isolation, timeouts and a breaker
+    (docs/architecture.md §4)."""
 
     def __init__(
         self,
@@ -421,6 +423,30 @@ class PluginHost:
                 if self.raise_errors:
                     raise
                 out[name] = {"error": _describe(exc)}
+        return out
+
+    def web_routes(self, host: HostView) -> list[tuple[str, list[Any]]]:
+        """Every plugin's aiohttp route definitions, as ``(plugin, routes)`` in plugin
+        order (see the ``web_routes`` spec). A plugin that raises or returns anything but
+        route definitions is logged and left out."""
+        from aiohttp.web import AbstractRouteDef
+
+        kwargs = {"host": host}
+        out: list[tuple[str, list[Any]]] = []
+        for name, fn, argnames, state in self._callers_of("web_routes"):
+            try:
+                value = self._sync_answer("web_routes", fn(*[kwargs[a] for a in argnames]))
+                routes = [] if value is None else list(value)
+                if not all(isinstance(r, AbstractRouteDef) for r in routes):
+                    raise TypeError(f"web_routes must return aiohttp route definitions: {value!r}")
+            except Exception as exc:
+                self._failed(state, "web_routes", exc)
+                if self.raise_errors:
+                    raise
+                continue
+            state.failures = 0
+            if routes:
+                out.append((name, routes))
         return out
 
     def listing(self) -> list[PluginInfo]:

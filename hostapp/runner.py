@@ -209,9 +209,7 @@ def _serve_option(args: argparse.Namespace) -> Serve | None:
     port = DEFAULT_PORT if port is None else port
 
     def serve(app: appmod.App) -> AbstractAsyncContextManager[Any]:
-        if not app.plugins.is_enabled("dtms"):
-            raise ConfigError("--serve needs the dtms plugin, which is disabled")
-        return serving(app.plugins, port)
+        return serving(app.plugins, app.host, port)
 
     return serve
 

@@ -33,7 +33,7 @@ TRADE = Trade(7, "XAUUSD", "buy", 0.1, 2000.0, 1990.0, None, T0)
 
 def test_every_hook_has_a_docstring_and_a_test() -> None:
     """The contract test: a new hook needs a docstring and a ``test_hook_<name>``."""
-    assert len(HOOK_NAMES) == 12
+    assert len(HOOK_NAMES) == 13
     sources = "\n".join(p.read_text() for p in TESTS.rglob("test_*.py"))
     for name in sorted(HOOK_NAMES):
         doc = getattr(spec, name).__doc__
@@ -178,6 +178,66 @@ def test_hook_run_report(hostapp_factory: Any) -> None:
     assert quiet.calls[-1] == ("run_report", {})
     broken = hostapp_factory({"z": Raiser()})
     assert broken.plugins.run_report(broken) == {"z": {"error": "Boom: raiser always fails"}}
+
+
+async def test_hook_web_routes(hostapp_factory: Any) -> None:
+    """Every plugin's routes on one app on 127.0.0.1; a plugin that raises, returns
+    something else or clashes with a route already mounted serves nothing, the rest do."""
+    from aiohttp import ClientSession, web
+
+    from hostapp.web import serving
+
+    def answering(text: str) -> Any:
+        async def handler(request: web.Request) -> web.Response:
+            return web.json_response({"from": text})
+
+        return handler
+
+    class Serves:
+        def __init__(self, *routes: tuple[str, str]) -> None:
+            self.routes = routes
+
+        @hookimpl
+        def web_routes(self) -> list[web.RouteDef]:
+            return [web.get(path, answering(text)) for path, text in self.routes]
+
+    class Junk:
+        @hookimpl
+        def web_routes(self) -> list[str]:
+            return ["/not-a-route"]
+
+    class Crashes:
+        @hookimpl
+        def web_routes(self) -> list[web.RouteDef]:
+            raise RuntimeError("no routes today")
+
+    host = hostapp_factory(
+        {
+            "a": Serves(("/a", "a"), ("/shared", "a")),
+            "b": Serves(("/b", "b"), ("/shared", "b")),  # clashes with a: none of b served
+            "c": Serves(("/c", "c")),
+            "junk": Junk(),
+            "crash": Crashes(),
+        }
+    )
+    named = [name for name, _ in host.plugins.web_routes(host)]
+    assert named == ["a", "b", "c"]  # plugin order; junk and crash left out
+    rows = {r.name: r for r in host.plugins.listing()}
+    assert rows["crash"].error == "web_routes: RuntimeError: no routes today"
+    assert rows["junk"].error.startswith("web_routes: TypeError")
+
+    async with serving(host.plugins, host, 0) as (url, served), ClientSession() as http:
+        assert url.startswith("http://127.0.0.1:") and served == ["a", "c"]
+        answers = {}
+        for path in ("a", "shared", "b", "c"):
+            async with http.get(url + path) as resp:
+                answers[path] = resp.status, (await resp.json() if resp.ok else None)
+    assert answers == {
+        "a": (200, {"from": "a"}),
+        "shared": (200, {"from": "a"}),
+        "b": (404, None),
+        "c": (200, {"from": "c"}),
+    }
 
 
 async def test_hook_on_trade_executed(hostapp_factory: Any) -> None:

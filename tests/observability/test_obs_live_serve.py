@@ -215,3 +215,21 @@ def test_busy_port_is_a_one_line_error(tmp_path: Path, hosts: Callable[..., Host
     assert code == 2
     err = host.stderr()
     assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
+
+
+def test_the_api_routes_answer_beside_the_dashboard(
+    tmp_path: Path, hosts: Callable[..., Host]
+) -> None:
+    """The routes DTMS contributes to the host's app include ``/health`` (public) and the
+    token-guarded ``/openapi.json`` and ``/dtms/status``, as on ``dtms serve``."""
+    host = hosts(tmp_path, CONFIG, "--live", "--serve", "--port", "0", DTMS_TOKEN=TOKEN)
+    url = host.dashboard_url()
+    status, kind, body = get(url + "health")
+    assert (status, kind) == (200, "application/json")
+    assert json.loads(body)["status"] == "ok"
+    assert get(url + "openapi.json")[0] == 401
+    status, _, body = get(url + "openapi.json", TOKEN)
+    assert status == 200 and "/dtms/trade/enable" in json.loads(body)["paths"]
+    status, _, body = get(url + "dtms/status", TOKEN)
+    assert status == 200 and set(json.loads(body)["states"]) == {s.value for s in DefensiveState}
+    assert host.interrupt() == 130

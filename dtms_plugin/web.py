@@ -1,0 +1,125 @@
+"""What DTMS serves on the host's web app (the ``web_routes`` hook).
+
+With the local strategy the engine runs in the host's process and its store is here:
+DTMS serves its dashboard over that store (the page, ``GET /dtms/trades``,
+``/dtms/status``, ``/dtms/actions``, ``/metrics``) beside ``/health`` and
+``/openapi.json``. With the remote strategy the trades live on the DTMS server, whose own
+dashboard ``/`` redirects to; ``/metrics`` here carries the host's client-side numbers
+(outbox depth, registration retries).
+
+The host's app is shared with other plugins and adds no middleware, so each handler is
+wrapped here in the same metrics, JSON-error and bearer-token middlewares as ``dtms
+serve`` (the token from ``[plugin.dtms] token_env``; the page, its assets and ``/health``
+are public).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from .metrics import ClientMetrics
+from .server.dashboard import ASSETS, _asset_handler, all_trades, store_status
+from .server.dashboard import _wall_clock_mode as wall_clock_mode
+from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
+from .server.middleware import Handler, auth_middleware, error_middleware
+from .server.openapi import document
+from .server.validation import parse_limit, parse_ticket
+from .settings import DtmsSettings
+from .store import Store
+from .strategy import Strategy
+
+
+class _Forward:
+    """A collector that re-exports another registry's metrics (the strategy's client
+    metrics) in the served registry, so ``/metrics`` is one exposition."""
+
+    def __init__(self, registry: Any) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterator[Any]:
+        yield from self._registry.collect()
+
+    def describe(self) -> Iterator[Any]:
+        yield from self._registry.collect()
+
+
+def _guarded(handler: Handler, middlewares: Sequence[Middleware]) -> Handler:
+    """``handler`` behind ``middlewares`` (the first is outermost), as an app would run it."""
+    for middleware in reversed(middlewares):
+        handler = _behind(middleware, handler)
+    return handler
+
+
+def _behind(middleware: Middleware, inner: Handler) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await middleware(request, inner)
+
+    return handler
+
+
+def routes(strategy: Strategy | None, settings: DtmsSettings | None) -> list[web.RouteDef]:
+    """The routes for the started ``strategy``; none before it started (or when its
+    startup failed: there is nothing to show)."""
+    if strategy is None or settings is None:
+        return []
+    store: Store = getattr(strategy, "store")  # noqa: B009 - both strategies have one
+    token = os.environ.get(settings.token_env) or None
+    metrics = ServerMetrics(lambda: store)
+    client = getattr(strategy, "metrics", None)
+    if isinstance(client, ClientMetrics):
+        metrics.registry.register(_Forward(client.registry))
+    guards = [metrics_middleware(metrics), error_middleware, auth_middleware(token)]
+    if strategy.name == "remote":
+        table = _remote(settings.api_url, metrics)
+    else:
+        table = _local(store, metrics)
+    return [web.get(path, _guarded(h, guards), allow_head=False) for path, h in table]
+
+
+def _remote(api_url: str, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
+    target = api_url.rstrip("/") + "/"
+
+    async def to_server(request: web.Request) -> web.Response:
+        raise web.HTTPFound(target)
+
+    return [("/", to_server), ("/metrics", metrics_handler(metrics))]
+
+
+def _local(store: Store, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
+    async def trades(request: web.Request) -> web.Response:
+        defensive, mode = wall_clock_mode(store)
+        return web.json_response(all_trades(store, account_defensive=defensive, account_mode=mode))
+
+    async def status(request: web.Request) -> web.Response:
+        return web.json_response(store_status(store))
+
+    async def actions(request: web.Request) -> web.Response:
+        raw = request.query.get("ticket")
+        ticket = parse_ticket(raw) if raw not in (None, "") else None
+        limit = parse_limit(request.query.get("limit"), default=100, maximum=1000)
+        return web.json_response({"ticket": ticket, "actions": store.actions(ticket, limit=limit)})
+
+    async def health(request: web.Request) -> web.Response:
+        """The engine runs in the host's loop, which is alive if this answers."""
+        return web.json_response(
+            {"status": "ok", "engine_running": True, "problems": [], "strategy": "local"}
+        )
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document())
+
+    pages = [(path, _asset_handler(name, kind)) for path, (name, kind) in ASSETS.items()]
+    return [
+        *pages,
+        ("/dtms/trades", trades),
+        ("/dtms/status", status),
+        ("/dtms/actions", actions),
+        ("/health", health),
+        ("/openapi.json", openapi),
+        ("/metrics", metrics_handler(metrics)),
+    ]
