@@ -124,8 +124,9 @@ def entry_effect(without: RunResult, full: RunResult) -> dict[str, Any]:
     """What the plugin's say over entries did, apart from trade management: the baseline's
     trades the full run did not take (vetoed, or never proposed because an earlier trade
     was still open) and the R they made in the baseline, and the full run's own trades the
-    baseline never took."""
-    pairs, _ = pair(without.trades, full.trades)
+    baseline never took. Entries match by time, symbol and side: with sizing by risk the
+    two runs' volumes part as soon as their balances do."""
+    pairs, _ = pair(without.trades, full.trades, same_volume=False)
     taken = {id(p.without) for p in pairs}
     skipped = [t for t in without.trades if id(t) not in taken]
     rs = [t.r for t in skipped if t.r is not None]

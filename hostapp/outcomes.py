@@ -191,15 +191,23 @@ class Pair:
         return self.with_.r - self.without.r
 
 
-def pair(without: Sequence[Outcome], with_: Sequence[Outcome]) -> tuple[list[Pair], int]:
+def pair(
+    without: Sequence[Outcome], with_: Sequence[Outcome], *, same_volume: bool = True
+) -> tuple[list[Pair], int]:
     """Match the trades of two runs by entry; returns the pairs (in the order of
-    ``without``) and how many trades of either run found no partner."""
-    by_key: dict[tuple[datetime, str, str, float], list[Outcome]] = defaultdict(list)
+    ``without``) and how many trades of either run found no partner. Without
+    ``same_volume`` an entry is its time, symbol and side only: two freely trading runs
+    size the same signal differently once their balances differ."""
+
+    def key(t: Outcome) -> tuple[Any, ...]:
+        return t.key if same_volume else t.key[:3]
+
+    by_key: dict[tuple[Any, ...], list[Outcome]] = defaultdict(list)
     for t in with_:
-        by_key[t.key].append(t)
+        by_key[key(t)].append(t)
     pairs: list[Pair] = []
     for t in without:
-        partners = by_key.get(t.key)
+        partners = by_key.get(key(t))
         if partners:
             pairs.append(Pair(t, partners.pop(0)))
     unpaired = len(without) + len(with_) - 2 * len(pairs)

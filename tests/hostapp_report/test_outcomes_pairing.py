@@ -1,0 +1,43 @@
+"""Pairing two runs' trades by entry, and what a free run's say over entries did."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hostapp.outcomes import Outcome, pair, paired_metrics
+
+T = datetime(2024, 1, 2, tzinfo=UTC)
+
+
+def trade(ticket: int, minutes: int, r: float | None, volume: float = 0.1) -> Outcome:
+    opened = T + timedelta(minutes=minutes)
+    return Outcome(
+        ticket, "XAUUSD", "buy", volume, opened, 2000.0, 1990.0, None, "s",
+        opened + timedelta(hours=1) if r is not None else None, None, "x", 0.0, r,
+    )  # fmt: skip
+
+
+def test_pairs_match_time_symbol_side_and_volume_unless_told_not_to() -> None:
+    without = [trade(1, 0, 1.0), trade(2, 5, -1.0), trade(3, 10, 2.0)]
+    with_ = [trade(7, 0, 0.5), trade(8, 5, -0.4, volume=0.2), trade(9, 15, 1.0)]
+    pairs, unpaired = pair(without, with_)
+    assert [(p.without.ticket, p.with_.ticket) for p in pairs] == [(1, 7)]
+    assert unpaired == 4
+    loose, unpaired = pair(without, with_, same_volume=False)
+    assert [(p.without.ticket, p.with_.ticket) for p in loose] == [(1, 7), (2, 8)]
+    assert unpaired == 2
+    figures = paired_metrics(loose, unpaired)
+    assert figures["winners_r_kept"] == 0.5  # 0.5 of 1.0
+    assert figures["losers_r_saved"] == 0.6  # -0.4 - (-1.0)
+    assert (figures["trades_changed"], figures["trades_worse"], figures["trades_better"]) == (
+        2,
+        1,
+        1,
+    )
+
+
+def test_an_open_trade_is_paired_but_not_counted() -> None:
+    pairs, _ = pair([trade(1, 0, None)], [trade(2, 0, 1.0)])
+    figures = paired_metrics(pairs)
+    assert figures["pairs"] == 1 and figures["pairs_closed"] == 0
+    assert figures["winners_r_kept"] is None and figures["trades_changed"] == 0
