@@ -9,6 +9,7 @@ beyond a local cache read; before ``startup`` they answer from the store anyway.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,10 @@ _WHERE = "[plugin.dtms]"  # the host prefixes the file it read
 def parse(host: HostView) -> DtmsSettings:
     """Settings from ``[plugin.dtms]``, with the engine's own checks and the timeframes
     decided for this host; ConfigError names the key."""
-    settings = load_settings(host.config_for("dtms"), _WHERE)
+    table = host.config_for("dtms")
+    settings = load_settings(table, _WHERE)
+    if "state_dir" not in table:  # the host's folder for us: each simulated run has its own
+        settings = dataclasses.replace(settings, state_dir=str(host.data_dir("dtms")))
     try:
         check_tables(settings)
     except ValueError as exc:

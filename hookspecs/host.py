@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from .types import (
@@ -148,6 +149,15 @@ class HostView(Protocol):
 
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         """The ``[plugin.NAME]`` table of plugins.toml (empty when absent)."""
+        ...
+
+    def data_dir(self, plugin_name: str) -> Path:
+        """The folder this plugin keeps its state in unless its settings name one.
+
+        The host decides where: a live host keeps every plugin's state in one place
+        (``.hostapp/NAME``), each simulated run (a replay, each run of an A/B) has its
+        own, so replayed trades never mix with live ones. The folder may not exist yet;
+        the plugin creates it with the permissions it needs."""
         ...
 
     async def execute(self, action: Action) -> ActionResult:

@@ -272,11 +272,19 @@ def _contract_size(price: float) -> float:
 # -- configuration tweaks -------------------------------------------------------------------
 
 
-def with_dtms_state_dir(config: HostConfig, state_dir: Path) -> HostConfig:
-    """The same config with ``[plugin.dtms] state_dir`` pointing at ``state_dir``."""
-    tables = {k: dict(v) for k, v in config.plugin_tables.items()}
-    tables.setdefault("dtms", {})["state_dir"] = str(state_dir)
-    return dataclasses.replace(config, plugin_tables=tables)
+def with_data_root(config: HostConfig, root: Path) -> HostConfig:
+    """The same config with every plugin's state under ``root`` (``root/NAME``).
+
+    A ``state_dir`` key in a plugin's table pins that plugin's state to a folder (the
+    live one); it is dropped here, so that a simulated run never writes there."""
+    tables = {
+        k: {n: v for n, v in t.items() if n != "state_dir"} for k, t in config.plugin_tables.items()
+    }
+    return dataclasses.replace(config, plugin_tables=tables, data_root=Path(root))
+
+
+#: The former name, still used by the replay benchmark.
+with_dtms_state_dir = with_data_root
 
 
 def without_plugin(config: HostConfig, name: str) -> HostConfig:

@@ -23,6 +23,8 @@ from .brokers.mt5_settings import load_mt5_settings
 from .brokers.paper_rules import PaperSettings
 
 DEFAULT_PATH = Path("plugins.toml")
+#: The parent of plugins' state folders in a live run (``HostView.data_dir``).
+DEFAULT_DATA_ROOT = Path(".hostapp")
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
 _T = TypeVar("_T")
@@ -88,6 +90,10 @@ class HostConfig:
     host: HostSettings = field(default_factory=HostSettings)
     plugins: PluginsSettings = field(default_factory=PluginsSettings)
     plugin_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Where plugins' state folders live (``host.data_dir(name)`` is ``data_root/name``).
+    #: Not a plugins.toml key: a simulated run points it at a folder of its own, so that
+    #: replayed trades never reach the state a live host uses.
+    data_root: Path = DEFAULT_DATA_ROOT
 
     @property
     def source(self) -> str:

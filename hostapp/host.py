@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from hookspecs import Action, ActionResult, DefensiveState, apply_action
@@ -64,6 +65,10 @@ class Host:
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         """The ``[plugin.NAME]`` table (a copy; empty when absent)."""
         return self.config.table_for(plugin_name)
+
+    def data_dir(self, plugin_name: str) -> Path:
+        """``<data_root>/<plugin_name>``: the run's own root in a simulated run."""
+        return Path(self.config.data_root) / plugin_name
 
     async def execute(self, action: Action) -> ActionResult:
         """Carry ``action`` out at the broker, tell every plugin (``on_action``), return

@@ -4,10 +4,10 @@ Both stop cleanly on SIGINT/SIGTERM: the loop finishes the cycle it is in, every
 ``shutdown`` runs (DTMS flushes its store there), and the report of the partial run is
 written and flagged ``interrupted``; the exit code is then 130. A second SIGINT aborts.
 
-Each simulated run gets a fresh DTMS state directory, ``<report>/dtms-state`` (wiped at
-the start), instead of the configured ``state_dir``: replayed trades must not leak into
-the state a live host uses, and two ``make run`` in a row must give the same report.
-``--live`` keeps the configured one.
+Each simulated run gets a fresh root for its plugins' state folders (``host.data_dir``),
+``<report>/<label>-state`` (wiped at the start), instead of the configured ones: replayed
+trades must not leak into the state a live host uses, and two ``make run`` in a row must
+give the same report. ``--live`` keeps the configured ones.
 
 ``--live --serve`` also serves the DTMS dashboard from this process while the loop runs
 (see :mod:`hostapp.live_serve`). Logs go to ``<report>/hostapp.log`` in the shapes of
@@ -34,7 +34,6 @@ from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
 from .config import HostConfig, load_config
-from .loader import BUILTINS
 from .logs import formatter
 from .loop import LoopStats
 from .market.resample import check_timeframes
@@ -168,12 +167,10 @@ def run_summary(
 
 
 def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:
-    """Point DTMS at an empty ``<report>/<name>`` (only if DTMS is a known plugin)."""
+    """Every plugin's state under an empty ``<report>/<name>`` (``host.data_dir``)."""
     state = report / name
     shutil.rmtree(state, ignore_errors=True)
-    if "dtms" not in BUILTINS and "dtms" not in config.plugin_tables:
-        return config
-    return appmod.with_dtms_state_dir(config, state)
+    return appmod.with_data_root(config, state)
 
 
 def _setup_logging(report: Path, json_lines: bool = False) -> None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from hookspecs import (
@@ -76,6 +77,11 @@ class HeadlessHost:
 
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         return dict(self._plugin_config.get(plugin_name, {}))
+
+    def data_dir(self, plugin_name: str) -> Path:
+        """Where a plugin keeps its state beside the server: ``.hostapp/NAME``, as in a
+        live host (the server's own store is ``[plugin.dtms] state_dir``)."""
+        return Path(".hostapp") / plugin_name
 
     async def execute(self, action: Action) -> ActionResult:
         """Apply ``action`` on the broker and log it (``apply_action`` turns a broker that
