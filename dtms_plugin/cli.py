@@ -86,15 +86,17 @@ async def _serve(settings: ServerSettings) -> int:
     from aiohttp import web
 
     from .server import create_app
+    from .store import StoreError
 
     app = create_app(settings, dashboard=True)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
         await runner.setup()  # opens the store, the broker, starts the engine
-    except (ConfigError, BrokerError, ValueError, OSError, ImportError) as exc:
+    except (ConfigError, StoreError, BrokerError, ValueError, OSError, ImportError) as exc:
         await runner.cleanup()
         print(f"dtms: cannot start: {exc}", file=sys.stderr)
-        return EXIT_CONFIG if isinstance(exc, ConfigError | ValueError) else EXIT_FAILURE
+        usage = isinstance(exc, ConfigError | StoreError | ValueError)
+        return EXIT_CONFIG if usage else EXIT_FAILURE
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,22 @@
+"""DTMS persistence: trade records, the ``is_defensive`` state cache, the account mode,
+the action history and the remote strategy's outbox, in one diskcache directory
+(docs/architecture.md §9, docs/dtms.md §8).
+
+Why diskcache: it is SQLite underneath, so several processes (the host, ``dtms serve``, a
+CLI) may share one directory safely, with real transactions. Why it is fenced in: by
+default diskcache unpickles what it finds, follows file names found in rows and applies
+settings found in its own tables, so anyone who can write a row into the directory could
+run code in our process or delete files. Here only JSON text is ever decoded
+(:mod:`.disk`), no file is touched because a row names it, and the settings are our own
+(:mod:`.opening`).
+
+- :mod:`.disk`: the JSON-only ``Disk``;
+- :mod:`.opening`: directory, pinned settings, corruption handling, :class:`StoreError`;
+- :mod:`.core`: the :class:`Store` API.
+"""
+
+from .core import Store
+from .disk import JsonDisk, UnsafeRowError
+from .opening import StoreError
+
+__all__ = ["JsonDisk", "Store", "StoreError", "UnsafeRowError"]

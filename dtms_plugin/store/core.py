@@ -1,0 +1,407 @@
+"""The :class:`Store`: trade records, the ``is_defensive`` state cache, the account mode,
+the action history and the remote strategy's outbox, as JSON rows of one diskcache.
+
+Keys are namespaced strings (``"trade:7"``, ``"state:7"``, ``"outbox:7"``, ``"action:12"``).
+Enumerations (``records()``, ``outbox_items()``) read the rows under their prefix through
+the key index of diskcache's own table, in the order the rows were first written: there
+is no separate index to keep in step, so registering a trade costs the same with ten or
+ten thousand of them, and no planted or damaged index row can hide an intact record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import diskcache
+from diskcache.core import MODE_RAW
+
+from .disk import JsonDisk, UnsafeRowError
+from .opening import StoreError, open_cache
+
+_ACCOUNT_MODE = "account:mode"
+_ACTION_SEQ = "action:seq"
+_PER_TICKET_ACTIONS = 1000  # per-ticket journal index keeps this many newest entries
+_UNREADABLE = object()  # a row that exists but cannot be trusted
+
+# One row in, whether new or not, keeping its rowid (so its place in an enumeration) when
+# it exists; a row of the same key with another shape is replaced by JSON text. The file
+# such a row may name is left alone: the store removes no file (see disk.py).
+_UPSERT = (
+    "INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag,"
+    " size, mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 1, NULL, ?)"
+    " ON CONFLICT (key, raw) DO UPDATE SET store_time = excluded.store_time,"
+    " expire_time = NULL, access_time = excluded.access_time, access_count = 0, tag = NULL,"
+    " size = 0, mode = 1, filename = NULL, value = excluded.value"
+)
+_SCAN = (
+    "SELECT key, mode, filename, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
+    " AND (expire_time IS NULL OR expire_time > ?) ORDER BY rowid"
+)
+_COUNT = "SELECT key FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
+
+
+class Store:
+    """The DTMS store on one directory. Open one per process; close it on shutdown.
+
+    Reads never raise for a bad row: an unreadable (or planted) row is logged at ERROR and
+    treated as absent. Writes raise :class:`StoreError` (and log it) when they fail; the
+    writes of one :meth:`batch` commit together or not at all.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        log: logging.Logger | None = None,
+        disk: type[JsonDisk] = JsonDisk,
+        timeout: float = 5.0,
+        max_actions: int = 10_000,
+    ) -> None:
+        self.directory = Path(directory).expanduser()
+        self.log = log or logging.getLogger("dtms_plugin.store")
+        self._max_actions = max_actions
+        self._cache = open_cache(self.directory, disk, timeout, self.log)
+
+    def close(self) -> None:
+        self._cache.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ primitives
+
+    def _get(self, key: str) -> Any:
+        """The decoded value, None when absent, ``_UNREADABLE`` for a bad row (logged)."""
+        try:
+            return self._cache.get(key)
+        except (UnsafeRowError, json.JSONDecodeError) as exc:
+            self.log.error(
+                "store %s: unreadable row %r treated as absent: %s", self.directory, key, exc
+            )
+        except (sqlite3.Error, diskcache.Timeout) as exc:
+            self.log.error("store %s: cannot read %r: %s", self.directory, key, exc)
+        return _UNREADABLE
+
+    def _read(self, key: str) -> Any:
+        """The decoded value of ``key``, or None when absent or unreadable (logged)."""
+        value = self._get(key)
+        return None if value is _UNREADABLE else value
+
+    def _put(self, rows: Iterable[tuple[str, Any]]) -> None:
+        """Write rows (inside a ``_writing`` block): each value encoded once by the
+        ``Disk``, all in one statement, which is what makes a batch of a thousand records
+        cheap. Only JSON text rows are ever written (a ``Disk`` answering otherwise is
+        refused)."""
+        now = time.time()
+        store = self._cache.disk.store
+        params = []
+        for key, value in rows:
+            _, mode, filename, text = store(value, False, key)
+            if mode != MODE_RAW or filename is not None or type(text) is not str:
+                raise UnsafeRowError(f"refusing to write {key!r} other than as JSON text")
+            params.append((key, now, now, text))
+        self._cache._con.executemany(_UPSERT, params)
+
+    def _scan(self, prefix: str) -> Iterator[tuple[int, Any]]:
+        """``(number, value)`` of every readable row keyed ``prefix<int>``, oldest first.
+        Other keys under the prefix (an old index row) are skipped without decoding."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        try:
+            rows = self._cache._sql(_SCAN, (prefix, end, time.time())).fetchall()
+        except sqlite3.Error as exc:
+            self.log.error("store %s: cannot list %r rows: %s", self.directory, prefix, exc)
+            return
+        fetch = self._cache.disk.fetch
+        for key, mode, filename, value in rows:
+            number = _number(key[len(prefix) :])
+            if number is None:
+                continue
+            try:
+                yield number, fetch(mode, filename, value, False)
+            except (UnsafeRowError, json.JSONDecodeError) as exc:
+                self.log.error(
+                    "store %s: unreadable row %r treated as absent: %s", self.directory, key, exc
+                )
+
+    def _count(self, prefix: str) -> int:
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._cache._sql(_COUNT, (prefix, end)).fetchall()
+        return sum(1 for (key,) in rows if _number(key[len(prefix) :]) is not None)
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """One atomic write transaction; any failure is logged and raised as StoreError."""
+        try:
+            with self._cache.transact():
+                yield
+        except (sqlite3.Error, OSError, diskcache.Timeout, TypeError, ValueError) as exc:
+            root = _root_cause(exc)
+            if isinstance(root, StoreError):  # a write inside a batch, logged already
+                raise root from None
+            reason = (
+                "database locked by another writer past the timeout"
+                if isinstance(root, diskcache.Timeout)
+                else str(root) or type(root).__name__
+            )
+            message = f"store {self.directory}: writing {what} failed: {reason}"
+            self.log.error(message)
+            raise StoreError(message) from root
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside goes in one SQLite transaction (diskcache's ``transact``):
+        all of them are committed together at the end, or none when one fails (its
+        :class:`StoreError` leaves the block). Reads inside see the writes before it."""
+        with self._writing("a batch"):
+            yield
+
+    # ------------------------------------------------------------------ trade records
+
+    def get_record(self, ticket: int) -> dict[str, Any] | None:
+        value = self._read(f"trade:{ticket}")
+        return value if isinstance(value, dict) else None
+
+    def put_record(self, ticket: int, record: dict[str, Any]) -> None:
+        """Write the whole record (JSON: int dict keys come back as strings)."""
+        self.put_records({ticket: record})
+
+    def put_records(self, records: Mapping[int, dict[str, Any]]) -> None:
+        """Write many whole records in one transaction."""
+        if not records:
+            return
+        what = (
+            f"record of ticket {next(iter(records))}"
+            if len(records) == 1
+            else f"{len(records)} records"
+        )
+        with self._writing(what):
+            self._put((f"trade:{t}", r) for t, r in records.items())
+
+    def delete_record(self, ticket: int) -> None:
+        with self._writing(f"deletion of record {ticket}"):
+            self._cache.delete(f"trade:{ticket}")
+
+    def records(self) -> dict[int, dict[str, Any]]:
+        """Every readable record, by ticket, in the order they were first written."""
+        return {t: r for t, r in self._scan("trade:") if isinstance(r, dict)}
+
+    # ------------------------------------------------------------------ state cache
+
+    def put_state(self, ticket: int, state: str | None, at: datetime) -> None:
+        """Cache the DTMS state of ``ticket`` seen at ``at``; None means "not managed"."""
+        with self._writing(f"state of ticket {ticket}"):
+            self._put([(f"state:{ticket}", {"state": state, "at": _iso(at)})])
+
+    def get_state(self, ticket: int) -> tuple[str | None, datetime] | None:
+        value = self._read(f"state:{ticket}")
+        if not isinstance(value, dict):
+            return None
+        state = value.get("state")
+        at = _parse_iso(value.get("at"))
+        if at is None or not (state is None or isinstance(state, str)):
+            self.log.error("store %s: malformed state row for ticket %s", self.directory, ticket)
+            return None
+        return state, at
+
+    def put_states(self, states: Mapping[int, str | None], at: datetime) -> None:
+        """Cache many states seen at ``at`` in one transaction (a batch refresh)."""
+        stamp = _iso(at)
+        with self._writing(f"states of {len(states)} tickets"):
+            self._put((f"state:{t}", {"state": s, "at": stamp}) for t, s in states.items())
+
+    def delete_state(self, ticket: int) -> None:
+        with self._writing(f"deletion of state {ticket}"):
+            self._cache.delete(f"state:{ticket}")
+
+    # ------------------------------------------------------------------ account mode
+
+    def put_account_mode(self, until: datetime | None, reason: str) -> None:
+        """Enter account defensive mode until ``until``; ``None`` clears it."""
+        with self._writing("account mode"):
+            if until is None:
+                self._cache.delete(_ACCOUNT_MODE)
+            else:
+                self._put([(_ACCOUNT_MODE, {"until": _iso(until), "reason": reason})])
+
+    def get_account_mode(self) -> tuple[datetime, str] | None:
+        value = self._read(_ACCOUNT_MODE)
+        if not isinstance(value, dict):
+            return None
+        until = _parse_iso(value.get("until"))
+        if until is None:
+            self.log.error("store %s: malformed account mode row", self.directory)
+            return None
+        return until, str(value.get("reason", ""))
+
+    # ------------------------------------------------------------------ action journal
+
+    def append_action(self, entry: dict[str, Any]) -> None:
+        """Append to the journal; ``entry["ticket"]`` (when an int) indexes it by trade."""
+        self.append_actions([entry])
+
+    def append_actions(self, entries: Iterable[dict[str, Any]]) -> None:
+        """Append many entries, in order, in one transaction."""
+        entries = list(entries)
+        if not entries:
+            return
+        ticket = entries[0].get("ticket")
+        what = f"journal entry for ticket {ticket}" if len(entries) == 1 else "journal entries"
+        with self._writing(what):
+            seq = self._read(_ACTION_SEQ)
+            seq = seq if _is_int(seq) else 0
+            rows: list[tuple[str, Any]] = []
+            by_ticket: dict[int, list[int]] = {}
+            for entry in entries:
+                rows.append((f"action:{seq}", entry))
+                owner = entry.get("ticket")
+                if isinstance(owner, int) and not isinstance(owner, bool):
+                    by_ticket.setdefault(owner, []).append(seq)
+                seq += 1
+            rows.append((_ACTION_SEQ, seq))
+            for ticket, seqs in by_ticket.items():
+                kept = [*self._ticket_seqs(ticket), *seqs][-_PER_TICKET_ACTIONS:]
+                rows.append((f"actions:ticket:{ticket}", kept))
+            self._put(rows)
+            first = seq - len(entries)  # prune what fell out of the newest max_actions
+            for old in range(max(0, first - self._max_actions), seq - self._max_actions):
+                self._cache.delete(f"action:{old}")
+
+    def _ticket_seqs(self, ticket: int) -> list[int]:
+        """The journal entries of ``ticket`` (sequence numbers), from its index row; an
+        unreadable index is rebuilt from the entries themselves."""
+        value = self._get(f"actions:ticket:{ticket}")
+        if value is None:
+            return []
+        if isinstance(value, list) and all(_is_int(v) for v in value):
+            return list(value)
+        self.log.error(
+            "store %s: journal index of ticket %s rebuilt from the entries", self.directory, ticket
+        )
+        entries = self._scan("action:")
+        seqs = [s for s, e in entries if isinstance(e, dict) and e.get("ticket") == ticket]
+        return sorted(seqs)[-_PER_TICKET_ACTIONS:]
+
+    def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries (of one ticket, or all), oldest first."""
+        if limit <= 0:
+            return []
+        if ticket is None:
+            seq = self._read(_ACTION_SEQ)
+            end = seq if _is_int(seq) else 0
+            seqs = list(range(max(0, end - limit), end))
+        else:
+            seqs = self._ticket_seqs(ticket)[-limit:]
+        out = []
+        for s in seqs:
+            entry = self._read(f"action:{s}")
+            if isinstance(entry, dict):
+                out.append(entry)
+        return out
+
+    # ------------------------------------------------------------------ small values
+
+    def get_value(self, name: str) -> Any:
+        """A named JSON value (``None`` when absent), for strategies' own bookkeeping."""
+        return self._read(f"value:{name}")
+
+    def put_value(self, name: str, value: Any) -> None:
+        with self._writing(f"value {name!r}"):
+            self._put([(f"value:{name}", value)])
+
+    def update_value(self, name: str, change: Callable[[Any], Any]) -> Any:
+        """Read-modify-write ``name`` atomically, even against other processes."""
+        with self._writing(f"value {name!r}"):
+            new = change(self._read(f"value:{name}"))
+            self._put([(f"value:{name}", new)])
+        return new
+
+    # ------------------------------------------------------------------ outbox
+
+    def outbox_put(self, ticket: int, payload: dict[str, Any]) -> None:
+        """Queue ``payload`` for ``ticket``; replaces a pending one, keeping its place."""
+        with self._writing(f"outbox entry for ticket {ticket}"):
+            self._put([(f"outbox:{ticket}", payload)])
+
+    def outbox_get(self, ticket: int) -> dict[str, Any] | None:
+        value = self._read(f"outbox:{ticket}")
+        return value if isinstance(value, dict) else None
+
+    def outbox_items(self) -> list[tuple[int, dict[str, Any]]]:
+        """Every readable entry, oldest first (a replaced entry keeps its place)."""
+        return [(t, p) for t, p in self._scan("outbox:") if isinstance(p, dict)]
+
+    def outbox_remove(self, ticket: int) -> None:
+        with self._writing(f"outbox removal of ticket {ticket}"):
+            self._cache.delete(f"outbox:{ticket}")
+
+    def outbox_remove_if(self, ticket: int, payload: dict[str, Any]) -> bool:
+        """Remove the entry only if it is still ``payload`` (not replaced meanwhile).
+
+        The sender uses this after a delivery, so a newer entry queued for the same ticket
+        while the request was in flight is not lost. Returns whether it removed.
+        """
+        with self._writing(f"outbox removal of ticket {ticket}"):
+            if self.outbox_get(ticket) != payload:
+                return False
+            self._cache.delete(f"outbox:{ticket}")
+            return True
+
+    def outbox_len(self) -> int:
+        try:
+            return self._count("outbox:")
+        except sqlite3.Error as exc:
+            self.log.error("store %s: cannot count the outbox: %s", self.directory, exc)
+            return 0
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(text: object) -> int | None:
+    """The int a key suffix spells canonically ("7", "-3"), else None ("index", "07")."""
+    if not isinstance(text, str):
+        return None
+    try:
+        number = int(text)
+    except ValueError:
+        return None
+    return number if str(number) == text else None
+
+
+def _iso(at: datetime) -> str:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at}: store times must be timezone-aware")
+    return at.astimezone(UTC).isoformat()
+
+
+def _parse_iso(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        return None
+    return at.astimezone(UTC)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The original failure. SQLite rolls back by itself on SQLITE_FULL, so diskcache's own
+    ROLLBACK then fails with "no transaction is active" and hides the real error."""
+    if "no transaction is active" in str(exc) and exc.__context__ is not None:
+        return exc.__context__
+    return exc

@@ -1,0 +1,148 @@
+"""Opening the store's directory: private to this user, with our own settings, never with
+what the directory's Settings table says, and moved aside when SQLite says it is corrupt.
+
+Why the settings are pinned: diskcache keeps its settings in a ``Settings`` table of the
+same database and applies every row it finds there, on open and on every new connection
+(each thread gets one): ``sqlite_*`` rows become ``PRAGMA`` statements (``query_only``
+would make every write fail), ``disk_*`` rows become attributes of the ``Disk``, and the
+eviction settings decide what gets deleted. A row planted there must not change what the
+store does, so :class:`PinnedCache` passes every setting explicitly, applies only the
+values of :data:`PINNED` whatever a row says, ignores names it does not know, and the
+table is rewritten on open (docs/dtms.md §8).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import stat
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import diskcache
+from diskcache.core import DEFAULT_SETTINGS, ENOVAL, METADATA
+
+from .disk import JsonDisk
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened, or a write to it failed (disk full, locked past the
+    timeout, bad value). One line naming the store directory.
+
+    After a failed write the previous value of the key is untouched: a failed write never
+    loses a record.
+    """
+
+
+#: every setting the store runs with; rows of the Settings table never override these
+PINNED: dict[str, Any] = {
+    **DEFAULT_SETTINGS,
+    "statistics": 0,
+    "tag_index": 0,
+    "eviction_policy": "none",  # never cull: these are records, not a cache of copies
+    "cull_limit": 0,
+}
+_KNOWN = frozenset(PINNED) | frozenset(METADATA)
+
+
+class PinnedCache(diskcache.Cache):
+    """A ``diskcache.Cache`` whose settings are :data:`PINNED`, whatever the table holds."""
+
+    def reset(self, key: str, value: Any = ENOVAL, update: bool = True) -> Any:
+        if key in METADATA:  # counters diskcache keeps for itself: no behaviour
+            return super().reset(key, value, update)
+        if key not in PINNED:
+            return None  # a name we never wrote: never applied
+        return super().reset(key, PINNED[key], update)
+
+
+def prepare_directory(directory: Path, log: logging.Logger) -> None:
+    """Create the directory private to this user (0700): it holds trading state."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = stat.S_IMODE(directory.stat().st_mode)
+        if mode & 0o077:
+            log.warning("store directory %s had mode %o; tightening to 0700", directory, mode)
+            directory.chmod(0o700)
+    except OSError as exc:
+        raise StoreError(f"cannot open store in {directory}: {exc}") from None
+
+
+def open_cache(
+    directory: Path, disk: type[JsonDisk], timeout: float, log: logging.Logger
+) -> diskcache.Cache:
+    """The checked cache on ``directory``; a corrupted one is moved aside and replaced.
+    Anything else that stops it opening is one :class:`StoreError` naming the directory."""
+    prepare_directory(directory, log)
+    try:
+        return _open_checked(directory, disk, timeout, log)
+    except sqlite3.OperationalError as exc:
+        # Locked, I/O error, disk full: not corruption. Do not touch the files.
+        raise StoreError(f"cannot open store in {directory}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        aside = _move_aside(directory)
+        log.warning(
+            "store in %s is corrupted (%s); moved it aside to %s and started empty",
+            directory,
+            exc,
+            aside,
+        )
+        prepare_directory(directory, log)
+        try:
+            return _open_checked(directory, disk, timeout, log)
+        except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as again:
+            raise StoreError(f"cannot open store in {directory}: {again}") from None
+    except diskcache.Timeout:
+        raise StoreError(
+            f"cannot open store in {directory}: locked by another writer past the timeout"
+        ) from None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        # diskcache failing on a table it did not expect (a planted schema or value)
+        raise StoreError(f"cannot open store in {directory}: {type(exc).__name__}: {exc}") from None
+
+
+def _open_checked(
+    directory: Path, disk: type[JsonDisk], timeout: float, log: logging.Logger
+) -> diskcache.Cache:
+    cache = PinnedCache(str(directory), timeout=timeout, disk=disk, **PINNED)
+    try:
+        result = cache._sql("PRAGMA quick_check").fetchone()
+        if not result or result[0] != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {result[0] if result else 'no answer'}")
+        _rewrite_settings(cache, directory, log)
+    except BaseException:
+        cache.close()
+        raise
+    return cache
+
+
+def _rewrite_settings(cache: diskcache.Cache, directory: Path, log: logging.Logger) -> None:
+    """Leave only our own settings in the table, so no other reader of the directory
+    (an older version, a tool) applies a planted one either."""
+    sql = cache._sql
+    rows = sql("SELECT key, value FROM Settings").fetchall()
+    unknown = [k for k, _ in rows if not (isinstance(k, str) and k in _KNOWN)]
+    changed = [k for k, v in rows if isinstance(k, str) and k in PINNED and v != PINNED[k]]
+    if unknown or changed:  # the write lock only when there is something to undo
+        with cache.transact():
+            for key in unknown:
+                sql("DELETE FROM Settings WHERE key = ?", (key,))
+            for key in changed:
+                sql("UPDATE Settings SET value = ? WHERE key = ?", (PINNED[key], key))
+        log.warning(
+            "store %s: settings rows it did not write were ignored and reset: %s",
+            directory,
+            ", ".join(sorted(repr(k) for k in unknown + changed)),
+        )
+
+
+def _move_aside(directory: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    aside = directory.with_name(f"{directory.name}.corrupt-{stamp}-{os.getpid()}")
+    # FileNotFoundError: another process moved it aside first; both rebuild.
+    with suppress(FileNotFoundError):
+        directory.rename(aside)
+    return aside
