@@ -105,6 +105,18 @@ class ActionsConfig:
 
 
 @dataclass(frozen=True)
+class Trail:
+    """The trailing stop under every trade DTMS watches and has not hedged (docs/dtms.md
+    §6): a Chandelier stop, the highest high (lowest low for a sell) of the last
+    ``period`` fast bars minus (plus) ``atr_multiple`` × their mean true range, moved on
+    each closed fast bar once the trade is armed, tighter only."""
+
+    enabled: bool = True
+    period: int = 22
+    atr_multiple: float = 2.75
+
+
+@dataclass(frozen=True)
 class Rails:
     """Safety rails; durations in fast bars."""
 
@@ -172,6 +184,7 @@ class DtmsSettings:
     arming: Arming = field(default_factory=Arming)
     actions: ActionsConfig = field(default_factory=ActionsConfig)
     rails: Rails = field(default_factory=Rails)
+    trail: Trail = field(default_factory=Trail)
     regime: Regime = field(default_factory=Regime)
 
     def __post_init__(self) -> None:
@@ -204,7 +217,9 @@ class DtmsSettings:
         _check_group("adaptive.range", self.adaptive.range, minimum=0.0)
         _check_group("adaptive.high_volatility", self.adaptive.high_volatility, minimum=0.0)
         _at_least("adaptive.asian", self.adaptive.asian, 0.0)
-        for group in ("indicators", "thresholds", "arming", "actions", "rails", "regime"):
+        _positive("trail.atr_multiple", self.trail.atr_multiple)
+        _at_least("trail.period", self.trail.period, 2)
+        for group in ("indicators", "thresholds", "arming", "actions", "rails", "regime", "trail"):
             _check_group(group, getattr(self, group))
 
     @cached_property

@@ -331,3 +331,46 @@ class RollingMedian:
             return None
         mid = n // 2
         return srt[mid] if n % 2 else (srt[mid - 1] + srt[mid]) / 2.0
+
+
+class ChandelierWindow:
+    """The highest high, the lowest low and the mean true range of the last ``period``
+    bars: what a Chandelier stop hangs from. Monotonic deques keep the extremes, so a new
+    bar costs O(1) amortised; the true ranges are a :class:`RollingMean`."""
+
+    __slots__ = ("_highs", "_lows", "_n", "_prev_close", "period", "tr")
+
+    def __init__(self, period: int) -> None:
+        self.period = period
+        self._highs: deque[tuple[int, float]] = deque()  # (bar number, high), falling
+        self._lows: deque[tuple[int, float]] = deque()  # (bar number, low), rising
+        self._n = 0
+        self._prev_close: float | None = None
+        self.tr = RollingMean(period)
+
+    def update(self, high: float, low: float, close: float) -> None:
+        n = self._n = self._n + 1
+        highs, lows = self._highs, self._lows
+        while highs and highs[-1][1] <= high:
+            highs.pop()
+        highs.append((n, high))
+        while lows and lows[-1][1] >= low:
+            lows.pop()
+        lows.append((n, low))
+        oldest = n - self.period
+        if highs[0][0] <= oldest:
+            highs.popleft()
+        if lows[0][0] <= oldest:
+            lows.popleft()
+        prev = self._prev_close
+        self._prev_close = close
+        if prev is not None:
+            self.tr.update(max(high, prev) - min(low, prev))
+
+    @property
+    def value(self) -> tuple[float, float, float] | None:
+        """``(highest high, lowest low, mean true range)`` once the window is full."""
+        atr = self.tr.value
+        if atr is None or self._n < self.period:
+            return None
+        return self._highs[0][1], self._lows[0][1], atr

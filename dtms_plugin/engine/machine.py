@@ -16,7 +16,7 @@ from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Tra
 
 from ..settings import DtmsSettings
 from .journal import unsettled
-from .planning import exit_price, plan_owed
+from .planning import exit_price, plan_owed, plan_trail
 from .record import JournalStatus, TradeRecord
 from .score import ScoreBreakdown
 from .snapshot import SignalSnapshot
@@ -265,7 +265,9 @@ def evaluate(
     changes: Changes = {}
     if not rec.armed:
         if not _arm(rec, price, now, settings):
-            return Evaluation(rec, (), None, "not armed")
+            return Evaluation(
+                rec, _trail(rec, snapshot, now, quote, symbol_info, settings), None, "not armed"
+            )
         changes["armed"] = True
     bd: ScoreBreakdown | None = None
     why = ""
@@ -306,8 +308,24 @@ def evaluate(
     if not why and bd is None:
         why = "no change"
     if not rec.owed:  # the common case; and the journal was found settled above
-        return Evaluation(rec, (), bd, why, transition)
+        trail = _trail(rec, snapshot, now, quote, symbol_info, settings) if bd else ()
+        return Evaluation(rec, trail, bd, why, transition)
     return _finish(rec, bd, why, transition, quote, symbol_info, settings, hedge_ok, bd is not None)
+
+
+def _trail(
+    rec: TradeRecord,
+    snapshot: SignalSnapshot | None,
+    now: datetime,
+    quote: Quote | None,
+    info: SymbolInfo,
+    settings: DtmsSettings,
+) -> tuple[Action, ...]:
+    """The trailing stop's move for the newest closed fast bar, if any (fresh data only)."""
+    if snapshot is None or snapshot.trail is None or snapshot.is_stale(now):
+        return ()
+    action = plan_trail(rec, snapshot.trail, snapshot.fast_bar.time, quote, info, settings)
+    return (action,) if action is not None else ()
 
 
 def _finish(

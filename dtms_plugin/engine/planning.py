@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from hookspecs import Action, ActionKind, Quote, SymbolInfo
+from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo
 
 from ..settings import DtmsSettings
 from .record import MAX_WARNINGS, JournalStatus, TradeRecord
@@ -196,6 +197,52 @@ def plan_intent(
     if sl is None:
         return Skip(note)
     return send(kind, stop_loss=sl)
+
+
+#: the states whose trades the trailing stop follows: not HEDGED (the hedge and the flat
+#: deadline own the position there), nor CLOSED
+TRAILED = frozenset(
+    {
+        DefensiveState.HEALTHY,
+        DefensiveState.WARNING_L1,
+        DefensiveState.WARNING_L2,
+        DefensiveState.RECOVERING,
+    }
+)
+_SL_INTENTS = (ActionKind.TIGHTEN_SL, ActionKind.MOVE_SL_BREAKEVEN)
+
+
+def plan_trail(
+    record: TradeRecord,
+    trail: tuple[float, float, float] | None,
+    bar_time: datetime,
+    quote: Quote | None,
+    info: SymbolInfo,
+    settings: DtmsSettings,
+) -> Action | None:
+    """The trailing stop's move on this fast bar (docs/dtms.md §6), if it tightens: the
+    highest high (lowest low) of the window minus (plus) a multiple of its mean true
+    range. One key per trade, state entry and bar, so a replayed bar never moves it
+    twice; never while a ladder stop move is owed (that one is the plan)."""
+    if (
+        trail is None
+        or quote is None
+        or record.state not in TRAILED
+        or any(k in record.owed for k in _SL_INTENTS)
+        or in_freeze(record, quote, info)
+    ):
+        return None
+    key = f"{record.ticket}:{record.seq}:trail@{int(bar_time.timestamp())}"
+    if record.entry(key) is not None:
+        return None
+    high, low, atr = trail
+    m = settings.trail.atr_multiple
+    target = high - m * atr if record.sign > 0 else low + m * atr
+    sl, _ = place_sl(record, target, quote, info)
+    if sl is None:
+        return None
+    reason = f"trailing stop: {settings.trail.period}-bar extreme ∓ {m:g} × ATR"
+    return Action(record.ticket, ActionKind.TIGHTEN_SL, {"stop_loss": sl}, reason, key)
 
 
 def _once(reason: Reason) -> Reason:

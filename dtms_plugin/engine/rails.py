@@ -34,7 +34,8 @@ def check_account(
 
     * realised loss of the UTC day ≥ ``daily_loss_pct`` % of the day's starting balance
       (``balance`` now minus today's realised result) → until the end of the UTC day;
-    * the last ``stop_streak`` closed trades all closed at their stop → for
+    * the last ``stop_streak`` closed trades all closed at their stop at a loss (a
+      trailing stop taken in profit is no losing streak) → for
       ``streak_bars`` fast bars after the last of them.
     The daily rule wins when both apply (it lasts longer).
     """
@@ -58,7 +59,7 @@ def check_account(
     n = rails.stop_streak
     if n > 0 and len(closed) >= n:
         last = closed[-n:]
-        if all(r.close_reason == "stop_loss" for r in last):
+        if all(r.close_reason == "stop_loss" and (r.realised_profit or 0.0) < 0.0 for r in last):
             closed_at = last[-1].closed_at
             assert closed_at is not None
             until = closed_at + settings.fast_bars(rails.streak_bars)

@@ -17,6 +17,7 @@ from hookspecs import Bar, Direction, Timeframe
 from ..settings import DtmsSettings
 from .indicators import (
     Bollinger,
+    ChandelierWindow,
     Ema,
     RollingMean,
     RollingMedian,
@@ -83,6 +84,7 @@ class SignalSnapshot:
         "swing_high",
         "swing_low",
         "symbol",
+        "trail",
         "vwap",
         "vwap_above",
         "vwap_below",
@@ -151,6 +153,9 @@ class SignalSnapshot:
         # the snapshots of one signal bar and regime (see ``score._signal_subscores``)
         self.signal_cache = {} if signal_cache is None else signal_cache
         self._stale_after = fast_close_time + fast_period * settings.rails.stale_bar_periods
+        #: (highest high, lowest low, mean true range) of the fast bars the trailing stop
+        #: hangs from; ``None`` when the trail is off or its window is not full yet
+        self.trail: tuple[float, float, float] | None = None
 
     @property
     def bar_time(self) -> datetime:
@@ -222,6 +227,8 @@ class SymbolIndicators:
         # fast timeframe
         self.vwap = SessionVwap(ic.vwap_slope_bars)
         self.atr_fast = WilderAtr(ic.atr_period)
+        trail = settings.trail
+        self._trail = ChandelierWindow(trail.period) if trail.enabled else None
         self.spreads = RollingMedian(settings.rails.spread_median_bars)
         self.last_fast_bar: Bar | None = None
         self.order_flow: OrderFlow | None = None
@@ -273,6 +280,8 @@ class SymbolIndicators:
         anchor = t // 86_400 if self._anchor is Timeframe.D1 else self._anchor.bucket_epoch(t)
         self.vwap.update(anchor, bar.high, bar.low, bar.close, bar.volume)
         self.atr_fast.update(bar.high, bar.low, bar.close)
+        if self._trail is not None:
+            self._trail.update(bar.high, bar.low, bar.close)
         if bar.spread > 0.0:
             self.spreads.update(bar.spread)
         self._snapshot = None
@@ -383,5 +392,7 @@ class SymbolIndicators:
             weights,
             self._signal_cache,
         )
+        if self._trail is not None:
+            snap.trail = self._trail.value
         self._snapshot = snap
         return snap

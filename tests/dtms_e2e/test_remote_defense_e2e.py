@@ -84,11 +84,12 @@ def test_a_remote_host_trade_is_defended_by_the_server(tmp_path: Path) -> None:
             data={"XAUUSD": csv},
             host={"timeframe": "M5", "cycle_seconds": 0.03},
             # a wide initial stop (R = 40 ATR): the trade lives long enough to be defended
-            plugins={"sma_strategy": {"sl_atr": 40.0, "tp_atr": 80.0}},
+            plugins={"sma_strategy": {"sl_atr": 40.0, "tp_atr": 80.0, "sizing": "fixed"}},
         )
 
     host_state = tmp_path / "host-state"
-    server_cfg = config("server.toml", tmp_path / "server-state", {})
+    # the ladder alone: the path is scripted for it, the trailing stop would cut it short
+    server_cfg = config("server.toml", tmp_path / "server-state", {"trail.enabled": False})
     remote = {"strategy": "remote", "api_url": f"http://127.0.0.1:{port}"}
     host_cfg = config("host.toml", host_state, remote)
     settings = DtmsSettings(state_dir=str(host_state))

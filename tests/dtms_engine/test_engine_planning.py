@@ -210,6 +210,8 @@ def test_stop_streak_rail_for_sixty_minutes() -> None:
     assert check_account(rs, 100000.0, T0 + minutes(91), SETTINGS) is None
     broken = [*rs[:2], closed(3, 5.0, "take_profit", 30)]
     assert check_account(broken, 100000.0, T0 + minutes(31), SETTINGS) is None
+    trailed = [*rs[:2], closed(3, 2.0, "stop_loss", 30)]  # a trailing stop hit in profit
+    assert check_account(trailed, 100000.0, T0 + minutes(31), SETTINGS) is None
 
 
 @pytest.mark.parametrize(

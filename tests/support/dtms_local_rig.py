@@ -30,6 +30,9 @@ class Rig:
         self.market.set("XAUUSD", "M5", self.fast)
         self.market.set("XAUUSD", "M15", aggregate(self.fast))
         self.broker = BrokerDouble({"XAUUSD": GOLD}, self.clock, hedging=hedging)
+        # the ladder alone: its tests pin every stop move, and the trailing stop (tested on
+        # its own) would add its own
+        config.setdefault("trail", {"enabled": False})
         self.host = HostDouble(
             self.broker, self.market, self.clock, config={"state_dir": str(state_dir), **config}
         )

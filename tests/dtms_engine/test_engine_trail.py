@@ -1,0 +1,144 @@
+"""The trailing stop under the ladder (docs/dtms.md §6): a Chandelier stop moved once per
+closed fast bar from the entry on while the trade is not hedged, tighter only, never twice
+for one bar, never beside a ladder stop move, and the window it hangs from."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, trade
+
+from dtms_plugin.engine import (
+    AccountState,
+    Evaluation,
+    SignalSnapshot,
+    TradeRecord,
+    evaluate,
+    register,
+)
+from dtms_plugin.engine.indicators import ChandelierWindow
+from dtms_plugin.engine.journal import begin, finish
+from dtms_plugin.settings import DtmsSettings, load_settings
+from hookspecs import ActionKind, ActionResult, DefensiveState, ResultCode
+
+S = DefensiveState
+BAR = T0 + minutes(20)
+NOW = BAR + minutes(5)
+WINDOW = (2010.0, 1995.0, 2.0)  # highest high, lowest low, mean true range
+
+
+def record(state: S = S.HEALTHY, **changes: object) -> TradeRecord:
+    base = register(trade(), None, T0)  # a buy at 2000, stop 1990
+    fields: dict[str, object] = dict(
+        state=state, armed=True, seq=3, last_bar_time=BAR - minutes(5), last_eval_price=2005.0
+    )
+    fields.update(changes)
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def run(
+    rec: TradeRecord,
+    total: float = 0.0,
+    *,
+    mid: float = 2006.0,
+    window: tuple[float, float, float] | None = WINDOW,
+) -> Evaluation:
+    snap = scored(total, BAR)
+    snap.trail = window
+    return evaluate(rec, snap, quote(mid), NOW, SETTINGS, GOLD, AccountState())
+
+
+def test_a_healthy_trade_gets_the_chandelier_stop() -> None:
+    e = run(record())
+    (action,) = e.actions
+    assert action.kind is ActionKind.TIGHTEN_SL
+    assert action.params["stop_loss"] == pytest.approx(2010.0 - 2.75 * 2.0)  # 2.75 ATR
+    assert action.key == f"1:3:trail@{int(BAR.timestamp())}"
+    # done: the record's stop follows, and the same bar never moves it again
+    done = finish(
+        begin(e.record, action, NOW), action, ActionResult(True, ResultCode.OK), NOW, SETTINGS
+    )
+    assert done.stop_loss == 2004.5
+    again = evaluate(
+        replace(done, last_bar_time=BAR - minutes(5)), _snap(), quote(2006.0), NOW, SETTINGS, GOLD,
+        AccountState(),
+    )  # fmt: skip
+    assert again.actions == ()
+
+
+def _snap() -> SignalSnapshot:
+    snap = scored(0.0, BAR)
+    snap.trail = WINDOW
+    return snap
+
+
+def test_only_tighter_and_never_at_the_price() -> None:
+    assert run(record(stop_loss=2006.5)).actions == ()  # the current stop is tighter
+    (action,) = run(record(), mid=2005.2).actions  # the level is above the price: stops level
+    assert action.params["stop_loss"] < 2005.2 - 0.1
+
+
+@pytest.mark.parametrize("state", [S.HEALTHY, S.WARNING_L1, S.WARNING_L2, S.RECOVERING])
+def test_trailed_states(state: S) -> None:
+    assert len(run(record(state)).actions) == 1
+
+
+def test_from_the_entry_not_while_hedged_nor_stale_without_a_full_window_or_when_off() -> None:
+    young = record(armed=False, opened_at=NOW)
+    (action,) = run(young, mid=2006.0).actions  # not armed yet: trailed all the same
+    assert action.params["stop_loss"] == pytest.approx(2004.5)
+    assert run(record(S.HEDGED, hedge_ticket=9, hedge_volume=0.5)).actions == ()
+    stale = evaluate(
+        record(), _snap(), quote(2006.0), NOW + minutes(60), SETTINGS, GOLD, AccountState()
+    )
+    assert stale.actions == ()
+    assert run(record(), window=None).actions == ()
+    off = load_settings({"trail": {"enabled": False}})
+    assert not off.trail.enabled
+    from dtms_plugin.engine import SymbolIndicators
+
+    assert SymbolIndicators("XAUUSD", off)._trail is None
+
+
+def test_a_ladder_stop_move_wins_over_the_trail() -> None:
+    e = run(record(), total=-3.0)  # HEALTHY -> WARNING_L1 owes its own tighten
+    assert [a.key.rsplit(":", 1)[1] for a in e.actions] == ["tighten_sl"]
+
+
+def test_a_sell_trails_from_the_lowest_low() -> None:
+    rec = replace(register(trade(direction="sell", sl=2010.0), None, T0), armed=True, seq=1)
+    rec = replace(rec, last_bar_time=BAR - minutes(5))
+    snap = scored(0.0, BAR, direction="sell")
+    snap.trail = WINDOW
+    (action,) = evaluate(rec, snap, quote(1994.0), NOW, SETTINGS, GOLD, AccountState()).actions
+    assert action.params["stop_loss"] == pytest.approx(1995.0 + 2.75 * 2.0)
+
+
+def test_settings_refuse_a_useless_trail() -> None:
+    with pytest.raises(ValueError, match=r"trail\.atr_multiple"):
+        DtmsSettings(trail=replace(SETTINGS.trail, atr_multiple=0.0))
+
+
+def test_the_window_matches_a_plain_recomputation() -> None:
+    import random
+
+    rnd = random.Random(3)
+    w = ChandelierWindow(5)
+    bars: list[tuple[float, float, float]] = []
+    price = 100.0
+    for i in range(300):
+        close = price + rnd.gauss(0.0, 1.0)
+        high, low = max(price, close) + rnd.random(), min(price, close) - rnd.random()
+        bars.append((high, low, close))
+        price = close
+        w.update(high, low, close)
+        if i < 5:
+            assert w.value is None
+            continue
+        last = bars[-5:]
+        trs = [max(h, bars[j - 1][2]) - min(lo, bars[j - 1][2])
+               for j, (h, lo, _) in enumerate(bars) if j >= len(bars) - 5]  # fmt: skip
+        assert w.value == pytest.approx(
+            (max(b[0] for b in last), min(b[1] for b in last), sum(trs) / 5)
+        )
