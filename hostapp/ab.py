@@ -72,7 +72,7 @@ def one_run(
     """One replay, with the plugins ``without`` disabled, those in ``with_`` running, and
     ``entries`` (when given) opened instead of the strategies' orders; each run in its
     own state folder."""
-    state = "dtms-state" if label == "run" else f"dtms-state-{label}"
+    state = "state" if label == "run" else f"state-{label}"
     cfg = _fresh_state(replay.config, replay.report, state)
     for name in without:
         cfg = appmod.without_plugin(cfg, name)
