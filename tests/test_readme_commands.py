@@ -1,0 +1,78 @@
+"""The README's commands, run as written in a folder holding the shipped plugins.toml and
+a data.csv of the user's own bars: each exits 0 and does what the README says."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hostapp_loop.csvfiles import write_bars_csv
+
+from hostapp.market.synthetic import generate_bars
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    here = tmp_path_factory.mktemp("readme")
+    shutil.copy(ROOT / "plugins.toml", here / "plugins.toml")
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 2500, seed=9)
+    write_bars_csv(here / "data.csv", bars)
+    return here
+
+
+def run(folder: Path, command: str, shown: str = "") -> subprocess.CompletedProcess[str]:
+    """``command`` as the README writes it (``shown``, when it differs: an optional flag in
+    brackets), with this Python."""
+    text = shown or command
+    assert text.removeprefix(".venv/bin/") in README, f"the README no longer shows {text!r}"
+    program, *args = command.split()
+    module = {"hostapp": "hostapp.cli", "dtms": "dtms_plugin.cli"}[Path(program).name]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_plugins_listing(folder: Path) -> None:
+    proc = run(folder, ".venv/bin/hostapp plugins --json", ".venv/bin/hostapp plugins [--json]")
+    assert proc.returncode == 0, proc.stderr
+    rows = {p["name"]: p for p in json.loads(proc.stdout)}
+    assert rows["dtms"]["status"] != "disabled" and rows["atr_trailing"]["status"] == "disabled"
+
+
+def test_the_main_job(folder: Path) -> None:
+    proc = run(folder, ".venv/bin/hostapp run --days 30 --seed 0")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "A/B of dtms" in proc.stdout and "winners' R kept" in proc.stdout
+    summary = json.loads((folder / ".hostapp/report/summary.json").read_text())
+    assert summary["days"] == 30 and summary["plugin_reports"]["dtms"]["evaluated"] > 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ".venv/bin/hostapp replay data.csv --compare",
+        ".venv/bin/hostapp replay data.csv --compare dtms --against atr_trailing",
+    ],
+)
+def test_the_replay_comparisons(folder: Path, command: str) -> None:
+    proc = run(folder, command)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((folder / ".hostapp/report/summary.json").read_text())
+    assert summary["same_entries"]["paired"]["unpaired"] == 0
+    assert summary["against"] == ("atr_trailing" if "--against" in command else None)
+    assert (folder / ".hostapp/report/trades.csv").exists()
