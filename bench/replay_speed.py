@@ -8,7 +8,8 @@ loop with all its plugins (startup to shutdown), not the CSV parsing or the char
 are reported separately.
 
 Prints the figures, and as the last line a JSON object with at least
-``bars_per_s_dtms_on`` and ``bars_per_s_dtms_off``.
+``bars_per_s_dtms_on``, ``bars_per_s_dtms_off`` and ``ratio_on_off`` (on ÷ off; the
+target is ≥ 0.5).
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def main() -> int:
             figures[f"bars_per_s_{label}"] = round(rate)
             figures[f"trades_{label}"] = summary["trades"]
             figures[f"dtms_loaded_{label}"] = summary["dtms"]
+    on, off = figures["bars_per_s_dtms_on"], figures["bars_per_s_dtms_off"]
+    assert isinstance(on, int) and isinstance(off, int)
+    ratio = on / off if off else 0.0
+    figures["ratio_on_off"] = round(ratio, 3)
+    print(f"\nDTMS on runs at {ratio:.1%} of the bars/s with it off (target ≥ 50 %)")
     print(json.dumps(figures))
     return 0
 

@@ -3,10 +3,12 @@
 The engine is pure; this module is its edge. Per cycle it pulls only the new closed bars
 of each symbol (warming up on first sight), feeds them once to that symbol's indicators,
 evaluates every active trade, and executes the planned actions through
-``host.execute`` with the journal written first (pending → done / failed / unknown). The
-whole record is persisted after every evaluation and every action result, so a killed
-process resumes with every state, deadline and journal entry; an action whose outcome is
-unknown is settled by re-reading the broker before anything is re-sent.
+``host.execute`` with the journal written first (pending → done / failed / unknown). A
+record is persisted whenever it changed, so a killed process resumes with every state,
+deadline and journal entry; an action whose outcome is unknown is settled by re-reading
+the broker before anything is re-sent. The writes of a hook go to the store together
+(:mod:`dtms_plugin.local_writes`): one transaction per cycle, one more on a transition,
+and one before and one after every broker call.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from .engine import (
     sync_position,
     unsettled,
 )
+from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import Store, StoreError
 
@@ -73,6 +76,7 @@ class LocalStrategy:
         self._store = store
         self._owns_store = store is None
         self.book = TradeBook()
+        self._writes = PendingWrites(self.book, self.log)
         self.indicators: dict[str, SymbolIndicators] = {}
         self._infos: dict[str, SymbolInfo] = {}
         self._account = AccountState(hedging=False)  # until the broker says otherwise
@@ -109,6 +113,8 @@ class LocalStrategy:
         await self.recover(host, host.clock.now())
 
     async def shutdown(self, host: HostView) -> None:
+        if self._writes:  # what a failed hook left unwritten
+            self._flush()
         if self._owns_store and self._store is not None:
             self._store.close()
             self._store = None
@@ -124,12 +130,14 @@ class LocalStrategy:
             self.log.error("DTMS recovery postponed, the broker cannot answer: %s", exc)
             return
         by_ticket = {p.ticket: p for p in positions}
-        for rec in self.book.live():
-            rec = self._settle(rec, by_ticket, positions, now)
+        for loaded in self.book.live():
+            rec = self._settle(loaded, by_ticket, positions, now)
             pos = by_ticket.get(rec.ticket)
             if pos is not None:
                 rec = sync_position(rec, pos)
-            self._persist(rec, now)
+            if rec is not loaded:
+                self._persist(rec, now)
+        self._flush()
         self._recovered = True
 
     def unregister(self, host: HostView, ticket: int) -> None:
@@ -145,6 +153,7 @@ class LocalStrategy:
         ind = self._bars(host, trade.symbol, now)
         rec = register(trade, ind.atr.value if ind else None, now)
         self._persist(rec, now)
+        self._flush()
         self.registered += 1
         self.log.info(
             "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
@@ -155,6 +164,10 @@ class LocalStrategy:
             await self.recover(host, now)
             if not self._recovered:
                 return
+        live = self.book.live()
+        if not live:  # nothing to watch: no broker round trip (most bars of a replay)
+            self._flush()
+            return
         try:
             positions: list[Trade] | None = host.broker.positions()
             self._refresh_account(host)
@@ -163,7 +176,7 @@ class LocalStrategy:
             positions = None
         by_ticket = {p.ticket: p for p in positions} if positions is not None else None
         by_symbol: dict[str, list[TradeRecord]] = defaultdict(list)
-        for rec in self.book.live():
+        for rec in live:
             by_symbol[rec.symbol].append(rec)
         for symbol, recs in by_symbol.items():
             ind = self._bars(host, symbol, now)
@@ -180,12 +193,14 @@ class LocalStrategy:
             for rec in recs:
                 await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
         self._refresh_states(now)
+        self._flush()
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()
         parent = self.book.parent_of_hedge(trade.ticket)
         if parent is not None:
             self._persist(replace(parent, hedge_ticket=None, hedge_volume=0.0), now)
+            self._flush()
             return
         rec = self.records.get(trade.ticket)
         if rec is None:
@@ -193,6 +208,7 @@ class LocalStrategy:
         rec, transition = close_record(rec, trade, reason, now)
         self._persist(rec, now)
         self._put_state(rec, now)
+        self._flush()  # the state cache at once, before anyone is told
         if transition is not None:
             await host.report_state_change(
                 rec.ticket, transition[0], transition[1], f"position closed ({reason})"
@@ -206,6 +222,7 @@ class LocalStrategy:
                 self._persist(rec, now)
                 for action in e.actions:
                     rec = await self._execute(host, rec, action, now)
+                self._flush()
         self._account_rails(host, now)
 
     def is_defensive(self, host: HostView, ticket: int) -> bool:
@@ -285,6 +302,7 @@ class LocalStrategy:
             old, new = e.transition
             self.log.info("DTMS %s: %s", rec.ticket, e.reason)
             self._put_state(rec, now)
+            self._flush()  # docs/dtms.md §8: the state cache at once on a transition
             await host.report_state_change(rec.ticket, old, new, e.reason)
         for action in e.actions:
             rec = await self._execute(host, rec, action, now)
@@ -293,15 +311,19 @@ class LocalStrategy:
         self, host: HostView, rec: TradeRecord, action: Action, now: datetime
     ) -> TradeRecord:
         pending = begin(rec, action, now)
-        if not self._persist(pending, now):
+        self._persist(pending, now)
+        if rec.ticket in self._flush():
             return rec  # journal first: never call the broker without a durable entry
         result = await host.execute(action)
         rec = finish(pending, action, result, now, self.settings)
         self._persist(rec, now)
+        entry = rec.entry(action.key)
+        if entry is not None and entry.status in ENDED:  # an unknown one: when settled
+            self._writes.action(action, result, now)
+        self._flush()  # the ended entry and its history entry in one transaction
         attention = needs_attention(rec, action.key, self.settings)
         if attention is not None:  # retried once per new bar: logged at most that often
             self.log.error("DTMS %s: %s", rec.ticket, attention)
-        self._append_action(action, result, now)
         if result.ok and action.kind is ActionKind.RE_ADD and result.new_ticket:
             added = self._position(host, result.new_ticket)
             if added is not None:
@@ -324,6 +346,9 @@ class LocalStrategy:
                 "done" if done else "not applied",
             )
             rec = settle(rec, entry, done, new_ticket, now, self.settings)
+            ended = rec.entry(entry.key)
+            if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history
+                self._writes.settled(rec.ticket, ended, now)
         return rec
 
     # ------------------------------------------------------------------ edges
@@ -430,53 +455,26 @@ class LocalStrategy:
 
     def _persist(
         self, rec: TradeRecord, now: datetime, score: dict[str, Any] | None = None
-    ) -> bool:
+    ) -> None:
+        """``rec`` is this trade now: into the book at once, to the store at the next
+        :meth:`_flush` (serialised once, however often it changed meanwhile)."""
         self.book.put(rec)
-        data = rec.to_json()
-        data["updated_at"] = now.isoformat()
-        if score is not None:
-            data["score"] = score
-        try:
-            self.store.put_record(rec.ticket, data)
-        except StoreError as exc:
-            self.log.error("DTMS %s: record not persisted: %s", rec.ticket, exc)
-            return False
-        return True
+        self._writes.record(rec, now, score)
+
+    def _flush(self) -> set[int]:
+        """Everything changed since the last flush, in one store transaction; returns
+        the tickets whose record could not be written (logged)."""
+        if not self._writes:
+            return set()
+        return self._writes.flush(self.store)
 
     def _refresh_states(self, now: datetime) -> None:
-        """Re-stamp the state cache of every open trade in one store transaction (docs/dtms.md §9
-        freshness), not one per trade. A transition has already written its own state
-        at once, before its actions were sent."""
+        """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with
+        the cycle's other writes. A transition has already written its own state at
+        once, before its actions were sent."""
         states = self.book.open_states()
-        if not states:
-            return
-        try:
-            self.store.put_states(states, now)
-        except StoreError as exc:
-            self.log.error("DTMS: state cache of %d trades not written: %s", len(states), exc)
+        if states:
+            self._writes.states(states, now)
 
     def _put_state(self, rec: TradeRecord, now: datetime) -> None:
-        try:
-            self.store.put_state(rec.ticket, rec.state.value, now)
-        except StoreError as exc:
-            self.log.error("DTMS %s: state cache not written: %s", rec.ticket, exc)
-
-    def _append_action(self, action: Action, result: Any, now: datetime) -> None:
-        try:
-            self.store.append_action(
-                {
-                    "type": "action",
-                    "ticket": action.ticket,
-                    "key": action.key,
-                    "kind": action.kind.value,
-                    "params": dict(action.params),
-                    "reason": action.reason,
-                    "ok": result.ok,
-                    "code": result.code.value,
-                    "message": result.message,
-                    "new_ticket": result.new_ticket,
-                    "at": now.isoformat(),
-                }
-            )
-        except StoreError as exc:
-            self.log.error("DTMS %s: action history not written: %s", action.ticket, exc)
+        self._writes.state(rec.ticket, rec.state.value, now)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -70,6 +71,8 @@ class Store:
         self.log = log or logging.getLogger("dtms_plugin.store")
         self._max_actions = max_actions
         self._cache = open_cache(self.directory, disk, timeout, self.log)
+        self._batch_thread: int | None = None  # the thread inside batch(), if any
+        self._rows: list[tuple[str, float, float, str]] = []  # its writes not yet sent
 
     def close(self) -> None:
         self._cache.close()
@@ -84,6 +87,7 @@ class Store:
 
     def _get(self, key: str) -> Any:
         """The decoded value, None when absent, ``_UNREADABLE`` for a bad row (logged)."""
+        self._drain()
         try:
             return self._cache.get(key)
         except (UnsafeRowError, json.JSONDecodeError) as exc:
@@ -100,10 +104,10 @@ class Store:
         return None if value is _UNREADABLE else value
 
     def _put(self, rows: Iterable[tuple[str, Any]]) -> None:
-        """Write rows (inside a ``_writing`` block): each value encoded once by the
-        ``Disk``, all in one statement, which is what makes a batch of a thousand records
-        cheap. Only JSON text rows are ever written (a ``Disk`` answering otherwise is
-        refused)."""
+        """Write rows (inside a ``_writing`` block), each value encoded once by the
+        ``Disk``. Inside a batch they are held and sent in one statement when the batch
+        reads, deletes or ends, which is what makes a batch of a thousand records cheap.
+        Only JSON text rows are ever written (a ``Disk`` answering otherwise is refused)."""
         now = time.time()
         store = self._cache.disk.store
         params = []
@@ -112,13 +116,27 @@ class Store:
             if mode != MODE_RAW or filename is not None or type(text) is not str:
                 raise UnsafeRowError(f"refusing to write {key!r} other than as JSON text")
             params.append((key, now, now, text))
-        self._cache._con.executemany(_UPSERT, params)
+        if self._batch_thread == threading.get_ident():
+            self._rows.extend(params)
+        else:
+            self._cache._con.executemany(_UPSERT, params)
+
+    def _drain(self) -> None:
+        """Send the rows a batch holds (in order: a key written twice ends as the last)."""
+        if self._rows and self._batch_thread == threading.get_ident():
+            rows, self._rows = self._rows, []
+            self._cache._con.executemany(_UPSERT, rows)
+
+    def _delete(self, key: str) -> None:
+        self._drain()
+        self._cache.delete(key)
 
     def _scan(self, prefix: str) -> Iterator[tuple[int, Any]]:
         """``(number, value)`` of every readable row keyed ``prefix<int>``, oldest first.
         Other keys under the prefix (an old index row) are skipped without decoding."""
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         try:
+            self._drain()
             rows = self._cache._sql(_SCAN, (prefix, end, time.time())).fetchall()
         except sqlite3.Error as exc:
             self.log.error("store %s: cannot list %r rows: %s", self.directory, prefix, exc)
@@ -137,15 +155,20 @@ class Store:
 
     def _count(self, prefix: str) -> int:
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        self._drain()
         rows = self._cache._sql(_COUNT, (prefix, end)).fetchall()
         return sum(1 for (key,) in rows if _number(key[len(prefix) :]) is not None)
 
     @contextmanager
     def _writing(self, what: str) -> Iterator[None]:
-        """One atomic write transaction; any failure is logged and raised as StoreError."""
+        """One atomic write transaction; any failure is logged and raised as StoreError.
+        Inside a batch (on its thread) it is part of the batch's transaction."""
         try:
-            with self._cache.transact():
+            if self._batch_thread == threading.get_ident():
                 yield
+            else:
+                with self._cache.transact():
+                    yield
         except (sqlite3.Error, OSError, diskcache.Timeout, TypeError, ValueError) as exc:
             root = _root_cause(exc)
             if isinstance(root, StoreError):  # a write inside a batch, logged already
@@ -164,8 +187,17 @@ class Store:
         """Every write inside goes in one SQLite transaction (diskcache's ``transact``):
         all of them are committed together at the end, or none when one fails (its
         :class:`StoreError` leaves the block). Reads inside see the writes before it."""
+        if self._batch_thread == threading.get_ident():
+            yield  # a batch inside a batch is part of it
+            return
         with self._writing("a batch"):
-            yield
+            self._batch_thread = threading.get_ident()
+            try:
+                yield
+                self._drain()
+            finally:
+                self._batch_thread = None
+                self._rows = []
 
     # ------------------------------------------------------------------ trade records
 
@@ -175,23 +207,19 @@ class Store:
 
     def put_record(self, ticket: int, record: dict[str, Any]) -> None:
         """Write the whole record (JSON: int dict keys come back as strings)."""
-        self.put_records({ticket: record})
+        with self._writing(f"record of ticket {ticket}"):
+            self._put([(f"trade:{ticket}", record)])
 
     def put_records(self, records: Mapping[int, dict[str, Any]]) -> None:
-        """Write many whole records in one transaction."""
-        if not records:
-            return
-        what = (
-            f"record of ticket {next(iter(records))}"
-            if len(records) == 1
-            else f"{len(records)} records"
-        )
-        with self._writing(what):
-            self._put((f"trade:{t}", r) for t, r in records.items())
+        """Write many whole records in one transaction (one :meth:`put_record` each)."""
+        if records:
+            with self.batch():
+                for ticket, record in records.items():
+                    self.put_record(ticket, record)
 
     def delete_record(self, ticket: int) -> None:
         with self._writing(f"deletion of record {ticket}"):
-            self._cache.delete(f"trade:{ticket}")
+            self._delete(f"trade:{ticket}")
 
     def records(self) -> dict[int, dict[str, Any]]:
         """Every readable record, by ticket, in the order they were first written."""
@@ -223,7 +251,7 @@ class Store:
 
     def delete_state(self, ticket: int) -> None:
         with self._writing(f"deletion of state {ticket}"):
-            self._cache.delete(f"state:{ticket}")
+            self._delete(f"state:{ticket}")
 
     # ------------------------------------------------------------------ account mode
 
@@ -231,7 +259,7 @@ class Store:
         """Enter account defensive mode until ``until``; ``None`` clears it."""
         with self._writing("account mode"):
             if until is None:
-                self._cache.delete(_ACCOUNT_MODE)
+                self._delete(_ACCOUNT_MODE)
             else:
                 self._put([(_ACCOUNT_MODE, {"until": _iso(until), "reason": reason})])
 
@@ -276,7 +304,7 @@ class Store:
             self._put(rows)
             first = seq - len(entries)  # prune what fell out of the newest max_actions
             for old in range(max(0, first - self._max_actions), seq - self._max_actions):
-                self._cache.delete(f"action:{old}")
+                self._delete(f"action:{old}")
 
     def _ticket_seqs(self, ticket: int) -> list[int]:
         """The journal entries of ``ticket`` (sequence numbers), from its index row; an
@@ -344,7 +372,7 @@ class Store:
 
     def outbox_remove(self, ticket: int) -> None:
         with self._writing(f"outbox removal of ticket {ticket}"):
-            self._cache.delete(f"outbox:{ticket}")
+            self._delete(f"outbox:{ticket}")
 
     def outbox_remove_if(self, ticket: int, payload: dict[str, Any]) -> bool:
         """Remove the entry only if it is still ``payload`` (not replaced meanwhile).
@@ -355,7 +383,7 @@ class Store:
         with self._writing(f"outbox removal of ticket {ticket}"):
             if self.outbox_get(ticket) != payload:
                 return False
-            self._cache.delete(f"outbox:{ticket}")
+            self._delete(f"outbox:{ticket}")
             return True
 
     def outbox_len(self) -> int:

@@ -80,6 +80,10 @@ class JsonDisk(diskcache.Disk):
         raise UnsafeRowError("the DTMS store writes no file")
 
 
+#: built once: ``json.dumps`` with options builds a new encoder on every call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def encode(value: Any) -> str:
     """The one JSON form of a stored value (compact; NaN and infinities refused)."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)

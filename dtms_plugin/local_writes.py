@@ -1,0 +1,162 @@
+"""The local strategy's writes to the store, gathered and committed together.
+
+Why: a cycle that re-scores a thousand trades used to write each changed record in its own
+SQLite transaction, the action history in more, and the state cache in one more; commits,
+not JSON, were most of a cycle's cost. Here a change only marks the trade; :meth:`flush`
+serialises each marked record once (its newest version) and writes the records, the state
+cache and the history entries in one transaction (:meth:`Store.batch`). The strategy
+flushes at the end of every hook, on a transition (the state cache is written at once,
+docs/dtms.md §8), and before every broker call, so the journal-first rule holds: the
+pending entry is durable before the broker is asked, and a done or failed entry is
+committed with its history entry, never one without the other (docs/dtms.md §6, §8).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from hookspecs import Action, ActionResult
+
+from .book import TradeBook
+from .engine import JournalEntry, JournalStatus, TradeRecord
+from .store import Store, StoreError
+
+ENDED = (JournalStatus.DONE, JournalStatus.FAILED)
+
+
+class PendingWrites:
+    """Records, states and history entries changed since the last :meth:`flush`."""
+
+    def __init__(self, book: TradeBook, log: logging.Logger) -> None:
+        self._book = book
+        self._log = log
+        #: ticket -> (when it changed last, its newest score breakdown or None)
+        self._records: dict[int, tuple[datetime, dict[str, Any] | None]] = {}
+        self._states: dict[int, tuple[str | None, datetime]] = {}
+        self._history: list[dict[str, Any]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._records or self._states or self._history)
+
+    def record(self, rec: TradeRecord, now: datetime, score: dict[str, Any] | None = None) -> None:
+        """``rec`` (already in the book) changed at ``now``; its score breakdown, when
+        given, is kept with it until a newer one comes."""
+        old = self._records.get(rec.ticket)
+        if score is None and old is not None:
+            score = old[1]
+        self._records[rec.ticket] = (now, score)
+
+    def state(self, ticket: int, state: str | None, now: datetime) -> None:
+        self._states[ticket] = (state, now)
+
+    def states(self, states: dict[int, str | None], now: datetime) -> None:
+        for ticket, state in states.items():
+            self._states[ticket] = (state, now)
+
+    def action(self, action: Action, result: ActionResult, now: datetime) -> None:
+        """The history entry of an action the broker answered."""
+        self._history.append(
+            {
+                "type": "action",
+                "ticket": action.ticket,
+                "key": action.key,
+                "kind": action.kind.value,
+                "params": dict(action.params),
+                "reason": action.reason,
+                "ok": result.ok,
+                "code": result.code.value,
+                "message": result.message,
+                "new_ticket": result.new_ticket,
+                "at": now.isoformat(),
+            }
+        )
+
+    def settled(self, ticket: int, entry: JournalEntry, now: datetime) -> None:
+        """The history entry of a journal entry settled from the broker's positions (an
+        action left pending by a crash, or of unknown outcome)."""
+        self._history.append(
+            {
+                "type": "action",
+                "ticket": ticket,
+                "key": entry.key,
+                "kind": entry.kind.value,
+                "params": dict(entry.params),
+                "reason": "settled from the broker's positions",
+                "ok": entry.status is JournalStatus.DONE,
+                "code": entry.code,
+                "message": entry.message,
+                "new_ticket": entry.new_ticket,
+                "at": now.isoformat(),
+            }
+        )
+
+    def flush(self, store: Store) -> set[int]:
+        """Write everything marked in one transaction. Returns the tickets whose record
+        could not be written (empty when all went in). When the transaction fails, each
+        item is tried on its own so one bad record cannot hold back the others; what still
+        fails is logged and dropped, as a failed write always was (rewritten when it
+        changes again)."""
+        if not self:
+            return set()
+        records: dict[int, dict[str, Any]] = {}
+        for ticket, (at, score) in self._records.items():
+            rec = self._book.records.get(ticket)
+            if rec is None:
+                continue  # unregistered meanwhile
+            data = rec.to_json()
+            data["updated_at"] = at.isoformat()
+            if score is not None:
+                data["score"] = score
+            records[ticket] = data
+        states: dict[datetime, dict[int, str | None]] = defaultdict(dict)
+        for ticket, (state, at) in self._states.items():
+            states[at][ticket] = state
+        history = self._history
+        self._records, self._states, self._history = {}, {}, []
+        try:
+            with store.batch():
+                store.put_records(records)
+                for at, group in states.items():
+                    store.put_states(group, at)
+                store.append_actions(history)
+        except StoreError as exc:
+            self._log.error("DTMS: one transaction for the cycle's writes failed: %s", exc)
+            return self._one_by_one(store, records, states, history)
+        return set()
+
+    def _one_by_one(
+        self,
+        store: Store,
+        records: dict[int, dict[str, Any]],
+        states: dict[datetime, dict[int, str | None]],
+        history: list[dict[str, Any]],
+    ) -> set[int]:
+        """Trade by trade: a record with its own history entries in one transaction (so
+        an entry that ended is never in the history without its record, or the reverse),
+        then the state cache, then the history of trades not written above."""
+        entries: dict[object, list[dict[str, Any]]] = defaultdict(list)
+        for entry in history:
+            entries[entry.get("ticket")].append(entry)
+        failed: set[int] = set()
+        for ticket, data in records.items():
+            try:
+                with store.batch():
+                    store.put_record(ticket, data)
+                    store.append_actions(entries.pop(ticket, []))
+            except StoreError as exc:
+                self._log.error("DTMS %s: record not persisted: %s", ticket, exc)
+                failed.add(ticket)
+        for at, group in states.items():
+            try:
+                store.put_states(group, at)
+            except StoreError as exc:
+                self._log.error("DTMS: state cache of %d trades not written: %s", len(group), exc)
+        for owner, rest in entries.items():
+            try:
+                store.append_actions(rest)
+            except StoreError as exc:
+                self._log.error("DTMS %s: action history not written: %s", owner, exc)
+        return failed
