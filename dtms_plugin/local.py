@@ -7,8 +7,8 @@ evaluates every active trade, and executes the planned actions through
 record is persisted whenever it changed, so a killed process resumes with every state,
 deadline and journal entry; an action whose outcome is unknown is settled by re-reading
 the broker before anything is re-sent. The writes of a hook go to the store together
-(:mod:`dtms_plugin.local_writes`): one transaction per cycle, one more on a transition,
-and one before and one after every broker call.
+(:mod:`dtms_plugin.local_writes`): one transaction per cycle, one more on a transition
+and one before every broker call.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from .engine import (
     sync_position,
     unsettled,
 )
+from .local_edges import MarketEdges
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import Store, StoreError
@@ -59,7 +60,7 @@ from .store import Store, StoreError
 _HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
 
 
-class LocalStrategy:
+class LocalStrategy(MarketEdges):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
     name = "local"
@@ -320,7 +321,9 @@ class LocalStrategy:
         entry = rec.entry(action.key)
         if entry is not None and entry.status in ENDED:  # an unknown one: when settled
             self._writes.action(action, result, now)
-        self._flush()  # the ended entry and its history entry in one transaction
+        # the result and its history entry go with the next flush, together: before the
+        # next broker call, transition or the end of the hook. A crash before it leaves
+        # the entry pending, which recovery settles from the broker (docs/dtms.md §8).
         attention = needs_attention(rec, action.key, self.settings)
         if attention is not None:  # retried once per new bar: logged at most that often
             self.log.error("DTMS %s: %s", rec.ticket, attention)
@@ -350,84 +353,6 @@ class LocalStrategy:
             if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history
                 self._writes.settled(rec.ticket, ended, now)
         return rec
-
-    # ------------------------------------------------------------------ edges
-
-    def _bars(self, host: HostView, symbol: str, now: datetime) -> SymbolIndicators | None:
-        """Feed the symbol's new closed bars (warm-up on first sight); never twice."""
-        ind = self.indicators.get(symbol)
-        if ind is None:
-            ind = self.indicators[symbol] = SymbolIndicators(symbol, self.settings)
-        s = self.settings
-        warmup = s.indicators.warmup_bars
-        try:
-            for tf, period, last, feed in (
-                (s.signal.value, self._signal, ind.last_signal_time, ind.feed_signal),
-                (
-                    s.fast.value,
-                    self._fast,
-                    ind.last_fast_bar.time if ind.last_fast_bar else None,
-                    ind.feed_fast,
-                ),
-            ):
-                count = warmup if last is None else min(warmup, int((now - last) / period) + 2)
-                for bar in host.market.bars(symbol, tf, count):
-                    if last is None or bar.time > last:
-                        feed(bar)
-        except Exception as exc:  # a data source failing must not stop the other symbols
-            failures = self._bar_failures.get(symbol, 0) + 1
-            self._bar_failures[symbol] = failures
-            reason = f"bars for {symbol} unavailable: {exc}"
-            self.problems[reason] = self.problems.get(reason, 0) + 1
-            if failures == 1:
-                self.log.error("DTMS: %s (logged once until they are back)", reason)
-            return ind
-        failed = self._bar_failures.pop(symbol, 0)
-        if failed:
-            self.log.warning("DTMS: bars for %s are back after %d failed cycles", symbol, failed)
-        return ind
-
-    def _note_stale(self, symbol: str, snap: SignalSnapshot | None, now: datetime) -> None:
-        """docs/dtms.md §7: stale data is logged, once per symbol per stale episode."""
-        if snap is None or not snap.is_stale(now):
-            self._stale.discard(symbol)
-            return
-        why = f"{symbol} bars stale"
-        self.problems[why] = self.problems.get(why, 0) + 1
-        if symbol not in self._stale:
-            self._stale.add(symbol)
-            self.log.warning(
-                "DTMS: %s bars are stale (newest %s bar closed %s); its trades are not "
-                "evaluated until fresh bars arrive",
-                symbol,
-                self.settings.fast.value,
-                snap.fast_close_time.isoformat(),
-            )
-
-    def _info(self, host: HostView, symbol: str) -> SymbolInfo | None:
-        info = self._infos.get(symbol)
-        if info is None:
-            try:
-                info = host.broker.symbol_info(symbol)
-            except BrokerError as exc:
-                self.log.error("DTMS: symbol_info(%s) failed: %s", symbol, exc)
-                return None
-            if info is not None:
-                self._infos[symbol] = info
-        return info
-
-    def _quote(self, host: HostView, symbol: str) -> Quote | None:
-        try:
-            return host.broker.quote(symbol)
-        except BrokerError as exc:
-            self.log.warning("DTMS: no quote for %s: %s", symbol, exc)
-            return None
-
-    def _position(self, host: HostView, ticket: int) -> Trade | None:
-        try:
-            return host.broker.position(ticket)
-        except BrokerError:
-            return None
 
     def _refresh_account(self, host: HostView) -> None:
         self._account = AccountState(hedging=host.broker.account().hedging)

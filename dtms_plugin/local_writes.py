@@ -7,8 +7,10 @@ serialises each marked record once (its newest version) and writes the records, 
 cache and the history entries in one transaction (:meth:`Store.batch`). The strategy
 flushes at the end of every hook, on a transition (the state cache is written at once,
 docs/dtms.md §8), and before every broker call, so the journal-first rule holds: the
-pending entry is durable before the broker is asked, and a done or failed entry is
-committed with its history entry, never one without the other (docs/dtms.md §6, §8).
+pending entry is durable before the broker is asked, and the broker's answer is durable
+before anything else is sent. A done or failed entry is committed with its history entry,
+never one without the other (docs/dtms.md §6, §8); a crash between the answer and the
+next flush leaves the entry pending, and recovery settles it from the broker.
 """
 
 from __future__ import annotations

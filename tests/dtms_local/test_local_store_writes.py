@@ -66,12 +66,15 @@ async def test_an_unchanged_record_is_not_rewritten(rig: Rig, tmp_path: Path) ->
     assert _store_time(directory, "state:1") > state_before
 
 
-async def test_actions_commit_before_and_after_the_broker_call(rig: Rig) -> None:
+async def test_an_action_commits_its_pending_entry_before_the_broker_call(rig: Rig) -> None:
     await rig.cycles(8)
     statements = _trace(rig)
     await rig.cycles(1)  # WARNING_L1 for every trade: a transition and a stop each
     commits = [s for s in statements if s == "COMMIT"]
     # per trade: the state at once on its transition, the pending entry before the
-    # broker call, the result with its history entry after; then the cycle's own
-    assert len(commits) == 3 * TRADES + 1
+    # broker call (the answer goes with the next one); then the cycle's own
+    assert len(commits) == 2 * TRADES + 1
     assert [h["kind"] for h in rig.strategy.store.actions(1)] == ["tighten_sl"]
+    for ticket in range(1, TRADES + 1):
+        stored = rig.strategy.store.get_record(ticket) or {}
+        assert [e["status"] for e in stored["journal"]] == ["done"]

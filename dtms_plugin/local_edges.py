@@ -1,0 +1,104 @@
+"""The local strategy's edges to the host's market and broker: new closed bars fed once to
+each symbol's indicators, stale data noticed once per episode, symbol rules cached, quotes
+and positions read. Split from :mod:`dtms_plugin.local` so each file reads on its own;
+:class:`MarketEdges` is a mixin of :class:`dtms_plugin.local.LocalStrategy`, whose
+``__init__`` sets the attributes declared here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from hookspecs import BrokerError, HostView, Quote, SymbolInfo, Trade
+
+from .engine import SignalSnapshot, SymbolIndicators
+from .settings import DtmsSettings
+
+
+class MarketEdges:
+    settings: DtmsSettings
+    log: logging.Logger
+    indicators: dict[str, SymbolIndicators]
+    problems: dict[str, int]
+    _infos: dict[str, SymbolInfo]
+    _stale: set[str]
+    _bar_failures: dict[str, int]
+    _fast: timedelta
+    _signal: timedelta
+
+    def _bars(self, host: HostView, symbol: str, now: datetime) -> SymbolIndicators | None:
+        """Feed the symbol's new closed bars (warm-up on first sight); never twice."""
+        ind = self.indicators.get(symbol)
+        if ind is None:
+            ind = self.indicators[symbol] = SymbolIndicators(symbol, self.settings)
+        s = self.settings
+        warmup = s.indicators.warmup_bars
+        try:
+            for tf, period, last, feed in (
+                (s.signal.value, self._signal, ind.last_signal_time, ind.feed_signal),
+                (
+                    s.fast.value,
+                    self._fast,
+                    ind.last_fast_bar.time if ind.last_fast_bar else None,
+                    ind.feed_fast,
+                ),
+            ):
+                count = warmup if last is None else min(warmup, int((now - last) / period) + 2)
+                for bar in host.market.bars(symbol, tf, count):
+                    if last is None or bar.time > last:
+                        feed(bar)
+        except Exception as exc:  # a data source failing must not stop the other symbols
+            failures = self._bar_failures.get(symbol, 0) + 1
+            self._bar_failures[symbol] = failures
+            reason = f"bars for {symbol} unavailable: {exc}"
+            self.problems[reason] = self.problems.get(reason, 0) + 1
+            if failures == 1:
+                self.log.error("DTMS: %s (logged once until they are back)", reason)
+            return ind
+        failed = self._bar_failures.pop(symbol, 0)
+        if failed:
+            self.log.warning("DTMS: bars for %s are back after %d failed cycles", symbol, failed)
+        return ind
+
+    def _note_stale(self, symbol: str, snap: SignalSnapshot | None, now: datetime) -> None:
+        """docs/dtms.md §7: stale data is logged, once per symbol per stale episode."""
+        if snap is None or not snap.is_stale(now):
+            self._stale.discard(symbol)
+            return
+        why = f"{symbol} bars stale"
+        self.problems[why] = self.problems.get(why, 0) + 1
+        if symbol not in self._stale:
+            self._stale.add(symbol)
+            self.log.warning(
+                "DTMS: %s bars are stale (newest %s bar closed %s); its trades are not "
+                "evaluated until fresh bars arrive",
+                symbol,
+                self.settings.fast.value,
+                snap.fast_close_time.isoformat(),
+            )
+
+    def _info(self, host: HostView, symbol: str) -> SymbolInfo | None:
+        info = self._infos.get(symbol)
+        if info is None:
+            try:
+                info = host.broker.symbol_info(symbol)
+            except BrokerError as exc:
+                self.log.error("DTMS: symbol_info(%s) failed: %s", symbol, exc)
+                return None
+            if info is not None:
+                self._infos[symbol] = info
+        return info
+
+    def _quote(self, host: HostView, symbol: str) -> Quote | None:
+        try:
+            return host.broker.quote(symbol)
+        except BrokerError as exc:
+            self.log.warning("DTMS: no quote for %s: %s", symbol, exc)
+            return None
+
+    def _position(self, host: HostView, ticket: int) -> Trade | None:
+        try:
+            return host.broker.position(ticket)
+        except BrokerError:
+            return None
