@@ -28,7 +28,7 @@ from .server.dashboard import _wall_clock_mode as wall_clock_mode
 from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .server.middleware import Handler, auth_middleware, error_middleware
 from .server.openapi import document
-from .server.validation import parse_limit, parse_ticket
+from .server.validation import parse_limit, parse_ticket_text
 from .settings import DtmsSettings
 from .store import Store
 from .strategy import Strategy
@@ -100,7 +100,7 @@ def _local(store: Store, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
 
     async def actions(request: web.Request) -> web.Response:
         raw = request.query.get("ticket")
-        ticket = parse_ticket(raw) if raw not in (None, "") else None
+        ticket = parse_ticket_text(raw) if raw not in (None, "") else None
         limit = parse_limit(request.query.get("limit"), default=100, maximum=1000)
         return web.json_response({"ticket": ticket, "actions": store.actions(ticket, limit=limit)})
 

@@ -8,17 +8,18 @@ too large or a crash must all be bodies a client can parse and show, naming what
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from hookspecs import DataError
 
 from ..store import StoreError
+from . import body as request_body
 from .service import EngineUnavailable, RegistrationRejected
 from .validation import FieldError
 
@@ -70,8 +71,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as exc:
         return json_error(exc.status, exc.body, exc.headers)
+    except request_body.InvalidJson as exc:
+        return json_error(400, {"error": "invalid JSON", "field": exc.field, "message": str(exc)})
     except FieldError as exc:
         return json_error(400, {"error": "invalid field", "field": exc.field, "message": str(exc)})
+    except HttpProcessingError as exc:  # aiohttp's own request errors, raised while reading
+        return json_error(exc.code or 400, {"error": "bad request", "message": exc.message})
     except DataError as exc:
         return json_error(
             400, {"error": "invalid field", "field": _field_of(exc), "message": str(exc)}
@@ -131,16 +136,5 @@ def auth_middleware(token: str | None) -> Middleware:
 
 
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 that says why not."""
-    try:
-        text = await request.text()
-    except UnicodeDecodeError:
-        raise FieldError("body", "not UTF-8 text") from None
-    if not text.strip():
-        raise FieldError("body", "empty; expected a JSON object")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400, {"error": "invalid JSON", "field": "body", "message": f"body: {exc}"}
-        ) from None
+    """The request body as JSON, or a 400 that says why not (:mod:`.body`)."""
+    return await request_body.read_json(request)

@@ -8,13 +8,28 @@ the response schemas below.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
+
+from . import limits
 
 _NUM_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
 _STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
 _STATE: dict[str, Any] = {
     "type": "string",
     "enum": ["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"],
+}
+
+_PRICE: dict[str, Any] = {
+    "type": "number",
+    "exclusiveMinimum": 0,
+    "maximum": limits.MAX_NUMBER,
+}
+_LEVEL: dict[str, Any] = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "maximum": limits.MAX_NUMBER,
+    "description": "null or 0: none",
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -31,17 +46,39 @@ SCHEMAS: dict[str, Any] = {
     "Registration": {
         "type": "object",
         "required": ["ticket", "symbol", "direction", "volume"],
+        # the entry price under one of its two names (both, equal, is tolerated for old
+        # clients but not documented)
+        "oneOf": [{"required": ["entry"]}, {"required": ["entry_price"]}],
         "properties": {
-            "ticket": {"type": ["integer", "string"], "description": "int > 0 or digit string"},
-            "symbol": {"type": "string"},
-            "direction": {"type": "string", "description": "buy or sell, any case"},
-            "entry": {"type": "number", "description": "entry price (> 0); alias entry_price"},
-            "entry_price": {"type": "number"},
-            "volume": {"type": "number"},
-            "stop_loss": {"type": ["number", "null"], "description": "null or 0: none"},
-            "take_profit": {"type": ["number", "null"], "description": "null or 0: none"},
-            "opened_at": {"type": "string", "description": "ISO 8601 with timezone"},
-            "magic": {"type": "integer"},
+            "ticket": {
+                "type": ["integer", "string"],
+                "minimum": 1,
+                "maximum": limits.MAX_TICKET,
+                "pattern": limits.TICKET_PATTERN,
+                "description": "an integer > 0 or a string of digits",
+            },
+            "symbol": {
+                "type": "string",
+                "pattern": limits.SYMBOL_PATTERN,
+                "description": "a symbol the broker trades (else 400, field symbol)",
+            },
+            "direction": {
+                "type": "string",
+                "pattern": limits.DIRECTION_PATTERN,
+                "description": "buy or sell, any case",
+            },
+            "entry": {**_PRICE, "description": "entry price; alias entry_price"},
+            "entry_price": _PRICE,
+            "volume": _PRICE,
+            "stop_loss": _LEVEL,
+            "take_profit": _LEVEL,
+            "opened_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "maxLength": limits.MAX_TIME_CHARS,
+                "description": "ISO 8601 with a timezone; null: the server's clock",
+            },
+            "magic": {"type": "integer", "minimum": limits.MIN_MAGIC, "maximum": limits.MAX_MAGIC},
             "comment": {"type": "string"},
         },
     },
@@ -223,14 +260,11 @@ def _json(name: str, description: str) -> dict[str, Any]:
 
 _ERRORS = {
     "401": _json("Error", "missing or wrong bearer token"),
+    "405": _json("Error", "another method: the Allow header names this path's methods"),
     "503": _json("Error", "the engine or the store is unavailable"),
 }
-_TICKET_PATH = {
-    "name": "ticket",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1},
-}
+_TICKET = {"type": "integer", "minimum": 1, "maximum": limits.MAX_TICKET}
+_TICKET_PATH = {"name": "ticket", "in": "path", "required": True, "schema": _TICKET}
 
 PATHS: dict[str, Any] = {
     "/health": {
@@ -240,6 +274,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json("Health", "the engine and its monitoring loop run"),
                 "503": _json("Health", "the engine is not running, stuck, or failing"),
+                "405": _ERRORS["405"],
             },
         }
     },
@@ -253,7 +288,12 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "201": _json("Registered", "registered now"),
                 "200": _json("Registered", "already registered (already_registered: true)"),
-                "400": _json("Error", "invalid JSON, or a field is wrong (named in field)"),
+                "400": _json(
+                    "Error",
+                    "invalid JSON, nested too deep, an unsupported charset, or a field is"
+                    " wrong (named in field)",
+                ),
+                "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),
                 **_ERRORS,
             },
@@ -293,7 +333,7 @@ PATHS: dict[str, Any] = {
                     " managed trade, each in the full Trade shape plus pnl_r (unrealised P&L"
                     " in R at the last evaluation), score_detail (sub-scores, when the engine"
                     " stored them) and last_reason (of the newest transition): the dashboard",
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": limits.TICKET_LIST_PATTERN},
                 }
             ],
             "responses": {
@@ -316,11 +356,12 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Action and state-change history, oldest first",
             "parameters": [
-                {"name": "ticket", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {"name": "ticket", "in": "query", "schema": _TICKET},
                 {
                     "name": "limit",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                    "description": "how many of the newest entries; more than 1000 reads as 1000",
+                    "schema": {"type": "integer", "minimum": 1, "default": 100},
                 },
             ],
             "responses": {
@@ -333,22 +374,31 @@ PATHS: dict[str, Any] = {
     "/openapi.json": {
         "get": {
             "summary": "This document",
-            "responses": {"200": _json("OpenApi", "OpenAPI 3.1"), "401": _ERRORS["401"]},
+            "responses": {
+                "200": _json("OpenApi", "OpenAPI 3.1"),
+                "401": _ERRORS["401"],
+                "405": _ERRORS["405"],
+            },
         }
     },
 }
 
 
-def document() -> dict[str, Any]:
-    """A fresh copy of the document (callers may add paths, e.g. the dashboard)."""
-    return copy.deepcopy(
+def document(symbols: Sequence[str] | None = None) -> dict[str, Any]:
+    """A fresh copy of the document (callers may add paths, e.g. the dashboard).
+
+    ``symbols``: when the server knows every symbol its broker trades, the registration
+    schema lists them, so that the document says exactly which registrations succeed."""
+    doc = copy.deepcopy(
         {
             "openapi": "3.1.0",
             "info": {
                 "title": "DTMS API",
                 "version": "1.0.0",
                 "description": "Defensive Trade Management System server (dtms serve). "
-                "Errors are JSON objects with an error string; a 400 names the field. "
+                "Errors are JSON objects with an error string; a 400 names the field, and a"
+                " request aiohttp cannot parse (a request line over 8190 bytes) is a JSON 400"
+                " too. "
                 "dtms serve also serves a dashboard page at / (public) and Prometheus "
                 "metrics at /metrics (token required); neither is JSON, so neither is here.",
             },
@@ -360,3 +410,7 @@ def document() -> dict[str, Any]:
             "security": [{"bearer": []}],
         }
     )
+    if symbols is not None:
+        registration = doc["components"]["schemas"]["Registration"]["properties"]
+        registration["symbol"]["enum"] = list(symbols)
+    return doc

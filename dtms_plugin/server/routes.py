@@ -10,16 +10,21 @@ from __future__ import annotations
 from aiohttp import web
 
 from .dashboard import all_trades
-from .keys import SERVICE_KEY
+from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
-from .validation import parse_limit, parse_registration, parse_ticket, parse_ticket_list
+from .settings import ServerSettings
+from .validation import parse_limit, parse_registration, parse_ticket_list, parse_ticket_text
 
 MAX_ACTIONS_LIMIT = 1000
+#: ``/dtms/trade/{ticket}`` for every ticket but ``enable``: that path is the POST-only
+#: registration route, so ``GET /dtms/trade/enable`` is a 405 with ``Allow: POST``, not a
+#: 400 about a ticket named "enable".
+TICKET_PATH = "/dtms/trade/{ticket:(?!enable$)[^/]+}"
 
 
 def _ticket_param(request: web.Request) -> int:
-    return parse_ticket(request.match_info["ticket"])
+    return parse_ticket_text(request.match_info["ticket"])
 
 
 async def health(request: web.Request) -> web.Response:
@@ -70,21 +75,32 @@ async def status(request: web.Request) -> web.Response:
 
 async def actions(request: web.Request) -> web.Response:
     raw_ticket = request.query.get("ticket")
-    ticket = parse_ticket(raw_ticket) if raw_ticket not in (None, "") else None
+    ticket = parse_ticket_text(raw_ticket) if raw_ticket not in (None, "") else None
     limit = parse_limit(request.query.get("limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
     return web.json_response(request.app[SERVICE_KEY].actions(ticket, limit))
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(document())
+    return web.json_response(document(symbols=documented_symbols(request.app[SETTINGS_KEY])))
+
+
+def documented_symbols(settings: ServerSettings) -> list[str] | None:
+    """The symbols a registration may name, when the server knows them all: the paper
+    broker of ``dtms serve`` trades exactly the ``[host] symbols`` (its feed has no
+    others), so the document lists them and a client or a fuzzer knows which symbols are
+    valid. MetaTrader trades whatever the terminal offers: no list, the broker decides."""
+    config = settings.host_config
+    if config is None or getattr(config.host, "broker", None) != "paper":
+        return None
+    return [str(s) for s in config.host.symbols]
 
 
 def add_routes(app: web.Application) -> None:
     """All API routes. ``GET /`` and ``GET /metrics`` are added by their own modules."""
     app.router.add_get("/health", health, allow_head=False)
     app.router.add_post("/dtms/trade/enable", enable_trade)
-    app.router.add_get("/dtms/trade/{ticket}", get_trade, allow_head=False)
-    app.router.add_delete("/dtms/trade/{ticket}", delete_trade)
+    app.router.add_get(TICKET_PATH, get_trade, allow_head=False)
+    app.router.add_delete(TICKET_PATH, delete_trade)
     app.router.add_get("/dtms/trades", get_trades, allow_head=False)
     app.router.add_get("/dtms/status", status, allow_head=False)
     app.router.add_get("/dtms/actions", actions, allow_head=False)

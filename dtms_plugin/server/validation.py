@@ -8,12 +8,15 @@ clients keep working, and normalised so that ``"7"`` and ``7`` are one trade.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from hookspecs import DataError, Direction, parse_direction
+
+from . import limits
 
 
 class FieldError(ValueError):
@@ -47,35 +50,69 @@ class Registration:
     comment: str = ""
 
 
+def show(value: object) -> str:
+    """``repr(value)`` cut to a readable length: an error message echoes what was sent,
+    never 60 KiB of it."""
+    if isinstance(value, limits.LongNumber):
+        return f"<a number of {len(value)} characters>"
+    text = repr(value) if isinstance(value, str | int | float | bool | None) else None
+    if text is None:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limits.SHOWN_CHARS else text[: limits.SHOWN_CHARS] + "…"
+
+
 def parse_ticket(value: object, field: str = "ticket") -> int:
-    """An int > 0, or a string of digits (``"7"``); bools and floats are refused."""
+    """An int in 1 .. ``limits.MAX_TICKET``, or a string of ASCII digits (``"7"``, spaces
+    around allowed); bools and floats are refused. The bounds and the string form are
+    exactly those of the OpenAPI document (``limits.TICKET_PATTERN``)."""
     if isinstance(value, bool):
-        raise FieldError(field, f"expected a positive integer, got {value!r}")
+        raise FieldError(field, f"expected a positive integer, got {show(value)}")
+    if isinstance(value, limits.LongNumber):
+        raise FieldError(field, f"too large: {show(value)}")
     if isinstance(value, int):
         ticket = value
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        ticket = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():  # JSON Schema: 7.0 is an integer
+        ticket = int(value)
+    elif isinstance(value, str) and re.fullmatch(limits.TICKET_PATTERN, value):
+        ticket = int(value.strip(limits.SPACES))
+    elif (
+        isinstance(value, str)
+        and value.strip(limits.SPACES).isascii()
+        and (value.strip(limits.SPACES).isdigit())
+    ):
+        digits = value.strip(limits.SPACES).lstrip("0")
+        if not digits:
+            raise FieldError(field, f"must be > 0, got {show(value)}")
+        raise FieldError(field, f"too large: {show(value)}")
     else:
-        raise FieldError(field, f"expected a positive integer, got {value!r}")
+        raise FieldError(field, f"expected a positive integer, got {show(value)}")
     if ticket <= 0:
-        raise FieldError(field, f"must be > 0, got {value!r}")
-    if ticket >= 2**63:
-        raise FieldError(field, f"too large: {value!r}")
+        raise FieldError(field, f"must be > 0, got {show(value)}")
+    if ticket > limits.MAX_TICKET:
+        raise FieldError(field, f"too large: {show(value)}")
     return ticket
 
 
+def parse_ticket_text(text: str, field: str = "ticket") -> int:
+    """A ticket in a path or a query string: ASCII digits only, nothing around them, as
+    the document's ``integer`` says."""
+    if not (text.isascii() and text.isdigit()):
+        raise FieldError(field, f"expected a positive integer, got {show(text)}")
+    return parse_ticket(text, field)
+
+
 def parse_ticket_list(text: str | None, *, limit: int, field: str = "tickets") -> list[int]:
-    """``"1,2,3"`` → ``[1, 2, 3]`` (order kept, duplicates dropped)."""
-    if text is None or not text.strip():
+    """``"1,2,3"`` → ``[1, 2, 3]`` (order kept, duplicates dropped, empty parts skipped)."""
+    if text is None or not text.strip(limits.SPACES):
         raise FieldError(field, "expected a comma-separated list of tickets, e.g. tickets=1,2,3")
     out: dict[int, None] = {}
     for part in text.split(","):
-        if not part.strip():
+        if not part.strip(limits.SPACES):
             continue
         try:
             out[parse_ticket(part, field)] = None
         except FieldError:
-            raise FieldError(field, f"not a ticket: {part.strip()!r}") from None
+            raise FieldError(field, f"not a ticket: {show(part.strip())}") from None
     if not out:
         raise FieldError(field, "expected at least one ticket")
     if len(out) > limit:
@@ -84,22 +121,34 @@ def parse_ticket_list(text: str | None, *, limit: int, field: str = "tickets") -
 
 
 def parse_limit(text: str | None, *, default: int, maximum: int, field: str = "limit") -> int:
+    """An integer >= 1; more than ``maximum`` is read as ``maximum`` (the document says
+    so), however many digits it has."""
     if text is None or text == "":
         return default
-    stripped = text.strip()
-    if not (stripped.isascii() and stripped.isdigit()) or int(stripped) < 1:
-        raise FieldError(field, f"expected an integer >= 1, got {text!r}")
+    stripped = text
+    if not (stripped.isascii() and stripped.isdigit()) or not stripped.lstrip("0"):
+        raise FieldError(field, f"expected an integer >= 1, got {show(text)}")
+    if len(stripped.lstrip("0")) > len(str(maximum)):
+        return maximum
     return min(int(stripped), maximum)
 
 
 def _positive_number(body: Mapping[str, Any], field: str) -> float:
+    """A number in (0, ``limits.MAX_NUMBER``]: an int of 400 digits or ``1e400`` is a
+    400 naming the field, never an OverflowError."""
     value = body.get(field)
+    if isinstance(value, limits.LongNumber):
+        raise FieldError(field, f"too large: {show(value)}")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FieldError(field, f"expected a number, got {value!r}")
+        raise FieldError(field, f"expected a number, got {show(value)}")
+    if isinstance(value, int) and abs(value) > limits.MAX_NUMBER:
+        raise FieldError(field, f"must be <= {limits.MAX_NUMBER:g}, got {show(value)}")
     if not math.isfinite(value):
-        raise FieldError(field, f"expected a finite number, got {value!r}")
+        raise FieldError(field, f"expected a finite number, got {show(value)}")
     if value <= 0:
-        raise FieldError(field, f"must be > 0, got {value!r}")
+        raise FieldError(field, f"must be > 0, got {show(value)}")
+    if value > limits.MAX_NUMBER:
+        raise FieldError(field, f"must be <= {limits.MAX_NUMBER:g}, got {show(value)}")
     return float(value)
 
 
@@ -112,17 +161,51 @@ def _optional_price(body: Mapping[str, Any], field: str) -> float | None:
 
 
 def _opened_at(value: object) -> datetime | None:
+    """An ISO 8601 time with a timezone, in years ``limits.OPENED_AT_YEARS`` once in UTC
+    (``0001-01-01T00:00+14:00`` is before year 1 in UTC: a 400, not an OverflowError)."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise FieldError("opened_at", f"expected an ISO 8601 time, got {value!r}")
+    if not isinstance(value, str) or len(value) > limits.MAX_TIME_CHARS:
+        raise FieldError("opened_at", f"expected an ISO 8601 time, got {show(value)}")
     try:
         at = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise FieldError("opened_at", f"expected an ISO 8601 time, got {value!r}") from None
+        raise FieldError("opened_at", f"expected an ISO 8601 time, got {show(value)}") from None
     if at.tzinfo is None or at.utcoffset() is None:
-        raise FieldError("opened_at", f"needs a timezone (e.g. {value}Z or +00:00), got {value!r}")
-    return at.astimezone(UTC)
+        raise FieldError(
+            "opened_at", f"needs a timezone (e.g. {value}Z or +00:00), got {show(value)}"
+        )
+    first, last = limits.OPENED_AT_YEARS
+    try:
+        utc = at.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not first <= utc.year <= last:
+        raise FieldError(
+            "opened_at", f"must be in the years {first}..{last} in UTC, got {show(value)}"
+        )
+    return utc
+
+
+def _direction(value: object) -> Direction:
+    """buy or sell in any case, ASCII spaces around allowed: exactly the document's
+    pattern, then the contract's own parser."""
+    if not isinstance(value, str) or not re.fullmatch(limits.DIRECTION_PATTERN, value):
+        raise FieldError("direction", f"expected 'buy' or 'sell', got {show(value)}")
+    try:
+        return parse_direction(value)
+    except DataError as exc:  # pragma: no cover - the pattern admits only buy and sell
+        raise FieldError("direction", str(exc).split(": ", 1)[-1]) from None
+
+
+def _symbol(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(limits.SYMBOL_PATTERN, value):
+        raise FieldError(
+            "symbol",
+            f"expected a symbol name (1 to {limits.MAX_SYMBOL_CHARS} printable ASCII"
+            f" characters, no spaces), got {show(value)}",
+        )
+    return value.strip(limits.SPACES)
 
 
 def parse_registration(body: object) -> Registration:
@@ -132,13 +215,8 @@ def parse_registration(body: object) -> Registration:
     if "ticket" not in body:
         raise FieldError("ticket", "required")
     ticket = parse_ticket(body["ticket"])
-    symbol = body.get("symbol")
-    if not isinstance(symbol, str) or not symbol.strip():
-        raise FieldError("symbol", f"expected a non-empty string, got {symbol!r}")
-    try:
-        direction = parse_direction(body.get("direction"))
-    except DataError as exc:
-        raise FieldError("direction", str(exc).split(": ", 1)[-1]) from None
+    symbol = _symbol(body.get("symbol"))
+    direction = _direction(body.get("direction"))
     entry_field = "entry" if "entry" in body else "entry_price"
     if entry_field not in body:
         raise FieldError("entry", "required (or its alias entry_price)")
@@ -151,14 +229,20 @@ def parse_registration(body: object) -> Registration:
     stop_loss = _optional_price(body, "stop_loss")
     take_profit = _optional_price(body, "take_profit")
     magic = body.get("magic", 0)
-    if isinstance(magic, bool) or not isinstance(magic, int):
-        raise FieldError("magic", f"expected an integer, got {magic!r}")
+    if isinstance(magic, float) and magic.is_integer() and abs(magic) <= limits.MAX_MAGIC:
+        magic = int(magic)  # JSON Schema: 7.0 is an integer
+    if isinstance(magic, bool) or not isinstance(magic, int | limits.LongNumber):
+        raise FieldError("magic", f"expected an integer, got {show(magic)}")
+    if isinstance(magic, limits.LongNumber) or not limits.MIN_MAGIC <= magic <= limits.MAX_MAGIC:
+        raise FieldError(
+            "magic", f"must be in {limits.MIN_MAGIC}..{limits.MAX_MAGIC}, got {show(magic)}"
+        )
     comment = body.get("comment", "")
     if not isinstance(comment, str):
-        raise FieldError("comment", f"expected a string, got {comment!r}")
+        raise FieldError("comment", f"expected a string, got {show(comment)}")
     return Registration(
         ticket=ticket,
-        symbol=symbol.strip(),
+        symbol=symbol,
         direction=direction,
         entry_price=entry,
         volume=volume,

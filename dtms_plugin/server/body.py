@@ -1,0 +1,91 @@
+"""Reading a JSON request body that cannot raise anything but a 400 or a 413.
+
+Why its own module: each step can fail in its own way, and each failure must be a 400
+naming what was wrong (docs/architecture.md §9) instead of a 500: the size is bounded by
+the app (``client_max_size``, a 413); the charset of ``Content-Type`` may name no codec
+(LookupError) or one that is no text encoding; the bytes may not decode; the nesting
+may be deep enough for ``json.loads`` to hit the recursion limit; an integer literal may
+have more digits than Python converts (ValueError) or than a float holds (OverflowError).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from . import limits
+from .validation import FieldError
+
+#: The charsets a JSON body may come in (JSON is UTF-8; the rest are what clients send).
+_CHARSETS = frozenset(
+    {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "ascii",
+     "latin-1", "iso8859-1", "cp1252"}
+)  # fmt: skip
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+class InvalidJson(FieldError):
+    """The body is not JSON (the middleware answers ``{"error": "invalid JSON"}``)."""
+
+
+def _codec(request: web.Request) -> str:
+    charset = request.charset or "utf-8"
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        name = ""
+    if name not in _CHARSETS:
+        raise FieldError(
+            "Content-Type", f"charset {charset[:40]!r} is not supported; send UTF-8 JSON"
+        )
+    return name
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of a JSON text, brackets inside strings not
+    counted; computed without recursion so that any depth can be measured."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _parse_int(text: str) -> int | limits.LongNumber:
+    digits = len(text.lstrip("-"))
+    return limits.LongNumber(text) if digits > limits.MAX_INT_DIGITS else int(text)
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` with the nesting and the integer literals bounded."""
+    if nesting_depth(text) > limits.MAX_DEPTH:
+        raise FieldError("body", f"nested more than {limits.MAX_DEPTH} levels deep")
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        raise InvalidJson("body", str(exc)) from None
+    except (ValueError, RecursionError) as exc:  # defensive: the bounds above prevent them
+        raise InvalidJson("body", f"{type(exc).__name__}: {str(exc)[:80]}") from None
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON, or a 400 that says why not (a 413 when too large)."""
+    codec = _codec(request)
+    try:
+        raw = await request.read()
+    except HttpProcessingError as exc:  # e.g. a body that does not decompress
+        raise FieldError("body", f"could not be read: {exc.message}") from None
+    try:
+        text = raw.decode(codec)
+    except UnicodeError:
+        what = "not UTF-8 text" if codec == "utf-8" else f"not {codec} text"
+        raise FieldError("body", what) from None
+    if not text.strip():
+        raise FieldError("body", "empty; expected a JSON object")
+    return loads(text)

@@ -1,0 +1,47 @@
+"""The bounds of what the DTMS API accepts, in one place for the parser and the OpenAPI
+document, so that the two cannot disagree (docs/architecture.md §9: a 400 names the field).
+
+Why bounds at all: every value a client sends is checked before it is used, so no input
+can reach an OverflowError, a RecursionError or Python's int-digit limit and turn into a
+500. The numbers are far beyond any real trade and tight enough to be safe.
+"""
+
+from __future__ import annotations
+
+#: The characters stripped around tickets, directions and symbols (ASCII only, so the
+#: server and the document's regular expressions agree on what "space" means).
+SPACES = " \t\r\n"
+_WS = "[ \\t\\r\\n]*"
+
+#: Tickets: 1 .. 10**18 - 1 (MetaTrader's are far smaller), as ints or digit strings.
+MAX_TICKET = 10**18 - 1
+TICKET_DIGITS = "0*[1-9][0-9]{0,17}"
+TICKET_PATTERN = f"^{_WS}{TICKET_DIGITS}{_WS}$"
+#: ``tickets=1,2,3``: comma-separated, empty parts skipped, at least one ticket.
+TICKET_LIST_PATTERN = f"^(?:{_WS},)*{_WS}{TICKET_DIGITS}{_WS}(?:,{_WS}(?:{TICKET_DIGITS})?{_WS})*$"
+
+DIRECTION_PATTERN = f"^{_WS}(?:[Bb][Uu][Yy]|[Ss][Ee][Ll][Ll]){_WS}$"
+
+MAX_SYMBOL_CHARS = 64
+SYMBOL_PATTERN = f"^{_WS}[!-~]{{1,{MAX_SYMBOL_CHARS}}}{_WS}$"
+
+#: Prices and volumes: (0, MAX_NUMBER].
+MAX_NUMBER = 1e12
+#: A MetaTrader magic number is a 64-bit integer.
+MIN_MAGIC = -(2**63)
+MAX_MAGIC = 2**64 - 1
+#: ``opened_at``, once in UTC.
+OPENED_AT_YEARS = (1, 9999)
+MAX_TIME_CHARS = 64
+
+#: JSON bodies: nesting depth and the digits of one integer literal.
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 40
+#: Characters of a value echoed back in an error message.
+SHOWN_CHARS = 80
+
+
+class LongNumber(str):
+    """An integer literal of more than ``MAX_INT_DIGITS`` digits, kept as its text: it is
+    never converted (Python refuses over 4,300 digits, and converting is quadratic), and
+    the field that holds it gets a 400 "too large"."""

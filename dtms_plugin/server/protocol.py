@@ -1,0 +1,57 @@
+"""JSON bodies for the errors aiohttp answers itself, before any middleware runs.
+
+A request line over 8,190 bytes, a header aiohttp cannot parse or a bad method never
+reach the app: aiohttp's protocol handler answers them with a plain-text page. The API's
+clients are programs and every error of the API is JSON (docs/architecture.md §9), so
+``dtms serve`` runs its app with :class:`JsonErrorAppRunner`, whose connections answer
+those errors as ``{"error": "bad request", "message": ...}`` with the same status.
+
+aiohttp offers no public hook for these bodies; the runner swaps the class of the server
+it built for one whose connections override ``handle_error``, which changes nothing else.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+
+class _JsonErrorRequestHandler(RequestHandler):
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # aiohttp's own logs and its "already sent" check, then our body instead of its
+        super().handle_error(request, status, exc, message)
+        if status >= 500:
+            body: dict[str, Any] = {"error": "internal error", "message": "see the server log"}
+        else:
+            try:
+                phrase = HTTPStatus(status).phrase.lower()
+            except ValueError:
+                phrase = "error"
+            body = {"error": phrase, "message": (message or phrase)[:300]}
+        response = web.json_response(body, status=status)
+        response.force_close()
+        return response
+
+
+class _JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class JsonErrorAppRunner(web.AppRunner):
+    """An ``AppRunner`` whose protocol-level errors are JSON."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _JsonErrorServer
+        return server
