@@ -19,7 +19,7 @@ from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, h
 from . import defensive
 from .engine import check_tables
 from .settings import DtmsSettings, for_host, load_settings
-from .store import Store
+from .store import Store, StoreError
 from .strategy import Strategy
 
 _WHERE = "[plugin.dtms]"  # the host prefixes the file it read
@@ -53,7 +53,15 @@ class DtmsPlugin:
 
     @hookimpl
     def configure(self, host: HostView) -> None:
+        """Settings, and the store opened once: a store that cannot be opened stops the
+        host at start-up (a ConfigError naming the key), instead of a DTMS that failed in
+        ``startup`` and vetoes every order for the whole run."""
         self.settings = parse(host)
+        if self._store is None:
+            try:
+                self._store = Store(self.settings.state_dir, log=self.log)
+            except StoreError as exc:
+                raise ConfigError(f"{_WHERE} key 'state_dir': {exc}") from None
 
     @hookimpl
     async def startup(self, host: HostView) -> None:
