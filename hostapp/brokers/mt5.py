@@ -14,19 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import (
-    AccountInfo,
-    ActionResult,
-    BrokerError,
-    Direction,
-    MarginMode,
-    OrderRequest,
-    Quote,
-    ResultCode,
-    SymbolInfo,
-    Trade,
-    opposite,
-)
+from hookspecs import AccountInfo, BrokerError, MarginMode, Quote, SymbolInfo, Trade
 
 from .mt5_connect import initialize, login_and_check
 from .mt5_convert import (
@@ -40,24 +28,22 @@ from .mt5_convert import (
     trade_from_position,
 )
 from .mt5_market import Mt5Market
-from .mt5_orders import Operation, OrderSender, Prepared, Tick, find_opened
-from .mt5_rules import Constants, floor_volume, freeze_problem, round_price, stops_problem
+from .mt5_orders import OrderSender
+from .mt5_rules import Constants
 from .mt5_settings import Mt5Settings, import_api, load_mt5_settings
+from .mt5_trading import Raw, Trading
 
 __all__ = ["Mt5Broker", "Mt5Market", "Mt5Settings", "create_mt5_broker", "load_mt5_settings"]
-
-#: MetaTrader refuses longer order comments.
-MAX_COMMENT = 31
-Raw = dict[str, Any]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Mt5Broker:
+class Mt5Broker(Trading):
     """``clock`` returns the UTC wall clock (used to detect the server's time offset);
-    ``sleep`` is the backoff between retries. Both are injectable so tests never wait."""
+    ``sleep`` is the backoff between retries and the wait while an unknown outcome is
+    looked for. Both are injectable so tests never wait."""
 
     def __init__(
         self,
@@ -73,9 +59,18 @@ class Mt5Broker:
         self._now = clock or _utc_now
         minutes = settings.server_utc_offset_minutes
         self.server_clock = ServerClock(minutes * 60 if minutes is not None else 0)
-        self.sender = OrderSender(api, settings, self.c, sleep)
+        self.sender = OrderSender(api, settings, self.c, sleep, self._server_now)
         self._margin_mode: MarginMode | None = None
         self._initialized = False
+
+    def _server_now(self) -> int:
+        """The trade server's wall clock now, in its own epoch seconds."""
+        return int(self._now().timestamp()) + self.server_clock.offset_seconds
+
+    @property
+    def needs_attention(self) -> list[str]:
+        """Operations whose outcome stayed unknown: check them in the terminal."""
+        return list(self.sender.unresolved)
 
     # -- connection ---------------------------------------------------------------------
 
@@ -159,239 +154,6 @@ class Mt5Broker:
         if self._margin_mode is None:
             self._margin_mode = self.account().margin_mode
         return self._margin_mode
-
-    # -- orders -------------------------------------------------------------------------
-
-    def open(self, order: OrderRequest) -> ActionResult:
-        return self._open(
-            order.symbol,
-            order.direction,
-            order.volume,
-            order.stop_loss,
-            order.take_profit,
-            order.magic or self.settings.magic,
-            order.comment or self.settings.comment,
-        )
-
-    def hedge(self, ticket: int, volume: float) -> ActionResult:
-        if self.margin_mode != "hedging":
-            return ActionResult.failure(
-                ResultCode.HEDGING_NOT_ALLOWED,
-                f"hedge of {ticket}: the account is netting (margin_mode != "
-                f"ACCOUNT_MARGIN_MODE_RETAIL_HEDGING); an opposite deal would reduce the "
-                "position instead of hedging it",
-            )
-        pos = self._raw_position(ticket)
-        if pos is None:
-            return ActionResult.failure(ResultCode.NOT_FOUND, f"position {ticket} not found")
-        direction: Direction = "sell" if int(pos["type"]) == 0 else "buy"
-        magic = int(pos["magic"]) or self.settings.magic
-        return self._open(
-            str(pos["symbol"]), direction, volume, None, None, magic, f"DTMS_HEDGE_{ticket}"
-        )
-
-    def _open(
-        self,
-        symbol: str,
-        direction: Direction,
-        volume: float,
-        stop_loss: float | None,
-        take_profit: float | None,
-        magic: int,
-        comment: str,
-    ) -> ActionResult:
-        label = f"open {direction} {volume} {symbol}"
-        found = self._symbol(symbol)
-        if found is None:
-            return ActionResult.failure(
-                ResultCode.REJECTED, f"{label}: unknown symbol; last_error={last_error(self.api)}"
-            )
-        info, raw = found
-        lots = floor_volume(volume, info)
-        if lots <= 0:
-            return ActionResult.failure(
-                ResultCode.INVALID_VOLUME,
-                f"{label}: below the symbol's volume_min {info.volume_min} once floored to "
-                f"volume_step {info.volume_step}",
-            )
-        sl = round_price(stop_loss, info.digits) if stop_loss else None
-        tp = round_price(take_profit, info.digits) if take_profit else None
-        comment = comment[:MAX_COMMENT]
-        try:
-            before = {int(p["ticket"]): p for p in self._raw_positions() if p["symbol"] == symbol}
-        except BrokerError as exc:
-            return ActionResult.failure(ResultCode.REJECTED, f"{label}: not sent: {exc}")
-        order_type = self.c.order_type(direction)
-
-        def prepare(tick: Tick, filling: int | None) -> Prepared:
-            bid, ask = float(tick["bid"]), float(tick["ask"])
-            problem = stops_problem(direction, sl, tp, bid, ask, info)
-            if problem:
-                return ActionResult.failure(ResultCode.INVALID_STOPS, f"{label}: {problem}")
-            return {
-                "action": self.c.deal,
-                "symbol": symbol,
-                "volume": lots,
-                "type": order_type,
-                "price": round_price(ask if direction == "buy" else bid, info.digits),
-                "sl": sl or 0.0,
-                "tp": tp or 0.0,
-                "deviation": self.settings.deviation,
-                "magic": magic,
-                "comment": comment,
-                "type_time": self.c.gtc,
-                "type_filling": filling,
-            }
-
-        def verify() -> ActionResult | None:
-            now = [p for p in self._raw_positions() if p["symbol"] == symbol]
-            hedging = self.margin_mode == "hedging"
-            sign = 1 if order_type == self.c.buy else -1
-            return find_opened(before, now, hedging, order_type, sign * lots, magic, comment)
-
-        op = Operation(label, symbol, prepare, verify, filling_mask=int(raw.get("filling_mode", 0)))
-        result = self.sender.run(op)
-        if result.ok and self.margin_mode == "netting" and result.code is ResultCode.OK:
-            return self._netting_ticket(result, symbol)
-        return result
-
-    def _netting_ticket(self, result: ActionResult, symbol: str) -> ActionResult:
-        """On a netting account the order joins the symbol's one position: report its ticket."""
-        try:
-            now = [p for p in self._raw_positions() if p["symbol"] == symbol]
-        except BrokerError:
-            return result
-        ticket = int(now[0]["ticket"]) if now else None
-        return ActionResult(result.ok, result.code, result.message, ticket)
-
-    def modify_sl_tp(
-        self, ticket: int, stop_loss: float | None, take_profit: float | None
-    ) -> ActionResult:
-        label = f"modify {ticket} sl={stop_loss} tp={take_profit}"
-        pos = self._raw_position(ticket)
-        if pos is None:
-            return ActionResult.failure(ResultCode.NOT_FOUND, f"position {ticket} not found")
-        symbol = str(pos["symbol"])
-        found = self._symbol(symbol)
-        if found is None:
-            return ActionResult.failure(ResultCode.REJECTED, f"{label}: unknown symbol {symbol}")
-        info = found[0]
-        direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
-        sl = round_price(stop_loss, info.digits) if stop_loss else None
-        tp = round_price(take_profit, info.digits) if take_profit else None
-        cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])
-
-        def prepare(tick: Tick, _filling: int | None) -> Prepared:
-            bid, ask = float(tick["bid"]), float(tick["ask"])
-            frozen = freeze_problem(direction, cur_sl, cur_tp, bid, ask, info)
-            if frozen:
-                return ActionResult.failure(ResultCode.FROZEN, f"{label}: {frozen}")
-            problem = stops_problem(direction, sl, tp, bid, ask, info)
-            if problem:
-                return ActionResult.failure(ResultCode.INVALID_STOPS, f"{label}: {problem}")
-            return {
-                "action": self.c.sltp,
-                "position": ticket,
-                "symbol": symbol,
-                "sl": sl or 0.0,
-                "tp": tp or 0.0,
-            }
-
-        def verify() -> ActionResult | None:
-            now = self._raw_position(ticket)
-            if now is None:
-                return ActionResult.failure(ResultCode.NOT_FOUND, f"position {ticket} is gone")
-            if _opt(now["sl"]) == sl and _opt(now["tp"]) == tp:
-                return ActionResult.success(f"{label}: levels are set")
-            return None
-
-        def closed(message: str) -> ActionResult:
-            return ActionResult.failure(ResultCode.NOT_FOUND, message)
-
-        return self.sender.run(Operation(label, symbol, prepare, verify, closed, modify=True))
-
-    def close(self, ticket: int, volume: float | None = None) -> ActionResult:
-        pos = self._raw_position(ticket)
-        if pos is None:
-            return ActionResult.failure(ResultCode.NOT_FOUND, f"position {ticket} not found")
-        found = self._symbol(str(pos["symbol"]))
-        if found is None:
-            return ActionResult.failure(ResultCode.REJECTED, f"close {ticket}: unknown symbol")
-        info, raw = found
-        held = float(pos["volume"])
-        if volume is not None and volume < held - 1e-9:
-            lots = floor_volume(volume, info)
-            if lots <= 0:
-                return ActionResult.failure(
-                    ResultCode.INVALID_VOLUME,
-                    f"close {ticket} {volume}: below volume_min {info.volume_min} once floored "
-                    f"to volume_step {info.volume_step}",
-                )
-            return self._close_part(pos, lots, info, raw, full=False)
-        # a full close larger than volume_max takes several deals
-        while True:
-            lots = min(held, info.volume_max)
-            result = self._close_part(pos, lots, info, raw, full=lots >= held - 1e-9)
-            if not result.ok or lots >= held - 1e-9:
-                return result
-            current = self._raw_position(ticket)
-            if current is None:
-                return result
-            pos, held = current, float(current["volume"])
-
-    def _close_part(
-        self, pos: Raw, lots: float, info: SymbolInfo, raw: Raw, *, full: bool
-    ) -> ActionResult:
-        ticket = int(pos["ticket"])
-        symbol = str(pos["symbol"])
-        direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
-        label = f"close {ticket} {lots} of {float(pos['volume'])}"
-        held = float(pos["volume"])
-        cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])
-        closing: Direction = opposite(direction)
-
-        def prepare(tick: Tick, filling: int | None) -> Prepared:
-            bid, ask = float(tick["bid"]), float(tick["ask"])
-            frozen = freeze_problem(direction, cur_sl, cur_tp, bid, ask, info)
-            if frozen:
-                return ActionResult.failure(ResultCode.FROZEN, f"{label}: {frozen}")
-            return {
-                "action": self.c.deal,
-                "symbol": symbol,
-                "volume": lots,
-                "type": self.c.order_type(closing),
-                "position": ticket,
-                "price": round_price(bid if direction == "buy" else ask, info.digits),
-                "deviation": self.settings.deviation,
-                "magic": self.settings.magic,
-                "comment": self.settings.comment[:MAX_COMMENT],
-                "type_time": self.c.gtc,
-                "type_filling": filling,
-            }
-
-        def verify() -> ActionResult | None:
-            now = self._raw_position(ticket)
-            if now is None:
-                return ActionResult.success(f"{label}: position is closed")
-            if not full and float(now["volume"]) <= held - lots + 1e-9:
-                return ActionResult.success(f"{label}: volume is now {float(now['volume'])}")
-            return None
-
-        def closed(message: str) -> ActionResult:
-            if full:
-                return ActionResult.success(f"{message}: position already closed")
-            return ActionResult.failure(ResultCode.NOT_FOUND, message)
-
-        mask = int(raw.get("filling_mode", 0))
-        result = self.sender.run(
-            Operation(label, symbol, prepare, verify, closed, filling_mask=mask)
-        )
-        return ActionResult(result.ok, result.code, result.message, None)
-
-
-def _opt(value: Any) -> float | None:
-    level = float(value)
-    return level if level > 0 else None
 
 
 def create_mt5_broker(

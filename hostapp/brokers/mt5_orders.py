@@ -2,37 +2,53 @@
 
 Every operation (open, modify, close, hedge) goes through :meth:`OrderSender.run`, so the
 retcode policy lives in one place: a fresh tick for every attempt, requotes retried with
-backoff, 10030 answered by the next filling policy, and a timeout never blindly re-sent:
-positions are re-read first, because a timed-out order has often executed.
+backoff, 10030 answered by the next filling policy. A deal whose outcome is unknown (a
+timeout, a lost connection, 10008 on a market order) is never sent again: it is looked for
+in the server's deals, orders and positions until a deadline, and when it stays unknown it
+is reported and flagged for attention (docs/mt5.md, "What happens when the terminal does
+not answer"). A modify is idempotent, so it alone may be sent again once its levels are
+seen not to be set.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hookspecs import ActionResult, BrokerError, ResultCode
 
 from .mt5_convert import as_dict, last_error
+from .mt5_resolve import WINDOW_SLACK, Fill, Footprint, find_deals, find_in_positions, still_waiting
 from .mt5_retcodes import Outcome, classify, failure_code, retcode_name
 from .mt5_rules import Constants, filling_order
 from .mt5_settings import Mt5Settings
 
+log = logging.getLogger(__name__)
+
 Tick = Mapping[str, Any]
 #: A request dict, or a refusal decided before sending (stops, freeze level…).
 Prepared = dict[str, Any] | ActionResult
+#: Seconds between two looks at the server's records while an outcome is unknown.
+POLL_SECONDS = 0.5
 
 
 def _no_verdict() -> ActionResult | None:
     return None
 
 
+def _settled(fill: Fill, message: str) -> ActionResult:
+    return ActionResult.success(message)
+
+
 @dataclass(frozen=True)
 class Operation:
     """One logical trade operation. ``prepare`` builds the request from a fresh tick and a
-    filling policy; ``verify`` answers, after an unknown outcome, whether it happened
-    (a result) or not (``None``: safe to send again)."""
+    filling policy. A deal carries its ``footprint`` (how to recognise it on the server)
+    and ``settle``, which turns what was filled into the result. A modify carries
+    ``verify`` instead: after an unknown outcome, did it happen (a result) or not
+    (``None``: safe to send again)."""
 
     label: str
     symbol: str
@@ -41,6 +57,9 @@ class Operation:
     on_position_closed: Callable[[str], ActionResult] | None = None
     modify: bool = False  # 10025 NO_CHANGES is a success
     filling_mask: int | None = None  # None: the request carries no type_filling
+    footprint: Footprint | None = None
+    settle: Callable[[Fill, str], ActionResult] = _settled
+    hedging: bool = True
 
 
 class OrderSender:
@@ -50,13 +69,19 @@ class OrderSender:
         settings: Mt5Settings,
         constants: Constants,
         sleep: Callable[[float], None],
+        server_now: Callable[[], int],
     ) -> None:
         self.api = api
         self.settings = settings
         self.c = constants
         self._sleep = sleep
+        self._server_now = server_now
         #: The filling policy that last worked, per symbol.
         self.fillings: dict[str, int] = {}
+        #: Deals already accounted for: none may answer for a later operation.
+        self.seen_deals: set[int] = set()
+        #: Operations whose outcome stayed unknown: someone must look at the terminal.
+        self.unresolved: list[str] = []
 
     def tick(self, symbol: str) -> dict[str, Any] | None:
         """A fresh tick; a symbol missing from Market Watch is selected and asked again."""
@@ -79,7 +104,6 @@ class OrderSender:
             fillings = list(filling_order(op.filling_mask, self.c, cached))
         fill_index = 0
         attempt = 0
-        last_message = ""
         while True:
             attempt += 1
             tick = self.tick(op.symbol)
@@ -92,6 +116,7 @@ class OrderSender:
             prepared = op.prepare(tick, filling)
             if isinstance(prepared, ActionResult):
                 return prepared
+            sent_at = self._server_now()
             raw = self.api.order_send(prepared)
             result = as_dict(raw) if raw is not None else {}
             retcode = int(result["retcode"]) if raw is not None else None
@@ -100,10 +125,13 @@ class OrderSender:
             if outcome in (Outcome.DONE, Outcome.PARTIAL):
                 if filling is not None:
                     self.fillings[op.symbol] = filling
-                if outcome is Outcome.PARTIAL:
-                    message += f"; only {result.get('volume')} lots filled"
-                order = int(result.get("order") or 0)
-                return ActionResult.success(message, new_ticket=order or None)
+                if op.footprint is None:
+                    order = int(result.get("order") or 0)
+                    return ActionResult.success(message, new_ticket=order or None)
+                deal = int(result.get("deal") or 0)
+                self.seen_deals.add(deal)
+                fill = Fill(float(result.get("volume") or 0.0), None, (deal,) if deal else ())
+                return op.settle(replace(fill, order=int(result.get("order") or 0)), message)
             if outcome is Outcome.NO_CHANGES and op.modify:
                 return ActionResult(True, ResultCode.NO_CHANGES, message)
             if outcome is Outcome.INVALID_FILL and fill_index + 1 < len(fillings):
@@ -116,6 +144,9 @@ class OrderSender:
             if outcome is Outcome.RETRY_PRICE and attempt < self.settings.max_attempts:
                 self._backoff(attempt)
                 continue
+            if outcome is Outcome.UNKNOWN and op.footprint is not None:
+                footprint = replace(op.footprint, since=sent_at - WINDOW_SLACK)
+                return self._await(op, footprint, None, message)
             if outcome is Outcome.UNKNOWN:
                 self._backoff(attempt)
                 try:
@@ -128,14 +159,47 @@ class OrderSender:
                     )
                 if verdict is not None:
                     return _annotated(verdict, f" (after {retcode_name(retcode)})")
-                last_message = message
                 if attempt < self.settings.max_attempts:
                     continue
                 return ActionResult.failure(
                     ResultCode.UNKNOWN_OUTCOME,
-                    f"{last_message}; not visible in positions after {attempt} attempts",
+                    f"{message}; not visible in positions after {attempt} attempts",
                 )
             return ActionResult.failure(failure_code(retcode), message)
+
+    def _await(self, op: Operation, fp: Footprint, order: int | None, message: str) -> ActionResult:
+        """Look for the deal in the server's records until ``resolve_seconds`` have passed;
+        never send it again. Deals are the evidence; positions stand in while the history
+        lags; an order still waiting keeps the outcome open."""
+        waited = 0.0
+        trouble = ""
+        while True:
+            try:
+                fill = find_deals(
+                    self.api, fp, order, self.seen_deals, self._server_now(), op.hedging
+                )
+                if fill is None:
+                    fill = find_in_positions(self.api, fp, op.hedging)
+                if fill is not None:
+                    self.seen_deals.update(fill.deals)
+                    return _annotated(op.settle(fill, message), "; found on the server")
+                waiting = still_waiting(self.api, fp, order)
+                trouble = ""
+            except BrokerError as exc:
+                waiting, trouble = True, f"; the records could not be re-read ({exc})"
+            if waited >= self.settings.resolve_seconds:
+                break
+            step = min(POLL_SECONDS, self.settings.resolve_seconds - waited)
+            self._sleep(step)
+            waited += step
+        state = "still waiting on the server" if waiting else "no deal, order or position"
+        self.unresolved.append(op.label)
+        log.error("%s: outcome unknown after %.1f s; not re-sent", op.label, waited)
+        return ActionResult.failure(
+            ResultCode.UNKNOWN_OUTCOME,
+            f"{message}{trouble}; {state} after {waited:g} s: not sent again, it may still "
+            "execute; check the terminal (flagged for attention)",
+        )
 
     def _message(self, label: str, retcode: int | None, result: Mapping[str, Any]) -> str:
         text = f"{label}: {retcode_name(retcode)}"
@@ -151,40 +215,4 @@ class OrderSender:
 
 
 def _annotated(result: ActionResult, suffix: str) -> ActionResult:
-    return ActionResult(result.ok, result.code, result.message + suffix, result.new_ticket)
-
-
-def _signed(p: Mapping[str, Any]) -> float:
-    """Position volume with the sign of its side (POSITION_TYPE_BUY is 0)."""
-    return float(p["volume"]) * (1 if int(p["type"]) == 0 else -1)
-
-
-def find_opened(
-    before: Mapping[int, Mapping[str, Any]],
-    now: list[dict[str, Any]],
-    hedging: bool,
-    order_type: int,
-    signed_lots: float,
-    magic: int,
-    comment: str,
-) -> ActionResult | None:
-    """After an unknown outcome: did an open execute? Hedging: a position of ours that was
-    not there before; netting: the symbol's net volume moved by the order's signed volume.
-    ``None`` means no trace, so sending again cannot double the position."""
-    if hedging:
-        for p in now:
-            if (
-                int(p["ticket"]) not in before
-                and int(p["type"]) == order_type
-                and int(p["magic"]) == magic
-                and str(p["comment"]).startswith(comment)
-                and abs(float(p["volume"]) - abs(signed_lots)) < 1e-9
-            ):
-                return ActionResult.success("executed: position found", int(p["ticket"]))
-        return None
-    net_before = sum(_signed(p) for p in before.values())
-    net_after = sum(_signed(p) for p in now)
-    if abs(net_after - net_before - signed_lots) < 1e-9:
-        ticket = int(now[0]["ticket"]) if now else None
-        return ActionResult.success("executed: net position changed", ticket)
-    return None
+    return replace(result, message=result.message + suffix)

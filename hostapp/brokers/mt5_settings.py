@@ -40,6 +40,7 @@ class Mt5Settings:
     timeout_ms: int = 60_000
     max_attempts: int = 3  # sends per operation on requotes / unknown outcomes
     retry_delay_seconds: float = 0.5  # doubled after each retry
+    resolve_seconds: float = 10.0  # how long an unknown outcome is looked for on the server
     server_utc_offset_minutes: int | None = None  # None: detect from the last tick
     time_symbols: tuple[str, ...] = ()  # symbols whose ticks date the server clock
 
@@ -58,6 +59,8 @@ class Mt5Settings:
             raise ValueError(f"max_attempts: expected >= 1, got {self.max_attempts}")
         if self.retry_delay_seconds < 0:
             raise ValueError(f"retry_delay_seconds: expected >= 0, got {self.retry_delay_seconds}")
+        if self.resolve_seconds < 0:
+            raise ValueError(f"resolve_seconds: expected >= 0, got {self.resolve_seconds}")
         if self.timeout_ms <= 0:
             raise ValueError(f"timeout_ms: expected > 0, got {self.timeout_ms}")
         offset = self.server_utc_offset_minutes

@@ -22,7 +22,14 @@ def make_fake(**kw: Any) -> FakeMT5:
 
 
 def connect(fake: FakeMT5, sleeps: list[float] | None = None, **settings: Any) -> Mt5Broker:
+    """The adapter's clock is the fake's; its sleeps are recorded and move the fake's time
+    (ticks arrive, late orders land), so nothing really waits."""
     record = sleeps if sleeps is not None else []
+
+    def sleep(seconds: float) -> None:
+        record.append(seconds)
+        fake.advance(seconds)
+
     return create_mt5_broker(
-        Mt5Settings(**settings), module=fake, clock=lambda: fake.now, sleep=record.append
+        Mt5Settings(**settings), module=fake, clock=lambda: fake.now, sleep=sleep
     )

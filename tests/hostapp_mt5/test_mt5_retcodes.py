@@ -79,25 +79,21 @@ def test_open_that_executed_despite_a_timeout_is_not_sent_twice(
     assert r.new_ticket == next(iter(fake.positions))
 
 
-def test_open_that_did_not_execute_is_retried_after_checking(
-    broker: Mt5Broker, fake: FakeMT5
+@pytest.mark.parametrize("fault", [Fault(10012), Fault(None)])
+def test_timeout_without_trace_is_not_sent_again_and_is_flagged(
+    broker: Mt5Broker, fake: FakeMT5, fault: Fault
 ) -> None:
-    fake.faults.append(Fault(10012))  # timed out, nothing happened
+    fake.faults.append(fault)  # timed out, nothing happened: the server cannot tell us so
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
-    assert r.ok and len(fake.requests) == 2 and len(fake.positions) == 1
-
-
-def test_unknown_outcome_that_stays_unknown(broker: Mt5Broker, fake: FakeMT5) -> None:
-    fake.faults.extend([Fault(None)] * 3)
-    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
-    assert r.code is ResultCode.UNKNOWN_OUTCOME and "IPC timeout" in r.message
-    assert len(fake.requests) == 3 and fake.positions == {}
+    assert r.code is ResultCode.UNKNOWN_OUTCOME and "flagged for attention" in r.message
+    assert len(fake.requests) == 1 and fake.positions == {}
+    assert broker.needs_attention == ["open buy 0.1 XAUUSD"]
 
 
 def test_unknown_outcome_when_positions_cannot_be_reread(broker: Mt5Broker, fake: FakeMT5) -> None:
     ticket = fake.add_position("XAUUSD", 0, 0.1, 1990.0)
     fake.faults.append(Fault(10012))
-    fake.before_send.append(lambda f: setattr(f, "fail_positions_get", 1))
+    fake.before_send.append(lambda f: setattr(f, "fail_positions_get", 1000))
     r = broker.close(ticket)
     assert r.code is ResultCode.UNKNOWN_OUTCOME and "re-read" in r.message
     assert len(fake.requests) == 1

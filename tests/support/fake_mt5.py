@@ -8,8 +8,12 @@ mt5linux client sends arguments as their ``repr``, so a numpy float or an enum c
 volumes must sit on ``volume_step`` within min/max; prices on the ``point`` grid; stops obey
 the stops level and the side of price; positions inside the freeze level are frozen; the
 filling type must be in the symbol's ``filling_mode`` bitmask (else 10030); netting accounts
-net an opposite deal. Faults are scripted: a retcode instead of execution, or execution
-followed by 10012 or ``None`` (a timeout that actually executed).
+net an opposite deal. Every execution leaves an order ticket and a deal in the history
+(``history_deals_get``), as the server does. Faults are scripted: a retcode instead of
+execution, execution followed by 10012 or ``None`` (a timeout that actually executed), an
+order that lands ``delay`` seconds later (visible in ``orders_get`` meanwhile), or a partial
+fill. Time moves only through :meth:`FakeMT5.advance`, which tests pass as the adapter's
+``sleep``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import types
 from collections import deque, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -51,8 +55,11 @@ CONSTANTS: dict[str, int] = {
     "ORDER_TIME_GTC": 0, "ORDER_TIME_DAY": 1, "ORDER_TIME_SPECIFIED": 2,
     "ORDER_TIME_SPECIFIED_DAY": 3, "POSITION_TYPE_BUY": 0, "POSITION_TYPE_SELL": 1,
     "ACCOUNT_MARGIN_MODE_RETAIL_NETTING": 0, "ACCOUNT_MARGIN_MODE_EXCHANGE": 1,
-    "ACCOUNT_MARGIN_MODE_RETAIL_HEDGING": 2, "SYMBOL_TRADE_EXECUTION_INSTANT": 1,
-    "SYMBOL_TRADE_EXECUTION_MARKET": 2, "RES_S_OK": 1, "RES_E_FAIL": -1,
+    "ACCOUNT_MARGIN_MODE_RETAIL_HEDGING": 2, "SYMBOL_TRADE_EXECUTION_REQUEST": 0,
+    "SYMBOL_TRADE_EXECUTION_INSTANT": 1, "SYMBOL_TRADE_EXECUTION_MARKET": 2,
+    "SYMBOL_TRADE_EXECUTION_EXCHANGE": 3, "DEAL_TYPE_BUY": 0, "DEAL_TYPE_SELL": 1,
+    "DEAL_ENTRY_IN": 0, "DEAL_ENTRY_OUT": 1, "DEAL_ENTRY_INOUT": 2, "DEAL_REASON_EXPERT": 3,
+    "ORDER_STATE_STARTED": 0, "ORDER_STATE_PLACED": 1, "RES_S_OK": 1, "RES_E_FAIL": -1,
     "RES_E_INVALID_PARAMS": -2, "RES_E_NOT_FOUND": -4, "RES_E_AUTH_FAILED": -6,
     "RES_E_AUTO_TRADING_DISABLED": -8, "RES_E_INTERNAL_FAIL_INIT": -10003,
     "RES_E_INTERNAL_FAIL_CONNECT": -10004, "RES_E_INTERNAL_FAIL_TIMEOUT": -10005,
@@ -79,14 +86,25 @@ SymbolInfo = namedtuple(
     "SymbolInfo",
     "custom select visible spread digits trade_mode trade_exemode trade_stops_level "
     "trade_freeze_level filling_mode expiration_mode order_mode bid ask point "
-    "trade_contract_size volume_min volume_max volume_step currency_base currency_profit "
-    "description name path",
+    "trade_tick_size trade_contract_size volume_min volume_max volume_step currency_base "
+    "currency_profit description name path",
 )
 Tick = namedtuple("Tick", "time bid ask last volume time_msc flags volume_real")
 TradePosition = namedtuple(
     "TradePosition",
     "ticket time time_msc time_update time_update_msc type magic identifier reason volume "
     "price_open sl tp price_current swap profit symbol comment external_id",
+)
+TradeOrder = namedtuple(
+    "TradeOrder",
+    "ticket time_setup time_setup_msc time_done time_done_msc time_expiration type type_time "
+    "type_filling state magic position_id position_by_id reason volume_initial volume_current "
+    "price_open sl tp price_current price_stoplimit symbol comment external_id",
+)
+TradeDeal = namedtuple(
+    "TradeDeal",
+    "ticket order time time_msc type entry magic position_id reason volume price commission "
+    "swap profit fee symbol comment external_id",
 )
 TradeRequest = namedtuple(
     "TradeRequest",
@@ -150,11 +168,18 @@ class FakeSymbol:
     contract_size: float = 100.0
     visible: bool = True
     market_open: bool = True
-    tick_age: int = 0  # seconds since the last tick
+    tick_age: float = 0  # seconds since the last tick
+    live: bool = True  # a new tick arrives whenever time moves; else the last one ages
+    tick_size: float | None = None  # SYMBOL_TRADE_TICK_SIZE; None: the point
+    liquidity: float | None = None  # lots one deal can fill; IOC fills that much
 
     @property
     def point(self) -> float:
         return 10.0**-self.digits
+
+    @property
+    def tick(self) -> float:
+        return self.tick_size or self.point
 
 
 @dataclass
@@ -174,11 +199,25 @@ class FakePosition:
 @dataclass(frozen=True)
 class Fault:
     """One scripted ``order_send`` answer. ``retcode=None`` returns ``None``; ``execute``
-    carries the order out first (a timeout that did execute)."""
+    carries the order out first (a timeout that did execute), ``delay`` seconds later when
+    set (the order waits in ``orders_get`` meanwhile), filling ``fill`` lots when set."""
 
     retcode: int | None
     execute: bool = False
     error: tuple[int, str] = (-10005, "IPC timeout")
+    delay: float = 0.0
+    fill: float | None = None
+
+
+@dataclass
+class InFlight:
+    """An order the server accepted and has not executed yet."""
+
+    ticket: int
+    request: dict[str, Any]
+    land_at: datetime
+    setup: int  # server time
+    fill: float | None
 
 
 class _Remote:
@@ -198,18 +237,25 @@ class FakeMT5:
     margin_mode: int = 2
     server_offset: int = 7200  # seconds the server clock is ahead of UTC
     now: datetime = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    dst: tuple[datetime, int] | None = None  # from this UTC instant, this server offset
     password: str | None = None
     remote: bool = False  # answer with mt5linux-style proxies
     terminal_running: bool = True
     trade_allowed: bool = True  # the AutoTrading button
+    login_error: Exception | None = None  # login() raises it (e.g. an rpyc timeout)
+    comment_rewrite: str | None = None  # the broker replaces order comments with this
+    split_tickets: bool = False  # a new position's ticket differs from its order's
     symbols: dict[str, FakeSymbol] = field(default_factory=dict)
     rates: dict[tuple[str, int], list[tuple[Any, ...]]] = field(default_factory=dict)
+    max_bars: int | None = None  # the terminal's "max bars in chart": history is cut
     faults: deque[Fault] = field(default_factory=deque)
     before_send: deque[Callable[[FakeMT5], None]] = field(default_factory=deque)
     fail_positions_get: int = 0  # the next N positions_get() calls return None
     requests: list[dict[str, Any]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     positions: dict[int, FakePosition] = field(default_factory=dict)
+    deals: list[Any] = field(default_factory=list)  # TradeDeal rows, oldest first
+    in_flight: list[InFlight] = field(default_factory=list)
     initialized: bool = False
     login_id: int = 5001
     _error: tuple[int, str] = (1, "Success")
@@ -236,8 +282,28 @@ class FakeMT5:
     def _fail(self, code: int, text: str) -> None:
         self._error = (code, text)
 
-    def server_time(self, age: int = 0) -> int:
-        return int(self.now.timestamp()) + self.server_offset - age
+    def _next(self) -> int:
+        self._ticket += 1
+        return self._ticket
+
+    @property
+    def offset(self) -> int:
+        """The server's UTC offset now (it changes at ``dst``)."""
+        if self.dst is not None and self.now >= self.dst[0]:
+            return self.dst[1]
+        return self.server_offset
+
+    def server_time(self, age: float = 0) -> int:
+        return int(self.now.timestamp() - age) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Time passes: live symbols tick, quiet ones age, in-flight orders land."""
+        self.now += timedelta(seconds=seconds)
+        for s in self.symbols.values():
+            s.tick_age = 0 if s.live else s.tick_age + seconds
+        for order in [o for o in self.in_flight if o.land_at <= self.now]:
+            self.in_flight.remove(order)
+            self._order(order.request, order.fill, order.ticket)
 
     def add_symbol(self, symbol: FakeSymbol) -> FakeSymbol:
         self.symbols[symbol.name] = symbol
@@ -254,12 +320,13 @@ class FakeMT5:
         tp: float = 0.0,
         magic: int = 0,
         comment: str = "",
+        ticket: int | None = None,
     ) -> int:
-        self._ticket += 1
-        self.positions[self._ticket] = FakePosition(
-            self._ticket, symbol, type_, volume, price, sl, tp, magic, comment, self.server_time()
+        ticket = ticket or self._next()
+        self.positions[ticket] = FakePosition(
+            ticket, symbol, type_, volume, price, sl, tp, magic, comment, self.server_time()
         )
-        return self._ticket
+        return ticket
 
     # -- connection ----------------------------------------------------------------------
     def initialize(self, *args: Any, **kwargs: Any) -> bool:
@@ -282,6 +349,8 @@ class FakeMT5:
             return False
         if type(login) is not int or set(kwargs) - {"password", "server", "timeout"}:
             raise TypeError("login(login, password=, server=, timeout=)")
+        if self.login_error is not None:
+            raise self.login_error
         if self.password is not None and kwargs.get("password") != self.password:
             self._fail(-6, "Terminal: Authorization failed")
             return False
@@ -327,8 +396,8 @@ class FakeMT5:
         return SymbolInfo(
             False, s.visible, s.visible, round((s.ask - s.bid) / s.point), s.digits,
             4, 1, s.stops_level, s.freeze_level, s.filling_mode, 15, 127, s.bid, s.ask, s.point,
-            s.contract_size, s.volume_min, s.volume_max, s.volume_step, "XAU", "USD", s.name,
-            s.name, f"Metals\\{s.name}"
+            s.tick, s.contract_size, s.volume_min, s.volume_max, s.volume_step, "XAU", "USD",
+            s.name, s.name, f"Metals\\{s.name}"
         )
         # fmt: on
 
@@ -362,8 +431,8 @@ class FakeMT5:
         if s is None or not s.visible:  # ticks exist only for Market Watch symbols
             self._fail(-4, "Terminal: Not found")
             return None
-        t = self.server_time(s.tick_age)
-        return self._out(Tick(t, s.bid, s.ask, 0.0, 0, t * 1000, 6, 0.0))
+        msc = int((self.now.timestamp() - s.tick_age + self.offset) * 1000)
+        return self._out(Tick(msc // 1000, s.bid, s.ask, 0.0, 0, msc, 6, 0.0))
 
     def copy_rates_from_pos(self, symbol: str, timeframe: int, start_pos: int, count: int) -> Any:
         if not self._enter("copy_rates_from_pos", symbol, timeframe, start_pos, count):
@@ -375,10 +444,12 @@ class FakeMT5:
         if rows is None:
             self._fail(-4, "Terminal: Not found")
             return None
+        if self.max_bars is not None:
+            rows = rows[-self.max_bars :]
         end = len(rows) - start_pos  # position 0 is the bar still forming
         return np.array(rows[max(0, end - count) : max(0, end)], dtype=RATE_DTYPE)
 
-    # -- positions -----------------------------------------------------------------------
+    # -- positions, orders, deals ---------------------------------------------------------
     def _profit(self, p: FakePosition) -> float:
         s = self.symbols[p.symbol]
         close = s.bid if p.type == 0 else s.ask
@@ -412,6 +483,48 @@ class FakeMT5:
             # fmt: on
         return tuple(self._out(p) for p in out)
 
+    def orders_get(self, **kwargs: Any) -> Any:
+        """Active orders: here, the ones accepted and not executed yet."""
+        if not self._enter("orders_get", **kwargs):
+            return None
+        if set(kwargs) - {"symbol", "group", "ticket"}:
+            raise TypeError(f"orders_get: unexpected {sorted(kwargs)}")
+        out = []
+        for o in self.in_flight:
+            r = o.request
+            if (
+                kwargs.get("symbol", r["symbol"]) != r["symbol"]
+                or kwargs.get("ticket", o.ticket) != o.ticket
+            ):
+                continue
+            # fmt: off
+            out.append(TradeOrder(
+                o.ticket, o.setup, o.setup * 1000, 0, 0, 0, r["type"], r["type_time"],
+                r["type_filling"], CONSTANTS["ORDER_STATE_PLACED"], r["magic"],
+                r.get("position", 0), 0, 3, r["volume"], r["volume"], r["price"], 0.0, 0.0,
+                r["price"], 0.0, r["symbol"], self._comment(r["comment"]), "",
+            ))
+            # fmt: on
+        return tuple(self._out(o) for o in out)
+
+    def history_deals_get(self, *args: Any, **kwargs: Any) -> Any:
+        """``(date_from, date_to, group=)``, ``(ticket=)`` or ``(position=)``; dates are
+        server-clock seconds, both ends included."""
+        if not self._enter("history_deals_get", *args, **kwargs):
+            return None
+        if args and (len(args) != 2 or set(kwargs) - {"group"}):
+            raise TypeError("history_deals_get(date_from, date_to, group=)")
+        if not args and (len(kwargs) != 1 or set(kwargs) - {"ticket", "position"}):
+            raise TypeError("history_deals_get(ticket=) or history_deals_get(position=)")
+        if args:
+            lo, hi = (int(a) for a in args)
+            rows = [d for d in self.deals if lo <= d.time <= hi]
+        elif "ticket" in kwargs:
+            rows = [d for d in self.deals if d.ticket == kwargs["ticket"]]
+        else:
+            rows = [d for d in self.deals if d.position_id == kwargs["position"]]
+        return tuple(self._out(d) for d in rows)
+
     # -- trading -------------------------------------------------------------------------
     def order_send(self, request: dict[str, Any]) -> Any:
         check_plain(request, "order_send")
@@ -421,14 +534,24 @@ class FakeMT5:
         if self.before_send:
             self.before_send.popleft()(self)
         fault = self.faults.popleft() if self.faults else None
-        if fault is None or fault.execute:
-            result = self._order(request)
         if fault is None:
-            return result
+            return self._order(request)
+        result: Any = None
+        ticket = self._next() if fault.retcode == 10008 or fault.delay else 0
+        if fault.execute and fault.delay:
+            land = self.now + timedelta(seconds=fault.delay)
+            self.in_flight.append(
+                InFlight(ticket, dict(request), land, self.server_time(), fault.fill)
+            )
+        elif fault.execute:
+            result = self._order(request, fault.fill, ticket)
         if fault.retcode is None:
             self._fail(*fault.error)
             return None
-        return self._result(fault.retcode, request)
+        done = as_done(result) if fault.retcode in (10009, 10010) else {}
+        if fault.retcode == 10008:  # accepted: the order has its ticket, nothing is filled
+            done = {"order": ticket}
+        return self._result(fault.retcode, request, **done)
 
     def _result(self, retcode: int, r: dict[str, Any], comment: str = "", **done: Any) -> Any:
         fields = {
@@ -447,7 +570,7 @@ class FakeMT5:
         # fmt: on
         return self._out(res)
 
-    def _order(self, r: dict[str, Any]) -> Any:
+    def _order(self, r: dict[str, Any], fill: float | None = None, ticket: int = 0) -> Any:
         for key, value in r.items():
             expected = float if key in FLOAT_FIELDS else str if key in STR_FIELDS else int
             if key not in TradeRequest._fields or type(value) is not expected:
@@ -458,7 +581,7 @@ class FakeMT5:
             return None
         action = r.get("action")
         if action == CONSTANTS["TRADE_ACTION_DEAL"]:
-            return self._deal(r)
+            return self._deal(r, fill, ticket)
         if action == CONSTANTS["TRADE_ACTION_SLTP"]:
             return self._sltp(r)
         return self._result(10013, r, "Invalid request: unsupported action")
@@ -474,7 +597,7 @@ class FakeMT5:
         )
 
     def _on_grid(self, s: FakeSymbol, price: float) -> bool:
-        return abs(price / s.point - round(price / s.point)) < 1e-6
+        return abs(price / s.tick - round(price / s.tick)) < 1e-6
 
     def _stops_bad(self, s: FakeSymbol, type_: int, sl: float, tp: float) -> bool:
         price, sign = (s.bid, 1) if type_ == 0 else (s.ask, -1)
@@ -493,7 +616,19 @@ class FakeMT5:
             for level, side in ((p.sl, 1), (p.tp, -1))
         )
 
-    def _deal(self, r: dict[str, Any]) -> Any:
+    def _comment(self, comment: str) -> str:
+        return comment if self.comment_rewrite is None else self.comment_rewrite
+
+    def _fillable(self, s: FakeSymbol, r: dict[str, Any], fill: float | None) -> float:
+        """The lots this deal fills: all of them, or what the book holds (IOC fills part,
+        FOK fills all or nothing)."""
+        v = r["volume"] if fill is None else fill
+        if s.liquidity is not None and v > s.liquidity + 1e-9:
+            ioc = r["type_filling"] == CONSTANTS["ORDER_FILLING_IOC"]
+            return s.liquidity if ioc else 0.0
+        return v
+
+    def _deal(self, r: dict[str, Any], fill: float | None = None, order: int = 0) -> Any:
         closing = "position" in r
         problem = self._fields_problem(
             r,
@@ -523,8 +658,8 @@ class FakeMT5:
             return self._result(10015, r)
         if abs(r["price"] - market) > r["deviation"] * s.point + 1e-9:
             return self._result(10004, r)
+        p = self.positions.get(r["position"]) if closing else None
         if closing:
-            p = self.positions.get(r["position"])
             if p is None:
                 return self._result(10036, r)
             if p.symbol != s.name or p.type == r["type"]:
@@ -533,46 +668,80 @@ class FakeMT5:
                 return self._result(10038, r)
             if self._frozen(s, p):
                 return self._result(10029, r)
-            self._reduce(p, v)
-            return self._done(r, market, p.ticket)
-        sl, tp = r.get("sl", 0.0), r.get("tp", 0.0)
-        if self._stops_bad(s, r["type"], sl, tp):
+        elif self._stops_bad(s, r["type"], r.get("sl", 0.0), r.get("tp", 0.0)):
             return self._result(10016, r)
-        net = next((p for p in self.positions.values() if p.symbol == s.name), None)
+        filled = round(self._fillable(s, r, fill), 8)
+        if filled <= 0:
+            return self._result(10006, r, "Rejected: not enough liquidity to fill")
+        order = order or self._next()
+        ticket, entry = self._execute(s, r, p, filled, market, order)
+        deal = self._record(r, order, ticket, entry, filled, market)
+        retcode = 10009 if filled >= v - 1e-9 else 10010
+        text = "Request executed" if retcode == 10009 else "Request executed partially"
+        return self._result(retcode, r, text, deal=deal, order=order, volume=filled, price=market)
+
+    def _execute(
+        self,
+        s: FakeSymbol,
+        r: dict[str, Any],
+        p: FakePosition | None,
+        v: float,
+        price: float,
+        order: int,
+    ) -> tuple[int, int]:
+        """Apply a filled deal; returns the position's ticket and the deal's entry."""
+        if p is not None:
+            self._reduce(p, v)
+            return p.ticket, CONSTANTS["DEAL_ENTRY_OUT"]
+        sl, tp = r.get("sl", 0.0), r.get("tp", 0.0)
+        net = next((q for q in self.positions.values() if q.symbol == s.name), None)
         if self.margin_mode == 2 or net is None:
-            ticket = self.add_position(
-                s.name, r["type"], v, market, sl=sl, tp=tp, magic=r["magic"], comment=r["comment"]
+            ticket = self._next() if self.split_tickets else order
+            self.add_position(
+                s.name,
+                r["type"],
+                v,
+                price,
+                sl=sl,
+                tp=tp,
+                magic=r["magic"],
+                comment=self._comment(r["comment"]),
+                ticket=ticket,
             )
-            return self._done(r, market, ticket)
+            return ticket, CONSTANTS["DEAL_ENTRY_IN"]
+        entry = CONSTANTS["DEAL_ENTRY_IN"]
         if net.type == r["type"]:  # netting: add, average the price
             net.price_open = round(
-                (net.price_open * net.volume + market * v) / (net.volume + v), s.digits
+                (net.price_open * net.volume + price * v) / (net.volume + v), s.digits
             )
             net.volume = round(net.volume + v, 8)
         elif v > net.volume + 1e-9:  # reversal
-            net.type, net.volume, net.price_open = r["type"], round(v - net.volume, 8), market
+            net.type, net.volume, net.price_open = r["type"], round(v - net.volume, 8), price
+            entry = CONSTANTS["DEAL_ENTRY_INOUT"]
         else:
             self._reduce(net, v)
+            entry = CONSTANTS["DEAL_ENTRY_OUT"]
         if sl or tp:
             net.sl, net.tp = sl, tp
-        return self._done(r, market, net.ticket)
+        return net.ticket, entry
+
+    def _record(
+        self, r: dict[str, Any], order: int, position: int, entry: int, v: float, price: float
+    ) -> int:
+        ticket, t = self._next(), self.server_time()
+        # fmt: off
+        self.deals.append(TradeDeal(
+            ticket, order, t, t * 1000, r["type"], entry, r["magic"], position,
+            CONSTANTS["DEAL_REASON_EXPERT"], v, price, 0.0, 0.0, 0.0, 0.0, r["symbol"],
+            self._comment(r["comment"]), "",
+        ))
+        # fmt: on
+        return ticket
 
     def _reduce(self, p: FakePosition, volume: float) -> None:
         p.volume = round(p.volume - volume, 8)
         if p.volume <= 1e-9:
             del self.positions[p.ticket]
-
-    def _done(self, r: dict[str, Any], price: float, order: int) -> Any:
-        self._ticket += 1
-        return self._result(
-            10009,
-            r,
-            "Request executed",
-            deal=self._ticket,
-            order=order,
-            volume=r["volume"],
-            price=price,
-        )
 
     def _sltp(self, r: dict[str, Any]) -> Any:
         problem = self._fields_problem(r, SLTP_FIELDS, {"magic"})
@@ -592,6 +761,13 @@ class FakeMT5:
             return self._result(10016, r)
         p.sl, p.tp = r["sl"], r["tp"]
         return self._result(10009, r, "Request executed", order=p.ticket)
+
+
+def as_done(result: Any) -> dict[str, Any]:
+    """The execution fields of a result (empty when it did not execute)."""
+    if result is None or result.retcode not in (10009, 10010):
+        return {}
+    return {k: getattr(result, k) for k in ("deal", "order", "volume", "price")}
 
 
 def mt5linux_module(fake: FakeMT5) -> types.ModuleType:

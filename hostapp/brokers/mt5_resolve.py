@@ -1,0 +1,140 @@
+"""What a deal did when ``order_send`` could not say (docs/mt5.md, "What happens when the
+terminal does not answer").
+
+A timed-out order may have executed, may still wait on the server, or may never have
+arrived. A comment is no evidence (brokers rewrite it) and neither is the volume (an IOC
+order fills part). What the server keeps is: the order's deals (``history_deals_get``), an
+order still waiting (``orders_get``) and the positions. They are matched by magic, symbol,
+side and a time window; deals already accounted for are skipped, so one deal never answers
+for two operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from hookspecs import BrokerError
+
+from .mt5_convert import as_dict, last_error
+
+#: Seconds before the send that still count as "this order": absorbs the difference
+#: between the local clock and the trade server's.
+WINDOW_SLACK = 30
+#: ``history_deals_get`` is asked a day wider on each side and filtered here, so an offset
+#: that is wrong by hours cannot hide a deal.
+HISTORY_MARGIN = 86_400
+#: ``DEAL_ENTRY_IN``: a deal that opens (or adds to) a position.
+DEAL_ENTRY_IN = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """One deal operation as the server records it. ``side`` is ``ORDER_TYPE_BUY``/
+    ``_SELL``, whose values equal ``DEAL_TYPE_BUY``/``_SELL``."""
+
+    symbol: str
+    side: int
+    magic: int
+    since: int = 0  # server-clock seconds, set when the request is sent
+    position: int | None = None  # the position a close acts on
+    held: float = 0.0  # that position's volume before the close
+    before: frozenset[int] = frozenset()  # positions open before an open was sent
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """What executed: lots, the position they belong to (when known) and the deals."""
+
+    volume: float
+    position: int | None = None
+    deals: tuple[int, ...] = ()
+    order: int | None = None
+
+
+def _rows(raw: Any, call: str, api: Any) -> list[dict[str, Any]]:
+    if raw is None:
+        raise BrokerError(f"{call} failed: last_error={last_error(api)}")
+    return [as_dict(r) for r in raw]
+
+
+def find_deals(
+    api: Any,
+    fp: Footprint,
+    order: int | None,
+    seen: Collection[int],
+    server_now: int,
+    hedging: bool,
+) -> Fill | None:
+    """The deals of this operation, grouped by their order; ``None`` when there are none.
+    On a hedging account an open's deal enters the market (``DEAL_ENTRY_IN``)."""
+    if fp.position is not None:
+        raw, call = api.history_deals_get(position=fp.position), "history_deals_get(position)"
+    else:
+        lo, hi = fp.since - HISTORY_MARGIN, server_now + HISTORY_MARGIN
+        raw, call = api.history_deals_get(lo, hi), "history_deals_get(from, to)"
+    mine = [
+        d
+        for d in _rows(raw, call, api)
+        if int(d["ticket"]) not in seen
+        and str(d["symbol"]) == fp.symbol
+        and int(d["type"]) == fp.side
+        and int(d["magic"]) == fp.magic
+        and int(d["time"]) >= fp.since
+        and (order is None or int(d["order"]) == order)
+        and not (hedging and fp.position is None and int(d["entry"]) != DEAL_ENTRY_IN)
+    ]
+    if not mine:
+        return None
+    mine.sort(key=lambda d: (int(d["time_msc"]), int(d["ticket"])))
+    first = int(mine[0]["order"])
+    deals = [d for d in mine if int(d["order"]) == first]
+    return Fill(
+        volume=round(sum(float(d["volume"]) for d in deals), 8),
+        position=int(deals[0]["position_id"]) or None,
+        deals=tuple(int(d["ticket"]) for d in deals),
+        order=first,
+    )
+
+
+def find_in_positions(api: Any, fp: Footprint, hedging: bool) -> Fill | None:
+    """What the positions show when the history has not caught up: a new position of ours
+    (hedging opens), or the closed position gone or smaller."""
+    rows = _rows(api.positions_get(symbol=fp.symbol), "positions_get", api)
+    if fp.position is not None:
+        now = next((p for p in rows if int(p["ticket"]) == fp.position), None)
+        left = float(now["volume"]) if now is not None else 0.0
+        done = round(fp.held - left, 8)
+        return Fill(done, fp.position) if done > 1e-9 else None
+    if not hedging:
+        return None  # a netting position's change cannot be told apart from others'
+    for p in rows:
+        if (
+            int(p["ticket"]) not in fp.before
+            and int(p["type"]) == fp.side
+            and int(p["magic"]) == fp.magic
+        ):
+            return Fill(float(p["volume"]), int(p["ticket"]))
+    return None
+
+
+def still_waiting(api: Any, fp: Footprint, order: int | None) -> bool:
+    """An order of this operation accepted by the server and not executed yet."""
+    rows = _rows(api.orders_get(symbol=fp.symbol), "orders_get", api)
+    return any(
+        int(o["type"]) == fp.side
+        and int(o["magic"]) == fp.magic
+        and int(o["time_setup"]) >= fp.since
+        and (order is None or int(o["ticket"]) == order)
+        and (fp.position is None or int(o["position_id"]) == fp.position)
+        for o in rows
+    )
+
+
+def position_of_deal(api: Any, deal: int) -> int | None:
+    """The position a deal opened or changed (``position_id``); ``None`` if not visible."""
+    raw = api.history_deals_get(ticket=deal)
+    if not raw:
+        return None
+    return int(as_dict(raw[0])["position_id"]) or None

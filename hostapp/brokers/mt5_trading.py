@@ -1,0 +1,316 @@
+"""Open, hedge, modify and close on MetaTrader 5: the requests, and what their fills mean.
+
+:class:`Trading` is the order half of :class:`~hostapp.brokers.mt5.Mt5Broker`. Each
+operation builds its request from a fresh tick (:mod:`.mt5_orders` sends it) and says how
+to recognise its deal on the server (:class:`~.mt5_resolve.Footprint`), so an unknown
+outcome is resolved from the server's records instead of by sending again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from hookspecs import (
+    ActionResult,
+    BrokerError,
+    Direction,
+    MarginMode,
+    OrderRequest,
+    ResultCode,
+    SymbolInfo,
+    opposite,
+)
+
+from .mt5_convert import last_error
+from .mt5_orders import Operation, OrderSender, Prepared, Tick
+from .mt5_resolve import Fill, Footprint, position_of_deal
+from .mt5_rules import Constants, floor_volume, freeze_problem, round_price, stops_problem
+from .mt5_settings import Mt5Settings
+
+#: MetaTrader refuses longer order comments.
+MAX_COMMENT = 31
+Raw = dict[str, Any]
+
+
+def _opt(value: Any) -> float | None:
+    level = float(value)
+    return level if level > 0 else None
+
+
+class Trading:
+    """Order operations; the broker supplies the API, settings, constants, the sender and
+    the position and symbol reads."""
+
+    api: Any
+    settings: Mt5Settings
+    c: Constants
+    sender: OrderSender
+
+    @property
+    def margin_mode(self) -> MarginMode:
+        raise NotImplementedError
+
+    def _raw_positions(self) -> list[Raw]:
+        raise NotImplementedError
+
+    def _raw_position(self, ticket: int) -> Raw | None:
+        raise NotImplementedError
+
+    def _symbol(self, symbol: str) -> tuple[SymbolInfo, Raw] | None:
+        raise NotImplementedError
+
+    # -- open and hedge -------------------------------------------------------------------
+
+    def open(self, order: OrderRequest) -> ActionResult:
+        return self._open(
+            order.symbol,
+            order.direction,
+            order.volume,
+            order.stop_loss,
+            order.take_profit,
+            order.magic or self.settings.magic,
+            order.comment or self.settings.comment,
+        )
+
+    def hedge(self, ticket: int, volume: float) -> ActionResult:
+        if self.margin_mode != "hedging":
+            return ActionResult.failure(
+                ResultCode.HEDGING_NOT_ALLOWED,
+                f"hedge of {ticket}: the account is netting (margin_mode != "
+                f"ACCOUNT_MARGIN_MODE_RETAIL_HEDGING); an opposite deal would reduce the "
+                "position instead of hedging it",
+            )
+        pos = self._raw_position(ticket)
+        if pos is None:
+            return ActionResult.failure(ResultCode.NOT_FOUND, f"position {ticket} not found")
+        direction: Direction = "sell" if int(pos["type"]) == 0 else "buy"
+        magic = int(pos["magic"]) or self.settings.magic
+        return self._open(
+            str(pos["symbol"]), direction, volume, None, None, magic, f"DTMS_HEDGE_{ticket}"
+        )
+
+    def _open(
+        self,
+        symbol: str,
+        direction: Direction,
+        volume: float,
+        stop_loss: float | None,
+        take_profit: float | None,
+        magic: int,
+        comment: str,
+    ) -> ActionResult:
+        label = f"open {direction} {volume} {symbol}"
+        found = self._symbol(symbol)
+        if found is None:
+            return ActionResult.failure(
+                ResultCode.REJECTED, f"{label}: unknown symbol; last_error={last_error(self.api)}"
+            )
+        info, raw = found
+        lots = floor_volume(volume, info)
+        if lots <= 0:
+            return ActionResult.failure(
+                ResultCode.INVALID_VOLUME,
+                f"{label}: below the symbol's volume_min {info.volume_min} once floored to "
+                f"volume_step {info.volume_step}",
+            )
+        sl = round_price(stop_loss, info.digits) if stop_loss else None
+        tp = round_price(take_profit, info.digits) if take_profit else None
+        comment = comment[:MAX_COMMENT]
+        try:
+            before = frozenset(
+                int(p["ticket"]) for p in self._raw_positions() if p["symbol"] == symbol
+            )
+        except BrokerError as exc:
+            return ActionResult.failure(ResultCode.REJECTED, f"{label}: not sent: {exc}")
+        order_type = self.c.order_type(direction)
+        hedging = self.margin_mode == "hedging"
+
+        def prepare(tick: Tick, filling: int | None) -> Prepared:
+            bid, ask = float(tick["bid"]), float(tick["ask"])
+            problem = stops_problem(direction, sl, tp, bid, ask, info)
+            if problem:
+                return ActionResult.failure(ResultCode.INVALID_STOPS, f"{label}: {problem}")
+            return {
+                "action": self.c.deal,
+                "symbol": symbol,
+                "volume": lots,
+                "type": order_type,
+                "price": round_price(ask if direction == "buy" else bid, info.digits),
+                "sl": sl or 0.0,
+                "tp": tp or 0.0,
+                "deviation": self.settings.deviation,
+                "magic": magic,
+                "comment": comment,
+                "type_time": self.c.gtc,
+                "type_filling": filling,
+            }
+
+        footprint = Footprint(symbol, order_type, magic, before=before)
+
+        def settle(fill: Fill, message: str) -> ActionResult:
+            ticket = fill.position or self._opened_position(fill, footprint, hedging)
+            return ActionResult(True, ResultCode.OK, message, ticket)
+
+        op = Operation(
+            label,
+            symbol,
+            prepare,
+            filling_mask=int(raw.get("filling_mode", 0)),
+            footprint=footprint,
+            settle=settle,
+            hedging=hedging,
+        )
+        return self.sender.run(op)
+
+    def _opened_position(self, fill: Fill, fp: Footprint, hedging: bool) -> int | None:
+        """The position an executed open belongs to: its deal's ``position_id`` (the order
+        ticket need not be the position's), else the new (or netting) position."""
+        try:
+            for deal in fill.deals:
+                ticket = position_of_deal(self.api, deal)
+                if ticket:
+                    return ticket
+            now = [p for p in self._raw_positions() if p["symbol"] == fp.symbol]
+        except BrokerError:
+            return fill.order or None
+        if not hedging:
+            return int(now[0]["ticket"]) if now else None
+        fresh = [
+            int(p["ticket"])
+            for p in now
+            if int(p["ticket"]) not in fp.before
+            and int(p["type"]) == fp.side
+            and int(p["magic"]) == fp.magic
+        ]
+        return fresh[-1] if fresh else fill.order or None
+
+    # -- modify ---------------------------------------------------------------------------
+
+    def modify_sl_tp(
+        self, ticket: int, stop_loss: float | None, take_profit: float | None
+    ) -> ActionResult:
+        label = f"modify {ticket} sl={stop_loss} tp={take_profit}"
+        pos = self._raw_position(ticket)
+        if pos is None:
+            return ActionResult.failure(ResultCode.NOT_FOUND, f"position {ticket} not found")
+        symbol = str(pos["symbol"])
+        found = self._symbol(symbol)
+        if found is None:
+            return ActionResult.failure(ResultCode.REJECTED, f"{label}: unknown symbol {symbol}")
+        info = found[0]
+        direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
+        sl = round_price(stop_loss, info.digits) if stop_loss else None
+        tp = round_price(take_profit, info.digits) if take_profit else None
+        cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])
+
+        def prepare(tick: Tick, _filling: int | None) -> Prepared:
+            bid, ask = float(tick["bid"]), float(tick["ask"])
+            frozen = freeze_problem(direction, cur_sl, cur_tp, bid, ask, info)
+            if frozen:
+                return ActionResult.failure(ResultCode.FROZEN, f"{label}: {frozen}")
+            problem = stops_problem(direction, sl, tp, bid, ask, info)
+            if problem:
+                return ActionResult.failure(ResultCode.INVALID_STOPS, f"{label}: {problem}")
+            return {
+                "action": self.c.sltp,
+                "position": ticket,
+                "symbol": symbol,
+                "sl": sl or 0.0,
+                "tp": tp or 0.0,
+            }
+
+        def verify() -> ActionResult | None:
+            now = self._raw_position(ticket)
+            if now is None:
+                return ActionResult.failure(ResultCode.NOT_FOUND, f"position {ticket} is gone")
+            if _opt(now["sl"]) == sl and _opt(now["tp"]) == tp:
+                return ActionResult.success(f"{label}: levels are set")
+            return None
+
+        def closed(message: str) -> ActionResult:
+            return ActionResult.failure(ResultCode.NOT_FOUND, message)
+
+        return self.sender.run(Operation(label, symbol, prepare, verify, closed, modify=True))
+
+    # -- close ----------------------------------------------------------------------------
+
+    def close(self, ticket: int, volume: float | None = None) -> ActionResult:
+        pos = self._raw_position(ticket)
+        if pos is None:
+            return ActionResult.failure(ResultCode.NOT_FOUND, f"position {ticket} not found")
+        found = self._symbol(str(pos["symbol"]))
+        if found is None:
+            return ActionResult.failure(ResultCode.REJECTED, f"close {ticket}: unknown symbol")
+        info, raw = found
+        held = float(pos["volume"])
+        if volume is not None and volume < held - 1e-9:
+            lots = floor_volume(volume, info)
+            if lots <= 0:
+                return ActionResult.failure(
+                    ResultCode.INVALID_VOLUME,
+                    f"close {ticket} {volume}: below volume_min {info.volume_min} once floored "
+                    f"to volume_step {info.volume_step}",
+                )
+            return self._close_part(pos, lots, info, raw, full=False)
+        # a full close larger than volume_max takes several deals
+        while True:
+            lots = min(held, info.volume_max)
+            result = self._close_part(pos, lots, info, raw, full=lots >= held - 1e-9)
+            if not result.ok or lots >= held - 1e-9:
+                return result
+            current = self._raw_position(ticket)
+            if current is None:
+                return result
+            pos, held = current, float(current["volume"])
+
+    def _close_part(
+        self, pos: Raw, lots: float, info: SymbolInfo, raw: Raw, *, full: bool
+    ) -> ActionResult:
+        ticket = int(pos["ticket"])
+        symbol = str(pos["symbol"])
+        direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
+        label = f"close {ticket} {lots} of {float(pos['volume'])}"
+        held = float(pos["volume"])
+        cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])
+        closing = self.c.order_type(opposite(direction))
+
+        def prepare(tick: Tick, filling: int | None) -> Prepared:
+            bid, ask = float(tick["bid"]), float(tick["ask"])
+            frozen = freeze_problem(direction, cur_sl, cur_tp, bid, ask, info)
+            if frozen:
+                return ActionResult.failure(ResultCode.FROZEN, f"{label}: {frozen}")
+            return {
+                "action": self.c.deal,
+                "symbol": symbol,
+                "volume": lots,
+                "type": closing,
+                "position": ticket,
+                "price": round_price(bid if direction == "buy" else ask, info.digits),
+                "deviation": self.settings.deviation,
+                "magic": self.settings.magic,
+                "comment": self.settings.comment[:MAX_COMMENT],
+                "type_time": self.c.gtc,
+                "type_filling": filling,
+            }
+
+        def settle(fill: Fill, message: str) -> ActionResult:
+            return ActionResult.success(message)
+
+        def closed(message: str) -> ActionResult:
+            if full:
+                return ActionResult.success(f"{message}: position already closed")
+            return ActionResult.failure(ResultCode.NOT_FOUND, message)
+
+        footprint = Footprint(symbol, closing, self.settings.magic, position=ticket, held=held)
+        op = Operation(
+            label,
+            symbol,
+            prepare,
+            on_position_closed=closed,
+            filling_mask=int(raw.get("filling_mode", 0)),
+            footprint=footprint,
+            settle=settle,
+            hedging=self.margin_mode == "hedging",
+        )
+        return replace(self.sender.run(op), new_ticket=None)
