@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -47,7 +50,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     serve.add_argument("--log-json", action="store_true", help="log one JSON object per line")
+    serve.add_argument(
+        "--insecure-no-token",
+        action="store_true",
+        help="serve a non-loopback --host without a token (anyone who reaches it can"
+        " register and unregister trades)",
+    )
     return parser
+
+
+def _is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and ``localhost``; a name or an empty host (every address) is
+    not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_exposure(settings: ServerSettings, insecure: bool) -> None:
+    """Serving beyond this machine without a token hands trade management to anyone
+    who reaches the port (docs/architecture.md §9: the server binds 127.0.0.1 by
+    default). Refused unless ``--insecure-no-token`` says the user means it."""
+    if _is_loopback(settings.host) or settings.resolve_token() is not None:
+        return
+    if insecure:
+        logging.getLogger("dtms_plugin.server").warning(
+            "serving %s without a token (--insecure-no-token): anyone who reaches it can"
+            " register and unregister trades",
+            settings.host,
+        )
+        return
+    raise ConfigError(
+        f"--host {settings.host} is not a loopback address and no token is set: set"
+        f" {settings.dtms.token_env} to a secret (clients send Authorization: Bearer <it>),"
+        " or pass --insecure-no-token"
+    )
 
 
 def _settings(args: argparse.Namespace) -> ServerSettings:
@@ -82,20 +122,37 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
         raise ConfigError(f"dtms serve: {exc}") from None
 
 
+def _where(settings: ServerSettings, exc: BaseException) -> str:
+    """The file and key behind a start-up failure: the store lives in ``state_dir``, the
+    paper account (SQLite) in ``account_file``."""
+    from .store import StoreError
+
+    source = getattr(settings.host_config, "source", "plugins.toml")
+    if isinstance(exc, StoreError):
+        return f"{source} [plugin.dtms] key 'state_dir' ({settings.dtms.state_dir}): "
+    if isinstance(exc, sqlite3.Error) and settings.broker == "paper":
+        paper = getattr(getattr(settings.host_config, "host", None), "paper", {})
+        return f"{source} [host.paper] key 'account_file' ({paper.get('account_file')}): "
+    return ""
+
+
 async def _serve(settings: ServerSettings) -> int:
     from aiohttp import web
 
     from .server import create_app
+    from .server.protocol import JsonErrorAppRunner
     from .store import StoreError
 
     app = create_app(settings, dashboard=True)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = JsonErrorAppRunner(app, handle_signals=False, access_log=None)
     try:
         await runner.setup()  # opens the store, the broker, starts the engine
-    except (ConfigError, StoreError, BrokerError, ValueError, OSError, ImportError) as exc:
+    except (
+        ConfigError, StoreError, BrokerError, ValueError, OSError, ImportError, sqlite3.Error
+    ) as exc:  # fmt: skip
         await runner.cleanup()
-        print(f"dtms: cannot start: {exc}", file=sys.stderr)
-        usage = isinstance(exc, ConfigError | StoreError | ValueError)
+        print(f"dtms: cannot start: {_where(settings, exc)}{exc}", file=sys.stderr)
+        usage = isinstance(exc, ConfigError | StoreError | ValueError | sqlite3.Error)
         return EXIT_CONFIG if usage else EXIT_FAILURE
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -127,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(json=args.log_json, level=args.log_level)
     try:
         settings = _settings(args)
+        _check_exposure(settings, args.insecure_no_token)
     except ConfigError as exc:
         print(f"dtms: {exc}", file=sys.stderr)
         return EXIT_CONFIG
