@@ -130,7 +130,30 @@ def load_config(path: str | Path | None) -> HostConfig:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    _check_depth(data, str(path))
     return config_from_dict(data, path=path)
+
+
+#: The deepest nesting of tables and arrays plugins.toml may have: the file needs four
+#: (``[plugin.NAME]`` with a table of lists); far more is a mistake or an attack, and
+#: would reach the recursion limit of whatever walks the values later.
+MAX_DEPTH = 16
+
+
+def _check_depth(data: Mapping[str, Any], where: str) -> None:
+    """A ConfigError naming the first key nested deeper than ``MAX_DEPTH`` (walked
+    without recursion, so any depth is measured)."""
+    stack: list[tuple[str, Any, int]] = [(key, value, 1) for key, value in data.items()]
+    while stack:
+        key, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{where}: key {key!r}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack.extend((f"{key}.{k}", v, depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{key}[{i}]", v, depth + 1) for i, v in enumerate(value))
 
 
 def config_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> HostConfig:

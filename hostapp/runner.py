@@ -95,6 +95,7 @@ async def drive(
         around = AsyncExitStack()
         try:
             await plugins.startup(host)
+            _refuse_broken_start(app)
             if serve is not None:
                 await around.enter_async_context(serve(app))
             if app.feed is not None:
@@ -116,6 +117,27 @@ async def drive(
             finally:
                 await plugins.shutdown(host)
     return stats
+
+
+#: Exceptions that mean a plugin's files or configuration are wrong (a state folder that
+#: is a file, no permission, a full disk): it will not recover by itself, so running on
+#: would only have it veto every order (docs/architecture.md §4, fail-safe values).
+_FATAL_AT_START = (
+    "ConfigError", "StoreError", "OSError", "PermissionError", "FileExistsError",
+    "FileNotFoundError", "IsADirectoryError", "NotADirectoryError", "OperationalError",
+    "DatabaseError",
+)  # fmt: skip
+
+
+def _refuse_broken_start(app: appmod.App) -> None:
+    """A ConfigError (exit 2, one line naming file and table) when a plugin's ``startup``
+    failed for a file-system or configuration reason."""
+    for info in app.plugins.listing():
+        error = info.error or ""
+        if error.startswith("startup: ") and error[9:].split(":", 1)[0] in _FATAL_AT_START:
+            raise ConfigError(
+                f"{app.config.source} [plugin.{info.name}]: cannot start: {error[9:]}"
+            )
 
 
 def release(app: appmod.App) -> None:

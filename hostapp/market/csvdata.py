@@ -103,7 +103,16 @@ def _rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
     delimiter = "\t" if "\t" in first else ","
-    for number, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
+    reader = csv.reader(lines, delimiter=delimiter)
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv.field_size_limit(), a NUL byte
+            raise CsvError(path, reader.line_num or number + 1, f"not a CSV line: {exc}") from None
+        number += 1
         if cells and any(c.strip() for c in cells):
             yield number, [c.strip() for c in cells]
 
