@@ -100,7 +100,7 @@ def _local(store: Store, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
 
     async def actions(request: web.Request) -> web.Response:
         raw = request.query.get("ticket")
-        ticket = parse_ticket_text(raw) if raw not in (None, "") else None
+        ticket = parse_ticket_text(raw) if raw is not None else None
         limit = parse_limit(request.query.get("limit"), default=100, maximum=1000)
         return web.json_response({"ticket": ticket, "actions": store.actions(ticket, limit=limit)})
 

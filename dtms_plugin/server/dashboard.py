@@ -31,7 +31,7 @@ from hookspecs import DefensiveState
 from ..store import Store
 from .metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .middleware import auth_middleware, error_middleware
-from .validation import parse_limit, parse_ticket
+from .validation import parse_limit, parse_ticket_text
 from .views import last_journal_entry, record_state, trade_view
 
 #: The page's files, served from package data (``dtms_plugin/server/static``).
@@ -186,7 +186,7 @@ async def _status(request: web.Request) -> web.Response:
 
 async def _actions(request: web.Request) -> web.Response:
     raw = request.query.get("ticket")
-    ticket = parse_ticket(raw) if raw not in (None, "") else None
+    ticket = parse_ticket_text(raw) if raw is not None else None
     limit = parse_limit(request.query.get("limit"), default=100, maximum=1000)
     return web.json_response(
         {"ticket": ticket, "actions": request.app[STORE_KEY].actions(ticket, limit=limit)}

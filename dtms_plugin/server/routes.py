@@ -75,7 +75,7 @@ async def status(request: web.Request) -> web.Response:
 
 async def actions(request: web.Request) -> web.Response:
     raw_ticket = request.query.get("ticket")
-    ticket = parse_ticket_text(raw_ticket) if raw_ticket not in (None, "") else None
+    ticket = parse_ticket_text(raw_ticket) if raw_ticket is not None else None
     limit = parse_limit(request.query.get("limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
     return web.json_response(request.app[SERVICE_KEY].actions(ticket, limit))
 

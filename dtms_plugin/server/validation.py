@@ -121,9 +121,10 @@ def parse_ticket_list(text: str | None, *, limit: int, field: str = "tickets") -
 
 
 def parse_limit(text: str | None, *, default: int, maximum: int, field: str = "limit") -> int:
-    """An integer >= 1; more than ``maximum`` is read as ``maximum`` (the document says
-    so), however many digits it has."""
-    if text is None or text == "":
+    """An integer >= 1 (absent: ``default``); more than ``maximum`` is read as
+    ``maximum`` (the document says so), however many digits it has. An empty ``limit=``
+    is no integer: a 400, as the document's ``integer`` says."""
+    if text is None:
         return default
     stripped = text
     if not (stripped.isascii() and stripped.isdigit()) or not stripped.lstrip("0"):

@@ -195,3 +195,12 @@ async def test_an_over_long_request_line_is_a_json_400() -> None:
     assert b"application/json" in head
     body = json.loads(payload)
     assert body["error"] == "bad request" and "8190 bytes" in body["message"]
+
+
+@pytest.mark.parametrize("query", ["ticket=", "limit=", "ticket=&limit=", "ticket=%201"])
+async def test_an_empty_or_spaced_query_integer_is_400_as_documented(
+    client: Client, query: str
+) -> None:
+    resp = await client.get(f"/dtms/actions?{query}")
+    assert resp.status == 400
+    assert (await resp.json())["field"] == query.split("=")[0]
