@@ -226,6 +226,9 @@ class ActionResult:
     code: ResultCode
     message: str = ""
     new_ticket: int | None = None
+    #: Lots that actually executed, when the broker reports it (a fill can be smaller
+    #: than the request); ``None`` when it does not or nothing traded.
+    filled_volume: float | None = None
 
     @classmethod
     def success(cls, message: str = "", new_ticket: int | None = None) -> ActionResult:

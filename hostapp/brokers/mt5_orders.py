@@ -130,7 +130,10 @@ class OrderSender:
                     return ActionResult.success(message, new_ticket=order or None)
                 deal = int(result.get("deal") or 0)
                 self.seen_deals.add(deal)
-                fill = Fill(float(result.get("volume") or 0.0), None, (deal,) if deal else ())
+                filled = float(result.get("volume") or 0.0)
+                if outcome is Outcome.DONE and filled <= 0:  # 10009: all of it executed
+                    filled = float(prepared["volume"])
+                fill = Fill(filled, None, (deal,) if deal else ())
                 return op.settle(replace(fill, order=int(result.get("order") or 0)), message)
             if outcome is Outcome.NO_CHANGES and op.modify:
                 return ActionResult(True, ResultCode.NO_CHANGES, message)

@@ -150,7 +150,9 @@ class Trading:
 
         def settle(fill: Fill, message: str) -> ActionResult:
             ticket = fill.position or self._opened_position(fill, footprint, hedging)
-            return ActionResult(True, ResultCode.OK, message, ticket)
+            if fill.volume < lots - 1e-9:
+                message += f"; only {fill.volume} of {lots} lots filled"
+            return ActionResult(True, ResultCode.OK, message, ticket, fill.volume)
 
         op = Operation(
             label,
@@ -254,9 +256,12 @@ class Trading:
                 )
             return self._close_part(pos, lots, info, raw, full=False)
         # a full close larger than volume_max takes several deals
+        closed = 0.0
         while True:
             lots = min(held, info.volume_max)
             result = self._close_part(pos, lots, info, raw, full=lots >= held - 1e-9)
+            closed = round(closed + (result.filled_volume or 0.0), 8)
+            result = replace(result, filled_volume=closed or result.filled_volume)
             if not result.ok or lots >= held - 1e-9:
                 return result
             current = self._raw_position(ticket)
@@ -295,7 +300,21 @@ class Trading:
             }
 
         def settle(fill: Fill, message: str) -> ActionResult:
-            return ActionResult.success(message)
+            """A full close that leaves volume open is no success: the caller must go on
+            defending the rest. A partial close reports what it really closed."""
+            if fill.volume >= lots - 1e-9:
+                return ActionResult(True, ResultCode.OK, message, None, fill.volume)
+            if full:
+                left = round(held - fill.volume, 8)
+                return ActionResult(
+                    False,
+                    ResultCode.TRANSIENT,
+                    f"{message}; only {fill.volume} of {lots} lots closed, {left} still open",
+                    None,
+                    fill.volume,
+                )
+            text = f"{message}; only {fill.volume} of {lots} lots closed"
+            return ActionResult(True, ResultCode.OK, text, None, fill.volume)
 
         def closed(message: str) -> ActionResult:
             if full:
