@@ -181,6 +181,7 @@ class Action:
 
     ``key`` is an idempotency key, the same each time the same transition is replayed
     (ticket, state-entry sequence, kind), so an executor can refuse to do it twice.
+    ``source`` names the plugin that planned it, so reports can tell whose action it was.
     """
 
     ticket: int
@@ -188,6 +189,7 @@ class Action:
     params: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
     key: str = ""
+    source: str = ""
 
     def __post_init__(self) -> None:
         _require_ticket("ticket", self.ticket)

@@ -282,6 +282,7 @@ class ExitManager:
             params=params,
             reason=f"exits: {kind.value} at {why}",
             key=f"{PLUGIN_NAME}:{ticket}:{managed.seq}:{kind.value}",
+            source=PLUGIN_NAME,
         )
         result = await host.execute(action)
         return result.ok

@@ -102,7 +102,7 @@ def summarize(
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     for _, a, r in recorder.actions:
         if r.ok:
-            by_source["exits" if a.key.startswith("exits:") else "dtms"][a.kind.value] += 1
+            by_source[a.source or "unnamed"][a.kind.value] += 1
     pnl = balance - start_balance
     dd, dd_pct = max_drawdown(start_balance, closed)
     summary: dict[str, Any] = dict(extra or {})

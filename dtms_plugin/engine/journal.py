@@ -215,5 +215,5 @@ def settle(
         result = ActionResult(True, ResultCode.OK, "settled from the broker", new_ticket)
     else:
         result = ActionResult.failure(ResultCode.REJECTED, "not applied (settled from broker)")
-    action = Action(record.ticket, entry.kind, entry.params, "settle", entry.key)
+    action = Action(record.ticket, entry.kind, entry.params, "settle", entry.key, "dtms")
     return finish(record, action, result, now, settings)

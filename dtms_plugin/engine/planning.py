@@ -24,6 +24,7 @@ from ..settings import DtmsSettings
 from .record import MAX_WARNINGS, JournalStatus, TradeRecord
 
 _EPS = 1e-9
+SOURCE = "dtms"  # the plugin name the engine's actions carry (``Action.source``)
 _CLOSING = (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE)
 
 
@@ -154,7 +155,7 @@ def plan_intent(
 
     def send(kind: ActionKind, **params: object) -> Send:
         text = reason if isinstance(reason, str) else reason()
-        return Send(Action(ticket, kind, params, text, key))
+        return Send(Action(ticket, kind, params, text, key, SOURCE))
 
     if intent is ActionKind.CLOSE:
         if record.hedge_ticket:
@@ -242,7 +243,7 @@ def plan_trail(
     if sl is None:
         return None
     reason = f"trailing stop: {settings.trail.period}-bar extreme ∓ {m:g} × ATR"
-    return Action(record.ticket, ActionKind.TIGHTEN_SL, {"stop_loss": sl}, reason, key)
+    return Action(record.ticket, ActionKind.TIGHTEN_SL, {"stop_loss": sl}, reason, key, SOURCE)
 
 
 def _once(reason: Reason) -> Reason:

@@ -55,6 +55,7 @@ def test_a_healthy_trade_gets_the_chandelier_stop() -> None:
     assert action.kind is ActionKind.TIGHTEN_SL
     assert action.params["stop_loss"] == pytest.approx(2010.0 - 2.75 * 2.0)  # 2.75 ATR
     assert action.key == f"1:3:trail@{int(BAR.timestamp())}"
+    assert action.source == "dtms"  # reports attribute it by the plugin, not by its key
     # done: the record's stop follows, and the same bar never moves it again
     done = finish(
         begin(e.record, action, NOW), action, ActionResult(True, ResultCode.OK), NOW, SETTINGS

@@ -89,7 +89,9 @@ class Defender:
                 )
             if self.age[ticket] == 4:
                 await host.execute(
-                    Action(ticket, ActionKind.HEDGE, {"volume": 0.05}, key=f"h{ticket}")
+                    Action(
+                        ticket, ActionKind.HEDGE, {"volume": 0.05}, key=f"h{ticket}", source="dtms"
+                    )
                 )
                 await host.report_state_change(
                     ticket, DefensiveState.WARNING_L1, DefensiveState.HEDGED, "test"

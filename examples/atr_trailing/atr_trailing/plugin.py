@@ -90,6 +90,7 @@ class ChandelierExit:
             {"stop_loss": stop},
             reason=f"chandelier {self.settings.period}/{self.settings.multiple:g}",
             key=f"{NAME}:{pos.ticket}:{bars[-1].time.isoformat()}",
+            source=NAME,
         )
         result = await host.execute(action)
         if result.ok:
