@@ -16,15 +16,35 @@ from datetime import datetime
 from hookspecs import Action, ActionKind, ActionResult, ResultCode, Trade
 
 from ..settings import DtmsSettings
-from .record import MAX_JOURNAL, MAX_WARNINGS, JournalEntry, JournalStatus, TradeRecord
+from .record import (
+    MAX_JOURNAL,
+    MAX_WARNINGS,
+    TRAIL_MARK,
+    JournalEntry,
+    JournalStatus,
+    TradeRecord,
+)
 
 HEDGE_COMMENT = "DTMS_HEDGE_{ticket}"
 READD_COMMENT = "DTMS_READD_{ticket}"
 _VOL_EPS = 1e-9
 
 
+_SETTLED = (JournalStatus.DONE, JournalStatus.FAILED)
+
+
 def _put(record: TradeRecord, entry: JournalEntry) -> tuple[JournalEntry, ...]:
-    kept = tuple(e for e in record.journal if e.key != entry.key)
+    """The journal with ``entry`` in place of its key's last one. A trailing-stop entry
+    also replaces the older *settled* trail entries: a bar never comes back, so they can
+    no longer be asked about, and the journal stays short (every evaluation reads it)."""
+    if TRAIL_MARK in entry.key:
+        kept = tuple(
+            e
+            for e in record.journal
+            if e.key != entry.key and not (TRAIL_MARK in e.key and e.status in _SETTLED)
+        )
+    else:
+        kept = tuple(e for e in record.journal if e.key != entry.key)
     return (*kept, entry)[-MAX_JOURNAL:]
 
 

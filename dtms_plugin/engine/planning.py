@@ -21,7 +21,7 @@ from datetime import datetime
 from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo
 
 from ..settings import DtmsSettings
-from .record import MAX_WARNINGS, JournalStatus, TradeRecord
+from .record import MAX_WARNINGS, TRAIL_MARK, JournalStatus, TradeRecord
 
 _EPS = 1e-9
 SOURCE = "dtms"  # the plugin name the engine's actions carry (``Action.source``)
@@ -233,7 +233,7 @@ def plan_trail(
         or in_freeze(record, quote, info)
     ):
         return None
-    key = f"{record.ticket}:{record.seq}:trail@{int(bar_time.timestamp())}"
+    key = f"{record.ticket}:{record.seq}{TRAIL_MARK}{int(bar_time.timestamp())}"
     if record.entry(key) is not None:
         return None
     high, low, atr = trail

@@ -18,6 +18,8 @@ from hookspecs import ActionKind, DataError, DefensiveState, Direction, Trade, p
 
 MAX_WARNINGS = 20
 MAX_JOURNAL = 60
+#: in the key of a trailing-stop move, one per bar (``"<ticket>:<seq>:trail@<epoch>"``)
+TRAIL_MARK = ":trail@"
 
 
 class JournalStatus(StrEnum):

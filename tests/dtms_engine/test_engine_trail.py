@@ -143,3 +143,19 @@ def test_the_window_matches_a_plain_recomputation() -> None:
         assert w.value == pytest.approx(
             (max(b[0] for b in last), min(b[1] for b in last), sum(trs) / 5)
         )
+
+
+def test_the_journal_keeps_only_the_newest_settled_trail_move() -> None:
+    rec = record()
+    for i in range(5):
+        bar = BAR + minutes(5 * i)
+        snap = scored(0.0, bar)
+        snap.trail = (2010.0 + i, 1995.0, 2.0)
+        rec = replace(rec, last_bar_time=bar - minutes(5))
+        e = evaluate(rec, snap, quote(2012.0), bar + minutes(5), SETTINGS, GOLD, AccountState())
+        (action,) = e.actions
+        pending = begin(e.record, action, bar)
+        rec = finish(pending, action, ActionResult(True, ResultCode.OK), bar, SETTINGS)
+    trail_keys = [j.key for j in rec.journal if ":trail@" in j.key]
+    assert trail_keys == [action.key]  # the last bar's; a bar never comes back
+    assert rec.stop_loss == pytest.approx(2014.0 - 2.75 * 2.0)
