@@ -147,10 +147,12 @@ class OrderSender:
             if outcome is Outcome.RETRY_PRICE and attempt < self.settings.max_attempts:
                 self._backoff(attempt)
                 continue
-            if outcome is Outcome.UNKNOWN and op.footprint is not None:
+            if outcome in (Outcome.UNKNOWN, Outcome.PLACED) and op.footprint is not None:
+                # 10008 on a market deal names the order: only its own deals answer for it
+                order = int(result.get("order") or 0) or None
                 footprint = replace(op.footprint, since=sent_at - WINDOW_SLACK)
-                return self._await(op, footprint, None, message)
-            if outcome is Outcome.UNKNOWN:
+                return self._await(op, footprint, order, message)
+            if outcome in (Outcome.UNKNOWN, Outcome.PLACED):
                 self._backoff(attempt)
                 try:
                     verdict = op.verify()

@@ -64,7 +64,8 @@ SYMBOL_FILLING_IOC = 2
 class Outcome(Enum):
     """What the sender does next with a result."""
 
-    DONE = "done"  # executed (10008 PLACED, 10009 DONE)
+    DONE = "done"  # executed (10009 DONE)
+    PLACED = "placed"  # 10008: the order is accepted, not filled: follow it by its ticket
     PARTIAL = "partial"  # 10010: part executed; reported as success, never retried
     NO_CHANGES = "no_changes"  # 10025: the request asked for what already is
     RETRY_PRICE = "retry_price"  # requote / price moved / busy: fresh tick, back off
@@ -75,7 +76,7 @@ class Outcome(Enum):
 
 
 _OUTCOMES: dict[int, Outcome] = {
-    10008: Outcome.DONE,
+    10008: Outcome.PLACED,
     10009: Outcome.DONE,
     10010: Outcome.PARTIAL,
     10025: Outcome.NO_CHANGES,

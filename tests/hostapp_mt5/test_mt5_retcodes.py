@@ -19,7 +19,7 @@ def test_retcode_table_matches_metatrader() -> None:
 
 @pytest.mark.parametrize(
     ("retcode", "outcome"),
-    [(10009, Outcome.DONE), (10008, Outcome.DONE), (10025, Outcome.NO_CHANGES),
+    [(10009, Outcome.DONE), (10008, Outcome.PLACED), (10025, Outcome.NO_CHANGES),
      (10004, Outcome.RETRY_PRICE), (10020, Outcome.RETRY_PRICE), (10021, Outcome.RETRY_PRICE),
      (10024, Outcome.RETRY_PRICE), (10012, Outcome.UNKNOWN), (10031, Outcome.UNKNOWN),
      (None, Outcome.UNKNOWN), (10036, Outcome.POSITION_CLOSED), (10030, Outcome.INVALID_FILL),

@@ -74,3 +74,22 @@ def test_close_timeout_resolved_from_the_deals(broker: Mt5Broker, fake: FakeMT5)
     fake.faults.append(Fault(None, execute=True, delay=2.0))
     assert broker.close(ticket, 0.2).ok
     assert len(fake.requests) == 1 and fake.positions[ticket].volume == pytest.approx(0.3)
+
+
+def test_placed_on_a_market_deal_is_not_executed(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.faults.append(Fault(10008))  # accepted, then never filled
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert (r.ok, r.code, r.new_ticket) == (False, ResultCode.UNKNOWN_OUTCOME, None)
+    assert "TRADE_RETCODE_PLACED" in r.message and "flagged for attention" in r.message
+    assert len(fake.requests) == 1 and fake.positions == {}
+
+
+@pytest.mark.parametrize("delay", [0.0, 2.0])
+def test_placed_order_that_fills_is_followed_to_its_position(
+    broker: Mt5Broker, fake: FakeMT5, delay: float
+) -> None:
+    fake.split_tickets = True
+    fake.faults.append(Fault(10008, execute=True, delay=delay))
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert r.ok and r.filled_volume == pytest.approx(0.1), r.message
+    assert len(fake.requests) == 1 and list(fake.positions) == [r.new_ticket]
