@@ -389,7 +389,7 @@ def document(symbols: Sequence[str] | None = None) -> dict[str, Any]:
 
     ``symbols``: when the server knows every symbol its broker trades, the registration
     schema lists them, so that the document says exactly which registrations succeed."""
-    doc = copy.deepcopy(
+    doc: dict[str, Any] = copy.deepcopy(
         {
             "openapi": "3.1.0",
             "info": {
