@@ -52,6 +52,15 @@ def last_error(api: Any) -> str:
     return f"({int(code)}, {str(text)!r})"
 
 
+def error_code(api: Any) -> int | None:
+    """The code of ``last_error()``; ``None`` when it cannot be read."""
+    try:
+        code, _text = tuple(api.last_error())
+        return int(code)
+    except Exception:  # the call that failed may have broken the connection
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ServerClock:
     """The trade server's offset from UTC, in seconds (EET/EEST brokers: 7200 or 10800)."""

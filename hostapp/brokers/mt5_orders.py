@@ -19,9 +19,9 @@ from typing import Any
 
 from hookspecs import ActionResult, BrokerError, ResultCode
 
-from .mt5_convert import as_dict, last_error
+from .mt5_convert import as_dict, error_code, last_error
 from .mt5_resolve import WINDOW_SLACK, Fill, Footprint, find_deals, find_in_positions, still_waiting
-from .mt5_retcodes import Outcome, classify, failure_code, retcode_name
+from .mt5_retcodes import NOT_SENT_ERRORS, Outcome, classify, failure_code, retcode_name
 from .mt5_rules import Constants, filling_order
 from .mt5_settings import Mt5Settings
 
@@ -118,6 +118,12 @@ class OrderSender:
                 return prepared
             sent_at = self._server_now()
             raw = self.api.order_send(prepared)
+            if raw is None and error_code(self.api) in NOT_SENT_ERRORS:
+                return ActionResult.failure(
+                    ResultCode.REJECTED,
+                    f"{op.label}: the terminal refused the request as malformed and sent "
+                    f"nothing; last_error={last_error(self.api)}",
+                )
             result = as_dict(raw) if raw is not None else {}
             retcode = int(result["retcode"]) if raw is not None else None
             outcome = classify(retcode)

@@ -61,6 +61,11 @@ SYMBOL_FILLING_FOK = 1
 SYMBOL_FILLING_IOC = 2
 
 
+#: ``last_error()`` codes that, after ``order_send`` returned ``None``, mean the terminal
+#: refused the request itself and sent nothing: ``RES_E_INVALID_PARAMS``.
+NOT_SENT_ERRORS = frozenset({-2})
+
+
 class Outcome(Enum):
     """What the sender does next with a result."""
 

@@ -172,3 +172,12 @@ def test_positions_none_is_an_error_not_no_positions(broker: Mt5Broker, fake: Fa
     with pytest.raises(BrokerError, match="No IPC connection"):
         broker.positions()
     assert len(broker.positions()) == 1
+
+
+def test_malformed_request_is_sent_once_and_refused(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.faults.append(Fault(None, error=(-2, 'Invalid "volume" argument')))
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert (r.ok, r.code) == (False, ResultCode.REJECTED)
+    assert "Invalid params" not in r.message and 'Invalid "volume" argument' in r.message
+    assert "malformed" in r.message and broker.needs_attention == []
+    assert len(fake.requests) == 1 and fake.positions == {}
