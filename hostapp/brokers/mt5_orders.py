@@ -155,9 +155,9 @@ class OrderSender:
                 continue
             if outcome in (Outcome.UNKNOWN, Outcome.PLACED) and op.footprint is not None:
                 # 10008 on a market deal names the order: only its own deals answer for it
-                order = int(result.get("order") or 0) or None
+                placed = int(result.get("order") or 0) or None
                 footprint = replace(op.footprint, since=sent_at - WINDOW_SLACK)
-                return self._await(op, footprint, order, message)
+                return self._await(op, footprint, placed, message)
             if outcome in (Outcome.UNKNOWN, Outcome.PLACED):
                 self._backoff(attempt)
                 try:
