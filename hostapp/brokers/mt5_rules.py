@@ -9,7 +9,9 @@ Distances are compared in whole points so float noise never flips a decision.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hookspecs import Direction, SymbolInfo
 
@@ -72,8 +74,18 @@ def floor_volume(volume: float, info: SymbolInfo) -> float:
     return floored if floored >= info.volume_min - 1e-12 else 0.0
 
 
-def round_price(price: float, digits: int) -> float:
-    return round(price, digits)
+def snap_price(price: float, tick_size: float, digits: int) -> float:
+    """``price`` on the symbol's price grid: the nearest multiple of ``trade_tick_size``
+    (an index CFD may move in 0.25 while its ``digits`` allow 0.01; the server refuses
+    anything in between with 10015/10016), written with ``digits`` decimals."""
+    if tick_size <= 0:
+        return round(price, digits)
+    return round(round(price / tick_size) * tick_size, digits)
+
+
+def tick_size(raw: Mapping[str, Any], point: float) -> float:
+    """``trade_tick_size`` from ``symbol_info()``; the point when the terminal gives 0."""
+    return float(raw.get("trade_tick_size") or 0.0) or point
 
 
 def _points(distance: float, point: float) -> int:

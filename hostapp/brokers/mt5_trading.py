@@ -25,7 +25,14 @@ from hookspecs import (
 from .mt5_convert import last_error
 from .mt5_orders import Operation, OrderSender, Prepared, Tick
 from .mt5_resolve import Fill, Footprint, position_of_deal
-from .mt5_rules import Constants, floor_volume, freeze_problem, round_price, stops_problem
+from .mt5_rules import (
+    Constants,
+    floor_volume,
+    freeze_problem,
+    snap_price,
+    stops_problem,
+    tick_size,
+)
 from .mt5_settings import Mt5Settings
 
 #: MetaTrader refuses longer order comments.
@@ -114,8 +121,9 @@ class Trading:
                 f"{label}: below the symbol's volume_min {info.volume_min} once floored to "
                 f"volume_step {info.volume_step}",
             )
-        sl = round_price(stop_loss, info.digits) if stop_loss else None
-        tp = round_price(take_profit, info.digits) if take_profit else None
+        grid = tick_size(raw, info.point)
+        sl = snap_price(stop_loss, grid, info.digits) if stop_loss else None
+        tp = snap_price(take_profit, grid, info.digits) if take_profit else None
         comment = comment[:MAX_COMMENT]
         try:
             before = frozenset(
@@ -136,7 +144,7 @@ class Trading:
                 "symbol": symbol,
                 "volume": lots,
                 "type": order_type,
-                "price": round_price(ask if direction == "buy" else bid, info.digits),
+                "price": snap_price(ask if direction == "buy" else bid, grid, info.digits),
                 "sl": sl or 0.0,
                 "tp": tp or 0.0,
                 "deviation": self.settings.deviation,
@@ -200,10 +208,11 @@ class Trading:
         found = self._symbol(symbol)
         if found is None:
             return ActionResult.failure(ResultCode.REJECTED, f"{label}: unknown symbol {symbol}")
-        info = found[0]
+        info, raw = found
+        grid = tick_size(raw, info.point)
         direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
-        sl = round_price(stop_loss, info.digits) if stop_loss else None
-        tp = round_price(take_profit, info.digits) if take_profit else None
+        sl = snap_price(stop_loss, grid, info.digits) if stop_loss else None
+        tp = snap_price(take_profit, grid, info.digits) if take_profit else None
         cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])
 
         def prepare(tick: Tick, _filling: int | None) -> Prepared:
@@ -279,6 +288,7 @@ class Trading:
         held = float(pos["volume"])
         cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])
         closing = self.c.order_type(opposite(direction))
+        grid = tick_size(raw, info.point)
 
         def prepare(tick: Tick, filling: int | None) -> Prepared:
             bid, ask = float(tick["bid"]), float(tick["ask"])
@@ -291,7 +301,7 @@ class Trading:
                 "volume": lots,
                 "type": closing,
                 "position": ticket,
-                "price": round_price(bid if direction == "buy" else ask, info.digits),
+                "price": snap_price(bid if direction == "buy" else ask, grid, info.digits),
                 "deviation": self.settings.deviation,
                 "magic": self.settings.magic,
                 "comment": self.settings.comment[:MAX_COMMENT],
