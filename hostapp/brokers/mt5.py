@@ -9,6 +9,7 @@ and results are converted at the boundary (:mod:`.mt5_convert`). Order calls ret
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,12 +17,12 @@ from typing import Any
 
 from hookspecs import AccountInfo, BrokerError, MarginMode, Quote, SymbolInfo, Trade
 
+from .mt5_clock import ClockWatch, probe
 from .mt5_connect import initialize, login_and_check
 from .mt5_convert import (
     ServerClock,
     account_from,
     as_dict,
-    detect_offset,
     last_error,
     quote_from_tick,
     symbol_info_from,
@@ -34,6 +35,9 @@ from .mt5_settings import Mt5Settings, import_api, load_mt5_settings
 from .mt5_trading import Raw, Trading
 
 __all__ = ["Mt5Broker", "Mt5Market", "Mt5Settings", "create_mt5_broker", "load_mt5_settings"]
+
+
+log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -57,11 +61,43 @@ class Mt5Broker(Trading):
         self.settings = settings
         self.c = Constants.from_api(api)
         self._now = clock or _utc_now
+        self._sleep = sleep
         minutes = settings.server_utc_offset_minutes
-        self.server_clock = ServerClock(minutes * 60 if minutes is not None else 0)
+        self._fixed_offset = minutes is not None
+        self._clock = ServerClock(minutes * 60 if minutes is not None else 0)
+        self._watch = ClockWatch()
+        self._time_names: list[str] = []
         self.sender = OrderSender(api, settings, self.c, sleep, self._server_now)
+        self.sender.on_tick = self._observe
         self._margin_mode: MarginMode | None = None
         self._initialized = False
+
+    @property
+    def server_clock(self) -> ServerClock:
+        """The server's UTC offset. Unless it is configured, it is re-dated from fresh
+        ticks: every tick read feeds it, and once ``offset_recheck_minutes`` have passed
+        without a fresh one, each use reads the time symbols' ticks again."""
+        if not self._fixed_offset and self._initialized and self._recheck_due():
+            for name in self._time_names[:10]:
+                self.sender.tick(name)
+        return self._clock
+
+    def _recheck_due(self) -> bool:
+        sampled = self._watch.sampled_at
+        limit = self.settings.offset_recheck_minutes * 60
+        return sampled is None or (self._now() - sampled).total_seconds() > limit
+
+    def _observe(self, symbol: str, tick: Raw) -> None:
+        offset = self._watch.observe(symbol, tick, self._now())
+        if self._fixed_offset or offset is None or offset == self._clock.offset_seconds:
+            return
+        if self._time_names:  # not during the start-up probe: a change while running
+            log.warning(
+                "trade server UTC offset changed from %+d to %+d minutes (DST?)",
+                self._clock.offset_seconds // 60,
+                offset // 60,
+            )
+        self._clock = ServerClock(offset)
 
     def _server_now(self) -> int:
         """The trade server's wall clock now, in its own epoch seconds."""
@@ -89,18 +125,20 @@ class Mt5Broker(Trading):
             raise
 
     def refresh_server_offset(self, symbols: Sequence[str] = ()) -> int:
-        """Detect the server's UTC offset from the freshest tick of ``time_symbols`` (or
-        ``symbols``, or the Market Watch symbols) and keep it; returns seconds."""
+        """Date the server's clock from a fresh tick of ``time_symbols`` (or ``symbols``, or
+        the Market Watch symbols), waiting up to ``offset_probe_seconds`` for one; keeps
+        the offset and returns it in seconds."""
         names = list(self.settings.time_symbols or symbols)
         if not names:
             listed = self.api.symbols_get()
             if listed is None:
                 raise BrokerError(f"symbols_get() failed: last_error={last_error(self.api)}")
             names = [str(x.name) for x in listed if bool(x.visible)][:50]
-        ticks = [tick for name in names if (tick := self.sender.tick(name)) is not None]
-        offset = detect_offset(ticks, self._now())
-        self.server_clock = ServerClock(offset)
-        return offset
+        self._time_names = []
+        seconds = self.settings.offset_probe_seconds
+        probe(self._watch, names, self.sender.tick, self._now, self._sleep, seconds)
+        self._time_names = names
+        return self._clock.offset_seconds
 
     def close_connection(self) -> None:
         """``shutdown()`` once; safe to call again."""

@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import AccountInfo, Bar, BrokerError, Quote, SymbolInfo, Trade
-
-HALF_HOUR = 1800
-MAX_OFFSET = 14 * 3600
+from hookspecs import AccountInfo, Bar, Quote, SymbolInfo, Trade
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
@@ -69,30 +66,6 @@ class ServerClock:
 
     def to_utc(self, server_epoch: float) -> datetime:
         return datetime.fromtimestamp(float(server_epoch) - self.offset_seconds, UTC)
-
-
-def detect_offset(ticks: Iterable[Mapping[str, Any]], now: datetime) -> int:
-    """The server offset from the freshest tick, rounded to 30 minutes.
-
-    A tick's ``time`` is server wall-clock seconds; compared with the UTC wall clock the
-    difference is the offset plus the tick's age. Rounding absorbs an age of minutes; a
-    closed market (ticks hours old) gives a result beyond ±14 h, refused here.
-    """
-    times = [int(t["time"]) for t in ticks if t and int(t.get("time", 0)) > 0]
-    if not times:
-        raise BrokerError(
-            "cannot detect the trade server's UTC offset: no symbol has a tick; "
-            "set server_utc_offset_minutes in [host.mt5]"
-        )
-    diff = max(times) - now.timestamp()
-    offset = round(diff / HALF_HOUR) * HALF_HOUR
-    if abs(offset) > MAX_OFFSET:
-        raise BrokerError(
-            f"cannot detect the trade server's UTC offset: the freshest tick is "
-            f"{diff / 3600:+.1f} h from the UTC clock (market closed?); "
-            "set server_utc_offset_minutes in [host.mt5]"
-        )
-    return int(offset)
 
 
 def symbol_info_from(d: Mapping[str, Any]) -> SymbolInfo:

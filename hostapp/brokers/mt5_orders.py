@@ -34,6 +34,10 @@ Prepared = dict[str, Any] | ActionResult
 POLL_SECONDS = 0.5
 
 
+def _ignore_tick(symbol: str, tick: dict[str, Any]) -> None:
+    return None
+
+
 def _no_verdict() -> ActionResult | None:
     return None
 
@@ -82,6 +86,8 @@ class OrderSender:
         self.seen_deals: set[int] = set()
         #: Operations whose outcome stayed unknown: someone must look at the terminal.
         self.unresolved: list[str] = []
+        #: Every tick read is shown to the server clock (see :mod:`.mt5_clock`).
+        self.on_tick: Callable[[str, dict[str, Any]], None] = _ignore_tick
 
     def tick(self, symbol: str) -> dict[str, Any] | None:
         """A fresh tick; a symbol missing from Market Watch is selected and asked again."""
@@ -91,6 +97,7 @@ class OrderSender:
         if raw is None:
             return None
         tick = as_dict(raw)
+        self.on_tick(symbol, tick)
         return tick if float(tick["bid"]) > 0 and float(tick["ask"]) > 0 else None
 
     def _backoff(self, attempt: int) -> None:

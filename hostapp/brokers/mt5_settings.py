@@ -41,7 +41,9 @@ class Mt5Settings:
     max_attempts: int = 3  # sends per operation on requotes / unknown outcomes
     retry_delay_seconds: float = 0.5  # doubled after each retry
     resolve_seconds: float = 10.0  # how long an unknown outcome is looked for on the server
-    server_utc_offset_minutes: int | None = None  # None: detect from the last tick
+    server_utc_offset_minutes: int | None = None  # None: date it from fresh ticks
+    offset_probe_seconds: float = 10.0  # how long start-up waits for a fresh tick
+    offset_recheck_minutes: float = 30.0  # re-date the server clock this often
     time_symbols: tuple[str, ...] = ()  # symbols whose ticks date the server clock
 
     def __post_init__(self) -> None:
@@ -61,6 +63,11 @@ class Mt5Settings:
             raise ValueError(f"retry_delay_seconds: expected >= 0, got {self.retry_delay_seconds}")
         if self.resolve_seconds < 0:
             raise ValueError(f"resolve_seconds: expected >= 0, got {self.resolve_seconds}")
+        if self.offset_probe_seconds < 0 or self.offset_recheck_minutes <= 0:
+            raise ValueError(
+                "offset_probe_seconds / offset_recheck_minutes: expected >= 0 / > 0, got "
+                f"{self.offset_probe_seconds} / {self.offset_recheck_minutes}"
+            )
         if self.timeout_ms <= 0:
             raise ValueError(f"timeout_ms: expected > 0, got {self.timeout_ms}")
         offset = self.server_utc_offset_minutes

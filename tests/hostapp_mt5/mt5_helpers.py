@@ -30,6 +30,8 @@ def connect(fake: FakeMT5, sleeps: list[float] | None = None, **settings: Any) -
         record.append(seconds)
         fake.advance(seconds)
 
-    return create_mt5_broker(
+    broker = create_mt5_broker(
         Mt5Settings(**settings), module=fake, clock=lambda: fake.now, sleep=sleep
     )
+    record.clear()  # what connecting waited (for a fresh tick) is not under test here
+    return broker

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 
 import pytest
 from hostapp_mt5.mt5_helpers import connect, make_fake
@@ -46,7 +45,9 @@ def test_module_is_imported_only_when_used() -> None:
 def test_mt5linux_client_is_built_with_host_and_port() -> None:
     fake = make_fake()
     settings = Mt5Settings(module="mt5linux", host="wine-box", port=8001, time_symbols=("XAUUSD",))
-    broker = create_mt5_broker(settings, module=mt5linux_module(fake), clock=lambda: fake.now)
+    broker = create_mt5_broker(
+        settings, module=mt5linux_module(fake), clock=lambda: fake.now, sleep=fake.advance
+    )
     assert fake.calls[:2] == ["connect wine-box:8001", "initialize"]
     assert broker.margin_mode == "hedging"
 
@@ -92,24 +93,24 @@ def test_close_connection_shuts_down_once(fake: FakeMT5) -> None:
 
 
 @pytest.mark.parametrize(("offset", "age"), [(7200, 0), (10800, 240), (0, 60), (-18000, 600)])
-def test_server_offset_detected_from_the_last_tick(offset: int, age: int) -> None:
+def test_server_offset_dated_from_a_tick_seen_to_arrive(offset: int, age: int) -> None:
     fake = make_fake(server_offset=offset)
-    fake.symbols["XAUUSD"].tick_age = age
+    fake.symbols["XAUUSD"].tick_age = age  # the last tick is old, but a new one arrives
     broker = connect(fake, time_symbols=("XAUUSD",))
     assert broker.server_clock.offset_seconds == offset
     ticket = fake.add_position("XAUUSD", 0, 0.1, 1990.0)
     assert broker.position(ticket).opened_at == fake.now  # type: ignore[union-attr]
     quote = broker.quote("XAUUSD")
-    assert quote is not None and quote.time == fake.now - timedelta(seconds=age)
+    assert quote is not None and quote.time == fake.now
 
 
 def test_offset_from_market_watch_when_no_symbols_given(fake: FakeMT5) -> None:
-    fake.symbols["XAUUSD"].tick_age = 3 * 86400  # stale; EURUSD is fresh: the freshest wins
-    assert connect(fake).server_clock.offset_seconds == 7200
+    fake.symbols["XAUUSD"].tick_age, fake.symbols["XAUUSD"].live = 3 * 86400, False
+    assert connect(fake).server_clock.offset_seconds == 7200  # EURUSD ticks
 
 
 def test_closed_market_offset_refused_unless_configured(fake: FakeMT5) -> None:
-    fake.symbols["XAUUSD"].tick_age = 2 * 86400
+    fake.symbols["XAUUSD"].tick_age, fake.symbols["XAUUSD"].live = 2 * 86400, False
     with pytest.raises(BrokerError, match="server_utc_offset_minutes"):
         connect(fake, time_symbols=("XAUUSD",))
     broker = connect(fake, server_utc_offset_minutes=120)

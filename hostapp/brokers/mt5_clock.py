@@ -1,0 +1,93 @@
+"""The trade server's UTC offset, dated from fresh ticks only (docs/mt5.md, "Times are UTC").
+
+A tick's ``time`` is the server's wall clock, so ``tick time - UTC now`` is the offset minus
+the tick's age. One read cannot tell the two apart: a tick 50 minutes old on a quiet symbol
+looks like an offset 50 minutes smaller, and rounding turns that into a wrong hour. A tick
+*seen to change* between two reads at most :data:`MAX_TICK_AGE` seconds apart is at most
+that old, far below the 15 minutes that rounding to half an hour absorbs. So the offset is
+taken only from such a tick; at start-up the ticks are watched for up to
+``offset_probe_seconds``, and while running every tick read keeps the offset current
+(a broker's DST change shifts it by an hour).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hookspecs import BrokerError
+
+HALF_HOUR = 1800
+MAX_OFFSET = 14 * 3600
+#: The oldest a tick may be to date the server clock, in seconds.
+MAX_TICK_AGE = 300.0
+#: Seconds between two reads of the ticks while probing at start-up.
+PROBE_INTERVAL = 1.0
+
+
+def tick_msc(tick: Mapping[str, Any]) -> int:
+    """The tick's server time in milliseconds (``time_msc``, else ``time``)."""
+    return int(tick.get("time_msc") or 0) or int(tick.get("time") or 0) * 1000
+
+
+def offset_from(server_msc: int, now: datetime) -> int | None:
+    """The offset a fresh tick implies, rounded to half an hour; ``None`` beyond ±14 h."""
+    diff = server_msc / 1000 - now.timestamp()
+    offset = round(diff / HALF_HOUR) * HALF_HOUR
+    return int(offset) if abs(offset) <= MAX_OFFSET else None
+
+
+@dataclass
+class ClockWatch:
+    """Remembers each symbol's last tick and when it was read; a tick that changed since a
+    read at most :data:`MAX_TICK_AGE` ago is fresh and dates the server clock."""
+
+    offset: int | None = None
+    sampled_at: datetime | None = None
+    _seen: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+
+    def observe(self, symbol: str, tick: Mapping[str, Any], now: datetime) -> int | None:
+        """Record a read; returns the offset when this tick proves fresh (and keeps it)."""
+        msc = tick_msc(tick)
+        before = self._seen.get(symbol)
+        self._seen[symbol] = (msc, now)
+        if msc <= 0 or before is None or msc <= before[0]:
+            return None
+        if (now - before[1]).total_seconds() > MAX_TICK_AGE:
+            return None
+        offset = offset_from(msc, now)
+        if offset is not None:
+            self.offset, self.sampled_at = offset, now
+        return offset
+
+
+def probe(
+    watch: ClockWatch,
+    names: Sequence[str],
+    read: Callable[[str], object],
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    seconds: float,
+) -> int:
+    """Read the ticks of ``names`` every second until one proves fresh (``read`` hands
+    each tick to ``watch.observe``). Raises one line naming the setting when none does
+    within ``seconds``."""
+    waited = 0.0
+    start = watch.sampled_at
+    while True:
+        for name in names:
+            read(name)  # the reader passes every tick to ``watch``
+            if watch.sampled_at is not None and watch.sampled_at != start:
+                return int(watch.offset or 0)
+        if waited >= seconds:
+            break
+        sleep(PROBE_INTERVAL)
+        waited += PROBE_INTERVAL
+    shown = ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
+    raise BrokerError(
+        f"cannot date the trade server's clock: no fresh tick on {shown or 'any symbol'} "
+        f"within {seconds:g} s (market closed or symbols quiet); set "
+        "server_utc_offset_minutes in [host.mt5] (e.g. 120 for a UTC+2 server)"
+    )
