@@ -112,14 +112,24 @@ class Mt5Broker(Trading):
 
     def connect(self, symbols: Sequence[str] = ()) -> None:
         """initialize, login, refuse a terminal that cannot trade, read the margin mode and
-        detect the server's UTC offset. Any failure shuts the connection down again."""
-        initialize(self.api, self.settings)
-        self._initialized = True
+        detect the server's UTC offset. Any failure shuts the connection down again and
+        is a :class:`~hookspecs.BrokerError`, whatever the API raised (an mt5linux call
+        that times out raises rpyc's own exception)."""
         try:
+            self._initialized = True
+            initialize(self.api, self.settings)
             login_and_check(self.api, self.settings)
             self._margin_mode = self.account().margin_mode
             if self.settings.server_utc_offset_minutes is None:
                 self.refresh_server_offset(symbols)
+        except BrokerError:
+            self.close_connection()
+            raise
+        except Exception as exc:
+            self.close_connection()
+            raise BrokerError(
+                f"connecting to MetaTrader 5 failed: {type(exc).__name__}: {exc}"
+            ) from exc
         except BaseException:
             self.close_connection()
             raise

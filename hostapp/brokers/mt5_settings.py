@@ -101,10 +101,29 @@ def import_api(settings: Mt5Settings, module: object | None = None) -> Any:
             raise BrokerError(message) from exc
     if settings.module == "mt5linux" and isinstance(getattr(module, "MetaTrader5", None), type):
         try:
-            return module.MetaTrader5(host=settings.host, port=settings.port)  # type: ignore[attr-defined]
+            client = module.MetaTrader5(host=settings.host, port=settings.port)  # type: ignore[attr-defined]
         except OSError as exc:
             raise BrokerError(
                 f"cannot reach the mt5linux server at {settings.host}:{settings.port} ({exc}); "
                 "start it under Wine with: python -m mt5linux <path to the Windows python.exe>"
             ) from exc
+        extend_rpyc_timeout(client, settings.timeout_ms / 1000 + RPYC_MARGIN_SECONDS)
+        return client
     return module
+
+
+#: Seconds an rpyc call may take beyond the terminal's own ``timeout_ms``.
+RPYC_MARGIN_SECONDS = 10.0
+
+
+def extend_rpyc_timeout(client: object, seconds: float) -> None:
+    """Raise the rpyc connection's ``sync_request_timeout`` (30 s by default) to
+    ``seconds``: otherwise an ``initialize``/``login`` the terminal is allowed to spend
+    ``timeout_ms`` on is cut off by rpyc first. The mt5linux client keeps its connection
+    in the private ``__conn`` attribute; a client without one is left as it is."""
+    conn = getattr(client, "_MetaTrader5__conn", None)
+    config = getattr(conn, "_config", None)
+    if isinstance(config, dict):
+        config["sync_request_timeout"] = max(
+            float(config.get("sync_request_timeout") or 0), seconds
+        )

@@ -120,3 +120,19 @@ def test_closed_market_offset_refused_unless_configured(fake: FakeMT5) -> None:
 def test_not_an_api_object() -> None:
     with pytest.raises(BrokerError, match="TRADE_ACTION_DEAL"):
         create_mt5_broker(Mt5Settings(), module=object())
+
+
+def test_a_login_that_raises_is_a_broker_error_and_shuts_down() -> None:
+    fake = make_fake(login_error=TimeoutError("result expired"))
+    with pytest.raises(BrokerError, match="TimeoutError: result expired"):
+        connect(fake, login=4242, time_symbols=("XAUUSD",))
+    assert fake.calls[-1] == "shutdown" and not fake.initialized
+
+
+def test_mt5linux_call_timeout_outlasts_timeout_ms() -> None:
+    fake = make_fake()
+    settings = Mt5Settings(module="mt5linux", timeout_ms=60_000, time_symbols=("XAUUSD",))
+    create_mt5_broker(settings, module=mt5linux_module(fake), clock=lambda: fake.now,
+                      sleep=fake.advance)  # fmt: skip
+    config = fake._MetaTrader5__conn._config  # type: ignore[attr-defined]
+    assert config["sync_request_timeout"] >= 60 + 5

@@ -770,6 +770,13 @@ def as_done(result: Any) -> dict[str, Any]:
     return {k: getattr(result, k) for k in ("deal", "order", "volume", "price")}
 
 
+class RpycConnection:
+    """What the adapter may touch of an rpyc connection: its ``_config``."""
+
+    def __init__(self) -> None:
+        self._config: dict[str, Any] = {"sync_request_timeout": 30}
+
+
 def mt5linux_module(fake: FakeMT5) -> types.ModuleType:
     """A stand-in for the ``mt5linux`` package whose client is ``fake`` (records host/port)."""
     module = types.ModuleType("mt5linux")
@@ -777,6 +784,8 @@ def mt5linux_module(fake: FakeMT5) -> types.ModuleType:
     class MetaTrader5:
         def __new__(cls, host: str = "localhost", port: int = 18812) -> Any:
             fake.calls.append(f"connect {host}:{port}")
+            # mt5linux keeps its rpyc connection here; rpyc's call timeout defaults to 30 s
+            fake._MetaTrader5__conn = RpycConnection()  # type: ignore[attr-defined]
             return fake
 
     module.MetaTrader5 = MetaTrader5  # type: ignore[attr-defined]
