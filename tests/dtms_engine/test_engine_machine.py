@@ -7,48 +7,14 @@ from datetime import datetime
 
 import pytest
 from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, trade
+from support.dtms_machine import BAR, NOW, ev, record
 
 from dtms_plugin.engine import AccountState, Evaluation, TradeRecord, evaluate, register
 from dtms_plugin.settings import ActionsConfig, DtmsSettings
-from hookspecs import ActionKind, DefensiveState, Quote
+from hookspecs import ActionKind, DefensiveState
 
 S = DefensiveState
 K = ActionKind
-BAR = T0 + minutes(20)  # the newest fast bar in these tests; it closed at BAR + 5 min
-NOW = BAR + minutes(5)
-
-
-def record(state: S = S.HEALTHY, **changes: object) -> TradeRecord:
-    base = register(trade(), None, T0)
-    fields: dict[str, object] = dict(
-        state=state, armed=True, seq=3, last_bar_time=BAR - minutes(5), last_eval_price=1999.9
-    )
-    fields.update(changes)
-    return replace(base, **fields)  # type: ignore[arg-type]
-
-
-def ev(
-    rec: TradeRecord,
-    total: float | None = None,
-    *,
-    now: datetime = NOW,
-    q: Quote | None = None,
-    hedging: bool = True,
-    gone: bool = False,
-    settings: DtmsSettings = SETTINGS,
-    **score: object,
-) -> Evaluation:
-    snap = scored(total, BAR, **score) if total is not None else None  # type: ignore[arg-type]
-    return evaluate(
-        rec,
-        snap,
-        q or quote(2000.0),
-        now,
-        settings,
-        GOLD,
-        AccountState(hedging),
-        position_gone=gone,
-    )
 
 
 def kinds(e: Evaluation) -> list[tuple[K, dict[str, object]]]:

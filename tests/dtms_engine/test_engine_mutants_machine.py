@@ -10,10 +10,10 @@ from datetime import datetime
 
 import pytest
 from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, trade
+from support.dtms_machine import BAR, NOW, ev, record
 
 from dtms_plugin.engine import (
     AccountState,
-    Evaluation,
     TradeRecord,
     begin,
     close_record,
@@ -29,44 +29,6 @@ from hookspecs import ActionKind, ActionResult, DefensiveState, Quote, ResultCod
 
 S = DefensiveState
 K = ActionKind
-BAR = T0 + minutes(20)  # the newest fast bar; it closed at BAR + 5 min
-NOW = BAR + minutes(5)
-
-
-def record(state: S = S.HEALTHY, **changes: object) -> TradeRecord:
-    """A buy at 2000 with its stop at 1990 (R = 10), armed, last scored on the bar before."""
-    base = register(trade(), None, T0)
-    fields: dict[str, object] = dict(
-        state=state, armed=True, seq=3, last_bar_time=BAR - minutes(5), last_eval_price=1999.9
-    )
-    fields.update(changes)
-    return replace(base, **fields)  # type: ignore[arg-type]
-
-
-def ev(
-    rec: TradeRecord,
-    total: float | None = None,
-    *,
-    now: datetime = NOW,
-    q: Quote | None = None,
-    no_quote: bool = False,
-    hedging: bool = True,
-    gone: bool = False,
-    settings: DtmsSettings = SETTINGS,
-    bar: datetime = BAR,
-    **score: object,
-) -> Evaluation:
-    snap = scored(total, bar, **score) if total is not None else None
-    return evaluate(
-        rec,
-        snap,
-        None if no_quote else (q or quote(2000.0)),
-        now,
-        settings,
-        GOLD,
-        AccountState(hedging),
-        position_gone=gone,
-    )
 
 
 def failed(rec: TradeRecord, kind: K, at: datetime = NOW, **params: object) -> TradeRecord:
