@@ -76,3 +76,47 @@ def test_the_replay_comparisons(folder: Path, command: str) -> None:
     assert summary["same_entries"]["paired"]["unpaired"] == 0
     assert summary["against"] == ("atr_trailing" if "--against" in command else None)
     assert (folder / ".hostapp/report/trades.csv").exists()
+
+
+def test_the_dtms_server(folder: Path) -> None:
+    """``dtms serve --port 8001`` as written: it comes up healthy on 127.0.0.1 and stops
+    on SIGINT. The port is the README's own; the test is skipped when something else
+    already holds it, rather than fighting another process for it."""
+    import signal
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    command = ".venv/bin/dtms serve --port 8001"
+    assert command.removeprefix(".venv/bin/") in README
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 8001)) == 0:
+            pytest.skip("port 8001 is in use on this machine")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTAPP_", "DTMS_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dtms_plugin.cli", *command.split()[1:]],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:8001/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, "dtms serve did not become healthy"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) in (0, 130)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
