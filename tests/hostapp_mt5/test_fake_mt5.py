@@ -49,7 +49,7 @@ def test_non_plain_values_cannot_cross(term: FakeMT5, value: object) -> None:
     [({"type_filling": None}, 10013), ({"position_by": 5}, 10013), ({"action": 7}, 10013),
      ({"type": 4}, 10035), ({"type_filling": 1}, 10030), ({"type_filling": 2}, 10030),
      ({"volume": 0.015}, 10014), ({"volume": 0.001}, 10014), ({"price": 2000.305}, 10015),
-     ({"price": 2003.0}, 10004), ({"sl": 2000.0}, 10016), ({"sl": 1999.9}, 10016),
+     ({"sl": 2000.0}, 10016), ({"sl": 1999.9}, 10016),
      ({"tp": 1990.0}, 10016), ({"type_time": 1}, 10022),
      ({"position": 999, "sl": None, "tp": None}, 10036)],
 )  # fmt: skip
@@ -58,6 +58,45 @@ def test_rules_refuse_with_the_real_retcode(
 ) -> None:
     assert send(term, **changes).retcode == retcode
     assert term.positions == {}
+
+
+@pytest.mark.parametrize(
+    ("exemode", "retcode", "price"),
+    [(1, 10004, 0.0), (0, 10004, 0.0), (2, 10009, 2000.30), (3, 10009, 2000.30)],
+)
+def test_only_instant_and_request_execution_requote(
+    term: FakeMT5, exemode: int, retcode: int, price: float
+) -> None:
+    term.symbols["XAUUSD"].exemode = exemode
+    result = send(term, price=2003.0)  # 270 points from the ask: Market fills at the ask
+    assert (result.retcode, result.price) == (retcode, price)
+
+
+def test_market_execution_slips_and_fills_at_the_market(term: FakeMT5) -> None:
+    term.symbols["XAUUSD"].slippage = 40
+    assert send(term).price == 2000.70
+    assert send(term, type=1, price=2000.00).price == 1999.60
+
+
+@pytest.mark.parametrize(
+    ("exemode", "mask", "allowed"),
+    [(1, 2, {0}), (0, 3, {0}), (2, 1, {0}), (2, 2, {1}), (2, 3, {0, 1}), (3, 0, {2}),
+     (3, 2, {1, 2})],
+)  # fmt: skip
+def test_filling_allowed_by_execution_mode(
+    term: FakeMT5, exemode: int, mask: int, allowed: set[int]
+) -> None:
+    term.symbols["XAUUSD"].exemode, term.symbols["XAUUSD"].filling_mode = exemode, mask
+    ok = {f for f in (0, 1, 2) if send(term, type_filling=f).retcode == 10009}
+    assert ok == allowed
+
+
+def test_history_lags_behind_the_deals(term: FakeMT5) -> None:
+    term.history_lag = 5
+    result = send(term)
+    assert term.history_deals_get(ticket=result.deal) == ()
+    term.advance(5)
+    assert len(term.history_deals_get(ticket=result.deal)) == 1
 
 
 @pytest.mark.parametrize("changes", [{"volume": 1}, {"comment": "c" * 32}, {"bogus": 1}])

@@ -1,0 +1,66 @@
+"""A fake ``MetaTrader5`` API that enforces the trade server's rules.
+
+It is written from MetaTrader's documented behaviour, independently of the adapter (no
+import from ``hostapp``), so an adapter that breaks a rule fails here as it would against a
+terminal: constants and retcodes carry the real values; requests with missing, unknown or
+wrongly typed fields are refused; any argument that is not a plain Python value raises (the
+mt5linux client sends arguments as their ``repr``, so a numpy float or an enum cannot cross);
+volumes must sit on ``volume_step`` within min/max; prices on the tick grid; stops obey
+the stops level and the side of price; positions inside the freeze level are frozen; the
+filling type must suit the symbol's execution mode and ``filling_mode`` bitmask (else
+10030); Instant and Request execution requote beyond ``deviation``, Market and Exchange
+execution fill at the market price, ``slippage`` points worse when set; netting accounts
+net an opposite deal. Every execution leaves an order ticket and a deal in the history
+(``history_deals_get``), as the server does, and the history may lag. Faults are scripted:
+a retcode instead of execution, execution followed by 10012 or ``None`` (a timeout that
+actually executed), an order that lands ``delay`` seconds later (visible in ``orders_get``
+meanwhile), or a partial fill. Time moves only through :meth:`FakeMT5.advance`, which tests
+pass as the adapter's ``sleep``.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from .model import FakePosition, FakeSymbol, Fault, InFlight
+from .server import as_done
+from .shapes import CONSTANTS, RETCODES, TIMEFRAMES, check_plain
+from .terminal import FakeMT5
+
+__all__ = [
+    "CONSTANTS",
+    "RETCODES",
+    "TIMEFRAMES",
+    "FakeMT5",
+    "FakePosition",
+    "FakeSymbol",
+    "Fault",
+    "InFlight",
+    "RpycConnection",
+    "as_done",
+    "check_plain",
+    "mt5linux_module",
+]
+
+
+class RpycConnection:
+    """What the adapter may touch of an rpyc connection: its ``_config``."""
+
+    def __init__(self) -> None:
+        self._config: dict[str, Any] = {"sync_request_timeout": 30}
+
+
+def mt5linux_module(fake: FakeMT5) -> types.ModuleType:
+    """A stand-in for the ``mt5linux`` package whose client is ``fake`` (records host/port)."""
+    module = types.ModuleType("mt5linux")
+
+    class MetaTrader5:
+        def __new__(cls, host: str = "localhost", port: int = 18812) -> Any:
+            fake.calls.append(f"connect {host}:{port}")
+            # mt5linux keeps its rpyc connection here; rpyc's call timeout defaults to 30 s
+            fake._MetaTrader5__conn = RpycConnection()  # type: ignore[attr-defined]
+            return fake
+
+    module.MetaTrader5 = MetaTrader5  # type: ignore[attr-defined]
+    return module

@@ -1,0 +1,309 @@
+"""The trade server behind the fake's ``order_send``: every rule a request must pass, then
+the deal, the position it opens or changes, and its row in the history."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from .model import FakePosition, FakeSymbol, Fault, InFlight
+from .shapes import (
+    CONSTANTS,
+    DEAL_FIELDS,
+    FLOAT_FIELDS,
+    MAX_COMMENT,
+    RETCODES,
+    SLTP_FIELDS,
+    STR_FIELDS,
+    OrderSendResult,
+    TradeDeal,
+    TradeRequest,
+    check_plain,
+)
+
+
+class TradeServer:
+    """``order_send`` and what it does to the state :class:`~.terminal.FakeMT5` keeps."""
+
+    margin_mode: int
+    now: datetime
+    comment_rewrite: str | None
+    split_tickets: bool
+    symbols: dict[str, FakeSymbol]
+    faults: deque[Fault]
+    before_send: deque[Callable[[Any], None]]
+    requests: list[dict[str, Any]]
+    positions: dict[int, FakePosition]
+    deals: list[Any]
+    in_flight: list[InFlight]
+
+    def _enter(self, name: str, *args: Any, **kwargs: Any) -> bool:
+        raise NotImplementedError
+
+    def _out(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def _fail(self, code: int, text: str) -> None:
+        raise NotImplementedError
+
+    def _next(self) -> int:
+        raise NotImplementedError
+
+    def server_time(self, age: float = 0) -> int:
+        raise NotImplementedError
+
+    def add_position(self, symbol: str, type_: int, volume: float, price: float, **kw: Any) -> int:
+        raise NotImplementedError
+
+    # -- trading -------------------------------------------------------------------------
+    def order_send(self, request: dict[str, Any]) -> Any:
+        check_plain(request, "order_send")
+        if not self._enter("order_send"):
+            return None
+        self.requests.append(dict(request))
+        if self.before_send:
+            self.before_send.popleft()(self)
+        fault = self.faults.popleft() if self.faults else None
+        if fault is None:
+            return self._order(request)
+        result: Any = None
+        ticket = self._next() if fault.retcode == 10008 or fault.delay else 0
+        if fault.execute and fault.delay:
+            land = self.now + timedelta(seconds=fault.delay)
+            self.in_flight.append(
+                InFlight(ticket, dict(request), land, self.server_time(), fault.fill)
+            )
+        elif fault.execute:
+            result = self._order(request, fault.fill, ticket)
+        if fault.retcode is None:
+            self._fail(*fault.error)
+            return None
+        done = as_done(result) if fault.retcode in (10009, 10010) else {}
+        if fault.retcode == 10008:  # accepted: the order has its ticket, nothing is filled
+            done = {"order": ticket}
+        return self._result(fault.retcode, request, **done)
+
+    def _result(self, retcode: int, r: dict[str, Any], comment: str = "", **done: Any) -> Any:
+        fields = {
+            f: r.get(f, 0.0 if f in FLOAT_FIELDS else "" if f in STR_FIELDS else 0)
+            for f in TradeRequest._fields
+        }
+        s = self.symbols.get(r.get("symbol", ""))
+        bid, ask = (s.bid, s.ask) if s else (0.0, 0.0)
+        text = comment or next(k for k, v in RETCODES.items() if v == retcode)
+        # fmt: off
+        res = OrderSendResult(
+            retcode, done.get("deal", 0), done.get("order", 0),
+            done.get("volume", 0.0), done.get("price", 0.0), bid, ask, text, len(self.requests),
+            0, TradeRequest(**fields)
+        )
+        # fmt: on
+        return self._out(res)
+
+    def _order(self, r: dict[str, Any], fill: float | None = None, ticket: int = 0) -> Any:
+        for key, value in r.items():
+            expected = float if key in FLOAT_FIELDS else str if key in STR_FIELDS else int
+            if key not in TradeRequest._fields or type(value) is not expected:
+                self._fail(-2, f'Invalid "{key}" argument')
+                return None
+        if len(r.get("comment", "")) > MAX_COMMENT:
+            self._fail(-2, 'Invalid "comment" argument')
+            return None
+        action = r.get("action")
+        if action == CONSTANTS["TRADE_ACTION_DEAL"]:
+            return self._deal(r, fill, ticket)
+        if action == CONSTANTS["TRADE_ACTION_SLTP"]:
+            return self._sltp(r)
+        return self._result(10013, r, "Invalid request: unsupported action")
+
+    def _fields_problem(self, r: dict[str, Any], required: set[str], optional: set[str]) -> str:
+        missing, extra = required - set(r), set(r) - required - optional
+        return (
+            f"missing {sorted(missing)}"
+            if missing
+            else f"unexpected {sorted(extra)}"
+            if extra
+            else ""
+        )
+
+    def _on_grid(self, s: FakeSymbol, price: float) -> bool:
+        return abs(price / s.tick - round(price / s.tick)) < 1e-6
+
+    def _stops_bad(self, s: FakeSymbol, type_: int, sl: float, tp: float) -> bool:
+        price, sign = (s.bid, 1) if type_ == 0 else (s.ask, -1)
+        for level, side in ((sl, 1), (tp, -1)):
+            if level and not self._on_grid(s, level):
+                return True
+            dist = round((price - level) * sign * side / s.point)
+            if level and (dist <= 0 or dist < s.stops_level):
+                return True
+        return False
+
+    def _frozen(self, s: FakeSymbol, p: FakePosition) -> bool:
+        price, sign = (s.bid, 1) if p.type == 0 else (s.ask, -1)
+        return s.freeze_level > 0 and any(
+            level and round((price - level) * sign * side / s.point) <= s.freeze_level
+            for level, side in ((p.sl, 1), (p.tp, -1))
+        )
+
+    def _comment(self, comment: str) -> str:
+        return comment if self.comment_rewrite is None else self.comment_rewrite
+
+    def _fillable(self, s: FakeSymbol, r: dict[str, Any], fill: float | None) -> float:
+        """The lots this deal fills: all of them, or what the book holds (IOC fills part,
+        FOK fills all or nothing)."""
+        v = r["volume"] if fill is None else fill
+        if s.liquidity is not None and v > s.liquidity + 1e-9:
+            ioc = r["type_filling"] == CONSTANTS["ORDER_FILLING_IOC"]
+            return s.liquidity if ioc else 0.0
+        return v
+
+    def _deal(self, r: dict[str, Any], fill: float | None = None, order: int = 0) -> Any:
+        closing = "position" in r
+        problem = self._fields_problem(
+            r,
+            DEAL_FIELDS | ({"position"} if closing else set()),
+            set() if closing else {"sl", "tp"},
+        )
+        s = self.symbols.get(r.get("symbol", ""))
+        if problem or s is None:
+            return self._result(10013, r, f"Invalid request: {problem or 'unknown symbol'}")
+        if r["type"] not in (0, 1):
+            return self._result(10035, r)
+        if r["type_time"] != CONSTANTS["ORDER_TIME_GTC"]:
+            return self._result(10022, r)
+        if s.exemode in (0, 1):  # Request and Instant execution: Fill or Kill only
+            allowed = {0: True}
+        else:  # Market, Exchange: as the bitmask says; RETURN only on Exchange
+            allowed = {0: s.filling_mode & 1, 1: s.filling_mode & 2, 2: s.exemode == 3}
+        if not allowed.get(r["type_filling"]):
+            return self._result(10030, r, "Unsupported filling mode")
+        if not s.market_open:
+            return self._result(10018, r)
+        v, step = r["volume"], s.volume_step
+        if (
+            not (s.volume_min - 1e-9 <= v <= s.volume_max + 1e-9)
+            or abs(v / step - round(v / step)) > 1e-7
+        ):
+            return self._result(10014, r)
+        market = s.ask if r["type"] == 0 else s.bid
+        if not self._on_grid(s, r["price"]):
+            return self._result(10015, r)
+        if s.exemode in (0, 1):  # the dealer confirms the asked price or requotes
+            if abs(r["price"] - market) > r["deviation"] * s.point + 1e-9:
+                return self._result(10004, r)
+        else:  # deviation is not applied: the deal goes at the market, slipped or not
+            worse = s.slippage * s.point * (1 if r["type"] == 0 else -1)
+            market = round(market + worse, s.digits)
+        p = self.positions.get(r["position"]) if closing else None
+        if closing:
+            if p is None:
+                return self._result(10036, r)
+            if p.symbol != s.name or p.type == r["type"]:
+                return self._result(10013, r, "Invalid request: not a close of that position")
+            if v > p.volume + 1e-9:
+                return self._result(10038, r)
+            if self._frozen(s, p):
+                return self._result(10029, r)
+        elif self._stops_bad(s, r["type"], r.get("sl", 0.0), r.get("tp", 0.0)):
+            return self._result(10016, r)
+        filled = round(self._fillable(s, r, fill), 8)
+        if filled <= 0:
+            return self._result(10006, r, "Rejected: not enough liquidity to fill")
+        order = order or self._next()
+        ticket, entry = self._execute(s, r, p, filled, market, order)
+        deal = self._record(r, order, ticket, entry, filled, market)
+        retcode = 10009 if filled >= v - 1e-9 else 10010
+        text = "Request executed" if retcode == 10009 else "Request executed partially"
+        return self._result(retcode, r, text, deal=deal, order=order, volume=filled, price=market)
+
+    def _execute(
+        self,
+        s: FakeSymbol,
+        r: dict[str, Any],
+        p: FakePosition | None,
+        v: float,
+        price: float,
+        order: int,
+    ) -> tuple[int, int]:
+        """Apply a filled deal; returns the position's ticket and the deal's entry."""
+        if p is not None:
+            self._reduce(p, v)
+            return p.ticket, CONSTANTS["DEAL_ENTRY_OUT"]
+        sl, tp = r.get("sl", 0.0), r.get("tp", 0.0)
+        net = next((q for q in self.positions.values() if q.symbol == s.name), None)
+        if self.margin_mode == 2 or net is None:
+            ticket = self._next() if self.split_tickets else order
+            self.add_position(
+                s.name,
+                r["type"],
+                v,
+                price,
+                sl=sl,
+                tp=tp,
+                magic=r["magic"],
+                comment=self._comment(r["comment"]),
+                ticket=ticket,
+            )
+            return ticket, CONSTANTS["DEAL_ENTRY_IN"]
+        entry = CONSTANTS["DEAL_ENTRY_IN"]
+        if net.type == r["type"]:  # netting: add, average the price
+            net.price_open = round(
+                (net.price_open * net.volume + price * v) / (net.volume + v), s.digits
+            )
+            net.volume = round(net.volume + v, 8)
+        elif v > net.volume + 1e-9:  # reversal
+            net.type, net.volume, net.price_open = r["type"], round(v - net.volume, 8), price
+            entry = CONSTANTS["DEAL_ENTRY_INOUT"]
+        else:
+            self._reduce(net, v)
+            entry = CONSTANTS["DEAL_ENTRY_OUT"]
+        if sl or tp:
+            net.sl, net.tp = sl, tp
+        return net.ticket, entry
+
+    def _record(
+        self, r: dict[str, Any], order: int, position: int, entry: int, v: float, price: float
+    ) -> int:
+        ticket, t = self._next(), self.server_time()
+        # fmt: off
+        self.deals.append(TradeDeal(
+            ticket, order, t, t * 1000, r["type"], entry, r["magic"], position,
+            CONSTANTS["DEAL_REASON_EXPERT"], v, price, 0.0, 0.0, 0.0, 0.0, r["symbol"],
+            self._comment(r["comment"]), "",
+        ))
+        # fmt: on
+        return ticket
+
+    def _reduce(self, p: FakePosition, volume: float) -> None:
+        p.volume = round(p.volume - volume, 8)
+        if p.volume <= 1e-9:
+            del self.positions[p.ticket]
+
+    def _sltp(self, r: dict[str, Any]) -> Any:
+        problem = self._fields_problem(r, SLTP_FIELDS, {"magic"})
+        if problem:
+            return self._result(10013, r, f"Invalid request: {problem}")
+        p = self.positions.get(r["position"])
+        if p is None:
+            return self._result(10036, r)
+        s = self.symbols[p.symbol]
+        if r["symbol"] != p.symbol:
+            return self._result(10013, r, "Invalid request: symbol of another position")
+        if r["sl"] == p.sl and r["tp"] == p.tp:
+            return self._result(10025, r)
+        if self._frozen(s, p):
+            return self._result(10029, r)
+        if self._stops_bad(s, p.type, r["sl"], r["tp"]):
+            return self._result(10016, r)
+        p.sl, p.tp = r["sl"], r["tp"]
+        return self._result(10009, r, "Request executed", order=p.ticket)
+
+
+def as_done(result: Any) -> dict[str, Any]:
+    """The execution fields of a result (empty when it did not execute)."""
+    if result is None or result.retcode not in (10009, 10010):
+        return {}
+    return {k: getattr(result, k) for k in ("deal", "order", "volume", "price")}
