@@ -21,8 +21,18 @@ from hookspecs import ActionResult, BrokerError, ResultCode
 
 from .mt5_convert import as_dict, error_code, last_error
 from .mt5_resolve import WINDOW_SLACK, Fill, Footprint, find_deals, find_in_positions, still_waiting
-from .mt5_retcodes import NOT_SENT_ERRORS, Outcome, classify, failure_code, retcode_name
-from .mt5_rules import Constants, filling_order
+from .mt5_retcodes import (
+    EXECUTION_EXCHANGE,
+    EXECUTION_INSTANT,
+    EXECUTION_MARKET,
+    EXECUTION_REQUEST,
+    NOT_SENT_ERRORS,
+    Outcome,
+    classify,
+    failure_code,
+    retcode_name,
+)
+from .mt5_rules import Constants, filling_order, slippage_points
 from .mt5_settings import Mt5Settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +42,12 @@ Tick = Mapping[str, Any]
 Prepared = dict[str, Any] | ActionResult
 #: Seconds between two looks at the server's records while an outcome is unknown.
 POLL_SECONDS = 0.5
+EXECUTION_NAMES = {
+    EXECUTION_REQUEST: "Request",
+    EXECUTION_INSTANT: "Instant",
+    EXECUTION_MARKET: "Market",
+    EXECUTION_EXCHANGE: "Exchange",
+}
 
 
 def _ignore_tick(symbol: str, tick: dict[str, Any]) -> None:
@@ -52,7 +68,9 @@ class Operation:
     filling policy. A deal carries its ``footprint`` (how to recognise it on the server)
     and ``settle``, which turns what was filled into the result. A modify carries
     ``verify`` instead: after an unknown outcome, did it happen (a result) or not
-    (``None``: safe to send again)."""
+    (``None``: safe to send again). ``exemode`` and ``point`` let a fill's slippage be
+    measured; ``guard_price`` (opens) refuses a re-send whose price has moved more than
+    ``deviation`` points against the first attempt's."""
 
     label: str
     symbol: str
@@ -64,6 +82,9 @@ class Operation:
     footprint: Footprint | None = None
     settle: Callable[[Fill, str], ActionResult] = _settled
     hedging: bool = True
+    exemode: int = EXECUTION_MARKET
+    point: float = 0.0
+    guard_price: bool = False
 
 
 class OrderSender:
@@ -108,9 +129,10 @@ class OrderSender:
             fillings: list[int | None] = [None]
         else:
             cached = self.fillings.get(op.symbol)
-            fillings = list(filling_order(op.filling_mask, self.c, cached))
+            fillings = list(filling_order(op.filling_mask, op.exemode, self.c, cached))
         fill_index = 0
         attempt = 0
+        first_price: float | None = None
         while True:
             attempt += 1
             tick = self.tick(op.symbol)
@@ -123,6 +145,11 @@ class OrderSender:
             prepared = op.prepare(tick, filling)
             if isinstance(prepared, ActionResult):
                 return prepared
+            moved = self._moved(op, prepared, first_price)
+            if moved is not None:
+                return moved
+            if first_price is None:
+                first_price = float(prepared.get("price") or 0.0)
             sent_at = self._server_now()
             raw = self.api.order_send(prepared)
             if raw is None and error_code(self.api) in NOT_SENT_ERRORS:
@@ -136,6 +163,7 @@ class OrderSender:
             outcome = classify(retcode)
             message = self._message(op.label, retcode, result)
             if outcome in (Outcome.DONE, Outcome.PARTIAL):
+                message += self._slippage(op, prepared, result)
                 if filling is not None:
                     self.fillings[op.symbol] = filling
                 if op.footprint is None:
@@ -184,6 +212,44 @@ class OrderSender:
                     f"{message}; not visible in positions after {attempt} attempts",
                 )
             return ActionResult.failure(failure_code(retcode), message)
+
+    def _moved(
+        self, op: Operation, prepared: dict[str, Any], first: float | None
+    ) -> ActionResult | None:
+        """An open re-sent after a requote or a filling fallback goes at a fresh price; one
+        more than ``deviation`` points worse than the first attempt's is not sent."""
+        if not op.guard_price or first is None:
+            return None
+        buying = int(prepared["type"]) == self.c.buy
+        moved = slippage_points(buying, first, float(prepared["price"]), op.point)
+        if moved <= self.settings.deviation:
+            return None
+        return ActionResult.failure(
+            ResultCode.TRANSIENT,
+            f"{op.label}: not sent again: the price moved {moved} points against the first "
+            f"attempt's {first}, beyond deviation {self.settings.deviation}",
+        )
+
+    def _slippage(self, op: Operation, prepared: dict[str, Any], result: Mapping[str, Any]) -> str:
+        """The fill price against the price asked. Market and Exchange execution fill at
+        any price (``deviation`` is not applied), so slippage beyond it is logged and said
+        in the result; the deal itself stands."""
+        if "price" not in prepared:
+            return ""
+        buying = int(prepared["type"]) == self.c.buy
+        asked, filled = float(prepared["price"]), float(result.get("price") or 0.0)
+        slip = slippage_points(buying, asked, filled, op.point)
+        if slip == 0:
+            return ""
+        text = f"; filled {abs(slip)} points {'worse' if slip > 0 else 'better'} than {asked}"
+        if slip > self.settings.deviation:
+            mode = EXECUTION_NAMES.get(op.exemode, str(op.exemode))
+            text += (
+                f", beyond deviation {self.settings.deviation} ({mode} execution does not "
+                "bound slippage)"
+            )
+            log.warning("%s%s", op.label, text)
+        return text
 
     def _await(self, op: Operation, fp: Footprint, order: int | None, message: str) -> ActionResult:
         """Look for the deal in the server's records until ``resolve_seconds`` have passed;

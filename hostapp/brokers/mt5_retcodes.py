@@ -60,6 +60,14 @@ RETCODE_NAMES: dict[int, str] = {
 SYMBOL_FILLING_FOK = 1
 SYMBOL_FILLING_IOC = 2
 
+#: ``SYMBOL_TRADE_EXECUTION_*`` values of ``symbol_info().trade_exemode``, used as values
+#: for the same reason. Instant and Request execution requote beyond ``deviation``;
+#: Market and Exchange execution fill at the market price whatever it is.
+EXECUTION_REQUEST = 0
+EXECUTION_INSTANT = 1
+EXECUTION_MARKET = 2
+EXECUTION_EXCHANGE = 3
+
 
 #: ``last_error()`` codes that, after ``order_send`` returned ``None``, mean the terminal
 #: refused the request itself and sent nothing: ``RES_E_INVALID_PARAMS``.

@@ -15,7 +15,14 @@ from typing import Any
 
 from hookspecs import Direction, SymbolInfo
 
-from .mt5_retcodes import SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC
+from .mt5_retcodes import (
+    EXECUTION_EXCHANGE,
+    EXECUTION_INSTANT,
+    EXECUTION_MARKET,
+    EXECUTION_REQUEST,
+    SYMBOL_FILLING_FOK,
+    SYMBOL_FILLING_IOC,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,11 @@ def tick_size(raw: Mapping[str, Any], point: float) -> float:
     return float(raw.get("trade_tick_size") or 0.0) or point
 
 
+def exemode(raw: Mapping[str, Any]) -> int:
+    """``trade_exemode`` from ``symbol_info()`` (Market execution when it is missing)."""
+    return int(raw.get("trade_exemode", EXECUTION_MARKET))
+
+
 def _points(distance: float, point: float) -> int:
     return round(distance / point)
 
@@ -148,15 +160,32 @@ def freeze_problem(
     return None
 
 
-def filling_order(mask: int, c: Constants, cached: int | None) -> list[int]:
-    """Filling policies to try, best first: the one that worked last for the symbol, then
-    those the symbol's ``filling_mode`` bitmask allows (FOK=1, IOC=2), then RETURN."""
-    order: list[int] = []
-    if cached is not None:
-        order.append(cached)
-    if mask & SYMBOL_FILLING_FOK:
-        order.append(c.fok)
-    if mask & SYMBOL_FILLING_IOC:
-        order.append(c.ioc)
-    order.append(c.ret)
-    return list(dict.fromkeys(order))
+def filling_order(mask: int, exemode: int, c: Constants, cached: int | None) -> list[int]:
+    """Filling policies to try for a market order, best first (docs/mt5.md, "Filling
+    mode"). Instant and Request execution take Fill or Kill only. Market execution takes
+    FOK or IOC, those the symbol's ``filling_mode`` bitmask names first (a broker's real
+    policy can differ from its mask, and 10030 then says so), never RETURN; Exchange
+    execution takes those named, then RETURN, which only it knows for market orders. The
+    policy that worked last for the symbol goes first when the execution mode allows it."""
+    if exemode in (EXECUTION_INSTANT, EXECUTION_REQUEST):
+        return [c.fok]
+    flagged = [
+        policy
+        for flag, policy in ((SYMBOL_FILLING_FOK, c.fok), (SYMBOL_FILLING_IOC, c.ioc))
+        if mask & flag
+    ]
+    if exemode == EXECUTION_EXCHANGE:
+        allowed = [*flagged, c.ret]
+    else:
+        allowed = [*flagged, *(p for p in (c.fok, c.ioc) if p not in flagged)]
+    if cached is not None and cached in allowed:
+        allowed.remove(cached)
+        allowed.insert(0, cached)
+    return allowed
+
+
+def slippage_points(buying: bool, asked: float, filled: float, point: float) -> int:
+    """How many points a fill came out worse than the price asked (negative: better)."""
+    if asked <= 0 or filled <= 0 or point <= 0:
+        return 0
+    return round((filled - asked if buying else asked - filled) / point)

@@ -27,6 +27,7 @@ from .mt5_orders import Operation, OrderSender, Prepared, Tick
 from .mt5_resolve import Fill, Footprint, position_of_deal
 from .mt5_rules import (
     Constants,
+    exemode,
     floor_volume,
     freeze_problem,
     snap_price,
@@ -78,6 +79,7 @@ class Trading:
             order.take_profit,
             order.magic or self.settings.magic,
             order.comment or self.settings.comment,
+            guard_price=True,
         )
 
     def hedge(self, ticket: int, volume: float) -> ActionResult:
@@ -94,7 +96,14 @@ class Trading:
         direction: Direction = "sell" if int(pos["type"]) == 0 else "buy"
         magic = int(pos["magic"]) or self.settings.magic
         return self._open(
-            str(pos["symbol"]), direction, volume, None, None, magic, f"DTMS_HEDGE_{ticket}"
+            str(pos["symbol"]),
+            direction,
+            volume,
+            None,
+            None,
+            magic,
+            f"DTMS_HEDGE_{ticket}",
+            guard_price=False,  # protection goes at any price
         )
 
     def _open(
@@ -106,6 +115,8 @@ class Trading:
         take_profit: float | None,
         magic: int,
         comment: str,
+        *,
+        guard_price: bool,
     ) -> ActionResult:
         label = f"open {direction} {volume} {symbol}"
         found = self._symbol(symbol)
@@ -170,6 +181,9 @@ class Trading:
             footprint=footprint,
             settle=settle,
             hedging=hedging,
+            exemode=exemode(raw),
+            point=info.point,
+            guard_price=guard_price,
         )
         return self.sender.run(op)
 
@@ -341,5 +355,7 @@ class Trading:
             footprint=footprint,
             settle=settle,
             hedging=self.margin_mode == "hedging",
+            exemode=exemode(raw),
+            point=info.point,
         )
         return replace(self.sender.run(op), new_ticket=None)

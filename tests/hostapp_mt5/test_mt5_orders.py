@@ -30,20 +30,6 @@ def test_sell_opens_at_bid_with_order_magic_and_comment(broker: Mt5Broker, fake:
     assert sent["comment"] == "x" * 31  # MetaTrader refuses longer comments
 
 
-@pytest.mark.parametrize(
-    ("mask", "return_allowed", "expected"),
-    [(1, False, 0), (2, False, 1), (3, False, 0), (0, True, 2)],
-)
-def test_filling_from_the_symbols_bitmask(
-    fake: FakeMT5, mask: int, return_allowed: bool, expected: int
-) -> None:
-    fake.symbols["XAUUSD"].filling_mode = mask
-    fake.symbols["XAUUSD"].return_allowed = return_allowed
-    broker = connect(fake, time_symbols=("XAUUSD",))
-    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).ok
-    assert [q["type_filling"] for q in fake.requests] == [expected]
-
-
 def test_invalid_fill_retries_next_policy_once_and_caches_it(
     broker: Mt5Broker, fake: FakeMT5
 ) -> None:
@@ -61,7 +47,7 @@ def test_invalid_fill_everywhere_is_a_failure_naming_the_code(
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
     assert not r.ok and r.code is ResultCode.REJECTED
     assert "TRADE_RETCODE_INVALID_FILL" in r.message and "last_error=(1, 'Success')" in r.message
-    assert [q["type_filling"] for q in fake.requests] == [0, 2]
+    assert [q["type_filling"] for q in fake.requests] == [0, 1]  # Market: never RETURN
 
 
 def test_volume_is_floored_to_step_within_min_and_max(broker: Mt5Broker, fake: FakeMT5) -> None:

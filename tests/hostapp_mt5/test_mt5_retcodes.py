@@ -41,21 +41,23 @@ def test_price_retcodes_are_retried_with_a_fresh_tick_and_backoff(
     broker: Mt5Broker, fake: FakeMT5, sleeps: list[float], retcode: int
 ) -> None:
     fake.faults.append(Fault(retcode))
-    fake.before_send.append(_move(2001.00, 2001.30))  # the market moves while we send
+    fake.before_send.append(_move(2000.10, 2000.40))  # the market moves while we send
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
     assert r.ok, r.message
-    assert [q["price"] for q in fake.requests] == [2000.30, 2001.30]  # re-priced
+    assert [q["price"] for q in fake.requests] == [2000.30, 2000.40]  # re-priced
     assert sleeps == [0.5]
 
 
-def test_real_requote_from_a_price_move_is_retried_at_the_new_price(
+def test_real_requote_beyond_deviation_is_not_chased(
     broker: Mt5Broker, fake: FakeMT5, sleeps: list[float]
 ) -> None:
+    fake.symbols["XAUUSD"].exemode = 1  # Instant execution: the dealer requotes
     fake.before_send.append(_move(2002.00, 2002.30))  # price jumps after our tick: 10004
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
-    assert r.ok, r.message
-    assert [q["price"] for q in fake.requests] == [2000.30, 2002.30]
-    assert sleeps == [0.5]
+    assert (r.ok, r.code) == (False, ResultCode.TRANSIENT)
+    assert "moved 200 points" in r.message and "deviation 20" in r.message
+    assert [q["price"] for q in fake.requests] == [2000.30]
+    assert sleeps == [0.5] and fake.positions == {}
 
 
 def test_retries_are_bounded_and_end_transient(
