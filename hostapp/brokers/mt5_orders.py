@@ -20,7 +20,15 @@ from typing import Any
 from hookspecs import ActionResult, BrokerError, ResultCode
 
 from .mt5_convert import as_dict, error_code, last_error
-from .mt5_resolve import WINDOW_SLACK, Fill, Footprint, find_deals, find_in_positions, still_waiting
+from .mt5_resolve import (
+    WINDOW_SLACK,
+    Fill,
+    Footprint,
+    claim_deals,
+    find_deals,
+    find_in_positions,
+    still_waiting,
+)
 from .mt5_retcodes import (
     EXECUTION_EXCHANGE,
     EXECUTION_INSTANT,
@@ -105,6 +113,8 @@ class OrderSender:
         self.fillings: dict[str, int] = {}
         #: Deals already accounted for: none may answer for a later operation.
         self.seen_deals: set[int] = set()
+        #: Fills read from the positions whose deals the history did not show yet.
+        self.unclaimed: list[tuple[Footprint, Fill]] = []
         #: Operations whose outcome stayed unknown: someone must look at the terminal.
         self.unresolved: list[str] = []
         #: Every tick read is shown to the server clock (see :mod:`.mt5_clock`).
@@ -259,11 +269,14 @@ class OrderSender:
         trouble = ""
         while True:
             try:
+                self._claim()
                 fill = find_deals(
                     self.api, fp, order, self.seen_deals, self._server_now(), op.hedging
                 )
                 if fill is None:
                     fill = find_in_positions(self.api, fp, op.hedging)
+                    if fill is not None:
+                        self.unclaimed.append((fp, fill))
                 if fill is not None:
                     self.seen_deals.update(fill.deals)
                     return _annotated(op.settle(fill, message), "; found on the server")
@@ -284,6 +297,15 @@ class OrderSender:
             f"{message}{trouble}; {state} after {waited:g} s: not sent again, it may still "
             "execute; check the terminal (flagged for attention)",
         )
+
+    def _claim(self) -> None:
+        """Mark the deals of fills read from the positions as accounted for, once the
+        history shows them, so they never answer for this operation."""
+        for fp, fill in list(self.unclaimed):
+            deals = claim_deals(self.api, fp, fill, self.seen_deals)
+            if deals:
+                self.seen_deals.update(deals)
+                self.unclaimed.remove((fp, fill))
 
     def _message(self, label: str, retcode: int | None, result: Mapping[str, Any]) -> str:
         text = f"{label}: {retcode_name(retcode)}"

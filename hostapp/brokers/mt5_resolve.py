@@ -119,6 +119,34 @@ def find_in_positions(api: Any, fp: Footprint, hedging: bool) -> Fill | None:
     return None
 
 
+def claim_deals(api: Any, fp: Footprint, fill: Fill, seen: Collection[int]) -> tuple[int, ...]:
+    """The deals behind a fill that was read from the positions while the history lagged,
+    once the history shows them; empty while it does not. Until they are claimed they could
+    be taken for a later operation's deals."""
+    if fill.position is None:
+        return ()
+    rows = _rows(api.history_deals_get(position=fill.position), "history_deals_get(position)", api)
+    mine = sorted(
+        (
+            d
+            for d in rows
+            if int(d["ticket"]) not in seen
+            and int(d["type"]) == fp.side
+            and int(d["magic"]) == fp.magic
+            and int(d["time"]) >= fp.since
+        ),
+        key=lambda d: (int(d["time_msc"]), int(d["ticket"])),
+    )
+    claimed: list[int] = []
+    total = 0.0
+    for d in mine:
+        if total >= fill.volume - 1e-9:
+            break
+        claimed.append(int(d["ticket"]))
+        total += float(d["volume"])
+    return tuple(claimed) if total >= fill.volume - 1e-9 else ()
+
+
 def still_waiting(api: Any, fp: Footprint, order: int | None) -> bool:
     """An order of this operation accepted by the server and not executed yet."""
     rows = _rows(api.orders_get(symbol=fp.symbol), "orders_get", api)

@@ -93,3 +93,21 @@ def test_placed_order_that_fills_is_followed_to_its_position(
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
     assert r.ok and r.filled_volume == pytest.approx(0.1), r.message
     assert len(fake.requests) == 1 and list(fake.positions) == [r.new_ticket]
+
+
+def test_a_fill_read_from_the_positions_never_answers_for_a_later_order(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """The history lags: the first fill is read from the positions; by the time the second
+    order is looked for, the first one's deal shows and must not be taken for it."""
+    fake.history_lag = 5.0
+    fake.faults.append(Fault(10012, execute=True))
+    first = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    fake.faults.append(Fault(10012, execute=True, delay=6.0))
+    second = broker.open(OrderRequest("XAUUSD", "buy", 0.2))
+    assert first.ok and second.ok, second.message
+    assert second.new_ticket != first.new_ticket and second.filled_volume == pytest.approx(0.2)
+    assert {t: p.volume for t, p in fake.positions.items()} == {
+        first.new_ticket: 0.1,
+        second.new_ticket: 0.2,
+    }

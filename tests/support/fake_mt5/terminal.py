@@ -291,6 +291,8 @@ class FakeMT5(TradeServer):
         out = []
         for o in self.in_flight:
             r = o.request
+            if r.get("action") != CONSTANTS["TRADE_ACTION_DEAL"]:
+                continue  # a stop/target change is no order
             if (
                 kwargs.get("symbol", r["symbol"]) != r["symbol"]
                 or kwargs.get("ticket", o.ticket) != o.ticket
