@@ -35,7 +35,7 @@ class Mt5Settings:
     host: str = "localhost"  # mt5linux server
     port: int = 18812
     magic: int = 240_617
-    deviation: int = 20  # points of slippage accepted on market orders
+    deviation: int = 20  # points; what it bounds per execution mode: docs/mt5.md, "Deviation"
     comment: str = "hostapp"
     timeout_ms: int = 60_000
     max_attempts: int = 3  # sends per operation on requotes / unknown outcomes
