@@ -50,6 +50,8 @@ Tick = Mapping[str, Any]
 Prepared = dict[str, Any] | ActionResult
 #: Seconds between two looks at the server's records while an outcome is unknown.
 POLL_SECONDS = 0.5
+#: Fills read from the positions whose deals are still looked for in the history.
+MAX_UNCLAIMED = 20
 EXECUTION_NAMES = {
     EXECUTION_REQUEST: "Request",
     EXECUTION_INSTANT: "Instant",
@@ -277,6 +279,7 @@ class OrderSender:
                     fill = find_in_positions(self.api, fp, op.hedging)
                     if fill is not None:
                         self.unclaimed.append((fp, fill))
+                        del self.unclaimed[:-MAX_UNCLAIMED]  # a history that never shows them
                 if fill is not None:
                     self.seen_deals.update(fill.deals)
                     return _annotated(op.settle(fill, message), "; found on the server")
