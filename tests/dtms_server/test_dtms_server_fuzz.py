@@ -5,7 +5,6 @@ open without the token. ``scripts/fuzz_api.py --examples N`` runs the same deepe
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ SEED = 1
 
 
 def test_schemathesis_finds_nothing_with_and_without_the_token(tmp_path: Path) -> None:
-    started = time.monotonic()
     with dtms_server(tmp_path, TOKEN) as url:
         runs = {
             name: run_schemathesis(
@@ -31,4 +29,3 @@ def test_schemathesis_finds_nothing_with_and_without_the_token(tmp_path: Path) -
     for name, result in runs.items():
         assert result.exit_code == 0 and result.failures == 0, f"{name}:\n{result.output}"
         assert result.requests >= 7 * EXAMPLES, f"{name}: only {result.requests} requests"
-    assert time.monotonic() - started < 60
