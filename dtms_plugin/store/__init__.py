@@ -16,7 +16,7 @@ run code in our process or delete files. Here only JSON text is ever decoded
 """
 
 from .core import Store
-from .disk import JsonDisk, UnsafeRowError
+from .disk import Encoded, JsonDisk, UnsafeRowError
 from .opening import StoreError
 
-__all__ = ["JsonDisk", "Store", "StoreError", "UnsafeRowError"]
+__all__ = ["Encoded", "JsonDisk", "Store", "StoreError", "UnsafeRowError"]

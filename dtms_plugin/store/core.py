@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
+import orjson
 from diskcache.core import MODE_RAW
 
-from .disk import JsonDisk, UnsafeRowError
+from .disk import Encoded, JsonDisk, UnsafeRowError
 from .opening import StoreError, open_cache
 
 _ACCOUNT_MODE = "account:mode"
@@ -35,13 +36,16 @@ _UNREADABLE = object()  # a row that exists but cannot be trusted
 
 # One row in, whether new or not, keeping its rowid (so its place in an enumeration) when
 # it exists; a row of the same key with another shape is replaced by JSON text. The file
-# such a row may name is left alone: the store removes no file (see disk.py).
+# such a row may name is left alone: the store removes no file (see disk.py). A row that
+# already holds exactly this JSON text is not rewritten: nothing unchanged is written.
 _UPSERT = (
     "INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag,"
     " size, mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 1, NULL, ?)"
     " ON CONFLICT (key, raw) DO UPDATE SET store_time = excluded.store_time,"
     " expire_time = NULL, access_time = excluded.access_time, access_count = 0, tag = NULL,"
     " size = 0, mode = 1, filename = NULL, value = excluded.value"
+    " WHERE NOT (Cache.value IS excluded.value AND Cache.mode = 1"
+    " AND Cache.filename IS NULL AND Cache.expire_time IS NULL AND Cache.tag IS NULL)"
 )
 _SCAN = (
     "SELECT key, mode, filename, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
@@ -205,17 +209,17 @@ class Store:
         value = self._read(f"trade:{ticket}")
         return value if isinstance(value, dict) else None
 
-    def put_record(self, ticket: int, record: dict[str, Any]) -> None:
-        """Write the whole record (JSON: int dict keys come back as strings)."""
+    def put_record(self, ticket: int, record: dict[str, Any] | Encoded) -> None:
+        """Write the whole record (JSON: int dict keys come back as strings); an
+        :class:`Encoded` record is its JSON text, written as it is."""
         with self._writing(f"record of ticket {ticket}"):
             self._put([(f"trade:{ticket}", record)])
 
-    def put_records(self, records: Mapping[int, dict[str, Any]]) -> None:
-        """Write many whole records in one transaction (one :meth:`put_record` each)."""
+    def put_records(self, records: Mapping[int, dict[str, Any] | Encoded]) -> None:
+        """Write many whole records in one transaction (as :meth:`put_record` each)."""
         if records:
-            with self.batch():
-                for ticket, record in records.items():
-                    self.put_record(ticket, record)
+            with self._writing(f"records of {len(records)} tickets"):
+                self._put((f"trade:{t}", r) for t, r in records.items())
 
     def delete_record(self, ticket: int) -> None:
         with self._writing(f"deletion of record {ticket}"):
@@ -246,8 +250,12 @@ class Store:
     def put_states(self, states: Mapping[int, str | None], at: datetime) -> None:
         """Cache many states seen at ``at`` in one transaction (a batch refresh)."""
         stamp = _iso(at)
+        # strings and None only: orjson's text is the same JSON, at a fraction of the cost
         with self._writing(f"states of {len(states)} tickets"):
-            self._put((f"state:{t}", {"state": s, "at": stamp}) for t, s in states.items())
+            self._put(
+                (f"state:{t}", Encoded(orjson.dumps({"state": s, "at": stamp}).decode()))
+                for t, s in states.items()
+            )
 
     def delete_state(self, ticket: int) -> None:
         with self._writing(f"deletion of state {ticket}"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -60,10 +61,17 @@ async def test_an_unchanged_record_is_not_rewritten(rig: Rig, tmp_path: Path) ->
     directory = tmp_path / "dtms"
     record_before = _store_time(directory, "trade:1")
     state_before = _store_time(directory, "state:1")
-    # the same time again: no new bar, nothing moves; only the state cache is re-stamped
+    # the same time again: no new bar, nothing moves; the state cache is re-stamped with
+    # the same time, which is the row it already holds: not rewritten either
     await rig.strategy.on_cycle(rig.host, rig.clock.now())
     assert _store_time(directory, "trade:1") == record_before
+    assert _store_time(directory, "state:1") == state_before
+    assert rig.strategy.store.get_state(1) == ("HEALTHY", rig.clock.now())
+    # a later stamp is written
+    later = rig.clock.now() + timedelta(seconds=1)
+    await rig.strategy.on_cycle(rig.host, later)
     assert _store_time(directory, "state:1") > state_before
+    assert rig.strategy.store.get_state(1) == ("HEALTHY", later)
 
 
 async def test_an_action_commits_its_pending_entry_before_the_broker_call(rig: Rig) -> None:
