@@ -59,6 +59,10 @@ class TradeBook:
         if self._hedges.get(hedge_ticket) == parent:
             del self._hedges[hedge_ticket]
 
+    def hedge_tickets(self) -> list[int]:
+        """The tickets of the hedges the records name."""
+        return list(self._hedges)
+
     def live(self) -> list[TradeRecord]:
         """Records that still need the engine: open, or closed with actions owed."""
         return [self.records[t] for t in self._live]

@@ -35,7 +35,6 @@ from hookspecs import (
 from . import defensive
 from .book import TradeBook
 from .engine import (
-    HEDGE_COMMENT,
     AccountState,
     SignalSnapshot,
     SymbolIndicators,
@@ -53,11 +52,10 @@ from .engine import (
     unsettled,
 )
 from .local_edges import MarketEdges
+from .local_reconcile import adoption_line, is_hedge, same_trade, to_adopt
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import Store, StoreError
-
-_HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
 
 
 class LocalStrategy(MarketEdges):
@@ -139,7 +137,40 @@ class LocalStrategy(MarketEdges):
             if rec is not loaded:
                 self._persist(rec, now)
         self._flush()
+        self._adopt(host, positions, now)
         self._recovered = True
+
+    def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
+        """docs/dtms.md §8: open positions with our magic number and no record of theirs
+        (a store missing, emptied or damaged; a ticket the broker handed out again) are
+        registered fresh and managed, and said at WARNING with their tickets."""
+        found = to_adopt(positions, self.records, self.book.hedge_tickets(), self.settings.magic)
+        if not found:
+            return
+        empty = not self.records
+        reused = [p.ticket for p in found if p.ticket in self.records]
+        for pos in found:
+            self._register(host, pos, now)
+        self._flush()
+        self.log.warning("DTMS: %s", adoption_line(self.store, empty, found, reused))
+
+    def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord:
+        """A new record for ``trade``; the CLOSED record of another trade that had its
+        ticket is archived first (docs/dtms.md §8)."""
+        old = self.records.get(trade.ticket)
+        if old is not None:
+            self._flush()  # its last version first, then out of the way
+            try:
+                self.store.archive_record(trade.ticket)
+            except StoreError as exc:
+                self.log.error("DTMS %s: closed record not archived: %s", trade.ticket, exc)
+            self.book.pop(trade.ticket)
+        ind = self._bars(host, trade.symbol, now)
+        rec = register(trade, ind.atr.value if ind else None, now)
+        self._persist(rec, now)
+        self._put_state(rec, now)
+        self.registered += 1
+        return rec
 
     def unregister(self, host: HostView, ticket: int) -> None:
         """Forget ``ticket`` (the server's DELETE); the position is left alone."""
@@ -148,14 +179,12 @@ class LocalStrategy(MarketEdges):
     # ------------------------------------------------------------------ hooks
 
     async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
-        if trade.ticket in self.records or trade.comment.startswith(_HEDGE_PREFIX):
+        old = self.records.get(trade.ticket)
+        if (old is not None and (old.active or same_trade(old, trade))) or is_hedge(trade):
             return  # idempotent by ticket; our own hedges are not defended trades
         now = host.clock.now()
-        ind = self._bars(host, trade.symbol, now)
-        rec = register(trade, ind.atr.value if ind else None, now)
-        self._persist(rec, now)
+        rec = self._register(host, trade, now)
         self._flush()
-        self.registered += 1
         self.log.info(
             "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
         )

@@ -165,6 +165,10 @@ class DtmsSettings:
     api_url: str = "http://127.0.0.1:8001"
     token_env: str = "DTMS_TOKEN"
     state_dir: str = ".hostapp/dtms"
+    #: The magic number of the positions DTMS defends: at start-up the local strategy
+    #: adopts open positions with it that it holds no record of (docs/dtms.md §8). Unset:
+    #: every open position of the account except DTMS's own hedges.
+    magic: int | None = None
     fresh_seconds: float = 10.0
     last_known_seconds: float = 30.0
     #: ``"auto"``: fast = the host's timeframe, signal = the next coarser one (see

@@ -74,7 +74,13 @@ class Store:
         self.directory = Path(directory).expanduser()
         self.log = log or logging.getLogger("dtms_plugin.store")
         self._max_actions = max_actions
-        self._cache = open_cache(self.directory, disk, timeout, self.log)
+        db = self.directory / "cache.db"
+        existed = db.exists()
+        self._cache, self.kept_aside = open_cache(self.directory, disk, timeout, self.log)
+        #: how the directory was found: "existing" (perhaps empty), "new" (no database
+        #: file) or "damaged" (kept aside at :attr:`kept_aside`, started empty). The
+        #: local strategy says so when it adopts open positions (docs/dtms.md §8).
+        self.opened_as = "damaged" if self.kept_aside else "existing" if existed else "new"
         self._batch_thread: int | None = None  # the thread inside batch(), if any
         self._rows: list[tuple[str, float, float, str]] = []  # its writes not yet sent
 
@@ -224,6 +230,37 @@ class Store:
     def delete_record(self, ticket: int) -> None:
         with self._writing(f"deletion of record {ticket}"):
             self._delete(f"trade:{ticket}")
+
+    def archive_record(self, ticket: int) -> str | None:
+        """Keep the record of ``ticket`` under a key of its own and free the ticket for a
+        new trade (a broker that reuses tickets: a fresh paper account, another server).
+        The archive key names the ticket and the old trade's opening time; returns it,
+        or None when there was no record. Archived records are not in :meth:`records`."""
+        with self._writing(f"archive of record {ticket}"):
+            old = self.get_record(ticket)
+            if old is None:
+                return None
+            key = f"archive:{ticket}:{old.get('opened_at', '')}"
+            self._put([(key, old)])
+            self._delete(f"trade:{ticket}")
+        return key
+
+    def archived(self, ticket: int) -> list[dict[str, Any]]:
+        """The archived records of ``ticket``, oldest first."""
+        prefix = f"archive:{ticket}:"
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        self._drain()
+        rows = self._cache._sql(_SCAN, (prefix, end, time.time())).fetchall()
+        out = []
+        for key, mode, filename, value in rows:
+            try:
+                record = self._cache.disk.fetch(mode, filename, value, False)
+            except (UnsafeRowError, json.JSONDecodeError):
+                self.log.error("store %s: unreadable row %r skipped", self.directory, key)
+                continue
+            if isinstance(record, dict):
+                out.append(record)
+        return out
 
     def records(self) -> dict[int, dict[str, Any]]:
         """Every readable record, by ticket, in the order they were first written."""

@@ -73,12 +73,13 @@ def prepare_directory(directory: Path, log: logging.Logger) -> None:
 
 def open_cache(
     directory: Path, disk: type[JsonDisk], timeout: float, log: logging.Logger
-) -> diskcache.Cache:
-    """The checked cache on ``directory``; a corrupted one is moved aside and replaced.
-    Anything else that stops it opening is one :class:`StoreError` naming the directory."""
+) -> tuple[diskcache.Cache, Path | None]:
+    """The checked cache on ``directory``, and where a corrupted one was kept aside (with
+    a timestamp in its name) before an empty one replaced it, else None. Anything else
+    that stops it opening is one :class:`StoreError` naming the directory."""
     prepare_directory(directory, log)
     try:
-        return _open_checked(directory, disk, timeout, log)
+        return _open_checked(directory, disk, timeout, log), None
     except sqlite3.OperationalError as exc:
         # Locked, I/O error, disk full: not corruption. Do not touch the files.
         raise StoreError(f"cannot open store in {directory}: {exc}") from None
@@ -92,7 +93,7 @@ def open_cache(
         )
         prepare_directory(directory, log)
         try:
-            return _open_checked(directory, disk, timeout, log)
+            return _open_checked(directory, disk, timeout, log), aside
         except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as again:
             raise StoreError(f"cannot open store in {directory}: {again}") from None
     except diskcache.Timeout:

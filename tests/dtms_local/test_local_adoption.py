@@ -1,0 +1,169 @@
+"""Start-up never silently empty (docs/dtms.md §8): open positions the local strategy holds
+no record of are adopted and managed, with a WARNING naming their tickets and what became
+of the store; a closed record whose ticket comes back as another position is archived
+and the position managed as a new trade."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from support.dtms_kit import trade
+from support.dtms_local_rig import M5, Rig
+
+from dtms_plugin.local import LocalStrategy
+from dtms_plugin.store import Store
+
+OPEN = 100
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    r = Rig(tmp_path / "dtms")
+    await r.start()
+    for ticket in range(1, OPEN + 1):
+        await r.open_buy(ticket=ticket, volume=0.1)
+    await r.cycles(2)
+    yield r
+    await r.stop()
+
+
+async def _restart(rig: Rig) -> LocalStrategy:
+    """A fresh process on whatever the store directory holds now."""
+    rig.strategy = LocalStrategy(rig.settings)
+    await rig.strategy.startup(rig.host)
+    return rig.strategy
+
+
+def _adoption_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "adopted" in r.getMessage()
+    ]
+
+
+def _all_managed(rig: Rig) -> None:
+    live = {r.ticket for r in rig.strategy.book.live()}
+    assert live == set(range(1, OPEN + 1))
+    assert set(rig.strategy.store.records()) == live
+    for ticket in live:
+        assert rig.strategy.store.get_state(ticket) is not None
+
+
+@pytest.mark.parametrize("damage", ["empty", "garbled", "missing"])
+async def test_a_lost_store_with_open_positions_adopts_them_all(
+    rig: Rig, tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "dtms"
+    rig.strategy.store.close()  # the process dies; its store is then lost
+    db = directory / "cache.db"
+    for extra in directory.glob("cache.db-*"):
+        extra.unlink()
+    if damage == "empty":
+        db.write_bytes(b"")
+    elif damage == "garbled":
+        db.write_bytes(os.urandom(64 * 1024))
+    else:
+        db.unlink()
+    caplog.set_level(logging.WARNING)
+    await _restart(rig)
+    _all_managed(rig)
+    [line] = _adoption_warnings(caplog)
+    assert f"adopted {OPEN}" in line
+    assert "tickets 1, 2, 3," in line and f", {OPEN}" in line
+    expected = {"empty": "was empty", "garbled": "damaged (kept aside at", "missing": "missing"}
+    assert expected[damage] in line
+    if damage == "garbled":
+        [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("dtms.corrupt-")]
+        assert str(aside) in line
+        assert len((aside / "cache.db").read_bytes()) == 64 * 1024
+    # and they are managed: the next cycles score every one of them
+    await rig.cycles(2)
+    assert rig.strategy.evaluated == set(range(1, OPEN + 1))
+
+
+async def test_a_position_missing_from_an_intact_store_is_adopted(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.strategy.store.delete_record(7)
+    rig.strategy.store.close()
+    caplog.set_level(logging.WARNING)
+    await _restart(rig)
+    _all_managed(rig)
+    [line] = _adoption_warnings(caplog)
+    assert "no record" in line and "tickets 7" in line and "adopted 1" in line
+
+
+async def test_an_intact_restart_adopts_nothing(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig.strategy.store.close()
+    caplog.set_level(logging.WARNING)
+    await _restart(rig)
+    _all_managed(rig)
+    assert _adoption_warnings(caplog) == []
+
+
+async def test_positions_with_another_magic_and_our_hedges_are_not_adopted(
+    tmp_path: Path,
+) -> None:
+    r = Rig(tmp_path / "dtms", magic=42)
+    r.broker.add(replace(trade(ticket=1), magic=42))
+    r.broker.add(replace(trade(ticket=2), magic=7))
+    r.broker.add(replace(trade(ticket=3), magic=42, comment="DTMS_HEDGE_1"))
+    await r.start()
+    assert set(r.strategy.records) == {1}
+    await r.stop()
+
+
+async def test_a_reused_ticket_is_a_new_trade_and_the_old_record_is_archived(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = Rig(tmp_path / "dtms")
+    await r.start()
+    first = await r.open_buy(ticket=5, volume=0.1)
+    await r.cycles(1)
+    r.broker.close(5)
+    await r.strategy.on_trade_closed(r.host, r.broker.closed[-1], "manual")
+    assert not r.strategy.records[5].is_open
+    # the same ticket again, another position (a fresh paper account): registration
+    r.clock.advance(M5)
+    again = replace(first, opened_at=r.clock.now(), entry_price=first.entry_price + 1.0)
+    r.broker.add(again)
+    await r.strategy.on_trade_executed(r.host, again)
+    rec = r.strategy.records[5]
+    assert rec.is_open and rec.opened_at == again.opened_at
+    [old] = r.strategy.store.archived(5)
+    assert old["state"] == "CLOSED" and old["opened_at"] == first.opened_at.isoformat()
+    assert r.strategy.store.get_record(5)["opened_at"] == again.opened_at.isoformat()
+    # the very same position registered twice stays one trade
+    await r.strategy.on_trade_executed(r.host, again)
+    assert len(r.strategy.store.archived(5)) == 1
+    await r.stop()
+
+
+async def test_a_reused_ticket_found_at_start_up_is_adopted_as_a_new_trade(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = Rig(tmp_path / "dtms")
+    await r.start()
+    first = await r.open_buy(ticket=5, volume=0.1)
+    r.broker.close(5)
+    await r.strategy.on_trade_closed(r.host, r.broker.closed[-1], "manual")
+    r.strategy.store.close()
+    r.clock.advance(M5)
+    r.broker.add(replace(first, opened_at=r.clock.now()))
+    caplog.set_level(logging.WARNING)
+    r.strategy = LocalStrategy(r.settings)
+    await r.strategy.startup(r.host)
+    assert r.strategy.records[5].is_open
+    assert len(r.strategy.store.archived(5)) == 1
+    [line] = _adoption_warnings(caplog)
+    assert "tickets 5 reused" in line
+    # an unchanged closed record of a position still listed is the same trade: kept
+    with Store(tmp_path / "other") as s:
+        assert s.archived(5) == []
+    await r.stop()
