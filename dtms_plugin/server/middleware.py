@@ -20,7 +20,7 @@ from hookspecs import DataError
 
 from ..store import StoreError
 from . import body as request_body
-from .service import EngineUnavailable, RegistrationRejected
+from .service import EngineUnavailable, RegistrationConflict, RegistrationRejected
 from .validation import FieldError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -80,6 +80,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DataError as exc:
         return json_error(
             400, {"error": "invalid field", "field": _field_of(exc), "message": str(exc)}
+        )
+    except RegistrationConflict as exc:
+        return json_error(
+            409, {"error": "conflicting registration", "field": exc.field, "message": str(exc)}
         )
     except RegistrationRejected as exc:
         return json_error(422, {"error": "not registered", "message": str(exc)})

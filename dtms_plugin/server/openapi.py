@@ -293,6 +293,11 @@ PATHS: dict[str, Any] = {
                     "invalid JSON, nested too deep, an unsupported charset, or a field is"
                     " wrong (named in field)",
                 ),
+                "409": _json(
+                    "Error",
+                    "the ticket is a live trade with another direction or symbol (named in"
+                    " field)",
+                ),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),
                 **_ERRORS,

@@ -40,6 +40,15 @@ class RegistrationRejected(RuntimeError):
     """The engine declined a trade (it kept no record of it): a 422."""
 
 
+class RegistrationConflict(RuntimeError):
+    """A registration that contradicts the live trade of the same ticket (another
+    direction or symbol): a 409 naming ``field``, never silently accepted."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 RuntimeFactory = Callable[[ServerSettings], Runtime]
 StrategyFactory = Callable[[DtmsSettings, Store], Strategy]
 
@@ -230,10 +239,22 @@ class DtmsService:
     # ------------------------------------------------------------------ commands
 
     async def register(self, reg: Registration) -> tuple[bool, dict[str, Any]]:
-        """``(created, body)``. Idempotent: a known ticket is reported, not re-registered."""
+        """``(created, body)``. Idempotent: a known ticket is reported, not re-registered.
+        A ticket whose record is CLOSED, registered with another opening time or entry, is
+        a new trade (a broker that reuses tickets): the old record is archived and the new
+        one registered. A registration contradicting a live trade is a conflict."""
         self._require_engine()
         async with self._command_lock:
             record = self.store.get_record(reg.ticket)
+            if record is not None and _reused(record, reg):
+                self.store.archive_record(reg.ticket)
+                self.log.warning(
+                    "ticket %s registered again for a new position; its closed record was archived",
+                    reg.ticket,
+                )
+                record = None
+            elif record is not None:
+                _check_conflict(record, reg)
             created = record is None
             if created:
                 await self.engine.run(self._register_in_engine(reg))
@@ -418,3 +439,42 @@ class DtmsService:
                 "reason": mode[1] if mode else None,
             },
         }
+
+
+def _live(record: Mapping[str, Any]) -> bool:
+    """Open, or closed by DTMS with actions still owed (its close or its hedge's)."""
+    return record.get("state") != DefensiveState.CLOSED.value or bool(record.get("owed"))
+
+
+def _reused(record: Mapping[str, Any], reg: Registration) -> bool:
+    """A CLOSED record, and the registration names another position: another entry, or
+    another opening time when it gives one."""
+    if _live(record):
+        return False
+    entry = record.get("entry_price")
+    if not isinstance(entry, int | float) or abs(entry - reg.entry_price) > 1e-9 * max(
+        1.0, abs(entry)
+    ):
+        return True
+    if reg.opened_at is None:
+        return False
+    opened = record.get("opened_at")
+    try:
+        return datetime.fromisoformat(str(opened)) != reg.opened_at
+    except ValueError:
+        return True
+
+
+def _check_conflict(record: Mapping[str, Any], reg: Registration) -> None:
+    """A live trade registered again with another direction or symbol is not the same
+    trade, and not a new one either: refuse it, naming the field."""
+    if not _live(record):
+        return
+    for field, sent in (("direction", reg.direction), ("symbol", reg.symbol)):
+        held = record.get(field)
+        if held is not None and held != sent:
+            raise RegistrationConflict(
+                field,
+                f"ticket {reg.ticket} is a live {record.get('direction')} trade on "
+                f"{record.get('symbol')}: {field} {sent!r} conflicts with {held!r}",
+            )

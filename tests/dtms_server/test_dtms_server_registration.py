@@ -248,3 +248,50 @@ async def test_account_defensive_mode_makes_every_open_trade_defensive(
     batch = await (await client.get("/dtms/trades", params={"tickets": "1"})).json()
     assert batch["account_mode"] is None
     assert batch["trades"]["1"]["defensive"] is False
+
+
+async def test_another_direction_or_symbol_for_a_live_trade_is_409_naming_the_field(
+    client: Client,
+) -> None:
+    assert (await client.post("/dtms/trade/enable", json=registration(30))).status == 201
+    for field, value in (("direction", "sell"), ("symbol", "EURUSD")):
+        resp = await client.post("/dtms/trade/enable", json=registration(30, **{field: value}))
+        assert resp.status == 409
+        body = await resp.json()
+        assert body["error"] == "conflicting registration"
+        assert body["field"] == field
+        assert "ticket 30" in body["message"]
+    stored = service_of(client).store.get_record(30)
+    assert stored["direction"] == "buy" and stored["symbol"] == "XAUUSD"
+    # the same trade again is still simply already registered
+    assert (await client.post("/dtms/trade/enable", json=registration(30))).status == 200
+
+
+async def test_a_closed_ticket_registered_for_a_new_position_is_a_new_trade(
+    client: Client,
+) -> None:
+    opened = "2026-01-05T10:00:00Z"
+    assert (
+        await client.post("/dtms/trade/enable", json=registration(31, opened_at=opened))
+    ).status == 201
+    store = service_of(client).store
+    closed = {**store.get_record(31), "state": "CLOSED"}
+    store.put_record(31, closed)
+    # the same closed trade registered again: already registered, not a new one
+    same = await client.post("/dtms/trade/enable", json=registration(31, opened_at=opened))
+    assert same.status == 200 and (await same.json())["state"] == "CLOSED"
+    # a closed trade is not live: another direction is a new position, not a conflict
+    later = "2026-02-01T09:00:00Z"
+    again = await client.post(
+        "/dtms/trade/enable", json=registration(31, opened_at=later, direction="sell")
+    )
+    assert again.status == 201
+    body = await again.json()
+    assert body["already_registered"] is False and body["state"] == "HEALTHY"
+    assert store.get_record(31)["opened_at"] == "2026-02-01T09:00:00+00:00"
+    assert store.archived(31) == [closed]
+    # another entry price alone (no opening time sent) is a new position too
+    store.put_record(31, {**store.get_record(31), "state": "CLOSED"})
+    third = await client.post("/dtms/trade/enable", json=registration(31, entry=2100.0))
+    assert third.status == 201
+    assert len(store.archived(31)) == 2
