@@ -79,6 +79,7 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call(enable, "post", enable, json=registration(ticket, entry=entry))
     await call(enable, "post", enable, json=registration(str(ticket), entry=entry))
     await call(enable, "post", enable, json=registration(ticket, volume=-1))
+    await call(enable, "post", enable, json=registration(ticket, entry=entry, direction="sell"))
     await call(enable, "post", enable, json=registration(ticket), headers={})
     world.broker.set_price("XAUUSD", entry - 10.0)
     await service_of(client).run_cycle()  # moves the trade, journals an action
