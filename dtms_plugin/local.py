@@ -17,7 +17,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hookspecs import (
@@ -57,6 +57,9 @@ from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import Store, StoreError
 
+#: closed trades removed per quiet cycle by retention: small, so a cycle stays short
+RETENTION_BATCH = 50
+
 
 class LocalStrategy(MarketEdges):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
@@ -69,7 +72,11 @@ class LocalStrategy(MarketEdges):
         store: Store | None = None,
         *,
         log: logging.Logger | None = None,
+        adopt: bool = True,
     ) -> None:
+        #: adopt open positions with no record at start-up (docs/dtms.md §8): a host's
+        #: engine does; ``dtms serve`` does not, it manages what hosts register with it
+        self.adopt = adopt
         self.settings = settings
         self.log = log or logging.getLogger("dtms_plugin.local")
         self._store = store
@@ -80,6 +87,7 @@ class LocalStrategy(MarketEdges):
         self._infos: dict[str, SymbolInfo] = {}
         self._account = AccountState(hedging=False)  # until the broker says otherwise
         self._recovered = False
+        self._next_retention: datetime | None = None  # the next retention check
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
         self._bar_failures: dict[str, int] = {}
@@ -137,7 +145,8 @@ class LocalStrategy(MarketEdges):
             if rec is not loaded:
                 self._persist(rec, now)
         self._flush()
-        self._adopt(host, positions, now)
+        if self.adopt:
+            self._adopt(host, positions, now)
         self._recovered = True
 
     def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
@@ -223,7 +232,27 @@ class LocalStrategy(MarketEdges):
             for rec in recs:
                 await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
         self._refresh_states(now)
+        quiet = self._writes.quiet
         self._flush()
+        if quiet:
+            self._retain(now)
+
+    def _retain(self, now: datetime) -> None:
+        """docs/dtms.md §8 retention: closed trades older than ``retention_days`` leave the
+        store and the book, a small batch per quiet cycle, checked again at once while
+        there are more and otherwise once an hour of the host's clock."""
+        if self._next_retention is not None and now < self._next_retention:
+            return
+        before = now - timedelta(days=self.settings.retention_days)
+        try:
+            gone = self.store.purge_closed(before, RETENTION_BATCH)
+        except StoreError as exc:
+            self.log.error("DTMS retention postponed: %s", exc)
+            gone = []
+        for ticket in gone:
+            self.book.pop(ticket)
+        more = len(gone) == RETENTION_BATCH
+        self._next_retention = None if more else now + timedelta(hours=1)
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()

@@ -56,7 +56,8 @@ StrategyFactory = Callable[[DtmsSettings, Store], Strategy]
 def default_strategy_factory(settings: DtmsSettings, store: Store) -> Strategy:
     from ..local import LocalStrategy  # the engine is optional until it is needed
 
-    return LocalStrategy(settings, store)
+    # the server manages what hosts register: it adopts no position of the account
+    return LocalStrategy(settings, store, adopt=False)
 
 
 def default_runtime_factory(settings: ServerSettings) -> Runtime:
