@@ -95,6 +95,11 @@ class PendingWrites:
     def __bool__(self) -> bool:
         return bool(self._records or self._states or self._history)
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing but the state cache's re-stamp pending: no record changed, no action."""
+        return not (self._records or self._history)
+
     def record(self, rec: TradeRecord, now: datetime, score: dict[str, Any] | None = None) -> None:
         """``rec`` (already in the book) changed at ``now``; its score breakdown, when
         given, is kept with it until a newer one comes."""

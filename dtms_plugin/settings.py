@@ -169,6 +169,9 @@ class DtmsSettings:
     #: adopts open positions with it that it holds no record of (docs/dtms.md §8). Unset:
     #: every open position of the account except DTMS's own hedges.
     magic: int | None = None
+    #: Days a CLOSED trade (its record, state and action history) is kept before the
+    #: local strategy removes it, a few at a time in quiet cycles; open trades never.
+    retention_days: float = 30.0
     fresh_seconds: float = 10.0
     last_known_seconds: float = 30.0
     #: ``"auto"``: fast = the host's timeframe, signal = the next coarser one (see
@@ -196,7 +199,12 @@ class DtmsSettings:
         it into a ConfigError naming the table)."""
         _at_least("fresh_seconds", self.fresh_seconds, 0.0)
         _at_least("last_known_seconds", self.last_known_seconds, self.fresh_seconds)
-        for name in ("register_timeout_seconds", "query_timeout_seconds", "monitor_seconds"):
+        for name in (
+            "register_timeout_seconds",
+            "query_timeout_seconds",
+            "monitor_seconds",
+            "retention_days",
+        ):
             _positive(name, getattr(self, name))
         for name in ("state_dir", "token_env"):
             if not getattr(self, name).strip():

@@ -295,8 +295,7 @@ PATHS: dict[str, Any] = {
                 ),
                 "409": _json(
                     "Error",
-                    "the ticket is a live trade with another direction or symbol (named in"
-                    " field)",
+                    "the ticket is a live trade with another direction or symbol (named in field)",
                 ),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),

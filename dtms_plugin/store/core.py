@@ -51,6 +51,16 @@ _SCAN = (
     "SELECT key, mode, filename, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
     " AND (expire_time IS NULL OR expire_time > ?) ORDER BY rowid"
 )
+# Retention's candidates: CLOSED records with nothing owed, closed before a time (ISO text
+# in UTC compares in time order); a row that is not valid JSON text never matches.
+_CLOSED_BEFORE = (
+    "SELECT key FROM Cache WHERE key >= 'trade:' AND key < 'trade;' AND raw = 1 AND mode = 1"
+    " AND filename IS NULL AND CASE WHEN typeof(value) = 'text' AND json_valid(value) THEN"
+    " json_extract(value, '$.state') = 'CLOSED'"
+    " AND coalesce(json_array_length(value, '$.owed'), 0) = 0"
+    " AND json_extract(value, '$.closed_at') < ? ELSE 0 END"
+    " ORDER BY rowid LIMIT ?"
+)
 _COUNT = "SELECT key FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
 
 
@@ -261,6 +271,26 @@ class Store:
             if isinstance(record, dict):
                 out.append(record)
         return out
+
+    def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
+        """Remove at most ``limit`` CLOSED records closed before ``closed_before`` (oldest
+        tickets first), with their state row, journal index and journal entries, in one
+        transaction; returns their tickets. A record that is not CLOSED, has no close time
+        or is not valid JSON is never touched: retention only ever removes finished trades.
+        The condition is read by SQLite from the JSON text, so no record is decoded."""
+        if limit <= 0:
+            return []
+        stamp = _iso(closed_before)
+        with self._writing("retention of closed trades"):
+            self._drain()
+            rows = self._cache._sql(_CLOSED_BEFORE, (stamp, limit)).fetchall()
+            tickets = [n for (key,) in rows if (n := _number(key[len("trade:") :])) is not None]
+            for ticket in tickets:
+                for seq in self._ticket_seqs(ticket):
+                    self._delete(f"action:{seq}")
+                for key in (f"trade:{ticket}", f"state:{ticket}", f"actions:ticket:{ticket}"):
+                    self._delete(key)
+        return tickets
 
     def records(self) -> dict[int, dict[str, Any]]:
         """Every readable record, by ticket, in the order they were first written."""
