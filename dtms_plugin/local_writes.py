@@ -173,7 +173,8 @@ class PendingWrites:
         self._records, self._states, self._history = {}, {}, []
         try:
             with store.batch():
-                store.put_records(records)
+                if records:
+                    store.put_records(records)
                 for at, group in states.items():
                     store.put_states(group, at)
                 store.append_actions(history)
