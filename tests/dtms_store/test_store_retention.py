@@ -5,6 +5,7 @@ from its store and its book."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -83,7 +84,7 @@ async def test_the_local_strategy_removes_expired_closed_trades_in_quiet_cycles(
         await rig.cycles(1)
         counts.append(len(store.records()))
     # a small batch per quiet cycle, never more, until only the open trade is left
-    assert all(0 <= a - b <= RETENTION_BATCH for a, b in zip(counts, counts[1:], strict=False))
+    assert all(0 <= a - b <= RETENTION_BATCH for a, b in itertools.pairwise(counts))
     assert counts[0] - counts[1] <= RETENTION_BATCH < counts[0] - 1
     assert set(store.records()) == {closed + 1}  # the open trade stays
     assert set(rig.strategy.records) == {closed + 1}
