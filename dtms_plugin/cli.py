@@ -34,7 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8001, help="port (default 8001; 0: any)")
     serve.add_argument(
-        "--config", default=None, help="plugins.toml (default ./plugins.toml if present)"
+        "--config",
+        default=None,
+        help="plugins.toml (default ./plugins.toml if present); with the paper broker its"
+        " [host.paper] account_file (the shipped one: .hostapp/paper-account.sqlite) is the"
+        " account shared with hostapp run --live",
     )
     serve.add_argument(
         "--monitor-seconds",

@@ -49,7 +49,8 @@ class ApiError(Exception):
 def json_error(
     status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    return web.json_response(dict(body), status=status, headers=headers)
+    """An error body; ``success: false`` because the original DTMS's clients test it."""
+    return web.json_response({**body, "success": False}, status=status, headers=headers)
 
 
 def _field_of(exc: DataError) -> str:

@@ -38,7 +38,7 @@ class _JsonErrorRequestHandler(RequestHandler):
             except ValueError:
                 phrase = "error"
             body = {"error": phrase, "message": (message or phrase)[:300]}
-        response = web.json_response(body, status=status)
+        response = web.json_response({**body, "success": False}, status=status)
         response.force_close()
         return response
 

@@ -7,6 +7,8 @@ compares with the document, so a route cannot be added without documenting it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from .dashboard import all_trades
@@ -15,6 +17,7 @@ from .middleware import ApiError, read_json
 from .openapi import document
 from .settings import ServerSettings
 from .validation import parse_limit, parse_registration, parse_ticket_list, parse_ticket_text
+from .views import registration_body
 
 MAX_ACTIONS_LIMIT = 1000
 #: ``/dtms/trade/{ticket}`` for every ticket but ``enable``: that path is the POST-only
@@ -23,19 +26,27 @@ MAX_ACTIONS_LIMIT = 1000
 TICKET_PATH = "/dtms/trade/{ticket:(?!enable$)[^/]+}"
 
 
+def answer(body: dict[str, Any], status: int = 200) -> web.Response:
+    """Every JSON answer carries ``success`` (true below 400), as the original server's
+    did: its clients test that key before reading the rest."""
+    return web.json_response({**body, "success": status < 400}, status=status)
+
+
 def _ticket_param(request: web.Request) -> int:
     return parse_ticket_text(request.match_info["ticket"])
 
 
 async def health(request: web.Request) -> web.Response:
     healthy, body = request.app[SERVICE_KEY].health()
-    return web.json_response(body, status=200 if healthy else 503)
+    return answer(body, 200 if healthy else 503)
 
 
 async def enable_trade(request: web.Request) -> web.Response:
     registration = parse_registration(await read_json(request))
-    created, body = await request.app[SERVICE_KEY].register(registration)
-    return web.json_response(body, status=201 if created else 200)
+    service = request.app[SERVICE_KEY]
+    created, body = await service.register(registration)
+    view = service.trade(registration.ticket)
+    return answer(registration_body(body, view), 201 if created else 200)
 
 
 async def get_trade(request: web.Request) -> web.Response:
@@ -43,13 +54,13 @@ async def get_trade(request: web.Request) -> web.Response:
     view = request.app[SERVICE_KEY].trade(ticket)
     if view is None:
         raise ApiError(404, {"error": "trade not found", "ticket": ticket})
-    return web.json_response(view)
+    return answer(view)
 
 
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     if "tickets" not in request.query:  # no list: every trade, as the dashboard shows them
-        return web.json_response(
+        return answer(
             all_trades(
                 service.store,
                 account_defensive=service.account_defensive(),
@@ -59,28 +70,29 @@ async def get_trades(request: web.Request) -> web.Response:
     tickets = parse_ticket_list(
         request.query.get("tickets"), limit=service.settings.max_batch_tickets
     )
-    return web.json_response(service.trades(tickets))
+    return answer(service.trades(tickets))
 
 
 async def delete_trade(request: web.Request) -> web.Response:
     ticket = _ticket_param(request)
     if not await request.app[SERVICE_KEY].unregister(ticket):
         raise ApiError(404, {"error": "trade not found", "ticket": ticket})
-    return web.json_response({"ticket": ticket, "unregistered": True})
+    return answer({"ticket": ticket, "unregistered": True})
 
 
 async def status(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SERVICE_KEY].status())
+    return answer(request.app[SERVICE_KEY].status())
 
 
 async def actions(request: web.Request) -> web.Response:
     raw_ticket = request.query.get("ticket")
     ticket = parse_ticket_text(raw_ticket) if raw_ticket is not None else None
     limit = parse_limit(request.query.get("limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
-    return web.json_response(request.app[SERVICE_KEY].actions(ticket, limit))
+    return answer(request.app[SERVICE_KEY].actions(ticket, limit))
 
 
 async def openapi(request: web.Request) -> web.Response:
+    # the document itself, not an answer: OpenAPI allows no extra top-level keys
     return web.json_response(document(symbols=documented_symbols(request.app[SETTINGS_KEY])))
 
 

@@ -155,5 +155,45 @@ def trade_view(
     view = batch_entry(ticket, record, account_defensive=account_defensive)
     view["warnings"] = _warnings(record)
     view["last_action"] = dict(last_action) if last_action is not None else None
+    # the original server's names, which its clients read (docs/dtms.md §9)
+    info["state"] = view["state"]
+    info["current_score"] = view["score"]
+    info["warnings"] = view["warnings"]
+    info["actions_taken"] = actions_taken(record)
     view["trade_info"] = info
+    view["success"] = True
+    view["summary"] = trade_summary(ticket, view["state"], view["score"])
     return view
+
+
+def actions_taken(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The engine's done actions, oldest first (what the original ``actions_taken`` listed)."""
+    journal = record.get("journal")
+    if not isinstance(journal, list):
+        return []
+    return [
+        {"kind": e.get("kind"), "at": e.get("at"), "key": e.get("key"), "code": e.get("code")}
+        for e in journal
+        if isinstance(e, Mapping) and e.get("status") == "done"
+    ]
+
+
+def trade_summary(ticket: int, state: str, score: float | None) -> str:
+    shown = "n/a" if score is None else f"{score:g}"
+    return f"Trade {ticket} is in {state} state with score {shown}"
+
+
+def registration_body(
+    registered: Mapping[str, Any], view: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``POST /dtms/trade/enable``'s body: today's fields plus the original's ``success``,
+    ``summary`` and ``trade_info``, which its clients test before trusting a registration."""
+    ticket = registered["ticket"]
+    already = bool(registered.get("already_registered"))
+    summary = (
+        f"Trade {ticket} already registered with DTMS"
+        if already
+        else f"DTMS protection enabled for ticket {ticket}"
+    )
+    info = dict(view["trade_info"]) if view is not None else {"state": registered.get("state")}
+    return {**registered, "success": True, "summary": summary, "trade_info": info}

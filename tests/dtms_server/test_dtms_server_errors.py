@@ -111,7 +111,7 @@ async def test_a_bad_ticket_in_the_path_is_400(client: Client, path: str) -> Non
 async def test_unknown_path_is_404_json(client: Client) -> None:
     resp = await client.get("/nope")
     assert resp.status == 404
-    assert await resp.json() == {"error": "not found", "path": "/nope"}
+    assert await resp.json() == {"error": "not found", "path": "/nope", "success": False}
 
 
 @pytest.mark.parametrize(

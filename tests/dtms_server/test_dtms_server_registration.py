@@ -19,17 +19,23 @@ Client = TestClient[web.Request, web.Application]
 async def test_first_registration_is_201_then_200_already_registered(client: Client) -> None:
     first = await client.post("/dtms/trade/enable", json=registration(7))
     assert first.status == 201
-    assert await first.json() == {
+    body = await first.json()
+    assert {k: body[k] for k in ("ticket", "registered", "already_registered", "state")} == {
         "ticket": 7,
         "registered": True,
         "already_registered": False,
         "state": "HEALTHY",
     }
+    assert body["success"] is True
+    assert body["summary"] == "DTMS protection enabled for ticket 7"
+    assert body["trade_info"]["state"] == "HEALTHY"
     again = await client.post("/dtms/trade/enable", json=registration(7))
     assert again.status == 200
     body = await again.json()
     assert body["already_registered"] is True
     assert body["registered"] is True
+    assert body["success"] is True
+    assert body["summary"] == "Trade 7 already registered with DTMS"
 
 
 async def test_string_and_int_tickets_are_one_trade(client: Client) -> None:
@@ -107,7 +113,7 @@ async def test_unknown_trade_is_404_with_json(client: Client) -> None:
     resp = await client.get("/dtms/trade/77")
     assert resp.status == 404
     assert resp.content_type == "application/json"
-    assert await resp.json() == {"error": "trade not found", "ticket": 77}
+    assert await resp.json() == {"error": "trade not found", "ticket": 77, "success": False}
 
 
 async def test_batch_returns_known_and_unknown(client: Client) -> None:
@@ -145,7 +151,7 @@ async def test_delete_unregisters(client: Client) -> None:
     await client.post("/dtms/trade/enable", json=registration(7))
     resp = await client.delete("/dtms/trade/7")
     assert resp.status == 200
-    assert await resp.json() == {"ticket": 7, "unregistered": True}
+    assert await resp.json() == {"ticket": 7, "unregistered": True, "success": True}
     assert (await client.get("/dtms/trade/7")).status == 404
     assert (await client.delete("/dtms/trade/7")).status == 404
     strategy = service_of(client).strategy

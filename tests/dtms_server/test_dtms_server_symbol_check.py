@@ -20,6 +20,7 @@ async def test_a_symbol_the_broker_does_not_trade_is_refused(client: Client) -> 
         "error": "invalid field",
         "field": "symbol",
         "message": "symbol 'NOPE': the broker does not trade it",
+        "success": False,
     }
     assert (await client.get("/dtms/trade/7")).status == 404
     strategy = service_of(client).strategy

@@ -1,0 +1,306 @@
+"""The schemas of the DTMS API's OpenAPI document (:mod:`.openapi`): request bodies and
+every JSON answer. Every answer but the document itself carries ``success`` (true below
+400), the key the original DTMS server's clients test before reading the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import limits
+
+_NUM_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
+_STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
+_STATE: dict[str, Any] = {
+    "type": "string",
+    "enum": ["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"],
+}
+
+_PRICE: dict[str, Any] = {
+    "type": "number",
+    "exclusiveMinimum": 0,
+    "maximum": limits.MAX_NUMBER,
+}
+_LEVEL: dict[str, Any] = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "maximum": limits.MAX_NUMBER,
+    "description": "null or 0: none",
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "success"],
+        "properties": {
+            "success": {"type": "boolean", "enum": [False]},
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "field": {"type": "string"},
+            "ticket": {"type": "integer"},
+        },
+    },
+    "Registration": {
+        "type": "object",
+        "required": ["ticket", "symbol", "direction", "volume"],
+        # the entry price under one of its two names (both, equal, is tolerated for old
+        # clients but not documented)
+        "oneOf": [{"required": ["entry"]}, {"required": ["entry_price"]}],
+        "properties": {
+            "ticket": {
+                "type": ["integer", "string"],
+                "minimum": 1,
+                "maximum": limits.MAX_TICKET,
+                "pattern": limits.TICKET_PATTERN,
+                "description": "an integer > 0 or a string of digits",
+            },
+            "symbol": {
+                "type": "string",
+                "pattern": limits.SYMBOL_PATTERN,
+                "description": "a symbol the broker trades (else 400, field symbol)",
+            },
+            "direction": {
+                "type": "string",
+                "pattern": limits.DIRECTION_PATTERN,
+                "description": "buy or sell, any case",
+            },
+            "entry": {**_PRICE, "description": "entry price; alias entry_price"},
+            "entry_price": _PRICE,
+            "volume": _PRICE,
+            "stop_loss": _LEVEL,
+            "take_profit": _LEVEL,
+            "opened_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "maxLength": limits.MAX_TIME_CHARS,
+                "description": "ISO 8601 with a timezone; null: the server's clock",
+            },
+            "magic": {"type": "integer", "minimum": limits.MIN_MAGIC, "maximum": limits.MAX_MAGIC},
+            "comment": {"type": "string"},
+        },
+    },
+    "Registered": {
+        "type": "object",
+        "required": [
+            "summary",
+            "ticket",
+            "registered",
+            "already_registered",
+            "state",
+            "trade_info",
+        ],
+        "properties": {
+            "summary": {
+                "type": "string",
+                "description": "'DTMS protection enabled for ticket T' or"
+                " 'Trade T already registered with DTMS'",
+            },
+            "trade_info": {"$ref": "#/components/schemas/TradeInfo"},
+            "ticket": {"type": "integer"},
+            "registered": {"type": "boolean"},
+            "already_registered": {"type": "boolean"},
+            "state": _STATE,
+        },
+    },
+    "TradeSummary": {
+        "type": "object",
+        "required": ["ticket", "state", "defensive", "score", "updated_at"],
+        "properties": {
+            "ticket": {"type": "integer"},
+            "state": _STATE,
+            "defensive": {"type": "boolean"},
+            "score": _NUM_OR_NULL,
+            "updated_at": _STR_OR_NULL,
+        },
+    },
+    "Trade": {
+        "type": "object",
+        "required": [
+            "summary",
+            "ticket",
+            "state",
+            "defensive",
+            "score",
+            "warnings",
+            "last_action",
+            "updated_at",
+            "trade_info",
+        ],
+        "properties": {
+            "ticket": {"type": "integer"},
+            "state": _STATE,
+            "defensive": {"type": "boolean"},
+            "score": _NUM_OR_NULL,
+            "warnings": {"type": "array"},
+            "last_action": {"type": ["object", "null"]},
+            "updated_at": _STR_OR_NULL,
+            "summary": {
+                "type": "string",
+                "description": "'Trade T is in STATE state with score S' (n/a: no score yet)",
+            },
+            "trade_info": {"$ref": "#/components/schemas/TradeInfo"},
+        },
+    },
+    "TradeInfo": {
+        "type": "object",
+        "description": "the trade's details; state, current_score, warnings and"
+        " actions_taken under the original server's names",
+        "required": [
+            "state",
+            "current_score",
+            "warnings",
+            "actions_taken",
+            "deadlines",
+            "hedge_ticket",
+            "journal",
+        ],
+        "properties": {
+            "state": _STATE,
+            "current_score": _NUM_OR_NULL,
+            "warnings": {"type": "array"},
+            "actions_taken": {
+                "type": "array",
+                "description": "the engine's done actions, oldest first",
+                "items": {
+                    "type": "object",
+                    "required": ["kind", "at"],
+                    "properties": {"kind": _STR_OR_NULL, "at": _STR_OR_NULL},
+                },
+            },
+            "symbol": {"type": "string"},
+            "direction": {"type": "string", "enum": ["buy", "sell"]},
+            "entry_price": {"type": "number"},
+            "volume": {"type": "number"},
+            "stop_loss": _NUM_OR_NULL,
+            "take_profit": _NUM_OR_NULL,
+            "r": _NUM_OR_NULL,
+            "closed_at": _STR_OR_NULL,
+            "close_reason": {"type": "string"},
+            "realised_profit": _NUM_OR_NULL,
+            "deadlines": {"type": "object"},
+            "hedge_ticket": {"type": ["integer", "null"]},
+            "journal": {"type": "array"},
+        },
+    },
+    "Batch": {
+        "type": "object",
+        "required": ["trades", "unknown", "account_mode"],
+        "properties": {
+            "trades": {
+                "type": "object",
+                "additionalProperties": {"$ref": "#/components/schemas/TradeSummary"},
+            },
+            "unknown": {"type": "array", "items": {"type": "integer"}},
+            "account_mode": {
+                "type": ["object", "null"],
+                "description": "account defensive mode while active: every trade defensive",
+                "required": ["until", "reason"],
+                "properties": {"until": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
+    },
+    "Unregistered": {
+        "type": "object",
+        "required": ["ticket", "unregistered"],
+        "properties": {"ticket": {"type": "integer"}, "unregistered": {"type": "boolean"}},
+    },
+    "Monitor": {
+        "type": "object",
+        "required": ["running", "cycles", "failures", "consecutive_failures", "last_error"],
+        "properties": {
+            "running": {"type": "boolean"},
+            "cycles": {"type": "integer"},
+            "failures": {"type": "integer"},
+            "consecutive_failures": {"type": "integer"},
+            "last_error": _STR_OR_NULL,
+            "last_cycle_at": _STR_OR_NULL,
+            "stopped_reason": _STR_OR_NULL,
+            "interval_seconds": {"type": "number"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "engine_running", "problems", "monitor"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "engine_running": {"type": "boolean"},
+            "problems": {"type": "array", "items": {"type": "string"}},
+            "monitor": {"$ref": "#/components/schemas/Monitor"},
+        },
+    },
+    "Status": {
+        "type": "object",
+        "required": ["engine", "monitor", "trades", "states", "account_mode"],
+        "properties": {
+            "engine": {
+                "type": "object",
+                "required": ["running", "healthy", "strategy", "broker"],
+                "properties": {
+                    "running": {"type": "boolean"},
+                    "healthy": {"type": "boolean"},
+                    "strategy": _STR_OR_NULL,
+                    "broker": {"type": "string"},
+                    "started_at": {"type": "string"},
+                    "engine_time": _STR_OR_NULL,
+                },
+            },
+            "monitor": {"$ref": "#/components/schemas/Monitor"},
+            "trades": {"type": "integer"},
+            "states": {
+                "type": "object",
+                "required": list(_STATE["enum"]),
+                "additionalProperties": {"type": "integer"},
+            },
+            "account_mode": {
+                "type": "object",
+                "required": ["defensive", "until", "reason"],
+                "properties": {
+                    "defensive": {"type": "boolean"},
+                    "until": _STR_OR_NULL,
+                    "reason": _STR_OR_NULL,
+                },
+            },
+        },
+    },
+    "Actions": {
+        "type": "object",
+        "required": ["ticket", "actions"],
+        "properties": {
+            "ticket": {"type": ["integer", "null"]},
+            "actions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "ticket", "at"],
+                    "properties": {
+                        "type": {
+                            "type": "string",
+                            "enum": ["action", "state_change", "unregistered"],
+                        },
+                        "ticket": {"type": "integer"},
+                        "at": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "code": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
+}
+
+
+#: The answers of the API (every schema a route answers with, but Error and the document):
+#: each carries ``success``, true (below 400) or false (Health's 503).
+ANSWERS = ("Registered", "Trade", "Batch", "Unregistered", "Health", "Status", "Actions")
+
+
+def _with_success() -> None:
+    for name in ANSWERS:
+        schema = SCHEMAS[name]
+        schema["required"] = ["success", *schema["required"]]
+        schema["properties"] = {"success": {"type": "boolean"}, **schema["properties"]}
+
+
+_with_success()

@@ -1,0 +1,114 @@
+"""The original DTMS server's clients work unchanged (docs/dtms.md §9): each test sends what
+one of them sends and reads what it reads, against a real server on loopback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from support.dtms_server_world import World, open_position, registration, service_of
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def test_the_bots_poller_body_with_an_action_key_and_null_levels(client: Client) -> None:
+    body = {
+        "action": "enable",
+        "ticket": 4101,
+        "symbol": "XAUUSD",
+        "direction": "buy",
+        "entry": 2000.0,
+        "volume": 0.1,
+        "stop_loss": None,
+        "take_profit": None,
+    }
+    resp = await client.post("/dtms/trade/enable", json=body)
+    assert resp.status == 201
+    answer = await resp.json()
+    assert answer["success"] is True  # the poller's test before it marks the trade done
+    assert answer["summary"] == "DTMS protection enabled for ticket 4101"
+    assert answer["already_registered"] is False
+    info = answer["trade_info"]
+    assert (info["stop_loss"], info["take_profit"], info["state"]) == (None, None, "HEALTHY")
+    again = await (await client.post("/dtms/trade/enable", json=body)).json()
+    assert (again["success"], again["already_registered"]) == (True, True)
+    assert again["summary"] == "Trade 4101 already registered with DTMS"
+
+
+async def test_the_phase_3_helpers_payload(client: Client) -> None:
+    payload = {
+        "ticket": 4102,
+        "symbol": "XAUUSD",
+        "direction": "SELL",
+        "entry_price": 2001.5,
+        "volume": 0.25,
+        "stop_loss": 2011.5,
+        "take_profit": 1981.5,
+    }
+    resp = await client.post("/dtms/trade/enable", json=payload)
+    assert resp.status == 201
+    answer = await resp.json()
+    assert answer["success"] is True
+    assert answer["trade_info"]["direction"] == "sell"
+    assert answer["trade_info"]["entry_price"] == 2001.5
+
+
+async def test_a_digit_string_ticket_is_the_same_trade(client: Client) -> None:
+    first = await client.post("/dtms/trade/enable", json=registration("4103"))
+    assert (first.status, (await first.json())["ticket"]) == (201, 4103)
+    second = await (await client.post("/dtms/trade/enable", json=registration(4103))).json()
+    assert second["already_registered"] is True
+    assert (await (await client.get("/dtms/trade/4103")).json())["ticket"] == 4103
+
+
+async def test_the_exit_manager_reads_top_level_state_and_defensive(
+    client: Client, world: World
+) -> None:
+    await client.post("/dtms/trade/enable", json=registration(4104))
+    body = await (await client.get("/dtms/trade/4104")).json()
+    assert (body["success"], body["state"], body["defensive"]) == (True, "HEALTHY", False)
+    assert body["summary"] == "Trade 4104 is in HEALTHY state with score n/a"
+    world.broker.set_price("XAUUSD", 1990.0)  # 10 against: the scripted engine warns
+    await service_of(client).run_cycle()
+    body = await (await client.get("/dtms/trade/4104")).json()
+    assert (body["state"], body["defensive"]) == ("WARNING_L2", True)
+    assert body["summary"] == "Trade 4104 is in WARNING_L2 state with score -5"
+
+
+async def test_the_api_proxy_reads_trade_info(client: Client, world: World) -> None:
+    ticket = open_position(world)
+    entry = world.price("XAUUSD")
+    await client.post("/dtms/trade/enable", json=registration(ticket, entry=entry))
+    world.broker.set_price("XAUUSD", entry - 10.0)
+    await service_of(client).run_cycle()
+    info = (await (await client.get(f"/dtms/trade/{ticket}")).json())["trade_info"]
+    assert info["state"] == "WARNING_L2"
+    assert info["current_score"] == -5.0
+    assert info["warnings"] == ["price against the trade"]
+    assert [a["kind"] for a in info["actions_taken"]] == ["tighten_sl"]
+
+
+async def test_success_is_in_every_answer(client: Client) -> None:
+    await client.post("/dtms/trade/enable", json=registration(4106))
+    calls: list[tuple[str, str, dict[str, Any] | None, bool]] = [
+        ("GET", "/health", None, True),
+        ("GET", "/dtms/status", None, True),
+        ("GET", "/dtms/trades", None, True),
+        ("GET", "/dtms/trades?tickets=4106,9", None, True),
+        ("GET", "/dtms/actions", None, True),
+        ("GET", "/dtms/trade/4106", None, True),
+        ("GET", "/dtms/trade/9", None, False),
+        ("GET", "/dtms/trade/x", None, False),
+        ("POST", "/dtms/trade/enable", {"ticket": 1}, False),
+        ("PUT", "/dtms/status", None, False),
+        ("GET", "/nowhere", None, False),
+        ("DELETE", "/dtms/trade/4106", None, True),
+    ]
+    for method, path, body, ok in calls:
+        resp = await client.request(method, path, json=body)
+        assert (await resp.json())["success"] is ok, (method, path)
+    bad = await client.post(
+        "/dtms/trade/enable", data=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert (await bad.json())["success"] is False
