@@ -66,31 +66,40 @@ _HTTP_ERRORS = {
 }
 
 
+def client_error(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """``(status, body)`` of an error that is the request's fault (4xx), the same for a
+    whole request and for one item of a batch. Anything else is re-raised."""
+    if isinstance(exc, ApiError) and exc.status < 500:
+        return exc.status, exc.body
+    if isinstance(exc, request_body.InvalidJson):
+        return 400, {"error": "invalid JSON", "field": exc.field, "message": str(exc)}
+    if isinstance(exc, FieldError):
+        return 400, {"error": "invalid field", "field": exc.field, "message": str(exc)}
+    if isinstance(exc, HttpProcessingError):  # aiohttp's own request errors, while reading
+        return exc.code or 400, {"error": "bad request", "message": exc.message}
+    if isinstance(exc, DataError):
+        return 400, {"error": "invalid field", "field": _field_of(exc), "message": str(exc)}
+    if isinstance(exc, RegistrationConflict):
+        return 409, {"error": "conflicting registration", "field": exc.field, "message": str(exc)}
+    if isinstance(exc, RegistrationRejected):
+        return 422, {"error": "not registered", "message": str(exc)}
+    raise exc
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
         return json_error(exc.status, exc.body, exc.headers)
-    except request_body.InvalidJson as exc:
-        return json_error(400, {"error": "invalid JSON", "field": exc.field, "message": str(exc)})
-    except FieldError as exc:
-        return json_error(400, {"error": "invalid field", "field": exc.field, "message": str(exc)})
-    except HttpProcessingError as exc:  # aiohttp's own request errors, raised while reading
-        return json_error(exc.code or 400, {"error": "bad request", "message": exc.message})
-    except DataError as exc:
-        return json_error(
-            400, {"error": "invalid field", "field": _field_of(exc), "message": str(exc)}
-        )
-    except RegistrationConflict as exc:
-        return json_error(
-            409, {"error": "conflicting registration", "field": exc.field, "message": str(exc)}
-        )
-    except RegistrationRejected as exc:
-        return json_error(422, {"error": "not registered", "message": str(exc)})
     except (EngineUnavailable, StoreError) as exc:
         log.error("%s %s: %s", request.method, request.path, exc)
         return json_error(503, {"error": "service unavailable", "message": str(exc)})
+    except (
+        request_body.InvalidJson, FieldError, HttpProcessingError, DataError,
+        RegistrationConflict, RegistrationRejected,
+    ) as exc:  # fmt: skip
+        return json_error(*client_error(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -113,6 +113,39 @@ PATHS: dict[str, Any] = {
                 "400": _json("Error", "bad ticket list (field: tickets)"),
                 **_ERRORS,
             },
+        },
+        "post": {
+            "summary": "Register many trades in one request (a client's outbox); each item"
+            " gets its own outcome, in order; idempotent by ticket",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("BatchRegistration")}},
+            },
+            "responses": {
+                "200": _json("BatchResult", "one result per item: registered, already or refused"),
+                "400": _json("Error", "invalid JSON, or trades is not a list of 1..200 items"),
+                "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
+                **_ERRORS,
+            },
+        },
+    },
+    "/dtms/trade/{ticket}/closed": {
+        "post": {
+            "summary": "Report that the trade's position closed: the trade is kept CLOSED"
+            " with its reason and profit (its history), not erased; reporting it again"
+            " changes nothing",
+            "parameters": [_TICKET_PATH],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("ClosedReport")}},
+            },
+            "responses": {
+                "200": _json("Trade", "the trade, CLOSED, with close_reason and realised_profit"),
+                "400": _json("Error", "bad ticket or field (named in field)"),
+                "404": _json("Error", "unknown ticket"),
+                "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
+                **_ERRORS,
+            },
         }
     },
     "/dtms/status": {

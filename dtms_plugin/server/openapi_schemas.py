@@ -287,13 +287,94 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "BatchRegistration": {
+        "type": "object",
+        "required": ["trades"],
+        "properties": {
+            "trades": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 200,
+                # any item: one that is not a Registration is refused in its own result
+                # (its 400), and the others are registered all the same
+                "items": {"description": "a Registration (#/components/schemas/Registration)"},
+            }
+        },
+    },
+    "BatchResult": {
+        "type": "object",
+        "required": ["results", "counts"],
+        "properties": {
+            "results": {
+                "type": "array",
+                "description": "in the request's order: a refused item carries its 4xx"
+                " status and the error body POST /dtms/trade/enable would answer; the"
+                " others the body of a registration",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "outcome", "status", "success"],
+                    "properties": {
+                        "index": {"type": "integer"},
+                        "outcome": {
+                            "type": "string",
+                            "enum": ["registered", "already_registered", "refused"],
+                        },
+                        "status": {"type": "integer"},
+                        "success": {"type": "boolean"},
+                        "ticket": {"type": ["integer", "string", "null"]},
+                        "state": _STATE,
+                        "error": {"type": "string"},
+                        "field": {"type": "string"},
+                    },
+                },
+            },
+            "counts": {
+                "type": "object",
+                "required": ["registered", "already_registered", "refused"],
+                "additionalProperties": {"type": "integer"},
+            },
+        },
+    },
+    "ClosedReport": {
+        "type": "object",
+        "properties": {
+            "reason": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "why it closed, e.g. sl, tp, exit, manual (default: closed)",
+            },
+            "profit": {
+                "type": ["number", "null"],
+                "minimum": -limits.MAX_NUMBER,
+                "maximum": limits.MAX_NUMBER,
+                "description": "realised profit in account currency (default 0)",
+            },
+            "close_price": {**_NUM_OR_NULL, "exclusiveMinimum": 0, "maximum": limits.MAX_NUMBER},
+            "closed_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "maxLength": limits.MAX_TIME_CHARS,
+                "description": "ISO 8601 with a timezone; null: the server's clock",
+            },
+        },
+    },
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
 }
 
 
 #: The answers of the API (every schema a route answers with, but Error and the document):
 #: each carries ``success``, true (below 400) or false (Health's 503).
-ANSWERS = ("Registered", "Trade", "Batch", "Unregistered", "Health", "Status", "Actions")
+ANSWERS = (
+    "Registered",
+    "Trade",
+    "Batch",
+    "BatchResult",
+    "Unregistered",
+    "Health",
+    "Status",
+    "Actions",
+)
 
 
 def _with_success() -> None:

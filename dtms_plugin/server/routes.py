@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .batch import batch_items, register_many
+from .closing import parse_closed
 from .dashboard import all_trades
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
@@ -47,6 +49,20 @@ async def enable_trade(request: web.Request) -> web.Response:
     created, body = await service.register(registration)
     view = service.trade(registration.ticket)
     return answer(registration_body(body, view), 201 if created else 200)
+
+
+async def enable_many(request: web.Request) -> web.Response:
+    items = batch_items(await read_json(request))
+    return answer(await register_many(request.app[SERVICE_KEY], items))
+
+
+async def closed_trade(request: web.Request) -> web.Response:
+    ticket = _ticket_param(request)
+    report = parse_closed(ticket, await read_json(request))
+    view = await request.app[SERVICE_KEY].report_closed(report)
+    if view is None:
+        raise ApiError(404, {"error": "trade not found", "ticket": ticket})
+    return answer(view)
 
 
 async def get_trade(request: web.Request) -> web.Response:
@@ -114,6 +130,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(TICKET_PATH, get_trade, allow_head=False)
     app.router.add_delete(TICKET_PATH, delete_trade)
     app.router.add_get("/dtms/trades", get_trades, allow_head=False)
+    app.router.add_post("/dtms/trades", enable_many)
+    app.router.add_post("/dtms/trade/{ticket:[^/]+}/closed", closed_trade)
     app.router.add_get("/dtms/status", status, allow_head=False)
     app.router.add_get("/dtms/actions", actions, allow_head=False)
     app.router.add_get("/openapi.json", openapi, allow_head=False)

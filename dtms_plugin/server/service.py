@@ -23,6 +23,7 @@ from hookspecs.events import log_event
 from ..settings import DtmsSettings, for_host
 from ..store import Store
 from ..strategy import Strategy
+from .closing import ClosedReport, closed_trade, mark_closed
 from .engine_thread import EngineThread
 from .headless import HeadlessHost, MonitorStatus
 from .metrics import ServerMetrics, Stopwatch
@@ -340,6 +341,43 @@ class DtmsService:
             self.store.delete_record(ticket)
             self.store.delete_state(ticket)
             self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
+
+    async def report_closed(self, closed: ClosedReport) -> dict[str, Any] | None:
+        """A client's position closed: the engine is told as if its own broker saw it,
+        and the record is kept CLOSED with its reason and profit (the trade's history).
+        None when the ticket is unknown; a second report of the same close changes
+        nothing."""
+        self._require_engine()
+        async with self._command_lock:
+            record = self.store.get_record(closed.ticket)
+            if record is None:
+                return None
+            if record_state(record) != DefensiveState.CLOSED.value:
+                await self.engine.run(self._close_in_engine(closed, record))
+        return self.trade(closed.ticket)
+
+    async def _close_in_engine(self, closed: ClosedReport, record: dict[str, Any]) -> None:
+        assert self._engine_lock is not None and self._host is not None
+        assert self._strategy is not None
+        async with self._engine_lock:
+            now = self._host.clock.now()
+            at = closed.closed_at or now
+            trade = closed_trade(record, closed, at)
+            if trade is not None:
+                await self._strategy.on_trade_closed(self._host, trade, closed.reason)
+            kept = self.store.get_record(closed.ticket) or record
+            if record_state(kept) != DefensiveState.CLOSED.value:
+                # a strategy that keeps no close of its own (or a record it cannot read):
+                # the server keeps the outcome itself
+                kept = mark_closed(kept, closed, at)
+                self.store.put_record(closed.ticket, kept)
+                self.store.put_state(closed.ticket, DefensiveState.CLOSED.value, now)
+                await self._host.report_state_change(
+                    closed.ticket,
+                    DefensiveState(record_state(record)),
+                    DefensiveState.CLOSED,
+                    f"position closed ({closed.reason})",
+                )
 
     # ------------------------------------------------------------------ queries
 

@@ -161,30 +161,26 @@ def _optional_price(body: Mapping[str, Any], field: str) -> float | None:
     return _positive_number(body, field)
 
 
-def _opened_at(value: object) -> datetime | None:
+def parse_time(value: object, field: str = "opened_at") -> datetime | None:
     """An ISO 8601 time with a timezone, in years ``limits.OPENED_AT_YEARS`` once in UTC
     (``0001-01-01T00:00+14:00`` is before year 1 in UTC: a 400, not an OverflowError)."""
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > limits.MAX_TIME_CHARS:
-        raise FieldError("opened_at", f"expected an ISO 8601 time, got {show(value)}")
+        raise FieldError(field, f"expected an ISO 8601 time, got {show(value)}")
     try:
         at = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise FieldError("opened_at", f"expected an ISO 8601 time, got {show(value)}") from None
+        raise FieldError(field, f"expected an ISO 8601 time, got {show(value)}") from None
     if at.tzinfo is None or at.utcoffset() is None:
-        raise FieldError(
-            "opened_at", f"needs a timezone (e.g. {value}Z or +00:00), got {show(value)}"
-        )
+        raise FieldError(field, f"needs a timezone (e.g. {value}Z or +00:00), got {show(value)}")
     first, last = limits.OPENED_AT_YEARS
     try:
         utc = at.astimezone(UTC)
     except OverflowError:
         utc = None
     if utc is None or not first <= utc.year <= last:
-        raise FieldError(
-            "opened_at", f"must be in the years {first}..{last} in UTC, got {show(value)}"
-        )
+        raise FieldError(field, f"must be in the years {first}..{last} in UTC, got {show(value)}")
     return utc
 
 
@@ -249,7 +245,7 @@ def parse_registration(body: object) -> Registration:
         volume=volume,
         stop_loss=stop_loss,
         take_profit=take_profit,
-        opened_at=_opened_at(body.get("opened_at")),
+        opened_at=parse_time(body.get("opened_at")),
         magic=magic,
         comment=comment,
     )

@@ -118,7 +118,8 @@ async def test_unknown_path_is_404_json(client: Client) -> None:
     ("method", "path", "allowed"),
     [
         ("PUT", "/dtms/trade/7", ["DELETE", "GET"]),
-        ("POST", "/dtms/trades", ["GET"]),
+        ("PUT", "/dtms/trades", ["GET", "POST"]),
+        ("GET", "/dtms/trade/7/closed", ["POST"]),
         ("DELETE", "/health", ["GET"]),
     ],
 )

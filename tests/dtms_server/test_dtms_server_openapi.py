@@ -28,6 +28,8 @@ NOT_EXERCISED = {
         for m in ("get", "post", "delete")
     },
     *{(p, "get", "503") for p in ("/dtms/trades", "/dtms/status", "/dtms/actions", "/health")},
+    *{(p, "post", "503") for p in ("/dtms/trades", "/dtms/trade/{ticket}/closed")},
+    *{(p, "post", "413") for p in ("/dtms/trades", "/dtms/trade/{ticket}/closed")},
     # 405 and 413 are provoked and checked against the document by
     # test_dtms_server_hostile_input.py
     ("/dtms/trade/enable", "post", "413"),
@@ -100,6 +102,16 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call("/health", "get", "/health", headers={})
     await call("/openapi.json", "get", "/openapi.json")
     await call("/openapi.json", "get", "/openapi.json", headers={})
+    many = "/dtms/trades"
+    batch = [registration(ticket, entry=entry), registration(ticket + 1000), {"ticket": "x"}]
+    await call(many, "post", many, json={"trades": batch})
+    await call(many, "post", many, json={"trades": []})
+    await call(many, "post", many, json={"trades": batch}, headers={})
+    closed = "/dtms/trade/{ticket}/closed"
+    await call(closed, "post", f"/dtms/trade/{ticket + 1000}/closed", json={"profit": -3.5})
+    await call(closed, "post", "/dtms/trade/999/closed", json={"reason": "sl"})
+    await call(closed, "post", f"/dtms/trade/{ticket}/closed", json={"reason": ""})
+    await call(closed, "post", f"/dtms/trade/{ticket}/closed", json={}, headers={})
     await call(one, "delete", f"/dtms/trade/{ticket}")
     await call(one, "delete", f"/dtms/trade/{ticket}")
     await call(one, "delete", "/dtms/trade/0")

@@ -82,6 +82,11 @@ function scoreCell(trade) {
 }
 
 function deadlinesCell(info) {
+  if (info && info.closed_at) {
+    // a closed trade keeps its outcome: when, why and the realised profit
+    const profit = typeof info.realised_profit === "number" ? " · profit " + fmtNum(info.realised_profit, 2) : "";
+    return el("td", { class: "small", text: "closed " + fmtTime(info.closed_at) + " (" + (info.close_reason || "?") + ")" + profit });
+  }
   const deadlines = (info && info.deadlines) || {};
   const parts = Object.entries(deadlines)
     .filter(([, at]) => at)

@@ -1,0 +1,102 @@
+"""``POST /dtms/trade/{ticket}/closed``: a client reports that its position closed.
+
+Why a report instead of ``DELETE``: an erased trade leaves no trace on the dashboard and
+no count in anyone's summary; a closed one keeps its states, actions, reason and profit
+(docs/dtms.md §9). The engine hears of the close as it would from its own broker
+(``on_trade_closed``), so a hedge it holds is closed too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hookspecs import DataError, DefensiveState, Trade, parse_direction
+
+from . import limits
+from .validation import FieldError, parse_time, show
+
+MAX_REASON_CHARS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedReport:
+    ticket: int
+    reason: str
+    profit: float
+    closed_at: datetime | None = None
+    close_price: float | None = None
+
+
+def _number(body: Mapping[str, Any], field: str, *, default: float | None) -> float | None:
+    value = body.get(field, default)
+    if value is None:
+        return default
+    if isinstance(value, limits.LongNumber):
+        raise FieldError(field, f"too large: {show(value)}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError(field, f"expected a number, got {show(value)}")
+    if abs(value) > limits.MAX_NUMBER or not math.isfinite(value):
+        raise FieldError(field, f"must be a finite number within ±{limits.MAX_NUMBER:g}")
+    return float(value)
+
+
+def parse_closed(ticket: int, body: object) -> ClosedReport:
+    """``{reason, profit, closed_at?, close_price?}``; a 400 names the bad field."""
+    if not isinstance(body, Mapping):
+        raise FieldError("body", f"expected a JSON object, got {show(body)}")
+    reason = body.get("reason", "closed")
+    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON_CHARS:
+        raise FieldError(
+            "reason", f"expected a string of 1..{MAX_REASON_CHARS} characters, got {show(reason)}"
+        )
+    profit = _number(body, "profit", default=0.0)
+    price = _number(body, "close_price", default=None)
+    if price is not None and price <= 0:
+        raise FieldError("close_price", f"must be > 0, got {show(price)}")
+    return ClosedReport(
+        ticket=ticket,
+        reason=reason.strip(),
+        profit=profit or 0.0,
+        closed_at=parse_time(body.get("closed_at"), "closed_at"),
+        close_price=price,
+    )
+
+
+def closed_trade(record: Mapping[str, Any], closed: ClosedReport, at: datetime) -> Trade | None:
+    """The position as it closed, from the record, for ``on_trade_closed``; None when the
+    record lacks what a Trade needs (another writer's record)."""
+    nested = record.get("trade")
+    fields = nested if isinstance(nested, Mapping) else record
+    try:
+        opened = fields.get("opened_at")
+        return Trade(
+            ticket=closed.ticket,
+            symbol=str(fields["symbol"]),
+            direction=parse_direction(str(fields["direction"])),
+            volume=float(fields["volume"]),
+            entry_price=float(fields["entry_price"]),
+            stop_loss=fields.get("stop_loss") or None,
+            take_profit=fields.get("take_profit") or None,
+            opened_at=datetime.fromisoformat(opened) if isinstance(opened, str) else at,
+            profit=closed.profit,
+            close_price=closed.close_price,
+            closed_at=at,
+        )
+    except (KeyError, TypeError, ValueError, DataError):
+        return None
+
+
+def mark_closed(record: Mapping[str, Any], closed: ClosedReport, at: datetime) -> dict[str, Any]:
+    """The record, CLOSED with the outcome, in the engine record's own key names."""
+    return {
+        **record,
+        "state": DefensiveState.CLOSED.value,
+        "state_entered_at": at.isoformat(),
+        "closed_at": at.isoformat(),
+        "close_reason": closed.reason,
+        "realised_profit": closed.profit,
+    }

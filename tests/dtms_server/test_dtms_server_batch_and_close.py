@@ -1,0 +1,103 @@
+"""``POST /dtms/trades`` (many registrations, one outcome each) and
+``POST /dtms/trade/{ticket}/closed`` (a close kept as history), on a real server."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from support.dtms_server_world import registration, service_of
+
+from dtms_plugin.server.batch import MAX_BATCH_REGISTRATIONS
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def test_a_batch_gets_one_outcome_per_item_in_order(client: Client) -> None:
+    await client.post("/dtms/trade/enable", json=registration(3))
+    items = [registration(1), registration("2"), registration(3), registration(4, volume=-1)]
+    resp = await client.post("/dtms/trades", json={"trades": items})
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["success"] is True
+    outcomes = [(r["index"], r["outcome"], r["status"]) for r in body["results"]]
+    assert outcomes == [
+        (0, "registered", 201),
+        (1, "registered", 201),
+        (2, "already_registered", 200),
+        (3, "refused", 400),
+    ]
+    assert body["results"][1]["ticket"] == 2
+    assert body["results"][0]["summary"] == "DTMS protection enabled for ticket 1"
+    refused = body["results"][3]
+    assert (refused["ticket"], refused["field"], refused["success"]) == (4, "volume", False)
+    assert body["counts"] == {"registered": 2, "already_registered": 1, "refused": 1}
+    assert (await client.get("/dtms/trade/4")).status == 404
+
+
+async def test_sending_a_batch_again_registers_nothing_twice(client: Client) -> None:
+    items = [registration(t) for t in (11, 12, 13)]
+    first = await (await client.post("/dtms/trades", json={"trades": items})).json()
+    again = await (await client.post("/dtms/trades", json={"trades": items})).json()
+    assert first["counts"]["registered"] == 3
+    assert again["counts"] == {"registered": 0, "already_registered": 3, "refused": 0}
+    strategy = service_of(client).strategy
+    assert sorted(t.ticket for t in strategy.executed) == [11, 12, 13]
+
+
+async def test_a_batch_that_is_not_a_list_or_too_long_is_400_naming_trades(
+    client: Client,
+) -> None:
+    too_many = [registration(t) for t in range(1, MAX_BATCH_REGISTRATIONS + 2)]
+    for body in ({"trades": []}, {"trades": {}}, [], {"trades": too_many}):
+        resp = await client.post("/dtms/trades", json=body)
+        assert resp.status == 400, body
+        answer = await resp.json()
+        assert (answer["field"], answer["success"]) == ("trades", False)
+
+
+async def test_a_reported_close_keeps_the_trade_with_its_outcome(client: Client) -> None:
+    await client.post("/dtms/trade/enable", json=registration(21))
+    resp = await client.post("/dtms/trade/21/closed", json={"reason": "tp", "profit": 42.5})
+    assert resp.status == 200
+    body = await resp.json()
+    assert (body["success"], body["state"], body["defensive"]) == (True, "CLOSED", False)
+    info = body["trade_info"]
+    assert (info["close_reason"], info["realised_profit"]) == ("tp", 42.5)
+    assert info["closed_at"] is not None
+    # still listed (the dashboard's request), and its close is in the history
+    listed = (await (await client.get("/dtms/trades")).json())["trades"]
+    assert listed["21"]["state"] == "CLOSED"
+    history = (await (await client.get("/dtms/actions?ticket=21")).json())["actions"]
+    assert [(e["type"], e.get("to")) for e in history] == [("state_change", "CLOSED")]
+    assert history[0]["reason"] == "position closed (tp)"
+    status = await (await client.get("/dtms/status")).json()
+    assert status["states"]["CLOSED"] == 1
+
+
+async def test_reporting_a_close_twice_changes_nothing(client: Client) -> None:
+    await client.post("/dtms/trade/enable", json=registration(22))
+    await client.post("/dtms/trade/22/closed", json={"reason": "sl", "profit": -10})
+    again = await client.post("/dtms/trade/22/closed", json={"reason": "manual", "profit": 5})
+    assert again.status == 200
+    info = (await again.json())["trade_info"]
+    assert (info["close_reason"], info["realised_profit"]) == ("sl", -10.0)
+    history = (await (await client.get("/dtms/actions?ticket=22")).json())["actions"]
+    assert len(history) == 1
+
+
+async def test_closing_an_unknown_trade_is_404_and_bad_fields_are_400(client: Client) -> None:
+    missing = await client.post("/dtms/trade/23/closed", json={"reason": "sl"})
+    assert (missing.status, (await missing.json())["success"]) == (404, False)
+    await client.post("/dtms/trade/enable", json=registration(23))
+    for body, field in (
+        ({"reason": ""}, "reason"),
+        ({"profit": "lots"}, "profit"),
+        ({"profit": 1e300}, "profit"),
+        ({"closed_at": "yesterday"}, "closed_at"),
+        ({"close_price": -1}, "close_price"),
+        ([], "body"),
+    ):
+        resp = await client.post("/dtms/trade/23/closed", json=body)
+        assert resp.status == 400, body
+        assert (await resp.json())["field"] == field
+    assert (await (await client.get("/dtms/trade/23")).json())["state"] == "HEALTHY"
