@@ -1,0 +1,373 @@
+"""``AsyncDtmsClient``: the DTMS API for a program with an event loop (docs/client.md).
+
+The rules are the original DTMS's, which its bots relied on:
+
+* registration retries transient failures three times, after 1, 2 and 4 s, logs every
+  failure with the ticket and returns what happened (never swallows it);
+* ``is_defensive`` answers within a bounded time from a cache: fresh (≤ 10 s) → that
+  answer; else ask the server (2 s timeout, one retry after 0.5 s); 404 → False (not
+  managed); server down → the last known answer (≤ 30 s) else False (docs/dtms.md §9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from .http import (
+    BAD_URL_ERRORS,
+    DEFAULT_TOKEN_ENV,
+    TRANSIENT_ERRORS,
+    Connection,
+    Reply,
+    describe,
+    token_from_env,
+    url_from_env,
+)
+
+#: Waits before the retries of one registration (first try, then after 1, 2 and 4 s).
+REGISTER_BACKOFF = (1.0, 2.0, 4.0)
+#: The most registrations the server takes in one ``POST /dtms/trades``.
+BATCH_LIMIT = 200
+#: Tickets per ``GET /dtms/trades?tickets=``: keeps the URL far below 8 KiB.
+QUERY_BATCH = 200
+
+Outcome = Literal["registered", "already", "refused", "unreachable"]
+
+
+class DtmsError(Exception):
+    """The server answered something this call cannot use (its status and message)."""
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class DtmsUnreachable(DtmsError):
+    """No answer: the server is not running at the URL, or it did not answer in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterResult:
+    """What became of one registration. ``registered``/``already``: DTMS defends the
+    trade; ``refused``: the server said no (``status``, ``message``: why); ``unreachable``:
+    no answer after the retries."""
+
+    ticket: Any
+    outcome: Outcome
+    status: int | None = None
+    message: str = ""
+    body: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("registered", "already")
+
+
+def registration(trade: Any) -> dict[str, Any]:
+    """The ``POST /dtms/trade/enable`` body of a :class:`hookspecs.Trade`, a dataclass
+    with the same fields, or a mapping (sent as given)."""
+    if isinstance(trade, Mapping):
+        return dict(trade)
+    fields = asdict(trade) if is_dataclass(trade) and not isinstance(trade, type) else {}
+    if not fields:
+        raise TypeError(f"register: expected a Trade or a mapping, got {type(trade).__name__}")
+    body = {
+        "ticket": fields["ticket"],
+        "symbol": fields["symbol"],
+        "direction": fields["direction"],
+        "entry": fields.get("entry_price", fields.get("entry")),
+        "volume": fields["volume"],
+        "stop_loss": fields.get("stop_loss"),
+        "take_profit": fields.get("take_profit"),
+    }
+    opened = fields.get("opened_at")
+    if isinstance(opened, datetime):
+        body["opened_at"] = opened.isoformat()
+    return body
+
+
+def result_of(ticket: Any, reply: Reply) -> RegisterResult:
+    """A registration's answer (one ``enable`` reply or one item of a batch)."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    if reply.ok:
+        outcome: Outcome = "already" if body.get("already_registered") else "registered"
+        return RegisterResult(body.get("ticket", ticket), outcome, reply.status, "", body)
+    return RegisterResult(ticket, "refused", reply.status, reply.message, body)
+
+
+class AsyncDtmsClient:
+    """Talks to one DTMS server; use ``async with`` (or ``await close()``).
+
+    ``url``: default ``$DTMS_URL`` or http://127.0.0.1:8001; ``token``: default the
+    ``token_env`` variable (``DTMS_TOKEN``). ``clock`` (monotonic seconds) and ``sleep``
+    are injectable for tests of the cache and retry rules."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        token_env: str = DEFAULT_TOKEN_ENV,
+        timeout: float = 2.0,
+        register_timeout: float = 5.0,
+        fresh_seconds: float = 10.0,
+        last_known_seconds: float = 30.0,
+        query_retry_seconds: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.url = url_from_env(url)
+        self._conn = Connection(
+            self.url, token=token if token is not None else token_from_env(token_env),
+            timeout=register_timeout,
+        )  # fmt: skip
+        self.timeout = timeout
+        self.register_timeout = register_timeout
+        self.fresh_seconds = fresh_seconds
+        self.last_known_seconds = last_known_seconds
+        self.query_retry_seconds = query_retry_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self.log = log or logging.getLogger("dtms_plugin.client")
+        self._cache: dict[int, tuple[bool, float]] = {}  # ticket -> (defensive, when)
+
+    async def __aenter__(self) -> AsyncDtmsClient:
+        await self._conn.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
+        """One request; no answer is :class:`DtmsUnreachable` naming the URL."""
+        try:
+            return await self._conn.request(
+                method, path, json_body=json_body, params=params,
+                timeout=self.timeout if timeout is None else timeout,
+            )  # fmt: skip
+        except BAD_URL_ERRORS as exc:
+            raise DtmsError(f"{self.url} is not a usable DTMS URL: {describe(exc)}") from exc
+        except TRANSIENT_ERRORS as exc:
+            raise DtmsUnreachable(
+                f"DTMS server not running at {self.url} ({describe(exc)})"
+            ) from exc
+
+    async def _json(self, method: str, path: str, **kw: Any) -> Any:
+        reply = await self.call(method, path, **kw)
+        if not reply.ok:
+            raise DtmsError(f"{method} {path}: {reply.status} {reply.message}", reply.status,
+                            reply.body)  # fmt: skip
+        return reply.body
+
+    # ------------------------------------------------------------------ registration
+
+    async def register(self, trade: Any) -> RegisterResult:
+        """Register one trade (idempotent by ticket), retrying transient failures after 1,
+        2 and 4 s. Every failure is logged with the ticket."""
+        body = registration(trade)
+        ticket = body.get("ticket")
+        attempts = len(REGISTER_BACKOFF) + 1
+        last = ""
+        for attempt in range(1, attempts + 1):
+            try:
+                reply = await self.call(
+                    "POST", "/dtms/trade/enable", json_body=body, timeout=self.register_timeout
+                )
+            except DtmsUnreachable as exc:
+                last = str(exc)
+            except DtmsError as exc:
+                self.log.error("DTMS registration of ticket %s: %s", ticket, exc)
+                return RegisterResult(ticket, "unreachable", None, str(exc))
+            else:
+                if not reply.transient:
+                    result = result_of(ticket, reply)
+                    if not result.ok:
+                        self.log.error(
+                            "DTMS registration of ticket %s refused: %d %s",
+                            ticket, reply.status, reply.message,
+                        )  # fmt: skip
+                    return result
+                last = f"{reply.status} {reply.message}"
+            self.log.warning(
+                "DTMS registration of ticket %s failed (attempt %d/%d): %s",
+                ticket, attempt, attempts, last,
+            )  # fmt: skip
+            if attempt < attempts:
+                await self._sleep(REGISTER_BACKOFF[attempt - 1])
+        self.log.error("DTMS registration of ticket %s gave up: %s", ticket, last)
+        return RegisterResult(ticket, "unreachable", None, last)
+
+    async def register_many(self, trades: Iterable[Any]) -> list[RegisterResult]:
+        """``POST /dtms/trades`` in chunks, one attempt each: one result per trade, in
+        order. A chunk without an answer makes its trades ``unreachable`` (retrying is the
+        caller's: the remote strategy's outbox)."""
+        bodies = [registration(t) for t in trades]
+        results: list[RegisterResult] = []
+        for start in range(0, len(bodies), BATCH_LIMIT):
+            chunk = bodies[start : start + BATCH_LIMIT]
+            results.extend(await self._register_chunk(chunk))
+        return results
+
+    async def _register_chunk(self, chunk: list[dict[str, Any]]) -> list[RegisterResult]:
+        try:
+            reply = await self.call(
+                "POST", "/dtms/trades", json_body={"trades": chunk}, timeout=self.register_timeout
+            )
+        except DtmsError as exc:
+            return [RegisterResult(b.get("ticket"), "unreachable", None, str(exc)) for b in chunk]
+        items = reply.body.get("results") if isinstance(reply.body, dict) else None
+        if not reply.ok or not isinstance(items, list) or len(items) != len(chunk):
+            outcome: Outcome = "unreachable" if reply.transient or reply.ok else "refused"
+            return [
+                RegisterResult(b.get("ticket"), outcome, reply.status, reply.message, reply.body)
+                for b in chunk
+            ]
+        return [
+            result_of(b.get("ticket"), Reply(int(item.get("status", 500)), item, ""))
+            for b, item in zip(chunk, items, strict=True)
+        ]
+
+    async def unregister(self, ticket: int) -> bool:
+        """Stop managing ``ticket`` (an operator's action); False when it was unknown."""
+        reply = await self.call("DELETE", f"/dtms/trade/{ticket}")
+        if reply.status == 404:
+            return False
+        if not reply.ok:
+            raise DtmsError(f"unregister {ticket}: {reply.status} {reply.message}", reply.status)
+        self._cache.pop(ticket, None)
+        return True
+
+    async def report_closed(
+        self,
+        ticket: int,
+        reason: str = "closed",
+        profit: float = 0.0,
+        *,
+        closed_at: datetime | None = None,
+        close_price: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Tell DTMS the position closed: the server keeps the trade with its outcome.
+        None when the server does not know the ticket."""
+        body: dict[str, Any] = {"reason": reason, "profit": profit}
+        if closed_at is not None:
+            body["closed_at"] = closed_at.isoformat()
+        if close_price is not None:
+            body["close_price"] = close_price
+        reply = await self.call("POST", f"/dtms/trade/{ticket}/closed", json_body=body)
+        if reply.status == 404:
+            return None
+        if not reply.ok:
+            raise DtmsError(f"closed {ticket}: {reply.status} {reply.message}", reply.status)
+        self._cache.pop(ticket, None)
+        return dict(reply.body)
+
+    # ------------------------------------------------------------------ queries
+
+    async def state(self, ticket: int) -> dict[str, Any] | None:
+        """The trade as the server shows it (``state``, ``defensive``, ``trade_info``…);
+        None when the server does not manage it."""
+        reply = await self.call("GET", f"/dtms/trade/{ticket}")
+        if reply.status == 404:
+            return None
+        if not reply.ok:
+            raise DtmsError(f"trade {ticket}: {reply.status} {reply.message}", reply.status)
+        self._remember(ticket, bool(reply.body.get("defensive")))
+        return dict(reply.body)
+
+    async def states(self, tickets: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The states of many trades (batched); tickets the server does not know are
+        left out."""
+        wanted = sorted(set(tickets))
+        out: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(wanted), QUERY_BATCH):
+            chunk = ",".join(str(t) for t in wanted[start : start + QUERY_BATCH])
+            body = await self._json("GET", "/dtms/trades", params={"tickets": chunk})
+            for key, entry in body.get("trades", {}).items():
+                out[int(key)] = entry
+                self._remember(int(key), bool(entry.get("defensive")))
+            for ticket in body.get("unknown", []):
+                self._remember(int(ticket), False)
+        return out
+
+    async def trades(self) -> dict[str, Any]:
+        """Every trade the server keeps, open and closed (what the dashboard shows)."""
+        return dict((await self._json("GET", "/dtms/trades"))["trades"])
+
+    async def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        params = {"limit": str(limit)}
+        if ticket is not None:
+            params["ticket"] = str(ticket)
+        return list((await self._json("GET", "/dtms/actions", params=params))["actions"])
+
+    async def status(self) -> dict[str, Any]:
+        return dict(await self._json("GET", "/dtms/status"))
+
+    async def health(self) -> dict[str, Any]:
+        reply = await self.call("GET", "/health")
+        return dict(reply.body) if isinstance(reply.body, dict) else {"status": reply.text}
+
+    # ------------------------------------------------------------------ is_defensive
+
+    def _remember(self, ticket: int, defensive: bool) -> None:
+        self._cache[ticket] = (defensive, self._clock())
+
+    def cached(self, ticket: int, max_age: float) -> bool | None:
+        """The cached answer when at most ``max_age`` seconds old, else None."""
+        hit = self._cache.get(ticket)
+        if hit is None or self._clock() - hit[1] > max_age:
+            return None
+        return hit[0]
+
+    async def is_defensive(self, ticket: int) -> bool:
+        """True while DTMS defends the trade (WARNING_L2, HEDGED, or account defensive
+        mode): leave its stop and volume alone. See the module docstring for the rules."""
+        fresh = self.cached(ticket, self.fresh_seconds)
+        if fresh is not None:
+            return fresh
+        for attempt in (1, 2):
+            try:
+                reply = await self.call("GET", f"/dtms/trade/{ticket}", timeout=self.timeout)
+            except DtmsError as exc:
+                problem = str(exc)
+            else:
+                if reply.status == 404:
+                    self._remember(ticket, False)
+                    return False
+                if reply.ok and isinstance(reply.body, dict):
+                    defensive = bool(reply.body.get("defensive"))
+                    self._remember(ticket, defensive)
+                    return defensive
+                problem = f"{reply.status} {reply.message}"
+            if attempt == 1:
+                await self._sleep(self.query_retry_seconds)
+        known = self.cached(ticket, self.last_known_seconds)
+        self.log.warning(
+            "DTMS is_defensive(%s): %s; answering %s", ticket, problem,
+            "the last known state" if known is not None else "False (nothing known)",
+        )  # fmt: skip
+        return bool(known)

@@ -1,0 +1,143 @@
+"""One pooled HTTP connection to a DTMS server: the transport every client shares.
+
+Why its own module: the public clients (:mod:`.aio`, :mod:`.sync`), the remote strategy's
+outbox and the ``dtms`` operator verbs all speak to the same API with the same rules
+(pooled connections, explicit timeouts, the bearer token from the environment, errors
+classified as transient or not), so those rules live once, here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+#: The server's default address (``dtms serve`` binds 127.0.0.1:8001).
+DEFAULT_URL = "http://127.0.0.1:8001"
+#: Where the token comes from, as the server reads its own ([plugin.dtms] token_env).
+DEFAULT_TOKEN_ENV = "DTMS_TOKEN"
+#: Where a client finds the server when none is given.
+URL_ENV = "DTMS_URL"
+
+#: Statuses that say "try again later", not "your request is wrong".
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+#: Exceptions meaning the request may not have reached the server, or its answer was lost.
+#: A ``ClientTimeout`` total raises the builtin ``TimeoutError``, which is no ClientError.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    TimeoutError,
+)
+#: Exceptions meaning the URL itself is unusable: no retry can help.
+BAD_URL_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.InvalidURL,
+    aiohttp.NonHttpUrlClientError,
+    ValueError,
+)
+#: Per-host connection cap: a client's small concurrency plus a query.
+CONNECTION_LIMIT = 8
+
+
+def token_from_env(token_env: str = DEFAULT_TOKEN_ENV) -> str | None:
+    """The bearer token, read as the server reads its own: empty means none."""
+    return os.environ.get(token_env) or None
+
+
+def url_from_env(url: str | None = None) -> str:
+    return (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+
+
+def describe(exc: BaseException) -> str:
+    """A log-friendly one-liner; ``TimeoutError()`` has an empty message otherwise."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP answer, body already read (so the connection is back in the pool)."""
+
+    status: int
+    body: Any  # decoded JSON, or None when the body is not JSON
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def transient(self) -> bool:
+        return self.status in TRANSIENT_STATUSES
+
+    @property
+    def message(self) -> str:
+        """The server's own explanation: its ``message`` or ``error``, else the text."""
+        if isinstance(self.body, dict):
+            for key in ("message", "error"):
+                if key in self.body:
+                    return str(self.body[key])
+        return self.text[:300]
+
+
+class Connection:
+    """HTTP calls to one DTMS server. ``open`` inside a running loop (an aiohttp session
+    must be created in one); always ``close``."""
+
+    def __init__(self, url: str, *, token: str | None, timeout: float) -> None:
+        self.base = url.rstrip("/")
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        if self._session is not None:
+            return
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        connector = aiohttp.TCPConnector(limit=CONNECTION_LIMIT, limit_per_host=CONNECTION_LIMIT)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, headers=headers
+        )
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._session is not None
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{path}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float | None = None,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """One request. Raises the ``TRANSIENT_ERRORS`` and ``BAD_URL_ERRORS`` unchanged:
+        the caller decides what they mean."""
+        if self._session is None:
+            await self.open()
+        assert self._session is not None
+        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else self._timeout
+        async with self._session.request(
+            method, self.url(path), json=json_body, params=params, timeout=limit
+        ) as resp:
+            text = await resp.text()
+            status = resp.status
+        try:
+            body = json.loads(text) if text else None
+        except ValueError:
+            body = None
+        return Reply(status, body, text)

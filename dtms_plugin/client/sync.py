@@ -1,0 +1,107 @@
+"""``DtmsClient``: the DTMS API for a program without an event loop (a sync bot, an exit
+manager), safe to call from many threads at once.
+
+Why a private loop thread: aiohttp's session is bound to one event loop, and the pooled
+connections, retries and cache rules of :class:`AsyncDtmsClient` should exist once. Each
+call is submitted to that loop and waited for, so threads share one pool and one cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from .aio import AsyncDtmsClient, RegisterResult
+
+T = TypeVar("T")
+
+
+class DtmsClient:
+    """Same arguments and methods as :class:`AsyncDtmsClient`, blocking. Use ``with``
+    (or call :meth:`close`) so the loop thread ends."""
+
+    def __init__(self, url: str | None = None, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="dtms-client", daemon=True)
+        self._thread.start()
+        self._client = AsyncDtmsClient(url, **options)
+        self.url = self._client.url
+        self._closed = False
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise RuntimeError("DtmsClient used after close()")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def __enter__(self) -> DtmsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._wait(self._client.close())
+        self._closed = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    @property
+    def client(self) -> AsyncDtmsClient:
+        """The async client behind this one (its cache, its settings)."""
+        return self._client
+
+    def register(self, trade: Any) -> RegisterResult:
+        return self._wait(self._client.register(trade))
+
+    def register_many(self, trades: Iterable[Any]) -> list[RegisterResult]:
+        return self._wait(self._client.register_many(list(trades)))
+
+    def unregister(self, ticket: int) -> bool:
+        return self._wait(self._client.unregister(ticket))
+
+    def report_closed(
+        self,
+        ticket: int,
+        reason: str = "closed",
+        profit: float = 0.0,
+        *,
+        closed_at: datetime | None = None,
+        close_price: float | None = None,
+    ) -> dict[str, Any] | None:
+        return self._wait(
+            self._client.report_closed(
+                ticket, reason, profit, closed_at=closed_at, close_price=close_price
+            )
+        )
+
+    def state(self, ticket: int) -> dict[str, Any] | None:
+        return self._wait(self._client.state(ticket))
+
+    def states(self, tickets: Iterable[int]) -> dict[int, dict[str, Any]]:
+        return self._wait(self._client.states(list(tickets)))
+
+    def is_defensive(self, ticket: int) -> bool:
+        return self._wait(self._client.is_defensive(ticket))
+
+    def trades(self) -> dict[str, Any]:
+        return self._wait(self._client.trades())
+
+    def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return self._wait(self._client.actions(ticket, limit))
+
+    def status(self) -> dict[str, Any]:
+        return self._wait(self._client.status())
+
+    def health(self) -> dict[str, Any]:
+        return self._wait(self._client.health())
