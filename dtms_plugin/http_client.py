@@ -1,36 +1,37 @@
-"""The HTTP side of the remote strategy: a thin aiohttp client for the DTMS API server (one
-pooled session, explicit timeouts, connection limits) and :func:`deliver`, the retry policy
-for one outbox entry. The outbox itself, and when to send, live in ``remote.py``.
+"""The HTTP side of the remote strategy: its routes on the public client's pooled
+connection (:mod:`dtms_plugin.client.http`), and the delivery policy of the outbox:
+:func:`deliver_batch` for pending registrations (``POST /dtms/trades``, one outcome per
+registration) and :func:`deliver` for one entry (a close, an unregistration, or a
+registration to a server without the batch route). When to send lives in ``remote.py``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-import aiohttp
-
-#: Statuses that say "try again later", not "your request is wrong".
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
-
-#: Exceptions meaning the request may not have reached the server, or its answer was lost.
-#: A ``ClientTimeout`` total raises the builtin ``TimeoutError``, which is no ClientError.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectionError,
-    aiohttp.ClientPayloadError,
-    TimeoutError,
+from .client.http import (
+    BAD_URL_ERRORS,
+    CONNECTION_LIMIT,
+    TRANSIENT_ERRORS,
+    TRANSIENT_STATUSES,
+    Connection,
+    Reply,
+    describe,
 )
 
-#: Exceptions meaning the URL itself is unusable (``api_url`` bypassed the settings'
-#: checks): no retry can help, so a delivery fails at once and stays in the outbox.
-BAD_URL_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.InvalidURL,
-    aiohttp.NonHttpUrlClientError,
-    ValueError,
-)
+__all__ = [
+    "BAD_URL_ERRORS",
+    "CONNECTION_LIMIT",
+    "TRANSIENT_ERRORS",
+    "TRANSIENT_STATUSES",
+    "DtmsClient",
+    "Reply",
+    "deliver",
+    "deliver_batch",
+    "describe",
+]
 
 #: Waits before the retries of one delivery (first try, then after 1, 2 and 4 s).
 BACKOFF_SECONDS = (1.0, 2.0, 4.0)
@@ -38,43 +39,16 @@ BACKOFF_SECONDS = (1.0, 2.0, 4.0)
 JITTER_SECONDS = 0.5
 #: 4xx answers that indict our configuration (token, URL), not the registration: kept.
 CONFIG_STATUSES = frozenset({401, 403, 404, 405})
+#: Registrations per ``POST /dtms/trades`` (the server takes at most 200).
+BATCH_LIMIT = 200
 
 #: What became of one outbox entry: delivered/dropped leave the outbox; pending stays
 #: (this entry's problem); down stays and ends the pass (the server's problem).
 Outcome = Literal["delivered", "dropped", "pending", "down"]
 
-#: Per-host connection cap: enough for the sender's small concurrency plus a query.
-CONNECTION_LIMIT = 8
 
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """An HTTP answer, body already read (so the connection is back in the pool)."""
-
-    status: int
-    body: Any  # decoded JSON, or None when the body is not JSON
-    text: str
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def message(self) -> str:
-        """The server's own explanation: ``{"error": ...}`` when present, else the text."""
-        if isinstance(self.body, dict) and "error" in self.body:
-            return str(self.body["error"])
-        return self.text[:300]
-
-
-def describe(exc: BaseException) -> str:
-    """A log-friendly one-liner; ``TimeoutError()`` has an empty message otherwise."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class DtmsClient:
-    """HTTP calls to one DTMS server. ``open`` inside a running loop; always ``close``."""
+class DtmsClient(Connection):
+    """The remote strategy's calls, on one pooled connection with two timeouts."""
 
     def __init__(
         self,
@@ -85,84 +59,133 @@ class DtmsClient:
         query_timeout: float,
         log: logging.Logger | None = None,
     ) -> None:
-        self.base = api_url.rstrip("/")
-        self._token = token
-        self._register_timeout = aiohttp.ClientTimeout(total=register_timeout)
-        self._query_timeout = aiohttp.ClientTimeout(total=query_timeout)
+        super().__init__(api_url, token=token, timeout=register_timeout)
+        self._register_timeout = register_timeout
+        self._query_timeout = query_timeout
         self.log = log or logging.getLogger("dtms_plugin.http_client")
-        self._session: aiohttp.ClientSession | None = None
         #: Set once a bad URL has been reported at ERROR, so it is not repeated each cycle.
         self.bad_url_reported = False
-
-    async def open(self) -> None:
-        if self._session is not None:
-            return
-        headers = {"Accept": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        connector = aiohttp.TCPConnector(limit=CONNECTION_LIMIT, limit_per_host=CONNECTION_LIMIT)
-        self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._register_timeout, headers=headers
-        )
-
-    async def close(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
-
-    @property
-    def is_open(self) -> bool:
-        return self._session is not None
-
-    def url(self, path: str) -> str:
-        return f"{self.base}{path}"
+        #: False once the server answered the batch route with 404/405 (an older server):
+        #: registrations then go one by one to ``/dtms/trade/enable``.
+        self.batch_supported = True
 
     async def enable(self, registration: Mapping[str, Any]) -> Reply:
         """POST /dtms/trade/enable (idempotent by ticket on the server)."""
-        return await self._request(
-            "POST",
-            "/dtms/trade/enable",
-            json_body=dict(registration),
+        return await self.request(
+            "POST", "/dtms/trade/enable", json_body=dict(registration),
             timeout=self._register_timeout,
+        )  # fmt: skip
+
+    async def enable_many(self, registrations: list[Mapping[str, Any]]) -> Reply:
+        """POST /dtms/trades: many registrations, one result each."""
+        body = {"trades": [dict(r) for r in registrations]}
+        return await self.request(
+            "POST", "/dtms/trades", json_body=body, timeout=self._register_timeout
         )
+
+    async def closed(self, ticket: int, report: Mapping[str, Any]) -> Reply:
+        """POST /dtms/trade/{ticket}/closed: the server keeps the trade with its outcome."""
+        return await self.request(
+            "POST", f"/dtms/trade/{ticket}/closed", json_body=dict(report),
+            timeout=self._register_timeout,
+        )  # fmt: skip
 
     async def unregister(self, ticket: int) -> Reply:
-        return await self._request(
-            "DELETE", f"/dtms/trade/{ticket}", timeout=self._register_timeout
-        )
+        return await self.request("DELETE", f"/dtms/trade/{ticket}", timeout=self._register_timeout)
 
     async def trade(self, ticket: int) -> Reply:
-        return await self._request("GET", f"/dtms/trade/{ticket}", timeout=self._query_timeout)
+        return await self.request("GET", f"/dtms/trade/{ticket}", timeout=self._query_timeout)
 
     async def trades(self, tickets: Iterable[int]) -> Reply:
         """GET /dtms/trades?tickets=1,2,3: the states of many trades in one request."""
         joined = ",".join(str(t) for t in tickets)
-        return await self._request(
+        return await self.request(
             "GET", "/dtms/trades", params={"tickets": joined}, timeout=self._query_timeout
         )
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        timeout: aiohttp.ClientTimeout,
-        json_body: dict[str, Any] | None = None,
-        params: Mapping[str, str] | None = None,
-    ) -> Reply:
-        """One request. Raises the ``TRANSIENT_ERRORS`` unchanged: the caller decides."""
-        if self._session is None:
-            raise RuntimeError("DtmsClient used before open() or after close()")
-        async with self._session.request(
-            method, self.url(path), json=json_body, params=params, timeout=timeout
-        ) as resp:
-            text = await resp.text()
-            status = resp.status
+
+def _registration(payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k not in ("kind", "close")}
+
+
+def _report_bad_url(
+    client: DtmsClient, log: logging.Logger, what: str, url: str, exc: BaseException
+) -> None:
+    level = logging.DEBUG if client.bad_url_reported else logging.ERROR
+    client.bad_url_reported = True
+    log.log(
+        level, "DTMS %s: %s is not a usable URL (%s); check api_url; kept in the outbox",
+        what, url, describe(exc),
+    )  # fmt: skip
+
+
+async def deliver_batch(
+    client: DtmsClient,
+    entries: Sequence[tuple[int, Mapping[str, Any]]],
+    *,
+    sleep: Callable[[float], Awaitable[Any]],
+    rand: Callable[[], float],
+    log: logging.Logger,
+    token_env: str,
+    on_retry: Callable[[], None] | None = None,
+) -> dict[int, Outcome]:
+    """Send pending registrations in one ``POST /dtms/trades``: first try, then retries
+    after 1, 2, 4 s (+ jitter) while the whole request fails transiently. Each
+    registration is then judged on its own result, as a single delivery would be."""
+    url = client.url("/dtms/trades")
+    what = f"registration of {_tickets_text([t for t, _ in entries])}"
+    attempts = len(BACKOFF_SECONDS) + 1
+    for attempt in range(1, attempts + 1):
         try:
-            body = json.loads(text) if text else None
-        except ValueError:
-            body = None
-        return Reply(status, body, text)
+            reply = await client.enable_many([_registration(p) for _, p in entries])
+        except BAD_URL_ERRORS as exc:
+            _report_bad_url(client, log, what, url, exc)
+            return {t: "down" for t, _ in entries}
+        except TRANSIENT_ERRORS as exc:
+            log.warning(
+                "DTMS %s: POST %s failed (attempt %d/%d): %s",
+                what, url, attempt, attempts, describe(exc),
+            )  # fmt: skip
+        else:
+            if reply.status in (404, 405):  # a server without the batch route
+                client.batch_supported = False
+                return {}
+            results = reply.body.get("results") if isinstance(reply.body, dict) else None
+            if reply.ok and isinstance(results, list) and len(results) == len(entries):
+                return {
+                    ticket: _judge_item("register", ticket, url, item, log, token_env)
+                    for (ticket, _), item in zip(entries, results, strict=True)
+                }
+            outcome = _judge("register", entries[0][0], url, reply, attempt, attempts, log,
+                             token_env)  # fmt: skip
+            if outcome is not None:  # the request itself refused: the same for all
+                return {t: outcome for t, _ in entries}
+        if attempt < attempts:
+            if on_retry is not None:
+                on_retry()
+            await sleep(BACKOFF_SECONDS[attempt - 1] + rand() * JITTER_SECONDS)
+    log.error("DTMS %s to %s failed after %d attempts; kept in the outbox", what, url, attempts)
+    return {t: "down" for t, _ in entries}
+
+
+def _tickets_text(tickets: list[int], shown: int = 5) -> str:
+    """``ticket 7``, ``tickets 7, 8`` or ``tickets 1, 2, 3, 4, 5 and 195 more``: every
+    failure names its tickets, a long batch the first few."""
+    if len(tickets) == 1:
+        return f"ticket {tickets[0]}"
+    text = ", ".join(str(t) for t in tickets[:shown])
+    more = len(tickets) - shown
+    return f"tickets {text}" + (f" and {more} more" if more > 0 else "")
+
+
+def _judge_item(
+    kind: str, ticket: int, url: str, item: Any, log: logging.Logger, token_env: str
+) -> Outcome:
+    status = item.get("status") if isinstance(item, dict) else None
+    if not isinstance(status, int):
+        log.error("DTMS %s of ticket %s: malformed result %r from %s", kind, ticket, item, url)
+        return "pending"
+    return _judge(kind, ticket, url, Reply(status, item, ""), 1, 1, log, token_env) or "pending"
 
 
 async def deliver(
@@ -182,32 +205,22 @@ async def deliver(
     client's registration-retries metric); it does not change the policy."""
     kind = str(payload.get("kind", "register"))
     if kind == "register":
-        body = {k: v for k, v in payload.items() if k != "kind"}
-        url = client.url("/dtms/trade/enable")
+        method, url = "POST", client.url("/dtms/trade/enable")
+    elif kind == "closed":
+        method, url = "POST", client.url(f"/dtms/trade/{ticket}/closed")
     else:
-        url = client.url(f"/dtms/trade/{ticket}")
+        method, url = "DELETE", client.url(f"/dtms/trade/{ticket}")
     attempts = len(BACKOFF_SECONDS) + 1
     for attempt in range(1, attempts + 1):
         try:
-            if kind == "register":
-                reply = await client.enable(body)
-            else:
-                reply = await client.unregister(ticket)
+            reply = await _send(client, kind, ticket, payload)
         except BAD_URL_ERRORS as exc:
-            level = logging.DEBUG if client.bad_url_reported else logging.ERROR
-            client.bad_url_reported = True
-            log.log(
-                level,
-                "DTMS %s of ticket %s: %s is not a usable URL (%s); check api_url;"
-                " kept in the outbox",
-                kind, ticket, url, describe(exc),
-            )  # fmt: skip
+            _report_bad_url(client, log, f"{kind} of ticket {ticket}", url, exc)
             return "down"
         except TRANSIENT_ERRORS as exc:
             log.warning(
                 "DTMS %s of ticket %s: %s %s failed (attempt %d/%d): %s",
-                kind, ticket, "POST" if kind == "register" else "DELETE", url,
-                attempt, attempts, describe(exc),
+                kind, ticket, method, url, attempt, attempts, describe(exc),
             )  # fmt: skip
         else:
             outcome = _judge(kind, ticket, url, reply, attempt, attempts, log, token_env)
@@ -224,6 +237,24 @@ async def deliver(
     return "down"
 
 
+async def _send(client: DtmsClient, kind: str, ticket: int, payload: Mapping[str, Any]) -> Reply:
+    if kind == "register":
+        return await client.enable(_registration(payload))
+    if kind != "closed":
+        return await client.unregister(ticket)
+    report = {k: payload[k] for k in ("reason", "profit", "closed_at") if k in payload}
+    reply = await client.closed(ticket, report)
+    registration = payload.get("register")
+    if reply.status == 404 and isinstance(registration, Mapping):
+        # it closed before its registration reached the server: register it, then close
+        # it, so the server keeps its history too
+        first = await client.enable(_registration(registration))
+        if not first.ok:
+            return first
+        reply = await client.closed(ticket, report)
+    return reply
+
+
 def _judge(
     kind: str,
     ticket: int,
@@ -236,7 +267,7 @@ def _judge(
 ) -> Outcome | None:
     """What one answer means; ``None``: transient, try again."""
     status = reply.status
-    if reply.ok or (kind == "unregister" and status == 404):
+    if reply.ok or (kind in ("unregister", "closed") and status == 404):
         if attempt > 1:
             log.info("DTMS %s of ticket %s succeeded on attempt %d", kind, ticket, attempt)
         return "delivered"

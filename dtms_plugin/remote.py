@@ -12,33 +12,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from hookspecs import HostView, OrderRequest, Trade
 
+from .client.http import token_from_env
 from .defensive import answer
-from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, DtmsClient, Outcome, deliver, describe
+from .http_client import (
+    BATCH_LIMIT,
+    DtmsClient,
+    Outcome,
+    deliver,
+    deliver_batch,
+)
 from .metrics import ClientMetrics
+from .remote_states import BATCH_SIZE, REFRESH_GAP, RemoteStates
+
+__all__ = ["BATCH_SIZE", "REFRESH_GAP", "RemoteStrategy"]
 from .settings import DtmsSettings
 from .store import Store, StoreError
 
 #: Deliveries in flight at once during a flush (≤ the client's connection limit).
 SEND_CONCURRENCY = 8
-#: Tickets per batch query; keeps the URL far below aiohttp's 8 KiB request-line limit.
-BATCH_SIZE = 200
-#: Minimum gap between refreshes scheduled from the hot path (``is_defensive``).
-REFRESH_GAP = timedelta(seconds=1)
 
 _OPEN_KEY = "remote:open"
-_DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
 
 
-class RemoteStrategy:
+class RemoteStrategy(RemoteStates):
     """Implements :class:`dtms_plugin.strategy.Strategy` against a DTMS API server."""
 
     name = "remote"
@@ -79,6 +83,10 @@ class RemoteStrategy:
         self._idle: asyncio.Event | None = None
         self._flush_lock: asyncio.Lock | None = None
         self._refresh_lock: asyncio.Lock | None = None
+        self._host: HostView | None = None
+        #: The states this host's trades reached on the server (seen by a refresh or a
+        #: close), for the run's summary: state -> tickets.
+        self._reached: dict[str, set[int]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -97,7 +105,8 @@ class RemoteStrategy:
 
     async def startup(self, host: HostView) -> None:
         store = self.store
-        token = os.environ.get(self.settings.token_env) or None
+        self._host = host
+        token = token_from_env(self.settings.token_env)
         self._client = DtmsClient(
             self.settings.api_url,
             token=token,
@@ -172,16 +181,40 @@ class RemoteStrategy:
         self._kick()
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
+        """Report the close (reason, profit) instead of erasing the trade: the server
+        keeps its history. A registration still in the outbox travels with the close,
+        so a trade that closed before the server heard of it is kept too."""
         ticket = trade.ticket
-        self._enqueue(ticket, {"kind": "unregister", "ticket": ticket})
+        payload: dict[str, Any] = {
+            "kind": "closed",
+            "ticket": ticket,
+            "reason": reason,
+            "profit": trade.profit,
+            "closed_at": (trade.closed_at or self._now()).isoformat(),
+        }
+        pending = self._pending_registration(ticket)
+        if pending is not None:
+            payload["register"] = pending
+        self._enqueue(ticket, payload)
         self._open.discard(ticket)
         self._closed.add(ticket)
         self._wanted.discard(ticket)
         self._save_open()
+        before = self._cached_state(ticket)
         # A failure is logged by the store; the in-memory closed set still answers.
         with suppress(StoreError):
             self.store.put_state(ticket, "CLOSED", self._now())
+        await self._reached_state(ticket, before, "CLOSED", f"position closed ({reason})")
         self._kick()
+
+    def _pending_registration(self, ticket: int) -> dict[str, Any] | None:
+        payload = self._volatile.get(ticket)
+        if payload is None:
+            with suppress(StoreError):
+                payload = dict(self.store.outbox_items()).get(ticket)
+        if payload is not None and payload.get("kind", "register") == "register":
+            return dict(payload)
+        return None
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
         """Flush the outbox (waiting at most ``flush_wait_seconds``), then refresh."""
@@ -256,34 +289,66 @@ class RemoteStrategy:
                 self._idle.set()
 
     async def flush(self) -> None:
-        """One pass over the outbox, oldest first; stops early when the server is down."""
-        assert self._flush_lock is not None
+        """One pass over the outbox, oldest first; stops early when the server is down.
+        Registrations go in batches (``POST /dtms/trades``), the rest one by one."""
+        assert self._flush_lock is not None and self._client is not None
         async with self._flush_lock:
             items = dict(self.store.outbox_items())
             for ticket, payload in self._volatile.items():
                 items.setdefault(ticket, payload)
             todo = [(t, p) for t, p in items.items() if self._delivered.get(t) != p]
-            # The oldest entry goes alone: when the server is down, one entry walks the
-            # backoff, not a whole window of them.
-            starts = [0, *range(1, len(todo), SEND_CONCURRENCY)] if todo else []
-            for start in starts:
-                window = (
-                    todo[start : start + 1]
-                    if start == 0
-                    else todo[start : start + SEND_CONCURRENCY]
-                )
-                outcomes = await asyncio.gather(*(self._deliver(t, p) for t, p in window))
-                for (ticket, payload), outcome in zip(window, outcomes, strict=True):
-                    if outcome in ("delivered", "dropped"):
-                        self._forget(ticket, payload)
-                if "down" in outcomes:
-                    left = len(todo) - start - sum(o in ("delivered", "dropped") for o in outcomes)
-                    self.log.error(
-                        "DTMS server %s unreachable: %d outbox entries kept for the next cycle",
-                        self.settings.api_url,
-                        left,
-                    )
+            registrations = [(t, p) for t, p in todo if p.get("kind", "register") == "register"]
+            others = [(t, p) for t, p in todo if p.get("kind", "register") != "register"]
+            if registrations and self._client.batch_supported:
+                if not await self._flush_batches(registrations):
                     return
+                registrations = [] if self._client.batch_supported else registrations
+            await self._flush_each(registrations + others)
+
+    async def _flush_batches(self, todo: list[tuple[int, dict[str, Any]]]) -> bool:
+        """False when the server is down (the pass ends)."""
+        assert self._client is not None
+        for start in range(0, len(todo), BATCH_LIMIT):
+            chunk = todo[start : start + BATCH_LIMIT]
+            outcomes = await deliver_batch(
+                self._client, chunk, sleep=self._sleep, rand=self._rand, log=self.log,
+                token_env=self.settings.token_env, on_retry=self.metrics.registration_retry,
+            )  # fmt: skip
+            if not self._client.batch_supported:
+                return True  # an older server: the caller sends them one by one
+            for ticket, payload in chunk:
+                if outcomes.get(ticket) in ("delivered", "dropped"):
+                    self._forget(ticket, payload)
+            if "down" in outcomes.values():
+                left = len(todo) - start - sum(o != "down" for o in outcomes.values())
+                self._report_down(left)
+                return False
+        return True
+
+    def _report_down(self, left: int) -> None:
+        self.log.error(
+            "DTMS server %s unreachable: %d outbox entries kept for the next cycle",
+            self.settings.api_url,
+            left,
+        )
+
+    async def _flush_each(self, todo: list[tuple[int, dict[str, Any]]]) -> None:
+        # The oldest entry goes alone: when the server is down, one entry walks the
+        # backoff, not a whole window of them.
+        starts = [0, *range(1, len(todo), SEND_CONCURRENCY)] if todo else []
+        for start in starts:
+            window = (
+                todo[start : start + 1] if start == 0 else todo[start : start + SEND_CONCURRENCY]
+            )
+            outcomes = await asyncio.gather(*(self._deliver(t, p) for t, p in window))
+            for (ticket, payload), outcome in zip(window, outcomes, strict=True):
+                if outcome in ("delivered", "dropped"):
+                    self._forget(ticket, payload)
+            if "down" in outcomes:
+                self._report_down(
+                    len(todo) - start - sum(o in ("delivered", "dropped") for o in outcomes)
+                )
+                return
 
     def _deliver(self, ticket: int, payload: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
         assert self._client is not None
@@ -307,106 +372,3 @@ class RemoteStrategy:
             self._delivered[ticket] = payload  # do not resend while this process lives
         else:
             self._delivered.pop(ticket, None)
-
-    # ------------------------------------------------------------------ state refresh
-
-    def _schedule_refresh(self, ticket: int, now: datetime) -> None:
-        """Coalesce hot-path refresh requests into one background batch query."""
-        self._wanted.add(ticket)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop here: the next on_cycle refreshes it
-        if self._client is None or self._refresh_lock is None:
-            return
-        if self._refresh_task is not None and not self._refresh_task.done():
-            return
-        if self._refresh_not_before is not None and now < self._refresh_not_before:
-            return
-        self._refresh_not_before = now + REFRESH_GAP
-        self._refresh_task = self._spawn(self.refresh(), "dtms-remote-refresh")
-
-    async def refresh(self) -> None:
-        """Fetch the states of all open (and asked-about) tickets in batched requests."""
-        if self._client is None or self._refresh_lock is None:
-            return
-        async with self._refresh_lock:
-            pending = {t for t, _ in self.store.outbox_items()} | set(self._volatile)
-            wanted, self._wanted = self._wanted, set()
-            tickets = sorted((self._open | wanted) - pending - self._closed)
-            for start in range(0, len(tickets), BATCH_SIZE):
-                chunk = tickets[start : start + BATCH_SIZE]
-                if not await self._refresh_chunk(chunk):
-                    self._wanted |= wanted & set(tickets[start:])  # asked again next time
-                    return
-
-    async def _refresh_chunk(self, tickets: list[int]) -> bool:
-        assert self._client is not None
-        url = self._client.url("/dtms/trades")
-        try:
-            reply = await self._client.trades(tickets)
-        except TRANSIENT_ERRORS as exc:
-            self.log.warning(
-                "DTMS refresh of %d tickets: GET %s failed: %s", len(tickets), url, describe(exc)
-            )
-            return False
-        except BAD_URL_ERRORS as exc:  # a configuration error: retrying cannot help
-            self.log.error("DTMS refresh: GET %s: %s (check [plugin.dtms] api_url)", url, exc)
-            return False
-        trades = reply.body.get("trades") if isinstance(reply.body, dict) else None
-        if not reply.ok or not isinstance(trades, dict):
-            self.log.error(
-                "DTMS refresh of tickets %s: GET %s answered %d: %s",
-                tickets, url, reply.status, reply.message,
-            )  # fmt: skip
-            return False
-        now = self._now()
-        states: dict[int, str | None] = {}
-        for key, entry in trades.items():
-            state = entry.get("state") if isinstance(entry, dict) else None
-            if not (isinstance(key, str) and key.isdigit() and isinstance(state, str)):
-                self.log.error("DTMS refresh: malformed entry %r: %r from %s", key, entry, url)
-                continue
-            states[int(key)] = state
-        unknown = reply.body.get("unknown", [])
-        for ticket in unknown if isinstance(unknown, list) else []:
-            if isinstance(ticket, int) and not isinstance(ticket, bool):
-                states[ticket] = None
-        # The server's batch marks every trade defensive while its account mode is on; with
-        # no explicit "account_mode" in the answer, cache that verdict for the fresh window.
-        account_hint = "account_mode" not in reply.body and any(
-            isinstance(e, dict) and e.get("defensive") is True and e.get("state") not in _DEFENSIVE
-            for e in trades.values()
-        )
-        try:
-            self.store.put_states(states, now)
-            self._store_account_mode(reply.body)
-            if account_hint:
-                until = now + timedelta(seconds=self.settings.fresh_seconds)
-                self.store.put_account_mode(until, "the DTMS server reports account defensive mode")
-        except StoreError:
-            return False  # logged by the store
-        newly_closed = {t for t, s in states.items() if s == "CLOSED"}
-        if newly_closed & self._open:
-            self._open -= newly_closed
-            self._save_open()
-        self._closed |= newly_closed
-        return True
-
-    def _store_account_mode(self, body: dict[str, Any]) -> None:
-        """Optional ``"account_mode": {"until": iso, "reason": str} | null`` in a batch."""
-        if "account_mode" not in body:
-            return
-        mode = body["account_mode"]
-        if mode is None:
-            self.store.put_account_mode(None, "cleared by the server")
-            return
-        until = mode.get("until") if isinstance(mode, dict) else None
-        try:
-            at = datetime.fromisoformat(until) if isinstance(until, str) else None
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            self.log.error("DTMS refresh: malformed account_mode %r", mode)
-            return
-        self.store.put_account_mode(at, str(mode.get("reason", "")))

@@ -165,6 +165,8 @@ class AsyncDtmsClient:
         timeout: float | None = None,
     ) -> Reply:
         """One request; no answer is :class:`DtmsUnreachable` naming the URL."""
+        if not self._conn.is_open:
+            await self._conn.open()  # here, in the loop that will use it
         try:
             return await self._conn.request(
                 method, path, json_body=json_body, params=params,

@@ -128,8 +128,7 @@ class Connection:
         """One request. Raises the ``TRANSIENT_ERRORS`` and ``BAD_URL_ERRORS`` unchanged:
         the caller decides what they mean."""
         if self._session is None:
-            await self.open()
-        assert self._session is not None
+            raise RuntimeError("DTMS connection used before open() or after close()")
         limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else self._timeout
         async with self._session.request(
             method, self.url(path), json=json_body, params=params, timeout=limit

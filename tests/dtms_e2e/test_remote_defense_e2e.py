@@ -169,3 +169,7 @@ def test_a_remote_host_trade_is_defended_by_the_server(tmp_path: Path) -> None:
     summary = json.loads((report / "summary.json").read_text())
     assert summary["exits_held_defensive"] == {str(ticket): 1}, summary
     assert "exits" not in summary["actions_by_source"], summary["actions_by_source"]
+    # The host's summary counts the states its trade reached on the server (its refresh
+    # saw them), not "none".
+    reached = summary["states_reached"]
+    assert reached.get("WARNING_L2") == 1, reached

@@ -132,7 +132,7 @@ async def test_bad_token_keeps_the_registration(
     strategy = await started(settings_for(fake.url))
     await strategy.on_trade_executed(HOST, trade(7))
     await strategy.drain()
-    assert fake.hits["enable"] == 1  # no retry storm
+    assert (fake.hits["batch"], fake.hits["enable"]) == (1, 0)  # no retry storm
     assert strategy.store.outbox_len() == 1
     assert any("401" in r.getMessage() and "token" in r.getMessage() for r in caplog.records)
 
@@ -147,10 +147,10 @@ async def test_server_down_keeps_the_outbox_and_a_later_cycle_delivers(
     await strategy.on_trade_executed(HOST, trade(7))
     await strategy.on_trade_executed(HOST, trade(8))
     await strategy.drain()
-    assert sleeps.delays == [1.0, 2.0, 4.0]  # first entry tried 4 times, then the pass stops
+    assert sleeps.delays == [1.0, 2.0, 4.0]  # one batch tried 4 times, then the pass stops
     assert [t for t, _ in strategy.store.outbox_items()] == [7, 8]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert any("ticket 7" in m and "after 4 attempts" in m for m in errors)
+    assert any("tickets 7, 8" in m and "after 4 attempts" in m for m in errors)
 
     await fake.start()  # back, on the same port
     await strategy.on_cycle(HOST, strategy._now())
@@ -203,32 +203,38 @@ async def test_thousand_registrations_while_down_each_registered_once(
     assert set(fake.enable_ok.values()) == {1}
 
 
-async def test_close_unregisters_through_the_outbox(
+async def test_a_close_is_reported_through_the_outbox_and_the_trade_kept(
     fake: FakeDtms, settings_for: Settings, started: Start
 ) -> None:
     strategy = await started(settings_for(fake.url))
     await strategy.on_trade_executed(HOST, trade(7))
     await strategy.drain()
-    fake.fail("delete", 1, status=503)
+    fake.fail("closed", 1, status=503)
     await strategy.on_trade_closed(HOST, trade(7, profit=5.0), "take_profit")
     await strategy.drain()
-    assert fake.deleted[7] == 1 and 7 not in fake.registered
+    assert fake.hits["closed"] == 2 and fake.deleted[7] == 0
+    assert 7 in fake.registered  # never erased: the server keeps its history
+    report = fake.closed[7]
+    assert (report["reason"], report["profit"]) == ("take_profit", 5.0)
     assert strategy.store.outbox_len() == 0
     assert strategy.is_defensive(HOST, 7) is False
+    assert strategy.report()["states_reached"] == {"CLOSED": 1}
 
 
-async def test_close_before_registration_sent_unregisters_only(
+async def test_a_close_before_the_registration_was_sent_carries_it(
     fake: FakeDtms, settings_for: Settings, started: Start
 ) -> None:
     url = fake.url
     await fake.stop()
     strategy = await started(settings_for(url))
     await strategy.on_trade_executed(HOST, trade(7))
-    await strategy.on_trade_closed(HOST, trade(7), "stop_loss")
+    await strategy.on_trade_closed(HOST, trade(7, profit=-3.0), "stop_loss")
     await strategy.drain()
-    assert strategy.store.outbox_items() == [(7, {"kind": "unregister", "ticket": 7})]
+    ((ticket, entry),) = strategy.store.outbox_items()
+    assert (ticket, entry["kind"], entry["register"]["ticket"]) == (7, "closed", 7)
     await fake.start()
     await strategy.on_cycle(HOST, strategy._now())
     await strategy.drain()
-    assert fake.enable_ok[7] == 0 and fake.deleted[7] == 1  # 404 counts as done
+    # registered first, then closed: the server keeps the trade with its outcome
+    assert fake.enable_ok[7] == 1 and fake.closed[7]["reason"] == "stop_loss"
     assert strategy.store.outbox_len() == 0

@@ -222,7 +222,7 @@ async def test_session_is_pooled_bounded_timed_and_closed(
     assert client is not None and client._session is not None
     session = client._session
     assert session.timeout.total == 5.0
-    assert client._query_timeout.total == 2.0
+    assert client._query_timeout == 2.0
     assert session.connector is not None
     assert session.connector.limit == 8 and session.connector.limit_per_host == 8
     await strategy.on_trade_executed(HOST, trade(1))

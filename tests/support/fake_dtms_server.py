@@ -18,7 +18,10 @@ from aiohttp import web
 
 from hookspecs import HostView, Trade
 
-ROUTES = ("enable", "trade", "trades", "delete")
+#: Fault plans by route. ``enable`` also applies per item of a ``batch`` request (a status
+#: below 500 refuses that item; anything else fails the whole batch, as the real server's
+#: 503 does); ``batch`` faults fail the whole ``POST /dtms/trades``.
+ROUTES = ("enable", "batch", "trade", "trades", "delete", "closed")
 
 
 @dataclass
@@ -41,6 +44,8 @@ class FakeDtms:
     enable_ok: Counter[int] = field(default_factory=Counter)  # 2xx enable answers per ticket
     enable_attempts: Counter[int] = field(default_factory=Counter)  # requests that arrived
     deleted: Counter[int] = field(default_factory=Counter)
+    closed: dict[int, dict[str, Any]] = field(default_factory=dict)  # ticket -> report
+    batch_sizes: list[int] = field(default_factory=list)
     hits: Counter[str] = field(default_factory=Counter)  # per route, faults included
     batch_tickets: list[list[int]] = field(default_factory=list)
     auth_headers: list[str | None] = field(default_factory=list)
@@ -70,6 +75,8 @@ class FakeDtms:
         app.router.add_get("/dtms/trades", self._trades)
         app.router.add_get("/dtms/trade/{ticket}", self._trade)
         app.router.add_delete("/dtms/trade/{ticket}", self._delete)
+        app.router.add_post("/dtms/trades", self._enable_many)
+        app.router.add_post("/dtms/trade/{ticket}/closed", self._closed)
         runner = web.AppRunner(app, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
@@ -95,7 +102,9 @@ class FakeDtms:
             return web.json_response({"error": "missing or bad token"}, status=401)
         if not self.faults[route]:
             return None
-        fault = self.faults[route].pop(0)
+        return await self._apply(self.faults[route].pop(0), request)
+
+    async def _apply(self, fault: Fault, request: web.Request) -> web.StreamResponse | None:
         if fault.kind == "status":
             return web.json_response({"error": fault.message}, status=fault.status)
         if fault.kind == "stall":
@@ -122,20 +131,59 @@ class FakeDtms:
             body = await request.json()
         except ValueError:
             return web.json_response({"error": "invalid JSON"}, status=400)
+        status, answer = self._register(body)
+        return web.json_response(answer, status=status)
+
+    def _register(self, body: Any) -> tuple[int, dict[str, Any]]:
         ticket = body.get("ticket") if isinstance(body, dict) else None
         if not isinstance(ticket, int) or ticket <= 0:
-            return web.json_response({"error": "field 'ticket': expected an int > 0"}, status=400)
+            return 400, {"error": "field 'ticket': expected an int > 0"}
         for name in ("symbol", "direction", "entry", "volume", "stop_loss", "take_profit"):
             if name not in body:
-                return web.json_response(
-                    {"error": f"field {name!r}: missing", "ticket": ticket}, status=400
-                )
+                return 400, {"error": f"field {name!r}: missing", "ticket": ticket}
         self.enable_attempts[ticket] += 1
         self.enable_ok[ticket] += 1
         if ticket in self.registered:
-            return web.json_response({"status": "already_registered", "ticket": ticket})
+            return 200, {"status": "already_registered", "ticket": ticket}
         self.registered[ticket] = body
-        return web.json_response({"status": "registered", "ticket": ticket}, status=201)
+        return 201, {"status": "registered", "ticket": ticket}
+
+    async def _enable_many(self, request: web.Request) -> web.StreamResponse:
+        fault = await self._fault("batch", request)
+        if fault is not None:
+            return fault
+        body = await request.json()
+        items = body.get("trades") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            return web.json_response({"error": "trades: expected a list"}, status=400)
+        self.batch_sizes.append(len(items))
+        results: list[dict[str, Any]] = []
+        for item in items:
+            self.hits["enable"] += 1
+            plan = self.faults["enable"]
+            planned = plan.pop(0) if plan else None
+            if planned is not None and planned.kind == "status" and planned.status < 500:
+                if planned.status != 429:  # this item refused, the others go on
+                    results.append({"status": planned.status, "error": planned.message})
+                    continue
+            if planned is not None:  # a whole-request fault
+                fault = await self._apply(planned, request)
+                if fault is not None:
+                    return fault
+            status, answer = self._register(item)
+            results.append({**answer, "status": status})
+        return web.json_response({"results": results})
+
+    async def _closed(self, request: web.Request) -> web.StreamResponse:
+        fault = await self._fault("closed", request)
+        if fault is not None:
+            return fault
+        ticket = int(request.match_info["ticket"])
+        if ticket not in self.registered:
+            return web.json_response({"error": "unknown ticket", "ticket": ticket}, status=404)
+        self.closed.setdefault(ticket, await request.json())
+        self.states[ticket] = "CLOSED"
+        return web.json_response(self._state_of(ticket))
 
     async def _trades(self, request: web.Request) -> web.StreamResponse:
         fault = await self._fault("trades", request)

@@ -1,0 +1,198 @@
+"""The remote strategy's view of the server's states: the batched refresh into the
+store's state cache, the account mode the server reports, and the states this host's
+trades reached there (the run's summary counts them). A mixin of
+:class:`dtms_plugin.remote.RemoteStrategy`, apart so each file stays readable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any
+
+from hookspecs import DefensiveState, HostView
+
+from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, DtmsClient, describe
+from .settings import DtmsSettings
+from .store import Store, StoreError
+
+#: Tickets per batch query; keeps the URL far below aiohttp's 8 KiB request-line limit.
+BATCH_SIZE = 200
+#: Minimum gap between refreshes scheduled from the hot path (``is_defensive``).
+REFRESH_GAP = timedelta(seconds=1)
+
+_DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
+_STATES = frozenset(s.value for s in DefensiveState)
+
+
+class RemoteStates:
+    """State refresh and reached states; the attributes are the strategy's."""
+
+    name: str
+    settings: DtmsSettings
+    log: logging.Logger
+    _client: DtmsClient | None
+    _host: HostView | None
+    _reached: dict[str, set[int]]
+    _open: set[int]
+    _closed: set[int]
+    _wanted: set[int]
+    _volatile: dict[int, dict[str, Any]]
+    _refresh_task: asyncio.Task[None] | None
+    _refresh_not_before: datetime | None
+    _refresh_lock: asyncio.Lock | None
+    _now: Callable[[], datetime]
+
+    @property
+    def store(self) -> Store:
+        raise NotImplementedError
+
+    def _save_open(self) -> None:
+        raise NotImplementedError
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
+        raise NotImplementedError
+
+    def _cached_state(self, ticket: int) -> str | None:
+        try:
+            cached = self.store.get_state(ticket)
+        except StoreError:
+            return None
+        return cached[0] if cached is not None else None
+
+    async def _reached_state(self, ticket: int, old: str | None, new: str, why: str) -> None:
+        """Count a state the server put one of our trades in, and tell the host (its
+        run summary counts the states reached)."""
+        if new == old or new not in _STATES or (old is None and new == "HEALTHY"):
+            return  # a trade starts HEALTHY: only a change is reached
+        self._reached.setdefault(new, set()).add(ticket)
+        report = getattr(self._host, "report_state_change", None)
+        if report is None:
+            return
+        previous = DefensiveState(old) if old in _STATES else DefensiveState.HEALTHY
+        try:
+            await report(ticket, previous, DefensiveState(new), why)
+        except Exception:
+            self.log.exception("DTMS: reporting ticket %s reaching %s failed", ticket, new)
+
+    def report(self) -> dict[str, Any]:
+        """The run's account of the remote strategy: trades it registered and the states
+        they reached on the server."""
+        reached = {state: len(tickets) for state, tickets in sorted(self._reached.items())}
+        out: dict[str, Any] = {
+            "strategy": self.name,
+            "api_url": self.settings.api_url,
+            "states_reached": reached,
+            "activity": sum(reached.values()),
+        }
+        with suppress(StoreError):
+            out["outbox_pending"] = self.store.outbox_len()
+        return out
+
+    def _schedule_refresh(self, ticket: int, now: datetime) -> None:
+        """Coalesce hot-path refresh requests into one background batch query."""
+        self._wanted.add(ticket)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop here: the next on_cycle refreshes it
+        if self._client is None or self._refresh_lock is None:
+            return
+        if self._refresh_task is not None and not self._refresh_task.done():
+            return
+        if self._refresh_not_before is not None and now < self._refresh_not_before:
+            return
+        self._refresh_not_before = now + REFRESH_GAP
+        self._refresh_task = self._spawn(self.refresh(), "dtms-remote-refresh")
+
+    async def refresh(self) -> None:
+        """Fetch the states of all open (and asked-about) tickets in batched requests."""
+        if self._client is None or self._refresh_lock is None:
+            return
+        async with self._refresh_lock:
+            pending = {t for t, _ in self.store.outbox_items()} | set(self._volatile)
+            wanted, self._wanted = self._wanted, set()
+            tickets = sorted((self._open | wanted) - pending - self._closed)
+            for start in range(0, len(tickets), BATCH_SIZE):
+                chunk = tickets[start : start + BATCH_SIZE]
+                if not await self._refresh_chunk(chunk):
+                    self._wanted |= wanted & set(tickets[start:])  # asked again next time
+                    return
+
+    async def _refresh_chunk(self, tickets: list[int]) -> bool:
+        assert self._client is not None
+        url = self._client.url("/dtms/trades")
+        try:
+            reply = await self._client.trades(tickets)
+        except TRANSIENT_ERRORS as exc:
+            self.log.warning(
+                "DTMS refresh of %d tickets: GET %s failed: %s", len(tickets), url, describe(exc)
+            )
+            return False
+        except BAD_URL_ERRORS as exc:  # a configuration error: retrying cannot help
+            self.log.error("DTMS refresh: GET %s: %s (check [plugin.dtms] api_url)", url, exc)
+            return False
+        trades = reply.body.get("trades") if isinstance(reply.body, dict) else None
+        if not reply.ok or not isinstance(trades, dict):
+            self.log.error(
+                "DTMS refresh of tickets %s: GET %s answered %d: %s",
+                tickets, url, reply.status, reply.message,
+            )  # fmt: skip
+            return False
+        now = self._now()
+        states: dict[int, str | None] = {}
+        for key, entry in trades.items():
+            state = entry.get("state") if isinstance(entry, dict) else None
+            if not (isinstance(key, str) and key.isdigit() and isinstance(state, str)):
+                self.log.error("DTMS refresh: malformed entry %r: %r from %s", key, entry, url)
+                continue
+            states[int(key)] = state
+        unknown = reply.body.get("unknown", [])
+        for ticket in unknown if isinstance(unknown, list) else []:
+            if isinstance(ticket, int) and not isinstance(ticket, bool):
+                states[ticket] = None
+        # The server's batch marks every trade defensive while its account mode is on; with
+        # no explicit "account_mode" in the answer, cache that verdict for the fresh window.
+        account_hint = "account_mode" not in reply.body and any(
+            isinstance(e, dict) and e.get("defensive") is True and e.get("state") not in _DEFENSIVE
+            for e in trades.values()
+        )
+        before = {t: self._cached_state(t) for t in states}
+        try:
+            self.store.put_states(states, now)
+            self._store_account_mode(reply.body)
+            if account_hint:
+                until = now + timedelta(seconds=self.settings.fresh_seconds)
+                self.store.put_account_mode(until, "the DTMS server reports account defensive mode")
+        except StoreError:
+            return False  # logged by the store
+        for ticket, state in states.items():
+            if state is not None:
+                await self._reached_state(ticket, before[ticket], state, "DTMS server")
+        newly_closed = {t for t, s in states.items() if s == "CLOSED"}
+        if newly_closed & self._open:
+            self._open -= newly_closed
+            self._save_open()
+        self._closed |= newly_closed
+        return True
+
+    def _store_account_mode(self, body: dict[str, Any]) -> None:
+        """Optional ``"account_mode": {"until": iso, "reason": str} | null`` in a batch."""
+        if "account_mode" not in body:
+            return
+        mode = body["account_mode"]
+        if mode is None:
+            self.store.put_account_mode(None, "cleared by the server")
+            return
+        until = mode.get("until") if isinstance(mode, dict) else None
+        try:
+            at = datetime.fromisoformat(until) if isinstance(until, str) else None
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            self.log.error("DTMS refresh: malformed account_mode %r", mode)
+            return
+        self.store.put_account_mode(at, str(mode.get("reason", "")))

@@ -1,0 +1,73 @@
+"""The outbox sends pending registrations in batches (POST /dtms/trades), keeps each
+registration's own outcome, falls back to one by one on a server without the batch
+route, and counts the states its trades reached on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from support.fake_dtms_server import HOST, FakeDtms, trade
+
+from dtms_plugin.settings import DtmsSettings
+
+Start = Callable[..., Any]
+Settings = Callable[..., DtmsSettings]
+
+
+async def test_a_thousand_pending_registrations_go_in_five_requests(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    url = fake.url
+    await fake.stop()
+    strategy = await started(settings_for(url))
+    for ticket in range(1, 1001):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()  # down: everything stays
+    await fake.start()
+    await strategy.on_cycle(HOST, strategy._now())
+    await strategy.drain()
+    assert fake.batch_sizes[-5:] == [200] * 5
+    assert set(fake.enable_ok.values()) == {1} and len(fake.enable_ok) == 1000
+    assert strategy.store.outbox_len() == 0
+
+
+async def test_one_refused_registration_does_not_hold_back_the_batch(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy = await started(settings_for(fake.url))
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.on_trade_executed(HOST, trade(8))
+    fake.fail("enable", 1, status=422, message="the engine declined it")
+    fake.fail("batch", 1, status=503)  # the whole first request: retried
+    await strategy.drain()
+    assert fake.hits["batch"] == 2
+    assert 7 not in fake.registered and fake.enable_ok[8] == 1
+    assert strategy.store.outbox_len() == 0  # 7 dropped as refused, 8 delivered
+
+
+async def test_a_server_without_the_batch_route_gets_them_one_by_one(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    fake.fail("batch", 1, status=404, message="not found")
+    strategy = await started(settings_for(fake.url))
+    for ticket in (1, 2, 3):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()
+    assert fake.enable_ok == {1: 1, 2: 1, 3: 1}
+    assert fake.hits["enable"] == 3 and fake.hits["batch"] == 1
+
+
+async def test_the_report_counts_states_reached_on_the_server(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    strategy = await started(settings_for(fake.url))
+    for ticket in (1, 2):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()
+    fake.states[1] = "WARNING_L2"
+    await strategy.refresh()
+    fake.states[1] = "HEDGED"
+    await strategy.refresh()
+    await strategy.on_trade_closed(HOST, trade(2, profit=1.0), "take_profit")
+    assert strategy.report()["states_reached"] == {"CLOSED": 1, "HEDGED": 1, "WARNING_L2": 1}
