@@ -162,10 +162,16 @@ class FakeDtms:
             self.hits["enable"] += 1
             plan = self.faults["enable"]
             planned = plan.pop(0) if plan else None
-            if planned is not None and planned.kind == "status" and planned.status < 500:
-                if planned.status != 429:  # this item refused, the others go on
-                    results.append({"status": planned.status, "error": planned.message})
-                    continue
+            refuses_item = planned is not None and planned.kind == "status"
+            if (
+                planned is not None
+                and refuses_item
+                and planned.status < 500
+                and planned.status != 429
+            ):
+                # a 4xx but 429: this item refused, the others go on
+                results.append({"status": planned.status, "error": planned.message})
+                continue
             if planned is not None:  # a whole-request fault
                 fault = await self._apply(planned, request)
                 if fault is not None:
