@@ -28,7 +28,10 @@ EXIT_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .ops import add_verbs, version
+
     parser = argparse.ArgumentParser(prog="dtms", description="Defensive Trade Management System")
+    parser.add_argument("--version", action="version", version=f"dtms {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the DTMS API server (a headless host)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -60,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a non-loopback --host without a token (anyone who reaches it can"
         " register and unregister trades)",
     )
+    add_verbs(sub)  # the operator verbs: status, trades, trade, actions, ...
     return parser
 
 
@@ -183,6 +187,10 @@ async def _serve(settings: ServerSettings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "serve":
+        from .ops import run
+
+        return run(args)
     from hostapp.logs import configure_logging
 
     configure_logging(json=args.log_json, level=args.log_level)

@@ -52,7 +52,10 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import version
+
     parser = argparse.ArgumentParser(prog="hostapp", description="A plugin-based trading host.")
+    parser.add_argument("--version", action="version", version=f"hostapp {version('hostapp')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("plugins", help="list every known plugin and its status")

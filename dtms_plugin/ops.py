@@ -1,0 +1,239 @@
+"""The ``dtms`` operator verbs: look at and steer a running DTMS server from a shell.
+
+``dtms status``, ``dtms trades [--state S]``, ``dtms trade TICKET``, ``dtms actions
+[--ticket T]``, ``dtms register …`` and ``dtms unregister TICKET``: each one request
+through the public client (:mod:`dtms_plugin.client`), printed as a table, or as JSON with
+``--json``. The server is ``--url`` (default ``$DTMS_URL`` or http://127.0.0.1:8001); the
+token is read from ``$DTMS_TOKEN`` (``--token-env`` names another variable), as the server
+reads its own. A server that does not answer is one line on stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .client import AsyncDtmsClient, DtmsError, DtmsUnreachable
+from .client.aio import result_of
+from .client.http import DEFAULT_TOKEN_ENV, URL_ENV
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+STATES = ("HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED")
+VERBS = ("status", "trades", "trade", "actions", "register", "unregister")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--url", default=None, help=f"the DTMS server (default ${URL_ENV} or http://127.0.0.1:8001)"
+    )
+    p.add_argument(
+        "--token-env",
+        default=DEFAULT_TOKEN_ENV,
+        metavar="VAR",
+        help=f"environment variable holding the bearer token (default {DEFAULT_TOKEN_ENV})",
+    )
+    p.add_argument("--json", action="store_true", help="print the server's JSON, not a table")
+    p.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="seconds to wait (default 5)"
+    )
+
+
+def add_verbs(sub: Any) -> None:
+    """The operator verbs on ``dtms``'s subcommand parser."""
+    p = sub.add_parser("status", help="the server's engine status and trades per state")
+    _common(p)
+    p = sub.add_parser("trades", help="every trade the server keeps, open and closed")
+    p.add_argument("--state", choices=STATES, type=str.upper, help="only trades in this state")
+    _common(p)
+    p = sub.add_parser("trade", help="one trade: state, score, details")
+    p.add_argument("ticket", type=int, help="the trade's ticket")
+    _common(p)
+    p = sub.add_parser("actions", help="the history of actions and state changes")
+    p.add_argument("--ticket", type=int, default=None, help="only this trade's history")
+    p.add_argument("--limit", type=int, default=50, help="the newest N entries (default 50)")
+    _common(p)
+    p = sub.add_parser("register", help="register a trade the server should defend")
+    p.add_argument("ticket", type=int, help="the position's ticket")
+    p.add_argument("symbol", help="its symbol, e.g. XAUUSD")
+    p.add_argument("direction", choices=("buy", "sell"), type=str.lower, help="buy or sell")
+    p.add_argument("--entry", type=float, required=True, help="entry price")
+    p.add_argument("--volume", type=float, required=True, help="lots")
+    p.add_argument("--sl", type=float, default=None, help="stop loss (default none)")
+    p.add_argument("--tp", type=float, default=None, help="take profit (default none)")
+    _common(p)
+    p = sub.add_parser("unregister", help="stop managing a trade (its position is left alone)")
+    p.add_argument("ticket", type=int, help="the trade's ticket")
+    _common(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one verb; the exit code."""
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    client = AsyncDtmsClient(args.url, token_env=args.token_env, timeout=args.timeout,
+                             register_timeout=args.timeout)  # fmt: skip
+    try:
+        return await VERB_FUNCS[args.command](client, args)
+    except DtmsUnreachable:
+        print(f"dtms: server not running at {client.url}", file=sys.stderr)
+        return EXIT_FAILURE
+    except DtmsError as exc:
+        print(f"dtms {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        await client.close()
+
+
+def _emit(args: argparse.Namespace, body: Any, table: Callable[[], Any]) -> None:
+    if args.json:
+        print(json.dumps(body, indent=2, sort_keys=True, default=str))
+        return
+    from rich.console import Console
+
+    Console(width=max(100, Console().width)).print(table())
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*("–" if v is None else str(v) for v in row))
+    return table
+
+
+async def _status(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
+    body = await client.status()
+    engine, mode = body.get("engine", {}), body.get("account_mode", {})
+    rows = [
+        ["engine", "healthy" if engine.get("healthy") else "NOT healthy"],
+        ["strategy / broker", f"{engine.get('strategy')} / {engine.get('broker')}"],
+        ["engine time", engine.get("engine_time")],
+        ["trades", body.get("trades")],
+        *([f"  {s}", n] for s, n in body.get("states", {}).items()),
+        ["account defensive", f"until {mode.get('until')}" if mode.get("defensive") else "no"],
+    ]
+    _emit(args, body, lambda: _table(f"DTMS at {client.url}", ["", ""], rows))
+    return EXIT_OK
+
+
+def _trade_row(ticket: Any, view: dict[str, Any]) -> list[Any]:
+    info = view.get("trade_info", {})
+    outcome = None
+    if info.get("closed_at"):
+        outcome = f"{info.get('close_reason') or 'closed'} {info.get('realised_profit')}"
+    return [ticket, info.get("symbol"), info.get("direction"), info.get("volume"),
+            view.get("state"), "yes" if view.get("defensive") else "", view.get("score"),
+            outcome]  # fmt: skip
+
+
+TRADE_COLUMNS = ["ticket", "symbol", "dir", "volume", "state", "defensive", "score", "closed"]
+
+
+async def _trades(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
+    trades = await client.trades()
+    if args.state:
+        trades = {t: v for t, v in trades.items() if v.get("state") == args.state}
+    rows = [_trade_row(t, v) for t, v in trades.items()]
+    title = f"{len(rows)} trades" + (f" in {args.state}" if args.state else "")
+    _emit(args, trades, lambda: _table(title, TRADE_COLUMNS, rows))
+    return EXIT_OK
+
+
+async def _trade(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
+    view = await client.state(args.ticket)
+    if view is None:
+        print(f"dtms trade: ticket {args.ticket} is not managed by {client.url}", file=sys.stderr)
+        return EXIT_FAILURE
+    info = view.get("trade_info", {})
+    rows = [
+        ["state", view.get("state")],
+        ["defensive", view.get("defensive")],
+        ["score", view.get("score")],
+        ["summary", view.get("summary")],
+        *([k, info.get(k)] for k in ("symbol", "direction", "entry_price", "volume",
+                                      "stop_loss", "take_profit", "hedge_ticket")),
+        ["warnings", "; ".join(map(str, view.get("warnings", []))) or None],
+        ["actions taken", ", ".join(str(a.get("kind")) for a in info.get("actions_taken", []))
+         or None],
+    ]  # fmt: skip
+    _emit(args, view, lambda: _table(f"trade {args.ticket}", ["", ""], rows))
+    return EXIT_OK
+
+
+async def _actions(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
+    entries = await client.actions(args.ticket, args.limit)
+    rows = [
+        [e.get("at"), e.get("ticket"), e.get("kind") or e.get("type"),
+         _result(e), e.get("reason")]
+        for e in entries
+    ]  # fmt: skip
+    _emit(args, entries, lambda: _table("history", ["at", "ticket", "what", "result", "reason"],
+                                        rows))  # fmt: skip
+    return EXIT_OK
+
+
+def _result(entry: dict[str, Any]) -> Any:
+    if entry.get("type") == "state_change":
+        return f"{entry.get('from')} → {entry.get('to')}"
+    if "ok" in entry:
+        return "ok" if entry["ok"] else f"failed {entry.get('code', '')}".strip()
+    return None
+
+
+async def _register(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
+    body = {"ticket": args.ticket, "symbol": args.symbol, "direction": args.direction,
+            "entry": args.entry, "volume": args.volume, "stop_loss": args.sl,
+            "take_profit": args.tp}  # fmt: skip
+    # one attempt: an operator at a shell retries by hand (the client's register retries
+    # for programs, and logs each attempt)
+    reply = await client.call("POST", "/dtms/trade/enable", json_body=body)
+    result = result_of(args.ticket, reply)
+    answer = result.body if result.body is not None else {"outcome": result.outcome}
+    rows: list[list[Any]] = [["outcome", result.outcome], ["status", result.status],
+            ["message", result.message or (answer.get("summary") if isinstance(answer, dict)
+                                           else None)]]  # fmt: skip
+    _emit(args, answer, lambda: _table(f"register {args.ticket}", ["", ""], rows))
+    return EXIT_OK if result.ok else EXIT_FAILURE
+
+
+async def _unregister(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
+    if not await client.unregister(args.ticket):
+        print(f"dtms unregister: ticket {args.ticket} is not managed by {client.url}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILURE
+    body = {"ticket": args.ticket, "unregistered": True}
+    _emit(args, body, lambda: f"ticket {args.ticket} unregistered")
+    return EXIT_OK
+
+
+VERB_FUNCS: dict[str, Callable[[AsyncDtmsClient, argparse.Namespace], Awaitable[int]]] = {
+    "status": _status,
+    "trades": _trades,
+    "trade": _trade,
+    "actions": _actions,
+    "register": _register,
+    "unregister": _unregister,
+}
+
+
+def version() -> str:
+    """The installed distribution's version (``dtms --version``)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("hostapp")
+    except PackageNotFoundError:
+        return "unknown"

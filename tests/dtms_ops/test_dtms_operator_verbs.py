@@ -1,0 +1,105 @@
+"""The ``dtms`` operator verbs as real processes against a real ``dtms serve`` process:
+tables, ``--json``, the token from the environment, and a server that is not running
+(one line, exit 1, no traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from support.e2e_procs import TOKEN, Server, command, dtms_server, free_port, toml_config
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("ops")
+    config = toml_config(
+        tmp / "plugins.toml",
+        symbols=["XAUUSD", "EURUSD"],
+        account_file=tmp / "account.db",
+        state_dir=tmp / "state",
+    )
+    with dtms_server(config, free_port(), monitor_seconds=3600, log=tmp / "server.log") as s:
+        yield s
+
+
+def dtms(*args: str, url: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DTMS_TOKEN", "DTMS_URL")}
+    env["COLUMNS"] = "160"
+    if token is not None:
+        env["DTMS_TOKEN"] = token
+    return subprocess.run(
+        [*command("dtms"), *args, "--url", url], capture_output=True, text=True, env=env,
+        timeout=60,
+    )  # fmt: skip
+
+
+def test_register_then_look_at_it_every_way(server: Server) -> None:
+    url = server.url
+    done = dtms("register", "501", "XAUUSD", "buy", "--entry", "2000", "--volume", "0.1",
+                "--sl", "1990", url=url)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "registered" in done.stdout
+    again = dtms("register", "501", "XAUUSD", "buy", "--entry", "2000", "--volume", "0.1",
+                 "--json", url=url)  # fmt: skip
+    assert json.loads(again.stdout)["already_registered"] is True
+
+    status = dtms("status", url=url)
+    assert status.returncode == 0 and "HEALTHY" in status.stdout and "trades" in status.stdout
+    assert json.loads(dtms("status", "--json", url=url).stdout)["trades"] >= 1
+
+    table = dtms("trades", url=url)
+    assert table.returncode == 0 and "501" in table.stdout and "XAUUSD" in table.stdout
+    healthy = json.loads(dtms("trades", "--state", "healthy", "--json", url=url).stdout)
+    assert "501" in healthy
+    assert json.loads(dtms("trades", "--state", "HEDGED", "--json", url=url).stdout) == {}
+
+    one = dtms("trade", "501", url=url)
+    assert one.returncode == 0 and "Trade 501 is in HEALTHY state" in one.stdout
+    view = json.loads(dtms("trade", "501", "--json", url=url).stdout)
+    assert view["trade_info"]["state"] == "HEALTHY"
+    missing = dtms("trade", "909", url=url)
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert "909 is not managed" in missing.stderr
+
+    assert dtms("unregister", "501", url=url).returncode == 0
+    history = json.loads(dtms("actions", "--ticket", "501", "--json", url=url).stdout)
+    assert [e["type"] for e in history] == ["unregistered"]
+    assert "unregistered" in dtms("actions", url=url).stdout
+    assert dtms("unregister", "501", url=url).returncode == 1
+
+
+def test_a_refused_registration_exits_1_with_the_servers_reason(server: Server) -> None:
+    done = dtms("register", "502", "NOPE", "buy", "--entry", "1", "--volume", "1", url=server.url)
+    assert done.returncode == 1
+    assert "refused" in done.stdout and "does not trade" in done.stdout
+
+
+def test_without_the_token_the_server_says_401_in_one_line(server: Server) -> None:
+    done = dtms("status", url=server.url, token=None)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "401" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [["status"], ["trades"], ["trade", "1"], ["actions"], ["unregister", "1"],
+     ["register", "1", "XAUUSD", "buy", "--entry", "1", "--volume", "1"]],
+)  # fmt: skip
+def test_a_server_that_is_not_running_is_one_line_and_exit_1(verb: list[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    args = [*verb, "--timeout", "0.5"]
+    done = dtms(*args, url=url)
+    assert done.returncode == 1
+    assert done.stderr == f"dtms: server not running at {url}\n"
+    assert done.stdout == ""
+
+
+def test_versions() -> None:
+    for name in ("dtms", "hostapp"):
+        done = subprocess.run([*command(name), "--version"], capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout.startswith(f"{name} "), done
