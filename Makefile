@@ -10,8 +10,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml examples/sma_strategy/pyproject.toml examples/atr_trailing/pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]' -e examples/sma_strategy -e examples/atr_trailing
+$(STAMP): $(BIN)/python pyproject.toml examples/sma_strategy/pyproject.toml examples/atr_trailing/pyproject.toml examples/notify_webhook/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e examples/sma_strategy -e examples/atr_trailing -e examples/notify_webhook
 	touch $(STAMP)
 
 run: $(STAMP)
