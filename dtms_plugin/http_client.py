@@ -26,7 +26,7 @@ __all__ = [
     "CONNECTION_LIMIT",
     "TRANSIENT_ERRORS",
     "TRANSIENT_STATUSES",
-    "DtmsClient",
+    "RemoteApi",
     "Reply",
     "deliver",
     "deliver_batch",
@@ -47,7 +47,7 @@ BATCH_LIMIT = 200
 Outcome = Literal["delivered", "dropped", "pending", "down"]
 
 
-class DtmsClient(Connection):
+class RemoteApi(Connection):
     """The remote strategy's calls, on one pooled connection with two timeouts."""
 
     def __init__(
@@ -109,7 +109,7 @@ def _registration(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _report_bad_url(
-    client: DtmsClient, log: logging.Logger, what: str, url: str, exc: BaseException
+    client: RemoteApi, log: logging.Logger, what: str, url: str, exc: BaseException
 ) -> None:
     level = logging.DEBUG if client.bad_url_reported else logging.ERROR
     client.bad_url_reported = True
@@ -120,7 +120,7 @@ def _report_bad_url(
 
 
 async def deliver_batch(
-    client: DtmsClient,
+    client: RemoteApi,
     entries: Sequence[tuple[int, Mapping[str, Any]]],
     *,
     sleep: Callable[[float], Awaitable[Any]],
@@ -189,7 +189,7 @@ def _judge_item(
 
 
 async def deliver(
-    client: DtmsClient,
+    client: RemoteApi,
     ticket: int,
     payload: Mapping[str, Any],
     *,
@@ -237,7 +237,7 @@ async def deliver(
     return "down"
 
 
-async def _send(client: DtmsClient, kind: str, ticket: int, payload: Mapping[str, Any]) -> Reply:
+async def _send(client: RemoteApi, kind: str, ticket: int, payload: Mapping[str, Any]) -> Reply:
     if kind == "register":
         return await client.enable(_registration(payload))
     if kind != "closed":

@@ -24,8 +24,8 @@ from .client.http import token_from_env
 from .defensive import answer
 from .http_client import (
     BATCH_LIMIT,
-    DtmsClient,
     Outcome,
+    RemoteApi,
     deliver,
     deliver_batch,
 )
@@ -69,7 +69,7 @@ class RemoteStrategy(RemoteStates):
         self._rand = rand
         self._now = clock or (lambda: datetime.now(UTC))
         self._flush_wait = flush_wait_seconds
-        self._client: DtmsClient | None = None
+        self._client: RemoteApi | None = None
         self._open: set[int] = set()  # tickets registered and not closed
         self._closed: set[int] = set()
         self._wanted: set[int] = set()  # asked about by is_defensive; refresh them soon
@@ -107,7 +107,7 @@ class RemoteStrategy(RemoteStates):
         store = self.store
         self._host = host
         token = token_from_env(self.settings.token_env)
-        self._client = DtmsClient(
+        self._client = RemoteApi(
             self.settings.api_url,
             token=token,
             register_timeout=self.settings.register_timeout_seconds,

@@ -15,7 +15,7 @@ from typing import Any
 
 from hookspecs import DefensiveState, HostView
 
-from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, DtmsClient, describe
+from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe
 from .settings import DtmsSettings
 from .store import Store, StoreError
 
@@ -34,7 +34,7 @@ class RemoteStates:
     name: str
     settings: DtmsSettings
     log: logging.Logger
-    _client: DtmsClient | None
+    _client: RemoteApi | None
     _host: HostView | None
     _reached: dict[str, set[int]]
     _open: set[int]

@@ -1,4 +1,4 @@
-"""Quick unit tests of DtmsClient's request building and answer parsing, with aioresponses
+"""Quick unit tests of RemoteApi's request building and answer parsing, with aioresponses
 (through the aiohttp 3.14 compatibility shim). Network behaviour is tested on loopback."""
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ import pytest
 from support.aioresponses_compat import compat_aioresponses
 from yarl import URL
 
-from dtms_plugin.http_client import TRANSIENT_ERRORS, DtmsClient, Reply, describe
+from dtms_plugin.http_client import TRANSIENT_ERRORS, RemoteApi, Reply, describe
 
 BASE = "http://dtms.test:8001"
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[DtmsClient]:
-    c = DtmsClient(BASE + "/", token="tok", register_timeout=5.0, query_timeout=2.0)
+async def client() -> AsyncIterator[RemoteApi]:
+    c = RemoteApi(BASE + "/", token="tok", register_timeout=5.0, query_timeout=2.0)
     await c.open()
     yield c
     await c.close()
 
 
-async def test_enable_posts_json_with_bearer_token(client: DtmsClient) -> None:
+async def test_enable_posts_json_with_bearer_token(client: RemoteApi) -> None:
     with compat_aioresponses() as mocked:
         mocked.post(f"{BASE}/dtms/trade/enable", status=201, payload={"status": "registered"})
         reply = await client.enable({"ticket": 7, "symbol": "XAUUSD"})
@@ -35,7 +35,7 @@ async def test_enable_posts_json_with_bearer_token(client: DtmsClient) -> None:
     assert session_headers["Authorization"] == "Bearer tok"
 
 
-async def test_batch_query_joins_tickets(client: DtmsClient) -> None:
+async def test_batch_query_joins_tickets(client: RemoteApi) -> None:
     with compat_aioresponses() as mocked:
         mocked.get(
             f"{BASE}/dtms/trades?tickets=1,2,30",
@@ -47,7 +47,7 @@ async def test_batch_query_joins_tickets(client: DtmsClient) -> None:
     assert reply.body["unknown"] == [2, 30]
 
 
-async def test_error_message_comes_from_the_body(client: DtmsClient) -> None:
+async def test_error_message_comes_from_the_body(client: RemoteApi) -> None:
     with compat_aioresponses() as mocked:
         mocked.get(f"{BASE}/dtms/trade/8", status=404, payload={"error": "unknown", "ticket": 8})
         mocked.delete(f"{BASE}/dtms/trade/9", status=500, body="<html>oops</html>")
@@ -57,7 +57,7 @@ async def test_error_message_comes_from_the_body(client: DtmsClient) -> None:
     assert (broken.body, broken.message) == (None, "<html>oops</html>")
 
 
-async def test_connection_errors_propagate_for_the_caller_to_classify(client: DtmsClient) -> None:
+async def test_connection_errors_propagate_for_the_caller_to_classify(client: RemoteApi) -> None:
     with compat_aioresponses() as mocked:
         mocked.post(f"{BASE}/dtms/trade/enable", exception=aiohttp.ServerDisconnectedError())
         with pytest.raises(TRANSIENT_ERRORS):
@@ -70,6 +70,6 @@ def test_describe_names_silent_exceptions() -> None:
 
 
 async def test_client_refuses_use_when_closed() -> None:
-    c = DtmsClient(BASE, token=None, register_timeout=1.0, query_timeout=1.0)
+    c = RemoteApi(BASE, token=None, register_timeout=1.0, query_timeout=1.0)
     with pytest.raises(RuntimeError, match="before open"):
         await c.trade(1)
