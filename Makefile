@@ -17,7 +17,9 @@ $(STAMP): $(BIN)/python pyproject.toml examples/sma_strategy/pyproject.toml exam
 run: $(STAMP)
 	$(BIN)/hostapp run
 
+# The Redis store's tests run against a real redis-server (scripts/ensure_redis.sh).
 test: $(STAMP)
+	@./scripts/ensure_redis.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
