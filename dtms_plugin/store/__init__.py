@@ -12,11 +12,13 @@ run code in our process or delete files. Here only JSON text is ever decoded
 
 - :mod:`.disk`: the JSON-only ``Disk``;
 - :mod:`.opening`: directory, pinned settings, corruption handling, :class:`StoreError`;
-- :mod:`.core`: the :class:`Store` API.
+- :mod:`.core`: the :class:`Store` API;
+- :mod:`.protocol`: :class:`StoreProtocol`, that API as a type every backend implements.
 """
 
 from .core import Store
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .opening import StoreError
+from .protocol import StoreProtocol
 
-__all__ = ["Encoded", "JsonDisk", "Store", "StoreError", "UnsafeRowError"]
+__all__ = ["Encoded", "JsonDisk", "Store", "StoreError", "StoreProtocol", "UnsafeRowError"]

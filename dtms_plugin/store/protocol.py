@@ -1,0 +1,101 @@
+"""What a DTMS store backend offers: the public API of :class:`~.core.Store` (diskcache,
+one machine) that :class:`~.redis_store.RedisStore` (several machines) also implements.
+
+Callers (the strategies, ``dtms serve``, the CLI) depend on this, not on a backend, so the
+backend is chosen by ``[plugin.dtms] store`` alone (:func:`~.location.open_store`). The
+behaviour both must share is pinned by one test suite run against each
+(tests/dtms_store/test_store_api.py).
+
+Values are JSON (dicts, lists, strings, numbers, booleans, null): int dict keys come back
+as strings, and a value JSON cannot hold is a :class:`~.opening.StoreError`, with the old
+value left in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+
+
+@runtime_checkable
+class StoreProtocol(Protocol):
+    """Trade records, the ``is_defensive`` state cache, the account mode, the action
+    journal, named values and the remote strategy's outbox. Reads never raise for a bad
+    row (logged, treated as absent); writes raise :class:`~.opening.StoreError`."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Every write inside commits together at the end, or none does; reads inside see
+        the writes before them; a batch inside a batch is part of it."""
+        ...
+
+    # trade records, by ticket
+    def get_record(self, ticket: int) -> dict[str, Any] | None: ...
+
+    def put_record(self, ticket: int, record: dict[str, Any]) -> None: ...
+
+    def put_records(self, records: Mapping[int, dict[str, Any]]) -> None: ...
+
+    def delete_record(self, ticket: int) -> None: ...
+
+    def records(self) -> dict[int, dict[str, Any]]:
+        """Every readable record, in the order they were first written."""
+        ...
+
+    # the state cache: a ticket's DTMS state seen at a time (None: "not managed")
+    def put_state(self, ticket: int, state: str | None, at: datetime) -> None: ...
+
+    def get_state(self, ticket: int) -> tuple[str | None, datetime] | None: ...
+
+    def put_states(self, states: Mapping[int, str | None], at: datetime) -> None: ...
+
+    def delete_state(self, ticket: int) -> None: ...
+
+    # account defensive mode
+    def put_account_mode(self, until: datetime | None, reason: str) -> None: ...
+
+    def get_account_mode(self) -> tuple[datetime, str] | None: ...
+
+    # the action journal (history of what was done, per trade and overall)
+    def append_action(self, entry: dict[str, Any]) -> None: ...
+
+    def append_actions(self, entries: Iterable[dict[str, Any]]) -> None: ...
+
+    def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries (of one ticket, or all), oldest first."""
+        ...
+
+    # named JSON values for strategies' own bookkeeping
+    def get_value(self, name: str) -> Any: ...
+
+    def put_value(self, name: str, value: Any) -> None: ...
+
+    def update_value(self, name: str, change: Callable[[Any], Any]) -> Any:
+        """Read-modify-write ``name`` atomically, even against other processes."""
+        ...
+
+    # the remote strategy's outbox, by ticket, oldest first
+    def outbox_put(self, ticket: int, payload: dict[str, Any]) -> None: ...
+
+    def outbox_get(self, ticket: int) -> dict[str, Any] | None: ...
+
+    def outbox_items(self) -> list[tuple[int, dict[str, Any]]]: ...
+
+    def outbox_remove(self, ticket: int) -> None: ...
+
+    def outbox_remove_if(self, ticket: int, payload: dict[str, Any]) -> bool: ...
+
+    def outbox_len(self) -> int: ...
+
+
+if TYPE_CHECKING:  # mypy proves each backend implements the protocol, signatures included
+    from .core import Store
+
+    _DISKCACHE: type[StoreProtocol] = Store
