@@ -136,6 +136,8 @@ def _where(settings: ServerSettings, exc: BaseException) -> str:
     from .store import StoreError
 
     source = getattr(settings.host_config, "source", "plugins.toml")
+    if isinstance(exc, StoreError) and settings.dtms.store:
+        return f"{source} [plugin.dtms] key 'store': "
     if isinstance(exc, StoreError):
         return f"{source} [plugin.dtms] key 'state_dir' ({settings.dtms.state_dir}): "
     if isinstance(exc, sqlite3.Error) and settings.broker == "paper":

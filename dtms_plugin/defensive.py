@@ -12,12 +12,14 @@ from datetime import datetime
 from hookspecs import DefensiveState
 
 from .settings import DtmsSettings
-from .store import Store
+from .store import StoreProtocol
 
 _DEFENSIVE = frozenset({DefensiveState.WARNING_L2.value, DefensiveState.HEDGED.value})
 
 
-def answer(store: Store, ticket: int, now: datetime, settings: DtmsSettings) -> tuple[bool, bool]:
+def answer(
+    store: StoreProtocol, ticket: int, now: datetime, settings: DtmsSettings
+) -> tuple[bool, bool]:
     """``(defensive, refresh_needed)`` for ``ticket`` at ``now``.
 
     * account defensive mode active (``until > now``) → ``(True, False)``;

@@ -55,7 +55,8 @@ from .local_edges import MarketEdges
 from .local_reconcile import adoption_line, is_hedge, same_trade, to_adopt
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
-from .store import Store, StoreError
+from .store import StoreError, StoreProtocol
+from .store.location import open_store
 
 #: closed trades removed per quiet cycle by retention: small, so a cycle stays short
 RETENTION_BATCH = 50
@@ -69,7 +70,7 @@ class LocalStrategy(MarketEdges):
     def __init__(
         self,
         settings: DtmsSettings,
-        store: Store | None = None,
+        store: StoreProtocol | None = None,
         *,
         log: logging.Logger | None = None,
         adopt: bool = True,
@@ -105,9 +106,9 @@ class LocalStrategy(MarketEdges):
         return self.book.records
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreProtocol:
         if self._store is None:
-            self._store = Store(self.settings.state_dir, log=self.log)
+            self._store = open_store(self.settings.store, self.settings.state_dir, self.log)
         return self._store
 
     async def startup(self, host: HostView) -> None:

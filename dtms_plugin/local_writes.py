@@ -4,7 +4,7 @@ Why: a cycle that re-scores a thousand trades used to write each changed record 
 SQLite transaction, the action history in more, and the state cache in one more; commits,
 not JSON, were most of a cycle's cost. Here a change only marks the trade; :meth:`flush`
 serialises each marked record once (its newest version) and writes the records, the state
-cache and the history entries in one transaction (:meth:`Store.batch`). The strategy
+cache and the history entries in one transaction (:meth:`StoreProtocol.batch`). The strategy
 flushes at the end of every hook, on a transition (the state cache is written at once,
 docs/dtms.md §8), and before every broker call, so the journal-first rule holds: the
 pending entry is durable before the broker is asked, and the broker's answer is durable
@@ -28,7 +28,7 @@ from hookspecs import Action, ActionResult
 
 from .book import TradeBook
 from .engine import JournalEntry, JournalStatus, TradeRecord
-from .store import Encoded, Store, StoreError
+from .store import Encoded, StoreError, StoreProtocol
 
 ENDED = (JournalStatus.DONE, JournalStatus.FAILED)
 
@@ -152,7 +152,7 @@ class PendingWrites:
             }
         )
 
-    def flush(self, store: Store) -> set[int]:
+    def flush(self, store: StoreProtocol) -> set[int]:
         """Write everything marked in one transaction. Returns the tickets whose record
         could not be written (empty when all went in). When the transaction fails, each
         item is tried on its own so one bad record cannot hold back the others; what still
@@ -185,7 +185,7 @@ class PendingWrites:
 
     def _one_by_one(
         self,
-        store: Store,
+        store: StoreProtocol,
         records: dict[int, dict[str, Any] | Encoded],
         states: dict[datetime, dict[int, str | None]],
         history: list[dict[str, Any]],

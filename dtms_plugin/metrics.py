@@ -22,11 +22,11 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .store import StoreProtocol
 
 
 class _OutboxDepth(Collector):
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreProtocol) -> None:
         self._store = store
 
     def describe(self) -> Iterator[Metric]:
@@ -43,7 +43,7 @@ class _OutboxDepth(Collector):
 class ClientMetrics:
     """Outbox depth (read at scrape) and registration retries (counted by the sender)."""
 
-    def __init__(self, store: Store, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, store: StoreProtocol, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.registry.register(_OutboxDepth(store))
         self.retries = Counter(

@@ -19,7 +19,8 @@ from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, h
 from . import defensive
 from .engine import check_tables
 from .settings import DtmsSettings, for_host, load_settings
-from .store import Store, StoreError
+from .store import StoreError, StoreProtocol
+from .store.location import open_store
 from .strategy import Strategy
 
 _WHERE = "[plugin.dtms]"  # the host prefixes the file it read
@@ -44,7 +45,7 @@ class DtmsPlugin:
         self.log = logging.getLogger("dtms_plugin")
         self.settings: DtmsSettings | None = None
         self.strategy: Strategy | None = None
-        self._store: Store | None = None  # only for answers before startup
+        self._store: StoreProtocol | None = None  # only for answers before startup
 
     def _settings(self, host: HostView) -> DtmsSettings:
         if self.settings is None:
@@ -59,9 +60,10 @@ class DtmsPlugin:
         self.settings = parse(host)
         if self._store is None:
             try:
-                self._store = Store(self.settings.state_dir, log=self.log)
+                self._store = open_store(self.settings.store, self.settings.state_dir, self.log)
             except StoreError as exc:
-                raise ConfigError(f"{_WHERE} key 'state_dir': {exc}") from None
+                key = "store" if self.settings.store else "state_dir"
+                raise ConfigError(f"{_WHERE} key '{key}': {exc}") from None
 
     @hookimpl
     async def startup(self, host: HostView) -> None:
@@ -121,7 +123,7 @@ class DtmsPlugin:
             return self.strategy.is_defensive(host, ticket)
         settings = self._settings(host)
         if self._store is None:
-            self._store = Store(settings.state_dir, log=self.log)
+            self._store = open_store(settings.store, settings.state_dir, self.log)
         return defensive.answer(self._store, ticket, host.clock.now(), settings)[0]
 
     @hookimpl

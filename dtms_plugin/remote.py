@@ -34,7 +34,8 @@ from .remote_states import BATCH_SIZE, REFRESH_GAP, RemoteStates
 
 __all__ = ["BATCH_SIZE", "REFRESH_GAP", "RemoteStrategy"]
 from .settings import DtmsSettings
-from .store import Store, StoreError
+from .store import StoreError, StoreProtocol
+from .store.location import open_store
 
 #: Deliveries in flight at once during a flush (≤ the client's connection limit).
 SEND_CONCURRENCY = 8
@@ -51,7 +52,7 @@ class RemoteStrategy(RemoteStates):
         self,
         settings: DtmsSettings,
         *,
-        store: Store | None = None,
+        store: StoreProtocol | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], datetime] | None = None,
@@ -91,9 +92,9 @@ class RemoteStrategy(RemoteStates):
     # ------------------------------------------------------------------ lifecycle
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreProtocol:
         if self._store is None:
-            self._store = Store(self.settings.state_dir, log=self.log)
+            self._store = open_store(self.settings.store, self.settings.state_dir, self.log)
         return self._store
 
     @property

@@ -172,6 +172,9 @@ class DtmsSettings:
     #: Days a CLOSED trade (its record, state and action history) is kept before the
     #: local strategy removes it, a few at a time in quiet cycles; open trades never.
     retention_days: float = 30.0
+    #: A Redis URL (``redis://host:port/db``) to share the store between several
+    #: ``dtms serve`` replicas (docs/scaling.md); empty: the diskcache in ``state_dir``.
+    store: str = ""
     fresh_seconds: float = 10.0
     last_known_seconds: float = 30.0
     #: ``"auto"``: fast = the host's timeframe, signal = the next coarser one (see
@@ -210,6 +213,7 @@ class DtmsSettings:
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty")
         _http_url("api_url", self.api_url)
+        _store_url("store", self.store)
         for name in ("fast_timeframe", "signal_timeframe"):
             if getattr(self, name):
                 Timeframe.parse(getattr(self, name), name)
@@ -342,6 +346,19 @@ def _http_url(key: str, value: str) -> None:
         ok = False
     if not ok:
         raise ValueError(f"{key}: expected an http:// or https:// URL with a host, got {value!r}")
+
+
+def _store_url(key: str, value: str) -> None:
+    if not value:
+        return
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("redis", "rediss", "unix") and bool(parts.hostname or parts.path)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{key}: expected a redis://host:port/db URL, got {value!r}")
 
 
 def _check_group(group: str, values: object, minimum: float | None = None) -> None:

@@ -30,7 +30,7 @@ from .server.middleware import Handler, auth_middleware, error_middleware
 from .server.openapi import document
 from .server.validation import parse_limit, parse_ticket_text
 from .settings import DtmsSettings
-from .store import Store
+from .store import StoreProtocol
 from .strategy import Strategy
 
 
@@ -67,7 +67,7 @@ def routes(strategy: Strategy | None, settings: DtmsSettings | None) -> list[web
     startup failed: there is nothing to show)."""
     if strategy is None or settings is None:
         return []
-    store: Store = getattr(strategy, "store")  # noqa: B009 - both strategies have one
+    store: StoreProtocol = getattr(strategy, "store")  # noqa: B009 - both strategies have one
     token = os.environ.get(settings.token_env) or None
     metrics = ServerMetrics(lambda: store)
     client = getattr(strategy, "metrics", None)
@@ -90,7 +90,7 @@ def _remote(api_url: str, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
     return [("/", to_server), ("/metrics", metrics_handler(metrics))]
 
 
-def _local(store: Store, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
+def _local(store: StoreProtocol, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
     async def trades(request: web.Request) -> web.Response:
         defensive, mode = wall_clock_mode(store)
         return web.json_response(all_trades(store, account_defensive=defensive, account_mode=mode))

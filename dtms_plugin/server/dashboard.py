@@ -28,7 +28,7 @@ from aiohttp import web
 
 from hookspecs import DefensiveState
 
-from ..store import Store
+from ..store import StoreProtocol
 from .metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .middleware import auth_middleware, error_middleware
 from .validation import parse_limit, parse_ticket_text
@@ -116,7 +116,7 @@ def _newest_by_ticket(history: list[dict[str, Any]]) -> dict[int, dict[str, Any]
 
 
 def all_trades(
-    store: Store, *, account_defensive: bool, account_mode: dict[str, str] | None
+    store: StoreProtocol, *, account_defensive: bool, account_mode: dict[str, str] | None
 ) -> dict[str, Any]:
     """``GET /dtms/trades`` without ``tickets``: every managed trade in the full shape of
     ``GET /dtms/trade/{ticket}``, plus ``pnl_r``, ``score_detail`` and ``last_reason``."""
@@ -143,14 +143,14 @@ def all_trades(
     return {"trades": trades, "unknown": [], "account_mode": account_mode}
 
 
-def _wall_clock_mode(store: Store) -> tuple[bool, dict[str, str] | None]:
+def _wall_clock_mode(store: StoreProtocol) -> tuple[bool, dict[str, str] | None]:
     mode = store.get_account_mode()
     if mode is None or mode[0] <= datetime.now(UTC):
         return False, None
     return True, {"until": mode[0].isoformat(), "reason": mode[1]}
 
 
-def store_status(store: Store) -> dict[str, Any]:
+def store_status(store: StoreProtocol) -> dict[str, Any]:
     """What the page needs of ``/dtms/status`` when no engine runs in this process."""
     records = store.records()
     counts = {s.value: 0 for s in DefensiveState}
@@ -171,7 +171,7 @@ def store_status(store: Store) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- host-side app
 
-STORE_KEY = web.AppKey("dtms_dashboard_store", Store)
+STORE_KEY = web.AppKey("dtms_dashboard_store", StoreProtocol)
 
 
 async def _trades(request: web.Request) -> web.Response:
@@ -194,7 +194,7 @@ async def _actions(request: web.Request) -> web.Response:
 
 
 def dashboard_app(
-    store: Store, *, token: str | None = None, metrics: ServerMetrics | None = None
+    store: StoreProtocol, *, token: str | None = None, metrics: ServerMetrics | None = None
 ) -> web.Application:
     """A read-only dashboard over ``store`` (the local strategy's), for a trading host.
 

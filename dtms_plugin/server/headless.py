@@ -27,7 +27,7 @@ from hookspecs import (
 )
 from hookspecs.events import log_action, log_transition, score_from_reason
 
-from ..store import Store, StoreError
+from ..store import StoreError, StoreProtocol
 from .metrics import ServerMetrics
 
 
@@ -40,7 +40,7 @@ class HeadlessHost:
         broker: Broker,
         market: MarketView,
         clock: Clock,
-        store: Store,
+        store: StoreProtocol,
         log: logging.Logger,
         timeframe: str,
         plugin_config: Mapping[str, Mapping[str, Any]] | None = None,

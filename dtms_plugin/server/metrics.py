@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 from hookspecs import DefensiveState
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store import StoreProtocol
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -51,7 +51,7 @@ UNMATCHED = "<unmatched>"
 class _TradesPerState(Collector):
     """``dtms_trades{state=…}`` read from the store when Prometheus scrapes."""
 
-    def __init__(self, store: Callable[[], Store | None]) -> None:
+    def __init__(self, store: Callable[[], StoreProtocol | None]) -> None:
         self._store = store
 
     @staticmethod
@@ -81,7 +81,7 @@ class _TradesPerState(Collector):
 class ServerMetrics:
     """The metrics of one server app, in their own :class:`CollectorRegistry`."""
 
-    def __init__(self, store: Callable[[], Store | None] = lambda: None) -> None:
+    def __init__(self, store: Callable[[], StoreProtocol | None] = lambda: None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.transitions = Counter(
             "dtms_transitions",

@@ -21,7 +21,8 @@ from hookspecs import DefensiveState, Trade
 from hookspecs.events import log_event
 
 from ..settings import DtmsSettings, for_host
-from ..store import Store
+from ..store import StoreProtocol
+from ..store.location import open_store
 from ..strategy import Strategy
 from .closing import ClosedReport, closed_trade, mark_closed
 from .engine_thread import EngineThread
@@ -51,10 +52,10 @@ class RegistrationConflict(RuntimeError):
 
 
 RuntimeFactory = Callable[[ServerSettings], Runtime]
-StrategyFactory = Callable[[DtmsSettings, Store], Strategy]
+StrategyFactory = Callable[[DtmsSettings, StoreProtocol], Strategy]
 
 
-def default_strategy_factory(settings: DtmsSettings, store: Store) -> Strategy:
+def default_strategy_factory(settings: DtmsSettings, store: StoreProtocol) -> Strategy:
     from ..local import LocalStrategy  # the engine is optional until it is needed
 
     # the server manages what hosts register: it adopts no position of the account
@@ -85,7 +86,7 @@ class DtmsService:
         self._runtime = runtime
         self._runtime_factory = runtime_factory
         self._strategy_factory = strategy_factory
-        self._store: Store | None = None
+        self._store: StoreProtocol | None = None
         #: Prometheus metrics of this app; the store gauge reads the open store.
         self.metrics = metrics or ServerMetrics(lambda: self._store)
         self._host: HeadlessHost | None = None
@@ -99,7 +100,7 @@ class DtmsService:
     # ------------------------------------------------------------------ lifecycle
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreProtocol:
         if self._store is None:
             raise EngineUnavailable("the store is not open")
         return self._store
@@ -113,7 +114,8 @@ class DtmsService:
         return self._host
 
     async def open_store(self) -> None:
-        self._store = await asyncio.to_thread(Store, self.settings.dtms.state_dir, log=self.log)
+        dtms = self.settings.dtms
+        self._store = await asyncio.to_thread(open_store, dtms.store, dtms.state_dir, self.log)
 
     async def close_store(self) -> None:
         store, self._store = self._store, None

@@ -1,26 +1,49 @@
-"""The store's API: records, state cache, account mode, journal, outbox; all on a real
-diskcache directory in tmp_path."""
+"""The store's API: records, state cache, account mode, journal, outbox; every test that
+takes ``open_store`` runs against both backends: a real diskcache directory in tmp_path and
+a real redis-server (tests/support/redis_server.py)."""
 
 from __future__ import annotations
 
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dtms_plugin.store import Store, StoreError
+from dtms_plugin.store import Store, StoreError, StoreProtocol
 
 T0 = datetime(2026, 3, 2, 12, 0, 0, 123456, tzinfo=UTC)
 
+Opener = Callable[..., StoreProtocol]
+
+
+@pytest.fixture(params=["diskcache", "redis"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens a store of the backend under test on one location (keywords: max_actions)."""
+    opened: list[StoreProtocol] = []
+
+    def open_one(**options: Any) -> StoreProtocol:
+        if request.param == "redis":
+            from dtms_plugin.store.redis_store import RedisStore
+
+            url = request.getfixturevalue("redis_server").url(1)
+            store: StoreProtocol = RedisStore(url, **options)
+        else:
+            store = Store(tmp_path / "dtms", **options)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "dtms")
-    yield s
-    s.close()
+def store(open_store: Opener) -> StoreProtocol:
+    return open_store()
 
 
 def test_directory_is_private(tmp_path: Path) -> None:
@@ -36,19 +59,19 @@ def test_existing_open_directory_is_tightened(tmp_path: Path) -> None:
     assert stat.S_IMODE(d.stat().st_mode) == 0o700
 
 
-def test_records_round_trip_and_survive_reopen(tmp_path: Path) -> None:
-    with Store(tmp_path / "dtms") as s:
+def test_records_round_trip_and_survive_reopen(open_store: Opener) -> None:
+    with open_store() as s:
         s.put_record(7, {"state": "HEALTHY", "seq": 1, "sl": 1.5, "tags": ["a"]})
         s.put_record(8, {"state": "HEDGED", "hedge_ticket": 99})
         s.put_record(7, {"state": "WARNING_L1", "seq": 2})
-    with Store(tmp_path / "dtms") as s:
+    with open_store() as s:
         assert s.get_record(7) == {"state": "WARNING_L1", "seq": 2}
         assert s.records() == {7: {"state": "WARNING_L1", "seq": 2}, 8: s.get_record(8)}
         assert s.get_record(8) == {"state": "HEDGED", "hedge_ticket": 99}
         assert s.get_record(9) is None
 
 
-def test_delete_record(store: Store) -> None:
+def test_delete_record(store: StoreProtocol) -> None:
     store.put_record(1, {"a": 1})
     store.put_record(2, {"a": 2})
     store.delete_record(1)
@@ -57,7 +80,7 @@ def test_delete_record(store: Store) -> None:
     assert store.records() == {2: {"a": 2}}
 
 
-def test_records_lists_only_trades(store: Store) -> None:
+def test_records_lists_only_trades(store: StoreProtocol) -> None:
     store.put_record(1, {"a": 1})
     store.put_state(2, "HEDGED", T0)
     store.outbox_put(3, {"kind": "register"})
@@ -65,7 +88,7 @@ def test_records_lists_only_trades(store: Store) -> None:
     assert store.records() == {1: {"a": 1}}
 
 
-def test_non_json_record_is_a_store_error_and_keeps_the_old_one(store: Store) -> None:
+def test_non_json_record_is_a_store_error_and_keeps_the_old_one(store: StoreProtocol) -> None:
     store.put_record(1, {"a": 1})
     with pytest.raises(StoreError, match="record of ticket 1"):
         store.put_record(1, {"a": object()})
@@ -74,7 +97,7 @@ def test_non_json_record_is_a_store_error_and_keeps_the_old_one(store: Store) ->
     assert store.get_record(1) == {"a": 1}
 
 
-def test_state_round_trip_is_utc_aware(store: Store) -> None:
+def test_state_round_trip_is_utc_aware(store: StoreProtocol) -> None:
     assert store.get_state(5) is None
     paris = timezone(timedelta(hours=1))
     store.put_state(5, "HEDGED", T0.astimezone(paris))
@@ -84,18 +107,18 @@ def test_state_round_trip_is_utc_aware(store: Store) -> None:
     assert at is not None and at.utcoffset() == timedelta(0)
 
 
-def test_state_none_means_not_managed(store: Store) -> None:
+def test_state_none_means_not_managed(store: StoreProtocol) -> None:
     store.put_state(5, None, T0)
     assert store.get_state(5) == (None, T0)
 
 
-def test_naive_time_is_refused(store: Store) -> None:
+def test_naive_time_is_refused(store: StoreProtocol) -> None:
     with pytest.raises(StoreError, match="naive"):
         store.put_state(5, "HEDGED", datetime(2026, 1, 1))
     assert store.get_state(5) is None
 
 
-def test_account_mode_set_and_clear(store: Store) -> None:
+def test_account_mode_set_and_clear(store: StoreProtocol) -> None:
     assert store.get_account_mode() is None
     store.put_account_mode(T0 + timedelta(hours=1), "daily loss 2.1%")
     assert store.get_account_mode() == (T0 + timedelta(hours=1), "daily loss 2.1%")
@@ -103,7 +126,7 @@ def test_account_mode_set_and_clear(store: Store) -> None:
     assert store.get_account_mode() is None
 
 
-def test_actions_journal_newest_limit_oldest_first(store: Store) -> None:
+def test_actions_journal_newest_limit_oldest_first(store: StoreProtocol) -> None:
     for i in range(10):
         store.append_action({"ticket": 1 if i % 2 else 2, "i": i})
     store.append_action({"kind": "account", "i": 10})  # no ticket
@@ -115,15 +138,15 @@ def test_actions_journal_newest_limit_oldest_first(store: Store) -> None:
     assert store.actions(limit=0) == []
 
 
-def test_actions_journal_is_pruned(tmp_path: Path) -> None:
-    with Store(tmp_path / "dtms", max_actions=5) as s:
+def test_actions_journal_is_pruned(open_store: Opener) -> None:
+    with open_store(max_actions=5) as s:
         for i in range(12):
             s.append_action({"ticket": 1, "i": i})
         assert [e["i"] for e in s.actions(limit=100)] == [7, 8, 9, 10, 11]
         assert [e["i"] for e in s.actions(ticket=1)] == [7, 8, 9, 10, 11]
 
 
-def test_outbox_order_replace_remove(store: Store) -> None:
+def test_outbox_order_replace_remove(store: StoreProtocol) -> None:
     assert store.outbox_items() == [] and store.outbox_len() == 0
     store.outbox_put(3, {"kind": "register", "v": 1})
     store.outbox_put(1, {"kind": "register", "v": 1})
@@ -141,7 +164,7 @@ def test_outbox_order_replace_remove(store: Store) -> None:
     assert store.outbox_len() == 2
 
 
-def test_outbox_remove_if_keeps_a_newer_entry(store: Store) -> None:
+def test_outbox_remove_if_keeps_a_newer_entry(store: StoreProtocol) -> None:
     store.outbox_put(3, {"kind": "register", "v": 1})
     store.outbox_put(3, {"kind": "unregister", "v": 2})
     assert store.outbox_remove_if(3, {"kind": "register", "v": 1}) is False
@@ -150,12 +173,14 @@ def test_outbox_remove_if_keeps_a_newer_entry(store: Store) -> None:
     assert store.outbox_len() == 0
 
 
-def test_only_json_text_rows_are_written(store: Store, tmp_path: Path) -> None:
+def test_only_json_text_rows_are_written(tmp_path: Path) -> None:
+    store = Store(tmp_path / "dtms")
     store.put_record(1, {"a": [1, 2]})
     store.put_state(1, "HEDGED", T0)
     store.put_account_mode(T0, "x")
     store.append_action({"ticket": 1})
     store.outbox_put(1, {"kind": "register"})
+    store.close()
     con = sqlite3.connect(tmp_path / "dtms" / "cache.db")
     try:
         rows = con.execute("SELECT key, raw, mode, filename, typeof(value) FROM Cache").fetchall()
@@ -164,3 +189,49 @@ def test_only_json_text_rows_are_written(store: Store, tmp_path: Path) -> None:
     assert rows
     for key, raw, mode, filename, kind in rows:
         assert (raw, mode, filename, kind) == (1, 1, None, "text"), key
+
+
+def test_batch_commits_together_and_reads_inside_see_its_writes(store: StoreProtocol) -> None:
+    store.put_record(1, {"v": 1})
+    with store.batch():
+        store.put_records({1: {"v": 2}, 2: {"v": 1}})
+        with store.batch():  # a batch inside a batch is part of it
+            store.put_states({1: "HEDGED", 2: None}, T0)
+        store.append_actions([{"ticket": 1, "i": 0}, {"ticket": 2, "i": 1}])
+        store.put_value("n", 5)
+        assert store.get_record(1) == {"v": 2}
+        assert store.get_state(2) == (None, T0)
+        assert store.get_value("n") == 5
+        assert store.records() == {1: {"v": 2}, 2: {"v": 1}}
+    assert store.records() == {1: {"v": 2}, 2: {"v": 1}}
+    assert store.get_state(1) == ("HEDGED", T0)
+    assert [e["i"] for e in store.actions()] == [0, 1]
+
+
+def test_failed_batch_writes_nothing(store: StoreProtocol) -> None:
+    store.put_record(1, {"v": 1})
+    with pytest.raises(StoreError), store.batch():
+        store.put_record(1, {"v": 2})
+        store.put_state(1, "HEDGED", T0)
+        store.append_action({"ticket": 1})
+        store.put_record(2, {"bad": object()})
+    assert store.records() == {1: {"v": 1}}
+    assert store.get_state(1) is None and store.actions() == []
+    store.put_record(1, {"v": 3})  # the store still works after the failure
+    assert store.get_record(1) == {"v": 3}
+
+
+def test_batch_left_by_an_exception_writes_nothing(store: StoreProtocol) -> None:
+    with pytest.raises(KeyError), store.batch():
+        store.put_record(1, {"v": 1})
+        raise KeyError("boom")
+    assert store.records() == {}
+
+
+def test_values_and_update_value(open_store: Opener) -> None:
+    a, b = open_store(), open_store()
+    assert a.get_value("n") is None
+    a.put_value("n", {"count": 1})
+    assert b.get_value("n") == {"count": 1}
+    assert b.update_value("n", lambda v: {"count": v["count"] + 1}) == {"count": 2}
+    assert a.get_value("n") == {"count": 2}

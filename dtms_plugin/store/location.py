@@ -1,0 +1,27 @@
+"""Which backend a store location names: ``[plugin.dtms] store``, a ``redis://``,
+``rediss://`` or ``unix://`` URL (several replicas, docs/scaling.md), or empty for the
+diskcache directory ``state_dir`` (the default, one machine). The settings check the URL's
+shape (:class:`~dtms_plugin.settings.DtmsSettings`)."""
+
+from __future__ import annotations
+
+import logging
+
+from .core import Store
+from .protocol import StoreProtocol
+
+
+def open_store(location: str, state_dir: str, log: logging.Logger | None = None) -> StoreProtocol:
+    """The store ``location`` names, or the diskcache directory ``state_dir`` when it is
+    empty. Raises :class:`~.opening.StoreError` (one line) when it cannot be opened."""
+    if location:
+        from .opening import StoreError
+
+        try:
+            from .redis_store import RedisStore
+        except ImportError:
+            raise StoreError(
+                f"store {location}: the redis package is missing (pip install 'hostapp[redis]')"
+            ) from None
+        return RedisStore(location, log=log)
+    return Store(state_dir, log=log)

@@ -1,0 +1,98 @@
+"""The one Lua script every write of :class:`~.redis_store.RedisStore` goes through.
+
+Why a script rather than MULTI/EXEC: a batch's writes need values only Redis has at
+commit time (the journal's next sequence number, a record's current version, an outbox
+entry's first-write order), and Redis runs a script as one step, with nothing of another
+client in between. The script first checks every record version it was given (the
+fencing of docs/scaling.md), and writes nothing when one is stale; then it applies every
+operation, in order. So a batch commits entirely or not at all.
+
+Operations (a JSON array of arrays; tickets as decimal strings, so Lua's doubles never
+print one as ``1e+15``):
+
+- ``["rec", t, json, expect]``: the record of ``t`` with version ``expect`` (0: absent;
+  -1: whatever it is) becomes ``json`` at the next version;
+- ``["delrec", t, expect]``: the record goes (same check);
+- ``["set", key, json]`` / ``["del", key]``: a plain value (state, account mode, value);
+- ``["ob", t, json]`` / ``["obdel", t]`` / ``["obdelif", t, json]``: outbox entries, which
+  keep the place of their first write; ``obdelif`` removes only an entry equal to ``json``;
+- ``["act", json, t]``: a journal entry (``t`` empty when it belongs to no trade).
+
+The reply is ``["ok", r1, r2, ...]`` (a record's new version, 1/0 for ``obdelif``, 0
+otherwise) or ``["stale", t, version]`` for the first record that failed its check.
+"""
+
+from __future__ import annotations
+
+APPLY = """
+local p = ARGV[1]
+local max_actions = tonumber(ARGV[2])
+local per_ticket = tonumber(ARGV[3])
+local ops = cjson.decode(ARGV[4])
+
+local seen = {}
+local function version(t)
+  if seen[t] == nil then
+    seen[t] = tonumber(redis.call('HGET', p .. 'trade:' .. t, 'v')) or 0
+  end
+  return seen[t]
+end
+for _, op in ipairs(ops) do
+  if op[1] == 'rec' or op[1] == 'delrec' then
+    local expect = op[1] == 'rec' and op[4] or op[3]
+    local current = version(op[2])
+    if expect >= 0 and current ~= expect then
+      return {'stale', op[2], current}
+    end
+    if op[1] == 'rec' then seen[op[2]] = current + 1 else seen[op[2]] = 0 end
+  end
+end
+
+local out = {'ok'}
+local function place(index, member)
+  if not redis.call('ZSCORE', p .. index, member) then
+    redis.call('ZADD', p .. index, redis.call('INCR', p .. 'order'), member)
+  end
+end
+for _, op in ipairs(ops) do
+  local kind, result = op[1], 0
+  if kind == 'rec' then
+    local key = p .. 'trade:' .. op[2]
+    result = redis.call('HINCRBY', key, 'v', 1)
+    redis.call('HSET', key, 'j', op[3])
+    place('trades', op[2])
+  elseif kind == 'delrec' then
+    redis.call('DEL', p .. 'trade:' .. op[2])
+    redis.call('ZREM', p .. 'trades', op[2])
+  elseif kind == 'set' then
+    redis.call('SET', p .. op[2], op[3])
+  elseif kind == 'del' then
+    redis.call('DEL', p .. op[2])
+  elseif kind == 'ob' then
+    redis.call('SET', p .. 'outbox:' .. op[2], op[3])
+    place('outboxes', op[2])
+  elseif kind == 'obdel' or kind == 'obdelif' then
+    if kind == 'obdel' or redis.call('GET', p .. 'outbox:' .. op[2]) == op[3] then
+      redis.call('DEL', p .. 'outbox:' .. op[2])
+      redis.call('ZREM', p .. 'outboxes', op[2])
+      result = 1
+    end
+  elseif kind == 'act' then
+    local seq = tonumber(redis.call('GET', p .. 'journal:seq')) or 0
+    redis.call('HSET', p .. 'journal', seq, op[2])
+    redis.call('SET', p .. 'journal:seq', seq + 1)
+    if op[3] ~= '' then
+      local index = p .. 'journal:ticket:' .. op[3]
+      redis.call('RPUSH', index, seq)
+      redis.call('LTRIM', index, -per_ticket, -1)
+    end
+    if seq >= max_actions then
+      redis.call('HDEL', p .. 'journal', seq - max_actions)
+    end
+  else
+    return redis.error_reply('unknown store operation ' .. tostring(kind))
+  end
+  out[#out + 1] = result
+end
+return out
+"""

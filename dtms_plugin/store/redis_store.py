@@ -1,0 +1,471 @@
+"""The DTMS store on Redis, for several ``dtms serve`` replicas on several machines sharing
+one state (docs/scaling.md). Same API as the diskcache :class:`~.core.Store`
+(:class:`~.protocol.StoreProtocol`), pinned by the same tests.
+
+Why the synchronous ``redis.Redis`` client and not ``redis.asyncio``: the store API is
+synchronous and is called from two event loops on two threads, the engine thread (the
+strategy's cycle writes) and the server's loop (queries), plus the host's plugin and the
+CLI. An asyncio client belongs to one loop, so it would need one client per loop and every
+caller and the protocol would turn async, for no gain: the sync client's connection pool
+is thread-safe, and a loopback round trip (~0.1 ms) costs what the SQLite read of the
+diskcache backend costs on the same threads today.
+
+Values are JSON text only (never pickles); keys live under one prefix (``dtms:``). Every
+write goes through one Lua script (:mod:`.redis_script`), so a :meth:`RedisStore.batch`
+is one atomic step. Each record carries a version, and every record write is a
+compare-and-set on the version this store last saw of it (0 for a ticket it never read):
+a replica that was paused while another took its trades over cannot overwrite their newer
+state (:class:`StaleWrite`). Not for Redis Cluster: the script touches keys it computes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+
+from .core import _PER_TICKET_ACTIONS, _is_int, _iso, _parse_iso
+from .disk import encode
+from .opening import StoreError
+from .redis_script import APPLY
+
+_ABSENT = 0  # the version of a record that does not exist
+
+
+class StaleWrite(StoreError):
+    """A record write refused because the record changed since this store read it: another
+    replica owns the trade now. The record keeps the newer state."""
+
+
+class RedisStore:
+    """The DTMS store on one Redis database. Open one per process; close it on shutdown."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        log: logging.Logger | None = None,
+        prefix: str = "dtms:",
+        timeout: float = 5.0,
+        max_actions: int = 10_000,
+    ) -> None:
+        self.location = _redact(url)
+        self.log = log or logging.getLogger("dtms_plugin.store")
+        self.prefix = prefix
+        self._max_actions = max_actions
+        try:
+            # replies are typed loosely by redis-py (bytes | str | ...): checked where read
+            self.client: Any = redis.Redis.from_url(
+                url,
+                decode_responses=True,
+                encoding_errors="replace",  # a non-UTF-8 value fails as JSON, logged
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            )
+            self.client.ping()
+        except (redis.RedisError, ValueError) as exc:
+            raise StoreError(f"cannot open store {self.location}: {exc}") from None
+        self._apply = self.client.register_script(APPLY)
+        self._versions: dict[int, int] = {}  # record versions this store last saw
+        self._batch_thread: int | None = None
+        self._ops: list[list[Any]] = []  # the batch's writes, not yet sent
+        self._overlay: dict[str, str | None] = {}  # key -> what the batch wrote there
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> RedisStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ primitives
+
+    def _in_batch(self) -> bool:
+        return self._batch_thread == threading.get_ident()
+
+    def _decode(self, key: str, text: object) -> Any:
+        if text is None:
+            return None
+        if not isinstance(text, str):  # the client decodes replies: never expected
+            self.log.error("store %s: %r is not text; treated as absent", self.location, key)
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            self.log.error("store %s: unreadable %r treated as absent: %s", self.location, key, exc)
+            return None
+
+    def _read(self, key: str) -> Any:
+        """The decoded value of ``key``, or None when absent or unreadable (logged)."""
+        if self._in_batch() and key in self._overlay:
+            return self._decode(key, self._overlay[key])
+        try:
+            text = self.client.get(self.prefix + key)
+        except redis.RedisError as exc:
+            self.log.error("store %s: cannot read %r: %s", self.location, key, exc)
+            return None
+        return self._decode(key, text)
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[list[list[Any]]]:
+        """Collect the operations of one write and send them as one script call (or add
+        them to the batch). Any failure is logged and raised as :class:`StoreError`. After
+        the block the list holds the script's results instead (empty inside a batch)."""
+        ops: list[list[Any]] = []
+        try:
+            yield ops
+            if self._in_batch():
+                self._ops.extend(ops)
+                ops.clear()
+            elif ops:
+                ops[:] = self._send(ops, what)
+        except StoreError:
+            raise
+        except (redis.RedisError, TypeError, ValueError) as exc:
+            message = f"store {self.location}: writing {what} failed: {exc}"
+            self.log.error(message)
+            raise StoreError(message) from None
+
+    def _send(self, ops: list[list[Any]], what: str) -> list[Any]:
+        args: list[str | int] = [self.prefix, self._max_actions, _PER_TICKET_ACTIONS, encode(ops)]
+        reply = self._apply(keys=[], args=args)
+        if reply[0] == "stale":
+            ticket, version = int(reply[1]), int(reply[2])
+            message = (
+                f"store {self.location}: writing {what} refused: the record of ticket"
+                f" {ticket} is at version {version}, newer than this replica last saw"
+                " (another replica owns it now)"
+            )
+            self.log.error(message)
+            raise StaleWrite(message)
+        for op, result in zip(ops, reply[1:], strict=True):
+            if op[0] == "rec":
+                self._versions[int(op[1])] = int(result)
+            elif op[0] == "delrec":
+                self._versions.pop(int(op[1]), None)
+        return list(reply[1:])
+
+    def _expect(self, ticket: int) -> int:
+        """The version a write of ``ticket`` must find: what this store last saw."""
+        return self._versions.get(ticket, _ABSENT)
+
+    def _saw(self, ticket: int, version: object) -> None:
+        """Remember the version of a record read for the first time. A later read does
+        not move it: only this store's own writes and :meth:`adopt` do, so a replica that
+        lost a trade keeps failing its writes even after it reads the newer record."""
+        self._versions.setdefault(ticket, _version(version))
+
+    def adopt(self, tickets: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Take the current version of each record as this store's own (a replica that
+        just acquired their leases): its next writes of them check against these. Returns
+        the records, read at those versions."""
+        wanted = [int(t) for t in tickets]
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            for ticket in wanted:
+                pipe.hmget(f"{self.prefix}trade:{ticket}", ["v", "j"])
+            rows = pipe.execute() if wanted else []
+        except redis.RedisError as exc:
+            raise StoreError(f"store {self.location}: cannot read records: {exc}") from None
+        out: dict[int, dict[str, Any]] = {}
+        for ticket, (version, text) in zip(wanted, rows, strict=True):
+            self._versions[ticket] = _version(version)
+            value = self._decode(f"trade:{ticket}", text)
+            if isinstance(value, dict):
+                out[ticket] = value
+        return out
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside is sent in one script call at the end: all or none. Point
+        reads inside see the batch's writes; enumerations see committed state plus them."""
+        if self._in_batch():
+            yield
+            return
+        with self._writing("a batch"):
+            self._batch_thread = threading.get_ident()
+            saved = dict(self._versions)
+            try:
+                yield
+                ops, self._ops = self._ops, []
+                self._versions = saved  # the script's results set the new versions
+                if ops:
+                    self._send(ops, "a batch")
+                self._batch_thread = None
+            finally:
+                if self._batch_thread is not None:  # the block or the commit failed
+                    self._versions = saved
+                self._batch_thread = None
+                self._ops, self._overlay = [], {}
+
+    def _written(self, key: str, text: str | None) -> None:
+        if self._in_batch():
+            self._overlay[key] = text
+
+    # ------------------------------------------------------------------ trade records
+
+    def get_record(self, ticket: int) -> dict[str, Any] | None:
+        key = f"trade:{ticket}"
+        if self._in_batch() and key in self._overlay:
+            value = self._decode(key, self._overlay[key])
+            return value if isinstance(value, dict) else None
+        try:
+            version, text = self.client.hmget(self.prefix + key, ["v", "j"])
+        except redis.RedisError as exc:
+            self.log.error("store %s: cannot read %r: %s", self.location, key, exc)
+            return None
+        self._saw(ticket, version)
+        value = self._decode(key, text)
+        return value if isinstance(value, dict) else None
+
+    def put_record(self, ticket: int, record: dict[str, Any]) -> None:
+        """Write the whole record if it is still at the version this store last saw."""
+        with self._writing(f"record of ticket {ticket}") as ops:
+            text = encode(record)
+            expect = self._expect(ticket)
+            ops.append(["rec", str(ticket), text, expect])
+            if self._in_batch():  # the batch's next write of it finds this one
+                self._versions[ticket] = expect + 1
+                self._written(f"trade:{ticket}", text)
+
+    def put_records(self, records: Mapping[int, dict[str, Any]]) -> None:
+        if records:
+            with self.batch():
+                for ticket, record in records.items():
+                    self.put_record(ticket, record)
+
+    def delete_record(self, ticket: int) -> None:
+        with self._writing(f"deletion of record {ticket}") as ops:
+            ops.append(["delrec", str(ticket), self._expect(ticket)])
+            if self._in_batch():
+                self._versions[ticket] = _ABSENT
+                self._written(f"trade:{ticket}", None)
+
+    def records(self) -> dict[int, dict[str, Any]]:
+        """Every readable record, by ticket, in the order they were first written."""
+        try:
+            tickets = self.client.zrange(self.prefix + "trades", 0, -1)
+            pipe = self.client.pipeline(transaction=False)
+            for ticket in tickets:
+                pipe.hmget(f"{self.prefix}trade:{ticket}", ["v", "j"])
+            rows = pipe.execute()
+        except redis.RedisError as exc:
+            self.log.error("store %s: cannot list the records: %s", self.location, exc)
+            return {}
+        out: dict[int, dict[str, Any]] = {}
+        for name, (version, text) in zip(tickets, rows, strict=True):
+            ticket = int(name)
+            self._saw(ticket, version)
+            value = self._decode(f"trade:{ticket}", text)
+            if isinstance(value, dict):
+                out[ticket] = value
+        if self._in_batch():
+            for key, text in self._overlay.items():
+                if key.startswith("trade:"):
+                    value = self._decode(key, text)
+                    if isinstance(value, dict):
+                        out[int(key[6:])] = value
+                    else:
+                        out.pop(int(key[6:]), None)
+        return out
+
+    # ------------------------------------------------------------------ state cache
+
+    def put_state(self, ticket: int, state: str | None, at: datetime) -> None:
+        self.put_states({ticket: state}, at)
+
+    def get_state(self, ticket: int) -> tuple[str | None, datetime] | None:
+        value = self._read(f"state:{ticket}")
+        if not isinstance(value, dict):
+            return None
+        state, at = value.get("state"), _parse_iso(value.get("at"))
+        if at is None or not (state is None or isinstance(state, str)):
+            self.log.error("store %s: malformed state of ticket %s", self.location, ticket)
+            return None
+        return state, at
+
+    def put_states(self, states: Mapping[int, str | None], at: datetime) -> None:
+        what = f"state of ticket {next(iter(states))}" if len(states) == 1 else "states"
+        with self._writing(what) as ops:
+            stamp = _iso(at)
+            for ticket, state in states.items():
+                text = encode({"state": state, "at": stamp})
+                ops.append(["set", f"state:{ticket}", text])
+                self._written(f"state:{ticket}", text)
+
+    def delete_state(self, ticket: int) -> None:
+        with self._writing(f"deletion of state {ticket}") as ops:
+            ops.append(["del", f"state:{ticket}"])
+            self._written(f"state:{ticket}", None)
+
+    # ------------------------------------------------------------------ account mode
+
+    def put_account_mode(self, until: datetime | None, reason: str) -> None:
+        with self._writing("account mode") as ops:
+            if until is None:
+                ops.append(["del", "account:mode"])
+                self._written("account:mode", None)
+            else:
+                text = encode({"until": _iso(until), "reason": reason})
+                ops.append(["set", "account:mode", text])
+                self._written("account:mode", text)
+
+    def get_account_mode(self) -> tuple[datetime, str] | None:
+        value = self._read("account:mode")
+        if not isinstance(value, dict):
+            return None
+        until = _parse_iso(value.get("until"))
+        if until is None:
+            self.log.error("store %s: malformed account mode", self.location)
+            return None
+        return until, str(value.get("reason", ""))
+
+    # ------------------------------------------------------------------ action journal
+
+    def append_action(self, entry: dict[str, Any]) -> None:
+        self.append_actions([entry])
+
+    def append_actions(self, entries: Iterable[dict[str, Any]]) -> None:
+        entries = list(entries)
+        if not entries:
+            return
+        ticket = entries[0].get("ticket")
+        what = f"journal entry for ticket {ticket}" if len(entries) == 1 else "journal entries"
+        with self._writing(what) as ops:
+            for entry in entries:
+                owner = entry.get("ticket")
+                ops.append(["act", encode(entry), str(owner) if _is_int(owner) else ""])
+
+    def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` committed entries (of one ticket, or all), oldest first."""
+        if limit <= 0:
+            return []
+        try:
+            if ticket is None:
+                end = int(self.client.get(self.prefix + "journal:seq") or 0)
+                seqs: list[Any] = list(range(max(0, end - limit), end))
+            else:
+                seqs = self.client.lrange(f"{self.prefix}journal:ticket:{ticket}", -limit, -1)
+            texts = self.client.hmget(self.prefix + "journal", seqs) if seqs else []
+        except redis.RedisError as exc:
+            self.log.error("store %s: cannot read the journal: %s", self.location, exc)
+            return []
+        decoded = (self._decode("journal", text) for text in texts)
+        return [entry for entry in decoded if isinstance(entry, dict)]
+
+    # ------------------------------------------------------------------ small values
+
+    def get_value(self, name: str) -> Any:
+        return self._read(f"value:{name}")
+
+    def put_value(self, name: str, value: Any) -> None:
+        with self._writing(f"value {name!r}") as ops:
+            text = encode(value)
+            ops.append(["set", f"value:{name}", text])
+            self._written(f"value:{name}", text)
+
+    def update_value(self, name: str, change: Callable[[Any], Any]) -> Any:
+        """Read-modify-write ``name`` atomically (WATCH/MULTI, retried when another
+        client changed it meanwhile); inside a batch, part of the batch."""
+        if self._in_batch():
+            new = change(self.get_value(name))
+            self.put_value(name, new)
+            return new
+        key = f"{self.prefix}value:{name}"
+        with self._writing(f"value {name!r}"), self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    new = change(self._decode(key, pipe.get(key)))
+                    pipe.multi()
+                    pipe.set(key, encode(new))
+                    pipe.execute()
+                    return new
+                except redis.WatchError:
+                    continue
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ outbox
+
+    def outbox_put(self, ticket: int, payload: dict[str, Any]) -> None:
+        with self._writing(f"outbox entry for ticket {ticket}") as ops:
+            text = encode(payload)
+            ops.append(["ob", str(ticket), text])
+            self._written(f"outbox:{ticket}", text)
+
+    def outbox_get(self, ticket: int) -> dict[str, Any] | None:
+        value = self._read(f"outbox:{ticket}")
+        return value if isinstance(value, dict) else None
+
+    def outbox_items(self) -> list[tuple[int, dict[str, Any]]]:
+        try:
+            tickets = self.client.zrange(self.prefix + "outboxes", 0, -1)
+            texts = (
+                self.client.mget([f"{self.prefix}outbox:{t}" for t in tickets]) if tickets else []
+            )
+        except redis.RedisError as exc:
+            self.log.error("store %s: cannot list the outbox: %s", self.location, exc)
+            return []
+        out = []
+        for name, text in zip(tickets, texts, strict=True):
+            value = self._decode(f"outbox:{name}", text)
+            if isinstance(value, dict):
+                out.append((int(name), value))
+        return out
+
+    def outbox_remove(self, ticket: int) -> None:
+        with self._writing(f"outbox removal of ticket {ticket}") as ops:
+            ops.append(["obdel", str(ticket)])
+            self._written(f"outbox:{ticket}", None)
+
+    def outbox_remove_if(self, ticket: int, payload: dict[str, Any]) -> bool:
+        """Remove the entry only if it is still ``payload``: the script removes it only if
+        its text is still the one read here, so a newer entry queued meanwhile stays."""
+        key = f"outbox:{ticket}"
+        if self._in_batch():
+            if self.outbox_get(ticket) != payload:
+                return False
+            self.outbox_remove(ticket)
+            return True
+        try:
+            text = self.client.get(self.prefix + key)
+        except redis.RedisError as exc:
+            self.log.error("store %s: cannot read %r: %s", self.location, key, exc)
+            return False
+        if text is None or self._decode(key, text) != payload:
+            return False
+        with self._writing(f"outbox removal of ticket {ticket}") as ops:
+            ops.append(["obdelif", str(ticket), text])
+        return ops == [1]
+
+    def outbox_len(self) -> int:
+        try:
+            return int(self.client.zcard(self.prefix + "outboxes"))
+        except redis.RedisError as exc:
+            self.log.error("store %s: cannot count the outbox: %s", self.location, exc)
+            return 0
+
+
+def _version(value: object) -> int:
+    """A record's version as Redis holds it (absent: 0)."""
+    return int(value) if isinstance(value, str | int) else _ABSENT
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
+        f":{parts.port}" if parts.port else ""
+    )
+    return urlunsplit(parts._replace(netloc=netloc))
