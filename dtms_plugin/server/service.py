@@ -28,6 +28,7 @@ from .closing import ClosedReport, closed_trade, mark_closed
 from .engine_thread import EngineThread
 from .headless import HeadlessHost, MonitorStatus
 from .metrics import ServerMetrics, Stopwatch
+from .replicas import Replicas
 from .runtime import Runtime
 from .settings import ServerSettings
 from .validation import Registration, UnknownSymbol
@@ -95,6 +96,9 @@ class DtmsService:
         self._engine_lock: asyncio.Lock | None = None  # lives on the engine loop
         self._command_lock = asyncio.Lock()  # lives on the server loop
         self._engine_now: datetime | None = None  # engine clock at its last step
+        #: with a Redis store: this replica's leases and registrations (docs/scaling.md)
+        self.replicas: Replicas | None = None
+        self._consumer: asyncio.Task[None] | None = None
         self.started_at = datetime.now(UTC)
 
     # ------------------------------------------------------------------ lifecycle
@@ -116,6 +120,12 @@ class DtmsService:
     async def open_store(self) -> None:
         dtms = self.settings.dtms
         self._store = await asyncio.to_thread(open_store, dtms.store, dtms.state_dir, self.log)
+        if dtms.store:
+            from ..store.redis_store import RedisStore
+
+            assert isinstance(self._store, RedisStore)
+            cycle = self.settings.monitor_seconds
+            self.replicas = Replicas(self._store, cycle_seconds=cycle, log=self.log)
 
     async def close_store(self) -> None:
         store, self._store = self._store, None
@@ -140,8 +150,16 @@ class DtmsService:
 
     async def start_engine(self) -> None:
         await self.engine.run(self._start_in_engine())
+        if self.replicas is not None:
+            from .replica_service import consume
+
+            self._consumer = asyncio.create_task(consume(self, self.replicas))
 
     async def stop_engine(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            consumer.cancel()
+            await asyncio.gather(consumer, return_exceptions=True)
         if self.engine.alive:
             await self.engine.run(self._stop_in_engine())
 
@@ -170,7 +188,8 @@ class DtmsService:
         settings = for_host(
             self.settings.dtms, self._host.timeframe, market.base_timeframe, "[plugin.dtms]"
         )
-        strategy = self._strategy_factory(settings, self.store)
+        view = self.replicas.view if self.replicas is not None else self.store
+        strategy = self._strategy_factory(settings, view)
         await strategy.startup(self._host)
         self._strategy = strategy
         self._monitor_task = asyncio.get_running_loop().create_task(
@@ -188,6 +207,8 @@ class DtmsService:
                 await self._strategy.shutdown(self._host)
             except Exception:
                 self.log.exception("strategy shutdown failed")
+        if self.replicas is not None:
+            self.replicas.release()
 
     # ------------------------------------------------------------------ monitoring
 
@@ -221,6 +242,10 @@ class DtmsService:
             self.monitor.begin()
             try:
                 with Stopwatch(self.metrics.observe_cycle):
+                    if self.replicas is not None:
+                        from .replica_service import lease_step
+
+                        await lease_step(self.replicas, self._strategy, self._host, now)
                     await self._strategy.on_cycle(self._host, now)
             except Exception as exc:
                 self.monitor.failed(exc)
@@ -248,6 +273,15 @@ class DtmsService:
         a new trade (a broker that reuses tickets): the old record is archived and the new
         one registered. A registration contradicting a live trade is a conflict."""
         self._require_engine()
+        if self.replicas is not None:
+            from .replica_service import NotApplied, Refused, register
+
+            try:
+                return await register(self, self.replicas, reg)
+            except NotApplied as exc:
+                raise EngineUnavailable(str(exc)) from None
+            except Refused as exc:
+                raise RegistrationRejected(str(exc)) from None
         async with self._command_lock:
             record = self.store.get_record(reg.ticket)
             if record is not None and _reused(record, reg):
@@ -479,6 +513,7 @@ class DtmsService:
                 "until": mode[0].isoformat() if mode else None,
                 "reason": mode[1] if mode else None,
             },
+            **({"replicas": self.replicas.status()} if self.replicas is not None else {}),
         }
 
 

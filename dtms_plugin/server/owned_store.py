@@ -1,0 +1,122 @@
+"""The store as the engine of one replica sees it (docs/scaling.md): only the trades whose
+lease this replica holds. Queries use the whole shared store; the engine gets this view,
+so it loads, evaluates and writes only its own trades, and a write of a trade whose lease
+it lost is refused here, before Redis refuses it by version (:mod:`..store.redis_store`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from ..store import StoreError
+from ..store.redis_store import RedisStore
+
+
+class NotHeld(StoreError):
+    """A write of a trade this replica does not hold the lease of: refused."""
+
+
+class OwnedStore:
+    """A :class:`~dtms_plugin.store.StoreProtocol` over ``inner`` limited to ``held``."""
+
+    def __init__(self, inner: RedisStore, held: Callable[[int], bool]) -> None:
+        self.inner = inner
+        self._held = held
+
+    def _check(self, ticket: int) -> None:
+        if not self._held(ticket):
+            message = f"ticket {ticket}: this replica does not hold its lease; write refused"
+            self.inner.log.error(message)
+            raise NotHeld(message)
+
+    def close(self) -> None:
+        """The shared store is closed by whoever opened it (the service)."""
+
+    def __enter__(self) -> OwnedStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        with self.inner.batch():
+            yield
+
+    def get_record(self, ticket: int) -> dict[str, Any] | None:
+        return self.inner.get_record(ticket) if self._held(ticket) else None
+
+    def put_record(self, ticket: int, record: dict[str, Any]) -> None:
+        self._check(ticket)
+        self.inner.put_record(ticket, record)
+
+    def put_records(self, records: Mapping[int, dict[str, Any]]) -> None:
+        for ticket in records:
+            self._check(ticket)
+        self.inner.put_records(records)
+
+    def delete_record(self, ticket: int) -> None:
+        self._check(ticket)
+        self.inner.delete_record(ticket)
+
+    def records(self) -> dict[int, dict[str, Any]]:
+        return {t: r for t, r in self.inner.records().items() if self._held(t)}
+
+    def put_state(self, ticket: int, state: str | None, at: datetime) -> None:
+        self.put_states({ticket: state}, at)
+
+    def get_state(self, ticket: int) -> tuple[str | None, datetime] | None:
+        return self.inner.get_state(ticket)
+
+    def put_states(self, states: Mapping[int, str | None], at: datetime) -> None:
+        # another replica's state cache is its own to stamp: only held tickets go in
+        self.inner.put_states({t: s for t, s in states.items() if self._held(t)}, at)
+
+    def delete_state(self, ticket: int) -> None:
+        self._check(ticket)
+        self.inner.delete_state(ticket)
+
+    def put_account_mode(self, until: datetime | None, reason: str) -> None:
+        self.inner.put_account_mode(until, reason)
+
+    def get_account_mode(self) -> tuple[datetime, str] | None:
+        return self.inner.get_account_mode()
+
+    def append_action(self, entry: dict[str, Any]) -> None:
+        self.append_actions([entry])
+
+    def append_actions(self, entries: Iterable[dict[str, Any]]) -> None:
+        self.inner.append_actions(entries)
+
+    def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return self.inner.actions(ticket, limit)
+
+    def get_value(self, name: str) -> Any:
+        return self.inner.get_value(name)
+
+    def put_value(self, name: str, value: Any) -> None:
+        self.inner.put_value(name, value)
+
+    def update_value(self, name: str, change: Callable[[Any], Any]) -> Any:
+        return self.inner.update_value(name, change)
+
+    def outbox_put(self, ticket: int, payload: dict[str, Any]) -> None:
+        self.inner.outbox_put(ticket, payload)
+
+    def outbox_get(self, ticket: int) -> dict[str, Any] | None:
+        return self.inner.outbox_get(ticket)
+
+    def outbox_items(self) -> list[tuple[int, dict[str, Any]]]:
+        return self.inner.outbox_items()
+
+    def outbox_remove(self, ticket: int) -> None:
+        self.inner.outbox_remove(ticket)
+
+    def outbox_remove_if(self, ticket: int, payload: dict[str, Any]) -> bool:
+        return self.inner.outbox_remove_if(ticket, payload)
+
+    def outbox_len(self) -> int:
+        return self.inner.outbox_len()

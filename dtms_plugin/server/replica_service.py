@@ -1,0 +1,142 @@
+"""How a ``dtms serve`` replica's service uses :class:`~.replicas.Replicas`
+(docs/scaling.md): the lease step of each cycle, the registration consumer, and a
+registration accepted over HTTP by any replica."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Protocol
+
+from hookspecs import DataError
+
+from .engine_thread import EngineThread
+from .metrics import ServerMetrics
+from .replicas import Replicas
+from .validation import Registration, UnknownSymbol
+from .views import record_state
+
+
+class DtmsService(Protocol):
+    """What of :class:`~.service.DtmsService` this module uses."""
+
+    engine: EngineThread
+    log: Any
+    metrics: ServerMetrics
+
+    async def _register_in_engine(self, reg: Registration) -> None: ...
+
+    def _check_symbol(self, symbol: str) -> None: ...
+
+
+class NotApplied(RuntimeError):
+    """No replica applied a queued registration in time (the service's 503)."""
+
+
+class Refused(RuntimeError):
+    """The replica that applied a registration kept no record (the service's 422)."""
+
+
+#: how long an HTTP registration waits for a replica to apply it before a 503 (the client
+#: retries; a registration is idempotent by ticket)
+APPLY_TIMEOUT = 20.0
+
+
+async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime) -> None:
+    """Before a cycle, on the engine loop: drop the trades whose lease is gone, take the
+    orphaned ones over (loaded at their current version, then recovered)."""
+    from ..engine import TradeRecord
+
+    for ticket in replicas.renew():
+        strategy.book.pop(ticket)
+    if replicas.renewed_at is None or time.time() - replicas.renewed_at > replicas.ttl_ms / 1e3:
+        return  # not renewed: take nothing new either
+    claimed = replicas.claim()
+    if not claimed:
+        return
+    for ticket, data in replicas.store.adopt(claimed).items():
+        try:
+            strategy.book.put(TradeRecord.from_json(data))
+        except DataError as exc:
+            replicas.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
+    await strategy.recover(host, now)
+
+
+def registration_body(reg: Registration) -> dict[str, Any]:
+    body = asdict(reg)
+    body["opened_at"] = reg.opened_at.isoformat() if reg.opened_at else None
+    return body
+
+
+def registration_from(body: dict[str, Any]) -> Registration:
+    opened = body.get("opened_at")
+    return Registration(**{**body, "opened_at": datetime.fromisoformat(opened) if opened else None})
+
+
+async def consume(service: DtmsService, replicas: Replicas) -> None:
+    """The registration consumer of this replica, on the server loop: reads the stream
+    (blocking in a worker thread) and applies what it read on the engine thread."""
+    failures = 0
+    while True:
+        try:
+            entries = await asyncio.to_thread(replicas.read, 200)
+            if entries:
+                await service.engine.run(replicas.apply(entries, _register(service)))
+            failures = 0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures += 1
+            if failures == 1:
+                service.log.error("registration stream unavailable: %r (retrying)", exc)
+            await asyncio.sleep(min(5.0, 0.2 * failures))
+
+
+def _register(service: DtmsService) -> Any:
+    async def register(body: dict[str, Any]) -> None:
+        await service._register_in_engine(registration_from(body))
+
+    return register
+
+
+async def register(
+    service: DtmsService, replicas: Replicas, reg: Registration
+) -> tuple[bool, dict[str, Any]]:
+    """Accept a registration on this replica: queue it on the stream and wait until a
+    replica has written its record (or said why not)."""
+    store = replicas.store
+    record = store.get_record(reg.ticket)
+    created = record is None
+    if created:
+        await service.engine.run(_check(service, reg.symbol))
+        entry = await asyncio.to_thread(replicas.publish, registration_body(reg))
+        deadline = time.monotonic() + APPLY_TIMEOUT
+        while record is None:
+            outcome = await asyncio.to_thread(replicas.outcome, entry)
+            record = store.get_record(reg.ticket)
+            if record is None and outcome is not None:
+                error = outcome.get("error") or "no record was written"
+                if error.startswith("UnknownSymbol"):
+                    raise UnknownSymbol(reg.symbol)
+                raise Refused(f"ticket {reg.ticket}: {error}")
+            if record is None and time.monotonic() > deadline:
+                raise NotApplied(
+                    f"registration of ticket {reg.ticket} queued ({entry}) but not applied"
+                    f" within {APPLY_TIMEOUT:.0f} s; it will be"
+                )
+            if record is None:
+                await asyncio.sleep(0.01)
+    assert record is not None
+    service.metrics.registrations.labels("created" if created else "already_registered").inc()
+    return created, {
+        "ticket": reg.ticket,
+        "registered": True,
+        "already_registered": not created,
+        "state": record_state(record),
+    }
+
+
+async def _check(service: DtmsService, symbol: str) -> None:
+    service._check_symbol(symbol)

@@ -1,0 +1,283 @@
+"""Several ``dtms serve`` replicas on one Redis, each trade managed by exactly one of them
+(docs/scaling.md).
+
+- **Leases.** A replica manages a trade only while it holds ``lease:<ticket>``
+  (``SET NX PX``), renewed at the start of every cycle. A lease it no longer holds (expired
+  while it was paused, taken by another) or a renewal that fails (Redis unreachable) drops
+  the trade from its engine at once, logged. Its leases are deleted on a clean shutdown.
+- **Fencing.** A lease can expire under a replica stopped mid-cycle; when it wakes, its
+  writes are refused by the record's version (:mod:`dtms_plugin.store.redis_store`), so
+  neither its record nor a journal entry written with it lands, and no broker call follows
+  (the journal is written before every broker call, docs/dtms.md §8).
+- **Claims.** Every cycle a replica claims orphaned trades (no lease: new, or their owner
+  died) up to its fair share of the open trades among the live replicas; the least-loaded
+  live replica claims the rest. A claimed trade is loaded at its current version and
+  recovered (a pending action is settled from the broker before anything is re-sent).
+- **Registrations** go through the stream ``registrations`` and its consumer group: any
+  replica accepts one (XADD) and waits for the record; the replica that reads it takes
+  the lease, registers it in its engine and acknowledges it only after the record is
+  written. Entries a dead replica read and never acknowledged are claimed by another
+  after a lease TTL (XAUTOCLAIM). A ticket already registered is acknowledged as such.
+- **Heartbeats** (``replica:<id>``, expiring with a lease TTL) say which replicas are live,
+  how many trades each holds and when it last renewed; ``/dtms/status`` lists them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from ..store.redis_store import RedisStore
+from .owned_store import OwnedStore
+
+GROUP = "dtms"
+
+# lost tickets of ARGV[4..]: renew the lease of each one still ours
+_RENEW = """
+local lost = {}
+for i = 4, #ARGV do
+  local key = ARGV[1] .. 'lease:' .. ARGV[i]
+  if redis.call('GET', key) == ARGV[2] then
+    redis.call('PEXPIRE', key, ARGV[3])
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
+"""
+_RELEASE = """
+for i = 3, #ARGV do
+  local key = ARGV[1] .. 'lease:' .. ARGV[i]
+  if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
+end
+return 0
+"""
+
+
+class Replicas:
+    """This replica's leases, heartbeat and share of the registration stream."""
+
+    def __init__(
+        self, store: RedisStore, *, cycle_seconds: float, log: logging.Logger | None = None
+    ) -> None:
+        self.store = store
+        self.log = log or logging.getLogger("dtms_plugin.server.replicas")
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        #: a lease outlives two missed renewals; a dead replica's trades move after it
+        self.ttl_ms = int(max(3.0 * cycle_seconds, 1.0) * 1000)
+        self.held: set[int] = set()
+        self.view = OwnedStore(store, self.held.__contains__)
+        self.started_at = datetime.now(UTC)
+        self.renewed_at: float | None = None  # wall clock of the last good renewal
+        self._renewal_failures = 0
+        p = store.prefix
+        self._stream, self._renew, self._release = (
+            p + "registrations",
+            store.client.register_script(_RENEW),
+            store.client.register_script(_RELEASE),
+        )
+        try:
+            store.client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # ------------------------------------------------------------------ leases
+
+    def renew(self) -> set[int]:
+        """Renew every lease held and the heartbeat; the tickets no longer held (all of
+        them when Redis cannot be reached: acting on a lease not renewed is not safe)."""
+        p = self.store.prefix
+        try:
+            lost = {int(t) for t in self._renew(args=[p, self.id, self.ttl_ms, *self.held])}
+            self._heartbeat()
+        except redis.RedisError as exc:
+            self._renewal_failures += 1
+            if self._renewal_failures == 1:
+                self.log.error(
+                    "replica %s cannot renew its leases (%s): stopped acting on its %d trades",
+                    self.id,
+                    exc,
+                    len(self.held),
+                )
+            lost = set(self.held)
+        else:
+            if self._renewal_failures:
+                self.log.warning("replica %s renews its leases again", self.id)
+            self._renewal_failures = 0
+            self.renewed_at = time.time()
+        if lost & self.held:
+            gone = sorted(lost & self.held)
+            self.log.error(
+                "replica %s lost the lease of %d trades (another replica manages them now): %s",
+                self.id,
+                len(gone),
+                ", ".join(map(str, gone[:20])) + (" ..." if len(gone) > 20 else ""),
+            )
+        self.held -= lost
+        return lost
+
+    def _heartbeat(self) -> None:
+        body = {
+            "id": self.id,
+            "trades": len(self.held),
+            "renewed_at": time.time(),
+            "started_at": self.started_at.isoformat(),
+        }
+        p = self.store.prefix
+        pipe = self.store.client.pipeline(transaction=False)
+        pipe.set(f"{p}replica:{self.id}", _json(body), px=self.ttl_ms)
+        pipe.zadd(f"{p}replicas", {self.id: time.time()})
+        pipe.execute()
+
+    def live(self) -> list[dict[str, Any]]:
+        """The heartbeats of the live replicas (this one included once it renewed)."""
+        p = self.store.prefix
+        client = self.store.client
+        ids = client.zrange(f"{p}replicas", 0, -1)
+        texts = client.mget([f"{p}replica:{i}" for i in ids]) if ids else []
+        dead = [i for i, text in zip(ids, texts, strict=True) if text is None]
+        if dead:
+            client.zrem(f"{p}replicas", *dead)
+        return [self.store._decode("replica", t) for t in texts if t is not None]
+
+    def acquire(self, ticket: int) -> bool:
+        """Take the lease of ``ticket`` if nobody holds it."""
+        key = f"{self.store.prefix}lease:{ticket}"
+        if self.store.client.set(key, self.id, nx=True, px=self.ttl_ms):
+            self.held.add(ticket)
+            return True
+        return False
+
+    def release(self, tickets: set[int] | None = None) -> None:
+        """Give leases back (all of them on a clean shutdown) and say so in the heartbeat."""
+        gone = set(self.held if tickets is None else tickets)
+        try:
+            if gone:
+                self._release(args=[self.store.prefix, self.id, *gone])
+            if tickets is None:
+                self.store.client.delete(f"{self.store.prefix}replica:{self.id}")
+        except redis.RedisError as exc:
+            self.log.error("replica %s could not release its leases: %s", self.id, exc)
+        self.held -= gone
+
+    def claim(self) -> list[int]:
+        """Orphaned open trades this replica takes: up to its fair share, or all that are
+        left when it is the least loaded of the live replicas."""
+        p = self.store.prefix
+        client = self.store.client
+        tickets = [int(t) for t in client.zrange(f"{p}trades", 0, -1)]
+        leased = client.mget([f"{p}lease:{t}" for t in tickets]) if tickets else []
+        orphans = [t for t, owner in zip(tickets, leased, strict=True) if owner is None]
+        if not orphans:
+            return []
+        records = self.store.adopt(orphans)
+        open_ = [t for t in orphans if t in records and records[t].get("state") != "CLOSED"]
+        loads = [int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id]
+        live = len(loads) + 1
+        total = len(open_) + sum(loads) + len(self.held)
+        share = math.ceil(total / live) - len(self.held)
+        least = all(len(self.held) <= load for load in loads)
+        room = len(open_) if least else max(0, share)
+        claimed = []
+        for ticket in open_[:room]:
+            if self.acquire(ticket):
+                claimed.append(ticket)
+        if claimed:
+            self.store.adopt(claimed)  # versions read after the lease: the fence starts here
+            self.log.info("replica %s took over %d trades", self.id, len(claimed))
+        return claimed
+
+    # ------------------------------------------------------------------ registrations
+
+    def publish(self, registration: dict[str, Any]) -> str:
+        """Queue a registration; any live replica applies it."""
+        return str(self.store.client.xadd(self._stream, {"r": _json(registration)}))
+
+    def read(self, block_ms: int) -> list[tuple[str, dict[str, Any]]]:
+        """Entries a dead consumer left (idle past a lease TTL), then new ones when this
+        replica is not more loaded than the others."""
+        client = self.store.client
+        _, stale, _ = client.xautoclaim(self._stream, GROUP, self.id, self.ttl_ms, "0-0", count=50)
+        entries = list(stale)
+        if not entries:
+            loads = [int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id]
+            fair = not loads or len(self.held) <= math.ceil(sum(loads) / len(loads))
+            if fair:
+                got = client.xreadgroup(GROUP, self.id, {self._stream: ">"}, 100, block_ms)
+                entries = [e for _, batch in got or [] for e in batch]
+            else:
+                time.sleep(block_ms / 1000)
+        out = []
+        for entry_id, fields in entries:
+            if fields is None:  # trimmed away meanwhile
+                client.xack(self._stream, GROUP, entry_id)
+                continue
+            out.append((entry_id, self.store._decode("registration", fields.get("r"))))
+        return out
+
+    def done(self, entry_id: str, error: str | None) -> None:
+        """Acknowledge ``entry_id`` (after its record is written), with its outcome for the
+        replica that accepted it."""
+        p = self.store.prefix
+        pipe = self.store.client.pipeline(transaction=True)
+        pipe.set(f"{p}registered:{entry_id}", _json({"error": error}), px=60_000)
+        pipe.xack(self._stream, GROUP, entry_id)
+        pipe.execute()
+
+    def outcome(self, entry_id: str) -> dict[str, Any] | None:
+        value = self.store._decode(
+            "outcome", self.store.client.get(f"{self.store.prefix}registered:{entry_id}")
+        )
+        return value if isinstance(value, dict) else None
+
+    async def apply(
+        self,
+        entries: list[tuple[str, dict[str, Any]]],
+        register: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
+        """On the engine loop: register each entry whose ticket nobody manages yet."""
+        for entry_id, body in entries:
+            error: str | None = None
+            ticket = body.get("ticket") if isinstance(body, dict) else None
+            if not isinstance(ticket, int):
+                error = "unreadable registration entry"
+            elif self.store.get_record(ticket) is None and self.acquire(ticket):
+                try:
+                    await register(body)
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                if self.store.get_record(ticket) is None:
+                    error = error or "the engine kept no record (see the server log)"
+                    self.release({ticket})
+            self.done(entry_id, error)
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> list[dict[str, Any]]:
+        now = time.time()
+        return [
+            {
+                "id": r.get("id"),
+                "self": r.get("id") == self.id,
+                "trades": r.get("trades"),
+                "lease_age_seconds": round(now - float(r.get("renewed_at", now)), 3),
+                "started_at": r.get("started_at"),
+            }
+            for r in self.live()
+        ]
+
+
+def _json(value: Any) -> str:
+    from ..store.disk import encode
+
+    return encode(value)
