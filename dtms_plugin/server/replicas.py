@@ -171,8 +171,8 @@ class Replicas:
         self.held -= gone
 
     def claim(self) -> list[int]:
-        """Orphaned open trades this replica takes: up to its fair share, or all that are
-        left when it is the least loaded of the live replicas."""
+        """Orphaned open trades this replica takes: up to its fair share of the open trades
+        among the live replicas (at least one when it is the least loaded)."""
         p = self.store.prefix
         client = self.store.client
         tickets = [int(t) for t in client.zrange(f"{p}trades", 0, -1)]
@@ -186,8 +186,10 @@ class Replicas:
         live = len(loads) + 1
         total = len(open_) + sum(loads) + len(self.held)
         share = math.ceil(total / live) - len(self.held)
+        # the shares cover every trade; when counts are stale and this replica's share is
+        # spent, the least-loaded one still takes one a cycle, so no orphan is left behind
         least = all(len(self.held) <= load for load in loads)
-        room = len(open_) if least else max(0, share)
+        room = max(share, 1 if least else 0)
         claimed = []
         for ticket in open_[:room]:
             if self.acquire(ticket):

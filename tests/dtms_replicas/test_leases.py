@@ -1,0 +1,95 @@
+"""Leases, claims, the registration stream and the engine's view of the store, between
+replicas in one process on a real redis-server (the processes' test is
+test_failover_processes.py)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from support.redis_server import RedisServer, stop_redis
+
+from dtms_plugin.server.owned_store import NotHeld
+from dtms_plugin.server.replicas import Replicas
+from dtms_plugin.store.redis_store import RedisStore
+
+
+@pytest.fixture
+def stores(redis_server: RedisServer) -> Iterator[list[RedisStore]]:
+    opened = [RedisStore(redis_server.url(), timeout=1.0) for _ in range(3)]
+    yield opened
+    for store in opened:
+        store.close()
+
+
+def _replica(store: RedisStore) -> Replicas:
+    replica = Replicas(store, cycle_seconds=0.1, log=logging.getLogger("test.replicas"))
+    replica.renew()  # heartbeat: live from now on
+    return replica
+
+
+def test_a_lease_is_held_by_one_replica_and_lost_when_another_takes_it(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = _replica(stores[0]), _replica(stores[1])
+    assert a.acquire(7) and not b.acquire(7)
+    assert a.renew() == set() and a.held == {7}
+    stores[2].client.delete("dtms:lease:7")  # expired while a was paused
+    assert b.acquire(7)
+    assert a.renew() == {7} and a.held == set()
+    assert "lost the lease of 1 trades" in caplog.text
+
+
+def test_orphans_are_shared_between_live_replicas(stores: list[RedisStore]) -> None:
+    for ticket in range(1, 11):
+        stores[2].put_record(ticket, {"state": "HEALTHY"})
+    stores[2].put_record(11, {"state": "CLOSED"})  # closed: nobody needs it
+    a, b = _replica(stores[0]), _replica(stores[1])
+    assert len(a.claim()) == 5  # its fair share while b is live
+    a.renew()
+    assert len(b.claim()) == 5
+    assert a.held.isdisjoint(b.held) and a.held | b.held == set(range(1, 11))
+    a.release()  # a clean shutdown gives everything back
+    released = set(range(1, 11)) - b.held
+    assert all(stores[2].client.get(f"dtms:lease:{t}") is None for t in released)
+    b.renew()
+    assert set(b.claim()) == released  # a is gone: b's share is everything
+    assert b.held == set(range(1, 11))
+    assert [r["id"] for r in b.status()] == [b.id]
+
+
+def test_the_engine_view_holds_only_leased_trades(stores: list[RedisStore]) -> None:
+    stores[2].put_record(1, {"n": 1})
+    stores[2].put_record(2, {"n": 1})
+    a = _replica(stores[0])
+    assert a.claim() == [1, 2] and a.release({2}) is None
+    assert a.view.records() == {1: {"n": 1}}
+    a.view.put_record(1, {"n": 2})
+    with pytest.raises(NotHeld, match="ticket 2: this replica does not hold its lease"):
+        a.view.put_record(2, {"n": 2})
+    assert stores[2].records() == {1: {"n": 2}, 2: {"n": 1}}
+
+
+def test_unrenewable_leases_stop_everything_at_once(
+    redis_server: RedisServer, stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    a = _replica(stores[0])
+    assert a.acquire(1) and a.acquire(2)
+    stop_redis(redis_server.process)
+    assert a.renew() == {1, 2} and a.held == set()
+    assert a.renew() == set()
+    assert caplog.text.count("cannot renew its leases") == 1  # once per episode
+
+
+def test_a_dead_consumers_registration_is_claimed_by_another(stores: list[RedisStore]) -> None:
+    a, b = _replica(stores[0]), _replica(stores[1])
+    entry = a.publish({"ticket": 5, "symbol": "XAUUSD"})
+    assert b.read(100) == [(entry, {"ticket": 5, "symbol": "XAUUSD"})]  # then b dies
+    assert a.read(10) == []  # not idle long enough yet: b may still be working on it
+    time.sleep(a.ttl_ms / 1000 + 0.1)
+    assert a.read(10) == [(entry, {"ticket": 5, "symbol": "XAUUSD"})]
+    a.done(entry, None)
+    time.sleep(a.ttl_ms / 1000 + 0.1)
+    assert b.read(10) == [] and a.outcome(entry) == {"error": None}
