@@ -175,6 +175,10 @@ class DtmsSettings:
     #: A Redis URL (``redis://host:port/db``) to share the store between several
     #: ``dtms serve`` replicas (docs/scaling.md); empty: the diskcache in ``state_dir``.
     store: str = ""
+    #: With a Redis store: how long a replica's lease on a trade lasts unrenewed. Renewed
+    #: every cycle, so it must outlast the longest cycle; a dead replica's trades move to
+    #: the live ones after it (docs/scaling.md). At least two cycles are used.
+    lease_seconds: float = 10.0
     fresh_seconds: float = 10.0
     last_known_seconds: float = 30.0
     #: ``"auto"``: fast = the host's timeframe, signal = the next coarser one (see
@@ -207,6 +211,7 @@ class DtmsSettings:
             "query_timeout_seconds",
             "monitor_seconds",
             "retention_days",
+            "lease_seconds",
         ):
             _positive(name, getattr(self, name))
         for name in ("state_dir", "token_env"):

@@ -67,14 +67,21 @@ class Replicas:
     """This replica's leases, heartbeat and share of the registration stream."""
 
     def __init__(
-        self, store: RedisStore, *, cycle_seconds: float, log: logging.Logger | None = None
+        self,
+        store: RedisStore,
+        *,
+        cycle_seconds: float,
+        lease_seconds: float = 10.0,
+        log: logging.Logger | None = None,
     ) -> None:
         self.store = store
         self.log = log or logging.getLogger("dtms_plugin.server.replicas")
         self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        #: a lease outlives two missed renewals; a dead replica's trades move after it
-        self.ttl_ms = int(max(3.0 * cycle_seconds, 1.0) * 1000)
+        #: renewed each cycle, so it outlives at least two; a dead replica's trades move
+        #: to the live ones after it
+        self.ttl_ms = int(max(lease_seconds, 2.0 * cycle_seconds) * 1000)
         self.held: set[int] = set()
+        self._offset = secrets.randbelow(1 << 30)
         self.view = OwnedStore(store, self.held.__contains__)
         self.started_at = datetime.now(UTC)
         self.renewed_at: float | None = None  # wall clock of the last good renewal
@@ -172,7 +179,8 @@ class Replicas:
 
     def claim(self) -> list[int]:
         """Orphaned open trades this replica takes: up to its fair share of the open trades
-        among the live replicas (at least one when it is the least loaded)."""
+        among the live replicas; the least loaded also takes what the others' shares
+        leave."""
         p = self.store.prefix
         client = self.store.client
         tickets = [int(t) for t in client.zrange(f"{p}trades", 0, -1)]
@@ -182,17 +190,21 @@ class Replicas:
             return []
         records = self.store.adopt(orphans)
         open_ = [t for t in orphans if t in records and records[t].get("state") != "CLOSED"]
-        loads = [int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id]
-        live = len(loads) + 1
-        total = len(open_) + sum(loads) + len(self.held)
-        share = math.ceil(total / live) - len(self.held)
-        # the shares cover every trade; when counts are stale and this replica's share is
-        # spent, the least-loaded one still takes one a cycle, so no orphan is left behind
-        least = all(len(self.held) <= load for load in loads)
-        room = max(share, 1 if least else 0)
-        claimed = []
-        for ticket in open_[:room]:
-            if self.acquire(ticket):
+        others = {
+            str(r.get("id")): int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id
+        }
+        fair = math.ceil((len(open_) + sum(others.values()) + len(self.held)) / (len(others) + 1))
+        room = fair - len(self.held)
+        # the least-loaded live replica also takes what the others' shares leave (their
+        # counts may be a cycle old), so no orphan waits for another cycle
+        if (len(self.held), self.id) <= min(((n, i) for i, n in others.items()), default=(0, "")):
+            room = max(room, len(open_) - sum(max(0, fair - n) for n in others.values()))
+        claimed: list[int] = []
+        start = self._offset % len(open_) if open_ else 0  # replicas start apart
+        for ticket in open_[start:] + open_[:start]:
+            if len(claimed) >= room:
+                break
+            if self.acquire(ticket):  # taken by another meanwhile: try the next
                 claimed.append(ticket)
         if claimed:
             self.store.adopt(claimed)  # versions read after the lease: the fence starts here

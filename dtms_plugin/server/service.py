@@ -125,7 +125,9 @@ class DtmsService:
 
             assert isinstance(self._store, RedisStore)
             cycle = self.settings.monitor_seconds
-            self.replicas = Replicas(self._store, cycle_seconds=cycle, log=self.log)
+            self.replicas = Replicas(
+                self._store, cycle_seconds=cycle, lease_seconds=dtms.lease_seconds, log=self.log
+            )
 
     async def close_store(self) -> None:
         store, self._store = self._store, None

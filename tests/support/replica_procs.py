@@ -1,0 +1,130 @@
+"""Several ``dtms serve`` replicas on one redis-server and one shared paper account, for
+the failover tests and bench/replicas.py."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from hookspecs import Bar, OrderRequest
+from hostapp.brokers.paper import PaperBroker, PaperSettings
+from hostapp.testing import bars_from_closes
+from support.e2e_procs import AUTH, TOKEN, Server, command, free_port, stop, toml_config, wait_for
+
+SYMBOL = "XAUUSD"
+WARMUP = 700  # M5 bars: the engine's EMA(200) on M15 needs about 600
+START = datetime(2026, 3, 4, 10, tzinfo=UTC) - timedelta(minutes=5 * WARMUP)
+
+
+def zigzag(n: int, first: int = 0) -> list[Bar]:
+    """Quiet M5 bars around 2000 (closes alternate 2000 / 2000.5), from bar ``first``."""
+    closes = [2000.0 + 0.5 * ((first + i) % 2) for i in range(n)]
+    start = START + timedelta(minutes=5 * first)
+    return bars_from_closes(closes, start=start, spread=0.3)
+
+
+def open_positions(account: Path, n: int) -> list[int]:
+    """The warm-up bars and ``n`` buys (stop 100 below) on the shared paper account."""
+    broker = PaperBroker(settings=PaperSettings(account_file=str(account), balance=1e9))
+    try:
+        for bar in zigzag(WARMUP):
+            broker.on_bar(SYMBOL, bar)
+        tickets = []
+        for _ in range(n):
+            result = broker.open(OrderRequest(SYMBOL, "buy", 0.01, stop_loss=1900.0))
+            assert result.ok and result.new_ticket is not None, result
+            tickets.append(result.new_ticket)
+        return tickets
+    finally:
+        broker.release()
+
+
+def push_bars(account: Path, bars: Sequence[Bar]) -> None:
+    """New bars on the shared account: the replicas' clock moves to them."""
+    broker = PaperBroker(settings=PaperSettings(account_file=str(account)))
+    try:
+        for bar in bars:
+            broker.on_bar(SYMBOL, bar)
+    finally:
+        broker.release()
+
+
+def registration(ticket: int) -> dict[str, Any]:
+    return {"ticket": ticket, "symbol": SYMBOL, "direction": "buy", "entry_price": 2000.0,
+            "volume": 0.01, "stop_loss": 1900.0}  # fmt: skip
+
+
+def register(url: str, ticket: int) -> requests.Response:
+    body = registration(ticket)
+    return requests.post(f"{url}/dtms/trade/enable", json=body, headers=AUTH, timeout=60)
+
+
+@dataclass
+class Replica:
+    server: Server
+    id: str
+
+
+def _healthy(url: str, proc: subprocess.Popen[str], log: Path) -> bool:
+    assert proc.poll() is None, f"dtms serve exited {proc.returncode}: {log.read_text()[-3000:]}"
+    try:
+        return requests.get(f"{url}/health", timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def replica_config(
+    directory: Path, account: Path, redis_url: str, *, lease_seconds: float = 10.0
+) -> Path:
+    return toml_config(
+        directory / "replicas.toml",
+        symbols=[SYMBOL],
+        account_file=account,
+        state_dir=directory / "unused-state",
+        dtms={"store": redis_url, "lease_seconds": lease_seconds},
+        host={"data": "builtin", "timeframe": "M5"},
+    )
+
+
+@contextlib.contextmanager
+def replicas(
+    config: Path, directory: Path, n: int, *, monitor_seconds: float
+) -> Iterator[list[Replica]]:
+    """``n`` replicas of ``dtms serve`` on ``config``, healthy when yielded; each stopped
+    (SIGINT, then a kill) on exit unless a test killed it already."""
+    env = {**os.environ, "DTMS_TOKEN": TOKEN}
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        started = []
+        for i in range(n):
+            port, log = free_port(), directory / f"replica{i}.log"
+            argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(port),
+                    "--monitor-seconds", str(monitor_seconds)]  # fmt: skip
+            with log.open("w") as out:
+                proc = subprocess.Popen(
+                    argv, stdout=out, stderr=subprocess.STDOUT, text=True, env=env
+                )
+            procs.append(proc)
+            started.append(Server(f"http://127.0.0.1:{port}", proc, log))
+        for s in started:
+            wait_for(lambda s=s: _healthy(s.url, s.proc, s.log), timeout=90, what="/health")
+        out_replicas = []
+        for s in started:
+            me = wait_for(
+                lambda s=s: [r for r in s.json("/dtms/status").get("replicas", []) if r["self"]],
+                timeout=30,
+                what="the replica's heartbeat",
+            )
+            out_replicas.append(Replica(s, me[0]["id"]))
+        yield out_replicas
+    finally:
+        for proc in procs:
+            stop(proc)
