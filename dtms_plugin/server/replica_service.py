@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
-from hookspecs import DataError
+from hookspecs import Action, ActionResult, DataError, ResultCode
 
 from .engine_thread import EngineThread
 from .metrics import ServerMetrics
@@ -53,7 +53,14 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
         strategy.book.pop(ticket)
     if replicas.renewed_at is None or time.time() - replicas.renewed_at > replicas.ttl_ms / 1e3:
         return  # not renewed: take nothing new either
+    # a trade held whose write was refused: another replica wrote it while this one's
+    # lease had lapsed mid-cycle; its record is read again, at the current version
+    behind = sorted(replicas.store.refused & replicas.held)
+    replicas.store.refused.clear()
     claimed = replicas.claim()
+    if behind:
+        replicas.store.adopt(behind, fence=True)
+        claimed += behind
     if not claimed:
         return
     for ticket, data in replicas.store.adopt(claimed).items():
@@ -62,6 +69,24 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
         except DataError as exc:
             replicas.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
     await strategy.recover(host, now)
+
+
+def guard_broker(host: Any, replicas: Replicas) -> None:
+    """Every broker call of the engine first checks that this replica still holds the
+    trade's lease (renewing it when due): a replica resumed after a pause past its lease
+    sends nothing. What no check can stop is a call already in flight when the process
+    was paused; the new owner settles such an action from the broker (docs/dtms.md §8)."""
+    execute = host.execute
+
+    async def guarded(action: Action) -> ActionResult:
+        if not replicas.holds_now(action.ticket):
+            return ActionResult(
+                False, ResultCode.TRANSIENT, "not sent: this replica no longer holds the lease"
+            )
+        result: ActionResult = await execute(action)
+        return result
+
+    host.execute = guarded
 
 
 def registration_body(reg: Registration) -> dict[str, Any]:

@@ -85,6 +85,7 @@ class Replicas:
         self.view = OwnedStore(store, self.held.__contains__)
         self.started_at = datetime.now(UTC)
         self.renewed_at: float | None = None  # wall clock of the last good renewal
+        self._renewed_mono: float | None = None  # monotonic, taken before that renewal
         self._renewal_failures = 0
         p = store.prefix
         self._stream, self._renew, self._release = (
@@ -104,9 +105,10 @@ class Replicas:
         """Renew every lease held and the heartbeat; the tickets no longer held (all of
         them when Redis cannot be reached: acting on a lease not renewed is not safe)."""
         p = self.store.prefix
+        sent = time.monotonic()
         try:
             lost = {int(t) for t in self._renew(args=[p, self.id, self.ttl_ms, *self.held])}
-            self._heartbeat()
+            self._heartbeat(len(self.held - lost))
         except redis.RedisError as exc:
             self._renewal_failures += 1
             if self._renewal_failures == 1:
@@ -122,6 +124,7 @@ class Replicas:
                 self.log.warning("replica %s renews its leases again", self.id)
             self._renewal_failures = 0
             self.renewed_at = time.time()
+            self._renewed_mono = sent
         if lost & self.held:
             gone = sorted(lost & self.held)
             self.log.error(
@@ -133,10 +136,20 @@ class Replicas:
         self.held -= lost
         return lost
 
-    def _heartbeat(self) -> None:
+    def holds_now(self, ticket: int) -> bool:
+        """Whether this replica may act on ``ticket`` now: it holds the lease and renewed
+        it less than three quarters of a TTL ago; past that, it renews first (a cycle that
+        ran long, or a process that was paused: then the lease is usually gone)."""
+        limit = 0.75 * self.ttl_ms / 1000
+        if self._renewed_mono is None or time.monotonic() - self._renewed_mono > limit:
+            self.renew()
+        fresh = self._renewed_mono is not None and time.monotonic() - self._renewed_mono <= limit
+        return fresh and ticket in self.held
+
+    def _heartbeat(self, trades: int) -> None:
         body = {
             "id": self.id,
-            "trades": len(self.held),
+            "trades": trades,
             "renewed_at": time.time(),
             "started_at": self.started_at.isoformat(),
         }
@@ -188,8 +201,15 @@ class Replicas:
         orphans = [t for t, owner in zip(tickets, leased, strict=True) if owner is None]
         if not orphans:
             return []
-        records = self.store.adopt(orphans)
-        open_ = [t for t in orphans if t in records and records[t].get("state") != "CLOSED"]
+        pipe = client.pipeline(transaction=False)
+        for ticket in orphans:
+            pipe.hget(f"{p}trade:{ticket}", "j")
+        records = [self.store._decode("record", text) for text in pipe.execute()]
+        open_ = [
+            t
+            for t, rec in zip(orphans, records, strict=True)
+            if isinstance(rec, dict) and rec.get("state") != "CLOSED"
+        ]
         others = {
             str(r.get("id")): int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id
         }
@@ -207,7 +227,7 @@ class Replicas:
             if self.acquire(ticket):  # taken by another meanwhile: try the next
                 claimed.append(ticket)
         if claimed:
-            self.store.adopt(claimed)  # versions read after the lease: the fence starts here
+            self.store.adopt(claimed, fence=True)  # the previous owner can write no more
             self.log.info("replica %s took over %d trades", self.id, len(claimed))
         return claimed
 

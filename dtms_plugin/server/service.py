@@ -186,6 +186,10 @@ class DtmsService:
             plugin_config=self.settings.plugin_config,
             metrics=self.metrics,
         )
+        if self.replicas is not None:
+            from .replica_service import guard_broker
+
+            guard_broker(self._host, self.replicas)
         self._engine_now = self._host.clock.now()
         settings = for_host(
             self.settings.dtms, self._host.timeframe, market.base_timeframe, "[plugin.dtms]"

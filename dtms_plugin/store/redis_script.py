@@ -16,10 +16,13 @@ print one as ``1e+15``):
 - ``["set", key, json]`` / ``["del", key]``: a plain value (state, account mode, value);
 - ``["ob", t, json]`` / ``["obdel", t]`` / ``["obdelif", t, json]``: outbox entries, which
   keep the place of their first write; ``obdelif`` removes only an entry equal to ``json``;
-- ``["act", json, t]``: a journal entry (``t`` empty when it belongs to no trade).
+- ``["act", json, t]``: a journal entry (``t`` empty when it belongs to no trade);
+- ``["fence", t]``: the record of ``t``, if any, moves to its next version unchanged (a new
+  owner's fencing token: whoever wrote it before can no longer).
 
-The reply is ``["ok", r1, r2, ...]`` (a record's new version, 1/0 for ``obdelif``, 0
-otherwise) or ``["stale", t, version]`` for the first record that failed its check.
+The reply is ``["ok", r1, r2, ...]`` (a record's new version for ``rec`` and ``fence``,
+1/0 for ``obdelif``, 0 otherwise) or ``["stale", t, version]`` for the first record that
+failed its check.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ for _, op in ipairs(ops) do
       redis.call('DEL', p .. 'outbox:' .. op[2])
       redis.call('ZREM', p .. 'outboxes', op[2])
       result = 1
+    end
+  elseif kind == 'fence' then
+    if redis.call('EXISTS', p .. 'trade:' .. op[2]) == 1 then
+      result = redis.call('HINCRBY', p .. 'trade:' .. op[2], 'v', 1)
     end
   elseif kind == 'act' then
     local seq = tonumber(redis.call('GET', p .. 'journal:seq')) or 0

@@ -74,6 +74,8 @@ class RedisStore:
             raise StoreError(f"cannot open store {self.location}: {exc}") from None
         self._apply = self.client.register_script(APPLY)
         self._versions: dict[int, int] = {}  # record versions this store last saw
+        #: tickets whose record write was refused as stale since the owner last looked
+        self.refused: set[int] = set()
         self._batch_thread: int | None = None
         self._ops: list[list[Any]] = []  # the batch's writes, not yet sent
         self._overlay: dict[str, str | None] = {}  # key -> what the batch wrote there
@@ -140,6 +142,7 @@ class RedisStore:
         reply = self._apply(keys=[], args=args)
         if reply[0] == "stale":
             ticket, version = int(reply[1]), int(reply[2])
+            self.refused.add(ticket)
             message = (
                 f"store {self.location}: writing {what} refused: the record of ticket"
                 f" {ticket} is at version {version}, newer than this replica last saw"
@@ -164,21 +167,28 @@ class RedisStore:
         lost a trade keeps failing its writes even after it reads the newer record."""
         self._versions.setdefault(ticket, _version(version))
 
-    def adopt(self, tickets: Iterable[int]) -> dict[int, dict[str, Any]]:
-        """Take the current version of each record as this store's own (a replica that
-        just acquired their leases): its next writes of them check against these. Returns
-        the records, read at those versions."""
+    def adopt(self, tickets: Iterable[int], *, fence: bool = False) -> dict[int, dict[str, Any]]:
+        """Take the current version of each record as this store's own: its next writes of
+        them check against these. With ``fence`` (a replica that just acquired their
+        leases) each record first moves to its next version, so a write prepared by the
+        previous owner is refused even if the new one has not written yet. Returns the
+        records, read at those versions."""
         wanted = [int(t) for t in tickets]
+        if not wanted:
+            return {}
         try:
+            if fence:
+                self._send([["fence", str(t)] for t in wanted], "fencing tokens")
             pipe = self.client.pipeline(transaction=True)
             for ticket in wanted:
                 pipe.hmget(f"{self.prefix}trade:{ticket}", ["v", "j"])
-            rows = pipe.execute() if wanted else []
+            rows = pipe.execute()
         except redis.RedisError as exc:
             raise StoreError(f"store {self.location}: cannot read records: {exc}") from None
         out: dict[int, dict[str, Any]] = {}
         for ticket, (version, text) in zip(wanted, rows, strict=True):
             self._versions[ticket] = _version(version)
+            self.refused.discard(ticket)
             value = self._decode(f"trade:{ticket}", text)
             if isinstance(value, dict):
                 out[ticket] = value

@@ -42,6 +42,17 @@ def test_a_replica_that_lost_a_trade_cannot_overwrite_it(
     assert "another replica owns it now" in caplog.text
 
 
+def test_a_new_owner_fences_the_old_one_before_writing(redis_server: RedisServer) -> None:
+    with RedisStore(redis_server.url()) as old, RedisStore(redis_server.url()) as new:
+        old.put_record(7, {"n": 1})
+        assert new.adopt([7], fence=True) == {7: {"n": 1}}  # nothing written yet
+        with pytest.raises(StaleWrite):
+            old.put_record(7, {"n": 2})  # prepared before the takeover: refused
+        assert old.refused == {7}
+        new.put_record(7, {"n": 2})
+        assert new.get_record(7) == {"n": 2}
+
+
 def test_a_new_ticket_already_written_by_another_is_refused(redis_server: RedisServer) -> None:
     with RedisStore(redis_server.url()) as a, RedisStore(redis_server.url()) as b:
         a.put_record(1, {"by": "a"})
