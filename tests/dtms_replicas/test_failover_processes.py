@@ -66,9 +66,6 @@ def test_a_killed_replicas_trades_move_to_the_live_ones(
                 if not left:
                     moved_after.append(time.monotonic() - start)
                     return
-                if len(left) < 4:
-                    ttl = [store.client.pttl(f"dtms:lease:{t}") for t in left]
-                    print(f"{time.monotonic() - start:.2f} left {left} pttl {ttl}")
                 time.sleep(0.05)
 
         def kill() -> None:

@@ -1,0 +1,112 @@
+"""Several ``dtms serve`` replicas on one Redis (docs/scaling.md), measured in one run on
+loopback: registrations/s and queries/s through 1, 2 and 3 replicas, with p99 latency.
+
+Each round starts a fresh redis-server, a shared paper account holding the positions and
+N replicas; clients (threads, round robin over the replicas) register every position,
+then query random trades (``GET /dtms/trade/{ticket}``). A registration is answered once a
+replica has applied it from the stream (docs/scaling.md), so its latency includes the
+stream hop. Everything is bounded and stops by itself; the last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import requests
+from support.e2e_procs import AUTH
+from support.redis_server import start_redis, stop_redis
+from support.replica_procs import open_positions, register, replica_config, replicas
+
+CLIENTS = 8
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _timed(fn, jobs: list) -> tuple[float, list[float], int]:  # type: ignore[no-untyped-def]
+    """Run ``fn`` over ``jobs`` on CLIENTS threads: (seconds, latencies in ms, errors)."""
+
+    def one(job: object) -> tuple[float, bool]:
+        start = time.perf_counter()
+        ok = fn(job)
+        return (time.perf_counter() - start) * 1000, ok
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        results = list(pool.map(one, jobs))
+    return time.perf_counter() - start, [r[0] for r in results], sum(not r[1] for r in results)
+
+
+def round_of(n: int, trades: int, queries: int, directory: Path) -> dict[str, float]:
+    redis = start_redis(directory / "redis")
+    try:
+        account = directory / "account.db"
+        tickets = open_positions(account, trades)
+        config = replica_config(directory, account, redis.url())
+        with replicas(config, directory, n, monitor_seconds=1.0) as reps:
+            urls = [r.server.url for r in reps]
+
+            def reg(i: int) -> bool:
+                return register(urls[i % n], tickets[i]).status_code == 201
+
+            reg_s, reg_ms, reg_err = _timed(reg, list(range(trades)))
+            session = requests.Session()
+            rng = random.Random(7)
+            picks = [(urls[i % n], rng.choice(tickets)) for i in range(queries)]
+
+            def query(job: tuple[str, int]) -> bool:
+                url, ticket = job
+                got = session.get(f"{url}/dtms/trade/{ticket}", headers=AUTH, timeout=30)
+                return got.status_code == 200
+
+            q_s, q_ms, q_err = _timed(query, picks)
+        return {
+            "replicas": n,
+            "registrations_per_s": round(trades / reg_s, 1),
+            "registration_p99_ms": round(_pct(reg_ms, 0.99), 1),
+            "registration_errors": reg_err,
+            "queries_per_s": round(queries / q_s, 1),
+            "query_p99_ms": round(_pct(q_ms, 0.99), 1),
+            "query_errors": q_err,
+        }
+    finally:
+        stop_redis(redis.process)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=500)
+    parser.add_argument("--queries", type=int, default=3000)
+    args = parser.parse_args()
+    if shutil.which("redis-server") is None:
+        print("bench/replicas.py: redis-server is not installed (make test installs it)")
+        return 2
+    rounds = []
+    for n in (1, 2, 3):
+        with tempfile.TemporaryDirectory(prefix=f"bench-replicas-{n}-") as tmp:
+            r = round_of(n, args.trades, args.queries, Path(tmp))
+        rounds.append(r)
+        print(
+            f"{n} replica(s): {r['registrations_per_s']:.0f} registrations/s"
+            f" (p99 {r['registration_p99_ms']:.0f} ms), {r['queries_per_s']:.0f} queries/s"
+            f" (p99 {r['query_p99_ms']:.1f} ms), errors {r['registration_errors']}"
+            f"/{r['query_errors']}"
+        )
+    print(json.dumps({"clients": CLIENTS, "trades": args.trades, "rounds": rounds}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
