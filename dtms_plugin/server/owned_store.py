@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..store import StoreError
 from ..store.redis_store import RedisStore
@@ -120,3 +120,9 @@ class OwnedStore:
 
     def outbox_len(self) -> int:
         return self.inner.outbox_len()
+
+
+if TYPE_CHECKING:  # mypy proves the engine's view offers the whole store API
+    from ..store import StoreProtocol
+
+    _VIEW: type[StoreProtocol] = OwnedStore

@@ -249,8 +249,8 @@ class Replicas:
             if fair:
                 got = client.xreadgroup(GROUP, self.id, {self._stream: ">"}, 100, block_ms)
                 entries = [e for _, batch in got or [] for e in batch]
-            else:
-                time.sleep(block_ms / 1000)
+            else:  # the others read new entries; look again shortly
+                time.sleep(min(block_ms, 20) / 1000)
         out = []
         for entry_id, fields in entries:
             if fields is None:  # trimmed away meanwhile

@@ -97,5 +97,7 @@ class StoreProtocol(Protocol):
 
 if TYPE_CHECKING:  # mypy proves each backend implements the protocol, signatures included
     from .core import Store
+    from .redis_store import RedisStore
 
     _DISKCACHE: type[StoreProtocol] = Store
+    _REDIS: type[StoreProtocol] = RedisStore

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from .core import _PER_TICKET_ACTIONS, _is_int, _iso, _parse_iso
 from .disk import encode
 from .opening import StoreError
 from .redis_script import APPLY
+from .redis_values import ValuesAndOutbox
 
 _ABSENT = 0  # the version of a record that does not exist
 
@@ -44,7 +45,7 @@ class StaleWrite(StoreError):
     replica owns the trade now. The record keeps the newer state."""
 
 
-class RedisStore:
+class RedisStore(ValuesAndOutbox):
     """The DTMS store on one Redis database. Open one per process; close it on shutdown."""
 
     def __init__(
@@ -371,98 +372,6 @@ class RedisStore:
             return []
         decoded = (self._decode("journal", text) for text in texts)
         return [entry for entry in decoded if isinstance(entry, dict)]
-
-    # ------------------------------------------------------------------ small values
-
-    def get_value(self, name: str) -> Any:
-        return self._read(f"value:{name}")
-
-    def put_value(self, name: str, value: Any) -> None:
-        with self._writing(f"value {name!r}") as ops:
-            text = encode(value)
-            ops.append(["set", f"value:{name}", text])
-            self._written(f"value:{name}", text)
-
-    def update_value(self, name: str, change: Callable[[Any], Any]) -> Any:
-        """Read-modify-write ``name`` atomically (WATCH/MULTI, retried when another
-        client changed it meanwhile); inside a batch, part of the batch."""
-        if self._in_batch():
-            new = change(self.get_value(name))
-            self.put_value(name, new)
-            return new
-        key = f"{self.prefix}value:{name}"
-        with self._writing(f"value {name!r}"), self.client.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    new = change(self._decode(key, pipe.get(key)))
-                    pipe.multi()
-                    pipe.set(key, encode(new))
-                    pipe.execute()
-                    return new
-                except redis.WatchError:
-                    continue
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    # ------------------------------------------------------------------ outbox
-
-    def outbox_put(self, ticket: int, payload: dict[str, Any]) -> None:
-        with self._writing(f"outbox entry for ticket {ticket}") as ops:
-            text = encode(payload)
-            ops.append(["ob", str(ticket), text])
-            self._written(f"outbox:{ticket}", text)
-
-    def outbox_get(self, ticket: int) -> dict[str, Any] | None:
-        value = self._read(f"outbox:{ticket}")
-        return value if isinstance(value, dict) else None
-
-    def outbox_items(self) -> list[tuple[int, dict[str, Any]]]:
-        try:
-            tickets = self.client.zrange(self.prefix + "outboxes", 0, -1)
-            texts = (
-                self.client.mget([f"{self.prefix}outbox:{t}" for t in tickets]) if tickets else []
-            )
-        except redis.RedisError as exc:
-            self.log.error("store %s: cannot list the outbox: %s", self.location, exc)
-            return []
-        out = []
-        for name, text in zip(tickets, texts, strict=True):
-            value = self._decode(f"outbox:{name}", text)
-            if isinstance(value, dict):
-                out.append((int(name), value))
-        return out
-
-    def outbox_remove(self, ticket: int) -> None:
-        with self._writing(f"outbox removal of ticket {ticket}") as ops:
-            ops.append(["obdel", str(ticket)])
-            self._written(f"outbox:{ticket}", None)
-
-    def outbox_remove_if(self, ticket: int, payload: dict[str, Any]) -> bool:
-        """Remove the entry only if it is still ``payload``: the script removes it only if
-        its text is still the one read here, so a newer entry queued meanwhile stays."""
-        key = f"outbox:{ticket}"
-        if self._in_batch():
-            if self.outbox_get(ticket) != payload:
-                return False
-            self.outbox_remove(ticket)
-            return True
-        try:
-            text = self.client.get(self.prefix + key)
-        except redis.RedisError as exc:
-            self.log.error("store %s: cannot read %r: %s", self.location, key, exc)
-            return False
-        if text is None or self._decode(key, text) != payload:
-            return False
-        with self._writing(f"outbox removal of ticket {ticket}") as ops:
-            ops.append(["obdelif", str(ticket), text])
-        return ops == [1]
-
-    def outbox_len(self) -> int:
-        try:
-            return int(self.client.zcard(self.prefix + "outboxes"))
-        except redis.RedisError as exc:
-            self.log.error("store %s: cannot count the outbox: %s", self.location, exc)
-            return 0
 
 
 def _version(value: object) -> int:

@@ -102,20 +102,27 @@ def replicas(
     (SIGINT, then a kill) on exit unless a test killed it already."""
     env = {**os.environ, "DTMS_TOKEN": TOKEN}
     procs: list[subprocess.Popen[str]] = []
+
+    def start(i: int) -> Server:
+        port, log = free_port(), directory / f"replica{i}.log"
+        argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(port),
+                "--monitor-seconds", str(monitor_seconds)]  # fmt: skip
+        with log.open("w") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+        procs.append(proc)
+        return Server(f"http://127.0.0.1:{port}", proc, log)
+
     try:
-        started = []
-        for i in range(n):
-            port, log = free_port(), directory / f"replica{i}.log"
-            argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(port),
-                    "--monitor-seconds", str(monitor_seconds)]  # fmt: skip
-            with log.open("w") as out:
-                proc = subprocess.Popen(
-                    argv, stdout=out, stderr=subprocess.STDOUT, text=True, env=env
-                )
-            procs.append(proc)
-            started.append(Server(f"http://127.0.0.1:{port}", proc, log))
-        for s in started:
-            wait_for(lambda s=s: _healthy(s.url, s.proc, s.log), timeout=90, what="/health")
+        started = [start(i) for i in range(n)]
+        for i, s in enumerate(started):
+            for _ in range(3):  # a port taken between choosing and binding: another one
+                try:
+                    wait_for(lambda s=s: _healthy(s.url, s.proc, s.log), timeout=90, what="/health")
+                    break
+                except AssertionError:
+                    if "address already in use" not in s.log.read_text():
+                        raise
+                    s = started[i] = start(i)
         out_replicas = []
         for s in started:
             me = wait_for(
