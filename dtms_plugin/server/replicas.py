@@ -285,7 +285,13 @@ class Replicas:
             ticket = body.get("ticket") if isinstance(body, dict) else None
             if not isinstance(ticket, int):
                 error = "unreadable registration entry"
-            elif self.store.get_record(ticket) is None and self.acquire(ticket):
+            elif self.store.get_record(ticket) is not None:
+                pass  # registered already (a client's retry): acknowledged as such
+            elif not self.acquire(ticket):
+                # another replica is registering it, or died doing so: left pending, so it
+                # comes back (claimed after a lease TTL) until the record exists
+                continue
+            else:
                 try:
                     await register(body)
                 except Exception as exc:
