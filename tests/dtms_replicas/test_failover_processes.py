@@ -40,7 +40,7 @@ from dtms_plugin.store.redis_store import RedisStore
 N = 1000
 MONITOR = 0.5  # seconds between cycles
 LEASE = 3.0  # seconds: longer than a cycle of ~500 trades on a loaded 2-core machine
-SLACK = 2.0  # seconds: heartbeats and polling
+SLACK = 5.0  # seconds: heartbeats, polling, and a 2-core machine shared with other work
 NEW_BARS = 5  # after the kill: arming takes 3 fast bars, then the trail moves each bar
 
 

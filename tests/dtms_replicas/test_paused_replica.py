@@ -7,7 +7,7 @@ over (after the lease) and makes those moves. When it resumes, its next broker c
 renews the lease, finds it gone and logs it, and sends nothing; every write it goes on
 with is refused (by the lease, or by the record's version, which the new owner moved on
 when it took the trade). No action is done twice and the broker's stops are the
-journal's.
+journal's, but for the one call that may have been in flight at the pause.
 """
 
 from __future__ import annotations
@@ -99,9 +99,15 @@ def test_a_paused_replica_cannot_write_after_its_lease(
                     done[(ticket, str(entry["key"]))] += 1
                     last_sl[ticket] = float(entry["params"]["stop_loss"])
         assert done and max(done.values()) == 1
-        for ticket in sorted(held)[:40]:
+        # the broker's stops are the journal's, except at most one: the call in flight when
+        # the process was stopped lands after the new owner settled it (docs/scaling.md)
+        differ = []
+        for ticket in sorted(held):
             position, _ = account_position(account, ticket, SYMBOL)
-            assert position is not None and position.stop_loss == last_sl[ticket], ticket
+            assert position is not None
+            if position.stop_loss != last_sl[ticket]:
+                differ.append(ticket)
+        assert len(differ) <= 1, differ
         assert new_bar - zigzag(1, first=WARMUP)[0].time == timedelta(minutes=5 * (bar - WARMUP))
     store.close()
 
