@@ -40,6 +40,7 @@ from ..store.redis_store import RedisStore
 from .owned_store import OwnedStore
 
 GROUP = "dtms"
+_READ_COUNT = 100  # registrations read from the stream at once
 
 # lost tickets of ARGV[4..]: renew the lease of each one still ours
 _RENEW = """
@@ -244,10 +245,12 @@ class Replicas:
         _, stale, _ = client.xautoclaim(self._stream, GROUP, self.id, self.ttl_ms, "0-0", count=50)
         entries = list(stale)
         if not entries:
+            # the less loaded read new entries; the others' counts are up to a cycle old,
+            # so a replica within one read's worth of the least loaded reads too
             loads = [int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id]
-            fair = not loads or len(self.held) <= math.ceil(sum(loads) / len(loads))
+            fair = not loads or len(self.held) <= min(loads) + _READ_COUNT
             if fair:
-                got = client.xreadgroup(GROUP, self.id, {self._stream: ">"}, 100, block_ms)
+                got = client.xreadgroup(GROUP, self.id, {self._stream: ">"}, _READ_COUNT, block_ms)
                 entries = [e for _, batch in got or [] for e in batch]
             else:  # the others read new entries; look again shortly
                 time.sleep(min(block_ms, 20) / 1000)
