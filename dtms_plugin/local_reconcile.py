@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from hookspecs import Trade
 
 from .engine import HEDGE_COMMENT, TradeRecord
-from .store import Store
+from .store import StoreProtocol
 
 _HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
 
@@ -55,16 +55,22 @@ def to_adopt(
     return out
 
 
-def adoption_line(store: Store, empty: bool, adopted: list[Trade], reused: list[int]) -> str:
+def adoption_line(
+    store: StoreProtocol, empty: bool, adopted: list[Trade], reused: list[int]
+) -> str:
     """The WARNING that says what was adopted and why: the store was damaged (and where
     it was kept), missing, or empty while positions were open; or positions had no
-    record; and which tickets were reused (their closed records archived)."""
-    if store.opened_as == "damaged":
-        why = f"the store was damaged (kept aside at {store.kept_aside}) while positions were open"
-    elif store.opened_as == "new":
-        why = f"the store in {store.directory} was missing while positions were open"
+    record; and which tickets were reused (their closed records archived). How it was
+    opened only the diskcache store says (a Redis store: as found)."""
+    opened_as = getattr(store, "opened_as", "existing")
+    where = getattr(store, "directory", None) or getattr(store, "location", "")
+    if opened_as == "damaged":
+        kept = getattr(store, "kept_aside", None)
+        why = f"the store was damaged (kept aside at {kept}) while positions were open"
+    elif opened_as == "new":
+        why = f"the store in {where} was missing while positions were open"
     elif empty:
-        why = f"the store in {store.directory} was empty while positions were open"
+        why = f"the store in {where} was empty while positions were open"
     else:
         why = "open positions with no record of theirs"
     tickets = ", ".join(str(p.ticket) for p in adopted)

@@ -17,7 +17,7 @@ from hookspecs import DefensiveState, HostView
 
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe
 from .settings import DtmsSettings
-from .store import Store, StoreError
+from .store import StoreError, StoreProtocol
 
 #: Tickets per batch query; keeps the URL far below aiohttp's 8 KiB request-line limit.
 BATCH_SIZE = 200
@@ -47,7 +47,7 @@ class RemoteStates:
     _now: Callable[[], datetime]
 
     @property
-    def store(self) -> Store:
+    def store(self) -> StoreProtocol:
         raise NotImplementedError
 
     def _save_open(self) -> None:

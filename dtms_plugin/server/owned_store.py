@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..store import StoreError
+from ..store.disk import Encoded
 from ..store.redis_store import RedisStore
 
 
@@ -49,11 +50,11 @@ class OwnedStore:
     def get_record(self, ticket: int) -> dict[str, Any] | None:
         return self.inner.get_record(ticket) if self._held(ticket) else None
 
-    def put_record(self, ticket: int, record: dict[str, Any]) -> None:
+    def put_record(self, ticket: int, record: dict[str, Any] | Encoded) -> None:
         self._check(ticket)
         self.inner.put_record(ticket, record)
 
-    def put_records(self, records: Mapping[int, dict[str, Any]]) -> None:
+    def put_records(self, records: Mapping[int, dict[str, Any] | Encoded]) -> None:
         for ticket in records:
             self._check(ticket)
         self.inner.put_records(records)
@@ -61,6 +62,16 @@ class OwnedStore:
     def delete_record(self, ticket: int) -> None:
         self._check(ticket)
         self.inner.delete_record(ticket)
+
+    def archive_record(self, ticket: int) -> str | None:
+        self._check(ticket)
+        return self.inner.archive_record(ticket)
+
+    def archived(self, ticket: int) -> list[dict[str, Any]]:
+        return self.inner.archived(ticket)
+
+    def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
+        return self.inner.purge_closed(closed_before, limit)
 
     def records(self) -> dict[int, dict[str, Any]]:
         return {t: r for t, r in self.inner.records().items() if self._held(t)}

@@ -18,6 +18,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
+from .disk import Encoded
+
 
 @runtime_checkable
 class StoreProtocol(Protocol):
@@ -39,11 +41,21 @@ class StoreProtocol(Protocol):
     # trade records, by ticket
     def get_record(self, ticket: int) -> dict[str, Any] | None: ...
 
-    def put_record(self, ticket: int, record: dict[str, Any]) -> None: ...
+    def put_record(self, ticket: int, record: dict[str, Any] | Encoded) -> None: ...
 
-    def put_records(self, records: Mapping[int, dict[str, Any]]) -> None: ...
+    def put_records(self, records: Mapping[int, dict[str, Any] | Encoded]) -> None: ...
 
     def delete_record(self, ticket: int) -> None: ...
+
+    def archive_record(self, ticket: int) -> str | None:
+        """Keep the record aside (a broker reusing the ticket) and free the ticket."""
+        ...
+
+    def archived(self, ticket: int) -> list[dict[str, Any]]: ...
+
+    def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
+        """Remove finished trades closed before ``closed_before`` (retention)."""
+        ...
 
     def records(self) -> dict[int, dict[str, Any]]:
         """Every readable record, in the order they were first written."""

@@ -17,6 +17,7 @@ print one as ``1e+15``):
 - ``["ob", t, json]`` / ``["obdel", t]`` / ``["obdelif", t, json]``: outbox entries, which
   keep the place of their first write; ``obdelif`` removes only an entry equal to ``json``;
 - ``["act", json, t]``: a journal entry (``t`` empty when it belongs to no trade);
+- ``["purge", t]``: a finished trade goes with its state and journal entries;
 - ``["fence", t]``: the record of ``t``, if any, moves to its next version unchanged (a new
   owner's fencing token: whoever wrote it before can no longer).
 
@@ -80,6 +81,13 @@ for _, op in ipairs(ops) do
       redis.call('ZREM', p .. 'outboxes', op[2])
       result = 1
     end
+  elseif kind == 'purge' then
+    local index = p .. 'journal:ticket:' .. op[2]
+    for _, seq in ipairs(redis.call('LRANGE', index, 0, -1)) do
+      redis.call('HDEL', p .. 'journal', seq)
+    end
+    redis.call('DEL', index, p .. 'state:' .. op[2], p .. 'trade:' .. op[2])
+    redis.call('ZREM', p .. 'trades', op[2])
   elseif kind == 'fence' then
     if redis.call('EXISTS', p .. 'trade:' .. op[2]) == 1 then
       result = redis.call('HINCRBY', p .. 'trade:' .. op[2], 'v', 1)

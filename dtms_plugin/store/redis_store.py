@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from .core import _PER_TICKET_ACTIONS, _is_int, _iso, _parse_iso
-from .disk import encode
+from .disk import Encoded, encode
 from .opening import StoreError
 from .redis_script import APPLY
 from .redis_values import ValuesAndOutbox
@@ -238,7 +238,7 @@ class RedisStore(ValuesAndOutbox):
         value = self._decode(key, text)
         return value if isinstance(value, dict) else None
 
-    def put_record(self, ticket: int, record: dict[str, Any]) -> None:
+    def put_record(self, ticket: int, record: dict[str, Any] | Encoded) -> None:
         """Write the whole record if it is still at the version this store last saw."""
         with self._writing(f"record of ticket {ticket}") as ops:
             text = encode(record)
@@ -248,7 +248,7 @@ class RedisStore(ValuesAndOutbox):
                 self._versions[ticket] = expect + 1
                 self._written(f"trade:{ticket}", text)
 
-    def put_records(self, records: Mapping[int, dict[str, Any]]) -> None:
+    def put_records(self, records: Mapping[int, dict[str, Any] | Encoded]) -> None:
         if records:
             with self.batch():
                 for ticket, record in records.items():
@@ -260,6 +260,40 @@ class RedisStore(ValuesAndOutbox):
             if self._in_batch():
                 self._versions[ticket] = _ABSENT
                 self._written(f"trade:{ticket}", None)
+
+    def archive_record(self, ticket: int) -> str | None:
+        """Keep the record of ``ticket`` aside (``archived``) and free the ticket."""
+        old = self.get_record(ticket)
+        if old is None:
+            return None
+        kept = [*self.archived(ticket), old]
+        with self._writing(f"archive of record {ticket}") as ops:
+            ops.append(["set", f"archive:{ticket}", encode(kept)])
+            ops.append(["delrec", str(ticket), self._expect(ticket)])
+        return f"archive:{ticket}:{old.get('opened_at', '')}"
+
+    def archived(self, ticket: int) -> list[dict[str, Any]]:
+        value = self._read(f"archive:{ticket}")
+        return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+    def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
+        """Remove at most ``limit`` CLOSED records (no action owed) closed before
+        ``closed_before``, with their state and journal entries, in one script call."""
+        if limit <= 0:
+            return []
+        stamp = _iso(closed_before)
+        gone = []
+        for ticket, rec in self.records().items():
+            closed = rec.get("closed_at")
+            finished = rec.get("state") == "CLOSED" and not rec.get("owed")
+            if finished and isinstance(closed, str) and closed < stamp:
+                gone.append(ticket)
+            if len(gone) >= limit:
+                break
+        if gone:
+            with self._writing("retention of closed trades") as ops:
+                ops.extend(["purge", str(t)] for t in gone)
+        return gone
 
     def records(self) -> dict[int, dict[str, Any]]:
         """Every readable record, by ticket, in the order they were first written."""

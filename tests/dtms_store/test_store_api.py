@@ -235,3 +235,17 @@ def test_values_and_update_value(open_store: Opener) -> None:
     assert b.get_value("n") == {"count": 1}
     assert b.update_value("n", lambda v: {"count": v["count"] + 1}) == {"count": 2}
     assert a.get_value("n") == {"count": 2}
+
+
+def test_archive_and_retention(store: StoreProtocol) -> None:
+    old = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
+    store.put_record(1, {"state": "CLOSED", "closed_at": old, "opened_at": "t1"})
+    store.put_record(2, {"state": "CLOSED", "closed_at": old, "owed": ["hedge"]})
+    store.put_record(3, {"state": "HEALTHY"})
+    store.put_state(1, "CLOSED", T0)
+    store.append_action({"ticket": 1, "i": 0})
+    assert store.archive_record(3) is not None and store.archive_record(9) is None
+    assert store.archived(3) == [{"state": "HEALTHY"}] and store.get_record(3) is None
+    assert store.purge_closed(T0) == [1]  # 2 still owes an action: kept
+    assert store.records() == {2: {"state": "CLOSED", "closed_at": old, "owed": ["hedge"]}}
+    assert store.get_state(1) is None and store.actions(ticket=1) == []
