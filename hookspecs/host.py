@@ -27,6 +27,29 @@ from .types import (
 
 MarginMode = Literal["hedging", "netting"]
 
+#: How the host runs: a simulated run or replay (paper broker, replayed clock), a live run
+#: (wall clock), or serve (headless: no strategy plugin proposes orders; the broker, the
+#: monitoring loop and the web app only). See docs/architecture.md, "Run modes".
+RunMode = Literal["simulated", "live", "serve"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What the user asked of a serving host (``hostapp serve`` and its flags).
+
+    ``bind``/``port``: where the web app listens. ``monitor_seconds``: the period asked
+    with ``--monitor-seconds`` (None: each monitor keeps its own default).
+    ``insecure``: the user accepted serving a non-loopback address without a token.
+    ``broker``/``symbols``: the ``[host]`` broker kind and symbols, for documents that
+    list what may be traded."""
+
+    bind: str = "127.0.0.1"
+    port: int = 8001
+    monitor_seconds: float | None = None
+    insecure: bool = False
+    broker: str = "paper"
+    symbols: tuple[str, ...] = ()
+
 
 class BrokerError(RuntimeError):
     """The broker could not answer a query (not a refusal, which is an ActionResult).
@@ -146,6 +169,16 @@ class HostView(Protocol):
 
     @property
     def log(self) -> logging.Logger: ...
+
+    @property
+    def mode(self) -> RunMode:
+        """How this host runs; a plugin serving an API only in ``"serve"`` checks it."""
+        ...
+
+    @property
+    def serve_options(self) -> ServeOptions | None:
+        """The serving host's options; None unless ``mode == "serve"``."""
+        ...
 
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         """The ``[plugin.NAME]`` table of plugins.toml (empty when absent)."""

@@ -30,6 +30,7 @@ from hookspecs import (
     ConfigError,
     MarketView,
     OrderRequest,
+    RunMode,
     SymbolInfo,
     Timeframe,
     parse_settings,
@@ -284,7 +285,6 @@ def with_data_root(config: HostConfig, root: Path) -> HostConfig:
 
 
 #: The former name, still used by the replay benchmark.
-with_dtms_state_dir = with_data_root
 
 
 def without_plugin(config: HostConfig, name: str) -> HostConfig:
@@ -380,6 +380,7 @@ def build_sim_app(
         feed=feed,
         series=series,
         entries=entries,
+        mode="live" if shared_account else "simulated",
     )
 
 
@@ -409,6 +410,7 @@ def build_live_app(
         timeframe,
         timeframe,
         (builtins, entry_points, env),
+        mode="live",
     )
 
 
@@ -425,11 +427,14 @@ def _assemble(
     feed: ReplayFeed | None = None,
     series: Mapping[str, Sequence[Bar]] | None = None,
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
+    mode: RunMode = "simulated",
 ) -> App:
     """Plugins, host and loop around a broker and a market: the same for every run mode.
     ``sources`` are the loader's (builtins, entry points, env) overrides."""
     plugins, recorder = _plugins(config, *sources)
-    host = Host(broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"))
+    host = Host(
+        broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"), mode=mode
+    )
     plugins.configure(host)
     loop = TradingLoop(
         host=host,

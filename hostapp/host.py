@@ -14,7 +14,7 @@ from typing import Any
 
 from hookspecs import Action, ActionResult, DefensiveState, apply_action
 from hookspecs.events import log_action, log_transition
-from hookspecs.host import Broker, Clock, MarketView
+from hookspecs.host import Broker, Clock, MarketView, RunMode, ServeOptions
 
 from .config import HostConfig
 from .pluginhost import PluginHost
@@ -31,7 +31,12 @@ class Host:
         config: HostConfig,
         plugins: PluginHost,
         log: logging.Logger | None = None,
+        *,
+        mode: RunMode = "simulated",
+        serve_options: ServeOptions | None = None,
     ) -> None:
+        self._mode: RunMode = mode
+        self._serve_options = serve_options
         self._broker = broker
         self._market = market
         self._clock = clock
@@ -61,6 +66,14 @@ class Host:
     @property
     def log(self) -> logging.Logger:
         return self._log
+
+    @property
+    def mode(self) -> RunMode:
+        return self._mode
+
+    @property
+    def serve_options(self) -> ServeOptions | None:
+        return self._serve_options
 
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         """The ``[plugin.NAME]`` table (a copy; empty when absent)."""

@@ -270,6 +270,8 @@ class HostDouble:
     )
     crash_after_broker: set[str] = field(default_factory=set)
     crash_before_broker: set[str] = field(default_factory=set)
+    mode: str = "simulated"
+    serve_options: None = None
 
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         return self.config if plugin_name == "dtms" else {}
