@@ -362,7 +362,8 @@ class LocalStrategy(MarketEdges):
             self.log.info("DTMS %s: %s", rec.ticket, e.reason)
             self._put_state(rec, now)
             self._flush()  # docs/dtms.md §8: the state cache at once on a transition
-            await host.report_state_change(rec.ticket, old, new, e.reason)
+            details = e.score.to_json() if e.score is not None else {}
+            await host.report_state_change(rec.ticket, old, new, e.reason, details)
         for action in e.actions:
             rec = await self._execute(host, rec, action, now)
 

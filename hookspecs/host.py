@@ -199,9 +199,15 @@ class HostView(Protocol):
         ...
 
     async def report_state_change(
-        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Fire ``on_state_change`` for every plugin (used by DTMS strategies)."""
+        """Fire ``on_state_change`` for every plugin (used by DTMS strategies); ``details``
+        is the score breakdown behind the change, as data."""
         ...
 
 

@@ -147,9 +147,18 @@ def on_trade_closed(host: HostView, trade: Trade, reason: str) -> Awaitable[None
 
 @hookspec
 def on_state_change(
-    host: HostView, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+    host: HostView,
+    ticket: int,
+    old: DefensiveState,
+    new: DefensiveState,
+    reason: str,
+    details: Mapping[str, Any],
 ) -> Awaitable[None] | None:
     """A defended trade moved along the DTMS ladder (``old`` → ``new``, with why).
+
+    ``reason`` is one sentence for people; ``details`` is the same as data: the score
+    breakdown when a score decided it (``total``, ``subscores``, ``weights``, …), empty
+    otherwise. Read numbers from ``details``, never out of ``reason``.
 
     Fires after the new state was persisted. Async allowed; broadcast. Notifiers and
     dashboards listen here.

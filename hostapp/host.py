@@ -94,10 +94,19 @@ class Host:
         return result
 
     async def report_state_change(
-        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
-        log_transition(self._log, ticket, old, new, reason, symbol=self._symbol_of(ticket))
-        await self.plugins.on_state_change(self, ticket, old, new, reason)
+        data = dict(details or {})
+        total = data.get("total")
+        score = float(total) if isinstance(total, int | float) else None
+        symbol = self._symbol_of(ticket)
+        log_transition(self._log, ticket, old, new, reason, symbol=symbol, score=score)
+        await self.plugins.on_state_change(self, ticket, old, new, reason, data)
 
     def _symbol_of(self, ticket: int) -> str | None:
         """The position's symbol for a log event's fields; a log line never fails a trade.

@@ -137,7 +137,7 @@ class PluginHost:
         self._states: dict[str, _State] = {}
         self._callers: dict[tuple[str, tuple[str, ...]], list[_Caller]] = {}
         self._configured: HostView | None = None
-        #: ``HOSTAPP_TRACE_PLUGINS=1``: one DEBUG line per hook call, plugin and duration
+        #: ``HOSTAPP_TRACE_PLUGINS=1``: one INFO line per hook call, plugin and duration
         self.trace = os.environ.get(TRACE_ENV, "") not in ("", "0")
 
     # -- registration -------------------------------------------------------------------
@@ -451,9 +451,16 @@ class PluginHost:
         await self.notify("on_trade_closed", host=host, trade=trade, reason=reason)
 
     async def on_state_change(
-        self, host: HostView, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        host: HostView,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         kwargs = {"host": host, "ticket": ticket, "old": old, "new": new, "reason": reason}
+        kwargs["details"] = dict(details or {})
         await self.notify("on_state_change", **kwargs)
 
     async def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:

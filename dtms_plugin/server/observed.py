@@ -79,11 +79,16 @@ class ObservedHost:
         return result
 
     async def report_state_change(
-        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         if self._metrics is not None:
             self._metrics.transition(str(old), str(new))
-        await self._host.report_state_change(ticket, old, new, reason)
+        await self._host.report_state_change(ticket, old, new, reason, details)
         self.journal(
             {"type": "state_change", "ticket": ticket, "from": str(old), "to": str(new),
              "reason": reason}

@@ -91,7 +91,7 @@ class Puppet(ScriptedStrategy):
             history |= {"kind": move.action.value, "ok": result.ok, "code": result.code.value}
             self.store.append_action(history | {"at": now.isoformat()})
         self.store.put_record(move.ticket, record)
-        await host.report_state_change(move.ticket, old, move.state, reason)
+        await host.report_state_change(move.ticket, old, move.state, reason, record["score"])
 
 
 @dataclass

@@ -288,7 +288,12 @@ class HostDouble:
         return result
 
     async def report_state_change(
-        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         self.state_changes.append((ticket, old, new, reason))
 
