@@ -290,8 +290,7 @@ class LocalStrategy(MarketEdges):
         between cycles), then the store's cached state for a ticket this process does
         not hold."""
         now = host.clock.now()
-        mode = self.store.get_account_mode()
-        if mode is not None and mode[0] > now:
+        if defensive.account_defensive(self.store.get_account_mode(), now):
             return True
         rec = self.records.get(ticket)
         if rec is not None:  # a trade whose close is still owed is DTMS's to close
@@ -301,7 +300,7 @@ class LocalStrategy(MarketEdges):
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
         now = host.clock.now()
         mode = self.store.get_account_mode()
-        if mode is not None and mode[0] > now:
+        if mode is not None and defensive.account_defensive(mode, now):
             return f"DTMS account defensive mode until {mode[0].isoformat()}: {mode[1]}"
         hedged = self.book.hedged_on(order.symbol)
         if hedged is not None:

@@ -31,6 +31,7 @@ from .rules import HOOK_RULES, SYNC_ONLY_HOOKS, HookRule
 from .settings import ConfigError, parse_settings
 from .timeframes import Timeframe
 from .types import (
+    DEFENSIVE_STATES,
     DIRECTIONS,
     Action,
     ActionKind,
@@ -47,6 +48,7 @@ from .types import (
 )
 
 __all__ = [
+    "DEFENSIVE_STATES",
     "DIRECTIONS",
     "ENTRY_POINT_GROUP",
     "HOOK_RULES",

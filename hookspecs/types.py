@@ -253,4 +253,11 @@ class DefensiveState(StrEnum):
 
     @property
     def defensive(self) -> bool:
-        return self in (DefensiveState.WARNING_L2, DefensiveState.HEDGED)
+        return self in DEFENSIVE_STATES
+
+
+#: The defensive states (the seed's Phase 4): the one definition, also for state names
+#: read from JSON (a ``StrEnum`` member hashes as its value).
+DEFENSIVE_STATES: frozenset[DefensiveState] = frozenset(
+    {DefensiveState.WARNING_L2, DefensiveState.HEDGED}
+)

@@ -20,6 +20,7 @@ from typing import Any
 from hookspecs import DefensiveState, HostView, Trade
 from hookspecs.events import log_event
 
+from ..defensive import account_defensive
 from ..settings import DtmsSettings, for_host
 from ..store import Store
 from ..strategy import Strategy
@@ -351,9 +352,7 @@ class DtmsService:
     # ------------------------------------------------------------------ queries
 
     def account_defensive(self) -> bool:
-        mode = self.store.get_account_mode()
-        now = self._engine_now
-        return mode is not None and (now is None or mode[0] > now)
+        return account_defensive(self.store.get_account_mode(), self._engine_now)
 
     def trade(self, ticket: int) -> dict[str, Any] | None:
         record = self.store.get_record(ticket)
