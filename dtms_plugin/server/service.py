@@ -50,7 +50,6 @@ class RegistrationConflict(RuntimeError):
         self.field = field
 
 
-
 StrategyFactory = Callable[[DtmsSettings, Store], Strategy]
 
 
