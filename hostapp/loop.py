@@ -279,8 +279,7 @@ class TradingLoop:
         """Replay ``feed`` (a :class:`~hostapp.market.feed.ReplayFeed`) to its end, or until
         :meth:`request_stop`. ``pace_seconds`` > 0 waits that long between cycles (a
         paper "live" run); the wait ends early on a stop request."""
-        timeline: list[datetime] = feed.timeline()
-        total = len(timeline)
+        total: int = feed.step_count()  # exact, or a bound for a streamed feed
         tf = self._tf_seconds
         aligned = tf == timeframe_seconds(feed.base_timeframe)
         advance = feed.advance
@@ -288,7 +287,8 @@ class TradingLoop:
         self._aio = asyncio.get_running_loop()
         if pace_seconds > 0:
             self._wake = asyncio.Event()
-        for i, now in enumerate(timeline):
+        i = 0
+        for i, now in enumerate(feed.steps(), 1):
             if self.stop_requested:
                 self.stats.interrupted = True
                 break
@@ -296,9 +296,11 @@ class TradingLoop:
             if new_bars:
                 await cycle(now, new_bars, aligned or to_epoch(now) % tf == 0)
             if progress is not None:
-                progress(i + 1, total)
+                progress(i, max(total, i))
             if pace_seconds > 0 and self._wake is not None:
                 await _sleep_or_wake(self._wake, pace_seconds)
+        if progress is not None and i != total and not self.stats.interrupted:
+            progress(i, i)  # a streamed feed's count was a bound: it ends at 100 %
         return self.stats
 
     async def run_live(

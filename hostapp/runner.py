@@ -22,7 +22,7 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -112,16 +112,19 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED if stats.interrupted else 0
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
+    days = appmod.DEFAULT_DAYS if args.days is None else args.days
+    extra = {"mode": "run", "seed": seed, "days": days}
     try:
-        series, base = appmod.config_series(config, days=args.days, seed=seed)
+        if args.live:  # a live run keeps a recent window of the feed, not all of it
+            streamed, base = appmod.streamed_config_series(config, days=args.days, seed=seed)
+        else:
+            series, base = appmod.config_series(config, days=args.days, seed=seed)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _setup_logging(report, getattr(args, "log_json", False))
-    days = appmod.DEFAULT_DAYS if args.days is None else args.days
-    extra = {"mode": "run", "seed": seed, "days": days}
     if args.live:
-        return _paper_live(args, config, series, base, report, serve, extra)
+        return _paper_live(args, config, streamed, base, report, serve, extra)
     from . import ab
 
     replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
@@ -151,7 +154,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _paper_live(
     args: argparse.Namespace,
     config: HostConfig,
-    series: Mapping[str, list[Any]],
+    series: Mapping[str, Iterable[Any]],
     base: str,
     report: Path,
     serve: Serve | None,

@@ -19,7 +19,7 @@ MT5: the terminal is the shared account; bars come from it and the clock is the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,12 +51,16 @@ class SharedPaperMarket:
     goes back (the trading host started a new run on the same file), the replay starts over.
     """
 
-    def __init__(self, broker: Broker, series: dict[str, list[Bar]], base_timeframe: str) -> None:
+    def __init__(
+        self, broker: Broker, series: Mapping[str, Iterable[Bar]], base_timeframe: str
+    ) -> None:
+        from .app import first_time
+
         self._broker = broker
-        self._series = series
+        self._series = series  # streamed builtin data: read as the clock reaches it
         self._base = base_timeframe
         self._feed = ReplayFeed(series, base_timeframe=base_timeframe)
-        self._start = min(bars[0].time for bars in series.values() if bars)
+        self._start = min(t for bars in series.values() if (t := first_time(bars)) is not None)
 
     def now(self) -> datetime:
         times = [q.time for s in self._series if (q := self._broker.quote(s)) is not None]
@@ -104,7 +108,7 @@ class PaperServerMarket:
 
 
 def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runtime:
-    from .app import config_series, symbol_infos
+    from .app import streamed_config_series, symbol_infos
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_market import PaperTerminalMarket
 
@@ -115,7 +119,7 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
             f"{where}: key 'account_file' is required for serve with the paper broker"
             " (the serving host trades on the account file the trading host drives)"
         )
-    series, base = config_series(config, days=days, seed=seed)
+    series, base = streamed_config_series(config, days=days, seed=seed)
     broker = PaperBroker(symbols=symbol_infos(series), settings=paper, timeframe=base)
     terminal = PaperTerminalMarket(paper.account_file, base)
     market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base))
