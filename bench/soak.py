@@ -18,6 +18,7 @@ processes are stopped with SIGINT (then killed after 30 s). Last line JSON.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve_startup import free_port, rss_mb, wait_healthy, write_config  # noqa: E402
+from serve_startup import free_port, rss_mb, wait_healthy, write_config
 
 BIN = Path(sys.executable).parent
 
@@ -63,10 +64,8 @@ def folder_kb(path: Path) -> float:
     total = 0
     for root, _, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):  # removed while we walked
                 total += (Path(root) / name).stat().st_size
-            except OSError:  # removed while we walked
-                pass
     return total / 1024
 
 
