@@ -135,6 +135,9 @@ class TradingLoop:
         self._closed_trades: Callable[[], Sequence[Trade]] | None = getattr(
             broker, "closed_trades", None
         )
+        self._closed_trade: Callable[[int], Trade | None] | None = getattr(
+            broker, "closed_trade", None
+        )
         self._propose = has_impls(plugins, "propose_orders")
         self._on_cycle = has_impls(plugins, "on_cycle")
         self._on_closed = has_impls(plugins, "on_trade_closed")
@@ -256,6 +259,8 @@ class TradingLoop:
 
     def _closed_record(self, ticket: int, last: Trade) -> Trade:
         """The closed trade as the broker recorded it; the last open view if it keeps none."""
+        if self._closed_trade is not None:
+            return self._closed_trade(ticket) or last
         if self._closed_trades is not None:
             for trade in reversed(self._closed_trades()):
                 if trade.ticket == ticket:
