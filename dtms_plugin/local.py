@@ -205,7 +205,7 @@ class LocalStrategy(MarketEdges):
                 return
         live = self.book.live()
         if not live:  # nothing to watch: no broker round trip (most bars of a replay)
-            self._flush()
+            self._flush_and_forget(now)
             return
         try:
             positions: list[Trade] | None = host.broker.positions()
@@ -233,7 +233,7 @@ class LocalStrategy(MarketEdges):
                 await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
         self._refresh_states(now)
         quiet = self._writes.quiet
-        self._flush()
+        self._flush_and_forget(now)
         if quiet:
             self._retain(now)
 
@@ -450,6 +450,13 @@ class LocalStrategy(MarketEdges):
         if not self._writes:
             return set()
         return self._writes.flush(self.store)
+
+    def _flush_and_forget(self, now: datetime) -> None:
+        """:meth:`_flush`, then let closed trades the rails no longer read leave memory
+        (they are in the store now; a failed write keeps its record here)."""
+        failed = self._flush()
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.book.prune(day_start, self.settings.rails.stop_streak, failed)
 
     def _refresh_states(self, now: datetime) -> None:
         """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with
