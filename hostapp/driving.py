@@ -121,6 +121,20 @@ def _refuse_broken_start(app: appmod.App) -> None:
             )
 
 
+#: Trades (and state changes, actions) a live run's report keeps for its per-trade
+#: figures: a host that runs for months holds these, not every trade since it started.
+#: Counts (trades, closes by reason, actions) stay totals; win rate, R and the states
+#: reached cover the newest ``LIVE_WINDOW``.
+LIVE_WINDOW = 1000
+
+
+def bound_for_live(app: appmod.App) -> None:
+    """Keep a live run's report figures in a window (:data:`LIVE_WINDOW`); a replay keeps
+    every trade, which its charts and A/B need."""
+    app.loop.stats.bound(LIVE_WINDOW)
+    app.recorder.bound(LIVE_WINDOW)
+
+
 def release(app: appmod.App) -> None:
     """Let go of the paper account file, if any, once the report has read the account."""
     fn = getattr(app.broker, "release", None)

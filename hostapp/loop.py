@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -81,6 +82,35 @@ def has_impls(plugins: object, hook: str) -> bool:
     return True
 
 
+class Recent(deque[Any]):
+    """The newest ``maxlen`` items of a list a live run would otherwise grow for months,
+    with a running count of every item appended, in total and by ``key`` (the summary's
+    totals stay exact while its per-trade figures cover the window)."""
+
+    def __init__(self, items: Iterable[Any], maxlen: int, key: Callable[[Any], Any]) -> None:
+        super().__init__(maxlen=maxlen)
+        self.key = key
+        self.appended = 0
+        self.by_key: Counter[Any] = Counter()
+        for item in items:
+            self.append(item)
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self.appended += 1
+        self.by_key[self.key(item)] += 1
+
+
+def appended(items: Sequence[Any]) -> int:
+    """How many items were ever added: all of a list, or a :class:`Recent`'s count."""
+    return items.appended if isinstance(items, Recent) else len(items)
+
+
+def counted(items: Sequence[Any], key: Callable[[Any], Any]) -> Counter[Any]:
+    """Items by ``key``: a :class:`Recent`'s running count (its own key), else counted."""
+    return Counter(items.by_key) if isinstance(items, Recent) else Counter(map(key, items))
+
+
 @dataclass
 class LoopStats:
     """What the loop did, for the summary."""
@@ -94,6 +124,11 @@ class LoopStats:
     entries: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, by)
     closes: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, reason)
     interrupted: bool = False
+
+    def bound(self, window: int) -> None:
+        """Keep only the newest ``window`` entries and closes (a live run), counting all."""
+        self.entries = Recent(self.entries, window, key=lambda e: e[2])  # type: ignore[assignment]
+        self.closes = Recent(self.closes, window, key=lambda c: c[2])  # type: ignore[assignment]
 
 
 class TradingLoop:

@@ -33,8 +33,10 @@ from . import app as appmod
 from .config import DEFAULT_COMPARE, HostConfig, load_config
 from .driving import (
     EXIT_INTERRUPTED,
+    LIVE_WINDOW,
     LOG_NAME,
     Serve,
+    bound_for_live,
     drive,
     release,
     run_summary,
@@ -104,8 +106,9 @@ def run_command(args: argparse.Namespace) -> int:
         except BrokerError as exc:
             print(f"hostapp: cannot start on MetaTrader: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        bound_for_live(app)
         stats = asyncio.run(drive(app, progress=None, serve=serve))
-        summary = run_summary(app, stats, {"mode": "live"})
+        summary = run_summary(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
         write_json(report / "summary.json", summary)  # no charts: no replayed series
         print(summary_table(summary))
         print(f"\nreport: {report / 'summary.json'}")
@@ -163,6 +166,8 @@ def _paper_live(
     """``hostapp run --live`` on paper: the synthetic feed paced on the wall clock, on
     the shared account file, with the configured DTMS state."""
     app = appmod.build_sim_app(config, series, base_timeframe=base, shared_account=True)
+    bound_for_live(app)
+    extra = {**extra, "recent_window": LIVE_WINDOW}
     pace = config.host.cycle_seconds
     stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
     summary = run_summary(app, stats, extra)
