@@ -26,8 +26,9 @@ from hookspecs import Bar
 from .resample import Resampler, check_timeframes
 from .timeframes import timeframe_seconds
 
-#: Base bars a streamed series keeps at least (about 17 days of M5).
-KEEP_BARS = 5000
+#: Base bars a streamed series keeps at least (about a week of M5; a plugin that asks
+#: for more gets the window widened to what it asks).
+KEEP_BARS = 2000
 _DAWN = datetime.min.replace(tzinfo=UTC)  # before any bar: read a streamed series' first
 
 
@@ -66,18 +67,19 @@ class _Series:
                 )
             bars.append(bar)
             closes.append(bar.time + period)
-            if len(bars) >= 2 * keep + 2 and closes[-2] <= now:
-                self._drop(len(bars) - keep - 1)
+            if len(bars) >= keep + keep // 4 + 2 and closes[-2] <= now:
+                self._drop(len(bars) - keep - 1, keep)
 
-    def _drop(self, n: int) -> None:
-        """Forget the oldest ``n`` (closed) bars, once every resampler has seen them."""
+    def _drop(self, n: int, keep: int) -> None:
+        """Forget the oldest ``n`` (closed) bars, once every resampler has seen them, and
+        each resampler's bars beyond the newest ``keep``."""
         for timeframe, r in self.resamplers.items():
             fed = self.fed[timeframe]
             for bar in self.bars[fed:n]:
                 r.add(bar)
             self.fed[timeframe] = max(fed, n) - n
-            if len(r.bars) > 2 * len(self.bars):
-                del r.bars[: len(r.bars) - len(self.bars)]
+            if len(r.bars) > keep:
+                del r.bars[: len(r.bars) - keep]
         del self.bars[:n]
         del self.closes[:n]
         self.cursor = max(0, self.cursor - n)
