@@ -11,8 +11,10 @@ the closed trades so far (the account file's history) and, in remote mode, the s
 latency on ``GET /dtms/trades`` and ``/dtms/status``.
 
 The figures are least-squares slopes against the trade count over the samples taken after
-``--warmup`` trades (1,000): growth per 1,000 trades. Loopback only; bounded in time; the
-processes are stopped with SIGINT (then killed after 30 s). Last line JSON.
+``--warmup`` trades (1,000): growth per 1,000 trades. ``--retention-days`` (2 days of feed
+time by default) lets closed trades expire during the run, so the store should stay flat.
+Loopback only; bounded in time; the processes are stopped with SIGINT (then killed after
+30 s). Last line JSON.
 """
 
 from __future__ import annotations
@@ -93,11 +95,14 @@ def api_ms(port: int) -> float | None:
     return sum(times) / len(times)
 
 
-def start(soak: Soak, cycle_seconds: float, days: int) -> None:
+def start(soak: Soak, cycle_seconds: float, days: int, retention_days: float) -> None:
     folder = soak.folder
     soak.port = free_port()
     strategy = "remote" if soak.mode == "remote" else "local"
-    extra = f'monitor_seconds = {max(cycle_seconds, 0.05)}\nstrategy_override = "{strategy}"'
+    extra = (
+        f'monitor_seconds = {max(cycle_seconds, 0.05)}\nstrategy_override = "{strategy}"\n'
+        f"retention_days = {retention_days}"
+    )
     config = write_config(folder, cycle_seconds=cycle_seconds, extra_dtms=extra)
     text = config.read_text()
     text = text.replace('strategy = "auto"\n', "").replace("strategy_override", "strategy")
@@ -176,6 +181,12 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--warmup", type=int, default=1000, help="trades before measuring")
     parser.add_argument("--days", type=int, default=1200, help="the feed's length")
+    parser.add_argument(
+        "--retention-days",
+        type=float,
+        default=2.0,
+        help="[plugin.dtms] retention_days, in feed time (a fast run covers weeks an hour)",
+    )
     parser.add_argument("--keep", help="keep the run's folder here (default: a temporary one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,7 +196,7 @@ def main() -> int:
         samples: list[Sample] = []
         started = time.monotonic()
         try:
-            start(soak, args.cycle_seconds, args.days)
+            start(soak, args.cycle_seconds, args.days, args.retention_days)
             while time.monotonic() - started < args.minutes * 60:
                 time.sleep(args.every)
                 got = sample(soak, started)
