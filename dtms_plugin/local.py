@@ -36,8 +36,8 @@ from . import defensive
 from .book import TradeBook
 from .engine import (
     AccountState,
+    Indicators,
     SignalSnapshot,
-    SymbolIndicators,
     TradeRecord,
     begin,
     check_account,
@@ -83,7 +83,7 @@ class LocalStrategy(MarketEdges):
         self._owns_store = store is None
         self.book = TradeBook()
         self._writes = PendingWrites(self.book, self.log)
-        self.indicators: dict[str, SymbolIndicators] = {}
+        self.indicators: dict[str, Indicators] = {}
         self._infos: dict[str, SymbolInfo] = {}
         self._account = AccountState(hedging=False)  # until the broker says otherwise
         self._recovered = False
@@ -175,7 +175,7 @@ class LocalStrategy(MarketEdges):
                 self.log.error("DTMS %s: closed record not archived: %s", trade.ticket, exc)
             self.book.pop(trade.ticket)
         ind = self._bars(host, trade.symbol, now)
-        rec = register(trade, ind.atr.value if ind else None, now)
+        rec = register(trade, ind.signal_atr if ind else None, now)
         self._persist(rec, now)
         self._put_state(rec, now)
         self.registered += 1

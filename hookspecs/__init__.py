@@ -23,6 +23,7 @@ from .host import (
     Quote,
     RunMode,
     ServeOptions,
+    SeriesView,
     SymbolInfo,
     apply_action,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "ResultCode",
     "RunMode",
     "ServeOptions",
+    "SeriesView",
     "SymbolInfo",
     "Timeframe",
     "Trade",

@@ -142,6 +142,22 @@ class MarketView(Protocol):
         ...
 
 
+@runtime_checkable
+class SeriesView(Protocol):
+    """An optional capability of a :class:`MarketView` that knows every bar in advance: a
+    replay's view offers it, a live one never does. A plugin that can work ahead (the
+    DTMS engine computes its indicators over the whole series at once) checks for it
+    with ``isinstance(host.market, SeriesView)``; ``bars`` stays the only way to read
+    what has closed so far, and a plugin must still use only bars closed by ``now``."""
+
+    def series(self, symbol: str, timeframe: str) -> tuple[Sequence[Bar], Sequence[datetime]]:
+        """Every bar of ``symbol`` on ``timeframe`` the run will ever show, oldest first,
+        and beside each the time it closes (when :meth:`MarketView.bars` starts to
+        return it). ``ValueError`` for an unknown symbol or a timeframe that cannot be
+        built from the base one."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC. In a replay this is the replayed time."""

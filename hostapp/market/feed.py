@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from hookspecs import Bar
 
-from .resample import Resampler, check_timeframes
+from .resample import Resampler, check_timeframes, resample
 from .timeframes import timeframe_seconds
 
 #: Base bars a streamed series keeps at least (about a week of M5; a plugin that asks
@@ -217,6 +217,17 @@ class ReplayFeed:
             r.close_until(self._now)
         out = r.bars
         return out[-count:] if len(out) > count else list(out)
+
+    def series(self, symbol: str, timeframe: str) -> tuple[list[Bar], list[datetime]]:
+        """:class:`hookspecs.SeriesView`: every bar of the run and its close time. A
+        higher timeframe is the batch :func:`~.resample.resample` of all the data, which
+        is what :meth:`bars` shows bar by bar (the same :class:`Resampler` rules)."""
+        s = self._get(symbol)
+        if timeframe == self._base:
+            return s.bars, s.closes
+        tf, _ = check_timeframes(timeframe, self._base)
+        bars = resample(s.bars, timeframe, base=self._base)
+        return bars, [tf.bucket_end(b.time) for b in bars]
 
     def last_close(self, symbol: str) -> float | None:
         """Close of the newest closed base bar; ``None`` when none has closed yet."""

@@ -242,17 +242,17 @@ class MarketDouble:
 
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
-        self.series: dict[tuple[str, str], list[Bar]] = {}
+        self.by_timeframe: dict[tuple[str, str], list[Bar]] = {}
         self.requests: list[tuple[str, str, int]] = []
 
     def set(self, symbol: str, timeframe: str, bars: list[Bar]) -> None:
-        self.series[(symbol, timeframe)] = bars
+        self.by_timeframe[(symbol, timeframe)] = bars
 
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         self.requests.append((symbol, timeframe, count))
         period = Timeframe.parse(timeframe).period
         now = self.clock.now()
-        closed = [b for b in self.series.get((symbol, timeframe), []) if b.time + period <= now]
+        closed = [b for b in self.by_timeframe.get((symbol, timeframe), []) if b.time + period <= now]
         return closed[-count:] if count > 0 else []
 
 
