@@ -252,7 +252,8 @@ class MarketDouble:
         self.requests.append((symbol, timeframe, count))
         period = Timeframe.parse(timeframe).period
         now = self.clock.now()
-        closed = [b for b in self.by_timeframe.get((symbol, timeframe), []) if b.time + period <= now]
+        series = self.by_timeframe.get((symbol, timeframe), [])
+        closed = [b for b in series if b.time + period <= now]
         return closed[-count:] if count > 0 else []
 
 
