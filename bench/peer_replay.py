@@ -20,6 +20,10 @@ Fill rules, and why the trade counts may differ a little:
 * a cross is ``before ≤ 0 < now`` of (fast − slow) in hostapp; backtrader's
   ``CrossOver`` treats an exactly equal pair the same way up to float ties.
 
+Both accounts are deep enough never to run dry and trade a fixed 1 lot (with hostapp's
+default 10,000 and risk sizing this losing strategy empties the account within the
+100,000 bars, and the orders after that are refused).
+
 The hostapp runs also carry what ``hostapp replay`` always runs (the exit manager; with
 DTMS on, the whole defensive engine and its store), which may hold back an entry
 (DTMS refuses new orders on a symbol with a hedged trade): the counts must agree within
@@ -33,6 +37,7 @@ Prints the figures; the last line is JSON with ``backtrader_bars_per_s``,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -123,6 +128,17 @@ def run_backtrader(bars: list[Bar]) -> tuple[float, int]:
 def run_hostapp(bars: list[Bar], state: Path, *, dtms: bool) -> tuple[float, int]:
     """Seconds of the replay loop (startup to shutdown) and the trades opened."""
     config = appmod.with_dtms_state_dir(load_config(None), state)
+    # an account that never runs dry and a fixed lot, as backtrader's: with the default
+    # 10,000 and risk sizing the losing strategy empties the account and its later
+    # orders are refused, which is not what is compared here
+    config = dataclasses.replace(
+        config,
+        host=dataclasses.replace(config.host, paper={**config.host.paper, "balance": 1e12}),
+        plugin_tables={
+            **config.plugin_tables,
+            "sma_strategy": {**config.table_for("sma_strategy"), "sizing": "fixed", "volume": 1.0},
+        },
+    )
     if not dtms:
         config = appmod.without_plugin(config, "dtms")
     app = appmod.build_sim_app(config, {SYMBOL: bars}, base_timeframe="M5", timeframe="M5")
