@@ -33,6 +33,23 @@ _F = float | None
 _Part = tuple[datetime | None, _F, _F, _F, _F, _F, tuple[float, ...], _F, _F, _F, _F, _F]
 
 
+def _columns(bars: list[Bar], *, epoch: bool = False) -> dict[str, np.ndarray]:
+    """The bars' fields as arrays, once per series (recomputing after a quiet spell then
+    only indexes them)."""
+    cols = {
+        "high": np.array([b.high for b in bars]),
+        "low": np.array([b.low for b in bars]),
+        "close": np.array([b.close for b in bars]),
+        "volume": np.array([b.volume for b in bars]),
+        "spread": np.array([b.spread for b in bars]),
+    }
+    if epoch:
+        cols["epoch"] = np.array(
+            [int((b.time - _EPOCH).total_seconds()) for b in bars], dtype=np.int64
+        )
+    return cols
+
+
 def _lists(**arrays: np.ndarray) -> dict[str, list[float | None]]:
     """Each array as a list of plain floats, NaN (unknown) as ``None``."""
     return {k: [None if x != x else x for x in a.tolist()] for k, a in arrays.items()}
@@ -93,6 +110,11 @@ class ReplayIndicators:
         self.fast_period = settings.fast.period
         self._fast_bars = list(fast)
         self._signal_bars = list(signal)
+        self._fast_cols = _columns(self._fast_bars, epoch=True)
+        self._signal_cols = _columns(self._signal_bars)
+        self._spread_at: list[int] = []
+        self._spreads: list[float] = []
+        self._median: tuple[int, float | None] = (-1, None)
         self._fast = _Fed(fast_closes, [b.time for b in fast], settings.fast.period)
         self._signal = _Fed(signal_closes, [b.time for b in signal], settings.signal.period)
         # the features as lists of floats (None for unknown): a replay reads one element
@@ -141,10 +163,9 @@ class ReplayIndicators:
 
     def _compute_signal(self) -> None:
         ic = self.settings.indicators
-        bars = [self._signal_bars[i] for i in self._signal.planned.tolist()]  # type: ignore[union-attr]
-        h = np.array([b.high for b in bars])
-        lo = np.array([b.low for b in bars])
-        c = np.array([b.close for b in bars])
+        idx = self._signal.planned
+        cols = self._signal_cols
+        h, lo, c = cols["high"][idx], cols["low"][idx], cols["close"][idx]
         atr = vz.atr(h, lo, c, ic.atr_period)
         known = atr[~np.isnan(atr)]
         base = vz.compact_then_spread(atr, vz.rolling_mean(known, ic.atr_baseline))
@@ -177,31 +198,47 @@ class ReplayIndicators:
 
     def _compute_fast(self) -> None:
         s = self.settings
-        bars = [self._fast_bars[i] for i in self._fast.planned.tolist()]  # type: ignore[union-attr]
-        h = np.array([b.high for b in bars])
-        lo = np.array([b.low for b in bars])
-        c = np.array([b.close for b in bars])
-        v = np.array([b.volume for b in bars])
-        secs = np.array([int((b.time - _EPOCH).total_seconds()) for b in bars], dtype=np.int64)
+        idx = self._fast.planned
+        cols = self._fast_cols
+        h, lo, c, v = cols["high"][idx], cols["low"][idx], cols["close"][idx], cols["volume"][idx]
+        secs = cols["epoch"][idx]
         anchor_tf = s.vwap_anchor()
         if anchor_tf is Timeframe.D1:
             anchor = secs // 86_400
         else:
             anchor = np.array([anchor_tf.bucket_epoch(int(t)) for t in secs], dtype=np.int64)
         vw = vz.session_vwap(anchor, h, lo, c, v, s.indicators.vwap_slope_bars)
-        spreads = np.array([b.spread for b in bars])
+        spreads = cols["spread"][idx]
+        positive = np.flatnonzero(spreads > 0.0)
+        self._spread_at = positive.tolist()  # planned positions of the positive spreads
+        self._spreads = spreads[positive].tolist()
+        self._median = (-1, None)
         self._f = _lists(
             vwap=vw.value,
             vwap_slope=vw.slope,
             above=vw.above,
             below=vw.below,
             atr=vz.atr(h, lo, c, s.indicators.atr_period),
-            spread=vz.rolling_median_positive(spreads, s.rails.spread_median_bars),
         )
         if s.trail.enabled:
             hh, ll, mtr = vz.chandelier(h, lo, c, s.trail.period)
             self._f.update(_lists(trail_high=hh, trail_low=ll, trail_tr=mtr))
         self._snapshot = None
+
+    def _median_spread(self, i: int) -> float | None:
+        """The median of the last ``spread_median_bars`` positive spreads fed up to planned
+        position ``i``, as :class:`RollingMedian` keeps it: worked out only for the bars a
+        snapshot is asked for (a sort of ≤ 100 floats), not for every bar of the series."""
+        if self._median[0] == i:
+            return self._median[1]
+        k = bisect_right(self._spread_at, i)
+        value: float | None = None
+        if k:
+            srt = sorted(self._spreads[max(0, k - self.settings.rails.spread_median_bars) : k])
+            mid = len(srt) // 2
+            value = srt[mid] if len(srt) % 2 else (srt[mid - 1] + srt[mid]) / 2.0
+        self._median = (i, value)
+        return value
 
     # ------------------------------------------------------------------ snapshot
 
@@ -279,7 +316,7 @@ class ReplayIndicators:
             int(f["above"][i] or 0),
             int(f["below"][i] or 0),
             f["atr"][i],
-            f["spread"][i],
+            self._median_spread(i),
             None,
             regime,
             weights,

@@ -232,20 +232,3 @@ def chandelier(h: Array, lo: Array, c: Array, period: int) -> tuple[Array, Array
         hh[period:] = sliding_window_view(h, period).max(axis=1)[1:]
         ll[period:] = sliding_window_view(lo, period).min(axis=1)[1:]
     return hh, ll, mtr
-
-
-def rolling_median_positive(x: Array, size: int) -> Array:
-    """After each bar, the median of the last ``size`` positive values seen (fewer at the
-    start); NaN before the first positive one."""
-    pos_idx = np.flatnonzero(x > 0.0)
-    vals = x[pos_idx]
-    m = len(vals)
-    med = np.empty(m)
-    head = min(size - 1, m)
-    for i in range(head):  # the first windows are shorter than ``size``
-        med[i] = float(np.median(vals[: i + 1]))
-    if m >= size:
-        med[size - 1 :] = np.median(sliding_window_view(vals, size), axis=1)
-    out = np.full(len(x), NAN)
-    out[pos_idx] = med
-    return forward_fill(out)
