@@ -37,15 +37,8 @@ class MarketEdges:
         s = self.settings
         try:
             if ind is None:
-                market = host.market
-                if isinstance(market, SeriesView):
-                    fast, fast_closes = market.series(symbol, s.fast.value)
-                    signal, signal_closes = market.series(symbol, s.signal.value)
-                    ind = ReplayIndicators(
-                        symbol, s, fast, list(fast_closes), signal, list(signal_closes)
-                    )
-                else:
-                    ind = SymbolIndicators(symbol, s)
+                ahead = _replay_indicators(host.market, symbol, s)
+                ind = ahead if ahead is not None else SymbolIndicators(symbol, s)
                 self.indicators[symbol] = ind
             if isinstance(ind, ReplayIndicators):
                 ind.advance(now)
@@ -124,3 +117,15 @@ class MarketEdges:
             return host.broker.position(ticket)
         except BrokerError:
             return None
+
+
+def _replay_indicators(market: object, symbol: str, s: DtmsSettings) -> ReplayIndicators | None:
+    """Indicators computed ahead when the market holds the symbol's whole series on both
+    timeframes (a replay); ``None`` sends the caller to the incremental path."""
+    if not isinstance(market, SeriesView):
+        return None
+    fast = market.series(symbol, s.fast.value)
+    signal = market.series(symbol, s.signal.value)
+    if fast is None or signal is None:
+        return None
+    return ReplayIndicators(symbol, s, fast[0], list(fast[1]), signal[0], list(signal[1]))

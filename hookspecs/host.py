@@ -150,11 +150,15 @@ class SeriesView(Protocol):
     with ``isinstance(host.market, SeriesView)``; ``bars`` stays the only way to read
     what has closed so far, and a plugin must still use only bars closed by ``now``."""
 
-    def series(self, symbol: str, timeframe: str) -> tuple[Sequence[Bar], Sequence[datetime]]:
+    def series(
+        self, symbol: str, timeframe: str
+    ) -> tuple[Sequence[Bar], Sequence[datetime]] | None:
         """Every bar of ``symbol`` on ``timeframe`` the run will ever show, oldest first,
         and beside each the time it closes (when :meth:`MarketView.bars` starts to
-        return it). ``ValueError`` for an unknown symbol or a timeframe that cannot be
-        built from the base one."""
+        return it); ``None`` when this run does not hold its whole series (a live run's
+        feed streamed bar by bar), so the plugin takes its incremental path.
+        ``ValueError`` for an unknown symbol or a timeframe that cannot be built from
+        the base one."""
         ...
 
 

@@ -218,11 +218,14 @@ class ReplayFeed:
         out = r.bars
         return out[-count:] if len(out) > count else list(out)
 
-    def series(self, symbol: str, timeframe: str) -> tuple[list[Bar], list[datetime]]:
-        """:class:`hookspecs.SeriesView`: every bar of the run and its close time. A
-        higher timeframe is the batch :func:`~.resample.resample` of all the data, which
-        is what :meth:`bars` shows bar by bar (the same :class:`Resampler` rules)."""
+    def series(self, symbol: str, timeframe: str) -> tuple[list[Bar], list[datetime]] | None:
+        """:class:`hookspecs.SeriesView`: every bar of the run and its close time (``None``
+        for a streamed symbol: only a window of it is ever held). A higher timeframe is
+        the batch :func:`~.resample.resample` of all the data, which is what :meth:`bars`
+        shows bar by bar (the same :class:`Resampler` rules)."""
         s = self._get(symbol)
+        if s.source is not None:
+            return None
         if timeframe == self._base:
             return s.bars, s.closes
         tf, _ = check_timeframes(timeframe, self._base)

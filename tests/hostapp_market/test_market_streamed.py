@@ -160,3 +160,12 @@ def test_streamed_series_out_of_order_is_refused_naming_the_symbol() -> None:
     with pytest.raises(ValueError, match=r"BTCUSD: bar at .* is not after"):
         for now in feed.steps():
             feed.advance(now)
+
+
+def test_only_a_feed_holding_the_whole_series_offers_it() -> None:
+    """A replay's stored series is offered whole (DTMS computes ahead over it); a streamed
+    one holds a window, so it answers None and a plugin takes its incremental path."""
+    bars = generate_bars("BTCUSD", BUILTIN_START, 300)
+    whole = ReplayFeed({"BTCUSD": bars}).series("BTCUSD", "M5")
+    assert whole is not None and list(whole[0]) == bars
+    assert ReplayFeed({"BTCUSD": iter(bars)}).series("BTCUSD", "M5") is None
