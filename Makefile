@@ -35,6 +35,7 @@ mutate: $(STAMP)
 	$(BIN)/python scripts/mutate_engine.py --jobs 2 --min-score 90 --survivors $(MUTATE_FILES)
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from hostapp import app as appmod
 from hostapp.config import load_config
+from hostapp.driving import drive, run_summary
 from hostapp.market.csvdata import load_csv
 from hostapp.market.synthetic import generate_bars
 from hostapp.report import summary_table
-from hostapp.runner import drive, run_summary
 
 BARS = 100_000
 SYMBOL = "XAUUSD"
@@ -47,7 +47,7 @@ def write_csv(path: Path, count: int) -> None:
 
 
 def run_once(csv: Path, state: Path, *, dtms: bool) -> tuple[float, dict[str, object]]:
-    config = appmod.with_dtms_state_dir(load_config(None), state)
+    config = appmod.with_data_root(load_config(None), state)
     if not dtms:
         config = appmod.without_plugin(config, "dtms")
     series = {SYMBOL: load_csv(csv)}

@@ -1,16 +1,21 @@
 """The local strategy's trades, indexed the ways its hot paths ask for them.
 
-A replay of months closes thousands of trades, and every record stays (the account rails
-and ``is_defensive`` need them), so walking all records on every cycle made a run
-quadratic. The book keeps three views in step with the records themselves: the tickets
-that still need the engine, and the closed trades ordered by close time. Every write goes
-through :meth:`TradeBook.put` so the views can never drift from the records.
+A replay of months closes thousands of trades, so walking all records on every cycle
+made a run quadratic. The book keeps three views in step with the records themselves: the
+tickets that still need the engine, and the closed trades ordered by close time. Every
+write goes through :meth:`TradeBook.put` so the views can never drift from the records.
+
+A closed trade stays in memory only while something here reads it: the account rails
+read the trades closed today and the last few (:meth:`recent_closed`); once it is
+written to the store and older than that, :meth:`prune` lets it go (the store keeps it,
+and ``is_defensive`` answers from the store's state for a ticket the book no longer
+holds), so a process that runs for months holds a day of closed trades, not all of them.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 
 from hookspecs import DefensiveState
@@ -92,3 +97,22 @@ class TradeBook:
         start = min(bisect_left(self._closed, (since, 0)), max(len(self._closed) - at_least, 0))
         for _, ticket in self._closed[start:]:
             yield self.records[ticket]
+
+    def prune(self, since: datetime, keep_last: int, keep: Collection[int] = ()) -> int:
+        """Forget closed trades closed before ``since`` beyond the last ``keep_last``
+        (what :meth:`recent_closed` would still give), except the tickets in ``keep``
+        (not written yet) and any the engine still needs; returns how many went."""
+        end = min(bisect_left(self._closed, (since, 0)), max(len(self._closed) - keep_last, 0))
+        if end <= 0:
+            return 0
+        kept: list[tuple[datetime, int]] = []
+        for entry in self._closed[:end]:
+            ticket = entry[1]
+            if ticket in keep or ticket in self._live:
+                kept.append(entry)
+                continue
+            rec = self.records.pop(ticket, None)
+            if rec is not None and rec.hedge_ticket is not None:
+                self._forget_hedge(rec.hedge_ticket, ticket)
+        self._closed[:end] = kept
+        return end - len(kept)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hookspecs import DefensiveState
+from hookspecs import DEFENSIVE_STATES
 
 from .settings import DtmsSettings
 from .store import StoreProtocol
 
-_DEFENSIVE = frozenset({DefensiveState.WARNING_L2.value, DefensiveState.HEDGED.value})
+
+def account_defensive(mode: tuple[datetime, str] | None, now: datetime | None) -> bool:
+    """Is the account defensive mode ``(until, reason)`` active at ``now``? The one
+    definition; ``now`` None (no clock yet) counts a stored mode as active."""
+    return mode is not None and (now is None or mode[0] > now)
 
 
 def answer(
@@ -31,15 +35,14 @@ def answer(
 
     A stamp later than ``now`` counts as fresh (age ≤ fresh_seconds).
     """
-    mode = store.get_account_mode()
-    if mode is not None and mode[0] > now:
+    if account_defensive(store.get_account_mode(), now):
         return True, False
     cached = store.get_state(ticket)
     if cached is None:
         return False, True
     state, at = cached
     age = (now - at).total_seconds()
-    defensive = state in _DEFENSIVE
+    defensive = state in DEFENSIVE_STATES
     if age <= settings.fresh_seconds:
         return defensive, False
     if age <= settings.last_known_seconds:

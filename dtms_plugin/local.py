@@ -36,8 +36,8 @@ from . import defensive
 from .book import TradeBook
 from .engine import (
     AccountState,
+    Indicators,
     SignalSnapshot,
-    SymbolIndicators,
     TradeRecord,
     begin,
     check_account,
@@ -84,7 +84,7 @@ class LocalStrategy(MarketEdges):
         self._owns_store = store is None
         self.book = TradeBook()
         self._writes = PendingWrites(self.book, self.log)
-        self.indicators: dict[str, SymbolIndicators] = {}
+        self.indicators: dict[str, Indicators] = {}
         self._infos: dict[str, SymbolInfo] = {}
         self._account = AccountState(hedging=False)  # until the broker says otherwise
         self._recovered = False
@@ -176,7 +176,7 @@ class LocalStrategy(MarketEdges):
                 self.log.error("DTMS %s: closed record not archived: %s", trade.ticket, exc)
             self.book.pop(trade.ticket)
         ind = self._bars(host, trade.symbol, now)
-        rec = register(trade, ind.atr.value if ind else None, now)
+        rec = register(trade, ind.signal_atr if ind else None, now)
         self._persist(rec, now)
         self._put_state(rec, now)
         self.registered += 1
@@ -206,7 +206,7 @@ class LocalStrategy(MarketEdges):
                 return
         live = self.book.live()
         if not live:  # nothing to watch: no broker round trip (most bars of a replay)
-            self._flush()
+            self._flush_and_forget(now)
             return
         try:
             positions: list[Trade] | None = host.broker.positions()
@@ -234,7 +234,7 @@ class LocalStrategy(MarketEdges):
                 await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
         self._refresh_states(now)
         quiet = self._writes.quiet
-        self._flush()
+        self._flush_and_forget(now)
         if quiet:
             self._retain(now)
 
@@ -291,8 +291,7 @@ class LocalStrategy(MarketEdges):
         between cycles), then the store's cached state for a ticket this process does
         not hold."""
         now = host.clock.now()
-        mode = self.store.get_account_mode()
-        if mode is not None and mode[0] > now:
+        if defensive.account_defensive(self.store.get_account_mode(), now):
             return True
         rec = self.records.get(ticket)
         if rec is not None:  # a trade whose close is still owed is DTMS's to close
@@ -302,7 +301,7 @@ class LocalStrategy(MarketEdges):
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
         now = host.clock.now()
         mode = self.store.get_account_mode()
-        if mode is not None and mode[0] > now:
+        if mode is not None and defensive.account_defensive(mode, now):
             return f"DTMS account defensive mode until {mode[0].isoformat()}: {mode[1]}"
         hedged = self.book.hedged_on(order.symbol)
         if hedged is not None:
@@ -363,7 +362,8 @@ class LocalStrategy(MarketEdges):
             self.log.info("DTMS %s: %s", rec.ticket, e.reason)
             self._put_state(rec, now)
             self._flush()  # docs/dtms.md §8: the state cache at once on a transition
-            await host.report_state_change(rec.ticket, old, new, e.reason)
+            details = e.score.to_json() if e.score is not None else {}
+            await host.report_state_change(rec.ticket, old, new, e.reason, details)
         for action in e.actions:
             rec = await self._execute(host, rec, action, now)
 
@@ -451,6 +451,13 @@ class LocalStrategy(MarketEdges):
         if not self._writes:
             return set()
         return self._writes.flush(self.store)
+
+    def _flush_and_forget(self, now: datetime) -> None:
+        """:meth:`_flush`, then let closed trades the rails no longer read leave memory
+        (they are in the store now; a failed write keeps its record here)."""
+        failed = self._flush()
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.book.prune(day_start, self.settings.rails.stop_streak, failed)
 
     def _refresh_states(self, now: datetime) -> None:
         """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with

@@ -10,16 +10,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from hookspecs import BrokerError, HostView, Quote, SymbolInfo, Trade
+from hookspecs import BrokerError, HostView, Quote, SeriesView, SymbolInfo, Trade
 
-from .engine import SignalSnapshot, SymbolIndicators
+from .engine import Indicators, ReplayIndicators, SignalSnapshot, SymbolIndicators
 from .settings import DtmsSettings
 
 
 class MarketEdges:
     settings: DtmsSettings
     log: logging.Logger
-    indicators: dict[str, SymbolIndicators]
+    indicators: dict[str, Indicators]
     problems: dict[str, int]
     _infos: dict[str, SymbolInfo]
     _stale: set[str]
@@ -27,27 +27,23 @@ class MarketEdges:
     _fast: timedelta
     _signal: timedelta
 
-    def _bars(self, host: HostView, symbol: str, now: datetime) -> SymbolIndicators | None:
-        """Feed the symbol's new closed bars (warm-up on first sight); never twice."""
+    def _bars(self, host: HostView, symbol: str, now: datetime) -> Indicators | None:
+        """Feed the symbol's new closed bars (warm-up on first sight); never twice.
+
+        A market that knows the whole series (:class:`hookspecs.SeriesView`, a replay)
+        gets :class:`ReplayIndicators`, computed ahead and counted as fed by the same
+        rules; a live market the incremental :class:`SymbolIndicators`."""
         ind = self.indicators.get(symbol)
-        if ind is None:
-            ind = self.indicators[symbol] = SymbolIndicators(symbol, self.settings)
         s = self.settings
-        warmup = s.indicators.warmup_bars
         try:
-            for tf, period, last, feed in (
-                (s.signal.value, self._signal, ind.last_signal_time, ind.feed_signal),
-                (
-                    s.fast.value,
-                    self._fast,
-                    ind.last_fast_bar.time if ind.last_fast_bar else None,
-                    ind.feed_fast,
-                ),
-            ):
-                count = warmup if last is None else min(warmup, int((now - last) / period) + 2)
-                for bar in host.market.bars(symbol, tf, count):
-                    if last is None or bar.time > last:
-                        feed(bar)
+            if ind is None:
+                ahead = _replay_indicators(host.market, symbol, s)
+                ind = ahead if ahead is not None else SymbolIndicators(symbol, s)
+                self.indicators[symbol] = ind
+            if isinstance(ind, ReplayIndicators):
+                ind.advance(now)
+            else:
+                self._feed(host, ind, symbol, now)
         except Exception as exc:  # a data source failing must not stop the other symbols
             failures = self._bar_failures.get(symbol, 0) + 1
             self._bar_failures[symbol] = failures
@@ -60,6 +56,25 @@ class MarketEdges:
         if failed:
             self.log.warning("DTMS: bars for %s are back after %d failed cycles", symbol, failed)
         return ind
+
+    def _feed(self, host: HostView, ind: SymbolIndicators, symbol: str, now: datetime) -> None:
+        """The live path: ask the market for the bars closed since the last one fed (at
+        most ``warmup_bars``: after a longer quiet spell the rest are skipped)."""
+        s = self.settings
+        warmup = s.indicators.warmup_bars
+        for tf, period, last, feed in (
+            (s.signal.value, self._signal, ind.last_signal_time, ind.feed_signal),
+            (
+                s.fast.value,
+                self._fast,
+                ind.last_fast_bar.time if ind.last_fast_bar else None,
+                ind.feed_fast,
+            ),
+        ):
+            count = warmup if last is None else min(warmup, int((now - last) / period) + 2)
+            for bar in host.market.bars(symbol, tf, count):
+                if last is None or bar.time > last:
+                    feed(bar)
 
     def _note_stale(self, symbol: str, snap: SignalSnapshot | None, now: datetime) -> None:
         """docs/dtms.md §7: stale data is logged, once per symbol per stale episode."""
@@ -102,3 +117,15 @@ class MarketEdges:
             return host.broker.position(ticket)
         except BrokerError:
             return None
+
+
+def _replay_indicators(market: object, symbol: str, s: DtmsSettings) -> ReplayIndicators | None:
+    """Indicators computed ahead when the market holds the symbol's whole series on both
+    timeframes (a replay); ``None`` sends the caller to the incremental path."""
+    if not isinstance(market, SeriesView):
+        return None
+    fast = market.series(symbol, s.fast.value)
+    signal = market.series(symbol, s.signal.value)
+    if fast is None or signal is None:
+        return None
+    return ReplayIndicators(symbol, s, fast[0], list(fast[1]), signal[0], list(signal[1]))

@@ -46,6 +46,7 @@ class DtmsPlugin:
         self.settings: DtmsSettings | None = None
         self.strategy: Strategy | None = None
         self._store: StoreProtocol | None = None  # only for answers before startup
+        self._server: Any = None  # the API server's app on a serving host (serving.py)
 
     def _settings(self, host: HostView) -> DtmsSettings:
         if self.settings is None:
@@ -64,10 +65,19 @@ class DtmsPlugin:
             except StoreError as exc:
                 key = "store" if self.settings.store else "state_dir"
                 raise ConfigError(f"{_WHERE} key '{key}': {exc}") from None
+        if host.mode == "serve":
+            from .serving import server_app
+
+            self._server = server_app(host, self.settings)
 
     @hookimpl
     async def startup(self, host: HostView) -> None:
         settings = self._settings(host)
+        if host.mode == "serve":  # no strategy: the API server's engine runs the trades
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            return
         choice = settings.strategy
         if choice == "auto":
             choice = "local" if _engine_can_run(host) else "remote"
@@ -129,6 +139,8 @@ class DtmsPlugin:
     @hookimpl
     def web_routes(self) -> list[Any]:
         """The dashboard and API over the started strategy (see :mod:`dtms_plugin.web`)."""
+        if self._server is not None:
+            return [self._server]
         from .web import routes  # aiohttp's server side only when the host serves
 
         return list(routes(self.strategy, self.settings))

@@ -11,7 +11,7 @@ Third-party plugins import from here and nowhere else::
 
 from __future__ import annotations
 
-from . import events, spec
+from . import events, rules, spec
 from .host import (
     AccountInfo,
     Broker,
@@ -21,14 +21,18 @@ from .host import (
     MarginMode,
     MarketView,
     Quote,
+    RunMode,
+    SeriesView,
+    ServeOptions,
     SymbolInfo,
     apply_action,
 )
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
+from .rules import HOOK_RULES, SYNC_ONLY_HOOKS, HookRule
 from .settings import ConfigError, parse_settings
-from .spec import SYNC_ONLY_HOOKS
 from .timeframes import Timeframe
 from .types import (
+    DEFENSIVE_STATES,
     DIRECTIONS,
     Action,
     ActionKind,
@@ -45,8 +49,10 @@ from .types import (
 )
 
 __all__ = [
+    "DEFENSIVE_STATES",
     "DIRECTIONS",
     "ENTRY_POINT_GROUP",
+    "HOOK_RULES",
     "PROJECT_NAME",
     "SYNC_ONLY_HOOKS",
     "AccountInfo",
@@ -61,12 +67,16 @@ __all__ = [
     "DataError",
     "DefensiveState",
     "Direction",
+    "HookRule",
     "HostView",
     "MarginMode",
     "MarketView",
     "OrderRequest",
     "Quote",
     "ResultCode",
+    "RunMode",
+    "SeriesView",
+    "ServeOptions",
     "SymbolInfo",
     "Timeframe",
     "Trade",
@@ -77,5 +87,6 @@ __all__ = [
     "opposite",
     "parse_direction",
     "parse_settings",
+    "rules",
     "spec",
 ]

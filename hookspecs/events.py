@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,8 +28,6 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 
 #: The one line format of human-readable logs.
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-_SCORE = re.compile(r"\bS=([+-]?\d+(?:\.\d+)?)")
 
 
 def log_event(
@@ -50,12 +47,6 @@ def log_event(
     if clash:
         raise ValueError(f"log_event: field(s) {sorted(clash)} clash with LogRecord attributes")
     log.log(level, message, *args, extra=extra)
-
-
-def score_from_reason(reason: str) -> float | None:
-    """The signal score ``S=…`` that the engine writes at the start of its reasons."""
-    match = _SCORE.search(reason)
-    return float(match.group(1)) if match else None
 
 
 def log_action(
@@ -91,7 +82,7 @@ def log_transition(
     score: float | None = None,
 ) -> None:
     """The ``transition`` event: a trade moved along the DTMS ladder, with the score and
-    reason. ``score`` defaults to the ``S=…`` the engine writes into its reasons."""
+    reason. ``score``: the total of the score breakdown the change carries, if any."""
     log_event(
         log,
         "transition",
@@ -104,7 +95,7 @@ def log_transition(
         symbol=symbol,
         old=str(old),
         new=str(new),
-        score=score if score is not None else score_from_reason(reason),
+        score=score,
         reason=reason,
     )
 

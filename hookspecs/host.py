@@ -27,6 +27,29 @@ from .types import (
 
 MarginMode = Literal["hedging", "netting"]
 
+#: How the host runs: a simulated run or replay (paper broker, replayed clock), a live run
+#: (wall clock), or serve (headless: no strategy plugin proposes orders; the broker, the
+#: monitoring loop and the web app only). See docs/architecture.md, "Run modes".
+RunMode = Literal["simulated", "live", "serve"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What the user asked of a serving host (``hostapp serve`` and its flags).
+
+    ``bind``/``port``: where the web app listens. ``monitor_seconds``: the period asked
+    with ``--monitor-seconds`` (None: each monitor keeps its own default).
+    ``insecure``: the user accepted serving a non-loopback address without a token.
+    ``broker``/``symbols``: the ``[host]`` broker kind and symbols, for documents that
+    list what may be traded."""
+
+    bind: str = "127.0.0.1"
+    port: int = 8001
+    monitor_seconds: float | None = None
+    insecure: bool = False
+    broker: str = "paper"
+    symbols: tuple[str, ...] = ()
+
 
 class BrokerError(RuntimeError):
     """The broker could not answer a query (not a refusal, which is an ActionResult).
@@ -119,6 +142,26 @@ class MarketView(Protocol):
         ...
 
 
+@runtime_checkable
+class SeriesView(Protocol):
+    """An optional capability of a :class:`MarketView` that knows every bar in advance: a
+    replay's view offers it, a live one never does. A plugin that can work ahead (the
+    DTMS engine computes its indicators over the whole series at once) checks for it
+    with ``isinstance(host.market, SeriesView)``; ``bars`` stays the only way to read
+    what has closed so far, and a plugin must still use only bars closed by ``now``."""
+
+    def series(
+        self, symbol: str, timeframe: str
+    ) -> tuple[Sequence[Bar], Sequence[datetime]] | None:
+        """Every bar of ``symbol`` on ``timeframe`` the run will ever show, oldest first,
+        and beside each the time it closes (when :meth:`MarketView.bars` starts to
+        return it); ``None`` when this run does not hold its whole series (a live run's
+        feed streamed bar by bar), so the plugin takes its incremental path.
+        ``ValueError`` for an unknown symbol or a timeframe that cannot be built from
+        the base one."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC. In a replay this is the replayed time."""
@@ -147,6 +190,16 @@ class HostView(Protocol):
     @property
     def log(self) -> logging.Logger: ...
 
+    @property
+    def mode(self) -> RunMode:
+        """How this host runs; a plugin serving an API only in ``"serve"`` checks it."""
+        ...
+
+    @property
+    def serve_options(self) -> ServeOptions | None:
+        """The serving host's options; None unless ``mode == "serve"``."""
+        ...
+
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         """The ``[plugin.NAME]`` table of plugins.toml (empty when absent)."""
         ...
@@ -166,9 +219,15 @@ class HostView(Protocol):
         ...
 
     async def report_state_change(
-        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Fire ``on_state_change`` for every plugin (used by DTMS strategies)."""
+        """Fire ``on_state_change`` for every plugin (used by DTMS strategies); ``details``
+        is the score breakdown behind the change, as data."""
         ...
 
 

@@ -15,6 +15,10 @@ Rules that hold for every hook:
   the rest of the run and listed as ``tripped``. With ``on_error = "raise"`` in
   plugins.toml the host re-raises instead (for development and CI).
 * Broadcast hooks run every plugin's implementation concurrently.
+* ``tryfirst``/``trylast`` are refused at registration: the call order is ``[plugins]
+  order`` in plugins.toml, the same for every hook.
+
+The same rules, as data the host is driven by, are in :mod:`hookspecs.rules`.
 """
 
 from __future__ import annotations
@@ -79,7 +83,7 @@ def propose_orders(
     """
 
 
-@hookspec
+@hookspec(firstresult=True)
 def allow_order(host: HostView, order: OrderRequest) -> str | None:
     """Veto a proposed order before it reaches the broker.
 
@@ -143,9 +147,18 @@ def on_trade_closed(host: HostView, trade: Trade, reason: str) -> Awaitable[None
 
 @hookspec
 def on_state_change(
-    host: HostView, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+    host: HostView,
+    ticket: int,
+    old: DefensiveState,
+    new: DefensiveState,
+    reason: str,
+    details: Mapping[str, Any],
 ) -> Awaitable[None] | None:
     """A defended trade moved along the DTMS ladder (``old`` → ``new``, with why).
+
+    ``reason`` is one sentence for people; ``details`` is the same as data: the score
+    breakdown when a score decided it (``total``, ``subscores``, ``weights``, …), empty
+    otherwise. Read numbers from ``details``, never out of ``reason``.
 
     Fires after the new state was persisted. Async allowed; broadcast. Notifiers and
     dashboards listen here.
@@ -187,21 +200,19 @@ def web_routes(host: HostView) -> Sequence[Any] | None:
     """The HTTP routes this plugin serves on the host's web app.
 
     Fires once per web app, after ``startup`` (so a plugin can serve what it started),
-    when the host serves a web app (``hostapp run --live --serve``). Sync
-    only. Return aiohttp route definitions (``aiohttp.web.AbstractRouteDef``: ``web.get(...)``,
-    ``web.post(...)`` or the entries of a ``web.RouteTableDef``; typed ``Any`` here so that
-    the contract does not import aiohttp); the host mounts them all on one aiohttp app bound
-    to 127.0.0.1. A plugin guards its own routes (authentication, error bodies) inside
-    its handlers: the app is shared and the host adds no middleware of its own.
+    when the host serves a web app (``hostapp serve``, ``hostapp run --live --serve``).
+    Sync only. Return aiohttp route definitions (``aiohttp.web.AbstractRouteDef``:
+    ``web.get(...)``, ``web.post(...)`` or the entries of a ``web.RouteTableDef``; typed
+    ``Any`` here so that the contract does not import aiohttp); the host mounts them all on
+    one aiohttp app bound to 127.0.0.1 (``hostapp serve --host`` may name another address).
+    A plugin guards its own routes (authentication, error bodies) inside its handlers: the
+    app is shared and the host adds no middleware of its own. A plugin that needs an
+    application of its own (middlewares, typed state, resources opened and closed with the
+    app) may instead return a one-element list holding that ``web.Application``: the host
+    mounts it at the root, where it answers the paths it routes.
 
     Results: every plugin's routes, in plugin order. A raising plugin, one that returns
     something other than route definitions, or one whose routes clash with routes
     already mounted (same method and path) serves none of its routes; this is logged and
     the others are served.
     """
-
-
-#: The hooks whose implementations must be plain functions (no ``async def``).
-SYNC_ONLY_HOOKS = frozenset(
-    {"configure", "allow_order", "is_defensive", "run_report", "web_routes"}
-)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -39,6 +39,8 @@ def opposite(direction: Direction) -> Direction:
 
 
 def _require_utc(name: str, value: object) -> None:
+    if type(value) is datetime and value.tzinfo is UTC:
+        return  # the common case first: every bar and trade the host makes is built so
     if not isinstance(value, datetime):
         raise DataError(f"{name}: expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -48,6 +50,10 @@ def _require_utc(name: str, value: object) -> None:
 
 
 def _require_finite(name: str, value: object, *, positive: bool = False) -> None:
+    # the common case first (a plain float, finite: x − x is 0 only then): data types are
+    # built on every bar and every position query of a replay
+    if type(value) is float and value - value == 0.0 and (value > 0.0 or not positive):
+        return
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise DataError(f"{name}: expected a finite number, got {value!r}")
     if positive and value <= 0:
@@ -253,4 +259,11 @@ class DefensiveState(StrEnum):
 
     @property
     def defensive(self) -> bool:
-        return self in (DefensiveState.WARNING_L2, DefensiveState.HEDGED)
+        return self in DEFENSIVE_STATES
+
+
+#: The defensive states (the seed's Phase 4): the one definition, also for state names
+#: read from JSON (a ``StrEnum`` member hashes as its value).
+DEFENSIVE_STATES: frozenset[DefensiveState] = frozenset(
+    {DefensiveState.WARNING_L2, DefensiveState.HEDGED}
+)

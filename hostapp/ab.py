@@ -29,11 +29,7 @@ from .compare import (
 )
 from .compare import activity as plugin_activity
 from .config import HostConfig
-from .market.timeframes import timeframe_seconds
-from .outcomes import outcomes
-from .progress import ProgressBar
-from .report import write_json
-from .runner import (
+from .driving import (
     EXIT_INTERRUPTED,
     LOG_NAME,
     _fresh_state,
@@ -42,6 +38,10 @@ from .runner import (
     release,
     run_summary,
 )
+from .market.timeframes import timeframe_seconds
+from .outcomes import outcomes
+from .progress import ProgressBar
+from .report import write_json
 
 EXIT_DID_NOTHING = 3
 

@@ -18,7 +18,7 @@ import logging
 import math
 import struct
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from hookspecs import (
     ConfigError,
     MarketView,
     OrderRequest,
+    RunMode,
     SymbolInfo,
     Timeframe,
     parse_settings,
@@ -67,7 +68,7 @@ class App:
     timeframe: str
     base_timeframe: str
     feed: ReplayFeed | None = None
-    series: Mapping[str, Sequence[Bar]] = dataclasses.field(default_factory=dict)
+    series: Mapping[str, Iterable[Bar]] = dataclasses.field(default_factory=dict)
     start_balance: float = 0.0
     #: each plugin's ``run_report``, taken when the loop has ended
     plugin_reports: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
@@ -122,19 +123,28 @@ def builtin_series(
     Calendar days, not ``days × bars-per-day`` bars: the FX and metal series have no bars
     at the weekend, so counting bars would run them past the period a 24/7 series covers.
     """
-    from .market.synthetic import generate_bars
+    streamed = streamed_builtin_series(symbols, days=days, seed=seed, timeframe=timeframe)
+    return {s: list(bars) for s, bars in streamed.items()}
 
-    period = timedelta(seconds=timeframe_seconds(timeframe))
+
+def streamed_builtin_series(
+    symbols: Sequence[str], *, days: float, seed: int, timeframe: str = "M5"
+) -> dict[str, Iterable[Bar]]:
+    """The bars of :func:`builtin_series`, made as a feed reads them: a live run or a
+    server over ``days`` costs the same memory and start-up time whatever ``days``."""
+    from .market.synthetic import SyntheticSeries
+
     end = BUILTIN_START + timedelta(days=days)
-    most = int(days * 86400 // period.total_seconds())  # a 24/7 series fills the period
     return {
-        s: [
-            b
-            for b in generate_bars(s, BUILTIN_START, most, timeframe=timeframe, seed=seed)
-            if b.time + period <= end
-        ]
-        for s in symbols
+        s: SyntheticSeries(s, BUILTIN_START, end, timeframe=timeframe, seed=seed) for s in symbols
     }
+
+
+def first_time(bars: Iterable[Bar]) -> datetime | None:
+    """Open time of the first bar of a stored or streamed series; ``None`` when empty."""
+    if isinstance(bars, Sequence):
+        return bars[0].time if bars else None
+    return next((b.time for b in bars), None)
 
 
 def load_csv_series(files: Mapping[str, str | Path]) -> dict[str, list[Bar]]:
@@ -150,6 +160,15 @@ def config_series(
 ) -> tuple[dict[str, list[Bar]], str]:
     """The data ``[host] data`` names, and its base timeframe. ``days`` trims CSV data to
     its first N days; for builtin data it is the length (default 30)."""
+    series, base = streamed_config_series(config, days=days, seed=seed)
+    return {s: list(bars) for s, bars in series.items()}, base
+
+
+def streamed_config_series(
+    config: HostConfig, *, days: float | None, seed: int
+) -> tuple[dict[str, Iterable[Bar]], str]:
+    """:func:`config_series` with the builtin data streamed (CSV data is read whole): for
+    the live paper host and the server, which keep only a recent window of it."""
     data = config.host.data
     tf = config.host.timeframe
     if days is not None and not days > 0:  # NaN too
@@ -158,7 +177,8 @@ def config_series(
         _check_builtin_symbols(config)
         base = tf if timeframe_seconds(tf) < timeframe_seconds("M5") else "M5"
         length = DEFAULT_DAYS if days is None else days
-        return builtin_series(config.host.symbols, days=length, seed=seed, timeframe=base), base
+        symbols = config.host.symbols
+        return streamed_builtin_series(symbols, days=length, seed=seed, timeframe=base), base
     if isinstance(data, str):
         raise ConfigError(
             f"{config.source} [host] key 'data': expected \"builtin\" or a table symbol = CSV path"
@@ -173,7 +193,7 @@ def config_series(
     if days is not None:
         series = {s: _first_days(b, days) for s, b in series.items()}
     first = next(iter(series.values()))
-    return series, infer_timeframe(first, str(next(iter(data.values()))))
+    return dict(series), infer_timeframe(first, str(next(iter(data.values()))))
 
 
 def _check_builtin_symbols(config: HostConfig) -> None:
@@ -198,7 +218,7 @@ def _first_days(bars: list[Bar], days: float) -> list[Bar]:
     return [b for b in bars if b.time < end]
 
 
-def symbol_infos(series: Mapping[str, Sequence[Bar]]) -> dict[str, SymbolInfo]:
+def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     """The paper broker's known symbols, plus a guess for any other symbol of the data.
 
     Digits are the most decimals the prices of the first 500 bars really have (opens,
@@ -214,9 +234,11 @@ def symbol_infos(series: Mapping[str, Sequence[Bar]]) -> dict[str, SymbolInfo]:
 
     infos = dict(DEFAULT_SYMBOLS)
     for symbol, bars in series.items():
-        if symbol in infos or not bars:
+        if symbol in infos:
             continue
-        sample = bars[:500]
+        sample = list(itertools.islice(bars, 500))
+        if not sample:
+            continue
         prices = [p for b in sample for p in (b.open, b.high, b.low, b.close)]
         digits = max(max(_decimals(p) for p in prices), _digits_for(min(prices)))
         infos[symbol] = SymbolInfo(
@@ -284,7 +306,6 @@ def with_data_root(config: HostConfig, root: Path) -> HostConfig:
 
 
 #: The former name, still used by the replay benchmark.
-with_dtms_state_dir = with_data_root
 
 
 def without_plugin(config: HostConfig, name: str) -> HostConfig:
@@ -337,7 +358,7 @@ def _exit_manager(plugins: PluginHost) -> ExitManager | None:
 
 def build_sim_app(
     config: HostConfig,
-    series: Mapping[str, Sequence[Bar]],
+    series: Mapping[str, Iterable[Bar]],
     *,
     base_timeframe: str,
     timeframe: str | None = None,
@@ -355,11 +376,12 @@ def build_sim_app(
     from .brokers.paper import PaperBroker, PaperSettings
 
     timeframe = timeframe or config.host.timeframe
-    if not series or not any(series.values()):
+    firsts = [first_time(bars) for bars in series.values()]
+    starts = [t for t in firsts if t is not None]
+    if not starts:
         raise ConfigError("no bars to replay")
     config = with_host(config, symbols=list(series), timeframe=timeframe)
-    first = min(bars[0].time for bars in series.values() if bars)
-    clock = SimClock(first)
+    clock = SimClock(min(starts))
     feed = ReplayFeed(series, base_timeframe=base_timeframe)
     table = dict(config.host.paper)
     if not shared_account:
@@ -380,6 +402,7 @@ def build_sim_app(
         feed=feed,
         series=series,
         entries=entries,
+        mode="live" if shared_account else "simulated",
     )
 
 
@@ -409,6 +432,7 @@ def build_live_app(
         timeframe,
         timeframe,
         (builtins, entry_points, env),
+        mode="live",
     )
 
 
@@ -423,13 +447,16 @@ def _assemble(
     sources: tuple[Mapping[str, str | object] | None, Any, Mapping[str, str] | None],
     *,
     feed: ReplayFeed | None = None,
-    series: Mapping[str, Sequence[Bar]] | None = None,
+    series: Mapping[str, Iterable[Bar]] | None = None,
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
+    mode: RunMode = "simulated",
 ) -> App:
     """Plugins, host and loop around a broker and a market: the same for every run mode.
     ``sources`` are the loader's (builtins, entry points, env) overrides."""
     plugins, recorder = _plugins(config, *sources)
-    host = Host(broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"))
+    host = Host(
+        broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"), mode=mode
+    )
     plugins.configure(host)
     loop = TradingLoop(
         host=host,

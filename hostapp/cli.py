@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from hookspecs import ConfigError
 
+from .config import DEFAULT_COMPARE
 from .errors import PluginError
 
 EXIT_USAGE = 2
@@ -51,10 +52,10 @@ def _port(text: str) -> int:
     return port
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     from importlib.metadata import version
 
-    parser = argparse.ArgumentParser(prog="hostapp", description="A plugin-based trading host.")
+    parser = argparse.ArgumentParser(prog=prog, description="A plugin-based trading host.")
     parser.add_argument("--version", action="version", version=f"hostapp {version('hostapp')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -109,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compare",
         nargs="?",
-        const="dtms",
+        const=DEFAULT_COMPARE,
         default=None,
         metavar="NAME",
         help="A/B of plugin NAME (default dtms): without it, with it on the same entries, "
@@ -125,17 +126,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="DIR", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_replay)
+
+    p = sub.add_parser(
+        "serve",
+        help="headless: the broker, the monitoring loop and the plugins' web routes, no"
+        " strategy (`dtms serve` is this mode)",
+    )
+    from .serve import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(handler=_serve)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
+    """The ``hostapp`` command. ``prog`` names the command in messages: a plugin's alias
+    of a host mode (``dtms serve``) passes its own name."""
+    args = build_parser(prog).parse_args(argv)
+    args.prog = prog
     try:
         code: int = args.handler(args)
     except (ConfigError, PluginError) as exc:
-        print(f"hostapp: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return code
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import serve_command
+
+    return serve_command(args, args.prog)
 
 
 def plugins_command(args: argparse.Namespace) -> int:

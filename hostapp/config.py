@@ -26,6 +26,9 @@ DEFAULT_PATH = Path("plugins.toml")
 #: The parent of plugins' state folders in a live run (``HostView.data_dir``).
 DEFAULT_DATA_ROOT = Path(".hostapp")
 DEFAULT_TIMEOUT_SECONDS = 5.0
+#: The plugin ``hostapp replay --compare`` and ``hostapp run``'s A/B compare by default:
+#: a default value, the only place the host names a plugin.
+DEFAULT_COMPARE = "dtms"
 
 _T = TypeVar("_T")
 _TOP_LEVEL = ("host", "plugins", "plugin")

@@ -14,7 +14,7 @@ from typing import Any
 
 from hookspecs import Action, ActionResult, DefensiveState, apply_action
 from hookspecs.events import log_action, log_transition
-from hookspecs.host import Broker, Clock, MarketView
+from hookspecs.host import Broker, Clock, MarketView, RunMode, ServeOptions
 
 from .config import HostConfig
 from .pluginhost import PluginHost
@@ -31,7 +31,12 @@ class Host:
         config: HostConfig,
         plugins: PluginHost,
         log: logging.Logger | None = None,
+        *,
+        mode: RunMode = "simulated",
+        serve_options: ServeOptions | None = None,
     ) -> None:
+        self._mode: RunMode = mode
+        self._serve_options = serve_options
         self._broker = broker
         self._market = market
         self._clock = clock
@@ -62,6 +67,14 @@ class Host:
     def log(self) -> logging.Logger:
         return self._log
 
+    @property
+    def mode(self) -> RunMode:
+        return self._mode
+
+    @property
+    def serve_options(self) -> ServeOptions | None:
+        return self._serve_options
+
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         """The ``[plugin.NAME]`` table (a copy; empty when absent)."""
         return self.config.table_for(plugin_name)
@@ -81,10 +94,19 @@ class Host:
         return result
 
     async def report_state_change(
-        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
-        log_transition(self._log, ticket, old, new, reason, symbol=self._symbol_of(ticket))
-        await self.plugins.on_state_change(self, ticket, old, new, reason)
+        data = dict(details or {})
+        total = data.get("total")
+        score = float(total) if isinstance(total, int | float) else None
+        symbol = self._symbol_of(ticket)
+        log_transition(self._log, ticket, old, new, reason, symbol=symbol, score=score)
+        await self.plugins.on_state_change(self, ticket, old, new, reason, data)
 
     def _symbol_of(self, ticket: int) -> str | None:
         """The position's symbol for a log event's fields; a log line never fails a trade.

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -81,6 +82,35 @@ def has_impls(plugins: object, hook: str) -> bool:
     return True
 
 
+class Recent(deque[Any]):
+    """The newest ``maxlen`` items of a list a live run would otherwise grow for months,
+    with a running count of every item appended, in total and by ``key`` (the summary's
+    totals stay exact while its per-trade figures cover the window)."""
+
+    def __init__(self, items: Iterable[Any], maxlen: int, key: Callable[[Any], Any]) -> None:
+        super().__init__(maxlen=maxlen)
+        self.key = key
+        self.appended = 0
+        self.by_key: Counter[Any] = Counter()
+        for item in items:
+            self.append(item)
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self.appended += 1
+        self.by_key[self.key(item)] += 1
+
+
+def appended(items: Sequence[Any]) -> int:
+    """How many items were ever added: all of a list, or a :class:`Recent`'s count."""
+    return items.appended if isinstance(items, Recent) else len(items)
+
+
+def counted(items: Sequence[Any], key: Callable[[Any], Any]) -> Counter[Any]:
+    """Items by ``key``: a :class:`Recent`'s running count (its own key), else counted."""
+    return Counter(items.by_key) if isinstance(items, Recent) else Counter(map(key, items))
+
+
 @dataclass
 class LoopStats:
     """What the loop did, for the summary."""
@@ -94,6 +124,11 @@ class LoopStats:
     entries: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, by)
     closes: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, reason)
     interrupted: bool = False
+
+    def bound(self, window: int) -> None:
+        """Keep only the newest ``window`` entries and closes (a live run), counting all."""
+        self.entries = Recent(self.entries, window, key=lambda e: e[2])  # type: ignore[assignment]
+        self.closes = Recent(self.closes, window, key=lambda c: c[2])  # type: ignore[assignment]
 
 
 class TradingLoop:
@@ -134,6 +169,9 @@ class TradingLoop:
         )
         self._closed_trades: Callable[[], Sequence[Trade]] | None = getattr(
             broker, "closed_trades", None
+        )
+        self._closed_trade: Callable[[int], Trade | None] | None = getattr(
+            broker, "closed_trade", None
         )
         self._propose = has_impls(plugins, "propose_orders")
         self._on_cycle = has_impls(plugins, "on_cycle")
@@ -256,6 +294,8 @@ class TradingLoop:
 
     def _closed_record(self, ticket: int, last: Trade) -> Trade:
         """The closed trade as the broker recorded it; the last open view if it keeps none."""
+        if self._closed_trade is not None:
+            return self._closed_trade(ticket) or last
         if self._closed_trades is not None:
             for trade in reversed(self._closed_trades()):
                 if trade.ticket == ticket:
@@ -279,8 +319,7 @@ class TradingLoop:
         """Replay ``feed`` (a :class:`~hostapp.market.feed.ReplayFeed`) to its end, or until
         :meth:`request_stop`. ``pace_seconds`` > 0 waits that long between cycles (a
         paper "live" run); the wait ends early on a stop request."""
-        timeline: list[datetime] = feed.timeline()
-        total = len(timeline)
+        total: int = feed.step_count()  # exact, or a bound for a streamed feed
         tf = self._tf_seconds
         aligned = tf == timeframe_seconds(feed.base_timeframe)
         advance = feed.advance
@@ -288,7 +327,8 @@ class TradingLoop:
         self._aio = asyncio.get_running_loop()
         if pace_seconds > 0:
             self._wake = asyncio.Event()
-        for i, now in enumerate(timeline):
+        i = 0
+        for i, now in enumerate(feed.steps(), 1):
             if self.stop_requested:
                 self.stats.interrupted = True
                 break
@@ -296,9 +336,11 @@ class TradingLoop:
             if new_bars:
                 await cycle(now, new_bars, aligned or to_epoch(now) % tf == 0)
             if progress is not None:
-                progress(i + 1, total)
+                progress(i, max(total, i))
             if pace_seconds > 0 and self._wake is not None:
                 await _sleep_or_wake(self._wake, pace_seconds)
+        if progress is not None and i != total and not self.stats.interrupted:
+            progress(i, i)  # a streamed feed's count was a bound: it ends at 100 %
         return self.stats
 
     async def run_live(

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,7 +26,7 @@ from typing import Any
 
 import pluggy
 
-from hookspecs import SYNC_ONLY_HOOKS, ConfigError, OrderRequest, spec
+from hookspecs import HOOK_RULES, ConfigError, OrderRequest, spec
 from hookspecs.host import HostView
 from hookspecs.markers import PROJECT_NAME
 from hookspecs.types import Action, ActionResult, Bar, DefensiveState, Trade
@@ -33,6 +35,9 @@ from .config import DEFAULT_TIMEOUT_SECONDS
 from .errors import PluginError
 
 BREAKER_LIMIT = 5
+#: Set to 1 to log every hook call with its plugin and duration (INFO, logger
+#: ``hostapp.plugins``).
+TRACE_ENV = "HOSTAPP_TRACE_PLUGINS"
 #: Every hook of the contract, by name.
 HOOK_NAMES = frozenset(
     n
@@ -84,6 +89,31 @@ def _describe(exc: BaseException, timeout: float | None = None) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _timed(log: logging.Logger, hook: str, name: str, fn: Callable[..., Any]) -> Any:
+    """``fn`` logging each call's duration (``HOSTAPP_TRACE_PLUGINS=1``); an async one is
+    timed until its awaitable finishes. Only built when tracing, so it costs nothing else."""
+    if inspect.iscoroutinefunction(fn):
+
+        async def timed_async(*args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await fn(*args)
+            finally:
+                ms = (time.perf_counter() - started) * 1000
+                log.info("trace: %s %s %.3f ms", hook, name, ms)
+
+        return timed_async
+
+    def timed(*args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            log.info("trace: %s %s %.3f ms", hook, name, (time.perf_counter() - started) * 1000)
+
+    return timed
+
+
 class PluginHost:
     """Calls hooks plugin by plugin, with isolation, timeouts and a breaker
     (docs/architecture.md §4)."""
@@ -107,6 +137,8 @@ class PluginHost:
         self._states: dict[str, _State] = {}
         self._callers: dict[tuple[str, tuple[str, ...]], list[_Caller]] = {}
         self._configured: HostView | None = None
+        #: ``HOSTAPP_TRACE_PLUGINS=1``: one INFO line per hook call, plugin and duration
+        self.trace = os.environ.get(TRACE_ENV, "") not in ("", "0")
 
     # -- registration -------------------------------------------------------------------
 
@@ -168,7 +200,12 @@ class PluginHost:
                 continue
             if opts.get("wrapper") or opts.get("hookwrapper"):
                 problems.append(f"{hook}: wrappers are not supported (each impl is called alone)")
-            if hook in SYNC_ONLY_HOOKS and (
+            if opts.get("tryfirst") or opts.get("trylast"):
+                problems.append(
+                    f"{hook}: tryfirst/trylast are not supported (every hook calls plugins in"
+                    " [plugins] order of plugins.toml); list the plugin there instead"
+                )
+            if HOOK_RULES[hook].sync_only and (
                 inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
             ):
                 problems.append(f"{hook} is sync only but is implemented with async def")
@@ -218,7 +255,10 @@ class PluginHost:
             for impl in getattr(self.pm.hook, hook).get_hookimpls():
                 state = self._states.get(impl.plugin_name)
                 if state is not None and state.info.status in statuses:
-                    callers.append((impl.plugin_name, impl.function, tuple(impl.argnames), state))
+                    fn = impl.function
+                    if self.trace:
+                        fn = _timed(self.log, hook, impl.plugin_name, fn)
+                    callers.append((impl.plugin_name, fn, tuple(impl.argnames), state))
             callers.sort(key=lambda c: self.rank(c[0]))
             self._callers[key] = callers
         return callers if only is None else [c for c in callers if c[0] == only]
@@ -275,8 +315,20 @@ class PluginHost:
         callers = self._callers_of(hook, statuses=statuses)
         if len(callers) == 1:  # the common case in a replay: skip gather's task machinery
             await self._invoke(hook, callers[0], kwargs)
-        elif callers:
+        elif callers and HOOK_RULES[hook].concurrent:
             await asyncio.gather(*(self._invoke(hook, c, kwargs) for c in callers))
+        else:
+            for caller in callers:
+                await self._invoke(hook, caller, kwargs)
+
+    async def notify(self, hook: str, **kwargs: Any) -> None:
+        """Fire a notification hook (``combine = "none"`` in :mod:`hookspecs.rules`) for
+        every plugin, isolated, concurrently when its rule says so. A hook added to the
+        contract with such a rule needs no code here."""
+        if HOOK_RULES[hook].combine != "none" or HOOK_RULES[hook].fatal:
+            raise ValueError(f"{hook} is not a notification hook")
+        statuses = _SHUTDOWN if hook == "shutdown" else _CALLABLE
+        await self._broadcast(hook, kwargs, statuses)
 
     # -- the hooks ----------------------------------------------------------------------
 
@@ -310,10 +362,10 @@ class PluginHost:
         return exc
 
     async def startup(self, host: HostView) -> None:
-        await self._broadcast("startup", {"host": host})
+        await self.notify("startup", host=host)
 
     async def shutdown(self, host: HostView) -> None:
-        await self._broadcast("shutdown", {"host": host}, _SHUTDOWN)
+        await self.notify("shutdown", host=host)
 
     async def propose_orders(
         self, host: HostView, symbol: str, bars: Sequence[Bar], now: datetime
@@ -390,22 +442,29 @@ class PluginHost:
         return defensive
 
     async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
-        await self._broadcast("on_trade_executed", {"host": host, "trade": trade})
+        await self.notify("on_trade_executed", host=host, trade=trade)
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
-        await self._broadcast("on_cycle", {"host": host, "now": now})
+        await self.notify("on_cycle", host=host, now=now)
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
-        await self._broadcast("on_trade_closed", {"host": host, "trade": trade, "reason": reason})
+        await self.notify("on_trade_closed", host=host, trade=trade, reason=reason)
 
     async def on_state_change(
-        self, host: HostView, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        host: HostView,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         kwargs = {"host": host, "ticket": ticket, "old": old, "new": new, "reason": reason}
-        await self._broadcast("on_state_change", kwargs)
+        kwargs["details"] = dict(details or {})
+        await self.notify("on_state_change", **kwargs)
 
     async def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
-        await self._broadcast("on_action", {"host": host, "action": action, "result": result})
+        await self.notify("on_action", host=host, action=action, result=result)
 
     # -- inspection ---------------------------------------------------------------------
 
@@ -431,8 +490,8 @@ class PluginHost:
     def web_routes(self, host: HostView) -> list[tuple[str, list[Any]]]:
         """Every plugin's aiohttp route definitions, as ``(plugin, routes)`` in plugin
         order (see the ``web_routes`` spec). A plugin that raises or returns anything but
-        route definitions is logged and left out."""
-        from aiohttp.web import AbstractRouteDef
+        route definitions (or one application of its own) is logged and left out."""
+        from aiohttp.web import AbstractRouteDef, Application
 
         kwargs = {"host": host}
         out: list[tuple[str, list[Any]]] = []
@@ -440,7 +499,8 @@ class PluginHost:
             try:
                 value = self._sync_answer("web_routes", fn(*[kwargs[a] for a in argnames]))
                 routes = [] if value is None else list(value)
-                if not all(isinstance(r, AbstractRouteDef) for r in routes):
+                whole_app = len(routes) == 1 and isinstance(routes[0], Application)
+                if not whole_app and not all(isinstance(r, AbstractRouteDef) for r in routes):
                     raise TypeError(f"web_routes must return aiohttp route definitions: {value!r}")
             except Exception as exc:
                 self._failed(state, "web_routes", exc)

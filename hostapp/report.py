@@ -25,7 +25,7 @@ from typing import Any
 from hookspecs import Action, ActionResult, DefensiveState, HostView, Trade, hookimpl
 
 from .exits import ExitManager
-from .loop import LoopStats
+from .loop import LoopStats, Recent, appended, counted
 from .outcomes import Outcome, metrics, outcomes, parent_ticket
 
 RECORDER_NAME = "run_report"
@@ -53,6 +53,14 @@ class RunRecorder:
         trade was defensive; empty without an exit manager."""
         held = self.exits.held_back if self.exits is not None else {}
         return {str(ticket): n for ticket, n in sorted(held.items()) if n}
+
+    def bound(self, window: int) -> None:
+        """Keep only the newest ``window`` state changes and actions (a live run); the
+        actions are still counted in full."""
+        self.states = Recent(self.states, window, key=lambda s: s[3])  # type: ignore[assignment]
+        self.actions = Recent(  # type: ignore[assignment]
+            self.actions, window, key=lambda a: (a[1].kind.value, a[2].ok, a[1].source)
+        )
 
     @hookimpl
     def on_state_change(
@@ -97,12 +105,14 @@ def summarize(
     reached: dict[str, set[int]] = {s.value: set() for s in DefensiveState}
     for _, ticket, _, new, _ in recorder.states:
         reached[new.value].add(ticket)
-    actions = Counter(a.kind.value for _, a, r in recorder.actions if r.ok)
-    failed = Counter(a.kind.value for _, a, r in recorder.actions if not r.ok)
+    actions: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
-    for _, a, r in recorder.actions:
-        if r.ok:
-            by_source[a.source or "unnamed"][a.kind.value] += 1
+    kinds = counted(recorder.actions, lambda a: (a[1].kind.value, a[2].ok, a[1].source))
+    for (kind, ok, source), n in kinds.items():
+        (actions if ok else failed)[kind] += n
+        if ok:
+            by_source[source or "unnamed"][kind] += n
     pnl = balance - start_balance
     dd, dd_pct = max_drawdown(start_balance, closed)
     summary: dict[str, Any] = dict(extra or {})
@@ -110,14 +120,14 @@ def summarize(
         bars=stats.bars,
         cycles=stats.cycles,
         interrupted=stats.interrupted,
-        trades=len(stats.entries),
+        trades=appended(stats.entries),
         open_at_end=sum(1 for t in open_positions if parent_ticket(t) == t.ticket),
         **metrics(trades),
         states_reached={k: len(v) for k, v in reached.items()},
         actions=dict(sorted(actions.items())),
         actions_failed=dict(sorted(failed.items())),
         actions_by_source={k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
-        closes_by_reason=dict(sorted(Counter(r for _, _, r in stats.closes).items())),
+        closes_by_reason=dict(sorted(counted(stats.closes, lambda c: c[2]).items())),
         exits_held_defensive=recorder.exits_held_defensive(),
         orders_proposed=stats.orders_proposed,
         orders_vetoed=sum(stats.orders_vetoed.values()),

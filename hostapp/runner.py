@@ -21,178 +21,34 @@ import asyncio
 import dataclasses
 import json
 import logging
-import shutil
-import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
-from .config import HostConfig, load_config
+from .config import DEFAULT_COMPARE, HostConfig, load_config
+from .driving import (
+    EXIT_INTERRUPTED,
+    LIVE_WINDOW,
+    LOG_NAME,
+    Serve,
+    bound_for_live,
+    drive,
+    release,
+    run_summary,
+)
 from .logs import formatter
-from .loop import LoopStats
 from .market.resample import check_timeframes
 from .market.timeframes import timeframe_seconds
-from .outcomes import Outcome
 from .progress import ProgressBar
-from .report import summarize, summary_table, write_json
+from .report import summary_table, write_json
 
 DEFAULT_REPORT = Path(".hostapp/report")
-LOG_NAME = "hostapp.log"
-EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
-
-
-class _StopOnSignal:
-    """SIGINT/SIGTERM → ask the loop to stop; a second SIGINT aborts at once."""
-
-    def __init__(self, stop: Callable[[], None]) -> None:
-        self.stop = stop
-        self.count = 0
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopOnSignal:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.count += 1
-        if self.count > 1 and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        print(
-            f"\nhostapp: {signal.Signals(signum).name}, stopping after this cycle", file=sys.stderr
-        )
-        self.stop()
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
-#: What ``drive`` runs around the loop, once the plugins have started: ``serve(app)``.
-Serve = Callable[[appmod.App], AbstractAsyncContextManager[Any]]
-
-
-async def drive(
-    app: appmod.App,
-    *,
-    progress: ProgressBar | None,
-    pace_seconds: float = 0.0,
-    serve: Serve | None = None,
-) -> LoopStats:
-    """startup → the loop until the data ends or a signal → shutdown (always).
-
-    ``serve`` (``--serve``) is entered after startup and left before shutdown, also when
-    the loop fails or is interrupted."""
-    plugins, host, loop = app.plugins, app.host, app.loop
-    with _StopOnSignal(loop.request_stop):
-        around = AsyncExitStack()
-        try:
-            await plugins.startup(host)
-            _refuse_broken_start(app)
-            if serve is not None:
-                await around.enter_async_context(serve(app))
-            if app.feed is not None:
-                stats = await loop.run_replay(
-                    app.feed, progress=progress, pace_seconds=pace_seconds
-                )
-            else:
-                stats = await loop.run_live(
-                    cycle_seconds=app.config.host.cycle_seconds,
-                    bar_source=_newest_bar(app),
-                    now_fn=app.clock.now,
-                )
-            app.plugin_reports = plugins.run_report(host)
-        finally:
-            if progress is not None:
-                progress.finish()
-            try:
-                await around.aclose()
-            finally:
-                await plugins.shutdown(host)
-    return stats
-
-
-#: Exceptions that mean a plugin's files or configuration are wrong (a state folder that
-#: is a file, no permission, a full disk): it will not recover by itself, so running on
-#: would only have it veto every order (docs/architecture.md §4, fail-safe values).
-_FATAL_AT_START = (
-    "ConfigError", "StoreError", "OSError", "PermissionError", "FileExistsError",
-    "FileNotFoundError", "IsADirectoryError", "NotADirectoryError", "OperationalError",
-    "DatabaseError",
-)  # fmt: skip
-
-
-def _refuse_broken_start(app: appmod.App) -> None:
-    """A ConfigError (exit 2, one line naming file and table) when a plugin's ``startup``
-    failed for a file-system or configuration reason."""
-    for info in app.plugins.listing():
-        error = info.error or ""
-        if error.startswith("startup: ") and error[9:].split(":", 1)[0] in _FATAL_AT_START:
-            raise ConfigError(
-                f"{app.config.source} [plugin.{info.name}]: cannot start: {error[9:]}"
-            )
-
-
-def release(app: appmod.App) -> None:
-    """Let go of the paper account file, if any, once the report has read the account."""
-    fn = getattr(app.broker, "release", None)
-    if callable(fn):
-        fn()
-
-
-def _newest_bar(app: appmod.App) -> Callable[[str], Any]:
-    def newest(symbol: str) -> Any:
-        bars = app.market.bars(symbol, app.timeframe, 1)
-        return bars[-1] if bars else None
-
-    return newest
-
-
-def closed_positions(app: appmod.App, stats: LoopStats) -> list[Any]:
-    """Every position the run closed, with its realised profit: the broker's record, or
-    the loop's when the broker keeps none."""
-    closed_trades = getattr(app.broker, "closed_trades", None)
-    return list(closed_trades()) if callable(closed_trades) else [t for _, t, _ in stats.closes]
-
-
-def run_summary(
-    app: appmod.App,
-    stats: LoopStats,
-    extra: Mapping[str, Any],
-    trades: Sequence[Outcome] | None = None,
-) -> dict[str, Any]:
-    return summarize(
-        stats=stats,
-        recorder=app.recorder,
-        closed=closed_positions(app, stats),
-        open_positions=app.broker.positions(),
-        trades=trades,
-        start_balance=app.start_balance,
-        balance=app.broker.account().balance,
-        extra={
-            **extra,
-            "dtms": app.plugins.is_enabled("dtms"),
-            "plugins": app.plugins.names,
-            "symbols": list(app.loop.symbols),
-            "timeframe": app.timeframe,
-            "base_timeframe": app.base_timeframe,
-            "plugin_reports": app.plugin_reports,
-        },
-    )
-
-
-def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:
-    """Every plugin's state under an empty ``<report>/<name>`` (``host.data_dir``)."""
-    state = report / name
-    shutil.rmtree(state, ignore_errors=True)
-    return appmod.with_data_root(config, state)
 
 
 def _setup_logging(report: Path, json_lines: bool = False) -> None:
@@ -250,24 +106,28 @@ def run_command(args: argparse.Namespace) -> int:
         except BrokerError as exc:
             print(f"hostapp: cannot start on MetaTrader: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        bound_for_live(app)
         stats = asyncio.run(drive(app, progress=None, serve=serve))
-        summary = run_summary(app, stats, {"mode": "live"})
+        summary = run_summary(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
         write_json(report / "summary.json", summary)  # no charts: no replayed series
         print(summary_table(summary))
         print(f"\nreport: {report / 'summary.json'}")
         return EXIT_INTERRUPTED if stats.interrupted else 0
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
+    days = appmod.DEFAULT_DAYS if args.days is None else args.days
+    extra = {"mode": "run", "seed": seed, "days": days}
     try:
-        series, base = appmod.config_series(config, days=args.days, seed=seed)
+        if args.live:  # a live run keeps a recent window of the feed, not all of it
+            streamed, base = appmod.streamed_config_series(config, days=args.days, seed=seed)
+        else:
+            series, base = appmod.config_series(config, days=args.days, seed=seed)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _setup_logging(report, getattr(args, "log_json", False))
-    days = appmod.DEFAULT_DAYS if args.days is None else args.days
-    extra = {"mode": "run", "seed": seed, "days": days}
     if args.live:
-        return _paper_live(args, config, series, base, report, serve, extra)
+        return _paper_live(args, config, streamed, base, report, serve, extra)
     from . import ab
 
     replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
@@ -276,11 +136,12 @@ def run_command(args: argparse.Namespace) -> int:
     summary["charts"] = [p.name for p in ab.price_charts(replay, run)]
     print(summary_table(summary))
     compared: dict[str, Any] | None = None
-    if not run.interrupted and getattr(args, "compare", True) and "dtms" in run.summary["plugins"]:
-        # the first thing a new user sees: what DTMS changed on the same trades
+    name = DEFAULT_COMPARE
+    if not run.interrupted and getattr(args, "compare", True) and name in run.summary["plugins"]:
+        # the first thing a new user sees: what the compared plugin changed on the same trades
         to_compare = dataclasses.replace(replay, report=report / "compare")
         compared = ab.write_comparison(
-            "dtms", to_compare, ab.compare_runs("dtms", to_compare, full=run)
+            name, to_compare, ab.compare_runs(name, to_compare, full=run)
         )
         print()
         ab.print_comparison(compared)
@@ -296,7 +157,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _paper_live(
     args: argparse.Namespace,
     config: HostConfig,
-    series: Mapping[str, list[Any]],
+    series: Mapping[str, Iterable[Any]],
     base: str,
     report: Path,
     serve: Serve | None,
@@ -305,6 +166,8 @@ def _paper_live(
     """``hostapp run --live`` on paper: the synthetic feed paced on the wall clock, on
     the shared account file, with the configured DTMS state."""
     app = appmod.build_sim_app(config, series, base_timeframe=base, shared_account=True)
+    bound_for_live(app)
+    extra = {**extra, "recent_window": LIVE_WINDOW}
     pace = config.host.cycle_seconds
     stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
     summary = run_summary(app, stats, extra)
@@ -422,4 +285,4 @@ def _compare_name(args: argparse.Namespace) -> None:
     name = args.compare
     if name and (name.lower().endswith(".csv") or Path(name).is_file()):
         args.data = [name, *args.data]
-        args.compare = "dtms"
+        args.compare = DEFAULT_COMPARE

@@ -23,7 +23,7 @@ import pytest
 
 if TYPE_CHECKING:
     from hookspecs import AccountInfo, ActionResult, Bar, OrderRequest, Quote, SymbolInfo, Trade
-    from hookspecs.host import MarginMode
+    from hookspecs.host import Broker, Clock, MarginMode, MarketView, RunMode, ServeOptions
 
     from .clock import SimClock
     from .host import Host
@@ -238,3 +238,24 @@ def hostapp_factory(
         return host
 
     return make
+
+
+def make_host(
+    broker: Broker,
+    market: MarketView,
+    clock: Clock,
+    config: Mapping[str, Any] | None = None,
+    *,
+    mode: RunMode = "serve",
+    serve_options: ServeOptions | None = None,
+) -> Host:
+    """The host (the same :class:`~hostapp.host.Host` every run mode uses) around a broker,
+    market and clock of your own, with no plugin: what a plugin's server (the DTMS API)
+    runs on in a test. ``config`` is a plugins.toml document as a dict."""
+    from .config import config_from_dict
+    from .host import Host
+    from .loader import load_plugins
+
+    cfg = config_from_dict(dict(config or {}))
+    plugins = load_plugins(cfg, builtins={}, entry_points=[], env={})
+    return Host(broker, market, clock, cfg, plugins, mode=mode, serve_options=serve_options)

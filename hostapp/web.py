@@ -37,17 +37,64 @@ def _keys(route: Any) -> list[tuple[str, str]]:
     return [(method, path)] if method != "*" else [("*", path)]
 
 
+def _mount_app(app: web.Application, sub: web.Application, *, fallback: bool) -> None:
+    """Mount a plugin's whole application at the root of the host's app.
+
+    A plugin that needs an app of its own (its middlewares, its typed state, resources
+    opened and closed with the app) returns it from ``web_routes``. aiohttp mounts a
+    sub-application either under a path prefix or behind a matching rule: this rule lets
+    the sub-application answer the requests its router knows (a 405 included), and, for
+    the first one mounted (``fallback``), every request no other plugin's route takes, so
+    its own error bodies answer unknown paths."""
+    from functools import partial
+
+    from aiohttp.web_urldispatcher import AbstractRuleMatching, MatchedSubAppResource
+
+    class Served(AbstractRuleMatching):
+        async def match(self, request: web.Request) -> bool:
+            found = await sub.router.resolve(request)
+            if found.http_exception is None or found.http_exception.status == 405:
+                return True
+            if not fallback:
+                return False
+            for resource in app.router.resources():
+                if isinstance(resource, MatchedSubAppResource):
+                    continue
+                matched, allowed = await resource.resolve(request)
+                if matched is not None or allowed:
+                    return False
+            return True
+
+        def get_info(self) -> Any:
+            return {"app": sub}
+
+        @property
+        def canonical(self) -> str:
+            return "/"
+
+    # aiohttp's public add_domain() takes only a domain rule; its _add_subapp is what
+    # add_domain uses to register the resource and the sub-app's signals.
+    app._add_subapp(partial(MatchedSubAppResource, Served(), sub), sub)
+
+
 def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[str]]:
     """The app with every plugin's routes, and the names of the plugins that serve any.
 
     A plugin whose routes clash with those of a plugin mounted before it (same method and
-    path) serves none of them: half a plugin's pages would be worse than none."""
+    path) serves none of them: half a plugin's pages would be worse than none. A plugin
+    may also return one ``web.Application`` of its own (see :func:`_mount_app`)."""
     from aiohttp import web
 
     app = web.Application()
     taken: dict[tuple[str, str], str] = {}
     serving: list[str] = []
+    apps = 0
     for name, routes in plugins.web_routes(host):
+        if len(routes) == 1 and isinstance(routes[0], web.Application):
+            _mount_app(app, routes[0], fallback=apps == 0)
+            apps += 1
+            serving.append(name)
+            continue
         claimed = [key for route in routes for key in _keys(route)]
         clashes = sorted({f"{m} {p} (of {taken[(m, p)]})" for m, p in claimed if (m, p) in taken})
         if clashes or len(set(claimed)) != len(claimed):

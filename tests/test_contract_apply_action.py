@@ -59,7 +59,11 @@ async def test_the_closing_transition_event_still_names_the_symbol(
     with caplog.at_level(logging.INFO):
         await host.execute(Action(ticket, ActionKind.CLOSE, key=f"{ticket}:9:close"))
         await host.report_state_change(
-            ticket, DefensiveState.HEDGED, DefensiveState.CLOSED, "S=-7.0 flat deadline"
+            ticket,
+            DefensiveState.HEDGED,
+            DefensiveState.CLOSED,
+            "S=-7.0 flat deadline",
+            {"total": -7.0},  # the score as data, never parsed out of the reason
         )
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if hasattr(r, "event")]
     assert [(e["event"], e["symbol"]) for e in lines] == [

@@ -37,6 +37,12 @@ def test_the_host_never_imports_the_dtms_plugin() -> None:
     assert _importers_of("hostapp", "dtms_plugin") == []
 
 
+def test_the_dtms_plugin_never_imports_the_host() -> None:
+    """DTMS is a plugin like a third party's: ``dtms serve`` reaches the host's serve mode
+    through the ``hostapp`` console-script entry point, never by an import."""
+    assert _importers_of("dtms_plugin", "hostapp") == []
+
+
 def test_the_contract_imports_neither_the_host_nor_a_plugin() -> None:
     assert _importers_of("hookspecs", "hostapp") == []
     assert _importers_of("hookspecs", "dtms_plugin") == []

@@ -23,8 +23,12 @@ from .machine import AccountState, Evaluation, close_record, evaluate, spread_ok
 from .rails import AccountMode, check_account
 from .record import JournalEntry, JournalStatus, TradeRecord, register
 from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify
+from .replay import ReplayIndicators
 from .score import SIGNALS, ScoreBreakdown, compute_score
 from .snapshot import OrderFlow, SignalSnapshot, SymbolIndicators, timeframe_period
+
+#: a symbol's indicators: fed bar by bar (live) or computed ahead (a replay)
+Indicators = SymbolIndicators | ReplayIndicators
 
 __all__ = [
     "HEDGE_COMMENT",
@@ -33,10 +37,12 @@ __all__ = [
     "AccountMode",
     "AccountState",
     "Evaluation",
+    "Indicators",
     "JournalEntry",
     "JournalStatus",
     "OrderFlow",
     "Regime",
+    "ReplayIndicators",
     "ScoreBreakdown",
     "Session",
     "SignalSnapshot",

@@ -192,6 +192,36 @@ _SignalPart = tuple[
 ]
 
 
+class RegimeTable:
+    """The regime and weights of a symbol per (session, volatility, structure): a handful
+    of label triples, so each is classified once and then looked up."""
+
+    __slots__ = ("_aware", "_settings", "_symbol", "_table")
+
+    def __init__(self, symbol: str, settings: DtmsSettings) -> None:
+        self._symbol = symbol
+        self._settings = settings
+        self._aware = settings.session_aware
+        self._table: dict[tuple[Session, Volatility, Structure], tuple[Regime, tuple[float, ...]]]
+        self._table = {}
+
+    def lookup(
+        self,
+        hour: int,
+        atr_ratio: float | None,
+        bb_width: float | None,
+        volatility: Volatility,
+        structure: Structure,
+    ) -> tuple[Regime, tuple[float, ...]]:
+        key = (session_at(hour, self._aware), volatility, structure)
+        hit = self._table.get(key)
+        if hit is None:
+            regime = classify(self._symbol, hour, atr_ratio, bb_width, self._settings)
+            hit = (regime, weights_for(regime, self._settings))
+            self._table[key] = hit
+        return hit
+
+
 class SymbolIndicators:
     """The indicators of one symbol: signal timeframe (M15) and fast timeframe (M5).
 
@@ -205,7 +235,6 @@ class SymbolIndicators:
         self.fast_period = settings.fast.period
         self.signal_period = settings.signal.period
         self._anchor = settings.vwap_anchor()
-        self._session_aware = settings.session_aware
         # signal timeframe
         self.atr = WilderAtr(ic.atr_period)
         self.atr_base = RollingMean(ic.atr_baseline)
@@ -236,11 +265,15 @@ class SymbolIndicators:
         self._range_width = settings.regime.range_width_by_symbol.get(
             base_symbol(symbol), settings.regime.range_width
         )
-        self._regimes: dict[tuple[Session, Volatility, Structure], tuple[Regime, tuple[float, ...]]]
-        self._regimes = {}  # regime and weights per label triple (a handful per symbol)
+        self._regimes = RegimeTable(symbol, settings)
         self._signal: _SignalPart | None = None
         self._signal_cache: dict[int, tuple[float | None, ...]] = {}
         self._signal_cache_regime: Regime | None = None
+
+    @property
+    def signal_atr(self) -> float | None:
+        """The signal timeframe's ATR after the newest bar fed."""
+        return self.atr.value
 
     def feed_signal(self, bar: Bar) -> bool:
         last = self.last_signal_time
@@ -350,14 +383,9 @@ class SymbolIndicators:
             structure,
         ) = self._signal_part()
         close_time = bar.time + self.fast_period
-        hour = close_time.hour
-        key = (session_at(hour, self._session_aware), volatility, structure)
-        hit = self._regimes.get(key)
-        if hit is None:
-            regime = classify(self.symbol, hour, atr_ratio, bb_width, self.settings)
-            hit = (regime, weights_for(regime, self.settings))
-            self._regimes[key] = hit
-        regime, weights = hit
+        regime, weights = self._regimes.lookup(
+            close_time.hour, atr_ratio, bb_width, volatility, structure
+        )
         if regime is not self._signal_cache_regime:  # the M15 sub-scores read the regime
             self._signal_cache = {}
             self._signal_cache_regime = regime

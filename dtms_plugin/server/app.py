@@ -1,10 +1,10 @@
 """The app factory of the DTMS API server.
 
-``create_app(settings)`` builds everything from configuration; tests inject a broker, a
-market and a clock instead. Resources are opened and closed by ``cleanup_ctx`` in a fixed
-order (store, then the broker connection on the engine thread, then the engine and its
-monitoring loop) and closed in the reverse order, so the engine never runs without its
-store or broker, even during shutdown.
+``create_app(settings, host=...)`` builds the server over a host (the serving host of
+``dtms serve``; in tests, a host around a scripted broker and market). Resources are
+opened and closed by ``cleanup_ctx`` in a fixed order (store, then the engine thread that
+uses the host's broker, then the engine and its monitoring loop) and closed in the reverse
+order, so the engine never runs without its store or broker, even during shutdown.
 """
 
 from __future__ import annotations
@@ -14,21 +14,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hookspecs import Broker, Clock, MarketView
+from hookspecs import HostView
 
 from .dashboard import add_dashboard
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .metrics import metrics_middleware
 from .middleware import auth_middleware, error_middleware
 from .routes import add_routes
-from .service import (
-    DtmsService,
-    Runtime,
-    RuntimeFactory,
-    StrategyFactory,
-    default_runtime_factory,
-    default_strategy_factory,
-)
+from .service import DtmsService, StrategyFactory, default_strategy_factory
 from .settings import ServerSettings
 
 
@@ -62,28 +55,20 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(
     settings: ServerSettings,
     *,
-    broker: Broker | None = None,
-    market: MarketView | None = None,
-    clock: Clock | None = None,
+    host: HostView | None = None,
     strategy_factory: StrategyFactory = default_strategy_factory,
-    runtime_factory: RuntimeFactory = default_runtime_factory,
     log: logging.Logger | None = None,
     dashboard: bool = False,
 ) -> web.Application:
-    """The DTMS API app. Give ``broker``, ``market`` and ``clock`` together to run on them
-    (tests); give none to build them from ``settings`` when the app starts.
+    """The DTMS API app over ``host`` (its broker, market and clock). Without a host the
+    app serves its documents but its engine cannot start.
 
     ``dashboard=True`` (``dtms serve``) adds the non-JSON routes: the page at ``/``, its
     assets and ``GET /metrics``. They are off by default because the OpenAPI document
     describes the JSON API, which is all a client program needs."""
-    given = [x is not None for x in (broker, market, clock)]
-    if any(given) and not all(given):
-        raise ValueError("create_app: give broker, market and clock together, or none of them")
-    runtime = Runtime(broker, market, clock) if broker and market and clock else None
     service = DtmsService(
         settings,
-        runtime=runtime,
-        runtime_factory=runtime_factory,
+        host=host,
         strategy_factory=strategy_factory,
         log=log,
     )

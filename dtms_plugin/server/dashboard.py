@@ -28,6 +28,7 @@ from aiohttp import web
 
 from hookspecs import DefensiveState
 
+from ..defensive import account_defensive
 from ..store import StoreProtocol
 from .metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .middleware import auth_middleware, error_middleware
@@ -145,7 +146,7 @@ def all_trades(
 
 def _wall_clock_mode(store: StoreProtocol) -> tuple[bool, dict[str, str] | None]:
     mode = store.get_account_mode()
-    if mode is None or mode[0] <= datetime.now(UTC):
+    if mode is None or not account_defensive(mode, datetime.now(UTC)):
         return False, None
     return True, {"until": mode[0].isoformat(), "reason": mode[1]}
 

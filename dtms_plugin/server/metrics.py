@@ -8,8 +8,9 @@ What is counted where:
 
 * trades per state: a gauge computed from the store at scrape time, so it is never stale
   and costs nothing between scrapes;
-* transitions and actions: counters, incremented by the :class:`HeadlessHost`, where the
-  engine reports state changes and executes actions;
+* transitions and actions: counters, incremented by the server's
+  :class:`~dtms_plugin.server.observed.ObservedHost`, where the engine reports state
+  changes and executes actions;
 * evaluation latency: a histogram around each monitoring cycle (``DtmsService._cycle``);
 * HTTP requests: a counter in a middleware, labelled with the route's canonical path
   (``/dtms/trade/{ticket}``, never the raw URL, so a scanner cannot blow up the series)

@@ -117,10 +117,9 @@ def documented_symbols(settings: ServerSettings) -> list[str] | None:
     broker of ``dtms serve`` trades exactly the ``[host] symbols`` (its feed has no
     others), so the document lists them and a client or a fuzzer knows which symbols are
     valid. MetaTrader trades whatever the terminal offers: no list, the broker decides."""
-    config = settings.host_config
-    if config is None or getattr(config.host, "broker", None) != "paper":
+    if settings.symbols is None or settings.broker != "paper":
         return None
-    return [str(s) for s in config.host.symbols]
+    return [str(s) for s in settings.symbols]
 
 
 def add_routes(app: web.Application) -> None:

@@ -17,19 +17,19 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import DefensiveState, Trade
+from hookspecs import DefensiveState, HostView, Trade
 from hookspecs.events import log_event
 
+from ..defensive import account_defensive
 from ..settings import DtmsSettings, for_host
 from ..store import StoreProtocol
 from ..store.location import open_store
 from ..strategy import Strategy
 from .closing import ClosedReport, closed_trade, mark_closed
 from .engine_thread import EngineThread
-from .headless import HeadlessHost, MonitorStatus
 from .metrics import ServerMetrics, Stopwatch
+from .observed import MonitorStatus, ObservedHost
 from .replicas import Replicas
-from .runtime import Runtime
 from .settings import ServerSettings
 from .validation import Registration, UnknownSymbol
 from .views import batch_entry, last_journal_entry, record_state, trade_view
@@ -52,7 +52,6 @@ class RegistrationConflict(RuntimeError):
         self.field = field
 
 
-RuntimeFactory = Callable[[ServerSettings], Runtime]
 StrategyFactory = Callable[[DtmsSettings, StoreProtocol], Strategy]
 
 
@@ -63,19 +62,12 @@ def default_strategy_factory(settings: DtmsSettings, store: StoreProtocol) -> St
     return LocalStrategy(settings, store, adopt=False)
 
 
-def default_runtime_factory(settings: ServerSettings) -> Runtime:
-    from .wiring import build_runtime  # imports broker adapters only when serving
-
-    return build_runtime(settings)
-
-
 class DtmsService:
     def __init__(
         self,
         settings: ServerSettings,
         *,
-        runtime: Runtime | None = None,
-        runtime_factory: RuntimeFactory = default_runtime_factory,
+        host: HostView | None = None,
         strategy_factory: StrategyFactory = default_strategy_factory,
         log: logging.Logger | None = None,
         metrics: ServerMetrics | None = None,
@@ -84,13 +76,12 @@ class DtmsService:
         self.log = log or logging.getLogger("dtms_plugin.server")
         self.monitor = MonitorStatus()
         self.engine = EngineThread()
-        self._runtime = runtime
-        self._runtime_factory = runtime_factory
+        self._base_host = host
         self._strategy_factory = strategy_factory
         self._store: StoreProtocol | None = None
         #: Prometheus metrics of this app; the store gauge reads the open store.
         self.metrics = metrics or ServerMetrics(lambda: self._store)
-        self._host: HeadlessHost | None = None
+        self._host: ObservedHost | None = None
         self._strategy: Strategy | None = None
         self._monitor_task: asyncio.Task[None] | None = None
         self._engine_lock: asyncio.Lock | None = None  # lives on the engine loop
@@ -114,7 +105,7 @@ class DtmsService:
         return self._strategy
 
     @property
-    def host(self) -> HeadlessHost | None:
+    def host(self) -> ObservedHost | None:
         return self._host
 
     async def open_store(self) -> None:
@@ -135,19 +126,13 @@ class DtmsService:
             store.close()
 
     async def open_broker(self) -> None:
-        """Start the engine thread and open the broker connection on it."""
+        """Start the engine thread, where the engine uses the host's broker (the serving
+        host opened the connection and closes it)."""
+        if self._base_host is None:
+            raise EngineUnavailable("the DTMS server runs inside a serving host: none given")
         self.engine.start()
-        if self._runtime is None:
-            build = self._in_engine(self._runtime_factory, self.settings)
-            self._runtime = await self.engine.run(build)
 
     async def close_broker(self) -> None:
-        runtime = self._runtime
-        if runtime is not None and runtime.close is not None and self.engine.alive:
-            try:
-                await self.engine.run(self._in_engine(runtime.close))
-            except Exception:
-                self.log.exception("closing the broker connection failed")
         await self.engine.stop()
 
     async def start_engine(self) -> None:
@@ -165,27 +150,11 @@ class DtmsService:
         if self.engine.alive:
             await self.engine.run(self._stop_in_engine())
 
-    @staticmethod
-    async def _in_engine(fn: Callable[..., Any], *args: Any) -> Any:
-        return fn(*args)
-
     async def _start_in_engine(self) -> None:
-        assert self._runtime is not None
+        assert self._base_host is not None
         self._engine_lock = asyncio.Lock()
-        host_config = self.settings.host_config
-        market = self._runtime.market
-        self._host = HeadlessHost(
-            broker=self._runtime.broker,
-            market=market,
-            clock=self._runtime.clock,
-            store=self.store,
-            log=self.log,
-            # the host's timeframe when the server shares its plugins.toml, else the
-            # market's own bars
-            timeframe=host_config.host.timeframe if host_config else market.base_timeframe,
-            plugin_config=self.settings.plugin_config,
-            metrics=self.metrics,
-        )
+        market = self._base_host.market
+        self._host = ObservedHost(self._base_host, store=self.store, metrics=self.metrics)
         if self.replicas is not None:
             from .replica_service import guard_broker
 
@@ -424,9 +393,7 @@ class DtmsService:
     # ------------------------------------------------------------------ queries
 
     def account_defensive(self) -> bool:
-        mode = self.store.get_account_mode()
-        now = self._engine_now
-        return mode is not None and (now is None or mode[0] > now)
+        return account_defensive(self.store.get_account_mode(), self._engine_now)
 
     def trade(self, ticket: int) -> dict[str, Any] | None:
         record = self.store.get_record(ticket)

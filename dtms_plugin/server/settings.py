@@ -2,8 +2,8 @@
 
 Kept apart from :class:`~dtms_plugin.settings.DtmsSettings` (the engine's numbers, read
 from ``[plugin.dtms]``) because these are about the process: where to listen, how often to
-run the monitoring loop, which broker connection to open. The CLI fills them from its flags
-and from the ``[host]`` table of plugins.toml.
+run the monitoring loop, what the serving host trades. The DTMS plugin fills them from
+``[plugin.dtms]`` and the serving host's options (its flags).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from dtms_plugin.settings import DtmsSettings
 
@@ -26,8 +25,8 @@ class ServerSettings:
 
     ``token``: the bearer token; ``None`` means "read the environment variable named by
     ``dtms.token_env``" when the app is created, and an empty value there disables auth.
-    ``plugin_config``: the ``[plugin.NAME]`` tables, served to the engine by
-    ``host.config_for`` exactly as the host would.
+    ``broker``/``symbols``: the serving host's broker kind and ``[host] symbols`` (the
+    symbols a paper broker trades, listed by the OpenAPI document).
     ``max_batch_tickets``: the most tickets one ``GET /dtms/trades`` may ask for.
     ``unhealthy_after_failures``/``stall_seconds``: when ``/health`` turns 503 although
     the monitoring loop still runs (every recent cycle failed; one cycle is stuck).
@@ -38,14 +37,8 @@ class ServerSettings:
     port: int = DEFAULT_PORT
     monitor_seconds: float = 5.0
     token: str | None = None
-    plugin_config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    broker: Literal["paper", "mt5"] = "paper"
-    #: The host's parsed plugins.toml (``hostapp.config.HostConfig``), from which the
-    #: broker and the market are built when none are injected. Typed loosely so that the
-    #: server package does not import hostapp unless it serves.
-    host_config: Any = None
-    seed: int = 0  # of the builtin synthetic feed: the same as the host's ``--seed``
-    days: float | None = None  # of the builtin feed: the same as the host's ``--days``
+    broker: str = "paper"
+    symbols: tuple[str, ...] | None = None
     max_batch_tickets: int = 5000
     max_body_bytes: int = 64 * 1024
     unhealthy_after_failures: int = 3

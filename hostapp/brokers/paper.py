@@ -160,6 +160,13 @@ class PaperBroker:
         with self._query():
             return self._store.history()
 
+    def closed_trade(self, ticket: int) -> Trade | None:
+        """The newest closing deal of ``ticket``, without reading the whole history (the
+        loop asks on every close, over an account file that has months of deals)."""
+        with self._query():
+            deal = self._store.last_deal(ticket)
+        return None if deal is None else deal.trade
+
     def realised_pnl(self) -> float:
         with self._query():
             return round(self._store.balance() - self._store.meta.deposit, 2)

@@ -71,6 +71,7 @@ class AccountStore(Protocol):
     def add_balance(self, amount: float) -> None: ...
     def record(self, deal: ClosedDeal) -> None: ...
     def history(self) -> list[ClosedDeal]: ...
+    def last_deal(self, ticket: int) -> ClosedDeal | None: ...
     def quote(self, symbol: str) -> Quote | None: ...
     def set_quote(self, quote: Quote) -> None: ...
     def close(self) -> None: ...
@@ -91,6 +92,7 @@ class MemoryStore:
         self._last_ticket = 0
         self._balance = meta.deposit
         self._history: list[ClosedDeal] = []
+        self._last_deal: dict[int, ClosedDeal] = {}
         self._quotes: dict[str, Quote] = {}
 
     @contextlib.contextmanager
@@ -129,9 +131,13 @@ class MemoryStore:
 
     def record(self, deal: ClosedDeal) -> None:
         self._history.append(deal)
+        self._last_deal[deal.trade.ticket] = deal
 
     def history(self) -> list[ClosedDeal]:
         return list(self._history)
+
+    def last_deal(self, ticket: int) -> ClosedDeal | None:
+        return self._last_deal.get(ticket)
 
     def quote(self, symbol: str) -> Quote | None:
         return self._quotes.get(symbol)
@@ -156,6 +162,7 @@ CREATE TABLE IF NOT EXISTS history (
     stop_loss REAL, take_profit REAL, opened_at REAL NOT NULL, magic INTEGER NOT NULL,
     comment TEXT NOT NULL, profit REAL NOT NULL, close_price REAL NOT NULL,
     closed_at REAL NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_ticket ON history (ticket);
 CREATE TABLE IF NOT EXISTS quotes (
     symbol TEXT PRIMARY KEY, bid REAL NOT NULL, ask REAL NOT NULL, time REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS bars (
@@ -332,26 +339,35 @@ class SqliteStore:
             f"SELECT {_POSITION_COLUMNS}, profit, close_price, closed_at, reason "
             "FROM history ORDER BY id"
         ).fetchall()
-        deals = []
-        for row in rows:
-            p = self._position(row[:10])
-            trade = Trade(
-                p.ticket,
-                p.symbol,
-                p.direction,
-                p.volume,
-                p.entry_price,
-                p.stop_loss,
-                p.take_profit,
-                p.opened_at,
-                p.magic,
-                p.comment,
-                profit=float(row[10]),
-                close_price=float(row[11]),
-                closed_at=from_epoch(float(row[12])),
-            )
-            deals.append(ClosedDeal(trade, str(row[13])))
-        return deals
+        return [self._deal(row) for row in rows]
+
+    def last_deal(self, ticket: int) -> ClosedDeal | None:
+        """The newest closing deal of ``ticket``: one indexed row, however long the history."""
+        row = self._db.execute(
+            f"SELECT {_POSITION_COLUMNS}, profit, close_price, closed_at, reason "
+            "FROM history WHERE ticket = ? ORDER BY id DESC LIMIT 1",
+            (ticket,),
+        ).fetchone()
+        return None if row is None else self._deal(row)
+
+    def _deal(self, row: Sequence[Any]) -> ClosedDeal:
+        p = self._position(row[:10])
+        trade = Trade(
+            p.ticket,
+            p.symbol,
+            p.direction,
+            p.volume,
+            p.entry_price,
+            p.stop_loss,
+            p.take_profit,
+            p.opened_at,
+            p.magic,
+            p.comment,
+            profit=float(row[10]),
+            close_price=float(row[11]),
+            closed_at=from_epoch(float(row[12])),
+        )
+        return ClosedDeal(trade, str(row[13]))
 
     def quote(self, symbol: str) -> Quote | None:
         row = self._db.execute(

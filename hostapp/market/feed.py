@@ -7,29 +7,82 @@ of the stored list up to a per-symbol cursor, and each higher timeframe a plugin
 for gets a :class:`~.resample.Resampler` that is fed, lazily, only the base bars closed
 since the previous request. A bar is visible once it has *closed* (``time + period <=
 now``); the forming base or higher-timeframe bar is never returned.
+
+A series given as a plain iterable rather than a sequence (the streamed synthetic feed,
+:class:`~.synthetic.SyntheticSeries`) is read as the clock reaches its bars, and only a
+recent window of it is kept (``keep`` bars, or more when a plugin asks for more): a live
+host or server that runs for months holds the same few thousand bars on day 1 and day
+300. Its replay steps come from :meth:`ReplayFeed.steps`, found as the replay moves.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 
 from hookspecs import Bar
 
-from .resample import Resampler, check_timeframes
+from .resample import Resampler, check_timeframes, resample
 from .timeframes import timeframe_seconds
+
+#: Base bars a streamed series keeps at least (about a week of M5; a plugin that asks
+#: for more gets the window widened to what it asks).
+KEEP_BARS = 2000
+_DAWN = datetime.min.replace(tzinfo=UTC)  # before any bar: read a streamed series' first
 
 
 class _Series:
-    __slots__ = ("bars", "closes", "cursor", "fed", "resamplers")
+    __slots__ = ("bars", "closes", "cursor", "fed", "period", "resamplers", "source", "symbol")
 
-    def __init__(self, bars: list[Bar], closes: list[datetime]) -> None:
+    def __init__(
+        self,
+        symbol: str,
+        bars: list[Bar],
+        period: timedelta,
+        source: Iterator[Bar] | None = None,
+    ) -> None:
+        self.symbol = symbol
         self.bars = bars
-        self.closes = closes  # close time of each bar, for bisect on big jumps
+        self.period = period
+        self.closes = [b.time + period for b in bars]  # close times, for bisect on big jumps
         self.cursor = 0  # bars[:cursor] have closed
         self.resamplers: dict[str, Resampler] = {}
         self.fed: dict[str, int] = {}  # how many base bars each resampler has seen
+        self.source = source  # streamed: the bars not read yet
+
+    def read_until(self, now: datetime, keep: int) -> None:
+        """Streamed: read bars until one closes after ``now`` (the next step's bar) or
+        the source ends, dropping the oldest closed bars beyond ``keep``."""
+        source, bars, closes, period = self.source, self.bars, self.closes, self.period
+        while source is not None and (not closes or closes[-1] <= now):
+            bar = next(source, None)
+            if bar is None:
+                self.source = source = None
+                break
+            if bars and bar.time <= bars[-1].time:
+                raise ValueError(
+                    f"{self.symbol}: bar at {bar.time.isoformat()} is not after the bar "
+                    f"at {bars[-1].time.isoformat()}"
+                )
+            bars.append(bar)
+            closes.append(bar.time + period)
+            if len(bars) >= keep + keep // 4 + 2 and closes[-2] <= now:
+                self._drop(len(bars) - keep - 1, keep)
+
+    def _drop(self, n: int, keep: int) -> None:
+        """Forget the oldest ``n`` (closed) bars, once every resampler has seen them, and
+        each resampler's bars beyond the newest ``keep``."""
+        for timeframe, r in self.resamplers.items():
+            fed = self.fed[timeframe]
+            for bar in self.bars[fed:n]:
+                r.add(bar)
+            self.fed[timeframe] = max(fed, n) - n
+            if len(r.bars) > keep:
+                del r.bars[: len(r.bars) - keep]
+        del self.bars[:n]
+        del self.closes[:n]
+        self.cursor = max(0, self.cursor - n)
 
 
 class ReplayFeed:
@@ -38,11 +91,21 @@ class ReplayFeed:
     Before the first :meth:`advance` nothing has closed and :meth:`bars` returns ``[]``.
     """
 
-    def __init__(self, series: Mapping[str, Sequence[Bar]], *, base_timeframe: str = "M5") -> None:
+    def __init__(
+        self,
+        series: Mapping[str, Iterable[Bar]],
+        *,
+        base_timeframe: str = "M5",
+        keep: int = KEEP_BARS,
+    ) -> None:
         self._base = base_timeframe
+        self._keep = keep
         period = timedelta(seconds=timeframe_seconds(base_timeframe))
         self._series: dict[str, _Series] = {}
         for symbol, seq in series.items():
+            if not isinstance(seq, Sequence):
+                self._series[symbol] = _Series(symbol, [], period, iter(seq))
+                continue
             bars = list(seq)
             for i in range(1, len(bars)):
                 if bars[i].time <= bars[i - 1].time:
@@ -50,7 +113,12 @@ class ReplayFeed:
                         f"{symbol}: bar {i} at {bars[i].time.isoformat()} is not after "
                         f"bar {i - 1} at {bars[i - 1].time.isoformat()}"
                     )
-            self._series[symbol] = _Series(bars, [b.time + period for b in bars])
+            self._series[symbol] = _Series(symbol, bars, period)
+        self._streamed = [s for s in self._series.values() if s.source is not None]
+        spans = [(getattr(q, "start", None), getattr(q, "end", None)) for q in series.values()]
+        starts = [a for a, _ in spans if isinstance(a, datetime)]
+        ends = [b for _, b in spans if isinstance(b, datetime)]
+        self._bound = int((max(ends) - min(starts)) / period) if starts and ends else 0
         self._now: datetime | None = None
 
     @property
@@ -66,11 +134,40 @@ class ReplayFeed:
         return list(self._series)
 
     def timeline(self) -> list[datetime]:
-        """Every distinct base-bar close time of every symbol, in order: the replay steps."""
+        """Every distinct base-bar close time of every symbol, in order: the replay steps.
+        Stored series only (a streamed one's steps are found as it is read: :meth:`steps`)."""
+        if self._streamed:
+            raise TypeError("a streamed feed has no timeline up front: use steps()")
         times: set[datetime] = set()
         for s in self._series.values():
             times.update(s.closes)
         return sorted(times)
+
+    def steps(self) -> Iterator[datetime]:
+        """The replay steps, in order, each to be passed to :meth:`advance` before the next
+        is asked for: the timeline of stored series, found bar by bar for streamed ones."""
+        if not self._streamed:
+            yield from self.timeline()
+            return
+        keep = self._keep
+        while True:
+            upcoming: list[datetime] = []
+            for s in self._series.values():
+                if s.source is not None and s.cursor >= len(s.closes):
+                    s.read_until(self._now or _DAWN, keep)
+                if s.cursor < len(s.closes):
+                    upcoming.append(s.closes[s.cursor])
+            if not upcoming:
+                return
+            yield min(upcoming)
+
+    def step_count(self) -> int:
+        """How many steps :meth:`steps` gives: exact for stored series; for streamed ones
+        an upper bound (the base periods between the earliest ``start`` and the latest
+        ``end`` of the sources that tell them, else 0), for a progress bar."""
+        if not self._streamed:
+            return len(self.timeline())
+        return self._bound
 
     def advance(self, now: datetime) -> dict[str, Bar]:
         """Move the clock to ``now`` and return, per symbol, the base bar that closed at
@@ -80,6 +177,8 @@ class ReplayFeed:
             raise ValueError(f"replay time cannot go back from {self._now} to {now}")
         self._now = now
         new: dict[str, Bar] = {}
+        for s in self._streamed:
+            s.read_until(now, self._keep)
         for symbol, s in self._series.items():
             cursor = s.cursor
             closes = s.closes
@@ -99,6 +198,8 @@ class ReplayFeed:
         s = self._get(symbol)
         if count <= 0:
             return []
+        if count > self._keep and s.source is not None:
+            self._keep = count  # a streamed series keeps what its readers ask for
         if timeframe == self._base:
             cursor = s.cursor
             return s.bars[cursor - count if cursor > count else 0 : cursor]
@@ -116,6 +217,20 @@ class ReplayFeed:
             r.close_until(self._now)
         out = r.bars
         return out[-count:] if len(out) > count else list(out)
+
+    def series(self, symbol: str, timeframe: str) -> tuple[list[Bar], list[datetime]] | None:
+        """:class:`hookspecs.SeriesView`: every bar of the run and its close time (``None``
+        for a streamed symbol: only a window of it is ever held). A higher timeframe is
+        the batch :func:`~.resample.resample` of all the data, which is what :meth:`bars`
+        shows bar by bar (the same :class:`Resampler` rules)."""
+        s = self._get(symbol)
+        if s.source is not None:
+            return None
+        if timeframe == self._base:
+            return s.bars, s.closes
+        tf, _ = check_timeframes(timeframe, self._base)
+        bars = resample(s.bars, timeframe, base=self._base)
+        return bars, [tf.bucket_end(b.time) for b in bars]
 
     def last_close(self, symbol: str) -> float | None:
         """Close of the newest closed base bar; ``None`` when none has closed yet."""

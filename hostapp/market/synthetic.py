@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from hookspecs import Bar, Timeframe
 
@@ -129,6 +131,20 @@ def generate_bars(
     """
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
+    bars = iter_bars(symbol, start, timeframe=timeframe, seed=seed, skip_weekends=skip_weekends)
+    return list(islice(bars, count))
+
+
+def iter_bars(
+    symbol: str,
+    start: datetime,
+    *,
+    timeframe: str = "M5",
+    seed: int = 0,
+    skip_weekends: bool | None = None,
+) -> Iterator[Bar]:
+    """The bars :func:`generate_bars` makes, one at a time and without end: a feed of
+    any length costs the memory of one bar. The same arguments give the same bars."""
     if start.tzinfo is None or start.utcoffset() != timedelta(0):
         raise ValueError(f"start must be a UTC datetime, got {start!r}")
     tf = Timeframe.parse(timeframe)
@@ -147,11 +163,11 @@ def generate_bars(
     closes = (not p.weekends if skip_weekends is None else skip_weekends) and period < _WEEK
     weekend_rng = random.Random(f"{symbol.upper()}:{seed}:weekend")
     weekend_gap = 0.0
-    bars: list[Bar] = []
-    while len(bars) < count:
+    made_any = False
+    while True:
         if closes and _weekend(t):
             t = -(-_weekend_end(t) // period) * period
-            if bars:  # the market reopens away from Friday's close
+            if made_any:  # the market reopens away from Friday's close
                 weekend_gap = weekend_rng.gauss(0.0, 3.0 * p.m5_range / 1.6)
             continue
         if phase.bars_left <= 0:
@@ -179,10 +195,10 @@ def generate_bars(
         low = round(min(open_r, close_r) - abs(rng.gauss(0.0, 0.45 * s)), p.digits)
         spread = round(p.spread * phase.spread_mult * rng.uniform(0.8, 1.3), p.digits)
         volume = float(max(1, round(vol_per_bar * phase.vol * rng.lognormvariate(0.0, 0.3))))
-        bars.append(Bar(from_epoch(t), open_r, high, low, close_r, volume, spread))
+        yield Bar(from_epoch(t), open_r, high, low, close_r, volume, spread)
+        made_any = True
         price = close_r
         t = t + period if tf.fixed else tf.next_epoch(t)
-    return bars
 
 
 _DAY = 86_400
@@ -201,3 +217,34 @@ def _weekend_end(epoch_seconds: int) -> int:
     day = (epoch_seconds // _DAY + 3) % 7  # 0 = Monday
     midnight = epoch_seconds - epoch_seconds % _DAY
     return midnight + (6 - day) * _DAY + 22 * 3600
+
+
+class SyntheticSeries:
+    """The synthetic bars of one symbol from ``start`` until ``end``, made as they are read.
+
+    Iterable any number of times (each pass starts over and gives the same bars), so a
+    feed that replays anew or a second run costs nothing up front and one bar of memory
+    per pass, whatever the span: a live host or server over years of data starts as fast
+    as over a day. A bar is in the series when it has closed by ``end``.
+    """
+
+    __slots__ = ("end", "seed", "start", "symbol", "timeframe")
+
+    def __init__(
+        self, symbol: str, start: datetime, end: datetime, *, timeframe: str = "M5", seed: int = 0
+    ) -> None:
+        Timeframe.parse(timeframe)  # a bad name fails here, not at the first read
+        self.symbol, self.start, self.end = symbol, start, end
+        self.timeframe, self.seed = timeframe, seed
+
+    def __iter__(self) -> Iterator[Bar]:
+        period = timedelta(seconds=Timeframe.parse(self.timeframe).seconds)
+        last_open = self.end - period
+        for bar in iter_bars(self.symbol, self.start, timeframe=self.timeframe, seed=self.seed):
+            if bar.time > last_open:
+                return
+            yield bar
+
+    def head(self, count: int) -> list[Bar]:
+        """The first ``count`` bars (fewer when the series is shorter)."""
+        return list(islice(self, count))

@@ -75,3 +75,46 @@ def test_indexes_match_a_scan_of_the_records(
         r for i, r in enumerate(closed) if r.closed_at >= since or i >= len(closed) - at_least
     ]
     assert [r.ticket for r in book.recent_closed(since, at_least)] == [r.ticket for r in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(step, max_size=40),
+    st.integers(0, 3000),
+    st.integers(0, 4),
+    st.sets(st.integers(1, 8), max_size=3),
+)
+def test_prune_forgets_only_what_the_rails_and_engine_no_longer_read(
+    steps: list[tuple], since_minute: int, at_least: int, unwritten: set[int]
+) -> None:
+    """After a prune the rails read the same trades, the engine the same live ones, the
+    hedge lookups still answer for what is kept, and only closed, inactive trades older
+    than the window (and written) are gone."""
+    book = TradeBook()
+    for op, ticket, state, owed, hedge, minute, symbol in steps:
+        if op == "pop":
+            book.pop(ticket)
+        else:
+            book.put(_record(ticket, state, owed, hedge, minute, symbol))
+    since = T0 + timedelta(minutes=since_minute)
+    before = dict(book.records)
+    rails_before = [r.ticket for r in book.recent_closed(since, at_least)]
+    live_before = [r.ticket for r in book.live()]
+
+    gone = book.prune(since, at_least, unwritten)
+
+    assert [r.ticket for r in book.recent_closed(since, at_least)] == rails_before
+    assert [r.ticket for r in book.live()] == live_before
+    forgotten = set(before) - set(book.records)
+    assert len(forgotten) == gone
+    for ticket in forgotten:
+        rec = before[ticket]
+        assert not rec.active and ticket not in unwritten
+        assert rec.closed_at is not None and rec.closed_at < since
+        assert book.parent_of_hedge(100 + ticket) is None
+    for ticket, rec in book.records.items():
+        assert rec is before[ticket]
+    closed = sorted((r.closed_at, t) for t, r in before.items() if r.realised_profit is not None)
+    old = [t for at, t in closed[: max(len(closed) - at_least, 0)] if at < since]
+    assert forgotten == {t for t in old if not before[t].active and t not in unwritten}
+    assert book.prune(since, at_least, unwritten) == 0  # nothing more to forget

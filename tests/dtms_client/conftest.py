@@ -16,6 +16,7 @@ from support.dtms_server_world import ScriptedStrategy, World, wavy_path
 from dtms_plugin.server import SERVICE_KEY, DtmsService, ServerSettings, create_app
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import Store
+from hostapp.testing import make_host
 
 
 @dataclass
@@ -43,7 +44,7 @@ async def served(
         return ScriptedStrategy(store)
 
     app = create_app(
-        settings, broker=world.broker, market=world, clock=world, strategy_factory=scripted
+        settings, host=make_host(world.broker, world, world), strategy_factory=scripted
     )
     server = await aiohttp_server(app)
     url = str(server.make_url("")).rstrip("/")

@@ -14,7 +14,7 @@ from support.dtms_local_rig import Rig
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.plugin import DtmsPlugin, _engine_can_run
 from dtms_plugin.store import Store
-from hookspecs import PROJECT_NAME, ConfigError, OrderRequest, spec
+from hookspecs import PROJECT_NAME, SYNC_ONLY_HOOKS, ConfigError, OrderRequest, spec
 
 
 def test_registers_against_the_hook_specs() -> None:
@@ -23,7 +23,7 @@ def test_registers_against_the_hook_specs() -> None:
     plugin = DtmsPlugin()
     pm.register(plugin, name="dtms")
     pm.check_pending()
-    for name in spec.SYNC_ONLY_HOOKS:
+    for name in SYNC_ONLY_HOOKS:
         assert not inspect.iscoroutinefunction(getattr(plugin, name))
     for name, fn in inspect.getmembers(plugin, callable):
         if hasattr(fn, f"{PROJECT_NAME}_impl"):

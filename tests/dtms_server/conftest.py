@@ -15,6 +15,7 @@ from support.dtms_server_world import ScriptedStrategy, World, wavy_path
 from dtms_plugin.server import ServerSettings, create_app
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import Store
+from hostapp.testing import make_host
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
@@ -51,9 +52,7 @@ def make_client(
 
         app = create_app(
             settings,
-            broker=world.broker,
-            market=world,
-            clock=world,
+            host=make_host(world.broker, world, world),
             strategy_factory=strategy_factory or scripted,
         )
         return await aiohttp_client(app)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -158,14 +159,21 @@ def test_serve_registers_answers_and_stops_on_sigint(
 def test_monitor_period_comes_from_the_config_unless_the_flag_says_otherwise(
     tmp_path: Path,
 ) -> None:
-    from dtms_plugin.cli import _parser, _settings
+    from dtms_plugin.serving import server_settings
+    from dtms_plugin.settings import load_settings
+    from hookspecs import ServeOptions
+    from hostapp.testing import make_host
 
     config = _write_config(tmp_path)
     config.write_text(config.read_text() + "monitor_seconds = 2.5\n")
-    from_file = _settings(_parser().parse_args(["serve", "--config", str(config)]))
-    assert from_file.monitor_seconds == 2.5
-    flagged = ["serve", "--config", str(config), "--monitor-seconds", "0.5"]
-    assert _settings(_parser().parse_args(flagged)).monitor_seconds == 0.5
+    dtms = load_settings(load_config(config).table_for("dtms"), "[plugin.dtms]")
+
+    def settings(options: ServeOptions) -> Any:
+        host = make_host(None, None, None, serve_options=options)  # type: ignore[arg-type]
+        return server_settings(host, dtms)
+
+    assert settings(ServeOptions()).monitor_seconds == 2.5
+    assert settings(ServeOptions(monitor_seconds=0.5)).monitor_seconds == 0.5
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0"])

@@ -1,6 +1,7 @@
 """The paper broker: fills, stops inside bars, refusals with codes, hedging, netting."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +246,23 @@ def test_nonsense_numbers_are_refused_not_raised() -> None:
     assert bad.code is ResultCode.INVALID_STOPS and "must be a price > 0" in bad.message
     assert b.modify_sl_tp(t, float("inf"), None).code is ResultCode.INVALID_STOPS
     assert b.position(t).stop_loss is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("in_file", [False, True], ids=["memory", "account_file"])
+def test_closed_trade_is_the_newest_deal_of_the_ticket(in_file: bool, tmp_path: Path) -> None:
+    """What the loop asks on every close: the ticket's last closing deal, the same as the
+    newest of that ticket in the whole history, in memory and in an account file."""
+    b = gold(account_file=str(tmp_path / "account.sqlite")) if in_file else gold()
+    t, other = buy(b, 0.3), buy(b, 0.1)
+    assert b.closed_trade(t) is None
+    b.set_quote("XAUUSD", 2002.3, 2002.6, T0 + M5)
+    assert b.close(t, 0.1).ok
+    assert b.close(other).ok
+    assert b.closed_trade(t) == b.closed_trades()[0]
+    b.set_quote("XAUUSD", 2003.3, 2003.6, T0 + 2 * M5)
+    assert b.close(t).ok
+    newest = [d for d in b.closed_trades() if d.ticket == t][-1]
+    assert b.closed_trade(t) == newest and newest.volume == 0.2
+    assert b.closed_trade(other) == b.closed_trades()[1]
+    assert b.closed_trade(999) is None
+    b.release()

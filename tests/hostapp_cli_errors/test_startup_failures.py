@@ -13,7 +13,7 @@ import pytest
 from hookspecs import ConfigError, HostView, hookimpl
 from hostapp import app as appmod
 from hostapp.config import config_from_dict
-from hostapp.runner import drive
+from hostapp.driving import drive
 from hostapp.testing import bars_from_closes
 
 

@@ -11,7 +11,7 @@ from support.fake_mt5 import FakeMT5, FakeSymbol
 from hookspecs import hookimpl
 from hostapp.app import build_live_app
 from hostapp.config import config_from_dict
-from hostapp.runner import drive
+from hostapp.driving import drive
 
 T0 = int(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()) + 7200  # server clock
 

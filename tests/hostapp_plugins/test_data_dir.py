@@ -10,7 +10,7 @@ from typing import Any
 from hookspecs import HostView, hookimpl
 from hostapp import app as appmod
 from hostapp.config import config_from_dict
-from hostapp.runner import _fresh_state
+from hostapp.driving import _fresh_state
 from hostapp.testing import bars_from_closes
 
 

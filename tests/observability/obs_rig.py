@@ -19,6 +19,7 @@ from dtms_plugin.server import ServerSettings, create_app
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import Store
 from hookspecs import Action, ActionKind, DefensiveState, HostView
+from hostapp.testing import make_host
 
 Client = TestClient[web.Request, web.Application]
 TOKEN = "obs-t0ken"
@@ -90,7 +91,7 @@ class Puppet(ScriptedStrategy):
             history |= {"kind": move.action.value, "ok": result.ok, "code": result.code.value}
             self.store.append_action(history | {"at": now.isoformat()})
         self.store.put_record(move.ticket, record)
-        await host.report_state_change(move.ticket, old, move.state, reason)
+        await host.report_state_change(move.ticket, old, move.state, reason, record["score"])
 
 
 @dataclass
@@ -143,9 +144,7 @@ def make_rig(aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path) -
         )
         app = create_app(
             settings,
-            broker=world.broker,
-            market=world,
-            clock=world,
+            host=make_host(world.broker, world, world),
             strategy_factory=factory,
             dashboard=True,
         )

@@ -62,7 +62,11 @@ async def test_host_logs_actions_and_transitions_with_symbol(
     ticket = hostapp_broker.open(OrderRequest("EURUSD", "sell", 0.5)).new_ticket
     await host.execute(Action(ticket, ActionKind.CLOSE, {}, "test", f"{ticket}:1:close"))
     await host.report_state_change(
-        ticket, DefensiveState.WARNING_L2, DefensiveState.CLOSED, "S=-6.00 [..] closed"
+        ticket,
+        DefensiveState.WARNING_L2,
+        DefensiveState.CLOSED,
+        "S=-6.00 [..] closed",
+        {"total": -6.0},  # the score as data: never read back out of the reason
     )
     action, change = events(json_log)
     assert (action["event"], action["ticket"], action["symbol"]) == ("action", ticket, "EURUSD")

@@ -242,17 +242,18 @@ class MarketDouble:
 
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
-        self.series: dict[tuple[str, str], list[Bar]] = {}
+        self.by_timeframe: dict[tuple[str, str], list[Bar]] = {}
         self.requests: list[tuple[str, str, int]] = []
 
     def set(self, symbol: str, timeframe: str, bars: list[Bar]) -> None:
-        self.series[(symbol, timeframe)] = bars
+        self.by_timeframe[(symbol, timeframe)] = bars
 
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         self.requests.append((symbol, timeframe, count))
         period = Timeframe.parse(timeframe).period
         now = self.clock.now()
-        closed = [b for b in self.series.get((symbol, timeframe), []) if b.time + period <= now]
+        series = self.by_timeframe.get((symbol, timeframe), [])
+        closed = [b for b in series if b.time + period <= now]
         return closed[-count:] if count > 0 else []
 
 
@@ -270,6 +271,8 @@ class HostDouble:
     )
     crash_after_broker: set[str] = field(default_factory=set)
     crash_before_broker: set[str] = field(default_factory=set)
+    mode: str = "simulated"
+    serve_options: None = None
 
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         return self.config if plugin_name == "dtms" else {}
@@ -286,7 +289,12 @@ class HostDouble:
         return result
 
     async def report_state_change(
-        self, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
+        self,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         self.state_changes.append((ticket, old, new, reason))
 

@@ -118,7 +118,8 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
     s = settings
     if len(bars) < max(s.slow, s.atr_period) + 1:
         return []
-    direction = signal([b.close for b in bars], s.fast, s.slow)
+    # the cross reads only the last ``slow + 1`` closes: copy those, not the whole lookback
+    direction = signal([b.close for b in bars[-(s.slow + 1) :]], s.fast, s.slow)
     distance = atr(bars, s.atr_period)
     if direction is None or distance <= 0:
         return []

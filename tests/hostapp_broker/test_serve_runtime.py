@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from dtms_plugin.server import ServerSettings
-from dtms_plugin.server.wiring import build_runtime
 from hookspecs import ConfigError, OrderRequest
 from hostapp.app import config_series
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 from hostapp.config import config_from_dict
+from hostapp.runtime import build_runtime
 
 
 def _config(tmp_path: Path, **paper: Any) -> Any:
@@ -29,7 +28,7 @@ def _config(tmp_path: Path, **paper: Any) -> Any:
 def test_the_server_shares_account_quotes_time_and_bars_with_the_host(tmp_path: Path) -> None:
     account = str(tmp_path / "account.db")
     config = _config(tmp_path, account_file=account)
-    runtime = build_runtime(ServerSettings(host_config=config, seed=3, days=2))
+    runtime = build_runtime(config, seed=3, days=2)
     host = PaperBroker(settings=PaperSettings(account_file=account))
     try:
         series, base = config_series(config, days=2, seed=3)
@@ -60,7 +59,7 @@ def test_the_server_shares_account_quotes_time_and_bars_with_the_host(tmp_path: 
 def test_a_new_host_run_on_the_same_file_restarts_the_server_replay(tmp_path: Path) -> None:
     account = str(tmp_path / "account.db")
     config = _config(tmp_path, account_file=account)
-    runtime = build_runtime(ServerSettings(host_config=config, days=1))
+    runtime = build_runtime(config, days=1)
     host = PaperBroker(settings=PaperSettings(account_file=account))
     try:
         series, _ = config_series(config, days=1, seed=0)
@@ -79,7 +78,7 @@ def test_a_new_host_run_on_the_same_file_restarts_the_server_replay(tmp_path: Pa
 
 def test_before_the_host_quotes_nothing_has_closed(tmp_path: Path) -> None:
     config = _config(tmp_path, account_file=str(tmp_path / "account.db"))
-    runtime = build_runtime(ServerSettings(host_config=config, days=1))
+    runtime = build_runtime(config, days=1)
     try:
         assert runtime.market.bars("XAUUSD", "M5", 10) == []
         assert runtime.market.bars("GBPUSD", "M5", 10) == []  # not configured: no bars
@@ -90,4 +89,4 @@ def test_before_the_host_quotes_nothing_has_closed(tmp_path: Path) -> None:
 
 def test_paper_without_an_account_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[host.paper\]: key 'account_file' is required"):
-        build_runtime(ServerSettings(host_config=_config(tmp_path)))
+        build_runtime(_config(tmp_path))

@@ -1,0 +1,331 @@
+"""A symbol's indicators in a replay: every feature computed ahead over the whole series
+(:mod:`.vectorised`), served bar by bar as :class:`SymbolIndicators` would serve it.
+
+The live path feeds bars one at a time (:class:`SymbolIndicators`); it warms up on the
+newest ``warmup_bars`` at first sight and, after a quiet spell longer than that, feeds
+only the newest ``warmup_bars`` again. :meth:`ReplayIndicators.advance` follows the same
+rule: the bars it counts as fed are exactly the ones the live path would have fed at the
+same cycle times, so both give the same snapshots. The features are computed for the bars
+fed so far plus every later bar; a quiet spell that skips bars (rare) recomputes them.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from hookspecs import Bar, Timeframe
+
+from ..settings import DtmsSettings
+from . import vectorised as vz
+from .regime import Structure, base_symbol, volatility_of
+from .snapshot import RegimeTable, SignalSnapshot
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+_F = float | None
+#: signal time, close, ATR, ATR ratio, RSI, previous RSI, MACD histogram, EMA slopes,
+#: Bollinger width, swing high, swing low: the signal-timeframe part of a snapshot
+_Part = tuple[datetime | None, _F, _F, _F, _F, _F, tuple[float, ...], _F, _F, _F, _F, _F]
+
+
+def _columns(bars: list[Bar], *, epoch: bool = False) -> dict[str, np.ndarray]:
+    """The bars' fields as arrays, once per series (recomputing after a quiet spell then
+    only indexes them)."""
+    cols = {
+        "high": np.array([b.high for b in bars]),
+        "low": np.array([b.low for b in bars]),
+        "close": np.array([b.close for b in bars]),
+        "volume": np.array([b.volume for b in bars]),
+        "spread": np.array([b.spread for b in bars]),
+    }
+    if epoch:
+        cols["epoch"] = np.array(
+            [int((b.time - _EPOCH).total_seconds()) for b in bars], dtype=np.int64
+        )
+    return cols
+
+
+def _lists(**arrays: np.ndarray) -> dict[str, list[float | None]]:
+    """Each array as a list of plain floats, NaN (unknown) as ``None``."""
+    return {k: [None if x != x else x for x in a.tolist()] for k, a in arrays.items()}
+
+
+class _Fed:
+    """Which bars of one timeframe count as fed: ``planned`` (indices into the series)
+    is the fed bars followed by every later bar; the first ``count`` are fed."""
+
+    __slots__ = ("closes", "count", "period", "planned", "times")
+
+    def __init__(self, closes: list[datetime], times: list[datetime], period: timedelta) -> None:
+        self.closes = closes
+        self.times = times
+        self.period = period
+        self.planned: np.ndarray | None = None
+        self.count = 0
+
+    def advance(self, now: datetime, warmup: int) -> bool:
+        """Feed what the live path would feed at ``now``; ``True`` when the planned
+        sequence changed (first sight, or bars skipped after a quiet spell)."""
+        closed = bisect_right(self.closes, now)
+        planned = self.planned
+        n = len(self.closes)
+        if planned is None or self.count == 0:  # the live path's first sight: warm up
+            start = max(0, closed - warmup)
+            changed = planned is None or not len(planned) or int(planned[0]) != start
+            self.planned = np.arange(start, n)
+            self.count = max(0, closed - start)
+            return changed
+        last_idx = int(planned[self.count - 1])
+        want = min(warmup, int((now - self.times[last_idx]) / self.period) + 2)
+        start = max(closed - want, last_idx + 1)
+        if start > last_idx + 1:  # a quiet spell longer than the warm-up: bars skipped
+            self.planned = np.concatenate((planned[: self.count], np.arange(start, n)))
+            self.count += closed - start
+            return True
+        self.count += max(0, closed - (last_idx + 1))
+        return False
+
+
+class ReplayIndicators:
+    """The replay twin of :class:`SymbolIndicators`: ``advance(now)`` instead of
+    ``feed_*``, the same :meth:`snapshot`, ``last_fast_bar``, ``last_signal_time`` and
+    ``signal_atr``."""
+
+    def __init__(
+        self,
+        symbol: str,
+        settings: DtmsSettings,
+        fast: Sequence[Bar],
+        fast_closes: list[datetime],
+        signal: Sequence[Bar],
+        signal_closes: list[datetime],
+    ) -> None:
+        self.symbol = symbol
+        self.settings = settings
+        self.fast_period = settings.fast.period
+        self._fast_bars = list(fast)
+        self._signal_bars = list(signal)
+        self._fast_cols = _columns(self._fast_bars, epoch=True)
+        self._signal_cols = _columns(self._signal_bars)
+        self._spread_at: list[int] = []
+        self._spreads: list[float] = []
+        self._median: tuple[int, float | None] = (-1, None)
+        self._fast = _Fed(fast_closes, [b.time for b in fast], settings.fast.period)
+        self._signal = _Fed(signal_closes, [b.time for b in signal], settings.signal.period)
+        # the features as lists of floats (None for unknown): a replay reads one element
+        # of each per bar, and a list element costs a tenth of a numpy scalar
+        self._f: dict[str, list[float | None]] = {}
+        self._s: dict[str, list[float | None]] = {}
+        self._hist: list[float] = []
+        self._part: tuple[int, _Part] | None = None
+        self._hist_start = 0
+        self._regimes = RegimeTable(symbol, settings)
+        self._snapshot: SignalSnapshot | None = None
+        self._snap_key: tuple[int, int] = (-1, -1)
+        self._signal_cache: dict[int, tuple[float | None, ...]] = {}
+        self._cache_key: tuple[int, object] = (-1, None)
+        self._range_width = settings.regime.range_width_by_symbol.get(
+            base_symbol(symbol), settings.regime.range_width
+        )
+
+    # ------------------------------------------------------------------ feeding
+
+    def advance(self, now: datetime) -> None:
+        """Count as fed the bars the live path would have fed by ``now``."""
+        warmup = self.settings.indicators.warmup_bars
+        if self._signal.advance(now, warmup):
+            self._compute_signal()
+        if self._fast.advance(now, warmup):
+            self._compute_fast()
+
+    @property
+    def last_fast_bar(self) -> Bar | None:
+        f = self._fast
+        return self._fast_bars[int(f.planned[f.count - 1])] if f.count else None  # type: ignore[index]
+
+    @property
+    def last_signal_time(self) -> datetime | None:
+        s = self._signal
+        return self._signal_bars[int(s.planned[s.count - 1])].time if s.count else None  # type: ignore[index]
+
+    @property
+    def signal_atr(self) -> float | None:
+        """The signal timeframe's ATR after the newest fed bar."""
+        n = self._signal.count
+        return self._s["atr"][n - 1] if n else None
+
+    # ------------------------------------------------------------------ features
+
+    def _compute_signal(self) -> None:
+        ic = self.settings.indicators
+        idx = self._signal.planned
+        cols = self._signal_cols
+        h, lo, c = cols["high"][idx], cols["low"][idx], cols["close"][idx]
+        atr = vz.atr(h, lo, c, ic.atr_period)
+        known = atr[~np.isnan(atr)]
+        base = vz.compact_then_spread(atr, vz.rolling_mean(known, ic.atr_baseline))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where((base != 0.0) & ~np.isnan(base), atr / base, np.nan)
+        rsi = vz.rsi(c, ic.rsi_period)
+        fast = vz.ema(c, ic.macd_fast)
+        slow = vz.ema(c, ic.macd_slow)
+        macd = fast - slow
+        ok = ~np.isnan(macd)
+        sig = vz.compact_then_spread(macd, vz.ema(macd[ok], ic.macd_signal))
+        hist = macd - sig
+        defined = np.flatnonzero(~np.isnan(hist))
+        self._hist_start = int(defined[0]) if len(defined) else len(hist)
+        sh, sl, _, _ = vz.swings(h, lo, ic.swing_side_bars)
+        self._hist = hist.tolist()
+        self._s = _lists(
+            close=c,
+            atr=atr,
+            ratio=ratio,
+            rsi=rsi,
+            ema_fast_slope=vz.slope(vz.ema(c, ic.ema_fast), ic.ema_slope_bars),
+            ema_slow_slope=vz.slope(vz.ema(c, ic.ema_slow), ic.ema_slope_bars),
+            bb=vz.bollinger_width(c, ic.bollinger_period, ic.bollinger_k),
+            swing_high=sh,
+            swing_low=sl,
+        )
+        self._snapshot = None
+        self._part = None
+
+    def _compute_fast(self) -> None:
+        s = self.settings
+        idx = self._fast.planned
+        cols = self._fast_cols
+        h, lo, c, v = cols["high"][idx], cols["low"][idx], cols["close"][idx], cols["volume"][idx]
+        secs = cols["epoch"][idx]
+        anchor_tf = s.vwap_anchor()
+        if anchor_tf is Timeframe.D1:
+            anchor = secs // 86_400
+        else:
+            anchor = np.array([anchor_tf.bucket_epoch(int(t)) for t in secs], dtype=np.int64)
+        vw = vz.session_vwap(anchor, h, lo, c, v, s.indicators.vwap_slope_bars)
+        spreads = cols["spread"][idx]
+        positive = np.flatnonzero(spreads > 0.0)
+        self._spread_at = positive.tolist()  # planned positions of the positive spreads
+        self._spreads = spreads[positive].tolist()
+        self._median = (-1, None)
+        self._f = _lists(
+            vwap=vw.value,
+            vwap_slope=vw.slope,
+            above=vw.above,
+            below=vw.below,
+            atr=vz.atr(h, lo, c, s.indicators.atr_period),
+        )
+        if s.trail.enabled:
+            hh, ll, mtr = vz.chandelier(h, lo, c, s.trail.period)
+            self._f.update(_lists(trail_high=hh, trail_low=ll, trail_tr=mtr))
+        self._snapshot = None
+
+    def _median_spread(self, i: int) -> float | None:
+        """The median of the last ``spread_median_bars`` positive spreads fed up to planned
+        position ``i``, as :class:`RollingMedian` keeps it: worked out only for the bars a
+        snapshot is asked for (a sort of ≤ 100 floats), not for every bar of the series."""
+        if self._median[0] == i:
+            return self._median[1]
+        k = bisect_right(self._spread_at, i)
+        value: float | None = None
+        if k:
+            srt = sorted(self._spreads[max(0, k - self.settings.rails.spread_median_bars) : k])
+            mid = len(srt) // 2
+            value = srt[mid] if len(srt) % 2 else (srt[mid - 1] + srt[mid]) / 2.0
+        self._median = (i, value)
+        return value
+
+    # ------------------------------------------------------------------ snapshot
+
+    def _signal_part(self, j: int) -> _Part:
+        """The signal-timeframe features after fed signal bar ``j`` (−1: none yet)."""
+        if j < 0:
+            return (None, None, None, None, None, None, (), None, None, None, None, None)
+        cached = self._part
+        if cached is not None and cached[0] == j:
+            return cached[1]
+        a = self._s
+        need = self.settings.indicators.macd_trend_bars
+        keep = max(need, 1)
+        first = self._hist_start
+        hist: tuple[float, ...] = ()
+        if j >= first and j - first + 1 >= need:
+            hist = tuple(self._hist[max(first, j - keep + 1) : j + 1])
+        bar = self._signal_bars[int(self._signal.planned[j])]  # type: ignore[index]
+        part: _Part = (
+            bar.time,
+            a["close"][j],
+            a["atr"][j],
+            a["ratio"][j],
+            a["rsi"][j],
+            a["rsi"][j - 1] if j > 0 else None,
+            hist,
+            a["ema_fast_slope"][j],
+            a["ema_slow_slope"][j],
+            a["bb"][j],
+            a["swing_high"][j],
+            a["swing_low"][j],
+        )
+        self._part = (j, part)
+        return part
+
+    def snapshot(self) -> SignalSnapshot | None:
+        """The snapshot for the bars fed so far; ``None`` before the first fast bar."""
+        i = self._fast.count - 1
+        if i < 0:
+            return None
+        j = self._signal.count - 1
+        if self._snapshot is not None and self._snap_key == (i, j):
+            return self._snapshot
+        bar = self._fast_bars[int(self._fast.planned[i])]  # type: ignore[index]
+        part = self._signal_part(j)
+        atr_ratio = part[3]
+        bb_width = part[9]
+        volatility = volatility_of(atr_ratio, self.settings)
+        structure = (
+            Structure.TREND
+            if bb_width is None or bb_width >= self._range_width
+            else Structure.RANGE
+        )
+        close_time = bar.time + self.fast_period
+        regime, weights = self._regimes.lookup(
+            close_time.hour,
+            atr_ratio,
+            bb_width,
+            volatility,
+            structure,
+        )
+        if self._cache_key != (j, regime):  # the M15 sub-scores read the regime
+            self._signal_cache = {}
+            self._cache_key = (j, regime)
+        f = self._f
+        snap = SignalSnapshot(
+            self.symbol,
+            self.settings,
+            bar,
+            close_time,
+            self.fast_period,
+            *part,
+            f["vwap"][i],
+            f["vwap_slope"][i],
+            int(f["above"][i] or 0),
+            int(f["below"][i] or 0),
+            f["atr"][i],
+            self._median_spread(i),
+            None,
+            regime,
+            weights,
+            self._signal_cache,
+        )
+        if "trail_high" in f:
+            tr = f["trail_tr"][i]
+            if tr is not None:
+                snap.trail = (f["trail_high"][i], f["trail_low"][i], tr)  # type: ignore[assignment]
+        self._snapshot = snap
+        self._snap_key = (i, j)
+        return snap

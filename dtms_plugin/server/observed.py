@@ -1,0 +1,143 @@
+"""The host as the server's engine sees it: the one host, plus the server's bookkeeping.
+
+The engine only knows :class:`hookspecs.HostView`. In ``dtms serve`` (the host's serve
+mode) it is given the serving host itself, wrapped here so that every action and every
+state change the engine reports is also counted (``/metrics``) and written to the history
+behind ``GET /dtms/actions``. Everything else (broker, market, clock, settings, carrying
+out an action) is the host's own: this adds bookkeeping and holds no broker of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hookspecs import Action, ActionResult, Broker, Clock, DefensiveState, HostView, MarketView
+from hookspecs.host import RunMode, ServeOptions
+
+from ..store import StoreError, StoreProtocol
+from .metrics import ServerMetrics
+
+
+class ObservedHost:
+    """A :class:`hookspecs.HostView` that delegates to ``host`` and keeps the server's
+    counters and action history."""
+
+    def __init__(
+        self, host: HostView, *, store: StoreProtocol, metrics: ServerMetrics | None = None
+    ) -> None:
+        self._host = host
+        self._store = store
+        self._metrics = metrics
+
+    @property
+    def broker(self) -> Broker:
+        return self._host.broker
+
+    @property
+    def market(self) -> MarketView:
+        return self._host.market
+
+    @property
+    def clock(self) -> Clock:
+        return self._host.clock
+
+    @property
+    def timeframe(self) -> str:
+        return self._host.timeframe
+
+    @property
+    def log(self) -> logging.Logger:
+        return self._host.log
+
+    @property
+    def mode(self) -> RunMode:
+        return self._host.mode
+
+    @property
+    def serve_options(self) -> ServeOptions | None:
+        return self._host.serve_options
+
+    def config_for(self, plugin_name: str) -> Mapping[str, Any]:
+        return self._host.config_for(plugin_name)
+
+    def data_dir(self, plugin_name: str) -> Path:
+        return self._host.data_dir(plugin_name)
+
+    async def execute(self, action: Action) -> ActionResult:
+        """The host carries the action out (and logs it). The action history is written by
+        the strategy once its own journal entry is settled; writing it here too would list
+        every action twice."""
+        result = await self._host.execute(action)
+        if self._metrics is not None:
+            self._metrics.action(action.kind.value, result.code.value)
+        return result
+
+    async def report_state_change(
+        self,
+        ticket: int,
+        old: DefensiveState,
+        new: DefensiveState,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        if self._metrics is not None:
+            self._metrics.transition(str(old), str(new))
+        await self._host.report_state_change(ticket, old, new, reason, details)
+        self.journal(
+            {"type": "state_change", "ticket": ticket, "from": str(old), "to": str(new),
+             "reason": reason}
+        )  # fmt: skip
+
+    def journal(self, entry: dict[str, Any]) -> None:
+        """Add a state change or an unregistration to the history behind
+        ``GET /dtms/actions``. A failed write is logged (by the store) and never undoes
+        or hides what already happened."""
+        entry["at"] = self.clock.now().isoformat()
+        try:
+            self._store.append_action(entry)
+        except StoreError:
+            self.log.error("could not journal %s for ticket %s", entry["type"], entry["ticket"])
+
+
+@dataclass
+class MonitorStatus:
+    """What ``/health`` and ``/dtms/status`` report about the monitoring loop.
+
+    Written only by the engine thread, read by the HTTP side: plain attribute reads and
+    writes, each atomic, so no lock is needed for a status snapshot.
+    """
+
+    running: bool = False
+    cycles: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_cycle_at: str | None = None  # engine clock (replayed time in a replay)
+    cycle_started: float | None = None  # time.monotonic() while a cycle runs
+    stopped_reason: str | None = None
+
+    def begin(self) -> None:
+        self.cycle_started = time.monotonic()
+
+    def succeeded(self, at: datetime) -> None:
+        self.cycles += 1
+        self.consecutive_failures = 0
+        self.last_cycle_at = at.isoformat()
+        self.cycle_started = None
+
+    def failed(self, exc: BaseException) -> None:
+        self.cycles += 1
+        self.failures += 1
+        self.consecutive_failures += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.cycle_started = None
+
+    def running_for(self) -> float:
+        started = self.cycle_started
+        return 0.0 if started is None else time.monotonic() - started

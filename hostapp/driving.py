@@ -1,0 +1,190 @@
+"""Driving one built host through a run: startup, the loop, shutdown, and the summary.
+
+Shared by ``hostapp run``/``replay`` (:mod:`hostapp.runner`) and the A/B comparison
+(:mod:`hostapp.ab`), which runs it several times; a module of its own so that neither of
+those imports the other's command code.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from hookspecs import ConfigError
+
+from . import app as appmod
+from .config import HostConfig
+from .loop import LoopStats
+from .outcomes import Outcome
+from .progress import ProgressBar
+from .report import summarize
+
+LOG_NAME = "hostapp.log"
+EXIT_INTERRUPTED = 130
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM → ask the loop to stop; a second SIGINT aborts at once."""
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self.stop = stop
+        self.count = 0
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.count > 1 and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        print(
+            f"\nhostapp: {signal.Signals(signum).name}, stopping after this cycle", file=sys.stderr
+        )
+        self.stop()
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+#: What ``drive`` runs around the loop, once the plugins have started: ``serve(app)``.
+Serve = Callable[[appmod.App], AbstractAsyncContextManager[Any]]
+
+
+async def drive(
+    app: appmod.App,
+    *,
+    progress: ProgressBar | None,
+    pace_seconds: float = 0.0,
+    serve: Serve | None = None,
+) -> LoopStats:
+    """startup → the loop until the data ends or a signal → shutdown (always).
+
+    ``serve`` (``--serve``) is entered after startup and left before shutdown, also when
+    the loop fails or is interrupted."""
+    plugins, host, loop = app.plugins, app.host, app.loop
+    with _StopOnSignal(loop.request_stop):
+        around = AsyncExitStack()
+        try:
+            await plugins.startup(host)
+            _refuse_broken_start(app)
+            if serve is not None:
+                await around.enter_async_context(serve(app))
+            if app.feed is not None:
+                stats = await loop.run_replay(
+                    app.feed, progress=progress, pace_seconds=pace_seconds
+                )
+            else:
+                stats = await loop.run_live(
+                    cycle_seconds=app.config.host.cycle_seconds,
+                    bar_source=_newest_bar(app),
+                    now_fn=app.clock.now,
+                )
+            app.plugin_reports = plugins.run_report(host)
+        finally:
+            if progress is not None:
+                progress.finish()
+            try:
+                await around.aclose()
+            finally:
+                await plugins.shutdown(host)
+    return stats
+
+
+#: Exceptions that mean a plugin's files or configuration are wrong (a state folder that
+#: is a file, no permission, a full disk): it will not recover by itself, so running on
+#: would only have it veto every order (docs/architecture.md §4, fail-safe values).
+_FATAL_AT_START = (
+    "ConfigError", "StoreError", "OSError", "PermissionError", "FileExistsError",
+    "FileNotFoundError", "IsADirectoryError", "NotADirectoryError", "OperationalError",
+    "DatabaseError",
+)  # fmt: skip
+
+
+def _refuse_broken_start(app: appmod.App) -> None:
+    """A ConfigError (exit 2, one line naming file and table) when a plugin's ``startup``
+    failed for a file-system or configuration reason."""
+    for info in app.plugins.listing():
+        error = info.error or ""
+        if error.startswith("startup: ") and error[9:].split(":", 1)[0] in _FATAL_AT_START:
+            raise ConfigError(
+                f"{app.config.source} [plugin.{info.name}]: cannot start: {error[9:]}"
+            )
+
+
+#: Trades (and state changes, actions) a live run's report keeps for its per-trade
+#: figures: a host that runs for months holds these, not every trade since it started.
+#: Counts (trades, closes by reason, actions) stay totals; win rate, R and the states
+#: reached cover the newest ``LIVE_WINDOW``.
+LIVE_WINDOW = 1000
+
+
+def bound_for_live(app: appmod.App) -> None:
+    """Keep a live run's report figures in a window (:data:`LIVE_WINDOW`); a replay keeps
+    every trade, which its charts and A/B need."""
+    app.loop.stats.bound(LIVE_WINDOW)
+    app.recorder.bound(LIVE_WINDOW)
+
+
+def release(app: appmod.App) -> None:
+    """Let go of the paper account file, if any, once the report has read the account."""
+    fn = getattr(app.broker, "release", None)
+    if callable(fn):
+        fn()
+
+
+def _newest_bar(app: appmod.App) -> Callable[[str], Any]:
+    def newest(symbol: str) -> Any:
+        bars = app.market.bars(symbol, app.timeframe, 1)
+        return bars[-1] if bars else None
+
+    return newest
+
+
+def closed_positions(app: appmod.App, stats: LoopStats) -> list[Any]:
+    """Every position the run closed, with its realised profit: the broker's record, or
+    the loop's when the broker keeps none."""
+    closed_trades = getattr(app.broker, "closed_trades", None)
+    return list(closed_trades()) if callable(closed_trades) else [t for _, t, _ in stats.closes]
+
+
+def run_summary(
+    app: appmod.App,
+    stats: LoopStats,
+    extra: Mapping[str, Any],
+    trades: Sequence[Outcome] | None = None,
+) -> dict[str, Any]:
+    return summarize(
+        stats=stats,
+        recorder=app.recorder,
+        closed=closed_positions(app, stats),
+        open_positions=app.broker.positions(),
+        trades=trades,
+        start_balance=app.start_balance,
+        balance=app.broker.account().balance,
+        extra={
+            **extra,
+            "dtms": app.plugins.is_enabled("dtms"),
+            "plugins": app.plugins.names,
+            "symbols": list(app.loop.symbols),
+            "timeframe": app.timeframe,
+            "base_timeframe": app.base_timeframe,
+            "plugin_reports": app.plugin_reports,
+        },
+    )
+
+
+def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:
+    """Every plugin's state under an empty ``<report>/<name>`` (``host.data_dir``)."""
+    state = report / name
+    shutil.rmtree(state, ignore_errors=True)
+    return appmod.with_data_root(config, state)

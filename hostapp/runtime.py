@@ -1,0 +1,151 @@
+"""The broker, market and clock of the host's headless mode (``hostapp serve``).
+
+A serving host trades on an account another process drives, so its market and clock come
+from that account, not from a feed of its own:
+
+Paper: the trading host (``hostapp run --live``) drives prices into the shared account
+file named by ``[host.paper] account_file``; the serving host opens the same file, so it
+sees the trading host's positions and quotes and its actions reach that account. The file
+also keeps the closed bars the trading host fed (:class:`~hostapp.brokers.paper_market.
+PaperTerminalMarket` reads them, resampled to any timeframe), so both see exactly the same
+bars, whatever their data and seed. Only for a symbol the file has no bar of yet does the
+serving host fall back to rebuilding the series from ``[host] data`` (and ``--seed`` /
+``--days``, which must then match the trading host's). Its clock is the newest quote time
+in the file, so a replaying host drives the serving host's time.
+
+MT5: the terminal is the shared account; bars come from it and the clock is the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hookspecs import Bar, Broker, Clock, ConfigError, MarketView, parse_settings
+
+from .clock import SystemClock
+from .config import HostConfig
+from .market.feed import ReplayFeed
+
+log = logging.getLogger("hostapp.serve")
+
+
+@dataclass
+class Runtime:
+    """What a serving host trades on. ``close`` releases the broker connection."""
+
+    broker: Broker
+    market: MarketView
+    clock: Clock
+    close: Callable[[], None] | None = None
+
+
+class SharedPaperMarket:
+    """MarketView and Clock beside a paper host sharing an account file.
+
+    ``now()`` is the newest quote time in the account file (the close time of the last bar
+    the trading host fed); bars are those of the rebuilt series closed by then. If the time
+    goes back (the trading host started a new run on the same file), the replay starts over.
+    """
+
+    def __init__(
+        self, broker: Broker, series: Mapping[str, Iterable[Bar]], base_timeframe: str
+    ) -> None:
+        from .app import first_time
+
+        self._broker = broker
+        self._series = series  # streamed builtin data: read as the clock reaches it
+        self._base = base_timeframe
+        self._feed = ReplayFeed(series, base_timeframe=base_timeframe)
+        self._start = min(t for bars in series.values() if (t := first_time(bars)) is not None)
+
+    def now(self) -> datetime:
+        times = [q.time for s in self._series if (q := self._broker.quote(s)) is not None]
+        now = max(times) if times else self._start
+        current = self._feed.now
+        if current is not None and now < current:
+            log.warning("the shared account's time went back to %s: replaying anew", now)
+            self._feed = ReplayFeed(self._series, base_timeframe=self._base)
+        self._feed.advance(now)
+        return now
+
+    @property
+    def base_timeframe(self) -> str:
+        return self._base
+
+    def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
+        if symbol not in self._series:
+            return []
+        return self._feed.bars(symbol, timeframe, count)
+
+
+class PaperServerMarket:
+    """The serving host's MarketView and Clock on a paper account file: the file's bars
+    (what the trading host fed) for every symbol that has any, else the rebuilt series."""
+
+    def __init__(self, terminal: Any, fallback: SharedPaperMarket) -> None:
+        self._terminal = terminal
+        self._fallback = fallback
+        self._from_file: set[str] = set()  # once a symbol has bars in the file, it keeps them
+
+    def now(self) -> datetime:
+        return self._fallback.now()
+
+    @property
+    def base_timeframe(self) -> str:
+        """The account file's bars (the trading host's data) when it wrote any, else the
+        rebuilt series'; both come from the same ``[host] data``."""
+        return str(self._terminal.base_timeframe)
+
+    def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
+        if symbol in self._from_file or self._terminal.has_bars(symbol):
+            self._from_file.add(symbol)
+            return self._terminal.bars(symbol, timeframe, count)
+        return self._fallback.bars(symbol, timeframe, count)
+
+
+def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runtime:
+    from .app import streamed_config_series, symbol_infos
+    from .brokers.paper import PaperBroker, PaperSettings
+    from .brokers.paper_market import PaperTerminalMarket
+
+    where = f"{config.source} [host.paper]"
+    paper = parse_settings(PaperSettings, config.host.paper, where)
+    if not paper.account_file:
+        raise ConfigError(
+            f"{where}: key 'account_file' is required for serve with the paper broker"
+            " (the serving host trades on the account file the trading host drives)"
+        )
+    series, base = streamed_config_series(config, days=days, seed=seed)
+    broker = PaperBroker(symbols=symbol_infos(series), settings=paper, timeframe=base)
+    terminal = PaperTerminalMarket(paper.account_file, base)
+    market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base))
+
+    def close() -> None:
+        terminal.close()
+        broker.release()
+
+    return Runtime(broker=broker, market=market, clock=market, close=close)
+
+
+def _mt5_runtime(config: HostConfig) -> Runtime:
+    from .brokers.mt5 import create_mt5_broker
+    from .brokers.mt5_market import Mt5Market
+    from .brokers.mt5_settings import Mt5Settings
+
+    mt5 = parse_settings(Mt5Settings, config.host.mt5, f"{config.source} [host.mt5]")
+    broker = create_mt5_broker(mt5, symbols=config.host.symbols)
+    return Runtime(
+        broker=broker, market=Mt5Market(broker), clock=SystemClock(), close=broker.close_connection
+    )
+
+
+def build_runtime(config: HostConfig, *, seed: int = 0, days: float | None = None) -> Runtime:
+    """The broker, market and clock ``config`` describes for a serving host. Raises
+    ConfigError for configuration problems and BrokerError when MT5 cannot connect."""
+    if config.host.broker == "mt5":
+        return _mt5_runtime(config)
+    return _paper_runtime(config, seed=seed, days=days)

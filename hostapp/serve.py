@@ -1,0 +1,229 @@
+"""``hostapp serve``: the host's headless mode.
+
+A serving host trades nothing of its own: no plugin proposes or vetoes orders here. It
+opens the broker connection (:mod:`hostapp.runtime`: the account the trading host drives),
+runs a monitoring loop (``on_cycle`` every ``--monitor-seconds``, default ``[host]
+cycle_seconds``) and serves one aiohttp app with the routes plugins contribute through
+``web_routes`` (:mod:`hostapp.web`). Only the plugins that serve something are loaded: a
+strategy or an exit manager belongs to the trading host beside it. ``dtms serve`` is this
+mode under the DTMS plugin's name (see docs/architecture.md, "Run modes").
+
+Start-up failures print one line and exit 2 (configuration) or 1 (a broker that cannot
+connect, a port that cannot be bound); SIGINT or SIGTERM stops cleanly with exit code 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sqlite3
+import sys
+from contextlib import AsyncExitStack
+from typing import Any
+
+from hookspecs import BrokerError, ConfigError, ServeOptions
+
+from .config import HostConfig, load_config
+from .errors import PluginError
+from .host import Host
+from .loader import load_plugins
+from .pluginhost import PluginHost
+from .runtime import Runtime, build_runtime
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+#: ``--port`` when not given.
+DEFAULT_PORT = 8001
+
+log = logging.getLogger("hostapp.serve")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``hostapp serve`` (and of its aliases)."""
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 8001; 0: any)")
+    p.add_argument(
+        "--config", default=None, help="plugins.toml (default ./plugins.toml if present)"
+    )
+    p.add_argument(
+        "--monitor-seconds",
+        type=float,
+        default=None,
+        help="seconds between monitoring cycles (default: each plugin's own, e.g."
+        " [plugin.dtms] monitor_seconds; the host's loop: [host] cycle_seconds)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the builtin feed: the host's --seed"
+    )
+    p.add_argument(
+        "--days", type=float, default=None, help="days of the builtin feed: the host's --days"
+    )
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    p.add_argument("--log-json", action="store_true", help="log one JSON object per line")
+    p.add_argument(
+        "--insecure-no-token",
+        action="store_true",
+        help="serve a non-loopback --host without a token (anyone who reaches it can use"
+        " the plugins' routes)",
+    )
+
+
+def serve_command(args: argparse.Namespace, prog: str = "hostapp") -> int:
+    from .logs import configure_logging
+
+    configure_logging(json=args.log_json, level=args.log_level)
+    return asyncio.run(_serve(args, prog))
+
+
+def _options(args: argparse.Namespace, config: HostConfig) -> ServeOptions:
+    monitor = args.monitor_seconds
+    if monitor is not None and not (monitor > 0 and monitor != float("inf")):  # NaN too
+        raise ConfigError(f"monitor_seconds: must be a finite number > 0, got {monitor!r}")
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"port: must be 0..65535, got {args.port!r}")
+    return ServeOptions(
+        bind=args.host,
+        port=args.port,
+        monitor_seconds=monitor,
+        insecure=args.insecure_no_token,
+        broker=config.host.broker,
+        symbols=tuple(config.host.symbols),
+    )
+
+
+def _serving_plugins(config: HostConfig) -> PluginHost:
+    """The enabled plugins that implement ``web_routes``, loaded on their own: a serving
+    host runs no strategy and no exit manager (the trading host does)."""
+    quiet = logging.getLogger("hostapp.plugins")
+    level = quiet.level
+    # The loader's lines would say, for every plugin left out, that the allow-list below
+    # left it out; a failing plugin is still an ERROR.
+    quiet.setLevel(logging.ERROR)
+    try:
+        everything = load_plugins(config)
+        serving = [
+            r.name
+            for r in everything.listing()
+            if r.status == "enabled" and "web_routes" in r.hooks
+        ]
+        plugins = load_plugins(config, env={"HOSTAPP_LOAD_PLUGINS": ",".join(serving)})
+    finally:
+        quiet.setLevel(level)
+    return plugins
+
+
+def _where(config: HostConfig, exc: BaseException) -> str:
+    """The file and key behind a broker that cannot open: the paper account file."""
+    if isinstance(exc, sqlite3.Error | OSError) and config.host.broker == "paper":
+        account = config.host.paper.get("account_file")
+        return f"{config.source} [host.paper] key 'account_file' ({account}): "
+    return ""
+
+
+class _Unavailable:
+    """Stands in for a broker, market and clock that could not be built: a plugin that
+    touches it while configuring raises the build's error, after the plugin checked its
+    own settings, so a mistake in a plugin's table is reported first, as before it
+    needed the broker."""
+
+    def __init__(self, exc: ConfigError) -> None:
+        self._exc = exc
+
+    def __getattr__(self, name: str) -> Any:
+        raise self._exc
+
+
+async def _serve(args: argparse.Namespace, prog: str) -> int:
+    try:
+        config = load_config(args.config)
+        options = _options(args, config)
+        plugins = _serving_plugins(config)
+    except (ConfigError, PluginError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    problem: ConfigError | None = None
+    try:
+        runtime = await asyncio.to_thread(build_runtime, config, seed=args.seed, days=args.days)
+    except (ConfigError, sqlite3.Error, OSError, ValueError) as exc:
+        problem = ConfigError(f"{_where(config, exc)}{exc}")
+        missing: Any = _Unavailable(problem)
+        runtime = Runtime(broker=missing, market=missing, clock=missing)
+    except (BrokerError, ImportError) as exc:
+        print(f"{prog}: cannot start: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        return await _run(prog, config, options, plugins, runtime, problem)
+    finally:
+        if runtime.close is not None:
+            runtime.close()
+
+
+async def _run(
+    prog: str,
+    config: HostConfig,
+    options: ServeOptions,
+    plugins: PluginHost,
+    runtime: Runtime,
+    problem: ConfigError | None,
+) -> int:
+    from .web import serving
+
+    host = Host(
+        runtime.broker,
+        runtime.market,
+        runtime.clock,
+        config,
+        plugins,
+        log=logging.getLogger("hostapp.host"),
+        mode="serve",
+        serve_options=options,
+    )
+    try:
+        plugins.configure(host)
+        if problem is not None:
+            raise problem
+    except ConfigError as exc:
+        print(f"{prog}: cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with AsyncExitStack() as stack:
+            await plugins.startup(host)
+            stack.push_async_callback(plugins.shutdown, host)
+            try:
+                url, _ = await stack.enter_async_context(
+                    serving(plugins, host, options.port, bind=options.bind)
+                )
+            except ConfigError as exc:  # a port that cannot be bound
+                print(f"{prog}: {exc}", file=sys.stderr)
+                return EXIT_FAILURE
+            except Exception as exc:  # a plugin's app that cannot start (its files)
+                print(f"{prog}: cannot start: {exc}", file=sys.stderr)
+                return EXIT_CONFIG
+            print(f"{prog}: serving on {url.rstrip('/')}", file=sys.stderr, flush=True)
+            period = options.monitor_seconds or config.host.cycle_seconds
+            monitor = asyncio.create_task(_monitor(plugins, host, period), name="host-monitor")
+            try:
+                await stop.wait()
+            finally:
+                monitor.cancel()
+                await asyncio.gather(monitor, return_exceptions=True)
+            print(f"{prog}: stopping", file=sys.stderr, flush=True)
+            return EXIT_OK
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _monitor(plugins: PluginHost, host: Host, period: float) -> None:
+    """The serving host's monitoring loop: ``on_cycle`` for every serving plugin. Each
+    plugin's failures are isolated by the PluginHost; this loop itself never dies of one."""
+    while True:
+        await plugins.on_cycle(host, host.clock.now())
+        await asyncio.sleep(period)

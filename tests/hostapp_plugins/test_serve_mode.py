@@ -1,0 +1,79 @@
+"""``hostapp serve``: one web app mounts what the plugins contribute through ``web_routes``
+(route definitions, or one application of a plugin's own at the root, whose middlewares
+answer its paths and the paths nobody routes), and the command itself as a real process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from hookspecs import hookimpl
+from hostapp.testing import make_host
+
+
+class Pages:
+    @hookimpl
+    def web_routes(self) -> list[Any]:
+        async def hello(request: web.Request) -> web.Response:
+            return web.json_response({"from": "pages"})
+
+        return [web.get("/hello", hello)]
+
+
+class WholeApp:
+    """A plugin with an app of its own: a middleware that answers errors as JSON."""
+
+    @hookimpl
+    def web_routes(self) -> list[Any]:
+        @web.middleware
+        async def as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except web.HTTPException as exc:
+                return web.json_response({"error": exc.reason}, status=exc.status)
+
+        async def status(request: web.Request) -> web.Response:
+            return web.json_response({"from": "app"})
+
+        app = web.Application(middlewares=[as_json])
+        app.router.add_get("/api/status", status)
+        return [app]
+
+
+async def test_route_definitions_and_a_whole_app_are_served_side_by_side() -> None:
+    from hostapp.web import serving
+
+    host = make_host(None, None, None)  # type: ignore[arg-type]
+    host.plugins.register("pages", Pages())
+    host.plugins.register("app", WholeApp())
+    async with serving(host.plugins, host, 0) as (url, names), aiohttp.ClientSession() as s:
+        assert names == ["app", "pages"]  # plugin order: by name
+        async with s.get(url + "hello") as r:
+            assert (r.status, await r.json()) == (200, {"from": "pages"})
+        async with s.get(url + "api/status") as r:
+            assert (r.status, await r.json()) == (200, {"from": "app"})
+        async with s.post(url + "api/status") as r:  # the app's own 405, as JSON
+            assert (r.status, await r.json()) == (405, {"error": "Method Not Allowed"})
+        async with s.get(url + "nowhere") as r:  # nobody routes it: the app answers
+            assert (r.status, await r.json()) == (404, {"error": "Not Found"})
+
+
+def test_hostapp_serve_refuses_paper_without_an_account_file_in_one_line(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "plugins.toml"
+    config.write_text('[host]\nbroker = "paper"\nsymbols = ["XAUUSD"]\n[plugins]\ndisabled = []\n')
+    hostapp = Path(sys.executable).with_name("hostapp")
+    done = subprocess.run(
+        [str(hostapp), "serve", "--config", str(config), "--port", "0"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hostapp: cannot start: "), lines
+    assert "[host.paper]: key 'account_file' is required" in lines[0]
