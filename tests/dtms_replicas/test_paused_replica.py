@@ -63,7 +63,7 @@ def test_a_paused_replica_cannot_write_after_its_lease(
         assert held
 
         def moves(log: Path) -> int:
-            return len(re.findall(r"dtms_plugin.server: action ", log.read_text()))
+            return len(re.findall(r" INFO [\w.]+: action \w+ on ticket ", log.read_text()))
 
         before = moves(paused.server.log)
         push_bars(account, zigzag(1, first=bar))
