@@ -52,7 +52,7 @@ def serve_child(port: int, state_dir: str) -> None:
     from dtms_plugin.settings import DtmsSettings
     from hookspecs import OrderRequest
     from hostapp.clock import SimClock
-    from hostapp.testing import T0, MemoryBroker, MemoryMarket, bars_from_closes
+    from hostapp.testing import T0, MemoryBroker, MemoryMarket, bars_from_closes, make_host
 
     closes = [2000.0 + (i % 40) * 0.5 for i in range(400)]
     market = MemoryMarket({"XAUUSD": bars_from_closes(closes, start=T0)})
@@ -67,7 +67,7 @@ def serve_child(port: int, state_dir: str) -> None:
         monitor_seconds=3600.0,  # one cycle at start: measure the API, not the engine
         max_batch_tickets=TICKETS,
     )
-    app = create_app(settings, broker=broker, market=market, clock=clock)
+    app = create_app(settings, host=make_host(broker, market, clock))
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
