@@ -150,20 +150,9 @@ class Trading:
             problem = stops_problem(direction, sl, tp, bid, ask, info)
             if problem:
                 return ActionResult.failure(ResultCode.INVALID_STOPS, f"{label}: {problem}")
-            return {
-                "action": self.c.deal,
-                "symbol": symbol,
-                "volume": lots,
-                "type": order_type,
-                "price": snap_price(ask if direction == "buy" else bid, grid, info.digits),
-                "sl": sl or 0.0,
-                "tp": tp or 0.0,
-                "deviation": self.settings.deviation,
-                "magic": magic,
-                "comment": comment,
-                "type_time": self.c.gtc,
-                "type_filling": filling,
-            }
+            price = snap_price(ask if direction == "buy" else bid, grid, info.digits)
+            request = self._deal_request(symbol, lots, order_type, price, magic, comment, filling)
+            return {**request, "sl": sl or 0.0, "tp": tp or 0.0}
 
         footprint = Footprint(symbol, order_type, magic, before=before)
 
@@ -186,6 +175,31 @@ class Trading:
             guard_price=guard_price,
         )
         return self.sender.run(op)
+
+    def _deal_request(
+        self,
+        symbol: str,
+        lots: float,
+        order_type: int,
+        price: float,
+        magic: int,
+        comment: str,
+        filling: int | None,
+    ) -> Raw:
+        """The fields every market deal carries, an open's or a close's alike: an open adds
+        its stops, a close the position it closes."""
+        return {
+            "action": self.c.deal,
+            "symbol": symbol,
+            "volume": lots,
+            "type": order_type,
+            "price": price,
+            "deviation": self.settings.deviation,
+            "magic": magic,
+            "comment": comment,
+            "type_time": self.c.gtc,
+            "type_filling": filling,
+        }
 
     def _opened_position(self, fill: Fill, fp: Footprint, hedging: bool) -> int | None:
         """The position an executed open belongs to: its deal's ``position_id`` (the order
@@ -309,19 +323,12 @@ class Trading:
             frozen = freeze_problem(direction, cur_sl, cur_tp, bid, ask, info)
             if frozen:
                 return ActionResult.failure(ResultCode.FROZEN, f"{label}: {frozen}")
-            return {
-                "action": self.c.deal,
-                "symbol": symbol,
-                "volume": lots,
-                "type": closing,
-                "position": ticket,
-                "price": snap_price(bid if direction == "buy" else ask, grid, info.digits),
-                "deviation": self.settings.deviation,
-                "magic": self.settings.magic,
-                "comment": self.settings.comment[:MAX_COMMENT],
-                "type_time": self.c.gtc,
-                "type_filling": filling,
-            }
+            price = snap_price(bid if direction == "buy" else ask, grid, info.digits)
+            comment = self.settings.comment[:MAX_COMMENT]
+            request = self._deal_request(
+                symbol, lots, closing, price, self.settings.magic, comment, filling
+            )
+            return {**request, "position": ticket}
 
         def settle(fill: Fill, message: str) -> ActionResult:
             """A full close that leaves volume open is no success: the caller must go on
