@@ -36,7 +36,7 @@ from hookspecs import (
     parse_settings,
 )
 
-from .clock import SimClock, SystemClock
+from .clock import ScaledClock, SimClock, SystemClock
 from .config import HostConfig
 from .exits import ExitManager
 from .host import Host
@@ -60,7 +60,7 @@ class App:
     config: HostConfig
     broker: Broker
     market: MarketView
-    clock: SimClock | SystemClock
+    clock: SimClock | SystemClock | ScaledClock
     host: Host
     plugins: PluginHost
     recorder: RunRecorder
@@ -367,9 +367,12 @@ def build_sim_app(
     env: Mapping[str, str] | None = None,
     shared_account: bool = False,
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
+    speed: float | None = None,
 ) -> App:
     """A paper host over ``series``. The paper account lives in memory unless
     ``shared_account`` (a backtest must never touch an account file others use).
+    ``speed``: the data's time runs that many times faster than the wall clock from now
+    on (a :class:`ScaledClock`, ``run --live --speed``) instead of bar by bar.
     ``entries``: open exactly these orders instead of the strategies' (the same-entries
     half of an A/B, :mod:`hostapp.compare`).
     Raises ConfigError for bad settings (including a plugin's ``configure``)."""
@@ -381,7 +384,7 @@ def build_sim_app(
     if not starts:
         raise ConfigError("no bars to replay")
     config = with_host(config, symbols=list(series), timeframe=timeframe)
-    clock = SimClock(min(starts))
+    clock = SimClock(min(starts)) if speed is None else ScaledClock(min(starts), speed)
     feed = ReplayFeed(series, base_timeframe=base_timeframe)
     table = dict(config.host.paper)
     if not shared_account:
@@ -440,7 +443,7 @@ def _assemble(
     config: HostConfig,
     broker: Broker,
     market: MarketView,
-    clock: SimClock | SystemClock,
+    clock: SimClock | SystemClock | ScaledClock,
     symbols: list[str],
     timeframe: str,
     base_timeframe: str,

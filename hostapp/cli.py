@@ -52,6 +52,17 @@ def _port(text: str) -> int:
     return port
 
 
+def _speed(text: str) -> float:
+    """``--speed``: how many times faster than real time, a number more than 0."""
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < speed < float("inf"):  # NaN too
+        raise argparse.ArgumentTypeError(f"expected a number more than 0, got {text}")
+    return speed
+
+
 def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     from importlib.metadata import version
 
@@ -72,6 +83,14 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the synthetic feed")
     p.add_argument("--report", metavar="DIR", default=None, help="write a report to DIR")
     p.add_argument("--live", action="store_true", help="run against the wall clock")
+    p.add_argument(
+        "--speed",
+        type=_speed,
+        default=None,
+        metavar="N",
+        help="with --live on paper: play the feed N times faster than real time (bars, "
+        "cycles, DTMS's clock and deadlines alike; 120: an M5 bar every 2.5 s)",
+    )
     p.add_argument(
         "--no-compare",
         dest="compare",

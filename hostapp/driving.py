@@ -19,6 +19,7 @@ from typing import Any
 from hookspecs import ConfigError
 
 from . import app as appmod
+from .clock import ScaledClock
 from .config import HostConfig
 from .loop import LoopStats
 from .outcomes import Outcome
@@ -79,7 +80,14 @@ async def drive(
             _refuse_broken_start(app)
             if serve is not None:
                 await around.enter_async_context(serve(app))
-            if app.feed is not None:
+            if app.feed is not None and isinstance(app.clock, ScaledClock):
+                stats = await loop.run_scaled(
+                    app.feed,
+                    app.clock,
+                    cycle_seconds=app.config.host.cycle_seconds,
+                    progress=progress,
+                )
+            elif app.feed is not None:
                 stats = await loop.run_replay(
                     app.feed, progress=progress, pace_seconds=pace_seconds
                 )

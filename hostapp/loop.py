@@ -30,7 +30,7 @@ import contextlib
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from hookspecs import Bar, Broker, BrokerError, HostView, MarketView, OrderRequest, Trade
@@ -61,6 +61,12 @@ class LoopClock(Protocol):
     """A :class:`~hostapp.clock.SimClock` (replay: the loop sets it) or the system clock."""
 
     def now(self) -> datetime: ...
+
+
+class ScaledLoopClock(LoopClock, Protocol):
+    """A :class:`~hostapp.clock.ScaledClock`: its own pace, which the loop waits in."""
+
+    def wall_seconds(self, seconds: float) -> float: ...
 
 
 ProgressFn = Callable[[int, int], None]
@@ -340,6 +346,50 @@ class TradingLoop:
             if pace_seconds > 0 and self._wake is not None:
                 await _sleep_or_wake(self._wake, pace_seconds)
         if progress is not None and i != total and not self.stats.interrupted:
+            progress(i, i)  # a streamed feed's count was a bound: it ends at 100 %
+        return self.stats
+
+    async def run_scaled(
+        self,
+        feed: Any,
+        clock: ScaledLoopClock,
+        *,
+        cycle_seconds: float,
+        progress: ProgressFn | None = None,
+    ) -> LoopStats:
+        """Play ``feed`` on ``clock`` (``--speed``): each step's bars once the clock reaches
+        the step's time, one cycle per step as in a replay (a run that fell behind catches
+        up), and between steps a cycle without new bars every ``cycle_seconds`` of the
+        clock's time, as a live host watches prices between bars. Every wait is the
+        clock's time converted to the wall's, so the whole run keeps one pace."""
+        total: int = feed.step_count()
+        tf = self._tf_seconds
+        aligned = tf == timeframe_seconds(feed.base_timeframe)
+        self._aio = asyncio.get_running_loop()
+        self._wake = wake = asyncio.Event()
+        steps = iter(feed.steps())
+        due: datetime | None = next(steps, None)
+        watch: datetime | None = None  # the next cycle without a new bar
+        i = 0
+        while due is not None and not self.stop_requested:
+            now = clock.now()
+            if due <= now:
+                new_bars = feed.advance(due)
+                if new_bars:
+                    await self.cycle(due, new_bars, aligned or to_epoch(due) % tf == 0)
+                i += 1
+                if progress is not None:
+                    progress(i, max(total, i))
+                watch = due + timedelta(seconds=cycle_seconds)
+                due = next(steps, None)
+                continue
+            if watch is not None and now >= watch:
+                await self.cycle(now, {}, False)
+                watch = now + timedelta(seconds=cycle_seconds)
+            until = due if watch is None else min(due, watch)
+            await _sleep_or_wake(wake, clock.wall_seconds((until - clock.now()).total_seconds()))
+        self.stats.interrupted = self.stop_requested
+        if progress is not None and due is None and i != total:
             progress(i, i)  # a streamed feed's count was a bound: it ends at 100 %
         return self.stats
 

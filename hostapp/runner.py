@@ -99,6 +99,7 @@ def run_command(args: argparse.Namespace) -> int:
     report = Path(args.report) if args.report else DEFAULT_REPORT
     seed = args.seed if args.seed is not None else 0
     serve = _serve_option(args)
+    speed = _speed_option(args, config)
     if args.live and config.host.broker == "mt5":
         _setup_logging(report, getattr(args, "log_json", False))
         try:
@@ -127,7 +128,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _setup_logging(report, getattr(args, "log_json", False))
     if args.live:
-        return _paper_live(args, config, streamed, base, report, serve, extra)
+        return _paper_live(config, streamed, base, report, serve, extra, speed)
     from . import ab
 
     replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
@@ -154,20 +155,41 @@ def run_command(args: argparse.Namespace) -> int:
     return _exit_code(run.interrupted)
 
 
+def _speed_option(args: argparse.Namespace, config: HostConfig) -> float | None:
+    """``--speed N``: a paper live run played N times faster than real time."""
+    speed: float | None = getattr(args, "speed", None)
+    if speed is None:
+        return None
+    if not args.live:
+        raise ConfigError("--speed sets the pace of a live run: add --live")
+    if config.host.broker == "mt5":
+        raise ConfigError(
+            f'{config.source} [host] broker = "mt5": --speed plays the paper feed, '
+            "MetaTrader's market runs in real time"
+        )
+    return speed
+
+
 def _paper_live(
-    args: argparse.Namespace,
     config: HostConfig,
     series: Mapping[str, Iterable[Any]],
     base: str,
     report: Path,
     serve: Serve | None,
     extra: Mapping[str, Any],
+    speed: float | None = None,
 ) -> int:
-    """``hostapp run --live`` on paper: the synthetic feed paced on the wall clock, on
-    the shared account file, with the configured DTMS state."""
-    app = appmod.build_sim_app(config, series, base_timeframe=base, shared_account=True)
+    """``hostapp run --live`` on paper: the synthetic feed on the shared account file,
+    with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
+    of the wall clock; with it, the data's own time ``speed`` times faster than the wall
+    clock (a bar when the clock reaches its close, a cycle every ``cycle_seconds`` of it)."""
+    app = appmod.build_sim_app(
+        config, series, base_timeframe=base, shared_account=True, speed=speed
+    )
     bound_for_live(app)
     extra = {**extra, "recent_window": LIVE_WINDOW}
+    if speed is not None:
+        extra["speed"] = speed
     pace = config.host.cycle_seconds
     stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
     summary = run_summary(app, stats, extra)
