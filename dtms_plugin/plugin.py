@@ -137,13 +137,14 @@ class DtmsPlugin:
         return defensive.answer(self._store, ticket, host.clock.now(), settings)[0]
 
     @hookimpl
-    def web_routes(self) -> list[Any]:
-        """The dashboard and API over the started strategy (see :mod:`dtms_plugin.web`)."""
+    def web_routes(self, host: HostView) -> list[Any]:
+        """The dashboard and API over the started strategy (see :mod:`dtms_plugin.web`),
+        on the host's clock: the one the engine runs on."""
         if self._server is not None:
             return [self._server]
         from .web import routes  # aiohttp's server side only when the host serves
 
-        return list(routes(self.strategy, self.settings))
+        return list(routes(self.strategy, self.settings, host.clock.now))
 
     @hookimpl
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:

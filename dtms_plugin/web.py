@@ -16,7 +16,8 @@ are public).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -62,9 +63,14 @@ def _behind(middleware: Middleware, inner: Handler) -> Handler:
     return handler
 
 
-def routes(strategy: Strategy | None, settings: DtmsSettings | None) -> list[web.RouteDef]:
+def routes(
+    strategy: Strategy | None,
+    settings: DtmsSettings | None,
+    now: Callable[[], datetime] | None = None,
+) -> list[web.RouteDef]:
     """The routes for the started ``strategy``; none before it started (or when its
-    startup failed: there is nothing to show)."""
+    startup failed: there is nothing to show). ``now``: the host's clock, which the
+    engine stamps the account's defensive mode with (a paper run's data time)."""
     if strategy is None or settings is None:
         return []
     store: StoreProtocol = getattr(strategy, "store")  # noqa: B009 - both strategies have one
@@ -77,7 +83,7 @@ def routes(strategy: Strategy | None, settings: DtmsSettings | None) -> list[web
     if strategy.name == "remote":
         table = _remote(settings.api_url, metrics)
     else:
-        table = _local(store, metrics)
+        table = _local(store, metrics, now or (lambda: datetime.now(UTC)))
     return [web.get(path, _guarded(h, guards), allow_head=False) for path, h in table]
 
 
@@ -90,13 +96,15 @@ def _remote(api_url: str, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
     return [("/", to_server), ("/metrics", metrics_handler(metrics))]
 
 
-def _local(store: StoreProtocol, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
+def _local(
+    store: StoreProtocol, metrics: ServerMetrics, now: Callable[[], datetime]
+) -> list[tuple[str, Handler]]:
     async def trades(request: web.Request) -> web.Response:
-        defensive, mode = wall_clock_mode(store)
+        defensive, mode = wall_clock_mode(store, now())
         return web.json_response(all_trades(store, account_defensive=defensive, account_mode=mode))
 
     async def status(request: web.Request) -> web.Response:
-        return web.json_response(store_status(store))
+        return web.json_response(store_status(store, now()))
 
     async def actions(request: web.Request) -> web.Response:
         raw = request.query.get("ticket")

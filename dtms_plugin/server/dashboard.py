@@ -144,20 +144,25 @@ def all_trades(
     return {"trades": trades, "unknown": [], "account_mode": account_mode}
 
 
-def _wall_clock_mode(store: StoreProtocol) -> tuple[bool, dict[str, str] | None]:
+def _wall_clock_mode(
+    store: StoreProtocol, now: datetime | None = None
+) -> tuple[bool, dict[str, str] | None]:
+    """The account's defensive mode as of ``now``: the clock of the engine that set it
+    (a host's, which a paper run plays at its data's time), else the wall clock."""
     mode = store.get_account_mode()
-    if mode is None or not account_defensive(mode, datetime.now(UTC)):
+    if mode is None or not account_defensive(mode, now or datetime.now(UTC)):
         return False, None
     return True, {"until": mode[0].isoformat(), "reason": mode[1]}
 
 
-def store_status(store: StoreProtocol) -> dict[str, Any]:
-    """What the page needs of ``/dtms/status`` when no engine runs in this process."""
+def store_status(store: StoreProtocol, now: datetime | None = None) -> dict[str, Any]:
+    """What the page needs of ``/dtms/status`` when no engine runs in this process
+    (``now``: the engine's clock, as for :func:`_wall_clock_mode`)."""
     records = store.records()
     counts = {s.value: 0 for s in DefensiveState}
     for record in records.values():
         counts[record_state(record)] += 1
-    defensive, mode = _wall_clock_mode(store)
+    defensive, mode = _wall_clock_mode(store, now)
     return {
         "engine": {"running": True, "healthy": True, "strategy": "local", "broker": None},
         "trades": len(records),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from dtms_plugin.server.dashboard import store_status
 from dtms_plugin.store import Store
 from hookspecs import Bar, HostView, OrderRequest, hookimpl
 from hostapp.app import build_sim_app
@@ -96,6 +97,12 @@ def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> Non
     store = Store(str(state))
     try:
         actions = [e["kind"] for e in store.actions(1, limit=100) if e["ok"]]
+        mode = store.get_account_mode()
+        assert mode is not None  # the hedged trade's loss put the account on the defensive
+        # The dashboard reads that mode on the run's clock (data time), not the wall's.
+        then = store_status(store, mode[0] - timedelta(hours=1))["account_mode"]
+        assert then["defensive"] is True and then["until"] == mode[0].isoformat()
+        assert store_status(store)["account_mode"]["defensive"] is False  # months later
     finally:
         store.close()
     reached = run_summary(app, stats, {})["states_reached"]
