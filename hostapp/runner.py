@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -183,9 +184,15 @@ def _paper_live(
     with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
     of the wall clock; with it, the data's own time ``speed`` times faster than the wall
     clock (a bar when the clock reaches its close, a cycle every ``cycle_seconds`` of it)."""
-    app = appmod.build_sim_app(
-        config, series, base_timeframe=base, shared_account=True, speed=speed
-    )
+    try:
+        app = appmod.build_sim_app(
+            config, series, base_timeframe=base, shared_account=True, speed=speed
+        )
+    except (sqlite3.Error, OSError) as exc:  # the account file cannot be opened
+        account = config.host.paper.get("account_file")
+        raise ConfigError(
+            f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
+        ) from None
     bound_for_live(app)
     extra = {**extra, "recent_window": LIVE_WINDOW}
     if speed is not None:

@@ -120,3 +120,54 @@ def test_the_dtms_server(folder: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+def test_the_live_demo(tmp_path: Path) -> None:
+    """``hostapp run --live --serve --speed 1200`` as written, in a folder holding only the
+    shipped plugins.toml (no ``.hostapp`` yet): the dashboard on 127.0.0.1:8002 soon lists
+    trades, closed ones among them; SIGINT stops the run with its report. Skipped when
+    something else holds the README's port."""
+    import signal
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    command = ".venv/bin/hostapp run --live --serve --speed 1200"
+    assert command.removeprefix(".venv/bin/") in README
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 8002)) == 0:
+            pytest.skip("port 8002 is in use on this machine")
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTAPP_", "DTMS_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hostapp.cli", *command.split()[1:]],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def states() -> dict[str, int]:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:8002/dtms/status", timeout=2) as r:
+                return dict(json.loads(r.read())["states"])
+        except (urllib.error.URLError, ConnectionError):
+            return {}
+
+    try:
+        deadline = time.monotonic() + 300  # a bound for a loaded machine, not a timing
+        while not states().get("CLOSED"):
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, f"no closed trade on the dashboard: {states()}"
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    summary = json.loads((tmp_path / ".hostapp/report/summary.json").read_text())
+    assert summary["speed"] == 1200 and summary["trades"] >= 1 and summary["interrupted"]

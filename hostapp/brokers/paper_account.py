@@ -194,6 +194,8 @@ class SqliteStore:
     def __init__(self, path: str | Path, meta: AccountMeta, *, timeout: float = 10.0) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
+        # A fresh checkout has no folder for the shipped `.hostapp/paper-account.sqlite`.
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )

@@ -150,3 +150,20 @@ def test_the_scaled_clock_runs_speed_times_the_wall() -> None:
             ScaledClock(START, bad)
     with pytest.raises(ValueError, match="timezone-aware"):
         ScaledClock(datetime(2026, 1, 1), 2)  # a naive time
+
+
+def test_an_account_file_that_cannot_open_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "plugins.toml").write_text('[host.paper]\naccount_file = "acct/here.sqlite"\n')
+    (tmp_path / "acct" / "here.sqlite").mkdir(parents=True)  # a folder where the file goes
+    proc = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "run", "--live", "--speed", "100"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        "hostapp: plugins.toml [host.paper] key 'account_file' (acct/here.sqlite): "
+        "unable to open database file"
+    )
