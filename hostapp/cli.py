@@ -81,7 +81,12 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         "--days", type=_days, default=None, metavar="N", help="simulate N days (≥ 1), then stop"
     )
     p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the synthetic feed")
-    p.add_argument("--report", metavar="DIR", default=None, help="write a report to DIR")
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        default=None,
+        help="write the report to DIR (default .hostapp/report)",
+    )
     p.add_argument("--live", action="store_true", help="run against the wall clock")
     p.add_argument(
         "--speed",
@@ -115,7 +120,11 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="replay CSV bars through the host")
     _add_config(p)
     p.add_argument("data", nargs="+", metavar="DATA.csv", help="bar files to replay")
-    p.add_argument("--symbol", default=None)
+    p.add_argument(
+        "--symbol",
+        default=None,
+        help="the symbol of a single DATA.csv (default: each file's name, XAUUSD.csv → XAUUSD)",
+    )
     p.add_argument(
         "--timeframe",
         default=None,
@@ -142,8 +151,15 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         help="with --compare: the baseline run uses plugin OTHER instead of nothing (e.g. "
         "atr_trailing, the Chandelier exit); both manage the same entries. 'none': without",
     )
-    p.add_argument("--report", metavar="DIR", default=None)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        default=None,
+        help="write the report (summary.json, charts, trades.csv) to DIR (default .hostapp/report)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the summary as JSON instead of a table"
+    )
     p.set_defaults(handler=_replay)
 
     p = sub.add_parser(

@@ -8,8 +8,9 @@ cycle_seconds``) and serves one aiohttp app with the routes plugins contribute t
 strategy or an exit manager belongs to the trading host beside it. ``dtms serve`` is this
 mode under the DTMS plugin's name (see docs/architecture.md, "Run modes").
 
-Start-up failures print one line and exit 2 (configuration) or 1 (a broker that cannot
-connect, a port that cannot be bound); SIGINT or SIGTERM stops cleanly with exit code 0.
+Start-up failures (configuration, a broker that cannot connect, a port that cannot be
+bound) print one line and exit 2, as they do for ``hostapp run``; SIGINT or SIGTERM
+stops cleanly with exit code 0.
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ from .pluginhost import PluginHost
 from .runtime import Runtime, build_runtime
 
 EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_CONFIG = 2
+EXIT_CONFIG = 2  # every start-up failure, as for ``hostapp run`` (hostapp.cli)
 #: ``--port`` when not given.
 DEFAULT_PORT = 8001
 
@@ -61,7 +61,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--days", type=float, default=None, help="days of the builtin feed: the host's --days"
     )
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING"],
+        help="the least severe log lines written to stderr (default INFO)",
+    )
     p.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     p.add_argument(
         "--insecure-no-token",
@@ -153,7 +158,7 @@ async def _serve(args: argparse.Namespace, prog: str) -> int:
         runtime = Runtime(broker=missing, market=missing, clock=missing)
     except (BrokerError, ImportError) as exc:
         print(f"{prog}: cannot start: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        return EXIT_CONFIG
     try:
         return await _run(prog, config, options, plugins, runtime, problem)
     finally:
@@ -202,7 +207,7 @@ async def _run(
                 )
             except ConfigError as exc:  # a port that cannot be bound
                 print(f"{prog}: {exc}", file=sys.stderr)
-                return EXIT_FAILURE
+                return EXIT_CONFIG
             except Exception as exc:  # a plugin's app that cannot start (its files)
                 print(f"{prog}: cannot start: {exc}", file=sys.stderr)
                 return EXIT_CONFIG
