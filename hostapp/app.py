@@ -50,6 +50,11 @@ from .report import RECORDER_NAME, RunRecorder
 #: Where the builtin synthetic data starts: a Monday, so the sessions line up.
 BUILTIN_START = datetime(2024, 1, 1, tzinfo=UTC)
 DEFAULT_DAYS = 30
+#: Where the clock of a ``--speed`` run starts: this many base bars into the data. The
+#: loop plays them as fast as it can (as a host that started late catches up), so the
+#: strategies and DTMS have their history (DTMS's indicators warm up on about 900 M5
+#: bars) and a demo shows trades at once instead of after hours of data time.
+SPEED_HISTORY_BARS = 1000
 log = logging.getLogger("hostapp")
 
 
@@ -372,7 +377,8 @@ def build_sim_app(
     """A paper host over ``series``. The paper account lives in memory unless
     ``shared_account`` (a backtest must never touch an account file others use).
     ``speed``: the data's time runs that many times faster than the wall clock from now
-    on (a :class:`ScaledClock`, ``run --live --speed``) instead of bar by bar.
+    on (a :class:`ScaledClock`, ``run --live --speed``) instead of bar by bar, from
+    :data:`SPEED_HISTORY_BARS` bars into the data: the loop catches up on those first.
     ``entries``: open exactly these orders instead of the strategies' (the same-entries
     half of an A/B, :mod:`hostapp.compare`).
     Raises ConfigError for bad settings (including a plugin's ``configure``)."""
@@ -384,7 +390,10 @@ def build_sim_app(
     if not starts:
         raise ConfigError("no bars to replay")
     config = with_host(config, symbols=list(series), timeframe=timeframe)
-    clock = SimClock(min(starts)) if speed is None else ScaledClock(min(starts), speed)
+    clock: SimClock | ScaledClock = SimClock(min(starts))
+    if speed is not None:
+        history = timedelta(seconds=timeframe_seconds(base_timeframe) * SPEED_HISTORY_BARS)
+        clock = ScaledClock(min(starts) + history, speed)
     feed = ReplayFeed(series, base_timeframe=base_timeframe)
     table = dict(config.host.paper)
     if not shared_account:

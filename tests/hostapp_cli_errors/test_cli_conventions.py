@@ -1,7 +1,8 @@
 """What both commands, ``hostapp`` and ``dtms``, promise a user alike: help text on every
 flag and argument of every subcommand, the same exit code for the same failure (a port in
-use is a start-up failure: exit 2, one line), and error lines that name the command once. ``dtms serve`` takes ``hostapp serve``'s flags
-(the same ``add_arguments``), walked under ``hostapp serve``.
+use is a start-up failure: exit 2, one line), and error lines that name the command once.
+``dtms serve`` takes ``hostapp serve``'s flags (the same ``add_arguments``), walked under
+``hostapp serve``.
 """
 
 from __future__ import annotations

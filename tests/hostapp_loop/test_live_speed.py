@@ -3,9 +3,10 @@
 In process, on the real paper broker with its account file, the real DTMS plugin (local
 strategy, its store in tmp_path) and the real loop driven by ``drive``: a scripted
 adverse path (a wavy warm-up, then a steady fall) under a buy that a test plugin opens
-when the fall starts. Real time would take the data's 100 hours; at ``--speed`` the trade
-walks down DTMS's ladder to HEDGED in seconds. The command line's checks of ``--speed``
-run in a real subprocess.
+when the fall starts, and stops the run once DTMS has hedged and closed it. The warm-up is the
+run's history (its first ``SPEED_HISTORY_BARS`` bars, caught up at once); the fall is
+played at ``--speed``: an M5 bar every 0.5 s, where real time would take 5 minutes a bar.
+The command line's checks of ``--speed`` run in a real subprocess.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,18 +23,18 @@ import pytest
 
 from dtms_plugin.server.dashboard import store_status
 from dtms_plugin.store import Store
-from hookspecs import Bar, HostView, OrderRequest, hookimpl
-from hostapp.app import build_sim_app
+from hookspecs import Bar, DefensiveState, HostView, OrderRequest, hookimpl
+from hostapp.app import SPEED_HISTORY_BARS, build_sim_app
 from hostapp.clock import ScaledClock
 from hostapp.config import config_from_dict
 from hostapp.driving import drive, run_summary
 from hostapp.loader import BUILTINS
 from hostapp.testing import bars_from_closes
 
-WARMUP = 1000  # M5 bars: enough M15 bars for the engine's indicators
+WARMUP = SPEED_HISTORY_BARS  # M5 bars: the run's history, the engine's warm-up
 FALL = 200
 START = datetime(2026, 3, 2, tzinfo=UTC)
-SPEED = 60_000.0  # an M5 bar every 5 ms
+SPEED = 600.0  # an M5 bar every 0.5 s, a 60 s cycle every 0.1 s
 
 
 def _closes() -> list[float]:
@@ -48,10 +49,13 @@ def _closes() -> list[float]:
 
 
 class BuyAtTheTop:
-    """The test's strategy: one buy when the fall starts, a stop far below, no target."""
+    """The test's strategy: one buy when the fall starts, a stop far below, no target;
+    notes the wall time when DTMS hedges it and stops the run once DTMS has closed it."""
 
     def __init__(self, at: datetime) -> None:
         self.at = at
+        self.stop: Callable[[], None] | None = None
+        self.hedged_at: float | None = None
 
     @hookimpl
     def propose_orders(
@@ -61,6 +65,14 @@ class BuyAtTheTop:
             return []
         price = bars[-1].close
         return [OrderRequest(symbol, "buy", 0.5, stop_loss=price - 400.0)]
+
+    @hookimpl
+    def on_state_change(self, ticket: int, new: DefensiveState) -> None:
+        if new == DefensiveState.HEDGED and self.hedged_at is None:
+            self.hedged_at = time.monotonic()
+        elif new == DefensiveState.CLOSED and self.hedged_at is not None:
+            assert self.stop is not None
+            self.stop()  # after the cycle DTMS closed the hedged trade in
 
 
 def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> None:
@@ -79,20 +91,24 @@ def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> Non
         },
         path=tmp_path / "plugins.toml",
     )
+    plugin = BuyAtTheTop(top)
     app = build_sim_app(
         config,
         {"XAUUSD": bars},
         base_timeframe="M5",
         shared_account=True,
         speed=SPEED,
-        builtins={**BUILTINS, "buy_at_the_top": BuyAtTheTop(top)},
+        builtins={**BUILTINS, "buy_at_the_top": plugin},
         entry_points=[],
         env={},
     )
+    plugin.stop = app.loop.request_stop
     assert isinstance(app.clock, ScaledClock) and app.clock.speed == SPEED
+    assert app.clock.now() >= top  # the warm-up is history: caught up, not paced
     started = time.monotonic()
     stats = asyncio.run(drive(app, progress=None))
-    wall = time.monotonic() - started
+    assert plugin.hedged_at is not None, "DTMS never hedged the buy"
+    wall = plugin.hedged_at - started
 
     store = Store(str(state))
     try:
@@ -108,11 +124,14 @@ def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> Non
     reached = run_summary(app, stats, {})["states_reached"]
     assert reached["HEDGED"] == 1, reached  # the host heard DTMS's transitions
     assert actions[:3] == ["tighten_sl", "partial_close", "hedge"], actions  # at the broker
-    assert stats.bars == WARMUP + FALL and not stats.interrupted
-    data_hours = (WARMUP + FALL) * 5 / 60
-    # Real time would be 100 hours of bars; the run plays them in seconds.
-    assert wall < 120, f"{data_hours} hours of data took {wall:.1f} s at speed {SPEED}"
-    print(f"\n{data_hours:.0f} h of M5 bars to HEDGED at --speed {SPEED:g}: {wall:.1f} s wall")
+    fallen = stats.bars - WARMUP  # fall bars played, at SPEED, until the hedge
+    assert 0 < fallen < FALL and stats.interrupted  # stopped after the hedge
+    # Between bars, cycles without a new bar: DTMS watched as a live host does.
+    assert stats.cycles > stats.bars
+    data_minutes = fallen * 5
+    # Real time would be data_minutes; at --speed the hedge comes in seconds.
+    assert wall < data_minutes * 60 / 10, f"{data_minutes} min of data took {wall:.1f} s"
+    print(f"\nHEDGED after {fallen} bars ({data_minutes} min of data): {wall:.1f} s wall")
 
 
 @pytest.mark.parametrize(
