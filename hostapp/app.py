@@ -393,7 +393,7 @@ def build_sim_app(
     clock: SimClock | ScaledClock = SimClock(min(starts))
     if speed is not None:
         history = timedelta(seconds=timeframe_seconds(base_timeframe) * SPEED_HISTORY_BARS)
-        clock = ScaledClock(min(starts) + history, speed)
+        clock = ScaledClock(min(starts), speed, live_from=min(starts) + history)
     feed = ReplayFeed(series, base_timeframe=base_timeframe)
     table = dict(config.host.paper)
     if not shared_account:

@@ -48,26 +48,51 @@ class SimClock:
 
 class ScaledClock:
     """The clock of a paper ``hostapp run --live --speed N``: the data's time, running
-    ``speed`` times faster than the wall clock from ``start`` (the first bar's open).
+    ``speed`` times faster than the wall clock once the run has caught up on its history.
 
-    The one notion of time of such a run: the loop releases each bar when this clock
-    reaches its close time and waits between cycles through :meth:`wall_seconds`, and the
-    broker, the host and DTMS read :meth:`now`; so bars, cycles, bar-counted deadlines and
-    DTMS's timestamps all run ``speed`` times faster. No ``set``: the loop must not move
-    it (a :class:`SimClock` is moved bar by bar instead)."""
+    The one notion of time of such a run. Until :meth:`go` it is a :class:`SimClock`
+    that the loop sets to each history bar it catches up on (up to ``live_from``); from
+    then on it runs by itself, and the loop releases each bar when the clock reaches its
+    close time and waits between cycles through :meth:`wall_seconds`. The broker, the
+    host, DTMS and the dashboard read :meth:`now`, so bars, cycles, bar-counted deadlines
+    and DTMS's timestamps all run ``speed`` times faster."""
 
     def __init__(
-        self, start: datetime, speed: float, *, wall: Callable[[], float] = time.monotonic
+        self,
+        start: datetime,
+        speed: float,
+        *,
+        live_from: datetime | None = None,
+        wall: Callable[[], float] = time.monotonic,
     ) -> None:
         if not speed > 0 or math.isinf(speed):  # NaN too
             raise ValueError(f"speed must be a number more than 0, got {speed}")
         self.speed = float(speed)
-        self._start = _require_utc(start)
+        self._now = _require_utc(start)
+        #: The end of the history the loop catches up on before the clock runs.
+        self.live_from = self._now if live_from is None else _require_utc(live_from)
         self._wall = wall
-        self._t0 = wall()
+        self._t0: float | None = None  # the wall time it started running at
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=(self._wall() - self._t0) * self.speed)
+        if self._t0 is None:
+            return self._now
+        return self._now + timedelta(seconds=(self._wall() - self._t0) * self.speed)
+
+    def set(self, t: datetime) -> None:
+        """Move forward to ``t`` (a bar the loop catches up on); never back: a bar that
+        the running clock has already passed leaves it where it is."""
+        t = _require_utc(t)
+        if t > self.now():
+            self._now = t
+            if self._t0 is not None:
+                self._t0 = self._wall()
+
+    def go(self) -> None:
+        """Start running, from the time it has (the history caught up on)."""
+        if self._t0 is None:
+            self._now = self.now()
+            self._t0 = self._wall()
 
     def wall_seconds(self, seconds: float) -> float:
         """How long ``seconds`` of this clock's time last on the wall clock."""

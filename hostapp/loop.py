@@ -64,7 +64,12 @@ class LoopClock(Protocol):
 
 
 class ScaledLoopClock(LoopClock, Protocol):
-    """A :class:`~hostapp.clock.ScaledClock`: its own pace, which the loop waits in."""
+    """A :class:`~hostapp.clock.ScaledClock`: its own pace, which the loop waits in,
+    once the loop has caught up on the history before ``live_from``."""
+
+    live_from: datetime
+
+    def go(self) -> None: ...
 
     def wall_seconds(self, seconds: float) -> float: ...
 
@@ -357,11 +362,13 @@ class TradingLoop:
         cycle_seconds: float,
         progress: ProgressFn | None = None,
     ) -> LoopStats:
-        """Play ``feed`` on ``clock`` (``--speed``): each step's bars once the clock reaches
-        the step's time, one cycle per step as in a replay (a run that fell behind catches
-        up), and between steps a cycle without new bars every ``cycle_seconds`` of the
-        clock's time, as a live host watches prices between bars. Every wait is the
-        clock's time converted to the wall's, so the whole run keeps one pace."""
+        """Play ``feed`` on ``clock`` (``--speed``). The steps up to ``clock.live_from``
+        are history: played at once, as a replay (the cycle sets the clock to each). Then
+        the clock runs: each step's bars once it reaches the step's time, one cycle per
+        step (a run that fell behind catches up), and between steps a cycle without new
+        bars every ``cycle_seconds`` of the clock's time, as a live host watches prices
+        between bars. Every wait is the clock's time converted to the wall's, so the
+        whole run keeps one pace."""
         total: int = feed.step_count()
         tf = self._tf_seconds
         aligned = tf == timeframe_seconds(feed.base_timeframe)
@@ -371,9 +378,12 @@ class TradingLoop:
         due: datetime | None = next(steps, None)
         watch: datetime | None = None  # the next cycle without a new bar
         i = 0
+        live_from = clock.live_from
         while due is not None and not self.stop_requested:
+            if due > live_from:
+                clock.go()  # the history is caught up on (a no-op once running)
             now = clock.now()
-            if due <= now:
+            if due <= now or due <= live_from:
                 new_bars = feed.advance(due)
                 if new_bars:
                     await self.cycle(due, new_bars, aligned or to_epoch(due) % tf == 0)

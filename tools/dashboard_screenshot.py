@@ -11,7 +11,7 @@ stop, under which its trades end before the ladder reaches HEDGED (``hostapp run
 example strategy wider stops (6 and 12 ATR) and turns the trailing stop off, so the
 ladder has room to work. Everything else is the shipped configuration.
 
-    .venv/bin/python tools/dashboard_screenshot.py [--speed 1200] [--seed 5] [--out PNG]
+    .venv/bin/python tools/dashboard_screenshot.py [--speed 120] [--seed 5] [--out PNG]
 
 The last line printed is JSON: the command run, the wall time, the states on the page.
 """
@@ -28,10 +28,15 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hostapp.app import BUILTIN_START, SPEED_HISTORY_BARS
+
 ROOT = Path(__file__).resolve().parent.parent
+#: Where the demo's clock starts running (M5 builtin data): the history is before it.
+LIVE_FROM = BUILTIN_START + timedelta(minutes=5 * SPEED_HISTORY_BARS)
 DEMO = """\
 [host]
 broker = "paper"
@@ -68,15 +73,19 @@ def _get(url: str) -> Any:
 
 
 def _ready(base: str) -> dict[str, Any] | None:
-    """The status once the page has something of each kind to show: a trade DTMS
-    hedged, closed trades, and an open trade DTMS is defending."""
+    """The status once the run plays at its speed (its history caught up on: DTMS has
+    acted after ``LIVE_FROM``) and the page has something of each kind to show: a trade
+    DTMS hedged, closed trades, and an open trade DTMS is defending (WARNING_L2, HEDGED)."""
     status = _get(f"{base}/dtms/status")
     history = _get(f"{base}/dtms/actions?limit=1000")
     if not status or not history:
         return None
     states: dict[str, int] = status["states"]
-    hedged = any(e.get("kind") == "hedge" and e.get("ok") for e in history["actions"])
-    defending = sum(n for s, n in states.items() if s not in ("HEALTHY", "CLOSED"))
+    actions = history["actions"]
+    if not any(datetime.fromisoformat(e["at"]) > LIVE_FROM for e in actions if e.get("at")):
+        return None
+    hedged = any(e.get("kind") == "hedge" and e.get("ok") for e in actions)
+    defending = states.get("WARNING_L2", 0) + states.get("HEDGED", 0)
     if hedged and states.get("CLOSED", 0) >= 1 and defending >= 1:
         return status
     return None
@@ -84,7 +93,7 @@ def _ready(base: str) -> dict[str, Any] | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--speed", type=float, default=1200.0, help="the run's --speed")
+    parser.add_argument("--speed", type=float, default=120.0, help="the run's --speed")
     parser.add_argument("--seed", type=int, default=5, help="the run's --seed")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/dashboard.png", help="PNG")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after (s)")
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             waited = time.monotonic() - started
             subprocess.run(
                 [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                 f"--user-data-dir={folder / 'chromium'}", "--window-size=1440,1500",
+                 f"--user-data-dir={folder / 'chromium'}", "--window-size=1440,3000",
                  "--virtual-time-budget=5000", f"--screenshot={args.out.resolve()}", f"{base}/"],
                 check=True, capture_output=True, timeout=120,
             )  # fmt: skip

@@ -104,7 +104,7 @@ def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> Non
     )
     plugin.stop = app.loop.request_stop
     assert isinstance(app.clock, ScaledClock) and app.clock.speed == SPEED
-    assert app.clock.now() >= top  # the warm-up is history: caught up, not paced
+    assert app.clock.live_from == top  # the warm-up is history: caught up, not paced
     started = time.monotonic()
     stats = asyncio.run(drive(app, progress=None))
     assert plugin.hedged_at is not None, "DTMS never hedged the buy"
@@ -157,12 +157,22 @@ def test_speed_is_checked_before_anything_runs(tmp_path: Path, args: list[str], 
     assert "Traceback" not in proc.stderr and not (tmp_path / "rep").exists()
 
 
-def test_the_scaled_clock_runs_speed_times_the_wall() -> None:
+def test_the_scaled_clock_catches_up_then_runs_speed_times_the_wall() -> None:
     wall = [100.0]
-    clock = ScaledClock(START, 120, wall=lambda: wall[0])
-    assert clock.now() == START
+    live_from = START + timedelta(hours=1)
+    clock = ScaledClock(START, 120, live_from=live_from, wall=lambda: wall[0])
+    wall[0] += 50
+    assert clock.now() == START  # catching up: it moves only when the loop sets it
+    clock.set(live_from)
+    clock.set(START)  # never back
+    assert clock.now() == live_from
+    clock.go()
     wall[0] += 2.5  # an M5 bar at --speed 120
-    assert clock.now() == START + timedelta(minutes=5)
+    assert clock.now() == live_from + timedelta(minutes=5)
+    clock.set(live_from + timedelta(minutes=4))  # a bar it has passed: no change
+    assert clock.now() == live_from + timedelta(minutes=5)
+    clock.go()  # once
+    assert clock.now() == live_from + timedelta(minutes=5)
     assert clock.wall_seconds(30) == 0.25 and clock.wall_seconds(-1) == 0.0
     for bad in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="speed must be a number more than 0"):
