@@ -123,7 +123,7 @@ def test_the_dtms_server(folder: Path) -> None:
 
 
 def test_the_live_demo(tmp_path: Path) -> None:
-    """``hostapp run --live --serve --speed 1200`` as written, in a folder holding only the
+    """``hostapp run --live --serve --speed 120`` as written, in a folder holding only the
     shipped plugins.toml (no ``.hostapp`` yet): the dashboard on 127.0.0.1:8002 soon lists
     trades, closed ones among them; SIGINT stops the run with its report. Skipped when
     something else holds the README's port."""
@@ -133,7 +133,7 @@ def test_the_live_demo(tmp_path: Path) -> None:
     import urllib.error
     import urllib.request
 
-    command = ".venv/bin/hostapp run --live --serve --speed 1200"
+    command = ".venv/bin/hostapp run --live --serve --speed 120"
     assert command.removeprefix(".venv/bin/") in README
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", 8002)) == 0:
@@ -170,4 +170,4 @@ def test_the_live_demo(tmp_path: Path) -> None:
             proc.kill()
             proc.communicate()
     summary = json.loads((tmp_path / ".hostapp/report/summary.json").read_text())
-    assert summary["speed"] == 1200 and summary["trades"] >= 1 and summary["interrupted"]
+    assert summary["speed"] == 120 and summary["trades"] >= 1 and summary["interrupted"]
