@@ -196,3 +196,19 @@ def test_an_account_file_that_cannot_open_is_one_line(tmp_path: Path) -> None:
         "hostapp: plugins.toml [host.paper] key 'account_file' (acct/here.sqlite): "
         "unable to open database file"
     )
+
+
+def test_speed_is_for_the_paper_feed(tmp_path: Path) -> None:
+    (tmp_path / "plugins.toml").write_text('[host]\nbroker = "mt5"\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "run", "--live", "--speed", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        'hostapp: plugins.toml [host] broker = "mt5": --speed plays the paper feed, '
+        "MetaTrader's market runs in real time"
+    )
