@@ -23,6 +23,8 @@ from .serving import is_loopback as _is_loopback
 __all__ = ["_is_loopback", "main"]
 
 EXIT_CONFIG = 2
+#: The shell's code for a command ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 #: The console script of the host whose serve mode ``dtms serve`` is.
 HOST_COMMAND = "hostapp"
 
@@ -53,6 +55,15 @@ def _host_command() -> Callable[..., int] | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        # Ctrl-C while the host command is still being imported or started: one line.
+        print("dtms: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(args: list[str]) -> int:
     parser = _parser()
     known, rest = parser.parse_known_args(args)
     if known.command != "serve":

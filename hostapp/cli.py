@@ -19,6 +19,8 @@ from .config import DEFAULT_COMPARE
 from .errors import PluginError
 
 EXIT_USAGE = 2
+#: The shell's code for a run ended by SIGINT (128 + 2), also when it lands mid-start-up.
+EXIT_INTERRUPTED = 130
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -184,6 +186,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
     except (ConfigError, PluginError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # A Ctrl-C before the command installed its own handler (imports, opening the
+        # store, binding the port) stops it as one line, not a traceback from wherever it fell.
+        print(f"{prog}: interrupted during start-up", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return code
 
 
