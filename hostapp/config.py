@@ -25,6 +25,9 @@ from .brokers.paper_rules import PaperSettings
 DEFAULT_PATH = Path("plugins.toml")
 #: The parent of plugins' state folders in a live run (``HostView.data_dir``).
 DEFAULT_DATA_ROOT = Path(".hostapp")
+#: The paper account file when there is no plugins.toml at all, as the shipped file names
+#: it: ``hostapp run --live`` and ``hostapp serve`` (``dtms serve``) then share one account.
+DEFAULT_ACCOUNT_FILE = str(DEFAULT_DATA_ROOT / "paper-account.sqlite")
 DEFAULT_TIMEOUT_SECONDS = 5.0
 #: The plugin ``hostapp replay --compare`` and ``hostapp run``'s A/B compare by default:
 #: a default value, the only place the host names a plugin.
@@ -118,7 +121,7 @@ def load_config(path: str | Path | None) -> HostConfig:
     an explicitly named file that does not exist is an error."""
     if path is None:
         if not DEFAULT_PATH.is_file():
-            return HostConfig()
+            return HostConfig(host=HostSettings(paper={"account_file": DEFAULT_ACCOUNT_FILE}))
         path = DEFAULT_PATH
     path = Path(path)
     try:

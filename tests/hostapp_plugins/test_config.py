@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,14 @@ def test_missing_default_file_means_all_defaults(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     config = load_config(None)
-    assert config == HostConfig()
     assert config.path is None
+    # the one key a missing file does not leave empty: the paper account that
+    # `hostapp run --live` and `dtms serve` share, where the shipped file puts it
+    shipped = load_config(Path(__file__).parents[2] / "plugins.toml")
+    assert config.host.paper == {"account_file": shipped.host.paper["account_file"]}
+    assert config == HostConfig(
+        host=dataclasses.replace(HostConfig().host, paper=config.host.paper)
+    )
     assert config.host.broker == "paper"
     assert config.host.symbols == ["XAUUSD", "EURUSD"]
     assert config.plugins.on_error == "isolate"
