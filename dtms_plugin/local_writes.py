@@ -198,10 +198,13 @@ class PendingWrites:
             entries[entry.get("ticket")].append(entry)
         failed: set[int] = set()
         for ticket, data in records.items():
+            # taken out before the write: a refused record takes its entries with it, even
+            # when the store refuses it at once rather than at the batch's commit
+            own = entries.pop(ticket, [])
             try:
                 with store.batch():
                     store.put_record(ticket, data)
-                    store.append_actions(entries.pop(ticket, []))
+                    store.append_actions(own)
             except StoreError as exc:
                 self._log.error("DTMS %s: record not persisted: %s", ticket, exc)
                 failed.add(ticket)
