@@ -231,6 +231,8 @@ class LocalStrategy(MarketEdges):
                 continue
             quote = self._quote(host, symbol)
             for rec in recs:
+                if rec.ticket not in self.records:
+                    continue  # let go meanwhile (a replica's lease lost, docs/scaling.md)
                 await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
         self._refresh_states(now)
         quiet = self._writes.quiet

@@ -1,31 +1,59 @@
 """The store as the engine of one replica sees it (docs/scaling.md): only the trades whose
 lease this replica holds. Queries use the whole shared store; the engine gets this view,
-so it loads, evaluates and writes only its own trades, and a write of a trade whose lease
-it lost is refused here, before Redis refuses it by version (:mod:`..store.redis_store`).
+so it loads and evaluates only its own trades.
+
+Who may write a record is decided by its version, not here (the fencing of
+:mod:`..store.redis_store`): a replica that lost a trade while it was paused still
+believes it holds the lease until it renews, so only the version the new owner moved on
+can refuse what it goes on writing. Such a refusal tells this view to renew at once
+(``on_stale``), so the loss is logged and the engine lets those trades go. The state
+cache has no version: only held trades are stamped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..store import StoreError
 from ..store.disk import Encoded
-from ..store.redis_store import RedisStore
+from ..store.redis_store import RedisStore, StaleWrite
 
 
 class NotHeld(StoreError):
-    """A write of a trade this replica does not hold the lease of: refused."""
+    """A write without a version (the state cache) of a trade this replica does not hold
+    the lease of: refused."""
 
 
 class OwnedStore:
     """A :class:`~dtms_plugin.store.StoreProtocol` over ``inner`` limited to ``held``."""
 
-    def __init__(self, inner: RedisStore, held: Callable[[int], bool]) -> None:
+    def __init__(
+        self,
+        inner: RedisStore,
+        held: Callable[[int], bool],
+        *,
+        on_stale: Callable[[], object] | None = None,
+    ) -> None:
         self.inner = inner
         self._held = held
+        self._on_stale = on_stale
+        self._batching = False
+
+    @contextmanager
+    def _fenced(self) -> Iterator[None]:
+        """A record write refused by version calls ``on_stale`` (once per batch)."""
+        try:
+            yield
+        except StaleWrite:
+            if self._on_stale is not None:
+                self._on_stale()
+            raise
+
+    def _write(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._batching else self._fenced()
 
     def _check(self, ticket: int) -> None:
         if not self._held(ticket):
@@ -44,28 +72,34 @@ class OwnedStore:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        with self.inner.batch():
+        if self._batching:
             yield
+            return
+        with self._fenced(), self.inner.batch():
+            self._batching = True
+            try:
+                yield
+            finally:
+                self._batching = False
 
     def get_record(self, ticket: int) -> dict[str, Any] | None:
         return self.inner.get_record(ticket) if self._held(ticket) else None
 
     def put_record(self, ticket: int, record: dict[str, Any] | Encoded) -> None:
-        self._check(ticket)
-        self.inner.put_record(ticket, record)
+        with self._write():
+            self.inner.put_record(ticket, record)
 
     def put_records(self, records: Mapping[int, dict[str, Any] | Encoded]) -> None:
-        for ticket in records:
-            self._check(ticket)
-        self.inner.put_records(records)
+        with self._write():
+            self.inner.put_records(records)
 
     def delete_record(self, ticket: int) -> None:
-        self._check(ticket)
-        self.inner.delete_record(ticket)
+        with self._write():
+            self.inner.delete_record(ticket)
 
     def archive_record(self, ticket: int) -> str | None:
-        self._check(ticket)
-        return self.inner.archive_record(ticket)
+        with self._write():
+            return self.inner.archive_record(ticket)
 
     def archived(self, ticket: int) -> list[dict[str, Any]]:
         return self.inner.archived(ticket)

@@ -49,7 +49,10 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
     orphaned ones over (loaded at their current version, then recovered)."""
     from ..engine import TradeRecord
 
-    for ticket in replicas.renew():
+    replicas.renew()
+    # what the engine still holds without a lease: lost mid-cycle and written since (its
+    # writes were refused), or registered there without one
+    for ticket in [t for t in strategy.book.records if t not in replicas.held]:
         strategy.book.pop(ticket)
     if replicas.renewed_at is None or time.time() - replicas.renewed_at > replicas.ttl_ms / 1e3:
         return  # not renewed: take nothing new either
@@ -69,6 +72,16 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
         except DataError as exc:
             replicas.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
     await strategy.recover(host, now)
+
+
+def bind(replicas: Replicas, strategy: Any) -> None:
+    """The engine drops a trade the moment a renewal finds its lease lost."""
+
+    def dropped(tickets: set[int]) -> None:
+        for ticket in tickets:
+            strategy.book.pop(ticket)
+
+    replicas.on_lost = dropped
 
 
 def guard_broker(host: Any, replicas: Replicas) -> None:

@@ -30,7 +30,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,8 +82,16 @@ class Replicas:
         #: to the live ones after it
         self.ttl_ms = int(max(lease_seconds, 2.0 * cycle_seconds) * 1000)
         self.held: set[int] = set()
+        #: told at once of the tickets a renewal finds lost, wherever it runs (the start
+        #: of a cycle, or a broker call mid-cycle): the engine drops them before it
+        #: evaluates them again
+        self.on_lost: Callable[[set[int]], None] | None = None
         self._offset = secrets.randbelow(1 << 30)
-        self.view = OwnedStore(store, self.held.__contains__)
+        #: open orphans seen by the last claim: still orphaned now, they are overdue
+        self._orphans: set[int] = set()
+        # a write refused by version means another replica fenced the trade: renew now,
+        # so the loss is logged and the rest of the cycle leaves those trades alone
+        self.view = OwnedStore(store, self.held.__contains__, on_stale=self.renew)
         self.started_at = datetime.now(UTC)
         self.renewed_at: float | None = None  # wall clock of the last good renewal
         self._renewed_mono: float | None = None  # monotonic, taken before that renewal
@@ -126,15 +134,17 @@ class Replicas:
             self._renewal_failures = 0
             self.renewed_at = time.time()
             self._renewed_mono = sent
-        if lost & self.held:
-            gone = sorted(lost & self.held)
+        gone = lost & self.held
+        if gone:
             self.log.error(
                 "replica %s lost the lease of %d trades (another replica manages them now): %s",
                 self.id,
                 len(gone),
-                ", ".join(map(str, gone[:20])) + (" ..." if len(gone) > 20 else ""),
+                _tickets(gone),
             )
         self.held -= lost
+        if gone and self.on_lost is not None:
+            self.on_lost(gone)
         return lost
 
     def holds_now(self, ticket: int) -> bool:
@@ -194,13 +204,16 @@ class Replicas:
     def claim(self) -> list[int]:
         """Orphaned open trades this replica takes: up to its fair share of the open trades
         among the live replicas; the least loaded also takes what the others' shares
-        leave."""
+        leave. The shares come from heartbeats up to a cycle old, so an orphan can fall
+        between them: one this replica already saw orphaned at its last claim is taken
+        now whatever its share, so none waits more than two cycles past its lease."""
         p = self.store.prefix
         client = self.store.client
         tickets = [int(t) for t in client.zrange(f"{p}trades", 0, -1)]
         leased = client.mget([f"{p}lease:{t}" for t in tickets]) if tickets else []
         orphans = [t for t, owner in zip(tickets, leased, strict=True) if owner is None]
         if not orphans:
+            self._orphans = set()
             return []
         pipe = client.pipeline(transaction=False)
         for ticket in orphans:
@@ -211,6 +224,8 @@ class Replicas:
             for t, rec in zip(orphans, records, strict=True)
             if isinstance(rec, dict) and rec.get("state") != "CLOSED"
         ]
+        overdue = [t for t in open_ if t in self._orphans]
+        self._orphans = set(open_)
         others = {
             str(r.get("id")): int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id
         }
@@ -220,15 +235,21 @@ class Replicas:
         # counts may be a cycle old), so no orphan waits for another cycle
         if (len(self.held), self.id) <= min(((n, i) for i, n in others.items()), default=(0, "")):
             room = max(room, len(open_) - sum(max(0, fair - n) for n in others.values()))
-        claimed: list[int] = []
-        start = self._offset % len(open_) if open_ else 0  # replicas start apart
-        for ticket in open_[start:] + open_[:start]:
-            if len(claimed) >= room:
+        claimed = [t for t in overdue if self.acquire(t)]
+        room -= len(claimed)
+        late = set(overdue)
+        fresh = [t for t in open_ if t not in late]
+        start = self._offset % len(fresh) if fresh else 0  # replicas start apart
+        for ticket in fresh[start:] + fresh[:start]:
+            if room <= 0:
                 break
             if self.acquire(ticket):  # taken by another meanwhile: try the next
                 claimed.append(ticket)
+                room -= 1
         if claimed:
             self.store.adopt(claimed, fence=True)  # the previous owner can write no more
+            self._orphans.difference_update(claimed)
+            self._heartbeat(len(self.held))  # the others' shares count these at once
             self.log.info("replica %s took over %d trades", self.id, len(claimed))
         return claimed
 
@@ -318,6 +339,11 @@ class Replicas:
             }
             for r in self.live()
         ]
+
+
+def _tickets(tickets: Iterable[int], shown: int = 20) -> str:
+    ordered = sorted(tickets)
+    return ", ".join(map(str, ordered[:shown])) + (" ..." if len(ordered) > shown else "")
 
 
 def _json(value: Any) -> str:

@@ -165,6 +165,10 @@ class DtmsService:
         )
         view = self.replicas.view if self.replicas is not None else self.store
         strategy = self._strategy_factory(settings, view)
+        if self.replicas is not None:
+            from .replica_service import bind
+
+            bind(self.replicas, strategy)
         await strategy.startup(self._host)
         self._strategy = strategy
         self._monitor_task = asyncio.get_running_loop().create_task(

@@ -2,12 +2,11 @@
 shared paper account, 1,000 trades registered through any replica, one replica SIGKILLed
 half way through.
 
-Then the victim's trades are all held by the live replicas again, 95 % of them within a
-lease TTL and two cycles (a cycle: the interval plus what the survivors' cycles took), and
-no registration is lost or applied twice, and
-after new bars every trade has been evaluated (its state stamped at the new bar's time)
-and trailed by exactly one replica: one done stop move per trade and bar in the journal,
-the broker's stop the journal's last.
+Then every one of the victim's trades is held by a live replica again within a lease TTL
+and two cycles (a cycle: the interval plus what the survivors' cycles took), no
+registration is lost or applied twice, and after new bars every trade has been evaluated
+(its state stamped at the new bar's time) and trailed by exactly one replica: one done
+stop move per trade and bar in the journal, the broker's stop the journal's last.
 """
 
 from __future__ import annotations
@@ -18,24 +17,12 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 
 import requests
 from support.e2e_procs import AUTH, account_position, wait_for
 from support.redis_server import RedisServer
-from support.replica_procs import (
-    SYMBOL,
-    WARMUP,
-    open_positions,
-    push_bars,
-    register,
-    replica_config,
-    replicas,
-    zigzag,
-)
-
-from dtms_plugin.store.redis_store import RedisStore
+from support.replica_procs import SYMBOL, WARMUP, cluster, push_bars, register, zigzag
 
 N = 1000
 MONITOR = 0.5  # seconds between cycles
@@ -47,34 +34,28 @@ NEW_BARS = 5  # after the kill: arming takes 3 fast bars, then the trail moves e
 def test_a_killed_replicas_trades_move_to_the_live_ones(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    account = tmp_path / "account.db"
-    tickets = open_positions(account, N)
-    config = replica_config(tmp_path, account, redis_server.url(), lease_seconds=LEASE)
-    with (
-        replicas(config, tmp_path, 3, monitor_seconds=MONITOR) as reps,
-        RedisStore(redis_server.url()) as store,
-    ):
+    with cluster(redis_server.url(), tmp_path, trades=N, replicas_n=3, lease_seconds=LEASE,
+                 monitor_seconds=MONITOR) as c:  # fmt: skip
+        reps, tickets, store = c.replicas, c.tickets, c.store
         victim = reps[2]
         killed = threading.Event()
         orphaned: list[int] = []  # the victim's trades at the kill
-        moved_after: list[float] = []  # seconds until a live replica held all of them
-        bulk_after: list[float] = []  # ... held 95 % of them
+        #: seconds after the kill when each of them was first seen held by a live replica
+        moved: dict[int, float] = {}
 
         def watch() -> None:
             start = time.monotonic()
-            while True:
-                owners = store.client.mget([f"dtms:lease:{t}" for t in orphaned])
-                left = [t for t, o in zip(orphaned, owners, strict=True) if o in (None, victim.id)]
-                if len(left) <= 0.05 * len(orphaned) and not bulk_after:
-                    bulk_after.append(time.monotonic() - start)
-                if not left:
-                    moved_after.append(time.monotonic() - start)
-                    return
+            while len(moved) < len(orphaned):
+                left = [t for t in orphaned if t not in moved]
+                now = time.monotonic() - start
+                for t, o in zip(left, c.owners(left), strict=True):
+                    if o not in (None, victim.id):
+                        moved[t] = now
                 time.sleep(0.05)
 
         def kill() -> None:
-            leases = store.client.mget([f"dtms:lease:{t}" for t in tickets])
-            orphaned.extend(t for t, o in zip(tickets, leases, strict=True) if o == victim.id)
+            owners = c.owners()
+            orphaned.extend(t for t, o in zip(tickets, owners, strict=True) if o == victim.id)
             victim.server.proc.send_signal(signal.SIGKILL)
             killed.set()
             threading.Thread(target=watch, daemon=True).start()
@@ -100,22 +81,18 @@ def test_a_killed_replicas_trades_move_to_the_live_ones(
         live = {r.id for r in reps if r is not victim}
 
         # every trade owned by a live replica
-        def owners() -> Counter[str]:
-            return Counter(store.client.mget([f"dtms:lease:{t}" for t in tickets]))
-
-        wait_for(lambda: set(owners()) <= live, timeout=60, what="every lease on a live replica")
-        wait_for(lambda: moved_after, timeout=60, what="the victim's trades taken over")
+        wait_for(lambda: set(c.owners()) <= live, timeout=60, what="every lease on a live replica")
+        wait_for(lambda: len(moved) == len(orphaned), timeout=60,
+                 what="the victim's trades taken over")  # fmt: skip
+        slowest = sorted(moved.items(), key=lambda tv: -tv[1])[:5]
         print(f"\nregistrations {dict(codes)}; the victim's {len(orphaned)} trades held by live"
-              f" replicas: 95 % {bulk_after[0]:.2f} s, all {moved_after[0]:.2f} s after the kill"
-              f" (lease TTL {LEASE} s,"
-              f" cycle {MONITOR} s); owners {dict(owners())}")  # fmt: skip
+              f" replicas {max(moved.values()):.2f} s after the kill (lease TTL {LEASE} s,"
+              f" cycle {MONITOR} s); slowest {slowest}; owners {Counter(c.owners())}")  # fmt: skip
         # "a cycle": the interval plus what a cycle of the survivors took here (their own
         # metric), which on a shared 2-core machine under load is far from constant
         cycle = MONITOR + max(_mean_cycle(r.server.url) for r in reps if r is not victim)
         print(f"a cycle of the survivors: {cycle:.2f} s")
-        # every trade is held again (above); 95 % of them within the bound. The last few
-        # can take longer on a loaded machine (not understood yet: docs/scaling.md)
-        assert orphaned and bulk_after[0] <= LEASE + 2 * cycle + SLACK
+        assert orphaned and max(moved.values()) <= LEASE + 2 * cycle + SLACK
 
         # no registration lost, none applied twice (each replica logs each one it applied)
         assert sorted(store.records()) == sorted(tickets)
@@ -127,27 +104,14 @@ def test_a_killed_replicas_trades_move_to_the_live_ones(
 
         # new bars: every trade evaluated and trailed by its live owner
         bars = zigzag(NEW_BARS, first=WARMUP)
-        push_bars(account, bars)
-        last = bars[-1].time + timedelta(minutes=5)  # the clock: the newest quote's bar
-
-        def stamped() -> bool:
-            states = [store.get_state(t) for t in tickets]
-            return all(s is not None and s[1] >= bars[-1].time for s in states)
-
-        wait_for(stamped, timeout=120, what="every trade's state stamped after the kill")
-        assert last > bars[-1].time
-        moves: Counter[tuple[int, str]] = Counter()
-        last_sl: dict[int, float] = {}
-        for ticket in tickets:
-            for entry in store.actions(ticket, limit=1000):
-                if entry.get("type") == "action" and entry.get("ok"):
-                    moves[(ticket, str(entry.get("key")))] += 1
-                    if "stop_loss" in entry.get("params", {}):
-                        last_sl[ticket] = float(entry["params"]["stop_loss"])
+        push_bars(c.account, bars)
+        wait_for(lambda: c.stamped(bars[-1].time), timeout=120,
+                 what="every trade's state stamped after the kill")  # fmt: skip
+        moves, last_sl = c.done_actions()
         print(f"done actions {len(moves)}; sample {store.actions(tickets[0], limit=3)}")
         assert moves and max(moves.values()) == 1  # no action executed twice
         for ticket in tickets[:50]:  # the broker's stop is the journal's last
-            position, _ = account_position(account, ticket, SYMBOL)
+            position, _ = account_position(c.account, ticket, SYMBOL)
             assert position is not None
             assert position.stop_loss == last_sl.get(ticket, 1900.0), ticket
 

@@ -9,11 +9,16 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from support.dtms_kit import T0, trade
 from support.redis_server import RedisServer, stop_redis
 
+from dtms_plugin.book import TradeBook
+from dtms_plugin.engine import register
+from dtms_plugin.local_writes import PendingWrites
 from dtms_plugin.server.owned_store import NotHeld
 from dtms_plugin.server.replicas import Replicas
-from dtms_plugin.store.redis_store import RedisStore
+from dtms_plugin.store.redis_store import RedisStore, StaleWrite
+from hookspecs import Action, ActionKind, ActionResult, ResultCode
 
 
 @pytest.fixture
@@ -65,11 +70,54 @@ def test_the_engine_view_holds_only_leased_trades(stores: list[RedisStore]) -> N
     stores[2].put_record(2, {"n": 1})
     a = _replica(stores[0])
     assert sorted(a.claim()) == [1, 2] and a.release({2}) is None
-    assert a.view.records() == {1: {"n": 1}}
+    assert a.view.records() == {1: {"n": 1}} and a.view.get_record(2) is None
     a.view.put_record(1, {"n": 2})
+    a.view.put_states({1: "HEALTHY", 2: "HEALTHY"}, T0)  # the state cache: held ones only
+    assert stores[2].get_state(1) == ("HEALTHY", T0) and stores[2].get_state(2) is None
     with pytest.raises(NotHeld, match="ticket 2: this replica does not hold its lease"):
-        a.view.put_record(2, {"n": 2})
+        a.view.delete_state(2)
     assert stores[2].records() == {1: {"n": 2}, 2: {"n": 1}}
+
+
+def test_a_write_after_a_takeover_is_refused_by_version_and_the_loss_noticed(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    stores[2].put_record(1, {"n": 1})
+    a, b = _replica(stores[0]), _replica(stores[1])
+    assert a.claim() == [1]
+    lost: list[set[int]] = []
+    a.on_lost = lost.append
+    stores[2].client.delete("dtms:lease:1")  # expired while a was paused
+    assert b.claim() == [1]  # fenced: the record moved to its next version
+    # a still believes it holds the trade (it has not renewed): Redis refuses by version
+    with pytest.raises(StaleWrite, match="the record of ticket 1 is at version"):
+        a.view.put_record(1, {"n": "stale"})
+    assert lost == [{1}] and a.held == set()  # renewed at once: the engine lets it go
+    assert "lost the lease of 1 trades" in caplog.text
+    assert stores[2].get_record(1) == {"n": 1}
+
+
+def test_a_refused_record_takes_its_history_entries_with_it(stores: list[RedisStore]) -> None:
+    a, b = _replica(stores[0]), _replica(stores[1])
+    book = TradeBook()
+    writes = PendingWrites(book, logging.getLogger("test.writes"))
+    for ticket in (1, 2):
+        assert a.acquire(ticket)
+        book.put(register(trade(ticket), None, T0))
+        writes.record(book.records[ticket], T0)
+    assert writes.flush(a.view) == set()
+    a.on_lost = lambda tickets: [book.pop(t) for t in tickets]  # as the service binds it
+    stores[2].client.delete("dtms:lease:2")
+    assert b.claim() == [2]
+    for ticket in (1, 2):  # a settled something for each, then writes its cycle
+        rec = book.records[ticket]
+        book.put(rec.evolve(stop_loss=1995.0))
+        writes.record(book.records[ticket], T0)
+        move = Action(ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, "t", f"{ticket}:k")
+        writes.action(move, ActionResult(True, ResultCode.OK, ""), T0)
+    assert writes.flush(a.view) == {2}
+    assert [e["ticket"] for e in stores[2].actions(limit=10)] == [1]
+    assert sorted(book.records) == [1]
 
 
 def test_unrenewable_leases_stop_everything_at_once(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 import requests
 
+from dtms_plugin.store.redis_store import RedisStore
 from hookspecs import Bar, OrderRequest
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 from hostapp.testing import bars_from_closes
@@ -135,3 +137,59 @@ def replicas(
     finally:
         for proc in procs:
             stop(proc)
+
+
+@dataclass
+class Cluster:
+    """Replicas of ``dtms serve`` on one redis-server and one paper account with open
+    positions (``tickets``), and a store to look at what they share."""
+
+    account: Path
+    tickets: list[int]
+    store: RedisStore
+    replicas: list[Replica]
+
+    def owners(self, tickets: Sequence[int] | None = None) -> list[str | None]:
+        """The lease holder of each ticket (None: nobody)."""
+        wanted = self.tickets if tickets is None else tickets
+        return list(self.store.client.mget([f"dtms:lease:{t}" for t in wanted]))
+
+    def stamped(self, at: datetime) -> bool:
+        """Every trade's state stamped at ``at`` or later: evaluated at that bar."""
+        states = [self.store.get_state(t) for t in self.tickets]
+        return all(s is not None and s[1] >= at for s in states)
+
+    def done_actions(self) -> tuple[Counter[tuple[int, str]], dict[int, float]]:
+        """How often each (ticket, action key) is in the history as done, and each
+        ticket's last stop loss set by a done action."""
+        done: Counter[tuple[int, str]] = Counter()
+        last_sl: dict[int, float] = {}
+        for ticket in self.tickets:
+            for entry in self.store.actions(ticket, limit=1000):
+                if entry.get("type") == "action" and entry.get("ok"):
+                    done[(ticket, str(entry.get("key")))] += 1
+                    if "stop_loss" in entry.get("params", {}):
+                        last_sl[ticket] = float(entry["params"]["stop_loss"])
+        return done, last_sl
+
+
+@contextlib.contextmanager
+def cluster(
+    redis_url: str,
+    directory: Path,
+    *,
+    trades: int,
+    replicas_n: int,
+    lease_seconds: float,
+    monitor_seconds: float,
+) -> Iterator[Cluster]:
+    """``trades`` open positions on a fresh paper account and ``replicas_n`` replicas
+    managing nothing yet (the tests register the trades their own way)."""
+    account = directory / "account.db"
+    tickets = open_positions(account, trades)
+    config = replica_config(directory, account, redis_url, lease_seconds=lease_seconds)
+    with (
+        replicas(config, directory, replicas_n, monitor_seconds=monitor_seconds) as reps,
+        RedisStore(redis_url) as store,
+    ):
+        yield Cluster(account, tickets, store, reps)
