@@ -28,8 +28,9 @@ from diskcache.core import MODE_RAW
 
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .opening import StoreError, open_cache
+from .shared import ACCOUNT_MODE, SharedReads
+from .shared import parse_iso as _parse_iso
 
-_ACCOUNT_MODE = "account:mode"
 _ACTION_SEQ = "action:seq"
 _PER_TICKET_ACTIONS = 1000  # per-ticket journal index keeps this many newest entries
 _UNREADABLE = object()  # a row that exists but cannot be trusted
@@ -64,7 +65,7 @@ _CLOSED_BEFORE = (
 _COUNT = "SELECT key FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
 
 
-class Store:
+class Store(SharedReads):
     """The DTMS store on one directory. Open one per process; close it on shutdown.
 
     Reads never raise for a bad row: an unreadable (or planted) row is logged at ERROR and
@@ -93,6 +94,11 @@ class Store:
         self.opened_as = "damaged" if self.kept_aside else "existing" if existed else "new"
         self._batch_thread: int | None = None  # the thread inside batch(), if any
         self._rows: list[tuple[str, float, float, str]] = []  # its writes not yet sent
+
+    @property
+    def where(self) -> str:
+        """The store's directory, as messages name it."""
+        return str(self.directory)
 
     def close(self) -> None:
         self._cache.close()
@@ -334,25 +340,11 @@ class Store:
         """Enter account defensive mode until ``until``; ``None`` clears it."""
         with self._writing("account mode"):
             if until is None:
-                self._delete(_ACCOUNT_MODE)
+                self._delete(ACCOUNT_MODE)
             else:
-                self._put([(_ACCOUNT_MODE, {"until": _iso(until), "reason": reason})])
-
-    def get_account_mode(self) -> tuple[datetime, str] | None:
-        value = self._read(_ACCOUNT_MODE)
-        if not isinstance(value, dict):
-            return None
-        until = _parse_iso(value.get("until"))
-        if until is None:
-            self.log.error("store %s: malformed account mode row", self.directory)
-            return None
-        return until, str(value.get("reason", ""))
+                self._put([(ACCOUNT_MODE, {"until": _iso(until), "reason": reason})])
 
     # ------------------------------------------------------------------ action journal
-
-    def append_action(self, entry: dict[str, Any]) -> None:
-        """Append to the journal; ``entry["ticket"]`` (when an int) indexes it by trade."""
-        self.append_actions([entry])
 
     def append_actions(self, entries: Iterable[dict[str, Any]]) -> None:
         """Append many entries, in order, in one transaction."""
@@ -488,18 +480,6 @@ def _iso(at: datetime) -> str:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"naive datetime {at}: store times must be timezone-aware")
     return at.astimezone(UTC).isoformat()
-
-
-def _parse_iso(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if at.tzinfo is None:
-        return None
-    return at.astimezone(UTC)
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -31,11 +31,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from .core import _PER_TICKET_ACTIONS, _is_int, _iso, _parse_iso
+from .core import _PER_TICKET_ACTIONS, _is_int, _iso
 from .disk import Encoded, encode
 from .opening import StoreError
 from .redis_script import APPLY
 from .redis_values import ValuesAndOutbox
+from .shared import ACCOUNT_MODE, SharedReads
+from .shared import parse_iso as _parse_iso
 
 _ABSENT = 0  # the version of a record that does not exist
 
@@ -45,7 +47,7 @@ class StaleWrite(StoreError):
     replica owns the trade now. The record keeps the newer state."""
 
 
-class RedisStore(ValuesAndOutbox):
+class RedisStore(ValuesAndOutbox, SharedReads):
     """The DTMS store on one Redis database. Open one per process; close it on shutdown."""
 
     def __init__(
@@ -80,6 +82,11 @@ class RedisStore(ValuesAndOutbox):
         self._batch_thread: int | None = None
         self._ops: list[list[Any]] = []  # the batch's writes, not yet sent
         self._overlay: dict[str, str | None] = {}  # key -> what the batch wrote there
+
+    @property
+    def where(self) -> str:
+        """The URL without its password, as messages name it."""
+        return self.location
 
     def close(self) -> None:
         self.client.close()
@@ -357,27 +364,14 @@ class RedisStore(ValuesAndOutbox):
     def put_account_mode(self, until: datetime | None, reason: str) -> None:
         with self._writing("account mode") as ops:
             if until is None:
-                ops.append(["del", "account:mode"])
-                self._written("account:mode", None)
+                ops.append(["del", ACCOUNT_MODE])
+                self._written(ACCOUNT_MODE, None)
             else:
                 text = encode({"until": _iso(until), "reason": reason})
-                ops.append(["set", "account:mode", text])
-                self._written("account:mode", text)
-
-    def get_account_mode(self) -> tuple[datetime, str] | None:
-        value = self._read("account:mode")
-        if not isinstance(value, dict):
-            return None
-        until = _parse_iso(value.get("until"))
-        if until is None:
-            self.log.error("store %s: malformed account mode", self.location)
-            return None
-        return until, str(value.get("reason", ""))
+                ops.append(["set", ACCOUNT_MODE, text])
+                self._written(ACCOUNT_MODE, text)
 
     # ------------------------------------------------------------------ action journal
-
-    def append_action(self, entry: dict[str, Any]) -> None:
-        self.append_actions([entry])
 
     def append_actions(self, entries: Iterable[dict[str, Any]]) -> None:
         entries = list(entries)

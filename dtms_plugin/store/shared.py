@@ -1,0 +1,54 @@
+"""What both store backends (:class:`~.core.Store`, :class:`~.redis_store.RedisStore`)
+read and append the same way, defined once: the account mode from its JSON value, and one
+journal entry as a batch of one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+ACCOUNT_MODE = "account:mode"
+
+
+class SharedReads:
+    """Part of each backend (which provides what is declared here)."""
+
+    log: logging.Logger
+
+    if TYPE_CHECKING:
+
+        @property
+        def where(self) -> str: ...
+
+        def _read(self, key: str) -> Any: ...
+
+        def append_actions(self, entries: Iterable[dict[str, Any]]) -> None: ...
+
+    def get_account_mode(self) -> tuple[datetime, str] | None:
+        value = self._read(ACCOUNT_MODE)
+        if not isinstance(value, dict):
+            return None
+        until = parse_iso(value.get("until"))
+        if until is None:
+            self.log.error("store %s: malformed account mode", self.where)
+            return None
+        return until, str(value.get("reason", ""))
+
+    def append_action(self, entry: dict[str, Any]) -> None:
+        """Append to the journal; ``entry["ticket"]`` (when an int) indexes it by trade."""
+        self.append_actions([entry])
+
+
+def parse_iso(value: object) -> datetime | None:
+    """A timezone-aware ISO time in UTC, or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        return None
+    return at.astimezone(UTC)
