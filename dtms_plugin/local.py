@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -189,15 +189,23 @@ class LocalStrategy(MarketEdges):
     # ------------------------------------------------------------------ hooks
 
     async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
-        old = self.records.get(trade.ticket)
-        if (old is not None and (old.active or same_trade(old, trade))) or is_hedge(trade):
-            return  # idempotent by ticket; our own hedges are not defended trades
+        await self.register_many(host, [trade])
+
+    async def register_many(self, host: HostView, trades: Sequence[Trade]) -> None:
+        """:meth:`on_trade_executed` for each of ``trades``, their writes in one store
+        transaction (a server's batch of registrations)."""
         now = host.clock.now()
-        rec = self._register(host, trade, now)
+        added = []
+        for trade in trades:
+            old = self.records.get(trade.ticket)
+            if (old is not None and (old.active or same_trade(old, trade))) or is_hedge(trade):
+                continue  # idempotent by ticket; our own hedges are not defended trades
+            added.append(self._register(host, trade, now))
         self._flush()
-        self.log.info(
-            "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
-        )
+        for rec in added:
+            self.log.info(
+                "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
+            )
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
         if not self._recovered:

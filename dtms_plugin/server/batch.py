@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .middleware import client_error
+from .registering import answer
 from .service import DtmsService
-from .validation import FieldError, parse_registration, show
+from .validation import FieldError, Registration, parse_registration, show
 from .views import registration_body
 
 #: The most registrations one request may carry; a body stays well under the 64 KiB the
@@ -37,27 +38,39 @@ def batch_items(body: object) -> list[Any]:
 
 
 async def register_many(service: DtmsService, items: list[Any]) -> dict[str, Any]:
-    """The batch's answer: ``results`` in the request's order, and counts by outcome."""
-    results: list[dict[str, Any]] = []
+    """The batch's answer: ``results`` in the request's order, and counts by outcome.
+    Every readable registration goes to the service at once (one engine round trip, one
+    store transaction); a malformed one is refused on its own."""
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    parsed: list[tuple[int, Registration]] = []
     for index, item in enumerate(items):
-        ticket = item.get("ticket") if isinstance(item, Mapping) else None
         try:
-            registration = parse_registration(item)
-            created, registered = await service.register(registration)
+            parsed.append((index, parse_registration(item)))
         except Exception as exc:  # a 4xx of this item; anything else fails the request
-            status, error = client_error(exc)
-            results.append(
-                {"index": index, "ticket": ticket, "outcome": "refused", "status": status,
-                 **error, "success": False}
-            )  # fmt: skip
+            results[index] = _refused(index, item, exc)
+    outcomes = await service.register_many([reg for _, reg in parsed])
+    defensive = service.account_defensive()
+    for (index, reg), outcome in zip(parsed, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            results[index] = _refused(index, items[index], outcome)
             continue
-        body = registration_body(registered, service.trade(registration.ticket))
-        outcome = "registered" if created else "already_registered"
-        results.append(
-            {"index": index, "outcome": outcome, "status": 201 if created else 200, **body}
-        )
+        created, record = outcome
+        view = service.view(reg.ticket, record, defensive)
+        body = registration_body(answer(reg.ticket, created, record), view)
+        outcome_name = "registered" if created else "already_registered"
+        results[index] = {
+            "index": index, "outcome": outcome_name, "status": 201 if created else 200, **body
+        }  # fmt: skip
+    done = [r for r in results if r is not None]
     counts = {
-        name: sum(1 for r in results if r["outcome"] == name)
+        name: sum(1 for r in done if r["outcome"] == name)
         for name in ("registered", "already_registered", "refused")
     }
-    return {"results": results, "counts": counts}
+    return {"results": done, "counts": counts}
+
+
+def _refused(index: int, item: object, exc: Exception) -> dict[str, Any]:
+    ticket = item.get("ticket") if isinstance(item, Mapping) else None
+    status, error = client_error(exc)
+    return {"index": index, "ticket": ticket, "outcome": "refused", "status": status,
+            **error, "success": False}  # fmt: skip

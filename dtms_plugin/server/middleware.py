@@ -20,7 +20,7 @@ from hookspecs import DataError
 
 from ..store import StoreError
 from . import body as request_body
-from .service import EngineUnavailable, RegistrationConflict, RegistrationRejected
+from .errors import EngineUnavailable, RegistrationConflict, RegistrationRejected
 from .validation import FieldError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

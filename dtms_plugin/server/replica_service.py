@@ -16,7 +16,6 @@ from .engine_thread import EngineThread
 from .metrics import ServerMetrics
 from .replicas import Replicas
 from .validation import Registration, UnknownSymbol
-from .views import record_state
 
 
 class DtmsService(Protocol):
@@ -26,7 +25,7 @@ class DtmsService(Protocol):
     log: Any
     metrics: ServerMetrics
 
-    async def _register_in_engine(self, reg: Registration) -> None: ...
+    async def _register_in_engine(self, regs: list[Registration]) -> dict[int, Exception]: ...
 
     def _check_symbol(self, symbol: str) -> None: ...
 
@@ -134,7 +133,8 @@ async def consume(service: DtmsService, replicas: Replicas) -> None:
 
 def _register(service: DtmsService) -> Any:
     async def register(body: dict[str, Any]) -> None:
-        await service._register_in_engine(registration_from(body))
+        for refused in (await service._register_in_engine([registration_from(body)])).values():
+            raise refused
 
     return register
 
@@ -143,7 +143,7 @@ async def register(
     service: DtmsService, replicas: Replicas, reg: Registration
 ) -> tuple[bool, dict[str, Any]]:
     """Accept a registration on this replica: queue it on the stream and wait until a
-    replica has written its record (or said why not)."""
+    replica has written its record (or said why not). Returns ``(created, record)``."""
     store = replicas.store
     record = store.get_record(reg.ticket)
     created = record is None
@@ -167,13 +167,7 @@ async def register(
             if record is None:
                 await asyncio.sleep(0.01)
     assert record is not None
-    service.metrics.registrations.labels("created" if created else "already_registered").inc()
-    return created, {
-        "ticket": reg.ticket,
-        "registered": True,
-        "already_registered": not created,
-        "state": record_state(record),
-    }
+    return created, record
 
 
 async def _check(service: DtmsService, symbol: str) -> None:

@@ -17,8 +17,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import DefensiveState, HostView, Trade
-from hookspecs.events import log_event
+from hookspecs import DefensiveState, HostView
 
 from ..defensive import account_defensive
 from ..settings import DtmsSettings, for_host
@@ -27,29 +26,22 @@ from ..store.location import open_store
 from ..strategy import Strategy
 from .closing import ClosedReport, closed_trade, mark_closed
 from .engine_thread import EngineThread
+from .errors import EngineUnavailable, RegistrationConflict, RegistrationRejected
 from .metrics import ServerMetrics, Stopwatch
 from .observed import MonitorStatus, ObservedHost
+from .registering import Registering
 from .replicas import Replicas
 from .settings import ServerSettings
-from .validation import Registration, UnknownSymbol
 from .views import batch_entry, last_journal_entry, record_state, trade_view
 
-
-class EngineUnavailable(RuntimeError):
-    """The engine is not running (starting, stopped or crashed): a 503."""
-
-
-class RegistrationRejected(RuntimeError):
-    """The engine declined a trade (it kept no record of it): a 422."""
-
-
-class RegistrationConflict(RuntimeError):
-    """A registration that contradicts the live trade of the same ticket (another
-    direction or symbol): a 409 naming ``field``, never silently accepted."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+__all__ = [
+    "DtmsService",
+    "EngineUnavailable",
+    "RegistrationConflict",
+    "RegistrationRejected",
+    "StrategyFactory",
+    "default_strategy_factory",
+]
 
 
 StrategyFactory = Callable[[DtmsSettings, StoreProtocol], Strategy]
@@ -62,7 +54,7 @@ def default_strategy_factory(settings: DtmsSettings, store: StoreProtocol) -> St
     return LocalStrategy(settings, store, adopt=False)
 
 
-class DtmsService:
+class DtmsService(Registering):
     def __init__(
         self,
         settings: ServerSettings,
@@ -246,96 +238,6 @@ class DtmsService:
 
     # ------------------------------------------------------------------ commands
 
-    async def register(self, reg: Registration) -> tuple[bool, dict[str, Any]]:
-        """``(created, body)``. Idempotent: a known ticket is reported, not re-registered.
-        A ticket whose record is CLOSED, registered with another opening time or entry, is
-        a new trade (a broker that reuses tickets): the old record is archived and the new
-        one registered. A registration contradicting a live trade is a conflict."""
-        self._require_engine()
-        if self.replicas is not None:
-            from .replica_service import NotApplied, Refused, register
-
-            try:
-                return await register(self, self.replicas, reg)
-            except NotApplied as exc:
-                raise EngineUnavailable(str(exc)) from None
-            except Refused as exc:
-                raise RegistrationRejected(str(exc)) from None
-        async with self._command_lock:
-            record = self.store.get_record(reg.ticket)
-            if record is not None and _reused(record, reg):
-                self.store.archive_record(reg.ticket)
-                self.log.warning(
-                    "ticket %s registered again for a new position; its closed record was archived",
-                    reg.ticket,
-                )
-                record = None
-            elif record is not None:
-                _check_conflict(record, reg)
-            created = record is None
-            if created:
-                await self.engine.run(self._register_in_engine(reg))
-                record = self.store.get_record(reg.ticket)
-                if record is None:
-                    raise RegistrationRejected(
-                        f"the engine kept no record of ticket {reg.ticket} (see the server log)"
-                    )
-        assert record is not None
-        self.metrics.registrations.labels("created" if created else "already_registered").inc()
-        return created, {
-            "ticket": reg.ticket,
-            "registered": True,
-            "already_registered": not created,
-            "state": record_state(record),
-        }
-
-    async def _register_in_engine(self, reg: Registration) -> None:
-        assert self._engine_lock is not None and self._host is not None
-        assert self._strategy is not None
-        async with self._engine_lock:
-            self._check_symbol(reg.symbol)
-            now = self._host.clock.now()
-            trade = Trade(
-                ticket=reg.ticket,
-                symbol=reg.symbol,
-                direction=reg.direction,
-                volume=reg.volume,
-                entry_price=reg.entry_price,
-                stop_loss=reg.stop_loss,
-                take_profit=reg.take_profit,
-                opened_at=reg.opened_at or now,
-                magic=reg.magic,
-                comment=reg.comment,
-            )
-            await self._strategy.on_trade_executed(self._host, trade)
-            log_event(
-                self.log,
-                "registration",
-                "registered ticket %s (%s %s %s lots)",
-                reg.ticket,
-                reg.direction,
-                reg.symbol,
-                reg.volume,
-                ticket=reg.ticket,
-                symbol=reg.symbol,
-                direction=reg.direction,
-                volume=reg.volume,
-            )
-
-    def _check_symbol(self, symbol: str) -> None:
-        """A 400 (:class:`UnknownSymbol`) when the broker does not trade ``symbol``; a 503
-        when the broker cannot say (the client's outbox retries, it is not its fault)."""
-        assert self._host is not None
-        try:
-            info = self._host.broker.symbol_info(symbol)
-        except Exception as exc:
-            self.log.error("checking symbol %r with the broker failed: %r", symbol, exc)
-            raise EngineUnavailable(
-                f"cannot check symbol {symbol!r} with the broker: {type(exc).__name__}: {exc}"
-            ) from exc
-        if info is None:
-            raise UnknownSymbol(symbol)
-
     async def unregister(self, ticket: int) -> bool:
         """Stop managing ``ticket`` (its position is left alone). False when unknown."""
         self._require_engine()
@@ -403,10 +305,16 @@ class DtmsService:
         record = self.store.get_record(ticket)
         if record is None:
             return None
+        return self.view(ticket, record, self.account_defensive())
+
+    def view(
+        self, ticket: int, record: Mapping[str, Any], account_defensive: bool
+    ) -> dict[str, Any]:
+        """:meth:`trade` of a record already read (a batch reads the account mode once)."""
         return trade_view(
             ticket,
             record,
-            account_defensive=self.account_defensive(),
+            account_defensive=account_defensive,
             last_action=last_journal_entry(record) or self._last_action(ticket),
         )
 
@@ -492,42 +400,3 @@ class DtmsService:
             },
             **({"replicas": self.replicas.status()} if self.replicas is not None else {}),
         }
-
-
-def _live(record: Mapping[str, Any]) -> bool:
-    """Open, or closed by DTMS with actions still owed (its close or its hedge's)."""
-    return record.get("state") != DefensiveState.CLOSED.value or bool(record.get("owed"))
-
-
-def _reused(record: Mapping[str, Any], reg: Registration) -> bool:
-    """A CLOSED record, and the registration names another position: another entry, or
-    another opening time when it gives one."""
-    if _live(record):
-        return False
-    entry = record.get("entry_price")
-    if not isinstance(entry, int | float) or abs(entry - reg.entry_price) > 1e-9 * max(
-        1.0, abs(entry)
-    ):
-        return True
-    if reg.opened_at is None:
-        return False
-    opened = record.get("opened_at")
-    try:
-        return datetime.fromisoformat(str(opened)) != reg.opened_at
-    except ValueError:
-        return True
-
-
-def _check_conflict(record: Mapping[str, Any], reg: Registration) -> None:
-    """A live trade registered again with another direction or symbol is not the same
-    trade, and not a new one either: refuse it, naming the field."""
-    if not _live(record):
-        return
-    for field, sent in (("direction", reg.direction), ("symbol", reg.symbol)):
-        held = record.get(field)
-        if held is not None and held != sent:
-            raise RegistrationConflict(
-                field,
-                f"ticket {reg.ticket} is a live {record.get('direction')} trade on "
-                f"{record.get('symbol')}: {field} {sent!r} conflicts with {held!r}",
-            )

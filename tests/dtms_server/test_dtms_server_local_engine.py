@@ -81,3 +81,48 @@ async def test_unregister_makes_the_engine_forget_the_trade(make_client: Any) ->
         await service_of(client).run_cycle()
     assert (await client.get(f"/dtms/trade/{ticket}")).status == 404
     assert world.broker.calls == [("open", world.broker.calls[0][1])]  # nothing acted on it
+
+
+async def test_a_batch_is_one_store_transaction_with_an_outcome_each(make_client: Any) -> None:
+    base = wavy_path(2000.0, 1000)
+    world = World({"XAUUSD": base}, visible=1000)
+    client: Client = await make_client(world=world, strategy_factory=default_strategy_factory)
+    tickets = [open_position(world) for _ in range(30)]
+    entry = world.price("XAUUSD")
+    first = await client.post("/dtms/trade/enable", json=registration(tickets[0], entry=entry))
+    assert first.status == 201
+    service = service_of(client)
+    statements: list[str] = []
+
+    async def trace(on: bool) -> None:  # the engine thread's own SQLite connection
+        callback = statements.append if on else None
+        service.store._cache._con.set_trace_callback(callback)
+
+    await service.engine.run(trace(True))
+    items = [registration(t, entry=entry) for t in tickets]  # the first: registered already
+    items.append(registration(tickets[1], entry=entry))  # twice in one batch
+    items.append(registration(tickets[0], entry=entry, direction="sell"))  # a conflict
+    items.append(registration(999_999, entry=entry, symbol="NOPE"))  # a symbol not traded
+    resp = await client.post("/dtms/trades", json={"trades": items})
+    await service.engine.run(trace(False))
+    assert resp.status == 200
+    body = await resp.json()
+    outcomes = [(r["outcome"], r["status"]) for r in body["results"]]
+    assert outcomes == [
+        ("already_registered", 200),
+        *[("registered", 201)] * 29,
+        ("already_registered", 200),
+        ("refused", 409),
+        ("refused", 400),
+    ]
+    assert (body["results"][31]["field"], body["results"][32]["field"]) == ("direction", "symbol")
+    # every record and state of the batch written in one transaction
+    assert [s for s in statements if s.startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+    ]
+    for ticket in tickets:
+        view = await (await client.get(f"/dtms/trade/{ticket}")).json()
+        assert view["state"] == "HEALTHY"
+    registered = [t for t in tickets if t in service.strategy.records]
+    assert registered == tickets

@@ -1,0 +1,265 @@
+"""Registering trades with the server's engine: one (``POST /dtms/trade/enable``) or a
+client's batch (``POST /dtms/trades``), through the same path.
+
+Why batches go through the engine together: a client's outbox delivers up to hundreds of
+registrations per request, and one engine round trip and one store transaction each
+made the transaction and the thread hop, not the engine, the cost of draining it. Here
+a batch's registrations are checked against the store, then registered in one engine
+round trip whose writes are one store transaction; each keeps its own outcome
+(registered, already registered, or its error), in order. Idempotent by ticket: a known
+ticket is reported, not registered again. A ticket whose record is CLOSED, registered
+with another opening time or entry, is a new trade (a broker that reuses tickets): the
+old record is archived first. A registration contradicting a live trade is a conflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from hookspecs import DefensiveState, Trade
+from hookspecs.events import log_event
+
+from ..store import StoreProtocol
+from .engine_thread import EngineThread
+from .errors import EngineUnavailable, RegistrationConflict, RegistrationRejected
+from .metrics import ServerMetrics
+from .observed import ObservedHost
+from .replicas import Replicas
+from .validation import Registration, UnknownSymbol
+from .views import record_state
+
+#: one registration's outcome: ``(created, record)``, or why it was refused
+Outcome = tuple[bool, dict[str, Any]] | Exception
+
+
+class Registering:
+    """Part of :class:`~.service.DtmsService` (which provides what is declared here)."""
+
+    log: logging.Logger
+    metrics: ServerMetrics
+    engine: EngineThread
+    replicas: Replicas | None
+    _command_lock: asyncio.Lock
+    _engine_lock: asyncio.Lock | None
+    _host: ObservedHost | None
+    _strategy: Any
+
+    if TYPE_CHECKING:
+
+        @property
+        def store(self) -> StoreProtocol: ...
+
+        def _require_engine(self) -> None: ...
+
+    async def register(self, reg: Registration) -> tuple[bool, dict[str, Any]]:
+        """``(created, body)`` of one registration; its refusal raised."""
+        (outcome,) = await self.register_many([reg])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome[0], answer(reg.ticket, *outcome)
+
+    async def register_many(self, regs: Sequence[Registration]) -> list[Outcome]:
+        """Each registration's outcome, in order. What is not a registration's own fault
+        (the engine or the store down, a broker that cannot check a symbol) is raised
+        for the whole request."""
+        self._require_engine()
+        out: list[Outcome | None] = [None] * len(regs)
+        if self.replicas is not None:
+            await self._register_replicated(self.replicas, regs, out)
+        else:
+            todo = list(enumerate(regs))
+            async with self._command_lock:
+                while todo:  # a ticket twice in one batch: its second after its first
+                    first: list[tuple[int, Registration]] = []
+                    again: list[tuple[int, Registration]] = []
+                    seen: set[int] = set()
+                    for i, reg in todo:
+                        (again if reg.ticket in seen else first).append((i, reg))
+                        seen.add(reg.ticket)
+                    await self._register_round(first, out)
+                    todo = again
+        done = [o for o in out if o is not None]
+        assert len(done) == len(regs)
+        for outcome in done:
+            if not isinstance(outcome, Exception):
+                label = "created" if outcome[0] else "already_registered"
+                self.metrics.registrations.labels(label).inc()
+        return done
+
+    async def _register_round(
+        self, items: list[tuple[int, Registration]], out: list[Outcome | None]
+    ) -> None:
+        create: list[tuple[int, Registration]] = []
+        for i, reg in items:
+            record = self.store.get_record(reg.ticket)
+            if record is not None and _reused(record, reg):
+                self.store.archive_record(reg.ticket)
+                self.log.warning(
+                    "ticket %s registered again for a new position; its closed record was archived",
+                    reg.ticket,
+                )
+                record = None
+            elif record is not None:
+                try:
+                    _check_conflict(record, reg)
+                except RegistrationConflict as exc:
+                    out[i] = exc
+                    continue
+            if record is None:
+                create.append((i, reg))
+            else:
+                out[i] = (False, record)
+        if not create:
+            return
+        refused = await self.engine.run(self._register_in_engine([r for _, r in create]))
+        for i, reg in create:
+            record = self.store.get_record(reg.ticket)
+            if reg.ticket in refused:
+                out[i] = refused[reg.ticket]
+            elif record is None:
+                out[i] = RegistrationRejected(
+                    f"the engine kept no record of ticket {reg.ticket} (see the server log)"
+                )
+            else:
+                out[i] = (True, record)
+
+    async def _register_replicated(
+        self, replicas: Replicas, regs: Sequence[Registration], out: list[Outcome | None]
+    ) -> None:
+        """Each through the registration stream (docs/scaling.md), one after another."""
+        from .replica_service import NotApplied, Refused, register
+
+        for i, reg in enumerate(regs):
+            try:
+                created, body = await register(self, replicas, reg)  # body: the record
+            except NotApplied as exc:
+                raise EngineUnavailable(str(exc)) from None
+            except Refused as exc:
+                out[i] = RegistrationRejected(str(exc))
+            except (UnknownSymbol, RegistrationConflict) as exc:
+                out[i] = exc
+            else:
+                out[i] = (created, body)
+
+    async def _register_in_engine(self, regs: Sequence[Registration]) -> dict[int, Exception]:
+        """On the engine thread: ``regs`` registered with the strategy, their writes in one
+        store transaction; returns the ones refused (an unknown symbol), by ticket."""
+        assert self._engine_lock is not None and self._host is not None
+        assert self._strategy is not None
+        async with self._engine_lock:
+            refused: dict[int, Exception] = {}
+            known: dict[str, bool] = {}
+            for reg in regs:
+                if reg.symbol not in known:
+                    try:
+                        self._check_symbol(reg.symbol)
+                        known[reg.symbol] = True
+                    except UnknownSymbol:
+                        known[reg.symbol] = False
+                if not known[reg.symbol]:
+                    refused[reg.ticket] = UnknownSymbol(reg.symbol)
+            now = self._host.clock.now()
+            trades = [_trade(reg, now) for reg in regs if reg.ticket not in refused]
+            many = getattr(self._strategy, "register_many", None)
+            if many is not None:
+                await many(self._host, trades)
+            else:
+                for trade in trades:
+                    await self._strategy.on_trade_executed(self._host, trade)
+            for trade in trades:
+                log_event(
+                    self.log,
+                    "registration",
+                    "registered ticket %s (%s %s %s lots)",
+                    trade.ticket,
+                    trade.direction,
+                    trade.symbol,
+                    trade.volume,
+                    ticket=trade.ticket,
+                    symbol=trade.symbol,
+                    direction=trade.direction,
+                    volume=trade.volume,
+                )
+            return refused
+
+    def _check_symbol(self, symbol: str) -> None:
+        """A 400 (:class:`UnknownSymbol`) when the broker does not trade ``symbol``; a 503
+        when the broker cannot say (the client's outbox retries, it is not its fault)."""
+        assert self._host is not None
+        try:
+            info = self._host.broker.symbol_info(symbol)
+        except Exception as exc:
+            self.log.error("checking symbol %r with the broker failed: %r", symbol, exc)
+            raise EngineUnavailable(
+                f"cannot check symbol {symbol!r} with the broker: {type(exc).__name__}: {exc}"
+            ) from exc
+        if info is None:
+            raise UnknownSymbol(symbol)
+
+
+def answer(ticket: int, created: bool, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A registration's body: whether it was new, and the trade's state."""
+    return {
+        "ticket": ticket,
+        "registered": True,
+        "already_registered": not created,
+        "state": record_state(record),
+    }
+
+
+def _trade(reg: Registration, now: datetime) -> Trade:
+    return Trade(
+        ticket=reg.ticket,
+        symbol=reg.symbol,
+        direction=reg.direction,
+        volume=reg.volume,
+        entry_price=reg.entry_price,
+        stop_loss=reg.stop_loss,
+        take_profit=reg.take_profit,
+        opened_at=reg.opened_at or now,
+        magic=reg.magic,
+        comment=reg.comment,
+    )
+
+
+def _live(record: Mapping[str, Any]) -> bool:
+    """Open, or closed by DTMS with actions still owed (its close or its hedge's)."""
+    return record.get("state") != DefensiveState.CLOSED.value or bool(record.get("owed"))
+
+
+def _reused(record: Mapping[str, Any], reg: Registration) -> bool:
+    """A CLOSED record, and the registration names another position: another entry, or
+    another opening time when it gives one."""
+    if _live(record):
+        return False
+    entry = record.get("entry_price")
+    if not isinstance(entry, int | float) or abs(entry - reg.entry_price) > 1e-9 * max(
+        1.0, abs(entry)
+    ):
+        return True
+    if reg.opened_at is None:
+        return False
+    opened = record.get("opened_at")
+    try:
+        return datetime.fromisoformat(str(opened)) != reg.opened_at
+    except ValueError:
+        return True
+
+
+def _check_conflict(record: Mapping[str, Any], reg: Registration) -> None:
+    """A live trade registered again with another direction or symbol is not the same
+    trade, and not a new one either: refuse it, naming the field."""
+    if not _live(record):
+        return
+    for field, sent in (("direction", reg.direction), ("symbol", reg.symbol)):
+        held = record.get(field)
+        if held is not None and held != sent:
+            raise RegistrationConflict(
+                field,
+                f"ticket {reg.ticket} is a live {record.get('direction')} trade on "
+                f"{record.get('symbol')}: {field} {sent!r} conflicts with {held!r}",
+            )
