@@ -175,10 +175,9 @@ class RemoteStrategy(RemoteStates):
             "stop_loss": trade.stop_loss,
             "take_profit": trade.take_profit,
         }
-        self._enqueue(trade.ticket, payload)
         self._open.add(trade.ticket)
         self._closed.discard(trade.ticket)
-        self._save_open()
+        self._enqueue(trade.ticket, payload, save_open=True)
         self._kick()
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
@@ -196,11 +195,10 @@ class RemoteStrategy(RemoteStates):
         pending = self._pending_registration(ticket)
         if pending is not None:
             payload["register"] = pending
-        self._enqueue(ticket, payload)
         self._open.discard(ticket)
         self._closed.add(ticket)
         self._wanted.discard(ticket)
-        self._save_open()
+        self._enqueue(ticket, payload, save_open=True)
         before = self._cached_state(ticket)
         # A failure is logged by the store; the in-memory closed set still answers.
         with suppress(StoreError):
@@ -246,7 +244,23 @@ class RemoteStrategy(RemoteStates):
 
     # ------------------------------------------------------------------ outbox
 
-    def _enqueue(self, ticket: int, payload: dict[str, Any]) -> None:
+    def _enqueue(self, ticket: int, payload: dict[str, Any], *, save_open: bool = False) -> None:
+        """Queue ``payload``; with ``save_open``, the open set goes in the same store
+        transaction (one commit per hook: a host registering a burst of trades pays one
+        commit for each, not two). When that fails, each is written on its own."""
+        try:
+            with self.store.batch():
+                self.store.outbox_put(ticket, payload)
+                if save_open:
+                    self.store.put_value(_OPEN_KEY, sorted(self._open))
+        except StoreError:
+            self._put_entry(ticket, payload)
+            if save_open:
+                self._save_open()
+        else:
+            self._volatile.pop(ticket, None)
+
+    def _put_entry(self, ticket: int, payload: dict[str, Any]) -> None:
         try:
             self.store.outbox_put(ticket, payload)
         except StoreError as exc:
@@ -317,9 +331,9 @@ class RemoteStrategy(RemoteStates):
             )  # fmt: skip
             if not self._client.batch_supported:
                 return True  # an older server: the caller sends them one by one
-            for ticket, payload in chunk:
-                if outcomes.get(ticket) in ("delivered", "dropped"):
-                    self._forget(ticket, payload)
+            self._forget_all(
+                [(t, p) for t, p in chunk if outcomes.get(t) in ("delivered", "dropped")]
+            )
             if "down" in outcomes.values():
                 left = len(todo) - start - sum(o != "down" for o in outcomes.values())
                 self._report_down(left)
@@ -363,6 +377,17 @@ class RemoteStrategy(RemoteStates):
             token_env=self.settings.token_env,
             on_retry=self.metrics.registration_retry,
         )
+
+    def _forget_all(self, items: list[tuple[int, dict[str, Any]]]) -> None:
+        """:meth:`_forget` for a delivered batch, in one store transaction; when that fails,
+        entry by entry (each failure handled on its own)."""
+        try:
+            with self.store.batch():
+                for ticket, payload in items:
+                    self._forget(ticket, payload)
+        except StoreError:
+            for ticket, payload in items:
+                self._forget(ticket, payload)
 
     def _forget(self, ticket: int, payload: dict[str, Any]) -> None:
         if self._volatile.get(ticket) == payload:
