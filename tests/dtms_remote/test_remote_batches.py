@@ -71,3 +71,24 @@ async def test_the_report_counts_states_reached_on_the_server(
     await strategy.refresh()
     await strategy.on_trade_closed(HOST, trade(2, profit=1.0), "take_profit")
     assert strategy.report()["states_reached"] == {"CLOSED": 1, "HEDGED": 1, "WARNING_L2": 1}
+
+
+async def test_a_registration_is_one_commit_and_a_delivered_batch_one_more(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    url = fake.url
+    await fake.stop()
+    strategy = await started(settings_for(url))
+    statements: list[str] = []
+    strategy.store._cache._con.set_trace_callback(statements.append)
+    for ticket in range(1, 6):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    commits = [s for s in statements if s == "COMMIT"]
+    assert len(commits) == 5  # its outbox entry and the open set together
+    await strategy.drain()  # down: everything stays
+    await fake.start()
+    statements.clear()
+    await strategy.drain()
+    strategy.store._cache._con.set_trace_callback(None)
+    assert fake.batch_sizes[-1:] == [5] and strategy.store.outbox_len() == 0
+    assert len([s for s in statements if s == "COMMIT"]) == 1  # the five forgotten at once
