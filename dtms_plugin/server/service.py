@@ -4,6 +4,7 @@ Reads (trade states, batches, status, history) come straight from the store, on 
 server's loop, so they are answered even while the engine is busy. Commands that change
 what the engine manages (register, unregister, a manual cycle) are run on the engine
 thread under one lock, so they never interleave with a monitoring cycle half way through.
+Registering trades, one or a client's batch, is :mod:`.registering`.
 """
 
 from __future__ import annotations
@@ -26,23 +27,13 @@ from ..store.location import open_store
 from ..strategy import Strategy
 from .closing import ClosedReport, closed_trade, mark_closed
 from .engine_thread import EngineThread
-from .errors import EngineUnavailable, RegistrationConflict, RegistrationRejected
+from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
 from .observed import MonitorStatus, ObservedHost
 from .registering import Registering
 from .replicas import Replicas
 from .settings import ServerSettings
 from .views import batch_entry, last_journal_entry, record_state, trade_view
-
-__all__ = [
-    "DtmsService",
-    "EngineUnavailable",
-    "RegistrationConflict",
-    "RegistrationRejected",
-    "StrategyFactory",
-    "default_strategy_factory",
-]
-
 
 StrategyFactory = Callable[[DtmsSettings, StoreProtocol], Strategy]
 
