@@ -24,6 +24,7 @@ from .host import (
     RunMode,
     SeriesView,
     ServeOptions,
+    SimBroker,
     SymbolInfo,
     apply_action,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "RunMode",
     "SeriesView",
     "ServeOptions",
+    "SimBroker",
     "SymbolInfo",
     "Timeframe",
     "Trade",

@@ -125,6 +125,28 @@ class Broker(Protocol):
     def account(self) -> AccountInfo: ...
 
 
+@runtime_checkable
+class SimBroker(Broker, Protocol):
+    """An optional capability of a :class:`Broker`: a simulated account (the paper broker)
+    that fills stops and targets on the replayed bars and keeps its closed trades. The
+    trading loop checks for it with ``isinstance(broker, SimBroker)``; a live broker
+    (MetaTrader) is not one, and the loop then learns of closes by sweeping positions."""
+
+    def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, str]]:
+        """Let ``bar`` (just closed) hit the stops and targets of ``symbol``'s positions;
+        the trades it closed, each with ``"stop_loss"`` or ``"take_profit"``."""
+        ...
+
+    def closed_trades(self) -> Sequence[Trade]:
+        """Every closing deal so far, oldest first, with its realised profit (a partial
+        close is one deal of its volume)."""
+        ...
+
+    def closed_trade(self, ticket: int) -> Trade | None:
+        """The newest closing deal of ``ticket``; ``None`` if it never closed."""
+        ...
+
+
 class MarketView(Protocol):
     """Closed bars only: the bar still forming is never returned."""
 
@@ -211,6 +233,12 @@ class HostView(Protocol):
         (``.hostapp/NAME``), each simulated run (a replay, each run of an A/B) has its
         own, so replayed trades never mix with live ones. The folder may not exist yet;
         the plugin creates it with the permissions it needs."""
+        ...
+
+    def is_defensive(self, ticket: int) -> bool:
+        """Is this trade under defensive management? The ``is_defensive`` hook, asked of
+        every plugin, with its fail-safe (a plugin that fails counts as True). Ask it
+        before touching a position (``manage_positions``); never does network I/O."""
         ...
 
     async def execute(self, action: Action) -> ActionResult:

@@ -42,6 +42,7 @@ HOOK_RULES: Mapping[str, HookRule] = {
     "allow_order": HookRule("first_veto", fail_safe="failed; vetoed to be safe", sync_only=True),
     "on_trade_executed": _BROADCAST,
     "on_cycle": _BROADCAST,
+    "manage_positions": HookRule("none"),
     "is_defensive": HookRule("any_true", fail_safe=True, sync_only=True),
     "on_trade_closed": _BROADCAST,
     "on_state_change": _BROADCAST,

@@ -111,8 +111,26 @@ def on_trade_executed(host: HostView, trade: Trade) -> Awaitable[None] | None:
 def on_cycle(host: HostView, now: datetime) -> Awaitable[None] | None:
     """Periodic work: one call per trading-loop cycle (per closed bar in a replay).
 
-    Fires after new orders were placed and before the exit manager runs. Async allowed;
+    Fires after new orders were placed and before ``manage_positions``. Async allowed;
     broadcast. DTMS evaluates its trades here.
+
+    Results: none. A raising plugin is logged; the others still run.
+    """
+
+
+@hookspec
+def manage_positions(host: HostView, now: datetime) -> Awaitable[None] | None:
+    """Manage open positions: move stops, take partial profits, close.
+
+    Fires once per cycle in which positions are open, after every ``on_cycle``
+    implementation has finished (so what the defenders decided this cycle is already
+    known), with the host's current time.
+    Async allowed; the implementations run one after the other, in plugin order, so two
+    managers never touch a position at the same moment. The exit manager (``exits``)
+    works here. Before touching a position, ask ``host.is_defensive(ticket)`` and leave a
+    defended trade to its defender; act only through ``host.execute`` so every other
+    plugin hears of it (``on_action``) and a position closed here is reported with reason
+    ``exit``.
 
     Results: none. A raising plugin is logged; the others still run.
     """
@@ -122,8 +140,9 @@ def on_cycle(host: HostView, now: datetime) -> Awaitable[None] | None:
 def is_defensive(host: HostView, ticket: int) -> bool:
     """Is this trade under defensive management right now?
 
-    Asked on the hot path, by the exit manager before it moves a stop or takes a partial
-    and by anyone else about to touch a position. Sync only; answer from memory or a
+    Asked on the hot path, through ``host.is_defensive(ticket)``: by the exit manager
+    (``manage_positions``) before it moves a stop or takes a partial, and by any plugin
+    about to touch a position. Sync only; answer from memory or a
     local cache and never wait on the network.
 
     Results: True if any plugin says True. A raising plugin counts as True (fail safe):
@@ -137,9 +156,9 @@ def on_trade_closed(host: HostView, trade: Trade, reason: str) -> Awaitable[None
     """A position was closed, fully, by any cause.
 
     ``trade`` carries ``close_price``, ``closed_at`` and the realised ``profit``;
-    ``reason`` is one of ``stop_loss``, ``take_profit``, ``action`` (a plugin's action),
-    ``exit`` (the exit manager), ``external`` (closed outside the host). Async allowed;
-    broadcast.
+    ``reason`` is one of ``stop_loss``, ``take_profit``, ``action`` (a plugin's action
+    during ``on_cycle``), ``exit`` (an action during ``manage_positions``, such as the exit
+    manager's), ``external`` (closed outside the host). Async allowed; broadcast.
 
     Results: none. A raising plugin is logged.
     """

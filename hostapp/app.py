@@ -38,7 +38,6 @@ from hookspecs import (
 
 from .clock import ScaledClock, SimClock, SystemClock
 from .config import HostConfig
-from .exits import ExitManager
 from .host import Host
 from .loader import BUILTINS, load_plugins
 from .loop import TradingLoop
@@ -356,11 +355,6 @@ def _plugins(
     return plugins, recorder
 
 
-def _exit_manager(plugins: PluginHost) -> ExitManager | None:
-    obj = plugins.get("exits")
-    return obj if isinstance(obj, ExitManager) else None
-
-
 def build_sim_app(
     config: HostConfig,
     series: Mapping[str, Iterable[Bar]],
@@ -478,7 +472,6 @@ def _assemble(
         clock=clock,
         symbols=symbols,
         timeframe=timeframe,
-        exit_manager=_exit_manager(plugins),
         entries=entries,
     )
     return App(

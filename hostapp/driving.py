@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from hookspecs import ConfigError
+from hookspecs import ConfigError, SimBroker
 
 from . import app as appmod
 from .clock import ScaledClock
@@ -143,11 +143,17 @@ def bound_for_live(app: appmod.App) -> None:
     app.recorder.bound(LIVE_WINDOW)
 
 
+@runtime_checkable
+class Releasable(Protocol):
+    """A broker holding a resource the report must let go of (the paper account file)."""
+
+    def release(self) -> None: ...
+
+
 def release(app: appmod.App) -> None:
     """Let go of the paper account file, if any, once the report has read the account."""
-    fn = getattr(app.broker, "release", None)
-    if callable(fn):
-        fn()
+    if isinstance(app.broker, Releasable):
+        app.broker.release()
 
 
 def _newest_bar(app: appmod.App) -> Callable[[str], Any]:
@@ -161,8 +167,9 @@ def _newest_bar(app: appmod.App) -> Callable[[str], Any]:
 def closed_positions(app: appmod.App, stats: LoopStats) -> list[Any]:
     """Every position the run closed, with its realised profit: the broker's record, or
     the loop's when the broker keeps none."""
-    closed_trades = getattr(app.broker, "closed_trades", None)
-    return list(closed_trades()) if callable(closed_trades) else [t for _, t, _ in stats.closes]
+    if isinstance(app.broker, SimBroker):
+        return list(app.broker.closed_trades())
+    return [t for _, t, _ in stats.closes]
 
 
 def run_summary(

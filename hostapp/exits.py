@@ -6,22 +6,22 @@ behind price from +1.5R, and bank half at +2R. R is the distance from the entry 
 *initial* stop loss, remembered when the trade is executed, because the stop itself moves.
 
 Two rules keep it from fighting DTMS: before it moves a stop or closes a part it asks
-``is_defensive`` (a trade under defensive management is left to its defender), and stops
+``host.is_defensive`` (a trade under defensive management is left to its defender), and stops
 only ever tighten. Holding back is not silent: the first cycle it wants something new of
 a defended trade, it logs one INFO line (ticket, symbol, what it wanted) and counts it in
 :attr:`ExitManager.held_back`, which the run report shows as ``exits_held_defensive``.
 It acts through ``host.execute`` so every move is an ordinary :class:`~hookspecs.Action`
 that other plugins see in ``on_action``.
 
-The trading loop calls :meth:`ExitManager.manage` once per cycle, after ``on_cycle``;
-:meth:`ExitManager.bind` hands it the plugin host's ``is_defensive`` and the host's
-timeframe first.
+It is an ordinary plugin: its work is the ``manage_positions`` hook, which the trading
+loop fires once per cycle after every ``on_cycle`` implementation has finished, under the
+same isolation, timeout and breaker as any hook.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,7 +37,6 @@ from hookspecs import (
 
 from .market.timeframes import timeframe_seconds
 
-DefensiveQuery = Callable[[HostView, int], bool]
 PLUGIN_NAME = "exits"
 
 
@@ -114,8 +113,6 @@ class ExitManager:
     def __init__(self) -> None:
         self.settings = ExitSettings()
         self._trades: dict[int, _Managed] = {}
-        self._is_defensive: DefensiveQuery = _never_defensive
-        self._timeframe = "M5"
         self._atr_cache: dict[str, tuple[datetime, float | None]] = {}
         #: Per ticket, how many times the manager wanted to act and held back because the
         #: trade was defensive: once per run of cycles wanting the same actions, not once
@@ -129,9 +126,6 @@ class ExitManager:
         source = getattr(getattr(host, "config", None), "source", "plugins.toml")
         where = f"{source} [plugin.{PLUGIN_NAME}]"
         self.settings = parse_settings(ExitSettings, host.config_for(PLUGIN_NAME), where)
-        timeframe = getattr(getattr(getattr(host, "config", None), "host", None), "timeframe", None)
-        if isinstance(timeframe, str):
-            self._timeframe = timeframe
 
     @hookimpl
     def on_trade_executed(self, trade: Trade) -> None:
@@ -145,15 +139,6 @@ class ExitManager:
     def on_trade_closed(self, trade: Trade) -> None:
         self._trades.pop(trade.ticket, None)
 
-    # -- driven by the trading loop ----------------------------------------------------
-
-    def bind(self, *, is_defensive: DefensiveQuery, timeframe: str | None = None) -> None:
-        """Wire the manager to the plugin host's ``is_defensive`` and, optionally, the
-        host's timeframe (which ATR is measured on unless ``atr_timeframe`` says other)."""
-        self._is_defensive = is_defensive
-        if timeframe:
-            self._timeframe = timeframe
-
     @property
     def managed_tickets(self) -> list[int]:
         return list(self._trades)
@@ -162,7 +147,8 @@ class ExitManager:
         managed = self._trades.get(ticket)
         return managed.risk if managed else None
 
-    async def manage(self, host: HostView, now: datetime) -> None:
+    @hookimpl
+    async def manage_positions(self, host: HostView, now: datetime) -> None:
         """Apply the rules to every managed trade once. Cheap when nothing is open."""
         if not self._trades:
             return
@@ -186,7 +172,7 @@ class ExitManager:
             if new_stop is None and not wants_partial:
                 managed.held = ()
                 continue
-            if self._is_defensive(host, ticket):
+            if host.is_defensive(ticket):
                 # its defender decides; ask again next cycle
                 wanted: tuple[str, ...] = (new_stop[0].value,) if new_stop else ()
                 if wants_partial:
@@ -290,7 +276,7 @@ class ExitManager:
     def _atr(self, host: HostView, symbol: str) -> float | None:
         """ATR of the newest closed bars, computed once per symbol per new bar."""
         s = self.settings
-        timeframe = s.atr_timeframe or self._timeframe
+        timeframe = s.atr_timeframe or host.timeframe
         bars = host.market.bars(symbol, timeframe, s.atr_period * 3 + 1)
         if not bars:
             return None
@@ -301,11 +287,6 @@ class ExitManager:
         atr = wilder_atr(bars, s.atr_period)
         self._atr_cache[symbol] = (last, atr)
         return atr
-
-
-def _never_defensive(host: HostView, ticket: int) -> bool:
-    """Until bound, nothing is defensive (there is no one to ask)."""
-    return False
 
 
 __all__ = ["ExitManager", "ExitSettings", "wilder_atr"]

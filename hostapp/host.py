@@ -8,7 +8,7 @@ change) back through the PluginHost so that every other plugin hears about it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ class Host:
         #: Every action carried out through :meth:`execute`, with its result, for reports.
         self.executed: list[tuple[Action, ActionResult]] = []
         self._symbols: dict[int, str] = {}
+        self._listeners: list[Callable[[Action, ActionResult], None]] = []
 
     @property
     def broker(self) -> Broker:
@@ -83,12 +84,24 @@ class Host:
         """``<data_root>/<plugin_name>``: the run's own root in a simulated run."""
         return Path(self.config.data_root) / plugin_name
 
+    def is_defensive(self, ticket: int) -> bool:
+        """The ``is_defensive`` hook with its fail-safe (:meth:`PluginHost.is_defensive`)."""
+        return self.plugins.is_defensive(self, ticket)
+
+    def add_listener(self, listener: Callable[[Action, ActionResult], None]) -> None:
+        """Call ``listener(action, result)`` after each action the broker answered, before
+        the plugins hear of it: how the trading loop learns that a phase of its cycle
+        acted, so it looks for closed positions only then."""
+        self._listeners.append(listener)
+
     async def execute(self, action: Action) -> ActionResult:
         """Carry ``action`` out at the broker, tell every plugin (``on_action``), return
         the result. Broker refusals come back as results, never as exceptions."""
         symbol = self._symbol_of(action.ticket)  # before: a close removes the position
         result = apply_action(self._broker, action)
         self.executed.append((action, result))
+        for listener in self._listeners:
+            listener(action, result)
         log_action(self._log, action, result, symbol)
         await self.plugins.on_action(self, action, result)
         return result

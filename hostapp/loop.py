@@ -8,9 +8,13 @@ A cycle at time ``now`` (the close time of the bars that just closed):
    closed bars; a strategy that needs more asks ``host.market``), each order through
    ``allow_order``, then ``broker.open`` and ``on_trade_executed`` with the position as
    the broker reports it;
-3. ``on_cycle`` (DTMS evaluates and acts here), then the exit manager;
+3. ``on_cycle`` (DTMS evaluates and acts here), then, once every ``on_cycle``
+   implementation has finished and while positions are open, ``manage_positions`` (the
+   exit manager works here);
 4. positions that vanished during 3 are reported with ``on_trade_closed``: reason
-   ``action`` when they vanished during ``on_cycle``, ``exit`` during the exit manager.
+   ``action`` when they vanished during ``on_cycle``, ``exit`` during
+   ``manage_positions``. The host tells the loop of every action it carries out
+   (:meth:`~hostapp.host.Host.add_listener`), so it looks only after a phase that acted.
 
 Given ``entries`` (a script: the entries another run took, by cycle time and symbol),
 step 2 opens exactly those orders instead of asking ``propose_orders``, and no plugin
@@ -20,7 +24,8 @@ only trade management differs between the two runs.
 
 The loop is the replay's hot path (a benchmark runs it over 100,000 bars), so everything
 that can be decided once is decided in the constructor: which hooks have any
-implementation, whether the broker has ``on_bar``, the timeframe arithmetic.
+implementation, whether the broker is a simulated one (:class:`hookspecs.SimBroker`), the
+timeframe arithmetic.
 """
 
 from __future__ import annotations
@@ -31,11 +36,21 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from hookspecs import Bar, Broker, BrokerError, HostView, MarketView, OrderRequest, Trade
+from hookspecs import (
+    Action,
+    ActionResult,
+    Bar,
+    Broker,
+    BrokerError,
+    HostView,
+    MarketView,
+    OrderRequest,
+    SimBroker,
+    Trade,
+)
 
-from .exits import ExitManager
 from .market.timeframes import timeframe_seconds, to_epoch
 
 
@@ -56,6 +71,17 @@ class LoopPlugins(Protocol):
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None: ...
 
+    async def notify(self, hook: str, **kwargs: Any) -> None: ...
+
+    def has_impls(self, hook: str) -> bool: ...
+
+
+class LoopHost(HostView, Protocol):
+    """The host the loop drives: a :class:`~hookspecs.HostView` that tells the loop of each
+    action it carries out (:meth:`hostapp.host.Host.add_listener`)."""
+
+    def add_listener(self, listener: Callable[[Action, ActionResult], None]) -> None: ...
+
 
 class LoopClock(Protocol):
     """A :class:`~hostapp.clock.SimClock` (replay: the loop sets it) or the system clock."""
@@ -74,23 +100,14 @@ class ScaledLoopClock(LoopClock, Protocol):
     def wall_seconds(self, seconds: float) -> float: ...
 
 
+@runtime_checkable
+class SettableClock(Protocol):
+    """A clock the loop moves itself, bar by bar (a replay's :class:`~hostapp.clock.SimClock`)."""
+
+    def set(self, t: datetime) -> None: ...
+
+
 ProgressFn = Callable[[int, int], None]
-
-
-def has_impls(plugins: object, hook: str) -> bool:
-    """Whether any plugin implements ``hook``, when the plugin host can tell; else True.
-
-    Asked once per run, so a replay never pays for a broadcast nobody listens to."""
-    for attr in ("has_impls", "has_hook", "implements"):
-        probe = getattr(plugins, attr, None)
-        if callable(probe):
-            return bool(probe(hook))
-    pm = getattr(plugins, "pm", None) or getattr(plugins, "manager", None)
-    caller = getattr(getattr(pm, "hook", None), hook, None)
-    get_impls = getattr(caller, "get_hookimpls", None)
-    if callable(get_impls):
-        return bool(get_impls())
-    return True
 
 
 class Recent(deque[Any]):
@@ -143,19 +160,18 @@ class LoopStats:
 
 
 class TradingLoop:
-    """Drives one host: a broker, a market view, the plugins and the exit manager."""
+    """Drives one host: a broker, a market view and the plugins."""
 
     def __init__(
         self,
         *,
-        host: HostView,
+        host: LoopHost,
         plugins: LoopPlugins,
         broker: Broker,
         market: MarketView,
         clock: LoopClock,
         symbols: Sequence[str],
         timeframe: str,
-        exit_manager: ExitManager | None = None,
         lookback: int = 200,
         entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
     ) -> None:
@@ -167,32 +183,30 @@ class TradingLoop:
         self.symbols = list(symbols)
         self.timeframe = timeframe
         self.lookback = lookback
-        self.exit_manager = exit_manager
         self.script = entries
         self.stats = LoopStats()
         self.stop_requested = False
         self._wake: asyncio.Event | None = None
         self._aio: asyncio.AbstractEventLoop | None = None
         self._tf_seconds = timeframe_seconds(timeframe)
-        self._set_clock: Callable[[datetime], None] | None = getattr(clock, "set", None)
-        self._on_bar: Callable[[str, Bar], list[tuple[Trade, str]]] | None = getattr(
-            broker, "on_bar", None
-        )
-        self._closed_trades: Callable[[], Sequence[Trade]] | None = getattr(
-            broker, "closed_trades", None
-        )
-        self._closed_trade: Callable[[int], Trade | None] | None = getattr(
-            broker, "closed_trade", None
-        )
-        self._propose = has_impls(plugins, "propose_orders")
-        self._on_cycle = has_impls(plugins, "on_cycle")
-        self._on_closed = has_impls(plugins, "on_trade_closed")
-        self._on_executed = has_impls(plugins, "on_trade_executed")
-        if exit_manager is not None:
-            exit_manager.bind(is_defensive=plugins.is_defensive, timeframe=timeframe)
-        self._executed: list[Any] | None = getattr(host, "executed", None)
+        self._set_clock = clock.set if isinstance(clock, SettableClock) else None
+        sim = broker if isinstance(broker, SimBroker) else None
+        self._on_bar = sim.on_bar if sim is not None else None
+        self._closed_trade = sim.closed_trade if sim is not None else None
+        self._propose = plugins.has_impls("propose_orders")
+        self._on_cycle = plugins.has_impls("on_cycle")
+        self._manage = plugins.has_impls("manage_positions")
+        self._on_closed = plugins.has_impls("on_trade_closed")
+        self._on_executed = plugins.has_impls("on_trade_executed")
+        # Set by the host each time it carries out an action: a phase that acted may have
+        # closed or opened positions.
+        self._acted = False
+        host.add_listener(self._note_action)
         # Open positions as of the end of the last cycle: what "vanished" is measured against.
         self._known: dict[int, Trade] = {}
+
+    def _note_action(self, action: Action, result: ActionResult) -> None:
+        self._acted = True
 
     # -- control -----------------------------------------------------------------------
 
@@ -238,12 +252,11 @@ class TradingLoop:
             await self.plugins.on_cycle(self.host, now)
             if known:
                 await self._sweep(now, "action")
-        if self.exit_manager is not None and known:
-            executed = self._executed
-            before = len(executed) if executed is not None else -1
-            await self.exit_manager.manage(self.host, now)
-            # The exit manager acts only through host.execute: no action, nothing closed.
-            if executed is None or len(executed) != before:
+        if self._manage and known:
+            self._acted = False
+            await self.plugins.notify("manage_positions", host=self.host, now=now)
+            # Managers act only through host.execute: no action, nothing closed.
+            if self._acted:
                 await self._sweep(now, "exit")
 
     async def _orders(self, now: datetime, symbol: str) -> None:
@@ -307,10 +320,6 @@ class TradingLoop:
         """The closed trade as the broker recorded it; the last open view if it keeps none."""
         if self._closed_trade is not None:
             return self._closed_trade(ticket) or last
-        if self._closed_trades is not None:
-            for trade in reversed(self._closed_trades()):
-                if trade.ticket == ticket:
-                    return trade
         return last
 
     async def _closed(self, now: datetime, trade: Trade, reason: str) -> None:

@@ -69,6 +69,9 @@ class ObservedHost:
     def data_dir(self, plugin_name: str) -> Path:
         return self._host.data_dir(plugin_name)
 
+    def is_defensive(self, ticket: int) -> bool:
+        return self._host.is_defensive(ticket)
+
     async def execute(self, action: Action) -> ActionResult:
         """The host carries the action out (and logs it). The action history is written by
         the strategy once its own journal entry is settled; writing it here too would list

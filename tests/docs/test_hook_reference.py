@@ -34,6 +34,6 @@ def test_every_hook_is_in_the_reference() -> None:
     from hookspecs import spec
 
     hooks = [n for n, f in vars(spec).items() if hasattr(f, "hostapp_spec")]
-    assert len(hooks) == 13
+    assert len(hooks) == 14
     for name in hooks:
         assert f"### `{name}(" in text

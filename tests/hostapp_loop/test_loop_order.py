@@ -72,7 +72,8 @@ class ClosingExits(ExitManager):
         self.calls: list[int] = []
         self.age: dict[int, int] = {}
 
-    async def manage(self, host: HostView, now: datetime) -> None:
+    @hookimpl
+    async def manage_positions(self, host: HostView, now: datetime) -> None:
         for trade in host.broker.positions():
             self.age[trade.ticket] = self.age.get(trade.ticket, 0) + 1
             if self.age[trade.ticket] > 3:

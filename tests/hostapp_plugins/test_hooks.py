@@ -33,7 +33,7 @@ TRADE = Trade(7, "XAUUSD", "buy", 0.1, 2000.0, 1990.0, None, T0)
 
 def test_every_hook_has_a_docstring_and_a_test() -> None:
     """The contract test: a new hook needs a docstring and a ``test_hook_<name>``."""
-    assert len(HOOK_NAMES) == 13
+    assert len(HOOK_NAMES) == 14
     sources = "\n".join(p.read_text() for p in TESTS.rglob("test_*.py"))
     for name in sorted(HOOK_NAMES):
         doc = getattr(spec, name).__doc__
@@ -261,6 +261,63 @@ async def test_hook_on_cycle(hostapp_factory: Any) -> None:
     rows = {r.name: r for r in host.plugins.listing()}
     assert rows["slow"].error == "on_cycle: timed out after 0.05s"
     assert rows["other"].error is None
+
+
+async def test_hook_manage_positions() -> None:
+    """Once per cycle with positions open, after every ``on_cycle`` implementation
+    finished, one manager after the other, each isolated: a raising manager is logged and
+    the next still runs. A manager asks ``host.is_defensive`` (the hook, with its
+    fail-safe)."""
+    from support.hostapp_plugin_doubles import Defensive
+
+    from hostapp.app import build_sim_app
+    from hostapp.config import config_from_dict
+
+    events: list[tuple[Any, ...]] = []
+
+    class SlowCycle:
+        @hookimpl
+        def propose_orders(self, symbol: str) -> list[OrderRequest]:
+            return [] if events else [OrderRequest(symbol, "buy", 0.1)]  # one open position
+
+        @hookimpl
+        async def on_cycle(self, now: Any) -> None:
+            events.append(("on_cycle started", now))
+            for _ in range(3):
+                await asyncio.sleep(0)
+            events.append(("on_cycle finished", now))
+
+    class Crashing:
+        @hookimpl
+        async def manage_positions(self) -> None:
+            raise Boom("manager fails")
+
+    class Manager:
+        @hookimpl
+        def manage_positions(self, host: Any, now: Any) -> None:
+            events.append(("manage_positions", now, host.is_defensive(7)))
+
+    config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
+    plugins = {"a": SlowCycle(), "b": Crashing(), "c": Manager(), "d": Defensive()}
+    app = build_sim_app(
+        config,
+        {"XAUUSD": bars_from_closes([2000.0] * 3)},
+        base_timeframe="M5",
+        builtins=plugins,
+        entry_points=[],
+        env={},
+    )
+    await app.loop.run_replay(app.feed)
+    times = sorted({e[1] for e in events})
+    assert len(times) == 3
+    assert events == [
+        e
+        for t in times
+        for e in (("on_cycle started", t), ("on_cycle finished", t), ("manage_positions", t, True))
+    ]
+    rows = {r.name: r for r in app.plugins.listing()}
+    assert rows["b"].error == "manage_positions: Boom: manager fails"
+    assert rows["c"].error is None
 
 
 def test_hook_is_defensive(hostapp_factory: Any) -> None:

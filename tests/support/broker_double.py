@@ -277,6 +277,9 @@ class HostDouble:
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         return self.config if plugin_name == "dtms" else {}
 
+    def is_defensive(self, ticket: int) -> bool:
+        return False  # no plugin of its own to ask
+
     async def execute(self, action: Action) -> ActionResult:
         if action.kind.value in self.crash_before_broker:
             self.crash_before_broker.discard(action.kind.value)
