@@ -137,11 +137,9 @@ def compare_runs(
 
 
 def plugin_exists(config: HostConfig, plugin: str) -> bool:
-    """Whether a plugin named ``plugin`` is installed or built in (a comparison runs it
-    whatever ``config`` enables)."""
-    from .loader import BUILTINS
-
-    if plugin in BUILTINS or plugin in config.plugin_tables:
+    """Whether a plugin named ``plugin`` is installed (a comparison runs it whatever
+    ``config`` enables)."""
+    if plugin in config.plugin_tables:
         return True
     from importlib.metadata import entry_points
 

@@ -39,7 +39,7 @@ from hookspecs import (
 from .clock import ScaledClock, SimClock, SystemClock
 from .config import HostConfig
 from .host import Host
-from .loader import BUILTINS, load_plugins
+from .loader import load_plugins
 from .loop import TradingLoop
 from .market.feed import ReplayFeed
 from .market.timeframes import timeframe_seconds
@@ -344,12 +344,7 @@ def _plugins(
     entry_points: Any,
     env: Mapping[str, str] | None,
 ) -> tuple[PluginHost, RunRecorder]:
-    plugins = load_plugins(
-        config,
-        builtins=BUILTINS if builtins is None else builtins,
-        entry_points=entry_points,
-        env=env,
-    )
+    plugins = load_plugins(config, builtins=builtins, entry_points=entry_points, env=env)
     recorder = RunRecorder()
     plugins.register(RECORDER_NAME, recorder)
     return plugins, recorder

@@ -188,7 +188,8 @@ def run_summary(
         balance=app.broker.account().balance,
         extra={
             **extra,
-            "dtms": app.plugins.is_enabled("dtms"),
+            # the plugins that may put a trade in a defensive state (answer is_defensive)
+            "defenders": app.plugins.implementers("is_defensive"),
             "plugins": app.plugins.names,
             "symbols": list(app.loop.symbols),
             "timeframe": app.timeframe,

@@ -2,8 +2,10 @@
 
 Order of business, and why:
 
-1. Discover names without importing anything: the builtins by name, then the entry points
-   of group ``hostapp`` sorted by name. The entry-point name is the plugin's identity.
+1. Discover names without importing anything: the entry points of group ``hostapp``
+   sorted by name (this distribution's own ``dtms`` and ``exits`` among them, like any
+   third party's), after the plugin objects a caller hands in directly (tests). The
+   entry-point name is the plugin's identity.
 2. Check every name the configuration mentions (``disabled``, ``order``, ``[plugin.NAME]``,
    the two env variables) against what was discovered, so a typo is an error, not a
    silently ignored setting.
@@ -31,11 +33,6 @@ from .config import HostConfig
 from .errors import PluginError
 from .pluginhost import PluginHost, PluginInfo
 
-#: The plugins that ship with hostapp, by name → ``module:attr`` (imported only if enabled).
-BUILTINS: dict[str, str] = {
-    "dtms": "dtms_plugin.plugin:DtmsPlugin",
-    "exits": "hostapp.exits:ExitManager",
-}
 DISABLE_ENV = "HOSTAPP_DISABLE_PLUGINS"
 LOAD_ENV = "HOSTAPP_LOAD_PLUGINS"
 
@@ -107,13 +104,15 @@ def load_plugins(
     on_error: str | None = None,
 ) -> PluginHost:
     """Build the PluginHost for ``config``. The keyword arguments exist for tests (and
-    ``on_error`` for the listing, which must show failures rather than stop at one).
+    ``on_error`` for the listing, which must show failures rather than stop at one):
+    ``builtins`` are plugins given by name (objects, classes or ``module:attr``) beside the
+    installed entry points, which ``entry_points`` replaces.
 
     Raises ConfigError for configuration mistakes and, with ``on_error = "raise"``,
     PluginError for the first plugin that fails to load.
     """
     if builtins is None:
-        builtins = BUILTINS
+        builtins = {}
     optional: Iterable[EntryPoint] = ()
     if entry_points is None:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)

@@ -522,6 +522,10 @@ class PluginHost:
         """The enabled plugins, in call order."""
         return [i.name for i in self.listing() if i.status == "enabled"]
 
+    def implementers(self, hook: str) -> list[str]:
+        """The enabled plugins that implement ``hook``, in call order."""
+        return [c[0] for c in self._callers_of(hook)]
+
     def has_impls(self, hook: str) -> bool:
         """Whether any enabled plugin implements ``hook`` (lets the loop skip idle hooks)."""
         return bool(self._callers_of(hook))

@@ -188,8 +188,8 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     lines = []
     for key, label in SUMMARY_ROWS:
         value = _fmt(summary.get(key, ""), key)
-        if key == "states_reached" and summary.get("dtms") is False:
-            value = "DTMS not running"
+        if key == "states_reached" and summary.get("defenders") == []:
+            value = "no defending plugin running"
         lines.append(f"{label:<{width}}  {value}")
     return "\n".join(lines)
 

@@ -76,14 +76,13 @@ def test_same_seed_same_report(tmp_path: Path) -> None:
     assert figures[0] == figures[1]
 
 
-# A host with one extra plugin that says when it started and leaves a file on shutdown.
-SCRIPT = textwrap.dedent(
+# A host with one extra plugin that says when it started and leaves a file on shutdown,
+# installed the way any third party's is: an entry point of a distribution on sys.path.
+MARKER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
     from hookspecs import hookimpl
-    from hostapp import loader
-    from hostapp.cli import main
 
     class Marker:
         @hookimpl
@@ -93,20 +92,23 @@ SCRIPT = textwrap.dedent(
         @hookimpl
         def shutdown(self):
             Path("shutdown-ran").write_text("yes")
-
-    loader.BUILTINS["marker"] = Marker()
-    sys.exit(main(sys.argv[1:]))
     """
 )
 
 
 def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     (tmp_path / "plugins.toml").write_text(CONFIG)
-    (tmp_path / "host.py").write_text(SCRIPT)
+    (tmp_path / "marker_plugin.py").write_text(MARKER)
+    dist = tmp_path / "marker_plugin-0.1.dist-info"
+    dist.mkdir(exist_ok=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: marker-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[hostapp]\nmarker = marker_plugin:Marker\n")
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
     return subprocess.Popen(
-        [sys.executable, "host.py", "run", "--report", "rep", *args],
+        [sys.executable, "-m", "hostapp.cli", "run", "--report", "rep", *args],
         cwd=tmp_path,
-        env=_env(),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

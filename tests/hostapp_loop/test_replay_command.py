@@ -43,11 +43,11 @@ def test_replay_compare_json(
             assert all(key in run for key in COMPARED), run
             assert run["symbols"] == ["XAUUSD"]
             assert run["cycles"] == 1500
-        assert printed[comparison]["without"]["dtms"] is False
         assert "dtms" not in printed[comparison]["without"]["plugins"]
+        assert "dtms" not in printed[comparison]["without"]["defenders"]
         assert printed[comparison]["with"]["trades"] > 0
         if importlib.util.find_spec("dtms_plugin.plugin") is not None:
-            assert printed[comparison]["with"]["dtms"] is True
+            assert "dtms" in printed[comparison]["with"]["defenders"]
     paired = printed["same_entries"]["paired"]
     assert {"winners_r_kept", "losers_r_saved", "trades_changed", "trades_worse"} <= set(paired)
     for chart in ("XAUUSD.png", "equity.png", "r_histogram.png"):

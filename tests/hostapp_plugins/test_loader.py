@@ -3,6 +3,7 @@ recorded per plugin, and configuration names checked against what was discovered
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
 from importlib.metadata import EntryPoint
 from typing import Any
@@ -13,7 +14,7 @@ from support.hostapp_plugin_doubles import AsyncSyncOnly, BadDefault, Constructe
 from hookspecs import ConfigError
 from hostapp.config import config_from_dict
 from hostapp.errors import PluginError
-from hostapp.loader import BUILTINS, load_plugins
+from hostapp.loader import load_plugins
 from hostapp.pluginhost import PluginHost
 
 DOUBLES = "support.hostapp_plugin_doubles"
@@ -54,11 +55,14 @@ def _forget_tripwire() -> None:
     sys.modules.pop(TRIPWIRE, None)
 
 
-def test_builtin_names_match_the_contract() -> None:
-    assert BUILTINS == {
-        "dtms": "dtms_plugin.plugin:DtmsPlugin",
-        "exits": "hostapp.exits:ExitManager",
-    }
+def test_the_projects_own_plugins_are_entry_points_like_any_other() -> None:
+    installed = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="hostapp")}
+    assert installed["dtms"] == "dtms_plugin.plugin:DtmsPlugin"
+    assert installed["exits"] == "hostapp.exits:ExitManager"
+    host = load_plugins(config_from_dict({}), env={})  # nothing handed in: found installed
+    rows = {r.name: r for r in host.listing()}
+    assert rows["dtms"].source == rows["exits"].source == "entry point"
+    assert rows["exits"].distribution == "hostapp"
 
 
 def test_builtins_then_entry_points_sorted_by_name() -> None:
