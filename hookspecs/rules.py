@@ -8,7 +8,10 @@ a spec). The docstrings of spec.py say the same in words, for plugin authors.
   ``flatten``: the lists of all plugins, in plugin order; ``first_veto``: the first
   non-None answer vetoes; ``any_true``: True if any plugin says True; ``by_plugin``: each
   plugin's answer under its name.
-* ``fail_safe``: the answer that stands in for a plugin that raised or timed out.
+* ``fail_safe``: the answer that stands in for a plugin that raised or timed out;
+  ``{error}`` in its texts is replaced by what went wrong. For ``first_veto`` it is the
+  veto's reason, for ``by_plugin`` the plugin's answer (``None``: it says nothing), for
+  ``flatten`` what the plugin contributes.
 * ``sync_only``: an ``async def`` implementation is refused at registration.
 * ``concurrent``: every plugin's implementation runs at once (``asyncio.gather``).
 * ``fatal``: a raising plugin stops the host (configuration errors).
@@ -39,7 +42,9 @@ HOOK_RULES: Mapping[str, HookRule] = {
     "startup": _BROADCAST,
     "shutdown": _BROADCAST,
     "propose_orders": HookRule("flatten", fail_safe=()),
-    "allow_order": HookRule("first_veto", fail_safe="failed; vetoed to be safe", sync_only=True),
+    "allow_order": HookRule(
+        "first_veto", fail_safe="failed ({error}); vetoed to be safe", sync_only=True
+    ),
     "on_trade_executed": _BROADCAST,
     "on_cycle": _BROADCAST,
     "manage_positions": HookRule("none"),
@@ -47,8 +52,8 @@ HOOK_RULES: Mapping[str, HookRule] = {
     "on_trade_closed": _BROADCAST,
     "on_state_change": _BROADCAST,
     "on_action": _BROADCAST,
-    "run_report": HookRule("by_plugin", fail_safe="error", sync_only=True),
-    "web_routes": HookRule("by_plugin", fail_safe=(), sync_only=True),
+    "run_report": HookRule("by_plugin", fail_safe={"error": "{error}"}, sync_only=True),
+    "web_routes": HookRule("by_plugin", fail_safe=None, sync_only=True),
 }
 
 #: The hooks whose implementations must be plain functions (no ``async def``).

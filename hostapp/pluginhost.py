@@ -18,54 +18,40 @@ import asyncio
 import inspect
 import logging
 import os
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pluggy
 
-from hookspecs import HOOK_RULES, ConfigError, OrderRequest, spec
+from hookspecs import HOOK_RULES, ConfigError, OrderRequest
 from hookspecs.host import HostView
-from hookspecs.markers import PROJECT_NAME
 from hookspecs.types import Action, ActionResult, Bar, DefensiveState, Trade
 
 from .config import DEFAULT_TIMEOUT_SECONDS
 from .errors import PluginError
+from .hookcalls import (
+    ANSWERS,
+    HOOK_NAMES,
+    PluginInfo,
+    check_impls,
+    describe,
+    fail_safe,
+    make_plugin_manager,
+    sync_answer,
+    timed,
+)
+
+__all__ = ["BREAKER_LIMIT", "HOOK_NAMES", "TRACE_ENV", "PluginHost", "PluginInfo"]
 
 BREAKER_LIMIT = 5
 #: Set to 1 to log every hook call with its plugin and duration (INFO, logger
 #: ``hostapp.plugins``).
 TRACE_ENV = "HOSTAPP_TRACE_PLUGINS"
-#: Every hook of the contract, by name.
-HOOK_NAMES = frozenset(
-    n
-    for n in dir(spec)
-    if hasattr(getattr(spec, n), f"{PROJECT_NAME}_spec") and not n.startswith("_")
-)
 _CALLABLE = ("enabled",)
 _TRIPPED = ("tripped",)
 _SHUTDOWN = ("enabled", "tripped")  # a tripped plugin may still hold resources to release
-
-
-def make_plugin_manager() -> pluggy.PluginManager:
-    pm = pluggy.PluginManager(PROJECT_NAME)
-    pm.add_hookspecs(spec)
-    return pm
-
-
-@dataclass
-class PluginInfo:
-    """One row of ``hostapp plugins``: plain data, ``dataclasses.asdict``-able."""
-
-    name: str
-    distribution: str | None
-    version: str | None
-    source: str  # "builtin" | "entry point"
-    hooks: list[str] = field(default_factory=list)
-    status: str = "enabled"  # enabled | disabled | failed | tripped
-    error: str | None = None
 
 
 class _State:
@@ -80,38 +66,7 @@ class _State:
         self.failures = 0
 
 
-_Caller = tuple[str, Callable[..., Any], tuple[str, ...], _State]
-
-
-def _describe(exc: BaseException, timeout: float | None = None) -> str:
-    if isinstance(exc, TimeoutError) and timeout is not None:
-        return f"timed out after {timeout:g}s"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _timed(log: logging.Logger, hook: str, name: str, fn: Callable[..., Any]) -> Any:
-    """``fn`` logging each call's duration (``HOSTAPP_TRACE_PLUGINS=1``); an async one is
-    timed until its awaitable finishes. Only built when tracing, so it costs nothing else."""
-    if inspect.iscoroutinefunction(fn):
-
-        async def timed_async(*args: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await fn(*args)
-            finally:
-                ms = (time.perf_counter() - started) * 1000
-                log.info("trace: %s %s %.3f ms", hook, name, ms)
-
-        return timed_async
-
-    def timed(*args: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return fn(*args)
-        finally:
-            log.info("trace: %s %s %.3f ms", hook, name, (time.perf_counter() - started) * 1000)
-
-    return timed
+_Caller = tuple[str, Any, tuple[str, ...], _State]
 
 
 class PluginHost:
@@ -136,6 +91,8 @@ class PluginHost:
         self._tables = {name: dict(t) for name, t in (tables or {}).items()}
         self._states: dict[str, _State] = {}
         self._callers: dict[tuple[str, tuple[str, ...]], list[_Caller]] = {}
+        #: per any_true hook: its callers and whether a plugin implementing it tripped
+        self._answering: dict[str, tuple[list[_Caller], bool]] = {}
         self._configured: HostView | None = None
         #: ``HOSTAPP_TRACE_PLUGINS=1``: one INFO line per hook call, plugin and duration
         self.trace = os.environ.get(TRACE_ENV, "") not in ("", "0")
@@ -163,7 +120,7 @@ class PluginHost:
         state = _State(info, obj, self._timeout(name))
         self._add_state(state)
         try:
-            self._check(obj, info)
+            self._check(obj, info, self.pm)
             if self.pm.register(obj, name=name) is None:
                 info.status, state.obj = "disabled", None
                 return False
@@ -184,44 +141,10 @@ class PluginHost:
             raise ValueError(f"two plugins are named {state.info.name!r}")
         self._states[state.info.name] = state
 
-    def _check(self, obj: object, info: PluginInfo) -> None:
+    @staticmethod
+    def _check(obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> None:
         """Note the hooks ``obj`` implements in ``info``; ValueError names all that is wrong."""
-        hooks: list[str] = []
-        problems: list[str] = []
-        for attr in dir(obj):
-            opts = self.pm.parse_hookimpl_opts(obj, attr)
-            if opts is None:
-                continue
-            hook = opts.get("specname") or attr
-            hooks.append(hook)
-            fn = getattr(obj, attr)
-            if hook not in HOOK_NAMES:
-                problems.append(f"{attr}: no hook named {hook!r}")
-                continue
-            if opts.get("wrapper") or opts.get("hookwrapper"):
-                problems.append(f"{hook}: wrappers are not supported (each impl is called alone)")
-            if opts.get("tryfirst") or opts.get("trylast"):
-                problems.append(
-                    f"{hook}: tryfirst/trylast are not supported (every hook calls plugins in"
-                    " [plugins] order of plugins.toml); list the plugin there instead"
-                )
-            if HOOK_RULES[hook].sync_only and (
-                inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
-            ):
-                problems.append(f"{hook} is sync only but is implemented with async def")
-            params = inspect.signature(fn).parameters.values()
-            defaults = [p.name for p in params if p.default is not p.empty]
-            if defaults:
-                problems.append(
-                    f"{hook}: parameter(s) {', '.join(defaults)} have default values, which "
-                    "pluggy never passes; remove the defaults"
-                )
-            odd = [
-                p.name for p in params if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY)
-            ]
-            if odd and not defaults:
-                problems.append(f"{hook}: keyword-only or */** parameter(s) {', '.join(odd)}")
-        info.hooks = sorted(hooks)
+        info.hooks, problems = check_impls(pm, obj)
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -244,6 +167,7 @@ class PluginHost:
 
     def _invalidate(self) -> None:
         self._callers.clear()
+        self._answering.clear()
 
     def _callers_of(
         self, hook: str, only: str | None = None, statuses: tuple[str, ...] = _CALLABLE
@@ -257,7 +181,7 @@ class PluginHost:
                 if state is not None and state.info.status in statuses:
                     fn = impl.function
                     if self.trace:
-                        fn = _timed(self.log, hook, impl.plugin_name, fn)
+                        fn = timed(self.log, hook, impl.plugin_name, fn)
                     callers.append((impl.plugin_name, fn, tuple(impl.argnames), state))
             callers.sort(key=lambda c: self.rank(c[0]))
             self._callers[key] = callers
@@ -267,7 +191,7 @@ class PluginHost:
         """Log and count one failure; trip the breaker at the limit. Callers re-raise in
         ``raise`` mode."""
         info = state.info
-        info.error = f"{hook}: {_describe(exc, state.timeout)}"
+        info.error = f"{hook}: {describe(exc, state.timeout)}"
         state.failures += 1
         self.log.error("plugin %s: %s failed: %s", info.name, hook, info.error, exc_info=exc)
         if (
@@ -281,14 +205,6 @@ class PluginHost:
             )
             self.log.error("plugin %s disabled for the rest of the run: %s", info.name, info.error)
             self._invalidate()
-
-    @staticmethod
-    def _sync_answer(hook: str, value: Any) -> Any:
-        if inspect.isawaitable(value):
-            if inspect.iscoroutine(value):
-                value.close()
-            raise TypeError(f"{hook} is sync only but returned an awaitable")
-        return value
 
     async def _invoke(
         self, hook: str, caller: _Caller, kwargs: Mapping[str, Any]
@@ -343,13 +259,13 @@ class PluginHost:
         for _, fn, argnames, state in callers:
             kwargs = {"host": host}
             try:
-                self._sync_answer("configure", fn(*[kwargs[a] for a in argnames]))
+                sync_answer("configure", fn(*[kwargs[a] for a in argnames]))
             except Exception as exc:
-                state.info.status, state.info.error = "failed", f"configure: {_describe(exc)}"
+                state.info.status, state.info.error = "failed", f"configure: {describe(exc)}"
                 self._invalidate()
                 if isinstance(exc, ConfigError):
                     raise self._in_file(host, exc) from exc
-                raise ConfigError(f"plugin {name!r}: configure failed: {_describe(exc)}") from exc
+                raise ConfigError(f"plugin {name!r}: configure failed: {describe(exc)}") from exc
 
     @staticmethod
     def _in_file(host: HostView, exc: ConfigError) -> ConfigError:
@@ -361,6 +277,118 @@ class PluginHost:
             return ConfigError(f"{source} {message}")
         return exc
 
+    # -- every other hook, as its rule says (hookspecs.rules) ----------------------------
+
+    async def call(self, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` the way its row of :mod:`hookspecs.rules` says and return the
+        combined answer: the one way in for every hook but ``configure``, so a new hook
+        is a spec and a row, and no code here. The typed methods below are shorthands."""
+        combine = HOOK_RULES[hook].combine
+        if combine == "none":
+            return await self.notify(hook, **kwargs)
+        if combine == "flatten":
+            return await self._flatten(hook, kwargs)
+        return self.ask(hook, **kwargs)
+
+    def ask(self, hook: str, **kwargs: Any) -> Any:
+        """The combined answer of a sync-only hook (``first_veto``, ``any_true``,
+        ``by_plugin``), without an event loop."""
+        rule = HOOK_RULES[hook]
+        if not rule.sync_only or rule.combine not in _ASK:
+            raise ValueError(f"{hook} is not a sync hook that answers; use call")
+        return _ASK[rule.combine](self, hook, kwargs)
+
+    async def _flatten(self, hook: str, kwargs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        """Every plugin's items, in plugin order, each with its plugin's name. A plugin
+        that fails, or answers what :data:`~hostapp.hookcalls.ANSWERS` refuses, adds the
+        fail-safe items (none)."""
+        check = ANSWERS[hook]
+        out: list[tuple[str, Any]] = []
+        for caller in self._callers_of(hook):
+            ok, value = await self._invoke(hook, caller, kwargs)
+            if not ok or value is None:
+                continue
+            name, state = caller[0], caller[3]
+            try:
+                items = check(name, value)
+            except TypeError as exc:
+                self._failed(state, hook, exc)
+                if self.raise_errors:
+                    raise
+                items = fail_safe(HOOK_RULES[hook], describe(exc))
+            out.extend((name, item) for item in items)
+        return out
+
+    def _first_veto(self, hook: str, kwargs: Mapping[str, Any]) -> str | None:
+        """``None`` if no plugin objects; else the first objection, as ``"<plugin>:
+        <reason>"``. A plugin that fails objects with the fail-safe reason (fails closed)."""
+        check = ANSWERS[hook]
+        for name, fn, argnames, state in self._callers_of(hook):
+            try:
+                reason = check(name, sync_answer(hook, fn(*[kwargs[a] for a in argnames])))
+            except Exception as exc:
+                self._failed(state, hook, exc)
+                if self.raise_errors:
+                    raise
+                return f"{name}: {hook} {fail_safe(HOOK_RULES[hook], describe(exc))}"
+            state.failures = 0
+            if reason is not None:
+                return f"{name}: {reason}"
+        return None
+
+    def _any_true(self, hook: str, kwargs: Mapping[str, Any]) -> bool:
+        """True if any plugin says so; a plugin that fails answers the fail-safe, and so
+        does, for good, one whose breaker tripped: a defender that can no longer be asked
+        must not turn every trade into "not defended" for the rest of the run.
+
+        The hot path (``is_defensive``): the callers and whether any tripped are looked
+        up once per change of the plugin set, under the hook's name alone."""
+        ready = self._answering.get(hook)
+        if ready is None:
+            tripped = bool(self._callers_of(hook, statuses=_TRIPPED))
+            ready = self._answering[hook] = (self._callers_of(hook), tripped)
+        callers, tripped = ready
+        if tripped:
+            return bool(HOOK_RULES[hook].fail_safe)
+        answer_all = False
+        for _, fn, argnames, state in callers:
+            try:
+                answer = fn(*[kwargs[a] for a in argnames])
+                if answer.__class__ is not bool:
+                    answer = bool(sync_answer(hook, answer))
+            except Exception as exc:
+                self._failed(state, hook, exc)
+                if self.raise_errors:
+                    raise
+                answer = bool(HOOK_RULES[hook].fail_safe)
+            else:
+                if state.failures:
+                    state.failures = 0
+            if answer:
+                answer_all = True
+        return answer_all
+
+    def _by_plugin(self, hook: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Each plugin's answer under its name, in plugin order; a plugin with nothing to
+        say (``None``) is left out, one that fails answers the fail-safe."""
+        check = ANSWERS[hook]
+        out: dict[str, Any] = {}
+        for name, fn, argnames, state in self._callers_of(hook):
+            try:
+                value = check(name, sync_answer(hook, fn(*[kwargs[a] for a in argnames])))
+            except Exception as exc:
+                self._failed(state, hook, exc)
+                if self.raise_errors:
+                    raise
+                value = fail_safe(HOOK_RULES[hook], describe(exc))
+            else:
+                state.failures = 0
+            if value is not None:
+                out[name] = value
+        return out
+
+    # -- typed shorthands of call/ask, as the loop, the host and plugin tests use them ------
+
     async def startup(self, host: HostView) -> None:
         await self.notify("startup", host=host)
 
@@ -370,82 +398,28 @@ class PluginHost:
     async def propose_orders(
         self, host: HostView, symbol: str, bars: Sequence[Bar], now: datetime
     ) -> list[tuple[str, OrderRequest]]:
-        """All plugins' orders, flattened in plugin order and tagged with the plugin name.
-        A plugin that raises, times out or returns something else than OrderRequests has
-        its orders for this call dropped."""
+        """All plugins' orders, flattened in plugin order and tagged with the plugin name
+        (an order without a ``source`` gets its plugin's)."""
         kwargs = {"host": host, "symbol": symbol, "bars": bars, "now": now}
-        out: list[tuple[str, OrderRequest]] = []
-        for caller in self._callers_of("propose_orders"):
-            ok, value = await self._invoke("propose_orders", caller, kwargs)
-            if not ok or value is None:
-                continue
-            name, state = caller[0], caller[3]
-            if not isinstance(value, list | tuple) or not all(
-                isinstance(o, OrderRequest) for o in value
-            ):
-                exc = TypeError(f"propose_orders must return a list of OrderRequest, got {value!r}")
-                self._failed(state, "propose_orders", exc)
-                if self.raise_errors:
-                    raise exc
-                continue
-            out.extend((name, o if o.source else replace(o, source=name)) for o in value)
-        return out
+        return await self._flatten("propose_orders", kwargs)
 
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
         """``None`` if every plugin allows ``order``; else the first veto, as
         ``"<plugin>: <reason>"``. A plugin that raises vetoes (fails closed)."""
-        kwargs = {"host": host, "order": order}
-        for name, fn, argnames, state in self._callers_of("allow_order"):
-            try:
-                reason = self._sync_answer("allow_order", fn(*[kwargs[a] for a in argnames]))
-                if reason is not None and not isinstance(reason, str):
-                    raise TypeError(f"allow_order must return None or a str, got {reason!r}")
-            except Exception as exc:
-                self._failed(state, "allow_order", exc)
-                if self.raise_errors:
-                    raise
-                return f"{name}: allow_order failed ({_describe(exc)}); vetoed to be safe"
-            state.failures = 0
-            if reason is not None:
-                return f"{name}: {reason}"
-        return None
+        return self._first_veto("allow_order", {"host": host, "order": order})
 
     def is_defensive(self, host: HostView, ticket: int) -> bool:
-        """True if any plugin says so; a plugin that raises counts as True (fail safe), and
-        so does one whose breaker tripped: a defender that can no longer be asked must not
-        turn every trade into "not defended" for the rest of the run."""
-        tripped = self._callers.get(("is_defensive", _TRIPPED))
-        if tripped is None:
-            tripped = self._callers_of("is_defensive", statuses=_TRIPPED)
-        if tripped:
-            return True
-        callers = self._callers.get(("is_defensive", _CALLABLE))
-        if callers is None:
-            callers = self._callers_of("is_defensive")
-        kwargs = {"host": host, "ticket": ticket}
-        defensive = False
-        for _, fn, argnames, state in callers:
-            try:
-                answer = fn(*[kwargs[a] for a in argnames])
-                if answer.__class__ is not bool:
-                    answer = bool(self._sync_answer("is_defensive", answer))
-            except Exception as exc:
-                self._failed(state, "is_defensive", exc)
-                if self.raise_errors:
-                    raise
-                defensive = True
-                continue
-            if state.failures:
-                state.failures = 0
-            if answer:
-                defensive = True
-        return defensive
+        """True if any plugin says so; see :meth:`_any_true` for the fail-safe."""
+        return self._any_true("is_defensive", {"host": host, "ticket": ticket})
 
     async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
         await self.notify("on_trade_executed", host=host, trade=trade)
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
         await self.notify("on_cycle", host=host, now=now)
+
+    async def manage_positions(self, host: HostView, now: datetime) -> None:
+        await self.notify("manage_positions", host=host, now=now)
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         await self.notify("on_trade_closed", host=host, trade=trade, reason=reason)
@@ -466,51 +440,17 @@ class PluginHost:
     async def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
         await self.notify("on_action", host=host, action=action, result=result)
 
-    # -- inspection ---------------------------------------------------------------------
-
     def run_report(self, host: HostView) -> dict[str, dict[str, Any]]:
         """Every plugin's report of the run, by name (see the ``run_report`` spec)."""
-        kwargs = {"host": host}
-        out: dict[str, dict[str, Any]] = {}
-        for name, fn, argnames, state in self._callers_of("run_report"):
-            try:
-                value = self._sync_answer("run_report", fn(*[kwargs[a] for a in argnames]))
-                if value is None:
-                    continue
-                if not isinstance(value, Mapping):
-                    raise TypeError(f"run_report must return a mapping or None, got {value!r}")
-                out[name] = dict(value)
-            except Exception as exc:
-                self._failed(state, "run_report", exc)
-                if self.raise_errors:
-                    raise
-                out[name] = {"error": _describe(exc)}
-        return out
+        return self._by_plugin("run_report", {"host": host})
 
     def web_routes(self, host: HostView) -> list[tuple[str, list[Any]]]:
         """Every plugin's aiohttp route definitions, as ``(plugin, routes)`` in plugin
         order (see the ``web_routes`` spec). A plugin that raises or returns anything but
         route definitions (or one application of its own) is logged and left out."""
-        from aiohttp.web import AbstractRouteDef, Application
+        return list(self._by_plugin("web_routes", {"host": host}).items())
 
-        kwargs = {"host": host}
-        out: list[tuple[str, list[Any]]] = []
-        for name, fn, argnames, state in self._callers_of("web_routes"):
-            try:
-                value = self._sync_answer("web_routes", fn(*[kwargs[a] for a in argnames]))
-                routes = [] if value is None else list(value)
-                whole_app = len(routes) == 1 and isinstance(routes[0], Application)
-                if not whole_app and not all(isinstance(r, AbstractRouteDef) for r in routes):
-                    raise TypeError(f"web_routes must return aiohttp route definitions: {value!r}")
-            except Exception as exc:
-                self._failed(state, "web_routes", exc)
-                if self.raise_errors:
-                    raise
-                continue
-            state.failures = 0
-            if routes:
-                out.append((name, routes))
-        return out
+    # -- inspection ---------------------------------------------------------------------
 
     def listing(self) -> list[PluginInfo]:
         """Every known plugin, in call order, as copies (callers may not edit our state)."""
@@ -541,3 +481,11 @@ class PluginHost:
     def settings_for(self, name: str) -> dict[str, Any]:
         """A copy of the ``[plugin.NAME]`` table (empty when absent)."""
         return dict(self._tables.get(name, {}))
+
+
+#: The combiners of the sync-only hooks, by the rule's ``combine``.
+_ASK = {
+    "first_veto": PluginHost._first_veto,
+    "any_true": PluginHost._any_true,
+    "by_plugin": PluginHost._by_plugin,
+}

@@ -1,0 +1,184 @@
+"""What the PluginHost knows of one implementation and one answer, apart from the calling.
+
+* :func:`check_impls`: the checks at registration (a hook of the contract, no wrapper, no
+  ``tryfirst``/``trylast``, no ``async def`` for a sync-only hook, no default values);
+* :data:`ANSWERS`: what a valid answer of a hook that answers is, per hook, and how the
+  host reads it (an order without a ``source`` is tagged with its plugin);
+* :func:`fail_safe`: the answer that stands in for a plugin that failed, from the hook's
+  row of :mod:`hookspecs.rules`;
+* :func:`timed`: the wrapper ``HOSTAPP_TRACE_PLUGINS=1`` puts around every implementation.
+
+The PluginHost (:mod:`hostapp.pluginhost`) does the calling, the isolation and the breaker.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pluggy
+
+from hookspecs import HOOK_RULES, HookRule, OrderRequest, spec
+from hookspecs.markers import PROJECT_NAME
+
+#: Every hook of the contract, by name.
+HOOK_NAMES = frozenset(
+    n
+    for n in dir(spec)
+    if hasattr(getattr(spec, n), f"{PROJECT_NAME}_spec") and not n.startswith("_")
+)
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(spec)
+    return pm
+
+
+@dataclass
+class PluginInfo:
+    """One row of ``hostapp plugins``: plain data, ``dataclasses.asdict``-able."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    source: str  # "builtin" | "entry point"
+    hooks: list[str] = field(default_factory=list)
+    status: str = "enabled"  # enabled | disabled | failed | tripped
+    error: str | None = None
+
+
+def describe(exc: BaseException, timeout: float | None = None) -> str:
+    if isinstance(exc, TimeoutError) and timeout is not None:
+        return f"timed out after {timeout:g}s"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def fail_safe(rule: HookRule, error: str) -> Any:
+    """The rule's fail-safe answer, with ``{error}`` in its texts replaced by ``error``."""
+    value = rule.fail_safe
+    if isinstance(value, str):
+        return value.format(error=error)
+    if isinstance(value, Mapping):
+        return {k: v.format(error=error) if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
+def check_impls(pm: pluggy.PluginManager, obj: object) -> tuple[list[str], list[str]]:
+    """The hooks ``obj`` implements, and everything wrong with them (empty when fine)."""
+    hooks: list[str] = []
+    problems: list[str] = []
+    for attr in dir(obj):
+        opts = pm.parse_hookimpl_opts(obj, attr)
+        if opts is None:
+            continue
+        hook = opts.get("specname") or attr
+        hooks.append(hook)
+        fn = getattr(obj, attr)
+        if hook not in HOOK_NAMES:
+            problems.append(f"{attr}: no hook named {hook!r}")
+            continue
+        if opts.get("wrapper") or opts.get("hookwrapper"):
+            problems.append(f"{hook}: wrappers are not supported (each impl is called alone)")
+        if opts.get("tryfirst") or opts.get("trylast"):
+            problems.append(
+                f"{hook}: tryfirst/trylast are not supported (every hook calls plugins in"
+                " [plugins] order of plugins.toml); list the plugin there instead"
+            )
+        if HOOK_RULES[hook].sync_only and (
+            inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+        ):
+            problems.append(f"{hook} is sync only but is implemented with async def")
+        params = inspect.signature(fn).parameters.values()
+        defaults = [p.name for p in params if p.default is not p.empty]
+        if defaults:
+            problems.append(
+                f"{hook}: parameter(s) {', '.join(defaults)} have default values, which "
+                "pluggy never passes; remove the defaults"
+            )
+        odd = [p.name for p in params if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY)]
+        if odd and not defaults:
+            problems.append(f"{hook}: keyword-only or */** parameter(s) {', '.join(odd)}")
+    return sorted(hooks), problems
+
+
+def sync_answer(hook: str, value: Any) -> Any:
+    """A sync-only hook's answer; an awaitable is a bug of the plugin (TypeError)."""
+    if inspect.isawaitable(value):
+        if inspect.iscoroutine(value):
+            value.close()
+        raise TypeError(f"{hook} is sync only but returned an awaitable")
+    return value
+
+
+# -- what a valid answer is ------------------------------------------------------------------
+
+
+def _orders(plugin: str, value: Any) -> list[OrderRequest]:
+    if not isinstance(value, list | tuple) or not all(isinstance(o, OrderRequest) for o in value):
+        raise TypeError(f"propose_orders must return a list of OrderRequest, got {value!r}")
+    return [o if o.source else replace(o, source=plugin) for o in value]
+
+
+def _veto(plugin: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"allow_order must return None or a str, got {value!r}")
+    return value
+
+
+def _report(plugin: str, value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"run_report must return a mapping or None, got {value!r}")
+    return dict(value)
+
+
+def _routes(plugin: str, value: Any) -> list[Any] | None:
+    from aiohttp.web import AbstractRouteDef, Application
+
+    routes = [] if value is None else list(value)
+    whole_app = len(routes) == 1 and isinstance(routes[0], Application)
+    if not whole_app and not all(isinstance(r, AbstractRouteDef) for r in routes):
+        raise TypeError(f"web_routes must return aiohttp route definitions: {value!r}")
+    return routes or None
+
+
+#: Per hook that answers (besides ``is_defensive``, whose answer is read as a bool on the
+#: hot path): ``check(plugin, answer)`` → the answer as the host uses it (``None``: nothing
+#: to say), or TypeError, which counts as the plugin failing.
+ANSWERS: dict[str, Callable[[str, Any], Any]] = {
+    "propose_orders": _orders,
+    "allow_order": _veto,
+    "run_report": _report,
+    "web_routes": _routes,
+}
+
+
+def timed(log: logging.Logger, hook: str, name: str, fn: Callable[..., Any]) -> Any:
+    """``fn`` logging each call's duration (``HOSTAPP_TRACE_PLUGINS=1``); an async one is
+    timed until its awaitable finishes. Only built when tracing, so it costs nothing else."""
+    if inspect.iscoroutinefunction(fn):
+
+        async def timed_async(*args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await fn(*args)
+            finally:
+                ms = (time.perf_counter() - started) * 1000
+                log.info("trace: %s %s %.3f ms", hook, name, ms)
+
+        return timed_async
+
+    def timed(*args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            log.info("trace: %s %s %.3f ms", hook, name, (time.perf_counter() - started) * 1000)
+
+    return timed
