@@ -65,3 +65,29 @@ async def test_trace_logs_each_call_with_plugin_and_duration(
     assert len(lines) == 2
     assert lines[0].startswith("trace: is_defensive quiet ") and lines[0].endswith(" ms")
     assert lines[1].startswith("trace: on_cycle quiet ")
+
+
+async def test_every_hook_is_called_through_its_rule_alone() -> None:
+    """``call`` needs nothing but the rule: each combine mode with a failing plugin gives
+    the row's fail-safe answer, and the named methods are the same calls."""
+    from support.hostapp_plugin_doubles import Raiser, Recorder
+
+    from hookspecs import OrderRequest
+
+    plugins = PluginHost()
+    plugins.register("a", Recorder(is_defensive=False, run_report={"activity": 1}))
+    plugins.register("z", Raiser())
+    order = OrderRequest("XAUUSD", "buy", 0.1)
+    host: Any = None
+    assert await plugins.call("is_defensive", host=host, ticket=7) is True  # fail safe
+    veto = await plugins.call("allow_order", host=host, order=order)
+    assert veto == "z: allow_order failed (Boom: raiser always fails); vetoed to be safe"
+    assert plugins.ask("allow_order", host=host, order=order) == plugins.allow_order(host, order)
+    assert plugins.ask("run_report", host=host) == {
+        "a": {"activity": 1},
+        "z": {"error": "Boom: raiser always fails"},
+    }
+    assert await plugins.call("propose_orders", host=host, symbol="X", bars=[], now=None) == []
+    assert await plugins.call("on_cycle", host=host, now=None) is None
+    with pytest.raises(ValueError, match="use call"):
+        plugins.ask("on_cycle", host=host, now=None)
