@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from support.dtms_local_rig import Rig
+from support.dtms_server_world import World, wavy_path
 from support.redis_server import RedisServer, start_redis, stop_redis
 
 
@@ -17,3 +19,19 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         stop_redis(server.process)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    """The DTMS local strategy, started over a scripted broker with its store in tmp_path
+    (a module that needs trades open from the start overrides it)."""
+    r = Rig(tmp_path / "dtms")
+    await r.start()
+    yield r
+    await r.stop()
+
+
+@pytest.fixture
+def world() -> World:
+    """The scripted market and broker the DTMS server and client tests run over."""
+    return World({"XAUUSD": wavy_path(2000.0, 400), "EURUSD": wavy_path(1.1, 400)}, visible=300)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from support.dtms_server_world import ScriptedStrategy, World, wavy_path
+from support.dtms_server_world import ScriptedStrategy, World
 
 from dtms_plugin.server import SERVICE_KEY, DtmsService, ServerSettings, create_app
 from dtms_plugin.settings import DtmsSettings
@@ -25,11 +25,6 @@ class Served:
     world: World
     service: DtmsService
     server: TestServer
-
-
-@pytest.fixture
-def world() -> World:
-    return World({"XAUUSD": wavy_path(2000.0, 400), "EURUSD": wavy_path(1.1, 400)}, visible=300)
 
 
 @pytest.fixture

@@ -6,12 +6,9 @@ moved" contract as the local strategy relies on it.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from support.dtms_local_rig import Rig
 
 
@@ -31,14 +28,6 @@ class _Spy:
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path / "dtms")
-    await r.start()
-    yield r
-    await r.stop()
 
 
 async def test_cycle_writes_changed_records_and_one_batch_of_states(rig: Rig) -> None:

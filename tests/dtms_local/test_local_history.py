@@ -5,8 +5,6 @@ broker double, restarts as a killed process would."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,14 +15,6 @@ from dtms_plugin.engine import JournalStatus, TradeRecord
 
 L2_AFTER = 17  # cycles before the one that enters WARNING_L2 (pinned in test_local_ladder)
 PARTIAL = "1:2:partial_close"
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path / "dtms")
-    await r.start()
-    yield r
-    await r.stop()
 
 
 def status(rec: TradeRecord) -> JournalStatus | None:

@@ -3,12 +3,10 @@ action reaches the broker double, and the state is in the store."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from support.dtms_kit import trade
 from support.dtms_local_rig import Rig
 
@@ -16,14 +14,6 @@ from dtms_plugin.engine import JournalStatus, TradeRecord
 from hookspecs import DefensiveState, OrderRequest
 
 S = DefensiveState
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path / "dtms")
-    await r.start()
-    yield r
-    await r.stop()
 
 
 async def test_registration_is_idempotent_and_warms_up(rig: Rig) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from support.broker_double import SimulatedCrash
@@ -18,14 +16,6 @@ from hookspecs import ActionKind, DefensiveState, OrderRequest, ResultCode
 S = DefensiveState
 L1_AFTER = 8  # cycles before the one that enters WARNING_L1 (pinned in test_local_ladder)
 L2_AFTER = 17
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path / "dtms")
-    await r.start()
-    yield r
-    await r.stop()
 
 
 def partial_closes(rig: Rig) -> list[tuple[object, ...]]:

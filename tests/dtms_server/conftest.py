@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import ScriptedStrategy, World, wavy_path
+from support.dtms_server_world import ScriptedStrategy, World
 
 from dtms_plugin.server import ServerSettings, create_app
 from dtms_plugin.settings import DtmsSettings
@@ -19,11 +19,6 @@ from hostapp.testing import make_host
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[..., Awaitable[Client]]
-
-
-@pytest.fixture
-def world() -> World:
-    return World({"XAUUSD": wavy_path(2000.0, 400), "EURUSD": wavy_path(1.1, 400)}, visible=300)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from support.ports import free_port
 
 from hookspecs import OrderRequest
 from hostapp.app import config_series
@@ -28,12 +28,6 @@ TOKEN = "cli-test-token"
 def _dtms() -> list[str]:
     script = Path(sys.executable).with_name("dtms")
     return [str(script)] if script.exists() else [sys.executable, "-m", "dtms_plugin.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _write_config(tmp_path: Path, *, account_file: bool = True) -> Path:
@@ -50,7 +44,7 @@ def _write_config(tmp_path: Path, *, account_file: bool = True) -> Path:
 def test_a_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     config = _write_config(tmp_path, account_file=False)
     done = subprocess.run(
-        [*_dtms(), "serve", "--config", str(config), "--port", str(_free_port())],
+        [*_dtms(), "serve", "--config", str(config), "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
@@ -74,7 +68,7 @@ def test_an_unknown_key_names_file_and_key(tmp_path: Path) -> None:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     config = _write_config(tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DTMS_TOKEN": TOKEN}
     proc = subprocess.Popen(
         [*_dtms(), "serve", "--config", str(config), "--port", str(port), "--days", "2",
@@ -182,7 +176,7 @@ def test_a_monitor_interval_that_is_not_a_finite_positive_number_is_refused(
 ) -> None:
     config = _write_config(tmp_path)
     done = subprocess.run(
-        [*_dtms(), "serve", "--config", str(config), "--port", str(_free_port()),
+        [*_dtms(), "serve", "--config", str(config), "--port", str(free_port()),
          f"--monitor-seconds={value}"],
         capture_output=True,
         text=True,

@@ -5,10 +5,11 @@ directory in tmp_path."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,12 +21,6 @@ def _env() -> dict[str, str]:
     # the tree under test, whatever the working directory of the command
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _one_line_exit_2(proc: subprocess.CompletedProcess[str], store: Path) -> str:
@@ -46,7 +41,7 @@ def test_dtms_serve_with_a_store_that_cannot_be_opened(tmp_path: Path) -> None:
         f'[host.paper]\naccount_file = "{tmp_path / "account.db"}"\n'
         f'[plugin.dtms]\nstate_dir = "{state}"\n'
     )
-    serve = ["serve", "--config", str(config), "--port", str(_free_port())]
+    serve = ["serve", "--config", str(config), "--port", str(free_port())]
     proc = subprocess.run(
         [sys.executable, "-m", "dtms_plugin.cli", *serve],
         cwd=tmp_path,

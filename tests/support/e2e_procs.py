@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import requests
 
 from hookspecs import Bar, Quote, Trade
+from support.ports import free_port as free_port  # the e2e tests take it from here
 
 TOKEN = "e2e-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -34,12 +34,6 @@ def command(name: str) -> list[str]:
         return [str(script)]
     module = {"dtms": "dtms_plugin.cli", "hostapp": "hostapp.cli"}[name]
     return [sys.executable, "-m", module]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(probe: Callable[[], Any], *, timeout: float, what: str, every: float = 0.1) -> Any:
