@@ -1,0 +1,258 @@
+"""Who the plugins are: registration with its checks, call order, the per-hook caller
+lists, failure accounting and the breaker, ``configure`` (historic and fatal), listing.
+
+:class:`~hostapp.pluginhost.PluginHost` builds on it with the calling of every other hook.
+The per-hook lists of ``(plugin, function, argnames, state)`` are computed once and thrown
+away whenever the set of callable plugins changes, so the hot path (``is_defensive``)
+costs about what pluggy itself costs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pluggy
+
+from hookspecs import ConfigError
+from hookspecs.host import HostView
+
+from .config import DEFAULT_TIMEOUT_SECONDS
+from .errors import PluginError
+from .hookcalls import (
+    PluginInfo,
+    check_impls,
+    describe,
+    make_plugin_manager,
+    sync_answer,
+    timed,
+)
+
+BREAKER_LIMIT = 5
+#: Set to 1 to log every hook call with its plugin and duration (INFO, logger
+#: ``hostapp.plugins``).
+TRACE_ENV = "HOSTAPP_TRACE_PLUGINS"
+CALLABLE = ("enabled",)
+TRIPPED = ("tripped",)
+SHUTDOWN = ("enabled", "tripped")  # a tripped plugin may still hold resources to release
+
+
+class State:
+    """What the host tracks per plugin; shared by reference with the cached caller lists."""
+
+    __slots__ = ("failures", "info", "obj", "timeout")
+
+    def __init__(self, info: PluginInfo, obj: object, timeout: float) -> None:
+        self.info = info
+        self.obj = obj
+        self.timeout = timeout
+        self.failures = 0
+
+
+Caller = tuple[str, Any, tuple[str, ...], State]
+
+
+class PluginRegistry:
+    """The plugins a host knows, their state and their callers, hook by hook."""
+
+    def __init__(
+        self,
+        pm: pluggy.PluginManager | None = None,
+        *,
+        order: Sequence[str] = (),
+        on_error: str = "isolate",
+        tables: Mapping[str, Mapping[str, Any]] | None = None,
+        breaker_limit: int = BREAKER_LIMIT,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.pm = pm if pm is not None else make_plugin_manager()
+        self.raise_errors = on_error == "raise"
+        self.breaker_limit = breaker_limit
+        self.log = log or logging.getLogger("hostapp.plugins")
+        self._order = {name: i for i, name in enumerate(order)}
+        self._tables = {name: dict(t) for name, t in (tables or {}).items()}
+        self._states: dict[str, State] = {}
+        self._callers: dict[tuple[str, tuple[str, ...]], list[Caller]] = {}
+        #: per any_true hook: its callers and whether a plugin implementing it tripped
+        self._answering: dict[str, tuple[list[Caller], bool]] = {}
+        self._configured: HostView | None = None
+        #: ``HOSTAPP_TRACE_PLUGINS=1``: one INFO line per hook call, plugin and duration
+        self.trace = os.environ.get(TRACE_ENV, "") not in ("", "0")
+
+    # -- registration -------------------------------------------------------------------
+
+    def rank(self, name: str) -> tuple[int, int, str]:
+        """Call order: the names of ``[plugins] order`` first, as listed; the rest by name."""
+        index = self._order.get(name)
+        return (0, index, "") if index is not None else (1, 0, name)
+
+    def record(self, info: PluginInfo) -> None:
+        """List a plugin that will not be called (disabled, or failed before registration)."""
+        self._add_state(State(info, None, self._timeout(info.name)))
+
+    def register(self, name: str, obj: object, info: PluginInfo | None = None) -> bool:
+        """Register ``obj`` under ``name`` after checking every hook it implements.
+
+        A plugin that fails the checks is unregistered completely and listed as failed
+        (or :class:`PluginError` is raised with ``on_error = "raise"``). Returns whether
+        the plugin is now enabled.
+        """
+        info = info or PluginInfo(name, None, None, "builtin")
+        info.name, info.status, info.error = name, "enabled", None
+        state = State(info, obj, self._timeout(name))
+        self._add_state(state)
+        try:
+            self._check(obj, info, self.pm)
+            if self.pm.register(obj, name=name) is None:
+                info.status, state.obj = "disabled", None
+                return False
+        except (pluggy.PluginValidationError, ValueError, TypeError) as exc:
+            return self._reject(state, " ".join(str(exc).split()), exc)
+        self._invalidate()
+        if self._configured is not None:  # configure is historic: late plugins get it too
+            try:
+                self._configure_one(self._configured, name, self._callers_of("configure", name))
+            except ConfigError:
+                self.pm.unregister(name=name)
+                self._invalidate()
+                raise
+        return True
+
+    def _add_state(self, state: State) -> None:
+        if state.info.name in self._states:
+            raise ValueError(f"two plugins are named {state.info.name!r}")
+        self._states[state.info.name] = state
+
+    @staticmethod
+    def _check(obj: object, info: PluginInfo, pm: pluggy.PluginManager) -> None:
+        """Note the hooks ``obj`` implements in ``info``; ValueError names all that is wrong."""
+        info.hooks, problems = check_impls(pm, obj)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def _reject(self, state: State, message: str, exc: BaseException) -> bool:
+        name = state.info.name
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        state.obj = None
+        state.info.status, state.info.error = "failed", f"rejected: {message}"
+        self._invalidate()
+        self.log.error("plugin %s rejected: %s", name, message)
+        if self.raise_errors:
+            raise PluginError(name, f"rejected: {message}") from exc
+        return False
+
+    def _timeout(self, name: str) -> float:
+        return float(self._tables.get(name, {}).get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
+
+    # -- caller lists and failure accounting ---------------------------------------------
+
+    def _invalidate(self) -> None:
+        self._callers.clear()
+        self._answering.clear()
+
+    def _callers_of(
+        self, hook: str, only: str | None = None, statuses: tuple[str, ...] = CALLABLE
+    ) -> list[Caller]:
+        key = (hook, statuses)
+        callers = self._callers.get(key)
+        if callers is None:
+            callers = []
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                state = self._states.get(impl.plugin_name)
+                if state is not None and state.info.status in statuses:
+                    fn = impl.function
+                    if self.trace:
+                        fn = timed(self.log, hook, impl.plugin_name, fn)
+                    callers.append((impl.plugin_name, fn, tuple(impl.argnames), state))
+            callers.sort(key=lambda c: self.rank(c[0]))
+            self._callers[key] = callers
+        return callers if only is None else [c for c in callers if c[0] == only]
+
+    def _failed(self, state: State, hook: str, exc: BaseException) -> None:
+        """Log and count one failure; trip the breaker at the limit. Callers re-raise in
+        ``raise`` mode."""
+        info = state.info
+        info.error = f"{hook}: {describe(exc, state.timeout)}"
+        state.failures += 1
+        self.log.error("plugin %s: %s failed: %s", info.name, hook, info.error, exc_info=exc)
+        if (
+            state.failures >= self.breaker_limit
+            and info.status == "enabled"
+            and not self.raise_errors
+        ):
+            info.status = "tripped"
+            info.error = (
+                f"breaker tripped after {state.failures} consecutive failures; last: {info.error}"
+            )
+            self.log.error("plugin %s disabled for the rest of the run: %s", info.name, info.error)
+            self._invalidate()
+
+    # -- the hooks ----------------------------------------------------------------------
+
+    def configure(self, host: HostView) -> None:
+        """Configure every enabled plugin. Any error is fatal (ConfigError), whatever
+        ``on_error`` says: a misconfigured plugin must not trade."""
+        self._configured = host
+        for caller in self._callers_of("configure"):
+            self._configure_one(host, caller[0], [caller])
+
+    def _configure_one(self, host: HostView, name: str, callers: Iterable[Caller]) -> None:
+        for _, fn, argnames, state in callers:
+            kwargs = {"host": host}
+            try:
+                sync_answer("configure", fn(*[kwargs[a] for a in argnames]))
+            except Exception as exc:
+                state.info.status, state.info.error = "failed", f"configure: {describe(exc)}"
+                self._invalidate()
+                if isinstance(exc, ConfigError):
+                    raise self._in_file(host, exc) from exc
+                raise ConfigError(f"plugin {name!r}: configure failed: {describe(exc)}") from exc
+
+    @staticmethod
+    def _in_file(host: HostView, exc: ConfigError) -> ConfigError:
+        """A plugin names its table (``[plugin.dtms]: key …``) but cannot know which file
+        the host read: prefix it, so the one-line error names file, table and key."""
+        source = getattr(getattr(host, "config", None), "source", None)
+        message = str(exc)
+        if source and message.startswith("["):
+            return ConfigError(f"{source} {message}")
+        return exc
+
+    # -- inspection ---------------------------------------------------------------------
+
+    def listing(self) -> list[PluginInfo]:
+        """Every known plugin, in call order, as copies (callers may not edit our state)."""
+        states = sorted(self._states.values(), key=lambda s: self.rank(s.info.name))
+        return [replace(s.info, hooks=list(s.info.hooks)) for s in states]
+
+    @property
+    def names(self) -> list[str]:
+        """The enabled plugins, in call order."""
+        return [i.name for i in self.listing() if i.status == "enabled"]
+
+    def implementers(self, hook: str) -> list[str]:
+        """The enabled plugins that implement ``hook``, in call order."""
+        return [c[0] for c in self._callers_of(hook)]
+
+    def has_impls(self, hook: str) -> bool:
+        """Whether any enabled plugin implements ``hook`` (lets the loop skip idle hooks)."""
+        return bool(self._callers_of(hook))
+
+    def get(self, name: str) -> object | None:
+        state = self._states.get(name)
+        return state.obj if state is not None and state.info.status == "enabled" else None
+
+    def is_enabled(self, name: str) -> bool:
+        state = self._states.get(name)
+        return state is not None and state.info.status == "enabled"
+
+    def settings_for(self, name: str) -> dict[str, Any]:
+        """A copy of the ``[plugin.NAME]`` table (empty when absent)."""
+        return dict(self._tables.get(name, {}))
+
+
+#: The combiners of the sync-only hooks, by the rule's ``combine``.
