@@ -127,7 +127,7 @@ def run_backtrader(bars: list[Bar]) -> tuple[float, int]:
 
 def run_hostapp(bars: list[Bar], state: Path, *, dtms: bool) -> tuple[float, int]:
     """Seconds of the replay loop (startup to shutdown) and the trades opened."""
-    config = appmod.with_dtms_state_dir(load_config(None), state)
+    config = appmod.with_data_root(load_config(None), state)
     # an account that never runs dry and a fixed lot, as backtrader's: with the default
     # 10,000 and risk sizing the losing strategy empties the account and its later
     # orders are refused, which is not what is compared here

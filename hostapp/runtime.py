@@ -54,7 +54,7 @@ class SharedPaperMarket:
     def __init__(
         self, broker: Broker, series: Mapping[str, Iterable[Bar]], base_timeframe: str
     ) -> None:
-        from .app import first_time
+        from .data import first_time
 
         self._broker = broker
         self._series = series  # streamed builtin data: read as the clock reaches it
@@ -108,9 +108,9 @@ class PaperServerMarket:
 
 
 def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runtime:
-    from .app import streamed_config_series, symbol_infos
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_market import PaperTerminalMarket
+    from .data import streamed_config_series, symbol_infos
 
     where = f"{config.source} [host.paper]"
     paper = parse_settings(PaperSettings, config.host.paper, where)

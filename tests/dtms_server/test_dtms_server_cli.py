@@ -18,9 +18,9 @@ import requests
 from support.ports import free_port
 
 from hookspecs import OrderRequest
-from hostapp.app import config_series
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 from hostapp.config import load_config
+from hostapp.data import config_series
 
 TOKEN = "cli-test-token"
 

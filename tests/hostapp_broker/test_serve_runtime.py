@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from hookspecs import ConfigError, OrderRequest
-from hostapp.app import config_series
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 from hostapp.config import config_from_dict
+from hostapp.data import config_series
 from hostapp.runtime import build_runtime
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
 
-from hostapp.app import infer_timeframe
 from hostapp.cli import main
+from hostapp.data import infer_timeframe
 from hostapp.market.synthetic import generate_bars
 
 START = datetime(2024, 3, 4, tzinfo=UTC)

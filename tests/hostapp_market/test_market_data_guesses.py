@@ -12,16 +12,16 @@ import pytest
 from hostapp_loop.csvfiles import write_bars_csv
 
 from hookspecs import Bar, ConfigError
-from hostapp.app import (
+from hostapp.app import build_sim_app
+from hostapp.config import load_config
+from hostapp.data import (
     BUILTIN_START,
     _decimals,
-    build_sim_app,
     builtin_series,
     infer_timeframe,
     load_csv_series,
     symbol_infos,
 )
-from hostapp.config import load_config
 from hostapp.market.synthetic import generate_bars
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hookspecs import Bar
-from hostapp.app import BUILTIN_START, builtin_series, streamed_builtin_series
+from hostapp.data import BUILTIN_START, builtin_series, streamed_builtin_series
 from hostapp.market.feed import ReplayFeed
 from hostapp.market.synthetic import SyntheticSeries, generate_bars, iter_bars
 
