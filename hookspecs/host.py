@@ -19,6 +19,7 @@ from .types import (
     ActionKind,
     ActionResult,
     Bar,
+    CloseReason,
     DefensiveState,
     OrderRequest,
     ResultCode,
@@ -132,7 +133,7 @@ class SimBroker(Broker, Protocol):
     trading loop checks for it with ``isinstance(broker, SimBroker)``; a live broker
     (MetaTrader) is not one, and the loop then learns of closes by sweeping positions."""
 
-    def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, str]]:
+    def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, CloseReason]]:
         """Let ``bar`` (just closed) hit the stops and targets of ``symbol``'s positions;
         the trades it closed, each with ``"stop_loss"`` or ``"take_profit"``."""
         ...

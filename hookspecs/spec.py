@@ -29,7 +29,15 @@ from typing import Any
 
 from .host import HostView
 from .markers import hookspec
-from .types import Action, ActionResult, Bar, DefensiveState, OrderRequest, Trade
+from .types import (
+    Action,
+    ActionResult,
+    Bar,
+    CloseReason,
+    DefensiveState,
+    OrderRequest,
+    Trade,
+)
 
 
 @hookspec(historic=True)
@@ -152,7 +160,7 @@ def is_defensive(host: HostView, ticket: int) -> bool:
 
 
 @hookspec
-def on_trade_closed(host: HostView, trade: Trade, reason: str) -> Awaitable[None] | None:
+def on_trade_closed(host: HostView, trade: Trade, reason: CloseReason) -> Awaitable[None] | None:
     """A position was closed, fully, by any cause.
 
     ``trade`` carries ``close_price``, ``closed_at`` and the realised ``profit``;

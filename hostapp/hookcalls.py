@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import pluggy
 
@@ -39,6 +39,13 @@ def make_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+#: Where a plugin came from: handed in by name (tests, benchmarks) or an installed entry point.
+PluginSource = Literal["builtin", "entry point"]
+#: A plugin's state: called; blocked before import; failed to load, register or
+#: configure; disabled for the rest of the run by its breaker.
+PluginStatus = Literal["enabled", "disabled", "failed", "tripped"]
+
+
 @dataclass
 class PluginInfo:
     """One row of ``hostapp plugins``: plain data, ``dataclasses.asdict``-able."""
@@ -46,9 +53,9 @@ class PluginInfo:
     name: str
     distribution: str | None
     version: str | None
-    source: str  # "builtin" | "entry point"
+    source: PluginSource
     hooks: list[str] = field(default_factory=list)
-    status: str = "enabled"  # enabled | disabled | failed | tripped
+    status: PluginStatus = "enabled"
     error: str | None = None
 
 

@@ -31,6 +31,7 @@ from hookspecs.markers import ENTRY_POINT_GROUP, OPTIONAL_ENTRY_POINT_GROUP
 
 from .config import HostConfig
 from .errors import PluginError
+from .hookcalls import PluginSource
 from .pluginhost import PluginHost, PluginInfo
 
 DISABLE_ENV = "HOSTAPP_DISABLE_PLUGINS"
@@ -44,7 +45,7 @@ class Candidate:
     """A discovered plugin, not yet imported."""
 
     name: str
-    source: str  # "builtin" | "entry point"
+    source: PluginSource
     target: object  # "module:attr" / "module", an EntryPoint, or the plugin object itself
     distribution: str | None = None
     version: str | None = None

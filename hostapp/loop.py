@@ -44,6 +44,7 @@ from hookspecs import (
     Bar,
     Broker,
     BrokerError,
+    CloseReason,
     HostView,
     MarketView,
     OrderRequest,
@@ -69,7 +70,7 @@ class LoopPlugins(Protocol):
 
     def is_defensive(self, host: HostView, ticket: int) -> bool: ...
 
-    async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None: ...
+    async def on_trade_closed(self, host: HostView, trade: Trade, reason: CloseReason) -> None: ...
 
     async def notify(self, hook: str, **kwargs: Any) -> None: ...
 
@@ -305,7 +306,7 @@ class TradingLoop:
         if self._on_executed:
             await plugins.on_trade_executed(host, trade)
 
-    async def _sweep(self, now: datetime, reason: str) -> None:
+    async def _sweep(self, now: datetime, reason: CloseReason) -> None:
         """Report every known position that is no longer open, with ``reason``; adopt
         positions that appeared (hedges, re-adds) so their closing is reported too."""
         current = {t.ticket: t for t in self.broker.positions()}
@@ -322,7 +323,7 @@ class TradingLoop:
             return self._closed_trade(ticket) or last
         return last
 
-    async def _closed(self, now: datetime, trade: Trade, reason: str) -> None:
+    async def _closed(self, now: datetime, trade: Trade, reason: CloseReason) -> None:
         self.stats.closes.append((now, trade, reason))
         if self._on_closed:
             await self.plugins.on_trade_closed(self.host, trade, reason)

@@ -19,7 +19,7 @@ from typing import Any
 
 from hookspecs import HOOK_RULES, OrderRequest
 from hookspecs.host import HostView
-from hookspecs.types import Action, ActionResult, Bar, DefensiveState, Trade
+from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
 from .hookcalls import ANSWERS, HOOK_NAMES, PluginInfo, describe, fail_safe, sync_answer
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
@@ -215,7 +215,7 @@ class PluginHost(PluginRegistry):
     async def manage_positions(self, host: HostView, now: datetime) -> None:
         await self.notify("manage_positions", host=host, now=now)
 
-    async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
+    async def on_trade_closed(self, host: HostView, trade: Trade, reason: CloseReason) -> None:
         await self.notify("on_trade_closed", host=host, trade=trade, reason=reason)
 
     async def on_state_change(

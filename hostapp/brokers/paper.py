@@ -26,6 +26,7 @@ from hookspecs import (
     ActionResult,
     Bar,
     BrokerError,
+    CloseReason,
     Direction,
     OrderRequest,
     Quote,
@@ -100,7 +101,7 @@ class PaperBroker:
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
         return self._symbols.get(symbol)
 
-    def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, str]]:
+    def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, CloseReason]]:
         """Close the positions on ``symbol`` whose stop or target lies inside ``bar`` (bid
         prices; a sell closes at bid + spread), in ticket order, then quote the bar's close.
         Closing time is the bar's close time: the earliest the host can know of it. With an
@@ -110,7 +111,7 @@ class PaperBroker:
         spread = bar.spread or self._default_spread(symbol, info)
         when = bar.time + self._bar_period
         store = self._store
-        closed: list[tuple[Trade, str]] = []
+        closed: list[tuple[Trade, CloseReason]] = []
         with store.write():
             for pos in store.positions(symbol):
                 if pos.stop_loss is None and pos.take_profit is None:

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from hookspecs import ActionResult, Bar, Direction, Quote, ResultCode, SymbolInfo
+from hookspecs import ActionResult, Bar, CloseReason, Direction, Quote, ResultCode, SymbolInfo
 
 from .paper_account import Position
 
@@ -53,7 +53,7 @@ def fail(code: ResultCode, message: str) -> ActionResult:
     return ActionResult.failure(code, message)
 
 
-def hit(pos: Position, bar: Bar, spread: float) -> tuple[float, str] | None:
+def hit(pos: Position, bar: Bar, spread: float) -> tuple[float, CloseReason] | None:
     """Where ``pos`` closes inside ``bar``, if it does. ``spread`` is added to the bar's
     (bid) prices for a sell, which closes at the ask. Order: a gap through the stop or the
     target fills at the open; then the stop at its price; then the target at its price."""
