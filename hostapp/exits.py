@@ -9,7 +9,8 @@ Two rules keep it from fighting DTMS: before it moves a stop or closes a part it
 ``host.is_defensive`` (a trade under defensive management is left to its defender), and stops
 only ever tighten. Holding back is not silent: the first cycle it wants something new of
 a defended trade, it logs one INFO line (ticket, symbol, what it wanted) and counts it in
-:attr:`ExitManager.held_back`, which the run report shows as ``exits_held_defensive``.
+:attr:`ExitManager.held_back`, which its ``run_report`` gives as ``held_defensive`` (the
+run summary's ``exits_held_defensive``).
 It acts through ``host.execute`` so every move is an ordinary :class:`~hookspecs.Action`
 that other plugins see in ``on_action``.
 
@@ -24,6 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from hookspecs import (
     Action,
@@ -138,6 +140,11 @@ class ExitManager:
     @hookimpl
     def on_trade_closed(self, trade: Trade) -> None:
         self._trades.pop(trade.ticket, None)
+
+    @hookimpl
+    def run_report(self) -> dict[str, Any]:
+        held = {str(ticket): n for ticket, n in sorted(self.held_back.items()) if n}
+        return {"held_defensive": held}
 
     @property
     def managed_tickets(self) -> list[int]:

@@ -5,9 +5,10 @@ The figures come from four places, each the authority for its part: the trading 
 statistics (entries, and closes with their reasons), a small recorder plugin that hears
 ``on_state_change`` and ``on_action`` (states reached, actions by kind, with the replay
 time they happened at), the broker (closed trades with their realised profit, the
-balance), and the exit manager (how often it held back on a defended trade, per ticket:
-``exits_held_defensive``). Per-trade results are measured in R, the risk taken at entry
-(|entry − initial stop| × volume), so XAUUSD and EURUSD trades can be averaged together.
+balance), and the plugins' own run reports (how often a position manager held back on a
+defended trade, per ticket: ``held_defensive``, summed as ``exits_held_defensive``).
+Per-trade results are measured in R, the risk taken at entry (|entry − initial stop| ×
+volume), so XAUUSD and EURUSD trades can be averaged together.
 A hedge or re-add opened for a trade counts towards the trade it defends
 (:mod:`hostapp.outcomes`).
 """
@@ -24,7 +25,6 @@ from typing import Any
 
 from hookspecs import Action, ActionResult, DefensiveState, HostView, Trade, hookimpl
 
-from .exits import ExitManager
 from .loop import LoopStats, Recent, appended, counted
 from .outcomes import Outcome, metrics, outcomes, parent_ticket
 
@@ -39,20 +39,6 @@ class RunRecorder:
         default_factory=list
     )
     actions: list[tuple[datetime, Action, ActionResult]] = field(default_factory=list)
-    #: the host's exit manager, if it runs: it counts what it held back (``held_back``)
-    exits: ExitManager | None = None
-
-    @hookimpl
-    def configure(self, host: HostView) -> None:
-        plugins = getattr(host, "plugins", None)
-        found = plugins.get("exits") if plugins is not None else None
-        self.exits = found if isinstance(found, ExitManager) else None
-
-    def exits_held_defensive(self) -> dict[str, int]:
-        """Per ticket (a JSON key), how often the exit manager held back because the
-        trade was defensive; empty without an exit manager."""
-        held = self.exits.held_back if self.exits is not None else {}
-        return {str(ticket): n for ticket, n in sorted(held.items()) if n}
 
     def bound(self, window: int) -> None:
         """Keep only the newest ``window`` state changes and actions (a live run); the
@@ -71,6 +57,17 @@ class RunRecorder:
     @hookimpl
     def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
         self.actions.append((host.clock.now(), action, result))
+
+
+def held_defensive(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """Per ticket (a JSON key), how often the plugins held back from a trade because it
+    was defensive: the ``held_defensive`` of their run reports, summed."""
+    held: Counter[str] = Counter()
+    for report in reports.values():
+        counts = report.get("held_defensive")
+        if isinstance(counts, Mapping):
+            held.update({str(t): int(n) for t, n in counts.items() if n})
+    return dict(sorted(held.items(), key=lambda item: int(item[0])))
 
 
 def max_drawdown(start_balance: float, closed: Sequence[Trade]) -> tuple[float, float]:
@@ -128,7 +125,7 @@ def summarize(
         actions_failed=dict(sorted(failed.items())),
         actions_by_source={k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
         closes_by_reason=dict(sorted(counted(stats.closes, lambda c: c[2]).items())),
-        exits_held_defensive=recorder.exits_held_defensive(),
+        exits_held_defensive=held_defensive(summary.get("plugin_reports", {})),
         orders_proposed=stats.orders_proposed,
         orders_vetoed=sum(stats.orders_vetoed.values()),
         orders_rejected=stats.orders_rejected,

@@ -308,6 +308,7 @@ async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> Non
         open_positions=app.broker.positions(),
         start_balance=app.start_balance,
         balance=app.broker.account().balance,
+        extra={"plugin_reports": app.plugins.run_report(app.host)},
     )
     ticket = stats.entries[0][1].ticket
     if defended:
