@@ -72,7 +72,7 @@ class LoopPlugins(Protocol):
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: CloseReason) -> None: ...
 
-    async def notify(self, hook: str, **kwargs: Any) -> None: ...
+    async def manage_positions(self, host: HostView, now: datetime) -> None: ...
 
     def has_impls(self, hook: str) -> bool: ...
 
@@ -255,7 +255,7 @@ class TradingLoop:
                 await self._sweep(now, "action")
         if self._manage and known:
             self._acted = False
-            await self.plugins.notify("manage_positions", host=self.host, now=now)
+            await self.plugins.manage_positions(self.host, now)
             # Managers act only through host.execute: no action, nothing closed.
             if self._acted:
                 await self._sweep(now, "exit")

@@ -227,11 +227,8 @@ async def _run(
 
 
 async def _monitor(plugins: PluginHost, host: Host, period: float) -> None:
-    """The serving host's monitoring loop: ``on_cycle`` then ``manage_positions`` for every
-    serving plugin, as a trading cycle calls them. Each plugin's failures are isolated by
-    the PluginHost; this loop itself never dies of one."""
+    """The serving host's monitoring loop: ``on_cycle`` for every serving plugin. Each
+    plugin's failures are isolated by the PluginHost; this loop itself never dies of one."""
     while True:
-        now = host.clock.now()
-        await plugins.on_cycle(host, now)
-        await plugins.notify("manage_positions", host=host, now=now)
+        await plugins.on_cycle(host, host.clock.now())
         await asyncio.sleep(period)
