@@ -28,7 +28,6 @@ from hostapp.app import SPEED_HISTORY_BARS, build_sim_app
 from hostapp.clock import ScaledClock
 from hostapp.config import config_from_dict
 from hostapp.driving import drive, run_summary
-from hostapp.loader import BUILTINS
 from hostapp.testing import bars_from_closes
 
 WARMUP = SPEED_HISTORY_BARS  # M5 bars: the run's history, the engine's warm-up
@@ -98,7 +97,11 @@ def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> Non
         base_timeframe="M5",
         shared_account=True,
         speed=SPEED,
-        builtins={**BUILTINS, "buy_at_the_top": plugin},
+        builtins={
+            "dtms": "dtms_plugin.plugin:DtmsPlugin",  # the distribution's own entry points
+            "exits": "hostapp.exits:ExitManager",
+            "buy_at_the_top": plugin,
+        },
         entry_points=[],
         env={},
     )
