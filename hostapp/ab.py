@@ -7,7 +7,9 @@ same entries, and the run with it trading freely; then the report of
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -28,7 +30,7 @@ from .compare import (
     write_trades_csv,
 )
 from .compare import activity as plugin_activity
-from .config import HostConfig
+from .config import HostConfig, with_settings
 from .driving import (
     EXIT_INTERRUPTED,
     LOG_NAME,
@@ -40,7 +42,8 @@ from .driving import (
 )
 from .market.timeframes import timeframe_seconds
 from .outcomes import outcomes
-from .progress import ProgressBar
+from .parallel import Runs
+from .progress import Progress, ProgressBar, RunsProgress
 from .report import write_json
 
 EXIT_DID_NOTHING = 3
@@ -68,11 +71,13 @@ def one_run(
     without: Sequence[str] = (),
     with_: Sequence[str] = (),
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
     """One replay, with the plugins ``without`` disabled, those in ``with_`` running, and
     ``entries`` (when given) opened instead of the strategies' orders; each run in its
-    own state folder."""
-    state = "state" if label == "run" else f"state-{label}"
+    own state folder. Progress goes to ``progress``, else to a bar of its own when the
+    replay shows progress."""
+    state = _state_folder(label)
     cfg = _fresh_state(replay.config, replay.report, state)
     for name in without:
         cfg = appmod.without_plugin(cfg, name)
@@ -86,8 +91,9 @@ def one_run(
         timeframe=replay.timeframe,
         entries=entries,
     )
-    bar = ProgressBar(label.replace("_", " ")) if replay.progress else None
-    stats = asyncio.run(drive(app, progress=bar))
+    if progress is None and replay.progress:
+        progress = ProgressBar(label.replace("_", " "))
+    stats = asyncio.run(drive(app, progress=progress))
     closed = closed_positions(app, stats)
     trades = outcomes(stats.entries, stats.closes, closed, app.broker.positions())
     seconds = round(time.perf_counter() - started, 2)
@@ -101,9 +107,51 @@ def one_run(
         summary=summary,
         start_balance=app.start_balance,
         start=min(b[0].time for b in replay.series.values() if b),
-        recorder=app.recorder,
+        # what the charts read, without the host's exit manager (not picklable, and read
+        # into the summary already): a run may come back from a worker process
+        recorder=dataclasses.replace(app.recorder, exits=None),
         until=app.clock.now(),
     )
+
+
+def _state_folder(label: str) -> str:
+    return "state" if label == "run" else f"state-{label}"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a comparison or a sweep, as a worker process gets it (see
+    :func:`one_run` for the fields it shares)."""
+
+    label: str
+    without: tuple[str, ...] = ()
+    with_: tuple[str, ...] = ()
+    entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None
+    #: plugin settings changed for this run: ``("NAME.KEY", value)`` (a sweep's)
+    settings: tuple[tuple[str, Any], ...] = ()
+    #: a folder under the replay's report for this run's state (runs of a sweep)
+    folder: str = ""
+    #: keep the run's state folder afterwards (a sweep's hundreds of runs do not)
+    keep_state: bool = True
+
+
+def execute(replay: Replay, spec: RunSpec, progress: Progress | None) -> RunResult:
+    """``spec`` run on ``replay``: what :class:`hostapp.parallel.Runs` calls, here or in
+    a worker."""
+    config = with_settings(replay.config, spec.settings) if spec.settings else replay.config
+    report = replay.report / spec.folder if spec.folder else replay.report
+    replay = dataclasses.replace(replay, config=config, report=report, progress=False)
+    run = one_run(
+        replay,
+        spec.label,
+        without=spec.without,
+        with_=spec.with_,
+        entries=spec.entries,
+        progress=progress,
+    )
+    if not spec.keep_state:
+        shutil.rmtree(report if spec.folder else report / _state_folder(spec.label), True)
+    return run
 
 
 def compare_runs(
@@ -113,27 +161,48 @@ def compare_runs(
     against: str | None = None,
     full: RunResult | None = None,
     with_full: bool = True,
+    jobs: int = 1,
 ) -> tuple[RunResult, RunResult, RunResult | None]:
     """The three runs: the baseline (without ``plugin``; with ``against`` instead when
     given), ``plugin`` on the baseline's entries, and ``plugin`` in full (``full`` when the
-    caller already ran it; none when not ``with_full``). Stops early when one is
-    interrupted."""
+    caller already ran it; none when not ``with_full``). With ``jobs`` > 1 they run in
+    worker processes: the full run beside the baseline, the same-entries run once the
+    baseline's entries are known. Stops early when one is interrupted."""
+    check_plugins(replay.config, plugin, against)
+    rival = (against,) if against else ()
+    run_full = full is None and with_full
+    display = RunsProgress(2 + run_full, "A/B") if replay.progress else None
+    runs: Runs[RunResult]
+    with Runs(execute, {"all": replay}, jobs=jobs, display=display) as runs:
+        first = runs.submit("without", RunSpec("without", without=(plugin,), with_=rival))
+        freely = None
+        if run_full:
+            freely = runs.submit("full", RunSpec("full", without=rival, with_=(plugin,)))
+        without = runs.result(first)
+        if without is None:  # stopped before it started
+            raise KeyboardInterrupt
+        if without.interrupted:
+            return without, without, None
+        spec = RunSpec(
+            "same_entries", without=rival, with_=(plugin,), entries=entry_script(without)
+        )
+        same = runs.result(runs.submit("same entries", spec))
+        if same is None:
+            return without, without, None
+        if freely is not None and not same.interrupted:
+            full = runs.result(freely)
+    return without, same, full
+
+
+def check_plugins(config: HostConfig, plugin: str, against: str | None) -> None:
+    """A ConfigError naming the option when ``--compare`` or ``--against`` names no
+    plugin."""
     for name, option in ((plugin, "--compare"), (against, "--against")):
-        if name is not None and not plugin_exists(replay.config, name):
+        if name is not None and not plugin_exists(config, name):
             raise ConfigError(
                 f"{option} {name}: no plugin named {name!r} "
-                f"(see `hostapp plugins`; disabled in {replay.config.source}?)"
+                f"(see `hostapp plugins`; disabled in {config.source}?)"
             )
-    rival = (against,) if against else ()
-    without = one_run(replay, "without", without=(plugin,), with_=rival)
-    if without.interrupted:
-        return without, without, None
-    same = one_run(
-        replay, "same_entries", without=rival, with_=(plugin,), entries=entry_script(without)
-    )
-    if full is None and with_full and not same.interrupted:
-        full = one_run(replay, "full", without=rival, with_=(plugin,))
-    return without, same, full
 
 
 def plugin_exists(config: HostConfig, plugin: str) -> bool:
@@ -236,11 +305,16 @@ def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]
 
 
 def compare_command(
-    plugin: str, replay: Replay, *, against: str | None = None, json_out: bool = False
+    plugin: str,
+    replay: Replay,
+    *,
+    against: str | None = None,
+    json_out: bool = False,
+    jobs: int = 1,
 ) -> int:
     """``hostapp replay --compare NAME [--against OTHER]``: the runs, the report, the
     table; exit 3 when the plugin under test did nothing at all, 130 when interrupted."""
-    runs = compare_runs(plugin, replay, against=against)
+    runs = compare_runs(plugin, replay, against=against, jobs=jobs)
     summary = write_comparison(plugin, replay, runs, against)
     print_comparison(summary, json_out=json_out)
     out = sys.stderr if json_out else sys.stdout

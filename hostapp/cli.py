@@ -65,6 +65,28 @@ def _speed(text: str) -> float:
     return speed
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: how many runs at once, at least 1."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of runs, got {text!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {text}")
+    return jobs
+
+
+def _fraction(text: str) -> float:
+    """``--split``: a fraction strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction like 0.7, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text}")
+    return value
+
+
 def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     from importlib.metadata import version
 
@@ -152,6 +174,32 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         metavar="OTHER",
         help="with --compare: the baseline run uses plugin OTHER instead of nothing (e.g. "
         "atr_trailing, the Chandelier exit); both manage the same entries. 'none': without",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="with --compare: the runs of the A/B (and of a sweep) in N worker processes "
+        "at once (default: one per core; 1: one after the other in this process). The "
+        "results are the same whatever N",
+    )
+    p.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="NAME.KEY=V1,V2,...",
+        help="with --compare: run the A/B for every combination of these settings of "
+        "plugin NAME's table (e.g. dtms.thresholds.to_l1=-3,-2,-1; repeat for more keys), "
+        "without the free run; one table, best rows first, also in sweep.csv",
+    )
+    p.add_argument(
+        "--split",
+        type=_fraction,
+        default=None,
+        metavar="F",
+        help="with --sweep: tune on the first F of the bars (0 < F < 1, e.g. 0.7) and "
+        "report the chosen setting on the rest, which the tuning never saw",
     )
     p.add_argument(
         "--report",

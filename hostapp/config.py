@@ -8,10 +8,11 @@ known once plugins are discovered, so that check lives in :mod:`hostapp.loader`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -213,3 +214,26 @@ def _check_host_keys(table: Mapping[str, Any], where: str) -> None:
             raise ConfigError(
                 f"{where}: key 'timeout_seconds': expected a number > 0, got {value!r}"
             )
+
+
+def with_settings(config: HostConfig, changes: Iterable[tuple[str, Any]]) -> HostConfig:
+    """The same config with plugin settings changed: each change is ``("NAME.KEY",
+    value)``, ``NAME`` the plugin (its ``[plugin.NAME]`` table) and ``KEY`` a key of it,
+    dotted for a nested table (``dtms.thresholds.to_l1``). Whether the value is a good one
+    is the plugin's to say (its ``configure``); a path through a value that is not a table
+    is a ConfigError naming the key."""
+    tables = {name: copy.deepcopy(table) for name, table in config.plugin_tables.items()}
+    for dotted, value in changes:
+        name, _, key = dotted.partition(".")
+        if not name or not key or "" in key.split("."):
+            raise ConfigError(f"{dotted!r}: expected NAME.KEY (a plugin and a key of its table)")
+        table = tables.setdefault(name, {})
+        *parents, last = key.split(".")
+        for i, part in enumerate(parents):
+            inner = table.setdefault(part, {})
+            if not isinstance(inner, dict):
+                where = ".".join([name, *parents[: i + 1]])
+                raise ConfigError(f"{dotted}: {where} is {inner!r} in {config.source}, not a table")
+            table = inner
+        table[last] = value
+    return dataclasses.replace(config, plugin_tables=tables)

@@ -23,7 +23,7 @@ from .clock import ScaledClock
 from .config import HostConfig
 from .loop import LoopStats
 from .outcomes import Outcome
-from .progress import ProgressBar
+from .progress import Progress
 from .report import summarize
 
 LOG_NAME = "hostapp.log"
@@ -64,7 +64,7 @@ Serve = Callable[[appmod.App], AbstractAsyncContextManager[Any]]
 async def drive(
     app: appmod.App,
     *,
-    progress: ProgressBar | None,
+    progress: Progress | None,
     pace_seconds: float = 0.0,
     serve: Serve | None = None,
 ) -> LoopStats:

@@ -45,6 +45,7 @@ from .driving import (
 from .logs import formatter
 from .market.resample import check_timeframes
 from .market.timeframes import timeframe_seconds
+from .parallel import default_jobs
 from .progress import ProgressBar
 from .report import summary_table, write_json
 
@@ -283,6 +284,17 @@ def replay_command(args: argparse.Namespace) -> int:
     against = None if args.against in (None, "none") else args.against
     if against is not None and not args.compare:
         raise ConfigError("--against names the manager to compare with: add --compare NAME")
+    sweeps: list[str] = getattr(args, "sweep", None) or []
+    split: float | None = getattr(args, "split", None)
+    if sweeps and not args.compare:
+        raise ConfigError("--sweep runs the A/B for each setting: add --compare [NAME]")
+    if split is not None and not sweeps:
+        raise ConfigError("--split tunes a sweep on part of the bars: add --sweep NAME.KEY=…")
+    if sweeps:
+        from .sweep import parse_sweeps
+
+        parse_sweeps(sweeps)  # its mistakes before the bars are read
+    jobs: int = getattr(args, "jobs", None) or default_jobs()
     try:
         series = _replay_series(args)
     except (CsvError, OSError) as exc:
@@ -292,8 +304,17 @@ def replay_command(args: argparse.Namespace) -> int:
     _setup_logging(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     replay = ab.Replay(config, series, base, tf, report, extra)
+    if sweeps:
+        from .sweep import sweep_command
+
+        return sweep_command(
+            args.compare, replay, sweeps, against=against, split=split, jobs=jobs,
+            json_out=args.json,
+        )  # fmt: skip
     if args.compare:
-        return ab.compare_command(args.compare, replay, against=against, json_out=args.json)
+        return ab.compare_command(
+            args.compare, replay, against=against, json_out=args.json, jobs=jobs
+        )
     run = ab.one_run(replay, "run")
     summary = dict(run.summary)
     summary["charts"] = [p.name for p in ab.price_charts(replay, run)]

@@ -1,0 +1,240 @@
+"""Several replays at once: the runs of an A/B or a sweep in worker processes, one per
+core by default (``--jobs N``), or one after the other in this process (``--jobs 1``).
+
+Why processes: a replay is CPU-bound Python, so threads would take turns on one core.
+Each worker gets the bars once (when it starts), then one run at a time: a picklable
+description of the run in, the finished run out. A run builds its own host from its
+own configuration, state folder included, so where it runs changes nothing in its
+results: the same bars and settings make the same trades in a worker as here.
+
+What the workers say comes back through one queue: their progress, to the one display
+of :class:`hostapp.progress.RunsProgress`, and their log records, to this process's
+handlers (``hostapp.log``), so the log and the terminal look as with ``--jobs 1``.
+
+Ctrl-C reaches the workers too (the terminal signals the whole process group): each
+run stops after its cycle and comes back marked interrupted, as in this process; runs
+not started yet are dropped. A SIGTERM to this process is passed on to the workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from types import FrameType
+from typing import Any, Generic, TypeVar, cast
+
+from .progress import Progress, RunsProgress
+
+_R = TypeVar("_R")
+
+#: ``run(shared, spec, progress)``: one run, a module-level function (workers import it).
+RunFn = Callable[[Any, Any, Progress | None], Any]
+
+#: Seconds between two progress messages of one worker's run.
+REPORT_INTERVAL = 0.2
+
+
+def default_jobs() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Handle(Generic[_R]):
+    """A submitted run: :meth:`Runs.result` gives its result."""
+
+    def __init__(self, run_id: int, label: str, data: str, spec: Any) -> None:
+        self.run_id, self.label, self.data, self.spec = run_id, label, data, spec
+        self.future: Future[_R] | None = None
+        self.value: _R | None = None
+        self.ran = False
+
+
+class Runs(Generic[_R]):
+    """Where runs go: ``run_fn(shared[data], spec, progress)`` in a worker process when
+    ``jobs`` > 1, else in this process when its result is asked for (so ``--jobs 1``
+    runs them in the order the caller reads them). A context manager: leaving it stops
+    the workers."""
+
+    def __init__(
+        self,
+        run_fn: Callable[[Any, Any, Progress | None], _R],
+        shared: Mapping[str, Any],
+        *,
+        jobs: int = 1,
+        display: RunsProgress | None = None,
+    ) -> None:
+        self.run_fn, self.shared, self.jobs, self.display = run_fn, shared, jobs, display
+        self.interrupted = False
+        self._ids = 0
+        self._pids: set[int] = set()
+        self._pending: list[Handle[_R]] = []
+        self._executor: ProcessPoolExecutor | None = None
+        self._queue: Any = None
+        self._old_handlers: dict[int, Any] = {}
+
+    def __enter__(self) -> Runs[_R]:
+        if self.jobs > 1:
+            ctx = multiprocessing.get_context("spawn" if sys.platform == "win32" else "forkserver")
+            self._queue = ctx.Queue()
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.jobs,
+                mp_context=ctx,
+                initializer=_worker_start,
+                # pickled once here, not once per worker: the bars are most of it
+                initargs=(self._queue, self.run_fn, pickle.dumps(dict(self.shared), -1)),
+            )
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old_handlers.items():
+            signal.signal(sig, old)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._drain()
+            self._queue.close()
+        if self.display is not None:
+            self.display.finish()
+
+    def submit(self, label: str, spec: Any, data: str = "all") -> Handle[_R]:
+        """Start (or, with one job, plan) a run of ``spec`` on the bars ``data``."""
+        self._ids += 1
+        handle: Handle[_R] = Handle(self._ids, label, data, spec)
+        if self._executor is not None and not self.interrupted:
+            handle.future = self._executor.submit(_worker_run, handle.run_id, label, data, spec)
+        self._pending.append(handle)
+        return handle
+
+    def result(self, handle: Handle[_R]) -> _R | None:
+        """The run's result, once it is done; ``None`` when it was dropped because the
+        runs were interrupted before it started."""
+        if handle.ran:
+            return handle.value
+        if self._executor is None:
+            if not self.interrupted:
+                handle.value = self._run_here(handle)
+        elif handle.future is not None:
+            while not handle.future.done():
+                wait([handle.future], timeout=0.1, return_when=FIRST_COMPLETED)
+                self._drain()
+            self._drain()
+            if not handle.future.cancelled():
+                handle.value = handle.future.result()
+        handle.ran = True
+        if handle in self._pending:
+            self._pending.remove(handle)
+        if getattr(handle.value, "interrupted", False):
+            self.interrupted = True
+        return handle.value
+
+    def _run_here(self, handle: Handle[_R]) -> _R:
+        progress = None
+        if self.display is not None:
+            progress = self.display.run(handle.run_id, handle.label)
+        value: _R = self.run_fn(self.shared[handle.data], handle.spec, progress)
+        return value
+
+    def _drain(self) -> None:
+        """Everything the workers said so far: progress to the display, log records to
+        this process's handlers."""
+        while True:
+            try:
+                message = self._queue.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                return
+            kind, *rest = message
+            if kind == "log":
+                record: logging.LogRecord = rest[0]
+                logging.getLogger(record.name).handle(record)
+            elif kind == "pid":
+                self._pids.add(rest[0])
+            elif self.display is not None and kind == "progress":
+                self.display.update(*rest)
+            elif self.display is not None and kind == "done":
+                self.display.done(rest[0])
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """Stop: runs not started are dropped, running ones finish their cycle and come
+        back marked interrupted (a SIGINT from the terminal reached them already)."""
+        if not self.interrupted:
+            print(
+                f"\nhostapp: {signal.Signals(signum).name}, stopping the runs after this cycle",
+                file=sys.stderr,
+            )
+        self.interrupted = True
+        for handle in self._pending:
+            if handle.future is not None:
+                handle.future.cancel()
+        if signum != signal.SIGINT:
+            for pid in self._pids:
+                with contextlib.suppress(OSError):  # a worker gone already
+                    os.kill(pid, signal.SIGTERM)
+
+
+# -- in the worker --------------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _worker_start(out: Any, run_fn: RunFn, shared: bytes) -> None:
+    """Once per worker: keep the bars, send log records to the parent, and leave SIGINT
+    to the run in progress (between runs it must not kill the worker)."""
+    _worker.update(out=out, run_fn=run_fn, shared=pickle.loads(shared))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(_ToParent(out))
+    root.setLevel(logging.INFO)
+    out.put(("pid", os.getpid()))
+
+
+def _worker_run(run_id: int, label: str, data: str, spec: Any) -> Any:
+    progress = _Reporter(_worker["out"], run_id, label)
+    return _worker["run_fn"](_worker["shared"][data], spec, progress)
+
+
+class _Reporter:
+    """A worker run's progress, sent to the parent at most every ``REPORT_INTERVAL``."""
+
+    def __init__(self, out: Any, run_id: int, label: str) -> None:
+        self.out, self.run_id, self.label = out, run_id, label
+        self._next_at = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now >= self._next_at or done >= total:
+            self._next_at = now + REPORT_INTERVAL
+            self.out.put(("progress", self.run_id, self.label, done, total))
+
+    def finish(self) -> None:
+        self.out.put(("done", self.run_id))
+
+
+class _ToParent(logging.handlers.QueueHandler):
+    """Log records to the parent, with their message formatted here and every extra
+    field made picklable (a field that is not a plain value travels as its text)."""
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        cast(Any, self.queue).put(("log", record))
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = super().prepare(record)
+        for key, value in list(record.__dict__.items()):
+            if not isinstance(value, str | int | float | bool | type(None) | tuple | list | dict):
+                record.__dict__[key] = str(value)
+        return record

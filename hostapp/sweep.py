@@ -1,0 +1,419 @@
+"""``hostapp replay FILES --compare [NAME] --sweep NAME.KEY=V1,V2,…``: the A/B of
+:mod:`hostapp.ab` for every combination of some plugin settings, as one table.
+
+Each combination is one same-entries run: the baseline's entries opened again with the
+settings changed, so that only trade management differs, and its figures are the A/B's
+own (:func:`hostapp.compare.build_report`). The baseline runs once for all the
+combinations that cannot change it (the plugin under test is off in it); the free run of
+the A/B is left out. Runs go through :class:`hostapp.parallel.Runs` (``--jobs``).
+
+The host knows no plugin's settings: a value is checked by building a host with it, so
+the plugin's own ``configure`` says what is wrong, before any run starts.
+
+Tuning on the bars one then judges by fits their noise: the table warns so, and
+``--split F`` picks the best row on the first part of the bars and replays it, and the
+settings as configured, on the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import itertools
+import json
+import shutil
+import sys
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from hookspecs import Bar, ConfigError
+
+from . import app as appmod
+from .ab import Replay, RunResult, RunSpec, check_plugins, entry_script, execute, plugin_exists
+from .compare import PAIRED_ROWS, ROWS, build_report, fmt
+from .config import HostConfig, with_settings
+from .driving import EXIT_INTERRUPTED, LOG_NAME
+from .parallel import Handle, Runs
+from .progress import RunsProgress
+from .report import write_json
+
+Change = tuple[str, Any]  # ("NAME.KEY", value)
+Setting = tuple[Change, ...]
+
+#: The columns of a row after its settings: (column, where in the A/B report, kind).
+FIGURES: tuple[tuple[str, tuple[str, str], str], ...] = (
+    ("pairs", ("paired", "pairs"), "n"),
+    ("winners_r_kept", ("paired", "winners_r_kept"), "x"),
+    ("losers_r_saved", ("paired", "losers_r_saved"), "R"),
+    ("max_drawdown_without", ("without", "max_drawdown"), "$"),
+    ("max_drawdown_with", ("with", "max_drawdown"), "$"),
+    ("avg_r_without", ("without", "avg_r"), "R"),
+    ("avg_r_with", ("with", "avg_r"), "R"),
+)
+CRITERION = "highest average R with {plugin} on the same entries; ties: smaller max drawdown"
+OVERFIT = (
+    "warning: tuned in-sample: the best row fits these very bars, noise included, and will "
+    "do worse on bars it never saw (--split F holds the rest of the bars back to check)"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One setting's figures (``figures`` keyed by the columns of :data:`FIGURES`)."""
+
+    setting: Setting
+    figures: dict[str, Any]
+    interrupted: bool = False
+
+
+# -- the options ----------------------------------------------------------------------------
+
+
+def parse_sweeps(texts: Sequence[str]) -> list[tuple[str, list[Any]]]:
+    """``NAME.KEY=V1,V2,…`` options as ``(NAME.KEY, values)``; values read as TOML
+    (``1``, ``2.5``, ``true``, ``"x"``), else as plain text."""
+    out: list[tuple[str, list[Any]]] = []
+    for text in texts:
+        key, eq, values = text.partition("=")
+        key = key.strip()
+        name, _, rest = key.partition(".")
+        if not eq or not name or not rest or "" in rest.split("."):
+            raise ConfigError(f"--sweep {text}: expected NAME.KEY=V1,V2,… (e.g. dtms.KEY=1,2)")
+        items = [v.strip() for v in values.split(",")]
+        if not all(items):
+            raise ConfigError(f"--sweep {text}: an empty value")
+        if key in (k for k, _ in out):
+            raise ConfigError(f"--sweep {key}: given twice; list its values once")
+        out.append((key, [_value(v) for v in items]))
+    return out
+
+
+def _value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _shown(change: Change) -> str:
+    key, value = change
+    return f"{key}={json.dumps(value) if isinstance(value, str) else value}"
+
+
+def check_settings(
+    plugin: str, against: str | None, replay: Replay, sweeps: Sequence[tuple[str, list[Any]]]
+) -> None:
+    """A ConfigError naming the ``--sweep`` key and value a plugin refuses (its own
+    ``configure`` decides), or a key of a plugin that does not run in the comparison;
+    each value alone, then each combination of several keys."""
+    for key, values in sweeps:
+        name = key.partition(".")[0]
+        if not plugin_exists(replay.config, name):
+            raise ConfigError(f"--sweep {key}: no plugin named {name!r} (see `hostapp plugins`)")
+        for value in values:
+            _check(plugin, against, replay, ((key, value),))
+    if len(sweeps) > 1:
+        for setting in combinations(sweeps):
+            _check(plugin, against, replay, setting)
+
+
+def _check(plugin: str, against: str | None, replay: Replay, setting: Setting) -> None:
+    shown = " ".join(_shown(c) for c in setting)
+    names = {key.partition(".")[0] for key, _ in setting}
+    config = appmod.with_data_root(replay.config, replay.report / "sweep" / "check-state")
+    config = appmod.with_plugin(config, plugin)
+    if against and against in names:
+        config = appmod.with_plugin(appmod.without_plugin(config, plugin), against)
+    elif against:
+        config = appmod.without_plugin(config, against)
+    try:
+        config = with_settings(config, setting)
+        few = {s: list(bars[:3]) for s, bars in replay.series.items() if bars}
+        app = appmod.build_sim_app(config, few, base_timeframe=replay.base)
+    except ConfigError as exc:
+        raise ConfigError(f"--sweep {shown}: {exc}") from None
+    try:
+        idle = sorted(n for n in names if not app.plugins.is_enabled(n))
+        if idle:
+            raise ConfigError(
+                f"--sweep {shown}: plugin {idle[0]!r} does not run in the A/B of {plugin}"
+            )
+    finally:
+        asyncio.run(app.plugins.shutdown(app.host))
+
+
+def combinations(sweeps: Sequence[tuple[str, list[Any]]]) -> list[Setting]:
+    keys = [k for k, _ in sweeps]
+    return [tuple(zip(keys, vs, strict=True)) for vs in itertools.product(*(v for _, v in sweeps))]
+
+
+# -- the runs -------------------------------------------------------------------------------
+
+
+def _baseline_part(plugin: str, setting: Setting) -> Setting:
+    """The changes that reach the baseline: not those of ``plugin``, which is off there."""
+    return tuple(c for c in setting if c[0].partition(".")[0] != plugin)
+
+
+_Started = tuple[Setting, RunResult, Handle[RunResult]]
+
+
+class _Sweep:
+    """The runs of a sweep on some part of the bars (``data``), sharing baselines."""
+
+    def __init__(self, runs: Runs[RunResult], plugin: str, against: str | None, data: str):
+        self.runs, self.plugin, self.against, self.data = runs, plugin, against, data
+        self.rival = (against,) if against else ()
+        self._baselines: dict[Setting, Handle[RunResult]] = {}
+
+    def baseline(self, setting: Setting) -> Handle[RunResult]:
+        part = _baseline_part(self.plugin, setting)
+        if part not in self._baselines:
+            n = len(self._baselines)
+            spec = RunSpec(
+                "without", (self.plugin,), self.rival, settings=part,
+                folder=f"sweep/{self.data}-baseline{n}", keep_state=False,
+            )  # fmt: skip
+            self._baselines[part] = self.runs.submit(f"{self.data} baseline", spec, self.data)
+        return self._baselines[part]
+
+    def start(self, i: int, setting: Setting) -> _Started | None:
+        """Submit the same-entries run of ``setting`` once its baseline is done; ``None``
+        when the runs were stopped first."""
+        base = self.baseline(setting)
+        without = self.runs.result(base)
+        if without is None or without.interrupted:
+            return None
+        spec = RunSpec(
+            "same_entries", self.rival, (self.plugin,), entry_script(without),
+            settings=setting, folder=f"sweep/{self.data}-{i}", keep_state=False,
+        )  # fmt: skip
+        return setting, without, self.runs.submit(f"{self.data} #{i}", spec, self.data)
+
+    def row(self, started: _Started) -> Row | None:
+        """The figures of a started run, the A/B's own; ``None`` when it was dropped."""
+        setting, without, handle = started
+        same = self.runs.result(handle)
+        if same is None:
+            return None
+        report = build_report(self.plugin, without, same, None, self.against)["same_entries"]
+        figures = {col: report[part].get(key) for col, (part, key), _ in FIGURES}
+        return Row(setting, figures, same.interrupted)
+
+    def rows(self, settings: Sequence[Setting]) -> list[Row]:
+        """Every setting's row, its runs all submitted before the first is waited for."""
+        started = [st for i, s in enumerate(settings, 1) if (st := self.start(i, s)) is not None]
+        return [row for st in started if (row := self.row(st)) is not None]
+
+
+def _rank(rows: list[Row]) -> list[Row]:
+    def key(row: Row) -> tuple[bool, float, float]:
+        avg, dd = row.figures.get("avg_r_with"), row.figures.get("max_drawdown_with")
+        return (avg is None, -(avg or 0.0), dd if dd is not None else float("inf"))
+
+    return sorted(rows, key=key)
+
+
+def split_series(series: Mapping[str, Sequence[Bar]], fraction: float) -> tuple[dict, dict]:
+    """The bars before and from the time that leaves ``fraction`` of all bars before it."""
+    times = sorted(b.time for bars in series.values() for b in bars)
+    cut = times[min(len(times) - 1, int(len(times) * fraction))]
+    first = {s: [b for b in bars if b.time < cut] for s, bars in series.items()}
+    rest = {s: [b for b in bars if b.time >= cut] for s, bars in series.items()}
+    first, rest = ({s: b for s, b in part.items() if b} for part in (first, rest))
+    if not first or not rest:
+        raise ConfigError(f"--split {fraction}: too few bars to split ({len(times)})")
+    return first, rest
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def sweep_command(
+    plugin: str,
+    replay: Replay,
+    texts: Sequence[str],
+    *,
+    against: str | None = None,
+    split: float | None = None,
+    jobs: int = 1,
+    json_out: bool = False,
+) -> int:
+    """The sweep: checks, runs, the table, ``sweep.csv`` and ``sweep.json``; exit 130
+    when interrupted (the rows done so far are reported)."""
+    sweeps = parse_sweeps(texts)
+    check_plugins(replay.config, plugin, against)
+    scratch = replay.report / "sweep"  # the runs' state folders, each gone after its run
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        check_settings(plugin, against, replay, sweeps)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    settings = combinations(sweeps)
+    parts: dict[str, Replay] = {"all": replay}
+    if split is not None:
+        first, rest = split_series(replay.series, split)
+        parts = {"tune": replace(replay, series=first), "test": replace(replay, series=rest)}
+    tune = "tune" if split is not None else "all"
+    baselines = len({_baseline_part(plugin, s) for s in settings})
+    display = RunsProgress(len(settings) + baselines + (3 if split else 0), "sweep")
+    runs: Runs[RunResult]
+    with Runs(execute, parts, jobs=jobs, display=display) as runs:
+        tuning = _Sweep(runs, plugin, against, tune)
+        testing = _Sweep(runs, plugin, against, "test") if split is not None else None
+        for setting in settings:
+            tuning.baseline(setting)
+        if testing is not None:
+            testing.baseline(())  # beside the tuning: it does not depend on it
+        rows = tuning.rows(settings)
+        ranked = _rank(rows)
+        tested: list[tuple[str, Row]] = []
+        if testing is not None and ranked and not runs.interrupted:
+            labels = ("chosen", "as configured")
+            got = testing.rows([ranked[0].setting, ()])
+            tested = list(zip(labels, got, strict=False)) if len(got) == 2 else []
+    shutil.rmtree(scratch, ignore_errors=True)
+    interrupted = runs.interrupted or any(r.interrupted for r in rows)
+    summary = _summary(plugin, against, sweeps, ranked, tested, split, replay, interrupted)
+    _write_csv(replay.report / "sweep.csv", [k for k, _ in sweeps], ranked, tested, tune)
+    write_json(replay.report / "sweep.json", summary)
+    _print(replay.config, summary, ranked, tested, [k for k, _ in sweeps], json_out)
+    out = sys.stderr if json_out else sys.stdout
+    print(f"\nsweep: {replay.report / 'sweep.csv'} and sweep.json", file=out)
+    print(f"log: {replay.report / LOG_NAME}", file=out)
+    if interrupted:
+        print("hostapp: interrupted; the table covers the runs done", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _summary(
+    plugin: str,
+    against: str | None,
+    sweeps: Sequence[tuple[str, list[Any]]],
+    ranked: list[Row],
+    tested: list[tuple[str, Row]],
+    split: float | None,
+    replay: Replay,
+    interrupted: bool,
+) -> dict[str, Any]:
+    def one(row: Row) -> dict[str, Any]:
+        return {"settings": dict(row.setting), **row.figures}
+
+    out: dict[str, Any] = {
+        "plugin": plugin,
+        "against": against,
+        "sweep": {k: v for k, v in sweeps},
+        "criterion": CRITERION.format(plugin=plugin),
+        "rows": [one(r) for r in ranked],
+        "interrupted": interrupted,
+        "data": replay.extra.get("data"),
+    }
+    if split is not None:
+        out["split"] = {
+            "fraction": split,
+            "test": {label: one(row) for label, row in tested},
+        }
+    return out
+
+
+def _write_csv(
+    path: Path, keys: list[str], ranked: list[Row], tested: list[tuple[str, Row]], tune: str
+) -> None:
+    columns = ["data", "rank", *keys, *(c for c, _, _ in FIGURES)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for part, labelled in ((tune, list(enumerate(ranked, 1))), ("test", tested)):
+            for rank, row in labelled:
+                values = dict(row.setting)
+                writer.writerow(
+                    [part, rank, *(values.get(k, "") for k in keys)]
+                    + [row.figures.get(c) for c, _, _ in FIGURES]
+                )
+
+
+def _labels() -> dict[str, str]:
+    """Column titles in the A/B table's words (:mod:`hostapp.compare`)."""
+    words = {key: label for key, label, _ in (*ROWS, *PAIRED_ROWS)}
+    return {
+        "pairs": words["pairs"],
+        "winners_r_kept": words["winners_r_kept"],
+        "losers_r_saved": words["losers_r_saved"],
+        "max_drawdown_without": f"{words['max_drawdown']}\nwithout",
+        "max_drawdown_with": f"{words['max_drawdown']}\nwith",
+        "avg_r_without": f"{words['avg_r']}\nwithout",
+        "avg_r_with": f"{words['avg_r']}\nwith",
+    }
+
+
+def _table(
+    title: str,
+    caption: str,
+    first: str,
+    keys: list[str],
+    rows: list[tuple[str, Row]],
+    configured: Callable[[str], str] = str,
+) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    table.add_column(first, justify="right", no_wrap=True)
+    for key in keys:  # wrapped at its dots: the figures need the width
+        table.add_column(key.replace(".", ".\n"), justify="right")
+    labels = _labels()
+    for column, _, _ in FIGURES:
+        table.add_column(labels[column], justify="right")
+    for name, row in rows:
+        values = dict(row.setting)
+        table.add_row(
+            name,
+            *(str(values[k]) if k in values else configured(k) for k in keys),
+            *(fmt(row.figures.get(c), kind) for c, _, kind in FIGURES),
+        )
+    return table
+
+
+def _configured(config: HostConfig, key: str) -> str:
+    """The value of ``NAME.KEY`` in the config file, or ``default``."""
+    name, _, rest = key.partition(".")
+    value: Any = config.plugin_tables.get(name, {})
+    for part in rest.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return "default"
+        value = value[part]
+    return str(value)
+
+
+def _print(
+    config: HostConfig,
+    summary: Mapping[str, Any],
+    ranked: list[Row],
+    tested: list[tuple[str, Row]],
+    keys: list[str],
+    json_out: bool,
+) -> None:
+    if json_out:
+        print(json.dumps(summary, indent=2, sort_keys=True, default=str))
+        return
+    from rich.console import Console
+
+    console = Console(width=max(120, Console().width), highlight=False)
+    plugin = summary["plugin"]
+    baseline = summary["against"] or f"without {plugin}"
+    split = summary.get("split")
+    part = f"the first {split['fraction']:.0%} of the bars" if split else "all the bars"
+    title = f"Sweep of {plugin}: same entries, {baseline} vs with {plugin}, on {part}"
+    caption = f"best first: {summary['criterion']}"
+    rows = [(str(i), r) for i, r in enumerate(ranked, 1)]
+    console.print(_table(title, caption, "rank", keys, rows))
+    console.print(OVERFIT, soft_wrap=True)
+    if split:
+        title = f"Out of sample: the last {1 - split['fraction']:.0%} of the bars, never tuned on"
+        caption = "chosen: the best row above; as configured: the settings in the config file"
+        console.print()
+        console.print(_table(title, caption, "", keys, tested, lambda k: _configured(config, k)))
