@@ -364,7 +364,10 @@ def _table(
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     table.add_column(first, justify="right", no_wrap=True)
     for key in keys:  # wrapped at its dots: the figures need the width
-        table.add_column(key.replace(".", ".\n"), justify="right")
+        widest = max(len(part) + 1 for part in key.split("."))
+        table.add_column(
+            key.replace(".", ".\n"), justify="right", min_width=widest, overflow="fold"
+        )
     labels = _labels()
     for column, _, _ in FIGURES:
         table.add_column(labels[column], justify="right")
@@ -402,18 +405,23 @@ def _print(
         return
     from rich.console import Console
 
-    console = Console(width=max(120, Console().width), highlight=False)
     plugin = summary["plugin"]
     baseline = summary["against"] or f"without {plugin}"
     split = summary.get("split")
     part = f"the first {split['fraction']:.0%} of the bars" if split else "all the bars"
     title = f"Sweep of {plugin}: same entries, {baseline} vs with {plugin}, on {part}"
     caption = f"best first: {summary['criterion']}"
-    rows = [(str(i), r) for i, r in enumerate(ranked, 1)]
-    console.print(_table(title, caption, "rank", keys, rows))
-    console.print(OVERFIT, soft_wrap=True)
+    tables = [_table(title, caption, "rank", keys, [(str(i), r) for i, r in enumerate(ranked, 1)])]
     if split:
         title = f"Out of sample: the last {1 - split['fraction']:.0%} of the bars, never tuned on"
         caption = "chosen: the best row above; as configured: the settings in the config file"
+        tables.append(_table(title, caption, "", keys, tested, lambda k: _configured(config, k)))
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: as wide as the tables want
+        wide = Console(width=10_000)
+        console = Console(width=max(wide.measure(t).maximum for t in tables), highlight=False)
+    console.print(tables[0])
+    console.print(OVERFIT, soft_wrap=True)
+    if split:
         console.print()
-        console.print(_table(title, caption, "", keys, tested, lambda k: _configured(config, k)))
+        console.print(tables[1])

@@ -1,0 +1,231 @@
+"""The sweep and the parallel A/B as a trader runs them (real ``hostapp replay``
+subprocesses on a small synthetic file): one row per combination with the A/B's own
+figures, ``sweep.csv``, the held-out report of ``--split``, bad keys refused in one line,
+and worker processes that give the very results of one process."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostapp_loop.csvfiles import write_bars_csv
+
+from hostapp.market.synthetic import generate_bars
+
+ROOT = Path(__file__).resolve().parents[2]
+START = datetime(2024, 3, 4, tzinfo=UTC)
+BARS = 1500
+TO_L1 = "dtms.thresholds.to_l1"
+TRAIL = "dtms.trail.atr_multiple"
+
+
+def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "replay", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    here = tmp_path_factory.mktemp("sweep")
+    shutil.copy(ROOT / "plugins.toml", here / "plugins.toml")
+    write_bars_csv(here / "XAUUSD.csv", generate_bars("XAUUSD", START, BARS, seed=3))
+    return here
+
+
+def same_entries_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """A plain A/B's figures under the sweep's column names."""
+    same = summary["same_entries"]
+    return {
+        "pairs": same["paired"]["pairs"],
+        "winners_r_kept": same["paired"]["winners_r_kept"],
+        "losers_r_saved": same["paired"]["losers_r_saved"],
+        "max_drawdown_without": same["without"]["max_drawdown"],
+        "max_drawdown_with": same["with"]["max_drawdown"],
+        "avg_r_without": same["without"]["avg_r"],
+        "avg_r_with": same["with"]["avg_r"],
+    }
+
+
+def as_numbers(row: dict[str, str]) -> dict[str, Any]:
+    return {k: (int(v) if k == "pairs" else float(v)) for k, v in row.items() if k in FIGURES}
+
+
+FIGURES = (
+    "pairs", "winners_r_kept", "losers_r_saved", "max_drawdown_without",
+    "max_drawdown_with", "avg_r_without", "avg_r_with",
+)  # fmt: skip
+
+
+def with_setting(folder: Path, name: str, table: str, key: str, value: str) -> Path:
+    """plugins.toml with one DTMS setting written in: the A/B a sweep row must equal."""
+    path = folder / name
+    text = (folder / "plugins.toml").read_text()
+    path.write_text(f"{text}\n[plugin.dtms.{table}]\n{key} = {value}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def swept(folder: Path) -> subprocess.CompletedProcess[str]:
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "sw", "--jobs", "2",
+        "--sweep", f"{TO_L1}=-3,-1", "--sweep", f"{TRAIL}=1.5,2.5",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_one_row_per_combination_best_first_with_the_ab_figures(
+    folder: Path, swept: subprocess.CompletedProcess[str]
+) -> None:
+    rows = read_csv(folder / "sw" / "sweep.csv")
+    assert list(rows[0]) == ["data", "rank", TO_L1, TRAIL, *FIGURES]
+    assert {(r[TO_L1], r[TRAIL]) for r in rows} == {
+        ("-3", "1.5"), ("-3", "2.5"), ("-1", "1.5"), ("-1", "2.5"),
+    }  # fmt: skip
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4"]
+    assert all(r["data"] == "all" for r in rows)
+    avg = [float(r["avg_r_with"]) for r in rows]
+    assert avg == sorted(avg, reverse=True)  # the stated criterion
+    assert len({r["avg_r_with"] for r in rows}) > 1  # the settings changed something
+    assert len({r["avg_r_without"] for r in rows}) == 1  # one baseline for all
+    # the table, its criterion and the warning
+    out = swept.stdout
+    assert "Sweep of dtms" in out and "best first: highest average R with dtms" in out
+    assert "warning: tuned in-sample" in out
+    assert all(word in out for word in ("winners'", "kept", "losers'", "saved", "drawdown"))
+    assert "atr_multiple" in out and "to_l1" in out
+    assert not (folder / "sw" / "sweep").exists()  # the runs' state folders are gone
+    summary = json.loads((folder / "sw" / "sweep.json").read_text())
+    assert [r["settings"] for r in summary["rows"]] == [
+        {TO_L1: int(r[TO_L1]), TRAIL: float(r[TRAIL])} for r in rows
+    ]
+
+
+def test_a_row_equals_the_plain_ab_with_that_setting_in_the_config(
+    folder: Path, swept: subprocess.CompletedProcess[str]
+) -> None:
+    row = next(r for r in read_csv(folder / "sw" / "sweep.csv") if r["rank"] == "1")
+    config = with_setting(folder, "best.toml", "thresholds", "to_l1", row[TO_L1])
+    config.write_text(f"{config.read_text()}[plugin.dtms.trail]\natr_multiple = {row[TRAIL]}\n")
+    proc = replay(folder, "XAUUSD.csv", "--compare", "--config", "best.toml", "--report", "one")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((folder / "one" / "summary.json").read_text())
+    assert as_numbers(row) == pytest.approx(same_entries_figures(summary), abs=1e-4)
+
+
+def test_split_tunes_on_the_first_part_and_reports_the_rest(folder: Path) -> None:
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "sp", "--jobs", "2",
+        "--sweep", f"{TO_L1}=-3,-1", "--split", "0.6",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "on the first 60% of the bars" in proc.stdout
+    assert "Out of sample: the last 40% of the bars" in proc.stdout
+    rows = read_csv(folder / "sp" / "sweep.csv")
+    tune = [r for r in rows if r["data"] == "tune"]
+    test = {r["rank"]: r for r in rows if r["data"] == "test"}
+    assert len(tune) == 2 and set(test) == {"chosen", "as configured"}
+    assert test["chosen"][TO_L1] == tune[0][TO_L1] and test["as configured"][TO_L1] == ""
+    # the held-out figures are those of a plain A/B on the last 40 % of the bars alone
+    bars = generate_bars("XAUUSD", START, BARS, seed=3)
+    (folder / "rest").mkdir()
+    write_bars_csv(folder / "rest" / "XAUUSD.csv", bars[int(BARS * 0.6) :])
+    config = with_setting(folder, "chosen.toml", "thresholds", "to_l1", tune[0][TO_L1])
+    plain = replay(
+        folder, "rest/XAUUSD.csv", "--compare", "--config", config.name, "--report", "rest_rep"
+    )
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    summary = json.loads((folder / "rest_rep" / "summary.json").read_text())
+    assert as_numbers(test["chosen"]) == pytest.approx(same_entries_figures(summary), abs=1e-4)
+    assert as_numbers(tune[0]) != as_numbers(test["chosen"])
+    split = json.loads((folder / "sp" / "sweep.json").read_text())["split"]
+    assert split["fraction"] == 0.6 and split["test"]["chosen"]["settings"] == {
+        TO_L1: int(tune[0][TO_L1])
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--sweep", "dtms.thresholds.nokey=1,2"], "--sweep dtms.thresholds.nokey=1: "),
+        (["--sweep", f"{TO_L1}=-2,abc"], f'--sweep {TO_L1}="abc": '),
+        (["--sweep", "nosuch.key=1"], "--sweep nosuch.key: no plugin named 'nosuch'"),
+        (["--sweep", "dtms.thresholds"], "--sweep dtms.thresholds: expected NAME.KEY=V1,V2"),
+        (["--sweep", f"{TO_L1}=-2", "--sweep", f"{TO_L1}=-3"], f"--sweep {TO_L1}: given twice"),
+        (["--split", "0.5"], "--split tunes a sweep on part of the bars: add --sweep"),
+    ],
+)
+def test_bad_sweeps_are_one_line_naming_the_key(folder: Path, args: list[str], said: str) -> None:
+    proc = replay(folder, "XAUUSD.csv", "--compare", "--report", "bad", *args)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0], proc.stderr
+    assert not (folder / "bad" / "sweep.csv").exists()
+
+
+def test_sweep_needs_compare(folder: Path) -> None:
+    proc = replay(folder, "XAUUSD.csv", "--sweep", f"{TO_L1}=-2")
+    assert proc.returncode == 2 and "add --compare" in proc.stderr
+
+
+def _without_timings(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("against", [[], ["--against", "atr_trailing"]])
+def test_two_jobs_give_the_results_of_one(folder: Path, against: list[str]) -> None:
+    got = {}
+    for jobs in ("1", "2"):
+        report = f"jobs{jobs}{len(against)}"
+        proc = replay(
+            folder, "XAUUSD.csv", "--compare", *against, "--jobs", jobs, "--report", report
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stderr.count("A/B: 100% (3/3 runs)") == 1  # one display for the runs
+        summary = json.loads((folder / report / "summary.json").read_text())
+        got[jobs] = (_without_timings(summary), (folder / report / "trades.csv").read_text())
+        log = (folder / report / "hostapp.log").read_text()
+        assert "plugin dtms disabled" in log  # the workers' log lines reach the log
+        states = {p.name for p in (folder / report).glob("state-*/*")}
+        assert {"state-same_entries", "state-full"} <= {  # each run has its own
+            p.parent.name for p in (folder / report).glob("state-*/dtms")
+        }, states
+    assert got["1"][1] == got["2"][1]  # the same trades, line for line
+    assert got["1"][0] == got["2"][0]  # the same figures
+    assert got["1"][0]["same_entries"]["paired"]["pairs"] > 10
+
+
+def test_a_sweep_on_two_jobs_gives_the_rows_of_one(
+    folder: Path, swept: subprocess.CompletedProcess[str]
+) -> None:
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "sw1", "--jobs", "1",
+        "--sweep", f"{TO_L1}=-3,-1", "--sweep", f"{TRAIL}=1.5,2.5",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (folder / "sw1" / "sweep.csv").read_text() == (folder / "sw" / "sweep.csv").read_text()
