@@ -123,7 +123,7 @@ class RunsProgress:
 
     def update(self, run_id: int, label: str, done: int, total: int) -> None:
         self._running[run_id] = (label, done / total if total else 1.0)
-        self._show()
+        self._show(force=done >= total)
 
     def done(self, run_id: int) -> None:
         if self._running.pop(run_id, None) is not None:
