@@ -87,14 +87,19 @@ class Runs(Generic[_R]):
 
     def __enter__(self) -> Runs[_R]:
         if self.jobs > 1:
-            ctx = multiprocessing.get_context("spawn" if sys.platform == "win32" else "forkserver")
+            # Linux forks: a worker starts with the modules, plugins and bars this process
+            # has (nothing runs in a thread of it yet). Elsewhere a worker is a new
+            # interpreter (forking is unsafe on macOS, absent on Windows): the bars are
+            # pickled once here rather than once per worker.
+            fork = sys.platform == "linux"
+            ctx = multiprocessing.get_context("fork" if fork else "spawn")
+            shared = dict(self.shared) if fork else pickle.dumps(dict(self.shared), -1)
             self._queue = ctx.Queue()
             self._executor = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 mp_context=ctx,
                 initializer=_worker_start,
-                # pickled once here, not once per worker: the bars are most of it
-                initargs=(self._queue, self.run_fn, pickle.dumps(dict(self.shared), -1)),
+                initargs=(self._queue, self.run_fn, shared),
             )
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old_handlers[sig] = signal.signal(sig, self._on_signal)
@@ -190,11 +195,15 @@ class Runs(Generic[_R]):
 _worker: dict[str, Any] = {}
 
 
-def _worker_start(out: Any, run_fn: RunFn, shared: bytes) -> None:
+def _worker_start(out: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> None:
     """Once per worker: keep the bars, send log records to the parent, and leave SIGINT
-    to the run in progress (between runs it must not kill the worker)."""
-    _worker.update(out=out, run_fn=run_fn, shared=pickle.loads(shared))
+    to the run in progress (between runs it must not kill the worker); a SIGTERM between
+    runs ends the worker, not a forked copy of the parent's handler."""
+    if isinstance(shared, bytes):
+        shared = pickle.loads(shared)
+    _worker.update(out=out, run_fn=run_fn, shared=shared)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
