@@ -171,3 +171,14 @@ def test_the_live_demo(tmp_path: Path) -> None:
             proc.communicate()
     summary = json.loads((tmp_path / ".hostapp/report/summary.json").read_text())
     assert summary["speed"] == 120 and summary["trades"] >= 1 and summary["interrupted"]
+
+
+def test_the_sweep(folder: Path) -> None:
+    proc = run(
+        folder, ".venv/bin/hostapp replay data.csv --compare --sweep dtms.thresholds.to_l1=-3,-2,-1"
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "warning: tuned in-sample" in proc.stdout
+    rows = (folder / ".hostapp/report/sweep.csv").read_text().splitlines()
+    assert rows[0].startswith("data,rank,dtms.thresholds.to_l1,pairs,winners_r_kept")
+    assert sorted(r.split(",")[2] for r in rows[1:]) == ["-1", "-2", "-3"]
