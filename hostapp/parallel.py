@@ -11,9 +11,9 @@ What the workers say comes back through one queue: their progress, to the one di
 of :class:`hostapp.progress.RunsProgress`, and their log records, to this process's
 handlers (``hostapp.log``), so the log and the terminal look as with ``--jobs 1``.
 
-Ctrl-C reaches the workers too (the terminal signals the whole process group): each
-run stops after its cycle and comes back marked interrupted, as in this process; runs
-not started yet are dropped. A SIGTERM to this process is passed on to the workers.
+On SIGINT or SIGTERM the workers are told to stop (a SIGTERM each; Ctrl-C on a terminal
+reaches them anyway): each run stops after its cycle and comes back marked interrupted,
+as in this process; runs not started yet are dropped.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ class Runs(Generic[_R]):
     ) -> None:
         self.run_fn, self.shared, self.jobs, self.display = run_fn, shared, jobs, display
         self.interrupted = False
+        self._signals = 0
         self._ids = 0
         self._pids: set[int] = set()
         self._pending: list[Handle[_R]] = []
@@ -173,21 +174,23 @@ class Runs(Generic[_R]):
                 self.display.done(rest[0])
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """Stop: runs not started are dropped, running ones finish their cycle and come
-        back marked interrupted (a SIGINT from the terminal reached them already)."""
-        if not self.interrupted:
-            print(
-                f"\nhostapp: {signal.Signals(signum).name}, stopping the runs after this cycle",
-                file=sys.stderr,
-            )
+        """Stop: runs not started are dropped, running ones are told to stop (SIGTERM:
+        a signal sent to this process alone must reach them too) and come back marked
+        interrupted after their cycle. A second SIGINT aborts at once."""
+        self._signals += 1
+        if self._signals > 1 and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        print(
+            f"\nhostapp: {signal.Signals(signum).name}, stopping the runs after this cycle",
+            file=sys.stderr,
+        )
         self.interrupted = True
         for handle in self._pending:
             if handle.future is not None:
                 handle.future.cancel()
-        if signum != signal.SIGINT:
-            for pid in self._pids:
-                with contextlib.suppress(OSError):  # a worker gone already
-                    os.kill(pid, signal.SIGTERM)
+        for pid in self._pids:
+            with contextlib.suppress(OSError):  # a worker gone already
+                os.kill(pid, signal.SIGTERM)
 
 
 # -- in the worker --------------------------------------------------------------------------
@@ -197,13 +200,13 @@ _worker: dict[str, Any] = {}
 
 def _worker_start(out: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> None:
     """Once per worker: keep the bars, send log records to the parent, and leave SIGINT
-    to the run in progress (between runs it must not kill the worker); a SIGTERM between
-    runs ends the worker, not a forked copy of the parent's handler."""
+    and SIGTERM to the run in progress: between runs they must not kill the worker (the
+    pool would break, and the runs in the other workers with it); the parent ends it."""
     if isinstance(shared, bytes):
         shared = pickle.loads(shared)
     _worker.update(out=out, run_fn=run_fn, shared=shared)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

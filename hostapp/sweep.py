@@ -18,56 +18,26 @@ settings as configured, on the rest.
 from __future__ import annotations
 
 import asyncio
-import csv
 import itertools
 import json
 import shutil
 import sys
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from hookspecs import Bar, ConfigError
 
 from . import app as appmod
 from .ab import Replay, RunResult, RunSpec, check_plugins, entry_script, execute, plugin_exists
-from .compare import PAIRED_ROWS, ROWS, build_report, fmt
-from .config import HostConfig, with_settings
+from .compare import build_report
+from .config import with_settings
 from .driving import EXIT_INTERRUPTED, LOG_NAME
 from .parallel import Handle, Runs
 from .progress import RunsProgress
 from .report import write_json
-
-Change = tuple[str, Any]  # ("NAME.KEY", value)
-Setting = tuple[Change, ...]
-
-#: The columns of a row after its settings: (column, where in the A/B report, kind).
-FIGURES: tuple[tuple[str, tuple[str, str], str], ...] = (
-    ("pairs", ("paired", "pairs"), "n"),
-    ("winners_r_kept", ("paired", "winners_r_kept"), "x"),
-    ("losers_r_saved", ("paired", "losers_r_saved"), "R"),
-    ("max_drawdown_without", ("without", "max_drawdown"), "$"),
-    ("max_drawdown_with", ("with", "max_drawdown"), "$"),
-    ("avg_r_without", ("without", "avg_r"), "R"),
-    ("avg_r_with", ("with", "avg_r"), "R"),
-)
-CRITERION = "highest average R with {plugin} on the same entries; ties: smaller max drawdown"
-OVERFIT = (
-    "warning: tuned in-sample: the best row fits these very bars, noise included, and will "
-    "do worse on bars it never saw (--split F holds the rest of the bars back to check)"
-)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One setting's figures (``figures`` keyed by the columns of :data:`FIGURES`)."""
-
-    setting: Setting
-    figures: dict[str, Any]
-    interrupted: bool = False
-
+from .sweep_table import FIGURES, Change, Row, Setting, print_sweep, rank, sweep_summary, write_csv
 
 # -- the options ----------------------------------------------------------------------------
 
@@ -209,14 +179,6 @@ class _Sweep:
         return [row for st in started if (row := self.row(st)) is not None]
 
 
-def _rank(rows: list[Row]) -> list[Row]:
-    def key(row: Row) -> tuple[bool, float, float]:
-        avg, dd = row.figures.get("avg_r_with"), row.figures.get("max_drawdown_with")
-        return (avg is None, -(avg or 0.0), dd if dd is not None else float("inf"))
-
-    return sorted(rows, key=key)
-
-
 def split_series(series: Mapping[str, Sequence[Bar]], fraction: float) -> tuple[dict, dict]:
     """The bars before and from the time that leaves ``fraction`` of all bars before it."""
     times = sorted(b.time for bars in series.values() for b in bars)
@@ -269,7 +231,7 @@ def sweep_command(
         if testing is not None:
             testing.baseline(())  # beside the tuning: it does not depend on it
         rows = tuning.rows(settings)
-        ranked = _rank(rows)
+        ranked = rank(rows)
         tested: list[tuple[str, Row]] = []
         if testing is not None and ranked and not runs.interrupted:
             labels = ("chosen", "as configured")
@@ -277,10 +239,10 @@ def sweep_command(
             tested = list(zip(labels, got, strict=False)) if len(got) == 2 else []
     shutil.rmtree(scratch, ignore_errors=True)
     interrupted = runs.interrupted or any(r.interrupted for r in rows)
-    summary = _summary(plugin, against, sweeps, ranked, tested, split, replay, interrupted)
-    _write_csv(replay.report / "sweep.csv", [k for k, _ in sweeps], ranked, tested, tune)
-    write_json(replay.report / "sweep.json", summary)
-    _print(replay.config, summary, ranked, tested, [k for k, _ in sweeps], json_out)
+    report = sweep_summary(plugin, against, sweeps, ranked, tested, split, replay, interrupted)
+    write_csv(replay.report / "sweep.csv", [k for k, _ in sweeps], ranked, tested, tune)
+    write_json(replay.report / "sweep.json", report)
+    print_sweep(replay.config, report, ranked, tested, [k for k, _ in sweeps], json_out)
     out = sys.stderr if json_out else sys.stdout
     print(f"\nsweep: {replay.report / 'sweep.csv'} and sweep.json", file=out)
     print(f"log: {replay.report / LOG_NAME}", file=out)
@@ -288,140 +250,3 @@ def sweep_command(
         print("hostapp: interrupted; the table covers the runs done", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
-
-
-def _summary(
-    plugin: str,
-    against: str | None,
-    sweeps: Sequence[tuple[str, list[Any]]],
-    ranked: list[Row],
-    tested: list[tuple[str, Row]],
-    split: float | None,
-    replay: Replay,
-    interrupted: bool,
-) -> dict[str, Any]:
-    def one(row: Row) -> dict[str, Any]:
-        return {"settings": dict(row.setting), **row.figures}
-
-    out: dict[str, Any] = {
-        "plugin": plugin,
-        "against": against,
-        "sweep": {k: v for k, v in sweeps},
-        "criterion": CRITERION.format(plugin=plugin),
-        "rows": [one(r) for r in ranked],
-        "interrupted": interrupted,
-        "data": replay.extra.get("data"),
-    }
-    if split is not None:
-        out["split"] = {
-            "fraction": split,
-            "test": {label: one(row) for label, row in tested},
-        }
-    return out
-
-
-def _write_csv(
-    path: Path, keys: list[str], ranked: list[Row], tested: list[tuple[str, Row]], tune: str
-) -> None:
-    columns = ["data", "rank", *keys, *(c for c, _, _ in FIGURES)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for part, labelled in ((tune, list(enumerate(ranked, 1))), ("test", tested)):
-            for rank, row in labelled:
-                values = dict(row.setting)
-                writer.writerow(
-                    [part, rank, *(values.get(k, "") for k in keys)]
-                    + [row.figures.get(c) for c, _, _ in FIGURES]
-                )
-
-
-def _labels() -> dict[str, str]:
-    """Column titles in the A/B table's words (:mod:`hostapp.compare`)."""
-    words = {key: label for key, label, _ in (*ROWS, *PAIRED_ROWS)}
-    return {
-        "pairs": words["pairs"],
-        "winners_r_kept": words["winners_r_kept"],
-        "losers_r_saved": words["losers_r_saved"],
-        "max_drawdown_without": f"{words['max_drawdown']}\nwithout",
-        "max_drawdown_with": f"{words['max_drawdown']}\nwith",
-        "avg_r_without": f"{words['avg_r']}\nwithout",
-        "avg_r_with": f"{words['avg_r']}\nwith",
-    }
-
-
-def _table(
-    title: str,
-    caption: str,
-    first: str,
-    keys: list[str],
-    rows: list[tuple[str, Row]],
-    configured: Callable[[str], str] = str,
-) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
-    table.add_column(first, justify="right", no_wrap=True)
-    for key in keys:  # wrapped at its dots: the figures need the width
-        widest = max(len(part) + 1 for part in key.split("."))
-        table.add_column(
-            key.replace(".", ".\n"), justify="right", min_width=widest, overflow="fold"
-        )
-    labels = _labels()
-    for column, _, _ in FIGURES:
-        table.add_column(labels[column], justify="right")
-    for name, row in rows:
-        values = dict(row.setting)
-        table.add_row(
-            name,
-            *(str(values[k]) if k in values else configured(k) for k in keys),
-            *(fmt(row.figures.get(c), kind) for c, _, kind in FIGURES),
-        )
-    return table
-
-
-def _configured(config: HostConfig, key: str) -> str:
-    """The value of ``NAME.KEY`` in the config file, or ``default``."""
-    name, _, rest = key.partition(".")
-    value: Any = config.plugin_tables.get(name, {})
-    for part in rest.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return "default"
-        value = value[part]
-    return str(value)
-
-
-def _print(
-    config: HostConfig,
-    summary: Mapping[str, Any],
-    ranked: list[Row],
-    tested: list[tuple[str, Row]],
-    keys: list[str],
-    json_out: bool,
-) -> None:
-    if json_out:
-        print(json.dumps(summary, indent=2, sort_keys=True, default=str))
-        return
-    from rich.console import Console
-
-    plugin = summary["plugin"]
-    baseline = summary["against"] or f"without {plugin}"
-    split = summary.get("split")
-    part = f"the first {split['fraction']:.0%} of the bars" if split else "all the bars"
-    title = f"Sweep of {plugin}: same entries, {baseline} vs with {plugin}, on {part}"
-    caption = f"best first: {summary['criterion']}"
-    tables = [_table(title, caption, "rank", keys, [(str(i), r) for i, r in enumerate(ranked, 1)])]
-    if split:
-        title = f"Out of sample: the last {1 - split['fraction']:.0%} of the bars, never tuned on"
-        caption = "chosen: the best row above; as configured: the settings in the config file"
-        tables.append(_table(title, caption, "", keys, tested, lambda k: _configured(config, k)))
-    console = Console(highlight=False)
-    if not console.is_terminal:  # a pipe or a file: as wide as the tables want
-        wide = Console(width=10_000)
-        console = Console(width=max(wide.measure(t).maximum for t in tables), highlight=False)
-    console.print(tables[0])
-    console.print(OVERFIT, soft_wrap=True)
-    if split:
-        console.print()
-        console.print(tables[1])

@@ -9,6 +9,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -229,3 +230,36 @@ def test_a_sweep_on_two_jobs_gives_the_rows_of_one(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (folder / "sw1" / "sweep.csv").read_text() == (folder / "sw" / "sweep.csv").read_text()
+
+
+JOBS_2 = ("--jobs", "2", "--report", "rep")
+
+
+def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 30_000, seed=3))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hostapp.cli", "replay", "XAUUSD.csv", "--compare", *JOBS_2],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # plain progress lines: the runs are under way
+        seen.append(line)
+        if "A/B:  10%" in line:
+            break
+    else:
+        pytest.fail("".join(seen))
+    proc.send_signal(signal.SIGINT)  # to the parent alone: it tells the workers
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "report:" in out
+    assert "Traceback" not in err and "stopping the runs after this cycle" in err
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    assert summary["same_entries"]["without"]["interrupted"] is True
