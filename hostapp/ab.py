@@ -173,7 +173,8 @@ def compare_runs(
     run_full = full is None and with_full
     display = RunsProgress(2 + run_full, "A/B") if replay.progress else None
     runs: Runs[RunResult]
-    with Runs(execute, {"all": replay}, jobs=jobs, display=display) as runs:
+    at_once = min(jobs, 1 + run_full)  # the same-entries run waits for the baseline's
+    with Runs(execute, {"all": replay}, jobs=at_once, display=display) as runs:
         first = runs.submit("without", RunSpec("without", without=(plugin,), with_=rival))
         freely = None
         if run_full:

@@ -223,7 +223,7 @@ def sweep_command(
     baselines = len({_baseline_part(plugin, s) for s in settings})
     display = RunsProgress(len(settings) + baselines + (3 if split else 0), "sweep")
     runs: Runs[RunResult]
-    with Runs(execute, parts, jobs=jobs, display=display) as runs:
+    with Runs(execute, parts, jobs=min(jobs, display.expected), display=display) as runs:
         tuning = _Sweep(runs, plugin, against, tune)
         testing = _Sweep(runs, plugin, against, "test") if split is not None else None
         for setting in settings:
