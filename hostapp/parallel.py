@@ -125,9 +125,10 @@ class Runs(Generic[_R]):
         self._pending.append(handle)
         return handle
 
-    def result(self, handle: Handle[_R]) -> _R | None:
+    def result(self, handle: Handle[_R], *, keep: bool = True) -> _R | None:
         """The run's result, once it is done; ``None`` when it was dropped because the
-        runs were interrupted before it started."""
+        runs were interrupted before it started. ``keep=False``: asked for once, so the
+        handle need not hold it (a sweep's hundreds of runs)."""
         if handle.ran:
             return handle.value
         if self._executor is None:
@@ -143,9 +144,12 @@ class Runs(Generic[_R]):
         handle.ran = True
         if handle in self._pending:
             self._pending.remove(handle)
-        if getattr(handle.value, "interrupted", False):
+        value = handle.value
+        if not keep:
+            handle.value = None
+        if getattr(value, "interrupted", False):
             self.interrupted = True
-        return handle.value
+        return value
 
     def _run_here(self, handle: Handle[_R]) -> _R:
         progress = None

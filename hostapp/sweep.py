@@ -166,7 +166,7 @@ class _Sweep:
     def row(self, started: _Started) -> Row | None:
         """The figures of a started run, the A/B's own; ``None`` when it was dropped."""
         setting, without, handle = started
-        same = self.runs.result(handle)
+        same = self.runs.result(handle, keep=False)
         if same is None:
             return None
         report = build_report(self.plugin, without, same, None, self.against)["same_entries"]
