@@ -2,6 +2,10 @@
 comparison ``hostapp run`` ends with): the run without the plugin, the run with it on the
 same entries, and the run with it trading freely; then the report of
 :mod:`hostapp.compare`, its charts, ``trades.csv`` and ``summary.json``.
+
+A run is described by a :class:`RunSpec` and carried out by :func:`execute`, so that
+:class:`hostapp.parallel.Runs` can hand it to a worker process (``--jobs``); the sweeps
+of :mod:`hostapp.sweep` run the same way.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ class Replay:
     timeframe: str
     report: Path
     extra: Mapping[str, Any]
-    progress: bool = True  # a progress bar per run on stderr
+    progress: bool = True  # progress on stderr (one display for a comparison's runs)
 
 
 def one_run(
