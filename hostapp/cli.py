@@ -191,7 +191,9 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         metavar="NAME.KEY=V1,V2,...",
         help="with --compare: run the A/B for every combination of these settings of "
         "plugin NAME's table (e.g. dtms.thresholds.to_l1=-3,-2,-1; repeat for more keys), "
-        "without the free run; one table, best rows first, also in sweep.csv",
+        "without the free run; one table, also in sweep.csv, best first by the highest "
+        "average R with the plugin on the same entries (ties: the smaller max drawdown). "
+        "Tuned in-sample: the best row overfits these bars (see --split)",
     )
     p.add_argument(
         "--split",
