@@ -6,6 +6,7 @@ through the public client (:mod:`dtms_plugin.client`), printed as a table, or as
 ``--json``. The server is ``--url`` (default ``$DTMS_URL`` or http://127.0.0.1:8001); the
 token is read from ``$DTMS_TOKEN`` (``--token-env`` names another variable), as the server
 reads its own. A server that does not answer is one line on stderr and exit 1.
+``dtms export`` (:mod:`dtms_plugin.export`) is the exception: it reads the store itself.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from typing import Any
 from .client import AsyncDtmsClient, DtmsError, DtmsUnreachable
 from .client.aio import result_of
 from .client.http import DEFAULT_TOKEN_ENV, URL_ENV
+from .export import add_export
+from .export import run as run_export
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 STATES = ("HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED")
-VERBS = ("status", "trades", "trade", "actions", "register", "unregister")
+VERBS = ("status", "trades", "trade", "actions", "register", "unregister", "export")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -71,10 +74,13 @@ def add_verbs(sub: Any) -> None:
     p = sub.add_parser("unregister", help="stop managing a trade (its position is left alone)")
     p.add_argument("ticket", type=int, help="the trade's ticket")
     _common(p)
+    add_export(sub)  # reads the store, not the server (dtms_plugin.export says why)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run one verb; the exit code."""
+    if args.command == "export":
+        return run_export(args)
     return asyncio.run(_run(args))
 
 

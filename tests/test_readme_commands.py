@@ -182,3 +182,21 @@ def test_the_sweep(folder: Path) -> None:
     rows = (folder / ".hostapp/report/sweep.csv").read_text().splitlines()
     assert rows[0].startswith("data,rank,dtms.thresholds.to_l1,pairs,winners_r_kept")
     assert sorted(r.split(",")[2] for r in rows[1:]) == ["-1", "-2", "-3"]
+
+
+def test_the_export_before_retention(folder: Path) -> None:
+    """``dtms export`` as written, on the store the shipped plugins.toml names (a live
+    host's or ``dtms serve``'s): January's closed trade, not the open one nor February's."""
+    from dtms_plugin.store import Store
+
+    with Store(folder / ".hostapp" / "dtms") as store:
+        for ticket, state, closed in ((1, "CLOSED", "2026-01-20T10:00:00+00:00"),
+                                      (2, "HEALTHY", None),
+                                      (3, "CLOSED", "2026-02-01T00:00:00+00:00")):  # fmt: skip
+            store.put_record(ticket, {"ticket": ticket, "state": state, "closed_at": closed})
+    command = ".venv/bin/dtms export --since 2026-01-01 --until 2026-02-01 --out january.jsonl"
+    proc = run(folder, command)
+    assert proc.returncode == 0, proc.stderr
+    lines = (folder / "january.jsonl").read_text().splitlines()
+    assert [json.loads(line)["ticket"] for line in lines] == [1]
+    assert "1 closed trades" in proc.stderr

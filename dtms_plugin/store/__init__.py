@@ -19,9 +19,17 @@ run code in our process or delete files. Here only JSON text is ever decoded
   extra; :mod:`.location` picks the backend from ``[plugin.dtms] store``.
 """
 
-from .core import Store
+from .core import PER_TICKET_ACTIONS, Store
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .opening import StoreError
 from .protocol import StoreProtocol
 
-__all__ = ["Encoded", "JsonDisk", "Store", "StoreError", "StoreProtocol", "UnsafeRowError"]
+__all__ = [
+    "PER_TICKET_ACTIONS",
+    "Encoded",
+    "JsonDisk",
+    "Store",
+    "StoreError",
+    "StoreProtocol",
+    "UnsafeRowError",
+]

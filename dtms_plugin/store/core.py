@@ -32,7 +32,8 @@ from .shared import ACCOUNT_MODE, SharedReads
 from .shared import parse_iso as _parse_iso
 
 _ACTION_SEQ = "action:seq"
-_PER_TICKET_ACTIONS = 1000  # per-ticket journal index keeps this many newest entries
+#: the per-ticket journal index keeps this many newest entries (what `dtms export` writes)
+PER_TICKET_ACTIONS = 1000
 _UNREADABLE = object()  # a row that exists but cannot be trusted
 
 # One row in, whether new or not, keeping its rowid (so its place in an enumeration) when
@@ -366,7 +367,7 @@ class Store(SharedReads):
                 seq += 1
             rows.append((_ACTION_SEQ, seq))
             for ticket, seqs in by_ticket.items():
-                kept = [*self._ticket_seqs(ticket), *seqs][-_PER_TICKET_ACTIONS:]
+                kept = [*self._ticket_seqs(ticket), *seqs][-PER_TICKET_ACTIONS:]
                 rows.append((f"actions:ticket:{ticket}", kept))
             self._put(rows)
             first = seq - len(entries)  # prune what fell out of the newest max_actions
@@ -386,7 +387,7 @@ class Store(SharedReads):
         )
         entries = self._scan("action:")
         seqs = [s for s, e in entries if isinstance(e, dict) and e.get("ticket") == ticket]
-        return sorted(seqs)[-_PER_TICKET_ACTIONS:]
+        return sorted(seqs)[-PER_TICKET_ACTIONS:]
 
     def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The newest ``limit`` entries (of one ticket, or all), oldest first."""

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from .core import _PER_TICKET_ACTIONS, _is_int, _iso
+from .core import PER_TICKET_ACTIONS, _is_int, _iso
 from .disk import Encoded, encode
 from .opening import StoreError
 from .redis_script import APPLY
@@ -146,7 +146,7 @@ class RedisStore(ValuesAndOutbox, SharedReads):
             raise StoreError(message) from None
 
     def _send(self, ops: list[list[Any]], what: str) -> list[Any]:
-        args: list[str | int] = [self.prefix, self._max_actions, _PER_TICKET_ACTIONS, encode(ops)]
+        args: list[str | int] = [self.prefix, self._max_actions, PER_TICKET_ACTIONS, encode(ops)]
         reply = self._apply(keys=[], args=args)
         if reply[0] == "stale":
             ticket, version = int(reply[1]), int(reply[2])

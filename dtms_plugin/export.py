@@ -1,0 +1,182 @@
+"""``dtms export``: closed trades as JSON lines, read from the store itself.
+
+Retention (docs/dtms.md §8) removes a closed trade ``retention_days`` after its close;
+users who keep their own archive run this first, on a schedule shorter than that. It
+reads the store named by ``[plugin.dtms]`` in plugins.toml (``state_dir``, or ``store``
+for Redis), as ``dtms serve`` and a host with the local strategy do, rather than asking
+a server: the store is where every DTMS process keeps its trades, a host with the local
+strategy has no server to ask, and the export works the same whether the process that
+writes the store is running (SQLite lets a reader in beside it) or stopped.
+
+One line per trade: ``{"ticket", "record", "state", "actions"}``: the stored record as it
+is (with its own journal), the state cache row, and the trade's action history from the
+journal, oldest first. Exported: what retention would remove, CLOSED records with nothing
+owed, closed in ``[--since, --until)``. Open trades never are; a CLOSED trade that still
+owes an action (a hedge to close) is left for a later export and counted on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from hookspecs import ConfigError
+
+from .settings import DtmsSettings, load_settings
+from .store import PER_TICKET_ACTIONS, StoreError, StoreProtocol
+from .store.location import open_store
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+DEFAULT_CONFIG = Path("plugins.toml")
+
+
+def add_export(sub: Any) -> None:
+    """``dtms export`` on ``dtms``'s subcommand parser."""
+    p = sub.add_parser(
+        "export",
+        help="write closed trades with their action history as JSON lines (before retention)",
+    )
+    p.add_argument(
+        "--since",
+        default=None,
+        metavar="WHEN",
+        help="closed at or after this UTC date or time (ISO, e.g. 2026-01-01; default: any)",
+    )
+    p.add_argument(
+        "--until",
+        default=None,
+        metavar="WHEN",
+        help="closed before this UTC date or time (ISO; default: now)",
+    )
+    p.add_argument("--out", default=None, metavar="FILE", help="write here (default: stdout)")
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="plugins.toml naming the store (default ./plugins.toml if present)",
+    )
+
+
+def parse_when(flag: str, text: str) -> datetime:
+    """``--since``/``--until``: an ISO date or date and time; UTC unless it says."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{flag}: expected an ISO date or time such as 2026-01-31 or 2026-01-31T18:00,"
+            f" got {text!r}"
+        ) from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def settings_from(path: str | None) -> DtmsSettings:
+    """``[plugin.dtms]`` of plugins.toml (defaults when ``./plugins.toml`` is absent and
+    none was named); ConfigError names the file."""
+    file = Path(path) if path is not None else DEFAULT_CONFIG
+    if path is None and not file.is_file():
+        return DtmsSettings()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    plugin = data.get("plugin", {})
+    table = plugin.get("dtms", {}) if isinstance(plugin, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file} [plugin.dtms]: expected a table")
+    return load_settings(table, f"{file} [plugin.dtms]")
+
+
+def closed_time(record: dict[str, Any]) -> datetime | None:
+    """The close time of a record retention may remove (CLOSED, nothing owed), else None."""
+    if record.get("state") != "CLOSED" or record.get("owed"):
+        return None
+    text = record.get("closed_at")
+    if not isinstance(text, str):
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at.astimezone(UTC) if at.tzinfo is not None else None
+
+
+def trade_line(store: StoreProtocol, ticket: int, record: dict[str, Any]) -> dict[str, Any]:
+    """One exported trade: its record, its state row and its action history."""
+    state = store.get_state(ticket)
+    return {
+        "ticket": ticket,
+        "record": record,
+        "state": None if state is None else {"state": state[0], "at": state[1].isoformat()},
+        "actions": store.actions(ticket, PER_TICKET_ACTIONS),
+    }
+
+
+def export(
+    store: StoreProtocol, out: IO[str], since: datetime | None, until: datetime
+) -> tuple[int, int]:
+    """Write one line per CLOSED trade (nothing owed) closed in ``[since, until)``, in
+    the store's order; returns how many, and how many CLOSED trades still owe an action
+    (left for a later export, as retention leaves them)."""
+    count = owed = 0
+    for ticket, record in store.records().items():
+        at = closed_time(record)
+        if at is None:
+            owed += record.get("state") == "CLOSED" and bool(record.get("owed"))
+            continue
+        if at >= until or (since is not None and at < since):
+            continue
+        line = trade_line(store, ticket, record)
+        out.write(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n")
+        count += 1
+    return count, owed
+
+
+def run(args: argparse.Namespace) -> int:
+    """``dtms export``; one line on stderr and exit 2 for a bad flag, file or store."""
+    try:
+        since = parse_when("--since", args.since) if args.since is not None else None
+        until = parse_when("--until", args.until) if args.until is not None else datetime.now(UTC)
+        if since is not None and since >= until:
+            raise ValueError(f"--since {args.since} is not before --until {args.until or 'now'}")
+        settings = settings_from(args.config)
+    except (ValueError, ConfigError) as exc:
+        print(f"dtms export: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    where = settings.store or settings.state_dir
+    if not settings.store and not (Path(settings.state_dir).expanduser() / "cache.db").is_file():
+        print(f"dtms export: no DTMS store in {where} ([plugin.dtms] state_dir)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store = open_store(settings.store, settings.state_dir)
+    except StoreError as exc:
+        print(f"dtms export: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.out is None:
+            count, left = export(store, sys.stdout, since, until)
+        else:
+            with open(args.out, "w", encoding="utf-8") as out:
+                count, left = export(store, out, since, until)
+    except OSError as exc:
+        print(f"dtms export: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    span = f"{since.isoformat() if since else 'the first'} to {until.isoformat()}"
+    note = f"; {left} closed trades still owe an action, not exported yet" if left else ""
+    print(
+        f"dtms export: {count} closed trades ({span}) from {where}"
+        f"{' to ' + args.out if args.out else ''}{note}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
