@@ -93,7 +93,10 @@ class LocalStrategy(MarketEdges):
         #: symbol -> cycles its bars have failed in the current episode (logged once)
         self._bar_failures: dict[str, int] = {}
         self.registered = 0  # trades registered this run
-        self.evaluated: set[int] = set()  # tickets scored at least once this run
+        #: tickets scored at least once this run, of those the book still holds (a closed
+        #: trade leaves with its record); ``evaluated_count`` counts them all
+        self.evaluated: set[int] = set()
+        self.evaluated_count = 0
         self.problems: dict[str, int] = {}  # why trades went unevaluated: count of cycles
         self._fast = settings.fast.period
         self._signal = settings.signal.period
@@ -262,6 +265,7 @@ class LocalStrategy(MarketEdges):
             gone = []
         for ticket in gone:
             self.book.pop(ticket)
+            self.evaluated.discard(ticket)
         more = len(gone) == RETENTION_BATCH
         self._next_retention = None if more else now + timedelta(hours=1)
 
@@ -325,17 +329,17 @@ class LocalStrategy(MarketEdges):
             "strategy": self.name,
             "timeframes": {"fast": self.settings.fast.value, "signal": self.settings.signal.value},
             "trades": self.registered,
-            "evaluated": len(self.evaluated),
-            "activity": len(self.evaluated),
+            "evaluated": self.evaluated_count,
+            "activity": self.evaluated_count,
         }
-        if self.registered and (not self.evaluated or self.problems):
+        if self.registered and (not self.evaluated_count or self.problems):
             why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
             why = why or (
                 f"they closed before arming (arming: {self.settings.arming.age_bars:g} "
                 f"{self.settings.fast.value} bars, +{self.settings.arming.profit_r:g}R or "
                 f"{self.settings.arming.loss_r:g}R)"
             )
-            out["note"] = f"DTMS evaluated {len(self.evaluated)} of {self.registered} trades: {why}"
+            out["note"] = f"DTMS evaluated {self.evaluated_count} of {self.registered} trades: {why}"
         return out
 
     # ------------------------------------------------------------------ one trade
@@ -363,8 +367,9 @@ class LocalStrategy(MarketEdges):
         # identity test tells "changed" without comparing 31 fields (and the journal)
         changed = e.record is not self.records.get(rec.ticket)
         rec = e.record
-        if e.score is not None:
+        if e.score is not None and rec.ticket not in self.evaluated:
             self.evaluated.add(rec.ticket)
+            self.evaluated_count += 1
         if changed:
             self._persist(rec, now, e.score.to_json() if e.score is not None else None)
         if e.transition is not None:
@@ -467,7 +472,9 @@ class LocalStrategy(MarketEdges):
         (they are in the store now; a failed write keeps its record here)."""
         failed = self._flush()
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        self.book.prune(day_start, self.settings.rails.stop_streak, failed)
+        if self.book.prune(day_start, self.settings.rails.stop_streak, failed):
+            held = self.records
+            self.evaluated = {t for t in self.evaluated if t in held}
 
     def _refresh_states(self, now: datetime) -> None:
         """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with

@@ -21,7 +21,7 @@ from hookspecs import ConfigError, SimBroker
 from . import app as appmod
 from .clock import ScaledClock
 from .config import HostConfig
-from .loop import LoopStats
+from .loop import LIVE_WINDOW, LoopStats
 from .outcomes import Outcome
 from .progress import Progress
 from .report import summarize
@@ -127,13 +127,6 @@ def _refuse_broken_start(app: appmod.App) -> None:
             raise ConfigError(
                 f"{app.config.source} [plugin.{info.name}]: cannot start: {error[9:]}"
             )
-
-
-#: Trades (and state changes, actions) a live run's report keeps for its per-trade
-#: figures: a host that runs for months holds these, not every trade since it started.
-#: Counts (trades, closes by reason, actions) stay totals; win rate, R and the states
-#: reached cover the newest ``LIVE_WINDOW``.
-LIVE_WINDOW = 1000
 
 
 def bound_for_live(app: appmod.App) -> None:

@@ -109,6 +109,11 @@ def wilder_atr(bars: Sequence[Bar], period: int) -> float | None:
     return atr
 
 
+#: Tickets whose holds a live or serving host's run report keeps: the same window as the
+#: host's own per-trade figures (docs/architecture.md, "Run modes").
+HELD_WINDOW = 1000
+
+
 class ExitManager:
     """Breakeven, trailing stop and partial close for the trades the host opened."""
 
@@ -118,8 +123,10 @@ class ExitManager:
         self._atr_cache: dict[str, tuple[datetime, float | None]] = {}
         #: Per ticket, how many times the manager wanted to act and held back because the
         #: trade was defensive: once per run of cycles wanting the same actions, not once
-        #: per cycle. Kept after the trade closes, for the run report.
+        #: per cycle. Kept after the trade closes, for the run report: all of them in a
+        #: simulated run, the newest ``held_window`` tickets in a live or serving one.
         self.held_back: dict[int, int] = {}
+        self.held_window: int | None = None
 
     # -- hooks -------------------------------------------------------------------------
 
@@ -128,6 +135,8 @@ class ExitManager:
         source = getattr(getattr(host, "config", None), "source", "plugins.toml")
         where = f"{source} [plugin.{PLUGIN_NAME}]"
         self.settings = parse_settings(ExitSettings, host.config_for(PLUGIN_NAME), where)
+        # a host that runs for months reports on its newest trades, not on every one
+        self.held_window = None if host.mode == "simulated" else HELD_WINDOW
 
     @hookimpl
     def on_trade_executed(self, trade: Trade) -> None:
@@ -200,7 +209,10 @@ class ExitManager:
         if managed.held == wanted:
             return
         managed.held = wanted
-        self.held_back[ticket] = self.held_back.get(ticket, 0) + 1
+        held = self.held_back
+        held[ticket] = held.get(ticket, 0) + 1
+        if self.held_window is not None and len(held) > self.held_window:
+            del held[next(iter(held))]  # the ticket first held longest ago
         host.log.info(
             "exits: ticket %d %s left alone (defensive): wanted %s",
             ticket,

@@ -17,7 +17,12 @@ from hookspecs.events import log_action, log_transition
 from hookspecs.host import Broker, Clock, MarketView, RunMode, ServeOptions
 
 from .config import HostConfig
+from .loop import LIVE_WINDOW, Recent
 from .pluginhost import PluginHost
+
+#: Tickets whose symbol the host remembers for its log events (the newest ones): a trade's
+#: last events come within a few cycles of its close, so a live host needs no more.
+SYMBOLS_KEPT = 4 * LIVE_WINDOW
 
 
 class Host:
@@ -43,8 +48,14 @@ class Host:
         self._log = log or logging.getLogger("hostapp")
         self.config = config
         self.plugins = plugins
-        #: Every action carried out through :meth:`execute`, with its result, for reports.
-        self.executed: list[tuple[Action, ActionResult]] = []
+        #: Every action carried out through :meth:`execute`, with its result, for reports
+        #: and tests; a live or serving host, which runs for months, keeps the newest
+        #: :data:`~hostapp.loop.LIVE_WINDOW` (and counts all: :func:`~hostapp.loop.appended`).
+        self.executed: list[tuple[Action, ActionResult]] = (
+            []
+            if mode == "simulated"
+            else Recent((), LIVE_WINDOW, key=lambda done: done[0].kind.value)  # type: ignore[assignment]
+        )
         self._symbols: dict[int, str] = {}
         self._listeners: list[Callable[[Action, ActionResult], None]] = []
 
@@ -135,5 +146,7 @@ class Host:
             return None
         if trade is None:
             return None
+        if len(self._symbols) >= SYMBOLS_KEPT:  # the oldest ticket first: dicts keep order
+            del self._symbols[next(iter(self._symbols))]
         self._symbols[ticket] = trade.symbol
         return trade.symbol

@@ -111,6 +111,13 @@ class SettableClock(Protocol):
 ProgressFn = Callable[[int, int], None]
 
 
+#: Trades (and state changes, actions) a live run's report keeps for its per-trade
+#: figures: a host that runs for months holds these, not every trade since it started.
+#: Counts (trades, closes by reason, actions) stay totals; win rate, R and the states
+#: reached cover the newest ``LIVE_WINDOW``.
+LIVE_WINDOW = 1000
+
+
 class Recent(deque[Any]):
     """The newest ``maxlen`` items of a list a live run would otherwise grow for months,
     with a running count of every item appended, in total and by ``key`` (the summary's
