@@ -339,7 +339,9 @@ class LocalStrategy(MarketEdges):
                 f"{self.settings.fast.value} bars, +{self.settings.arming.profit_r:g}R or "
                 f"{self.settings.arming.loss_r:g}R)"
             )
-            out["note"] = f"DTMS evaluated {self.evaluated_count} of {self.registered} trades: {why}"
+            out["note"] = (
+                f"DTMS evaluated {self.evaluated_count} of {self.registered} trades: {why}"
+            )
         return out
 
     # ------------------------------------------------------------------ one trade

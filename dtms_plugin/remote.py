@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -72,7 +73,7 @@ class RemoteStrategy(RemoteStates):
         self._flush_wait = flush_wait_seconds
         self._client: RemoteApi | None = None
         self._open: set[int] = set()  # tickets registered and not closed
-        self._closed: set[int] = set()
+        self._closed: dict[int, None] = {}  # the newest closed tickets (CLOSED_KEPT)
         self._wanted: set[int] = set()  # asked about by is_defensive; refresh them soon
         self._volatile: dict[int, dict[str, Any]] = {}  # outbox entries the store refused
         self._delivered: dict[int, dict[str, Any]] = {}  # delivered, removal not yet stored
@@ -86,8 +87,9 @@ class RemoteStrategy(RemoteStates):
         self._refresh_lock: asyncio.Lock | None = None
         self._host: HostView | None = None
         #: The states this host's trades reached on the server (seen by a refresh or a
-        #: close), for the run's summary: state -> tickets.
-        self._reached: dict[str, set[int]] = {}
+        #: close), for the run's summary: state -> trades; and per ticket still held.
+        self._reached: Counter[str] = Counter()
+        self._reached_by: dict[int, set[str]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -176,7 +178,7 @@ class RemoteStrategy(RemoteStates):
             "take_profit": trade.take_profit,
         }
         self._open.add(trade.ticket)
-        self._closed.discard(trade.ticket)
+        self._closed.pop(trade.ticket, None)
         self._enqueue(trade.ticket, payload, save_open=True)
         self._kick()
 
@@ -196,7 +198,7 @@ class RemoteStrategy(RemoteStates):
         if pending is not None:
             payload["register"] = pending
         self._open.discard(ticket)
-        self._closed.add(ticket)
+        self._remember_closed((ticket,))
         self._wanted.discard(ticket)
         self._enqueue(ticket, payload, save_open=True)
         before = self._cached_state(ticket)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,10 @@ from .store import StoreError, StoreProtocol
 BATCH_SIZE = 200
 #: Minimum gap between refreshes scheduled from the hot path (``is_defensive``).
 REFRESH_GAP = timedelta(seconds=1)
+#: Closed tickets a host remembers, the newest: their refreshes are skipped and the states
+#: they reached counted once. An older one leaves memory and the state cache (a host runs
+#: for months; ``is_defensive`` of a ticket it no longer holds asks the server again).
+CLOSED_KEPT = 1000
 
 _DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
 _STATES = frozenset(s.value for s in DefensiveState)
@@ -36,9 +41,10 @@ class RemoteStates:
     log: logging.Logger
     _client: RemoteApi | None
     _host: HostView | None
-    _reached: dict[str, set[int]]
+    _reached: Counter[str]
+    _reached_by: dict[int, set[str]]
     _open: set[int]
-    _closed: set[int]
+    _closed: dict[int, None]
     _wanted: set[int]
     _volatile: dict[int, dict[str, Any]]
     _refresh_task: asyncio.Task[None] | None
@@ -68,7 +74,10 @@ class RemoteStates:
         run summary counts the states reached)."""
         if new == old or new not in _STATES or (old is None and new == "HEALTHY"):
             return  # a trade starts HEALTHY: only a change is reached
-        self._reached.setdefault(new, set()).add(ticket)
+        seen = self._reached_by.setdefault(ticket, set())
+        if new not in seen:
+            seen.add(new)
+            self._reached[new] += 1
         report = getattr(self._host, "report_state_change", None)
         if report is None:
             return
@@ -81,7 +90,7 @@ class RemoteStates:
     def report(self) -> dict[str, Any]:
         """The run's account of the remote strategy: trades it registered and the states
         they reached on the server."""
-        reached = {state: len(tickets) for state, tickets in sorted(self._reached.items())}
+        reached = dict(sorted(self._reached.items()))
         out: dict[str, Any] = {
             "strategy": self.name,
             "api_url": self.settings.api_url,
@@ -115,7 +124,7 @@ class RemoteStates:
         async with self._refresh_lock:
             pending = {t for t, _ in self.store.outbox_items()} | set(self._volatile)
             wanted, self._wanted = self._wanted, set()
-            tickets = sorted((self._open | wanted) - pending - self._closed)
+            tickets = sorted((self._open | wanted) - pending - self._closed.keys())
             for start in range(0, len(tickets), BATCH_SIZE):
                 chunk = tickets[start : start + BATCH_SIZE]
                 if not await self._refresh_chunk(chunk):
@@ -176,8 +185,22 @@ class RemoteStates:
         if newly_closed & self._open:
             self._open -= newly_closed
             self._save_open()
-        self._closed |= newly_closed
+        self._remember_closed(newly_closed)
         return True
+
+    def _remember_closed(self, tickets: Iterable[int]) -> None:
+        """Note closed tickets, the newest last; beyond :data:`CLOSED_KEPT`, the oldest
+        leave memory and their state-cache row."""
+        closed = self._closed
+        for ticket in tickets:
+            closed.pop(ticket, None)
+            closed[ticket] = None
+        while len(closed) > CLOSED_KEPT:
+            ticket = next(iter(closed))
+            del closed[ticket]
+            self._reached_by.pop(ticket, None)
+            with suppress(StoreError):  # logged by the store; the row is only a cache
+                self.store.delete_state(ticket)
 
     def _store_account_mode(self, body: dict[str, Any]) -> None:
         """Optional ``"account_mode": {"until": iso, "reason": str} | null`` in a batch."""

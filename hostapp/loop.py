@@ -118,6 +118,12 @@ ProgressFn = Callable[[int, int], None]
 LIVE_WINDOW = 1000
 
 
+#: Distinct veto reasons counted one by one (:meth:`LoopStats.veto`); later ones go
+#: under :data:`OTHER_VETOES`.
+VETO_REASONS = 100
+OTHER_VETOES = "other reasons"
+
+
 class Recent(deque[Any]):
     """The newest ``maxlen`` items of a list a live run would otherwise grow for months,
     with a running count of every item appended, in total and by ``key`` (the summary's
@@ -160,6 +166,14 @@ class LoopStats:
     entries: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, by)
     closes: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, reason)
     interrupted: bool = False
+
+    def veto(self, reason: str) -> None:
+        """Count a vetoed order by its reason; reasons may name a ticket or a time, so
+        past :data:`VETO_REASONS` distinct ones the rest are counted together."""
+        vetoed = self.orders_vetoed
+        if reason not in vetoed and len(vetoed) >= VETO_REASONS:
+            reason = OTHER_VETOES
+        vetoed[reason] = vetoed.get(reason, 0) + 1
 
     def bound(self, window: int) -> None:
         """Keep only the newest ``window`` entries and closes (a live run), counting all."""
@@ -287,7 +301,7 @@ class TradingLoop:
         veto = plugins.allow_order(host, order)
         if veto is not None:
             if veto_binds:
-                stats.orders_vetoed[veto] = stats.orders_vetoed.get(veto, 0) + 1
+                stats.veto(veto)
                 host.log.info(
                     "order %s %s from %s vetoed: %s", order.direction, symbol, source, veto
                 )

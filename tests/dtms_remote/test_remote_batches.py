@@ -92,3 +92,26 @@ async def test_a_registration_is_one_commit_and_a_delivered_batch_one_more(
     strategy.store._cache._con.set_trace_callback(None)
     assert fake.batch_sizes[-1:] == [5] and strategy.store.outbox_len() == 0
     assert len([s for s in statements if s == "COMMIT"]) == 1  # the five forgotten at once
+
+
+async def test_a_host_forgets_the_oldest_closed_tickets_but_counts_them(
+    fake: FakeDtms, settings_for: Settings, started: Start, monkeypatch: Any
+) -> None:
+    """A host that runs for months: beyond CLOSED_KEPT closed tickets the oldest leave
+    memory and the state cache; the report still counts every one, once."""
+    from dtms_plugin import remote_states
+
+    monkeypatch.setattr(remote_states, "CLOSED_KEPT", 5)
+    strategy = await started(settings_for(fake.url))
+    for ticket in range(1, 13):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()
+    fake.states[1] = "HEDGED"
+    await strategy.refresh()
+    for ticket in range(1, 13):
+        await strategy.on_trade_closed(HOST, trade(ticket, profit=1.0), "take_profit")
+    store = strategy.store
+    assert [t for t in range(1, 13) if store.get_state(t) is not None] == list(range(8, 13))
+    assert len(strategy._closed) == 5 and set(strategy._reached_by) <= set(range(8, 13))
+    await strategy.refresh()  # the newest closed ones are not asked about again
+    assert strategy.report()["states_reached"] == {"CLOSED": 12, "HEDGED": 1}
