@@ -22,7 +22,7 @@ from .pluginhost import PluginHost
 
 #: Tickets whose symbol the host remembers for its log events (the newest ones): a trade's
 #: last events come within a few cycles of its close, so a live host needs no more.
-SYMBOLS_KEPT = 4 * LIVE_WINDOW
+SYMBOLS_KEPT = LIVE_WINDOW
 
 
 class Host:

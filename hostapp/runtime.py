@@ -19,6 +19,7 @@ MT5: the terminal is the shared account; bars come from it and the clock is the 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,10 @@ class SharedPaperMarket:
     ``now()`` is the newest quote time in the account file (the close time of the last bar
     the trading host fed); bars are those of the rebuilt series closed by then. If the time
     goes back (the trading host started a new run on the same file), the replay starts over.
+
+    A serving host asks from two threads (its web handlers and a plugin's engine thread,
+    e.g. the DTMS server's): the streamed feed reads its source and trims its windows as
+    the clock moves, so one lock keeps a read from meeting an advance half done.
     """
 
     def __init__(
@@ -61,15 +66,17 @@ class SharedPaperMarket:
         self._base = base_timeframe
         self._feed = ReplayFeed(series, base_timeframe=base_timeframe)
         self._start = min(t for bars in series.values() if (t := first_time(bars)) is not None)
+        self._lock = threading.Lock()
 
     def now(self) -> datetime:
-        times = [q.time for s in self._series if (q := self._broker.quote(s)) is not None]
-        now = max(times) if times else self._start
-        current = self._feed.now
-        if current is not None and now < current:
-            log.warning("the shared account's time went back to %s: replaying anew", now)
-            self._feed = ReplayFeed(self._series, base_timeframe=self._base)
-        self._feed.advance(now)
+        with self._lock:  # the quotes too: a time read before another thread's advance is old
+            times = [q.time for s in self._series if (q := self._broker.quote(s)) is not None]
+            now = max(times) if times else self._start
+            current = self._feed.now
+            if current is not None and now < current:
+                log.warning("the shared account's time went back to %s: replaying anew", now)
+                self._feed = ReplayFeed(self._series, base_timeframe=self._base)
+            self._feed.advance(now)
         return now
 
     @property
@@ -79,7 +86,8 @@ class SharedPaperMarket:
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         if symbol not in self._series:
             return []
-        return self._feed.bars(symbol, timeframe, count)
+        with self._lock:
+            return self._feed.bars(symbol, timeframe, count)
 
 
 class PaperServerMarket:

@@ -90,3 +90,50 @@ def test_before_the_host_quotes_nothing_has_closed(tmp_path: Path) -> None:
 def test_paper_without_an_account_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[host.paper\]: key 'account_file' is required"):
         build_runtime(_config(tmp_path))
+
+
+def test_the_servers_clock_and_bars_answer_two_threads_at_once(tmp_path: Path) -> None:
+    """A serving host asks from its web handlers and its engine thread at once; the
+    streamed feed behind the clock must never be read by both at the same moment (a
+    'generator already executing' killed the DTMS server's monitoring loop)."""
+    import sys
+    import threading
+
+    from hostapp.app import streamed_config_series
+    from hostapp.runtime import SharedPaperMarket
+
+    account = str(tmp_path / "account.db")
+    config = _config(tmp_path, account_file=account)
+    host = PaperBroker(settings=PaperSettings(account_file=account))
+    streamed, base = streamed_config_series(config, days=30, seed=1)
+    market = SharedPaperMarket(host, streamed, base)
+    series, _ = config_series(config, days=30, seed=1)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def ask() -> None:
+        try:
+            while not done.is_set():
+                market.now()
+                market.bars("XAUUSD", "M15", 50)
+        except BaseException as exc:  # what the test is about
+            errors.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for i in range(0, 3000, 3):  # the trading host moves the shared time on
+            host.on_bar("XAUUSD", series["XAUUSD"][i])
+        done.set()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert market.now() == series["XAUUSD"][2997].time + timedelta(minutes=5)
+        assert market.bars("XAUUSD", "M5", 1) == [series["XAUUSD"][2997]]
+    finally:
+        done.set()
+        sys.setswitchinterval(old)
+        host.release()
