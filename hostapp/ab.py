@@ -111,9 +111,8 @@ def one_run(
         summary=summary,
         start_balance=app.start_balance,
         start=min(b[0].time for b in replay.series.values() if b),
-        # what the charts read, without the host's exit manager (not picklable, and read
-        # into the summary already): a run may come back from a worker process
-        recorder=dataclasses.replace(app.recorder, exits=None),
+        # what the charts read; plain lists, so a run may come back from a worker process
+        recorder=app.recorder,
         until=app.clock.now(),
     )
 
