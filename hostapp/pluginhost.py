@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import types
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from hookspecs import HOOK_RULES, OrderRequest
 from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
+from .deadline import under_deadline
 from .hookcalls import ANSWERS, HOOK_NAMES, PluginInfo, describe, fail_safe, sync_answer
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
 
@@ -37,7 +39,9 @@ class PluginHost(PluginRegistry):
         _, fn, argnames, state = caller
         try:
             value = fn(*[kwargs[a] for a in argnames])
-            if inspect.isawaitable(value):
+            if value.__class__ is types.CoroutineType:
+                value = await under_deadline(value, state.timeout)
+            elif value is not None and value.__class__ is not list and inspect.isawaitable(value):
                 # awaited in this task under a deadline: wait_for would wrap every call in
                 # a task of its own, the largest cost of a replay's hook calls
                 async with asyncio.timeout(state.timeout):

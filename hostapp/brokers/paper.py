@@ -379,9 +379,15 @@ class PaperBroker:
         except sqlite3.Error as exc:
             return _fail(ResultCode.REJECTED, f"account file error: {exc}")
 
+    def _query(self) -> contextlib.AbstractContextManager[None]:
+        """Queries read one consistent snapshot; failing to read is a BrokerError. An
+        account in memory cannot fail to read: its (empty) context as it is."""
+        if self._bar_file is None:
+            return self._store.read()
+        return self._file_query()
+
     @contextlib.contextmanager
-    def _query(self) -> Iterator[None]:
-        """Queries read one consistent snapshot; failing to read is a BrokerError."""
+    def _file_query(self) -> Iterator[None]:
         try:
             with self._store.read():
                 yield

@@ -82,6 +82,9 @@ def _ts(when: datetime) -> float:
     return (when - EPOCH).total_seconds()
 
 
+_NO_TRANSACTION: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+
+
 class MemoryStore:
     """One process's account, in dicts. Positions are grouped per symbol."""
 
@@ -95,9 +98,10 @@ class MemoryStore:
         self._last_deal: dict[int, ClosedDeal] = {}
         self._quotes: dict[str, Quote] = {}
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[None]:
-        yield
+    def read(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to lock or roll back in memory: one shared empty context (a generator
+        context per call was a visible share of a replay's broker queries)."""
+        return _NO_TRANSACTION
 
     write = read
 

@@ -80,12 +80,18 @@ def sma(values: Sequence[float], period: int) -> float:
 
 
 def atr(bars: Sequence[Bar], period: int) -> float:
-    """Average true range of the last ``period`` bars (simple average, good enough here)."""
-    ranges = [
-        max(b.high, prev.close) - min(b.low, prev.close)
-        for prev, b in zip(bars[-period - 1 : -1], bars[-period:], strict=True)
-    ]
-    return sum(ranges) / len(ranges)
+    """Average true range of the last ``period`` bars (simple average, good enough here):
+    ``max(high, previous close) − min(low, previous close)``, summed oldest first. One
+    plain loop, as it runs on every bar of a replay."""
+    if len(bars) <= period:
+        raise ValueError(f"atr needs {period + 1} bars, got {len(bars)}")
+    prev = bars[-period - 1].close
+    total = 0.0
+    for b in bars[-period:]:
+        high, low = b.high, b.low
+        total += (high if high > prev else prev) - (low if low < prev else prev)
+        prev = b.close
+    return total / period
 
 
 def signal(closes: Sequence[float], fast: int, slow: int) -> Direction | None:
