@@ -28,6 +28,7 @@ from hookspecs import (
     HostView,
     OrderRequest,
     Quote,
+    SeriesView,
     SymbolInfo,
     Trade,
 )
@@ -37,6 +38,7 @@ from .book import TradeBook
 from .engine import (
     AccountState,
     Indicators,
+    ScoreBreakdown,
     SignalSnapshot,
     TradeRecord,
     begin,
@@ -60,6 +62,8 @@ from .store.location import open_store
 
 #: closed trades removed per quiet cycle by retention: small, so a cycle stays short
 RETENTION_BATCH = 50
+#: a simulated run commits its writes once per this many cycles (and at shutdown)
+SIMULATED_COMMIT_CYCLES = 256
 
 
 class LocalStrategy(MarketEdges):
@@ -100,6 +104,9 @@ class LocalStrategy(MarketEdges):
         self.problems: dict[str, int] = {}  # why trades went unevaluated: count of cycles
         self._fast = settings.fast.period
         self._signal = settings.signal.period
+        #: cycles left before a simulated run commits its held writes; ``None``: every
+        #: hook commits its own writes (live runs and ``dtms serve``)
+        self._hold: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -115,6 +122,13 @@ class LocalStrategy(MarketEdges):
         return self._store
 
     async def startup(self, host: HostView) -> None:
+        if host.mode == "simulated" and isinstance(host.market, SeriesView):
+            # A simulated replay (``hostapp replay``, each run of an A/B) has a paper
+            # account in memory and a fresh state folder (docs/architecture.md §5):
+            # nothing can resume it, so its journal-first and state-cache commits protect
+            # nothing, and they were most of its cost. Its writes go to the store
+            # together every few hundred cycles and at shutdown, with the same content.
+            self._hold = SIMULATED_COMMIT_CYCLES
         for ticket, data in self.store.records().items():
             try:
                 self.book.put(TradeRecord.from_json(data))
@@ -124,8 +138,8 @@ class LocalStrategy(MarketEdges):
         await self.recover(host, host.clock.now())
 
     async def shutdown(self, host: HostView) -> None:
-        if self._writes:  # what a failed hook left unwritten
-            self._flush()
+        if self._writes:  # what a failed hook (or a simulated run) left unwritten
+            self._flush(force=True)
         if self._owns_store and self._store is not None:
             self._store.close()
             self._store = None
@@ -172,7 +186,7 @@ class LocalStrategy(MarketEdges):
         ticket is archived first (docs/dtms.md §8)."""
         old = self.records.get(trade.ticket)
         if old is not None:
-            self._flush()  # its last version first, then out of the way
+            self._flush(force=True)  # its last version first, then out of the way
             try:
                 self.store.archive_record(trade.ticket)
             except StoreError as exc:
@@ -247,14 +261,14 @@ class LocalStrategy(MarketEdges):
                 await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
         self._refresh_states(now)
         quiet = self._writes.quiet
-        self._flush_and_forget(now)
-        if quiet:
+        if self._flush_and_forget(now) and (quiet or self._hold is not None):
             self._retain(now)
 
     def _retain(self, now: datetime) -> None:
         """docs/dtms.md §8 retention: closed trades older than ``retention_days`` leave the
         store and the book, a small batch per quiet cycle, checked again at once while
-        there are more and otherwise once an hour of the host's clock."""
+        there are more and otherwise once an hour of the host's clock (once a day of it
+        in a simulated run: the check reads every stored record)."""
         if self._next_retention is not None and now < self._next_retention:
             return
         before = now - timedelta(days=self.settings.retention_days)
@@ -267,7 +281,8 @@ class LocalStrategy(MarketEdges):
             self.book.pop(ticket)
             self.evaluated.discard(ticket)
         more = len(gone) == RETENTION_BATCH
-        self._next_retention = None if more else now + timedelta(hours=1)
+        every = timedelta(hours=1) if self._hold is None else timedelta(days=1)
+        self._next_retention = None if more else now + every
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()
@@ -373,7 +388,7 @@ class LocalStrategy(MarketEdges):
             self.evaluated.add(rec.ticket)
             self.evaluated_count += 1
         if changed:
-            self._persist(rec, now, e.score.to_json() if e.score is not None else None)
+            self._persist(rec, now, e.score)
         if e.transition is not None:
             old, new = e.transition
             self.log.info("DTMS %s: %s", rec.ticket, e.reason)
@@ -455,28 +470,40 @@ class LocalStrategy(MarketEdges):
                 self.log.error("DTMS account mode not stored: %s", exc)
 
     def _persist(
-        self, rec: TradeRecord, now: datetime, score: dict[str, Any] | None = None
+        self, rec: TradeRecord, now: datetime, score: ScoreBreakdown | None = None
     ) -> None:
         """``rec`` is this trade now: into the book at once, to the store at the next
         :meth:`_flush` (serialised once, however often it changed meanwhile)."""
         self.book.put(rec)
         self._writes.record(rec, now, score)
 
-    def _flush(self) -> set[int]:
+    def _flush(self, *, force: bool = False) -> set[int]:
         """Everything changed since the last flush, in one store transaction; returns
-        the tickets whose record could not be written (logged)."""
+        the tickets whose record could not be written (logged). A simulated run holds
+        its writes for :meth:`_flush_and_forget` unless ``force``."""
         if not self._writes:
+            return set()
+        if self._hold is not None and not force:
+            self._writes.seal()
             return set()
         return self._writes.flush(self.store)
 
-    def _flush_and_forget(self, now: datetime) -> None:
+    def _flush_and_forget(self, now: datetime) -> bool:
         """:meth:`_flush`, then let closed trades the rails no longer read leave memory
-        (they are in the store now; a failed write keeps its record here)."""
-        failed = self._flush()
+        (they are in the store now; a failed write keeps its record here). ``False``
+        when a simulated run holds its writes for a later cycle."""
+        if self._hold is not None:
+            self._hold -= 1
+            if self._hold > 0:
+                self._writes.seal()
+                return False
+            self._hold = SIMULATED_COMMIT_CYCLES
+        failed = self._flush(force=True)
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         if self.book.prune(day_start, self.settings.rails.stop_streak, failed):
             held = self.records
             self.evaluated = {t for t in self.evaluated if t in held}
+        return True
 
     def _refresh_states(self, now: datetime) -> None:
         """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with

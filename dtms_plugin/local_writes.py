@@ -27,7 +27,7 @@ import orjson
 from hookspecs import Action, ActionResult
 
 from .book import TradeBook
-from .engine import JournalEntry, JournalStatus, TradeRecord
+from .engine import JournalEntry, JournalStatus, ScoreBreakdown, TradeRecord
 from .store import Encoded, StoreError, StoreProtocol
 
 ENDED = (JournalStatus.DONE, JournalStatus.FAILED)
@@ -87,10 +87,13 @@ class PendingWrites:
     def __init__(self, book: TradeBook, log: logging.Logger) -> None:
         self._book = book
         self._log = log
-        #: ticket -> (when it changed last, its newest score breakdown or None)
-        self._records: dict[int, tuple[datetime, dict[str, Any] | None]] = {}
+        #: ticket -> (when it changed last, its newest score breakdown or None): the
+        #: breakdown is put in JSON form at the flush, once, not on every scored bar
+        self._records: dict[int, tuple[datetime, ScoreBreakdown | None]] = {}
         self._states: dict[int, tuple[str | None, datetime]] = {}
         self._history: list[dict[str, Any]] = []
+        #: tickets whose pending score was given before the last :meth:`seal`
+        self._sealed: set[int] = set()
 
     def __bool__(self) -> bool:
         return bool(self._records or self._states or self._history)
@@ -100,13 +103,20 @@ class PendingWrites:
         """Nothing but the state cache's re-stamp pending: no record changed, no action."""
         return not (self._records or self._history)
 
-    def record(self, rec: TradeRecord, now: datetime, score: dict[str, Any] | None = None) -> None:
+    def record(self, rec: TradeRecord, now: datetime, score: ScoreBreakdown | None = None) -> None:
         """``rec`` (already in the book) changed at ``now``; its score breakdown, when
         given, is kept with it until a newer one comes."""
         old = self._records.get(rec.ticket)
-        if score is None and old is not None:
+        if score is None and old is not None and rec.ticket not in self._sealed:
             score = old[1]
+        self._sealed.discard(rec.ticket)
         self._records[rec.ticket] = (now, score)
+
+    def seal(self) -> None:
+        """A point where the writes would have been committed passed without a commit (a
+        simulated replay holds them): a later change of a trade keeps no score given
+        before it, exactly as after a commit, so the store ends the same either way."""
+        self._sealed = set(self._records)
 
     def state(self, ticket: int, state: str | None, now: datetime) -> None:
         self._states[ticket] = (state, now)
@@ -165,12 +175,13 @@ class PendingWrites:
             rec = self._book.records.get(ticket)
             if rec is None:
                 continue  # unregistered meanwhile
-            records[ticket] = record_json(rec, at, score)
+            records[ticket] = record_json(rec, at, score.to_json() if score is not None else None)
         states: dict[datetime, dict[int, str | None]] = defaultdict(dict)
         for ticket, (state, at) in self._states.items():
             states[at][ticket] = state
         history = self._history
         self._records, self._states, self._history = {}, {}, []
+        self._sealed = set()
         try:
             with store.batch():
                 if records:

@@ -50,9 +50,23 @@ def _columns(bars: list[Bar], *, epoch: bool = False) -> dict[str, np.ndarray]:
     return cols
 
 
-def _lists(**arrays: np.ndarray) -> dict[str, list[float | None]]:
-    """Each array as a list of plain floats, NaN (unknown) as ``None``."""
-    return {k: [None if x != x else x for x in a.tolist()] for k, a in arrays.items()}
+def _lists(
+    old: dict[str, list[float]], start: int, **arrays: np.ndarray
+) -> dict[str, list[float]]:
+    """Each array as a list of plain floats (NaN: unknown, read through :func:`_known`).
+    Positions before ``start`` were fed already and cannot have changed: their old list
+    part is kept and only the rest converted (a quiet spell recomputes from the bar where
+    it skipped, and converting the whole series again was most of that cost)."""
+    out = {}
+    for k, a in arrays.items():
+        prev = old.get(k)
+        out[k] = a.tolist() if prev is None or not start else prev[:start] + a[start:].tolist()
+    return out
+
+
+def _known(x: float) -> float | None:
+    """A feature value as the snapshot carries it: NaN (not yet known) as ``None``."""
+    return None if x != x else x
 
 
 class _Fed:
@@ -119,8 +133,8 @@ class ReplayIndicators:
         self._signal = _Fed(signal_closes, [b.time for b in signal], settings.signal.period)
         # the features as lists of floats (None for unknown): a replay reads one element
         # of each per bar, and a list element costs a tenth of a numpy scalar
-        self._f: dict[str, list[float | None]] = {}
-        self._s: dict[str, list[float | None]] = {}
+        self._f: dict[str, list[float]] = {}
+        self._s: dict[str, list[float]] = {}
         self._hist: list[float] = []
         self._part: tuple[int, _Part] | None = None
         self._hist_start = 0
@@ -138,10 +152,13 @@ class ReplayIndicators:
     def advance(self, now: datetime) -> None:
         """Count as fed the bars the live path would have fed by ``now``."""
         warmup = self.settings.indicators.warmup_bars
-        if self._signal.advance(now, warmup):
-            self._compute_signal()
-        if self._fast.advance(now, warmup):
-            self._compute_fast()
+        signal, fast = self._signal, self._fast
+        fed = signal.count
+        if signal.advance(now, warmup):
+            self._compute_signal(fed)
+        fed = fast.count
+        if fast.advance(now, warmup):
+            self._compute_fast(fed)
 
     @property
     def last_fast_bar(self) -> Bar | None:
@@ -157,11 +174,12 @@ class ReplayIndicators:
     def signal_atr(self) -> float | None:
         """The signal timeframe's ATR after the newest fed bar."""
         n = self._signal.count
-        return self._s["atr"][n - 1] if n else None
+        return _known(self._s["atr"][n - 1]) if n else None
 
     # ------------------------------------------------------------------ features
 
-    def _compute_signal(self) -> None:
+    def _compute_signal(self, fed: int) -> None:
+        """The signal features over the planned bars; the first ``fed`` were fed before."""
         ic = self.settings.indicators
         idx = self._signal.planned
         cols = self._signal_cols
@@ -183,6 +201,8 @@ class ReplayIndicators:
         sh, sl, _, _ = vz.swings(h, lo, ic.swing_side_bars)
         self._hist = hist.tolist()
         self._s = _lists(
+            self._s,
+            fed,
             close=c,
             atr=atr,
             ratio=ratio,
@@ -196,7 +216,8 @@ class ReplayIndicators:
         self._snapshot = None
         self._part = None
 
-    def _compute_fast(self) -> None:
+    def _compute_fast(self, fed: int) -> None:
+        """The fast features over the planned bars; the first ``fed`` were fed before."""
         s = self.settings
         idx = self._fast.planned
         cols = self._fast_cols
@@ -214,6 +235,8 @@ class ReplayIndicators:
         self._spreads = spreads[positive].tolist()
         self._median = (-1, None)
         self._f = _lists(
+            self._f,
+            fed,
             vwap=vw.value,
             vwap_slope=vw.slope,
             above=vw.above,
@@ -222,7 +245,7 @@ class ReplayIndicators:
         )
         if s.trail.enabled:
             hh, ll, mtr = vz.chandelier(h, lo, c, s.trail.period)
-            self._f.update(_lists(trail_high=hh, trail_low=ll, trail_tr=mtr))
+            self._f.update(_lists(self._f, fed, trail_high=hh, trail_low=ll, trail_tr=mtr))
         self._snapshot = None
 
     def _median_spread(self, i: int) -> float | None:
@@ -259,17 +282,17 @@ class ReplayIndicators:
         bar = self._signal_bars[int(self._signal.planned[j])]  # type: ignore[index]
         part: _Part = (
             bar.time,
-            a["close"][j],
-            a["atr"][j],
-            a["ratio"][j],
-            a["rsi"][j],
-            a["rsi"][j - 1] if j > 0 else None,
+            _known(a["close"][j]),
+            _known(a["atr"][j]),
+            _known(a["ratio"][j]),
+            _known(a["rsi"][j]),
+            _known(a["rsi"][j - 1]) if j > 0 else None,
             hist,
-            a["ema_fast_slope"][j],
-            a["ema_slow_slope"][j],
-            a["bb"][j],
-            a["swing_high"][j],
-            a["swing_low"][j],
+            _known(a["ema_fast_slope"][j]),
+            _known(a["ema_slow_slope"][j]),
+            _known(a["bb"][j]),
+            _known(a["swing_high"][j]),
+            _known(a["swing_low"][j]),
         )
         self._part = (j, part)
         return part
@@ -311,11 +334,11 @@ class ReplayIndicators:
             close_time,
             self.fast_period,
             *part,
-            f["vwap"][i],
-            f["vwap_slope"][i],
-            int(f["above"][i] or 0),
-            int(f["below"][i] or 0),
-            f["atr"][i],
+            _known(f["vwap"][i]),
+            _known(f["vwap_slope"][i]),
+            int(f["above"][i]),
+            int(f["below"][i]),
+            _known(f["atr"][i]),
             self._median_spread(i),
             None,
             regime,
@@ -324,8 +347,8 @@ class ReplayIndicators:
         )
         if "trail_high" in f:
             tr = f["trail_tr"][i]
-            if tr is not None:
-                snap.trail = (f["trail_high"][i], f["trail_low"][i], tr)  # type: ignore[assignment]
+            if tr == tr:  # known (not NaN)
+                snap.trail = (f["trail_high"][i], f["trail_low"][i], tr)
         self._snapshot = snap
         self._snap_key = (i, j)
         return snap
