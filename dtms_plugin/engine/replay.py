@@ -20,8 +20,8 @@ import numpy as np
 from hookspecs import Bar, Timeframe
 
 from ..settings import DtmsSettings
-from . import vectorised as vz
 from .regime import Structure, base_symbol, volatility_of
+from .replay_features import Columns, extend_fast, extend_signal
 from .snapshot import RegimeTable, SignalSnapshot
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -33,9 +33,12 @@ _F = float | None
 _Part = tuple[datetime | None, _F, _F, _F, _F, _F, tuple[float, ...], _F, _F, _F, _F, _F]
 
 
+#: planned bars computed ahead of the newest fed one, per chunk
+CHUNK = 4096
+
+
 def _columns(bars: list[Bar], *, epoch: bool = False) -> dict[str, np.ndarray]:
-    """The bars' fields as arrays, once per series (recomputing after a quiet spell then
-    only indexes them)."""
+    """The bars' fields as arrays, once per series (each chunk then only indexes them)."""
     cols = {
         "high": np.array([b.high for b in bars]),
         "low": np.array([b.low for b in bars]),
@@ -50,18 +53,13 @@ def _columns(bars: list[Bar], *, epoch: bool = False) -> dict[str, np.ndarray]:
     return cols
 
 
-def _lists(
-    old: dict[str, list[float]], start: int, **arrays: np.ndarray
-) -> dict[str, list[float]]:
-    """Each array as a list of plain floats (NaN: unknown, read through :func:`_known`).
-    Positions before ``start`` were fed already and cannot have changed: their old list
-    part is kept and only the rest converted (a quiet spell recomputes from the bar where
-    it skipped, and converting the whole series again was most of that cost)."""
-    out = {}
-    for k, a in arrays.items():
-        prev = old.get(k)
-        out[k] = a.tolist() if prev is None or not start else prev[:start] + a[start:].tolist()
-    return out
+def _anchors(secs: np.ndarray, settings: DtmsSettings) -> np.ndarray:
+    """Each fast bar's VWAP session (the bucket of ``vwap_anchor`` its open time is in),
+    once per series."""
+    anchor_tf = settings.vwap_anchor()
+    if anchor_tf is Timeframe.D1:
+        return secs // 86_400
+    return np.array([anchor_tf.bucket_epoch(int(t)) for t in secs], dtype=np.int64)
 
 
 def _known(x: float) -> float | None:
@@ -118,6 +116,8 @@ class ReplayIndicators:
         fast_closes: list[datetime],
         signal: Sequence[Bar],
         signal_closes: list[datetime],
+        *,
+        chunk: int | None = None,
     ) -> None:
         self.symbol = symbol
         self.settings = settings
@@ -125,17 +125,19 @@ class ReplayIndicators:
         self._fast_bars = list(fast)
         self._signal_bars = list(signal)
         self._fast_cols = _columns(self._fast_bars, epoch=True)
+        self._fast_cols["anchor"] = _anchors(self._fast_cols.pop("epoch"), settings)
         self._signal_cols = _columns(self._signal_bars)
+        self._chunk = max(1, chunk or CHUNK)
+        self._f_upto = self._s_upto = 0  # planned positions with their features computed
         self._spread_at: list[int] = []
         self._spreads: list[float] = []
         self._median: tuple[int, float | None] = (-1, None)
         self._fast = _Fed(fast_closes, [b.time for b in fast], settings.fast.period)
         self._signal = _Fed(signal_closes, [b.time for b in signal], settings.signal.period)
-        # the features as lists of floats (None for unknown): a replay reads one element
+        # the features as lists of floats (NaN for unknown): a replay reads one element
         # of each per bar, and a list element costs a tenth of a numpy scalar
-        self._f: dict[str, list[float]] = {}
-        self._s: dict[str, list[float]] = {}
-        self._hist: list[float] = []
+        self._f: Columns = {}
+        self._s: Columns = {}
         self._part: tuple[int, _Part] | None = None
         self._hist_start = 0
         self._regimes = RegimeTable(symbol, settings)
@@ -154,11 +156,17 @@ class ReplayIndicators:
         warmup = self.settings.indicators.warmup_bars
         signal, fast = self._signal, self._fast
         fed = signal.count
-        if signal.advance(now, warmup):
-            self._compute_signal(fed)
+        if signal.advance(now, warmup):  # planned bars changed from position ``fed`` on
+            self._s_upto = min(self._s_upto, fed)
+            self._compute_signal()
+        elif signal.count > self._s_upto:
+            self._compute_signal()
         fed = fast.count
         if fast.advance(now, warmup):
-            self._compute_fast(fed)
+            self._f_upto = min(self._f_upto, fed)
+            self._compute_fast()
+        elif fast.count > self._f_upto:
+            self._compute_fast()
 
     @property
     def last_fast_bar(self) -> Bar | None:
@@ -178,74 +186,38 @@ class ReplayIndicators:
 
     # ------------------------------------------------------------------ features
 
-    def _compute_signal(self, fed: int) -> None:
-        """The signal features over the planned bars; the first ``fed`` were fed before."""
+    def _compute_signal(self) -> None:
+        """The signal features from the first planned bar not computed (or no longer
+        valid) to a chunk past the newest fed one."""
         ic = self.settings.indicators
-        idx = self._signal.planned
-        cols = self._signal_cols
-        h, lo, c = cols["high"][idx], cols["low"][idx], cols["close"][idx]
-        atr = vz.atr(h, lo, c, ic.atr_period)
-        known = atr[~np.isnan(atr)]
-        base = vz.compact_then_spread(atr, vz.rolling_mean(known, ic.atr_baseline))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where((base != 0.0) & ~np.isnan(base), atr / base, np.nan)
-        rsi = vz.rsi(c, ic.rsi_period)
-        fast = vz.ema(c, ic.macd_fast)
-        slow = vz.ema(c, ic.macd_slow)
-        macd = fast - slow
-        ok = ~np.isnan(macd)
-        sig = vz.compact_then_spread(macd, vz.ema(macd[ok], ic.macd_signal))
-        hist = macd - sig
-        defined = np.flatnonzero(~np.isnan(hist))
-        self._hist_start = int(defined[0]) if len(defined) else len(hist)
-        sh, sl, _, _ = vz.swings(h, lo, ic.swing_side_bars)
-        self._hist = hist.tolist()
-        self._s = _lists(
-            self._s,
-            fed,
-            close=c,
-            atr=atr,
-            ratio=ratio,
-            rsi=rsi,
-            ema_fast_slope=vz.slope(vz.ema(c, ic.ema_fast), ic.ema_slope_bars),
-            ema_slow_slope=vz.slope(vz.ema(c, ic.ema_slow), ic.ema_slope_bars),
-            bb=vz.bollinger_width(c, ic.bollinger_period, ic.bollinger_k),
-            swing_high=sh,
-            swing_low=sl,
-        )
+        fed = self._signal
+        idx = fed.planned
+        assert idx is not None
+        hi = min(len(idx), fed.count + self._chunk)
+        lo = extend_signal(self._signal_cols, idx, self._s_upto, hi, self._s, ic)
+        if lo == 0:
+            hist = self._s["hist"]
+            self._hist_start = next((i for i in range(hi) if hist[i] == hist[i]), hi)
+        self._s_upto = hi
         self._snapshot = None
         self._part = None
 
-    def _compute_fast(self, fed: int) -> None:
-        """The fast features over the planned bars; the first ``fed`` were fed before."""
-        s = self.settings
-        idx = self._fast.planned
-        cols = self._fast_cols
-        h, lo, c, v = cols["high"][idx], cols["low"][idx], cols["close"][idx], cols["volume"][idx]
-        secs = cols["epoch"][idx]
-        anchor_tf = s.vwap_anchor()
-        if anchor_tf is Timeframe.D1:
-            anchor = secs // 86_400
-        else:
-            anchor = np.array([anchor_tf.bucket_epoch(int(t)) for t in secs], dtype=np.int64)
-        vw = vz.session_vwap(anchor, h, lo, c, v, s.indicators.vwap_slope_bars)
-        spreads = cols["spread"][idx]
+    def _compute_fast(self) -> None:
+        """The fast features, as :meth:`_compute_signal`; and where the positive spreads
+        are (for the median), over the same planned bars."""
+        fed = self._fast
+        idx = fed.planned
+        assert idx is not None
+        hi = min(len(idx), fed.count + self._chunk)
+        lo = extend_fast(self._fast_cols, idx, self._f_upto, hi, self._f, self.settings)
+        spreads = self._fast_cols["spread"][idx[lo:hi]]
         positive = np.flatnonzero(spreads > 0.0)
-        self._spread_at = positive.tolist()  # planned positions of the positive spreads
-        self._spreads = spreads[positive].tolist()
+        keep = bisect_right(self._spread_at, lo - 1)
+        del self._spread_at[keep:], self._spreads[keep:]
+        self._spread_at.extend((positive + lo).tolist())  # planned positions
+        self._spreads.extend(spreads[positive].tolist())
         self._median = (-1, None)
-        self._f = _lists(
-            self._f,
-            fed,
-            vwap=vw.value,
-            vwap_slope=vw.slope,
-            above=vw.above,
-            below=vw.below,
-            atr=vz.atr(h, lo, c, s.indicators.atr_period),
-        )
-        if s.trail.enabled:
-            hh, ll, mtr = vz.chandelier(h, lo, c, s.trail.period)
-            self._f.update(_lists(self._f, fed, trail_high=hh, trail_low=ll, trail_tr=mtr))
+        self._f_upto = hi
         self._snapshot = None
 
     def _median_spread(self, i: int) -> float | None:
@@ -278,7 +250,7 @@ class ReplayIndicators:
         first = self._hist_start
         hist: tuple[float, ...] = ()
         if j >= first and j - first + 1 >= need:
-            hist = tuple(self._hist[max(first, j - keep + 1) : j + 1])
+            hist = tuple(a["hist"][max(first, j - keep + 1) : j + 1])
         bar = self._signal_bars[int(self._signal.planned[j])]  # type: ignore[index]
         part: _Part = (
             bar.time,

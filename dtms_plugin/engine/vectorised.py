@@ -8,7 +8,8 @@ session-anchored VWAP); a property test holds the two to 1e-9 on random series.
 
 Arrays use NaN for "not yet known" (the incremental ``None``). Windows (means, σ,
 extremes, medians, swings) and the session VWAP are numpy; the recursive filters (EMA,
-Wilder) one tight float loop each, for the reason :func:`ema` gives.
+Wilder, RSI) one tight float loop each, for the reason :func:`smooth` gives, and each can
+go on from a given state, so a replay can compute ahead in chunks.
 """
 
 from __future__ import annotations
@@ -22,44 +23,49 @@ Array = np.ndarray
 NAN = float("nan")
 
 
-def ema(x: Array, period: int) -> Array:
-    """EMA seeded with the mean of the first ``period`` inputs (NaN before).
+def smooth(x: Array, period: int, *, wilder: bool, last: float | None = None) -> Array:
+    """An EMA (``value += α·(x − value)``, ``α = 2 / (period + 1)``) or, with ``wilder``,
+    Wilder's average (``value = (value·(period − 1) + x) / period``), seeded with the mean
+    of the first ``period`` inputs (NaN before). ``last``: the value before ``x[0]``, to
+    go on from there (a replay computes ahead in chunks) instead of seeding.
 
     A recursive filter has no exact vectorised form: a blocked matrix solution differs
     from the live update in the last bits, and the score tests slopes against zero,
     where a flat stretch must stay exactly flat. So the recursion runs as one tight
     loop over plain floats with the live path's own arithmetic."""
-    out = [NAN] * len(x)
     xs = x.tolist()
-    if len(xs) >= period:
+    n = len(xs)
+    out = [NAN] * n
+    begin = 0
+    if last is None:
+        if n < period:
+            return np.array(out)
         total = 0.0
         for v in xs[:period]:
             total += v
-        value = total / period
-        out[period - 1] = value
+        last = total / period
+        out[period - 1] = last
+        begin = period
+    value = last
+    if wilder:
+        p1 = period - 1
+        for i in range(begin, n):
+            value = (value * p1 + xs[i]) / period
+            out[i] = value
+    else:
         alpha = 2.0 / (period + 1)
-        for i in range(period, len(xs)):
+        for i in range(begin, n):
             value += alpha * (xs[i] - value)
             out[i] = value
     return np.array(out)
 
 
-def wilder(x: Array, period: int) -> Array:
-    """Wilder's average: the mean of the first ``period`` values, then
-    ``avg = (avg·(p−1) + x) / p`` (one float loop, as :func:`ema`)."""
-    out = [NAN] * len(x)
-    xs = x.tolist()
-    if len(xs) >= period:
-        total = 0.0
-        for v in xs[:period]:
-            total += v
-        value = total / period
-        out[period - 1] = value
-        p1 = period - 1
-        for i in range(period, len(xs)):
-            value = (value * p1 + xs[i]) / period
-            out[i] = value
-    return np.array(out)
+def ema(x: Array, period: int, last: float | None = None) -> Array:
+    return smooth(x, period, wilder=False, last=last)
+
+
+def wilder(x: Array, period: int, last: float | None = None) -> Array:
+    return smooth(x, period, wilder=True, last=last)
 
 
 def true_range(h: Array, lo: Array, c: Array) -> Array:
@@ -76,29 +82,44 @@ def atr(h: Array, lo: Array, c: Array, period: int) -> Array:
     return wilder(true_range(h, lo, c), period)
 
 
-def rsi(c: Array, period: int) -> Array:
-    """Wilder RSI; 50 when there was neither gain nor loss, 100 with gains only. The
-    gains and losses are numpy; their smoothing one float loop (see :func:`ema`)."""
-    out = [NAN] * len(c)
-    if len(c) > period:
+def rsi(
+    c: Array, period: int, state: tuple[float, float] | None = None
+) -> tuple[Array, Array, Array]:
+    """Wilder RSI, with its average gain and loss, each aligned with ``c`` (NaN where
+    unknown); 50 when there was neither gain nor loss, 100 with gains only. ``state``:
+    the averages after ``c[0]``, to go on from there instead of seeding. The gains and
+    losses are numpy; their smoothing one float loop (see :func:`smooth`)."""
+    n = len(c)
+    out = [NAN] * n
+    ags = [NAN] * n
+    als = [NAN] * n
+    if n > 1 and (state is not None or n > period):
         change = np.diff(c)
         gains = np.where(change > 0.0, change, 0.0).tolist()
         losses = np.where(change < 0.0, -change, 0.0).tolist()
-        ag = al = 0.0
         p1 = period - 1
-        for i in range(len(gains)):
-            if i < period:
+        begin = 0
+        if state is None:
+            ag = al = 0.0
+            for i in range(period):
                 ag += gains[i] / period
                 al += losses[i] / period
-                if i < p1:
-                    continue
-            else:
-                ag = (ag * p1 + gains[i]) / period
-                al = (al * p1 + losses[i]) / period
-            out[i + 1] = (
-                (50.0 if ag == 0.0 else 100.0) if al == 0.0 else 100.0 - 100.0 / (1.0 + ag / al)
-            )
-    return np.array(out)
+            begin = period
+            ags[period], als[period] = ag, al
+            out[period] = _rsi_value(ag, al)
+        else:
+            ag, al = state
+        for i in range(begin, n - 1):
+            ag = (ag * p1 + gains[i]) / period
+            al = (al * p1 + losses[i]) / period
+            ags[i + 1], als[i + 1] = ag, al
+            out[i + 1] = _rsi_value(ag, al)
+    return np.array(out), np.array(ags), np.array(als)
+
+
+def _rsi_value(ag: float, al: float) -> float:
+    """The live path's formula (``WilderRsi``) on the two averages."""
+    return (50.0 if ag == 0.0 else 100.0) if al == 0.0 else 100.0 - 100.0 / (1.0 + ag / al)
 
 
 def rolling_mean(x: Array, period: int) -> Array:

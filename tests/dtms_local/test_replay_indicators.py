@@ -1,7 +1,8 @@
 """A replay's indicators computed ahead with numpy (``ReplayIndicators``) give what the
 live path's bar-by-bar indicators (``SymbolIndicators``) give: the same snapshot values,
 scores and state sequence to 1e-9, on random series with gaps, flat bars, bars without
-volume or spread, and cycles with quiet spells longer than the warm-up (bars skipped)."""
+volume or spread, and cycles with quiet spells longer than the warm-up (bars skipped),
+with the replay computing ahead in chunks of every size."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from dtms_plugin.engine import (
     finish,
     register,
 )
+from dtms_plugin.engine import replay as replay_mod
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.settings import DtmsSettings
 from hookspecs import ActionResult, Bar, MarketView, Quote, SeriesView, SymbolInfo, Trade
@@ -117,17 +119,28 @@ def step(rec: TradeRecord, snap: SignalSnapshot | None, now: datetime) -> TradeR
     return rec
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     n=st.integers(1, 400),
     flat=st.sampled_from([0.0, 0.3, 1.0]),
     gappy=st.sampled_from([0.0, 0.05, 0.3]),
     quiet=st.sampled_from([0.0, 0.02, 0.2]),
+    chunk=st.sampled_from([1, 3, 17, replay_mod.CHUNK]),
 )
 def test_replay_indicators_match_the_live_ones(
-    seed: int, n: int, flat: float, gappy: float, quiet: float
+    seed: int, n: int, flat: float, gappy: float, quiet: float, chunk: int
 ) -> None:
+    """``chunk``: how far ahead the replay computes; short chunks make it go on from the
+    state of the chunk before (and a quiet spell from the bar where it skipped)."""
+    default, replay_mod.CHUNK = replay_mod.CHUNK, chunk
+    try:
+        _compare(seed, n, flat, gappy, quiet)
+    finally:
+        replay_mod.CHUNK = default
+
+
+def _compare(seed: int, n: int, flat: float, gappy: float, quiet: float) -> None:
     bars = make_bars(seed, n, flat, gappy)
     feed = ReplayFeed({"XAUUSD": bars}, base_timeframe="M5")
     assert isinstance(feed, SeriesView) and not isinstance(Bars(feed), SeriesView)
