@@ -107,6 +107,9 @@ class LocalStrategy(MarketEdges):
         #: cycles left before a simulated run commits its held writes; ``None``: every
         #: hook commits its own writes (live runs and ``dtms serve``)
         self._hold: int | None = None
+        #: the account mode as last read, kept by a simulated replay (no other process
+        #: writes its store) and read from the store on every question otherwise
+        self._mode: tuple[tuple[datetime, str] | None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -320,7 +323,7 @@ class LocalStrategy(MarketEdges):
         between cycles), then the store's cached state for a ticket this process does
         not hold."""
         now = host.clock.now()
-        if defensive.account_defensive(self.store.get_account_mode(), now):
+        if defensive.account_defensive(self._account_mode(), now):
             return True
         rec = self.records.get(ticket)
         if rec is not None:  # a trade whose close is still owed is DTMS's to close
@@ -329,7 +332,7 @@ class LocalStrategy(MarketEdges):
 
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
         now = host.clock.now()
-        mode = self.store.get_account_mode()
+        mode = self._account_mode()
         if mode is not None and defensive.account_defensive(mode, now):
             return f"DTMS account defensive mode until {mode[0].isoformat()}: {mode[1]}"
         hedged = self.book.hedged_on(order.symbol)
@@ -445,6 +448,14 @@ class LocalStrategy(MarketEdges):
                 self._writes.settled(rec.ticket, ended, now)
         return rec
 
+    def _account_mode(self) -> tuple[datetime, str] | None:
+        if self._mode is not None:
+            return self._mode[0]
+        mode = self.store.get_account_mode()
+        if self._hold is not None:
+            self._mode = (mode,)
+        return mode
+
     def _refresh_account(self, host: HostView) -> None:
         self._account = AccountState(hedging=host.broker.account().hedging)
 
@@ -459,13 +470,14 @@ class LocalStrategy(MarketEdges):
         mode = check_account(recent, balance, now, self.settings)
         if mode is None:
             return
-        current = self.store.get_account_mode()
+        current = self._account_mode()
         if current is None or current[0] < mode.until:
             self.log.warning(
                 "DTMS account defensive mode until %s: %s", mode.until.isoformat(), mode.reason
             )
             try:
                 self.store.put_account_mode(mode.until, mode.reason)
+                self._mode = None  # read back (as stored) when next asked
             except StoreError as exc:
                 self.log.error("DTMS account mode not stored: %s", exc)
 
