@@ -83,6 +83,9 @@ class PaperBroker:
         else:
             self._store = MemoryStore(AccountMeta(1, s.balance, s.margin_mode, s.currency))
         self._hedging = self._store.meta.margin_mode == "hedging"
+        #: ticket -> (quote, (volume, entry, SL, TP), the Trade built for them): the
+        #: positions as asked for since the newest bar (see ``_trade``)
+        self._memo: dict[int, tuple[Quote | None, tuple[float | None, ...], Trade]] = {}
 
     def release(self) -> None:
         """Close the account file (no-op in memory)."""
@@ -112,6 +115,7 @@ class PaperBroker:
         when = bar.time + self._bar_period
         store = self._store
         closed: list[tuple[Trade, CloseReason]] = []
+        self._memo.clear()  # a new quote follows: no Trade built before it is asked again
         with store.write():
             for pos in store.positions(symbol):
                 if pos.stop_loss is None and pos.take_profit is None:
@@ -146,7 +150,7 @@ class PaperBroker:
     def account(self) -> AccountInfo:
         with self._query():
             balance = self._store.balance()
-            floating = sum(t.profit for t in self.positions())
+            floating = self._floating()
             meta = self._store.meta
             return AccountInfo(
                 meta.login, balance, round(balance + floating, 2), meta.margin_mode, meta.currency
@@ -452,12 +456,21 @@ class PaperBroker:
             store.put(pos)
         return trade
 
+    def _open_profit(self, pos: Position, quote: Quote | None) -> float:
+        if quote is None:
+            return 0.0
+        price = quote.bid if pos.direction == "buy" else quote.ask
+        return self._profit(pos.symbol, pos.direction, pos.entry_price, price, pos.volume)
+
     def _trade(self, pos: Position, quote: Quote | None) -> Trade:
-        profit = 0.0
-        if quote is not None:
-            price = quote.bid if pos.direction == "buy" else quote.ask
-            profit = self._profit(pos.symbol, pos.direction, pos.entry_price, price, pos.volume)
-        return Trade(
+        """The open position as a :class:`Trade`, built (and checked) once per position
+        state and quote: a replay's cycle asks for the same positions several times (the
+        strategy, the exits, DTMS), and each build checks thirteen fields."""
+        state = (pos.volume, pos.entry_price, pos.stop_loss, pos.take_profit)
+        memo = self._memo.get(pos.ticket)
+        if memo is not None and memo[0] is quote and memo[1] == state:
+            return memo[2]
+        trade = Trade(
             pos.ticket,
             pos.symbol,
             pos.direction,
@@ -468,13 +481,15 @@ class PaperBroker:
             pos.opened_at,
             pos.magic,
             pos.comment,
-            profit=profit,
+            profit=self._open_profit(pos, quote),
         )
+        self._memo[pos.ticket] = (quote, state, trade)
+        return trade
 
     def _floating(self) -> float:
         total = 0.0
         for pos in self._store.positions():
-            total += self._trade(pos, self._store.quote(pos.symbol)).profit
+            total += self._open_profit(pos, self._store.quote(pos.symbol))
         return total
 
     def _default_spread(self, symbol: str, info: SymbolInfo | None) -> float:
