@@ -20,7 +20,8 @@ import numpy as np
 from hookspecs import Bar, Timeframe
 
 from ..settings import DtmsSettings
-from .regime import Structure, base_symbol, volatility_of
+from . import replay_scores as rs
+from .regime import Structure, Volatility, base_symbol
 from .replay_features import Columns, extend_fast, extend_signal
 from .snapshot import RegimeTable, SignalSnapshot
 
@@ -144,6 +145,11 @@ class ReplayIndicators:
         self._snapshot: SignalSnapshot | None = None
         self._snap_key: tuple[int, int] = (-1, -1)
         self._signal_cache: dict[int, tuple[float | None, ...]] = {}
+        # per planned signal bar: volatility and structure codes, and the signal
+        # sub-scores of each trade sign (``replay_scores``), chunk by chunk as the features
+        self._vol: list[int] = []
+        self._struct: list[int] = []
+        self._subs: dict[int, list[rs.Subscores]] = {1: [], -1: []}
         self._cache_key: tuple[int, object] = (-1, None)
         self._range_width = settings.regime.range_width_by_symbol.get(
             base_symbol(symbol), settings.regime.range_width
@@ -198,9 +204,48 @@ class ReplayIndicators:
         if lo == 0:
             hist = self._s["hist"]
             self._hist_start = next((i for i in range(hi) if hist[i] == hist[i]), hi)
+        self._score_ahead(lo, hi)
         self._s_upto = hi
         self._snapshot = None
         self._part = None
+
+    def _score_ahead(self, lo: int, hi: int) -> None:
+        """The regime labels and signal sub-scores of signal bars ``[lo, hi)``."""
+        a = self._s
+        ic = self.settings.indicators
+        for cache in (self._vol, self._struct, self._subs[1], self._subs[-1]):
+            del cache[lo:]
+        if hi <= lo:
+            return
+
+        def col(name: str, start: int = lo) -> np.ndarray:
+            return np.asarray(a[name][start:hi], dtype=float)
+
+        vol, struct = rs.labels(col("ratio"), col("bb"), self.settings, self._range_width)
+        rsi_prev = col("rsi", max(0, lo - 1))
+        rsi_prev = np.r_[np.nan, rsi_prev[:-1]] if lo == 0 else rsi_prev[:-1]
+        need = ic.macd_trend_bars
+        windows = rs.hist_windows(a["hist"], lo, hi, need)
+        carried = rs.carried(lo, hi, self._hist_start, need)
+        self._vol.extend(vol.tolist())
+        self._struct.extend(struct.tolist())
+        for sign in (1, -1):
+            self._subs[sign].extend(
+                rs.subscores(
+                    col("close"),
+                    col("swing_high"),
+                    col("swing_low"),
+                    col("rsi"),
+                    rsi_prev,
+                    windows,
+                    carried,
+                    col("ema_fast_slope"),
+                    col("ema_slow_slope"),
+                    vol,
+                    sign,
+                    self.settings,
+                )
+            )
 
     def _compute_fast(self) -> None:
         """The fast features, as :meth:`_compute_signal`; and where the positive spreads
@@ -281,12 +326,10 @@ class ReplayIndicators:
         part = self._signal_part(j)
         atr_ratio = part[3]
         bb_width = part[9]
-        volatility = volatility_of(atr_ratio, self.settings)
-        structure = (
-            Structure.TREND
-            if bb_width is None or bb_width >= self._range_width
-            else Structure.RANGE
-        )
+        volatility, structure = Volatility.NORMAL, Structure.TREND  # no signal bar yet
+        if j >= 0:
+            volatility = rs.VOLATILITIES[self._vol[j]]
+            structure = rs.STRUCTURES[self._struct[j]]
         close_time = bar.time + self.fast_period
         regime, weights = self._regimes.lookup(
             close_time.hour,
@@ -295,8 +338,8 @@ class ReplayIndicators:
             volatility,
             structure,
         )
-        if self._cache_key != (j, regime):  # the M15 sub-scores read the regime
-            self._signal_cache = {}
+        if self._cache_key != (j, regime):  # the M15 sub-scores, computed ahead
+            self._signal_cache = {1: self._subs[1][j], -1: self._subs[-1][j]} if j >= 0 else {}
             self._cache_key = (j, regime)
         f = self._f
         snap = SignalSnapshot(
