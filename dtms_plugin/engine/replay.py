@@ -94,6 +94,10 @@ class _Fed:
             self.count = max(0, closed - start)
             return changed
         last_idx = int(planned[self.count - 1])
+        ahead = closed - last_idx - 1
+        if ahead <= min(warmup, 2):  # the live path feeds at least that many: none skipped
+            self.count += max(0, ahead)
+            return False
         want = min(warmup, int((now - self.times[last_idx]) / self.period) + 2)
         start = max(closed - want, last_idx + 1)
         if start > last_idx + 1:  # a quiet spell longer than the warm-up: bars skipped
