@@ -449,6 +449,8 @@ class LocalStrategy(MarketEdges):
         return rec
 
     def _account_mode(self) -> tuple[datetime, str] | None:
+        """The account's defensive mode (until, reason) from the store; a simulated
+        replay keeps what it read until it writes a new one (asked on every order)."""
         if self._mode is not None:
             return self._mode[0]
         mode = self.store.get_account_mode()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,14 @@ from hostapp.driving import drive
 from hostapp.market.synthetic import generate_bars
 
 BARS = 3_000
+START = datetime(2024, 3, 4, tzinfo=UTC)
 
 
 def _replay(root: Path) -> tuple[dict[str, Any], int]:
     """Replay the seeded synthetic bars with DTMS on; the store's rows (key → value, the
     store's own write time left out) and the number of write transactions."""
     config = appmod.with_data_root(load_config(None), root)
-    series = {"XAUUSD": generate_bars("XAUUSD", _start(), BARS, seed=3)}
+    series = {"XAUUSD": generate_bars("XAUUSD", START, BARS, seed=3)}
     app = appmod.build_sim_app(config, series, base_timeframe="M5", timeframe="M5")
     commits = 0
 
@@ -53,12 +55,6 @@ def _replay(root: Path) -> tuple[dict[str, Any], int]:
     return rows, commits
 
 
-def _start() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime(2024, 3, 4, tzinfo=UTC)
-
-
 def test_a_replay_leaves_the_same_store_with_far_fewer_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,7 +68,7 @@ def test_a_replay_leaves_the_same_store_with_far_fewer_commits(
 
 def test_drive_shuts_down_with_every_write_committed(tmp_path: Path) -> None:
     config = appmod.with_data_root(load_config(None), tmp_path)
-    series = {"XAUUSD": generate_bars("XAUUSD", _start(), BARS, seed=3)}
+    series = {"XAUUSD": generate_bars("XAUUSD", START, BARS, seed=3)}
     app = appmod.build_sim_app(config, series, base_timeframe="M5", timeframe="M5")
     asyncio.run(drive(app, progress=None))
     plugin: Any = app.plugins.get("dtms")
