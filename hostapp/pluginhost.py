@@ -104,8 +104,8 @@ class PluginHost(PluginRegistry):
         out: list[tuple[str, Any]] = []
         for caller in self._callers_of(hook):
             ok, value = await self._invoke(hook, caller, kwargs)
-            if not ok or value is None:
-                continue
+            if not ok or value is None or (value.__class__ is list and not value):
+                continue  # nothing to check or tag: most bars of a replay
             name, state = caller[0], caller[3]
             try:
                 items = check(name, value)

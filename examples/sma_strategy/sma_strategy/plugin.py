@@ -126,8 +126,10 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
         return []
     # the cross reads only the last ``slow + 1`` closes: copy those, not the whole lookback
     direction = signal([b.close for b in bars[-(s.slow + 1) :]], s.fast, s.slow)
+    if direction is None:
+        return []  # most bars: no cross, and the ATR is not needed
     distance = atr(bars, s.atr_period)
-    if direction is None or distance <= 0:
+    if distance <= 0:
         return []
     price = bars[-1].close
     sign = 1 if direction == "buy" else -1
