@@ -6,7 +6,6 @@ transactions. A live-mode host (the rig's) still commits at every hook."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +57,6 @@ def _replay(root: Path) -> tuple[dict[str, Any], int]:
 def test_a_replay_leaves_the_same_store_with_far_fewer_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    logging.getLogger("dtms_plugin").setLevel(logging.ERROR)
     held, held_commits = _replay(tmp_path / "held")
     monkeypatch.setattr(local_mod, "SIMULATED_COMMIT_CYCLES", 1)  # a commit every cycle
     each, each_commits = _replay(tmp_path / "each")
