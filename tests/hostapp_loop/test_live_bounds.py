@@ -8,9 +8,10 @@ import logging
 from typing import Any
 
 from hookspecs import Action, ActionKind, OrderRequest, hookimpl
+from hostapp import exits
 from hostapp.exits import ExitManager
+from hostapp.host import Host
 from hostapp.loop import LIVE_WINDOW, OTHER_VETOES, VETO_REASONS, LoopStats, appended
-from hostapp.report import RunRecorder
 from hostapp.testing import bars_from_closes, make_host
 
 
@@ -38,27 +39,28 @@ class Defended:
 
 
 async def test_the_exit_managers_holds_cover_the_newest_tickets_in_a_live_window(
-    hostapp_factory: Any, hostapp_broker: Any, hostapp_market: Any
+    hostapp_factory: Any, hostapp_broker: Any, hostapp_market: Any, monkeypatch: Any
 ) -> None:
-    host = hostapp_factory(plugins={"exits": ExitManager, "guard": Defended()},
-                           config={"plugin": {"exits": {"partial": False}}})  # fmt: skip
-    manager = host.plugins.get("exits")
-    manager.bind(is_defensive=host.plugins.is_defensive, timeframe="M5")
-    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
-    recorder = RunRecorder()
-    recorder.configure(host)
-    recorder.bound(2)
+    monkeypatch.setattr(exits, "HELD_WINDOW", 2)
+    replay = hostapp_factory(plugins={"exits": ExitManager, "guard": Defended()},
+                             config={"plugin": {"exits": {"partial": False}}})  # fmt: skip
+    manager = replay.plugins.get("exits")
+    assert manager.held_window is None  # a simulated run keeps every hold
+    live = Host(hostapp_broker, hostapp_market, replay.clock, replay.config, replay.plugins,
+                mode="live")  # fmt: skip
+    replay.plugins.configure(live)
     assert manager.held_window == 2
+    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
     hostapp_broker.set_price("XAUUSD", 2000.0)
     tickets = []
     for _ in range(4):
         done = hostapp_broker.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1990.0))
         tickets.append(done.new_ticket)
-        await host.plugins.on_trade_executed(host, hostapp_broker.position(done.new_ticket))
+        await live.plugins.on_trade_executed(live, hostapp_broker.position(done.new_ticket))
     hostapp_broker.set_price("XAUUSD", 2011.0)  # +1.1R: breakeven wanted, held back
-    await manager.manage(host, host.clock.now())
+    await manager.manage_positions(live, live.clock.now())
     assert list(manager.held_back) == tickets[-2:]
-    assert recorder.exits_held_defensive() == {str(t): 1 for t in tickets[-2:]}
+    assert manager.run_report() == {"held_defensive": {str(t): 1 for t in tickets[-2:]}}
 
 
 def test_veto_reasons_past_a_hundred_are_counted_together(caplog: Any) -> None:
