@@ -27,6 +27,7 @@ import pickle
 import queue
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -110,8 +111,7 @@ class Runs(Generic[_R]):
         for sig, old in self._old_handlers.items():
             signal.signal(sig, old)
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._drain()
+            self._close_workers(self._executor)
             self._queue.close()
         if self.display is not None:
             self.display.finish()
@@ -150,6 +150,24 @@ class Runs(Generic[_R]):
         if getattr(value, "interrupted", False):
             self.interrupted = True
         return value
+
+    def _close_workers(self, executor: ProcessPoolExecutor) -> None:
+        """Stop the workers, reading what they say until they are gone. A worker exits
+        only once everything it put on the queue is in the pipe (multiprocessing joins
+        its queue's feeder thread at exit), and a pipe holds 64 KiB: waiting for the
+        workers without reading would deadlock on a chatty run's last log records. The
+        pool is shut down from a thread so that this one can read meanwhile (no fork
+        can follow: the pool is closed)."""
+        closer = threading.Thread(
+            target=executor.shutdown,
+            kwargs={"wait": True, "cancel_futures": True},
+            name="runs-shutdown",
+        )
+        closer.start()
+        while closer.is_alive():
+            closer.join(0.05)
+            self._drain()
+        self._drain()
 
     def _run_here(self, handle: Handle[_R]) -> _R:
         progress = None

@@ -1,0 +1,69 @@
+"""Worker runs that log a lot: every record reaches the parent's handlers, and leaving
+the runs does not wait forever on workers that still have records to hand over (each
+worker's queue must be read while it exits; a pipe holds 64 KiB)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, logging, sys
+    from hostapp.parallel import Runs
+
+    LINES = int(sys.argv[1])
+
+    def chatty(shared, spec, progress):
+        log = logging.getLogger("chatty")
+        for i in range(LINES):
+            log.info("run %s line %d %s", spec, i, shared)
+        return spec * 10
+
+    class Keep(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def emit(self, record):
+            self.seen.append(record.getMessage())
+
+    keep = Keep()
+    logging.getLogger().addHandler(keep)
+    logging.getLogger().setLevel(logging.INFO)
+    with Runs(chatty, {"all": "x" * 200}, jobs=2) as runs:
+        handles = [runs.submit(f"run {i}", i) for i in range(3)]
+        results = [runs.result(h) for h in handles]
+    lasts = sorted(m.split(" x")[0] for m in keep.seen if m.split()[3] == str(LINES - 1))
+    print(json.dumps({"results": results, "records": len(keep.seen), "lasts": lasts}))
+    """
+)
+
+
+def test_chatty_workers_hand_over_every_record_and_exit(tmp_path: Path) -> None:
+    script = tmp_path / "chatty.py"
+    script.write_text(SCRIPT)
+    lines = 2000  # about 600 KB of records per run: far more than a pipe holds
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(lines)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # on a hang, its workers go with it
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    out = json.loads(stdout)
+    assert out["results"] == [0, 10, 20]
+    assert out["records"] == 3 * lines
+    assert out["lasts"] == [f"run {i} line {lines - 1}" for i in range(3)]
