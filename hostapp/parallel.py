@@ -44,6 +44,9 @@ RunFn = Callable[[Any, Any, Progress | None], Any]
 #: Seconds between two progress messages of one worker's run.
 REPORT_INTERVAL = 0.2
 
+#: Seconds between two checks of a worker that its parent is still there.
+PARENT_CHECK_SECONDS = 0.5
+
 
 def default_jobs() -> int:
     """One worker per core this process may use."""
@@ -223,7 +226,11 @@ _worker: dict[str, Any] = {}
 def _worker_start(out: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> None:
     """Once per worker: keep the bars, send log records to the parent, and leave SIGINT
     and SIGTERM to the run in progress: between runs they must not kill the worker (the
-    pool would break, and the runs in the other workers with it); the parent ends it."""
+    pool would break, and the runs in the other workers with it); the parent ends it, or,
+    when it dies without doing so (a SIGKILL), the worker ends itself."""
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
+    ).start()
     if isinstance(shared, bytes):
         shared = pickle.loads(shared)
     _worker.update(out=out, run_fn=run_fn, shared=shared)
@@ -235,6 +242,14 @@ def _worker_start(out: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> No
     root.addHandler(_ToParent(out))
     root.setLevel(logging.INFO)
     out.put(("pid", os.getpid()))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once its parent is gone: it ignores SIGTERM and waits on the pool's
+    queue, whose pipe it holds open itself, so nothing else would ever end it."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _worker_run(run_id: int, label: str, data: str, spec: Any) -> Any:

@@ -1,15 +1,18 @@
-"""Worker runs that log a lot: every record reaches the parent's handlers, and leaving
-the runs does not wait forever on workers that still have records to hand over (each
-worker's queue must be read while it exits; a pipe holds 64 KiB)."""
+"""Worker processes of the parallel runs: a run that logs a lot has every record reach the
+parent's handlers, and leaving the runs does not wait forever on workers that still have
+records to hand over (each worker's queue must be read while it exits; a pipe holds
+64 KiB); workers whose parent was killed do not stay behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 SCRIPT = textwrap.dedent(
@@ -67,3 +70,52 @@ def test_chatty_workers_hand_over_every_record_and_exit(tmp_path: Path) -> None:
     assert out["results"] == [0, 10, 20]
     assert out["records"] == 3 * lines
     assert out["lasts"] == [f"run {i} line {lines - 1}" for i in range(3)]
+
+
+ORPHANS = textwrap.dedent(
+    """
+    import os, time
+    from hostapp.parallel import Runs
+
+    def pid_then_wait(shared, spec, progress):
+        if spec == "pid":
+            time.sleep(0.3)  # both workers take one each
+            return os.getpid()
+        time.sleep(60)
+
+    with Runs(pid_then_wait, {"all": None}, jobs=2) as runs:
+        pids = [runs.submit("pid", "pid") for _ in range(2)]
+        print(*sorted({runs.result(h) for h in pids}), flush=True)
+        runs.result(runs.submit("long", "long"))
+    """
+)
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie nobody reaped has ended all the same
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "orphans.py"
+    script.write_text(ORPHANS)
+    parent = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert parent.stdout is not None
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(_running(w) for w in workers)
+        parent.kill()  # SIGKILL: the parent cannot tell its workers anything
+        parent.wait(10)
+        deadline = time.monotonic() + 20
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [w for w in workers if _running(w)]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)
+        parent.communicate()
