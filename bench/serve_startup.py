@@ -4,6 +4,11 @@ later, for each ``--days`` given. A real process on a random loopback port, with
 shipped plugins.toml's settings and its state and account file in a temporary folder;
 it is stopped with SIGINT. The synthetic feed is streamed, so neither figure should grow
 with ``--days``. Last line JSON.
+
+``--account-day D`` starts the server beside an account file a trading host left ``D``
+days into the feed (its last bar and quote per symbol there), as when ``dtms serve`` is
+restarted beside a long run: the server's clock is then that day, and with ``--days``
+beyond it nothing of the feed before it may be rebuilt before the first answer.
 """
 
 from __future__ import annotations
@@ -80,9 +85,31 @@ state_dir = "{folder / "dtms"}"
     return path
 
 
-def measure(days: float) -> dict[str, float]:
+def age_account(folder: Path, day: float, symbols: tuple[str, ...] = ("XAUUSD", "EURUSD")) -> None:
+    """The account file under ``folder`` as a trading host leaves it ``day`` days into the
+    builtin feed: per symbol one bar there (the feed's first, moved), its quote and bar."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from hostapp.brokers.paper import PaperBroker, PaperSettings
+    from hostapp.data import BUILTIN_START
+    from hostapp.market.synthetic import SyntheticSeries
+
+    at = BUILTIN_START + timedelta(minutes=5 * int(day * 288))
+    account = PaperBroker(settings=PaperSettings(account_file=str(folder / "paper-account.sqlite")))
+    try:
+        for symbol in symbols:
+            first = SyntheticSeries(symbol, BUILTIN_START, at + timedelta(days=1)).head(1)[0]
+            account.on_bar(symbol, replace(first, time=at))
+    finally:
+        account.release()
+
+
+def measure(days: float, account_day: float | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config(Path(tmp))
+        if account_day is not None:
+            age_account(Path(tmp), account_day)
         port = free_port()
         cmd = [
             str(Path(sys.executable).parent / "dtms"),
@@ -101,16 +128,23 @@ def measure(days: float) -> dict[str, float]:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return {"days": days, "health_s": round(seconds, 2), "rss_mb": round(at_health, 1),
-            "rss_mb_after_3s": round(settled, 1)}  # fmt: skip
+    figures = {"days": days, "health_s": round(seconds, 2), "rss_mb": round(at_health, 1),
+               "rss_mb_after_3s": round(settled, 1)}  # fmt: skip
+    return figures if account_day is None else {**figures, "account_day": account_day}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=float, nargs="+", default=[3, 1200])
+    parser.add_argument(
+        "--account-day",
+        type=float,
+        default=None,
+        help="start beside an account file a trading host left this many days into the feed",
+    )
     args = parser.parse_args()
     os.environ.pop("DTMS_TOKEN", None)
-    results = [measure(d) for d in args.days]
+    results = [measure(d, args.account_day) for d in args.days]
     for r in results:
         print(
             f"dtms serve --days {r['days']:g}: /health in {r['health_s']:.2f} s, "

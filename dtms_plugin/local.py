@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookspecs import (
     Action,
@@ -37,7 +37,6 @@ from . import defensive
 from .book import TradeBook
 from .engine import (
     AccountState,
-    Indicators,
     ScoreBreakdown,
     SignalSnapshot,
     TradeRecord,
@@ -59,6 +58,9 @@ from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
+
+if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
+    from .engine import Indicators
 
 #: closed trades removed per quiet cycle by retention: small, so a cycle stays short
 RETENTION_BATCH = 50

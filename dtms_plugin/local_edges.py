@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from hookspecs import BrokerError, HostView, Quote, SeriesView, SymbolInfo, Trade
 
-from .engine import Indicators, ReplayIndicators, SignalSnapshot, SymbolIndicators
+from .engine import SignalSnapshot, SymbolIndicators
 from .settings import DtmsSettings
+
+if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
+    from .engine import Indicators, ReplayIndicators
 
 
 class MarketEdges:
@@ -40,10 +44,10 @@ class MarketEdges:
                 ahead = _replay_indicators(host.market, symbol, s)
                 ind = ahead if ahead is not None else SymbolIndicators(symbol, s)
                 self.indicators[symbol] = ind
-            if isinstance(ind, ReplayIndicators):
-                ind.advance(now)
-            else:
+            if isinstance(ind, SymbolIndicators):
                 self._feed(host, ind, symbol, now)
+            else:
+                ind.advance(now)
         except Exception as exc:  # a data source failing must not stop the other symbols
             failures = self._bar_failures.get(symbol, 0) + 1
             self._bar_failures[symbol] = failures
@@ -128,4 +132,6 @@ def _replay_indicators(market: object, symbol: str, s: DtmsSettings) -> ReplayIn
     signal = market.series(symbol, s.signal.value)
     if fast is None or signal is None:
         return None
+    from .engine.replay import ReplayIndicators
+
     return ReplayIndicators(symbol, s, fast[0], list(fast[1]), signal[0], list(signal[1]))

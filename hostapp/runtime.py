@@ -51,6 +51,13 @@ class SharedPaperMarket:
     the trading host fed); bars are those of the rebuilt series closed by then. If the time
     goes back (the trading host started a new run on the same file), the replay starts over.
 
+    The series is read up to the clock's time only when bars are asked for, not when the
+    clock is read: the feed is rebuilt from its start, so a trading host a thousand days
+    into it would otherwise cost the first clock reading (the server's start, before it
+    answers anything) seconds of bars that :class:`PaperServerMarket` takes from the
+    account file for every symbol the trading host fed. Bars are as of the clock's last
+    reading either way.
+
     A serving host asks from two threads (its web handlers and a plugin's engine thread,
     e.g. the DTMS server's): the streamed feed reads its source and trims its windows as
     the clock moves, so one lock keeps a read from meeting an advance half done.
@@ -67,16 +74,18 @@ class SharedPaperMarket:
         self._feed = ReplayFeed(series, base_timeframe=base_timeframe)
         self._start = min(t for bars in series.values() if (t := first_time(bars)) is not None)
         self._lock = threading.Lock()
+        self._now: datetime | None = None  # the clock's last reading; the feed catches up
 
     def now(self) -> datetime:
-        with self._lock:  # the quotes too: a time read before another thread's advance is old
+        # the quotes under the lock too: a reading kept after another thread's newer one
+        # would look like the time going back
+        with self._lock:
             times = [q.time for s in self._series if (q := self._broker.quote(s)) is not None]
             now = max(times) if times else self._start
-            current = self._feed.now
-            if current is not None and now < current:
+            if self._now is not None and now < self._now:
                 log.warning("the shared account's time went back to %s: replaying anew", now)
                 self._feed = ReplayFeed(self._series, base_timeframe=self._base)
-            self._feed.advance(now)
+            self._now = now
         return now
 
     @property
@@ -87,6 +96,8 @@ class SharedPaperMarket:
         if symbol not in self._series:
             return []
         with self._lock:
+            if self._now is not None:
+                self._feed.advance(self._now)
             return self._feed.bars(symbol, timeframe, count)
 
 

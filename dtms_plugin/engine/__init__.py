@@ -5,9 +5,16 @@ Indicators per symbol (``SymbolIndicators``) yield a ``SignalSnapshot`` per clos
 returns the new record with its planned actions (``Evaluation``). The executor journals
 each action with ``begin``/``finish`` around the broker call and settles unknown outcomes
 with ``outcome_from_broker`` + ``settle``. ``check_account`` gives the account rails.
+
+``ReplayIndicators`` (and the ``Indicators`` union that names it) is imported on first
+use: it computes a replay's features with numpy, which a live host or ``dtms serve``
+never needs, and numpy costs a serving process a fifth of a second and 20 MB before its
+first answer.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .journal import (
     HEDGE_COMMENT,
@@ -23,12 +30,28 @@ from .machine import AccountState, Evaluation, close_record, evaluate, spread_ok
 from .rails import AccountMode, check_account
 from .record import JournalEntry, JournalStatus, TradeRecord, register
 from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify
-from .replay import ReplayIndicators
 from .score import SIGNALS, ScoreBreakdown, compute_score
 from .snapshot import OrderFlow, SignalSnapshot, SymbolIndicators, timeframe_period
 
-#: a symbol's indicators: fed bar by bar (live) or computed ahead (a replay)
-Indicators = SymbolIndicators | ReplayIndicators
+if TYPE_CHECKING:
+    from .replay import ReplayIndicators
+
+    #: a symbol's indicators: fed bar by bar (live) or computed ahead (a replay)
+    Indicators: TypeAlias = SymbolIndicators | ReplayIndicators
+
+
+def __getattr__(name: str) -> Any:
+    """``ReplayIndicators`` and ``Indicators``, imported (with numpy) when first asked."""
+    if name == "ReplayIndicators":
+        from .replay import ReplayIndicators
+
+        return ReplayIndicators
+    if name == "Indicators":
+        from .replay import ReplayIndicators
+
+        return SymbolIndicators | ReplayIndicators
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "HEDGE_COMMENT",

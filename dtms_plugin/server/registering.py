@@ -28,9 +28,11 @@ from .engine_thread import EngineThread
 from .errors import EngineUnavailable, RegistrationConflict, RegistrationRejected
 from .metrics import ServerMetrics
 from .observed import ObservedHost
-from .replicas import Replicas
 from .validation import Registration, UnknownSymbol
 from .views import record_state
+
+if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
+    from .replicas import Replicas
 
 #: one registration's outcome: ``(created, record)``, or why it was refused
 Outcome = tuple[bool, dict[str, Any]] | Exception

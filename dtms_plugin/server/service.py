@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookspecs import DefensiveState, HostView
 
@@ -31,9 +31,11 @@ from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
 from .observed import MonitorStatus, ObservedHost
 from .registering import Registering
-from .replicas import Replicas
 from .settings import ServerSettings
 from .views import batch_entry, last_journal_entry, record_state, trade_view
+
+if TYPE_CHECKING:  # redis's: imported only with a Redis store (open_store)
+    from .replicas import Replicas
 
 StrategyFactory = Callable[[DtmsSettings, StoreProtocol], Strategy]
 
@@ -96,6 +98,7 @@ class DtmsService(Registering):
         self._store = await asyncio.to_thread(open_store, dtms.store, dtms.state_dir, self.log)
         if dtms.store:
             from ..store.redis_store import RedisStore
+            from .replicas import Replicas
 
             assert isinstance(self._store, RedisStore)
             cycle = self.settings.monitor_seconds

@@ -3,13 +3,14 @@ positions, quotes and bars (from the file), and its clock follows the host's rep
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hookspecs import ConfigError, OrderRequest
+from hookspecs import Bar, ConfigError, OrderRequest
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 from hostapp.config import config_from_dict
 from hostapp.data import config_series
@@ -70,6 +71,58 @@ def test_a_new_host_run_on_the_same_file_restarts_the_server_replay(tmp_path: Pa
         assert runtime.clock.now() == series["XAUUSD"][5].time + timedelta(minutes=5)
         # the bars are the new run's, from the file: only what it fed so far
         assert list(runtime.market.bars("XAUUSD", "M5", 100)) == [series["XAUUSD"][5]]
+    finally:
+        host.release()
+        assert runtime.close is not None
+        runtime.close()
+
+
+class _Counted:
+    """A streamed series that counts the bars read from it."""
+
+    def __init__(self, bars: Iterable[Bar]) -> None:
+        self.bars = bars
+        self.read = 0
+
+    def __iter__(self) -> Iterator[Bar]:
+        for bar in self.bars:
+            self.read += 1
+            yield bar
+
+
+def test_the_clock_reads_a_late_account_time_without_replaying_the_series_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server started beside a trading host far into its run: its first clock reading
+    (its engine's start, before it answers anything) must not rebuild the series up to
+    that time, seconds of bars over a long run. A symbol the file has bars of never reads
+    the series; one it has none of reads it when its bars are asked for."""
+    import hostapp.data
+
+    streamed: dict[str, _Counted] = {}
+    real = hostapp.data.streamed_config_series
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[dict[str, Iterable[Bar]], str]:
+        series, base = real(*args, **kwargs)
+        streamed.update({s: _Counted(bars) for s, bars in series.items()})
+        return dict(streamed), base
+
+    account = str(tmp_path / "account.db")
+    config = _config(tmp_path, account_file=account)
+    series, _ = config_series(config, days=2, seed=0)
+    monkeypatch.setattr(hostapp.data, "streamed_config_series", counted)
+    runtime = build_runtime(config, days=2)
+    host = PaperBroker(settings=PaperSettings(account_file=account))
+    try:
+        late = series["XAUUSD"][500]
+        host.on_bar("XAUUSD", late)  # only XAUUSD: EURUSD's bars are the series'
+        now = late.time + timedelta(minutes=5)
+        assert runtime.clock.now() == now
+        assert list(runtime.market.bars("XAUUSD", "M5", 5)) == [late]  # the file's
+        assert [s.read for s in streamed.values()] == [1, 1]  # the first bar's time only
+        closed = [b for b in series["EURUSD"] if b.time + timedelta(minutes=5) <= now]
+        assert list(runtime.market.bars("EURUSD", "M5", 3)) == closed[-3:]
+        assert streamed["EURUSD"].read > 500
     finally:
         host.release()
         assert runtime.close is not None
