@@ -140,6 +140,11 @@ class PaperBroker:
                 if pos.symbol not in quotes:
                     quotes[pos.symbol] = self._store.quote(pos.symbol)
                 out.append(self._trade(pos, quotes[pos.symbol]))
+            if len(self._memo) > len(out):
+                # positions another process closed: a host that never feeds bars (the
+                # serving host on a shared account file) would otherwise keep one Trade
+                # per position it ever saw
+                self._memo = {t.ticket: self._memo[t.ticket] for t in out}
             return out
 
     def position(self, ticket: int) -> Trade | None:
