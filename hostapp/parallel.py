@@ -226,8 +226,9 @@ _worker: dict[str, Any] = {}
 def _worker_start(out: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> None:
     """Once per worker: keep the bars, send log records to the parent, and leave SIGINT
     and SIGTERM to the run in progress: between runs they must not kill the worker (the
-    pool would break, and the runs in the other workers with it); the parent ends it, or,
-    when it dies without doing so (a SIGKILL), the worker ends itself."""
+    pool would break, and the runs in the other workers with it) but are kept for the
+    next run (:func:`_stop_later`); the parent ends the worker, or, when it dies without
+    doing so (a SIGKILL), the worker ends itself."""
     threading.Thread(
         target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
     ).start()
@@ -235,13 +236,20 @@ def _worker_start(out: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> No
         shared = pickle.loads(shared)
     _worker.update(out=out, run_fn=run_fn, shared=shared)
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
+        signal.signal(sig, _stop_later)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(_ToParent(out))
     root.setLevel(logging.INFO)
     out.put(("pid", os.getpid()))
+
+
+def _stop_later(signum: int, frame: FrameType | None) -> None:
+    """A stop that came while no run listened (between runs, or while one was being
+    built): kept, and handed to every later run of this worker at its first progress
+    report, where the run's own handler takes it (it stops after its cycle)."""
+    _worker["stop"] = signum
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -263,8 +271,12 @@ class _Reporter:
     def __init__(self, out: Any, run_id: int, label: str) -> None:
         self.out, self.run_id, self.label = out, run_id, label
         self._next_at = 0.0
+        self._stop_passed = False
 
     def __call__(self, done: int, total: int) -> None:
+        if not self._stop_passed and "stop" in _worker:
+            self._stop_passed = True
+            os.kill(os.getpid(), _worker["stop"])  # the run listens now
         now = time.monotonic()
         if now >= self._next_at or done >= total:
             self._next_at = now + REPORT_INTERVAL

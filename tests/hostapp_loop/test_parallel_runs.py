@@ -119,3 +119,39 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(parent.pid, signal.SIGKILL)
         parent.communicate()
+
+
+SLOW_START = textwrap.dedent(
+    """
+    import os, signal, threading, time
+    from hostapp.parallel import Runs
+
+    def slow_start(shared, spec, progress):
+        time.sleep(1.5)  # building the run: no handler of its own yet
+        stop = []
+        old = signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+        try:
+            for i in range(300):  # the loop: a progress report, then a cycle
+                progress(i, 300)
+                if stop:
+                    return "interrupted"
+                time.sleep(0.01)
+            return "finished"
+        finally:
+            signal.signal(signal.SIGTERM, old)
+
+    threading.Timer(0.7, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with Runs(slow_start, {"all": None}, jobs=2) as runs:
+        handles = [runs.submit(f"run {i}", i) for i in range(2)]
+        print(*[runs.result(h) for h in handles])
+    """
+)
+
+
+def test_a_stop_while_the_runs_are_being_built_still_stops_them(tmp_path: Path) -> None:
+    script = tmp_path / "slow_start.py"
+    script.write_text(SLOW_START)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "stopping the runs after this cycle" in done.stderr
+    assert done.stdout.split() == ["interrupted", "interrupted"]
