@@ -237,7 +237,9 @@ JOBS_2 = ("--jobs", "2", "--report", "rep")
 
 def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
-    write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 30_000, seed=3))
+    # long enough that the runs are still going when the signal comes, however late the
+    # parent shows their progress on a loaded machine (the run without DTMS is fast)
+    write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 100_000, seed=3))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "hostapp.cli", "replay", "XAUUSD.csv", "--compare", *JOBS_2],
