@@ -11,7 +11,10 @@
   (the journal is written before every broker call, docs/dtms.md §8).
 - **Claims.** Every cycle a replica claims orphaned trades (no lease: new, or their owner
   died) up to its fair share of the open trades among the live replicas; the least-loaded
-  live replica claims the rest. A claimed trade is loaded at its current version and
+  live replica claims the rest. An orphan left for the others' shares is marked as passed
+  by this replica (``passed:<ticket>``); one that every other live replica has passed is
+  taken whatever the share, so each orphan is owned again within one cycle of every live
+  replica after its lease expired. A claimed trade is loaded at its current version and
   recovered (a pending action is settled from the broker before anything is re-sent).
 - **Registrations** go through the stream ``registrations`` and its consumer group: any
   replica accepts one (XADD) and waits for the record; the replica that reads it takes
@@ -204,9 +207,12 @@ class Replicas:
     def claim(self) -> list[int]:
         """Orphaned open trades this replica takes: up to its fair share of the open trades
         among the live replicas; the least loaded also takes what the others' shares
-        leave. The shares come from heartbeats up to a cycle old, so an orphan can fall
-        between them: one this replica already saw orphaned at its last claim is taken
-        now whatever its share, so none waits more than two cycles past its lease."""
+        leave. The shares come from heartbeats up to a cycle old (a replica registers
+        trades between its heartbeats), so an orphan can fall between them: one that
+        every other live replica has passed since its lease expired, or that this one
+        saw orphaned at its last claim, is taken now whatever the share. So the last
+        live replica to cycle after a lease expired takes what the others left: no
+        orphan waits more than one cycle of the replicas past its lease."""
         p = self.store.prefix
         client = self.store.client
         tickets = [int(t) for t in client.zrange(f"{p}trades", 0, -1)]
@@ -224,11 +230,12 @@ class Replicas:
             for t, rec in zip(orphans, records, strict=True)
             if isinstance(rec, dict) and rec.get("state") != "CLOSED"
         ]
-        overdue = [t for t in open_ if t in self._orphans]
-        self._orphans = set(open_)
         others = {
             str(r.get("id")): int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id
         }
+        passed = self._passed(open_)
+        overdue = [t for t in open_ if t in self._orphans or others.keys() <= passed[t]]
+        self._orphans = set(open_)
         fair = math.ceil((len(open_) + sum(others.values()) + len(self.held)) / (len(others) + 1))
         room = fair - len(self.held)
         # the least-loaded live replica also takes what the others' shares leave (their
@@ -246,12 +253,34 @@ class Replicas:
             if self.acquire(ticket):  # taken by another meanwhile: try the next
                 claimed.append(ticket)
                 room -= 1
+        self._pass([t for t in open_ if t not in self.held], claimed)
         if claimed:
             self.store.adopt(claimed, fence=True)  # the previous owner can write no more
             self._orphans.difference_update(claimed)
             self._heartbeat(len(self.held))  # the others' shares count these at once
             self.log.info("replica %s took over %d trades", self.id, len(claimed))
         return claimed
+
+    def _passed(self, tickets: list[int]) -> dict[int, set[str]]:
+        """The replicas that left each of ``tickets`` to the others' shares."""
+        pipe = self.store.client.pipeline(transaction=False)
+        for ticket in tickets:
+            pipe.smembers(f"{self.store.prefix}passed:{ticket}")
+        return {t: set(ids) for t, ids in zip(tickets, pipe.execute(), strict=True)}
+
+    def _pass(self, left: list[int], claimed: list[int]) -> None:
+        """Mark ``left`` as passed by this replica (until a lease TTL after the mark) and
+        forget the marks of ``claimed``."""
+        if not left and not claimed:
+            return
+        p = self.store.prefix
+        pipe = self.store.client.pipeline(transaction=False)
+        for ticket in left:
+            pipe.sadd(f"{p}passed:{ticket}", self.id)
+            pipe.pexpire(f"{p}passed:{ticket}", self.ttl_ms)
+        if claimed:
+            pipe.delete(*(f"{p}passed:{t}" for t in claimed))
+        pipe.execute()
 
     # ------------------------------------------------------------------ registrations
 

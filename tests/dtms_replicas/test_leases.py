@@ -65,6 +65,37 @@ def test_orphans_are_shared_between_live_replicas(stores: list[RedisStore]) -> N
     assert [r["id"] for r in b.status()] == [b.id]
 
 
+def test_the_last_replica_to_claim_takes_what_the_others_left(stores: list[RedisStore]) -> None:
+    """A replica that registered trades since its heartbeat has a larger load than the
+    first claimer counted: its own share then leaves orphans. Those the others passed
+    are its to take at once (not at the others' next cycle)."""
+    for ticket in range(1, 11):
+        stores[2].put_record(ticket, {"state": "HEALTHY"})
+    a, b = _replica(stores[0]), _replica(stores[1])
+    assert len(a.claim()) == 5  # its fair share while b (heartbeat: 0 trades) is live
+    a.renew()
+    for ticket in range(21, 25):  # b applies four registrations before its next cycle
+        assert b.acquire(ticket)
+    # b's share alone: ceil((5 orphans + a's 5 + b's 4) / 2) - 4 = 3 of the 5 left
+    assert len(b.claim()) == 5
+    assert a.held | b.held >= set(range(1, 11)) and a.held.isdisjoint(b.held)
+    assert not any(stores[2].client.keys("dtms:passed:*"))  # claimed: marks forgotten
+
+
+def test_an_orphan_is_left_to_a_replica_that_has_not_passed_it(stores: list[RedisStore]) -> None:
+    """With three live replicas the second claimer keeps to its share: the third has not
+    had its turn, and takes the rest when it comes."""
+    for ticket in range(1, 13):
+        stores[2].put_record(ticket, {"state": "HEALTHY"})
+    a, b, c = _replica(stores[0]), _replica(stores[1]), _replica(stores[2])
+    assert len(a.claim()) == 4
+    a.renew()
+    assert len(b.claim()) == 4
+    b.renew()
+    assert len(c.claim()) == 4
+    assert len(a.held | b.held | c.held) == 12
+
+
 def test_the_engine_view_holds_only_leased_trades(stores: list[RedisStore]) -> None:
     stores[2].put_record(1, {"n": 1})
     stores[2].put_record(2, {"n": 1})

@@ -4,6 +4,7 @@ the failover tests and bench/replicas.py."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 from collections import Counter
@@ -153,6 +154,12 @@ class Cluster:
         """The lease holder of each ticket (None: nobody)."""
         wanted = self.tickets if tickets is None else tickets
         return list(self.store.client.mget([f"dtms:lease:{t}" for t in wanted]))
+
+    def renewals(self, ids: Sequence[str]) -> dict[str, float]:
+        """Wall-clock time of each live replica's last renewal (its heartbeat's
+        ``renewed_at``: the start of its last cycle, or its last claim)."""
+        texts = self.store.client.mget([f"dtms:replica:{i}" for i in ids])
+        return {i: json.loads(t)["renewed_at"] for i, t in zip(ids, texts, strict=True) if t}
 
     def stamped(self, at: datetime) -> bool:
         """Every trade's state stamped at ``at`` or later: evaluated at that bar."""
