@@ -63,6 +63,35 @@ def test_only_old_closed_trades_go_in_batches(tmp_path: Path) -> None:
         ]
 
 
+def test_a_planted_row_of_an_expired_trade_goes_and_the_file_it_names_stays(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retention removes a trade's rows in one statement; a row among them that is not
+    JSON text (planted to name a file) is removed too, and its file is left alone."""
+    keep = tmp_path / "outside" / "keep.txt"
+    keep.parent.mkdir()
+    keep.write_text("precious")
+    with Store(tmp_path / "dtms") as store:
+        for t in (1, 2):
+            store.put_record(t, _rec(t, "CLOSED", OLD))
+            store.put_state(t, "CLOSED", NOW)
+            store.append_action({"ticket": t, "type": "action", "key": f"{t}:0:close"})
+    con = sqlite3.connect(tmp_path / "dtms" / "cache.db")
+    con.execute(
+        "UPDATE Cache SET mode = 2, filename = ?, value = NULL WHERE key = 'state:2'", (str(keep),)
+    )
+    con.commit()
+    con.close()
+    with Store(tmp_path / "dtms") as store:
+        assert sorted(store.purge_closed(NOW - timedelta(days=30))) == [1, 2]
+        assert store.records() == {} and store.actions(limit=10) == []
+        keys = [k for (k,) in store._cache._con.execute("SELECT key FROM Cache")]
+        # the journal's counter stays; diskcache's own row count agrees
+        assert keys == ["action:seq"] and len(store._cache) == 1, keys
+    assert keep.read_text() == "precious"
+    assert any(str(keep) in r.getMessage() for r in caplog.records)
+
+
 @pytest.mark.parametrize("days", [30.0, 3.0])
 async def test_the_local_strategy_removes_expired_closed_trades_in_quiet_cycles(
     tmp_path: Path, days: float
