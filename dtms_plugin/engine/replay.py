@@ -153,7 +153,7 @@ class ReplayIndicators:
         # sub-scores of each trade sign (``replay_scores``), chunk by chunk as the features
         self._vol: list[int] = []
         self._struct: list[int] = []
-        self._subs: dict[int, list[rs.Subscores]] = {1: [], -1: []}
+        self._subs: dict[int, rs.Columns3] = {1: ([], [], []), -1: ([], [], [])}
         self._cache_key: tuple[int, object] = (-1, None)
         self._range_width = settings.regime.range_width_by_symbol.get(
             base_symbol(symbol), settings.regime.range_width
@@ -217,7 +217,7 @@ class ReplayIndicators:
         """The regime labels and signal sub-scores of signal bars ``[lo, hi)``."""
         a = self._s
         ic = self.settings.indicators
-        for cache in (self._vol, self._struct, self._subs[1], self._subs[-1]):
+        for cache in (self._vol, self._struct, *self._subs[1], *self._subs[-1]):
             del cache[lo:]
         if hi <= lo:
             return
@@ -234,22 +234,22 @@ class ReplayIndicators:
         self._vol.extend(vol.tolist())
         self._struct.extend(struct.tolist())
         for sign in (1, -1):
-            self._subs[sign].extend(
-                rs.subscores(
-                    col("close"),
-                    col("swing_high"),
-                    col("swing_low"),
-                    col("rsi"),
-                    rsi_prev,
-                    windows,
-                    carried,
-                    col("ema_fast_slope"),
-                    col("ema_slow_slope"),
-                    vol,
-                    sign,
-                    self.settings,
-                )
+            computed = rs.subscores(
+                col("close"),
+                col("swing_high"),
+                col("swing_low"),
+                col("rsi"),
+                rsi_prev,
+                windows,
+                carried,
+                col("ema_fast_slope"),
+                col("ema_slow_slope"),
+                vol,
+                sign,
+                self.settings,
             )
+            for kept, more in zip(self._subs[sign], computed, strict=True):
+                kept.extend(more)
 
     def _compute_fast(self) -> None:
         """The fast features, as :meth:`_compute_signal`; and where the positive spreads
@@ -343,7 +343,8 @@ class ReplayIndicators:
             structure,
         )
         if self._cache_key != (j, regime):  # the M15 sub-scores, computed ahead
-            self._signal_cache = {1: self._subs[1][j], -1: self._subs[-1][j]} if j >= 0 else {}
+            subs = self._subs
+            self._signal_cache = {1: rs.at(subs[1], j), -1: rs.at(subs[-1], j)} if j >= 0 else {}
             self._cache_key = (j, regime)
         f = self._f
         snap = SignalSnapshot(

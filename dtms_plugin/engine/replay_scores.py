@@ -22,6 +22,9 @@ VOLATILITIES = (Volatility.LOW, Volatility.NORMAL, Volatility.HIGH)
 STRUCTURES = (Structure.RANGE, Structure.TREND)
 
 Subscores = tuple[float | None, float | None, float | None]
+#: the three sub-scores of every bar, one list each, NaN where unknown: a replay reads a
+#: few of them (the bars a trade is open), so each is made a :data:`Subscores` when read
+Columns3 = tuple[list[float], list[float], list[float]]
 
 
 def labels(
@@ -48,18 +51,22 @@ def subscores(
     vol: np.ndarray,
     sign: int,
     s: DtmsSettings,
-) -> list[Subscores]:
-    """(structure, momentum, EMA alignment) per signal bar for a trade of ``sign``.
-    ``hist_windows``: the last ``macd_trend_bars`` histogram values per bar, ``None``
-    when fewer than two are kept; ``carried``: where the snapshot carries any."""
+) -> Columns3:
+    """(structure, momentum, EMA alignment) per signal bar for a trade of ``sign``, as
+    three columns (:func:`at` reads one bar's). ``hist_windows``: the last
+    ``macd_trend_bars`` histogram values per bar, ``None`` when fewer than two are kept;
+    ``carried``: where the snapshot carries any."""
     with np.errstate(invalid="ignore"):
         st = _structure(close, swing_high, swing_low, sign)
         mo = _momentum(rsi, rsi_prev, hist_windows, carried, vol, sign, s)
         ema = _ema_alignment(fast_slope, slow_slope, sign)
-    return [
-        (None if a != a else a, None if b != b else b, None if c != c else c)
-        for a, b, c in zip(st.tolist(), mo.tolist(), ema.tolist(), strict=True)
-    ]
+    return st.tolist(), mo.tolist(), ema.tolist()
+
+
+def at(columns: Columns3, j: int) -> Subscores:
+    """Bar ``j``'s sub-scores, ``None`` where unknown (as the scalar functions say)."""
+    a, b, c = columns[0][j], columns[1][j], columns[2][j]
+    return (None if a != a else a, None if b != b else b, None if c != c else c)
 
 
 def _structure(c: np.ndarray, sh: np.ndarray, sl: np.ndarray, sign: int) -> np.ndarray:
