@@ -14,45 +14,24 @@ import json
 import logging
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import diskcache
 import orjson
-from diskcache.core import MODE_RAW
 
 from .disk import Encoded, JsonDisk, UnsafeRowError
-from .opening import StoreError, open_cache
+from .opening import open_cache
+from .rows import SCAN_ROWS, DiskcacheRows, key_number
 from .shared import ACCOUNT_MODE, SharedReads
 from .shared import parse_iso as _parse_iso
 
 _ACTION_SEQ = "action:seq"
 #: the per-ticket journal index keeps this many newest entries (what `dtms export` writes)
 PER_TICKET_ACTIONS = 1000
-_UNREADABLE = object()  # a row that exists but cannot be trusted
 
-# One row in, whether new or not, keeping its rowid (so its place in an enumeration) when
-# it exists; a row of the same key with another shape is replaced by JSON text. The file
-# such a row may name is left alone: the store removes no file (see disk.py). A row that
-# already holds exactly this JSON text is not rewritten: nothing unchanged is written.
-_UPSERT = (
-    "INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag,"
-    " size, mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 1, NULL, ?)"
-    " ON CONFLICT (key, raw) DO UPDATE SET store_time = excluded.store_time,"
-    " expire_time = NULL, access_time = excluded.access_time, access_count = 0, tag = NULL,"
-    " size = 0, mode = 1, filename = NULL, value = excluded.value"
-    " WHERE NOT (Cache.value IS excluded.value AND Cache.mode = 1"
-    " AND Cache.filename IS NULL AND Cache.expire_time IS NULL AND Cache.tag IS NULL)"
-)
-_SCAN = (
-    "SELECT key, mode, filename, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
-    " AND (expire_time IS NULL OR expire_time > ?) ORDER BY rowid"
-)
 # Retention's candidates: CLOSED records with nothing owed, closed before a time (ISO text
 # in UTC compares in time order); a row that is not valid JSON text never matches.
 _CLOSED_BEFORE = (
@@ -63,14 +42,9 @@ _CLOSED_BEFORE = (
     " AND json_extract(value, '$.closed_at') < ? ELSE 0 END"
     " ORDER BY rowid LIMIT ?"
 )
-_COUNT = "SELECT key FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
-_DELETE_TEXT = (
-    "DELETE FROM Cache WHERE key = ? AND raw = 1 AND mode = 1 AND filename IS NULL"
-    " AND typeof(value) = 'text'"
-)
 
 
-class Store(SharedReads):
+class Store(DiskcacheRows, SharedReads):
     """The DTMS store on one directory. Open one per process; close it on shutdown.
 
     Reads never raise for a bad row: an unreadable (or planted) row is logged at ERROR and
@@ -114,137 +88,6 @@ class Store(SharedReads):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ primitives
-
-    def _get(self, key: str) -> Any:
-        """The decoded value, None when absent, ``_UNREADABLE`` for a bad row (logged)."""
-        self._drain()
-        try:
-            return self._cache.get(key)
-        except (UnsafeRowError, json.JSONDecodeError) as exc:
-            self.log.error(
-                "store %s: unreadable row %r treated as absent: %s", self.directory, key, exc
-            )
-        except (sqlite3.Error, diskcache.Timeout) as exc:
-            self.log.error("store %s: cannot read %r: %s", self.directory, key, exc)
-        return _UNREADABLE
-
-    def _read(self, key: str) -> Any:
-        """The decoded value of ``key``, or None when absent or unreadable (logged)."""
-        value = self._get(key)
-        return None if value is _UNREADABLE else value
-
-    def _put(self, rows: Iterable[tuple[str, Any]]) -> None:
-        """Write rows (inside a ``_writing`` block), each value encoded once by the
-        ``Disk``. Inside a batch they are held and sent in one statement when the batch
-        reads, deletes or ends, which is what makes a batch of a thousand records cheap.
-        Only JSON text rows are ever written (a ``Disk`` answering otherwise is refused)."""
-        now = time.time()
-        store = self._cache.disk.store
-        params = []
-        for key, value in rows:
-            _, mode, filename, text = store(value, False, key)
-            if mode != MODE_RAW or filename is not None or type(text) is not str:
-                raise UnsafeRowError(f"refusing to write {key!r} other than as JSON text")
-            params.append((key, now, now, text))
-        if self._batch_thread == threading.get_ident():
-            self._rows.extend(params)
-        else:
-            self._cache._con.executemany(_UPSERT, params)
-
-    def _drain(self) -> None:
-        """Send the rows a batch holds (in order: a key written twice ends as the last)."""
-        if self._rows and self._batch_thread == threading.get_ident():
-            rows, self._rows = self._rows, []
-            self._cache._con.executemany(_UPSERT, rows)
-
-    def _delete(self, key: str) -> None:
-        self._drain()
-        self._cache.delete(key)
-
-    def _delete_many(self, keys: list[str]) -> None:
-        """:meth:`_delete` of each key (inside a ``_writing`` block): the JSON text rows
-        in one statement (diskcache's triggers keep its count and size), then any other
-        row left (planted) through diskcache, whose ``Disk`` logs it and leaves the file
-        it names alone."""
-        self._drain()
-        con = self._cache._con
-        con.executemany(_DELETE_TEXT, [(key,) for key in keys])
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            left = con.execute(f"SELECT key FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk)
-            for (key,) in left.fetchall():
-                self._cache.delete(key)
-
-    def _scan(self, prefix: str) -> Iterator[tuple[int, Any]]:
-        """``(number, value)`` of every readable row keyed ``prefix<int>``, oldest first.
-        Other keys under the prefix (an old index row) are skipped without decoding."""
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        try:
-            self._drain()
-            rows = self._cache._sql(_SCAN, (prefix, end, time.time())).fetchall()
-        except sqlite3.Error as exc:
-            self.log.error("store %s: cannot list %r rows: %s", self.directory, prefix, exc)
-            return
-        fetch = self._cache.disk.fetch
-        for key, mode, filename, value in rows:
-            number = _number(key[len(prefix) :])
-            if number is None:
-                continue
-            try:
-                yield number, fetch(mode, filename, value, False)
-            except (UnsafeRowError, json.JSONDecodeError) as exc:
-                self.log.error(
-                    "store %s: unreadable row %r treated as absent: %s", self.directory, key, exc
-                )
-
-    def _count(self, prefix: str) -> int:
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        self._drain()
-        rows = self._cache._sql(_COUNT, (prefix, end)).fetchall()
-        return sum(1 for (key,) in rows if _number(key[len(prefix) :]) is not None)
-
-    @contextmanager
-    def _writing(self, what: str) -> Iterator[None]:
-        """One atomic write transaction; any failure is logged and raised as StoreError.
-        Inside a batch (on its thread) it is part of the batch's transaction."""
-        try:
-            if self._batch_thread == threading.get_ident():
-                yield
-            else:
-                with self._cache.transact():
-                    yield
-        except (sqlite3.Error, OSError, diskcache.Timeout, TypeError, ValueError) as exc:
-            root = _root_cause(exc)
-            if isinstance(root, StoreError):  # a write inside a batch, logged already
-                raise root from None
-            reason = (
-                "database locked by another writer past the timeout"
-                if isinstance(root, diskcache.Timeout)
-                else str(root) or type(root).__name__
-            )
-            message = f"store {self.directory}: writing {what} failed: {reason}"
-            self.log.error(message)
-            raise StoreError(message) from root
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Every write inside goes in one SQLite transaction (diskcache's ``transact``):
-        all of them are committed together at the end, or none when one fails (its
-        :class:`StoreError` leaves the block). Reads inside see the writes before it."""
-        if self._batch_thread == threading.get_ident():
-            yield  # a batch inside a batch is part of it
-            return
-        with self._writing("a batch"):
-            self._batch_thread = threading.get_ident()
-            try:
-                yield
-                self._drain()
-            finally:
-                self._batch_thread = None
-                self._rows = []
-
     # ------------------------------------------------------------------ trade records
 
     def get_record(self, ticket: int) -> dict[str, Any] | None:
@@ -286,7 +129,7 @@ class Store(SharedReads):
         prefix = f"archive:{ticket}:"
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         self._drain()
-        rows = self._cache._sql(_SCAN, (prefix, end, time.time())).fetchall()
+        rows = self._cache._sql(SCAN_ROWS, (prefix, end, time.time())).fetchall()
         out = []
         for key, mode, filename, value in rows:
             try:
@@ -310,7 +153,7 @@ class Store(SharedReads):
         with self._writing("retention of closed trades"):
             self._drain()
             rows = self._cache._sql(_CLOSED_BEFORE, (stamp, limit)).fetchall()
-            tickets = [n for (key,) in rows if (n := _number(key[len("trade:") :])) is not None]
+            tickets = [n for (key,) in rows if (n := key_number(key[len("trade:") :])) is not None]
             gone = [
                 key
                 for ticket in tickets
@@ -491,26 +334,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _number(text: object) -> int | None:
-    """The int a key suffix spells canonically ("7", "-3"), else None ("index", "07")."""
-    if not isinstance(text, str):
-        return None
-    try:
-        number = int(text)
-    except ValueError:
-        return None
-    return number if str(number) == text else None
-
-
 def _iso(at: datetime) -> str:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"naive datetime {at}: store times must be timezone-aware")
     return at.astimezone(UTC).isoformat()
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """The original failure. SQLite rolls back by itself on SQLITE_FULL, so diskcache's own
-    ROLLBACK then fails with "no transaction is active" and hides the real error."""
-    if "no transaction is active" in str(exc) and exc.__context__ is not None:
-        return exc.__context__
-    return exc

@@ -1,0 +1,211 @@
+"""The rows under :class:`~.core.Store`: JSON text values in diskcache's own SQLite table,
+read, written, listed and deleted with a few statements of our own, and one transaction for
+a batch of writes.
+
+Split from :mod:`.core` so that file says what the rows mean (records, states, the journal,
+the outbox) and this one how they are kept. Only JSON text is ever written or trusted: a
+row that is anything else (a planted file name, a pickle) is refused when read and never
+acted on (see disk.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import diskcache
+from diskcache.core import MODE_RAW
+
+from .disk import UnsafeRowError
+from .opening import StoreError
+
+UNREADABLE = object()  # a row that exists but cannot be trusted
+
+# One row in, whether new or not, keeping its rowid (so its place in an enumeration) when
+# it exists; a row of the same key with another shape is replaced by JSON text. The file
+# such a row may name is left alone: the store removes no file (see disk.py). A row that
+# already holds exactly this JSON text is not rewritten: nothing unchanged is written.
+_UPSERT = (
+    "INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag,"
+    " size, mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 1, NULL, ?)"
+    " ON CONFLICT (key, raw) DO UPDATE SET store_time = excluded.store_time,"
+    " expire_time = NULL, access_time = excluded.access_time, access_count = 0, tag = NULL,"
+    " size = 0, mode = 1, filename = NULL, value = excluded.value"
+    " WHERE NOT (Cache.value IS excluded.value AND Cache.mode = 1"
+    " AND Cache.filename IS NULL AND Cache.expire_time IS NULL AND Cache.tag IS NULL)"
+)
+SCAN_ROWS = (
+    "SELECT key, mode, filename, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
+    " AND (expire_time IS NULL OR expire_time > ?) ORDER BY rowid"
+)
+_COUNT = "SELECT key FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
+_DELETE_TEXT = (
+    "DELETE FROM Cache WHERE key = ? AND raw = 1 AND mode = 1 AND filename IS NULL"
+    " AND typeof(value) = 'text'"
+)
+
+
+class DiskcacheRows:
+    """Row-level reads and writes of one diskcache, for :class:`~.core.Store`, which sets
+    the attributes declared here."""
+
+    directory: Path
+    log: logging.Logger
+    _cache: diskcache.Cache
+    _batch_thread: int | None  # the thread inside batch(), if any
+    _rows: list[tuple[str, float, float, str]]  # the batch's writes not yet sent
+
+    def _get(self, key: str) -> Any:
+        """The decoded value, None when absent, ``UNREADABLE`` for a bad row (logged)."""
+        self._drain()
+        try:
+            return self._cache.get(key)
+        except (UnsafeRowError, json.JSONDecodeError) as exc:
+            self.log.error(
+                "store %s: unreadable row %r treated as absent: %s", self.directory, key, exc
+            )
+        except (sqlite3.Error, diskcache.Timeout) as exc:
+            self.log.error("store %s: cannot read %r: %s", self.directory, key, exc)
+        return UNREADABLE
+
+    def _read(self, key: str) -> Any:
+        """The decoded value of ``key``, or None when absent or unreadable (logged)."""
+        value = self._get(key)
+        return None if value is UNREADABLE else value
+
+    def _put(self, rows: Iterable[tuple[str, Any]]) -> None:
+        """Write rows (inside a ``_writing`` block), each value encoded once by the
+        ``Disk``. Inside a batch they are held and sent in one statement when the batch
+        reads, deletes or ends, which is what makes a batch of a thousand records cheap.
+        Only JSON text rows are ever written (a ``Disk`` answering otherwise is refused)."""
+        now = time.time()
+        store = self._cache.disk.store
+        params = []
+        for key, value in rows:
+            _, mode, filename, text = store(value, False, key)
+            if mode != MODE_RAW or filename is not None or type(text) is not str:
+                raise UnsafeRowError(f"refusing to write {key!r} other than as JSON text")
+            params.append((key, now, now, text))
+        if self._batch_thread == threading.get_ident():
+            self._rows.extend(params)
+        else:
+            self._cache._con.executemany(_UPSERT, params)
+
+    def _drain(self) -> None:
+        """Send the rows a batch holds (in order: a key written twice ends as the last)."""
+        if self._rows and self._batch_thread == threading.get_ident():
+            rows, self._rows = self._rows, []
+            self._cache._con.executemany(_UPSERT, rows)
+
+    def _delete(self, key: str) -> None:
+        self._drain()
+        self._cache.delete(key)
+
+    def _delete_many(self, keys: list[str]) -> None:
+        """:meth:`_delete` of each key (inside a ``_writing`` block): the JSON text rows
+        in one statement (diskcache's triggers keep its count and size), then any other
+        row left (planted) through diskcache, whose ``Disk`` logs it and leaves the file
+        it names alone."""
+        self._drain()
+        con = self._cache._con
+        con.executemany(_DELETE_TEXT, [(key,) for key in keys])
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            left = con.execute(f"SELECT key FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk)
+            for (key,) in left.fetchall():
+                self._cache.delete(key)
+
+    def _scan(self, prefix: str) -> Iterator[tuple[int, Any]]:
+        """``(number, value)`` of every readable row keyed ``prefix<int>``, oldest first.
+        Other keys under the prefix (an old index row) are skipped without decoding."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        try:
+            self._drain()
+            rows = self._cache._sql(SCAN_ROWS, (prefix, end, time.time())).fetchall()
+        except sqlite3.Error as exc:
+            self.log.error("store %s: cannot list %r rows: %s", self.directory, prefix, exc)
+            return
+        fetch = self._cache.disk.fetch
+        for key, mode, filename, value in rows:
+            number = key_number(key[len(prefix) :])
+            if number is None:
+                continue
+            try:
+                yield number, fetch(mode, filename, value, False)
+            except (UnsafeRowError, json.JSONDecodeError) as exc:
+                self.log.error(
+                    "store %s: unreadable row %r treated as absent: %s", self.directory, key, exc
+                )
+
+    def _count(self, prefix: str) -> int:
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        self._drain()
+        rows = self._cache._sql(_COUNT, (prefix, end)).fetchall()
+        return sum(1 for (key,) in rows if key_number(key[len(prefix) :]) is not None)
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """One atomic write transaction; any failure is logged and raised as StoreError.
+        Inside a batch (on its thread) it is part of the batch's transaction."""
+        try:
+            if self._batch_thread == threading.get_ident():
+                yield
+            else:
+                with self._cache.transact():
+                    yield
+        except (sqlite3.Error, OSError, diskcache.Timeout, TypeError, ValueError) as exc:
+            root = _root_cause(exc)
+            if isinstance(root, StoreError):  # a write inside a batch, logged already
+                raise root from None
+            reason = (
+                "database locked by another writer past the timeout"
+                if isinstance(root, diskcache.Timeout)
+                else str(root) or type(root).__name__
+            )
+            message = f"store {self.directory}: writing {what} failed: {reason}"
+            self.log.error(message)
+            raise StoreError(message) from root
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every write inside goes in one SQLite transaction (diskcache's ``transact``):
+        all of them are committed together at the end, or none when one fails (its
+        :class:`StoreError` leaves the block). Reads inside see the writes before it."""
+        if self._batch_thread == threading.get_ident():
+            yield  # a batch inside a batch is part of it
+            return
+        with self._writing("a batch"):
+            self._batch_thread = threading.get_ident()
+            try:
+                yield
+                self._drain()
+            finally:
+                self._batch_thread = None
+                self._rows = []
+
+
+def key_number(text: object) -> int | None:
+    """The int a key suffix spells canonically ("7", "-3"), else None ("index", "07")."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if str(value) == text else None
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The original failure. SQLite rolls back by itself on SQLITE_FULL, so diskcache's own
+    ROLLBACK then fails with "no transaction is active" and hides the real error."""
+    if "no transaction is active" in str(exc) and exc.__context__ is not None:
+        return exc.__context__
+    return exc
