@@ -122,7 +122,7 @@ def test_serve_registers_answers_and_stops_on_sigint(
     body = {"ticket": str(ticket), "symbol": "XAUUSD", "direction": "BUY", "entry": entry,
             "volume": 1.0, "stop_loss": entry - 10}  # fmt: skip
     first = requests.post(f"{url}/dtms/trade/enable", json=body, headers=auth, timeout=10)
-    assert first.status_code == 201
+    assert first.status_code == 201, first.text  # the reason, should a 503 come back
     again = requests.post(f"{url}/dtms/trade/enable", json=body, headers=auth, timeout=10)
     assert again.status_code == 200 and again.json()["already_registered"] is True
 
