@@ -147,7 +147,8 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p.add_argument(
         "--symbol",
         default=None,
-        help="the symbol of a single DATA.csv (default: each file's name, XAUUSD.csv → XAUUSD)",
+        help="the symbol of a single DATA.csv (default: each file's name, XAUUSD.csv → XAUUSD;"
+        " MetaTrader's XAUUSD_M5_202401020000_202412312355.csv → XAUUSD)",
     )
     p.add_argument(
         "--timeframe",

@@ -43,6 +43,7 @@ from .driving import (
     run_summary,
 )
 from .logs import formatter
+from .market.csvdata import symbol_of_file
 from .market.resample import check_timeframes
 from .market.timeframes import timeframe_seconds
 from .parallel import default_jobs
@@ -224,7 +225,7 @@ def _replay_series(args: argparse.Namespace) -> dict[str, list[Any]]:
     files: list[str] = list(args.data)
     if args.symbol and len(files) > 1:
         raise ConfigError("--symbol names the symbol of a single file; name the files SYMBOL.csv")
-    symbols = [args.symbol] if args.symbol else [Path(f).stem for f in files]
+    symbols = [args.symbol] if args.symbol else [symbol_of_file(f) for f in files]
     dupes = sorted({s for s in symbols if symbols.count(s) > 1})
     if dupes:
         raise ConfigError(f"two files for the same symbol: {', '.join(dupes)}")

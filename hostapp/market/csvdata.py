@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hookspecs import Bar, DataError, SymbolInfo
+from hookspecs import Bar, DataError, SymbolInfo, Timeframe
 
 from .timeframes import from_epoch
 
@@ -54,6 +54,20 @@ MT5_OPTIONAL = ("<TIME>", "<VOL>", "<SPREAD>")
 PANDAS_INDEX = ("", "date", "datetime")
 PANDAS_REQUIRED = ("open", "high", "low", "close")
 PANDAS_OPTIONAL = ("volume", "adj close", "dividends", "stock splits", "capital gains")
+
+
+def symbol_of_file(path: str | Path) -> str:
+    """The symbol a data file is named for: its name without the extension, and without
+    what MetaTrader's history export appends to it (``XAUUSD_M5_202401020000_202412312355``
+    → ``XAUUSD``: the timeframe, then the first and last bar's times), so the known rules of
+    that symbol apply. Any other name is the symbol as it stands (``BTC-USD``, ``my_data``)."""
+    stem = Path(path).stem
+    parts = stem.split("_")
+    while len(parts) > 1 and parts[-1].isdigit() and len(parts[-1]) >= 8:
+        parts.pop()  # a time stamp: 202401020000
+    if len(parts) > 1 and parts[-1].upper() in Timeframe.__members__:
+        parts.pop()
+    return "_".join(parts)
 
 
 class CsvError(ValueError):

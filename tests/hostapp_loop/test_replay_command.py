@@ -65,6 +65,17 @@ def test_replay_table_and_symbol_option(
     assert summary["symbols"] == ["GOLD"] and summary["timeframe"] == "M5"
 
 
+def test_a_metatrader_export_replays_under_its_symbol(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = "XAUUSD_M5_202403040000_202403091455.csv"
+    path = write_bars_csv(tmp_path / name, generate_bars("XAUUSD", START, 600, seed=3))
+    assert main(["replay", str(path), "--report", "r"]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["symbols"] == ["XAUUSD"]
+
+
 def test_replay_infers_and_accepts_other_timeframes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from hookspecs import Bar, SymbolInfo
-from hostapp.market.csvdata import CsvError, load_csv
+from hostapp.market.csvdata import CsvError, load_csv, symbol_of_file
 from hostapp.market.synthetic import generate_bars
 
 GOLD = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, contract_size=100.0)
@@ -177,3 +177,23 @@ def test_exact_message_format(tmp_path: Path) -> None:
     with pytest.raises(CsvError) as info:
         load_csv(p)
     assert str(info.value) == f"{p}:3: high 1.2 is below low 1.3"
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol"),
+    [
+        ("XAUUSD.csv", "XAUUSD"),
+        ("XAUUSD_M5_202401020000_202412312355.csv", "XAUUSD"),  # MetaTrader's bars export
+        ("EURUSD_202401020000_202401051159.csv", "EURUSD"),  # and its ticks export
+        ("US30_H1.csv", "US30"),
+        ("GBPUSD_mn1.csv", "GBPUSD"),
+        ("BTC-USD.csv", "BTC-USD"),  # yfinance
+        ("my_data.csv", "my_data"),
+        ("M5.csv", "M5"),
+        ("EURUSD_H2.csv", "EURUSD_H2"),  # not a timeframe of ours: left as it is
+    ],
+)
+def test_the_symbol_of_a_file_is_its_name_without_metatraders_additions(
+    name: str, symbol: str
+) -> None:
+    assert symbol_of_file(f"/data/{name}") == symbol
