@@ -102,7 +102,9 @@ def _check(plugin: str, against: str | None, replay: Replay, setting: Setting) -
     try:
         config = with_settings(config, setting)
         few = {s: list(bars[:3]) for s, bars in replay.series.items() if bars}
-        app = appmod.build_sim_app(config, few, base_timeframe=replay.base)
+        app = appmod.build_sim_app(
+            config, few, base_timeframe=replay.base, timeframe=replay.timeframe
+        )
     except ConfigError as exc:
         raise ConfigError(f"--sweep {shown}: {exc}") from None
     try:

@@ -185,6 +185,18 @@ def test_bad_sweeps_are_one_line_naming_the_key(folder: Path, args: list[str], s
     assert not (folder / "bad" / "sweep.csv").exists()
 
 
+def test_a_sweep_runs_on_the_timeframe_of_the_data(folder: Path) -> None:
+    """H1 bars: DTMS takes its timeframes from the host's (``timeframes = "auto"``), as
+    in the plain A/B; the check of each setting saw the configured M5 and refused."""
+    bars = generate_bars("EURUSD", START, 600, timeframe="H1", seed=1)
+    write_bars_csv(folder / "EURUSD.csv", bars)
+    proc = replay(folder, "EURUSD.csv", "--compare", "--report", "h1", "--sweep", f"{TO_L1}=-3,-2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = read_csv(folder / "h1" / "sweep.csv")
+    assert sorted(r[TO_L1] for r in rows) == ["-2", "-3"]
+    assert all(int(r["pairs"]) > 0 for r in rows), rows
+
+
 def test_sweep_needs_compare(folder: Path) -> None:
     proc = replay(folder, "XAUUSD.csv", "--sweep", f"{TO_L1}=-2")
     assert proc.returncode == 2 and "add --compare" in proc.stderr
