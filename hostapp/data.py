@@ -141,8 +141,18 @@ def streamed_config_series(
     series = load_csv_series({s: root / p for s, p in data.items()})
     if days is not None:
         series = {s: _first_days(b, days) for s, b in series.items()}
-    first = next(iter(series.values()))
-    return dict(series), infer_timeframe(first, str(next(iter(data.values()))))
+    # one timeframe for all: the host cycles on one base timeframe, and a symbol whose bars
+    # are coarser would look stale most of the time (the replay command refuses it too)
+    spacings = {s: infer_timeframe(bars, str(data[s])) for s, bars in series.items()}
+    (first, base), *others = spacings.items()
+    for symbol, spacing in others:
+        if spacing != base:
+            raise ConfigError(
+                f"{config.source} [host] key 'data': {data[symbol]} ({symbol}) has {spacing} "
+                f"bars but {data[first]} ({first}) has {base} bars; give every symbol bars "
+                "of one timeframe"
+            )
+    return dict(series), base
 
 
 def _check_builtin_symbols(config: HostConfig) -> None:

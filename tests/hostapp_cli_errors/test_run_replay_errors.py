@@ -111,6 +111,21 @@ def test_run_with_a_csv_symbol_of_no_builtin_profile(tmp_path: Path) -> None:
     assert summary["symbols"] == ["GOLD"] and summary["cycles"] == 300
 
 
+def test_run_refuses_files_of_two_timeframes(tmp_path: Path) -> None:
+    """One base timeframe per host (as ``hostapp replay`` demands): D1 bars beside M5 ones
+    would read as stale on nearly every cycle."""
+    m5_csv(tmp_path / "gold.csv", 300)
+    daily = generate_bars("EURUSD", START, 60, timeframe="D1", seed=2)
+    write_bars_csv(tmp_path / "eur.csv", daily)
+    (tmp_path / "plugins.toml").write_text(
+        '[host]\nsymbols = ["XAUUSD", "EURUSD"]\ndata = {XAUUSD = "gold.csv", EURUSD = "eur.csv"}\n'
+    )
+    line = one_error_line(hostapp(tmp_path, "run", "--report", "out"))
+    assert "plugins.toml [host] key 'data'" in line
+    assert "eur.csv (EURUSD) has D1 bars but gold.csv (XAUUSD) has M5 bars" in line
+    assert not (tmp_path / "out").exists()
+
+
 # -- hostapp run: options --------------------------------------------------------------------
 
 
