@@ -306,7 +306,16 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
                 f'{where} timeframes = "auto": this host does not say its timeframe; '
                 "set fast_timeframe and signal_timeframe"
             )
-        fast = Timeframe.parse(host_timeframe, "the host's timeframe").value
+        host_tf = Timeframe.parse(host_timeframe, "the host's timeframe")
+        if host_tf.signal is None and not settings.signal_timeframe:
+            raise ConfigError(
+                f'{where} timeframes = "auto": DTMS would watch trades on the host\'s '
+                f"{host_tf.value} bars and read its signals from a coarser timeframe, and "
+                "there is none to read (the coarsest pair is D1 and W1): set fast_timeframe "
+                "and signal_timeframe to a pair your bars can make, or run without DTMS "
+                '([plugins] disabled = ["dtms"])'
+            )
+        fast = host_tf.value
     table = {f.name: getattr(settings, f.name) for f in fields(settings)}
     table["fast_timeframe"] = fast
     try:

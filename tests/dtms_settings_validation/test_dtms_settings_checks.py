@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dtms_plugin.settings import DtmsSettings, load_settings
+from dtms_plugin.settings import DtmsSettings, for_host, load_settings
 from hookspecs import ConfigError
 
 NAN, INF = float("nan"), float("inf")
@@ -98,3 +98,23 @@ def test_the_default_where_names_only_the_table() -> None:
     # The host prefixes the file it read; the plugin cannot know it.
     with pytest.raises(ConfigError, match=r"^\[plugin\.dtms\]: fresh_seconds"):
         load_settings({"fresh_seconds": -1})
+
+
+@pytest.mark.parametrize("host", ["W1", "MN1"])
+def test_a_host_above_d1_is_told_what_can_work(host: str) -> None:
+    """Weekly or monthly bars leave DTMS no coarser timeframe for its signals: the one
+    line says so and what to do, not only "set the timeframes" (no pair is buildable
+    from W1 bars)."""
+    with pytest.raises(ConfigError) as caught:
+        for_host(DtmsSettings(), host, host, "plugins.toml [plugin.dtms]")
+    said = str(caught.value)
+    assert said.startswith('plugins.toml [plugin.dtms] timeframes = "auto"')
+    assert f"host's {host} bars" in said and "the coarsest pair is D1 and W1" in said
+    assert 'disabled = ["dtms"]' in said
+
+
+def test_explicit_timeframes_under_a_weekly_host_are_checked_against_the_data() -> None:
+    settings = DtmsSettings(fast_timeframe="D1", signal_timeframe="W1")
+    assert for_host(settings, "W1", "D1", "x").fast.value == "D1"
+    with pytest.raises(ConfigError, match=r"DTMS needs D1 bars .* the data has W1 bars"):
+        for_host(settings, "W1", "W1", "x")
