@@ -209,6 +209,36 @@ def check_plugins(config: HostConfig, plugin: str, against: str | None) -> None:
             )
 
 
+def preflight(
+    plugin: str, against: str | None, replay: Replay, setting: Sequence[tuple[str, Any]] = ()
+) -> list[str]:
+    """Build, on three bars, the host of the comparison's run with ``plugin`` (and
+    ``setting``, ``NAME.KEY``/value pairs written into its configuration) and shut it
+    down: a configuration the plugins refuse (their own ``configure`` and start-up
+    decide) is a ConfigError now, in one line, before any run starts. Returns the names
+    of the plugins that run there."""
+    scratch = replay.report / "check-state"
+    config = appmod.with_data_root(replay.config, scratch)
+    config = appmod.with_plugin(config, plugin)
+    names = {key.partition(".")[0] for key, _ in setting}
+    if against and against in names:
+        config = appmod.with_plugin(appmod.without_plugin(config, plugin), against)
+    elif against:
+        config = appmod.without_plugin(config, against)
+    try:
+        config = with_settings(config, tuple(setting))
+        few = {s: list(bars[:3]) for s, bars in replay.series.items() if bars}
+        app = appmod.build_sim_app(
+            config, few, base_timeframe=replay.base, timeframe=replay.timeframe
+        )
+        try:
+            return app.plugins.names  # the enabled ones
+        finally:
+            asyncio.run(app.plugins.shutdown(app.host))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def plugin_exists(config: HostConfig, plugin: str) -> bool:
     """Whether a plugin named ``plugin`` is installed (a comparison runs it whatever
     ``config`` enables)."""
@@ -318,6 +348,9 @@ def compare_command(
 ) -> int:
     """``hostapp replay --compare NAME [--against OTHER]``: the runs, the report, the
     table; exit 3 when the plugin under test did nothing at all, 130 when interrupted."""
+    preflight(plugin, against, replay)  # refused settings: one line before any run
+    if against is not None:
+        preflight(against, plugin, replay)  # and those of the baseline's manager
     runs = compare_runs(plugin, replay, against=against, jobs=jobs)
     summary = write_comparison(plugin, replay, runs, against)
     print_comparison(summary, json_out=json_out)

@@ -17,7 +17,6 @@ settings as configured, on the rest.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import shutil
@@ -29,10 +28,17 @@ from typing import Any
 
 from hookspecs import Bar, ConfigError
 
-from . import app as appmod
-from .ab import Replay, RunResult, RunSpec, check_plugins, entry_script, execute, plugin_exists
+from .ab import (
+    Replay,
+    RunResult,
+    RunSpec,
+    check_plugins,
+    entry_script,
+    execute,
+    plugin_exists,
+    preflight,
+)
 from .compare import build_report
-from .config import with_settings
 from .driving import EXIT_INTERRUPTED, LOG_NAME
 from .parallel import Handle, Runs
 from .progress import RunsProgress
@@ -92,29 +98,15 @@ def check_settings(
 
 def _check(plugin: str, against: str | None, replay: Replay, setting: Setting) -> None:
     shown = " ".join(_shown(c) for c in setting)
-    names = {key.partition(".")[0] for key, _ in setting}
-    config = appmod.with_data_root(replay.config, replay.report / "sweep" / "check-state")
-    config = appmod.with_plugin(config, plugin)
-    if against and against in names:
-        config = appmod.with_plugin(appmod.without_plugin(config, plugin), against)
-    elif against:
-        config = appmod.without_plugin(config, against)
     try:
-        config = with_settings(config, setting)
-        few = {s: list(bars[:3]) for s, bars in replay.series.items() if bars}
-        app = appmod.build_sim_app(
-            config, few, base_timeframe=replay.base, timeframe=replay.timeframe
-        )
+        running = preflight(plugin, against, replay, setting)
     except ConfigError as exc:
         raise ConfigError(f"--sweep {shown}: {exc}") from None
-    try:
-        idle = sorted(n for n in names if not app.plugins.is_enabled(n))
-        if idle:
-            raise ConfigError(
-                f"--sweep {shown}: plugin {idle[0]!r} does not run in the A/B of {plugin}"
-            )
-    finally:
-        asyncio.run(app.plugins.shutdown(app.host))
+    idle = sorted({key.partition(".")[0] for key, _ in setting} - set(running))
+    if idle:
+        raise ConfigError(
+            f"--sweep {shown}: plugin {idle[0]!r} does not run in the A/B of {plugin}"
+        )
 
 
 def combinations(sweeps: Sequence[tuple[str, list[Any]]]) -> list[Setting]:
@@ -212,10 +204,7 @@ def sweep_command(
     check_plugins(replay.config, plugin, against)
     scratch = replay.report / "sweep"  # the runs' state folders, each gone after its run
     shutil.rmtree(scratch, ignore_errors=True)
-    try:
-        check_settings(plugin, against, replay, sweeps)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    check_settings(plugin, against, replay, sweeps)
     settings = combinations(sweeps)
     parts: dict[str, Replay] = {"all": replay}
     if split is not None:

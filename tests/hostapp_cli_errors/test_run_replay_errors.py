@@ -192,3 +192,14 @@ def test_replay_help_says_how_timeframe_works(tmp_path: Path) -> None:
     assert proc.returncode == 0
     text = " ".join(proc.stdout.split())
     assert "resampled up" in text and "is refused" in text
+
+
+def test_a_comparison_dtms_cannot_run_stops_before_any_run(tmp_path: Path) -> None:
+    """Weekly bars: DTMS has no coarser timeframe for its signals. The A/B says so in one
+    line at once, instead of replaying the run without DTMS first."""
+    weekly = generate_bars("XAUUSD", START, 300, timeframe="W1", seed=2)
+    write_bars_csv(tmp_path / "XAUUSD.csv", weekly)
+    proc = hostapp(tmp_path, "replay", "XAUUSD.csv", "--compare", "--report", "out")
+    line = one_error_line(proc)  # no progress line either: no run started
+    assert "[plugin.dtms] timeframes = \"auto\"" in line and "W1 bars" in line
+    assert not (tmp_path / "out" / "summary.json").exists()
