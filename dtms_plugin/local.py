@@ -17,8 +17,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hookspecs import (
     Action,
@@ -26,22 +26,18 @@ from hookspecs import (
     BrokerError,
     DataError,
     HostView,
-    OrderRequest,
     Quote,
     SeriesView,
     SymbolInfo,
     Trade,
 )
 
-from . import defensive
 from .book import TradeBook
 from .engine import (
     AccountState,
-    ScoreBreakdown,
     SignalSnapshot,
     TradeRecord,
     begin,
-    check_account,
     close_record,
     evaluate,
     finish,
@@ -52,6 +48,8 @@ from .engine import (
     sync_position,
     unsettled,
 )
+from .local_answers import AccountAnswers
+from .local_commits import Commits
 from .local_edges import MarketEdges
 from .local_reconcile import adoption_line, is_hedge, same_trade, to_adopt
 from .local_writes import ENDED, PendingWrites
@@ -62,13 +60,8 @@ from .store.location import open_store
 if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
     from .engine import Indicators
 
-#: closed trades removed per quiet cycle by retention: small, so a cycle stays short
-RETENTION_BATCH = 50
-#: a simulated run commits its writes once per this many cycles (and at shutdown)
-SIMULATED_COMMIT_CYCLES = 256
 
-
-class LocalStrategy(MarketEdges):
+class LocalStrategy(MarketEdges, AccountAnswers, Commits):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
     name = "local"
@@ -133,7 +126,7 @@ class LocalStrategy(MarketEdges):
             # nothing can resume it, so its journal-first and state-cache commits protect
             # nothing, and they were most of its cost. Its writes go to the store
             # together every few hundred cycles and at shutdown, with the same content.
-            self._hold = SIMULATED_COMMIT_CYCLES
+            self._hold_writes()
         for ticket, data in self.store.records().items():
             try:
                 self.book.put(TradeRecord.from_json(data))
@@ -269,26 +262,6 @@ class LocalStrategy(MarketEdges):
         if self._flush_and_forget(now) and (quiet or self._hold is not None):
             self._retain(now)
 
-    def _retain(self, now: datetime) -> None:
-        """docs/dtms.md §8 retention: closed trades older than ``retention_days`` leave the
-        store and the book, a small batch per quiet cycle, checked again at once while
-        there are more and otherwise once an hour of the host's clock (once a day of it
-        in a simulated run: the check reads every stored record)."""
-        if self._next_retention is not None and now < self._next_retention:
-            return
-        before = now - timedelta(days=self.settings.retention_days)
-        try:
-            gone = self.store.purge_closed(before, RETENTION_BATCH)
-        except StoreError as exc:
-            self.log.error("DTMS retention postponed: %s", exc)
-            gone = []
-        for ticket in gone:
-            self.book.pop(ticket)
-            self.evaluated.discard(ticket)
-        more = len(gone) == RETENTION_BATCH
-        every = timedelta(hours=1) if self._hold is None else timedelta(days=1)
-        self._next_retention = None if more else now + every
-
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()
         parent = self.book.parent_of_hedge(trade.ticket)
@@ -318,51 +291,6 @@ class LocalStrategy(MarketEdges):
                     rec = await self._execute(host, rec, action, now)
                 self._flush()
         self._account_rails(host, now)
-
-    def is_defensive(self, host: HostView, ticket: int) -> bool:
-        """docs/dtms.md §9 without I/O: account mode from the store, then the engine's own record
-        (this process is the authority for its trades, so its answer never goes stale
-        between cycles), then the store's cached state for a ticket this process does
-        not hold."""
-        now = host.clock.now()
-        if defensive.account_defensive(self._account_mode(), now):
-            return True
-        rec = self.records.get(ticket)
-        if rec is not None:  # a trade whose close is still owed is DTMS's to close
-            return rec.closing or (rec.is_open and rec.state.defensive)
-        return defensive.answer(self.store, ticket, now, self.settings)[0]
-
-    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
-        now = host.clock.now()
-        mode = self._account_mode()
-        if mode is not None and defensive.account_defensive(mode, now):
-            return f"DTMS account defensive mode until {mode[0].isoformat()}: {mode[1]}"
-        hedged = self.book.hedged_on(order.symbol)
-        if hedged is not None:
-            return f"DTMS: {order.symbol} has a hedged trade (ticket {hedged.ticket})"
-        return None
-
-    def report(self) -> dict[str, Any]:
-        """The run's account of this engine (the ``run_report`` hook): how many trades it
-        evaluated, and, when some never were, the reasons it met, in words."""
-        out: dict[str, Any] = {
-            "strategy": self.name,
-            "timeframes": {"fast": self.settings.fast.value, "signal": self.settings.signal.value},
-            "trades": self.registered,
-            "evaluated": self.evaluated_count,
-            "activity": self.evaluated_count,
-        }
-        if self.registered and (not self.evaluated_count or self.problems):
-            why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
-            why = why or (
-                f"they closed before arming (arming: {self.settings.arming.age_bars:g} "
-                f"{self.settings.fast.value} bars, +{self.settings.arming.profit_r:g}R or "
-                f"{self.settings.arming.loss_r:g}R)"
-            )
-            out["note"] = (
-                f"DTMS evaluated {self.evaluated_count} of {self.registered} trades: {why}"
-            )
-        return out
 
     # ------------------------------------------------------------------ one trade
 
@@ -449,85 +377,3 @@ class LocalStrategy(MarketEdges):
             if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history
                 self._writes.settled(rec.ticket, ended, now)
         return rec
-
-    def _account_mode(self) -> tuple[datetime, str] | None:
-        """The account's defensive mode (until, reason) from the store; a simulated
-        replay keeps what it read until it writes a new one (asked on every order)."""
-        if self._mode is not None:
-            return self._mode[0]
-        mode = self.store.get_account_mode()
-        if self._hold is not None:
-            self._mode = (mode,)
-        return mode
-
-    def _refresh_account(self, host: HostView) -> None:
-        self._account = AccountState(hedging=host.broker.account().hedging)
-
-    def _account_rails(self, host: HostView, now: datetime) -> None:
-        try:
-            balance = host.broker.account().balance
-        except BrokerError as exc:
-            self.log.error("DTMS account rails not checked: %s", exc)
-            return
-        since = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        recent = self.book.recent_closed(since, self.settings.rails.stop_streak)
-        mode = check_account(recent, balance, now, self.settings)
-        if mode is None:
-            return
-        current = self._account_mode()
-        if current is None or current[0] < mode.until:
-            self.log.warning(
-                "DTMS account defensive mode until %s: %s", mode.until.isoformat(), mode.reason
-            )
-            try:
-                self.store.put_account_mode(mode.until, mode.reason)
-                self._mode = None  # read back (as stored) when next asked
-            except StoreError as exc:
-                self.log.error("DTMS account mode not stored: %s", exc)
-
-    def _persist(
-        self, rec: TradeRecord, now: datetime, score: ScoreBreakdown | None = None
-    ) -> None:
-        """``rec`` is this trade now: into the book at once, to the store at the next
-        :meth:`_flush` (serialised once, however often it changed meanwhile)."""
-        self.book.put(rec)
-        self._writes.record(rec, now, score)
-
-    def _flush(self, *, force: bool = False) -> set[int]:
-        """Everything changed since the last flush, in one store transaction; returns
-        the tickets whose record could not be written (logged). A simulated run holds
-        its writes for :meth:`_flush_and_forget` unless ``force``."""
-        if not self._writes:
-            return set()
-        if self._hold is not None and not force:
-            self._writes.seal()
-            return set()
-        return self._writes.flush(self.store)
-
-    def _flush_and_forget(self, now: datetime) -> bool:
-        """:meth:`_flush`, then let closed trades the rails no longer read leave memory
-        (they are in the store now; a failed write keeps its record here). ``False``
-        when a simulated run holds its writes for a later cycle."""
-        if self._hold is not None:
-            self._hold -= 1
-            if self._hold > 0:
-                self._writes.seal()
-                return False
-            self._hold = SIMULATED_COMMIT_CYCLES
-        failed = self._flush(force=True)
-        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        if self.book.prune(day_start, self.settings.rails.stop_streak, failed):
-            held = self.records
-            self.evaluated = {t for t in self.evaluated if t in held}
-        return True
-
-    def _refresh_states(self, now: datetime) -> None:
-        """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with
-        the cycle's other writes. A transition has already written its own state at
-        once, before its actions were sent."""
-        states = self.book.open_states()
-        if states:
-            self._writes.states(states, now)
-
-    def _put_state(self, rec: TradeRecord, now: datetime) -> None:
-        self._writes.state(rec.ticket, rec.state.value, now)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import dtms_plugin.local as local_mod
+import dtms_plugin.local_commits as commits_mod
 from dtms_plugin.store import Store
 from hostapp import app as appmod
 from hostapp.config import load_config
@@ -58,7 +58,7 @@ def test_a_replay_leaves_the_same_store_with_far_fewer_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held, held_commits = _replay(tmp_path / "held")
-    monkeypatch.setattr(local_mod, "SIMULATED_COMMIT_CYCLES", 1)  # a commit every cycle
+    monkeypatch.setattr(commits_mod, "SIMULATED_COMMIT_CYCLES", 1)  # a commit every cycle
     each, each_commits = _replay(tmp_path / "each")
     assert held == each
     assert held_commits * 10 < each_commits, (held_commits, each_commits)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support.dtms_local_rig import Rig
 
-from dtms_plugin.local import RETENTION_BATCH
+from dtms_plugin.local_commits import RETENTION_BATCH
 from dtms_plugin.store import Store
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

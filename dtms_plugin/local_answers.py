@@ -1,0 +1,121 @@
+"""The local strategy's answers about the account and its trades (``is_defensive``,
+``allow_order``, the run report) and the account rails it keeps. Split from
+:mod:`dtms_plugin.local` so each file reads on its own; :class:`AccountAnswers` is a mixin
+of :class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the attributes
+declared here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from hookspecs import BrokerError, HostView, OrderRequest
+
+from . import defensive
+from .book import TradeBook
+from .engine import AccountState, TradeRecord, check_account
+from .settings import DtmsSettings
+from .store import StoreError, StoreProtocol
+
+
+class AccountAnswers:
+    name: str
+    settings: DtmsSettings
+    log: logging.Logger
+    book: TradeBook
+    registered: int
+    evaluated_count: int
+    problems: dict[str, int]
+    _account: AccountState
+    _hold: int | None
+    _mode: tuple[tuple[datetime, str] | None] | None
+
+    if TYPE_CHECKING:  # the strategy's own properties
+
+        @property
+        def records(self) -> dict[int, TradeRecord]: ...
+
+        @property
+        def store(self) -> StoreProtocol: ...
+
+    def is_defensive(self, host: HostView, ticket: int) -> bool:
+        """docs/dtms.md §9 without I/O: account mode from the store, then the engine's own record
+        (this process is the authority for its trades, so its answer never goes stale
+        between cycles), then the store's cached state for a ticket this process does
+        not hold."""
+        now = host.clock.now()
+        if defensive.account_defensive(self._account_mode(), now):
+            return True
+        rec = self.records.get(ticket)
+        if rec is not None:  # a trade whose close is still owed is DTMS's to close
+            return rec.closing or (rec.is_open and rec.state.defensive)
+        return defensive.answer(self.store, ticket, now, self.settings)[0]
+
+    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+        now = host.clock.now()
+        mode = self._account_mode()
+        if mode is not None and defensive.account_defensive(mode, now):
+            return f"DTMS account defensive mode until {mode[0].isoformat()}: {mode[1]}"
+        hedged = self.book.hedged_on(order.symbol)
+        if hedged is not None:
+            return f"DTMS: {order.symbol} has a hedged trade (ticket {hedged.ticket})"
+        return None
+
+    def report(self) -> dict[str, Any]:
+        """The run's account of this engine (the ``run_report`` hook): how many trades it
+        evaluated, and, when some never were, the reasons it met, in words."""
+        out: dict[str, Any] = {
+            "strategy": self.name,
+            "timeframes": {"fast": self.settings.fast.value, "signal": self.settings.signal.value},
+            "trades": self.registered,
+            "evaluated": self.evaluated_count,
+            "activity": self.evaluated_count,
+        }
+        if self.registered and (not self.evaluated_count or self.problems):
+            why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
+            why = why or (
+                f"they closed before arming (arming: {self.settings.arming.age_bars:g} "
+                f"{self.settings.fast.value} bars, +{self.settings.arming.profit_r:g}R or "
+                f"{self.settings.arming.loss_r:g}R)"
+            )
+            out["note"] = (
+                f"DTMS evaluated {self.evaluated_count} of {self.registered} trades: {why}"
+            )
+        return out
+
+    def _account_mode(self) -> tuple[datetime, str] | None:
+        """The account's defensive mode (until, reason) from the store; a simulated
+        replay keeps what it read until it writes a new one (asked on every order)."""
+        if self._mode is not None:
+            return self._mode[0]
+        mode = self.store.get_account_mode()
+        if self._hold is not None:
+            self._mode = (mode,)
+        return mode
+
+    def _refresh_account(self, host: HostView) -> None:
+        self._account = AccountState(hedging=host.broker.account().hedging)
+
+    def _account_rails(self, host: HostView, now: datetime) -> None:
+        try:
+            balance = host.broker.account().balance
+        except BrokerError as exc:
+            self.log.error("DTMS account rails not checked: %s", exc)
+            return
+        since = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        recent = self.book.recent_closed(since, self.settings.rails.stop_streak)
+        mode = check_account(recent, balance, now, self.settings)
+        if mode is None:
+            return
+        current = self._account_mode()
+        if current is None or current[0] < mode.until:
+            self.log.warning(
+                "DTMS account defensive mode until %s: %s", mode.until.isoformat(), mode.reason
+            )
+            try:
+                self.store.put_account_mode(mode.until, mode.reason)
+                self._mode = None  # read back (as stored) when next asked
+            except StoreError as exc:
+                self.log.error("DTMS account mode not stored: %s", exc)

@@ -1,0 +1,114 @@
+"""The local strategy's commit bookkeeping: changed records and states into the pending
+writes, the writes into the store (one transaction; a simulated run holds them for a few
+hundred cycles), closed trades out of memory once written, and retention. Split from
+:mod:`dtms_plugin.local` so each file reads on its own; :class:`Commits` is a mixin of
+:class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the attributes
+declared here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .book import TradeBook
+from .engine import ScoreBreakdown, TradeRecord
+from .local_writes import PendingWrites
+from .settings import DtmsSettings
+from .store import StoreError, StoreProtocol
+
+#: closed trades removed per quiet cycle by retention: small, so a cycle stays short
+RETENTION_BATCH = 50
+#: a simulated run commits its writes once per this many cycles (and at shutdown)
+SIMULATED_COMMIT_CYCLES = 256
+
+
+class Commits:
+    settings: DtmsSettings
+    log: logging.Logger
+    book: TradeBook
+    evaluated: set[int]
+    _writes: PendingWrites
+    _hold: int | None
+    _next_retention: datetime | None
+
+    if TYPE_CHECKING:  # the strategy's own properties
+
+        @property
+        def records(self) -> dict[int, TradeRecord]: ...
+
+        @property
+        def store(self) -> StoreProtocol: ...
+
+    def _hold_writes(self) -> None:
+        """From now on the writes go to the store together, once per
+        :data:`SIMULATED_COMMIT_CYCLES` cycles (and at shutdown): a simulated run."""
+        self._hold = SIMULATED_COMMIT_CYCLES
+
+    def _retain(self, now: datetime) -> None:
+        """docs/dtms.md §8 retention: closed trades older than ``retention_days`` leave the
+        store and the book, a small batch per quiet cycle, checked again at once while
+        there are more and otherwise once an hour of the host's clock (once a day of it
+        in a simulated run: the check reads every stored record)."""
+        if self._next_retention is not None and now < self._next_retention:
+            return
+        before = now - timedelta(days=self.settings.retention_days)
+        try:
+            gone = self.store.purge_closed(before, RETENTION_BATCH)
+        except StoreError as exc:
+            self.log.error("DTMS retention postponed: %s", exc)
+            gone = []
+        for ticket in gone:
+            self.book.pop(ticket)
+            self.evaluated.discard(ticket)
+        more = len(gone) == RETENTION_BATCH
+        every = timedelta(hours=1) if self._hold is None else timedelta(days=1)
+        self._next_retention = None if more else now + every
+
+    def _persist(
+        self, rec: TradeRecord, now: datetime, score: ScoreBreakdown | None = None
+    ) -> None:
+        """``rec`` is this trade now: into the book at once, to the store at the next
+        :meth:`_flush` (serialised once, however often it changed meanwhile)."""
+        self.book.put(rec)
+        self._writes.record(rec, now, score)
+
+    def _flush(self, *, force: bool = False) -> set[int]:
+        """Everything changed since the last flush, in one store transaction; returns
+        the tickets whose record could not be written (logged). A simulated run holds
+        its writes for :meth:`_flush_and_forget` unless ``force``."""
+        if not self._writes:
+            return set()
+        if self._hold is not None and not force:
+            self._writes.seal()
+            return set()
+        return self._writes.flush(self.store)
+
+    def _flush_and_forget(self, now: datetime) -> bool:
+        """:meth:`_flush`, then let closed trades the rails no longer read leave memory
+        (they are in the store now; a failed write keeps its record here). ``False``
+        when a simulated run holds its writes for a later cycle."""
+        if self._hold is not None:
+            self._hold -= 1
+            if self._hold > 0:
+                self._writes.seal()
+                return False
+            self._hold = SIMULATED_COMMIT_CYCLES
+        failed = self._flush(force=True)
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if self.book.prune(day_start, self.settings.rails.stop_streak, failed):
+            held = self.records
+            self.evaluated = {t for t in self.evaluated if t in held}
+        return True
+
+    def _refresh_states(self, now: datetime) -> None:
+        """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with
+        the cycle's other writes. A transition has already written its own state at
+        once, before its actions were sent."""
+        states = self.book.open_states()
+        if states:
+            self._writes.states(states, now)
+
+    def _put_state(self, rec: TradeRecord, now: datetime) -> None:
+        self._writes.state(rec.ticket, rec.state.value, now)
