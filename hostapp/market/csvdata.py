@@ -56,16 +56,22 @@ PANDAS_REQUIRED = ("open", "high", "low", "close")
 PANDAS_OPTIONAL = ("volume", "adj close", "dividends", "stock splits", "capital gains")
 
 
+#: the period in a MetaTrader export's file name: a timeframe, or the word it writes for
+#: D1, W1 and MN1
+_EXPORT_PERIODS = {*Timeframe.__members__, "DAILY", "WEEKLY", "MONTHLY"}
+
+
 def symbol_of_file(path: str | Path) -> str:
     """The symbol a data file is named for: its name without the extension, and without
     what MetaTrader's history export appends to it (``XAUUSD_M5_202401020000_202412312355``
-    → ``XAUUSD``: the timeframe, then the first and last bar's times), so the known rules of
-    that symbol apply. Any other name is the symbol as it stands (``BTC-USD``, ``my_data``)."""
+    or ``XAUUSD_Daily_…`` → ``XAUUSD``: the period, then the first and last bar's times),
+    so the known rules of that symbol apply. Any other name is the symbol as it stands
+    (``BTC-USD``, ``my_data``)."""
     stem = Path(path).stem
     parts = stem.split("_")
     while len(parts) > 1 and parts[-1].isdigit() and len(parts[-1]) >= 8:
         parts.pop()  # a time stamp: 202401020000
-    if len(parts) > 1 and parts[-1].upper() in Timeframe.__members__:
+    if len(parts) > 1 and parts[-1].upper() in _EXPORT_PERIODS:
         parts.pop()
     return "_".join(parts)
 

@@ -186,6 +186,8 @@ def test_exact_message_format(tmp_path: Path) -> None:
         ("XAUUSD_M5_202401020000_202412312355.csv", "XAUUSD"),  # MetaTrader's bars export
         ("EURUSD_202401020000_202401051159.csv", "EURUSD"),  # and its ticks export
         ("US30_H1.csv", "US30"),
+        ("EURUSD_Daily_200001030000_202312290000.csv", "EURUSD"),
+        ("XAGUSD_Weekly.csv", "XAGUSD"),
         ("GBPUSD_mn1.csv", "GBPUSD"),
         ("BTC-USD.csv", "BTC-USD"),  # yfinance
         ("my_data.csv", "my_data"),
