@@ -201,5 +201,5 @@ def test_a_comparison_dtms_cannot_run_stops_before_any_run(tmp_path: Path) -> No
     write_bars_csv(tmp_path / "XAUUSD.csv", weekly)
     proc = hostapp(tmp_path, "replay", "XAUUSD.csv", "--compare", "--report", "out")
     line = one_error_line(proc)  # no progress line either: no run started
-    assert "[plugin.dtms] timeframes = \"auto\"" in line and "W1 bars" in line
+    assert '[plugin.dtms] timeframes = "auto"' in line and "W1 bars" in line
     assert not (tmp_path / "out" / "summary.json").exists()
