@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.dtms_fuzz import write_config
 from support.ports import free_port
 
 CHILD = """
@@ -44,12 +45,7 @@ sys.exit(main(argv))
 
 
 def test_serve_answers_without_importing_numpy_or_redis(tmp_path: Path) -> None:
-    config = tmp_path / "plugins.toml"
-    config.write_text(
-        '[host]\nbroker = "paper"\nsymbols = ["XAUUSD", "EURUSD"]\ndata = "builtin"\n'
-        f'[host.paper]\naccount_file = "{tmp_path / "account.db"}"\n'
-        f'[plugin.dtms]\nstate_dir = "{tmp_path / "state"}"\n'
-    )
+    config = write_config(tmp_path, symbols=("XAUUSD", "EURUSD"))
     port = free_port()
     out = tmp_path / "modules.json"
     done = subprocess.run(

@@ -3,12 +3,13 @@ positions, quotes and bars (from the file), and its clock follows the host's rep
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.counting import CountingBars
 
 from hookspecs import Bar, ConfigError, OrderRequest
 from hostapp.brokers.paper import PaperBroker, PaperSettings
@@ -77,19 +78,6 @@ def test_a_new_host_run_on_the_same_file_restarts_the_server_replay(tmp_path: Pa
         runtime.close()
 
 
-class _Counted:
-    """A streamed series that counts the bars read from it."""
-
-    def __init__(self, bars: Iterable[Bar]) -> None:
-        self.bars = bars
-        self.read = 0
-
-    def __iter__(self) -> Iterator[Bar]:
-        for bar in self.bars:
-            self.read += 1
-            yield bar
-
-
 def test_the_clock_reads_a_late_account_time_without_replaying_the_series_to_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,12 +87,12 @@ def test_the_clock_reads_a_late_account_time_without_replaying_the_series_to_it(
     the series; one it has none of reads it when its bars are asked for."""
     import hostapp.data
 
-    streamed: dict[str, _Counted] = {}
+    streamed: dict[str, CountingBars] = {}
     real = hostapp.data.streamed_config_series
 
     def counted(*args: Any, **kwargs: Any) -> tuple[dict[str, Iterable[Bar]], str]:
         series, base = real(*args, **kwargs)
-        streamed.update({s: _Counted(bars) for s, bars in series.items()})
+        streamed.update({s: CountingBars(bars) for s, bars in series.items()})
         return dict(streamed), base
 
     account = str(tmp_path / "account.db")

@@ -3,12 +3,13 @@ a replay feed over it that shows what a feed over the stored list shows while ke
 only a recent window."""
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.counting import CountingBars
 
 from hookspecs import Bar
 from hostapp.data import BUILTIN_START, builtin_series, streamed_builtin_series
@@ -82,19 +83,6 @@ def test_a_synthetic_series_of_years_costs_nothing_up_front() -> None:
         SyntheticSeries("XAUUSD", BUILTIN_START, BUILTIN_START, timeframe="M7")
 
 
-class _Counting:
-    """A re-iterable series that counts the bars read from it."""
-
-    def __init__(self, bars: list[Bar]) -> None:
-        self.bars = bars
-        self.read = 0
-
-    def __iter__(self) -> Iterator[Bar]:
-        for b in self.bars:
-            self.read += 1
-            yield b
-
-
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 1000),
@@ -115,13 +103,13 @@ def test_streamed_feed_shows_what_the_stored_feed_shows(
     }
     stored = ReplayFeed(bars)
     timeline = stored.timeline()
-    stepping = ReplayFeed({s: _Counting(b) for s, b in bars.items()}, keep=keep)
+    stepping = ReplayFeed({s: CountingBars(b) for s, b in bars.items()}, keep=keep)
     steps = []
     for now in stepping.steps():
         steps.append(now)
         stepping.advance(now)
     assert steps == timeline
-    streamed = ReplayFeed({s: _Counting(b) for s, b in bars.items()}, keep=keep)
+    streamed = ReplayFeed({s: CountingBars(b) for s, b in bars.items()}, keep=keep)
     for now in [*timeline[::stride], *timeline[-1:]]:
         assert streamed.advance(now) == stored.advance(now)
         for symbol in bars:
@@ -135,7 +123,7 @@ def test_streamed_feed_shows_what_the_stored_feed_shows(
 
 def test_streamed_feed_keeps_a_window_and_what_readers_ask_for() -> None:
     bars = generate_bars("BTCUSD", BUILTIN_START, 3000)
-    source = _Counting(bars)
+    source = CountingBars(bars)
     feed = ReplayFeed({"BTCUSD": source}, keep=100)
     for i, now in enumerate(feed.steps()):
         feed.advance(now)

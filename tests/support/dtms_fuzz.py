@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +28,12 @@ def _bin(name: str, module: str) -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", module]
 
 
-def write_config(folder: Path) -> Path:
-    """A plugins.toml for ``dtms serve`` on the paper broker, its files under ``folder``."""
+def write_config(folder: Path, symbols: Sequence[str] = ("XAUUSD",)) -> Path:
+    """A plugins.toml for ``dtms serve`` on the paper broker (builtin data for
+    ``symbols``), its files under ``folder``."""
     path = folder / "plugins.toml"
     path.write_text(
-        '[host]\nbroker = "paper"\nsymbols = ["XAUUSD"]\n'
+        f'[host]\nbroker = "paper"\nsymbols = {json.dumps(list(symbols))}\n'
         f'[host.paper]\naccount_file = "{folder / "account.db"}"\n'
         f'[plugin.dtms]\nstate_dir = "{folder / "state"}"\n'
     )
