@@ -253,8 +253,9 @@ def _stop_later(signum: int, frame: FrameType | None) -> None:
 
 
 def _exit_with_parent(parent: int) -> None:
-    """End this worker once its parent is gone: it ignores SIGTERM and waits on the pool's
-    queue, whose pipe it holds open itself, so nothing else would ever end it."""
+    """End this worker once its parent is gone: SIGTERM does not end it (kept for its next
+    run) and it waits on the pool's queue, whose pipe it holds open itself, so nothing
+    else would ever end it."""
     while os.getppid() == parent:
         time.sleep(PARENT_CHECK_SECONDS)
     os._exit(1)
