@@ -311,8 +311,8 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
             raise ConfigError(
                 f'{where} timeframes = "auto": DTMS would watch trades on the host\'s '
                 f"{host_tf.value} bars and read its signals from a coarser timeframe, and "
-                "there is none to read (the coarsest pair is D1 and W1): set fast_timeframe "
-                "and signal_timeframe to a pair your bars can make, or run without DTMS "
+                '"auto" pairs timeframes only up to D1 and W1: set fast_timeframe and '
+                "signal_timeframe to a pair your bars can make, or run without DTMS "
                 '([plugins] disabled = ["dtms"])'
             )
         fast = host_tf.value

@@ -102,19 +102,21 @@ def test_the_default_where_names_only_the_table() -> None:
 
 @pytest.mark.parametrize("host", ["W1", "MN1"])
 def test_a_host_above_d1_is_told_what_can_work(host: str) -> None:
-    """Weekly or monthly bars leave DTMS no coarser timeframe for its signals: the one
-    line says so and what to do, not only "set the timeframes" (no pair is buildable
-    from W1 bars)."""
+    """A weekly or monthly host leaves "auto" no coarser timeframe for DTMS's signals:
+    the one line says so and what to do (a pair the bars can make: none from W1 bars,
+    W1 and MN1 from D1 bars)."""
     with pytest.raises(ConfigError) as caught:
         for_host(DtmsSettings(), host, host, "plugins.toml [plugin.dtms]")
     said = str(caught.value)
     assert said.startswith('plugins.toml [plugin.dtms] timeframes = "auto"')
-    assert f"host's {host} bars" in said and "the coarsest pair is D1 and W1" in said
+    assert f"host's {host} bars" in said and '"auto" pairs timeframes only up to D1 and W1' in said
     assert 'disabled = ["dtms"]' in said
 
 
 def test_explicit_timeframes_under_a_weekly_host_are_checked_against_the_data() -> None:
     settings = DtmsSettings(fast_timeframe="D1", signal_timeframe="W1")
     assert for_host(settings, "W1", "D1", "x").fast.value == "D1"
+    monthly = DtmsSettings(signal_timeframe="MN1")  # fast: the host's W1
+    assert for_host(monthly, "W1", "D1", "x").signal.value == "MN1"
     with pytest.raises(ConfigError, match=r"DTMS needs D1 bars .* the data has W1 bars"):
         for_host(settings, "W1", "W1", "x")
