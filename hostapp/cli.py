@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,8 @@ from .errors import PluginError
 EXIT_USAGE = 2
 #: The shell's code for a run ended by SIGINT (128 + 2), also when it lands mid-start-up.
 EXIT_INTERRUPTED = 130
+#: what a shell reports for a command killed by SIGPIPE (128 + 13)
+EXIT_BROKEN_PIPE = 141
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -234,6 +237,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
     args.prog = prog
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit
+    except BrokenPipeError:
+        # the reader of the output went away (``hostapp plugins --json | head``): stop
+        # quietly, as command-line tools do, with what was left unwritten thrown away
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (ConfigError, PluginError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -164,3 +164,30 @@ def test_every_command_takes_config(tmp_path: Path) -> None:
         proc = hostapp(*command, "--help", cwd=tmp_path)
         assert proc.returncode == 0
         assert "--config FILE" in proc.stdout
+
+
+@pytest.mark.parametrize("buffered", [False, True])
+def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path: Path, buffered: bool) -> None:
+    """``hostapp plugins --json | head -c 10``: the reader closes the pipe; the command
+    stops without a traceback (unbuffered, the write fails in the listing; buffered, at
+    the flush), with the shell's code for SIGPIPE."""
+    env = clean_env()
+    env.pop("PYTHONUNBUFFERED", None)
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte
+    try:
+        proc = subprocess.run(
+            [str(HOSTAPP), "plugins", "--json"],
+            cwd=tmp_path,
+            env=env,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
