@@ -193,6 +193,9 @@ class Runs(Generic[_R]):
                 logging.getLogger(record.name).handle(record)
             elif kind == "pid":
                 self._pids.add(rest[0])
+                if self.interrupted:  # the stop came before this worker said who it is
+                    with contextlib.suppress(OSError):
+                        os.kill(rest[0], signal.SIGTERM)
             elif self.display is not None and kind == "progress":
                 self.display.update(*rest)
             elif self.display is not None and kind == "done":

@@ -155,3 +155,42 @@ def test_a_stop_while_the_runs_are_being_built_still_stops_them(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "stopping the runs after this cycle" in done.stderr
     assert done.stdout.split() == ["interrupted", "interrupted"]
+
+
+UNANNOUNCED = textwrap.dedent(
+    """
+    import os, signal, time
+    from hostapp.parallel import Runs
+
+    def long_run(shared, spec, progress):
+        stop = []
+        old = signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+        try:
+            for i in range(300):
+                progress(i, 300)
+                if stop:
+                    return "interrupted"
+                time.sleep(0.01)
+            return "finished"
+        finally:
+            signal.signal(signal.SIGTERM, old)
+
+    with Runs(long_run, {"all": None}, jobs=2) as runs:
+        handles = [runs.submit(f"run {i}", i) for i in range(2)]
+        time.sleep(1.0)  # both run; what they said (their pids) is not read yet
+        os.kill(os.getpid(), signal.SIGINT)
+        print(*[runs.result(h) for h in handles])
+    """
+)
+
+
+def test_a_stop_before_the_workers_are_known_still_reaches_them(tmp_path: Path) -> None:
+    """The parent learns a worker's pid from the queue it reads while waiting for
+    results; a stop that comes before that read must still reach the worker (on a loaded
+    machine the run without DTMS of an A/B went on to its end)."""
+    script = tmp_path / "unannounced.py"
+    script.write_text(UNANNOUNCED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "stopping the runs after this cycle" in done.stderr
+    assert done.stdout.split() == ["interrupted", "interrupted"]
