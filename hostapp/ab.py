@@ -191,7 +191,9 @@ def compare_runs(
             "same_entries", without=rival, with_=(plugin,), entries=entry_script(without)
         )
         same = runs.result(runs.submit("same entries", spec))
-        if same is None:
+        if same is None:  # a stop came after the baseline's end: the comparison stopped
+            stopped = dataclasses.replace(without.stats, interrupted=True)
+            without = dataclasses.replace(without, stats=stopped)
             return without, without, None
         if freely is not None and not same.interrupted:
             full = runs.result(freely)

@@ -126,3 +126,29 @@ def test_a_plugin_that_did_nothing_is_reported_and_fails_the_comparison(tmp_path
     trades = summary["same_entries"]["with"]["trades"]
     assert note.startswith(f"DTMS evaluated 0 of {trades} trades: ")
     assert "DTMS evaluated 0 of" in proc.stdout  # the table's notes say it in words
+
+
+def test_a_stop_after_the_baseline_is_an_interrupted_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop that lands once the run without DTMS is back drops the run on its entries:
+    the comparison comes back interrupted (exit 130 and the report so far), not as "dtms
+    did nothing" (exit 3). The stop is recorded where the signal handler records it."""
+    from hostapp import ab
+    from hostapp.config import load_config
+    from hostapp.parallel import Runs
+
+    class StoppedAfterTheBaseline(Runs):  # type: ignore[type-arg]
+        def result(self, handle, *, keep=True):  # type: ignore[no-untyped-def]
+            value = super().result(handle, keep=keep)
+            self.interrupted = True  # what Runs._on_signal sets
+            return value
+
+    monkeypatch.setattr(ab, "Runs", StoppedAfterTheBaseline)
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None)
+    series = {"XAUUSD": generate_bars("XAUUSD", START, 600, seed=3)}
+    replay = ab.Replay(config, series, "M5", "M5", tmp_path / "rep", {}, progress=False)
+    without, same, full = ab.compare_runs("dtms", replay, jobs=1)
+    assert same is without and full is None
+    assert without.interrupted and without.stats.cycles == 600  # it did end; the A/B did not
