@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -25,6 +26,8 @@ __all__ = ["_is_loopback", "main"]
 EXIT_CONFIG = 2
 #: The shell's code for a command ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
+#: What a shell reports for a command killed by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
 #: The console script of the host whose serve mode ``dtms serve`` is.
 HOST_COMMAND = "hostapp"
 
@@ -56,7 +59,14 @@ def _host_command() -> Callable[..., int] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:
+        # the reader of the output went away (``dtms export | head``): stop quietly, as
+        # command-line tools do, with what was left unwritten thrown away
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         # Ctrl-C while the host command is still being imported or started: one line.
         print("dtms: interrupted", file=sys.stderr)

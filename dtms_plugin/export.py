@@ -167,8 +167,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             with open(args.out, "w", encoding="utf-8") as out:
                 count, left = export(store, out, since, until)
+    except BrokenPipeError:
+        raise  # the reader went away (``dtms export | head``): dtms_plugin.cli stops quietly
     except OSError as exc:
-        print(f"dtms export: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        target = args.out if args.out is not None else "standard output"
+        print(f"dtms export: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         store.close()

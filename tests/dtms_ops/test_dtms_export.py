@@ -171,3 +171,25 @@ def test_no_store_is_one_line_naming_the_folder(tmp_path: Path) -> None:
     (tmp_path / "plugins.toml").write_text("[plugin.dtms]\nretention = 3\n")
     proc = dtms_export(tmp_path)
     assert proc.returncode == 2 and "[plugin.dtms]: unknown key 'retention'" in proc.stderr
+
+
+@pytest.mark.parametrize("buffered", [False, True])
+def test_a_reader_that_goes_away_ends_the_export_quietly(store_dir: Path, buffered: bool) -> None:
+    """``dtms export | head -c 10``: the reader closes the pipe; the export stops without
+    a traceback (unbuffered, at the first line; buffered, at the flush), with the shell's
+    code for SIGPIPE."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTAPP_", "DTMS_"))}
+    env.pop("PYTHONUNBUFFERED", None)
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte
+    try:
+        proc = subprocess.run(
+            [*command("dtms"), "export"], cwd=store_dir, env=env, stdout=write,
+            stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
