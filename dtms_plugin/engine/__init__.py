@@ -26,12 +26,13 @@ from .journal import (
     settle,
     unsettled,
 )
+from .live import SymbolIndicators
 from .machine import AccountState, Evaluation, close_record, evaluate, spread_ok, sync_position
 from .rails import AccountMode, check_account
 from .record import JournalEntry, JournalStatus, TradeRecord, register
 from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify
 from .score import SIGNALS, ScoreBreakdown, compute_score
-from .snapshot import OrderFlow, SignalSnapshot, SymbolIndicators, timeframe_period
+from .snapshot import OrderFlow, SignalSnapshot, timeframe_period
 
 if TYPE_CHECKING:
     from .replay import ReplayIndicators
