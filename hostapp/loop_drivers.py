@@ -1,0 +1,190 @@
+"""When the trading loop runs a cycle: a replay as fast as it goes (or at a pace), a replay
+on a scaled clock (``--speed``), or real time against a live terminal.
+
+:class:`hostapp.loop.TradingLoop` decides what one cycle does (docs/architecture.md,
+"One cycle"); the drivers here decide when cycles happen and with which bars, and how a
+stop request ends the waiting between them. They are a mixin of the loop, not functions
+of their own, so ``loop.run_replay(feed)`` and ``loop.request_stop()`` stay the loop's
+API; the mixin adds no call between a driver and :meth:`~hostapp.loop.TradingLoop.cycle`,
+which a replay calls once per bar. Startup, signals and the summary around a run are
+:mod:`hostapp.driving`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from hookspecs import Bar, BrokerError, HostView
+
+from .loop_stats import LoopStats
+from .market.timeframes import timeframe_seconds, to_epoch
+
+ProgressFn = Callable[[int, int], None]
+
+
+class LoopClock(Protocol):
+    """A :class:`~hostapp.clock.SimClock` (replay: the loop sets it) or the system clock."""
+
+    def now(self) -> datetime: ...
+
+
+class ScaledLoopClock(LoopClock, Protocol):
+    """A :class:`~hostapp.clock.ScaledClock`: its own pace, which the loop waits in,
+    once the loop has caught up on the history before ``live_from``."""
+
+    live_from: datetime
+
+    def go(self) -> None: ...
+
+    def wall_seconds(self, seconds: float) -> float: ...
+
+
+class LoopDrivers:
+    """The drivers of :class:`hostapp.loop.TradingLoop`, which sets every attribute
+    declared here in its constructor and defines :meth:`cycle`."""
+
+    host: HostView
+    symbols: list[str]
+    stats: LoopStats
+    stop_requested: bool
+    _tf_seconds: int
+    # The event a waiting driver sleeps on, and the event loop it runs in: a stop request
+    # (maybe from a signal handler) sets the one through the other.
+    _wake: asyncio.Event | None
+    _aio: asyncio.AbstractEventLoop | None
+    cycle: Callable[[datetime, Mapping[str, Bar], bool], Awaitable[None]]
+
+    # -- control -----------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current cycle. Safe from a signal handler."""
+        self.stop_requested = True
+        if self._wake is not None and self._aio is not None:
+            # A signal handler may run while the event loop sits in select(): wake it.
+            with contextlib.suppress(RuntimeError):  # the event loop already closed
+                self._aio.call_soon_threadsafe(self._wake.set)
+
+    # -- drivers -----------------------------------------------------------------------
+
+    async def run_replay(
+        self,
+        feed: Any,
+        *,
+        progress: ProgressFn | None = None,
+        pace_seconds: float = 0.0,
+    ) -> LoopStats:
+        """Replay ``feed`` (a :class:`~hostapp.market.feed.ReplayFeed`) to its end, or until
+        :meth:`request_stop`. ``pace_seconds`` > 0 waits that long between cycles (a
+        paper "live" run); the wait ends early on a stop request."""
+        total: int = feed.step_count()  # exact, or a bound for a streamed feed
+        tf = self._tf_seconds
+        aligned = tf == timeframe_seconds(feed.base_timeframe)
+        advance = feed.advance
+        cycle = self.cycle
+        self._aio = asyncio.get_running_loop()
+        if pace_seconds > 0:
+            self._wake = asyncio.Event()
+        i = 0
+        for i, now in enumerate(feed.steps(), 1):
+            if self.stop_requested:
+                self.stats.interrupted = True
+                break
+            new_bars = advance(now)
+            if new_bars:
+                await cycle(now, new_bars, aligned or to_epoch(now) % tf == 0)
+            if progress is not None:
+                progress(i, max(total, i))
+            if pace_seconds > 0 and self._wake is not None:
+                await _sleep_or_wake(self._wake, pace_seconds)
+        if progress is not None and i != total and not self.stats.interrupted:
+            progress(i, i)  # a streamed feed's count was a bound: it ends at 100 %
+        return self.stats
+
+    async def run_scaled(
+        self,
+        feed: Any,
+        clock: ScaledLoopClock,
+        *,
+        cycle_seconds: float,
+        progress: ProgressFn | None = None,
+    ) -> LoopStats:
+        """Play ``feed`` on ``clock`` (``--speed``). The steps up to ``clock.live_from``
+        are history: played at once, as a replay (the cycle sets the clock to each). Then
+        the clock runs: each step's bars once it reaches the step's time, one cycle per
+        step (a run that fell behind catches up), and between steps a cycle without new
+        bars every ``cycle_seconds`` of the clock's time, as a live host watches prices
+        between bars. Every wait is the clock's time converted to the wall's, so the
+        whole run keeps one pace."""
+        total: int = feed.step_count()
+        tf = self._tf_seconds
+        aligned = tf == timeframe_seconds(feed.base_timeframe)
+        self._aio = asyncio.get_running_loop()
+        self._wake = wake = asyncio.Event()
+        steps = iter(feed.steps())
+        due: datetime | None = next(steps, None)
+        watch: datetime | None = None  # the next cycle without a new bar
+        i = 0
+        live_from = clock.live_from
+        while due is not None and not self.stop_requested:
+            if due > live_from:
+                clock.go()  # the history is caught up on (a no-op once running)
+            now = clock.now()
+            if due <= now or due <= live_from:
+                new_bars = feed.advance(due)
+                if new_bars:
+                    await self.cycle(due, new_bars, aligned or to_epoch(due) % tf == 0)
+                i += 1
+                if progress is not None:
+                    progress(i, max(total, i))
+                watch = due + timedelta(seconds=cycle_seconds)
+                due = next(steps, None)
+                await asyncio.sleep(0)  # a run catching up still lets the dashboard answer
+                continue
+            if watch is not None and now >= watch:
+                await self.cycle(now, {}, False)
+                watch = now + timedelta(seconds=cycle_seconds)
+            until = due if watch is None else min(due, watch)
+            await _sleep_or_wake(wake, clock.wall_seconds((until - clock.now()).total_seconds()))
+        self.stats.interrupted = self.stop_requested
+        if progress is not None and due is None and i != total:
+            progress(i, i)  # a streamed feed's count was a bound: it ends at 100 %
+        return self.stats
+
+    async def run_live(
+        self,
+        *,
+        cycle_seconds: float,
+        bar_source: Callable[[str], Awaitable[Bar | None] | Bar | None],
+        now_fn: Callable[[], datetime],
+    ) -> LoopStats:
+        """Real time: every ``cycle_seconds``, ask ``bar_source(symbol)`` for the newest
+        closed bar of each symbol; a bar not seen before makes a cycle at ``now_fn()``."""
+        self._aio = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        last_seen: dict[str, datetime] = {}
+        while not self.stop_requested:
+            try:
+                new_bars: dict[str, Bar] = {}
+                for symbol in self.symbols:
+                    got = bar_source(symbol)
+                    bar = await got if isinstance(got, Awaitable) else got
+                    if bar is not None and last_seen.get(symbol) != bar.time:
+                        last_seen[symbol] = bar.time
+                        new_bars[symbol] = bar
+                # Without a new bar it is still a cycle: DTMS and the exits watch live prices.
+                await self.cycle(now_fn(), new_bars, bool(new_bars))
+            except BrokerError as exc:
+                # The terminal went away or answered nonsense: skip this cycle, try again.
+                self.host.log.error("cycle skipped: %s", exc)
+            await _sleep_or_wake(self._wake, cycle_seconds)
+        self.stats.interrupted = True
+        return self.stats
+
+
+async def _sleep_or_wake(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)

@@ -1,0 +1,87 @@
+"""What the trading loop counts and keeps for the summary: :class:`LoopStats` and the bounded
+lists a live run keeps instead of every trade since it started.
+
+A module of its own because its readers are not the loop: the report
+(:mod:`hostapp.report`), the A/B comparison, the run driver and the host only read these
+figures, and need none of the cycle's machinery. :mod:`hostapp.loop` re-exports every name
+here, so ``from hostapp.loop import LoopStats`` keeps working.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hookspecs import Trade
+
+#: Trades (and state changes, actions) a live run's report keeps for its per-trade
+#: figures: a host that runs for months holds these, not every trade since it started.
+#: Counts (trades, closes by reason, actions) stay totals; win rate, R and the states
+#: reached cover the newest ``LIVE_WINDOW``.
+LIVE_WINDOW = 1000
+
+
+#: Distinct veto reasons counted one by one (:meth:`LoopStats.veto`); later ones go
+#: under :data:`OTHER_VETOES`.
+VETO_REASONS = 100
+OTHER_VETOES = "other reasons"
+
+
+class Recent(deque[Any]):
+    """The newest ``maxlen`` items of a list a live run would otherwise grow for months,
+    with a running count of every item appended, in total and by ``key`` (the summary's
+    totals stay exact while its per-trade figures cover the window)."""
+
+    def __init__(self, items: Iterable[Any], maxlen: int, key: Callable[[Any], Any]) -> None:
+        super().__init__(maxlen=maxlen)
+        self.key = key
+        self.appended = 0
+        self.by_key: Counter[Any] = Counter()
+        for item in items:
+            self.append(item)
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self.appended += 1
+        self.by_key[self.key(item)] += 1
+
+
+def appended(items: Sequence[Any]) -> int:
+    """How many items were ever added: all of a list, or a :class:`Recent`'s count."""
+    return items.appended if isinstance(items, Recent) else len(items)
+
+
+def counted(items: Sequence[Any], key: Callable[[Any], Any]) -> Counter[Any]:
+    """Items by ``key``: a :class:`Recent`'s running count (its own key), else counted."""
+    return Counter(items.by_key) if isinstance(items, Recent) else Counter(map(key, items))
+
+
+@dataclass
+class LoopStats:
+    """What the loop did, for the summary."""
+
+    cycles: int = 0
+    bars: int = 0
+    orders_proposed: int = 0
+    orders_vetoed: dict[str, int] = field(default_factory=dict)
+    orders_rejected: int = 0
+    entries_veto_overridden: int = 0  # scripted entries a plugin would have vetoed
+    entries: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, by)
+    closes: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, reason)
+    interrupted: bool = False
+
+    def veto(self, reason: str) -> None:
+        """Count a vetoed order by its reason; reasons may name a ticket or a time, so
+        past :data:`VETO_REASONS` distinct ones the rest are counted together."""
+        vetoed = self.orders_vetoed
+        if reason not in vetoed and len(vetoed) >= VETO_REASONS:
+            reason = OTHER_VETOES
+        vetoed[reason] = vetoed.get(reason, 0) + 1
+
+    def bound(self, window: int) -> None:
+        """Keep only the newest ``window`` entries and closes (a live run), counting all."""
+        self.entries = Recent(self.entries, window, key=lambda e: e[2])  # type: ignore[assignment]
+        self.closes = Recent(self.closes, window, key=lambda c: c[2])  # type: ignore[assignment]
