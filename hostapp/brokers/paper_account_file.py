@@ -1,0 +1,287 @@
+"""A paper account in a SQLite file that several processes open at once.
+
+The file is how the trading host and ``dtms serve`` share one paper account, as several
+programs share one MetaTrader terminal (docs/architecture.md). It keeps the account (the
+tables behind :class:`~hostapp.brokers.paper_account.AccountStore`) and, for the readers
+of :mod:`.paper_market`, the closed bars the host fed (:mod:`.paper_bars`). Kept apart
+from :mod:`.paper_account` because only a shared account needs SQL: a replay's account
+lives in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import astuple
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hookspecs import Bar, MarginMode, Quote, Trade
+
+from ..market.timeframes import EPOCH, from_epoch, to_epoch
+from .paper_account import AccountMeta, ClosedDeal, Position
+from .paper_bars import BARS_KEPT, trim_bars
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS positions (
+    ticket INTEGER PRIMARY KEY, symbol TEXT NOT NULL, direction TEXT NOT NULL,
+    volume REAL NOT NULL, entry_price REAL NOT NULL, stop_loss REAL, take_profit REAL,
+    opened_at REAL NOT NULL, magic INTEGER NOT NULL, comment TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS positions_symbol ON positions (symbol);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ticket INTEGER NOT NULL, symbol TEXT NOT NULL,
+    direction TEXT NOT NULL, volume REAL NOT NULL, entry_price REAL NOT NULL,
+    stop_loss REAL, take_profit REAL, opened_at REAL NOT NULL, magic INTEGER NOT NULL,
+    comment TEXT NOT NULL, profit REAL NOT NULL, close_price REAL NOT NULL,
+    closed_at REAL NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_ticket ON history (ticket);
+CREATE TABLE IF NOT EXISTS quotes (
+    symbol TEXT PRIMARY KEY, bid REAL NOT NULL, ask REAL NOT NULL, time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS bars (
+    symbol TEXT NOT NULL, time INTEGER NOT NULL, open REAL NOT NULL, high REAL NOT NULL,
+    low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL, spread REAL NOT NULL,
+    PRIMARY KEY (symbol, time)) WITHOUT ROWID;
+"""
+
+#: Trim the bars table once per this many bars a process writes (per symbol).
+_TRIM_EVERY = 64
+
+_POSITION_COLUMNS = (
+    "ticket, symbol, direction, volume, entry_price, stop_loss, take_profit, opened_at, "
+    "magic, comment"
+)
+
+
+def _ts(when: datetime) -> float:
+    """Epoch seconds with the fraction: live quotes and fills are not on whole seconds."""
+    return (when - EPOCH).total_seconds()
+
+
+class SqliteStore:
+    """An account in a SQLite file (WAL mode) that several processes open at once.
+
+    The first process to open a new file writes the account's settings into it; later
+    ones take them from the file, so the balance is the account's, not the config's.
+    A process whose settings disagree with the file's margin mode or currency is refused
+    with ``ValueError``, as a terminal logged into a different account would be.
+    """
+
+    def __init__(self, path: str | Path, meta: AccountMeta, *, timeout: float = 10.0) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        # A fresh checkout has no folder for the shipped `.hostapp/paper-account.sqlite`.
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._depth = 0
+        self._bars_timeframe: str | None = None  # what this process last declared
+        self._bars_written: dict[str, int] = {}
+        with self.write():
+            self._create_schema()
+            stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            if not stored:
+                for key, value in (
+                    ("login", str(meta.login)),
+                    ("deposit", repr(meta.deposit)),
+                    ("balance", repr(meta.deposit)),
+                    ("margin_mode", meta.margin_mode),
+                    ("currency", meta.currency),
+                    ("last_ticket", "0"),
+                ):
+                    self._db.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+                stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        for key in ("margin_mode", "currency"):
+            if stored[key] != getattr(meta, key):
+                self._db.close()
+                raise ValueError(
+                    f"{self.path}: the account file's {key} is {stored[key]!r}, "
+                    f"the settings say {getattr(meta, key)!r}"
+                )
+        mode: MarginMode = "netting" if stored["margin_mode"] == "netting" else "hedging"
+        self.meta = AccountMeta(
+            int(stored["login"]), float(stored["deposit"]), mode, stored["currency"]
+        )
+
+    def _create_schema(self) -> None:
+        """Statement by statement: ``executescript`` would commit our transaction."""
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str) -> Iterator[None]:
+        with self._lock:
+            if self._depth:  # nested: part of the outer transaction
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute(begin)
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def read(self) -> contextlib.AbstractContextManager[None]:
+        return self._transaction("BEGIN")
+
+    def write(self) -> contextlib.AbstractContextManager[None]:
+        return self._transaction("BEGIN IMMEDIATE")
+
+    @staticmethod
+    def _position(row: Sequence[Any]) -> Position:
+        t, sym, d, vol, entry, sl, tp, opened, magic, comment = row
+        return Position(
+            int(t),
+            str(sym),
+            "sell" if d == "sell" else "buy",
+            float(vol),
+            float(entry),
+            None if sl is None else float(sl),
+            None if tp is None else float(tp),
+            from_epoch(float(opened)),
+            int(magic),
+            str(comment),
+        )
+
+    def positions(self, symbol: str | None = None) -> list[Position]:
+        sql = f"SELECT {_POSITION_COLUMNS} FROM positions"
+        if symbol is None:
+            rows = self._db.execute(sql + " ORDER BY ticket").fetchall()
+        else:
+            rows = self._db.execute(sql + " WHERE symbol = ? ORDER BY ticket", (symbol,)).fetchall()
+        return [self._position(r) for r in rows]
+
+    def get(self, ticket: int) -> Position | None:
+        row = self._db.execute(
+            f"SELECT {_POSITION_COLUMNS} FROM positions WHERE ticket = ?", (ticket,)
+        ).fetchone()
+        return None if row is None else self._position(row)
+
+    def put(self, pos: Position) -> None:
+        values = list(astuple(pos))
+        values[7] = _ts(pos.opened_at)
+        self._db.execute(
+            f"INSERT OR REPLACE INTO positions ({_POSITION_COLUMNS}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+
+    def delete(self, ticket: int) -> None:
+        self._db.execute("DELETE FROM positions WHERE ticket = ?", (ticket,))
+
+    def next_ticket(self) -> int:
+        self._db.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'last_ticket'"
+        )
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'last_ticket'").fetchone()
+        return int(row[0])
+
+    def balance(self) -> float:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'balance'").fetchone()
+        return float(row[0])
+
+    def add_balance(self, amount: float) -> None:
+        self._db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'balance'", (repr(self.balance() + amount),)
+        )
+
+    def record(self, deal: ClosedDeal) -> None:
+        t = deal.trade
+        assert t.close_price is not None and t.closed_at is not None
+        self._db.execute(
+            "INSERT INTO history (ticket, symbol, direction, volume, entry_price, stop_loss, "
+            "take_profit, opened_at, magic, comment, profit, close_price, closed_at, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                t.ticket, t.symbol, t.direction, t.volume, t.entry_price, t.stop_loss,
+                t.take_profit, _ts(t.opened_at), t.magic, t.comment, t.profit,
+                t.close_price, _ts(t.closed_at), deal.reason,
+            ),
+        )  # fmt: skip
+
+    def history(self) -> list[ClosedDeal]:
+        rows = self._db.execute(
+            f"SELECT {_POSITION_COLUMNS}, profit, close_price, closed_at, reason "
+            "FROM history ORDER BY id"
+        ).fetchall()
+        return [self._deal(row) for row in rows]
+
+    def last_deal(self, ticket: int) -> ClosedDeal | None:
+        """The newest closing deal of ``ticket``: one indexed row, however long the history."""
+        row = self._db.execute(
+            f"SELECT {_POSITION_COLUMNS}, profit, close_price, closed_at, reason "
+            "FROM history WHERE ticket = ? ORDER BY id DESC LIMIT 1",
+            (ticket,),
+        ).fetchone()
+        return None if row is None else self._deal(row)
+
+    def _deal(self, row: Sequence[Any]) -> ClosedDeal:
+        p = self._position(row[:10])
+        trade = Trade(
+            p.ticket,
+            p.symbol,
+            p.direction,
+            p.volume,
+            p.entry_price,
+            p.stop_loss,
+            p.take_profit,
+            p.opened_at,
+            p.magic,
+            p.comment,
+            profit=float(row[10]),
+            close_price=float(row[11]),
+            closed_at=from_epoch(float(row[12])),
+        )
+        return ClosedDeal(trade, str(row[13]))
+
+    def quote(self, symbol: str) -> Quote | None:
+        row = self._db.execute(
+            "SELECT bid, ask, time FROM quotes WHERE symbol = ?", (symbol,)
+        ).fetchone()
+        return None if row is None else Quote(symbol, row[0], row[1], from_epoch(row[2]))
+
+    def set_quote(self, quote: Quote) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO quotes VALUES (?, ?, ?, ?)",
+            (quote.symbol, quote.bid, quote.ask, _ts(quote.time)),
+        )
+
+    # -- bars: the file is also the "terminal" other processes read bars from ---------
+
+    def add_bar(self, symbol: str, bar: Bar, timeframe: str) -> None:
+        """Keep ``bar`` (a closed ``timeframe`` bar). A bar older than the newest kept one
+        means a new run on this file: the newer bars are dropped so the series stays one
+        run's. The table is trimmed to about :data:`BARS_KEPT` bars every few writes."""
+        t = to_epoch(bar.time)
+        db = self._db
+        if self._bars_timeframe != timeframe:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('bars_timeframe', ?)", (timeframe,))
+            self._bars_timeframe = timeframe
+        db.execute("DELETE FROM bars WHERE symbol = ? AND time >= ?", (symbol, t))
+        db.execute(
+            "INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (symbol, t, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.spread),
+        )
+        written = self._bars_written.get(symbol, 0) + 1
+        self._bars_written[symbol] = written
+        if written % _TRIM_EVERY == 0:
+            trim_bars(db, symbol, BARS_KEPT)
+
+    def close(self) -> None:
+        self._db.close()

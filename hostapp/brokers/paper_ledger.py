@@ -1,0 +1,101 @@
+"""The money side of the paper broker: opening a position at the quote, what a deal
+earns, and booking a close into the balance and the history.
+
+Profit of a deal is ``(close − open) × sign × volume × contract_size`` in the symbol's
+quote currency; when the account currency is the symbol's base instead (``USDJPY`` on a
+USD account) it is divided by the closing price. Money is rounded to cents per deal.
+
+:class:`PaperLedger` sits below both the order calls (:mod:`.paper_orders`) and the
+per-bar stop checks of :class:`~hostapp.brokers.paper.PaperBroker`: both close positions
+through :meth:`PaperLedger._book`, so the arithmetic is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from hookspecs import Direction, Quote, SymbolInfo, Trade
+
+from .paper_account import AccountStore, ClosedDeal, Position
+from .paper_rules import EPS as _EPS
+
+
+class PaperLedger:
+    """Positions opened, valued and closed on the account store; the broker supplies the
+    symbol table, the store and the clock (:class:`~hostapp.brokers.paper.PaperBroker`
+    builds them)."""
+
+    _symbols: dict[str, SymbolInfo]
+    _store: AccountStore
+    _clock: Callable[[], datetime] | None
+
+    def _now(self, quote: Quote) -> datetime:
+        return self._clock() if self._clock is not None else quote.time
+
+    def _new_position(
+        self,
+        symbol: str,
+        direction: Direction,
+        volume: float,
+        sl: float | None,
+        tp: float | None,
+        quote: Quote,
+    ) -> Position:
+        price = quote.ask if direction == "buy" else quote.bid
+        ticket = self._store.next_ticket()
+        return Position(ticket, symbol, direction, volume, price, sl, tp, self._now(quote))
+
+    def _profit(
+        self, symbol: str, direction: Direction, entry: float, price: float, volume: float
+    ) -> float:
+        info = self._symbols.get(symbol)
+        contract = info.contract_size if info is not None else 1.0
+        sign = 1 if direction == "buy" else -1
+        money = (price - entry) * sign * volume * contract
+        currency = self._store.meta.currency
+        if len(symbol) == 6 and symbol[:3] == currency and symbol[3:] != currency:
+            money /= price
+        return round(money, 2)
+
+    def _book(
+        self, pos: Position, volume: float, price: float, when: datetime, reason: str
+    ) -> Trade:
+        """Close ``volume`` of ``pos`` at ``price``: balance, history, position updated."""
+        profit = self._profit(pos.symbol, pos.direction, pos.entry_price, price, volume)
+        store = self._store
+        store.add_balance(profit)
+        trade = Trade(
+            pos.ticket,
+            pos.symbol,
+            pos.direction,
+            volume,
+            pos.entry_price,
+            pos.stop_loss,
+            pos.take_profit,
+            pos.opened_at,
+            pos.magic,
+            pos.comment,
+            profit=profit,
+            close_price=price,
+            closed_at=when,
+        )
+        store.record(ClosedDeal(trade, reason))
+        if volume >= pos.volume - _EPS:
+            store.delete(pos.ticket)
+        else:
+            pos.volume = round(pos.volume - volume, 8)
+            store.put(pos)
+        return trade
+
+    def _open_profit(self, pos: Position, quote: Quote | None) -> float:
+        if quote is None:
+            return 0.0
+        price = quote.bid if pos.direction == "buy" else quote.ask
+        return self._profit(pos.symbol, pos.direction, pos.entry_price, price, pos.volume)
+
+    def _floating(self) -> float:
+        total = 0.0
+        for pos in self._store.positions():
+            total += self._open_profit(pos, self._store.quote(pos.symbol))
+        return total

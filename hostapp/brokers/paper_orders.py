@@ -1,0 +1,243 @@
+"""The paper broker's order calls: open, modify, close and hedge, with MetaTrader's
+refusals.
+
+:class:`PaperOrders` is the order half of :class:`~hostapp.brokers.paper.PaperBroker`, as
+:class:`~hostapp.brokers.mt5_trading.Trading` is the MetaTrader broker's. Each call is one
+write transaction on the account store (:meth:`PaperOrders._run`) and every refusal is an
+:class:`~hookspecs.ActionResult` with a code, never an exception. The rules checked are
+:mod:`.paper_rules`; the money moved is :class:`~.paper_ledger.PaperLedger`'s.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from hookspecs import ActionResult, OrderRequest, Quote, ResultCode, SymbolInfo, opposite
+
+from .paper_account import Position
+from .paper_ledger import PaperLedger
+from .paper_rules import EPS as _EPS
+from .paper_rules import check_stops as _check_stops
+from .paper_rules import fail as _fail
+from .paper_rules import round_volume as _volume
+
+
+class PaperOrders(PaperLedger):
+    """The order calls of :class:`hookspecs.Broker` on a paper account."""
+
+    _hedging: bool
+
+    def open(self, order: OrderRequest) -> ActionResult:
+        return self._run(lambda: self._open(order))
+
+    def modify_sl_tp(
+        self, ticket: int, stop_loss: float | None, take_profit: float | None
+    ) -> ActionResult:
+        """Set both levels (``None`` removes one). Only a level that changes is checked
+        against the stops level, so moving the target never fails because the price came
+        near an untouched stop; a level inside the freeze level cannot be moved."""
+        return self._run(lambda: self._modify(ticket, stop_loss, take_profit))
+
+    def close(self, ticket: int, volume: float | None = None) -> ActionResult:
+        """Close ``ticket``, or ``volume`` lots of it (rounded down to the step; a volume
+        at or above the position's closes it all). The realised P&L goes to the balance."""
+        return self._run(lambda: self._close(ticket, volume))
+
+    def hedge(self, ticket: int, volume: float) -> ActionResult:
+        """Open the opposite position (its own ticket, comment ``DTMS_HEDGE_<ticket>``,
+        no stop or target) on a hedging account; refused on a netting one."""
+        if not self._hedging:
+            return _fail(ResultCode.HEDGING_NOT_ALLOWED, "the account is netting: no hedges")
+        return self._run(lambda: self._hedge(ticket, volume))
+
+    def _open(self, order: OrderRequest) -> ActionResult:
+        info = self._symbols.get(order.symbol)
+        if info is None:
+            return _fail(ResultCode.REJECTED, f"unknown symbol {order.symbol!r}")
+        store = self._store
+        quote = store.quote(order.symbol)
+        if quote is None:
+            return _fail(ResultCode.MARKET_CLOSED, f"no price for {order.symbol} yet")
+        volume = _volume(info, order.volume)
+        if isinstance(volume, ActionResult):
+            return volume
+        sl = None if order.stop_loss is None else round(order.stop_loss, info.digits)
+        tp = None if order.take_profit is None else round(order.take_profit, info.digits)
+        bad = _check_stops(info, order.direction, quote, sl, tp)
+        if bad is not None:
+            return bad
+        if store.balance() + self._floating() <= 0:
+            return _fail(ResultCode.NO_MONEY, "equity is not positive")
+        if not self._hedging:
+            existing = store.positions(order.symbol)
+            if existing:
+                return self._net(existing[0], order, info, volume, sl, tp, quote)
+        pos = self._new_position(order.symbol, order.direction, volume, sl, tp, quote)
+        pos.magic, pos.comment = order.magic, order.comment
+        store.put(pos)
+        return ActionResult.success(
+            f"{pos.direction} {volume:g} {pos.symbol} at {pos.entry_price}", pos.ticket
+        )
+
+    def _net(
+        self,
+        pos: Position,
+        order: OrderRequest,
+        info: SymbolInfo,
+        volume: float,
+        sl: float | None,
+        tp: float | None,
+        quote: Quote,
+    ) -> ActionResult:
+        """A netting account holds one position per symbol: an order the same way adds to
+        it (volume-weighted entry; the order's levels, when given, replace the old ones),
+        an opposite one reduces, closes or reverses it, as MetaTrader does."""
+        price = quote.ask if order.direction == "buy" else quote.bid
+        if order.direction == pos.direction:
+            total = round(pos.volume + volume, 8)
+            if total > info.volume_max + _EPS:
+                return _fail(
+                    ResultCode.INVALID_VOLUME,
+                    f"position would be {total:g} lots, above the maximum {info.volume_max:g}",
+                )
+            pos.entry_price = round((pos.entry_price * pos.volume + price * volume) / total, 10)
+            pos.volume = total
+            if sl is not None:
+                pos.stop_loss = sl
+            if tp is not None:
+                pos.take_profit = tp
+            self._store.put(pos)
+            return ActionResult.success(f"added {volume:g} to {pos.ticket}", pos.ticket)
+        now = self._now(quote)
+        if volume < pos.volume - _EPS:
+            self._book(pos, volume, price, now, "netting")
+            return ActionResult.success(f"reduced {pos.ticket} by {volume:g}", pos.ticket)
+        self._book(pos, pos.volume, price, now, "netting")
+        rest = round(volume - pos.volume, 8)
+        if rest < _EPS:
+            return ActionResult.success(f"closed {pos.ticket} (netting)")
+        new = self._new_position(order.symbol, order.direction, rest, sl, tp, quote)
+        new.magic, new.comment = order.magic, order.comment
+        self._store.put(new)
+        return ActionResult.success(f"reversed {pos.ticket} into {new.ticket}", new.ticket)
+
+    def _held(self, ticket: int) -> tuple[Position, SymbolInfo] | ActionResult:
+        """The open position and its symbol's rules, or the refusal that says why not."""
+        pos = self._store.get(ticket)
+        if pos is None:
+            return _fail(ResultCode.NOT_FOUND, f"position {ticket} not found")
+        info = self._symbols.get(pos.symbol)
+        if info is None:
+            return _unknown_symbol(pos)
+        return pos, info
+
+    def _tradable(self, ticket: int) -> tuple[Position, SymbolInfo, Quote] | ActionResult:
+        """What a deal on ``ticket`` needs (position, rules, price), or the refusal."""
+        held = self._held(ticket)
+        if isinstance(held, ActionResult):
+            return held
+        quote = self._priced(held[0])
+        if isinstance(quote, ActionResult):
+            return quote
+        return (*held, quote)
+
+    def _priced(self, pos: Position) -> Quote | ActionResult:
+        quote = self._store.quote(pos.symbol)
+        if quote is None:
+            return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
+        return quote
+
+    def _modify(
+        self, ticket: int, stop_loss: float | None, take_profit: float | None
+    ) -> ActionResult:
+        held = self._held(ticket)
+        if isinstance(held, ActionResult):
+            return held
+        pos, info = held
+        sl = None if stop_loss is None else round(stop_loss, info.digits)
+        tp = None if take_profit is None else round(take_profit, info.digits)
+        if sl == pos.stop_loss and tp == pos.take_profit:
+            return ActionResult(True, ResultCode.NO_CHANGES, "levels already set")
+        quote = self._priced(pos)
+        if isinstance(quote, ActionResult):
+            return quote
+        if info.freeze_level > 0:
+            price = quote.bid if pos.direction == "buy" else quote.ask
+            for name, level in (("stop loss", pos.stop_loss), ("take profit", pos.take_profit)):
+                if level is not None and abs(price - level) < info.freeze_level - _EPS:
+                    return _fail(
+                        ResultCode.FROZEN,
+                        f"{name} {level} is within the freeze level {info.freeze_level} "
+                        f"of the price {price}",
+                    )
+        changed_sl = sl if sl != pos.stop_loss else None
+        changed_tp = tp if tp != pos.take_profit else None
+        bad = _check_stops(info, pos.direction, quote, changed_sl, changed_tp)
+        if bad is not None:
+            return bad
+        pos.stop_loss, pos.take_profit = sl, tp
+        self._store.put(pos)
+        return ActionResult.success(f"position {ticket}: stop loss {sl}, take profit {tp}")
+
+    def _close(self, ticket: int, volume: float | None) -> ActionResult:
+        ready = self._tradable(ticket)
+        if isinstance(ready, ActionResult):
+            return ready
+        pos, info, quote = ready
+        amount = pos.volume
+        if volume is not None and not volume >= pos.volume - _EPS:  # NaN goes in here
+            rounded = _volume(info, volume)
+            if isinstance(rounded, ActionResult):
+                return rounded
+            left = round(pos.volume - rounded, 8)
+            if left < info.volume_min - _EPS:
+                return _fail(
+                    ResultCode.INVALID_VOLUME,
+                    f"closing {rounded:g} of {pos.volume:g} would leave {left:g}, "
+                    f"below the minimum {info.volume_min:g}",
+                )
+            amount = rounded
+        price = quote.bid if pos.direction == "buy" else quote.ask
+        trade = self._book(pos, amount, price, self._now(quote), "action")
+        return ActionResult.success(
+            f"closed {amount:g} of {ticket} at {price}, profit {trade.profit:.2f}"
+        )
+
+    def _hedge(self, ticket: int, volume: float) -> ActionResult:
+        ready = self._tradable(ticket)
+        if isinstance(ready, ActionResult):
+            return ready
+        pos, info, quote = ready
+        rounded = _volume(info, volume)
+        if isinstance(rounded, ActionResult):
+            return rounded
+        side = opposite(pos.direction)
+        hedge = self._new_position(pos.symbol, side, rounded, None, None, quote)
+        hedge.magic, hedge.comment = pos.magic, f"DTMS_HEDGE_{ticket}"
+        self._store.put(hedge)
+        return ActionResult.success(
+            f"hedged {ticket}: {side} {rounded:g} at {hedge.entry_price}", hedge.ticket
+        )
+
+    # -- internals ------------------------------------------------------------------
+
+    def _run(self, call: Callable[[], ActionResult]) -> ActionResult:
+        """One order call = one write transaction. A busy or broken account file is a
+        result (TRANSIENT: try again), never an exception."""
+        try:
+            with self._store.write():
+                return call()
+        except sqlite3.OperationalError as exc:
+            return _fail(ResultCode.TRANSIENT, f"account file busy: {exc}")
+        except sqlite3.Error as exc:
+            return _fail(ResultCode.REJECTED, f"account file error: {exc}")
+
+
+def _unknown_symbol(pos: Position) -> ActionResult:
+    """A position (of another process on the same account file) on a symbol this broker
+    has no rules for: refused, as MetaTrader refuses a symbol not in Market Watch."""
+    return _fail(
+        ResultCode.REJECTED,
+        f"position {pos.ticket}: unknown symbol {pos.symbol!r} (not in this broker's symbols)",
+    )
