@@ -249,8 +249,11 @@ JOBS_2 = ("--jobs", "2", "--report", "rep")
 
 def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
-    # long enough that the runs are still going when the signal comes, however late the
-    # parent shows their progress on a loaded machine (the run without DTMS is fast)
+    # long enough that the runs are still going when the signal comes: the parent shows
+    # the workers' progress after their log records (one queue), so on two busy cores
+    # its display can lag the runs by seconds; the signal goes at the first progress
+    # line, the earliest sign that a run is under way (a worker that has not started
+    # its run yet keeps the stop for it: hostapp.parallel)
     write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 100_000, seed=3))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
     proc = subprocess.Popen(
@@ -265,7 +268,7 @@ def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     seen = []
     for line in proc.stderr:  # plain progress lines: the runs are under way
         seen.append(line)
-        if line.startswith("A/B:") and int(line[4:].split("%")[0]) >= 10:
+        if line.startswith("A/B:"):
             break
     else:
         pytest.fail("".join(seen))
@@ -277,3 +280,4 @@ def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert summary["interrupted"] is True
     assert summary["same_entries"]["without"]["interrupted"] is True
+    assert summary["same_entries"]["without"]["bars"] < 100_000  # cut short, not finished
