@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from support.dtms_kit import T0
 from support.dtms_local_rig import M5, Rig
-from support.e2e_procs import command
+from support.e2e_procs import command, into_closed_pipe
 
 from dtms_plugin.engine import TradeRecord
 from dtms_plugin.store import PER_TICKET_ACTIONS, Store
@@ -179,17 +179,6 @@ def test_a_reader_that_goes_away_ends_the_export_quietly(store_dir: Path, buffer
     a traceback (unbuffered, at the first line; buffered, at the flush), with the shell's
     code for SIGPIPE."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTAPP_", "DTMS_"))}
-    env.pop("PYTHONUNBUFFERED", None)
-    if not buffered:
-        env["PYTHONUNBUFFERED"] = "1"
-    read, write = os.pipe()
-    os.close(read)  # the reader is gone before the first byte
-    try:
-        proc = subprocess.run(
-            [*command("dtms"), "export"], cwd=store_dir, env=env, stdout=write,
-            stderr=subprocess.PIPE, text=True, timeout=60,
-        )  # fmt: skip
-    finally:
-        os.close(write)
+    proc = into_closed_pipe([*command("dtms"), "export"], store_dir, env, buffered=buffered)
     assert proc.returncode == 141, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr

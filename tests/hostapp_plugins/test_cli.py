@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.e2e_procs import into_closed_pipe
 
 HOSTAPP = Path(sys.executable).parent / "hostapp"
 
@@ -171,23 +172,7 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path: Path, buffer
     """``hostapp plugins --json | head -c 10``: the reader closes the pipe; the command
     stops without a traceback (unbuffered, the write fails in the listing; buffered, at
     the flush), with the shell's code for SIGPIPE."""
-    env = clean_env()
-    env.pop("PYTHONUNBUFFERED", None)
-    if not buffered:
-        env["PYTHONUNBUFFERED"] = "1"
-    read, write = os.pipe()
-    os.close(read)  # the reader is gone before the first byte
-    try:
-        proc = subprocess.run(
-            [str(HOSTAPP), "plugins", "--json"],
-            cwd=tmp_path,
-            env=env,
-            stdout=write,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
-    finally:
-        os.close(write)
+    proc = into_closed_pipe([str(HOSTAPP), "plugins", "--json"], tmp_path, clean_env(),
+                            buffered=buffered)  # fmt: skip
     assert proc.returncode == 141, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr

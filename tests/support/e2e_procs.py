@@ -36,6 +36,27 @@ def command(name: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
+def into_closed_pipe(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str], *, buffered: bool
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` with its stdout a pipe whose reader is gone before the first byte
+    (``cmd | head -c 0``), stderr captured; ``buffered=False`` as under
+    ``PYTHONUNBUFFERED=1``, so the first write fails rather than the flush at exit."""
+    env = dict(env)
+    env.pop("PYTHONUNBUFFERED", None)
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            list(argv), cwd=cwd, env=env, stdout=write, stderr=subprocess.PIPE, text=True,
+            timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+
+
 def wait_for(probe: Callable[[], Any], *, timeout: float, what: str, every: float = 0.1) -> Any:
     """Poll ``probe`` until it returns something truthy; AssertionError after ``timeout``."""
     deadline = time.monotonic() + timeout
