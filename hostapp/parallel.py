@@ -7,9 +7,12 @@ description of the run in, the finished run out. A run builds its own host from 
 own configuration, state folder included, so where it runs changes nothing in its
 results: the same bars and settings make the same trades in a worker as here.
 
-What the workers say comes back through one queue: their progress, to the one display
+What the workers say comes back through two queues: their progress, to the one display
 of :class:`hostapp.progress.RunsProgress`, and their log records, to this process's
-handlers (``hostapp.log``), so the log and the terminal look as with ``--jobs 1``.
+handlers (``hostapp.log``), so the log and the terminal look as with ``--jobs 1``. Two,
+because a run with DTMS logs thousands of records and this process shares the cores with
+the workers: behind one queue's backlog of records, the display showed the runs seconds
+late (a run already ended still shown at 10 %). Progress is read first.
 
 On SIGINT or SIGTERM the workers are told to stop (a SIGTERM each; Ctrl-C on a terminal
 reaches them anyway): each run stops after its cycle and comes back marked interrupted,
@@ -46,6 +49,9 @@ REPORT_INTERVAL = 0.2
 
 #: Seconds between two checks of a worker that its parent is still there.
 PARENT_CHECK_SECONDS = 0.5
+
+#: Log records handled between two reads of the progress queue.
+LOG_BATCH = 200
 
 
 def default_jobs() -> int:
@@ -87,7 +93,8 @@ class Runs(Generic[_R]):
         self._pids: set[int] = set()
         self._pending: list[Handle[_R]] = []
         self._executor: ProcessPoolExecutor | None = None
-        self._queue: Any = None
+        self._queue: Any = None  # pids, progress, runs done
+        self._logs: Any = None  # log records
         self._old_handlers: dict[int, Any] = {}
 
     def __enter__(self) -> Runs[_R]:
@@ -99,12 +106,12 @@ class Runs(Generic[_R]):
             fork = sys.platform == "linux"
             ctx = multiprocessing.get_context("fork" if fork else "spawn")
             shared = dict(self.shared) if fork else pickle.dumps(dict(self.shared), -1)
-            self._queue = ctx.Queue()
+            self._queue, self._logs = ctx.Queue(), ctx.Queue()
             self._executor = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 mp_context=ctx,
                 initializer=_worker_start,
-                initargs=(self._queue, self.run_fn, shared),
+                initargs=(self._queue, self._logs, self.run_fn, shared),
             )
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old_handlers[sig] = signal.signal(sig, self._on_signal)
@@ -116,6 +123,7 @@ class Runs(Generic[_R]):
         if self._executor is not None:
             self._close_workers(self._executor)
             self._queue.close()
+            self._logs.close()
         if self.display is not None:
             self.display.finish()
 
@@ -181,17 +189,20 @@ class Runs(Generic[_R]):
 
     def _drain(self) -> None:
         """Everything the workers said so far: progress to the display, log records to
-        this process's handlers."""
+        this process's handlers, the progress queue read again every :data:`LOG_BATCH`
+        records."""
         while True:
-            try:
-                message = self._queue.get_nowait()
-            except (queue.Empty, OSError, ValueError):
+            self._drain_progress()
+            if not self._drain_logs(LOG_BATCH):
+                return
+
+    def _drain_progress(self) -> None:
+        while True:
+            message = _next(self._queue)
+            if message is None:
                 return
             kind, *rest = message
-            if kind == "log":
-                record: logging.LogRecord = rest[0]
-                logging.getLogger(record.name).handle(record)
-            elif kind == "pid":
+            if kind == "pid":
                 self._pids.add(rest[0])
                 if self.interrupted:  # the stop came before this worker said who it is
                     with contextlib.suppress(OSError):
@@ -200,6 +211,15 @@ class Runs(Generic[_R]):
                 self.display.update(*rest)
             elif self.display is not None and kind == "done":
                 self.display.done(rest[0])
+
+    def _drain_logs(self, most: int) -> bool:
+        """Up to ``most`` log records to their loggers; ``True`` when there may be more."""
+        for _ in range(most):
+            record: logging.LogRecord | None = _next(self._logs)
+            if record is None:
+                return False
+            logging.getLogger(record.name).handle(record)
+        return True
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         """Stop: runs not started are dropped, running ones are told to stop (SIGTERM:
@@ -221,12 +241,20 @@ class Runs(Generic[_R]):
                 os.kill(pid, signal.SIGTERM)
 
 
+def _next(q: Any) -> Any:
+    """The next message of ``q``, ``None`` when there is none (or it is closed)."""
+    try:
+        return q.get_nowait()
+    except (queue.Empty, OSError, ValueError):
+        return None
+
+
 # -- in the worker --------------------------------------------------------------------------
 
 _worker: dict[str, Any] = {}
 
 
-def _worker_start(out: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> None:
+def _worker_start(out: Any, logs: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> None:
     """Once per worker: keep the bars, send log records to the parent, and leave SIGINT
     and SIGTERM to the run in progress: between runs they must not kill the worker (the
     pool would break, and the runs in the other workers with it) but are kept for the
@@ -243,7 +271,7 @@ def _worker_start(out: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> No
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(_ToParent(out))
+    root.addHandler(_ToParent(logs))
     root.setLevel(logging.INFO)
     out.put(("pid", os.getpid()))
 
@@ -295,7 +323,7 @@ class _ToParent(logging.handlers.QueueHandler):
     field made picklable (a field that is not a plain value travels as its text)."""
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        cast(Any, self.queue).put(("log", record))
+        cast(Any, self.queue).put(record)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = super().prepare(record)

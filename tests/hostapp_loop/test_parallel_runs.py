@@ -194,3 +194,60 @@ def test_a_stop_before_the_workers_are_known_still_reaches_them(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "stopping the runs after this cycle" in done.stderr
     assert done.stdout.split() == ["interrupted", "interrupted"]
+
+
+BEHIND = textwrap.dedent(
+    """
+    import io, json, logging, time
+    from hostapp.parallel import Runs
+    from hostapp.progress import RunsProgress
+
+    RECORDS = 3000
+
+    def chatty_then_done(shared, spec, progress):
+        log = logging.getLogger("chatty")
+        for i in range(RECORDS):
+            log.info("line %d", i)
+        progress(1, 1)  # the run is over: what the display must show
+        return spec
+
+    class Slow(logging.Handler):  # a parent busy beside its workers: 1 ms a record
+        def __init__(self):
+            super().__init__()
+            self.seen = 0
+
+        def emit(self, record):
+            time.sleep(0.001)
+            self.seen += 1
+
+    slow = Slow()
+    logging.getLogger().addHandler(slow)
+    logging.getLogger().setLevel(logging.INFO)
+    shown = []
+
+    class Display(RunsProgress):
+        def update(self, run_id, label, done, total):
+            if done >= total:
+                shown.append(slow.seen)  # records handled when the end was shown
+            super().update(run_id, label, done, total)
+
+    display = Display(1, "runs", stream=io.StringIO(), tty=False)
+    with Runs(chatty_then_done, {"all": None}, jobs=2, display=display) as runs:
+        result = runs.result(runs.submit("one", 7))
+    print(json.dumps({"result": result, "shown_after": shown, "records": slow.seen}))
+    """
+)
+
+
+def test_progress_is_shown_ahead_of_a_backlog_of_log_records(tmp_path: Path) -> None:
+    """A run that logs 3,000 records and then reports its end, to a parent that takes
+    1 ms per record: the display shows the end long before the records are all handled
+    (behind them it would come after every one, ~3 s late); none is lost."""
+    script = tmp_path / "behind.py"
+    script.write_text(BEHIND)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["result"] == 7 and out["records"] == 3000
+    assert len(out["shown_after"]) == 1
+    assert out["shown_after"][0] < 1500, out  # behind one queue: 3000

@@ -249,11 +249,10 @@ JOBS_2 = ("--jobs", "2", "--report", "rep")
 
 def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
-    # long enough that the runs are still going when the signal comes: the parent shows
-    # the workers' progress after their log records (one queue), so on two busy cores
-    # its display can lag the runs by seconds; the signal goes at the first progress
-    # line, the earliest sign that a run is under way (a worker that has not started
-    # its run yet keeps the stop for it: hostapp.parallel)
+    # long enough that the runs are still going when the signal comes; it goes at the
+    # first progress line, the earliest sign that a run is under way (the display may
+    # still trail the workers a little on two busy cores, and a worker that has not
+    # started its run yet keeps the stop for it: hostapp.parallel)
     write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 100_000, seed=3))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
     proc = subprocess.Popen(
