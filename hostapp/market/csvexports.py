@@ -1,0 +1,237 @@
+"""Bar files other tools export: MetaTrader 5's history export, pandas' ``to_csv`` (so
+yfinance), Dukascopy's, and the header-less lines of MetaTrader 4's History Center and
+HistData.com. :mod:`.csvdata` describes each layout and picks the loader; the checks of
+every value are :mod:`.csvrows`'.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hookspecs import Bar, SymbolInfo
+
+from .csvrows import (
+    CsvError,
+    Ohlc,
+    cell,
+    check_order,
+    checked_bar,
+    columns,
+    decimals,
+    number,
+    ohlc,
+    parse_time,
+)
+
+MT5_REQUIRED = ("<DATE>", "<OPEN>", "<HIGH>", "<LOW>", "<CLOSE>", "<TICKVOL>")
+MT5_OPTIONAL = ("<TIME>", "<VOL>", "<SPREAD>")
+PANDAS_INDEX = ("", "date", "datetime")
+PANDAS_REQUIRED = ("open", "high", "low", "close")
+PANDAS_OPTIONAL = ("volume", "adj close", "dividends", "stock splits", "capital gains")
+DUKASCOPY_INDEX = ("gmt time", "local time")
+DUKASCOPY_OPTIONAL = ("volume",)
+
+Rows = list[tuple[int, list[str]]]
+
+
+def load_mt5(
+    path: str | Path, rows: list[tuple[int, list[str]]], symbol_info: SymbolInfo | None
+) -> list[Bar]:
+    header_line, header = rows[0]
+    index = columns(path, header_line, header, MT5_REQUIRED, MT5_OPTIONAL)
+    parsed: list[tuple[int, datetime, Ohlc, float, float]] = []
+    previous: datetime | None = None
+    digits = 0
+    for line, cells in rows[1:]:
+        if len(cells) > len(header):
+            raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
+        date_text = cell(path, line, cells, index, "<DATE>")
+        time_text = cell(path, line, cells, index, "<TIME>") if "<TIME>" in index else "00:00"
+        try:
+            time = datetime.strptime(f"{date_text} {time_text}", "%Y.%m.%d %H:%M:%S")
+        except ValueError:
+            try:
+                time = datetime.strptime(f"{date_text} {time_text}", "%Y.%m.%d %H:%M")
+            except ValueError:
+                raise CsvError(
+                    path,
+                    line,
+                    f"date/time {date_text!r} {time_text!r} is not 'YYYY.MM.DD' 'HH:MM[:SS]'",
+                ) from None
+        time = time.replace(tzinfo=UTC)
+        check_order(path, line, time, previous)
+        previous = time
+        texts = [
+            cell(path, line, cells, index, n) for n in ("<OPEN>", "<HIGH>", "<LOW>", "<CLOSE>")
+        ]
+        prices = ohlc(path, line, texts)
+        digits = max(digits, *(decimals(t) for t in texts))
+        volume = number(path, line, "tickvol", cell(path, line, cells, index, "<TICKVOL>"))
+        spread_points = 0.0
+        if "<SPREAD>" in index:
+            spread_points = number(path, line, "spread", cell(path, line, cells, index, "<SPREAD>"))
+        parsed.append((line, time, prices, volume, spread_points))
+    point = symbol_info.point if symbol_info is not None else 10.0**-digits
+    return [
+        checked_bar(path, line, time, prices, volume, round(points * point, 10))
+        for line, time, prices, volume, points in parsed
+    ]
+
+
+def yfinance_levels(rows: list[tuple[int, list[str]]]) -> int:
+    """How many of the lines after the header are yfinance's extra header levels: a
+    ``Ticker,EURUSD=X,...`` line, then a ``Date,,,...`` line naming the index (0 to 2)."""
+    n = 0
+    for _, cells in rows[1:3]:
+        head = cells[0].lower()
+        if head == "ticker" or (head in PANDAS_INDEX and not any(cells[1:])):
+            n += 1
+        else:
+            break
+    return n
+
+
+def load_pandas(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar]:
+    header_line, header = rows[0]
+    named = columns(path, header_line, header[1:], PANDAS_REQUIRED, PANDAS_OPTIONAL)
+    index = {name: i + 1 for name, i in named.items()}  # column 0 is the date index
+    price_at = [index[n] for n in PANDAS_REQUIRED]
+    volume_at = index.get("volume")
+    bars: list[Bar] = []
+    previous: datetime | None = None
+    for line, cells in rows[1 + yfinance_levels(rows) :]:
+        if len(cells) > len(header):
+            raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
+        texts = [cells[i] if i < len(cells) else "" for i in price_at]
+        if not any(texts):
+            continue  # pandas writes a NaN bar (a closed market) as empty cells
+        try:
+            time = parse_time(cells[0])
+        except (ValueError, OverflowError):
+            raise CsvError(
+                path,
+                line,
+                f"date {cells[0]!r} is not 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS[+HH:MM]'",
+            ) from None
+        check_order(path, line, time, previous)
+        previous = time
+        for name, text in zip(PANDAS_REQUIRED, texts, strict=True):
+            if not text:
+                raise CsvError(path, line, f"missing value for {name}")
+        prices = ohlc(path, line, texts)
+        volume = 0.0
+        if volume_at is not None and volume_at < len(cells) and cells[volume_at]:
+            volume = number(path, line, "volume", cells[volume_at])
+        bars.append(checked_bar(path, line, time, prices, volume, 0.0))
+    return bars
+
+
+def load_dukascopy(path: str | Path, rows: Rows) -> list[Bar]:
+    """``Gmt time,Open,High,Low,Close,Volume`` with times ``02.01.2024 00:05:00.000``
+    (a ``Local time`` column ends them with its offset, `` GMT+0200``). Bars with no
+    volume and one price are the flat bars the export fills a closed market with: left
+    out, as the market had no bars then."""
+    header_line, header = rows[0]
+    named = columns(path, header_line, header[1:], PANDAS_REQUIRED, DUKASCOPY_OPTIONAL)
+    index = {name: i + 1 for name, i in named.items()}  # column 0 is the time
+    price_at = [index[n] for n in PANDAS_REQUIRED]
+    volume_at = index.get("volume")
+    bars: list[Bar] = []
+    previous: datetime | None = None
+    for line, cells in rows[1:]:
+        if len(cells) != len(header):
+            raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
+        time = _dukascopy_time(path, line, cells[0])
+        prices = ohlc(path, line, [cells[i] for i in price_at])
+        volume = number(path, line, "volume", cells[volume_at]) if volume_at else 0.0
+        if volume == 0.0 and min(prices) == max(prices):
+            continue  # a flat filler bar: the market was closed
+        check_order(path, line, time, previous)
+        previous = time
+        bars.append(checked_bar(path, line, time, prices, volume, 0.0))
+    return bars
+
+
+_DUKASCOPY_TIME = re.compile(
+    r"(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
+    r"(?: GMT([+-])(\d{2}):?(\d{2}))?"
+)
+
+
+def _dukascopy_time(path: str | Path, line: int, text: str) -> datetime:
+    m = _DUKASCOPY_TIME.fullmatch(text)
+    if m is None:
+        raise CsvError(path, line, f"time {text!r} is not 'DD.MM.YYYY HH:MM:SS[.mmm][ GMT+HHMM]'")
+    day, month, year, hour, minute, second, frac, sign, oh, om = m.groups()
+    try:
+        time = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second),
+            int((frac or "0").ljust(6, "0")), tzinfo=UTC,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise CsvError(path, line, f"time {text!r}: {exc}") from None
+    if sign is not None:  # a local time: back to UTC
+        offset = timedelta(hours=int(oh), minutes=int(om))
+        time = time - offset if sign == "+" else time + offset
+    return time
+
+
+#: MetaTrader 4's History Center export: ``2024.01.02,00:05,open,high,low,close,volume``
+_MT4_DATE = re.compile(r"\d{4}\.\d{2}\.\d{2}")
+_MT4_TIME = re.compile(r"\d{1,2}:\d{2}(:\d{2})?")
+#: HistData.com's ASCII bars: ``20240102 000500;open;high;low;close;volume``
+_HISTDATA_TIME = re.compile(r"\d{8} \d{6}")
+#: HistData.com's times are Eastern Standard Time all year (no daylight saving)
+HISTDATA_UTC_OFFSET = timedelta(hours=-5)
+
+
+def headerless_kind(cells: list[str]) -> str | None:
+    """``"mt4"`` or ``"histdata"`` when a first line is a bar of theirs, else ``None``."""
+    if len(cells) == 7 and _MT4_DATE.fullmatch(cells[0]) and _MT4_TIME.fullmatch(cells[1]):
+        return "mt4"
+    if len(cells) in (5, 6) and _HISTDATA_TIME.fullmatch(cells[0]):
+        return "histdata"
+    return None
+
+
+def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
+    """Every line a bar (no header): MetaTrader 4's date, time, prices and tick volume
+    (the broker's server time, taken as UTC as with MetaTrader 5's export), or
+    HistData.com's time, prices and volume (Eastern Standard Time, turned into UTC)."""
+    width = 7 if kind == "mt4" else len(rows[0][1])
+    bars: list[Bar] = []
+    previous: datetime | None = None
+    for line, cells in rows:
+        if len(cells) != width:
+            raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
+        if kind == "mt4":
+            time, texts = _mt4_time(path, line, cells[0], cells[1]), cells[2:7]
+        else:
+            time, texts = _histdata_time(path, line, cells[0]), cells[1:6]
+        check_order(path, line, time, previous)
+        previous = time
+        prices = ohlc(path, line, texts[:4])
+        volume = number(path, line, "volume", texts[4]) if len(texts) > 4 else 0.0
+        bars.append(checked_bar(path, line, time, prices, volume, 0.0))
+    return bars
+
+
+def _mt4_time(path: str | Path, line: int, date_text: str, time_text: str) -> datetime:
+    for layout in ("%Y.%m.%d %H:%M", "%Y.%m.%d %H:%M:%S"):
+        try:
+            return datetime.strptime(f"{date_text} {time_text}", layout).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise CsvError(
+        path, line, f"date/time {date_text!r} {time_text!r} is not 'YYYY.MM.DD' 'HH:MM[:SS]'"
+    )
+
+
+def _histdata_time(path: str | Path, line: int, text: str) -> datetime:
+    try:
+        local = datetime.strptime(text, "%Y%m%d %H%M%S")
+    except ValueError:
+        raise CsvError(path, line, f"time {text!r} is not 'YYYYMMDD HHMMSS'") from None
+    return (local - HISTDATA_UTC_OFFSET).replace(tzinfo=UTC)

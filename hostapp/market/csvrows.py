@@ -1,0 +1,179 @@
+"""The cells of a bar file and the checks every format's loader shares.
+
+:mod:`.csvdata` detects a file's format and reads the generic one; :mod:`.csvexports`
+reads what other tools export. Both go through these functions, so a bad number, a high
+below the low or unsorted times read the same whatever wrote the file: a
+:class:`CsvError` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hookspecs import Bar, DataError
+
+from .timeframes import from_epoch
+
+
+class CsvError(ValueError):
+    """A CSV file cannot be loaded. ``line`` is 1-based; 0 when about the whole file."""
+
+    def __init__(self, path: str | Path, line: int, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every non-blank line; the delimiter is a tab when the first
+    line has one, a semicolon when it has one and no comma, else a comma. UTF-16 (with its
+    byte order mark) is accepted too, as older MetaTrader builds wrote it."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CsvError(path, 0, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = raw.decode("utf-16")
+        else:
+            text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CsvError(path, 0, f"not UTF-8 or UTF-16 text ({exc.reason})") from None
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    delimiter = "\t" if "\t" in first else ";" if ";" in first and "," not in first else ","
+    reader = csv.reader(lines, delimiter=delimiter)
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv.field_size_limit(), a NUL byte
+            raise CsvError(path, reader.line_num or number + 1, f"not a CSV line: {exc}") from None
+        number += 1
+        if cells and any(c.strip() for c in cells):
+            yield number, [c.strip() for c in cells]
+
+
+def columns(
+    path: str | Path,
+    line: int,
+    header: list[str],
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+) -> dict[str, int]:
+    norm = [h.upper() if h.startswith("<") else h.lower() for h in header]
+    index: dict[str, int] = {}
+    for i, name in enumerate(norm):
+        if name in index:
+            raise CsvError(path, line, f"column {header[i]!r} appears twice")
+        if name not in required and name not in optional:
+            known = ", ".join(required + optional)
+            raise CsvError(path, line, f"unknown column {header[i]!r} (expected {known})")
+        index[name] = i
+    missing = [c for c in required if c not in index]
+    if missing:
+        raise CsvError(
+            path, line, f"missing column(s) {', '.join(missing)} in header {','.join(header)!r}"
+        )
+    return index
+
+
+def number(path: str | Path, line: int, name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise CsvError(path, line, f"{name} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CsvError(path, line, f"{name} {text!r} is not a finite number")
+    return value
+
+
+OHLC = ("open", "high", "low", "close")
+#: a bar's open, high, low and close
+Ohlc = tuple[float, float, float, float]
+
+
+def ohlc(path: str | Path, line: int, texts: list[str]) -> Ohlc:
+    o, h, low, c = (number(path, line, n, t) for n, t in zip(OHLC, texts, strict=True))
+    return o, h, low, c
+
+
+def cell(path: str | Path, line: int, cells: list[str], index: dict[str, int], name: str) -> str:
+    i = index[name]
+    if i >= len(cells) or cells[i] == "":
+        raise CsvError(path, line, f"missing value for {name.strip('<>').lower()}")
+    return cells[i]
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601, ``YYYY-MM-DD HH:MM[:SS]`` or epoch seconds, to an aware UTC datetime."""
+    t = text.strip()
+    if t.replace(".", "", 1).isdigit():
+        return from_epoch(float(t) if "." in t else int(t))
+    dt = datetime.fromisoformat(t)  # 3.11 accepts "Z", a space separator and HH:MM
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def looks_like_time(text: str) -> bool:
+    try:
+        parse_time(text)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def checked_bar(
+    path: str | Path,
+    line: int,
+    time: datetime,
+    prices: Ohlc,
+    volume: float,
+    spread: float,
+) -> Bar:
+    o, h, low, c = prices
+    for name, value in zip(OHLC, prices, strict=True):
+        if value <= 0:
+            raise CsvError(path, line, f"{name} {value:g} is not a positive price")
+    if h < low:
+        raise CsvError(path, line, f"high {h:g} is below low {low:g}")
+    if h < max(o, c):
+        raise CsvError(path, line, f"high {h:g} is below open {o:g} or close {c:g}")
+    if low > min(o, c):
+        raise CsvError(path, line, f"low {low:g} is above open {o:g} or close {c:g}")
+    if volume < 0:
+        raise CsvError(path, line, f"volume {volume:g} is negative")
+    if spread < 0:
+        raise CsvError(path, line, f"spread {spread:g} is negative")
+    try:
+        return Bar(time, o, h, low, c, volume, spread)
+    except DataError as exc:  # pragma: no cover - the checks above come first
+        raise CsvError(path, line, str(exc)) from None
+
+
+def check_order(path: str | Path, line: int, time: datetime, previous: datetime | None) -> None:
+    if previous is None:
+        return
+    if time == previous:
+        raise CsvError(path, line, f"duplicate time {time.isoformat()}")
+    if time < previous:
+        raise CsvError(
+            path,
+            line,
+            f"time {time.isoformat()} is before the previous line's {previous.isoformat()} "
+            "(rows must be sorted oldest first)",
+        )
+
+
+def decimals(text: str) -> int:
+    head, _, frac = text.partition(".")
+    return len(frac) if head.lstrip("-").isdigit() and frac.isdigit() else 0

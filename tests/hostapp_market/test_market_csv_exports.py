@@ -1,0 +1,146 @@
+"""CSV import of what other tools export: Dukascopy (GMT or local time, its flat filler
+bars left out), MetaTrader 4's header-less History Center lines, HistData.com's
+semicolon lines in Eastern Standard Time, and semicolon-separated generic files; errors
+name file and line. One replay of a HistData file runs as a real ``hostapp`` process."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hookspecs import Bar
+from hostapp.market.csvdata import CsvError, load_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def at(d: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(2024, 1, d, hour, minute, tzinfo=UTC)
+
+
+def test_dukascopy_gmt_export_leaves_out_its_flat_filler_bars(tmp_path: Path) -> None:
+    text = (
+        "Gmt time,Open,High,Low,Close,Volume\n"
+        "05.01.2024 21:55:00.000,2045.125,2046.5,2044.9,2045.3,1520.34\n"
+        "06.01.2024 00:00:00.000,2045.3,2045.3,2045.3,2045.3,0\n"  # Saturday: a filler
+        "07.01.2024 22:00:00.000,2046.1,2047.0,2045.8,2046.9,310.5\n"
+    )
+    assert load_csv(write(tmp_path, text)) == [
+        Bar(at(5, 21, 55), 2045.125, 2046.5, 2044.9, 2045.3, 1520.34, 0.0),
+        Bar(at(7, 22, 0), 2046.1, 2047.0, 2045.8, 2046.9, 310.5, 0.0),
+    ]
+
+
+def test_dukascopy_local_time_is_converted_to_utc(tmp_path: Path) -> None:
+    text = (
+        "Local time,Open,High,Low,Close,Volume\n"
+        "02.01.2024 02:05:00.000 GMT+0200,1.1042,1.1045,1.104,1.1043,12.5\n"
+        "01.01.2024 19:10:00.000 GMT-0500,1.1043,1.1046,1.1041,1.1044,9\n"
+    )
+    bars = load_csv(write(tmp_path, text))
+    assert [b.time for b in bars] == [at(2, 0, 5), at(2, 0, 10)]
+
+
+@pytest.mark.parametrize(
+    ("row", "line", "message"),
+    [
+        ("2024-01-02 00:05,1,1,1,1,1\n", 2, "is not 'DD.MM.YYYY HH:MM:SS[.mmm][ GMT+HHMM]'"),
+        ("31.02.2024 00:05:00.000,1,1,1,1,1\n", 2, "day is out of range"),
+        ("02.01.2024 00:05:00.000,1,1,1,1\n", 2, "5 values but the header has 6"),
+        ("02.01.2024 00:05:00.000,1,x,1,1,1\n", 2, "high 'x' is not a number"),
+    ],
+)
+def test_dukascopy_errors_name_the_line(tmp_path: Path, row: str, line: int, message: str) -> None:
+    path = write(tmp_path, "Gmt time,Open,High,Low,Close,Volume\n" + row)
+    with pytest.raises(CsvError, match=rf"data\.csv:{line}: .*{re.escape(message)}"):
+        load_csv(path)
+
+
+def test_metatrader4_history_center_lines_need_no_header(tmp_path: Path) -> None:
+    text = (
+        "2024.01.02,00:05,2063.41,2064.02,2062.88,2063.5,412\n"
+        "2024.01.02,00:10,2063.5,2063.9,2062.1,2062.3,388\n"
+    )
+    assert load_csv(write(tmp_path, text)) == [
+        Bar(at(2, 0, 5), 2063.41, 2064.02, 2062.88, 2063.5, 412.0, 0.0),
+        Bar(at(2, 0, 10), 2063.5, 2063.9, 2062.1, 2062.3, 388.0, 0.0),
+    ]
+
+
+def test_histdata_ascii_bars_are_eastern_standard_time(tmp_path: Path) -> None:
+    text = (
+        "20240102 000500;1.104720;1.104750;1.104700;1.104740;0\n"
+        "20240702 000600;1.104740;1.104800;1.104730;1.104790;0\n"  # July: still UTC-5
+    )
+    bars = load_csv(write(tmp_path, text))
+    assert [b.time for b in bars] == [at(2, 5, 5), datetime(2024, 7, 2, 5, 6, tzinfo=UTC)]
+    assert bars[0] == Bar(at(2, 5, 5), 1.10472, 1.10475, 1.1047, 1.10474, 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (
+            "2024.01.02,00:05,1,1,1,1,1\n2024.01.02,00:10,1,1,1,1\n",
+            2,
+            "6 values where the first line has 7",
+        ),
+        ("2024.01.02,00:05,1,1,1,1,1\n2024.13.02,00:10,1,1,1,1,1\n", 2, "is not 'YYYY.MM.DD'"),
+        ("2024.01.02,00:05,1,1,1,1,1\n2024.01.02,00:05,1,1,1,1,1\n", 2, "duplicate time"),
+        ("20240102 000500;1;1;1;1;0\n20240102 99;1;1;1;1;0\n", 2, "is not 'YYYYMMDD HHMMSS'"),
+        ("20240102 000500;1;1;2;1;0\n", 1, "high 1 is below low 2"),
+    ],
+)
+def test_headerless_errors_name_the_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    with pytest.raises(CsvError, match=rf"data\.csv:{line}: .*{re.escape(message)}"):
+        load_csv(write(tmp_path, text))
+
+
+def test_semicolon_separated_generic_file(tmp_path: Path) -> None:
+    text = "time;open;high;low;close;volume\n2024-01-02 00:05;2063.4;2064;2062.9;2063.5;412\n"
+    assert load_csv(write(tmp_path, text)) == [
+        Bar(at(2, 0, 5), 2063.4, 2064.0, 2062.9, 2063.5, 412.0, 0.0)
+    ]
+    comma_decimals = "time;open;high;low;close;volume\n2024-01-02 00:05;2063,4;2064;2062;2063;1\n"
+    with pytest.raises(CsvError, match=r"data\.csv:2: open '2063,4' is not a number"):
+        load_csv(write(tmp_path, comma_decimals))
+
+
+def test_a_line_that_is_no_known_layout_still_asks_for_a_header(tmp_path: Path) -> None:
+    with pytest.raises(CsvError, match=r"data\.csv:1: unknown column '02/01/2024'"):
+        load_csv(write(tmp_path, "02/01/2024,00:05,1,1,1,1,1\n"))
+
+
+def test_hostapp_replays_a_histdata_file(tmp_path: Path) -> None:
+    """As a user runs it: the file's symbol from its name, the bars in UTC."""
+    lines = []
+    price = 1.1
+    for i in range(600):
+        minute = i * 5
+        stamp = f"202401{2 + minute // 1440:02d} {minute % 1440 // 60:02d}{minute % 60:02d}00"
+        o, c = price, price + (0.0004 if i % 7 < 4 else -0.0003)
+        lines.append(f"{stamp};{o:.5f};{max(o, c) + 0.0002:.5f};{min(o, c) - 0.0002:.5f};{c:.5f};0")
+        price = c
+    write(tmp_path, "\n".join(lines) + "\n", "EURUSD.csv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTAPP_", "DTMS_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "replay", "EURUSD.csv", "--json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert summary["bars"] == 600
+    assert summary["symbols"] == ["EURUSD"] and summary["timeframe"] == "M5"
