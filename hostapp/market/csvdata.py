@@ -94,12 +94,22 @@ _EXPORT_PERIODS = {*Timeframe.__members__, "DAILY", "WEEKLY", "MONTHLY"}
 
 def symbol_of_file(path: str | Path) -> str:
     """The symbol a data file is named for: its name without the extension, and without
-    what MetaTrader's history export appends to it (``XAUUSD_M5_202401020000_202412312355``
-    or ``XAUUSD_Daily_…`` → ``XAUUSD``: the period, then the first and last bar's times),
-    so the known rules of that symbol apply. Any other name is the symbol as it stands
-    (``BTC-USD``, ``my_data``)."""
+    what the tools that export bars add to it, so the known rules of that symbol apply:
+
+    * MetaTrader's history export appends the period, then the first and last bar's
+      times (``XAUUSD_M5_202401020000_202412312355`` or ``XAUUSD_Daily_…`` → ``XAUUSD``);
+    * HistData.com names its files ``DAT_ASCII_EURUSD_M1_2024`` (``DAT_MT_…`` for its
+      MetaTrader layout) → ``EURUSD``;
+    * Dukascopy's are ``EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024`` → ``EURUSD``.
+
+    Any other name is the symbol as it stands (``BTC-USD``, ``my_data``)."""
     stem = Path(path).stem
     parts = stem.split("_")
+    upper = [p.upper() for p in parts]
+    if len(parts) > 3 and upper[0] == "DAT" and upper[1] in ("ASCII", "MT"):
+        return parts[2]
+    if len(parts) > 1 and "CANDLESTICK" in upper[1:]:
+        return "_".join(parts[: upper.index("CANDLESTICK")])
     while len(parts) > 1 and parts[-1].isdigit() and len(parts[-1]) >= 8:
         parts.pop()  # a time stamp: 202401020000
     if len(parts) > 1 and parts[-1].upper() in _EXPORT_PERIODS:

@@ -193,9 +193,13 @@ def test_exact_message_format(tmp_path: Path) -> None:
         ("my_data.csv", "my_data"),
         ("M5.csv", "M5"),
         ("EURUSD_H2.csv", "EURUSD_H2"),  # not a timeframe of ours: left as it is
+        ("DAT_ASCII_EURUSD_M1_2024.csv", "EURUSD"),  # HistData.com
+        ("DAT_MT_XAUUSD_M1_202401.csv", "XAUUSD"),
+        ("EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024.csv", "EURUSD"),  # Dukascopy
+        ("USA500.IDX_Candlestick_1_Hour_BID_01.01.2024-31.12.2024.csv", "USA500.IDX"),
     ],
 )
-def test_the_symbol_of_a_file_is_its_name_without_metatraders_additions(
+def test_the_symbol_of_a_file_is_its_name_without_the_exporters_additions(
     name: str, symbol: str
 ) -> None:
     assert symbol_of_file(f"/data/{name}") == symbol
