@@ -12,7 +12,10 @@ of :class:`hostapp.progress.RunsProgress`, and their log records, to this proces
 handlers (``hostapp.log``), so the log and the terminal look as with ``--jobs 1``. Two,
 because a run with DTMS logs thousands of records and this process shares the cores with
 the workers: behind one queue's backlog of records, the display showed the runs seconds
-late (a run already ended still shown at 10 %). Progress is read first.
+late (a run already ended still shown at 10 %). Progress is read first. Records travel
+in bundles and are read as they come, never after a sleep: a pipe holds 64 KiB, and a
+parent that polled let them pile up in the workers, so that handing them over once the
+runs had ended made two workers slower than one (``bench/compare_jobs.py``).
 
 On SIGINT or SIGTERM the workers are told to stop (a SIGTERM each; Ctrl-C on a terminal
 reaches them anyway): each run stops after its cycle and comes back marked interrupted,
@@ -33,7 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from types import FrameType
 from typing import Any, Generic, TypeVar, cast
 
@@ -52,6 +55,19 @@ PARENT_CHECK_SECONDS = 0.5
 
 #: Log records handled between two reads of the progress queue.
 LOG_BATCH = 200
+
+#: Log records a worker sends in one message: sooner when one is a warning or worse,
+#: when its run reports progress, and when the run ends. One message per record cost
+#: more than the run's own work for a run with DTMS (thousands of records).
+LOG_BUNDLE = 100
+
+#: Seconds the parent waits for the workers' next record when none is there: the wait
+#: ends as soon as one comes.
+WAIT_SECONDS = 0.05
+
+#: Log records handled, while a run is awaited, between two looks at whether it ended
+#: (the next run waits for that look: an A/B's same-entries run for the baseline's end).
+RECORDS_PER_LOOK = 1000
 
 
 def default_jobs() -> int:
@@ -147,9 +163,8 @@ class Runs(Generic[_R]):
                 handle.value = self._run_here(handle)
         elif handle.future is not None:
             while not handle.future.done():
-                wait([handle.future], timeout=0.1, return_when=FIRST_COMPLETED)
-                self._drain()
-            self._drain()
+                self._drain(WAIT_SECONDS, most=RECORDS_PER_LOOK)
+            self._drain_progress()  # its records can follow: the next run need not wait
             if not handle.future.cancelled():
                 handle.value = handle.future.result()
         handle.ran = True
@@ -176,8 +191,7 @@ class Runs(Generic[_R]):
         )
         closer.start()
         while closer.is_alive():
-            closer.join(0.05)
-            self._drain()
+            self._drain(WAIT_SECONDS)
         self._drain()
 
     def _run_here(self, handle: Handle[_R]) -> _R:
@@ -187,13 +201,24 @@ class Runs(Generic[_R]):
         value: _R = self.run_fn(self.shared[handle.data], handle.spec, progress)
         return value
 
-    def _drain(self) -> None:
-        """Everything the workers said so far: progress to the display, log records to
-        this process's handlers, the progress queue read again every :data:`LOG_BATCH`
-        records."""
+    def _drain(self, wait: float = 0.0, *, most: int | None = None) -> None:
+        """What the workers said so far: progress to the display, log records (``most`` at
+        most) to this process's handlers, the progress queue read again every
+        :data:`LOG_BATCH` records. ``wait``: seconds to wait for a first record when none
+        is there, a wait that ends as soon as one comes. (Sleeping between reads instead
+        let a DTMS run's records pile up in its worker behind the full 64 KiB pipe: once
+        the runs had ended, seconds went by handing them over, and two workers took longer
+        than one.)"""
+        left = most
         while True:
             self._drain_progress()
-            if not self._drain_logs(LOG_BATCH):
+            batch = LOG_BATCH if left is None else min(LOG_BATCH, left)
+            handled = self._drain_logs(batch, wait)
+            wait = 0.0
+            if left is not None:
+                left -= handled
+            if handled < batch or left == 0:
+                self._drain_progress()
                 return
 
     def _drain_progress(self) -> None:
@@ -212,14 +237,18 @@ class Runs(Generic[_R]):
             elif self.display is not None and kind == "done":
                 self.display.done(rest[0])
 
-    def _drain_logs(self, most: int) -> bool:
-        """Up to ``most`` log records to their loggers; ``True`` when there may be more."""
-        for _ in range(most):
-            record: logging.LogRecord | None = _next(self._logs)
-            if record is None:
-                return False
-            logging.getLogger(record.name).handle(record)
-        return True
+    def _drain_logs(self, most: int, wait: float = 0.0) -> int:
+        """The workers' bundles of log records to their loggers, until ``most`` records
+        (waiting ``wait`` seconds at most for the first bundle); how many there were."""
+        handled = 0
+        while handled < most:
+            bundle: list[logging.LogRecord] | None = _next(self._logs, 0.0 if handled else wait)
+            if bundle is None:
+                return handled
+            for record in bundle:
+                logging.getLogger(record.name).handle(record)
+            handled += len(bundle)
+        return handled
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         """Stop: runs not started are dropped, running ones are told to stop (SIGTERM:
@@ -241,10 +270,11 @@ class Runs(Generic[_R]):
                 os.kill(pid, signal.SIGTERM)
 
 
-def _next(q: Any) -> Any:
-    """The next message of ``q``, ``None`` when there is none (or it is closed)."""
+def _next(q: Any, wait: float = 0.0) -> Any:
+    """The next message of ``q`` (waiting ``wait`` seconds at most for one), ``None`` when
+    there is none (or the queue is closed)."""
     try:
-        return q.get_nowait()
+        return q.get(timeout=wait) if wait > 0 else q.get_nowait()
     except (queue.Empty, OSError, ValueError):
         return None
 
@@ -271,7 +301,9 @@ def _worker_start(out: Any, logs: Any, run_fn: RunFn, shared: dict[str, Any] | b
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(_ToParent(logs))
+    handler = _ToParent(logs)
+    _worker["log"] = handler
+    root.addHandler(handler)
     root.setLevel(logging.INFO)
     out.put(("pid", os.getpid()))
 
@@ -294,7 +326,10 @@ def _exit_with_parent(parent: int) -> None:
 
 def _worker_run(run_id: int, label: str, data: str, spec: Any) -> Any:
     progress = _Reporter(_worker["out"], run_id, label)
-    return _worker["run_fn"](_worker["shared"][data], spec, progress)
+    try:
+        return _worker["run_fn"](_worker["shared"][data], spec, progress)
+    finally:
+        _worker["log"].flush()  # the run's last records, before its result
 
 
 class _Reporter:
@@ -312,18 +347,36 @@ class _Reporter:
         now = time.monotonic()
         if now >= self._next_at or done >= total:
             self._next_at = now + REPORT_INTERVAL
+            _worker["log"].flush()  # records reach the parent as often as progress
             self.out.put(("progress", self.run_id, self.label, done, total))
 
     def finish(self) -> None:
+        _worker["log"].flush()
         self.out.put(("done", self.run_id))
 
 
 class _ToParent(logging.handlers.QueueHandler):
-    """Log records to the parent, with their message formatted here and every extra
-    field made picklable (a field that is not a plain value travels as its text)."""
+    """Log records to the parent in bundles (:data:`LOG_BUNDLE`), with their message
+    formatted here and every extra field made picklable (a field that is not a plain
+    value travels as its text)."""
+
+    def __init__(self, queue: Any) -> None:
+        super().__init__(queue)
+        self._bundle: list[logging.LogRecord] = []
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        cast(Any, self.queue).put(record)
+        self._bundle.append(record)
+        if len(self._bundle) >= LOG_BUNDLE or record.levelno >= logging.WARNING:
+            self._send()
+
+    def flush(self) -> None:
+        with self.lock or contextlib.nullcontext():
+            self._send()
+
+    def _send(self) -> None:
+        if self._bundle:
+            bundle, self._bundle = self._bundle, []
+            cast(Any, self.queue).put(bundle)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         record = super().prepare(record)

@@ -1,5 +1,5 @@
 """Worker processes of the parallel runs: a run that logs a lot has every record reach the
-parent's handlers, and leaving the runs does not wait forever on workers that still have
+parent's handlers, in order, and leaving the runs does not wait forever on workers that still have
 records to hand over (each worker's queue must be read while it exits; a pipe holds
 64 KiB); workers whose parent was killed do not stay behind."""
 
@@ -43,7 +43,12 @@ SCRIPT = textwrap.dedent(
         handles = [runs.submit(f"run {i}", i) for i in range(3)]
         results = [runs.result(h) for h in handles]
     lasts = sorted(m.split(" x")[0] for m in keep.seen if m.split()[3] == str(LINES - 1))
-    print(json.dumps({"results": results, "records": len(keep.seen), "lasts": lasts}))
+    lines = {}
+    for m in keep.seen:
+        lines.setdefault(m.split()[1], []).append(int(m.split()[3]))
+    in_order = all(seen == sorted(seen) for seen in lines.values())
+    print(json.dumps({"results": results, "records": len(keep.seen), "lasts": lasts,
+                      "in_order": in_order}))
     """
 )
 
@@ -70,6 +75,7 @@ def test_chatty_workers_hand_over_every_record_and_exit(tmp_path: Path) -> None:
     assert out["results"] == [0, 10, 20]
     assert out["records"] == 3 * lines
     assert out["lasts"] == [f"run {i} line {lines - 1}" for i in range(3)]
+    assert out["in_order"]  # each run's records in the order they were logged
 
 
 ORPHANS = textwrap.dedent(
