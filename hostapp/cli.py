@@ -146,7 +146,14 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="replay CSV bars through the host")
     _add_config(p)
-    p.add_argument("data", nargs="+", metavar="DATA.csv", help="bar files to replay")
+    p.add_argument(
+        "data",
+        nargs="+",
+        metavar="DATA.csv",
+        help="bar files to replay: time,open,high,low,close,volume[,spread] with a header, "
+        "or as MetaTrader 5 or 4, pandas/yfinance, Dukascopy or HistData.com export them "
+        "(the layout is told from the first line)",
+    )
     p.add_argument(
         "--symbol",
         default=None,
