@@ -174,7 +174,10 @@ def _dukascopy_time(path: str | Path, line: int, text: str) -> datetime:
         raise CsvError(path, line, f"time {text!r}: {exc}") from None
     if sign is not None:  # a local time: back to UTC
         offset = timedelta(hours=int(oh), minutes=int(om))
-        time = time - offset if sign == "+" else time + offset
+        try:
+            time = time - offset if sign == "+" else time + offset
+        except OverflowError:
+            raise CsvError(path, line, f"time {text!r} is out of range in UTC") from None
     return time
 
 
@@ -234,4 +237,7 @@ def _histdata_time(path: str | Path, line: int, text: str) -> datetime:
         local = datetime.strptime(text, "%Y%m%d %H%M%S")
     except ValueError:
         raise CsvError(path, line, f"time {text!r} is not 'YYYYMMDD HHMMSS'") from None
-    return (local - HISTDATA_UTC_OFFSET).replace(tzinfo=UTC)
+    try:
+        return (local - HISTDATA_UTC_OFFSET).replace(tzinfo=UTC)
+    except OverflowError:
+        raise CsvError(path, line, f"time {text!r} is out of range in UTC") from None

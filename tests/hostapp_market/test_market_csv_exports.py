@@ -59,6 +59,7 @@ def test_dukascopy_local_time_is_converted_to_utc(tmp_path: Path) -> None:
         ("31.02.2024 00:05:00.000,1,1,1,1,1\n", 2, "day is out of range"),
         ("02.01.2024 00:05:00.000,1,1,1,1\n", 2, "5 values but the header has 6"),
         ("02.01.2024 00:05:00.000,1,x,1,1,1\n", 2, "high 'x' is not a number"),
+        ("01.01.0001 00:30:00.000 GMT+0200,1,1,1,1,1\n", 2, "is out of range in UTC"),
     ],
 )
 def test_dukascopy_errors_name_the_line(tmp_path: Path, row: str, line: int, message: str) -> None:
@@ -99,6 +100,7 @@ def test_histdata_ascii_bars_are_eastern_standard_time(tmp_path: Path) -> None:
         ("2024.01.02,00:05,1,1,1,1,1\n2024.13.02,00:10,1,1,1,1,1\n", 2, "is not 'YYYY.MM.DD'"),
         ("2024.01.02,00:05,1,1,1,1,1\n2024.01.02,00:05,1,1,1,1,1\n", 2, "duplicate time"),
         ("20240102 000500;1;1;1;1;0\n20240102 99;1;1;1;1;0\n", 2, "is not 'YYYYMMDD HHMMSS'"),
+        ("99991231 230000;1;1;1;1;0\n", 1, "is out of range in UTC"),
         ("20240102 000500;1;1;2;1;0\n", 1, "high 1 is below low 2"),
     ],
 )
