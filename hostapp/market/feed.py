@@ -120,6 +120,7 @@ class ReplayFeed:
         ends = [b for _, b in spans if isinstance(b, datetime)]
         self._bound = int((max(ends) - min(starts)) / period) if starts and ends else 0
         self._now: datetime | None = None
+        self._timeline: list[datetime] | None = None
 
     @property
     def base_timeframe(self) -> str:
@@ -138,10 +139,13 @@ class ReplayFeed:
         Stored series only (a streamed one's steps are found as it is read: :meth:`steps`)."""
         if self._streamed:
             raise TypeError("a streamed feed has no timeline up front: use steps()")
-        times: set[datetime] = set()
-        for s in self._series.values():
-            times.update(s.closes)
-        return sorted(times)
+        if self._timeline is None:  # worked out once: a run asks for it twice (count, steps)
+            closes = [s.closes for s in self._series.values()]
+            if len(closes) == 1:  # one symbol: its close times, in order (checked above)
+                self._timeline = list(closes[0])
+            else:
+                self._timeline = sorted({t for c in closes for t in c})
+        return list(self._timeline)
 
     def steps(self) -> Iterator[datetime]:
         """The replay steps, in order, each to be passed to :meth:`advance` before the next
