@@ -31,13 +31,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from .core import PER_TICKET_ACTIONS, _is_int, _iso
+from .core import PER_TICKET_ACTIONS, _iso
 from .disk import Encoded, encode
 from .opening import StoreError
 from .redis_script import APPLY
-from .redis_values import ValuesAndOutbox
-from .shared import ACCOUNT_MODE, SharedReads
-from .shared import parse_iso as _parse_iso
+from .redis_values import RedisValues
+from .shared import SharedReads
 
 _ABSENT = 0  # the version of a record that does not exist
 
@@ -47,7 +46,7 @@ class StaleWrite(StoreError):
     replica owns the trade now. The record keeps the newer state."""
 
 
-class RedisStore(ValuesAndOutbox, SharedReads):
+class RedisStore(RedisValues, SharedReads):
     """The DTMS store on one Redis database. Open one per process; close it on shutdown."""
 
     def __init__(
@@ -329,77 +328,6 @@ class RedisStore(ValuesAndOutbox, SharedReads):
                     else:
                         out.pop(int(key[6:]), None)
         return out
-
-    # ------------------------------------------------------------------ state cache
-
-    def put_state(self, ticket: int, state: str | None, at: datetime) -> None:
-        self.put_states({ticket: state}, at)
-
-    def get_state(self, ticket: int) -> tuple[str | None, datetime] | None:
-        value = self._read(f"state:{ticket}")
-        if not isinstance(value, dict):
-            return None
-        state, at = value.get("state"), _parse_iso(value.get("at"))
-        if at is None or not (state is None or isinstance(state, str)):
-            self.log.error("store %s: malformed state of ticket %s", self.location, ticket)
-            return None
-        return state, at
-
-    def put_states(self, states: Mapping[int, str | None], at: datetime) -> None:
-        what = f"state of ticket {next(iter(states))}" if len(states) == 1 else "states"
-        with self._writing(what) as ops:
-            stamp = _iso(at)
-            for ticket, state in states.items():
-                text = encode({"state": state, "at": stamp})
-                ops.append(["set", f"state:{ticket}", text])
-                self._written(f"state:{ticket}", text)
-
-    def delete_state(self, ticket: int) -> None:
-        with self._writing(f"deletion of state {ticket}") as ops:
-            ops.append(["del", f"state:{ticket}"])
-            self._written(f"state:{ticket}", None)
-
-    # ------------------------------------------------------------------ account mode
-
-    def put_account_mode(self, until: datetime | None, reason: str) -> None:
-        with self._writing("account mode") as ops:
-            if until is None:
-                ops.append(["del", ACCOUNT_MODE])
-                self._written(ACCOUNT_MODE, None)
-            else:
-                text = encode({"until": _iso(until), "reason": reason})
-                ops.append(["set", ACCOUNT_MODE, text])
-                self._written(ACCOUNT_MODE, text)
-
-    # ------------------------------------------------------------------ action journal
-
-    def append_actions(self, entries: Iterable[dict[str, Any]]) -> None:
-        entries = list(entries)
-        if not entries:
-            return
-        ticket = entries[0].get("ticket")
-        what = f"journal entry for ticket {ticket}" if len(entries) == 1 else "journal entries"
-        with self._writing(what) as ops:
-            for entry in entries:
-                owner = entry.get("ticket")
-                ops.append(["act", encode(entry), str(owner) if _is_int(owner) else ""])
-
-    def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest ``limit`` committed entries (of one ticket, or all), oldest first."""
-        if limit <= 0:
-            return []
-        try:
-            if ticket is None:
-                end = int(self.client.get(self.prefix + "journal:seq") or 0)
-                seqs: list[Any] = list(range(max(0, end - limit), end))
-            else:
-                seqs = self.client.lrange(f"{self.prefix}journal:ticket:{ticket}", -limit, -1)
-            texts = self.client.hmget(self.prefix + "journal", seqs) if seqs else []
-        except redis.RedisError as exc:
-            self.log.error("store %s: cannot read the journal: %s", self.location, exc)
-            return []
-        decoded = (self._decode("journal", text) for text in texts)
-        return [entry for entry in decoded if isinstance(entry, dict)]
 
 
 def _version(value: object) -> int:

@@ -1,20 +1,27 @@
-"""The named values and the outbox of :class:`~.redis_store.RedisStore`: plain JSON
-values under the store's prefix; outbox entries keep the place of their first write
-(a sorted set of tickets), so the sender delivers them oldest first."""
+"""Everything of :class:`~.redis_store.RedisStore` but the trade records: named values,
+the state cache, the account mode, the action journal and the outbox. Plain JSON values
+under the store's prefix, each written through the store's one script (so a batch stays
+one atomic step); outbox entries keep the place of their first write (a sorted set of
+tickets), so the sender delivers them oldest first; journal entries are numbered in the
+order they were committed."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
 
+from .core import _is_int, _iso
 from .disk import encode
+from .shared import ACCOUNT_MODE
+from .shared import parse_iso as _parse_iso
 
 
-class ValuesAndOutbox:
+class RedisValues:
     """Part of :class:`~.redis_store.RedisStore` (which provides what is declared here)."""
 
     client: Any
@@ -125,3 +132,74 @@ class ValuesAndOutbox:
         except redis.RedisError as exc:
             self.log.error("store %s: cannot count the outbox: %s", self.location, exc)
             return 0
+
+    # ------------------------------------------------------------------ state cache
+
+    def put_state(self, ticket: int, state: str | None, at: datetime) -> None:
+        self.put_states({ticket: state}, at)
+
+    def get_state(self, ticket: int) -> tuple[str | None, datetime] | None:
+        value = self._read(f"state:{ticket}")
+        if not isinstance(value, dict):
+            return None
+        state, at = value.get("state"), _parse_iso(value.get("at"))
+        if at is None or not (state is None or isinstance(state, str)):
+            self.log.error("store %s: malformed state of ticket %s", self.location, ticket)
+            return None
+        return state, at
+
+    def put_states(self, states: Mapping[int, str | None], at: datetime) -> None:
+        what = f"state of ticket {next(iter(states))}" if len(states) == 1 else "states"
+        with self._writing(what) as ops:
+            stamp = _iso(at)
+            for ticket, state in states.items():
+                text = encode({"state": state, "at": stamp})
+                ops.append(["set", f"state:{ticket}", text])
+                self._written(f"state:{ticket}", text)
+
+    def delete_state(self, ticket: int) -> None:
+        with self._writing(f"deletion of state {ticket}") as ops:
+            ops.append(["del", f"state:{ticket}"])
+            self._written(f"state:{ticket}", None)
+
+    # ------------------------------------------------------------------ account mode
+
+    def put_account_mode(self, until: datetime | None, reason: str) -> None:
+        with self._writing("account mode") as ops:
+            if until is None:
+                ops.append(["del", ACCOUNT_MODE])
+                self._written(ACCOUNT_MODE, None)
+            else:
+                text = encode({"until": _iso(until), "reason": reason})
+                ops.append(["set", ACCOUNT_MODE, text])
+                self._written(ACCOUNT_MODE, text)
+
+    # ------------------------------------------------------------------ action journal
+
+    def append_actions(self, entries: Iterable[dict[str, Any]]) -> None:
+        entries = list(entries)
+        if not entries:
+            return
+        ticket = entries[0].get("ticket")
+        what = f"journal entry for ticket {ticket}" if len(entries) == 1 else "journal entries"
+        with self._writing(what) as ops:
+            for entry in entries:
+                owner = entry.get("ticket")
+                ops.append(["act", encode(entry), str(owner) if _is_int(owner) else ""])
+
+    def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` committed entries (of one ticket, or all), oldest first."""
+        if limit <= 0:
+            return []
+        try:
+            if ticket is None:
+                end = int(self.client.get(self.prefix + "journal:seq") or 0)
+                seqs: list[Any] = list(range(max(0, end - limit), end))
+            else:
+                seqs = self.client.lrange(f"{self.prefix}journal:ticket:{ticket}", -limit, -1)
+            texts = self.client.hmget(self.prefix + "journal", seqs) if seqs else []
+        except redis.RedisError as exc:
+            self.log.error("store %s: cannot read the journal: %s", self.location, exc)
+            return []
+        decoded = (self._decode("journal", text) for text in texts)
+        return [entry for entry in decoded if isinstance(entry, dict)]
