@@ -205,10 +205,8 @@ class Runs(Generic[_R]):
         """What the workers said so far: progress to the display, log records (``most`` at
         most) to this process's handlers, the progress queue read again every
         :data:`LOG_BATCH` records. ``wait``: seconds to wait for a first record when none
-        is there, a wait that ends as soon as one comes. (Sleeping between reads instead
-        let a DTMS run's records pile up in its worker behind the full 64 KiB pipe: once
-        the runs had ended, seconds went by handing them over, and two workers took longer
-        than one.)"""
+        is there, a wait that ends as soon as one comes (never a sleep between reads: the
+        module's docstring says why)."""
         left = most
         while True:
             self._drain_progress()
