@@ -27,9 +27,11 @@ header cell that is empty, ``Date`` or ``Datetime`` (any case)::
 columns in any order and any case; ``Adj Close`` (and the ``Dividends``, ``Stock Splits`` and
 ``Capital Gains`` of ``Ticker.history``) are ignored, ``Volume`` may be absent (0) or a float.
 Dates are ``2024-01-02`` (midnight) or ``2024-01-02 09:30:00-05:00``; an offset is converted
-to UTC, a time without one is UTC. Newer yfinance writes a two-level header, ``Price,...``
-then ``Ticker,EURUSD=X,...`` then ``Date,,,...``: the two extra rows are skipped. A row with
-no prices at all is how pandas writes a missing bar (NaN): it is skipped.
+to UTC, a time without one is UTC. A ``Time`` column right after ``Date`` holds the time
+of day (``Date,Time,Open,…``, dates ``2024-01-02`` or MetaTrader's ``2024.01.02``). Newer
+yfinance writes a two-level header, ``Price,...`` then ``Ticker,EURUSD=X,...`` then
+``Date,,,...``: the two extra rows are skipped. A row with no prices at all is how pandas
+writes a missing bar (NaN): it is skipped.
 
 Dukascopy's export, detected by a first header cell ``Gmt time`` or ``Local time``::
 

@@ -94,9 +94,14 @@ def yfinance_levels(rows: list[tuple[int, list[str]]]) -> int:
 
 
 def load_pandas(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar]:
+    """pandas' ``to_csv`` (a date index, then the price columns); also the common
+    ``Date,Time,Open,…`` layout, its date ``2024-01-02`` or MetaTrader's ``2024.01.02``
+    and its time ``00:05[:00]`` in a column of their own."""
     header_line, header = rows[0]
-    named = columns(path, header_line, header[1:], PANDAS_REQUIRED, PANDAS_OPTIONAL)
-    index = {name: i + 1 for name, i in named.items()}  # column 0 is the date index
+    split = len(header) > 1 and header[1].lower() == "time"  # Date,Time,Open,...
+    first = 2 if split else 1
+    named = columns(path, header_line, header[first:], PANDAS_REQUIRED, PANDAS_OPTIONAL)
+    index = {name: i + first for name, i in named.items()}  # the date (and time) first
     price_at = [index[n] for n in PANDAS_REQUIRED]
     volume_at = index.get("volume")
     bars: list[Bar] = []
@@ -107,13 +112,20 @@ def load_pandas(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar
         texts = [cells[i] if i < len(cells) else "" for i in price_at]
         if not any(texts):
             continue  # pandas writes a NaN bar (a closed market) as empty cells
+        when = cells[0]
+        if split:
+            if len(cells) < 2 or not cells[1]:
+                raise CsvError(path, line, "missing value for time")
+            date = cells[0].replace(".", "-") if _MT4_DATE.fullmatch(cells[0]) else cells[0]
+            when = f"{date} {cells[1]}"
         try:
-            time = parse_time(cells[0])
+            time = parse_time(when)
         except (ValueError, OverflowError):
             raise CsvError(
                 path,
                 line,
-                f"date {cells[0]!r} is not 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS[+HH:MM]'",
+                f"date {when!r} is not 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS[+HH:MM]'"
+                + (" (dates may also be 'YYYY.MM.DD')" if split else ""),
             ) from None
         check_order(path, line, time, previous)
         previous = time

@@ -1,7 +1,8 @@
 """CSV import of what other tools export: Dukascopy (GMT or local time, its flat filler
 bars left out), MetaTrader 4's header-less History Center lines, HistData.com's
-semicolon lines in Eastern Standard Time, and semicolon-separated generic files; errors
-name file and line. One replay of a HistData file runs as a real ``hostapp`` process."""
+semicolon lines in Eastern Standard Time, ``Date,Time,Open,…`` files and
+semicolon-separated generic files; errors name file and line. One replay of a HistData
+file runs as a real ``hostapp`` process."""
 
 import json
 import os
@@ -109,6 +110,25 @@ def test_headerless_errors_name_the_line(
 ) -> None:
     with pytest.raises(CsvError, match=rf"data\.csv:{line}: .*{re.escape(message)}"):
         load_csv(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("date", ["2024.01.02", "2024-01-02"])
+def test_date_and_time_in_columns_of_their_own(tmp_path: Path, date: str) -> None:
+    text = (
+        "Date,Time,Open,High,Low,Close,Volume\n"
+        f"{date},00:05,2063.41,2064.02,2062.88,2063.5,412\n"
+        f"{date},00:10:00,2063.5,2063.9,2062.1,2062.3,388\n"
+    )
+    assert load_csv(write(tmp_path, text)) == [
+        Bar(at(2, 0, 5), 2063.41, 2064.02, 2062.88, 2063.5, 412.0, 0.0),
+        Bar(at(2, 0, 10), 2063.5, 2063.9, 2062.1, 2062.3, 388.0, 0.0),
+    ]
+    no_time = "Date,Time,Open,High,Low,Close\n2024.01.02,,1,1,1,1\n"
+    with pytest.raises(CsvError, match=r"data\.csv:2: missing value for time"):
+        load_csv(write(tmp_path, no_time))
+    bad = "Date,Time,Open,High,Low,Close\n02/01/2024,00:05,1,1,1,1\n"
+    with pytest.raises(CsvError, match=r"data\.csv:2: date '02/01/2024 00:05' is not"):
+        load_csv(write(tmp_path, bad))
 
 
 def test_semicolon_separated_generic_file(tmp_path: Path) -> None:
