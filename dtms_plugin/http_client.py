@@ -96,6 +96,10 @@ class RemoteApi(Connection):
     async def trade(self, ticket: int) -> Reply:
         return await self.request("GET", f"/dtms/trade/{ticket}", timeout=self._query_timeout)
 
+    async def health(self) -> Reply:
+        """GET /health: does the server answer (asked once at start-up)."""
+        return await self.request("GET", "/health", timeout=self._query_timeout)
+
     async def trades(self, tickets: Iterable[int]) -> Reply:
         """GET /dtms/trades?tickets=1,2,3: the states of many trades in one request."""
         joined = ",".join(str(t) for t in tickets)
@@ -128,10 +132,13 @@ async def deliver_batch(
     log: logging.Logger,
     token_env: str,
     on_retry: Callable[[], None] | None = None,
+    quiet: bool = False,
 ) -> dict[int, Outcome]:
     """Send pending registrations in one ``POST /dtms/trades``: first try, then retries
     after 1, 2, 4 s (+ jitter) while the whole request fails transiently. Each
-    registration is then judged on its own result, as a single delivery would be."""
+    registration is then judged on its own result, as a single delivery would be.
+    ``quiet``: the server is known not to answer (:mod:`dtms_plugin.remote_health`
+    said so once), so failed attempts are logged at DEBUG."""
     url = client.url("/dtms/trades")
     what = f"registration of {_tickets_text([t for t, _ in entries])}"
     attempts = len(BACKOFF_SECONDS) + 1
@@ -142,7 +149,8 @@ async def deliver_batch(
             _report_bad_url(client, log, what, url, exc)
             return {t: "down" for t, _ in entries}
         except TRANSIENT_ERRORS as exc:
-            log.warning(
+            log.log(
+                logging.DEBUG if quiet else logging.WARNING,
                 "DTMS %s: POST %s failed (attempt %d/%d): %s",
                 what, url, attempt, attempts, describe(exc),
             )  # fmt: skip
@@ -164,7 +172,10 @@ async def deliver_batch(
             if on_retry is not None:
                 on_retry()
             await sleep(BACKOFF_SECONDS[attempt - 1] + rand() * JITTER_SECONDS)
-    log.error("DTMS %s to %s failed after %d attempts; kept in the outbox", what, url, attempts)
+    log.log(
+        logging.DEBUG if quiet else logging.ERROR,
+        "DTMS %s to %s failed after %d attempts; kept in the outbox", what, url, attempts,
+    )  # fmt: skip
     return {t: "down" for t, _ in entries}
 
 
@@ -198,11 +209,13 @@ async def deliver(
     log: logging.Logger,
     token_env: str,
     on_retry: Callable[[], None] | None = None,
+    quiet: bool = False,
 ) -> Outcome:
     """Send one outbox entry: first try, then retries after 1, 2, 4 s (+ jitter).
 
     ``on_retry`` is called once per retried attempt, just before its backoff wait (the
-    client's registration-retries metric); it does not change the policy."""
+    client's registration-retries metric); it does not change the policy. ``quiet``: as
+    for :func:`deliver_batch`."""
     kind = str(payload.get("kind", "register"))
     if kind == "register":
         method, url = "POST", client.url("/dtms/trade/enable")
@@ -218,7 +231,8 @@ async def deliver(
             _report_bad_url(client, log, f"{kind} of ticket {ticket}", url, exc)
             return "down"
         except TRANSIENT_ERRORS as exc:
-            log.warning(
+            log.log(
+                logging.DEBUG if quiet else logging.WARNING,
                 "DTMS %s of ticket %s: %s %s failed (attempt %d/%d): %s",
                 kind, ticket, method, url, attempt, attempts, describe(exc),
             )  # fmt: skip
@@ -230,7 +244,8 @@ async def deliver(
             if on_retry is not None:
                 on_retry()
             await sleep(BACKOFF_SECONDS[attempt - 1] + rand() * JITTER_SECONDS)
-    log.error(
+    log.log(
+        logging.DEBUG if quiet else logging.ERROR,
         "DTMS %s of ticket %s to %s failed after %d attempts; kept in the outbox",
         kind, ticket, url, attempts,
     )  # fmt: skip

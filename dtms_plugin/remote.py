@@ -24,13 +24,14 @@ from hookspecs import HostView, OrderRequest, Trade
 from .client.http import token_from_env
 from .defensive import answer
 from .http_client import (
-    BATCH_LIMIT,
-    Outcome,
+    BAD_URL_ERRORS,
+    TRANSIENT_ERRORS,
     RemoteApi,
-    deliver,
-    deliver_batch,
+    describe,
 )
 from .metrics import ClientMetrics
+from .remote_health import ServerHealth
+from .remote_outbox import OutboxPasses
 from .remote_states import BATCH_SIZE, REFRESH_GAP, RemoteStates
 
 __all__ = ["BATCH_SIZE", "REFRESH_GAP", "RemoteStrategy"]
@@ -38,13 +39,10 @@ from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
 
-#: Deliveries in flight at once during a flush (≤ the client's connection limit).
-SEND_CONCURRENCY = 8
-
 _OPEN_KEY = "remote:open"
 
 
-class RemoteStrategy(RemoteStates):
+class RemoteStrategy(OutboxPasses, RemoteStates):
     """Implements :class:`dtms_plugin.strategy.Strategy` against a DTMS API server."""
 
     name = "remote"
@@ -90,6 +88,7 @@ class RemoteStrategy(RemoteStates):
         #: close), for the run's summary: state -> trades; and per ticket still held.
         self._reached: Counter[str] = Counter()
         self._reached_by: dict[int, set[str]] = {}
+        self._health = ServerHealth(settings.api_url, self.log, self._now)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -118,6 +117,7 @@ class RemoteStrategy(RemoteStates):
             log=self.log,
         )
         await self._client.open()
+        await self._check_server()
         self._wake, self._idle = asyncio.Event(), asyncio.Event()
         self._flush_lock, self._refresh_lock = asyncio.Lock(), asyncio.Lock()
         saved = store.get_value(_OPEN_KEY)
@@ -131,6 +131,18 @@ class RemoteStrategy(RemoteStates):
         if pending:
             self.log.info("DTMS outbox holds %d pending entries; resending", pending)
         self._kick()
+
+    async def _check_server(self) -> None:
+        """One ``GET /health`` at start-up: a server that does not answer is said now,
+        in one line, not first when a trade is registered."""
+        assert self._client is not None
+        try:
+            reply = await self._client.health()
+        except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
+            self._health.failed(f"at start-up, GET /health: {describe(exc)}")
+            return
+        if reply.status >= 500:
+            self._health.failed(f"at start-up, GET /health answered {reply.status}")
 
     async def shutdown(self, host: HostView) -> None:
         for task in list(self._tasks):
@@ -218,9 +230,10 @@ class RemoteStrategy(RemoteStates):
         return None
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
-        """Flush the outbox (waiting at most ``flush_wait_seconds``), then refresh."""
+        """Flush the outbox (waiting at most ``flush_wait_seconds``, not at all while the
+        server is not answering), then refresh."""
         self._kick()
-        if self._idle is not None:
+        if self._idle is not None and not self._health.down:
             try:
                 await asyncio.wait_for(self._idle.wait(), self._flush_wait)
             except TimeoutError:
@@ -304,99 +317,3 @@ class RemoteStrategy(RemoteStates):
                 self.log.exception("DTMS outbox flush failed; retried on the next cycle")
             if not self._wake.is_set():
                 self._idle.set()
-
-    async def flush(self) -> None:
-        """One pass over the outbox, oldest first; stops early when the server is down.
-        Registrations go in batches (``POST /dtms/trades``), the rest one by one."""
-        assert self._flush_lock is not None and self._client is not None
-        async with self._flush_lock:
-            items = dict(self.store.outbox_items())
-            for ticket, payload in self._volatile.items():
-                items.setdefault(ticket, payload)
-            todo = [(t, p) for t, p in items.items() if self._delivered.get(t) != p]
-            registrations = [(t, p) for t, p in todo if p.get("kind", "register") == "register"]
-            others = [(t, p) for t, p in todo if p.get("kind", "register") != "register"]
-            if registrations and self._client.batch_supported:
-                if not await self._flush_batches(registrations):
-                    return
-                registrations = [] if self._client.batch_supported else registrations
-            await self._flush_each(registrations + others)
-
-    async def _flush_batches(self, todo: list[tuple[int, dict[str, Any]]]) -> bool:
-        """False when the server is down (the pass ends)."""
-        assert self._client is not None
-        for start in range(0, len(todo), BATCH_LIMIT):
-            chunk = todo[start : start + BATCH_LIMIT]
-            outcomes = await deliver_batch(
-                self._client, chunk, sleep=self._sleep, rand=self._rand, log=self.log,
-                token_env=self.settings.token_env, on_retry=self.metrics.registration_retry,
-            )  # fmt: skip
-            if not self._client.batch_supported:
-                return True  # an older server: the caller sends them one by one
-            self._forget_all(
-                [(t, p) for t, p in chunk if outcomes.get(t) in ("delivered", "dropped")]
-            )
-            if "down" in outcomes.values():
-                left = len(todo) - start - sum(o != "down" for o in outcomes.values())
-                self._report_down(left)
-                return False
-        return True
-
-    def _report_down(self, left: int) -> None:
-        self.log.error(
-            "DTMS server %s unreachable: %d outbox entries kept for the next cycle",
-            self.settings.api_url,
-            left,
-        )
-
-    async def _flush_each(self, todo: list[tuple[int, dict[str, Any]]]) -> None:
-        # The oldest entry goes alone: when the server is down, one entry walks the
-        # backoff, not a whole window of them.
-        starts = [0, *range(1, len(todo), SEND_CONCURRENCY)] if todo else []
-        for start in starts:
-            window = (
-                todo[start : start + 1] if start == 0 else todo[start : start + SEND_CONCURRENCY]
-            )
-            outcomes = await asyncio.gather(*(self._deliver(t, p) for t, p in window))
-            for (ticket, payload), outcome in zip(window, outcomes, strict=True):
-                if outcome in ("delivered", "dropped"):
-                    self._forget(ticket, payload)
-            if "down" in outcomes:
-                self._report_down(
-                    len(todo) - start - sum(o in ("delivered", "dropped") for o in outcomes)
-                )
-                return
-
-    def _deliver(self, ticket: int, payload: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
-        assert self._client is not None
-        return deliver(
-            self._client,
-            ticket,
-            payload,
-            sleep=self._sleep,
-            rand=self._rand,
-            log=self.log,
-            token_env=self.settings.token_env,
-            on_retry=self.metrics.registration_retry,
-        )
-
-    def _forget_all(self, items: list[tuple[int, dict[str, Any]]]) -> None:
-        """:meth:`_forget` for a delivered batch, in one store transaction; when that fails,
-        entry by entry (each failure handled on its own)."""
-        try:
-            with self.store.batch():
-                for ticket, payload in items:
-                    self._forget(ticket, payload)
-        except StoreError:
-            for ticket, payload in items:
-                self._forget(ticket, payload)
-
-    def _forget(self, ticket: int, payload: dict[str, Any]) -> None:
-        if self._volatile.get(ticket) == payload:
-            del self._volatile[ticket]
-        try:
-            self.store.outbox_remove_if(ticket, payload)
-        except StoreError:
-            self._delivered[ticket] = payload  # do not resend while this process lives
-        else:
-            self._delivered.pop(ticket, None)

@@ -17,6 +17,7 @@ from typing import Any
 from hookspecs import DefensiveState, HostView
 
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe
+from .remote_health import ServerHealth
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 
@@ -51,6 +52,7 @@ class RemoteStates:
     _refresh_not_before: datetime | None
     _refresh_lock: asyncio.Lock | None
     _now: Callable[[], datetime]
+    _health: ServerHealth
 
     @property
     def store(self) -> StoreProtocol:
@@ -97,8 +99,13 @@ class RemoteStates:
             "states_reached": reached,
             "activity": sum(reached.values()),
         }
+        pending = 0
         with suppress(StoreError):
-            out["outbox_pending"] = self.store.outbox_len()
+            pending = out["outbox_pending"] = self.store.outbox_len()
+        note = self._health.note(pending)
+        if note is not None:
+            out["note"] = note
+            out["server_episodes"] = self._health.episodes
         return out
 
     def _schedule_refresh(self, ticket: int, now: datetime) -> None:
@@ -137,13 +144,13 @@ class RemoteStates:
         try:
             reply = await self._client.trades(tickets)
         except TRANSIENT_ERRORS as exc:
-            self.log.warning(
-                "DTMS refresh of %d tickets: GET %s failed: %s", len(tickets), url, describe(exc)
-            )
+            self._health.failed(f"refresh of {len(tickets)} tickets: {describe(exc)}")
             return False
         except BAD_URL_ERRORS as exc:  # a configuration error: retrying cannot help
             self.log.error("DTMS refresh: GET %s: %s (check [plugin.dtms] api_url)", url, exc)
             return False
+        if reply.status < 500:
+            self._health.answered()
         trades = reply.body.get("trades") if isinstance(reply.body, dict) else None
         if not reply.ok or not isinstance(trades, dict):
             self.log.error(

@@ -180,7 +180,8 @@ SUMMARY_ROWS = (
 
 
 def summary_table(summary: Mapping[str, Any]) -> str:
-    """A two-column table of one run."""
+    """A two-column table of one run, then the sentences the plugins' ``run_report`` asked
+    to show (``note``: a part that could not do its job says so here, in words)."""
     width = max(len(label) for _, label in SUMMARY_ROWS)
     lines = []
     for key, label in SUMMARY_ROWS:
@@ -188,6 +189,10 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         if key == "states_reached" and summary.get("defenders") == []:
             value = "no defending plugin running"
         lines.append(f"{label:<{width}}  {value}")
+    for name, report in sorted(summary.get("plugin_reports", {}).items()):
+        text = report.get("note") if isinstance(report, Mapping) else None
+        if text:
+            lines.append(f"note ({name}): {text}")
     return "\n".join(lines)
 
 

@@ -137,26 +137,74 @@ async def test_bad_token_keeps_the_registration(
     assert any("401" in r.getMessage() and "token" in r.getMessage() for r in caplog.records)
 
 
+def _said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What reached WARNING or above: what a user sees on the console."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 async def test_server_down_keeps_the_outbox_and_a_later_cycle_delivers(
     fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Down from the start: said once, at start-up, naming the server; the cycles after
+    it say nothing more; the report says it in words; once back, one line and the
+    outbox goes out."""
     url = fake.url
     await fake.stop()
     sleeps = Sleeps()
     strategy = await started(settings_for(url), sleep=sleeps, rand=lambda: 0.0)
+    assert len(_said(caplog)) == 1
+    assert f"DTMS server {url} is not answering (at start-up, GET /health" in _said(caplog)[0]
     await strategy.on_trade_executed(HOST, trade(7))
     await strategy.on_trade_executed(HOST, trade(8))
     await strategy.drain()
     assert sleeps.delays == [1.0, 2.0, 4.0]  # one batch tried 4 times, then the pass stops
     assert [t for t, _ in strategy.store.outbox_items()] == [7, 8]
-    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert any("tickets 7, 8" in m and "after 4 attempts" in m for m in errors)
+    for _ in range(3):
+        await strategy.on_cycle(HOST, strategy._now())
+        await strategy.drain()
+    assert len(_said(caplog)) == 1  # the episode was said once
+    note = strategy.report()["note"]
+    assert f"DTMS server {url} not answering since" in note
+    assert "2 outbox entries not delivered" in note
 
     await fake.start()  # back, on the same port
     await strategy.on_cycle(HOST, strategy._now())
     await strategy.drain()
     assert strategy.store.outbox_len() == 0
     assert fake.enable_ok == {7: 1, 8: 1}
+    back = [m for m in _said(caplog) if "answers again" in m]
+    assert len(back) == 1 and "after 5 failed tries" in back[0]  # start-up + 4 passes
+    assert "stopped answering once (5 failed tries)" in strategy.report()["note"]
+
+
+async def test_a_server_that_stops_answering_is_said_once_per_episode(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Up at start-up, then down: the first failing pass says what failed (its tickets)
+    and that the server is not answering; later cycles add nothing until it answers."""
+    strategy = await started(settings_for(fake.url), rand=lambda: 0.0)
+    await strategy.on_trade_executed(HOST, trade(1))
+    await strategy.drain()
+    assert fake.enable_ok == {1: 1} and _said(caplog) == []
+    await fake.stop()
+    await strategy.on_trade_executed(HOST, trade(2))
+    await strategy.on_cycle(HOST, strategy._now())
+    await strategy.drain()
+    first = _said(caplog)
+    assert sum("is not answering" in m for m in first) == 1
+    assert any("ticket 2" in m and "after 4 attempts" in m for m in first)
+    for ticket in (3, 4, 5):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+        await strategy.on_cycle(HOST, strategy._now())
+        await strategy.drain()
+    assert _said(caplog) == first  # nothing more while it lasts
+    assert strategy.report()["server_episodes"] == 1
+
+    await fake.start()
+    await strategy.on_cycle(HOST, strategy._now())
+    await strategy.drain()
+    assert set(fake.enable_ok) == {1, 2, 3, 4, 5}
+    assert sum("answers again" in m for m in _said(caplog)) == 1
 
 
 async def test_restart_resends_pending_exactly_once(

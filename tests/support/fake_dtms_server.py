@@ -77,6 +77,7 @@ class FakeDtms:
         app.router.add_delete("/dtms/trade/{ticket}", self._delete)
         app.router.add_post("/dtms/trades", self._enable_many)
         app.router.add_post("/dtms/trade/{ticket}/closed", self._closed)
+        app.router.add_get("/health", self._health)
         runner = web.AppRunner(app, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
@@ -113,6 +114,10 @@ class FakeDtms:
         assert request.transport is not None
         request.transport.close()  # the client sees the connection dropped, no answer
         raise asyncio.CancelledError
+
+    async def _health(self, request: web.Request) -> web.StreamResponse:
+        """As the real server: open to anyone, and not counted among the hits."""
+        return web.json_response({"status": "ok"})
 
     def _state_of(self, ticket: int) -> dict[str, Any]:
         state = self.states.get(ticket, "HEALTHY")

@@ -1,0 +1,85 @@
+"""Whether the DTMS server answers, as the remote strategy sees it.
+
+A server that does not answer is a problem that repeats on every cycle: the outbox is
+retried and the states refreshed each time. It is said once when it starts (at ERROR:
+the server cannot take this host's new trades meanwhile), counted while it lasts, and said once
+more when the server answers again; the run's report says it in words
+(:meth:`ServerHealth.note`). While it lasts, the per-request lines of
+:mod:`dtms_plugin.http_client` go to DEBUG, and a cycle does not wait for the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class ServerHealth:
+    url: str
+    log: logging.Logger
+    now: Callable[[], datetime] = field(repr=False)
+    #: when the current episode began (``None``: the server answers)
+    down_since: datetime | None = None
+    #: failed tries (outbox passes, refreshes, the start-up check) in the current episode
+    failures: int = 0
+    episodes: int = 0
+    failures_total: int = 0
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+    def failed(self, what: str) -> None:
+        """A try found the server not answering; ``what`` says which and why."""
+        self.failures += 1
+        self.failures_total += 1
+        if self.down_since is not None:
+            self.log.debug("DTMS server %s still not answering: %s", self.url, what)
+            return
+        self.down_since = self.now()
+        self.episodes += 1
+        self.log.error(
+            "DTMS server %s is not answering (%s): until it does, this host cannot hand it "
+            "trades nor learn their states; registrations and closes wait in the outbox, "
+            "retried every cycle (said again when it answers)",
+            self.url,
+            what,
+        )
+
+    def answered(self) -> None:
+        """A try reached the server."""
+        if self.down_since is None:
+            return
+        self.log.warning(
+            "DTMS server %s answers again, after %s since %s",
+            self.url,
+            _tries(self.failures),
+            self.down_since.isoformat(),
+        )
+        self.down_since = None
+        self.failures = 0
+
+    def note(self, pending: int) -> str | None:
+        """The episodes of this run in words, for its report; ``None`` when there were
+        none. ``pending``: outbox entries not delivered yet."""
+        if not self.episodes:
+            return None
+        waiting = f"; {pending} outbox entries not delivered" if pending else ""
+        if self.down_since is not None:
+            return (
+                f"DTMS server {self.url} not answering since {self.down_since.isoformat()} "
+                f"({_tries(self.failures)}): trades opened meanwhile were not "
+                f"handed to it{waiting}"
+            )
+        times = "once" if self.episodes == 1 else f"{self.episodes} times"
+        return (
+            f"DTMS server {self.url} stopped answering {times} "
+            f"({_tries(self.failures_total)}); trades opened meanwhile reached it late{waiting}"
+        )
+
+
+def _tries(n: int) -> str:
+    return "1 failed try" if n == 1 else f"{n} failed tries"

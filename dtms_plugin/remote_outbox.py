@@ -1,0 +1,139 @@
+"""One pass of the remote strategy's outbox sender: the pending entries, oldest first, to
+the DTMS server; registrations in batches (``POST /dtms/trades``), the rest one by one.
+An entry leaves the outbox only once the server answered for it. A mixin of
+:class:`dtms_plugin.remote.RemoteStrategy`, apart so each file stays readable; the
+strategy's ``__init__`` sets the attributes declared here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from .http_client import BATCH_LIMIT, Outcome, RemoteApi, deliver, deliver_batch
+from .metrics import ClientMetrics
+from .remote_health import ServerHealth
+from .settings import DtmsSettings
+from .store import StoreError, StoreProtocol
+
+#: Deliveries in flight at once during a flush (≤ the client's connection limit).
+SEND_CONCURRENCY = 8
+
+
+class OutboxPasses:
+    settings: DtmsSettings
+    log: logging.Logger
+    _client: RemoteApi | None
+    _flush_lock: asyncio.Lock | None
+    _volatile: dict[int, dict[str, Any]]
+    _delivered: dict[int, dict[str, Any]]
+    _health: ServerHealth
+    _sleep: Callable[[float], Awaitable[Any]]
+    _rand: Callable[[], float]
+
+    @property
+    def store(self) -> StoreProtocol:
+        raise NotImplementedError
+
+    @property
+    def metrics(self) -> ClientMetrics:
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        """One pass over the outbox, oldest first; stops early when the server is down.
+        Registrations go in batches (``POST /dtms/trades``), the rest one by one."""
+        assert self._flush_lock is not None and self._client is not None
+        async with self._flush_lock:
+            items = dict(self.store.outbox_items())
+            for ticket, payload in self._volatile.items():
+                items.setdefault(ticket, payload)
+            todo = [(t, p) for t, p in items.items() if self._delivered.get(t) != p]
+            registrations = [(t, p) for t, p in todo if p.get("kind", "register") == "register"]
+            others = [(t, p) for t, p in todo if p.get("kind", "register") != "register"]
+            if registrations and self._client.batch_supported:
+                if not await self._flush_batches(registrations):
+                    return
+                registrations = [] if self._client.batch_supported else registrations
+            if todo and await self._flush_each(registrations + others):
+                self._health.answered()
+
+    async def _flush_batches(self, todo: list[tuple[int, dict[str, Any]]]) -> bool:
+        """False when the server is down (the pass ends)."""
+        assert self._client is not None
+        for start in range(0, len(todo), BATCH_LIMIT):
+            chunk = todo[start : start + BATCH_LIMIT]
+            outcomes = await deliver_batch(
+                self._client, chunk, sleep=self._sleep, rand=self._rand, log=self.log,
+                token_env=self.settings.token_env, on_retry=self.metrics.registration_retry,
+                quiet=self._health.down,
+            )  # fmt: skip
+            if not self._client.batch_supported:
+                return True  # an older server: the caller sends them one by one
+            self._forget_all(
+                [(t, p) for t, p in chunk if outcomes.get(t) in ("delivered", "dropped")]
+            )
+            if "down" in outcomes.values():
+                left = len(todo) - start - sum(o != "down" for o in outcomes.values())
+                self._report_down(left)
+                return False
+        return True
+
+    def _report_down(self, left: int) -> None:
+        self._health.failed(f"{left} outbox entries kept for the next cycle")
+
+    async def _flush_each(self, todo: list[tuple[int, dict[str, Any]]]) -> bool:
+        """False when the server is down (the pass ends)."""
+        # The oldest entry goes alone: when the server is down, one entry walks the
+        # backoff, not a whole window of them.
+        starts = [0, *range(1, len(todo), SEND_CONCURRENCY)] if todo else []
+        for start in starts:
+            window = (
+                todo[start : start + 1] if start == 0 else todo[start : start + SEND_CONCURRENCY]
+            )
+            outcomes = await asyncio.gather(*(self._deliver(t, p) for t, p in window))
+            for (ticket, payload), outcome in zip(window, outcomes, strict=True):
+                if outcome in ("delivered", "dropped"):
+                    self._forget(ticket, payload)
+            if "down" in outcomes:
+                self._report_down(
+                    len(todo) - start - sum(o in ("delivered", "dropped") for o in outcomes)
+                )
+                return False
+        return True
+
+    def _deliver(self, ticket: int, payload: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
+        assert self._client is not None
+        return deliver(
+            self._client,
+            ticket,
+            payload,
+            sleep=self._sleep,
+            rand=self._rand,
+            log=self.log,
+            token_env=self.settings.token_env,
+            on_retry=self.metrics.registration_retry,
+            quiet=self._health.down,
+        )
+
+    def _forget_all(self, items: list[tuple[int, dict[str, Any]]]) -> None:
+        """:meth:`_forget` for a delivered batch, in one store transaction; when that fails,
+        entry by entry (each failure handled on its own)."""
+        try:
+            with self.store.batch():
+                for ticket, payload in items:
+                    self._forget(ticket, payload)
+        except StoreError:
+            for ticket, payload in items:
+                self._forget(ticket, payload)
+
+    def _forget(self, ticket: int, payload: dict[str, Any]) -> None:
+        if self._volatile.get(ticket) == payload:
+            del self._volatile[ticket]
+        try:
+            self.store.outbox_remove_if(ticket, payload)
+        except StoreError:
+            self._delivered[ticket] = payload  # do not resend while this process lives
+        else:
+            self._delivered.pop(ticket, None)
