@@ -150,7 +150,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         "data",
         nargs="+",
         metavar="DATA.csv",
-        help="bar files to replay: time,open,high,low,close,volume[,spread] with a header, "
+        help="bar files to replay: time,open,high,low,close[,volume][,spread] with a header, "
         "or as MetaTrader 5 or 4, pandas/yfinance, Dukascopy or HistData.com export them "
         "(the layout is told from the first line)",
     )

@@ -1,12 +1,14 @@
-"""Loading bars from CSV files: a generic format and MetaTrader's history export.
+"""Loading bars from CSV files: a generic format and what other tools export.
 
-Generic (comma-separated, header required, columns in any order, names case-insensitive)::
+Generic (header required, columns in any order, names case-insensitive)::
 
-    time,open,high,low,close,volume[,spread]
+    time,open,high,low,close[,volume][,spread]
 
 ``time`` is ISO 8601 (``2024-01-02T00:05:00Z``, an offset is converted to UTC),
-``YYYY-MM-DD HH:MM[:SS]`` or epoch seconds; a time without an offset is UTC. ``spread`` is
-in price units, like :attr:`hookspecs.Bar.spread`.
+``YYYY-MM-DD HH:MM[:SS]`` or epoch seconds; a time without an offset is UTC. ``volume`` is
+0 when the file has none (forex data often has none: a TradingView export without
+volume is this layout); ``spread`` is in price units, like :attr:`hookspecs.Bar.spread`.
+Any other column is refused, by name, so a misspelt one is never silently ignored.
 
 MetaTrader's export (tab-separated, detected by a first header cell ``<DATE>``)::
 
@@ -87,7 +89,8 @@ from .csvrows import (
 
 __all__ = ["CsvError", "load_csv", "parse_time", "symbol_of_file"]
 
-GENERIC_COLUMNS = ("time", "open", "high", "low", "close", "volume")
+GENERIC_COLUMNS = ("time", "open", "high", "low", "close")
+GENERIC_OPTIONAL = ("volume", "spread")
 
 #: the period in a MetaTrader export's file name: a timeframe, or the word it writes for
 #: D1, W1 and MN1
@@ -149,9 +152,9 @@ def _load_generic(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[B
             path,
             header_line,
             f"no header line: the first line must name the columns, e.g. "
-            f"{','.join(GENERIC_COLUMNS)}[,spread]",
+            f"{','.join(GENERIC_COLUMNS)}[,volume][,spread]",
         )
-    index = columns(path, header_line, header, GENERIC_COLUMNS, ("spread",))
+    index = columns(path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL)
     bars: list[Bar] = []
     previous: datetime | None = None
     for line, cells in rows[1:]:
@@ -169,7 +172,9 @@ def _load_generic(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[B
         check_order(path, line, time, previous)
         previous = time
         prices = ohlc(path, line, [cell(path, line, cells, index, n) for n in OHLC])
-        volume = number(path, line, "volume", cell(path, line, cells, index, "volume"))
+        volume = 0.0
+        if "volume" in index:
+            volume = number(path, line, "volume", cell(path, line, cells, index, "volume"))
         spread = 0.0
         if "spread" in index:
             spread = number(path, line, "spread", cell(path, line, cells, index, "spread"))

@@ -133,7 +133,7 @@ MT5_HEAD = "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>"
         (HEADER + "yesterday,1.1,1.2,1.0,1.15,1\n", 2, "time 'yesterday' is not ISO 8601"),
         (HEADER + "2024-01-02 00:05,0,1.2,0,1.15,1\n", 2, "open 0 is not a positive price"),
         (HEADER + "2024-01-02 00:05,1.1,1.2,1.0,1.15,-3\n", 2, "volume -3 is negative"),
-        ("time,open,high,low,close\n" + OK_ROW, 1, "missing column(s) volume"),
+        ("time,open,high,low,volume\n" + OK_ROW, 1, "missing column(s) close"),
         ("time,open,high,low,close,volume,bid\n", 1, "unknown column 'bid'"),
         ("time,open,high,low,close,volume,open\n", 1, "column 'open' appears twice"),
         (OK_ROW, 1, "no header line"),
@@ -203,3 +203,13 @@ def test_the_symbol_of_a_file_is_its_name_without_the_exporters_additions(
     name: str, symbol: str
 ) -> None:
     assert symbol_of_file(f"/data/{name}") == symbol
+
+
+def test_generic_without_volume_is_volume_zero(tmp_path: Path) -> None:
+    """A TradingView export of a forex chart: time (epoch seconds), prices, no volume."""
+    text = "time,open,high,low,close\n1704153600,1.1,1.2,1.0,1.15\n1704153900,1.15,1.2,1.1,1.12\n"
+    bars = load_csv(write(tmp_path, text))
+    assert [(b.time.isoformat(), b.close, b.volume) for b in bars] == [
+        ("2024-01-02T00:00:00+00:00", 1.15, 0.0),
+        ("2024-01-02T00:05:00+00:00", 1.12, 0.0),
+    ]

@@ -126,7 +126,8 @@ def test_a_price_header_without_the_ticker_row_is_not_taken_for_pandas(tmp_path:
 
 
 def test_the_generic_format_is_unchanged(tmp_path: Path) -> None:
-    """``time`` first is still the generic format: ``volume`` stays required there."""
-    p = write(tmp_path, "time,open,high,low,close\n2024-01-02,1,2,0.5,1.5\n")
-    with pytest.raises(CsvError, match="missing column"):
+    """``time`` first is still the generic format: a column pandas' layout would ignore
+    (``Adj Close``) is refused there by name."""
+    p = write(tmp_path, "time,open,high,low,close,Adj Close\n2024-01-02,1,2,0.5,1.5,1.5\n")
+    with pytest.raises(CsvError, match="unknown column 'Adj Close'"):
         load_csv(p)
