@@ -192,22 +192,11 @@ class SymbolIndicators:
         bar = self.last_fast_bar
         if bar is None:
             return None
-        (
-            signal_time,
-            signal_close,
-            atr,
-            atr_ratio,
-            rsi,
-            rsi_prev,
-            hist,
-            ema_fast_slope,
-            ema_slow_slope,
-            bb_width,
-            swing_high,
-            swing_low,
-            volatility,
-            structure,
-        ) = self._signal_part()
+        part = self._signal_part()
+        # (signal time, close, ATR, ATR ratio, RSI, previous RSI, MACD histogram, EMA
+        # slopes, Bollinger width, swings: the snapshot's signal fields in its order;
+        # then volatility and structure, for the regime)
+        atr_ratio, bb_width, volatility, structure = part[3], part[9], part[12], part[13]
         close_time = bar.time + self.fast_period
         regime, weights = self._regimes.lookup(
             close_time.hour, atr_ratio, bb_width, volatility, structure
@@ -223,18 +212,7 @@ class SymbolIndicators:
             bar,
             close_time,
             self.fast_period,
-            signal_time,
-            signal_close,
-            atr,
-            atr_ratio,
-            rsi,
-            rsi_prev,
-            hist,
-            ema_fast_slope,
-            ema_slow_slope,
-            bb_width,
-            swing_high,
-            swing_low,
+            *part[:12],
             vwap.value,
             vwap.slope,
             vwap.above,
