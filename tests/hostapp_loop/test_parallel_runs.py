@@ -154,13 +154,19 @@ SLOW_START = textwrap.dedent(
 )
 
 
-def test_a_stop_while_the_runs_are_being_built_still_stops_them(tmp_path: Path) -> None:
-    script = tmp_path / "slow_start.py"
-    script.write_text(SLOW_START)
+def _assert_both_stopped(tmp_path: Path, name: str, text: str) -> None:
+    """Run the script ``text``: it stops its two runs with a SIGINT and prints what
+    each came back as; both must have been interrupted."""
+    script = tmp_path / name
+    script.write_text(text)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "stopping the runs after this cycle" in done.stderr
     assert done.stdout.split() == ["interrupted", "interrupted"]
+
+
+def test_a_stop_while_the_runs_are_being_built_still_stops_them(tmp_path: Path) -> None:
+    _assert_both_stopped(tmp_path, "slow_start.py", SLOW_START)
 
 
 UNANNOUNCED = textwrap.dedent(
@@ -194,12 +200,7 @@ def test_a_stop_before_the_workers_are_known_still_reaches_them(tmp_path: Path) 
     """The parent learns a worker's pid from the queue it reads while waiting for
     results; a stop that comes before that read must still reach the worker (on a loaded
     machine the run without DTMS of an A/B went on to its end)."""
-    script = tmp_path / "unannounced.py"
-    script.write_text(UNANNOUNCED)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "stopping the runs after this cycle" in done.stderr
-    assert done.stdout.split() == ["interrupted", "interrupted"]
+    _assert_both_stopped(tmp_path, "unannounced.py", UNANNOUNCED)
 
 
 BEHIND = textwrap.dedent(
