@@ -49,18 +49,7 @@ def load_mt5(
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         date_text = cell(path, line, cells, index, "<DATE>")
         time_text = cell(path, line, cells, index, "<TIME>") if "<TIME>" in index else "00:00"
-        try:
-            time = datetime.strptime(f"{date_text} {time_text}", "%Y.%m.%d %H:%M:%S")
-        except ValueError:
-            try:
-                time = datetime.strptime(f"{date_text} {time_text}", "%Y.%m.%d %H:%M")
-            except ValueError:
-                raise CsvError(
-                    path,
-                    line,
-                    f"date/time {date_text!r} {time_text!r} is not 'YYYY.MM.DD' 'HH:MM[:SS]'",
-                ) from None
-        time = time.replace(tzinfo=UTC)
+        time = _metatrader_time(path, line, date_text, time_text)
         check_order(path, line, time, previous)
         previous = time
         texts = [
@@ -93,6 +82,17 @@ def yfinance_levels(rows: list[tuple[int, list[str]]]) -> int:
     return n
 
 
+def _after_time(
+    path: str | Path, line: int, header: list[str], first: int, optional: tuple[str, ...]
+) -> tuple[list[int], int | None]:
+    """Where the open, high, low and close (and the volume, if any) are, in a header
+    whose first ``first`` columns say the time: the named columns checked as
+    :func:`~.csvrows.columns` checks them."""
+    named = columns(path, line, header[first:], PANDAS_REQUIRED, optional)
+    index = {name: i + first for name, i in named.items()}
+    return [index[n] for n in PANDAS_REQUIRED], index.get("volume")
+
+
 def load_pandas(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar]:
     """pandas' ``to_csv`` (a date index, then the price columns); also the common
     ``Date,Time,Open,…`` layout, its date ``2024-01-02`` or MetaTrader's ``2024.01.02``
@@ -100,10 +100,7 @@ def load_pandas(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar
     header_line, header = rows[0]
     split = len(header) > 1 and header[1].lower() == "time"  # Date,Time,Open,...
     first = 2 if split else 1
-    named = columns(path, header_line, header[first:], PANDAS_REQUIRED, PANDAS_OPTIONAL)
-    index = {name: i + first for name, i in named.items()}  # the date (and time) first
-    price_at = [index[n] for n in PANDAS_REQUIRED]
-    volume_at = index.get("volume")
+    price_at, volume_at = _after_time(path, header_line, header, first, PANDAS_OPTIONAL)
     bars: list[Bar] = []
     previous: datetime | None = None
     for line, cells in rows[1 + yfinance_levels(rows) :]:
@@ -146,10 +143,7 @@ def load_dukascopy(path: str | Path, rows: Rows) -> list[Bar]:
     volume and one price are the flat bars the export fills a closed market with: left
     out, as the market had no bars then."""
     header_line, header = rows[0]
-    named = columns(path, header_line, header[1:], PANDAS_REQUIRED, DUKASCOPY_OPTIONAL)
-    index = {name: i + 1 for name, i in named.items()}  # column 0 is the time
-    price_at = [index[n] for n in PANDAS_REQUIRED]
-    volume_at = index.get("volume")
+    price_at, volume_at = _after_time(path, header_line, header, 1, DUKASCOPY_OPTIONAL)
     bars: list[Bar] = []
     previous: datetime | None = None
     for line, cells in rows[1:]:
@@ -222,7 +216,7 @@ def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
         if len(cells) != width:
             raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
         if kind == "mt4":
-            time, texts = _mt4_time(path, line, cells[0], cells[1]), cells[2:7]
+            time, texts = _metatrader_time(path, line, cells[0], cells[1]), cells[2:7]
         else:
             time, texts = _histdata_time(path, line, cells[0]), cells[1:6]
         check_order(path, line, time, previous)
@@ -233,7 +227,8 @@ def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
     return bars
 
 
-def _mt4_time(path: str | Path, line: int, date_text: str, time_text: str) -> datetime:
+def _metatrader_time(path: str | Path, line: int, date_text: str, time_text: str) -> datetime:
+    """MetaTrader's ``2024.01.02`` and ``00:05[:00]`` (both its exports), taken as UTC."""
     for layout in ("%Y.%m.%d %H:%M", "%Y.%m.%d %H:%M:%S"):
         try:
             return datetime.strptime(f"{date_text} {time_text}", layout).replace(tzinfo=UTC)
