@@ -219,6 +219,7 @@ def preflight(
     down: a configuration the plugins refuse (their own ``configure`` and start-up
     decide) is a ConfigError now, in one line, before any run starts. Returns the names
     of the plugins that run there."""
+    check_plugins(replay.config, plugin, against)  # the option named, not a config key
     scratch = replay.report / "check-state"
     config = appmod.with_data_root(replay.config, scratch)
     config = appmod.with_plugin(config, plugin)

@@ -43,6 +43,10 @@ def infer_timeframe(bars: Sequence[Bar], where: str = "data") -> str:
             votes[tf] += n
     if votes:
         return votes.most_common(1)[0][0].value
+    if len(bars) < 2:
+        raise ConfigError(
+            f"{where}: cannot tell the timeframe from {len(bars)} bar; use --timeframe"
+        )
     raise ConfigError(
         f"{where}: cannot tell the timeframe (bar gaps {sorted(gaps)[:5]}); use --timeframe"
     )

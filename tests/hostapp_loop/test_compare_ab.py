@@ -128,6 +128,26 @@ def test_a_plugin_that_did_nothing_is_reported_and_fails_the_comparison(tmp_path
     assert "DTMS evaluated 0 of" in proc.stdout  # the table's notes say it in words
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--compare", "nosuch"], "hostapp: --compare nosuch: no plugin named 'nosuch'"),
+        (["--compare", "--against", "nosuch"], "hostapp: --against nosuch: no plugin named"),
+    ],
+)
+def test_an_unknown_plugin_is_one_line_naming_the_option(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    """Not the ``[plugins]`` key the comparison would have written it into: the user
+    typed an option, and the plugins.toml in the folder has no such key."""
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 300, seed=3))
+    proc = replay(tmp_path, str(data), *args, "--report", "rep")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(said), proc.stderr
+    assert not (tmp_path / "rep" / "summary.json").exists()
+
+
 def test_a_stop_after_the_baseline_is_an_interrupted_comparison(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

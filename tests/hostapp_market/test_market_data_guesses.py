@@ -85,6 +85,8 @@ def test_no_timeframe_fits_is_a_config_error_naming_the_data() -> None:
     two_months = [T0 + timedelta(days=61 * i) for i in range(10)]
     with pytest.raises(ConfigError, match="cannot tell the timeframe"):
         infer_timeframe(at(two_months))
+    with pytest.raises(ConfigError, match=r"one\.csv: cannot tell the timeframe from 1 bar;"):
+        infer_timeframe(at(odd[:1]), "one.csv")
 
 
 # -- digits, point and lot size -------------------------------------------------------------
