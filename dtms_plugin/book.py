@@ -72,6 +72,10 @@ class TradeBook:
         """Records that still need the engine: open, or closed with actions owed."""
         return [self.records[t] for t in self._live]
 
+    def has_live(self) -> bool:
+        """Whether :meth:`live` has any, without building the list."""
+        return bool(self._live)
+
     def open_states(self) -> dict[int, str | None]:
         out: dict[int, str | None] = {}
         for t in self._live:

@@ -222,6 +222,12 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
                 "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
             )
 
+    def quiet_cycle(self, now: datetime) -> bool:
+        if not self._recovered or self.book.has_live():
+            return False
+        self._flush_and_forget(now)  # nothing to watch: no broker round trip
+        return True
+
     async def on_cycle(self, host: HostView, now: datetime) -> None:
         if not self._recovered:
             await self.recover(host, now)

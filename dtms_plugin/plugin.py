@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -111,9 +112,14 @@ class DtmsPlugin:
         await self.strategy.on_trade_executed(host, trade)
 
     @hookimpl
-    async def on_cycle(self, host: HostView, now: datetime) -> None:
-        if self.strategy is not None:
-            await self.strategy.on_cycle(host, now)
+    def on_cycle(self, host: HostView, now: datetime) -> Awaitable[None] | None:
+        """The strategy's cycle for the host to await; nothing (sync) when the strategy
+        had nothing to watch: the spec allows either, and a replay's idle bars then cost
+        neither a coroutine nor its deadline."""
+        strategy = self.strategy
+        if strategy is None or strategy.quiet_cycle(now):
+            return None
+        return strategy.on_cycle(host, now)
 
     @hookimpl
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:

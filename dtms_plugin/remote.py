@@ -229,6 +229,9 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
             return dict(payload)
         return None
 
+    def quiet_cycle(self, now: datetime) -> bool:
+        return False  # every cycle flushes the outbox and refreshes the states
+
     async def on_cycle(self, host: HostView, now: datetime) -> None:
         """Flush the outbox (waiting at most ``flush_wait_seconds``, not at all while the
         server is not answering), then refresh."""

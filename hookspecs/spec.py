@@ -6,9 +6,11 @@ Rules that hold for every hook:
   arguments, in any order. It may not give a parameter a default value: pluggy never
   passes such a parameter, so the host rejects the plugin at registration.
 * "async allowed" means the implementation may be ``async def``; the host awaits it with
-  the plugin's ``timeout_seconds`` (``[plugin.NAME]`` in plugins.toml, default 5 s). A hook
-  marked "sync only" must return its answer directly; an ``async def`` implementation of
-  it is rejected at registration.
+  the plugin's ``timeout_seconds`` (``[plugin.NAME]`` in plugins.toml, default 5 s). A
+  plain ``def`` may also return an awaitable (awaited the same way) or answer at once: a
+  plugin with nothing to do in a call need not make a coroutine for it. A hook marked
+  "sync only" must return its answer directly; an ``async def`` implementation of it is
+  rejected at registration.
 * Each implementation is called on its own. A plugin that raises (or times out) is logged
   with its name and does not stop the others; the fail-safe value given below stands in
   for its answer. Five consecutive failures trip the plugin's breaker: it is disabled for
