@@ -54,6 +54,7 @@ from .local_edges import MarketEdges
 from .local_reconcile import adoption_line, is_hedge, same_trade, to_adopt
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
+from .signal_gaps import SignalGaps
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
 
@@ -97,6 +98,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
         self.evaluated: set[int] = set()
         self.evaluated_count = 0
         self.problems: dict[str, int] = {}  # why trades went unevaluated: count of cycles
+        self.gaps = SignalGaps(settings)  # the signals scorings lacked, for the report
         self._fast = settings.fast.period
         self._signal = settings.signal.period
         #: cycles left before a simulated run commits its held writes; ``None``: every
@@ -323,9 +325,11 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
         # identity test tells "changed" without comparing 31 fields (and the journal)
         changed = e.record is not self.records.get(rec.ticket)
         rec = e.record
-        if e.score is not None and rec.ticket not in self.evaluated:
-            self.evaluated.add(rec.ticket)
-            self.evaluated_count += 1
+        if e.score is not None:
+            self.gaps.count(e.score, snap)
+            if rec.ticket not in self.evaluated:
+                self.evaluated.add(rec.ticket)
+                self.evaluated_count += 1
         if changed:
             self._persist(rec, now, e.score)
         if e.transition is not None:

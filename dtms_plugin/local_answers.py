@@ -17,6 +17,7 @@ from . import defensive
 from .book import TradeBook
 from .engine import AccountState, TradeRecord, check_account
 from .settings import DtmsSettings
+from .signal_gaps import SignalGaps
 from .store import StoreError, StoreProtocol
 
 
@@ -28,6 +29,7 @@ class AccountAnswers:
     registered: int
     evaluated_count: int
     problems: dict[str, int]
+    gaps: SignalGaps
     _account: AccountState
     _hold: int | None
     _mode: tuple[tuple[datetime, str] | None] | None
@@ -72,7 +74,10 @@ class AccountAnswers:
             "trades": self.registered,
             "evaluated": self.evaluated_count,
             "activity": self.evaluated_count,
+            "scorings": self.gaps.scorings,
+            "missing_signals": dict(self.gaps.missing),
         }
+        notes = []
         if self.registered and (not self.evaluated_count or self.problems):
             why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
             why = why or (
@@ -80,9 +85,13 @@ class AccountAnswers:
                 f"{self.settings.fast.value} bars, +{self.settings.arming.profit_r:g}R or "
                 f"{self.settings.arming.loss_r:g}R)"
             )
-            out["note"] = (
-                f"DTMS evaluated {self.evaluated_count} of {self.registered} trades: {why}"
-            )
+            done = f"{self.evaluated_count} of {self.registered}"
+            notes.append(f"DTMS evaluated {done} trades: {why}")
+        gaps = self.gaps.sentence()
+        if gaps is not None:
+            notes.append(f"{'it' if notes else 'DTMS'} {gaps}")
+        if notes:
+            out["note"] = "; and ".join(notes)
         return out
 
     def _account_mode(self) -> tuple[datetime, str] | None:
