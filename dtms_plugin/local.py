@@ -255,7 +255,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
             if snap is None:
                 why = f"no closed {self.settings.fast.value} bar of {symbol} yet"
                 self.problems[why] = self.problems.get(why, 0) + 1
-            self._note_stale(symbol, snap, now)
+            self._note_stale(host, symbol, snap, now)
             info = self._info(host, symbol)
             if info is None:
                 self.log.error("DTMS: no symbol rules for %s; its trades wait", symbol)

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from hookspecs import BrokerError, HostView, Quote, SeriesView, SymbolInfo, Trade
+from hookspecs import BrokerError, HostView, Quote, SeriesView, SymbolInfo, Timeframe, Trade
 
 from .engine import SignalSnapshot, SymbolIndicators
 from .settings import DtmsSettings
@@ -80,8 +80,13 @@ class MarketEdges:
                 if last is None or bar.time > last:
                     feed(bar)
 
-    def _note_stale(self, symbol: str, snap: SignalSnapshot | None, now: datetime) -> None:
-        """docs/dtms.md §7: stale data is logged, once per symbol per stale episode."""
+    def _note_stale(
+        self, host: HostView, symbol: str, snap: SignalSnapshot | None, now: datetime
+    ) -> None:
+        """docs/dtms.md §7: stale data is logged, once per symbol per stale episode. The
+        fast bar counts as stale only when the market's finest bars stopped too."""
+        if snap is not None and snap.is_stale(now):
+            self._base_close(host, symbol, snap)
         if snap is None or not snap.is_stale(now):
             self._stale.discard(symbol)
             return
@@ -96,6 +101,21 @@ class MarketEdges:
                 self.settings.fast.value,
                 snap.fast_close_time.isoformat(),
             )
+
+    def _base_close(self, host: HostView, symbol: str, snap: SignalSnapshot) -> None:
+        """Tell ``snap`` when the market's newest bar on its base timeframe closed, when
+        that is finer than the fast one: after a weekend, base bars arrive while the
+        first fast bar of the week is still forming, and the data is not stale then."""
+        market = host.market
+        try:
+            base = Timeframe.parse(market.base_timeframe)
+            if base.seconds >= self.settings.fast.seconds:
+                return
+            newest = market.bars(symbol, base.value, 1)
+        except Exception:  # a failing market is said where bars are fed (``_bars``)
+            return
+        if newest:
+            snap.saw_data(newest[-1].time + base.period)
 
     def _info(self, host: HostView, symbol: str) -> SymbolInfo | None:
         info = self._infos.get(symbol)

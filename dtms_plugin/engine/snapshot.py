@@ -151,6 +151,14 @@ class SignalSnapshot:
         is worked out once per snapshot: every trade of the symbol asks, every cycle)."""
         return now > self._stale_after
 
+    def saw_data(self, close_time: datetime) -> None:
+        """A bar of a finer timeframe closed at ``close_time``: the data flows, so the
+        fast bar is merely still forming (the first bars after a weekend when the fast
+        timeframe is coarser than the data); staleness counts from the newer close."""
+        limit = close_time + self.fast_period * self.settings.rails.stale_bar_periods
+        if limit > self._stale_after:
+            self._stale_after = limit
+
     def score(self, direction: Direction) -> ScoreBreakdown:
         cached = self._scores.get(direction)
         if cached is None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, trade
+from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, snapshot, trade
 from support.dtms_machine import BAR, NOW, ev, record
 
 from dtms_plugin.engine import AccountState, Evaluation, TradeRecord, evaluate, register
@@ -250,6 +250,19 @@ def test_stale_data_is_not_scored() -> None:
     assert "stale" in e.reason
     fresh = ev(record(), -5.0, now=BAR + minutes(15))
     assert fresh.transition is not None
+
+
+def test_finer_bars_that_still_flow_keep_a_forming_fast_bar_fresh() -> None:
+    """The fast bar closed at BAR + 5 min; 2 periods later it is stale, unless a bar of
+    a finer timeframe closed since: staleness then counts from that close, and an older
+    one never brings the limit closer."""
+    snap = snapshot(BAR)
+    late = BAR + minutes(15) + minutes(0.1)
+    assert not snap.is_stale(BAR + minutes(15)) and snap.is_stale(late)
+    snap.saw_data(BAR + minutes(4))  # older than the fast bar's close: changes nothing
+    assert snap.is_stale(late)
+    snap.saw_data(BAR + minutes(7))  # an M1 bar closed 2 min after the fast bar
+    assert not snap.is_stale(BAR + minutes(17)) and snap.is_stale(BAR + minutes(17.1))
 
 
 def test_r_falls_back_to_atr_for_a_trade_without_stop() -> None:

@@ -11,7 +11,7 @@ from support.dtms_kit import trade
 from support.dtms_local_rig import Rig
 
 from dtms_plugin.engine import JournalStatus, TradeRecord
-from hookspecs import ActionKind, DefensiveState, OrderRequest, ResultCode
+from hookspecs import ActionKind, Bar, DefensiveState, OrderRequest, ResultCode
 
 S = DefensiveState
 L1_AFTER = 8  # cycles before the one that enters WARNING_L1 (pinned in test_local_ladder)
@@ -206,6 +206,36 @@ async def test_a_close_that_keeps_failing_is_retried_per_bar_until_closed_by_han
     assert rec.owed == () and rec.hedge_ticket is None and not rec.active
     assert rig.broker.open_positions == {}
     assert not rig.strategy.is_defensive(rig.host, 1)
+
+
+async def test_a_fast_bar_still_forming_on_flowing_finer_bars_is_not_stale(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first fast bar after a weekend, when the data is finer (M1 bars, M5 fast):
+    the M1 bars arrive, so the data is fresh and the trade is evaluated; once they
+    stop too, the data is stale, said once."""
+    await rig.open_buy()
+    await rig.cycles(2)
+    now = rig.clock.now()
+    last = now - timedelta(minutes=5)
+    rig.market.set("XAUUSD", "M5", [b for b in rig.fast if b.time <= last])  # M5 stops
+    m1 = [Bar(now + timedelta(minutes=i), 2000.0, 2000.0, 2000.0, 2000.0, 1.0) for i in range(60)]
+    rig.market.set("XAUUSD", "M1", m1)  # the data flows: the next M5 bar is forming
+    evaluated_at = rig.strategy.records[1].last_eval_at
+    with caplog.at_level("WARNING", logger="dtms_plugin.local"):
+        for _ in range(14):  # past 2 M5 periods since the newest M5 bar closed
+            rig.clock.advance(timedelta(minutes=1))
+            rig.broker.mids["XAUUSD"] -= 5.0  # against the buy: the adverse-move trigger
+            await rig.strategy.on_cycle(rig.host, rig.clock.now())
+        assert not [r for r in caplog.records if "stale" in r.getMessage()]
+        assert rig.strategy.records[1].last_eval_at != evaluated_at  # scored on the move
+        assert not any("stale" in why for why in rig.strategy.problems)
+        rig.market.set("XAUUSD", "M1", [b for b in m1 if b.time < rig.clock.now()])  # stops
+        for _ in range(15):
+            rig.clock.advance(timedelta(minutes=1))
+            await rig.strategy.on_cycle(rig.host, rig.clock.now())
+    stale = [r.getMessage() for r in caplog.records if "stale" in r.getMessage()]
+    assert len(stale) == 1 and stale[0].startswith("DTMS: XAUUSD bars are stale"), stale
 
 
 async def test_stale_bars_are_logged_once_per_stale_episode(
