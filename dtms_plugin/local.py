@@ -32,6 +32,7 @@ from hookspecs import (
     Trade,
 )
 
+from .blind_spots import BlindSpots
 from .book import TradeBook
 from .engine import (
     AccountState,
@@ -54,7 +55,6 @@ from .local_edges import MarketEdges
 from .local_reconcile import adoption_line, is_hedge, same_trade, to_adopt
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
-from .signal_gaps import SignalGaps
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
 
@@ -98,7 +98,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
         self.evaluated: set[int] = set()
         self.evaluated_count = 0
         self.problems: dict[str, int] = {}  # why trades went unevaluated: count of cycles
-        self.gaps = SignalGaps(settings)  # the signals scorings lacked, for the report
+        self.blind = BlindSpots(settings)  # what this run worked without, for the report
         self._fast = settings.fast.period
         self._signal = settings.signal.period
         #: cycles left before a simulated run commits its held writes; ``None``: every
@@ -326,7 +326,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
         changed = e.record is not self.records.get(rec.ticket)
         rec = e.record
         if e.score is not None:
-            self.gaps.count(e.score, snap)
+            self.blind.scored(e.score, snap)
             if rec.ticket not in self.evaluated:
                 self.evaluated.add(rec.ticket)
                 self.evaluated_count += 1
@@ -340,6 +340,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
             details = e.score.to_json() if e.score is not None else {}
             await host.report_state_change(rec.ticket, old, new, e.reason, details)
         for action in e.actions:
+            self.blind.sent(action, snap)
             rec = await self._execute(host, rec, action, now)
 
     async def _execute(

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from hookspecs import BrokerError, HostView, OrderRequest
 
 from . import defensive
+from .blind_spots import BlindSpots
 from .book import TradeBook
 from .engine import AccountState, TradeRecord, check_account
 from .settings import DtmsSettings
-from .signal_gaps import SignalGaps
 from .store import StoreError, StoreProtocol
 
 
@@ -29,7 +29,7 @@ class AccountAnswers:
     registered: int
     evaluated_count: int
     problems: dict[str, int]
-    gaps: SignalGaps
+    blind: BlindSpots
     _account: AccountState
     _hold: int | None
     _mode: tuple[tuple[datetime, str] | None] | None
@@ -74,8 +74,9 @@ class AccountAnswers:
             "trades": self.registered,
             "evaluated": self.evaluated_count,
             "activity": self.evaluated_count,
-            "scorings": self.gaps.scorings,
-            "missing_signals": dict(self.gaps.missing),
+            "scorings": self.blind.scorings,
+            "missing_signals": dict(self.blind.missing),
+            "hedges_without_spread": self.blind.unjudged,
         }
         notes = []
         if self.registered and (not self.evaluated_count or self.problems):
@@ -87,9 +88,8 @@ class AccountAnswers:
             )
             done = f"{self.evaluated_count} of {self.registered}"
             notes.append(f"DTMS evaluated {done} trades: {why}")
-        gaps = self.gaps.sentence()
-        if gaps is not None:
-            notes.append(f"{'it' if notes else 'DTMS'} {gaps}")
+        for text in self.blind.sentences():
+            notes.append(f"{'it' if notes else 'DTMS'} {text}")
         if notes:
             out["note"] = "; and ".join(notes)
         return out

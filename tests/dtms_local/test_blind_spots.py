@@ -1,33 +1,37 @@
-"""What DTMS scored without, in the run's report: counted per scoring from the score's
-missing signals, explained per signal, and said for a replay of bars without volume."""
+"""What DTMS worked without, in the run's report: the signals its scores lacked (counted
+per scoring, explained per signal, said for a replay of bars without volume) and the
+hedges its spread rail had no spread history to judge."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
 from support.dtms_kit import SETTINGS, snapshot
+from support.dtms_local_rig import Rig
 
+from dtms_plugin.blind_spots import BlindSpots
 from dtms_plugin.engine import OrderFlow, ScoreBreakdown
-from dtms_plugin.signal_gaps import SignalGaps
+from hookspecs import Action, ActionKind
 from hostapp.cli import main
 from hostapp.market.synthetic import generate_bars
 
 
 def test_counts_each_scoring_and_leaves_out_absent_order_flow() -> None:
-    gaps = SignalGaps(SETTINGS)
+    gaps = BlindSpots(SETTINGS)
     bare = snapshot()  # every feature missing, no order flow
     for _ in range(3):
-        gaps.count(bare.score("buy"), bare)
+        gaps.scored(bare.score("buy"), bare)
     warm = snapshot(
         signal_close=2000.0, swing_high=2010.0, swing_low=1990.0, vwap=2000.0,
         rsi=50.0, rsi_prev=49.0, hist=(0.1, 0.2, 0.3), ema_fast_slope=0.1,
         atr_fast=1.0, order_flow=OrderFlow(10.0, 5.0, None),
     )  # fmt: skip
-    gaps.count(warm.score("buy"), warm)
+    gaps.scored(warm.score("buy"), warm)
     assert gaps.scorings == 4
     # delta_pressure: not counted without order flow (optional), counted with it
     assert gaps.missing == {
@@ -38,27 +42,41 @@ def test_counts_each_scoring_and_leaves_out_absent_order_flow() -> None:
         "delta_pressure": 1,
         "candle_conviction": 3,
     }
-    text = gaps.sentence()
-    assert text is not None and text.startswith("scored trades 4 times, some without a signal")
+    [text] = gaps.sentences()
+    assert text.startswith("scored trades 4 times, some without a signal")
     assert "ema_alignment every time (the EMA slopes had not seen enough M15 bars yet)" in text
     assert "vwap_volume 3 times (no session VWAP: the M5 bars carry no volume)" in text
     assert "delta_pressure once (order flow without a delta z yet)" in text
 
 
 def test_only_absent_order_flow_missing_is_no_sentence() -> None:
-    gaps = SignalGaps(SETTINGS)
-    assert gaps.sentence() is None
+    gaps = BlindSpots(SETTINGS)
+    assert gaps.sentences() == []
     snap = snapshot()
     full = ScoreBreakdown(
         total=0.0, subscores=(0.0,) * 6, weights=snap.weights, missing=("delta_pressure",),
         regime=snap.regime, confluence=0.0, confluence_against=False, vwap_slope_against=False,
     )  # fmt: skip
-    gaps.count(full, snap)
-    assert gaps.scorings == 1 and gaps.missing == {} and gaps.sentence() is None
+    gaps.scored(full, snap)
+    assert gaps.scorings == 1 and gaps.missing == {} and gaps.sentences() == []
+
+
+def test_hedges_and_re_adds_without_spread_history_are_counted() -> None:
+    gaps = BlindSpots(SETTINGS)
+    blind, judged = snapshot(), snapshot(median_spread=0.3)
+    for kind in ActionKind:
+        gaps.sent(Action(1, kind, {}, "why", f"1:0:{kind}"), blind)
+        gaps.sent(Action(1, kind, {}, "why", f"1:0:{kind}"), judged)
+    gaps.sent(Action(1, ActionKind.HEDGE, {}, "why", "1:1:hedge"), None)
+    assert gaps.unjudged == 3  # hedge and re_add on the blind snapshot, and no snapshot
+    assert gaps.sentences() == [
+        "sent 3 hedge(s) or re-add(s) that the spread rail could not judge (the M5 bars "
+        "carry no spread)"
+    ]
 
 
 @pytest.mark.parametrize("volume", [True, False])
-def test_a_replay_of_bars_without_volume_says_vwap_was_never_scored(
+def test_a_replay_of_bars_without_volume_or_spread_says_what_dtms_lacked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, volume: bool
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no plugins.toml here: the defaults
@@ -78,3 +96,21 @@ def test_a_replay_of_bars_without_volume_says_vwap_was_never_scored(
         assert report["missing_signals"]["vwap_volume"] == report["scorings"]
         said = "vwap_volume every time (no session VWAP: the M5 bars carry no volume)"
         assert said in report["note"]
+
+
+@pytest.mark.parametrize("spread", [0.2, 0.0])
+async def test_a_hedge_without_spread_history_is_said(tmp_path: Path, spread: float) -> None:
+    """The rig's falling market hedges the buy after 36 cycles; on bars without a spread
+    the spread rail had nothing to judge that hedge by, and the report says so."""
+    rig = Rig(tmp_path / "dtms")
+    rig.fast = [replace(b, spread=spread) for b in rig.fast]
+    rig.market.set("XAUUSD", "M5", rig.fast)
+    await rig.start()
+    await rig.open_buy()
+    await rig.cycles(36)
+    assert rig.transitions()[-1] == ("WARNING_L2", "HEDGED")
+    report = rig.strategy.report()
+    assert report["hedges_without_spread"] == (0 if spread else 1)
+    said = "sent 1 hedge(s) or re-add(s) that the spread rail could not judge"
+    assert (said in report.get("note", "")) is (not spread)
+    await rig.stop()

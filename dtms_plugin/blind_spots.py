@@ -1,0 +1,84 @@
+"""What DTMS worked without in a run, said in its report: the signals its scores lacked,
+and the spread history its spread rail lacked.
+
+A missing signal scores 0 (docs/dtms.md §4), so a run on bars without volume (no session
+VWAP) or with too little history (indicators with no value yet) still runs, with a score
+that can never reach the weight of what is missing. The spread rail (§7) does not block
+without spread history, so on bars without a spread it never holds a hedge back. Both are
+counted and said in words, instead of staying in the reason of each transition.
+
+Order flow is optional (docs/dtms.md §1): ``delta_pressure`` without any is expected and
+not counted; with order flow but no delta z yet, it is.
+"""
+
+from __future__ import annotations
+
+from hookspecs import Action, ActionKind
+
+from .engine import ScoreBreakdown, SignalSnapshot
+from .settings import DtmsSettings
+
+_DELTA = "delta_pressure"
+#: the actions the spread rail may hold back (docs/dtms.md §7)
+_RAILED = (ActionKind.HEDGE, ActionKind.RE_ADD)
+
+
+class BlindSpots:
+    """The counts behind the sentence: scorings, per signal how many lacked it, and the
+    hedges and re-adds sent with no spread history to judge them by."""
+
+    __slots__ = ("_fast", "_why", "missing", "scorings", "unjudged")
+
+    def __init__(self, settings: DtmsSettings) -> None:
+        fast, signal = settings.fast.value, settings.signal.value
+        self._fast = fast
+        #: why each signal can have no value, in the order of the score's signals
+        self._why = {
+            "structure": f"no confirmed swing on the {signal} bars yet",
+            "vwap_volume": f"no session VWAP: the {fast} bars carry no volume",
+            "momentum": f"RSI and MACD had not seen enough {signal} bars yet",
+            "ema_alignment": f"the EMA slopes had not seen enough {signal} bars yet",
+            _DELTA: "order flow without a delta z yet",
+            "candle_conviction": f"the {fast} ATR had not seen enough bars yet",
+        }
+        self.scorings = 0
+        self.missing: dict[str, int] = {}
+        self.unjudged = 0
+
+    def scored(self, score: ScoreBreakdown, snapshot: SignalSnapshot | None) -> None:
+        """One scoring of one trade (every trade scored on a bar counts once)."""
+        self.scorings += 1
+        for name in score.missing:
+            if name == _DELTA and (snapshot is None or snapshot.order_flow is None):
+                continue
+            self.missing[name] = self.missing.get(name, 0) + 1
+
+    def sent(self, action: Action, snapshot: SignalSnapshot | None) -> None:
+        """An action about to go to the broker: a hedge or re-add the spread rail had
+        no spread history to judge is counted."""
+        if action.kind in _RAILED and (snapshot is None or snapshot.median_spread is None):
+            self.unjudged += 1
+
+    def sentences(self) -> list[str]:
+        """What to say; empty when nothing was missing."""
+        out = []
+        if self.missing:
+            parts = []
+            for name, why in self._why.items():
+                n = self.missing.get(name)
+                if n:
+                    parts.append(f"{name} {self._times(n, self.scorings)} ({why})")
+            out.append(
+                f"scored trades {self.scorings:,} times, some without a signal (which then "
+                "scores 0): " + "; ".join(parts)
+            )
+        if self.unjudged:
+            out.append(
+                f"sent {self.unjudged:,} hedge(s) or re-add(s) that the spread rail could not "
+                f"judge (the {self._fast} bars carry no spread)"
+            )
+        return out
+
+    @staticmethod
+    def _times(n: int, of: int) -> str:
+        return "every time" if n == of else "once" if n == 1 else f"{n:,} times"
