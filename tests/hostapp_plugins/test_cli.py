@@ -78,7 +78,7 @@ def test_plugins_json_lists_builtins_and_the_installed_example(tmp_path: Path) -
     assert sma["source"] == "entry point"
     assert sma["distribution"] == "sma-strategy"
     assert sma["version"] == "0.1.0"
-    assert sma["hooks"] == ["configure", "on_trade_executed", "propose_orders"]
+    assert sma["hooks"] == ["configure", "on_trade_executed", "propose_orders", "run_report"]
     assert rows["dtms"]["source"] == "entry point"
     assert rows["dtms"]["status"] in {"enabled", "failed"}  # failed = not importable (yet)
     for row in rows.values():

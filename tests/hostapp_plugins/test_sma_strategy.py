@@ -32,7 +32,8 @@ SETTINGS = {
 @pytest.fixture(autouse=True)
 def _default_settings() -> Iterator[None]:
     yield
-    sma.settings = sma.Settings()  # configure sets a module global; leave it as found
+    sma.settings = sma.Settings()  # configure sets module globals; leave them as found
+    sma.activity = sma.Activity()
 
 
 def first_cross(closes: list[float], fast: int, slow: int, want: str) -> int:
@@ -78,6 +79,30 @@ def test_propose_orders_sells_a_dead_cross(hostapp_factory: Any) -> None:
     assert order.stop_loss is not None and order.take_profit is not None
     assert order.take_profit < order.stop_loss
     assert sma.propose_orders(host, "EURUSD", bars_from_closes(DOWN[:5])) == []  # too short
+
+
+async def test_a_run_without_an_order_says_why(hostapp_factory: Any) -> None:
+    """The report counts the orders; with none, its note says whether the bars were too
+    few for the averages or the averages never crossed."""
+    host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": SETTINGS}})
+    for n in (4, 9):
+        await host.plugins.propose_orders(host, "XAUUSD", bars_from_closes(UP[:n]), T0)
+    report = host.plugins.run_report(host)["sma_strategy"]
+    assert report == {
+        "orders": 0,
+        "note": "no order: the 3/10 cross and ATR(5) need 11 bars of a symbol, and the run "
+        "had at most 9",
+    }
+    flat = bars_from_closes([100.0] * 40)
+    for n in (20, 30, 40):
+        await host.plugins.propose_orders(host, "XAUUSD", flat[:n], T0)
+    report = host.plugins.run_report(host)["sma_strategy"]
+    assert (
+        report["note"] == "no order: the 3/10 averages never crossed in 3 bars with enough history"
+    )
+    cross = first_cross(UP, 3, 10, "buy")
+    await host.plugins.propose_orders(host, "XAUUSD", bars_from_closes(UP[:cross]), T0)
+    assert host.plugins.run_report(host)["sma_strategy"] == {"orders": 1}
 
 
 def test_risk_sizing_loses_the_risk_share_at_the_stop() -> None:

@@ -28,7 +28,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from hookspecs import (
     Bar,
@@ -69,10 +69,25 @@ class Settings:
 settings = Settings()
 
 
+@dataclass
+class Activity:
+    """What the run asked of the strategy, for its report: a run without a single order
+    says why (too few bars, or no cross) instead of leaving an empty table to guess at."""
+
+    calls: int = 0
+    short: int = 0  # calls with fewer bars than the averages and the ATR need
+    most_bars: int = 0
+    orders: int = 0
+
+
+activity = Activity()
+
+
 @hookimpl
 def configure(host: HostView) -> None:
-    global settings
+    global settings, activity
     settings = parse_settings(Settings, host.config_for(NAME), f"[plugin.{NAME}]")
+    activity = Activity()  # one per run: a process may run several (an A/B)
 
 
 def sma(values: Sequence[float], period: int) -> float:
@@ -122,7 +137,11 @@ def risk_volume(balance: float, distance: float, info: SymbolInfo, risk: float) 
 @hookimpl
 def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[OrderRequest]:
     s = settings
+    seen = activity
+    seen.calls += 1
     if len(bars) < max(s.slow, s.atr_period) + 1:
+        seen.short += 1
+        seen.most_bars = max(seen.most_bars, len(bars))
         return []
     # the cross reads only the last ``slow + 1`` closes: copy those, not the whole lookback
     direction = signal([b.close for b in bars[-(s.slow + 1) :]], s.fast, s.slow)
@@ -143,6 +162,7 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
         volume = risk_volume(
             host.broker.account().balance, s.sl_atr * distance, info, s.risk_per_trade
         )
+    seen.orders += 1
     return [
         OrderRequest(
             symbol=symbol,
@@ -171,3 +191,22 @@ def on_trade_executed(host: HostView, trade: Trade) -> None:
         trade.take_profit,
         trade.ticket,
     )
+
+
+@hookimpl
+def run_report() -> dict[str, Any]:
+    """The orders proposed; when there were none, why, in one sentence for the summary."""
+    seen, s = activity, settings
+    out: dict[str, Any] = {"orders": seen.orders}
+    need = max(s.slow, s.atr_period) + 1
+    if seen.orders == 0 and seen.calls == seen.short:
+        out["note"] = (
+            f"no order: the {s.fast}/{s.slow} cross and ATR({s.atr_period}) need {need} bars "
+            f"of a symbol, and the run had at most {seen.most_bars}"
+        )
+    elif seen.orders == 0:
+        out["note"] = (
+            f"no order: the {s.fast}/{s.slow} averages never crossed in "
+            f"{seen.calls - seen.short:,} bars with enough history"
+        )
+    return out
