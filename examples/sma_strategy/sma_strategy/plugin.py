@@ -6,7 +6,9 @@ It shows the whole shape of a plugin in one module:
   module the plugin; its ``@hookimpl`` functions are the hooks;
 * settings come from ``[plugin.sma_strategy]`` in plugins.toml, checked in ``configure``
   with :func:`hookspecs.parse_settings` so a typo stops the host with a clear message;
-* hooks take only the arguments they need, never with default values.
+* hooks take only the arguments they need, never with default values;
+* ``run_report`` tells the run's summary what it did, and in a ``note`` why it did
+  nothing when it did nothing.
 
 Settings (all optional)::
 
