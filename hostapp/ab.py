@@ -337,7 +337,9 @@ def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]
         for n in [r.summary.get("plugin_reports", {}).get(plugin, {}).get("note")]
         if n
     ]
-    why = said[0] if said else "it took no action and vetoed nothing"
+    trades = sum(int(r.summary.get("trades", 0)) for r in runs if r is not None)
+    quiet = "no run opened a trade" if not trades else "it took no action and vetoed nothing"
+    why = said[0] if said else quiet
     return f"{plugin} did nothing in the runs with it, so the comparison shows nothing: {why}"
 
 

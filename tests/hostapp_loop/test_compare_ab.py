@@ -128,6 +128,19 @@ def test_a_plugin_that_did_nothing_is_reported_and_fails_the_comparison(tmp_path
     assert "DTMS evaluated 0 of" in proc.stdout  # the table's notes say it in words
 
 
+def test_a_comparison_without_a_trade_says_so_and_why(tmp_path: Path) -> None:
+    """20 bars: the strategy's averages never have enough history, no run trades, and
+    the void comparison says that, with the strategy's own note on why."""
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 20, seed=3))
+    proc = replay(tmp_path, str(data), "--compare", "--report", "rep")
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "hostapp: dtms did nothing in the runs with it, so the comparison shows nothing: "
+        "no run opened a trade"
+    )
+    assert "sma_strategy (full): no order: the 10/30 cross and ATR(14) need 31 bars" in proc.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
