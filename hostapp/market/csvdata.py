@@ -5,7 +5,8 @@ Generic (header required, columns in any order, names case-insensitive)::
     time,open,high,low,close[,volume][,spread]
 
 ``time`` is ISO 8601 (``2024-01-02T00:05:00Z``, an offset is converted to UTC),
-``YYYY-MM-DD HH:MM[:SS]`` or epoch seconds; a time without an offset is UTC. ``volume`` is
+``YYYY-MM-DD HH:MM[:SS]``, epoch seconds or epoch milliseconds (13 digits, as Binance
+and JavaScript write them); a time without an offset is UTC. ``volume`` is
 0 when the file has none (forex data often has none: a TradingView export without
 volume is this layout); ``spread`` is in price units, like :attr:`hookspecs.Bar.spread`.
 Any other column is refused, by name, so a misspelt one is never silently ignored.
@@ -167,7 +168,8 @@ def _load_generic(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[B
             raise CsvError(
                 path,
                 line,
-                f"time {text!r} is not ISO 8601, 'YYYY-MM-DD HH:MM[:SS]' or epoch seconds",
+                f"time {text!r} is not ISO 8601, 'YYYY-MM-DD HH:MM[:SS]', epoch seconds or "
+                "milliseconds",
             ) from None
         check_order(path, line, time, previous)
         previous = time

@@ -36,6 +36,23 @@ def test_generic_with_all_time_formats_and_optional_spread(tmp_path: Path) -> No
     assert bars[4].volume == 14.0
 
 
+def test_epoch_milliseconds_as_binance_writes_them(tmp_path: Path) -> None:
+    """Binance's klines and JavaScript tools write the open time in milliseconds: 13
+    digits, which as seconds would be past the year 5000."""
+    text = (
+        "time,open,high,low,close,volume\n"
+        "1704153600000,42000,42100,41900,42050,12.5\n"
+        "1704153900000,42050,42080,42000,42010,8\n"
+        "99999999999,1,1,1,1,1\n"  # the largest whole number still read as seconds
+    )
+    bars = load_csv(write(tmp_path, text))
+    assert [b.time.isoformat() for b in bars] == [
+        "2024-01-02T00:00:00+00:00",
+        "2024-01-02T00:05:00+00:00",
+        "5138-11-16T09:46:39+00:00",
+    ]
+
+
 def test_generic_columns_in_any_order_with_spread(tmp_path: Path) -> None:
     p = write(
         tmp_path,
