@@ -44,10 +44,13 @@ with times ``02.01.2024 00:05:00.000`` (a local time ends with its offset, `` GM
 and is converted to UTC). The flat bars it fills a closed market with (no volume, one
 price) are left out.
 
-Without a header, two layouts are known by their first line: MetaTrader 4's History
+Without a header, three layouts are known by their first line: MetaTrader 4's History
 Center export, ``2024.01.02,00:05,open,high,low,close,volume`` (server time, taken as
-UTC), and HistData.com's ASCII bars, ``20240102 000500;open;high;low;close;volume`` in
-Eastern Standard Time all year, converted to UTC. Any other file needs a header.
+UTC), HistData.com's ASCII bars, ``20240102 000500;open;high;low;close;volume`` in
+Eastern Standard Time all year, converted to UTC, and Binance's klines
+(data.binance.vision): twelve columns, ``open_time,open,high,low,close,volume,close_time,…``
+with epoch times in milliseconds (microseconds in spot files from 2025), also with that
+header line. Any other file needs a header.
 
 A file is tab-separated when its first line has a tab, semicolon-separated when it has a
 semicolon and no comma, else comma-separated (decimals are always written with a point).
@@ -59,12 +62,15 @@ duplicate times, an empty file.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo, Timeframe
 
 from .csvexports import (
+    BINANCE_HEADER,
+    BINANCE_WIDTH,
     DUKASCOPY_INDEX,
     PANDAS_INDEX,
     headerless_kind,
@@ -98,6 +104,10 @@ GENERIC_OPTIONAL = ("volume", "spread")
 _EXPORT_PERIODS = {*Timeframe.__members__, "DAILY", "WEEKLY", "MONTHLY"}
 
 
+#: Binance's file names: symbol, kline interval, year and month (and day)
+_BINANCE_NAME = re.compile(r"(?P<symbol>[A-Z0-9]+)-\d+(s|m|h|d|w|mo)-\d{4}-\d{2}(-\d{2})?")
+
+
 def symbol_of_file(path: str | Path) -> str:
     """The symbol a data file is named for: its name without the extension, and without
     what the tools that export bars add to it, so the known rules of that symbol apply:
@@ -106,10 +116,14 @@ def symbol_of_file(path: str | Path) -> str:
       times (``XAUUSD_M5_202401020000_202412312355`` or ``XAUUSD_Daily_…`` → ``XAUUSD``);
     * HistData.com names its files ``DAT_ASCII_EURUSD_M1_2024`` (``DAT_MT_…`` for its
       MetaTrader layout) → ``EURUSD``;
-    * Dukascopy's are ``EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024`` → ``EURUSD``.
+    * Dukascopy's are ``EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024`` → ``EURUSD``;
+    * Binance's are ``BTCUSDT-5m-2024-01`` (or ``…-2024-01-02``) → ``BTCUSDT``.
 
     Any other name is the symbol as it stands (``BTC-USD``, ``my_data``)."""
     stem = Path(path).stem
+    binance = _BINANCE_NAME.fullmatch(stem)
+    if binance:
+        return binance["symbol"]
     parts = stem.split("_")
     upper = [p.upper() for p in parts]
     if len(parts) > 3 and upper[0] == "DAT" and upper[1] in ("ASCII", "MT"):
@@ -139,6 +153,8 @@ def load_csv(path: str | Path, *, symbol_info: SymbolInfo | None = None) -> list
         bars = load_dukascopy(path, rows)
     elif kind is not None:
         bars = load_headerless(path, rows, kind)
+    elif first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
+        bars = load_headerless(path, rows[1:], "binance")
     else:
         bars = _load_generic(path, rows)
     if not bars:

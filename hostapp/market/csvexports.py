@@ -1,7 +1,7 @@
 """Bar files other tools export: MetaTrader 5's history export, pandas' ``to_csv`` (so
-yfinance), Dukascopy's, and the header-less lines of MetaTrader 4's History Center and
-HistData.com. :mod:`.csvdata` describes each layout and picks the loader; the checks of
-every value are :mod:`.csvrows`'.
+yfinance), Dukascopy's, and the header-less lines of MetaTrader 4's History Center,
+HistData.com and Binance's klines. :mod:`.csvdata` describes each layout and picks the
+loader; the checks of every value are :mod:`.csvrows`'.
 """
 
 from __future__ import annotations
@@ -196,19 +196,30 @@ _HISTDATA_TIME = re.compile(r"\d{8} \d{6}")
 HISTDATA_UTC_OFFSET = timedelta(hours=-5)
 
 
+#: Binance's klines (data.binance.vision): open time, open, high, low, close, volume,
+#: close time, then quote volume, trade count, taker buy volumes and an unused column
+BINANCE_WIDTH = 12
+#: the first cell of the header line some of its files have
+BINANCE_HEADER = "open_time"
+
+
 def headerless_kind(cells: list[str]) -> str | None:
-    """``"mt4"`` or ``"histdata"`` when a first line is a bar of theirs, else ``None``."""
+    """``"mt4"``, ``"histdata"`` or ``"binance"`` when a first line is a bar of theirs,
+    else ``None``."""
     if len(cells) == 7 and _MT4_DATE.fullmatch(cells[0]) and _MT4_TIME.fullmatch(cells[1]):
         return "mt4"
     if len(cells) in (5, 6) and _HISTDATA_TIME.fullmatch(cells[0]):
         return "histdata"
+    if len(cells) == BINANCE_WIDTH and cells[0].isdigit() and cells[6].isdigit():
+        return "binance"
     return None
 
 
 def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
     """Every line a bar (no header): MetaTrader 4's date, time, prices and tick volume
-    (the broker's server time, taken as UTC as with MetaTrader 5's export), or
-    HistData.com's time, prices and volume (Eastern Standard Time, turned into UTC)."""
+    (the broker's server time, taken as UTC as with MetaTrader 5's export),
+    HistData.com's time, prices and volume (Eastern Standard Time, turned into UTC), or
+    Binance's klines (epoch open time in UTC, prices and the base asset's volume)."""
     width = 7 if kind == "mt4" else len(rows[0][1])
     bars: list[Bar] = []
     previous: datetime | None = None
@@ -217,6 +228,8 @@ def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
             raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
         if kind == "mt4":
             time, texts = _metatrader_time(path, line, cells[0], cells[1]), cells[2:7]
+        elif kind == "binance":
+            time, texts = _epoch_time(path, line, cells[0]), cells[1:6]
         else:
             time, texts = _histdata_time(path, line, cells[0]), cells[1:6]
         check_order(path, line, time, previous)
@@ -237,6 +250,17 @@ def _metatrader_time(path: str | Path, line: int, date_text: str, time_text: str
     raise CsvError(
         path, line, f"date/time {date_text!r} {time_text!r} is not 'YYYY.MM.DD' 'HH:MM[:SS]'"
     )
+
+
+def _epoch_time(path: str | Path, line: int, text: str) -> datetime:
+    try:
+        if not text.isdigit():
+            raise ValueError(text)
+        return parse_time(text)
+    except (ValueError, OverflowError):
+        raise CsvError(
+            path, line, f"open time {text!r} is not epoch milliseconds or microseconds"
+        ) from None
 
 
 def _histdata_time(path: str | Path, line: int, text: str) -> datetime:

@@ -116,16 +116,21 @@ def cell(path: str | Path, line: int, cells: list[str], index: dict[str, int], n
 #: a whole epoch number from here on is milliseconds (as Binance's klines and JavaScript
 #: write them): in seconds it would be the year 5138; in milliseconds it is March 1973
 EPOCH_MS_FROM = 100_000_000_000
+#: and from here on microseconds (Binance's spot klines from 2025): the year 5138 again
+#: in milliseconds, March 1973 in microseconds
+EPOCH_US_FROM = 100_000_000_000_000
 
 
 def parse_time(text: str) -> datetime:
-    """ISO 8601, ``YYYY-MM-DD HH:MM[:SS]``, epoch seconds or epoch milliseconds, to an
-    aware UTC datetime."""
+    """ISO 8601, ``YYYY-MM-DD HH:MM[:SS]`` or a whole epoch number (seconds, milliseconds
+    or microseconds, told by its size), to an aware UTC datetime."""
     t = text.strip()
     if t.replace(".", "", 1).isdigit():
         if "." in t:
             return from_epoch(float(t))
         n = int(t)
+        if n >= EPOCH_US_FROM:
+            return from_epoch(n / 1_000_000)
         return from_epoch(n / 1000 if n >= EPOCH_MS_FROM else n)
     dt = datetime.fromisoformat(t)  # 3.11 accepts "Z", a space separator and HH:MM
     if dt.tzinfo is None:

@@ -1,6 +1,7 @@
 """CSV import of what other tools export: Dukascopy (GMT or local time, its flat filler
 bars left out), MetaTrader 4's header-less History Center lines, HistData.com's
-semicolon lines in Eastern Standard Time, ``Date,Time,Open,…`` files and
+semicolon lines in Eastern Standard Time, Binance's klines (epoch milli- or
+microseconds, with or without their header), ``Date,Time,Open,…`` files and
 semicolon-separated generic files; errors name file and line. One replay of a HistData
 file runs as a real ``hostapp`` process."""
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from hookspecs import Bar
-from hostapp.market.csvdata import CsvError, load_csv
+from hostapp.market.csvdata import CsvError, load_csv, symbol_of_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,6 +89,47 @@ def test_histdata_ascii_bars_are_eastern_standard_time(tmp_path: Path) -> None:
     bars = load_csv(write(tmp_path, text))
     assert [b.time for b in bars] == [at(2, 5, 5), datetime(2024, 7, 2, 5, 6, tzinfo=UTC)]
     assert bars[0] == Bar(at(2, 5, 5), 1.10472, 1.10475, 1.1047, 1.10474, 0.0, 0.0)
+
+
+KLINE_1 = (
+    "1704153600000,42000.0,42100.5,41900.0,42050.1,12.5,1704153899999,525000.0,186,6.2,260000.0,0"
+)
+KLINE_2 = (
+    "1704153900000,42050.1,42080.0,42000.0,42010.0,8.0,1704154199999,336000.0,99,4.0,168000.0,0"
+)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",  # the monthly files of data.binance.vision: no header line
+        "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+        "taker_buy_volume,taker_buy_quote_volume,ignore\n",
+    ],
+)
+def test_binance_klines_in_milliseconds(tmp_path: Path, header: str) -> None:
+    bars = load_csv(write(tmp_path, f"{header}{KLINE_1}\n{KLINE_2}\n"))
+    assert bars == [
+        Bar(at(2), 42000.0, 42100.5, 41900.0, 42050.1, 12.5, 0.0),
+        Bar(at(2, 0, 5), 42050.1, 42080.0, 42000.0, 42010.0, 8.0, 0.0),
+    ]
+
+
+def test_binance_spot_klines_in_microseconds(tmp_path: Path) -> None:
+    """Binance's spot files from 2025 on write times in microseconds (16 digits)."""
+    row = KLINE_1.replace("1704153600000", "1704153600000000", 1)
+    assert load_csv(write(tmp_path, row + "\n"))[0].time == at(2)
+    bad = KLINE_1 + "\n" + KLINE_2.replace("1704153900000", "17041539x0000", 1) + "\n"
+    with pytest.raises(CsvError, match=r"data\.csv:2: open time '17041539x0000' is not epoch"):
+        load_csv(write(tmp_path, bad))
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol"),
+    [("BTCUSDT-5m-2024-01.csv", "BTCUSDT"), ("ETHUSDT-1h-2024-03-15.csv", "ETHUSDT")],
+)
+def test_the_symbol_of_a_binance_file(name: str, symbol: str) -> None:
+    assert symbol_of_file(f"/data/{name}") == symbol
 
 
 @pytest.mark.parametrize(
