@@ -13,6 +13,8 @@ not counted; with order flow but no delta z yet, it is.
 
 from __future__ import annotations
 
+import logging
+
 from hookspecs import Action, ActionKind
 
 from .engine import ScoreBreakdown, SignalSnapshot
@@ -27,11 +29,12 @@ class BlindSpots:
     """The counts behind the sentence: scorings, per signal how many lacked it, and the
     hedges and re-adds sent with no spread history to judge them by."""
 
-    __slots__ = ("_fast", "_why", "missing", "scorings", "unjudged")
+    __slots__ = ("_fast", "_log", "_why", "missing", "scorings", "unjudged")
 
-    def __init__(self, settings: DtmsSettings) -> None:
+    def __init__(self, settings: DtmsSettings, log: logging.Logger | None = None) -> None:
         fast, signal = settings.fast.value, settings.signal.value
         self._fast = fast
+        self._log = log
         #: why each signal can have no value, in the order of the score's signals
         self._why = {
             "structure": f"no confirmed swing on the {signal} bars yet",
@@ -51,7 +54,15 @@ class BlindSpots:
         for name in score.missing:
             if name == _DELTA and (snapshot is None or snapshot.order_flow is None):
                 continue
-            self.missing[name] = self.missing.get(name, 0) + 1
+            seen = self.missing.get(name, 0)
+            self.missing[name] = seen + 1
+            if not seen and self._log is not None:  # said once; the report counts them all
+                self._log.info(
+                    "DTMS: a score without %s (%s); it counts 0, and the run's report says how "
+                    "often",
+                    name,
+                    self._why[name],
+                )
 
     def sent(self, action: Action, snapshot: SignalSnapshot | None) -> None:
         """An action about to go to the broker: a hedge or re-add the spread rail had

@@ -98,7 +98,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
         self.evaluated: set[int] = set()
         self.evaluated_count = 0
         self.problems: dict[str, int] = {}  # why trades went unevaluated: count of cycles
-        self.blind = BlindSpots(settings)  # what this run worked without, for the report
+        self.blind = BlindSpots(settings, self.log)  # what the run worked without: its report
         self._fast = settings.fast.period
         self._signal = settings.signal.period
         #: cycles left before a simulated run commits its held writes; ``None``: every

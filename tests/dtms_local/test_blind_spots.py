@@ -5,6 +5,7 @@ hedges its spread rail had no spread history to judge."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +22,19 @@ from hostapp.cli import main
 from hostapp.market.synthetic import generate_bars
 
 
-def test_counts_each_scoring_and_leaves_out_absent_order_flow() -> None:
-    gaps = BlindSpots(SETTINGS)
+def test_counts_each_scoring_and_leaves_out_absent_order_flow(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gaps = BlindSpots(SETTINGS, logging.getLogger("test.blind"))
     bare = snapshot()  # every feature missing, no order flow
-    for _ in range(3):
-        gaps.scored(bare.score("buy"), bare)
+    with caplog.at_level("INFO", logger="test.blind"):
+        for _ in range(3):
+            gaps.scored(bare.score("buy"), bare)
+    said = [r.getMessage() for r in caplog.records]  # once per signal, not per scoring
+    assert len(said) == 5 and said[1] == (
+        "DTMS: a score without vwap_volume (no session VWAP: the M5 bars carry no volume); "
+        "it counts 0, and the run's report says how often"
+    )
     warm = snapshot(
         signal_close=2000.0, swing_high=2010.0, swing_low=1990.0, vwap=2000.0,
         rsi=50.0, rsi_prev=49.0, hist=(0.1, 0.2, 0.3), ema_fast_slope=0.1,
