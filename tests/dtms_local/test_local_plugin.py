@@ -4,6 +4,8 @@ answers it gives before startup."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,12 +53,22 @@ def test_configure_rejects_bad_settings(
         DtmsPlugin().configure(host=rig.host)
 
 
-async def test_startup_local_and_forwarding(tmp_path: Path) -> None:
+@asynccontextmanager
+async def local_plugin(tmp_path: Path) -> AsyncIterator[tuple[Rig, DtmsPlugin]]:
+    """The plugin configured and started with the local strategy; shut down after."""
     rig = Rig(tmp_path / "dtms", strategy="local")
     plugin = DtmsPlugin()
     plugin.configure(host=rig.host)
     await plugin.startup(host=rig.host)
     try:
+        assert isinstance(plugin.strategy, LocalStrategy)
+        yield rig, plugin
+    finally:
+        await plugin.shutdown(host=rig.host)
+
+
+async def test_startup_local_and_forwarding(tmp_path: Path) -> None:
+    async with local_plugin(tmp_path) as (rig, plugin):
         assert isinstance(plugin.strategy, LocalStrategy)
         t = rig.broker.add(trade(ticket=1, entry=2000.0, sl=1950.0, opened_at=rig.clock.now()))
         await plugin.on_trade_executed(host=rig.host, trade=t)
@@ -64,19 +76,13 @@ async def test_startup_local_and_forwarding(tmp_path: Path) -> None:
         await plugin.on_cycle(host=rig.host, now=rig.clock.now())
         assert plugin.is_defensive(host=rig.host, ticket=1) is False
         assert plugin.allow_order(host=rig.host, order=OrderRequest("XAUUSD", "buy", 1.0)) is None
-    finally:
-        await plugin.shutdown(host=rig.host)
 
 
 async def test_a_cycle_with_nothing_to_watch_makes_nothing_to_await(tmp_path: Path) -> None:
     """The spec lets ``on_cycle`` answer sync: with no trade to watch (most bars of a
     replay) the plugin's cycle is done when the call returns; with one, the host gets
     the strategy's cycle to await, and it evaluates the trade."""
-    rig = Rig(tmp_path / "dtms", strategy="local")
-    plugin = DtmsPlugin()
-    plugin.configure(host=rig.host)
-    await plugin.startup(host=rig.host)
-    try:
+    async with local_plugin(tmp_path) as (rig, plugin):
         assert isinstance(plugin.strategy, LocalStrategy)
         assert plugin.on_cycle(host=rig.host, now=rig.clock.now()) is None
         t = rig.broker.add(trade(ticket=1, entry=2000.0, sl=1950.0, opened_at=rig.clock.now()))
@@ -86,8 +92,6 @@ async def test_a_cycle_with_nothing_to_watch_makes_nothing_to_await(tmp_path: Pa
         assert inspect.isawaitable(pending)
         await pending
         assert plugin.strategy.evaluated == {1}
-    finally:
-        await plugin.shutdown(host=rig.host)
 
 
 def test_auto_runs_locally_only_when_the_broker_answers(tmp_path: Path) -> None:
