@@ -14,6 +14,7 @@ not counted; with order flow but no delta z yet, it is.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from hookspecs import Action, ActionKind
 
@@ -89,6 +90,17 @@ class BlindSpots:
                 f"judge (the {self._fast} bars carry no spread)"
             )
         return out
+
+    def summary(self) -> dict[str, Any]:
+        """The counts and the sentences, as plain data (the run's report, the server's
+        ``/dtms/status``)."""
+        said = self.sentences()
+        return {
+            "scorings": self.scorings,
+            "missing_signals": dict(self.missing),
+            "hedges_without_spread": self.unjudged,
+            "note": "; and ".join(said) if said else None,
+        }
 
     @staticmethod
     def _times(n: int, of: int) -> str:

@@ -74,10 +74,10 @@ class AccountAnswers:
             "trades": self.registered,
             "evaluated": self.evaluated_count,
             "activity": self.evaluated_count,
-            "scorings": self.blind.scorings,
-            "missing_signals": dict(self.blind.missing),
-            "hedges_without_spread": self.blind.unjudged,
         }
+        blind = self.blind.summary()
+        said = blind.pop("note")
+        out.update(blind)
         notes = []
         if self.registered and (not self.evaluated_count or self.problems):
             why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
@@ -88,8 +88,8 @@ class AccountAnswers:
             )
             done = f"{self.evaluated_count} of {self.registered}"
             notes.append(f"DTMS evaluated {done} trades: {why}")
-        for text in self.blind.sentences():
-            notes.append(f"{'it' if notes else 'DTMS'} {text}")
+        if said:
+            notes.append(f"{'it' if notes else 'DTMS'} {said}")
         if notes:
             out["note"] = "; and ".join(notes)
         return out

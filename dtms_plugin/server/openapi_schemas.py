@@ -260,6 +260,22 @@ SCHEMAS: dict[str, Any] = {
                     "reason": _STR_OR_NULL,
                 },
             },
+            "scoring": {
+                "description": "What the local engine scored without since it started: "
+                "per signal, the scorings that lacked it, the hedges and re-adds its "
+                "spread rail could not judge, and a note saying which and why.",
+                "type": "object",
+                "required": ["scorings", "missing_signals", "hedges_without_spread", "note"],
+                "properties": {
+                    "scorings": {"type": "integer"},
+                    "missing_signals": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                    "hedges_without_spread": {"type": "integer"},
+                    "note": _STR_OR_NULL,
+                },
+            },
         },
     },
     "Actions": {

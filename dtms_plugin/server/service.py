@@ -35,6 +35,7 @@ from .settings import ServerSettings
 from .views import batch_entry, last_journal_entry, record_state, trade_view
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (open_store)
+    from ..blind_spots import BlindSpots
     from .replicas import Replicas
 
 StrategyFactory = Callable[[DtmsSettings, StoreProtocol], Strategy]
@@ -375,6 +376,9 @@ class DtmsService(Registering):
         counts = Counter(record_state(r) for r in records.values())
         mode = self.store.get_account_mode()
         healthy, _ = self.health()
+        # what the engine scored without (a plain read of counters the engine thread
+        # writes: ints and one dict copied whole under the GIL)
+        blind: BlindSpots | None = getattr(self._strategy, "blind", None)
         return {
             "engine": {
                 "running": healthy or self.monitor.running,
@@ -393,4 +397,5 @@ class DtmsService(Registering):
                 "reason": mode[1] if mode else None,
             },
             **({"replicas": self.replicas.status()} if self.replicas is not None else {}),
+            **({"scoring": blind.summary()} if blind is not None else {}),
         }

@@ -66,6 +66,14 @@ async def test_an_adverse_path_moves_the_trade_and_the_api_follows(make_client: 
     status = await (await client.get("/dtms/status")).json()
     assert status["states"]["HEDGED"] == 1
     assert status["engine"]["strategy"] == "local"
+    # this world's bars carry volume and enough history, but no spread
+    scoring = status["scoring"]
+    assert scoring["scorings"] > 0 and scoring["missing_signals"] == {}
+    assert scoring["hedges_without_spread"] == 1
+    assert scoring["note"] == (
+        "sent 1 hedge(s) or re-add(s) that the spread rail could not judge (the M5 bars "
+        "carry no spread)"
+    )
 
 
 async def test_unregister_makes_the_engine_forget_the_trade(make_client: Any) -> None:
