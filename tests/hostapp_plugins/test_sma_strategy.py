@@ -85,6 +85,7 @@ async def test_a_run_without_an_order_says_why(hostapp_factory: Any) -> None:
     """The report counts the orders; with none, its note says whether the bars were too
     few for the averages or the averages never crossed."""
     host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": SETTINGS}})
+    assert host.plugins.run_report(host)["sma_strategy"] == {"orders": 0}  # never asked
     for n in (4, 9):
         await host.plugins.propose_orders(host, "XAUUSD", bars_from_closes(UP[:n]), T0)
     report = host.plugins.run_report(host)["sma_strategy"]

@@ -201,6 +201,8 @@ def run_report() -> dict[str, Any]:
     seen, s = activity, settings
     out: dict[str, Any] = {"orders": seen.orders}
     need = max(s.slow, s.atr_period) + 1
+    if seen.calls == 0:  # never asked (a replay that scripts the entries): nothing to say
+        return out
     if seen.orders == 0 and seen.calls == seen.short:
         out["note"] = (
             f"no order: the {s.fast}/{s.slow} cross and ATR({s.atr_period}) need {need} bars "
