@@ -30,7 +30,16 @@ class BlindSpots:
     """The counts behind the sentence: scorings, per signal how many lacked it, and the
     hedges and re-adds sent with no spread history to judge them by."""
 
-    __slots__ = ("_fast", "_log", "_why", "missing", "scorings", "unjudged")
+    __slots__ = (
+        "_fast",
+        "_log",
+        "_unjudged_on",
+        "_where",
+        "_why",
+        "missing",
+        "scorings",
+        "unjudged",
+    )
 
     def __init__(self, settings: DtmsSettings, log: logging.Logger | None = None) -> None:
         fast, signal = settings.fast.value, settings.signal.value
@@ -48,6 +57,9 @@ class BlindSpots:
         self.scorings = 0
         self.missing: dict[str, int] = {}
         self.unjudged = 0
+        #: the symbols each count came from, in the order first seen (ordered sets)
+        self._where: dict[str, dict[str, None]] = {}
+        self._unjudged_on: dict[str, None] = {}
 
     def scored(self, score: ScoreBreakdown, snapshot: SignalSnapshot | None) -> None:
         """One scoring of one trade (every trade scored on a bar counts once)."""
@@ -55,21 +67,26 @@ class BlindSpots:
         for name in score.missing:
             if name == _DELTA and (snapshot is None or snapshot.order_flow is None):
                 continue
-            seen = self.missing.get(name, 0)
-            self.missing[name] = seen + 1
-            if not seen and self._log is not None:  # said once; the report counts them all
-                self._log.info(
-                    "DTMS: a score without %s (%s); it counts 0, and the run's report says how "
-                    "often",
-                    name,
-                    self._why[name],
-                )
+            self.missing[name] = self.missing.get(name, 0) + 1
+            symbols = self._where.setdefault(name, {})
+            symbol = snapshot.symbol if snapshot is not None else "?"
+            if symbol not in symbols:
+                symbols[symbol] = None
+                if self._log is not None:  # said once; the report counts them all
+                    self._log.info(
+                        "DTMS %s: a score without %s (%s); it counts 0, and the run's report "
+                        "says how often",
+                        symbol,
+                        name,
+                        self._why[name],
+                    )
 
     def sent(self, action: Action, snapshot: SignalSnapshot | None) -> None:
         """An action about to go to the broker: a hedge or re-add the spread rail had
         no spread history to judge is counted."""
         if action.kind in _RAILED and (snapshot is None or snapshot.median_spread is None):
             self.unjudged += 1
+            self._unjudged_on[snapshot.symbol if snapshot is not None else "?"] = None
 
     def sentences(self) -> list[str]:
         """What to say; empty when nothing was missing."""
@@ -79,15 +96,17 @@ class BlindSpots:
             for name, why in self._why.items():
                 n = self.missing.get(name)
                 if n:
-                    parts.append(f"{name} {self._times(n, self.scorings)} ({why})")
+                    on = ", ".join(self._where[name])
+                    parts.append(f"{name} {self._times(n, self.scorings)} on {on} ({why})")
             out.append(
                 f"scored trades {self.scorings:,} times, some without a signal (which then "
                 "scores 0): " + "; ".join(parts)
             )
         if self.unjudged:
+            on = ", ".join(self._unjudged_on)
             out.append(
-                f"sent {self.unjudged:,} hedge(s) or re-add(s) that the spread rail could not "
-                f"judge (the {self._fast} bars carry no spread)"
+                f"sent {self.unjudged:,} hedge(s) or re-add(s) on {on} that the spread rail "
+                f"could not judge (the {self._fast} bars carry no spread)"
             )
         return out
 

@@ -32,13 +32,13 @@ def test_counts_each_scoring_and_leaves_out_absent_order_flow(
             gaps.scored(bare.score("buy"), bare)
     said = [r.getMessage() for r in caplog.records]  # once per signal, not per scoring
     assert len(said) == 5 and said[1] == (
-        "DTMS: a score without vwap_volume (no session VWAP: the M5 bars carry no volume); "
-        "it counts 0, and the run's report says how often"
+        "DTMS XAUUSD: a score without vwap_volume (no session VWAP: the M5 bars carry no "
+        "volume); it counts 0, and the run's report says how often"
     )
     warm = snapshot(
         signal_close=2000.0, swing_high=2010.0, swing_low=1990.0, vwap=2000.0,
         rsi=50.0, rsi_prev=49.0, hist=(0.1, 0.2, 0.3), ema_fast_slope=0.1,
-        atr_fast=1.0, order_flow=OrderFlow(10.0, 5.0, None),
+        atr_fast=1.0, order_flow=OrderFlow(10.0, 5.0, None), symbol="EURUSD",
     )  # fmt: skip
     gaps.scored(warm.score("buy"), warm)
     assert gaps.scorings == 4
@@ -53,9 +53,9 @@ def test_counts_each_scoring_and_leaves_out_absent_order_flow(
     }
     [text] = gaps.sentences()
     assert text.startswith("scored trades 4 times, some without a signal")
-    assert "ema_alignment every time (the EMA slopes had not seen enough M15 bars yet)" in text
-    assert "vwap_volume 3 times (no session VWAP: the M5 bars carry no volume)" in text
-    assert "delta_pressure once (order flow without a delta z yet)" in text
+    assert "ema_alignment every time on XAUUSD, EURUSD (the EMA slopes had not seen" in text
+    assert "vwap_volume 3 times on XAUUSD (no session VWAP: the M5 bars carry no volume)" in text
+    assert "delta_pressure once on EURUSD (order flow without a delta z yet)" in text
 
 
 def test_only_absent_order_flow_missing_is_no_sentence() -> None:
@@ -79,8 +79,8 @@ def test_hedges_and_re_adds_without_spread_history_are_counted() -> None:
     gaps.sent(Action(1, ActionKind.HEDGE, {}, "why", "1:1:hedge"), None)
     assert gaps.unjudged == 3  # hedge and re_add on the blind snapshot, and no snapshot
     assert gaps.sentences() == [
-        "sent 3 hedge(s) or re-add(s) that the spread rail could not judge (the M5 bars "
-        "carry no spread)"
+        "sent 3 hedge(s) or re-add(s) on XAUUSD, ? that the spread rail could not judge (the "
+        "M5 bars carry no spread)"
     ]
 
 
@@ -103,7 +103,7 @@ def test_a_replay_of_bars_without_volume_or_spread_says_what_dtms_lacked(
         assert "vwap_volume" not in report.get("note", "")
     else:
         assert report["missing_signals"]["vwap_volume"] == report["scorings"]
-        said = "vwap_volume every time (no session VWAP: the M5 bars carry no volume)"
+        said = "vwap_volume every time on XAUUSD (no session VWAP: the M5 bars carry no volume)"
         assert said in report["note"]
 
 
@@ -120,6 +120,6 @@ async def test_a_hedge_without_spread_history_is_said(tmp_path: Path, spread: fl
     assert rig.transitions()[-1] == ("WARNING_L2", "HEDGED")
     report = rig.strategy.report()
     assert report["hedges_without_spread"] == (0 if spread else 1)
-    said = "sent 1 hedge(s) or re-add(s) that the spread rail could not judge"
+    said = "sent 1 hedge(s) or re-add(s) on XAUUSD that the spread rail could not judge"
     assert (said in report.get("note", "")) is (not spread)
     await rig.stop()

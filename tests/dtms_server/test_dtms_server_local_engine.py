@@ -71,8 +71,8 @@ async def test_an_adverse_path_moves_the_trade_and_the_api_follows(make_client: 
     assert scoring["scorings"] > 0 and scoring["missing_signals"] == {}
     assert scoring["hedges_without_spread"] == 1
     assert scoring["note"] == (
-        "sent 1 hedge(s) or re-add(s) that the spread rail could not judge (the M5 bars "
-        "carry no spread)"
+        "sent 1 hedge(s) or re-add(s) on XAUUSD that the spread rail could not judge (the M5 "
+        "bars carry no spread)"
     )
 
 
