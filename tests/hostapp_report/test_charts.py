@@ -13,8 +13,10 @@ import pytest
 
 from hookspecs import Action, ActionKind, ActionResult, Bar, DefensiveState, ResultCode
 from hostapp.charts import (
+    _broken_at_gaps,
     _equity_figure,
     _legend_labels,
+    _num,
     _price_figure,
     _r_figure,
     _state_bands,
@@ -230,3 +232,22 @@ def test_r_histogram_with_no_or_identical_results_still_draws(
 ) -> None:
     path = write_r_histogram(tmp_path / "r.png", rs)
     assert _png_size(path) == (1400, 600)
+
+
+def test_date_numbers_are_matplotlibs() -> None:
+    """The chart's own conversion (a subtraction) gives what ``date2num`` gives."""
+    for when in (
+        T,
+        T + timedelta(days=400, seconds=17, microseconds=250),
+        datetime(1999, 12, 31, 23, 59, tzinfo=UTC),
+    ):
+        assert _num(when) == pytest.approx(float(mdates.date2num(when)), abs=1e-9)
+
+
+def test_the_close_line_breaks_where_the_market_was_shut() -> None:
+    friday = datetime(2024, 1, 5, 21, 50, tzinfo=UTC)
+    times = [friday, friday + timedelta(minutes=5), friday + timedelta(days=2, minutes=15)]
+    xs, ys = _broken_at_gaps(times, [1.0, 2.0, 3.0], timedelta(minutes=15))
+    assert ys[:2] == [1.0, 2.0] and ys[3] == 3.0 and ys[2] != ys[2]  # NaN: lifted
+    assert xs[2] != xs[2] and xs[3] == pytest.approx(float(mdates.date2num(times[2])), abs=1e-9)
+    assert len(xs) == len(ys) == 4
