@@ -5,8 +5,9 @@ Generic (header required, columns in any order, names case-insensitive)::
     time,open,high,low,close[,volume][,spread]
 
 ``time`` is ISO 8601 (``2024-01-02T00:05:00Z``, an offset is converted to UTC),
-``YYYY-MM-DD HH:MM[:SS]``, epoch seconds or epoch milliseconds (13 digits, as Binance
-and JavaScript write them); a time without an offset is UTC. ``volume`` is
+``YYYY-MM-DD HH:MM[:SS]`` or a whole epoch number, told by its size: seconds,
+milliseconds (13 digits, as Binance and JavaScript write them) or microseconds; a time
+without an offset is UTC. ``volume`` is
 0 when the file has none (forex data often has none: a TradingView export without
 volume is this layout); ``spread`` is in price units, like :attr:`hookspecs.Bar.spread`.
 Any other column is refused, by name, so a misspelt one is never silently ignored.
