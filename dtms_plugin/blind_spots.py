@@ -98,9 +98,10 @@ class BlindSpots:
                 if n:
                     on = ", ".join(self._where[name])
                     parts.append(f"{name} {self._times(n, self.scorings)} on {on} ({why})")
+            times = "once" if self.scorings == 1 else f"{self.scorings:,} times"
             out.append(
-                f"scored trades {self.scorings:,} times, some without a signal (which then "
-                "scores 0): " + "; ".join(parts)
+                f"scored trades {times}, some without a signal (which then scores 0): "
+                + "; ".join(parts)
             )
         if self.unjudged:
             on = ", ".join(self._unjudged_on)

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from observability.obs_chromium import Browser, chromium_path
 from observability.obs_rig import TOKEN, MakeRig, Move, open_ticket
+from support.dtms_kit import snapshot
 
+from dtms_plugin.blind_spots import BlindSpots
+from dtms_plugin.settings import DtmsSettings
 from hookspecs import ActionKind, DefensiveState
 
 pytestmark = pytest.mark.skipif(
@@ -64,6 +67,20 @@ async def test_dashboard_shows_trades_and_follows_a_transition_live(
         assert await browser.wait_for(f"{count} === '1' && {count}") == "1"
         history = await browser.evaluate("document.querySelector('#history tbody').textContent")
         assert "tighten_sl" in history
+
+        # what the engine scored without: hidden while /dtms/status says nothing of it,
+        # shown as soon as it does (this strategy double keeps no counts of its own)
+        assert await browser.evaluate("document.getElementById('scoring').hidden") is True
+        blind = BlindSpots(DtmsSettings())
+        bare = snapshot()  # bars without volume, spread or history
+        blind.scored(bare.score("buy"), bare)
+        rig.puppet.blind = blind  # type: ignore[attr-defined]
+        notice = "document.getElementById('scoring')"
+        text = await browser.wait_for(f"!{notice}.hidden && {notice}.textContent")
+        assert text.startswith("DTMS scored trades once, some without a signal")
+        assert "vwap_volume every time on XAUUSD (no session VWAP" in text
+        del rig.puppet.blind  # type: ignore[attr-defined]
+        await browser.wait_for(f"{notice}.hidden")
 
         await _populate(rig, browser)
         shot = await browser.screenshot(tmp_path / "dashboard.png")

@@ -153,6 +153,11 @@ function renderStatus(status) {
     ? "account DEFENSIVE until " + fmtTime(mode.until) + (mode.reason ? " (" + mode.reason + ")" : "")
     : "account: normal";
   account.className = "pill " + (mode.defensive ? "defensive" : "ok");
+  // what the engine scored without (bars without volume or spread, too little history)
+  const note = (status.scoring || {}).note;
+  const notice = document.getElementById("scoring");
+  notice.hidden = !note;
+  notice.textContent = note ? "DTMS " + note : "";
 }
 
 function historyRow(entry) {
