@@ -151,8 +151,8 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         nargs="+",
         metavar="DATA.csv",
         help="bar files to replay: time,open,high,low,close[,volume][,spread] with a header, "
-        "or as MetaTrader 5 or 4, pandas/yfinance, Dukascopy, HistData.com or Binance export "
-        "them (the layout is told from the first line)",
+        "or as MetaTrader 5 or 4, pandas/yfinance, Dukascopy, HistData.com, Binance or "
+        "Kraken export them (the layout is told from the first line)",
     )
     p.add_argument(
         "--symbol",

@@ -48,10 +48,13 @@ price) are left out.
 Without a header, three layouts are known by their first line: MetaTrader 4's History
 Center export, ``2024.01.02,00:05,open,high,low,close,volume`` (server time, taken as
 UTC), HistData.com's ASCII bars, ``20240102 000500;open;high;low;close;volume`` in
-Eastern Standard Time all year, converted to UTC, and Binance's klines
-(data.binance.vision): twelve columns, ``open_time,open,high,low,close,volume,close_time,…``
-with epoch times in milliseconds (microseconds in spot files from 2025), also with that
-header line. Any other file needs a header.
+Eastern Standard Time all year, converted to UTC, and lines that start with a whole
+epoch time followed by open, high, low, close and maybe volume, as exchanges write them
+(any later columns are not read): Binance's klines (data.binance.vision, twelve columns
+``open_time,open,high,low,close,volume,close_time,…``, times in milliseconds or, in spot
+files from 2025, microseconds; also with that header line) and Kraken's OHLCVT
+(``timestamp,open,high,low,close,volume,trades`` in seconds). Any other file needs a
+header.
 
 A file is tab-separated when its first line has a tab, semicolon-separated when it has a
 semicolon and no comma, else comma-separated (decimals are always written with a point).
@@ -155,7 +158,7 @@ def load_csv(path: str | Path, *, symbol_info: SymbolInfo | None = None) -> list
     elif kind is not None:
         bars = load_headerless(path, rows, kind)
     elif first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
-        bars = load_headerless(path, rows[1:], "binance")
+        bars = load_headerless(path, rows[1:], "epoch")
     else:
         bars = _load_generic(path, rows)
     if not bars:

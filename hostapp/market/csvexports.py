@@ -201,17 +201,25 @@ HISTDATA_UTC_OFFSET = timedelta(hours=-5)
 BINANCE_WIDTH = 12
 #: the first cell of the header line some of its files have
 BINANCE_HEADER = "open_time"
+#: the fewest digits of a whole epoch time in a first cell (seconds from 1973 on)
+_EPOCH_DIGITS = 9
 
 
 def headerless_kind(cells: list[str]) -> str | None:
-    """``"mt4"``, ``"histdata"`` or ``"binance"`` when a first line is a bar of theirs,
-    else ``None``."""
+    """``"mt4"``, ``"histdata"`` or ``"epoch"`` when a first line is a bar of theirs,
+    else ``None``. ``"epoch"``: a whole epoch time, then open, high, low, close and maybe
+    volume, in the order every exchange writes them (Binance's klines, Kraken's OHLCVT);
+    any later columns are theirs (close time, trade counts) and not read."""
     if len(cells) == 7 and _MT4_DATE.fullmatch(cells[0]) and _MT4_TIME.fullmatch(cells[1]):
         return "mt4"
     if len(cells) in (5, 6) and _HISTDATA_TIME.fullmatch(cells[0]):
         return "histdata"
-    if len(cells) == BINANCE_WIDTH and cells[0].isdigit() and cells[6].isdigit():
-        return "binance"
+    if len(cells) >= 5 and cells[0].isdigit() and len(cells[0]) >= _EPOCH_DIGITS:
+        try:
+            [float(c) for c in cells[1:5]]
+        except ValueError:
+            return None
+        return "epoch"
     return None
 
 
@@ -219,7 +227,7 @@ def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
     """Every line a bar (no header): MetaTrader 4's date, time, prices and tick volume
     (the broker's server time, taken as UTC as with MetaTrader 5's export),
     HistData.com's time, prices and volume (Eastern Standard Time, turned into UTC), or
-    Binance's klines (epoch open time in UTC, prices and the base asset's volume)."""
+    an exchange's epoch open time (UTC), prices and volume (Binance: the base asset's)."""
     width = 7 if kind == "mt4" else len(rows[0][1])
     bars: list[Bar] = []
     previous: datetime | None = None
@@ -228,7 +236,7 @@ def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
             raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
         if kind == "mt4":
             time, texts = _metatrader_time(path, line, cells[0], cells[1]), cells[2:7]
-        elif kind == "binance":
+        elif kind == "epoch":
             time, texts = _epoch_time(path, line, cells[0]), cells[1:6]
         else:
             time, texts = _histdata_time(path, line, cells[0]), cells[1:6]

@@ -1,7 +1,7 @@
 """CSV import of what other tools export: Dukascopy (GMT or local time, its flat filler
 bars left out), MetaTrader 4's header-less History Center lines, HistData.com's
 semicolon lines in Eastern Standard Time, Binance's klines (epoch milli- or
-microseconds, with or without their header), ``Date,Time,Open,…`` files and
+microseconds, with or without their header) and other exchanges' epoch lines (Kraken), ``Date,Time,Open,…`` files and
 semicolon-separated generic files; errors name file and line. One replay of a HistData
 file runs as a real ``hostapp`` process."""
 
@@ -122,6 +122,21 @@ def test_binance_spot_klines_in_microseconds(tmp_path: Path) -> None:
     bad = KLINE_1 + "\n" + KLINE_2.replace("1704153900000", "17041539x0000", 1) + "\n"
     with pytest.raises(CsvError, match=r"data\.csv:2: open time '17041539x0000' is not epoch"):
         load_csv(write(tmp_path, bad))
+
+
+def test_kraken_ohlcvt_and_bare_epoch_lines(tmp_path: Path) -> None:
+    """Kraken's OHLCVT (seconds, then open, high, low, close, volume, trade count) and a
+    bare ``epoch,open,high,low,close`` file need no header either; later columns are not
+    read."""
+    kraken = "1704153600,42000,42100.5,41900,42050.1,12.5,186\n1704153900,42050.1,42080,42000,42010,8,99\n"
+    bars = load_csv(write(tmp_path, kraken))
+    assert bars[1] == Bar(at(2, 0, 5), 42050.1, 42080.0, 42000.0, 42010.0, 8.0, 0.0)
+    bare = load_csv(write(tmp_path, "1704153600,1.1,1.2,1.0,1.15\n"))
+    assert bare == [Bar(at(2), 1.1, 1.2, 1.0, 1.15, 0.0, 0.0)]
+    with pytest.raises(CsvError, match=r"data\.csv:2: 6 values where the first line has 7"):
+        load_csv(write(tmp_path, kraken.replace(",99", "")))
+    with pytest.raises(CsvError, match=r"data\.csv:1: no header line"):  # prices, not words
+        load_csv(write(tmp_path, "1704153600,open,high,low,close\n"))
 
 
 @pytest.mark.parametrize(
