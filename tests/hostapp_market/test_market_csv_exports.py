@@ -1,9 +1,9 @@
 """CSV import of what other tools export: Dukascopy (GMT or local time, its flat filler
 bars left out), MetaTrader 4's header-less History Center lines, HistData.com's
 semicolon lines in Eastern Standard Time, Binance's klines (epoch milli- or
-microseconds, with or without their header) and other exchanges' epoch lines (Kraken), ``Date,Time,Open,…`` files and
-semicolon-separated generic files; errors name file and line. One replay of a HistData
-file runs as a real ``hostapp`` process."""
+microseconds, with or without their header) and other exchanges' epoch lines (Kraken),
+``Date,Time,Open,…`` files and semicolon-separated generic files; errors name file and
+line. One replay of a HistData file runs as a real ``hostapp`` process."""
 
 import json
 import os
@@ -128,7 +128,10 @@ def test_kraken_ohlcvt_and_bare_epoch_lines(tmp_path: Path) -> None:
     """Kraken's OHLCVT (seconds, then open, high, low, close, volume, trade count) and a
     bare ``epoch,open,high,low,close`` file need no header either; later columns are not
     read."""
-    kraken = "1704153600,42000,42100.5,41900,42050.1,12.5,186\n1704153900,42050.1,42080,42000,42010,8,99\n"
+    kraken = (
+        "1704153600,42000,42100.5,41900,42050.1,12.5,186\n"
+        "1704153900,42050.1,42080,42000,42010,8,99\n"
+    )
     bars = load_csv(write(tmp_path, kraken))
     assert bars[1] == Bar(at(2, 0, 5), 42050.1, 42080.0, 42000.0, 42010.0, 8.0, 0.0)
     bare = load_csv(write(tmp_path, "1704153600,1.1,1.2,1.0,1.15\n"))
