@@ -161,6 +161,14 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         " MetaTrader's XAUUSD_M5_202401020000_202412312355.csv → XAUUSD)",
     )
     p.add_argument(
+        "--data-tz",
+        default=None,
+        metavar="ZONE",
+        help="where the files' times were written, for times written without an offset "
+        "(default UTC): an IANA name such as Europe/Athens (most MetaTrader servers' time, "
+        "daylight saving included) or a fixed offset such as +02:00",
+    )
+    p.add_argument(
         "--timeframe",
         default=None,
         metavar="TF",

@@ -13,7 +13,7 @@ import math
 import struct
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from hookspecs import Bar, ConfigError, SymbolInfo, Timeframe
@@ -100,12 +100,13 @@ def first_time(bars: Iterable[Bar]) -> datetime | None:
     return next((b.time for b in bars), None)
 
 
-def load_csv_series(files: Mapping[str, str | Path]) -> dict[str, list[Bar]]:
-    """``symbol → CSV file``; raises ``CsvError`` naming file and line."""
+def load_csv_series(files: Mapping[str, str | Path], zone: tzinfo = UTC) -> dict[str, list[Bar]]:
+    """``symbol → CSV file``; raises ``CsvError`` naming file and line. ``zone``: where
+    times written without an offset were written."""
     from .brokers.paper import DEFAULT_SYMBOLS
     from .market.csvdata import load_csv
 
-    return {s: load_csv(p, symbol_info=DEFAULT_SYMBOLS.get(s)) for s, p in files.items()}
+    return {s: load_csv(p, symbol_info=DEFAULT_SYMBOLS.get(s), zone=zone) for s, p in files.items()}
 
 
 def config_series(

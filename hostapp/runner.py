@@ -25,6 +25,7 @@ import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from .driving import (
 )
 from .logs import formatter
 from .market.csvdata import symbol_of_file
+from .market.csvrows import parse_zone
 from .market.resample import check_timeframes
 from .market.timeframes import timeframe_seconds
 from .parallel import default_jobs
@@ -229,7 +231,18 @@ def _replay_series(args: argparse.Namespace) -> dict[str, list[Any]]:
     dupes = sorted({s for s in symbols if symbols.count(s) > 1})
     if dupes:
         raise ConfigError(f"two files for the same symbol: {', '.join(dupes)}")
-    return appmod.load_csv_series(dict(zip(symbols, files, strict=True)))
+    return appmod.load_csv_series(dict(zip(symbols, files, strict=True)), _data_zone(args))
+
+
+def _data_zone(args: argparse.Namespace) -> tzinfo:
+    """``--data-tz``: where the files' times without an offset were written."""
+    text: str | None = getattr(args, "data_tz", None)
+    if text is None:
+        return UTC
+    try:
+        return parse_zone(text)
+    except ValueError as exc:
+        raise ConfigError(f"--data-tz: {exc}") from None
 
 
 def _replay_timeframes(
@@ -304,6 +317,8 @@ def replay_command(args: argparse.Namespace) -> int:
     base, tf = _replay_timeframes(args, series, config.host.timeframe)
     _setup_logging(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
+    if getattr(args, "data_tz", None):
+        extra["data_tz"] = args.data_tz
     replay = ab.Replay(config, series, base, tf, report, extra)
     if sweeps:
         from .sweep import sweep_command

@@ -17,8 +17,9 @@ MetaTrader's export (tab-separated, detected by a first header cell ``<DATE>``):
     <DATE>  <TIME>  <OPEN>  <HIGH>  <LOW>  <CLOSE>  <TICKVOL>  <VOL>  <SPREAD>
 
 with dates ``2024.01.02`` and times ``00:05:00`` (``<TIME>`` is absent in a D1 export:
-midnight). MetaTrader writes the broker's server time; it is taken as UTC. The volume is
-``<TICKVOL>`` (``<VOL>``, real volume, is 0 for forex and metals). ``<SPREAD>`` is in
+midnight). MetaTrader writes the broker's server time: UTC unless ``zone``
+(``--data-tz``) names the server's. The volume is ``<TICKVOL>`` (``<VOL>``, real volume,
+is 0 for forex and metals). ``<SPREAD>`` is in
 points and is converted to price units with ``symbol_info.point`` when given; otherwise the
 point is inferred from the prices, which MetaTrader writes with the symbol's digits
 (``2035.12`` → 0.01, ``1.10423`` → 0.00001), taking the most decimals seen in the file.
@@ -67,7 +68,7 @@ duplicate times, an empty file.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo, Timeframe
@@ -141,8 +142,13 @@ def symbol_of_file(path: str | Path) -> str:
     return "_".join(parts)
 
 
-def load_csv(path: str | Path, *, symbol_info: SymbolInfo | None = None) -> list[Bar]:
-    """Bars from ``path``, oldest first; the format is detected from the first line."""
+def load_csv(
+    path: str | Path, *, symbol_info: SymbolInfo | None = None, zone: tzinfo = UTC
+) -> list[Bar]:
+    """Bars from ``path``, oldest first; the format is detected from the first line.
+    ``zone``: where times written without an offset were written (generic, pandas and
+    MetaTrader files; HistData.com's are Eastern Standard Time and Dukascopy's and epoch
+    times say their own)."""
     rows = list(read_rows(path))
     if not rows:
         raise CsvError(path, 0, "the file is empty (a header line is required)")
@@ -150,23 +156,25 @@ def load_csv(path: str | Path, *, symbol_info: SymbolInfo | None = None) -> list
     first = header[0].lower() if header else ""
     kind = headerless_kind(header)
     if first == "<date>":
-        bars = load_mt5(path, rows, symbol_info)
+        bars = load_mt5(path, rows, symbol_info, zone)
     elif first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows)):
-        bars = load_pandas(path, rows)
+        bars = load_pandas(path, rows, zone)
     elif first in DUKASCOPY_INDEX:
         bars = load_dukascopy(path, rows)
     elif kind is not None:
-        bars = load_headerless(path, rows, kind)
+        bars = load_headerless(path, rows, kind, zone)
     elif first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
         bars = load_headerless(path, rows[1:], "epoch")
     else:
-        bars = _load_generic(path, rows)
+        bars = _load_generic(path, rows, zone)
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
     return bars
 
 
-def _load_generic(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar]:
+def _load_generic(
+    path: str | Path, rows: list[tuple[int, list[str]]], zone: tzinfo = UTC
+) -> list[Bar]:
     header_line, header = rows[0]
     if header and looks_like_time(header[0]):
         raise CsvError(
@@ -183,7 +191,7 @@ def _load_generic(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[B
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         text = cell(path, line, cells, index, "time")
         try:
-            time = parse_time(text)
+            time = parse_time(text, zone)
         except (ValueError, OverflowError):
             raise CsvError(
                 path,

@@ -7,7 +7,7 @@ loader; the checks of every value are :mod:`.csvrows`'.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo
@@ -20,6 +20,7 @@ from .csvrows import (
     checked_bar,
     columns,
     decimals,
+    in_zone,
     number,
     ohlc,
     parse_time,
@@ -37,7 +38,10 @@ Rows = list[tuple[int, list[str]]]
 
 
 def load_mt5(
-    path: str | Path, rows: list[tuple[int, list[str]]], symbol_info: SymbolInfo | None
+    path: str | Path,
+    rows: list[tuple[int, list[str]]],
+    symbol_info: SymbolInfo | None,
+    zone: tzinfo = UTC,
 ) -> list[Bar]:
     header_line, header = rows[0]
     index = columns(path, header_line, header, MT5_REQUIRED, MT5_OPTIONAL)
@@ -49,7 +53,7 @@ def load_mt5(
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         date_text = cell(path, line, cells, index, "<DATE>")
         time_text = cell(path, line, cells, index, "<TIME>") if "<TIME>" in index else "00:00"
-        time = _metatrader_time(path, line, date_text, time_text)
+        time = _metatrader_time(path, line, date_text, time_text, zone)
         check_order(path, line, time, previous)
         previous = time
         texts = [
@@ -93,7 +97,9 @@ def _after_time(
     return [index[n] for n in PANDAS_REQUIRED], index.get("volume")
 
 
-def load_pandas(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar]:
+def load_pandas(
+    path: str | Path, rows: list[tuple[int, list[str]]], zone: tzinfo = UTC
+) -> list[Bar]:
     """pandas' ``to_csv`` (a date index, then the price columns); also the common
     ``Date,Time,Open,…`` layout, its date ``2024-01-02`` or MetaTrader's ``2024.01.02``
     and its time ``00:05[:00]`` in a column of their own."""
@@ -116,7 +122,7 @@ def load_pandas(path: str | Path, rows: list[tuple[int, list[str]]]) -> list[Bar
             date = cells[0].replace(".", "-") if _MT4_DATE.fullmatch(cells[0]) else cells[0]
             when = f"{date} {cells[1]}"
         try:
-            time = parse_time(when)
+            time = parse_time(when, zone)
         except (ValueError, OverflowError):
             raise CsvError(
                 path,
@@ -223,7 +229,7 @@ def headerless_kind(cells: list[str]) -> str | None:
     return None
 
 
-def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
+def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC) -> list[Bar]:
     """Every line a bar (no header): MetaTrader 4's date, time, prices and tick volume
     (the broker's server time, taken as UTC as with MetaTrader 5's export),
     HistData.com's time, prices and volume (Eastern Standard Time, turned into UTC), or
@@ -235,7 +241,7 @@ def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
         if len(cells) != width:
             raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
         if kind == "mt4":
-            time, texts = _metatrader_time(path, line, cells[0], cells[1]), cells[2:7]
+            time, texts = _metatrader_time(path, line, cells[0], cells[1], zone), cells[2:7]
         elif kind == "epoch":
             time, texts = _epoch_time(path, line, cells[0]), cells[1:6]
         else:
@@ -248,13 +254,22 @@ def load_headerless(path: str | Path, rows: Rows, kind: str) -> list[Bar]:
     return bars
 
 
-def _metatrader_time(path: str | Path, line: int, date_text: str, time_text: str) -> datetime:
-    """MetaTrader's ``2024.01.02`` and ``00:05[:00]`` (both its exports), taken as UTC."""
+def _metatrader_time(
+    path: str | Path, line: int, date_text: str, time_text: str, zone: tzinfo = UTC
+) -> datetime:
+    """MetaTrader's ``2024.01.02`` and ``00:05[:00]`` (both its exports): the broker's
+    server time, in ``zone`` (UTC unless the user names the server's zone)."""
     for layout in ("%Y.%m.%d %H:%M", "%Y.%m.%d %H:%M:%S"):
         try:
-            return datetime.strptime(f"{date_text} {time_text}", layout).replace(tzinfo=UTC)
+            naive = datetime.strptime(f"{date_text} {time_text}", layout)
         except ValueError:
             continue
+        try:
+            return in_zone(naive, zone)
+        except OverflowError:
+            raise CsvError(
+                path, line, f"date/time {date_text!r} {time_text!r} is out of range in UTC"
+            ) from None
     raise CsvError(
         path, line, f"date/time {date_text!r} {time_text!r} is not 'YYYY.MM.DD' 'HH:MM[:SS]'"
     )

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hookspecs import Bar, DataError
 
@@ -121,9 +123,10 @@ EPOCH_MS_FROM = 100_000_000_000
 EPOCH_US_FROM = 100_000_000_000_000
 
 
-def parse_time(text: str) -> datetime:
+def parse_time(text: str, zone: tzinfo = UTC) -> datetime:
     """ISO 8601, ``YYYY-MM-DD HH:MM[:SS]`` or a whole epoch number (seconds, milliseconds
-    or microseconds, told by its size), to an aware UTC datetime."""
+    or microseconds, told by its size), to an aware UTC datetime. A time written without
+    an offset is in ``zone`` (UTC unless the user says where the data was written)."""
     t = text.strip()
     if t.replace(".", "", 1).isdigit():
         if "." in t:
@@ -134,8 +137,41 @@ def parse_time(text: str) -> datetime:
         return from_epoch(n / 1000 if n >= EPOCH_MS_FROM else n)
     dt = datetime.fromisoformat(t)  # 3.11 accepts "Z", a space separator and HH:MM
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
+        return in_zone(dt, zone)
     return dt.astimezone(UTC)
+
+
+def in_zone(naive: datetime, zone: tzinfo) -> datetime:
+    """A time read without an offset, written in ``zone``, as aware UTC."""
+    if zone is UTC:
+        return naive.replace(tzinfo=UTC)
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+_OFFSET = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?")
+
+
+def parse_zone(text: str) -> tzinfo:
+    """``UTC``, a fixed offset (``+02:00``, ``-5``, ``GMT+3``) or an IANA name
+    (``Europe/Athens``: daylight saving included); ``ValueError`` naming what is
+    accepted otherwise."""
+    t = text.strip()
+    if t.upper() in ("UTC", "GMT", "Z"):
+        return UTC
+    m = _OFFSET.fullmatch(t.upper())
+    if m:
+        hours, minutes = int(m[2]), int(m[3] or 0)
+        if hours > 14 or minutes > 59:
+            raise ValueError(f"offset {text!r} is out of range")
+        delta = timedelta(hours=hours, minutes=minutes)
+        return timezone(-delta if m[1] == "-" else delta)
+    try:
+        return ZoneInfo(t)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {text!r} (an IANA name like Europe/Athens, or an offset "
+            "like +02:00)"
+        ) from None
 
 
 def looks_like_time(text: str) -> bool:

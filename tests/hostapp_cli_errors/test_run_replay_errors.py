@@ -4,11 +4,12 @@ traceback; no report written."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,31 @@ def test_replay_on_h1_data_refuses_a_smaller_timeframe(tmp_path: Path, timeframe
     line = one_error_line(proc)
     assert line.startswith(f"hostapp: --timeframe {timeframe}: {data} has H1 bars")
     assert not (tmp_path / "out").exists()
+
+
+def test_replay_data_tz(tmp_path: Path) -> None:
+    """``--data-tz``: an unknown zone is one line naming the option; a known one reads the
+    file's times in it and the summary says which zone was used."""
+    data = m5_csv(tmp_path / "XAUUSD.csv", 300)
+    data.write_text(data.read_text().replace("Z,", ","))  # times without an offset
+    line = one_error_line(hostapp(tmp_path, "replay", str(data), "--data-tz", "Mars/Olympus"))
+    assert line.startswith("hostapp: --data-tz: unknown time zone 'Mars/Olympus'")
+    assert not (tmp_path / "out").exists()
+    opened = {}
+    for zone, report in (("UTC", "utc"), ("+02:00", "plus2")):
+        args = ("replay", str(data), "--data-tz", zone, "--compare", "--jobs", "1")
+        proc = hostapp(tmp_path, *args, "--report", report)
+        assert proc.returncode in (0, 3), proc.stderr[-2000:]
+        summary = json.loads((tmp_path / report / "summary.json").read_text())
+        assert summary["same_entries"]["without"]["data_tz"] == zone
+        with (tmp_path / report / "trades.csv").open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["run"] == "without"]
+        opened[zone] = [datetime.fromisoformat(r["opened_at"]) for r in rows]
+    # the same bars read two hours east of UTC: every entry two hours earlier in UTC
+    assert opened["UTC"] and len(opened["UTC"]) == len(opened["+02:00"])
+    assert {a - b for a, b in zip(opened["UTC"], opened["+02:00"], strict=True)} == {
+        timedelta(hours=2)
+    }
 
 
 def test_replay_unknown_timeframe(tmp_path: Path) -> None:

@@ -10,13 +10,14 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hookspecs import Bar
 from hostapp.market.csvdata import CsvError, load_csv, symbol_of_file
+from hostapp.market.csvrows import parse_zone
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,6 +141,52 @@ def test_kraken_ohlcvt_and_bare_epoch_lines(tmp_path: Path) -> None:
         load_csv(write(tmp_path, kraken.replace(",99", "")))
     with pytest.raises(CsvError, match=r"data\.csv:1: no header line"):  # prices, not words
         load_csv(write(tmp_path, "1704153600,open,high,low,close\n"))
+
+
+MT5_HEADER = "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\n"
+
+
+def test_times_without_an_offset_are_read_in_the_zone_the_user_names(tmp_path: Path) -> None:
+    """A MetaTrader server on Athens time (UTC+2, UTC+3 in summer): its 02:00 in January
+    and 03:00 in July are both midnight UTC. Times that say their offset, and epoch
+    times, are what they say whatever the zone."""
+    athens = parse_zone("Europe/Athens")
+    mt5 = (
+        MT5_HEADER
+        + "2024.01.02\t02:00:00\t2060\t2061\t2059\t2060.5\t100\t0\t12\n"
+        + "2024.07.01\t03:00:00\t2330\t2331\t2329\t2330.5\t120\t0\t12\n"
+    )
+    got = load_csv(write(tmp_path, mt5), zone=athens)
+    assert [b.time for b in got] == [at(2), datetime(2024, 7, 1, tzinfo=UTC)]
+    mt4 = "2024.01.02,02:05,1,1,1,1,1\n"
+    assert load_csv(write(tmp_path, mt4), zone=athens)[0].time == at(2, 0, 5)
+    generic = (
+        "time,open,high,low,close\n"
+        "2024-01-02 02:10,1,1,1,1\n"  # no offset: in the zone
+        "2024-01-02T00:15:00Z,1,1,1,1\n"  # says UTC
+        "1704154800,1,1,1,1\n"  # epoch: absolute
+    )
+    got = load_csv(write(tmp_path, generic), zone=parse_zone("+02:00"))
+    assert [b.time for b in got] == [at(2, 0, 10), at(2, 0, 15), at(2, 0, 20)]
+    pandas = "Date,Open,High,Low,Close\n2024-01-01 19:00:00,1,1,1,1\n"
+    assert load_csv(write(tmp_path, pandas), zone=parse_zone("-5"))[0].time == at(2)
+    histdata = "20240102 000500;1;1;1;1;0\n"  # always Eastern Standard Time
+    assert load_csv(write(tmp_path, histdata), zone=athens)[0].time == at(2, 5, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [("UTC", 0), ("+02:00", 120), ("-5", -300), ("GMT+3", 180), ("+0530", 330)],
+)
+def test_fixed_zones(text: str, offset: int) -> None:
+    zone = parse_zone(text)
+    assert zone.utcoffset(None) == timedelta(minutes=offset)
+
+
+def test_unknown_or_impossible_zones_name_what_is_accepted() -> None:
+    for text in ("Mars/Olympus", "+15:00", "+02:75", "2"):
+        with pytest.raises(ValueError, match=r"unknown time zone|out of range"):
+            parse_zone(text)
 
 
 @pytest.mark.parametrize(
