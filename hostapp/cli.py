@@ -165,8 +165,8 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         default=None,
         metavar="ZONE",
         help="where the files' times were written, for times written without an offset "
-        "(default UTC): an IANA name such as Europe/Athens (most MetaTrader servers' time, "
-        "daylight saving included) or a fixed offset such as +02:00",
+        "(default: [host] data_tz, UTC): an IANA name such as Europe/Athens (most "
+        "MetaTrader servers' time, daylight saving included) or a fixed offset such as +02:00",
     )
     p.add_argument(
         "--timeframe",

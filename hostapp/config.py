@@ -22,6 +22,7 @@ from hookspecs.settings import HOST_KEYS
 
 from .brokers.mt5_settings import load_mt5_settings
 from .brokers.paper_rules import PaperSettings
+from .market.csvrows import parse_zone
 
 DEFAULT_PATH = Path("plugins.toml")
 #: The parent of plugins' state folders in a live run (``HostView.data_dir``).
@@ -47,6 +48,9 @@ class HostSettings:
     timeframe: str = "M5"
     cycle_seconds: float = 30
     data: str | dict[str, str] = "builtin"
+    #: where the CSV files' times without an offset were written (``--data-tz`` of a
+    #: replay): ``UTC``, an IANA name or a fixed offset
+    data_tz: str = "UTC"
     paper: dict[str, Any] = field(default_factory=dict)
     mt5: dict[str, Any] = field(default_factory=dict)
 
@@ -68,6 +72,10 @@ class HostSettings:
             for symbol, csv in self.data.items():
                 if not isinstance(csv, str):
                     raise ValueError(f"key 'data.{symbol}': expected a CSV path, got {csv!r}")
+        try:
+            parse_zone(self.data_tz)
+        except ValueError as exc:
+            raise ValueError(f"key 'data_tz': {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from hookspecs import Bar, ConfigError, SymbolInfo, Timeframe
 
 from .config import HostConfig
+from .market.csvrows import parse_zone
 from .market.timeframes import timeframe_seconds
 
 #: Where the builtin synthetic data starts: a Monday, so the sessions line up.
@@ -143,7 +144,8 @@ def streamed_config_series(
             f'symbol (data = {{XAUUSD = "xauusd.csv"}}) or use "builtin"'
         )
     root = config.path.parent if config.path is not None else Path()
-    series = load_csv_series({s: root / p for s, p in data.items()})
+    zone = parse_zone(config.host.data_tz)
+    series = load_csv_series({s: root / p for s, p in data.items()}, zone)
     if days is not None:
         series = {s: _first_days(b, days) for s, b in series.items()}
     # one timeframe for all: the host cycles on one base timeframe, and a symbol whose bars

@@ -25,7 +25,7 @@ import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +223,7 @@ def _exit_code(interrupted: bool) -> int:
 # -- hostapp replay -------------------------------------------------------------------------
 
 
-def _replay_series(args: argparse.Namespace) -> dict[str, list[Any]]:
+def _replay_series(args: argparse.Namespace, config: HostConfig) -> dict[str, list[Any]]:
     files: list[str] = list(args.data)
     if args.symbol and len(files) > 1:
         raise ConfigError("--symbol names the symbol of a single file; name the files SYMBOL.csv")
@@ -231,14 +231,16 @@ def _replay_series(args: argparse.Namespace) -> dict[str, list[Any]]:
     dupes = sorted({s for s in symbols if symbols.count(s) > 1})
     if dupes:
         raise ConfigError(f"two files for the same symbol: {', '.join(dupes)}")
-    return appmod.load_csv_series(dict(zip(symbols, files, strict=True)), _data_zone(args))
+    zone = _data_zone(args, config)
+    return appmod.load_csv_series(dict(zip(symbols, files, strict=True)), zone)
 
 
-def _data_zone(args: argparse.Namespace) -> tzinfo:
-    """``--data-tz``: where the files' times without an offset were written."""
+def _data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
+    """Where the files' times without an offset were written: ``--data-tz``, else
+    ``[host] data_tz`` (checked when the configuration was read)."""
     text: str | None = getattr(args, "data_tz", None)
     if text is None:
-        return UTC
+        return parse_zone(config.host.data_tz)
     try:
         return parse_zone(text)
     except ValueError as exc:
@@ -310,15 +312,14 @@ def replay_command(args: argparse.Namespace) -> int:
         parse_sweeps(sweeps)  # its mistakes before the bars are read
     jobs: int = getattr(args, "jobs", None) or default_jobs()
     try:
-        series = _replay_series(args)
+        series = _replay_series(args, config)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     base, tf = _replay_timeframes(args, series, config.host.timeframe)
     _setup_logging(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
-    if getattr(args, "data_tz", None):
-        extra["data_tz"] = args.data_tz
+    extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz
     replay = ab.Replay(config, series, base, tf, report, extra)
     if sweeps:
         from .sweep import sweep_command

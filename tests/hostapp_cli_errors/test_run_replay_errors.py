@@ -182,21 +182,45 @@ def test_replay_data_tz(tmp_path: Path) -> None:
     line = one_error_line(hostapp(tmp_path, "replay", str(data), "--data-tz", "Mars/Olympus"))
     assert line.startswith("hostapp: --data-tz: unknown time zone 'Mars/Olympus'")
     assert not (tmp_path / "out").exists()
+    (tmp_path / "east.toml").write_text('[host]\ndata_tz = "+02:00"\n')
     opened = {}
-    for zone, report in (("UTC", "utc"), ("+02:00", "plus2")):
-        args = ("replay", str(data), "--data-tz", zone, "--compare", "--jobs", "1")
+    for zone, report, how in (
+        ("UTC", "utc", ("--data-tz", "UTC")),
+        ("+02:00", "plus2", ("--data-tz", "+02:00")),
+        ("+02:00", "config", ("--config", "east.toml")),  # [host] data_tz, no option
+    ):
+        args = ("replay", str(data), *how, "--compare", "--jobs", "1")
         proc = hostapp(tmp_path, *args, "--report", report)
         assert proc.returncode in (0, 3), proc.stderr[-2000:]
         summary = json.loads((tmp_path / report / "summary.json").read_text())
         assert summary["same_entries"]["without"]["data_tz"] == zone
         with (tmp_path / report / "trades.csv").open(newline="") as f:
             rows = [r for r in csv.DictReader(f) if r["run"] == "without"]
-        opened[zone] = [datetime.fromisoformat(r["opened_at"]) for r in rows]
+        opened[report] = [datetime.fromisoformat(r["opened_at"]) for r in rows]
     # the same bars read two hours east of UTC: every entry two hours earlier in UTC
-    assert opened["UTC"] and len(opened["UTC"]) == len(opened["+02:00"])
-    assert {a - b for a, b in zip(opened["UTC"], opened["+02:00"], strict=True)} == {
+    assert opened["utc"] and len(opened["utc"]) == len(opened["plus2"])
+    assert {a - b for a, b in zip(opened["utc"], opened["plus2"], strict=True)} == {
         timedelta(hours=2)
     }
+    assert opened["config"] == opened["plus2"]
+    (tmp_path / "nowhere.toml").write_text('[host]\ndata_tz = "Nowhere"\n')
+    line = one_error_line(hostapp(tmp_path, "replay", str(data), "--config", "nowhere.toml"))
+    assert "nowhere.toml [host]: key 'data_tz': unknown time zone 'Nowhere'" in line
+
+
+def test_run_reads_its_csv_data_in_the_configured_zone(tmp_path: Path) -> None:
+    """``[host] data_tz`` for the CSV files ``[host] data`` names (``hostapp run``)."""
+    from hostapp.config import config_from_dict
+    from hostapp.data import config_series
+
+    data = m5_csv(tmp_path / "gold.csv", 50)
+    data.write_text(data.read_text().replace("Z,", ","))
+    first = {}
+    for zone in ("UTC", "+02:00"):
+        table = {"host": {"symbols": ["XAUUSD"], "data": {"XAUUSD": "gold.csv"}, "data_tz": zone}}
+        config = config_from_dict(table, path=tmp_path / "plugins.toml")
+        first[zone] = config_series(config, days=None, seed=0)[0]["XAUUSD"][0].time
+    assert first["UTC"] - first["+02:00"] == timedelta(hours=2)
 
 
 def test_replay_unknown_timeframe(tmp_path: Path) -> None:
