@@ -196,8 +196,8 @@ def _load_generic(
             raise CsvError(
                 path,
                 line,
-                f"time {text!r} is not ISO 8601, 'YYYY-MM-DD HH:MM[:SS]', epoch seconds or "
-                "milliseconds",
+                f"time {text!r} is not ISO 8601, 'YYYY-MM-DD HH:MM[:SS]' or an epoch number "
+                "(seconds, milliseconds or microseconds)",
             ) from None
         check_order(path, line, time, previous)
         previous = time
