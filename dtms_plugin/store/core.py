@@ -25,7 +25,7 @@ import orjson
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .opening import open_cache
 from .rows import SCAN_ROWS, DiskcacheRows, key_number
-from .shared import ACCOUNT_MODE, SharedReads
+from .shared import ACCOUNT_MODE, SharedReads, journal_label
 from .shared import parse_iso as _parse_iso
 
 _ACTION_SEQ = "action:seq"
@@ -220,9 +220,7 @@ class Store(DiskcacheRows, SharedReads):
         entries = list(entries)
         if not entries:
             return
-        ticket = entries[0].get("ticket")
-        what = f"journal entry for ticket {ticket}" if len(entries) == 1 else "journal entries"
-        with self._writing(what):
+        with self._writing(journal_label(entries)):
             seq = self._read(_ACTION_SEQ)
             seq = seq if _is_int(seq) else 0
             rows: list[tuple[str, Any]] = []

@@ -17,7 +17,7 @@ import redis
 
 from .core import _is_int, _iso
 from .disk import encode
-from .shared import ACCOUNT_MODE
+from .shared import ACCOUNT_MODE, journal_label
 from .shared import parse_iso as _parse_iso
 
 
@@ -180,9 +180,7 @@ class RedisValues:
         entries = list(entries)
         if not entries:
             return
-        ticket = entries[0].get("ticket")
-        what = f"journal entry for ticket {ticket}" if len(entries) == 1 else "journal entries"
-        with self._writing(what) as ops:
+        with self._writing(journal_label(entries)) as ops:
             for entry in entries:
                 owner = entry.get("ticket")
                 ops.append(["act", encode(entry), str(owner) if _is_int(owner) else ""])

@@ -1,6 +1,6 @@
 """What both store backends (:class:`~.core.Store`, :class:`~.redis_store.RedisStore`)
-read and append the same way, defined once: the account mode from its JSON value, and one
-journal entry as a batch of one."""
+read and append the same way, defined once: the account mode from its JSON value, one
+journal entry as a batch of one, and how a journal append names itself in an error."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ class SharedReads:
     def append_action(self, entry: dict[str, Any]) -> None:
         """Append to the journal; ``entry["ticket"]`` (when an int) indexes it by trade."""
         self.append_actions([entry])
+
+
+def journal_label(entries: list[dict[str, Any]]) -> str:
+    """What a failed append of ``entries`` says it was writing (one entry: its ticket)."""
+    if len(entries) == 1:
+        return f"journal entry for ticket {entries[0].get('ticket')}"
+    return "journal entries"
 
 
 def parse_iso(value: object) -> datetime | None:
