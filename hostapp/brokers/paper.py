@@ -184,19 +184,7 @@ class PaperBroker(PaperOrders):
         memo = self._memo.get(pos.ticket)
         if memo is not None and memo[0] is quote and memo[1] == state:
             return memo[2]
-        trade = Trade(
-            pos.ticket,
-            pos.symbol,
-            pos.direction,
-            pos.volume,
-            pos.entry_price,
-            pos.stop_loss,
-            pos.take_profit,
-            pos.opened_at,
-            pos.magic,
-            pos.comment,
-            profit=self._open_profit(pos, quote),
-        )
+        trade = pos.as_trade(pos.volume, self._open_profit(pos, quote))
         self._memo[pos.ticket] = (quote, state, trade)
         return trade
 

@@ -52,6 +52,31 @@ class Position:
     magic: int = 0
     comment: str = ""
 
+    def as_trade(
+        self,
+        volume: float,
+        profit: float,
+        close_price: float | None = None,
+        closed_at: datetime | None = None,
+    ) -> Trade:
+        """``volume`` of this position as the broker reports it: open (its floating
+        ``profit``), or closed at ``close_price`` and ``closed_at`` (realised)."""
+        return Trade(
+            self.ticket,
+            self.symbol,
+            self.direction,
+            volume,
+            self.entry_price,
+            self.stop_loss,
+            self.take_profit,
+            self.opened_at,
+            self.magic,
+            self.comment,
+            profit=profit,
+            close_price=close_price,
+            closed_at=closed_at,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ClosedDeal:

@@ -65,21 +65,7 @@ class PaperLedger:
         profit = self._profit(pos.symbol, pos.direction, pos.entry_price, price, volume)
         store = self._store
         store.add_balance(profit)
-        trade = Trade(
-            pos.ticket,
-            pos.symbol,
-            pos.direction,
-            volume,
-            pos.entry_price,
-            pos.stop_loss,
-            pos.take_profit,
-            pos.opened_at,
-            pos.magic,
-            pos.comment,
-            profit=profit,
-            close_price=price,
-            closed_at=when,
-        )
+        trade = pos.as_trade(volume, profit, close_price=price, closed_at=when)
         store.record(ClosedDeal(trade, reason))
         if volume >= pos.volume - _EPS:
             store.delete(pos.ticket)
