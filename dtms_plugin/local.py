@@ -235,10 +235,9 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
             await self.recover(host, now)
             if not self._recovered:
                 return
-        live = self.book.live()
-        if not live:  # nothing to watch: no broker round trip (most bars of a replay)
-            self._flush_and_forget(now)
+        if self.quiet_cycle(now):  # nothing to watch (most bars of a replay): done
             return
+        live = self.book.live()
         try:
             positions: list[Trade] | None = host.broker.positions()
             self._refresh_account(host)
