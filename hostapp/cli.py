@@ -151,8 +151,10 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         nargs="+",
         metavar="DATA.csv",
         help="bar files to replay: time,open,high,low,close[,volume][,spread] with a header, "
-        "or as MetaTrader 5 or 4, pandas/yfinance, Dukascopy, HistData.com, Binance or "
-        "Kraken export them (the layout is told from the first line)",
+        "or as MetaTrader 5 (its history export or its Python API's bars) or 4, "
+        "pandas/yfinance, Dukascopy, HistData.com, Binance, Kraken or ccxt write them (the "
+        "layout is told from the first line); dates also as 2024.01.02, 02.01.2024 or "
+        "01/02/2024",
     )
     p.add_argument(
         "--symbol",

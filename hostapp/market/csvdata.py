@@ -4,13 +4,27 @@ Generic (header required, columns in any order, names case-insensitive)::
 
     time,open,high,low,close[,volume][,spread]
 
-``time`` is ISO 8601 (``2024-01-02T00:05:00Z``, an offset is converted to UTC),
-``YYYY-MM-DD HH:MM[:SS]`` or a whole epoch number, told by its size: seconds,
-milliseconds (13 digits, as Binance and JavaScript write them) or microseconds; a time
-without an offset is UTC. ``volume`` is
+``time`` (or ``timestamp``, as ccxt and most crypto downloads name it) is ISO 8601
+(``2024-01-02T00:05:00Z``, an offset is converted to UTC), ``YYYY-MM-DD HH:MM[:SS]``, a
+date as spreadsheets and MetaTrader write it (``2024.01.02``, ``02.01.2024``,
+``01/02/2024`` day or month first as the file shows: :mod:`.csvdates`) or a whole epoch
+number, told by its size: seconds, milliseconds (13 digits, as Binance and JavaScript
+write them) or microseconds; a time without an offset is UTC. ``volume`` is
 0 when the file has none (forex data often has none: a TradingView export without
 volume is this layout); ``spread`` is in price units, like :attr:`hookspecs.Bar.spread`.
 Any other column is refused, by name, so a misspelt one is never silently ignored.
+
+MetaTrader 5's Python API bars (``copy_rates_*``) saved with pandas, detected by a
+``tick_volume`` column::
+
+    time,open,high,low,close,tick_volume,spread,real_volume
+
+``time`` is the server's wall clock (epoch seconds as the API gives it, or dates), so it
+is read in ``zone`` like MetaTrader's export below; ``spread`` is in points, converted the
+same way; ``real_volume`` is not read.
+
+pandas writes row numbers first (an unnamed column of 0, 1, 2, …) when the time is a
+column, not the index: they are skipped.
 
 MetaTrader's export (tab-separated, detected by a first header cell ``<DATE>``)::
 
@@ -32,8 +46,9 @@ header cell that is empty, ``Date`` or ``Datetime`` (any case)::
 columns in any order and any case; ``Adj Close`` (and the ``Dividends``, ``Stock Splits`` and
 ``Capital Gains`` of ``Ticker.history``) are ignored, ``Volume`` may be absent (0) or a float.
 Dates are ``2024-01-02`` (midnight) or ``2024-01-02 09:30:00-05:00``; an offset is converted
-to UTC, a time without one is UTC. A ``Time`` column right after ``Date`` holds the time
-of day (``Date,Time,Open,…``, dates ``2024-01-02`` or MetaTrader's ``2024.01.02``). Newer
+to UTC, a time without one is UTC; dates written another way are read as in the generic
+layout. A ``Time`` column right after ``Date`` holds the time of day
+(``Date,Time,Open,…``). Newer
 yfinance writes a two-level header, ``Price,...`` then ``Ticker,EURUSD=X,...`` then
 ``Date,,,...``: the two extra rows are skipped. A row with no prices at all is how pandas
 writes a missing bar (NaN): it is skipped.
@@ -82,6 +97,7 @@ from .csvexports import (
     load_dukascopy,
     load_headerless,
     load_mt5,
+    load_mt5_rates,
     load_pandas,
     yfinance_levels,
 )
@@ -92,17 +108,22 @@ from .csvrows import (
     check_order,
     checked_bar,
     columns,
+    file_date_order,
     looks_like_time,
     number,
     ohlc,
     parse_time,
     read_rows,
+    read_time,
 )
 
 __all__ = ["CsvError", "load_csv", "parse_time", "symbol_of_file"]
 
 GENERIC_COLUMNS = ("time", "open", "high", "low", "close")
 GENERIC_OPTIONAL = ("volume", "spread")
+#: other names of the generic columns: ``timestamp`` is ccxt's, Kraken's and most crypto
+#: downloads' name for the time
+GENERIC_ALIASES = {"timestamp": "time"}
 
 #: the period in a MetaTrader export's file name: a timeframe, or the word it writes for
 #: D1, W1 and MN1
@@ -152,11 +173,14 @@ def load_csv(
     rows = list(read_rows(path))
     if not rows:
         raise CsvError(path, 0, "the file is empty (a header line is required)")
+    rows = _without_row_numbers(rows)
     header_line, header = rows[0]
     first = header[0].lower() if header else ""
     kind = headerless_kind(header)
     if first == "<date>":
         bars = load_mt5(path, rows, symbol_info, zone)
+    elif "tick_volume" in (h.lower() for h in header):
+        bars = load_mt5_rates(path, rows, symbol_info, zone)
     elif first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows)):
         bars = load_pandas(path, rows, zone)
     elif first in DUKASCOPY_INDEX:
@@ -172,6 +196,25 @@ def load_csv(
     return bars
 
 
+#: the names of a time column, after which an unnamed first column is row numbers
+_TIME_NAMES = ("time", "timestamp", "date", "datetime")
+
+
+def _without_row_numbers(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """``rows`` without the row numbers pandas' ``to_csv`` writes first (an unnamed
+    column of 0, 1, 2, …) when the time is a column of its own, not the index."""
+    header = rows[0][1]
+    if (
+        len(header) > 1
+        and header[0] == ""
+        and header[1].lower() in _TIME_NAMES
+        and len(rows) > 1
+        and rows[1][1][0].isdigit()
+    ):
+        return [(line, cells[1:]) for line, cells in rows]
+    return rows
+
+
 def _load_generic(
     path: str | Path, rows: list[tuple[int, list[str]]], zone: tzinfo = UTC
 ) -> list[Bar]:
@@ -183,22 +226,14 @@ def _load_generic(
             f"no header line: the first line must name the columns, e.g. "
             f"{','.join(GENERIC_COLUMNS)}[,volume][,spread]",
         )
-    index = columns(path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL)
+    index = columns(path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL, GENERIC_ALIASES)
+    order = file_date_order(path, rows, index["time"])
     bars: list[Bar] = []
     previous: datetime | None = None
     for line, cells in rows[1:]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
-        text = cell(path, line, cells, index, "time")
-        try:
-            time = parse_time(text, zone)
-        except (ValueError, OverflowError):
-            raise CsvError(
-                path,
-                line,
-                f"time {text!r} is not ISO 8601, 'YYYY-MM-DD HH:MM[:SS]' or an epoch number "
-                "(seconds, milliseconds or microseconds)",
-            ) from None
+        time = read_time(path, line, cell(path, line, cells, index, "time"), zone, order)
         check_order(path, line, time, previous)
         previous = time
         prices = ohlc(path, line, [cell(path, line, cells, index, n) for n in OHLC])

@@ -20,14 +20,19 @@ from .csvrows import (
     checked_bar,
     columns,
     decimals,
+    file_date_order,
     in_zone,
     number,
     ohlc,
     parse_time,
+    read_time,
 )
 
 MT5_REQUIRED = ("<DATE>", "<OPEN>", "<HIGH>", "<LOW>", "<CLOSE>", "<TICKVOL>")
 MT5_OPTIONAL = ("<TIME>", "<VOL>", "<SPREAD>")
+#: MetaTrader 5's Python API bars saved with pandas: the fields of ``copy_rates_*``
+MT5_RATES_REQUIRED = ("time", "open", "high", "low", "close", "tick_volume")
+MT5_RATES_OPTIONAL = ("spread", "real_volume")
 PANDAS_INDEX = ("", "date", "datetime")
 PANDAS_REQUIRED = ("open", "high", "low", "close")
 PANDAS_OPTIONAL = ("volume", "adj close", "dividends", "stock splits", "capital gains")
@@ -66,6 +71,51 @@ def load_mt5(
         if "<SPREAD>" in index:
             spread_points = number(path, line, "spread", cell(path, line, cells, index, "<SPREAD>"))
         parsed.append((line, time, prices, volume, spread_points))
+    return _spreads_in_price(path, parsed, digits, symbol_info)
+
+
+def load_mt5_rates(
+    path: str | Path, rows: Rows, symbol_info: SymbolInfo | None, zone: tzinfo = UTC
+) -> list[Bar]:
+    """MetaTrader 5's Python API bars (``copy_rates_*``) saved with pandas, its field
+    names as the header. ``time`` is the server's wall clock, in epoch seconds as the API
+    gives it or as dates once converted, so it is read in ``zone``; ``tick_volume`` is
+    the volume and ``spread`` is in points, as in :func:`load_mt5`; ``real_volume`` is
+    not read."""
+    header_line, header = rows[0]
+    index = columns(path, header_line, header, MT5_RATES_REQUIRED, MT5_RATES_OPTIONAL)
+    order = file_date_order(path, rows, index["time"])
+    parsed: list[tuple[int, datetime, Ohlc, float, float]] = []
+    previous: datetime | None = None
+    digits = 0
+    for line, cells in rows[1:]:
+        if len(cells) > len(header):
+            raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
+        text = cell(path, line, cells, index, "time")
+        time = read_time(path, line, text, zone, order)
+        if text.isdigit():  # the server's clock counted as if it were UTC
+            time = in_zone(time.replace(tzinfo=None), zone)
+        check_order(path, line, time, previous)
+        previous = time
+        texts = [cell(path, line, cells, index, n) for n in ("open", "high", "low", "close")]
+        prices = ohlc(path, line, texts)
+        digits = max(digits, *(decimals(t) for t in texts))
+        volume = number(path, line, "tick_volume", cell(path, line, cells, index, "tick_volume"))
+        points = 0.0
+        if "spread" in index:
+            points = number(path, line, "spread", cell(path, line, cells, index, "spread"))
+        parsed.append((line, time, prices, volume, points))
+    return _spreads_in_price(path, parsed, digits, symbol_info)
+
+
+def _spreads_in_price(
+    path: str | Path,
+    parsed: list[tuple[int, datetime, Ohlc, float, float]],
+    digits: int,
+    symbol_info: SymbolInfo | None,
+) -> list[Bar]:
+    """The bars of a MetaTrader file, their spreads from points to price units: the
+    symbol's point when known, else the one its prices' ``digits`` show."""
     point = symbol_info.point if symbol_info is not None else 10.0**-digits
     return [
         checked_bar(path, line, time, prices, volume, round(points * point, 10))
@@ -101,15 +151,17 @@ def load_pandas(
     path: str | Path, rows: list[tuple[int, list[str]]], zone: tzinfo = UTC
 ) -> list[Bar]:
     """pandas' ``to_csv`` (a date index, then the price columns); also the common
-    ``Date,Time,Open,…`` layout, its date ``2024-01-02`` or MetaTrader's ``2024.01.02``
-    and its time ``00:05[:00]`` in a column of their own."""
+    ``Date,Time,Open,…`` layout, its time of day ``00:05[:00]`` in a column of its own.
+    Dates are any of :mod:`.csvdates`' forms."""
     header_line, header = rows[0]
     split = len(header) > 1 and header[1].lower() == "time"  # Date,Time,Open,...
     first = 2 if split else 1
     price_at, volume_at = _after_time(path, header_line, header, first, PANDAS_OPTIONAL)
+    skip = yfinance_levels(rows)
+    order = file_date_order(path, rows[skip:], 0)
     bars: list[Bar] = []
     previous: datetime | None = None
-    for line, cells in rows[1 + yfinance_levels(rows) :]:
+    for line, cells in rows[1 + skip :]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         texts = [cells[i] if i < len(cells) else "" for i in price_at]
@@ -119,17 +171,8 @@ def load_pandas(
         if split:
             if len(cells) < 2 or not cells[1]:
                 raise CsvError(path, line, "missing value for time")
-            date = cells[0].replace(".", "-") if _MT4_DATE.fullmatch(cells[0]) else cells[0]
-            when = f"{date} {cells[1]}"
-        try:
-            time = parse_time(when, zone)
-        except (ValueError, OverflowError):
-            raise CsvError(
-                path,
-                line,
-                f"date {when!r} is not 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS[+HH:MM]'"
-                + (" (dates may also be 'YYYY.MM.DD')" if split else ""),
-            ) from None
+            when = f"{cells[0]} {cells[1]}"
+        time = read_time(path, line, when, zone, order)
         check_order(path, line, time, previous)
         previous = time
         for name, text in zip(PANDAS_REQUIRED, texts, strict=True):

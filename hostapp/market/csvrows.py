@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hookspecs import Bar, DataError
 
+from .csvdates import TIME_FORMS, DateOrder, DateOrderError, as_iso, date_order
 from .timeframes import from_epoch
 
 
@@ -70,12 +71,20 @@ def columns(
     header: list[str],
     required: tuple[str, ...],
     optional: tuple[str, ...],
+    aliases: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
+    """Where each named column is (``aliases``: other names a column goes by); a
+    :class:`CsvError` for an unknown, repeated or missing one."""
     norm = [h.upper() if h.startswith("<") else h.lower() for h in header]
+    if aliases:
+        norm = [aliases.get(name, name) for name in norm]
     index: dict[str, int] = {}
     for i, name in enumerate(norm):
         if name in index:
-            raise CsvError(path, line, f"column {header[i]!r} appears twice")
+            twice = header[index[name]]
+            if twice.lower() == header[i].lower():
+                raise CsvError(path, line, f"column {header[i]!r} appears twice")
+            raise CsvError(path, line, f"columns {twice!r} and {header[i]!r} are both the {name}")
         if name not in required and name not in optional:
             known = ", ".join(required + optional)
             raise CsvError(path, line, f"unknown column {header[i]!r} (expected {known})")
@@ -123,10 +132,12 @@ EPOCH_MS_FROM = 100_000_000_000
 EPOCH_US_FROM = 100_000_000_000_000
 
 
-def parse_time(text: str, zone: tzinfo = UTC) -> datetime:
-    """ISO 8601, ``YYYY-MM-DD HH:MM[:SS]`` or a whole epoch number (seconds, milliseconds
-    or microseconds, told by its size), to an aware UTC datetime. A time written without
-    an offset is in ``zone`` (UTC unless the user says where the data was written)."""
+def parse_time(text: str, zone: tzinfo = UTC, order: DateOrder | None = None) -> datetime:
+    """ISO 8601, ``YYYY-MM-DD HH:MM[:SS]``, a date written another way (:mod:`.csvdates`;
+    ``order`` says which number of a ``01/02/2024`` date is the day) or a whole epoch
+    number (seconds, milliseconds or microseconds, told by its size), to an aware UTC
+    datetime. A time written without an offset is in ``zone`` (UTC unless the user says
+    where the data was written)."""
     t = text.strip()
     if t.replace(".", "", 1).isdigit():
         if "." in t:
@@ -135,10 +146,34 @@ def parse_time(text: str, zone: tzinfo = UTC) -> datetime:
         if n >= EPOCH_US_FROM:
             return from_epoch(n / 1_000_000)
         return from_epoch(n / 1000 if n >= EPOCH_MS_FROM else n)
+    if t[4:5] != "-":  # not ISO's "YYYY-": a date written another way
+        t = as_iso(t, order)
     dt = datetime.fromisoformat(t)  # 3.11 accepts "Z", a space separator and HH:MM
     if dt.tzinfo is None:
         return in_zone(dt, zone)
     return dt.astimezone(UTC)
+
+
+def read_time(
+    path: str | Path, line: int, text: str, zone: tzinfo = UTC, order: DateOrder | None = None
+) -> datetime:
+    """:func:`parse_time` of a file's cell: a :class:`CsvError` naming the forms a time
+    may take when it is none of them."""
+    try:
+        return parse_time(text, zone, order)
+    except (ValueError, OverflowError):
+        raise CsvError(path, line, f"time {text!r} is not {TIME_FORMS}") from None
+
+
+def file_date_order(
+    path: str | Path, rows: list[tuple[int, list[str]]], at: int
+) -> DateOrder | None:
+    """:func:`~.csvdates.date_order` of the dates in column ``at`` of the rows after the
+    header: a :class:`CsvError` naming the line when they do not tell."""
+    try:
+        return date_order((line, cells[at]) for line, cells in rows[1:] if at < len(cells))
+    except DateOrderError as exc:
+        raise CsvError(path, exc.line, str(exc)) from None
 
 
 def in_zone(naive: datetime, zone: tzinfo) -> datetime:
@@ -175,11 +210,14 @@ def parse_zone(text: str) -> tzinfo:
 
 
 def looks_like_time(text: str) -> bool:
-    try:
-        parse_time(text)
-    except (ValueError, OverflowError):
-        return False
-    return True
+    """Whether ``text`` reads as a time (a ``01/02/2024`` date either way round)."""
+    for order in ("dmy", "mdy"):
+        try:
+            parse_time(text, UTC, order)
+        except (ValueError, OverflowError):
+            continue
+        return True
+    return False
 
 
 def checked_bar(

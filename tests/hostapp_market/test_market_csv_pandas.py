@@ -93,7 +93,7 @@ ROW = "2024-01-02,1.1,1.2,1.0,1.15,1.15,10\n"
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        (HEAD + ROW + "02/01/2024,1.1,1.2,1.0,1.15,1.15,10\n", 3, "date '02/01/2024' is not"),
+        (HEAD + ROW + "02/01/2024,1.1,1.2,1.0,1.15,1.15,10\n", 3, "time '02/01/2024' is not"),
         (HEAD + ROW + "2024-01-03,1.1,1.2,1.0,,1.15,10\n", 3, "missing value for close"),
         (HEAD + ROW + "2024-01-03,1.1,x,1.0,1.15,1.15,10\n", 3, "high 'x' is not a number"),
         (HEAD + ROW + "2024-01-03,1.1,1.2,1.0,1.15,1.15,-1\n", 3, "volume -1 is negative"),
