@@ -21,6 +21,7 @@ from .types import (
     Bar,
     CloseReason,
     DefensiveState,
+    Direction,
     OrderRequest,
     ResultCode,
     Trade,
@@ -145,6 +146,30 @@ class SimBroker(Broker, Protocol):
 
     def closed_trade(self, ticket: int) -> Trade | None:
         """The newest closing deal of ``ticket``; ``None`` if it never closed."""
+        ...
+
+
+@runtime_checkable
+class ProfitCalculator(Broker, Protocol):
+    """An optional capability of a :class:`Broker`: what a price move is worth in the
+    account's currency, as MetaTrader's ``order_calc_profit`` answers it. A price move is
+    in the symbol's quote currency (yen for ``USDJPY``, ``EURJPY``), which a plugin
+    cannot convert on its own: a strategy that sizes by risk asks this with
+    ``isinstance(host.broker, ProfitCalculator)`` and falls back to ``move × volume ×
+    contract_size`` otherwise. The paper and MetaTrader brokers are ones."""
+
+    def calc_profit(
+        self,
+        symbol: str,
+        direction: Direction,
+        volume: float,
+        open_price: float,
+        close_price: float,
+    ) -> float | None:
+        """The profit (negative: a loss), in the account's currency, of ``volume`` lots
+        of ``symbol`` opened ``direction`` at ``open_price`` and closed at
+        ``close_price``, before costs; ``None`` when the broker cannot say (an unknown
+        symbol, no rate to convert with)."""
         ...
 
 

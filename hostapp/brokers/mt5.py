@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import AccountInfo, BrokerError, MarginMode, Quote, SymbolInfo, Trade
+from hookspecs import AccountInfo, BrokerError, Direction, MarginMode, Quote, SymbolInfo, Trade
 
 from .mt5_clock import ClockWatch, probe
 from .mt5_connect import initialize, login_and_check
@@ -186,6 +186,23 @@ class Mt5Broker(Trading):
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
         found = self._symbol(symbol)
         return found[0] if found else None
+
+    def calc_profit(
+        self,
+        symbol: str,
+        direction: Direction,
+        volume: float,
+        open_price: float,
+        close_price: float,
+    ) -> float | None:
+        """:class:`hookspecs.ProfitCalculator`: the terminal's ``order_calc_profit``, which
+        converts from the symbol's profit currency at the server's rates; ``None`` when it
+        cannot say."""
+        kind = self.api.ORDER_TYPE_BUY if direction == "buy" else self.api.ORDER_TYPE_SELL
+        value = self.api.order_calc_profit(
+            kind, symbol, float(volume), float(open_price), float(close_price)
+        )
+        return float(value) if value is not None else None
 
     def quote(self, symbol: str) -> Quote | None:
         tick = self.sender.tick(symbol)

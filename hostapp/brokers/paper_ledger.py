@@ -46,6 +46,20 @@ class PaperLedger:
         ticket = self._store.next_ticket()
         return Position(ticket, symbol, direction, volume, price, sl, tp, self._now(quote))
 
+    def calc_profit(
+        self,
+        symbol: str,
+        direction: Direction,
+        volume: float,
+        open_price: float,
+        close_price: float,
+    ) -> float | None:
+        """:class:`hookspecs.ProfitCalculator`: what a deal earns by the rule above;
+        ``None`` for a symbol the account does not trade."""
+        if symbol not in self._symbols:
+            return None
+        return self._profit(symbol, direction, open_price, close_price, volume)
+
     def _profit(
         self, symbol: str, direction: Direction, entry: float, price: float, volume: float
     ) -> float:

@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from hookspecs import Bar, Broker, OrderRequest, ResultCode, SymbolInfo, parse_settings
+from hookspecs import (
+    Bar,
+    Broker,
+    OrderRequest,
+    ProfitCalculator,
+    ResultCode,
+    SymbolInfo,
+    parse_settings,
+)
 from hostapp.brokers.paper import DEFAULT_SYMBOLS, PaperBroker, PaperSettings
 
 T0 = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
@@ -189,6 +197,16 @@ def test_usd_base_symbol_profit_is_converted_to_the_account_currency() -> None:
     b.set_quote("USDJPY", 151.01, 151.02, T0 + M5)
     assert t is not None and b.close(t).ok
     assert b.realised_pnl() == 662.21  # 1.0 × 100,000 × 1.0 JPY / 151.01
+
+
+def test_calc_profit_is_what_a_deal_would_book() -> None:
+    b = PaperBroker()
+    assert isinstance(b, ProfitCalculator)
+    assert b.calc_profit("USDJPY", "buy", 1.0, 150.01, 151.01) == 662.21  # as booked above
+    assert b.calc_profit("USDJPY", "sell", 0.5, 150.0, 151.0) == pytest.approx(-331.13)
+    assert b.calc_profit("XAUUSD", "sell", 0.1, 2000.3, 1995.0) == 53.0  # dollars already
+    assert b.calc_profit("EURUSD", "buy", 1.0, 1.085, 1.084) == pytest.approx(-100.0)
+    assert b.calc_profit("DOGEUSD", "buy", 1.0, 0.1, 0.2) is None  # not traded here
 
 
 # -- stops and targets inside bars ---------------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from support.fake_mt5 import TIMEFRAMES, FakeMT5
+from support.fake_mt5 import TIMEFRAMES, FakeMT5, FakeSymbol
 
-from hookspecs import BrokerError, Timeframe
+from hookspecs import BrokerError, ProfitCalculator, Timeframe
 from hostapp.brokers.mt5 import Mt5Broker
 from hostapp.brokers.mt5_market import Mt5Market
 
@@ -45,3 +45,15 @@ def test_bad_timeframe_and_failed_copy(broker: Mt5Broker, fake: FakeMT5) -> None
     with pytest.raises(BrokerError, match="Not found"):
         Mt5Market(broker).bars("XAUUSD", "M15", 3)
     assert Mt5Market(broker).bars("XAUUSD", "M5", 0) == []
+
+
+def test_calc_profit_is_the_terminals_order_calc_profit(broker: Mt5Broker, fake: FakeMT5) -> None:
+    """hookspecs.ProfitCalculator: the terminal converts a yen move into the account's
+    dollars; an unknown symbol is ``None``, not an exception."""
+    fake.add_symbol(FakeSymbol("USDJPY", bid=150.0, ask=150.01, digits=3, contract_size=1e5))
+    assert isinstance(broker, ProfitCalculator)
+    assert broker.calc_profit("XAUUSD", "sell", 0.1, 2000.3, 1995.0) == pytest.approx(53.0)
+    assert fake.calls[-1] == "order_calc_profit"
+    loss = broker.calc_profit("USDJPY", "buy", 1.0, 150.0, 149.8)
+    assert loss == pytest.approx(-133.51)  # 0.2 × 100,000 yen / 149.8
+    assert broker.calc_profit("NOSUCH", "buy", 1.0, 1.0, 2.0) is None

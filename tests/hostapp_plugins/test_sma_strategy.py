@@ -111,10 +111,35 @@ def test_risk_sizing_loses_the_risk_share_at_the_stop() -> None:
 
     gold = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, contract_size=100.0)
     # 1 % of 10,000 = 100; a stop 5.0 away costs 500 a lot: 0.2 lots
-    assert sma.risk_volume(10_000.0, 5.0, gold, 0.01) == 0.2
-    assert sma.risk_volume(10_000.0, 7.0, gold, 0.01) == 0.14  # 0.1428… floored to the step
-    assert sma.risk_volume(100.0, 7.0, gold, 0.01) == 0.01  # never below the minimum lot
-    assert sma.risk_volume(10**9, 0.5, gold, 0.01) == 100.0  # nor above the maximum
+    assert sma.risk_volume(10_000.0, 500.0, gold, 0.01) == 0.2
+    assert sma.risk_volume(10_000.0, 700.0, gold, 0.01) == 0.14  # 0.1428… floored to the step
+    assert sma.risk_volume(100.0, 700.0, gold, 0.01) == 0.01  # never below the minimum lot
+    assert sma.risk_volume(10**9, 50.0, gold, 0.01) == 100.0  # nor above the maximum
+    assert sma.risk_volume(10_000.0, 0.0, gold, 0.01) == 0.01  # a stop that costs nothing
+
+
+def test_risk_sizing_asks_the_broker_what_a_yen_move_is_worth() -> None:
+    """A stop 0.2 away on USDJPY costs 20,000 yen a lot, about 133 dollars: only the
+    broker knows the rate (hookspecs.ProfitCalculator). Sized from it, the stop loses
+    1 % of the balance; taken as dollars, the lots were 150 times too few."""
+    from hostapp.brokers.paper import PaperBroker
+    from hostapp.testing import MemoryBroker
+
+    paper = PaperBroker()
+    yen = paper.symbol_info("USDJPY")
+    assert yen is not None
+    per_lot = sma.loss_per_lot(paper, "USDJPY", "buy", 150.0, 149.8, yen)
+    assert per_lot == pytest.approx(133.51)  # 0.2 × 100,000 / 149.8
+    volume = sma.risk_volume(10_000.0, per_lot, yen, 0.01)
+    assert volume == 0.74
+    loss = paper.calc_profit("USDJPY", "buy", volume, 150.0, 149.8)
+    assert loss is not None and -100.0 <= loss < -98.0
+    sell = sma.loss_per_lot(paper, "USDJPY", "sell", 150.0, 150.2, yen)
+    assert sell == pytest.approx(133.16)  # 0.2 × 100,000 / 150.2
+    # a broker that cannot convert: the move times the contract size
+    assert sma.loss_per_lot(MemoryBroker(), "USDJPY", "buy", 150.0, 149.8, yen) == (
+        pytest.approx(20_000.0)
+    )
 
 
 async def test_risk_sizing_uses_the_balance_and_the_symbol(hostapp_factory: Any) -> None:
@@ -124,7 +149,8 @@ async def test_risk_sizing_uses_the_balance_and_the_symbol(hostapp_factory: Any)
     ((_, order),) = await host.plugins.propose_orders(host, "XAUUSD", bars, T0)
     info = host.broker.symbol_info("XAUUSD")
     distance = 1.5 * sma.atr(bars, 5)
-    expected = sma.risk_volume(host.broker.account().balance, distance, info, 0.02)
+    per_lot = distance * info.contract_size  # the test broker cannot convert: dollars
+    expected = sma.risk_volume(host.broker.account().balance, per_lot, info, 0.02)
     assert order.volume == expected and order.volume > info.volume_min
 
 

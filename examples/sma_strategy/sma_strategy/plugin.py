@@ -34,9 +34,11 @@ from typing import Any, Literal
 
 from hookspecs import (
     Bar,
+    Broker,
     Direction,
     HostView,
     OrderRequest,
+    ProfitCalculator,
     SymbolInfo,
     Trade,
     hookimpl,
@@ -125,11 +127,25 @@ def signal(closes: Sequence[float], fast: int, slow: int) -> Direction | None:
     return None
 
 
-def risk_volume(balance: float, distance: float, info: SymbolInfo, risk: float) -> float:
-    """Lots that lose ``risk`` of ``balance`` if the stop ``distance`` away is hit: floored
-    to the volume step, within the symbol's limits (at least the minimum lot, so a small
-    account still trades, at more than ``risk``)."""
-    per_lot = distance * info.contract_size
+def loss_per_lot(
+    broker: Broker, symbol: str, direction: Direction, price: float, stop: float, info: SymbolInfo
+) -> float:
+    """What one lot opened at ``price`` loses at ``stop``, in the account's currency: the
+    broker's answer when it can give one (a move in ``USDJPY`` is in yen, which only the
+    broker can convert: :class:`hookspecs.ProfitCalculator`), else the move times the
+    contract size, which is right when the symbol's prices are in the account's
+    currency."""
+    if isinstance(broker, ProfitCalculator):
+        profit = broker.calc_profit(symbol, direction, 1.0, price, stop)
+        if profit is not None:
+            return -profit
+    return abs(price - stop) * info.contract_size
+
+
+def risk_volume(balance: float, per_lot: float, info: SymbolInfo, risk: float) -> float:
+    """Lots that lose ``risk`` of ``balance`` if the stop is hit, ``per_lot`` being what
+    one lot loses there: floored to the volume step, within the symbol's limits (at least
+    the minimum lot, so a small account still trades, at more than ``risk``)."""
     if per_lot <= 0 or balance <= 0:
         return info.volume_min
     lots = math.floor(balance * risk / per_lot / info.volume_step + 1e-9) * info.volume_step
@@ -161,9 +177,8 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
     volume = s.volume
     info = host.broker.symbol_info(symbol) if s.sizing == "risk" else None
     if info is not None:
-        volume = risk_volume(
-            host.broker.account().balance, s.sl_atr * distance, info, s.risk_per_trade
-        )
+        per_lot = loss_per_lot(host.broker, symbol, direction, price, stop_loss, info)
+        volume = risk_volume(host.broker.account().balance, per_lot, info, s.risk_per_trade)
     seen.orders += 1
     return [
         OrderRequest(

@@ -255,6 +255,24 @@ class FakeMT5(TradeServer):
         sign = 1 if p.type == 0 else -1
         return round((close - p.price_open) * sign * p.volume * s.contract_size, 2)
 
+    def order_calc_profit(
+        self, action: int, symbol: str, volume: float, price_open: float, price_close: float
+    ) -> Any:
+        """As the terminal answers it: in the account's currency (USD), a profit in the
+        symbol's second currency divided by the closing price when its first is USD;
+        ``None`` with an error for a bad action or symbol."""
+        if not self._enter("order_calc_profit", action, symbol, volume, price_open, price_close):
+            return None
+        s = self.symbols.get(symbol)
+        if s is None or action not in (0, 1):
+            self._fail(-2, "Terminal: Invalid params")
+            return None
+        sign = 1 if action == 0 else -1
+        money = (price_close - price_open) * sign * volume * s.contract_size
+        if s.name[:3] == "USD" and s.name[3:6] != "USD":
+            money /= price_close
+        return round(money, 2)
+
     def positions_get(self, **kwargs: Any) -> Any:
         if not self._enter("positions_get", **kwargs):
             return None
