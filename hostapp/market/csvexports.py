@@ -7,6 +7,7 @@ loader; the checks of every value are :mod:`.csvrows`'.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -50,28 +51,13 @@ def load_mt5(
 ) -> list[Bar]:
     header_line, header = rows[0]
     index = columns(path, header_line, header, MT5_REQUIRED, MT5_OPTIONAL)
-    parsed: list[tuple[int, datetime, Ohlc, float, float]] = []
-    previous: datetime | None = None
-    digits = 0
-    for line, cells in rows[1:]:
-        if len(cells) > len(header):
-            raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
+
+    def time_of(line: int, cells: list[str]) -> datetime:
         date_text = cell(path, line, cells, index, "<DATE>")
         time_text = cell(path, line, cells, index, "<TIME>") if "<TIME>" in index else "00:00"
-        time = _metatrader_time(path, line, date_text, time_text, zone)
-        check_order(path, line, time, previous)
-        previous = time
-        texts = [
-            cell(path, line, cells, index, n) for n in ("<OPEN>", "<HIGH>", "<LOW>", "<CLOSE>")
-        ]
-        prices = ohlc(path, line, texts)
-        digits = max(digits, *(decimals(t) for t in texts))
-        volume = number(path, line, "tickvol", cell(path, line, cells, index, "<TICKVOL>"))
-        spread_points = 0.0
-        if "<SPREAD>" in index:
-            spread_points = number(path, line, "spread", cell(path, line, cells, index, "<SPREAD>"))
-        parsed.append((line, time, prices, volume, spread_points))
-    return _spreads_in_price(path, parsed, digits, symbol_info)
+        return _metatrader_time(path, line, date_text, time_text, zone)
+
+    return _metatrader_bars(path, rows, index, _MT5_EXPORT_NAMES, symbol_info, time_of)
 
 
 def load_mt5_rates(
@@ -85,37 +71,55 @@ def load_mt5_rates(
     header_line, header = rows[0]
     index = columns(path, header_line, header, MT5_RATES_REQUIRED, MT5_RATES_OPTIONAL)
     order = file_date_order(path, rows, index["time"])
+
+    def time_of(line: int, cells: list[str]) -> datetime:
+        text = cell(path, line, cells, index, "time")
+        time = read_time(path, line, text, zone, order)
+        if text.isdigit():  # the server's clock counted as if it were UTC
+            time = in_zone(time.replace(tzinfo=None), zone)
+        return time
+
+    return _metatrader_bars(path, rows, index, _MT5_RATES_NAMES, symbol_info, time_of)
+
+
+#: the columns of MetaTrader's prices, tick volume and spread (in points), in its history
+#: export and in its Python API's bars
+_MT5_EXPORT_NAMES = ("<OPEN>", "<HIGH>", "<LOW>", "<CLOSE>", "<TICKVOL>", "<SPREAD>")
+_MT5_RATES_NAMES = ("open", "high", "low", "close", "tick_volume", "spread")
+
+
+def _metatrader_bars(
+    path: str | Path,
+    rows: Rows,
+    index: dict[str, int],
+    names: tuple[str, ...],
+    symbol_info: SymbolInfo | None,
+    time_of: Callable[[int, list[str]], datetime],
+) -> list[Bar]:
+    """The rows of a MetaTrader file as bars: ``time_of`` reads a row's time, ``names``
+    the columns of its prices, tick volume and spread. The spread is in points, turned
+    into price units with the symbol's point when known, else with the point its prices'
+    most decimals in the file show (MetaTrader writes them with the symbol's digits)."""
+    header = rows[0][1]
+    *price_names, volume_name, spread_name = names
     parsed: list[tuple[int, datetime, Ohlc, float, float]] = []
     previous: datetime | None = None
     digits = 0
     for line, cells in rows[1:]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
-        text = cell(path, line, cells, index, "time")
-        time = read_time(path, line, text, zone, order)
-        if text.isdigit():  # the server's clock counted as if it were UTC
-            time = in_zone(time.replace(tzinfo=None), zone)
+        time = time_of(line, cells)
         check_order(path, line, time, previous)
         previous = time
-        texts = [cell(path, line, cells, index, n) for n in ("open", "high", "low", "close")]
+        texts = [cell(path, line, cells, index, n) for n in price_names]
         prices = ohlc(path, line, texts)
         digits = max(digits, *(decimals(t) for t in texts))
-        volume = number(path, line, "tick_volume", cell(path, line, cells, index, "tick_volume"))
+        volume_text = cell(path, line, cells, index, volume_name)
+        volume = number(path, line, volume_name.strip("<>").lower(), volume_text)
         points = 0.0
-        if "spread" in index:
-            points = number(path, line, "spread", cell(path, line, cells, index, "spread"))
+        if spread_name in index:
+            points = number(path, line, "spread", cell(path, line, cells, index, spread_name))
         parsed.append((line, time, prices, volume, points))
-    return _spreads_in_price(path, parsed, digits, symbol_info)
-
-
-def _spreads_in_price(
-    path: str | Path,
-    parsed: list[tuple[int, datetime, Ohlc, float, float]],
-    digits: int,
-    symbol_info: SymbolInfo | None,
-) -> list[Bar]:
-    """The bars of a MetaTrader file, their spreads from points to price units: the
-    symbol's point when known, else the one its prices' ``digits`` show."""
     point = symbol_info.point if symbol_info is not None else 10.0**-digits
     return [
         checked_bar(path, line, time, prices, volume, round(points * point, 10))
