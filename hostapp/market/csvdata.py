@@ -11,7 +11,10 @@ date as spreadsheets and MetaTrader write it (``2024.01.02``, ``02.01.2024``,
 number, told by its size: seconds, milliseconds (13 digits, as Binance and JavaScript
 write them) or microseconds; a time without an offset is UTC. ``volume`` is
 0 when the file has none (forex data often has none: a TradingView export without
-volume is this layout); ``spread`` is in price units, like :attr:`hookspecs.Bar.spread`.
+volume is this layout); ``spread`` is in price units, like :attr:`hookspecs.Bar.spread`
+(whole-number spreads wider than the bars or than 0.5 % of the price are MetaTrader's
+points and are refused, naming the fix: a ``spread_points`` column, converted with the
+symbol's point as in MetaTrader's export below).
 Any other column is refused, by name, so a misspelt one is never silently ignored.
 
 MetaTrader 5's Python API bars (``copy_rates_*``) saved with pandas, detected by a
@@ -83,6 +86,7 @@ duplicate times, an empty file.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -106,13 +110,16 @@ from .csvrows import (
     CsvError,
     cell,
     check_order,
+    check_spread_unit,
     checked_bar,
     columns,
+    decimals,
     file_date_order,
     looks_like_time,
     number,
     ohlc,
     parse_time,
+    point_of,
     read_rows,
     read_time,
 )
@@ -120,7 +127,7 @@ from .csvrows import (
 __all__ = ["CsvError", "load_csv", "parse_time", "symbol_of_file"]
 
 GENERIC_COLUMNS = ("time", "open", "high", "low", "close")
-GENERIC_OPTIONAL = ("volume", "spread")
+GENERIC_OPTIONAL = ("volume", "spread", "spread_points")
 #: other names of the generic columns: ``timestamp`` is ccxt's, Kraken's and most crypto
 #: downloads' name for the time
 GENERIC_ALIASES = {"timestamp": "time"}
@@ -190,7 +197,7 @@ def load_csv(
     elif first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
         bars = load_headerless(path, rows[1:], "epoch")
     else:
-        bars = _load_generic(path, rows, zone)
+        bars = _load_generic(path, rows, zone, symbol_info)
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
     return bars
@@ -216,7 +223,10 @@ def _without_row_numbers(rows: list[tuple[int, list[str]]]) -> list[tuple[int, l
 
 
 def _load_generic(
-    path: str | Path, rows: list[tuple[int, list[str]]], zone: tzinfo = UTC
+    path: str | Path,
+    rows: list[tuple[int, list[str]]],
+    zone: tzinfo = UTC,
+    symbol_info: SymbolInfo | None = None,
 ) -> list[Bar]:
     header_line, header = rows[0]
     if header and looks_like_time(header[0]):
@@ -227,21 +237,33 @@ def _load_generic(
             f"{','.join(GENERIC_COLUMNS)}[,volume][,spread]",
         )
     index = columns(path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL, GENERIC_ALIASES)
+    if "spread" in index and "spread_points" in index:
+        raise CsvError(path, header_line, "columns 'spread' and 'spread_points': only one of them")
+    spread_name = "spread_points" if "spread_points" in index else "spread"
     order = file_date_order(path, rows, index["time"])
     bars: list[Bar] = []
     previous: datetime | None = None
+    digits = 0
     for line, cells in rows[1:]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         time = read_time(path, line, cell(path, line, cells, index, "time"), zone, order)
         check_order(path, line, time, previous)
         previous = time
-        prices = ohlc(path, line, [cell(path, line, cells, index, n) for n in OHLC])
+        texts = [cell(path, line, cells, index, n) for n in OHLC]
+        prices = ohlc(path, line, texts)
         volume = 0.0
         if "volume" in index:
             volume = number(path, line, "volume", cell(path, line, cells, index, "volume"))
         spread = 0.0
-        if "spread" in index:
-            spread = number(path, line, "spread", cell(path, line, cells, index, "spread"))
+        if spread_name in index:
+            spread = number(path, line, spread_name, cell(path, line, cells, index, spread_name))
+            if spread_name == "spread_points":
+                digits = max(digits, *(decimals(t) for t in texts))
         bars.append(checked_bar(path, line, time, prices, volume, spread))
+    if spread_name == "spread_points" and spread_name in index:
+        point = point_of(symbol_info, digits)
+        return [replace(b, spread=round(b.spread * point, 10)) for b in bars]
+    if "spread" in index:
+        check_spread_unit(path, header_line, bars)
     return bars

@@ -26,6 +26,7 @@ from .csvrows import (
     number,
     ohlc,
     parse_time,
+    point_of,
     read_time,
 )
 
@@ -120,7 +121,7 @@ def _metatrader_bars(
         if spread_name in index:
             points = number(path, line, "spread", cell(path, line, cells, index, spread_name))
         parsed.append((line, time, prices, volume, points))
-    point = symbol_info.point if symbol_info is not None else 10.0**-digits
+    point = point_of(symbol_info, digits)
     return [
         checked_bar(path, line, time, prices, volume, round(points * point, 10))
         for line, time, prices, volume, points in parsed

@@ -11,12 +11,13 @@ from __future__ import annotations
 import csv
 import math
 import re
+import statistics
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hookspecs import Bar, DataError
+from hookspecs import Bar, DataError, SymbolInfo
 
 from .csvdates import TIME_FORMS, DateOrder, DateOrderError, as_iso, date_order
 from .timeframes import from_epoch
@@ -246,6 +247,43 @@ def checked_bar(
         return Bar(time, o, h, low, c, volume, spread)
     except DataError as exc:  # pragma: no cover - the checks above come first
         raise CsvError(path, line, str(exc)) from None
+
+
+def point_of(symbol_info: SymbolInfo | None, digits: int) -> float:
+    """The size of a point, to turn MetaTrader's spreads into price units: the symbol's
+    when known, else the one a file's prices show with their most ``digits`` (MetaTrader
+    writes prices with the symbol's digits: ``2035.12`` → 0.01, ``1.10423`` → 0.00001)."""
+    return symbol_info.point if symbol_info is not None else 10.0**-digits
+
+
+def check_spread_unit(path: str | Path, line: int, bars: list[Bar]) -> None:
+    """A ``spread`` column is in price units; MetaTrader's spreads are whole numbers of
+    points, and read as prices they are far too wide (12 points of EURUSD read as 12.0:
+    every trade loses a fortune at the fill). Whole-number spreads wider than the bars'
+    median range, or than 0.5 % of the price, are refused with the fix (``line``: the
+    header's); prices without decimals are left alone (a point is 1 there)."""
+    spreads = [b.spread for b in bars if b.spread > 0]
+    if not spreads or not all(s.is_integer() for s in spreads):
+        return
+    if all(p.is_integer() for b in bars[:100] for p in (b.open, b.high, b.low, b.close)):
+        return
+    wide = statistics.median(spreads)
+    ranges = [b.high - b.low for b in bars if b.high > b.low]
+    span = statistics.median(ranges) if ranges else 0.0
+    price = statistics.median(b.close for b in bars)
+    if span and wide > span:
+        why = f"wider than the bars' median range {span:g}"
+    elif wide > 0.005 * price:
+        why = f"{wide / price:.1%} of the median close {price:g}"
+    else:
+        return
+    raise CsvError(
+        path,
+        line,
+        f"spread: whole numbers (median {wide:g}), {why}: these look like MetaTrader's "
+        "points, not price units; name the column spread_points to have them converted "
+        "with the symbol's point",
+    )
 
 
 def check_order(path: str | Path, line: int, time: datetime, previous: datetime | None) -> None:
