@@ -39,6 +39,8 @@ from .data import DEFAULT_DAYS as DEFAULT_DAYS
 from .data import config_series as config_series
 from .data import first_time, symbol_infos
 from .data import infer_timeframe as infer_timeframe
+from .data import joined_series as joined_series
+from .data import load_csv_files as load_csv_files
 from .data import load_csv_series as load_csv_series
 from .data import streamed_config_series as streamed_config_series
 from .host import Host

@@ -159,8 +159,9 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p.add_argument(
         "--symbol",
         default=None,
-        help="the symbol of a single DATA.csv (default: each file's name, XAUUSD.csv → XAUUSD;"
-        " MetaTrader's XAUUSD_M5_202401020000_202412312355.csv → XAUUSD)",
+        help="the symbol of the DATA.csv files (default: each file's name, XAUUSD.csv → "
+        "XAUUSD; MetaTrader's XAUUSD_M5_202401020000_202412312355.csv → XAUUSD); several "
+        "files of one symbol are joined in time order",
     )
     p.add_argument(
         "--data-tz",

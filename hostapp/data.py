@@ -104,10 +104,41 @@ def first_time(bars: Iterable[Bar]) -> datetime | None:
 def load_csv_series(files: Mapping[str, str | Path], zone: tzinfo = UTC) -> dict[str, list[Bar]]:
     """``symbol → CSV file``; raises ``CsvError`` naming file and line. ``zone``: where
     times written without an offset were written."""
+    loaded = load_csv_files({str(p): s for s, p in files.items()}, zone)
+    return {s: loaded[str(p)] for s, p in files.items()}
+
+
+def load_csv_files(files: Mapping[str, str], zone: tzinfo = UTC) -> dict[str, list[Bar]]:
+    """``CSV file → its symbol`` read as ``file → bars`` (the symbol's rules, when the
+    paper broker knows them, give the point of a spread in points)."""
     from .brokers.paper import DEFAULT_SYMBOLS
     from .market.csvdata import load_csv
 
-    return {s: load_csv(p, symbol_info=DEFAULT_SYMBOLS.get(s), zone=zone) for s, p in files.items()}
+    return {p: load_csv(p, symbol_info=DEFAULT_SYMBOLS.get(s), zone=zone) for p, s in files.items()}
+
+
+def joined_series(parts: Sequence[tuple[str, str, list[Bar]]]) -> dict[str, list[Bar]]:
+    """``(file, symbol, bars)`` as one series per symbol: several files of one symbol
+    (Binance's months, HistData's years, exports split by date) are joined in time order,
+    whatever order they were named in. ``ConfigError`` when two of them overlap: which
+    file's bars would count is not for the host to guess."""
+    by_symbol: dict[str, list[tuple[str, list[Bar]]]] = {}
+    for path, symbol, bars in parts:
+        by_symbol.setdefault(symbol, []).append((path, bars))
+    series: dict[str, list[Bar]] = {}
+    for symbol, files in by_symbol.items():
+        files.sort(key=lambda f: f[1][0].time)
+        joined = list(files[0][1])
+        for (before, earlier), (path, bars) in itertools.pairwise(files):
+            if bars[0].time <= earlier[-1].time:
+                raise ConfigError(
+                    f"{path} and {before} overlap ({symbol}): {path} starts at "
+                    f"{bars[0].time.isoformat()}, {before} ends at "
+                    f"{earlier[-1].time.isoformat()}"
+                )
+            joined.extend(bars)
+        series[symbol] = joined
+    return series
 
 
 def config_series(

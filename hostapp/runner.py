@@ -223,16 +223,17 @@ def _exit_code(interrupted: bool) -> int:
 # -- hostapp replay -------------------------------------------------------------------------
 
 
-def _replay_series(args: argparse.Namespace, config: HostConfig) -> dict[str, list[Any]]:
+def _replay_files(args: argparse.Namespace, config: HostConfig) -> list[tuple[str, str, Any]]:
+    """``(file, symbol, bars)`` of each file named: the symbol is ``--symbol`` for all of
+    them, else each file's name."""
     files: list[str] = list(args.data)
-    if args.symbol and len(files) > 1:
-        raise ConfigError("--symbol names the symbol of a single file; name the files SYMBOL.csv")
-    symbols = [args.symbol] if args.symbol else [symbol_of_file(f) for f in files]
-    dupes = sorted({s for s in symbols if symbols.count(s) > 1})
-    if dupes:
-        raise ConfigError(f"two files for the same symbol: {', '.join(dupes)}")
+    symbols = [args.symbol] * len(files) if args.symbol else [symbol_of_file(f) for f in files]
+    if len(set(files)) < len(files):
+        twice = sorted({f for f in files if files.count(f) > 1})
+        raise ConfigError(f"a file named twice: {', '.join(twice)}")
     zone = _data_zone(args, config)
-    return appmod.load_csv_series(dict(zip(symbols, files, strict=True)), zone)
+    loaded = appmod.load_csv_files(dict(zip(files, symbols, strict=True)), zone)
+    return [(f, s, loaded[f]) for f, s in zip(files, symbols, strict=True)]
 
 
 def _data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
@@ -248,7 +249,7 @@ def _data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
 
 
 def _replay_timeframes(
-    args: argparse.Namespace, series: Mapping[str, list[Any]], configured: str
+    args: argparse.Namespace, files: list[tuple[str, str, Any]], configured: str
 ) -> tuple[str, str]:
     """``(base, timeframe)`` of a replay: the files' bar spacing and the host's timeframe.
 
@@ -263,7 +264,7 @@ def _replay_timeframes(
         except ValueError as exc:
             raise ConfigError(f"--timeframe: {exc}") from None
     spacings: dict[str, str] = {}
-    for path, bars in zip(args.data, series.values(), strict=True):
+    for path, _, bars in files:
         try:
             spacings[str(path)] = appmod.infer_timeframe(bars, str(path))
         except ConfigError:
@@ -312,11 +313,12 @@ def replay_command(args: argparse.Namespace) -> int:
         parse_sweeps(sweeps)  # its mistakes before the bars are read
     jobs: int = getattr(args, "jobs", None) or default_jobs()
     try:
-        series = _replay_series(args, config)
+        files = _replay_files(args, config)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    base, tf = _replay_timeframes(args, series, config.host.timeframe)
+    base, tf = _replay_timeframes(args, files, config.host.timeframe)
+    series = appmod.joined_series(files)
     _setup_logging(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz

@@ -1,0 +1,69 @@
+"""Several files of one symbol (Binance's months, HistData's years, exports split by
+date) are one series: joined in time order whatever order they are named in; files that
+overlap, or a file named twice, are one line naming them. Real ``hostapp`` processes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hostapp_cli_errors.test_run_replay_errors import hostapp, one_error_line
+from hostapp_loop.csvfiles import write_bars_csv
+
+from hookspecs import ConfigError
+from hostapp.data import joined_series
+from hostapp.market.synthetic import generate_bars
+
+BARS = generate_bars("XAUUSD", datetime(2024, 1, 29, tzinfo=UTC), 1200, seed=8)
+
+
+def binance_month(path: Path, month: int | None) -> Path:
+    """The bars of ``month`` (None: all) as a data.binance.vision kline file: no header,
+    epoch milliseconds."""
+    lines = []
+    for b in BARS:
+        if month is None or b.time.month == month:
+            ms = int(b.time.timestamp() * 1000)
+            row = [ms, b.open, b.high, b.low, b.close, b.volume, ms + 299_999, 0, 0, 0, 0, 0]
+            lines.append(",".join(str(v) for v in row))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_monthly_files_of_one_symbol_replay_as_one_series(tmp_path: Path) -> None:
+    feb = binance_month(tmp_path / "XAUUSD-5m-2024-02.csv", 2)
+    jan = binance_month(tmp_path / "XAUUSD-5m-2024-01.csv", 1)
+    whole = binance_month(tmp_path / "XAUUSD.csv", None)
+    summaries = []
+    for files in ([feb.name, jan.name], [whole.name]):  # February named first
+        proc = hostapp(tmp_path, "replay", *files, "--json", "--report", f"r{len(files)}")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        summaries.append(json.loads(proc.stdout))
+    joined, single = summaries
+    assert joined["symbols"] == ["XAUUSD"] and joined["bars"] == len(BARS) == single["bars"]
+    assert joined["data"] == [feb.name, jan.name]
+    for key in ("trades", "pnl", "actions", "closes_by_reason", "max_drawdown"):
+        assert joined[key] == single[key], key  # the same run as the one file's
+
+
+def test_overlapping_files_of_one_symbol_are_refused(tmp_path: Path) -> None:
+    jan = binance_month(tmp_path / "XAUUSD-5m-2024-01.csv", 1)
+    whole = write_bars_csv(tmp_path / "gold.csv", BARS)
+    line = one_error_line(hostapp(tmp_path, "replay", jan.name, whole.name, "--symbol", "XAUUSD"))
+    assert line == (
+        f"hostapp: gold.csv and {jan.name} overlap (XAUUSD): gold.csv starts at "
+        f"{BARS[0].time.isoformat()}, {jan.name} ends at 2024-01-31T23:55:00+00:00"
+    )
+    line = one_error_line(hostapp(tmp_path, "replay", jan.name, jan.name))
+    assert line == f"hostapp: a file named twice: {jan.name}"
+
+
+def test_joined_series_orders_by_time_and_names_an_overlap() -> None:
+    a, b, c = BARS[:100], BARS[100:250], BARS[250:300]
+    parts = [("c.csv", "X", c), ("a.csv", "X", a), ("y.csv", "Y", b), ("b.csv", "X", b)]
+    series = joined_series(parts)
+    assert series == {"X": a + b + c, "Y": b}
+    with pytest.raises(ConfigError, match=r"b\.csv and a\.csv overlap \(X\): b\.csv starts"):
+        joined_series([("a.csv", "X", BARS[:101]), ("b.csv", "X", b)])
