@@ -38,6 +38,7 @@ from .data import BUILTIN_START as BUILTIN_START
 from .data import DEFAULT_DAYS as DEFAULT_DAYS
 from .data import config_series as config_series
 from .data import first_time, symbol_infos
+from .data import guessed_rules_note as guessed_rules_note
 from .data import infer_timeframe as infer_timeframe
 from .data import joined_series as joined_series
 from .data import load_csv_files as load_csv_files

@@ -255,6 +255,7 @@ def notes(report: Mapping[str, Any]) -> list[str]:
             text = rep.get("note") or rep.get("error")
             if text:
                 out.append(f"{name} ({label}): {text}")
+    out.extend(report["same_entries"]["without"].get("host_notes", []))  # alike in every run
     overridden = report["same_entries"]["with"].get("entries_veto_overridden", 0)
     if overridden:
         out.append(

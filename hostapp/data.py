@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
-from hookspecs import Bar, ConfigError, SymbolInfo, Timeframe
+from hookspecs import Bar, Broker, ConfigError, SimBroker, SymbolInfo, Timeframe
 
 from .config import HostConfig
 from .market.csvrows import parse_zone
@@ -248,6 +248,49 @@ def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
             contract_size=_contract_size(sample[0].close),
         )
     return infos
+
+
+#: currencies a six-letter symbol is made of (``GBPJPY``): a forex or metal pair
+_CURRENCIES = frozenset(
+    {
+        *("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN"),
+        *("HUF", "CZK", "TRY", "ZAR", "MXN", "SGD", "HKD", "CNH", "ILS", "THB", "XAU", "XAG"),
+    }
+)
+
+
+def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
+    """One sentence on what :func:`symbol_infos` guessed for the paper broker (``None``
+    when it knows every symbol, or for a real broker). Lot sizes follow the guessed
+    contract, and so do the money figures of fixed-lot orders (risk-sized ones lose the
+    same share of the balance whatever the contract); a pair whose currencies are not
+    the account's (GBPJPY on a USD account) books its profits in its second currency,
+    counted as the account's. R multiples, which the A/B compares, depend on neither."""
+    from .brokers.paper import DEFAULT_SYMBOLS
+
+    if not isinstance(broker, SimBroker):
+        return None
+    guessed = [
+        info
+        for s in symbols
+        if s not in DEFAULT_SYMBOLS and (info := broker.symbol_info(s)) is not None
+    ]
+    if not guessed:
+        return None
+    rules = "; ".join(
+        f"{i.name}: {i.digits} digits, a lot of {i.contract_size:,g} units" for i in guessed
+    )
+    text = (
+        f"the paper broker does not know {', '.join(i.name for i in guessed)} and guessed "
+        f"the trading rules from the prices ({rules}): lot sizes, and the money figures of "
+        "fixed-lot orders, follow that guess"
+    )
+    currency = broker.account().currency
+    for i in guessed:
+        base, quote = i.name[:3], i.name[3:]
+        if len(i.name) == 6 and {base, quote} <= _CURRENCIES and currency not in (base, quote):
+            text += f"; {i.name}'s profits are in {quote}, counted as {currency}"
+    return text + "; R multiples depend on neither"
 
 
 _MAX_DIGITS = 10

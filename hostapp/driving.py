@@ -188,6 +188,9 @@ def run_summary(
             "timeframe": app.timeframe,
             "base_timeframe": app.base_timeframe,
             "plugin_reports": app.plugin_reports,
+            "host_notes": [
+                n for n in [appmod.guessed_rules_note(app.broker, app.loop.symbols)] if n
+            ],
         },
     )
 

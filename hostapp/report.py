@@ -181,7 +181,8 @@ SUMMARY_ROWS = (
 
 def summary_table(summary: Mapping[str, Any]) -> str:
     """A two-column table of one run, then the sentences the plugins' ``run_report`` asked
-    to show (``note``: a part that could not do its job says so here, in words)."""
+    to show (``note``: a part that could not do its job says so here, in words) and the
+    host's own (``host_notes``: what it had to guess)."""
     width = max(len(label) for _, label in SUMMARY_ROWS)
     lines = []
     for key, label in SUMMARY_ROWS:
@@ -193,6 +194,7 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         text = report.get("note") if isinstance(report, Mapping) else None
         if text:
             lines.append(f"note ({name}): {text}")
+    lines.extend(f"note: {text}" for text in summary.get("host_notes", []))
     return "\n".join(lines)
 
 

@@ -98,8 +98,8 @@ def test_bad_csv_names_file_and_line(
     assert f"{bad}:2" in capsys.readouterr().err
 
 
-def test_symbol_with_several_files_is_refused(
-    data: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_file_named_twice_is_refused(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Several files of one symbol are joined (``--symbol`` names them all); the same
+    file twice would overlap itself."""
     assert main(["replay", str(data), str(data), "--symbol", "X"]) == 2
-    assert "--symbol" in capsys.readouterr().err
+    assert f"a file named twice: {data}" in capsys.readouterr().err

@@ -1,0 +1,58 @@
+"""A symbol the paper broker does not know trades on rules guessed from its prices; the
+run says so in one note (and, for a pair such as GBPJPY on a USD account, that its
+profits are yen counted as dollars), in the summary and once under an A/B."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hostapp_cli_errors.test_run_replay_errors import hostapp
+
+from hostapp.brokers.paper import PaperBroker
+from hostapp.data import guessed_rules_note, symbol_infos
+from hostapp.market.synthetic import generate_bars
+from hostapp.report import summary_table
+from hostapp.testing import MemoryBroker
+
+BARS = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 600, seed=2)
+
+
+def scaled(to: float, decimals: int) -> list[str]:
+    k = to / BARS[0].open
+    return [
+        f"{b.time:%Y-%m-%d %H:%M},{b.open * k:.{decimals}f},{b.high * k:.{decimals}f},"
+        f"{b.low * k:.{decimals}f},{b.close * k:.{decimals}f}"
+        for b in BARS
+    ]
+
+
+def test_the_note_names_each_guess_and_a_foreign_quote_currency() -> None:
+    series = {"XAUUSD": BARS, "GBPJPY": BARS, "BTCUSDT": BARS}
+    broker = PaperBroker(symbols=symbol_infos(series))
+    note = guessed_rules_note(broker, ["XAUUSD", "GBPJPY", "BTCUSDT"])
+    assert note is not None
+    assert note.startswith("the paper broker does not know GBPJPY, BTCUSDT and guessed")
+    assert "GBPJPY: 2 digits, a lot of 100 units" in note
+    assert "GBPJPY's profits are in JPY, counted as USD" in note
+    assert "BTCUSDT's profits" not in note  # not a pair of two currencies
+    assert note.endswith("R multiples depend on neither")
+    assert guessed_rules_note(broker, ["XAUUSD"]) is None  # a symbol it knows
+    usd = PaperBroker(symbols=symbol_infos({"USDCHF": BARS}))
+    assert "profits are in" not in (guessed_rules_note(usd, ["USDCHF"]) or "")  # converted
+    assert guessed_rules_note(MemoryBroker(), ["GBPJPY"]) is None  # a real broker's rules
+
+
+def test_a_replay_of_an_unknown_pair_says_so(tmp_path: Path) -> None:
+    data = tmp_path / "GBPJPY.csv"
+    data.write_text("time,open,high,low,close\n" + "\n".join(scaled(190.0, 3)) + "\n")
+    proc = hostapp(tmp_path, "replay", data.name, "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    (note,) = summary["host_notes"]
+    assert "does not know GBPJPY" in note and "3 digits" in note and "in JPY" in note
+    assert f"note: {note}" in summary_table(summary).splitlines()
+    proc = hostapp(tmp_path, "replay", data.name, "--compare", "--jobs", "1", "--report", "ab")
+    assert proc.returncode in (0, 3), proc.stderr[-2000:]
+    assert proc.stdout.count("note: the paper broker does not know GBPJPY") == 1
