@@ -4,7 +4,8 @@ A bar file's times are ISO 8601 when a program wrote them, but a file that went 
 a spreadsheet, or came from MetaTrader or a European export, writes its dates another
 way. These are read (one form per file):
 
-* year first, with dots or slashes: ``2024.01.02`` (MetaTrader), ``2024/01/02``;
+* year first, with dots, slashes or dashes: ``2024.01.02`` (MetaTrader), ``2024/01/02``,
+  ``2024-1-2``;
 * year last with dots: ``02.01.2024``, day first, as every locale that writes dots;
 * year last with slashes or dashes: ``01/02/2024``, which is the 2nd of January in the
   United States and the 1st of February in most other places. The file tells which:
@@ -25,7 +26,7 @@ from typing import Literal
 #: which number of a ``01/02/2024`` date is the day: day-month-year or month-day-year
 DateOrder = Literal["dmy", "mdy"]
 
-_YEAR_FIRST = re.compile(r"(\d{4})[./](\d{1,2})[./](\d{1,2})(?=$|[ T])")
+_YEAR_FIRST = re.compile(r"(\d{4})([./-])(\d{1,2})\2(\d{1,2})(?=$|[ T])")
 _YEAR_LAST = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?=$|[ T])")
 _CLOCK = re.compile(r"[ T](\d{1,2}):(\d{2})(:\d{2}(?:\.\d+)?)?(?:\s*([AaPp])[Mm])?(.*)")
 
@@ -52,7 +53,7 @@ def as_iso(text: str, order: DateOrder | None = None) -> str:
     ``01/02/2024`` date when ``order`` is not known."""
     m = _YEAR_FIRST.match(text)
     if m is not None:
-        year, month, day = m[1], m[2], m[3]
+        year, month, day = m[1], m[3], m[4]
     else:
         m = _YEAR_LAST.match(text)
         if m is None:

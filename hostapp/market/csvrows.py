@@ -149,7 +149,10 @@ def parse_time(text: str, zone: tzinfo = UTC, order: DateOrder | None = None) ->
         return from_epoch(n / 1000 if n >= EPOCH_MS_FROM else n)
     if t[4:5] != "-":  # not ISO's "YYYY-": a date written another way
         t = as_iso(t, order)
-    dt = datetime.fromisoformat(t)  # 3.11 accepts "Z", a space separator and HH:MM
+    try:
+        dt = datetime.fromisoformat(t)  # 3.11 accepts "Z", a space separator and HH:MM
+    except ValueError:  # nearly ISO: "2024-1-2", "2024-01-02 0:05", "… 12:05 PM"
+        dt = datetime.fromisoformat(as_iso(t, order))
     if dt.tzinfo is None:
         return in_zone(dt, zone)
     return dt.astimezone(UTC)

@@ -43,7 +43,10 @@ def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
         ("1/2/2024 12:05:00 PM", "mdy", "2024-01-02 12:05:00"),
         ("1/2/2024 1:05pm", "mdy", "2024-01-02 13:05"),
         ("2024.01.02T00:05+02:00", None, "2024-01-02 00:05+02:00"),
-        ("2024-01-02 00:05", None, "2024-01-02 00:05"),  # ISO: as it stands
+        ("2024-01-02 00:05", None, "2024-01-02 00:05"),
+        ("2024-1-2 0:05", None, "2024-01-02 00:05"),  # nearly ISO
+        ("2024-01-02T0:05+02:00", None, "2024-01-02 00:05+02:00"),
+        ("2024-01-02 12:05 PM", None, "2024-01-02 12:05"),
         ("Jan 2 2024", None, "Jan 2 2024"),  # not a known form: ISO 8601 judges it
     ],
 )
@@ -100,6 +103,7 @@ def bars_text(header: str, stamp: str, n: int = 80, sep: str = ",") -> str:
         "%m/%d/%Y %H:%M",  # month first (the United States): the 13th tells
         "%m/%d/%Y %I:%M %p",  # with AM/PM
         "%d-%m-%Y %H:%M",
+        "%Y-%m-%d %I:%M %p",  # ISO dates, AM/PM times
     ],
 )
 def test_a_generic_file_in_each_date_form_gives_the_iso_files_bars(
