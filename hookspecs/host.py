@@ -156,7 +156,7 @@ class ProfitCalculator(Broker, Protocol):
     in the symbol's quote currency (yen for ``USDJPY``, ``EURJPY``), which a plugin
     cannot convert on its own: a strategy that sizes by risk asks this with
     ``isinstance(host.broker, ProfitCalculator)`` and falls back to ``move × volume ×
-    contract_size`` otherwise. The paper and MetaTrader brokers are ones."""
+    contract_size`` otherwise. The paper broker and the MetaTrader broker offer it."""
 
     def calc_profit(
         self,

@@ -29,7 +29,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from hookspecs import BrokerError, ConfigError
+from hookspecs import Bar, BrokerError, ConfigError
 
 from . import app as appmod
 from .config import DEFAULT_COMPARE, HostConfig, load_config
@@ -223,7 +223,11 @@ def _exit_code(interrupted: bool) -> int:
 # -- hostapp replay -------------------------------------------------------------------------
 
 
-def _replay_files(args: argparse.Namespace, config: HostConfig) -> list[tuple[str, str, Any]]:
+#: a file named to ``hostapp replay``: its path, its symbol and its bars
+ReplayFile = tuple[str, str, list[Bar]]
+
+
+def _replay_files(args: argparse.Namespace, config: HostConfig) -> list[ReplayFile]:
     """``(file, symbol, bars)`` of each file named: the symbol is ``--symbol`` for all of
     them, else each file's name."""
     files: list[str] = list(args.data)
@@ -249,7 +253,7 @@ def _data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
 
 
 def _replay_timeframes(
-    args: argparse.Namespace, files: list[tuple[str, str, Any]], configured: str
+    args: argparse.Namespace, files: list[ReplayFile], configured: str
 ) -> tuple[str, str]:
     """``(base, timeframe)`` of a replay: the files' bar spacing and the host's timeframe.
 
