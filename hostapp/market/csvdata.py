@@ -75,8 +75,12 @@ files from 2025, microseconds; also with that header line) and Kraken's OHLCVT
 (``timestamp,open,high,low,close,volume,trades`` in seconds). Any other file needs a
 header.
 
-A file is tab-separated when its first line has a tab, semicolon-separated when it has a
-semicolon and no comma, else comma-separated (decimals are always written with a point).
+A file is tab-separated when its first line has a tab, semicolon-separated when it has
+more semicolons than commas, else comma-separated. Decimals are written with a point,
+except in a semicolon-separated file, where a number written ``1,08523`` is read with a
+decimal comma (as a spreadsheet in most of Europe saves a file). A MetaTrader export
+saved again by a spreadsheet keeps its header and is read the same, its dates in the
+spreadsheet's form.
 
 Any problem raises :class:`CsvError` naming the file and the line, never a traceback from
 inside the parser: a bad number, a high below the low, a missing column, unsorted or

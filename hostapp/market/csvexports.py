@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo
 
+from .csvdates import DateOrder
 from .csvrows import (
     CsvError,
     Ohlc,
@@ -52,11 +53,12 @@ def load_mt5(
 ) -> list[Bar]:
     header_line, header = rows[0]
     index = columns(path, header_line, header, MT5_REQUIRED, MT5_OPTIONAL)
+    order = file_date_order(path, rows, index["<DATE>"])
 
     def time_of(line: int, cells: list[str]) -> datetime:
         date_text = cell(path, line, cells, index, "<DATE>")
         time_text = cell(path, line, cells, index, "<TIME>") if "<TIME>" in index else "00:00"
-        return _metatrader_time(path, line, date_text, time_text, zone)
+        return _metatrader_time(path, line, date_text, time_text, zone, order)
 
     return _metatrader_bars(path, rows, index, _MT5_EXPORT_NAMES, symbol_info, time_of)
 
@@ -303,10 +305,17 @@ def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC)
 
 
 def _metatrader_time(
-    path: str | Path, line: int, date_text: str, time_text: str, zone: tzinfo = UTC
+    path: str | Path,
+    line: int,
+    date_text: str,
+    time_text: str,
+    zone: tzinfo = UTC,
+    order: DateOrder | None = None,
 ) -> datetime:
     """MetaTrader's ``2024.01.02`` and ``00:05[:00]`` (both its exports): the broker's
-    server time, in ``zone`` (UTC unless the user names the server's zone)."""
+    server time, in ``zone`` (UTC unless the user names the server's zone). An export a
+    spreadsheet saved again has its dates in the spreadsheet's form (``02.01.2024``,
+    ``1/2/2024``: :mod:`.csvdates`, ``order`` the file's)."""
     for layout in ("%Y.%m.%d %H:%M", "%Y.%m.%d %H:%M:%S"):
         try:
             naive = datetime.strptime(f"{date_text} {time_text}", layout)
@@ -318,9 +327,12 @@ def _metatrader_time(
             raise CsvError(
                 path, line, f"date/time {date_text!r} {time_text!r} is out of range in UTC"
             ) from None
-    raise CsvError(
-        path, line, f"date/time {date_text!r} {time_text!r} is not 'YYYY.MM.DD' 'HH:MM[:SS]'"
-    )
+    try:
+        return parse_time(f"{date_text} {time_text}", zone, order)
+    except (ValueError, OverflowError):
+        raise CsvError(
+            path, line, f"date/time {date_text!r} {time_text!r} is not 'YYYY.MM.DD' 'HH:MM[:SS]'"
+        ) from None
 
 
 def _epoch_time(path: str | Path, line: int, text: str) -> datetime:

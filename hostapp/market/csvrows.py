@@ -34,10 +34,16 @@ class CsvError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+#: a number written with a decimal comma, as spreadsheets in most of Europe save it
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+
+
 def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every non-blank line; the delimiter is a tab when the first
-    line has one, a semicolon when it has one and no comma, else a comma. UTF-16 (with its
-    byte order mark) is accepted too, as older MetaTrader builds wrote it."""
+    line has one, a semicolon when it has more of them than commas, else a comma. In a
+    semicolon-separated file a comma can only be a decimal one (``1,08523``, as a
+    spreadsheet in most of Europe saves a file): such cells are read with a point. UTF-16
+    (with its byte order mark) is accepted too, as older MetaTrader builds wrote it."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -51,7 +57,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
         raise CsvError(path, 0, f"not UTF-8 or UTF-16 text ({exc.reason})") from None
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
-    delimiter = "\t" if "\t" in first else ";" if ";" in first and "," not in first else ","
+    delimiter = "\t" if "\t" in first else ";" if first.count(";") > first.count(",") else ","
+    decimal_commas = delimiter == ";"
     reader = csv.reader(lines, delimiter=delimiter)
     number = 0
     while True:
@@ -63,7 +70,10 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
             raise CsvError(path, reader.line_num or number + 1, f"not a CSV line: {exc}") from None
         number += 1
         if cells and any(c.strip() for c in cells):
-            yield number, [c.strip() for c in cells]
+            cells = [c.strip() for c in cells]
+            if decimal_commas:
+                cells = [c.replace(",", ".") if _DECIMAL_COMMA.fullmatch(c) else c for c in cells]
+            yield number, cells
 
 
 def columns(

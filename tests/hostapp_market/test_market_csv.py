@@ -156,9 +156,9 @@ MT5_HEAD = "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>"
         (OK_ROW, 1, "no header line"),
         (HEADER, 1, "no bars after the header"),
         (
-            MT5_HEAD + "\t<TICKVOL>\n2024-01-02\t00:00\t1\t1\t1\t1\t1\n",
+            MT5_HEAD + "\t<TICKVOL>\n2024.13.02\t00:00\t1\t1\t1\t1\t1\n",
             2,
-            "date/time '2024-01-02' '00:00' is not 'YYYY.MM.DD' 'HH:MM[:SS]'",
+            "date/time '2024.13.02' '00:00' is not 'YYYY.MM.DD' 'HH:MM[:SS]'",
         ),
         (MT5_HEAD + "\n", 1, "missing column(s) <TICKVOL>"),
     ],

@@ -227,3 +227,40 @@ def test_hostapp_replays_mt5_python_api_bars_in_the_servers_zone(tmp_path: Path)
     assert opened["UTC"] and len(opened["UTC"]) == len(opened["Europe/Athens"])
     shifts = {a - b for a, b in zip(opened["UTC"], opened["Europe/Athens"], strict=True)}
     assert shifts == {timedelta(hours=3)}
+
+
+def mt5_export(sep: str, date: str, clock: str, decimal: str = ".") -> str:
+    """A MetaTrader history export of EURUSD as a spreadsheet saves it again: its
+    separator, its date and time forms, its decimal mark."""
+    lines = [sep.join(["<DATE>", "<TIME>", "<OPEN>", "<HIGH>", "<LOW>", "<CLOSE>", "<TICKVOL>"])]
+    start = datetime(2024, 1, 10, 22)
+    for i in range(80):
+        t = start + timedelta(hours=i)
+        p = 1.08523 + i * 0.0001
+        prices = [f"{x:.5f}".replace(".", decimal) for x in (p, p + 0.0003, p - 0.0002, p)]
+        lines.append(sep.join([t.strftime(date), t.strftime(clock), *prices, str(40 + i)]))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("sep", "date", "clock", "decimal"),
+    [
+        (";", "%d.%m.%Y", "%H:%M:%S", ","),  # German Excel: semicolons, decimal commas
+        (",", "%m/%d/%Y", "%H:%M", "."),  # US Excel
+        (";", "%d/%m/%Y", "%H:%M", ","),  # French Excel
+    ],
+)
+def test_an_mt5_export_saved_again_by_a_spreadsheet_reads_the_same(
+    tmp_path: Path, sep: str, date: str, clock: str, decimal: str
+) -> None:
+    original = load_csv(write(tmp_path, mt5_export("\t", "%Y.%m.%d", "%H:%M:%S"), "a.csv"))
+    saved = load_csv(write(tmp_path, mt5_export(sep, date, clock, decimal), "b.csv"))
+    assert saved == original
+    assert original[0].open == 1.08523 and original[0].time == datetime(2024, 1, 10, 22, tzinfo=UTC)
+
+
+def test_decimal_commas_in_a_semicolon_file_points_in_a_comma_file(tmp_path: Path) -> None:
+    text = "time;open;high;low;close\n2024-01-02 00:05;1,5;2,25;1,25;2\n"
+    assert load_csv(write(tmp_path, text))[0].high == 2.25
+    comma_file = "time,open,high,low,close\n2024-01-02 00:05,1.5,2.25,1.25,2\n"
+    assert load_csv(write(tmp_path, comma_file, "c.csv"))[0].high == 2.25
