@@ -47,7 +47,8 @@ class HostSettings:
     symbols: list[str] = field(default_factory=lambda: ["XAUUSD", "EURUSD"])
     timeframe: str = "M5"
     cycle_seconds: float = 30
-    data: str | dict[str, str] = "builtin"
+    #: "builtin", or a table symbol → a CSV file, or a list of them (joined in time order)
+    data: str | dict[str, str | list[str]] = "builtin"
     #: where the CSV files' times without an offset were written (``--data-tz`` of a
     #: replay): ``UTC``, an IANA name or a fixed offset
     data_tz: str = "UTC"
@@ -70,8 +71,11 @@ class HostSettings:
             )
         if isinstance(self.data, dict):
             for symbol, csv in self.data.items():
-                if not isinstance(csv, str):
-                    raise ValueError(f"key 'data.{symbol}': expected a CSV path, got {csv!r}")
+                files = csv if isinstance(csv, list) else [csv]
+                if not files or not all(isinstance(f, str) and f.strip() for f in files):
+                    raise ValueError(
+                        f"key 'data.{symbol}': expected a CSV path or a list of them, got {csv!r}"
+                    )
         try:
             parse_zone(self.data_tz)
         except ValueError as exc:

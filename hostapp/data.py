@@ -176,20 +176,26 @@ def streamed_config_series(
         )
     root = config.path.parent if config.path is not None else Path()
     zone = parse_zone(config.host.data_tz)
-    series = load_csv_series({s: root / p for s, p in data.items()}, zone)
-    if days is not None:
-        series = {s: _first_days(b, days) for s, b in series.items()}
+    named = [(f, s) for s, v in data.items() for f in ([v] if isinstance(v, str) else v)]
+    loaded = load_csv_files({str(root / f): s for f, s in named}, zone)
+    parts = [(f, s, loaded[str(root / f)]) for f, s in named]
     # one timeframe for all: the host cycles on one base timeframe, and a symbol whose bars
     # are coarser would look stale most of the time (the replay command refuses it too)
-    spacings = {s: infer_timeframe(bars, str(data[s])) for s, bars in series.items()}
-    (first, base), *others = spacings.items()
-    for symbol, spacing in others:
+    spacings = [(f, s, infer_timeframe(bars, f)) for f, s, bars in parts]
+    (first, first_symbol, base), *others = spacings
+    for path, symbol, spacing in others:
         if spacing != base:
             raise ConfigError(
-                f"{config.source} [host] key 'data': {data[symbol]} ({symbol}) has {spacing} "
-                f"bars but {data[first]} ({first}) has {base} bars; give every symbol bars "
-                "of one timeframe"
+                f"{config.source} [host] key 'data': {path} ({symbol}) has {spacing} bars but "
+                f"{first} ({first_symbol}) has {base} bars; give every symbol bars of one "
+                "timeframe"
             )
+    try:
+        series = joined_series(parts)
+    except ConfigError as exc:
+        raise ConfigError(f"{config.source} [host] key 'data': {exc}") from None
+    if days is not None:
+        series = {s: _first_days(b, days) for s, b in series.items()}
     return dict(series), base
 
 

@@ -67,3 +67,26 @@ def test_joined_series_orders_by_time_and_names_an_overlap() -> None:
     assert series == {"X": a + b + c, "Y": b}
     with pytest.raises(ConfigError, match=r"b\.csv and a\.csv overlap \(X\): b\.csv starts"):
         joined_series([("a.csv", "X", BARS[:101]), ("b.csv", "X", b)])
+
+
+def test_host_data_may_name_several_files_of_a_symbol(tmp_path: Path) -> None:
+    """``[host] data = {XAUUSD = ["feb.csv", "jan.csv"]}``: ``hostapp run`` joins them
+    as the replay does; an overlap or a list that names no file is one error."""
+    from hostapp.config import config_from_dict
+    from hostapp.data import config_series
+
+    binance_month(tmp_path / "feb.csv", 2)
+    binance_month(tmp_path / "jan.csv", 1)
+
+    def series(data: object) -> list[object]:
+        table = {"host": {"symbols": ["XAUUSD"], "data": {"XAUUSD": data}}}
+        config = config_from_dict(table, path=tmp_path / "plugins.toml")
+        return list(config_series(config, days=None, seed=0)[0]["XAUUSD"])
+
+    assert series(["feb.csv", "jan.csv"]) == series("jan.csv") + series("feb.csv")
+    assert len(series(["feb.csv", "jan.csv"])) == len(BARS)
+    with pytest.raises(ConfigError, match=r"\[host\] key 'data': jan.csv and jan.csv overlap"):
+        series(["jan.csv", "jan.csv"])
+    for bad in ([], [""], [3], 3):
+        with pytest.raises(ConfigError, match=r"key 'data.XAUUSD': expected a CSV path or a"):
+            series(bad)
