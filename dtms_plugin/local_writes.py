@@ -171,11 +171,18 @@ class PendingWrites:
         if not self:
             return set()
         records: dict[int, dict[str, Any] | Encoded] = {}
+        unencodable: set[int] = set()
         for ticket, (at, score) in self._records.items():
             rec = self._book.records.get(ticket)
             if rec is None:
                 continue  # unregistered meanwhile
-            records[ticket] = record_json(rec, at, score.to_json() if score is not None else None)
+            try:
+                records[ticket] = record_json(
+                    rec, at, score.to_json() if score is not None else None
+                )
+            except (TypeError, ValueError) as exc:  # text JSON cannot carry: theirs only
+                self._log.error("DTMS %s: record not persisted: not JSON: %s", ticket, exc)
+                unencodable.add(ticket)
         states: dict[datetime, dict[int, str | None]] = defaultdict(dict)
         for ticket, (state, at) in self._states.items():
             states[at][ticket] = state
@@ -191,8 +198,8 @@ class PendingWrites:
                 store.append_actions(history)
         except StoreError as exc:
             self._log.error("DTMS: one transaction for the cycle's writes failed: %s", exc)
-            return self._one_by_one(store, records, states, history)
-        return set()
+            return unencodable | self._one_by_one(store, records, states, history)
+        return unencodable
 
     def _one_by_one(
         self,

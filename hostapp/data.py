@@ -222,7 +222,9 @@ def _first_days(bars: list[Bar], days: float) -> list[Bar]:
 
 
 def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
-    """The paper broker's known symbols, plus a guess for any other symbol of the data.
+    """The rules of the data's symbols, and of no other (a symbol without bars has no
+    price to trade at, and a server asked to defend a trade in it would wait for bars
+    forever): the paper broker's own for the symbols it knows, else a guess.
 
     Digits are the most decimals the prices of the first 500 bars really have (opens,
     highs and lows too: a close can end in a zero the others do not), and at least
@@ -235,9 +237,10 @@ def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     """
     from .brokers.paper import DEFAULT_SYMBOLS
 
-    infos = dict(DEFAULT_SYMBOLS)
+    infos: dict[str, SymbolInfo] = {}
     for symbol, bars in series.items():
-        if symbol in infos:
+        if symbol in DEFAULT_SYMBOLS:
+            infos[symbol] = DEFAULT_SYMBOLS[symbol]
             continue
         sample = list(itertools.islice(bars, 500))
         if not sample:

@@ -128,8 +128,12 @@ async def serving(
     :class:`ConfigError` naming it."""
     from aiohttp import web
 
+    from .web_errors import JsonErrorAppRunner
+
     app, names = web_app(plugins, host)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # a request line of 128 KiB, not aiohttp's 8 KiB: a plugin's query may list thousands
+    # of tickets (DTMS's GET /dtms/trades?tickets=…, up to 5,000 of them)
+    runner = JsonErrorAppRunner(app, access_log=None, handle_signals=False, max_line_size=131072)
     await runner.setup()
     try:
         site = web.TCPSite(runner, bind, port)

@@ -25,6 +25,10 @@ MAX_BATCH_REGISTRATIONS = 200
 
 def batch_items(body: object) -> list[Any]:
     """``{"trades": [registration, ...]}``; a 400 names ``trades`` when it is not that."""
+    if isinstance(body, list):
+        raise FieldError(
+            "trades", 'expected a JSON object {"trades": [registration, ...]}, got a bare list'
+        )
     trades = body.get("trades") if isinstance(body, Mapping) else None
     if not isinstance(trades, list) or not trades:
         raise FieldError(

@@ -67,20 +67,32 @@ def loads(text: str) -> Any:
     if nesting_depth(text) > limits.MAX_DEPTH:
         raise FieldError("body", f"nested more than {limits.MAX_DEPTH} levels deep")
     try:
-        return json.loads(text, parse_int=_parse_int)
+        value = json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise InvalidJson("body", str(exc)) from None
     except (ValueError, RecursionError) as exc:  # defensive: the bounds above prevent them
         raise InvalidJson("body", f"{type(exc).__name__}: {str(exc)[:80]}") from None
+    return value
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 that says why not (a 413 when too large)."""
+async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
+    """The request body as JSON, or a 400 that says why not (a 413 when larger than
+    ``limit`` bytes, or than the app's ``client_max_size``)."""
     codec = _codec(request)
+    length = request.content_length
+    if limit is not None and length is not None and length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
     try:
         raw = await request.read()
     except HttpProcessingError as exc:  # e.g. a body that does not decompress
         raise FieldError("body", f"could not be read: {exc.message}") from None
+    except web.RequestPayloadError as exc:  # a gzip or deflate body that is not
+        encoding = request.headers.get("Content-Encoding", "")
+        raise FieldError("Content-Encoding", f"{encoding!r} body does not decode: {exc}") from None
+    except ConnectionResetError:  # the client left mid-upload: its fault, not the server's
+        raise FieldError("body", "the client closed the connection before sending it all") from None
+    if limit is not None and len(raw) > limit:  # a chunked body says no length first
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
     try:
         text = raw.decode(codec)
     except UnicodeError:
@@ -88,4 +100,15 @@ async def read_json(request: web.Request) -> Any:
         raise FieldError("body", what) from None
     if not text.strip():
         raise FieldError("body", "empty; expected a JSON object")
-    return loads(text)
+    try:
+        return loads(text)
+    except InvalidJson as exc:
+        if request.content_type in _FORMS:  # curl -d sends JSON as a form, which is fine
+            raise InvalidJson(
+                "body", f"{exc.reason}: send a JSON object (Content-Type: application/json)"
+            ) from None
+        raise
+
+
+#: what a browser form or ``requests``' ``data=`` sends instead of JSON
+_FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

@@ -17,7 +17,7 @@ from typing import Any
 from hookspecs import DataError, DefensiveState, Trade, parse_direction
 
 from . import limits
-from .validation import FieldError, parse_time, show
+from .validation import FieldError, check_text, parse_time, show
 
 MAX_REASON_CHARS = 64
 
@@ -48,10 +48,13 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
     """``{reason, profit, closed_at?, close_price?}``; a 400 names the bad field."""
     if not isinstance(body, Mapping):
         raise FieldError("body", f"expected a JSON object, got {show(body)}")
+    check_text(body)
     reason = body.get("reason", "closed")
-    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON_CHARS:
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
         raise FieldError(
-            "reason", f"expected a string of 1..{MAX_REASON_CHARS} characters, got {show(reason)}"
+            "reason",
+            f"expected a string of 1..{MAX_REASON_CHARS} characters, not all spaces, got "
+            f"{show(reason)}",
         )
     profit = _number(body, "profit", default=0.0)
     price = _number(body, "close_price", default=None)
@@ -100,3 +103,13 @@ def mark_closed(record: Mapping[str, Any], closed: ClosedReport, at: datetime) -
         "close_reason": closed.reason,
         "realised_profit": closed.profit,
     }
+
+
+def recorded_close_time(record: Mapping[str, Any]) -> datetime | None:
+    """When the record says its position closed (the engine's own close, when it saw
+    the position gone); None when it has no readable close time."""
+    text = record.get("closed_at")
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None

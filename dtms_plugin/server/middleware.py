@@ -149,6 +149,7 @@ def auth_middleware(token: str | None) -> Middleware:
     return middleware
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 that says why not (:mod:`.body`)."""
-    return await request_body.read_json(request)
+async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
+    """The request body as JSON, or a 400 that says why not (:mod:`.body`); a 413 over
+    ``limit`` bytes."""
+    return await request_body.read_json(request, limit=limit)

@@ -358,6 +358,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 64,
+                "pattern": "\\S",
                 "description": "why it closed, e.g. sl, tp, exit, manual (default: closed)",
             },
             "profit": {

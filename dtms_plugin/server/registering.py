@@ -234,10 +234,12 @@ def _live(record: Mapping[str, Any]) -> bool:
 
 
 def _reused(record: Mapping[str, Any], reg: Registration) -> bool:
-    """A CLOSED record, and the registration names another position: another entry, or
-    another opening time when it gives one."""
+    """A CLOSED record, and the registration names another position: another direction,
+    symbol or entry, or another opening time when it gives one."""
     if _live(record):
         return False
+    if record.get("direction") != reg.direction or record.get("symbol") != reg.symbol:
+        return True
     entry = record.get("entry_price")
     if not isinstance(entry, int | float) or abs(entry - reg.entry_price) > 1e-9 * max(
         1.0, abs(entry)

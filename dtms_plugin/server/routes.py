@@ -18,7 +18,13 @@ from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
 from .settings import ServerSettings
-from .validation import parse_limit, parse_registration, parse_ticket_list, parse_ticket_text
+from .validation import (
+    FieldError,
+    parse_limit,
+    parse_registration,
+    parse_ticket_list,
+    parse_ticket_text,
+)
 from .views import registration_body
 
 MAX_ACTIONS_LIMIT = 1000
@@ -44,7 +50,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def enable_trade(request: web.Request) -> web.Response:
-    registration = parse_registration(await read_json(request))
+    registration = parse_registration(await _body(request))
     service = request.app[SERVICE_KEY]
     created, body = await service.register(registration)
     view = service.trade(registration.ticket)
@@ -52,13 +58,13 @@ async def enable_trade(request: web.Request) -> web.Response:
 
 
 async def enable_many(request: web.Request) -> web.Response:
-    items = batch_items(await read_json(request))
+    items = batch_items(await _body(request))
     return answer(await register_many(request.app[SERVICE_KEY], items))
 
 
 async def closed_trade(request: web.Request) -> web.Response:
     ticket = _ticket_param(request)
-    report = parse_closed(ticket, await read_json(request))
+    report = parse_closed(ticket, await _body(request))
     view = await request.app[SERVICE_KEY].report_closed(report)
     if view is None:
         raise ApiError(404, {"error": "trade not found", "ticket": ticket})
@@ -73,6 +79,21 @@ async def get_trade(request: web.Request) -> web.Response:
     return answer(view)
 
 
+async def _body(request: web.Request) -> Any:
+    """The JSON body, at most the server's ``max_body_bytes`` (the app may be mounted in
+    the host's, whose own limit is larger)."""
+    return await read_json(request, limit=request.app[SETTINGS_KEY].max_body_bytes)
+
+
+def _single(request: web.Request, name: str) -> str | None:
+    """The one value of query parameter ``name`` (None: absent); a 400 naming it when it
+    is given more than once, since which one counts would be a guess."""
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise FieldError(name, f"given {len(values)} times; expected one value")
+    return values[0] if values else None
+
+
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     if "tickets" not in request.query:  # no list: every trade, as the dashboard shows them
@@ -83,8 +104,9 @@ async def get_trades(request: web.Request) -> web.Response:
                 account_mode=service.account_mode(),
             )
         )
+    # tickets=1&tickets=2 (how requests sends a list) is tickets=1,2
     tickets = parse_ticket_list(
-        request.query.get("tickets"), limit=service.settings.max_batch_tickets
+        ",".join(request.query.getall("tickets")), limit=service.settings.max_batch_tickets
     )
     return answer(service.trades(tickets))
 
@@ -101,9 +123,9 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def actions(request: web.Request) -> web.Response:
-    raw_ticket = request.query.get("ticket")
+    raw_ticket = _single(request, "ticket")
     ticket = parse_ticket_text(raw_ticket) if raw_ticket is not None else None
-    limit = parse_limit(request.query.get("limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
+    limit = parse_limit(_single(request, "limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
     return answer(request.app[SERVICE_KEY].actions(ticket, limit))
 
 

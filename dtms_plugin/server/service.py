@@ -25,7 +25,7 @@ from ..settings import DtmsSettings, for_host
 from ..store import StoreProtocol
 from ..store.location import open_store
 from ..strategy import Strategy
-from .closing import ClosedReport, closed_trade, mark_closed
+from .closing import ClosedReport, closed_trade, mark_closed, recorded_close_time
 from .engine_thread import EngineThread
 from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
@@ -257,14 +257,16 @@ class DtmsService(Registering):
     async def report_closed(self, closed: ClosedReport) -> dict[str, Any] | None:
         """A client's position closed: the engine is told as if its own broker saw it,
         and the record is kept CLOSED with its reason and profit (the trade's history).
-        None when the ticket is unknown; a second report of the same close changes
-        nothing."""
+        A record the engine closed itself when the position went from its broker has no
+        outcome yet: the report gives it one (and the account rails its profit). None
+        when the ticket is unknown; a second report of the same close changes nothing."""
         self._require_engine()
         async with self._command_lock:
             record = self.store.get_record(closed.ticket)
             if record is None:
                 return None
-            if record_state(record) != DefensiveState.CLOSED.value:
+            closed_already = record_state(record) == DefensiveState.CLOSED.value
+            if not closed_already or record.get("realised_profit") is None:
                 await self.engine.run(self._close_in_engine(closed, record))
         return self.trade(closed.ticket)
 
@@ -273,12 +275,16 @@ class DtmsService(Registering):
         assert self._strategy is not None
         async with self._engine_lock:
             now = self._host.clock.now()
-            at = closed.closed_at or now
+            at = closed.closed_at or recorded_close_time(record) or now
             trade = closed_trade(record, closed, at)
             if trade is not None:
                 await self._strategy.on_trade_closed(self._host, trade, closed.reason)
             kept = self.store.get_record(closed.ticket) or record
-            if record_state(kept) != DefensiveState.CLOSED.value:
+            if record_state(kept) == DefensiveState.CLOSED.value:
+                if kept.get("realised_profit") is None:  # a strategy that keeps no close
+                    outcome = {"close_reason": closed.reason, "realised_profit": closed.profit}
+                    self.store.put_record(closed.ticket, {**kept, **outcome})
+            else:
                 # a strategy that keeps no close of its own (or a record it cannot read):
                 # the server keeps the outcome itself
                 kept = mark_closed(kept, closed, at)

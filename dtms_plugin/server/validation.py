@@ -25,6 +25,7 @@ class FieldError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.reason = message
 
 
 class UnknownSymbol(FieldError):
@@ -205,10 +206,35 @@ def _symbol(value: object) -> str:
     return value.strip(limits.SPACES)
 
 
+def check_text(value: Any, where: str = "") -> None:
+    """A 400 naming the field whose string is no Unicode text: JSON's ``\\ud800`` escape
+    (half a surrogate pair, which Python's ``json`` sends for a lone surrogate) decodes
+    to a string that no UTF-8 store or reply can hold, so one such comment would fail
+    every later write of the trade's record."""
+    stack: list[tuple[str, Any]] = [(where, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise FieldError(
+                    path or "body", "not Unicode text (a lone surrogate escape such as \\ud800)"
+                ) from None
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                name = f"{path}.{key}" if path else str(key)
+                stack.append((path or "body", key))
+                stack.append((name, sub))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", sub) for i, sub in enumerate(item))
+
+
 def parse_registration(body: object) -> Registration:
     """Validate ``POST /dtms/trade/enable``. Fields in the order a client would fix them."""
     if not isinstance(body, Mapping):
         raise FieldError("body", f"expected a JSON object, got {type(body).__name__}")
+    check_text(body)
     if "ticket" not in body:
         raise FieldError("ticket", "required")
     ticket = parse_ticket(body["ticket"])

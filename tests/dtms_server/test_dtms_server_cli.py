@@ -187,3 +187,24 @@ def test_a_monitor_interval_that_is_not_a_finite_positive_number_is_refused(
     assert len(lines) == 1, done.stderr
     assert "monitor_seconds: must be a finite number > 0" in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_served_through_the_host_the_api_keeps_its_own_limits(
+    server: tuple[str, subprocess.Popen[str], Path],
+) -> None:
+    """``dtms serve`` mounts the API in the host's web app, whose own limits are
+    aiohttp's: the body limit is still the API's 64 KiB (a JSON 413), and a request line
+    listing thousands of tickets still fits."""
+    url, proc, _ = server
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    big = {"ticket": 1, "symbol": "XAUUSD", "direction": "buy", "entry": 1.0, "volume": 1.0,
+           "comment": "x" * 70_000}  # fmt: skip
+    resp = requests.post(f"{url}/dtms/trade/enable", json=big, headers=auth, timeout=10)
+    assert resp.status_code == 413 and resp.json()["error"] == "request body too large"
+    tickets = ",".join(str(100_000_000 + i) for i in range(5000))  # 50 KB of query
+    resp = requests.get(f"{url}/dtms/trades?tickets={tickets}", headers=auth, timeout=30)
+    assert resp.status_code == 200, resp.text[:300]
+    assert len(resp.json()["unknown"]) == 5000
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert "Traceback" not in stderr

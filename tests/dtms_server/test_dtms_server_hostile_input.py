@@ -16,7 +16,7 @@ from support.dtms_server_world import registration
 
 from dtms_plugin.server import ServerSettings, create_app
 from dtms_plugin.server.openapi import document
-from dtms_plugin.server.protocol import JsonErrorAppRunner
+from hostapp.web_errors import JsonErrorAppRunner
 
 Client = TestClient[web.Request, web.Application]
 JSON = {"Content-Type": "application/json"}

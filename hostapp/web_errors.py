@@ -1,10 +1,12 @@
 """JSON bodies for the errors aiohttp answers itself, before any middleware runs.
 
-A request line over 8,190 bytes, a header aiohttp cannot parse or a bad method never
-reach the app: aiohttp's protocol handler answers them with a plain-text page. The API's
-clients are programs and every error of the API is JSON (docs/architecture.md §9), so
-``dtms serve`` runs its app with :class:`JsonErrorAppRunner`, whose connections answer
-those errors as ``{"error": "bad request", "message": ...}`` with the same status.
+A request line over the limit, a header aiohttp cannot parse or a bad method never reach
+an app: aiohttp's protocol handler answers them with a plain-text page. The host serves
+the routes of plugins whose clients are programs (the DTMS API: every error a JSON
+object, docs/architecture.md §9), so :func:`hostapp.web.serving` runs the app with
+:class:`JsonErrorAppRunner`, whose connections answer those errors as
+``{"error": "bad request", "message": ..., "success": false}`` with the same status
+(``success`` because the original DTMS's clients test it).
 
 aiohttp offers no public hook for these bodies; the runner swaps the class of the server
 it built for one whose connections override ``handle_error``, which changes nothing else.
@@ -21,6 +23,8 @@ from aiohttp.web_request import BaseRequest
 
 
 class _JsonErrorRequestHandler(RequestHandler):
+    __slots__ = ()  # RequestHandler's layout, so that a built handler can become one
+
     def handle_error(
         self,
         request: BaseRequest,
@@ -45,7 +49,11 @@ class _JsonErrorRequestHandler(RequestHandler):
 
 class _JsonErrorServer(web.Server):
     def __call__(self) -> RequestHandler:
-        return _JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+        # aiohttp's own construction (its fallback for handler arguments it does not
+        # know included), then the JSON error bodies
+        handler = super().__call__()
+        handler.__class__ = _JsonErrorRequestHandler
+        return handler
 
 
 class JsonErrorAppRunner(web.AppRunner):
