@@ -148,7 +148,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument(
         "data",
-        nargs="+",
+        nargs="*",  # "+" would let --compare take the only file as its NAME and stop
         metavar="DATA.csv",
         help="bar files to replay: time,open,high,low,close[,volume][,spread] with a header, "
         "or as MetaTrader 5 (its history export or its Python API's bars) or 4, "

@@ -302,6 +302,8 @@ def replay_command(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     report = Path(args.report) if args.report else DEFAULT_REPORT
     _compare_name(args)
+    if not args.data:
+        raise ConfigError("replay: name the bar files to replay (hostapp replay DATA.csv …)")
     against = None if args.against in (None, "none") else args.against
     if against is not None and not args.compare:
         raise ConfigError("--against names the manager to compare with: add --compare NAME")

@@ -263,10 +263,13 @@ def checked_bar(
 
 
 def point_of(symbol_info: SymbolInfo | None, digits: int) -> float:
-    """The size of a point, to turn MetaTrader's spreads into price units: the symbol's
-    when known, else the one a file's prices show with their most ``digits`` (MetaTrader
-    writes prices with the symbol's digits: ``2035.12`` → 0.01, ``1.10423`` → 0.00001)."""
-    return symbol_info.point if symbol_info is not None else 10.0**-digits
+    """The size of a point, to turn MetaTrader's spreads into price units: the one a
+    file's prices show with their most ``digits`` (MetaTrader writes prices with the
+    symbol's digits: ``2035.12`` → 0.01, ``1.10423`` → 0.00001), or the symbol's when it
+    is finer (prices that happen to end in zeros). A broker that quotes gold with three
+    digits has a point of 0.001 whatever the usual two say."""
+    shown = 10.0**-digits
+    return min(symbol_info.point, shown) if symbol_info is not None else shown
 
 
 def check_spread_unit(path: str | Path, line: int, bars: list[Bar]) -> None:
@@ -274,7 +277,21 @@ def check_spread_unit(path: str | Path, line: int, bars: list[Bar]) -> None:
     points, and read as prices they are far too wide (12 points of EURUSD read as 12.0:
     every trade loses a fortune at the fill). Whole-number spreads wider than the bars'
     median range, or than 0.5 % of the price, are refused with the fix (``line``: the
-    header's); prices without decimals are left alone (a point is 1 there)."""
+    header's); prices without decimals are left alone (a point is 1 there). Spreads of
+    any other unit (pips: 2.7 for EURUSD) are refused when they average more than 5 % of
+    the price, which no market's spread does."""
+    if not bars:
+        return
+    mean_spread = sum(b.spread for b in bars) / len(bars)
+    mean_price = sum(b.close for b in bars) / len(bars)
+    if mean_spread > 0.05 * mean_price:
+        raise CsvError(
+            path,
+            line,
+            f"spread: on average {mean_spread:g}, {mean_spread / mean_price:.0%} of the average "
+            f"close {mean_price:g}: spreads are in price units (0.00012 for 1.2 pips of "
+            "EURUSD); name the column spread_points for MetaTrader's points",
+        )
     if not all(b.spread.is_integer() for b in bars):
         return  # price units (most files stop at their first bar here)
     spreads = [b.spread for b in bars if b.spread > 0]
@@ -316,5 +333,14 @@ def check_order(path: str | Path, line: int, time: datetime, previous: datetime 
 
 
 def decimals(text: str) -> int:
-    head, _, frac = text.partition(".")
-    return len(frac) if head.lstrip("-").isdigit() and frac.isdigit() else 0
+    """The decimals a price is written with: ``2035.12`` → 2, and in the scientific
+    notation pandas writes small prices in, ``1.234e-05`` → 8."""
+    mantissa, _, exponent = text.lower().partition("e")
+    head, _, frac = mantissa.partition(".")
+    if not head.lstrip("-").isdigit() or (frac and not frac.isdigit()):
+        return 0
+    try:
+        shift = int(exponent) if exponent else 0
+    except ValueError:
+        return 0
+    return max(0, len(frac) - shift)

@@ -183,8 +183,10 @@ def test_mt5_python_api_bars_are_server_time_with_spreads_in_points(tmp_path: Pa
     assert athens[0].time == datetime(2024, 7, 1, 9, tzinfo=UTC)  # UTC+3 in summer
     info = SymbolInfo("EURUSD", 5, 0.00001, 0.01, 0.01, 100_000.0)
     assert load_csv(path, symbol_info=info)[0].spread == pytest.approx(0.00012)
-    gold = SymbolInfo("EURUSD", 2, 0.01, 0.01, 0.01, 100.0)  # another point: its spreads
-    assert load_csv(path, symbol_info=gold)[0].spread == pytest.approx(0.12)
+    two = SymbolInfo("EURUSD", 2, 0.01, 0.01, 0.01, 100.0)  # prices show 5 digits: those
+    assert load_csv(path, symbol_info=two)[0].spread == pytest.approx(0.00012)
+    six = SymbolInfo("EURUSD", 6, 0.000001, 0.01, 0.01, 100_000.0)  # finer than shown
+    assert load_csv(path, symbol_info=six)[0].spread == pytest.approx(0.000012)
     with_dates = write(tmp_path, rates_text(server_noon, 3, row_numbers=True, dates=True))
     assert load_csv(with_dates, zone=parse_zone("Europe/Athens")) == athens
 

@@ -32,8 +32,9 @@ def write_bars(
 @pytest.mark.parametrize(
     ("price", "step", "spread", "why"),
     [
-        (1.08523, 0.0004, "12", "wider than the bars' median range 0.0005"),  # EURUSD points
-        (150.123, 0.04, "15", "wider than the bars' median range 0.05"),  # USDJPY points
+        (1.08523, 0.0004, "12", "on average 12, 1105% of"),  # EURUSD points
+        (150.123, 0.04, "15", "on average 15, 10% of"),  # USDJPY points
+        (150.123, 0.04, "4", "wider than the bars' median range 0.05"),  # narrower, still
         (2035.12, 40.0, "30", "1.4% of the median close"),  # gold H4: wide bars, still points
     ],
 )
@@ -41,7 +42,7 @@ def test_spreads_in_points_under_a_price_column_are_refused(
     tmp_path: Path, price: float, step: float, spread: str, why: str
 ) -> None:
     path = write_bars(tmp_path, price, step, spread)
-    with pytest.raises(CsvError, match=r"data\.csv:1: spread: whole numbers") as e:
+    with pytest.raises(CsvError, match=r"data\.csv:1: spread: ") as e:
         load_csv(path)
     assert why in str(e.value) and "name the column spread_points" in str(e.value)
 
@@ -65,9 +66,45 @@ def test_spreads_in_price_units_load_as_written(
 def test_a_spread_points_column_is_converted_with_the_point(tmp_path: Path) -> None:
     path = write_bars(tmp_path, 1.08523, 0.0004, "12", column="spread_points")
     assert {b.spread for b in load_csv(path)} == {0.00012}  # the prices' 5 decimals
-    info = SymbolInfo("EURUSD", 4, 0.0001, 0.01, 0.01, 100.0, contract_size=100_000.0)
-    assert {b.spread for b in load_csv(path, symbol_info=info)} == {0.0012}
+    info = SymbolInfo("EURUSD", 6, 0.000001, 0.01, 0.01, 100.0, contract_size=100_000.0)
+    assert {b.spread for b in load_csv(path, symbol_info=info)} == {0.000012}  # finer
+    coarse = SymbolInfo("EURUSD", 4, 0.0001, 0.01, 0.01, 100.0, contract_size=100_000.0)
+    assert {b.spread for b in load_csv(path, symbol_info=coarse)} == {0.00012}  # the file's
     both = tmp_path / "both.csv"
     both.write_text("time,open,high,low,close,spread,spread_points\n")
     with pytest.raises(CsvError, match="columns 'spread' and 'spread_points': only one"):
         load_csv(both)
+
+
+def test_spreads_in_pips_are_refused_too(tmp_path: Path) -> None:
+    path = write_bars(tmp_path, 1.08523, 0.0004, "2.7")  # 2.7 pips written as 2.7
+    with pytest.raises(CsvError, match=r"data\.csv:1: spread: on average 2\.7, 249% of"):
+        load_csv(path)
+
+
+def test_the_point_of_small_prices_in_scientific_notation(tmp_path: Path) -> None:
+    """pandas writes prices under 1e-4 as ``1.234e-05``: their decimals are 8, not 0 (a
+    point of 1 read 25 points as 25.0, and a 10,000 account lost 10^11)."""
+    lines = ["time,open,high,low,close,tick_volume,spread,real_volume"]
+    for i in range(30):
+        p = 1.234e-05 + i * 1e-09
+        lines.append(f"{1704153600 + 300 * i},{p!r},{p + 2e-09!r},{p - 1e-09!r},{p!r},5,25,0")
+    path = tmp_path / "PEPEUSD.csv"
+    path.write_text("\n".join(lines) + "\n")
+    spreads = {b.spread for b in load_csv(path)}
+    assert len(spreads) == 1 and spreads.pop() <= 25e-08
+
+
+def test_a_broker_quoting_gold_with_three_digits(tmp_path: Path) -> None:
+    """Known rules (XAUUSD: two digits) give way to the three decimals the file shows:
+    220 points are 0.22, not 2.20."""
+    lines = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<SPREAD>"]
+    for i in range(30):
+        p = 2035.125 + i * 0.01
+        lines.append(
+            f"2024.01.02\t00:{i:02d}:00\t{p:.3f}\t{p + 1:.3f}\t{p - 1:.3f}\t{p:.3f}\t9\t220"
+        )
+    path = tmp_path / "XAUUSD_M1_202401020000_202401020029.csv"
+    path.write_text("\n".join(lines) + "\n")
+    gold = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, contract_size=100.0)
+    assert {b.spread for b in load_csv(path, symbol_info=gold)} == {0.22}

@@ -13,6 +13,7 @@ from hostapp_loop.csvfiles import write_bars_csv
 
 from hookspecs import Bar, ConfigError
 from hostapp.app import build_sim_app
+from hostapp.brokers.paper import DEFAULT_SYMBOLS
 from hostapp.config import load_config
 from hostapp.data import (
     BUILTIN_START,
@@ -147,8 +148,9 @@ def test_the_guess_keeps_known_symbols_and_sizes_a_lot_by_its_price() -> None:
             "EMPTY": [],
         }
     )
-    assert infos["EURUSD"] == symbol_infos({})["EURUSD"]  # the paper broker's own
+    assert infos["EURUSD"] == DEFAULT_SYMBOLS["EURUSD"]  # the paper broker's own
     assert "EMPTY" not in infos
+    assert "XAUUSD" not in infos  # known, but not in the data: nothing to trade it at
     sizes = {s: infos[s].contract_size for s in ("FXLIKE", "METAL", "COIN", "PENNY")}
     assert sizes == {"FXLIKE": 100_000.0, "METAL": 100.0, "COIN": 1.0, "PENNY": 100_000_000.0}
     for s in ("FXLIKE", "METAL", "COIN", "PENNY"):
