@@ -61,10 +61,14 @@ def _setup_logging(report: Path, json_lines: bool = False) -> None:
     terminal, where the progress bar and the table are. Both in the shape of
     :func:`hostapp.logs.formatter` (``json_lines``: the events' ticket, symbol… as
     fields). A program that embeds the runner (tests) and has its own logging keeps it."""
+    try:
+        report.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, a folder we may not write in, /proc
+        why = "a file of that name is there" if report.is_file() else exc.strerror or exc
+        raise ConfigError(f"--report {report}: cannot make the report folder: {why}") from None
     root = logging.getLogger()
     if root.handlers:
         return
-    report.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(report / LOG_NAME, mode="w", encoding="utf-8")
     to_file.setFormatter(formatter(json_lines))
     to_err = logging.StreamHandler(sys.stderr)

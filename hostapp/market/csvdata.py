@@ -65,8 +65,9 @@ and is converted to UTC). The flat bars it fills a closed market with (no volume
 price) are left out.
 
 Without a header, three layouts are known by their first line: MetaTrader 4's History
-Center export, ``2024.01.02,00:05,open,high,low,close,volume`` (server time, taken as
-UTC), HistData.com's ASCII bars, ``20240102 000500;open;high;low;close;volume`` in
+Center export, ``2024.01.02,00:05,open,high,low,close,volume`` (server time, in
+``zone``; HistData.com's files of this layout, named ``DAT_MT_…``, in Eastern Standard
+Time like its others), HistData.com's ASCII bars, ``20240102 000500;open;high;low;close;volume`` in
 Eastern Standard Time all year, converted to UTC, and lines that start with a whole
 epoch time followed by open, high, low, close and maybe volume, as exchanges write them
 (any later columns are not read): Binance's klines (data.binance.vision, twelve columns
@@ -91,7 +92,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timezone, tzinfo
 from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo, Timeframe
@@ -100,6 +101,7 @@ from .csvexports import (
     BINANCE_HEADER,
     BINANCE_WIDTH,
     DUKASCOPY_INDEX,
+    HISTDATA_UTC_OFFSET,
     PANDAS_INDEX,
     headerless_kind,
     load_dukascopy,
@@ -197,6 +199,8 @@ def load_csv(
     elif first in DUKASCOPY_INDEX:
         bars = load_dukascopy(path, rows)
     elif kind is not None:
+        if kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_"):
+            zone = timezone(HISTDATA_UTC_OFFSET)  # HistData's MetaTrader layout: EST too
         bars = load_headerless(path, rows, kind, zone)
     elif first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
         bars = load_headerless(path, rows[1:], "epoch")
@@ -252,8 +256,7 @@ def _load_generic(
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         time = read_time(path, line, cell(path, line, cells, index, "time"), zone, order)
-        check_order(path, line, time, previous)
-        previous = time
+        time = previous = check_order(path, line, time, previous, zone)
         texts = [cell(path, line, cells, index, n) for n in OHLC]
         prices = ohlc(path, line, texts)
         volume = 0.0

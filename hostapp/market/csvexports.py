@@ -60,7 +60,7 @@ def load_mt5(
         time_text = cell(path, line, cells, index, "<TIME>") if "<TIME>" in index else "00:00"
         return _metatrader_time(path, line, date_text, time_text, zone, order)
 
-    return _metatrader_bars(path, rows, index, _MT5_EXPORT_NAMES, symbol_info, time_of)
+    return _metatrader_bars(path, rows, index, _MT5_EXPORT_NAMES, symbol_info, time_of, zone)
 
 
 def load_mt5_rates(
@@ -82,7 +82,7 @@ def load_mt5_rates(
             time = in_zone(time.replace(tzinfo=None), zone)
         return time
 
-    return _metatrader_bars(path, rows, index, _MT5_RATES_NAMES, symbol_info, time_of)
+    return _metatrader_bars(path, rows, index, _MT5_RATES_NAMES, symbol_info, time_of, zone)
 
 
 #: the columns of MetaTrader's prices, tick volume and spread (in points), in its history
@@ -98,6 +98,7 @@ def _metatrader_bars(
     names: tuple[str, ...],
     symbol_info: SymbolInfo | None,
     time_of: Callable[[int, list[str]], datetime],
+    zone: tzinfo = UTC,
 ) -> list[Bar]:
     """The rows of a MetaTrader file as bars: ``time_of`` reads a row's time, ``names``
     the columns of its prices, tick volume and spread. The spread is in points, turned
@@ -112,7 +113,7 @@ def _metatrader_bars(
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         time = time_of(line, cells)
-        check_order(path, line, time, previous)
+        time = check_order(path, line, time, previous, zone)
         previous = time
         texts = [cell(path, line, cells, index, n) for n in price_names]
         prices = ohlc(path, line, texts)
@@ -180,7 +181,7 @@ def load_pandas(
                 raise CsvError(path, line, "missing value for time")
             when = f"{cells[0]} {cells[1]}"
         time = read_time(path, line, when, zone, order)
-        check_order(path, line, time, previous)
+        time = check_order(path, line, time, previous, zone)
         previous = time
         for name, text in zip(PANDAS_REQUIRED, texts, strict=True):
             if not text:
@@ -296,7 +297,7 @@ def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC)
             time, texts = _epoch_time(path, line, cells[0]), cells[1:6]
         else:
             time, texts = _histdata_time(path, line, cells[0]), cells[1:6]
-        check_order(path, line, time, previous)
+        time = check_order(path, line, time, previous, zone if kind == "mt4" else UTC)
         previous = time
         prices = ohlc(path, line, texts[:4])
         volume = number(path, line, "volume", texts[4]) if len(texts) > 4 else 0.0

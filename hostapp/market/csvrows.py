@@ -318,9 +318,19 @@ def check_spread_unit(path: str | Path, line: int, bars: list[Bar]) -> None:
     )
 
 
-def check_order(path: str | Path, line: int, time: datetime, previous: datetime | None) -> None:
+def check_order(
+    path: str | Path, line: int, time: datetime, previous: datetime | None, zone: tzinfo = UTC
+) -> datetime:
+    """``time``, checked to come after ``previous``. A time read in ``zone`` may be the
+    second of the two hours a clock change back repeats (03:00 to 03:59 twice in Athens
+    on the last Sunday of October, in a file written in local time): read as the first,
+    it would go back an hour, so it is read as the second."""
     if previous is None:
-        return
+        return time
+    if time <= previous and zone is not UTC:
+        later = time.astimezone(zone).replace(fold=1).astimezone(UTC)
+        if later > previous:
+            time = later
     if time == previous:
         raise CsvError(path, line, f"duplicate time {time.isoformat()}")
     if time < previous:
@@ -330,6 +340,7 @@ def check_order(path: str | Path, line: int, time: datetime, previous: datetime 
             f"time {time.isoformat()} is before the previous line's {previous.isoformat()} "
             "(rows must be sorted oldest first)",
         )
+    return time
 
 
 def decimals(text: str) -> int:

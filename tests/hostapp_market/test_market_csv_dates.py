@@ -266,3 +266,31 @@ def test_decimal_commas_in_a_semicolon_file_points_in_a_comma_file(tmp_path: Pat
     assert load_csv(write(tmp_path, text))[0].high == 2.25
     comma_file = "time,open,high,low,close\n2024-01-02 00:05,1.5,2.25,1.25,2\n"
     assert load_csv(write(tmp_path, comma_file, "c.csv"))[0].high == 2.25
+
+
+def test_the_hour_a_clock_change_back_repeats_is_read_in_order(tmp_path: Path) -> None:
+    """An MT5 export in Athens time across the last Sunday of October 2024: 03:00 to
+    03:55 come twice (EEST, then EET); the second pass is the later hour, not a step
+    back, and the bars are 5 minutes apart in UTC throughout."""
+    start = datetime(2024, 10, 26, 23, 0, tzinfo=UTC)  # 02:00 Athens summer time
+    athens = parse_zone("Europe/Athens")
+    lines = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>"]
+    for i in range(48):  # four hours of M5 bars
+        local = (start + timedelta(minutes=5 * i)).astimezone(athens)
+        lines.append(f"{local:%Y.%m.%d}\t{local:%H:%M:%S}\t2.5\t3\t2\t2.5\t7")
+    assert sum(1 for ln in lines if "\t03:00:00\t" in ln) == 2  # the repeated hour
+    bars = load_csv(write(tmp_path, "\n".join(lines) + "\n"), zone=athens)
+    assert [b.time for b in bars] == [start + timedelta(minutes=5 * i) for i in range(48)]
+    with pytest.raises(CsvError, match="before the previous line"):  # UTC: no second hour
+        load_csv(write(tmp_path, "\n".join(lines) + "\n", "b.csv"))
+
+
+def test_histdatas_metatrader_layout_is_eastern_standard_time(tmp_path: Path) -> None:
+    """HistData writes every file in EST (UTC-5 all year), its MetaTrader layout too: a
+    ``DAT_MT_…`` file's 19:00 of the 1st is midnight UTC of the 2nd."""
+    text = (
+        "2024.01.01,19:00,1.085,1.086,1.084,1.0855,0\n2024.01.01,19:01,1.085,1.086,1.084,1.0855,0\n"
+    )
+    bars = load_csv(write(tmp_path, text, "DAT_MT_EURUSD_M1_2024.csv"))
+    assert bars[0].time == datetime(2024, 1, 2, 0, 0, tzinfo=UTC)
+    assert load_csv(write(tmp_path, text, "EURUSD.csv"))[0].time.hour == 19  # an MT4 file
