@@ -90,3 +90,23 @@ def test_host_data_may_name_several_files_of_a_symbol(tmp_path: Path) -> None:
     for bad in ([], [""], [3], 3):
         with pytest.raises(ConfigError, match=r"key 'data.XAUUSD': expected a CSV path or a"):
             series(bad)
+
+
+def test_compare_then_one_file_replays_that_file(tmp_path: Path) -> None:
+    """``hostapp replay --compare XAUUSD.csv``: the file is the data, not the plugin's
+    name (argparse took it as the name and stopped: "required: DATA.csv")."""
+    binance_month(tmp_path / "XAUUSD.csv", None)
+    proc = hostapp(tmp_path, "replay", "--compare", "XAUUSD.csv", "--jobs", "1", "--json")
+    assert proc.returncode in (0, 3), proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["plugin"] == "dtms"
+    line = one_error_line(hostapp(tmp_path, "replay", "--compare"))
+    assert line == "hostapp: replay: name the bar files to replay (hostapp replay DATA.csv …)"
+
+
+def test_a_report_path_that_cannot_be_a_folder_is_one_line(tmp_path: Path) -> None:
+    binance_month(tmp_path / "XAUUSD.csv", 1)
+    (tmp_path / "taken").write_text("a file")
+    for report, why in (("taken", "a file of that name is there"), ("taken/sub", "Not a")):
+        line = one_error_line(hostapp(tmp_path, "replay", "XAUUSD.csv", "--report", report))
+        assert line.startswith(f"hostapp: --report {report}: cannot make the report folder: ")
+        assert why in line
