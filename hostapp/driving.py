@@ -21,6 +21,7 @@ from hookspecs import ConfigError, SimBroker
 from . import app as appmod
 from .clock import ScaledClock
 from .config import HostConfig
+from .hookcalls import PluginInfo
 from .loop import LIVE_WINDOW, LoopStats
 from .outcomes import Outcome
 from .progress import Progress
@@ -189,10 +190,41 @@ def run_summary(
             "base_timeframe": app.base_timeframe,
             "plugin_reports": app.plugin_reports,
             "host_notes": [
-                n for n in [appmod.guessed_rules_note(app.broker, app.loop.symbols)] if n
+                n
+                for n in (
+                    appmod.guessed_rules_note(app.broker, app.loop.symbols),
+                    refusals_note(stats),
+                    *plugin_failure_notes(app.plugins.listing()),
+                )
+                if n
             ],
         },
     )
+
+
+def refusals_note(stats: LoopStats) -> str | None:
+    """The broker's refusals of the strategies' orders, by code with the first message
+    of each: a run that opened no trade because every order was refused says why here,
+    not only in the log."""
+    if not stats.orders_rejected:
+        return None
+    codes = sorted(stats.refusals.items(), key=lambda item: -item[1][0])
+    each = "; ".join(f"{code} {count} ({message})" for code, (count, message) in codes)
+    return (
+        f"the broker refused {stats.orders_rejected} of the {stats.orders_proposed} orders "
+        f"proposed: {each}"
+    )
+
+
+def plugin_failure_notes(listing: Sequence[PluginInfo]) -> list[str]:
+    """One sentence per plugin that failed in the run (isolated, so the run went on):
+    its last error, and whether the breaker switched it off."""
+    return [
+        f"plugin {info.name} {'was switched off' if info.status == 'tripped' else 'failed'}: "
+        f"{info.error} (hostapp.log has each failure)"
+        for info in listing
+        if info.error
+    ]
 
 
 def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:

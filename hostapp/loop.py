@@ -236,7 +236,7 @@ class TradingLoop(LoopDrivers):
             stats.entries_veto_overridden += 1
         result = self.broker.open(order)
         if not result.ok or result.new_ticket is None:
-            stats.orders_rejected += 1
+            stats.refused(str(getattr(result.code, "value", result.code)), result.message)
             host.log.warning(
                 "order %s %s from %s refused: %s %s",
                 order.direction,

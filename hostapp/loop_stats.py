@@ -72,6 +72,14 @@ class LoopStats:
     entries: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, by)
     closes: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, reason)
     interrupted: bool = False
+    #: the broker's refusals of orders by result code: how many, and the first message
+    refusals: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def refused(self, code: str, message: str) -> None:
+        """Count an order the broker refused (``orders_rejected`` and by its code)."""
+        self.orders_rejected += 1
+        count, first = self.refusals.get(code, (0, message))
+        self.refusals[code] = (count + 1, first)
 
     def veto(self, reason: str) -> None:
         """Count a vetoed order by its reason; reasons may name a ticket or a time, so

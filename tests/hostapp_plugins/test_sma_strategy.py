@@ -81,6 +81,18 @@ def test_propose_orders_sells_a_dead_cross(hostapp_factory: Any) -> None:
     assert sma.propose_orders(host, "EURUSD", bars_from_closes(DOWN[:5])) == []  # too short
 
 
+def test_a_bad_tick_that_puts_the_target_below_zero_is_no_order(hostapp_factory: Any) -> None:
+    """One high a hundred times the price makes the ATR so wide that a sell's target
+    (price − 3 ATR) is below zero: no order, rather than an OrderRequest that raises."""
+    from dataclasses import replace
+
+    host = hostapp_factory({})
+    sma.settings = sma.Settings(fast=3, slow=10, atr_period=5)
+    bars = bars_from_closes(DOWN[: first_cross(DOWN, 3, 10, "sell")])
+    bars[-3] = replace(bars[-3], high=bars[-3].high * 100)
+    assert sma.propose_orders(host, "EURUSD", bars) == []
+
+
 async def test_a_run_without_an_order_says_why(hostapp_factory: Any) -> None:
     """The report counts the orders; with none, its note says whether the bars were too
     few for the averages or the averages never crossed."""

@@ -172,7 +172,7 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
     sign = 1 if direction == "buy" else -1
     stop_loss = price - sign * s.sl_atr * distance
     take_profit = price + sign * s.tp_atr * distance
-    if stop_loss <= 0:
+    if stop_loss <= 0 or take_profit <= 0:  # a bad tick's ATR can put either below zero
         return []
     volume = s.volume
     info = host.broker.symbol_info(symbol) if s.sizing == "risk" else None

@@ -1,0 +1,57 @@
+"""What the host itself tells under a run's summary: the broker's refusals of orders (a
+run that traded nothing says why) and the plugins that failed (isolated, so the run went
+on), besides the plugins' own notes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hostapp_cli_errors.test_run_replay_errors import hostapp
+
+from hostapp.driving import plugin_failure_notes, refusals_note
+from hostapp.hookcalls import PluginInfo
+from hostapp.loop import LoopStats
+from hostapp.market.synthetic import generate_bars
+
+
+def test_refusals_are_counted_by_code_with_their_first_message() -> None:
+    stats = LoopStats(orders_proposed=10)
+    assert refusals_note(stats) is None
+    stats.refused("invalid_stops", "stop loss 584.32 is 0.41 from the ask")
+    stats.refused("no_money", "equity is not positive")
+    stats.refused("no_money", "equity is still not positive")
+    assert stats.orders_rejected == 3
+    assert refusals_note(stats) == (
+        "the broker refused 3 of the 10 orders proposed: no_money 2 (equity is not "
+        "positive); invalid_stops 1 (stop loss 584.32 is 0.41 from the ask)"
+    )
+
+
+def test_a_failed_plugin_is_named_with_its_last_error() -> None:
+    ok = PluginInfo("exits", None, None, "entry point")
+    failed = PluginInfo("sma", None, None, "entry point", error="propose_orders: boom")
+    tripped = PluginInfo("x", None, None, "entry point", status="tripped", error="breaker")
+    assert plugin_failure_notes([ok, failed, tripped]) == [
+        "plugin sma failed: propose_orders: boom (hostapp.log has each failure)",
+        "plugin x was switched off: breaker (hostapp.log has each failure)",
+    ]
+
+
+def test_a_replay_whose_orders_the_broker_refuses_says_why(tmp_path: Path) -> None:
+    """Silver-priced bars under the name XAUUSD: gold's stops level (0.5) is wider than
+    the strategy's stops, so the paper broker refuses orders; the summary says so."""
+    bars = generate_bars("XAUUSD", datetime(2024, 1, 2, tzinfo=UTC), 3000, seed=4)
+    rows = [
+        f"{b.time:%Y-%m-%d %H:%M},{b.open / 4:.2f},{b.high / 4:.2f},{b.low / 4:.2f},"
+        f"{b.close / 4:.2f}"
+        for b in bars
+    ]
+    (tmp_path / "XAUUSD.csv").write_text("time,open,high,low,close\n" + "\n".join(rows) + "\n")
+    proc = hostapp(tmp_path, "replay", "XAUUSD.csv", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    (note,) = [n for n in summary["host_notes"] if n.startswith("the broker refused")]
+    assert f"refused {summary['orders_rejected']} of the {summary['orders_proposed']}" in note
+    assert "invalid_stops" in note and "stops level 0.5" in note
