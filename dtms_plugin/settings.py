@@ -309,10 +309,10 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
         host_tf = Timeframe.parse(host_timeframe, "the host's timeframe")
         if host_tf.signal is None and not settings.signal_timeframe:
             raise ConfigError(
-                f'{where} timeframes = "auto": DTMS would watch trades on the host\'s '
-                f"{host_tf.value} bars and read its signals from a coarser timeframe, and "
-                '"auto" pairs timeframes only up to D1 and W1: set fast_timeframe and '
-                "signal_timeframe to a pair your bars can make, or run without DTMS "
+                f'{where} timeframes = "auto": DTMS watches trades on the host\'s '
+                f"{host_tf.value} bars and reads its signals from a coarser timeframe, and "
+                f"none can be built from {host_tf.value} bars (\"auto\" pairs timeframes up "
+                "to D1 with W1): give it D1 or finer bars, or run without DTMS "
                 '([plugins] disabled = ["dtms"])'
             )
         fast = host_tf.value

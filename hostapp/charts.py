@@ -378,7 +378,8 @@ def _equity_figure(
     top.legend(loc="upper left", fontsize=8)
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
-    bottom.set_xlim(_num(start), _num(last))
+    if last > start:  # a run without a trade has no span to show (and matplotlib warns)
+        bottom.set_xlim(_num(start), _num(last))
     _date_axis(bottom)
     return fig
 

@@ -139,6 +139,7 @@ def test_a_comparison_without_a_trade_says_so_and_why(tmp_path: Path) -> None:
         "no run opened a trade"
     )
     assert "sma_strategy (full): no order: the 10/30 cross and ATR(14) need 31 bars" in proc.stdout
+    assert "Warning" not in proc.stderr  # the equity chart of runs without a trade: no span
 
 
 @pytest.mark.parametrize(
