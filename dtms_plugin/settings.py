@@ -311,7 +311,7 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
             raise ConfigError(
                 f'{where} timeframes = "auto": DTMS watches trades on the host\'s '
                 f"{host_tf.value} bars and reads its signals from a coarser timeframe, and "
-                f"none can be built from {host_tf.value} bars (\"auto\" pairs timeframes up "
+                f'none can be built from {host_tf.value} bars ("auto" pairs timeframes up '
                 "to D1 with W1): give it D1 or finer bars, or run without DTMS "
                 '([plugins] disabled = ["dtms"])'
             )
