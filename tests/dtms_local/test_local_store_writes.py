@@ -86,3 +86,35 @@ async def test_an_action_commits_its_pending_entry_before_the_broker_call(rig: R
     for ticket in range(1, TRADES + 1):
         stored = rig.strategy.store.get_record(ticket) or {}
         assert [e["status"] for e in stored["journal"]] == ["done"]
+
+
+def test_a_record_json_cannot_hold_is_logged_and_the_rest_are_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A comment holding a lone surrogate (the API now refuses one; a broker or a plugin
+    could still hand one over) cannot be stored as JSON text: that record is reported
+    failed and logged, and the cycle's other writes still go in (they all failed with it,
+    every cycle, until a restart)."""
+    import logging
+    from datetime import UTC, datetime
+
+    from dtms_plugin.book import TradeBook
+    from dtms_plugin.engine.record import register
+    from dtms_plugin.local_writes import PendingWrites
+    from dtms_plugin.store.location import open_store
+    from hookspecs import Trade
+
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    store = open_store("", str(tmp_path / "state"), logging.getLogger("test"))
+    book = TradeBook()
+    writes = PendingWrites(book, logging.getLogger("test.writes"))
+    for ticket, comment in ((1, "fine"), (2, "bad \ud800"), (3, "fine too")):
+        trade = Trade(ticket, "XAUUSD", "buy", 1.0, 2000.0, 1990.0, None, now, comment=comment)
+        rec = register(trade, None, now)
+        book.put(rec)
+        writes.record(rec, now)
+    with caplog.at_level(logging.ERROR):
+        assert writes.flush(store) == {2}
+    assert "DTMS 2: record not persisted: not JSON" in caplog.text
+    assert sorted(store.records()) == [1, 3]
+    store.close()
