@@ -193,12 +193,25 @@ def run_summary(
                 n
                 for n in (
                     appmod.guessed_rules_note(app.broker, app.loop.symbols),
+                    timeframe_note(app.base_timeframe, app.timeframe),
                     refusals_note(stats),
                     *plugin_failure_notes(app.plugins.listing()),
                 )
                 if n
             ],
         },
+    )
+
+
+def timeframe_note(base: str, timeframe: str) -> str | None:
+    """When the run traded on bars built from finer ones (M1 files under the host's M5),
+    which only the summary's ``timeframe`` key said."""
+    if base == timeframe:
+        return None
+    return (
+        f"the data's {base} bars were traded as {timeframe} bars built from them (the "
+        f"host's timeframe; a replay's --timeframe {base} trades on the data's own); stops "
+        f"and targets were checked on every {base} bar"
     )
 
 

@@ -29,7 +29,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from hookspecs import Bar, BrokerError, ConfigError
+from hookspecs import Bar, BrokerError, ConfigError, Timeframe
 
 from . import app as appmod
 from .config import DEFAULT_COMPARE, HostConfig, load_config
@@ -271,6 +271,7 @@ def _replay_timeframes(
             timeframe_seconds(wanted)
         except ValueError as exc:
             raise ConfigError(f"--timeframe: {exc}") from None
+        wanted = Timeframe.parse(wanted).value  # one spelling: "m15" is M15
     spacings: dict[str, str] = {}
     for path, _, bars in files:
         try:

@@ -55,3 +55,25 @@ def test_a_replay_whose_orders_the_broker_refuses_says_why(tmp_path: Path) -> No
     (note,) = [n for n in summary["host_notes"] if n.startswith("the broker refused")]
     assert f"refused {summary['orders_rejected']} of the {summary['orders_proposed']}" in note
     assert "invalid_stops" in note and "stops level 0.5" in note
+
+
+def test_bars_traded_on_a_coarser_timeframe_are_told(tmp_path: Path) -> None:
+    from hostapp.driving import timeframe_note
+
+    assert timeframe_note("M5", "M5") is None
+    assert timeframe_note("M1", "M5") == (
+        "the data's M1 bars were traded as M5 bars built from them (the host's timeframe; "
+        "a replay's --timeframe M1 trades on the data's own); stops and targets were "
+        "checked on every M1 bar"
+    )
+    bars = generate_bars("XAUUSD", datetime(2024, 1, 2, tzinfo=UTC), 600, timeframe="M1", seed=4)
+    rows = [f"{b.time:%Y-%m-%d %H:%M},{b.open},{b.high},{b.low},{b.close}" for b in bars]
+    (tmp_path / "XAUUSD.csv").write_text("time,open,high,low,close\n" + "\n".join(rows) + "\n")
+    notes = {}
+    for tf in ("m5", "m1"):  # any case; the summary spells it one way
+        proc = hostapp(tmp_path, "replay", "XAUUSD.csv", "--timeframe", tf, "--json")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        summary = json.loads(proc.stdout)
+        assert summary["timeframe"] == tf.upper()
+        notes[tf] = [n for n in summary["host_notes"] if n.startswith("the data's")]
+    assert len(notes["m5"]) == 1 and notes["m1"] == []
