@@ -59,7 +59,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
     first = next((ln for ln in lines if ln.strip()), "")
     delimiter = "\t" if "\t" in first else ";" if first.count(";") > first.count(",") else ","
     decimal_commas = delimiter == ";"
-    reader = csv.reader(lines, delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
     number = 0
     while True:
         try:

@@ -294,3 +294,11 @@ def test_histdatas_metatrader_layout_is_eastern_standard_time(tmp_path: Path) ->
     bars = load_csv(write(tmp_path, text, "DAT_MT_EURUSD_M1_2024.csv"))
     assert bars[0].time == datetime(2024, 1, 2, 0, 0, tzinfo=UTC)
     assert load_csv(write(tmp_path, text, "EURUSD.csv"))[0].time.hour == 19  # an MT4 file
+
+
+def test_quoted_values_after_a_space_are_read(tmp_path: Path) -> None:
+    """``a, "1.0850"``: a space after the comma, then a quoted number, as some tools
+    write; the quotes are the CSV's, not part of the value."""
+    text = 'time, open, high, low, close\n2024-01-02 00:05, "1.0850", "1.086", "1.084", "1.0855"\n'
+    (bar,) = load_csv(write(tmp_path, text))
+    assert (bar.open, bar.close) == (1.085, 1.0855)
