@@ -125,10 +125,12 @@ class AsyncDtmsClient:
         log: logging.Logger | None = None,
     ) -> None:
         self.url = url_from_env(url)
-        self._conn = Connection(
-            self.url, token=token if token is not None else token_from_env(token_env),
-            timeout=register_timeout,
-        )  # fmt: skip
+        secret = token if token is not None else token_from_env(token_env)
+        if secret is not None:
+            secret = secret.strip()  # a secret file's trailing newline is no part of it
+            if not secret.isprintable():
+                raise ValueError("token: holds a control character; no HTTP header can carry it")
+        self._conn = Connection(self.url, token=secret or None, timeout=register_timeout)
         self.timeout = timeout
         self.register_timeout = register_timeout
         self.fresh_seconds = fresh_seconds
@@ -168,16 +170,25 @@ class AsyncDtmsClient:
         if not self._conn.is_open:
             await self._conn.open()  # here, in the loop that will use it
         try:
-            return await self._conn.request(
+            reply = await self._conn.request(
                 method, path, json_body=json_body, params=params,
                 timeout=self.timeout if timeout is None else timeout,
             )  # fmt: skip
         except BAD_URL_ERRORS as exc:
-            raise DtmsError(f"{self.url} is not a usable DTMS URL: {describe(exc)}") from exc
+            raise DtmsError(f"{self.url}: the request could not be made: {describe(exc)}") from exc
+        except TimeoutError as exc:
+            raise DtmsUnreachable(f"DTMS server at {self.url} did not answer in time") from exc
         except TRANSIENT_ERRORS as exc:
             raise DtmsUnreachable(
                 f"DTMS server not running at {self.url} ({describe(exc)})"
             ) from exc
+        if reply.ok and not isinstance(reply.body, dict):  # a proxy's page, not DTMS
+            raise DtmsError(
+                f"{self.url}{path} answered {reply.status} without a DTMS JSON object "
+                f"({reply.text[:80]!r}): is this URL a DTMS server?",
+                reply.status,
+            )
+        return reply
 
     async def _json(self, method: str, path: str, **kw: Any) -> Any:
         reply = await self.call(method, path, **kw)
@@ -232,7 +243,19 @@ class AsyncDtmsClient:
         results: list[RegisterResult] = []
         for start in range(0, len(bodies), BATCH_LIMIT):
             chunk = bodies[start : start + BATCH_LIMIT]
-            results.extend(await self._register_chunk(chunk))
+            results.extend(await self._register_split(chunk))
+        return results
+
+    async def _register_split(self, chunk: list[dict[str, Any]]) -> list[RegisterResult]:
+        """One chunk; one the server finds too large (413: long comments) goes again in
+        halves, down to single trades, each of which the server judges on its own."""
+        results = await self._register_chunk(chunk)
+        if len(chunk) > 1 and all(r.status == 413 for r in results):
+            half = len(chunk) // 2
+            return [
+                *await self._register_split(chunk[:half]),
+                *await self._register_split(chunk[half:]),
+            ]
         return results
 
     async def _register_chunk(self, chunk: list[dict[str, Any]]) -> list[RegisterResult]:
@@ -330,7 +353,11 @@ class AsyncDtmsClient:
         return dict(await self._json("GET", "/dtms/status"))
 
     async def health(self) -> dict[str, Any]:
+        """``GET /health``: the engine's summary; a 503 (engine not running) is an answer
+        too, and any other error status raises :class:`DtmsError`."""
         reply = await self.call("GET", "/health")
+        if not reply.ok and reply.status != 503:
+            raise DtmsError(f"GET /health: {reply.status} {reply.message}", reply.status)
         return dict(reply.body) if isinstance(reply.body, dict) else {"status": reply.text}
 
     # ------------------------------------------------------------------ is_defensive

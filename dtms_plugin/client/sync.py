@@ -9,6 +9,7 @@ call is submitted to that loop and waited for, so threads share one pool and one
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Coroutine, Iterable
 from datetime import datetime
@@ -39,7 +40,10 @@ class DtmsClient:
         if self._closed:
             coro.close()
             raise RuntimeError("DtmsClient used after close()")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        except concurrent.futures.CancelledError:
+            raise RuntimeError("DtmsClient closed while the call was waiting") from None
 
     def __enter__(self) -> DtmsClient:
         return self
@@ -48,13 +52,24 @@ class DtmsClient:
         self.close()
 
     def close(self) -> None:
+        """Stop: calls still waiting in other threads end with a ``RuntimeError`` (their
+        tasks are cancelled) rather than wait forever on a stopped loop."""
         if self._closed:
             return
-        self._wait(self._client.close())
+        self._wait(self._shutdown())
         self._closed = True
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
+
+    async def _shutdown(self) -> None:
+        """In the loop: cancel every other call still running, then close the client."""
+        me = asyncio.current_task()
+        others = [t for t in asyncio.all_tasks() if t is not me]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        await self._client.close()
 
     @property
     def client(self) -> AsyncDtmsClient:

@@ -1,0 +1,97 @@
+"""The client against what a real deployment can put at its URL, and used as programs
+use it: a proxy's HTML page answering 200 (not "registered"), error statuses from
+``health``, a batch whose comments make it
+too large for the server, a token read from a file with its newline, and ``close``
+while another thread waits on a call."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from dtms_plugin.client import AsyncDtmsClient, DtmsClient, DtmsError
+
+from .conftest import Served
+
+
+def order(ticket: int, comment: str = "") -> dict[str, Any]:
+    return {"ticket": ticket, "symbol": "XAUUSD", "direction": "buy", "entry": 2000.0,
+            "volume": 0.1, "stop_loss": 1990.0, "comment": comment}  # fmt: skip
+
+
+async def page_server(aiohttp_server: Any, status: int = 200) -> str:
+    """Whatever answers every path with an HTML page (a proxy, a wrong port)."""
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html>proxy error</html>", content_type="text/html",
+                             status=status)  # fmt: skip
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", page)
+    server: TestServer = await aiohttp_server(app)
+    return str(server.make_url("")).rstrip("/")
+
+
+async def test_a_page_that_is_not_dtms_is_never_registered(aiohttp_server: Any) -> None:
+    url = await page_server(aiohttp_server)
+    async with AsyncDtmsClient(url) as client:
+        result = await client.register(order(1))
+        assert not result.ok and result.outcome == "unreachable"
+        assert "is this URL a DTMS server?" in result.message
+        for call in (client.state(1), client.status(), client.trades(), client.states([1])):
+            with pytest.raises(DtmsError, match="without a DTMS JSON object"):
+                await call
+
+
+async def test_health_raises_on_an_error_status(aiohttp_server: Any) -> None:
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"error": "boom"}, status=500)
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    server: TestServer = await aiohttp_server(app)
+    async with AsyncDtmsClient(str(server.make_url(""))) as client:
+        with pytest.raises(DtmsError, match="GET /health: 500 boom"):
+            await client.health()
+
+
+async def test_a_batch_too_large_for_the_server_goes_in_smaller_requests(
+    served: Served,
+) -> None:
+    """200 registrations with 400-character comments are over the server's 64 KiB in
+    one request; each alone is fine, so none may be refused for the batch's size."""
+    async with AsyncDtmsClient(served.url) as client:
+        results = await client.register_many([order(t, "x" * 400) for t in range(100, 300)])
+    assert {r.outcome for r in results} == {"registered"} and len(results) == 200
+
+
+def test_a_token_with_a_trailing_newline_is_read_without_it(served: Served) -> None:
+    assert AsyncDtmsClient(served.url, token="s3cret\n").connection._token == "s3cret"
+    with pytest.raises(ValueError, match="token: holds a control character"):
+        AsyncDtmsClient(served.url, token="s3c\nret")
+
+
+def test_close_ends_a_call_another_thread_waits_on(dead_url: str) -> None:
+    """A registration retrying against nothing (1, 2, 4 s) when another thread closes
+    the client: it ends at once with an error instead of waiting forever."""
+    client = DtmsClient(dead_url)
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            outcome.append(client.register(order(5)))
+        except RuntimeError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    time.sleep(0.3)  # in its first back-off
+    client.close()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert isinstance(outcome[0], RuntimeError) and "closed while" in str(outcome[0])
