@@ -51,7 +51,16 @@ class PluginHost(PluginRegistry):
             if self.raise_errors:
                 raise
             return False, None
-        state.failures = 0
+        except asyncio.CancelledError as exc:  # the plugin's own (a future it awaited was
+            task = asyncio.current_task()  # cancelled), unless the host is being cancelled
+            if task is None or task.cancelling():
+                raise
+            self._failed(state, hook, exc)
+            if self.raise_errors:
+                raise
+            return False, None
+        if state.failures:
+            state.failures.pop(hook, None)
         return True, value
 
     async def _broadcast(
@@ -121,6 +130,9 @@ class PluginHost(PluginRegistry):
         """``None`` if no plugin objects; else the first objection, as ``"<plugin>:
         <reason>"``. A plugin that fails objects with the fail-safe reason (fails closed)."""
         check = ANSWERS[hook]
+        for name, *_ in self._callers_of(hook, statuses=TRIPPED):
+            # a guard switched off for failing still fails closed: its orders stay vetoed
+            return f"{name}: {hook} switched off after failing, so it vetoes (fails closed)"
         for name, fn, argnames, state in self._callers_of(hook):
             try:
                 reason = check(name, sync_answer(hook, fn(*[kwargs[a] for a in argnames])))
@@ -129,7 +141,8 @@ class PluginHost(PluginRegistry):
                 if self.raise_errors:
                     raise
                 return f"{name}: {hook} {fail_safe(HOOK_RULES[hook], describe(exc))}"
-            state.failures = 0
+            if state.failures:
+                state.failures.pop(hook, None)
             if reason is not None:
                 return f"{name}: {reason}"
         return None
@@ -161,7 +174,7 @@ class PluginHost(PluginRegistry):
                 answer = bool(HOOK_RULES[hook].fail_safe)
             else:
                 if state.failures:
-                    state.failures = 0
+                    state.failures.pop(hook, None)
             if answer:
                 answer_all = True
         return answer_all
@@ -180,7 +193,8 @@ class PluginHost(PluginRegistry):
                     raise
                 value = fail_safe(HOOK_RULES[hook], describe(exc))
             else:
-                state.failures = 0
+                if state.failures:
+                    state.failures.pop(hook, None)
             if value is not None:
                 out[name] = value
         return out

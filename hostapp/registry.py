@@ -49,7 +49,9 @@ class State:
         self.info = info
         self.obj = obj
         self.timeout = timeout
-        self.failures = 0
+        #: consecutive failures of each hook (a success of that hook clears it): one
+        #: hook failing every cycle trips the breaker though the plugin's others work
+        self.failures: dict[str, int] = {}
 
 
 Caller = tuple[str, Any, tuple[str, ...], State]
@@ -177,16 +179,13 @@ class PluginRegistry:
         ``raise`` mode."""
         info = state.info
         info.error = f"{hook}: {describe(exc, state.timeout)}"
-        state.failures += 1
+        failures = state.failures[hook] = state.failures.get(hook, 0) + 1
         self.log.error("plugin %s: %s failed: %s", info.name, hook, info.error, exc_info=exc)
-        if (
-            state.failures >= self.breaker_limit
-            and info.status == "enabled"
-            and not self.raise_errors
-        ):
+        if failures >= self.breaker_limit and info.status == "enabled" and not self.raise_errors:
             info.status = "tripped"
             info.error = (
-                f"breaker tripped after {state.failures} consecutive failures; last: {info.error}"
+                f"breaker tripped after {failures} consecutive failures of {hook}; last: "
+                f"{info.error}"
             )
             self.log.error("plugin %s disabled for the rest of the run: %s", info.name, info.error)
             self._invalidate()

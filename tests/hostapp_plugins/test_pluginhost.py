@@ -3,6 +3,7 @@ timeouts per plugin, and what the listing shows."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -98,18 +99,62 @@ async def test_raiser_everywhere_trips_but_never_breaks_the_others(hostapp_facto
     host = hostapp_factory({"bad": raiser, "good": good})
     p = host.plugins
     await p.startup(host)
-    for _ in range(3):
+    for _ in range(BREAKER_LIMIT):  # five failures in a row of one hook (on_cycle) trip it
         await p.on_cycle(host, T0)
         p.is_defensive(host, 1)
     assert {r.name: r.status for r in p.listing()} == {"bad": "tripped", "good": "enabled"}
     calls = raiser.calls
     await p.on_cycle(host, T0)
     assert p.is_defensive(host, 1) is True  # a tripped defender stays "defensive"
-    assert p.allow_order(host, object()) is None
+    veto = p.allow_order(host, object())  # and a tripped guard stays closed
+    assert veto == "bad: allow_order switched off after failing, so it vetoes (fails closed)"
     assert raiser.calls == calls  # not called any more...
     await p.shutdown(host)
     assert raiser.calls == calls + 1  # ...except shutdown, so it can release what it holds
-    assert good.hooks_called().count("on_cycle") == 4
+    assert good.hooks_called().count("on_cycle") == BREAKER_LIMIT + 1
+
+
+async def test_one_hook_failing_every_cycle_trips_though_the_others_work(
+    hostapp_factory: Any,
+) -> None:
+    """The count is per hook: a plugin whose on_cycle fails every cycle is switched off
+    although its propose_orders succeeds in between (each success reset it before)."""
+
+    class HalfBroken:
+        @hookimpl
+        async def on_cycle(self) -> None:
+            raise Boom("cycle")
+
+        @hookimpl
+        def propose_orders(self) -> list[Any]:
+            return []
+
+    host = hostapp_factory({"half": HalfBroken()})
+    for _ in range(BREAKER_LIMIT):
+        await host.plugins.on_cycle(host, T0)
+        await host.plugins.propose_orders(host, "XAUUSD", [], T0)
+    (info,) = host.plugins.listing()
+    assert info.status == "tripped"
+    assert info.error is not None and "consecutive failures of on_cycle" in info.error
+
+
+async def test_a_cancelled_error_from_a_plugin_is_its_failure_not_the_runs(
+    hostapp_factory: Any,
+) -> None:
+    class Cancels:
+        @hookimpl
+        async def on_cycle(self) -> None:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.cancel()
+            await future  # raises CancelledError inside the plugin
+
+    good = Recorder()
+    host = hostapp_factory({"cancels": Cancels(), "good": good})
+    await host.plugins.on_cycle(host, T0)  # does not raise
+    assert good.hooks_called().count("on_cycle") == 1
+    (bad,) = [i for i in host.plugins.listing() if i.name == "cancels"]
+    assert bad.error is not None and "on_cycle" in bad.error
+    await host.plugins.shutdown(host)
     assert "shutdown" in good.hooks_called()
 
 
