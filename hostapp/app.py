@@ -128,6 +128,11 @@ def _plugins(
     env: Mapping[str, str] | None,
 ) -> tuple[PluginHost, RunRecorder]:
     plugins = load_plugins(config, builtins=builtins, entry_points=entry_points, env=env)
+    if any(info.name == RECORDER_NAME for info in plugins.listing()):
+        raise ConfigError(
+            f"a plugin is named {RECORDER_NAME!r}, the name of the host's own run recorder: "
+            "give its entry point another name"
+        )
     recorder = RunRecorder()
     plugins.register(RECORDER_NAME, recorder)
     return plugins, recorder

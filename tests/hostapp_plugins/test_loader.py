@@ -218,3 +218,26 @@ def test_settings_for_returns_the_plugin_table() -> None:
     host = load({"plugin": {"a": {"k": 1, "timeout_seconds": 2}}}, builtins={"a": Recorder()})
     assert host.settings_for("a") == {"k": 1, "timeout_seconds": 2}
     assert host.settings_for("missing") == {}
+
+
+def test_a_plugin_named_like_the_hosts_recorder_is_one_error() -> None:
+    """``run_report`` is the host's own recorder: a plugin of that name was a traceback
+    ("two plugins are named") at the start of every run."""
+    from datetime import UTC, datetime
+
+    from hookspecs import ConfigError, hookimpl
+    from hostapp.app import build_sim_app
+    from hostapp.config import config_from_dict
+    from hostapp.market.synthetic import generate_bars
+
+    class Reporter:
+        @hookimpl
+        def run_report(self) -> dict[str, object]:
+            return {}
+
+    bars = generate_bars("XAUUSD", datetime(2024, 1, 2, tzinfo=UTC), 50, seed=1)
+    with pytest.raises(ConfigError, match="a plugin is named 'run_report', the name of the host"):
+        build_sim_app(
+            config_from_dict({}), {"XAUUSD": bars}, base_timeframe="M5",
+            builtins={"run_report": Reporter()}, entry_points=[], env={},
+        )  # fmt: skip
