@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import shutil
 import sys
 import time
@@ -44,6 +45,7 @@ from .driving import (
     release,
     run_summary,
 )
+from .loader import DISABLE_ENV, LOAD_ENV
 from .market.timeframes import timeframe_seconds
 from .outcomes import outcomes
 from .parallel import Runs
@@ -235,11 +237,26 @@ def preflight(
             config, few, base_timeframe=replay.base, timeframe=replay.timeframe
         )
         try:
-            return app.plugins.names  # the enabled ones
+            running = app.plugins.names  # the enabled ones
         finally:
             asyncio.run(app.plugins.shutdown(app.host))
+        if plugin not in running:  # enabled in the file, switched off by the environment
+            raise ConfigError(
+                f"--compare {plugin}: it would not run in the runs with it "
+                f"({env_switch_off(plugin, os.environ) or 'see `hostapp plugins`'})"
+            )
+        return running
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def env_switch_off(plugin: str, env: Mapping[str, str]) -> str | None:
+    """Which environment variable keeps ``plugin`` from loading, in words; None if none."""
+    if plugin in [n.strip() for n in env.get(DISABLE_ENV, "").split(",")]:
+        return f"{DISABLE_ENV} lists it"
+    if LOAD_ENV in env and plugin not in [n.strip() for n in env[LOAD_ENV].split(",")]:
+        return f"{LOAD_ENV} does not list it"
+    return None
 
 
 def plugin_exists(config: HostConfig, plugin: str) -> bool:

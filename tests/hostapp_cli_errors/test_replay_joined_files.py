@@ -110,3 +110,23 @@ def test_a_report_path_that_cannot_be_a_folder_is_one_line(tmp_path: Path) -> No
         line = one_error_line(hostapp(tmp_path, "replay", "XAUUSD.csv", "--report", report))
         assert line.startswith(f"hostapp: --report {report}: cannot make the report folder: ")
         assert why in line
+
+
+def test_compare_of_a_plugin_the_environment_switches_off_is_one_line(tmp_path: Path) -> None:
+    """The runs "with" it would have run without it and reported that it did nothing."""
+    import os
+    import subprocess
+    import sys
+
+    binance_month(tmp_path / "XAUUSD.csv", 1)
+    for var, value, why in (
+        ("HOSTAPP_DISABLE_PLUGINS", "dtms", "HOSTAPP_DISABLE_PLUGINS lists it"),
+        ("HOSTAPP_LOAD_PLUGINS", "exits,sma_strategy", "HOSTAPP_LOAD_PLUGINS does not list it"),
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+        proc = subprocess.run(
+            [sys.executable, "-m", "hostapp.cli", "replay", "XAUUSD.csv", "--compare"],
+            cwd=tmp_path, env={**env, var: value}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        line = one_error_line(proc)
+        assert line == f"hostapp: --compare dtms: it would not run in the runs with it ({why})"
