@@ -45,7 +45,7 @@ from .driving import (
     release,
     run_summary,
 )
-from .loader import DISABLE_ENV, LOAD_ENV
+from .loader import switched_off_by_env
 from .market.timeframes import timeframe_seconds
 from .outcomes import outcomes
 from .parallel import Runs
@@ -243,20 +243,11 @@ def preflight(
         if plugin not in running:  # enabled in the file, switched off by the environment
             raise ConfigError(
                 f"--compare {plugin}: it would not run in the runs with it "
-                f"({env_switch_off(plugin, os.environ) or 'see `hostapp plugins`'})"
+                f"({switched_off_by_env(plugin, os.environ) or 'see `hostapp plugins`'})"
             )
         return running
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def env_switch_off(plugin: str, env: Mapping[str, str]) -> str | None:
-    """Which environment variable keeps ``plugin`` from loading, in words; None if none."""
-    if plugin in [n.strip() for n in env.get(DISABLE_ENV, "").split(",")]:
-        return f"{DISABLE_ENV} lists it"
-    if LOAD_ENV in env and plugin not in [n.strip() for n in env[LOAD_ENV].split(",")]:
-        return f"{LOAD_ENV} does not list it"
-    return None
 
 
 def plugin_exists(config: HostConfig, plugin: str) -> bool:

@@ -174,6 +174,16 @@ def _names(value: str) -> list[str]:
     return [n.strip() for n in value.split(",") if n.strip()]
 
 
+def switched_off_by_env(name: str, env: Mapping[str, str]) -> str | None:
+    """Which environment variable keeps plugin ``name`` from loading, in words (the rule
+    :func:`_disabled` applies); None when neither does."""
+    if name in _names(env.get(DISABLE_ENV, "")):
+        return f"{DISABLE_ENV} lists it"
+    if LOAD_ENV in env and name not in _names(env[LOAD_ENV]):
+        return f"{LOAD_ENV} does not list it"
+    return None
+
+
 def _unknown(names: Iterable[str], known: list[str]) -> str | None:
     missing = [n for n in names if n not in known]
     if not missing:
