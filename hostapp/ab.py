@@ -287,7 +287,11 @@ def write_comparison(
     charts = price_charts(replay, same, title=f"with {plugin}, same entries")
     charts.append(
         write_equity_chart(
-            folder / "equity.png", curves, start_balance=same.start_balance, start=same.start
+            folder / "equity.png",
+            curves,
+            start_balance=same.start_balance,
+            start=same.start,
+            until=same.until,
         )
     )
     rs = {

@@ -97,10 +97,12 @@ def write_equity_chart(
     *,
     start_balance: float,
     start: datetime,
+    until: datetime | None = None,
 ) -> Path:
-    """Balance curves of several runs overlaid (top) and their drawdown curves (bottom)."""
+    """Balance curves of several runs overlaid (top) and their drawdown curves (bottom),
+    from ``start`` to the last change or ``until`` (where the replay got to)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _equity_figure(curves, start_balance=start_balance, start=start).savefig(path)
+    _equity_figure(curves, start_balance=start_balance, start=start, until=until).savefig(path)
     return path
 
 
@@ -347,13 +349,17 @@ def _price_at(times: Sequence[datetime], closes: Sequence[float], when: datetime
 
 
 def _equity_figure(
-    curves: Mapping[str, Sequence[tuple[datetime, float]]], *, start_balance: float, start: datetime
+    curves: Mapping[str, Sequence[tuple[datetime, float]]],
+    *,
+    start_balance: float,
+    start: datetime,
+    until: datetime | None = None,
 ) -> Figure:
     """Balance steps per run (top) and money below each run's running peak (bottom)."""
     fig, (top, bottom) = _new_figure([3.0, 1.6])
     top.xaxis_date()
     full = {label: [(start, start_balance), *sorted(points)] for label, points in curves.items()}
-    last = max((p[-1][0] for p in full.values()), default=start)
+    last = max([p[-1][0] for p in full.values()] + [until or start])
     for i, (label, points) in enumerate(full.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         times = [_num(t) for t, _ in points] + [_num(last)]

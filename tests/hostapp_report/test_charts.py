@@ -251,3 +251,13 @@ def test_the_close_line_breaks_where_the_market_was_shut() -> None:
     assert ys[:2] == [1.0, 2.0] and ys[3] == 3.0 and ys[2] != ys[2]  # NaN: lifted
     assert xs[2] != xs[2] and xs[3] == pytest.approx(float(mdates.date2num(times[2])), abs=1e-9)
     assert len(xs) == len(ys) == 4
+
+
+def test_an_equity_chart_without_a_trade_spans_the_replay() -> None:
+    """No run traded: the axis runs from the start to where the replay got to, not
+    matplotlib's default of years around one point."""
+    start = datetime(2024, 1, 2, tzinfo=UTC)
+    until = start + timedelta(hours=33)
+    fig = _equity_figure({"without": [], "with": []}, start_balance=1e4, start=start, until=until)
+    low, high = fig.axes[1].get_xlim()
+    assert (mdates.num2date(low), mdates.num2date(high)) == (start, until)
