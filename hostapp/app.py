@@ -37,6 +37,7 @@ from .config import HostConfig
 from .data import BUILTIN_START as BUILTIN_START
 from .data import DEFAULT_DAYS as DEFAULT_DAYS
 from .data import config_series as config_series
+from .data import data_gaps_note as data_gaps_note
 from .data import first_time, symbol_infos
 from .data import guessed_rules_note as guessed_rules_note
 from .data import infer_timeframe as infer_timeframe

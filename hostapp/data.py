@@ -141,6 +141,33 @@ def joined_series(parts: Sequence[tuple[str, str, list[Bar]]]) -> dict[str, list
     return series
 
 
+#: A gap in the bars that is more than a weekend with a holiday beside it.
+LONG_GAP = timedelta(days=4)
+
+
+def data_gaps_note(series: Mapping[str, Sequence[Bar]], base: str) -> str | None:
+    """Where the bars stop for longer than a market closes (more than four days, or three
+    bars of the timeframe): a month missing between two joined files, or inside one. A
+    replay holds its positions across such a gap with their stops unchecked and fills
+    them at the first bar after it, which only this note says."""
+    limit = max(LONG_GAP, 3 * timedelta(seconds=timeframe_seconds(base)))
+    told: list[str] = []
+    for symbol, bars in series.items():
+        gaps = [(a.time, b.time) for a, b in itertools.pairwise(bars) if b.time - a.time > limit]
+        if not gaps:
+            continue
+        start, end = max(gaps, key=lambda gap: gap[1] - gap[0])
+        longest = f"{(end - start) / timedelta(days=1):.0f} days from {start:%Y-%m-%d %H:%M}"
+        told.append(f"{symbol} {len(gaps)} (the longest {longest} to {end:%Y-%m-%d %H:%M})")
+    if not told:
+        return None
+    return (
+        f"the bars stop for more than {limit / timedelta(days=1):.0f} days in places: "
+        f"{'; '.join(told)}; a position open then was held across, its stop and target "
+        f"checked again only on the first bar after"
+    )
+
+
 def config_series(
     config: HostConfig, *, days: float | None, seed: int
 ) -> tuple[dict[str, list[Bar]], str]:

@@ -192,6 +192,7 @@ def run_summary(
             "host_notes": [
                 n
                 for n in (
+                    *extra.get("host_notes", ()),  # the caller's, about its data
                     appmod.guessed_rules_note(app.broker, app.loop.symbols),
                     timeframe_note(app.base_timeframe, app.timeframe),
                     refusals_note(stats),

@@ -140,6 +140,7 @@ def run_command(args: argparse.Namespace) -> int:
         return _paper_live(config, streamed, base, report, serve, extra, speed)
     from . import ab
 
+    extra["host_notes"] = [n for n in (appmod.data_gaps_note(series, base),) if n]
     replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
     run = ab.one_run(replay, "run")
     summary = dict(run.summary)
@@ -333,6 +334,7 @@ def replay_command(args: argparse.Namespace) -> int:
     _setup_logging(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz
+    extra["host_notes"] = [n for n in (appmod.data_gaps_note(series, base),) if n]
     replay = ab.Replay(config, series, base, tf, report, extra)
     if sweeps:
         from .sweep import sweep_command

@@ -5,7 +5,7 @@ on), besides the plugins' own notes."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hostapp_cli_errors.test_run_replay_errors import hostapp
@@ -77,3 +77,37 @@ def test_bars_traded_on_a_coarser_timeframe_are_told(tmp_path: Path) -> None:
         assert summary["timeframe"] == tf.upper()
         notes[tf] = [n for n in summary["host_notes"] if n.startswith("the data's")]
     assert len(notes["m5"]) == 1 and notes["m1"] == []
+
+
+def test_weekends_are_no_gap_but_a_missing_month_is() -> None:
+    from hostapp.data import data_gaps_note
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
+    m5 = generate_bars("EURUSD", start, 6000, seed=1)  # three weeks, weekends skipped
+    d1 = generate_bars("EURUSD", start, 300, timeframe="D1", seed=1)
+    assert data_gaps_note({"EURUSD": m5}, "M5") is None
+    assert data_gaps_note({"EURUSD": d1}, "D1") is None
+    later = generate_bars("EURUSD", datetime(2024, 3, 4, tzinfo=UTC), 600, seed=2)
+    note = data_gaps_note({"EURUSD": m5 + later, "XAUUSD": m5}, "M5")
+    assert note is not None
+    assert note.startswith("the bars stop for more than 4 days in places: EURUSD 1 (")
+    assert f"from {m5[-1].time:%Y-%m-%d %H:%M} to 2024-03-04 00:00" in note
+    assert "XAUUSD" not in note
+
+
+def test_a_replay_of_files_a_month_apart_says_where_the_bars_stop(tmp_path: Path) -> None:
+    """Two monthly files joined with the month between them missing: the replay runs
+    (the files do not overlap) and its summary says where the bars stop."""
+    january = generate_bars("XAUUSD", datetime(2024, 1, 2, tzinfo=UTC), 3000, seed=4)
+    march = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 3000, seed=5)
+    for name, bars in (("XAUUSD-2024-01.csv", january), ("XAUUSD-2024-03.csv", march)):
+        rows = [f"{b.time:%Y-%m-%d %H:%M},{b.open},{b.high},{b.low},{b.close}" for b in bars]
+        (tmp_path / name).write_text("time,open,high,low,close\n" + "\n".join(rows) + "\n")
+    args = ("replay", "XAUUSD-2024-03.csv", "XAUUSD-2024-01.csv", "--symbol", "XAUUSD")
+    proc = hostapp(tmp_path, *args, "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (note,) = [n for n in json.loads(proc.stdout)["host_notes"] if "bars stop" in n]
+    gap = f"{(march[0].time - january[-1].time) / timedelta(days=1):.0f}"
+    assert f"XAUUSD 1 (the longest {gap} days from {january[-1].time:%Y-%m-%d %H:%M}" in note
+    text = hostapp(tmp_path, *args)
+    assert text.returncode == 0 and "note: the bars stop for more than 4 days" in text.stdout
