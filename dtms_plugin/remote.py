@@ -75,6 +75,7 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._wanted: set[int] = set()  # asked about by is_defensive; refresh them soon
         self._volatile: dict[int, dict[str, Any]] = {}  # outbox entries the store refused
         self._delivered: dict[int, dict[str, Any]] = {}  # delivered, removal not yet stored
+        self._handed = 0  # registrations the server took: the run's account of activity
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender: asyncio.Task[None] | None = None
         self._refresh_task: asyncio.Task[None] | None = None

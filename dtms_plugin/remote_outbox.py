@@ -29,6 +29,7 @@ class OutboxPasses:
     _flush_lock: asyncio.Lock | None
     _volatile: dict[int, dict[str, Any]]
     _delivered: dict[int, dict[str, Any]]
+    _handed: int
     _health: ServerHealth
     _sleep: Callable[[float], Awaitable[Any]]
     _rand: Callable[[], float]
@@ -71,6 +72,7 @@ class OutboxPasses:
             )  # fmt: skip
             if not self._client.batch_supported:
                 return True  # an older server: the caller sends them one by one
+            self._handed += sum(outcomes.get(t) == "delivered" for t, _ in chunk)
             self._forget_all(
                 [(t, p) for t, p in chunk if outcomes.get(t) in ("delivered", "dropped")]
             )
@@ -94,6 +96,9 @@ class OutboxPasses:
             )
             outcomes = await asyncio.gather(*(self._deliver(t, p) for t, p in window))
             for (ticket, payload), outcome in zip(window, outcomes, strict=True):
+                kind = payload.get("kind", "register")
+                if outcome == "delivered" and (kind == "register" or "register" in payload):
+                    self._handed += 1  # alone, or with the close of a trade it never saw
                 if outcome in ("delivered", "dropped"):
                     self._forget(ticket, payload)
             if "down" in outcomes:

@@ -44,6 +44,7 @@ class RemoteStates:
     _host: HostView | None
     _reached: Counter[str]
     _reached_by: dict[int, set[str]]
+    _handed: int
     _open: set[int]
     _closed: dict[int, None]
     _wanted: set[int]
@@ -90,14 +91,16 @@ class RemoteStates:
             self.log.exception("DTMS: reporting ticket %s reaching %s failed", ticket, new)
 
     def report(self) -> dict[str, Any]:
-        """The run's account of the remote strategy: trades it registered and the states
-        they reached on the server."""
+        """The run's account of the remote strategy: the trades the server took (its
+        activity: a close the host reports for a trade the server never heard of is
+        none) and the states they reached there."""
         reached = dict(sorted(self._reached.items()))
         out: dict[str, Any] = {
             "strategy": self.name,
             "api_url": self.settings.api_url,
             "states_reached": reached,
-            "activity": sum(reached.values()),
+            "trades_handed": self._handed,
+            "activity": self._handed,
         }
         pending = 0
         with suppress(StoreError):

@@ -115,3 +115,25 @@ async def test_a_host_forgets_the_oldest_closed_tickets_but_counts_them(
     assert len(strategy._closed) == 5 and set(strategy._reached_by) <= set(range(8, 13))
     await strategy.refresh()  # the newest closed ones are not asked about again
     assert strategy.report()["states_reached"] == {"CLOSED": 12, "HEDGED": 1}
+
+
+async def test_activity_is_the_trades_the_server_took_not_the_closes_it_never_heard(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    """A run whose server never answered did nothing for its A/B (exit 3), however many
+    trades the host closed meanwhile; a server that took them counts each once."""
+    url = fake.url
+    await fake.stop()
+    strategy = await started(settings_for(url))
+    for ticket in (1, 2, 3):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.on_trade_closed(HOST, trade(3, profit=1.0), "take_profit")
+    await strategy.drain()
+    report = strategy.report()
+    assert report["activity"] == 0 and report["outbox_pending"] == 3
+    await fake.start()
+    await strategy.drain()  # 1 and 2 in a batch; 3's close carries its registration
+    assert strategy.report()["activity"] == 3 and strategy.store.outbox_len() == 0
+    await strategy.on_trade_closed(HOST, trade(1, profit=1.0), "take_profit")
+    await strategy.drain()
+    assert strategy.report()["activity"] == 3  # a close is no new trade
