@@ -224,30 +224,35 @@ def preflight(
     check_plugins(replay.config, plugin, against)  # the option named, not a config key
     scratch = replay.report / "check-state"
     config = appmod.with_data_root(replay.config, scratch)
-    config = appmod.with_plugin(config, plugin)
-    names = {key.partition(".")[0] for key, _ in setting}
-    if against and against in names:
-        config = appmod.with_plugin(appmod.without_plugin(config, plugin), against)
-    elif against:
-        config = appmod.without_plugin(config, against)
+    hosts = {plugin: appmod.with_plugin(config, plugin)}  # the run with it: the rival off
+    if against:
+        hosts[plugin] = appmod.without_plugin(hosts[plugin], against)
+        if against in {key.partition(".")[0] for key, _ in setting}:  # reaches the baseline
+            hosts[against] = appmod.with_plugin(appmod.without_plugin(config, plugin), against)
+    running: list[str] = []
     try:
-        config = with_settings(config, tuple(setting))
-        few = {s: list(bars[:3]) for s, bars in replay.series.items() if bars}
-        app = appmod.build_sim_app(
-            config, few, base_timeframe=replay.base, timeframe=replay.timeframe
-        )
-        try:
-            running = app.plugins.names  # the enabled ones
-        finally:
-            asyncio.run(app.plugins.shutdown(app.host))
-        if plugin not in running:  # enabled in the file, switched off by the environment
-            raise ConfigError(
-                f"--compare {plugin}: it would not run in the runs with it "
-                f"({switched_off_by_env(plugin, os.environ) or 'see `hostapp plugins`'})"
-            )
+        for name, host_config in hosts.items():
+            names = _running(with_settings(host_config, tuple(setting)), replay)
+            if name not in names:  # enabled in the file, switched off by the environment
+                raise ConfigError(
+                    f"--{'compare' if name == plugin else 'against'} {name}: it would not "
+                    f"run in the runs with it "
+                    f"({switched_off_by_env(name, os.environ) or 'see `hostapp plugins`'})"
+                )
+            running.extend(n for n in names if n not in running)
         return running
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _running(config: HostConfig, replay: Replay) -> list[str]:
+    """The plugins enabled in a host built on three bars of ``replay`` and shut down."""
+    few = {s: list(bars[:3]) for s, bars in replay.series.items() if bars}
+    app = appmod.build_sim_app(config, few, base_timeframe=replay.base, timeframe=replay.timeframe)
+    try:
+        return app.plugins.names
+    finally:
+        asyncio.run(app.plugins.shutdown(app.host))
 
 
 def plugin_exists(config: HostConfig, plugin: str) -> bool:

@@ -280,3 +280,16 @@ def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     assert summary["interrupted"] is True
     assert summary["same_entries"]["without"]["interrupted"] is True
     assert summary["same_entries"]["without"]["bars"] < 100_000  # cut short, not finished
+
+
+def test_a_sweep_of_the_baselines_settings_runs_a_baseline_for_each(folder: Path) -> None:
+    """``--against atr_trailing --sweep atr_trailing.multiple=…``: each value reaches the
+    baseline (its own run), and the plugin under test still runs in the runs with it."""
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "dtms", "--against", "atr_trailing",
+        "--report", "rival", "--sweep", "atr_trailing.multiple=2,4",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {r["atr_trailing.multiple"]: r for r in read_csv(folder / "rival" / "sweep.csv")}
+    assert set(rows) == {"2", "4"} and all(int(r["pairs"]) > 0 for r in rows.values())
+    assert rows["2"]["max_drawdown_without"] != rows["4"]["max_drawdown_without"]
