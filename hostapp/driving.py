@@ -7,6 +7,7 @@ those imports the other's command code.
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import signal
 import sys
@@ -48,9 +49,9 @@ class _StopOnSignal:
         self.count += 1
         if self.count > 1 and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        print(
-            f"\nhostapp: {signal.Signals(signum).name}, stopping after this cycle", file=sys.stderr
-        )
+        if multiprocessing.parent_process() is None:  # a worker's parent says it, once
+            name = signal.Signals(signum).name
+            print(f"\nhostapp: {name}, stopping after this cycle", file=sys.stderr)
         self.stop()
 
     def __exit__(self, *exc: object) -> None:

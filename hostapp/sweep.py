@@ -38,12 +38,22 @@ from .ab import (
     plugin_exists,
     preflight,
 )
-from .compare import build_report
+from .compare import build_report, notes
 from .driving import EXIT_INTERRUPTED, LOG_NAME
 from .parallel import Handle, Runs
 from .progress import RunsProgress
 from .report import write_json
-from .sweep_table import FIGURES, Change, Row, Setting, print_sweep, rank, sweep_summary, write_csv
+from .sweep_table import (
+    FIGURES,
+    R_FIGURES,
+    Change,
+    Row,
+    Setting,
+    print_sweep,
+    rank,
+    sweep_summary,
+    write_csv,
+)
 
 # -- the options ----------------------------------------------------------------------------
 
@@ -63,8 +73,17 @@ def parse_sweeps(texts: Sequence[str]) -> list[tuple[str, list[Any]]]:
             raise ConfigError(f"--sweep {text}: an empty value")
         if key in (k for k, _ in out):
             raise ConfigError(f"--sweep {key}: given twice; list its values once")
-        out.append((key, [_value(v) for v in items]))
+        values_read: list[Any] = []
+        for value in map(_value, items):  # -2 and -2.0 are one setting, run once
+            if not any(_same(value, v) for v in values_read):
+                values_read.append(value)
+        out.append((key, values_read))
     return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as settings: ``-2`` and ``-2.0`` are, ``true`` and ``1`` are not."""
+    return bool(a == b) and isinstance(a, bool) == isinstance(b, bool)
 
 
 def _value(text: str) -> Any:
@@ -81,19 +100,32 @@ def _shown(change: Change) -> str:
 
 def check_settings(
     plugin: str, against: str | None, replay: Replay, sweeps: Sequence[tuple[str, list[Any]]]
-) -> None:
-    """A ConfigError naming the ``--sweep`` key and value a plugin refuses (its own
-    ``configure`` decides), or a key of a plugin that does not run in the comparison;
-    each value alone, then each combination of several keys."""
-    for key, values in sweeps:
+) -> tuple[list[Setting], list[tuple[Setting, str]]]:
+    """The combinations to run, and those the plugins refuse with why (their own
+    ``configure`` decides): a grid of ``fast`` and ``slow`` may hold pairs a strategy
+    cannot take while the others are fine. A ConfigError naming the ``--sweep`` key and
+    value when a value is refused in every combination it is in (a bad value, not a bad
+    pairing), when no combination is left, or for a key of a plugin that does not run in
+    the comparison."""
+    for key, _ in sweeps:
         name = key.partition(".")[0]
         if not plugin_exists(replay.config, name):
             raise ConfigError(f"--sweep {key}: no plugin named {name!r} (see `hostapp plugins`)")
-        for value in values:
-            _check(plugin, against, replay, ((key, value),))
-    if len(sweeps) > 1:
-        for setting in combinations(sweeps):
+    good: list[Setting] = []
+    refused: list[tuple[Setting, str]] = []
+    for setting in combinations(sweeps):
+        try:
             _check(plugin, against, replay, setting)
+        except ConfigError as exc:
+            refused.append((setting, str(exc)))
+        else:
+            good.append(setting)
+    for key, values in sweeps:
+        for value in values:
+            if not any((key, value) in setting for setting in good):
+                _check(plugin, against, replay, ((key, value),))  # its own words, if alone
+                raise next(ConfigError(why) for s, why in refused if (key, value) in s)
+    return good, refused
 
 
 def _check(plugin: str, against: str | None, replay: Replay, setting: Setting) -> None:
@@ -158,14 +190,19 @@ class _Sweep:
         return setting, without, self.runs.submit(f"{self.data} #{i}", spec, self.data)
 
     def row(self, started: _Started) -> Row | None:
-        """The figures of a started run, the A/B's own; ``None`` when it was dropped."""
+        """The figures of a started run, the A/B's own; ``None`` when it was dropped or
+        stopped before the end of the bars (its figures cover only part of them, and
+        would rank beside rows that saw all)."""
         setting, without, handle = started
         same = self.runs.result(handle, keep=False)
-        if same is None:
+        if same is None or same.interrupted:
             return None
-        report = build_report(self.plugin, without, same, None, self.against)["same_entries"]
-        figures = {col: report[part].get(key) for col, (part, key), _ in FIGURES}
-        return Row(setting, figures, same.interrupted)
+        report = build_report(self.plugin, without, same, None, self.against)
+        paired = report["same_entries"]
+        figures = {col: paired[part].get(key) for col, (part, key), _ in FIGURES}
+        if not figures["pairs"]:  # no trade to judge the setting by: no R, not +0.00R
+            figures.update(dict.fromkeys(R_FIGURES))
+        return Row(setting, figures, notes=notes(report))
 
     def rows(self, settings: Sequence[Setting]) -> list[Row]:
         """Every setting's row, its runs all submitted before the first is waited for."""
@@ -181,8 +218,16 @@ def split_series(series: Mapping[str, Sequence[Bar]], fraction: float) -> tuple[
     rest = {s: [b for b in bars if b.time >= cut] for s, bars in series.items()}
     first, rest = ({s: b for s, b in part.items() if b} for part in (first, rest))
     if not first or not rest:
-        raise ConfigError(f"--split {fraction}: too few bars to split ({len(times)})")
+        empty = "first" if not first else "last"
+        raise ConfigError(
+            f"--split {fraction}: the {empty} part would have no bars (of {len(times):,}); "
+            f"leave bars on both sides, e.g. --split 0.7"
+        )
     return first, rest
+
+
+def _bars(series: Mapping[str, Sequence[Bar]]) -> int:
+    return sum(len(bars) for bars in series.values())
 
 
 # -- the command -----------------------------------------------------------------------------
@@ -204,8 +249,11 @@ def sweep_command(
     check_plugins(replay.config, plugin, against)
     scratch = replay.report / "sweep"  # the runs' state folders, each gone after its run
     shutil.rmtree(scratch, ignore_errors=True)
-    check_settings(plugin, against, replay, sweeps)
-    settings = combinations(sweeps)
+    settings, refused = check_settings(plugin, against, replay, sweeps)
+    for _, why in refused[:3]:
+        print(f"hostapp: {why}; left out, the other combinations run", file=sys.stderr)
+    if len(refused) > 3:
+        print(f"hostapp: left out {len(refused) - 3} more (sweep.json has each)", file=sys.stderr)
     parts: dict[str, Replay] = {"all": replay}
     if split is not None:
         first, rest = split_series(replay.series, split)
@@ -229,8 +277,11 @@ def sweep_command(
             got = testing.rows([ranked[0].setting, ()])
             tested = list(zip(labels, got, strict=False)) if len(got) == 2 else []
     shutil.rmtree(scratch, ignore_errors=True)
-    interrupted = runs.interrupted or any(r.interrupted for r in rows)
+    interrupted = runs.interrupted or len(rows) < len(settings)
     report = sweep_summary(plugin, against, sweeps, ranked, tested, split, replay, interrupted)
+    report["refused"] = [{"settings": dict(s), "why": why} for s, why in refused]
+    if split is not None:
+        report["split"]["bars"] = {part: _bars(parts[part].series) for part in ("tune", "test")}
     write_csv(replay.report / "sweep.csv", [k for k, _ in sweeps], ranked, tested, tune)
     write_json(replay.report / "sweep.json", report)
     print_sweep(replay.config, report, ranked, tested, [k for k, _ in sweeps], json_out)
@@ -238,6 +289,10 @@ def sweep_command(
     print(f"\nsweep: {replay.report / 'sweep.csv'} and sweep.json", file=out)
     print(f"log: {replay.report / LOG_NAME}", file=out)
     if interrupted:
-        print("hostapp: interrupted; the table covers the runs done", file=sys.stderr)
+        print(
+            f"hostapp: interrupted; the table has the {len(rows)} of {len(settings)} "
+            "settings whose runs went through all the bars",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     return 0

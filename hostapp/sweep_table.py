@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ FIGURES: tuple[tuple[str, tuple[str, str], str], ...] = (
     ("avg_r_without", ("without", "avg_r"), "R"),
     ("avg_r_with", ("with", "avg_r"), "R"),
 )
+#: The figures a setting has no value for when no entry was paired.
+R_FIGURES = ("winners_r_kept", "losers_r_saved", "avg_r_without", "avg_r_with")
 CRITERION = "highest average R with {plugin} on the same entries; ties: smaller max drawdown"
 OVERFIT = (
     "warning: tuned in-sample: the best row fits these very bars, noise included, and will "
@@ -41,7 +43,8 @@ class Row:
 
     setting: Setting
     figures: dict[str, Any]
-    interrupted: bool = False
+    #: What the plugins and the host said under the runs (:func:`hostapp.compare.notes`).
+    notes: list[str] = field(default_factory=list)
 
 
 def rank(rows: list[Row]) -> list[Row]:
@@ -65,7 +68,7 @@ def sweep_summary(
     interrupted: bool,
 ) -> dict[str, Any]:
     def one(row: Row) -> dict[str, Any]:
-        return {"settings": dict(row.setting), **row.figures}
+        return {"settings": dict(row.setting), **row.figures, "notes": row.notes}
 
     out: dict[str, Any] = {
         "plugin": plugin,
@@ -96,9 +99,15 @@ def write_csv(
             for rank, row in labelled:
                 values = dict(row.setting)
                 writer.writerow(
-                    [part, rank, *(values.get(k, "") for k in keys)]
+                    [part, rank, *(shown(values[k]) if k in values else "" for k in keys)]
                     + [row.figures.get(c) for c, _, _ in FIGURES]
                 )
+
+
+def shown(value: Any) -> str:
+    """A setting's value as it is typed in ``--sweep`` and the config file (``true``, not
+    Python's ``True``)."""
+    return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
 def _labels() -> dict[str, str]:
@@ -139,7 +148,7 @@ def _table(
         values = dict(row.setting)
         table.add_row(
             name,
-            *(str(values[k]) if k in values else configured(k) for k in keys),
+            *(shown(values[k]) if k in values else configured(k) for k in keys),
             *(fmt(row.figures.get(c), kind) for c, _, kind in FIGURES),
         )
     return table
@@ -153,7 +162,7 @@ def _configured(config: HostConfig, key: str) -> str:
         if not isinstance(value, dict) or part not in value:
             return "default"
         value = value[part]
-    return str(value)
+    return shown(value)
 
 
 def print_sweep(
@@ -172,12 +181,15 @@ def print_sweep(
     plugin = summary["plugin"]
     baseline = summary["against"] or f"without {plugin}"
     split = summary.get("split")
-    part = f"the first {split['fraction']:.0%} of the bars" if split else "all the bars"
+    part = "all the bars"
+    if split:
+        part = f"the first {_percent(split['fraction'])} of the bars ({split['bars']['tune']:,})"
     title = f"Sweep of {plugin}: same entries, {baseline} vs with {plugin}, on {part}"
     caption = f"best first: {summary['criterion']}"
     tables = [_table(title, caption, "rank", keys, [(str(i), r) for i, r in enumerate(ranked, 1)])]
     if split:
-        title = f"Out of sample: the last {1 - split['fraction']:.0%} of the bars, never tuned on"
+        rest = f"the last {_percent(1 - split['fraction'])} of the bars ({split['bars']['test']:,})"
+        title = f"Out of sample: {rest}, never tuned on"
         caption = "chosen: the best row above; as configured: the settings in the config file"
         tables.append(_table(title, caption, "", keys, tested, lambda k: _configured(config, k)))
     console = Console(highlight=False)
@@ -186,6 +198,28 @@ def print_sweep(
         console = Console(width=max(wide.measure(t).maximum for t in tables), highlight=False)
     console.print(tables[0])
     console.print(OVERFIT, soft_wrap=True)
+    if ranked:
+        _print_notes(console, "the best row's runs", ranked[0])
     if split:
         console.print()
         console.print(tables[1])
+        for label, row in tested:
+            if not row.figures.get("pairs"):
+                console.print(
+                    f"{label}: no entry to pair on these bars, so nothing to judge it by "
+                    "(a longer held-out part, a smaller --split, may have some)",
+                    soft_wrap=True,
+                )
+        if tested:
+            _print_notes(console, "the chosen setting's runs on them", tested[0][1])
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.4g}%"
+
+
+def _print_notes(console: Any, whose: str, row: Row) -> None:
+    """The plugins' and the host's notes under a row's runs: a sweep in which a plugin
+    lacked a signal, or never reached its server, says so as the A/B does."""
+    for text in row.notes:
+        console.print(f"note ({whose}): {text}", soft_wrap=True)

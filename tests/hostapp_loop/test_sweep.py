@@ -293,3 +293,93 @@ def test_a_sweep_of_the_baselines_settings_runs_a_baseline_for_each(folder: Path
     rows = {r["atr_trailing.multiple"]: r for r in read_csv(folder / "rival" / "sweep.csv")}
     assert set(rows) == {"2", "4"} and all(int(r["pairs"]) > 0 for r in rows.values())
     assert rows["2"]["max_drawdown_without"] != rows["4"]["max_drawdown_without"]
+
+
+def test_a_grid_runs_the_pairings_the_plugin_takes_and_lists_the_others(folder: Path) -> None:
+    """``fast=5,20 × slow=10,30``: fast 20 with slow 10 is no strategy; the three others
+    run, and the one left out is said and kept in sweep.json (values checked in their
+    combinations, not one by one against the configured other key)."""
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "grid",
+        "--sweep", "sma_strategy.fast=5,20", "--sweep", "sma_strategy.slow=10,30",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = read_csv(folder / "grid" / "sweep.csv")
+    pairs = {(r["sma_strategy.fast"], r["sma_strategy.slow"]) for r in rows}
+    assert pairs == {("5", "10"), ("5", "30"), ("20", "30")}
+    assert "sma_strategy.fast=20 sma_strategy.slow=10" in proc.stderr
+    assert "left out, the other combinations run" in proc.stderr
+    (refused,) = json.loads((folder / "grid" / "sweep.json").read_text())["refused"]
+    assert refused["settings"] == {"sma_strategy.fast": 20, "sma_strategy.slow": 10}
+
+
+def test_a_setting_without_trades_has_no_r_and_ranks_last(folder: Path) -> None:
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "none",
+        "--sweep", f"{TO_L1}=-2,-2.0", "--sweep", "sma_strategy.slow=30,5000",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = read_csv(folder / "none" / "sweep.csv")
+    assert [(r[TO_L1], r["sma_strategy.slow"]) for r in rows] == [("-2", "30"), ("-2", "5000")]
+    last = rows[-1]
+    assert last["pairs"] == "0" and last["avg_r_with"] == "" and last["winners_r_kept"] == ""
+    assert int(rows[0]["pairs"]) > 0 and rows[0]["avg_r_with"] != ""
+
+
+def test_booleans_read_as_typed(folder: Path) -> None:
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "bools",
+        "--sweep", "dtms.trail.enabled=true,false",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = read_csv(folder / "bools" / "sweep.csv")
+    assert sorted(r["dtms.trail.enabled"] for r in rows) == ["false", "true"]
+    assert "True" not in proc.stdout and "False" not in proc.stdout
+
+
+def test_a_split_that_leaves_a_part_empty_says_which(folder: Path) -> None:
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "tiny",
+        "--sweep", f"{TO_L1}=-3,-2", "--split", "0.0001",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"hostapp: --split 0.0001: the first part would have no bars (of {BARS:,}); leave "
+        "bars on both sides, e.g. --split 0.7"
+    )
+
+
+def test_an_interrupted_sweep_ranks_only_the_settings_that_ran_through(tmp_path: Path) -> None:
+    """Stopped mid-way, a run's figures cover part of the bars: such a row must not rank
+    beside, or above, the rows of runs that saw all of them."""
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 60_000, seed=3))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    args = ["XAUUSD.csv", "--compare", "--sweep", f"{TO_L1}=-3,-2,-1", *JOBS_2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hostapp.cli", "replay", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # the baseline done: the settings' runs are under way
+        seen.append(line)
+        if "(1/4 runs)" in line:
+            break
+    else:
+        pytest.fail("".join(seen))
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.count("stopping") == 1, err  # the parent says it; its workers do not
+    said = err.rsplit("the table has the ", 1)[1].split()
+    done, total = int(said[0]), int(said[2])
+    assert total == 3 and done < 3
+    rows = read_csv(tmp_path / "rep" / "sweep.csv")
+    assert len(rows) == done
+    summary = json.loads((tmp_path / "rep" / "sweep.json").read_text())
+    assert summary["interrupted"] is True and len(summary["rows"]) == done
