@@ -286,9 +286,11 @@ def write_comparison(
     summary["notes"] = notes(summary)
     write_trades_csv(folder / "trades.csv", without, same, full)
     base_label = against or f"without {plugin}"
-    curves = {base_label: without.curve(), f"with {plugin} (same entries)": same.curve()}
+    labelled = {base_label: without, f"with {plugin} (same entries)": same}
     if full is not None:
-        curves[f"with {plugin} (full)"] = full.curve()
+        labelled[f"with {plugin} (full)"] = full
+    curves = {label: run.curve() for label, run in labelled.items()}
+    stopped = {label: run.until for label, run in labelled.items() if run.interrupted and run.until}
     charts = price_charts(replay, same, title=f"with {plugin}, same entries")
     charts.append(
         write_equity_chart(
@@ -296,7 +298,8 @@ def write_comparison(
             curves,
             start_balance=same.start_balance,
             start=same.start,
-            until=same.until,
+            until=max(r.until or same.start for r in labelled.values()),
+            stopped=stopped,
         )
     )
     rs = {
@@ -335,9 +338,25 @@ def print_comparison(summary: Mapping[str, Any], *, json_out: bool = False) -> N
     from rich.console import Console
 
     console = Console(width=max(100, Console().width), highlight=False)
+    if summary["interrupted"]:
+        console.print(f"interrupted: {stopped_runs(summary)}", soft_wrap=True)
     console.print(comparison_table(summary))
     for line in summary.get("notes", []):
         console.print(f"note: {line}", soft_wrap=True)
+
+
+def stopped_runs(summary: Mapping[str, Any]) -> str:
+    """Where each run of an interrupted comparison got: their columns cover different
+    spans of the bars, which the table alone does not show."""
+    runs = [("without", summary["same_entries"]["without"])]
+    runs.append(("with, same entries", summary["same_entries"]["with"]))
+    if "full" in summary:
+        runs.append(("with, full", summary["full"]["with"]))
+    got = ", ".join(f"{label} {run.get('bars', 0):,} bars" for label, run in runs)
+    return (
+        f"the runs stopped part-way ({got}): the columns below cover different spans of "
+        "the data, so they do not compare; run it to the end for an A/B"
+    )
 
 
 def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]) -> str | None:

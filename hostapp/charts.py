@@ -98,11 +98,16 @@ def write_equity_chart(
     start_balance: float,
     start: datetime,
     until: datetime | None = None,
+    stopped: Mapping[str, datetime] | None = None,
 ) -> Path:
     """Balance curves of several runs overlaid (top) and their drawdown curves (bottom),
-    from ``start`` to the last change or ``until`` (where the replay got to)."""
+    from ``start`` to the last change or ``until`` (where the replay got to); a run in
+    ``stopped`` (interrupted) ends where it got, not flat to the others' end."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _equity_figure(curves, start_balance=start_balance, start=start, until=until).savefig(path)
+    figure = _equity_figure(
+        curves, start_balance=start_balance, start=start, until=until, stopped=stopped or {}
+    )
+    figure.savefig(path)
     return path
 
 
@@ -354,15 +359,18 @@ def _equity_figure(
     start_balance: float,
     start: datetime,
     until: datetime | None = None,
+    stopped: Mapping[str, datetime] | None = None,
 ) -> Figure:
     """Balance steps per run (top) and money below each run's running peak (bottom)."""
     fig, (top, bottom) = _new_figure([3.0, 1.6])
     top.xaxis_date()
     full = {label: [(start, start_balance), *sorted(points)] for label, points in curves.items()}
     last = max([p[-1][0] for p in full.values()] + [until or start])
+    stopped = stopped or {}
     for i, (label, points) in enumerate(full.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
-        times = [_num(t) for t, _ in points] + [_num(last)]
+        end = max(stopped.get(label, last), points[-1][0])
+        times = [_num(t) for t, _ in points] + [_num(end)]
         balance = [b for _, b in points] + [points[-1][1]]
         peaks: list[float] = []
         drawdown: list[float] = []
@@ -374,6 +382,8 @@ def _equity_figure(
         pct = -worst / peaks[at] * 100 if peaks[at] > 0 else 0.0
         text = f"{label}: end {balance[-1]:,.2f} ({balance[-1] - start_balance:+,.2f}), "
         text += f"max drawdown {-worst:,.2f} ({pct:.1f}%)"
+        if label in stopped:
+            text += f", stopped at {end:%Y-%m-%d %H:%M}"
         top.plot(times, balance, drawstyle="steps-post", color=colour, linewidth=1.3, label=text)
         bottom.plot(times, drawdown, drawstyle="steps-post", color=colour, linewidth=1.0)
     top.axhline(start_balance, color="#999999", linewidth=0.7, linestyle="--")

@@ -275,6 +275,7 @@ def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "report:" in out
+    assert "interrupted: the runs stopped part-way (without " in out  # before the table
     assert "Traceback" not in err and "stopping the runs after this cycle" in err
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert summary["interrupted"] is True
@@ -376,6 +377,7 @@ def test_an_interrupted_sweep_ranks_only_the_settings_that_ran_through(tmp_path:
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err.count("stopping") == 1, err  # the parent says it; its workers do not
+    assert "sweep: " in out and "sweep.csv" in out
     said = err.rsplit("the table has the ", 1)[1].split()
     done, total = int(said[0]), int(said[2])
     assert total == 3 and done < 3

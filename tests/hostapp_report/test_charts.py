@@ -261,3 +261,21 @@ def test_an_equity_chart_without_a_trade_spans_the_replay() -> None:
     fig = _equity_figure({"without": [], "with": []}, start_balance=1e4, start=start, until=until)
     low, high = fig.axes[1].get_xlim()
     assert (mdates.num2date(low), mdates.num2date(high)) == (start, until)
+
+
+def test_a_stopped_run_ends_where_it_got_not_flat_to_the_others_end() -> None:
+    curves = {
+        "without dtms": [(_at(10), 10_500.0), (_at(30), 10_600.0)],
+        "with dtms (same entries)": [(_at(12), 10_700.0)],
+    }
+    fig = _equity_figure(
+        curves,
+        start_balance=1e4,
+        start=T,
+        until=_at(40),
+        stopped={"with dtms (same entries)": _at(20)},
+    )
+    top = fig.axes[0]
+    ends = [mdates.num2date(line.get_xdata()[-1]) for line in top.get_lines()[:2]]
+    assert ends == [_at(40), _at(20)]
+    assert _legend_labels(fig)[1].endswith(f", stopped at {_at(20):%Y-%m-%d %H:%M}")
