@@ -22,11 +22,16 @@ def account_defensive(mode: tuple[datetime, str] | None, now: datetime | None) -
 
 
 def answer(
-    store: StoreProtocol, ticket: int, now: datetime, settings: DtmsSettings
+    store: StoreProtocol,
+    ticket: int,
+    now: datetime,
+    settings: DtmsSettings,
+    account_now: datetime | None = None,
 ) -> tuple[bool, bool]:
     """``(defensive, refresh_needed)`` for ``ticket`` at ``now``.
 
-    * account defensive mode active (``until > now``) → ``(True, False)``;
+    * account defensive mode active (``until > account_now``, default ``now``: the mode's
+      end is on the trading clock, which a paper run's data sets) → ``(True, False)``;
     * cached age ≤ ``fresh_seconds`` → (its state is WARNING_L2/HEDGED, False); a cached
       "not managed" (``None``, from a 404) → ``(False, False)``;
     * age ≤ ``last_known_seconds`` → (that answer, True);
@@ -35,7 +40,7 @@ def answer(
 
     A stamp later than ``now`` counts as fresh (age ≤ fresh_seconds).
     """
-    if account_defensive(store.get_account_mode(), now):
+    if account_defensive(store.get_account_mode(), account_now or now):
         return True, False
     cached = store.get_state(ticket)
     if cached is None:

@@ -22,7 +22,7 @@ from typing import Any
 from hookspecs import HostView, OrderRequest, Trade
 
 from .client.http import token_from_env
-from .defensive import answer
+from .defensive import account_defensive, answer
 from .http_client import (
     BAD_URL_ERRORS,
     TRANSIENT_ERRORS,
@@ -248,15 +248,21 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         await self.refresh()
 
     def is_defensive(self, host: HostView, ticket: int) -> bool:
+        """The cached answer, fresh by this process's clock (the stamps are its own);
+        the account defensive mode by the host's, the trading clock the server dates
+        the mode on (a paper account's data time, not today)."""
         now = self._now()
-        defensive, refresh_needed = answer(self.store, ticket, now, self.settings)
+        defensive, refresh_needed = answer(
+            self.store, ticket, now, self.settings, account_now=host.clock.now()
+        )
         if refresh_needed and ticket not in self._closed:
             self._schedule_refresh(ticket, now)
         return defensive
 
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
         mode = self.store.get_account_mode()
-        if mode is not None and mode[0] > self._now():
+        if account_defensive(mode, host.clock.now()):
+            assert mode is not None
             until, reason = mode
             return f"DTMS account defensive mode until {until.isoformat()}: {reason}"
         return None

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from support.fake_dtms_server import HOST, T0, Clock, FakeDtms, trade
+from support.fake_dtms_server import HOST, T0, Clock, FakeDtms, host_on, trade
 
 from dtms_plugin.remote import BATCH_SIZE, RemoteStrategy
 from dtms_plugin.settings import DtmsSettings
@@ -184,18 +184,40 @@ async def test_account_mode_from_the_server_vetoes_orders(
     fake: FakeDtms, settings_for: Settings, started: Start
 ) -> None:
     clock = Clock()
+    host = host_on(clock)
     strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
     order = OrderRequest(symbol="XAUUSD", direction="buy", volume=0.1)
-    assert strategy.allow_order(HOST, order) is None
+    assert strategy.allow_order(host, order) is None
     until = T0 + timedelta(hours=2)
     fake.account_mode = {"until": until.isoformat(), "reason": "daily loss 2.3%"}
     await _registered(strategy, range(1, 2))
-    await strategy.on_cycle(HOST, clock())
-    veto = strategy.allow_order(HOST, order)
+    await strategy.on_cycle(host, clock())
+    veto = strategy.allow_order(host, order)
     assert veto is not None and "daily loss 2.3%" in veto
-    assert strategy.is_defensive(HOST, 1) is True
+    assert strategy.is_defensive(host, 1) is True
     clock.advance(3 * 3600)
-    assert strategy.allow_order(HOST, order) is None
+    assert strategy.allow_order(host, order) is None
+
+
+async def test_the_account_mode_ends_on_the_trading_clock_not_today(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    """A paper account replays 2024's bars today: the server dates the mode's end on the
+    account's clock, and the host must judge it on its own trading clock, not on this
+    process's wall clock (which is years past every such end)."""
+    data_time = Clock(datetime(2024, 1, 4, 15, 0, tzinfo=UTC))
+    host = host_on(data_time)
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=Clock())
+    until = datetime(2024, 1, 5, tzinfo=UTC)
+    fake.account_mode = {"until": until.isoformat(), "reason": "daily realised loss 2.05%"}
+    await _registered(strategy, range(1, 2))
+    await strategy.on_cycle(host, data_time())
+    order = OrderRequest(symbol="XAUUSD", direction="buy", volume=0.1)
+    veto = strategy.allow_order(host, order)
+    assert veto is not None and "daily realised loss 2.05%" in veto
+    assert strategy.is_defensive(host, 1) is True
+    data_time.advance(9 * 3600 + 1)  # past midnight of the data: the mode has ended
+    assert strategy.allow_order(host, order) is None
 
 
 async def test_shutdown_closes_everything_and_store_reopens(
@@ -237,6 +259,7 @@ async def test_server_account_mode_seen_through_the_defensive_flags(
     fake: FakeDtms, settings_for: Settings, started: Start
 ) -> None:
     clock = Clock()
+    HOST = host_on(clock)  # the module's name, on this test's clock
     strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
     await _registered(strategy, range(1, 3))
     fake.account_defensive = True  # states stay HEALTHY, but every trade is defensive

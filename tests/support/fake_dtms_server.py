@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -237,8 +238,31 @@ class FakeDtms:
 
 # -- doubles for the client side -------------------------------------------------
 
-HOST = cast(HostView, object())  # the remote strategy never touches the host object
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Ticking:
+    read: Callable[[], datetime]
+
+    def now(self) -> datetime:
+        return self.read()
+
+
+@dataclass(frozen=True)
+class _TimedHost:
+    """The part of the host the remote strategy reads: its clock (the account mode's
+    end is on the trading clock)."""
+
+    clock: _Ticking
+
+
+def host_on(read: Callable[[], datetime]) -> HostView:
+    """A host whose trading clock reads ``read`` (a :class:`Clock`, say)."""
+    return cast(HostView, _TimedHost(_Ticking(read)))
+
+
+HOST = host_on(lambda: datetime.now(UTC))
 
 
 @dataclass
