@@ -120,6 +120,7 @@ class Mt5Broker(Trading):
             initialize(self.api, self.settings)
             login_and_check(self.api, self.settings)
             self._margin_mode = self.account().margin_mode
+            self._check_symbols(symbols)
             if self.settings.server_utc_offset_minutes is None:
                 self.refresh_server_offset(symbols)
         except BrokerError:
@@ -133,6 +134,26 @@ class Mt5Broker(Trading):
         except BaseException:
             self.close_connection()
             raise
+
+    def _check_symbols(self, symbols: Sequence[str]) -> None:
+        """Every symbol the host is to trade must be on the trade server, spelled as the
+        server spells it: a missing one would fail every cycle's bars (and leave every
+        position undefended), so it is refused now, with the server's names that contain
+        it (brokers add suffixes: ``XAUUSDm``, ``EURUSD.m``)."""
+        missing = [s for s in symbols if self.api.symbol_info(s) is None]
+        if not missing:
+            return
+        listed = self.api.symbols_get() or ()
+        names = sorted(str(x.name) for x in listed)
+        said = []
+        for symbol in missing:
+            alike = [n for n in names if symbol.lower() in n.lower()][:5]
+            hint = f" (the server has {', '.join(alike)})" if alike else ""
+            said.append(f"{symbol}{hint}")
+        raise BrokerError(
+            f"[host] symbols: not on this trade server: {'; '.join(said)}; name them as "
+            f"the terminal's Market Watch does"
+        )
 
     def refresh_server_offset(self, symbols: Sequence[str] = ()) -> int:
         """Date the server's clock from a fresh tick of ``time_symbols`` (or ``symbols``, or

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from hostapp_mt5.mt5_helpers import connect, make_fake
-from support.fake_mt5 import FakeMT5, mt5linux_module
+from support.fake_mt5 import FakeMT5, FakeSymbol, mt5linux_module
 
 from hookspecs import BrokerError, ConfigError
 from hostapp.brokers.mt5 import Mt5Settings, create_mt5_broker, load_mt5_settings
@@ -136,3 +136,27 @@ def test_mt5linux_call_timeout_outlasts_timeout_ms() -> None:
                       sleep=fake.advance)  # fmt: skip
     config = fake._MetaTrader5__conn._config  # type: ignore[attr-defined]
     assert config["sync_request_timeout"] >= 60 + 5
+
+
+def test_a_symbol_the_server_lacks_is_refused_at_connect_with_its_suffixed_names() -> None:
+    """``[host] symbols = ["XAUUSD", "GBPUSD"]`` on a server that spells gold ``XAUUSDm``
+    and has no GBPUSD: one error at connect naming both (a missing symbol would otherwise
+    fail every cycle's bars and leave every position undefended)."""
+    fake = FakeMT5()
+    fake.add_symbol(FakeSymbol("XAUUSDm", bid=2000.00, ask=2000.30, digits=2))
+    fake.add_symbol(FakeSymbol("EURUSD", bid=1.085, ask=1.08512, digits=5))
+    with pytest.raises(BrokerError) as info:
+        create_mt5_broker(
+            Mt5Settings(server_utc_offset_minutes=120), module=fake, symbols=("XAUUSD", "GBPUSD"),
+            clock=lambda: fake.now, sleep=fake.advance,
+        )  # fmt: skip
+    assert str(info.value) == (
+        "[host] symbols: not on this trade server: XAUUSD (the server has XAUUSDm); GBPUSD; "
+        "name them as the terminal's Market Watch does"
+    )
+    assert fake.calls[-1] == "shutdown" and not fake.initialized
+    broker = create_mt5_broker(
+        Mt5Settings(server_utc_offset_minutes=120), module=fake, symbols=("XAUUSDm", "EURUSD"),
+        clock=lambda: fake.now, sleep=fake.advance,
+    )  # fmt: skip
+    assert broker.symbol_info("XAUUSDm") is not None
