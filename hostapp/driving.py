@@ -24,6 +24,7 @@ from .clock import ScaledClock
 from .config import HostConfig
 from .hookcalls import PluginInfo
 from .loop import LIVE_WINDOW, LoopStats
+from .loop_drivers import BROKER_DOWN
 from .outcomes import Outcome
 from .progress import Progress
 from .report import summarize
@@ -173,14 +174,23 @@ def run_summary(
     extra: Mapping[str, Any],
     trades: Sequence[Outcome] | None = None,
 ) -> dict[str, Any]:
+    broker_note = None
+    try:
+        open_positions, balance = app.broker.positions(), app.broker.account().balance
+    except BROKER_DOWN as exc:  # a live terminal gone at the end: summarise what is known
+        open_positions, balance = [], app.start_balance
+        broker_note = (
+            f"the broker did not answer at the end ({exc}): this summary has neither its "
+            "open positions nor its balance (P&L reads 0)"
+        )
     return summarize(
         stats=stats,
         recorder=app.recorder,
         closed=closed_positions(app, stats),
-        open_positions=app.broker.positions(),
+        open_positions=open_positions,
         trades=trades,
         start_balance=app.start_balance,
-        balance=app.broker.account().balance,
+        balance=balance,
         extra={
             **extra,
             # the plugins that may put a trade in a defensive state (answer is_defensive)
@@ -197,6 +207,8 @@ def run_summary(
                     appmod.guessed_rules_note(app.broker, app.loop.symbols),
                     timeframe_note(app.base_timeframe, app.timeframe),
                     refusals_note(stats),
+                    skipped_note(stats),
+                    broker_note,
                     *plugin_failure_notes(app.plugins.listing()),
                 )
                 if n
@@ -228,6 +240,16 @@ def refusals_note(stats: LoopStats) -> str | None:
     return (
         f"the broker refused {stats.orders_rejected} of the {stats.orders_proposed} orders "
         f"proposed: {each}"
+    )
+
+
+def skipped_note(stats: LoopStats) -> str | None:
+    """Live cycles skipped because the broker failed: positions went unwatched then."""
+    if not stats.cycles_skipped:
+        return None
+    return (
+        f"{stats.cycles_skipped} cycles were skipped because the broker failed (the last: "
+        f"{stats.skip_error}); no plugin watched the positions during them"
     )
 
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from hookspecs import Bar, BrokerError, HostView
 
@@ -166,6 +166,7 @@ class LoopDrivers:
         self._aio = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         last_seen: dict[str, datetime] = {}
+        skipped = 0  # in a row: one episode of a broker that does not answer
         while not self.stop_requested:
             try:
                 new_bars: dict[str, Bar] = {}
@@ -177,12 +178,50 @@ class LoopDrivers:
                         new_bars[symbol] = bar
                 # Without a new bar it is still a cycle: DTMS and the exits watch live prices.
                 await self.cycle(now_fn(), new_bars, bool(new_bars))
-            except BrokerError as exc:
+            except BROKER_DOWN as exc:
                 # The terminal went away or answered nonsense: skip this cycle, try again.
-                self.host.log.error("cycle skipped: %s", exc)
+                skipped += 1
+                self._skipped(skipped, exc)
+            else:
+                if skipped:
+                    self.host.log.warning("cycles run again, after %d skipped", skipped)
+                skipped = 0
             await _sleep_or_wake(self._wake, cycle_seconds)
         self.stats.interrupted = True
         return self.stats
+
+    def _skipped(self, in_a_row: int, exc: BaseException) -> None:
+        """Count a skipped cycle, say the first of an episode (the rest are counted), and
+        ask a broker that can reconnect to do so, at cycles 1, 2, 4, 8… of the episode
+        and every 64th after (a terminal restarts in seconds; a weekend lasts days)."""
+        why = str(exc) if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
+        self.stats.cycles_skipped += 1
+        self.stats.skip_error = why
+        if in_a_row == 1:
+            self.host.log.error("cycle skipped: %s (counted until cycles run again)", why)
+        broker = self.host.broker
+        due = in_a_row & (in_a_row - 1) == 0 or in_a_row % 64 == 0
+        if not due or not isinstance(broker, Reconnecting):
+            return
+        try:
+            broker.reconnect()
+        except BROKER_DOWN as again:
+            if in_a_row == 1:
+                self.host.log.error("reconnecting to the broker failed: %s", again)
+        else:
+            self.host.log.warning("reconnected to the broker after %d skipped cycles", in_a_row)
+
+
+#: What a broker that went away raises: its own error, or the transport's (the mt5linux
+#: bridge raises rpyc's EOFError and socket errors, which are OSErrors).
+BROKER_DOWN = (BrokerError, OSError, EOFError)
+
+
+@runtime_checkable
+class Reconnecting(Protocol):
+    """A live broker that can connect again after its terminal went away."""
+
+    def reconnect(self) -> None: ...
 
 
 async def _sleep_or_wake(event: asyncio.Event, seconds: float) -> None:

@@ -74,6 +74,10 @@ class LoopStats:
     interrupted: bool = False
     #: the broker's refusals of orders by result code: how many, and the first message
     refusals: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: live cycles skipped because the broker failed (the terminal went away), and why
+    #: the last one was
+    cycles_skipped: int = 0
+    skip_error: str = ""
 
     def refused(self, code: str, message: str) -> None:
         """Count an order the broker refused (``orders_rejected`` and by its code)."""

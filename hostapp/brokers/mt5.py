@@ -135,6 +135,22 @@ class Mt5Broker(Trading):
             self.close_connection()
             raise
 
+    def reconnect(self) -> None:
+        """After the terminal went away (restarted, its IPC link or the mt5linux bridge
+        lost): drop what is left of the connection, then initialize and log in again,
+        keeping the server's clock offset. A BrokerError while it is still away."""
+        self.close_connection()
+        try:
+            self._initialized = True
+            initialize(self.api, self.settings)
+            login_and_check(self.api, self.settings)
+        except BrokerError:
+            self.close_connection()
+            raise
+        except Exception as exc:
+            self.close_connection()
+            raise BrokerError(f"reconnecting failed: {type(exc).__name__}: {exc}") from exc
+
     def _check_symbols(self, symbols: Sequence[str]) -> None:
         """Every symbol the host is to trade must be on the trade server, spelled as the
         server spells it: a missing one would fail every cycle's bars (and leave every

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from hookspecs import Bar, BrokerError, SymbolInfo, Timeframe
 
-from .mt5_convert import ServerClock, bars_from_rates, last_error
+from .mt5_convert import ServerClock, bars_from_rates, error_code, last_error
 
 
 class Terminal(Protocol):
@@ -46,9 +46,10 @@ class Mt5Market:
             return []
         info = self.broker.symbol_info(symbol)
         if info is None:
-            raise BrokerError(
-                f"bars: unknown symbol {symbol!r}; last_error={last_error(self.broker.api)}"
-            )
+            code = error_code(self.broker.api)
+            # -10001 … -10005: the link to the terminal failed, not the symbol
+            what = "no connection to the terminal" if code and code <= -10000 else "unknown symbol"
+            raise BrokerError(f"bars of {symbol}: {what}; last_error={last_error(self.broker.api)}")
         rates = self.broker.api.copy_rates_from_pos(symbol, tf, 1, int(count))
         if rates is None:
             raise BrokerError(

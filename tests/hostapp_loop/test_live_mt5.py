@@ -3,15 +3,18 @@ proposed only when a new bar closed, ``on_cycle`` every cycle, a clean stop."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from support.fake_mt5 import FakeMT5, FakeSymbol
 
 from hookspecs import hookimpl
-from hostapp.app import build_live_app
+from hostapp.app import App, build_live_app
 from hostapp.config import config_from_dict
-from hostapp.driving import drive
+from hostapp.driving import drive, run_summary
 
 T0 = int(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()) + 7200  # server clock
 
@@ -68,3 +71,89 @@ async def test_live_cycles_on_a_fake_terminal() -> None:
     assert probe.cycles == 5 and stats.cycles == 5
     assert probe.proposed == [2005.5, 2006.5]  # one proposal per newly closed bar
     assert probe.shutdown_ran and stats.interrupted
+
+
+class Restart(Probe):
+    """The terminal goes away after cycle 2 and starts again 0.15 s later."""
+
+    @hookimpl
+    def on_cycle(self) -> None:
+        self.cycles += 1
+        if self.cycles == 2:
+            self.fake.initialized = self.fake.terminal_running = False
+            asyncio.get_running_loop().call_later(0.15, self.back)
+        if self.cycles == 5:
+            self.stop()
+
+    def back(self) -> None:
+        self.fake.terminal_running = True
+
+
+def _live_app(fake: FakeMT5, probe: Probe) -> App:
+    fake.add_symbol(FakeSymbol("XAUUSD", bid=2005.0, ask=2005.3, digits=2))
+    fake.rates[("XAUUSD", 5)] = [_row(i) for i in range(7)]
+    config = config_from_dict(
+        {
+            "host": {
+                "broker": "mt5",
+                "symbols": ["XAUUSD"],
+                "cycle_seconds": 0.01,
+                "mt5": {"server_utc_offset_minutes": 120},
+            }
+        }
+    )
+    app = build_live_app(config, builtins={"probe": probe}, entry_points=[], env={}, module=fake)
+    probe.stop = app.loop.request_stop
+    return app
+
+
+async def test_a_terminal_that_restarts_is_reconnected_and_the_gap_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeMT5()
+    probe = Restart(fake)
+    app = _live_app(fake, probe)
+    with caplog.at_level(logging.INFO):
+        stats = await asyncio.wait_for(drive(app, progress=None), 30)  # never reconnected
+    assert probe.cycles == 5  # cycles ran again after the restart
+    assert stats.cycles_skipped >= 2 and "No IPC connection" in stats.skip_error
+    assert fake.calls.count("initialize") >= 3  # connect, failed tries, the reconnect
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if m.startswith("cycle skipped")]) == 1  # once an episode
+    assert any(m.startswith("reconnected to the broker after") for m in messages)
+    assert any(m == f"cycles run again, after {stats.cycles_skipped} skipped" for m in messages)
+    notes = run_summary(app, stats, {"mode": "live"})["host_notes"]
+    assert any(n.startswith(f"{stats.cycles_skipped} cycles were skipped") for n in notes)
+
+
+BRIDGED = (
+    "symbol_info", "symbol_info_tick", "copy_rates_from_pos", "positions_get", "account_info",
+    "terminal_info", "initialize", "login", "shutdown", "last_error", "orders_get",
+)  # fmt: skip
+
+
+class GoneAtTheEnd(Probe):
+    """The mt5linux bridge dies (rpyc raises EOFError) and the run is stopped."""
+
+    @hookimpl
+    def on_cycle(self) -> None:
+        self.cycles += 1
+        if self.cycles == 2:
+
+            def closed(*args: Any, **kwargs: Any) -> Any:
+                raise EOFError("stream has been closed")
+
+            for name in BRIDGED:  # rpyc's proxy: every call on a closed stream raises
+                setattr(self.fake, name, closed)
+            asyncio.get_running_loop().call_later(0.1, self.stop)
+
+
+async def test_a_bridge_gone_for_good_skips_cycles_and_still_gives_a_summary() -> None:
+    fake = FakeMT5()
+    probe = GoneAtTheEnd(fake)
+    app = _live_app(fake, probe)
+    stats = await drive(app, progress=None)  # no EOFError escapes the loop
+    assert stats.cycles_skipped >= 1 and stats.skip_error == "EOFError: stream has been closed"
+    summary = run_summary(app, stats, {"mode": "live"})
+    (note,) = [n for n in summary["host_notes"] if n.startswith("the broker did not answer")]
+    assert "stream has been closed" in note and summary["open_at_end"] == 0
