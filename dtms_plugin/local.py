@@ -43,16 +43,13 @@ from .engine import (
     evaluate,
     finish,
     needs_attention,
-    outcome_from_broker,
     register,
-    settle,
     sync_position,
-    unsettled,
 )
 from .local_answers import AccountAnswers
 from .local_commits import Commits
 from .local_edges import MarketEdges
-from .local_reconcile import adoption_line, is_hedge, same_trade, to_adopt
+from .local_reconcile import Reconciling, is_hedge, reversed_at_broker, same_trade
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
@@ -62,7 +59,7 @@ if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says
     from .engine import Indicators
 
 
-class LocalStrategy(MarketEdges, AccountAnswers, Commits):
+class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
     name = "local"
@@ -144,43 +141,6 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
             self._store.close()
             self._store = None
 
-    async def recover(self, host: HostView, now: datetime) -> None:
-        """docs/dtms.md §8: settle what a crash left pending, close what is gone, adopt what
-        changed. A broker that cannot answer leaves every record as it is (retried on
-        the next cycle)."""
-        try:
-            positions = host.broker.positions()
-            self._refresh_account(host)
-        except BrokerError as exc:
-            self.log.error("DTMS recovery postponed, the broker cannot answer: %s", exc)
-            return
-        by_ticket = {p.ticket: p for p in positions}
-        for loaded in self.book.live():
-            rec = self._settle(loaded, by_ticket, positions, now)
-            pos = by_ticket.get(rec.ticket)
-            if pos is not None:
-                rec = sync_position(rec, pos)
-            if rec is not loaded:
-                self._persist(rec, now)
-        self._flush()
-        if self.adopt:
-            self._adopt(host, positions, now)
-        self._recovered = True
-
-    def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
-        """docs/dtms.md §8: open positions with our magic number and no record of theirs
-        (a store missing, emptied or damaged; a ticket the broker handed out again) are
-        registered fresh and managed, and said at WARNING with their tickets."""
-        found = to_adopt(positions, self.records, self.book.hedge_tickets(), self.settings.magic)
-        if not found:
-            return
-        empty = not self.records
-        reused = [p.ticket for p in found if p.ticket in self.records]
-        for pos in found:
-            self._register(host, pos, now)
-        self._flush()
-        self.log.warning("DTMS: %s", adoption_line(self.store, empty, found, reused))
-
     def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord:
         """A new record for ``trade``; the CLOSED record of another trade that had its
         ticket is archived first (docs/dtms.md §8)."""
@@ -215,6 +175,9 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
         added = []
         for trade in trades:
             old = self.records.get(trade.ticket)
+            if old is not None and reversed_at_broker(old, trade):  # an order turned it
+                await self._reversed(host, old, trade, now)
+                continue
             if (old is not None and (old.active or same_trade(old, trade))) or is_hedge(trade):
                 continue  # idempotent by ticket; our own hedges are not defended trades
             added.append(self._register(host, trade, now))
@@ -277,8 +240,13 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
             self._flush()
             return
         rec = self.records.get(trade.ticket)
-        if rec is None:
-            return
+        if rec is not None:
+            await self._closed(host, rec, trade, reason, now)
+
+    async def _closed(
+        self, host: HostView, rec: TradeRecord, trade: Trade, reason: str, now: datetime
+    ) -> None:
+        """The broker closed ``rec``'s trade: CLOSED, said, its hedge closed."""
         rec, transition = close_record(rec, trade, reason, now)
         self._persist(rec, now)
         self._put_state(rec, now)
@@ -317,6 +285,9 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
             rec = self._settle(rec, by_ticket, positions, now)
             pos = by_ticket.get(rec.ticket)
             gone = pos is None
+            if pos is not None and reversed_at_broker(rec, pos):
+                await self._reversed(host, rec, pos, now)
+                return
             if pos is not None:
                 rec = sync_position(rec, pos)
         e = evaluate(rec, snap, quote, now, self.settings, info, self._account, position_gone=gone)
@@ -365,25 +336,4 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits):
             added = self._position(host, result.new_ticket)
             if added is not None:
                 await self.on_trade_executed(host, added)
-        return rec
-
-    def _settle(
-        self,
-        rec: TradeRecord,
-        by_ticket: Mapping[int, Trade],
-        positions: list[Trade],
-        now: datetime,
-    ) -> TradeRecord:
-        for entry in unsettled(rec):
-            done, new_ticket = outcome_from_broker(rec, entry, by_ticket.get(rec.ticket), positions)
-            self.log.warning(
-                "DTMS %s: %s of unknown outcome settled as %s",
-                rec.ticket,
-                entry.key,
-                "done" if done else "not applied",
-            )
-            rec = settle(rec, entry, done, new_ticket, now, self.settings)
-            ended = rec.entry(entry.key)
-            if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history
-                self._writes.settled(rec.ticket, ended, now)
         return rec

@@ -1,6 +1,9 @@
-"""Start-up reconciliation of the local strategy's records with the broker's positions
-(docs/dtms.md §8): which open positions DTMS must take on although it holds no live
-record of them. Split from :mod:`dtms_plugin.local` so the rules read on their own.
+"""Reconciliation of the local strategy's records with the broker's positions (docs/dtms.md
+§8): at start-up, which open positions DTMS must take on although it holds no live record
+of them, and what a crash left pending; on every cycle, a netting position that turned
+side under its ticket. Split from :mod:`dtms_plugin.local` so the rules read on their
+own; :class:`Reconciling` is a mixin of :class:`dtms_plugin.local.LocalStrategy`, whose
+``__init__`` sets the attributes declared there.
 
 Why: a store that is missing, emptied or damaged (moved aside) must never leave open
 positions undefended, and a broker that hands out a ticket again (a fresh paper account,
@@ -10,11 +13,25 @@ closed trade that once had its number.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from hookspecs import Trade
+from hookspecs import BrokerError, HostView, ProfitCalculator, Trade
 
-from .engine import HEDGE_COMMENT, TradeRecord
+from .book import TradeBook
+from .engine import (
+    HEDGE_COMMENT,
+    ScoreBreakdown,
+    TradeRecord,
+    outcome_from_broker,
+    settle,
+    sync_position,
+    unsettled,
+)
+from .local_writes import ENDED, PendingWrites
+from .settings import DtmsSettings
 from .store import StoreProtocol
 
 _HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
@@ -55,6 +72,24 @@ def to_adopt(
     return out
 
 
+def reversed_at_broker(rec: TradeRecord, pos: Trade) -> bool:
+    """A netting account's position that changed side under its ticket (sell 0.1, then
+    buy 0.3: a buy of 0.2): the trade DTMS defended has ended, and scoring the new one as
+    the old side would defend it the wrong way round."""
+    return rec.is_open and pos.ticket == rec.ticket and pos.direction != rec.direction
+
+
+def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: datetime) -> Trade:
+    """The defended trade as it ended: all its volume closed at the reversing deal's
+    price (the new position's entry), ``profit`` as the broker values it (0 when it
+    cannot say)."""
+    return Trade(
+        rec.ticket, rec.symbol, rec.direction, rec.volume, rec.entry_price, rec.stop_loss,
+        rec.take_profit, rec.opened_at, profit=profit or 0.0, close_price=pos.entry_price,
+        closed_at=now,
+    )  # fmt: skip
+
+
 def adoption_line(
     store: StoreProtocol, empty: bool, adopted: list[Trade], reused: list[int]
 ) -> str:
@@ -78,3 +113,112 @@ def adoption_line(
     if reused:
         line += f" (tickets {', '.join(map(str, reused))} reused: closed records archived)"
     return line
+
+
+class Reconciling:
+    settings: DtmsSettings
+    log: logging.Logger
+    book: TradeBook
+    adopt: bool
+    _writes: PendingWrites
+    _recovered: bool
+
+    if TYPE_CHECKING:  # the strategy's own properties and methods
+
+        @property
+        def records(self) -> dict[int, TradeRecord]: ...
+
+        @property
+        def store(self) -> StoreProtocol: ...
+
+        def _refresh_account(self, host: HostView) -> None: ...
+
+        def _persist(
+            self, rec: TradeRecord, now: datetime, score: ScoreBreakdown | None = None
+        ) -> None: ...
+
+        def _flush(self, *, force: bool = False) -> set[int]: ...
+
+        def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
+
+        async def _closed(
+            self, host: HostView, rec: TradeRecord, trade: Trade, reason: str, now: datetime
+        ) -> None: ...
+
+    async def recover(self, host: HostView, now: datetime) -> None:
+        """docs/dtms.md §8: settle what a crash left pending, close what is gone, adopt what
+        changed. A broker that cannot answer leaves every record as it is (retried on
+        the next cycle)."""
+        try:
+            positions = host.broker.positions()
+            self._refresh_account(host)
+        except BrokerError as exc:
+            self.log.error("DTMS recovery postponed, the broker cannot answer: %s", exc)
+            return
+        by_ticket = {p.ticket: p for p in positions}
+        for loaded in self.book.live():
+            rec = self._settle(loaded, by_ticket, positions, now)
+            pos = by_ticket.get(rec.ticket)
+            if pos is not None and reversed_at_broker(rec, pos):  # while the host was down
+                await self._reversed(host, rec, pos, now)
+                continue
+            if pos is not None:
+                rec = sync_position(rec, pos)
+            if rec is not loaded:
+                self._persist(rec, now)
+        self._flush()
+        if self.adopt:
+            self._adopt(host, positions, now)
+        self._recovered = True
+
+    def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
+        """docs/dtms.md §8: open positions with our magic number and no record of theirs
+        (a store missing, emptied or damaged; a ticket the broker handed out again) are
+        registered fresh and managed, and said at WARNING with their tickets."""
+        found = to_adopt(positions, self.records, self.book.hedge_tickets(), self.settings.magic)
+        if not found:
+            return
+        empty = not self.records
+        reused = [p.ticket for p in found if p.ticket in self.records]
+        for pos in found:
+            self._register(host, pos, now)
+        self._flush()
+        self.log.warning("DTMS: %s", adoption_line(self.store, empty, found, reused))
+
+    async def _reversed(self, host: HostView, rec: TradeRecord, pos: Trade, now: datetime) -> None:
+        """A netting position reversed under its ticket: the old trade closed at the
+        reversing price, the new side is registered fresh (its own R, from HEALTHY)."""
+        broker = host.broker
+        profit = None
+        if isinstance(broker, ProfitCalculator):
+            args = (rec.symbol, rec.direction, rec.volume, rec.entry_price, pos.entry_price)
+            profit = broker.calc_profit(*args)
+        await self._closed(host, rec, ended_by_reversal(rec, pos, profit, now), "reversed", now)
+        self._register(host, pos, now)
+        self._flush()
+        self.log.warning(
+            "DTMS %s: the position turned %s %g → %s %g at the broker (netting): the %s "
+            "trade closed, the %s registered fresh", rec.ticket, rec.direction, rec.volume,
+            pos.direction, pos.volume, rec.direction, pos.direction,
+        )  # fmt: skip
+
+    def _settle(
+        self,
+        rec: TradeRecord,
+        by_ticket: Mapping[int, Trade],
+        positions: list[Trade],
+        now: datetime,
+    ) -> TradeRecord:
+        for entry in unsettled(rec):
+            done, new_ticket = outcome_from_broker(rec, entry, by_ticket.get(rec.ticket), positions)
+            self.log.warning(
+                "DTMS %s: %s of unknown outcome settled as %s",
+                rec.ticket,
+                entry.key,
+                "done" if done else "not applied",
+            )
+            rec = settle(rec, entry, done, new_ticket, now, self.settings)
+            ended = rec.entry(entry.key)
+            if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history
+                self._writes.settled(rec.ticket, ended, now)
+        return rec
