@@ -5,6 +5,10 @@ one: stop at breakeven (plus a small buffer) once the trade is +1R, trail the st
 behind price from +1.5R, and bank half at +2R. R is the distance from the entry to the
 *initial* stop loss, remembered when the trade is executed, because the stop itself moves.
 
+A live or serving host keeps what the manager knows of each trade (its R above all) in
+``<data_dir>/exits/trades.json``, written when it changes: after a restart the stop may
+sit at breakeven already, and the trade's R can no longer be read from it.
+
 Two rules keep it from fighting DTMS: before it moves a stop or closes a part it asks
 ``host.is_defensive`` (a trade under defensive management is left to its defender), and stops
 only ever tighten. Holding back is not silent: the first cycle it wants something new of
@@ -21,10 +25,13 @@ same isolation, timeout and breaker as any hook.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from hookspecs import (
@@ -40,6 +47,7 @@ from hookspecs import (
 from .market.timeframes import timeframe_seconds
 
 PLUGIN_NAME = "exits"
+STATE_FILE = "trades.json"
 
 
 @dataclass(frozen=True)
@@ -127,8 +135,56 @@ class ExitManager:
         #: simulated run, the newest ``held_window`` tickets in a live or serving one.
         self.held_back: dict[int, int] = {}
         self.held_window: int | None = None
+        self._file: Path | None = None  # where a live host keeps the managed trades
+        self._save_failed = False
+
+    # -- what a live host keeps across restarts -----------------------------------------
+
+    def _save(self, host: HostView) -> None:
+        """The managed trades into the state file (a live or serving host only), replaced
+        whole so a crash mid-write leaves the previous version."""
+        if self._file is None:
+            return
+        rows = {str(t): dataclasses.asdict(m) | {"held": []} for t, m in self._trades.items()}
+        try:
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+            partial = self._file.with_suffix(".tmp")
+            partial.write_text(json.dumps(rows), encoding="utf-8")
+            partial.replace(self._file)
+        except OSError as exc:
+            if not self._save_failed:  # once until a save works again
+                host.log.error("exits: %s not written (%s); a restart forgets R", self._file, exc)
+            self._save_failed = True
+        else:
+            self._save_failed = False
+
+    def _load(self, host: HostView) -> None:
+        assert self._file is not None
+        try:
+            rows = json.loads(self._file.read_text(encoding="utf-8"))
+            loaded = {int(t): _Managed(**{**m, "held": ()}) for t, m in rows.items()}
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, TypeError) as exc:
+            host.log.error("exits: %s unreadable (%s): no trade resumed", self._file, exc)
+            return
+        self._trades.update(loaded)
+        if loaded:
+            host.log.info(
+                "exits: managing again %d trades from before the restart (tickets %s)",
+                len(loaded), ", ".join(map(str, sorted(loaded))),
+            )  # fmt: skip
 
     # -- hooks -------------------------------------------------------------------------
+
+    @hookimpl
+    def startup(self, host: HostView) -> None:
+        """A live or serving host resumes the trades it managed before it stopped; a
+        position closed meanwhile leaves at the first cycle that misses it."""
+        if host.mode == "simulated":
+            return  # a replay starts from nothing and must be quick
+        self._file = host.data_dir(PLUGIN_NAME) / STATE_FILE
+        self._load(host)
 
     @hookimpl
     def configure(self, host: HostView) -> None:
@@ -139,16 +195,18 @@ class ExitManager:
         self.held_window = None if host.mode == "simulated" else HELD_WINDOW
 
     @hookimpl
-    def on_trade_executed(self, trade: Trade) -> None:
+    def on_trade_executed(self, host: HostView, trade: Trade) -> None:
         if trade.stop_loss is None:
             return  # no initial stop, no R: nothing to measure the rules against
         risk = abs(trade.entry_price - trade.stop_loss)
         if risk > 0:
             self._trades[trade.ticket] = _Managed(risk=risk)
+            self._save(host)
 
     @hookimpl
-    def on_trade_closed(self, trade: Trade) -> None:
-        self._trades.pop(trade.ticket, None)
+    def on_trade_closed(self, host: HostView, trade: Trade) -> None:
+        if self._trades.pop(trade.ticket, None) is not None:
+            self._save(host)
 
     @hookimpl
     def run_report(self) -> dict[str, Any]:
@@ -172,6 +230,15 @@ class ExitManager:
         if not (s.breakeven or s.trailing or s.partial):
             return
         broker = host.broker
+        before = {t: (m.seq, m.partial_done) for t, m in self._trades.items()}
+        try:
+            await self._manage_each(host, broker)
+        finally:
+            if before != {t: (m.seq, m.partial_done) for t, m in self._trades.items()}:
+                self._save(host)
+
+    async def _manage_each(self, host: HostView, broker: Any) -> None:
+        s = self.settings
         for ticket in list(self._trades):
             managed = self._trades[ticket]
             pos = broker.position(ticket)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -319,3 +321,54 @@ async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> Non
     else:
         assert summary["exits_held_defensive"] == {}
         assert summary["actions_by_source"]["exits"]
+
+
+def _live_host(broker: Any, market: Any, clock: Any, root: Path) -> Any:
+    """A live host (a restart of the same bot) over the same broker, its state in ``root``."""
+    from hostapp.config import config_from_dict
+    from hostapp.host import Host
+    from hostapp.loader import load_plugins
+
+    cfg = dataclasses.replace(config_from_dict({}), data_root=root)
+    plugins = load_plugins(cfg, builtins={"exits": ExitManager}, entry_points=[], env={})
+    host = Host(broker, market, clock, cfg, plugins, mode="live")
+    plugins.configure(host)
+    return host
+
+
+async def test_a_restarted_live_host_manages_its_trades_again(
+    hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path
+) -> None:
+    """After breakeven the stop no longer tells the trade's R; the restarted manager has
+    it from its state file and goes on to trail and bank half, as if never stopped."""
+    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
+    first = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    await first.plugins.startup(first)
+    trade = await _open_buy(first, hostapp_broker, volume=0.2)
+    hostapp_broker.set_price("XAUUSD", 2010.5)  # +1.05R: breakeven
+    await first.plugins.get("exits").manage_positions(first, hostapp_clock.now())
+    assert hostapp_broker.position(trade.ticket).stop_loss == pytest.approx(2001.0)
+    # the process dies; a new one starts on the same account and state folder
+    again = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    await again.plugins.startup(again)
+    manager = again.plugins.get("exits")
+    assert manager.managed_tickets == [trade.ticket]
+    assert manager.initial_risk(trade.ticket) == pytest.approx(10.0)  # not 1.0 from the stop
+    hostapp_broker.set_price("XAUUSD", 2025.0)  # +2.5R: trail and bank half
+    await manager.manage_positions(again, hostapp_clock.now())
+    kinds = [a.kind for a, _ in again.executed]
+    assert kinds == [ActionKind.TIGHTEN_SL, ActionKind.PARTIAL_CLOSE]
+    assert all(
+        a.key.startswith(f"exits:{trade.ticket}:2:") or a.key.startswith(f"exits:{trade.ticket}:3:")
+        for a, _ in again.executed
+    )  # keys go on, never reused
+
+
+async def test_a_simulated_run_keeps_no_state_file(
+    hostapp_factory, hostapp_broker, hostapp_market, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default data root is relative
+    host, _manager, _ = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=False)
+    await host.plugins.startup(host)
+    await _open_buy(host, hostapp_broker)
+    assert not (tmp_path / host.data_dir("exits")).exists()

@@ -12,6 +12,7 @@ The command line's checks of ``--speed`` run in a real subprocess.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 import time
@@ -90,6 +91,7 @@ def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> Non
         },
         path=tmp_path / "plugins.toml",
     )
+    config = dataclasses.replace(config, data_root=tmp_path)  # the exit manager's state too
     plugin = BuyAtTheTop(top)
     app = build_sim_app(
         config,
