@@ -44,6 +44,7 @@ from .data import infer_timeframe as infer_timeframe
 from .data import joined_series as joined_series
 from .data import load_csv_files as load_csv_files
 from .data import load_csv_series as load_csv_series
+from .data import resumed_series as resumed_series
 from .data import streamed_config_series as streamed_config_series
 from .host import Host
 from .loader import load_plugins

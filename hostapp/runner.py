@@ -192,7 +192,20 @@ def _paper_live(
     """``hostapp run --live`` on paper: the synthetic feed on the shared account file,
     with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
     of the wall clock; with it, the data's own time ``speed`` times faster than the wall
-    clock (a bar when the clock reaches its close, a cycle every ``cycle_seconds`` of it)."""
+    clock (a bar when the clock reaches its close, a cycle every ``cycle_seconds`` of it).
+    An account file traded before (a restart) resumes the data where it stopped."""
+    from .brokers.paper_account_file import last_activity
+
+    account = config.host.paper.get("account_file")
+    since = last_activity(account) if isinstance(account, str) else None
+    if since is not None:
+        where = f"{config.source} [host.paper] account_file {account}"
+        series = appmod.resumed_series(series, since, where)
+        print(
+            f"hostapp: {where} was last traded at {since:%Y-%m-%d %H:%M} UTC: the run resumes "
+            "the data from there (delete the file for a fresh account)",
+            file=sys.stderr,
+        )
     try:
         app = appmod.build_sim_app(
             config, series, base_timeframe=base, shared_account=True, speed=speed

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,27 @@ CREATE TABLE IF NOT EXISTS bars (
     low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL, spread REAL NOT NULL,
     PRIMARY KEY (symbol, time)) WITHOUT ROWID;
 """
+
+
+def last_activity(path: str | Path) -> datetime | None:
+    """The time of the newest quote a paper account file was valued at (where the data
+    of the hosts that traded it had got to); ``None`` for a missing, new or unreadable
+    file. A paper host restarted on it resumes its data from there: replaying from the
+    start would settle the account's positions at the older prices of a time before
+    they were opened."""
+    file = Path(path)
+    if not file.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            (newest,) = db.execute("SELECT max(time) FROM quotes").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:  # not an account file yet (its tables are made on first open)
+        return None
+    return datetime.fromtimestamp(newest, UTC) if newest is not None else None
+
 
 #: Trim the bars table once per this many bars a process writes (per symbol).
 _TRIM_EVERY = 64
