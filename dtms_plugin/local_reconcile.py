@@ -43,10 +43,13 @@ def is_hedge(trade: Trade) -> bool:
 
 
 def same_trade(rec: TradeRecord, trade: Trade) -> bool:
-    """Whether ``trade`` is the position ``rec`` was made for: the same ticket, opening
-    time and entry price (a reused ticket differs in at least one of them)."""
+    """Whether ``trade`` is the position ``rec`` was made for: the same ticket, symbol,
+    direction, opening time and entry price (a reused ticket differs in at least one of
+    them; the server's registrations judge a closed record by the same fields)."""
     return (
         rec.ticket == trade.ticket
+        and rec.symbol == trade.symbol
+        and rec.direction == trade.direction
         and rec.opened_at == trade.opened_at
         and abs(rec.entry_price - trade.entry_price) <= 1e-9 * max(1.0, abs(rec.entry_price))
     )

@@ -77,3 +77,17 @@ async def test_a_position_turned_while_the_host_was_down_is_seen_at_recovery(rig
     await rig.cycles(1)
     assert rig.strategy.records[9].direction == "sell"
     assert replace(rig.strategy.records[9], journal=()).volume == 2.0
+
+
+async def test_a_closed_ticket_registered_for_the_other_side_is_a_new_trade(rig: Rig) -> None:
+    """Same ticket, entry and opening time, the other direction, after the close: another
+    position (the server's registrations judge it so too); it used to be skipped as the
+    closed trade, so the server archived the record and the engine kept none."""
+    buy = await rig.open_buy(ticket=11, volume=1.0)
+    await rig.strategy.on_trade_closed(rig.host, buy, "take_profit")
+    assert rig.strategy.records[11].state is DefensiveState.CLOSED
+    sell = replace(buy, direction="sell", stop_loss=buy.entry_price + 50.0)
+    await rig.strategy.register_many(rig.host, [sell])
+    rec = rig.strategy.records[11]
+    assert (rec.direction, rec.state) == ("sell", DefensiveState.HEALTHY)
+    assert [r["direction"] for r in rig.strategy.store.archived(11)] == ["buy"]

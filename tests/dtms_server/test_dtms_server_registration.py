@@ -301,3 +301,23 @@ async def test_a_closed_ticket_registered_for_a_new_position_is_a_new_trade(
     third = await client.post("/dtms/trade/enable", json=registration(31, entry=2100.0))
     assert third.status == 201
     assert len(store.archived(31)) == 2
+
+
+async def test_another_direction_alone_is_another_position(client: Client) -> None:
+    """Same ticket, entry and opening time, the other side: a new trade (the engine used
+    to take it for the closed one and keep no record: 422, and the old record gone)."""
+    opened = "2026-01-05T10:00:00Z"
+    buy = registration(32, opened_at=opened)
+    assert (await client.post("/dtms/trade/enable", json=buy)).status == 201
+    report = {"reason": "take_profit", "profit": 5.0}
+    assert (await client.post("/dtms/trade/32/closed", json=report)).status == 200
+    store = service_of(client).store
+    closed = store.get_record(32)
+    assert closed["state"] == "CLOSED"
+    sell = registration(32, opened_at=opened, direction="sell", stop_loss=2010.0)
+    again = await client.post("/dtms/trade/enable", json=sell)
+    assert again.status == 201, await again.text()
+    assert store.get_record(32)["direction"] == "sell"
+    assert [r["direction"] for r in store.archived(32)] == ["buy"]
+    got = await client.get("/dtms/trade/32")
+    assert got.status == 200 and (await got.json())["state"] == "HEALTHY"
