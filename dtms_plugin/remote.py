@@ -76,6 +76,7 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._volatile: dict[int, dict[str, Any]] = {}  # outbox entries the store refused
         self._delivered: dict[int, dict[str, Any]] = {}  # delivered, removal not yet stored
         self._handed = 0  # registrations the server took: the run's account of activity
+        self._slow_flushes = 0  # cycles in a row that waited for the outbox in vain
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender: asyncio.Task[None] | None = None
         self._refresh_task: asyncio.Task[None] | None = None
@@ -241,10 +242,19 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
             try:
                 await asyncio.wait_for(self._idle.wait(), self._flush_wait)
             except TimeoutError:
-                self.log.info(
-                    "DTMS outbox flush still running (%d pending); refreshing anyway",
-                    self.store.outbox_len(),
-                )
+                self._slow_flushes += 1
+                if self._slow_flushes == 1:  # once an episode: the end of it says how long
+                    self.log.info(
+                        "DTMS outbox flush still running (%d pending); refreshing anyway",
+                        self.store.outbox_len(),
+                    )
+            else:
+                if self._slow_flushes > 1:
+                    self.log.info(
+                        "DTMS outbox flushed, after %d cycles that waited for it",
+                        self._slow_flushes,
+                    )
+                self._slow_flushes = 0
         await self.refresh()
 
     def is_defensive(self, host: HostView, ticket: int) -> bool:

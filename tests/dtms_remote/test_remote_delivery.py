@@ -286,3 +286,21 @@ async def test_a_close_before_the_registration_was_sent_carries_it(
     # registered first, then closed: the server keeps the trade with its outcome
     assert fake.enable_ok[7] == 1 and fake.closed[7]["reason"] == "stop_loss"
     assert strategy.store.outbox_len() == 0
+
+
+async def test_cycles_that_wait_for_a_slow_outbox_are_logged_once_and_counted(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.stall("batch", 1, seconds=0.5)
+    strategy = await started(settings_for(fake.url), flush_wait_seconds=0.01)
+    await strategy.on_trade_executed(HOST, trade(7))
+    with caplog.at_level(logging.INFO):
+        for _ in range(5):
+            await strategy.on_cycle(HOST, strategy._now())
+        await strategy.drain()
+        await strategy.on_cycle(HOST, strategy._now())
+    said = [r.getMessage() for r in caplog.records if "outbox flush" in r.getMessage()]
+    assert said == [
+        "DTMS outbox flush still running (1 pending); refreshing anyway",
+        "DTMS outbox flushed, after 5 cycles that waited for it",
+    ]
