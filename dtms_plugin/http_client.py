@@ -100,6 +100,11 @@ class RemoteApi(Connection):
         """GET /health: does the server answer (asked once at start-up)."""
         return await self.request("GET", "/health", timeout=self._query_timeout)
 
+    async def status(self) -> Reply:
+        """GET /dtms/status: asked once at start-up, for its answer to this host's token
+        (``/health`` wants none)."""
+        return await self.request("GET", "/dtms/status", timeout=self._query_timeout)
+
     async def trades(self, tickets: Iterable[int]) -> Reply:
         """GET /dtms/trades?tickets=1,2,3: the states of many trades in one request."""
         joined = ",".join(str(t) for t in tickets)
@@ -165,7 +170,7 @@ async def deliver_batch(
                     for (ticket, _), item in zip(entries, results, strict=True)
                 }
             outcome = _judge("register", entries[0][0], url, reply, attempt, attempts, log,
-                             token_env)  # fmt: skip
+                             token_env, quiet)  # fmt: skip
             if outcome is not None:  # the request itself refused: the same for all
                 return {t: outcome for t, _ in entries}
         if attempt < attempts:
@@ -237,7 +242,7 @@ async def deliver(
                 kind, ticket, method, url, attempt, attempts, describe(exc),
             )  # fmt: skip
         else:
-            outcome = _judge(kind, ticket, url, reply, attempt, attempts, log, token_env)
+            outcome = _judge(kind, ticket, url, reply, attempt, attempts, log, token_env, quiet)
             if outcome is not None:
                 return outcome
         if attempt < attempts:
@@ -279,8 +284,10 @@ def _judge(
     attempts: int,
     log: logging.Logger,
     token_env: str,
+    quiet: bool = False,
 ) -> Outcome | None:
-    """What one answer means; ``None``: transient, try again."""
+    """What one answer means; ``None``: transient, try again. ``quiet``: the server is
+    known not to take this host's requests (a refusal said once, not per entry)."""
     status = reply.status
     if reply.ok or (kind in ("unregister", "closed") and status == 404):
         if attempt > 1:
@@ -293,7 +300,8 @@ def _judge(
         )  # fmt: skip
         return None
     if status in CONFIG_STATUSES:
-        log.error(
+        log.log(
+            logging.DEBUG if quiet else logging.ERROR,
             "DTMS %s of ticket %s: %s answered %d: %s; check api_url and the %s token;"
             " kept in the outbox",
             kind, ticket, url, status, reply.message, token_env,

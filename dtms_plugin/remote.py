@@ -145,6 +145,18 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
             return
         if reply.status >= 500:
             self._health.failed(f"at start-up, GET /health answered {reply.status}")
+            return
+        try:  # /health wants no token: ask what needs one, as every later request does
+            asked = await self._client.status()
+        except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
+            self._health.failed(f"at start-up, GET /dtms/status: {describe(exc)}")
+            return
+        if asked.status in (401, 403):
+            self._health.failed(
+                f"at start-up, GET /dtms/status answered {asked.status}: {asked.message}; "
+                f"check the token in {self.settings.token_env}",
+                refused=True,
+            )
 
     async def shutdown(self, host: HostView) -> None:
         for task in list(self._tasks):

@@ -27,25 +27,31 @@ class ServerHealth:
     failures: int = 0
     episodes: int = 0
     failures_total: int = 0
+    #: why the server refused this host (its token), when that is why: it answers
+    refused: str | None = None
 
     @property
     def down(self) -> bool:
         return self.down_since is not None
 
-    def failed(self, what: str) -> None:
-        """A try found the server not answering; ``what`` says which and why."""
+    def failed(self, what: str, *, refused: bool = False) -> None:
+        """A try found the server not answering, or (``refused``) answering that this
+        host may not use it (a wrong token); ``what`` says which and why."""
         self.failures += 1
         self.failures_total += 1
+        if refused:
+            self.refused = what
         if self.down_since is not None:
             self.log.debug("DTMS server %s still not answering: %s", self.url, what)
             return
         self.down_since = self.now()
         self.episodes += 1
         self.log.error(
-            "DTMS server %s is not answering (%s): until it does, this host cannot hand it "
-            "trades nor learn their states; registrations and closes wait in the outbox, "
-            "retried every cycle (said again when it answers)",
+            "DTMS server %s %s (%s): until it does, this host cannot hand it trades nor "
+            "learn their states; registrations and closes wait in the outbox, retried every "
+            "cycle (said again when it answers)",
             self.url,
+            "refuses this host" if refused else "is not answering",
             what,
         )
 
@@ -61,6 +67,7 @@ class ServerHealth:
         )
         self.down_since = None
         self.failures = 0
+        self.refused = None
 
     def note(self, pending: int) -> str | None:
         """The episodes of this run in words, for its report; ``None`` when there were
@@ -69,8 +76,9 @@ class ServerHealth:
             return None
         waiting = f"; {pending} outbox entries not delivered" if pending else ""
         if self.down_since is not None:
+            how = f"refusing this host ({self.refused})" if self.refused else "not answering"
             return (
-                f"DTMS server {self.url} not answering since {self.down_since.isoformat()} "
+                f"DTMS server {self.url} {how} since {self.down_since.isoformat()} "
                 f"({_tries(self.failures)}): trades opened meanwhile were not "
                 f"handed to it{waiting}"
             )

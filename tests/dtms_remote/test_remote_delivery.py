@@ -304,3 +304,29 @@ async def test_cycles_that_wait_for_a_slow_outbox_are_logged_once_and_counted(
         "DTMS outbox flush still running (1 pending); refreshing anyway",
         "DTMS outbox flushed, after 5 cycles that waited for it",
     ]
+
+
+async def test_a_wrong_token_is_said_at_start_up_once_and_in_the_report(
+    fake: FakeDtms,
+    settings_for: Settings,
+    started: Start,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``/health`` wants no token, so it cannot tell; the start-up check asks a route that
+    does. Then the entries the server refuses are not one ERROR each."""
+    monkeypatch.setenv("DTMS_TEST_TOKEN", "wrong")
+    fake.token = "right"
+    with caplog.at_level(logging.DEBUG):
+        strategy = await started(settings_for(fake.url, token_env="DTMS_TEST_TOKEN"))
+        for ticket in range(1, 6):
+            await strategy.on_trade_executed(HOST, trade(ticket))
+        await strategy.drain()
+        await strategy.drain()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"DTMS server {fake.url} refuses this host (at start-up, GET ")
+    assert "answered 401: invalid token; check the token in DTMS_TEST_TOKEN" in errors[0]
+    report = strategy.report()
+    assert report["note"].startswith(f"DTMS server {fake.url} refusing this host (at start-up")
+    assert report["outbox_pending"] == 5 and fake.enable_ok == {}

@@ -79,6 +79,7 @@ class FakeDtms:
         app.router.add_post("/dtms/trades", self._enable_many)
         app.router.add_post("/dtms/trade/{ticket}/closed", self._closed)
         app.router.add_get("/health", self._health)
+        app.router.add_get("/dtms/status", self._status)
         runner = web.AppRunner(app, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
@@ -115,6 +116,15 @@ class FakeDtms:
         assert request.transport is not None
         request.transport.close()  # the client sees the connection dropped, no answer
         raise asyncio.CancelledError
+
+    async def _status(self, request: web.Request) -> web.StreamResponse:
+        """As the real server: behind the token; not counted among the hits."""
+        if (
+            self.token is not None
+            and request.headers.get("Authorization") != f"Bearer {self.token}"
+        ):
+            return web.json_response({"error": "invalid token"}, status=401)
+        return web.json_response({"trades": len(self.registered)})
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
         """As the real server: open to anyone, and not counted among the hits."""
