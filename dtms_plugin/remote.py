@@ -19,7 +19,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import HostView, OrderRequest, Trade
+from hookspecs import BrokerError, HostView, OrderRequest, Trade
 
 from .client.http import token_from_env
 from .defensive import account_defensive, answer
@@ -76,6 +76,7 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._volatile: dict[int, dict[str, Any]] = {}  # outbox entries the store refused
         self._delivered: dict[int, dict[str, Any]] = {}  # delivered, removal not yet stored
         self._handed = 0  # registrations the server took: the run's account of activity
+        self._handed_again: set[int] = set()  # registered anew: the server had lost them
         self._slow_flushes = 0  # cycles in a row that waited for the outbox in vain
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender: asyncio.Task[None] | None = None
@@ -207,6 +208,32 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._closed.pop(trade.ticket, None)
         self._enqueue(trade.ticket, payload, save_open=True)
         self._kick()
+
+    async def _hand_again(self, tickets: list[int]) -> None:
+        """Open trades this host handed the server that it no longer knows (its store was
+        replaced, emptied or lost): registered again from the broker's positions, once
+        each (a server that refuses one keeps refusing), in one WARNING."""
+        host = self._host
+        if host is None:
+            return
+        again = []
+        for ticket in tickets:
+            if ticket in self._handed_again:
+                continue
+            try:
+                position = host.broker.position(ticket)
+            except BrokerError:
+                continue  # asked again at the next refresh
+            if position is not None:
+                self._handed_again.add(ticket)
+                await self.on_trade_executed(host, position)
+                again.append(ticket)
+        if again:
+            self.log.warning(
+                "DTMS server %s no longer knows %d open trades this host handed it (tickets "
+                "%s): registered again", self.settings.api_url, len(again),
+                ", ".join(map(str, again)),
+            )  # fmt: skip
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         """Report the close (reason, profit) instead of erasing the trade: the server

@@ -45,6 +45,7 @@ class RemoteStates:
     _reached: Counter[str]
     _reached_by: dict[int, set[str]]
     _handed: int
+    _handed_again: set[int]
     _open: set[int]
     _closed: dict[int, None]
     _wanted: set[int]
@@ -63,6 +64,9 @@ class RemoteStates:
         raise NotImplementedError
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
+        raise NotImplementedError
+
+    async def _hand_again(self, tickets: list[int]) -> None:
         raise NotImplementedError
 
     def _cached_state(self, ticket: int) -> str | None:
@@ -100,6 +104,7 @@ class RemoteStates:
             "api_url": self.settings.api_url,
             "states_reached": reached,
             "trades_handed": self._handed,
+            "trades_handed_again": len(self._handed_again),
             "activity": self._handed,
         }
         pending = 0
@@ -173,6 +178,9 @@ class RemoteStates:
         for ticket in unknown if isinstance(unknown, list) else []:
             if isinstance(ticket, int) and not isinstance(ticket, bool):
                 states[ticket] = None
+        lost = sorted(t for t, state in states.items() if state is None and t in self._open)
+        if lost:  # handed to it once, unknown now: its store was replaced or lost
+            await self._hand_again(lost)
         # The server's batch marks every trade defensive while its account mode is on; with
         # no explicit "account_mode" in the answer, cache that verdict for the fresh window.
         account_hint = "account_mode" not in reply.body and any(

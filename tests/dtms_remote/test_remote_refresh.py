@@ -4,17 +4,20 @@ with an injected clock."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from support.fake_dtms_server import HOST, T0, Clock, FakeDtms, host_on, trade
+import pytest
+from support.fake_dtms_server import HOST, T0, Clock, FakeDtms, Sleeps, host_on, trade
 
 from dtms_plugin.remote import BATCH_SIZE, RemoteStrategy
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import Store
-from hookspecs import OrderRequest
+from hookspecs import HostView, OrderRequest
 
 Start = Callable[..., Any]
 Settings = Callable[..., DtmsSettings]
@@ -271,3 +274,52 @@ async def test_server_account_mode_seen_through_the_defensive_flags(
     clock.advance(11)  # the cached verdict lapses after fresh_seconds
     assert strategy.allow_order(HOST, order) is None
     assert strategy.is_defensive(HOST, 1) is False
+
+
+@dataclass
+class _Positions:
+    """The broker side of a host: the open positions, by ticket."""
+
+    open: dict[int, Any]
+
+    def position(self, ticket: int) -> Any:
+        return self.open.get(ticket)
+
+
+@dataclass
+class _HostWithBroker:
+    clock: Any
+    broker: _Positions
+
+
+async def test_trades_a_replaced_server_no_longer_knows_are_registered_again(
+    fake: FakeDtms, settings_for: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server was restarted on an empty store: its answer lists this host's open
+    trades as unknown. They are registered again from the broker's positions, once, in
+    one WARNING; a trade that closed meanwhile is not."""
+    positions = _Positions({t: trade(t) for t in (1, 2, 3)})
+    host = cast(HostView, _HostWithBroker(HOST.clock, positions))
+    strategy = RemoteStrategy(settings_for(fake.url), sleep=Sleeps(), rand=lambda: 0.5)
+    await strategy.startup(host)
+    try:
+        for ticket in (1, 2, 3):
+            await strategy.on_trade_executed(host, trade(ticket))
+        await strategy.drain()
+        fake.registered.clear()  # a fresh store behind the same address
+        fake.states.clear()
+        del positions.open[3]  # closed while the server was away (no report reached it)
+        with caplog.at_level(logging.WARNING):
+            await strategy.refresh()
+            await strategy.drain()
+        assert set(fake.registered) == {1, 2}
+        said = [r.getMessage() for r in caplog.records if "no longer knows" in r.getMessage()]
+        assert said == [
+            f"DTMS server {fake.url} no longer knows 2 open trades this host handed it "
+            "(tickets 1, 2): registered again"
+        ]
+        assert strategy.report()["trades_handed_again"] == 2
+        await strategy.refresh()  # known again: nothing more
+        assert strategy.report()["trades_handed_again"] == 2
+    finally:
+        await strategy.shutdown(host)

@@ -259,12 +259,20 @@ class _Ticking:
         return self.read()
 
 
+class _NoPositions:
+    """A broker without open positions (a trade the server forgot is not re-sent)."""
+
+    def position(self, ticket: int) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class _TimedHost:
     """The part of the host the remote strategy reads: its clock (the account mode's
-    end is on the trading clock)."""
+    end is on the trading clock) and its broker's positions."""
 
     clock: _Ticking
+    broker: _NoPositions = field(default_factory=_NoPositions)
 
 
 def host_on(read: Callable[[], datetime]) -> HostView:
