@@ -126,6 +126,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
             # nothing, and they were most of its cost. Its writes go to the store
             # together every few hundred cycles and at shutdown, with the same content.
             self._hold_writes()
+        else:  # one engine per store: a second would act on every trade twice
+            self.store.claim_engine()
         for ticket, data in self.store.records().items():
             try:
                 self.book.put(TradeRecord.from_json(data))

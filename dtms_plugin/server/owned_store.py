@@ -64,6 +64,9 @@ class OwnedStore:
     def close(self) -> None:
         """The shared store is closed by whoever opened it (the service)."""
 
+    def claim_engine(self) -> None:
+        """Nothing to hold: a replica's engine manages the trades it holds leases of."""
+
     def __enter__(self) -> OwnedStore:
         return self
 

@@ -20,10 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: no POSIX record locks (Store.claim_engine)
+    fcntl = None  # type: ignore[assignment]
+
 import orjson
 
 from .disk import Encoded, JsonDisk, UnsafeRowError
-from .opening import open_cache
+from .opening import StoreError, open_cache
 from .rows import SCAN_ROWS, DiskcacheRows, key_number
 from .shared import ACCOUNT_MODE, SharedReads, journal_label
 from .shared import parse_iso as _parse_iso
@@ -72,6 +77,7 @@ class Store(DiskcacheRows, SharedReads):
         #: local strategy says so when it adopts open positions (docs/dtms.md §8).
         self.opened_as = "damaged" if self.kept_aside else "existing" if existed else "new"
         self._batch_thread: int | None = None  # the thread inside batch(), if any
+        self._engine_lock: int | None = None  # the descriptor holding engine.lock
         self._rows: list[tuple[str, float, float, str]] = []  # its writes not yet sent
 
     @property
@@ -81,6 +87,40 @@ class Store(DiskcacheRows, SharedReads):
 
     def close(self) -> None:
         self._cache.close()
+        if self._engine_lock is not None:
+            os.close(self._engine_lock)  # the lock goes with it
+            self._engine_lock = None
+
+    def claim_engine(self) -> None:
+        """Hold this directory for one engine process: a second engine on it (another
+        ``dtms serve``, a host's local engine) would evaluate and act on every trade a
+        second time, and overwrite the first one's outcomes. A StoreError naming the
+        process that holds it. A POSIX record lock: released when this process ends or
+        closes the store, however it ends (no stale lock file after a crash); the same
+        process may claim it again (a restart within a process). Windows has no such
+        lock: there the claim is a no-op."""
+        if fcntl is None:
+            return
+        path = self.directory / "engine.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"store {self.directory}: cannot open {path.name}: {exc}") from None
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise StoreError(
+                f"store {self.directory}: another DTMS engine (pid {holder}) manages these "
+                "trades; two engines on one store would act on every trade twice (stop it, "
+                "give each its own state_dir, or share a Redis store: docs/scaling.md)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        if self._engine_lock is not None:
+            os.close(self._engine_lock)
+        self._engine_lock = fd
 
     def __enter__(self) -> Store:
         return self

@@ -29,6 +29,11 @@ class StoreProtocol(Protocol):
 
     def close(self) -> None: ...
 
+    def claim_engine(self) -> None:
+        """Hold the store for this process's engine, or a StoreError naming the one that
+        holds it (a directory store: one engine at a time; a Redis store is shared by
+        replicas through leases, docs/scaling.md, and claims nothing)."""
+
     def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...

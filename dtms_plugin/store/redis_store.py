@@ -87,6 +87,9 @@ class RedisStore(RedisValues, SharedReads):
         """The URL without its password, as messages name it."""
         return self.location
 
+    def claim_engine(self) -> None:
+        """Nothing to hold: replicas share a Redis store, each trade by its lease."""
+
     def close(self) -> None:
         self.client.close()
 
