@@ -36,6 +36,7 @@ from .config import HostConfig
 # The data a run replays is hostapp/data.py's; these names stay importable from here.
 from .data import BUILTIN_START as BUILTIN_START
 from .data import DEFAULT_DAYS as DEFAULT_DAYS
+from .data import check_resumable as check_resumable
 from .data import config_series as config_series
 from .data import data_gaps_note as data_gaps_note
 from .data import first_time, symbol_infos
@@ -44,7 +45,6 @@ from .data import infer_timeframe as infer_timeframe
 from .data import joined_series as joined_series
 from .data import load_csv_files as load_csv_files
 from .data import load_csv_series as load_csv_series
-from .data import resumed_series as resumed_series
 from .data import streamed_config_series as streamed_config_series
 from .host import Host
 from .loader import load_plugins
@@ -152,6 +152,7 @@ def build_sim_app(
     shared_account: bool = False,
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
     speed: float | None = None,
+    resume_from: datetime | None = None,
 ) -> App:
     """A paper host over ``series``. The paper account lives in memory unless
     ``shared_account`` (a backtest must never touch an account file others use).
@@ -159,7 +160,9 @@ def build_sim_app(
     on (a :class:`ScaledClock`, ``run --live --speed``) instead of bar by bar, from
     :data:`SPEED_HISTORY_BARS` bars into the data: the loop catches up on those first.
     ``entries``: open exactly these orders instead of the strategies' (the same-entries
-    half of an A/B, :mod:`hostapp.compare`).
+    half of an A/B, :mod:`hostapp.compare`). ``resume_from``: the shared account was
+    traded up to then (a restart): the clock starts there, and the bars before it are
+    the market's history without a cycle (nothing settles at their older prices).
     Raises ConfigError for bad settings (including a plugin's ``configure``)."""
     from .brokers.paper import PaperBroker, PaperSettings
 
@@ -169,10 +172,11 @@ def build_sim_app(
     if not starts:
         raise ConfigError("no bars to replay")
     config = with_host(config, symbols=list(series), timeframe=timeframe)
-    clock: SimClock | ScaledClock = SimClock(min(starts))
+    begin = max(min(starts), resume_from) if resume_from is not None else min(starts)
+    clock: SimClock | ScaledClock = SimClock(begin)
     if speed is not None:
         history = timedelta(seconds=timeframe_seconds(base_timeframe) * SPEED_HISTORY_BARS)
-        clock = ScaledClock(min(starts), speed, live_from=min(starts) + history)
+        clock = ScaledClock(begin, speed, live_from=max(min(starts) + history, begin))
     feed = ReplayFeed(series, base_timeframe=base_timeframe)
     table = dict(config.host.paper)
     if not shared_account:
@@ -181,7 +185,7 @@ def build_sim_app(
     broker = PaperBroker(
         symbols=symbol_infos(series), settings=settings, clock=clock.now, timeframe=base_timeframe
     )
-    return _assemble(
+    app = _assemble(
         config,
         broker,
         feed,
@@ -195,6 +199,8 @@ def build_sim_app(
         entries=entries,
         mode="live" if shared_account else "simulated",
     )
+    app.loop.resume_from = resume_from
+    return app
 
 
 def build_live_app(

@@ -12,7 +12,7 @@ import itertools
 import math
 import struct
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -168,37 +168,20 @@ def data_gaps_note(series: Mapping[str, Sequence[Bar]], base: str) -> str | None
     )
 
 
-class _From:
-    """A streamed series from ``start`` on (re-iterable as its source is): the bars
-    before are still made, so every later bar is the one a run from the beginning saw."""
-
-    __slots__ = ("bars", "end", "start")
-
-    def __init__(self, bars: Iterable[Bar], start: datetime) -> None:
-        self.bars, self.start, self.end = bars, start, getattr(bars, "end", None)
-
-    def __iter__(self) -> Iterator[Bar]:
-        return itertools.dropwhile(lambda bar: bar.time < self.start, self.bars)
-
-
-def resumed_series(
-    series: Mapping[str, Iterable[Bar]], since: datetime, where: str
-) -> dict[str, Iterable[Bar]]:
-    """The bars that open at or after ``since``: a paper account that was traded up to
-    then goes on from there (``where`` names it in the error when nothing is left)."""
-    out: dict[str, Iterable[Bar]] = {}
-    for symbol, bars in series.items():
-        if isinstance(bars, Sequence):
-            out[symbol] = [b for b in bars if b.time >= since]
-        else:
-            out[symbol] = _From(bars, since)
-    if all(first_time(bars) is None for bars in out.values()):
-        raise ConfigError(
-            f"{where} was last traded at {since:%Y-%m-%d %H:%M} UTC, after the last bar of "
-            f"this run's data: nothing left to run on it (more --days, other data, or "
-            f"delete the file for a fresh account)"
-        )
-    return out
+def check_resumable(series: Mapping[str, Iterable[Bar]], since: datetime, where: str) -> None:
+    """A ConfigError when no bar of ``series`` opens after ``since``: an account traded up
+    to then (``where`` names it) has nothing left to run on."""
+    for bars in series.values():
+        last = getattr(bars, "end", None)  # a streamed series knows its end
+        if isinstance(last, datetime) and last > since:
+            return
+        if not isinstance(last, datetime) and any(bar.time > since for bar in bars):
+            return
+    raise ConfigError(
+        f"{where} was last traded at {since:%Y-%m-%d %H:%M} UTC, after the last bar of "
+        f"this run's data: nothing left to run on it (more --days, other data, or "
+        f"delete the file for a fresh account)"
+    )
 
 
 def config_series(

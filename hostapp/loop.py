@@ -145,6 +145,9 @@ class TradingLoop(LoopDrivers):
         self.script = entries
         self.stats = LoopStats()
         self.stop_requested = False
+        #: a paper account traded up to this time before (a restart): the steps up to it
+        #: enter the market's history without a cycle (hostapp.loop_drivers)
+        self.resume_from: datetime | None = None
         self._wake: asyncio.Event | None = None
         self._aio: asyncio.AbstractEventLoop | None = None
         self._tf_seconds = timeframe_seconds(timeframe)

@@ -51,6 +51,7 @@ class LoopDrivers:
     symbols: list[str]
     stats: LoopStats
     stop_requested: bool
+    resume_from: datetime | None
     _tf_seconds: int
     # The event a waiting driver sleeps on, and the event loop it runs in: a stop request
     # (maybe from a signal handler) sets the one through the other.
@@ -89,11 +90,14 @@ class LoopDrivers:
         if pace_seconds > 0:
             self._wake = asyncio.Event()
         i = 0
+        skip = self.resume_from
         for i, now in enumerate(feed.steps(), 1):
             if self.stop_requested:
                 self.stats.interrupted = True
                 break
             new_bars = advance(now)
+            if skip is not None and now <= skip:
+                continue  # a resumed account's past: history for the plugins, not traded again
             if new_bars:
                 await cycle(now, new_bars, aligned or to_epoch(now) % tf == 0)
             if progress is not None:
@@ -135,7 +139,7 @@ class LoopDrivers:
             now = clock.now()
             if due <= now or due <= live_from:
                 new_bars = feed.advance(due)
-                if new_bars:
+                if new_bars and (self.resume_from is None or due > self.resume_from):
                     await self.cycle(due, new_bars, aligned or to_epoch(due) % tf == 0)
                 i += 1
                 if progress is not None:

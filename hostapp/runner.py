@@ -200,7 +200,7 @@ def _paper_live(
     since = last_activity(account) if isinstance(account, str) else None
     if since is not None:
         where = f"{config.source} [host.paper] account_file {account}"
-        series = appmod.resumed_series(series, since, where)
+        appmod.check_resumable(series, since, where)
         print(
             f"hostapp: {where} was last traded at {since:%Y-%m-%d %H:%M} UTC: the run resumes "
             "the data from there (delete the file for a fresh account)",
@@ -208,8 +208,9 @@ def _paper_live(
         )
     try:
         app = appmod.build_sim_app(
-            config, series, base_timeframe=base, shared_account=True, speed=speed
-        )
+            config, series, base_timeframe=base, shared_account=True, speed=speed,
+            resume_from=since,
+        )  # fmt: skip
     except (sqlite3.Error, OSError) as exc:  # the account file cannot be opened
         account = config.host.paper.get("account_file")
         raise ConfigError(

@@ -139,7 +139,10 @@ def test_a_host_killed_mid_cycle_again_and_again_loses_and_repeats_nothing(
         records = store.records()
         live = {t for t, r in records.items() if r["state"] != "CLOSED"}
         assert open_tickets <= live, sorted(open_tickets - live)
-        assert len(open_tickets) >= POSITIONS // 2, len(open_tickets)
+        # every position is still open and managed, or DTMS closed it (each restart goes
+        # on where the account got, so the ladder runs its course on some of them)
+        closed_by_dtms = {t for t in action_deals if t not in open_tickets}
+        assert open_tickets | closed_by_dtms >= set(range(1, POSITIONS + 1))
         assert set(records) >= set(range(1, POSITIONS + 1))
 
         done: Counter[tuple[int, str]] = Counter()
