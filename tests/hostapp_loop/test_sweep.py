@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,7 @@ def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     assert "report:" in out
     assert "interrupted: the runs stopped part-way (without " in out  # before the table
     assert "Traceback" not in err and "stopping the runs after this cycle" in err
+    assert err.count("stopping") == 1, err  # the parent says it; its workers do not
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert summary["interrupted"] is True
     assert summary["same_entries"]["without"]["interrupted"] is True
@@ -356,27 +358,28 @@ def test_an_interrupted_sweep_ranks_only_the_settings_that_ran_through(tmp_path:
     shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
     write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 60_000, seed=3))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
-    args = ["XAUUSD.csv", "--compare", "--sweep", f"{TO_L1}=-3,-2,-1", *JOBS_2]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hostapp.cli", "replay", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    seen = []
-    for line in proc.stderr:  # the baseline done: the settings' runs are under way
-        seen.append(line)
-        if "(1/4 runs)" in line:
-            break
-    else:
-        pytest.fail("".join(seen))
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert err.count("stopping") == 1, err  # the parent says it; its workers do not
+    # one process: the runs of a stopped sweep are what is under test, not the pool's
+    args = ["XAUUSD.csv", "--compare", "--sweep", f"{TO_L1}=-3,-2,-1", "--jobs", "1"]
+    args += ["--report", "rep"]
+    out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out_file.open("w") as out_sink, err_file.open("w") as err_sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hostapp.cli", "replay", *args],
+            cwd=tmp_path, env=env, stdout=out_sink, stderr=err_sink, text=True,
+            start_new_session=True,  # the workers too, should the test have to end them
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while "(1/4 runs)" not in err_file.read_text():  # the baseline done
+            assert proc.poll() is None and time.monotonic() < deadline, err_file.read_text()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130, err_file.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    out, err = out_file.read_text(), err_file.read_text()
+    assert err.count("stopping") == 1, err
     assert "sweep: " in out and "sweep.csv" in out
     said = err.rsplit("the table has the ", 1)[1].split()
     done, total = int(said[0]), int(said[2])
