@@ -22,7 +22,7 @@ from hookspecs import DefensiveState, HostView
 
 from ..defensive import account_defensive
 from ..settings import DtmsSettings, for_host
-from ..store import StoreProtocol
+from ..store import StoreError, StoreProtocol
 from ..store.location import open_store
 from ..strategy import Strategy
 from .closing import ClosedReport, closed_trade, mark_closed, recorded_close_time
@@ -363,6 +363,10 @@ class DtmsService(Registering):
         stuck = self.monitor.running_for()
         if stuck > self.settings.stall_seconds:
             problems.append(f"a cycle has been running for {stuck:.0f} s")
+        try:  # a Redis store out of reach: every answer would be wrong or a 503
+            self.store.get_account_mode()
+        except StoreError as exc:
+            problems.append(str(exc))
         healthy = not problems
         return healthy, {
             "status": "ok" if healthy else "unavailable",

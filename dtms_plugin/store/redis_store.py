@@ -123,7 +123,7 @@ class RedisStore(RedisValues, SharedReads):
         try:
             text = self.client.get(self.prefix + key)
         except redis.RedisError as exc:
-            self.log.error("store %s: cannot read %r: %s", self.location, key, exc)
+            self._unreadable(repr(key), exc)
             return None
         return self._decode(key, text)
 
@@ -241,7 +241,7 @@ class RedisStore(RedisValues, SharedReads):
         try:
             version, text = self.client.hmget(self.prefix + key, ["v", "j"])
         except redis.RedisError as exc:
-            self.log.error("store %s: cannot read %r: %s", self.location, key, exc)
+            self._unreadable(repr(key), exc)
             return None
         self._saw(ticket, version)
         value = self._decode(key, text)
@@ -313,7 +313,7 @@ class RedisStore(RedisValues, SharedReads):
                 pipe.hmget(f"{self.prefix}trade:{ticket}", ["v", "j"])
             rows = pipe.execute()
         except redis.RedisError as exc:
-            self.log.error("store %s: cannot list the records: %s", self.location, exc)
+            self._unreadable("the records", exc)
             return {}
         out: dict[int, dict[str, Any]] = {}
         for name, (version, text) in zip(tickets, rows, strict=True):

@@ -17,6 +17,7 @@ import redis
 
 from .core import _is_int, _iso
 from .disk import encode
+from .opening import StoreError
 from .shared import ACCOUNT_MODE, journal_label
 from .shared import parse_iso as _parse_iso
 
@@ -28,6 +29,7 @@ class RedisValues:
     prefix: str
     location: str
     log: logging.Logger
+    _max_actions: int
 
     if TYPE_CHECKING:
 
@@ -40,6 +42,15 @@ class RedisValues:
         def _writing(self, what: str) -> AbstractContextManager[list[list[Any]]]: ...
 
         def _written(self, key: str, text: str | None) -> None: ...
+
+    def _unreadable(self, what: str, exc: Exception) -> None:
+        """A read that failed. Redis out of reach (down, paused, the network) raises a
+        StoreError: an empty answer would say "no such trade" or "not managed" while
+        they are, and a server answers 503 instead. Anything else (a planted key of the
+        wrong type) is a bad row: logged, and read as absent."""
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            raise StoreError(f"store {self.location}: cannot read {what}: {exc}") from None
+        self.log.error("store %s: cannot read %s: %s", self.location, what, exc)
 
     # ------------------------------------------------------------------ small values
 
@@ -92,7 +103,7 @@ class RedisValues:
                 self.client.mget([f"{self.prefix}outbox:{t}" for t in tickets]) if tickets else []
             )
         except redis.RedisError as exc:
-            self.log.error("store %s: cannot list the outbox: %s", self.location, exc)
+            self._unreadable("the outbox", exc)
             return []
         out = []
         for name, text in zip(tickets, texts, strict=True):
@@ -118,7 +129,7 @@ class RedisValues:
         try:
             text = self.client.get(self.prefix + key)
         except redis.RedisError as exc:
-            self.log.error("store %s: cannot read %r: %s", self.location, key, exc)
+            self._unreadable(repr(key), exc)
             return False
         if text is None or self._decode(key, text) != payload:
             return False
@@ -130,7 +141,7 @@ class RedisValues:
         try:
             return int(self.client.zcard(self.prefix + "outboxes"))
         except redis.RedisError as exc:
-            self.log.error("store %s: cannot count the outbox: %s", self.location, exc)
+            self._unreadable("the outbox's length", exc)
             return 0
 
     # ------------------------------------------------------------------ state cache
@@ -192,12 +203,12 @@ class RedisValues:
         try:
             if ticket is None:
                 end = int(self.client.get(self.prefix + "journal:seq") or 0)
-                seqs: list[Any] = list(range(max(0, end - limit), end))
+                seqs: list[Any] = list(range(max(0, end - min(limit, self._max_actions)), end))
             else:
                 seqs = self.client.lrange(f"{self.prefix}journal:ticket:{ticket}", -limit, -1)
             texts = self.client.hmget(self.prefix + "journal", seqs) if seqs else []
         except redis.RedisError as exc:
-            self.log.error("store %s: cannot read the journal: %s", self.location, exc)
+            self._unreadable("the journal", exc)
             return []
         decoded = (self._decode("journal", text) for text in texts)
         return [entry for entry in decoded if isinstance(entry, dict)]

@@ -1,0 +1,53 @@
+"""Redis out of reach: a server must say it cannot answer (503), never "no such trade" or
+"unknown" (a host caches that as "not managed" and lets its exit manager act), and its
+``/health`` must say why."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import requests
+from support.e2e_procs import AUTH, wait_for
+from support.redis_server import RedisServer
+from support.replica_procs import open_positions, register, replica_config, replicas
+
+
+def test_a_server_whose_redis_stops_answers_503_and_its_health_says_why(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    account = tmp_path / "account.db"
+    (ticket,) = open_positions(account, 1)
+    config = replica_config(tmp_path, account, redis_server.url())
+    with replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,):
+        url = replica.server.url
+        assert register(url, ticket).status_code in (200, 201)
+        redis_server.process.send_signal(signal.SIGKILL)  # Redis is gone
+        redis_server.process.wait(10)
+
+        def get(path: str, **params: str) -> requests.Response:
+            return requests.get(f"{url}{path}", headers=AUTH, params=params, timeout=30)
+
+        asked = [
+            (f"/dtms/trade/{ticket}", {}),
+            ("/dtms/trades", {"tickets": str(ticket)}),
+            ("/dtms/trades", {}),
+            ("/dtms/status", {}),
+        ]
+        for path, params in asked:
+            reply = get(path, **params)
+            assert reply.status_code == 503, (path, reply.status_code, reply.text[:300])
+            assert "cannot read" in reply.json()["message"], reply.text[:300]
+        closed = requests.post(
+            f"{url}/dtms/trade/{ticket}/closed", json={"reason": "take_profit", "profit": 1.0},
+            headers=AUTH, timeout=30,
+        )  # fmt: skip
+        assert closed.status_code == 503, closed.text[:300]
+
+        def unhealthy() -> list[str] | None:
+            reply = requests.get(f"{url}/health", timeout=30)
+            return reply.json()["problems"] if reply.status_code == 503 else None
+
+        problems = wait_for(unhealthy, timeout=30, what="/health to say the store is gone")
+        assert any(p.startswith(f"store {redis_server.url()}: cannot read") for p in problems)
+        assert "Traceback" not in replica.server.log.read_text()
