@@ -272,13 +272,22 @@ class Store(DiskcacheRows, SharedReads):
                     by_ticket.setdefault(owner, []).append(seq)
                 seq += 1
             rows.append((_ACTION_SEQ, seq))
+            dropped: list[int] = []  # past a trade's newest PER_TICKET_ACTIONS
             for ticket, seqs in by_ticket.items():
-                kept = [*self._ticket_seqs(ticket), *seqs][-PER_TICKET_ACTIONS:]
-                rows.append((f"actions:ticket:{ticket}", kept))
+                joined = [*self._ticket_seqs(ticket), *seqs]
+                dropped += joined[:-PER_TICKET_ACTIONS]
+                rows.append((f"actions:ticket:{ticket}", joined[-PER_TICKET_ACTIONS:]))
             self._put(rows)
-            first = seq - len(entries)  # prune what fell out of the newest max_actions
-            for old in range(max(0, first - self._max_actions), seq - self._max_actions):
+            for old in dropped:
                 self._delete(f"action:{old}")
+            # out of the newest max_actions: gone unless a trade keeps it (its newest
+            # PER_TICKET_ACTIONS stay while the trade does: retention removes them)
+            first = seq - len(entries)
+            for old in range(max(0, first - self._max_actions), seq - self._max_actions):
+                entry = self._get(f"action:{old}")
+                owner = entry.get("ticket") if isinstance(entry, dict) else None
+                if not _is_int(owner):
+                    self._delete(f"action:{old}")
 
     def _ticket_seqs(self, ticket: int) -> list[int]:
         """The journal entries of ``ticket`` (sequence numbers), from its index row; an
@@ -296,13 +305,14 @@ class Store(DiskcacheRows, SharedReads):
         return sorted(seqs)[-PER_TICKET_ACTIONS:]
 
     def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest ``limit`` entries (of one ticket, or all), oldest first."""
+        """The newest ``limit`` entries (of one ticket, or all: of the newest
+        ``max_actions``), oldest first."""
         if limit <= 0:
             return []
         if ticket is None:
             seq = self._read(_ACTION_SEQ)
             end = seq if _is_int(seq) else 0
-            seqs = list(range(max(0, end - limit), end))
+            seqs = list(range(max(0, end - min(limit, self._max_actions)), end))
         else:
             seqs = self._ticket_seqs(ticket)[-limit:]
         out = []

@@ -99,10 +99,20 @@ for _, op in ipairs(ops) do
     if op[3] ~= '' then
       local index = p .. 'journal:ticket:' .. op[3]
       redis.call('RPUSH', index, seq)
-      redis.call('LTRIM', index, -per_ticket, -1)
+      local over = redis.call('LLEN', index) - per_ticket
+      if over > 0 then  -- past the trade's newest per_ticket: gone
+        for _, old in ipairs(redis.call('LRANGE', index, 0, over - 1)) do
+          redis.call('HDEL', p .. 'journal', old)
+        end
+        redis.call('LTRIM', index, -per_ticket, -1)
+      end
     end
-    if seq >= max_actions then
-      redis.call('HDEL', p .. 'journal', seq - max_actions)
+    if seq >= max_actions then  -- out of the newest max_actions: gone unless a trade keeps it
+      local old = redis.call('HGET', p .. 'journal', seq - max_actions)
+      local ok, entry = pcall(cjson.decode, old or 'null')
+      if not (ok and type(entry) == 'table' and type(entry.ticket) == 'number') then
+        redis.call('HDEL', p .. 'journal', seq - max_actions)
+      end
     end
   else
     return redis.error_reply('unknown store operation ' .. tostring(kind))

@@ -138,12 +138,26 @@ def test_actions_journal_newest_limit_oldest_first(store: StoreProtocol) -> None
     assert store.actions(limit=0) == []
 
 
-def test_actions_journal_is_pruned(open_store: Opener) -> None:
+def test_actions_journal_is_pruned_but_a_trade_keeps_its_newest(
+    open_store: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal as a whole shows its newest ``max_actions``; a trade's own history
+    keeps its newest PER_TICKET_ACTIONS while the trade is kept, however busy the store
+    (it used to lose them with the global window: a quiet trade's history went empty
+    after 10,000 other entries)."""
+    from dtms_plugin.store import core, redis_store
+
+    for module in (core, redis_store):
+        monkeypatch.setattr(module, "PER_TICKET_ACTIONS", 8)
     with open_store(max_actions=5) as s:
-        for i in range(12):
-            s.append_action({"ticket": 1, "i": i})
-        assert [e["i"] for e in s.actions(limit=100)] == [7, 8, 9, 10, 11]
-        assert [e["i"] for e in s.actions(ticket=1)] == [7, 8, 9, 10, 11]
+        s.append_action({"ticket": 1, "i": 0})  # a quiet trade's one action
+        for i in range(1, 12):
+            s.append_action({"kind": "account", "i": i})  # entries of no trade
+        for i in range(12, 24):
+            s.append_action({"ticket": 2, "i": i})
+        assert [e["i"] for e in s.actions(limit=100)] == [19, 20, 21, 22, 23]
+        assert [e["i"] for e in s.actions(ticket=1)] == [0]
+        assert [e["i"] for e in s.actions(ticket=2, limit=100)] == list(range(16, 24))
 
 
 def test_outbox_order_replace_remove(store: StoreProtocol) -> None:
