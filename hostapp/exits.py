@@ -230,6 +230,9 @@ class ExitManager:
         if not (s.breakeven or s.trailing or s.partial):
             return
         broker = host.broker
+        if self._file is None:  # a replay keeps nothing across runs
+            await self._manage_each(host, broker)
+            return
         before = {t: (m.seq, m.partial_done) for t, m in self._trades.items()}
         try:
             await self._manage_each(host, broker)
