@@ -44,7 +44,10 @@ BATCH_LIMIT = 200
 
 #: What became of one outbox entry: delivered/dropped leave the outbox; pending stays
 #: (this entry's problem); down stays and ends the pass (the server's problem).
-Outcome = Literal["delivered", "dropped", "pending", "down"]
+#: what became of an outbox entry: ``busy`` is a server that answered every try with a
+#: transient refusal (503 from a replica that cannot take this one entry, say), ``down``
+#: one that did not answer at all
+Outcome = Literal["delivered", "dropped", "pending", "busy", "down"]
 
 
 class RemoteApi(Connection):
@@ -229,6 +232,7 @@ async def deliver(
     else:
         method, url = "DELETE", client.url(f"/dtms/trade/{ticket}")
     attempts = len(BACKOFF_SECONDS) + 1
+    answered = False  # a reply came: the server is up, this entry is what it refuses
     for attempt in range(1, attempts + 1):
         try:
             reply = await _send(client, kind, ticket, payload)
@@ -242,6 +246,7 @@ async def deliver(
                 kind, ticket, method, url, attempt, attempts, describe(exc),
             )  # fmt: skip
         else:
+            answered = True
             outcome = _judge(kind, ticket, url, reply, attempt, attempts, log, token_env, quiet)
             if outcome is not None:
                 return outcome
@@ -254,7 +259,7 @@ async def deliver(
         "DTMS %s of ticket %s to %s failed after %d attempts; kept in the outbox",
         kind, ticket, url, attempts,
     )  # fmt: skip
-    return "down"
+    return "busy" if answered else "down"
 
 
 async def _send(client: RemoteApi, kind: str, ticket: int, payload: Mapping[str, Any]) -> Reply:

@@ -88,7 +88,9 @@ class OutboxPasses:
     async def _flush_each(self, todo: list[tuple[int, dict[str, Any]]]) -> bool:
         """False when the server is down (the pass ends)."""
         # The oldest entry goes alone: when the server is down, one entry walks the
-        # backoff, not a whole window of them.
+        # backoff, not a whole window of them. An entry the server keeps refusing while
+        # it answers ("busy": a replica that cannot take that close) does not hold back
+        # the others; a window refused whole, after it, is a server that takes nothing.
         starts = [0, *range(1, len(todo), SEND_CONCURRENCY)] if todo else []
         for start in starts:
             window = (
@@ -101,7 +103,7 @@ class OutboxPasses:
                     self._handed += 1  # alone, or with the close of a trade it never saw
                 if outcome in ("delivered", "dropped"):
                     self._forget(ticket, payload)
-            if "down" in outcomes:
+            if "down" in outcomes or (start > 0 and all(o == "busy" for o in outcomes)):
                 self._report_down(
                     len(todo) - start - sum(o in ("delivered", "dropped") for o in outcomes)
                 )

@@ -204,7 +204,7 @@ class LoopDrivers:
         if in_a_row == 1:
             self.host.log.error("cycle skipped: %s (counted until cycles run again)", why)
         broker = self.host.broker
-        due = in_a_row & (in_a_row - 1) == 0 or in_a_row % 64 == 0
+        due = (in_a_row & (in_a_row - 1)) == 0 or in_a_row % 64 == 0  # a power of two
         if not due or not isinstance(broker, Reconnecting):
             return
         try:

@@ -330,3 +330,23 @@ async def test_a_wrong_token_is_said_at_start_up_once_and_in_the_report(
     report = strategy.report()
     assert report["note"].startswith(f"DTMS server {fake.url} refusing this host (at start-up")
     assert report["outbox_pending"] == 5 and fake.enable_ok == {}
+
+
+async def test_one_entry_the_server_keeps_refusing_does_not_hold_back_the_others(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    """A replica answers 503 to one close (it cannot take it) while it takes the rest:
+    that entry stays for the next pass, and the pass goes on; the server is not "down"."""
+    strategy = await started(settings_for(fake.url))
+    for ticket in (1, 2):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()
+    fake.fail("closed", 4, status=503, message="the trade is managed by another replica")
+    for ticket in (1, 2):  # the oldest goes alone first and walks its four tries
+        await strategy.on_trade_closed(HOST, trade(ticket, profit=1.0), "take_profit")
+    await strategy.drain()
+    assert 2 in fake.closed and 1 not in fake.closed
+    assert [t for t, _ in strategy.store.outbox_items()] == [1]
+    assert strategy.report().get("note") is None  # answered all along: never "down"
+    await strategy.drain()  # the next pass: no fault left, delivered
+    assert 1 in fake.closed and strategy.store.outbox_len() == 0
