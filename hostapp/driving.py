@@ -209,6 +209,7 @@ def run_summary(
                     refusals_note(stats),
                     skipped_note(stats),
                     broker_note,
+                    attention_note(app.broker),
                     *plugin_failure_notes(app.plugins.listing()),
                 )
                 if n
@@ -240,6 +241,21 @@ def refusals_note(stats: LoopStats) -> str | None:
     return (
         f"the broker refused {stats.orders_rejected} of the {stats.orders_proposed} orders "
         f"proposed: {each}"
+    )
+
+
+def attention_note(broker: object) -> str | None:
+    """Orders whose outcome stayed unknown (the MetaTrader broker's ``needs_attention``:
+    no answer, nothing found on the server in time): they may have executed, and none
+    was sent again, so only the terminal can tell. A log line each said it; the summary
+    is where a trader looks after the run."""
+    pending = list(getattr(broker, "needs_attention", None) or ())
+    if not pending:
+        return None
+    shown = "; ".join(pending[:5]) + (f"; and {len(pending) - 5} more" if len(pending) > 5 else "")
+    return (
+        f"{len(pending)} order{'s' if len(pending) > 1 else ''} of unknown outcome to check in "
+        f"the terminal's Trade and History tabs (may have executed; never sent again): {shown}"
     )
 
 

@@ -111,3 +111,16 @@ def test_a_fill_read_from_the_positions_never_answers_for_a_later_order(
         first.new_ticket: 0.1,
         second.new_ticket: 0.2,
     }
+
+
+def test_an_unknown_outcome_is_in_the_run_summary(broker: Mt5Broker, fake: FakeMT5) -> None:
+    """Logged once when it happened; the summary is where a trader looks afterwards."""
+    from hostapp.driving import attention_note
+
+    assert attention_note(broker) is None
+    fake.faults.append(Fault(10012, execute=True, delay=60.0))
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).code is ResultCode.UNKNOWN_OUTCOME
+    assert attention_note(broker) == (
+        "1 order of unknown outcome to check in the terminal's Trade and History tabs (may "
+        "have executed; never sent again): open buy 0.1 XAUUSD"
+    )
