@@ -242,6 +242,7 @@ class DtmsSettings:
         _at_least("trail.period", self.trail.period, 2)
         for group in ("indicators", "thresholds", "arming", "actions", "rails", "regime", "trail"):
             _check_group(group, getattr(self, group))
+        _check_ladder(self.thresholds)
 
     @cached_property
     def fast(self) -> Timeframe:
@@ -373,6 +374,22 @@ def _store_url(key: str, value: str) -> None:
         ok = False
     if not ok:
         raise ValueError(f"{key}: expected a redis://host:port/db URL, got {value!r}")
+
+
+def _check_ladder(t: Thresholds) -> None:
+    """The ladder's thresholds in their order (docs/dtms.md §5): each level deeper than
+    the one before, and each way back above its way in. Otherwise a score between them
+    moves the trade down and up again on every cycle, with an action each time."""
+    pairs = [
+        ("to_hedge", "to_l2"), ("to_l2", "to_l1"), ("to_l1", "l1_recover"),
+        ("to_l2", "l2_recover"), ("to_hedge", "recover"),
+    ]  # fmt: skip
+    for low, high in pairs:
+        below, above = getattr(t, low), getattr(t, high)
+        if not below < above:
+            raise ValueError(
+                f"thresholds.{low}: must be below thresholds.{high} ({above:g}), got {below:g}"
+            )
 
 
 def _check_group(group: str, values: object, minimum: float | None = None) -> None:

@@ -45,6 +45,12 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"actions": {"hedge_fraction": 1.5}}, "actions.hedge_fraction"),
     ({"actions": {"max_retries": -1}}, "actions.max_retries"),
     ({"thresholds": {"to_hedge": NAN}}, "thresholds.to_hedge"),
+    # the ladder out of order: a score between two thresholds would flip the state each cycle
+    ({"thresholds": {"to_l1": 5}}, "thresholds.to_l1: must be below thresholds.l1_recover (0)"),
+    ({"thresholds": {"to_l2": -1}}, "thresholds.to_l2: must be below thresholds.to_l1 (-2)"),
+    ({"thresholds": {"to_hedge": -3}}, "thresholds.to_hedge: must be below thresholds.to_l2"),
+    ({"thresholds": {"l2_recover": -5}}, "thresholds.to_l2: must be below thresholds.l2_recover"),
+    ({"thresholds": {"recover": -7}}, "thresholds.to_hedge: must be below thresholds.recover"),
     ({"regime": {"session_factor": {"ASIAN": INF}}}, "regime.session_factor.ASIAN"),
     (
         {"regime": {"range_width_by_symbol": {"XAUUSD": "wide"}}},
