@@ -163,9 +163,14 @@ class ExitManager:
         try:
             rows = json.loads(self._file.read_text(encoding="utf-8"))
             loaded = {int(t): _Managed(**{**m, "held": ()}) for t, m in rows.items()}
+            for managed in loaded.values():
+                if not (isinstance(managed.risk, int | float) and math.isfinite(managed.risk)):
+                    raise ValueError(f"risk {managed.risk!r} is not a number")
+                if managed.risk <= 0:
+                    raise ValueError(f"risk {managed.risk!r} is not positive")
         except FileNotFoundError:
             return
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, AttributeError) as exc:  # not our layout
             host.log.error("exits: %s unreadable (%s): no trade resumed", self._file, exc)
             return
         self._trades.update(loaded)

@@ -372,3 +372,19 @@ async def test_a_simulated_run_keeps_no_state_file(
     await host.plugins.startup(host)
     await _open_buy(host, hostapp_broker)
     assert not (tmp_path / host.data_dir("exits")).exists()
+
+
+@pytest.mark.parametrize(
+    "text", ["[1, 2]", '{"7": {"risk": "x"}}', '{"7": {"risk": 1, "bogus": 1}}', "{not json"]
+)
+async def test_an_unreadable_state_file_is_one_line_and_no_trade_resumed(
+    hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path, caplog, text: str
+) -> None:
+    (tmp_path / "exits").mkdir()
+    (tmp_path / "exits" / "trades.json").write_text(text)
+    host = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    with caplog.at_level(logging.ERROR):
+        await host.plugins.startup(host)
+    assert host.plugins.get("exits").managed_tickets == []
+    said = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
+    assert len(said) == 1 and said[0].endswith(": no trade resumed")
