@@ -50,11 +50,10 @@ class Probe:
         self.shutdown_ran = True
 
 
-async def test_live_cycles_on_a_fake_terminal() -> None:
-    fake = FakeMT5()
+def _live_app(fake: FakeMT5, probe: Probe) -> App:
+    """The live host on the fake terminal: XAUUSD M5, a cycle every 10 ms."""
     fake.add_symbol(FakeSymbol("XAUUSD", bid=2005.0, ask=2005.3, digits=2))
     fake.rates[("XAUUSD", 5)] = [_row(i) for i in range(7)]  # the last one is forming
-    probe = Probe(fake)
     config = config_from_dict(
         {
             "host": {
@@ -67,6 +66,13 @@ async def test_live_cycles_on_a_fake_terminal() -> None:
     )
     app = build_live_app(config, builtins={"probe": probe}, entry_points=[], env={}, module=fake)
     probe.stop = app.loop.request_stop
+    return app
+
+
+async def test_live_cycles_on_a_fake_terminal() -> None:
+    fake = FakeMT5()
+    probe = Probe(fake)
+    app = _live_app(fake, probe)
     stats = await drive(app, progress=None)
     assert probe.cycles == 5 and stats.cycles == 5
     assert probe.proposed == [2005.5, 2006.5]  # one proposal per newly closed bar
@@ -87,24 +93,6 @@ class Restart(Probe):
 
     def back(self) -> None:
         self.fake.terminal_running = True
-
-
-def _live_app(fake: FakeMT5, probe: Probe) -> App:
-    fake.add_symbol(FakeSymbol("XAUUSD", bid=2005.0, ask=2005.3, digits=2))
-    fake.rates[("XAUUSD", 5)] = [_row(i) for i in range(7)]
-    config = config_from_dict(
-        {
-            "host": {
-                "broker": "mt5",
-                "symbols": ["XAUUSD"],
-                "cycle_seconds": 0.01,
-                "mt5": {"server_utc_offset_minutes": 120},
-            }
-        }
-    )
-    app = build_live_app(config, builtins={"probe": probe}, entry_points=[], env={}, module=fake)
-    probe.stop = app.loop.request_stop
-    return app
 
 
 async def test_a_terminal_that_restarts_is_reconnected_and_the_gap_counted(
