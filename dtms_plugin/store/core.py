@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 try:
     import fcntl
@@ -268,7 +268,7 @@ class Store(DiskcacheRows, SharedReads):
             for entry in entries:
                 rows.append((f"action:{seq}", entry))
                 owner = entry.get("ticket")
-                if isinstance(owner, int) and not isinstance(owner, bool):
+                if _is_int(owner):
                     by_ticket.setdefault(owner, []).append(seq)
                 seq += 1
             rows.append((_ACTION_SEQ, seq))
@@ -378,7 +378,7 @@ class Store(DiskcacheRows, SharedReads):
             return 0
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
