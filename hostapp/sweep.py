@@ -51,6 +51,7 @@ from .sweep_table import (
     Setting,
     print_sweep,
     rank,
+    shown,
     sweep_summary,
     write_csv,
 )
@@ -94,8 +95,9 @@ def _value(text: str) -> Any:
 
 
 def _shown(change: Change) -> str:
+    """``KEY=VALUE`` as a message names it: text quoted, the rest as the table shows it."""
     key, value = change
-    return f"{key}={json.dumps(value) if isinstance(value, str) else value}"
+    return f"{key}={json.dumps(value) if isinstance(value, str) else shown(value)}"
 
 
 def check_settings(
