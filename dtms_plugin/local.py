@@ -89,6 +89,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
         self._bar_failures: dict[str, int] = {}
+        #: journal keys of closes whose retries ran out, logged once until they are done
+        self._attention: set[str] = set()
         self.registered = 0  # trades registered this run
         #: tickets scored at least once this run, of those the book still holds (a closed
         #: trade leaves with its record); ``evaluated_count`` counts them all
@@ -331,11 +333,33 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
         # the result and its history entry go with the next flush, together: before the
         # next broker call, transition or the end of the hook. A crash before it leaves
         # the entry pending, which recovery settles from the broker (docs/dtms.md §8).
-        attention = needs_attention(rec, action.key, self.settings)
-        if attention is not None:  # retried once per new bar: logged at most that often
-            self.log.error("DTMS %s: %s", rec.ticket, attention)
+        self._tell_attention(rec, action.key)
         if result.ok and action.kind is ActionKind.RE_ADD and result.new_ticket:
             added = self._position(host, result.new_ticket)
             if added is not None:
                 await self.on_trade_executed(host, added)
         return rec
+
+    def _tell_attention(self, rec: TradeRecord, key: str) -> None:
+        """A close whose retries ran out is retried on every new bar until it is done
+        (docs/dtms.md §6): logged at ERROR the first time, then once more when it is done,
+        with the number of attempts, instead of an ERROR on every bar of a closed market."""
+        attention = needs_attention(rec, key, self.settings)
+        if attention is not None and key not in self._attention:
+            self._attention.add(key)
+            self.log.error(
+                "DTMS %s: %s; retried on each new bar, logged again when it succeeds",
+                rec.ticket,
+                attention,
+            )
+        elif attention is None and key in self._attention:
+            self._attention.discard(key)
+            entry = rec.entry(key)
+            if entry is not None:
+                self.log.warning(
+                    "DTMS %s: %s %s after %d attempts",
+                    rec.ticket,
+                    entry.kind.value,
+                    entry.status.value,
+                    entry.attempts,
+                )

@@ -50,24 +50,45 @@ def log_event(
 
 
 def log_action(
-    log: logging.Logger, action: Action, result: ActionResult, symbol: str | None
+    log: logging.Logger,
+    action: Action,
+    result: ActionResult,
+    symbol: str | None,
+    *,
+    in_a_row: int = 1,
+    ends: int = 0,
 ) -> None:
-    """The ``action`` event: what was done to which trade, and the broker's answer."""
+    """The ``action`` event: what was done to which trade, and the broker's answer.
+
+    For a broker that refuses the same action on the same ticket again and again (a close
+    retried on every bar of a closed market), a problem that repeats each cycle is one
+    episode in the log, with its count: ``in_a_row`` is how many times in a row this refusal
+    came with this code (logged at WARNING the first and second time, the second saying
+    that more go to DEBUG); ``ends`` is how many refusals this answer ends (it says so)."""
+    message = "action %s on ticket %s: %s %s"
+    args: list[object] = [action.kind.value, action.ticket, result.code.value, result.message]
+    level = logging.INFO if result.ok else logging.WARNING
+    if not result.ok and in_a_row == 2:
+        message += " (refused again: more of the same are logged at DEBUG until it changes)"
+    elif not result.ok and in_a_row > 2:
+        level = logging.DEBUG
+        message += f" (refused {in_a_row} times in a row)"
+    if ends:
+        message += f" (after {ends} refusal{'s' if ends > 1 else ''} in a row)"
     log_event(
         log,
         "action",
-        "action %s on ticket %s: %s %s",
-        action.kind.value,
-        action.ticket,
-        result.code.value,
-        result.message,
-        level=logging.INFO if result.ok else logging.WARNING,
+        message,
+        *args,
+        level=level,
         ticket=action.ticket,
         symbol=symbol,
         kind=action.kind.value,
         ok=result.ok,
         code=result.code.value,
         reason=action.reason,
+        in_a_row=in_a_row if not result.ok and in_a_row > 1 else None,
+        after_refusals=ends or None,
     )
 
 

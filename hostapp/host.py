@@ -57,6 +57,9 @@ class Host:
             else Recent((), LIVE_WINDOW, key=lambda done: done[0].kind.value)  # type: ignore[assignment]
         )
         self._symbols: dict[int, str] = {}
+        #: (ticket, action kind) → (code, how many times in a row) of a broker refusing
+        #: the same action: the log tells such a run once (``log_action``).
+        self._refusals: dict[tuple[int, str], tuple[str, int]] = {}
         self._listeners: list[Callable[[Action, ActionResult], None]] = []
 
     @property
@@ -113,9 +116,26 @@ class Host:
         self.executed.append((action, result))
         for listener in self._listeners:
             listener(action, result)
-        log_action(self._log, action, result, symbol)
+        in_a_row, ends = self._refusal_run(action, result)
+        log_action(self._log, action, result, symbol, in_a_row=in_a_row, ends=ends)
         await self.plugins.on_action(self, action, result)
         return result
+
+    def _refusal_run(self, action: Action, result: ActionResult) -> tuple[int, int]:
+        """``(in_a_row, ends)`` for :func:`~hookspecs.events.log_action`: how many times in
+        a row the broker has now refused this action on this ticket with this code, and
+        how many refusals of another answer (or a success) this one ends."""
+        key = (action.ticket, action.kind.value)
+        code, count = self._refusals.pop(key, ("", 0))
+        if result.ok:
+            return 1, count
+        if code == result.code.value:
+            self._refusals[key] = (code, count + 1)
+            return count + 1, 0
+        if len(self._refusals) >= SYMBOLS_KEPT:  # the oldest first: dicts keep order
+            del self._refusals[next(iter(self._refusals))]
+        self._refusals[key] = (result.code.value, 1)
+        return 1, count
 
     async def report_state_change(
         self,

@@ -191,13 +191,14 @@ async def test_a_close_that_keeps_failing_is_retried_per_bar_until_closed_by_han
     assert entry is not None and entry.attempts == tried + 6  # one per new bar, kept
     assert rec.active and rec.owed == (ActionKind.CLOSE,)
     assert rig.strategy.is_defensive(rig.host, 1)  # the exit manager leaves it alone
+    # retries run out at attempt 4: said once, not on each of the bars after it
     attention = [r.getMessage() for r in caplog.records if "manual attention" in r.getMessage()]
-    assert len(attention) == 5 and all(  # attempts 4 to 8: retries exhausted
-        r.levelname == "ERROR" for r in caplog.records
-    )
-    assert attention[-1] == (
-        f"DTMS 1: close of ticket 1 and hedge 1000 failed {tried + 6} times: "
-        "manual attention needed"
+    assert attention == [
+        "DTMS 1: close of ticket 1 and hedge 1000 failed 4 times: manual attention needed; "
+        "retried on each new bar, logged again when it succeeds"
+    ]
+    assert rec.warnings[-1] == (  # the record's warning (the dashboard's) keeps the count
+        f"close of ticket 1 and hedge 1000 failed {tried + 6} times: manual attention needed"
     )
     # closed by hand; the broker works again: the record settles, its hedge is closed
     del rig.broker.script["close"]
@@ -207,6 +208,24 @@ async def test_a_close_that_keeps_failing_is_retried_per_bar_until_closed_by_han
     assert rec.owed == () and rec.hedge_ticket is None and not rec.active
     assert rig.broker.open_positions == {}
     assert not rig.strategy.is_defensive(rig.host, 1)
+
+
+async def test_a_close_that_succeeds_after_its_retries_ran_out_says_so_once(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.open_buy()
+    await rig.cycles(36)  # HEDGED (pinned in test_local_ladder)
+    rig.broker.script["close"] = [ResultCode.MARKET_CLOSED] * 6  # the market opens after
+    with caplog.at_level("WARNING", logger="dtms_plugin.local"):
+        await rig.cycles(24)
+    rec = rig.strategy.records[1]
+    assert not rec.active and rig.broker.open_positions == {}
+    told = [r.getMessage() for r in caplog.records if r.getMessage().startswith("DTMS 1: close")]
+    assert told == [
+        "DTMS 1: close of ticket 1 and hedge 1000 failed 4 times: manual attention needed; "
+        "retried on each new bar, logged again when it succeeds",
+        "DTMS 1: close done after 7 attempts",
+    ]
 
 
 async def test_a_fast_bar_still_forming_on_flowing_finer_bars_is_not_stale(

@@ -74,6 +74,31 @@ async def test_host_logs_actions_and_transitions_with_symbol(
     assert (change["event"], change["new"], change["score"]) == ("transition", "CLOSED", -6.0)
 
 
+async def test_host_tells_a_refusal_that_repeats_once_with_its_count(
+    hostapp_factory, hostapp_broker, json_log: io.StringIO
+) -> None:  # type: ignore[no-untyped-def]
+    """A hedge the broker keeps refusing (as a close on every bar of a closed market): two
+    WARNING lines, the second saying the rest go to DEBUG, then the answer that ends the
+    run names how many refusals there were."""
+    host = hostapp_factory()
+    hostapp_broker.margin_mode = "netting"
+    ticket = hostapp_broker.open(OrderRequest("EURUSD", "sell", 0.5)).new_ticket
+    hedge = Action(ticket, ActionKind.HEDGE, {"volume": 0.5}, "test", f"{ticket}:1:hedge")
+    for _ in range(4):
+        await host.execute(hedge)
+    hostapp_broker.margin_mode = "hedging"
+    await host.execute(hedge)
+    lines = [e for e in events(json_log) if e["event"] == "action"]
+    assert [(e["level"], e["ok"], e.get("in_a_row")) for e in lines] == [
+        ("WARNING", False, None),
+        ("WARNING", False, 2),
+        ("INFO", True, None),
+    ]
+    assert "more of the same are logged at DEBUG" in str(lines[1]["message"])
+    assert lines[2]["after_refusals"] == 4
+    assert str(lines[2]["message"]).endswith("(after 4 refusals in a row)")
+
+
 def test_human_format_by_default_and_one_handler_after_reconfiguring() -> None:
     stream = io.StringIO()
     configure_logging(stream=io.StringIO())
