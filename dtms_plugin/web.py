@@ -24,7 +24,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from .metrics import ClientMetrics
-from .server.dashboard import ASSETS, _asset_handler, all_trades, store_status
+from .server.dashboard import ASSETS, _asset_handler, all_trades, page_of, store_status
 from .server.dashboard import _wall_clock_mode as wall_clock_mode
 from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .server.middleware import Handler, auth_middleware, error_middleware
@@ -100,8 +100,11 @@ def _local(
     store: StoreProtocol, metrics: ServerMetrics, now: Callable[[], datetime]
 ) -> list[tuple[str, Handler]]:
     async def trades(request: web.Request) -> web.Response:
+        page = page_of(request.query)
         defensive, mode = wall_clock_mode(store, now())
-        return web.json_response(all_trades(store, account_defensive=defensive, account_mode=mode))
+        return web.json_response(
+            all_trades(store, account_defensive=defensive, account_mode=mode, page=page)
+        )
 
     async def status(request: web.Request) -> web.Response:
         return web.json_response(store_status(store, now()))

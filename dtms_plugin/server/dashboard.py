@@ -9,17 +9,16 @@ Auth: the page and its two assets are public (they hold no data; see ``PUBLIC_PA
 every data request the page makes carries ``Authorization: Bearer`` with the token the
 user typed into the page, which the browser keeps in ``localStorage``.
 
-Two ways to serve it:
-
-* :func:`add_dashboard` adds the page and ``/metrics`` to the DTMS API app
-  (``dtms serve``);
-* :func:`dashboard_app` builds a small read-only app over a :class:`Store`, for a trading
-  host that runs the local engine in-process (``hostapp run --live --serve``).
+Two ways to serve it: :func:`add_dashboard` adds the page and ``/metrics`` to the DTMS
+API app (``dtms serve``); a trading host that runs the local engine in-process
+(``hostapp run --live --serve``) serves it over its store through the ``web_routes`` hook
+(``dtms_plugin.web``), with the functions here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
@@ -30,9 +29,8 @@ from hookspecs import DefensiveState
 
 from ..defensive import account_defensive
 from ..store import StoreProtocol
-from .metrics import ServerMetrics, metrics_handler, metrics_middleware
-from .middleware import auth_middleware, error_middleware
-from .validation import parse_limit, parse_ticket_text
+from .metrics import ServerMetrics, metrics_handler
+from .validation import parse_limit, parse_offset
 from .views import last_journal_entry, record_state, trade_view
 
 #: The page's files, served from package data (``dtms_plugin/server/static``).
@@ -42,10 +40,12 @@ ASSETS: dict[str, tuple[str, str]] = {
     "/static/dashboard.js": ("dashboard.js", "text/javascript"),
 }
 
+#: Trades in one page of ``GET /dtms/trades`` (``limit``): by default, and at most.
+PAGE_DEFAULT = 100
+PAGE_MAX = 1000
+
 #: How much history the dashboard scans for each trade's newest transition reason.
 HISTORY_SCAN = 1000
-
-DASHBOARD_METRICS_KEY = web.AppKey("dtms_dashboard_metrics", ServerMetrics)
 
 
 def asset(name: str) -> bytes:
@@ -116,12 +116,50 @@ def _newest_by_ticket(history: list[dict[str, Any]]) -> dict[int, dict[str, Any]
     return out
 
 
+@dataclass(frozen=True)
+class Page:
+    """A slice of ``GET /dtms/trades`` without ``tickets``: ``limit`` trades from
+    ``offset``, in the order :func:`all_trades` gives (open trades first)."""
+
+    offset: int
+    limit: int
+
+
+def page_of(query: Mapping[str, str]) -> Page | None:
+    """The page ``limit`` / ``offset`` ask for; ``None`` (every trade, as the original
+    DTMS answered) when neither is given, or when ``tickets`` is: a list of tickets is
+    answered whole (the document says so), though a bad ``limit`` is still a 400."""
+    if "limit" not in query and "offset" not in query:
+        return None
+    page = Page(
+        parse_offset(query.get("offset")),
+        parse_limit(query.get("limit"), default=PAGE_DEFAULT, maximum=PAGE_MAX),
+    )
+    return None if "tickets" in query else page
+
+
+def _dashboard_order(records: Mapping[int, Mapping[str, Any]]) -> list[int]:
+    """Open trades first, then closed ones, each newest ticket first: what a page shows
+    first is what is being defended now."""
+    closed = DefensiveState.CLOSED.value
+    return sorted(records, key=lambda t: (record_state(records[t]) == closed, -t))
+
+
 def all_trades(
-    store: StoreProtocol, *, account_defensive: bool, account_mode: dict[str, str] | None
+    store: StoreProtocol,
+    *,
+    account_defensive: bool,
+    account_mode: dict[str, str] | None,
+    page: Page | None = None,
 ) -> dict[str, Any]:
-    """``GET /dtms/trades`` without ``tickets``: every managed trade in the full shape of
+    """``GET /dtms/trades`` without ``tickets``: every managed trade (or the ``page`` of
+    them, with ``total``, ``offset`` and ``limit``) in the full shape of
     ``GET /dtms/trade/{ticket}``, plus ``pnl_r``, ``score_detail`` and ``last_reason``."""
-    history = store.actions(None, limit=HISTORY_SCAN)
+    records = store.records()
+    tickets = _dashboard_order(records)
+    if page is not None:
+        tickets = tickets[page.offset : page.offset + page.limit]
+    history = store.actions(None, limit=HISTORY_SCAN) if tickets else []
     changes = _newest_by_ticket(history)
     last_actions: dict[int, dict[str, Any]] = {}
     for entry in history:
@@ -129,7 +167,8 @@ def all_trades(
         if isinstance(ticket, int) and entry.get("type", "action") == "action":
             last_actions[ticket] = entry
     trades: dict[str, Any] = {}
-    for ticket, record in sorted(store.records().items()):
+    for ticket in tickets:
+        record = records[ticket]
         view = trade_view(
             ticket,
             record,
@@ -141,7 +180,10 @@ def all_trades(
         view["score_detail"] = _score_detail(record)
         view["last_reason"] = change.get("reason") if change else None
         trades[str(ticket)] = view
-    return {"trades": trades, "unknown": [], "account_mode": account_mode}
+    out: dict[str, Any] = {"trades": trades, "unknown": [], "account_mode": account_mode}
+    if page is not None:
+        out.update(total=len(records), offset=page.offset, limit=page.limit)
+    return out
 
 
 def _wall_clock_mode(
@@ -173,48 +215,3 @@ def store_status(store: StoreProtocol, now: datetime | None = None) -> dict[str,
             "reason": mode["reason"] if mode else None,
         },
     }
-
-
-# ---------------------------------------------------------------------- host-side app
-
-STORE_KEY = web.AppKey("dtms_dashboard_store", StoreProtocol)
-
-
-async def _trades(request: web.Request) -> web.Response:
-    store = request.app[STORE_KEY]
-    defensive, mode = _wall_clock_mode(store)
-    return web.json_response(all_trades(store, account_defensive=defensive, account_mode=mode))
-
-
-async def _status(request: web.Request) -> web.Response:
-    return web.json_response(store_status(request.app[STORE_KEY]))
-
-
-async def _actions(request: web.Request) -> web.Response:
-    raw = request.query.get("ticket")
-    ticket = parse_ticket_text(raw) if raw is not None else None
-    limit = parse_limit(request.query.get("limit"), default=100, maximum=1000)
-    return web.json_response(
-        {"ticket": ticket, "actions": request.app[STORE_KEY].actions(ticket, limit=limit)}
-    )
-
-
-def dashboard_app(
-    store: StoreProtocol, *, token: str | None = None, metrics: ServerMetrics | None = None
-) -> web.Application:
-    """A read-only dashboard over ``store`` (the local strategy's), for a trading host.
-
-    Serves the page, ``GET /dtms/trades`` (all), ``/dtms/status``, ``/dtms/actions`` and
-    ``/metrics``, with the same auth and JSON errors as ``dtms serve``. The caller owns the
-    store (opens and closes it); the app never writes to it."""
-    metrics = metrics or ServerMetrics(lambda: store)
-    app = web.Application(
-        middlewares=[metrics_middleware(metrics), error_middleware, auth_middleware(token)]
-    )
-    app[STORE_KEY] = store
-    app[DASHBOARD_METRICS_KEY] = metrics
-    add_dashboard(app, metrics)
-    app.router.add_get("/dtms/trades", _trades, allow_head=False)
-    app.router.add_get("/dtms/status", _status, allow_head=False)
-    app.router.add_get("/dtms/actions", _actions, allow_head=False)
-    return app

@@ -103,14 +103,32 @@ PATHS: dict[str, Any] = {
                     " in R at the last evaluation), score_detail (sub-scores, when the engine"
                     " stored them) and last_reason (of the newest transition): the dashboard",
                     "schema": {"type": "string", "pattern": limits.TICKET_LIST_PATTERN},
-                }
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "description": "without tickets: one page of this many trades (open"
+                    " trades first, then closed ones, newest ticket first), with total,"
+                    " offset and limit in the answer; more than 1000 reads as 1000. Neither"
+                    " limit nor offset: every trade. With tickets: ignored (the list is"
+                    " answered whole)",
+                    "schema": {"type": "integer", "minimum": 1, "default": 100},
+                },
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "description": "without tickets: the page starts after this many trades"
+                    " (past the end: an empty page). With tickets: ignored",
+                    "schema": {"type": "integer", "minimum": 0, "default": 0},
+                },
             ],
             "responses": {
                 "200": _json(
                     "Batch",
-                    "known trades by ticket; unknown tickets listed (all trades without tickets)",
+                    "known trades by ticket; unknown tickets listed (all trades, or a page"
+                    " of them, without tickets)",
                 ),
-                "400": _json("Error", "bad ticket list (field: tickets)"),
+                "400": _json("Error", "bad ticket list (field: tickets), limit or offset"),
                 **_ERRORS,
             },
         },

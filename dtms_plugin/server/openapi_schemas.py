@@ -197,6 +197,9 @@ SCHEMAS: dict[str, Any] = {
                 "required": ["until", "reason"],
                 "properties": {"until": {"type": "string"}, "reason": {"type": "string"}},
             },
+            "total": {"type": "integer", "description": "a page's: every trade the server keeps"},
+            "offset": {"type": "integer", "description": "a page's: trades before it"},
+            "limit": {"type": "integer", "description": "a page's: the most it holds"},
         },
     },
     "Unregistered": {

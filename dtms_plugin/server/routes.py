@@ -13,7 +13,7 @@ from aiohttp import web
 
 from .batch import batch_items, register_many
 from .closing import parse_closed
-from .dashboard import all_trades
+from .dashboard import all_trades, page_of
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
@@ -96,12 +96,14 @@ def _single(request: web.Request, name: str) -> str | None:
 
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
-    if "tickets" not in request.query:  # no list: every trade, as the dashboard shows them
+    page = page_of(request.query)
+    if "tickets" not in request.query:  # no list: every trade (or a page), as the dashboard
         return answer(
             all_trades(
                 service.store,
                 account_defensive=service.account_defensive(),
                 account_mode=service.account_mode(),
+                page=page,
             )
         )
     # tickets=1&tickets=2 (how requests sends a list) is tickets=1,2

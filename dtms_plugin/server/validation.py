@@ -135,6 +135,16 @@ def parse_limit(text: str | None, *, default: int, maximum: int, field: str = "l
     return min(int(stripped), maximum)
 
 
+def parse_offset(text: str | None, *, field: str = "offset") -> int:
+    """An integer >= 0 (absent: 0), however many digits: past the end is an empty page."""
+    if text is None:
+        return 0
+    if not (text.isascii() and text.isdigit()):
+        raise FieldError(field, f"expected an integer >= 0, got {show(text)}")
+    digits = text.lstrip("0")
+    return limits.MAX_TICKET if len(digits) > len(str(limits.MAX_TICKET)) else int(digits or 0)
+
+
 def _positive_number(body: Mapping[str, Any], field: str) -> float:
     """A number in (0, ``limits.MAX_NUMBER``]: an int of 400 digits or ``1e400`` is a
     400 naming the field, never an OverflowError."""

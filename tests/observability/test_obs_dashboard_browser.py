@@ -150,3 +150,38 @@ async def _populate(rig: object, browser: Browser) -> None:
     await browser.evaluate(
         "document.querySelector('#trades details')?.setAttribute('open', ''); true"
     )
+
+
+async def test_dashboard_pages_through_many_trades_open_ones_first(
+    make_rig: MakeRig, tmp_path: Path
+) -> None:
+    """Past 100 trades the page asks for one page at a time (the server keeps closed trades
+    for weeks): open trades first, newest first; "older" shows the rest."""
+    rig = await make_rig(server_kwargs={"host": "127.0.0.1"})
+    tickets = [open_ticket(rig.world) for _ in range(104)]
+    for ticket in tickets:
+        await rig.register(ticket)
+    closed = tickets[-1]  # the newest ticket, closed: listed after every open one
+    report = await rig.client.post(
+        f"/dtms/trade/{closed}/closed",
+        json={"reason": "tp"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert report.status == 200
+    rows = "[...document.querySelectorAll('#trades tbody tr')].map(r => +r.dataset.ticket)"
+    page_range = "document.getElementById('page-range').textContent"
+    browser = await Browser.start(tmp_path / "profile")
+    try:
+        await browser.navigate(str(rig.client.make_url("/")))
+        await browser.evaluate(f"localStorage.setItem('dtms.token', {json.dumps(TOKEN)}); true")
+        await browser.navigate(str(rig.client.make_url("/")))
+        assert await browser.wait_for(f"{page_range} === '1–100 of 104' && {page_range}")
+        newest_open = sorted(tickets[:-1], reverse=True)
+        assert await browser.evaluate(rows) == newest_open[:100]
+        assert await browser.evaluate("document.getElementById('newer').disabled") is True
+        await browser.evaluate("document.getElementById('older').click(); true")
+        assert await browser.wait_for(f"{page_range} === '101–104 of 104' && {page_range}")
+        assert await browser.evaluate(rows) == [*newest_open[100:], closed]
+        assert await browser.evaluate("document.getElementById('older').disabled") is True
+    finally:
+        await browser.close()

@@ -3,6 +3,9 @@
 "use strict";
 
 const POLL_MS = 2000;
+// Trades per page: a server keeps every closed trade for its retention (weeks), and the
+// page asks for them every 2 s; open trades come first, then closed ones, newest first.
+const PAGE_SIZE = 100;
 const TOKEN_KEY = "dtms.token";
 const STATES = ["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"];
 
@@ -12,6 +15,7 @@ window.dtmsDashboard = { polls: 0, errors: 0, lastError: null };
 class AuthError extends Error {}
 
 let timer = null; // one pending poll at most, even when "Save" forces a refresh
+let offset = 0; // the first trade of the page shown
 
 function schedule() {
   clearTimeout(timer);
@@ -128,10 +132,30 @@ function tradeRow(trade) {
 }
 
 function renderTrades(body) {
-  const trades = Object.values(body.trades || {});
+  // the server's order, open first then newest first: an object's integer keys iterate
+  // in ascending order, whatever order the JSON had them in
+  const trades = Object.values(body.trades || {}).sort(
+    (a, b) => (a.state === "CLOSED") - (b.state === "CLOSED") || b.ticket - a.ticket,
+  );
   document.querySelector("#trades tbody").replaceChildren(...trades.map(tradeRow));
   document.getElementById("no-trades").hidden = trades.length > 0;
   document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+  renderPager(typeof body.total === "number" ? body.total : trades.length, trades.length);
+}
+
+function renderPager(total, shown) {
+  document.getElementById("pager").hidden = total <= PAGE_SIZE;
+  document.getElementById("page-range").textContent = shown
+    ? (offset + 1) + "–" + (offset + shown) + " of " + total
+    : "none of " + total;
+  document.getElementById("newer").disabled = offset === 0;
+  document.getElementById("older").disabled = offset + PAGE_SIZE >= total;
+}
+
+function turnPage(delta) {
+  offset = Math.max(0, offset + delta);
+  clearTimeout(timer);
+  refresh();
 }
 
 function renderStatus(status) {
@@ -191,10 +215,14 @@ function showProblem(message) {
 async function refresh() {
   try {
     const [trades, status, history] = await Promise.all([
-      getJSON("/dtms/trades"),
+      getJSON("/dtms/trades?limit=" + PAGE_SIZE + "&offset=" + offset),
       getJSON("/dtms/status"),
       getJSON("/dtms/actions?limit=30"),
     ]);
+    if (offset > 0 && offset >= trades.total) {
+      offset = Math.max(0, Math.floor((trades.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+      return refresh(); // the trades went (retention): the last page there is
+    }
     renderTrades(trades);
     renderStatus(status);
     renderHistory(history);
@@ -220,5 +248,7 @@ document.addEventListener("DOMContentLoaded", () => {
     clearTimeout(timer);
     refresh();
   });
+  document.getElementById("newer").addEventListener("click", () => turnPage(-PAGE_SIZE));
+  document.getElementById("older").addEventListener("click", () => turnPage(PAGE_SIZE));
   refresh();
 });

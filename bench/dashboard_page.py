@@ -1,0 +1,123 @@
+"""What the dashboard's poll costs a server that keeps many trades: ``GET /dtms/trades``
+without ``tickets`` (every trade) against one page of it (``?limit=100``), on a store of
+22,600 records (200 open, the rest closed, each with a few journalled stop moves: a
+month of a busy account under the default retention), through the read-only dashboard
+routes of a host running the local engine (``web_routes``), on a real aiohttp server on
+127.0.0.1.
+
+Prints milliseconds (median of several requests) and bytes for each; the last line is
+JSON: ``all_ms``, ``all_bytes``, ``page_ms``, ``page_bytes``. The page polls every 2 s, so
+a figure near 1,000 ms is a server busy half the time for one open dashboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+from aiohttp import web
+
+from dtms_plugin.engine import begin, close_record, finish, register
+from dtms_plugin.local import LocalStrategy
+from dtms_plugin.local_writes import record_json
+from dtms_plugin.settings import DtmsSettings
+from dtms_plugin.store import Store
+from dtms_plugin.web import routes
+from hookspecs import Action, ActionKind, ActionResult, Trade
+
+TRADES = 22_600
+OPEN = 200
+START = datetime(2026, 1, 5, tzinfo=UTC)
+SETTINGS = DtmsSettings()
+
+
+def record(ticket: int) -> dict[str, object]:
+    """A record as the local engine leaves it: three stop moves, closed unless recent."""
+    at = START + timedelta(minutes=2 * ticket)
+    trade = Trade(ticket, "XAUUSD", "buy", 0.1, 2000.0, 1990.0, None, at)
+    rec = register(trade, None, at)
+    for n in range(3):
+        action = Action(
+            ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1991.0 + n}, "trail", f"{ticket}:1:sl{n}"
+        )
+        rec = finish(begin(rec, action, at), action, ActionResult.success("modified"), at, SETTINGS)
+    if ticket <= TRADES - OPEN:
+        closed = Trade(
+            ticket,
+            "XAUUSD",
+            "buy",
+            0.1,
+            2000.0,
+            1993.0,
+            None,
+            at,
+            profit=-7.0,
+            closed_at=at + timedelta(hours=1),
+        )
+        rec, _ = close_record(rec, closed, "sl", at + timedelta(hours=1))
+    return record_json(rec, at)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def timed(session: aiohttp.ClientSession, url: str, runs: int) -> tuple[float, int]:
+    spans, size = [], 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        async with session.get(url) as response:
+            body = await response.read()
+            assert response.status == 200, (response.status, body[:200])
+        spans.append(time.perf_counter() - t0)
+        size = len(body)
+    return statistics.median(spans) * 1000.0, size
+
+
+async def main() -> int:
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "dtms") as store:
+        rows = {t: record(t) for t in range(1, TRADES + 1)}
+        with store.batch():
+            store.put_records(rows)
+        app = web.Application()  # as a host's app serves DTMS's web_routes
+        app.add_routes(routes(LocalStrategy(SETTINGS, store), SETTINGS))
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                base = f"http://127.0.0.1:{port}/dtms/trades"
+                all_ms, all_bytes = await timed(session, base, 5)
+                page_ms, page_bytes = await timed(session, base + "?limit=100", 9)
+        finally:
+            await runner.cleanup()
+    print(f"GET /dtms/trades, {TRADES:,} trades: {all_ms:,.0f} ms, {all_bytes:,} bytes")
+    print(f"GET /dtms/trades?limit=100: {page_ms:,.0f} ms, {page_bytes:,} bytes")
+    print(
+        json.dumps(
+            {
+                "all_ms": round(all_ms, 1),
+                "all_bytes": all_bytes,
+                "page_ms": round(page_ms, 1),
+                "page_bytes": page_bytes,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

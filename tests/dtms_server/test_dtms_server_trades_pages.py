@@ -1,0 +1,74 @@
+"""``GET /dtms/trades`` without ``tickets`` in pages (``limit``, ``offset``): open trades
+first, then closed ones, newest ticket first; without either, every trade as the original
+DTMS answered. On a real server."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from support.dtms_server_world import registration
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def _seven_trades_two_closed(client: Client) -> None:
+    for ticket in range(1, 8):
+        assert (await client.post("/dtms/trade/enable", json=registration(ticket))).status == 201
+    for ticket in (2, 5):
+        closed = await client.post(f"/dtms/trade/{ticket}/closed", json={"reason": "tp"})
+        assert closed.status == 200
+
+
+async def _page(client: Client, query: str) -> dict[str, object]:
+    resp = await client.get("/dtms/trades?" + query)
+    assert resp.status == 200, await resp.text()
+    body: dict[str, object] = await resp.json()
+    return body
+
+
+async def test_pages_show_open_trades_first_then_closed_newest_first(client: Client) -> None:
+    await _seven_trades_two_closed(client)
+    pages = [await _page(client, f"limit=3&offset={at}") for at in (0, 3, 6, 9)]
+    assert [list(p["trades"]) for p in pages] == [  # type: ignore[call-overload]
+        ["7", "6", "4"],
+        ["3", "1", "5"],
+        ["2"],
+        [],
+    ]
+    assert [(p["total"], p["offset"], p["limit"]) for p in pages] == [
+        (7, 0, 3),
+        (7, 3, 3),
+        (7, 6, 3),
+        (7, 9, 3),
+    ]
+    assert pages[1]["trades"]["5"]["state"] == "CLOSED"  # type: ignore[index]
+    first = await _page(client, "offset=0")  # either key asks for a page: 100 by default
+    assert (len(first["trades"]), first["limit"]) == (7, 100)  # type: ignore[arg-type]
+
+
+async def test_without_limit_or_offset_every_trade_in_the_original_shape(client: Client) -> None:
+    await _seven_trades_two_closed(client)
+    resp = await client.get("/dtms/trades")
+    body = await resp.json()
+    assert sorted(body["trades"], key=int) == [str(t) for t in range(1, 8)]
+    assert not {"total", "offset", "limit"} & set(body)
+
+
+async def test_bad_paging_is_a_400_naming_the_field_and_tickets_are_answered_whole(
+    client: Client,
+) -> None:
+    await _seven_trades_two_closed(client)
+    for query, field in [
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=", "offset"),
+        ("tickets=1&limit=-1", "limit"),
+    ]:
+        resp = await client.get("/dtms/trades?" + query)
+        assert resp.status == 400, query
+        assert (await resp.json())["field"] == field, query
+    listed = await _page(client, "tickets=1,2,3&limit=2&offset=1")  # a list is answered whole
+    assert (sorted(listed["trades"]), "total" in listed) == (["1", "2", "3"], False)  # type: ignore[arg-type]
+    big = await _page(client, "limit=5000&offset=" + "9" * 40)
+    assert (big["limit"], big["trades"], big["total"]) == (1000, {}, 7)
