@@ -29,6 +29,7 @@ from .server.dashboard import _wall_clock_mode as wall_clock_mode
 from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .server.middleware import Handler, auth_middleware, error_middleware
 from .server.openapi import document
+from .server.original import actions_keys, health_keys, status_keys, symbols
 from .server.validation import parse_limit, parse_ticket_text
 from .settings import DtmsSettings
 from .store import StoreProtocol
@@ -107,18 +108,23 @@ def _local(
         )
 
     async def status(request: web.Request) -> web.Response:
-        return web.json_response(store_status(store, now()))
+        body = store_status(store, now())
+        body.update(status_keys(body["states"], running=True))
+        return web.json_response(body)
 
     async def actions(request: web.Request) -> web.Response:
         raw = request.query.get("ticket")
         ticket = parse_ticket_text(raw) if raw is not None else None
         limit = parse_limit(request.query.get("limit"), default=100, maximum=1000)
-        return web.json_response({"ticket": ticket, "actions": store.actions(ticket, limit=limit)})
+        entries = store.actions(ticket, limit=limit)
+        found = actions_keys(entries, symbols(store, entries))
+        return web.json_response({"ticket": ticket, "actions": entries, **found})
 
     async def health(request: web.Request) -> web.Response:
         """The engine runs in the host's loop, which is alive if this answers."""
+        alive = health_keys(healthy=True, engine_running=True, now=datetime.now(UTC))
         return web.json_response(
-            {"status": "ok", "engine_running": True, "problems": [], "strategy": "local"}
+            {**alive, "engine_running": True, "problems": [], "strategy": "local"}
         )
 
     async def openapi(request: web.Request) -> web.Response:

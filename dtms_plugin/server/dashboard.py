@@ -31,7 +31,7 @@ from ..defensive import account_defensive
 from ..store import StoreProtocol
 from .metrics import ServerMetrics, metrics_handler
 from .validation import parse_limit, parse_offset
-from .views import last_journal_entry, record_state, trade_view
+from .views import last_journal_entry, pnl_r, record_state, trade_view
 
 #: The page's files, served from package data (``dtms_plugin/server/static``).
 ASSETS: dict[str, tuple[str, str]] = {
@@ -78,23 +78,6 @@ def add_dashboard(app: web.Application, metrics: ServerMetrics) -> None:
 
 
 # ---------------------------------------------------------------------- the data
-
-
-def _pnl_r(record: Mapping[str, Any]) -> float | None:
-    """Unrealised P&L in R at the engine's last evaluation price (None when unknown)."""
-    nested = record.get("trade")
-    fields = nested if isinstance(nested, Mapping) else record
-    entry, price = fields.get("entry_price"), record.get("last_eval_price")
-    if not isinstance(entry, int | float) or not isinstance(price, int | float):
-        return None
-    risk = record.get("r")
-    if not isinstance(risk, int | float) or risk <= 0:
-        stop = record.get("initial_sl") or fields.get("stop_loss")
-        risk = abs(entry - stop) if isinstance(stop, int | float) and stop else 0.0
-    if risk <= 0:
-        return None
-    sign = -1 if fields.get("direction") == "sell" else 1
-    return round(sign * (price - entry) / risk, 2)
 
 
 def _score_detail(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -176,7 +159,7 @@ def all_trades(
             last_action=last_journal_entry(record) or last_actions.get(ticket),
         )
         change = changes.get(ticket)
-        view["pnl_r"] = _pnl_r(record)
+        view["pnl_r"] = pnl_r(record)
         view["score_detail"] = _score_detail(record)
         view["last_reason"] = change.get("reason") if change else None
         trades[str(ticket)] = view

@@ -180,6 +180,29 @@ SCHEMAS: dict[str, Any] = {
             "deadlines": {"type": "object"},
             "hedge_ticket": {"type": ["integer", "null"]},
             "journal": {"type": "array"},
+            "ticket": {"type": "integer"},
+            "type": {
+                "type": ["string", "null"],
+                "enum": ["BUY", "SELL", None],
+                "description": "the original's name: the direction in capitals",
+            },
+            "open_price": _NUM_OR_NULL,
+            "current_price": {
+                "type": ["number", "null"],
+                "description": "the price at the engine's last evaluation",
+            },
+            "sl": _NUM_OR_NULL,
+            "tp": _NUM_OR_NULL,
+            "profit": {
+                "type": ["number", "null"],
+                "description": "the realised profit of a closed trade; null while open",
+            },
+            "state_entry_time": _STR_OR_NULL,
+            "protection_active": {"type": "boolean"},
+            "performance": {
+                "type": "object",
+                "properties": {"pnl_r": _NUM_OR_NULL},
+            },
         },
     },
     "Batch": {
@@ -223,9 +246,25 @@ SCHEMAS: dict[str, Any] = {
     },
     "Health": {
         "type": "object",
-        "required": ["status", "engine_running", "problems", "monitor"],
+        "required": [
+            "status",
+            "dtms_initialized",
+            "dtms_available",
+            "timestamp",
+            "engine_running",
+            "problems",
+            "monitor",
+        ],
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "status": {
+                "type": "string",
+                "enum": ["healthy", "degraded", "unhealthy"],
+                "description": "healthy; degraded: the engine runs but problems says what is"
+                " wrong; unhealthy: the engine is not running (the original's values)",
+            },
+            "dtms_initialized": {"type": "boolean"},
+            "dtms_available": {"type": "boolean"},
+            "timestamp": {"type": "string"},
             "engine_running": {"type": "boolean"},
             "problems": {"type": "array", "items": {"type": "string"}},
             "monitor": {"$ref": "#/components/schemas/Monitor"},
@@ -233,8 +272,40 @@ SCHEMAS: dict[str, Any] = {
     },
     "Status": {
         "type": "object",
-        "required": ["engine", "monitor", "trades", "states", "account_mode"],
+        "required": [
+            "engine",
+            "monitor",
+            "trades",
+            "states",
+            "account_mode",
+            "summary",
+            "dtms_status",
+        ],
         "properties": {
+            "summary": {"type": "string"},
+            "dtms_status": {
+                "type": "object",
+                "description": "the original server's status, from the same figures",
+                "required": [
+                    "system_active",
+                    "uptime",
+                    "active_trades",
+                    "trades_by_state",
+                    "performance",
+                    "last_check",
+                ],
+                "properties": {
+                    "system_active": {"type": "boolean"},
+                    "uptime": {"type": "string"},
+                    "active_trades": {"type": "integer"},
+                    "trades_by_state": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                    "performance": {"type": "object"},
+                    "last_check": {"type": "string"},
+                },
+            },
             "engine": {
                 "type": "object",
                 "required": ["running", "healthy", "strategy", "broker"],
@@ -283,8 +354,36 @@ SCHEMAS: dict[str, Any] = {
     },
     "Actions": {
         "type": "object",
-        "required": ["ticket", "actions"],
+        "required": ["ticket", "actions", "summary", "action_history", "total_actions"],
         "properties": {
+            "summary": {"type": "string"},
+            "action_history": {
+                "type": "array",
+                "description": "the entries of actions under the original's names",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "action_type",
+                        "ticket",
+                        "symbol",
+                        "success",
+                        "timestamp",
+                        "details",
+                    ],
+                    "properties": {
+                        "action_type": _STR_OR_NULL,
+                        "ticket": {"type": ["integer", "null"]},
+                        "symbol": _STR_OR_NULL,
+                        "success": {"type": "boolean"},
+                        "timestamp": _STR_OR_NULL,
+                        "details": {"type": "object"},
+                    },
+                },
+            },
+            "total_actions": {
+                "type": "integer",
+                "description": "how many entries this answer holds",
+            },
             "ticket": {"type": ["integer", "null"]},
             "actions": {
                 "type": "array",

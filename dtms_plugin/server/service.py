@@ -30,6 +30,7 @@ from .engine_thread import EngineThread
 from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
 from .observed import MonitorStatus, ObservedHost
+from .original import actions_keys, health_keys, status_keys, symbols
 from .registering import Registering
 from .settings import ServerSettings
 from .views import batch_entry, last_journal_entry, record_state, trade_view
@@ -347,7 +348,12 @@ class DtmsService(Registering):
         return {"until": mode[0].isoformat(), "reason": mode[1]}
 
     def actions(self, ticket: int | None, limit: int) -> dict[str, Any]:
-        return {"ticket": ticket, "actions": self.store.actions(ticket, limit=limit)}
+        entries = self.store.actions(ticket, limit=limit)
+        return {
+            "ticket": ticket,
+            "actions": entries,
+            **actions_keys(entries, symbols(self.store, entries)),
+        }
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """``(healthy, body)``: unhealthy when the engine or its loop is not running,
@@ -369,7 +375,7 @@ class DtmsService(Registering):
             problems.append(str(exc))
         healthy = not problems
         return healthy, {
-            "status": "ok" if healthy else "unavailable",
+            **health_keys(healthy=healthy, engine_running=engine_running, now=datetime.now(UTC)),
             "engine_running": engine_running,
             "problems": problems,
             "monitor": self._monitor_summary(),
@@ -389,6 +395,8 @@ class DtmsService(Registering):
         # what the engine scored without (a plain read of counters the engine thread
         # writes: ints and one dict copied whole under the GIL)
         blind: BlindSpots | None = getattr(self._strategy, "blind", None)
+        states = {s.value: counts.get(s.value, 0) for s in DefensiveState}
+        monitor = self.monitor
         return {
             "engine": {
                 "running": healthy or self.monitor.running,
@@ -400,7 +408,7 @@ class DtmsService(Registering):
             },
             "monitor": self._monitor_summary(),
             "trades": len(records),
-            "states": {s.value: counts.get(s.value, 0) for s in DefensiveState},
+            "states": states,
             "account_mode": {
                 "defensive": self.account_defensive(),
                 "until": mode[0].isoformat() if mode else None,
@@ -408,4 +416,11 @@ class DtmsService(Registering):
             },
             **({"replicas": self.replicas.status()} if self.replicas is not None else {}),
             **({"scoring": blind.summary()} if blind is not None else {}),
+            **status_keys(
+                states,
+                running=healthy or monitor.running,
+                uptime=datetime.now(UTC) - self.started_at,
+                performance={"cycles": monitor.cycles, "failed_cycles": monitor.failures},
+                last_check=monitor.last_cycle_at,
+            ),
         }

@@ -14,6 +14,8 @@ from typing import Any
 
 from hookspecs import DefensiveState
 
+from .original import trade_info_keys
+
 #: Record keys copied into ``trade_info`` when present (the engine's TradeRecord JSON,
 #: ``dtms_plugin.engine.record``), besides ``deadlines``, which is built.
 TRADE_INFO_KEYS = (
@@ -107,6 +109,23 @@ def _deadlines(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def pnl_r(record: Mapping[str, Any]) -> float | None:
+    """Unrealised P&L in R at the engine's last evaluation price (None when unknown)."""
+    nested = record.get("trade")
+    fields = nested if isinstance(nested, Mapping) else record
+    entry, price = fields.get("entry_price"), record.get("last_eval_price")
+    if not isinstance(entry, int | float) or not isinstance(price, int | float):
+        return None
+    risk = record.get("r")
+    if not isinstance(risk, int | float) or risk <= 0:
+        stop = record.get("initial_sl") or fields.get("stop_loss")
+        risk = abs(entry - stop) if isinstance(stop, int | float) and stop else 0.0
+    if risk <= 0:
+        return None
+    sign = -1 if fields.get("direction") == "sell" else 1
+    return round(sign * (price - entry) / risk, 2)
+
+
 def last_journal_entry(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The newest action of the engine's own journal (pending, done, failed, unknown)."""
     journal = record.get("journal")
@@ -160,6 +179,8 @@ def trade_view(
     info["current_score"] = view["score"]
     info["warnings"] = view["warnings"]
     info["actions_taken"] = actions_taken(record)
+    info.update(trade_info_keys(ticket, fields, record, view["state"]))
+    info["performance"] = {"pnl_r": pnl_r(record)}
     view["trade_info"] = info
     view["success"] = True
     view["summary"] = trade_summary(ticket, view["state"], view["score"])

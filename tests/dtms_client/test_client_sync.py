@@ -49,7 +49,7 @@ async def test_one_sync_client_shared_by_eight_threads(served: Served) -> None:
 async def test_the_sync_client_stops_its_thread_on_close(served: Served) -> None:
     def use() -> None:
         client = DtmsClient(served.url)
-        assert client.health()["status"] == "ok"
+        assert client.health()["status"] == "healthy"
         client.close()
         client.close()  # twice is harmless
 

@@ -76,7 +76,12 @@ async def test_health_is_503_after_repeated_failures_and_recovers(client: Client
         await service_of(client).run_cycle()
     status, body = await _health(client)
     assert status == 503
-    assert body["status"] == "unavailable"
+    # the engine runs, its cycles fail: the original's "degraded"
+    assert (body["status"], body["dtms_initialized"], body["dtms_available"]) == (
+        "degraded",
+        True,
+        False,
+    )
     assert "the last 3 cycles failed" in body["problems"][0]
     await service_of(client).run_cycle()
     assert (await _health(client))[0] == 200
@@ -97,10 +102,12 @@ async def test_health_is_503_when_the_monitor_task_died(make_client: Any) -> Non
         await asyncio.sleep(0.005)
     status, body = await _health(client)
     assert status == 503
-    assert body["engine_running"] is False
+    assert (body["engine_running"], body["status"]) == (False, "unhealthy")
     assert body["problems"] == ["died: ScriptedDeath: scripted death"]
     status_body = await (await client.get("/dtms/status")).json()
     assert status_body["engine"]["healthy"] is False
+    assert status_body["dtms_status"]["system_active"] is False
+    assert status_body["summary"] == "DTMS system is not available: the engine is not running"
     # nothing would watch a new trade: registration is refused, so the client retries
     resp = await client.post("/dtms/trade/enable", json=registration(7))
     assert resp.status == 503

@@ -112,3 +112,67 @@ async def test_success_is_in_every_answer(client: Client) -> None:
         "/dtms/trade/enable", data=b"{", headers={"Content-Type": "application/json"}
     )
     assert (await bad.json())["success"] is False
+
+
+async def test_the_status_tool_reads_dtms_status(client: Client) -> None:
+    for ticket in (4201, 4202, 4203):
+        await client.post("/dtms/trade/enable", json=registration(ticket))
+    await client.post("/dtms/trade/4203/closed", json={"reason": "tp", "profit": 5.0})
+    body = await (await client.get("/dtms/status")).json()
+    assert (body["success"], body["summary"]) == (
+        True,
+        "DTMS system is active with 2 trades monitored",
+    )
+    status = body["dtms_status"]
+    assert (status["system_active"], status["active_trades"]) == (True, 2)
+    assert (status["trades_by_state"]["HEALTHY"], status["trades_by_state"]["CLOSED"]) == (2, 1)
+    assert status["uptime"].endswith("s") and status["performance"]["cycles"] >= 1
+    assert status["last_check"] == body["monitor"]["last_cycle_at"]
+
+
+async def test_the_action_history_tool_reads_action_history(client: Client, world: World) -> None:
+    ticket = open_position(world)
+    entry = world.price("XAUUSD")
+    await client.post("/dtms/trade/enable", json=registration(ticket, entry=entry))
+    world.broker.set_price("XAUUSD", entry - 10.0)
+    await service_of(client).run_cycle()
+    body = await (await client.get("/dtms/actions")).json()
+    history = body["action_history"]
+    assert body["total_actions"] == len(history) == len(body["actions"]) >= 2
+    assert body["summary"] == f"Retrieved {len(history)} recent DTMS actions"
+    moved = next(h for h in history if h["action_type"] == "tighten_sl")
+    assert (moved["ticket"], moved["symbol"], moved["success"]) == (ticket, "XAUUSD", True)
+    assert moved["timestamp"] and moved["details"]["code"] == "ok"
+    change = next(h for h in history if h["action_type"] == "state_change")
+    assert (change["details"]["from"], change["details"]["to"]) == ("HEALTHY", "WARNING_L2")
+    empty = await (await client.get("/dtms/actions?ticket=999")).json()
+    assert (empty["action_history"], empty["total_actions"]) == ([], 0)
+    assert empty["summary"] == "No DTMS actions found in history"
+
+
+async def test_the_health_check_reads_healthy(client: Client) -> None:
+    body = await (await client.get("/health")).json()
+    assert (body["status"], body["dtms_initialized"], body["dtms_available"]) == (
+        "healthy",
+        True,
+        True,
+    )
+    assert body["timestamp"]
+
+
+async def test_the_trade_info_tool_reads_the_original_keys(client: Client, world: World) -> None:
+    ticket = open_position(world)
+    entry = world.price("XAUUSD")
+    levels = {"stop_loss": entry + 10, "take_profit": entry - 20}
+    body = registration(ticket, entry=entry, direction="SELL", **levels)
+    await client.post("/dtms/trade/enable", json=body)
+    await service_of(client).run_cycle()
+    info = (await (await client.get(f"/dtms/trade/{ticket}")).json())["trade_info"]
+    assert (info["ticket"], info["symbol"], info["type"]) == (ticket, "XAUUSD", "SELL")
+    assert (info["open_price"], info["sl"], info["tp"]) == (entry, entry + 10, entry - 20)
+    assert (info["profit"], info["protection_active"]) == (None, True)
+    assert info["state_entry_time"] is not None and "pnl_r" in info["performance"]
+    assert "current_price" in info  # the last evaluation's price (this engine keeps none)
+    closed = await client.post(f"/dtms/trade/{ticket}/closed", json={"reason": "sl", "profit": -7})
+    info = (await closed.json())["trade_info"]
+    assert (info["profit"], info["protection_active"]) == (-7, False)

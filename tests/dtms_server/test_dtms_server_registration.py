@@ -177,7 +177,7 @@ async def test_health_is_200_while_the_engine_runs(client: Client) -> None:
     resp = await client.get("/health")
     assert resp.status == 200
     body = await resp.json()
-    assert body["status"] == "ok"
+    assert body["status"] == "healthy"
     assert body["engine_running"] is True
     assert body["monitor"]["cycles"] >= 1
 

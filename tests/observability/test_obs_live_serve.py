@@ -137,6 +137,9 @@ def test_dashboard_and_trades_from_the_hosts_store_then_sigint(
     assert view["trade_info"]["symbol"] in ("XAUUSD", "EURUSD")
     status_code, _, status_body = get(url + "dtms/status", TOKEN)
     assert status_code == 200 and json.loads(status_body)["trades"] >= 1
+    assert json.loads(status_body)["dtms_status"]["system_active"] is True  # original names
+    _, _, history = get(url + "dtms/actions", TOKEN)
+    assert json.loads(history)["total_actions"] == len(json.loads(history)["action_history"])
     metrics = get(url + "metrics", TOKEN)
     assert metrics[0] == 200 and b"dtms_trades{" in metrics[2]
 
@@ -226,7 +229,7 @@ def test_the_api_routes_answer_beside_the_dashboard(
     url = host.dashboard_url()
     status, kind, body = get(url + "health")
     assert (status, kind) == (200, "application/json")
-    assert json.loads(body)["status"] == "ok"
+    assert json.loads(body)["status"] == "healthy"
     assert get(url + "openapi.json")[0] == 401
     status, _, body = get(url + "openapi.json", TOKEN)
     assert status == 200 and "/dtms/trade/enable" in json.loads(body)["paths"]

@@ -128,7 +128,7 @@ class FakeDtms:
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
         """As the real server: open to anyone, and not counted among the hits."""
-        return web.json_response({"status": "ok"})
+        return web.json_response({"status": "healthy"})
 
     def _state_of(self, ticket: int) -> dict[str, Any]:
         state = self.states.get(ticket, "HEALTHY")

@@ -1,0 +1,140 @@
+"""The original DTMS server's names, added to this server's answers.
+
+Programs written for the original server (a chat bot's tools, a desktop agent, a status
+script) read ``dtms_status`` from ``/dtms/status``, ``action_history`` and
+``total_actions`` from ``/dtms/actions``, ``status == "healthy"`` from ``/health`` and
+``trade_info.open_price``, ``sl``, ``tp``… from ``/dtms/trade/{ticket}``. Each function
+here builds those keys from what this server already answers, so both kinds of client read
+the same answer (docs/architecture.md, "The DTMS API"): nothing is removed, nothing is
+computed twice.
+
+Where the original's value came from a live terminal (its trade's floating ``profit`` and
+``current_price``), this server gives what it knows: the realised profit of a closed trade
+(``None`` while open) and the price of the engine's last evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from hookspecs import DefensiveState
+
+from ..store import StoreProtocol
+
+_CLOSED = DefensiveState.CLOSED.value
+
+
+def uptime_text(seconds: float) -> str:
+    """``2d 3h 04m``, ``3h 04m 05s``, ``4m 05s``: the original's ``uptime`` was human text."""
+    whole = int(max(0.0, seconds))
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s"
+
+
+def status_keys(
+    states: Mapping[str, int],
+    *,
+    running: bool,
+    uptime: timedelta | None = None,
+    performance: Mapping[str, Any] | None = None,
+    last_check: str | None = None,
+) -> dict[str, Any]:
+    """``summary`` and ``dtms_status`` of ``GET /dtms/status`` (``None``: not known where
+    this answer is made; the original said ``Unknown``)."""
+    active = sum(n for state, n in states.items() if state != _CLOSED)
+    summary = (
+        f"DTMS system is active with {active} trades monitored"
+        if running
+        else "DTMS system is not available: the engine is not running"
+    )
+    return {
+        "summary": summary,
+        "dtms_status": {
+            "system_active": running,
+            "uptime": uptime_text(uptime.total_seconds()) if uptime is not None else "Unknown",
+            "active_trades": active,
+            "trades_by_state": dict(states),
+            "performance": dict(performance or {}),
+            "last_check": last_check or "Unknown",
+        },
+    }
+
+
+def actions_keys(
+    entries: Iterable[Mapping[str, Any]], symbols: Mapping[int, str | None]
+) -> dict[str, Any]:
+    """``summary``, ``action_history`` and ``total_actions`` of ``GET /dtms/actions``: the
+    same entries as ``actions``, oldest first, under the original's names (a state change
+    is an ``action_type`` of ``state_change``). ``symbols``: each ticket's symbol."""
+    history = [_original_entry(entry, symbols) for entry in entries]
+    count = len(history)
+    summary = (
+        f"Retrieved {count} recent DTMS actions" if count else "No DTMS actions found in history"
+    )
+    return {"summary": summary, "action_history": history, "total_actions": count}
+
+
+def symbols(store: StoreProtocol, entries: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
+    """The symbol of each ticket ``entries`` name (history entries do not carry it)."""
+    out: dict[int, str | None] = {}
+    for entry in entries:
+        ticket = entry.get("ticket")
+        if isinstance(ticket, int) and ticket not in out:
+            record = store.get_record(ticket)
+            fields = record.get("trade", record) if record is not None else None
+            symbol = fields.get("symbol") if isinstance(fields, Mapping) else None
+            out[ticket] = symbol if isinstance(symbol, str) else None
+    return out
+
+
+def _original_entry(entry: Mapping[str, Any], symbols: Mapping[int, str | None]) -> dict[str, Any]:
+    kind = entry.get("type", "action")
+    ticket = entry.get("ticket")
+    details = {k: v for k, v in entry.items() if k not in ("type", "kind", "ticket", "ok", "at")}
+    return {
+        "action_type": entry.get("kind") if kind == "action" else kind,
+        "ticket": ticket,
+        "symbol": symbols.get(ticket) if isinstance(ticket, int) else None,
+        "success": entry.get("ok", True) if kind == "action" else True,
+        "timestamp": entry.get("at"),
+        "details": details,
+    }
+
+
+def health_keys(*, healthy: bool, engine_running: bool, now: datetime) -> dict[str, Any]:
+    """The original ``/health`` keys: ``status`` is ``healthy``, ``degraded`` (the engine
+    runs but something is wrong: ``problems`` says what) or ``unhealthy`` (no engine)."""
+    status = "healthy" if healthy else "degraded" if engine_running else "unhealthy"
+    return {
+        "status": status,
+        "dtms_initialized": engine_running,
+        "dtms_available": healthy,
+        "timestamp": now.isoformat(),
+    }
+
+
+def trade_info_keys(
+    ticket: int, fields: Mapping[str, Any], record: Mapping[str, Any], state: str
+) -> dict[str, Any]:
+    """The original ``trade_info`` keys this server had under other names: ``fields``
+    are the trade's (the record's top level or its ``trade``)."""
+    direction = fields.get("direction")
+    return {
+        "ticket": ticket,
+        "type": direction.upper() if isinstance(direction, str) else None,
+        "open_price": fields.get("entry_price"),
+        "current_price": record.get("last_eval_price"),
+        "sl": fields.get("stop_loss"),
+        "tp": fields.get("take_profit"),
+        "profit": record.get("realised_profit") if state == _CLOSED else None,
+        "state_entry_time": record.get("state_entered_at"),
+        "protection_active": state != _CLOSED,
+    }
