@@ -17,7 +17,6 @@ Order of business, and why:
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import inspect
 import logging
@@ -31,6 +30,7 @@ from hookspecs.markers import ENTRY_POINT_GROUP, OPTIONAL_ENTRY_POINT_GROUP
 
 from .config import HostConfig
 from .errors import PluginError
+from .fresh import plugin_for_a_run
 from .hookcalls import PluginSource
 from .pluginhost import PluginHost, PluginInfo
 
@@ -156,18 +156,15 @@ def load_plugins(
 
 
 def _load(c: Candidate) -> object:
-    """Import the plugin; a class is instantiated (no arguments), a module is the plugin."""
+    """Import the plugin for this run (:mod:`hostapp.fresh`: a class is instantiated, an
+    object copied as imported, a module executed afresh); an object handed in is used."""
     target = c.target
     if isinstance(target, EntryPoint):
-        obj = target.load()
-    elif isinstance(target, str):
+        return plugin_for_a_run(c.name, target.module, target.attr or "")
+    if isinstance(target, str):
         module_name, _, attr = target.partition(":")
-        obj = importlib.import_module(module_name)
-        for part in filter(None, attr.split(".")):
-            obj = getattr(obj, part)
-    else:
-        obj = target
-    return obj() if inspect.isclass(obj) else obj
+        return plugin_for_a_run(c.name, module_name, attr)
+    return target() if inspect.isclass(target) else target
 
 
 def _names(value: str) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import sys
 from importlib.metadata import EntryPoint
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -92,8 +93,43 @@ def test_builtin_import_path_is_imported_and_class_instantiated() -> None:
 
 def test_module_entry_point_is_the_plugin() -> None:
     host = load(eps=[ep("trip", TRIPWIRE)])
-    assert host.get("trip") is sys.modules[TRIPWIRE]
+    plugin = host.get("trip")
+    assert isinstance(plugin, ModuleType) and plugin.__name__ == TRIPWIRE
     assert host.listing()[0].hooks == ["is_defensive"]
+
+
+STATEFUL = "support.hostapp_stateful_plugin"
+
+
+def test_each_run_gets_a_module_plugin_as_its_file_sets_it() -> None:
+    """A run's A/B, or the next run of a sweep in the same process, must not start from
+    the globals the run before left (docs/plugins.md)."""
+    first = load(eps=[ep("mod", STATEFUL)]).get("mod")
+    first.on_cycle(None, None)  # type: ignore[union-attr]
+    first.on_cycle(None, None)  # type: ignore[union-attr]
+    second = load(eps=[ep("mod", STATEFUL)]).get("mod")
+    assert (first.cycles_seen, second.cycles_seen) == (2, 0)  # type: ignore[union-attr]
+    assert sys.modules[STATEFUL].cycles_seen == 0  # whoever imported it keeps its own
+
+
+def test_each_run_gets_an_object_plugin_as_imported() -> None:
+    sys.modules.pop(STATEFUL, None)  # imported afresh: the copy is taken before any run
+    hosts = [load(builtins={"obj": f"{STATEFUL}:counter"}) for _ in range(2)]
+    first, second = (h.get("obj") for h in hosts)
+    first.on_cycle(None, None)  # type: ignore[union-attr]
+    assert (first.cycles_seen, second.cycles_seen) == (1, 0)  # type: ignore[union-attr]
+    third = load(eps=[ep("obj", f"{STATEFUL}:counter")]).get("obj")
+    assert third is not sys.modules[STATEFUL].counter and third.cycles_seen == 0  # type: ignore[union-attr]
+
+
+def test_an_object_that_cannot_be_copied_is_shared_and_said_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="hostapp.plugins"):
+        first, second = (load(builtins={"lk": f"{STATEFUL}:locked"}).get("lk") for _ in range(2))
+    assert first is second is sys.modules[STATEFUL].locked
+    warned = [r.getMessage() for r in caplog.records if "cannot be copied" in r.getMessage()]
+    assert len(warned) == 1 and "must reset its state in configure()" in warned[0]
 
 
 @pytest.mark.parametrize(

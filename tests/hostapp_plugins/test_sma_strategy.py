@@ -3,8 +3,10 @@ point, and that a broken copy of it cannot hurt anything else."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -198,7 +200,8 @@ def test_discovered_as_an_installed_entry_point() -> None:
     host = load_plugins(config_from_dict({}), builtins={}, env={})
     (row,) = [r for r in host.listing() if r.name == "sma_strategy"]
     assert (row.source, row.distribution, row.status) == ("entry point", "sma-strategy", "enabled")
-    assert host.get("sma_strategy") is sma  # a module entry point is the plugin object
+    plugin = host.get("sma_strategy")  # a module entry point is the plugin: run afresh
+    assert isinstance(plugin, ModuleType) and plugin.__name__ == sma.__name__
 
 
 @pytest.mark.parametrize(
@@ -228,6 +231,8 @@ async def test_a_raising_sma_strategy_breaks_nothing_else(
     async def raising_executed(trade: Trade) -> None:
         raise Boom("executed")
 
+    # the patched module itself, not a fresh run of its file (hostapp.fresh)
+    monkeypatch.setattr("hostapp.fresh.module_afresh", importlib.import_module)
     monkeypatch.setattr(sma, "propose_orders", raising_propose)
     monkeypatch.setattr(sma, "on_trade_executed", raising_executed)
     order = OrderRequest("XAUUSD", "buy", 0.1)
