@@ -207,6 +207,7 @@ def run_summary(
                     appmod.guessed_rules_note(app.broker, app.loop.symbols),
                     timeframe_note(app.base_timeframe, app.timeframe),
                     refusals_note(stats),
+                    vetoes_note(stats),
                     skipped_note(stats),
                     broker_note,
                     attention_note(app.broker),
@@ -242,6 +243,18 @@ def refusals_note(stats: LoopStats) -> str | None:
         f"the broker refused {stats.orders_rejected} of the {stats.orders_proposed} orders "
         f"proposed: {each}"
     )
+
+
+def vetoes_note(stats: LoopStats) -> str | None:
+    """Orders the plugins' ``allow_order`` vetoed, by reason (the most frequent first):
+    a run that opened nothing because a guard said no, or failed closed, says so here."""
+    if not stats.orders_vetoed:
+        return None
+    total = sum(stats.orders_vetoed.values())
+    reasons = sorted(stats.orders_vetoed.items(), key=lambda item: -item[1])
+    shown = "; ".join(f"{count} × {reason}" for reason, count in reasons[:3])
+    more = f"; and {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""
+    return f"{total} of the {stats.orders_proposed} orders proposed were vetoed: {shown}{more}"
 
 
 def attention_note(broker: object) -> str | None:

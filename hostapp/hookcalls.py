@@ -14,6 +14,7 @@ The PluginHost (:mod:`hostapp.pluginhost`) does the calling, the isolation and t
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -138,10 +139,25 @@ def _veto(plugin: str, value: Any) -> str | None:
 
 
 def _report(plugin: str, value: Any) -> dict[str, Any] | None:
+    """The report as ``summary.json`` will hold it: written with the same rules here, so
+    a NaN (an average over no trades) or keys that are not text fail this plugin's report
+    alone instead of the whole summary at the end of the run."""
     if value is None:
         return None
     if not isinstance(value, Mapping):
         raise TypeError(f"run_report must return a mapping or None, got {value!r}")
+    try:
+        json.dumps(value, sort_keys=True, default=str, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"run_report must return JSON data with text keys and finite numbers: {exc}"
+        ) from None
+    activity = value.get("activity")
+    if activity is not None and (isinstance(activity, bool) or not isinstance(activity, int)):
+        raise TypeError(f"run_report's activity must be an int, got {activity!r}")
+    note = value.get("note")
+    if note is not None and not isinstance(note, str):
+        raise TypeError(f"run_report's note must be a str, got {note!r}")
     return dict(value)
 
 

@@ -196,7 +196,7 @@ class TradingLoop(LoopDrivers):
         if tf_closed and self.script is not None:
             for symbol in new_bars:
                 for order in self.script.get((now, symbol), ()):
-                    await self._place(now, symbol, order.source, order, veto_binds=False)
+                    await self._place(now, order.source, order, veto_binds=False)
         elif tf_closed and self._propose:
             for symbol in new_bars:
                 await self._orders(now, symbol)
@@ -219,10 +219,10 @@ class TradingLoop(LoopDrivers):
         if not proposed:
             return
         for source, order in proposed:
-            await self._place(now, symbol, source, order)
+            await self._place(now, source, order)
 
     async def _place(
-        self, now: datetime, symbol: str, source: str, order: OrderRequest, veto_binds: bool = True
+        self, now: datetime, source: str, order: OrderRequest, veto_binds: bool = True
     ) -> None:
         """``allow_order``, then the broker, then ``on_trade_executed``. A scripted entry
         (``veto_binds`` False) is opened whatever the plugins say; a veto is counted."""
@@ -233,7 +233,7 @@ class TradingLoop(LoopDrivers):
             if veto_binds:
                 stats.veto(veto)
                 host.log.info(
-                    "order %s %s from %s vetoed: %s", order.direction, symbol, source, veto
+                    "order %s %s from %s vetoed: %s", order.direction, order.symbol, source, veto
                 )
                 return
             stats.entries_veto_overridden += 1
@@ -243,7 +243,7 @@ class TradingLoop(LoopDrivers):
             host.log.warning(
                 "order %s %s from %s refused: %s %s",
                 order.direction,
-                symbol,
+                order.symbol,  # the order's own: a strategy may propose for another symbol
                 source,
                 result.code,
                 result.message,

@@ -130,9 +130,10 @@ class PluginHost(PluginRegistry):
         """``None`` if no plugin objects; else the first objection, as ``"<plugin>:
         <reason>"``. A plugin that fails objects with the fail-safe reason (fails closed)."""
         check = ANSWERS[hook]
-        for name, *_ in self._callers_of(hook, statuses=TRIPPED):
+        for name, _, _, state in self._callers_of(hook, statuses=TRIPPED):
             # a guard switched off for failing still fails closed: its orders stay vetoed
-            return f"{name}: {hook} switched off after failing, so it vetoes (fails closed)"
+            why = state.info.error or "failing"
+            return f"{name}: switched off ({why}), so its {hook} vetoes (fails closed)"
         for name, fn, argnames, state in self._callers_of(hook):
             try:
                 reason = check(name, sync_answer(hook, fn(*[kwargs[a] for a in argnames])))
@@ -166,7 +167,7 @@ class PluginHost(PluginRegistry):
             try:
                 answer = fn(*[kwargs[a] for a in argnames])
                 if answer.__class__ is not bool:
-                    answer = bool(sync_answer(hook, answer))
+                    answer = _yes_or_no(hook, sync_answer(hook, answer))
             except Exception as exc:
                 self._failed(state, hook, exc)
                 if self.raise_errors:
@@ -269,3 +270,11 @@ _ASK = {
     "any_true": PluginHost._any_true,
     "by_plugin": PluginHost._by_plugin,
 }
+
+
+def _yes_or_no(hook: str, value: Any) -> bool:
+    """A yes/no hook's answer: True, False or None (no opinion). Anything else is the
+    plugin's bug (TypeError, its fail-safe answer): ``bool("False")`` is True."""
+    if value is None:
+        return False
+    raise TypeError(f"{hook} must return a bool, got {value!r}")

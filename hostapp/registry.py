@@ -178,9 +178,11 @@ class PluginRegistry:
         """Log and count one failure; trip the breaker at the limit. Callers re-raise in
         ``raise`` mode."""
         info = state.info
-        info.error = f"{hook}: {describe(exc, state.timeout)}"
+        error = f"{hook}: {describe(exc, state.timeout)}"
+        if info.status != "tripped":  # a tripped one keeps why it was switched off
+            info.error = error
         failures = state.failures[hook] = state.failures.get(hook, 0) + 1
-        self.log.error("plugin %s: %s failed: %s", info.name, hook, info.error, exc_info=exc)
+        self.log.error("plugin %s: %s failed: %s", info.name, hook, error, exc_info=exc)
         if failures >= self.breaker_limit and info.status == "enabled" and not self.raise_errors:
             info.status = "tripped"
             info.error = (

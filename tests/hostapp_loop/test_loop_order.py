@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from hookspecs import Action, ActionKind, HostView, OrderRequest, Trade, hookimpl
 from hostapp.app import build_sim_app
 from hostapp.config import config_from_dict
@@ -125,6 +127,19 @@ async def test_hook_order_and_close_reasons() -> None:
     assert stats.orders_vetoed == {"script: not this one": 1}
     assert stats.cycles == len(CLOSES)
     assert [e[1] for e in ev if e[0] == "on_cycle"] == list(range(len(CLOSES)))
+
+
+async def test_a_refused_order_is_logged_under_its_own_symbol(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Proposed while the loop asked about XAUUSD, for a symbol the broker lacks."""
+    script = Script()
+    script.orders = {2: [OrderRequest("NOPE", "buy", 0.1)]}
+    with caplog.at_level("WARNING"):
+        _app, stats = await _run(script, ExitManager())
+    assert stats.orders_rejected == 1
+    (line,) = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert line.startswith("order buy NOPE from script refused: ")
 
 
 async def test_stop_loss_reported_before_new_orders_of_the_same_cycle() -> None:

@@ -4,6 +4,7 @@ loop uses, plus the contract test that keeps it that way."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from hookspecs import (
     spec,
 )
 from hostapp.pluginhost import HOOK_NAMES
+from hostapp.report import write_json
 from hostapp.testing import T0, MemoryBroker, bars_from_closes
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -178,6 +180,28 @@ def test_hook_run_report(hostapp_factory: Any) -> None:
     assert quiet.calls[-1] == ("run_report", {})
     broken = hostapp_factory({"z": Raiser()})
     assert broken.plugins.run_report(broken) == {"z": {"error": "Boom: raiser always fails"}}
+
+
+@pytest.mark.parametrize(
+    ("report", "why"),
+    [
+        ({"activity": 1, "ratio": float("nan")}, "Out of range float values"),
+        ({1: "one", "two": 2}, "not supported between"),
+        ({"activity": "lots"}, "activity must be an int"),
+        ({"note": 3}, "note must be a str"),
+    ],
+)
+def test_a_report_json_cannot_hold_is_that_plugins_error_not_the_runs(
+    hostapp_factory: Any, tmp_path: Path, report: dict[Any, Any], why: str
+) -> None:
+    """A NaN (an average over no trades) ended the run in a traceback before its summary
+    was written; now only this plugin's report says what was wrong."""
+    host = hostapp_factory({"odd": Recorder(run_report=report), "fine": Recorder(run_report={})})
+    reports = host.plugins.run_report(host)
+    assert reports["odd"]["error"].startswith("TypeError: run_report")
+    assert why in reports["odd"]["error"] and reports["fine"] == {}
+    write_json(tmp_path / "summary.json", {"plugins": reports})  # the summary is written
+    assert json.loads((tmp_path / "summary.json").read_text())["plugins"]["fine"] == {}
 
 
 async def test_hook_web_routes(hostapp_factory: Any) -> None:
@@ -341,6 +365,14 @@ def test_hook_is_defensive(hostapp_factory: Any) -> None:
     sneaky = hostapp_factory({"s": Awaitable()})
     assert sneaky.plugins.is_defensive(sneaky, 7) is True
     assert "returned an awaitable" in (sneaky.plugins.listing()[0].error or "")
+    # the text "False" is no answer (bool("False") is True): a bug, fail safe and said so
+    wordy = hostapp_factory({"w": Recorder(is_defensive="False")})
+    assert wordy.plugins.is_defensive(wordy, 7) is True
+    assert "is_defensive must return a bool, got 'False'" in (
+        wordy.plugins.listing()[0].error or ""
+    )
+    silent = hostapp_factory({"n": Recorder(is_defensive=None)})  # no opinion
+    assert silent.plugins.is_defensive(silent, 7) is False
 
 
 async def test_hook_on_trade_closed(hostapp_factory: Any) -> None:

@@ -107,10 +107,15 @@ async def test_raiser_everywhere_trips_but_never_breaks_the_others(hostapp_facto
     await p.on_cycle(host, T0)
     assert p.is_defensive(host, 1) is True  # a tripped defender stays "defensive"
     veto = p.allow_order(host, object())  # and a tripped guard stays closed
-    assert veto == "bad: allow_order switched off after failing, so it vetoes (fails closed)"
+    assert veto == (  # why it was switched off: on_cycle's failures, not allow_order's
+        "bad: switched off (breaker tripped after 5 consecutive failures of on_cycle; last: "
+        "on_cycle: Boom: raiser always fails), so its allow_order vetoes (fails closed)"
+    )
     assert raiser.calls == calls  # not called any more...
     await p.shutdown(host)
     assert raiser.calls == calls + 1  # ...except shutdown, so it can release what it holds
+    (bad,) = [r for r in p.listing() if r.name == "bad"]
+    assert bad.error is not None and bad.error.startswith("breaker tripped after 5")
     assert good.hooks_called().count("on_cycle") == BREAKER_LIMIT + 1
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hostapp_cli_errors.test_run_replay_errors import hostapp
 
-from hostapp.driving import plugin_failure_notes, refusals_note
+from hostapp.driving import plugin_failure_notes, refusals_note, vetoes_note
 from hostapp.hookcalls import PluginInfo
 from hostapp.loop import LoopStats
 from hostapp.market.synthetic import generate_bars
@@ -26,6 +26,17 @@ def test_refusals_are_counted_by_code_with_their_first_message() -> None:
     assert refusals_note(stats) == (
         "the broker refused 3 of the 10 orders proposed: no_money 2 (equity is not "
         "positive); invalid_stops 1 (stop loss 584.32 is 0.41 from the ask)"
+    )
+
+
+def test_vetoed_orders_are_counted_by_reason_the_most_frequent_first() -> None:
+    stats = LoopStats(orders_proposed=30)
+    assert vetoes_note(stats) is None
+    for reason in ["guard: 3 trades open"] * 2 + ["dtms: account defensive"] * 5 + list("abc"):
+        stats.veto(reason)
+    assert vetoes_note(stats) == (
+        "10 of the 30 orders proposed were vetoed: 5 × dtms: account defensive; "
+        "2 × guard: 3 trades open; 1 × a; and 2 other reasons"
     )
 
 
