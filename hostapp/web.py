@@ -52,13 +52,15 @@ def _mount_app(app: web.Application, sub: web.Application, *, fallback: bool) ->
 
     class Served(AbstractRuleMatching):
         async def match(self, request: web.Request) -> bool:
-            found = await sub.router.resolve(request)
-            if found.http_exception is None or found.http_exception.status == 405:
+            if await _answers(sub, request):
                 return True
             if not fallback:
                 return False
             for resource in app.router.resources():
                 if isinstance(resource, MatchedSubAppResource):
+                    other = resource.get_info()["app"]
+                    if other is not sub and await _answers(other, request):
+                        return False  # another plugin's app routes this path
                     continue
                 matched, allowed = await resource.resolve(request)
                 if matched is not None or allowed:
@@ -75,6 +77,12 @@ def _mount_app(app: web.Application, sub: web.Application, *, fallback: bool) ->
     # aiohttp's public add_domain() takes only a domain rule; its _add_subapp is what
     # add_domain uses to register the resource and the sub-app's signals.
     app._add_subapp(partial(MatchedSubAppResource, Served(), sub), sub)
+
+
+async def _answers(sub: web.Application, request: web.Request) -> bool:
+    """Does ``sub``'s router know this path (a 405 included)?"""
+    found = await sub.router.resolve(request)
+    return found.http_exception is None or found.http_exception.status == 405
 
 
 def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[str]]:

@@ -63,6 +63,37 @@ async def test_route_definitions_and_a_whole_app_are_served_side_by_side() -> No
             assert (r.status, await r.json()) == (404, {"error": "Not Found"})
 
 
+class SecondApp:
+    """Another plugin with a whole app of its own, mounted after the first."""
+
+    @hookimpl
+    def web_routes(self) -> list[Any]:
+        async def ping(request: web.Request) -> web.Response:
+            return web.json_response({"from": "second"})
+
+        app = web.Application()
+        app.router.add_get("/second/ping", ping)
+        return [app]
+
+
+async def test_a_second_whole_app_is_reached_past_the_first() -> None:
+    """The first app answers the paths nobody routes, but not those a later app routes
+    (as DTMS's app under ``hostapp serve`` did with every other plugin's app)."""
+    from hostapp.web import serving
+
+    host = make_host(None, None, None)  # type: ignore[arg-type]
+    host.plugins.register("app", WholeApp())
+    host.plugins.register("second", SecondApp())
+    async with serving(host.plugins, host, 0) as (url, names), aiohttp.ClientSession() as s:
+        assert names == ["app", "second"]
+        async with s.get(url + "second/ping") as r:
+            assert (r.status, await r.json()) == (200, {"from": "second"})
+        async with s.get(url + "api/status") as r:
+            assert (r.status, await r.json()) == (200, {"from": "app"})
+        async with s.get(url + "nowhere") as r:  # still the first app's 404
+            assert (r.status, await r.json()) == (404, {"error": "Not Found"})
+
+
 def test_hostapp_serve_refuses_paper_without_an_account_file_in_one_line(
     tmp_path: Path,
 ) -> None:
