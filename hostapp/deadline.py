@@ -14,16 +14,35 @@ import types
 from typing import Any
 
 
+class Overran(TimeoutError):
+    """The coroutine came back after its deadline: it held the event loop without
+    awaiting (no timer can interrupt that), or it caught its cancellation and went on.
+    Its result is not used: the hook counts as failed, as one that timed out."""
+
+
 async def under_deadline(coro: types.CoroutineType[Any, Any, Any], timeout: float) -> Any:
     """Await ``coro`` under ``timeout`` seconds: its first step runs at once; only if it
-    suspends is the timer armed, at the deadline counted from the call."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    suspends is the timer armed, at the deadline counted from the call. Coming back
+    late anyway is :class:`Overran`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     try:
         yielded = coro.send(None)
     except StopIteration as done:
+        _in_time(loop.time() - deadline, timeout)
         return done.value
     async with asyncio.timeout_at(deadline):
-        return await _resume(coro, yielded)
+        value = await _resume(coro, yielded)
+    _in_time(loop.time() - deadline, timeout)
+    return value
+
+
+def _in_time(late: float, timeout: float) -> None:
+    if late > 0.0:
+        raise Overran(
+            f"came back {late:.2f} s after its {timeout:g} s deadline: it held the event loop "
+            "without awaiting, or caught its cancellation and went on"
+        )
 
 
 @types.coroutine

@@ -61,8 +61,8 @@ class PluginInfo:
 
 
 def describe(exc: BaseException, timeout: float | None = None) -> str:
-    if isinstance(exc, TimeoutError) and timeout is not None:
-        return f"timed out after {timeout:g}s"
+    if isinstance(exc, TimeoutError) and timeout is not None and not str(exc):
+        return f"timed out after {timeout:g}s"  # the timer's own, which says nothing
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from support.hostapp_plugin_doubles import Boom, Raiser, Recorder, Sleeper
+from support.hostapp_plugin_doubles import Blocker, Boom, Raiser, Recorder, Sleeper, Stubborn
 
 from hookspecs import hookimpl
 from hostapp.pluginhost import BREAKER_LIMIT, PluginInfo
@@ -83,6 +83,23 @@ async def test_a_success_resets_the_failure_count(hostapp_factory: Any, hook: st
     assert not host.plugins.is_enabled("flaky")
     await call()  # not called any more
     assert flaky.calls == 10
+
+
+@pytest.mark.parametrize("plugin", [Blocker(0.05), Stubborn(0.05)], ids=["blocks", "stubborn"])
+async def test_an_async_hook_that_comes_back_late_counts_as_failed(
+    hostapp_factory: Any, plugin: Any
+) -> None:
+    """No timer can interrupt a hook that holds the loop, nor one that catches its
+    cancellation: each comes back late, and that counts as a failure, so the breaker
+    stops it after five cycles instead of every cycle paying for it forever."""
+    host = hostapp_factory({"late": plugin}, {"plugin": {"late": {"timeout_seconds": 0.01}}})
+    await host.plugins.on_cycle(host, T0)
+    (row,) = host.plugins.listing()
+    assert row.error is not None and row.error.startswith("on_cycle: Overran: came back ")
+    assert "after its 0.01 s deadline" in row.error
+    for _ in range(BREAKER_LIMIT - 1):
+        await host.plugins.on_cycle(host, T0)
+    assert host.plugins.listing()[0].status == "tripped"
 
 
 async def test_failures_count_across_hooks_and_timeouts(hostapp_factory: Any) -> None:

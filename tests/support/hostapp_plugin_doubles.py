@@ -4,6 +4,7 @@ one that raises in every hook, and small single-purpose ones."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 from typing import Any
 
@@ -161,6 +162,33 @@ class Sleeper:
         except asyncio.CancelledError:
             self.cancelled = True
             raise
+
+
+class Blocker:
+    """An async ``on_cycle`` that holds the event loop (``time.sleep``) without awaiting."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    @hookimpl
+    async def on_cycle(self) -> None:
+        time.sleep(self.seconds)
+
+
+class Stubborn:
+    """An async ``on_cycle`` that catches its cancellation and goes on a while."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.finished = 0
+
+    @hookimpl
+    async def on_cycle(self) -> None:
+        try:
+            await asyncio.sleep(self.seconds)
+        except asyncio.CancelledError:
+            await asyncio.sleep(self.seconds)  # cleaning up, it says
+        self.finished += 1
 
 
 class Defensive:
