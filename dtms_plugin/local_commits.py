@@ -62,6 +62,14 @@ class Commits:
         for ticket in gone:
             self.book.pop(ticket)
             self.evaluated.discard(ticket)
+        if gone and self._hold is None:  # a live engine's store: say what left it
+            shown = ", ".join(map(str, gone[:10])) + (" …" if len(gone) > 10 else "")
+            self.log.info(
+                "DTMS retention: %d closed trades removed (closed before %s): %s",
+                len(gone),
+                before.isoformat(timespec="seconds"),
+                shown,
+            )
         more = len(gone) == RETENTION_BATCH
         every = timedelta(hours=1) if self._hold is None else timedelta(days=1)
         self._next_retention = None if more else now + every

@@ -75,6 +75,8 @@ async def register_many(service: DtmsService, items: list[Any]) -> dict[str, Any
 
 def _refused(index: int, item: object, exc: Exception) -> dict[str, Any]:
     ticket = item.get("ticket") if isinstance(item, Mapping) else None
+    if isinstance(ticket, bool) or not isinstance(ticket, int | str):
+        ticket = None  # only what the document allows is echoed: a client parses it
     status, error = client_error(exc)
     return {"index": index, "ticket": ticket, "outcome": "refused", "status": status,
             **error, "success": False}  # fmt: skip

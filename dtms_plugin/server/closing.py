@@ -17,6 +17,7 @@ from typing import Any
 from hookspecs import DataError, DefensiveState, Trade, parse_direction
 
 from . import limits
+from .errors import CloseConflict
 from .validation import FieldError, check_text, parse_time, show
 
 MAX_REASON_CHARS = 64
@@ -67,6 +68,22 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
         closed_at=parse_time(body.get("closed_at"), "closed_at"),
         close_price=price,
     )
+
+
+def check_close_time(record: Mapping[str, Any], closed: ClosedReport) -> None:
+    """:class:`CloseConflict` when the close is reported as before the trade opened."""
+    nested = record.get("trade")
+    fields = nested if isinstance(nested, Mapping) else record
+    opened = fields.get("opened_at")
+    try:
+        opened_at = datetime.fromisoformat(opened) if isinstance(opened, str) else None
+    except ValueError:
+        return
+    if closed.closed_at is not None and opened_at is not None and closed.closed_at < opened_at:
+        raise CloseConflict(
+            "closed_at",
+            f"{closed.closed_at.isoformat()} is before the trade opened ({opened_at.isoformat()})",
+        )
 
 
 def closed_trade(record: Mapping[str, Any], closed: ClosedReport, at: datetime) -> Trade | None:

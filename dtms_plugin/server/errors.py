@@ -11,10 +11,26 @@ class RegistrationRejected(RuntimeError):
     """The engine declined a trade (it kept no record of it): a 422."""
 
 
-class RegistrationConflict(RuntimeError):
-    """A registration that contradicts the live trade of the same ticket (another
-    direction or symbol): a 409 naming ``field``, never silently accepted."""
+class Conflict(RuntimeError):
+    """A request that contradicts the stored trade of its ticket: a 409 naming ``field``
+    (the request is well formed; the trade the server keeps says otherwise)."""
+
+    error = "conflict with the stored trade"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class RegistrationConflict(Conflict):
+    """A registration that contradicts the live trade of the same ticket (another
+    direction or symbol): never silently accepted."""
+
+    error = "conflicting registration"
+
+
+class CloseConflict(Conflict):
+    """A close reported as before the trade opened (a clock or time-zone mistake): kept,
+    it would also put the trade past its retention at once, history and all."""
+
+    error = "conflicting close"

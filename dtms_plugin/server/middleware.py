@@ -20,7 +20,7 @@ from hookspecs import DataError
 
 from ..store import StoreError
 from . import body as request_body
-from .errors import EngineUnavailable, RegistrationConflict, RegistrationRejected
+from .errors import Conflict, EngineUnavailable, RegistrationRejected
 from .validation import FieldError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,8 +79,8 @@ def client_error(exc: Exception) -> tuple[int, dict[str, Any]]:
         return exc.code or 400, {"error": "bad request", "message": exc.message}
     if isinstance(exc, DataError):
         return 400, {"error": "invalid field", "field": _field_of(exc), "message": str(exc)}
-    if isinstance(exc, RegistrationConflict):
-        return 409, {"error": "conflicting registration", "field": exc.field, "message": str(exc)}
+    if isinstance(exc, Conflict):
+        return 409, {"error": exc.error, "field": exc.field, "message": str(exc)}
     if isinstance(exc, RegistrationRejected):
         return 422, {"error": "not registered", "message": str(exc)}
     raise exc
@@ -97,7 +97,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(503, {"error": "service unavailable", "message": str(exc)})
     except (
         request_body.InvalidJson, FieldError, HttpProcessingError, DataError,
-        RegistrationConflict, RegistrationRejected,
+        Conflict, RegistrationRejected,
     ) as exc:  # fmt: skip
         return json_error(*client_error(exc))
     except web.HTTPException as exc:

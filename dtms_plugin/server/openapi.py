@@ -158,9 +158,14 @@ PATHS: dict[str, Any] = {
                 "content": {"application/json": {"schema": _ref("ClosedReport")}},
             },
             "responses": {
-                "200": _json("Trade", "the trade, CLOSED, with close_reason and realised_profit"),
+                "200": _json(
+                    "Trade",
+                    "the trade, CLOSED, with close_reason and realised_profit (reported"
+                    " before: already_closed, the first report's outcome kept)",
+                ),
                 "400": _json("Error", "bad ticket or field (named in field)"),
                 "404": _json("Error", "unknown ticket"),
+                "409": _json("Error", "closed_at is before the trade opened (field: closed_at)"),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 **_ERRORS,
             },

@@ -139,6 +139,10 @@ SCHEMAS: dict[str, Any] = {
                 "description": "'Trade T is in STATE state with score S' (n/a: no score yet)",
             },
             "trade_info": {"$ref": "#/components/schemas/TradeInfo"},
+            "already_closed": {
+                "type": "boolean",
+                "description": "a close reported again: the first report's outcome stands",
+            },
         },
     },
     "TradeInfo": {

@@ -96,8 +96,12 @@ def _single(request: web.Request, name: str) -> str | None:
 
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
-    page = page_of(request.query)
-    if "tickets" not in request.query:  # no list: every trade (or a page), as the dashboard
+    query = request.query
+    if "ticket" in query and "tickets" not in query:  # one letter short: not "every trade"
+        raise FieldError("ticket", "this path takes tickets=1,2,3 (GET /dtms/trade/T for one)")
+    listed = query.getall("tickets", []) + query.getall("tickets[]", [])  # axios: tickets[]
+    page = page_of(query)
+    if not listed and "tickets" not in query:  # no list: every trade (or a page), as the dashboard
         return answer(
             all_trades(
                 service.store,
@@ -107,9 +111,7 @@ async def get_trades(request: web.Request) -> web.Response:
             )
         )
     # tickets=1&tickets=2 (how requests sends a list) is tickets=1,2
-    tickets = parse_ticket_list(
-        ",".join(request.query.getall("tickets")), limit=service.settings.max_batch_tickets
-    )
+    tickets = parse_ticket_list(",".join(listed), limit=service.settings.max_batch_tickets)
     return answer(service.trades(tickets))
 
 

@@ -25,7 +25,13 @@ from ..settings import DtmsSettings, for_host
 from ..store import StoreError, StoreProtocol
 from ..store.location import open_store
 from ..strategy import Strategy
-from .closing import ClosedReport, closed_trade, mark_closed, recorded_close_time
+from .closing import (
+    ClosedReport,
+    check_close_time,
+    closed_trade,
+    mark_closed,
+    recorded_close_time,
+)
 from .engine_thread import EngineThread
 from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
@@ -254,6 +260,7 @@ class DtmsService(Registering):
             self.store.delete_record(ticket)
             self.store.delete_state(ticket)
             self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
+            self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
 
     async def report_closed(self, closed: ClosedReport) -> dict[str, Any] | None:
         """A client's position closed: the engine is told as if its own broker saw it,
@@ -266,10 +273,16 @@ class DtmsService(Registering):
             record = self.store.get_record(closed.ticket)
             if record is None:
                 return None
+            check_close_time(record, closed)
             closed_already = record_state(record) == DefensiveState.CLOSED.value
             if not closed_already or record.get("realised_profit") is None:
                 await self.engine.run(self._close_in_engine(closed, record))
-        return self.trade(closed.ticket)
+                return self.trade(closed.ticket)
+        view = self.trade(closed.ticket)
+        if view is not None:  # reported before: the first report's outcome stands
+            view["already_closed"] = True
+            view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"
+        return view
 
     async def _close_in_engine(self, closed: ClosedReport, record: dict[str, Any]) -> None:
         assert self._engine_lock is not None and self._host is not None

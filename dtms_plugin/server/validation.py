@@ -148,6 +148,8 @@ def parse_offset(text: str | None, *, field: str = "offset") -> int:
 def _positive_number(body: Mapping[str, Any], field: str) -> float:
     """A number in (0, ``limits.MAX_NUMBER``]: an int of 400 digits or ``1e400`` is a
     400 naming the field, never an OverflowError."""
+    if field not in body:
+        raise FieldError(field, "required")
     value = body.get(field)
     if isinstance(value, limits.LongNumber):
         raise FieldError(field, f"too large: {show(value)}")

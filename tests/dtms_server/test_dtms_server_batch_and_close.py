@@ -101,3 +101,38 @@ async def test_closing_an_unknown_trade_is_404_and_bad_fields_are_400(client: Cl
         assert resp.status == 400, body
         assert (await resp.json())["field"] == field
     assert (await (await client.get("/dtms/trade/23")).json())["state"] == "HEALTHY"
+
+
+async def test_a_close_before_the_trade_opened_is_a_409_and_a_second_report_is_said(
+    client: Client,
+) -> None:
+    """A close dated before the open (a clock or zone mistake) would also have sent the
+    trade past its retention at once, history and all."""
+    await client.post("/dtms/trade/enable", json=registration(31, opened_at="2026-01-05T10:00:00Z"))
+    early = {"reason": "tp", "profit": 1, "closed_at": "2001-01-01T00:00:00Z"}
+    resp = await client.post("/dtms/trade/31/closed", json=early)
+    assert resp.status == 409
+    body = await resp.json()
+    assert body["field"] == "closed_at" and "before the trade opened" in body["message"]
+    assert (await (await client.get("/dtms/trade/31")).json())["state"] != "CLOSED"
+    first = await client.post("/dtms/trade/31/closed", json={"reason": "tp", "profit": 25.5})
+    assert "already_closed" not in await first.json()
+    again = await client.post("/dtms/trade/31/closed", json={"reason": "sl", "profit": -10})
+    body = await again.json()
+    assert (again.status, body["already_closed"]) == (200, True)
+    assert body["summary"] == "Trade 31 was already reported closed; kept as it was"
+    info = body["trade_info"]
+    assert (info["close_reason"], info["realised_profit"]) == ("tp", 25.5)
+
+
+async def test_a_refused_item_echoes_its_ticket_only_as_the_document_allows(
+    client: Client,
+) -> None:
+    """A client generated from /openapi.json parses the whole answer: a ticket that is
+    no integer or text is echoed as null (it failed on ``2.5`` before)."""
+    odd = [2.5, {"x": [1, 2]}, True, ["a"], "abc", 77]
+    items = [registration(41) | {"ticket": t, "volume": -1} for t in odd]
+    body = await (await client.post("/dtms/trades", json={"trades": items})).json()
+    echoed = [r["ticket"] for r in body["results"]]
+    assert echoed == [None, None, None, None, "abc", 77]
+    assert all(r["outcome"] == "refused" for r in body["results"])

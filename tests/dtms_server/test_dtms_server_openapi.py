@@ -111,6 +111,8 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call(closed, "post", f"/dtms/trade/{ticket + 1000}/closed", json={"profit": -3.5})
     await call(closed, "post", "/dtms/trade/999/closed", json={"reason": "sl"})
     await call(closed, "post", f"/dtms/trade/{ticket}/closed", json={"reason": ""})
+    early = {"reason": "sl", "closed_at": "2001-01-01T00:00:00Z"}  # before it opened
+    await call(closed, "post", f"/dtms/trade/{ticket}/closed", json=early)
     await call(closed, "post", f"/dtms/trade/{ticket}/closed", json={}, headers={})
     await call(one, "delete", f"/dtms/trade/{ticket}")
     await call(one, "delete", f"/dtms/trade/{ticket}")

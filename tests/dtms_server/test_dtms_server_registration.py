@@ -147,9 +147,11 @@ async def test_batch_over_the_limit_is_400(make_client: object) -> None:
     assert "at most 3" in (await resp.json())["message"]
 
 
-async def test_delete_unregisters(client: Client) -> None:
+async def test_delete_unregisters(client: Client, caplog: pytest.LogCaptureFixture) -> None:
     await client.post("/dtms/trade/enable", json=registration(7))
-    resp = await client.delete("/dtms/trade/7")
+    with caplog.at_level("INFO", logger="dtms_plugin.server"):
+        resp = await client.delete("/dtms/trade/7")
+    assert "ticket 7 unregistered (DELETE): no longer managed" in caplog.messages
     assert resp.status == 200
     assert await resp.json() == {"ticket": 7, "unregistered": True, "success": True}
     assert (await client.get("/dtms/trade/7")).status == 404

@@ -94,7 +94,7 @@ def test_a_planted_row_of_an_expired_trade_goes_and_the_file_it_names_stays(
 
 @pytest.mark.parametrize("days", [30.0, 3.0])
 async def test_the_local_strategy_removes_expired_closed_trades_in_quiet_cycles(
-    tmp_path: Path, days: float
+    tmp_path: Path, days: float, caplog: pytest.LogCaptureFixture
 ) -> None:
     rig = Rig(tmp_path / "dtms", retention_days=days)
     await rig.start()
@@ -109,9 +109,13 @@ async def test_the_local_strategy_removes_expired_closed_trades_in_quiet_cycles(
     assert len(store.records()) == closed + 1  # not expired yet
     rig.clock.advance(timedelta(days=days, hours=1))
     counts = [len(store.records())]
-    for _ in range(6):
-        await rig.cycles(1)
-        counts.append(len(store.records()))
+    with caplog.at_level("INFO", logger="dtms_plugin.local"):
+        for _ in range(6):
+            await rig.cycles(1)
+            counts.append(len(store.records()))
+    told = [r.getMessage() for r in caplog.records if "retention" in r.getMessage()]
+    assert sum(int(t.split(": ")[1].split()[0]) for t in told) == closed  # each said once
+    assert told[0].startswith(f"DTMS retention: {RETENTION_BATCH} closed trades removed")
     # a small batch per quiet cycle, never more, until only the open trade is left
     assert all(0 <= a - b <= RETENTION_BATCH for a, b in itertools.pairwise(counts))
     assert counts[0] - counts[1] <= RETENTION_BATCH < counts[0] - 1
