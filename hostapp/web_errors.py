@@ -32,8 +32,14 @@ class _JsonErrorRequestHandler(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        # aiohttp's own logs and its "already sent" check, then our body instead of its
-        super().handle_error(request, status, exc, message)
+        if status >= 500:  # aiohttp's own log (a traceback) and "already sent" check
+            super().handle_error(request, status, exc, message)
+        else:  # the client's fault: one line, no traceback (aiohttp logs one)
+            self.logger.warning(
+                "bad request from %s: %s", request.remote, (message or str(exc or ""))[:300]
+            )
+            if request.writer.output_size > 0:  # some of an answer went already
+                raise ConnectionError("an answer was sent already; the connection is broken")
         if status >= 500:
             body: dict[str, Any] = {"error": "internal error", "message": "see the server log"}
         else:

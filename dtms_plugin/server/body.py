@@ -34,6 +34,12 @@ class InvalidJson(FieldError):
     """The body is not JSON (the middleware answers ``{"error": "invalid JSON"}``)."""
 
 
+class UnreadBody(FieldError):
+    """The body could not be read to its end (it does not decompress): the answer closes
+    the connection, whose unread rest would otherwise be taken for the client's next
+    request on it (a reset connection for a valid request, and a traceback in the log)."""
+
+
 def _codec(request: web.Request) -> str:
     charset = request.charset or "utf-8"
     try:
@@ -85,10 +91,10 @@ async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
     try:
         raw = await request.read()
     except HttpProcessingError as exc:  # e.g. a body that does not decompress
-        raise FieldError("body", f"could not be read: {exc.message}") from None
+        raise UnreadBody("body", f"could not be read: {exc.message}") from None
     except web.RequestPayloadError as exc:  # a gzip or deflate body that is not
         encoding = request.headers.get("Content-Encoding", "")
-        raise FieldError("Content-Encoding", f"{encoding!r} body does not decode: {exc}") from None
+        raise UnreadBody("Content-Encoding", f"{encoding!r} body does not decode: {exc}") from None
     except ConnectionResetError:  # the client left mid-upload: its fault, not the server's
         raise FieldError("body", "the client closed the connection before sending it all") from None
     if limit is not None and len(raw) > limit:  # a chunked body says no length first

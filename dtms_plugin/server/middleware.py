@@ -99,7 +99,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         request_body.InvalidJson, FieldError, HttpProcessingError, DataError,
         Conflict, RegistrationRejected,
     ) as exc:  # fmt: skip
-        return json_error(*client_error(exc))
+        response = json_error(*client_error(exc))
+        if isinstance(exc, request_body.UnreadBody):
+            # the body's unread rest must not be read as the next request, nor drained
+            # after the answer (it fails again): answer, then close the connection
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            request.protocol.force_close()
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

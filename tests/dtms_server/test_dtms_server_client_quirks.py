@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from support.dtms_server_world import World, registration, service_of, wavy_path
@@ -88,6 +89,26 @@ async def test_a_form_or_a_broken_compression_is_a_400_that_says_so(client: Clie
         headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
     )
     assert resp.status == 201
+
+
+async def test_a_body_that_does_not_decompress_leaves_the_next_request_whole(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a kept-alive connection, the unread rest of a broken gzip body was read as the
+    next request: a valid registration after it got a reset connection, and aiohttp
+    logged a traceback. The 400 now closes that connection; the client opens another."""
+    for encoding in ("gzip", "deflate"):
+        with caplog.at_level("ERROR"):
+            resp = await client.post(
+                "/dtms/trade/enable",
+                data=b"x" * 5000,
+                headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+            )
+            assert (resp.status, (await resp.json())["field"]) == (400, "Content-Encoding")
+            assert resp.headers.get("Connection", "").lower() == "close"
+            nxt = await client.post("/dtms/trade/enable", json=registration(60))
+            assert nxt.status in (200, 201), encoding
+        assert not [r for r in caplog.records if r.name.startswith("aiohttp")], encoding
 
 
 async def test_a_close_reason_is_checked_as_the_schema_says(client: Client) -> None:

@@ -173,8 +173,9 @@ def test_the_registration_schema_states_every_bound() -> None:
     ]["enum"] == ["XAUUSD"]
 
 
-async def test_an_over_long_request_line_is_a_json_400() -> None:
-    """aiohttp answers this before any middleware; dtms serve's runner makes it JSON."""
+async def test_an_over_long_request_line_is_a_json_400(caplog: pytest.LogCaptureFixture) -> None:
+    """aiohttp answers this before any middleware; dtms serve's runner makes it JSON, and
+    logs the client's mistake in one line (aiohttp logged a traceback for it)."""
     app = create_app(ServerSettings(token=""))
     app.cleanup_ctx.clear()  # no store, broker or engine: the request never reaches them
     runner = JsonErrorAppRunner(app, handle_signals=False, access_log=None)
@@ -184,9 +185,10 @@ async def test_an_over_long_request_line_is_a_json_400() -> None:
     port = runner.addresses[0][1]
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), 10)
+        with caplog.at_level("INFO", logger="aiohttp"):
+            writer.write(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            raw = await asyncio.wait_for(reader.read(), 10)
         writer.close()
     finally:
         await runner.cleanup()
@@ -195,6 +197,9 @@ async def test_an_over_long_request_line_is_a_json_400() -> None:
     assert b"application/json" in head
     body = json.loads(payload)
     assert body["error"] == "bad request" and "8190 bytes" in body["message"]
+    (logged,) = [r for r in caplog.records if r.name.startswith("aiohttp.server")]
+    assert logged.levelname == "WARNING" and logged.exc_info is None
+    assert logged.getMessage().startswith("bad request from 127.0.0.1: ")
 
 
 @pytest.mark.parametrize("query", ["ticket=", "limit=", "ticket=&limit=", "ticket=%201"])
