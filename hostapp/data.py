@@ -49,7 +49,8 @@ def infer_timeframe(bars: Sequence[Bar], where: str = "data") -> str:
             f"{where}: cannot tell the timeframe from {len(bars)} bar; use --timeframe"
         )
     raise ConfigError(
-        f"{where}: cannot tell the timeframe (bar gaps {sorted(gaps)[:5]}); use --timeframe"
+        f"{where}: cannot tell the timeframe (bar gaps in seconds {sorted(gaps)[:5]}); "
+        "use --timeframe"
     )
 
 

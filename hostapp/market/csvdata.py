@@ -7,7 +7,8 @@ Generic (header required, columns in any order, names case-insensitive)::
 ``time`` (or ``timestamp``, as ccxt and most crypto downloads name it) is ISO 8601
 (``2024-01-02T00:05:00Z``, an offset is converted to UTC), ``YYYY-MM-DD HH:MM[:SS]``, a
 date as spreadsheets and MetaTrader write it (``2024.01.02``, ``02.01.2024``,
-``01/02/2024`` day or month first as the file shows: :mod:`.csvdates`) or a whole epoch
+``01/02/2024`` day or month first as the file shows, ``20240102`` as exchange downloads
+write it, told from epoch seconds once per file: :mod:`.csvdates`) or a whole epoch
 number, told by its size: seconds, milliseconds (13 digits, as Binance and JavaScript
 write them) or microseconds; a time without an offset is UTC. ``volume`` is
 0 when the file has none (forex data often has none: a TradingView export without

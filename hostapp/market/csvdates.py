@@ -15,26 +15,45 @@ way. These are read (one form per file):
 
 The time of day may have a one-digit hour (``0:05``, as Excel writes it) and ``AM`` or
 ``PM``. Whatever is not one of these forms is left as it is, for ISO 8601 to judge.
+
+A date written as an eight-digit number, ``20240102`` (or ``20240102.0``, as pandas writes
+a column of whole numbers that has a gap), as exchanges and data vendors write it, is
+also a whole number of epoch seconds: August 1970. :func:`date_order` tells which once
+per file, from all its eight-digit times: bars in epoch seconds open on whole minutes (a
+multiple of 60: consecutive daily dates 20040819 and 20040820 would be bars one second
+apart, the first at 22:53:39). A file whose first such time is a date (a year from 1900
+to 2100, a real month and day) and not all of whose times are whole minutes has dates;
+one whose first is no date has epoch seconds; one whose times are all dates and all
+whole minutes cannot be told and is refused.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-#: which number of a ``01/02/2024`` date is the day: day-month-year or month-day-year
-DateOrder = Literal["dmy", "mdy"]
+#: which number of a ``01/02/2024`` date is the day: day-month-year or month-day-year;
+#: ``"ymd"``: the file's eight-digit numbers are dates (``20240102``), not epoch seconds
+DateOrder = Literal["dmy", "mdy", "ymd"]
 
 _YEAR_FIRST = re.compile(r"(\d{4})([./-])(\d{1,2})\2(\d{1,2})(?=$|[ T])")
 _YEAR_LAST = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?=$|[ T])")
+#: an eight-digit date, maybe with the ``.0`` of a float column, alone or before a time
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(?:\.0+)?(?=$|[ T])")
+#: a time that is an eight-digit number and nothing else: a date or epoch seconds
+_COMPACT_NUMBER = re.compile(r"\d{8}(?:\.0+)?")
+#: the years an eight-digit number is read as a date in: beyond them it is no market's
+_COMPACT_YEARS = range(1900, 2101)
 _CLOCK = re.compile(r"[ T](\d{1,2}):(\d{2})(:\d{2}(?:\.\d+)?)?(?:\s*([AaPp])[Mm])?(.*)")
 
 #: the forms a time may take, for error messages
 TIME_FORMS = (
     "ISO 8601 ('2024-01-02 00:05[:00]'), a date written 2024.01.02, 2024/01/02, "
-    "02.01.2024 or 01/02/2024 with a time, or an epoch number (seconds, milliseconds or "
-    "microseconds)"
+    "02.01.2024, 01/02/2024 or 20240102 with a time, or an epoch number (seconds, "
+    "milliseconds or microseconds)"
 )
 
 
@@ -54,6 +73,8 @@ def as_iso(text: str, order: DateOrder | None = None) -> str:
     m = _YEAR_FIRST.match(text)
     if m is not None:
         year, month, day = m[1], m[3], m[4]
+    elif (m := _COMPACT.match(text)) is not None:
+        year, month, day = m[1], m[2], m[3]
     else:
         m = _YEAR_LAST.match(text)
         if m is None:
@@ -81,12 +102,41 @@ def _clock(rest: str) -> str:
     return f" {hour:02d}:{m[2]}{m[3] or ''}{m[5]}"
 
 
+def is_compact_number(text: str) -> bool:
+    """Whether a time is an eight-digit number (``20240102``, ``20240102.0``): a date
+    or epoch seconds, as :func:`date_order` tells for its file."""
+    return _COMPACT_NUMBER.fullmatch(text) is not None
+
+
+def compact_date(text: str) -> datetime | None:
+    """The day an eight-digit number writes as ``YYYYMMDD``, a naive midnight; ``None``
+    when ``text`` is not such a number, or is no date of a year from 1900 to 2100."""
+    if not is_compact_number(text):
+        return None
+    year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
+    if year not in _COMPACT_YEARS:
+        return None
+    try:
+        return datetime(year, month, day)
+    except ValueError:  # month 13, 31 April
+        return None
+
+
 def date_order(dated: Iterable[tuple[int, str]]) -> DateOrder | None:
     """Whether a file's ``NN/NN/YYYY`` (or ``NN-NN-YYYY``) dates are day or month first,
     from ``(line, text)`` of its times in file order: the first date whose first number
     is above 12 says day first, one whose second number is, month first. ``None`` when
     the first time is written another way (a file writes all its dates one way).
-    :class:`DateOrderError` when no date tells, or when two tell differently."""
+    :class:`DateOrderError` when no date tells, or when two tell differently. A file
+    whose first time is an eight-digit number is ``"ymd"`` when its numbers are dates
+    (:func:`_compact_order`)."""
+    times = iter(dated)
+    head = next(times, None)
+    if head is None:
+        return None
+    dated = itertools.chain([head], times)
+    if is_compact_number(head[1]):
+        return _compact_order(dated)
     first: tuple[int, str] | None = None
     day_first: tuple[int, str] | None = None
     month_first: tuple[int, str] | None = None
@@ -118,4 +168,27 @@ def date_order(dated: Iterable[tuple[int, str]]) -> DateOrder | None:
         first[0],
         f"date {first[1]!r} may be day first or month first, and no date in the file has "
         "a day above 12 to tell which: write the dates as YYYY-MM-DD",
+    )
+
+
+def _compact_order(dated: Iterable[tuple[int, str]]) -> DateOrder | None:
+    """``"ymd"`` when a file's eight-digit numbers are dates, ``None`` when they are
+    epoch seconds, by the rule in the module's description: the first is a date and not
+    all are whole minutes (as bar times in epoch seconds are) says dates; the first not
+    a date says seconds; all dates and all whole minutes is a :class:`DateOrderError`."""
+    numbers = [(line, text) for line, text in dated if is_compact_number(text)]
+    line, text = numbers[0]
+    day = compact_date(text)
+    if day is None:
+        return None
+    if any(int(t.partition(".")[0]) % 60 for _, t in numbers):
+        return "ymd"
+    if any(compact_date(t) is None for _, t in numbers):
+        return None
+    seconds = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(text.partition(".")[0]))
+    raise DateOrderError(
+        line,
+        f"time {text!r} may be the date {day:%Y-%m-%d} or epoch seconds "
+        f"({seconds:%Y-%m-%d %H:%M} UTC), and no time in the file tells which: write the "
+        "dates as YYYY-MM-DD",
     )

@@ -53,7 +53,7 @@ def load_mt5(
 ) -> list[Bar]:
     header_line, header = rows[0]
     index = columns(path, header_line, header, MT5_REQUIRED, MT5_OPTIONAL)
-    order = file_date_order(path, rows, index["<DATE>"])
+    order = file_date_order(path, rows, *(index[n] for n in ("<DATE>", "<TIME>") if n in index))
 
     def time_of(line: int, cells: list[str]) -> datetime:
         date_text = cell(path, line, cells, index, "<DATE>")
@@ -78,7 +78,7 @@ def load_mt5_rates(
     def time_of(line: int, cells: list[str]) -> datetime:
         text = cell(path, line, cells, index, "time")
         time = read_time(path, line, text, zone, order)
-        if text.isdigit():  # the server's clock counted as if it were UTC
+        if text.isdigit() and order != "ymd":  # the server's clock counted as if it were UTC
             time = in_zone(time.replace(tzinfo=None), zone)
         return time
 
@@ -166,7 +166,7 @@ def load_pandas(
     first = 2 if split else 1
     price_at, volume_at = _after_time(path, header_line, header, first, PANDAS_OPTIONAL)
     skip = yfinance_levels(rows)
-    order = file_date_order(path, rows[skip:], 0)
+    order = file_date_order(path, rows[skip:], *((0, 1) if split else (0,)))
     bars: list[Bar] = []
     previous: datetime | None = None
     for line, cells in rows[1 + skip :]:

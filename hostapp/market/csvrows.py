@@ -19,7 +19,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hookspecs import Bar, DataError, SymbolInfo
 
-from .csvdates import TIME_FORMS, DateOrder, DateOrderError, as_iso, date_order
+from .csvdates import (
+    TIME_FORMS,
+    DateOrder,
+    DateOrderError,
+    as_iso,
+    compact_date,
+    date_order,
+    is_compact_number,
+)
 from .timeframes import from_epoch
 
 
@@ -145,11 +153,17 @@ EPOCH_US_FROM = 100_000_000_000_000
 
 def parse_time(text: str, zone: tzinfo = UTC, order: DateOrder | None = None) -> datetime:
     """ISO 8601, ``YYYY-MM-DD HH:MM[:SS]``, a date written another way (:mod:`.csvdates`;
-    ``order`` says which number of a ``01/02/2024`` date is the day) or a whole epoch
-    number (seconds, milliseconds or microseconds, told by its size), to an aware UTC
-    datetime. A time written without an offset is in ``zone`` (UTC unless the user says
-    where the data was written)."""
+    ``order`` says which number of a ``01/02/2024`` date is the day, and ``"ymd"`` that
+    an eight-digit number is a ``YYYYMMDD`` date) or a whole epoch number (seconds,
+    milliseconds or microseconds, told by its size), to an aware UTC datetime. A time
+    written without an offset is in ``zone`` (UTC unless the user says where the data
+    was written)."""
     t = text.strip()
+    if order == "ymd" and is_compact_number(t):
+        day = compact_date(t)
+        if day is None:
+            raise ValueError(f"{t!r} is not a date YYYYMMDD")
+        return in_zone(day, zone)
     if t.replace(".", "", 1).isdigit():
         if "." in t:
             return from_epoch(float(t))
@@ -176,16 +190,25 @@ def read_time(
     try:
         return parse_time(text, zone, order)
     except (ValueError, OverflowError):
+        if order == "ymd" and is_compact_number(text.strip()):
+            why = "a date YYYYMMDD, as the file's first time is"
+            raise CsvError(path, line, f"time {text!r} is not {why}") from None
         raise CsvError(path, line, f"time {text!r} is not {TIME_FORMS}") from None
 
 
 def file_date_order(
-    path: str | Path, rows: list[tuple[int, list[str]]], at: int
+    path: str | Path, rows: list[tuple[int, list[str]]], *at: int
 ) -> DateOrder | None:
-    """:func:`~.csvdates.date_order` of the dates in column ``at`` of the rows after the
-    header: a :class:`CsvError` naming the line when they do not tell."""
+    """:func:`~.csvdates.date_order` of the times in columns ``at`` of the rows after the
+    header (a date and a time of day in columns of their own: both, as the loader joins
+    them): a :class:`CsvError` naming the line when they do not tell."""
+    dated = (
+        (line, " ".join(cells[i] for i in at))
+        for line, cells in rows[1:]
+        if all(i < len(cells) for i in at)
+    )
     try:
-        return date_order((line, cells[at]) for line, cells in rows[1:] if at < len(cells))
+        return date_order(dated)
     except DateOrderError as exc:
         raise CsvError(path, exc.line, str(exc)) from None
 
