@@ -109,13 +109,24 @@ def load_csv_series(files: Mapping[str, str | Path], zone: tzinfo = UTC) -> dict
     return {s: loaded[str(p)] for s, p in files.items()}
 
 
-def load_csv_files(files: Mapping[str, str], zone: tzinfo = UTC) -> dict[str, list[Bar]]:
+def load_csv_files(
+    files: Mapping[str, str], zone: tzinfo = UTC, notes: list[str] | None = None
+) -> dict[str, list[Bar]]:
     """``CSV file → its symbol`` read as ``file → bars`` (the symbol's rules, when the
-    paper broker knows them, give the point of a spread in points)."""
+    paper broker knows them, give the point of a spread in points). ``notes`` gets the
+    sentence naming the files' columns that were not read, if any."""
     from .brokers.paper import DEFAULT_SYMBOLS
-    from .market.csvdata import load_csv
+    from .market.csvdata import left_out_note, load_csv
 
-    return {p: load_csv(p, symbol_info=DEFAULT_SYMBOLS.get(s), zone=zone) for p, s in files.items()}
+    unread: dict[str, list[str]] = {p: [] for p in files}
+    loaded = {
+        p: load_csv(p, symbol_info=DEFAULT_SYMBOLS.get(s), zone=zone, left_out=unread[p])
+        for p, s in files.items()
+    }
+    note = left_out_note(unread)
+    if note is not None and notes is not None:
+        notes.append(note)
+    return loaded
 
 
 def joined_series(parts: Sequence[tuple[str, str, list[Bar]]]) -> dict[str, list[Bar]]:
@@ -186,16 +197,17 @@ def check_resumable(series: Mapping[str, Iterable[Bar]], since: datetime, where:
 
 
 def config_series(
-    config: HostConfig, *, days: float | None, seed: int
+    config: HostConfig, *, days: float | None, seed: int, notes: list[str] | None = None
 ) -> tuple[dict[str, list[Bar]], str]:
     """The data ``[host] data`` names, and its base timeframe. ``days`` trims CSV data to
-    its first N days; for builtin data it is the length (default 30)."""
-    series, base = streamed_config_series(config, days=days, seed=seed)
+    its first N days; for builtin data it is the length (default 30). ``notes`` gets
+    what the run should say about the files (:func:`load_csv_files`)."""
+    series, base = streamed_config_series(config, days=days, seed=seed, notes=notes)
     return {s: list(bars) for s, bars in series.items()}, base
 
 
 def streamed_config_series(
-    config: HostConfig, *, days: float | None, seed: int
+    config: HostConfig, *, days: float | None, seed: int, notes: list[str] | None = None
 ) -> tuple[dict[str, Iterable[Bar]], str]:
     """:func:`config_series` with the builtin data streamed (CSV data is read whole): for
     the live paper host and the server, which keep only a recent window of it."""
@@ -221,7 +233,7 @@ def streamed_config_series(
     root = config.path.parent if config.path is not None else Path()
     zone = parse_zone(config.host.data_tz)
     named = [(f, s) for s, v in data.items() for f in ([v] if isinstance(v, str) else v)]
-    loaded = load_csv_files({str(root / f): s for f, s in named}, zone)
+    loaded = load_csv_files({str(root / f): s for f, s in named}, zone, notes)
     parts = [(f, s, loaded[str(root / f)]) for f, s in named]
     # one timeframe for all: the host cycles on one base timeframe, and a symbol whose bars
     # are coarser would look stale most of the time (the replay command refuses it too)

@@ -126,12 +126,15 @@ def run_command(args: argparse.Namespace) -> int:
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
     days = appmod.DEFAULT_DAYS if args.days is None else args.days
-    extra = {"mode": "run", "seed": seed, "days": days}
+    notes: list[str] = []
+    extra: dict[str, Any] = {"mode": "run", "seed": seed, "days": days, "host_notes": notes}
     try:
         if args.live:  # a live run keeps a recent window of the feed, not all of it
-            streamed, base = appmod.streamed_config_series(config, days=args.days, seed=seed)
+            streamed, base = appmod.streamed_config_series(
+                config, days=args.days, seed=seed, notes=notes
+            )
         else:
-            series, base = appmod.config_series(config, days=args.days, seed=seed)
+            series, base = appmod.config_series(config, days=args.days, seed=seed, notes=notes)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -140,7 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
         return _paper_live(config, streamed, base, report, serve, extra, speed)
     from . import ab
 
-    extra["host_notes"] = [n for n in (appmod.data_gaps_note(series, base),) if n]
+    extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]
     replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
     run = ab.one_run(replay, "run")
     summary = dict(run.summary)
@@ -246,16 +249,18 @@ def _exit_code(interrupted: bool) -> int:
 ReplayFile = tuple[str, str, list[Bar]]
 
 
-def _replay_files(args: argparse.Namespace, config: HostConfig) -> list[ReplayFile]:
+def _replay_files(
+    args: argparse.Namespace, config: HostConfig, notes: list[str]
+) -> list[ReplayFile]:
     """``(file, symbol, bars)`` of each file named: the symbol is ``--symbol`` for all of
-    them, else each file's name."""
+    them, else each file's name. ``notes`` gets what the run should say of the files."""
     files: list[str] = list(args.data)
     symbols = [args.symbol] * len(files) if args.symbol else [symbol_of_file(f) for f in files]
     if len(set(files)) < len(files):
         twice = sorted({f for f in files if files.count(f) > 1})
         raise ConfigError(f"a file named twice: {', '.join(twice)}")
     zone = _data_zone(args, config)
-    loaded = appmod.load_csv_files(dict(zip(files, symbols, strict=True)), zone)
+    loaded = appmod.load_csv_files(dict(zip(files, symbols, strict=True)), zone, notes)
     return [(f, s, loaded[f]) for f, s in zip(files, symbols, strict=True)]
 
 
@@ -338,8 +343,9 @@ def replay_command(args: argparse.Namespace) -> int:
 
         parse_sweeps(sweeps)  # its mistakes before the bars are read
     jobs: int = getattr(args, "jobs", None) or default_jobs()
+    notes: list[str] = []
     try:
-        files = _replay_files(args, config)
+        files = _replay_files(args, config, notes)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -348,7 +354,7 @@ def replay_command(args: argparse.Namespace) -> int:
     _setup_logging(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz
-    extra["host_notes"] = [n for n in (appmod.data_gaps_note(series, base),) if n]
+    extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]
     replay = ab.Replay(config, series, base, tf, report, extra)
     if sweeps:
         from .sweep import sweep_command

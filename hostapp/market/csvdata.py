@@ -16,7 +16,10 @@ volume is this layout); ``spread`` is in price units, like :attr:`hookspecs.Bar.
 (whole-number spreads wider than the bars or than 0.5 % of the price are MetaTrader's
 points and are refused, naming the fix: a ``spread_points`` column, converted with the
 symbol's point as in MetaTrader's export below).
-Any other column is refused, by name, so a misspelt one is never silently ignored.
+Any other column is not read (exports add their own: ``amount``, ``adjClose``,
+TradingView's ``Volume MA``) and the run's notes name it, except one a letter off a
+known name that is missing (``volumne``, ``clsoe``): that is refused as the slip it is,
+as its values would be missing without a word.
 
 MetaTrader 5's Python API bars (``copy_rates_*``) saved with pandas, detected by a
 ``tick_volume`` column::
@@ -48,7 +51,8 @@ header cell that is empty, ``Date`` or ``Datetime`` (any case)::
     Date,Open,High,Low,Close,Adj Close,Volume
 
 columns in any order and any case; ``Adj Close`` (and the ``Dividends``, ``Stock Splits`` and
-``Capital Gains`` of ``Ticker.history``) are ignored, ``Volume`` may be absent (0) or a float.
+``Capital Gains`` of ``Ticker.history``) are ignored without a note, any other column is left
+out as in the generic layout, ``Volume`` may be absent (0) or a float.
 Dates are ``2024-01-02`` (midnight) or ``2024-01-02 09:30:00-05:00``; an offset is converted
 to UTC, a time without one is UTC; dates written another way are read as in the generic
 layout. A ``Time`` column right after ``Date`` holds the time of day
@@ -92,6 +96,7 @@ duplicate times, an empty file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timezone, tzinfo
 from pathlib import Path
@@ -112,6 +117,7 @@ from .csvexports import (
     load_pandas,
     yfinance_levels,
 )
+from .csvheader import columns
 from .csvrows import (
     OHLC,
     CsvError,
@@ -119,7 +125,6 @@ from .csvrows import (
     check_order,
     check_spread_unit,
     checked_bar,
-    columns,
     decimals,
     file_date_order,
     looks_like_time,
@@ -131,7 +136,7 @@ from .csvrows import (
     read_time,
 )
 
-__all__ = ["CsvError", "load_csv", "parse_time", "symbol_of_file"]
+__all__ = ["CsvError", "left_out_note", "load_csv", "parse_time", "symbol_of_file"]
 
 GENERIC_COLUMNS = ("time", "open", "high", "low", "close")
 GENERIC_OPTIONAL = ("volume", "spread", "spread_points")
@@ -178,12 +183,17 @@ def symbol_of_file(path: str | Path) -> str:
 
 
 def load_csv(
-    path: str | Path, *, symbol_info: SymbolInfo | None = None, zone: tzinfo = UTC
+    path: str | Path,
+    *,
+    symbol_info: SymbolInfo | None = None,
+    zone: tzinfo = UTC,
+    left_out: list[str] | None = None,
 ) -> list[Bar]:
     """Bars from ``path``, oldest first; the format is detected from the first line.
     ``zone``: where times written without an offset were written (generic, pandas and
     MetaTrader files; HistData.com's are Eastern Standard Time and Dukascopy's and epoch
-    times say their own)."""
+    times say their own). ``left_out`` gets the names of the header's columns that were
+    not read because the layout has no use for them, for the run to say so."""
     rows = list(read_rows(path))
     if not rows:
         raise CsvError(path, 0, "the file is empty (a header line is required)")
@@ -192,13 +202,13 @@ def load_csv(
     first = header[0].lower() if header else ""
     kind = headerless_kind(header)
     if first == "<date>":
-        bars = load_mt5(path, rows, symbol_info, zone)
+        bars = load_mt5(path, rows, symbol_info, zone, left_out)
     elif "tick_volume" in (h.lower() for h in header):
-        bars = load_mt5_rates(path, rows, symbol_info, zone)
+        bars = load_mt5_rates(path, rows, symbol_info, zone, left_out)
     elif first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows)):
-        bars = load_pandas(path, rows, zone)
+        bars = load_pandas(path, rows, zone, left_out)
     elif first in DUKASCOPY_INDEX:
-        bars = load_dukascopy(path, rows)
+        bars = load_dukascopy(path, rows, left_out)
     elif kind is not None:
         if kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_"):
             zone = timezone(HISTDATA_UTC_OFFSET)  # HistData's MetaTrader layout: EST too
@@ -206,10 +216,27 @@ def load_csv(
     elif first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
         bars = load_headerless(path, rows[1:], "epoch")
     else:
-        bars = _load_generic(path, rows, zone, symbol_info)
+        bars = _load_generic(path, rows, zone, symbol_info, left_out)
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
     return bars
+
+
+def left_out_note(left_out: Mapping[str, Sequence[str]]) -> str | None:
+    """One sentence naming the columns :func:`load_csv` did not read, per file (``file →
+    their names``); files that left out the same ones share a clause. ``None`` when
+    every column was read. A run says it once: its results do not show that a column
+    of the user's was not used."""
+    by_names: dict[tuple[str, ...], list[str]] = {}
+    for path, names in left_out.items():
+        if names:
+            by_names.setdefault(tuple(names), []).append(str(path))
+    if not by_names:
+        return None
+    return "; ".join(
+        f"{', '.join(paths)}: columns left out: {', '.join(names)}"
+        for names, paths in by_names.items()
+    )
 
 
 #: the names of a time column, after which an unnamed first column is row numbers
@@ -236,6 +263,7 @@ def _load_generic(
     rows: list[tuple[int, list[str]]],
     zone: tzinfo = UTC,
     symbol_info: SymbolInfo | None = None,
+    left_out: list[str] | None = None,
 ) -> list[Bar]:
     header_line, header = rows[0]
     if header and looks_like_time(header[0]):
@@ -245,7 +273,9 @@ def _load_generic(
             f"no header line: the first line must name the columns, e.g. "
             f"{','.join(GENERIC_COLUMNS)}[,volume][,spread]",
         )
-    index = columns(path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL, GENERIC_ALIASES)
+    index = columns(
+        path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL, GENERIC_ALIASES, left_out
+    )
     if "spread" in index and "spread_points" in index:
         raise CsvError(path, header_line, "columns 'spread' and 'spread_points': only one of them")
     spread_name = "spread_points" if "spread_points" in index else "spread"

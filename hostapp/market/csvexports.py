@@ -14,13 +14,13 @@ from pathlib import Path
 from hookspecs import Bar, SymbolInfo
 
 from .csvdates import DateOrder
+from .csvheader import columns
 from .csvrows import (
     CsvError,
     Ohlc,
     cell,
     check_order,
     checked_bar,
-    columns,
     decimals,
     file_date_order,
     in_zone,
@@ -50,9 +50,10 @@ def load_mt5(
     rows: list[tuple[int, list[str]]],
     symbol_info: SymbolInfo | None,
     zone: tzinfo = UTC,
+    left_out: list[str] | None = None,
 ) -> list[Bar]:
     header_line, header = rows[0]
-    index = columns(path, header_line, header, MT5_REQUIRED, MT5_OPTIONAL)
+    index = columns(path, header_line, header, MT5_REQUIRED, MT5_OPTIONAL, left_out=left_out)
     order = file_date_order(path, rows, *(index[n] for n in ("<DATE>", "<TIME>") if n in index))
 
     def time_of(line: int, cells: list[str]) -> datetime:
@@ -64,7 +65,11 @@ def load_mt5(
 
 
 def load_mt5_rates(
-    path: str | Path, rows: Rows, symbol_info: SymbolInfo | None, zone: tzinfo = UTC
+    path: str | Path,
+    rows: Rows,
+    symbol_info: SymbolInfo | None,
+    zone: tzinfo = UTC,
+    left_out: list[str] | None = None,
 ) -> list[Bar]:
     """MetaTrader 5's Python API bars (``copy_rates_*``) saved with pandas, its field
     names as the header. ``time`` is the server's wall clock, in epoch seconds as the API
@@ -72,7 +77,9 @@ def load_mt5_rates(
     the volume and ``spread`` is in points, as in :func:`load_mt5`; ``real_volume`` is
     not read."""
     header_line, header = rows[0]
-    index = columns(path, header_line, header, MT5_RATES_REQUIRED, MT5_RATES_OPTIONAL)
+    index = columns(
+        path, header_line, header, MT5_RATES_REQUIRED, MT5_RATES_OPTIONAL, left_out=left_out
+    )
     order = file_date_order(path, rows, index["time"])
 
     def time_of(line: int, cells: list[str]) -> datetime:
@@ -145,18 +152,26 @@ def yfinance_levels(rows: list[tuple[int, list[str]]]) -> int:
 
 
 def _after_time(
-    path: str | Path, line: int, header: list[str], first: int, optional: tuple[str, ...]
+    path: str | Path,
+    line: int,
+    header: list[str],
+    first: int,
+    optional: tuple[str, ...],
+    left_out: list[str] | None = None,
 ) -> tuple[list[int], int | None]:
     """Where the open, high, low and close (and the volume, if any) are, in a header
     whose first ``first`` columns say the time: the named columns checked as
     :func:`~.csvrows.columns` checks them."""
-    named = columns(path, line, header[first:], PANDAS_REQUIRED, optional)
+    named = columns(path, line, header[first:], PANDAS_REQUIRED, optional, left_out=left_out)
     index = {name: i + first for name, i in named.items()}
     return [index[n] for n in PANDAS_REQUIRED], index.get("volume")
 
 
 def load_pandas(
-    path: str | Path, rows: list[tuple[int, list[str]]], zone: tzinfo = UTC
+    path: str | Path,
+    rows: list[tuple[int, list[str]]],
+    zone: tzinfo = UTC,
+    left_out: list[str] | None = None,
 ) -> list[Bar]:
     """pandas' ``to_csv`` (a date index, then the price columns); also the common
     ``Date,Time,Open,…`` layout, its time of day ``00:05[:00]`` in a column of its own.
@@ -164,7 +179,7 @@ def load_pandas(
     header_line, header = rows[0]
     split = len(header) > 1 and header[1].lower() == "time"  # Date,Time,Open,...
     first = 2 if split else 1
-    price_at, volume_at = _after_time(path, header_line, header, first, PANDAS_OPTIONAL)
+    price_at, volume_at = _after_time(path, header_line, header, first, PANDAS_OPTIONAL, left_out)
     skip = yfinance_levels(rows)
     order = file_date_order(path, rows[skip:], *((0, 1) if split else (0,)))
     bars: list[Bar] = []
@@ -194,13 +209,13 @@ def load_pandas(
     return bars
 
 
-def load_dukascopy(path: str | Path, rows: Rows) -> list[Bar]:
+def load_dukascopy(path: str | Path, rows: Rows, left_out: list[str] | None = None) -> list[Bar]:
     """``Gmt time,Open,High,Low,Close,Volume`` with times ``02.01.2024 00:05:00.000``
     (a ``Local time`` column ends them with its offset, `` GMT+0200``). Bars with no
     volume and one price are the flat bars the export fills a closed market with: left
     out, as the market had no bars then."""
     header_line, header = rows[0]
-    price_at, volume_at = _after_time(path, header_line, header, 1, DUKASCOPY_OPTIONAL)
+    price_at, volume_at = _after_time(path, header_line, header, 1, DUKASCOPY_OPTIONAL, left_out)
     bars: list[Bar] = []
     previous: datetime | None = None
     for line, cells in rows[1:]:

@@ -12,7 +12,7 @@ import csv
 import math
 import re
 import statistics
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -82,38 +82,6 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
             if decimal_commas:
                 cells = [c.replace(",", ".") if _DECIMAL_COMMA.fullmatch(c) else c for c in cells]
             yield number, cells
-
-
-def columns(
-    path: str | Path,
-    line: int,
-    header: list[str],
-    required: tuple[str, ...],
-    optional: tuple[str, ...],
-    aliases: Mapping[str, str] | None = None,
-) -> dict[str, int]:
-    """Where each named column is (``aliases``: other names a column goes by); a
-    :class:`CsvError` for an unknown, repeated or missing one."""
-    norm = [h.upper() if h.startswith("<") else h.lower() for h in header]
-    if aliases:
-        norm = [aliases.get(name, name) for name in norm]
-    index: dict[str, int] = {}
-    for i, name in enumerate(norm):
-        if name in index:
-            twice = header[index[name]]
-            if twice.lower() == header[i].lower():
-                raise CsvError(path, line, f"column {header[i]!r} appears twice")
-            raise CsvError(path, line, f"columns {twice!r} and {header[i]!r} are both the {name}")
-        if name not in required and name not in optional:
-            known = ", ".join(required + optional)
-            raise CsvError(path, line, f"unknown column {header[i]!r} (expected {known})")
-        index[name] = i
-    missing = [c for c in required if c not in index]
-    if missing:
-        raise CsvError(
-            path, line, f"missing column(s) {', '.join(missing)} in header {','.join(header)!r}"
-        )
-    return index
 
 
 def number(path: str | Path, line: int, name: str, text: str) -> float:

@@ -151,7 +151,7 @@ MT5_HEAD = "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>"
         (HEADER + "2024-01-02 00:05,0,1.2,0,1.15,1\n", 2, "open 0 is not a positive price"),
         (HEADER + "2024-01-02 00:05,1.1,1.2,1.0,1.15,-3\n", 2, "volume -3 is negative"),
         ("time,open,high,low,volume\n" + OK_ROW, 1, "missing column(s) close"),
-        ("time,open,high,low,close,volume,bid\n", 1, "unknown column 'bid'"),
+        ("time,open,high,low,close,volumne\n", 1, "column 'volumne' is one letter off 'volume'"),
         ("time,open,high,low,close,volume,open\n", 1, "column 'open' appears twice"),
         (OK_ROW, 1, "no header line"),
         (HEADER, 1, "no bars after the header"),

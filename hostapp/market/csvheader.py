@@ -1,0 +1,76 @@
+"""The header of a bar file: where the columns a layout reads are, which it leaves out,
+and the mistakes in it that are refused (a column twice, one missing, one a letter off a
+known name). :mod:`.csvdata` and :mod:`.csvexports` read every layout's header here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from .csvrows import CsvError
+
+
+def columns(
+    path: str | Path,
+    line: int,
+    header: list[str],
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    aliases: Mapping[str, str] | None = None,
+    left_out: list[str] | None = None,
+) -> dict[str, int]:
+    """Where each named column is (``aliases``: other names a column goes by). A column
+    of another name is not read: exports add their own (``amount``, TradingView's
+    ``Volume MA``), and its name goes to ``left_out`` for the run to say. A
+    :class:`CsvError` for a repeated or missing column, and for one a slip of the keyboard
+    from a known name that is not there (``volumne``, ``clsoe``): left out, its values
+    would be missing without a word."""
+    norm = [h.upper() if h.startswith("<") else h.lower() for h in header]
+    known = {**{n: n for n in required + optional}, **(aliases or {})}
+    index: dict[str, int] = {}
+    unknown: list[int] = []
+    for i, typed in enumerate(norm):
+        name = known.get(typed)
+        if name is None:
+            unknown.append(i)
+            continue
+        if name in index:
+            twice = header[index[name]]
+            if twice.lower() == header[i].lower():
+                raise CsvError(path, line, f"column {header[i]!r} appears twice")
+            raise CsvError(path, line, f"columns {twice!r} and {header[i]!r} are both the {name}")
+        index[name] = i
+    for i in unknown:
+        meant = next((k for k, n in known.items() if n not in index and _slip(norm[i], k)), None)
+        if meant is not None:
+            raise CsvError(
+                path,
+                line,
+                f"column {header[i]!r} is one letter off {meant!r}: name it {meant}, or "
+                "another name to leave it out",
+            )
+    missing = [c for c in required if c not in index]
+    if missing:
+        said = f"missing column(s) {', '.join(missing)} in header {','.join(header)!r}"
+        if "close" in missing and "price" in norm:  # Investing.com's export names it so
+            said += f"; if {header[norm.index('price')]!r} is the close, name it close"
+        raise CsvError(path, line, said)
+    if left_out is not None:
+        left_out.extend(header[i] for i in unknown if header[i])
+    return index
+
+
+def _slip(typed: str, name: str) -> bool:
+    """Whether ``typed`` is ``name`` with one letter wrong, missing or added, or two
+    letters swapped."""
+    if typed == name or abs(len(typed) - len(name)) > 1:
+        return False
+    if len(typed) == len(name):
+        wrong = [i for i, (a, b) in enumerate(zip(typed, name, strict=True)) if a != b]
+        if len(wrong) == 1:
+            return True
+        i = wrong[0]
+        return wrong == [i, i + 1] and typed[i] == name[i + 1] and typed[i + 1] == name[i]
+    short, longer = sorted((typed, name), key=len)
+    return any(longer[:i] + longer[i + 1 :] == short for i in range(len(longer)))
