@@ -214,6 +214,21 @@ def test_exact_message_format(tmp_path: Path) -> None:
         ("DAT_MT_XAUUSD_M1_202401.csv", "XAUUSD"),
         ("EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024.csv", "EURUSD"),  # Dukascopy
         ("USA500.IDX_Candlestick_1_Hour_BID_01.01.2024-31.12.2024.csv", "USA500.IDX"),
+        ("USDJPY60.csv", "USDJPY"),  # MetaTrader 4's History Center: period in minutes
+        ("EURUSD1.csv", "EURUSD"),
+        ("XAUUSD43200.csv", "XAUUSD"),
+        ("EURUSDm1440.csv", "EURUSDm"),  # a broker's suffix stays
+        ("USDJPY.m60.csv", "USDJPY.m"),
+        ("EURUSD2024.csv", "EURUSD2024"),  # not a period
+        ("WALLSTREET30.csv", "WALLSTREET30"),  # an index named with its number
+        ("US30.csv", "US30"),
+        ("GER40.csv", "GER40"),
+        ("XBTUSD_60.csv", "XBTUSD"),  # Kraken's OHLCVT
+        ("XBTUSD_720.csv", "XBTUSD"),
+        ("1INCHEUR_5.csv", "1INCHEUR"),
+        ("XBTUSD_2024.csv", "XBTUSD_2024"),
+        ("my_data_5.csv", "my_data_5"),
+        ("USDJPY.m_H1_202401020000_202412312355.csv", "USDJPY.m"),  # the broker's name
     ],
 )
 def test_the_symbol_of_a_file_is_its_name_without_the_exporters_additions(
