@@ -115,12 +115,12 @@ def load_csv_files(
     """``CSV file → its symbol`` read as ``file → bars`` (the symbol's rules, when the
     paper broker knows them, give the point of a spread in points). ``notes`` gets the
     sentence naming the files' columns that were not read, if any."""
-    from .brokers.paper import DEFAULT_SYMBOLS
+    from .brokers.paper_rules import known_rules
     from .market.csvdata import left_out_note, load_csv
 
     unread: dict[str, list[str]] = {p: [] for p in files}
     loaded = {
-        p: load_csv(p, symbol_info=DEFAULT_SYMBOLS.get(s), zone=zone, left_out=unread[p])
+        p: load_csv(p, symbol_info=known_rules(s), zone=zone, left_out=unread[p])
         for p, s in files.items()
     }
     note = left_out_note(unread)
@@ -280,7 +280,8 @@ def _first_days(bars: list[Bar], days: float) -> list[Bar]:
 def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     """The rules of the data's symbols, and of no other (a symbol without bars has no
     price to trade at, and a server asked to defend a trade in it would wait for bars
-    forever): the paper broker's own for the symbols it knows, else a guess.
+    forever): the paper broker's own for the symbols it knows, with a broker's suffix or
+    not (``USDJPY.m`` is ``USDJPY``), else a guess.
 
     Digits are the most decimals the prices of the first 500 bars really have (opens,
     highs and lows too: a close can end in a zero the others do not), and at least
@@ -291,12 +292,13 @@ def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     0.01 lot risks about what it risks on the bundled symbols and sizing lands inside the
     0.01 to 100 lot limits whatever the instrument.
     """
-    from .brokers.paper import DEFAULT_SYMBOLS
+    from .brokers.paper_rules import known_rules
 
     infos: dict[str, SymbolInfo] = {}
     for symbol, bars in series.items():
-        if symbol in DEFAULT_SYMBOLS:
-            infos[symbol] = DEFAULT_SYMBOLS[symbol]
+        known = known_rules(symbol)
+        if known is not None:
+            infos[symbol] = known
             continue
         sample = list(itertools.islice(bars, 500))
         if not sample:
@@ -315,47 +317,51 @@ def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     return infos
 
 
-#: currencies a six-letter symbol is made of (``GBPJPY``): a forex or metal pair
-_CURRENCIES = frozenset(
-    {
-        *("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN"),
-        *("HUF", "CZK", "TRY", "ZAR", "MXN", "SGD", "HKD", "CNH", "ILS", "THB", "XAU", "XAG"),
-    }
-)
-
-
 def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     """One sentence on what :func:`symbol_infos` guessed for the paper broker (``None``
     when it knows every symbol, or for a real broker). Lot sizes follow the guessed
     contract, and so do the money figures of fixed-lot orders (risk-sized ones lose the
     same share of the balance whatever the contract); a pair whose currencies are not
     the account's (GBPJPY on a USD account) books its profits in its second currency,
-    counted as the account's. R multiples, which the A/B compares, depend on neither."""
-    from .brokers.paper import DEFAULT_SYMBOLS
+    counted as the account's. R multiples, which the A/B compares, depend on neither. A
+    broker's name for a symbol it knows (``USDJPY.m``) is traded on that symbol's rules,
+    which the sentence says too: the broker's own may differ (a micro account's lot)."""
+    from .brokers.paper_rules import DEFAULT_SYMBOLS, currency_pair, listed_name
 
     if not isinstance(broker, SimBroker):
         return None
-    guessed = [
+    infos = [
         info
         for s in symbols
         if s not in DEFAULT_SYMBOLS and (info := broker.symbol_info(s)) is not None
     ]
-    if not guessed:
-        return None
-    rules = "; ".join(
-        f"{i.name}: {i.digits} digits, a lot of {i.contract_size:,g} units" for i in guessed
-    )
-    text = (
-        f"the paper broker does not know {', '.join(i.name for i in guessed)} and guessed "
-        f"the trading rules from the prices ({rules}): lot sizes, and the money figures of "
-        "fixed-lot orders, follow that guess"
-    )
-    currency = broker.account().currency
-    for i in guessed:
-        base, quote = i.name[:3], i.name[3:]
-        if len(i.name) == 6 and {base, quote} <= _CURRENCIES and currency not in (base, quote):
-            text += f"; {i.name}'s profits are in {quote}, counted as {currency}"
-    return text + "; R multiples depend on neither"
+    borrowed = [i for i in infos if listed_name(i.name) in DEFAULT_SYMBOLS]
+    guessed = [i for i in infos if listed_name(i.name) not in DEFAULT_SYMBOLS]
+    said: list[str] = []
+    if borrowed:
+        said.append(
+            "the paper broker trades a broker's name for a symbol it knows on that symbol's "
+            "rules: "
+            + "; ".join(f"{i.name} as {listed_name(i.name)} ({_rules(i)})" for i in borrowed)
+        )
+    if guessed:
+        text = (
+            f"the paper broker does not know {', '.join(i.name for i in guessed)} and "
+            f"guessed the trading rules from the prices "
+            f"({'; '.join(f'{i.name}: {_rules(i)}' for i in guessed)}): lot sizes, and the "
+            "money figures of fixed-lot orders, follow that guess"
+        )
+        currency = broker.account().currency
+        for i in guessed:
+            pair = currency_pair(i.name)
+            if pair is not None and currency not in pair:
+                text += f"; {i.name}'s profits are in {pair[1]}, counted as {currency}"
+        said.append(text + "; R multiples depend on neither")
+    return "; ".join(said) or None
+
+
+def _rules(info: SymbolInfo) -> str:
+    return f"{info.digits} digits, a lot of {info.contract_size:,g} units"
 
 
 _MAX_DIGITS = 10

@@ -27,7 +27,7 @@ from ..market.timeframes import timeframe_seconds
 from .paper_account import AccountMeta, ClosedDeal, MemoryStore, Position
 from .paper_account_file import SqliteStore
 from .paper_orders import PaperOrders
-from .paper_rules import DEFAULT_SPREADS, DEFAULT_SYMBOLS, PaperSettings
+from .paper_rules import DEFAULT_SPREADS, DEFAULT_SYMBOLS, PaperSettings, listed_name
 from .paper_rules import hit as _hit
 
 __all__ = ["DEFAULT_SPREADS", "DEFAULT_SYMBOLS", "PaperBroker", "PaperSettings"]
@@ -189,6 +189,7 @@ class PaperBroker(PaperOrders):
         return trade
 
     def _default_spread(self, symbol: str, info: SymbolInfo | None) -> float:
-        if symbol in DEFAULT_SPREADS:
-            return DEFAULT_SPREADS[symbol]
+        name = symbol if symbol in DEFAULT_SPREADS else listed_name(symbol)
+        if name in DEFAULT_SPREADS:
+            return DEFAULT_SPREADS[name]
         return 10 * info.point if info is not None else 0.0

@@ -3,7 +3,8 @@ earns, and booking a close into the balance and the history.
 
 Profit of a deal is ``(close − open) × sign × volume × contract_size`` in the symbol's
 quote currency; when the account currency is the symbol's base instead (``USDJPY`` on a
-USD account) it is divided by the closing price. Money is rounded to cents per deal.
+USD account, or a broker's ``USDJPY.m``) it is divided by the closing price. Money is
+rounded to cents per deal.
 
 :class:`PaperLedger` sits below both the order calls (:mod:`.paper_orders`) and the
 per-bar stop checks of :class:`~hostapp.brokers.paper.PaperBroker`: both close positions
@@ -19,6 +20,7 @@ from hookspecs import Direction, Quote, SymbolInfo, Trade
 
 from .paper_account import AccountStore, ClosedDeal, Position
 from .paper_rules import EPS as _EPS
+from .paper_rules import listed_name
 
 
 class PaperLedger:
@@ -68,7 +70,8 @@ class PaperLedger:
         sign = 1 if direction == "buy" else -1
         money = (price - entry) * sign * volume * contract
         currency = self._store.meta.currency
-        if len(symbol) == 6 and symbol[:3] == currency and symbol[3:] != currency:
+        name = listed_name(symbol)  # USDJPY.m's profits are USDJPY's
+        if len(name) == 6 and name[:3] == currency and name[3:] != currency:
             money /= price
         return round(money, 2)
 

@@ -5,7 +5,8 @@ they read (and can be checked) on their own."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from hookspecs import ActionResult, Bar, CloseReason, Direction, Quote, ResultCode, SymbolInfo
@@ -28,6 +29,49 @@ DEFAULT_SPREADS: dict[str, float] = {
     "USDJPY": 0.012,
     "BTCUSD": 15.0,
 }
+
+
+#: currencies a six-letter symbol is made of (``GBPJPY``): a forex or metal pair
+CURRENCIES = frozenset(
+    {
+        *("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN"),
+        *("HUF", "CZK", "TRY", "ZAR", "MXN", "SGD", "HKD", "CNH", "ILS", "THB", "XAU", "XAG"),
+    }
+)
+
+#: a broker's name for a six-capital symbol: a suffix that starts with a mark
+#: (``USDJPY.m``, ``XAUUSD.pro``, ``EURUSD-ecn``, ``EURUSD_i``, ``EURUSD#``) or is
+#: lower-case letters (``EURUSDm``, ``XAUUSDc``); an upper-case letter is part of the
+#: name (``BTCUSDT`` is not ``BTCUSD``)
+_SUFFIXED = re.compile(r"(?P<name>[A-Z]{6})(?:[._\-+#!].*|[a-z]+)")
+
+
+def listed_name(symbol: str) -> str:
+    """The name ``symbol`` goes by without a broker's suffix (``USDJPY.m`` → ``USDJPY``);
+    ``symbol`` itself when it has none. Brokers add suffixes for their account types, and
+    a suffixed pair is still the pair: its lot, its digits, its profit currency."""
+    m = _SUFFIXED.fullmatch(symbol)
+    return m["name"] if m else symbol
+
+
+def currency_pair(symbol: str) -> tuple[str, str] | None:
+    """The two currencies of a forex or metal pair (``GBPJPY``, ``USDJPY.m``: ``("USD",
+    "JPY")``); ``None`` for any other symbol (``BTCUSDT``, ``US30``)."""
+    name = listed_name(symbol)
+    base, quote = name[:3], name[3:]
+    if len(name) == 6 and base in CURRENCIES and quote in CURRENCIES:
+        return base, quote
+    return None
+
+
+def known_rules(symbol: str) -> SymbolInfo | None:
+    """The paper broker's rules of ``symbol``, or of the symbol it names with a broker's
+    suffix (``USDJPY.m`` trades as ``USDJPY``: a lot of 100,000 units), under its own
+    name; ``None`` for a symbol it does not know."""
+    if symbol in DEFAULT_SYMBOLS:
+        return DEFAULT_SYMBOLS[symbol]
+    info = DEFAULT_SYMBOLS.get(listed_name(symbol))
+    return None if info is None else replace(info, name=symbol)
 
 
 @dataclass(frozen=True)
