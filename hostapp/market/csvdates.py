@@ -21,10 +21,10 @@ a column of whole numbers that has a gap), as exchanges and data vendors write i
 also a whole number of epoch seconds: August 1970. :func:`date_order` tells which once
 per file, from all its eight-digit times: bars in epoch seconds open on whole minutes (a
 multiple of 60: consecutive daily dates 20040819 and 20040820 would be bars one second
-apart, the first at 22:53:39). A file whose first such time is a date (a year from 1900
-to 2100, a real month and day) and not all of whose times are whole minutes has dates;
-one whose first is no date has epoch seconds; one whose times are all dates and all
-whole minutes cannot be told and is refused.
+apart, the first at 22:53:39). A file not all of whose eight-digit times are whole
+minutes has dates (a year from 1900 to 2100, a real month and day: one that is no date is
+refused, naming its line, never read as 1970); one whose times are all whole minutes has
+epoch seconds, unless they are all dates too: that file cannot be told and is refused.
 """
 
 from __future__ import annotations
@@ -173,18 +173,16 @@ def date_order(dated: Iterable[tuple[int, str]]) -> DateOrder | None:
 
 def _compact_order(dated: Iterable[tuple[int, str]]) -> DateOrder | None:
     """``"ymd"`` when a file's eight-digit numbers are dates, ``None`` when they are
-    epoch seconds, by the rule in the module's description: the first is a date and not
-    all are whole minutes (as bar times in epoch seconds are) says dates; the first not
-    a date says seconds; all dates and all whole minutes is a :class:`DateOrderError`."""
+    epoch seconds, by the rule in the module's description: not all whole minutes (as
+    bar times in epoch seconds are) says dates; all whole minutes says seconds, unless
+    all are dates too, which is a :class:`DateOrderError`."""
     numbers = [(line, text) for line, text in dated if is_compact_number(text)]
-    line, text = numbers[0]
-    day = compact_date(text)
-    if day is None:
-        return None
     if any(int(t.partition(".")[0]) % 60 for _, t in numbers):
         return "ymd"
     if any(compact_date(t) is None for _, t in numbers):
         return None
+    line, text = numbers[0]
+    day = compact_date(text)
     seconds = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(text.partition(".")[0]))
     raise DateOrderError(
         line,

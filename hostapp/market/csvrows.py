@@ -159,7 +159,7 @@ def read_time(
         return parse_time(text, zone, order)
     except (ValueError, OverflowError):
         if order == "ymd" and is_compact_number(text.strip()):
-            why = "a date YYYYMMDD, as the file's first time is"
+            why = "a date YYYYMMDD, as the file's other eight-digit times are"
             raise CsvError(path, line, f"time {text!r} is not {why}") from None
         raise CsvError(path, line, f"time {text!r} is not {TIME_FORMS}") from None
 

@@ -106,12 +106,21 @@ def test_a_file_that_cannot_tell_dates_from_seconds_is_refused(tmp_path: Path) -
     )
 
 
-def test_a_bad_yyyymmdd_date_names_its_line(tmp_path: Path) -> None:
-    p = write(tmp_path, "time,open,high,low,close\n20240229,1,1,1,1\n20240231,1,1,1,1\n")
+@pytest.mark.parametrize(
+    ("rows", "line", "bad"),
+    [
+        ("20240229,1,1,1,1\n20240231,1,1,1,1\n", 3, "20240231"),
+        # a bad first date does not turn the file into epoch seconds of 1970
+        ("20240231,1,1,1,1\n20240301,1,1,1,1\n20240304,1,1,1,1\n", 2, "20240231"),
+    ],
+)
+def test_a_bad_yyyymmdd_date_names_its_line(tmp_path: Path, rows: str, line: int, bad: str) -> None:
+    p = write(tmp_path, "time,open,high,low,close\n" + rows)
     with pytest.raises(CsvError) as info:
         load_csv(p)
     assert str(info.value) == (
-        f"{p}:3: time '20240231' is not a date YYYYMMDD, as the file's first time is"
+        f"{p}:{line}: time '{bad}' is not a date YYYYMMDD, as the file's other eight-digit "
+        "times are"
     )
 
 
