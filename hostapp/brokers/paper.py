@@ -27,7 +27,7 @@ from ..market.timeframes import timeframe_seconds
 from .paper_account import AccountMeta, ClosedDeal, MemoryStore, Position
 from .paper_account_file import SqliteStore
 from .paper_orders import PaperOrders
-from .paper_rules import DEFAULT_SPREADS, DEFAULT_SYMBOLS, PaperSettings, listed_name
+from .paper_rules import DEFAULT_SPREADS, DEFAULT_SYMBOLS, PaperSettings, default_spread
 from .paper_rules import hit as _hit
 
 __all__ = ["DEFAULT_SPREADS", "DEFAULT_SYMBOLS", "PaperBroker", "PaperSettings"]
@@ -89,7 +89,7 @@ class PaperBroker(PaperOrders):
         account file the bar is kept there too (as a terminal keeps its history)."""
         info = self._symbols.get(symbol)
         digits = info.digits if info is not None else 8
-        spread = bar.spread or self._default_spread(symbol, info)
+        spread = bar.spread or default_spread(symbol, info, bar.close)
         when = bar.time + self._bar_period
         store = self._store
         closed: list[tuple[Trade, CloseReason]] = []
@@ -187,9 +187,3 @@ class PaperBroker(PaperOrders):
         trade = pos.as_trade(pos.volume, self._open_profit(pos, quote))
         self._memo[pos.ticket] = (quote, state, trade)
         return trade
-
-    def _default_spread(self, symbol: str, info: SymbolInfo | None) -> float:
-        name = symbol if symbol in DEFAULT_SPREADS else listed_name(symbol)
-        if name in DEFAULT_SPREADS:
-            return DEFAULT_SPREADS[name]
-        return 10 * info.point if info is not None else 0.0

@@ -74,6 +74,26 @@ def known_rules(symbol: str) -> SymbolInfo | None:
     return None if info is None else replace(info, name=symbol)
 
 
+#: The spread assumed for a symbol without one (in the bars or above), at most this
+#: fraction of the price: 2 basis points, a liquid market's.
+SPREAD_OF_PRICE = 0.0002
+
+
+def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
+    """The spread of a bar that carries none: the table's for its symbols (under a
+    broker's suffix too), else 10 points but no more than :data:`SPREAD_OF_PRICE` of the
+    price, and never under one point. Ten points alone were 1 % of the price of a coin
+    quoted at 0.00001 with 8 decimals: every sell's stop fell inside the spread."""
+    known = DEFAULT_SPREADS.get(symbol)
+    if known is None:
+        known = DEFAULT_SPREADS.get(listed_name(symbol))
+    if known is not None:
+        return known
+    if info is None:
+        return 0.0
+    return max(info.point, min(10 * info.point, SPREAD_OF_PRICE * price))
+
+
 @dataclass(frozen=True)
 class PaperSettings:
     """The ``[host.paper]`` table. ``account_file`` empty: the account lives in memory."""
