@@ -168,6 +168,23 @@ async def test_risk_sizing_uses_the_balance_and_the_symbol(hostapp_factory: Any)
     assert order.volume == expected and order.volume > info.volume_min
 
 
+async def test_orders_the_minimum_lot_makes_risk_more_are_said(hostapp_factory: Any) -> None:
+    """A 0.0001 % risk is below what 0.01 lot loses at the stop: the order goes at the
+    minimum lot, and the report says how many risked more than asked, and how much."""
+    table = {**SETTINGS, "sizing": "risk", "risk_per_trade": 0.000001}
+    host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": table}})
+    bars = bars_from_closes(UP[: first_cross(UP, 3, 10, "buy")])
+    ((_, order),) = await host.plugins.propose_orders(host, "XAUUSD", bars, T0)
+    info = host.broker.symbol_info("XAUUSD")
+    assert order.volume == info.volume_min
+    risked = info.volume_min * 1.5 * sma.atr(bars, 5) * info.contract_size / 10_000.0
+    (report,) = host.plugins.run_report(host).values()
+    assert report["orders_over_risk"] == 1
+    assert report["note"].startswith(
+        f"1 of 1 orders risked more than the 0.0001 % asked, up to {risked * 100:.1f} %: "
+    )
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [

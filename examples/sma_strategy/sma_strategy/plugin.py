@@ -82,6 +82,8 @@ class Activity:
     short: int = 0  # calls with fewer bars than the averages and the ATR need
     most_bars: int = 0
     orders: int = 0
+    over_risk: int = 0  # risk-sized orders the minimum lot made risk more than asked
+    worst_risk: float = 0.0  # the largest share of the balance one of them risked
 
 
 activity = Activity()
@@ -178,7 +180,12 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
     info = host.broker.symbol_info(symbol) if s.sizing == "risk" else None
     if info is not None:
         per_lot = loss_per_lot(host.broker, symbol, direction, price, stop_loss, info)
-        volume = risk_volume(host.broker.account().balance, per_lot, info, s.risk_per_trade)
+        balance = host.broker.account().balance
+        volume = risk_volume(balance, per_lot, info, s.risk_per_trade)
+        risked = volume * per_lot / balance if balance > 0 else 0.0
+        if risked > s.risk_per_trade * 1.001:  # floored at the minimum lot
+            seen.over_risk += 1
+            seen.worst_risk = max(seen.worst_risk, risked)
     seen.orders += 1
     return [
         OrderRequest(
@@ -228,4 +235,12 @@ def run_report() -> dict[str, Any]:
             f"no order: the {s.fast}/{s.slow} averages never crossed in "
             f"{seen.calls - seen.short:,} bars with enough history"
         )
+    elif seen.over_risk:
+        out["note"] = (
+            f"{seen.over_risk} of {seen.orders} orders risked more than the "
+            f"{s.risk_per_trade * 100:g} % asked, up to {seen.worst_risk * 100:.1f} %: the "
+            "symbol's minimum lot loses more than that at the stop (a small account, or "
+            "a lot the host guessed for an unknown symbol)"
+        )
+        out["orders_over_risk"] = seen.over_risk
     return out
