@@ -99,8 +99,9 @@ def propose_orders(
 def allow_order(host: HostView, order: OrderRequest) -> str | None:
     """Veto a proposed order before it reaches the broker.
 
-    Fires for every proposed new entry (not for exits, partial closes or hedges).
-    Sync only.
+    Fires for every new entry a plugin proposes through ``propose_orders`` (not for
+    exits, partial closes or hedges, nor for a re-add a plugin executes itself through
+    ``host.execute``: the plugin that acts owns that decision). Sync only.
 
     Results: ``None`` allows; any string vetoes, and is the reason reported. One veto is
     enough. A raising plugin vetoes (fails closed): a risk guard that crashes must not
@@ -112,8 +113,12 @@ def allow_order(host: HostView, order: OrderRequest) -> str | None:
 def on_trade_executed(host: HostView, trade: Trade) -> Awaitable[None] | None:
     """A new position was opened at the broker.
 
-    Fires once per position, right after the broker confirmed it, with the position as
-    the broker reports it (ticket, fill price, stops). Async allowed; broadcast.
+    Fires once per position the host opened from ``propose_orders``, right after the
+    broker confirmed it, with the position as the broker reports it (ticket, fill price,
+    stops). A position a plugin opens itself through ``host.execute`` (a hedge, a
+    re-add) is not announced here: ``on_action`` tells every plugin of that action and
+    its ``new_ticket``; its close is reported by ``on_trade_closed`` like any other.
+    Async allowed; broadcast.
 
     Results: none. A raising plugin is logged; the others still run.
     """

@@ -133,8 +133,8 @@ def _orders(plugin: str, value: Any) -> list[OrderRequest]:
 
 
 def _veto(plugin: str, value: Any) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"allow_order must return None or a str, got {value!r}")
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise TypeError(f"allow_order must return None or a reason (a str), got {value!r}")
     return value
 
 

@@ -43,7 +43,7 @@ SHUTDOWN = ("enabled", "tripped")  # a tripped plugin may still hold resources t
 class State:
     """What the host tracks per plugin; shared by reference with the cached caller lists."""
 
-    __slots__ = ("failures", "info", "obj", "timeout")
+    __slots__ = ("failures", "info", "obj", "timeout", "traced")
 
     def __init__(self, info: PluginInfo, obj: object, timeout: float) -> None:
         self.info = info
@@ -52,6 +52,9 @@ class State:
         #: consecutive failures of each hook (a success of that hook clears it): one
         #: hook failing every cycle trips the breaker though the plugin's others work
         self.failures: dict[str, int] = {}
+        #: the hooks whose failure was logged with its traceback: once per hook and run
+        #: (five failures in a row trip the breaker, five tracebacks said nothing more)
+        self.traced: set[str] = set()
 
 
 Caller = tuple[str, Any, tuple[str, ...], State]
@@ -182,7 +185,16 @@ class PluginRegistry:
         if info.status != "tripped":  # a tripped one keeps why it was switched off
             info.error = error
         failures = state.failures[hook] = state.failures.get(hook, 0) + 1
-        self.log.error("plugin %s: %s failed: %s", info.name, hook, error, exc_info=exc)
+        first = hook not in state.traced
+        state.traced.add(hook)
+        self.log.error(
+            "plugin %s: %s failed: %s%s",
+            info.name,
+            hook,
+            error,
+            "" if first else " (traceback logged at its first failure)",
+            exc_info=exc if first else None,
+        )
         if failures >= self.breaker_limit and info.status == "enabled" and not self.raise_errors:
             info.status = "tripped"
             info.error = (

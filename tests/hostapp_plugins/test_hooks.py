@@ -168,6 +168,9 @@ def test_hook_allow_order(hostapp_factory: Any) -> None:
     assert (odd.plugins.allow_order(odd, ORDER) or "").startswith(
         "a: allow_order failed (TypeError"
     )
+    # so is a veto without a reason: the log and the summary would say "vetoed: a: "
+    mute = hostapp_factory({"a": Recorder(allow_order=" ")})
+    assert "must return None or a reason" in (mute.plugins.allow_order(mute, ORDER) or "")
 
 
 def test_hook_run_report(hostapp_factory: Any) -> None:

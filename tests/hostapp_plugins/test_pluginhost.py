@@ -300,3 +300,16 @@ def test_a_plugins_config_error_names_the_file_the_host_read(
         host.plugins.register("picky", Picky())
         host.plugins.configure(host)
     assert str(caught.value) == f"{tmp_path / 'mine.toml'} [plugin.picky]: unknown key 'fats'"
+
+
+async def test_a_failing_hook_logs_its_traceback_once(
+    hostapp_factory: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five failures in a row trip the breaker; five tracebacks said nothing more."""
+    host = hostapp_factory({"bad": Raiser()})
+    with caplog.at_level("ERROR"):
+        for _ in range(3):
+            await host.plugins.on_cycle(host, T0)
+    failed = [r for r in caplog.records if "on_cycle failed" in r.getMessage()]
+    assert [r.exc_info is not None for r in failed] == [True, False, False]
+    assert failed[1].getMessage().endswith("(traceback logged at its first failure)")
