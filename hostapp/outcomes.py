@@ -132,21 +132,28 @@ def metrics(trades: Sequence[Outcome]) -> dict[str, Any]:
     """The figures of one run's closed trades: win rate, average R (all, wins, losses),
     profit factor (gross profit ÷ gross loss, money), expectancy (money per trade), the
     longest run of losing trades and the average holding time. ``None`` where a figure
-    has no meaning (no losing trade: no profit factor)."""
-    done = sorted((t for t in trades if t.r is not None), key=_close_order)
+    has no meaning (no losing trade: no profit factor).
+
+    Every closed trade counts; the R figures only those with an R (a trade opened without
+    a stop has none: ``trades_without_r`` says how many), and such a trade won or lost by
+    its profit."""
+    done = sorted((t for t in trades if t.closed_at is not None), key=_close_order)
     rs = [t.r for t in done if t.r is not None]
     wins = [r for r in rs if r > 0]
     losses = [r for r in rs if r < 0]
+    results = [t.r if t.r is not None else t.profit for t in done]
     gross_win = sum(t.profit for t in done if t.profit > 0)
     gross_loss = -sum(t.profit for t in done if t.profit < 0)
     streak = longest = 0
-    for r in rs:
-        streak = streak + 1 if r < 0 else 0
+    for result in results:
+        streak = streak + 1 if result < 0 else 0
         longest = max(longest, streak)
     held = [h for t in done if (h := t.hours_held) is not None]
+    won = sum(1 for result in results if result > 0)
     return {
         "closed_trades": len(done),
-        "win_rate": round(len(wins) / len(rs), 4) if rs else 0.0,
+        "trades_without_r": len(done) - len(rs),
+        "win_rate": round(won / len(done), 4) if done else 0.0,
         "avg_r": round(sum(rs) / len(rs), 4) if rs else 0.0,
         "avg_win_r": round(sum(wins) / len(wins), 4) if wins else 0.0,
         "avg_loss_r": round(sum(losses) / len(losses), 4) if losses else 0.0,

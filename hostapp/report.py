@@ -195,6 +195,12 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         if text:
             lines.append(f"note ({name}): {text}")
     lines.extend(f"note: {text}" for text in summary.get("host_notes", []))
+    bare = summary.get("trades_without_r")
+    if bare:
+        lines.append(
+            f"note: {bare} closed trades had no stop, so no R: they count in the win rate, "
+            "profit factor and expectancy, not in the R figures"
+        )
     return "\n".join(lines)
 
 

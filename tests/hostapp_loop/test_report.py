@@ -21,8 +21,8 @@ from hostapp.app import build_sim_app
 from hostapp.charts import write_price_charts
 from hostapp.config import config_from_dict
 from hostapp.loop import LoopStats
-from hostapp.outcomes import outcomes
-from hostapp.report import RunRecorder, max_drawdown, summarize
+from hostapp.outcomes import metrics, outcomes
+from hostapp.report import RunRecorder, max_drawdown, summarize, summary_table
 from hostapp.testing import bars_from_closes
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
@@ -50,6 +50,30 @@ def test_r_multiples_include_parts_and_hedges() -> None:
     results = {t.ticket: t.r for t in outcomes(stats.entries, stats.closes, closed)}
     # trade 1: (+20*0.1 - 10*0.1 + 10*0.1) / (10 * 0.2) = +1R
     assert results == {1: pytest.approx(1.0), 2: pytest.approx(-3.0)}
+
+
+def test_trades_without_a_stop_count_in_the_figures_but_not_in_r() -> None:
+    """A plugin may open without a stop: such a trade has no R, yet it closed, won or
+    lost money; the summary left it out of every figure (4 closed of 12 opened)."""
+    stats = LoopStats()
+    with_stop = Trade(1, "XAUUSD", "buy", 0.1, 2000.0, 1990.0, None, T)
+    bare = [Trade(t, "XAUUSD", "buy", 0.1, 2000.0, None, None, T) for t in (2, 3)]
+    stats.entries += [(T, t, "s") for t in (with_stop, *bare)]
+    stats.closes += [(T, t, "exit") for t in (with_stop, *bare)]
+    closed = [
+        _trade(1, "buy", 2000.0, 2020.0, 0.1, sl=1990.0, profit=200.0),  # +2R
+        _trade(2, "buy", 2000.0, 1995.0, 0.1, profit=-50.0),
+        _trade(3, "buy", 2000.0, 1990.0, 0.1, profit=-100.0),
+    ]
+    figures = metrics(outcomes(stats.entries, stats.closes, closed))
+    assert (figures["closed_trades"], figures["trades_without_r"]) == (3, 2)
+    assert figures["win_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert (figures["avg_r"], figures["longest_losing_streak"]) == (pytest.approx(2.0), 2)
+    assert figures["expectancy"] == pytest.approx(50 / 3, abs=0.01)
+    assert figures["profit_factor"] == pytest.approx(200 / 150, abs=0.01)
+    assert summary_table(figures).endswith("note: 2 closed trades had no stop, so no R: they "
+                                           "count in the win rate, profit factor and "
+                                           "expectancy, not in the R figures")  # fmt: skip
 
 
 def test_max_drawdown_peak_to_trough_in_close_order() -> None:
