@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -39,3 +42,20 @@ async def test_the_examples_run_against_a_real_server(
         trades = (await r.json())["trades"]
     assert {t: v["state"] for t, v in trades.items()} == {"1001": "CLOSED", "1002": "CLOSED"}
     assert trades["1001"]["trade_info"]["realised_profit"] == 25.0
+
+
+async def test_the_curl_lines_run_against_a_real_server(served: Served) -> None:
+    """The plain-HTTP example, as written but for the server's port: register, read,
+    report the close; each answer is JSON with success."""
+    (block,) = re.findall(r"```sh\n(curl .*?)```", DOC.read_text(), flags=re.DOTALL)
+    script = block.replace("http://127.0.0.1:8001", served.url)
+    env = {**os.environ, "DTMS_TOKEN": ""}
+    proc = await asyncio.to_thread(
+        subprocess.run, ["bash", "-e", "-c", script], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = [json.loads(line) for line in proc.stdout.replace("}{", "}\n{").splitlines()]
+    assert [a["success"] for a in answers] == [True, True, True]
+    assert answers[0]["summary"] == "DTMS protection enabled for ticket 1001"
+    assert answers[1]["trade_info"]["sl"] == 1990.0
+    assert answers[2]["state"] == "CLOSED" and answers[2]["trade_info"]["profit"] == 25.0
