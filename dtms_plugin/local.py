@@ -89,6 +89,9 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
         self._bar_failures: dict[str, int] = {}
+        #: symbol -> why its open trades were not evaluated in the last cycle (dtms
+        #: serve's /health shows it: a server whose trades all wait is not "fine")
+        self.waiting: dict[str, str] = {}
         #: journal keys of closes whose retries ran out, logged once until they are done
         self._attention: set[str] = set()
         self.registered = 0  # trades registered this run
@@ -203,6 +206,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
             if not self._recovered:
                 return
         if self.quiet_cycle(now):  # nothing to watch (most bars of a replay): done
+            self.waiting = {}
             return
         live = self.book.live()
         try:
@@ -215,13 +219,17 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
         by_symbol: dict[str, list[TradeRecord]] = defaultdict(list)
         for rec in live:
             by_symbol[rec.symbol].append(rec)
+        waiting: dict[str, str] = {}
         for symbol, recs in by_symbol.items():
             ind = self._bars(host, symbol, now)
             snap = ind.snapshot() if ind is not None else None
             if snap is None:
                 why = f"no closed {self.settings.fast.value} bar of {symbol} yet"
                 self.problems[why] = self.problems.get(why, 0) + 1
-            self._note_stale(host, symbol, snap, now)
+                waiting[symbol] = why
+            stale = self._note_stale(host, symbol, snap, now)
+            if stale is not None or symbol in self._bar_failures:
+                waiting[symbol] = stale or f"bars for {symbol} unavailable"
             info = self._info(host, symbol)
             if info is None:
                 self.log.error("DTMS: no symbol rules for %s; its trades wait", symbol)
@@ -231,6 +239,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
                 if rec.ticket not in self.records:
                     continue  # let go meanwhile (a replica's lease lost, docs/scaling.md)
                 await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
+        self.waiting = waiting
         self._refresh_states(now)
         quiet = self._writes.quiet
         if self._flush_and_forget(now) and (quiet or self._hold is not None):

@@ -82,14 +82,15 @@ class MarketEdges:
 
     def _note_stale(
         self, host: HostView, symbol: str, snap: SignalSnapshot | None, now: datetime
-    ) -> None:
+    ) -> str | None:
         """docs/dtms.md §7: stale data is logged, once per symbol per stale episode. The
-        fast bar counts as stale only when the market's finest bars stopped too."""
+        fast bar counts as stale only when the market's finest bars stopped too. Returns
+        why the symbol's trades wait, when its bars are stale."""
         if snap is not None and snap.is_stale(now):
             self._base_close(host, symbol, snap)
         if snap is None or not snap.is_stale(now):
             self._stale.discard(symbol)
-            return
+            return None
         why = f"{symbol} bars stale"
         self.problems[why] = self.problems.get(why, 0) + 1
         if symbol not in self._stale:
@@ -101,6 +102,7 @@ class MarketEdges:
                 self.settings.fast.value,
                 snap.fast_close_time.isoformat(),
             )
+        return f"{why} (newest {self.settings.fast.value} bar closed {snap.fast_close_time})"
 
     def _base_close(self, host: HostView, symbol: str, snap: SignalSnapshot) -> None:
         """Tell ``snap`` when the market's newest bar on its base timeframe closed, when

@@ -271,6 +271,12 @@ SCHEMAS: dict[str, Any] = {
             "timestamp": {"type": "string"},
             "engine_running": {"type": "boolean"},
             "problems": {"type": "array", "items": {"type": "string"}},
+            "waiting": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "symbols whose open trades the last cycle could not"
+                " evaluate, and why (no bars yet, stale bars): healthy still, but idle there",
+            },
             "monitor": {"$ref": "#/components/schemas/Monitor"},
         },
     },

@@ -387,10 +387,13 @@ class DtmsService(Registering):
         except StoreError as exc:
             problems.append(str(exc))
         healthy = not problems
+        waiting: dict[str, str] = getattr(self._strategy, "waiting", None) or {}
         return healthy, {
             **health_keys(healthy=healthy, engine_running=engine_running, now=datetime.now(UTC)),
             "engine_running": engine_running,
             "problems": problems,
+            # not unhealthy (a weekend stops every FX symbol's bars), but said
+            "waiting": [f"{why}: its trades are not evaluated" for why in waiting.values()],
             "monitor": self._monitor_summary(),
         }
 

@@ -134,3 +134,30 @@ async def test_a_batch_is_one_store_transaction_with_an_outcome_each(make_client
         assert view["state"] == "HEALTHY"
     registered = [t for t in tickets if t in service.strategy.records]
     assert registered == tickets
+
+
+async def test_health_says_which_symbols_trades_wait_and_why(
+    make_client: Any, monkeypatch: Any
+) -> None:
+    """A server whose trades cannot be evaluated (no bars for their symbol) answered
+    "healthy" and nothing else; it is still healthy (a weekend stops every FX symbol's
+    bars), but /health says what waits."""
+    base = wavy_path(2000.0, 1000)
+    world = World({"XAUUSD": base, "EURUSD": wavy_path(1.1, 1000)}, visible=1000)
+    full = world.bars
+    monkeypatch.setattr(world, "bars", lambda s, tf, n: [] if s == "EURUSD" else full(s, tf, n))
+    client: Client = await make_client(world=world, strategy_factory=default_strategy_factory)
+    service = service_of(client)
+    for symbol in ("XAUUSD", "EURUSD"):
+        ticket = open_position(world, symbol)
+        entry = world.price(symbol)
+        body = registration(ticket, symbol=symbol, entry=entry, stop_loss=entry * 0.99)
+        assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    await service.run_cycle()
+    resp = await client.get("/health")
+    body = await resp.json()
+    assert (resp.status, body["status"]) == (200, "healthy")
+    assert body["waiting"] == ["no closed M5 bar of EURUSD yet: its trades are not evaluated"]
+    monkeypatch.setattr(world, "bars", full)  # its bars come: nothing waits
+    await service.run_cycle()
+    assert (await (await client.get("/health")).json())["waiting"] == []
