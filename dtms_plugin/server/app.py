@@ -19,7 +19,7 @@ from hookspecs import HostView
 from .dashboard import add_dashboard
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .metrics import metrics_middleware
-from .middleware import auth_middleware, error_middleware
+from .middleware import auth_middleware, error_middleware, trailing_slash_middleware
 from .routes import add_routes
 from .service import DtmsService, StrategyFactory, default_strategy_factory
 from .settings import ServerSettings
@@ -77,6 +77,7 @@ def create_app(
             metrics_middleware(service.metrics),  # outermost: sees the final status
             error_middleware,
             auth_middleware(settings.resolve_token()),
+            trailing_slash_middleware,
         ],
         client_max_size=settings.max_body_bytes,
     )

@@ -161,3 +161,18 @@ async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
     """The request body as JSON, or a 400 that says why not (:mod:`.body`); a 413 over
     ``limit`` bytes."""
     return await request_body.read_json(request, limit=limit)
+
+
+@web.middleware
+async def trailing_slash_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``/dtms/status/`` → ``/dtms/status`` (a 308: method and body kept), as the original
+    server (FastAPI) redirected: only a path that ends in a slash, is not routed, and is
+    routed without it. aiohttp's own normalizer drops the last character of any path."""
+    path = request.path
+    if path.endswith("/") and path != "/" and request.match_info.http_exception is not None:
+        bare = path.rstrip("/") or "/"
+        found = await request.app.router.resolve(request.clone(rel_url=bare))
+        if found.http_exception is None:
+            query = f"?{request.query_string}" if request.query_string else ""
+            raise web.HTTPPermanentRedirect(bare + query)
+    return await handler(request)

@@ -155,3 +155,14 @@ async def test_a_closed_ticket_registered_for_another_position_is_a_new_trade(
     same = await client.post("/dtms/trade/enable", json=registration(61, symbol="EURUSD",
                              entry=1.1, stop_loss=1.09, take_profit=1.12))  # fmt: skip
     assert same.status == 200 and (await same.json())["already_registered"] is True
+
+
+async def test_a_trailing_slash_is_redirected_to_the_path(client: Client) -> None:
+    """The original server (FastAPI) redirected ``/dtms/status/``; a 404 broke clients
+    written with the slash."""
+    resp = await client.get("/dtms/status/")
+    assert resp.status == 200 and "dtms_status" in await resp.json()
+    assert [r.status for r in resp.history] == [308]
+    resp = await client.post("/dtms/trade/enable/", json=registration(70))
+    assert resp.status == 201 and (await resp.json())["ticket"] == 70  # method and body kept
+    assert (await client.get("/nowhere/")).status == 404
