@@ -25,13 +25,7 @@ from ..settings import DtmsSettings, for_host
 from ..store import StoreError, StoreProtocol
 from ..store.location import open_store
 from ..strategy import Strategy
-from .closing import (
-    ClosedReport,
-    check_close_time,
-    closed_trade,
-    mark_closed,
-    recorded_close_time,
-)
+from .closes import Closing
 from .engine_thread import EngineThread
 from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
@@ -55,7 +49,7 @@ def default_strategy_factory(settings: DtmsSettings, store: StoreProtocol) -> St
     return LocalStrategy(settings, store, adopt=False)
 
 
-class DtmsService(Registering):
+class DtmsService(Registering, Closing):
     def __init__(
         self,
         settings: ServerSettings,
@@ -216,9 +210,11 @@ class DtmsService(Registering):
             try:
                 with Stopwatch(self.metrics.observe_cycle):
                     if self.replicas is not None:
+                        from .close_inbox import apply_left
                         from .replica_service import lease_step
 
                         await lease_step(self.replicas, self._strategy, self._host, now)
+                        await apply_left(self.replicas, self._apply_left_close)
                     await self._strategy.on_cycle(self._host, now)
             except Exception as exc:
                 self.monitor.failed(exc)
@@ -261,55 +257,6 @@ class DtmsService(Registering):
             self.store.delete_state(ticket)
             self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
             self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
-
-    async def report_closed(self, closed: ClosedReport) -> dict[str, Any] | None:
-        """A client's position closed: the engine is told as if its own broker saw it,
-        and the record is kept CLOSED with its reason and profit (the trade's history).
-        A record the engine closed itself when the position went from its broker has no
-        outcome yet: the report gives it one (and the account rails its profit). None
-        when the ticket is unknown; a second report of the same close changes nothing."""
-        self._require_engine()
-        async with self._command_lock:
-            record = self.store.get_record(closed.ticket)
-            if record is None:
-                return None
-            check_close_time(record, closed)
-            closed_already = record_state(record) == DefensiveState.CLOSED.value
-            if not closed_already or record.get("realised_profit") is None:
-                await self.engine.run(self._close_in_engine(closed, record))
-                return self.trade(closed.ticket)
-        view = self.trade(closed.ticket)
-        if view is not None:  # reported before: the first report's outcome stands
-            view["already_closed"] = True
-            view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"
-        return view
-
-    async def _close_in_engine(self, closed: ClosedReport, record: dict[str, Any]) -> None:
-        assert self._engine_lock is not None and self._host is not None
-        assert self._strategy is not None
-        async with self._engine_lock:
-            now = self._host.clock.now()
-            at = closed.closed_at or recorded_close_time(record) or now
-            trade = closed_trade(record, closed, at)
-            if trade is not None:
-                await self._strategy.on_trade_closed(self._host, trade, closed.reason)
-            kept = self.store.get_record(closed.ticket) or record
-            if record_state(kept) == DefensiveState.CLOSED.value:
-                if kept.get("realised_profit") is None:  # a strategy that keeps no close
-                    outcome = {"close_reason": closed.reason, "realised_profit": closed.profit}
-                    self.store.put_record(closed.ticket, {**kept, **outcome})
-            else:
-                # a strategy that keeps no close of its own (or a record it cannot read):
-                # the server keeps the outcome itself
-                kept = mark_closed(kept, closed, at)
-                self.store.put_record(closed.ticket, kept)
-                self.store.put_state(closed.ticket, DefensiveState.CLOSED.value, now)
-                await self._host.report_state_change(
-                    closed.ticket,
-                    DefensiveState(record_state(record)),
-                    DefensiveState.CLOSED,
-                    f"position closed ({closed.reason})",
-                )
 
     # ------------------------------------------------------------------ queries
 

@@ -1,0 +1,117 @@
+"""Reported closes, applied by the service (part of :class:`~.service.DtmsService`).
+
+``POST /dtms/trade/{ticket}/closed``: the engine is told as if its own broker saw the
+position go, and the record is kept CLOSED with its reason and profit (the trade's
+history). With Redis replicas, a replica that does not own the trade leaves the report
+for the one that does (:mod:`.close_inbox`), which applies it in its next cycle through
+:meth:`Closing._apply_left_close`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from hookspecs import DefensiveState
+
+from ..store import StoreProtocol
+from .closing import (
+    ClosedReport,
+    check_close_time,
+    closed_trade,
+    mark_closed,
+    recorded_close_time,
+)
+from .engine_thread import EngineThread
+from .observed import ObservedHost
+from .views import record_state
+
+if TYPE_CHECKING:  # redis's: imported only with a Redis store
+    from .replicas import Replicas
+
+
+class Closing:
+    """Part of :class:`~.service.DtmsService` (which provides what is declared here)."""
+
+    engine: EngineThread
+    replicas: Replicas | None
+    _command_lock: asyncio.Lock
+    _engine_lock: asyncio.Lock | None
+    _host: ObservedHost | None
+    _strategy: Any
+
+    if TYPE_CHECKING:
+
+        @property
+        def store(self) -> StoreProtocol: ...
+
+        def _require_engine(self) -> None: ...
+
+        def trade(self, ticket: int) -> dict[str, Any] | None: ...
+
+    async def report_closed(self, closed: ClosedReport) -> dict[str, Any] | None:
+        """A client's position closed: the engine is told as if its own broker saw it,
+        and the record is kept CLOSED with its reason and profit (the trade's history).
+        A record the engine closed itself when the position went from its broker has no
+        outcome yet: the report gives it one (and the account rails its profit). None
+        when the ticket is unknown; a second report of the same close changes nothing."""
+        self._require_engine()
+        if self.replicas is not None:  # another replica's trade: its owner applies it
+            from .close_inbox import left_for_owner
+
+            if await left_for_owner(self.replicas, self.store, closed):
+                return self.trade(closed.ticket)
+        async with self._command_lock:
+            record = self.store.get_record(closed.ticket)
+            if record is None:
+                return None
+            check_close_time(record, closed)
+            closed_already = record_state(record) == DefensiveState.CLOSED.value
+            if not closed_already or record.get("realised_profit") is None:
+                await self.engine.run(self._close_in_engine(closed, record))
+                return self.trade(closed.ticket)
+        view = self.trade(closed.ticket)
+        if view is not None:  # reported before: the first report's outcome stands
+            view["already_closed"] = True
+            view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"
+        return view
+
+    async def _close_in_engine(self, closed: ClosedReport, record: dict[str, Any]) -> None:
+        assert self._engine_lock is not None
+        async with self._engine_lock:
+            await self._apply_close(closed, record)
+
+    async def _apply_left_close(self, closed: ClosedReport) -> None:
+        """A close another replica left for this one (its owner), in the cycle."""
+        record = self.store.get_record(closed.ticket)
+        if record is not None and not (
+            record_state(record) == DefensiveState.CLOSED.value
+            and record.get("realised_profit") is not None
+        ):
+            await self._apply_close(closed, record)
+
+    async def _apply_close(self, closed: ClosedReport, record: dict[str, Any]) -> None:
+        """The close through the engine, under its lock (held by the caller)."""
+        assert self._host is not None and self._strategy is not None
+        now = self._host.clock.now()
+        at = closed.closed_at or recorded_close_time(record) or now
+        trade = closed_trade(record, closed, at)
+        if trade is not None:
+            await self._strategy.on_trade_closed(self._host, trade, closed.reason)
+        kept = self.store.get_record(closed.ticket) or record
+        if record_state(kept) == DefensiveState.CLOSED.value:
+            if kept.get("realised_profit") is None:  # a strategy that keeps no close
+                outcome = {"close_reason": closed.reason, "realised_profit": closed.profit}
+                self.store.put_record(closed.ticket, {**kept, **outcome})
+        else:
+            # a strategy that keeps no close of its own (or a record it cannot read):
+            # the server keeps the outcome itself
+            kept = mark_closed(kept, closed, at)
+            self.store.put_record(closed.ticket, kept)
+            self.store.put_state(closed.ticket, DefensiveState.CLOSED.value, now)
+            await self._host.report_state_change(
+                closed.ticket,
+                DefensiveState(record_state(record)),
+                DefensiveState.CLOSED,
+                f"position closed ({closed.reason})",
+            )
