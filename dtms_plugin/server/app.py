@@ -19,7 +19,12 @@ from hookspecs import HostView
 from .dashboard import add_dashboard
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .metrics import metrics_middleware
-from .middleware import auth_middleware, error_middleware, trailing_slash_middleware
+from .middleware import (
+    auth_middleware,
+    error_middleware,
+    same_origin_middleware,
+    trailing_slash_middleware,
+)
 from .routes import add_routes
 from .service import DtmsService, StrategyFactory, default_strategy_factory
 from .settings import ServerSettings
@@ -76,6 +81,7 @@ def create_app(
         middlewares=[
             metrics_middleware(service.metrics),  # outermost: sees the final status
             error_middleware,
+            same_origin_middleware,
             auth_middleware(settings.resolve_token()),
             trailing_slash_middleware,
         ],

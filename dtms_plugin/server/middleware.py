@@ -126,6 +126,32 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(500, {"error": "internal error", "message": "see the server log"})
 
 
+#: what changes state: a browser sends these cross-site without asking the server first
+#: when their body is text or a form (a "simple" request)
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@web.middleware
+async def same_origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A 403 for a write a web page of another site sent (its ``Origin`` is not this
+    server's): a browser sends a POST with a text body cross-site without asking, and a
+    server on 127.0.0.1 without a token would take it as a client's, so any page the
+    trader opens could report a trade closed (DTMS lets it go) or register one. Programs
+    send no ``Origin``; the dashboard's requests come from this very origin."""
+    origin = request.headers.get("Origin")
+    if origin is not None and request.method in _WRITES:
+        own = f"{request.scheme}://{request.host}"
+        if origin.rstrip("/").lower() != own.lower():
+            raise ApiError(
+                403,
+                {
+                    "error": "cross-origin request refused",
+                    "message": f"a web page of {origin[:100]} may not change trades here",
+                },
+            )
+    return await handler(request)
+
+
 def auth_middleware(token: str | None) -> Middleware:
     """Bearer auth when ``token`` is set; a pass-through when it is not."""
     expected = token.encode("utf-8", "surrogateescape") if token else None

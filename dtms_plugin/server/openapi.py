@@ -28,6 +28,8 @@ _ERRORS = {
     "405": _json("Error", "another method: the Allow header names this path's methods"),
     "503": _json("Error", "the engine or the store is unavailable"),
 }
+#: the writes' errors: a web page of another site may not change trades (its Origin)
+_WRITE_ERRORS = {**_ERRORS, "403": _json("Error", "sent by a web page of another site")}
 _TICKET = {"type": "integer", "minimum": 1, "maximum": limits.MAX_TICKET}
 _TICKET_PATH = {"name": "ticket", "in": "path", "required": True, "schema": _TICKET}
 
@@ -64,7 +66,7 @@ PATHS: dict[str, Any] = {
                 ),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),
-                **_ERRORS,
+                **_WRITE_ERRORS,
             },
         }
     },
@@ -86,7 +88,7 @@ PATHS: dict[str, Any] = {
                 "200": _json("Unregistered", "unregistered"),
                 "400": _json("Error", "the ticket is not a positive integer"),
                 "404": _json("Error", "unknown ticket"),
-                **_ERRORS,
+                **_WRITE_ERRORS,
             },
         },
     },
@@ -143,7 +145,7 @@ PATHS: dict[str, Any] = {
                 "200": _json("BatchResult", "one result per item: registered, already or refused"),
                 "400": _json("Error", "invalid JSON, or trades is not a list of 1..200 items"),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
-                **_ERRORS,
+                **_WRITE_ERRORS,
             },
         },
     },
@@ -167,7 +169,7 @@ PATHS: dict[str, Any] = {
                 "404": _json("Error", "unknown ticket"),
                 "409": _json("Error", "closed_at is before the trade opened (field: closed_at)"),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
-                **_ERRORS,
+                **_WRITE_ERRORS,
             },
         }
     },

@@ -166,3 +166,17 @@ async def test_a_trailing_slash_is_redirected_to_the_path(client: Client) -> Non
     resp = await client.post("/dtms/trade/enable/", json=registration(70))
     assert resp.status == 201 and (await resp.json())["ticket"] == 70  # method and body kept
     assert (await client.get("/nowhere/")).status == 404
+
+
+async def test_a_write_from_a_web_page_of_another_site_is_refused(client: Client) -> None:
+    """A page the trader opens may POST text cross-site without asking the server; a
+    server on 127.0.0.1 without a token took it as a client's and let the trade go."""
+    await client.post("/dtms/trade/enable", json=registration(80))
+    page = {"Origin": "https://evil.example", "Content-Type": "text/plain"}
+    resp = await client.post("/dtms/trade/80/closed", data=b'{"reason": "x"}', headers=page)
+    body = await resp.json()
+    assert (resp.status, body["error"]) == (403, "cross-origin request refused")
+    assert (await (await client.get("/dtms/trade/80")).json())["state"] == "HEALTHY"
+    own = {"Origin": str(client.make_url("")).rstrip("/")}  # the dashboard's own origin
+    assert (await client.post("/dtms/trade/80/closed", json={}, headers=own)).status == 200
+    assert (await client.get("/dtms/trade/80", headers=page)).status == 200  # reads: fine

@@ -83,6 +83,12 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call(enable, "post", enable, json=registration(ticket, volume=-1))
     await call(enable, "post", enable, json=registration(ticket, entry=entry, direction="sell"))
     await call(enable, "post", enable, json=registration(ticket), headers={})
+    evil = {**AUTH, "Origin": "http://evil.example"}  # a web page of another site
+    await call(enable, "post", enable, json=registration(ticket), headers=evil)
+    await call("/dtms/trades", "post", "/dtms/trades", json={"trades": []}, headers=evil)
+    await call("/dtms/trade/{ticket}/closed", "post", f"/dtms/trade/{ticket}/closed", json={},
+               headers=evil)  # fmt: skip
+    await call("/dtms/trade/{ticket}", "delete", f"/dtms/trade/{ticket}", headers=evil)
     world.broker.set_price("XAUUSD", entry - 10.0)
     await service_of(client).run_cycle()  # moves the trade, journals an action
     one = "/dtms/trade/{ticket}"
