@@ -12,7 +12,9 @@ first and change with ``--jobs``. What "the plugin" is decides how:
   (it holds a lock, a socket) is shared, with one warning saying its state must be reset
   in ``configure``;
 * a module (``module`` alone) is executed afresh from its source for each run, so its
-  globals start as the file sets them.
+  globals start as the file sets them. Only that module: the other modules of its
+  package are imported once, and what the module does at import runs again each run
+  (docs/plugins.md says so to plugin authors; a class entry point avoids both).
 
 Objects handed to the loader directly (tests) are used as they are: the caller owns them.
 """

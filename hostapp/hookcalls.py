@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import numbers
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -152,13 +153,16 @@ def _report(plugin: str, value: Any) -> dict[str, Any] | None:
         raise TypeError(
             f"run_report must return JSON data with text keys and finite numbers: {exc}"
         ) from None
-    activity = value.get("activity")
-    if activity is not None and (isinstance(activity, bool) or not isinstance(activity, int)):
-        raise TypeError(f"run_report's activity must be an int, got {activity!r}")
-    note = value.get("note")
+    report = dict(value)
+    activity = report.get("activity")
+    if activity is not None:
+        if isinstance(activity, bool) or not isinstance(activity, numbers.Integral):
+            raise TypeError(f"run_report's activity must be an int, got {activity!r}")
+        report["activity"] = int(activity)  # numpy's too, written as a number
+    note = report.get("note")
     if note is not None and not isinstance(note, str):
         raise TypeError(f"run_report's note must be a str, got {note!r}")
-    return dict(value)
+    return report
 
 
 def _routes(plugin: str, value: Any) -> list[Any] | None:

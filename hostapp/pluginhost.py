@@ -277,4 +277,7 @@ def _yes_or_no(hook: str, value: Any) -> bool:
     plugin's bug (TypeError, its fail-safe answer): ``bool("False")`` is True."""
     if value is None:
         return False
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind == "b" and not getattr(value, "shape", ()):  # numpy's bool scalar: a bool
+        return bool(value)
     raise TypeError(f"{hook} must return a bool, got {value!r}")

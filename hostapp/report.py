@@ -198,8 +198,8 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     bare = summary.get("trades_without_r")
     if bare:
         lines.append(
-            f"note: {bare} closed trades had no stop, so no R: they count in the win rate, "
-            "profit factor and expectancy, not in the R figures"
+            f"note: {bare} closed trades had no R (no stop, or one at the entry): they count "
+            "in the win rate, profit factor and expectancy, not in the R figures"
         )
     return "\n".join(lines)
 

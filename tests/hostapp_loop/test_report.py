@@ -71,9 +71,10 @@ def test_trades_without_a_stop_count_in_the_figures_but_not_in_r() -> None:
     assert (figures["avg_r"], figures["longest_losing_streak"]) == (pytest.approx(2.0), 2)
     assert figures["expectancy"] == pytest.approx(50 / 3, abs=0.01)
     assert figures["profit_factor"] == pytest.approx(200 / 150, abs=0.01)
-    assert summary_table(figures).endswith("note: 2 closed trades had no stop, so no R: they "
-                                           "count in the win rate, profit factor and "
-                                           "expectancy, not in the R figures")  # fmt: skip
+    assert summary_table(figures).endswith(
+        "note: 2 closed trades had no R (no stop, or one at the entry): they count in the "
+        "win rate, profit factor and expectancy, not in the R figures"
+    )
 
 
 def test_max_drawdown_peak_to_trough_in_close_order() -> None:
