@@ -260,6 +260,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
         self, host: HostView, rec: TradeRecord, trade: Trade, reason: str, now: datetime
     ) -> None:
         """The broker closed ``rec``'s trade: CLOSED, said, its hedge closed."""
+        self._settle_attention(rec.ticket, reason)
         rec, transition = close_record(rec, trade, reason, now)
         self._persist(rec, now)
         self._put_state(rec, now)
@@ -308,6 +309,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
         # identity test tells "changed" without comparing 31 fields (and the journal)
         changed = e.record is not self.records.get(rec.ticket)
         rec = e.record
+        if self._attention:  # a close that kept failing and is owed no more: said
+            self._settle_attention(rec.ticket, "the position went", rec.owed)
         if e.score is not None:
             self.blind.scored(e.score, snap)
             if rec.ticket not in self.evaluated:
@@ -372,3 +375,12 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
                     entry.status.value,
                     entry.attempts,
                 )
+
+    def _settle_attention(self, ticket: int, why: str, owed: tuple[ActionKind, ...] = ()) -> None:
+        """A close that kept failing is over without succeeding (the position went: by
+        hand, or at the broker), when its kind is no longer ``owed``: said once, as its
+        start was. Journal keys end in the action's kind (``1:4:close``)."""
+        mine = [k for k in self._attention if k.startswith(f"{ticket}:")]
+        for key in [k for k in mine if ActionKind(k.rsplit(":", 1)[1]) not in owed]:
+            self._attention.discard(key)
+            self.log.warning("DTMS %s: the close failing since %s is settled: %s", ticket, key, why)

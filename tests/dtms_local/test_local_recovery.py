@@ -203,9 +203,11 @@ async def test_a_close_that_keeps_failing_is_retried_per_bar_until_closed_by_han
     # closed by hand; the broker works again: the record settles, its hedge is closed
     del rig.broker.script["close"]
     rig.broker.closed.append(rig.broker.open_positions.pop(1))
-    await rig.cycles(1)
+    with caplog.at_level("WARNING", logger="dtms_plugin.local"):
+        await rig.cycles(1)
     rec = rig.strategy.records[1]
     assert rec.owed == () and rec.hedge_ticket is None and not rec.active
+    assert any("the close failing since 1:" in m and "is settled" in m for m in caplog.messages)
     assert rig.broker.open_positions == {}
     assert not rig.strategy.is_defensive(rig.host, 1)
 
