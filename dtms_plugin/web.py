@@ -15,6 +15,7 @@ are public).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -24,12 +25,13 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from .metrics import ClientMetrics
-from .server.dashboard import ASSETS, _asset_handler, all_trades, page_of, store_status
+from .server.dashboard import ASSETS, _asset_handler, store_status, trades_answer
 from .server.dashboard import _wall_clock_mode as wall_clock_mode
 from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .server.middleware import Handler, auth_middleware, error_middleware
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
+from .server.settings import ServerSettings
 from .server.validation import parse_limit, parse_ticket_text
 from .settings import DtmsSettings
 from .store import StoreProtocol
@@ -101,11 +103,16 @@ def _local(
     store: StoreProtocol, metrics: ServerMetrics, now: Callable[[], datetime]
 ) -> list[tuple[str, Handler]]:
     async def trades(request: web.Request) -> web.Response:
-        page = page_of(request.query)
         defensive, mode = wall_clock_mode(store, now())
-        return web.json_response(
-            all_trades(store, account_defensive=defensive, account_mode=mode, page=page)
+        body = await asyncio.to_thread(  # a page reads every record: off the event loop
+            trades_answer,
+            store,
+            request.query,
+            account_defensive=defensive,
+            account_mode=mode,
+            max_tickets=ServerSettings().max_batch_tickets,
         )
+        return web.json_response(body)
 
     async def status(request: web.Request) -> web.Response:
         body = store_status(store, now())
@@ -116,9 +123,16 @@ def _local(
         raw = request.query.get("ticket")
         ticket = parse_ticket_text(raw) if raw is not None else None
         limit = parse_limit(request.query.get("limit"), default=100, maximum=1000)
-        entries = store.actions(ticket, limit=limit)
-        found = actions_keys(entries, symbols(store, entries))
-        return web.json_response({"ticket": ticket, "actions": entries, **found})
+
+        def read() -> dict[str, Any]:  # a record per ticket among them: off the event loop
+            entries = store.actions(ticket, limit=limit)
+            return {
+                "ticket": ticket,
+                "actions": entries,
+                **actions_keys(entries, symbols(store, entries)),
+            }
+
+        return web.json_response(await asyncio.to_thread(read))
 
     async def health(request: web.Request) -> web.Response:
         """The engine runs in the host's loop, which is alive if this answers."""

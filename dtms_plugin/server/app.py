@@ -82,8 +82,8 @@ def create_app(
             metrics_middleware(service.metrics),  # outermost: sees the final status
             error_middleware,
             same_origin_middleware,
+            trailing_slash_middleware,  # /health/ is public too: redirected before auth
             auth_middleware(settings.resolve_token()),
-            trailing_slash_middleware,
         ],
         client_max_size=settings.max_body_bytes,
     )

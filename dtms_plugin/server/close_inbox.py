@@ -5,43 +5,42 @@ refused by the record's version as soon as the owner has written since (every ba
 an armed trade), and a write that got through would bypass the owner's engine (its hedge
 left open, its book still holding the trade). So a replica that receives
 ``POST /dtms/trade/{ticket}/closed`` for a trade another replica owns leaves the report
-in Redis (one hash, ``closes``, field = ticket, the report as JSON) and waits for the
-record to show it; the owner applies every report left for its trades at the start of
-its next cycle, through its engine, as if it had received it, and removes it. A report
-left twice (a client's retry) is the same report. An owner that dies first leaves the
-report to the replica that takes the trade over.
+in Redis (one hash, ``closes``, field = ticket, the report as JSON) and answers at once,
+202: the owner applies every report left for its trades at the start of its next cycle,
+through its engine, as if it had received it, and removes it. Waiting for that would
+outlast the clients' timeouts (a cycle is 5 s by default). A report left twice (a
+client's retry) is the same report; one left for a trade that has no owner any more is
+applied by whichever replica takes it, or by the next one reported to.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from hookspecs import DefensiveState
+import redis
 
 from ..store import StoreError, StoreProtocol
-from .closing import ClosedReport, check_close_time
-from .errors import EngineUnavailable
+from .closing import ClosedReport, check_close_time, has_outcome
 from .replicas import Replicas
-from .views import record_state
 
-#: how long a replica that left a close waits for the owner to apply it before a 503
-#: (the client retries; the report stays meanwhile)
-APPLY_TIMEOUT = 20.0
+log = logging.getLogger("dtms_plugin.server.replicas")
 
 
 def _key(replicas: Replicas) -> str:
     return replicas.store.prefix + "closes"
 
 
-def owner_of(replicas: Replicas, ticket: int) -> str | None:
-    """The replica that holds ``ticket``'s lease now (None: nobody)."""
-    owner = replicas.store.client.get(f"{replicas.store.prefix}lease:{ticket}")
-    return owner.decode() if isinstance(owner, bytes) else owner
+def _redis(what: str, call: Callable[[], Any]) -> Any:
+    """A Redis call whose failure is a :class:`StoreError` (a 503, or a cycle's error
+    line), never a raw client error."""
+    try:
+        return call()
+    except redis.RedisError as exc:
+        raise StoreError(f"closes left for other replicas: {what} failed: {exc}") from exc
 
 
 def _as_json(report: ClosedReport) -> str:
@@ -68,61 +67,95 @@ def _from_json(text: str | bytes) -> ClosedReport:
     )
 
 
-async def left_for_owner(replicas: Replicas, store: StoreProtocol, report: ClosedReport) -> bool:
-    """When another replica owns the reported trade: leave the report for it and wait
-    until the record shows it applied (True). False when this replica should apply it
-    itself: it owns the trade, nobody does (a closed trade has no lease), the ticket is
-    unknown, or the close is already recorded with its outcome. :class:`EngineUnavailable`
-    (a 503: the client retries) when the owner has not applied it within
-    :data:`APPLY_TIMEOUT`; the 409 of a close dated before the open, as here."""
+def left_for_owner(replicas: Replicas, store: StoreProtocol, report: ClosedReport) -> bool:
+    """When another replica owns the reported trade: leave the report for it (True).
+    False when this replica applies it itself: it owns the trade, nobody does (a
+    closed trade has no lease), the ticket is unknown, or the close is already recorded
+    with its outcome; a report left before for it is then taken back, as applied here.
+    The 409 of a close dated before the open, as when applied here."""
+    client = replicas.store.client
     record = store.get_record(report.ticket)
-    if record is None or _applied(record):
+    if record is None or has_outcome(record):
         return False
     check_close_time(record, report)
-    if owner_of(replicas, report.ticket) in (None, replicas.id):
+    lease = f"{replicas.store.prefix}lease:{report.ticket}"
+    owner = _redis("reading the lease", lambda: client.get(lease))
+    owner = owner.decode() if isinstance(owner, bytes) else owner
+    if owner in (None, replicas.id):
+        _redis("taking one back", lambda: client.hdel(_key(replicas), str(report.ticket)))
         return False
-    client = replicas.store.client
-    await asyncio.to_thread(client.hset, _key(replicas), str(report.ticket), _as_json(report))
-    deadline = time.monotonic() + APPLY_TIMEOUT
-    while not _applied(await asyncio.to_thread(store.get_record, report.ticket)):
-        if time.monotonic() > deadline:
-            raise EngineUnavailable(
-                f"the close of ticket {report.ticket} was left for the replica that owns it"
-                f" but not applied within {APPLY_TIMEOUT:.0f} s; it will be"
-            )
-        await asyncio.sleep(0.02)
+    text = _as_json(report)
+    _redis("leaving one", lambda: client.hset(_key(replicas), str(report.ticket), text))
     return True
 
 
-def _applied(record: Mapping[str, Any] | None) -> bool:
-    """The record is CLOSED with an outcome (a report's, or one already given)."""
-    return (
-        record is not None
-        and record_state(record) == DefensiveState.CLOSED.value
-        and record.get("realised_profit") is not None
-    )
+class LeftCloses:
+    """The owner's side, at the start of each cycle on the engine loop: apply the closes
+    left for the trades it holds and remove them; drop those no replica will apply (the
+    trade is gone, or its record has its outcome already). A report that fails is kept
+    for the next cycle and said once per episode, with the count when it ends; the
+    cycle goes on either way."""
 
+    def __init__(self) -> None:
+        self._failing: dict[int, int] = {}  # ticket -> cycles its report failed in a row
+        self._unreadable = False  # in an episode of the hash being unreadable
 
-async def apply_left(replicas: Replicas, apply: Callable[[ClosedReport], Awaitable[Any]]) -> None:
-    """At the start of a cycle, on the engine loop: apply the closes left for the
-    trades this replica holds, then remove them. One that fails stays for the next
-    cycle; one that cannot be read is logged and removed (it would fail every cycle)."""
-    client = replicas.store.client
-    for field, text in client.hgetall(_key(replicas)).items():
-        ticket = int(field)
+    async def apply(
+        self,
+        replicas: Replicas,
+        store: StoreProtocol,
+        apply: Callable[[ClosedReport], Awaitable[Any]],
+    ) -> None:
+        if not replicas.held:  # nothing of its own (Redis away: nothing held either)
+            return
+        client, key = replicas.store.client, _key(replicas)
+        try:
+            left = _redis("reading them", lambda: client.hgetall(key))
+            for field, text in left.items():
+                await self._one(replicas, store, apply, int(field), text)
+        except StoreError as exc:
+            if not self._unreadable:
+                log.error("DTMS: %s (said once until they can be read)", exc)
+            self._unreadable = True
+            return
+        self._unreadable = False
+
+    async def _one(
+        self,
+        replicas: Replicas,
+        store: StoreProtocol,
+        apply: Callable[[ClosedReport], Awaitable[Any]],
+        ticket: int,
+        text: str | bytes,
+    ) -> None:
+        client, key = replicas.store.client, _key(replicas)
+        record = store.get_record(ticket)
+        if record is None or has_outcome(record):  # nobody will apply it: gone, or done
+            _redis("dropping one", lambda: client.hdel(key, str(ticket)))
+            return
         if ticket not in replicas.held:
-            continue
+            return
         try:
             report = _from_json(text)
         except (ValueError, KeyError, TypeError) as exc:
-            replicas.log.error("DTMS: close left for ticket %s unreadable: %s", ticket, exc)
-        else:
-            try:
-                await apply(report)
-            except StoreError as exc:
-                replicas.log.error(
-                    "DTMS: close left for ticket %s not applied yet: %s", ticket, exc
+            log.error("DTMS %s: close left by another replica unreadable, dropped: %s", ticket, exc)
+            _redis("dropping one", lambda: client.hdel(key, str(ticket)))
+            return
+        try:
+            await apply(report)
+        except Exception as exc:  # the engine's, the broker's: the cycle goes on
+            failed = self._failing[ticket] = self._failing.get(ticket, 0) + 1
+            if failed == 1:
+                log.error(
+                    "DTMS %s: close left by another replica not applied, retried each cycle: %r",
+                    ticket,
+                    exc,
                 )
-                continue
-            replicas.log.info("DTMS %s: close left by another replica applied", ticket)
-        client.hdel(_key(replicas), str(ticket))
+            return
+        _redis("removing one", lambda: client.hdel(key, str(ticket)))
+        failed = self._failing.pop(ticket, 0)
+        log.info(
+            "DTMS %s: close left by another replica applied%s",
+            ticket,
+            f" after {failed} failed cycles" if failed else "",
+        )

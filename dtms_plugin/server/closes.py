@@ -4,7 +4,7 @@
 position go, and the record is kept CLOSED with its reason and profit (the trade's
 history). With Redis replicas, a replica that does not own the trade leaves the report
 for the one that does (:mod:`.close_inbox`), which applies it in its next cycle through
-:meth:`Closing._apply_left_close`.
+:meth:`Closing._apply_close_once`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .closing import (
     ClosedReport,
     check_close_time,
     closed_trade,
+    has_outcome,
     mark_closed,
     recorded_close_time,
 )
@@ -59,16 +60,22 @@ class Closing:
         if self.replicas is not None:  # another replica's trade: its owner applies it
             from .close_inbox import left_for_owner
 
-            if await left_for_owner(self.replicas, self.store, closed):
-                return self.trade(closed.ticket)
+            if left_for_owner(self.replicas, self.store, closed):
+                view = self.trade(closed.ticket)
+                if view is not None:
+                    view["left_for_owner"] = True
+                    view["summary"] = (
+                        f"Trade {closed.ticket}: close left for the replica that owns it, "
+                        "applied at its next cycle"
+                    )
+                return view
         async with self._command_lock:
             record = self.store.get_record(closed.ticket)
             if record is None:
                 return None
             check_close_time(record, closed)
-            closed_already = record_state(record) == DefensiveState.CLOSED.value
-            if not closed_already or record.get("realised_profit") is None:
-                await self.engine.run(self._close_in_engine(closed, record))
+            if not has_outcome(record):
+                await self.engine.run(self._close_in_engine(closed))
                 return self.trade(closed.ticket)
         view = self.trade(closed.ticket)
         if view is not None:  # reported before: the first report's outcome stands
@@ -76,18 +83,16 @@ class Closing:
             view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"
         return view
 
-    async def _close_in_engine(self, closed: ClosedReport, record: dict[str, Any]) -> None:
+    async def _close_in_engine(self, closed: ClosedReport) -> None:
         assert self._engine_lock is not None
         async with self._engine_lock:
-            await self._apply_close(closed, record)
+            await self._apply_close_once(closed)
 
-    async def _apply_left_close(self, closed: ClosedReport) -> None:
-        """A close another replica left for this one (its owner), in the cycle."""
+    async def _apply_close_once(self, closed: ClosedReport) -> None:
+        """The close, unless the record (read again under the engine's lock: the owner's
+        cycle may have applied a close left for it meanwhile) already has its outcome."""
         record = self.store.get_record(closed.ticket)
-        if record is not None and not (
-            record_state(record) == DefensiveState.CLOSED.value
-            and record.get("realised_profit") is not None
-        ):
+        if record is not None and not has_outcome(record):
             await self._apply_close(closed, record)
 
     async def _apply_close(self, closed: ClosedReport, record: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from hookspecs import DataError, DefensiveState, Trade, parse_direction
@@ -19,6 +19,7 @@ from hookspecs import DataError, DefensiveState, Trade, parse_direction
 from . import limits
 from .errors import CloseConflict
 from .validation import FieldError, check_text, parse_time, show
+from .views import record_state
 
 MAX_REASON_CHARS = 64
 
@@ -71,7 +72,8 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
 
 
 def check_close_time(record: Mapping[str, Any], closed: ClosedReport) -> None:
-    """:class:`CloseConflict` when the close is reported as before the trade opened."""
+    """:class:`CloseConflict` when the close is reported as before the trade opened (a
+    record's time without an offset is read as UTC, as the engine writes them)."""
     nested = record.get("trade")
     fields = nested if isinstance(nested, Mapping) else record
     opened = fields.get("opened_at")
@@ -79,11 +81,23 @@ def check_close_time(record: Mapping[str, Any], closed: ClosedReport) -> None:
         opened_at = datetime.fromisoformat(opened) if isinstance(opened, str) else None
     except ValueError:
         return
+    if opened_at is not None and opened_at.tzinfo is None:
+        opened_at = opened_at.replace(tzinfo=UTC)
     if closed.closed_at is not None and opened_at is not None and closed.closed_at < opened_at:
         raise CloseConflict(
             "closed_at",
             f"{closed.closed_at.isoformat()} is before the trade opened ({opened_at.isoformat()})",
         )
+
+
+def has_outcome(record: Mapping[str, Any] | None) -> bool:
+    """The record is CLOSED with its outcome (a report's, or its engine's): a close
+    reported now changes nothing."""
+    return (
+        record is not None
+        and record_state(record) == DefensiveState.CLOSED.value
+        and record.get("realised_profit") is not None
+    )
 
 
 def closed_trade(record: Mapping[str, Any], closed: ClosedReport, at: datetime) -> Trade | None:

@@ -24,14 +24,15 @@ from importlib.resources import files
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from hookspecs import DefensiveState
 
 from ..defensive import account_defensive
 from ..store import StoreProtocol
 from .metrics import ServerMetrics, metrics_handler
-from .validation import parse_limit, parse_offset
-from .views import last_journal_entry, pnl_r, record_state, trade_view
+from .validation import FieldError, parse_limit, parse_offset, parse_ticket_list
+from .views import batch_entry, last_journal_entry, pnl_r, record_state, trade_view
 
 #: The page's files, served from package data (``dtms_plugin/server/static``).
 ASSETS: dict[str, tuple[str, str]] = {
@@ -167,6 +168,51 @@ def all_trades(
     if page is not None:
         out.update(total=len(records), offset=page.offset, limit=page.limit)
     return out
+
+
+def batch_states(
+    store: StoreProtocol,
+    tickets: list[int],
+    *,
+    account_defensive: bool,
+    account_mode: dict[str, str] | None,
+) -> dict[str, Any]:
+    """``GET /dtms/trades?tickets=…``: the small shape of each known trade, the rest
+    listed as unknown (the remote strategy's per-cycle refresh)."""
+    found: dict[str, Any] = {}
+    unknown: list[int] = []
+    for ticket in tickets:
+        record = store.get_record(ticket)
+        if record is None:
+            unknown.append(ticket)
+        else:
+            found[str(ticket)] = batch_entry(ticket, record, account_defensive=account_defensive)
+    return {"trades": found, "unknown": unknown, "account_mode": account_mode}
+
+
+def trades_answer(
+    store: StoreProtocol,
+    query: MultiMapping[str],
+    *,
+    account_defensive: bool,
+    account_mode: dict[str, str] | None,
+    max_tickets: int,
+) -> dict[str, Any]:
+    """``GET /dtms/trades`` as ``dtms serve`` and a host's routes both answer it: the
+    states of ``tickets`` (``tickets=1,2``, repeated, or axios' ``tickets[]=``), else every
+    trade or a page of them. Reads every record for a page: run it off the event loop."""
+    if "ticket" in query and "tickets" not in query:  # one letter short: not "every trade"
+        raise FieldError("ticket", "this path takes tickets=1,2,3 (GET /dtms/trade/T for one)")
+    listed = query.getall("tickets", []) + query.getall("tickets[]", [])
+    page = page_of(query)
+    if not listed and "tickets" not in query:
+        return all_trades(
+            store, account_defensive=account_defensive, account_mode=account_mode, page=page
+        )
+    tickets = parse_ticket_list(",".join(listed), limit=max_tickets)
+    return batch_states(
+        store, tickets, account_defensive=account_defensive, account_mode=account_mode
+    )
 
 
 def _wall_clock_mode(

@@ -112,15 +112,16 @@ PATHS: dict[str, Any] = {
                     "description": "without tickets: one page of this many trades (open"
                     " trades first, then closed ones, newest ticket first), with total,"
                     " offset and limit in the answer; more than 1000 reads as 1000. Neither"
-                    " limit nor offset: every trade. With tickets: ignored (the list is"
-                    " answered whole)",
+                    " limit nor offset: every trade. With tickets: the list is answered"
+                    " whole (a limit that is no integer >= 1 is still a 400)",
                     "schema": {"type": "integer", "minimum": 1, "default": 100},
                 },
                 {
                     "name": "offset",
                     "in": "query",
                     "description": "without tickets: the page starts after this many trades"
-                    " (past the end: an empty page). With tickets: ignored",
+                    " (past the end: an empty page). With tickets: not used (a bad one is"
+                    " still a 400)",
                     "schema": {"type": "integer", "minimum": 0, "default": 0},
                 },
             ],
@@ -167,6 +168,11 @@ PATHS: dict[str, Any] = {
                 ),
                 "400": _json("Error", "bad ticket or field (named in field)"),
                 "404": _json("Error", "unknown ticket"),
+                "202": _json(
+                    "Trade",
+                    "with Redis replicas, another replica owns the trade: the close is left for"
+                    " it (left_for_owner) and applied at its next cycle",
+                ),
                 "409": _json("Error", "closed_at is before the trade opened (field: closed_at)"),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 **_WRITE_ERRORS,

@@ -7,13 +7,14 @@ compares with the document, so a route cannot be added without documenting it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from .batch import batch_items, register_many
 from .closing import parse_closed
-from .dashboard import all_trades, page_of
+from .dashboard import trades_answer
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
@@ -22,7 +23,6 @@ from .validation import (
     FieldError,
     parse_limit,
     parse_registration,
-    parse_ticket_list,
     parse_ticket_text,
 )
 from .views import registration_body
@@ -68,7 +68,7 @@ async def closed_trade(request: web.Request) -> web.Response:
     view = await request.app[SERVICE_KEY].report_closed(report)
     if view is None:
         raise ApiError(404, {"error": "trade not found", "ticket": ticket})
-    return answer(view)
+    return answer(view, 202 if view.get("left_for_owner") else 200)  # docs/scaling.md
 
 
 async def get_trade(request: web.Request) -> web.Response:
@@ -96,23 +96,15 @@ def _single(request: web.Request, name: str) -> str | None:
 
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
-    query = request.query
-    if "ticket" in query and "tickets" not in query:  # one letter short: not "every trade"
-        raise FieldError("ticket", "this path takes tickets=1,2,3 (GET /dtms/trade/T for one)")
-    listed = query.getall("tickets", []) + query.getall("tickets[]", [])  # axios: tickets[]
-    page = page_of(query)
-    if not listed and "tickets" not in query:  # no list: every trade (or a page), as the dashboard
-        return answer(
-            all_trades(
-                service.store,
-                account_defensive=service.account_defensive(),
-                account_mode=service.account_mode(),
-                page=page,
-            )
-        )
-    # tickets=1&tickets=2 (how requests sends a list) is tickets=1,2
-    tickets = parse_ticket_list(",".join(listed), limit=service.settings.max_batch_tickets)
-    return answer(service.trades(tickets))
+    body = await asyncio.to_thread(  # a page reads every record: off the event loop
+        trades_answer,
+        service.store,
+        request.query,
+        account_defensive=service.account_defensive(),
+        account_mode=service.account_mode(),
+        max_tickets=service.settings.max_batch_tickets,
+    )
+    return answer(body)
 
 
 async def delete_trade(request: web.Request) -> web.Response:
@@ -130,7 +122,8 @@ async def actions(request: web.Request) -> web.Response:
     raw_ticket = _single(request, "ticket")
     ticket = parse_ticket_text(raw_ticket) if raw_ticket is not None else None
     limit = parse_limit(_single(request, "limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
-    return answer(request.app[SERVICE_KEY].actions(ticket, limit))
+    # up to ``limit`` entries and a record read per ticket among them: off the event loop
+    return answer(await asyncio.to_thread(request.app[SERVICE_KEY].actions, ticket, limit))
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -26,6 +26,7 @@ from ..store import StoreError, StoreProtocol
 from ..store.location import open_store
 from ..strategy import Strategy
 from .closes import Closing
+from .dashboard import batch_states
 from .engine_thread import EngineThread
 from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
@@ -33,10 +34,11 @@ from .observed import MonitorStatus, ObservedHost
 from .original import actions_keys, health_keys, status_keys, symbols
 from .registering import Registering
 from .settings import ServerSettings
-from .views import batch_entry, last_journal_entry, record_state, trade_view
+from .views import last_journal_entry, record_state, trade_view
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (open_store)
     from ..blind_spots import BlindSpots
+    from .close_inbox import LeftCloses
     from .replicas import Replicas
 
 StrategyFactory = Callable[[DtmsSettings, StoreProtocol], Strategy]
@@ -76,6 +78,7 @@ class DtmsService(Registering, Closing):
         self._engine_now: datetime | None = None  # engine clock at its last step
         #: with a Redis store: this replica's leases and registrations (docs/scaling.md)
         self.replicas: Replicas | None = None
+        self._left_closes: LeftCloses | None = None  # closes left for its trades
         self._consumer: asyncio.Task[None] | None = None
         self.started_at = datetime.now(UTC)
 
@@ -100,6 +103,7 @@ class DtmsService(Registering, Closing):
         self._store = await asyncio.to_thread(open_store, dtms.store, dtms.state_dir, self.log)
         if dtms.store:
             from ..store.redis_store import RedisStore
+            from .close_inbox import LeftCloses
             from .replicas import Replicas
 
             assert isinstance(self._store, RedisStore)
@@ -107,6 +111,7 @@ class DtmsService(Registering, Closing):
             self.replicas = Replicas(
                 self._store, cycle_seconds=cycle, lease_seconds=dtms.lease_seconds, log=self.log
             )
+            self._left_closes = LeftCloses()  # closes other replicas leave for its trades
 
     async def close_store(self) -> None:
         store, self._store = self._store, None
@@ -210,11 +215,13 @@ class DtmsService(Registering, Closing):
             try:
                 with Stopwatch(self.metrics.observe_cycle):
                     if self.replicas is not None:
-                        from .close_inbox import apply_left
                         from .replica_service import lease_step
 
                         await lease_step(self.replicas, self._strategy, self._host, now)
-                        await apply_left(self.replicas, self._apply_left_close)
+                        assert self._left_closes is not None
+                        await self._left_closes.apply(
+                            self.replicas, self.store, self._apply_close_once
+                        )
                     await self._strategy.on_cycle(self._host, now)
             except Exception as exc:
                 self.monitor.failed(exc)
@@ -288,17 +295,12 @@ class DtmsService(Registering, Closing):
         return None
 
     def trades(self, tickets: list[int]) -> dict[str, Any]:
-        account_defensive = self.account_defensive()
-        found: dict[str, Any] = {}
-        unknown: list[int] = []
-        for ticket in tickets:
-            record = self.store.get_record(ticket)
-            if record is None:
-                unknown.append(ticket)
-            else:
-                entry = batch_entry(ticket, record, account_defensive=account_defensive)
-                found[str(ticket)] = entry
-        return {"trades": found, "unknown": unknown, "account_mode": self.account_mode()}
+        return batch_states(
+            self.store,
+            tickets,
+            account_defensive=self.account_defensive(),
+            account_mode=self.account_mode(),
+        )
 
     def account_mode(self) -> dict[str, str] | None:
         """The active account defensive mode, for clients to cache (null when off)."""

@@ -1,17 +1,26 @@
-"""A close reported to a replica that does not hold the trade's lease, with real
-processes on one redis-server and one paper account: the report is left for the owner,
-which applies it on its next cycle, and the answer is the trade CLOSED with the outcome
-reported (it was a 503 until the lease moved, which it never does while its owner
-lives)."""
+"""A close reported to a replica that does not hold the trade's lease: left for the owner,
+answered at once (202), applied by the owner at its next cycle (real processes on one
+redis-server and one paper account). It was a 503 until the lease moved, which it never
+does while its owner lives. And the owner's side alone: a report that fails to apply is
+kept and said once, and the cycle goes on."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 import requests
+from support.dtms_server_schema import errors
 from support.e2e_procs import wait_for
 from support.redis_server import RedisServer
 from support.replica_procs import AUTH, WARMUP, cluster, push_bars, register, zigzag
+
+from dtms_plugin.server.close_inbox import LeftCloses
+from dtms_plugin.server.closing import ClosedReport
+from dtms_plugin.server.openapi import document
+from dtms_plugin.server.replicas import Replicas
+from dtms_plugin.store.redis_store import RedisStore
 
 N = 6
 
@@ -39,19 +48,67 @@ def test_a_close_reported_to_another_replica_reaches_the_owner(
         report = {"reason": "take_profit", "profit": 12.5}
         resp = requests.post(
             f"{other.server.url}/dtms/trade/{ticket}/closed", json=report, headers=AUTH,
-            timeout=60,
+            timeout=5,  # the remote strategy's: answered at once, not after the owner's cycle
         )  # fmt: skip
-        assert resp.status_code == 200, resp.text[:400]
+        assert resp.status_code == 202, resp.text[:400]
         body = resp.json()
-        assert body["state"] == "CLOSED"
-        assert (body["trade_info"]["close_reason"], body["trade_info"]["profit"]) == (
-            "take_profit",
+        assert body["left_for_owner"] is True and body["success"] is True
+        doc = document()
+        schema = doc["paths"]["/dtms/trade/{ticket}/closed"]["post"]["responses"]["202"]
+        assert errors(body, schema["content"]["application/json"]["schema"], doc) == []
+
+        def applied() -> bool:
+            record = c.store.get_record(ticket)
+            return record is not None and record.get("close_reason") == "take_profit"
+
+        wait_for(applied, timeout=30, what="the owner applying the close")
+        record = c.store.get_record(ticket)
+        assert record is not None and (record["state"], record["realised_profit"]) == (
+            "CLOSED",
             12.5,
         )
-        record = c.store.get_record(ticket)
-        assert record is not None and record["close_reason"] == "take_profit"
         owner_log = by_id[owners[ticket]].server.log.read_text()
         assert f"DTMS {ticket}: close left by another replica applied" in owner_log
         assert c.store.client.hlen("dtms:closes") == 0  # taken out once applied
-        # the trade is the owner's still: its engine closed it, nobody else wrote it
-        assert "refused" not in other.server.log.read_text()
+        assert "refused" not in other.server.log.read_text()  # nobody else wrote it
+        # reported again, now to the owner: the outcome stands, nothing applied twice
+        again = requests.post(
+            f"{by_id[owners[ticket]].server.url}/dtms/trade/{ticket}/closed",
+            json={"reason": "stop_loss", "profit": -3.0}, headers=AUTH, timeout=5,
+        )  # fmt: skip
+        assert again.status_code == 200 and again.json()["already_closed"] is True
+        assert c.store.get_record(ticket)["close_reason"] == "take_profit"  # type: ignore[index]
+
+
+async def test_a_left_close_that_fails_is_kept_said_once_and_the_cycle_goes_on(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with RedisStore(redis_server.url()) as store:
+        replicas = Replicas(store, cycle_seconds=0.1, lease_seconds=3.0)
+        for ticket in (5, 6):
+            store.put_record(ticket, {"ticket": ticket, "state": "HEALTHY"})
+            store.client.hset("dtms:closes", str(ticket), json.dumps(
+                {"ticket": ticket, "reason": "tp", "profit": 1.0}))  # fmt: skip
+        store.client.hset("dtms:closes", "7", "{not json")
+        store.put_record(7, {"ticket": 7, "state": "HEALTHY"})
+        replicas.held.update({5, 6, 7})
+        applied: list[int] = []
+        broken = {5}
+
+        async def apply(report: ClosedReport) -> None:
+            if report.ticket in broken:
+                raise RuntimeError("the broker said no")
+            applied.append(report.ticket)
+
+        left = LeftCloses()
+        with caplog.at_level("INFO", logger="dtms_plugin.server.replicas"):
+            for _ in range(3):
+                await left.apply(replicas, store, apply)  # returns: the cycle goes on
+            broken.clear()
+            await left.apply(replicas, store, apply)
+        assert applied == [6, 5]
+        assert store.client.hlen("dtms:closes") == 0  # applied, or dropped unreadable
+        said = [r.getMessage() for r in caplog.records]
+        assert sum("5: close left by another replica not applied" in m for m in said) == 1
+        assert "DTMS 5: close left by another replica applied after 3 failed cycles" in said
+        assert any("7: close left by another replica unreadable, dropped" in m for m in said)

@@ -22,6 +22,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 #: the 503s of /health are covered by the engine tests, which validate them too.
 NOT_EXERCISED = {
     ("/dtms/trade/enable", "post", "422"),
+    # answered by Redis replicas only: tests/dtms_replicas/test_close_inbox.py checks it
+    # against the document
+    ("/dtms/trade/{ticket}/closed", "post", "202"),
     *{
         (p, m, "503")
         for p in ("/dtms/trade/enable", "/dtms/trade/{ticket}")

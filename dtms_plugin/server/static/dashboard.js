@@ -16,6 +16,7 @@ class AuthError extends Error {}
 
 let timer = null; // one pending poll at most, even when "Save" forces a refresh
 let offset = 0; // the first trade of the page shown
+let asked = 0; // polls started: an answer to an older one (a page turned since) is dropped
 
 function schedule() {
   clearTimeout(timer);
@@ -213,12 +214,14 @@ function showProblem(message) {
 }
 
 async function refresh() {
+  const mine = ++asked;
   try {
     const [trades, status, history] = await Promise.all([
       getJSON("/dtms/trades?limit=" + PAGE_SIZE + "&offset=" + offset),
       getJSON("/dtms/status"),
       getJSON("/dtms/actions?limit=30"),
     ]);
+    if (mine !== asked) return; // a newer poll (another page) answers for the page
     if (offset > 0 && offset >= trades.total) {
       offset = Math.max(0, Math.floor((trades.total - 1) / PAGE_SIZE) * PAGE_SIZE);
       return refresh(); // the trades went (retention): the last page there is

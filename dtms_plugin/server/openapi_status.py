@@ -1,0 +1,194 @@
+"""The schemas of the DTMS API's answers about the server itself (:mod:`.openapi`):
+``/health``, ``/dtms/status`` and ``/dtms/actions``, the original server's names included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .openapi_types import STATE as _STATE
+from .openapi_types import STR_OR_NULL as _STR_OR_NULL
+
+STATUS_SCHEMAS: dict[str, Any] = {
+    "Monitor": {
+        "type": "object",
+        "required": ["running", "cycles", "failures", "consecutive_failures", "last_error"],
+        "properties": {
+            "running": {"type": "boolean"},
+            "cycles": {"type": "integer"},
+            "failures": {"type": "integer"},
+            "consecutive_failures": {"type": "integer"},
+            "last_error": _STR_OR_NULL,
+            "last_cycle_at": _STR_OR_NULL,
+            "stopped_reason": _STR_OR_NULL,
+            "interval_seconds": {"type": "number"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": [
+            "status",
+            "dtms_initialized",
+            "dtms_available",
+            "timestamp",
+            "engine_running",
+            "problems",
+            "monitor",
+        ],
+        "properties": {
+            "status": {
+                "type": "string",
+                "enum": ["healthy", "degraded", "unhealthy"],
+                "description": "healthy; degraded: the engine runs but problems says what is"
+                " wrong; unhealthy: the engine is not running (the original's values)",
+            },
+            "dtms_initialized": {"type": "boolean"},
+            "dtms_available": {"type": "boolean"},
+            "timestamp": {"type": "string"},
+            "engine_running": {"type": "boolean"},
+            "problems": {"type": "array", "items": {"type": "string"}},
+            "waiting": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "symbols whose open trades the last cycle could not"
+                " evaluate, and why (no bars yet, stale bars): healthy still, but idle there",
+            },
+            "monitor": {"$ref": "#/components/schemas/Monitor"},
+        },
+    },
+    "Status": {
+        "type": "object",
+        "required": [
+            "engine",
+            "monitor",
+            "trades",
+            "states",
+            "account_mode",
+            "summary",
+            "dtms_status",
+        ],
+        "properties": {
+            "summary": {"type": "string"},
+            "dtms_status": {
+                "type": "object",
+                "description": "the original server's status, from the same figures",
+                "required": [
+                    "system_active",
+                    "uptime",
+                    "active_trades",
+                    "trades_by_state",
+                    "performance",
+                    "last_check",
+                ],
+                "properties": {
+                    "system_active": {"type": "boolean"},
+                    "uptime": {"type": "string"},
+                    "active_trades": {"type": "integer"},
+                    "trades_by_state": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                    "performance": {"type": "object"},
+                    "last_check": {"type": "string"},
+                },
+            },
+            "engine": {
+                "type": "object",
+                "required": ["running", "healthy", "strategy", "broker"],
+                "properties": {
+                    "running": {"type": "boolean"},
+                    "healthy": {"type": "boolean"},
+                    "strategy": _STR_OR_NULL,
+                    "broker": {"type": "string"},
+                    "started_at": {"type": "string"},
+                    "engine_time": _STR_OR_NULL,
+                },
+            },
+            "monitor": {"$ref": "#/components/schemas/Monitor"},
+            "trades": {"type": "integer"},
+            "states": {
+                "type": "object",
+                "required": list(_STATE["enum"]),
+                "additionalProperties": {"type": "integer"},
+            },
+            "account_mode": {
+                "type": "object",
+                "required": ["defensive", "until", "reason"],
+                "properties": {
+                    "defensive": {"type": "boolean"},
+                    "until": _STR_OR_NULL,
+                    "reason": _STR_OR_NULL,
+                },
+            },
+            "scoring": {
+                "description": "What the local engine scored without since it started: "
+                "per signal, the scorings that lacked it, the hedges and re-adds its "
+                "spread rail could not judge, and a note saying which and why.",
+                "type": "object",
+                "required": ["scorings", "missing_signals", "hedges_without_spread", "note"],
+                "properties": {
+                    "scorings": {"type": "integer"},
+                    "missing_signals": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                    "hedges_without_spread": {"type": "integer"},
+                    "note": _STR_OR_NULL,
+                },
+            },
+        },
+    },
+    "Actions": {
+        "type": "object",
+        "required": ["ticket", "actions", "summary", "action_history", "total_actions"],
+        "properties": {
+            "summary": {"type": "string"},
+            "action_history": {
+                "type": "array",
+                "description": "the entries of actions under the original's names",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "action_type",
+                        "ticket",
+                        "symbol",
+                        "success",
+                        "timestamp",
+                        "details",
+                    ],
+                    "properties": {
+                        "action_type": _STR_OR_NULL,
+                        "ticket": {"type": ["integer", "null"]},
+                        "symbol": _STR_OR_NULL,
+                        "success": {"type": "boolean"},
+                        "timestamp": _STR_OR_NULL,
+                        "details": {"type": "object"},
+                    },
+                },
+            },
+            "total_actions": {
+                "type": "integer",
+                "description": "how many entries this answer holds",
+            },
+            "ticket": {"type": ["integer", "null"]},
+            "actions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "ticket", "at"],
+                    "properties": {
+                        "type": {
+                            "type": "string",
+                            "enum": ["action", "state_change", "unregistered"],
+                        },
+                        "ticket": {"type": "integer"},
+                        "at": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "code": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+}

@@ -1,0 +1,45 @@
+"""The routes a trading host serves for its local engine (``web_routes``) answer
+``GET /dtms/trades`` as ``dtms serve`` does, through the same function: a list of
+tickets, a page, the 400 of ``?ticket=`` (the host's copy once answered every trade to
+``?tickets=1,2``). A real aiohttp server on loopback over a diskcache store."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from dtms_plugin.local import LocalStrategy
+from dtms_plugin.settings import DtmsSettings
+from dtms_plugin.store import Store
+from dtms_plugin.web import routes
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def test_the_hosts_trades_route_is_the_servers(
+    aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path
+) -> None:
+    settings = DtmsSettings(state_dir=str(tmp_path / "state"))
+    with Store(tmp_path / "dtms") as store:
+        for ticket in (1, 2, 3):
+            state = "CLOSED" if ticket == 1 else "HEALTHY"
+            store.put_record(ticket, {"ticket": ticket, "state": state, "symbol": "XAUUSD"})
+        app = web.Application()
+        app.add_routes(routes(LocalStrategy(settings, store), settings))
+        client = await aiohttp_client(app)
+
+        async def get(query: str) -> tuple[int, Any]:
+            resp = await client.get("/dtms/trades" + query)
+            return resp.status, await resp.json()
+
+        status, body = await get("?tickets=1,2,9")
+        assert status == 200 and sorted(body["trades"]) == ["1", "2"]
+        assert body["unknown"] == [9] and set(body["trades"]["1"]) >= {"state", "defensive"}
+        status, body = await get("?limit=2")
+        assert (status, list(body["trades"]), body["total"]) == (200, ["3", "2"], 3)
+        status, body = await get("?ticket=1")
+        assert (status, body["field"]) == (400, "ticket")
