@@ -110,13 +110,22 @@ def _emit(args: argparse.Namespace, body: Any, table: Callable[[], Any]) -> None
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title)
     for name in columns:
         table.add_column(name)
-    for row in rows:
-        table.add_row(*("–" if v is None else str(v) for v in row))
+    for row in rows:  # as text, never markup: a reason's "[vwap_volume …]" is data
+        table.add_row(*(Text("–" if v is None else _shown(v)) for v in row))
     return table
+
+
+def _shown(value: Any) -> str:
+    """A cell: a float to 4 significant decimals at most (a score of -0.2400000000000002
+    is -0.24), anything else as its text."""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 async def _status(client: AsyncDtmsClient, args: argparse.Namespace) -> int:

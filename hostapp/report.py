@@ -169,7 +169,7 @@ SUMMARY_ROWS = (
     ("win_rate", "win rate"),
     ("avg_r", "average R"),
     ("avg_loss_r", "average loss (R)"),
-    ("states_reached", "DTMS states reached (trades)"),
+    ("states_reached", "trades moved into each DTMS state"),
     ("actions", "actions by kind"),
     ("closes_by_reason", "closes by reason"),
     ("pnl", "P&L (realised)"),

@@ -33,8 +33,10 @@ R_FIGURES = ("winners_r_kept", "losers_r_saved", "avg_r_without", "avg_r_with")
 CRITERION = "highest average R with {plugin} on the same entries; ties: smaller max drawdown"
 OVERFIT = (
     "warning: tuned in-sample: the best row fits these very bars, noise included, and will "
-    "do worse on bars it never saw (--split F holds the rest of the bars back to check)"
+    "do worse on bars it never saw"
 )
+#: what the warning adds when the sweep held no bars back
+SPLIT_HINT = " (--split F holds the rest of the bars back to check)"
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,10 @@ def print_sweep(
         wide = Console(width=10_000)
         console = Console(width=max(wide.measure(t).maximum for t in tables), highlight=False)
     console.print(tables[0])
-    console.print(OVERFIT, soft_wrap=True)
+    # with --split, the out-of-sample table below is that check
+    console.print(
+        OVERFIT + ("; the table below checks it" if split else SPLIT_HINT), soft_wrap=True
+    )
     if ranked:
         _print_notes(console, "the best row's runs", ranked[0])
     if split:

@@ -1,5 +1,5 @@
 """The README's commands, run as written in a folder holding the shipped plugins.toml and
-a data.csv of the user's own bars: each exits 0 and does what the README says."""
+an XAUUSD.csv of the user's own bars: each exits 0 and does what the README says."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     here = tmp_path_factory.mktemp("readme")
     shutil.copy(ROOT / "plugins.toml", here / "plugins.toml")
     bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 2500, seed=9)
-    write_bars_csv(here / "data.csv", bars)
+    write_bars_csv(here / "XAUUSD.csv", bars)
     return here
 
 
@@ -65,8 +65,8 @@ def test_the_main_job(folder: Path) -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        ".venv/bin/hostapp replay data.csv --compare",
-        ".venv/bin/hostapp replay data.csv --compare dtms --against atr_trailing",
+        ".venv/bin/hostapp replay XAUUSD.csv --compare",
+        ".venv/bin/hostapp replay XAUUSD.csv --compare dtms --against atr_trailing",
     ],
 )
 def test_the_replay_comparisons(folder: Path, command: str) -> None:
@@ -175,7 +175,8 @@ def test_the_live_demo(tmp_path: Path) -> None:
 
 def test_the_sweep(folder: Path) -> None:
     proc = run(
-        folder, ".venv/bin/hostapp replay data.csv --compare --sweep dtms.thresholds.to_l1=-3,-2,-1"
+        folder,
+        ".venv/bin/hostapp replay XAUUSD.csv --compare --sweep dtms.thresholds.to_l1=-3,-2,-1",
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "warning: tuned in-sample" in proc.stdout

@@ -103,3 +103,18 @@ def test_versions() -> None:
     for name in ("dtms", "hostapp"):
         done = subprocess.run([*command(name), "--version"], capture_output=True, text=True)
         assert done.returncode == 0 and done.stdout.startswith(f"{name} "), done
+
+
+def test_a_table_cell_is_text_not_markup_and_floats_are_short() -> None:
+    """A transition's reason carries the score's breakdown in brackets, which rich took
+    for a markup tag and dropped; a score printed as -0.2400000000000002."""
+    from rich.console import Console
+
+    from dtms_plugin.ops import _table
+
+    reason = "S=-2.80 [vwap_volume -0.50×2.60, momentum -0.20×2.00] confluence 1.00"
+    console = Console(width=200, record=True)
+    console.print(_table("t", ["reason", "score"], [[reason, -0.2400000000000002]]))
+    shown = console.export_text()
+    assert "[vwap_volume -0.50×2.60, momentum -0.20×2.00]" in shown
+    assert "-0.24 " in shown and "0000000" not in shown

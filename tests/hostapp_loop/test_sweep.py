@@ -113,7 +113,7 @@ def test_one_row_per_combination_best_first_with_the_ab_figures(
     # the table, its criterion and the warning
     out = swept.stdout
     assert "Sweep of dtms" in out and "best first: highest average R with dtms" in out
-    assert "warning: tuned in-sample" in out
+    assert "warning: tuned in-sample" in out and "--split F holds the rest" in out
     assert all(word in out for word in ("winners'", "kept", "losers'", "saved", "drawdown"))
     assert "atr_multiple" in out and "to_l1" in out
     assert not (folder / "sw" / "sweep").exists()  # the runs' state folders are gone
@@ -143,6 +143,7 @@ def test_split_tunes_on_the_first_part_and_reports_the_rest(folder: Path) -> Non
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on the first 60% of the bars" in proc.stdout
     assert "Out of sample: the last 40% of the bars" in proc.stdout
+    assert "--split F" not in proc.stdout and "the table below checks it" in proc.stdout
     rows = read_csv(folder / "sp" / "sweep.csv")
     tune = [r for r in rows if r["data"] == "tune"]
     test = {r["rank"]: r for r in rows if r["data"] == "test"}
