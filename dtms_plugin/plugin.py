@@ -48,6 +48,9 @@ class DtmsPlugin:
         self.strategy: Strategy | None = None
         self._store: StoreProtocol | None = None  # only for answers before startup
         self._server: Any = None  # the API server's app on a serving host (serving.py)
+        #: the host as the local engine sees it once the host serves the dashboard: with
+        #: the server's counters and history of transitions (``/metrics``, the page)
+        self._observed: HostView | None = None
 
     def _settings(self, host: HostView) -> DtmsSettings:
         if self.settings is None:
@@ -109,7 +112,7 @@ class DtmsPlugin:
         if self.strategy is None:
             self.log.error("DTMS not started: ticket %s not registered", trade.ticket)
             return
-        await self.strategy.on_trade_executed(host, trade)
+        await self.strategy.on_trade_executed(self._observed or host, trade)
 
     @hookimpl
     def on_cycle(self, host: HostView, now: datetime) -> Awaitable[None] | None:
@@ -119,12 +122,12 @@ class DtmsPlugin:
         strategy = self.strategy
         if strategy is None or strategy.quiet_cycle(now):
             return None
-        return strategy.on_cycle(host, now)
+        return strategy.on_cycle(self._observed or host, now)
 
     @hookimpl
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         if self.strategy is not None:
-            await self.strategy.on_trade_closed(host, trade, reason)
+            await self.strategy.on_trade_closed(self._observed or host, trade, reason)
 
     @hookimpl
     def run_report(self) -> dict[str, Any] | None:
@@ -148,9 +151,14 @@ class DtmsPlugin:
         on the host's clock: the one the engine runs on."""
         if self._server is not None:
             return [self._server]
-        from .web import routes  # aiohttp's server side only when the host serves
+        from .web import observed, routes  # aiohttp's server side only when the host serves
 
-        return list(routes(self.strategy, self.settings, host.clock.now))
+        metrics = None
+        if self.strategy is not None and self.strategy.name == "local":
+            # the local engine's transitions and actions counted and kept in its history,
+            # as dtms serve's are, so the page and /metrics show them too
+            self._observed, metrics = observed(host, self.strategy)
+        return list(routes(self.strategy, self.settings, host.clock.now, metrics))
 
     @hookimpl
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:

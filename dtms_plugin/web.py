@@ -24,11 +24,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from hookspecs import HostView
+
 from .metrics import ClientMetrics
 from .server.dashboard import ASSETS, _asset_handler, store_status, trades_answer
 from .server.dashboard import _wall_clock_mode as wall_clock_mode
 from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .server.middleware import Handler, auth_middleware, error_middleware
+from .server.observed import ObservedHost
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
 from .server.settings import ServerSettings
@@ -66,19 +69,30 @@ def _behind(middleware: Middleware, inner: Handler) -> Handler:
     return handler
 
 
+def observed(host: HostView, strategy: Strategy) -> tuple[HostView, ServerMetrics]:
+    """``host`` as the local engine should see it on a host that serves the dashboard:
+    its transitions and actions counted (``/metrics``) and its transitions kept in the
+    history the page shows, as ``dtms serve`` does; and the counters, for :func:`routes`."""
+    store: StoreProtocol = getattr(strategy, "store")  # noqa: B009 - both strategies have one
+    metrics = ServerMetrics(lambda: store)
+    return ObservedHost(host, store=store, metrics=metrics), metrics
+
+
 def routes(
     strategy: Strategy | None,
     settings: DtmsSettings | None,
     now: Callable[[], datetime] | None = None,
+    metrics: ServerMetrics | None = None,
 ) -> list[web.RouteDef]:
     """The routes for the started ``strategy``; none before it started (or when its
     startup failed: there is nothing to show). ``now``: the host's clock, which the
-    engine stamps the account's defensive mode with (a paper run's data time)."""
+    engine stamps the account's defensive mode with (a paper run's data time).
+    ``metrics``: the counters the engine's observed host keeps (:func:`observed`)."""
     if strategy is None or settings is None:
         return []
     store: StoreProtocol = getattr(strategy, "store")  # noqa: B009 - both strategies have one
     token = os.environ.get(settings.token_env) or None
-    metrics = ServerMetrics(lambda: store)
+    metrics = metrics or ServerMetrics(lambda: store)
     client = getattr(strategy, "metrics", None)
     if isinstance(client, ClientMetrics):
         metrics.registry.register(_Forward(client.registry))

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pluggy
 import pytest
+from aiohttp import web
 from support.dtms_kit import trade
 from support.dtms_local_rig import Rig
 
@@ -114,3 +116,30 @@ def test_is_defensive_before_startup_answers_from_the_store(tmp_path: Path) -> N
     finally:
         assert plugin._store is not None
         plugin._store.close()
+
+
+async def test_a_serving_hosts_engine_keeps_its_transitions_for_the_page_and_metrics(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    """``hostapp run --live --serve``: the page's history and ``/metrics`` showed the local
+    engine's actions but none of its transitions (dtms serve's engine is observed; the
+    host's was not)."""
+    async with local_plugin(tmp_path) as (rig, plugin):
+        app = web.Application()
+        app.add_routes(plugin.web_routes(host=rig.host))
+        client = await aiohttp_client(app)
+        entry = round(rig.broker.mids["XAUUSD"], 2)
+        t = rig.broker.add(trade(ticket=1, entry=entry, sl=entry - 50.0, opened_at=rig.clock.now()))
+        await plugin.on_trade_executed(host=rig.host, trade=t)
+        for _ in range(36):  # the falling market takes it down the ladder (test_local_ladder)
+            rig.clock.advance(timedelta(minutes=5))
+            rig._mid()
+            pending = plugin.on_cycle(host=rig.host, now=rig.clock.now())
+            if pending is not None:
+                await pending
+        history = (await (await client.get("/dtms/actions?ticket=1")).json())["actions"]
+        changes = [(e["from"], e["to"]) for e in history if e["type"] == "state_change"]
+        assert changes[0] == ("HEALTHY", "WARNING_L1")
+        metrics = await (await client.get("/metrics")).text()
+        assert 'dtms_transitions_total{from="HEALTHY",to="WARNING_L1"} 1.0' in metrics
+        assert 'dtms_actions_total{kind="tighten_sl",result="ok"}' in metrics
