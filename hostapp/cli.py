@@ -112,7 +112,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         "--report",
         metavar="DIR",
         default=None,
-        help="write the report to DIR (default .hostapp/report)",
+        help="write the report to DIR (default .hostapp/report; .hostapp/live with --live)",
     )
     p.add_argument("--live", action="store_true", help="run against the wall clock")
     p.add_argument(

@@ -53,6 +53,9 @@ from .progress import ProgressBar
 from .report import summary_table, write_json
 
 DEFAULT_REPORT = Path(".hostapp/report")
+#: a live run's own: it would otherwise replace half of a simulated run's report (its
+#: summary and log) and leave the other half (charts, compare/) beside it
+DEFAULT_LIVE_REPORT = Path(".hostapp/live")
 EXIT_USAGE = 2
 
 
@@ -105,7 +108,9 @@ def run_command(args: argparse.Namespace) -> int:
     from .market.csvdata import CsvError
 
     config = load_config(args.config)
-    report = Path(args.report) if args.report else DEFAULT_REPORT
+    report = (
+        Path(args.report) if args.report else DEFAULT_LIVE_REPORT if args.live else DEFAULT_REPORT
+    )
     seed = args.seed if args.seed is not None else 0
     serve = _serve_option(args)
     speed = _speed_option(args, config)

@@ -169,7 +169,8 @@ def test_the_live_demo(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    summary = json.loads((tmp_path / ".hostapp/report/summary.json").read_text())
+    summary = json.loads((tmp_path / ".hostapp/live/summary.json").read_text())
+    assert not (tmp_path / ".hostapp/report").exists()  # a simulated run's report, untouched
     assert summary["speed"] == 120 and summary["trades"] >= 1 and summary["interrupted"]
 
 
