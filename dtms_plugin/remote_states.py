@@ -114,6 +114,12 @@ class RemoteStates:
         if note is not None:
             out["note"] = note
             out["server_episodes"] = self._health.episodes
+        elif self._handed:  # the summary's action rows are this host's, and it took none
+            out["note"] = (
+                f"DTMS managed the {self._handed} trades on the server at "
+                f"{self.settings.api_url}: its actions are there (`dtms actions`), not in "
+                "this host's action rows"
+            )
         return out
 
     def _schedule_refresh(self, ticket: int, now: datetime) -> None:

@@ -347,6 +347,10 @@ async def test_one_entry_the_server_keeps_refusing_does_not_hold_back_the_others
     await strategy.drain()
     assert 2 in fake.closed and 1 not in fake.closed
     assert [t for t, _ in strategy.store.outbox_items()] == [1]
-    assert strategy.report().get("note") is None  # answered all along: never "down"
+    note = strategy.report()["note"]  # answered all along: never "down"; where DTMS acted
+    assert note == (
+        f"DTMS managed the 2 trades on the server at {fake.url}: its actions are there "
+        "(`dtms actions`), not in this host's action rows"
+    )
     await strategy.drain()  # the next pass: no fault left, delivered
     assert 1 in fake.closed and strategy.store.outbox_len() == 0
