@@ -101,7 +101,8 @@ def routes(
         table = _remote(settings.api_url, metrics)
     else:
         table = _local(store, metrics, now or (lambda: datetime.now(UTC)))
-    return [web.get(path, _guarded(h, guards), allow_head=False) for path, h in table]
+    # HEAD on /health too (uptime monitors ask with it), as on dtms serve
+    return [web.get(p, _guarded(h, guards), allow_head=p == "/health") for p, h in table]
 
 
 def _remote(api_url: str, metrics: ServerMetrics) -> list[tuple[str, Handler]]:

@@ -43,7 +43,15 @@ PATHS: dict[str, Any] = {
                 "503": _json("Health", "the engine is not running, stuck, or failing"),
                 "405": _ERRORS["405"],
             },
-        }
+        },
+        "head": {
+            "summary": "The same as GET, without a body (uptime monitors ask with HEAD)",
+            "security": [],
+            "responses": {
+                "200": {"description": "the engine and its monitoring loop run"},
+                "503": {"description": "the engine is not running, stuck, or failing"},
+            },
+        },
     },
     "/dtms/trade/enable": {
         "post": {

@@ -143,7 +143,7 @@ def documented_symbols(settings: ServerSettings) -> list[str] | None:
 
 def add_routes(app: web.Application) -> None:
     """All API routes. ``GET /`` and ``GET /metrics`` are added by their own modules."""
-    app.router.add_get("/health", health, allow_head=False)
+    app.router.add_get("/health", health)  # HEAD too: uptime monitors ask with it
     app.router.add_post("/dtms/trade/enable", enable_trade)
     app.router.add_get(TICKET_PATH, get_trade, allow_head=False)
     app.router.add_delete(TICKET_PATH, delete_trade)

@@ -120,7 +120,7 @@ async def test_unknown_path_is_404_json(client: Client) -> None:
         ("PUT", "/dtms/trade/7", ["DELETE", "GET"]),
         ("PUT", "/dtms/trades", ["GET", "POST"]),
         ("GET", "/dtms/trade/7/closed", ["POST"]),
-        ("DELETE", "/health", ["GET"]),
+        ("DELETE", "/health", ["GET", "HEAD"]),
     ],
 )
 async def test_wrong_method_is_405_json_with_allow(

@@ -43,3 +43,5 @@ async def test_the_hosts_trades_route_is_the_servers(
         assert (status, list(body["trades"]), body["total"]) == (200, ["3", "2"], 3)
         status, body = await get("?ticket=1")
         assert (status, body["field"]) == (400, "ticket")
+        head = await client.head("/health")  # uptime monitors ask with HEAD
+        assert (head.status, await head.read()) == (200, b"")
