@@ -66,7 +66,7 @@ def discover(
     optional: Iterable[EntryPoint] = (),
 ) -> list[Candidate]:
     """Builtins sorted by name, then entry points (``optional``: off unless enabled)
-    sorted by name; a name used twice is an error naming both."""
+    sorted by name; a name may come twice (:func:`_one_per_name` decides)."""
     from hostapp import __version__
 
     found: list[Candidate] = []
@@ -86,14 +86,23 @@ def discover(
         seen.add((ep.name, ep.value, dist_name))
         version = dist.version if dist is not None else None
         found.append(Candidate(ep.name, "entry point", ep, dist_name, version, is_optional))
+    return found
+
+
+def _one_per_name(candidates: list[Candidate], disabled: Mapping[str, str]) -> list[Candidate]:
+    """Each name once. Two plugins of one name are an error naming both, unless the name is
+    disabled: then neither loads, and the first stands for both in the listing (else a
+    broken install would stop every command, even the one that disables it)."""
     by_name: dict[str, Candidate] = {}
-    for c in found:
+    for c in candidates:
         if c.name in by_name:
+            if c.name in disabled:
+                continue
             raise ConfigError(
                 f"two plugins are named {c.name!r}: {by_name[c.name].describe()} and {c.describe()}"
             )
         by_name[c.name] = c
-    return found
+    return list(by_name.values())
 
 
 def load_plugins(
@@ -130,6 +139,7 @@ def load_plugins(
     for c in candidates:
         if c.optional and c.name not in config.plugins.enabled and c.name not in allowed:
             disabled.setdefault(c.name, "optional (name it in [plugins] enabled)")
+    candidates = _one_per_name(candidates, disabled)
     _check_config_names(config, known)
     mode = on_error or config.plugins.on_error
     host = PluginHost(order=config.plugins.order, on_error=mode, tables=config.plugin_tables)

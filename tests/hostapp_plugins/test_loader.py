@@ -218,6 +218,20 @@ def test_duplicate_names_are_an_error() -> None:
         load(eps=[ep("y", TRIPWIRE), ep("y", f"{DOUBLES}:Defensive")])
 
 
+@pytest.mark.parametrize(
+    ("config", "env"),
+    [({"plugins": {"disabled": ["y"]}}, {}), ({}, {"HOSTAPP_DISABLE_PLUGINS": "y"})],
+)
+def test_a_name_used_twice_but_disabled_stops_nothing(
+    config: dict[str, Any], env: dict[str, str]
+) -> None:
+    """Disabling is how a user gets past a broken install: it used to fail as well."""
+    twice = [NeverLoad(name="y", value=TRIPWIRE, group="hostapp"),
+             NeverLoad(name="y", value=f"{DOUBLES}:Defensive", group="hostapp")]  # fmt: skip
+    host = load(config, eps=[*twice, ep("trip", TRIPWIRE)], env=env)
+    assert [(r.name, r.status) for r in host.listing()] == [("trip", "enabled"), ("y", "disabled")]
+
+
 def test_same_entry_point_seen_twice_is_one_plugin() -> None:
     host = load(eps=[ep("trip", TRIPWIRE), ep("trip", TRIPWIRE)])
     assert statuses(host) == {"trip": "enabled"}
