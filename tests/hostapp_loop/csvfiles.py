@@ -1,4 +1,5 @@
-"""Writing bars as the generic CSV format ``hostapp replay`` reads (tests and bench)."""
+"""Writing bars as the generic CSV format ``hostapp replay`` reads (tests and bench), and
+a file of any text as a test writes one."""
 
 from __future__ import annotations
 
@@ -16,4 +17,11 @@ def write_bars_csv(path: Path, bars: Sequence[Bar]) -> Path:
         for b in bars
     ]
     path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_text(folder: Path, text: str, name: str = "data.csv") -> Path:
+    """``text`` as ``folder/name`` (UTF-8): a data file exactly as a test spells it."""
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
     return path

@@ -4,18 +4,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hostapp_loop.csvfiles import write_text as write
 
 from hookspecs import Bar, SymbolInfo
 from hostapp.market.csvdata import CsvError, load_csv, symbol_of_file
 from hostapp.market.synthetic import generate_bars
 
 GOLD = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, contract_size=100.0)
-
-
-def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 def test_generic_with_all_time_formats_and_optional_spread(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from hostapp_cli_errors.test_run_replay_errors import hostapp
+from hostapp_loop.csvfiles import write_text as write
 
 from hookspecs import Bar
 from hostapp.config import load_config
@@ -19,12 +20,6 @@ from hostapp.report import summary_table
 
 ROW = "2024-01-02 00:00,2062.5,2063.1,2061.8,2062.9,812"
 BAR = Bar(datetime(2024, 1, 2, tzinfo=UTC), 2062.5, 2063.1, 2061.8, 2062.9, 812.0, 0.0)
-
-
-def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 @pytest.mark.parametrize(

@@ -7,18 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hostapp_loop.csvfiles import write_text as write
 
 from hookspecs import Bar, ConfigError
 from hostapp.data import infer_timeframe
 from hostapp.market.csvdata import CsvError, load_csv
 from hostapp.market.csvdates import compact_date, date_order
 from hostapp.market.csvrows import parse_zone
-
-
-def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 def day(y: int, m: int, d: int, hour: int = 0, minute: int = 0) -> datetime:

@@ -13,18 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hostapp_loop.csvfiles import write_text as write
 
 from hookspecs import Bar, SymbolInfo
 from hostapp.market.csvdata import CsvError, load_csv
 from hostapp.market.csvdates import DateOrderError, as_iso, date_order
 from hostapp.market.csvrows import parse_zone
 from hostapp.market.synthetic import generate_bars
-
-
-def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 @pytest.mark.parametrize(

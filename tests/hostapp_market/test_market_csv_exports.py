@@ -14,18 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hostapp_loop.csvfiles import write_text as write
 
 from hookspecs import Bar
 from hostapp.market.csvdata import CsvError, load_csv, symbol_of_file
 from hostapp.market.csvrows import parse_zone
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 def at(d: int, hour: int = 0, minute: int = 0) -> datetime:

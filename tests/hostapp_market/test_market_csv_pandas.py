@@ -6,15 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hostapp_loop.csvfiles import write_text as write
 
 from hookspecs import Bar
 from hostapp.market.csvdata import CsvError, load_csv
-
-
-def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 def day(d: int, hour: int = 0, minute: int = 0) -> datetime:
