@@ -9,12 +9,10 @@ for the one that does (:mod:`.close_inbox`), which applies it in its next cycle 
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hookspecs import DefensiveState
 
-from ..store import StoreProtocol
 from .closing import (
     ClosedReport,
     check_close_time,
@@ -23,32 +21,12 @@ from .closing import (
     mark_closed,
     recorded_close_time,
 )
-from .engine_thread import EngineThread
-from .observed import ObservedHost
+from .service_parts import ServiceParts
 from .views import record_state
 
-if TYPE_CHECKING:  # redis's: imported only with a Redis store
-    from .replicas import Replicas
 
-
-class Closing:
-    """Part of :class:`~.service.DtmsService` (which provides what is declared here)."""
-
-    engine: EngineThread
-    replicas: Replicas | None
-    _command_lock: asyncio.Lock
-    _engine_lock: asyncio.Lock | None
-    _host: ObservedHost | None
-    _strategy: Any
-
-    if TYPE_CHECKING:
-
-        @property
-        def store(self) -> StoreProtocol: ...
-
-        def _require_engine(self) -> None: ...
-
-        def trade(self, ticket: int) -> dict[str, Any] | None: ...
+class Closing(ServiceParts):
+    """Part of :class:`~.service.DtmsService`."""
 
     async def report_closed(self, closed: ClosedReport) -> dict[str, Any] | None:
         """A client's position closed: the engine is told as if its own broker saw it,

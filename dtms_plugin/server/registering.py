@@ -14,8 +14,6 @@ old record is archived first. A registration contradicting a live trade is a con
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,11 +21,8 @@ from typing import TYPE_CHECKING, Any
 from hookspecs import DefensiveState, Trade
 from hookspecs.events import log_event
 
-from ..store import StoreProtocol
-from .engine_thread import EngineThread
 from .errors import EngineUnavailable, RegistrationConflict, RegistrationRejected
-from .metrics import ServerMetrics
-from .observed import ObservedHost
+from .service_parts import ServiceParts
 from .validation import Registration, UnknownSymbol
 from .views import record_state
 
@@ -38,24 +33,8 @@ if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open
 Outcome = tuple[bool, dict[str, Any]] | Exception
 
 
-class Registering:
-    """Part of :class:`~.service.DtmsService` (which provides what is declared here)."""
-
-    log: logging.Logger
-    metrics: ServerMetrics
-    engine: EngineThread
-    replicas: Replicas | None
-    _command_lock: asyncio.Lock
-    _engine_lock: asyncio.Lock | None
-    _host: ObservedHost | None
-    _strategy: Any
-
-    if TYPE_CHECKING:
-
-        @property
-        def store(self) -> StoreProtocol: ...
-
-        def _require_engine(self) -> None: ...
+class Registering(ServiceParts):
+    """Part of :class:`~.service.DtmsService`."""
 
     async def register(self, reg: Registration) -> tuple[bool, dict[str, Any]]:
         """``(created, body)`` of one registration; its refusal raised."""

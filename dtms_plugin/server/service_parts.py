@@ -1,0 +1,39 @@
+"""What the parts of :class:`~.service.DtmsService` (:class:`~.registering.Registering`,
+:class:`~.closes.Closing`) use of the service, declared once: the service sets these
+attributes in its ``__init__`` and start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..store import StoreProtocol
+from .engine_thread import EngineThread
+from .metrics import ServerMetrics
+from .observed import ObservedHost
+
+if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
+    from .replicas import Replicas
+
+
+class ServiceParts:
+    """A base of the service's parts (mixins): the attributes they share."""
+
+    log: logging.Logger
+    metrics: ServerMetrics
+    engine: EngineThread
+    replicas: Replicas | None
+    _command_lock: asyncio.Lock
+    _engine_lock: asyncio.Lock | None
+    _host: ObservedHost | None
+    _strategy: Any
+
+    if TYPE_CHECKING:
+
+        @property
+        def store(self) -> StoreProtocol: ...
+
+        def _require_engine(self) -> None: ...
+
+        def trade(self, ticket: int) -> dict[str, Any] | None: ...
