@@ -43,9 +43,16 @@ def _redis(what: str, call: Callable[[], Any]) -> Any:
         raise StoreError(f"closes left for other replicas: {what} failed: {exc}") from exc
 
 
-def _as_json(report: ClosedReport) -> str:
+#: what an entry asks the owner for: its close applied, or the trade let go (DELETE)
+UNREGISTER = "unregister"
+
+
+def _as_json(report: ClosedReport | None, ticket: int) -> str:
+    if report is None:
+        return json.dumps({"kind": UNREGISTER, "ticket": ticket})
     return json.dumps(
         {
+            "kind": "closed",
             "ticket": report.ticket,
             "reason": report.reason,
             "profit": report.profit,
@@ -55,8 +62,11 @@ def _as_json(report: ClosedReport) -> str:
     )
 
 
-def _from_json(text: str | bytes) -> ClosedReport:
+def _from_json(text: str | bytes) -> ClosedReport | None:
+    """The close an entry carries; ``None`` for an unregistration."""
     data = json.loads(text)
+    if data.get("kind") == UNREGISTER:
+        return None
     closed_at = data.get("closed_at")
     return ClosedReport(
         ticket=int(data["ticket"]),
@@ -65,6 +75,21 @@ def _from_json(text: str | bytes) -> ClosedReport:
         closed_at=datetime.fromisoformat(closed_at) if closed_at else None,
         close_price=data.get("close_price"),
     )
+
+
+def _owned_elsewhere(replicas: Replicas, ticket: int) -> bool:
+    """Another live replica holds ``ticket``'s lease."""
+    lease = f"{replicas.store.prefix}lease:{ticket}"
+    owner = _redis("reading the lease", lambda: replicas.store.client.get(lease))
+    owner = owner.decode() if isinstance(owner, bytes) else owner
+    return owner not in (None, replicas.id)
+
+
+def _leave(replicas: Replicas, ticket: int, text: str) -> None:
+    """The first request left for a ticket stands (a client's retry, or a second report,
+    changes nothing), as a close reported twice to one server keeps the first."""
+    client = replicas.store.client
+    _redis("leaving one", lambda: client.hsetnx(_key(replicas), str(ticket), text))
 
 
 def left_for_owner(replicas: Replicas, store: StoreProtocol, report: ClosedReport) -> bool:
@@ -78,14 +103,19 @@ def left_for_owner(replicas: Replicas, store: StoreProtocol, report: ClosedRepor
     if record is None or has_outcome(record):
         return False
     check_close_time(record, report)
-    lease = f"{replicas.store.prefix}lease:{report.ticket}"
-    owner = _redis("reading the lease", lambda: client.get(lease))
-    owner = owner.decode() if isinstance(owner, bytes) else owner
-    if owner in (None, replicas.id):
+    if not _owned_elsewhere(replicas, report.ticket):
         _redis("taking one back", lambda: client.hdel(_key(replicas), str(report.ticket)))
         return False
-    text = _as_json(report)
-    _redis("leaving one", lambda: client.hset(_key(replicas), str(report.ticket), text))
+    _leave(replicas, report.ticket, _as_json(report, report.ticket))
+    return True
+
+
+def unregistration_left(replicas: Replicas, ticket: int) -> bool:
+    """``DELETE``: when another replica owns the trade, leave it the unregistration (True);
+    written here, the owner wrote the trade back at its next cycle and went on acting."""
+    if not _owned_elsewhere(replicas, ticket):
+        return False
+    _leave(replicas, ticket, _as_json(None, ticket))
     return True
 
 
@@ -105,6 +135,7 @@ class LeftCloses:
         replicas: Replicas,
         store: StoreProtocol,
         apply: Callable[[ClosedReport], Awaitable[Any]],
+        unregister: Callable[[int], Awaitable[Any]],
     ) -> None:
         if not replicas.held:  # nothing of its own (Redis away: nothing held either)
             return
@@ -112,7 +143,7 @@ class LeftCloses:
         try:
             left = _redis("reading them", lambda: client.hgetall(key))
             for field, text in left.items():
-                await self._one(replicas, store, apply, int(field), text)
+                await self._one(replicas, store, apply, unregister, int(field), text)
         except StoreError as exc:
             if not self._unreadable:
                 log.error("DTMS: %s (said once until they can be read)", exc)
@@ -125,24 +156,25 @@ class LeftCloses:
         replicas: Replicas,
         store: StoreProtocol,
         apply: Callable[[ClosedReport], Awaitable[Any]],
+        unregister: Callable[[int], Awaitable[Any]],
         ticket: int,
         text: str | bytes,
     ) -> None:
         client, key = replicas.store.client, _key(replicas)
-        record = store.get_record(ticket)
-        if record is None or has_outcome(record):  # nobody will apply it: gone, or done
-            _redis("dropping one", lambda: client.hdel(key, str(ticket)))
-            return
-        if ticket not in replicas.held:
-            return
         try:
             report = _from_json(text)
         except (ValueError, KeyError, TypeError) as exc:
             log.error("DTMS %s: close left by another replica unreadable, dropped: %s", ticket, exc)
             _redis("dropping one", lambda: client.hdel(key, str(ticket)))
             return
+        record = store.get_record(ticket)
+        if record is None or (report is not None and has_outcome(record)):  # gone, or done
+            _redis("dropping one", lambda: client.hdel(key, str(ticket)))
+            return
+        if ticket not in replicas.held:
+            return
         try:
-            await apply(report)
+            await (unregister(ticket) if report is None else apply(report))
         except Exception as exc:  # the engine's, the broker's: the cycle goes on
             failed = self._failing[ticket] = self._failing.get(ticket, 0) + 1
             if failed == 1:
@@ -155,7 +187,8 @@ class LeftCloses:
         _redis("removing one", lambda: client.hdel(key, str(ticket)))
         failed = self._failing.pop(ticket, 0)
         log.info(
-            "DTMS %s: close left by another replica applied%s",
+            "DTMS %s: %s left by another replica applied%s",
             ticket,
+            "unregistration" if report is None else "close",
             f" after {failed} failed cycles" if failed else "",
         )

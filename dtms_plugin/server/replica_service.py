@@ -49,6 +49,11 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
     from ..engine import TradeRecord
 
     replicas.renew()
+    # a trade closed with nothing owed needs no owner: its lease goes back (kept, the
+    # replicas' shares would count it, and the renewals grow with every closed trade)
+    done = {t for t in replicas.held if (r := strategy.book.records.get(t)) and not r.active}
+    if done:
+        replicas.release(done)
     # what the engine still holds without a lease: lost mid-cycle and written since (its
     # writes were refused), or registered there without one
     for ticket in [t for t in strategy.book.records if t not in replicas.held]:

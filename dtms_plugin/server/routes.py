@@ -109,8 +109,11 @@ async def get_trades(request: web.Request) -> web.Response:
 
 async def delete_trade(request: web.Request) -> web.Response:
     ticket = _ticket_param(request)
-    if not await request.app[SERVICE_KEY].unregister(ticket):
+    done = await request.app[SERVICE_KEY].unregister(ticket)
+    if done is False:
         raise ApiError(404, {"error": "trade not found", "ticket": ticket})
+    if done is None:  # another replica owns it: left for it (docs/scaling.md)
+        return answer({"ticket": ticket, "unregistered": True, "left_for_owner": True}, 202)
     return answer({"ticket": ticket, "unregistered": True})
 
 

@@ -220,7 +220,7 @@ class DtmsService(Registering, Closing):
                         await lease_step(self.replicas, self._strategy, self._host, now)
                         assert self._left_closes is not None
                         await self._left_closes.apply(
-                            self.replicas, self.store, self._apply_close_once
+                            self.replicas, self.store, self._apply_close_once, self._unregister_now
                         )
                     await self._strategy.on_cycle(self._host, now)
             except Exception as exc:
@@ -243,9 +243,17 @@ class DtmsService(Registering, Closing):
 
     # ------------------------------------------------------------------ commands
 
-    async def unregister(self, ticket: int) -> bool:
-        """Stop managing ``ticket`` (its position is left alone). False when unknown."""
+    async def unregister(self, ticket: int) -> bool | None:
+        """Stop managing ``ticket`` (its position is left alone). False when unknown;
+        None when another replica owns it: left for that one (docs/scaling.md)."""
         self._require_engine()
+        if self.store.get_record(ticket) is None:
+            return False
+        if self.replicas is not None:
+            from .close_inbox import unregistration_left
+
+            if unregistration_left(self.replicas, ticket):
+                return None
         async with self._command_lock:
             if self.store.get_record(ticket) is None:
                 return False
@@ -253,17 +261,24 @@ class DtmsService(Registering, Closing):
             return True
 
     async def _unregister_in_engine(self, ticket: int) -> None:
-        assert self._engine_lock is not None and self._host is not None
+        assert self._engine_lock is not None
         async with self._engine_lock:
-            forget = getattr(self._strategy, "unregister", None)
-            if forget is not None:
-                outcome = forget(self._host, ticket)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            self.store.delete_record(ticket)
-            self.store.delete_state(ticket)
-            self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
-            self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
+            await self._unregister_now(ticket)
+
+    async def _unregister_now(self, ticket: int) -> None:
+        """Under the engine lock (held by the caller): the trade let go, its lease too."""
+        assert self._host is not None
+        forget = getattr(self._strategy, "unregister", None)
+        if forget is not None:
+            outcome = forget(self._host, ticket)
+            if inspect.isawaitable(outcome):
+                await outcome
+        self.store.delete_record(ticket)
+        self.store.delete_state(ticket)
+        if self.replicas is not None:
+            self.replicas.release({ticket} & self.replicas.held)
+        self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
+        self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
 
     # ------------------------------------------------------------------ queries
 

@@ -51,6 +51,11 @@ def test_a_close_reported_to_another_replica_reaches_the_owner(
             timeout=5,  # the remote strategy's: answered at once, not after the owner's cycle
         )  # fmt: skip
         assert resp.status_code == 202, resp.text[:400]
+        second = requests.post(  # before the owner's cycle: the first report stands
+            f"{other.server.url}/dtms/trade/{ticket}/closed",
+            json={"reason": "stop_loss", "profit": -3.0}, headers=AUTH, timeout=5,
+        )  # fmt: skip
+        assert second.status_code in (200, 202)
         body = resp.json()
         assert body["left_for_owner"] is True and body["success"] is True
         doc = document()
@@ -78,6 +83,26 @@ def test_a_close_reported_to_another_replica_reaches_the_owner(
         )  # fmt: skip
         assert again.status_code == 200 and again.json()["already_closed"] is True
         assert c.store.get_record(ticket)["close_reason"] == "take_profit"  # type: ignore[index]
+        # closed with nothing owed, it needs no owner: the lease goes back
+        wait_for(lambda: c.owners([ticket]) == [None], timeout=30, what="the lease released")
+
+        # DELETE to the replica that does not own a trade: left for the owner, which lets
+        # it go (written here, the owner wrote it back and went on acting on it)
+        gone = c.tickets[1]
+        owner = by_id[owners[gone]]
+        stranger = next(r for r in c.replicas if r.id != owners[gone])
+        resp = requests.delete(f"{stranger.server.url}/dtms/trade/{gone}", headers=AUTH, timeout=5)
+        assert resp.status_code == 202 and resp.json()["left_for_owner"] is True, resp.text
+        wait_for(lambda: c.store.get_record(gone) is None, timeout=30, what="the owner letting go")
+        wait_for(lambda: c.owners([gone]) == [None], timeout=30, what="its lease released")
+        assert f"DTMS {gone}: unregistration left by another replica applied" in (
+            owner.server.log.read_text()
+        )
+        push_bars(c.account, zigzag(2, first=bar + 1))  # more bars: nobody writes it back
+        last = zigzag(2, first=bar + 1)[1].time
+        wait_for(lambda: c.stamped(last, others_than=[ticket, gone]), timeout=60,
+                 what="two more bars")  # fmt: skip
+        assert c.store.get_record(gone) is None
 
 
 async def test_a_left_close_that_fails_is_kept_said_once_and_the_cycle_goes_on(
@@ -100,12 +125,15 @@ async def test_a_left_close_that_fails_is_kept_said_once_and_the_cycle_goes_on(
                 raise RuntimeError("the broker said no")
             applied.append(report.ticket)
 
+        async def unregister(ticket: int) -> None:
+            raise AssertionError(f"no unregistration was left, yet {ticket} was let go")
+
         left = LeftCloses()
         with caplog.at_level("INFO", logger="dtms_plugin.server.replicas"):
             for _ in range(3):
-                await left.apply(replicas, store, apply)  # returns: the cycle goes on
+                await left.apply(replicas, store, apply, unregister)  # the cycle goes on
             broken.clear()
-            await left.apply(replicas, store, apply)
+            await left.apply(replicas, store, apply, unregister)
         assert applied == [6, 5]
         assert store.client.hlen("dtms:closes") == 0  # applied, or dropped unreadable
         said = [r.getMessage() for r in caplog.records]

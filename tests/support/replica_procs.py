@@ -161,9 +161,10 @@ class Cluster:
         texts = self.store.client.mget([f"dtms:replica:{i}" for i in ids])
         return {i: json.loads(t)["renewed_at"] for i, t in zip(ids, texts, strict=True) if t}
 
-    def stamped(self, at: datetime) -> bool:
-        """Every trade's state stamped at ``at`` or later: evaluated at that bar."""
-        states = [self.store.get_state(t) for t in self.tickets]
+    def stamped(self, at: datetime, *, others_than: Sequence[int] = ()) -> bool:
+        """Every trade's state (but ``others_than``'s) stamped at ``at`` or later:
+        evaluated at that bar."""
+        states = [self.store.get_state(t) for t in self.tickets if t not in others_than]
         return all(s is not None and s[1] >= at for s in states)
 
     def done_actions(self) -> tuple[Counter[tuple[int, str]], dict[int, float]]:
