@@ -22,6 +22,7 @@ from .metrics import metrics_middleware
 from .middleware import (
     auth_middleware,
     error_middleware,
+    host_name_middleware,
     same_origin_middleware,
     trailing_slash_middleware,
 )
@@ -81,6 +82,7 @@ def create_app(
         middlewares=[
             metrics_middleware(service.metrics),  # outermost: sees the final status
             error_middleware,
+            host_name_middleware(settings.resolve_token(), settings.host),
             same_origin_middleware,
             trailing_slash_middleware,  # /health/ is public too: redirected before auth
             auth_middleware(settings.resolve_token()),

@@ -152,6 +152,41 @@ async def same_origin_middleware(request: web.Request, handler: Handler) -> web.
     return await handler(request)
 
 
+#: the names a server on the loopback is asked by: a program's, or the trader's browser
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def host_name_middleware(token: str | None, bound: str) -> Middleware:
+    """Without a token, a 403 for a request that names another host than this server's
+    (``Host``): a page whose domain was rebound to 127.0.0.1 is same-origin to the browser,
+    so only the name it asks by tells it apart. With a token, a pass-through (the page
+    has no token to send)."""
+    allowed = LOOPBACK_NAMES | {bound.lower()}
+    # bound to every address without a token (--insecure-no-token, said at start-up): any
+    # name the network knows it by is meant
+    anywhere = bound in ("0.0.0.0", "::", "")
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if token is None and not anywhere:
+            try:
+                name = (request.url.host or "").lower()  # the Host header's name, no port
+            except ValueError:  # a Host header that is no host name at all
+                name = ""
+            if name not in allowed:
+                raise ApiError(
+                    403,
+                    {
+                        "error": "host not allowed",
+                        "message": f"this server answers as {', '.join(sorted(allowed))}"
+                        " (a token lets it answer any name)",
+                    },
+                )
+        return await handler(request)
+
+    return middleware
+
+
 def auth_middleware(token: str | None) -> Middleware:
     """Bearer auth when ``token`` is set; a pass-through when it is not."""
     expected = token.encode("utf-8", "surrogateescape") if token else None
@@ -200,5 +235,11 @@ async def trailing_slash_middleware(request: web.Request, handler: Handler) -> w
         found = await request.app.router.resolve(request.clone(rel_url=bare))
         if found.http_exception is None:
             query = f"?{request.query_string}" if request.query_string else ""
-            raise web.HTTPPermanentRedirect(bare + query)
+            location = bare + query
+            return web.json_response(  # JSON as every answer, with the place to go
+                {"error": "moved", "message": f"use {location}", "location": location,
+                 "success": False},
+                status=308,
+                headers={"Location": location},
+            )  # fmt: skip
     return await handler(request)

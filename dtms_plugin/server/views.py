@@ -72,9 +72,9 @@ def _score(record: Mapping[str, Any]) -> float | None:
     for key in ("last_score", "score"):
         value = record.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            return round(float(value), 6)  # -1.2000000000000002 is -1.2
         if isinstance(value, Mapping) and isinstance(value.get("total"), int | float):
-            return float(value["total"])
+            return round(float(value["total"]), 6)
     return None
 
 

@@ -163,6 +163,9 @@ async def test_a_trailing_slash_is_redirected_to_the_path(client: Client) -> Non
     resp = await client.get("/dtms/status/")
     assert resp.status == 200 and "dtms_status" in await resp.json()
     assert [r.status for r in resp.history] == [308]
+    moved = await client.get("/dtms/trades/?limit=2", allow_redirects=False)
+    body = await moved.json()  # JSON as every answer, with where to go
+    assert (moved.status, body["location"], body["success"]) == (308, "/dtms/trades?limit=2", False)
     resp = await client.post("/dtms/trade/enable/", json=registration(70))
     assert resp.status == 201 and (await resp.json())["ticket"] == 70  # method and body kept
     assert (await client.get("/nowhere/")).status == 404
@@ -180,3 +183,16 @@ async def test_a_write_from_a_web_page_of_another_site_is_refused(client: Client
     own = {"Origin": str(client.make_url("")).rstrip("/")}  # the dashboard's own origin
     assert (await client.post("/dtms/trade/80/closed", json={}, headers=own)).status == 200
     assert (await client.get("/dtms/trade/80", headers=page)).status == 200  # reads: fine
+
+
+async def test_without_a_token_a_request_for_another_host_name_is_refused(
+    client: Client,
+) -> None:
+    """A page whose domain was rebound to 127.0.0.1 is same-origin to the browser: its
+    Origin matches its Host, so only the name it asks by tells it apart."""
+    rebound = {"Host": "evil.example:1", "Origin": "http://evil.example:1"}
+    resp = await client.delete("/dtms/trade/424242", headers=rebound)
+    assert (resp.status, (await resp.json())["error"]) == (403, "host not allowed")
+    assert (await client.get("/dtms/status", headers={"Host": "evil.example"})).status == 403
+    for name in ("localhost:8001", "127.0.0.1", "[::1]:8001"):  # what programs send
+        assert (await client.get("/health", headers={"Host": name})).status == 200, name
