@@ -25,11 +25,14 @@ def _json(name: str, description: str) -> dict[str, Any]:
 
 _ERRORS = {
     "401": _json("Error", "missing or wrong bearer token"),
+    "403": _json(
+        "Error",
+        "without a token: a Host this server does not answer to; for a write, also a web"
+        " page of another site (its Origin)",
+    ),
     "405": _json("Error", "another method: the Allow header names this path's methods"),
     "503": _json("Error", "the engine or the store is unavailable"),
 }
-#: the writes' errors: a web page of another site may not change trades (its Origin)
-_WRITE_ERRORS = {**_ERRORS, "403": _json("Error", "sent by a web page of another site")}
 _TICKET = {"type": "integer", "minimum": 1, "maximum": limits.MAX_TICKET}
 _TICKET_PATH = {"name": "ticket", "in": "path", "required": True, "schema": _TICKET}
 
@@ -41,6 +44,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json("Health", "the engine and its monitoring loop run"),
                 "503": _json("Health", "the engine is not running, stuck, or failing"),
+                "403": _ERRORS["403"],
                 "405": _ERRORS["405"],
             },
         },
@@ -50,6 +54,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "the engine and its monitoring loop run"},
                 "503": {"description": "the engine is not running, stuck, or failing"},
+                "403": {"description": "without a token: a Host it does not answer to"},
             },
         },
     },
@@ -74,7 +79,7 @@ PATHS: dict[str, Any] = {
                 ),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),
-                **_WRITE_ERRORS,
+                **_ERRORS,
             },
         }
     },
@@ -93,10 +98,15 @@ PATHS: dict[str, Any] = {
             "summary": "Stop managing a trade (its position is left alone)",
             "parameters": [_TICKET_PATH],
             "responses": {
+                "202": _json(
+                    "Unregistered",
+                    "with Redis replicas, another replica owns the trade: left for it"
+                    " (left_for_owner), which lets it go at its next cycle",
+                ),
                 "200": _json("Unregistered", "unregistered"),
                 "400": _json("Error", "the ticket is not a positive integer"),
                 "404": _json("Error", "unknown ticket"),
-                **_WRITE_ERRORS,
+                **_ERRORS,
             },
         },
     },
@@ -154,7 +164,7 @@ PATHS: dict[str, Any] = {
                 "200": _json("BatchResult", "one result per item: registered, already or refused"),
                 "400": _json("Error", "invalid JSON, or trades is not a list of 1..200 items"),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
-                **_WRITE_ERRORS,
+                **_ERRORS,
             },
         },
     },
@@ -183,7 +193,7 @@ PATHS: dict[str, Any] = {
                 ),
                 "409": _json("Error", "closed_at is before the trade opened (field: closed_at)"),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
-                **_WRITE_ERRORS,
+                **_ERRORS,
             },
         }
     },

@@ -223,7 +223,11 @@ SCHEMAS: dict[str, Any] = {
     "Unregistered": {
         "type": "object",
         "required": ["ticket", "unregistered"],
-        "properties": {"ticket": {"type": "integer"}, "unregistered": {"type": "boolean"}},
+        "properties": {
+            "ticket": {"type": "integer"},
+            "unregistered": {"type": "boolean"},
+            "left_for_owner": {"type": "boolean"},
+        },
     },
     **STATUS_SCHEMAS,
     "BatchRegistration": {
