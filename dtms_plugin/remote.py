@@ -203,6 +203,9 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
             "volume": trade.volume,
             "stop_loss": trade.stop_loss,
             "take_profit": trade.take_profit,
+            # the broker's open time, not the server's arrival time: a registration
+            # delivered late (the server was down) must not date the trade after its close
+            "opened_at": trade.opened_at.isoformat(),
         }
         self._open.add(trade.ticket)
         self._closed.pop(trade.ticket, None)
