@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hookspecs import DEFENSIVE_STATES
+from hookspecs import DEFENSIVE_STATES, Veto
 
 from .settings import DtmsSettings
 from .store import StoreProtocol
@@ -19,6 +19,18 @@ def account_defensive(mode: tuple[datetime, str] | None, now: datetime | None) -
     """Is the account defensive mode ``(until, reason)`` active at ``now``? The one
     definition; ``now`` None (no clock yet) counts a stored mode as active."""
     return mode is not None and (now is None or mode[0] > now)
+
+
+#: The kind of every veto of the account defensive mode, whatever its end and cause: a
+#: run's summary counts them together (:class:`hookspecs.Veto`).
+ACCOUNT_MODE_VETO = "DTMS account defensive mode"
+
+
+def account_mode_veto(mode: tuple[datetime, str]) -> Veto:
+    """The veto of a new entry while the account defensive mode ``(until, reason)`` lasts;
+    its reason names both, which the log says once per mode."""
+    until, reason = mode
+    return Veto(f"{ACCOUNT_MODE_VETO} until {until.isoformat()}: {reason}", ACCOUNT_MODE_VETO)
 
 
 def answer(

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hookspecs import BrokerError, HostView, OrderRequest
+from hookspecs import BrokerError, HostView, OrderRequest, Veto
 
 from . import defensive
 from .blind_spots import BlindSpots
@@ -55,14 +55,17 @@ class AccountAnswers:
             return rec.closing or (rec.is_open and rec.state.defensive)
         return defensive.answer(self.store, ticket, now, self.settings)[0]
 
-    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+    def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None:
         now = host.clock.now()
         mode = self._account_mode()
         if mode is not None and defensive.account_defensive(mode, now):
-            return f"DTMS account defensive mode until {mode[0].isoformat()}: {mode[1]}"
+            return defensive.account_mode_veto(mode)
         hedged = self.book.hedged_on(order.symbol)
         if hedged is not None:
-            return f"DTMS: {order.symbol} has a hedged trade (ticket {hedged.ticket})"
+            return Veto(
+                f"DTMS: {order.symbol} has a hedged trade (ticket {hedged.ticket})",
+                "DTMS: the symbol has a hedged trade",
+            )
         return None
 
     def report(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
-from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, hookimpl
+from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, Veto, hookimpl
 
 from . import defensive
 from .engine import check_tables
@@ -161,7 +161,7 @@ class DtmsPlugin:
         return list(routes(self.strategy, self.settings, host.clock.now, metrics))
 
     @hookimpl
-    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+    def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None:
         if self.strategy is not None:
             return self.strategy.allow_order(host, order)
         return None

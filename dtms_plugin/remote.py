@@ -19,10 +19,10 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import BrokerError, HostView, OrderRequest, Trade
+from hookspecs import BrokerError, HostView, OrderRequest, Trade, Veto
 
 from .client.http import token_from_env
-from .defensive import account_defensive, answer
+from .defensive import account_defensive, account_mode_veto, answer
 from .http_client import (
     BAD_URL_ERRORS,
     TRANSIENT_ERRORS,
@@ -311,12 +311,10 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
             self._schedule_refresh(ticket, now)
         return defensive
 
-    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+    def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None:
         mode = self.store.get_account_mode()
-        if account_defensive(mode, host.clock.now()):
-            assert mode is not None
-            until, reason = mode
-            return f"DTMS account defensive mode until {until.isoformat()}: {reason}"
+        if mode is not None and account_defensive(mode, host.clock.now()):
+            return account_mode_veto(mode)
         return None
 
     # ------------------------------------------------------------------ outbox

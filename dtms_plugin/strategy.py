@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from hookspecs import HostView, OrderRequest, Trade
+from hookspecs import HostView, OrderRequest, Trade, Veto
 
 
 class Strategy(Protocol):
@@ -31,4 +31,4 @@ class Strategy(Protocol):
         """Sync, no network: answer from the store's state cache (docs/dtms.md §9)."""
         ...
 
-    def allow_order(self, host: HostView, order: OrderRequest) -> str | None: ...
+    def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None: ...

@@ -47,6 +47,7 @@ from .types import (
     OrderRequest,
     ResultCode,
     Trade,
+    Veto,
     opposite,
     parse_direction,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "SymbolInfo",
     "Timeframe",
     "Trade",
+    "Veto",
     "apply_action",
     "events",
     "hookimpl",

@@ -41,6 +41,7 @@ from .types import (
     DefensiveState,
     OrderRequest,
     Trade,
+    Veto,
 )
 
 
@@ -96,16 +97,21 @@ def propose_orders(
 
 
 @hookspec(firstresult=True)
-def allow_order(host: HostView, order: OrderRequest) -> str | None:
+def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     """Veto a proposed order before it reaches the broker.
 
     Fires for every new entry a plugin proposes through ``propose_orders`` (not for
     exits, partial closes or hedges, nor for a re-add a plugin executes itself through
     ``host.execute``: the plugin that acts owns that decision). Sync only.
 
-    Results: ``None`` allows; any string vetoes, and is the reason reported. One veto is
-    enough. A raising plugin vetoes (fails closed): a risk guard that crashes must not
-    let orders through.
+    Results: ``None`` allows; a string vetoes, and is the reason reported; a
+    :class:`~hookspecs.Veto` vetoes with its reason and a ``kind``, the text the run's
+    summary counts it under (give one when the reason names a time or a figure, or every
+    veto is a kind of its own). One veto is enough. A raising plugin vetoes (fails
+    closed): a risk guard that crashes must not let orders through.
+
+    The host logs a veto once per episode: the first order vetoed for a reason, then,
+    when an order passes or the reason changes, how many more were vetoed for it.
     """
 
 

@@ -167,6 +167,24 @@ class OrderRequest:
         _require_optional_price("take_profit", self.take_profit)
 
 
+@dataclass(frozen=True, slots=True)
+class Veto:
+    """An ``allow_order`` objection that says what kind it is. ``reason`` is the text a
+    log line shows (it may name a time, a ticket or a figure); ``kind`` is the same text
+    for every veto of the same cause, so a run's summary can count them together
+    ("120 × account defensive mode", not one line per date). A plain string veto is its
+    own kind."""
+
+    reason: str
+    kind: str
+
+    def __post_init__(self) -> None:
+        for name in ("reason", "kind"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise DataError(f"Veto.{name}: expected a non-empty string, got {value!r}")
+
+
 class ActionKind(StrEnum):
     """What a defensive action does at the broker.
 

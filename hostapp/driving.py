@@ -104,6 +104,7 @@ async def drive(
         finally:
             if progress is not None:
                 progress.finish()
+            loop.end_episodes()  # the vetoes and refusals counted since their first line
             try:
                 await around.aclose()
             finally:
@@ -246,14 +247,15 @@ def refusals_note(stats: LoopStats) -> str | None:
 
 
 def vetoes_note(stats: LoopStats) -> str | None:
-    """Orders the plugins' ``allow_order`` vetoed, by reason (the most frequent first):
-    a run that opened nothing because a guard said no, or failed closed, says so here."""
+    """Orders the plugins' ``allow_order`` vetoed, by kind (the most frequent first; see
+    :class:`hookspecs.Veto`): a run that opened nothing because a guard said no, or failed
+    closed, says so here."""
     if not stats.orders_vetoed:
         return None
     total = sum(stats.orders_vetoed.values())
     reasons = sorted(stats.orders_vetoed.items(), key=lambda item: -item[1])
     shown = "; ".join(f"{count} × {reason}" for reason, count in reasons[:3])
-    more = f"; and {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""
+    more = f"; and {len(reasons) - 3} other kinds" if len(reasons) > 3 else ""
     return f"{total} of the {stats.orders_proposed} orders proposed were vetoed: {shown}{more}"
 
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import pluggy
 
-from hookspecs import HOOK_RULES, HookRule, OrderRequest, spec
+from hookspecs import HOOK_RULES, HookRule, OrderRequest, Veto, spec
 from hookspecs.markers import PROJECT_NAME
 
 #: Every hook of the contract, by name.
@@ -133,10 +133,13 @@ def _orders(plugin: str, value: Any) -> list[OrderRequest]:
     return [o if o.source else replace(o, source=plugin) for o in value]
 
 
-def _veto(plugin: str, value: Any) -> str | None:
-    if value is not None and not (isinstance(value, str) and value.strip()):
-        raise TypeError(f"allow_order must return None or a reason (a str), got {value!r}")
-    return value
+def _veto(plugin: str, value: Any) -> Veto | None:
+    """A plain string is a veto of its own kind."""
+    if value is None or isinstance(value, Veto):
+        return value
+    if isinstance(value, str) and value.strip():
+        return Veto(value, value)
+    raise TypeError(f"allow_order must return None, a reason (a str) or a Veto, got {value!r}")
 
 
 def _report(plugin: str, value: Any) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ How cycles are driven (a replay, a scaled clock, real time) is the mixin
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -50,8 +51,10 @@ from hookspecs import (
     OrderRequest,
     SimBroker,
     Trade,
+    Veto,
 )
 
+from .episodes import Episodes
 from .loop_drivers import LoopClock, LoopDrivers, ProgressFn, ScaledLoopClock
 from .loop_stats import (
     LIVE_WINDOW,
@@ -89,7 +92,7 @@ class LoopPlugins(Protocol):
         self, host: HostView, symbol: str, bars: Sequence[Bar], now: datetime
     ) -> list[tuple[str, OrderRequest]]: ...
 
-    def allow_order(self, host: HostView, order: OrderRequest) -> str | None: ...
+    def veto(self, host: HostView, order: OrderRequest) -> Veto | None: ...
 
     async def on_trade_executed(self, host: HostView, trade: Trade) -> None: ...
 
@@ -166,9 +169,17 @@ class TradingLoop(LoopDrivers):
         host.add_listener(self._note_action)
         # Open positions as of the end of the last cycle: what "vanished" is measured against.
         self._known: dict[int, Trade] = {}
+        self._vetoes = Episodes(host.log, logging.INFO, "vetoed")
+        self._refusals = Episodes(host.log, logging.WARNING, "refused")
 
     def _note_action(self, action: Action, result: ActionResult) -> None:
         self._acted = True
+
+    def end_episodes(self) -> None:
+        """An order went through, or the run ends: the vetoes and refusals counted since
+        their episode's first line are said (:mod:`hostapp.episodes`)."""
+        self._vetoes.end_all()
+        self._refusals.end_all()
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -228,27 +239,35 @@ class TradingLoop(LoopDrivers):
         (``veto_binds`` False) is opened whatever the plugins say; a veto is counted."""
         host, plugins, stats = self.host, self.plugins, self.stats
         stats.orders_proposed += 1
-        veto = plugins.allow_order(host, order)
+        veto = plugins.veto(host, order)
         if veto is not None:
             if veto_binds:
-                stats.veto(veto)
-                host.log.info(
-                    "order %s %s from %s vetoed: %s", order.direction, order.symbol, source, veto
-                )
+                stats.veto(veto.kind)
+                if self._vetoes.first(veto.reason, now):
+                    host.log.info(
+                        "order %s %s from %s vetoed: %s",
+                        order.direction,
+                        order.symbol,
+                        source,
+                        veto.reason,
+                    )
                 return
             stats.entries_veto_overridden += 1
         result = self.broker.open(order)
         if not result.ok or result.new_ticket is None:
-            stats.refused(str(getattr(result.code, "value", result.code)), result.message)
-            host.log.warning(
-                "order %s %s from %s refused: %s %s",
-                order.direction,
-                order.symbol,  # the order's own: a strategy may propose for another symbol
-                source,
-                result.code,
-                result.message,
-            )
+            code = str(getattr(result.code, "value", result.code))
+            stats.refused(code, result.message)
+            if self._refusals.first(code, now):
+                host.log.warning(
+                    "order %s %s from %s refused: %s %s",
+                    order.direction,
+                    order.symbol,  # the order's own: a strategy may propose for another symbol
+                    source,
+                    result.code,
+                    result.message,
+                )
             return
+        self.end_episodes()
         trade = self.broker.position(result.new_ticket)
         if trade is None:  # filled and already gone (cannot happen on paper)
             return

@@ -24,10 +24,10 @@ from hookspecs import Trade
 LIVE_WINDOW = 1000
 
 
-#: Distinct veto reasons counted one by one (:meth:`LoopStats.veto`); later ones go
+#: Distinct kinds of veto counted one by one (:meth:`LoopStats.veto`); later ones go
 #: under :data:`OTHER_VETOES`.
 VETO_REASONS = 100
-OTHER_VETOES = "other reasons"
+OTHER_VETOES = "other kinds"
 
 
 class Recent(deque[Any]):
@@ -85,13 +85,14 @@ class LoopStats:
         count, first = self.refusals.get(code, (0, message))
         self.refusals[code] = (count + 1, first)
 
-    def veto(self, reason: str) -> None:
-        """Count a vetoed order by its reason; reasons may name a ticket or a time, so
-        past :data:`VETO_REASONS` distinct ones the rest are counted together."""
+    def veto(self, kind: str) -> None:
+        """Count a vetoed order by its kind (:class:`hookspecs.Veto`); a plain string veto
+        is a kind of its own and may name a ticket or a time, so past
+        :data:`VETO_REASONS` distinct kinds the rest are counted together."""
         vetoed = self.orders_vetoed
-        if reason not in vetoed and len(vetoed) >= VETO_REASONS:
-            reason = OTHER_VETOES
-        vetoed[reason] = vetoed.get(reason, 0) + 1
+        if kind not in vetoed and len(vetoed) >= VETO_REASONS:
+            kind = OTHER_VETOES
+        vetoed[kind] = vetoed.get(kind, 0) + 1
 
     def bound(self, window: int) -> None:
         """Keep only the newest ``window`` entries and closes (a live run), counting all."""

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from hookspecs import HOOK_RULES, OrderRequest
+from hookspecs import HOOK_RULES, OrderRequest, Veto
 from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
@@ -126,27 +126,35 @@ class PluginHost(PluginRegistry):
             out.extend((name, item) for item in items)
         return out
 
-    def _first_veto(self, hook: str, kwargs: Mapping[str, Any]) -> str | None:
-        """``None`` if no plugin objects; else the first objection, as ``"<plugin>:
-        <reason>"``. A plugin that fails objects with the fail-safe reason (fails closed)."""
+    def _first_veto(self, hook: str, kwargs: Mapping[str, Any]) -> Veto | None:
+        """``None`` if no plugin objects; else the first objection, its reason and kind
+        each as ``"<plugin>: <text>"``. A plugin that fails objects with the fail-safe
+        reason (fails closed)."""
         check = ANSWERS[hook]
         for name, _, _, state in self._callers_of(hook, statuses=TRIPPED):
             # a guard switched off for failing still fails closed: its orders stay vetoed
             why = state.info.error or "failing"
-            return f"{name}: switched off ({why}), so its {hook} vetoes (fails closed)"
+            kind = f"{name}: switched off, so its {hook} vetoes (fails closed)"
+            return Veto(f"{name}: switched off ({why}), so its {hook} vetoes (fails closed)", kind)
         for name, fn, argnames, state in self._callers_of(hook):
             try:
-                reason = check(name, sync_answer(hook, fn(*[kwargs[a] for a in argnames])))
+                veto = check(name, sync_answer(hook, fn(*[kwargs[a] for a in argnames])))
             except Exception as exc:
                 self._failed(state, hook, exc)
                 if self.raise_errors:
                     raise
-                return f"{name}: {hook} {fail_safe(HOOK_RULES[hook], describe(exc))}"
+                reason = f"{name}: {hook} {fail_safe(HOOK_RULES[hook], describe(exc))}"
+                return Veto(reason, f"{name}: {hook} failed, so it vetoes (fails closed)")
             if state.failures:
                 state.failures.pop(hook, None)
-            if reason is not None:
-                return f"{name}: {reason}"
+            if veto is not None:
+                return Veto(f"{name}: {veto.reason}", f"{name}: {veto.kind}")
         return None
+
+    def _first_reason(self, hook: str, kwargs: Mapping[str, Any]) -> str | None:
+        """:meth:`_first_veto`'s reason alone: what ``call`` and ``ask`` answer."""
+        veto = self._first_veto(hook, kwargs)
+        return None if veto is None else veto.reason
 
     def _any_true(self, hook: str, kwargs: Mapping[str, Any]) -> bool:
         """True if any plugin says so; a plugin that fails answers the fail-safe, and so
@@ -217,8 +225,14 @@ class PluginHost(PluginRegistry):
         return await self._flatten("propose_orders", kwargs)
 
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
-        """``None`` if every plugin allows ``order``; else the first veto, as
+        """``None`` if every plugin allows ``order``; else the first veto's reason, as
         ``"<plugin>: <reason>"``. A plugin that raises vetoes (fails closed)."""
+        veto = self._first_veto("allow_order", {"host": host, "order": order})
+        return None if veto is None else veto.reason
+
+    def veto(self, host: HostView, order: OrderRequest) -> Veto | None:
+        """:meth:`allow_order` with the veto's kind (``"<plugin>: <kind>"``): what the
+        loop counts vetoes by (:class:`hookspecs.Veto`)."""
         return self._first_veto("allow_order", {"host": host, "order": order})
 
     def is_defensive(self, host: HostView, ticket: int) -> bool:
@@ -266,7 +280,7 @@ class PluginHost(PluginRegistry):
 
 #: The combiners of the sync-only hooks, by the rule's ``combine``.
 _ASK = {
-    "first_veto": PluginHost._first_veto,
+    "first_veto": PluginHost._first_reason,
     "any_true": PluginHost._any_true,
     "by_plugin": PluginHost._by_plugin,
 }

@@ -61,7 +61,8 @@ async def test_falling_market_walks_the_ladder_through_the_broker(rig: Rig) -> N
     assert rig.strategy.is_defensive(rig.host, 1)
     assert rig.strategy.store.get_state(1) == ("HEDGED", rig.clock.now())
     veto = rig.strategy.allow_order(rig.host, OrderRequest("XAUUSD", "buy", 0.1))
-    assert veto is not None and "hedged" in veto
+    assert veto is not None and "XAUUSD has a hedged trade (ticket 1)" in veto.reason
+    assert veto.kind == "DTMS: the symbol has a hedged trade"  # no ticket: counted together
     assert rig.strategy.allow_order(rig.host, OrderRequest("EURUSD", "buy", 0.1)) is None
 
 

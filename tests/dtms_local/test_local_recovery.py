@@ -146,7 +146,8 @@ async def test_three_stops_in_a_row_put_the_account_in_defensive_mode(rig: Rig) 
         rig.broker.close(ticket)
         await rig.strategy.on_trade_closed(rig.host, rig.broker.closed[-1], "stop_loss")
     veto = rig.strategy.allow_order(rig.host, order)
-    assert veto is not None and "3 consecutive trades closed at their stop" in veto
+    assert veto is not None and "3 consecutive trades closed at their stop" in veto.reason
+    assert veto.kind == "DTMS account defensive mode"  # neither its end nor its cause
     assert rig.strategy.is_defensive(rig.host, 424242)
     mode = rig.strategy.store.get_account_mode()
     assert mode is not None and mode[0] == rig.clock.now() + timedelta(minutes=60)

@@ -196,7 +196,8 @@ async def test_account_mode_from_the_server_vetoes_orders(
     await _registered(strategy, range(1, 2))
     await strategy.on_cycle(host, clock())
     veto = strategy.allow_order(host, order)
-    assert veto is not None and "daily loss 2.3%" in veto
+    assert veto is not None and "daily loss 2.3%" in veto.reason
+    assert veto.kind == "DTMS account defensive mode"
     assert strategy.is_defensive(host, 1) is True
     clock.advance(3 * 3600)
     assert strategy.allow_order(host, order) is None
@@ -217,7 +218,7 @@ async def test_the_account_mode_ends_on_the_trading_clock_not_today(
     await strategy.on_cycle(host, data_time())
     order = OrderRequest(symbol="XAUUSD", direction="buy", volume=0.1)
     veto = strategy.allow_order(host, order)
-    assert veto is not None and "daily realised loss 2.05%" in veto
+    assert veto is not None and "daily realised loss 2.05%" in veto.reason
     assert strategy.is_defensive(host, 1) is True
     data_time.advance(9 * 3600 + 1)  # past midnight of the data: the mode has ended
     assert strategy.allow_order(host, order) is None

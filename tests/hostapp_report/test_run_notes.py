@@ -36,7 +36,7 @@ def test_vetoed_orders_are_counted_by_reason_the_most_frequent_first() -> None:
         stats.veto(reason)
     assert vetoes_note(stats) == (
         "10 of the 30 orders proposed were vetoed: 5 × dtms: account defensive; "
-        "2 × guard: 3 trades open; 1 × a; and 2 other reasons"
+        "2 × guard: 3 trades open; 1 × a; and 2 other kinds"
     )
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dtms_plugin.store import Store
-from hookspecs import Action, ActionKind, Bar, DefensiveState, HostView, OrderRequest, Trade
+from hookspecs import Action, ActionKind, Bar, DefensiveState, HostView, OrderRequest, Trade, Veto
 from hostapp.testing import MemoryBroker, bars_from_closes
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
@@ -216,7 +216,7 @@ class ScriptedStrategy:
         record = self.store.get_record(ticket)
         return record is not None and record["state"] in ("WARNING_L2", "HEDGED")
 
-    def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
+    def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None:
         return None
 
     def unregister(self, host: HostView, ticket: int) -> None:

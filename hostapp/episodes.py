@@ -1,0 +1,70 @@
+"""A problem that repeats, said once per episode with a count (docs/architecture.md §6).
+
+A strategy may propose an order every bar while a guard vetoes every one of them (an
+account in defensive mode for a day), or while the broker refuses every one (an account
+with no money left). One log line per order would bury everything else in the log, so the
+loop says the first order of such an episode in full and counts the rest; when the
+episode ends (an order goes through, or the run ends) one line says how many more there
+were and over what time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+#: Episodes open at once, per :class:`Episodes`; past it the oldest is ended (said).
+OPEN_EPISODES = 100
+
+
+@dataclass
+class _Episode:
+    first: datetime
+    last: datetime
+    more: int = 0
+
+
+class Episodes:
+    """Episodes of one kind of problem (vetoed orders, refused orders), by ``key``: the
+    text that stays the same for as long as the cause lasts (a veto's reason, which
+    names the time the account mode ends, or a refusal's result code)."""
+
+    def __init__(self, log: logging.Logger, level: int, verb: str) -> None:
+        self.log = log
+        self.level = level
+        self.verb = verb  # what happened to the orders: "vetoed", "refused"
+        self._open: dict[str, _Episode] = {}
+
+    def first(self, key: str, now: datetime) -> bool:
+        """Note one more occurrence of ``key`` at ``now``; ``True`` when it starts an
+        episode, so the caller says it in full (a repeat is only counted)."""
+        episode = self._open.get(key)
+        if episode is not None:
+            episode.more += 1
+            episode.last = now
+            return False
+        if len(self._open) >= OPEN_EPISODES:  # the oldest first: dicts keep order
+            self._end(next(iter(self._open)))
+        self._open[key] = _Episode(now, now)
+        return True
+
+    def end_all(self) -> None:
+        """Every episode is over (an order went through, or the run ends): say how many
+        more each one had, if any."""
+        for key in list(self._open):
+            self._end(key)
+
+    def _end(self, key: str) -> None:
+        episode = self._open.pop(key)
+        if episode.more:
+            self.log.log(
+                self.level,
+                "%d more %s %s (%s) from %s to %s",
+                episode.more,
+                "orders" if episode.more > 1 else "order",
+                self.verb,
+                key,
+                episode.first.isoformat(timespec="seconds"),
+                episode.last.isoformat(timespec="seconds"),
+            )
