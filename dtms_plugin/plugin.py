@@ -13,7 +13,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, Veto, hookimpl
 
@@ -23,6 +23,9 @@ from .settings import DtmsSettings, for_host, load_settings
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
 from .strategy import Strategy
+
+if TYPE_CHECKING:  # aiohttp's server side is imported only when the host serves
+    from .web import EngineWatch
 
 _WHERE = "[plugin.dtms]"  # the host prefixes the file it read
 
@@ -51,6 +54,7 @@ class DtmsPlugin:
         #: the host as the local engine sees it once the host serves the dashboard: with
         #: the server's counters and history of transitions (``/metrics``, the page)
         self._observed: HostView | None = None
+        self._watch: EngineWatch | None = None
 
     def _settings(self, host: HostView) -> DtmsSettings:
         if self.settings is None:
@@ -120,9 +124,13 @@ class DtmsPlugin:
         had nothing to watch: the spec allows either, and a replay's idle bars then cost
         neither a coroutine nor its deadline."""
         strategy = self.strategy
-        if strategy is None or strategy.quiet_cycle(now):
+        if strategy is None:
             return None
-        return strategy.on_cycle(self._observed or host, now)
+        if self._watch is not None and self._observed is not None:  # the host serves it
+            return self._watch.cycle(strategy, self._observed, now)
+        if strategy.quiet_cycle(now):
+            return None
+        return strategy.on_cycle(host, now)
 
     @hookimpl
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
@@ -153,12 +161,12 @@ class DtmsPlugin:
             return [self._server]
         from .web import observed, routes  # aiohttp's server side only when the host serves
 
-        metrics = None
         if self.strategy is not None and self.strategy.name == "local":
             # the local engine's transitions and actions counted and kept in its history,
-            # as dtms serve's are, so the page and /metrics show them too
-            self._observed, metrics = observed(host, self.strategy)
-        return list(routes(self.strategy, self.settings, host.clock.now, metrics))
+            # and its cycles timed, as dtms serve's are, so the page, /metrics and
+            # /dtms/status show them too
+            self._observed, self._watch = observed(host, self.strategy)
+        return list(routes(self.strategy, self.settings, host.clock.now, self._watch))
 
     @hookimpl
     def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None:

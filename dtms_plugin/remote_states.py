@@ -122,6 +122,33 @@ class RemoteStates:
             )
         return out
 
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """This host's view of the DTMS server, for the host's ``/health``: healthy while
+        the server answers; the original's keys, the server, since when it has not
+        answered and what waits in the outbox meanwhile."""
+        from .server.original import health_keys  # the server side: only when the host serves
+
+        health = self._health
+        pending: int | None = None
+        with suppress(StoreError):
+            pending = self.store.outbox_len()
+        problems = []
+        if health.down_since is not None:
+            why = f"refuses this host ({health.refused})" if health.refused else "is not answering"
+            problems.append(
+                f"DTMS server {self.settings.api_url} {why} since "
+                f"{health.down_since.isoformat(timespec='seconds')}"
+            )
+        return not health.down, {
+            **health_keys(healthy=not health.down, engine_running=True, now=self._now()),
+            "strategy": self.name,
+            "api_url": self.settings.api_url,
+            "server_answering": not health.down,
+            "down_since": health.down_since.isoformat() if health.down_since else None,
+            "outbox_pending": pending,
+            "problems": problems,
+        }
+
     def _schedule_refresh(self, ticket: int, now: datetime) -> None:
         """Coalesce hot-path refresh requests into one background batch query."""
         self._wanted.add(ticket)

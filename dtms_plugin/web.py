@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,53 +71,102 @@ def _behind(middleware: Middleware, inner: Handler) -> Handler:
     return handler
 
 
-def observed(host: HostView, strategy: Strategy) -> tuple[HostView, ServerMetrics]:
+@dataclass
+class EngineWatch:
+    """The local engine's cycles on a host that serves the dashboard, as ``dtms serve``'s
+    monitor keeps them: each one timed (``dtms_evaluation_seconds``), counted, and the
+    time of the last (``/dtms/status``'s ``last_check``, ``/health``)."""
+
+    metrics: ServerMetrics
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_cycle_at: datetime | None = None
+    cycles: int = 0
+    failures: int = 0
+
+    async def cycle(self, strategy: Strategy, host: HostView, now: datetime) -> None:
+        """``strategy``'s cycle at ``now`` (nothing when it has nothing to watch), timed."""
+        start = time.perf_counter()
+        try:
+            if not strategy.quiet_cycle(now):
+                await strategy.on_cycle(host, now)
+        except Exception:
+            self.failures += 1
+            raise
+        finally:
+            self.metrics.observe_cycle(time.perf_counter() - start)
+            self.cycles += 1
+            self.last_cycle_at = datetime.now(UTC)
+
+    def status_keys(self, states: dict[str, int]) -> dict[str, Any]:
+        """``summary`` and ``dtms_status`` of ``/dtms/status``, with this engine's figures."""
+        return status_keys(
+            states,
+            running=True,
+            uptime=datetime.now(UTC) - self.started_at,
+            performance={"cycles": self.cycles, "failed_cycles": self.failures},
+            last_check=self.last_cycle_at.isoformat() if self.last_cycle_at else None,
+        )
+
+
+def observed(host: HostView, strategy: Strategy) -> tuple[HostView, EngineWatch]:
     """``host`` as the local engine should see it on a host that serves the dashboard:
     its transitions and actions counted (``/metrics``) and its transitions kept in the
-    history the page shows, as ``dtms serve`` does; and the counters, for :func:`routes`."""
+    history the page shows, as ``dtms serve`` does; and the watch over its cycles (the
+    counters with it), for :func:`routes`."""
     store: StoreProtocol = getattr(strategy, "store")  # noqa: B009 - both strategies have one
     metrics = ServerMetrics(lambda: store)
-    return ObservedHost(host, store=store, metrics=metrics), metrics
+    return ObservedHost(host, store=store, metrics=metrics), EngineWatch(metrics)
 
 
 def routes(
     strategy: Strategy | None,
     settings: DtmsSettings | None,
     now: Callable[[], datetime] | None = None,
-    metrics: ServerMetrics | None = None,
+    watch: EngineWatch | None = None,
 ) -> list[web.RouteDef]:
     """The routes for the started ``strategy``; none before it started (or when its
     startup failed: there is nothing to show). ``now``: the host's clock, which the
     engine stamps the account's defensive mode with (a paper run's data time).
-    ``metrics``: the counters the engine's observed host keeps (:func:`observed`)."""
+    ``watch``: the local engine's cycles and counters (:func:`observed`)."""
     if strategy is None or settings is None:
         return []
     store: StoreProtocol = getattr(strategy, "store")  # noqa: B009 - both strategies have one
     token = os.environ.get(settings.token_env) or None
-    metrics = metrics or ServerMetrics(lambda: store)
+    watch = watch or EngineWatch(ServerMetrics(lambda: store))
+    metrics = watch.metrics
     client = getattr(strategy, "metrics", None)
     if isinstance(client, ClientMetrics):
         metrics.registry.register(_Forward(client.registry))
     guards = [metrics_middleware(metrics), error_middleware, auth_middleware(token)]
     if strategy.name == "remote":
-        table = _remote(settings.api_url, metrics)
+        table = _remote(settings.api_url, metrics, getattr(strategy, "health", None))
     else:
-        table = _local(store, metrics, now or (lambda: datetime.now(UTC)))
+        table = _local(store, watch, now or (lambda: datetime.now(UTC)))
     # HEAD on /health too (uptime monitors ask with it), as on dtms serve
     return [web.get(p, _guarded(h, guards), allow_head=p == "/health") for p, h in table]
 
 
-def _remote(api_url: str, metrics: ServerMetrics) -> list[tuple[str, Handler]]:
+def _remote(
+    api_url: str,
+    metrics: ServerMetrics,
+    health_of: Callable[[], tuple[bool, dict[str, Any]]] | None,
+) -> list[tuple[str, Handler]]:
     target = api_url.rstrip("/") + "/"
 
     async def to_server(request: web.Request) -> web.Response:
         raise web.HTTPFound(target)
 
-    return [("/", to_server), ("/metrics", metrics_handler(metrics))]
+    async def health(request: web.Request) -> web.Response:
+        """This host's view of the DTMS server: 503 while it does not answer, as
+        ``dtms serve``'s own ``/health`` is while its engine is not healthy."""
+        healthy, body = health_of() if health_of is not None else (True, {})
+        return web.json_response(body, status=200 if healthy else 503)
+
+    return [("/", to_server), ("/health", health), ("/metrics", metrics_handler(metrics))]
 
 
 def _local(
-    store: StoreProtocol, metrics: ServerMetrics, now: Callable[[], datetime]
+    store: StoreProtocol, watch: EngineWatch, now: Callable[[], datetime]
 ) -> list[tuple[str, Handler]]:
     async def trades(request: web.Request) -> web.Response:
         defensive, mode = wall_clock_mode(store, now())
@@ -131,7 +182,7 @@ def _local(
 
     async def status(request: web.Request) -> web.Response:
         body = store_status(store, now())
-        body.update(status_keys(body["states"], running=True))
+        body.update(watch.status_keys(body["states"]))
         return web.json_response(body)
 
     async def actions(request: web.Request) -> web.Response:
@@ -152,8 +203,17 @@ def _local(
     async def health(request: web.Request) -> web.Response:
         """The engine runs in the host's loop, which is alive if this answers."""
         alive = health_keys(healthy=True, engine_running=True, now=datetime.now(UTC))
+        last = watch.last_cycle_at
         return web.json_response(
-            {**alive, "engine_running": True, "problems": [], "strategy": "local"}
+            {
+                **alive,
+                "engine_running": True,
+                "problems": [],
+                "strategy": "local",
+                "started_at": watch.started_at.isoformat(),
+                "last_cycle_at": last.isoformat() if last is not None else None,
+                "cycles": watch.cycles,
+            }
         )
 
     async def openapi(request: web.Request) -> web.Response:
@@ -167,5 +227,5 @@ def _local(
         ("/dtms/actions", actions),
         ("/health", health),
         ("/openapi.json", openapi),
-        ("/metrics", metrics_handler(metrics)),
+        ("/metrics", metrics_handler(watch.metrics)),
     ]

@@ -143,3 +143,33 @@ async def test_a_serving_hosts_engine_keeps_its_transitions_for_the_page_and_met
         metrics = await (await client.get("/metrics")).text()
         assert 'dtms_transitions_total{from="HEALTHY",to="WARNING_L1"} 1.0' in metrics
         assert 'dtms_actions_total{kind="tighten_sl",result="ok"}' in metrics
+
+
+async def test_a_serving_hosts_engine_cycles_are_timed_and_dated(
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
+    """``hostapp run --live --serve``: ``dtms_evaluation_seconds`` stayed empty and
+    ``/dtms/status`` said ``uptime``/``last_check`` "Unknown" (only dtms serve's monitor
+    timed its cycles); quiet cycles (no trade to watch) count too, as they do there."""
+    async with local_plugin(tmp_path) as (rig, plugin):
+        app = web.Application()
+        app.add_routes(plugin.web_routes(host=rig.host))
+        client = await aiohttp_client(app)
+        before = (await (await client.get("/dtms/status")).json())["dtms_status"]
+        assert (before["last_check"], before["performance"]["cycles"]) == ("Unknown", 0)
+        entry = round(rig.broker.mids["XAUUSD"], 2)
+        t = rig.broker.add(trade(ticket=1, entry=entry, sl=entry - 50.0, opened_at=rig.clock.now()))
+        await plugin.on_trade_executed(host=rig.host, trade=t)
+        for _ in range(3):
+            rig.clock.advance(timedelta(minutes=5))
+            pending = plugin.on_cycle(host=rig.host, now=rig.clock.now())
+            assert pending is not None  # the host awaits every cycle it serves
+            await pending
+        metrics = await (await client.get("/metrics")).text()
+        assert "dtms_evaluation_seconds_count 3.0" in metrics
+        status = (await (await client.get("/dtms/status")).json())["dtms_status"]
+        assert status["performance"] == {"cycles": 3, "failed_cycles": 0}
+        assert status["uptime"].endswith("s") and status["last_check"] != "Unknown"
+        health = await (await client.get("/health")).json()
+        assert (health["status"], health["cycles"]) == ("healthy", 3)
+        assert health["last_cycle_at"] == status["last_check"]
