@@ -158,7 +158,7 @@ async def deliver_batch(
             return {t: "down" for t, _ in entries}
         except TRANSIENT_ERRORS as exc:
             log.log(
-                logging.DEBUG if quiet else logging.WARNING,
+                _attempt_level(quiet, attempt),
                 "DTMS %s: POST %s failed (attempt %d/%d): %s",
                 what, url, attempt, attempts, describe(exc),
             )  # fmt: skip
@@ -180,11 +180,16 @@ async def deliver_batch(
             if on_retry is not None:
                 on_retry()
             await sleep(BACKOFF_SECONDS[attempt - 1] + rand() * JITTER_SECONDS)
-    log.log(
-        logging.DEBUG if quiet else logging.ERROR,
-        "DTMS %s to %s failed after %d attempts; kept in the outbox", what, url, attempts,
-    )  # fmt: skip
+    # the caller says the server is down, once an episode (dtms_plugin/remote_health.py)
+    log.debug("DTMS %s to %s failed after %d attempts; kept in the outbox", what, url, attempts)
     return {t: "down" for t, _ in entries}
+
+
+def _attempt_level(quiet: bool, attempt: int) -> int:
+    """A failed attempt is a WARNING when it is the first, so the trouble shows at once;
+    its retries are DEBUG (how they ended is said once, by the caller or the outcome), as
+    is every attempt while the server is known not to answer (``quiet``)."""
+    return logging.WARNING if attempt == 1 and not quiet else logging.DEBUG
 
 
 def _tickets_text(tickets: list[int], shown: int = 5) -> str:
@@ -241,7 +246,7 @@ async def deliver(
             return "down"
         except TRANSIENT_ERRORS as exc:
             log.log(
-                logging.DEBUG if quiet else logging.WARNING,
+                _attempt_level(quiet, attempt),
                 "DTMS %s of ticket %s: %s %s failed (attempt %d/%d): %s",
                 kind, ticket, method, url, attempt, attempts, describe(exc),
             )  # fmt: skip
@@ -254,8 +259,10 @@ async def deliver(
             if on_retry is not None:
                 on_retry()
             await sleep(BACKOFF_SECONDS[attempt - 1] + rand() * JITTER_SECONDS)
+    # a server that answered refused this entry: said here; one that did not is down,
+    # which the caller says once an episode (dtms_plugin/remote_health.py)
     log.log(
-        logging.DEBUG if quiet else logging.ERROR,
+        logging.ERROR if answered and not quiet else logging.DEBUG,
         "DTMS %s of ticket %s to %s failed after %d attempts; kept in the outbox",
         kind, ticket, url, attempts,
     )  # fmt: skip
@@ -299,7 +306,8 @@ def _judge(
             log.info("DTMS %s of ticket %s succeeded on attempt %d", kind, ticket, attempt)
         return "delivered"
     if status in TRANSIENT_STATUSES:
-        log.warning(
+        log.log(
+            _attempt_level(quiet, attempt),
             "DTMS %s of ticket %s: %s answered %d (attempt %d/%d): %s",
             kind, ticket, url, status, attempt, attempts, reply.message,
         )  # fmt: skip

@@ -82,6 +82,7 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._sender: asyncio.Task[None] | None = None
         self._refresh_task: asyncio.Task[None] | None = None
         self._refresh_not_before: datetime | None = None
+        self._last_probe: datetime | None = None  # the last idle GET /health
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._flush_lock: asyncio.Lock | None = None

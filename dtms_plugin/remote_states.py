@@ -29,6 +29,9 @@ REFRESH_GAP = timedelta(seconds=1)
 #: they reached counted once. An older one leaves memory and the state cache (a host runs
 #: for months; ``is_defensive`` of a ticket it no longer holds asks the server again).
 CLOSED_KEPT = 1000
+#: Seconds between two ``GET /health`` of a host with nothing to send nor ask
+#: (``RemoteStates._probe_idle``)
+IDLE_PROBE_SECONDS = 60.0
 
 _DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
 _STATES = frozenset(s.value for s in DefensiveState)
@@ -52,6 +55,7 @@ class RemoteStates:
     _volatile: dict[int, dict[str, Any]]
     _refresh_task: asyncio.Task[None] | None
     _refresh_not_before: datetime | None
+    _last_probe: datetime | None
     _refresh_lock: asyncio.Lock | None
     _now: Callable[[], datetime]
     _health: ServerHealth
@@ -173,11 +177,33 @@ class RemoteStates:
             pending = {t for t, _ in self.store.outbox_items()} | set(self._volatile)
             wanted, self._wanted = self._wanted, set()
             tickets = sorted((self._open | wanted) - pending - self._closed.keys())
+            if not tickets and not pending:
+                await self._probe_idle()
             for start in range(0, len(tickets), BATCH_SIZE):
                 chunk = tickets[start : start + BATCH_SIZE]
                 if not await self._refresh_chunk(chunk):
                     self._wanted |= wanted & set(tickets[start:])  # asked again next time
                     return
+
+    async def _probe_idle(self) -> None:
+        """Nothing to send nor ask: one ``GET /health`` every :data:`IDLE_PROBE_SECONDS`,
+        so a server that goes away while this host has no trade is said then, not first
+        when the next trade opens and its registration fails."""
+        assert self._client is not None
+        now = self._now()
+        last = self._last_probe
+        if last is not None and (now - last).total_seconds() < IDLE_PROBE_SECONDS:
+            return
+        self._last_probe = now
+        try:
+            reply = await self._client.health()
+        except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
+            self._health.failed(f"GET /health: {describe(exc)}")
+            return
+        if reply.status >= 500:
+            self._health.failed(f"GET /health answered {reply.status}")
+        else:
+            self._health.answered()
 
     async def _refresh_chunk(self, tickets: list[int]) -> bool:
         assert self._client is not None

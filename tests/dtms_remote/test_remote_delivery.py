@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.fake_dtms_server import HOST, FakeDtms, Sleeps, trade
+from support.fake_dtms_server import HOST, Clock, FakeDtms, Sleeps, trade
 
 from dtms_plugin.remote import RemoteStrategy
 from dtms_plugin.settings import DtmsSettings
@@ -185,7 +185,8 @@ async def test_a_server_that_stops_answering_is_said_once_per_episode(
     fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Up at start-up, then down: the first failing pass says what failed (its tickets)
-    and that the server is not answering; later cycles add nothing until it answers."""
+    and that the server is not answering; its retries and later cycles add nothing until
+    it answers."""
     strategy = await started(settings_for(fake.url), rand=lambda: 0.0)
     await strategy.on_trade_executed(HOST, trade(1))
     await strategy.drain()
@@ -195,8 +196,10 @@ async def test_a_server_that_stops_answering_is_said_once_per_episode(
     await strategy.on_cycle(HOST, strategy._now())
     await strategy.drain()
     first = _said(caplog)
-    assert sum("is not answering" in m for m in first) == 1
-    assert any("ticket 2" in m and "after 4 attempts" in m for m in first)
+    # two lines, not six: the first attempt (its ticket, why), then the server is down
+    assert len(first) == 2, first
+    assert "ticket 2" in first[0] and "(attempt 1/4)" in first[0]
+    assert "is not answering (1 outbox entries kept" in first[1]
     for ticket in (3, 4, 5):
         await strategy.on_trade_executed(HOST, trade(ticket))
         await strategy.on_cycle(HOST, strategy._now())
@@ -209,6 +212,30 @@ async def test_a_server_that_stops_answering_is_said_once_per_episode(
     await strategy.drain()
     assert set(fake.enable_ok) == {1, 2, 3, 4, 5}
     assert sum("answers again" in m for m in _said(caplog)) == 1
+
+
+async def test_a_server_that_goes_away_while_no_trade_is_open_is_said_then(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With nothing to send nor ask, the host once heard of the server only when its next
+    trade opened; now an idle cycle asks ``GET /health``, once a minute at most."""
+    clock = Clock()
+    strategy = await started(settings_for(fake.url), clock=clock)
+    asked = fake.health_asked  # the start-up check
+    await strategy.on_cycle(HOST, clock())
+    assert fake.health_asked == asked + 1  # the first idle cycle
+    clock.advance(30)
+    await strategy.on_cycle(HOST, clock())
+    assert fake.health_asked == asked + 1  # not twice within a minute
+    await fake.stop()
+    clock.advance(31)
+    await strategy.on_cycle(HOST, clock())
+    (line,) = _said(caplog)
+    assert f"DTMS server {fake.url} is not answering (GET /health: " in line
+    await fake.start()
+    clock.advance(60)
+    await strategy.on_cycle(HOST, clock())
+    assert any("answers again" in m for m in _said(caplog))
 
 
 async def test_restart_resends_pending_exactly_once(

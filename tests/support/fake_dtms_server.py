@@ -48,6 +48,7 @@ class FakeDtms:
     closed: dict[int, dict[str, Any]] = field(default_factory=dict)  # ticket -> report
     batch_sizes: list[int] = field(default_factory=list)
     hits: Counter[str] = field(default_factory=Counter)  # per route, faults included
+    health_asked: int = 0  # GET /health, apart from ``hits``
     batch_tickets: list[list[int]] = field(default_factory=list)
     auth_headers: list[str | None] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=lambda: {r: [] for r in ROUTES})
@@ -127,7 +128,8 @@ class FakeDtms:
         return web.json_response({"trades": len(self.registered)})
 
     async def _health(self, request: web.Request) -> web.StreamResponse:
-        """As the real server: open to anyone, and not counted among the hits."""
+        """As the real server: open to anyone; counted apart from the hits."""
+        self.health_asked += 1
         return web.json_response({"status": "healthy"})
 
     def _state_of(self, ticket: int) -> dict[str, Any]:
