@@ -24,6 +24,27 @@ def formatter(json: bool) -> logging.Formatter:
     return JsonFormatter() if json else HumanFormatter()
 
 
+def json_logs() -> bool:
+    """Does this process log JSON lines on the console (``--log-json``)? Then whatever
+    else it writes on stderr (a replay's progress) must be JSON lines too, or a collector
+    reading them stumbles on the first plain one."""
+    return any(
+        isinstance(h, logging.StreamHandler)
+        and not isinstance(h, logging.FileHandler)
+        and isinstance(h.formatter, JsonFormatter)
+        for h in logging.getLogger().handlers
+    )
+
+
+def json_line(logger: str, message: str, **fields: object) -> str:
+    """``message`` as a ``--log-json`` line of ``logger`` at INFO, with ``fields``: for
+    what a command writes on stderr itself, whatever level its handlers let through."""
+    record = logging.getLogger(logger).makeRecord(
+        logger, logging.INFO, "", 0, message, (), None, extra=fields
+    )
+    return JsonFormatter().format(record)
+
+
 def configure_logging(
     json: bool = False, level: int | str = logging.INFO, *, stream: TextIO | None = None
 ) -> logging.Handler:

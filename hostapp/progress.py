@@ -3,8 +3,9 @@ run, and one display for the several runs of an A/B or a sweep, wherever they ru
 
 On a terminal each redraws one line (``\\r``) at most ten times a second; anywhere else
 (CI logs, pipes) it prints a plain line every 10 %, because a log full of carriage returns
-is unreadable. The loop calls a run's progress once per cycle, so the common path is one
-comparison.
+is unreadable; under ``--log-json`` that line is a log record (``hostapp.progress``, with
+``done`` and ``total``), so stderr stays JSON lines. The loop calls a run's progress once
+per cycle, so the common path is one comparison.
 """
 
 from __future__ import annotations
@@ -15,8 +16,20 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
+from .logs import json_line, json_logs
+
 WIDTH = 30
 MIN_INTERVAL = 0.1  # seconds between redraws on a terminal
+
+
+def _plain(stream: TextIO, text: str, done: int, total: int, unit: str) -> None:
+    """One progress line on ``stream``: a JSON line (``hostapp.progress``, event
+    ``progress`` with ``done`` of ``total`` ``unit``) when the console logs are."""
+    if json_logs():
+        fields = {"event": "progress", "done": done, "total": total, "unit": unit}
+        text = json_line("hostapp.progress", text, **fields)
+    stream.write(text + "\n")
+    stream.flush()
 
 
 class Progress(Protocol):
@@ -41,7 +54,7 @@ class ProgressBar:
     ) -> None:
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
+        self.tty = (self.stream.isatty() and not json_logs()) if tty is None else tty
         self._clock = clock
         self._next_at = 0.0
         self._next_pct = 0  # plain mode: the next multiple of 10 to print
@@ -75,8 +88,8 @@ class ProgressBar:
         self.lines += 1
 
     def _line(self, done: int, total: int, pct: int) -> None:
-        self.stream.write(f"{self.label}: {pct:3d}% ({done}/{total} bars)\n")
-        self.stream.flush()
+        text = f"{self.label}: {pct:3d}% ({done}/{total} bars)"
+        _plain(self.stream, text, done, total, "bars")
         self.lines += 1
 
     def finish(self) -> None:
@@ -104,7 +117,7 @@ class RunsProgress:
         self.label = label
         self.expected = max(1, expected)
         self.stream = stream if stream is not None else sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
+        self.tty = (self.stream.isatty() and not json_logs()) if tty is None else tty
         self._clock = clock
         self._started = clock()
         self._next_at = 0.0
@@ -153,8 +166,8 @@ class RunsProgress:
         if pct >= self._next_pct:
             self._next_pct = (pct // 10 + 1) * 10
             runs = f"{self._finished}/{self.expected} runs"
-            self.stream.write(f"{self.label}: {pct:3d}% ({runs})\n")
-            self.stream.flush()
+            text = f"{self.label}: {pct:3d}% ({runs})"
+            _plain(self.stream, text, self._finished, self.expected, "runs")
             self.lines += 1
 
     def _draw(self) -> None:
