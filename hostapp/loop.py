@@ -169,11 +169,20 @@ class TradingLoop(LoopDrivers):
         host.add_listener(self._note_action)
         # Open positions as of the end of the last cycle: what "vanished" is measured against.
         self._known: dict[int, Trade] = {}
+        self._adopted = False  # the positions open before the first cycle are known
         self._vetoes = Episodes(host.log, logging.INFO, "vetoed")
         self._refusals = Episodes(host.log, logging.WARNING, "refused")
 
     def _note_action(self, action: Action, result: ActionResult) -> None:
         self._acted = True
+
+    def _adopt_open_positions(self) -> None:
+        """At the first cycle, the positions already open (a restart after a crash, a
+        resumed paper account): known from then on, so ``manage_positions`` watches them
+        and their closes are reported, as if this run had opened them. A broker that
+        fails here fails the cycle (a live run skips it) and is asked again next time."""
+        self._known.update((t.ticket, t) for t in self.broker.positions())
+        self._adopted = True
 
     def end_episodes(self) -> None:
         """An order went through, or the run ends: the vetoes and refusals counted since
@@ -193,6 +202,8 @@ class TradingLoop(LoopDrivers):
         stats = self.stats
         stats.cycles += 1
         stats.bars += len(new_bars)
+        if not self._adopted:
+            self._adopt_open_positions()
         known = self._known
         on_bar = self._on_bar
         if on_bar is not None:

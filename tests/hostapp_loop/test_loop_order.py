@@ -13,7 +13,7 @@ from hookspecs import Action, ActionKind, HostView, OrderRequest, Trade, hookimp
 from hostapp.app import build_sim_app
 from hostapp.config import config_from_dict
 from hostapp.exits import ExitManager
-from hostapp.testing import bars_from_closes
+from hostapp.testing import T0, bars_from_closes
 
 # XAUUSD closes: flat, a dip at bar 8 deep enough to hit a 5-dollar stop, then flat.
 CLOSES = [2000.0] * 8 + [1990.0] + [2000.0] * 31
@@ -167,3 +167,30 @@ async def test_action_and_exit_reasons() -> None:
     assert all(t.close_price is not None for _, t, _ in stats.closes)
     kinds = [a.kind for a, r in app.host.executed if r.ok]
     assert kinds == [ActionKind.CLOSE, ActionKind.CLOSE]
+
+
+async def test_positions_open_before_the_first_cycle_are_managed_and_reported() -> None:
+    """A restart after a crash (a MetaTrader account, a resumed paper account): the
+    positions already open were never given to ``manage_positions``, nor their closes
+    reported, until the host opened a trade of its own."""
+    script = Script()
+    exits = ClosingExits()
+    config = config_from_dict({"host": {"symbols": ["XAUUSD"], "timeframe": "M5"}})
+    app = build_sim_app(
+        config,
+        {"XAUUSD": bars_from_closes(CLOSES)},
+        base_timeframe="M5",
+        builtins={"script": script, "exits": exits},
+        entry_points=[],
+        env={},
+    )
+    app.broker.set_quote("XAUUSD", 2000.0, 2000.2, T0)
+    opened = app.broker.open(_buy(1950.0))  # before the loop: from the run before
+    assert opened.ok and opened.new_ticket is not None
+    await app.plugins.startup(app.host)
+    stats = await app.loop.run_replay(app.feed)
+    await app.plugins.shutdown(app.host)
+    assert exits.age[opened.new_ticket] == 4  # watched from the first cycle, closed at 4
+    closes = [(e[2], e[3]) for e in script.events if e[0] == "on_trade_closed"]
+    assert closes == [(opened.new_ticket, "exit")]
+    assert [t.ticket for _, t, _ in stats.closes] == [opened.new_ticket]
