@@ -5,13 +5,31 @@ Most async hooks of a replay finish in their first step (the paper broker answer
 once); arming ``asyncio.timeout`` for each of them was the largest cost of an async hook
 call. A coroutine that does suspend finishes under a deadline counted from the call, as
 with ``asyncio.timeout``.
+
+The broker's time is not the plugin's: a MetaTrader order the terminal does not answer is
+looked for on the server for up to ``resolve_seconds`` inside ``host.execute``, and a
+plugin defending trades through a trade-server outage must not fail its hook for it (five
+such failures in a row would switch it off when it is needed most). The host adds the
+time of each broker call to an :class:`Excused` total, and the deadline moves by what was
+added during the call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import types
+from collections.abc import Callable
 from typing import Any
+
+
+class Excused:
+    """Seconds spent waiting on the broker for plugins (``host.execute``), in total: a
+    hook's deadline moves by what this grew while it ran."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
 
 
 class Overran(TimeoutError):
@@ -20,20 +38,28 @@ class Overran(TimeoutError):
     Its result is not used: the hook counts as failed, as one that timed out."""
 
 
-async def under_deadline(coro: types.CoroutineType[Any, Any, Any], timeout: float) -> Any:
-    """Await ``coro`` under ``timeout`` seconds: its first step runs at once; only if it
-    suspends is the timer armed, at the deadline counted from the call. Coming back
-    late anyway is :class:`Overran`."""
+async def under_deadline(
+    coro: types.CoroutineType[Any, Any, Any], timeout: float, excused: Excused
+) -> Any:
+    """Await ``coro`` under ``timeout`` seconds, plus the broker's time ``excused`` gains
+    meanwhile: its first step runs at once; only if it suspends is the timer armed, at
+    the deadline counted from the call. Coming back late anyway is :class:`Overran`."""
     loop = asyncio.get_running_loop()
+    before = excused.seconds
     deadline = loop.time() + timeout
     try:
         yielded = coro.send(None)
     except StopIteration as done:
-        _in_time(loop.time() - deadline, timeout)
+        _in_time(loop.time() - deadline - (excused.seconds - before), timeout)
         return done.value
-    async with asyncio.timeout_at(deadline):
-        value = await _resume(coro, yielded)
-    _in_time(loop.time() - deadline, timeout)
+    async with asyncio.timeout_at(deadline + excused.seconds - before) as scope:
+
+        def moved() -> None:  # the broker took some of the time since: the deadline moves
+            if excused.seconds != before and not scope.expired():
+                scope.reschedule(deadline + excused.seconds - before)
+
+        value = await _resume(coro, yielded, moved)
+    _in_time(loop.time() - deadline - (excused.seconds - before), timeout)
     return value
 
 
@@ -46,10 +72,14 @@ def _in_time(late: float, timeout: float) -> None:
 
 
 @types.coroutine
-def _resume(coro: types.CoroutineType[Any, Any, Any], yielded: Any) -> Any:
+def _resume(
+    coro: types.CoroutineType[Any, Any, Any], yielded: Any, moved: Callable[[], None]
+) -> Any:
     """Go on with ``coro`` from where its first step stopped: what it waits on goes to
-    the event loop, what comes back (a result, a cancellation) goes into it."""
+    the event loop, what comes back (a result, a cancellation) goes into it; after each
+    step, ``moved`` sets the deadline again (the broker may have taken some time)."""
     while True:
+        moved()
         try:
             sent = yield yielded
         except BaseException as exc:  # cancellation (the deadline) included: into coro

@@ -8,6 +8,7 @@ change) back through the PluginHost so that every other plugin hears about it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,10 @@ class Host:
         """Carry ``action`` out at the broker, tell every plugin (``on_action``), return
         the result. Broker refusals come back as results, never as exceptions."""
         symbol = self._symbol_of(action.ticket)  # before: a close removes the position
+        started = time.monotonic()
         result = apply_action(self._broker, action)
+        # the broker's time, not the calling plugin's: its hook's deadline moves by it
+        self.plugins.broker_time.seconds += time.monotonic() - started
         self.executed.append((action, result))
         for listener in self._listeners:
             listener(action, result)

@@ -22,7 +22,7 @@ from hookspecs import HOOK_RULES, OrderRequest, Veto
 from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
-from .deadline import under_deadline
+from .deadline import Excused, under_deadline
 from .hookcalls import ANSWERS, HOOK_NAMES, PluginInfo, describe, fail_safe, sync_answer
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
 
@@ -33,6 +33,11 @@ class PluginHost(PluginRegistry):
     """Calls hooks plugin by plugin, with isolation, timeouts and a breaker
     (docs/architecture.md §4)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the broker's time in ``host.execute``, which no hook's deadline counts
+        self.broker_time = Excused()
+
     async def _invoke(
         self, hook: str, caller: Caller, kwargs: Mapping[str, Any]
     ) -> tuple[bool, Any]:
@@ -40,7 +45,7 @@ class PluginHost(PluginRegistry):
         try:
             value = fn(*[kwargs[a] for a in argnames])
             if value.__class__ is types.CoroutineType:
-                value = await under_deadline(value, state.timeout)
+                value = await under_deadline(value, state.timeout, self.broker_time)
             elif value is not None and value.__class__ is not list and inspect.isawaitable(value):
                 # awaited in this task under a deadline: wait_for would wrap every call in
                 # a task of its own, the largest cost of a replay's hook calls

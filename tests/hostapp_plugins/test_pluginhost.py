@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from typing import Any
 
 import pytest
 from support.hostapp_plugin_doubles import Blocker, Boom, Raiser, Recorder, Sleeper, Stubborn
 
-from hookspecs import hookimpl
+from hookspecs import Action, ActionKind, hookimpl
 from hostapp.pluginhost import BREAKER_LIMIT, PluginInfo
 from hostapp.testing import T0
 
@@ -313,3 +314,52 @@ async def test_a_failing_hook_logs_its_traceback_once(
     failed = [r for r in caplog.records if "on_cycle failed" in r.getMessage()]
     assert [r.exc_info is not None for r in failed] == [True, False, False]
     assert failed[1].getMessage().endswith("(traceback logged at its first failure)")
+
+
+class SlowTerminal:
+    """An async ``on_cycle`` that closes a trade through ``host.execute`` on a broker
+    that takes ``broker_seconds`` to answer (a MetaTrader order looked for on the server),
+    ``before`` and ``after`` awaiting the event loop around it (so its deadline timer is
+    armed), and holding the loop ``own_seconds`` itself."""
+
+    def __init__(self, broker_seconds: float, own_seconds: float = 0.0) -> None:
+        self.broker_seconds, self.own_seconds = broker_seconds, own_seconds
+        self.done = 0
+
+    @hookimpl
+    async def on_cycle(self, host: Any) -> None:
+        await asyncio.sleep(0)
+        real_close = host.broker.close
+
+        def slow_close(ticket: int, volume: float | None = None) -> Any:
+            time.sleep(self.broker_seconds)  # a sync broker call holds the loop
+            return real_close(ticket, volume)
+
+        host.broker.close = slow_close
+        try:
+            await host.execute(Action(1, ActionKind.CLOSE, reason="test", key="c1"))
+        finally:
+            host.broker.close = real_close
+        time.sleep(self.own_seconds)
+        await asyncio.sleep(0.02)
+        self.done += 1
+
+
+async def test_the_brokers_time_in_host_execute_is_not_the_plugins(hostapp_factory: Any) -> None:
+    """A trade-server outage once switched DTMS off: each order the terminal did not
+    answer took longer than the hook's deadline inside ``host.execute``, and five such
+    cycles tripped the breaker. The broker's time is excused; the plugin's own is not."""
+    config = {"plugin": {"p": {"timeout_seconds": 0.1}}}
+    patient = SlowTerminal(broker_seconds=0.3)
+    host = hostapp_factory({"p": patient}, config)
+    for _ in range(BREAKER_LIMIT):
+        await host.plugins.on_cycle(host, T0)
+    (row,) = host.plugins.listing()
+    assert (row.status, row.error, patient.done) == ("enabled", None, BREAKER_LIMIT)
+    assert host.plugins.broker_time.seconds >= BREAKER_LIMIT * 0.3
+
+    slow = SlowTerminal(broker_seconds=0.3, own_seconds=0.2)  # its own time: too long
+    host = hostapp_factory({"p": slow}, config)
+    await host.plugins.on_cycle(host, T0)
+    (row,) = host.plugins.listing()
+    assert (row.error, slow.done) == ("on_cycle: timed out after 0.1s", 0)
