@@ -82,12 +82,14 @@ class AccountAnswers:
         said = blind.pop("note")
         out.update(blind)
         notes = []
-        if self.registered and (not self.evaluated_count or self.problems):
+        if self.evaluated_count < self.registered:  # some never were: say why
             why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
+            never = self.registered - self.evaluated_count
+            rest = "they" if not self.evaluated_count else f"the other {never:,}"
             why = why or (
-                f"they closed before arming (arming: {self.settings.arming.age_bars:g} "
-                f"{self.settings.fast.value} bars, +{self.settings.arming.profit_r:g}R or "
-                f"{self.settings.arming.loss_r:g}R)"
+                f"{rest} closed, or the run ended, before arming (arming: "
+                f"{self.settings.arming.age_bars:g} {self.settings.fast.value} bars, "
+                f"+{self.settings.arming.profit_r:g}R or {self.settings.arming.loss_r:g}R)"
             )
             done = f"{self.evaluated_count} of {self.registered}"
             notes.append(f"DTMS evaluated {done} trades: {why}")

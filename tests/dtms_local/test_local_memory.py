@@ -28,3 +28,22 @@ async def test_scored_closed_trades_leave_memory_and_stay_counted(tmp_path: Path
     assert rig.strategy.report()["evaluated"] == 8
     assert set(rig.strategy.store.records()) == set(range(1, 9))  # the store keeps them
     await rig.stop()
+
+
+async def test_the_report_says_why_some_trades_were_never_evaluated(tmp_path: Path) -> None:
+    """A run whose engine scored 130 of 160 trades said nothing of the other 30: the
+    note came only when none was scored. They closed before arming, and it says so."""
+    rig = Rig(tmp_path / "dtms")
+    await rig.start()
+    await rig.open_buy(ticket=1, volume=0.1)
+    await rig.cycles(5)  # armed by age (3 M5 bars) and scored
+    await rig.open_buy(ticket=2, volume=0.1)
+    rig.broker.close(2)  # gone at once: never armed
+    await rig.strategy.on_trade_closed(rig.host, rig.broker.closed[-1], "manual")
+    report = rig.strategy.report()
+    assert (report["trades"], report["evaluated"]) == (2, 1)
+    assert report["note"].startswith(
+        "DTMS evaluated 1 of 2 trades: the other 1 closed, or the run ended, before arming "
+        "(arming: 3 M5 bars, +0.2R or -0.5R)"
+    )
+    await rig.stop()
