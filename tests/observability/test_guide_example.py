@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hookspecs import OrderRequest, Trade, hookimpl, parse_settings
+from hookspecs import OrderRequest, Trade, Veto, hookimpl, parse_settings
 from hostapp.testing import T0
 
 # --- max_open_trades.py (the plugin) ------------------------------------------------------
@@ -34,7 +34,8 @@ class MaxOpenTrades:
     @hookimpl
     def allow_order(self, host, order):  # type: ignore[no-untyped-def]
         if len(self.open) >= self.settings.limit:
-            return f"{len(self.open)} trades open (limit {self.settings.limit})"
+            reason = f"{len(self.open)} trades open (limit {self.settings.limit})"
+            return Veto(reason, kind="too many trades open")
         return None
 
     @hookimpl
@@ -66,6 +67,7 @@ async def test_vetoes_orders_over_the_limit(hostapp_factory):  # type: ignore[no
     await host.plugins.on_trade_executed(host, trade(2))
     veto = host.plugins.allow_order(host, order)
     assert veto == "max_open_trades: 2 trades open (limit 2)"
+    assert host.plugins.veto(host, order).kind == "max_open_trades: too many trades open"
 
     await host.plugins.on_trade_closed(host, trade(1), "take_profit")
     assert host.plugins.allow_order(host, order) is None
@@ -78,8 +80,10 @@ def test_the_guide_shows_this_example() -> None:
     guide = (Path(__file__).parents[2] / "docs" / "plugins.md").read_text(encoding="utf-8")
     for line in (
         "class MaxOpenTrades:",
-        'return f"{len(self.open)} trades open (limit {self.settings.limit})"',
+        'reason = f"{len(self.open)} trades open (limit {self.settings.limit})"',
+        'return Veto(reason, kind="too many trades open")',
         "async def test_vetoes_orders_over_the_limit(hostapp_factory):",
         'assert veto == "max_open_trades: 2 trades open (limit 2)"',
+        'assert host.plugins.veto(host, order).kind == "max_open_trades: too many trades open"',
     ):
         assert line in guide, line
