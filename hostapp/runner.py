@@ -29,7 +29,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from hookspecs import Bar, BrokerError, ConfigError, Timeframe
+from hookspecs import BrokerError, ConfigError, Timeframe
 
 from . import app as appmod
 from .config import DEFAULT_COMPARE, HostConfig, load_config
@@ -50,6 +50,7 @@ from .market.resample import check_timeframes
 from .market.timeframes import timeframe_seconds
 from .parallel import default_jobs
 from .progress import ProgressBar
+from .replay_spacing import ReplayFile, to_one_spacing
 from .report import summary_table, write_json
 
 DEFAULT_REPORT = Path(".hostapp/report")
@@ -251,9 +252,6 @@ def _exit_code(interrupted: bool) -> int:
 
 
 #: a file named to ``hostapp replay``: its path, its symbol and its bars
-ReplayFile = tuple[str, str, list[Bar]]
-
-
 def _replay_files(
     args: argparse.Namespace, config: HostConfig, notes: list[str]
 ) -> list[ReplayFile]:
@@ -282,14 +280,17 @@ def _data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
 
 
 def _replay_timeframes(
-    args: argparse.Namespace, files: list[ReplayFile], configured: str
-) -> tuple[str, str]:
-    """``(base, timeframe)`` of a replay: the files' bar spacing and the host's timeframe.
+    args: argparse.Namespace, files: list[ReplayFile], configured: str, notes: list[str]
+) -> tuple[list[ReplayFile], str, str]:
+    """``(files, base, timeframe)`` of a replay: the files, the files' bar spacing and the
+    host's timeframe.
 
     ``--timeframe`` sets the host's timeframe; it must be the spacing of the files or a
     whole multiple of it (the feed then builds its bars from theirs: resampling up); a
     shorter one cannot be made from the data and is refused. Files whose spacing cannot be
-    told from their bar gaps take ``--timeframe`` as their spacing."""
+    told from their bar gaps take ``--timeframe`` as their spacing. Files of different
+    spacings are resampled to the coarsest when ``--timeframe`` is given
+    (:mod:`hostapp.replay_spacing`)."""
     wanted = args.timeframe
     if wanted is not None:
         try:
@@ -305,24 +306,24 @@ def _replay_timeframes(
             if wanted is None:
                 raise
             spacings[str(path)] = wanted  # says what the bar gaps could not
-    (first, base), *others = spacings.items()
-    for path, spacing in others:
-        if spacing != base:
-            raise ConfigError(f"{path} has {spacing} bars but {first} has {base} bars")
+    coarsest = max(spacings.values(), key=timeframe_seconds)
+    first = next(p for p, s in spacings.items() if s == coarsest)
+    if wanted is not None:
+        try:
+            check_timeframes(wanted, coarsest)
+        except ValueError:
+            raise ConfigError(
+                f"--timeframe {wanted}: {first} has {coarsest} bars; the timeframe must be "
+                f"{coarsest} or a whole multiple of it (bars are resampled up, never down)"
+            ) from None
+    files, base = to_one_spacing(files, spacings, wanted, notes)
     if wanted is None:
         try:
             check_timeframes(configured, base)
         except ValueError:
-            return base, base  # the configured timeframe cannot be built from this data
-        return base, configured
-    try:
-        check_timeframes(wanted, base)
-    except ValueError:
-        raise ConfigError(
-            f"--timeframe {wanted}: {first} has {base} bars; the timeframe must be {base} or "
-            f"a whole multiple of it (bars are resampled up, never down)"
-        ) from None
-    return base, wanted
+            return files, base, base  # the configured timeframe cannot be built from this data
+        return files, base, configured
+    return files, base, wanted
 
 
 def replay_command(args: argparse.Namespace) -> int:
@@ -354,7 +355,7 @@ def replay_command(args: argparse.Namespace) -> int:
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    base, tf = _replay_timeframes(args, files, config.host.timeframe)
+    files, base, tf = _replay_timeframes(args, files, config.host.timeframe, notes)
     series = appmod.joined_series(files)
     _setup_logging(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}

@@ -234,7 +234,28 @@ def test_replay_files_of_different_spacing(tmp_path: Path) -> None:
     hourly = generate_bars("EURUSD", START, 100, timeframe="H1", seed=5)
     h1 = write_bars_csv(tmp_path / "EURUSD.csv", hourly)
     line = one_error_line(hostapp(tmp_path, "replay", str(m5), str(h1)))
-    assert line == f"hostapp: {h1} has H1 bars but {m5} has M5 bars"
+    assert line == (
+        f"hostapp: {m5} has M5 bars but {h1} has H1 bars: to replay them together, add "
+        "--timeframe H1 (or a multiple of it); the finer bars are then resampled up"
+    )
+
+
+def test_replay_files_of_different_spacing_on_the_coarser_timeframe(tmp_path: Path) -> None:
+    """Refused once even with --timeframe H1, which both can be made into."""
+    m5 = m5_csv(tmp_path / "XAUUSD.csv", 24 * 12 * 10)
+    hourly = generate_bars("EURUSD", START, 24 * 10, timeframe="H1", seed=5)
+    h1 = write_bars_csv(tmp_path / "EURUSD.csv", hourly)
+    proc = hostapp(tmp_path, "replay", str(m5), str(h1), "--timeframe", "H1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["base_timeframe"], summary["timeframe"]) == ("H1", "H1")
+    (note,) = [n for n in summary["host_notes"] if "resampled" in n]
+    assert note.startswith(f"{m5}: its M5 bars were resampled to H1, the spacing of {h1}")
+    proc = hostapp(tmp_path, "replay", str(m5), str(h1), "--timeframe", "M15")
+    assert one_error_line(proc) == (
+        f"hostapp: --timeframe M15: {h1} has H1 bars; the timeframe must be H1 or a whole "
+        "multiple of it (bars are resampled up, never down)"
+    )
 
 
 def test_replay_help_says_how_timeframe_works(tmp_path: Path) -> None:
