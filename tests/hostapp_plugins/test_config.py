@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hookspecs import ConfigError
+from hostapp.brokers.mt5_settings import Mt5Settings, load_mt5_settings
 from hostapp.config import HostConfig, config_from_dict, load_config
 
 
@@ -159,3 +160,27 @@ def test_valid_broker_tables_and_every_known_timeframe_are_accepted(tmp_path: Pa
         config = load_config(path)
         assert config.host.timeframe == timeframe
         assert config.host.mt5 == {"login": 1, "password_env": "MT5_PASSWORD"}
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/mt5.md"])
+def test_the_documented_mt5_tables_are_valid_configurations(doc: str, tmp_path: Path) -> None:
+    """Every key the guides show for ``[host.mt5]``, the commented ones too, is one the
+    host reads (a key left out of the README once; a misspelt one would be refused), and
+    the full example shows every key there is."""
+    text = (Path(__file__).parents[2] / doc).read_text(encoding="utf-8")
+    blocks = [b.split("```")[0] for b in text.split("```toml\n")[1:]]
+    blocks = [b for b in blocks if "[host.mt5]" in b]
+    assert blocks
+    read = {f.name for f in dataclasses.fields(Mt5Settings)}
+    shown: set[str] = set()
+    for block in blocks:
+        lines = [
+            line[2:] if line.startswith("# ") and " = " in line else line
+            for line in block.splitlines()
+        ]
+        config = load_config(write(tmp_path, "\n".join(lines) + "\n"))
+        assert config.host.broker == "mt5" and load_mt5_settings(config.host.mt5)
+        keys = {line.split(" = ")[0].strip() for line in lines if " = " in line}
+        assert keys - {"broker", "symbols"} <= read
+        shown |= keys
+    assert read <= shown  # the guide leaves none out
