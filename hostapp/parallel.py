@@ -19,7 +19,10 @@ runs had ended made two workers slower than one (``bench/compare_jobs.py``).
 
 On SIGINT or SIGTERM the workers are told to stop (a SIGTERM each; Ctrl-C on a terminal
 reaches them anyway): each run stops after its cycle and comes back marked interrupted,
-as in this process; runs not started yet are dropped.
+as in this process; runs not started yet are dropped. Dropped also means those a worker
+already holds (the pool hands each worker its next run ahead, and that one cannot be
+cancelled): the workers share a stop flag with this process and start no run once it
+is set.
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ class Runs(Generic[_R]):
         self._queue: Any = None  # pids, progress, runs done
         self._logs: Any = None  # log records
         self._old_handlers: dict[int, Any] = {}
+        self._stopped: Any = None  # the stop flag the workers share (the module says why)
 
     def __enter__(self) -> Runs[_R]:
         if self.jobs > 1:
@@ -123,11 +127,12 @@ class Runs(Generic[_R]):
             ctx = multiprocessing.get_context("fork" if fork else "spawn")
             shared = dict(self.shared) if fork else pickle.dumps(dict(self.shared), -1)
             self._queue, self._logs = ctx.Queue(), ctx.Queue()
+            self._stopped = ctx.Event()
             self._executor = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 mp_context=ctx,
                 initializer=_worker_start,
-                initargs=(self._queue, self._logs, self.run_fn, shared),
+                initargs=(self._queue, self._logs, self.run_fn, shared, self._stopped),
             )
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old_handlers[sig] = signal.signal(sig, self._on_signal)
@@ -166,7 +171,8 @@ class Runs(Generic[_R]):
                 self._drain(WAIT_SECONDS, most=RECORDS_PER_LOOK)
             self._drain_progress()  # its records can follow: the next run need not wait
             if not handle.future.cancelled():
-                handle.value = handle.future.result()
+                with contextlib.suppress(NotStarted):  # a worker held it when the stop came
+                    handle.value = handle.future.result()
         handle.ran = True
         if handle in self._pending:
             self._pending.remove(handle)
@@ -260,6 +266,7 @@ class Runs(Generic[_R]):
             file=sys.stderr,
         )
         self.interrupted = True
+        self._stopped.set()  # before the SIGTERMs: a worker that stops looks at it next
         for handle in self._pending:
             if handle.future is not None:
                 handle.future.cancel()
@@ -282,7 +289,13 @@ def _next(q: Any, wait: float = 0.0) -> Any:
 _worker: dict[str, Any] = {}
 
 
-def _worker_start(out: Any, logs: Any, run_fn: RunFn, shared: dict[str, Any] | bytes) -> None:
+class NotStarted(Exception):
+    """A run a worker held when the runs were stopped: dropped, as those not handed out."""
+
+
+def _worker_start(
+    out: Any, logs: Any, run_fn: RunFn, shared: dict[str, Any] | bytes, stopped: Any
+) -> None:
     """Once per worker: keep the bars, send log records to the parent, and leave SIGINT
     and SIGTERM to the run in progress: between runs they must not kill the worker (the
     pool would break, and the runs in the other workers with it) but are kept for the
@@ -293,7 +306,7 @@ def _worker_start(out: Any, logs: Any, run_fn: RunFn, shared: dict[str, Any] | b
     ).start()
     if isinstance(shared, bytes):
         shared = pickle.loads(shared)
-    _worker.update(out=out, run_fn=run_fn, shared=shared)
+    _worker.update(out=out, run_fn=run_fn, shared=shared, stopped=stopped)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop_later)
     root = logging.getLogger()
@@ -308,8 +321,9 @@ def _worker_start(out: Any, logs: Any, run_fn: RunFn, shared: dict[str, Any] | b
 
 def _stop_later(signum: int, frame: FrameType | None) -> None:
     """A stop that came while no run listened (between runs, or while one was being
-    built): kept, and handed to every later run of this worker at its first progress
-    report, where the run's own handler takes it (it stops after its cycle)."""
+    built): kept, and handed to the run being built at its first progress report, where
+    the run's own handler takes it (it stops after its cycle); a later run does not
+    start (:func:`_worker_run`)."""
     _worker["stop"] = signum
 
 
@@ -323,6 +337,11 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _worker_run(run_id: int, label: str, data: str, spec: Any) -> Any:
+    """One run in this worker, unless the runs were stopped before it began: the stop
+    that reached this worker may have been taken by the run before (its own handler,
+    which :func:`_stop_later` never saw), so the parent's flag is what says it."""
+    if _worker["stopped"].is_set() or "stop" in _worker:
+        raise NotStarted(label)
     progress = _Reporter(_worker["out"], run_id, label)
     try:
         return _worker["run_fn"](_worker["shared"][data], spec, progress)

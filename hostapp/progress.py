@@ -103,7 +103,9 @@ class ProgressBar:
 class RunsProgress:
     """One display for several runs (an A/B's, a sweep's), in this process or in workers:
     how many of the ``expected`` runs are done and how far each running one is. A run
-    reports through :meth:`update` and :meth:`done` under an id of the caller's."""
+    reports through :meth:`update` and :meth:`done` under an id of the caller's. A run
+    that ends before its last bar (stopped) is not counted as done: after a Ctrl-C the
+    display says how many runs went through, not how many ended."""
 
     def __init__(
         self,
@@ -124,6 +126,7 @@ class RunsProgress:
         self._next_pct = 0
         self._running: dict[int, tuple[str, float]] = {}  # id -> (label, fraction done)
         self._finished = 0
+        self._stopped = 0
         self.lines = 0
 
     def expect(self, more: int) -> None:
@@ -139,9 +142,17 @@ class RunsProgress:
         self._show(force=done >= total)
 
     def done(self, run_id: int) -> None:
-        if self._running.pop(run_id, None) is not None:
-            self._finished += 1
+        run = self._running.pop(run_id, None)
+        if run is not None:
+            if run[1] >= 1.0:
+                self._finished += 1
+            else:
+                self._stopped += 1
             self._show(force=True)
+
+    def _runs(self) -> str:
+        stopped = f", {self._stopped} stopped" if self._stopped else ""
+        return f"{self._finished}/{self.expected} runs{stopped}"
 
     def finish(self) -> None:
         """End the terminal line (the last state stays visible)."""
@@ -165,8 +176,7 @@ class RunsProgress:
         pct = pct if self._finished >= self.expected else min(pct, 99)  # 100: all done
         if pct >= self._next_pct:
             self._next_pct = (pct // 10 + 1) * 10
-            runs = f"{self._finished}/{self.expected} runs"
-            text = f"{self.label}: {pct:3d}% ({runs})"
+            text = f"{self.label}: {pct:3d}% ({self._runs()})"
             _plain(self.stream, text, self._finished, self.expected, "runs")
             self.lines += 1
 
@@ -174,8 +184,7 @@ class RunsProgress:
         elapsed = self._clock() - self._started
         each = " · ".join(f"{lbl} {f * 100:3.0f}%" for lbl, f in self._running.values())
         text = (
-            f"{self.label} {self._fraction() * 100:5.1f}%  {self._finished}/{self.expected}"
-            f" runs  {elapsed:5.1f}s  {each}"
+            f"{self.label} {self._fraction() * 100:5.1f}%  {self._runs()}  {elapsed:5.1f}s  {each}"
         )
         width = shutil.get_terminal_size((100, 20)).columns - 1
         self.stream.write("\r" + text[:width].ljust(width))

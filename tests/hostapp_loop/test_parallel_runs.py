@@ -258,3 +258,66 @@ def test_progress_is_shown_ahead_of_a_backlog_of_log_records(tmp_path: Path) -> 
     assert out["result"] == 7 and out["records"] == 3000
     assert len(out["shown_after"]) == 1
     assert out["shown_after"][0] < 1500, out  # behind one queue: 3000
+
+
+QUEUED = textwrap.dedent(
+    """
+    import os, signal, threading, time
+    from hostapp.parallel import Runs
+
+    def long_run(shared, spec, progress):
+        stop = []
+        old = signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+        try:
+            for i in range(300):
+                progress(i, 300)
+                if stop:
+                    return "interrupted"
+                time.sleep(0.01)
+            return "finished"
+        finally:
+            signal.signal(signal.SIGTERM, old)
+
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with Runs(long_run, {"all": None}, jobs=2) as runs:
+        handles = [runs.submit(f"run {i}", i) for i in range(6)]
+        print(*[runs.result(h) for h in handles])
+    """
+)
+
+
+def test_a_stop_drops_the_runs_the_workers_already_hold(tmp_path: Path) -> None:
+    """Six runs on two workers: the pool hands each worker its next run ahead, where it
+    cannot be cancelled. A stop 1 s in stops the two running and starts none of the
+    others (they went through all their cycles after a Ctrl-C)."""
+    script = tmp_path / "queued.py"
+    script.write_text(QUEUED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["interrupted", "interrupted"] + ["None"] * 4
+
+
+def test_a_stopped_run_is_not_counted_as_done() -> None:
+    """After a Ctrl-C the display says how many runs went through all their bars: a run
+    stopped half-way is said as stopped, and the line never reads 100 %."""
+    import io
+
+    from hostapp.progress import RunsProgress
+
+    out = io.StringIO()
+    display = RunsProgress(3, "sweep", stream=out, tty=False)
+    whole, stopped = display.run(1, "#1"), display.run(2, "#2")
+    for i in range(1, 101):
+        whole(i, 100)
+        stopped(min(i, 50), 100)
+    whole.finish()
+    stopped.finish()
+    display.finish()
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if "100%" in line or "2/3" in line]
+    terminal = io.StringIO()
+    display = RunsProgress(2, "sweep", stream=terminal, tty=True)
+    display.run(1, "#1")(50, 100)
+    display.done(1)
+    display.finish()
+    assert "0/2 runs, 1 stopped" in terminal.getvalue().rsplit("\r", 1)[-1]

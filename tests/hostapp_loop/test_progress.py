@@ -78,6 +78,9 @@ def test_one_terminal_line_for_several_runs() -> None:
     assert 9 <= display.lines <= 12
     last = out.getvalue().rsplit("\r", 1)[-1]
     assert "#1 100%" in last and "#2  50%" in last and "0/2 runs" in last
+    for i in range(501, 1001):  # the second run goes through its bars too
+        clock.t = 1 + i * 0.001
+        b(i, 1000)
     a.finish()
     b.finish()
     display.finish()
