@@ -206,10 +206,13 @@ class _Sweep:
             figures.update(dict.fromkeys(R_FIGURES))
         return Row(setting, figures, notes=notes(report))
 
-    def rows(self, settings: Sequence[Setting]) -> list[Row]:
-        """Every setting's row, its runs all submitted before the first is waited for."""
+    def rows(self, settings: Sequence[Setting], into: list[Row]) -> list[Row]:
+        """Every setting's row, into ``into`` as each comes (a second Ctrl-C, which does
+        not wait for the runs, leaves those done there), its runs all submitted before the
+        first is waited for."""
         started = [st for i, s in enumerate(settings, 1) if (st := self.start(i, s)) is not None]
-        return [row for st in started if (row := self.row(st)) is not None]
+        into.extend(row for st in started if (row := self.row(st)) is not None)
+        return into
 
 
 def split_series(series: Mapping[str, Sequence[Bar]], fraction: float) -> tuple[dict, dict]:
@@ -263,23 +266,28 @@ def sweep_command(
     tune = "tune" if split is not None else "all"
     baselines = len({_baseline_part(plugin, s) for s in settings})
     display = RunsProgress(len(settings) + baselines + (3 if split else 0), "sweep")
-    runs: Runs[RunResult]
-    with Runs(execute, parts, jobs=min(jobs, display.expected), display=display) as runs:
-        tuning = _Sweep(runs, plugin, against, tune)
-        testing = _Sweep(runs, plugin, against, "test") if split is not None else None
-        for setting in settings:
-            tuning.baseline(setting)
-        if testing is not None:
-            testing.baseline(())  # beside the tuning: it does not depend on it
-        rows = tuning.rows(settings)
-        ranked = rank(rows)
-        tested: list[tuple[str, Row]] = []
-        if testing is not None and ranked and not runs.interrupted:
-            labels = ("chosen", "as configured")
-            got = testing.rows([ranked[0].setting, ()])
-            tested = list(zip(labels, got, strict=False)) if len(got) == 2 else []
+    rows: list[Row] = []
+    tested: list[tuple[str, Row]] = []
+    aborted = False
+    runs = Runs(execute, parts, jobs=min(jobs, display.expected), display=display)
+    try:
+        with runs:
+            tuning = _Sweep(runs, plugin, against, tune)
+            testing = _Sweep(runs, plugin, against, "test") if split is not None else None
+            for setting in settings:
+                tuning.baseline(setting)
+            if testing is not None:
+                testing.baseline(())  # beside the tuning: it does not depend on it
+            ranked = rank(tuning.rows(settings, rows))
+            if testing is not None and ranked and not runs.interrupted:
+                labels = ("chosen", "as configured")
+                got = testing.rows([ranked[0].setting, ()], [])
+                tested = list(zip(labels, got, strict=False)) if len(got) == 2 else []
+    except KeyboardInterrupt:  # a second Ctrl-C: the runs done are still reported
+        aborted = True
+    ranked = rank(rows)
     shutil.rmtree(scratch, ignore_errors=True)
-    interrupted = runs.interrupted or len(rows) < len(settings)
+    interrupted = aborted or runs.interrupted or len(rows) < len(settings)
     report = sweep_summary(plugin, against, sweeps, ranked, tested, split, replay, interrupted)
     report["refused"] = [{"settings": dict(s), "why": why} for s, why in refused]
     if split is not None:

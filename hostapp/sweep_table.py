@@ -86,7 +86,19 @@ def sweep_summary(
             "fraction": split,
             "test": {label: one(row) for label, row in tested},
         }
+        if not tested:
+            out["split"]["not_tested"] = not_tested(interrupted, ranked)
     return out
+
+
+def not_tested(interrupted: bool, ranked: list[Row]) -> str:
+    """Why a ``--split`` sweep has no out-of-sample figures: an empty table under its
+    title would read as a test that found nothing."""
+    if interrupted:
+        return "the sweep was interrupted before the held-out bars were replayed"
+    if not ranked:
+        return "no setting went through the tuning bars, so none was chosen"
+    return "a run on the held-out bars did not go through them"
 
 
 def write_csv(
@@ -189,6 +201,7 @@ def print_sweep(
     title = f"Sweep of {plugin}: same entries, {baseline} vs with {plugin}, on {part}"
     caption = f"best first: {summary['criterion']}"
     tables = [_table(title, caption, "rank", keys, [(str(i), r) for i, r in enumerate(ranked, 1)])]
+    rest = ""
     if split:
         rest = f"the last {_percent(1 - split['fraction'])} of the bars ({split['bars']['test']:,})"
         title = f"Out of sample: {rest}, never tuned on"
@@ -200,12 +213,15 @@ def print_sweep(
         console = Console(width=max(wide.measure(t).maximum for t in tables), highlight=False)
     console.print(tables[0])
     # with --split, the out-of-sample table below is that check
-    console.print(
-        OVERFIT + ("; the table below checks it" if split else SPLIT_HINT), soft_wrap=True
-    )
+    below = "; the table below checks it" if split and "not_tested" not in split else ""
+    console.print(OVERFIT + (below if split else SPLIT_HINT), soft_wrap=True)
     if ranked:
         _print_notes(console, "the best row's runs", ranked[0])
-    if split:
+    if split and "not_tested" in split:
+        console.print(
+            f"\nout of sample ({rest}): not tested: {split['not_tested']}", soft_wrap=True
+        )
+    elif split:
         console.print()
         console.print(tables[1])
         for label, row in tested:
