@@ -59,47 +59,53 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
                 return _check_type(value, arg, where)
             except ConfigError:
                 continue
-        raise ConfigError(f"{where}: expected {_name(hint)}, got {value!r}")
+        raise ConfigError(f"{where}: expected {_name(hint)}, got {_typed(value)}")
     if origin is typing.Literal:
         if value in args:
             return value
         choices = " | ".join(repr(a) for a in args)
-        raise ConfigError(f"{where}: expected one of {choices}, got {value!r}")
+        raise ConfigError(f"{where}: expected one of {choices}, got {_typed(value)}")
     if origin in (list, tuple, frozenset, set):
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where}: expected a list, got {_typed(value)}")
         item = args[0] if args else Any
         items = [_check_type(v, item, where) for v in value]
         return origin(items) if origin is not list else items
     if origin is dict or hint is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table, got {value!r}")
+            raise ConfigError(f"{where}: expected a table, got {_typed(value)}")
         return value
     if hint is type(None):
         if value is None:
             return None
-        raise ConfigError(f"{where}: expected nothing, got {value!r}")
+        raise ConfigError(f"{where}: expected nothing, got {_typed(value)}")
     if hint is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
+        raise ConfigError(f"{where}: expected a number, got {_typed(value)}")
     if hint is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        raise ConfigError(f"{where}: expected true or false, got {_typed(value)}")
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        raise ConfigError(f"{where}: expected an integer, got {_typed(value)}")
     if hint is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{where}: expected a string, got {value!r}")
+        raise ConfigError(f"{where}: expected a string, got {_typed(value)}")
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table, got {value!r}")
+            raise ConfigError(f"{where}: expected a table, got {_typed(value)}")
         return parse_settings(hint, value, where)
     raise TypeError(f"unsupported settings type {hint!r}")
+
+
+def _typed(value: Any) -> str:
+    """``value`` as the message shows it: booleans as TOML spells them (``true``, which
+    the file and ``--sweep`` hold, not Python's ``True``), the rest as Python's repr."""
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value)
 
 
 def _name(hint: Any) -> str:

@@ -124,10 +124,16 @@ def check_settings(
             good.append(setting)
     for key, values in sweeps:
         for value in values:
-            if not any((key, value) in setting for setting in good):
+            if not any(_holds(setting, key, value) for setting in good):
                 _check(plugin, against, replay, ((key, value),))  # its own words, if alone
-                raise next(ConfigError(why) for s, why in refused if (key, value) in s)
+                raise next(ConfigError(why) for s, why in refused if _holds(s, key, value))
     return good, refused
+
+
+def _holds(setting: Setting, key: str, value: Any) -> bool:
+    """Whether ``setting`` sets ``key`` to ``value`` (:func:`_same`: ``1`` is not
+    ``true``, which ``in`` would take it for, leaving a value refused everywhere unsaid)."""
+    return any(k == key and _same(v, value) for k, v in setting)
 
 
 def _check(plugin: str, against: str | None, replay: Replay, setting: Setting) -> None:
