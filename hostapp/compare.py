@@ -255,11 +255,35 @@ def notes(report: Mapping[str, Any]) -> list[str]:
             text = rep.get("note") or rep.get("error")
             if text:
                 out.append(f"{name} ({label}): {text}")
-    out.extend(report["same_entries"]["without"].get("host_notes", []))  # alike in every run
+    out.extend(host_notes(report))
     overridden = report["same_entries"]["with"].get("entries_veto_overridden", 0)
     if overridden:
         out.append(
             f"{report['plugin']} would have vetoed {overridden} of the same entries; they "
             "were taken anyway so that only trade management differs"
         )
+    return out
+
+
+def host_notes(report: Mapping[str, Any]) -> list[str]:
+    """The host's notes of the runs: once when every run has it (about the data, the
+    broker's guessed rules), else said with the runs that have it. The broker's refusals
+    are a run's own: the account of one run may go bust while the baseline's does not,
+    and its trades are then fewer than the entries it was given."""
+    base = report["against"] or f"without {report['plugin']}"
+    runs = [(base, report["same_entries"]["without"])]
+    runs.append((f"with {report['plugin']}, same entries", report["same_entries"]["with"]))
+    if "full" in report:
+        runs.append((f"with {report['plugin']}, full", report["full"]["with"]))
+    said = [(label, list(run.get("host_notes", []))) for label, run in runs]
+    out: list[str] = []
+    for _, texts in said:
+        for text in texts:
+            which = [label for label, others in said if text in others]
+            if len(which) == len(said):
+                line = text
+            else:
+                line = f"{' and '.join(which)} run{'s' if len(which) > 1 else ''}: {text}"
+            if line not in out:
+                out.append(line)
     return out

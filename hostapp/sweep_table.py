@@ -21,6 +21,7 @@ Setting = tuple[Change, ...]
 #: The columns of a row after its settings: (column, where in the A/B report, kind).
 FIGURES: tuple[tuple[str, tuple[str, str], str], ...] = (
     ("pairs", ("paired", "pairs"), "n"),
+    ("unpaired", ("paired", "unpaired"), "n"),
     ("winners_r_kept", ("paired", "winners_r_kept"), "x"),
     ("losers_r_saved", ("paired", "losers_r_saved"), "R"),
     ("max_drawdown_without", ("without", "max_drawdown"), "$"),
@@ -37,6 +38,15 @@ OVERFIT = (
 )
 #: what the warning adds when the sweep held no bars back
 SPLIT_HINT = " (--split F holds the rest of the bars back to check)"
+#: what a row marked ``*`` means: the run with the plugin took fewer trades than the
+#: baseline (the broker refused orders once its account ran dry), so the columns of the
+#: two runs are over different trades
+UNPAIRED = (
+    "*: the run with {plugin} did not take every entry of the baseline (entries unpaired: "
+    "the broker refused them, or the run was cut short; sweep.json has the row's notes): its "
+    "max drawdown and average R cover only the trades it took, those without cover all of "
+    "the baseline's, so the two do not compare like with like"
+)
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,7 @@ def _labels() -> dict[str, str]:
     words = {key: label for key, label, _ in (*ROWS, *PAIRED_ROWS)}
     return {
         "pairs": words["pairs"],
+        "unpaired": "entries\nunpaired",
         "winners_r_kept": words["winners_r_kept"],
         "losers_r_saved": words["losers_r_saved"],
         "max_drawdown_without": f"{words['max_drawdown']}\nwithout",
@@ -161,7 +172,7 @@ def _table(
     for name, row in rows:
         values = dict(row.setting)
         table.add_row(
-            name,
+            f"{name}*" if row.figures.get("unpaired") else name,
             *(shown(values[k]) if k in values else configured(k) for k in keys),
             *(fmt(row.figures.get(c), kind) for c, _, kind in FIGURES),
         )
@@ -212,6 +223,8 @@ def print_sweep(
         wide = Console(width=10_000)
         console = Console(width=max(wide.measure(t).maximum for t in tables), highlight=False)
     console.print(tables[0])
+    if any(r.figures.get("unpaired") for r in ranked):
+        console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True)
     # with --split, the out-of-sample table below is that check
     below = "; the table below checks it" if split and "not_tested" not in split else ""
     console.print(OVERFIT + (below if split else SPLIT_HINT), soft_wrap=True)
@@ -224,6 +237,8 @@ def print_sweep(
     elif split:
         console.print()
         console.print(tables[1])
+        if any(r.figures.get("unpaired") for _, r in tested):
+            console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True)
         for label, row in tested:
             if not row.figures.get("pairs"):
                 console.print(

@@ -182,7 +182,7 @@ def test_the_sweep(folder: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "warning: tuned in-sample" in proc.stdout
     rows = (folder / ".hostapp/report/sweep.csv").read_text().splitlines()
-    assert rows[0].startswith("data,rank,dtms.thresholds.to_l1,pairs,winners_r_kept")
+    assert rows[0].startswith("data,rank,dtms.thresholds.to_l1,pairs,unpaired,winners_r_kept")
     assert sorted(r.split(",")[2] for r in rows[1:]) == ["-1", "-2", "-3"]
 
 

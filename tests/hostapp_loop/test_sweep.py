@@ -100,7 +100,8 @@ def test_one_row_per_combination_best_first_with_the_ab_figures(
     folder: Path, swept: subprocess.CompletedProcess[str]
 ) -> None:
     rows = read_csv(folder / "sw" / "sweep.csv")
-    assert list(rows[0]) == ["data", "rank", TO_L1, TRAIL, *FIGURES]
+    assert list(rows[0]) == ["data", "rank", TO_L1, TRAIL, "pairs", "unpaired", *FIGURES[1:]]
+    assert all(r["unpaired"] == "0" for r in rows)  # every entry of the baseline taken
     assert {(r[TO_L1], r[TRAIL]) for r in rows} == {
         ("-3", "1.5"), ("-3", "2.5"), ("-1", "1.5"), ("-1", "2.5"),
     }  # fmt: skip

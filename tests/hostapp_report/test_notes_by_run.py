@@ -1,0 +1,63 @@
+"""Notes that differ by run are said with the run: an account that went bust in the run
+with the plugin (the broker refused its orders) while the baseline's did not must show in
+the A/B's notes, and a sweep row whose run took fewer entries than the baseline is marked
+so that it is not read beside complete rows as like with like."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hostapp.compare import notes
+from hostapp.config import load_config
+from hostapp.sweep_table import Row, print_sweep
+
+ROOT = Path(__file__).resolve().parents[2]
+REFUSED = (
+    "the broker refused 862 of the 2246 orders proposed: no_money 862 (equity is not positive)"
+)
+GUESSED = "the paper broker does not know GBPUSD and guessed the trading rules from the prices"
+
+
+def report(without: list[str], same: list[str], full: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "plugin": "dtms",
+        "against": None,
+        "same_entries": {"without": {"host_notes": without}, "with": {"host_notes": same}},
+    }
+    if full is not None:
+        out["full"] = {"with": {"host_notes": full}, "without": {"host_notes": without}}
+    return out
+
+
+def test_a_refusal_in_the_run_with_the_plugin_alone_is_said_with_that_run() -> None:
+    said = notes(report([GUESSED], [GUESSED, REFUSED], [GUESSED]))
+    assert said == [GUESSED, f"with dtms, same entries run: {REFUSED}"]
+
+
+def test_a_note_of_two_runs_of_three_names_both() -> None:
+    said = notes(report([], [REFUSED], [REFUSED]))
+    assert said == [f"with dtms, same entries and with dtms, full runs: {REFUSED}"]
+
+
+FIGURES = {
+    "pairs": 2246, "unpaired": 0, "winners_r_kept": 0.9, "losers_r_saved": 131.7,
+    "max_drawdown_without": 9773.7, "max_drawdown_with": 9864.2, "avg_r_without": -0.11,
+    "avg_r_with": -0.10,
+}  # fmt: skip
+
+
+def test_a_sweep_row_that_paired_fewer_entries_is_marked(capsys: pytest.CaptureFixture) -> None:
+    whole = Row((("dtms.trail.atr_multiple", 4),), dict(FIGURES))
+    bust = Row((("dtms.trail.atr_multiple", 2),), {**FIGURES, "pairs": 1384, "unpaired": 862})
+    summary = {"plugin": "dtms", "against": None, "criterion": "highest average R"}
+    config = load_config(ROOT / "plugins.toml")
+    print_sweep(config, summary, [whole, bust], [], ["dtms.trail.atr_multiple"], False)
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "│" in line]
+    assert [line.split("│")[1].strip() for line in lines] == ["1", "2*"]
+    assert "862" in lines[1]
+    assert "*: the run with dtms did not take every entry of the baseline" in out
+    assert "do not compare like with like" in out
