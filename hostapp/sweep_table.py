@@ -31,7 +31,10 @@ FIGURES: tuple[tuple[str, tuple[str, str], str], ...] = (
 )
 #: The figures a setting has no value for when no entry was paired.
 R_FIGURES = ("winners_r_kept", "losers_r_saved", "avg_r_without", "avg_r_with")
-CRITERION = "highest average R with {plugin} on the same entries; ties: smaller max drawdown"
+CRITERION = (
+    "highest average R with {plugin} on the same entries, as shown (to 0.01R); ties: smaller "
+    "max drawdown"
+)
 OVERFIT = (
     "warning: tuned in-sample: the best row fits these very bars, noise included, and will "
     "do worse on bars it never saw"
@@ -60,11 +63,14 @@ class Row:
 
 
 def rank(rows: list[Row]) -> list[Row]:
-    """Best first by :data:`CRITERION`; rows without an average R last."""
+    """Best first by :data:`CRITERION`; rows without an average R last. The average R is
+    compared as the table shows it: two rows both shown -0.03R are a tie, which the smaller
+    drawdown breaks, rather than ranked by a difference no reader can see."""
 
     def key(row: Row) -> tuple[bool, float, float]:
         avg, dd = row.figures.get("avg_r_with"), row.figures.get("max_drawdown_with")
-        return (avg is None, -(avg or 0.0), dd if dd is not None else float("inf"))
+        shown_avg = round(avg or 0.0, 2) + 0.0  # + 0.0: -0.0 and 0.0 are one
+        return (avg is None, -shown_avg, dd if dd is not None else float("inf"))
 
     return sorted(rows, key=key)
 
@@ -156,7 +162,11 @@ def _table(
     keys: list[str],
     rows: list[tuple[str, Row]],
     configured: Callable[[str], str] = str,
+    narrow: bool = False,
 ) -> Any:
+    """The table of ``rows``; ``narrow``: each figure column as wide as its widest figure
+    or header word, so that a terminal too narrow for the table wraps the headers and
+    never cuts a figure (rich would shorten it to ``+0.``)."""
     from rich.table import Table
 
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
@@ -167,8 +177,10 @@ def _table(
             key.replace(".", ".\n"), justify="right", min_width=widest, overflow="fold"
         )
     labels = _labels()
-    for column, _, _ in FIGURES:
-        table.add_column(labels[column], justify="right")
+    for column, _, kind in FIGURES:  # as wide as its widest figure or word: headers wrap
+        cells = [fmt(row.figures.get(column), kind) for _, row in rows]
+        widest = max(len(text) for text in (*cells, *labels[column].split()))
+        table.add_column(labels[column], justify="right", width=widest if narrow else None)
     for name, row in rows:
         values = dict(row.setting)
         table.add_row(
@@ -211,18 +223,25 @@ def print_sweep(
         part = f"the first {_percent(split['fraction'])} of the bars ({split['bars']['tune']:,})"
     title = f"Sweep of {plugin}: same entries, {baseline} vs with {plugin}, on {part}"
     caption = f"best first: {summary['criterion']}"
-    tables = [_table(title, caption, "rank", keys, [(str(i), r) for i, r in enumerate(ranked, 1)])]
+    tables: list[tuple[str, str, str, list[tuple[str, Row]], Callable[[str], str]]] = [
+        (title, caption, "rank", [(str(i), r) for i, r in enumerate(ranked, 1)], str)
+    ]
     rest = ""
     if split:
         rest = f"the last {_percent(1 - split['fraction'])} of the bars ({split['bars']['test']:,})"
         title = f"Out of sample: {rest}, never tuned on"
         caption = "chosen: the best row above; as configured: the settings in the config file"
-        tables.append(_table(title, caption, "", keys, tested, lambda k: _configured(config, k)))
-    console = Console(highlight=False)
+        tables.append((title, caption, "", tested, lambda k: _configured(config, k)))
+    console, wide = Console(highlight=False), Console(width=10_000)
+    built = [_table(t, c, f, keys, r, v) for t, c, f, r, v in tables]
+    widest = max(wide.measure(t).maximum for t in built)
     if not console.is_terminal:  # a pipe or a file: as wide as the tables want
-        wide = Console(width=10_000)
-        console = Console(width=max(wide.measure(t).maximum for t in tables), highlight=False)
-    console.print(tables[0])
+        console = Console(width=widest, highlight=False)
+    elif widest > console.width:  # headers wrap; wider than the terminal rather than a figure cut
+        built = [_table(t, c, f, keys, r, v, narrow=True) for t, c, f, r, v in tables]
+        need = max(wide.measure(t).maximum for t in built)
+        console = Console(width=max(need, console.width), highlight=False)
+    console.print(built[0])
     if any(r.figures.get("unpaired") for r in ranked):
         console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True)
     # with --split, the out-of-sample table below is that check
@@ -236,7 +255,7 @@ def print_sweep(
         )
     elif split:
         console.print()
-        console.print(tables[1])
+        console.print(built[1])
         if any(r.figures.get("unpaired") for _, r in tested):
             console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True)
         for label, row in tested:
