@@ -91,7 +91,7 @@ class AccountAnswers:
                 f"{self.settings.arming.age_bars:g} {self.settings.fast.value} bars, "
                 f"+{self.settings.arming.profit_r:g}R or {self.settings.arming.loss_r:g}R)"
             )
-            done = f"{self.evaluated_count} of {self.registered}"
+            done = f"{self.evaluated_count:,} of {self.registered:,}"
             notes.append(f"DTMS evaluated {done} trades: {why}")
         if said:
             notes.append(f"{'it' if notes else 'DTMS'} {said}")

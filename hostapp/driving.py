@@ -239,9 +239,9 @@ def refusals_note(stats: LoopStats) -> str | None:
     if not stats.orders_rejected:
         return None
     codes = sorted(stats.refusals.items(), key=lambda item: -item[1][0])
-    each = "; ".join(f"{code} {count} ({message})" for code, (count, message) in codes)
+    each = "; ".join(f"{code} {count:,} ({message})" for code, (count, message) in codes)
     return (
-        f"the broker refused {stats.orders_rejected} of the {stats.orders_proposed} orders "
+        f"the broker refused {stats.orders_rejected:,} of the {stats.orders_proposed:,} orders "
         f"proposed: {each}"
     )
 
@@ -254,9 +254,9 @@ def vetoes_note(stats: LoopStats) -> str | None:
         return None
     total = sum(stats.orders_vetoed.values())
     reasons = sorted(stats.orders_vetoed.items(), key=lambda item: -item[1])
-    shown = "; ".join(f"{count} × {reason}" for reason, count in reasons[:3])
+    shown = "; ".join(f"{count:,} × {reason}" for reason, count in reasons[:3])
     more = f"; and {len(reasons) - 3} other kinds" if len(reasons) > 3 else ""
-    return f"{total} of the {stats.orders_proposed} orders proposed were vetoed: {shown}{more}"
+    return f"{total:,} of the {stats.orders_proposed:,} orders proposed were vetoed: {shown}{more}"
 
 
 def attention_note(broker: object) -> str | None:

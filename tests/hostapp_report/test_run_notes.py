@@ -29,6 +29,20 @@ def test_refusals_are_counted_by_code_with_their_first_message() -> None:
     )
 
 
+def test_large_counts_have_thousands_separators() -> None:
+    stats = LoopStats(orders_proposed=7631)
+    for _ in range(4102):
+        stats.refused("no_money", "equity is not positive")
+        stats.veto("dtms: account defensive mode")
+    assert refusals_note(stats) == (
+        "the broker refused 4,102 of the 7,631 orders proposed: no_money 4,102 (equity is "
+        "not positive)"
+    )
+    assert vetoes_note(stats) == (
+        "4,102 of the 7,631 orders proposed were vetoed: 4,102 × dtms: account defensive mode"
+    )
+
+
 def test_vetoed_orders_are_counted_by_reason_the_most_frequent_first() -> None:
     stats = LoopStats(orders_proposed=30)
     assert vetoes_note(stats) is None
