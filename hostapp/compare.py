@@ -32,7 +32,7 @@ from .outcomes import (
     paired_metrics,
     trade_rows,
 )
-from .report import RunRecorder
+from .report import RECORDER_NAME, RunRecorder
 
 
 @dataclass
@@ -102,9 +102,14 @@ def build_report(
     ``paired`` figures, and under ``full.entries`` what vetoing entries did apart from
     managing trades."""
     pairs, unpaired = pair(without.trades, same.trades)
+    runs = [without, same] + ([full] if full is not None else [])
+    every = set.intersection(*(set(r.summary.get("plugins", [])) for r in runs))
     report: dict[str, Any] = {
         "plugin": plugin,
         "against": against,
+        # the plugins the comparison does not tell apart: on in every run (the host's own
+        # recorder is not one of them)
+        "in_every_run": sorted(every - {plugin, against, RECORDER_NAME}),
         "same_entries": {
             "with": same.summary,
             "without": without.summary,
@@ -218,8 +223,10 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
     baseline = report.get("against") or f"without {plugin}"
     same = report["same_entries"]
     full = report.get("full")
+    also = report.get("in_every_run")
+    title = f"A/B of {plugin}: the same bars, {baseline} and with {plugin}"
     table = Table(
-        title=f"A/B of {plugin}: the same bars, {baseline} and with {plugin}",
+        title=title + (f" ({', '.join(also)} on in every run)" if also else ""),
         title_justify="left",
     )
     table.add_column("")
@@ -256,6 +263,15 @@ def notes(report: Mapping[str, Any]) -> list[str]:
             if text:
                 out.append(f"{name} ({label}): {text}")
     out.extend(host_notes(report))
+    baseline_trades = report["same_entries"]["without"].get("trades", 0)
+    full_trades = report.get("full", {}).get("with", {}).get("trades", 0)
+    if not baseline_trades and full_trades:
+        base = report["against"] or f"without {report['plugin']}"
+        out.append(
+            f"the run {base} opened no trade, so no entry could be paired: {report['plugin']} "
+            "proposes the entries its full run took; an A/B compares what manages trades, "
+            "with the same strategy in every run"
+        )
     overridden = report["same_entries"]["with"].get("entries_veto_overridden", 0)
     if overridden:
         out.append(

@@ -63,6 +63,28 @@ def test_same_entries_pairs_every_entry(compared: tuple[dict, list[dict[str, str
     assert full["trades"] + full["orders_vetoed"] >= summary["same_entries"]["without"]["trades"]
 
 
+def test_the_plugins_on_in_every_run_are_named(
+    compared: tuple[dict, list[dict[str, str]]],
+) -> None:
+    """A comparison tells one plugin apart; the others run in every run and were not
+    named (a --compare atr_trailing had DTMS on in all three columns, unsaid)."""
+    summary, _ = compared
+    assert summary["in_every_run"] == ["exits", "sma_strategy"]  # not the host's recorder
+
+
+def test_comparing_the_strategy_that_opens_the_trades_says_why_nothing_pairs(
+    tmp_path: Path,
+) -> None:
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 1500, seed=3))
+    proc = replay(tmp_path, str(data), "--compare", "sma_strategy", "--report", "rep")
+    assert "Traceback" not in proc.stderr
+    assert "(dtms, exits on in every run)" in " ".join(proc.stdout.split())
+    assert (
+        "note: the run without sma_strategy opened no trade, so no entry could be paired: "
+        "sma_strategy proposes the entries its full run took"
+    ) in proc.stdout
+
+
 def test_paired_figures_recomputed_from_trades_csv(
     compared: tuple[dict, list[dict[str, str]]],
 ) -> None:
