@@ -140,17 +140,18 @@ def shown(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
-def _labels() -> dict[str, str]:
-    """Column titles in the A/B table's words (:mod:`hostapp.compare`)."""
+def _labels(base: str = "without") -> dict[str, str]:
+    """Column titles in the A/B table's words (:mod:`hostapp.compare`); ``base`` names
+    the baseline (``--against``'s manager; the CSV's keys keep saying ``without``)."""
     words = {key: label for key, label, _ in (*ROWS, *PAIRED_ROWS)}
     return {
         "pairs": words["pairs"],
         "unpaired": "entries\nunpaired",
         "winners_r_kept": words["winners_r_kept"],
         "losers_r_saved": words["losers_r_saved"],
-        "max_drawdown_without": f"{words['max_drawdown']}\nwithout",
+        "max_drawdown_without": f"{words['max_drawdown']}\n{base}",
         "max_drawdown_with": f"{words['max_drawdown']}\nwith",
-        "avg_r_without": f"{words['avg_r']}\nwithout",
+        "avg_r_without": f"{words['avg_r']}\n{base}",
         "avg_r_with": f"{words['avg_r']}\nwith",
     }
 
@@ -163,6 +164,7 @@ def _table(
     rows: list[tuple[str, Row]],
     configured: Callable[[str], str] = str,
     narrow: bool = False,
+    base: str = "without",
 ) -> Any:
     """The table of ``rows``; ``narrow``: each figure column as wide as its widest figure
     or header word, so that a terminal too narrow for the table wraps the headers and
@@ -176,7 +178,7 @@ def _table(
         table.add_column(
             key.replace(".", ".\n"), justify="right", min_width=widest, overflow="fold"
         )
-    labels = _labels()
+    labels = _labels(base)
     for column, _, kind in FIGURES:  # as wide as its widest figure or word: headers wrap
         cells = [fmt(row.figures.get(column), kind) for _, row in rows]
         widest = max(len(text) for text in (*cells, *labels[column].split()))
@@ -233,12 +235,13 @@ def print_sweep(
         caption = "chosen: the best row above; as configured: the settings in the config file"
         tables.append((title, caption, "", tested, lambda k: _configured(config, k)))
     console, wide = Console(highlight=False), Console(width=10_000)
-    built = [_table(t, c, f, keys, r, v) for t, c, f, r, v in tables]
+    base = summary["against"] or "without"
+    built = [_table(t, c, f, keys, r, v, base=base) for t, c, f, r, v in tables]
     widest = max(wide.measure(t).maximum for t in built)
     if not console.is_terminal:  # a pipe or a file: as wide as the tables want
         console = Console(width=widest, highlight=False)
     elif widest > console.width:  # headers wrap; wider than the terminal rather than a figure cut
-        built = [_table(t, c, f, keys, r, v, narrow=True) for t, c, f, r, v in tables]
+        built = [_table(t, c, f, keys, r, v, narrow=True, base=base) for t, c, f, r, v in tables]
         need = max(wide.measure(t).maximum for t in built)
         console = Console(width=max(need, console.width), highlight=False)
     console.print(built[0])

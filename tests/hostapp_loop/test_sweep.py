@@ -298,6 +298,8 @@ def test_a_sweep_of_the_baselines_settings_runs_a_baseline_for_each(folder: Path
     rows = {r["atr_trailing.multiple"]: r for r in read_csv(folder / "rival" / "sweep.csv")}
     assert set(rows) == {"2", "4"} and all(int(r["pairs"]) > 0 for r in rows.values())
     assert rows["2"]["max_drawdown_without"] != rows["4"]["max_drawdown_without"]
+    header = proc.stdout.split("┏")[1].split("┡")[0]  # the table's column titles
+    assert header.count(" atr_trailing ┃") == 2 and "without" not in header  # the baseline's
 
 
 def test_a_grid_runs_the_pairings_the_plugin_takes_and_lists_the_others(folder: Path) -> None:
