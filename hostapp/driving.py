@@ -212,6 +212,7 @@ def run_summary(
                     skipped_note(stats),
                     broker_note,
                     attention_note(app.broker),
+                    *source_notes(app.broker, app.market),
                     *plugin_failure_notes(app.plugins.listing()),
                 )
                 if n
@@ -272,6 +273,13 @@ def attention_note(broker: object) -> str | None:
         f"{len(pending)} order{'s' if len(pending) > 1 else ''} of unknown outcome to check in "
         f"the terminal's Trade and History tabs (may have executed; never sent again): {shown}"
     )
+
+
+def source_notes(*sources: object) -> list[str]:
+    """What a live broker or market noted of the run (``run_notes``: a symbol whose bars
+    could not be read, the terminal cut off from its trade server): said once each in
+    the log when it began, and here, where a trader looks after the run."""
+    return [str(n) for source in sources for n in getattr(source, "run_notes", None) or ()]
 
 
 def skipped_note(stats: LoopStats) -> str | None:

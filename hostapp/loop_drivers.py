@@ -58,6 +58,9 @@ class LoopDrivers:
     _wake: asyncio.Event | None
     _aio: asyncio.AbstractEventLoop | None
     cycle: Callable[[datetime, Mapping[str, Bar], bool], Awaitable[None]]
+    #: A reconnect of the skip episode going on was said: a terminal that connects but
+    #: still fails the cycle is not said to be back at every try.
+    _reconnect_said: bool = False
 
     # -- control -----------------------------------------------------------------------
 
@@ -190,6 +193,7 @@ class LoopDrivers:
                 if skipped:
                     self.host.log.warning("cycles run again, after %d skipped", skipped)
                 skipped = 0
+                self._reconnect_said = False
             await _sleep_or_wake(self._wake, cycle_seconds)
         self.stats.interrupted = True
         return self.stats
@@ -197,7 +201,9 @@ class LoopDrivers:
     def _skipped(self, in_a_row: int, exc: BaseException) -> None:
         """Count a skipped cycle, say the first of an episode (the rest are counted), and
         ask a broker that can reconnect to do so, at cycles 1, 2, 4, 8… of the episode
-        and every 64th after (a terminal restarts in seconds; a weekend lasts days)."""
+        and every 64th after (a terminal restarts in seconds; a weekend lasts days). The
+        first reconnect of an episode is said; later ones are not, since cycles that go
+        on failing after it show the terminal's answer was not the cure."""
         why = str(exc) if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
         self.stats.cycles_skipped += 1
         self.stats.skip_error = why
@@ -213,7 +219,9 @@ class LoopDrivers:
             if in_a_row == 1:
                 self.host.log.error("reconnecting to the broker failed: %s", again)
         else:
-            self.host.log.warning("reconnected to the broker after %d skipped cycles", in_a_row)
+            if not self._reconnect_said:
+                self._reconnect_said = True
+                self.host.log.warning("reconnected to the broker after %d skipped cycles", in_a_row)
 
 
 #: What a broker that went away raises: its own error, or the transport's (the mt5linux

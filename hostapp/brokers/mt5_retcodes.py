@@ -69,6 +69,12 @@ EXECUTION_MARKET = 2
 EXECUTION_EXCHANGE = 3
 
 
+def link_lost(code: int | None) -> bool:
+    """``last_error()`` -10000 … -10005 (``RES_E_INTERNAL_FAIL*``): the IPC link between
+    the package and the terminal failed, not the call's arguments or its symbol."""
+    return code is not None and code <= -10000
+
+
 #: ``last_error()`` codes that, after ``order_send`` returned ``None``, mean the terminal
 #: refused the request itself and sent nothing: ``RES_E_INVALID_PARAMS``.
 NOT_SENT_ERRORS = frozenset({-2})

@@ -50,15 +50,15 @@ class Probe:
         self.shutdown_ran = True
 
 
-def _live_app(fake: FakeMT5, probe: Probe) -> App:
-    """The live host on the fake terminal: XAUUSD M5, a cycle every 10 ms."""
+def _live_app(fake: FakeMT5, probe: Probe, symbols: list[str] | None = None) -> App:
+    """The live host on the fake terminal: XAUUSD M5 (or ``symbols``), a cycle every 10 ms."""
     fake.add_symbol(FakeSymbol("XAUUSD", bid=2005.0, ask=2005.3, digits=2))
     fake.rates[("XAUUSD", 5)] = [_row(i) for i in range(7)]  # the last one is forming
     config = config_from_dict(
         {
             "host": {
                 "broker": "mt5",
-                "symbols": ["XAUUSD"],
+                "symbols": symbols or ["XAUUSD"],
                 "cycle_seconds": 0.01,
                 "mt5": {"server_utc_offset_minutes": 120},
             }
@@ -145,3 +145,48 @@ async def test_a_bridge_gone_for_good_skips_cycles_and_still_gives_a_summary() -
     summary = run_summary(app, stats, {"mode": "live"})
     (note,) = [n for n in summary["host_notes"] if n.startswith("the broker did not answer")]
     assert "stream has been closed" in note and summary["open_at_end"] == 0
+
+
+class Bars(Probe):
+    """Records the symbols whose bars each proposal saw."""
+
+    def __init__(self, fake: FakeMT5) -> None:
+        super().__init__(fake)
+        self.symbols: list[str] = []
+
+    @hookimpl
+    def propose_orders(self, symbol: str, bars: list[Any]) -> None:
+        self.symbols.append(symbol)
+
+
+async def test_one_symbols_failed_history_skips_that_symbol_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """EURUSD's history read fails every cycle, (-1, 'Terminal: Call failed'), a symbol's
+    problem: XAUUSD trades on, no cycle is skipped, the working terminal is not restarted,
+    and the failure is said once, counted, and noted in the summary."""
+    fake = FakeMT5()
+    probe = Bars(fake)
+    fake.add_symbol(FakeSymbol("EURUSD", bid=1.085, ask=1.0851, digits=5, contract_size=1e5))
+    read = fake.copy_rates_from_pos
+
+    def rates(symbol: str, *args: Any) -> Any:
+        if symbol != "EURUSD":
+            return read(symbol, *args)
+        fake._enter("copy_rates_from_pos", symbol, *args)
+        fake._fail(-1, "Terminal: Call failed")
+        return None
+
+    fake.copy_rates_from_pos = rates  # type: ignore[method-assign]
+    app = _live_app(fake, probe, symbols=["XAUUSD", "EURUSD"])
+    with caplog.at_level(logging.INFO):
+        stats = await asyncio.wait_for(drive(app, progress=None), 30)
+    assert probe.cycles == 5 and stats.cycles_skipped == 0
+    assert probe.symbols == ["XAUUSD", "XAUUSD"]  # one proposal per new XAUUSD bar
+    assert fake.calls.count("initialize") == 1 and "shutdown" not in fake.calls[:-1]
+    said = [r.getMessage() for r in caplog.records if "bars of EURUSD" in r.getMessage()]
+    assert len(said) == 1 and "Terminal: Call failed" in said[0]
+    assert not any("reconnected" in r.getMessage() for r in caplog.records)
+    notes = run_summary(app, stats, {"mode": "live"})["host_notes"]
+    (note,) = [n for n in notes if n.startswith("bars of EURUSD could not be read")]
+    assert "in 1 episode " in note and "Call failed" in note

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -39,12 +40,30 @@ def test_timeframe_names_map_to_api_constants(broker: Mt5Broker, name: str) -> N
     assert Mt5Market(broker).timeframe(name) == TIMEFRAMES[name]
 
 
-def test_bad_timeframe_and_failed_copy(broker: Mt5Broker, fake: FakeMT5) -> None:
+def test_bad_timeframe_and_failed_copy(
+    broker: Mt5Broker, fake: FakeMT5, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A symbol's failed read is no bars for it, said once until a read works again; a
+    lost link to the terminal is a BrokerError (the cycle is skipped)."""
+    caplog.set_level(logging.INFO)
+    market = Mt5Market(broker)
     with pytest.raises(ValueError, match="timeframe"):
-        Mt5Market(broker).bars("XAUUSD", "M7", 3)
-    with pytest.raises(BrokerError, match="Not found"):
-        Mt5Market(broker).bars("XAUUSD", "M15", 3)
-    assert Mt5Market(broker).bars("XAUUSD", "M5", 0) == []
+        market.bars("XAUUSD", "M7", 3)
+    assert market.bars("XAUUSD", "M15", 3) == market.bars("XAUUSD", "M15", 3) == []
+    said = [r.getMessage() for r in caplog.records if r.name.endswith("mt5_market")]
+    assert len(said) == 1 and "Not found" in said[0]
+    fake.rates[("XAUUSD", 15)] = _rows(3)
+    assert len(market.bars("XAUUSD", "M15", 3)) == 2
+    assert caplog.records[-1].getMessage() == "bars of XAUUSD read again, after 2 failed reads"
+    assert market.run_notes == [
+        "bars of XAUUSD could not be read 2 times in 1 episode (the last: copy_rates_from_pos"
+        "(..., M15) failed; last_error=(-4, 'Terminal: Not found')); the symbol had no new "
+        "bars then, the others traded on"
+    ]
+    assert market.bars("XAUUSD", "M5", 0) == []
+    fake.initialized = False  # the IPC link is gone
+    with pytest.raises(BrokerError, match="No IPC connection"):
+        market.bars("XAUUSD", "M15", 3)
 
 
 def test_calc_profit_is_the_terminals_order_calc_profit(broker: Mt5Broker, fake: FakeMT5) -> None:
