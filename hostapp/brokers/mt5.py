@@ -105,8 +105,13 @@ class Mt5Broker(Trading):
 
     @property
     def needs_attention(self) -> list[str]:
-        """Operations whose outcome stayed unknown: check them in the terminal."""
-        return list(self.sender.unresolved)
+        """Operations whose outcome stayed unknown: check them in the terminal. Each is
+        listed once, with how many times it was asked when it was more than once (a
+        plugin asks again every cycle while the position stays open)."""
+        return [
+            label if times == 1 else f"{label} ({times} times)"
+            for label, times in self.sender.unresolved.items()
+        ]
 
     # -- connection ---------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from .mt5_retcodes import (
     EXECUTION_MARKET,
     EXECUTION_REQUEST,
     NOT_SENT_ERRORS,
+    UNREACHED_ERRORS,
     Outcome,
     classify,
     failure_code,
@@ -117,8 +118,9 @@ class OrderSender:
         self.seen_deals: set[int] = set()
         #: Fills read from the positions whose deals the history did not show yet.
         self.unclaimed: list[tuple[Footprint, Fill]] = []
-        #: Operations whose outcome stayed unknown: someone must look at the terminal.
-        self.unresolved: list[str] = []
+        #: Operations whose outcome stayed unknown, with how many times each did: someone
+        #: must look at the terminal.
+        self.unresolved: dict[str, int] = {}
         #: Every tick read is shown to the server clock (see :mod:`.mt5_clock`).
         self.on_tick: Callable[[str, dict[str, Any]], None] = _ignore_tick
 
@@ -164,12 +166,9 @@ class OrderSender:
                 first_price = float(prepared.get("price") or 0.0)
             sent_at = self._server_now()
             raw = self.api.order_send(prepared)
-            if raw is None and error_code(self.api) in NOT_SENT_ERRORS:
-                return ActionResult.failure(
-                    ResultCode.REJECTED,
-                    f"{op.label}: the terminal refused the request as malformed and sent "
-                    f"nothing; last_error={last_error(self.api)}",
-                )
+            code = error_code(self.api) if raw is None else None
+            if code in NOT_SENT_ERRORS:
+                return self._not_sent(op.label, code)
             result = as_dict(raw) if raw is not None else {}
             retcode = int(result["retcode"]) if raw is not None else None
             outcome = classify(retcode)
@@ -224,6 +223,23 @@ class OrderSender:
                     f"{message}; not visible in positions after {attempt} attempts",
                 )
             return ActionResult.failure(failure_code(retcode), message)
+
+    def _not_sent(self, label: str, code: int | None) -> ActionResult:
+        """``order_send`` returned ``None`` before the request left (see
+        :data:`~.mt5_retcodes.NOT_SENT_ERRORS`): a plain refusal, nothing to look for on
+        the server; an IPC link that failed may be back by the next try."""
+        error = f"last_error={last_error(self.api)}"
+        if code in UNREACHED_ERRORS:
+            return ActionResult.failure(
+                ResultCode.TRANSIENT,
+                f"{label}: not sent: the request never reached the terminal (its IPC link "
+                f"failed); {error}",
+            )
+        why = "as malformed" if code == -2 else "(algorithmic trading is disabled)"
+        return ActionResult.failure(
+            ResultCode.REJECTED,
+            f"{label}: the terminal refused the request {why} and sent nothing; {error}",
+        )
 
     def _moved(
         self, op: Operation, prepared: dict[str, Any], first: float | None
@@ -293,8 +309,9 @@ class OrderSender:
             self._sleep(step)
             waited += step
         state = "still waiting on the server" if waiting else "no deal, order or position"
-        self.unresolved.append(op.label)
-        log.error("%s: outcome unknown after %.1f s; not re-sent", op.label, waited)
+        times = self.unresolved[op.label] = self.unresolved.get(op.label, 0) + 1
+        if times == 1:  # a repeat (the same close asked every cycle) is counted only
+            log.error("%s: outcome unknown after %.1f s; not re-sent", op.label, waited)
         return ActionResult.failure(
             ResultCode.UNKNOWN_OUTCOME,
             f"{message}{trouble}; {state} after {waited:g} s: not sent again, it may still "

@@ -75,9 +75,18 @@ def link_lost(code: int | None) -> bool:
     return code is not None and code <= -10000
 
 
-#: ``last_error()`` codes that, after ``order_send`` returned ``None``, mean the terminal
-#: refused the request itself and sent nothing: ``RES_E_INVALID_PARAMS``.
-NOT_SENT_ERRORS = frozenset({-2})
+#: ``last_error()`` codes that, after ``order_send`` returned ``None``, mean the request
+#: never left this side (docs/mt5.md, "Retcodes"): the package refused it as malformed
+#: (``RES_E_INVALID_PARAMS``, -2) or because algorithmic trading is off
+#: (``RES_E_AUTO_TRADING_DISABLED``, -8).
+REFUSED_ERRORS = frozenset({-2, -8})
+#: ... or the IPC link failed before the terminal had it: sending failed
+#: (``RES_E_INTERNAL_FAIL_SEND``, -10001), the link is not set up
+#: (``RES_E_INTERNAL_FAIL_INIT``, -10003) or there is none (``RES_E_INTERNAL_FAIL_CONNECT``,
+#: -10004). Not -10000 (a general failure), -10002 (receiving the answer failed) nor
+#: -10005 (the answer timed out): the request may have reached the terminal.
+UNREACHED_ERRORS = frozenset({-10001, -10003, -10004})
+NOT_SENT_ERRORS = REFUSED_ERRORS | UNREACHED_ERRORS
 
 
 class Outcome(Enum):

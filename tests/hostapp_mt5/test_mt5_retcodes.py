@@ -183,3 +183,41 @@ def test_malformed_request_is_sent_once_and_refused(broker: Mt5Broker, fake: Fak
     assert "Invalid params" not in r.message and 'Invalid "volume" argument' in r.message
     assert "malformed" in r.message and broker.needs_attention == []
     assert len(fake.requests) == 1 and fake.positions == {}
+
+
+@pytest.mark.parametrize("error", [(-10004, "No IPC connection"), (-10001, "IPC send failed")])
+def test_a_request_that_never_reached_the_terminal_is_a_plain_refusal(
+    broker: Mt5Broker, fake: FakeMT5, sleeps: list[float], error: tuple[int, str]
+) -> None:
+    """With the IPC link down the request never left: nothing to wait for on the server,
+    nothing for a trader to check; it may be sent again once the link is back."""
+    fake.faults.append(Fault(None, error=error))
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert (r.ok, r.code) == (False, ResultCode.TRANSIENT)
+    assert "never reached the terminal" in r.message and error[1] in r.message
+    assert sleeps == [] and broker.needs_attention == [] and len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("error", [(-10002, "IPC recv failed"), (-10005, "IPC timeout")])
+def test_an_answer_lost_after_the_request_left_stays_unknown(
+    broker: Mt5Broker, fake: FakeMT5, error: tuple[int, str]
+) -> None:
+    fake.faults.append(Fault(None, error=error))
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert r.code is ResultCode.UNKNOWN_OUTCOME and broker.needs_attention
+
+
+def test_an_operation_of_unknown_outcome_is_listed_once_with_its_count(
+    broker: Mt5Broker, fake: FakeMT5, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A plugin asks the same close every cycle while the server does not answer: one line
+    to check in the terminal, not one per cycle."""
+    ticket = fake.add_position("XAUUSD", 0, 0.2, 1990.0)
+    for _ in range(3):
+        fake.faults.append(Fault(10031))
+        assert broker.close(ticket, 0.1).code is ResultCode.UNKNOWN_OUTCOME
+    fake.faults.append(Fault(10012))
+    broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    assert broker.needs_attention == ["close 70000001 0.1 of 0.2 (3 times)", "open buy 0.1 XAUUSD"]
+    said = [r for r in caplog.records if "outcome unknown" in r.getMessage()]
+    assert len(said) == 2
