@@ -169,13 +169,17 @@ class LoopDrivers:
         now_fn: Callable[[], datetime],
     ) -> LoopStats:
         """Real time: every ``cycle_seconds``, ask ``bar_source(symbol)`` for the newest
-        closed bar of each symbol; a bar not seen before makes a cycle at ``now_fn()``."""
+        closed bar of each symbol; a bar not seen before makes a cycle at ``now_fn()``.
+        A broker that can lose its market while answering (:class:`Watched`) is asked
+        first whether it still has it."""
         self._aio = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         last_seen: dict[str, datetime] = {}
         skipped = 0  # in a row: one episode of a broker that does not answer
         while not self.stop_requested:
             try:
+                if isinstance(self.host.broker, Watched):
+                    self.host.broker.watch_connection()
                 new_bars: dict[str, Bar] = {}
                 for symbol in self.symbols:
                     got = bar_source(symbol)
@@ -234,6 +238,14 @@ class Reconnecting(Protocol):
     """A live broker that can connect again after its terminal went away."""
 
     def reconnect(self) -> None: ...
+
+
+@runtime_checkable
+class Watched(Protocol):
+    """A live broker whose link to its market can be lost while it answers (a MetaTrader
+    terminal cut off from its trade server): checked at the start of every live cycle."""
+
+    def watch_connection(self) -> None: ...
 
 
 async def _sleep_or_wake(event: asyncio.Event, seconds: float) -> None:

@@ -23,13 +23,16 @@ from .mt5_convert import (
     ServerClock,
     account_from,
     as_dict,
+    error_code,
     last_error,
     quote_from_tick,
     symbol_info_from,
     trade_from_position,
 )
+from .mt5_link import TradeServerWatch
 from .mt5_market import Mt5Market
 from .mt5_orders import OrderSender
+from .mt5_retcodes import link_lost
 from .mt5_rules import Constants
 from .mt5_settings import Mt5Settings, import_api, load_mt5_settings
 from .mt5_trading import Raw, Trading
@@ -71,6 +74,7 @@ class Mt5Broker(Trading):
         self.sender.on_tick = self._observe
         self._margin_mode: MarginMode | None = None
         self._initialized = False
+        self._trade_server = TradeServerWatch(self._now)
 
     @property
     def server_clock(self) -> ServerClock:
@@ -113,7 +117,23 @@ class Mt5Broker(Trading):
             for label, times in self.sender.unresolved.items()
         ]
 
+    @property
+    def run_notes(self) -> list[str]:
+        """For the run's summary: the times the terminal lost its trade server."""
+        return self._trade_server.notes
+
     # -- connection ---------------------------------------------------------------------
+
+    def watch_connection(self) -> None:
+        """Once a live cycle: is the terminal still connected to its trade server? One
+        ``terminal_info()`` call; an outage is said when it starts and when it ends. A
+        lost IPC link is a BrokerError, as any read's (the cycle is skipped)."""
+        raw = self.api.terminal_info()
+        if raw is None:
+            if link_lost(error_code(self.api)):
+                raise BrokerError(f"terminal_info() failed: last_error={last_error(self.api)}")
+            return  # the terminal answered, not this: the next cycle asks again
+        self._trade_server.observe(bool(as_dict(raw).get("connected", True)))
 
     def connect(self, symbols: Sequence[str] = ()) -> None:
         """initialize, login, refuse a terminal that cannot trade, read the margin mode and

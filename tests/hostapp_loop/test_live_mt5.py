@@ -190,3 +190,44 @@ async def test_one_symbols_failed_history_skips_that_symbol_only(
     notes = run_summary(app, stats, {"mode": "live"})["host_notes"]
     (note,) = [n for n in notes if n.startswith("bars of EURUSD could not be read")]
     assert "in 1 episode " in note and "Call failed" in note
+
+
+class Cut(Probe):
+    """The terminal loses its trade server after cycle 1 and has it again after cycle 3
+    (``back`` set), or never (``back`` None)."""
+
+    back: int | None = 3
+
+    @hookimpl
+    def on_cycle(self) -> None:
+        self.cycles += 1
+        if self.cycles == 1:
+            self.fake.server_connected = False
+        if self.cycles == self.back:
+            self.fake.server_connected = True
+        if self.cycles == 5:
+            self.stop()
+
+
+@pytest.mark.parametrize("back", [3, None])
+async def test_a_terminal_cut_off_from_its_trade_server_is_said_once_and_noted(
+    caplog: pytest.LogCaptureFixture, back: int | None
+) -> None:
+    fake = FakeMT5()
+    probe = Cut(fake)
+    probe.back = back
+    app = _live_app(fake, probe)
+    with caplog.at_level(logging.INFO):
+        stats = await asyncio.wait_for(drive(app, progress=None), 30)
+    assert probe.cycles == 5 and stats.cycles_skipped == 0
+    said = [r.getMessage() for r in caplog.records if "trade server" in r.getMessage()]
+    notes = run_summary(app, stats, {"mode": "live"})["host_notes"]
+    if back is not None:
+        assert len(said) == 2 and said[0].startswith("the MetaTrader 5 terminal lost its")
+        assert said[1].endswith("again, after 0 s (2 cycles)")
+        (note,) = [n for n in notes if "lost its trade server" in n]
+        assert note.startswith("the terminal lost its trade server 1 time, 0 s in all")
+    else:
+        assert len(said) == 1
+        (note,) = [n for n in notes if "trade server" in n]
+        assert "not connected to its trade server at the end" in note and "(4 cycles)" in note

@@ -147,3 +147,11 @@ def test_calls_before_initialize_fail_like_the_terminal() -> None:
     assert fake.TRADE_ACTION_SLTP == 6 and fake.ORDER_FILLING_RETURN == 2
     with pytest.raises(AttributeError):
         fake.SYMBOL_FILLING_FOK  # noqa: B018 - mt5linux does not define it either
+
+
+def test_a_terminal_without_its_trade_server_answers_10031(term: FakeMT5) -> None:
+    term.server_connected = False
+    assert term.terminal_info().connected is False
+    assert send(term).retcode == 10031 and term.positions == {}
+    term.server_connected = True
+    assert term.terminal_info().connected is True and send(term).retcode == 10009

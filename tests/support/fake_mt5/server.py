@@ -28,6 +28,7 @@ class TradeServer:
     """``order_send`` and what it does to the state :class:`~.terminal.FakeMT5` keeps."""
 
     margin_mode: int
+    server_connected: bool
     now: datetime
     comment_rewrite: str | None
     split_tickets: bool
@@ -65,6 +66,8 @@ class TradeServer:
         self.requests.append(dict(request))
         if self.before_send:
             self.before_send.popleft()(self)
+        if not self.server_connected:  # the terminal has no trade server to pass it on to
+            return self._result(10031, request, "No connection")
         fault = self.faults.popleft() if self.faults else None
         if fault is None:
             return self._order(request)

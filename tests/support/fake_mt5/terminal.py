@@ -38,6 +38,10 @@ class FakeMT5(TradeServer):
     remote: bool = False  # answer with mt5linux-style proxies
     terminal_running: bool = True
     trade_allowed: bool = True  # the AutoTrading button
+    #: the terminal's link to its trade server (MQL5 TERMINAL_CONNECTED, "connection to a
+    #: trade server"): without it terminal_info().connected is False and every order_send
+    #: answers 10031 TRADE_RETCODE_CONNECTION, "no connection with the trade server"
+    server_connected: bool = True
     login_error: Exception | None = None  # login() raises it (e.g. an rpyc timeout)
     comment_rewrite: str | None = None  # the broker replaces order comments with this
     split_tickets: bool = False  # a new position's ticket differs from its order's
@@ -168,7 +172,7 @@ class FakeMT5(TradeServer):
             return None
         # fmt: off
         info = TerminalInfo(
-            False, False, True, False, self.trade_allowed, False, False, False,
+            False, False, self.server_connected, False, self.trade_allowed, False, False, False,
             False, False, 4755, 100000, 0, 30000, 0.0, 0.0, "Fake Broker", "MetaTrader 5",
             "English", "C:\\MT5", "C:\\MT5", "C:\\Common"
         )
