@@ -23,6 +23,7 @@ from hookspecs import (
 )
 
 from .mt5_convert import last_error
+from .mt5_netting import effect, inherited
 from .mt5_orders import Operation, OrderSender, Prepared, Tick
 from .mt5_resolve import Fill, Footprint, position_of_deal
 from .mt5_rules import (
@@ -137,13 +138,14 @@ class Trading:
         tp = snap_price(take_profit, grid, info.digits) if take_profit else None
         comment = comment[:MAX_COMMENT]
         try:
-            before = frozenset(
-                int(p["ticket"]) for p in self._raw_positions() if p["symbol"] == symbol
-            )
+            held = [p for p in self._raw_positions() if p["symbol"] == symbol]
         except BrokerError as exc:
             return ActionResult.failure(ResultCode.REJECTED, f"{label}: not sent: {exc}")
+        before = frozenset(int(p["ticket"]) for p in held)
         order_type = self.c.order_type(direction)
         hedging = self.margin_mode == "hedging"
+        net = held[0] if held and not hedging else None  # the position the order changes
+        sl, tp = inherited(net, direction, sl, tp)
 
         def prepare(tick: Tick, filling: int | None) -> Prepared:
             bid, ask = float(tick["bid"]), float(tick["ask"])
@@ -160,6 +162,7 @@ class Trading:
             ticket = fill.position or self._opened_position(fill, footprint, hedging)
             if fill.volume < lots - 1e-9:
                 message += f"; only {fill.volume} of {lots} lots filled"
+            message += effect(net, direction, fill.volume)
             return ActionResult(True, ResultCode.OK, message, ticket, fill.volume)
 
         op = Operation(

@@ -120,6 +120,21 @@ def test_netting_opposite_deal_reduces_then_reverses() -> None:
     assert (pos.type, pos.volume) == (1, 0.3)
 
 
+def test_netting_levels_come_from_the_order_that_grows_or_reverses_the_position() -> None:
+    """MT5 Help, SL/TP inheritance (netting): a zero in the growing order deletes a level;
+    a reducing order leaves the position's levels alone."""
+    fake = make_fake(margin_mode=0)
+    fake.initialize()
+    send(fake, volume=0.3, sl=1990.0, tp=2010.0)
+    send(fake, type=1, price=2000.00, volume=0.1, sl=2005.0, tp=1995.0)  # reduces
+    (pos,) = fake.positions.values()
+    assert (pos.volume, pos.sl, pos.tp) == (0.2, 1990.0, 2010.0)
+    send(fake, volume=0.1, sl=1991.0)  # adds, no take profit
+    assert (pos.volume, pos.sl, pos.tp) == (0.3, 1991.0, 0.0)
+    send(fake, type=1, price=2000.00, volume=0.5)  # reverses, no levels
+    assert (pos.type, pos.sl, pos.tp) == (1, 0.0, 0.0)
+
+
 def test_close_rules(term: FakeMT5) -> None:
     ticket = term.add_position("XAUUSD", 0, 0.2, 1990.0, sl=1999.5)
     close = {"position": ticket, "type": 1, "price": 2000.00, "sl": None, "tp": None}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hostapp_mt5.mt5_helpers import connect, make_fake
 from support.fake_mt5 import FakeMT5, Fault
 
 from hookspecs import OrderRequest, ResultCode
 from hostapp.brokers.mt5 import Mt5Broker
+from hostapp.brokers.paper import PaperBroker, PaperSettings
 
 
 def test_market_open_sends_a_complete_request(broker: Mt5Broker, fake: FakeMT5) -> None:
@@ -176,6 +179,40 @@ def test_netting_open_reports_the_net_positions_ticket() -> None:
     assert first.new_ticket == second.new_ticket
     (trade,) = broker.positions()
     assert (trade.direction, trade.volume) == ("buy", pytest.approx(0.2))
+
+
+def test_netting_add_on_keeps_the_levels_it_does_not_name_as_the_paper_broker_does() -> None:
+    """An add-on order with a stop and no target: the server takes a grown netting
+    position's levels from the order, so the position's target is sent in its place; the
+    results say added to / reduced / reversed, as the paper broker's do."""
+    fake = make_fake(margin_mode=0)
+    mt5 = connect(fake, time_symbols=("XAUUSD",))
+    paper = PaperBroker(settings=PaperSettings(margin_mode="netting"))
+    paper.set_quote("XAUUSD", 2000.0, 2000.3, datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    said: dict[str, list[str]] = {"mt5": [], "paper": []}
+    for name, broker in (("mt5", mt5), ("paper", paper)):
+        for order in (
+            OrderRequest("XAUUSD", "buy", 0.3, stop_loss=1990.0, take_profit=2010.0),
+            OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1991.0),
+            OrderRequest("XAUUSD", "sell", 0.1),
+        ):
+            r = broker.open(order)
+            assert r.ok, r
+            said[name].append(r.message)
+        (trade,) = broker.positions()
+        assert (trade.volume, trade.stop_loss, trade.take_profit) == (
+            pytest.approx(0.3),
+            1991.0,
+            2010.0,
+        ), name
+        r = broker.open(OrderRequest("XAUUSD", "sell", 0.5))
+        said[name].append(r.message)
+        (trade,) = broker.positions()
+        assert (trade.direction, trade.stop_loss, trade.take_profit) == ("sell", None, None)
+    for words in said.values():
+        said_what = zip(["", "added", "reduced", "reversed"], words, strict=True)
+        assert all(word in message for word, message in said_what), words
+    assert fake.requests[1]["tp"] == 2010.0
 
 
 def test_unknown_symbol_is_refused(broker: Mt5Broker, fake: FakeMT5) -> None:

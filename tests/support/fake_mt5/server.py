@@ -251,20 +251,23 @@ class TradeServer:
                 ticket=ticket,
             )
             return ticket, CONSTANTS["DEAL_ENTRY_IN"]
+        # MT5 Help, "Rules of Stop Loss and Take Profit inheritance" (netting): a position
+        # that grows or reverses takes the levels of the order that changed it, a zero
+        # deleting one; a position that shrinks keeps its own.
         entry = CONSTANTS["DEAL_ENTRY_IN"]
         if net.type == r["type"]:  # netting: add, average the price
             net.price_open = round(
                 (net.price_open * net.volume + price * v) / (net.volume + v), s.digits
             )
             net.volume = round(net.volume + v, 8)
+            net.sl, net.tp = sl, tp
         elif v > net.volume + 1e-9:  # reversal
             net.type, net.volume, net.price_open = r["type"], round(v - net.volume, 8), price
+            net.sl, net.tp = sl, tp
             entry = CONSTANTS["DEAL_ENTRY_INOUT"]
         else:
             self._reduce(net, v)
             entry = CONSTANTS["DEAL_ENTRY_OUT"]
-        if sl or tp:
-            net.sl, net.tp = sl, tp
         return net.ticket, entry
 
     def _record(

@@ -1,0 +1,57 @@
+"""An open on a netting account, where a symbol holds one position and an order changes it.
+
+The trade server takes a grown position's stop and target from the order that grew it, a
+zero deleting the level (the MT5 Help, "Rules of Stop Loss and Take Profit inheritance";
+docs/mt5.md, "Netting accounts"). An order that adds lots without naming a level would
+wipe the position's, where the paper broker keeps it: so the position's level is sent in
+its place. The result says what the order did to the position, as the paper broker's does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hookspecs import Direction
+
+
+def _level(value: Any) -> float | None:
+    level = float(value)
+    return level if level > 0 else None
+
+
+def inherited(
+    net: Mapping[str, Any] | None,
+    direction: Direction,
+    sl: float | None,
+    tp: float | None,
+) -> tuple[float | None, float | None]:
+    """The levels to send: the order's, and for an order that adds to ``net`` (the
+    symbol's position, same side) the position's where the order names none. An order
+    that reduces leaves the position's levels alone; one that reverses gives the new
+    side only its own (the old side's would be on the wrong side of price)."""
+    if net is None or _side(net) != direction:
+        return sl, tp
+    return (
+        sl if sl is not None else _level(net["sl"]),
+        tp if tp is not None else _level(net["tp"]),
+    )
+
+
+def effect(net: Mapping[str, Any] | None, direction: Direction, filled: float) -> str:
+    """What ``filled`` lots did to ``net``, in the paper broker's words ("" when there
+    was no position to change)."""
+    if net is None:
+        return ""
+    ticket, held = int(net["ticket"]), float(net["volume"])
+    if _side(net) == direction:
+        return f"; added {filled:g} to {ticket}"
+    if filled < held - 1e-9:
+        return f"; reduced {ticket} by {filled:g}"
+    if filled <= held + 1e-9:
+        return f"; closed {ticket} (netting)"
+    return f"; reversed {ticket} into {round(filled - held, 8):g} {direction}"
+
+
+def _side(position: Mapping[str, Any]) -> Direction:
+    return "buy" if int(position["type"]) == 0 else "sell"
