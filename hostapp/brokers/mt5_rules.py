@@ -81,6 +81,13 @@ def floor_volume(volume: float, info: SymbolInfo) -> float:
     return floored if floored >= info.volume_min - 1e-12 else 0.0
 
 
+def above_max(volume: float, info: SymbolInfo) -> bool:
+    """``volume``, floored to ``volume_step``, is more than ``volume_max``: an open of it
+    is refused, as the paper broker refuses it, rather than quietly made smaller."""
+    steps = math.floor(volume / info.volume_step + 1e-9)
+    return steps * info.volume_step > info.volume_max + 1e-9
+
+
 def snap_price(price: float, tick_size: float, digits: int) -> float:
     """``price`` on the symbol's price grid: the nearest multiple of ``trade_tick_size``
     (an index CFD may move in 0.25 while its ``digits`` allow 0.01; the server refuses

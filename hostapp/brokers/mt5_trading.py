@@ -28,6 +28,7 @@ from .mt5_orders import Operation, OrderSender, Prepared, Tick
 from .mt5_resolve import Fill, Footprint, position_of_deal
 from .mt5_rules import (
     Constants,
+    above_max,
     exemode,
     floor_volume,
     freeze_problem,
@@ -126,6 +127,11 @@ class Trading:
                 ResultCode.REJECTED, f"{label}: unknown symbol; last_error={last_error(self.api)}"
             )
         info, raw = found
+        if above_max(volume, info):
+            return ActionResult.failure(
+                ResultCode.INVALID_VOLUME,
+                f"{label}: above the symbol's volume_max {info.volume_max}",
+            )
         lots = floor_volume(volume, info)
         if lots <= 0:
             return ActionResult.failure(

@@ -54,14 +54,19 @@ def test_invalid_fill_everywhere_is_a_failure_naming_the_code(
 
 
 def test_volume_is_floored_to_step_within_min_and_max(broker: Mt5Broker, fake: FakeMT5) -> None:
+    """Floored to the step; below volume_min or above volume_max refused unsent, as the
+    paper broker refuses them (an open of 7 lots is not quietly made 0.5)."""
     fake.symbols["XAUUSD"].volume_step = 0.1
     fake.symbols["XAUUSD"].volume_min = 0.1
     fake.symbols["XAUUSD"].volume_max = 0.5
     assert broker.open(OrderRequest("XAUUSD", "buy", 0.37)).ok
-    assert broker.open(OrderRequest("XAUUSD", "buy", 7.0)).ok
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.54)).ok
     assert [q["volume"] for q in fake.requests] == [0.3, 0.5]
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.09))
     assert r.code is ResultCode.INVALID_VOLUME and "volume_min" in r.message
+    r = broker.open(OrderRequest("XAUUSD", "buy", 7.0))
+    assert (r.ok, r.code, r.filled_volume) == (False, ResultCode.INVALID_VOLUME, None)
+    assert "above the symbol's volume_max 0.5" in r.message
     assert len(fake.requests) == 2
 
 
