@@ -171,9 +171,10 @@ def filling_order(mask: int, exemode: int, c: Constants, cached: int | None) -> 
     """Filling policies to try for a market order, best first (docs/mt5.md, "Filling
     mode"). Instant and Request execution take Fill or Kill only. Market execution takes
     FOK or IOC, those the symbol's ``filling_mode`` bitmask names first (a broker's real
-    policy can differ from its mask, and 10030 then says so), never RETURN; Exchange
-    execution takes those named, then RETURN, which only it knows for market orders. The
-    policy that worked last for the symbol goes first when the execution mode allows it."""
+    policy can differ from its mask, and 10030 then says so), then RETURN, which has no
+    flag and which the MQL5 reference allows on Market and Exchange execution: a symbol
+    whose mask is 0 trades with it. Exchange execution takes those named, then RETURN.
+    The policy that worked last for the symbol goes first when the mode allows it."""
     if exemode in (EXECUTION_INSTANT, EXECUTION_REQUEST):
         return [c.fok]
     flagged = [
@@ -184,7 +185,7 @@ def filling_order(mask: int, exemode: int, c: Constants, cached: int | None) -> 
     if exemode == EXECUTION_EXCHANGE:
         allowed = [*flagged, c.ret]
     else:
-        allowed = [*flagged, *(p for p in (c.fok, c.ioc) if p not in flagged)]
+        allowed = [*flagged, *(p for p in (c.fok, c.ioc) if p not in flagged), c.ret]
     if cached is not None and cached in allowed:
         allowed.remove(cached)
         allowed.insert(0, cached)

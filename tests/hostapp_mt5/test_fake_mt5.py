@@ -47,7 +47,7 @@ def test_non_plain_values_cannot_cross(term: FakeMT5, value: object) -> None:
 @pytest.mark.parametrize(
     ("changes", "retcode"),
     [({"type_filling": None}, 10013), ({"position_by": 5}, 10013), ({"action": 7}, 10013),
-     ({"type": 4}, 10035), ({"type_filling": 1}, 10030), ({"type_filling": 2}, 10030),
+     ({"type": 4}, 10035), ({"type_filling": 1}, 10030),
      ({"volume": 0.015}, 10014), ({"volume": 0.001}, 10014), ({"price": 2000.305}, 10015),
      ({"sl": 2000.0}, 10016), ({"sl": 1999.9}, 10016),
      ({"tp": 1990.0}, 10016), ({"type_time": 1}, 10022),
@@ -80,8 +80,8 @@ def test_market_execution_slips_and_fills_at_the_market(term: FakeMT5) -> None:
 
 @pytest.mark.parametrize(
     ("exemode", "mask", "allowed"),
-    [(1, 2, {0}), (0, 3, {0}), (2, 1, {0}), (2, 2, {1}), (2, 3, {0, 1}), (3, 0, {2}),
-     (3, 2, {1, 2})],
+    [(1, 2, {0}), (0, 3, {0}), (2, 1, {0, 2}), (2, 2, {1, 2}), (2, 3, {0, 1, 2}), (2, 0, {2}),
+     (3, 0, {2}), (3, 2, {1, 2})],
 )  # fmt: skip
 def test_filling_allowed_by_execution_mode(
     term: FakeMT5, exemode: int, mask: int, allowed: set[int]

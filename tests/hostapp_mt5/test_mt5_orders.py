@@ -46,11 +46,22 @@ def test_invalid_fill_retries_next_policy_once_and_caches_it(
 def test_invalid_fill_everywhere_is_a_failure_naming_the_code(
     broker: Mt5Broker, fake: FakeMT5
 ) -> None:
-    fake.faults.extend([Fault(10030), Fault(10030)])
+    fake.faults.extend([Fault(10030), Fault(10030), Fault(10030)])
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
     assert not r.ok and r.code is ResultCode.REJECTED
     assert "TRADE_RETCODE_INVALID_FILL" in r.message and "last_error=(1, 'Success')" in r.message
-    assert [q["type_filling"] for q in fake.requests] == [0, 1]  # Market: never RETURN
+    assert [q["type_filling"] for q in fake.requests] == [0, 1, 2]  # Market: RETURN last
+
+
+def test_a_market_execution_symbol_without_filling_flags_trades_with_return(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """filling_mode 0 names neither FOK nor IOC: both get 10030, and RETURN, valid on
+    Market execution, fills; it is remembered for the symbol."""
+    fake.symbols["XAUUSD"].filling_mode = 0
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).ok
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).ok
+    assert [q["type_filling"] for q in fake.requests] == [0, 1, 2, 2]
 
 
 def test_volume_is_floored_to_step_within_min_and_max(broker: Mt5Broker, fake: FakeMT5) -> None:

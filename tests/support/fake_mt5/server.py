@@ -179,8 +179,10 @@ class TradeServer:
             return self._result(10022, r)
         if s.exemode in (0, 1):  # Request and Instant execution: Fill or Kill only
             allowed = {0: True}
-        else:  # Market, Exchange: as the bitmask says; RETURN only on Exchange
-            allowed = {0: s.filling_mode & 1, 1: s.filling_mode & 2, 2: s.exemode == 3}
+        else:  # Market, Exchange: FOK and IOC as the bitmask says; RETURN, which has no
+            # flag, on both (MQL5 ORDER_FILLING_RETURN: "only for the symbols with Market
+            # or Exchange execution modes")
+            allowed = {0: s.filling_mode & 1, 1: s.filling_mode & 2, 2: True}
         if not allowed.get(r["type_filling"]):
             return self._result(10030, r, "Unsupported filling mode")
         if not s.market_open:
