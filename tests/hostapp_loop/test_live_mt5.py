@@ -231,3 +231,36 @@ async def test_a_terminal_cut_off_from_its_trade_server_is_said_once_and_noted(
         assert len(said) == 1
         (note,) = [n for n in notes if "trade server" in n]
         assert "not connected to its trade server at the end" in note and "(4 cycles)" in note
+
+
+class LinkFails(Probe):
+    """From cycle 2 on, every history read fails with the IPC error though the terminal
+    connects again at each try; the run is stopped 0.3 s later."""
+
+    @hookimpl
+    def on_cycle(self) -> None:
+        self.cycles += 1
+        if self.cycles != 2:
+            return
+        read = self.fake.copy_rates_from_pos
+
+        def rates(*args: Any) -> Any:
+            read(*args)
+            self.fake._fail(-10001, "IPC send failed")
+            return None
+
+        self.fake.copy_rates_from_pos = rates  # type: ignore[method-assign]
+        asyncio.get_running_loop().call_later(0.3, self.stop)
+
+
+async def test_a_reconnect_that_does_not_cure_the_skips_is_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeMT5()
+    app = _live_app(fake, LinkFails(fake))
+    with caplog.at_level(logging.INFO):
+        stats = await asyncio.wait_for(drive(app, progress=None), 30)
+    assert stats.cycles_skipped >= 4  # reconnects at skipped cycles 1, 2 and 4 at least
+    assert fake.calls.count("initialize") >= 4
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if m.startswith("reconnected to the broker")]) == 1
