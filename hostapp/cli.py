@@ -265,9 +265,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        # A Ctrl-C before the command installed its own handler (imports, opening the
-        # store, binding the port) stops it as one line, not a traceback from wherever it fell.
-        print(f"{prog}: interrupted during start-up", file=sys.stderr)
+        # A Ctrl-C where the command has no handler of its own (its start-up: imports,
+        # opening the store, binding the port; or after its runs, while it writes what
+        # they found) stops it as one line, not a traceback from wherever it fell.
+        print(
+            f"{prog}: interrupted before it could stop in order; what it had not written "
+            "yet is missing",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     return code
 

@@ -184,6 +184,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
 )
 PAIRED_ROWS: tuple[tuple[str, str, str], ...] = (
     ("pairs", "entries paired", "n"),
+    ("unpaired", "entries unpaired", "n"),  # the run with the plugin did not take them
     ("winners_r_kept", "winners' R kept", "x"),
     ("losers_r_saved", "losers' R saved", "R"),
     ("trades_changed", "trades changed", "n"),

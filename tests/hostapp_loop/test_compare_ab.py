@@ -79,6 +79,7 @@ def test_comparing_the_strategy_that_opens_the_trades_says_why_nothing_pairs(
     proc = replay(tmp_path, str(data), "--compare", "sma_strategy", "--report", "rep")
     assert "Traceback" not in proc.stderr
     assert "(dtms, exits on in every run)" in " ".join(proc.stdout.split())
+    assert "│ entries unpaired " in proc.stdout  # beside the entries paired, as a sweep's
     assert (
         "note: the run without sma_strategy opened no trade, so no entry could be paired: "
         "sma_strategy proposes the entries its full run took"
