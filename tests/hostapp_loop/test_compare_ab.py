@@ -86,6 +86,23 @@ def test_comparing_the_strategy_that_opens_the_trades_says_why_nothing_pairs(
     ) in proc.stdout
 
 
+def test_each_closed_trade_has_its_exit_price(
+    compared: tuple[dict, list[dict[str, str]]],
+) -> None:
+    """R from trades.csv alone: a trade that ran its own course (no partial close, no
+    hedge) lost or won (exit − entry) ÷ (entry − initial stop), signed by its side."""
+    _, rows = compared
+    closed = [r for r in rows if r["closed_at"]]
+    assert closed and all(r["exit_price"] for r in closed)
+    plain = [r for r in closed if r["close_reason"] in ("stop_loss", "take_profit")]
+    plain = [r for r in plain if r["run"] == "without"]  # no DTMS: one position each
+    assert plain
+    for r in plain:
+        side = 1 if r["direction"] == "buy" else -1
+        entry, stop, out = float(r["entry_price"]), float(r["initial_stop"]), float(r["exit_price"])
+        assert float(r["r"]) == pytest.approx(side * (out - entry) / abs(entry - stop), abs=0.02)
+
+
 def test_paired_figures_recomputed_from_trades_csv(
     compared: tuple[dict, list[dict[str, str]]],
 ) -> None:
