@@ -141,7 +141,9 @@ def _check(plugin: str, against: str | None, replay: Replay, setting: Setting) -
     try:
         running = preflight(plugin, against, replay, setting)
     except ConfigError as exc:
-        raise ConfigError(f"--sweep {shown}: {exc}") from None
+        # the value came from --sweep, not the file the plugin's message names
+        why = str(exc).removeprefix(f"{replay.config.source} ")
+        raise ConfigError(f"--sweep {shown}: {why}") from None
     idle = sorted({key.partition(".")[0] for key, _ in setting} - set(running))
     if idle:
         raise ConfigError(

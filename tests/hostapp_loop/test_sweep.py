@@ -172,7 +172,8 @@ def test_split_tunes_on_the_first_part_and_reports_the_rest(folder: Path) -> Non
     ("args", "said"),
     [
         (["--sweep", "dtms.thresholds.nokey=1,2"], "--sweep dtms.thresholds.nokey=1: "),
-        (["--sweep", f"{TO_L1}=-2,abc"], f'--sweep {TO_L1}="abc": '),
+        # the value is the --sweep's, not the file's: the file is not named
+        (["--sweep", f"{TO_L1}=-2,abc"], f'--sweep {TO_L1}="abc": [plugin.dtms]: '),
         (["--sweep", "nosuch.key=1"], "--sweep nosuch.key: no plugin named 'nosuch'"),
         (["--sweep", "dtms.thresholds"], "--sweep dtms.thresholds: expected NAME.KEY=V1,V2"),
         (["--sweep", f"{TO_L1}=-2", "--sweep", f"{TO_L1}=-3"], f"--sweep {TO_L1}: given twice"),
