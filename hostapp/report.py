@@ -211,3 +211,30 @@ def write_json(path: Path, summary: Mapping[str, Any]) -> None:
         json.dumps(summary, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
     )
     tmp.replace(path)
+
+
+#: The files a ``hostapp run`` or ``replay`` writes into its report folder under fixed
+#: names; the charts are named in ``summary.json``'s ``charts``.
+REPORT_FILES = ("summary.json", "trades.csv", "sweep.csv", "sweep.json")
+
+
+def clear_report(folder: Path) -> list[str]:
+    """Remove what an earlier command wrote into ``folder`` (and its ``compare/``), so the
+    folder never mixes two commands' files: a sweep's ``sweep.csv`` beside the
+    ``summary.json`` of another file's A/B, a chart of a symbol this run has not. Only
+    files hostapp names: the fixed ones and the charts an earlier ``summary.json``
+    lists; anything else in the folder is left alone. Returns what was removed."""
+    removed: list[str] = []
+    for where in (folder / "compare", folder):
+        charts: list[str] = []
+        try:
+            listed = json.loads((where / "summary.json").read_text(encoding="utf-8"))
+            charts = [c for c in listed.get("charts", []) if isinstance(c, str)]
+        except (OSError, ValueError, AttributeError):
+            pass  # none, or not ours: its charts are not known, so none is removed
+        for name in (*REPORT_FILES, *charts):
+            path = where / Path(name).name  # a name only: never a path out of the folder
+            if path.is_file():
+                path.unlink()
+                removed.append(str(path))
+    return removed

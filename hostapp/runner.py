@@ -51,7 +51,7 @@ from .market.timeframes import timeframe_seconds
 from .parallel import default_jobs
 from .progress import ProgressBar
 from .replay_spacing import ReplayFile, to_one_spacing
-from .report import summary_table, write_json
+from .report import clear_report, summary_table, write_json
 
 DEFAULT_REPORT = Path(".hostapp/report")
 #: a live run's own: it would otherwise replace half of a simulated run's report (its
@@ -117,6 +117,7 @@ def run_command(args: argparse.Namespace) -> int:
     speed = _speed_option(args, config)
     if args.live and config.host.broker == "mt5":
         _setup_logging(report, getattr(args, "log_json", False))
+        clear_report(report)
         try:
             app = appmod.build_live_app(config)
         except BrokerError as exc:
@@ -145,6 +146,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _setup_logging(report, getattr(args, "log_json", False))
+    clear_report(report)
     if args.live:
         return _paper_live(config, streamed, base, report, serve, extra, speed)
     from . import ab
@@ -358,6 +360,7 @@ def replay_command(args: argparse.Namespace) -> int:
     files, base, tf = _replay_timeframes(args, files, config.host.timeframe, notes)
     series = appmod.joined_series(files)
     _setup_logging(report)
+    clear_report(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz
     extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]

@@ -1,0 +1,62 @@
+"""A report folder holds one command's files: a sweep after an A/B once left the A/B's
+``summary.json`` and ``trades.csv`` beside its ``sweep.csv``, and a replay of another
+file left the charts of symbols it never had. What hostapp did not write stays."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hostapp.market.synthetic import generate_bars
+from hostapp.report import clear_report
+
+START = datetime(2024, 3, 4, tzinfo=UTC)
+
+
+def _csv(path: Path, symbol: str) -> Path:
+    with path.open("w") as f:
+        f.write("time,open,high,low,close,volume,spread\n")
+        for b in generate_bars(symbol, START, 1500, seed=3):
+            f.write(f"{b.time.isoformat()},{b.open},{b.high},{b.low},{b.close},{b.volume},0\n")
+    return path
+
+
+def _replay(cwd: Path, *args: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "replay", *args, "--report", "rep"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_each_command_leaves_only_its_own_files(tmp_path: Path) -> None:
+    gold, euro = _csv(tmp_path / "XAUUSD.csv", "XAUUSD"), _csv(tmp_path / "EURUSD.csv", "EURUSD")
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    (rep / "mine.txt").write_text("a note of the trader's")  # not hostapp's: kept
+    _replay(tmp_path, str(gold), "--compare")
+    assert {"summary.json", "trades.csv", "XAUUSD.png", "mine.txt"} <= set(os.listdir(rep))
+    _replay(tmp_path, str(euro), "--compare", "--sweep", "dtms.thresholds.to_l1=-3,-2")
+    assert {"sweep.csv", "sweep.json", "mine.txt"} <= set(os.listdir(rep))
+    assert not {"summary.json", "trades.csv", "XAUUSD.png"} & set(os.listdir(rep))
+    _replay(tmp_path, str(euro))
+    assert "EURUSD.png" in os.listdir(rep) and "sweep.csv" not in os.listdir(rep)
+    assert json.loads((rep / "summary.json").read_text())["charts"] == ["EURUSD.png"]
+
+
+def test_only_names_hostapp_writes_are_removed(tmp_path: Path) -> None:
+    """A summary.json naming a path out of the folder removes nothing outside it."""
+    outside = tmp_path / "keep.png"
+    outside.write_text("x")
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    (rep / "summary.json").write_text(json.dumps({"charts": ["../keep.png", "A.png"]}))
+    (rep / "A.png").write_text("x")
+    removed = clear_report(rep)
+    assert outside.exists() and not (rep / "A.png").exists()
+    assert sorted(Path(p).name for p in removed) == ["A.png", "summary.json"]
