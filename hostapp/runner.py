@@ -25,11 +25,10 @@ import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from hookspecs import BrokerError, ConfigError, Timeframe
+from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
 from .config import DEFAULT_COMPARE, HostConfig, load_config
@@ -44,13 +43,9 @@ from .driving import (
     run_summary,
 )
 from .logs import formatter
-from .market.csvdata import symbol_of_file
-from .market.csvrows import parse_zone
-from .market.resample import check_timeframes
-from .market.timeframes import timeframe_seconds
 from .parallel import default_jobs
 from .progress import ProgressBar
-from .replay_spacing import ReplayFile, to_one_spacing
+from .replay_files import replay_files, replay_timeframes
 from .report import clear_report, summary_table, write_json
 
 DEFAULT_REPORT = Path(".hostapp/report")
@@ -254,80 +249,6 @@ def _exit_code(interrupted: bool) -> int:
 
 
 #: a file named to ``hostapp replay``: its path, its symbol and its bars
-def _replay_files(
-    args: argparse.Namespace, config: HostConfig, notes: list[str]
-) -> list[ReplayFile]:
-    """``(file, symbol, bars)`` of each file named: the symbol is ``--symbol`` for all of
-    them, else each file's name. ``notes`` gets what the run should say of the files."""
-    files: list[str] = list(args.data)
-    symbols = [args.symbol] * len(files) if args.symbol else [symbol_of_file(f) for f in files]
-    if len(set(files)) < len(files):
-        twice = sorted({f for f in files if files.count(f) > 1})
-        raise ConfigError(f"a file named twice: {', '.join(twice)}")
-    zone = _data_zone(args, config)
-    loaded = appmod.load_csv_files(dict(zip(files, symbols, strict=True)), zone, notes)
-    return [(f, s, loaded[f]) for f, s in zip(files, symbols, strict=True)]
-
-
-def _data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
-    """Where the files' times without an offset were written: ``--data-tz``, else
-    ``[host] data_tz`` (checked when the configuration was read)."""
-    text: str | None = getattr(args, "data_tz", None)
-    if text is None:
-        return parse_zone(config.host.data_tz)
-    try:
-        return parse_zone(text)
-    except ValueError as exc:
-        raise ConfigError(f"--data-tz: {exc}") from None
-
-
-def _replay_timeframes(
-    args: argparse.Namespace, files: list[ReplayFile], configured: str, notes: list[str]
-) -> tuple[list[ReplayFile], str, str]:
-    """``(files, base, timeframe)`` of a replay: the files, the files' bar spacing and the
-    host's timeframe.
-
-    ``--timeframe`` sets the host's timeframe; it must be the spacing of the files or a
-    whole multiple of it (the feed then builds its bars from theirs: resampling up); a
-    shorter one cannot be made from the data and is refused. Files whose spacing cannot be
-    told from their bar gaps take ``--timeframe`` as their spacing. Files of different
-    spacings are resampled to the coarsest when ``--timeframe`` is given
-    (:mod:`hostapp.replay_spacing`)."""
-    wanted = args.timeframe
-    if wanted is not None:
-        try:
-            timeframe_seconds(wanted)
-        except ValueError as exc:
-            raise ConfigError(f"--timeframe: {exc}") from None
-        wanted = Timeframe.parse(wanted).value  # one spelling: "m15" is M15
-    spacings: dict[str, str] = {}
-    for path, _, bars in files:
-        try:
-            spacings[str(path)] = appmod.infer_timeframe(bars, str(path))
-        except ConfigError:
-            if wanted is None:
-                raise
-            spacings[str(path)] = wanted  # says what the bar gaps could not
-    coarsest = max(spacings.values(), key=timeframe_seconds)
-    first = next(p for p, s in spacings.items() if s == coarsest)
-    if wanted is not None:
-        try:
-            check_timeframes(wanted, coarsest)
-        except ValueError:
-            raise ConfigError(
-                f"--timeframe {wanted}: {first} has {coarsest} bars; the timeframe must be "
-                f"{coarsest} or a whole multiple of it (bars are resampled up, never down)"
-            ) from None
-    files, base = to_one_spacing(files, spacings, wanted, notes)
-    if wanted is None:
-        try:
-            check_timeframes(configured, base)
-        except ValueError:
-            return files, base, base  # the configured timeframe cannot be built from this data
-        return files, base, configured
-    return files, base, wanted
-
-
 def replay_command(args: argparse.Namespace) -> int:
     from . import ab
     from .market.csvdata import CsvError
@@ -353,11 +274,11 @@ def replay_command(args: argparse.Namespace) -> int:
     jobs: int = getattr(args, "jobs", None) or default_jobs()
     notes: list[str] = []
     try:
-        files = _replay_files(args, config, notes)
+        files = replay_files(args, config, notes)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    files, base, tf = _replay_timeframes(args, files, config.host.timeframe, notes)
+    files, base, tf = replay_timeframes(args, files, config.host.timeframe, notes)
     series = appmod.joined_series(files)
     _setup_logging(report)
     clear_report(report)

@@ -274,3 +274,21 @@ def test_a_comparison_dtms_cannot_run_stops_before_any_run(tmp_path: Path) -> No
     line = one_error_line(proc)  # no progress line either: no run started
     assert '[plugin.dtms] timeframes = "auto"' in line and "W1 bars" in line
     assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_two_names_of_one_symbol_that_overlap_are_said(tmp_path: Path) -> None:
+    """A series split by hand into EURUSD_a.csv and EURUSD_c.csv: both trade, as two
+    symbols on EURUSD's rules, and where their bars overlap the account holds both."""
+    bars = generate_bars("EURUSD", START, 300, timeframe="H1", seed=5)
+    first = write_bars_csv(tmp_path / "EURUSD_a.csv", bars[:200])
+    second = write_bars_csv(tmp_path / "EURUSD_c.csv", bars[150:])
+    proc = hostapp(tmp_path, "replay", str(first), str(second), "--json")
+    assert proc.returncode == 0, proc.stderr
+    (note,) = [n for n in json.loads(proc.stdout)["host_notes"] if "overlap" in n]
+    assert note.startswith(
+        f"EURUSD_a and EURUSD_c are both EURUSD by their names and their bars overlap from "
+        f"{bars[150].time:%Y-%m-%d %H:%M} to {bars[199].time:%Y-%m-%d %H:%M}"
+    )
+    apart = write_bars_csv(tmp_path / "EURUSD_d.csv", bars[210:])  # after: no overlap
+    proc = hostapp(tmp_path, "replay", str(first), str(apart), "--json")
+    assert not [n for n in json.loads(proc.stdout)["host_notes"] if "overlap" in n]

@@ -1,0 +1,177 @@
+"""The files of a ``hostapp replay``: read, named, their time zone and their timeframes.
+
+* Each file is replayed as the symbol its name says (``--symbol`` for all of them).
+* Files of different bar spacings (``EURUSD_M5.csv XAUUSD_H1.csv --timeframe H1``) are
+  resampled up to the coarsest, so the feed has one base timeframe (docs/architecture.md
+  §8); only when ``--timeframe`` says so, since resampling a file's M5 bars to H1 changes
+  how it trades (its stops are checked against H1 bars). Without it, the refusal names
+  the flag that would replay them together.
+* Files of one symbol under two names (``EURUSD_H1_a.csv`` and ``EURUSD_H1_c.csv``, a
+  series split by hand) trade side by side as two symbols on the same rules; where their
+  bars overlap the account holds both files' positions at once, which the run says.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import tzinfo
+
+from hookspecs import Bar, ConfigError, Timeframe
+
+from . import app as appmod
+from .brokers.paper_rules import listed_name
+from .config import HostConfig
+from .market.csvdata import symbol_of_file
+from .market.csvrows import parse_zone
+from .market.resample import check_timeframes, resample
+from .market.timeframes import timeframe_seconds
+
+#: ``(file, symbol, bars)``, as ``hostapp replay`` reads its files.
+ReplayFile = tuple[str, str, list[Bar]]
+
+
+def replay_files(
+    args: argparse.Namespace, config: HostConfig, notes: list[str]
+) -> list[ReplayFile]:
+    """``(file, symbol, bars)`` of each file named: the symbol is ``--symbol`` for all of
+    them, else each file's name. ``notes`` gets what the run should say of the files."""
+    files: list[str] = list(args.data)
+    symbols = [args.symbol] * len(files) if args.symbol else [symbol_of_file(f) for f in files]
+    if len(set(files)) < len(files):
+        twice = sorted({f for f in files if files.count(f) > 1})
+        raise ConfigError(f"a file named twice: {', '.join(twice)}")
+    zone = data_zone(args, config)
+    loaded = appmod.load_csv_files(dict(zip(files, symbols, strict=True)), zone, notes)
+    out = [(f, s, loaded[f]) for f, s in zip(files, symbols, strict=True)]
+    notes.extend(filter(None, [split_symbol_note(out)]))
+    return out
+
+
+def data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
+    """Where the files' times without an offset were written: ``--data-tz``, else
+    ``[host] data_tz`` (checked when the configuration was read)."""
+    text: str | None = getattr(args, "data_tz", None)
+    if text is None:
+        return parse_zone(config.host.data_tz)
+    try:
+        return parse_zone(text)
+    except ValueError as exc:
+        raise ConfigError(f"--data-tz: {exc}") from None
+
+
+def replay_timeframes(
+    args: argparse.Namespace, files: list[ReplayFile], configured: str, notes: list[str]
+) -> tuple[list[ReplayFile], str, str]:
+    """``(files, base, timeframe)`` of a replay: the files, the files' bar spacing and the
+    host's timeframe.
+
+    ``--timeframe`` sets the host's timeframe; it must be the spacing of the files or a
+    whole multiple of it (the feed then builds its bars from theirs: resampling up); a
+    shorter one cannot be made from the data and is refused. Files whose spacing cannot be
+    told from their bar gaps take ``--timeframe`` as their spacing. Files of different
+    spacings are resampled to the coarsest when ``--timeframe`` is given
+    (:func:`to_one_spacing`)."""
+    wanted = args.timeframe
+    if wanted is not None:
+        try:
+            timeframe_seconds(wanted)
+        except ValueError as exc:
+            raise ConfigError(f"--timeframe: {exc}") from None
+        wanted = Timeframe.parse(wanted).value  # one spelling: "m15" is M15
+    spacings: dict[str, str] = {}
+    for path, _, bars in files:
+        try:
+            spacings[str(path)] = appmod.infer_timeframe(bars, str(path))
+        except ConfigError:
+            if wanted is None:
+                raise
+            spacings[str(path)] = wanted  # says what the bar gaps could not
+    coarsest = max(spacings.values(), key=timeframe_seconds)
+    first = next(p for p, s in spacings.items() if s == coarsest)
+    if wanted is not None:
+        try:
+            check_timeframes(wanted, coarsest)
+        except ValueError:
+            raise ConfigError(
+                f"--timeframe {wanted}: {first} has {coarsest} bars; the timeframe must be "
+                f"{coarsest} or a whole multiple of it (bars are resampled up, never down)"
+            ) from None
+    files, base = to_one_spacing(files, spacings, wanted, notes)
+    if wanted is None:
+        try:
+            check_timeframes(configured, base)
+        except ValueError:
+            return files, base, base  # the configured timeframe cannot be built from this data
+        return files, base, configured
+    return files, base, wanted
+
+
+def to_one_spacing(
+    files: Sequence[ReplayFile],
+    spacings: Mapping[str, str],
+    wanted: str | None,
+    notes: list[str],
+) -> tuple[list[ReplayFile], str]:
+    """``(files, base)``: ``files`` with each one's bars at ``base``, the coarsest of
+    ``spacings`` (each file's bar spacing). ``wanted`` is ``--timeframe``; ``notes`` gets
+    one line per file resampled. A ConfigError when the spacings cannot be joined."""
+    if len(set(spacings.values())) == 1:
+        return list(files), next(iter(spacings.values()))
+    coarsest, widest = max(
+        ((s, p) for p, s in spacings.items()), key=lambda sp: timeframe_seconds(sp[0])
+    )
+    for path, spacing in spacings.items():
+        try:
+            check_timeframes(coarsest, spacing)
+        except ValueError:
+            raise ConfigError(
+                f"{path} has {spacing} bars but {widest} has {coarsest} bars, which cannot be "
+                f"made of {spacing} bars: replay them apart"
+            ) from None
+    if wanted is None:
+        finer = next(p for p, s in spacings.items() if s != coarsest)
+        raise ConfigError(
+            f"{finer} has {spacings[finer]} bars but {widest} has {coarsest} bars: to replay "
+            f"them together, add --timeframe {coarsest} (or a multiple of it); the finer bars "
+            "are then resampled up"
+        )
+    out: list[ReplayFile] = []
+    for path, symbol, bars in files:
+        spacing = spacings[path]
+        if spacing != coarsest:
+            bars = resample(bars, coarsest, base=spacing)
+            notes.append(
+                f"{path}: its {spacing} bars were resampled to {coarsest}, the spacing of "
+                f"{widest}, to replay them together (--timeframe {wanted}); its stops and "
+                f"targets are checked against {coarsest} bars"
+            )
+        out.append((path, symbol, bars))
+    return out, coarsest
+
+
+def split_symbol_note(files: Sequence[ReplayFile]) -> str | None:
+    """A sentence on the symbols of ``files`` (``(file, symbol, bars)``) that go by one
+    name (``listed_name``) and whose bars overlap in
+    time; ``None`` when there are none."""
+    spans: dict[str, dict[str, tuple[Bar, Bar]]] = defaultdict(dict)
+    for _, symbol, bars in files:
+        if bars:
+            spans[listed_name(symbol)][symbol] = (bars[0], bars[-1])
+    said = []
+    for name, by_symbol in spans.items():
+        if len(by_symbol) < 2:
+            continue
+        start = max(first.time for first, _ in by_symbol.values())
+        end = min(last.time for _, last in by_symbol.values())
+        if start <= end:
+            symbols = " and ".join(sorted(by_symbol))
+            every = "both" if len(by_symbol) == 2 else "all"
+            said.append(
+                f"{symbols} are {every} {name} by their names and their bars overlap from "
+                f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}: each trades as a symbol of "
+                f"its own, so the account holds both files' positions there (--symbol {name} "
+                "joins files of one symbol, and refuses an overlap)"
+            )
+    return "; ".join(said) or None
