@@ -33,7 +33,7 @@ from .server.dashboard import ASSETS, _asset_handler, store_status, trades_answe
 from .server.dashboard import _wall_clock_mode as wall_clock_mode
 from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
 from .server.middleware import Handler, auth_middleware, error_middleware
-from .server.observed import ObservedHost
+from .server.observed import MonitorStatus, ObservedHost
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
 from .server.settings import ServerSettings
@@ -73,38 +73,41 @@ def _behind(middleware: Middleware, inner: Handler) -> Handler:
 
 @dataclass
 class EngineWatch:
-    """The local engine's cycles on a host that serves the dashboard, as ``dtms serve``'s
-    monitor keeps them: each one timed (``dtms_evaluation_seconds``), counted, and the
-    time of the last (``/dtms/status``'s ``last_check``, ``/health``)."""
+    """The local engine's cycles on a host that serves the dashboard, kept as ``dtms
+    serve``'s monitor keeps its own (the same :class:`MonitorStatus`): each one timed
+    (``dtms_evaluation_seconds``), counted, a failure (the host's deadline stopping it
+    included) counted as one, and the engine time of the last that went through
+    (``/dtms/status``'s ``last_check``, ``/health``)."""
 
     metrics: ServerMetrics
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    last_cycle_at: datetime | None = None
-    cycles: int = 0
-    failures: int = 0
+    status: MonitorStatus = field(default_factory=lambda: MonitorStatus(running=True))
 
     async def cycle(self, strategy: Strategy, host: HostView, now: datetime) -> None:
         """``strategy``'s cycle at ``now`` (nothing when it has nothing to watch), timed."""
+        status = self.status
+        status.begin()
         start = time.perf_counter()
         try:
             if not strategy.quiet_cycle(now):
                 await strategy.on_cycle(host, now)
-        except Exception:
-            self.failures += 1
+        except BaseException as exc:  # a deadline's cancellation is a failed cycle too
+            status.failed(exc)
             raise
+        else:
+            status.succeeded(now)
         finally:
             self.metrics.observe_cycle(time.perf_counter() - start)
-            self.cycles += 1
-            self.last_cycle_at = datetime.now(UTC)
 
     def status_keys(self, states: dict[str, int]) -> dict[str, Any]:
         """``summary`` and ``dtms_status`` of ``/dtms/status``, with this engine's figures."""
+        status = self.status
         return status_keys(
             states,
             running=True,
             uptime=datetime.now(UTC) - self.started_at,
-            performance={"cycles": self.cycles, "failed_cycles": self.failures},
-            last_check=self.last_cycle_at.isoformat() if self.last_cycle_at else None,
+            performance={"cycles": status.cycles, "failed_cycles": status.failures},
+            last_check=status.last_cycle_at,
         )
 
 
@@ -201,19 +204,24 @@ def _local(
         return web.json_response(await asyncio.to_thread(read))
 
     async def health(request: web.Request) -> web.Response:
-        """The engine runs in the host's loop, which is alive if this answers."""
-        alive = health_keys(healthy=True, engine_running=True, now=datetime.now(UTC))
-        last = watch.last_cycle_at
+        """The engine runs in the host's loop, which is alive if this answers; degraded
+        (503, as ``dtms serve``'s) while its cycles fail."""
+        status = watch.status
+        healthy = not status.consecutive_failures
+        alive = health_keys(healthy=healthy, engine_running=True, now=datetime.now(UTC))
+        problems = [] if healthy else [f"the last cycle failed: {status.last_error}"]
         return web.json_response(
             {
                 **alive,
                 "engine_running": True,
-                "problems": [],
+                "problems": problems,
                 "strategy": "local",
                 "started_at": watch.started_at.isoformat(),
-                "last_cycle_at": last.isoformat() if last is not None else None,
-                "cycles": watch.cycles,
-            }
+                "last_cycle_at": status.last_cycle_at,
+                "cycles": status.cycles,
+                "failed_cycles": status.failures,
+            },
+            status=200 if healthy else 503,
         )
 
     async def openapi(request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@ answers it gives before startup."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -172,4 +173,26 @@ async def test_a_serving_hosts_engine_cycles_are_timed_and_dated(
         assert status["uptime"].endswith("s") and status["last_check"] != "Unknown"
         health = await (await client.get("/health")).json()
         assert (health["status"], health["cycles"]) == ("healthy", 3)
-        assert health["last_cycle_at"] == status["last_check"]
+        assert health["last_cycle_at"] == status["last_check"] == rig.clock.now().isoformat()
+        # a cycle the host's deadline stops is a failed one: counted, not dated (a
+        # broker that hangs: the engine's cycle waits on it past the deadline)
+        rig.clock.advance(timedelta(minutes=5))
+        hangs = asyncio.Event()
+
+        assert plugin.strategy is not None
+        real = plugin.strategy.on_cycle
+
+        async def stuck(host: Any, now: Any) -> None:
+            await hangs.wait()
+            await real(host, now)
+
+        plugin.strategy.on_cycle = stuck  # type: ignore[method-assign, union-attr]
+        pending = plugin.on_cycle(host=rig.host, now=rig.clock.now())
+        assert pending is not None
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await pending
+        reply = await client.get("/health")
+        health = await reply.json()
+        assert (reply.status, health["status"], health["failed_cycles"]) == (503, "degraded", 1)
+        assert health["last_cycle_at"] == status["last_check"]  # the last that went through
