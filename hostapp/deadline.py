@@ -24,12 +24,21 @@ from typing import Any
 
 class Excused:
     """Seconds spent waiting on the broker for plugins (``host.execute``), in total: a
-    hook's deadline moves by what this grew while it ran."""
+    hook's deadline moves by what this grew while it ran, whichever plugin's call it was
+    (hooks of one cycle run at once, and a broker call holds the event loop for all)."""
 
-    __slots__ = ("seconds",)
+    __slots__ = ("_armed", "seconds")
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self._armed: set[Callable[[], None]] = set()  # the deadlines of suspended hooks
+
+    def add(self, seconds: float) -> None:
+        """The broker took ``seconds``: every armed deadline moves by them at once,
+        before a timer of another plugin's hook could fire on the loop just freed."""
+        self.seconds += seconds
+        for move in tuple(self._armed):
+            move()
 
 
 class Overran(TimeoutError):
@@ -54,11 +63,15 @@ async def under_deadline(
         return done.value
     async with asyncio.timeout_at(deadline + excused.seconds - before) as scope:
 
-        def moved() -> None:  # the broker took some of the time since: the deadline moves
-            if excused.seconds != before and not scope.expired():
+        def move() -> None:  # the broker took some of the time since: the deadline moves
+            if not scope.expired():
                 scope.reschedule(deadline + excused.seconds - before)
 
-        value = await _resume(coro, yielded, moved)
+        excused._armed.add(move)
+        try:
+            value = await _resume(coro, yielded)
+        finally:
+            excused._armed.discard(move)
     _in_time(loop.time() - deadline - (excused.seconds - before), timeout)
     return value
 
@@ -72,14 +85,10 @@ def _in_time(late: float, timeout: float) -> None:
 
 
 @types.coroutine
-def _resume(
-    coro: types.CoroutineType[Any, Any, Any], yielded: Any, moved: Callable[[], None]
-) -> Any:
+def _resume(coro: types.CoroutineType[Any, Any, Any], yielded: Any) -> Any:
     """Go on with ``coro`` from where its first step stopped: what it waits on goes to
-    the event loop, what comes back (a result, a cancellation) goes into it; after each
-    step, ``moved`` sets the deadline again (the broker may have taken some time)."""
+    the event loop, what comes back (a result, a cancellation) goes into it."""
     while True:
-        moved()
         try:
             sent = yield yielded
         except BaseException as exc:  # cancellation (the deadline) included: into coro

@@ -116,7 +116,7 @@ class Host:
         started = time.monotonic()
         result = apply_action(self._broker, action)
         # the broker's time, not the calling plugin's: its hook's deadline moves by it
-        self.plugins.broker_time.seconds += time.monotonic() - started
+        self.plugins.broker_time.add(time.monotonic() - started)
         self.executed.append((action, result))
         for listener in self._listeners:
             listener(action, result)

@@ -363,3 +363,28 @@ async def test_the_brokers_time_in_host_execute_is_not_the_plugins(hostapp_facto
     await host.plugins.on_cycle(host, T0)
     (row,) = host.plugins.listing()
     assert (row.error, slow.done) == ("on_cycle: timed out after 0.1s", 0)
+
+
+class Brief:
+    """An ``on_cycle`` that waits a little on the event loop, as most async hooks do."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    @hookimpl
+    async def on_cycle(self) -> None:
+        await asyncio.sleep(0.01)
+        self.done += 1
+
+
+async def test_the_brokers_time_moves_every_waiting_plugins_deadline(
+    hostapp_factory: Any,
+) -> None:
+    """``on_cycle`` hooks run at once: while one plugin's ``host.execute`` held the loop,
+    another plugin's hook, waiting on it, timed out and would be switched off in turn."""
+    config = {"plugin": {"a": {"timeout_seconds": 0.1}, "b": {"timeout_seconds": 0.1}}}
+    slow, brief = SlowTerminal(broker_seconds=0.3), Brief()
+    host = hostapp_factory({"a": slow, "b": brief}, config)
+    await host.plugins.on_cycle(host, T0)
+    assert {r.name: r.error for r in host.plugins.listing()} == {"a": None, "b": None}
+    assert (slow.done, brief.done) == (1, 1)
