@@ -100,7 +100,8 @@ class RemoteApi(Connection):
         return await self.request("GET", f"/dtms/trade/{ticket}", timeout=self._query_timeout)
 
     async def health(self) -> Reply:
-        """GET /health: does the server answer (asked once at start-up)."""
+        """GET /health: does the server answer (asked at start-up, and once a minute while
+        this host has nothing to send nor ask)."""
         return await self.request("GET", "/health", timeout=self._query_timeout)
 
     async def status(self) -> Reply:

@@ -82,15 +82,18 @@ class AccountAnswers:
         said = blind.pop("note")
         out.update(blind)
         notes = []
-        if self.evaluated_count < self.registered:  # some never were: say why
-            why = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
-            never = self.registered - self.evaluated_count
+        never = self.registered - self.evaluated_count
+        if never or self.problems:  # trades never evaluated, or cycles that waited: why
+            waited = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
             rest = "they" if not self.evaluated_count else f"the other {never:,}"
-            why = why or (
-                f"{rest} closed, or the run ended, before arming (arming: "
-                f"{self.settings.arming.age_bars:g} {self.settings.fast.value} bars, "
-                f"+{self.settings.arming.profit_r:g}R or {self.settings.arming.loss_r:g}R)"
+            arming = self.settings.arming
+            unarmed = (
+                f"{rest} closed, or the run ended, before arming (arming: {arming.age_bars:g} "
+                f"{self.settings.fast.value} bars, +{arming.profit_r:g}R or {arming.loss_r:g}R)"
             )
+            why = ", or waited: ".join(filter(None, [unarmed if never else "", waited]))
+            if not never:
+                why = f"cycles waited: {waited}"
             done = f"{self.evaluated_count:,} of {self.registered:,}"
             notes.append(f"DTMS evaluated {done} trades: {why}")
         if said:

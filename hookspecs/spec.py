@@ -111,7 +111,7 @@ def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     closed): a risk guard that crashes must not let orders through.
 
     The host logs a veto once per episode: the first order vetoed for a reason, then,
-    when an order passes or the reason changes, how many more were vetoed for it.
+    when an order goes through or the run ends, how many more were vetoed for it.
     """
 
 

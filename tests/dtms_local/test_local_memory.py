@@ -47,3 +47,22 @@ async def test_the_report_says_why_some_trades_were_never_evaluated(tmp_path: Pa
         "(arming: 3 M5 bars, +0.2R or -0.5R)"
     )
     await rig.stop()
+
+
+async def test_the_report_says_cycles_that_waited_though_every_trade_was_evaluated(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path / "dtms")
+    await rig.start()
+    bars = rig.fast
+    rig.market.set("XAUUSD", "M5", [])  # the terminal had no bars of it for a while
+    await rig.open_buy(ticket=1, volume=0.1)
+    await rig.cycles(2)
+    rig.market.set("XAUUSD", "M5", bars)
+    await rig.cycles(5)
+    report = rig.strategy.report()
+    assert (report["trades"], report["evaluated"]) == (1, 1)
+    assert report["note"].startswith(
+        "DTMS evaluated 1 of 1 trades: cycles waited: no closed M5 bar of XAUUSD yet (2 cycles)"
+    )
+    await rig.stop()
