@@ -88,14 +88,13 @@ def replay_timeframes(
             if wanted is None:
                 raise
             spacings[str(path)] = wanted  # says what the bar gaps could not
-    coarsest = max(spacings.values(), key=timeframe_seconds)
-    first = next(p for p, s in spacings.items() if s == coarsest)
+    coarsest, widest = coarsest_of(spacings)
     if wanted is not None:
         try:
             check_timeframes(wanted, coarsest)
         except ValueError:
             raise ConfigError(
-                f"--timeframe {wanted}: {first} has {coarsest} bars; the timeframe must be "
+                f"--timeframe {wanted}: {widest} has {coarsest} bars; the timeframe must be "
                 f"{coarsest} or a whole multiple of it (bars are resampled up, never down)"
             ) from None
     files, base = to_one_spacing(files, spacings, wanted, notes)
@@ -106,6 +105,12 @@ def replay_timeframes(
             return files, base, base  # the configured timeframe cannot be built from this data
         return files, base, configured
     return files, base, wanted
+
+
+def coarsest_of(spacings: Mapping[str, str]) -> tuple[str, str]:
+    """``(spacing, file)``: the coarsest of the files' bar spacings, and the first file
+    that has it."""
+    return max(((s, p) for p, s in spacings.items()), key=lambda sp: timeframe_seconds(sp[0]))
 
 
 def to_one_spacing(
@@ -119,9 +124,7 @@ def to_one_spacing(
     one line per file resampled. A ConfigError when the spacings cannot be joined."""
     if len(set(spacings.values())) == 1:
         return list(files), next(iter(spacings.values()))
-    coarsest, widest = max(
-        ((s, p) for p, s in spacings.items()), key=lambda sp: timeframe_seconds(sp[0])
-    )
+    coarsest, widest = coarsest_of(spacings)
     for path, spacing in spacings.items():
         try:
             check_timeframes(coarsest, spacing)
