@@ -7,6 +7,11 @@ The rules are the original DTMS's, which its bots relied on:
 * ``is_defensive`` answers within a bounded time from a cache: fresh (≤ 10 s) → that
   answer; else ask the server (2 s timeout, one retry after 0.5 s); 404 → False (not
   managed); server down → the last known answer (≤ 30 s) else False (docs/dtms.md §9).
+  A server that refuses the question (a wrong token: 401, 403; a bad ticket: 400) is
+  not a server that is down: that raises :class:`DtmsError`, or a program with a
+  mistyped token would be told, for ever, that every trade is free to touch;
+* a close report retries as a registration does (it is idempotent: the server keeps
+  the first), so a server restarting does not lose the trade's outcome.
 """
 
 from __future__ import annotations
@@ -15,10 +20,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from .bodies import (
+    DtmsError,
+    DtmsUnreachable,
+    Outcome,
+    RegisterResult,
+    closed_body,
+    registration,
+    result_of,
+)
 from .http import (
     BAD_URL_ERRORS,
     DEFAULT_TOKEN_ENV,
@@ -36,70 +49,6 @@ REGISTER_BACKOFF = (1.0, 2.0, 4.0)
 BATCH_LIMIT = 200
 #: Tickets per ``GET /dtms/trades?tickets=``: keeps the URL far below 8 KiB.
 QUERY_BATCH = 200
-
-Outcome = Literal["registered", "already", "refused", "unreachable"]
-
-
-class DtmsError(Exception):
-    """The server answered something this call cannot use (its status and message)."""
-
-    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
-
-
-class DtmsUnreachable(DtmsError):
-    """No answer: the server is not running at the URL, or it did not answer in time."""
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterResult:
-    """What became of one registration. ``registered``/``already``: DTMS defends the
-    trade; ``refused``: the server said no (``status``, ``message``: why); ``unreachable``:
-    no answer after the retries."""
-
-    ticket: Any
-    outcome: Outcome
-    status: int | None = None
-    message: str = ""
-    body: Any = None
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in ("registered", "already")
-
-
-def registration(trade: Any) -> dict[str, Any]:
-    """The ``POST /dtms/trade/enable`` body of a :class:`hookspecs.Trade`, a dataclass
-    with the same fields, or a mapping (sent as given)."""
-    if isinstance(trade, Mapping):
-        return dict(trade)
-    fields = asdict(trade) if is_dataclass(trade) and not isinstance(trade, type) else {}
-    if not fields:
-        raise TypeError(f"register: expected a Trade or a mapping, got {type(trade).__name__}")
-    body = {
-        "ticket": fields["ticket"],
-        "symbol": fields["symbol"],
-        "direction": fields["direction"],
-        "entry": fields.get("entry_price", fields.get("entry")),
-        "volume": fields["volume"],
-        "stop_loss": fields.get("stop_loss"),
-        "take_profit": fields.get("take_profit"),
-    }
-    opened = fields.get("opened_at")
-    if isinstance(opened, datetime):
-        body["opened_at"] = opened.isoformat()
-    return body
-
-
-def result_of(ticket: Any, reply: Reply) -> RegisterResult:
-    """A registration's answer (one ``enable`` reply or one item of a batch)."""
-    body = reply.body if isinstance(reply.body, dict) else {}
-    if reply.ok:
-        outcome: Outcome = "already" if body.get("already_registered") else "registered"
-        return RegisterResult(body.get("ticket", ticket), outcome, reply.status, "", body)
-    return RegisterResult(ticket, "refused", reply.status, reply.message, body)
 
 
 class AsyncDtmsClient:
@@ -283,7 +232,7 @@ class AsyncDtmsClient:
         if reply.status == 404:
             return False
         if not reply.ok:
-            raise DtmsError(f"unregister {ticket}: {reply.status} {reply.message}", reply.status)
+            raise _error(f"unregister {ticket}", reply)
         self._cache.pop(ticket, None)
         return True
 
@@ -293,23 +242,33 @@ class AsyncDtmsClient:
         reason: str = "closed",
         profit: float = 0.0,
         *,
-        closed_at: datetime | None = None,
+        closed_at: datetime | str | None = None,
         close_price: float | None = None,
     ) -> dict[str, Any] | None:
         """Tell DTMS the position closed: the server keeps the trade with its outcome.
-        None when the server does not know the ticket."""
-        body: dict[str, Any] = {"reason": reason, "profit": profit}
-        if closed_at is not None:
-            body["closed_at"] = closed_at.isoformat()
-        if close_price is not None:
-            body["close_price"] = close_price
-        reply = await self.call("POST", f"/dtms/trade/{ticket}/closed", json_body=body)
-        if reply.status == 404:
-            return None
-        if not reply.ok:
-            raise DtmsError(f"closed {ticket}: {reply.status} {reply.message}", reply.status)
-        self._cache.pop(ticket, None)
-        return dict(reply.body)
+        None when the server does not know the ticket. No answer, or a transient one
+        (503: a restarting server), is tried again after 1, 2 and 4 s, then raised as
+        :class:`DtmsUnreachable`: keep the close and send it again later."""
+        body = closed_body(reason, profit, closed_at, close_price)
+        path = f"/dtms/trade/{ticket}/closed"
+        for wait in (*REGISTER_BACKOFF, None):
+            try:
+                reply = await self.call("POST", path, json_body=body, timeout=self.register_timeout)
+            except DtmsUnreachable as exc:
+                last: DtmsError = exc
+            else:
+                if reply.status == 404:
+                    return None
+                if reply.ok:
+                    self._cache.pop(ticket, None)
+                    return dict(reply.body)
+                last = _error(f"closed {ticket}", reply)
+                if not reply.transient:
+                    raise last
+            self.log.warning("DTMS close report of ticket %s failed: %s", ticket, last)
+            if wait is not None:
+                await self._sleep(wait)
+        raise DtmsUnreachable(str(last), last.status, last.body)
 
     # ------------------------------------------------------------------ queries
 
@@ -320,7 +279,7 @@ class AsyncDtmsClient:
         if reply.status == 404:
             return None
         if not reply.ok:
-            raise DtmsError(f"trade {ticket}: {reply.status} {reply.message}", reply.status)
+            raise _error(f"trade {ticket}", reply)
         self._remember(ticket, bool(reply.body.get("defensive")))
         return dict(reply.body)
 
@@ -391,6 +350,8 @@ class AsyncDtmsClient:
                     defensive = bool(reply.body.get("defensive"))
                     self._remember(ticket, defensive)
                     return defensive
+                if 400 <= reply.status < 500 and not reply.transient:  # refused, not down
+                    raise _error(f"is_defensive({ticket})", reply)
                 problem = f"{reply.status} {reply.message}"
             if attempt == 1:
                 await self._sleep(self.query_retry_seconds)
@@ -400,3 +361,8 @@ class AsyncDtmsClient:
             "the last known state" if known is not None else "False (nothing known)",
         )  # fmt: skip
         return bool(known)
+
+
+def _error(what: str, reply: Reply) -> DtmsError:
+    """The server's refusal, with its status and body (a 400's ``field``: which value)."""
+    return DtmsError(f"{what}: {reply.status} {reply.message}", reply.status, reply.body)

@@ -8,6 +8,7 @@ classified as transient or not), so those rules live once, here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Mapping
@@ -48,7 +49,13 @@ def token_from_env(token_env: str = DEFAULT_TOKEN_ENV) -> str | None:
 
 
 def url_from_env(url: str | None = None) -> str:
-    return (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    """The server's URL: ``url``, else ``$DTMS_URL``, else the default. One without its
+    ``http://`` is refused here, naming it: every call would fail as "unreachable"."""
+    chosen = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    if not chosen.startswith(("http://", "https://")):
+        where = "url" if url else URL_ENV
+        raise ValueError(f"{where}: {chosen!r} is not an http:// or https:// URL")
+    return chosen
 
 
 def describe(exc: BaseException) -> str:
@@ -92,10 +99,12 @@ class Connection:
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one the session is bound to
 
     async def open(self) -> None:
         if self._session is not None:
             return
+        self._loop = asyncio.get_running_loop()
         headers = {"Accept": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -129,6 +138,11 @@ class Connection:
         the caller decides what they mean."""
         if self._session is None:
             raise RuntimeError("DTMS connection used before open() or after close()")
+        if self._loop is not asyncio.get_running_loop():  # a second asyncio.run, a fork
+            raise RuntimeError(
+                "a DTMS client is bound to the event loop it first ran in: make one per "
+                "asyncio.run (or use DtmsClient, which keeps its own loop)"
+            )
         limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else self._timeout
         async with self._session.request(
             method, self.url(path), json=json_body, params=params, timeout=limit

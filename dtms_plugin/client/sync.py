@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 from collections.abc import Coroutine, Iterable
 from datetime import datetime
@@ -25,12 +26,13 @@ class DtmsClient:
     (or call :meth:`close`) so the loop thread ends."""
 
     def __init__(self, url: str | None = None, **options: Any) -> None:
+        self._client = AsyncDtmsClient(url, **options)  # bad arguments: no thread left
+        self.url = self._client.url
+        self._closed = False
+        self._pid = os.getpid()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="dtms-client", daemon=True)
         self._thread.start()
-        self._client = AsyncDtmsClient(url, **options)
-        self.url = self._client.url
-        self._closed = False
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -40,6 +42,12 @@ class DtmsClient:
         if self._closed:
             coro.close()
             raise RuntimeError("DtmsClient used after close()")
+        if os.getpid() != self._pid:  # its loop thread stayed in the parent: it would hang
+            coro.close()
+            raise RuntimeError(
+                "DtmsClient made before a fork is used in the child process: make a new "
+                "one in the child (its loop thread is in the parent)"
+            )
         try:
             return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
         except concurrent.futures.CancelledError:
@@ -91,7 +99,7 @@ class DtmsClient:
         reason: str = "closed",
         profit: float = 0.0,
         *,
-        closed_at: datetime | None = None,
+        closed_at: datetime | str | None = None,
         close_price: float | None = None,
     ) -> dict[str, Any] | None:
         return self._wait(

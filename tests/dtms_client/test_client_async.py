@@ -3,16 +3,25 @@ retry policy, and the is_defensive cache and fallback rules with an injected clo
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
+import warnings
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from support.dtms_server_world import open_position
+from support.dtms_server_world import ScriptedStrategy, World, open_position
 
-from dtms_plugin.client import AsyncDtmsClient, DtmsUnreachable
+from dtms_plugin.client import AsyncDtmsClient, DtmsError, DtmsUnreachable
+from dtms_plugin.server import ServerSettings, create_app
+from dtms_plugin.settings import DtmsSettings
 from hookspecs import Trade
+from hostapp.testing import make_host
 
 from .conftest import Served
 
@@ -58,7 +67,9 @@ async def test_every_call_against_a_real_server(served: Served) -> None:
         assert [a["to"] for a in await client.actions(5)] == ["CLOSED"]
         assert set(await client.trades()) == {"5"}
         many = await client.register_many([gold_trade(7), _body(5), {**_body(8), "symbol": "NOPE"}])
-        assert [r.outcome for r in many] == ["registered", "already", "refused"]
+        # 5 is kept CLOSED with the same entry: not defended, so not "ok" (it read "already")
+        assert [r.outcome for r in many] == ["registered", "closed", "refused"]
+        assert many[1].ok is False and "CLOSED" in many[1].message
         assert await client.unregister(7) is True
         assert await client.unregister(7) is False
 
@@ -126,3 +137,94 @@ async def test_is_defensive_cache_and_fallback_rules(served: Served) -> None:
         assert await client.is_defensive(777) is False  # never known, server down
     finally:
         await client.close()
+
+
+async def test_a_refused_question_raises_and_never_reads_as_not_defended(
+    aiohttp_server: Callable[..., Awaitable[TestServer]], tmp_path: Path, world: World
+) -> None:
+    """A wrong token: ``is_defensive`` answered False after a warning, so a program with
+    a mistyped secret was told every trade was free to touch."""
+    settings = ServerSettings(
+        dtms=DtmsSettings(state_dir=str(tmp_path / "state")), token="s3cret", monitor_seconds=3600.0
+    )
+    app = create_app(
+        settings,
+        host=make_host(world.broker, world, world),
+        strategy_factory=lambda dtms, store: ScriptedStrategy(store),
+    )
+    url = str((await aiohttp_server(app)).make_url("")).rstrip("/")
+    async with AsyncDtmsClient(url, token="s3cret") as client:
+        assert (await client.register(gold_trade(5))).outcome == "registered"
+        assert await client.is_defensive(5) is False
+    async with AsyncDtmsClient(url, token="not-the-token") as wrong:
+        with pytest.raises(DtmsError) as refused:
+            await wrong.is_defensive(5)
+        assert refused.value.status == 401
+
+
+async def test_bad_values_are_errors_naming_them(served: Served) -> None:
+    async with AsyncDtmsClient(served.url) as client:
+        opened = datetime(2024, 3, 4, 9, 30, tzinfo=UTC)  # a datetime in a mapping: sent
+        body = {**_body(9), "opened_at": opened, "volume": Decimal("0.5")}
+        assert (await client.register(body)).outcome == "registered"
+        naive = {**_body(10), "opened_at": datetime(2024, 3, 4, 9, 30)}
+        refused = await client.register(naive)
+        assert refused.outcome == "refused" and "opened_at" in refused.message
+        with pytest.raises(TypeError, match="closed_at: expected a datetime or ISO 8601 text"):
+            await client.report_closed(9, "tp", 1.0, closed_at=20240304)  # type: ignore[arg-type]
+        with pytest.raises(DtmsError) as bad:
+            await client.report_closed(9, "tp", 1.0, closed_at="yesterday")
+        assert bad.value.status == 400 and bad.value.body["field"] == "closed_at"
+    with pytest.raises(ValueError) as no_scheme:
+        AsyncDtmsClient("127.0.0.1:8001")
+    assert str(no_scheme.value) == "url: '127.0.0.1:8001' is not an http:// or https:// URL"
+
+
+async def test_a_close_report_is_retried_as_a_registration_is(aiohttp_server: object) -> None:
+    """It raised at the first 503 (a restarting server), so the trade's outcome was lost
+    unless the program kept it; a server that never answers is DtmsUnreachable."""
+    answers = [503, 503, 200]
+
+    async def closed(request: web.Request) -> web.Response:
+        status = answers.pop(0)
+        body = {"ticket": 9, "state": "CLOSED"} if status == 200 else {"error": "restarting"}
+        return web.json_response(body, status=status)
+
+    app = web.Application()
+    app.router.add_post("/dtms/trade/{ticket}/closed", closed)
+    server: TestServer = await aiohttp_server(app)  # type: ignore[operator]
+    sleeps = Sleeps()
+    async with AsyncDtmsClient(str(server.make_url("")), sleep=sleeps) as client:
+        done = await client.report_closed(9, "tp", 5.0)
+    assert (done, sleeps.waits) == ({"ticket": 9, "state": "CLOSED"}, [1.0, 2.0])
+
+
+async def test_a_close_report_to_no_server_ends_unreachable(dead_url: str) -> None:
+    sleeps = Sleeps()
+    async with AsyncDtmsClient(dead_url, sleep=sleeps) as client:
+        with pytest.raises(DtmsUnreachable, match="not running at"):
+            await client.report_closed(9, "tp", 5.0)
+    assert sleeps.waits == [1.0, 2.0, 4.0]
+
+
+def test_a_client_used_in_a_second_event_loop_says_so(dead_url: str) -> None:
+    """A chat bot calling ``asyncio.run`` per message got ``Event loop is closed``; one
+    closed at the end of each run (``async with``) opens again in the next."""
+
+    async def status(client: AsyncDtmsClient) -> None:
+        async with client:
+            with pytest.raises(DtmsUnreachable):
+                await client.status()
+
+    closed_each_time = AsyncDtmsClient(dead_url)
+    asyncio.run(status(closed_each_time))
+    asyncio.run(status(closed_each_time))
+    left_open = AsyncDtmsClient(dead_url)
+    with pytest.raises(DtmsUnreachable):
+        asyncio.run(left_open.status())  # the first loop: the session is made in it
+    with pytest.raises(RuntimeError, match="bound to the event loop it first ran in"):
+        asyncio.run(left_open.status())
+    del left_open  # its session, never closed, belongs to a loop gone: aiohttp says so
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

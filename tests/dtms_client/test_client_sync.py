@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from dtms_plugin.client import DtmsClient
 
@@ -56,3 +59,31 @@ async def test_the_sync_client_stops_its_thread_on_close(served: Served) -> None
     before = {t.name for t in threading.enumerate()}
     await asyncio.to_thread(use)
     assert "dtms-client" not in {t.name for t in threading.enumerate()} - before
+
+
+def test_a_refused_argument_leaves_no_thread() -> None:
+    before = threading.active_count()
+    with pytest.raises(ValueError, match="is not an http:// or https:// URL"):
+        DtmsClient("localhost:8001")
+    assert threading.active_count() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork: POSIX only")
+async def test_a_client_made_before_a_fork_says_so_in_the_child(served: Served) -> None:
+    """Used in a forked child, it waited for ever on a loop thread left in the parent."""
+
+    def forked() -> int:
+        with DtmsClient(served.url) as client:
+            assert client.health()["status"] == "healthy"
+            pid = os.fork()
+            if pid == 0:  # the child: one line of what it met, then out
+                try:
+                    client.health()
+                    code = 1
+                except RuntimeError as exc:
+                    code = 0 if "before a fork" in str(exc) else 2
+                os._exit(code)
+            _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+    assert await asyncio.wait_for(asyncio.to_thread(forked), 30) == 0

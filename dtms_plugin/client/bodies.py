@@ -1,0 +1,109 @@
+"""What the client sends and what it makes of the answers: the bodies of a registration
+and a close, the errors, and the result of one registration. Plain data, so the async
+client, the sync one and the ``dtms`` operator verbs share one definition of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from .http import Reply
+
+Outcome = Literal["registered", "already", "closed", "refused", "unreachable"]
+
+
+class DtmsError(Exception):
+    """The server answered something this call cannot use (its status and message)."""
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class DtmsUnreachable(DtmsError):
+    """No answer: the server is not running at the URL, or it did not answer in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterResult:
+    """What became of one registration. ``registered``/``already``: DTMS defends the
+    trade; ``closed``: the server keeps this ticket's trade CLOSED, with the same entry,
+    so DTMS no longer defends it (a new position needs its own opening time or ticket);
+    ``refused``: the server said no (``status``, ``message``: why); ``unreachable``: no
+    answer after the retries."""
+
+    ticket: Any
+    outcome: Outcome
+    status: int | None = None
+    message: str = ""
+    body: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("registered", "already")
+
+
+def registration(trade: Any) -> dict[str, Any]:
+    """The ``POST /dtms/trade/enable`` body of a :class:`hookspecs.Trade`, a dataclass
+    with the same fields, or a mapping (sent as given, its datetimes as ISO 8601 text
+    and its decimals as numbers: JSON has neither)."""
+    if isinstance(trade, Mapping):
+        return {key: _plain(value) for key, value in trade.items()}
+    fields = asdict(trade) if is_dataclass(trade) and not isinstance(trade, type) else {}
+    if not fields:
+        raise TypeError(f"register: expected a Trade or a mapping, got {type(trade).__name__}")
+    body = {
+        "ticket": fields["ticket"],
+        "symbol": fields["symbol"],
+        "direction": fields["direction"],
+        "entry": fields.get("entry_price", fields.get("entry")),
+        "volume": fields["volume"],
+        "stop_loss": fields.get("stop_loss"),
+        "take_profit": fields.get("take_profit"),
+    }
+    opened = fields.get("opened_at")
+    if isinstance(opened, datetime):
+        body["opened_at"] = opened.isoformat()
+    return body
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()  # a naive one is refused by the server, naming the field
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def closed_body(
+    reason: str, profit: float, closed_at: datetime | str | None, close_price: float | None
+) -> dict[str, Any]:
+    """The ``POST /dtms/trade/{ticket}/closed`` body. ``closed_at``: a datetime with its
+    offset, or ISO 8601 text (the server checks either)."""
+    body: dict[str, Any] = {"reason": reason, "profit": _plain(profit)}
+    if isinstance(closed_at, datetime | str):
+        body["closed_at"] = _plain(closed_at)
+    elif closed_at is not None:
+        raise TypeError(
+            f"closed_at: expected a datetime or ISO 8601 text, got {type(closed_at).__name__}"
+        )
+    if close_price is not None:
+        body["close_price"] = _plain(close_price)
+    return body
+
+
+def result_of(ticket: Any, reply: Reply) -> RegisterResult:
+    """A registration's answer (one ``enable`` reply or one item of a batch)."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    if reply.ok and body.get("state") == "CLOSED":  # kept CLOSED: not defended any more
+        why = "the server keeps this ticket's trade CLOSED: DTMS does not defend it"
+        return RegisterResult(body.get("ticket", ticket), "closed", reply.status, why, body)
+    if reply.ok:
+        outcome: Outcome = "already" if body.get("already_registered") else "registered"
+        return RegisterResult(body.get("ticket", ticket), outcome, reply.status, "", body)
+    return RegisterResult(ticket, "refused", reply.status, reply.message, body)
