@@ -76,24 +76,18 @@ class Registering(ServiceParts):
     ) -> None:
         create: list[tuple[int, Registration]] = []
         for i, reg in items:
-            record = self.store.get_record(reg.ticket)
-            if record is not None and _reused(record, reg):
-                self.store.archive_record(reg.ticket)
-                self.log.warning(
-                    "ticket %s registered again for a new position; its closed record was archived",
-                    reg.ticket,
-                )
-                record = None
-            elif record is not None:
-                try:
-                    _check_conflict(record, reg)
-                except RegistrationConflict as exc:
-                    out[i] = exc
-                    continue
-            if record is None:
-                create.append((i, reg))
-            else:
+            try:
+                stands, record = self._standing(reg)
+            except RegistrationConflict as exc:
+                out[i] = exc
+                continue
+            if stands:
+                assert record is not None
                 out[i] = (False, record)
+                continue
+            if record is not None:
+                self._archive_reused(reg.ticket)
+            create.append((i, reg))
         if not create:
             return
         refused = await self.engine.run(self._register_in_engine([r for _, r in create]))
@@ -126,46 +120,71 @@ class Registering(ServiceParts):
             else:
                 out[i] = (created, body)
 
+    def _standing(self, reg: Registration) -> tuple[bool, dict[str, Any] | None]:
+        """``(stands, record)``: whether the stored record of ``reg``'s ticket answers it
+        (already registered), and that record. Not standing, the ticket is free for
+        ``reg``: no record, or a CLOSED one it reuses (to archive before registering).
+        A registration contradicting the live trade raises :class:`RegistrationConflict`.
+        The one rule of both a single server and the replicas (docs/scaling.md)."""
+        record = self.store.get_record(reg.ticket)
+        if record is None or _reused(record, reg):
+            return False, record
+        _check_conflict(record, reg)
+        return True, record
+
+    def _archive_reused(self, ticket: int) -> None:
+        """The CLOSED record of a ticket registered for a new position goes aside."""
+        self.store.archive_record(ticket)
+        self.log.warning(
+            "ticket %s registered again for a new position; its closed record was archived",
+            ticket,
+        )
+
     async def _register_in_engine(self, regs: Sequence[Registration]) -> dict[int, Exception]:
         """On the engine thread: ``regs`` registered with the strategy, their writes in one
         store transaction; returns the ones refused (an unknown symbol), by ticket."""
-        assert self._engine_lock is not None and self._host is not None
-        assert self._strategy is not None
+        assert self._engine_lock is not None
         async with self._engine_lock:
-            refused: dict[int, Exception] = {}
-            known: dict[str, bool] = {}
-            for reg in regs:
-                if reg.symbol not in known:
-                    try:
-                        self._check_symbol(reg.symbol)
-                        known[reg.symbol] = True
-                    except UnknownSymbol:
-                        known[reg.symbol] = False
-                if not known[reg.symbol]:
-                    refused[reg.ticket] = UnknownSymbol(reg.symbol)
-            now = self._host.clock.now()
-            trades = [_trade(reg, now) for reg in regs if reg.ticket not in refused]
-            many = getattr(self._strategy, "register_many", None)
-            if many is not None:
-                await many(self._host, trades)
-            else:
-                for trade in trades:
-                    await self._strategy.on_trade_executed(self._host, trade)
+            return await self._register_locked(regs)
+
+    async def _register_locked(self, regs: Sequence[Registration]) -> dict[int, Exception]:
+        """:meth:`_register_in_engine` for a caller holding the engine lock (a replica's
+        consumer decides and registers with no cycle in between)."""
+        assert self._host is not None and self._strategy is not None
+        refused: dict[int, Exception] = {}
+        known: dict[str, bool] = {}
+        for reg in regs:
+            if reg.symbol not in known:
+                try:
+                    self._check_symbol(reg.symbol)
+                    known[reg.symbol] = True
+                except UnknownSymbol:
+                    known[reg.symbol] = False
+            if not known[reg.symbol]:
+                refused[reg.ticket] = UnknownSymbol(reg.symbol)
+        now = self._host.clock.now()
+        trades = [_trade(reg, now) for reg in regs if reg.ticket not in refused]
+        many = getattr(self._strategy, "register_many", None)
+        if many is not None:
+            await many(self._host, trades)
+        else:
             for trade in trades:
-                log_event(
-                    self.log,
-                    "registration",
-                    "registered ticket %s (%s %s %s lots)",
-                    trade.ticket,
-                    trade.direction,
-                    trade.symbol,
-                    trade.volume,
-                    ticket=trade.ticket,
-                    symbol=trade.symbol,
-                    direction=trade.direction,
-                    volume=trade.volume,
-                )
-            return refused
+                await self._strategy.on_trade_executed(self._host, trade)
+        for trade in trades:
+            log_event(
+                self.log,
+                "registration",
+                "registered ticket %s (%s %s %s lots)",
+                trade.ticket,
+                trade.direction,
+                trade.symbol,
+                trade.volume,
+                ticket=trade.ticket,
+                symbol=trade.symbol,
+                direction=trade.direction,
+                volume=trade.volume,
+            )
+        return refused
 
     def _check_symbol(self, symbol: str) -> None:
         """A 400 (:class:`UnknownSymbol`) when the broker does not trade ``symbol``; a 503
