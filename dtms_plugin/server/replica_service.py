@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 from hookspecs import Action, ActionResult, DataError, ResultCode
 
 from .engine_thread import EngineThread
+from .errors import RegistrationConflict
 from .metrics import ServerMetrics
 from .replicas import Replicas
 from .validation import Registration, UnknownSymbol
@@ -24,8 +26,13 @@ class DtmsService(Protocol):
     engine: EngineThread
     log: Any
     metrics: ServerMetrics
+    _engine_lock: asyncio.Lock | None
 
-    async def _register_in_engine(self, regs: list[Registration]) -> dict[int, Exception]: ...
+    async def _register_locked(self, regs: list[Registration]) -> dict[int, Exception]: ...
+
+    def _standing(self, reg: Registration) -> tuple[bool, dict[str, Any] | None]: ...
+
+    def _archive_reused(self, ticket: int) -> None: ...
 
     def _check_symbol(self, symbol: str) -> None: ...
 
@@ -41,6 +48,10 @@ class Refused(RuntimeError):
 #: how long an HTTP registration waits for a replica to apply it before a 503 (the client
 #: retries; a registration is idempotent by ticket)
 APPLY_TIMEOUT = 20.0
+#: how long a consumer waits for the lease of a ticket another replica holds (registering
+#: it, or owning its CLOSED record until its next cycle) before leaving the entry pending:
+#: it comes back, claimed after a lease TTL
+LEASE_WAIT = 1.0
 
 
 async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime) -> None:
@@ -125,7 +136,7 @@ async def consume(service: DtmsService, replicas: Replicas) -> None:
         try:
             entries = await asyncio.to_thread(replicas.read, 200)
             if entries:
-                await service.engine.run(replicas.apply(entries, _register(service)))
+                await service.engine.run(replicas.apply(entries, _applier(service, replicas)))
             failures = 0
         except asyncio.CancelledError:
             raise
@@ -136,43 +147,101 @@ async def consume(service: DtmsService, replicas: Replicas) -> None:
             await asyncio.sleep(min(5.0, 0.2 * failures))
 
 
-def _register(service: DtmsService) -> Any:
-    async def register(body: dict[str, Any]) -> None:
-        for refused in (await service._register_in_engine([registration_from(body)])).values():
-            raise refused
+def _applier(
+    service: DtmsService, replicas: Replicas
+) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]:
+    """What the consumer does with each entry: tries until it holds the ticket's lease or
+    the record answers the registration, for :data:`LEASE_WAIT`. Each try holds the engine
+    lock, so no cycle gives the lease back or writes the record between the decision and
+    the registration; the waits between tries do not, so the cycles go on."""
 
-    return register
+    async def apply(body: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            reg = registration_from(body)
+        except (TypeError, ValueError) as exc:
+            return {"error": f"unreadable registration entry: {exc}"}
+        deadline = time.monotonic() + LEASE_WAIT
+        while True:
+            assert service._engine_lock is not None
+            async with service._engine_lock:  # no cycle in between: the lease stays as seen
+                outcome = await _apply_one(service, replicas, reg)
+            if outcome is not None or time.monotonic() > deadline:
+                return outcome
+            await asyncio.sleep(0.01)
+
+    return apply
+
+
+async def _apply_one(
+    service: DtmsService, replicas: Replicas, reg: Registration
+) -> dict[str, Any] | None:
+    """The outcome of ``reg``, decided where registrations of one ticket are serialised:
+    under its lease, by the single server's rules (docs/dtms.md §8): already registered,
+    a conflict with the live trade (the field named), or registered (a CLOSED record it
+    reuses archived first). Deciding before the entry was queued let two registrations of
+    one ticket both be "registered". None: another replica holds the lease."""
+    ticket = reg.ticket
+    taken = ticket not in replicas.held and replicas.acquire(ticket)
+    outcome: dict[str, Any] | None = None
+    try:
+        stands, record = service._standing(reg)
+        if stands:
+            outcome = {"created": False, "record": record}
+    except RegistrationConflict as exc:
+        outcome = {"error": str(exc), "field": exc.field}
+    if ticket not in replicas.held or outcome is not None:
+        if taken:
+            replicas.release({ticket})
+        return outcome
+    error: str | None = None
+    try:
+        # its record at the current version, fenced: the previous owner writes it no more
+        replicas.store.adopt([ticket], fence=True)
+        if record is not None:
+            service._archive_reused(ticket)
+        for refused in (await service._register_locked([reg])).values():
+            raise refused
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    record = replicas.store.get_record(ticket)
+    if record is None:
+        replicas.release({ticket})
+        return {"error": error or "the engine kept no record (see the server log)"}
+    return {"created": True, "record": record}
 
 
 async def register(
     service: DtmsService, replicas: Replicas, reg: Registration
 ) -> tuple[bool, dict[str, Any]]:
-    """Accept a registration on this replica: queue it on the stream and wait until a
-    replica has written its record (or said why not). Returns ``(created, record)``."""
-    store = replicas.store
-    record = store.get_record(reg.ticket)
-    created = record is None
-    if created:
-        await service.engine.run(_check(service, reg.symbol))
-        entry = await asyncio.to_thread(replicas.publish, registration_body(reg))
-        deadline = time.monotonic() + APPLY_TIMEOUT
-        while record is None:
-            outcome = await asyncio.to_thread(replicas.outcome, entry)
-            record = store.get_record(reg.ticket)
-            if record is None and outcome is not None:
-                error = outcome.get("error") or "no record was written"
-                if error.startswith("UnknownSymbol"):
-                    raise UnknownSymbol(reg.symbol)
-                raise Refused(f"ticket {reg.ticket}: {error}")
-            if record is None and time.monotonic() > deadline:
-                raise NotApplied(
-                    f"registration of ticket {reg.ticket} queued ({entry}) but not applied"
-                    f" within {APPLY_TIMEOUT:.0f} s; it will be"
-                )
-            if record is None:
-                await asyncio.sleep(0.01)
-    assert record is not None
-    return created, record
+    """Accept a registration on this replica: answered at once when the stored record
+    answers it (a retry, or a conflict with the live trade); otherwise queued on the
+    stream, and answered with the outcome the replica that applied it decided, and the
+    record as it was then (read later, the owner's cycle may have moved it on, or away
+    for a moment). Returns ``(created, record)``."""
+    stands, record = service._standing(reg)
+    if stands:
+        assert record is not None
+        return False, record
+    await service.engine.run(_check(service, reg.symbol))
+    entry = await asyncio.to_thread(replicas.publish, registration_body(reg))
+    deadline = time.monotonic() + APPLY_TIMEOUT
+    while (outcome := await asyncio.to_thread(replicas.outcome, entry)) is None:
+        if time.monotonic() > deadline:
+            raise NotApplied(
+                f"registration of ticket {reg.ticket} queued ({entry}) but not applied"
+                f" within {APPLY_TIMEOUT:.0f} s; it will be"
+            )
+        await asyncio.sleep(0.01)
+    error = outcome.get("error")
+    if isinstance(error, str) and isinstance(outcome.get("field"), str):
+        raise RegistrationConflict(outcome["field"], error)
+    record = outcome.get("record")
+    if error or not isinstance(record, dict):
+        error = error or "no record was written"
+        if error.startswith("UnknownSymbol"):
+            raise UnknownSymbol(reg.symbol)
+        raise Refused(f"ticket {reg.ticket}: {error}")
+    return outcome.get("created") is True, record
 
 
 async def _check(service: DtmsService, symbol: str) -> None:

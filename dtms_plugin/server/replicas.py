@@ -17,10 +17,11 @@
   replica after its lease expired. A claimed trade is loaded at its current version and
   recovered (a pending action is settled from the broker before anything is re-sent).
 - **Registrations** go through the stream ``registrations`` and its consumer group: any
-  replica accepts one (XADD) and waits for the record; the replica that reads it takes
-  the lease, registers it in its engine and acknowledges it only after the record is
+  replica accepts one (XADD) and waits for its outcome; the replica that reads it takes
+  the lease, decides by the single server's rules (already registered, a conflict, or a
+  new trade), registers it in its engine and acknowledges it only after the record is
   written. Entries a dead replica read and never acknowledged are claimed by another
-  after a lease TTL (XAUTOCLAIM). A ticket already registered is acknowledged as such.
+  after a lease TTL (XAUTOCLAIM).
 - **Heartbeats** (``replica:<id>``, expiring with a lease TTL) say which replicas are live,
   how many trades each holds and when it last renewed; ``/dtms/status`` lists them.
 """
@@ -312,12 +313,12 @@ class Replicas:
             out.append((entry_id, self.store._decode("registration", fields.get("r"))))
         return out
 
-    def done(self, entry_id: str, error: str | None) -> None:
-        """Acknowledge ``entry_id`` (after its record is written), with its outcome for the
-        replica that accepted it."""
+    def done(self, entry_id: str, outcome: dict[str, Any]) -> None:
+        """Acknowledge ``entry_id`` once its outcome is decided (a registered trade's record
+        written), with that outcome for the replica that accepted it."""
         p = self.store.prefix
         pipe = self.store.client.pipeline(transaction=True)
-        pipe.set(f"{p}registered:{entry_id}", _json({"error": error}), px=60_000)
+        pipe.set(f"{p}registered:{entry_id}", _json(outcome), px=60_000)
         pipe.xack(self._stream, GROUP, entry_id)
         pipe.execute()
 
@@ -330,29 +331,19 @@ class Replicas:
     async def apply(
         self,
         entries: list[tuple[str, dict[str, Any]]],
-        register: Callable[[dict[str, Any]], Awaitable[None]],
+        register: Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]],
     ) -> None:
-        """On the engine loop: register each entry whose ticket nobody manages yet."""
+        """On the engine loop: acknowledge each entry with the outcome ``register`` decides
+        for it; one it leaves undecided (None: another replica holds the ticket's lease)
+        stays pending, so it comes back (claimed after a lease TTL)."""
         for entry_id, body in entries:
-            error: str | None = None
-            ticket = body.get("ticket") if isinstance(body, dict) else None
-            if not isinstance(ticket, int):
-                error = "unreadable registration entry"
-            elif self.store.get_record(ticket) is not None:
-                pass  # registered already (a client's retry): acknowledged as such
-            elif not self.acquire(ticket):
-                # another replica is registering it, or died doing so: left pending, so it
-                # comes back (claimed after a lease TTL) until the record exists
-                continue
+            outcome: dict[str, Any] | None
+            if not isinstance(body, dict) or not isinstance(body.get("ticket"), int):
+                outcome = {"error": "unreadable registration entry"}
             else:
-                try:
-                    await register(body)
-                except Exception as exc:
-                    error = f"{type(exc).__name__}: {exc}"
-                if self.store.get_record(ticket) is None:
-                    error = error or "the engine kept no record (see the server log)"
-                    self.release({ticket})
-            self.done(entry_id, error)
+                outcome = await register(body)
+            if outcome is not None:
+                self.done(entry_id, outcome)
 
     # ------------------------------------------------------------------ status
 

@@ -169,6 +169,6 @@ def test_a_dead_consumers_registration_is_claimed_by_another(stores: list[RedisS
     assert a.read(10) == []  # not idle long enough yet: b may still be working on it
     time.sleep(a.ttl_ms / 1000 + 0.1)
     assert a.read(10) == [(entry, {"ticket": 5, "symbol": "XAUUSD"})]
-    a.done(entry, None)
+    a.done(entry, {"error": None})
     time.sleep(a.ttl_ms / 1000 + 0.1)
     assert b.read(10) == [] and a.outcome(entry) == {"error": None}
