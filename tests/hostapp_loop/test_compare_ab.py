@@ -6,31 +6,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
+from hostapp_loop.replay_cli import replay
 
 from hostapp.market.synthetic import generate_bars
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
-
-
-def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
-    return subprocess.run(
-        [sys.executable, "-m", "hostapp.cli", "replay", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -88,9 +88,9 @@ def _buy(stop: float, comment: str = "") -> OrderRequest:
     return OrderRequest("XAUUSD", "buy", 0.1, stop_loss=stop, take_profit=2100.0, comment=comment)
 
 
-async def _run(script: Script, exits: Any) -> Any:
+def _app(script: Script, exits: Any) -> Any:
     config = config_from_dict({"host": {"symbols": ["XAUUSD"], "timeframe": "M5"}})
-    app = build_sim_app(
+    return build_sim_app(
         config,
         {"XAUUSD": bars_from_closes(CLOSES)},
         base_timeframe="M5",
@@ -98,6 +98,10 @@ async def _run(script: Script, exits: Any) -> Any:
         entry_points=[],
         env={},
     )
+
+
+async def _run(script: Script, exits: Any) -> Any:
+    app = _app(script, exits)
     await app.plugins.startup(app.host)
     stats = await app.loop.run_replay(app.feed)
     await app.plugins.shutdown(app.host)
@@ -175,15 +179,7 @@ async def test_positions_open_before_the_first_cycle_are_managed_and_reported() 
     reported, until the host opened a trade of its own."""
     script = Script()
     exits = ClosingExits()
-    config = config_from_dict({"host": {"symbols": ["XAUUSD"], "timeframe": "M5"}})
-    app = build_sim_app(
-        config,
-        {"XAUUSD": bars_from_closes(CLOSES)},
-        base_timeframe="M5",
-        builtins={"script": script, "exits": exits},
-        entry_points=[],
-        env={},
-    )
+    app = _app(script, exits)
     app.broker.set_quote("XAUUSD", 2000.0, 2000.2, T0)
     opened = app.broker.open(_buy(1950.0))  # before the loop: from the run before
     assert opened.ok and opened.new_ticket is not None

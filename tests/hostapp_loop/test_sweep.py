@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
+from hostapp_loop.replay_cli import replay
 
 from hostapp.market.synthetic import generate_bars
 
@@ -27,18 +28,6 @@ START = datetime(2024, 3, 4, tzinfo=UTC)
 BARS = 1500
 TO_L1 = "dtms.thresholds.to_l1"
 TRAIL = "dtms.trail.atr_multiple"
-
-
-def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
-    return subprocess.run(
-        [sys.executable, "-m", "hostapp.cli", "replay", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -15,22 +15,11 @@ from pathlib import Path
 
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
+from hostapp_loop.replay_cli import replay
 
 from hostapp.market.synthetic import generate_bars
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def replay(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
-    return subprocess.run(
-        [sys.executable, "-m", "hostapp.cli", "replay", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")
