@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -61,6 +62,9 @@ class LoopDrivers:
     #: A reconnect of the skip episode going on was said: a terminal that connects but
     #: still fails the cycle is not said to be back at every try.
     _reconnect_said: bool = False
+    #: When (``_wall``, seconds) the skip episode going on last tried to reconnect.
+    _reconnect_tried: float | None = None
+    _wall: Callable[[], float] = staticmethod(time.monotonic)
 
     # -- control -----------------------------------------------------------------------
 
@@ -198,6 +202,7 @@ class LoopDrivers:
                     self.host.log.warning("cycles run again, after %d skipped", skipped)
                 skipped = 0
                 self._reconnect_said = False
+                self._reconnect_tried = None
             await _sleep_or_wake(self._wake, cycle_seconds)
         self.stats.interrupted = True
         return self.stats
@@ -205,18 +210,24 @@ class LoopDrivers:
     def _skipped(self, in_a_row: int, exc: BaseException) -> None:
         """Count a skipped cycle, say the first of an episode (the rest are counted), and
         ask a broker that can reconnect to do so, at cycles 1, 2, 4, 8… of the episode
-        and every 64th after (a terminal restarts in seconds; a weekend lasts days). The
-        first reconnect of an episode is said; later ones are not, since cycles that go
-        on failing after it show the terminal's answer was not the cure."""
+        and every 64th after (a terminal restarts in seconds; a weekend lasts days), and
+        never more than :data:`RECONNECT_AT_LEAST_EVERY` seconds apart (every 64th cycle
+        is 32 minutes at 30 s cycles: a terminal back in the meantime stayed unused, its
+        positions unwatched). The first reconnect of an episode is said; later ones are
+        not, since cycles that go on failing after it show the terminal's answer was not
+        the cure."""
         why = str(exc) if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
         self.stats.cycles_skipped += 1
         self.stats.skip_error = why
         if in_a_row == 1:
             self.host.log.error("cycle skipped: %s (counted until cycles run again)", why)
         broker = self.host.broker
+        now, tried = self._wall(), self._reconnect_tried
         due = (in_a_row & (in_a_row - 1)) == 0 or in_a_row % 64 == 0  # a power of two
+        due = due or (tried is not None and now - tried >= RECONNECT_AT_LEAST_EVERY)
         if not due or not isinstance(broker, Reconnecting):
             return
+        self._reconnect_tried = now
         try:
             broker.reconnect()
         except BROKER_DOWN as again:
@@ -227,6 +238,9 @@ class LoopDrivers:
                 self._reconnect_said = True
                 self.host.log.warning("reconnected to the broker after %d skipped cycles", in_a_row)
 
+
+#: The longest wait, in seconds, between two reconnects of one episode of skipped cycles.
+RECONNECT_AT_LEAST_EVERY = 120.0
 
 #: What a broker that went away raises: its own error, or the transport's (the mt5linux
 #: bridge raises rpyc's EOFError and socket errors, which are OSErrors).
