@@ -140,13 +140,7 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         """One ``GET /health`` at start-up: a server that does not answer is said now,
         in one line, not first when a trade is registered."""
         assert self._client is not None
-        try:
-            reply = await self._client.health()
-        except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
-            self._health.failed(f"at start-up, GET /health: {describe(exc)}")
-            return
-        if reply.status >= 500:
-            self._health.failed(f"at start-up, GET /health answered {reply.status}")
+        if not await self._health_answers("at start-up, "):
             return
         try:  # /health wants no token: ask what needs one, as every later request does
             asked = await self._client.status()

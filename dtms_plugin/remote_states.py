@@ -195,15 +195,23 @@ class RemoteStates:
         if last is not None and (now - last).total_seconds() < IDLE_PROBE_SECONDS:
             return
         self._last_probe = now
+        await self._health_answers("")
+
+    async def _health_answers(self, when: str) -> bool:
+        """One ``GET /health``: whether the server answers it (said to the episode of a
+        server not answering: :class:`ServerHealth`). ``when`` begins what a failure
+        says ("at start-up, ")."""
+        assert self._client is not None
         try:
             reply = await self._client.health()
         except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
-            self._health.failed(f"GET /health: {describe(exc)}")
-            return
+            self._health.failed(f"{when}GET /health: {describe(exc)}")
+            return False
         if reply.status >= 500:
-            self._health.failed(f"GET /health answered {reply.status}")
-        else:
-            self._health.answered()
+            self._health.failed(f"{when}GET /health answered {reply.status}")
+            return False
+        self._health.answered()
+        return True
 
     async def _refresh_chunk(self, tickets: list[int]) -> bool:
         assert self._client is not None

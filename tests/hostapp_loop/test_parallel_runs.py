@@ -169,9 +169,10 @@ def test_a_stop_while_the_runs_are_being_built_still_stops_them(tmp_path: Path) 
     _assert_both_stopped(tmp_path, "slow_start.py", SLOW_START)
 
 
-UNANNOUNCED = textwrap.dedent(
+#: A run of three seconds that stops, answering "interrupted", when told to (SIGTERM).
+LONG_RUN = textwrap.dedent(
     """
-    import os, signal, time
+    import os, signal, threading, time
     from hostapp.parallel import Runs
 
     def long_run(shared, spec, progress):
@@ -187,6 +188,11 @@ UNANNOUNCED = textwrap.dedent(
         finally:
             signal.signal(signal.SIGTERM, old)
 
+    """
+)
+
+UNANNOUNCED = LONG_RUN + textwrap.dedent(
+    """
     with Runs(long_run, {"all": None}, jobs=2) as runs:
         handles = [runs.submit(f"run {i}", i) for i in range(2)]
         time.sleep(1.0)  # both run; what they said (their pids) is not read yet
@@ -260,24 +266,8 @@ def test_progress_is_shown_ahead_of_a_backlog_of_log_records(tmp_path: Path) -> 
     assert out["shown_after"][0] < 1500, out  # behind one queue: 3000
 
 
-QUEUED = textwrap.dedent(
+QUEUED = LONG_RUN + textwrap.dedent(
     """
-    import os, signal, threading, time
-    from hostapp.parallel import Runs
-
-    def long_run(shared, spec, progress):
-        stop = []
-        old = signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-        try:
-            for i in range(300):
-                progress(i, 300)
-                if stop:
-                    return "interrupted"
-                time.sleep(0.01)
-            return "finished"
-        finally:
-            signal.signal(signal.SIGTERM, old)
-
     threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
     with Runs(long_run, {"all": None}, jobs=2) as runs:
         handles = [runs.submit(f"run {i}", i) for i in range(6)]
