@@ -22,6 +22,7 @@ from .closing import (
     recorded_close_time,
 )
 from .service_parts import ServiceParts
+from .validation import check_not_ahead
 from .views import record_state
 
 
@@ -35,6 +36,8 @@ class Closing(ServiceParts):
         outcome yet: the report gives it one (and the account rails its profit). None
         when the ticket is unknown; a second report of the same close changes nothing."""
         self._require_engine()
+        assert self._host is not None
+        check_not_ahead("closed_at", closed.closed_at, self._host.clock.now())
         if self.replicas is not None:  # another replica's trade: its owner applies it
             from .close_inbox import left_for_owner
 

@@ -12,8 +12,9 @@ class RegistrationRejected(RuntimeError):
 
 
 class Conflict(RuntimeError):
-    """A request that contradicts the stored trade of its ticket: a 409 naming ``field``
-    (the request is well formed; the trade the server keeps says otherwise)."""
+    """A request that contradicts what the server keeps, the stored trade of its ticket
+    or its clock: a 409 naming ``field`` (the request is well formed; the server's own
+    record says otherwise)."""
 
     error = "conflict with the stored trade"
 
@@ -34,3 +35,10 @@ class CloseConflict(Conflict):
     it would also put the trade past its retention at once, history and all."""
 
     error = "conflicting close"
+
+
+class ClockConflict(Conflict):
+    """A time reported as more than a day ahead of the server's clock: a trade opened
+    next year would never arm, one closed next year would outlive its retention."""
+
+    error = "conflict with the server's clock"

@@ -75,7 +75,8 @@ PATHS: dict[str, Any] = {
                 ),
                 "409": _json(
                     "Error",
-                    "the ticket is a live trade with another direction or symbol (named in field)",
+                    "the ticket is a live trade with another direction or symbol, or opened_at"
+                    " is more than a day ahead of the server's clock (named in field)",
                 ),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),
@@ -191,7 +192,11 @@ PATHS: dict[str, Any] = {
                     "with Redis replicas, another replica owns the trade: the close is left for"
                     " it (left_for_owner) and applied at its next cycle",
                 ),
-                "409": _json("Error", "closed_at is before the trade opened (field: closed_at)"),
+                "409": _json(
+                    "Error",
+                    "closed_at is before the trade opened, or more than a day ahead of the"
+                    " server's clock (field: closed_at)",
+                ),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 **_ERRORS,
             },

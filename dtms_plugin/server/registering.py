@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from hookspecs import DefensiveState, Trade
 from hookspecs.events import log_event
 
-from .errors import EngineUnavailable, RegistrationConflict, RegistrationRejected
+from .errors import Conflict, EngineUnavailable, RegistrationConflict, RegistrationRejected
 from .service_parts import ServiceParts
-from .validation import Registration, UnknownSymbol
+from .validation import Registration, UnknownSymbol, check_not_ahead
 from .views import record_state
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
@@ -77,8 +77,9 @@ class Registering(ServiceParts):
         create: list[tuple[int, Registration]] = []
         for i, reg in items:
             try:
+                self._check_opened_at(reg)
                 stands, record = self._standing(reg)
-            except RegistrationConflict as exc:
+            except Conflict as exc:
                 out[i] = exc
                 continue
             if stands:
@@ -110,15 +111,20 @@ class Registering(ServiceParts):
 
         for i, reg in enumerate(regs):
             try:
+                self._check_opened_at(reg)
                 created, body = await register(self, replicas, reg)  # body: the record
             except NotApplied as exc:
                 raise EngineUnavailable(str(exc)) from None
             except Refused as exc:
                 out[i] = RegistrationRejected(str(exc))
-            except (UnknownSymbol, RegistrationConflict) as exc:
+            except (UnknownSymbol, Conflict) as exc:
                 out[i] = exc
             else:
                 out[i] = (created, body)
+
+    def _check_opened_at(self, reg: Registration) -> None:
+        assert self._host is not None
+        check_not_ahead("opened_at", reg.opened_at, self._host.clock.now())
 
     def _standing(self, reg: Registration) -> tuple[bool, dict[str, Any] | None]:
         """``(stands, record)``: whether the stored record of ``reg``'s ticket answers it

@@ -11,12 +11,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hookspecs import DataError, Direction, parse_direction
 
 from . import limits
+from .errors import ClockConflict
 
 
 class FieldError(ValueError):
@@ -195,6 +196,27 @@ def parse_time(value: object, field: str = "opened_at") -> datetime | None:
     if utc is None or not first <= utc.year <= last:
         raise FieldError(field, f"must be in the years {first}..{last} in UTC, got {show(value)}")
     return utc
+
+
+#: how far ahead of the server's clock a reported time may be: a client's clock that runs
+#: fast, or a paper host under ``--speed`` a little ahead of the server reading its file
+MAX_AHEAD = timedelta(days=1)
+
+
+def check_not_ahead(field: str, at: datetime | None, clock_now: datetime) -> None:
+    """A :class:`~.errors.ClockConflict` when ``at`` is more than :data:`MAX_AHEAD` after both the
+    server's clock (a paper account's data clock, which may run ahead of the wall's) and
+    the wall clock (a replayed past, behind it). A trade opened or closed next year is a
+    client's mistake: kept, it would never arm, or outlive its retention."""
+    if at is None:
+        return
+    latest = max(clock_now, datetime.now(UTC))
+    if at > latest + MAX_AHEAD:
+        raise ClockConflict(
+            field,
+            f"{at.isoformat()} is more than a day ahead of the server's clock "
+            f"({latest.isoformat(timespec='seconds')})",
+        )
 
 
 def _direction(value: object) -> Direction:

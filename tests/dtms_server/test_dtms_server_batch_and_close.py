@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from support.dtms_server_world import registration, service_of
 
 from dtms_plugin.server.batch import MAX_BATCH_REGISTRATIONS
+from dtms_plugin.server.errors import ClockConflict
+from dtms_plugin.server.validation import check_not_ahead
 
 Client = TestClient[web.Request, web.Application]
 
@@ -136,3 +141,36 @@ async def test_a_refused_item_echoes_its_ticket_only_as_the_document_allows(
     echoed = [r["ticket"] for r in body["results"]]
     assert echoed == [None, None, None, None, "abc", 77]
     assert all(r["outcome"] == "refused" for r in body["results"])
+
+
+async def test_a_time_more_than_a_day_ahead_is_a_409_naming_its_field(client: Client) -> None:
+    """A close dated next year kept the trade past its retention; a registration opened
+    next year would never arm. Both are a client's clock or zone mistake."""
+    ahead = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    resp = await client.post("/dtms/trade/enable", json=registration(41, opened_at=ahead))
+    body = await resp.json()
+    assert (resp.status, body["field"]) == (409, "opened_at"), body
+    assert "more than a day ahead of the server's clock" in body["message"]
+    batch = {"trades": [registration(42, opened_at=ahead), registration(43)]}
+    results = (await (await client.post("/dtms/trades", json=batch)).json())["results"]
+    assert [(r["status"], r.get("field")) for r in results] == [(409, "opened_at"), (201, None)]
+    assert (await client.get("/dtms/trade/42")).status == 404
+
+    await client.post("/dtms/trade/enable", json=registration(44))
+    resp = await client.post("/dtms/trade/44/closed", json={"reason": "tp", "closed_at": ahead})
+    assert (resp.status, (await resp.json())["field"]) == (409, "closed_at")
+    assert (await (await client.get("/dtms/trade/44")).json())["state"] != "CLOSED"
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()  # a fast client clock
+    resp = await client.post("/dtms/trade/44/closed", json={"reason": "tp", "closed_at": soon})
+    assert resp.status == 200
+    assert (await (await client.get("/dtms/trade/44")).json())["state"] == "CLOSED"
+
+
+def test_the_server_clock_ahead_of_the_wall_moves_the_limit() -> None:
+    """A paper host under ``--speed``: its data clock runs ahead of the wall's, and the
+    times its trades report follow that clock."""
+    data_clock = datetime.now(UTC) + timedelta(days=30)
+    check_not_ahead("closed_at", data_clock + timedelta(hours=20), data_clock)
+    with pytest.raises(ClockConflict) as err:
+        check_not_ahead("closed_at", data_clock + timedelta(days=1, minutes=1), data_clock)
+    assert err.value.field == "closed_at"
