@@ -248,6 +248,10 @@ class ResultCode(StrEnum):
     REJECTED = "rejected"  # any other refusal
 
 
+#: What an order did to a netting account's position (:attr:`ActionResult.netting`).
+NettingEffect = Literal["added", "reduced", "closed", "reversed"]
+
+
 @dataclass(frozen=True, slots=True)
 class ActionResult:
     """What a broker call (or an executed action) did. Never raised: returned."""
@@ -259,6 +263,11 @@ class ActionResult:
     #: Lots that actually executed, when the broker reports it (a fill can be smaller
     #: than the request); ``None`` when it does not or nothing traded.
     filled_volume: float | None = None
+    #: What an open did on a netting account, where a symbol holds one position and an
+    #: order changes it: ``None`` when the order opened a position of its own. Added to
+    #: or reduced: ``new_ticket`` is the position it changed; closed: ``None``; reversed:
+    #: the new side's position (the old one closed).
+    netting: NettingEffect | None = None
 
     @classmethod
     def success(cls, message: str = "", new_ticket: int | None = None) -> ActionResult:

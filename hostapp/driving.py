@@ -208,6 +208,7 @@ def run_summary(
                     appmod.guessed_rules_note(app.broker, app.loop.symbols),
                     timeframe_note(app.base_timeframe, app.timeframe),
                     refusals_note(stats),
+                    netted_note(stats),
                     vetoes_note(stats),
                     skipped_note(stats),
                     broker_note,
@@ -244,6 +245,20 @@ def refusals_note(stats: LoopStats) -> str | None:
     return (
         f"the broker refused {stats.orders_rejected:,} of the {stats.orders_proposed:,} orders "
         f"proposed: {each}"
+    )
+
+
+def netted_note(stats: LoopStats) -> str | None:
+    """Orders that changed a netting account's one position per symbol instead of opening
+    a trade of their own: counted apart from the trades, which would otherwise have
+    counted a reduction as a new entry (docs/mt5.md, "Netting accounts")."""
+    if not stats.netted:
+        return None
+    total = sum(stats.netted.values())
+    each = ", ".join(f"{effect} {count:,}" for effect, count in sorted(stats.netted.items()))
+    return (
+        f"{total:,} of the {stats.orders_proposed:,} orders proposed changed the symbol's "
+        f"netting position ({each}); only a reversal's new side counts as a trade"
     )
 
 

@@ -67,6 +67,10 @@ from .loop_stats import (
 )
 from .market.timeframes import timeframe_seconds
 
+#: what an open on a netting account did that opened no position of its own (a reversal
+#: did: its new side is an entry)
+_CHANGED_POSITION = frozenset({"added", "reduced", "closed"})
+
 __all__ = [
     "LIVE_WINDOW",
     "OTHER_VETOES",
@@ -265,6 +269,10 @@ class TradingLoop(LoopDrivers):
                 return
             stats.entries_veto_overridden += 1
         result = self.broker.open(order)
+        if result.ok and result.netting is not None:
+            await self._netted(now, order, result)
+            if result.netting in _CHANGED_POSITION:
+                return
         if not result.ok or result.new_ticket is None:
             code = str(getattr(result.code, "value", result.code))
             stats.refused(code, result.message)
@@ -286,6 +294,21 @@ class TradingLoop(LoopDrivers):
         stats.entries.append((now, trade, source))
         if self._on_executed:
             await plugins.on_trade_executed(host, trade)
+
+    async def _netted(self, now: datetime, order: OrderRequest, result: ActionResult) -> None:
+        """An order that changed the symbol's position on a netting account. Added to,
+        reduced or closed: not an entry (no trade opened, so no ``on_trade_executed``),
+        counted apart. A reversal's new side is an entry; its old side closed. What the
+        order closed is reported now, as the order's plugin's exit; the loop keeps the
+        changed position's newest view."""
+        effect = str(result.netting)
+        self.stats.netted[effect] = self.stats.netted.get(effect, 0) + 1
+        self.end_episodes()
+        ticket, known = result.new_ticket, self._known
+        if effect == "reversed" and ticket in known and known[ticket].direction != order.direction:
+            # MetaTrader keeps the ticket through a reversal: the old side closed all the same
+            await self._closed(now, known.pop(ticket), "exit")
+        await self._sweep(now, "exit")
 
     async def _sweep(self, now: datetime, reason: CloseReason) -> None:
         """Report every known position that is no longer open, with ``reason``; adopt

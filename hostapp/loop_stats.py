@@ -74,6 +74,9 @@ class LoopStats:
     interrupted: bool = False
     #: the broker's refusals of orders by result code: how many, and the first message
     refusals: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: orders that changed a netting account's position instead of opening one, by what
+    #: they did (``ActionResult.netting``: added, reduced, closed)
+    netted: dict[str, int] = field(default_factory=dict)
     #: live cycles skipped because the broker failed (the terminal went away), and why
     #: the last one was
     cycles_skipped: int = 0

@@ -129,6 +129,7 @@ def summarize(
         orders_proposed=stats.orders_proposed,
         orders_vetoed=sum(stats.orders_vetoed.values()),
         orders_rejected=stats.orders_rejected,
+        orders_netted=dict(sorted(stats.netted.items())),
         entries_veto_overridden=stats.entries_veto_overridden,
         pnl=round(pnl, 2),
         floating_pnl=round(float(sum(t.profit for t in open_positions)), 2),

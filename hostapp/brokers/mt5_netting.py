@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hookspecs import Direction
+from hookspecs import Direction, NettingEffect
+
+#: what an order did to the netting position, and its words for the result's message
+Netted = tuple[NettingEffect | None, str]
 
 
 def _level(value: Any) -> float | None:
@@ -38,19 +41,19 @@ def inherited(
     )
 
 
-def effect(net: Mapping[str, Any] | None, direction: Direction, filled: float) -> str:
-    """What ``filled`` lots did to ``net``, in the paper broker's words ("" when there
-    was no position to change)."""
+def effect(net: Mapping[str, Any] | None, direction: Direction, filled: float) -> Netted:
+    """What ``filled`` lots did to ``net``: the change, and its words as the paper
+    broker's (``(None, "")`` when there was no position to change)."""
     if net is None:
-        return ""
+        return None, ""
     ticket, held = int(net["ticket"]), float(net["volume"])
     if _side(net) == direction:
-        return f"; added {filled:g} to {ticket}"
+        return "added", f"; added {filled:g} to {ticket}"
     if filled < held - 1e-9:
-        return f"; reduced {ticket} by {filled:g}"
+        return "reduced", f"; reduced {ticket} by {filled:g}"
     if filled <= held + 1e-9:
-        return f"; closed {ticket} (netting)"
-    return f"; reversed {ticket} into {round(filled - held, 8):g} {direction}"
+        return "closed", f"; closed {ticket} (netting)"
+    return "reversed", f"; reversed {ticket} into {round(filled - held, 8):g} {direction}"
 
 
 def _side(position: Mapping[str, Any]) -> Direction:

@@ -168,8 +168,10 @@ class Trading:
             ticket = fill.position or self._opened_position(fill, footprint, hedging)
             if fill.volume < lots - 1e-9:
                 message += f"; only {fill.volume} of {lots} lots filled"
-            message += effect(net, direction, fill.volume)
-            return ActionResult(True, ResultCode.OK, message, ticket, fill.volume)
+            netting, words = effect(net, direction, fill.volume)
+            if netting == "closed":
+                ticket = None  # the position is gone: nothing was opened
+            return ActionResult(True, ResultCode.OK, message + words, ticket, fill.volume, netting)
 
         op = Operation(
             label,

@@ -13,7 +13,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from hookspecs import ActionResult, OrderRequest, Quote, ResultCode, SymbolInfo, opposite
+from hookspecs import (
+    ActionResult,
+    NettingEffect,
+    OrderRequest,
+    Quote,
+    ResultCode,
+    SymbolInfo,
+    opposite,
+)
 
 from .paper_account import Position
 from .paper_ledger import PaperLedger
@@ -108,19 +116,19 @@ class PaperOrders(PaperLedger):
             if tp is not None:
                 pos.take_profit = tp
             self._store.put(pos)
-            return ActionResult.success(f"added {volume:g} to {pos.ticket}", pos.ticket)
+            return _netted(f"added {volume:g} to {pos.ticket}", pos.ticket, "added")
         now = self._now(quote)
         if volume < pos.volume - _EPS:
             self._book(pos, volume, price, now, "netting")
-            return ActionResult.success(f"reduced {pos.ticket} by {volume:g}", pos.ticket)
+            return _netted(f"reduced {pos.ticket} by {volume:g}", pos.ticket, "reduced")
         self._book(pos, pos.volume, price, now, "netting")
         rest = round(volume - pos.volume, 8)
         if rest < _EPS:
-            return ActionResult.success(f"closed {pos.ticket} (netting)")
+            return _netted(f"closed {pos.ticket} (netting)", None, "closed")
         new = self._new_position(order.symbol, order.direction, rest, sl, tp, quote)
         new.magic, new.comment = order.magic, order.comment
         self._store.put(new)
-        return ActionResult.success(f"reversed {pos.ticket} into {new.ticket}", new.ticket)
+        return _netted(f"reversed {pos.ticket} into {new.ticket}", new.ticket, "reversed")
 
     def _held(self, ticket: int) -> tuple[Position, SymbolInfo] | ActionResult:
         """The open position and its symbol's rules, or the refusal that says why not."""
@@ -241,3 +249,8 @@ def _unknown_symbol(pos: Position) -> ActionResult:
         ResultCode.REJECTED,
         f"position {pos.ticket}: unknown symbol {pos.symbol!r} (not in this broker's symbols)",
     )
+
+
+def _netted(message: str, ticket: int | None, effect: NettingEffect) -> ActionResult:
+    """An open that changed the symbol's netting position, the change as data."""
+    return ActionResult(True, ResultCode.OK, message, ticket, netting=effect)

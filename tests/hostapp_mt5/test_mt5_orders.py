@@ -206,6 +206,7 @@ def test_netting_add_on_keeps_the_levels_it_does_not_name_as_the_paper_broker_do
     paper = PaperBroker(settings=PaperSettings(margin_mode="netting"))
     paper.set_quote("XAUUSD", 2000.0, 2000.3, datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
     said: dict[str, list[str]] = {"mt5": [], "paper": []}
+    effects: dict[str, list[str | None]] = {"mt5": [], "paper": []}
     for name, broker in (("mt5", mt5), ("paper", paper)):
         for order in (
             OrderRequest("XAUUSD", "buy", 0.3, stop_loss=1990.0, take_profit=2010.0),
@@ -215,6 +216,7 @@ def test_netting_add_on_keeps_the_levels_it_does_not_name_as_the_paper_broker_do
             r = broker.open(order)
             assert r.ok, r
             said[name].append(r.message)
+            effects[name].append(r.netting)
         (trade,) = broker.positions()
         assert (trade.volume, trade.stop_loss, trade.take_profit) == (
             pytest.approx(0.3),
@@ -223,11 +225,17 @@ def test_netting_add_on_keeps_the_levels_it_does_not_name_as_the_paper_broker_do
         ), name
         r = broker.open(OrderRequest("XAUUSD", "sell", 0.5))
         said[name].append(r.message)
+        effects[name].append(r.netting)
         (trade,) = broker.positions()
         assert (trade.direction, trade.stop_loss, trade.take_profit) == ("sell", None, None)
+        assert r.new_ticket == trade.ticket  # the reversal's new side
+        r = broker.open(OrderRequest("XAUUSD", "buy", 0.2))
+        assert (r.ok, r.netting, r.new_ticket, broker.positions()) == (True, "closed", None, [])
     for words in said.values():
         said_what = zip(["", "added", "reduced", "reversed"], words, strict=True)
         assert all(word in message for word, message in said_what), words
+    for name, seen in effects.items():  # what the order did, as data
+        assert seen == [None, "added", "reduced", "reversed"], name
     assert fake.requests[1]["tp"] == 2010.0
 
 
