@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from hookspecs import Bar, BrokerError, HostView
+from hookspecs import Bar, BrokerError, HostView, Timeframe
 
 from .loop_stats import LoopStats
-from .market.timeframes import timeframe_seconds, to_epoch
+from .market.timeframes import from_epoch, timeframe_seconds, to_epoch
 
 ProgressFn = Callable[[int, int], None]
 
@@ -44,6 +44,30 @@ class ScaledLoopClock(LoopClock, Protocol):
     def wall_seconds(self, seconds: float) -> float: ...
 
 
+class HostBarCloses:
+    """Whether a host-timeframe bar closed by each step of a replay: when the step is at
+    or past the end of the host bucket the previous step was in. Buckets are
+    :class:`hookspecs.Timeframe`'s (weeks open on Sunday, months on the 1st), as the
+    feed's resampled bars are; a bucket that ends in a gap of the data (a weekend, a
+    holiday) counts at the first step after it, when the feed shows its bar."""
+
+    __slots__ = ("_end", "_tf")
+
+    def __init__(self, timeframe: str) -> None:
+        self._tf = Timeframe.parse(timeframe)
+        self._end: datetime | None = None  # the next bucket end after the previous step
+
+    def __call__(self, now: datetime) -> bool:
+        end = self._end
+        if end is not None and now < end:
+            return False
+        t = to_epoch(now)
+        tf = self._tf
+        start = tf.bucket_epoch(t)
+        self._end = from_epoch(tf.next_epoch(start))
+        return end is not None or start == t  # the first step: only on a bucket's end
+
+
 class LoopDrivers:
     """The drivers of :class:`hostapp.loop.TradingLoop`, which sets every attribute
     declared here in its constructor and defines :meth:`cycle`."""
@@ -53,6 +77,7 @@ class LoopDrivers:
     stats: LoopStats
     stop_requested: bool
     resume_from: datetime | None
+    timeframe: str
     _tf_seconds: int
     # The event a waiting driver sleeps on, and the event loop it runs in: a stop request
     # (maybe from a signal handler) sets the one through the other.
@@ -89,8 +114,8 @@ class LoopDrivers:
         :meth:`request_stop`. ``pace_seconds`` > 0 waits that long between cycles (a
         paper "live" run); the wait ends early on a stop request."""
         total: int = feed.step_count()  # exact, or a bound for a streamed feed
-        tf = self._tf_seconds
-        aligned = tf == timeframe_seconds(feed.base_timeframe)
+        aligned = self._tf_seconds == timeframe_seconds(feed.base_timeframe)
+        host_bar_closed = HostBarCloses(self.timeframe)
         advance = feed.advance
         cycle = self.cycle
         self._aio = asyncio.get_running_loop()
@@ -106,7 +131,7 @@ class LoopDrivers:
             if skip is not None and now <= skip:
                 continue  # a resumed account's past: history for the plugins, not traded again
             if new_bars:
-                await cycle(now, new_bars, aligned or to_epoch(now) % tf == 0)
+                await cycle(now, new_bars, aligned or host_bar_closed(now))
             if progress is not None:
                 progress(i, max(total, i))
             if pace_seconds > 0 and self._wake is not None:
@@ -131,8 +156,8 @@ class LoopDrivers:
         between bars. Every wait is the clock's time converted to the wall's, so the
         whole run keeps one pace."""
         total: int = feed.step_count()
-        tf = self._tf_seconds
-        aligned = tf == timeframe_seconds(feed.base_timeframe)
+        aligned = self._tf_seconds == timeframe_seconds(feed.base_timeframe)
+        host_bar_closed = HostBarCloses(self.timeframe)
         self._aio = asyncio.get_running_loop()
         self._wake = wake = asyncio.Event()
         steps = iter(feed.steps())
@@ -147,7 +172,7 @@ class LoopDrivers:
             if due <= now or due <= live_from:
                 new_bars = feed.advance(due)
                 if new_bars and (self.resume_from is None or due > self.resume_from):
-                    await self.cycle(due, new_bars, aligned or to_epoch(due) % tf == 0)
+                    await self.cycle(due, new_bars, aligned or host_bar_closed(due))
                 i += 1
                 if progress is not None:
                     progress(i, max(total, i))

@@ -1,0 +1,101 @@
+"""Orders are proposed when a host-timeframe bar closes, on the buckets the feed builds
+(docs/architecture.md §6): weeks open on Sunday and months on the 1st, not on multiples
+of their length since the epoch (a Thursday); a bar that closes in a gap of the data (a
+weekend, a holiday) is proposed on at the first step after the gap, with that bar."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hookspecs import Bar, OrderRequest, hookimpl
+from hostapp.app import build_sim_app
+from hostapp.config import config_from_dict
+from hostapp.driving import drive
+from hostapp.loop_drivers import HostBarCloses
+from hostapp.testing import bars_from_closes
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+class Watcher:
+    """Records when it was asked for orders, and the newest host bar it was shown."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[datetime, datetime]] = []
+
+    @hookimpl
+    def propose_orders(self, bars: list[Bar], now: datetime) -> list[OrderRequest]:
+        if bars:
+            self.asked.append((now, bars[-1].time))
+        return []
+
+
+async def _asked(bars: list[Bar], base: str, timeframe: str) -> list[tuple[datetime, datetime]]:
+    watcher = Watcher()
+    config = config_from_dict({"host": {"symbols": ["XAUUSD"], "timeframe": timeframe}})
+    app = build_sim_app(
+        config,
+        {"XAUUSD": bars},
+        base_timeframe=base,
+        timeframe=timeframe,
+        builtins={"watcher": watcher},
+        entry_points=[],
+        env={},
+    )
+    await drive(app, progress=None)
+    return watcher.asked
+
+
+def _weekdays(start: datetime, days: int) -> list[Bar]:
+    """D1 bars of a market closed at weekends: Monday to Friday."""
+    every = bars_from_closes([100.0 + i for i in range(days)], start=start, step_seconds=86_400)
+    return [b for b in every if b.time.weekday() < 5]
+
+
+async def test_weekly_bars_close_on_sundays_and_are_proposed_on_after_the_weekend() -> None:
+    bars = _weekdays(datetime(2024, 1, 7, tzinfo=UTC), 35)  # Sunday 7 January, five weeks
+    asked = await _asked(bars, "D1", "W1")
+    # each week (Sunday to Saturday) closes in the weekend gap; the first step after it is
+    # Monday's bar closing on Tuesday 00:00, and the bar shown is the week just closed (the
+    # first week, without its Sunday, is not a whole bar: the resampler leaves it out)
+    assert asked == [
+        (datetime(2024, 1, 23, tzinfo=UTC), datetime(2024, 1, 14, tzinfo=UTC)),
+        (datetime(2024, 1, 30, tzinfo=UTC), datetime(2024, 1, 21, tzinfo=UTC)),
+        (datetime(2024, 2, 6, tzinfo=UTC), datetime(2024, 1, 28, tzinfo=UTC)),
+    ]
+    assert all(now.weekday() == 1 for now, _ in asked)  # never a Thursday (epoch weeks)
+
+
+async def test_an_hourly_bar_that_ends_in_a_gap_is_proposed_on_after_it() -> None:
+    start = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
+    bars = bars_from_closes([100.0 + i * 0.1 for i in range(48)], start=start)
+    # no M5 bars from 12:30 to 13:20: the 13:00 close falls in the gap
+    gap = (start + timedelta(minutes=150), start + timedelta(minutes=200))
+    bars = [b for b in bars if not gap[0] <= b.time < gap[1]]
+    asked = await _asked(bars, "M5", "H1")
+    assert [(now.strftime("%H:%M"), bar.strftime("%H:%M")) for now, bar in asked] == [
+        ("11:00", "10:00"),
+        ("12:00", "11:00"),
+        ("13:25", "12:00"),  # the first step after the gap, with the 12:00 bar
+        ("14:00", "13:00"),
+    ]
+
+
+def test_a_run_that_starts_inside_a_bucket_waits_for_its_end() -> None:
+    closes = HostBarCloses("H1")
+    t = datetime(2024, 1, 2, 10, 5, tzinfo=UTC)
+    steps = [t + timedelta(minutes=5 * i) for i in range(24)]
+    assert [s.strftime("%H:%M") for s in steps if closes(s)] == ["11:00", "12:00"]
+    on_the_hour = HostBarCloses("H1")
+    assert on_the_hour(datetime(2024, 1, 2, 11, 0, tzinfo=UTC))  # a first step at a close
+
+
+def test_months_close_on_the_first() -> None:
+    closes = HostBarCloses("MN1")
+    days = [datetime(2024, 1, 1, tzinfo=UTC) + DAY * i for i in range(1, 100)]
+    assert [d.date().isoformat() for d in days if closes(d)] == [
+        "2024-02-01",
+        "2024-03-01",
+        "2024-04-01",
+    ]
