@@ -30,6 +30,9 @@ class TradeBook:
         self._live: dict[int, None] = {}  # active tickets, in registration order
         self._closed: list[tuple[datetime, int]] = []  # (closed_at, ticket), sorted
         self._hedges: dict[int, int] = {}  # hedge ticket -> the ticket it defends
+        # hedges the engine closed itself, until the host reports their close (its
+        # profit is the defended trade's too: docs/dtms.md §7)
+        self._former_hedges: dict[int, int] = {}
 
     def put(self, rec: TradeRecord) -> None:
         old = self.records.get(rec.ticket)
@@ -63,6 +66,7 @@ class TradeBook:
     def _forget_hedge(self, hedge_ticket: int, parent: int) -> None:
         if self._hedges.get(hedge_ticket) == parent:
             del self._hedges[hedge_ticket]
+            self._former_hedges[hedge_ticket] = parent
 
     def hedge_tickets(self) -> list[int]:
         """The tickets of the hedges the records name."""
@@ -94,6 +98,15 @@ class TradeBook:
     def parent_of_hedge(self, hedge_ticket: int) -> TradeRecord | None:
         parent = self._hedges.get(hedge_ticket)
         return self.records.get(parent) if parent is not None else None
+
+    def parent_of_closed_hedge(self, hedge_ticket: int) -> TradeRecord | None:
+        """The trade the closed hedge ``hedge_ticket`` defends or defended: a hedge the
+        engine closed itself is reported closed by the host a cycle later (asked once,
+        then forgotten)."""
+        parent = self._former_hedges.pop(hedge_ticket, None)
+        if parent is None:
+            return self.parent_of_hedge(hedge_ticket)
+        return self.records.get(parent)
 
     def recent_closed(self, since: datetime, at_least: int) -> Iterator[TradeRecord]:
         """Closed trades (with a realised result) closed at or after ``since``, and never

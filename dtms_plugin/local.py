@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -42,6 +41,7 @@ from .engine import (
     close_record,
     evaluate,
     finish,
+    hedge_closed,
     needs_attention,
     register,
     sync_position,
@@ -247,9 +247,9 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()
-        parent = self.book.parent_of_hedge(trade.ticket)
+        parent = self.book.parent_of_closed_hedge(trade.ticket)
         if parent is not None:
-            self._persist(replace(parent, hedge_ticket=None, hedge_volume=0.0), now)
+            self._persist(hedge_closed(parent, trade), now)
             self._flush()
             return
         rec = self.records.get(trade.ticket)

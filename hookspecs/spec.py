@@ -178,7 +178,9 @@ def is_defensive(host: HostView, ticket: int) -> bool:
 def on_trade_closed(host: HostView, trade: Trade, reason: CloseReason) -> Awaitable[None] | None:
     """A position was closed, fully, by any cause.
 
-    ``trade`` carries ``close_price``, ``closed_at`` and the realised ``profit``;
+    ``trade`` carries ``close_price``, ``closed_at`` and the realised ``profit`` of the
+    whole position (every closing deal, a partial close's included; a hedge is a position
+    of its own);
     ``reason`` is one of ``stop_loss``, ``take_profit``, ``action`` (a plugin's action
     during ``on_cycle``), ``exit`` (an action during ``manage_positions``, such as the exit
     manager's), ``external`` (closed outside the host). Async allowed; broadcast.

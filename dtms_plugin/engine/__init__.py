@@ -27,7 +27,15 @@ from .journal import (
     unsettled,
 )
 from .live import SymbolIndicators
-from .machine import AccountState, Evaluation, close_record, evaluate, spread_ok, sync_position
+from .machine import (
+    AccountState,
+    Evaluation,
+    close_record,
+    evaluate,
+    hedge_closed,
+    spread_ok,
+    sync_position,
+)
 from .rails import AccountMode, check_account
 from .record import JournalEntry, JournalStatus, TradeRecord, register
 from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify
@@ -83,6 +91,7 @@ __all__ = [
     "compute_score",
     "evaluate",
     "finish",
+    "hedge_closed",
     "needs_attention",
     "outcome_from_broker",
     "register",

@@ -355,11 +355,13 @@ def close_record(
     record: TradeRecord, trade: Trade, reason: str, now: datetime
 ) -> tuple[TradeRecord, tuple[DefensiveState, DefensiveState] | None]:
     """The broker closed the position (``on_trade_closed``): CLOSED, its hedge owed a
-    close, the realised result kept for the account rails."""
+    close, the realised result kept for the account rails: the position's (its partial
+    closes included, as the host reports it) plus what its hedges realised so far."""
     rec = record.evolve(
         closed_at=trade.closed_at or now,
         close_reason=reason,
-        realised_profit=trade.profit,
+        close_price=trade.close_price,
+        realised_profit=trade.profit + record.hedge_profit,
     )
     if not record.is_open:
         if K.CLOSE in record.owed:  # a failed close, and the position closed meanwhile
@@ -367,6 +369,20 @@ def close_record(
         return rec, None
     owed: Owed = (K.CLOSE_HEDGE,) if record.hedge_ticket else ()
     return _transition(rec, S.CLOSED, owed, now, {}), (record.state, S.CLOSED)
+
+
+def hedge_closed(parent: TradeRecord, hedge: Trade) -> TradeRecord:
+    """A hedge of ``parent`` closed: the hedge's profit is the trade's too, for the
+    account rails (docs/dtms.md §7), kept until the trade closes or added to the result
+    of a trade already closed; and the trade is no longer hedged by it (a hedge the
+    engine closed itself, or replaced, is no longer the record's)."""
+    changes: dict[str, object] = {"hedge_profit": parent.hedge_profit + hedge.profit}
+    if parent.hedge_ticket == hedge.ticket:
+        changes["hedge_ticket"] = None
+        changes["hedge_volume"] = 0.0
+    if parent.realised_profit is not None:
+        changes["realised_profit"] = parent.realised_profit + hedge.profit
+    return parent.evolve(**changes)
 
 
 def sync_position(record: TradeRecord, position: Trade) -> TradeRecord:

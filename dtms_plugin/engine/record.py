@@ -111,8 +111,10 @@ class TradeRecord:
     journal: tuple[JournalEntry, ...] = ()
     closed_at: datetime | None = None
     close_reason: str = ""
-    realised_profit: float | None = None
+    realised_profit: float | None = None  # the trade's and its hedges' closing deals
     comment: str = ""
+    close_price: float | None = None  # the price of the closing deal that ended the trade
+    hedge_profit: float = 0.0  # realised by its hedges so far (docs/dtms.md §7)
 
     @property
     def sign(self) -> int:
@@ -211,6 +213,8 @@ class TradeRecord:
                 close_reason=str(d.get("close_reason", "")),
                 realised_profit=_opt_float(d.get("realised_profit")),
                 comment=str(d.get("comment", "")),
+                close_price=_opt_float(d.get("close_price")),
+                hedge_profit=float(d.get("hedge_profit", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"trade record {d.get('ticket')!r}: {exc!r}") from None

@@ -133,6 +133,7 @@ def mark_closed(record: Mapping[str, Any], closed: ClosedReport, at: datetime) -
         "closed_at": at.isoformat(),
         "close_reason": closed.reason,
         "realised_profit": closed.profit,
+        "close_price": closed.close_price,
     }
 
 

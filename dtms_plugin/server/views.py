@@ -110,10 +110,14 @@ def _deadlines(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def pnl_r(record: Mapping[str, Any]) -> float | None:
-    """Unrealised P&L in R at the engine's last evaluation price (None when unknown)."""
+    """P&L in R: a closed trade's at the price it closed at, an open one's (unrealised) at
+    the engine's last evaluation price (None when unknown). A closed trade's last
+    evaluation can be bars before its stop was hit: its R there is not its result."""
     nested = record.get("trade")
     fields = nested if isinstance(nested, Mapping) else record
-    entry, price = fields.get("entry_price"), record.get("last_eval_price")
+    closed = record.get("state") == DefensiveState.CLOSED.value
+    entry = fields.get("entry_price")
+    price = record.get("close_price") if closed else record.get("last_eval_price")
     if not isinstance(entry, int | float) or not isinstance(price, int | float):
         return None
     risk = record.get("r")

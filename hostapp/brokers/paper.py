@@ -16,6 +16,7 @@ itself: its state, prices and bars in, and the queries.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
@@ -102,7 +103,8 @@ class PaperBroker(PaperOrders):
                 if hit is not None:
                     price, reason = hit
                     price = round(price, digits)
-                    closed.append((self._book(pos, pos.volume, price, when, reason), reason))
+                    deal = self._book(pos, pos.volume, price, when, reason)
+                    closed.append((self._position_closed(deal), reason))
             store.set_quote(Quote(symbol, bar.close, round(bar.close + spread, digits), when))
             if self._bar_file is not None:
                 self._bar_file.add_bar(symbol, bar, self._timeframe)
@@ -149,17 +151,27 @@ class PaperBroker(PaperOrders):
             return self._store.history()
 
     def closed_trade(self, ticket: int) -> Trade | None:
-        """The newest closing deal of ``ticket``, without reading the whole history (the
+        """The position as it closed: its newest closing deal (price, time, the volume
+        that closed last), with the profit of all its closing deals, a partial close's
+        included, as ``on_trade_closed`` promises. Without reading the whole history (the
         loop asks on every close, over an account file that has months of deals)."""
         with self._query():
             deal = self._store.last_deal(ticket)
-        return None if deal is None else deal.trade
+            return None if deal is None else self._position_closed(deal.trade)
 
     def realised_pnl(self) -> float:
         with self._query():
             return round(self._store.balance() - self._store.meta.deposit, 2)
 
     # -- internals ------------------------------------------------------------------
+
+    def _position_closed(self, last_deal: Trade) -> Trade:
+        """The position as it closed, from its last closing deal: with the profit of all
+        its closing deals (``on_trade_closed``'s promise; the deal has its own part)."""
+        total = round(self._store.realised(last_deal.ticket), 2)
+        return (
+            last_deal if total == last_deal.profit else dataclasses.replace(last_deal, profit=total)
+        )
 
     def _query(self) -> contextlib.AbstractContextManager[None]:
         """Queries read one consistent snapshot; failing to read is a BrokerError. An

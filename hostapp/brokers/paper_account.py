@@ -109,6 +109,7 @@ class AccountStore(Protocol):
     def record(self, deal: ClosedDeal) -> None: ...
     def history(self) -> list[ClosedDeal]: ...
     def last_deal(self, ticket: int) -> ClosedDeal | None: ...
+    def realised(self, ticket: int) -> float: ...
     def quote(self, symbol: str) -> Quote | None: ...
     def set_quote(self, quote: Quote) -> None: ...
     def close(self) -> None: ...
@@ -128,6 +129,7 @@ class MemoryStore:
         self._balance = meta.deposit
         self._history: list[ClosedDeal] = []
         self._last_deal: dict[int, ClosedDeal] = {}
+        self._realised: dict[int, float] = {}  # per ticket, every closing deal's profit
         self._quotes: dict[str, Quote] = {}
 
     def read(self) -> contextlib.AbstractContextManager[None]:
@@ -167,13 +169,18 @@ class MemoryStore:
 
     def record(self, deal: ClosedDeal) -> None:
         self._history.append(deal)
-        self._last_deal[deal.trade.ticket] = deal
+        ticket = deal.trade.ticket
+        self._last_deal[ticket] = deal
+        self._realised[ticket] = self._realised.get(ticket, 0.0) + deal.trade.profit
 
     def history(self) -> list[ClosedDeal]:
         return list(self._history)
 
     def last_deal(self, ticket: int) -> ClosedDeal | None:
         return self._last_deal.get(ticket)
+
+    def realised(self, ticket: int) -> float:
+        return self._realised.get(ticket, 0.0)
 
     def quote(self, symbol: str) -> Quote | None:
         return self._quotes.get(symbol)

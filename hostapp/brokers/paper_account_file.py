@@ -252,6 +252,13 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else self._deal(row)
 
+    def realised(self, ticket: int) -> float:
+        """The profit of every closing deal of ``ticket`` (its partial closes too)."""
+        row = self._db.execute(
+            "SELECT SUM(profit) FROM history WHERE ticket = ?", (ticket,)
+        ).fetchone()
+        return float(row[0] or 0.0)
+
     def _deal(self, row: Sequence[Any]) -> ClosedDeal:
         p = self._position(row[:10])
         trade = Trade(

@@ -19,6 +19,7 @@ from dtms_plugin.engine import (
     close_record,
     evaluate,
     finish,
+    hedge_closed,
     register,
     spread_ok,
     sync_position,
@@ -347,6 +348,25 @@ def test_close_record_of_a_trade_dtms_already_closed() -> None:
     done = record(S.CLOSED, owed=(K.CLOSE_HEDGE,), hedge_ticket=77)
     out, _ = close_record(done, closed_trade(), "exit", NOW)
     assert out.owed == (K.CLOSE_HEDGE,)
+
+
+def test_a_trades_result_counts_its_hedges_closed_before_and_after_it() -> None:
+    """The account rails sum ``realised_profit``: a hedge's loss is the account's too
+    (docs/dtms.md §7), whichever of the two closed first."""
+    hedge = replace(trade(), ticket=77, direction="sell", profit=-6.5)
+    rec = record(S.RECOVERING, hedge_ticket=77, hedge_volume=0.5)
+    unhedged = hedge_closed(rec, hedge)
+    assert (unhedged.hedge_ticket, unhedged.hedge_volume) == (None, 0.0)
+    assert (unhedged.hedge_profit, unhedged.realised_profit) == (-6.5, None)
+    again = hedge_closed(replace(unhedged, hedge_ticket=78), replace(hedge, profit=2.0))
+    assert again.hedge_profit == -4.5
+    out, _ = close_record(again, replace(closed_trade(), close_price=1990.5), "stop_loss", NOW)
+    assert (out.realised_profit, out.close_price) == (-17.0, 1990.5)
+    after = hedge_closed(replace(out, hedge_ticket=79), replace(hedge, profit=-3.0))
+    assert (after.realised_profit, after.hedge_profit, after.state) == (-20.0, -7.5, S.CLOSED)
+    # a hedge the engine already let go of (closed it itself): the record keeps its own
+    other = hedge_closed(record(S.HEDGED, hedge_ticket=80, hedge_volume=0.5), hedge)
+    assert (other.hedge_ticket, other.hedge_volume, other.hedge_profit) == (80, 0.5, -6.5)
 
 
 def test_sync_position_adopts_what_changed_outside_dtms() -> None:

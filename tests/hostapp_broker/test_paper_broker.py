@@ -1,5 +1,6 @@
 """The paper broker: fills, stops inside bars, refusals with codes, hedging, netting."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -132,6 +133,26 @@ def test_partial_close_books_the_part_and_keeps_the_ticket() -> None:
     assert b.close(t, 5.0).ok and b.position(t) is None  # more than held: all of it
     assert [d.volume for d in b.closed_trades()] == [0.1, 0.19, 0.01]
     assert b.close(t).code is ResultCode.NOT_FOUND
+
+
+@pytest.mark.parametrize("on_file", [False, True])
+def test_a_closed_position_carries_the_profit_of_all_its_closing_deals(
+    tmp_path: Path, on_file: bool
+) -> None:
+    """``on_trade_closed`` promises the position's realised profit: DTMS's account rails
+    sum it, and a partial close's part left out made a losing day look small."""
+    file = str(tmp_path / "account.sqlite") if on_file else ""
+    b = PaperBroker(settings=PaperSettings(account_file=file))
+    b.set_quote("XAUUSD", 2000.0, 2000.3, T0)
+    t = buy(b, 0.3, stop_loss=1995.0)
+    b.set_quote("XAUUSD", 1998.0, 1998.3, T0 + M5)
+    assert b.close(t, 0.1).ok  # (1998.0 - 2000.3) * 0.1 * 100 = -23
+    ((closed, reason),) = b.on_bar("XAUUSD", bar(T0 + M5, 1998.0, 1998.2, 1994.0, 1995.5))
+    # the stop: (1995.0 - 2000.3) * 0.2 * 100 = -106, and the partial's -23
+    assert (reason, closed.volume, closed.close_price) == ("stop_loss", 0.2, 1995.0)
+    assert closed.profit == -129.0
+    assert b.closed_trade(t) == closed
+    assert [d.profit for d in b.closed_trades()] == [-23.0, -106.0]  # the deals, each
 
 
 def test_partial_close_refused_when_the_rest_is_below_the_minimum() -> None:
@@ -269,7 +290,8 @@ def test_nonsense_numbers_are_refused_not_raised() -> None:
 @pytest.mark.parametrize("in_file", [False, True], ids=["memory", "account_file"])
 def test_closed_trade_is_the_newest_deal_of_the_ticket(in_file: bool, tmp_path: Path) -> None:
     """What the loop asks on every close: the ticket's last closing deal, the same as the
-    newest of that ticket in the whole history, in memory and in an account file."""
+    newest of that ticket in the whole history, in memory and in an account file, with
+    the profit of all the ticket's deals (the position's)."""
     b = gold(account_file=str(tmp_path / "account.sqlite")) if in_file else gold()
     t, other = buy(b, 0.3), buy(b, 0.1)
     assert b.closed_trade(t) is None
@@ -280,7 +302,8 @@ def test_closed_trade_is_the_newest_deal_of_the_ticket(in_file: bool, tmp_path: 
     b.set_quote("XAUUSD", 2003.3, 2003.6, T0 + 2 * M5)
     assert b.close(t).ok
     newest = [d for d in b.closed_trades() if d.ticket == t][-1]
-    assert b.closed_trade(t) == newest and newest.volume == 0.2
+    assert newest.volume == 0.2 and (newest.profit, b.realised_pnl()) == (60.0, 80.0 + 20.0)
+    assert b.closed_trade(t) == dataclasses.replace(newest, profit=80.0)  # the partial's 20
     assert b.closed_trade(other) == b.closed_trades()[1]
     assert b.closed_trade(999) is None
     b.release()
