@@ -2,8 +2,9 @@
 
 With the local strategy the engine runs in the host's process and its store is here:
 DTMS serves its dashboard over that store (the page, ``GET /dtms/trades``,
-``/dtms/status``, ``/dtms/actions``, ``/metrics``) beside ``/health`` and
-``/openapi.json``. With the remote strategy the trades live on the DTMS server, whose own
+``/dtms/trade/{ticket}``, ``/dtms/status``, ``/dtms/actions``, ``/metrics``) beside
+``/health`` and ``/openapi.json`` (the document of these reads); a registration is a 501
+that names ``dtms serve``, which registers programs' trades. With the remote strategy the trades live on the DTMS server, whose own
 dashboard ``/`` redirects to; ``/metrics`` here carries the host's client-side numbers
 (outbox depth, registration retries).
 
@@ -36,8 +37,10 @@ from .server.middleware import Handler, auth_middleware, error_middleware
 from .server.observed import MonitorStatus, ObservedHost
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
+from .server.routes import TICKET_PATH
 from .server.settings import ServerSettings
 from .server.validation import parse_limit, parse_ticket_text
+from .server.views import last_journal_entry, trade_view
 from .settings import DtmsSettings
 from .store import StoreProtocol
 from .strategy import Strategy
@@ -141,12 +144,33 @@ def routes(
     if isinstance(client, ClientMetrics):
         metrics.registry.register(_Forward(client.registry))
     guards = [metrics_middleware(metrics), error_middleware, auth_middleware(token)]
+    writes: list[tuple[str, Handler]] = []
     if strategy.name == "remote":
         table = _remote(settings.api_url, metrics, getattr(strategy, "health", None))
     else:
         table = _local(store, watch, now or (lambda: datetime.now(UTC)))
+        writes = [(path, _not_here) for path in REGISTRATION_PATHS]
     # HEAD on /health too (uptime monitors ask with it), as on dtms serve
-    return [web.get(p, _guarded(h, guards), allow_head=p == "/health") for p, h in table]
+    reads = [web.get(p, _guarded(h, guards), allow_head=p == "/health") for p, h in table]
+    return reads + [web.post(p, _guarded(h, guards)) for p, h in writes]
+
+
+#: ``dtms serve``'s registration routes: a host's local engine manages the host's own
+#: trades, and a program that registers one here is told where to go
+REGISTRATION_PATHS = ("/dtms/trade/enable", "/dtms/trades")
+
+
+async def _not_here(request: web.Request) -> web.Response:
+    """A JSON 501, not aiohttp's plain 404 that a client would read as "not managed"."""
+    return web.json_response(
+        {
+            "success": False,
+            "error": "not served here",
+            "message": "this host's DTMS engine manages the host's own trades; register a "
+            "program's trades with a DTMS server (`dtms serve`, docs/client.md)",
+        },
+        status=501,
+    )
 
 
 def _remote(
@@ -224,16 +248,39 @@ def _local(
             status=200 if healthy else 503,
         )
 
-    async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(document())
+    async def one_trade(request: web.Request) -> web.Response:
+        """As ``dtms serve`` answers it: a program's ``is_defensive`` asks this, and a
+        404 for a trade the engine defends would read as "not managed"."""
+        ticket = parse_ticket_text(request.match_info["ticket"])
+        record = store.get_record(ticket)
+        if record is None:
+            body = {"error": "trade not found", "ticket": ticket, "success": False}
+            return web.json_response(body, status=404)
+        defensive, _ = wall_clock_mode(store, now())
+        last = last_journal_entry(record)
+        view = trade_view(ticket, record, account_defensive=defensive, last_action=last)
+        return web.json_response(view)
 
     pages = [(path, _asset_handler(name, kind)) for path, (name, kind) in ASSETS.items()]
-    return [
+    table: list[tuple[str, Handler]] = [
         *pages,
         ("/dtms/trades", trades),
+        (TICKET_PATH, one_trade),
         ("/dtms/status", status),
         ("/dtms/actions", actions),
         ("/health", health),
-        ("/openapi.json", openapi),
         ("/metrics", metrics_handler(watch.metrics)),
     ]
+    served = {"/dtms/trade/{ticket}" if path == TICKET_PATH else path for path, _ in table}
+
+    async def openapi(request: web.Request) -> web.Response:
+        """The server's document, of what is served here: its reads."""
+        full = document()
+        paths = {
+            path: {"get": ops["get"]}
+            for path, ops in full["paths"].items()
+            if path in served and "get" in ops
+        }
+        return web.json_response({**full, "paths": paths})
+
+    return [*table, ("/openapi.json", openapi)]

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from dtms_plugin.client import AsyncDtmsClient
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import Store
@@ -45,3 +46,37 @@ async def test_the_hosts_trades_route_is_the_servers(
         assert (status, body["field"]) == (400, "ticket")
         head = await client.head("/health")  # uptime monitors ask with HEAD
         assert (head.status, await head.read()) == (200, b"")
+
+
+async def test_a_program_asking_the_hosts_server_is_told_the_truth(
+    aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path
+) -> None:
+    """``hostapp run --serve`` beside a program that asks before it touches a trade: the
+    host had no ``GET /dtms/trade/{ticket}``, and the client read its 404 as "not
+    managed", so ``is_defensive`` was False for a HEDGED trade. A registration is told
+    where to go, never a plain 404."""
+    settings = DtmsSettings(state_dir=str(tmp_path / "state"))
+    with Store(tmp_path / "dtms") as store:
+        for ticket, state in ((5, "HEDGED"), (6, "HEALTHY")):
+            record = {"ticket": ticket, "state": state, "symbol": "XAUUSD", "direction": "buy"}
+            store.put_record(ticket, {**record, "entry_price": 2000.0, "r": 5.0})
+        app = web.Application()
+        app.add_routes(routes(LocalStrategy(settings, store), settings))
+        client = await aiohttp_client(app)
+        url = str(client.make_url("/")).rstrip("/")
+        async with AsyncDtmsClient(url, token="") as dtms:
+            assert await dtms.is_defensive(5) is True
+            assert await dtms.is_defensive(6) is False
+            shown = await dtms.state(5)
+            assert shown is not None and shown["state"] == "HEDGED"
+            result = await dtms.register(
+                {"ticket": 7, "symbol": "XAUUSD", "direction": "buy", "volume": 0.1,
+                 "entry_price": 2000.0, "stop_loss": 1990.0}
+            )  # fmt: skip
+        assert (result.outcome, result.status) == ("refused", 501)
+        assert "dtms serve" in result.message
+        missing = await client.get("/dtms/trade/9")
+        assert (missing.status, (await missing.json())["error"]) == (404, "trade not found")
+        document = await (await client.get("/openapi.json")).json()
+        assert "/dtms/trade/{ticket}" in document["paths"]
+        assert {method for ops in document["paths"].values() for method in ops} == {"get"}

@@ -232,7 +232,9 @@ def test_the_api_routes_answer_beside_the_dashboard(
     assert json.loads(body)["status"] == "healthy"
     assert get(url + "openapi.json")[0] == 401
     status, _, body = get(url + "openapi.json", TOKEN)
-    assert status == 200 and "/dtms/trade/enable" in json.loads(body)["paths"]
+    paths = json.loads(body)["paths"]  # what is served here: the reads, a trade's too
+    assert status == 200 and "/dtms/trade/{ticket}" in paths
+    assert "/dtms/trade/enable" not in paths
     status, _, body = get(url + "dtms/status", TOKEN)
     assert status == 200 and set(json.loads(body)["states"]) == {s.value for s in DefensiveState}
     assert host.interrupt() == 130
