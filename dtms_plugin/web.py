@@ -4,9 +4,9 @@ With the local strategy the engine runs in the host's process and its store is h
 DTMS serves its dashboard over that store (the page, ``GET /dtms/trades``,
 ``/dtms/trade/{ticket}``, ``/dtms/status``, ``/dtms/actions``, ``/metrics``) beside
 ``/health`` and ``/openapi.json`` (the document of these reads); a registration is a 501
-that names ``dtms serve``, which registers programs' trades. With the remote strategy the trades live on the DTMS server, whose own
-dashboard ``/`` redirects to; ``/metrics`` here carries the host's client-side numbers
-(outbox depth, registration retries).
+that names ``dtms serve``, which registers programs' trades. With the remote strategy
+the trades live on the DTMS server, whose own dashboard ``/`` redirects to; ``/metrics``
+here carries the host's client-side numbers (outbox depth, registration retries).
 
 The host's app is shared with other plugins and adds no middleware, so each handler is
 wrapped here in the same metrics, JSON-error and bearer-token middlewares as ``dtms
