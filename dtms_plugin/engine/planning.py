@@ -90,13 +90,18 @@ def hedge_volume(volume: float, fraction: float, info: SymbolInfo) -> tuple[floa
     return vol, ""
 
 
+def stops_limit(sign: int, quote: Quote, info: SymbolInfo) -> float:
+    """The nearest a stop may be to the price it closes at: the stops level plus the
+    spread behind it (docs/dtms.md §6)."""
+    return exit_price(sign, quote) - sign * (info.stops_level + max(quote.spread, 0.0))
+
+
 def place_sl(
     record: TradeRecord, target: float, quote: Quote, info: SymbolInfo
 ) -> tuple[float | None, str]:
     """``target`` adjusted to the broker's rules; ``None`` when it would not tighten."""
     sign = record.sign
-    price = exit_price(sign, quote)
-    limit = price - sign * (info.stops_level + max(quote.spread, 0.0))
+    limit = stops_limit(sign, quote, info)
     note = ""
     sl = target
     if sign * (sl - limit) > 0.0:
@@ -130,7 +135,7 @@ def breakeven_level(record: TradeRecord, quote: Quote, info: SymbolInfo) -> floa
     price = exit_price(sign, quote)
     if sign * (price - be) <= 0.0:
         return None
-    limit = price - sign * (info.stops_level + max(quote.spread, 0.0))
+    limit = stops_limit(sign, quote, info)
     sl = round(be if sign * (be - limit) <= 0.0 else limit, info.digits)
     if sign * (sl - limit) > _EPS:  # rounding crossed the level: one point back
         sl = round(sl - sign * info.point, info.digits)
@@ -238,12 +243,24 @@ def plan_trail(
         return None
     high, low, atr = trail
     m = settings.trail.atr_multiple
-    target = high - m * atr if record.sign > 0 else low + m * atr
+    sign = record.sign
+    target = high - m * atr if sign > 0 else low + m * atr
+    if sign * (target - stops_limit(sign, quote, info)) > 0.0 and not _has_trailed(record):
+        # past the price before the trail ever held the trade: the window's extreme is
+        # older than the trade (a buy opened far below the recent high), and a stop pinned
+        # at the limit would close it at its next tick. Once the trail has held the trade,
+        # a level past the price is the Chandelier's exit (docs/dtms.md §6).
+        return None
     sl, _ = place_sl(record, target, quote, info)
     if sl is None:
         return None
     reason = f"trailing stop: {settings.trail.period}-bar extreme ∓ {m:g} × ATR"
     return Action(record.ticket, ActionKind.TIGHTEN_SL, {"stop_loss": sl}, reason, key, SOURCE)
+
+
+def _has_trailed(record: TradeRecord) -> bool:
+    """The trail has moved this trade's stop (the journal keeps its newest move)."""
+    return any(TRAIL_MARK in e.key and e.status is JournalStatus.DONE for e in record.journal)
 
 
 def _once(reason: Reason) -> Reason:

@@ -389,7 +389,7 @@ def test_sync_position_leaves_a_record_alone_while_its_action_is_unanswered() ->
 def test_no_trailing_stop_for_a_young_trade_on_stale_data() -> None:
     """The trail runs before arming too, but never on data that stopped."""
     snap = scored(0.0, T0)  # the newest bar closed at T0 + 5 min
-    snap.trail = (2010.0, 1995.0, 2.0)
+    snap.trail = (2005.0, 1995.0, 2.0)  # a level (1999.5) behind the price
     rec = register(trade(opened_at=T0 + minutes(10)), None, T0 + minutes(10))
     q = quote(2001.0)  # +0.09 R: not armed by price
     fresh = evaluate(rec, snap, q, T0 + minutes(12), SETTINGS, GOLD, AccountState())

@@ -19,8 +19,9 @@ from dtms_plugin.engine import (
 )
 from dtms_plugin.engine.indicators import ChandelierWindow
 from dtms_plugin.engine.journal import begin, finish
+from dtms_plugin.engine.record import TRAIL_MARK
 from dtms_plugin.settings import DtmsSettings, load_settings
-from hookspecs import ActionKind, ActionResult, DefensiveState, ResultCode
+from hookspecs import Action, ActionKind, ActionResult, DefensiveState, ResultCode
 
 S = DefensiveState
 BAR = T0 + minutes(20)
@@ -74,10 +75,33 @@ def _snap() -> SignalSnapshot:
     return snap
 
 
+def _trailed(rec: TradeRecord, ok: bool = True) -> TradeRecord:
+    """``rec`` after the trail moved its stop (or tried to) on an earlier bar."""
+    key = f"{rec.ticket}:{rec.seq}{TRAIL_MARK}{int((BAR - minutes(30)).timestamp())}"
+    move = Action(rec.ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 2000.0}, "trail", key, "dtms")
+    answer = ActionResult(True, ResultCode.OK) if ok else ActionResult(False, ResultCode.REJECTED)
+    done = finish(begin(rec, move, NOW), move, answer, NOW, SETTINGS)
+    return replace(done, stop_loss=2000.0 if ok else rec.stop_loss)
+
+
 def test_only_tighter_and_never_at_the_price() -> None:
     assert run(record(stop_loss=2006.5)).actions == ()  # the current stop is tighter
-    (action,) = run(record(), mid=2005.2).actions  # the level is above the price: stops level
-    assert action.params["stop_loss"] < 2005.2 - 0.1
+    # the level (2004.5) is past the limit (bid 2004.5 less the spread): for a trade the
+    # trail has held, the Chandelier's exit, at the limit
+    (action,) = run(_trailed(record()), mid=2004.6).actions
+    assert action.params["stop_loss"] == pytest.approx(2004.3)
+
+
+def test_a_trade_opened_below_the_level_waits_for_it() -> None:
+    """A buy opened far below the window's high: the level is past the price before the
+    trail ever held the trade. Pinned at the stops level, the stop would close the trade
+    at its next tick (one in ten real trades lost a winner so)."""
+    young = record(armed=False, opened_at=NOW)
+    assert run(young, mid=2004.6).actions == ()
+    assert run(young, mid=2004.79).actions == ()  # the limit: 2004.79 - 0.1 - 0.2 < 2004.5
+    (action,) = run(young, mid=2004.81).actions  # the level just behind the limit
+    assert action.params["stop_loss"] == pytest.approx(2004.5)
+    assert run(_trailed(young, ok=False), mid=2004.6).actions == ()  # a refused move held nothing
 
 
 @pytest.mark.parametrize("state", [S.HEALTHY, S.WARNING_L1, S.WARNING_L2, S.RECOVERING])
