@@ -101,6 +101,8 @@ def test_a_trade_opened_below_the_level_waits_for_it() -> None:
     assert run(young, mid=2004.79).actions == ()  # the limit: 2004.79 - 0.1 - 0.2 < 2004.5
     (action,) = run(young, mid=2004.81).actions  # the level just behind the limit
     assert action.params["stop_loss"] == pytest.approx(2004.5)
+    (action,) = run(young, mid=2004.8).actions  # the level at the limit: taken
+    assert action.params["stop_loss"] == 2004.5
     assert run(_trailed(young, ok=False), mid=2004.6).actions == ()  # a refused move held nothing
 
 
