@@ -31,8 +31,9 @@ from hookspecs import DefensiveState
 from ..defensive import account_defensive
 from ..store import StoreProtocol
 from .metrics import ServerMetrics, metrics_handler
-from .validation import FieldError, parse_limit, parse_offset, parse_ticket_list
-from .views import batch_entry, last_journal_entry, pnl_r, record_state, trade_view
+from .trades_query import Filters, check_names, parse_filters, wants_journal
+from .validation import parse_limit, parse_offset, parse_ticket_list
+from .views import batch_entry, last_journal_entry, pnl_r, record_state, trade_fields, trade_view
 
 #: The page's files, served from package data (``dtms_plugin/server/static``).
 ASSETS: dict[str, tuple[str, str]] = {
@@ -45,8 +46,9 @@ ASSETS: dict[str, tuple[str, str]] = {
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
 
-#: How much history the dashboard scans for each trade's newest transition reason.
-HISTORY_SCAN = 1000
+#: How many of a shown trade's newest history entries are searched for its newest state
+#: change (``last_reason``): a few per state entered, so bounded per page, not per store.
+TRADE_HISTORY_SCAN = 20
 
 
 def asset(name: str) -> bytes:
@@ -90,14 +92,17 @@ def _score_detail(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _newest_by_ticket(history: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Each ticket's newest state change (the reason carries the score's breakdown)."""
-    out: dict[int, dict[str, Any]] = {}
-    for entry in history:  # oldest first: later entries win
-        ticket = entry.get("ticket")
-        if isinstance(ticket, int) and entry.get("type") == "state_change":
-            out[ticket] = entry
-    return out
+def _own_history(store: StoreProtocol, ticket: int) -> tuple[Any, Any]:
+    """The ticket's newest state change and action from its own history: each shown
+    row reads its own (a global window of the newest entries missed older trades)."""
+    change = action = None
+    for entry in reversed(store.actions(ticket, limit=TRADE_HISTORY_SCAN)):
+        kind = entry.get("type", "action")
+        if change is None and kind == "state_change":
+            change = entry
+        if action is None and kind == "action":
+            action = entry
+    return change, action
 
 
 @dataclass(frozen=True)
@@ -122,11 +127,33 @@ def page_of(query: Mapping[str, str]) -> Page | None:
     return None if "tickets" in query else page
 
 
+NO_FILTERS = Filters()
+
+
+def _stamp(record: Mapping[str, Any], key: str) -> float:
+    """``record[key]`` (an ISO time, at the trade's top level or under ``trade``) as a
+    POSIX time; a missing or unreadable one sorts last."""
+    value = record.get(key, trade_fields(record).get(key))
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        return float("-inf")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def _dashboard_order(records: Mapping[int, Mapping[str, Any]]) -> list[int]:
-    """Open trades first, then closed ones, each newest ticket first: what a page shows
-    first is what is being defended now."""
+    """Open trades first, newest opened first, then closed ones, newest closed first
+    (ties: newest ticket first): what a page shows first is what is being defended now."""
     closed = DefensiveState.CLOSED.value
-    return sorted(records, key=lambda t: (record_state(records[t]) == closed, -t))
+
+    def key(ticket: int) -> tuple[bool, float, int]:
+        record = records[ticket]
+        done = record_state(record) == closed
+        return done, -_stamp(record, "closed_at" if done else "opened_at"), -ticket
+
+    return sorted(records, key=key)
 
 
 def all_trades(
@@ -135,34 +162,37 @@ def all_trades(
     account_defensive: bool,
     account_mode: dict[str, str] | None,
     page: Page | None = None,
+    filters: Filters = NO_FILTERS,
+    journal: bool = True,
 ) -> dict[str, Any]:
-    """``GET /dtms/trades`` without ``tickets``: every managed trade (or the ``page`` of
-    them, with ``total``, ``offset`` and ``limit``) in the full shape of
-    ``GET /dtms/trade/{ticket}``, plus ``pnl_r``, ``score_detail`` and ``last_reason``."""
-    records = store.records()
+    """``GET /dtms/trades`` without ``tickets``: every managed trade that ``filters``
+    keeps (or the ``page`` of them, with ``total``, ``offset`` and ``limit``) in the full
+    shape of ``GET /dtms/trade/{ticket}``, plus ``pnl_r``, ``score_detail`` and
+    ``last_reason``; without ``journal`` (``journal=0``), each trade's journal and the
+    ``actions_taken`` made of it are left out: they are most of a row's bytes."""
+    records = {
+        t: r
+        for t, r in store.records().items()
+        if filters.keeps(record_state(r), trade_fields(r).get("symbol"))
+    }
     tickets = _dashboard_order(records)
     if page is not None:
         tickets = tickets[page.offset : page.offset + page.limit]
-    history = store.actions(None, limit=HISTORY_SCAN) if tickets else []
-    changes = _newest_by_ticket(history)
-    last_actions: dict[int, dict[str, Any]] = {}
-    for entry in history:
-        ticket = entry.get("ticket")
-        if isinstance(ticket, int) and entry.get("type", "action") == "action":
-            last_actions[ticket] = entry
     trades: dict[str, Any] = {}
     for ticket in tickets:
         record = records[ticket]
+        change, action = _own_history(store, ticket)
         view = trade_view(
             ticket,
             record,
             account_defensive=account_defensive,
-            last_action=last_journal_entry(record) or last_actions.get(ticket),
+            last_action=last_journal_entry(record) or action,
         )
-        change = changes.get(ticket)
         view["pnl_r"] = pnl_r(record)
         view["score_detail"] = _score_detail(record)
         view["last_reason"] = change.get("reason") if change else None
+        if not journal:
+            del view["trade_info"]["journal"], view["trade_info"]["actions_taken"]
         trades[str(ticket)] = view
     out: dict[str, Any] = {"trades": trades, "unknown": [], "account_mode": account_mode}
     if page is not None:
@@ -201,13 +231,19 @@ def trades_answer(
     """``GET /dtms/trades`` as ``dtms serve`` and a host's routes both answer it: the
     states of ``tickets`` (``tickets=1,2``, repeated, or axios' ``tickets[]=``), else every
     trade or a page of them. Reads every record for a page: run it off the event loop."""
-    if "ticket" in query and "tickets" not in query:  # one letter short: not "every trade"
-        raise FieldError("ticket", "this path takes tickets=1,2,3 (GET /dtms/trade/T for one)")
+    check_names(query)
+    filters = parse_filters(query)
+    journal = wants_journal(query)
     listed = query.getall("tickets", []) + query.getall("tickets[]", [])
     page = page_of(query)
     if not listed and "tickets" not in query:
         return all_trades(
-            store, account_defensive=account_defensive, account_mode=account_mode, page=page
+            store,
+            account_defensive=account_defensive,
+            account_mode=account_mode,
+            page=page,
+            filters=filters,
+            journal=journal,
         )
     tickets = parse_ticket_list(",".join(listed), limit=max_tickets)
     return batch_states(

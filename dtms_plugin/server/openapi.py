@@ -11,6 +11,8 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from hookspecs import DefensiveState
+
 from . import limits
 from .openapi_schemas import SCHEMAS
 
@@ -33,6 +35,11 @@ _ERRORS = {
     "405": _json("Error", "another method: the Allow header names this path's methods"),
     "503": _json("Error", "the engine or the store is unavailable"),
 }
+#: ``state`` and ``symbol`` of ``GET /dtms/trades``: one or more, comma-separated (the
+#: server also reads the states in any case).
+_STATES = "|".join(s.value for s in DefensiveState)
+_STATE_LIST = f"^({_STATES})(,({_STATES}))*$"
+_NAME_LIST = r"^\s*[^,\s][^,]*(,\s*[^,\s][^,]*)*$"
 _TICKET = {"type": "integer", "minimum": 1, "maximum": limits.MAX_TICKET}
 _TICKET_PATH = {"name": "ticket", "in": "path", "required": True, "schema": _TICKET}
 
@@ -139,9 +146,36 @@ PATHS: dict[str, Any] = {
                     "name": "offset",
                     "in": "query",
                     "description": "without tickets: the page starts after this many trades"
-                    " (past the end: an empty page). With tickets: not used (a bad one is"
-                    " still a 400)",
+                    f" (past the end: an empty page); more than {limits.MAX_TICKET} reads as"
+                    f" {limits.MAX_TICKET}, as limit reads as 1000. With tickets: not used (a"
+                    " bad one is still a 400)",
                     "schema": {"type": "integer", "minimum": 0, "default": 0},
+                },
+                {
+                    "name": "state",
+                    "in": "query",
+                    "description": "without tickets: only trades in one of these states"
+                    " (comma-separated or repeated, any case); total counts them. An"
+                    " unknown state is a 400 naming state. With tickets: not used (a bad one is"
+                    " still a 400)",
+                    "schema": {"type": "string", "pattern": _STATE_LIST},
+                    "example": "HEDGED,WARNING_L2",
+                },
+                {
+                    "name": "symbol",
+                    "in": "query",
+                    "description": "without tickets: only trades on one of these symbols"
+                    " (comma-separated or repeated, exact names); total counts them. With"
+                    " tickets: not used",
+                    "schema": {"type": "string", "pattern": _NAME_LIST},
+                },
+                {
+                    "name": "journal",
+                    "in": "query",
+                    "description": "0: each trade without trade_info.journal and"
+                    " actions_taken, most of a trade's bytes (the dashboard's view);"
+                    " 1 (default): with them",
+                    "schema": {"type": "string", "enum": ["0", "1"], "default": "1"},
                 },
             ],
             "responses": {
@@ -150,7 +184,12 @@ PATHS: dict[str, Any] = {
                     "known trades by ticket; unknown tickets listed (all trades, or a page"
                     " of them, without tickets)",
                 ),
-                "400": _json("Error", "bad ticket list (field: tickets), limit or offset"),
+                "400": _json(
+                    "Error",
+                    "bad ticket list (field: tickets), limit, offset, state, symbol or"
+                    " journal; a parameter this route does not take, or one of limit,"
+                    " offset and journal given twice (field: its name)",
+                ),
                 **_ERRORS,
             },
         },

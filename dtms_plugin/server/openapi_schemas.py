@@ -139,16 +139,9 @@ SCHEMAS: dict[str, Any] = {
     "TradeInfo": {
         "type": "object",
         "description": "the trade's details; state, current_score, warnings and"
-        " actions_taken under the original server's names",
-        "required": [
-            "state",
-            "current_score",
-            "warnings",
-            "actions_taken",
-            "deadlines",
-            "hedge_ticket",
-            "journal",
-        ],
+        " actions_taken under the original server's names; GET /dtms/trades with"
+        " journal=0 leaves out journal and actions_taken (always there otherwise)",
+        "required": ["state", "current_score", "warnings", "deadlines", "hedge_ticket"],
         "properties": {
             "state": _STATE,
             "current_score": _NUM_OR_NULL,

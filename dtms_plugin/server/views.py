@@ -49,7 +49,7 @@ TRADE_INFO_KEYS = (
 _STATES = {s.value for s in DefensiveState}
 
 
-def _trade_fields(record: Mapping[str, Any]) -> Mapping[str, Any]:
+def trade_fields(record: Mapping[str, Any]) -> Mapping[str, Any]:
     """Trade fields live at the top level or under ``trade``, depending on the writer."""
     nested = record.get("trade")
     return nested if isinstance(nested, Mapping) else record
@@ -165,7 +165,7 @@ def trade_view(
     last_action: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """The full shape of ``GET /dtms/trade/{ticket}``."""
-    fields = _trade_fields(record)
+    fields = trade_fields(record)
     info: dict[str, Any] = {}
     for key in TRADE_INFO_KEYS:
         if key in fields:

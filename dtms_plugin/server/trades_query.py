@@ -1,0 +1,85 @@
+"""The query of ``GET /dtms/trades``: which parameters it takes and what each means.
+
+Why a parameter the route does not know is a 400 rather than ignored: ``?state=HEDGED``
+or ``?symbol=XAUUSD`` used to answer every trade, which a caller reads as "these are the
+hedged ones" (docs/architecture.md, "The DTMS API"). A parameter that takes one value and
+is given twice is a 400 too, as on ``/dtms/actions``: which one counts would be a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from multidict import MultiMapping
+
+from hookspecs import DefensiveState
+
+from .validation import FieldError, show
+
+#: Every parameter the route reads; ``ticket`` only to say it is one letter short.
+KNOWN = ("tickets", "tickets[]", "limit", "offset", "state", "symbol", "journal")
+#: Parameters that may be repeated (each value, or comma-separated values, adds to a list).
+LISTS = ("tickets", "tickets[]", "state", "symbol")
+STATE_NAMES = tuple(s.value for s in DefensiveState)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which trades of the every-trade view an answer keeps (``None``: any)."""
+
+    states: frozenset[str] | None = None
+    symbols: frozenset[str] | None = None
+
+    def keeps(self, state: str, symbol: object) -> bool:
+        if self.states is not None and state not in self.states:
+            return False
+        return self.symbols is None or symbol in self.symbols
+
+
+def check_names(query: MultiMapping[str]) -> None:
+    """A 400 naming the first parameter the route does not take, or a one-value
+    parameter given more than once."""
+    if "ticket" in query and "tickets" not in query:  # one letter short: not "every trade"
+        raise FieldError("ticket", "this path takes tickets=1,2,3 (GET /dtms/trade/T for one)")
+    for name in query:
+        if name not in KNOWN:
+            known = ", ".join(KNOWN)
+            raise FieldError(name, f"unknown query parameter; this route takes {known}")
+        count = len(query.getall(name))
+        if name not in LISTS and count > 1:
+            raise FieldError(name, f"given {count} times; expected one value")
+
+
+def _listed(query: MultiMapping[str], name: str) -> list[str]:
+    """Every value of ``name``, repeated or comma-separated; an empty one is a 400."""
+    values = [v.strip() for raw in query.getall(name, []) for v in raw.split(",")]
+    if any(not v for v in values):
+        raise FieldError(name, "an empty value; expected one or more, comma-separated")
+    return values
+
+
+def parse_filters(query: MultiMapping[str]) -> Filters:
+    """``state`` (DefensiveState names, any case) and ``symbol`` (exact names). With
+    ``tickets`` they are not used, as ``limit`` and ``offset`` are not (a bad one is
+    still a 400): a list of tickets is answered whole."""
+    states = symbols = None
+    if "state" in query:
+        wanted = [v.upper() for v in _listed(query, "state")]
+        unknown = [v for v in wanted if v not in STATE_NAMES]
+        if unknown:
+            allowed = ", ".join(STATE_NAMES)
+            raise FieldError("state", f"unknown state {show(unknown[0])}; one of {allowed}")
+        states = frozenset(wanted)
+    if "symbol" in query:
+        symbols = frozenset(_listed(query, "symbol"))
+    return Filters(states, symbols)
+
+
+def wants_journal(query: MultiMapping[str]) -> bool:
+    """``journal=0``: each trade without its journal (the dashboard's light view)."""
+    value = query.get("journal")
+    if value is None or value == "1":
+        return True
+    if value == "0":
+        return False
+    raise FieldError("journal", f"expected 0 or 1, got {show(value)}")
