@@ -157,8 +157,8 @@ TRADE_COLUMNS = ["ticket", "symbol", "dir", "volume", "state", "defensive", "sco
 
 
 async def _trades(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
-    trades = await client.trades()
-    if args.state:
+    trades = await client.trades(args.state)
+    if args.state:  # a server older than the state filter ignores it and answers all
         trades = {t: v for t, v in trades.items() if v.get("state") == args.state}
     rows = [_trade_row(t, v) for t, v in trades.items()]
     title = f"{len(rows)} trades" + (f" in {args.state}" if args.state else "")

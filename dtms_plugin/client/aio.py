@@ -298,9 +298,12 @@ class AsyncDtmsClient:
                 self._remember(int(ticket), False)
         return out
 
-    async def trades(self) -> dict[str, Any]:
-        """Every trade the server keeps, open and closed (what the dashboard shows)."""
-        return dict((await self._json("GET", "/dtms/trades"))["trades"])
+    async def trades(self, state: str | None = None) -> dict[str, Any]:
+        """Every trade the server keeps, open and closed (what the dashboard shows), or
+        those in ``state``: the server filters them (``?state=``), so a large history
+        is not sent to be dropped here."""
+        params = {"state": state} if state else None
+        return dict((await self._json("GET", "/dtms/trades", params=params))["trades"])
 
     async def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         params = {"limit": str(limit)}

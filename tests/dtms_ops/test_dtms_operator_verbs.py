@@ -118,3 +118,40 @@ def test_a_table_cell_is_text_not_markup_and_floats_are_short() -> None:
     shown = console.export_text()
     assert "[vwap_volume -0.50×2.60, momentum -0.20×2.00]" in shown
     assert "-0.24 " in shown and "0000000" not in shown
+
+
+def test_trades_in_a_state_are_asked_of_the_server_not_all_fetched() -> None:
+    """``dtms trades --state`` sends ``?state=`` (the server filters a history of weeks);
+    a server older than the filter answers every trade, which the verb still filters."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+    every = {"trades": {"1": {"state": "HEALTHY", "trade_info": {}},
+                        "2": {"state": "CLOSED", "trade_info": {}}},
+             "unknown": [], "account_mode": None, "success": True}  # fmt: skip
+
+    class Old(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            data = json.dumps(every).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    old = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Old)
+    threading.Thread(target=old.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{old.server_address[1]}"
+        done = dtms("trades", "--state", "closed", "--json", url=url)
+    finally:
+        old.shutdown()
+        old.server_close()
+    assert done.returncode == 0, done.stderr
+    assert list(json.loads(done.stdout)) == ["2"]
+    assert [p for p in asked if p.startswith("/dtms/trades")] == ["/dtms/trades?state=CLOSED"]
