@@ -10,13 +10,14 @@ const TOKEN_KEY = "dtms.token";
 const STATES = ["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"];
 
 // For people and for tests: how many polls succeeded, and the last error.
-window.dtmsDashboard = { polls: 0, errors: 0, lastError: null };
+window.dtmsDashboard = { polls: 0, errors: 0, lastError: null, lastGood: null };
 
 class AuthError extends Error {}
 
 let timer = null; // one pending poll at most, even when "Save" forces a refresh
 let offset = 0; // the first trade of the page shown
 let asked = 0; // polls started: an answer to an older one (a page turned since) is dropped
+let accountReason = ""; // why the account is in defensive mode: each row's flag says it
 
 function schedule() {
   clearTimeout(timer);
@@ -28,10 +29,24 @@ function authHeaders() {
   return token ? { Authorization: "Bearer " + token } : {};
 }
 
+// What an HTTP status means to the person looking at the page (a 403 is not "unreachable").
+function statusMeaning(status) {
+  if (status === 403) return "refused (403): this token or this page's origin is not allowed";
+  if (status === 404) return "not found (404): is this a DTMS server?";
+  if (status === 429) return "rate-limited (429)";
+  if (status >= 500) return "server error (" + status + ")";
+  return "HTTP " + status;
+}
+
 async function getJSON(path) {
-  const response = await fetch(path, { headers: authHeaders(), cache: "no-store" });
+  let response;
+  try {
+    response = await fetch(path, { headers: authHeaders(), cache: "no-store" });
+  } catch (error) {
+    throw new Error("cannot reach the DTMS API (" + error.message + ")");
+  }
   if (response.status === 401) throw new AuthError("the API wants a token: enter it above");
-  if (!response.ok) throw new Error(path + ": HTTP " + response.status);
+  if (!response.ok) throw new Error(path.split("?")[0] + ": " + statusMeaning(response.status));
   return response.json();
 }
 
@@ -54,11 +69,25 @@ function fmtNum(value, digits) {
   return typeof value === "number" ? value.toFixed(digits) : "–";
 }
 
+// Row times are the engine's (UTC); in a paper or replay run that is the data's time, not
+// the wall clock (docs/architecture.md). The year is shown when it is not this one.
 function fmtTime(iso) {
   if (!iso) return "–";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toISOString().replace("T", " ").slice(5, 16) + "Z";
+  const text = d.toISOString().replace("T", " ").slice(0, 16) + "Z";
+  return d.getUTCFullYear() === new Date().getUTCFullYear() ? text.slice(5) : text;
+}
+
+// Decimals a price carries (at most 8; none known: 0).
+function decimalsOf(value) {
+  if (typeof value !== "number") return 0;
+  const text = String(value);
+  return text.includes("e") ? 8 : Math.min(8, (text.split(".")[1] || "").length);
+}
+
+function fmtPrice(value, digits) {
+  return typeof value === "number" ? value.toFixed(digits) : "–";
 }
 
 function badge(state) {
@@ -67,6 +96,10 @@ function badge(state) {
 
 function scoreCell(trade) {
   const td = el("td", { class: "num" });
+  if (trade.state === "CLOSED") {
+    td.append(el("span", { class: "muted", text: "final " + fmtNum(trade.score, 2) }));
+    return td;
+  }
   const detail = trade.score_detail;
   const lines = [];
   if (detail && detail.subscores) {
@@ -89,7 +122,9 @@ function scoreCell(trade) {
 function deadlinesCell(info) {
   if (info && info.closed_at) {
     // a closed trade keeps its outcome: when, why and the realised profit
-    const profit = typeof info.realised_profit === "number" ? " · profit " + fmtNum(info.realised_profit, 2) : "";
+    // the server does not know the account's currency: said as such, not guessed
+    const profit = typeof info.realised_profit === "number"
+      ? " · profit " + fmtNum(info.realised_profit, 2) + " (account currency)" : "";
     return el("td", { class: "small", text: "closed " + fmtTime(info.closed_at) + " (" + (info.close_reason || "?") + ")" + profit });
   }
   const deadlines = (info && info.deadlines) || {};
@@ -101,14 +136,21 @@ function deadlinesCell(info) {
 
 function lastActionCell(trade) {
   const action = trade.last_action;
+  const info = trade.trade_info || {};
   const td = el("td", { class: "small" });
   if (action) {
     const result = action.status || action.code || (action.ok === false ? "failed" : "ok");
     td.append(el("div", { text: (action.kind || action.type || "action") + " · " + result + " · " + fmtTime(action.at) }));
+    if (action.message) td.append(el("div", { class: "reason", text: action.message }));
+  } else if (trade.state === "CLOSED") {
+    td.append(el("div", { text: "closed " + fmtTime(info.closed_at) + " (" + (info.close_reason || "?") + ")" }));
   } else {
     td.append(el("div", { class: "muted", text: "no action yet" }));
   }
   if (trade.last_reason) td.append(el("div", { class: "reason", text: trade.last_reason }));
+  for (const warning of trade.warnings || []) {
+    td.append(el("div", { class: "warning", text: "⚠ " + String(warning) }));
+  }
   return td;
 }
 
@@ -116,7 +158,22 @@ function tradeRow(trade) {
   const info = trade.trade_info || {};
   const pnl = trade.pnl_r;
   const stateCell = el("td", null, badge(trade.state));
-  if (trade.defensive) stateCell.append(el("span", { class: "defensive-flag", text: "defensive" }));
+  if (trade.defensive && !["WARNING_L2", "HEDGED"].includes(trade.state)) {
+    // defensive only because the whole account is (docs/dtms.md §9)
+    stateCell.append(el("span", { class: "defensive-flag", title: accountReason, text: "account defensive mode" }));
+  }
+  if (info.hedge_ticket) {
+    const lots = typeof info.hedge_volume === "number" ? ", " + fmtNum(info.hedge_volume, 2) + " lots" : "";
+    stateCell.append(el("div", { class: "small hedge", text: "hedged by #" + info.hedge_ticket + lots }));
+  }
+  // the symbol's digits when the answer has them, else as many as the prices themselves
+  // carry (broker prices are at the digits already): never a price rounded off
+  const shown = [info.entry_price, info.stop_loss, info.take_profit, info.last_eval_price];
+  const digits = typeof info.digits === "number" ? info.digits : Math.max(...shown.map(decimalsOf));
+  const prices = el("td", { class: "num small prices" },
+    el("div", { text: "entry " + fmtPrice(info.entry_price, digits) }),
+    el("div", { text: "SL " + fmtPrice(info.stop_loss, digits) + " · TP " + fmtPrice(info.take_profit, digits) }),
+    el("div", { class: "muted", text: "last " + fmtPrice(info.last_eval_price, digits) }));
   return el(
     "tr",
     { "data-ticket": String(trade.ticket), "data-state": trade.state },
@@ -124,6 +181,7 @@ function tradeRow(trade) {
     el("td", { text: info.symbol || "–" }),
     el("td", { text: info.direction || "–" }),
     el("td", { class: "num", text: fmtNum(info.volume, 2) }),
+    prices,
     el("td", { class: "num " + (pnl > 0 ? "pos" : pnl < 0 ? "neg" : ""), text: fmtNum(pnl, 2) }),
     stateCell,
     scoreCell(trade),
@@ -135,12 +193,15 @@ function tradeRow(trade) {
 function renderTrades(body) {
   // the server's order, open first then newest first: an object's integer keys iterate
   // in ascending order, whatever order the JSON had them in
+  // (docs/architecture.md: open trades newest opened first, then closed newest closed)
+  const when = (t) => Date.parse((t.trade_info || {})[t.state === "CLOSED" ? "closed_at" : "opened_at"]) || 0;
   const trades = Object.values(body.trades || {}).sort(
-    (a, b) => (a.state === "CLOSED") - (b.state === "CLOSED") || b.ticket - a.ticket,
+    (a, b) => (a.state === "CLOSED") - (b.state === "CLOSED") || when(b) - when(a) || b.ticket - a.ticket,
   );
   document.querySelector("#trades tbody").replaceChildren(...trades.map(tradeRow));
   document.getElementById("no-trades").hidden = trades.length > 0;
-  document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+  document.getElementById("updated").textContent =
+    "polled " + new Date().toLocaleTimeString([], { timeZoneName: "short" }) + " (this browser's clock)";
   renderPager(typeof body.total === "number" ? body.total : trades.length, trades.length);
 }
 
@@ -172,11 +233,19 @@ function renderStatus(status) {
   const pill = document.getElementById("engine");
   pill.textContent = "engine: " + (engine.healthy ? "healthy" : engine.running ? "running" : "down");
   pill.className = "pill " + (engine.healthy ? "ok" : "bad");
+  // the engine's own last check, on its clock (a paper or replay run's data time): a
+  // stalled feed shows here, whatever the poll stamp says
+  const check = (status.dtms_status || {}).last_check;
+  const clock = engine.engine_time ? " · engine clock " + fmtTime(engine.engine_time) : "";
+  document.getElementById("last-check").textContent =
+    "last check " + (check && check !== "Unknown" ? fmtTime(check) : "not yet") + clock + " (engine time; data time in a paper or replay run)";
   const mode = status.account_mode || {};
   const account = document.getElementById("account-mode");
+  accountReason = mode.defensive ? "account defensive mode until " + fmtTime(mode.until) + (mode.reason ? ": " + mode.reason : "") : "";
   account.textContent = mode.defensive
-    ? "account DEFENSIVE until " + fmtTime(mode.until) + (mode.reason ? " (" + mode.reason + ")" : "")
+    ? "account defensive mode until " + fmtTime(mode.until) + (mode.reason ? " (" + mode.reason + ")" : "")
     : "account: normal";
+  account.title = accountReason;
   account.className = "pill " + (mode.defensive ? "defensive" : "ok");
   // what the engine scored without (bars without volume or spread, too little history)
   const note = (status.scoring || {}).note;
@@ -191,6 +260,8 @@ function historyRow(entry) {
   let result = "";
   if ("ok" in entry) result = entry.ok ? "ok" : "failed";
   if (entry.code && entry.code !== result) result += (result ? " · " : "") + entry.code;
+  const said = [entry.reason, entry.message].filter(Boolean);
+  if (entry.params && Object.keys(entry.params).length) said.push(JSON.stringify(entry.params));
   return el(
     "tr",
     { "data-type": entry.type || "action" },
@@ -198,13 +269,14 @@ function historyRow(entry) {
     el("td", { text: entry.ticket === undefined ? "–" : String(entry.ticket) }),
     el("td", null, entry.type === "state_change" ? badge(entry.to) : what),
     el("td", { class: "small", text: result || "–" }),
-    el("td", { class: "reason", text: entry.reason || "" }),
+    el("td", { class: "reason", text: said.join(" · ") }),
   );
 }
 
 function renderHistory(body) {
   const newestFirst = (body.actions || []).slice().reverse();
   document.querySelector("#history tbody").replaceChildren(...newestFirst.map(historyRow));
+  document.getElementById("no-actions").hidden = newestFirst.length > 0;
 }
 
 function showProblem(message) {
@@ -213,28 +285,54 @@ function showProblem(message) {
   box.textContent = message || "";
 }
 
+// After a failed poll the last good data stays, dimmed and dated, and the engine badge
+// says it is unknown: a page that looks live while the server is gone misleads.
+function markStale(message) {
+  const good = window.dtmsDashboard.lastGood;
+  document.body.classList.add("stale");
+  const pill = document.getElementById("engine");
+  pill.textContent = "engine: unknown (no answer)";
+  pill.className = "pill stale";
+  document.getElementById("updated").textContent = good
+    ? "last good data at " + good.toLocaleTimeString([], { timeZoneName: "short" })
+    : "no data yet";
+  showProblem(message);
+}
+
 async function refresh() {
   const mine = ++asked;
   try {
-    const [trades, status, history] = await Promise.all([
-      getJSON("/dtms/trades?limit=" + PAGE_SIZE + "&offset=" + offset),
+    // each its own request: one failing route does not blank the others
+    const [trades, status, history] = await Promise.allSettled([
+      getJSON("/dtms/trades?journal=0&limit=" + PAGE_SIZE + "&offset=" + offset),
       getJSON("/dtms/status"),
       getJSON("/dtms/actions?limit=30"),
     ]);
     if (mine !== asked) return; // a newer poll (another page) answers for the page
-    if (offset > 0 && offset >= trades.total) {
-      offset = Math.max(0, Math.floor((trades.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+    if (trades.status === "fulfilled" && offset > 0 && offset >= trades.value.total) {
+      offset = Math.max(0, Math.floor((trades.value.total - 1) / PAGE_SIZE) * PAGE_SIZE);
       return refresh(); // the trades went (retention): the last page there is
     }
-    renderTrades(trades);
-    renderStatus(status);
-    renderHistory(history);
-    showProblem(null);
-    window.dtmsDashboard.polls += 1;
-  } catch (error) {
+    if (trades.status === "fulfilled") renderTrades(trades.value);
+    if (status.status === "fulfilled") renderStatus(status.value);
+    if (history.status === "fulfilled") renderHistory(history.value);
+    const failed = [trades, status, history].filter((r) => r.status === "rejected").map((r) => r.reason);
+    if (!failed.length) {
+      document.body.classList.remove("stale");
+      window.dtmsDashboard.lastGood = new Date();
+      showProblem(null);
+      window.dtmsDashboard.polls += 1;
+      return;
+    }
     window.dtmsDashboard.errors += 1;
-    window.dtmsDashboard.lastError = String(error.message || error);
-    showProblem(error instanceof AuthError ? error.message : "cannot reach the DTMS API: " + error.message);
+    window.dtmsDashboard.lastError = failed.map((e) => String(e.message || e)).join("; ");
+    const auth = failed.find((e) => e instanceof AuthError);
+    if (auth) showProblem(auth.message);
+    if (failed.length === 3 || trades.status === "rejected" || status.status === "rejected") {
+      markStale(auth ? auth.message : window.dtmsDashboard.lastError);
+    } else {
+      showProblem(window.dtmsDashboard.lastError);
+    }
   } finally {
     schedule();
   }
