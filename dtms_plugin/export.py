@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from hookspecs import ConfigError
+from hookspecs import ConfigError, masked_url
 
 from .settings import DtmsSettings, load_settings
 from .store import PER_TICKET_ACTIONS, StoreError, StoreProtocol
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, ConfigError) as exc:
         print(f"dtms export: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    where = settings.store or settings.state_dir
+    where = masked_url(settings.store) if settings.store else settings.state_dir
     if not settings.store and not (Path(settings.state_dir).expanduser() / "cache.db").is_file():
         print(f"dtms export: no DTMS store in {where} ([plugin.dtms] state_dir)", file=sys.stderr)
         return EXIT_USAGE

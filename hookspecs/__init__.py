@@ -52,6 +52,7 @@ from .types import (
     opposite,
     parse_direction,
 )
+from .urls import masked_url
 
 __all__ = [
     "DEFENSIVE_STATES",
@@ -94,6 +95,7 @@ __all__ = [
     "events",
     "hookimpl",
     "hookspec",
+    "masked_url",
     "opposite",
     "parse_direction",
     "parse_settings",

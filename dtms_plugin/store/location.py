@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from hookspecs import masked_url
+
 from .core import Store
 from .protocol import StoreProtocol
 
@@ -20,8 +22,9 @@ def open_store(location: str, state_dir: str, log: logging.Logger | None = None)
         try:
             from .redis_store import RedisStore
         except ImportError:
+            where = masked_url(location)
             raise StoreError(
-                f"store {location}: the redis package is missing (pip install 'hostapp[redis]')"
+                f"store {where}: the redis package is missing (pip install 'hostapp[redis]')"
             ) from None
         return RedisStore(location, log=log)
     return Store(state_dir, log=log)

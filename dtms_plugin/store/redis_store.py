@@ -27,9 +27,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
+
+from hookspecs import masked_url
 
 from .core import PER_TICKET_ACTIONS, _iso
 from .disk import Encoded, encode
@@ -58,7 +59,7 @@ class RedisStore(RedisValues, SharedReads):
         timeout: float = 5.0,
         max_actions: int = 10_000,
     ) -> None:
-        self.location = _redact(url)
+        self.location = masked_url(url)  # no password in any message or /health
         self.log = log or logging.getLogger("dtms_plugin.store")
         self.prefix = prefix
         self._max_actions = max_actions
@@ -84,7 +85,8 @@ class RedisStore(RedisValues, SharedReads):
 
     @property
     def where(self) -> str:
-        """The URL without its password, as messages name it."""
+        """The URL without its credentials (:func:`hookspecs.masked_url`), as messages
+        name it."""
         return self.location
 
     def claim_engine(self) -> None:
@@ -336,14 +338,3 @@ class RedisStore(RedisValues, SharedReads):
 def _version(value: object) -> int:
     """A record's version as Redis holds it (absent: 0)."""
     return int(value) if isinstance(value, str | int) else _ABSENT
-
-
-def _redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
-        f":{parts.port}" if parts.port else ""
-    )
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -89,7 +89,7 @@ def test_unreachable_redis_is_one_line_naming_it_without_password() -> None:
     with pytest.raises(StoreError) as info:
         RedisStore("redis://user:secret@127.0.0.1:1/0", timeout=0.5)
     message = str(info.value)
-    assert message.startswith("cannot open store redis://user:***@127.0.0.1:1/0: ")
+    assert message.startswith("cannot open store redis://***@127.0.0.1:1/0: ")
     assert "secret" not in message and "\n" not in message
 
 

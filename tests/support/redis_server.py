@@ -48,23 +48,26 @@ def _free_port() -> int:
 
 
 def _ping(port: int) -> bool:
+    """Is a redis-server answering on ``port`` (one that wants a password says so)?"""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
             s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
 
 
-def start_redis(directory: Path, attempts: int = 5) -> RedisServer:
-    """Start ``redis-server`` on a free loopback port without persistence; a port taken
-    between choosing and binding it is retried on another."""
+def start_redis(directory: Path, attempts: int = 5, *, password: str = "") -> RedisServer:
+    """Start ``redis-server`` on a free loopback port without persistence (wanting
+    ``password`` when one is given); a port taken between choosing and binding it is
+    retried on another."""
     binary = redis_binary()
     directory.mkdir(parents=True, exist_ok=True)
     for _ in range(attempts):
         port = _free_port()
         args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
         args += ["--save", "", "--appendonly", "no", "--logfile", str(directory / "redis.log")]
+        args += ["--requirepass", password] if password else []
         process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10.0
         while time.monotonic() < deadline and process.poll() is None:
