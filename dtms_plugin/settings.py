@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from hookspecs import ConfigError, Timeframe, parse_settings
+from hookspecs import ConfigError, Timeframe, masked_url, parse_settings
 
 
 @dataclass(frozen=True)
@@ -360,7 +360,8 @@ def _http_url(key: str, value: str) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{key}: expected an http:// or https:// URL with a host, got {value!r}")
+        shown = masked_url(value)  # a password in the URL stays out of the message
+        raise ValueError(f"{key}: expected an http:// or https:// URL with a host, got {shown!r}")
 
 
 def _store_url(key: str, value: str) -> None:
@@ -373,7 +374,8 @@ def _store_url(key: str, value: str) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{key}: expected a redis://host:port/db URL, got {value!r}")
+        shown = masked_url(value)  # a password in the URL stays out of the message
+        raise ValueError(f"{key}: expected a redis://host:port/db URL, got {shown!r}")
 
 
 def _check_ladder(t: Thresholds) -> None:

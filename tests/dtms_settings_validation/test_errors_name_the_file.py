@@ -58,3 +58,34 @@ def test_a_config_error_is_one_line_naming_the_file(
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"hostapp: {expected}")
     assert "plugins.toml" not in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            '[plugin.dtms]\nstore = "redis://:pw-9c1e@127.0.0.1:99999/0"\n',
+            "store: expected a redis://host:port/db URL, got 'redis://***@127.0.0.1:99999/0'",
+        ),
+        (
+            '[plugin.dtms]\nstore = "redis://127.0.0.1:99999/0?password=pw-9c1e"\n',
+            "got 'redis://127.0.0.1:99999/0?password=***'",
+        ),
+        (
+            '[plugin.dtms]\napi_url = "https://me:pw-9c1e@dtms.example:99999/"\n',
+            "api_url: expected an http:// or https:// URL with a host, got"
+            " 'https://***@dtms.example:99999/'",
+        ),
+        (
+            '[plugins]\nenabled = ["notify_webhook"]\n'
+            '[plugin.notify_webhook]\nurl = "discord.com/api/webhooks/1/pw-9c1e"\n',
+            "[plugin.notify_webhook]: key 'url': expected an http(s) webhook URL, got"
+            " 'discord.com/***'",
+        ),
+    ],
+)
+def test_a_bad_url_is_named_with_its_secrets_masked(tmp_path: Path, text: str, shown: str) -> None:
+    done = run(tmp_path, "mine.toml", text)
+    assert done.returncode == 2, done.stderr
+    assert shown in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert "pw-9c1e" not in done.stdout + done.stderr

@@ -15,7 +15,15 @@ from typing import Any
 
 import aiohttp
 
-from hookspecs import Action, ActionResult, DefensiveState, HostView, hookimpl, parse_settings
+from hookspecs import (
+    Action,
+    ActionResult,
+    DefensiveState,
+    HostView,
+    hookimpl,
+    masked_url,
+    parse_settings,
+)
 
 NAME = "notify_webhook"
 #: Waits before the retries of one message.
@@ -34,7 +42,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"key 'url': expected an http(s) webhook URL, got {self.url!r}")
+            # a webhook's path is its token (Discord, Slack): the message shows the host only
+            shown = masked_url(self.url, keep_path=False)
+            raise ValueError(f"key 'url': expected an http(s) webhook URL, got {shown!r}")
         if not self.timeout_seconds > 0:
             raise ValueError(f"key 'timeout_seconds': expected > 0, got {self.timeout_seconds}")
         if not 0 <= self.retries <= len(BACKOFF_SECONDS):
