@@ -111,6 +111,30 @@ async def test_a_dead_receiver_never_blocks_a_hook_and_the_queue_is_bounded(
     assert report["failed"] + report["dropped"] == 10
 
 
+async def test_an_error_names_the_receivers_host_never_its_url(
+    aiohttp_server: Any, hostapp_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp's texts of some errors hold the whole URL, and a webhook's path is its
+    token: a receiver that redirects to itself forever gives one such error."""
+    path = "/api/webhooks/1/tok-5d2b8e"
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect(path)
+
+    app = web.Application()
+    app.router.add_post(path, loop)
+    server = await aiohttp_server(app)
+    host, plugin = notifier(hostapp_factory, str(server.make_url(path)), retries=0)
+    await plugin.startup(host)
+    plugin.on_state_change(host, 11, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
+    await plugin.shutdown(host)
+    assert plugin.run_report()["failed"] == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "ticket 11" in errors[0], errors
+    assert f"http://127.0.0.1:{server.port}/***" in errors[0] and "TooManyRedirects" in errors[0]
+    assert "tok-5d2b8e" not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("settings", "key"),
     [({}, "url"), ({"url": "ftp://x"}, "url"),

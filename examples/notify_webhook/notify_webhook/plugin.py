@@ -178,10 +178,26 @@ class WebhookNotifier:
                     if resp.status not in TRANSIENT_STATUSES:
                         break
             except (aiohttp.ClientError, TimeoutError) as exc:
-                problem = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                problem = _problem(exc)
             if attempt < attempts:
                 await self._sleep(BACKOFF_SECONDS[attempt - 1])
         event = message.get("event", {})
-        log.error("%s: %s for ticket %s not delivered to the webhook: %s", NAME,
-                  event.get("type"), event.get("ticket"), problem)  # fmt: skip
+        log.error("%s: %s for ticket %s not delivered to the webhook at %s: %s", NAME,
+                  event.get("type"), event.get("ticket"),
+                  masked_url(self.settings.url, keep_path=False), problem)  # fmt: skip
         return False
+
+
+def _problem(exc: BaseException) -> str:
+    """What went wrong with a post, never aiohttp's text of it: the text of some errors
+    (too many redirects, a connection timeout) holds the whole URL, and a webhook's path
+    is its token. The error's type, its HTTP status, and the system's reason a connection
+    failed ("Connect call failed ('127.0.0.1', 9)") say enough."""
+    what = type(exc).__name__
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status:
+        what += f" {status}"
+    reason = getattr(getattr(exc, "os_error", None), "strerror", None)
+    if isinstance(reason, str) and reason:
+        what += f" ({reason})"
+    return what
