@@ -29,6 +29,9 @@ NAME = "notify_webhook"
 #: Waits before the retries of one message.
 BACKOFF_SECONDS = (1.0, 2.0, 4.0)
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: The share of ``shutdown``'s deadline spent waiting for the queue to drain; the rest is
+#: left for stopping the sender and closing the session.
+DRAIN_SHARE = 0.5
 
 log = logging.getLogger(NAME)
 
@@ -93,6 +96,7 @@ class WebhookNotifier:
         self.failed = 0
         self.dropped = 0
         self._dropping = False  # inside an episode of a full queue (logged once)
+        self._posting = False  # a message taken off the queue is being sent
 
     @hookimpl
     def configure(self, host: HostView) -> None:
@@ -108,12 +112,20 @@ class WebhookNotifier:
 
     @hookimpl
     async def shutdown(self, host: HostView) -> None:
-        """Send what is queued (for at most one timeout), then stop."""
+        """Send what is queued for at most half of ``timeout_seconds``, then stop the
+        sender and close the session, saying how many messages were dropped.
+
+        Why half: ``timeout_seconds`` of this table is also the host's deadline for each
+        of this plugin's hooks (docs/plugins.md). Waiting all of it for a dead receiver
+        would have the host cancel ``shutdown`` midway, its session left open."""
         if self._queue is not None and self._task is not None and self.settings is not None:
+            wait = self.settings.timeout_seconds * DRAIN_SHARE
             try:
-                await asyncio.wait_for(self._queue.join(), self.settings.timeout_seconds)
+                await asyncio.wait_for(self._queue.join(), wait)
             except TimeoutError:
-                log.warning("%s: %d messages not sent at shutdown", NAME, self._queue.qsize())
+                left = self._queue.qsize() + self._posting
+                log.warning("%s: %d messages not sent at shutdown (the receiver is slow or"
+                            " down): dropped", NAME, left)  # fmt: skip
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -156,12 +168,14 @@ class WebhookNotifier:
         assert self._queue is not None
         while True:
             message = await self._queue.get()
+            self._posting = True
             try:
                 if await self._send(message):
                     self.sent += 1
                 else:
                     self.failed += 1
             finally:
+                self._posting = False
                 self._queue.task_done()
 
     async def _send(self, message: dict[str, Any]) -> bool:
