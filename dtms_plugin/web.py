@@ -9,9 +9,10 @@ the trades live on the DTMS server, whose own dashboard ``/`` redirects to; ``/m
 here carries the host's client-side numbers (outbox depth, registration retries).
 
 The host's app is shared with other plugins and adds no middleware, so each handler is
-wrapped here in the same metrics, JSON-error and bearer-token middlewares as ``dtms
-serve`` (the token from ``[plugin.dtms] token_env``; the page, its assets and ``/health``
-are public).
+wrapped here in the same metrics, JSON-error, browser (``Host`` and ``Origin``: a page of
+another site, its name rebound to 127.0.0.1, is refused) and bearer-token middlewares as
+``dtms serve`` (the token from ``[plugin.dtms] token_env``; the page, its assets and
+``/health`` are public).
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from .metrics import ClientMetrics
 from .server.dashboard import ASSETS, _asset_handler, store_status, trades_answer
 from .server.dashboard import _wall_clock_mode as wall_clock_mode
 from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
-from .server.middleware import Handler, auth_middleware, error_middleware
+from .server.middleware import Handler, auth_middleware, browser_guards, error_middleware
 from .server.observed import MonitorStatus, ObservedHost
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
 from .server.routes import TICKET_PATH
-from .server.settings import ServerSettings
+from .server.settings import DEFAULT_HOST, ServerSettings
 from .server.validation import parse_limit, parse_ticket_text
 from .server.views import last_journal_entry, trade_view
 from .settings import DtmsSettings
@@ -143,7 +144,9 @@ def routes(
     client = getattr(strategy, "metrics", None)
     if isinstance(client, ClientMetrics):
         metrics.registry.register(_Forward(client.registry))
-    guards = [metrics_middleware(metrics), error_middleware, auth_middleware(token)]
+    # the host's app listens on 127.0.0.1 only (the web_routes hook, docs/plugins.md)
+    browser = browser_guards(token, DEFAULT_HOST)
+    guards = [metrics_middleware(metrics), error_middleware, *browser, auth_middleware(token)]
     writes: list[tuple[str, Handler]] = []
     if strategy.name == "remote":
         table = _remote(settings.api_url, metrics, getattr(strategy, "health", None))

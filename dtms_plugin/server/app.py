@@ -21,9 +21,8 @@ from .keys import SERVICE_KEY, SETTINGS_KEY
 from .metrics import metrics_middleware
 from .middleware import (
     auth_middleware,
+    browser_guards,
     error_middleware,
-    host_name_middleware,
-    same_origin_middleware,
     trailing_slash_middleware,
 )
 from .routes import add_routes
@@ -82,8 +81,7 @@ def create_app(
         middlewares=[
             metrics_middleware(service.metrics),  # outermost: sees the final status
             error_middleware,
-            host_name_middleware(settings.resolve_token(), settings.host),
-            same_origin_middleware,
+            *browser_guards(settings.resolve_token(), settings.host),
             trailing_slash_middleware,  # /health/ is public too: redirected before auth
             auth_middleware(settings.resolve_token()),
         ],

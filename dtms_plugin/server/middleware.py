@@ -187,6 +187,14 @@ def host_name_middleware(token: str | None, bound: str) -> Middleware:
     return middleware
 
 
+def browser_guards(token: str | None, bound: str) -> list[Middleware]:
+    """What keeps another site's web pages out of an app that serves DTMS's routes on
+    ``bound``: a page whose name was rebound to this server (the ``Host`` check) and a
+    page that writes cross-site (the ``Origin`` check). ``dtms serve``'s app and the
+    routes DTMS adds to a trading host's app (``dtms_plugin.web``) both run these."""
+    return [host_name_middleware(token, bound), same_origin_middleware]
+
+
 def auth_middleware(token: str | None) -> Middleware:
     """Bearer auth when ``token`` is set; a pass-through when it is not."""
     expected = token.encode("utf-8", "surrogateescape") if token else None

@@ -238,3 +238,26 @@ def test_the_api_routes_answer_beside_the_dashboard(
     status, _, body = get(url + "dtms/status", TOKEN)
     assert status == 200 and set(json.loads(body)["states"]) == {s.value for s in DefensiveState}
     assert host.interrupt() == 130
+
+
+def test_without_a_token_only_the_loopback_names_are_answered(
+    tmp_path: Path, hosts: Callable[..., Host]
+) -> None:
+    """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 is
+    same-origin to the browser; only the ``Host`` it asks by tells it apart (403), as on
+    ``dtms serve``."""
+    host = hosts(tmp_path, CONFIG, "--live", "--serve", "--port", "0")
+    url = host.dashboard_url()
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    for path in ("", "dtms/trades", "dtms/status", "dtms/actions", "metrics", "health"):
+        request = urllib.request.Request(url + path, headers={"Host": f"evil.example:{port}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        with refused.value as answer:
+            assert answer.code == 403, (path, answer.code)
+            assert json.loads(answer.read())["error"] == "host not allowed"
+        for name in ("127.0.0.1", "localhost"):
+            asked = urllib.request.Request(url + path, headers={"Host": f"{name}:{port}"})
+            with urllib.request.urlopen(asked, timeout=10) as ok:
+                assert ok.status == 200, (path, name)
+    assert host.interrupt() == 130
