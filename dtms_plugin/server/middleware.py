@@ -11,6 +11,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -232,22 +233,36 @@ async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
     return await request_body.read_json(request, limit=limit)
 
 
+#: What a ``Location`` built from the request's raw path and query keeps as it is: the
+#: characters of RFC 3986 (the request's own escapes included); any other is escaped
+_LOCATION_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
+
+
 @web.middleware
 async def trailing_slash_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """``/dtms/status/`` → ``/dtms/status`` (a 308: method and body kept), as the original
     server (FastAPI) redirected: only a path that ends in a slash, is not routed, and is
-    routed without it. aiohttp's own normalizer drops the last character of any path."""
-    path = request.path
-    if path.endswith("/") and path != "/" and request.match_info.http_exception is not None:
-        bare = path.rstrip("/") or "/"
-        found = await request.app.router.resolve(request.clone(rel_url=bare))
-        if found.http_exception is None:
-            query = f"?{request.query_string}" if request.query_string else ""
-            location = bare + query
-            return web.json_response(  # JSON as every answer, with the place to go
-                {"error": "moved", "message": f"use {location}", "location": location,
-                 "success": False},
-                status=308,
-                headers={"Location": location},
-            )  # fmt: skip
+    routed without it. aiohttp's own normalizer drops the last character of any path.
+
+    The ``Location`` is the raw path and query as the client sent them, never the decoded
+    ones: ``/%2fevil.example/health/`` decoded would give ``//evil.example/health``,
+    another site's address to a browser (and this runs before the token is asked); a
+    decoded ``%0d%0a`` cannot go into a header, a decoded ``%26`` splits a value. A target
+    that would start with ``//`` or ``/\\`` is never redirected to (the request goes on,
+    to its 404)."""
+    raw = request.rel_url.raw_path
+    if raw.endswith("/") and raw != "/" and request.match_info.http_exception is not None:
+        bare = raw.rstrip("/")
+        if bare.startswith("/") and not bare.startswith(("//", "/\\")):
+            target = request.rel_url.with_path(bare, encoded=True)
+            found = await request.app.router.resolve(request.clone(rel_url=target))
+            if found.http_exception is None:
+                query = request.rel_url.raw_query_string
+                location = quote(bare + (f"?{query}" if query else ""), safe=_LOCATION_SAFE)
+                return web.json_response(  # JSON as every answer, with the place to go
+                    {"error": "moved", "message": f"use {location}", "location": location,
+                     "success": False},
+                    status=308,
+                    headers={"Location": location},
+                )  # fmt: skip
     return await handler(request)
