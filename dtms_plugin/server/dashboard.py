@@ -56,13 +56,25 @@ def asset(name: str) -> bytes:
     return files("dtms_plugin.server").joinpath("static", name).read_bytes()
 
 
+#: Headers of the page and its assets. Never in another site's frame (a page that frames
+#: the dashboard could have the trader click on it unaware): ``X-Frame-Options`` and the
+#: policy's ``frame-ancestors``. The page loads only its own CSS and JS and fetches this
+#: server's JSON, so ``'self'`` is all it needs: no inline script or style, no plugin.
+PAGE_HEADERS: dict[str, str] = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none';"
+        " form-action 'self'"
+    ),
+}
+
+
 def _asset_handler(name: str, content_type: str) -> Any:
     async def handler(request: web.Request) -> web.Response:
         return web.Response(
-            body=asset(name),
-            content_type=content_type,
-            charset="utf-8",
-            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+            body=asset(name), content_type=content_type, charset="utf-8", headers=PAGE_HEADERS
         )
 
     return handler

@@ -260,4 +260,6 @@ def test_without_a_token_only_the_loopback_names_are_answered(
             asked = urllib.request.Request(url + path, headers={"Host": f"{name}:{port}"})
             with urllib.request.urlopen(asked, timeout=10) as ok:
                 assert ok.status == 200, (path, name)
+                if not path:  # the page, as on dtms serve: never in another site's frame
+                    assert ok.headers["X-Frame-Options"] == "DENY"
     assert host.interrupt() == 130

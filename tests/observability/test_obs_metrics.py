@@ -92,6 +92,18 @@ async def test_metrics_want_the_token_and_the_page_does_not(make_rig: MakeRig) -
         assert (resp.status, resp.content_type) == (200, kind)
 
 
+async def test_the_page_and_its_assets_may_not_be_framed(make_rig: MakeRig) -> None:
+    """A page of another site that frames the dashboard could trick the trader into
+    clicking on it (clickjacking); the page loads only its own files."""
+    rig = await make_rig()
+    for path in ("/", "/static/dashboard.js", "/static/dashboard.css"):
+        resp = await rig.client.get(path)
+        assert resp.status == 200, path
+        assert resp.headers["X-Frame-Options"] == "DENY", path
+        policy = [p.strip() for p in resp.headers["Content-Security-Policy"].split(";")]
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy, path
+
+
 def test_client_metrics_read_the_outbox_at_scrape_and_count_retries(tmp_path: Any) -> None:
     with Store(str(tmp_path / "state")) as store:
         metrics = ClientMetrics(store)
