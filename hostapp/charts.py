@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from hookspecs import Action, ActionResult, Bar, DefensiveState
 
 from .outcomes import Outcome
+from .report import chart_file_name
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -69,7 +70,8 @@ def write_price_charts(
     until: datetime | None = None,
     title: str = "",
 ) -> list[Path]:
-    """One PNG per symbol, `<directory>/<SYMBOL>.png`. Returns the files written."""
+    """One PNG per symbol in ``directory``, named by :func:`~.report.chart_file_name`
+    (``<SYMBOL>.png`` for a symbol that is a safe name). Returns the files written."""
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for symbol, bars in series.items():
@@ -85,7 +87,7 @@ def write_price_charts(
         )
         if fig is None:
             continue
-        path = directory / f"{symbol}.png"
+        path = directory / chart_file_name(symbol, {p.name for p in written})
         fig.savefig(path)
         written.append(path)
     return written

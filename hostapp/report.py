@@ -16,8 +16,9 @@ A hedge or re-add opened for a trade counts towards the trade it defends
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -217,6 +218,25 @@ def write_json(path: Path, summary: Mapping[str, Any]) -> None:
 #: The files a ``hostapp run`` or ``replay`` writes into its report folder under fixed
 #: names; the charts are named in ``summary.json``'s ``charts``.
 REPORT_FILES = ("summary.json", "trades.csv", "sweep.csv", "sweep.json")
+
+
+#: What a chart's file name never holds: path separators, the characters Windows refuses
+#: in a name, control characters
+_NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def chart_file_name(symbol: str, taken: Collection[str] = ()) -> str:
+    """The file name of ``symbol``'s price chart, always inside the report folder. A
+    symbol is the user's text (``--symbol``, a CSV file's name): each character a path
+    reads (``/``, ``\\``) or Windows refuses becomes ``_``, and leading dots and spaces go
+    (no ``..``, no hidden file); ``../../x`` is ``_.._x.png``. A name in ``taken`` (two
+    symbols that read the same) gets ``-2``, ``-3``..."""
+    stem = _NOT_IN_NAMES.sub("_", symbol).lstrip(". ")[:100] or "chart"
+    name, n = f"{stem}.png", 1
+    while name in taken:
+        n += 1
+        name = f"{stem}-{n}.png"
+    return name
 
 
 def clear_report(folder: Path) -> list[str]:

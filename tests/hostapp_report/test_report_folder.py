@@ -60,3 +60,17 @@ def test_only_names_hostapp_writes_are_removed(tmp_path: Path) -> None:
     removed = clear_report(rep)
     assert outside.exists() and not (rep / "A.png").exists()
     assert sorted(Path(p).name for p in removed) == ["A.png", "summary.json"]
+
+
+def test_a_chart_stays_in_the_report_folder_whatever_the_symbol(tmp_path: Path) -> None:
+    """``--symbol`` is the user's text: a chart is named after it made safe for a file
+    name (no path separators, no leading dots), and the summary lists that name."""
+    data = _csv(tmp_path / "XAUUSD.csv", "XAUUSD")
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    _replay(work, str(data), "--symbol", "../../escaped")
+    rep = work / "rep"
+    charts = json.loads((rep / "summary.json").read_text())["charts"]
+    assert len(charts) == 1 and "/" not in charts[0] and not charts[0].startswith(".")
+    assert (rep / charts[0]).read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.rglob("*.png")) == charts  # none anywhere else
