@@ -23,6 +23,7 @@ from .settings import DtmsSettings, for_host, load_settings
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
 from .strategy import Strategy
+from .tokens import served_token
 
 if TYPE_CHECKING:  # aiohttp's server side is imported only when the host serves
     from .web import EngineWatch
@@ -67,6 +68,10 @@ class DtmsPlugin:
         host at start-up (a ConfigError naming the key), instead of a DTMS that failed in
         ``startup`` and vetoes every order for the whole run."""
         self.settings = parse(host)
+        try:  # a blank token stops the start here, whatever the mode, in one line
+            served_token(self.settings.token_env)
+        except ValueError as exc:
+            raise ConfigError(f"{_WHERE} token_env: {exc}") from None
         if self._store is None:
             try:
                 self._store = open_store(self.settings.store, self.settings.state_dir, self.log)

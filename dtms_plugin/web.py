@@ -18,7 +18,6 @@ another site, its name rebound to 127.0.0.1, is refused) and bearer-token middle
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from .server.views import last_journal_entry, trade_view
 from .settings import DtmsSettings
 from .store import StoreProtocol
 from .strategy import Strategy
+from .tokens import served_token
 
 
 class _Forward:
@@ -138,7 +138,7 @@ def routes(
     if strategy is None or settings is None:
         return []
     store: StoreProtocol = getattr(strategy, "store")  # noqa: B009 - both strategies have one
-    token = os.environ.get(settings.token_env) or None
+    token = served_token(settings.token_env)  # refused at start-up when blank (plugin.py)
     watch = watch or EngineWatch(ServerMetrics(lambda: store))
     metrics = watch.metrics
     client = getattr(strategy, "metrics", None)

@@ -9,11 +9,11 @@ run the monitoring loop, what the serving host trades. The DTMS plugin fills the
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dtms_plugin.settings import DtmsSettings
+from dtms_plugin.tokens import served_token
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: exposing trading state is an explicit choice
 DEFAULT_PORT = 8001
@@ -55,8 +55,8 @@ class ServerSettings:
             raise ValueError(f"max_batch_tickets: must be >= 1, got {self.max_batch_tickets!r}")
 
     def resolve_token(self, environ: Mapping[str, str] | None = None) -> str | None:
-        """The token requests must present, or None when auth is off."""
+        """The token requests must present, or None when auth is off (read by
+        :func:`~dtms_plugin.tokens.served_token`: a ValueError for whitespace only)."""
         if self.token is not None:
             return self.token or None
-        env = os.environ if environ is None else environ
-        return env.get(self.dtms.token_env) or None
+        return served_token(self.dtms.token_env, environ)

@@ -83,3 +83,15 @@ async def test_empty_env_var_means_no_auth(
     monkeypatch.setenv("DTMS_TOKEN", "")
     client: Client = await make_client(token=None)
     assert (await client.get("/dtms/status")).status == 200
+
+
+async def test_the_token_is_read_without_surrounding_whitespace(
+    make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token from a file keeps its newline; HTTP drops it from a header (clients strip
+    it), so a server that kept it refused every client."""
+    monkeypatch.setenv("DTMS_TOKEN", f"  {TOKEN}\n")
+    client: Client = await make_client(token=None)
+    assert (await client.get("/dtms/status")).status == 401
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert (await client.get("/dtms/status", headers=auth)).status == 200

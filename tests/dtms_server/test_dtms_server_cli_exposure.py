@@ -95,3 +95,22 @@ def test_an_account_file_that_is_a_folder_is_one_line_naming_the_key(tmp_path: P
     assert len(lines) == 1, done.stderr
     assert f"{config} [host.paper] key 'account_file'" in lines[0]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("blank", ["   ", " \t "])
+def test_a_token_of_whitespace_only_is_refused_in_one_line(tmp_path: Path, blank: str) -> None:
+    """It is set, so it passed the exposure check, but no client can send it: every
+    request would have been a 401."""
+    config = write_config(tmp_path)
+    served = _run(config, "--host", "0.0.0.0", token=blank)
+    env = {**_env(blank), "HOSTAPP_LOAD_PLUGINS": "dtms"}
+    live = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "run", "--live", "--serve", "--port", "0",
+         "--config", str(config), "--report", str(tmp_path / "rep")],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    for done in (served, live):
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert "DTMS_TOKEN holds only whitespace" in lines[0], lines[0]
