@@ -213,6 +213,8 @@ def _local(
     async def status(request: web.Request) -> web.Response:
         body = store_status(store, now())
         body.update(watch.status_keys(body["states"]))
+        # the page's engine badge: as /health says it (degraded while cycles fail)
+        body["engine"] = {**body["engine"], "healthy": not watch.status.consecutive_failures}
         return web.json_response(body)
 
     async def actions(request: web.Request) -> web.Response:

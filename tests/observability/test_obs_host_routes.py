@@ -14,9 +14,10 @@ from aiohttp.test_utils import TestClient
 
 from dtms_plugin.client import AsyncDtmsClient
 from dtms_plugin.local import LocalStrategy
+from dtms_plugin.server.metrics import ServerMetrics
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import Store
-from dtms_plugin.web import routes
+from dtms_plugin.web import EngineWatch, routes
 
 Client = TestClient[web.Request, web.Application]
 
@@ -80,3 +81,24 @@ async def test_a_program_asking_the_hosts_server_is_told_the_truth(
         document = await (await client.get("/openapi.json")).json()
         assert "/dtms/trade/{ticket}" in document["paths"]
         assert {method for ops in document["paths"].values() for method in ops} == {"get"}
+
+
+async def test_the_engine_badge_of_the_hosts_page_follows_its_cycles(
+    aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path
+) -> None:
+    """``/dtms/status``'s ``engine.healthy`` (the page's badge) said healthy while the
+    engine's cycles failed and ``/health`` answered 503."""
+    settings = DtmsSettings(state_dir=str(tmp_path / "state"))
+    with Store(tmp_path / "dtms") as store:
+        watch = EngineWatch(ServerMetrics(lambda: store))
+        app = web.Application()
+        app.add_routes(routes(LocalStrategy(settings, store), settings, watch=watch))
+        client = await aiohttp_client(app)
+
+        async def badge() -> tuple[bool, int]:
+            status = await (await client.get("/dtms/status")).json()
+            return status["engine"]["healthy"], (await client.get("/health")).status
+
+        assert await badge() == (True, 200)
+        watch.status.failed(RuntimeError("the broker went away"))
+        assert await badge() == (False, 503)
