@@ -128,7 +128,22 @@ class Broker(Protocol):
 
 
 @runtime_checkable
-class SimBroker(Broker, Protocol):
+class ClosedPositions(Broker, Protocol):
+    """An optional capability of a :class:`Broker`: the record of a closed position, as
+    ``on_trade_closed`` promises it (the profit of all its closing deals, a partial
+    close's included). The trading loop asks it for each position it finds closed; a
+    broker without it (or one that does not know yet) is reported with the position's
+    last view. The paper broker and the MetaTrader broker offer it."""
+
+    def closed_trade(self, ticket: int) -> Trade | None:
+        """The position ``ticket`` as it closed: its last closing deal's price, time and
+        volume, with the profit of all its closing deals; ``None`` if it never closed or
+        the broker cannot tell yet."""
+        ...
+
+
+@runtime_checkable
+class SimBroker(ClosedPositions, Protocol):
     """An optional capability of a :class:`Broker`: a simulated account (the paper broker)
     that fills stops and targets on the replayed bars and keeps its closed trades. The
     trading loop checks for it with ``isinstance(broker, SimBroker)``; a live broker
@@ -142,10 +157,6 @@ class SimBroker(Broker, Protocol):
     def closed_trades(self) -> Sequence[Trade]:
         """Every closing deal so far, oldest first, with its realised profit (a partial
         close is one deal of its volume)."""
-        ...
-
-    def closed_trade(self, ticket: int) -> Trade | None:
-        """The newest closing deal of ``ticket``; ``None`` if it never closed."""
         ...
 
 

@@ -45,6 +45,7 @@ from hookspecs import (
     ActionResult,
     Bar,
     Broker,
+    ClosedPositions,
     CloseReason,
     HostView,
     MarketView,
@@ -161,7 +162,7 @@ class TradingLoop(LoopDrivers):
         self._set_clock = clock.set if isinstance(clock, SettableClock) else None
         sim = broker if isinstance(broker, SimBroker) else None
         self._on_bar = sim.on_bar if sim is not None else None
-        self._closed_trade = sim.closed_trade if sim is not None else None
+        self._closed_trade = broker.closed_trade if isinstance(broker, ClosedPositions) else None
         self._propose = plugins.has_impls("propose_orders")
         self._on_cycle = plugins.has_impls("on_cycle")
         self._manage = plugins.has_impls("manage_positions")

@@ -29,6 +29,7 @@ from .mt5_convert import (
     symbol_info_from,
     trade_from_position,
 )
+from .mt5_history import closed_position
 from .mt5_link import TradeServerWatch
 from .mt5_market import Mt5Market
 from .mt5_orders import OrderSender
@@ -235,6 +236,14 @@ class Mt5Broker(Trading):
     def position(self, ticket: int) -> Trade | None:
         raw = self._raw_position(ticket)
         return trade_from_position(raw, self.server_clock) if raw is not None else None
+
+    def closed_trade(self, ticket: int) -> Trade | None:
+        """:class:`hookspecs.ClosedPositions`: the position as its deals say it closed
+        (:mod:`.mt5_history`); ``None`` while the history lags or cannot be read."""
+        try:
+            return closed_position(self.api, self.server_clock, ticket)
+        except (KeyError, TypeError, ValueError):  # a row unlike the API's
+            return None
 
     def _symbol(self, symbol: str) -> tuple[SymbolInfo, Raw] | None:
         raw = self.api.symbol_info(symbol)

@@ -50,8 +50,9 @@ class Probe:
         self.shutdown_ran = True
 
 
-def _live_app(fake: FakeMT5, probe: Probe, symbols: list[str] | None = None) -> App:
-    """The live host on the fake terminal: XAUUSD M5 (or ``symbols``), a cycle every 10 ms."""
+def _live_app(fake: FakeMT5, probe: Probe, symbols: list[str] | None = None, **more: object) -> App:
+    """The live host on the fake terminal: XAUUSD M5 (or ``symbols``), a cycle every 10 ms;
+    ``more``: other plugins, by name."""
     fake.add_symbol(FakeSymbol("XAUUSD", bid=2005.0, ask=2005.3, digits=2))
     fake.rates[("XAUUSD", 5)] = [_row(i) for i in range(7)]  # the last one is forming
     config = config_from_dict(
@@ -64,7 +65,8 @@ def _live_app(fake: FakeMT5, probe: Probe, symbols: list[str] | None = None) -> 
             }
         }
     )
-    app = build_live_app(config, builtins={"probe": probe}, entry_points=[], env={}, module=fake)
+    builtins = {"probe": probe, **more}
+    app = build_live_app(config, builtins=builtins, entry_points=[], env={}, module=fake)
     probe.stop = app.loop.request_stop
     return app
 
@@ -264,3 +266,61 @@ async def test_a_reconnect_that_does_not_cure_the_skips_is_said_once(
     assert fake.calls.count("initialize") >= 4
     messages = [r.getMessage() for r in caplog.records]
     assert len([m for m in messages if m.startswith("reconnected to the broker")]) == 1
+
+
+class Closes:
+    """Proposes a buy once, closes a third of it at the second cycle, has the server hit
+    its stop at the third (after the loop's sweeps: found gone at the next cycle's
+    start); records what the host reports closed."""
+
+    def __init__(self, fake: FakeMT5) -> None:
+        self.fake = fake
+        self.cycles = 0
+        self.ticket = 0
+        self.closed: list[tuple[Any, str]] = []
+        self.stop: Any = None
+
+    @hookimpl
+    def propose_orders(self) -> list[Any]:
+        from hookspecs import OrderRequest
+
+        if self.cycles:
+            return []
+        return [OrderRequest("XAUUSD", "buy", 0.3, stop_loss=1995.0, take_profit=2050.0)]
+
+    @hookimpl
+    def on_trade_executed(self, trade: Any) -> None:
+        self.ticket = trade.ticket
+
+    @hookimpl
+    def on_cycle(self, host: Any) -> None:
+        self.cycles += 1
+        if self.cycles == 2:
+            self.fake.symbols["XAUUSD"].bid, self.fake.symbols["XAUUSD"].ask = 2010.0, 2010.3
+            assert host.broker.close(self.ticket, 0.1).ok  # (2010.0 - 2005.3) × 0.1 × 100
+        elif self.cycles == 5:
+            self.stop()
+
+    @hookimpl
+    def manage_positions(self) -> None:
+        if self.cycles == 3:
+            self.fake.hit_stop(self.ticket)  # (1995.0 - 2005.3) × 0.2 × 100 = -206
+
+    @hookimpl
+    def on_trade_closed(self, trade: Any, reason: str) -> None:
+        self.closed.append((trade, reason))
+
+
+async def test_a_position_the_server_closed_is_reported_with_all_its_deals() -> None:
+    """On MetaTrader the loop learns of a close by the position going: it reported the
+    last view, whose profit is the floating part at the cycle before (neither the stop's
+    price nor the partial close's booked result), which DTMS's account rails then sum."""
+    fake = FakeMT5()
+    plugin = Closes(fake)
+    app = _live_app(fake, Probe(fake), closes=plugin)
+    plugin.stop = app.loop.request_stop
+    await drive(app, progress=None)
+    ((trade, reason),) = plugin.closed
+    assert trade.ticket == plugin.ticket and reason == "external"
+    assert (trade.profit, trade.close_price, trade.volume) == (-159.0, 1995.0, 0.2)
+    assert trade.closed_at is not None and trade.entry_price == 2005.3

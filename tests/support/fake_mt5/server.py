@@ -218,8 +218,8 @@ class TradeServer:
         if filled <= 0:
             return self._result(10006, r, "Rejected: not enough liquidity to fill")
         order = order or self._next()
-        ticket, entry = self._execute(s, r, p, filled, market, order)
-        deal = self._record(r, order, ticket, entry, filled, market)
+        ticket, entry, profit = self._execute(s, r, p, filled, market, order)
+        deal = self._record(r, order, ticket, entry, filled, market, profit)
         retcode = 10009 if filled >= v - 1e-9 else 10010
         text = "Request executed" if retcode == 10009 else "Request executed partially"
         return self._result(retcode, r, text, deal=deal, order=order, volume=filled, price=market)
@@ -232,11 +232,13 @@ class TradeServer:
         v: float,
         price: float,
         order: int,
-    ) -> tuple[int, int]:
-        """Apply a filled deal; returns the position's ticket and the deal's entry."""
+    ) -> tuple[int, int, float]:
+        """Apply a filled deal; returns the position's ticket, the deal's entry and its
+        profit (a deal that closes lots books their result, as the server does)."""
         if p is not None:
+            profit = self._booked(s, p, v, price)
             self._reduce(p, v)
-            return p.ticket, CONSTANTS["DEAL_ENTRY_OUT"]
+            return p.ticket, CONSTANTS["DEAL_ENTRY_OUT"], profit
         sl, tp = r.get("sl", 0.0), r.get("tp", 0.0)
         net = next((q for q in self.positions.values() if q.symbol == s.name), None)
         if self.margin_mode == 2 or net is None:
@@ -252,11 +254,11 @@ class TradeServer:
                 comment=self._comment(r["comment"]),
                 ticket=ticket,
             )
-            return ticket, CONSTANTS["DEAL_ENTRY_IN"]
+            return ticket, CONSTANTS["DEAL_ENTRY_IN"], 0.0
         # MT5 Help, "Rules of Stop Loss and Take Profit inheritance" (netting): a position
         # that grows or reverses takes the levels of the order that changed it, a zero
         # deleting one; a position that shrinks keeps its own.
-        entry = CONSTANTS["DEAL_ENTRY_IN"]
+        entry, profit = CONSTANTS["DEAL_ENTRY_IN"], 0.0
         if net.type == r["type"]:  # netting: add, average the price
             net.price_open = round(
                 (net.price_open * net.volume + price * v) / (net.volume + v), s.digits
@@ -264,26 +266,57 @@ class TradeServer:
             net.volume = round(net.volume + v, 8)
             net.sl, net.tp = sl, tp
         elif v > net.volume + 1e-9:  # reversal
+            profit = self._booked(s, net, net.volume, price)
             net.type, net.volume, net.price_open = r["type"], round(v - net.volume, 8), price
             net.sl, net.tp = sl, tp
             entry = CONSTANTS["DEAL_ENTRY_INOUT"]
         else:
+            profit = self._booked(s, net, v, price)
             self._reduce(net, v)
             entry = CONSTANTS["DEAL_ENTRY_OUT"]
-        return net.ticket, entry
+        return net.ticket, entry, profit
+
+    @staticmethod
+    def _booked(s: FakeSymbol, p: FakePosition, volume: float, price: float) -> float:
+        """The result of closing ``volume`` of ``p`` at ``price`` (USD-quoted symbols)."""
+        sign = 1 if p.type == 0 else -1
+        return round((price - p.price_open) * sign * volume * s.contract_size, 2)
 
     def _record(
-        self, r: dict[str, Any], order: int, position: int, entry: int, v: float, price: float
+        self,
+        r: dict[str, Any],
+        order: int,
+        position: int,
+        entry: int,
+        v: float,
+        price: float,
+        profit: float = 0.0,
+        reason: int = CONSTANTS["DEAL_REASON_EXPERT"],
     ) -> int:
         ticket, t = self._next(), self.server_time()
         # fmt: off
         self.deals.append(TradeDeal(
             ticket, order, t, t * 1000, r["type"], entry, r["magic"], position,
-            CONSTANTS["DEAL_REASON_EXPERT"], v, price, 0.0, 0.0, 0.0, 0.0, r["symbol"],
+            reason, v, price, 0.0, 0.0, profit, 0.0, r["symbol"],
             self._comment(r["comment"]), "",
         ))
         # fmt: on
         return ticket
+
+    def hit_stop(self, ticket: int) -> None:
+        """The server closes position ``ticket`` at its stop loss, as it does when the
+        price reaches it: the position goes, a closing deal (reason ``DEAL_REASON_SL``)
+        books its result."""
+        p = self.positions[ticket]
+        s = self.symbols[p.symbol]
+        closing = {"type": 1 - p.type, "magic": p.magic, "symbol": p.symbol, "comment": ""}
+        profit = self._booked(s, p, p.volume, p.sl)
+        volume = p.volume
+        self._reduce(p, volume)
+        self._record(
+            closing, self._next(), ticket, CONSTANTS["DEAL_ENTRY_OUT"], volume, p.sl, profit,
+            CONSTANTS["DEAL_REASON_SL"],
+        )  # fmt: skip
 
     def _reduce(self, p: FakePosition, volume: float) -> None:
         p.volume = round(p.volume - volume, 8)

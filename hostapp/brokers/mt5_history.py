@@ -1,0 +1,64 @@
+"""A closed position from the trade server's history: what ``on_trade_closed`` promises.
+
+A position the loop finds gone is reported as it closed: the last of its closing deals
+(price, time, volume) and the result of all its deals, a partial close's included, with
+their swap, commission and fee (a MetaTrader position's profit is only its open part's,
+so the last view before a stop was hit says neither the stop's price nor the partials').
+The deals of a position are ``history_deals_get(position=ticket)`` (MQL5 reference,
+``HistoryDealsGet``); a deal's ``entry`` says whether it opened (``DEAL_ENTRY_IN``),
+closed (``OUT``, ``OUT_BY``) or reversed (``INOUT``) it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookspecs import Trade
+
+from .mt5_convert import ServerClock, as_dict
+
+#: ``DEAL_ENTRY_*``: in, out, in/out (a netting reversal), out by an opposite position
+DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY = 0, 1, 2, 3
+_CLOSING = frozenset({DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY})
+
+
+def _result(deal: dict[str, Any]) -> float:
+    return sum(float(deal.get(k) or 0.0) for k in ("profit", "swap", "commission", "fee"))
+
+
+def closed_position(api: Any, clock: ServerClock, ticket: int) -> Trade | None:
+    """``ticket`` as it closed, from its deals; ``None`` when the server's history does
+    not show it closed yet (it lags the positions by a moment) or cannot be read: the
+    loop then reports the position's last view."""
+    raw = api.history_deals_get(position=ticket)
+    if not raw:
+        return None
+    deals = sorted((as_dict(d) for d in raw), key=lambda d: (int(d["time_msc"]), int(d["ticket"])))
+    closing = [d for d in deals if int(d["entry"]) in _CLOSING]
+    if not closing:
+        return None
+    opening = [d for d in deals if int(d["entry"]) == DEAL_ENTRY_IN]
+    last = closing[-1]
+    # the position's side: its opening deal's; without one in view, the opposite of the
+    # deal that closed it (a sell closes a buy)
+    buy = int(opening[0]["type"]) == 0 if opening else int(last["type"]) == 1
+    first = opening[0] if opening else deals[0]
+    entry = float(first["price"])
+    lots = sum(float(d["volume"]) for d in opening)
+    if len(opening) > 1 and lots > 0:  # a netting position grown by several deals
+        entry = round(sum(float(d["price"]) * float(d["volume"]) for d in opening) / lots, 10)
+    return Trade(
+        ticket=ticket,
+        symbol=str(last["symbol"]),
+        direction="buy" if buy else "sell",
+        volume=float(last["volume"]),
+        entry_price=entry,
+        stop_loss=None,
+        take_profit=None,
+        opened_at=clock.to_utc(first["time"]),
+        magic=int(first["magic"]),
+        comment=str(first["comment"]),
+        profit=round(sum(_result(d) for d in deals), 2),
+        close_price=float(last["price"]),
+        closed_at=clock.to_utc(last["time"]),
+    )

@@ -1,0 +1,43 @@
+"""A closed position as the trade server's history says it closed (``closed_trade``,
+:mod:`hostapp.brokers.mt5_history`): the result of all its deals, the last one's price
+and time; ``None`` while the history lags, so the loop reports the last view."""
+
+from __future__ import annotations
+
+import pytest
+from hostapp_mt5.mt5_helpers import connect, make_fake
+
+from hookspecs import ClosedPositions, OrderRequest
+
+
+def test_a_netting_position_grown_twice_then_closed_in_two_parts() -> None:
+    fake = make_fake(margin_mode=0)
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    assert isinstance(broker, ClosedPositions)
+    ticket = broker.open(OrderRequest("XAUUSD", "buy", 0.1)).new_ticket
+    assert ticket is not None
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2001.0, 2001.3
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.3)).netting == "added"
+    assert broker.closed_trade(ticket) is None  # still open
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2004.0, 2004.3
+    assert broker.close(ticket, 0.2).ok
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 1999.0, 1999.3
+    assert broker.close(ticket).ok
+    closed = broker.closed_trade(ticket)
+    assert closed is not None
+    # entry: (2000.3 × 0.1 + 2001.3 × 0.3) / 0.4 = 2001.05; the deals booked
+    # (2004.0 - 2001.05) × 0.2 × 100 = 59 and (1999.0 - 2001.05) × 0.2 × 100 = -41
+    assert closed.entry_price == pytest.approx(2001.05)
+    assert (closed.direction, closed.volume, closed.close_price) == ("buy", 0.2, 1999.0)
+    assert closed.profit == pytest.approx(18.0)
+
+
+def test_nothing_while_the_history_lags_behind_the_positions() -> None:
+    fake = make_fake(history_lag=30.0)
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    ticket = broker.open(OrderRequest("XAUUSD", "sell", 0.1)).new_ticket
+    assert ticket is not None and broker.close(ticket).ok
+    assert broker.closed_trade(ticket) is None
+    fake.advance(31.0)
+    closed = broker.closed_trade(ticket)
+    assert closed is not None and closed.direction == "sell"
