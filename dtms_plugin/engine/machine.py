@@ -10,7 +10,7 @@ the trade since the last scoring); deadlines and owed actions are looked at ever
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Trade
 
@@ -86,6 +86,23 @@ def _flat(now: datetime, settings: DtmsSettings) -> Changes:
         "flat_deadline": now + settings.fast_bars(settings.actions.flat_bars),
         "recovery_deadline": None,
     }
+
+
+def _past_gap(rec: TradeRecord, since_last: timedelta, settings: DtmsSettings) -> TradeRecord:
+    """Deadlines count the market's time (docs/dtms.md §6): bars that never came (a
+    weekend, a holiday, a feed that stopped) move them by the gap beyond one bar, so a
+    HEDGED trade of Friday evening gets its flat bars after the weekend, not over it."""
+    gap = since_last - settings.fast.period
+    if gap <= _NO_GAP or (rec.flat_deadline is None and rec.recovery_deadline is None):
+        return rec
+    flat, recovery = rec.flat_deadline, rec.recovery_deadline
+    return rec.evolve(
+        flat_deadline=flat + gap if flat is not None else None,
+        recovery_deadline=recovery + gap if recovery is not None else None,
+    )
+
+
+_NO_GAP = timedelta(0)
 
 
 def _step(
@@ -271,14 +288,18 @@ def evaluate(
         changes["armed"] = True
     bd: ScoreBreakdown | None = None
     why = ""
+    fresh = False
     if snapshot is None:
         why = "no bars yet"
     elif snapshot.is_stale(now):
         why = f"stale data: newest {settings.fast.value} bar closed {snapshot.fast_close_time}"
     else:
+        fresh = True
         bar_time = snapshot.fast_bar.time
         last_bar = rec.last_bar_time
         new_bar = last_bar is None or bar_time > last_bar
+        if new_bar and last_bar is not None:
+            rec = _past_gap(rec, bar_time - last_bar, settings)
         adverse = (
             not new_bar
             and price is not None
@@ -293,8 +314,9 @@ def evaluate(
             changes["last_score"] = bd.total
             changes["last_bar_time"] = bar_time
             changes["last_eval_at"] = now
-    # ``_step`` reads none of the fields just changed (a fresh score reaches it as ``bd``)
-    step = _step(rec, bd, now, settings, account, hedge_ok)
+    # ``_step`` reads none of the fields just changed (a fresh score reaches it as ``bd``);
+    # without fresh data the market's time stands still, and so do the deadlines
+    step = _step(rec, bd, now, settings, account, hedge_ok) if fresh else None
     transition = None
     if isinstance(step, tuple):
         new, owed, reason, step_changes = step

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, snapshot, trade
@@ -167,6 +167,46 @@ def test_hedged_flat_deadline_closes_all_even_without_a_new_bar() -> None:
     assert kinds(e) == [(K.CLOSE, {"hedge_ticket": 77})]
     waiting = ev(hedged(flat_deadline=NOW + minutes(1)), 0.5)
     assert waiting.transition is None
+
+
+def test_deadlines_wait_while_the_data_is_stale() -> None:
+    """A deadline counts the market's time: past it on stale data (a weekend, a feed that
+    stopped) the trade was closed when no price could be had."""
+    rec = hedged(flat_deadline=NOW - minutes(1), last_bar_time=BAR)
+    stale = ev(rec, 0.5, now=NOW + minutes(30))  # the newest bar closed 30 minutes before
+    assert stale.transition is None and stale.why.startswith("stale data")
+    assert ev(rec).transition is None  # no bars at all
+    late = recovering(recovery_deadline=NOW - minutes(1), last_score=1.0, last_bar_time=BAR)
+    assert ev(late, 1.0, now=NOW + minutes(30)).transition is None
+
+
+def test_a_gap_in_the_bars_moves_the_deadlines_by_its_length() -> None:
+    """Friday 21:55's bar, then Monday 00:00's: the flat deadline, 35 minutes after the
+    last bar before the weekend, is 35 minutes (less the one bar) after the weekend."""
+    friday = datetime(2024, 1, 5, 21, 55, tzinfo=UTC)
+    monday = datetime(2024, 1, 8, 0, 0, tzinfo=UTC)
+    rec = hedged(last_bar_time=friday, flat_deadline=friday + minutes(35))
+    e = ev(rec, 0.5, bar=monday, now=monday + minutes(5))
+    assert e.transition is None
+    assert e.record.flat_deadline == monday + minutes(30)
+    rec, closed_at = e.record, None
+    for i in range(1, 10):  # the bars that follow, one every five minutes
+        bar = monday + minutes(5 * i)
+        step = ev(rec, 0.5, bar=bar, now=bar + minutes(5))
+        rec = step.record
+        if step.transition == (S.HEDGED, S.CLOSED):
+            closed_at = bar + minutes(5)
+            break
+    assert closed_at == monday + minutes(30)
+    back = recovering(last_bar_time=friday, recovery_deadline=friday + minutes(20))
+    moved = ev(back, -1.0, bar=monday, now=monday + minutes(5)).record
+    assert (moved.recovery_deadline, moved.flat_deadline) == (monday + minutes(15), None)
+    # the next bar, no gap: nothing moves; six bars missing (a feed that stopped for
+    # half an hour): thirty minutes
+    same = ev(hedged(flat_deadline=NOW + minutes(60)), 0.5)
+    assert same.record.flat_deadline == NOW + minutes(60)
+    short = ev(hedged(flat_deadline=NOW + minutes(60), last_bar_time=BAR - minutes(35)), 0.5)
+    assert short.record.flat_deadline == NOW + minutes(90)
 
 
 @pytest.mark.parametrize("state", [S.HEDGED, S.RECOVERING])
