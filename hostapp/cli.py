@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from hookspecs import ConfigError
 
@@ -293,6 +294,7 @@ def plugins_command(args: argparse.Namespace) -> int:
     logging.getLogger("hostapp.plugins").propagate = False
     # Always isolate here: the listing is how one finds out *which* plugin is broken.
     rows = load_plugins(config, on_error="isolate").listing()
+    _check_settings(config)
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
         return 0
@@ -309,6 +311,29 @@ def plugins_command(args: argparse.Namespace) -> int:
         if r.error:
             print(f"{r.name}: {r.error}")
     return 0
+
+
+def _check_settings(config: Any) -> None:
+    """Every enabled plugin's ``configure`` on a throwaway paper host (a day of bars of
+    the configured symbols, each plugin's state in a temporary folder), as ``hostapp
+    run`` would call it: a mistake in a plugin's table stops the listing with the same
+    one line and exit code 2 (the loader only imports plugins; their settings are read
+    by their ``configure``). A store a plugin connects to (DTMS's Redis) is connected to."""
+    import asyncio
+    import tempfile
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from . import app as appmod
+    from .market.synthetic import generate_bars
+
+    timeframe = config.host.timeframe
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    series = {s: generate_bars(s, start, 3, timeframe=timeframe) for s in config.host.symbols}
+    with tempfile.TemporaryDirectory(prefix="hostapp-plugins-") as root:
+        checked = appmod.with_data_root(config, Path(root))
+        app = appmod.build_sim_app(checked, series, base_timeframe=timeframe)
+        asyncio.run(app.plugins.shutdown(app.host))  # what configure opened, closed
 
 
 def _runner_missing(exc: ImportError) -> int:

@@ -176,3 +176,21 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path: Path, buffer
                             buffered=buffered)  # fmt: skip
     assert proc.returncode == 141, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+
+
+def test_the_listing_checks_every_enabled_plugins_settings(tmp_path: Path) -> None:
+    """``hostapp plugins`` listed a plugin with a mistake in its table as ``enabled`` and
+    exited 0, where ``hostapp run`` on the same file exits 2: the plugins' settings are
+    read by their ``configure``, which the listing now runs too (state in a temporary
+    folder, removed after)."""
+    shipped = (Path(__file__).resolve().parents[2] / "plugins.toml").read_text()
+    (tmp_path / "plugins.toml").write_text(shipped + "\n[plugin.sma_strategy]\nfats = 10\n")
+    for args in (("plugins",), ("plugins", "--json")):
+        proc = hostapp(*args, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "[plugin.sma_strategy]" in lines[0] and "fats" in lines[0]
+    (tmp_path / "plugins.toml").write_text(shipped)
+    proc = hostapp("plugins", cwd=tmp_path)
+    assert proc.returncode == 0 and "sma_strategy" in proc.stdout
+    assert not (tmp_path / ".hostapp").exists()  # the check's state went to a temporary folder
