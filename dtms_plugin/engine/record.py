@@ -114,6 +114,7 @@ class TradeRecord:
     realised_profit: float | None = None  # the trade's and its hedges' closing deals
     comment: str = ""
     close_price: float | None = None  # the price of the closing deal that ended the trade
+    magic: int = 0  # the position's magic number: which program opened it
     hedge_profit: float = 0.0  # realised by its hedges so far (docs/dtms.md §7)
 
     @property
@@ -215,6 +216,7 @@ class TradeRecord:
                 comment=str(d.get("comment", "")),
                 close_price=_opt_float(d.get("close_price")),
                 hedge_profit=float(d.get("hedge_profit", 0.0)),
+                magic=int(d.get("magic", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"trade record {d.get('ticket')!r}: {exc!r}") from None
@@ -246,6 +248,7 @@ def register(trade: Trade, atr: float | None, now: datetime) -> TradeRecord:
         opened_at=trade.opened_at,
         state_entered_at=now,
         comment=trade.comment,
+        magic=trade.magic,
     )
 
 

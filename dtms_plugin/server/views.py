@@ -43,6 +43,8 @@ TRADE_INFO_KEYS = (
     "close_reason",
     "realised_profit",
     "comment",
+    "magic",
+    "close_price",
     "journal",
 )
 

@@ -161,3 +161,20 @@ async def test_health_says_which_symbols_trades_wait_and_why(
     monkeypatch.setattr(world, "bars", full)  # its bars come: nothing waits
     await service.run_cycle()
     assert (await (await client.get("/health")).json())["waiting"] == []
+
+
+async def test_a_trade_keeps_its_magic_number_and_its_close_price(make_client: Any) -> None:
+    """Which program opened a trade (its magic number) was accepted and dropped by the
+    engine; a closed trade keeps its price (its result in R on the dashboard)."""
+    world = World({"XAUUSD": wavy_path(2000.0, 1000)}, visible=1000)
+    client: Client = await make_client(world=world, strategy_factory=default_strategy_factory)
+    ticket = open_position(world)
+    entry = world.price("XAUUSD")
+    body = registration(ticket, entry=entry, stop_loss=entry - 20.0, magic=240617)
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    info = (await (await client.get(f"/dtms/trade/{ticket}")).json())["trade_info"]
+    assert info["magic"] == 240617
+    closed = {"reason": "tp", "profit": 12.5, "close_price": entry + 10.0}
+    assert (await client.post(f"/dtms/trade/{ticket}/closed", json=closed)).status == 200
+    info = (await (await client.get(f"/dtms/trade/{ticket}")).json())["trade_info"]
+    assert (info["close_price"], info["realised_profit"]) == (entry + 10.0, 12.5)
