@@ -1,5 +1,6 @@
 """The Chandelier-exit baseline: its stop, that it only tightens and leaves DTMS's hedges
-alone, that installing it changes nothing until it is enabled, and the A/B against it."""
+and defended trades alone, that installing it changes nothing until it is enabled, and the
+A/B against it."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ import pytest
 from atr_trailing.plugin import ChandelierExit, chandelier_stop
 from hostapp_loop.csvfiles import write_bars_csv
 
-from hookspecs import Bar, ConfigError, OrderRequest
+from hookspecs import Action, ActionResult, Bar, ConfigError, OrderRequest, hookimpl
+from hostapp.app import build_sim_app, with_data_root
 from hostapp.config import config_from_dict
+from hostapp.data import config_series
+from hostapp.driving import drive
 from hostapp.loader import load_plugins
 from hostapp.market.synthetic import generate_bars
 from hostapp.testing import T0, bars_from_closes
@@ -38,17 +42,82 @@ async def test_it_trails_tighter_only_and_skips_hedges(hostapp_factory: Any) -> 
     host.broker.set_price("XAUUSD", closes[-1])
     buy = host.broker.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=90.0))
     hedge = host.broker.open(OrderRequest("XAUUSD", "sell", 0.1, comment="DTMS_HEDGE_1"))
-    await host.plugins.on_cycle(host, T0)
+    await host.plugins.manage_positions(host, T0)
     moved = host.broker.position(buy.new_ticket)
     assert moved is not None and moved.stop_loss is not None and moved.stop_loss > 90.0
     assert host.broker.position(hedge.new_ticket).stop_loss is None  # not ours
     assert plugin.moves == 1
-    await host.plugins.on_cycle(host, T0)  # the same bar: nothing again
+    await host.plugins.manage_positions(host, T0)  # the same bar: nothing again
     assert plugin.moves == 1
     host.market.add("XAUUSD", bars_from_closes([80.0] * 8, start=T0.replace(year=2031)))
-    await host.plugins.on_cycle(host, T0)  # the market fell: the stop would loosen, so stays
+    await host.plugins.manage_positions(
+        host, T0
+    )  # the market fell: the stop would loosen, so stays
     assert host.broker.position(buy.new_ticket).stop_loss == moved.stop_loss
     assert host.plugins.run_report(host)["atr_trailing"]["stops_moved"] == 1
+
+
+class Guard:
+    """A defender that says the tickets it was given are defended."""
+
+    def __init__(self, *tickets: int) -> None:
+        self.tickets = set(tickets)
+
+    @hookimpl
+    def is_defensive(self, ticket: int) -> bool:
+        return ticket in self.tickets
+
+
+async def test_a_defended_trade_is_left_to_its_defender_and_counted(hostapp_factory: Any) -> None:
+    plugin, guard = ChandelierExit(), Guard()
+    closes = [100.0 + i for i in range(30)]
+    host = hostapp_factory({"atr_trailing": plugin, "guard": guard},
+                           {"plugin": {"atr_trailing": {"period": 5}}})  # fmt: skip
+    host.market.add("XAUUSD", bars_from_closes(closes))
+    host.broker.set_price("XAUUSD", closes[-1])
+    free = host.broker.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=90.0)).new_ticket
+    defended = host.broker.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=90.0)).new_ticket
+    guard.tickets.add(defended)
+    await host.plugins.manage_positions(host, T0)
+    assert host.broker.position(free).stop_loss > 90.0
+    assert host.broker.position(defended).stop_loss == 90.0
+    assert [a.ticket for a, _ in host.executed] == [free]
+    report = host.plugins.run_report(host)["atr_trailing"]
+    assert report["stops_moved"] == 1 and report["held_defensive"] == {str(defended): 1}
+
+
+class Witness:
+    """At every stop atr_trailing moves, asks the host whether the trade was defended."""
+
+    def __init__(self) -> None:
+        self.moves: list[int] = []
+        self.defended: list[int] = []
+
+    @hookimpl
+    def on_action(self, host: Any, action: Action, result: ActionResult) -> None:
+        if action.source == "atr_trailing" and result.ok:
+            self.moves.append(action.ticket)
+            if host.is_defensive(action.ticket):
+                self.defended.append(action.ticket)
+
+
+async def test_in_a_real_run_beside_dtms_no_defended_stop_is_moved(tmp_path: Path) -> None:
+    """The run that showed it: DTMS defends trades (and the whole account after a losing
+    streak) while the Chandelier trails the same trades."""
+    config = config_from_dict({
+        "host": {"symbols": ["XAUUSD", "EURUSD", "USDJPY"]},
+        "plugins": {"enabled": ["atr_trailing"]},
+        "plugin": {"atr_trailing": {"period": 10, "multiple": 1.5}},
+    })  # fmt: skip
+    config = with_data_root(config, tmp_path)
+    series, base = config_series(config, days=30, seed=0)
+    witness = Witness()
+    app = build_sim_app(config, series, base_timeframe=base, builtins={"witness": witness}, env={})
+    await drive(app, progress=None)
+    report = app.plugin_reports["atr_trailing"]
+    assert len(witness.moves) == report["stops_moved"] > 100
+    assert witness.defended == []
+    assert report["held_defensive"]  # DTMS defended some of them, and they were left alone
 
 
 def test_installed_but_off_until_enabled() -> None:
@@ -83,6 +152,8 @@ def test_replay_compare_against_the_baseline(tmp_path: Path) -> None:
     assert "atr_trailing" in baseline["plugins"] and "dtms" not in baseline["plugins"]
     assert "dtms" in same["plugins"] and "atr_trailing" not in same["plugins"]
     assert baseline["plugin_reports"]["atr_trailing"]["stops_moved"] > 0
+    # fair: no defender runs in the baseline, so it trails every trade it would alone
+    assert baseline["plugin_reports"]["atr_trailing"]["held_defensive"] == {}
     paired = summary["same_entries"]["paired"]
     assert paired["pairs"] == baseline["trades"] == same["trades"] and paired["unpaired"] == 0
     entries = summary["full"]["entries"]

@@ -7,6 +7,12 @@ than the broker allows, and rounded to the symbol's digits. The ATR is the mean 
 of the same ``period`` bars (Wilder's smoothing would need a longer history for the same
 window; over 22 bars the two differ little).
 
+It is a position manager, so it works where docs/plugins.md puts position managers: in
+``manage_positions``, which the host calls after every ``on_cycle`` (DTMS's included) has
+finished, one manager at a time. Before it moves a stop it asks ``host.is_defensive``; a
+trade under defence is its defender's, so the move is skipped and counted per ticket as
+``held_defensive`` in the run report (the summary's ``exits_held_defensive``).
+
 Positions that another manager opened on a trade's behalf (comments ``DTMS_HEDGE_…`` and
 ``DTMS_READD_…``) are left alone. Every stop move is an ordinary action through
 ``host.execute``, so reports and other plugins see it.
@@ -17,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from hookspecs import Action, ActionKind, Bar, HostView, Timeframe, Trade, hookimpl, parse_settings
 
@@ -48,6 +55,8 @@ class ChandelierExit:
         self.timeframe = "M5"
         self._last_bar: dict[str, datetime] = {}  # per symbol: the bar last acted on
         self.moves = 0
+        #: per ticket, the bars on which it wanted to move the stop of a defended trade
+        self.held_back: dict[int, int] = {}
 
     @hookimpl
     def configure(self, host: HostView) -> None:
@@ -55,7 +64,9 @@ class ChandelierExit:
         self.timeframe = self.settings.timeframe or host.timeframe
 
     @hookimpl
-    async def on_cycle(self, host: HostView, now: datetime) -> None:
+    async def manage_positions(self, host: HostView, now: datetime) -> None:
+        """Not ``on_cycle``: there it would run beside DTMS's own ``on_cycle`` and move
+        stops of trades DTMS is defending in that same cycle (docs/plugins.md)."""
         positions = [p for p in host.broker.positions() if not p.comment.startswith(NOT_OURS)]
         for symbol in {p.symbol for p in positions}:
             bars = host.market.bars(symbol, self.timeframe, self.settings.period + 1)
@@ -67,8 +78,9 @@ class ChandelierExit:
                     await self._trail(host, pos, bars)
 
     @hookimpl
-    def run_report(self) -> dict[str, int]:
-        return {"activity": self.moves, "stops_moved": self.moves}
+    def run_report(self) -> dict[str, Any]:
+        held = {str(ticket): n for ticket, n in sorted(self.held_back.items())}
+        return {"activity": self.moves, "stops_moved": self.moves, "held_defensive": held}
 
     async def _trail(self, host: HostView, pos: Trade, bars: Sequence[Bar]) -> None:
         stop = chandelier_stop(pos.direction, bars, self.settings.period, self.settings.multiple)
@@ -84,6 +96,10 @@ class ChandelierExit:
         stop = round(stop, info.digits)
         if pos.stop_loss is not None and (stop - pos.stop_loss) * sign <= 0:
             return  # only tighter
+        if host.is_defensive(pos.ticket):
+            # its defender decides (docs/plugins.md, manage_positions); ask again next bar
+            self.held_back[pos.ticket] = self.held_back.get(pos.ticket, 0) + 1
+            return
         action = Action(
             pos.ticket,
             ActionKind.TIGHTEN_SL,
