@@ -58,6 +58,7 @@ async def test_propose_orders_buys_a_golden_cross_with_atr_stops(hostapp_factory
     host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": SETTINGS}})
     cross = first_cross(UP, 3, 10, "buy")
     bars = bars_from_closes(UP[:cross])
+    host.broker.set_price("XAUUSD", bars[-1].close)  # no spread: a buy fills at the close
     got = await host.plugins.propose_orders(host, "XAUUSD", bars, T0)
     assert len(got) == 1
     name, order = got[0]
@@ -76,11 +77,26 @@ def test_propose_orders_sells_a_dead_cross(hostapp_factory: Any) -> None:
     host = hostapp_factory({})
     sma.settings = sma.Settings(fast=3, slow=10, atr_period=5)
     cross = first_cross(DOWN, 3, 10, "sell")
+    host.broker.set_price("EURUSD", DOWN[cross - 1])
     (order,) = sma.propose_orders(host, "EURUSD", bars_from_closes(DOWN[:cross]))
     assert order.direction == "sell"
     assert order.stop_loss is not None and order.take_profit is not None
     assert order.take_profit < order.stop_loss
     assert sma.propose_orders(host, "EURUSD", bars_from_closes(DOWN[:5])) == []  # too short
+
+
+async def test_without_a_quote_a_buy_is_measured_from_the_close_plus_the_spread(
+    hostapp_factory: Any,
+) -> None:
+    """A broker without a quote for the symbol: the bar's close is the bid, and a buy
+    fills a spread above it, where its stop and target are measured from."""
+    host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": SETTINGS}})
+    bars = bars_from_closes(UP[: first_cross(UP, 3, 10, "buy")], spread=0.5)
+    assert host.broker.quote("GBPUSD") is None
+    ((_, order),) = await host.plugins.propose_orders(host, "GBPUSD", bars, T0)
+    ask, distance = bars[-1].close + 0.5, sma.atr(bars, 5)
+    assert order.stop_loss == pytest.approx(ask - 1.5 * distance)
+    assert order.take_profit == pytest.approx(ask + 3.0 * distance)
 
 
 def test_a_bad_tick_that_puts_the_target_below_zero_is_no_order(hostapp_factory: Any) -> None:

@@ -129,6 +129,18 @@ def signal(closes: Sequence[float], fast: int, slow: int) -> Direction | None:
     return None
 
 
+def entry_price(broker: Broker, symbol: str, direction: Direction, bar: Bar) -> float:
+    """Where a market order fills, which is where its stop, target and size are measured
+    from: a buy at the ask, a sell at the bid. A bar's close is the bid, so measuring a
+    buy from it would put the stop a spread further off than ``sl_atr`` says and risk
+    more than ``risk_per_trade``. The broker's quote gives both sides; without one, the
+    ask is the close plus the bar's spread."""
+    quote = broker.quote(symbol)
+    if quote is not None:
+        return quote.ask if direction == "buy" else quote.bid
+    return bar.close + bar.spread if direction == "buy" else bar.close
+
+
 def loss_per_lot(
     broker: Broker, symbol: str, direction: Direction, price: float, stop: float, info: SymbolInfo
 ) -> float:
@@ -170,7 +182,7 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
     distance = atr(bars, s.atr_period)
     if distance <= 0:
         return []
-    price = bars[-1].close
+    price = entry_price(host.broker, symbol, direction, bars[-1])
     sign = 1 if direction == "buy" else -1
     stop_loss = price - sign * s.sl_atr * distance
     take_profit = price + sign * s.tp_atr * distance
