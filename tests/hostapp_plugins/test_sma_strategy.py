@@ -206,8 +206,12 @@ async def test_orders_the_minimum_lot_makes_risk_more_are_said(hostapp_factory: 
     [
         ({"fast": "3"}, r"\[plugin.sma_strategy\]: key 'fast': expected an integer"),
         ({"fats": 3}, r"\[plugin.sma_strategy\]: unknown key 'fats'"),
-        ({"fast": 30, "slow": 10}, "need 1 <= fast < slow"),
-        ({"volume": 0}, "must be > 0"),
+        ({"fast": 30, "slow": 10}, r"key 'slow': expected more than fast \(30\), got 10"),
+        ({"volume": 0}, "key 'volume': expected a number > 0, got 0"),
+        ({"sl_atr": -1}, "key 'sl_atr': expected a number > 0, got -1"),
+        ({"tp_atr": 0}, "key 'tp_atr': expected a number > 0"),
+        ({"atr_period": 0}, "key 'atr_period': expected a number > 0"),
+        ({"risk_per_trade": 0.5}, "key 'risk_per_trade': expected a share in"),
     ],
 )
 def test_bad_settings_stop_the_host(
@@ -288,3 +292,21 @@ async def test_a_raising_sma_strategy_breaks_nothing_else(
     monkeypatch.setattr(sma, "configure", hookimpl(raising_configure))
     with pytest.raises(ConfigError, match="plugin 'sma_strategy': configure failed: Boom"):
         hostapp_factory({"other": Recorder()}, installed=True)
+
+
+def test_a_bad_value_is_one_line_naming_file_table_and_key(tmp_path: Any) -> None:
+    """As every configuration error of the project: one line, exit code 2."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "plugins.toml").write_text("[plugin.sma_strategy]\nsl_atr = -1\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "run", "--days", "1", "--no-compare"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "hostapp: plugins.toml [plugin.sma_strategy]: key 'sl_atr': expected a number > 0, got -1.0"
+    ]

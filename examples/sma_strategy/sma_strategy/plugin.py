@@ -62,12 +62,19 @@ class Settings:
     tp_atr: float = 3.0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.fast < self.slow:
-            raise ValueError(f"need 1 <= fast < slow, got fast={self.fast}, slow={self.slow}")
-        if self.volume <= 0 or self.atr_period < 1 or self.sl_atr <= 0 or self.tp_atr <= 0:
-            raise ValueError("volume, atr_period, sl_atr and tp_atr must be > 0")
+        """One check per key, so the error names the one key to fix (parse_settings puts
+        the file and the table in front)."""
+        if self.fast < 1:
+            raise ValueError(f"key 'fast': expected an integer >= 1, got {self.fast}")
+        if self.slow <= self.fast:
+            raise ValueError(f"key 'slow': expected more than fast ({self.fast}), got {self.slow}")
+        for key in ("volume", "atr_period", "sl_atr", "tp_atr"):
+            if not getattr(self, key) > 0:  # NaN too
+                raise ValueError(f"key {key!r}: expected a number > 0, got {getattr(self, key)}")
         if not 0 < self.risk_per_trade <= 0.1:
-            raise ValueError(f"risk_per_trade: expected (0, 0.1], got {self.risk_per_trade}")
+            raise ValueError(
+                f"key 'risk_per_trade': expected a share in (0, 0.1], got {self.risk_per_trade}"
+            )
 
 
 settings = Settings()
