@@ -40,15 +40,23 @@ async def start(aiohttp_server: Callable[..., Awaitable[TestServer]], rx: Receiv
 
 
 class Sleeps:
+    """The notifier's clock and sleep: a sleep records its wait and moves the clock on."""
+
     def __init__(self) -> None:
         self.waits: list[float] = []
+        self.now = 1000.0
 
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 def notifier(hostapp_factory: Factory, url: str, **settings: Any) -> tuple[Any, WebhookNotifier]:
-    plugin = WebhookNotifier(sleep=Sleeps())
+    sleeps = Sleeps()
+    plugin = WebhookNotifier(sleep=sleeps, clock=sleeps.clock)
     config = {"plugin": {"notify_webhook": {"url": url, **settings}}}
     return hostapp_factory({"notify_webhook": plugin}, config), plugin
 
@@ -60,7 +68,7 @@ async def test_state_changes_and_actions_reach_the_receiver(
     host, plugin = notifier(hostapp_factory, await start(aiohttp_server, rx))
     await plugin.startup(host)
     plugin.on_state_change(host, 7, DefensiveState.HEALTHY, DefensiveState.WARNING_L2, "score -3.1")
-    action = Action(7, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, reason="WARNING_L2", key="k")
+    action = Action(7, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, "WARNING_L2", "k", "dtms")
     plugin.on_action(host, action, ActionResult(True, ResultCode.OK))
     await plugin.shutdown(host)
     first, second = rx.bodies
@@ -69,7 +77,8 @@ async def test_state_changes_and_actions_reach_the_receiver(
                               "to": "WARNING_L2", "reason": "score -3.1"}  # fmt: skip
     assert second["text"] == "DTMS ticket 7: tighten_sl stop_loss 1995.0: done"
     assert second["event"]["kind"] == "tighten_sl" and second["event"]["ok"] is True
-    assert plugin.run_report() == {"activity": 2, "sent": 2, "failed": 0, "dropped": 0}
+    assert plugin.run_report() == {"activity": 2, "sent": 2, "failed": 0, "dropped": 0,
+                                   "queued": 0}  # fmt: skip
 
 
 async def test_transient_failures_are_retried_after_1_then_2_seconds(
@@ -148,3 +157,123 @@ def test_bad_settings_are_one_line_naming_the_key(
         hostapp_factory(
             {"notify_webhook": WebhookNotifier()}, {"plugin": {"notify_webhook": settings}}
         )
+
+
+async def test_a_post_that_timed_out_is_not_sent_again(
+    aiohttp_server: Any, hostapp_factory: Factory
+) -> None:
+    """At most once: a slow receiver may have shown the message already."""
+    arrivals: list[int] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        arrivals.append((await request.json())["event"]["ticket"])
+        await asyncio.sleep(1.0)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", slow)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("/hook"))
+    host, plugin = notifier(hostapp_factory, url, timeout_seconds=0.2, deadline_seconds=5)
+    await plugin.startup(host)
+    plugin.on_state_change(host, 12, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
+    await asyncio.wait_for(plugin._queue.join(), 3)  # type: ignore[union-attr]
+    await plugin.shutdown(host)
+    assert arrivals == [12] and plugin.run_report()["failed"] == 1
+
+
+async def test_no_message_takes_longer_than_its_deadline(
+    hostapp_factory: Factory, unused_tcp_port: int
+) -> None:
+    """Refused connections are retried after 1, 2, 4 s, but the 4 s wait would pass a
+    5 s deadline: the message fails after 3 s instead of 7."""
+    url = f"http://127.0.0.1:{unused_tcp_port}/hook"
+    host, plugin = notifier(hostapp_factory, url, deadline_seconds=5)
+    await plugin.startup(host)
+    plugin.on_state_change(host, 13, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
+    await plugin.shutdown(host)
+    assert plugin._sleep.waits == [1.0, 2.0]  # type: ignore[attr-defined]
+    assert plugin.run_report()["failed"] == 1
+
+
+class RateLimited:
+    """A receiver on the notifier's own clock that answers 429 until the wait it asked
+    for has passed, in the header or (Discord) in the body."""
+
+    def __init__(self, sleeps: Sleeps, wait: float, in_body: bool = False) -> None:
+        self.sleeps, self.wait, self.in_body = sleeps, wait, in_body
+        self.open_at: float | None = None
+        self.bodies: list[dict[str, Any]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        now = self.sleeps.now
+        if self.open_at is None:
+            self.open_at = now + self.wait
+        if now < self.open_at:
+            left = self.open_at - now
+            if self.in_body:
+                return web.json_response({"retry_after": left, "global": False}, status=429)
+            return web.Response(status=429, headers={"Retry-After": f"{left:g}"})
+        self.bodies.append(await request.json())
+        return web.Response(status=204, headers={"X-RateLimit-Remaining": "0",
+                                                 "X-RateLimit-Reset-After": "2.5"})  # fmt: skip
+
+
+@pytest.mark.parametrize("in_body", [False, True], ids=["Retry-After", "discord retry_after"])
+async def test_a_429_is_retried_when_the_receiver_says_and_the_next_post_paced(
+    aiohttp_server: Any, hostapp_factory: Factory, in_body: bool
+) -> None:
+    sleeps = Sleeps()
+    rx = RateLimited(sleeps, 10.0, in_body)
+    app = web.Application()
+    app.router.add_post("/hook", rx.handle)
+    server = await aiohttp_server(app)
+    host, plugin = notifier(hostapp_factory, str(server.make_url("/hook")))
+    plugin._sleep, plugin._clock = sleeps, sleeps.clock
+    await plugin.startup(host)
+    plugin.on_state_change(host, 14, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
+    plugin.on_state_change(host, 15, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
+    await plugin.shutdown(host)
+    assert [b["event"]["ticket"] for b in rx.bodies] == [14, 15]
+    # 10 s as asked; then the rate limit used up: 2.5 s before the next post
+    assert sleeps.waits == [10.0, 2.5]
+    assert plugin.run_report()["failed"] == 0
+
+
+async def test_a_wait_longer_than_the_deadline_fails_the_message_at_once(
+    aiohttp_server: Any, hostapp_factory: Factory
+) -> None:
+    sleeps = Sleeps()
+    rx = RateLimited(sleeps, 100.0)
+    app = web.Application()
+    app.router.add_post("/hook", rx.handle)
+    server = await aiohttp_server(app)
+    host, plugin = notifier(hostapp_factory, str(server.make_url("/hook")))
+    plugin._sleep, plugin._clock = sleeps, sleeps.clock
+    await plugin.startup(host)
+    plugin.on_state_change(host, 16, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
+    await plugin.shutdown(host)
+    assert sleeps.waits == [] and rx.bodies == [] and plugin.run_report()["failed"] == 1
+
+
+@pytest.mark.parametrize("actions", [None, "all"])
+async def test_actions_name_their_source_and_only_dtms_by_default(
+    aiohttp_server: Any, hostapp_factory: Factory, actions: str | None
+) -> None:
+    rx = Receiver()
+    more = {"actions": actions} if actions else {}
+    host, plugin = notifier(hostapp_factory, await start(aiohttp_server, rx), **more)
+    await plugin.startup(host)
+    ok = ActionResult(True, ResultCode.OK)
+    for ticket, source in [(21, "dtms"), (22, "exits"), (23, "atr_trailing")]:
+        action = Action(ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1.5}, "why", "k", source)
+        plugin.on_action(host, action, ok)
+    await plugin.shutdown(host)
+    texts = [b["text"] for b in rx.bodies]
+    dtms = "DTMS ticket 21: tighten_sl stop_loss 1.5: done"
+    if actions is None:
+        assert texts == [dtms]
+    else:
+        assert texts == [dtms, "exits ticket 22: tighten_sl stop_loss 1.5: done",
+                         "atr_trailing ticket 23: tighten_sl stop_loss 1.5: done"]  # fmt: skip
+        assert [b["event"]["source"] for b in rx.bodies] == ["dtms", "exits", "atr_trailing"]

@@ -3,15 +3,28 @@
 Why a queue and a task: hooks run on the trading loop, and a slow or dead receiver must
 never delay a cycle. A hook only formats the message and puts it on a bounded queue; one
 background task posts the messages in order, each with a timeout and a few retries.
+
+Delivery is at most once: a chat webhook is not idempotent, and a post that timed out (or
+lost its connection midway) may have been shown already, so only what surely did not
+arrive is retried: a connection that could not be made, and a receiver's 408, 429 or 5xx.
+A duplicate alert in a chat about a hedge reads like a second hedge; the log and the
+dashboard keep the full record of what DTMS did. Each message takes at most
+``deadline_seconds`` from its first attempt, waits included, so alerts are never minutes
+late; a receiver that asks to wait (``Retry-After``, Discord's ``retry_after`` and its
+``X-RateLimit-*`` headers) is obeyed for the next messages too, and one whose wait would
+pass the deadline gets the message counted as failed instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
 
 import aiohttp
 
@@ -26,12 +39,14 @@ from hookspecs import (
 )
 
 NAME = "notify_webhook"
-#: Waits before the retries of one message.
+#: Waits before the retries of one message, unless the receiver says how long.
 BACKOFF_SECONDS = (1.0, 2.0, 4.0)
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: The share of ``shutdown``'s deadline spent waiting for the queue to drain; the rest is
 #: left for stopping the sender and closing the session.
 DRAIN_SHARE = 0.5
+#: ``Action.source`` of DTMS's actions, and how a message names it.
+DTMS = "dtms"
 
 log = logging.getLogger(NAME)
 
@@ -42,6 +57,8 @@ class Settings:
     timeout_seconds: float = 5.0
     retries: int = 3
     queue_size: int = 1000
+    deadline_seconds: float = 30.0  # the longest one message may take, waits included
+    actions: Literal["dtms", "all"] = "dtms"  # whose actions to post: DTMS's, or every plugin's
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
@@ -53,6 +70,11 @@ class Settings:
         if not 0 <= self.retries <= len(BACKOFF_SECONDS):
             raise ValueError(
                 f"key 'retries': expected 0..{len(BACKOFF_SECONDS)}, got {self.retries}"
+            )
+        if not self.deadline_seconds >= self.timeout_seconds:
+            raise ValueError(
+                f"key 'deadline_seconds': expected at least timeout_seconds "
+                f"({self.timeout_seconds}), got {self.deadline_seconds}"
             )
         if self.queue_size < 1:
             raise ValueError(f"key 'queue_size': expected >= 1, got {self.queue_size}")
@@ -76,19 +98,27 @@ def state_change_message(
 def action_message(action: Action, result: ActionResult) -> dict[str, Any]:
     outcome = "done" if result.ok else f"failed ({result.code.value}: {result.message})"
     params = ", ".join(f"{k} {v}" for k, v in action.params.items())
-    text = f"DTMS ticket {action.ticket}: {action.kind.value}" + (f" {params}" if params else "")
-    event = {"type": "action", "ticket": action.ticket, "kind": action.kind.value,
-             "params": dict(action.params), "ok": result.ok, "code": result.code.value,
-             "reason": action.reason}  # fmt: skip
+    who = "DTMS" if action.source == DTMS else (action.source or "an unnamed plugin")
+    text = f"{who} ticket {action.ticket}: {action.kind.value}" + (f" {params}" if params else "")
+    event = {"type": "action", "source": action.source, "ticket": action.ticket,
+             "kind": action.kind.value, "params": dict(action.params), "ok": result.ok,
+             "code": result.code.value, "reason": action.reason}  # fmt: skip
     return body(f"{text}: {outcome}", event)
 
 
 class WebhookNotifier:
-    """The plugin; ``sleep`` is injectable so tests need not wait for the backoff."""
+    """The plugin; ``sleep`` and ``clock`` (seconds, monotonic) are injectable together so
+    tests need not wait for the backoff or a receiver's ``Retry-After``."""
 
-    def __init__(self, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings: Settings | None = None
         self._sleep = sleep
+        self._clock = clock
+        self._not_before = 0.0  # no post before this (clock) time: the receiver asked so
         self._queue: asyncio.Queue[dict[str, Any]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -124,6 +154,7 @@ class WebhookNotifier:
                 await asyncio.wait_for(self._queue.join(), wait)
             except TimeoutError:
                 left = self._queue.qsize() + self._posting
+                self.dropped += left
                 log.warning("%s: %d messages not sent at shutdown (the receiver is slow or"
                             " down): dropped", NAME, left)  # fmt: skip
         if self._task is not None:
@@ -131,6 +162,9 @@ class WebhookNotifier:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+        if self._queue is not None:  # the final counts: run_report came before this drain
+            log.info("%s: %d messages sent, %d failed, %d dropped", NAME, self.sent,
+                     self.failed, self.dropped)  # fmt: skip
 
     @hookimpl
     def on_state_change(
@@ -140,12 +174,29 @@ class WebhookNotifier:
 
     @hookimpl
     def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
-        self.post(action_message(action, result))
+        assert self.settings is not None
+        if self.settings.actions == "all" or action.source == DTMS:
+            self.post(action_message(action, result))
 
     @hookimpl
-    def run_report(self) -> dict[str, int]:
-        return {"activity": self.sent, "sent": self.sent, "failed": self.failed,
-                "dropped": self.dropped}  # fmt: skip
+    def run_report(self) -> dict[str, Any]:
+        """The counts so far, and how many messages are still ``queued``.
+
+        The host asks for this report before ``shutdown`` (hookspecs/spec.py), and
+        ``shutdown`` is where what is left gets sent or dropped: so sent + failed +
+        dropped + queued is every message, and ``shutdown`` logs the final counts."""
+        queued = self._queue.qsize() + self._posting if self._queue is not None else 0
+        report: dict[str, Any] = {"activity": self.sent, "sent": self.sent,
+                                  "failed": self.failed, "dropped": self.dropped,
+                                  "queued": queued}  # fmt: skip
+        if queued:
+            assert self.settings is not None
+            wait = self.settings.timeout_seconds * DRAIN_SHARE
+            report["note"] = (
+                f"{queued} messages were still queued when the run ended: shutdown sends "
+                f"them for at most {wait:g} s, drops the rest and logs the final counts"
+            )
+        return report
 
     def post(self, message: dict[str, Any]) -> None:
         """Queue ``message``; never waits. A full queue drops its oldest message."""
@@ -179,27 +230,86 @@ class WebhookNotifier:
                 self._queue.task_done()
 
     async def _send(self, message: dict[str, Any]) -> bool:
-        assert self.settings is not None and self._session is not None
-        attempts = self.settings.retries + 1
+        """Post ``message`` until it is delivered, refused, or its deadline would pass."""
+        assert self.settings is not None
+        give_up_at = self._clock() + self.settings.deadline_seconds
         problem = ""
-        for attempt in range(1, attempts + 1):
-            try:
-                async with self._session.post(self.settings.url, json=message) as resp:
-                    await resp.read()
-                    if resp.status < 300:
-                        return True
-                    problem = f"answered {resp.status}"
-                    if resp.status not in TRANSIENT_STATUSES:
-                        break
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                problem = _problem(exc)
-            if attempt < attempts:
-                await self._sleep(BACKOFF_SECONDS[attempt - 1])
+        for attempt in range(self.settings.retries + 1):
+            wait = self._not_before - self._clock()
+            if wait > 0:
+                if self._clock() + wait >= give_up_at:
+                    late = f"the next try would be {wait:.1f} s on, past the message's deadline"
+                    problem = f"{problem}; {late}" if problem else late
+                    break
+                await self._sleep(wait)
+            again, problem, asked = await self._post_once(message, give_up_at - self._clock())
+            if again is None:
+                return True
+            if not again or attempt == self.settings.retries:
+                break
+            pause = BACKOFF_SECONDS[attempt] if asked is None else asked
+            self._not_before = max(self._not_before, self._clock() + pause)
         event = message.get("event", {})
         log.error("%s: %s for ticket %s not delivered to the webhook at %s: %s", NAME,
                   event.get("type"), event.get("ticket"),
                   masked_url(self.settings.url, keep_path=False), problem)  # fmt: skip
         return False
+
+    async def _post_once(
+        self, message: dict[str, Any], left: float
+    ) -> tuple[bool | None, str, float | None]:
+        """One post: (None: delivered | True: surely not delivered, try again | False: do
+        not), what went wrong, and the wait the receiver asked for (seconds) if it did."""
+        assert self.settings is not None and self._session is not None
+        timeout = aiohttp.ClientTimeout(total=min(self.settings.timeout_seconds, left))
+        try:
+            async with self._session.post(self.settings.url, json=message, timeout=timeout) as resp:
+                content = await resp.read()
+                self._pace(resp.headers)
+                if resp.status < 300:
+                    return None, "", None
+                again = resp.status in TRANSIENT_STATUSES
+                return again, f"answered {resp.status}", retry_after(resp.headers, content)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            return True, _problem(exc), None  # never reached the receiver
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return False, _problem(exc), None  # it may have arrived: at most once
+
+    def _pace(self, headers: Mapping[str, str]) -> None:
+        """Discord says when its rate limit is used up (``X-RateLimit-Remaining: 0``) and
+        how long until it resets: the next post waits for that rather than get a 429."""
+        if headers.get("X-RateLimit-Remaining") == "0":
+            reset = _seconds(headers.get("X-RateLimit-Reset-After"))
+            if reset is not None:
+                self._not_before = max(self._not_before, self._clock() + reset)
+
+
+def retry_after(headers: Mapping[str, str], content: bytes) -> float | None:
+    """The wait a receiver asked for, in seconds: the ``Retry-After`` header (seconds or an
+    HTTP date) or Discord's ``{"retry_after": seconds}`` body, the longer of the two."""
+    asked = [_seconds(headers.get("Retry-After"))]
+    try:
+        parsed = json.loads(content) if content else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        asked.append(_seconds(parsed.get("retry_after")))
+    known = [a for a in asked if a is not None]
+    return max(known) if known else None
+
+
+def _seconds(value: object) -> float | None:
+    """A wait in seconds from a header or JSON value (a number, or an HTTP date)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        try:
+            seconds = (parsedate_to_datetime(str(value)).timestamp()) - time.time()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, seconds) if seconds == seconds else None  # NaN: no answer
 
 
 def _problem(exc: BaseException) -> str:
