@@ -34,7 +34,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,9 +42,7 @@ import redis
 
 from ..store.redis_store import RedisStore
 from .owned_store import OwnedStore
-
-GROUP = "dtms"
-_READ_COUNT = 100  # registrations read from the stream at once
+from .replica_stream import GROUP, RegistrationStream
 
 # lost tickets of ARGV[4..]: renew the lease of each one still ours
 _RENEW = """
@@ -68,7 +66,7 @@ return 0
 """
 
 
-class Replicas:
+class Replicas(RegistrationStream):
     """This replica's leases, heartbeat and share of the registration stream."""
 
     def __init__(
@@ -282,68 +280,6 @@ class Replicas:
         if claimed:
             pipe.delete(*(f"{p}passed:{t}" for t in claimed))
         pipe.execute()
-
-    # ------------------------------------------------------------------ registrations
-
-    def publish(self, registration: dict[str, Any]) -> str:
-        """Queue a registration; any live replica applies it."""
-        return str(self.store.client.xadd(self._stream, {"r": _json(registration)}))
-
-    def read(self, block_ms: int) -> list[tuple[str, dict[str, Any]]]:
-        """Entries a dead consumer left (idle past a lease TTL), then new ones when this
-        replica is not more loaded than the others."""
-        client = self.store.client
-        _, stale, _ = client.xautoclaim(self._stream, GROUP, self.id, self.ttl_ms, "0-0", count=50)
-        entries = list(stale)
-        if not entries:
-            # the less loaded read new entries; the others' counts are up to a cycle old,
-            # so a replica within one read's worth of the least loaded reads too
-            loads = [int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id]
-            fair = not loads or len(self.held) <= min(loads) + _READ_COUNT
-            if fair:
-                got = client.xreadgroup(GROUP, self.id, {self._stream: ">"}, _READ_COUNT, block_ms)
-                entries = [e for _, batch in got or [] for e in batch]
-            else:  # the others read new entries; look again shortly
-                time.sleep(min(block_ms, 20) / 1000)
-        out = []
-        for entry_id, fields in entries:
-            if fields is None:  # trimmed away meanwhile
-                client.xack(self._stream, GROUP, entry_id)
-                continue
-            out.append((entry_id, self.store._decode("registration", fields.get("r"))))
-        return out
-
-    def done(self, entry_id: str, outcome: dict[str, Any]) -> None:
-        """Acknowledge ``entry_id`` once its outcome is decided (a registered trade's record
-        written), with that outcome for the replica that accepted it."""
-        p = self.store.prefix
-        pipe = self.store.client.pipeline(transaction=True)
-        pipe.set(f"{p}registered:{entry_id}", _json(outcome), px=60_000)
-        pipe.xack(self._stream, GROUP, entry_id)
-        pipe.execute()
-
-    def outcome(self, entry_id: str) -> dict[str, Any] | None:
-        value = self.store._decode(
-            "outcome", self.store.client.get(f"{self.store.prefix}registered:{entry_id}")
-        )
-        return value if isinstance(value, dict) else None
-
-    async def apply(
-        self,
-        entries: list[tuple[str, dict[str, Any]]],
-        register: Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]],
-    ) -> None:
-        """On the engine loop: acknowledge each entry with the outcome ``register`` decides
-        for it; one it leaves undecided (None: another replica holds the ticket's lease)
-        stays pending, so it comes back (claimed after a lease TTL)."""
-        for entry_id, body in entries:
-            outcome: dict[str, Any] | None
-            if not isinstance(body, dict) or not isinstance(body.get("ticket"), int):
-                outcome = {"error": "unreadable registration entry"}
-            else:
-                outcome = await register(body)
-            if outcome is not None:
-                self.done(entry_id, outcome)
 
     # ------------------------------------------------------------------ status
 
