@@ -137,14 +137,20 @@ async def consume(service: DtmsService, replicas: Replicas) -> None:
             entries = await asyncio.to_thread(replicas.read, 200)
             if entries:
                 await service.engine.run(replicas.apply(entries, _applier(service, replicas)))
-            failures = 0
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             failures += 1
+            why = f"{type(exc).__name__}: {exc}"
+            # /health is 503 while it lasts: this replica applies no registration
+            replicas.consumer_error = f"registration stream unreadable ({failures} tries): {why}"
             if failures == 1:
-                service.log.error("registration stream unavailable: %r (retrying)", exc)
+                service.log.error("registration stream unavailable: %s (retrying)", why)
             await asyncio.sleep(min(5.0, 0.2 * failures))
+        else:
+            if failures:
+                service.log.warning("registration stream read again after %d tries", failures)
+            failures, replicas.consumer_error = 0, None
 
 
 def _applier(

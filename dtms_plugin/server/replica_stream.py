@@ -9,6 +9,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import redis
+
 from ..store.disk import encode
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ class RegistrationStream:
     held: set[int]
     log: logging.Logger
     _stream: str
+    #: why the registration consumer's last read failed (None: it reads), for /health
+    consumer_error: str | None = None
 
     if TYPE_CHECKING:
 
@@ -36,9 +40,38 @@ class RegistrationStream:
         """Queue a registration; any live replica applies it."""
         return str(self.store.client.xadd(self._stream, {"r": encode(registration)}))
 
+    def create_group(self) -> None:
+        """The consumer group, from the stream's first entry. The group lives in the
+        stream's key, so one missing means the key was lost and a later XADD made it
+        again (docs/scaling.md, "Failures"): what it holds was queued since, and not yet
+        applied. Registrations are idempotent by ticket, so none is harmed by it."""
+        try:
+            self.store.client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
     def read(self, block_ms: int) -> list[tuple[str, dict[str, Any]]]:
         """Entries a dead consumer left (idle past a lease TTL), then new ones when this
-        replica is not more loaded than the others."""
+        replica is not more loaded than the others. A consumer group found missing is
+        made again, said once, and read at once: without it no replica applies anything
+        and every registration waits for ever."""
+        try:
+            return self._read(block_ms)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+        self.create_group()
+        self.log.warning(
+            "replica %s: the consumer group of %s was missing (Redis flushed, restarted"
+            " without persistence, or evicted): made again, the entries queued since are"
+            " applied now",
+            self.id,
+            self._stream,
+        )
+        return self._read(block_ms)
+
+    def _read(self, block_ms: int) -> list[tuple[str, dict[str, Any]]]:
         client = self.store.client
         _, stale, _ = client.xautoclaim(self._stream, GROUP, self.id, self.ttl_ms, "0-0", count=50)
         entries = list(stale)

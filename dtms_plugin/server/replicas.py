@@ -42,7 +42,7 @@ import redis
 
 from ..store.redis_store import RedisStore
 from .owned_store import OwnedStore
-from .replica_stream import GROUP, RegistrationStream
+from .replica_stream import RegistrationStream
 
 # lost tickets of ARGV[4..]: renew the lease of each one still ours
 _RENEW = """
@@ -104,11 +104,7 @@ class Replicas(RegistrationStream):
             store.client.register_script(_RENEW),
             store.client.register_script(_RELEASE),
         )
-        try:
-            store.client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        self.create_group()
 
     # ------------------------------------------------------------------ leases
 

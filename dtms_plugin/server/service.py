@@ -22,7 +22,7 @@ from hookspecs import DefensiveState, HostView
 
 from ..defensive import account_defensive
 from ..settings import DtmsSettings, for_host
-from ..store import StoreError, StoreProtocol
+from ..store import StoreProtocol
 from ..store.location import open_store
 from ..strategy import Strategy
 from .closes import Closing
@@ -34,6 +34,7 @@ from .observed import MonitorStatus, ObservedHost
 from .original import actions_keys, health_keys, status_keys, symbols
 from .registering import Registering
 from .settings import ServerSettings
+from .store_health import store_problems
 from .views import last_journal_entry, record_state, trade_view
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (open_store)
@@ -346,10 +347,7 @@ class DtmsService(Registering, Closing):
         stuck = self.monitor.running_for()
         if stuck > self.settings.stall_seconds:
             problems.append(f"a cycle has been running for {stuck:.0f} s")
-        try:  # a Redis store out of reach: every answer would be wrong or a 503
-            self.store.get_account_mode()
-        except StoreError as exc:
-            problems.append(str(exc))
+        problems += store_problems(self.store, self.replicas)
         healthy = not problems
         waiting: dict[str, str] = getattr(self._strategy, "waiting", None) or {}
         return healthy, {

@@ -6,39 +6,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
 from support.dtms_kit import T0, trade
 from support.redis_server import RedisServer, stop_redis
+from support.replica_kit import live_replica
 
 from dtms_plugin.book import TradeBook
 from dtms_plugin.engine import register
 from dtms_plugin.local_writes import PendingWrites
 from dtms_plugin.server.owned_store import NotHeld
-from dtms_plugin.server.replicas import Replicas
 from dtms_plugin.store.redis_store import RedisStore, StaleWrite
 from hookspecs import Action, ActionKind, ActionResult, ResultCode
-
-
-@pytest.fixture
-def stores(redis_server: RedisServer) -> Iterator[list[RedisStore]]:
-    opened = [RedisStore(redis_server.url(), timeout=1.0) for _ in range(3)]
-    yield opened
-    for store in opened:
-        store.close()
-
-
-def _replica(store: RedisStore) -> Replicas:
-    replica = Replicas(store, cycle_seconds=0.1, log=logging.getLogger("test.replicas"))
-    replica.renew()  # heartbeat: live from now on
-    return replica
 
 
 def test_a_lease_is_held_by_one_replica_and_lost_when_another_takes_it(
     stores: list[RedisStore], caplog: pytest.LogCaptureFixture
 ) -> None:
-    a, b = _replica(stores[0]), _replica(stores[1])
+    a, b = live_replica(stores[0]), live_replica(stores[1])
     assert a.acquire(7) and not b.acquire(7)
     assert a.renew() == set() and a.held == {7}
     stores[2].client.delete("dtms:lease:7")  # expired while a was paused
@@ -51,7 +36,7 @@ def test_orphans_are_shared_between_live_replicas(stores: list[RedisStore]) -> N
     for ticket in range(1, 11):
         stores[2].put_record(ticket, {"state": "HEALTHY"})
     stores[2].put_record(11, {"state": "CLOSED"})  # closed: nobody needs it
-    a, b = _replica(stores[0]), _replica(stores[1])
+    a, b = live_replica(stores[0]), live_replica(stores[1])
     assert len(a.claim()) == 5  # its fair share while b is live
     a.renew()
     assert len(b.claim()) == 5
@@ -71,7 +56,7 @@ def test_the_last_replica_to_claim_takes_what_the_others_left(stores: list[Redis
     are its to take at once (not at the others' next cycle)."""
     for ticket in range(1, 11):
         stores[2].put_record(ticket, {"state": "HEALTHY"})
-    a, b = _replica(stores[0]), _replica(stores[1])
+    a, b = live_replica(stores[0]), live_replica(stores[1])
     assert len(a.claim()) == 5  # its fair share while b (heartbeat: 0 trades) is live
     a.renew()
     for ticket in range(21, 25):  # b applies four registrations before its next cycle
@@ -87,7 +72,7 @@ def test_an_orphan_is_left_to_a_replica_that_has_not_passed_it(stores: list[Redi
     had its turn, and takes the rest when it comes."""
     for ticket in range(1, 13):
         stores[2].put_record(ticket, {"state": "HEALTHY"})
-    a, b, c = _replica(stores[0]), _replica(stores[1]), _replica(stores[2])
+    a, b, c = live_replica(stores[0]), live_replica(stores[1]), live_replica(stores[2])
     assert len(a.claim()) == 4
     a.renew()
     assert len(b.claim()) == 4
@@ -99,7 +84,7 @@ def test_an_orphan_is_left_to_a_replica_that_has_not_passed_it(stores: list[Redi
 def test_the_engine_view_holds_only_leased_trades(stores: list[RedisStore]) -> None:
     stores[2].put_record(1, {"n": 1})
     stores[2].put_record(2, {"n": 1})
-    a = _replica(stores[0])
+    a = live_replica(stores[0])
     assert sorted(a.claim()) == [1, 2] and a.release({2}) is None
     assert a.view.records() == {1: {"n": 1}} and a.view.get_record(2) is None
     a.view.put_record(1, {"n": 2})
@@ -114,7 +99,7 @@ def test_a_write_after_a_takeover_is_refused_by_version_and_the_loss_noticed(
     stores: list[RedisStore], caplog: pytest.LogCaptureFixture
 ) -> None:
     stores[2].put_record(1, {"n": 1})
-    a, b = _replica(stores[0]), _replica(stores[1])
+    a, b = live_replica(stores[0]), live_replica(stores[1])
     assert a.claim() == [1]
     lost: list[set[int]] = []
     a.on_lost = lost.append
@@ -129,7 +114,7 @@ def test_a_write_after_a_takeover_is_refused_by_version_and_the_loss_noticed(
 
 
 def test_a_refused_record_takes_its_history_entries_with_it(stores: list[RedisStore]) -> None:
-    a, b = _replica(stores[0]), _replica(stores[1])
+    a, b = live_replica(stores[0]), live_replica(stores[1])
     book = TradeBook()
     writes = PendingWrites(book, logging.getLogger("test.writes"))
     for ticket in (1, 2):
@@ -154,7 +139,7 @@ def test_a_refused_record_takes_its_history_entries_with_it(stores: list[RedisSt
 def test_unrenewable_leases_stop_everything_at_once(
     redis_server: RedisServer, stores: list[RedisStore], caplog: pytest.LogCaptureFixture
 ) -> None:
-    a = _replica(stores[0])
+    a = live_replica(stores[0])
     assert a.acquire(1) and a.acquire(2)
     stop_redis(redis_server.process)
     assert a.renew() == {1, 2} and a.held == set()
@@ -163,7 +148,7 @@ def test_unrenewable_leases_stop_everything_at_once(
 
 
 def test_a_dead_consumers_registration_is_claimed_by_another(stores: list[RedisStore]) -> None:
-    a, b = _replica(stores[0]), _replica(stores[1])
+    a, b = live_replica(stores[0]), live_replica(stores[1])
     entry = a.publish({"ticket": 5, "symbol": "XAUUSD"})
     assert b.read(100) == [(entry, {"ticket": 5, "symbol": "XAUUSD"})]  # then b dies
     assert a.read(10) == []  # not idle long enough yet: b may still be working on it

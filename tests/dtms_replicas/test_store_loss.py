@@ -1,0 +1,58 @@
+"""The shared state lost under the replicas (Redis flushed, restarted without
+persistence, keys evicted, or damaged by hand): each replica notices what it relies on,
+repairs what it can and says what it cannot (docs/scaling.md, "Failures")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from support.e2e_procs import wait_for
+from support.redis_server import RedisServer
+from support.replica_kit import live_replica
+from support.replica_procs import open_positions, register, replica_config, replicas
+
+from dtms_plugin.store.redis_store import RedisStore
+
+
+def test_a_lost_consumer_group_is_made_again_and_what_was_queued_is_read(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    a = live_replica(stores[0])
+    stores[1].client.flushdb()  # Redis restarted empty: the stream and its group are gone
+    entry = a.publish({"ticket": 5})  # XADD makes the stream again, without the group
+    assert [e for e, _ in a.read(10)] == [entry]
+    assert caplog.text.count("consumer group of dtms:registrations was missing") == 1
+
+
+def test_registrations_go_on_after_a_flush_and_health_says_when_the_stream_fails(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    account = tmp_path / "account.db"
+    first, second = open_positions(account, 2)
+    config = replica_config(tmp_path, account, redis_server.url())
+    with (
+        replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
+        RedisStore(redis_server.url()) as store,
+    ):
+        url = replica.server.url
+        assert register(url, first).status_code == 201
+        store.client.flushdb()
+        reply = register(url, second)
+        assert reply.status_code == 201, reply.text[:300]
+
+        def problems() -> list[str]:
+            reply = requests.get(f"{url}/health", timeout=30)
+            assert (reply.status_code == 503) == bool(reply.json()["problems"])
+            return list(reply.json()["problems"])
+
+        store.client.delete("dtms:registrations")
+        store.client.set("dtms:registrations", "not a stream")  # every read fails
+        wait_for(
+            lambda: [p for p in problems() if "registration stream" in p and "WRONGTYPE" in p],
+            timeout=30,
+            what="/health to say the registration stream fails, and why",
+        )
+        store.client.delete("dtms:registrations")  # the consumer makes it again
+        wait_for(lambda: problems() == [], timeout=30, what="/health to be 200 again")
