@@ -98,6 +98,7 @@ STATUS_SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "running": {"type": "boolean"},
                     "healthy": {"type": "boolean"},
+                    "problems": {"type": "array", "items": {"type": "string"}},
                     "strategy": _STR_OR_NULL,
                     "broker": {"type": "string"},
                     "started_at": {"type": "string"},

@@ -98,6 +98,8 @@ class Replicas(RegistrationStream):
         self.renewed_at: float | None = None  # wall clock of the last good renewal
         self._renewed_mono: float | None = None  # monotonic, taken before that renewal
         self._renewal_failures = 0
+        self._renewal_error = ""  # why the failing renewals fail
+        self._created_mono = time.monotonic()
         p = store.prefix
         self._stream, self._renew, self._release = (
             p + "registrations",
@@ -118,6 +120,7 @@ class Replicas(RegistrationStream):
             self._heartbeat(len(self.held - lost))
         except redis.RedisError as exc:
             self._renewal_failures += 1
+            self._renewal_error = f"{type(exc).__name__}: {exc}"
             if self._renewal_failures == 1:
                 self.log.error(
                     "replica %s cannot renew its leases (%s): stopped acting on its %d trades",
@@ -128,7 +131,11 @@ class Replicas(RegistrationStream):
             lost = set(self.held)
         else:
             if self._renewal_failures:
-                self.log.warning("replica %s renews its leases again", self.id)
+                self.log.warning(
+                    "replica %s renews its leases again, after %d failed renewals",
+                    self.id,
+                    self._renewal_failures,
+                )
             self._renewal_failures = 0
             self.renewed_at = time.time()
             self._renewed_mono = sent
@@ -144,6 +151,28 @@ class Replicas(RegistrationStream):
         if gone and self.on_lost is not None:
             self.on_lost(gone)
         return lost
+
+    def problems(self) -> list[str]:
+        """Why this replica cannot answer for the shared state now (its ``/health``,
+        docs/scaling.md "Failures"): leases not renewed (failing, or last renewed over a
+        lease TTL ago) mean it acts on no trade and its trades wait, their leases lapsing,
+        for a replica that renews; a failing registration consumer applies nothing. Reads
+        may still work meanwhile (Redis out of memory refuses writes only)."""
+        out: list[str] = []
+        ttl = self.ttl_ms / 1000
+        if self._renewal_failures:
+            out.append(
+                f"replica {self.id} cannot renew its leases ({self._renewal_failures} tries:"
+                f" {self._renewal_error}): it acts on no trade"
+            )
+        elif (age := time.monotonic() - (self._renewed_mono or self._created_mono)) > ttl:
+            out.append(
+                f"replica {self.id} last renewed its leases {age:.1f} s ago, past their"
+                f" TTL ({ttl:g} s): it acts on no trade"
+            )
+        if self.consumer_error is not None:
+            out.append(self.consumer_error)
+        return out
 
     def holds_now(self, ticket: int) -> bool:
         """Whether this replica may act on ``ticket`` now: it holds the lease and renewed

@@ -369,7 +369,7 @@ class DtmsService(Registering, Closing):
         records = self.store.records()
         counts = Counter(record_state(r) for r in records.values())
         mode = self.store.get_account_mode()
-        healthy, _ = self.health()
+        healthy, health = self.health()
         # what the engine scored without (a plain read of counters the engine thread
         # writes: ints and one dict copied whole under the GIL)
         blind: BlindSpots | None = getattr(self._strategy, "blind", None)
@@ -379,6 +379,7 @@ class DtmsService(Registering, Closing):
             "engine": {
                 "running": healthy or self.monitor.running,
                 "healthy": healthy,
+                "problems": health["problems"],  # why not healthy, as /health says
                 "strategy": getattr(self._strategy, "name", None),
                 "broker": self.settings.broker,
                 "started_at": self.started_at.isoformat(),

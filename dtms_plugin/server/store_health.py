@@ -20,6 +20,6 @@ def store_problems(store: StoreProtocol, replicas: Replicas | None) -> list[str]
         store.get_account_mode()
     except StoreError as exc:
         problems.append(str(exc))
-    if replicas is not None and replicas.consumer_error is not None:
-        problems.append(replicas.consumer_error)
+    if replicas is not None:
+        problems += replicas.problems()
     return problems

@@ -4,6 +4,7 @@ repairs what it can and says what it cannot (docs/scaling.md, "Failures")."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from support.redis_server import RedisServer
 from support.replica_kit import live_replica
 from support.replica_procs import open_positions, register, replica_config, replicas
 
+from dtms_plugin.server.replicas import Replicas
 from dtms_plugin.store.redis_store import RedisStore
 
 
@@ -56,3 +58,49 @@ def test_registrations_go_on_after_a_flush_and_health_says_when_the_stream_fails
         )
         store.client.delete("dtms:registrations")  # the consumer makes it again
         wait_for(lambda: problems() == [], timeout=30, what="/health to be 200 again")
+
+
+def test_health_and_status_say_when_the_leases_cannot_be_renewed_while_reads_work(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    account = tmp_path / "account.db"
+    (ticket,) = open_positions(account, 1)
+    config = replica_config(tmp_path, account, redis_server.url())
+    with (
+        replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
+        RedisStore(redis_server.url()) as store,
+    ):
+        url = replica.server.url
+        assert register(url, ticket).status_code == 201
+        store.client.config_set("maxmemory", "1")  # out of memory: writes refused, reads not
+
+        def health() -> tuple[int, list[str]]:
+            reply = requests.get(f"{url}/health", timeout=30)
+            return reply.status_code, list(reply.json()["problems"])
+
+        try:
+            _, problems = wait_for(
+                lambda: (h := health())[0] == 503 and h,
+                timeout=30,
+                what="/health to say the leases are not renewed",
+            )
+            assert any("cannot renew its leases" in p and "maxmemory" in p for p in problems), (
+                problems
+            )
+            engine = replica.server.json("/dtms/status")["engine"]
+            assert not engine["healthy"] and engine["problems"] == problems
+        finally:
+            store.client.config_set("maxmemory", "0")
+        wait_for(lambda: health() == (200, []), timeout=30, what="/health to be 200 again")
+        log = replica.server.log.read_text()
+        assert log.count("cannot renew its leases") == 1
+        assert "renews its leases again, after" in log
+
+
+def test_a_replica_that_has_not_renewed_for_a_lease_ttl_says_it(stores: list[RedisStore]) -> None:
+    replica = Replicas(stores[0], cycle_seconds=0.1, lease_seconds=0.3)
+    replica.renew()
+    assert replica.problems() == []
+    time.sleep(0.4)  # no cycle renewed meanwhile (stuck, or paused)
+    (said,) = replica.problems()
+    assert "last renewed its leases" in said and "past their TTL (0.3 s)" in said
