@@ -34,36 +34,17 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
 from ..store.redis_store import RedisStore
+from .lease_scripts import RELEASE, RENEW, lost_by_why, say_lost
 from .owned_store import OwnedStore
 from .replica_stream import RegistrationStream
-
-# lost tickets of ARGV[4..]: renew the lease of each one still ours
-_RENEW = """
-local lost = {}
-for i = 4, #ARGV do
-  local key = ARGV[1] .. 'lease:' .. ARGV[i]
-  if redis.call('GET', key) == ARGV[2] then
-    redis.call('PEXPIRE', key, ARGV[3])
-  else
-    lost[#lost + 1] = ARGV[i]
-  end
-end
-return lost
-"""
-_RELEASE = """
-for i = 3, #ARGV do
-  local key = ARGV[1] .. 'lease:' .. ARGV[i]
-  if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
-end
-return 0
-"""
+from .store_checks import check_eviction
 
 
 class Replicas(RegistrationStream):
@@ -103,9 +84,10 @@ class Replicas(RegistrationStream):
         p = store.prefix
         self._stream, self._renew, self._release = (
             p + "registrations",
-            store.client.register_script(_RENEW),
-            store.client.register_script(_RELEASE),
+            store.client.register_script(RENEW),
+            store.client.register_script(RELEASE),
         )
+        check_eviction(store)
         self.create_group()
 
     # ------------------------------------------------------------------ leases
@@ -116,7 +98,8 @@ class Replicas(RegistrationStream):
         p = self.store.prefix
         sent = time.monotonic()
         try:
-            lost = {int(t) for t in self._renew(args=[p, self.id, self.ttl_ms, *self.held])}
+            why = lost_by_why(self._renew(args=[p, self.id, self.ttl_ms, *self.held]))
+            lost = set(why)
             self._heartbeat(len(self.held - lost))
         except redis.RedisError as exc:
             self._renewal_failures += 1
@@ -128,7 +111,7 @@ class Replicas(RegistrationStream):
                     exc,
                     len(self.held),
                 )
-            lost = set(self.held)
+            lost, why = set(self.held), {}
         else:
             if self._renewal_failures:
                 self.log.warning(
@@ -140,13 +123,7 @@ class Replicas(RegistrationStream):
             self.renewed_at = time.time()
             self._renewed_mono = sent
         gone = lost & self.held
-        if gone:
-            self.log.error(
-                "replica %s lost the lease of %d trades (another replica manages them now): %s",
-                self.id,
-                len(gone),
-                _tickets(gone),
-            )
+        say_lost(self.log, self.id, {t: w for t, w in why.items() if t in gone})
         self.held -= lost
         if gone and self.on_lost is not None:
             self.on_lost(gone)
@@ -320,11 +297,6 @@ class Replicas(RegistrationStream):
             }
             for r in self.live()
         ]
-
-
-def _tickets(tickets: Iterable[int], shown: int = 20) -> str:
-    ordered = sorted(tickets)
-    return ", ".join(map(str, ordered[:shown])) + (" ..." if len(ordered) > shown else "")
 
 
 def _json(value: Any) -> str:

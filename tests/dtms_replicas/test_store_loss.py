@@ -4,12 +4,14 @@ repairs what it can and says what it cannot (docs/scaling.md, "Failures")."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from support.e2e_procs import wait_for
+from support.e2e_procs import TOKEN, command, free_port, wait_for
 from support.redis_server import RedisServer
 from support.replica_kit import live_replica
 from support.replica_procs import open_positions, register, replica_config, replicas
@@ -104,3 +106,41 @@ def test_a_replica_that_has_not_renewed_for_a_lease_ttl_says_it(stores: list[Red
     time.sleep(0.4)  # no cycle renewed meanwhile (stuck, or paused)
     (said,) = replica.problems()
     assert "last renewed its leases" in said and "past their TTL (0.3 s)" in said
+
+
+def test_records_that_vanished_from_under_their_owner_are_said_so(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    for ticket in (1, 2, 3, 4):
+        stores[1].put_record(ticket, {"state": "HEALTHY"})
+    a = live_replica(stores[0])
+    assert all(a.acquire(t) for t in (1, 2, 3, 4))
+    stores[1].client.delete("dtms:trade:1", "dtms:trade:2", "dtms:lease:1", "dtms:lease:2")
+    stores[1].client.delete("dtms:lease:3")  # expired while a was late
+    assert a.renew() == {1, 2, 3} and a.held == {4}
+    vanished = [r for r in caplog.records if "disappeared from the store" in r.message]
+    assert [r.levelname for r in vanished] == ["WARNING"]
+    assert "records of 2 held trades disappeared" in vanished[0].message
+    assert "lost the lease of 1 trades (expired unrenewed" in caplog.text
+    assert "another replica manages them now" not in caplog.text
+
+
+def test_a_redis_that_may_evict_dtms_keys_is_refused_at_start_up(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with RedisStore(redis_server.url()) as store:
+        store.client.config_set("maxmemory-policy", "allkeys-lru")
+    account = tmp_path / "account.db"
+    open_positions(account, 1)
+    config = replica_config(tmp_path, account, redis_server.url())
+    argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(free_port())]
+    env = {**os.environ, "DTMS_TOKEN": TOKEN}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2, done.stderr[-2000:]
+    said = [line for line in done.stderr.splitlines() if "maxmemory-policy" in line]
+    assert said == [
+        f"dtms: cannot start: store {redis_server.url()}: maxmemory-policy is allkeys-lru:"
+        " Redis would evict trade records and leases silently when full; set it to"
+        " noeviction (docs/scaling.md)"
+    ]
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,76 @@
+"""The Lua scripts of :class:`~.replicas.Replicas`' leases (docs/scaling.md, "The flow"
+2), and what a renewal says of the leases it found lost.
+
+A lease key is the owner's id as a string, with a TTL. The renewal tells why each lease
+is no longer its own, because each calls for a different word: another replica took it
+(it manages the trade now), it expired unrenewed (the trade waits for a claimant), or the
+trade's record vanished with it (Redis flushed, restarted without persistence, or
+evicted: nobody manages the trade, and the operator needs to know).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+#: renew the lease of each ticket of ARGV[4..] still ours; the others as ticket, why
+RENEW = """
+local lost = {}
+for i = 4, #ARGV do
+  local key = ARGV[1] .. 'lease:' .. ARGV[i]
+  local owner = redis.call('GET', key)
+  if owner == ARGV[2] then
+    redis.call('PEXPIRE', key, ARGV[3])
+  else
+    local why = 'taken'
+    if not owner then
+      why = 'expired'
+      if redis.call('EXISTS', ARGV[1] .. 'trade:' .. ARGV[i]) == 0 then why = 'vanished' end
+    end
+    lost[#lost + 1] = ARGV[i]
+    lost[#lost + 1] = why
+  end
+end
+return lost
+"""
+RELEASE = """
+for i = 3, #ARGV do
+  local key = ARGV[1] .. 'lease:' .. ARGV[i]
+  if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
+end
+return 0
+"""
+
+#: what a renewal says of the leases it lost, by why: level, then the words
+_SAID = {
+    "taken": (logging.ERROR, "lost the lease of %d trades (another replica manages them now)"),
+    "expired": (
+        logging.ERROR,
+        "lost the lease of %d trades (expired unrenewed: this replica was late; any"
+        " replica claims them)",
+    ),
+    "vanished": (
+        logging.WARNING,
+        "records of %d held trades disappeared from the store (Redis flushed, restarted"
+        " without persistence, or evicted): nobody manages them",
+    ),
+}
+
+
+def lost_by_why(reply: Iterable[object]) -> dict[int, str]:
+    """The renewal script's reply (ticket, why, ticket, why ...) as ``{ticket: why}``."""
+    flat = list(reply)
+    return {int(str(t)): str(w) for t, w in zip(flat[::2], flat[1::2], strict=True)}
+
+
+def say_lost(log: logging.Logger, replica: str, lost: dict[int, str]) -> None:
+    """One line per reason: how many trades, which ones."""
+    for why, (level, words) in _SAID.items():
+        tickets = sorted(t for t, w in lost.items() if w == why)
+        if tickets:
+            log.log(level, f"replica %s {words}: %s", replica, len(tickets), tickets_text(tickets))
+
+
+def tickets_text(tickets: Iterable[int], shown: int = 20) -> str:
+    ordered = sorted(tickets)
+    return ", ".join(map(str, ordered[:shown])) + (" ..." if len(ordered) > shown else "")
