@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from ..store.disk import encode
+from .redis_calls import store_call
 
 if TYPE_CHECKING:
     from ..store.redis_store import RedisStore
@@ -38,7 +39,8 @@ class RegistrationStream:
 
     def publish(self, registration: dict[str, Any]) -> str:
         """Queue a registration; any live replica applies it."""
-        return str(self.store.client.xadd(self._stream, {"r": encode(registration)}))
+        with store_call(self.store, f"queueing a registration (XADD {self._stream})"):
+            return str(self.store.client.xadd(self._stream, {"r": encode(registration)}))
 
     def create_group(self) -> None:
         """The consumer group, from the stream's first entry. The group lives in the
@@ -97,15 +99,17 @@ class RegistrationStream:
         """Acknowledge ``entry_id`` once its outcome is decided (a registered trade's record
         written), with that outcome for the replica that accepted it."""
         p = self.store.prefix
-        pipe = self.store.client.pipeline(transaction=True)
-        pipe.set(f"{p}registered:{entry_id}", encode(outcome), px=60_000)
-        pipe.xack(self._stream, GROUP, entry_id)
-        pipe.execute()
+        with store_call(self.store, f"acknowledging registration {entry_id} (XACK)"):
+            pipe = self.store.client.pipeline(transaction=True)
+            pipe.set(f"{p}registered:{entry_id}", encode(outcome), px=60_000)
+            pipe.xack(self._stream, GROUP, entry_id)
+            pipe.execute()
 
     def outcome(self, entry_id: str) -> dict[str, Any] | None:
-        value = self.store._decode(
-            "outcome", self.store.client.get(f"{self.store.prefix}registered:{entry_id}")
-        )
+        key = f"{self.store.prefix}registered:{entry_id}"
+        with store_call(self.store, f"reading the outcome {key}"):
+            text = self.store.client.get(key)
+        value = self.store._decode(f"registered:{entry_id}", text)
         return value if isinstance(value, dict) else None
 
     async def apply(

@@ -43,6 +43,7 @@ import redis
 from ..store.redis_store import RedisStore
 from .lease_scripts import RELEASE, RENEW, lost_by_why, say_lost
 from .owned_store import OwnedStore
+from .redis_calls import store_call
 from .replica_stream import RegistrationStream
 from .store_checks import check_eviction
 
@@ -178,20 +179,22 @@ class Replicas(RegistrationStream):
         """The heartbeats of the live replicas (this one included once it renewed)."""
         p = self.store.prefix
         client = self.store.client
-        ids = client.zrange(f"{p}replicas", 0, -1)
-        texts = client.mget([f"{p}replica:{i}" for i in ids]) if ids else []
-        dead = [i for i, text in zip(ids, texts, strict=True) if text is None]
-        if dead:
-            client.zrem(f"{p}replicas", *dead)
+        with store_call(self.store, f"reading the heartbeats ({p}replicas)"):
+            ids = client.zrange(f"{p}replicas", 0, -1)
+            texts = client.mget([f"{p}replica:{i}" for i in ids]) if ids else []
+            dead = [i for i, text in zip(ids, texts, strict=True) if text is None]
+            if dead:
+                client.zrem(f"{p}replicas", *dead)
         return [self.store._decode("replica", t) for t in texts if t is not None]
 
     def acquire(self, ticket: int) -> bool:
         """Take the lease of ``ticket`` if nobody holds it."""
         key = f"{self.store.prefix}lease:{ticket}"
-        if self.store.client.set(key, self.id, nx=True, px=self.ttl_ms):
+        with store_call(self.store, f"taking the lease {key} (SET NX)"):
+            taken = self.store.client.set(key, self.id, nx=True, px=self.ttl_ms)
+        if taken:
             self.held.add(ticket)
-            return True
-        return False
+        return bool(taken)
 
     def release(self, tickets: set[int] | None = None) -> None:
         """Give leases back (all of them on a clean shutdown) and say so in the heartbeat."""
@@ -214,6 +217,10 @@ class Replicas(RegistrationStream):
         saw orphaned at its last claim, is taken now whatever the share. So the last
         live replica to cycle after a lease expired takes what the others left: no
         orphan waits more than one cycle of the replicas past its lease."""
+        with store_call(self.store, "claiming orphaned trades"):
+            return self._claim()
+
+    def _claim(self) -> list[int]:
         p = self.store.prefix
         client = self.store.client
         tickets = [int(t) for t in client.zrange(f"{p}trades", 0, -1)]

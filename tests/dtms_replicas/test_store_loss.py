@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 from support.e2e_procs import TOKEN, command, free_port, wait_for
-from support.redis_server import RedisServer
+from support.redis_server import RedisServer, stop_redis
 from support.replica_kit import live_replica
 from support.replica_procs import open_positions, register, replica_config, replicas
 
 from dtms_plugin.server.replicas import Replicas
+from dtms_plugin.store import StoreError
 from dtms_plugin.store.redis_store import RedisStore
 
 
@@ -66,7 +67,7 @@ def test_health_and_status_say_when_the_leases_cannot_be_renewed_while_reads_wor
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     account = tmp_path / "account.db"
-    (ticket,) = open_positions(account, 1)
+    ticket, other = open_positions(account, 2)
     config = replica_config(tmp_path, account, redis_server.url())
     with (
         replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
@@ -75,6 +76,12 @@ def test_health_and_status_say_when_the_leases_cannot_be_renewed_while_reads_wor
         url = replica.server.url
         assert register(url, ticket).status_code == 201
         store.client.config_set("maxmemory", "1")  # out of memory: writes refused, reads not
+        refused = register(url, other)  # its XADD is refused: a 503 that says so
+        assert refused.status_code == 503, refused.text[:500]
+        assert refused.json()["message"].startswith(
+            f"store {redis_server.url()}: queueing a registration (XADD dtms:registrations)"
+            " failed: command not allowed when used memory > 'maxmemory'"
+        )
 
         def health() -> tuple[int, list[str]]:
             reply = requests.get(f"{url}/health", timeout=30)
@@ -95,6 +102,7 @@ def test_health_and_status_say_when_the_leases_cannot_be_renewed_while_reads_wor
             store.client.config_set("maxmemory", "0")
         wait_for(lambda: health() == (200, []), timeout=30, what="/health to be 200 again")
         log = replica.server.log.read_text()
+        assert "Traceback" not in log
         assert log.count("cannot renew its leases") == 1
         assert "renews its leases again, after" in log
 
@@ -144,3 +152,23 @@ def test_a_redis_that_may_evict_dtms_keys_is_refused_at_start_up(
         " noeviction (docs/scaling.md)"
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_a_replicas_own_redis_calls_fail_as_the_stores_error_naming_what_was_asked(
+    stores: list[RedisStore], redis_server: RedisServer
+) -> None:
+    stores[1].put_record(1, {"state": "HEALTHY"})
+    a = live_replica(stores[0])
+    stop_redis(redis_server.process)
+    asked = {
+        "taking the lease dtms:lease:2 (SET NX)": lambda: a.acquire(2),
+        "claiming orphaned trades": a.claim,
+        "queueing a registration (XADD dtms:registrations)": lambda: a.publish({"ticket": 2}),
+        "reading the outcome dtms:registered:1-0": lambda: a.outcome("1-0"),
+        "acknowledging registration 1-0 (XACK)": lambda: a.done("1-0", {}),
+        "reading the heartbeats (dtms:replicas)": a.status,
+    }
+    for what, call in asked.items():
+        with pytest.raises(StoreError) as raised:
+            call()
+        assert str(raised.value).startswith(f"store {redis_server.url()}: {what} failed:")
