@@ -47,6 +47,12 @@ STATUS_SCHEMAS: dict[str, Any] = {
             "timestamp": {"type": "string"},
             "engine_running": {"type": "boolean"},
             "problems": {"type": "array", "items": {"type": "string"}},
+            "damaged": {
+                "description": "Keys of the shared store found unreadable (edited by hand, "
+                "the wrong type), each treated as absent: they hide only themselves.",
+                "type": "array",
+                "items": {"type": "string"},
+            },
             "waiting": {
                 "type": "array",
                 "items": {"type": "string"},

@@ -232,7 +232,13 @@ class Replicas(RegistrationStream):
         pipe = client.pipeline(transaction=False)
         for ticket in orphans:
             pipe.hget(f"{p}trade:{ticket}", "j")
-        records = [self.store._decode("record", text) for text in pipe.execute()]
+        records: list[Any] = []
+        for ticket, text in zip(orphans, pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(text, Exception):  # the wrong type: unreadable, said once
+                self.store._unreadable(f"{p}trade:{ticket}", text)
+                records.append(None)
+            else:
+                records.append(self.store._decode(f"trade:{ticket}", text))
         open_ = [
             t
             for t, rec in zip(orphans, records, strict=True)

@@ -34,7 +34,7 @@ from .observed import MonitorStatus, ObservedHost
 from .original import actions_keys, health_keys, status_keys, symbols
 from .registering import Registering
 from .settings import ServerSettings
-from .store_health import store_problems
+from .store_health import damaged_keys, store_problems
 from .views import last_journal_entry, record_state, trade_view
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (open_store)
@@ -354,6 +354,7 @@ class DtmsService(Registering, Closing):
             **health_keys(healthy=healthy, engine_running=engine_running, now=datetime.now(UTC)),
             "engine_running": engine_running,
             "problems": problems,
+            "damaged": damaged_keys(self.store),
             # not unhealthy (a weekend stops every FX symbol's bars), but said
             "waiting": [f"{why}: its trades are not evaluated" for why in waiting.values()],
             "monitor": self._monitor_summary(),

@@ -23,3 +23,9 @@ def store_problems(store: StoreProtocol, replicas: Replicas | None) -> list[str]
     if replicas is not None:
         problems += replicas.problems()
     return problems
+
+
+def damaged_keys(store: StoreProtocol) -> list[str]:
+    """The keys of a Redis store found unreadable (not a problem: each hides only
+    itself, and every replica would be 503 for one hand-edited key)."""
+    return sorted(getattr(store, "damaged", {}))

@@ -82,6 +82,9 @@ class RedisStore(RedisValues, SharedReads):
         self._batch_thread: int | None = None
         self._ops: list[list[Any]] = []  # the batch's writes, not yet sent
         self._overlay: dict[str, str | None] = {}  # key -> what the batch wrote there
+        #: keys found unreadable (a hand-edited value, the wrong type), each said once
+        #: until it reads well again or is gone: read every cycle, each would flood the log
+        self.damaged: dict[str, str] = {}
 
     @property
     def where(self) -> str:
@@ -108,15 +111,31 @@ class RedisStore(RedisValues, SharedReads):
 
     def _decode(self, key: str, text: object) -> Any:
         if text is None:
+            self.damaged.pop(self.prefix + key, None)
             return None
         if not isinstance(text, str):  # the client decodes replies: never expected
-            self.log.error("store %s: %r is not text; treated as absent", self.location, key)
+            self._damage(self.prefix + key, "not text")
             return None
         try:
-            return json.loads(text)
+            value = json.loads(text)
         except ValueError as exc:
-            self.log.error("store %s: unreadable %r treated as absent: %s", self.location, key, exc)
+            self._damage(self.prefix + key, f"not JSON: {exc}")
             return None
+        self.damaged.pop(self.prefix + key, None)
+        return value
+
+    def _damage(self, name: str, why: str) -> None:
+        """``name`` (a key, or what was read) is unreadable: treated as absent, hiding
+        only itself, and logged the first time in a row it is found so."""
+        if name not in self.damaged:
+            self.log.error(
+                "store %s: %s unreadable, treated as absent (said once until it reads"
+                " well or is gone): %s",
+                self.location,
+                name,
+                why,
+            )
+        self.damaged[name] = why
 
     def _read(self, key: str) -> Any:
         """The decoded value of ``key``, or None when absent or unreadable (logged)."""
@@ -125,7 +144,7 @@ class RedisStore(RedisValues, SharedReads):
         try:
             text = self.client.get(self.prefix + key)
         except redis.RedisError as exc:
-            self._unreadable(repr(key), exc)
+            self._unreadable(self.prefix + key, exc)
             return None
         return self._decode(key, text)
 
@@ -243,7 +262,7 @@ class RedisStore(RedisValues, SharedReads):
         try:
             version, text = self.client.hmget(self.prefix + key, ["v", "j"])
         except redis.RedisError as exc:
-            self._unreadable(repr(key), exc)
+            self._unreadable(self.prefix + key, exc)
             return None
         self._saw(ticket, version)
         value = self._decode(key, text)
@@ -313,13 +332,17 @@ class RedisStore(RedisValues, SharedReads):
             pipe = self.client.pipeline(transaction=False)
             for ticket in tickets:
                 pipe.hmget(f"{self.prefix}trade:{ticket}", ["v", "j"])
-            rows = pipe.execute()
+            rows = pipe.execute(raise_on_error=False)  # a key of the wrong type: its row
         except redis.RedisError as exc:
             self._unreadable("the records", exc)
             return {}
         out: dict[int, dict[str, Any]] = {}
-        for name, (version, text) in zip(tickets, rows, strict=True):
+        for name, row in zip(tickets, rows, strict=True):
             ticket = int(name)
+            if isinstance(row, Exception):  # hides that record only
+                self._unreadable(f"{self.prefix}trade:{ticket}", row)
+                continue
+            version, text = row
             self._saw(ticket, version)
             value = self._decode(f"trade:{ticket}", text)
             if isinstance(value, dict):

@@ -39,6 +39,8 @@ class RedisValues:
 
         def _read(self, key: str) -> Any: ...
 
+        def _damage(self, name: str, why: str) -> None: ...
+
         def _writing(self, what: str) -> AbstractContextManager[list[list[Any]]]: ...
 
         def _written(self, key: str, text: str | None) -> None: ...
@@ -50,7 +52,7 @@ class RedisValues:
         wrong type) is a bad row: logged, and read as absent."""
         if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
             raise StoreError(f"store {self.location}: cannot read {what}: {exc}") from None
-        self.log.error("store %s: cannot read %s: %s", self.location, what, exc)
+        self._damage(what, f"{type(exc).__name__}: {exc}")
 
     # ------------------------------------------------------------------ small values
 
@@ -129,7 +131,7 @@ class RedisValues:
         try:
             text = self.client.get(self.prefix + key)
         except redis.RedisError as exc:
-            self._unreadable(repr(key), exc)
+            self._unreadable(self.prefix + key, exc)
             return False
         if text is None or self._decode(key, text) != payload:
             return False

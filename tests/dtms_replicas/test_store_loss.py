@@ -172,3 +172,51 @@ def test_a_replicas_own_redis_calls_fail_as_the_stores_error_naming_what_was_ask
         with pytest.raises(StoreError) as raised:
             call()
         assert str(raised.value).startswith(f"store {redis_server.url()}: {what} failed:")
+
+
+def test_a_damaged_key_hides_only_itself_and_is_named_once(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    store, hand = stores[0], stores[1].client
+    for ticket in (1, 2, 3):
+        stores[1].put_record(ticket, {"state": "HEALTHY"})
+    hand.delete("dtms:trade:1")
+    hand.set("dtms:trade:1", "garbage")  # a string where a hash belongs
+    hand.hset("dtms:trade:2", "j", "not json{")
+    hand.set("dtms:account:mode", "{bad")
+    a = live_replica(store)
+    for _ in range(3):  # every cycle and request reads them again
+        assert list(store.records()) == [3]
+        assert store.get_record(1) is None and store.get_account_mode() is None
+        a.claim()
+        a.release()
+    for key in ("dtms:trade:1", "dtms:trade:2", "dtms:account:mode"):
+        said = [r for r in caplog.records if f" {key} unreadable" in r.message]
+        assert len(said) == 1, (key, caplog.text)
+    assert "WRONGTYPE" in store.damaged["dtms:trade:1"]
+    assert sorted(store.damaged) == ["dtms:account:mode", "dtms:trade:1", "dtms:trade:2"]
+    hand.delete("dtms:account:mode")  # mended: gone from the damaged keys
+    assert store.get_account_mode() is None and "dtms:account:mode" not in store.damaged
+
+
+def test_a_damaged_record_leaves_the_servers_answers_about_the_others_right(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    account = tmp_path / "account.db"
+    first, second = open_positions(account, 2)
+    config = replica_config(tmp_path, account, redis_server.url())
+    with (
+        replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
+        RedisStore(redis_server.url()) as store,
+    ):
+        server = replica.server
+        assert register(server.url, first).status_code == 201
+        assert register(server.url, second).status_code == 201
+        store.client.delete(f"dtms:trade:{first}")
+        store.client.set(f"dtms:trade:{first}", "garbage")
+        assert server.json("/dtms/status")["trades"] == 1
+        assert server.json(f"/dtms/trade/{second}")["ticket"] == second
+        health = requests.get(f"{server.url}/health", timeout=30)
+        assert health.status_code == 200 and health.json()["damaged"] == [f"dtms:trade:{first}"]
+        time.sleep(1.5)  # cycles read it again: said once
+        assert server.log.read_text().count(f"dtms:trade:{first} unreadable") == 1
