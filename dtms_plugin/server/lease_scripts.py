@@ -18,12 +18,14 @@ RENEW = """
 local lost = {}
 for i = 4, #ARGV do
   local key = ARGV[1] .. 'lease:' .. ARGV[i]
-  local owner = redis.call('GET', key)
+  local owner = redis.pcall('GET', key)
   if owner == ARGV[2] then
     redis.call('PEXPIRE', key, ARGV[3])
   else
     local why = 'taken'
-    if not owner then
+    if type(owner) == 'table' then
+      why = 'wrongtype'
+    elseif not owner then
       why = 'expired'
       if redis.call('EXISTS', ARGV[1] .. 'trade:' .. ARGV[i]) == 0 then why = 'vanished' end
     end
@@ -33,10 +35,29 @@ for i = 4, #ARGV do
 end
 return lost
 """
+#: take the lease ARGV[1] for ARGV[2] (PX ARGV[3]) if nobody holds it: a key of the
+#: wrong type or without a TTL (set by hand) holds nothing and is replaced, and said:
+#: {taken, what it replaced}
+ACQUIRE = """
+local kind = redis.call('TYPE', ARGV[1])['ok']
+local was = ''
+if kind ~= 'none' then
+  if kind ~= 'string' then
+    was = 'a ' .. kind
+  elseif redis.call('PTTL', ARGV[1]) == -1 then
+    was = 'no TTL'
+  else
+    return {0, ''}
+  end
+  redis.call('DEL', ARGV[1])
+end
+redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
+return {1, was}
+"""
 RELEASE = """
 for i = 3, #ARGV do
   local key = ARGV[1] .. 'lease:' .. ARGV[i]
-  if redis.call('GET', key) == ARGV[2] then redis.call('DEL', key) end
+  if redis.pcall('GET', key) == ARGV[2] then redis.call('DEL', key) end
 end
 return 0
 """
@@ -48,6 +69,12 @@ _SAID = {
         logging.ERROR,
         "lost the lease of %d trades (expired unrenewed: this replica was late; any"
         " replica claims them)",
+    ),
+    "wrongtype": (
+        logging.WARNING,
+        "found the lease keys (lease:<ticket>) of %d held trades of the wrong type (edited"
+        " by hand?):"
+        " treated as expired, any replica claims them",
     ),
     "vanished": (
         logging.WARNING,

@@ -41,7 +41,7 @@ from typing import Any
 import redis
 
 from ..store.redis_store import RedisStore
-from .lease_scripts import RELEASE, RENEW, lost_by_why, say_lost
+from .lease_scripts import ACQUIRE, RELEASE, RENEW, lost_by_why, say_lost
 from .owned_store import OwnedStore
 from .redis_calls import store_call
 from .replica_stream import RegistrationStream
@@ -83,10 +83,11 @@ class Replicas(RegistrationStream):
         self._renewal_error = ""  # why the failing renewals fail
         self._created_mono = time.monotonic()
         p = store.prefix
-        self._stream, self._renew, self._release = (
+        self._stream, self._renew, self._release, self._acquire = (
             p + "registrations",
             store.client.register_script(RENEW),
             store.client.register_script(RELEASE),
+            store.client.register_script(ACQUIRE),
         )
         check_eviction(store)
         self.create_group()
@@ -191,7 +192,14 @@ class Replicas(RegistrationStream):
         """Take the lease of ``ticket`` if nobody holds it."""
         key = f"{self.store.prefix}lease:{ticket}"
         with store_call(self.store, f"taking the lease {key} (SET NX)"):
-            taken = self.store.client.set(key, self.id, nx=True, px=self.ttl_ms)
+            taken, was = self._acquire(args=[key, self.id, self.ttl_ms])
+        if was:
+            self.log.warning(
+                "replica %s: lease %s held nothing (%s: edited by hand?): replaced",
+                self.id,
+                key,
+                was,
+            )
         if taken:
             self.held.add(ticket)
         return bool(taken)
@@ -225,7 +233,14 @@ class Replicas(RegistrationStream):
         client = self.store.client
         tickets = [int(t) for t in client.zrange(f"{p}trades", 0, -1)]
         leased = client.mget([f"{p}lease:{t}" for t in tickets]) if tickets else []
+        live = self.live()
+        # MGET reads a lease of the wrong type as none; one owned by no live replica may
+        # be a hand-edited key without a TTL, which would hold its trade for ever
+        ids = {str(r.get("id")) for r in live} | {self.id}
         orphans = [t for t, owner in zip(tickets, leased, strict=True) if owner is None]
+        orphans += self._unexpiring(
+            [t for t, o in zip(tickets, leased, strict=True) if o and o not in ids]
+        )
         if not orphans:
             self._orphans = set()
             return []
@@ -244,9 +259,7 @@ class Replicas(RegistrationStream):
             for t, rec in zip(orphans, records, strict=True)
             if isinstance(rec, dict) and rec.get("state") != "CLOSED"
         ]
-        others = {
-            str(r.get("id")): int(r.get("trades", 0)) for r in self.live() if r.get("id") != self.id
-        }
+        others = {str(r.get("id")): int(r.get("trades", 0)) for r in live if r.get("id") != self.id}
         passed = self._passed(open_)
         overdue = [t for t in open_ if t in self._orphans or others.keys() <= passed[t]]
         self._orphans = set(open_)
@@ -274,6 +287,13 @@ class Replicas(RegistrationStream):
             self._heartbeat(len(self.held))  # the others' shares count these at once
             self.log.info("replica %s took over %d trades", self.id, len(claimed))
         return claimed
+
+    def _unexpiring(self, tickets: list[int]) -> list[int]:
+        """Those of ``tickets`` whose lease has no TTL: set by hand, never by a replica."""
+        pipe = self.store.client.pipeline(transaction=False)
+        for ticket in tickets:
+            pipe.pttl(f"{self.store.prefix}lease:{ticket}")
+        return [t for t, ttl in zip(tickets, pipe.execute(), strict=True) if ttl == -1]
 
     def _passed(self, tickets: list[int]) -> dict[int, set[str]]:
         """The replicas that left each of ``tickets`` to the others' shares."""

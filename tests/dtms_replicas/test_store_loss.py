@@ -220,3 +220,25 @@ def test_a_damaged_record_leaves_the_servers_answers_about_the_others_right(
         assert health.status_code == 200 and health.json()["damaged"] == [f"dtms:trade:{first}"]
         time.sleep(1.5)  # cycles read it again: said once
         assert server.log.read_text().count(f"dtms:trade:{first} unreadable") == 1
+
+
+def test_a_lease_set_by_hand_without_a_ttl_or_of_the_wrong_type_holds_nothing(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    for ticket in (3, 4, 5, 6):
+        stores[2].put_record(ticket, {"state": "HEALTHY"})
+    hand = stores[2].client
+    hand.set("dtms:lease:3", "x")  # no TTL, no such replica: it would hold 3 for ever
+    a = live_replica(stores[0])
+    assert all(a.acquire(t) for t in (4, 5))
+    hand.delete("dtms:lease:5")
+    hand.hset("dtms:lease:5", "a", "b")  # the wrong type: the renewal script failed on it
+    assert a.renew() == {5} and a.held == {4}  # the others are still renewed
+    assert "lease keys (lease:<ticket>) of 1 held trades of the wrong type" in caplog.text
+    a.claim()
+    assert a.held == {3, 4, 5, 6}
+    assert stores[2].client.pttl("dtms:lease:3") > 0
+    for key, was in (("dtms:lease:3", "no TTL"), ("dtms:lease:5", "a hash")):
+        assert caplog.text.count(f"lease {key} held nothing ({was}: edited by hand?)") == 1
+    a.release()
+    assert hand.keys("dtms:lease:*") == []
