@@ -141,6 +141,27 @@ class MonitorStatus:
         self.last_error = f"{type(exc).__name__}: {exc}"
         self.cycle_started = None
 
+    def cycle_failed(self, exc: Exception, log: logging.Logger, at: datetime) -> None:
+        """Count a failed cycle and say it. The store out of reach fails every cycle of
+        the outage alike: one line for the episode, without a traceback, and its count
+        when it ends (docs/scaling.md, "Failures"); anything else with its traceback."""
+        self.failed(exc)
+        if not isinstance(exc, StoreError):
+            log.error("monitoring cycle at %s failed", at.isoformat(), exc_info=exc)
+        elif self.consecutive_failures == 1:
+            log.error(
+                "monitoring cycle at %s failed: %s (said once until a cycle succeeds)",
+                at.isoformat(),
+                exc,
+            )
+
+    def cycle_succeeded(self, at: datetime, log: logging.Logger) -> None:
+        if self.consecutive_failures > 1:
+            log.warning(
+                "monitoring cycles succeed again, after %d failed", self.consecutive_failures
+            )
+        self.succeeded(at)
+
     def running_for(self) -> float:
         started = self.cycle_started
         return 0.0 if started is None else time.monotonic() - started

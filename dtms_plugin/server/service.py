@@ -225,10 +225,9 @@ class DtmsService(Registering, Closing):
                         )
                     await self._strategy.on_cycle(self._host, now)
             except Exception as exc:
-                self.monitor.failed(exc)
-                self.log.exception("monitoring cycle at %s failed", now.isoformat())
+                self.monitor.cycle_failed(exc, self.log, now)
             else:
-                self.monitor.succeeded(now)
+                self.monitor.cycle_succeeded(now, self.log)
 
     async def run_cycle(self) -> None:
         """Run one cycle now (on the engine thread), in addition to the scheduled ones."""

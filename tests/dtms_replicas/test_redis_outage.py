@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import requests
@@ -51,3 +52,23 @@ def test_a_server_whose_redis_stops_answers_503_and_its_health_says_why(
         problems = wait_for(unhealthy, timeout=30, what="/health to say the store is gone")
         assert any(p.startswith(f"store {redis_server.url()}: cannot read") for p in problems)
         assert "Traceback" not in replica.server.log.read_text()
+
+
+def test_an_outage_is_one_line_in_the_log_not_a_traceback_each_cycle(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    account = tmp_path / "account.db"
+    (ticket,) = open_positions(account, 1)
+    config = replica_config(tmp_path, account, redis_server.url())
+    with replicas(config, tmp_path, 1, monitor_seconds=0.2) as (replica,):
+        assert register(replica.server.url, ticket).status_code in (200, 201)
+        redis_server.process.send_signal(signal.SIGKILL)
+        redis_server.process.wait(10)
+        log = replica.server.log
+        # cycles within the first lease TTL (10 s) still try to claim: each one failed
+        wait_for(lambda: "claiming orphaned trades failed" in log.read_text(), timeout=30,
+                 what="a cycle to fail on the store")  # fmt: skip
+        time.sleep(2.0)  # ten more cycles
+        text = log.read_text()
+        assert text.count("monitoring cycle at") == 1, text[-3000:]
+        assert "said once until a cycle succeeds" in text and "Traceback" not in text
