@@ -47,11 +47,12 @@ class RegistrationStream:
         stream's key, so one missing means the key was lost and a later XADD made it
         again (docs/scaling.md, "Failures"): what it holds was queued since, and not yet
         applied. Registrations are idempotent by ticket, so none is harmed by it."""
-        try:
-            self.store.client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        with store_call(self.store, f"creating the consumer group of {self._stream}"):
+            try:
+                self.store.client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
     def read(self, block_ms: int) -> list[tuple[str, dict[str, Any]]]:
         """Entries a dead consumer left (idle past a lease TTL), then new ones when this

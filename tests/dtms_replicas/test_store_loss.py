@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from support.e2e_procs import TOKEN, command, free_port, wait_for
-from support.redis_server import RedisServer, stop_redis
+from support.redis_server import RedisServer, start_redis, stop_redis
 from support.replica_kit import live_replica
 from support.replica_procs import open_positions, register, replica_config, replicas
 
@@ -138,12 +138,7 @@ def test_a_redis_that_may_evict_dtms_keys_is_refused_at_start_up(
 ) -> None:
     with RedisStore(redis_server.url()) as store:
         store.client.config_set("maxmemory-policy", "allkeys-lru")
-    account = tmp_path / "account.db"
-    open_positions(account, 1)
-    config = replica_config(tmp_path, account, redis_server.url())
-    argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(free_port())]
-    env = {**os.environ, "DTMS_TOKEN": TOKEN}
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    done = _serve(tmp_path, redis_server.url())
     assert done.returncode == 2, done.stderr[-2000:]
     said = [line for line in done.stderr.splitlines() if "maxmemory-policy" in line]
     assert said == [
@@ -242,3 +237,30 @@ def test_a_lease_set_by_hand_without_a_ttl_or_of_the_wrong_type_holds_nothing(
         assert caplog.text.count(f"lease {key} held nothing ({was}: edited by hand?)") == 1
     a.release()
     assert hand.keys("dtms:lease:*") == []
+
+
+def test_a_read_only_redis_is_refused_at_start_up_naming_the_store(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    primary = start_redis(tmp_path / "primary")
+    try:
+        with RedisStore(redis_server.url()) as store:  # a replica of another Redis
+            store.client.replicaof(primary.host, primary.port)
+        done = _serve(tmp_path, redis_server.url())
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert done.stderr.splitlines()[-1] == (
+            f"dtms: cannot start: store {redis_server.url()}: creating the consumer group of"
+            " dtms:registrations failed: You can't write against a read only replica."
+        )
+    finally:
+        stop_redis(primary.process)
+
+
+def _serve(directory: Path, redis_url: str) -> subprocess.CompletedProcess[str]:
+    """``dtms serve`` on ``redis_url``, expected to refuse to start."""
+    account = directory / "account.db"
+    open_positions(account, 1)
+    config = replica_config(directory, account, redis_url)
+    argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(free_port())]
+    env = {**os.environ, "DTMS_TOKEN": TOKEN}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
