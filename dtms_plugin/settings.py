@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from hookspecs import ConfigError, Timeframe, masked_url, parse_settings
 
@@ -219,6 +219,7 @@ class DtmsSettings:
                 raise ValueError(f"{name}: must not be empty")
         _http_url("api_url", self.api_url)
         _store_url("store", self.store)
+        _store_db("store", self.store)
         for name in ("fast_timeframe", "signal_timeframe"):
             if getattr(self, name):
                 Timeframe.parse(getattr(self, name), name)
@@ -376,6 +377,20 @@ def _store_url(key: str, value: str) -> None:
     if not ok:
         shown = masked_url(value)  # a password in the URL stays out of the message
         raise ValueError(f"{key}: expected a redis://host:port/db URL, got {shown!r}")
+
+
+def _store_db(key: str, value: str) -> None:
+    """The database number of a store URL (``/db``, or ``?db=``) must be a number: the
+    Redis client reads any other as database 0, silently, where another application's
+    keys may be (docs/scaling.md). Only the number is quoted, never the URL (it may
+    hold a password)."""
+    if not value:
+        return
+    parts = urlsplit(value)
+    path = parts.path.strip("/") if parts.scheme in ("redis", "rediss") else ""
+    for db in [path, *parse_qs(parts.query).get("db", [])]:
+        if db and not db.isdigit():
+            raise ValueError(f"{key}: the database number must be an integer, got {db!r}")
 
 
 def _check_ladder(t: Thresholds) -> None:
