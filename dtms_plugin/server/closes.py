@@ -9,6 +9,7 @@ for the one that does (:mod:`.close_inbox`), which applies it in its next cycle 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hookspecs import DefensiveState
@@ -41,8 +42,9 @@ class Closing(ServiceParts):
         if self.replicas is not None:  # another replica's trade: its owner applies it
             from .close_inbox import left_for_owner
 
-            if left_for_owner(self.replicas, self.store, closed):
-                view = self.trade(closed.ticket)
+            # store reads off the event loop, as every handler's (docs/scaling.md)
+            if await asyncio.to_thread(left_for_owner, self.replicas, self.store, closed):
+                view = await asyncio.to_thread(self.trade, closed.ticket)
                 if view is not None:
                     view["left_for_owner"] = True
                     view["summary"] = (
@@ -51,14 +53,14 @@ class Closing(ServiceParts):
                     )
                 return view
         async with self._command_lock:
-            record = self.store.get_record(closed.ticket)
+            record = await asyncio.to_thread(self.store.get_record, closed.ticket)
             if record is None:
                 return None
             check_close_time(record, closed)
             if not has_outcome(record):
                 await self.engine.run(self._close_in_engine(closed))
-                return self.trade(closed.ticket)
-        view = self.trade(closed.ticket)
+                return await asyncio.to_thread(self.trade, closed.ticket)
+        view = await asyncio.to_thread(self.trade, closed.ticket)
         if view is not None:  # reported before: the first report's outcome stands
             view["already_closed"] = True
             view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"

@@ -224,7 +224,7 @@ async def register(
     stream, and answered with the outcome the replica that applied it decided, and the
     record as it was then (read later, the owner's cycle may have moved it on, or away
     for a moment). Returns ``(created, record)``."""
-    stands, record = service._standing(reg)
+    stands, record = await asyncio.to_thread(service._standing, reg)
     if stands:
         assert record is not None
         return False, record

@@ -45,7 +45,9 @@ def _ticket_param(request: web.Request) -> int:
 
 
 async def health(request: web.Request) -> web.Response:
-    healthy, body = request.app[SERVICE_KEY].health()
+    # every store read off the event loop: a Redis slow to answer (paused, far) must
+    # not hold up every other request, the dashboard's page too (docs/scaling.md)
+    healthy, body = await asyncio.to_thread(request.app[SERVICE_KEY].health)
     return answer(body, 200 if healthy else 503)
 
 
@@ -53,7 +55,7 @@ async def enable_trade(request: web.Request) -> web.Response:
     registration = parse_registration(await _body(request))
     service = request.app[SERVICE_KEY]
     created, body = await service.register(registration)
-    view = service.trade(registration.ticket)
+    view = await asyncio.to_thread(service.trade, registration.ticket)
     return answer(registration_body(body, view), 201 if created else 200)
 
 
@@ -73,7 +75,7 @@ async def closed_trade(request: web.Request) -> web.Response:
 
 async def get_trade(request: web.Request) -> web.Response:
     ticket = _ticket_param(request)
-    view = request.app[SERVICE_KEY].trade(ticket)
+    view = await asyncio.to_thread(request.app[SERVICE_KEY].trade, ticket)
     if view is None:
         raise ApiError(404, {"error": "trade not found", "ticket": ticket})
     return answer(view)
@@ -96,15 +98,17 @@ def _single(request: web.Request, name: str) -> str | None:
 
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
-    body = await asyncio.to_thread(  # a page reads every record: off the event loop
-        trades_answer,
-        service.store,
-        request.query,
-        account_defensive=service.account_defensive(),
-        account_mode=service.account_mode(),
-        max_tickets=service.settings.max_batch_tickets,
-    )
-    return answer(body)
+
+    def read() -> dict[str, Any]:  # a page reads every record: off the event loop
+        return trades_answer(
+            service.store,
+            request.query,
+            account_defensive=service.account_defensive(),
+            account_mode=service.account_mode(),
+            max_tickets=service.settings.max_batch_tickets,
+        )
+
+    return answer(await asyncio.to_thread(read))
 
 
 async def delete_trade(request: web.Request) -> web.Response:
@@ -118,7 +122,7 @@ async def delete_trade(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
-    return answer(request.app[SERVICE_KEY].status())
+    return answer(await asyncio.to_thread(request.app[SERVICE_KEY].status))
 
 
 async def actions(request: web.Request) -> web.Response:

@@ -247,15 +247,15 @@ class DtmsService(Registering, Closing):
         """Stop managing ``ticket`` (its position is left alone). False when unknown;
         None when another replica owns it: left for that one (docs/scaling.md)."""
         self._require_engine()
-        if self.store.get_record(ticket) is None:
+        if await asyncio.to_thread(self.store.get_record, ticket) is None:
             return False
         if self.replicas is not None:
             from .close_inbox import unregistration_left
 
-            if unregistration_left(self.replicas, ticket):
+            if await asyncio.to_thread(unregistration_left, self.replicas, ticket):
                 return None
         async with self._command_lock:
-            if self.store.get_record(ticket) is None:
+            if await asyncio.to_thread(self.store.get_record, ticket) is None:
                 return False
             await self.engine.run(self._unregister_in_engine(ticket))
             return True

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
 from support.e2e_procs import AUTH, wait_for
 from support.redis_server import RedisServer
 from support.replica_procs import open_positions, register, replica_config, replicas
+
+from dtms_plugin.store.redis_store import RedisStore
 
 
 def test_a_server_whose_redis_stops_answers_503_and_its_health_says_why(
@@ -72,3 +75,27 @@ def test_an_outage_is_one_line_in_the_log_not_a_traceback_each_cycle(
         text = log.read_text()
         assert text.count("monitoring cycle at") == 1, text[-3000:]
         assert "said once until a cycle succeeds" in text and "Traceback" not in text
+
+
+def test_a_paused_redis_holds_up_only_the_requests_that_read_it(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    account = tmp_path / "account.db"
+    (ticket,) = open_positions(account, 1)
+    config = replica_config(tmp_path, account, redis_server.url())
+    with (
+        replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
+        RedisStore(redis_server.url()) as store,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        url = replica.server.url
+        assert register(url, ticket).status_code in (200, 201)
+        for path in ("/health", f"/dtms/trade/{ticket}", "/dtms/status", "/dtms/trades"):
+            store.client.client_pause(1500)  # Redis answers nobody for 1.5 s
+            slow = pool.submit(requests.get, f"{url}{path}", headers=AUTH, timeout=30)
+            time.sleep(0.2)  # that request is waiting for Redis now
+            began = time.monotonic()
+            page = requests.get(f"{url}/", timeout=30)  # the dashboard: no store read
+            took = time.monotonic() - began
+            assert page.status_code == 200 and took < 0.8, (path, took)
+            assert slow.result().status_code == 200, path
