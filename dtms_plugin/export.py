@@ -6,7 +6,9 @@ reads the store named by ``[plugin.dtms]`` in plugins.toml (``state_dir``, or ``
 for Redis), as ``dtms serve`` and a host with the local strategy do, rather than asking
 a server: the store is where every DTMS process keeps its trades, a host with the local
 strategy has no server to ask, and the export works the same whether the process that
-writes the store is running (SQLite lets a reader in beside it) or stopped.
+writes the store is running (SQLite lets a reader in beside it) or stopped. It opens the
+store for reading only (:mod:`.store.readonly`): a tool that reads must never move, reset
+or rewrite the store of a running ``dtms serve``.
 
 One line per trade: ``{"ticket", "record", "state", "actions"}``: the stored record as it
 is (with its own journal), the state cache row, and the trade's action history from the
@@ -30,6 +32,7 @@ from hookspecs import ConfigError, masked_url
 from .settings import DtmsSettings, load_settings
 from .store import PER_TICKET_ACTIONS, StoreError, StoreProtocol
 from .store.location import open_store
+from .store.readonly import ReadOnlyStore
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -141,6 +144,13 @@ def export(
     return count, owed
 
 
+def open_reading(location: str, state_dir: str) -> StoreProtocol:
+    """The store to export from, opened to be read and never written: a directory store
+    through SQLite's read-only mode (:mod:`.store.readonly`: nothing created, moved or
+    chmodded, even beside a running ``dtms serve``), a Redis store as any client reads it."""
+    return open_store(location, state_dir) if location else ReadOnlyStore(state_dir)
+
+
 def run(args: argparse.Namespace) -> int:
     """``dtms export``; one line on stderr and exit 2 for a bad flag, file or store."""
     try:
@@ -157,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"dtms export: no DTMS store in {where} ([plugin.dtms] state_dir)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        store = open_store(settings.store, settings.state_dir)
+        store = open_reading(settings.store, settings.state_dir)
     except StoreError as exc:
         print(f"dtms export: {exc}", file=sys.stderr)
         return EXIT_USAGE

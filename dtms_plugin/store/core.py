@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, Self, TypeGuard
 
 try:
     import fcntl
@@ -122,7 +122,7 @@ class Store(DiskcacheRows, SharedReads):
             os.close(self._engine_lock)
         self._engine_lock = fd
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

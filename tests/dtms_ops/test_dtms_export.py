@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,21 +15,13 @@ from typing import Any
 import pytest
 from support.dtms_kit import T0
 from support.dtms_local_rig import M5, Rig
-from support.e2e_procs import command, into_closed_pipe
+from support.e2e_procs import command, dtms_export, into_closed_pipe
 
 from dtms_plugin.engine import TradeRecord
 from dtms_plugin.store import PER_TICKET_ACTIONS, Store
 
 SINCE = datetime(2026, 1, 5, tzinfo=UTC)
 UNTIL = datetime(2026, 1, 12, tzinfo=UTC)
-
-
-def dtms_export(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTAPP_", "DTMS_"))}
-    return subprocess.run(
-        [*command("dtms"), "export", *args], cwd=folder, env=env, capture_output=True,
-        text=True, timeout=60,
-    )  # fmt: skip
 
 
 def _plain(ticket: int, state: str, closed_at: datetime | None, **more: Any) -> dict[str, Any]:

@@ -36,6 +36,16 @@ def command(name: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
+def dtms_export(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dtms export ARGS`` run in ``folder`` (its plugins.toml), without the caller's
+    ``HOSTAPP_*``/``DTMS_*`` variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTAPP_", "DTMS_"))}
+    return subprocess.run(
+        [*command("dtms"), "export", *args], cwd=folder, env=env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+
+
 def into_closed_pipe(
     argv: Sequence[str], cwd: Path, env: Mapping[str, str], *, buffered: bool
 ) -> subprocess.CompletedProcess[str]:
