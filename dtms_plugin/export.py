@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from hookspecs import ConfigError, masked_url
 
+from .outfile import FileExists, write_whole
 from .settings import DtmsSettings, load_settings
 from .store import PER_TICKET_ACTIONS, StoreError, StoreProtocol
 from .store.location import open_store
@@ -57,7 +58,20 @@ def add_export(sub: Any) -> None:
         metavar="WHEN",
         help="closed before this UTC date or time (ISO; default: now)",
     )
-    p.add_argument("--out", default=None, metavar="FILE", help="write here (default: stdout)")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="write here, whole or not at all: the lines go to a temporary file renamed to"
+        " FILE only once all are written, so a failed export never leaves a truncated one"
+        " (default, or -: stdout)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing FILE (once the export has succeeded); without it an"
+        " existing FILE is refused, as it may be the only copy of trades retention removed",
+    )
     p.add_argument(
         "--config",
         default=None,
@@ -171,25 +185,40 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"dtms export: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    to_file = args.out not in (None, "-")
     try:
-        if args.out is None:
+        if not to_file:
             count, left = export(store, sys.stdout, since, until)
         else:
-            with open(args.out, "w", encoding="utf-8") as out:
-                count, left = export(store, out, since, until)
+            count, left = write_whole(
+                args.out, args.force, lambda out: export(store, out, since, until)
+            )
     except BrokenPipeError:
         raise  # the reader went away (``dtms export | head``): dtms_plugin.cli stops quietly
+    except FileExists:
+        print(
+            f"dtms export: {args.out} exists; --force replaces it once the export has"
+            " succeeded (nothing was written)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except OSError as exc:
-        target = args.out if args.out is not None else "standard output"
+        target = f"{args.out} (left as it was)" if to_file else "standard output"
         print(f"dtms export: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         store.close()
     span = f"{since.isoformat() if since else 'the first'} to {until.isoformat()}"
-    note = f"; {left} closed trades still owe an action, not exported yet" if left else ""
+    owe = "owes" if left == 1 else "owe"
+    note = f"; {closed_trades(left)} still {owe} an action, not exported yet" if left else ""
     print(
-        f"dtms export: {count} closed trades ({span}) from {where}"
-        f"{' to ' + args.out if args.out else ''}{note}",
+        f"dtms export: {closed_trades(count)} ({span}) from {where}"
+        f"{' to ' + args.out if to_file else ''}{note}",
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def closed_trades(count: int) -> str:
+    """``1 closed trade``, ``2 closed trades``."""
+    return f"{count} closed trade{'' if count == 1 else 's'}"

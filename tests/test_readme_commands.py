@@ -201,4 +201,4 @@ def test_the_export_before_retention(folder: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = (folder / "january.jsonl").read_text().splitlines()
     assert [json.loads(line)["ticket"] for line in lines] == [1]
-    assert "1 closed trades" in proc.stderr
+    assert "1 closed trade " in proc.stderr

@@ -99,7 +99,7 @@ def test_every_field_of_every_exported_trade_reads_back_as_stored(store_dir: Pat
         assert all(line["state"]["state"] == "CLOSED" for line in rich)
     assert proc.stdout == ""
     assert f"{len(lines)} closed trades" in proc.stderr
-    assert "1 closed trades still owe an action" in proc.stderr
+    assert "1 closed trade still owes an action" in proc.stderr
 
 
 def test_the_range_is_since_inclusive_until_exclusive_to_stdout(store_dir: Path) -> None:
