@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -103,9 +104,23 @@ def _emit(args: argparse.Namespace, body: Any, table: Callable[[], Any]) -> None
     if args.json:
         print(json.dumps(body, indent=2, sort_keys=True, default=str))
         return
+    _console().print(table())
+
+
+def _console() -> Any:
+    """The terminal's width when there is one (or ``$COLUMNS``, which rich reads), so a
+    table fits an 80-column terminal by wrapping its cells rather than every line; 100
+    columns when the output goes to a file or pipe, where nothing wraps it."""
     from rich.console import Console
 
-    Console(width=max(100, Console().width)).print(table())
+    console = Console()
+    if console.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+        return console
+    return Console(width=100)
+
+
+#: columns kept whole on a narrow terminal: the ones a row is read by
+UNFOLDED = frozenset({"ticket", "state", "what"})
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
@@ -113,8 +128,8 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
     from rich.text import Text
 
     table = Table(title=title)
-    for name in columns:
-        table.add_column(name)
+    for i, name in enumerate(columns):  # what names a row is never folded; the rest wraps
+        table.add_column(name, no_wrap=i == 0 or name in UNFOLDED, overflow="fold")
     for row in rows:  # as text, never markup: a reason's "[vwap_volume …]" is data
         table.add_row(*(Text("–" if v is None else _shown(v)) for v in row))
     return table

@@ -5,12 +5,19 @@ tables, ``--json``, the token from the environment, and a server that is not run
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 
 import pytest
-from support.e2e_procs import TOKEN, Server, command, dtms_server, free_port, toml_config
+from support.e2e_procs import (
+    TOKEN,
+    Server,
+    command,
+    dtms_server,
+    dtms_verb,
+    free_port,
+    toml_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def dtms(*args: str, url: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DTMS_TOKEN", "DTMS_URL")}
-    env["COLUMNS"] = "160"
-    if token is not None:
-        env["DTMS_TOKEN"] = token
-    return subprocess.run(
-        [*command("dtms"), *args, "--url", url], capture_output=True, text=True, env=env,
-        timeout=60,
-    )  # fmt: skip
+    return dtms_verb(*args, url=url, token=token)
 
 
 def test_register_then_look_at_it_every_way(server: Server) -> None:

@@ -36,6 +36,21 @@ def command(name: str) -> list[str]:
     return [sys.executable, "-m", module]
 
 
+def dtms_verb(
+    *args: str, url: str | None, token: str | None = TOKEN, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``dtms ARGS --url URL`` (no ``--url`` when None) with the token in ``$DTMS_TOKEN``,
+    160 columns unless ``env`` says otherwise, and none of the caller's DTMS variables."""
+    base = {k: v for k, v in os.environ.items() if k not in ("DTMS_TOKEN", "DTMS_URL")}
+    base["COLUMNS"] = "160"
+    if token is not None:
+        base["DTMS_TOKEN"] = token
+    argv = [*command("dtms"), *args, *(["--url", url] if url is not None else [])]
+    return subprocess.run(
+        argv, capture_output=True, text=True, env={**base, **(env or {})}, timeout=60
+    )
+
+
 def dtms_export(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``dtms export ARGS`` run in ``folder`` (its plugins.toml), without the caller's
     ``HOSTAPP_*``/``DTMS_*`` variables."""
