@@ -86,18 +86,37 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    client = AsyncDtmsClient(args.url, token_env=args.token_env, timeout=args.timeout,
-                             register_timeout=args.timeout)  # fmt: skip
+    try:
+        client = AsyncDtmsClient(args.url, token_env=args.token_env, timeout=args.timeout,
+                                 register_timeout=args.timeout)  # fmt: skip
+    except ValueError as exc:  # the URL or the token cannot be used: a usage error
+        print(f"dtms: {_usage_problem(args, exc)}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return await VERB_FUNCS[args.command](client, args)
-    except DtmsUnreachable:
-        print(f"dtms: server not running at {client.url}", file=sys.stderr)
+    except DtmsUnreachable as exc:
+        if isinstance(exc.__cause__, TimeoutError):  # it took the connection, not the request
+            print(f"dtms: the server at {client.url} did not answer within {args.timeout:g} s"
+                  " (--timeout)", file=sys.stderr)  # fmt: skip
+        else:
+            print(f"dtms: server not running at {client.url}", file=sys.stderr)
         return EXIT_FAILURE
     except DtmsError as exc:
         print(f"dtms {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         await client.close()
+
+
+def _usage_problem(args: argparse.Namespace, exc: ValueError) -> str:
+    """What the client refused, named as the operator gave it: ``--url`` or ``$DTMS_URL``
+    (the client's own message says ``url``), or the token's variable."""
+    if args.url:
+        return f"--url {args.url!r} is not an http:// or https:// URL"
+    url = os.environ.get(URL_ENV)
+    if url and not url.startswith(("http://", "https://")):
+        return f"${URL_ENV} {url!r} is not an http:// or https:// URL"
+    return f"${args.token_env}: {str(exc).removeprefix('token: ')}"
 
 
 def _emit(args: argparse.Namespace, body: Any, table: Callable[[], Any]) -> None:
