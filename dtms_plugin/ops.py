@@ -258,7 +258,18 @@ async def _register(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
 
 
 async def _unregister(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
-    if not await client.unregister(args.ticket):
+    try:
+        known = await client.unregister(args.ticket)
+    except DtmsError as exc:
+        if exc.status != 409 or not isinstance(exc.body, dict):
+            raise
+        # a CLOSED trade: nothing manages it, and its record is its history (docs/dtms.md §8)
+        print(f"dtms unregister: ticket {args.ticket} is closed: nothing manages it, and its"
+              " record is kept as its history until retention", file=sys.stderr)  # fmt: skip
+        if args.json:
+            print(json.dumps(exc.body, indent=2, sort_keys=True))
+        return EXIT_FAILURE
+    if not known:
         print(f"dtms unregister: ticket {args.ticket} is not managed by {client.url}",
               file=sys.stderr)  # fmt: skip
         return EXIT_FAILURE

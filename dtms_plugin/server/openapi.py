@@ -114,6 +114,11 @@ PATHS: dict[str, Any] = {
                 "200": _json("Unregistered", "unregistered"),
                 "400": _json("Error", "the ticket is not a positive integer"),
                 "404": _json("Error", "unknown ticket"),
+                "409": _json(
+                    "Error",
+                    "the trade is CLOSED: nothing manages it, and its record is kept as its"
+                    " history until retention",
+                ),
                 **_ERRORS,
             },
         },

@@ -116,6 +116,8 @@ async def delete_trade(request: web.Request) -> web.Response:
     done = await request.app[SERVICE_KEY].unregister(ticket)
     if done is False:
         raise ApiError(404, {"error": "trade not found", "ticket": ticket})
+    if done == "closed":  # kept as history until retention (docs/client.md)
+        raise ApiError(409, {"error": "trade closed", "ticket": ticket})
     if done is None:  # another replica owns it: left for it (docs/scaling.md)
         return answer({"ticket": ticket, "unregistered": True, "left_for_owner": True}, 202)
     return answer({"ticket": ticket, "unregistered": True})

@@ -243,20 +243,28 @@ class DtmsService(Registering, Closing):
 
     # ------------------------------------------------------------------ commands
 
-    async def unregister(self, ticket: int) -> bool | None:
+    async def unregister(self, ticket: int) -> bool | str | None:
         """Stop managing ``ticket`` (its position is left alone). False when unknown;
-        None when another replica owns it: left for that one (docs/scaling.md)."""
+        None when another replica owns it: left for that one (docs/scaling.md); "closed"
+        for a CLOSED trade, which nobody manages and whose record is its history, kept
+        until retention (docs/dtms.md §8): deleting it would lose it from every export."""
         self._require_engine()
-        if await asyncio.to_thread(self.store.get_record, ticket) is None:
+        record = await asyncio.to_thread(self.store.get_record, ticket)
+        if record is None:
             return False
+        if record_state(record) == "CLOSED":
+            return "closed"
         if self.replicas is not None:
             from .close_inbox import unregistration_left
 
             if await asyncio.to_thread(unregistration_left, self.replicas, ticket):
                 return None
         async with self._command_lock:
-            if await asyncio.to_thread(self.store.get_record, ticket) is None:
+            record = await asyncio.to_thread(self.store.get_record, ticket)
+            if record is None:
                 return False
+            if record_state(record) == "CLOSED":  # closed meanwhile
+                return "closed"
             await self.engine.run(self._unregister_in_engine(ticket))
             return True
 
@@ -268,6 +276,9 @@ class DtmsService(Registering, Closing):
     async def _unregister_now(self, ticket: int) -> None:
         """Under the engine lock (held by the caller): the trade let go, its lease too."""
         assert self._host is not None
+        record = self.store.get_record(ticket)
+        if record is not None and record_state(record) == "CLOSED":
+            return  # closed since it was asked: kept as its history (unregister above)
         forget = getattr(self._strategy, "unregister", None)
         if forget is not None:
             outcome = forget(self._host, ticket)

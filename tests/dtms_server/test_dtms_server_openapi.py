@@ -135,6 +135,7 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call(one, "delete", f"/dtms/trade/{ticket}")
     await call(one, "delete", f"/dtms/trade/{ticket}")
     await call(one, "delete", "/dtms/trade/0")
+    await call(one, "delete", f"/dtms/trade/{ticket + 1000}")  # closed: kept (409)
     await call(one, "delete", "/dtms/trade/1", headers={})
     return seen
 
