@@ -81,15 +81,21 @@ def add_export(sub: Any) -> None:
 
 
 def parse_when(flag: str, text: str) -> datetime:
-    """``--since``/``--until``: an ISO date or date and time; UTC unless it says."""
+    """``--since``/``--until``: an ISO date or date and time; UTC unless it says (a
+    trailing ``z`` is ``Z``, as ISO 8601 allows). An instant that has no UTC time (a day
+    at the calendar's very edge with an offset) is named with its flag, as a bad one is."""
+    iso = text[:-1] + "Z" if text.endswith("z") else text
     try:
-        at = datetime.fromisoformat(text)
+        at = datetime.fromisoformat(iso)
     except ValueError:
         raise ValueError(
             f"{flag}: expected an ISO date or time such as 2026-01-31 or 2026-01-31T18:00,"
             f" got {text!r}"
         ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{flag}: {text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def settings_from(path: str | None) -> DtmsSettings:

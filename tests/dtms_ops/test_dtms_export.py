@@ -114,6 +114,12 @@ def test_the_range_is_since_inclusive_until_exclusive_to_stdout(store_dir: Path)
     shifted = dtms_export(store_dir, "--since", "2026-01-12T01:00:00+01:00", "--until",
                           "2026-01-12T00:00:01")  # fmt: skip
     assert [json.loads(line)["ticket"] for line in shifted.stdout.splitlines()] == [903]
+    # a lowercase z is UTC as an uppercase one is
+    lower = dtms_export(
+        store_dir, "--since", "2026-01-12T00:00z", "--until", "2026-01-12T00:00:01Z"
+    )
+    assert lower.returncode == 0, lower.stderr
+    assert [json.loads(line)["ticket"] for line in lower.stdout.splitlines()] == [903]
 
 
 def test_open_trades_are_never_exported_nor_removed_by_retention(store_dir: Path) -> None:
@@ -142,6 +148,8 @@ def test_open_trades_are_never_exported_nor_removed_by_retention(store_dir: Path
         (["--since", "last tuesday"], "--since"),
         (["--until", "2026-13-01"], "--until"),
         (["--since", "2026-02-01", "--until", "2026-01-01"], "--since 2026-02-01 is not before"),
+        (["--since", "0001-01-01T00:00+05:00"], "--since: '0001-01-01T00:00+05:00' is outside"),
+        (["--until", "9999-12-31T23:59:59-05:00"], "--until: '9999-12-31T23:59:59-05:00' is"),
     ],
 )
 def test_a_bad_date_is_one_line_naming_the_flag(
