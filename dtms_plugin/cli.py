@@ -58,6 +58,9 @@ def _host_command() -> Callable[..., int] | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a "–" on an ASCII locale is a "?", never a crash
+        reconfigure(errors="replace")
     try:
         code = _dispatch(args)
         sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit
@@ -67,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # command-line tools do, with what was left unwritten thrown away
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except SystemExit as exc:  # rich's on_broken_pipe: the same reader gone
+        if isinstance(exc.__context__, BrokenPipeError):
+            return EXIT_BROKEN_PIPE
+        raise
     except KeyboardInterrupt:
         # Ctrl-C while the host command is still being imported or started: one line.
         print("dtms: interrupted", file=sys.stderr)

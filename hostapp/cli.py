@@ -252,6 +252,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
     """The ``hostapp`` command. ``prog`` names the command in messages: a plugin's alias
     of a host mode (``dtms serve``) passes its own name."""
+    lenient_stdout()
     args = build_parser(prog).parse_args(argv)
     args.prog = prog
     try:
@@ -262,6 +263,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
         # quietly, as command-line tools do, with what was left unwritten thrown away
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except SystemExit as exc:
+        if isinstance(exc.__context__, BrokenPipeError):
+            return EXIT_BROKEN_PIPE  # rich's on_broken_pipe: the same reader gone, said the same
+        raise
     except (ConfigError, PluginError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -276,6 +281,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
         )
         return EXIT_INTERRUPTED
     return code
+
+
+def lenient_stdout() -> None:
+    """A character the output's encoding cannot hold (``×`` on an ASCII locale) is shown as
+    ``?``: it failed the whole command, after a run whose summary was then lost."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="replace")
 
 
 def _serve(args: argparse.Namespace) -> int:
