@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -45,8 +46,24 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the server's JSON, not a table")
     p.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="seconds to wait (default 5)"
+        "--timeout", type=_seconds, default=5.0, metavar="S", help="seconds to wait (default 5)"
     )
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: a finite number of seconds above 0 (0, -1 or nan never wait)."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(text)
+    return value
+
+
+def _positive(text: str) -> int:
+    """``--limit``: at least 1 (the server refuses less, after a round trip)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
 
 
 def add_verbs(sub: Any) -> None:
@@ -61,7 +78,7 @@ def add_verbs(sub: Any) -> None:
     _common(p)
     p = sub.add_parser("actions", help="the history of actions and state changes")
     p.add_argument("--ticket", type=int, default=None, help="only this trade's history")
-    p.add_argument("--limit", type=int, default=50, help="the newest N entries (default 50)")
+    p.add_argument("--limit", type=_positive, default=50, help="the newest N entries (default 50)")
     _common(p)
     p = sub.add_parser("register", help="register a trade the server should defend")
     p.add_argument("ticket", type=int, help="the position's ticket")
@@ -181,10 +198,18 @@ def _trade_row(ticket: Any, view: dict[str, Any]) -> list[Any]:
     info = view.get("trade_info", {})
     outcome = None
     if info.get("closed_at"):
-        outcome = f"{info.get('close_reason') or 'closed'} {info.get('realised_profit')}"
+        profit = info.get("realised_profit")
+        outcome = " ".join(
+            str(part) for part in (info.get("close_reason") or "closed", profit) if part is not None
+        )
     return [ticket, info.get("symbol"), info.get("direction"), info.get("volume"),
-            view.get("state"), "yes" if view.get("defensive") else "", view.get("score"),
+            view.get("state"), _yes(view.get("defensive")), view.get("score"),
             outcome]  # fmt: skip
+
+
+def _yes(flag: Any) -> str:
+    """One wording of a yes/no cell, in every table."""
+    return "yes" if flag else "no"
 
 
 TRADE_COLUMNS = ["ticket", "symbol", "dir", "volume", "state", "defensive", "score", "closed"]
@@ -204,15 +229,18 @@ async def _trade(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
     view = await client.state(args.ticket)
     if view is None:
         print(f"dtms trade: ticket {args.ticket} is not managed by {client.url}", file=sys.stderr)
+        _json_error(args, "trade not found")
         return EXIT_FAILURE
     info = view.get("trade_info", {})
-    rows = [
+    rows: list[list[Any]] = [
         ["state", view.get("state")],
-        ["defensive", view.get("defensive")],
+        ["defensive", _yes(view.get("defensive"))],
         ["score", view.get("score")],
         ["summary", view.get("summary")],
         *([k, info.get(k)] for k in ("symbol", "direction", "entry_price", "volume",
                                       "stop_loss", "take_profit", "hedge_ticket")),
+        *([k, info.get(k)] for k in ("closed_at", "close_reason", "realised_profit")
+          if info.get("closed_at")),
         ["warnings", "; ".join(map(str, view.get("warnings", []))) or None],
         ["actions taken", ", ".join(str(a.get("kind")) for a in info.get("actions_taken", []))
          or None],
@@ -272,10 +300,19 @@ async def _unregister(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
     if not known:
         print(f"dtms unregister: ticket {args.ticket} is not managed by {client.url}",
               file=sys.stderr)  # fmt: skip
+        _json_error(args, "trade not found")
         return EXIT_FAILURE
     body = {"ticket": args.ticket, "unregistered": True}
     _emit(args, body, lambda: f"ticket {args.ticket} unregistered")
     return EXIT_OK
+
+
+def _json_error(args: argparse.Namespace, error: str) -> None:
+    """With ``--json``, a refusal on stdout too, as the server words it: a script reading
+    stdout gets JSON, never nothing."""
+    if args.json:
+        body = {"error": error, "ticket": args.ticket, "success": False}
+        print(json.dumps(body, indent=2, sort_keys=True))
 
 
 VERB_FUNCS: dict[str, Callable[[AsyncDtmsClient, argparse.Namespace], Awaitable[int]]] = {

@@ -45,3 +45,17 @@ def test_a_server_that_never_answers_is_named_with_the_timeout(silent_url: str) 
     assert done.stderr == (
         f"dtms: the server at {silent_url} did not answer within 1.5 s (--timeout)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["actions", "--limit", "0"], ["actions", "--limit", "-1"], ["status", "--timeout", "0"],
+     ["status", "--timeout", "-1"], ["status", "--timeout", "nan"]],
+    ids=" ".join,
+)  # fmt: skip
+def test_a_limit_or_timeout_that_cannot_work_is_a_usage_error(args: list[str]) -> None:
+    """Refused before any request: a server at the URL is never asked (none is running)."""
+    done = dtms_verb(*args, url="http://127.0.0.1:9")
+    assert done.returncode == 2, done.stderr
+    assert f"invalid _{'positive' if '--limit' in args else 'seconds'} value" in done.stderr
+    assert "server" not in done.stderr
