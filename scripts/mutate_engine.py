@@ -56,7 +56,14 @@ ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "dtms_plugin" / "engine"
 TESTS = ROOT / "tests" / "dtms_engine"
 EQUIVALENT = TESTS / "EQUIVALENT_MUTANTS.md"
-DEFAULT_FILES = ("machine.py", "planning.py", "score.py", "rails.py", "indicators.py")
+DEFAULT_FILES = (
+    "machine.py",
+    "positions.py",
+    "planning.py",
+    "score.py",
+    "rails.py",
+    "indicators.py",
+)
 PYTEST_ARGS = ["-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--no-header"]
 #: a child's exit code when the mutant could not be put in place (a bug of this script)
 APPLY_ERROR = 70

@@ -27,15 +27,8 @@ from .journal import (
     unsettled,
 )
 from .live import SymbolIndicators
-from .machine import (
-    AccountState,
-    Evaluation,
-    close_record,
-    evaluate,
-    hedge_closed,
-    spread_ok,
-    sync_position,
-)
+from .machine import AccountState, Evaluation, close_record, evaluate, spread_ok
+from .positions import hedge_closed, sync_position
 from .rails import AccountMode, check_account
 from .record import JournalEntry, JournalStatus, TradeRecord, register
 from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify

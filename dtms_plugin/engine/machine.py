@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Trade
 
 from ..settings import DtmsSettings
-from .journal import unsettled
 from .planning import exit_price, plan_owed, plan_trail
 from .record import JournalStatus, TradeRecord
 from .score import ScoreBreakdown
@@ -391,35 +390,3 @@ def close_record(
         return rec, None
     owed: Owed = (K.CLOSE_HEDGE,) if record.hedge_ticket else ()
     return _transition(rec, S.CLOSED, owed, now, {}), (record.state, S.CLOSED)
-
-
-def hedge_closed(parent: TradeRecord, hedge: Trade) -> TradeRecord:
-    """A hedge of ``parent`` closed: the hedge's profit is the trade's too, for the
-    account rails (docs/dtms.md §7), kept until the trade closes or added to the result
-    of a trade already closed; and the trade is no longer hedged by it (a hedge the
-    engine closed itself, or replaced, is no longer the record's)."""
-    changes: dict[str, object] = {"hedge_profit": parent.hedge_profit + hedge.profit}
-    if parent.hedge_ticket == hedge.ticket:
-        changes["hedge_ticket"] = None
-        changes["hedge_volume"] = 0.0
-    if parent.realised_profit is not None:
-        changes["realised_profit"] = parent.realised_profit + hedge.profit
-    return parent.evolve(**changes)
-
-
-def sync_position(record: TradeRecord, position: Trade) -> TradeRecord:
-    """Adopt what changed at the broker outside DTMS (volume, SL, TP), unless one of our
-    own actions is still unsettled (its effect would look like an outside change)."""
-    if unsettled(record) or not record.is_open:
-        return record
-    changes: dict[str, object] = {}
-    if abs(position.volume - record.volume) > 1e-9:
-        changes["volume"] = position.volume
-        changes["warnings"] = record.with_warning(
-            f"volume {record.volume:g} → {position.volume:g} changed outside DTMS: adopted"
-        )
-    if position.stop_loss != record.stop_loss:
-        changes["stop_loss"] = position.stop_loss
-    if position.take_profit != record.take_profit:
-        changes["take_profit"] = position.take_profit
-    return record.evolve(**changes) if changes else record

@@ -1,0 +1,46 @@
+"""What the broker says of a position outside the ladder, taken into its record: a hedge
+of it closed, or its volume or levels changed by someone else (docs/dtms.md §8).
+
+Pure, as the rest of the engine: record in, record out. The position's own close
+(``close_record``) is a transition, so it stays with the state machine
+(:mod:`.machine`).
+"""
+
+from __future__ import annotations
+
+from hookspecs import Trade
+
+from .journal import unsettled
+from .record import TradeRecord
+
+
+def hedge_closed(parent: TradeRecord, hedge: Trade) -> TradeRecord:
+    """A hedge of ``parent`` closed: the hedge's profit is the trade's too, for the
+    account rails (docs/dtms.md §7), kept until the trade closes or added to the result
+    of a trade already closed; and the trade is no longer hedged by it (a hedge the
+    engine closed itself, or replaced, is no longer the record's)."""
+    changes: dict[str, object] = {"hedge_profit": parent.hedge_profit + hedge.profit}
+    if parent.hedge_ticket == hedge.ticket:
+        changes["hedge_ticket"] = None
+        changes["hedge_volume"] = 0.0
+    if parent.realised_profit is not None:
+        changes["realised_profit"] = parent.realised_profit + hedge.profit
+    return parent.evolve(**changes)
+
+
+def sync_position(record: TradeRecord, position: Trade) -> TradeRecord:
+    """Adopt what changed at the broker outside DTMS (volume, SL, TP), unless one of our
+    own actions is still unsettled (its effect would look like an outside change)."""
+    if unsettled(record) or not record.is_open:
+        return record
+    changes: dict[str, object] = {}
+    if abs(position.volume - record.volume) > 1e-9:
+        changes["volume"] = position.volume
+        changes["warnings"] = record.with_warning(
+            f"volume {record.volume:g} → {position.volume:g} changed outside DTMS: adopted"
+        )
+    if position.stop_loss != record.stop_loss:
+        changes["stop_loss"] = position.stop_loss
+    if position.take_profit != record.take_profit:
+        changes["take_profit"] = position.take_profit
+    return record.evolve(**changes) if changes else record
