@@ -10,7 +10,6 @@ Registering trades, one or a client's batch, is :mod:`.registering`.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -35,6 +34,7 @@ from .original import actions_keys, health_keys, status_keys, symbols
 from .registering import Registering
 from .settings import ServerSettings
 from .store_health import damaged_keys, store_problems
+from .unregistering import Unregistering
 from .views import last_journal_entry, record_state, trade_view
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (open_store)
@@ -52,7 +52,7 @@ def default_strategy_factory(settings: DtmsSettings, store: StoreProtocol) -> St
     return LocalStrategy(settings, store, adopt=False)
 
 
-class DtmsService(Registering, Closing):
+class DtmsService(Registering, Closing, Unregistering):
     def __init__(
         self,
         settings: ServerSettings,
@@ -242,54 +242,6 @@ class DtmsService(Registering, Closing):
             raise EngineUnavailable("the DTMS engine is not running")
 
     # ------------------------------------------------------------------ commands
-
-    async def unregister(self, ticket: int) -> bool | str | None:
-        """Stop managing ``ticket`` (its position is left alone). False when unknown;
-        None when another replica owns it: left for that one (docs/scaling.md); "closed"
-        for a CLOSED trade, which nobody manages and whose record is its history, kept
-        until retention (docs/dtms.md §8): deleting it would lose it from every export."""
-        self._require_engine()
-        record = await asyncio.to_thread(self.store.get_record, ticket)
-        if record is None:
-            return False
-        if record_state(record) == "CLOSED":
-            return "closed"
-        if self.replicas is not None:
-            from .close_inbox import unregistration_left
-
-            if await asyncio.to_thread(unregistration_left, self.replicas, ticket):
-                return None
-        async with self._command_lock:
-            record = await asyncio.to_thread(self.store.get_record, ticket)
-            if record is None:
-                return False
-            if record_state(record) == "CLOSED":  # closed meanwhile
-                return "closed"
-            await self.engine.run(self._unregister_in_engine(ticket))
-            return True
-
-    async def _unregister_in_engine(self, ticket: int) -> None:
-        assert self._engine_lock is not None
-        async with self._engine_lock:
-            await self._unregister_now(ticket)
-
-    async def _unregister_now(self, ticket: int) -> None:
-        """Under the engine lock (held by the caller): the trade let go, its lease too."""
-        assert self._host is not None
-        record = self.store.get_record(ticket)
-        if record is not None and record_state(record) == "CLOSED":
-            return  # closed since it was asked: kept as its history (unregister above)
-        forget = getattr(self._strategy, "unregister", None)
-        if forget is not None:
-            outcome = forget(self._host, ticket)
-            if inspect.isawaitable(outcome):
-                await outcome
-        self.store.delete_record(ticket)
-        self.store.delete_state(ticket)
-        if self.replicas is not None:
-            self.replicas.release({ticket} & self.replicas.held)
-        self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
-        self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
 
     # ------------------------------------------------------------------ queries
 

@@ -1,6 +1,6 @@
 """What the parts of :class:`~.service.DtmsService` (:class:`~.registering.Registering`,
-:class:`~.closes.Closing`) use of the service, declared once: the service sets these
-attributes in its ``__init__`` and start-up."""
+:class:`~.closes.Closing`, :class:`~.unregistering.Unregistering`) use of the service,
+declared once: the service sets these attributes in its ``__init__`` and start-up."""
 
 from __future__ import annotations
 
