@@ -92,7 +92,7 @@ def _past_gap(rec: TradeRecord, since_last: timedelta, settings: DtmsSettings) -
     weekend, a holiday, a feed that stopped) move them by the gap beyond one bar, so a
     HEDGED trade of Friday evening gets its flat bars after the weekend, not over it."""
     gap = since_last - settings.fast.period
-    if gap <= _NO_GAP or (rec.flat_deadline is None and rec.recovery_deadline is None):
+    if gap <= _NO_GAP:
         return rec
     flat, recovery = rec.flat_deadline, rec.recovery_deadline
     return rec.evolve(
@@ -297,7 +297,7 @@ def evaluate(
         bar_time = snapshot.fast_bar.time
         last_bar = rec.last_bar_time
         new_bar = last_bar is None or bar_time > last_bar
-        if new_bar and last_bar is not None:
+        if new_bar and last_bar is not None and (rec.flat_deadline or rec.recovery_deadline):
             rec = _past_gap(rec, bar_time - last_bar, settings)
         adverse = (
             not new_bar
