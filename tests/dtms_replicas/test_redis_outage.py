@@ -12,18 +12,18 @@ from pathlib import Path
 import requests
 from support.e2e_procs import AUTH, wait_for
 from support.redis_server import RedisServer
-from support.replica_procs import open_positions, register, replica_config, replicas
-
-from dtms_plugin.store.redis_store import RedisStore
+from support.replica_procs import (
+    ONE_REPLICA,
+    cluster,
+    register,
+)
 
 
 def test_a_server_whose_redis_stops_answers_503_and_its_health_says_why(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    account = tmp_path / "account.db"
-    (ticket,) = open_positions(account, 1)
-    config = replica_config(tmp_path, account, redis_server.url())
-    with replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,):
+    with cluster(redis_server.url(), tmp_path, **{**ONE_REPLICA, "trades": 1}) as c:
+        (replica,), (ticket,) = c.replicas, c.tickets
         url = replica.server.url
         assert register(url, ticket).status_code in (200, 201)
         redis_server.process.send_signal(signal.SIGKILL)  # Redis is gone
@@ -60,10 +60,9 @@ def test_a_server_whose_redis_stops_answers_503_and_its_health_says_why(
 def test_an_outage_is_one_line_in_the_log_not_a_traceback_each_cycle(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    account = tmp_path / "account.db"
-    (ticket,) = open_positions(account, 1)
-    config = replica_config(tmp_path, account, redis_server.url())
-    with replicas(config, tmp_path, 1, monitor_seconds=0.2) as (replica,):
+    one = {**ONE_REPLICA, "trades": 1, "monitor_seconds": 0.2}
+    with cluster(redis_server.url(), tmp_path, **one) as c:
+        (replica,), (ticket,) = c.replicas, c.tickets
         assert register(replica.server.url, ticket).status_code in (200, 201)
         redis_server.process.send_signal(signal.SIGKILL)
         redis_server.process.wait(10)
@@ -80,14 +79,11 @@ def test_an_outage_is_one_line_in_the_log_not_a_traceback_each_cycle(
 def test_a_paused_redis_holds_up_only_the_requests_that_read_it(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    account = tmp_path / "account.db"
-    (ticket,) = open_positions(account, 1)
-    config = replica_config(tmp_path, account, redis_server.url())
     with (
-        replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
-        RedisStore(redis_server.url()) as store,
+        cluster(redis_server.url(), tmp_path, **{**ONE_REPLICA, "trades": 1}) as c,
         ThreadPoolExecutor(1) as pool,
     ):
+        (replica,), store, (ticket,) = c.replicas, c.store, c.tickets
         url = replica.server.url
         assert register(url, ticket).status_code in (200, 201)
         for path in ("/health", f"/dtms/trade/{ticket}", "/dtms/status", "/dtms/trades"):

@@ -14,7 +14,13 @@ import requests
 from support.e2e_procs import TOKEN, command, free_port, wait_for
 from support.redis_server import RedisServer, start_redis, stop_redis
 from support.replica_kit import live_replica
-from support.replica_procs import open_positions, register, replica_config, replicas
+from support.replica_procs import (
+    ONE_REPLICA,
+    cluster,
+    open_positions,
+    register,
+    replica_config,
+)
 
 from dtms_plugin.server.replicas import Replicas
 from dtms_plugin.store import StoreError
@@ -34,13 +40,8 @@ def test_a_lost_consumer_group_is_made_again_and_what_was_queued_is_read(
 def test_registrations_go_on_after_a_flush_and_health_says_when_the_stream_fails(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    account = tmp_path / "account.db"
-    first, second = open_positions(account, 2)
-    config = replica_config(tmp_path, account, redis_server.url())
-    with (
-        replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
-        RedisStore(redis_server.url()) as store,
-    ):
+    with cluster(redis_server.url(), tmp_path, **ONE_REPLICA) as c:
+        (replica,), store, (first, second) = c.replicas, c.store, c.tickets
         url = replica.server.url
         assert register(url, first).status_code == 201
         store.client.flushdb()
@@ -66,13 +67,8 @@ def test_registrations_go_on_after_a_flush_and_health_says_when_the_stream_fails
 def test_health_and_status_say_when_the_leases_cannot_be_renewed_while_reads_work(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    account = tmp_path / "account.db"
-    ticket, other = open_positions(account, 2)
-    config = replica_config(tmp_path, account, redis_server.url())
-    with (
-        replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
-        RedisStore(redis_server.url()) as store,
-    ):
+    with cluster(redis_server.url(), tmp_path, **ONE_REPLICA) as c:
+        (replica,), store, (ticket, other) = c.replicas, c.store, c.tickets
         url = replica.server.url
         assert register(url, ticket).status_code == 201
         store.client.config_set("maxmemory", "1")  # out of memory: writes refused, reads not
@@ -197,13 +193,8 @@ def test_a_damaged_key_hides_only_itself_and_is_named_once(
 def test_a_damaged_record_leaves_the_servers_answers_about_the_others_right(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    account = tmp_path / "account.db"
-    first, second = open_positions(account, 2)
-    config = replica_config(tmp_path, account, redis_server.url())
-    with (
-        replicas(config, tmp_path, 1, monitor_seconds=0.5) as (replica,),
-        RedisStore(redis_server.url()) as store,
-    ):
+    with cluster(redis_server.url(), tmp_path, **ONE_REPLICA) as c:
+        (replica,), store, (first, second) = c.replicas, c.store, c.tickets
         server = replica.server
         assert register(server.url, first).status_code == 201
         assert register(server.url, second).status_code == 201

@@ -219,18 +219,26 @@ class RateLimited:
                                                  "X-RateLimit-Reset-After": "2.5"})  # fmt: skip
 
 
-@pytest.mark.parametrize("in_body", [False, True], ids=["Retry-After", "discord retry_after"])
-async def test_a_429_is_retried_when_the_receiver_says_and_the_next_post_paced(
-    aiohttp_server: Any, hostapp_factory: Factory, in_body: bool
-) -> None:
-    sleeps = Sleeps()
-    rx = RateLimited(sleeps, 10.0, in_body)
+async def _started_on(
+    rx: RateLimited, sleeps: Sleeps, aiohttp_server: Any, hostapp_factory: Factory
+) -> tuple[Any, Any]:
+    """A started notifier posting to ``rx`` on a real server, waiting on ``sleeps``."""
     app = web.Application()
     app.router.add_post("/hook", rx.handle)
     server = await aiohttp_server(app)
     host, plugin = notifier(hostapp_factory, str(server.make_url("/hook")))
     plugin._sleep, plugin._clock = sleeps, sleeps.clock
     await plugin.startup(host)
+    return host, plugin
+
+
+@pytest.mark.parametrize("in_body", [False, True], ids=["Retry-After", "discord retry_after"])
+async def test_a_429_is_retried_when_the_receiver_says_and_the_next_post_paced(
+    aiohttp_server: Any, hostapp_factory: Factory, in_body: bool
+) -> None:
+    sleeps = Sleeps()
+    rx = RateLimited(sleeps, 10.0, in_body)
+    host, plugin = await _started_on(rx, sleeps, aiohttp_server, hostapp_factory)
     plugin.on_state_change(host, 14, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
     plugin.on_state_change(host, 15, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
     await plugin.shutdown(host)
@@ -245,12 +253,7 @@ async def test_a_wait_longer_than_the_deadline_fails_the_message_at_once(
 ) -> None:
     sleeps = Sleeps()
     rx = RateLimited(sleeps, 100.0)
-    app = web.Application()
-    app.router.add_post("/hook", rx.handle)
-    server = await aiohttp_server(app)
-    host, plugin = notifier(hostapp_factory, str(server.make_url("/hook")))
-    plugin._sleep, plugin._clock = sleeps, sleeps.clock
-    await plugin.startup(host)
+    host, plugin = await _started_on(rx, sleeps, aiohttp_server, hostapp_factory)
     plugin.on_state_change(host, 16, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "")
     await plugin.shutdown(host)
     assert sleeps.waits == [] and rx.bodies == [] and plugin.run_report()["failed"] == 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 FLAGS = (
     "--headless",
@@ -35,6 +36,17 @@ FLAGS = (
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+#: The mark of a test that drives the page in Chromium (``.ci/run`` installs it).
+needs_chromium = pytest.mark.skipif(
+    chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)"
+)
+
+
+def row(ticket: int) -> str:
+    """A script expression for the page's row of ``ticket`` (null when it has none)."""
+    return f"document.querySelector('tr[data-ticket=\"{ticket}\"]')"
 
 
 class Browser:

@@ -10,8 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-from observability.obs_chromium import Browser, chromium_path
+from observability.obs_chromium import Browser, needs_chromium, row
 from observability.obs_rig import TOKEN, MakeRig, Move, open_ticket
 from support.dtms_kit import snapshot
 
@@ -19,13 +18,11 @@ from dtms_plugin.blind_spots import BlindSpots
 from dtms_plugin.settings import DtmsSettings
 from hookspecs import ActionKind, DefensiveState
 
-pytestmark = pytest.mark.skipif(
-    chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)"
-)
+pytestmark = needs_chromium
 
 
 def badge(ticket: int) -> str:
-    return f"document.querySelector('tr[data-ticket=\"{ticket}\"] .badge')?.dataset.state"
+    return f"{row(ticket)}?.querySelector('.badge')?.dataset.state"
 
 
 async def test_dashboard_shows_trades_and_follows_a_transition_live(

@@ -8,18 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from observability.obs_chromium import Browser, chromium_path
+from observability.obs_chromium import Browser, needs_chromium, row
 from observability.obs_rig import TOKEN, MakeRig, open_ticket
 from support.dtms_server_world import service_of
 
-pytestmark = pytest.mark.skipif(
-    chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)"
-)
-
-
-def row(ticket: int) -> str:
-    return f"document.querySelector('tr[data-ticket=\"{ticket}\"]')"
+pytestmark = needs_chromium
 
 
 async def test_a_rows_warnings_prices_and_hedge_then_stale_data_when_the_server_goes(

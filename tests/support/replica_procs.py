@@ -181,6 +181,16 @@ class Cluster:
         return done, last_sl
 
 
+#: :func:`cluster`'s arguments for one replica over two open positions, cycling twice a
+#: second: what a test of one server on a misbehaving Redis needs
+ONE_REPLICA: dict[str, Any] = {
+    "trades": 2,
+    "replicas_n": 1,
+    "lease_seconds": 10.0,
+    "monitor_seconds": 0.5,
+}
+
+
 @contextlib.contextmanager
 def cluster(
     redis_url: str,
