@@ -22,6 +22,10 @@ from hookspecs import DefensiveState
 
 from .engine import TradeRecord
 
+#: closed hedges kept for their close's report: the newest this many (a host reports each
+#: a cycle after the engine closed it; ``dtms serve`` reports none)
+FORMER_HEDGES = 1_000
+
 
 class TradeBook:
     def __init__(self) -> None:
@@ -66,7 +70,10 @@ class TradeBook:
     def _forget_hedge(self, hedge_ticket: int, parent: int) -> None:
         if self._hedges.get(hedge_ticket) == parent:
             del self._hedges[hedge_ticket]
-            self._former_hedges[hedge_ticket] = parent
+            former = self._former_hedges
+            former[hedge_ticket] = parent
+            if len(former) > FORMER_HEDGES:  # never reported closed (a server's own hedges)
+                del former[next(iter(former))]
 
     def hedge_tickets(self) -> list[int]:
         """The tickets of the hedges the records name."""

@@ -275,7 +275,8 @@ async def _send(client: RemoteApi, kind: str, ticket: int, payload: Mapping[str,
         return await client.enable(_registration(payload))
     if kind != "closed":
         return await client.unregister(ticket)
-    report = {k: payload[k] for k in ("reason", "profit", "closed_at") if k in payload}
+    fields = ("reason", "profit", "closed_at", "close_price")
+    report = {k: payload[k] for k in fields if payload.get(k) is not None}
     reply = await client.closed(ticket, report)
     registration = payload.get("register")
     if reply.status == 404 and isinstance(registration, Mapping):

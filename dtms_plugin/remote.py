@@ -244,6 +244,7 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
             "reason": reason,
             "profit": trade.profit,
             "closed_at": (trade.closed_at or self._now()).isoformat(),
+            "close_price": trade.close_price,
         }
         pending = self._pending_registration(ticket)
         if pending is not None:

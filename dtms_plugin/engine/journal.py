@@ -36,12 +36,21 @@ _SETTLED = (JournalStatus.DONE, JournalStatus.FAILED)
 def _put(record: TradeRecord, entry: JournalEntry) -> tuple[JournalEntry, ...]:
     """The journal with ``entry`` in place of its key's last one. A trailing-stop entry
     also replaces the older *settled* trail entries: a bar never comes back, so they can
-    no longer be asked about, and the journal stays short (every evaluation reads it)."""
+    no longer be asked about, and the journal stays short (every evaluation reads it).
+    The newest done one stays until ``entry`` is done itself: it says the trail has held
+    the trade (``planning._has_trailed``), which a refused move must not make forgotten."""
     if TRAIL_MARK in entry.key:
+        held = None
+        if entry.status is not JournalStatus.DONE:
+            done = [
+                e for e in record.journal if TRAIL_MARK in e.key and e.status is JournalStatus.DONE
+            ]
+            held = done[-1] if done else None
         kept = tuple(
             e
             for e in record.journal
-            if e.key != entry.key and not (TRAIL_MARK in e.key and e.status in _SETTLED)
+            if e.key != entry.key
+            and (e is held or not (TRAIL_MARK in e.key and e.status in _SETTLED))
         )
     else:
         kept = tuple(e for e in record.journal if e.key != entry.key)

@@ -41,20 +41,21 @@ class Unregistering(ServiceParts):
                 return False
             if record_state(record) == "CLOSED":  # closed meanwhile
                 return "closed"
-            await self.engine.run(self._unregister_in_engine(ticket))
-            return True
+            let_go = await self.engine.run(self._unregister_in_engine(ticket))
+            return True if let_go else "closed"  # closed while the engine was asked
 
-    async def _unregister_in_engine(self, ticket: int) -> None:
+    async def _unregister_in_engine(self, ticket: int) -> bool:
         assert self._engine_lock is not None
         async with self._engine_lock:
-            await self._unregister_now(ticket)
+            return await self._unregister_now(ticket)
 
-    async def _unregister_now(self, ticket: int) -> None:
-        """Under the engine lock (held by the caller): the trade let go, its lease too."""
+    async def _unregister_now(self, ticket: int) -> bool:
+        """Under the engine lock (held by the caller): the trade let go, its lease too;
+        False when it closed since it was asked (kept as its history, as above)."""
         assert self._host is not None
         record = self.store.get_record(ticket)
         if record is not None and record_state(record) == "CLOSED":
-            return  # closed since it was asked: kept as its history (unregister above)
+            return False
         forget = getattr(self._strategy, "unregister", None)
         if forget is not None:
             outcome = forget(self._host, ticket)
@@ -66,3 +67,4 @@ class Unregistering(ServiceParts):
             self.replicas.release({ticket} & self.replicas.held)
         self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
         self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
+        return True

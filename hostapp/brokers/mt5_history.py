@@ -26,27 +26,53 @@ def _result(deal: dict[str, Any]) -> float:
     return sum(float(deal.get(k) or 0.0) for k in ("profit", "swap", "commission", "fee"))
 
 
+def _open_lots(deals: list[dict[str, Any]]) -> float:
+    """The volume ``deals`` leave open: an in adds, an out takes away, a reversal's volume
+    less what was open is the new side's."""
+    held = 0.0
+    for d in deals:
+        entry, lots = int(d["entry"]), float(d["volume"])
+        if entry == DEAL_ENTRY_IN:
+            held += lots
+        elif entry == DEAL_ENTRY_INOUT:
+            held = lots - held
+        else:
+            held -= lots
+    return round(held, 8)
+
+
 def closed_position(api: Any, clock: ServerClock, ticket: int) -> Trade | None:
     """``ticket`` as it closed, from its deals; ``None`` when the server's history does
     not show it closed yet (it lags the positions by a moment) or cannot be read: the
-    loop then reports the position's last view."""
+    loop then reports the position's last view.
+
+    A netting reversal (``INOUT``) ends one side and opens the other under the same
+    ticket; the old side was reported when the order reversed it (hostapp/loop.py), so
+    the side that closed here starts at the last reversal, and the reversing deal's own
+    result (the old side's) is not counted again."""
     raw = api.history_deals_get(position=ticket)
     if not raw:
         return None
     deals = sorted((as_dict(d) for d in raw), key=lambda d: (int(d["time_msc"]), int(d["ticket"])))
-    closing = [d for d in deals if int(d["entry"]) in _CLOSING]
+    flip = max((i for i, d in enumerate(deals) if int(d["entry"]) == DEAL_ENTRY_INOUT), default=-1)
+    before, side = deals[: max(flip, 0)], deals[max(flip, 0) :]
+    later = side[1:] if flip >= 0 else side
+    closing = [d for d in later if int(d["entry"]) in _CLOSING]
     if not closing:
         return None
-    opening = [d for d in deals if int(d["entry"]) == DEAL_ENTRY_IN]
+    # what opened this side, with the lots each opened
+    opened = [(d, float(d["volume"])) for d in later if int(d["entry"]) == DEAL_ENTRY_IN]
+    if flip >= 0:
+        opened.insert(0, (side[0], float(side[0]["volume"]) - _open_lots(before)))
     last = closing[-1]
     # the position's side: its opening deal's; without one in view, the opposite of the
     # deal that closed it (a sell closes a buy)
-    buy = int(opening[0]["type"]) == 0 if opening else int(last["type"]) == 1
-    first = opening[0] if opening else deals[0]
+    buy = int(opened[0][0]["type"]) == 0 if opened else int(last["type"]) == 1
+    first = opened[0][0] if opened else side[0]
+    lots = sum(n for _, n in opened)
     entry = float(first["price"])
-    lots = sum(float(d["volume"]) for d in opening)
-    if len(opening) > 1 and lots > 0:  # a netting position grown by several deals
-        entry = round(sum(float(d["price"]) * float(d["volume"]) for d in opening) / lots, 10)
+    if len(opened) > 1 and lots > 0:  # grown by several deals: their volume-weighted price
+        entry = round(sum(float(d["price"]) * n for d, n in opened) / lots, 10)
     return Trade(
         ticket=ticket,
         symbol=str(last["symbol"]),
@@ -58,7 +84,7 @@ def closed_position(api: Any, clock: ServerClock, ticket: int) -> Trade | None:
         opened_at=clock.to_utc(first["time"]),
         magic=int(first["magic"]),
         comment=str(first["comment"]),
-        profit=round(sum(_result(d) for d in deals), 2),
+        profit=round(sum(_result(d) for d in later), 2),
         close_price=float(last["price"]),
         closed_at=clock.to_utc(last["time"]),
     )

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.dtms_kit import T0, trade
 
-from dtms_plugin.book import TradeBook
+from dtms_plugin.book import FORMER_HEDGES, TradeBook
 from dtms_plugin.engine import TradeRecord, register
 from hookspecs import ActionKind, DefensiveState
 
@@ -118,3 +118,24 @@ def test_prune_forgets_only_what_the_rails_and_engine_no_longer_read(
     old = [t for at, t in closed[: max(len(closed) - at_least, 0)] if at < since]
     assert forgotten == {t for t in old if not before[t].active and t not in unwritten}
     assert book.prune(since, at_least, unwritten) == 0  # nothing more to forget
+
+
+def test_a_hedge_the_engine_let_go_is_found_once_and_the_kept_ones_are_bounded() -> None:
+    """A hedge the engine closed itself is reported closed by the host a cycle later: its
+    trade is found then (its profit is the trade's too), once. ``dtms serve`` reports no
+    hedge's close, so what is kept for that is bounded."""
+    book = TradeBook()
+    hedged = _record(1, DefensiveState.HEDGED, False, True, 0, "XAUUSD")
+    book.put(hedged)
+    book.put(replace(hedged, hedge_ticket=None, state=DefensiveState.RECOVERING))
+    assert book.parent_of_hedge(101) is None
+    found = book.parent_of_closed_hedge(101)
+    assert found is not None and found.ticket == 1
+    assert book.parent_of_closed_hedge(101) is None  # asked once
+    for ticket in range(2, FORMER_HEDGES + 7):
+        rec = _record(ticket, DefensiveState.HEDGED, False, True, 0, "XAUUSD")
+        book.put(rec)
+        book.put(replace(rec, hedge_ticket=None))
+    assert book.parent_of_closed_hedge(102) is None  # the oldest went
+    newest = book.parent_of_closed_hedge(100 + FORMER_HEDGES + 6)
+    assert newest is not None and newest.ticket == FORMER_HEDGES + 6

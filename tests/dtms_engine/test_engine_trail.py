@@ -185,3 +185,27 @@ def test_the_journal_keeps_only_the_newest_settled_trail_move() -> None:
     trail_keys = [j.key for j in rec.journal if ":trail@" in j.key]
     assert trail_keys == [action.key]  # the last bar's; a bar never comes back
     assert rec.stop_loss == pytest.approx(2014.0 - 2.75 * 2.0)
+
+
+def test_a_refused_move_does_not_make_the_trail_forget_it_held_the_trade() -> None:
+    """A move done, then the next bar's refused: the done one stays in the journal until
+    a later move is done, so a level past the price is still the Chandelier's exit, not a
+    young trade's level to wait for."""
+    rec = record()
+    outcomes = (ActionResult(True, ResultCode.OK), ActionResult(False, ResultCode.REJECTED))
+    for i, answer in enumerate(outcomes):
+        bar = BAR + minutes(5 * i)
+        snap = scored(0.0, bar)
+        snap.trail = (2010.0 + i, 1995.0, 2.0)
+        rec = replace(rec, last_bar_time=bar - minutes(5))
+        e = evaluate(rec, snap, quote(2012.0), bar + minutes(5), SETTINGS, GOLD, AccountState())
+        (action,) = e.actions
+        rec = finish(begin(e.record, action, bar), action, answer, bar, SETTINGS)
+    statuses = [j.status.value for j in rec.journal if ":trail@" in j.key]
+    assert statuses == ["done", "failed"]
+    later = replace(rec, last_bar_time=BAR + minutes(5))
+    snap = scored(0.0, BAR + minutes(10))
+    snap.trail = (2015.0, 1995.0, 2.0)  # the level 2009.5, past the limit at 2009.1
+    e = evaluate(later, snap, quote(2009.2), BAR + minutes(15), SETTINGS, GOLD, AccountState())
+    (action,) = e.actions
+    assert action.params["stop_loss"] == pytest.approx(2008.9)  # the limit: the exit

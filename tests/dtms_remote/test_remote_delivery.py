@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -289,12 +290,18 @@ async def test_a_close_is_reported_through_the_outbox_and_the_trade_kept(
     await strategy.on_trade_executed(HOST, trade(7))
     await strategy.drain()
     fake.fail("closed", 1, status=503)
-    await strategy.on_trade_closed(HOST, trade(7, profit=5.0), "take_profit")
+    closed = dataclasses.replace(trade(7, profit=5.0), close_price=2010.5)
+    await strategy.on_trade_closed(HOST, closed, "take_profit")
     await strategy.drain()
     assert fake.hits["closed"] == 2 and fake.deleted[7] == 0
     assert 7 in fake.registered  # never erased: the server keeps its history
     report = fake.closed[7]
-    assert (report["reason"], report["profit"]) == ("take_profit", 5.0)
+    # the close price too: the server's P&L in R of a closed trade is its
+    assert (report["reason"], report["profit"], report["close_price"]) == (
+        "take_profit",
+        5.0,
+        2010.5,
+    )
     assert strategy.store.outbox_len() == 0
     assert strategy.is_defensive(HOST, 7) is False
     assert strategy.report()["states_reached"] == {"CLOSED": 1}

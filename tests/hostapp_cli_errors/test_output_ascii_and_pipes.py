@@ -6,6 +6,7 @@ code for SIGPIPE every time, as the JSON output does (rich's own handler exited 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -41,7 +42,8 @@ def test_an_ascii_locale_gets_question_marks_not_a_crash(folder: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert b"Traceback" not in proc.stderr
-    assert b" orders proposed were vetoed: 20 ? dtms" in proc.stdout
+    # the veto note's "×" (its count is the run's business, not this test's)
+    assert re.search(rb" orders proposed were vetoed: \d+ \? dtms", proc.stdout)
     assert proc.stdout.isascii()
 
 

@@ -41,3 +41,22 @@ def test_nothing_while_the_history_lags_behind_the_positions() -> None:
     fake.advance(31.0)
     closed = broker.closed_trade(ticket)
     assert closed is not None and closed.direction == "sell"
+
+
+def test_a_reversed_netting_position_is_the_side_that_closed() -> None:
+    """A buy reversed into a sell under the same ticket, then closed: the close is the
+    sell's, from the reversal on; the buy's result was the reversal's (reported when the
+    order reversed it), not counted again."""
+    fake = make_fake(margin_mode=0)
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    ticket = broker.open(OrderRequest("XAUUSD", "buy", 0.1)).new_ticket  # at 2000.30
+    assert ticket is not None
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2010.0, 2010.3
+    flipped = broker.open(OrderRequest("XAUUSD", "sell", 0.3))  # the buy's +97, a sell 0.2
+    assert (flipped.netting, flipped.new_ticket) == ("reversed", ticket)
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2005.0, 2005.3
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.2)).netting == "closed"
+    closed = broker.closed_trade(ticket)
+    assert closed is not None
+    assert (closed.direction, closed.volume, closed.entry_price) == ("sell", 0.2, 2010.0)
+    assert closed.profit == pytest.approx(94.0)  # (2010.0 - 2005.3) × 0.2 × 100
