@@ -4,15 +4,23 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
-from hookspecs import ConfigError, Timeframe, masked_url, parse_settings
+from hookspecs import ConfigError, Timeframe, parse_settings
+
+from .settings_checks import (
+    at_least,
+    check_group,
+    check_ladder,
+    http_url,
+    positive,
+    store_db,
+    store_url,
+)
 
 
 @dataclass(frozen=True)
@@ -204,8 +212,8 @@ class DtmsSettings:
     def __post_init__(self) -> None:
         """Refuse nonsense with a ``ValueError`` naming the key (``parse_settings`` turns
         it into a ConfigError naming the table)."""
-        _at_least("fresh_seconds", self.fresh_seconds, 0.0)
-        _at_least("last_known_seconds", self.last_known_seconds, self.fresh_seconds)
+        at_least("fresh_seconds", self.fresh_seconds, 0.0)
+        at_least("last_known_seconds", self.last_known_seconds, self.fresh_seconds)
         for name in (
             "register_timeout_seconds",
             "query_timeout_seconds",
@@ -213,13 +221,13 @@ class DtmsSettings:
             "retention_days",
             "lease_seconds",
         ):
-            _positive(name, getattr(self, name))
+            positive(name, getattr(self, name))
         for name in ("state_dir", "token_env"):
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty")
-        _http_url("api_url", self.api_url)
-        _store_url("store", self.store)
-        _store_db("store", self.store)
+        http_url("api_url", self.api_url)
+        store_url("store", self.store)
+        store_db("store", self.store)
         for name in ("fast_timeframe", "signal_timeframe"):
             if getattr(self, name):
                 Timeframe.parse(getattr(self, name), name)
@@ -235,15 +243,15 @@ class DtmsSettings:
                 f"signal_timeframe: {self.signal.value} must be coarser than the fast "
                 f"timeframe {self.fast.value}"
             )
-        _check_group("weights", self.weights, minimum=0.0)
-        _check_group("adaptive.range", self.adaptive.range, minimum=0.0)
-        _check_group("adaptive.high_volatility", self.adaptive.high_volatility, minimum=0.0)
-        _at_least("adaptive.asian", self.adaptive.asian, 0.0)
-        _positive("trail.atr_multiple", self.trail.atr_multiple)
-        _at_least("trail.period", self.trail.period, 2)
+        check_group("weights", self.weights, minimum=0.0)
+        check_group("adaptive.range", self.adaptive.range, minimum=0.0)
+        check_group("adaptive.high_volatility", self.adaptive.high_volatility, minimum=0.0)
+        at_least("adaptive.asian", self.adaptive.asian, 0.0)
+        positive("trail.atr_multiple", self.trail.atr_multiple)
+        at_least("trail.period", self.trail.period, 2)
         for group in ("indicators", "thresholds", "arming", "actions", "rails", "regime", "trail"):
-            _check_group(group, getattr(self, group))
-        _check_ladder(self.thresholds)
+            check_group(group, getattr(self, group))
+        check_ladder(self.thresholds)
 
     @cached_property
     def fast(self) -> Timeframe:
@@ -326,109 +334,6 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
         return DtmsSettings(**table)
     except ValueError as exc:
         raise ConfigError(f"{where} {exc} (host timeframe {host_timeframe})") from None
-
-
-def _finite(key: str, value: object) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ValueError(f"{key}: expected a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{key}: must be a finite number, got {value!r}")
-
-
-def _at_least(key: str, value: float, minimum: float) -> None:
-    _finite(key, value)
-    if value < minimum:
-        raise ValueError(f"{key}: must be >= {minimum:g}, got {value!r}")
-
-
-def _positive(key: str, value: float) -> None:
-    _finite(key, value)
-    if value <= 0:
-        raise ValueError(f"{key}: must be > 0, got {value!r}")
-
-
-def _fraction(key: str, value: float) -> None:
-    _finite(key, value)
-    if not 0 < value <= 1:
-        raise ValueError(f"{key}: must be in (0, 1], got {value!r}")
-
-
-def _http_url(key: str, value: str) -> None:
-    try:
-        parts = urlsplit(value)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        ok = False
-    if not ok:
-        shown = masked_url(value)  # a password in the URL stays out of the message
-        raise ValueError(f"{key}: expected an http:// or https:// URL with a host, got {shown!r}")
-
-
-def _store_url(key: str, value: str) -> None:
-    if not value:
-        return
-    try:
-        parts = urlsplit(value)
-        ok = parts.scheme in ("redis", "rediss", "unix") and bool(parts.hostname or parts.path)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        ok = False
-    if not ok:
-        shown = masked_url(value)  # a password in the URL stays out of the message
-        raise ValueError(f"{key}: expected a redis://host:port/db URL, got {shown!r}")
-
-
-def _store_db(key: str, value: str) -> None:
-    """The database number of a store URL (``/db``, or ``?db=``) must be a number: the
-    Redis client reads any other as database 0, silently, where another application's
-    keys may be (docs/scaling.md). Only the number is quoted, never the URL (it may
-    hold a password)."""
-    if not value:
-        return
-    parts = urlsplit(value)
-    path = parts.path.strip("/") if parts.scheme in ("redis", "rediss") else ""
-    for db in [path, *parse_qs(parts.query).get("db", [])]:
-        if db and not db.isdigit():
-            raise ValueError(f"{key}: the database number must be an integer, got {db!r}")
-
-
-def _check_ladder(t: Thresholds) -> None:
-    """The ladder's thresholds in their order (docs/dtms.md §5): each level deeper than
-    the one before, and each way back above its way in. Otherwise a score between them
-    moves the trade down and up again on every cycle, with an action each time."""
-    pairs = [
-        ("to_hedge", "to_l2"), ("to_l2", "to_l1"), ("to_l1", "l1_recover"),
-        ("to_l2", "l2_recover"), ("to_hedge", "recover"),
-    ]  # fmt: skip
-    for low, high in pairs:
-        below, above = getattr(t, low), getattr(t, high)
-        if not below < above:
-            raise ValueError(
-                f"thresholds.{low}: must be below thresholds.{high} ({above:g}), got {below:g}"
-            )
-
-
-def _check_group(group: str, values: object, minimum: float | None = None) -> None:
-    """Every number of a nested group: finite; ``minimum`` when given; ints are periods
-    (>= 1) except ``max_retries`` (>= 0); ``*_fraction`` in (0, 1]."""
-    for f in fields(values):  # type: ignore[arg-type]
-        key, value = f"{group}.{f.name}", getattr(values, f.name)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, dict):
-            for label, number in value.items():
-                _finite(f"{key}.{label}", number)
-        elif f.name == "max_retries":
-            _at_least(key, value, 0)
-        elif isinstance(value, int):
-            _at_least(key, value, 1)
-        elif f.name.endswith("_fraction"):
-            _fraction(key, value)
-        elif minimum is not None:
-            _at_least(key, value, minimum)
-        else:
-            _finite(key, value)
 
 
 def load_settings(table: Mapping[str, Any], where: str = "[plugin.dtms]") -> DtmsSettings:
