@@ -155,11 +155,15 @@ def routes(
         writes = [(path, _not_here) for path in REGISTRATION_PATHS]
     # HEAD on /health too (uptime monitors ask with it), as on dtms serve
     reads = [web.get(p, _guarded(h, guards), allow_head=p == "/health") for p, h in table]
-    return reads + [web.post(p, _guarded(h, guards)) for p, h in writes]
+    posts = [web.post(p, _guarded(h, guards)) for p, h in writes]
+    # the unregistration route too, when the registrations are refused here
+    deletes = [web.delete(TICKET_PATH, _guarded(_not_here, guards))] if writes else []
+    return reads + posts + deletes
 
 
-#: ``dtms serve``'s registration routes: a host's local engine manages the host's own
-#: trades, and a program that registers one here is told where to go
+#: ``dtms serve``'s registration routes (and ``DELETE /dtms/trade/{ticket}``): a host's
+#: local engine manages the host's own trades, and a program that registers or
+#: unregisters one here is told where to go
 REGISTRATION_PATHS = ("/dtms/trade/enable", "/dtms/trades")
 
 
@@ -169,8 +173,9 @@ async def _not_here(request: web.Request) -> web.Response:
         {
             "success": False,
             "error": "not served here",
-            "message": "this host's DTMS engine manages the host's own trades; register a "
-            "program's trades with a DTMS server (`dtms serve`, docs/client.md)",
+            "message": "this host's DTMS engine manages the host's own trades; register "
+            "and unregister a program's trades with a DTMS server (`dtms serve`, "
+            "docs/client.md)",
         },
         status=501,
     )

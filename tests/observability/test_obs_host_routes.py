@@ -76,6 +76,8 @@ async def test_a_program_asking_the_hosts_server_is_told_the_truth(
             )  # fmt: skip
         assert (result.outcome, result.status) == ("refused", 501)
         assert "dtms serve" in result.message
+        gone = await client.delete("/dtms/trade/5")  # an unregistration: the same answer
+        assert gone.status == 501 and "dtms serve" in (await gone.json())["message"]
         missing = await client.get("/dtms/trade/9")
         assert (missing.status, (await missing.json())["error"]) == (404, "trade not found")
         document = await (await client.get("/openapi.json")).json()
