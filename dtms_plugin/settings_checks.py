@@ -37,30 +37,27 @@ def fraction(key: str, value: float) -> None:
         raise ValueError(f"{key}: must be in (0, 1], got {value!r}")
 
 
-def http_url(key: str, value: str) -> None:
+def _url(key: str, value: str, schemes: tuple[str, ...], path_will_do: bool, want: str) -> None:
+    """``value`` is a URL of one of ``schemes`` with a host (or, ``path_will_do``, a path:
+    a unix socket) and a port in range; else a ``ValueError`` saying ``want``, the URL
+    shown with its password masked."""
     try:
         parts = urlsplit(value)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        ok = parts.scheme in schemes and bool(parts.hostname or (path_will_do and parts.path))
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         ok = False
     if not ok:
-        shown = masked_url(value)  # a password in the URL stays out of the message
-        raise ValueError(f"{key}: expected an http:// or https:// URL with a host, got {shown!r}")
+        raise ValueError(f"{key}: expected {want}, got {masked_url(value)!r}")
+
+
+def http_url(key: str, value: str) -> None:
+    _url(key, value, ("http", "https"), False, "an http:// or https:// URL with a host")
 
 
 def store_url(key: str, value: str) -> None:
-    if not value:
-        return
-    try:
-        parts = urlsplit(value)
-        ok = parts.scheme in ("redis", "rediss", "unix") and bool(parts.hostname or parts.path)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        ok = False
-    if not ok:
-        shown = masked_url(value)  # a password in the URL stays out of the message
-        raise ValueError(f"{key}: expected a redis://host:port/db URL, got {shown!r}")
+    if value:
+        _url(key, value, ("redis", "rediss", "unix"), True, "a redis://host:port/db URL")
 
 
 def store_db(key: str, value: str) -> None:

@@ -171,29 +171,10 @@ def test_the_window_matches_a_plain_recomputation() -> None:
         )
 
 
-def test_the_journal_keeps_only_the_newest_settled_trail_move() -> None:
-    rec = record()
-    for i in range(5):
-        bar = BAR + minutes(5 * i)
-        snap = scored(0.0, bar)
-        snap.trail = (2010.0 + i, 1995.0, 2.0)
-        rec = replace(rec, last_bar_time=bar - minutes(5))
-        e = evaluate(rec, snap, quote(2012.0), bar + minutes(5), SETTINGS, GOLD, AccountState())
-        (action,) = e.actions
-        pending = begin(e.record, action, bar)
-        rec = finish(pending, action, ActionResult(True, ResultCode.OK), bar, SETTINGS)
-    trail_keys = [j.key for j in rec.journal if ":trail@" in j.key]
-    assert trail_keys == [action.key]  # the last bar's; a bar never comes back
-    assert rec.stop_loss == pytest.approx(2014.0 - 2.75 * 2.0)
-
-
-def test_a_refused_move_does_not_make_the_trail_forget_it_held_the_trade() -> None:
-    """A move done, then the next bar's refused: the done one stays in the journal until
-    a later move is done, so a level past the price is still the Chandelier's exit, not a
-    young trade's level to wait for."""
-    rec = record()
-    outcomes = (ActionResult(True, ResultCode.OK), ActionResult(False, ResultCode.REJECTED))
-    for i, answer in enumerate(outcomes):
+def trail_moves(rec: TradeRecord, answers: list[ActionResult]) -> tuple[TradeRecord, Action]:
+    """One trail move a bar, its level a point higher each bar, answered by ``answers``
+    in turn; the record after them and the last move."""
+    for i, answer in enumerate(answers):
         bar = BAR + minutes(5 * i)
         snap = scored(0.0, bar)
         snap.trail = (2010.0 + i, 1995.0, 2.0)
@@ -201,6 +182,22 @@ def test_a_refused_move_does_not_make_the_trail_forget_it_held_the_trade() -> No
         e = evaluate(rec, snap, quote(2012.0), bar + minutes(5), SETTINGS, GOLD, AccountState())
         (action,) = e.actions
         rec = finish(begin(e.record, action, bar), action, answer, bar, SETTINGS)
+    return rec, action
+
+
+def test_the_journal_keeps_only_the_newest_settled_trail_move() -> None:
+    rec, last = trail_moves(record(), [ActionResult(True, ResultCode.OK)] * 5)
+    trail_keys = [j.key for j in rec.journal if ":trail@" in j.key]
+    assert trail_keys == [last.key]  # the last bar's; a bar never comes back
+    assert rec.stop_loss == pytest.approx(2014.0 - 2.75 * 2.0)
+
+
+def test_a_refused_move_does_not_make_the_trail_forget_it_held_the_trade() -> None:
+    """A move done, then the next bar's refused: the done one stays in the journal until
+    a later move is done, so a level past the price is still the Chandelier's exit, not a
+    young trade's level to wait for."""
+    outcomes = [ActionResult(True, ResultCode.OK), ActionResult(False, ResultCode.REJECTED)]
+    rec, _ = trail_moves(record(), outcomes)
     statuses = [j.status.value for j in rec.journal if ":trail@" in j.key]
     assert statuses == ["done", "failed"]
     later = replace(rec, last_bar_time=BAR + minutes(5))
