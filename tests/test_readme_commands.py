@@ -8,13 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hostapp_loop.csvfiles import write_bars_csv
-
-from hostapp.market.synthetic import generate_bars
+from hostapp_loop.replay_cli import bars_folder, python
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -22,11 +19,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    here = tmp_path_factory.mktemp("readme")
-    shutil.copy(ROOT / "plugins.toml", here / "plugins.toml")
-    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 2500, seed=9)
-    write_bars_csv(here / "XAUUSD.csv", bars)
-    return here
+    return bars_folder(tmp_path_factory.mktemp("readme"), bars=2500, seed=9)
 
 
 def run(folder: Path, command: str, shown: str = "") -> subprocess.CompletedProcess[str]:
@@ -36,15 +29,7 @@ def run(folder: Path, command: str, shown: str = "") -> subprocess.CompletedProc
     assert text.removeprefix(".venv/bin/") in README, f"the README no longer shows {text!r}"
     program, *args = command.split()
     module = {"hostapp": "hostapp.cli", "dtms": "dtms_plugin.cli"}[Path(program).name]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return python(folder, "-m", module, *args)
 
 
 def test_plugins_listing(folder: Path) -> None:

@@ -9,25 +9,19 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hostapp_loop.csvfiles import write_bars_csv
+from hostapp_loop.replay_cli import bars_folder
 from support.e2e_procs import into_closed_pipe
-
-from hostapp.market.synthetic import generate_bars
 
 ASCII = {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """1,500 H1 bars on which the A/B's full run has orders vetoed ("20 × dtms: …")."""
-    root = tmp_path_factory.mktemp("ascii")
-    start = datetime(2024, 3, 4, tzinfo=UTC)
-    write_bars_csv(root / "XAUUSD.csv", generate_bars("XAUUSD", start, 1500, seed=3))
-    return root
+    """1,500 M5 bars on which the A/B's full run has orders vetoed (its note has a "×")."""
+    return bars_folder(tmp_path_factory.mktemp("ascii"), config=False)
 
 
 def _env(**more: str) -> dict[str, str]:

@@ -10,20 +10,13 @@ the runs."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import textwrap
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hostapp_loop.csvfiles import write_bars_csv
+from hostapp_loop.replay_cli import bars_folder, python
 
-from hostapp.market.synthetic import generate_bars
-
-ROOT = Path(__file__).resolve().parents[2]
 TO_L1 = "dtms.thresholds.to_l1"
 
 #: ``hostapp replay ARGS`` with a Ctrl-C while the ``AT``-th wait for a row of the part
@@ -56,10 +49,7 @@ SECOND_CTRL_C = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    here = tmp_path_factory.mktemp("stops")
-    shutil.copy(ROOT / "plugins.toml", here / "plugins.toml")
-    start = datetime(2024, 3, 4, tzinfo=UTC)
-    write_bars_csv(here / "XAUUSD.csv", generate_bars("XAUUSD", start, 1500, seed=3))
+    here = bars_folder(tmp_path_factory.mktemp("stops"))
     (here / "ctrl_c.py").write_text(SECOND_CTRL_C)
     return here
 
@@ -67,15 +57,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stopped(
     folder: Path, kind: str, part: str, at: int, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
-    return subprocess.run(
-        [sys.executable, "ctrl_c.py", kind, part, str(at), "XAUUSD.csv", "--compare", *args],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return python(folder, "ctrl_c.py", kind, part, str(at), "XAUUSD.csv", "--compare", *args)
 
 
 def test_a_second_ctrl_c_still_reports_the_rows_done(folder: Path) -> None:

@@ -5,30 +5,16 @@ sweep before any run, named as it was typed."""
 from __future__ import annotations
 
 import csv
-import os
 import re
-import shutil
-import subprocess
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hostapp_loop.csvfiles import write_bars_csv
-from hostapp_loop.replay_cli import replay
-
-from hostapp.market.synthetic import generate_bars
-
-ROOT = Path(__file__).resolve().parents[2]
+from hostapp_loop.replay_cli import bars_folder, replay
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    here = tmp_path_factory.mktemp("values")
-    shutil.copy(ROOT / "plugins.toml", here / "plugins.toml")
-    start = datetime(2024, 3, 4, tzinfo=UTC)
-    write_bars_csv(here / "XAUUSD.csv", generate_bars("XAUUSD", start, 1500, seed=3))
-    return here
+    return bars_folder(tmp_path_factory.mktemp("values"))
 
 
 def test_true_refused_beside_1_stops_before_any_run(folder: Path) -> None:
@@ -45,12 +31,11 @@ def test_true_refused_beside_1_stops_before_any_run(folder: Path) -> None:
 def test_a_narrow_terminal_wraps_headers_and_cuts_no_figure(folder: Path) -> None:
     """On an 80-column terminal the table is wider than the terminal: rich cut the
     ranking column to ``+0.`` and other cells to ``+43.7…``. Every figure shows whole."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
-    env.update(TTY_COMPATIBLE="1", NO_COLOR="1", COLUMNS="80")  # rich takes it for a terminal
-    proc = subprocess.run(
-        [sys.executable, "-m", "hostapp.cli", "replay", "XAUUSD.csv", "--compare", "--report",
-         "narrow", "--sweep", "dtms.thresholds.to_l1=-3,-2", "--sweep", "dtms.trail.period=14,22"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=600,
+    terminal = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "80"}  # rich: a terminal
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "narrow",
+        "--sweep", "dtms.thresholds.to_l1=-3,-2", "--sweep", "dtms.trail.period=14,22",
+        env=terminal,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
