@@ -46,7 +46,6 @@ from .driving import (
     run_summary,
 )
 from .loader import switched_off_by_env
-from .market.timeframes import timeframe_seconds
 from .outcomes import outcomes
 from .parallel import Runs
 from .progress import Progress, ProgressBar, RunsProgress
@@ -276,7 +275,7 @@ def write_comparison(
 ) -> dict[str, Any]:
     """``summary.json``, ``trades.csv`` and the charts of a comparison, in the replay's
     report folder; returns the summary."""
-    from .charts import write_equity_chart, write_r_histogram
+    from .result_charts import write_equity_chart, write_r_histogram
 
     without, same, full = runs
     folder = replay.report
@@ -323,7 +322,7 @@ def price_charts(replay: Replay, run: RunResult, title: str = "") -> list[Path]:
         trades=run.trades,
         states=run.recorder.states,
         actions=run.recorder.actions,
-        base_seconds=timeframe_seconds(replay.base),
+        timeframe=replay.base,
         until=run.until,
         title=title,
     )

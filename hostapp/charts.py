@@ -1,15 +1,11 @@
-"""The charts of a replay report, drawn for a trader reading them after a run.
+"""The price chart of a replay report, one per symbol, drawn for a trader reading it after
+a run: where did the trades go in and out, which won and which lost, and when was DTMS
+defending them. The DTMS states sit in a strip under the price, one lane per state, so
+that with hundreds of trades the bands never hide the price. Only what is drawn gets a
+legend entry, so a legend never names a state that never happened.
 
-Three pictures answer three questions. Per symbol (:func:`write_price_charts`): where did
-the trades go in and out, which won and which lost, and when was DTMS defending them. The
-DTMS states sit in a strip under the price, one lane per state, so that with hundreds of
-trades the bands never hide the price. Per report (:func:`write_equity_chart`): how did
-the balance of each run move, and how deep did it fall below its best. And
-(:func:`write_r_histogram`) how were the per-trade results of each run spread, in R.
-
-Only what is drawn gets a legend entry, so a legend never names a state that never
-happened. Figures are built with :class:`matplotlib.figure.Figure`, not pyplot, so no
-global figure is left behind, and the Agg backend is chosen only when a chart is drawn.
+The charts that compare whole runs (balance, drawdown, R) are in :mod:`.result_charts`;
+what all charts share is in :mod:`.chart_canvas`.
 """
 
 from __future__ import annotations
@@ -17,14 +13,14 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hookspecs import Action, ActionResult, Bar, DefensiveState
+from hookspecs import Action, ActionResult, Bar, DefensiveState, Timeframe
 
+from .chart_canvas import date_axis, date_numbers, new_figure, num
 from .outcomes import Outcome
 from .report import chart_file_name
 
@@ -52,9 +48,6 @@ ACTION_MARKERS = {
 }
 WIN, LOSS, OPEN = "#1a9641", "#d7191c", "#8c8c8c"
 PRICE = "#3a3a3a"
-RUN_COLOURS = ("#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
-SIZE = (14.0, 6.0)
-DPI = 100
 
 State = tuple[datetime, int, DefensiveState, DefensiveState, str]
 
@@ -66,7 +59,7 @@ def write_price_charts(
     trades: Sequence[Outcome],
     states: Sequence[State],
     actions: Sequence[tuple[datetime, Action, ActionResult]],
-    base_seconds: int,
+    timeframe: Timeframe | str,
     until: datetime | None = None,
     title: str = "",
 ) -> list[Path]:
@@ -81,7 +74,7 @@ def write_price_charts(
             trades=trades,
             states=states,
             actions=actions,
-            base_seconds=base_seconds,
+            timeframe=Timeframe.parse(timeframe),
             until=until,
             title=title,
         )
@@ -93,66 +86,6 @@ def write_price_charts(
     return written
 
 
-def write_equity_chart(
-    path: Path,
-    curves: Mapping[str, Sequence[tuple[datetime, float]]],
-    *,
-    start_balance: float,
-    start: datetime,
-    until: datetime | None = None,
-    stopped: Mapping[str, datetime] | None = None,
-) -> Path:
-    """Balance curves of several runs overlaid (top) and their drawdown curves (bottom),
-    from ``start`` to the last change or ``until`` (where the replay got to); a run in
-    ``stopped`` (interrupted) ends where it got, not flat to the others' end."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure = _equity_figure(
-        curves, start_balance=start_balance, start=start, until=until, stopped=stopped or {}
-    )
-    figure.savefig(path)
-    return path
-
-
-def write_r_histogram(path: Path, rs: Mapping[str, Sequence[float]]) -> Path:
-    """Per-trade R of several runs, overlaid."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _r_figure(rs).savefig(path)
-    return path
-
-
-def _legend_labels(fig: Figure) -> list[str]:
-    """Every label in the figure's legends, in order: what a reader is told is drawn."""
-    legends = [ax.get_legend() for ax in fig.axes] + list(fig.legends)
-    return [t.get_text() for lg in legends if lg is not None for t in lg.get_texts()]
-
-
-def _new_figure(rows: Sequence[float]) -> tuple[Figure, list[Axes]]:
-    """A figure of the report's size with stacked panels sharing the time axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-    axes = fig.subplots(len(rows), 1, sharex=True, height_ratios=list(rows), squeeze=False)
-    return fig, [a for (a,) in axes]
-
-
-def _date_axis(ax: Axes) -> None:
-    """Concise dates: they adapt from minutes to years and never overlap."""
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-
-
-def _timeframe(seconds: int) -> str:
-    names = {60: "M1", 300: "M5", 900: "M15", 1800: "M30", 3600: "H1", 14400: "H4"}
-    names |= {86400: "D1", 604800: "W1"}
-    return names.get(seconds, f"{seconds}s")
-
-
 def _price_figure(
     symbol: str,
     bars: Sequence[Bar],
@@ -160,14 +93,14 @@ def _price_figure(
     trades: Sequence[Outcome],
     states: Sequence[State],
     actions: Sequence[tuple[datetime, Action, ActionResult]],
-    base_seconds: int,
+    timeframe: Timeframe,
     until: datetime | None,
     title: str,
 ) -> Figure | None:
     """Price with trades on top, DTMS state lanes under it; ``None`` with no bars."""
     from matplotlib.patches import Patch
 
-    shift = timedelta(seconds=base_seconds)
+    shift = timeframe.period
     times = [b.time + shift for b in bars]  # a bar's close: when events saw its price
     if until is not None:
         times = times[: bisect_right(times, until)]
@@ -178,7 +111,7 @@ def _price_figure(
     mine = [t for t in trades if t.symbol == symbol and first <= t.opened_at <= end]
     bands = _state_bands(mine, states, end)
     lanes = [s for s in STATE_COLOURS if bands.get(s)]
-    fig, axes = _new_figure([5.0, 0.35 + 0.3 * len(lanes)] if lanes else [1.0])
+    fig, axes = new_figure([5.0, 0.35 + 0.3 * len(lanes)] if lanes else [1.0])
     ax = axes[0]
     ax.xaxis_date()
     ax.plot(*_broken_at_gaps(times, closes, shift * 3), color=PRICE, linewidth=0.6, zorder=1)
@@ -205,14 +138,14 @@ def _price_figure(
     for when, action, result in actions:
         if result.ok and action.ticket in tickets and first <= when <= end:
             style = ACTION_MARKERS.get(action.kind.value, (action.kind.value, "*", "#000000"))
-            points[style].append((_num(when), _price_at(times, closes, when)))
+            points[style].append((num(when), _price_at(times, closes, when)))
     for (label, marker, colour), pts in points.items():
         xs, ys = zip(*pts, strict=True)
         ax.scatter(xs, ys, marker=marker, s=20, color=colour, linewidths=1.0, zorder=4)
         handles.append(_key(f"{label} ({len(pts)})", marker=marker, color=colour))
 
     for row, state in enumerate(lanes):
-        spans = [(_num(a), _num(b) - _num(a)) for a, b in bands[state]]
+        spans = [(num(a), num(b) - num(a)) for a, b in bands[state]]
         axes[1].broken_barh(spans, (row - 0.4, 0.8), facecolors=STATE_COLOURS[state], alpha=0.8)
         handles.append(Patch(color=STATE_COLOURS[state], alpha=0.8, label=f"DTMS {state.value}"))
     if lanes:
@@ -222,7 +155,7 @@ def _price_figure(
         strip.set_ylabel("DTMS state", fontsize=8)
         strip.grid(True, axis="x", alpha=0.3)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
-    ax.set_xlim(_num(first), _num(end))
+    ax.set_xlim(num(first), num(end))
     summary = f"{len(mine)} trades: {len(wins)} won, {len(losses)} lost"
     if len(done) < len(mine):
         summary += f", {len(mine) - len(done)} open at end"
@@ -230,10 +163,10 @@ def _price_figure(
         net = sum(t.r or 0.0 for t in done)
         summary += f" · win rate {len(wins) / (len(wins) + len(losses)):.0%} · net {net:+.1f} R"
     ax.set_title(f"{symbol}{f' · {title}' if title else ''}\n{summary}", fontsize=10)
-    ax.set_ylabel(f"{symbol} price ({_timeframe(base_seconds)} close)")
+    ax.set_ylabel(f"{symbol} price ({timeframe} close)")
     ax.grid(True, alpha=0.3)
     axes[-1].set_xlabel("time (UTC)")
-    _date_axis(axes[-1])
+    date_axis(axes[-1])
     return fig
 
 
@@ -256,9 +189,9 @@ def _draw_trades(
         closed = _ended(t, end) and t.closed_at is not None
         x1 = t.closed_at if closed and t.closed_at else end
         y1 = t.exit_price if closed and t.exit_price else _price_at(times, closes, x1)
-        segments.append([(_num(t.opened_at), t.entry_price), (_num(x1), y1)])
+        segments.append([(num(t.opened_at), t.entry_price), (num(x1), y1)])
         if closed:
-            exits.append((_num(x1), y1))
+            exits.append((num(x1), y1))
     style = "dotted" if label == "open at end" else "solid"
     lines = LineCollection(segments, colors=colour, linewidths=0.9, linestyles=style, zorder=2)
     ax.add_collection(lines)
@@ -266,7 +199,7 @@ def _draw_trades(
         xs, ys = zip(*exits, strict=True)
         ax.scatter(xs, ys, s=size * 0.5, color=colour, zorder=3, linewidths=0)
     for direction, shape in (("buy", "^"), ("sell", "v")):
-        side = [(_num(t.opened_at), t.entry_price) for t in group if t.direction == direction]
+        side = [(num(t.opened_at), t.entry_price) for t in group if t.direction == direction]
         if side:
             xs, ys = zip(*side, strict=True)
             ax.scatter(xs, ys, marker=shape, s=size, color=colour, zorder=3, linewidths=0)
@@ -289,13 +222,13 @@ def _broken_at_gaps(
     closed market is not drawn as a straight move."""
     xs: list[float] = []
     ys: list[float] = []
-    num = _date_numbers()
+    to_num = date_numbers()
     previous: datetime | None = None
     for when, close in zip(times, closes, strict=True):
         if previous is not None and when - previous > gap:
             xs.append(math.nan)
             ys.append(math.nan)
-        xs.append(num(when))
+        xs.append(to_num(when))
         ys.append(close)
         previous = when
     return xs, ys
@@ -325,112 +258,7 @@ def _state_bands(
     return bands
 
 
-def _num(when: datetime) -> float:
-    """Matplotlib's date number, for artists built from raw coordinates."""
-    return _date_numbers()(when)
-
-
-@cache
-def _date_numbers() -> Callable[[datetime], float]:
-    """A converter to matplotlib's date numbers (days since its epoch): the time since one
-    date :func:`matplotlib.dates.date2num` converted, in days. ``date2num`` itself costs
-    about 20 µs a call, and a price chart converts every bar (100,000 of them: 2 s)."""
-    import matplotlib.dates as mdates
-
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    base = float(mdates.date2num(epoch))
-
-    def num(when: datetime) -> float:
-        return base + (when - epoch) / _DAY
-
-    return num
-
-
-_DAY = timedelta(days=1)
-
-
 def _price_at(times: Sequence[datetime], closes: Sequence[float], when: datetime) -> float:
     """The last close seen at ``when``."""
     i = bisect_right(times, when) - 1
     return closes[max(i, 0)]
-
-
-def _equity_figure(
-    curves: Mapping[str, Sequence[tuple[datetime, float]]],
-    *,
-    start_balance: float,
-    start: datetime,
-    until: datetime | None = None,
-    stopped: Mapping[str, datetime] | None = None,
-) -> Figure:
-    """Balance steps per run (top) and money below each run's running peak (bottom)."""
-    fig, (top, bottom) = _new_figure([3.0, 1.6])
-    top.xaxis_date()
-    full = {label: [(start, start_balance), *sorted(points)] for label, points in curves.items()}
-    last = max([p[-1][0] for p in full.values()] + [until or start])
-    stopped = stopped or {}
-    for i, (label, points) in enumerate(full.items()):
-        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
-        end = max(stopped.get(label, last), points[-1][0])
-        times = [_num(t) for t, _ in points] + [_num(end)]
-        balance = [b for _, b in points] + [points[-1][1]]
-        peaks: list[float] = []
-        drawdown: list[float] = []
-        for b in balance:
-            peaks.append(max(b, peaks[-1]) if peaks else b)
-            drawdown.append(b - peaks[-1])
-        worst = min(drawdown)
-        at = drawdown.index(worst)
-        pct = -worst / peaks[at] * 100 if peaks[at] > 0 else 0.0
-        text = f"{label}: end {balance[-1]:,.2f} ({balance[-1] - start_balance:+,.2f}), "
-        text += f"max drawdown {-worst:,.2f} ({pct:.1f}%)"
-        if label in stopped:
-            text += f", stopped at {end:%Y-%m-%d %H:%M}"
-        top.plot(times, balance, drawstyle="steps-post", color=colour, linewidth=1.3, label=text)
-        bottom.plot(times, drawdown, drawstyle="steps-post", color=colour, linewidth=1.0)
-    top.axhline(start_balance, color="#999999", linewidth=0.7, linestyle="--")
-    top.set_title(f"Balance of each run from {start_balance:,.2f} and its drawdown", fontsize=10)
-    top.set_ylabel("balance")
-    bottom.set_ylabel("drawdown\n(money below peak)")
-    bottom.set_xlabel("time (UTC)")
-    top.legend(loc="upper left", fontsize=8)
-    for ax in (top, bottom):
-        ax.grid(True, alpha=0.3)
-    if last > start:  # a run without a trade has no span to show (and matplotlib warns)
-        bottom.set_xlim(_num(start), _num(last))
-    _date_axis(bottom)
-    return fig
-
-
-def _r_figure(rs: Mapping[str, Sequence[float]]) -> Figure:
-    """Overlaid outlines on shared bins: the runs stay comparable bar for bar."""
-    fig, (ax,) = _new_figure([1.0])
-    runs = {k: [r for r in v if math.isfinite(r)] for k, v in rs.items()}
-    every = [r for v in runs.values() for r in v]
-    edges = [-0.25, 0.25]
-    if every:
-        low, high = math.floor(min(every) * 2) / 2, math.ceil(max(every) * 2) / 2
-        width = max(0.25, (high - low) / 60)
-        count = max(1, math.ceil((high - low) / width - 1e-9))
-        edges = [low + k * width for k in range(count + 1)]
-        if high == low:
-            edges = [low - 0.25, low + 0.25]
-    for i, (label, values) in enumerate(runs.items()):
-        if not values:
-            continue
-        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
-        mean = sum(values) / len(values)
-        text = f"{label}: {len(values)} trades, mean {mean:+.2f} R"
-        ax.hist(values, bins=edges, histtype="stepfilled", color=colour, alpha=0.15)
-        ax.hist(values, bins=edges, histtype="step", color=colour, linewidth=1.4, label=text)
-        ax.axvline(mean, color=colour, linestyle="--", linewidth=1.0)
-    ax.axvline(0.0, color="#000000", linewidth=1.0)
-    if not every:
-        ax.text(0.5, 0.5, "no closed trades", ha="center", va="center", transform=ax.transAxes)
-    else:
-        ax.legend(loc="upper right", fontsize=8, title="dashed: mean R", title_fontsize=8)
-    ax.set_title("Per-trade result in R (risk at entry), runs overlaid on shared bins", fontsize=10)
-    ax.set_xlabel("R per trade (0 = break-even; left of the line: losses)")
-    ax.set_ylabel("trades")
-    ax.grid(True, alpha=0.3)
-    return fig

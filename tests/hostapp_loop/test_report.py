@@ -160,7 +160,7 @@ async def test_states_and_actions_reach_the_summary_and_charts(tmp_path: Path) -
         trades=trades,
         states=app.recorder.states,
         actions=app.recorder.actions,
-        base_seconds=300,
+        timeframe="M5",
     )
     assert [f.name for f in files] == ["XAUUSD.png"]
     assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,20 +11,11 @@ from pathlib import Path
 import matplotlib.dates as mdates
 import pytest
 
-from hookspecs import Action, ActionKind, ActionResult, Bar, DefensiveState, ResultCode
-from hostapp.charts import (
-    _broken_at_gaps,
-    _equity_figure,
-    _legend_labels,
-    _num,
-    _price_figure,
-    _r_figure,
-    _state_bands,
-    write_equity_chart,
-    write_price_charts,
-    write_r_histogram,
-)
+from hookspecs import Action, ActionKind, ActionResult, Bar, DefensiveState, ResultCode, Timeframe
+from hostapp.chart_canvas import legend_labels, num
+from hostapp.charts import _broken_at_gaps, _price_figure, _state_bands, write_price_charts
 from hostapp.outcomes import Outcome
+from hostapp.result_charts import equity_figure, r_figure, write_equity_chart, write_r_histogram
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
 M5 = 300
@@ -91,12 +82,12 @@ def _price_labels(
         trades=trades,
         states=states,
         actions=actions,
-        base_seconds=M5,
+        timeframe=Timeframe.M5,
         until=None,
         title="run",
     )
     assert fig is not None
-    return _legend_labels(fig)
+    return legend_labels(fig)
 
 
 def test_price_charts_are_pngs_of_the_report_size_one_per_symbol(tmp_path: Path) -> None:
@@ -108,7 +99,7 @@ def test_price_charts_are_pngs_of_the_report_size_one_per_symbol(tmp_path: Path)
         trades=trades,
         states=states,
         actions=[_action(1, ActionKind.TIGHTEN_SL, 12)],
-        base_seconds=M5,
+        timeframe=Timeframe.M5,
         title="with dtms (full)",
     )
     assert paths == [tmp_path / "charts" / "EURUSD.png", tmp_path / "charts" / "XAUUSD.png"]
@@ -158,7 +149,7 @@ def test_title_counts_trades_wins_and_losses_of_that_symbol() -> None:
         _outcome(4, 10, 20, 3.0, symbol="XAUUSD"),  # another chart's trade
     ]
     fig = _price_figure(
-        "EURUSD", _bars(), trades=trades, states=[], actions=[], base_seconds=M5, until=None,
+        "EURUSD", _bars(), trades=trades, states=[], actions=[], timeframe=Timeframe.M5, until=None,
         title="without dtms",
     )  # fmt: skip
     assert fig is not None
@@ -170,15 +161,33 @@ def test_title_counts_trades_wins_and_losses_of_that_symbol() -> None:
     assert len(fig.axes) == 1  # no state happened: no state strip
 
 
+def test_the_price_axis_names_the_timeframe_by_its_name_monthly_included(
+    tmp_path: Path,
+) -> None:
+    """The label is the timeframe's own name (hookspecs' one definition), not a table of
+    lengths kept beside it that knew no month."""
+    months = [Bar(datetime(2020, m, 1, tzinfo=UTC), 1.1, 1.2, 1.0, 1.15) for m in range(1, 13)]
+    (path,) = write_price_charts(
+        tmp_path, {"EURUSD": months}, trades=[], states=[], actions=[], timeframe="MN1"
+    )
+    assert path.name == "EURUSD.png"
+    fig = _price_figure(
+        "EURUSD", months, trades=[], states=[], actions=[], timeframe=Timeframe.MN1,
+        until=None, title="",
+    )  # fmt: skip
+    assert fig is not None
+    assert fig.axes[0].get_ylabel() == "EURUSD price (MN1 close)"
+
+
 def test_until_cuts_the_chart_and_leaves_later_closes_open() -> None:
     trades = [_outcome(1, 10, 80, 1.0), _outcome(2, 60, 70, -1.0)]
     fig = _price_figure(
-        "EURUSD", _bars(), trades=trades, states=[], actions=[], base_seconds=M5,
+        "EURUSD", _bars(), trades=trades, states=[], actions=[], timeframe=Timeframe.M5,
         until=_at(50), title="",
     )  # fmt: skip
     assert fig is not None
     assert "1 trades: 0 won, 0 lost, 1 open at end" in fig.axes[0].get_title()
-    labels = _legend_labels(fig)
+    labels = legend_labels(fig)
     assert "open at end (1)" in labels and "exit" not in labels
     left, right = fig.axes[0].get_xlim()
     assert mdates.num2date(right) == _at(50)
@@ -209,7 +218,7 @@ def test_equity_chart_shows_every_run_with_its_drawdown(tmp_path: Path) -> None:
     }
     path = write_equity_chart(tmp_path / "equity.png", curves, start_balance=10_000.0, start=T)
     assert _png_size(path) == (1400, 600)
-    labels = _legend_labels(_equity_figure(curves, start_balance=10_000.0, start=T))
+    labels = legend_labels(equity_figure(curves, start_balance=10_000.0, start=T))
     assert labels == [
         "without dtms: end 10,600.00 (+600.00), max drawdown 300.00 (2.9%)",
         "with dtms (full): end 9,900.00 (-100.00), max drawdown 100.00 (1.0%)",
@@ -220,7 +229,7 @@ def test_r_histogram_legends_count_and_mean_of_each_run(tmp_path: Path) -> None:
     rs = {"without dtms": [-1.0, -1.0, 2.0, 0.5], "with dtms (full)": [-0.5, 1.5], "none": []}
     path = write_r_histogram(tmp_path / "r.png", rs)
     assert _png_size(path) == (1400, 600)
-    assert _legend_labels(_r_figure(rs)) == [
+    assert legend_labels(r_figure(rs)) == [
         "without dtms: 4 trades, mean +0.12 R",
         "with dtms (full): 2 trades, mean +0.50 R",
     ]
@@ -241,7 +250,7 @@ def test_date_numbers_are_matplotlibs() -> None:
         T + timedelta(days=400, seconds=17, microseconds=250),
         datetime(1999, 12, 31, 23, 59, tzinfo=UTC),
     ):
-        assert _num(when) == pytest.approx(float(mdates.date2num(when)), abs=1e-9)
+        assert num(when) == pytest.approx(float(mdates.date2num(when)), abs=1e-9)
 
 
 def test_the_close_line_breaks_where_the_market_was_shut() -> None:
@@ -258,7 +267,7 @@ def test_an_equity_chart_without_a_trade_spans_the_replay() -> None:
     matplotlib's default of years around one point."""
     start = datetime(2024, 1, 2, tzinfo=UTC)
     until = start + timedelta(hours=33)
-    fig = _equity_figure({"without": [], "with": []}, start_balance=1e4, start=start, until=until)
+    fig = equity_figure({"without": [], "with": []}, start_balance=1e4, start=start, until=until)
     low, high = fig.axes[1].get_xlim()
     assert (mdates.num2date(low), mdates.num2date(high)) == (start, until)
 
@@ -268,7 +277,7 @@ def test_a_stopped_run_ends_where_it_got_not_flat_to_the_others_end() -> None:
         "without dtms": [(_at(10), 10_500.0), (_at(30), 10_600.0)],
         "with dtms (same entries)": [(_at(12), 10_700.0)],
     }
-    fig = _equity_figure(
+    fig = equity_figure(
         curves,
         start_balance=1e4,
         start=T,
@@ -278,4 +287,4 @@ def test_a_stopped_run_ends_where_it_got_not_flat_to_the_others_end() -> None:
     top = fig.axes[0]
     ends = [mdates.num2date(line.get_xdata()[-1]) for line in top.get_lines()[:2]]
     assert ends == [_at(40), _at(20)]
-    assert _legend_labels(fig)[1].endswith(f", stopped at {_at(20):%Y-%m-%d %H:%M}")
+    assert legend_labels(fig)[1].endswith(f", stopped at {_at(20):%Y-%m-%d %H:%M}")
