@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, snapshot, trade
-from support.dtms_machine import BAR, NOW, ev, record
+from support.dtms_machine import BAR, NOW, ev, hedged, kinds, record, recovering
 
-from dtms_plugin.engine import AccountState, Evaluation, TradeRecord, evaluate, register
+from dtms_plugin.engine import AccountState, evaluate, register
 from dtms_plugin.settings import ActionsConfig, DtmsSettings
 from hookspecs import ActionKind, DefensiveState
 
 S = DefensiveState
 K = ActionKind
-
-
-def kinds(e: Evaluation) -> list[tuple[K, dict[str, object]]]:
-    return [(a.kind, dict(a.params)) for a in e.actions]
 
 
 # --- arming -------------------------------------------------------------------------
@@ -137,19 +132,6 @@ def test_hedge_held_back_while_spread_is_wide() -> None:
     assert ok.transition == (S.WARNING_L2, S.HEDGED)
 
 
-def hedged(**changes: object) -> TradeRecord:
-    base: dict[str, object] = dict(
-        volume=0.5,
-        closed_volume=0.5,
-        hedge_ticket=77,
-        hedge_volume=0.25,
-        flat_deadline=NOW + minutes(60),
-    )
-    base.update(changes)
-    state = base.pop("state", S.HEDGED)
-    return record(state, **base)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize(("total", "structure"), [(1.0, 0.0), (-3.0, 1.0)])
 def test_hedged_to_recovering_closes_the_hedge(total: float, structure: float) -> None:
     e = ev(hedged(), total, structure=structure)
@@ -217,14 +199,6 @@ def test_change_of_character_closes_all(state: S) -> None:
     assert kinds(e) == [(K.CLOSE, {"hedge_ticket": 77})]
     no_conf = ev(rec, -3.0, structure=-1.0)
     assert no_conf.transition is None or no_conf.transition[1] is not S.CLOSED
-
-
-def recovering(**changes: object) -> TradeRecord:
-    base: dict[str, object] = dict(
-        volume=0.5, closed_volume=0.5, recovery_deadline=NOW + minutes(10)
-    )
-    base.update(changes)
-    return record(S.RECOVERING, **base)
 
 
 def test_recovering_rehedges_with_a_new_flat_deadline() -> None:
@@ -316,128 +290,3 @@ def test_reason_names_the_transition_and_the_score() -> None:
     e = ev(record(), -2.5)
     assert e.reason.startswith("HEALTHY→WARNING_L1: S -2.50 ≤ -2")
     assert "S=-2.50" in e.reason
-
-
-# --- retries: per evaluation, and a failed close is never abandoned --------------------
-
-
-def _fail_all(e: Evaluation, rec: TradeRecord, now: datetime) -> TradeRecord:
-    from dtms_plugin.engine import begin, finish
-    from hookspecs import ActionResult, ResultCode
-
-    for a in e.actions:
-        rec = begin(rec, a, now)
-        failure = ActionResult.failure(ResultCode.MARKET_CLOSED, "market closed")
-        rec = finish(rec, a, failure, now, SETTINGS)
-    return rec
-
-
-def _closing_after_failures(bars: int) -> tuple[TradeRecord, list[int]]:
-    """A HEDGED trade past its flat deadline whose CLOSE always fails: six cycles per
-    bar over ``bars`` bars. Returns the record and how many closes each bar sent."""
-    rec = record(S.HEDGED, seq=5, hedge_ticket=99, hedge_volume=0.5, last_bar_time=BAR)
-    rec = replace(rec, flat_deadline=NOW - minutes(1))
-    sent: list[int] = []
-    for b in range(bars):
-        bar = BAR + minutes(5 * b)
-        n = 0
-        for i in range(6):
-            now = bar + minutes(5) + minutes(0.1 * i)
-            snap = scored(-7.0, bar)
-            e = evaluate(rec, snap, quote(2000.0), now, SETTINGS, GOLD, AccountState(True))
-            n += len(e.actions)
-            rec = _fail_all(e, e.record, now)
-        sent.append(n)
-    return rec, sent
-
-
-def test_a_failed_action_is_retried_on_the_next_evaluation_not_the_next_cycle() -> None:
-    rec, sent = _closing_after_failures(1)
-    assert sent == [1]  # six cycles on the same bar: the close was sent once
-    assert rec.owed == (K.CLOSE,)
-    entry = rec.entry("1:6:close")
-    assert entry is not None and entry.attempts == 1
-
-
-def test_an_exhausted_close_is_kept_retried_per_bar_and_flagged() -> None:
-    rec, sent = _closing_after_failures(7)
-    assert sent == [1, 1, 1, 1, 1, 1, 1]  # one attempt per new bar, never given up
-    assert rec.state is S.CLOSED and rec.owed == (K.CLOSE,) and rec.active
-    assert rec.hedge_ticket == 99
-    entry = rec.entry("1:6:close")
-    assert entry is not None and entry.attempts == 7
-    assert rec.warnings[-1] == (
-        "close of ticket 1 and hedge 99 failed 7 times: manual attention needed"
-    )
-    assert sum("manual attention" in w for w in rec.warnings) == 1  # replaced, not piled up
-    assert not any("given up" in w for w in rec.warnings)
-
-
-def test_a_stuck_close_settles_when_the_position_is_closed_by_hand() -> None:
-    rec, _ = _closing_after_failures(5)
-    now = BAR + minutes(31)
-    e = evaluate(
-        rec, scored(-7.0, BAR + minutes(25)), quote(2000.0), now, SETTINGS, GOLD,
-        AccountState(True), position_gone=True,
-    )  # fmt: skip
-    assert e.record.state is S.CLOSED and e.record.closed_at == now
-    assert e.record.owed == (K.CLOSE_HEDGE,)
-    assert kinds(e) == [(K.CLOSE_HEDGE, {"hedge_ticket": 99})]
-
-
-def test_other_failed_actions_are_given_up_after_three_retries_on_new_bars() -> None:
-    rec = record(S.HEALTHY)
-    tried: list[int] = []
-    for b in range(6):
-        bar = BAR + minutes(5 * b)
-        n = 0
-        for i in range(3):
-            now = bar + minutes(5) + minutes(0.1 * i)
-            e = evaluate(
-                rec, scored(-2.5 if b == 0 else -1.0, bar), quote(2000.0), now, SETTINGS,
-                GOLD, AccountState(True),
-            )  # fmt: skip
-            n += len(e.actions)
-            rec = _fail_all(e, e.record, now)
-        tried.append(n)
-    assert tried == [1, 1, 1, 1, 0, 0]
-    assert rec.state is S.WARNING_L1 and rec.owed == ()
-    assert "given up" in rec.warnings[-1]
-
-
-def test_rehedging_while_the_old_hedge_is_still_open_reuses_it() -> None:
-    from dtms_plugin.engine import begin, finish
-    from hookspecs import ActionResult, ResultCode
-
-    rec = record(S.HEDGED, seq=5, hedge_ticket=99, hedge_volume=0.5)
-    rec = replace(rec, flat_deadline=NOW + minutes(200))
-    e = ev(rec, 1.5)  # HEDGED → RECOVERING: close the hedge, which fails
-    assert kinds(e) == [(K.CLOSE_HEDGE, {"hedge_ticket": 99})]
-    rec = e.record
-    for a in e.actions:
-        rec = begin(rec, a, NOW)
-        rec = finish(rec, a, ActionResult.failure(ResultCode.TRANSIENT, "requote"), NOW, SETTINGS)
-    later = NOW + minutes(5)
-    snap = scored(-7.0, BAR + minutes(5))
-    e = evaluate(rec, snap, quote(2000.0), later, SETTINGS, GOLD, AccountState(True))
-    assert e.transition == (S.RECOVERING, S.HEDGED)
-    assert e.actions == ()  # no second hedge: hedge 99 is wanted again
-    assert e.record.owed == () and e.record.hedge_ticket == 99
-    assert e.record.hedge_volume == 0.5
-    assert e.record.flat_deadline == later + minutes(75)
-
-
-def test_a_rehedge_reusing_the_open_hedge_is_not_held_by_the_spread_rail() -> None:
-    rec = recovering(hedge_ticket=99, hedge_volume=0.5, owed=(K.CLOSE_HEDGE,))
-    e = ev(rec, -6.5, q=quote(2000.0, spread=5.0), median_spread=0.2)
-    assert e.transition == (S.RECOVERING, S.HEDGED) and e.actions == ()
-    assert e.record.hedge_ticket == 99
-
-
-def test_recovered_with_the_old_hedge_still_open_still_closes_it() -> None:
-    rec = recovering(recovery_deadline=NOW, hedge_ticket=99, hedge_volume=0.5)
-    rec = replace(rec, owed=(K.CLOSE_HEDGE,))
-    e = ev(rec, 1.0)
-    assert e.transition == (S.RECOVERING, S.HEALTHY)
-    assert e.record.owed == (K.CLOSE_HEDGE,)
-    assert kinds(e) == [(K.CLOSE_HEDGE, {"hedge_ticket": 99})]

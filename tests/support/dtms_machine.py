@@ -12,7 +12,7 @@ from datetime import datetime
 
 from dtms_plugin.engine import AccountState, Evaluation, TradeRecord, evaluate, register
 from dtms_plugin.settings import DtmsSettings
-from hookspecs import DefensiveState, Quote
+from hookspecs import ActionKind, DefensiveState, Quote
 from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, trade
 
 BAR = T0 + minutes(20)  # the newest fast bar in these tests; it closed at BAR + 5 min
@@ -52,3 +52,28 @@ def ev(
         AccountState(hedging),
         position_gone=gone,
     )
+
+
+def kinds(e: Evaluation) -> list[tuple[ActionKind, dict[str, object]]]:
+    return [(a.kind, dict(a.params)) for a in e.actions]
+
+
+def hedged(**changes: object) -> TradeRecord:
+    base: dict[str, object] = dict(
+        volume=0.5,
+        closed_volume=0.5,
+        hedge_ticket=77,
+        hedge_volume=0.25,
+        flat_deadline=NOW + minutes(60),
+    )
+    base.update(changes)
+    state = base.pop("state", DefensiveState.HEDGED)
+    return record(state, **base)  # type: ignore[arg-type]
+
+
+def recovering(**changes: object) -> TradeRecord:
+    base: dict[str, object] = dict(
+        volume=0.5, closed_volume=0.5, recovery_deadline=NOW + minutes(10)
+    )
+    base.update(changes)
+    return record(DefensiveState.RECOVERING, **base)
