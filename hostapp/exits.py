@@ -137,6 +137,10 @@ class ExitManager:
         self.held_window: int | None = None
         self._file: Path | None = None  # where a live host keeps the managed trades
         self._save_failed = False
+        #: Trades whose take-profit sat at or before ``partial_at_r``: the target closes
+        #: them first, so the partial close could not happen (the first is logged, all
+        #: are counted in the run report's note).
+        self.partial_unreachable = 0
 
     # -- what a live host keeps across restarts -----------------------------------------
 
@@ -207,6 +211,25 @@ class ExitManager:
         if risk > 0:
             self._trades[trade.ticket] = _Managed(risk=risk)
             self._save(host)
+            self._check_target(host, trade, risk)
+
+    def _check_target(self, host: HostView, trade: Trade, risk: float) -> None:
+        """Say so when the trade's take-profit comes at or before the partial close's level:
+        the rule is switched on but can never act on this trade."""
+        s = self.settings
+        if not s.partial or trade.take_profit is None:
+            return
+        target_r = (trade.take_profit - trade.entry_price) * trade.sign / risk
+        if target_r > s.partial_at_r:
+            return
+        if not self.partial_unreachable:
+            host.log.info(
+                "exits: ticket %d's take-profit is at %+.2fR, not beyond partial_at_r = %g: "
+                "the target closes it before a partial close can (lower partial_at_r, or set "
+                "partial = false); later trades like it are counted in the run report",
+                trade.ticket, target_r, s.partial_at_r,
+            )  # fmt: skip
+        self.partial_unreachable += 1
 
     @hookimpl
     def on_trade_closed(self, host: HostView, trade: Trade) -> None:
@@ -216,7 +239,15 @@ class ExitManager:
     @hookimpl
     def run_report(self) -> dict[str, Any]:
         held = {str(ticket): n for ticket, n in sorted(self.held_back.items()) if n}
-        return {"held_defensive": held}
+        report: dict[str, Any] = {"held_defensive": held}
+        if self.partial_unreachable:
+            report["partial_unreachable"] = self.partial_unreachable
+            report["note"] = (
+                f"the partial close at +{self.settings.partial_at_r:g}R could not act on "
+                f"{self.partial_unreachable} trades: their take-profit came at or before it "
+                "(lower partial_at_r, or set partial = false)"
+            )
+        return report
 
     @property
     def managed_tickets(self) -> list[int]:

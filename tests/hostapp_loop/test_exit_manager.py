@@ -388,3 +388,64 @@ async def test_an_unreadable_state_file_is_one_line_and_no_trade_resumed(
     assert host.plugins.get("exits").managed_tickets == []
     said = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
     assert len(said) == 1 and said[0].endswith(": no trade resumed")
+
+
+class BuyWithTarget:
+    """Opens buys with a 10-point stop and a take-profit ``target_r`` R away, one per bar."""
+
+    def __init__(self, target_r: float, count: int) -> None:
+        self.target_r, self.left = target_r, count
+
+    @hookimpl
+    def propose_orders(self, symbol: str) -> list[OrderRequest]:
+        if not self.left:
+            return []
+        self.left -= 1
+        target = 2000.0 + 10 * self.target_r  # the feed is at 2000 when they go in
+        return [OrderRequest(symbol, "buy", 0.1, stop_loss=1990.0, take_profit=target)]
+
+
+@pytest.mark.parametrize(("target_r", "unreachable"), [(2.0, 2), (1.5, 2), (3.0, 0)])
+async def test_a_partial_close_behind_the_take_profit_is_said_once_and_counted(
+    target_r: float, unreachable: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The partial close is on at +2R by default; a strategy whose target is at +2R closes
+    every trade there first. The manager says so once, and the summary says how often."""
+    from hostapp.app import build_sim_app
+    from hostapp.config import config_from_dict
+    from hostapp.report import summarize, summary_table
+
+    config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
+    closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 40)]
+    manager = ExitManager()
+    builtins = {"exits": manager, "buy": BuyWithTarget(target_r, 2)}
+    app = build_sim_app(
+        config,
+        {"XAUUSD": bars_from_closes(closes)},
+        base_timeframe="M5",
+        builtins=builtins,
+        entry_points=[],
+        env={},
+    )
+    with caplog.at_level(logging.INFO):
+        stats = await app.loop.run_replay(app.feed)
+    assert len(stats.entries) == 2
+    report = app.plugins.run_report(app.host)
+    summary = summarize(
+        stats=stats,
+        recorder=app.recorder,
+        closed=app.broker.closed_trades(),  # type: ignore[attr-defined]
+        open_positions=app.broker.positions(),
+        start_balance=app.start_balance,
+        balance=app.broker.account().balance,
+        extra={"plugin_reports": report},
+    )
+    said = [r.getMessage() for r in caplog.records if "partial_at_r" in r.getMessage()]
+    table = summary_table(summary)
+    if unreachable:
+        assert report["exits"]["partial_unreachable"] == unreachable
+        assert len(said) == 1 and "take-profit is at +1." in said[0]  # filled at the ask
+        assert f"could not act on {unreachable} trades" in table
+    else:
+        assert "partial_unreachable" not in report["exits"] and not said
+        assert "note (exits)" not in table
