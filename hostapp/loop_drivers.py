@@ -25,6 +25,8 @@ from .loop_stats import LoopStats
 from .market.timeframes import from_epoch, timeframe_seconds, to_epoch
 
 ProgressFn = Callable[[int, int], None]
+#: A scaled run says when its data pauses for more than this many base bars (a weekend)
+GAP_BARS = 3
 
 
 class LoopClock(Protocol):
@@ -165,6 +167,8 @@ class LoopDrivers:
         watch: datetime | None = None  # the next cycle without a new bar
         i = 0
         live_from = clock.live_from
+        gap = timedelta(seconds=GAP_BARS * timeframe_seconds(feed.base_timeframe))
+        last: datetime | None = None  # the time of the newest step played
         while due is not None and not self.stop_requested:
             if due > live_from:
                 clock.go()  # the history is caught up on (a no-op once running)
@@ -177,7 +181,9 @@ class LoopDrivers:
                 if progress is not None:
                     progress(i, max(total, i))
                 watch = due + timedelta(seconds=cycle_seconds)
-                due = next(steps, None)
+                last, due = due, next(steps, None)
+                if due is not None and last >= live_from and due - last > gap:
+                    self._say_gap(clock, last, due)
                 await asyncio.sleep(0)  # a run catching up still lets the dashboard answer
                 continue
             if watch is not None and now >= watch:
@@ -189,6 +195,18 @@ class LoopDrivers:
         if progress is not None and due is None and i != total:
             progress(i, i)  # a streamed feed's count was a bound: it ends at 100 %
         return self.stats
+
+    def _say_gap(self, clock: ScaledLoopClock, last: datetime, due: datetime) -> None:
+        """A gap in the data (a weekend, a holiday) is a long quiet stretch of a scaled run:
+        say it once, with when the bars come back, so a waiting run is not taken for a
+        stuck one."""
+        wall = clock.wall_seconds((due - clock.now()).total_seconds())
+        self.host.log.info(
+            "no bars from %s to %s (a gap of %s in the data): cycles without bars until "
+            "then, the next bar in about %s of wall time",
+            f"{last:%Y-%m-%d %H:%M}", f"{due:%Y-%m-%d %H:%M}", _span(due - last),
+            _span(timedelta(seconds=max(wall, 0.0))),
+        )  # fmt: skip
 
     async def run_live(
         self,
@@ -285,6 +303,21 @@ class Watched(Protocol):
     terminal cut off from its trade server): checked at the start of every live cycle."""
 
     def watch_connection(self) -> None: ...
+
+
+def _span(span: timedelta) -> str:
+    """``2 h 30 min``, ``48 h``, ``45 s``: a duration as a reader says it."""
+    seconds = round(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    hours, minutes = divmod(seconds // 60, 60)
+    return (
+        f"{hours} h {minutes} min"
+        if hours and minutes
+        else f"{hours} h"
+        if hours
+        else f"{minutes} min"
+    )
 
 
 async def _sleep_or_wake(event: asyncio.Event, seconds: float) -> None:

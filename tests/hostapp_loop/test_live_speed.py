@@ -217,3 +217,49 @@ def test_speed_is_for_the_paper_feed(tmp_path: Path) -> None:
         'hostapp: plugins.toml [host] broker = "mt5": --speed plays the paper feed, '
         "MetaTrader's market runs in real time"
     )
+
+
+def test_a_gap_in_the_data_of_a_scaled_run_is_said_once_with_when_bars_return(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A weekend in the data is a long quiet stretch of a scaled run: no bars, cycles
+    without them. The run says so once, with when the bars come back, instead of a log
+    that simply stops (an operator would take the run for a stuck one)."""
+    import logging
+
+    bars = bars_from_closes([2000.0 + (i % 7) for i in range(WARMUP + 6)], start=START)
+    after = [dataclasses.replace(b, time=b.time + timedelta(hours=2)) for b in bars[WARMUP + 3 :]]
+    bars = bars[: WARMUP + 3] + after  # two hours without bars, past the history
+    config = config_from_dict(
+        {
+            "host": {
+                "symbols": ["XAUUSD"],
+                "timeframe": "M5",
+                "cycle_seconds": 60,
+                "paper": {"account_file": str(tmp_path / "account.sqlite")},
+            },
+        },
+        path=tmp_path / "plugins.toml",
+    )
+    config = dataclasses.replace(config, data_root=tmp_path)
+    app = build_sim_app(
+        config,
+        {"XAUUSD": bars},
+        base_timeframe="M5",
+        shared_account=True,
+        speed=36_000.0,  # an hour of data in 0.1 s
+        builtins={},
+        entry_points=[],
+        env={},
+    )
+    with caplog.at_level(logging.INFO):
+        stats = asyncio.run(drive(app, progress=None))
+    assert stats.bars == len(bars)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("no bars from")]
+    last = bars[WARMUP + 2].time + timedelta(minutes=5)  # the close of the bar before the gap
+    back = last + timedelta(hours=2, minutes=5)
+    assert said == [
+        f"no bars from {last:%Y-%m-%d %H:%M} to {back:%Y-%m-%d %H:%M} "
+        "(a gap of 2 h 5 min in the data): cycles without bars until then, the next bar in "
+        "about 0 s of wall time"
+    ], said
