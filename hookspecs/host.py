@@ -143,6 +143,22 @@ class ClosedPositions(Broker, Protocol):
 
 
 @runtime_checkable
+class CloseReasons(Protocol):
+    """An optional capability of a :class:`Broker`: why it closed a position. A stop or a
+    target hit between two cycles of a live account is found by the loop's sweep, and on
+    an account shared by several programs another program's close is found after one of
+    this host's phases; without the broker's word the loop can only name the phase
+    (``external``, ``action``, ``exit``), and a defender counting stop-outs would miss
+    them. The paper broker and the MetaTrader broker offer it."""
+
+    def close_reason(self, ticket: int) -> CloseReason | None:
+        """``"stop_loss"`` or ``"take_profit"`` when the broker closed position ``ticket``
+        at its stop or its target (its last closing deal's reason); ``None`` when an order
+        closed it, or the broker cannot tell (yet)."""
+        ...
+
+
+@runtime_checkable
 class SimBroker(ClosedPositions, Protocol):
     """An optional capability of a :class:`Broker`: a simulated account (the paper broker)
     that fills stops and targets on the replayed bars and keeps its closed trades. The

@@ -13,7 +13,9 @@ A cycle at time ``now`` (the close time of the bars that just closed):
    exit manager works here);
 4. positions that vanished during 3 are reported with ``on_trade_closed``: reason
    ``action`` when they vanished during ``on_cycle``, ``exit`` during
-   ``manage_positions``. The host tells the loop of every action it carries out
+   ``manage_positions``, unless the broker says it closed them at their stop or target
+   (:class:`hookspecs.CloseReasons`: another program's trade on a shared account). The
+   host tells the loop of every action it carries out
    (:meth:`~hostapp.host.Host.add_listener`), so it looks only after a phase that acted.
 
 Given ``entries`` (a script: the entries another run took, by cycle time and symbol),
@@ -47,6 +49,7 @@ from hookspecs import (
     Broker,
     ClosedPositions,
     CloseReason,
+    CloseReasons,
     HostView,
     MarketView,
     OrderRequest,
@@ -163,6 +166,7 @@ class TradingLoop(LoopDrivers):
         sim = broker if isinstance(broker, SimBroker) else None
         self._on_bar = sim.on_bar if sim is not None else None
         self._closed_trade = broker.closed_trade if isinstance(broker, ClosedPositions) else None
+        self._close_reason = broker.close_reason if isinstance(broker, CloseReasons) else None
         self._propose = plugins.has_impls("propose_orders")
         self._on_cycle = plugins.has_impls("on_cycle")
         self._manage = plugins.has_impls("manage_positions")
@@ -312,14 +316,19 @@ class TradingLoop(LoopDrivers):
         await self._sweep(now, "exit")
 
     async def _sweep(self, now: datetime, reason: CloseReason) -> None:
-        """Report every known position that is no longer open, with ``reason``; adopt
+        """Report every known position that is no longer open, with the broker's reason
+        when it closed it at a stop or target (:class:`hookspecs.CloseReasons`: a live
+        account's stop hit between cycles, another program's trade on a shared account),
+        else with ``reason``, the phase that found it gone; adopt
         positions that appeared (hedges, re-adds) so their closing is reported too."""
         current = {t.ticket: t for t in self.broker.positions()}
         known = self._known
         gone = [ticket for ticket in known if ticket not in current]
+        why = self._close_reason
         for ticket in gone:
             last = known.pop(ticket)
-            await self._closed(now, self._closed_record(ticket, last), reason)
+            record = self._closed_record(ticket, last)
+            await self._closed(now, record, (why(ticket) if why else None) or reason)
         known.update(current)
 
     def _closed_record(self, ticket: int, last: Trade) -> Trade:

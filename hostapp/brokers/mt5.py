@@ -15,7 +15,16 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import AccountInfo, BrokerError, Direction, MarginMode, Quote, SymbolInfo, Trade
+from hookspecs import (
+    AccountInfo,
+    BrokerError,
+    CloseReason,
+    Direction,
+    MarginMode,
+    Quote,
+    SymbolInfo,
+    Trade,
+)
 
 from .mt5_clock import ClockWatch, probe
 from .mt5_connect import initialize, login_and_check
@@ -29,7 +38,7 @@ from .mt5_convert import (
     symbol_info_from,
     trade_from_position,
 )
-from .mt5_history import closed_position
+from .mt5_history import close_reason, closed_position
 from .mt5_link import TradeServerWatch
 from .mt5_market import Mt5Market
 from .mt5_orders import OrderSender
@@ -242,6 +251,14 @@ class Mt5Broker(Trading):
         (:mod:`.mt5_history`); ``None`` while the history lags or cannot be read."""
         try:
             return closed_position(self.api, self.server_clock, ticket)
+        except (KeyError, TypeError, ValueError):  # a row unlike the API's
+            return None
+
+    def close_reason(self, ticket: int) -> CloseReason | None:
+        """:class:`hookspecs.CloseReasons`: the last closing deal's reason, a stop or a
+        target the server filled (:mod:`.mt5_history`); ``None`` otherwise."""
+        try:
+            return close_reason(self.api, ticket)
         except (KeyError, TypeError, ValueError):  # a row unlike the API's
             return None
 

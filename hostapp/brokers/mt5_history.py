@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookspecs import Trade
+from hookspecs import CloseReason, Trade
 
 from .mt5_convert import ServerClock, as_dict
 
@@ -39,6 +39,24 @@ def _open_lots(deals: list[dict[str, Any]]) -> float:
         else:
             held -= lots
     return round(held, 8)
+
+
+#: ``DEAL_REASON_*`` of a closing deal the broker made itself: the stop, the target
+_BY_BROKER: dict[int, CloseReason] = {4: "stop_loss", 5: "take_profit"}
+
+
+def close_reason(api: Any, ticket: int) -> CloseReason | None:
+    """Why ``ticket`` closed, from its last closing deal's ``reason``: ``DEAL_REASON_SL``
+    is ``stop_loss``, ``DEAL_REASON_TP`` ``take_profit``; anything else (an order, a
+    stop-out, a deal not in the history yet) is ``None``."""
+    raw = api.history_deals_get(position=ticket)
+    if not raw:
+        return None
+    deals = sorted((as_dict(d) for d in raw), key=lambda d: (int(d["time_msc"]), int(d["ticket"])))
+    closing = [d for d in deals if int(d["entry"]) in _CLOSING]
+    if not closing:
+        return None
+    return _BY_BROKER.get(int(closing[-1].get("reason", -1)))
 
 
 def closed_position(api: Any, clock: ServerClock, ticket: int) -> Trade | None:

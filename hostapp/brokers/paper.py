@@ -159,6 +159,17 @@ class PaperBroker(PaperOrders):
             deal = self._store.last_deal(ticket)
             return None if deal is None else self._position_closed(deal.trade)
 
+    def close_reason(self, ticket: int) -> CloseReason | None:
+        """:class:`hookspecs.CloseReasons`: ``stop_loss`` or ``take_profit`` when the bars
+        hit the position's stop or target (its newest closing deal says so), else
+        ``None``: an order closed it. Another process on a shared account file closes
+        positions this one finds gone; their deals say why."""
+        with self._query():
+            deal = self._store.last_deal(ticket)
+        if deal is None or deal.reason not in ("stop_loss", "take_profit"):
+            return None
+        return "stop_loss" if deal.reason == "stop_loss" else "take_profit"
+
     def realised_pnl(self) -> float:
         with self._query():
             return round(self._store.balance() - self._store.meta.deposit, 2)

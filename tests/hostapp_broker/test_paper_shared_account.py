@@ -102,3 +102,62 @@ def test_file_settings_win_and_a_mismatch_is_refused(tmp_path: Path) -> None:
         PaperBroker(settings=PaperSettings(margin_mode="netting", account_file=path))
     a.release()
     b.release()
+
+
+def test_a_position_another_process_stopped_out_is_reported_as_stopped_out(
+    tmp_path: Path,
+) -> None:
+    """Two programs on one account: a position the other program's broker closed at its
+    stop is found gone by this host's sweep after a phase (``action``); the broker's deal
+    says why (hookspecs.CloseReasons), and that reason is what plugins are told, since
+    DTMS's stop-out streak and the servers' records read it."""
+    import asyncio
+
+    from hookspecs import hookimpl
+    from hostapp.app import build_sim_app
+    from hostapp.config import config_from_dict
+    from hostapp.testing import bars_from_closes
+
+    account = tmp_path / "account.sqlite"
+    other = PaperBroker(settings=PaperSettings(account_file=str(account)))
+    t = datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
+    other.set_quote("EURUSD", 1.1, 1.1001, t)
+    mine = other.open(OrderRequest("EURUSD", "buy", 0.1, stop_loss=1.09)).new_ticket
+    ordered = other.open(OrderRequest("EURUSD", "buy", 0.1)).new_ticket
+
+    class OtherProgram:
+        """Plays the other program's moves during this host's cycles."""
+
+        def __init__(self) -> None:
+            self.cycles = 0
+            self.closed: dict[int, str] = {}
+
+        @hookimpl
+        def on_cycle(self) -> None:
+            self.cycles += 1
+            if self.cycles == 2:  # its bar falls through the stop
+                (bar,) = bars_from_closes([1.085], start=t)
+                assert [tr.ticket for tr, _ in other.on_bar("EURUSD", bar)] == [mine]
+            elif self.cycles == 3:
+                assert other.close(ordered).ok
+
+        @hookimpl
+        def on_trade_closed(self, trade: object, reason: str) -> None:
+            self.closed[trade.ticket] = reason  # type: ignore[attr-defined]
+
+    program = OtherProgram()
+    config = config_from_dict(
+        {"host": {"symbols": ["XAUUSD"], "paper": {"account_file": str(account)}}},
+        path=tmp_path / "plugins.toml",
+    )
+    app = build_sim_app(
+        config,
+        {"XAUUSD": bars_from_closes([2000.0] * 6, start=t)},
+        base_timeframe="M5",
+        shared_account=True,
+        builtins={"other": program},
+        entry_points=[],
+        env={},
+    )
+    asyncio.run(app.loop.run_replay(app.feed))
+    assert program.closed == {mine: "stop_loss", ordered: "action"}

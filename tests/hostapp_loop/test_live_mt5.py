@@ -314,13 +314,15 @@ class Closes:
 async def test_a_position_the_server_closed_is_reported_with_all_its_deals() -> None:
     """On MetaTrader the loop learns of a close by the position going: it reported the
     last view, whose profit is the floating part at the cycle before (neither the stop's
-    price nor the partial close's booked result), which DTMS's account rails then sum."""
+    price nor the partial close's booked result), which DTMS's account rails then sum;
+    and with the phase that found it gone (``external``), not the stop that closed it,
+    which DTMS's stop-out streak counts."""
     fake = FakeMT5()
     plugin = Closes(fake)
     app = _live_app(fake, Probe(fake), closes=plugin)
     plugin.stop = app.loop.request_stop
     await drive(app, progress=None)
     ((trade, reason),) = plugin.closed
-    assert trade.ticket == plugin.ticket and reason == "external"
+    assert trade.ticket == plugin.ticket and reason == "stop_loss"  # DEAL_REASON_SL
     assert (trade.profit, trade.close_price, trade.volume) == (-159.0, 1995.0, 0.2)
     assert trade.closed_at is not None and trade.entry_price == 2005.3
