@@ -12,15 +12,15 @@ from typing import Any, Literal
 
 from hookspecs import ConfigError, Timeframe, parse_settings
 
-from .settings_checks import (
-    at_least,
-    check_group,
-    check_ladder,
-    http_url,
-    positive,
-    store_db,
-    store_url,
-)
+from .settings_checks import at_least, http_url, positive, store_db, store_url
+from .settings_ranges import check_ranges
+
+#: The setting groups, the nested tables: every number in them has a range
+#: (settings_ranges.py, docs/dtms.md §10)
+GROUPS = (
+    "weights", "adaptive", "indicators", "thresholds", "arming", "actions", "rails", "trail",
+    "regime",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -243,15 +243,7 @@ class DtmsSettings:
                 f"signal_timeframe: {self.signal.value} must be coarser than the fast "
                 f"timeframe {self.fast.value}"
             )
-        check_group("weights", self.weights, minimum=0.0)
-        check_group("adaptive.range", self.adaptive.range, minimum=0.0)
-        check_group("adaptive.high_volatility", self.adaptive.high_volatility, minimum=0.0)
-        at_least("adaptive.asian", self.adaptive.asian, 0.0)
-        positive("trail.atr_multiple", self.trail.atr_multiple)
-        at_least("trail.period", self.trail.period, 2)
-        for group in ("indicators", "thresholds", "arming", "actions", "rails", "regime", "trail"):
-            check_group(group, getattr(self, group))
-        check_ladder(self.thresholds)
+        check_ranges(self, GROUPS)
 
     @cached_property
     def fast(self) -> Timeframe:

@@ -1,12 +1,12 @@
-"""The checks of DTMS's settings, one per kind of value: each raises a ``ValueError``
-that starts with the key it is about, which :func:`~.settings.load_settings` puts after
-the file and table (``plugins.toml [plugin.dtms] trail.period: must be >= 2, got 1``).
+"""The checks of DTMS's settings, one per kind of value (the ranges of the groups' numbers
+are in settings_ranges.py): each raises a ``ValueError`` that starts with the key it is
+about, which :func:`~.settings.load_settings` puts after the file and table
+(``plugins.toml [plugin.dtms] trail.period: must be >= 2, got 1``).
 A URL is named with its secrets masked (``hookspecs.masked_url``)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import fields
 from urllib.parse import parse_qs, urlsplit
 
 from hookspecs import masked_url
@@ -29,12 +29,6 @@ def positive(key: str, value: float) -> None:
     finite(key, value)
     if value <= 0:
         raise ValueError(f"{key}: must be > 0, got {value!r}")
-
-
-def fraction(key: str, value: float) -> None:
-    finite(key, value)
-    if not 0 < value <= 1:
-        raise ValueError(f"{key}: must be in (0, 1], got {value!r}")
 
 
 def _url(key: str, value: str, schemes: tuple[str, ...], path_will_do: bool, want: str) -> None:
@@ -72,41 +66,3 @@ def store_db(key: str, value: str) -> None:
     for db in [path, *parse_qs(parts.query).get("db", [])]:
         if db and not db.isdigit():
             raise ValueError(f"{key}: the database number must be an integer, got {db!r}")
-
-
-def check_ladder(t: object) -> None:
-    """The ladder's thresholds in their order (docs/dtms.md §5): each level deeper than
-    the one before, and each way back above its way in. Otherwise a score between them
-    moves the trade down and up again on every cycle, with an action each time."""
-    pairs = [
-        ("to_hedge", "to_l2"), ("to_l2", "to_l1"), ("to_l1", "l1_recover"),
-        ("to_l2", "l2_recover"), ("to_hedge", "recover"),
-    ]  # fmt: skip
-    for low, high in pairs:
-        below, above = getattr(t, low), getattr(t, high)
-        if not below < above:
-            raise ValueError(
-                f"thresholds.{low}: must be below thresholds.{high} ({above:g}), got {below:g}"
-            )
-
-
-def check_group(group: str, values: object, minimum: float | None = None) -> None:
-    """Every number of a nested group: finite; ``minimum`` when given; ints are periods
-    (>= 1) except ``max_retries`` (>= 0); ``*_fraction`` in (0, 1]."""
-    for f in fields(values):  # type: ignore[arg-type]
-        key, value = f"{group}.{f.name}", getattr(values, f.name)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, dict):
-            for label, number in value.items():
-                finite(f"{key}.{label}", number)
-        elif f.name == "max_retries":
-            at_least(key, value, 0)
-        elif isinstance(value, int):
-            at_least(key, value, 1)
-        elif f.name.endswith("_fraction"):
-            fraction(key, value)
-        elif minimum is not None:
-            at_least(key, value, minimum)
-        else:
-            finite(key, value)

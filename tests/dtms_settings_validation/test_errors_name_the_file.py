@@ -35,6 +35,10 @@ def run(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess[str
             "mine.toml [plugin.dtms]: fresh_seconds: must be >= 0",
         ),
         (
+            "[plugin.dtms.actions]\nflat_bars = -15\n",
+            "mine.toml [plugin.dtms]: actions.flat_bars: must be > 0, got -15.0",
+        ),
+        (
             '[plugin.dtms]\napi_url = "localhost:8001"\n',
             "mine.toml [plugin.dtms]: api_url: expected an http:// or https:// URL",
         ),
