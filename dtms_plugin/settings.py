@@ -117,7 +117,8 @@ class Trail:
     """The trailing stop under every trade DTMS watches and has not hedged (docs/dtms.md
     §6): a Chandelier stop, the highest high (lowest low for a sell) of the last
     ``period`` fast bars minus (plus) ``atr_multiple`` × their mean true range, moved on
-    each closed fast bar once the trade is armed, tighter only."""
+    each closed fast bar with fresh data, tighter only. It runs from the trade's entry,
+    before the trade is armed: a stop is an exit rule, not a verdict of the ladder."""
 
     enabled: bool = True
     period: int = 22
