@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from .client.bodies import closed_answer
 from .client.http import (
     BAD_URL_ERRORS,
     CONNECTION_LIMIT,
@@ -303,6 +304,12 @@ def _judge(
     """What one answer means; ``None``: transient, try again. ``quiet``: the server is
     known not to take this host's requests (a refusal said once, not per entry)."""
     status = reply.status
+    if kind == "register" and closed_answer(reply):
+        # the server keeps this trade CLOSED (it saw the position go, or a retry came
+        # after the close): final, and nothing is wrong; the refresh reads it CLOSED
+        why = reply.message if reply.status == 409 else "kept CLOSED by the server"
+        log.info("DTMS registration of ticket %s: %s; not sent again", ticket, why)
+        return "delivered"
     if reply.ok or (kind in ("unregister", "closed") and status == 404):
         if attempt > 1:
             log.info("DTMS %s of ticket %s succeeded on attempt %d", kind, ticket, attempt)

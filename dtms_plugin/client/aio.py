@@ -168,7 +168,10 @@ class AsyncDtmsClient:
             else:
                 if not reply.transient:
                     result = result_of(ticket, reply)
-                    if not result.ok:
+                    if result.outcome == "closed":  # final, and no failure: it closed
+                        self.log.info("DTMS registration of ticket %s: %s", ticket,
+                                      result.message)  # fmt: skip
+                    elif not result.ok:
                         self.log.error(
                             "DTMS registration of ticket %s refused: %d %s",
                             ticket, reply.status, reply.message,

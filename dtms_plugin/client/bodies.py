@@ -97,11 +97,22 @@ def closed_body(
     return body
 
 
+def closed_answer(reply: Reply) -> bool:
+    """The server keeps the registration's trade CLOSED: its 409 ``trade closed`` (or, from
+    a server before that answer, a success whose ``state`` is CLOSED). Final: sending the
+    same registration again gets the same answer."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    if reply.status == 409:
+        return body.get("error") == "trade closed"
+    return reply.ok and body.get("state") == "CLOSED"
+
+
 def result_of(ticket: Any, reply: Reply) -> RegisterResult:
     """A registration's answer (one ``enable`` reply or one item of a batch)."""
     body = reply.body if isinstance(reply.body, dict) else {}
-    if reply.ok and body.get("state") == "CLOSED":  # kept CLOSED: not defended any more
-        why = "the server keeps this ticket's trade CLOSED: DTMS does not defend it"
+    if closed_answer(reply):  # kept CLOSED: not defended any more
+        why = reply.message if reply.status == 409 else ""
+        why = why or "the server keeps this ticket's trade CLOSED: DTMS does not defend it"
         return RegisterResult(body.get("ticket", ticket), "closed", reply.status, why, body)
     if reply.ok:
         outcome: Outcome = "already" if body.get("already_registered") else "registered"

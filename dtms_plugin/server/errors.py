@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EngineUnavailable(RuntimeError):
     """The engine is not running (starting, stopped or crashed): a 503."""
@@ -18,9 +20,11 @@ class Conflict(RuntimeError):
 
     error = "conflict with the stored trade"
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.field = field
+        #: more keys of the answer (a closed trade's close), beside error, field, message
+        self.details = dict(details or {})
 
 
 class RegistrationConflict(Conflict):
@@ -42,3 +46,12 @@ class ClockConflict(Conflict):
     next year would never arm, one closed next year would outlive its retention."""
 
     error = "conflict with the server's clock"
+
+
+class TradeClosed(Conflict):
+    """The trade of a registration is kept CLOSED (the same ticket, entry and opening):
+    DTMS no longer manages it. Answered "already registered", a client written for the
+    original DTMS would believe the trade defended; a new position needs another opening
+    time, entry or ticket (docs/client.md, "Registering")."""
+
+    error = "trade closed"

@@ -81,7 +81,7 @@ def client_error(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, DataError):
         return 400, {"error": "invalid field", "field": _field_of(exc), "message": str(exc)}
     if isinstance(exc, Conflict):
-        return 409, {"error": exc.error, "field": exc.field, "message": str(exc)}
+        return 409, {**exc.details, "error": exc.error, "field": exc.field, "message": str(exc)}
     if isinstance(exc, RegistrationRejected):
         return 422, {"error": "not registered", "message": str(exc)}
     raise exc

@@ -15,16 +15,23 @@ old record is archived first. A registration contradicting a live trade is a con
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hookspecs import DefensiveState, Trade
+from hookspecs import DefensiveState, SymbolInfo, Trade
 from hookspecs.events import log_event
 
-from .errors import Conflict, EngineUnavailable, RegistrationConflict, RegistrationRejected
+from .errors import (
+    Conflict,
+    EngineUnavailable,
+    RegistrationConflict,
+    RegistrationRejected,
+    TradeClosed,
+)
 from .service_parts import ServiceParts
-from .validation import Registration, UnknownSymbol, check_not_ahead
-from .views import record_state
+from .validation import FieldError, Registration, UnknownSymbol, check_not_ahead
+from .views import record_state, trade_fields
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
     from .replicas import Replicas
@@ -48,11 +55,13 @@ class Registering(ServiceParts):
         (the engine or the store down, a broker that cannot check a symbol) is raised
         for the whole request."""
         self._require_engine()
-        out: list[Outcome | None] = [None] * len(regs)
+        checked = await self.engine.run(self._with_broker_symbols(regs))
+        out: list[Outcome | None] = [c if isinstance(c, Exception) else None for c in checked]
+        ready = [(i, c) for i, c in enumerate(checked) if not isinstance(c, Exception)]
         if self.replicas is not None:
-            await self._register_replicated(self.replicas, regs, out)
+            await self._register_replicated(self.replicas, ready, out)
         else:
-            todo = list(enumerate(regs))
+            todo = ready
             async with self._command_lock:
                 while todo:  # a ticket twice in one batch: its second after its first
                     first: list[tuple[int, Registration]] = []
@@ -104,12 +113,15 @@ class Registering(ServiceParts):
                 out[i] = (True, record)
 
     async def _register_replicated(
-        self, replicas: Replicas, regs: Sequence[Registration], out: list[Outcome | None]
+        self,
+        replicas: Replicas,
+        regs: Sequence[tuple[int, Registration]],
+        out: list[Outcome | None],
     ) -> None:
         """Each through the registration stream (docs/scaling.md), one after another."""
         from .replica_service import NotApplied, Refused, register
 
-        for i, reg in enumerate(regs):
+        for i, reg in regs:
             try:
                 self._check_opened_at(reg)
                 created, body = await register(self, replicas, reg)  # body: the record
@@ -136,6 +148,8 @@ class Registering(ServiceParts):
         if record is None or _reused(record, reg):
             return False, record
         _check_conflict(record, reg)
+        if record_state(record) == DefensiveState.CLOSED.value:
+            raise closed_conflict(reg.ticket, record)
         return True, record
 
     def _archive_reused(self, ticket: int) -> None:
@@ -195,16 +209,59 @@ class Registering(ServiceParts):
     def _check_symbol(self, symbol: str) -> None:
         """A 400 (:class:`UnknownSymbol`) when the broker does not trade ``symbol``; a 503
         when the broker cannot say (the client's outbox retries, it is not its fault)."""
+        if self._symbol_info(symbol) is None:
+            raise UnknownSymbol(symbol)
+
+    def _symbol_info(self, symbol: str) -> SymbolInfo | None:
+        """The broker's rules of ``symbol``, else of the one symbol it trades under the
+        same name in another case (``xauusd`` for ``XAUUSD``); None when it trades none,
+        or more than one (which one was meant would be a guess). A 503 when the broker
+        cannot say."""
         assert self._host is not None
+        broker = self._host.broker
         try:
-            info = self._host.broker.symbol_info(symbol)
+            info = broker.symbol_info(symbol)
+            if info is not None:
+                return info
+            found: dict[str, SymbolInfo] = {}
+            for name in {symbol.upper(), symbol.lower()} - {symbol}:
+                other = broker.symbol_info(name)
+                if other is not None:
+                    found[other.name] = other
         except Exception as exc:
             self.log.error("checking symbol %r with the broker failed: %r", symbol, exc)
             raise EngineUnavailable(
                 f"cannot check symbol {symbol!r} with the broker: {type(exc).__name__}: {exc}"
             ) from exc
-        if info is None:
-            raise UnknownSymbol(symbol)
+        return next(iter(found.values())) if len(found) == 1 else None
+
+    async def _with_broker_symbols(
+        self, regs: Sequence[Registration]
+    ) -> list[Registration | Exception]:
+        """On the engine thread (the broker's): each registration under the broker's own
+        spelling of its symbol, so ``xauusd`` and ``XAUUSD`` are one trade and the engine
+        finds its symbol's rules; or why not: a symbol the broker does not trade, or a
+        volume below the symbol's minimum (no order of it could ever be placed, so no
+        close or hedge of it either)."""
+        infos: dict[str, SymbolInfo | None] = {}
+        out: list[Registration | Exception] = []
+        for reg in regs:
+            if reg.symbol not in infos:
+                infos[reg.symbol] = self._symbol_info(reg.symbol)
+            info = infos[reg.symbol]
+            if info is None:
+                out.append(UnknownSymbol(reg.symbol))
+            elif info.volume_min > 0 and reg.volume < info.volume_min * (1 - 1e-9):
+                out.append(
+                    FieldError(
+                        "volume",
+                        f"below the minimum volume of {info.name} at the broker "
+                        f"({info.volume_min:g}), got {reg.volume:g}",
+                    )
+                )
+            else:
+                out.append(replace(reg, symbol=info.name) if info.name != reg.symbol else reg)
+        return out
 
 
 def answer(ticket: int, created: bool, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,6 +272,32 @@ def answer(ticket: int, created: bool, record: Mapping[str, Any]) -> dict[str, A
         "already_registered": not created,
         "state": record_state(record),
     }
+
+
+def closed_conflict(ticket: int, record: Mapping[str, Any]) -> TradeClosed:
+    """The 409 of a registration whose trade is kept CLOSED: when and why it closed, and
+    its outcome, so a client can tell "closed" from "defended" (docs/client.md)."""
+    fields = trade_fields(record)
+
+    def kept(key: str) -> Any:
+        return record.get(key, fields.get(key))
+
+    when = kept("closed_at") or "an unknown time"
+    why = kept("close_reason") or "no reason kept"
+    details = {
+        "ticket": ticket,
+        "state": DefensiveState.CLOSED.value,
+        "closed_at": kept("closed_at"),
+        "close_reason": kept("close_reason"),
+        "realised_profit": kept("realised_profit"),
+        "close_price": kept("close_price"),
+    }
+    return TradeClosed(
+        "ticket",
+        f"trade {ticket} closed at {when} ({why}): DTMS no longer manages it; a new "
+        "position under this ticket needs its own opened_at or entry",
+        details,
+    )
 
 
 def _trade(reg: Registration, now: datetime) -> Trade:

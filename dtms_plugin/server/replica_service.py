@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from hookspecs import Action, ActionResult, DataError, ResultCode
 
 from .engine_thread import EngineThread
-from .errors import RegistrationConflict
+from .errors import Conflict, RegistrationConflict, TradeClosed
 from .metrics import ServerMetrics
 from .replicas import Replicas
 from .validation import Registration, UnknownSymbol
@@ -193,8 +193,8 @@ async def _apply_one(
         stands, record = service._standing(reg)
         if stands:
             outcome = {"created": False, "record": record}
-    except RegistrationConflict as exc:
-        outcome = {"error": str(exc), "field": exc.field}
+    except Conflict as exc:
+        outcome = {"error": str(exc), "field": exc.field, "kind": exc.error, **_details(exc)}
     if ticket not in replicas.held or outcome is not None:
         if taken:
             replicas.release({ticket})
@@ -240,6 +240,11 @@ async def register(
         await asyncio.sleep(0.01)
     error = outcome.get("error")
     if isinstance(error, str) and isinstance(outcome.get("field"), str):
+        if outcome.get("kind") == TradeClosed.error:
+            details = outcome.get("details")
+            raise TradeClosed(
+                outcome["field"], error, details if isinstance(details, dict) else None
+            )
         raise RegistrationConflict(outcome["field"], error)
     record = outcome.get("record")
     if error or not isinstance(record, dict):
@@ -248,6 +253,10 @@ async def register(
             raise UnknownSymbol(reg.symbol)
         raise Refused(f"ticket {reg.ticket}: {error}")
     return outcome.get("created") is True, record
+
+
+def _details(exc: Conflict) -> dict[str, Any]:
+    return {"details": exc.details} if exc.details else {}
 
 
 async def _check(service: DtmsService, symbol: str) -> None:

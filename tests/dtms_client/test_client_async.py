@@ -67,9 +67,9 @@ async def test_every_call_against_a_real_server(served: Served) -> None:
         assert [a["to"] for a in await client.actions(5)] == ["CLOSED"]
         assert set(await client.trades()) == {"5"}
         many = await client.register_many([gold_trade(7), _body(5), {**_body(8), "symbol": "NOPE"}])
-        # 5 is kept CLOSED with the same entry: not defended, so not "ok" (it read "already")
+        # 5 is kept CLOSED with the same entry: the server's 409 "trade closed", not defended
         assert [r.outcome for r in many] == ["registered", "closed", "refused"]
-        assert many[1].ok is False and "CLOSED" in many[1].message
+        assert many[1].ok is False and "DTMS no longer manages it" in many[1].message
         assert await client.unregister(7) is True
         assert await client.unregister(7) is False
 

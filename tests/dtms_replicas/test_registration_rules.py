@@ -102,7 +102,8 @@ def test_a_closed_ticket_registered_for_another_position_is_a_new_trade(
         old = c.store.get_record(reused)
         assert old is not None and old["state"] == "CLOSED"
         same = _post(urls[1], registration(reused))  # the same closed trade: a retry
-        assert same.status_code == 200 and same.json()["state"] == "CLOSED", same.text
+        assert same.status_code == 409 and same.json()["state"] == "CLOSED", same.text
+        assert same.json()["error"] == "trade closed" and same.json()["close_reason"]
         # another entry price alone (no opening time sent): another position
         again = _post(urls[1], {**registration(reused), "entry_price": 2050.0})
         assert again.status_code == 201, again.text

@@ -154,7 +154,7 @@ async def test_a_closed_ticket_registered_for_another_position_is_a_new_trade(
         await client.post("/dtms/trade/61/closed", json={"reason": "tp", "profit": 1.0})
     same = await client.post("/dtms/trade/enable", json=registration(61, symbol="EURUSD",
                              entry=1.1, stop_loss=1.09, take_profit=1.12))  # fmt: skip
-    assert same.status == 200 and (await same.json())["already_registered"] is True
+    assert same.status == 409 and (await same.json())["error"] == "trade closed"
 
 
 async def test_a_trailing_slash_is_redirected_to_the_path(client: Client) -> None:

@@ -285,9 +285,10 @@ async def test_a_closed_ticket_registered_for_a_new_position_is_a_new_trade(
     store = service_of(client).store
     closed = {**store.get_record(31), "state": "CLOSED"}
     store.put_record(31, closed)
-    # the same closed trade registered again: already registered, not a new one
+    # the same closed trade registered again: not a new one, and not defended either
     same = await client.post("/dtms/trade/enable", json=registration(31, opened_at=opened))
-    assert same.status == 200 and (await same.json())["state"] == "CLOSED"
+    assert same.status == 409 and (await same.json())["state"] == "CLOSED"
+    assert store.get_record(31) == closed
     # a closed trade is not live: another direction is a new position, not a conflict
     later = "2026-02-01T09:00:00Z"
     again = await client.post(
