@@ -104,6 +104,9 @@ async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
     except UnicodeError:
         what = "not UTF-8 text" if codec == "utf-8" else f"not {codec} text"
         raise FieldError("body", what) from None
+    # a byte order mark is no JSON, but Windows tools (PowerShell, Notepad) put one
+    # before UTF-8 text: it says nothing about the body, so it is dropped
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise FieldError("body", "empty; expected a JSON object")
     try:

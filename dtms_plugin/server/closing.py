@@ -8,7 +8,6 @@ no count in anyone's summary; a closed one keeps its states, actions, reason and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from typing import Any
 
 from hookspecs import DataError, DefensiveState, Trade, parse_direction
 
-from . import limits
+from . import coerce
 from .errors import CloseConflict
 from .validation import FieldError, check_text, parse_time, show
 from .views import record_state
@@ -34,16 +33,12 @@ class ClosedReport:
 
 
 def _number(body: Mapping[str, Any], field: str, *, default: float | None) -> float | None:
+    """A number or a plain decimal string of one (:func:`.coerce.number`); absent or
+    null: ``default``."""
     value = body.get(field, default)
     if value is None:
         return default
-    if isinstance(value, limits.LongNumber):
-        raise FieldError(field, f"too large: {show(value)}")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FieldError(field, f"expected a number, got {show(value)}")
-    if abs(value) > limits.MAX_NUMBER or not math.isfinite(value):
-        raise FieldError(field, f"must be a finite number within ±{limits.MAX_NUMBER:g}")
-    return float(value)
+    return coerce.number(value, field)
 
 
 def parse_closed(ticket: int, body: object) -> ClosedReport:
@@ -71,23 +66,37 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
     )
 
 
-def check_close_time(record: Mapping[str, Any], closed: ClosedReport) -> None:
-    """:class:`CloseConflict` when the close is reported as before the trade opened (a
-    record's time without an offset is read as UTC, as the engine writes them)."""
+def opening_time(record: Mapping[str, Any]) -> datetime | None:
+    """When the record says its trade opened (a time without an offset is read as UTC,
+    as the engine writes them); None when it has no readable one."""
     nested = record.get("trade")
     fields = nested if isinstance(nested, Mapping) else record
     opened = fields.get("opened_at")
     try:
         opened_at = datetime.fromisoformat(opened) if isinstance(opened, str) else None
     except ValueError:
-        return
+        return None
     if opened_at is not None and opened_at.tzinfo is None:
         opened_at = opened_at.replace(tzinfo=UTC)
+    return opened_at
+
+
+def check_close_time(record: Mapping[str, Any], closed: ClosedReport) -> None:
+    """:class:`CloseConflict` when the close is reported as before the trade opened."""
+    opened_at = opening_time(record)
     if closed.closed_at is not None and opened_at is not None and closed.closed_at < opened_at:
         raise CloseConflict(
             "closed_at",
             f"{closed.closed_at.isoformat()} is before the trade opened ({opened_at.isoformat()})",
         )
+
+
+def not_before_opening(record: Mapping[str, Any], now: datetime) -> datetime:
+    """A close time the server picks (the client gave none): ``now``, or the trade's
+    opening when that is later (a paper account's data clock can be years behind the
+    wall clock a client dated the opening by)."""
+    opened_at = opening_time(record)
+    return max(now, opened_at) if opened_at is not None else now
 
 
 def has_outcome(record: Mapping[str, Any] | None) -> bool:

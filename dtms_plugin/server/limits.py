@@ -13,9 +13,29 @@ from __future__ import annotations
 SPACES = " \t\r\n"
 _WS = "[ \\t\\r\\n]*"
 
-#: Tickets: 1 .. 10**18 - 1 (MetaTrader's are far smaller), as ints or digit strings.
-MAX_TICKET = 10**18 - 1
-TICKET_DIGITS = "0*[1-9][0-9]{0,17}"
+#: Tickets: 1 .. 2**64 - 1 (a MetaTrader ticket is an unsigned 64-bit integer), as ints
+#: or digit strings. Every store keeps a ticket as text (a key such as ``"trade:7"``, a
+#: JSON number, a Redis field name), never in a 64-bit signed SQLite INTEGER.
+MAX_TICKET = 2**64 - 1
+
+
+def at_most(bound: int) -> str:
+    """A regular expression (no anchors) for the decimal numbers 1 .. ``bound``, leading
+    zeros allowed: the document's patterns bound a ticket string exactly as the parser
+    does, so a fuzzer's "valid" string is never one the server refuses."""
+    text = str(bound)
+    parts = []
+    if len(text) > 1:
+        parts.append(f"[1-9][0-9]{{0,{len(text) - 2}}}")
+    for i, digit in enumerate(text):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            parts.append(f"{text[:i]}[{low}-{int(digit) - 1}][0-9]{{{len(text) - i - 1}}}")
+    parts.append(text)
+    return "0*(?:" + "|".join(parts) + ")"
+
+
+TICKET_DIGITS = at_most(MAX_TICKET)
 TICKET_PATTERN = f"^{_WS}{TICKET_DIGITS}{_WS}$"
 #: ``tickets=1,2,3``: comma-separated, empty parts skipped, at least one ticket.
 TICKET_LIST_PATTERN = f"^(?:{_WS},)*{_WS}{TICKET_DIGITS}{_WS}(?:,{_WS}(?:{TICKET_DIGITS})?{_WS})*$"
@@ -30,8 +50,11 @@ MAX_NUMBER = 1e12
 #: A MetaTrader magic number is a 64-bit integer.
 MIN_MAGIC = -(2**63)
 MAX_MAGIC = 2**64 - 1
-#: ``opened_at``, once in UTC.
-OPENED_AT_YEARS = (1, 9999)
+#: ``opened_at`` and ``closed_at``, once in UTC: from the Unix epoch on (no broker held a
+#: position before it; ``0001-01-01`` is a client's empty date, not a trade's)
+OPENED_AT_YEARS = (1970, 9999)
+#: an epoch time above this is in milliseconds (1e11 seconds is the year 5138)
+EPOCH_MS_ABOVE = 1e11
 MAX_TIME_CHARS = 64
 
 #: JSON bodies: nesting depth and the digits of one integer literal.

@@ -15,6 +15,7 @@ from hookspecs import DefensiveState
 
 from . import limits
 from .openapi_schemas import SCHEMAS
+from .openapi_types import PAPER_VOLUME
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -83,7 +84,10 @@ PATHS: dict[str, Any] = {
                 "409": _json(
                     "Error",
                     "the ticket is a live trade with another direction or symbol, or opened_at"
-                    " is more than a day ahead of the server's clock (named in field)",
+                    " is more than a day ahead of the server's clock (named in field), or the"
+                    " ticket's trade is kept CLOSED with this entry and opening (error: trade"
+                    " closed, field: ticket, with its closed_at, close_reason,"
+                    " realised_profit and close_price): DTMS no longer manages it",
                 ),
                 "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),
@@ -313,4 +317,5 @@ def document(symbols: Sequence[str] | None = None) -> dict[str, Any]:
     if symbols is not None:
         registration = doc["components"]["schemas"]["Registration"]["properties"]
         registration["symbol"]["enum"] = list(symbols)
+        registration["volume"] = {**PAPER_VOLUME, "description": "at least 0.01 lots"}
     return doc

@@ -9,11 +9,28 @@ from typing import Any
 
 from . import limits
 from .openapi_status import STATUS_SCHEMAS
-from .openapi_types import LEVEL as _LEVEL
+from .openapi_types import LEVEL_OR_TEXT as _LEVEL
 from .openapi_types import NUM_OR_NULL as _NUM_OR_NULL
-from .openapi_types import PRICE as _PRICE
+from .openapi_types import PRICE_OR_TEXT as _PRICE
 from .openapi_types import STATE as _STATE
 from .openapi_types import STR_OR_NULL as _STR_OR_NULL
+from .openapi_types import TIME_OR_EPOCH as _TIME
+
+_WS = "[ \\t\\r\\n]*"
+_DIRECTION: dict[str, Any] = {
+    "type": "string",
+    "pattern": limits.DIRECTION_PATTERN,
+    "description": "buy or sell, any case",
+}
+
+#: a field and its alias: the document gives one of the two (docs/client.md)
+_ALIAS_PAIRS = (
+    ("stop_loss", "sl"),
+    ("take_profit", "tp"),
+    ("opened_at", "open_time"),
+    ("opened_at", "time"),
+    ("open_time", "time"),
+)
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -29,10 +46,20 @@ SCHEMAS: dict[str, Any] = {
     },
     "Registration": {
         "type": "object",
-        "required": ["ticket", "symbol", "direction", "volume"],
-        # the entry price under one of its two names (both, equal, is tolerated for old
-        # clients but not documented)
-        "oneOf": [{"required": ["entry"]}, {"required": ["entry_price"]}],
+        "required": ["ticket", "symbol", "volume"],
+        # each field under one of its names (two names of one field, equal, are tolerated
+        # but not documented; unequal, a 400 naming both)
+        "allOf": [
+            {
+                "oneOf": [
+                    {"required": ["entry"]},
+                    {"required": ["entry_price"]},
+                    {"required": ["open_price"]},
+                ]
+            },
+            {"oneOf": [{"required": ["direction"]}, {"required": ["type"]}]},
+            *({"not": {"required": list(pair)}} for pair in _ALIAS_PAIRS),
+        ],
         "properties": {
             "ticket": {
                 "type": ["integer", "string"],
@@ -44,25 +71,33 @@ SCHEMAS: dict[str, Any] = {
             "symbol": {
                 "type": "string",
                 "pattern": limits.SYMBOL_PATTERN,
-                "description": "a symbol the broker trades (else 400, field symbol)",
+                "description": "a symbol the broker trades, in any case when the broker"
+                " has one spelling of it (else 400, field symbol)",
             },
-            "direction": {
-                "type": "string",
-                "pattern": limits.DIRECTION_PATTERN,
-                "description": "buy or sell, any case",
-            },
-            "entry": {**_PRICE, "description": "entry price; alias entry_price"},
+            "direction": _DIRECTION,
+            "type": {**_DIRECTION, "description": "alias of direction (the original's name)"},
+            "entry": {**_PRICE, "description": "entry price; aliases entry_price, open_price"},
             "entry_price": _PRICE,
-            "volume": _PRICE,
+            "open_price": _PRICE,
+            "volume": {**_PRICE, "description": "at least the symbol's minimum volume"},
             "stop_loss": _LEVEL,
+            "sl": {**_LEVEL, "description": "alias of stop_loss"},
             "take_profit": _LEVEL,
+            "tp": {**_LEVEL, "description": "alias of take_profit"},
             "opened_at": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "maxLength": limits.MAX_TIME_CHARS,
-                "description": "ISO 8601 with a timezone; null: the server's clock",
+                **_TIME,
+                "description": "ISO 8601 with a timezone, or Unix seconds (milliseconds"
+                " above 1e11), from 1970; null: the server's clock; aliases open_time, time",
             },
-            "magic": {"type": "integer", "minimum": limits.MIN_MAGIC, "maximum": limits.MAX_MAGIC},
+            "open_time": _TIME,
+            "time": _TIME,
+            "magic": {
+                "type": ["integer", "string"],
+                "minimum": limits.MIN_MAGIC,
+                "maximum": limits.MAX_MAGIC,
+                "pattern": f"^{_WS}[+-]?0*[0-9]{{1,18}}{_WS}$",
+                "description": "an integer, or a string of one",
+            },
             "comment": {"type": "string"},
         },
     },
@@ -282,17 +317,18 @@ SCHEMAS: dict[str, Any] = {
                 "description": "why it closed, e.g. sl, tp, exit, manual (default: closed)",
             },
             "profit": {
-                "type": ["number", "null"],
+                "type": ["number", "string", "null"],
                 "minimum": -limits.MAX_NUMBER,
                 "maximum": limits.MAX_NUMBER,
-                "description": "realised profit in account currency (default 0)",
+                "pattern": f"^{_WS}[+-]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
+                "description": "realised profit in account currency (default 0), a number"
+                " or a string of one",
             },
-            "close_price": {**_NUM_OR_NULL, "exclusiveMinimum": 0, "maximum": limits.MAX_NUMBER},
+            "close_price": {**_PRICE, "type": ["number", "string", "null"]},
             "closed_at": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "maxLength": limits.MAX_TIME_CHARS,
-                "description": "ISO 8601 with a timezone; null: the server's clock",
+                **_TIME,
+                "description": "ISO 8601 with a timezone, or Unix seconds (milliseconds"
+                " above 1e11); null: the server's clock",
             },
         },
     },

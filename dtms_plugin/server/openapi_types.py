@@ -25,3 +25,49 @@ LEVEL: dict[str, Any] = {
     "maximum": limits.MAX_NUMBER,
     "description": "null or 0: none",
 }
+
+_WS = "[ \\t\\r\\n]*"
+#: A price or a volume as text: a plain decimal > 0 of at most 12 integer digits (below
+#: ``limits.MAX_NUMBER``), as the server reads it (:mod:`.coerce`).
+POSITIVE_TEXT = f"^{_WS}[+]?(?=[0-9.]*[1-9])[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$"
+#: A price, a volume: a number, or the same as text.
+PRICE_OR_TEXT: dict[str, Any] = {
+    "type": ["number", "string"],
+    "exclusiveMinimum": 0,
+    "maximum": limits.MAX_NUMBER,
+    "pattern": POSITIVE_TEXT,
+}
+#: A stop loss or a take profit: as a price, or null, 0 or "0" for none.
+LEVEL_OR_TEXT: dict[str, Any] = {
+    "type": ["number", "string", "null"],
+    "minimum": 0,
+    "maximum": limits.MAX_NUMBER,
+    "pattern": f"^{_WS}[+]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
+    "description": "null or 0: none",
+}
+#: When a position opened: ISO 8601 with a timezone, or Unix seconds (milliseconds above
+#: 1e11) as a number or a string of digits, from 1970 to the year 9999.
+TIME_OR_EPOCH: dict[str, Any] = {
+    "anyOf": [
+        {"type": "null"},
+        {
+            "type": "string",
+            "format": "date-time",
+            "maxLength": limits.MAX_TIME_CHARS,
+            "pattern": "^(?:19[7-9][0-9]|[2-9][0-9]{3})-",
+        },
+        {"type": "string", "pattern": f"^{_WS}[0-9]{{1,12}}{_WS}$"},
+        {"type": "number", "minimum": 0, "maximum": 253402300799999},
+    ],
+}
+
+#: The smallest volume the paper broker of ``dtms serve`` trades, on every symbol it has:
+#: where the document lists the symbols (that broker), it states this minimum too, so it
+#: says exactly which registrations succeed (a volume below a symbol's minimum is a 400).
+PAPER_VOLUME_MIN = 0.01
+PAPER_VOLUME: dict[str, Any] = {
+    **PRICE_OR_TEXT,
+    "minimum": PAPER_VOLUME_MIN,
+    "pattern": f"^{_WS}[+]?0*(?:[1-9][0-9]{{0,11}}(?:\\.[0-9]{{1,40}})?"
+    f"|0\\.(?:[1-9][0-9]{{0,39}}|0[1-9][0-9]{{0,38}})){_WS}$",
+}

@@ -7,26 +7,19 @@ clients keep working, and normalised so that ``"7"`` and ``7`` are one trade.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hookspecs import DataError, Direction, parse_direction
 
-from . import limits
+from . import coerce, limits
+from .coerce import FieldError, show
 from .errors import ClockConflict
 
-
-class FieldError(ValueError):
-    """One field of a request is wrong; ``field`` names it, the message says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.reason = message
+__all__ = ["FieldError", "Registration", "UnknownSymbol", "parse_registration", "show"]
 
 
 class UnknownSymbol(FieldError):
@@ -50,17 +43,6 @@ class Registration:
     opened_at: datetime | None  # None: the server's clock at registration
     magic: int = 0
     comment: str = ""
-
-
-def show(value: object) -> str:
-    """``repr(value)`` cut to a readable length: an error message echoes what was sent,
-    never 60 KiB of it."""
-    if isinstance(value, limits.LongNumber):
-        return f"<a number of {len(value)} characters>"
-    text = repr(value) if isinstance(value, str | int | float | bool | None) else None
-    if text is None:
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limits.SHOWN_CHARS else text[: limits.SHOWN_CHARS] + "…"
 
 
 def parse_ticket(value: object, field: str = "ticket") -> int:
@@ -143,28 +125,20 @@ def parse_offset(text: str | None, *, field: str = "offset") -> int:
     if not (text.isascii() and text.isdigit()):
         raise FieldError(field, f"expected an integer >= 0, got {show(text)}")
     digits = text.lstrip("0")
-    return limits.MAX_TICKET if len(digits) > len(str(limits.MAX_TICKET)) else int(digits or 0)
+    if len(digits) > len(str(limits.MAX_TICKET)):
+        return limits.MAX_TICKET
+    return min(int(digits or 0), limits.MAX_TICKET)
 
 
 def _positive_number(body: Mapping[str, Any], field: str) -> float:
-    """A number in (0, ``limits.MAX_NUMBER``]: an int of 400 digits or ``1e400`` is a
-    400 naming the field, never an OverflowError."""
+    """A number in (0, ``limits.MAX_NUMBER``], or a plain decimal string of one: an int
+    of 400 digits or ``1e400`` is a 400 naming the field, never an OverflowError."""
     if field not in body:
         raise FieldError(field, "required")
-    value = body.get(field)
-    if isinstance(value, limits.LongNumber):
-        raise FieldError(field, f"too large: {show(value)}")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FieldError(field, f"expected a number, got {show(value)}")
-    if isinstance(value, int) and abs(value) > limits.MAX_NUMBER:
-        raise FieldError(field, f"must be <= {limits.MAX_NUMBER:g}, got {show(value)}")
-    if not math.isfinite(value):
-        raise FieldError(field, f"expected a finite number, got {show(value)}")
+    value = coerce.number(body.get(field), field)
     if value <= 0:
-        raise FieldError(field, f"must be > 0, got {show(value)}")
-    if value > limits.MAX_NUMBER:
-        raise FieldError(field, f"must be <= {limits.MAX_NUMBER:g}, got {show(value)}")
-    return float(value)
+        raise FieldError(field, f"must be > 0, got {show(body.get(field))}")
+    return value
 
 
 def _optional_price(body: Mapping[str, Any], field: str) -> float | None:
@@ -172,30 +146,14 @@ def _optional_price(body: Mapping[str, Any], field: str) -> float | None:
     value = body.get(field)
     if value is None or (not isinstance(value, bool) and value == 0):
         return None
+    if isinstance(value, str) and coerce.number(value, field) == 0:
+        return None
     return _positive_number(body, field)
 
 
 def parse_time(value: object, field: str = "opened_at") -> datetime | None:
-    """An ISO 8601 time with a timezone, in years ``limits.OPENED_AT_YEARS`` once in UTC
-    (``0001-01-01T00:00+14:00`` is before year 1 in UTC: a 400, not an OverflowError)."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limits.MAX_TIME_CHARS:
-        raise FieldError(field, f"expected an ISO 8601 time, got {show(value)}")
-    try:
-        at = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise FieldError(field, f"expected an ISO 8601 time, got {show(value)}") from None
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise FieldError(field, f"needs a timezone (e.g. {value}Z or +00:00), got {show(value)}")
-    first, last = limits.OPENED_AT_YEARS
-    try:
-        utc = at.astimezone(UTC)
-    except OverflowError:
-        utc = None
-    if utc is None or not first <= utc.year <= last:
-        raise FieldError(field, f"must be in the years {first}..{last} in UTC, got {show(value)}")
-    return utc
+    """ISO 8601 with a timezone, or Unix time (:func:`.coerce.time`); None: absent."""
+    return coerce.time(value, field)
 
 
 #: how far ahead of the server's clock a reported time may be: a client's clock that runs
@@ -219,18 +177,24 @@ def check_not_ahead(field: str, at: datetime | None, clock_now: datetime) -> Non
         )
 
 
-def _direction(value: object) -> Direction:
+def _direction(body: Mapping[str, Any], field: str) -> Direction:
     """buy or sell in any case, ASCII spaces around allowed: exactly the document's
     pattern, then the contract's own parser."""
+    value = body.get(field)
+    if value is None:
+        raise FieldError(field, "required (buy or sell)")
     if not isinstance(value, str) or not re.fullmatch(limits.DIRECTION_PATTERN, value):
-        raise FieldError("direction", f"expected 'buy' or 'sell', got {show(value)}")
+        raise FieldError(field, f"expected 'buy' or 'sell', got {show(value)}")
     try:
         return parse_direction(value)
     except DataError as exc:  # pragma: no cover - the pattern admits only buy and sell
-        raise FieldError("direction", str(exc).split(": ", 1)[-1]) from None
+        raise FieldError(field, str(exc).split(": ", 1)[-1]) from None
 
 
-def _symbol(value: object) -> str:
+def _symbol(body: Mapping[str, Any]) -> str:
+    if "symbol" not in body or body["symbol"] is None:
+        raise FieldError("symbol", "required")
+    value = body["symbol"]
     if not isinstance(value, str) or not re.fullmatch(limits.SYMBOL_PATTERN, value):
         raise FieldError(
             "symbol",
@@ -264,36 +228,58 @@ def check_text(value: Any, where: str = "") -> None:
             stack.extend((f"{path}[{i}]", sub) for i, sub in enumerate(item))
 
 
+#: Each registration field and the other names it is accepted under, canonical first:
+#: ``entry_price`` is the engine's own name; ``open_price``, ``sl``, ``tp`` and ``type``
+#: are the names of the original's ``trade_info``, which this server answers with too, so
+#: a client may send back what it read (docs/client.md, "Registering"); ``open_time`` and
+#: ``time`` carry a position's opening as MetaTrader and the original's clients name it.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "entry": ("entry", "entry_price", "open_price"),
+    "direction": ("direction", "type"),
+    "stop_loss": ("stop_loss", "sl"),
+    "take_profit": ("take_profit", "tp"),
+    "opened_at": ("opened_at", "open_time", "time"),
+}
+
+
+def _aliased(body: Mapping[str, Any], field: str, parse: Callable[[str], Any]) -> Any:
+    """The value of ``field`` under whichever of its names (:data:`ALIASES`) the client
+    used; a 400 naming both when two of them disagree (which one the client meant would
+    be a guess: a stop loss is not guessed). None: under no name."""
+    given = [(name, parse(name)) for name in ALIASES[field] if name in body]
+    if not given:
+        return None
+    first_name, first = given[0]
+    for name, value in given[1:]:
+        if value != first:
+            shown = value.isoformat() if isinstance(value, datetime) else repr(value)
+            was = first.isoformat() if isinstance(first, datetime) else repr(first)
+            raise FieldError(name, f"differs from {first_name} ({shown} != {was})")
+    return first
+
+
 def parse_registration(body: object) -> Registration:
-    """Validate ``POST /dtms/trade/enable``. Fields in the order a client would fix them."""
+    """Validate ``POST /dtms/trade/enable``. Fields in the order a client would fix them.
+    Keys it does not know are left alone (a newer client's extra fields); the aliases
+    of :data:`ALIASES` are read as their field."""
     if not isinstance(body, Mapping):
         raise FieldError("body", f"expected a JSON object, got {type(body).__name__}")
     check_text(body)
     if "ticket" not in body:
         raise FieldError("ticket", "required")
     ticket = parse_ticket(body["ticket"])
-    symbol = _symbol(body.get("symbol"))
-    direction = _direction(body.get("direction"))
-    entry_field = "entry" if "entry" in body else "entry_price"
-    if entry_field not in body:
-        raise FieldError("entry", "required (or its alias entry_price)")
-    entry = _positive_number(body, entry_field)
-    if "entry" in body and "entry_price" in body:
-        other = _positive_number(body, "entry_price")
-        if other != entry:
-            raise FieldError("entry_price", f"differs from entry ({other!r} != {entry!r})")
+    symbol = _symbol(body)
+    direction = _aliased(body, "direction", lambda name: _direction(body, name))
+    if direction is None:
+        raise FieldError("direction", "required (buy or sell; or its alias type)")
+    entry = _aliased(body, "entry", lambda name: _positive_number(body, name))
+    if entry is None:
+        raise FieldError("entry", "required (or its alias entry_price or open_price)")
     volume = _positive_number(body, "volume")
-    stop_loss = _optional_price(body, "stop_loss")
-    take_profit = _optional_price(body, "take_profit")
-    magic = body.get("magic", 0)
-    if isinstance(magic, float) and magic.is_integer() and abs(magic) <= limits.MAX_MAGIC:
-        magic = int(magic)  # JSON Schema: 7.0 is an integer
-    if isinstance(magic, bool) or not isinstance(magic, int | limits.LongNumber):
-        raise FieldError("magic", f"expected an integer, got {show(magic)}")
-    if isinstance(magic, limits.LongNumber) or not limits.MIN_MAGIC <= magic <= limits.MAX_MAGIC:
-        raise FieldError(
-            "magic", f"must be in {limits.MIN_MAGIC}..{limits.MAX_MAGIC}, got {show(magic)}"
-        )
+    stop_loss = _aliased(body, "stop_loss", lambda name: _optional_price(body, name))
+    take_profit = _aliased(body, "take_profit", lambda name: _optional_price(body, name))
+    opened_at = _aliased(body, "opened_at", lambda name: parse_time(body.get(name), name))
+    magic = coerce.integer(body.get("magic", 0), "magic", limits.MIN_MAGIC, limits.MAX_MAGIC)
     comment = body.get("comment", "")
     if not isinstance(comment, str):
         raise FieldError("comment", f"expected a string, got {show(comment)}")
@@ -305,7 +291,7 @@ def parse_registration(body: object) -> Registration:
         volume=volume,
         stop_loss=stop_loss,
         take_profit=take_profit,
-        opened_at=parse_time(body.get("opened_at")),
+        opened_at=opened_at,
         magic=magic,
         comment=comment,
     )

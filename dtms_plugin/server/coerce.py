@@ -1,0 +1,130 @@
+"""Numbers and times as clients send them: JSON numbers, or the same as plain text.
+
+Why text too: clients written for the original DTMS (and anything that builds its body
+from a form, a spreadsheet or a terminal's string fields) send ``"2000.5"`` as readily as
+``2000.5``. A ticket was already taken either way; every other number is read the same
+way, so no field refuses what its neighbour accepts (docs/client.md, "Registering").
+What is not a plain decimal (``"abc"``, ``""``, ``NaN``, ``inf``, ``1e3`` as text) is a
+400 naming the field, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+
+from . import limits
+
+
+class FieldError(ValueError):
+    """One field of a request is wrong; ``field`` names it, the message says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+def show(value: object) -> str:
+    """``repr(value)`` cut to a readable length: an error message echoes what was sent,
+    never 60 KiB of it."""
+    if isinstance(value, limits.LongNumber):
+        return f"<a number of {len(value)} characters>"
+    text = repr(value) if isinstance(value, str | int | float | bool | None) else None
+    if text is None:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limits.SHOWN_CHARS else text[: limits.SHOWN_CHARS] + "…"
+
+
+_WS = "[ \\t\\r\\n]*"
+#: A plain decimal as text: a sign, at most 40 digits, an optional fraction.
+DECIMAL_PATTERN = f"^{_WS}[+-]?[0-9]{{1,40}}(?:\\.[0-9]{{1,40}})?{_WS}$"
+INTEGER_PATTERN = f"^{_WS}[+-]?[0-9]{{1,40}}{_WS}$"
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+_INTEGER = re.compile(INTEGER_PATTERN)
+
+
+def number(value: object, field: str) -> float:
+    """A finite JSON number, or a plain decimal string, within ±``limits.MAX_NUMBER``."""
+    if isinstance(value, limits.LongNumber):
+        raise FieldError(field, f"too large: {show(value)}")
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        value = float(value.strip(limits.SPACES))
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError(field, f"expected a number (or a string of one), got {show(value)}")
+    if isinstance(value, int) and abs(value) > limits.MAX_NUMBER:
+        raise FieldError(field, f"must be <= {limits.MAX_NUMBER:g}, got {show(value)}")
+    if not math.isfinite(value):
+        raise FieldError(field, f"expected a finite number, got {show(value)}")
+    if abs(value) > limits.MAX_NUMBER:
+        raise FieldError(field, f"must be <= {limits.MAX_NUMBER:g}, got {show(value)}")
+    return float(value)
+
+
+def integer(value: object, field: str, low: int, high: int) -> int:
+    """An integer in ``low .. high``: a JSON integer, a float with no fraction (JSON
+    Schema's 7.0 is an integer), or a string of digits."""
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        value = int(value.strip(limits.SPACES))
+    if isinstance(value, float) and value.is_integer() and abs(value) <= max(-low, high):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | limits.LongNumber):
+        raise FieldError(field, f"expected an integer, got {show(value)}")
+    if isinstance(value, limits.LongNumber) or not low <= value <= high:
+        raise FieldError(field, f"must be in {low}..{high}, got {show(value)}")
+    return value
+
+
+def _epoch(value: float, field: str, shown: object) -> datetime:
+    """Unix time in seconds; above ``limits.EPOCH_MS_ABOVE``, in milliseconds (what
+    JavaScript's ``Date.now()`` and many exchanges send)."""
+    seconds = value / 1000 if value > limits.EPOCH_MS_ABOVE else value
+    first, last = limits.OPENED_AT_YEARS
+    if seconds < 0:
+        raise FieldError(field, f"must not be before 1970-01-01 (Unix time 0), got {show(shown)}")
+    try:
+        at = datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        at = None
+    if at is None or at.year > last:
+        raise FieldError(field, f"must be in the years {first}..{last} in UTC, got {show(shown)}")
+    return at
+
+
+def time(value: object, field: str) -> datetime | None:
+    """ISO 8601 with a timezone (``Z`` or ``z`` for UTC), or Unix time as a number or a
+    string of one (seconds; milliseconds above ``limits.EPOCH_MS_ABOVE``); None: absent.
+    Years ``limits.OPENED_AT_YEARS`` once in UTC (``0001-01-01T00:00+14:00`` is before
+    year 1 in UTC: a 400, not an OverflowError)."""
+    if value is None:
+        return None
+    if isinstance(value, limits.LongNumber):
+        raise FieldError(field, f"too large: {show(value)}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise FieldError(field, f"expected a finite Unix time, got {show(value)}")
+        return _epoch(float(value), field, value)
+    if not isinstance(value, str) or len(value) > limits.MAX_TIME_CHARS:
+        raise FieldError(field, f"expected an ISO 8601 time or Unix seconds, got {show(value)}")
+    text = value.strip(limits.SPACES)
+    if _DECIMAL.fullmatch(text):
+        return _epoch(float(text), field, value)
+    if text.endswith("z"):
+        text = text[:-1] + "Z"
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise FieldError(field, f"expected an ISO 8601 time, got {show(value)}") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise FieldError(field, f"needs a timezone (e.g. {value}Z or +00:00), got {show(value)}")
+    first, last = limits.OPENED_AT_YEARS
+    try:
+        utc = at.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is not None and utc.year < first:
+        raise FieldError(field, f"must not be before 1970-01-01, got {show(value)}")
+    if utc is None or not first <= utc.year <= last:
+        raise FieldError(field, f"must be in the years {first}..{last} in UTC, got {show(value)}")
+    return utc
