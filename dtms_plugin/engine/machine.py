@@ -222,6 +222,18 @@ def _has_unsettled(rec: TradeRecord) -> bool:
     return False
 
 
+def close_time(record: TradeRecord, now: datetime) -> datetime:
+    """When a close the engine dates itself happened: ``now``, or the trade's opening when
+    that is later. A paper account's clock is its data's (2024, say) while a program
+    registers with the wall clock's opening (2026): a close dated before the opening
+    would read as a trade that closed before it opened, and put it past its retention
+    at once (docs/dtms.md §8)."""
+    opened = record.opened_at
+    if (opened.tzinfo is None) != (now.tzinfo is None):
+        return now  # not comparable (a record of a writer that kept no offset)
+    return max(now, opened)
+
+
 def evaluate(
     record: TradeRecord,
     snapshot: SignalSnapshot | None,
@@ -243,7 +255,7 @@ def evaluate(
     hedge_ok = spread_ok(snapshot, quote, settings)
     if position_gone and rec.is_open:
         owed: Owed = (K.CLOSE_HEDGE,) if rec.hedge_ticket else ()
-        rec = _transition(rec, S.CLOSED, owed, now, {"closed_at": now})
+        rec = _transition(rec, S.CLOSED, owed, now, {"closed_at": close_time(rec, now)})
         rec = rec.evolve(close_reason=rec.close_reason or "position gone")
         return _finish(
             rec,
@@ -260,7 +272,7 @@ def evaluate(
         # close is settled, the hedge (if still open) is still owed a close
         rec = rec.evolve(
             owed=_close_settled(rec),
-            closed_at=now,
+            closed_at=close_time(rec, now),
             close_reason=rec.close_reason or "position gone",
         )
         why = "position gone at the broker while its close was owed"
@@ -379,7 +391,7 @@ def close_record(
     close, the realised result kept for the account rails: the position's (its partial
     closes included, as the host reports it) plus what its hedges realised so far."""
     rec = record.evolve(
-        closed_at=trade.closed_at or now,
+        closed_at=trade.closed_at or close_time(record, now),
         close_reason=reason,
         close_price=trade.close_price,
         realised_profit=trade.profit + record.hedge_profit,

@@ -20,6 +20,7 @@ from .closing import (
     closed_trade,
     has_outcome,
     mark_closed,
+    not_before_opening,
     recorded_close_time,
 )
 from .service_parts import ServiceParts
@@ -82,7 +83,8 @@ class Closing(ServiceParts):
         """The close through the engine, under its lock (held by the caller)."""
         assert self._host is not None and self._strategy is not None
         now = self._host.clock.now()
-        at = closed.closed_at or recorded_close_time(record) or now
+        # a time the server picks is never before the trade opened (docs/client.md)
+        at = closed.closed_at or recorded_close_time(record) or not_before_opening(record, now)
         trade = closed_trade(record, closed, at)
         if trade is not None:
             await self._strategy.on_trade_closed(self._host, trade, closed.reason)
