@@ -240,9 +240,9 @@ class Registering(ServiceParts):
     ) -> list[Registration | Exception]:
         """On the engine thread (the broker's): each registration under the broker's own
         spelling of its symbol, so ``xauusd`` and ``XAUUSD`` are one trade and the engine
-        finds its symbol's rules; or why not: a symbol the broker does not trade, or a
-        volume below the symbol's minimum (no order of it could ever be placed, so no
-        close or hedge of it either)."""
+        finds its symbol's rules; or why not: a volume below the symbol's minimum (no
+        order of it could ever be placed, so no close or hedge of it either). A symbol
+        the broker does not trade is left as sent, refused when registered."""
         infos: dict[str, SymbolInfo | None] = {}
         out: list[Registration | Exception] = []
         for reg in regs:
@@ -250,7 +250,9 @@ class Registering(ServiceParts):
                 infos[reg.symbol] = self._symbol_info(reg.symbol)
             info = infos[reg.symbol]
             if info is None:
-                out.append(UnknownSymbol(reg.symbol))
+                # refused where it always was, after the stored trade was asked: a live
+                # trade's ticket with another symbol is a conflict naming it (409)
+                out.append(reg)
             elif info.volume_min > 0 and reg.volume < info.volume_min * (1 - 1e-9):
                 out.append(
                     FieldError(
