@@ -228,10 +228,7 @@ def close_time(record: TradeRecord, now: datetime) -> datetime:
     registers with the wall clock's opening (2026): a close dated before the opening
     would read as a trade that closed before it opened, and put it past its retention
     at once (docs/dtms.md §8)."""
-    opened = record.opened_at
-    if (opened.tzinfo is None) != (now.tzinfo is None):
-        return now  # not comparable (a record of a writer that kept no offset)
-    return max(now, opened)
+    return max(now, record.opened_at)  # both UTC: records and trades refuse naive times
 
 
 def evaluate(

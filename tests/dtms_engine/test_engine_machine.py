@@ -240,6 +240,15 @@ def test_position_gone_closes_the_record(state: S) -> None:
     assert e.actions == ()
 
 
+def test_a_close_the_engine_dates_is_never_before_the_opening() -> None:
+    """A paper account's clock is its data's while a program registered the trade with
+    the wall clock's opening: the close is dated at the opening, not before it."""
+    assert ev(record(), -1.0, gone=True).record.closed_at == NOW
+    later = NOW + minutes(90)
+    e = ev(record(opened_at=later), -1.0, gone=True)
+    assert e.transition == (S.HEALTHY, S.CLOSED) and e.record.closed_at == later
+
+
 def test_position_gone_while_hedged_closes_the_hedge() -> None:
     e = ev(hedged(), 0.0, gone=True)
     assert e.transition == (S.HEDGED, S.CLOSED)
