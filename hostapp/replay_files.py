@@ -1,6 +1,7 @@
 """The files of a ``hostapp replay``: read, named, their time zone and their timeframes.
 
-* Each file is replayed as the symbol its name says (``--symbol`` for all of them).
+* Each file is replayed as the symbol its name says (``--symbol`` for all of them),
+  read past the names exporters give their files (:mod:`.file_symbols`).
 * Files of different bar spacings (``EURUSD_M5.csv XAUUSD_H1.csv --timeframe H1``) are
   resampled up to the coarsest, so the feed has one base timeframe (docs/architecture.md
   §8); only when ``--timeframe`` says so, since resampling a file's M5 bars to H1 changes
@@ -23,7 +24,7 @@ from hookspecs import Bar, ConfigError, Timeframe
 from . import app as appmod
 from .brokers.paper_rules import listed_name
 from .config import HostConfig
-from .market.csvdata import symbol_of_file
+from .file_symbols import file_symbol, renamed_note
 from .market.csvrows import parse_zone
 from .market.resample import check_timeframes, resample
 from .market.timeframes import timeframe_seconds
@@ -38,14 +39,15 @@ def replay_files(
     """``(file, symbol, bars)`` of each file named: the symbol is ``--symbol`` for all of
     them, else each file's name. ``notes`` gets what the run should say of the files."""
     files: list[str] = list(args.data)
-    symbols = [args.symbol] * len(files) if args.symbol else [symbol_of_file(f) for f in files]
+    symbols = [args.symbol] * len(files) if args.symbol else [file_symbol(f) for f in files]
     if len(set(files)) < len(files):
         twice = sorted({f for f in files if files.count(f) > 1})
         raise ConfigError(f"a file named twice: {', '.join(twice)}")
     zone = data_zone(args, config)
     loaded = appmod.load_csv_files(dict(zip(files, symbols, strict=True)), zone, notes)
     out = [(f, s, loaded[f]) for f, s in zip(files, symbols, strict=True)]
-    notes.extend(filter(None, [split_symbol_note(out)]))
+    renamed = None if args.symbol else renamed_note(dict(zip(files, symbols, strict=True)))
+    notes.extend(filter(None, [renamed, split_symbol_note(out)]))
     return out
 
 

@@ -1,0 +1,73 @@
+"""Charting sites' and data libraries' file names are read as the symbol they stand for
+(TradingView's ``FX_EURUSD, 60``, yfinance's ``EURUSD=X`` and ``JPY=X``, OANDA's
+``USD_JPY``, a lower-case ``usdjpy``), so the replay trades them on that symbol's known
+rules rather than on rules guessed from the prices, and says what it read each file as."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hostapp_cli_errors.test_run_replay_errors import hostapp
+from hostapp_market.test_market_suffixed_symbols import mt4_lines
+
+from hostapp.file_symbols import file_symbol, renamed_note
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol"),
+    [
+        ("FX_EURUSD, 60.csv", "EURUSD"),
+        ("OANDA_XAUUSD, 60.csv", "XAUUSD"),
+        ("BINANCE_BTCUSDT, 60.csv", "BTCUSDT"),  # not a known symbol, but plainly named
+        ("fx_eurusd, 1D.csv", "EURUSD"),
+        ("FX_IDC:EURUSD, 240_1a2b3.csv", "EURUSD"),
+        ("OANDA_XAUUSD.csv", "XAUUSD"),
+        ("EURUSD=X.csv", "EURUSD"),
+        ("JPY=X.csv", "USDJPY"),  # yfinance quotes a lone currency against the dollar
+        ("BTC-USD.csv", "BTCUSD"),
+        ("USD_JPY.csv", "USDJPY"),
+        ("GBP_JPY.csv", "GBPJPY"),
+        ("usdjpy.csv", "USDJPY"),
+        ("GC=F.csv", "GC=F"),  # a future: left as written
+        ("BRK-B.csv", "BRK-B"),
+        ("ETH-USD.csv", "ETH-USD"),
+        ("my_data_5.csv", "my_data_5"),
+        ("GOOG.csv", "GOOG"),
+        ("EURUSDm.csv", "EURUSDm"),  # a broker's name stays
+        ("EURUSD_i.csv", "EURUSD_i"),
+        ("USDJPY.m_H1_202401020000_202412312355.csv", "USDJPY.m"),
+        ("XAUUSD_M5_202401020000_202412312355.csv", "XAUUSD"),
+    ],
+)
+def test_the_symbol_a_file_name_stands_for(name: str, symbol: str) -> None:
+    assert file_symbol(f"/data/{name}") == symbol
+
+
+def test_the_note_names_only_the_files_whose_names_were_read_past() -> None:
+    note = renamed_note(
+        {"JPY=X.csv": "USDJPY", "XAUUSD_M5_202401020000_202412312355.csv": "XAUUSD"}
+    )
+    assert note == (
+        "files read as the symbol their names stand for: JPY=X.csv as USDJPY "
+        "(--symbol names another)"
+    )
+    assert renamed_note({"EURUSD.csv": "EURUSD"}) is None
+
+
+def test_a_yfinance_yen_file_trades_on_usdjpy_rules_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "JPY=X.csv").write_text(mt4_lines())
+    (tmp_path / "USDJPY60.csv").write_text(mt4_lines())
+    runs = {}
+    for i, name in enumerate(("JPY=X.csv", "USDJPY60.csv")):
+        proc = hostapp(tmp_path, "replay", name, "--json", "--report", f"report{i}")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs[name] = json.loads(proc.stdout)
+    yahoo, mt4 = runs.values()
+    assert yahoo["symbols"] == ["USDJPY"]
+    assert (yahoo["trades"], yahoo["end_balance"]) == (mt4["trades"], mt4["end_balance"])
+    assert not any("does not know" in n for n in yahoo["host_notes"])
+    assert any("JPY=X.csv as USDJPY" in n for n in yahoo["host_notes"])
+    assert not any("read as the symbol" in n for n in mt4["host_notes"])
+    proc = hostapp(tmp_path, "replay", "JPY=X.csv", "--symbol", "YEN", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["symbols"] == ["YEN"]
