@@ -114,18 +114,20 @@ def load_csv_files(
 ) -> dict[str, list[Bar]]:
     """``CSV file → its symbol`` read as ``file → bars`` (the symbol's rules, when the
     paper broker knows them, give the point of a spread in points). ``notes`` gets the
-    sentence naming the files' columns that were not read, if any."""
+    sentence naming the files' columns that were not read, if any, and what was mended
+    in them (rows skipped or dropped, a file reversed)."""
     from .brokers.paper_rules import known_rules
     from .market.csvdata import left_out_note, load_csv
 
     unread: dict[str, list[str]] = {p: [] for p in files}
+    mended: list[str] = []
     loaded = {
-        p: load_csv(p, symbol_info=known_rules(s), zone=zone, left_out=unread[p])
+        p: load_csv(p, symbol_info=known_rules(s), zone=zone, left_out=unread[p], notes=mended)
         for p, s in files.items()
     }
     note = left_out_note(unread)
-    if note is not None and notes is not None:
-        notes.append(note)
+    if notes is not None:
+        notes.extend(filter(None, [note, *mended]))
     return loaded
 
 

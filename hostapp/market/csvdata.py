@@ -89,19 +89,21 @@ saved again by a spreadsheet keeps its header and is read the same, its dates in
 spreadsheet's form.
 
 Any problem raises :class:`CsvError` naming the file and the line, never a traceback from
-inside the parser: a bad number, a high below the low, a missing column, unsorted or
-duplicate times, an empty file.
+inside the parser: a bad number, a high below the low, a missing column, unsorted times,
+a time twice with other values (naming both lines), an empty file. The blemishes real
+files have are mended instead, each counted in the run's notes (:mod:`.csvmend`):
+Yahoo's ``null`` rows, a row repeated exactly, a cut-off last line, an empty volume cell,
+and a file written newest first (read reversed).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timezone, tzinfo
+from datetime import UTC, timezone, tzinfo
 from pathlib import Path
 
-from hookspecs import Bar, SymbolInfo, Timeframe
+from hookspecs import Bar, SymbolInfo
 
 from .csvexports import (
     BINANCE_HEADER,
@@ -118,9 +120,13 @@ from .csvexports import (
     yfinance_levels,
 )
 from .csvheader import columns
+from .csvmend import Mended, Rows, mend_rows
+from .csvnames import symbol_of_file
 from .csvrows import (
     OHLC,
     CsvError,
+    Previous,
+    UnsortedError,
     cell,
     check_order,
     check_spread_unit,
@@ -144,62 +150,6 @@ GENERIC_OPTIONAL = ("volume", "spread", "spread_points")
 #: downloads' name for the time
 GENERIC_ALIASES = {"timestamp": "time"}
 
-#: the period in a MetaTrader export's file name: a timeframe, or the word it writes for
-#: D1, W1 and MN1
-_EXPORT_PERIODS = {*Timeframe.__members__, "DAILY", "WEEKLY", "MONTHLY"}
-
-
-#: Binance's file names: symbol, kline interval, year and month (and day)
-_BINANCE_NAME = re.compile(r"(?P<symbol>[A-Z0-9]+)-\d+(s|m|h|d|w|mo)-\d{4}-\d{2}(-\d{2})?")
-#: a period in minutes at the end of a file's name: MetaTrader 4's (M1 to MN1) and
-#: Kraken's, whose OHLCVT files also come in 720 (12 hours)
-_PERIOD_MINUTES = {"1", "5", "15", "30", "60", "240", "720", "1440", "10080", "43200"}
-#: MetaTrader 4's History Center export, symbol then period with nothing between
-#: (``USDJPY60``): six capitals, as a pair or metal is named, and maybe a broker's
-#: lower-case suffix (``EURUSDm1440``), so an index named with a number of its own
-#: (``WALLSTREET30``, ``US30``) keeps it
-_MT4_NAME = re.compile(r"(?P<symbol>[A-Z]{6}(?:[.-]?[a-z]+)?)(?P<minutes>\d+)")
-#: what comes before Kraken's ``_60``: a ticker of capitals and digits (``XBTUSD``,
-#: ``1INCHEUR``)
-_TICKER = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*")
-
-
-def symbol_of_file(path: str | Path) -> str:
-    """The symbol a data file is named for: its name without the extension, and without
-    what the tools that export bars add to it, so the known rules of that symbol apply:
-
-    * MetaTrader's history export appends the period, then the first and last bar's
-      times (``XAUUSD_M5_202401020000_202412312355`` or ``XAUUSD_Daily_…`` → ``XAUUSD``);
-    * HistData.com names its files ``DAT_ASCII_EURUSD_M1_2024`` (``DAT_MT_…`` for its
-      MetaTrader layout) → ``EURUSD``;
-    * Dukascopy's are ``EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024`` → ``EURUSD``;
-    * Binance's are ``BTCUSDT-5m-2024-01`` (or ``…-2024-01-02``) → ``BTCUSDT``;
-    * MetaTrader 4's History Center exports ``USDJPY60`` (the period in minutes) →
-      ``USDJPY``, and Kraken's OHLCVT files are ``XBTUSD_60`` → ``XBTUSD``.
-
-    Any other name is the symbol as it stands (``BTC-USD``, ``my_data``, and a broker's
-    ``USDJPY.m``, which is what that broker calls it)."""
-    stem = Path(path).stem
-    binance = _BINANCE_NAME.fullmatch(stem)
-    if binance:
-        return binance["symbol"]
-    mt4 = _MT4_NAME.fullmatch(stem)
-    if mt4 and mt4["minutes"] in _PERIOD_MINUTES:
-        return mt4["symbol"]
-    parts = stem.split("_")
-    upper = [p.upper() for p in parts]
-    if len(parts) > 3 and upper[0] == "DAT" and upper[1] in ("ASCII", "MT"):
-        return parts[2]
-    if len(parts) > 1 and "CANDLESTICK" in upper[1:]:
-        return "_".join(parts[: upper.index("CANDLESTICK")])
-    while len(parts) > 1 and parts[-1].isdigit() and len(parts[-1]) >= 8:
-        parts.pop()  # a time stamp: 202401020000
-    if len(parts) > 1 and parts[-1].upper() in _EXPORT_PERIODS:
-        parts.pop()
-    if len(parts) == 2 and parts[1] in _PERIOD_MINUTES and _TICKER.fullmatch(parts[0]):
-        parts.pop()  # Kraken's XBTUSD_60
-    return "_".join(parts)
-
 
 def load_csv(
     path: str | Path,
@@ -207,38 +157,75 @@ def load_csv(
     symbol_info: SymbolInfo | None = None,
     zone: tzinfo = UTC,
     left_out: list[str] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Bar]:
     """Bars from ``path``, oldest first; the format is detected from the first line.
     ``zone``: where times written without an offset were written (generic, pandas and
     MetaTrader files; HistData.com's are Eastern Standard Time and Dukascopy's and epoch
     times say their own). ``left_out`` gets the names of the header's columns that were
-    not read because the layout has no use for them, for the run to say so."""
+    not read because the layout has no use for them, for the run to say so; ``notes``
+    what was mended in the file (:mod:`.csvmend`): rows skipped, dropped or reversed."""
     rows = list(read_rows(path))
     if not rows:
         raise CsvError(path, 0, "the file is empty (a header line is required)")
     rows = _without_row_numbers(rows)
     header_line, header = rows[0]
-    first = header[0].lower() if header else ""
     kind = headerless_kind(header)
-    if first == "<date>":
-        bars = load_mt5(path, rows, symbol_info, zone, left_out)
-    elif "tick_volume" in (h.lower() for h in header):
-        bars = load_mt5_rates(path, rows, symbol_info, zone, left_out)
-    elif first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows)):
-        bars = load_pandas(path, rows, zone, left_out)
-    elif first in DUKASCOPY_INDEX:
-        bars = load_dukascopy(path, rows, left_out)
-    elif kind is not None:
-        if kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_"):
-            zone = timezone(HISTDATA_UTC_OFFSET)  # HistData's MetaTrader layout: EST too
-        bars = load_headerless(path, rows, kind, zone)
-    elif first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
-        bars = load_headerless(path, rows[1:], "epoch")
-    else:
-        bars = _load_generic(path, rows, zone, symbol_info, left_out)
+    first = header[0].lower() if header else ""
+    pandas = first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows) > 0)
+    head = 0 if kind is not None else 1 + (yfinance_levels(rows) if pandas else 0)
+    mended = Mended()
+    rows = rows[:head] + mend_rows(rows[head:], header if head else None, mended)
+    unread: list[str] = []
+    try:
+        bars = _load(path, rows, kind, symbol_info, zone, unread, mended)
+    except UnsortedError as unsorted:
+        if len(rows) <= head or unsorted.previous_line != rows[head][0]:
+            raise  # sorted at first, then not: no order to read the file in
+        unread.clear()
+        flipped = rows[:head] + rows[head:][::-1]
+        try:
+            bars = _load(path, flipped, kind, symbol_info, zone, unread, mended)
+        except UnsortedError:
+            raise unsorted from None
+        mended.reversed_lines = (rows[head][0], rows[-1][0])
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
+    if left_out is not None:
+        left_out.extend(unread)
+    if notes is not None:
+        notes.extend(mended.notes(str(path)))
     return bars
+
+
+def _load(
+    path: str | Path,
+    rows: Rows,
+    kind: str | None,
+    symbol_info: SymbolInfo | None,
+    zone: tzinfo,
+    left_out: list[str],
+    mended: Mended,
+) -> list[Bar]:
+    """The bars of ``rows`` (the header first, if the file has one) in the layout its
+    first line says; ``kind``: :func:`~.csvexports.headerless_kind` of that line."""
+    header = rows[0][1]
+    first = header[0].lower() if header else ""
+    if first == "<date>":
+        return load_mt5(path, rows, symbol_info, zone, left_out)
+    if "tick_volume" in (h.lower() for h in header):
+        return load_mt5_rates(path, rows, symbol_info, zone, left_out)
+    if first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows)):
+        return load_pandas(path, rows, zone, left_out)
+    if first in DUKASCOPY_INDEX:
+        return load_dukascopy(path, rows, left_out)
+    if kind is not None:
+        if kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_"):
+            zone = timezone(HISTDATA_UTC_OFFSET)  # HistData's MetaTrader layout: EST too
+        return load_headerless(path, rows, kind, zone)
+    if first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
+        return load_headerless(path, rows[1:], "epoch")
+    return _load_generic(path, rows, zone, symbol_info, left_out, mended)
 
 
 def left_out_note(left_out: Mapping[str, Sequence[str]]) -> str | None:
@@ -283,7 +270,11 @@ def _load_generic(
     zone: tzinfo = UTC,
     symbol_info: SymbolInfo | None = None,
     left_out: list[str] | None = None,
+    mended: Mended | None = None,
 ) -> list[Bar]:
+    """The generic layout. An empty volume cell is a bar without volume (``mended``
+    counts them): files of many sources have the odd one, and a bar's volume is not what
+    a replay trades on, whereas an empty price stays an error."""
     header_line, header = rows[0]
     if header and looks_like_time(header[0]):
         raise CsvError(
@@ -300,18 +291,23 @@ def _load_generic(
     spread_name = "spread_points" if "spread_points" in index else "spread"
     order = file_date_order(path, rows, index["time"])
     bars: list[Bar] = []
-    previous: datetime | None = None
+    previous: Previous = None
     digits = 0
     for line, cells in rows[1:]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         time = read_time(path, line, cell(path, line, cells, index, "time"), zone, order)
-        time = previous = check_order(path, line, time, previous, zone)
+        time = check_order(path, line, time, previous, zone)
+        previous = line, time
         texts = [cell(path, line, cells, index, n) for n in OHLC]
         prices = ohlc(path, line, texts)
         volume = 0.0
         if "volume" in index:
-            volume = number(path, line, "volume", cell(path, line, cells, index, "volume"))
+            at = index["volume"]
+            if mended is not None and at < len(cells) and cells[at] == "":
+                mended.no_volume.append(line)
+            else:
+                volume = number(path, line, "volume", cell(path, line, cells, index, "volume"))
         spread = 0.0
         if spread_name in index:
             spread = number(path, line, spread_name, cell(path, line, cells, index, spread_name))

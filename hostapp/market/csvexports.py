@@ -18,6 +18,7 @@ from .csvheader import columns
 from .csvrows import (
     CsvError,
     Ohlc,
+    Previous,
     cell,
     check_order,
     checked_bar,
@@ -114,14 +115,14 @@ def _metatrader_bars(
     header = rows[0][1]
     *price_names, volume_name, spread_name = names
     parsed: list[tuple[int, datetime, Ohlc, float, float]] = []
-    previous: datetime | None = None
+    previous: Previous = None
     digits = 0
     for line, cells in rows[1:]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         time = time_of(line, cells)
         time = check_order(path, line, time, previous, zone)
-        previous = time
+        previous = line, time
         texts = [cell(path, line, cells, index, n) for n in price_names]
         prices = ohlc(path, line, texts)
         digits = max(digits, *(decimals(t) for t in texts))
@@ -183,7 +184,7 @@ def load_pandas(
     skip = yfinance_levels(rows)
     order = file_date_order(path, rows[skip:], *((0, 1) if split else (0,)))
     bars: list[Bar] = []
-    previous: datetime | None = None
+    previous: Previous = None
     for line, cells in rows[1 + skip :]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
@@ -197,7 +198,7 @@ def load_pandas(
             when = f"{cells[0]} {cells[1]}"
         time = read_time(path, line, when, zone, order)
         time = check_order(path, line, time, previous, zone)
-        previous = time
+        previous = line, time
         for name, text in zip(PANDAS_REQUIRED, texts, strict=True):
             if not text:
                 raise CsvError(path, line, f"missing value for {name}")
@@ -217,7 +218,7 @@ def load_dukascopy(path: str | Path, rows: Rows, left_out: list[str] | None = No
     header_line, header = rows[0]
     price_at, volume_at = _after_time(path, header_line, header, 1, DUKASCOPY_OPTIONAL, left_out)
     bars: list[Bar] = []
-    previous: datetime | None = None
+    previous: Previous = None
     for line, cells in rows[1:]:
         if len(cells) != len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
@@ -227,7 +228,7 @@ def load_dukascopy(path: str | Path, rows: Rows, left_out: list[str] | None = No
         if volume == 0.0 and min(prices) == max(prices):
             continue  # a flat filler bar: the market was closed
         check_order(path, line, time, previous)
-        previous = time
+        previous = line, time
         bars.append(checked_bar(path, line, time, prices, volume, 0.0))
     return bars
 
@@ -302,7 +303,7 @@ def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC)
     an exchange's epoch open time (UTC), prices and volume (Binance: the base asset's)."""
     width = 7 if kind == "mt4" else len(rows[0][1])
     bars: list[Bar] = []
-    previous: datetime | None = None
+    previous: Previous = None
     for line, cells in rows:
         if len(cells) != width:
             raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
@@ -313,7 +314,7 @@ def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC)
         else:
             time, texts = _histdata_time(path, line, cells[0]), cells[1:6]
         time = check_order(path, line, time, previous, zone if kind == "mt4" else UTC)
-        previous = time
+        previous = line, time
         prices = ohlc(path, line, texts[:4])
         volume = number(path, line, "volume", texts[4]) if len(texts) > 4 else 0.0
         bars.append(checked_bar(path, line, time, prices, volume, 0.0))

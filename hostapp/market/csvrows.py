@@ -309,27 +309,50 @@ def check_spread_unit(path: str | Path, line: int, bars: list[Bar]) -> None:
     )
 
 
+class UnsortedError(CsvError):
+    """A time before the previous line's: :func:`~.csvdata.load_csv` reads a file that is
+    newest first from its end. ``previous_line``: the line of the later time."""
+
+    def __init__(self, path: str | Path, line: int, message: str, previous_line: int) -> None:
+        super().__init__(path, line, message)
+        self.previous_line = previous_line
+
+
+#: the line and the time of the bar read before, as the loaders keep it
+Previous = tuple[int, datetime] | None
+
+
 def check_order(
-    path: str | Path, line: int, time: datetime, previous: datetime | None, zone: tzinfo = UTC
+    path: str | Path, line: int, time: datetime, previous: Previous, zone: tzinfo = UTC
 ) -> datetime:
-    """``time``, checked to come after ``previous``. A time read in ``zone`` may be the
-    second of the two hours a clock change back repeats (03:00 to 03:59 twice in Athens
-    on the last Sunday of October, in a file written in local time): read as the first,
-    it would go back an hour, so it is read as the second."""
+    """``time``, checked to come after ``previous`` (its line and time). A time read in
+    ``zone`` may be the second of the two hours a clock change back repeats (03:00 to
+    03:59 twice in Athens on the last Sunday of October, in a file written in local
+    time): read as the first, it would go back an hour, so it is read as the second. A
+    repeated time names both lines: a row repeated exactly was dropped before
+    (:mod:`.csvmend`), so these differ, and which is right is not for the replay to
+    guess."""
     if previous is None:
         return time
-    if time <= previous and zone is not UTC:
+    before, earlier = previous
+    if time <= earlier and zone is not UTC:
         later = time.astimezone(zone).replace(fold=1).astimezone(UTC)
-        if later > previous:
+        if later > earlier:
             time = later
-    if time == previous:
-        raise CsvError(path, line, f"duplicate time {time.isoformat()}")
-    if time < previous:
+    if time == earlier:
         raise CsvError(
             path,
             line,
-            f"time {time.isoformat()} is before the previous line's {previous.isoformat()} "
+            f"duplicate time {time.isoformat()}, also on line {before} with other values "
+            "(one of the two rows must go)",
+        )
+    if time < earlier:
+        raise UnsortedError(
+            path,
+            line,
+            f"time {time.isoformat()} is before the previous line's {earlier.isoformat()} "
             "(rows must be sorted oldest first)",
+            before,
         )
     return time
 

@@ -132,8 +132,9 @@ def test_kraken_ohlcvt_and_bare_epoch_lines(tmp_path: Path) -> None:
     assert bars[1] == Bar(at(2, 0, 5), 42050.1, 42080.0, 42000.0, 42010.0, 8.0, 0.0)
     bare = load_csv(write(tmp_path, "1704153600,1.1,1.2,1.0,1.15\n"))
     assert bare == [Bar(at(2), 1.1, 1.2, 1.0, 1.15, 0.0, 0.0)]
+    short = kraken.replace(",99", "") + "1704154200,42010,42020,42000,42010,1,5\n"
     with pytest.raises(CsvError, match=r"data\.csv:2: 6 values where the first line has 7"):
-        load_csv(write(tmp_path, kraken.replace(",99", "")))
+        load_csv(write(tmp_path, short))  # a short line but the last is a cut-off one
     with pytest.raises(CsvError, match=r"data\.csv:1: no header line"):  # prices, not words
         load_csv(write(tmp_path, "1704153600,open,high,low,close\n"))
 
@@ -196,12 +197,12 @@ def test_the_symbol_of_a_binance_file(name: str, symbol: str) -> None:
     ("text", "line", "message"),
     [
         (
-            "2024.01.02,00:05,1,1,1,1,1\n2024.01.02,00:10,1,1,1,1\n",
+            "2024.01.02,00:05,1,1,1,1,1\n2024.01.02,00:10,1,1,1,1\n2024.01.02,00:15,1,1,1,1,1\n",
             2,
             "6 values where the first line has 7",
         ),
         ("2024.01.02,00:05,1,1,1,1,1\n2024.13.02,00:10,1,1,1,1,1\n", 2, "is not 'YYYY.MM.DD'"),
-        ("2024.01.02,00:05,1,1,1,1,1\n2024.01.02,00:05,1,1,1,1,1\n", 2, "duplicate time"),
+        ("2024.01.02,00:05,1,1,1,1,1\n2024.01.02,00:05,1,1,1,1,2\n", 2, "duplicate time"),
         ("20240102 000500;1;1;1;1;0\n20240102 99;1;1;1;1;0\n", 2, "is not 'YYYYMMDD HHMMSS'"),
         ("99991231 230000;1;1;1;1;0\n", 1, "is out of range in UTC"),
         ("20240102 000500;1;1;2;1;0\n", 1, "high 1 is below low 2"),

@@ -93,8 +93,14 @@ ROW = "2024-01-02,1.1,1.2,1.0,1.15,1.15,10\n"
         (HEAD + ROW + "2024-01-03,1.1,x,1.0,1.15,1.15,10\n", 3, "high 'x' is not a number"),
         (HEAD + ROW + "2024-01-03,1.1,1.2,1.0,1.15,1.15,-1\n", 3, "volume -1 is negative"),
         (HEAD + ROW + "2024-01-03,1.25,1.2,1.0,1.15,1.15,1\n", 3, "high 1.2 is below open"),
-        (HEAD + ROW + ROW, 3, "duplicate time 2024-01-02T00:00:00+00:00"),
-        (HEAD + ROW + "2024-01-01,1.1,1.2,1.0,1.15,1.15,10\n", 3, "is before the previous"),
+        (HEAD + ROW + ROW.replace(",10", ",11"), 3, "duplicate time 2024-01-02T00:00:00+00:00"),
+        (
+            HEAD
+            + ROW
+            + "2024-01-03,1.1,1.2,1.0,1.15,1.15,10\n2024-01-01,1.1,1.2,1.0,1.15,1.15,10\n",
+            4,
+            "is before the previous",
+        ),
         (HEAD + ROW + "2024-01-03,1.1,1.2,1.0,1.15,1.15,10,7\n", 3, "8 values but the header"),
         ("Date,Open,High,Low,Volume\n" + ROW, 1, "missing column(s) close"),
         ("Date,Open,High,Low,Close,Adj Close,Volum\n" + ROW, 1, "'Volum' is one letter off"),

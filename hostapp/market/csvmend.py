@@ -1,0 +1,114 @@
+"""The blemishes real bar files have, mended before the rows are read, each counted in a
+note the run prints so nothing is dropped without a word:
+
+* Yahoo's ``null`` rows (``2006-08-12,null,null,…``: a day it has no prices for) are
+  skipped;
+* a row that repeats the one before it exactly (time and values: two overlapping
+  exports pasted together) is dropped; a repeated time with other values stays an
+  error naming both lines, as which of them is right is not for the replay to guess;
+* a last line cut off (fewer values than the line before it: a download interrupted)
+  is dropped; a short line anywhere else stays an error;
+* a file written newest first, strictly, is read reversed (:mod:`.csvdata` tries it when
+  the times go backwards).
+
+An empty cell in the middle of the file stays an error, as it may hide a real problem,
+except the volume's: a bar whose volume cell is empty in a file that has one reads as
+having no volume (:mod:`.csvdata`'s generic layout), counted here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+Rows = list[tuple[int, list[str]]]
+
+#: what a missing price is written as: Yahoo's ``null``, pandas' ``NaN``
+_NULLS = frozenset({"null", "nan"})
+#: the names of the columns that say a bar's time, in every layout with a header
+_TIME_NAMES = frozenset(
+    {"", "time", "timestamp", "date", "datetime", "<date>", "<time>", "gmt time", "local time"}
+)
+#: line numbers a note names before "…"
+_SHOWN = 3
+
+
+@dataclass
+class Mended:
+    """What was mended in one file: the line numbers of each kind."""
+
+    nulls: list[int] = field(default_factory=list)
+    repeats: list[int] = field(default_factory=list)
+    cut_off: list[int] = field(default_factory=list)
+    no_volume: list[int] = field(default_factory=list)
+    reversed_lines: tuple[int, int] | None = None
+
+    def notes(self, path: str) -> list[str]:
+        """One sentence per kind of mending, naming the file and the first lines."""
+        said = []
+        if self.nulls:
+            said.append(
+                f"skipped {_count(self.nulls, 'row')} of null prices ({_lines(self.nulls)})"
+            )
+        if self.repeats:
+            said.append(
+                f"dropped {_count(self.repeats, 'row')} repeating the row before exactly "
+                f"({_lines(self.repeats)})"
+            )
+        if self.cut_off:
+            said.append(f"dropped the cut-off last line ({_lines(self.cut_off)})")
+        if self.no_volume:
+            said.append(
+                f"read {_count(self.no_volume, 'bar')} with an empty volume cell as no "
+                f"volume ({_lines(self.no_volume)})"
+            )
+        if self.reversed_lines is not None:
+            first, last = self.reversed_lines
+            said.append(
+                f"read newest first (line {first} to line {last}) and reversed to oldest first"
+            )
+        return [f"{path}: {s}" for s in said]
+
+
+def mend_rows(rows: Rows, header: Sequence[str] | None, mended: Mended) -> Rows:
+    """``rows`` (the data lines, without the header) without Yahoo's null rows, exact
+    repeats and a cut-off last line, each recorded in ``mended``. ``header``: the
+    file's header, to tell its time columns; ``None`` when the file has none (its first
+    two cells may be a date and a time: MetaTrader 4's ``2024.01.02,00:05``)."""
+    named = (
+        set()
+        if header is None
+        else {i for i, name in enumerate(header) if name.strip().lower() in _TIME_NAMES}
+    )
+    kept: Rows = []
+    for line, cells in rows:
+        times = named if header is not None else {0, 1} if ":" in "".join(cells[1:2]) else {0}
+        if _null_row(cells, times):
+            mended.nulls.append(line)
+        elif kept and cells == kept[-1][1]:
+            mended.repeats.append(line)
+        else:
+            kept.append((line, cells))
+    if len(kept) > 1:
+        line, cells = kept[-1]
+        width = len(kept[-2][1])
+        if len(cells) < width and (header is None or len(cells) < len(header)):
+            mended.cut_off.append(line)
+            kept.pop()
+    return kept
+
+
+def _null_row(cells: list[str], times: set[int]) -> bool:
+    """Whether every value of a row but its time is missing, one at least written so."""
+    values = [c.lower() for i, c in enumerate(cells) if i not in times]
+    return any(v in _NULLS for v in values) and all(v in _NULLS or v == "" for v in values)
+
+
+def _count(lines: list[int], what: str) -> str:
+    return f"{len(lines)} {what}{'s' if len(lines) != 1 else ''}"
+
+
+def _lines(lines: list[int]) -> str:
+    shown = ", ".join(str(n) for n in lines[:_SHOWN])
+    more = ", …" if len(lines) > _SHOWN else ""
+    return f"line{'s' if len(lines) != 1 else ''} {shown}{more}"

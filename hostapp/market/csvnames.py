@@ -1,0 +1,65 @@
+"""The symbol a bar file is named for, past what the tools that export bars add to it
+(:func:`symbol_of_file`); :mod:`.csvdata` re-exports it beside the loader."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hookspecs import Timeframe
+
+#: the period in a MetaTrader export's file name: a timeframe, or the word it writes for
+#: D1, W1 and MN1
+_EXPORT_PERIODS = {*Timeframe.__members__, "DAILY", "WEEKLY", "MONTHLY"}
+
+
+#: Binance's file names: symbol, kline interval, year and month (and day)
+_BINANCE_NAME = re.compile(r"(?P<symbol>[A-Z0-9]+)-\d+(s|m|h|d|w|mo)-\d{4}-\d{2}(-\d{2})?")
+#: a period in minutes at the end of a file's name: MetaTrader 4's (M1 to MN1) and
+#: Kraken's, whose OHLCVT files also come in 720 (12 hours)
+_PERIOD_MINUTES = {"1", "5", "15", "30", "60", "240", "720", "1440", "10080", "43200"}
+#: MetaTrader 4's History Center export, symbol then period with nothing between
+#: (``USDJPY60``): six capitals, as a pair or metal is named, and maybe a broker's
+#: lower-case suffix (``EURUSDm1440``), so an index named with a number of its own
+#: (``WALLSTREET30``, ``US30``) keeps it
+_MT4_NAME = re.compile(r"(?P<symbol>[A-Z]{6}(?:[.-]?[a-z]+)?)(?P<minutes>\d+)")
+#: what comes before Kraken's ``_60``: a ticker of capitals and digits (``XBTUSD``,
+#: ``1INCHEUR``)
+_TICKER = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*")
+
+
+def symbol_of_file(path: str | Path) -> str:
+    """The symbol a data file is named for: its name without the extension, and without
+    what the tools that export bars add to it, so the known rules of that symbol apply:
+
+    * MetaTrader's history export appends the period, then the first and last bar's
+      times (``XAUUSD_M5_202401020000_202412312355`` or ``XAUUSD_Daily_…`` → ``XAUUSD``);
+    * HistData.com names its files ``DAT_ASCII_EURUSD_M1_2024`` (``DAT_MT_…`` for its
+      MetaTrader layout) → ``EURUSD``;
+    * Dukascopy's are ``EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024`` → ``EURUSD``;
+    * Binance's are ``BTCUSDT-5m-2024-01`` (or ``…-2024-01-02``) → ``BTCUSDT``;
+    * MetaTrader 4's History Center exports ``USDJPY60`` (the period in minutes) →
+      ``USDJPY``, and Kraken's OHLCVT files are ``XBTUSD_60`` → ``XBTUSD``.
+
+    Any other name is the symbol as it stands (``BTC-USD``, ``my_data``, and a broker's
+    ``USDJPY.m``, which is what that broker calls it)."""
+    stem = Path(path).stem
+    binance = _BINANCE_NAME.fullmatch(stem)
+    if binance:
+        return binance["symbol"]
+    mt4 = _MT4_NAME.fullmatch(stem)
+    if mt4 and mt4["minutes"] in _PERIOD_MINUTES:
+        return mt4["symbol"]
+    parts = stem.split("_")
+    upper = [p.upper() for p in parts]
+    if len(parts) > 3 and upper[0] == "DAT" and upper[1] in ("ASCII", "MT"):
+        return parts[2]
+    if len(parts) > 1 and "CANDLESTICK" in upper[1:]:
+        return "_".join(parts[: upper.index("CANDLESTICK")])
+    while len(parts) > 1 and parts[-1].isdigit() and len(parts[-1]) >= 8:
+        parts.pop()  # a time stamp: 202401020000
+    if len(parts) > 1 and parts[-1].upper() in _EXPORT_PERIODS:
+        parts.pop()
+    if len(parts) == 2 and parts[1] in _PERIOD_MINUTES and _TICKER.fullmatch(parts[0]):
+        parts.pop()  # Kraken's XBTUSD_60
+    return "_".join(parts)
