@@ -84,7 +84,8 @@ header.
 A file is tab-separated when its first line has a tab, semicolon-separated when it has
 more semicolons than commas, else comma-separated. Decimals are written with a point,
 except in a semicolon-separated file, where a number written ``1,08523`` is read with a
-decimal comma (as a spreadsheet in most of Europe saves a file). A MetaTrader export
+decimal comma (as a spreadsheet in most of Europe saves a file), and a point between
+every three digits of its whole part separates thousands (``1.821,72``). A MetaTrader export
 saved again by a spreadsheet keeps its header and is read the same, its dates in the
 spreadsheet's form.
 

@@ -42,15 +42,18 @@ class CsvError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-#: a number written with a decimal comma, as spreadsheets in most of Europe save it
-_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+#: a number written with a decimal comma, as spreadsheets in most of Europe save it, and
+#: maybe a point between each three digits of its whole part (``1.821,72``)
+_DECIMAL_COMMA = re.compile(r"-?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+")
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every non-blank line; the delimiter is a tab when the first
     line has one, a semicolon when it has more of them than commas, else a comma. In a
     semicolon-separated file a comma can only be a decimal one (``1,08523``, as a
-    spreadsheet in most of Europe saves a file): such cells are read with a point. UTF-16
+    spreadsheet in most of Europe saves a file): such cells are read with a point, and
+    a point in them is a thousands separator where it groups the digits by three
+    (``1.821,72`` is 1821.72; ``1.82,72`` stays refused). UTF-16
     (with its byte order mark) is accepted too, as older MetaTrader builds wrote it."""
     try:
         raw = Path(path).read_bytes()
@@ -80,8 +83,14 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
         if cells and any(c.strip() for c in cells):
             cells = [c.strip() for c in cells]
             if decimal_commas:
-                cells = [c.replace(",", ".") if _DECIMAL_COMMA.fullmatch(c) else c for c in cells]
+                cells = [_with_point(c) if _DECIMAL_COMMA.fullmatch(c) else c for c in cells]
             yield number, cells
+
+
+def _with_point(text: str) -> str:
+    """A number written with a decimal comma, and maybe points grouping its digits by
+    three (``1.821,72``), as Python reads it (``1821.72``)."""
+    return text.replace(".", "").replace(",", ".")
 
 
 def number(path: str | Path, line: int, name: str, text: str) -> float:

@@ -263,6 +263,24 @@ def test_decimal_commas_in_a_semicolon_file_points_in_a_comma_file(tmp_path: Pat
     assert load_csv(write(tmp_path, comma_file, "c.csv"))[0].high == 2.25
 
 
+def test_points_between_thousands_in_a_decimal_comma_file(tmp_path: Path) -> None:
+    """A German spreadsheet's index prices: ``1.821,72`` is 1821.72; a point that does not
+    group three digits is no separator, and the number stays refused."""
+    text = (
+        "time;open;high;low;close\n"
+        "19.04.2017 09:00;1.821,72;1.822,74;1.820,41;1.822,72\n"
+        "19.04.2017 10:00;1.822,72;12.345,5;999,5;1.000,25\n"
+    )
+    bars = load_csv(write(tmp_path, text))
+    assert [(b.open, b.high, b.low, b.close) for b in bars] == [
+        (1821.72, 1822.74, 1820.41, 1822.72),
+        (1822.72, 12345.5, 999.5, 1000.25),
+    ]
+    bad = "time;open;high;low;close\n2024-01-02 00:05;1.82,72;2;1;2\n"
+    with pytest.raises(CsvError, match=r"open '1.82,72' is not a number"):
+        load_csv(write(tmp_path, bad, "bad.csv"))
+
+
 def test_the_hour_a_clock_change_back_repeats_is_read_in_order(tmp_path: Path) -> None:
     """An MT5 export in Athens time across the last Sunday of October 2024: 03:00 to
     03:55 come twice (EEST, then EET); the second pass is the later hour, not a step
