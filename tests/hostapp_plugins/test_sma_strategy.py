@@ -310,3 +310,31 @@ def test_a_bad_value_is_one_line_naming_file_table_and_key(tmp_path: Any) -> Non
     assert done.stderr.strip().splitlines() == [
         "hostapp: plugins.toml [plugin.sma_strategy]: key 'sl_atr': expected a number > 0, got -1.0"
     ]
+
+
+async def test_a_stop_inside_the_stops_level_is_widened_in_the_ratio_asked(
+    hostapp_factory: Any,
+) -> None:
+    """Quiet bars: 1.5 ATR is closer to the price than the broker's stops level plus the
+    spread, where the broker would refuse the order (invalid stops). The stop moves out
+    to that distance, the target with it (tp_atr / sl_atr kept), and the report counts
+    the order."""
+    from hookspecs import SymbolInfo
+    from hostapp.brokers.paper_rules import check_stops
+
+    host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": SETTINGS}})
+    bars = bars_from_closes(UP[: first_cross(UP, 3, 10, "buy")], spread=0.5)
+    level = 4 * sma.atr(bars, 5)
+    info = SymbolInfo("GBPUSD", 2, 0.01, 0.01, 0.01, 100.0, stops_level=level)
+    host.broker.symbol_info = lambda symbol: info  # no quote: the bar's spread counts
+    ((_, order),) = await host.plugins.propose_orders(host, "GBPUSD", bars, T0)
+    ask = bars[-1].close + 0.5
+    distance = level + 0.5 + 0.01
+    assert order.stop_loss == pytest.approx(ask - distance)
+    assert order.take_profit == pytest.approx(ask + 2 * distance)
+    from hookspecs import Quote
+
+    quote = Quote("GBPUSD", bars[-1].close, ask, bars[-1].time)
+    assert check_stops(info, "buy", quote, order.stop_loss, order.take_profit) is None
+    (report,) = host.plugins.run_report(host).values()
+    assert report["orders_widened"] == 1

@@ -22,6 +22,11 @@ Settings (all optional)::
     atr_period = 14
     sl_atr = 1.5       # stop-loss distance in ATRs
     tp_atr = 3.0       # take-profit distance in ATRs
+
+A stop is never closer to the price than the broker accepts: when ``sl_atr`` ATRs are
+less than the symbol's stops level plus the spread (quiet M1 bars), the stop is moved
+out to that, the target with it in the same ratio, and the report counts such orders
+(``orders_widened``).
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ class Activity:
     orders: int = 0
     over_risk: int = 0  # risk-sized orders the minimum lot made risk more than asked
     worst_risk: float = 0.0  # the largest share of the balance one of them risked
+    widened: int = 0  # orders whose ATR stop was inside the stops level plus the spread
 
 
 activity = Activity()
@@ -148,6 +154,20 @@ def entry_price(broker: Broker, symbol: str, direction: Direction, bar: Bar) -> 
     return bar.close + bar.spread if direction == "buy" else bar.close
 
 
+def closest_stop(broker: Broker, symbol: str, bar: Bar, info: SymbolInfo | None) -> float:
+    """The least distance from the fill a stop may sit at: the broker refuses a stop
+    closer to the price it closes at than the symbol's stops level, and that price is a
+    spread away from the fill (a buy fills at the ask, its stop is hit at the bid). One
+    point more keeps the rounding of prices to the symbol's digits from taking it back
+    inside. On quiet bars (M1 at night) the ATR stop falls inside it: widened, the order
+    stands, sized on the wider stop, and its target keeps the ``tp_atr / sl_atr`` ratio."""
+    if info is None or info.stops_level <= 0:
+        return 0.0
+    quote = broker.quote(symbol)
+    spread = quote.ask - quote.bid if quote is not None else bar.spread
+    return info.stops_level + max(spread, 0.0) + info.point
+
+
 def loss_per_lot(
     broker: Broker, symbol: str, direction: Direction, price: float, stop: float, info: SymbolInfo
 ) -> float:
@@ -190,14 +210,18 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
     if distance <= 0:
         return []
     price = entry_price(host.broker, symbol, direction, bars[-1])
+    info = host.broker.symbol_info(symbol)
     sign = 1 if direction == "buy" else -1
-    stop_loss = price - sign * s.sl_atr * distance
-    take_profit = price + sign * s.tp_atr * distance
+    stop_distance = s.sl_atr * distance
+    closest = closest_stop(host.broker, symbol, bars[-1], info)
+    widened = stop_distance < closest
+    stop_distance = max(stop_distance, closest)
+    stop_loss = price - sign * stop_distance
+    take_profit = price + sign * stop_distance * s.tp_atr / s.sl_atr
     if stop_loss <= 0 or take_profit <= 0:  # a bad tick's ATR can put either below zero
         return []
     volume = s.volume
-    info = host.broker.symbol_info(symbol) if s.sizing == "risk" else None
-    if info is not None:
+    if info is not None and s.sizing == "risk":
         per_lot = loss_per_lot(host.broker, symbol, direction, price, stop_loss, info)
         balance = host.broker.account().balance
         volume = risk_volume(balance, per_lot, info, s.risk_per_trade)
@@ -206,6 +230,7 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
             seen.over_risk += 1
             seen.worst_risk = max(seen.worst_risk, risked)
     seen.orders += 1
+    seen.widened += widened
     return [
         OrderRequest(
             symbol=symbol,
@@ -254,7 +279,9 @@ def run_report() -> dict[str, Any]:
             f"no order: the {s.fast}/{s.slow} averages never crossed in "
             f"{seen.calls - seen.short:,} bars with enough history"
         )
-    elif seen.over_risk:
+    if seen.widened:
+        out["orders_widened"] = seen.widened
+    if seen.over_risk:
         out["note"] = (
             f"{seen.over_risk} of {seen.orders} orders risked more than the "
             f"{s.risk_per_trade * 100:g} % asked, up to {seen.worst_risk * 100:.1f} %: the "
