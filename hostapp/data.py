@@ -292,9 +292,10 @@ def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     of ten: 100,000 units of a price near 1 as for FX, 100 of a price near 2,000 as for
     gold, 1 of a price near 60,000 as for bitcoin, 100,000,000 of a coin at 0.0016), so a
     0.01 lot risks about what it risks on the bundled symbols and sizing lands inside the
-    0.01 to 100 lot limits whatever the instrument.
+    0.01 to 100 lot limits whatever the instrument; a name that reads as a stock's
+    ticker (``GOOG``: :func:`~.brokers.paper_rules.stock_ticker`) trades one share a lot.
     """
-    from .brokers.paper_rules import known_rules
+    from .brokers.paper_rules import known_rules, stock_ticker
 
     infos: dict[str, SymbolInfo] = {}
     for symbol, bars in series.items():
@@ -314,7 +315,7 @@ def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
             0.01,
             0.01,
             100.0,
-            contract_size=_contract_size(sample[0].close),
+            contract_size=_contract_size(sample[0].close, stock=stock_ticker(symbol)),
         )
     return infos
 
@@ -398,7 +399,10 @@ def _digits_for(lowest: float) -> int:
     return min(_MAX_DIGITS, max(0, 2 - math.floor(math.log10(lowest))))
 
 
-def _contract_size(price: float) -> float:
-    """Units in one lot: the power of ten nearest a 100,000 notional, at least 1."""
+def _contract_size(price: float, *, stock: bool = False) -> float:
+    """Units in one lot: one share of a ``stock`` priced at 1 or more, else the power of
+    ten nearest a 100,000 notional, at least 1."""
+    if stock and price >= 1:
+        return 1.0
     exponent = round(math.log10(100_000 / price)) if price > 0 else 5
     return float(10 ** max(0, exponent))

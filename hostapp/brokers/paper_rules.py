@@ -64,6 +64,25 @@ def currency_pair(symbol: str) -> tuple[str, str] | None:
     return None
 
 
+#: how the names of coins start, which are letters too but no stock
+_COINS = ("BTC", "XBT", "ETH", "XRP", "SOL", "DOGE", "LTC", "ADA", "BNB", "SHIB")
+
+
+def stock_ticker(symbol: str) -> bool:
+    """Whether ``symbol`` reads as a stock's ticker (``GOOG``, ``AAPL``, ``F``): one to
+    five capitals, not a currency, a metal or a coin. A share trades one unit to the lot,
+    not the 100,000-notional lot guessed for other unknown symbols, under which a
+    stop's minimum lot risked three times the share asked on GOOG's daily bars."""
+    return (
+        symbol.isascii()
+        and symbol.isalpha()
+        and symbol.isupper()
+        and len(symbol) <= 5
+        and symbol not in CURRENCIES
+        and not symbol.startswith(_COINS)
+    )
+
+
 def known_rules(symbol: str) -> SymbolInfo | None:
     """The paper broker's rules of ``symbol``, or of the symbol it names with a broker's
     suffix (``USDJPY.m`` trades as ``USDJPY``: a lot of 100,000 units), under its own

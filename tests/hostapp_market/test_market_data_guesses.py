@@ -142,8 +142,8 @@ def test_the_guess_keeps_known_symbols_and_sizes_a_lot_by_its_price() -> None:
         {
             "EURUSD": bars_priced(1.08, 5),
             "FXLIKE": bars_priced(1.08, 5),
-            "METAL": bars_priced(2035.0, 2),
-            "COIN": bars_priced(60000.0, 2),
+            "METAL1": bars_priced(2035.0, 2),
+            "COIN1": bars_priced(60000.0, 2),
             "PENNY": bars_priced(0.0016, 8),
             "EMPTY": [],
         }
@@ -151,13 +151,30 @@ def test_the_guess_keeps_known_symbols_and_sizes_a_lot_by_its_price() -> None:
     assert infos["EURUSD"] == DEFAULT_SYMBOLS["EURUSD"]  # the paper broker's own
     assert "EMPTY" not in infos
     assert "XAUUSD" not in infos  # known, but not in the data: nothing to trade it at
-    sizes = {s: infos[s].contract_size for s in ("FXLIKE", "METAL", "COIN", "PENNY")}
-    assert sizes == {"FXLIKE": 100_000.0, "METAL": 100.0, "COIN": 1.0, "PENNY": 100_000_000.0}
-    for s in ("FXLIKE", "METAL", "COIN", "PENNY"):
+    sizes = {s: infos[s].contract_size for s in ("FXLIKE", "METAL1", "COIN1", "PENNY")}
+    assert sizes == {"FXLIKE": 100_000.0, "METAL1": 100.0, "COIN1": 1.0, "PENNY": 100_000_000.0}
+    for s in ("FXLIKE", "METAL1", "COIN1", "PENNY"):
         info = infos[s]
         assert (info.volume_min, info.volume_step, info.volume_max) == (0.01, 0.01, 100.0)
         assert info.point == 10.0**-info.digits
-    assert [infos[s].digits for s in ("FXLIKE", "METAL", "COIN", "PENNY")] == [5, 2, 2, 8]
+    assert [infos[s].digits for s in ("FXLIKE", "METAL1", "COIN1", "PENNY")] == [5, 2, 2, 8]
+
+
+def test_a_stock_ticker_trades_one_share_a_lot() -> None:
+    """GOOG's daily bars near 300: a lot of 1,000 units (the 100,000-notional guess) made
+    the minimum lot risk three times the share asked; a ticker's lot is one share. A coin,
+    a currency, a name with digits or a price under 1 keeps the notional guess."""
+    infos = symbol_infos(
+        {
+            "GOOG": bars_priced(300.0, 2),
+            "F": bars_priced(12.5, 2),
+            "BTCX": bars_priced(300.0, 2),
+            "US500": bars_priced(4500.0, 1),
+            "PENNY": bars_priced(0.0016, 8),
+        }
+    )
+    sizes = {s: i.contract_size for s, i in infos.items()}
+    assert sizes == {"GOOG": 1.0, "F": 1.0, "BTCX": 1000.0, "US500": 10.0, "PENNY": 100_000_000.0}
 
 
 def test_a_small_price_with_few_decimals_still_gets_a_fine_point() -> None:
