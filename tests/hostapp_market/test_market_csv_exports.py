@@ -242,8 +242,10 @@ def test_semicolon_separated_generic_file(tmp_path: Path) -> None:
     comma_decimals = "time;open;high;low;close;volume\n2024-01-02 00:05;2063,4;2064;2062;2063;1\n"
     assert load_csv(write(tmp_path, comma_decimals))[0].open == 2063.4  # Europe's Excel
     grouped = "time;open;high;low;close;volume\n2024-01-02 00:05;2.063,4;2064;2062;2063;1\n"
-    with pytest.raises(CsvError, match=r"data\.csv:2: open '2.063,4' is not a number"):
-        load_csv(write(tmp_path, grouped))
+    assert load_csv(write(tmp_path, grouped))[0].open == 2063.4  # a point between thousands
+    misgrouped = "time;open;high;low;close;volume\n2024-01-02 00:05;20.63,4;2064;2062;2063;1\n"
+    with pytest.raises(CsvError, match=r"data\.csv:2: open '20.63,4' is not a number"):
+        load_csv(write(tmp_path, misgrouped))
 
 
 def test_a_line_that_is_no_known_layout_still_asks_for_a_header(tmp_path: Path) -> None:

@@ -65,8 +65,9 @@ def test_a_failed_plugin_is_named_with_its_last_error() -> None:
 
 
 def test_a_replay_whose_orders_the_broker_refuses_says_why(tmp_path: Path) -> None:
-    """Silver-priced bars under the name XAUUSD: gold's stops level (0.5) is wider than
-    the strategy's stops, so the paper broker refuses orders; the summary says so."""
+    """The example strategy asked for 0.001 lots, under the paper broker's minimum of
+    0.01: the broker refuses its orders, and the summary says so. (It widens a stop
+    inside the stops level itself, so stops no longer get its orders refused.)"""
     bars = generate_bars("XAUUSD", datetime(2024, 1, 2, tzinfo=UTC), 3000, seed=4)
     rows = [
         f"{b.time:%Y-%m-%d %H:%M},{b.open / 4:.2f},{b.high / 4:.2f},{b.low / 4:.2f},"
@@ -74,12 +75,15 @@ def test_a_replay_whose_orders_the_broker_refuses_says_why(tmp_path: Path) -> No
         for b in bars
     ]
     (tmp_path / "XAUUSD.csv").write_text("time,open,high,low,close\n" + "\n".join(rows) + "\n")
+    (tmp_path / "plugins.toml").write_text(
+        '[plugin.sma_strategy]\nsizing = "fixed"\nvolume = 0.001\n'
+    )
     proc = hostapp(tmp_path, "replay", "XAUUSD.csv", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout)
     (note,) = [n for n in summary["host_notes"] if n.startswith("the broker refused")]
     assert f"refused {summary['orders_rejected']} of the {summary['orders_proposed']}" in note
-    assert "invalid_stops" in note and "stops level 0.5" in note
+    assert "invalid_volume" in note and "below the minimum 0.01" in note
 
 
 def test_bars_traded_on_a_coarser_timeframe_are_told(tmp_path: Path) -> None:
