@@ -39,8 +39,7 @@ from .data import DEFAULT_DAYS as DEFAULT_DAYS
 from .data import check_resumable as check_resumable
 from .data import config_series as config_series
 from .data import data_gaps_note as data_gaps_note
-from .data import first_time, symbol_infos
-from .data import guessed_rules_note as guessed_rules_note
+from .data import first_time
 from .data import infer_timeframe as infer_timeframe
 from .data import joined_series as joined_series
 from .data import load_csv_files as load_csv_files
@@ -53,6 +52,8 @@ from .market.feed import ReplayFeed
 from .market.timeframes import timeframe_seconds
 from .pluginhost import PluginHost
 from .report import RECORDER_NAME, RunRecorder
+from .symbol_rules import guessed_rules_note as guessed_rules_note
+from .symbol_rules import symbol_infos
 
 #: Where the clock of a ``--speed`` run starts: this many base bars into the data. The
 #: loop plays them as fast as it can (as a host that started late catches up), so the

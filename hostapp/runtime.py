@@ -129,7 +129,8 @@ class PaperServerMarket:
 def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runtime:
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_market import PaperTerminalMarket
-    from .data import streamed_config_series, symbol_infos
+    from .data import streamed_config_series
+    from .symbol_rules import symbol_infos
 
     where = f"{config.source} [host.paper]"
     paper = parse_settings(PaperSettings, config.host.paper, where)

@@ -15,15 +15,9 @@ from hookspecs import Bar, ConfigError
 from hostapp.app import build_sim_app
 from hostapp.brokers.paper import DEFAULT_SYMBOLS
 from hostapp.config import load_config
-from hostapp.data import (
-    BUILTIN_START,
-    _decimals,
-    builtin_series,
-    infer_timeframe,
-    load_csv_series,
-    symbol_infos,
-)
+from hostapp.data import BUILTIN_START, builtin_series, infer_timeframe, load_csv_series
 from hostapp.market.synthetic import generate_bars
+from hostapp.symbol_rules import _decimals, symbol_infos
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
 

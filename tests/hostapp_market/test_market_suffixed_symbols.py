@@ -13,8 +13,8 @@ from hostapp_cli_errors.test_run_replay_errors import hostapp
 
 from hostapp.brokers.paper import DEFAULT_SYMBOLS, PaperBroker
 from hostapp.brokers.paper_rules import currency_pair, known_rules, listed_name
-from hostapp.data import guessed_rules_note, symbol_infos
 from hostapp.market.synthetic import generate_bars
+from hostapp.symbol_rules import guessed_rules_note, symbol_infos
 
 YEN = generate_bars("USDJPY", datetime(2024, 3, 4, tzinfo=UTC), 600, timeframe="H1", seed=5)
 

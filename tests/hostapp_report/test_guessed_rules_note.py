@@ -11,9 +11,9 @@ from pathlib import Path
 from hostapp_cli_errors.test_run_replay_errors import hostapp
 
 from hostapp.brokers.paper import PaperBroker
-from hostapp.data import guessed_rules_note, symbol_infos
 from hostapp.market.synthetic import generate_bars
 from hostapp.report import summary_table
+from hostapp.symbol_rules import guessed_rules_note, symbol_infos
 from hostapp.testing import MemoryBroker
 
 BARS = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 600, seed=2)

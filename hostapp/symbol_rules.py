@@ -1,0 +1,141 @@
+"""The trading rules of replayed symbols: the paper broker's own for the symbols it knows,
+else a guess from the prices (digits, lot size), and the note that says what was guessed
+(the money figures of a guessed symbol are only as good as the guess)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import struct
+from collections.abc import Iterable, Mapping
+
+from hookspecs import Bar, Broker, SimBroker, SymbolInfo
+
+
+def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
+    """The rules of the data's symbols, and of no other (a symbol without bars has no
+    price to trade at, and a server asked to defend a trade in it would wait for bars
+    forever): the paper broker's own for the symbols it knows, with a broker's suffix or
+    not (``USDJPY.m`` is ``USDJPY``), else a guess.
+
+    Digits are the most decimals the prices of the first 500 bars really have (opens,
+    highs and lows too: a close can end in a zero the others do not), and at least
+    enough that rounding the lowest price to the point keeps three significant digits,
+    so a stop is never rounded to 0. A lot is sized to be worth about 100,000 (a power
+    of ten: 100,000 units of a price near 1 as for FX, 100 of a price near 2,000 as for
+    gold, 1 of a price near 60,000 as for bitcoin, 100,000,000 of a coin at 0.0016), so a
+    0.01 lot risks about what it risks on the bundled symbols and sizing lands inside the
+    0.01 to 100 lot limits whatever the instrument; a name that reads as a stock's
+    ticker (``GOOG``: :func:`~.brokers.paper_rules.stock_ticker`) trades one share a lot.
+    """
+    from .brokers.paper_rules import known_rules, stock_ticker
+
+    infos: dict[str, SymbolInfo] = {}
+    for symbol, bars in series.items():
+        known = known_rules(symbol)
+        if known is not None:
+            infos[symbol] = known
+            continue
+        sample = list(itertools.islice(bars, 500))
+        if not sample:
+            continue
+        prices = [p for b in sample for p in (b.open, b.high, b.low, b.close)]
+        digits = max(max(_decimals(p) for p in prices), _digits_for(min(prices)))
+        infos[symbol] = SymbolInfo(
+            symbol,
+            digits,
+            10.0**-digits,
+            0.01,
+            0.01,
+            100.0,
+            contract_size=_contract_size(sample[0].close, stock=stock_ticker(symbol)),
+        )
+    return infos
+
+
+def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
+    """One sentence on what :func:`symbol_infos` guessed for the paper broker (``None``
+    when it knows every symbol, or for a real broker). Lot sizes follow the guessed
+    contract, and so do the money figures of fixed-lot orders (risk-sized ones lose the
+    same share of the balance whatever the contract); a pair whose currencies are not
+    the account's (GBPJPY on a USD account) books its profits in its second currency,
+    counted as the account's. R multiples, which the A/B compares, depend on neither. A
+    broker's name for a symbol it knows (``USDJPY.m``) is traded on that symbol's rules,
+    which the sentence says too: the broker's own may differ (a micro account's lot)."""
+    from .brokers.paper_rules import DEFAULT_SYMBOLS, currency_pair, listed_name
+
+    if not isinstance(broker, SimBroker):
+        return None
+    infos = [
+        info
+        for s in symbols
+        if s not in DEFAULT_SYMBOLS and (info := broker.symbol_info(s)) is not None
+    ]
+    borrowed = [i for i in infos if listed_name(i.name) in DEFAULT_SYMBOLS]
+    guessed = [i for i in infos if listed_name(i.name) not in DEFAULT_SYMBOLS]
+    said: list[str] = []
+    if borrowed:
+        said.append(
+            "the paper broker trades a broker's name for a symbol it knows on that symbol's "
+            "rules: "
+            + "; ".join(f"{i.name} as {listed_name(i.name)} ({_rules(i)})" for i in borrowed)
+        )
+    if guessed:
+        text = (
+            f"the paper broker does not know {', '.join(i.name for i in guessed)} and "
+            f"guessed the trading rules from the prices "
+            f"({'; '.join(f'{i.name}: {_rules(i)}' for i in guessed)}): lot sizes, and the "
+            "money figures of fixed-lot orders, follow that guess"
+        )
+        currency = broker.account().currency
+        for i in guessed:
+            pair = currency_pair(i.name)
+            if pair is not None and currency not in pair:
+                text += f"; {i.name}'s profits are in {pair[1]}, counted as {currency}"
+        said.append(text + "; R multiples depend on neither")
+    return "; ".join(said) or None
+
+
+def _rules(info: SymbolInfo) -> str:
+    return f"{info.digits} digits, a lot of {info.contract_size:,g} units"
+
+
+_MAX_DIGITS = 10
+
+
+def _decimals(price: float) -> int:
+    """Decimals ``price`` really has (0 to 10): the fewest that give the same number back.
+
+    Not the decimals of its float text: a computed 1.1 is 1.1000000000000001 and a price
+    a data frame kept in single precision reads 1.0946000814437866. The first is 1.1
+    within float64 noise, the second is 1.0946 as a float32, and both count as such.
+    """
+    for digits in range(_MAX_DIGITS):
+        rounded = round(price, digits)
+        if math.isclose(rounded, price, rel_tol=1e-12) or _float32(rounded) == price:
+            return digits
+    return _MAX_DIGITS
+
+
+def _float32(value: float) -> float:
+    """``value`` stored in single precision and read back."""
+    try:
+        return float(struct.unpack("f", struct.pack("f", value))[0])
+    except OverflowError:
+        return math.nan
+
+
+def _digits_for(lowest: float) -> int:
+    """Decimals that keep three significant digits of ``lowest`` (0.0016 → 5)."""
+    if lowest <= 0:
+        return 0
+    return min(_MAX_DIGITS, max(0, 2 - math.floor(math.log10(lowest))))
+
+
+def _contract_size(price: float, *, stock: bool = False) -> float:
+    """Units in one lot: one share of a ``stock`` priced at 1 or more, else the power of
+    ten nearest a 100,000 notional, at least 1."""
+    if stock and price >= 1:
+        return 1.0
+    exponent = round(math.log10(100_000 / price)) if price > 0 else 5
+    return float(10 ** max(0, exponent))
