@@ -32,12 +32,19 @@ from hookspecs import HostView
 from .metrics import ClientMetrics
 from .server.dashboard import ASSETS, _asset_handler, store_status, trades_answer
 from .server.dashboard import _wall_clock_mode as wall_clock_mode
+from .server.errors import error_body
 from .server.metrics import ServerMetrics, metrics_handler, metrics_middleware
-from .server.middleware import Handler, auth_middleware, browser_guards, error_middleware
+from .server.middleware import (
+    Handler,
+    auth_middleware,
+    browser_guards,
+    error_middleware,
+    json_error,
+)
 from .server.observed import MonitorStatus, ObservedHost
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
-from .server.routes import TICKET_PATH
+from .server.routes import TICKET_PATH, not_found
 from .server.settings import DEFAULT_HOST, ServerSettings
 from .server.validation import parse_limit, parse_ticket_text
 from .server.views import last_journal_entry, trade_view
@@ -169,16 +176,11 @@ REGISTRATION_PATHS = ("/dtms/trade/enable", "/dtms/trades")
 
 async def _not_here(request: web.Request) -> web.Response:
     """A JSON 501, not aiohttp's plain 404 that a client would read as "not managed"."""
-    return web.json_response(
-        {
-            "success": False,
-            "error": "not served here",
-            "message": "this host's DTMS engine manages the host's own trades; register "
-            "and unregister a program's trades with a DTMS server (`dtms serve`, "
-            "docs/client.md)",
-        },
-        status=501,
+    message = (
+        "this host's DTMS engine manages the host's own trades; register and unregister"
+        " a program's trades with a DTMS server (`dtms serve`, docs/client.md)"
     )
+    return json_error(501, error_body("not served here", message))
 
 
 def _remote(
@@ -264,8 +266,7 @@ def _local(
         ticket = parse_ticket_text(request.match_info["ticket"])
         record = store.get_record(ticket)
         if record is None:
-            body = {"error": "trade not found", "ticket": ticket, "success": False}
-            return web.json_response(body, status=404)
+            raise not_found(ticket)
         defensive, _ = wall_clock_mode(store, now())
         last = last_journal_entry(record)
         view = trade_view(ticket, record, account_defensive=defensive, last_action=last)

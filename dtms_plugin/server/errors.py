@@ -55,3 +55,17 @@ class TradeClosed(Conflict):
     time, entry or ticket (docs/client.md, "Registering")."""
 
     error = "trade closed"
+
+
+def error_body(
+    error: str, message: str, *, field: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The one shape of every error answer (docs/client.md, "Errors"): ``error`` (a
+    short, stable name a program tests), ``message`` (what a person reads), ``field``
+    when one field of the request is at fault, and ``success: false``, which the
+    original DTMS's clients test before reading anything else. ``extra``: keys that
+    help the caller (``ticket``, ``path``, ``allowed``...)."""
+    body: dict[str, Any] = {"error": error, "message": message}
+    if field is not None:
+        body["field"] = field
+    return {**body, **extra, "success": False}

@@ -21,7 +21,7 @@ from hookspecs import DataError
 
 from ..store import StoreError
 from . import body as request_body
-from .errors import Conflict, EngineUnavailable, RegistrationRejected
+from .errors import Conflict, EngineUnavailable, RegistrationRejected, error_body
 from .validation import FieldError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,8 +50,15 @@ class ApiError(Exception):
 def json_error(
     status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    """An error body; ``success: false`` because the original DTMS's clients test it."""
-    return web.json_response({**body, "success": False}, status=status, headers=headers)
+    """An error answer. ``body`` is made by :func:`.errors.error_body`; one made some
+    other way still leaves in its shape (``error``, ``message``, ``success: false``), so
+    no answer of this server lacks a key docs/client.md promises."""
+    shaped = {k: v for k, v in body.items() if k not in ("error", "message", "success")}
+    error = str(body.get("error") or "error")
+    text = body.get("message")
+    return web.json_response(
+        error_body(error, str(text) if text else error, **shaped), status=status, headers=headers
+    )
 
 
 def _field_of(exc: DataError) -> str:
@@ -73,18 +80,37 @@ def client_error(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, ApiError) and exc.status < 500:
         return exc.status, exc.body
     if isinstance(exc, request_body.InvalidJson):
-        return 400, {"error": "invalid JSON", "field": exc.field, "message": str(exc)}
+        return 400, error_body("invalid JSON", str(exc), field=exc.field)
     if isinstance(exc, FieldError):
-        return 400, {"error": "invalid field", "field": exc.field, "message": str(exc)}
-    if isinstance(exc, HttpProcessingError):  # aiohttp's own request errors, while reading
-        return exc.code or 400, {"error": "bad request", "message": exc.message}
+        return 400, error_body("invalid field", str(exc), field=exc.field)
+    if isinstance(exc, HttpProcessingError):  # aiohttp's own errors, reading the body
+        return exc.code or 400, error_body("bad request", exc.message or "bad body", field="body")
     if isinstance(exc, DataError):
-        return 400, {"error": "invalid field", "field": _field_of(exc), "message": str(exc)}
+        return 400, error_body("invalid field", str(exc), field=_field_of(exc))
     if isinstance(exc, Conflict):
-        return 409, {**exc.details, "error": exc.error, "field": exc.field, "message": str(exc)}
+        return 409, error_body(exc.error, str(exc), field=exc.field, **exc.details)
     if isinstance(exc, RegistrationRejected):
-        return 422, {"error": "not registered", "message": str(exc)}
+        return 422, error_body("not registered", str(exc))
     raise exc
+
+
+def http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """aiohttp's own error answers (no route, another method, a body too large) in the
+    one shape of :func:`.errors.error_body`, never its plain-text pages."""
+    headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+    error = _HTTP_ERRORS.get(exc.status, exc.reason.lower())
+    where = f"{request.method} {request.path[:200]}"
+    if exc.status == 404:
+        body = error_body(error, f"nothing is served at {where}", path=request.path)
+    elif exc.status == 405:
+        allowed = sorted(m.strip() for m in exc.headers.get("Allow", "").split(",") if m.strip())
+        message = f"{where}: this path takes {', '.join(allowed) or 'no method'}"
+        body = error_body(error, message, method=request.method, allowed=allowed)
+    elif exc.status == 413:  # aiohttp's text says the limit and the size sent
+        body = error_body(error, exc.text or error, field="body")
+    else:
+        body = error_body(error, exc.text or error)
+    return json_error(exc.status, body, headers)
 
 
 @web.middleware
@@ -95,7 +121,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(exc.status, exc.body, exc.headers)
     except (EngineUnavailable, StoreError) as exc:
         log.error("%s %s: %s", request.method, request.path, exc)
-        return json_error(503, {"error": "service unavailable", "message": str(exc)})
+        return json_error(503, error_body("service unavailable", str(exc)))
     except (
         request_body.InvalidJson, FieldError, HttpProcessingError, DataError,
         Conflict, RegistrationRejected,
@@ -112,19 +138,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
-        body: dict[str, Any] = {"error": _HTTP_ERRORS.get(exc.status, exc.reason.lower())}
-        if exc.status == 404:
-            body["path"] = request.path
-        if exc.status == 405:
-            body["method"] = request.method
-            body["allowed"] = sorted(
-                m.strip() for m in exc.headers.get("Allow", "").split(",") if m.strip()
-            )
-        return json_error(exc.status, body, headers)
+        return http_error(request, exc)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        return json_error(500, {"error": "internal error", "message": "see the server log"})
+        return json_error(500, error_body("internal error", "see the server log"))
 
 
 #: what changes state: a browser sends these cross-site without asking the server first
@@ -143,13 +160,8 @@ async def same_origin_middleware(request: web.Request, handler: Handler) -> web.
     if origin is not None and request.method in _WRITES:
         own = f"{request.scheme}://{request.host}"
         if origin.rstrip("/").lower() != own.lower():
-            raise ApiError(
-                403,
-                {
-                    "error": "cross-origin request refused",
-                    "message": f"a web page of {origin[:100]} may not change trades here",
-                },
-            )
+            message = f"a web page of {origin[:100]} may not change trades here"
+            raise ApiError(403, error_body("cross-origin request refused", message))
     return await handler(request)
 
 
@@ -175,14 +187,11 @@ def host_name_middleware(token: str | None, bound: str) -> Middleware:
             except ValueError:  # a Host header that is no host name at all
                 name = ""
             if name not in allowed:
-                raise ApiError(
-                    403,
-                    {
-                        "error": "host not allowed",
-                        "message": f"this server answers as {', '.join(sorted(allowed))}"
-                        " (a token lets it answer any name)",
-                    },
+                message = (
+                    f"this server answers as {', '.join(sorted(allowed))}"
+                    " (a token lets it answer any name)"
                 )
+                raise ApiError(403, error_body("host not allowed", message))
         return await handler(request)
 
     return middleware
@@ -214,13 +223,9 @@ def auth_middleware(token: str | None) -> Middleware:
             challenge = 'Bearer realm="dtms"'
             if header:
                 challenge += ', error="invalid_token"'
+            message = f"{error}: send Authorization: Bearer <token>"
             raise ApiError(
-                401,
-                {
-                    "error": "unauthorized",
-                    "message": f"{error}: send Authorization: Bearer <token>",
-                },
-                {"WWW-Authenticate": challenge},
+                401, error_body("unauthorized", message), {"WWW-Authenticate": challenge}
             )
         return await handler(request)
 

@@ -77,19 +77,19 @@ PATHS: dict[str, Any] = {
                 "201": _json("Registered", "registered now"),
                 "200": _json("Registered", "already registered (already_registered: true)"),
                 "400": _json(
-                    "Error",
+                    "FieldError",
                     "invalid JSON, nested too deep, an unsupported charset, or a field is"
                     " wrong (named in field)",
                 ),
                 "409": _json(
-                    "Error",
+                    "FieldError",
                     "the ticket is a live trade with another direction or symbol, or opened_at"
                     " is more than a day ahead of the server's clock (named in field), or the"
                     " ticket's trade is kept CLOSED with this entry and opening (error: trade"
                     " closed, field: ticket, with its closed_at, close_reason,"
                     " realised_profit and close_price): DTMS no longer manages it",
                 ),
-                "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
+                "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),
                 **_ERRORS,
             },
@@ -101,7 +101,7 @@ PATHS: dict[str, Any] = {
             "parameters": [_TICKET_PATH],
             "responses": {
                 "200": _json("Trade", "state, defensive flag and details (trade_info)"),
-                "400": _json("Error", "the ticket is not a positive integer"),
+                "400": _json("FieldError", "the ticket is not a positive integer"),
                 "404": _json("Error", "unknown ticket"),
                 **_ERRORS,
             },
@@ -116,10 +116,10 @@ PATHS: dict[str, Any] = {
                     " (left_for_owner), which lets it go at its next cycle",
                 ),
                 "200": _json("Unregistered", "unregistered"),
-                "400": _json("Error", "the ticket is not a positive integer"),
+                "400": _json("FieldError", "the ticket is not a positive integer"),
                 "404": _json("Error", "unknown ticket"),
                 "409": _json(
-                    "Error",
+                    "FieldError",
                     "the trade is CLOSED: nothing manages it, and its record is kept as its"
                     " history until retention",
                 ),
@@ -194,7 +194,7 @@ PATHS: dict[str, Any] = {
                     " of them, without tickets)",
                 ),
                 "400": _json(
-                    "Error",
+                    "FieldError",
                     "bad ticket list (field: tickets), limit, offset, state, symbol or"
                     " journal; a parameter this route does not take, or one of limit,"
                     " offset and journal given twice (field: its name)",
@@ -211,8 +211,8 @@ PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": _json("BatchResult", "one result per item: registered, already or refused"),
-                "400": _json("Error", "invalid JSON, or trades is not a list of 1..200 items"),
-                "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
+                "400": _json("FieldError", "invalid JSON, or trades is not a list of 1..200 items"),
+                "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
                 **_ERRORS,
             },
         },
@@ -233,7 +233,7 @@ PATHS: dict[str, Any] = {
                     "the trade, CLOSED, with close_reason and realised_profit (reported"
                     " before: already_closed, the first report's outcome kept)",
                 ),
-                "400": _json("Error", "bad ticket or field (named in field)"),
+                "400": _json("FieldError", "bad ticket or field (named in field)"),
                 "404": _json("Error", "unknown ticket"),
                 "202": _json(
                     "Trade",
@@ -241,11 +241,11 @@ PATHS: dict[str, Any] = {
                     " it (left_for_owner) and applied at its next cycle",
                 ),
                 "409": _json(
-                    "Error",
+                    "FieldError",
                     "closed_at is before the trade opened, or more than a day ahead of the"
                     " server's clock (field: closed_at)",
                 ),
-                "413": _json("Error", "the body is larger than the server accepts (64 KiB)"),
+                "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
                 **_ERRORS,
             },
         }
@@ -270,7 +270,7 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": _json("Actions", "the newest entries"),
-                "400": _json("Error", "bad ticket or limit"),
+                "400": _json("FieldError", "bad ticket or limit"),
                 **_ERRORS,
             },
         }

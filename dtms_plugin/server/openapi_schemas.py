@@ -35,7 +35,9 @@ _ALIAS_PAIRS = (
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
-        "required": ["error", "success"],
+        "description": "every error answer (docs/client.md): a short error name, a message"
+        " for a person, and field naming the bad field of a 400, 409 or 413",
+        "required": ["error", "message", "success"],
         "properties": {
             "success": {"type": "boolean", "enum": [False]},
             "error": {"type": "string"},
@@ -43,6 +45,10 @@ SCHEMAS: dict[str, Any] = {
             "field": {"type": "string"},
             "ticket": {"type": "integer"},
         },
+    },
+    "FieldError": {
+        "description": "an Error that names the field at fault (a 400, 409 or 413)",
+        "allOf": [{"$ref": "#/components/schemas/Error"}, {"required": ["field"]}],
     },
     "Registration": {
         "type": "object",

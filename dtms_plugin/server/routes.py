@@ -15,6 +15,7 @@ from aiohttp import web
 from .batch import batch_items, register_many
 from .closing import parse_closed
 from .dashboard import trades_answer
+from .errors import error_body
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
@@ -38,6 +39,13 @@ def answer(body: dict[str, Any], status: int = 200) -> web.Response:
     """Every JSON answer carries ``success`` (true below 400), as the original server's
     did: its clients test that key before reading the rest."""
     return web.json_response({**body, "success": status < 400}, status=status)
+
+
+def not_found(ticket: int) -> ApiError:
+    """The 404 of a ticket this server keeps no trade of (a client reads it as "not
+    managed")."""
+    message = f"no trade with ticket {ticket} is kept here"
+    return ApiError(404, error_body("trade not found", message, ticket=ticket))
 
 
 def _ticket_param(request: web.Request) -> int:
@@ -69,7 +77,7 @@ async def closed_trade(request: web.Request) -> web.Response:
     report = parse_closed(ticket, await _body(request))
     view = await request.app[SERVICE_KEY].report_closed(report)
     if view is None:
-        raise ApiError(404, {"error": "trade not found", "ticket": ticket})
+        raise not_found(ticket)
     return answer(view, 202 if view.get("left_for_owner") else 200)  # docs/scaling.md
 
 
@@ -77,7 +85,7 @@ async def get_trade(request: web.Request) -> web.Response:
     ticket = _ticket_param(request)
     view = await asyncio.to_thread(request.app[SERVICE_KEY].trade, ticket)
     if view is None:
-        raise ApiError(404, {"error": "trade not found", "ticket": ticket})
+        raise not_found(ticket)
     return answer(view)
 
 
@@ -115,9 +123,10 @@ async def delete_trade(request: web.Request) -> web.Response:
     ticket = _ticket_param(request)
     done = await request.app[SERVICE_KEY].unregister(ticket)
     if done is False:
-        raise ApiError(404, {"error": "trade not found", "ticket": ticket})
+        raise not_found(ticket)
     if done == "closed":  # kept as history until retention (docs/client.md)
-        raise ApiError(409, {"error": "trade closed", "ticket": ticket})
+        message = f"trade {ticket} is CLOSED: its record is its history, kept until retention"
+        raise ApiError(409, error_body("trade closed", message, field="ticket", ticket=ticket))
     if done is None:  # another replica owns it: left for it (docs/scaling.md)
         return answer({"ticket": ticket, "unregistered": True, "left_for_owner": True}, 202)
     return answer({"ticket": ticket, "unregistered": True})

@@ -113,7 +113,8 @@ async def test_unknown_trade_is_404_with_json(client: Client) -> None:
     resp = await client.get("/dtms/trade/77")
     assert resp.status == 404
     assert resp.content_type == "application/json"
-    assert await resp.json() == {"error": "trade not found", "ticket": 77, "success": False}
+    body = await resp.json()
+    assert (body["error"], body["ticket"], body["success"]) == ("trade not found", 77, False)
 
 
 async def test_batch_returns_known_and_unknown(client: Client) -> None:

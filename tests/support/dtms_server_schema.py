@@ -31,6 +31,7 @@ _KNOWN = {
     "minimum",
     "maximum",
     "default",
+    "allOf",
 }
 
 
@@ -52,7 +53,7 @@ def errors(
         return [f"{at}: schema uses unsupported keywords {sorted(unknown)}"]
     if "$ref" in schema:
         return errors(value, resolve(schema["$ref"], root), root, at)
-    out: list[str] = []
+    out: list[str] = [e for part in schema.get("allOf", []) for e in errors(value, part, root, at)]
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if not any(_TYPES[t](value) for t in types):
