@@ -44,9 +44,10 @@ from .server.middleware import (
 from .server.observed import MonitorStatus, ObservedHost
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
+from .server.query import actions_query
 from .server.routes import TICKET_PATH, not_found
 from .server.settings import DEFAULT_HOST, ServerSettings
-from .server.validation import parse_limit, parse_ticket_text
+from .server.validation import parse_ticket_text
 from .server.views import last_journal_entry, trade_view
 from .settings import DtmsSettings
 from .store import StoreProtocol
@@ -225,9 +226,7 @@ def _local(
         return web.json_response(body)
 
     async def actions(request: web.Request) -> web.Response:
-        raw = request.query.get("ticket")
-        ticket = parse_ticket_text(raw) if raw is not None else None
-        limit = parse_limit(request.query.get("limit"), default=100, maximum=1000)
+        ticket, limit = actions_query(request.query)
 
         def read() -> dict[str, Any]:  # a record per ticket among them: off the event loop
             entries = store.actions(ticket, limit=limit)

@@ -31,8 +31,9 @@ from hookspecs import DefensiveState
 from ..defensive import account_defensive
 from ..store import StoreProtocol
 from .metrics import ServerMetrics, metrics_handler
-from .trades_query import Filters, check_names, parse_filters, wants_journal
-from .validation import parse_limit, parse_offset, parse_ticket_list
+from .query import given
+from .trades_query import Filters, check_names, parse_filters, ticket_list, wants_journal
+from .validation import parse_limit, parse_offset
 from .views import batch_entry, last_journal_entry, pnl_r, record_state, trade_fields, trade_view
 
 #: The page's files, served from package data (``dtms_plugin/server/static``).
@@ -218,16 +219,19 @@ def batch_states(
     *,
     account_defensive: bool,
     account_mode: dict[str, str] | None,
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
-    """``GET /dtms/trades?tickets=…``: the small shape of each known trade, the rest
-    listed as unknown (the remote strategy's per-cycle refresh)."""
+    """``GET /dtms/trades?tickets=…``: the small shape of each known trade that
+    ``filters`` keeps, the unknown ones listed as such (the remote strategy's per-cycle
+    refresh). A known trade the filters leave out is in neither: asked for HEALTHY ones,
+    a CLOSED trade is not one, and not unknown either."""
     found: dict[str, Any] = {}
     unknown: list[int] = []
     for ticket in tickets:
         record = store.get_record(ticket)
         if record is None:
             unknown.append(ticket)
-        else:
+        elif filters.keeps(record_state(record), trade_fields(record).get("symbol")):
             found[str(ticket)] = batch_entry(ticket, record, account_defensive=account_defensive)
     return {"trades": found, "unknown": unknown, "account_mode": account_mode}
 
@@ -242,13 +246,16 @@ def trades_answer(
 ) -> dict[str, Any]:
     """``GET /dtms/trades`` as ``dtms serve`` and a host's routes both answer it: the
     states of ``tickets`` (``tickets=1,2``, repeated, or axios' ``tickets[]=``), else every
-    trade or a page of them. Reads every record for a page: run it off the event loop."""
+    trade or a page of them; ``state`` and ``symbol`` filter either. An empty value is a
+    parameter not given (:mod:`.query`). Reads every record for a page: run it off the
+    event loop."""
+    query = given(query)
     check_names(query)
     filters = parse_filters(query)
     journal = wants_journal(query)
     listed = query.getall("tickets", []) + query.getall("tickets[]", [])
     page = page_of(query)
-    if not listed and "tickets" not in query:
+    if not listed:
         return all_trades(
             store,
             account_defensive=account_defensive,
@@ -257,9 +264,13 @@ def trades_answer(
             filters=filters,
             journal=journal,
         )
-    tickets = parse_ticket_list(",".join(listed), limit=max_tickets)
+    tickets = ticket_list(listed, limit=max_tickets)
     return batch_states(
-        store, tickets, account_defensive=account_defensive, account_mode=account_mode
+        store,
+        tickets,
+        account_defensive=account_defensive,
+        account_mode=account_mode,
+        filters=filters,
     )
 
 

@@ -37,8 +37,10 @@ def at_most(bound: int) -> str:
 
 TICKET_DIGITS = at_most(MAX_TICKET)
 TICKET_PATTERN = f"^{_WS}{TICKET_DIGITS}{_WS}$"
-#: ``tickets=1,2,3``: comma-separated, empty parts skipped, at least one ticket.
-TICKET_LIST_PATTERN = f"^(?:{_WS},)*{_WS}{TICKET_DIGITS}{_WS}(?:,{_WS}(?:{TICKET_DIGITS})?{_WS})*$"
+#: ``tickets=1,2,3``: separated by commas or spaces (``1+2`` in a query), empty parts
+#: skipped, at least one ticket.
+_SEP = "[ \\t\\r\\n,]"
+TICKET_LIST_PATTERN = f"^{_SEP}*{TICKET_DIGITS}(?:{_SEP}+{TICKET_DIGITS})*{_SEP}*$"
 
 DIRECTION_PATTERN = f"^{_WS}(?:[Bb][Uu][Yy]|[Ss][Ee][Ll][Ll]){_WS}$"
 

@@ -135,7 +135,8 @@ PATHS: dict[str, Any] = {
                     "name": "tickets",
                     "in": "query",
                     "required": False,
-                    "description": "comma-separated tickets, e.g. 1,2,3. Omitted: every"
+                    "description": "tickets separated by commas or spaces, e.g. 1,2,3 or"
+                    " 1+2+3. Omitted: every"
                     " managed trade, each in the full Trade shape plus pnl_r (unrealised P&L"
                     " in R at the last evaluation), score_detail (sub-scores, when the engine"
                     " stored them) and last_reason (of the newest transition): the dashboard",
@@ -163,19 +164,19 @@ PATHS: dict[str, Any] = {
                 {
                     "name": "state",
                     "in": "query",
-                    "description": "without tickets: only trades in one of these states"
-                    " (comma-separated or repeated, any case); total counts them. An"
-                    " unknown state is a 400 naming state. With tickets: not used (a bad one is"
-                    " still a 400)",
+                    "description": "only trades in one of these states (comma-separated or"
+                    " repeated, any case); without tickets, total counts them; with tickets,"
+                    " a listed trade in another state is left out (neither in trades nor in"
+                    " unknown). An unknown state is a 400 naming state",
                     "schema": {"type": "string", "pattern": _STATE_LIST},
                     "example": "HEDGED,WARNING_L2",
                 },
                 {
                     "name": "symbol",
                     "in": "query",
-                    "description": "without tickets: only trades on one of these symbols"
-                    " (comma-separated or repeated, exact names); total counts them. With"
-                    " tickets: not used",
+                    "description": "only trades on one of these symbols (comma-separated or"
+                    " repeated, exact names); without tickets, total counts them; with"
+                    " tickets, as state does",
                     "schema": {"type": "string", "pattern": _NAME_LIST},
                 },
                 {
@@ -288,6 +289,19 @@ PATHS: dict[str, Any] = {
 }
 
 
+def _empty_is_absent(paths: dict[str, Any]) -> None:
+    """Every optional query parameter may be sent empty (``?ticket=&limit=``): the server
+    reads it as not given (:mod:`.query`), and says so here for clients and fuzzers."""
+    for ops in paths.values():
+        for op in ops.values():
+            for parameter in op.get("parameters", []):
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+                    described = parameter.get("description")
+                    empty = "Empty: as if not given."
+                    parameter["description"] = f"{described}. {empty}" if described else empty
+
+
 def document(symbols: Sequence[str] | None = None) -> dict[str, Any]:
     """A fresh copy of the document (callers may add paths, e.g. the dashboard).
 
@@ -314,6 +328,7 @@ def document(symbols: Sequence[str] | None = None) -> dict[str, Any]:
             "security": [{"bearer": []}],
         }
     )
+    _empty_is_absent(doc["paths"])
     if symbols is not None:
         registration = doc["components"]["schemas"]["Registration"]["properties"]
         registration["symbol"]["enum"] = list(symbols)

@@ -19,16 +19,11 @@ from .errors import error_body
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
+from .query import actions_query
 from .settings import ServerSettings
-from .validation import (
-    FieldError,
-    parse_limit,
-    parse_registration,
-    parse_ticket_text,
-)
+from .validation import parse_registration, parse_ticket_text
 from .views import registration_body
 
-MAX_ACTIONS_LIMIT = 1000
 #: ``/dtms/trade/{ticket}`` for every ticket but ``enable``: that path is the POST-only
 #: registration route, so ``GET /dtms/trade/enable`` is a 405 with ``Allow: POST``, not a
 #: 400 about a ticket named "enable".
@@ -95,15 +90,6 @@ async def _body(request: web.Request) -> Any:
     return await read_json(request, limit=request.app[SETTINGS_KEY].max_body_bytes)
 
 
-def _single(request: web.Request, name: str) -> str | None:
-    """The one value of query parameter ``name`` (None: absent); a 400 naming it when it
-    is given more than once, since which one counts would be a guess."""
-    values = request.query.getall(name, [])
-    if len(values) > 1:
-        raise FieldError(name, f"given {len(values)} times; expected one value")
-    return values[0] if values else None
-
-
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
 
@@ -137,9 +123,7 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def actions(request: web.Request) -> web.Response:
-    raw_ticket = _single(request, "ticket")
-    ticket = parse_ticket_text(raw_ticket) if raw_ticket is not None else None
-    limit = parse_limit(_single(request, "limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
+    ticket, limit = actions_query(request.query)
     # up to ``limit`` entries and a record read per ticket among them: off the event loop
     return answer(await asyncio.to_thread(request.app[SERVICE_KEY].actions, ticket, limit))
 

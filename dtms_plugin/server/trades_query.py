@@ -4,17 +4,22 @@ Why a parameter the route does not know is a 400 rather than ignored: ``?state=H
 or ``?symbol=XAUUSD`` used to answer every trade, which a caller reads as "these are the
 hedged ones" (docs/architecture.md, "The DTMS API"). A parameter that takes one value and
 is given twice is a 400 too, as on ``/dtms/actions``: which one counts would be a guess.
+``state`` and ``symbol`` filter a list of ``tickets`` as they filter every trade: a filter
+silently dropped would answer a CLOSED trade to a caller who asked for HEALTHY ones.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from multidict import MultiMapping
 
 from hookspecs import DefensiveState
 
-from .validation import FieldError, show
+from . import limits
+from .validation import FieldError, parse_ticket_list, show
 
 #: Every parameter the route reads; ``ticket`` only to say it is one letter short.
 KNOWN = ("tickets", "tickets[]", "limit", "offset", "state", "symbol", "journal")
@@ -58,10 +63,18 @@ def _listed(query: MultiMapping[str], name: str) -> list[str]:
     return values
 
 
+def ticket_list(values: Sequence[str], *, limit: int) -> list[int]:
+    """The tickets of every ``tickets`` value, separated by commas or spaces: a ``+`` in
+    a query is a space, so ``tickets=1+2`` is ``1 2`` (a client that joins them with
+    spaces, or escapes its commas' spaces, means the same list as ``1,2``)."""
+    joined = re.sub(f"[{limits.SPACES}]+", ",", ",".join(values))
+    return parse_ticket_list(joined, limit=limit)
+
+
 def parse_filters(query: MultiMapping[str]) -> Filters:
-    """``state`` (DefensiveState names, any case) and ``symbol`` (exact names). With
-    ``tickets`` they are not used, as ``limit`` and ``offset`` are not (a bad one is
-    still a 400): a list of tickets is answered whole."""
+    """``state`` (DefensiveState names, any case) and ``symbol`` (exact names), for
+    every trade and for a list of ``tickets`` alike (where ``limit`` and ``offset`` are
+    not used, though a bad one is still a 400: a list of tickets is answered whole)."""
     states = symbols = None
     if "state" in query:
         wanted = [v.upper() for v in _listed(query, "state")]
