@@ -211,7 +211,11 @@ PATHS: dict[str, Any] = {
                 "content": {"application/json": {"schema": _ref("BatchRegistration")}},
             },
             "responses": {
-                "200": _json("BatchResult", "one result per item: registered, already or refused"),
+                "200": _json(
+                    "BatchResult",
+                    "one result per item: registered, already or refused; success is false"
+                    " when any item was refused",
+                ),
                 "400": _json("FieldError", "invalid JSON, or trades is not a list of 1..200 items"),
                 "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
                 **_ERRORS,

@@ -280,8 +280,14 @@ SCHEMAS: dict[str, Any] = {
     },
     "BatchResult": {
         "type": "object",
-        "required": ["results", "counts"],
+        "required": ["results", "counts", "success"],
         "properties": {
+            "success": {
+                "type": "boolean",
+                "description": "true when every item was registered or already was; false"
+                " when any was refused (the answer is a 200 still: each item has its own"
+                " status and outcome)",
+            },
             "results": {
                 "type": "array",
                 "description": "in the request's order: a refused item carries its 4xx"

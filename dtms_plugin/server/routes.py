@@ -30,10 +30,11 @@ from .views import registration_body
 TICKET_PATH = "/dtms/trade/{ticket:(?!enable$)[^/]+}"
 
 
-def answer(body: dict[str, Any], status: int = 200) -> web.Response:
-    """Every JSON answer carries ``success`` (true below 400), as the original server's
-    did: its clients test that key before reading the rest."""
-    return web.json_response({**body, "success": status < 400}, status=status)
+def answer(body: dict[str, Any], status: int = 200, *, success: bool = True) -> web.Response:
+    """Every JSON answer carries ``success`` (true below 400, unless ``success`` says
+    otherwise), as the original server's did: its clients test that key before reading
+    the rest."""
+    return web.json_response({**body, "success": success and status < 400}, status=status)
 
 
 def not_found(ticket: int) -> ApiError:
@@ -64,7 +65,10 @@ async def enable_trade(request: web.Request) -> web.Response:
 
 async def enable_many(request: web.Request) -> web.Response:
     items = batch_items(await _body(request))
-    return answer(await register_many(request.app[SERVICE_KEY], items))
+    body = await register_many(request.app[SERVICE_KEY], items)
+    # a 200 still (each item has its own status), but never "success" over a refusal: a
+    # client of the original DTMS that tests only success would take it for done
+    return answer(body, success=body["counts"]["refused"] == 0)
 
 
 async def closed_trade(request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ async def test_a_batch_gets_one_outcome_per_item_in_order(client: Client) -> Non
     resp = await client.post("/dtms/trades", json={"trades": items})
     assert resp.status == 200
     body = await resp.json()
-    assert body["success"] is True
+    assert body["success"] is False  # one item was refused: a 200, but not a success
     outcomes = [(r["index"], r["outcome"], r["status"]) for r in body["results"]]
     assert outcomes == [
         (0, "registered", 201),
@@ -39,12 +39,23 @@ async def test_a_batch_gets_one_outcome_per_item_in_order(client: Client) -> Non
     assert (await client.get("/dtms/trade/4")).status == 404
 
 
+async def test_a_batch_whose_every_item_is_refused_is_no_success(client: Client) -> None:
+    """A client of the original DTMS tests ``success`` alone: a true one over refusals
+    reads as "registered"."""
+    resp = await client.post("/dtms/trades", json={"trades": [{"ticket": 0}, {"ticket": 1}]})
+    body = await resp.json()
+    assert (resp.status, body["success"]) == (200, False)
+    assert body["counts"] == {"registered": 0, "already_registered": 0, "refused": 2}
+    assert [r["outcome"] for r in body["results"]] == ["refused", "refused"]
+
+
 async def test_sending_a_batch_again_registers_nothing_twice(client: Client) -> None:
     items = [registration(t) for t in (11, 12, 13)]
     first = await (await client.post("/dtms/trades", json={"trades": items})).json()
     again = await (await client.post("/dtms/trades", json={"trades": items})).json()
     assert first["counts"]["registered"] == 3
     assert again["counts"] == {"registered": 0, "already_registered": 3, "refused": 0}
+    assert first["success"] is True and again["success"] is True
     strategy = service_of(client).strategy
     assert sorted(t.ticket for t in strategy.executed) == [11, 12, 13]
 
