@@ -161,8 +161,8 @@ def routes(
     else:
         table = _local(store, watch, now or (lambda: datetime.now(UTC)))
         writes = [(path, _not_here) for path in REGISTRATION_PATHS]
-    # HEAD on /health too (uptime monitors ask with it), as on dtms serve
-    reads = [web.get(p, _guarded(h, guards), allow_head=p == "/health") for p, h in table]
+    # HEAD on every read, as on dtms serve (RFC 9110; uptime monitors ask with it)
+    reads = [web.get(p, _guarded(h, guards)) for p, h in table]
     posts = [web.post(p, _guarded(h, guards)) for p, h in writes]
     # the unregistration route too, when the registrations are refused here
     deletes = [web.delete(TICKET_PATH, _guarded(_not_here, guards))] if writes else []
@@ -287,7 +287,7 @@ def _local(
         """The server's document, of what is served here: its reads."""
         full = document()
         paths = {
-            path: {"get": ops["get"]}
+            path: {m: ops[m] for m in ("get", "head")}
             for path, ops in full["paths"].items()
             if path in served and "get" in ops
         }

@@ -84,13 +84,13 @@ def _asset_handler(name: str, content_type: str) -> Any:
 def add_page_routes(app: web.Application) -> None:
     """``GET /`` and the page's assets."""
     for path, (name, content_type) in ASSETS.items():
-        app.router.add_get(path, _asset_handler(name, content_type), allow_head=False)
+        app.router.add_get(path, _asset_handler(name, content_type))  # HEAD too
 
 
 def add_dashboard(app: web.Application, metrics: ServerMetrics) -> None:
     """The page and ``GET /metrics`` on the DTMS API app (the JSON routes exist already)."""
     add_page_routes(app)
-    app.router.add_get("/metrics", metrics_handler(metrics), allow_head=False)
+    app.router.add_get("/metrics", metrics_handler(metrics))
 
 
 # ---------------------------------------------------------------------- the data

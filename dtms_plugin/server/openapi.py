@@ -56,15 +56,6 @@ PATHS: dict[str, Any] = {
                 "405": _ERRORS["405"],
             },
         },
-        "head": {
-            "summary": "The same as GET, without a body (uptime monitors ask with HEAD)",
-            "security": [],
-            "responses": {
-                "200": {"description": "the engine and its monitoring loop run"},
-                "503": {"description": "the engine is not running, stuck, or failing"},
-                "403": {"description": "without a token: a Host it does not answer to"},
-            },
-        },
     },
     "/dtms/trade/enable": {
         "post": {
@@ -293,6 +284,22 @@ PATHS: dict[str, Any] = {
 }
 
 
+def _heads(paths: dict[str, Any]) -> None:
+    """HEAD beside every GET (RFC 9110; uptime monitors probe with it): the same
+    parameters, security and statuses, and no body (the routes answer HEAD as GET)."""
+    for ops in paths.values():
+        get = ops.get("get")
+        if get is None:
+            continue
+        head: dict[str, Any] = {"summary": f"As GET, without a body: {get['summary']}"}
+        head.update({k: get[k] for k in ("parameters", "security") if k in get})
+        head["responses"] = {
+            status: {"description": response["description"]}
+            for status, response in get["responses"].items()
+        }
+        ops["head"] = head
+
+
 def _empty_is_absent(paths: dict[str, Any]) -> None:
     """Every optional query parameter may be sent empty (``?ticket=&limit=``): the server
     reads it as not given (:mod:`.query`), and says so here for clients and fuzzers."""
@@ -333,6 +340,7 @@ def document(symbols: Sequence[str] | None = None) -> dict[str, Any]:
         }
     )
     _empty_is_absent(doc["paths"])
+    _heads(doc["paths"])
     if symbols is not None:
         registration = doc["components"]["schemas"]["Registration"]["properties"]
         registration["symbol"]["enum"] = list(symbols)

@@ -148,14 +148,16 @@ def documented_symbols(settings: ServerSettings) -> list[str] | None:
 
 
 def add_routes(app: web.Application) -> None:
-    """All API routes. ``GET /`` and ``GET /metrics`` are added by their own modules."""
-    app.router.add_get("/health", health)  # HEAD too: uptime monitors ask with it
+    """All API routes. ``GET /`` and ``GET /metrics`` are added by their own modules.
+    Every GET route answers HEAD too, as RFC 9110 asks of a general-purpose server: the
+    same status and headers, no body (uptime monitors and proxies probe with HEAD)."""
+    app.router.add_get("/health", health)
     app.router.add_post("/dtms/trade/enable", enable_trade)
-    app.router.add_get(TICKET_PATH, get_trade, allow_head=False)
+    app.router.add_get(TICKET_PATH, get_trade)
     app.router.add_delete(TICKET_PATH, delete_trade)
-    app.router.add_get("/dtms/trades", get_trades, allow_head=False)
+    app.router.add_get("/dtms/trades", get_trades)
     app.router.add_post("/dtms/trades", enable_many)
     app.router.add_post("/dtms/trade/{ticket:[^/]+}/closed", closed_trade)
-    app.router.add_get("/dtms/status", status, allow_head=False)
-    app.router.add_get("/dtms/actions", actions, allow_head=False)
-    app.router.add_get("/openapi.json", openapi, allow_head=False)
+    app.router.add_get("/dtms/status", status)
+    app.router.add_get("/dtms/actions", actions)
+    app.router.add_get("/openapi.json", openapi)

@@ -25,7 +25,8 @@ MakeClient = Callable[..., Awaitable[Client]]
 def make_client(
     aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path, world: World
 ) -> MakeClient:
-    """``await make_client(token=..., strategy=...)``: a started server and a client."""
+    """``await make_client(token=..., strategy=...)``: a started server and a client
+    (``dashboard=True``: with the page and ``/metrics``, as ``dtms serve`` runs it)."""
 
     async def make(
         *,
@@ -33,6 +34,7 @@ def make_client(
         strategy_factory: Any = None,
         token_env: str = "DTMS_TOKEN",
         world: World = world,
+        dashboard: bool = False,
         **overrides: Any,
     ) -> Client:
         settings = ServerSettings(
@@ -49,6 +51,7 @@ def make_client(
             settings,
             host=make_host(world.broker, world, world),
             strategy_factory=strategy_factory or scripted,
+            dashboard=dashboard,
         )
         return await aiohttp_client(app)
 

@@ -118,8 +118,8 @@ async def test_unknown_path_is_404_json(client: Client) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("PUT", "/dtms/trade/7", ["DELETE", "GET"]),
-        ("PUT", "/dtms/trades", ["GET", "POST"]),
+        ("PUT", "/dtms/trade/7", ["DELETE", "GET", "HEAD"]),
+        ("PUT", "/dtms/trades", ["GET", "HEAD", "POST"]),
         ("GET", "/dtms/trade/7/closed", ["POST"]),
         ("DELETE", "/health", ["GET", "HEAD"]),
     ],

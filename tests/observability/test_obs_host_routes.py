@@ -82,7 +82,10 @@ async def test_a_program_asking_the_hosts_server_is_told_the_truth(
         assert (missing.status, (await missing.json())["error"]) == (404, "trade not found")
         document = await (await client.get("/openapi.json")).json()
         assert "/dtms/trade/{ticket}" in document["paths"]
-        assert {method for ops in document["paths"].values() for method in ops} == {"get"}
+        assert {method for ops in document["paths"].values() for method in ops} == {
+            "get",
+            "head",
+        }
 
 
 async def test_the_engine_badge_of_the_hosts_page_follows_its_cycles(
