@@ -83,13 +83,14 @@ def actions_keys(
 
 
 def symbols(store: StoreProtocol, entries: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
-    """The symbol of each ticket ``entries`` name (history entries do not carry it)."""
+    """The symbol of each ticket ``entries`` name, from its record; an unregistered
+    trade has none left, and its ``unregistered`` entry carries the symbol instead."""
     out: dict[int, str | None] = {}
     for entry in entries:
         ticket = entry.get("ticket")
-        if isinstance(ticket, int) and ticket not in out:
-            record = store.get_record(ticket)
-            fields = record.get("trade", record) if record is not None else None
+        if isinstance(ticket, int) and out.get(ticket) is None:
+            record = store.get_record(ticket) if ticket not in out else None
+            fields = record.get("trade", record) if record is not None else entry
             symbol = fields.get("symbol") if isinstance(fields, Mapping) else None
             out[ticket] = symbol if isinstance(symbol, str) else None
     return out

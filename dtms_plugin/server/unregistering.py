@@ -13,7 +13,7 @@ import asyncio
 import inspect
 
 from .service_parts import ServiceParts
-from .views import record_state
+from .views import record_state, trade_fields
 
 
 class Unregistering(ServiceParts):
@@ -65,6 +65,10 @@ class Unregistering(ServiceParts):
         self.store.delete_state(ticket)
         if self.replicas is not None:
             self.replicas.release({ticket} & self.replicas.held)
-        self._host.journal({"type": "unregistered", "ticket": ticket, "reason": "API"})
+        # the entry names the symbol itself: the record that held it is gone, and the
+        # original's action_history shows each entry's symbol (docs/architecture.md)
+        symbol = trade_fields(record).get("symbol") if record is not None else None
+        entry = {"type": "unregistered", "ticket": ticket, "reason": "API", "symbol": symbol}
+        self._host.journal(entry)
         self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
         return True

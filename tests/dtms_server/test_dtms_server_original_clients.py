@@ -176,3 +176,15 @@ async def test_the_trade_info_tool_reads_the_original_keys(client: Client, world
     closed = await client.post(f"/dtms/trade/{ticket}/closed", json={"reason": "sl", "profit": -7})
     info = (await closed.json())["trade_info"]
     assert (info["profit"], info["protection_active"]) == (-7, False)
+
+
+async def test_an_unregistration_in_the_history_names_its_symbol(client: Client) -> None:
+    """The trade's record is gone once unregistered, so its ``action_history`` entry had
+    ``symbol: null``: the entry carries the symbol itself."""
+    assert (await client.post("/dtms/trade/enable", json=registration(61))).status == 201
+    assert (await client.delete("/dtms/trade/61")).status == 200
+    body = await (await client.get("/dtms/actions?ticket=61")).json()
+    (gone,) = [e for e in body["action_history"] if e["action_type"] == "unregistered"]
+    assert (gone["ticket"], gone["symbol"]) == (61, "XAUUSD")
+    every = await (await client.get("/dtms/actions")).json()
+    assert all(e["symbol"] == "XAUUSD" for e in every["action_history"] if e["ticket"] == 61)
