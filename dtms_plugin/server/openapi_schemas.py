@@ -280,7 +280,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "BatchResult": {
         "type": "object",
-        "required": ["results", "counts", "success"],
+        "required": ["results", "counts"],
         "properties": {
             "success": {
                 "type": "boolean",
