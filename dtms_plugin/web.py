@@ -159,7 +159,7 @@ def routes(
     if strategy.name == "remote":
         table = _remote(settings.api_url, metrics, getattr(strategy, "health", None))
     else:
-        table = _local(store, watch, now or (lambda: datetime.now(UTC)))
+        table = _local(store, watch, now or (lambda: datetime.now(UTC)), token is not None)
         writes = [(path, _not_here) for path in REGISTRATION_PATHS]
     # HEAD on every read, as on dtms serve (RFC 9110; uptime monitors ask with it)
     reads = [web.get(p, _guarded(h, guards)) for p, h in table]
@@ -204,7 +204,7 @@ def _remote(
 
 
 def _local(
-    store: StoreProtocol, watch: EngineWatch, now: Callable[[], datetime]
+    store: StoreProtocol, watch: EngineWatch, now: Callable[[], datetime], token: bool
 ) -> list[tuple[str, Handler]]:
     async def trades(request: web.Request) -> web.Response:
         defensive, mode = wall_clock_mode(store, now())
@@ -285,7 +285,7 @@ def _local(
 
     async def openapi(request: web.Request) -> web.Response:
         """The server's document, of what is served here: its reads."""
-        full = document()
+        full = document(token=token)
         paths = {
             path: {m: ops[m] for m in ("get", "head")}
             for path, ops in full["paths"].items()

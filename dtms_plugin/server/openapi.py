@@ -313,11 +313,24 @@ def _empty_is_absent(paths: dict[str, Any]) -> None:
                     parameter["description"] = f"{described}. {empty}" if described else empty
 
 
-def document(symbols: Sequence[str] | None = None) -> dict[str, Any]:
+def _without_token(doc: dict[str, Any]) -> None:
+    """A server without a token asks for none: no security requirement and no 401 in
+    its document, else a client (or a fuzzer) is told every route wants a bearer token
+    the server never checks, and reads the 200 it gets without one as a hole."""
+    del doc["security"], doc["components"]["securitySchemes"]
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            op.pop("security", None)
+            op["responses"].pop("401", None)
+
+
+def document(symbols: Sequence[str] | None = None, *, token: bool = True) -> dict[str, Any]:
     """A fresh copy of the document (callers may add paths, e.g. the dashboard).
 
     ``symbols``: when the server knows every symbol its broker trades, the registration
-    schema lists them, so that the document says exactly which registrations succeed."""
+    schema lists them, so that the document says exactly which registrations succeed.
+    ``token``: whether the server wants a bearer token (DTMS_TOKEN is set); without one,
+    the document declares no security and no 401."""
     doc: dict[str, Any] = copy.deepcopy(
         {
             "openapi": "3.1.0",
@@ -341,6 +354,8 @@ def document(symbols: Sequence[str] | None = None) -> dict[str, Any]:
     )
     _empty_is_absent(doc["paths"])
     _heads(doc["paths"])
+    if not token:
+        _without_token(doc)
     if symbols is not None:
         registration = doc["components"]["schemas"]["Registration"]["properties"]
         registration["symbol"]["enum"] = list(symbols)

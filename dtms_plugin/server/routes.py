@@ -134,7 +134,9 @@ async def actions(request: web.Request) -> web.Response:
 
 async def openapi(request: web.Request) -> web.Response:
     # the document itself, not an answer: OpenAPI allows no extra top-level keys
-    return web.json_response(document(symbols=documented_symbols(request.app[SETTINGS_KEY])))
+    settings = request.app[SETTINGS_KEY]
+    token = settings.resolve_token() is not None
+    return web.json_response(document(symbols=documented_symbols(settings), token=token))
 
 
 def documented_symbols(settings: ServerSettings) -> list[str] | None:

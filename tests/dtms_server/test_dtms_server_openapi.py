@@ -173,10 +173,46 @@ async def test_real_responses_match_the_documented_schemas(make_client: Any, wor
     assert documented - covered - NOT_EXERCISED == set()
 
 
-async def test_served_document_is_the_document(client: Client) -> None:
-    resp = await client.get("/openapi.json")
+async def test_served_document_is_the_document(make_client: Any) -> None:
+    secured: Client = await make_client(token=TOKEN)
+    resp = await secured.get("/openapi.json", headers=AUTH)
     assert resp.status == 200
     assert await resp.json() == document()
+
+
+async def test_without_a_token_the_document_asks_for_none(make_client: Any) -> None:
+    """A server without a token declared a bearer requirement and 401s it never sends:
+    schemathesis took every 200 without a token for a route left open."""
+    client: Client = await make_client(token="")
+    served = await (await client.get("/openapi.json")).json()
+    assert served == document(token=False)
+    assert "security" not in served and "securitySchemes" not in served["components"]
+    for path, ops in served["paths"].items():
+        for method, op in ops.items():
+            assert "security" not in op and "401" not in op["responses"], (path, method)
+    secured = document()
+    assert secured["security"] == [{"bearer": []}]
+    assert "401" in secured["paths"]["/dtms/status"]["get"]["responses"]
+    assert secured["paths"]["/health"]["get"]["security"] == []
+
+
+async def test_real_answers_without_a_token_match_that_document(
+    make_client: Any, world: World
+) -> None:
+    client: Client = await make_client(token="")
+    doc = document(token=False)
+    for url, template in [
+        ("/dtms/status", "/dtms/status"),
+        ("/dtms/trades", "/dtms/trades"),
+        ("/dtms/trade/999", "/dtms/trade/{ticket}"),
+        ("/dtms/actions?ticket=&limit=", "/dtms/actions"),
+        ("/openapi.json", "/openapi.json"),
+    ]:
+        resp = await client.get(url)
+        responses = doc["paths"][template]["get"]["responses"]
+        assert str(resp.status) in responses, (url, resp.status)
+        schema = responses[str(resp.status)]["content"]["application/json"]["schema"]
+        assert errors(await resp.json(), schema, doc) == [], url
 
 
 @pytest.mark.parametrize(

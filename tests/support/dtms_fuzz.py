@@ -41,12 +41,14 @@ def write_config(folder: Path, symbols: Sequence[str] = ("XAUUSD",)) -> Path:
 
 
 @contextmanager
-def dtms_server(folder: Path, token: str) -> Iterator[str]:
-    """``dtms serve`` on a random loopback port, requiring ``token``, until the block
-    ends; yields its URL."""
+def dtms_server(folder: Path, token: str | None) -> Iterator[str]:
+    """``dtms serve`` on a random loopback port, requiring ``token`` (None: no token, the
+    default configuration), until the block ends; yields its URL."""
     config = write_config(folder)
     port = free_port()
-    env = {**os.environ, "DTMS_TOKEN": token}
+    env = {k: v for k, v in os.environ.items() if k != "DTMS_TOKEN"}
+    if token is not None:
+        env["DTMS_TOKEN"] = token
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
         [*_bin("dtms", "dtms_plugin.cli"), "serve", "--config", str(config),
@@ -94,19 +96,20 @@ def run_schemathesis(
     url: str,
     folder: Path,
     *,
-    server_token: str,
+    server_token: str | None,
     token: str | None,
     examples: int,
     seed: int,
 ) -> FuzzResult:
     """``st run`` against ``url`` with all checks, ``examples`` per operation, ``seed``.
 
-    The document is fetched with ``server_token`` (it is behind the token too); the
-    requests carry ``token`` (None: none, so every guarded route must answer 401)."""
+    The document is fetched with ``server_token`` (it is behind the token too; None: a
+    server without one); the requests carry ``token`` (None: none, so every guarded route
+    of a server with a token must answer 401)."""
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / "report.json"
     schema = folder / "openapi.json"
-    auth = {"Authorization": f"Bearer {server_token}"}
+    auth = {"Authorization": f"Bearer {server_token}"} if server_token else {}
     schema.write_text(requests.get(f"{url}/openapi.json", headers=auth, timeout=10).text)
     command = [
         *_bin("st", "schemathesis.cli"), "run", str(schema), "--url", url,
