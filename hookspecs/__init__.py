@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import events, rules, spec
 from .host import (
+    MAX_REQUEST_LINE_BYTES,
     AccountInfo,
     Broker,
     BrokerError,
@@ -61,6 +62,7 @@ __all__ = [
     "DIRECTIONS",
     "ENTRY_POINT_GROUP",
     "HOOK_RULES",
+    "MAX_REQUEST_LINE_BYTES",
     "PROJECT_NAME",
     "SYNC_ONLY_HOOKS",
     "AccountInfo",

@@ -53,6 +53,13 @@ class ServeOptions:
     symbols: tuple[str, ...] = ()
 
 
+#: The longest request line (method, target with its query, version) the host's web app
+#: reads, in bytes: 128 KiB, not aiohttp's 8 KiB, so a plugin's query may list thousands of
+#: tickets. A longer one is a 400 from the host before any plugin's route sees it, which a
+#: plugin's own document of its routes can say with this number.
+MAX_REQUEST_LINE_BYTES = 131072
+
+
 class BrokerError(RuntimeError):
     """The broker could not answer a query (not a refusal, which is an ActionResult).
 

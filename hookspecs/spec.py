@@ -255,7 +255,9 @@ def web_routes(host: HostView) -> Sequence[Any] | None:
     app is shared and the host adds no middleware of its own. A plugin that needs an
     application of its own (middlewares, typed state, resources opened and closed with the
     app) may instead return a one-element list holding that ``web.Application``: the host
-    mounts it at the root, where it answers the paths it routes.
+    mounts it at the root, where it answers the paths it routes. The app reads request
+    lines of up to ``MAX_REQUEST_LINE_BYTES`` (128 KiB); a longer one is a 400 from the
+    host, which a plugin's document of its routes may state with that number.
 
     Results: every plugin's routes, in plugin order. A raising plugin, one that returns
     something other than route definitions, or one whose routes clash with routes

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from hookspecs import ConfigError
+from hookspecs import MAX_REQUEST_LINE_BYTES, ConfigError
 from hookspecs.host import HostView
 
 if TYPE_CHECKING:
@@ -119,6 +119,18 @@ def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[
     return app, serving
 
 
+def app_runner(app: web.Application) -> web.AppRunner:
+    """The runner :func:`serving` serves ``app`` with: aiohttp's own protocol errors as
+    JSON (:mod:`.web_errors`), and request lines up to ``MAX_REQUEST_LINE_BYTES`` (128 KiB,
+    not aiohttp's 8 KiB: a plugin's query may list thousands of tickets, as DTMS's
+    ``GET /dtms/trades?tickets=…`` may list 5,000; its document says the same number)."""
+    from .web_errors import JsonErrorAppRunner
+
+    return JsonErrorAppRunner(
+        app, access_log=None, handle_signals=False, max_line_size=MAX_REQUEST_LINE_BYTES
+    )
+
+
 def bound_port(runner: web.AppRunner, asked: int) -> int:
     """The port actually bound (``asked`` unless it was 0)."""
     for address in runner.addresses:
@@ -136,12 +148,8 @@ async def serving(
     :class:`ConfigError` naming it."""
     from aiohttp import web
 
-    from .web_errors import JsonErrorAppRunner
-
     app, names = web_app(plugins, host)
-    # a request line of 128 KiB, not aiohttp's 8 KiB: a plugin's query may list thousands
-    # of tickets (DTMS's GET /dtms/trades?tickets=…, up to 5,000 of them)
-    runner = JsonErrorAppRunner(app, access_log=None, handle_signals=False, max_line_size=131072)
+    runner = app_runner(app)
     await runner.setup()
     try:
         site = web.TCPSite(runner, bind, port)

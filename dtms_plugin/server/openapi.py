@@ -11,7 +11,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from hookspecs import DefensiveState
+from hookspecs import MAX_REQUEST_LINE_BYTES, DefensiveState
 
 from . import limits
 from .openapi_schemas import SCHEMAS
@@ -338,9 +338,10 @@ def document(symbols: Sequence[str] | None = None, *, token: bool = True) -> dic
                 "title": "DTMS API",
                 "version": "1.0.0",
                 "description": "Defensive Trade Management System server (dtms serve). "
-                "Errors are JSON objects with an error string; a 400 names the field, and a"
-                " request aiohttp cannot parse (a request line over 8190 bytes) is a JSON 400"
-                " too. "
+                "Errors are JSON objects with an error string and a message; a 400 names the"
+                " field, and a request aiohttp cannot parse (a request line over"
+                f" {MAX_REQUEST_LINE_BYTES} bytes, 128 KiB: room for 5,000 tickets) is a JSON"
+                " 400 too. "
                 "dtms serve also serves a dashboard page at / (public) and Prometheus "
                 "metrics at /metrics (token required); neither is JSON, so neither is here.",
             },

@@ -16,7 +16,8 @@ from support.dtms_server_world import registration
 
 from dtms_plugin.server import ServerSettings, create_app
 from dtms_plugin.server.openapi import document
-from hostapp.web_errors import JsonErrorAppRunner
+from hookspecs import MAX_REQUEST_LINE_BYTES
+from hostapp.web import app_runner
 
 Client = TestClient[web.Request, web.Application]
 JSON = {"Content-Type": "application/json"}
@@ -183,30 +184,49 @@ def test_the_registration_schema_states_every_bound() -> None:
     ]["enum"] == ["XAUUSD"]
 
 
-async def test_an_over_long_request_line_is_a_json_400(caplog: pytest.LogCaptureFixture) -> None:
-    """aiohttp answers this before any middleware; dtms serve's runner makes it JSON, and
-    logs the client's mistake in one line (aiohttp logged a traceback for it)."""
+async def _raw(port: int, request: bytes) -> tuple[bytes, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    return head, payload
+
+
+async def test_the_request_line_limit_is_the_documented_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """aiohttp answers an over-long request line before any middleware; the host's runner
+    (the one dtms serve runs) makes it JSON, logs the client's mistake in one line, and
+    reads lines up to MAX_REQUEST_LINE_BYTES, which the document names: it said 8190
+    bytes while a 50 KB list of tickets was answered."""
     app = create_app(ServerSettings(token=""))
-    app.cleanup_ctx.clear()  # no store, broker or engine: the request never reaches them
-    runner = JsonErrorAppRunner(app, handle_signals=False, access_log=None)
+    app.cleanup_ctx.clear()  # no store, broker or engine: the requests never reach them
+    runner = app_runner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
+    host = b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        tickets = ",".join(str(10**17 + n) for n in range(5000)).encode()  # the most asked
+        target = b"/dtms/trades?tickets=" + tickets
+        assert len(b"GET " + target + host.split(b"\r\n")[0]) < MAX_REQUEST_LINE_BYTES
+        head, _ = await _raw(port, b"GET " + target + host)
+        assert head.split(b"\r\n")[0].split()[1] != b"400"  # read: 503 here, no engine
         with caplog.at_level("INFO", logger="aiohttp"):
-            writer.write(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-            await writer.drain()
-            raw = await asyncio.wait_for(reader.read(), 10)
-        writer.close()
+            over = b"GET /" + b"a" * MAX_REQUEST_LINE_BYTES + host
+            head, payload = await _raw(port, over)
     finally:
         await runner.cleanup()
-    head, _, payload = raw.partition(b"\r\n\r\n")
     assert head.split(b"\r\n")[0].split()[1] == b"400"
     assert b"application/json" in head
     body = json.loads(payload)
-    assert body["error"] == "bad request" and "8190 bytes" in body["message"]
+    assert body["error"] == "bad request" and str(MAX_REQUEST_LINE_BYTES) in body["message"]
+    assert f"over {MAX_REQUEST_LINE_BYTES} bytes" in document()["info"]["description"]
     (logged,) = [r for r in caplog.records if r.name.startswith("aiohttp.server")]
     assert logged.levelname == "WARNING" and logged.exc_info is None
     assert logged.getMessage().startswith("bad request from 127.0.0.1: ")
