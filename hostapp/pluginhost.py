@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,9 +39,17 @@ class PluginHost(PluginRegistry):
         self.broker_time = Excused()
 
     async def _invoke(
-        self, hook: str, caller: Caller, kwargs: Mapping[str, Any]
+        self,
+        hook: str,
+        caller: Caller,
+        kwargs: Mapping[str, Any],
+        check: Callable[[str, Any], Any] | None = None,
     ) -> tuple[bool, Any]:
-        _, fn, argnames, state = caller
+        """Call one implementation; ``(True, answer)`` or ``(False, None)`` when it
+        failed. ``check`` (an entry of :data:`~hostapp.hookcalls.ANSWERS`) reads the
+        answer: a wrong answer is that call's failure, so it never clears the count of
+        consecutive failures (docs/architecture.md §4)."""
+        name, fn, argnames, state = caller
         try:
             value = fn(*[kwargs[a] for a in argnames])
             if value.__class__ is types.CoroutineType:
@@ -51,6 +59,8 @@ class PluginHost(PluginRegistry):
                 # a task of its own, the largest cost of a replay's hook calls
                 async with asyncio.timeout(state.timeout):
                     value = await value
+            if check is not None and value is not None and (value.__class__ is not list or value):
+                value = check(name, value)
         except Exception as exc:
             self._failed(state, hook, exc)
             if self.raise_errors:
@@ -117,18 +127,12 @@ class PluginHost(PluginRegistry):
         check = ANSWERS[hook]
         out: list[tuple[str, Any]] = []
         for caller in self._callers_of(hook):
-            ok, value = await self._invoke(hook, caller, kwargs)
-            if not ok or value is None or (value.__class__ is list and not value):
-                continue  # nothing to check or tag: most bars of a replay
-            name, state = caller[0], caller[3]
-            try:
-                items = check(name, value)
-            except TypeError as exc:
-                self._failed(state, hook, exc)
-                if self.raise_errors:
-                    raise
-                items = fail_safe(HOOK_RULES[hook], describe(exc))
-            out.extend((name, item) for item in items)
+            ok, items = await self._invoke(hook, caller, kwargs, check)
+            if not ok:
+                items = fail_safe(HOOK_RULES[hook], "")
+            if items:
+                name = caller[0]
+                out.extend((name, item) for item in items)
         return out
 
     def _first_veto(self, hook: str, kwargs: Mapping[str, Any]) -> Veto | None:

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from support.hostapp_plugin_doubles import Recorder
 
+from hookspecs import OrderRequest, hookimpl
+from hostapp.pluginhost import BREAKER_LIMIT
 from hostapp.report import write_json
+from hostapp.testing import T0
 
 
 @pytest.mark.parametrize(
@@ -34,3 +37,58 @@ def test_a_report_json_cannot_hold_is_that_plugins_error_not_the_runs(
     assert why in reports["odd"]["error"] and reports["fine"] == {}
     write_json(tmp_path / "summary.json", {"plugins": reports})  # the summary is written
     assert json.loads((tmp_path / "summary.json").read_text())["plugins"]["fine"] == {}
+
+
+class WrongAnswers:
+    """Every hook that answers, answering what its spec refuses (no exception raised)."""
+
+    @hookimpl
+    def propose_orders(self) -> Any:
+        return OrderRequest("XAUUSD", "buy", 0.01)  # one order, not a list of them
+
+    @hookimpl
+    def allow_order(self) -> Any:
+        return True
+
+    @hookimpl
+    def is_defensive(self) -> Any:
+        return "no"
+
+    @hookimpl
+    def run_report(self) -> Any:
+        return ["not", "a", "mapping"]
+
+    @hookimpl
+    def web_routes(self) -> Any:
+        return ["/not-a-route"]
+
+
+async def _ask(host: Any, hook: str) -> None:
+    plugins = host.plugins
+    if hook == "propose_orders":
+        assert await plugins.propose_orders(host, "XAUUSD", [], T0) == []
+    elif hook == "allow_order":
+        assert plugins.allow_order(host, OrderRequest("XAUUSD", "buy", 0.01)) is not None
+    elif hook == "is_defensive":
+        assert plugins.is_defensive(host, 1) is True
+    elif hook == "run_report":
+        assert "error" in plugins.run_report(host)["wrong"]
+    else:
+        assert plugins.web_routes(host) == []
+
+
+@pytest.mark.parametrize(
+    "hook", ["propose_orders", "allow_order", "is_defensive", "run_report", "web_routes"]
+)
+async def test_a_wrong_answer_is_a_failure_and_five_in_a_row_trip_the_breaker(
+    hostapp_factory: Any, hook: str
+) -> None:
+    """docs/architecture.md §4: a wrong answer is a failure. A propose_orders returning
+    one order instead of a list was checked after its call had cleared the count, so the
+    count went 0, 1, 0, 1 and the plugin was never switched off (an ERROR line a call)."""
+    host = hostapp_factory({"wrong": WrongAnswers()})
+    for _ in range(BREAKER_LIMIT):
+        await _ask(host, hook)
+    (info,) = host.plugins.listing()
+    assert info.status == "tripped", info.error
+    assert info.error is not None and f"consecutive failures of {hook}" in info.error
