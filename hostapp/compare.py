@@ -273,11 +273,27 @@ def notes(report: Mapping[str, Any]) -> list[str]:
             "proposes the entries its full run took; an A/B compares what manages trades, "
             "with the same strategy in every run"
         )
-    overridden = report["same_entries"]["with"].get("entries_veto_overridden", 0)
-    if overridden:
+    out.extend(overridden_notes(report))
+    return out
+
+
+def overridden_notes(report: Mapping[str, Any]) -> list[str]:
+    """The same entries that a plugin would have vetoed, said under the plugin that
+    would have: the compared one's own, and the others' apart, by name."""
+    plugin = report["plugin"]
+    by = dict(report["same_entries"]["with"].get("entries_veto_overridden_by", {}))
+    out: list[str] = []
+    mine = by.pop(plugin, 0)
+    if mine:
         out.append(
-            f"{report['plugin']} would have vetoed {overridden} of the same entries; they "
-            "were taken anyway so that only trade management differs"
+            f"{plugin} would have vetoed {mine} of the same entries; they were taken anyway "
+            "so that only trade management differs"
+        )
+    if by:
+        who = ", ".join(f"{name} {count}" for name, count in sorted(by.items()))
+        out.append(
+            f"{sum(by.values())} of the same entries would have been vetoed by other plugins "
+            f"than {plugin} ({who}); they were taken anyway so that only trade management differs"
         )
     return out
 

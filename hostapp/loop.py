@@ -21,7 +21,7 @@ A cycle at time ``now`` (the close time of the bars that just closed):
 Given ``entries`` (a script: the entries another run took, by cycle time and symbol),
 step 2 opens exactly those orders instead of asking ``propose_orders``, and no plugin
 can veto them (``allow_order`` is still asked, and what it would have vetoed is counted
-in ``entries_veto_overridden``): the "same entries" half of an A/B comparison, where
+in ``entries_veto_overridden``, and by plugin): the "same entries" half of an A/B comparison, where
 only trade management differs between the two runs.
 
 The loop is the replay's hot path (a benchmark runs it over 100,000 bars), so everything
@@ -272,7 +272,7 @@ class TradingLoop(LoopDrivers):
                         veto.reason,
                     )
                 return
-            stats.entries_veto_overridden += 1
+            stats.overridden(veto.kind)
         result = self.broker.open(order)
         if result.ok and result.netting is not None:
             await self._netted(now, order, result)

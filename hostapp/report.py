@@ -132,6 +132,7 @@ def summarize(
         orders_rejected=stats.orders_rejected,
         orders_netted=dict(sorted(stats.netted.items())),
         entries_veto_overridden=stats.entries_veto_overridden,
+        entries_veto_overridden_by=dict(sorted(stats.entries_veto_overridden_by.items())),
         pnl=round(pnl, 2),
         floating_pnl=round(float(sum(t.profit for t in open_positions)), 2),
         start_balance=round(start_balance, 2),

@@ -44,6 +44,11 @@ def test_same_entries_pairs_every_entry(compared: tuple[dict, list[dict[str, str
     assert paired["pairs"] == summary["same_entries"]["with"]["trades"]
     assert paired["unpaired"] == 0
     assert all(r["pair"] for r in same)
+    # what a plugin would have vetoed of the same entries is counted under that plugin
+    taken = summary["same_entries"]["with"]
+    by = taken["entries_veto_overridden_by"]
+    assert sum(by.values()) == taken["entries_veto_overridden"]
+    assert set(by) <= {"dtms", "exits", "sma_strategy"}
     # the full run may take other trades: DTMS vetoes entries there
     full = summary["full"]["with"]
     assert full["trades"] + full["orders_vetoed"] >= summary["same_entries"]["without"]["trades"]

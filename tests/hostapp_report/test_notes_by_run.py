@@ -61,3 +61,20 @@ def test_a_sweep_row_that_paired_fewer_entries_is_marked(capsys: pytest.CaptureF
     assert "862" in lines[1]
     assert "*: the run with dtms did not take every entry of the baseline" in out
     assert "do not compare like with like" in out
+
+
+def test_the_vetoes_overridden_in_the_same_entries_run_are_said_under_their_plugin() -> None:
+    """``--compare time_stop`` said "time_stop would have vetoed 4 of the same entries"
+    when time_stop vetoes nothing: the four were DTMS's."""
+    said = report([], [])
+    said["plugin"] = "time_stop"
+    said["same_entries"]["with"]["entries_veto_overridden"] = 4
+    said["same_entries"]["with"]["entries_veto_overridden_by"] = {"dtms": 4}
+    (line,) = notes(said)
+    assert not line.startswith("time_stop would have vetoed")
+    assert "4 of the same entries would have been vetoed by other plugins than time_stop" in line
+    assert "(dtms 4)" in line
+    said["same_entries"]["with"]["entries_veto_overridden_by"] = {"dtms": 4, "time_stop": 2}
+    mine, others = notes(said)
+    assert mine.startswith("time_stop would have vetoed 2 of the same entries; they were taken")
+    assert others.startswith("4 of the same entries would have been vetoed by other plugins")
