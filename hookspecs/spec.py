@@ -228,7 +228,7 @@ def run_report(host: HostView) -> Mapping[str, Any] | None:
 
     Fires once when a run or replay ends, after the last cycle and before ``shutdown``.
     Sync only. Return plain JSON data (numbers, strings, lists, dicts); the host puts it
-    under ``plugins.<name>`` of ``summary.json``. Three keys have a meaning for the host:
+    under ``plugin_reports.<name>`` of ``summary.json``. Three keys have a meaning for the host:
     ``activity`` (an int: how many times the plugin did its job, e.g. trades evaluated;
     0 means it did nothing, which ``hostapp replay --compare NAME`` treats as a failed
     comparison), ``note`` (one sentence the summary table prints, e.g. why nothing

@@ -249,7 +249,7 @@ def _running(config: HostConfig, replay: Replay) -> list[str]:
     few = {s: list(bars[:3]) for s, bars in replay.series.items() if bars}
     app = appmod.build_sim_app(config, few, base_timeframe=replay.base, timeframe=replay.timeframe)
     try:
-        return app.plugins.names
+        return appmod.plugin_names(app.plugins)
     finally:
         asyncio.run(app.plugins.shutdown(app.host))
 

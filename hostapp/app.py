@@ -141,6 +141,12 @@ def _plugins(
     return plugins, recorder
 
 
+def plugin_names(plugins: PluginHost) -> list[str]:
+    """The enabled plugins, in call order, without the host's own run recorder (a part
+    of the host registered as a plugin to hear every hook, not a plugin of the run)."""
+    return [name for name in plugins.names if name != RECORDER_NAME]
+
+
 def build_sim_app(
     config: HostConfig,
     series: Mapping[str, Iterable[Bar]],

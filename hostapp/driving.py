@@ -196,7 +196,7 @@ def run_summary(
             **extra,
             # the plugins that may put a trade in a defensive state (answer is_defensive)
             "defenders": app.plugins.implementers("is_defensive"),
-            "plugins": app.plugins.names,
+            "plugins": appmod.plugin_names(app.plugins),
             "symbols": list(app.loop.symbols),
             "timeframe": app.timeframe,
             "base_timeframe": app.base_timeframe,

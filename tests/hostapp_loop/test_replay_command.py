@@ -44,6 +44,8 @@ def test_replay_compare_json(
             assert run["symbols"] == ["XAUUSD"]
             assert run["cycles"] == 1500
         assert "dtms" not in printed[comparison]["without"]["plugins"]
+        # the plugins of the run, not the host's own recorder of it
+        assert "run_report" not in printed[comparison]["with"]["plugins"]
         assert "dtms" not in printed[comparison]["without"]["defenders"]
         assert printed[comparison]["with"]["trades"] > 0
         if importlib.util.find_spec("dtms_plugin.plugin") is not None:
