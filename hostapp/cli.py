@@ -323,6 +323,8 @@ def plugins_command(args: argparse.Namespace) -> int:
     for r in rows:
         if r.error:
             print(f"{r.name}: {r.error}")
+        for warning in r.warnings:
+            print(f"{r.name}: warning: {warning}")
     return 0
 
 

@@ -59,6 +59,8 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     status: PluginStatus = "enabled"
     error: str | None = None
+    #: what is odd but does not stop the plugin (methods named like hooks, unmarked)
+    warnings: list[str] = field(default_factory=list)
 
 
 def describe(exc: BaseException, timeout: float | None = None) -> str:
@@ -113,6 +115,16 @@ def check_impls(pm: pluggy.PluginManager, obj: object) -> tuple[list[str], list[
         if odd and not defaults:
             problems.append(f"{hook}: keyword-only or */** parameter(s) {', '.join(odd)}")
     return sorted(hooks), problems
+
+
+def unmarked_hooks(pm: pluggy.PluginManager, obj: object) -> list[str]:
+    """The methods of ``obj`` named like a hook of the contract but not marked
+    ``@hookimpl``: pluggy never calls them, and nothing else would say so."""
+    return sorted(
+        attr
+        for attr in HOOK_NAMES
+        if callable(getattr(obj, attr, None)) and pm.parse_hookimpl_opts(obj, attr) is None
+    )
 
 
 def sync_answer(hook: str, value: Any) -> Any:

@@ -29,6 +29,7 @@ from .hookcalls import (
     make_plugin_manager,
     sync_answer,
     timed,
+    unmarked_hooks,
 )
 
 BREAKER_LIMIT = 5
@@ -117,6 +118,7 @@ class PluginRegistry:
         except (pluggy.PluginValidationError, ValueError, TypeError) as exc:
             return self._reject(state, " ".join(str(exc).split()), exc)
         self._invalidate()
+        self._warn_unmarked(obj, info)
         if self._configured is not None:  # configure is historic: late plugins get it too
             try:
                 self._configure_one(self._configured, name, self._callers_of("configure", name))
@@ -137,6 +139,19 @@ class PluginRegistry:
         info.hooks, problems = check_impls(pm, obj)
         if problems:
             raise ValueError("; ".join(problems))
+
+    def _warn_unmarked(self, obj: object, info: PluginInfo) -> None:
+        """One line at load, and a warning in the listing, for methods named like hooks
+        without ``@hookimpl``: the plugin loads and is listed as enabled, and they are
+        never called."""
+        unmarked = unmarked_hooks(self.pm, obj)
+        if unmarked:
+            text = (
+                f"method(s) {', '.join(unmarked)} named like hooks but not marked @hookimpl "
+                "are never called"
+            )
+            info.warnings.append(text)
+            self.log.warning("plugin %s: %s", info.name, text)
 
     def _reject(self, state: State, message: str, exc: BaseException) -> bool:
         name = state.info.name
@@ -240,7 +255,10 @@ class PluginRegistry:
     def listing(self) -> list[PluginInfo]:
         """Every known plugin, in call order, as copies (callers may not edit our state)."""
         states = sorted(self._states.values(), key=lambda s: self.rank(s.info.name))
-        return [replace(s.info, hooks=list(s.info.hooks)) for s in states]
+        return [
+            replace(s.info, hooks=list(s.info.hooks), warnings=list(s.info.warnings))
+            for s in states
+        ]
 
     @property
     def names(self) -> list[str]:

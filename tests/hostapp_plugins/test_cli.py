@@ -82,7 +82,16 @@ def test_plugins_json_lists_builtins_and_the_installed_example(tmp_path: Path) -
     assert rows["dtms"]["source"] == "entry point"
     assert rows["dtms"]["status"] in {"enabled", "failed"}  # failed = not importable (yet)
     for row in rows.values():
-        assert set(row) == {"name", "distribution", "version", "source", "hooks", "status", "error"}
+        assert set(row) == {
+            "name",
+            "distribution",
+            "version",
+            "source",
+            "hooks",
+            "status",
+            "error",
+            "warnings",
+        }
 
 
 def test_plugins_table_by_default(tmp_path: Path) -> None:

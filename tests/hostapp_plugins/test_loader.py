@@ -291,3 +291,30 @@ def test_a_plugin_named_like_the_hosts_recorder_is_one_error() -> None:
             config_from_dict({}), {"XAUUSD": bars}, base_timeframe="M5",
             builtins={"run_report": Reporter()}, entry_points=[], env={},
         )  # fmt: skip
+
+
+class Unmarked:
+    """Hook-named methods without ``@hookimpl``: pluggy never calls them."""
+
+    def allow_order(self, host: Any, order: Any) -> str:
+        return "never called"
+
+    def on_cycle(self, host: Any, now: Any) -> None:
+        raise RuntimeError("never called")
+
+    def helper(self) -> None:
+        """Not named like a hook: nothing to say."""
+
+
+def test_methods_named_like_hooks_without_hookimpl_are_said_at_load(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Such a plugin was loaded, listed as enabled and never called, without a word."""
+    with caplog.at_level("WARNING", logger="hostapp.plugins"):
+        host = load(builtins={"plain": Unmarked})
+    (info,) = host.listing()
+    assert info.status == "enabled" and info.hooks == []
+    (warning,) = info.warnings
+    assert warning.startswith("method(s) allow_order, on_cycle named like hooks but not marked")
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line == f"plugin plain: {warning}"
