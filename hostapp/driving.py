@@ -215,6 +215,7 @@ def run_summary(
                     attention_note(app.broker),
                     *source_notes(app.broker, app.market),
                     *plugin_failure_notes(app.plugins.listing()),
+                    *app.plugins.slow.notes(),
                 )
                 if n
             ],

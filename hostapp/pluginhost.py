@@ -16,6 +16,7 @@ import inspect
 import types
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from time import perf_counter
 from typing import Any
 
 from hookspecs import HOOK_RULES, OrderRequest, Veto
@@ -25,6 +26,7 @@ from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveSta
 from .deadline import Excused, under_deadline
 from .hookcalls import ANSWERS, HOOK_NAMES, PluginInfo, describe, fail_safe, sync_answer
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
+from .slow_calls import SlowCalls
 
 __all__ = ["BREAKER_LIMIT", "HOOK_NAMES", "TRACE_ENV", "PluginHost", "PluginInfo"]
 
@@ -37,6 +39,8 @@ class PluginHost(PluginRegistry):
         super().__init__(*args, **kwargs)
         #: the broker's time in ``host.execute``, which no hook's deadline counts
         self.broker_time = Excused()
+        #: sync calls longer than their plugin's timeout, which cannot be cut short
+        self.slow = SlowCalls(self.log)
 
     async def _invoke(
         self,
@@ -51,7 +55,11 @@ class PluginHost(PluginRegistry):
         consecutive failures (docs/architecture.md §4)."""
         name, fn, argnames, state = caller
         try:
+            started = perf_counter()
             value = fn(*[kwargs[a] for a in argnames])
+            spent = perf_counter() - started
+            if spent > state.timeout or self.slow.episodes:
+                self.slow.note(name, hook, spent, state.timeout)
             if value.__class__ is types.CoroutineType:
                 value = await under_deadline(value, state.timeout, self.broker_time)
             elif value is not None and value.__class__ is not list and inspect.isawaitable(value):
@@ -145,9 +153,15 @@ class PluginHost(PluginRegistry):
             why = state.info.error or "failing"
             kind = f"{name}: switched off, so its {hook} vetoes (fails closed)"
             return Veto(f"{name}: switched off ({why}), so its {hook} vetoes (fails closed)", kind)
+        slow = self.slow
         for name, fn, argnames, state in self._callers_of(hook):
             try:
-                veto = check(name, sync_answer(hook, fn(*[kwargs[a] for a in argnames])))
+                started = perf_counter()
+                answer = fn(*[kwargs[a] for a in argnames])
+                spent = perf_counter() - started
+                if spent > state.timeout or slow.episodes:
+                    slow.note(name, hook, spent, state.timeout)
+                veto = check(name, sync_answer(hook, answer))
             except Exception as exc:
                 self._failed(state, hook, exc)
                 if self.raise_errors:
@@ -180,9 +194,14 @@ class PluginHost(PluginRegistry):
         if tripped:
             return bool(HOOK_RULES[hook].fail_safe)
         answer_all = False
-        for _, fn, argnames, state in callers:
+        slow = self.slow
+        for name, fn, argnames, state in callers:
             try:
+                started = perf_counter()
                 answer = fn(*[kwargs[a] for a in argnames])
+                spent = perf_counter() - started
+                if spent > state.timeout or slow.episodes:
+                    slow.note(name, hook, spent, state.timeout)
                 if answer.__class__ is not bool:
                     answer = _yes_or_no(hook, sync_answer(hook, answer))
             except Exception as exc:
@@ -204,7 +223,12 @@ class PluginHost(PluginRegistry):
         out: dict[str, Any] = {}
         for name, fn, argnames, state in self._callers_of(hook):
             try:
-                value = check(name, sync_answer(hook, fn(*[kwargs[a] for a in argnames])))
+                started = perf_counter()
+                answer = fn(*[kwargs[a] for a in argnames])
+                spent = perf_counter() - started
+                if spent > state.timeout or self.slow.episodes:
+                    self.slow.note(name, hook, spent, state.timeout)
+                value = check(name, sync_answer(hook, answer))
             except Exception as exc:
                 self._failed(state, hook, exc)
                 if self.raise_errors:

@@ -388,3 +388,54 @@ async def test_the_brokers_time_moves_every_waiting_plugins_deadline(
     await host.plugins.on_cycle(host, T0)
     assert {r.name: r.error for r in host.plugins.listing()} == {"a": None, "b": None}
     assert (slow.done, brief.done) == (1, 1)
+
+
+class SlowSync:
+    """A sync on_cycle and is_defensive that take ``seconds`` while ``slow`` is set."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.slow = True
+
+    @hookimpl
+    def on_cycle(self) -> None:
+        if self.slow:
+            time.sleep(self.seconds)
+
+    @hookimpl
+    def is_defensive(self) -> bool:
+        if self.slow:
+            time.sleep(self.seconds)
+        return False
+
+
+async def test_a_sync_hook_slower_than_its_timeout_is_said_once_per_episode_with_a_count(
+    hostapp_factory: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sync on_cycle sleeping past timeout_seconds cannot be cut short; the run crawled
+    without a word. Not a failure (the breaker does not count it), but said."""
+    plugin = SlowSync(0.03)
+    host = hostapp_factory({"slow": plugin}, {"plugin": {"slow": {"timeout_seconds": 0.01}}})
+    with caplog.at_level("WARNING", logger="hostapp.plugins"):
+        for _ in range(3):
+            await host.plugins.on_cycle(host, T0)
+            assert host.plugins.is_defensive(host, 1) is False
+        plugin.slow = False
+        await host.plugins.on_cycle(host, T0)  # quick again: the episode ends
+        plugin.slow = True
+        await host.plugins.on_cycle(host, T0)  # a new episode
+        notes = host.plugins.slow.notes()  # the run ends
+    lines = [r.getMessage() for r in caplog.records]
+    first = [line for line in lines if "sync on_cycle took" in line]
+    assert len(first) == 2 and "longer than its timeout_seconds 0.01" in first[0]
+    assert first[0].startswith("plugin slow: sync on_cycle took 0.0")
+    assert (
+        [line for line in lines if "more sync on_cycle" in line]
+        == [line for line in lines if line.startswith("plugin slow: 2 more sync on_cycle calls")]
+        != []
+    )
+    assert sum("sync is_defensive took" in line for line in lines) == 1
+    assert notes[0].startswith("plugin slow: 4 sync on_cycle calls took longer than its ")
+    assert notes[1].startswith("plugin slow: 3 sync is_defensive calls took longer")
+    assert "cannot be cut short" in notes[0]
+    assert host.plugins.is_enabled("slow")  # slow is not failing
