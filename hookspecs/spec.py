@@ -261,6 +261,7 @@ def web_routes(host: HostView) -> Sequence[Any] | None:
 
     Results: every plugin's routes, in plugin order. A raising plugin, one that returns
     something other than route definitions, or one whose routes clash with routes
-    already mounted (same method and path) serves none of its routes; this is logged and
-    the others are served.
+    already mounted (same method and path) serves none of its routes; this is logged,
+    counts as a failure of the hook, is said in the run's summary, and the others are
+    served.
     """

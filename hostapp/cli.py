@@ -133,7 +133,9 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p.add_argument(
         "--serve",
         action="store_true",
-        help="with --live: also serve the DTMS dashboard (/, /dtms/trades, /metrics)",
+        help="with --live: also serve the enabled plugins' web routes (their web_routes "
+        "hook) on 127.0.0.1:--port; DTMS serves its dashboard there (/, /dtms/trades, "
+        "/metrics)",
     )
     p.add_argument(
         "--port",

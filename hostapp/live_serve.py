@@ -42,10 +42,20 @@ async def serving(
         log.error("--serve: no enabled plugin implements web_routes; nothing served")
         yield None
         return
-    async with web_serving(plugins, host, port) as (url, names):
-        if names:
-            print(f"hostapp: dashboard at {url}", file=sys.stderr, flush=True)
-        else:
-            print("hostapp: --serve: no plugin serves routes", file=sys.stderr, flush=True)
-        log.info("dashboard at %s (%s)", url, ", ".join(names) or "no routes")
+    async with web_serving(plugins, host, port, announce=announce) as (url, _):
         yield url
+
+
+def announce(url: str, names: list[str], paths: list[str]) -> None:
+    """One line on stderr: what is served where, by which plugins. A dashboard is said
+    only where a plugin serves ``/``: with DTMS off, ``/`` is a 404."""
+    print(what_is_served(url, names, paths), file=sys.stderr, flush=True)
+    log.info("serving at %s: %s (%s)", url, ", ".join(paths) or "nothing", ", ".join(names))
+
+
+def what_is_served(url: str, names: list[str], paths: list[str]) -> str:
+    if not names:
+        return "hostapp: --serve: no plugin serves routes"
+    shown = ", ".join(paths[:8]) + (f" and {len(paths) - 8} more" if len(paths) > 8 else "")
+    root = "" if "/" in paths else " (no plugin serves /)"
+    return f"hostapp: serving the routes of {', '.join(names)} at {url}: {shown}{root}"

@@ -192,6 +192,13 @@ class PluginRegistry:
             self._callers[key] = callers
         return callers if only is None else [c for c in callers if c[0] == only]
 
+    def failed(self, name: str, hook: str, exc: BaseException) -> None:
+        """What the host found wrong with plugin ``name``'s answer after the call (a route
+        clash): logged, counted and said in the run's summary like a failed call."""
+        state = self._states.get(name)
+        if state is not None:
+            self._failed(state, hook, exc)
+
     def _failed(self, state: State, hook: str, exc: BaseException) -> None:
         """Log and count one failure; trip the breaker at the limit. Callers re-raise in
         ``raise`` mode."""

@@ -79,12 +79,14 @@ def _setup_logging(report: Path, json_lines: bool = False) -> None:
 
 
 def _serve_option(args: argparse.Namespace) -> Serve | None:
-    """``--serve``: the dashboard for the run's DTMS, on ``--port``; live runs only."""
+    """``--serve``: the plugins' web routes (DTMS's dashboard among them), on ``--port``;
+    live runs only."""
     if not getattr(args, "serve", False):
         return None
     if not args.live:
         raise ConfigError(
-            "--serve serves the dashboard of a live run: add --live (or use `dtms serve`)"
+            "--serve serves the plugins' web routes during a live run: add --live (or use "
+            "`hostapp serve`)"
         )
     from .live_serve import DEFAULT_PORT, serving
 

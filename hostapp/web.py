@@ -10,7 +10,7 @@ build a plugin's pages itself; each plugin says what it serves, guards its own r
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 BIND_HOST = "127.0.0.1"
 
 log = logging.getLogger("hostapp.web")
+
+
+class RoutesNotServed(ValueError):
+    """A plugin's routes clash with routes already mounted, or aiohttp refused them: the
+    plugin's failure of ``web_routes``, said in the run's summary like any other."""
+
+
+#: Told, once the app listens: its URL, the plugins served and the paths they serve.
+Announce = Callable[[str, list[str], list[str]], None]
 
 
 def _keys(route: Any) -> list[tuple[str, str]]:
@@ -107,12 +116,12 @@ def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[
         clashes = sorted({f"{m} {p} (of {taken[(m, p)]})" for m, p in claimed if (m, p) in taken})
         if clashes or len(set(claimed)) != len(claimed):
             what = ", ".join(clashes) or "the same route twice"
-            log.error("plugin %s: web_routes not served: %s", name, what)
+            plugins.failed(name, "web_routes", RoutesNotServed(f"already served: {what}"))
             continue
         try:
             app.router.add_routes(routes)
         except (ValueError, RuntimeError, TypeError) as exc:
-            log.error("plugin %s: web_routes not served: %s", name, exc)
+            plugins.failed(name, "web_routes", RoutesNotServed(str(exc)))
             continue
         taken.update(dict.fromkeys(claimed, name))
         serving.append(name)
@@ -131,6 +140,19 @@ def app_runner(app: web.Application) -> web.AppRunner:
     )
 
 
+def served_paths(app: web.Application) -> list[str]:
+    """The paths ``app`` routes, a mounted plugin's application's included, sorted."""
+    from aiohttp.web_urldispatcher import MatchedSubAppResource
+
+    paths: set[str] = set()
+    for resource in app.router.resources():
+        if isinstance(resource, MatchedSubAppResource):
+            paths.update(served_paths(resource.get_info()["app"]))
+        else:
+            paths.add(resource.canonical)
+    return sorted(paths)
+
+
 def bound_port(runner: web.AppRunner, asked: int) -> int:
     """The port actually bound (``asked`` unless it was 0)."""
     for address in runner.addresses:
@@ -141,11 +163,16 @@ def bound_port(runner: web.AppRunner, asked: int) -> int:
 
 @asynccontextmanager
 async def serving(
-    plugins: PluginHost, host: HostView, port: int, *, bind: str = BIND_HOST
+    plugins: PluginHost,
+    host: HostView,
+    port: int,
+    *,
+    bind: str = BIND_HOST,
+    announce: Announce | None = None,
 ) -> AsyncIterator[tuple[str, list[str]]]:
     """Serve the plugins' routes on ``bind:port`` (0: any free port) for the ``with``
-    block; yields the URL and the plugins served. A port that cannot be bound is a
-    :class:`ConfigError` naming it."""
+    block; yields the URL and the plugins served, after telling ``announce`` what is
+    served. A port that cannot be bound is a :class:`ConfigError` naming it."""
     from aiohttp import web
 
     app, names = web_app(plugins, host)
@@ -158,7 +185,10 @@ async def serving(
         except OSError as exc:
             raise ConfigError(f"cannot listen on {bind}:{port}: {exc}") from None
         url = f"http://{bind}:{bound_port(runner, port)}/"
+        paths = served_paths(app)
         log.info("serving on %s: routes of %s", url, ", ".join(names) or "no plugin")
+        if announce is not None:
+            announce(url, names, paths)
         yield url, names
     finally:
         await runner.cleanup()

@@ -233,8 +233,18 @@ async def test_hook_web_routes(hostapp_factory: Any) -> None:
     assert rows["crash"].error == "web_routes: RuntimeError: no routes today"
     assert rows["junk"].error.startswith("web_routes: TypeError")
 
-    async with serving(host.plugins, host, 0) as (url, served), ClientSession() as http:
+    told: list[tuple[str, list[str], list[str]]] = []
+    announce = lambda *said: told.append(said)  # noqa: E731
+    async with (
+        serving(host.plugins, host, 0, announce=announce) as (url, served),
+        ClientSession() as http,
+    ):
         assert url.startswith("http://127.0.0.1:") and served == ["a", "c"]
+        assert told == [(url, ["a", "c"], ["/a", "/c", "/shared"])]
+        # the clash is b's failure, said in the run's summary like the others' (it was
+        # only logged)
+        (b,) = [r for r in host.plugins.listing() if r.name == "b"]
+        assert b.error == "web_routes: RoutesNotServed: already served: GET /shared (of a)"
         answers = {}
         for path in ("a", "shared", "b", "c"):
             async with http.get(url + path) as resp:

@@ -108,3 +108,20 @@ def test_hostapp_serve_refuses_paper_without_an_account_file_in_one_line(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hostapp: cannot start: "), lines
     assert "[host.paper]: key 'account_file' is required" in lines[0]
+
+
+def test_run_serve_says_what_is_served_and_no_dashboard_where_no_plugin_serves_the_root() -> None:
+    """With DTMS off, ``run --live --serve`` said "dashboard at http://…/" and ``/`` was
+    a 404; ``--help`` named DTMS's dashboard, not the plugins' routes."""
+    from hostapp.cli import build_parser
+    from hostapp.live_serve import what_is_served
+
+    url = "http://127.0.0.1:8002/"
+    said = what_is_served(url, ["probe"], ["/probe"])
+    assert said == f"hostapp: serving the routes of probe at {url}: /probe (no plugin serves /)"
+    assert "dashboard" not in said
+    said = what_is_served(url, ["dtms"], ["/", "/dtms/trades", "/metrics"])
+    assert said.endswith(": /, /dtms/trades, /metrics")
+    run = build_parser()._subparsers._group_actions[0].choices["run"]  # type: ignore[union-attr]
+    (serve,) = [a for a in run._actions if "--serve" in a.option_strings]
+    assert "plugins' web routes" in " ".join(str(serve.help).split())

@@ -60,7 +60,9 @@ class Host:
         return self.err_path.read_text()
 
     def dashboard_url(self) -> str:
-        found = self.wait_for(lambda: re.search(r"dashboard at (http://\S+)", self.stderr()))
+        found = self.wait_for(
+            lambda: re.search(r"serving the routes of .* at (http://\S+/): ", self.stderr())
+        )
         return str(found.group(1))
 
     def wait_for(self, probe: Callable[[], Any]) -> Any:
