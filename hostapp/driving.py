@@ -271,9 +271,18 @@ def vetoes_note(stats: LoopStats) -> str | None:
         return None
     total = sum(stats.orders_vetoed.values())
     reasons = sorted(stats.orders_vetoed.items(), key=lambda item: -item[1])
-    shown = "; ".join(f"{count:,} × {reason}" for reason, count in reasons[:3])
-    more = f"; and {len(reasons) - 3} other kinds" if len(reasons) > 3 else ""
+    upto = len(reasons) if len(reasons) <= VETO_KINDS_SHOWN else VETO_KINDS_SHOWN - 1
+    shown = "; ".join(f"{count:,} × {reason}" for reason, count in reasons[:upto])
+    hidden = reasons[upto:]
+    more = ""
+    if hidden:
+        n, orders = len(hidden), sum(count for _, count in hidden)
+        more = f"; and {n} other kind{'s' if n > 1 else ''} ({orders:,} orders)"
     return f"{total:,} of the {stats.orders_proposed:,} orders proposed were vetoed: {shown}{more}"
+
+
+#: The kinds of veto the summary's note names one by one; past it, the rest are counted.
+VETO_KINDS_SHOWN = 6
 
 
 def attention_note(broker: object) -> str | None:

@@ -48,10 +48,25 @@ def test_vetoed_orders_are_counted_by_reason_the_most_frequent_first() -> None:
     assert vetoes_note(stats) is None
     for reason in ["guard: 3 trades open"] * 2 + ["dtms: account defensive"] * 5 + list("abc"):
         stats.veto(reason)
+    # five kinds: all said (the fourth kind hidden was the plugin author's own)
     assert vetoes_note(stats) == (
         "10 of the 30 orders proposed were vetoed: 5 × dtms: account defensive; "
-        "2 × guard: 3 trades open; 1 × a; and 2 other kinds"
+        "2 × guard: 3 trades open; 1 × a; 1 × b; 1 × c"
     )
+
+
+def test_past_six_kinds_of_veto_the_rest_are_counted_in_good_grammar() -> None:
+    stats = LoopStats(orders_proposed=30)
+    for reason in ["g: big"] * 3 + list("abcdef"):
+        stats.veto(reason)
+    assert vetoes_note(stats) == (
+        "9 of the 30 orders proposed were vetoed: 3 × g: big; 1 × a; 1 × b; 1 × c; 1 × d; "
+        "and 2 other kinds (2 orders)"
+    )
+    stats = LoopStats(orders_proposed=30)
+    for reason in list("abcdefg"):
+        stats.veto(reason)
+    assert vetoes_note(stats).endswith("1 × e; and 2 other kinds (2 orders)")
 
 
 def test_a_failed_plugin_is_named_with_its_last_error() -> None:
