@@ -22,7 +22,7 @@ from hookspecs import ConfigError, SimBroker
 from . import app as appmod
 from .clock import ScaledClock
 from .config import HostConfig
-from .hookcalls import PluginInfo
+from .hookcalls import PluginInfo, switched_off_kind
 from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN
 from .outcomes import Outcome
@@ -214,7 +214,7 @@ def run_summary(
                     broker_note,
                     attention_note(app.broker),
                     *source_notes(app.broker, app.market),
-                    *plugin_failure_notes(app.plugins.listing()),
+                    *plugin_failure_notes(app.plugins.listing(), stats),
                     *app.plugins.slow.notes(),
                 )
                 if n
@@ -317,15 +317,40 @@ def skipped_note(stats: LoopStats) -> str | None:
     )
 
 
-def plugin_failure_notes(listing: Sequence[PluginInfo]) -> list[str]:
+def plugin_failure_notes(
+    listing: Sequence[PluginInfo], stats: LoopStats | None = None
+) -> list[str]:
     """One sentence per plugin that failed in the run (isolated, so the run went on):
-    its last error, and whether the breaker switched it off."""
-    return [
-        f"plugin {info.name} {'was switched off' if info.status == 'tripped' else 'failed'}: "
-        f"{info.error} (hostapp.log has each failure)"
-        for info in listing
-        if info.error
-    ]
+    its last error, whether the breaker switched it off, and then what its fail-safe
+    answers did from then on (docs/architecture.md §4): a switched-off guard vetoes every
+    entry, a switched-off defender holds every trade away from the exit manager."""
+    out = []
+    for info in listing:
+        if not info.error:
+            continue
+        off = info.status == "tripped"
+        text = f"plugin {info.name} {'was switched off' if off else 'failed'}: {info.error}"
+        if off:
+            text += "".join(f"; {effect}" for effect in _fail_safe_effects(info, stats))
+        out.append(f"{text} (hostapp.log has each failure)")
+    return out
+
+
+def _fail_safe_effects(info: PluginInfo, stats: LoopStats | None) -> list[str]:
+    """What a switched-off plugin's fail-safe answers do for the rest of the run, in words."""
+    effects = []
+    if "allow_order" in info.hooks:
+        kind = switched_off_kind(info.name, "allow_order")
+        vetoed = stats.orders_vetoed.get(kind, 0) if stats is not None else 0
+        effects.append(f"its allow_order now vetoes every entry: {vetoed:,} vetoed since")
+    if "is_defensive" in info.hooks:
+        effects.append(
+            "its is_defensive answers True for every trade since, so every trade counts as "
+            "defended (a position manager that asks leaves it alone)"
+        )
+    if "propose_orders" in info.hooks:
+        effects.append("it proposes no orders since")
+    return effects
 
 
 def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:

@@ -79,6 +79,12 @@ def fail_safe(rule: HookRule, error: str) -> Any:
     return value
 
 
+def switched_off_kind(plugin: str, hook: str) -> str:
+    """The kind of every veto a plugin's switched-off ``allow_order`` answers (the
+    summary counts them under it, and says them with the plugin's failure)."""
+    return f"{plugin}: switched off, so its {hook} vetoes (fails closed)"
+
+
 def check_impls(pm: pluggy.PluginManager, obj: object) -> tuple[list[str], list[str]]:
     """The hooks ``obj`` implements, and everything wrong with them (empty when fine)."""
     hooks: list[str] = []

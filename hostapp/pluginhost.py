@@ -24,7 +24,15 @@ from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
 from .deadline import Excused, under_deadline
-from .hookcalls import ANSWERS, HOOK_NAMES, PluginInfo, describe, fail_safe, sync_answer
+from .hookcalls import (
+    ANSWERS,
+    HOOK_NAMES,
+    PluginInfo,
+    describe,
+    fail_safe,
+    switched_off_kind,
+    sync_answer,
+)
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
 from .slow_calls import SlowCalls
 
@@ -151,7 +159,7 @@ class PluginHost(PluginRegistry):
         for name, _, _, state in self._callers_of(hook, statuses=TRIPPED):
             # a guard switched off for failing still fails closed: its orders stay vetoed
             why = state.info.error or "failing"
-            kind = f"{name}: switched off, so its {hook} vetoes (fails closed)"
+            kind = switched_off_kind(name, hook)
             return Veto(f"{name}: switched off ({why}), so its {hook} vetoes (fails closed)", kind)
         slow = self.slow
         for name, fn, argnames, state in self._callers_of(hook):

@@ -155,3 +155,24 @@ def test_a_replay_of_files_a_month_apart_says_where_the_bars_stop(tmp_path: Path
     assert f"XAUUSD 1 (the longest {gap} days from {january[-1].time:%Y-%m-%d %H:%M}" in note
     text = hostapp(tmp_path, *args)
     assert text.returncode == 0 and "note: the bars stop for more than 4 days" in text.stdout
+
+
+def test_a_switched_off_plugin_says_what_its_fail_safe_answers_did_since() -> None:
+    """A crashing guard switched off vetoed every order after (a run of 0 trades), and
+    a crashing defender held every trade away from the exit manager; the note said only
+    that it was switched off."""
+    guard = PluginInfo(
+        "guard", None, None, "entry point", ["allow_order"], "tripped", "breaker tripped"
+    )
+    defender = PluginInfo(
+        "dfd", None, None, "entry point", ["is_defensive", "on_cycle"], "tripped", "breaker"
+    )
+    stats = LoopStats(orders_proposed=60)
+    for _ in range(42):
+        stats.veto("guard: switched off, so its allow_order vetoes (fails closed)")
+    said = plugin_failure_notes([guard, defender], stats)
+    assert said[0] == (
+        "plugin guard was switched off: breaker tripped; its allow_order now vetoes every "
+        "entry: 42 vetoed since (hostapp.log has each failure)"
+    )
+    assert "; its is_defensive answers True for every trade since" in said[1]
