@@ -13,6 +13,7 @@ The PluginHost (:mod:`hostapp.pluginhost`) does the calling, the isolation and t
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import logging
@@ -97,7 +98,9 @@ def check_impls(pm: pluggy.PluginManager, obj: object) -> tuple[list[str], list[
         hooks.append(hook)
         fn = getattr(obj, attr)
         if hook not in HOOK_NAMES:
-            problems.append(f"{attr}: no hook named {hook!r}")
+            close = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
+            meant = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{attr}: no hook named {hook!r}{meant}")
             continue
         if opts.get("wrapper") or opts.get("hookwrapper"):
             problems.append(f"{hook}: wrappers are not supported (each impl is called alone)")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from support.hostapp_plugin_doubles import AsyncSyncOnly, BadDefault, Constructed, Recorder
 
-from hookspecs import ConfigError
+from hookspecs import ConfigError, hookimpl
 from hostapp.config import config_from_dict
 from hostapp.errors import PluginError
 from hostapp.loader import load_plugins
@@ -318,3 +318,18 @@ def test_methods_named_like_hooks_without_hookimpl_are_said_at_load(
     assert warning.startswith("method(s) allow_order, on_cycle named like hooks but not marked")
     (line,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert line == f"plugin plain: {warning}"
+
+
+class Typo:
+    @hookimpl
+    def on_trade_close(self, host: Any, trade: Any, reason: Any) -> None:
+        """One letter short of on_trade_closed."""
+
+
+def test_a_hook_name_typo_is_rejected_with_the_name_it_is_close_to() -> None:
+    host = load(builtins={"typo": Typo})
+    (info,) = host.listing()
+    assert info.status == "failed"
+    assert info.error == (
+        "rejected: on_trade_close: no hook named 'on_trade_close' (did you mean 'on_trade_closed'?)"
+    )
