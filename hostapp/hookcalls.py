@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import json
 import logging
+import math
 import numbers
 import time
 from collections.abc import Callable, Mapping
@@ -171,13 +171,7 @@ def _report(plugin: str, value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, Mapping):
         raise TypeError(f"run_report must return a mapping or None, got {value!r}")
-    try:
-        json.dumps(value, sort_keys=True, default=str, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"run_report must return JSON data with text keys and finite numbers: {exc}"
-        ) from None
-    report = dict(value)
+    report = _plain(value, "")
     activity = report.get("activity")
     if activity is not None:
         if isinstance(activity, bool) or not isinstance(activity, numbers.Integral):
@@ -187,6 +181,34 @@ def _report(plugin: str, value: Any) -> dict[str, Any] | None:
     if note is not None and not isinstance(note, str):
         raise TypeError(f"run_report's note must be a str, got {note!r}")
     return report
+
+
+def _plain(value: Any, where: str) -> Any:
+    """``value`` as plain JSON data (numpy's numbers as Python's), or TypeError naming
+    the key where it is not: written with ``str`` it would be a repr in summary.json."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(value):
+            raise TypeError(f"run_report: not a finite number at {where or 'the top'}: {value}")
+        return float(value)
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(
+                    f"run_report: a key that is not text at {where or 'the top'}: {key!r}"
+                )
+            out[key] = _plain(item, f"{where}[{key!r}]" if where else f"key {key!r}")
+        return out
+    if isinstance(value, list | tuple):
+        return [_plain(item, f"{where or 'the top'}[{i}]") for i, item in enumerate(value)]
+    raise TypeError(
+        f"run_report: not plain JSON data at {where or 'the top'}: "
+        f"{type(value).__name__} is not a JSON type"
+    )
 
 
 def _routes(plugin: str, value: Any) -> list[Any] | None:

@@ -19,8 +19,11 @@ from hostapp.testing import T0
 @pytest.mark.parametrize(
     ("report", "why"),
     [
-        ({"activity": 1, "ratio": float("nan")}, "Out of range float values"),
-        ({1: "one", "two": 2}, "not supported between"),
+        ({"activity": 1, "ratio": float("nan")}, "not a finite number at key 'ratio': nan"),
+        ({1: "one", "two": 2}, "a key that is not text at the top: 1"),
+        # written with str, it was a repr in summary.json
+        ({"activity": 1, "when": object()}, "not plain JSON data at key 'when': object is not"),
+        ({"by": {"day": [1, {1.5}]}}, "at key 'by'['day'][1]: set is not a JSON type"),
         ({"activity": "lots"}, "activity must be an int"),
         ({"note": 3}, "note must be a str"),
         ({"activity": [1]}, "activity must be an int"),
