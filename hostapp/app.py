@@ -131,11 +131,19 @@ def _plugins(
     env: Mapping[str, str] | None,
 ) -> tuple[PluginHost, RunRecorder]:
     plugins = load_plugins(config, builtins=builtins, entry_points=entry_points, env=env)
-    if any(info.name == RECORDER_NAME for info in plugins.listing()):
-        raise ConfigError(
-            f"a plugin is named {RECORDER_NAME!r}, the name of the host's own run recorder: "
-            "give its entry point another name"
-        )
+    for info in plugins.listing():
+        if info.name == RECORDER_NAME:
+            dist = info.distribution
+            where = (
+                f" (an entry point of the distribution {dist} {info.version or ''}".rstrip()
+                + f"; uninstall it with `pip uninstall {dist}` or rename the entry point)"
+                if dist
+                else ""
+            )
+            raise ConfigError(
+                f"a plugin is named {RECORDER_NAME!r}, the name of the host's own run "
+                f"recorder: give its entry point another name{where}"
+            )
     recorder = RunRecorder()
     plugins.register(RECORDER_NAME, recorder)
     return plugins, recorder

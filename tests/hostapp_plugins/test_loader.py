@@ -333,3 +333,24 @@ def test_a_hook_name_typo_is_rejected_with_the_name_it_is_close_to() -> None:
     assert info.error == (
         "rejected: on_trade_close: no hook named 'on_trade_close' (did you mean 'on_trade_closed'?)"
     )
+
+
+def test_an_entry_point_named_like_the_hosts_recorder_names_its_distribution() -> None:
+    """Every command stopped on it, and the message did not say what to uninstall."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from hostapp.app import build_sim_app
+    from hostapp.market.synthetic import generate_bars
+
+    named = ep("run_report", f"{DOUBLES}:Recorder")._for(  # type: ignore[attr-defined]
+        SimpleNamespace(name="odd-reports", version="1.2")
+    )
+    bars = generate_bars("XAUUSD", datetime(2024, 1, 2, tzinfo=UTC), 50, seed=1)
+    with pytest.raises(ConfigError) as raised:
+        build_sim_app(
+            config_from_dict({}), {"XAUUSD": bars}, base_timeframe="M5",
+            entry_points=[named], env={},
+        )  # fmt: skip
+    assert "an entry point of the distribution odd-reports 1.2" in str(raised.value)
+    assert "`pip uninstall odd-reports`" in str(raised.value)
