@@ -299,6 +299,10 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_command(args, args.prog)
 
 
+#: The listing's words for a status where the data's one word would mislead.
+_STATUS = {"optional": "not enabled (optional)"}
+
+
 def plugins_command(args: argparse.Namespace) -> int:
     from .config import load_config
     from .loader import load_plugins
@@ -315,7 +319,14 @@ def plugins_command(args: argparse.Namespace) -> int:
         return 0
     table = [("NAME", "SOURCE", "VERSION", "STATUS", "HOOKS")]
     table += [
-        (r.name, r.source, r.version or "-", r.status, ", ".join(r.hooks) or "-") for r in rows
+        (
+            r.name,
+            r.source,
+            r.version or "-",
+            _STATUS.get(r.status, r.status),
+            ", ".join(r.hooks) or "-",
+        )
+        for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:

@@ -44,9 +44,10 @@ def make_plugin_manager() -> pluggy.PluginManager:
 
 #: Where a plugin came from: handed in by name (tests, benchmarks) or an installed entry point.
 PluginSource = Literal["builtin", "entry point"]
-#: A plugin's state: called; blocked before import; failed to load, register or
-#: configure; disabled for the rest of the run by its breaker.
-PluginStatus = Literal["enabled", "disabled", "failed", "tripped"]
+#: A plugin's state: called; blocked before import (turned off in plugins.toml or the
+#: environment); an optional plugin not named in ``[plugins] enabled`` (also blocked);
+#: failed to load, register or configure; disabled for the rest of the run by its breaker.
+PluginStatus = Literal["enabled", "disabled", "optional", "failed", "tripped"]
 
 
 @dataclass

@@ -36,6 +36,8 @@ from .pluginhost import PluginHost, PluginInfo
 
 DISABLE_ENV = "HOSTAPP_DISABLE_PLUGINS"
 LOAD_ENV = "HOSTAPP_LOAD_PLUGINS"
+#: Why an optional plugin is off: nobody turned it off, nobody named it in ``enabled``.
+OPTIONAL_OFF = "optional (name it in [plugins] enabled)"
 
 log = logging.getLogger("hostapp.plugins")
 
@@ -138,7 +140,7 @@ def load_plugins(
     allowed = _names(env[LOAD_ENV]) if LOAD_ENV in env else []
     for c in candidates:
         if c.optional and c.name not in config.plugins.enabled and c.name not in allowed:
-            disabled.setdefault(c.name, "optional (name it in [plugins] enabled)")
+            disabled.setdefault(c.name, OPTIONAL_OFF)
     candidates = _one_per_name(candidates, disabled)
     _check_config_names(config, known)
     mode = on_error or config.plugins.on_error
@@ -148,7 +150,7 @@ def load_plugins(
     for c in candidates:
         info = PluginInfo(c.name, c.distribution, c.version, c.source)
         if c.name in disabled:
-            info.status = "disabled"
+            info.status = "optional" if disabled[c.name] == OPTIONAL_OFF else "disabled"
             host.record(info)
             log.info("plugin %s disabled by %s", c.name, disabled[c.name])
             continue

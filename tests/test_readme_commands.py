@@ -36,7 +36,7 @@ def test_plugins_listing(folder: Path) -> None:
     proc = run(folder, ".venv/bin/hostapp plugins --json", ".venv/bin/hostapp plugins [--json]")
     assert proc.returncode == 0, proc.stderr
     rows = {p["name"]: p for p in json.loads(proc.stdout)}
-    assert rows["dtms"]["status"] != "disabled" and rows["atr_trailing"]["status"] == "disabled"
+    assert rows["dtms"]["status"] != "disabled" and rows["atr_trailing"]["status"] == "optional"
 
 
 def test_the_main_job(folder: Path) -> None:

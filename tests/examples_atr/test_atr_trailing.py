@@ -129,7 +129,7 @@ def test_installed_but_off_until_enabled() -> None:
     off = load_plugins(config_from_dict({}), env={})
     assert not off.is_enabled("atr_trailing")
     rows = {p.name: p for p in off.listing()}
-    assert rows["atr_trailing"].status == "disabled"
+    assert rows["atr_trailing"].status == "optional"  # not "disabled": nobody turned it off
     on = load_plugins(config_from_dict({"plugins": {"enabled": ["atr_trailing"]}}), env={})
     assert on.is_enabled("atr_trailing")
     with pytest.raises(ConfigError, match="key 'enabled': no plugin named 'nope'"):

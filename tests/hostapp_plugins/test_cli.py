@@ -203,3 +203,15 @@ def test_the_listing_checks_every_enabled_plugins_settings(tmp_path: Path) -> No
     proc = hostapp("plugins", cwd=tmp_path)
     assert proc.returncode == 0 and "sma_strategy" in proc.stdout
     assert not (tmp_path / ".hostapp").exists()  # the check's state went to a temporary folder
+
+
+def test_an_optional_plugin_not_named_is_not_listed_as_disabled(tmp_path: Path) -> None:
+    """Not switched on is not turned off: the listing said ``disabled`` for both."""
+    (tmp_path / "plugins.toml").write_text('[plugins]\ndisabled = ["sma_strategy"]\n')
+    proc = hostapp("plugins", "--json", cwd=tmp_path, env=clean_env())
+    rows = by_name(json.loads(proc.stdout))
+    assert rows["atr_trailing"]["status"] == "optional"
+    assert rows["sma_strategy"]["status"] == "disabled"
+    table = hostapp("plugins", cwd=tmp_path, env=clean_env()).stdout
+    (line,) = [row for row in table.splitlines() if row.startswith("atr_trailing ")]
+    assert "not enabled (optional)" in line
