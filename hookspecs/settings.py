@@ -9,6 +9,7 @@ host prints as one line before exiting with code 2.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import types
 import typing
 from collections.abc import Mapping
@@ -33,7 +34,7 @@ def parse_settings(cls: type[T], table: Mapping[str, Any], where: str) -> T:
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     for key in table:
         if key not in fields and key not in HOST_KEYS:
             known = ", ".join(sorted(fields))
@@ -46,6 +47,50 @@ def parse_settings(cls: type[T], table: Mapping[str, Any], where: str) -> T:
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+#: The TOML dates and times a field may hold, with what the messages call them.
+_TEMPORAL = {dt.datetime: "a date-time", dt.date: "a date", dt.time: "a time"}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The fields' types of settings class ``cls``, each one :func:`parse_settings` can
+    read, else TypeError naming the class and the field: a mistake of the plugin's code,
+    said when it configures, not only once a user sets the key."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception as exc:  # a forward reference to a name not imported
+        raise TypeError(
+            f"settings class {cls.__name__}: cannot read the types of its fields: {exc}"
+        ) from None
+    for field in dataclasses.fields(cls):
+        hint = hints[field.name]
+        bad = _unsupported(hint)
+        if bad is not None:
+            raise TypeError(
+                f"settings class {cls.__name__}, field {field.name!r}: unsupported settings "
+                f"type {_name(bad)} (use bool, int, float, str, datetime.date, datetime.time, "
+                "datetime.datetime, Literal, a list, a dict or a dataclass of them)"
+            )
+    return hints
+
+
+def _unsupported(hint: Any) -> Any:
+    """The part of ``hint`` that :func:`_check_type` cannot read, or None."""
+    origin = typing.get_origin(hint)
+    if hint is Any or origin is typing.Literal or hint is type(None) or origin is dict:
+        return None
+    if hint in (bool, int, float, str, dict) or hint in _TEMPORAL:
+        return None
+    if origin in (typing.Union, types.UnionType, list, tuple, frozenset, set):
+        args = typing.get_args(hint) if origin not in (tuple,) else typing.get_args(hint)[:1]
+        for arg in args:
+            if arg is not Ellipsis and _unsupported(arg) is not None:
+                return _unsupported(arg)
+        return None
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return None  # checked as its own class, when its table is read
+    return hint
 
 
 def _check_type(value: Any, hint: Any, where: str) -> Any:
@@ -69,7 +114,7 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list, got {_typed(value)}")
         item = args[0] if args else Any
-        items = [_check_type(v, item, where) for v in value]
+        items = [_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
         return origin(items) if origin is not list else items
     if origin is dict or hint is dict:
         if not isinstance(value, dict):
@@ -95,17 +140,32 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, str):
             return value
         raise ConfigError(f"{where}: expected a string, got {_typed(value)}")
+    if hint in _TEMPORAL:
+        # a TOML date-time is a datetime, and a datetime is also a date: not a date here
+        if isinstance(value, hint) and (hint is not dt.date or not isinstance(value, dt.datetime)):
+            return value
+        raise ConfigError(f"{where}: expected {_TEMPORAL[hint]}, got {_typed(value)}")
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table, got {_typed(value)}")
         return parse_settings(hint, value, where)
-    raise TypeError(f"unsupported settings type {hint!r}")
+    raise TypeError(f"unsupported settings type {_name(hint)}")
 
 
 def _typed(value: Any) -> str:
-    """``value`` as the message shows it: booleans as TOML spells them (``true``, which
-    the file and ``--sweep`` hold, not Python's ``True``), the rest as Python's repr."""
-    return ("true" if value else "false") if isinstance(value, bool) else repr(value)
+    """``value`` as the message shows it, as TOML spells it: booleans ``true`` (which the
+    file and ``--sweep`` hold, not Python's ``True``), dates and times as in the file
+    (``13:00:00``, not ``datetime.time(13, 0)``), lists and tables of them likewise;
+    strings and numbers as Python's repr (``'abc'`` is a TOML string too)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_typed(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_typed(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def _name(hint: Any) -> str:

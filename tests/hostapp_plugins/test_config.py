@@ -91,7 +91,7 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     [
         ("[plugins]\nordr = []\n", r"\[plugins\]: unknown key 'ordr'"),
         ("[plugins]\norder = 3\n", r"\[plugins\]: key 'order': expected a list, got 3"),
-        ("[plugins]\norder = [3]\n", r"\[plugins\]: key 'order': expected a string, got 3"),
+        ("[plugins]\norder = [3]\n", r"\[plugins\]: key 'order'\[0\]: expected a string, got 3"),
         ("[plugins]\non_error = 'ignore'\n", r"\[plugins\]: key 'on_error': expected one of"),
         ("[plugins]\ndisabled = ['a', 'a']\n", r"\[plugins\]: key 'disabled': 'a' listed twice"),
         ("[plugins]\ntimeout_seconds = 3\n", r"\[plugins\]: unknown key 'timeout_seconds'"),
