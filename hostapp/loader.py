@@ -27,6 +27,7 @@ from importlib.metadata import EntryPoint
 
 from hookspecs import ConfigError
 from hookspecs.markers import ENTRY_POINT_GROUP, OPTIONAL_ENTRY_POINT_GROUP
+from hookspecs.settings import HOST_KEYS
 
 from .config import HostConfig
 from .errors import PluginError
@@ -164,7 +165,27 @@ def load_plugins(
                 raise PluginError(c.name, f"failed to load: {type(exc).__name__}: {exc}") from exc
             continue
         host.register(c.name, obj, info)
+    _warn_unchecked_tables(config, host)
     return host
+
+
+def _warn_unchecked_tables(config: HostConfig, host: PluginHost) -> None:
+    """A ``[plugin.NAME]`` table of an enabled plugin without a ``configure`` hook: no
+    one checks its keys, so a typo would be silently ignored. A warning (one line, and in
+    ``hostapp plugins``), not an error: such a plugin may still read its table later,
+    through ``host.config_for``. A disabled plugin's table is not read at all: its code
+    never runs, so nothing can say which keys it takes."""
+    for info in host.listing():
+        table = config.plugin_tables.get(info.name)
+        if not table or info.status != "enabled" or "configure" in info.hooks:
+            continue
+        keys = sorted(k for k in table if k not in HOST_KEYS)
+        if keys:
+            host.warn(
+                info.name,
+                f"{config.source} [plugin.{info.name}]: key(s) {', '.join(keys)} checked by "
+                f"no one: the plugin has no configure hook",
+            )
 
 
 def _load(c: Candidate) -> object:

@@ -140,6 +140,14 @@ class PluginRegistry:
         if problems:
             raise ValueError("; ".join(problems))
 
+    def warn(self, name: str, text: str) -> None:
+        """Something odd about plugin ``name`` that does not stop it: one WARNING line,
+        and a warning in its row of the listing."""
+        state = self._states.get(name)
+        if state is not None:
+            state.info.warnings.append(text)
+        self.log.warning("plugin %s: %s", name, text)
+
     def _warn_unmarked(self, obj: object, info: PluginInfo) -> None:
         """One line at load, and a warning in the listing, for methods named like hooks
         without ``@hookimpl``: the plugin loads and is listed as enabled, and they are
@@ -150,8 +158,7 @@ class PluginRegistry:
                 f"method(s) {', '.join(unmarked)} named like hooks but not marked @hookimpl "
                 "are never called"
             )
-            info.warnings.append(text)
-            self.log.warning("plugin %s: %s", info.name, text)
+            self.warn(info.name, text)
 
     def _reject(self, state: State, message: str, exc: BaseException) -> bool:
         name = state.info.name

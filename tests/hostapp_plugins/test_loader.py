@@ -354,3 +354,32 @@ def test_an_entry_point_named_like_the_hosts_recorder_names_its_distribution() -
         )  # fmt: skip
     assert "an entry point of the distribution odd-reports 1.2" in str(raised.value)
     assert "`pip uninstall odd-reports`" in str(raised.value)
+
+
+def test_a_table_of_a_plugin_without_configure_is_said_to_be_checked_by_no_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """plugins.toml says every key is checked; a plugin without configure got any key
+    silently. Its keys are named in a warning (it may still read them later)."""
+    tables = {"plugin": {"plain": {"max_bar": 3, "timeout_seconds": 2}, "told": {"x": 1}}}
+    with caplog.at_level("WARNING", logger="hostapp.plugins"):
+        host = load(tables, builtins={"plain": NoConfigure, "told": Configured})
+    rows = {r.name: r for r in host.listing()}
+    (warning,) = rows["plain"].warnings
+    assert warning.endswith(
+        "[plugin.plain]: key(s) max_bar checked by no one: the plugin has no configure hook"
+    )
+    assert rows["told"].warnings == []  # its configure checks its own table
+    assert [r.getMessage() for r in caplog.records] == [f"plugin plain: {warning}"]
+
+
+class Configured:
+    @hookimpl
+    def configure(self) -> None:
+        """Would check its table with parse_settings."""
+
+
+class NoConfigure:
+    @hookimpl
+    def on_cycle(self) -> None:
+        """Reads no table."""
