@@ -266,6 +266,7 @@ def _assemble(
     """Plugins, host and loop around a broker and a market: the same for every run mode.
     ``sources`` are the loader's (builtins, entry points, env) overrides."""
     plugins, recorder = _plugins(config, *sources)
+    plugins.keep_late = mode == "simulated"  # a replay's clock waits for a plugin
     host = Host(
         broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"), mode=mode
     )

@@ -44,7 +44,14 @@ class Excused:
 class Overran(TimeoutError):
     """The coroutine came back after its deadline: it held the event loop without
     awaiting (no timer can interrupt that), or it caught its cancellation and went on.
-    Its result is not used: the hook counts as failed, as one that timed out."""
+    Live, its result is not used: the hook counts as failed, as one that timed out. A
+    replay's clock stands still while it ran, so the plugin host may keep ``value``
+    (:attr:`hostapp.pluginhost.PluginHost.keep_late`); ``seconds``: how long it took."""
+
+    def __init__(self, message: str, value: Any, seconds: float) -> None:
+        super().__init__(message)
+        self.value = value
+        self.seconds = seconds
 
 
 async def under_deadline(
@@ -59,7 +66,7 @@ async def under_deadline(
     try:
         yielded = coro.send(None)
     except StopIteration as done:
-        _in_time(loop.time() - deadline - (excused.seconds - before), timeout)
+        _in_time(loop.time() - deadline - (excused.seconds - before), timeout, done.value)
         return done.value
     async with asyncio.timeout_at(deadline + excused.seconds - before) as scope:
 
@@ -72,15 +79,17 @@ async def under_deadline(
             value = await _resume(coro, yielded)
         finally:
             excused._armed.discard(move)
-    _in_time(loop.time() - deadline - (excused.seconds - before), timeout)
+    _in_time(loop.time() - deadline - (excused.seconds - before), timeout, value)
     return value
 
 
-def _in_time(late: float, timeout: float) -> None:
+def _in_time(late: float, timeout: float, value: Any) -> None:
     if late > 0.0:
         raise Overran(
             f"came back {late:.2f} s after its {timeout:g} s deadline: it held the event loop "
-            "without awaiting, or caught its cancellation and went on"
+            "without awaiting, or caught its cancellation and went on",
+            value,
+            timeout + late,
         )
 
 

@@ -23,7 +23,7 @@ from hookspecs import HOOK_RULES, OrderRequest, Veto
 from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
-from .deadline import Excused, under_deadline
+from .deadline import Excused, Overran, under_deadline
 from .hookcalls import (
     ANSWERS,
     HOOK_NAMES,
@@ -49,6 +49,9 @@ class PluginHost(PluginRegistry):
         self.broker_time = Excused()
         #: sync calls longer than their plugin's timeout, which cannot be cut short
         self.slow = SlowCalls(self.log)
+        #: a replay's: an async call that came back late (it held the event loop) keeps
+        #: its answer and is said as slow, since the replay's clock stood still meanwhile
+        self.keep_late = False
 
     async def _invoke(
         self,
@@ -65,16 +68,27 @@ class PluginHost(PluginRegistry):
         try:
             started = perf_counter()
             value = fn(*[kwargs[a] for a in argnames])
-            spent = perf_counter() - started
-            if spent > state.timeout or self.slow.episodes:
-                self.slow.note(name, hook, spent, state.timeout)
+            slow = self.slow
             if value.__class__ is types.CoroutineType:
-                value = await under_deadline(value, state.timeout, self.broker_time)
-            elif value is not None and value.__class__ is not list and inspect.isawaitable(value):
-                # awaited in this task under a deadline: wait_for would wrap every call in
-                # a task of its own, the largest cost of a replay's hook calls
-                async with asyncio.timeout(state.timeout):
-                    value = await value
+                try:
+                    value = await under_deadline(value, state.timeout, self.broker_time)
+                except Overran as late:
+                    if not self.keep_late:
+                        raise
+                    slow.note(name, hook, late.seconds, state.timeout, held=True)
+                    value = late.value
+                else:
+                    if slow.episodes:  # in time: a replay's episode of late calls ends
+                        slow.note(name, hook, 0.0, state.timeout)
+            else:
+                spent = perf_counter() - started
+                if spent > state.timeout or slow.episodes:
+                    slow.note(name, hook, spent, state.timeout)
+                if value is not None and value.__class__ is not list and inspect.isawaitable(value):
+                    # awaited in this task under a deadline: wait_for would wrap every call
+                    # in a task of its own, the largest cost of a replay's hook calls
+                    async with asyncio.timeout(state.timeout):
+                        value = await value
             if check is not None and value is not None and (value.__class__ is not list or value):
                 value = check(name, value)
         except Exception as exc:

@@ -1,7 +1,11 @@
-"""Sync hook calls that took longer than their plugin's ``timeout_seconds``.
+"""Sync hook calls that took longer than their plugin's ``timeout_seconds``, and async
+ones of a replay that held the event loop that long.
 
 A sync hook cannot be cut short (docs/plugins.md, "Configuration"): the event loop waits
-for it, and the whole run with it. Such a call is not a failure (nothing went wrong but
+for it, and the whole run with it. An async call that computes without awaiting cannot
+be cut short either; live, it comes back too late and fails, but a replay's clock stands
+still while it runs (a first registration that prepares a year of bars, say), so its
+answer is kept. Such a call is not a failure (nothing went wrong but
 the time), so it does not count towards the breaker; it is said instead, once per
 episode with a count (docs/architecture.md §4): the first slow call of a plugin's hook
 in one WARNING line, and when a call of that hook is quick again, or the run ends, how
@@ -16,7 +20,7 @@ import logging
 class SlowCalls:
     """Slow sync calls by ``(plugin, hook)``: the open episodes and the run's totals."""
 
-    __slots__ = ("episodes", "log", "totals")
+    __slots__ = ("episodes", "held", "log", "totals")
 
     def __init__(self, log: logging.Logger) -> None:
         self.log = log
@@ -24,10 +28,15 @@ class SlowCalls:
         self.episodes: dict[tuple[str, str], list[float]] = {}
         #: (plugin, hook) → [slow calls in the run, the longest, the timeout]
         self.totals: dict[tuple[str, str], list[float]] = {}
+        #: the (plugin, hook) whose slow calls were async ones a replay kept
+        self.held: set[tuple[str, str]] = set()
 
-    def note(self, plugin: str, hook: str, seconds: float, timeout: float) -> None:
+    def note(
+        self, plugin: str, hook: str, seconds: float, timeout: float, *, held: bool = False
+    ) -> None:
         """One call of ``hook`` took ``seconds``. Called when it took longer than
-        ``timeout``, or while an episode is open (a quick call ends it)."""
+        ``timeout``, or while an episode is open (a quick call ends it). ``held``: an
+        async call of a replay that held the event loop (its answer kept)."""
         key = (plugin, hook)
         if seconds <= timeout:
             if key in self.episodes:
@@ -42,14 +51,24 @@ class SlowCalls:
             episode[1] = max(episode[1], seconds)
             return
         self.episodes[key] = [0, seconds]
+        if held:
+            self.held.add(key)
         self.log.warning(
-            "plugin %s: sync %s took %.2f s, longer than its timeout_seconds %g; a sync "
-            "hook cannot be cut short, so the run waited for it",
-            plugin,
-            hook,
-            seconds,
-            timeout,
-        )
+            "plugin %s: %s took %.2f s, longer than its timeout_seconds %g; %s",
+            plugin, self._call(key), seconds, timeout, self._why(key, "it"),
+        )  # fmt: skip
+
+    def _call(self, key: tuple[str, str]) -> str:
+        return key[1] if key in self.held else f"sync {key[1]}"
+
+    def _why(self, key: tuple[str, str], calls: str) -> str:
+        if key in self.held:
+            return (
+                f"it held the event loop, and a replay's clock stands still meanwhile, so "
+                f"{'its answer was' if calls == 'it' else 'their answers were'} kept (live, "
+                f"{'it' if calls == 'it' else 'each'} would have failed for lateness)"
+            )
+        return f"a sync hook cannot be cut short, so the run waited for {calls}"
 
     def end_all(self) -> None:
         """The run ends: say how many more slow calls each open episode had."""
@@ -60,20 +79,17 @@ class SlowCalls:
         more, longest = self.episodes.pop(key)
         if more:
             self.log.warning(
-                "plugin %s: %d more sync %s calls took longer than its timeout_seconds "
+                "plugin %s: %d more %s calls took longer than its timeout_seconds "
                 "(the longest %.2f s)",
-                key[0],
-                int(more),
-                key[1],
-                longest,
-            )
+                key[0], int(more), self._call(key), longest,
+            )  # fmt: skip
 
     def notes(self) -> list[str]:
         """One sentence per plugin and hook that was slow in the run, for the summary."""
         self.end_all()
         return [
-            f"plugin {plugin}: {int(count):,} sync {hook} call{'s' if count > 1 else ''} took "
-            f"longer than its timeout_seconds {timeout:g} (the longest {longest:.2f} s); a "
-            "sync hook cannot be cut short, so the run waited for each"
-            for (plugin, hook), (count, longest, timeout) in self.totals.items()
+            f"plugin {key[0]}: {int(count):,} {self._call(key)} call{'s' if count > 1 else ''} "
+            f"took longer than its timeout_seconds {timeout:g} (the longest {longest:.2f} s); "
+            + self._why(key, "each")
+            for key, (count, longest, timeout) in self.totals.items()
         ]
