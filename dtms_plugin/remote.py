@@ -82,7 +82,7 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._sender: asyncio.Task[None] | None = None
         self._refresh_task: asyncio.Task[None] | None = None
         self._refresh_not_before: datetime | None = None
-        self._last_probe: datetime | None = None  # the last idle GET /health
+        self._last_mode_ask: datetime | None = None  # the last GET /dtms/status
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._flush_lock: asyncio.Lock | None = None
@@ -153,6 +153,8 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
                 f"check the token in {self.settings.token_env}",
                 refused=True,
             )
+        elif asked.ok:
+            self._take_account_mode(asked.body)  # known before the first entry is asked
 
     async def shutdown(self, host: HostView) -> None:
         for task in list(self._tasks):

@@ -29,9 +29,9 @@ REFRESH_GAP = timedelta(seconds=1)
 #: they reached counted once. An older one leaves memory and the state cache (a host runs
 #: for months; ``is_defensive`` of a ticket it no longer holds asks the server again).
 CLOSED_KEPT = 1000
-#: Seconds between two ``GET /health`` of a host with nothing to send nor ask
-#: (``RemoteStates._probe_idle``)
-IDLE_PROBE_SECONDS = 60.0
+#: Minimum gap between two ``GET /dtms/status`` of a host with no open ticket to refresh
+#: (``RemoteStates._learn_account_mode``): it reads every record on the server
+ACCOUNT_MODE_GAP = timedelta(seconds=1)
 
 _DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
 _STATES = frozenset(s.value for s in DefensiveState)
@@ -55,7 +55,7 @@ class RemoteStates:
     _volatile: dict[int, dict[str, Any]]
     _refresh_task: asyncio.Task[None] | None
     _refresh_not_before: datetime | None
-    _last_probe: datetime | None
+    _last_mode_ask: datetime | None
     _refresh_lock: asyncio.Lock | None
     _now: Callable[[], datetime]
     _health: ServerHealth
@@ -177,25 +177,51 @@ class RemoteStates:
             pending = {t for t, _ in self.store.outbox_items()} | set(self._volatile)
             wanted, self._wanted = self._wanted, set()
             tickets = sorted((self._open | wanted) - pending - self._closed.keys())
-            if not tickets and not pending:
-                await self._probe_idle()
+            # no batch answer carries the account mode: ask for it (not while the server
+            # is down and the outbox pass of this cycle has just tried it in vain)
+            if not tickets and not (pending and self._health.down):
+                await self._learn_account_mode()
             for start in range(0, len(tickets), BATCH_SIZE):
                 chunk = tickets[start : start + BATCH_SIZE]
                 if not await self._refresh_chunk(chunk):
                     self._wanted |= wanted & set(tickets[start:])  # asked again next time
                     return
 
-    async def _probe_idle(self) -> None:
-        """Nothing to send nor ask: one ``GET /health`` every :data:`IDLE_PROBE_SECONDS`,
-        so a server that goes away while this host has no trade is said then, not first
-        when the next trade opens and its registration fails."""
+    async def _learn_account_mode(self) -> None:
+        """No ticket to refresh, so no batch answer brings the account mode: one
+        ``GET /dtms/status`` (at most every :data:`ACCOUNT_MODE_GAP`), whose
+        ``account_mode`` says it. A host with no open trade must learn it too, or its next
+        entry goes through while the server's account is defensive (``allow_order``). It
+        also tells, while this host has nothing to send nor ask, whether the server answers.
+        """
         assert self._client is not None
         now = self._now()
-        last = self._last_probe
-        if last is not None and (now - last).total_seconds() < IDLE_PROBE_SECONDS:
+        last = self._last_mode_ask
+        if last is not None and now - last < ACCOUNT_MODE_GAP:
             return
-        self._last_probe = now
-        await self._health_answers("")
+        self._last_mode_ask = now
+        try:
+            reply = await self._client.status()
+        except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
+            self._health.failed(f"GET /dtms/status: {describe(exc)}")
+            return
+        if not reply.ok:
+            self._health.failed(
+                f"GET /dtms/status answered {reply.status}: {reply.message}",
+                refused=400 <= reply.status < 500,
+            )
+            return
+        self._health.answered()
+        self._take_account_mode(reply.body)
+
+    def _take_account_mode(self, status: Any) -> None:
+        """Cache the account mode of a ``GET /dtms/status`` answer (``{"defensive": bool,
+        "until", "reason"}``); a server that does not say it leaves the cache as it is."""
+        mode = status.get("account_mode") if isinstance(status, dict) else None
+        if not isinstance(mode, dict) or not isinstance(mode.get("defensive"), bool):
+            return
+        with suppress(StoreError):  # logged by the store
+            self._store_account_mode({"account_mode": mode if mode["defensive"] else None})
 
     async def _health_answers(self, when: str) -> bool:
         """One ``GET /health``: whether the server answers it (said to the episode of a

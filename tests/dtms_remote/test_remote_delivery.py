@@ -219,22 +219,23 @@ async def test_a_server_that_goes_away_while_no_trade_is_open_is_said_then(
     fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With nothing to send nor ask, the host once heard of the server only when its next
-    trade opened; now an idle cycle asks ``GET /health``, once a minute at most."""
+    trade opened; now an idle cycle asks ``GET /dtms/status`` (for the account mode, which
+    no batch refresh brings), once a second at most."""
     clock = Clock()
     strategy = await started(settings_for(fake.url), clock=clock)
-    asked = fake.health_asked  # the start-up check
+    asked = fake.status_asked  # the start-up check
     await strategy.on_cycle(HOST, clock())
-    assert fake.health_asked == asked + 1  # the first idle cycle
-    clock.advance(30)
+    assert fake.status_asked == asked + 1  # the first idle cycle
+    clock.advance(0.5)
     await strategy.on_cycle(HOST, clock())
-    assert fake.health_asked == asked + 1  # not twice within a minute
+    assert fake.status_asked == asked + 1  # not twice within a second
     await fake.stop()
-    clock.advance(31)
+    clock.advance(1)
     await strategy.on_cycle(HOST, clock())
     (line,) = _said(caplog)
-    assert f"DTMS server {fake.url} is not answering (GET /health: " in line
+    assert f"DTMS server {fake.url} is not answering (GET /dtms/status: " in line
     await fake.start()
-    clock.advance(60)
+    clock.advance(1)
     await strategy.on_cycle(HOST, clock())
     assert any("answers again" in m for m in _said(caplog))
 

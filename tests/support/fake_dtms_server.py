@@ -49,6 +49,7 @@ class FakeDtms:
     batch_sizes: list[int] = field(default_factory=list)
     hits: Counter[str] = field(default_factory=Counter)  # per route, faults included
     health_asked: int = 0  # GET /health, apart from ``hits``
+    status_asked: int = 0  # GET /dtms/status, apart from ``hits``
     batch_tickets: list[list[int]] = field(default_factory=list)
     auth_headers: list[str | None] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=lambda: {r: [] for r in ROUTES})
@@ -119,7 +120,8 @@ class FakeDtms:
         raise asyncio.CancelledError
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
-        """As the real server: behind the token; not counted among the hits."""
+        """As the real server: behind the token; counted apart from the hits."""
+        self.status_asked += 1
         if (
             self.token is not None
             and request.headers.get("Authorization") != f"Bearer {self.token}"
