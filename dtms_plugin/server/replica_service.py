@@ -62,7 +62,9 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
     replicas.renew()
     # a trade closed with nothing owed needs no owner: its lease goes back (kept, the
     # replicas' shares would count it, and the renewals grow with every closed trade)
-    done = {t for t in replicas.held if (r := strategy.book.records.get(t)) and not r.active}
+    book = strategy.book.records
+    done = {t for t in replicas.held if (r := book.get(t)) is not None and not r.active}
+    done |= _let_go(replicas, [t for t in replicas.held if t not in book])
     if done:
         replicas.release(done)
     # what the engine still holds without a lease: lost mid-cycle and written since (its
@@ -87,6 +89,25 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
         except DataError as exc:
             replicas.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
     await strategy.recover(host, now)
+
+
+def _let_go(replicas: Replicas, tickets: list[int]) -> set[int]:
+    """Of held ``tickets`` the engine's book no longer has, those whose stored record is
+    gone or closed with nothing owed: the engine let them go once closed (a close left
+    by another replica, applied in a burst of catch-up cycles, leaves the book when the
+    book forgets old closed trades), so the check on the book alone missed them and
+    their leases were renewed for ever. One that cannot be read stays held, as before."""
+    from ..engine import TradeRecord
+
+    let_go = set()
+    for ticket in tickets:
+        data = replicas.store.get_record(ticket)
+        try:
+            if data is None or not TradeRecord.from_json(data).active:
+                let_go.add(ticket)
+        except DataError:
+            continue  # said when it was adopted
+    return let_go
 
 
 def bind(replicas: Replicas, strategy: Any) -> None:
