@@ -8,7 +8,7 @@ registration to a server without the batch route). When to send lives in ``remot
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from .client.bodies import closed_answer
@@ -32,6 +32,7 @@ __all__ = [
     "deliver",
     "deliver_batch",
     "describe",
+    "tickets_text",
 ]
 
 #: Waits before the retries of one delivery (first try, then after 1, 2 and 4 s).
@@ -143,14 +144,16 @@ async def deliver_batch(
     token_env: str,
     on_retry: Callable[[], None] | None = None,
     quiet: bool = False,
+    refusing: Container[int] = frozenset(),
 ) -> dict[int, Outcome]:
     """Send pending registrations in one ``POST /dtms/trades``: first try, then retries
     after 1, 2, 4 s (+ jitter) while the whole request fails transiently. Each
     registration is then judged on its own result, as a single delivery would be.
     ``quiet``: the server is known not to answer (:mod:`dtms_plugin.remote_health`
-    said so once), so failed attempts are logged at DEBUG."""
+    said so once), so failed attempts are logged at DEBUG; ``refusing``: registrations
+    whose refusal by the server was said at an earlier pass, logged at DEBUG too."""
     url = client.url("/dtms/trades")
-    what = f"registration of {_tickets_text([t for t, _ in entries])}"
+    what = f"registration of {tickets_text([t for t, _ in entries])}"
     attempts = len(BACKOFF_SECONDS) + 1
     for attempt in range(1, attempts + 1):
         try:
@@ -171,7 +174,9 @@ async def deliver_batch(
             results = reply.body.get("results") if isinstance(reply.body, dict) else None
             if reply.ok and isinstance(results, list) and len(results) == len(entries):
                 return {
-                    ticket: _judge_item("register", ticket, url, item, log, token_env)
+                    ticket: _judge_item(
+                        "register", ticket, url, item, log, token_env, ticket in refusing
+                    )
                     for (ticket, _), item in zip(entries, results, strict=True)
                 }
             outcome = _judge("register", entries[0][0], url, reply, attempt, attempts, log,
@@ -194,7 +199,7 @@ def _attempt_level(quiet: bool, attempt: int) -> int:
     return logging.WARNING if attempt == 1 and not quiet else logging.DEBUG
 
 
-def _tickets_text(tickets: list[int], shown: int = 5) -> str:
+def tickets_text(tickets: list[int], shown: int = 5) -> str:
     """``ticket 7``, ``tickets 7, 8`` or ``tickets 1, 2, 3, 4, 5 and 195 more``: every
     failure names its tickets, a long batch the first few."""
     if len(tickets) == 1:
@@ -205,13 +210,23 @@ def _tickets_text(tickets: list[int], shown: int = 5) -> str:
 
 
 def _judge_item(
-    kind: str, ticket: int, url: str, item: Any, log: logging.Logger, token_env: str
+    kind: str,
+    ticket: int,
+    url: str,
+    item: Any,
+    log: logging.Logger,
+    token_env: str,
+    quiet: bool = False,
 ) -> Outcome:
     status = item.get("status") if isinstance(item, dict) else None
     if not isinstance(status, int):
-        log.error("DTMS %s of ticket %s: malformed result %r from %s", kind, ticket, item, url)
+        log.log(
+            logging.DEBUG if quiet else logging.ERROR,
+            "DTMS %s of ticket %s: malformed result %r from %s", kind, ticket, item, url,
+        )  # fmt: skip
         return "pending"
-    return _judge(kind, ticket, url, Reply(status, item, ""), 1, 1, log, token_env) or "pending"
+    reply = Reply(status, item, "")
+    return _judge(kind, ticket, url, reply, 1, 1, log, token_env, quiet) or "pending"
 
 
 async def deliver(
@@ -265,7 +280,8 @@ async def deliver(
     # which the caller says once an episode (dtms_plugin/remote_health.py)
     log.log(
         logging.ERROR if answered and not quiet else logging.DEBUG,
-        "DTMS %s of ticket %s to %s failed after %d attempts; kept in the outbox",
+        "DTMS %s of ticket %s to %s failed after %d attempts; kept in the outbox, tried "
+        "again every cycle (said again when it is delivered)",
         kind, ticket, url, attempts,
     )  # fmt: skip
     return "busy" if answered else "down"
@@ -336,8 +352,10 @@ def _judge(
             kind, ticket, url, status, reply.message,
         )  # fmt: skip
         return "dropped"
-    log.error(
-        "DTMS %s of ticket %s: %s answered %d: %s; kept in the outbox for the next cycle",
+    log.log(
+        logging.DEBUG if quiet else logging.ERROR,
+        "DTMS %s of ticket %s: %s answered %d: %s; kept in the outbox for the next cycle"
+        " (said again when it is delivered)",
         kind, ticket, url, status, reply.message,
     )  # fmt: skip
     return "pending"

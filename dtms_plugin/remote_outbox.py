@@ -31,6 +31,9 @@ class OutboxPasses:
     _delivered: dict[int, dict[str, Any]]
     _handed: int
     _health: ServerHealth
+    #: entries the server answered but would not take (busy, 5xx), by ticket: passes in a
+    #: row. Said when it starts (at ERROR) and when it is delivered, DEBUG between
+    _refusing: dict[int, int]
     _sleep: Callable[[float], Awaitable[Any]]
     _rand: Callable[[], float]
 
@@ -68,11 +71,13 @@ class OutboxPasses:
             outcomes = await deliver_batch(
                 self._client, chunk, sleep=self._sleep, rand=self._rand, log=self.log,
                 token_env=self.settings.token_env, on_retry=self.metrics.registration_retry,
-                quiet=self._health.down,
+                quiet=self._health.down, refusing=self._refusing.keys(),
             )  # fmt: skip
             if not self._client.batch_supported:
                 return True  # an older server: the caller sends them one by one
             self._handed += sum(outcomes.get(t) == "delivered" for t, _ in chunk)
+            for ticket, payload in chunk:
+                self._note(ticket, payload, outcomes.get(ticket))
             self._forget_all(
                 [(t, p) for t, p in chunk if outcomes.get(t) in ("delivered", "dropped")]
             )
@@ -98,6 +103,7 @@ class OutboxPasses:
             )
             outcomes = await asyncio.gather(*(self._deliver(t, p) for t, p in window))
             for (ticket, payload), outcome in zip(window, outcomes, strict=True):
+                self._note(ticket, payload, outcome)
                 kind = payload.get("kind", "register")
                 if outcome == "delivered" and (kind == "register" or "register" in payload):
                     self._handed += 1  # alone, or with the close of a trade it never saw
@@ -110,6 +116,20 @@ class OutboxPasses:
                 return False
         return True
 
+    def _note(self, ticket: int, payload: dict[str, Any], outcome: Outcome | None) -> None:
+        """Count a pass the server answered without taking the entry; say its delivery
+        after such passes (the trouble itself was said at the first: :meth:`_deliver`
+        is quiet about it from the second on)."""
+        if outcome in ("busy", "pending"):
+            self._refusing[ticket] = self._refusing.get(ticket, 0) + 1
+        elif outcome in ("delivered", "dropped"):
+            passes = self._refusing.pop(ticket, 0)
+            if passes and outcome == "delivered":
+                self.log.warning(
+                    "DTMS %s of ticket %s delivered, after %d passes the server did not take it",
+                    payload.get("kind", "register"), ticket, passes,
+                )  # fmt: skip
+
     def _deliver(self, ticket: int, payload: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
         assert self._client is not None
         return deliver(
@@ -121,7 +141,7 @@ class OutboxPasses:
             log=self.log,
             token_env=self.settings.token_env,
             on_retry=self.metrics.registration_retry,
-            quiet=self._health.down,
+            quiet=self._health.down or ticket in self._refusing,
         )
 
     def _forget_all(self, items: list[tuple[int, dict[str, Any]]]) -> None:

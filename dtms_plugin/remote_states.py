@@ -16,7 +16,7 @@ from typing import Any
 
 from hookspecs import DefensiveState, HostView
 
-from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe
+from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe, tickets_text
 from .remote_health import ServerHealth
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
@@ -250,15 +250,17 @@ class RemoteStates:
         except BAD_URL_ERRORS as exc:  # a configuration error: retrying cannot help
             self.log.error("DTMS refresh: GET %s: %s (check [plugin.dtms] api_url)", url, exc)
             return False
-        if reply.status < 500:
-            self._health.answered()
         trades = reply.body.get("trades") if isinstance(reply.body, dict) else None
         if not reply.ok or not isinstance(trades, dict):
-            self.log.error(
-                "DTMS refresh of tickets %s: GET %s answered %d: %s",
-                tickets, url, reply.status, reply.message,
-            )  # fmt: skip
+            # a problem that repeats every cycle (a server whose store is away answers 503
+            # each time): said once an episode, with its count when it ends (ServerHealth)
+            self._health.failed(
+                f"refresh of {tickets_text(tickets)}: GET {url} answered {reply.status}: "
+                f"{reply.message}",
+                refused=400 <= reply.status < 500,
+            )
             return False
+        self._health.answered()
         now = self._now()
         states: dict[int, str | None] = {}
         for key, entry in trades.items():

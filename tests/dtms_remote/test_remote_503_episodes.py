@@ -1,0 +1,79 @@
+"""A DTMS server that answers but cannot serve (its store is away: 503 on every call) is
+a problem that repeats on every cycle: the host says it once when it starts and once,
+with the count, when it ends, whichever call met it (a refresh, a registration, a close),
+not once a cycle (dtms_plugin/remote_health.py). On a real loopback server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from support.fake_dtms_server import HOST, Clock, FakeDtms, trade
+
+from dtms_plugin.remote import RemoteStrategy
+from dtms_plugin.settings import DtmsSettings
+
+Start = Callable[..., Any]
+Settings = Callable[..., DtmsSettings]
+STORE_AWAY = "store redis://127.0.0.1:6390/0: reading trade:49 failed: Connection refused"
+
+
+def _said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What reached WARNING or above: what a user sees on the console."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def _cycles(strategy: RemoteStrategy, clock: Clock, n: int) -> None:
+    for _ in range(n):
+        clock.advance(1)
+        await strategy.on_cycle(HOST, clock())
+        await strategy.drain()
+
+
+async def test_a_refresh_answered_503_every_cycle_is_one_episode(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    await strategy.on_trade_executed(HOST, trade(49))
+    await strategy.drain()
+    await _cycles(strategy, clock, 1)
+    assert _said(caplog) == []
+    fake.fail("trades", 19, 503, STORE_AWAY)
+    await _cycles(strategy, clock, 19)
+    (line,) = _said(caplog)
+    assert "refresh of ticket 49: GET " in line and f"answered 503: {STORE_AWAY}" in line
+    await _cycles(strategy, clock, 1)
+    assert _said(caplog)[0] == line
+    end = _said(caplog)[1]
+    assert len(_said(caplog)) == 2 and "answers again, after 19 failed tries" in end
+    assert strategy.report()["server_episodes"] == 1
+
+
+async def test_a_close_answered_503_every_pass_is_said_once_and_when_delivered(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server takes this host's refreshes but not its close (a replica that cannot
+    take it now): the close's trouble is said once, and once more when it is delivered."""
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    await strategy.on_trade_executed(HOST, trade(49))
+    await strategy.on_trade_executed(HOST, trade(50))
+    await strategy.drain()
+    fake.fail("closed", 4 * 5, 503, STORE_AWAY)  # five passes of four attempts
+    closed = trade(49)
+    await strategy.on_trade_closed(HOST, closed, "stop_loss")
+    await strategy.drain()
+    for _ in range(20):  # each cycle is a pass or two: until the faults are spent
+        await _cycles(strategy, clock, 1)
+        if fake.closed:
+            break
+    assert fake.closed.keys() == {49} and fake.hits["closed"] == 4 * 5 + 1
+    first, gave_up, end = _said(caplog)  # not one pair per pass
+    assert "closed of ticket 49" in first and f"answered 503 (attempt 1/4): {STORE_AWAY}" in first
+    assert "failed after 4 attempts" in gave_up and "said again when it is delivered" in gave_up
+    assert end == "DTMS closed of ticket 49 delivered, after 5 passes the server did not take it"
+    assert strategy.store.outbox_len() == 0
+    assert not strategy._health.down  # the server answered all along
