@@ -22,6 +22,7 @@ from hookspecs import DataError
 from ..store import StoreError
 from . import body as request_body
 from .errors import Conflict, EngineUnavailable, RegistrationRejected, error_body
+from .unavailable import answered, unavailable
 from .validation import FieldError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -116,11 +117,11 @@ def http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        return answered(request, await handler(request))
     except ApiError as exc:
         return json_error(exc.status, exc.body, exc.headers)
     except (EngineUnavailable, StoreError) as exc:
-        log.error("%s %s: %s", request.method, request.path, exc)
+        unavailable(request, exc)  # once per route and episode, with its count
         return json_error(503, error_body("service unavailable", str(exc)))
     except (
         request_body.InvalidJson, FieldError, HttpProcessingError, DataError,

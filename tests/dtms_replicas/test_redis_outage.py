@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import requests
 from support.e2e_procs import AUTH, wait_for
-from support.redis_server import RedisServer
+from support.redis_server import RedisServer, start_redis, stop_redis
 from support.replica_procs import (
     ONE_REPLICA,
     cluster,
@@ -95,3 +96,46 @@ def test_a_paused_redis_holds_up_only_the_requests_that_read_it(
             took = time.monotonic() - began
             assert page.status_code == 200 and took < 0.8, (path, took)
             assert slow.result().status_code == 200, path
+
+
+def test_requests_refused_while_redis_is_away_are_one_line_per_route(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Every host asks every cycle: a line per 503 was 19 ERROR lines in 10 s of a soak.
+    Now one per route when its episode starts, one with the count when it answers again
+    (dtms_plugin/server/unavailable.py)."""
+    with cluster(redis_server.url(), tmp_path, **{**ONE_REPLICA, "trades": 1}) as c:
+        (replica,), (ticket,) = c.replicas, c.tickets
+        url = replica.server.url
+        assert register(url, ticket).status_code in (200, 201)
+        redis_server.process.send_signal(signal.SIGKILL)
+        redis_server.process.wait(10)
+        for _ in range(19):
+            reply = requests.get(
+                f"{url}/dtms/trades", headers=AUTH, params={"tickets": str(ticket)}, timeout=30
+            )
+            assert reply.status_code == 503, reply.text[:300]
+        for other in (ticket, ticket + 1):  # one route: every ticket's requests
+            reply = requests.get(f"{url}/dtms/trade/{other}", headers=AUTH, timeout=30)
+            assert reply.status_code == 503, reply.text[:300]
+        log = replica.server.log
+        lines = [ln for ln in log.read_text().splitlines() if "GET /dtms/trades:" in ln]
+        assert len(lines) == 1 and "ERROR" in lines[0] and "cannot read" in lines[0], lines
+        single = [ln for ln in log.read_text().splitlines() if "GET /dtms/trade/{ticket}" in ln]
+        assert len(single) == 1, single
+        back = start_redis(redis_server.directory, port=redis_server.port)  # empty
+        try:
+            wait_for(
+                lambda: requests.get(
+                    f"{url}/dtms/trades", headers=AUTH, params={"tickets": str(ticket)},
+                    timeout=30,
+                ).status_code == 200,
+                timeout=30, what="GET /dtms/trades to answer again",
+            )  # fmt: skip
+            text = log.read_text()
+            said = [ln for ln in text.splitlines() if "GET /dtms/trades answers again, " in ln]
+            assert len(said) == 1 and "WARNING" in said[0], said
+            count = re.search(r"after (\d+) requests answered 503", said[0])
+            assert count is not None and int(count.group(1)) >= 19, said  # and the polls'
+        finally:
+            stop_redis(back.process)

@@ -57,14 +57,17 @@ def _ping(port: int) -> bool:
         return False
 
 
-def start_redis(directory: Path, attempts: int = 5, *, password: str = "") -> RedisServer:
+def start_redis(
+    directory: Path, attempts: int = 5, *, password: str = "", port: int | None = None
+) -> RedisServer:
     """Start ``redis-server`` on a free loopback port without persistence (wanting
     ``password`` when one is given); a port taken between choosing and binding it is
-    retried on another."""
+    retried on another. ``port``: that one (a Redis restarted empty where it was)."""
     binary = redis_binary()
     directory.mkdir(parents=True, exist_ok=True)
+    chosen = port
     for _ in range(attempts):
-        port = _free_port()
+        port = chosen or _free_port()
         args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
         args += ["--save", "", "--appendonly", "no", "--logfile", str(directory / "redis.log")]
         args += ["--requirepass", password] if password else []
