@@ -49,7 +49,9 @@ BATCH_LIMIT = 200
 #: what became of an outbox entry: ``busy`` is a server that answered every try with a
 #: transient refusal (503 from a replica that cannot take this one entry, say), ``down``
 #: one that did not answer at all
-Outcome = Literal["delivered", "dropped", "pending", "busy", "down"]
+#: ``unknown``: a close the server answered 404 (no record of the trade): final, as
+#: delivered, but said and counted (the close is kept nowhere on the server)
+Outcome = Literal["delivered", "dropped", "pending", "busy", "down", "unknown"]
 
 
 class RemoteApi(Connection):
@@ -326,7 +328,17 @@ def _judge(
         why = reply.message if reply.status == 409 else "kept CLOSED by the server"
         log.info("DTMS registration of ticket %s: %s; not sent again", ticket, why)
         return "delivered"
-    if reply.ok or (kind in ("unregister", "closed") and status == 404):
+    if kind == "closed" and status == 404:
+        # final (sending it again changes nothing), but no success: the server's store
+        # lost the trade (a Redis restarted empty), or its registration never reached it
+        log.warning(
+            "DTMS closed of ticket %s: %s answered 404: the server has no record of this "
+            "trade (its store lost it, or it was never registered there), so its close is "
+            "kept nowhere on the server; not sent again",
+            ticket, url,
+        )  # fmt: skip
+        return "unknown"
+    if reply.ok or (kind == "unregister" and status == 404):
         if attempt > 1:
             log.info("DTMS %s of ticket %s succeeded on attempt %d", kind, ticket, attempt)
         return "delivered"

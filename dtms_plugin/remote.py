@@ -76,6 +76,8 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._volatile: dict[int, dict[str, Any]] = {}  # outbox entries the store refused
         self._delivered: dict[int, dict[str, Any]] = {}  # delivered, removal not yet stored
         self._refusing: dict[int, int] = {}  # answered but not taken: passes in a row
+        self._closes_unknown = 0  # closes answered 404: no record of the trade there
+        self._closes_unknown_last: list[int] = []
         self._handed = 0  # registrations the server took: the run's account of activity
         self._handed_again: set[int] = set()  # registered anew: the server had lost them
         self._slow_flushes = 0  # cycles in a row that waited for the outbox in vain

@@ -20,6 +20,8 @@ from .store import StoreError, StoreProtocol
 
 #: Deliveries in flight at once during a flush (≤ the client's connection limit).
 SEND_CONCURRENCY = 8
+#: tickets of closes the server had no record of, named in the run's report (the newest)
+UNKNOWN_SHOWN = 5
 
 
 class OutboxPasses:
@@ -34,6 +36,10 @@ class OutboxPasses:
     #: entries the server answered but would not take (busy, 5xx), by ticket: passes in a
     #: row. Said when it starts (at ERROR) and when it is delivered, DEBUG between
     _refusing: dict[int, int]
+    #: closes the server answered 404 (no record of the trade), for the run's report:
+    #: how many, and the newest :data:`UNKNOWN_SHOWN` tickets
+    _closes_unknown: int
+    _closes_unknown_last: list[int]
     _sleep: Callable[[float], Awaitable[Any]]
     _rand: Callable[[], float]
 
@@ -107,11 +113,13 @@ class OutboxPasses:
                 kind = payload.get("kind", "register")
                 if outcome == "delivered" and (kind == "register" or "register" in payload):
                     self._handed += 1  # alone, or with the close of a trade it never saw
-                if outcome in ("delivered", "dropped"):
+                if outcome in ("delivered", "dropped", "unknown"):
                     self._forget(ticket, payload)
             if "down" in outcomes or (start > 0 and all(o == "busy" for o in outcomes)):
                 self._report_down(
-                    len(todo) - start - sum(o in ("delivered", "dropped") for o in outcomes)
+                    len(todo)
+                    - start
+                    - sum(o in ("delivered", "dropped", "unknown") for o in outcomes)
                 )
                 return False
         return True
@@ -120,9 +128,12 @@ class OutboxPasses:
         """Count a pass the server answered without taking the entry; say its delivery
         after such passes (the trouble itself was said at the first: :meth:`_deliver`
         is quiet about it from the second on)."""
+        if outcome == "unknown":
+            self._closes_unknown += 1
+            self._closes_unknown_last = [*self._closes_unknown_last, ticket][-UNKNOWN_SHOWN:]
         if outcome in ("busy", "pending"):
             self._refusing[ticket] = self._refusing.get(ticket, 0) + 1
-        elif outcome in ("delivered", "dropped"):
+        elif outcome in ("delivered", "dropped", "unknown"):
             passes = self._refusing.pop(ticket, 0)
             if passes and outcome == "delivered":
                 self.log.warning(

@@ -48,6 +48,8 @@ class RemoteStates:
     _reached: Counter[str]
     _reached_by: dict[int, set[str]]
     _handed: int
+    _closes_unknown: int
+    _closes_unknown_last: list[int]
     _handed_again: set[int]
     _open: set[int]
     _closed: dict[int, None]
@@ -124,6 +126,15 @@ class RemoteStates:
                 f"{self.settings.api_url}: its actions are there (`dtms actions`), not in "
                 "this host's action rows"
             )
+        if self._closes_unknown:
+            out["closes_unknown_to_server"] = self._closes_unknown
+            shown = ", ".join(map(str, self._closes_unknown_last))
+            more = "the newest: " if self._closes_unknown > len(self._closes_unknown_last) else ""
+            lost = (
+                f"{self._closes_unknown} closes reported for trades the server had no record "
+                f"of ({more}tickets {shown}): its store lost them, or they never reached it"
+            )
+            out["note"] = f"{out['note']}; {lost}" if "note" in out else lost
         return out
 
     def health(self) -> tuple[bool, dict[str, Any]]:

@@ -77,3 +77,31 @@ async def test_a_close_answered_503_every_pass_is_said_once_and_when_delivered(
     assert end == "DTMS closed of ticket 49 delivered, after 5 passes the server did not take it"
     assert strategy.store.outbox_len() == 0
     assert not strategy._health.down  # the server answered all along
+
+
+async def test_a_close_the_server_has_no_record_of_is_final_but_said_and_counted(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis restarted empty under the server while a close waited: the close then meets
+    a 404. Sending it again changes nothing, but it is no success: the close is kept
+    nowhere on the server, which the log and the run's report say."""
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    await strategy.on_trade_executed(HOST, trade(49))
+    await strategy.drain()
+    fake.fail("closed", 3, 503, STORE_AWAY)
+    del fake.registered[49]  # the server's store came back empty
+    await strategy.on_trade_closed(HOST, trade(49), "stop_loss")
+    await strategy.drain()
+    assert fake.hits["closed"] == 4 and strategy.store.outbox_len() == 0  # final
+    messages = [r.getMessage() for r in caplog.records]
+    assert not any("succeeded" in m for m in messages), messages
+    (said,) = [m for m in _said(caplog) if "no record" in m]
+    assert said.startswith("DTMS closed of ticket 49: ") and "answered 404" in said
+    await _cycles(strategy, clock, 2)
+    assert fake.hits["closed"] == 4  # not sent again
+    report = strategy.report()
+    assert report["closes_unknown_to_server"] == 1
+    assert (
+        "1 closes reported for trades the server had no record of (tickets 49)" in (report["note"])
+    )
