@@ -105,3 +105,23 @@ async def test_a_close_the_server_has_no_record_of_is_final_but_said_and_counted
     assert (
         "1 closes reported for trades the server had no record of (tickets 49)" in (report["note"])
     )
+
+
+async def test_registrations_answered_503_every_pass_are_one_episode(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(fake.url), clock=clock)
+    fake.fail("batch", 4 * 6, 503, STORE_AWAY)  # six passes of four attempts
+    for ticket in (49, 50):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()
+    for _ in range(20):
+        await _cycles(strategy, clock, 1)
+        if fake.enable_ok:
+            break
+    assert set(fake.enable_ok) == {49, 50}
+    first, start, end = _said(caplog)
+    assert "register of ticket 49" in first and "answered 503 (attempt 1/4)" in first
+    assert "is not answering (2 outbox entries kept for the next cycle)" in start
+    assert "answers again, after 6 failed tries" in end
