@@ -241,8 +241,17 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         """Report the close (reason, profit) instead of erasing the trade: the server
         keeps its history. A registration still in the outbox travels with the close,
-        so a trade that closed before the server heard of it is kept too."""
+        so a trade that closed before the server heard of it is kept too. A ticket this
+        host never registered is not reported (another program's, on a shared account)."""
         ticket = trade.ticket
+        pending = self._pending_registration(ticket)
+        if ticket not in self._open and pending is None:
+            # another program's position on a shared account (the host sees every one):
+            # its close is that program's to report, and the server watches the broker
+            # itself; this host's guess at the reason (the phase that found it gone)
+            # would stand in the server's record if it arrived first
+            self._wanted.discard(ticket)
+            return
         payload: dict[str, Any] = {
             "kind": "closed",
             "ticket": ticket,
@@ -251,7 +260,6 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
             "closed_at": (trade.closed_at or self._now()).isoformat(),
             "close_price": trade.close_price,
         }
-        pending = self._pending_registration(ticket)
         if pending is not None:
             payload["register"] = pending
         self._open.discard(ticket)

@@ -308,6 +308,22 @@ async def test_a_close_is_reported_through_the_outbox_and_the_trade_kept(
     assert strategy.report()["states_reached"] == {"CLOSED": 1}
 
 
+async def test_a_close_of_a_ticket_this_host_never_registered_is_not_reported(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    """Two programs on one account: each host sees every position go, the other's too.
+    Reporting the other's close would put this host's guess at the reason (the phase
+    that found it gone) in the server's record, where it stood when it came first."""
+    strategy = await started(settings_for(fake.url))
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    await strategy.on_trade_closed(HOST, trade(41, profit=-3.0), "action")  # not ours
+    await strategy.on_trade_closed(HOST, trade(7, profit=5.0), "take_profit")
+    await strategy.drain()
+    assert fake.hits["closed"] == 1 and set(fake.closed) == {7}
+    assert strategy.report()["states_reached"] == {"CLOSED": 1}
+
+
 async def test_a_close_before_the_registration_was_sent_carries_it(
     fake: FakeDtms, settings_for: Settings, started: Start
 ) -> None:
