@@ -225,7 +225,7 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
     same = report["same_entries"]
     full = report.get("full")
     also = report.get("in_every_run")
-    title = f"A/B of {plugin}: the same bars, {baseline} and with {plugin}"
+    title = f"A/B of {plugin}: {_the_bars(same['without'])}, {baseline} and with {plugin}"
     table = Table(
         title=title + (f" ({', '.join(also)} on in every run)" if also else ""),
         title_justify="left",
@@ -250,6 +250,21 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
         table.add_row("  their R in the baseline", "", "", fmt(entries["not_taken_r"], "R"))
         table.add_row("trades the baseline had not", "", "", fmt(entries["new_trades"], "n"))
     return table
+
+
+def _the_bars(run: Mapping[str, Any]) -> str:
+    """What the runs were played on, said once over the table: which timeframe the files
+    were read as is a guess from their bar gaps, and a trader checks it first."""
+    base, timeframe = run.get("base_timeframe"), run.get("timeframe")
+    symbols = ", ".join(run.get("symbols") or [])
+    if not base:
+        return "the same bars"
+    text = f"the same {base} bars"
+    if symbols:
+        text += f" of {symbols}"
+    if timeframe and timeframe != base:
+        text += f" (traded on {timeframe})"
+    return text
 
 
 def notes(report: Mapping[str, Any]) -> list[str]:

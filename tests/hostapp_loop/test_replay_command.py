@@ -105,3 +105,28 @@ def test_a_file_named_twice_is_refused(data: Path, capsys: pytest.CaptureFixture
     file twice would overlap itself."""
     assert main(["replay", str(data), str(data), "--symbol", "X"]) == 2
     assert f"a file named twice: {data}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("run", "said"),
+    [
+        (
+            {"base_timeframe": "H1", "timeframe": "H1", "symbols": ["EURUSD"]},
+            "the same H1 bars of EURUSD,",
+        ),
+        (
+            {"base_timeframe": "M5", "timeframe": "H1", "symbols": ["XAUUSD", "EURUSD"]},
+            "the same M5 bars of XAUUSD, EURUSD (traded on H1),",
+        ),
+        ({}, "the same bars,"),
+    ],
+)  # fmt: skip
+def test_the_ab_table_says_which_bars_the_runs_were_played_on(
+    run: dict[str, object], said: str
+) -> None:
+    """The timeframe a file was read as is a guess from its bar gaps: the A/B table's
+    title says it, and the symbols, where a trader looks first."""
+    from hostapp.compare import comparison_table
+
+    report = {"plugin": "dtms", "same_entries": {"without": run, "with": run, "paired": {}}}
+    assert comparison_table(report).title == f"A/B of dtms: {said} without dtms and with dtms"
