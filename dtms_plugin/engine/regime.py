@@ -65,24 +65,28 @@ def volatility_of(atr_ratio: float | None, settings: DtmsSettings) -> Volatility
     return Volatility.NORMAL
 
 
+_MARK_HEAD = re.compile(r"^[^A-Za-z0-9]+")  # #EURUSD, .EURUSD, _EURUSD
 _SUFFIX = re.compile(r"[._\-].*$")
 _MARK_TAIL = re.compile(r"[^A-Za-z0-9]+$")  # EURUSD+, EURUSD#
 _LOWER_TAIL = re.compile(r"[a-z]+$")
 #: a 6-letter name followed by a known account-type suffix, whatever its case
 _KNOWN_TAIL = re.compile(r"([A-Z]{6})(?:MICRO|ECN|PRO|M|C|X)")
+#: a crypto pair quoted in a dollar stablecoin: BTCUSDT, ETHUSDC
+_STABLE_QUOTE = re.compile(r"^([A-Z]{3,})USD[TC]$")
 
 
 def base_symbol(symbol: str) -> str:
     """``XAUUSDc`` → ``XAUUSD``, ``EURUSD.m`` → ``EURUSD``, ``gbpusd`` → ``GBPUSD``,
-    ``EURUSD+`` / ``EURUSD#`` → ``EURUSD``, ``eurusdm`` / ``GBPUSDECN`` → the 6 letters.
-    Digits stay (``US30``, ``NAS100``); an unknown tail on an upper-case name stays
-    (``BTCUSDT``)."""
-    s = _MARK_TAIL.sub("", _SUFFIX.sub("", symbol.strip()))
+    ``EURUSD+`` / ``EURUSD#`` / ``#EURUSD`` / ``.EURUSD`` → ``EURUSD``, ``eurusdm`` /
+    ``GBPUSDECN`` → the 6 letters, ``BTCUSDT`` / ``BTCUSDC`` → ``BTCUSD`` (a stablecoin
+    quote moves as the dollar, so the pair takes the dollar pair's thresholds). Digits
+    stay (``US30``, ``NAS100``)."""
+    s = _MARK_TAIL.sub("", _SUFFIX.sub("", _MARK_HEAD.sub("", symbol.strip())))
     if not s.islower():
         s = _LOWER_TAIL.sub("", s)
     s = s.upper()
     m = _KNOWN_TAIL.fullmatch(s)
-    return m.group(1) if m else s
+    return m.group(1) if m else _STABLE_QUOTE.sub(r"\1USD", s)
 
 
 def structure_of(bb_width: float | None, symbol: str, settings: DtmsSettings) -> Structure:

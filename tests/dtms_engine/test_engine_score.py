@@ -53,7 +53,17 @@ def test_sessions_by_utc_hour(hour: int, session: str) -> None:
         ("XAUUSD+", "XAUUSD"),
         ("btcusd#", "BTCUSD"),
         ("CADJPY.m", "CADJPY"),
-        ("BTCUSDT", "BTCUSDT"),  # not a known suffix: left alone
+        ("BTCUSDT", "BTCUSD"),  # a stablecoin quote is the dollar's
+        ("ETHUSDC", "ETHUSD"),
+        ("btcusdt.m", "BTCUSD"),
+        ("BTCUSDTm", "BTCUSD"),
+        ("#EURUSD", "EURUSD"),  # a broker's prefix
+        (".EURUSD", "EURUSD"),
+        ("_xauusd", "XAUUSD"),
+        ("#BTCUSDT", "BTCUSD"),
+        ("USDCHF", "USDCHF"),  # a dollar base is no stablecoin quote
+        ("USDCAD.m", "USDCAD"),
+        ("BTCUSDTX", "BTCUSDTX"),  # not a known suffix: left alone
         ("US30", "US30"),  # an index keeps its digits
         ("NAS100.m", "NAS100"),
     ],
@@ -81,10 +91,21 @@ def test_vwap_threshold_products_and_clamp() -> None:
     assert other.vwap_threshold == pytest.approx(0.001 * 0.8)
 
 
+@pytest.mark.parametrize(
+    ("symbol", "base"), [("BTCUSDT", 0.002), ("ethusdc", 0.001), ("#EURUSD", 0.0005)]
+)
+def test_stablecoin_pairs_and_prefixed_names_take_their_symbols_vwap_base(
+    symbol: str, base: float
+) -> None:
+    # London, normal volatility, TREND: every factor 1.0, the threshold is the base
+    assert classify(symbol, 9, 1.0, 0.01, SETTINGS).vwap_threshold == pytest.approx(base)
+
+
 def test_range_width_override_per_symbol() -> None:
     s = DtmsSettings(regime=Regime(range_width_by_symbol={"XAUUSD": 0.01}))
     assert classify("XAUUSD", 9, 1.0, 0.005, s).structure is Structure.RANGE
     assert classify("XAUUSD", 9, 1.0, 0.005, SETTINGS).structure is Structure.TREND
+    assert classify("#XAUUSD", 9, 1.0, 0.005, s).structure is Structure.RANGE
 
 
 def test_factor_tables_must_name_every_label() -> None:
