@@ -84,9 +84,26 @@ def partial_volume(volume: float, fraction: float, info: SymbolInfo) -> tuple[fl
 
 
 def hedge_volume(volume: float, fraction: float, info: SymbolInfo) -> tuple[float | None, str]:
-    vol = floor_volume(volume * fraction, info)
+    """The hedge of ``volume``: ``volume × fraction`` floored to the step, but at least the
+    symbol's minimum and never more than the open volume (docs/dtms.md §6). A hedge that
+    fell below the minimum would leave a minimum-lot trade HEDGED with nothing hedging it
+    until the flat deadline closed it; at the minimum it is hedged whole, which offsets
+    exposure and never adds any. ``None`` (with why) only for an open volume itself below
+    the minimum."""
+    vol = min(
+        max(floor_volume(volume * fraction, info), info.volume_min), floor_volume(volume, info)
+    )
     if vol < info.volume_min - _EPS:
-        return None, f"hedge volume {vol:g} below the minimum {info.volume_min:g}"
+        return None, f"open volume {volume:g} below the minimum {info.volume_min:g}: no hedge"
+    return vol, ""
+
+
+def re_add_volume(closed: float, fraction: float, info: SymbolInfo) -> tuple[float | None, str]:
+    """The re-add: ``closed × fraction`` floored to the step; ``None`` (with why) below the
+    minimum. Never raised to the minimum as a hedge is: a re-add is new exposure."""
+    vol = floor_volume(closed * fraction, info)
+    if vol < info.volume_min - _EPS:
+        return None, f"re-add volume {vol:g} below the minimum {info.volume_min:g}"
     return vol, ""
 
 
@@ -181,7 +198,7 @@ def plan_intent(
     if intent is ActionKind.RE_ADD:
         if not spread_ok:
             return Wait("re-add held: spread above the limit")
-        vol, note = hedge_volume(record.closed_volume, ac.re_add_fraction, info)
+        vol, note = re_add_volume(record.closed_volume, ac.re_add_fraction, info)
         return Skip(note) if vol is None else send(intent, volume=vol)
     # stop-loss intents need a live price
     if quote is None:

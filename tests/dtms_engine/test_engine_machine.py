@@ -222,6 +222,13 @@ def test_recovering_deadline_readds_half_the_closed_volume_when_enabled() -> Non
     assert kinds(e) == [(K.RE_ADD, {"volume": 0.25})]
 
 
+def test_a_minimum_lot_trade_is_hedged_with_the_minimum() -> None:
+    e = ev(record(S.WARNING_L2, volume=0.01), -7.0)
+    assert e.transition == (S.WARNING_L2, S.HEDGED)
+    assert kinds(e) == [(K.HEDGE, {"volume": 0.01})]
+    assert e.record.warnings == ()
+
+
 def test_recovering_deadline_without_recovery_closes_all() -> None:
     e = ev(recovering(recovery_deadline=NOW - minutes(1)), 0.9)
     assert e.transition == (S.RECOVERING, S.CLOSED)

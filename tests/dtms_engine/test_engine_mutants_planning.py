@@ -89,7 +89,10 @@ def test_a_maximum_volume_of_zero_means_no_cap() -> None:
 def test_a_hedge_of_exactly_the_minimum_volume_is_sent() -> None:
     assert hedge_volume(0.02, 0.5, GOLD) == (0.01, "")
     assert sent(plan(rec(volume=0.02), K.HEDGE)) == (K.HEDGE, {"volume": 0.01})
-    assert isinstance(plan(rec(volume=0.01), K.HEDGE), Skip)
+    assert sent(plan(rec(volume=0.01), K.HEDGE)) == (K.HEDGE, {"volume": 0.01})
+    assert plan(rec(volume=0.005), K.HEDGE) == Skip(
+        "open volume 0.005 below the minimum 0.01: no hedge"
+    )
 
 
 # --- stops: rounding, tolerance, freeze level ---------------------------------------------------

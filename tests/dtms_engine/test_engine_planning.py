@@ -23,9 +23,11 @@ from dtms_plugin.engine.planning import (
     Skip,
     Wait,
     breakeven_level,
+    hedge_volume,
     partial_volume,
     place_sl,
     plan_intent,
+    re_add_volume,
 )
 from hookspecs import Action, ActionKind, ActionResult, DefensiveState, ResultCode, SymbolInfo
 
@@ -101,12 +103,44 @@ def test_breakeven_buffer_is_max_of_spread_and_stops_level() -> None:
     assert breakeven_level(rec(), quote(1995.0), GOLD) is None  # losing trade
 
 
-def test_hedge_below_minimum_is_skipped_and_wide_spread_waits() -> None:
+@pytest.mark.parametrize(
+    ("volume", "info", "expected"),
+    [
+        (1.0, GOLD, 0.5),
+        (0.07, GOLD, 0.03),  # 0.035 floored to the step
+        (0.01, GOLD, 0.01),  # 0.005 floors to 0: raised to the minimum, the whole trade
+        (0.03, GOLD, 0.01),
+        (0.15, EURUSD, 0.1),  # 0.075 → 0, raised to the 0.1 minimum, under the open 0.15
+        (0.1, EURUSD, 0.1),
+        (0.3, EURUSD, 0.1),
+        (0.05, EURUSD, None),  # an open volume below the minimum cannot be hedged at all
+    ],
+)
+def test_hedge_volume_is_half_but_at_least_the_minimum_and_at_most_the_open_volume(
+    volume: float, info: SymbolInfo, expected: float | None
+) -> None:
+    assert hedge_volume(volume, 0.5, info)[0] == expected
+
+
+def test_a_minimum_lot_trade_is_hedged_whole_but_never_partially_closed() -> None:
     small = rec(volume=0.01)
-    assert isinstance(
-        plan_intent(small, K.HEDGE, quote(2000.0), GOLD, SETTINGS, spread_ok=True, reason=""),
-        Skip,
+    hedge = plan_intent(small, K.HEDGE, quote(2000.0), GOLD, SETTINGS, spread_ok=True, reason="")
+    assert isinstance(hedge, Send) and hedge.action.params == {"volume": 0.01}
+    partial = plan_intent(
+        small, K.PARTIAL_CLOSE, quote(2000.0), GOLD, SETTINGS, spread_ok=True, reason=""
     )
+    assert partial == Skip("partial volume 0 below the minimum 0.01")
+
+
+def test_a_re_add_below_the_minimum_is_skipped_not_raised() -> None:
+    assert re_add_volume(0.01, 0.5, GOLD) == (None, "re-add volume 0 below the minimum 0.01")
+    assert re_add_volume(0.02, 0.5, GOLD) == (0.01, "")
+    small = rec(closed_volume=0.01)
+    out = plan_intent(small, K.RE_ADD, quote(2000.0), GOLD, SETTINGS, spread_ok=True, reason="")
+    assert isinstance(out, Skip)
+
+
+def test_a_wide_spread_holds_a_hedge() -> None:
     wide = plan_intent(rec(), K.HEDGE, quote(2000.0), GOLD, SETTINGS, spread_ok=False, reason="")
     assert isinstance(wide, Wait)
     ok = plan_intent(rec(), K.HEDGE, quote(2000.0), GOLD, SETTINGS, spread_ok=True, reason="x")
