@@ -63,6 +63,7 @@ DEFAULT_FILES = (
     "score.py",
     "rails.py",
     "indicators.py",
+    "tolerance.py",
 )
 PYTEST_ARGS = ["-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--no-header"]
 #: a child's exit code when the mutant could not be put in place (a bug of this script)

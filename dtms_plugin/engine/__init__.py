@@ -27,9 +27,9 @@ from .journal import (
     unsettled,
 )
 from .live import SymbolIndicators
-from .machine import AccountState, Evaluation, close_record, evaluate, spread_ok
+from .machine import AccountState, Evaluation, close_record, evaluate
 from .positions import hedge_closed, sync_position
-from .rails import AccountMode, check_account
+from .rails import AccountMode, check_account, spread_ok
 from .record import JournalEntry, JournalStatus, TradeRecord, register
 from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify
 from .score import SIGNALS, ScoreBreakdown, compute_score

@@ -24,10 +24,10 @@ from .record import (
     JournalStatus,
     TradeRecord,
 )
+from .tolerance import TOLERANCE as _VOL_EPS
 
 HEDGE_COMMENT = "DTMS_HEDGE_{ticket}"
 READD_COMMENT = "DTMS_READD_{ticket}"
-_VOL_EPS = 1e-9
 
 
 _SETTLED = (JournalStatus.DONE, JournalStatus.FAILED)

@@ -16,9 +16,11 @@ from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Tra
 
 from ..settings import DtmsSettings
 from .planning import exit_price, plan_owed, plan_trail
+from .rails import spread_hold
 from .record import JournalStatus, TradeRecord
 from .score import ScoreBreakdown
 from .snapshot import SignalSnapshot
+from .tolerance import at_least, at_most
 
 S = DefensiveState
 K = ActionKind
@@ -54,17 +56,6 @@ class Evaluation:
         return self.transition is not None or bool(self.actions)
 
 
-def spread_ok(snapshot: SignalSnapshot | None, quote: Quote | None, settings: DtmsSettings) -> bool:
-    """docs/dtms.md §7: no hedge or re-add while the spread is above N × the median of the last
-    bars' spreads. Without spread history the rail cannot judge and does not block."""
-    if quote is None:
-        return False
-    median = snapshot.median_spread if snapshot is not None else None
-    if not median:
-        return True
-    return quote.spread <= settings.rails.spread_max_ratio * median
-
-
 def _arm(record: TradeRecord, price: float | None, now: datetime, settings: DtmsSettings) -> bool:
     a = settings.arming
     if now - record.opened_at >= settings.fast_bars(a.age_bars):
@@ -72,7 +63,7 @@ def _arm(record: TradeRecord, price: float | None, now: datetime, settings: Dtms
     if price is None or record.r <= 0.0:
         return False
     gain_r = record.sign * (price - record.entry_price) / record.r
-    return gain_r >= a.profit_r or gain_r <= a.loss_r
+    return at_least(gain_r, a.profit_r) or at_most(gain_r, a.loss_r)
 
 
 def _hedge_intent(account: AccountState) -> ActionKind:
@@ -110,11 +101,12 @@ def _step(
     now: datetime,
     settings: DtmsSettings,
     account: AccountState,
-    hedge_allowed: bool,
+    hold: str | None,
 ) -> tuple[DefensiveState, Owed, str, Changes] | str | None:
     """The first matching row of the docs/dtms.md §5 table (after "position gone"), as
     (new state, owed intents, why, field changes); a string when a row matched but is
-    held back by a rail; ``None`` when nothing applies."""
+    held back by a rail (``hold``: why the spread rail holds a hedge back); ``None`` when
+    nothing applies. Thresholds are reached up to rounding (:mod:`.tolerance`)."""
     st = rec.state
     if bd is None and st is not S.HEDGED and st is not S.RECOVERING:
         return None  # only the deadline rows apply without a fresh score
@@ -125,12 +117,12 @@ def _step(
     coc = bd is not None and bd.structure <= -1.0 and bd.confluence_against
     if st in (S.HEDGED, S.RECOVERING) and coc:
         return S.CLOSED, close_all, "change of character: structure broke against", {}
-    if st is S.HEALTHY and s is not None and s <= th.to_l1:
+    if st is S.HEALTHY and s is not None and at_most(s, th.to_l1):
         return S.WARNING_L1, (K.TIGHTEN_SL,), f"S {s:+.2f} ≤ {th.to_l1:g}", {}
     if st is S.WARNING_L1 and s is not None:
-        if s >= th.l1_recover:
+        if at_least(s, th.l1_recover):
             return S.HEALTHY, (), f"S {s:+.2f} ≥ {th.l1_recover:g}", {}
-        if s <= th.to_l2:
+        if at_most(s, th.to_l2):
             return (
                 S.WARNING_L2,
                 (K.PARTIAL_CLOSE, K.MOVE_SL_BREAKEVEN),
@@ -138,16 +130,16 @@ def _step(
                 {},
             )
     if st is S.WARNING_L2 and s is not None and bd is not None:
-        if s >= th.l2_recover:
+        if at_least(s, th.l2_recover):
             return S.WARNING_L1, (), f"S {s:+.2f} ≥ {th.l2_recover:g}", {}
-        slope = bd.vwap_slope_against and bd.confluence_against
-        if s <= th.to_hedge or slope:
-            why = f"S {s:+.2f} ≤ {th.to_hedge:g}" if s <= th.to_hedge else "VWAP slope against"
-            if account.hedging and not hedge_allowed:
-                return f"hedge held back ({why}): spread above the limit"
+        by_score = at_most(s, th.to_hedge)
+        if by_score or (bd.vwap_slope_against and bd.confluence_against):
+            why = f"S {s:+.2f} ≤ {th.to_hedge:g}" if by_score else "VWAP slope against"
+            if account.hedging and hold:
+                return f"hedge held back ({why}): {hold}"
             return S.HEDGED, (_hedge_intent(account),), why, _flat(now, settings)
     if st is S.HEDGED:
-        if bd is not None and s is not None and (bd.structure >= 1.0 or s >= th.recover):
+        if bd is not None and s is not None and (bd.structure >= 1.0 or at_least(s, th.recover)):
             changes: Changes = {
                 "flat_deadline": None,
                 "recovery_deadline": now + settings.fast_bars(ac.recovery_bars),
@@ -157,14 +149,14 @@ def _step(
         if rec.flat_deadline is not None and now >= rec.flat_deadline:
             return S.CLOSED, close_all, "flat deadline passed", {}
     if st is S.RECOVERING:
-        if s is not None and s <= th.to_hedge:
+        if s is not None and at_most(s, th.to_hedge):
             if rec.hedge_ticket:
                 # the old hedge's close failed or is pending: it is wanted again, so it
                 # is kept (its close dropped with the old owed) and no second one opened
                 why = f"S {s:+.2f} ≤ {th.to_hedge:g}; hedge {rec.hedge_ticket} kept"
                 return S.HEDGED, (), why, _flat(now, settings)
-            if account.hedging and not hedge_allowed:
-                return f"re-hedge held back (S {s:+.2f}): spread above the limit"
+            if account.hedging and hold:
+                return f"re-hedge held back (S {s:+.2f}): {hold}"
             why = f"S {s:+.2f} ≤ {th.to_hedge:g}"
             return S.HEDGED, (_hedge_intent(account),), why, _flat(now, settings)
         if rec.recovery_deadline is not None and now >= rec.recovery_deadline:
@@ -172,7 +164,7 @@ def _step(
             if last is None:
                 return None
             gone: Changes = {"recovery_deadline": None}
-            if last >= th.recover:
+            if at_least(last, th.recover):
                 readd: Owed = (K.RE_ADD,) if ac.re_add and rec.closed_volume > 0.0 else ()
                 return S.HEALTHY, readd, f"recovered: S {last:+.2f} at the deadline", gone
             return S.CLOSED, close_all, f"not recovered: S {last:+.2f} at the deadline", gone
@@ -249,7 +241,8 @@ def evaluate(
     caller knows there is nothing to persist."""
     rec = record
     old = rec.state
-    hedge_ok = spread_ok(snapshot, quote, settings)
+    hold = spread_hold(snapshot, quote, settings)
+    hedge_ok = hold is None
     if position_gone and rec.is_open:
         owed: Owed = (K.CLOSE_HEDGE,) if rec.hedge_ticket else ()
         rec = _transition(rec, S.CLOSED, owed, now, {"closed_at": close_time(rec, now)})
@@ -313,7 +306,9 @@ def evaluate(
             and price is not None
             and rec.last_eval_price is not None
             and rec.r > 0.0
-            and rec.sign * (rec.last_eval_price - price) >= settings.arming.adverse_move_r * rec.r
+            and at_least(
+                rec.sign * (rec.last_eval_price - price) / rec.r, settings.arming.adverse_move_r
+            )
         )
         if new_bar or adverse:
             bd = snapshot.score(rec.direction)
@@ -324,7 +319,7 @@ def evaluate(
             changes["last_eval_at"] = now
     # ``_step`` reads none of the fields just changed (a fresh score reaches it as ``bd``);
     # without fresh data the market's time stands still, and so do the deadlines
-    step = _step(rec, bd, now, settings, account, hedge_ok) if fresh else None
+    step = _step(rec, bd, now, settings, account, hold) if fresh else None
     transition = None
     if isinstance(step, tuple):
         new, owed, reason, step_changes = step

@@ -22,8 +22,8 @@ from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo
 
 from ..settings import DtmsSettings
 from .record import MAX_WARNINGS, TRAIL_MARK, JournalStatus, TradeRecord
+from .tolerance import TOLERANCE as _EPS
 
-_EPS = 1e-9
 SOURCE = "dtms"  # the plugin name the engine's actions carry (``Action.source``)
 _CLOSING = (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE)
 
@@ -105,6 +105,11 @@ def re_add_volume(closed: float, fraction: float, info: SymbolInfo) -> tuple[flo
     if vol < info.volume_min - _EPS:
         return None, f"re-add volume {vol:g} below the minimum {info.volume_min:g}"
     return vol, ""
+
+
+def _held(quote: Quote | None) -> str:
+    """Why the spread rail (``spread_ok`` False) holds an order: no quote, or the spread."""
+    return "no quote" if quote is None else "spread above the limit"
 
 
 def stops_limit(sign: int, quote: Quote, info: SymbolInfo) -> float:
@@ -192,12 +197,12 @@ def plan_intent(
         return Skip(note) if vol is None else send(intent, volume=vol)
     if intent is ActionKind.HEDGE:
         if not spread_ok:
-            return Wait("hedge held: spread above the limit")
+            return Wait(f"hedge held: {_held(quote)}")
         vol, note = hedge_volume(record.volume, ac.hedge_fraction, info)
         return Skip(note) if vol is None else send(intent, volume=vol)
     if intent is ActionKind.RE_ADD:
         if not spread_ok:
-            return Wait("re-add held: spread above the limit")
+            return Wait(f"re-add held: {_held(quote)}")
         vol, note = re_add_volume(record.closed_volume, ac.re_add_fraction, info)
         return Skip(note) if vol is None else send(intent, volume=vol)
     # stop-loss intents need a live price

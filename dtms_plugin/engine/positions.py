@@ -12,6 +12,7 @@ from hookspecs import Trade
 
 from .journal import unsettled
 from .record import TradeRecord
+from .tolerance import TOLERANCE
 
 
 def hedge_closed(parent: TradeRecord, hedge: Trade) -> TradeRecord:
@@ -34,7 +35,7 @@ def sync_position(record: TradeRecord, position: Trade) -> TradeRecord:
     if unsettled(record) or not record.is_open:
         return record
     changes: dict[str, object] = {}
-    if abs(position.volume - record.volume) > 1e-9:
+    if abs(position.volume - record.volume) > TOLERANCE:
         changes["volume"] = position.volume
         changes["warnings"] = record.with_warning(
             f"volume {record.volume:g} → {position.volume:g} changed outside DTMS: adopted"

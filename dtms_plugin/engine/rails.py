@@ -1,9 +1,10 @@
-"""Account rails (docs/dtms.md §7): a bad day or a losing streak puts the whole account in
-defensive mode.
+"""The safety rails of docs/dtms.md §7 that the engine judges: the spread rail (no hedge or
+re-add while the spread is wide, or without a quote) and the account rails (a bad day or a
+losing streak puts the whole account in defensive mode).
 
-Derived from the closed trade records (each keeps ``closed_at``, ``close_reason`` and
-``realised_profit``), so the rails need no counters of their own and survive a restart
-with the records. Pure: the caller passes the balance and the clock.
+The account rails are derived from the closed trade records (each keeps ``closed_at``,
+``close_reason`` and ``realised_profit``), so they need no counters of their own and
+survive a restart with the records. Pure: the caller passes the balance and the clock.
 """
 
 from __future__ import annotations
@@ -12,8 +13,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from hookspecs import Quote
+
 from ..settings import DtmsSettings
 from .record import TradeRecord
+from .snapshot import SignalSnapshot
+from .tolerance import spread_at_most
+
+
+def spread_hold(
+    snapshot: SignalSnapshot | None, quote: Quote | None, settings: DtmsSettings
+) -> str | None:
+    """Why a hedge or a re-add must wait (docs/dtms.md §7), ``None`` when it may go: no
+    quote, or the spread above N × the median of the last bars' spreads (a spread equal to
+    the limit up to the rounding of the prices is not above it). Without spread history
+    the rail cannot judge and does not block."""
+    if quote is None:
+        return "no quote"
+    median = snapshot.median_spread if snapshot is not None else None
+    if not median:
+        return None
+    if spread_at_most(quote.spread, settings.rails.spread_max_ratio * median, quote.ask):
+        return None
+    return "spread above the limit"
+
+
+def spread_ok(snapshot: SignalSnapshot | None, quote: Quote | None, settings: DtmsSettings) -> bool:
+    """The spread rail lets a hedge or a re-add go (:func:`spread_hold` has no objection)."""
+    return spread_hold(snapshot, quote, settings) is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from hookspecs import Bar, Direction
 
 from ..settings import DtmsSettings, Weights
 from .regime import Regime, Session, Structure, Volatility
+from .tolerance import at_least
 
 
 class Flow(Protocol):
@@ -367,7 +368,7 @@ def compute_score(s: ScoreInputs, direction: Direction) -> ScoreBreakdown:
             "missing": tuple(missing),
             "regime": s.regime,
             "confluence": confluence,
-            "confluence_against": confluence >= s.settings.thresholds.confluence_against,
+            "confluence_against": at_least(confluence, s.settings.thresholds.confluence_against),
             "vwap_slope_against": vwap_slope_against(s, sign),
         },
     )

@@ -70,7 +70,10 @@ def test_no_hedge_without_a_quote() -> None:
     assert spread_ok(None, None, SETTINGS) is False
     e = ev(record(S.WARNING_L2), -7.0, no_quote=True)
     assert e.transition is None and e.actions == ()
-    assert e.reason.startswith("hedge held back (S -7.00 ≤ -6): spread above the limit")
+    assert e.reason.startswith("hedge held back (S -7.00 ≤ -6): no quote;")
+    rehedge = ev(record(S.RECOVERING, recovery_deadline=NOW + minutes(10)), -7.0, no_quote=True)
+    assert rehedge.transition is None
+    assert rehedge.reason.startswith("re-hedge held back (S -7.00): no quote;")
 
 
 @pytest.mark.parametrize(("ask", "ok"), [(2000.25, True), (2000.26, False)])

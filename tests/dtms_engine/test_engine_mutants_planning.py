@@ -193,6 +193,10 @@ def test_a_re_add_waits_while_the_spread_is_wide() -> None:
     assert plan(rec(closed_volume=0.5), K.RE_ADD, spread_ok=False) == Wait(
         "re-add held: spread above the limit"
     )
+    blind = plan(rec(closed_volume=0.5), K.RE_ADD, q=None, spread_ok=False)
+    assert blind == Wait("re-add held: no quote")
+    assert plan(rec(), K.HEDGE, q=None, spread_ok=False) == Wait("hedge held: no quote")
+    assert plan(rec(), K.HEDGE, spread_ok=False) == Wait("hedge held: spread above the limit")
     assert sent(plan(rec(closed_volume=0.5), K.RE_ADD)) == (K.RE_ADD, {"volume": 0.25})
 
 
