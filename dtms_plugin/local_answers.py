@@ -113,7 +113,18 @@ class AccountAnswers:
         return mode
 
     def _refresh_account(self, host: HostView) -> None:
-        self._account = AccountState(hedging=host.broker.account().hedging)
+        """What the engine is told of the account for this cycle: hedging or netting, and
+        whether it is in defensive mode, where the ladder opens no re-add (new exposure,
+        docs/dtms.md §7). A mode the store cannot tell counts as defensive."""
+        hedging = host.broker.account().hedging
+        try:
+            mode = self._account_mode()
+        except StoreError as exc:
+            self.log.error("DTMS account mode unreadable, counted as defensive: %s", exc)
+            self._account = AccountState(hedging=hedging, defensive=True)
+            return
+        on = defensive.account_defensive(mode, host.clock.now())
+        self._account = AccountState(hedging=hedging, defensive=on)
 
     def _account_rails(self, host: HostView, now: datetime) -> None:
         try:

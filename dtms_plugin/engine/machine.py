@@ -30,9 +30,12 @@ Changes = dict[str, object]
 
 @dataclass(frozen=True, slots=True)
 class AccountState:
-    """What the engine needs of the account: hedge, or partial close instead."""
+    """What the engine needs of the account: hedge, or partial close instead; and whether
+    the account is in defensive mode (docs/dtms.md §7), where new exposure is vetoed, so
+    the ladder opens no re-add either (set by whoever knows the mode: the local strategy)."""
 
     hedging: bool = True
+    defensive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +168,13 @@ def _step(
                 return None
             gone: Changes = {"recovery_deadline": None}
             if at_least(last, th.recover):
-                readd: Owed = (K.RE_ADD,) if ac.re_add and rec.closed_volume > 0.0 else ()
-                return S.HEALTHY, readd, f"recovered: S {last:+.2f} at the deadline", gone
+                why = f"recovered: S {last:+.2f} at the deadline"
+                if not ac.re_add or rec.closed_volume <= 0.0:
+                    return S.HEALTHY, (), why, gone
+                if account.defensive:  # a re-add is new exposure: vetoed (docs/dtms.md §7)
+                    why = f"{why}; no re-add: the account is in defensive mode"
+                    return S.HEALTHY, (), why, {**gone, "warnings": rec.with_warning(why)}
+                return S.HEALTHY, (K.RE_ADD,), why, gone
             return S.CLOSED, close_all, f"not recovered: S {last:+.2f} at the deadline", gone
     return None
 

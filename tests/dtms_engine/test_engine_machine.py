@@ -222,6 +222,23 @@ def test_recovering_deadline_readds_half_the_closed_volume_when_enabled() -> Non
     assert kinds(e) == [(K.RE_ADD, {"volume": 0.25})]
 
 
+def test_no_re_add_while_the_account_is_in_defensive_mode() -> None:
+    on = DtmsSettings(actions=ActionsConfig(re_add=True))
+    e = ev(recovering(recovery_deadline=NOW), 1.5, settings=on, defensive=True)
+    assert e.transition == (S.RECOVERING, S.HEALTHY)
+    assert e.actions == () and e.record.owed == ()
+    said = "recovered: S +1.50 at the deadline; no re-add: the account is in defensive mode"
+    assert e.why == f"RECOVERING→HEALTHY: {said}"
+    assert e.record.warnings == (said,)
+
+
+def test_a_defensive_account_still_hedges_and_closes() -> None:
+    e = ev(record(S.WARNING_L2), -7.0, defensive=True)
+    assert kinds(e) == [(K.HEDGE, {"volume": 0.5})]
+    done = ev(recovering(recovery_deadline=NOW), 0.5, defensive=True)
+    assert kinds(done) == [(K.CLOSE, {})]
+
+
 def test_a_minimum_lot_trade_is_hedged_with_the_minimum() -> None:
     e = ev(record(S.WARNING_L2, volume=0.01), -7.0)
     assert e.transition == (S.WARNING_L2, S.HEDGED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from support.broker_double import SimulatedCrash
@@ -281,3 +282,36 @@ async def test_stale_bars_are_logged_once_per_stale_episode(
     stale = [r for r in caplog.records if "stale" in r.getMessage()]
     assert [r.levelname for r in stale] == ["WARNING", "WARNING"]
     assert stale[0].getMessage().startswith("DTMS: XAUUSD bars are stale")
+
+
+@pytest.mark.parametrize("locked", [False, True])
+async def test_a_recovered_trade_is_re_added_only_outside_account_defensive_mode(
+    tmp_path: Path, locked: bool
+) -> None:
+    rig = Rig(tmp_path / "dtms", actions={"re_add": True})
+    await rig.start()
+    try:
+        await rig.open_buy(ticket=1)
+        await rig.cycles(1)
+        now = rig.clock.now()
+        recovered = replace(
+            rig.strategy.records[1],
+            state=S.RECOVERING,
+            armed=True,
+            closed_volume=0.5,
+            recovery_deadline=now - timedelta(minutes=1),
+            last_score=2.0,
+            last_bar_time=now - timedelta(minutes=5),  # this bar is scored: the last score holds
+        )
+        rig.strategy.book.put(recovered)
+        if locked:
+            rig.strategy.store.put_account_mode(now + timedelta(hours=1), "3 stops in a row")
+        await rig.strategy.on_cycle(rig.host, now)
+        rec = rig.strategy.records[1]
+        assert rec.state is S.HEALTHY
+        re_adds = [p for p in rig.broker.open_positions.values() if p.comment == "DTMS_READD_1"]
+        assert [p.volume for p in re_adds] == ([] if locked else [0.25])
+        said = "no re-add: the account is in defensive mode"
+        assert any(said in w for w in rec.warnings) is locked
+    finally:
+        await rig.stop()

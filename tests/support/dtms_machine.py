@@ -36,6 +36,7 @@ def ev(
     q: Quote | None = None,
     no_quote: bool = False,
     hedging: bool = True,
+    defensive: bool = False,
     gone: bool = False,
     settings: DtmsSettings = SETTINGS,
     bar: datetime = BAR,
@@ -49,7 +50,7 @@ def ev(
         now,
         settings,
         GOLD,
-        AccountState(hedging),
+        AccountState(hedging, defensive),
         position_gone=gone,
     )
 
