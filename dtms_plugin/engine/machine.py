@@ -16,6 +16,7 @@ from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Tra
 
 from ..settings import DtmsSettings
 from .planning import exit_price, plan_owed, plan_trail
+from .positions import close_time
 from .rails import spread_hold
 from .record import JournalStatus, TradeRecord
 from .score import ScoreBreakdown
@@ -220,15 +221,6 @@ def _has_unsettled(rec: TradeRecord) -> bool:
         if e.status is JournalStatus.PENDING or e.status is JournalStatus.UNKNOWN:
             return True
     return False
-
-
-def close_time(record: TradeRecord, now: datetime) -> datetime:
-    """When a close the engine dates itself happened: ``now``, or the trade's opening when
-    that is later. A paper account's clock is its data's (2024, say) while a program
-    registers with the wall clock's opening (2026): a close dated before the opening
-    would read as a trade that closed before it opened, and put it past its retention
-    at once (docs/dtms.md §8)."""
-    return max(now, record.opened_at)  # both UTC: records and trades refuse naive times
 
 
 def evaluate(

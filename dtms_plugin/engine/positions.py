@@ -1,5 +1,6 @@
 """What the broker says of a position outside the ladder, taken into its record: a hedge
-of it closed, or its volume or levels changed by someone else (docs/dtms.md §8).
+of it closed, or its volume or levels changed by someone else (docs/dtms.md §8); and the
+time a close the engine dates itself is given.
 
 Pure, as the rest of the engine: record in, record out. The position's own close
 (``close_record``) is a transition, so it stays with the state machine
@@ -7,6 +8,8 @@ Pure, as the rest of the engine: record in, record out. The position's own close
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from hookspecs import Trade
 
@@ -45,3 +48,12 @@ def sync_position(record: TradeRecord, position: Trade) -> TradeRecord:
     if position.take_profit != record.take_profit:
         changes["take_profit"] = position.take_profit
     return record.evolve(**changes) if changes else record
+
+
+def close_time(record: TradeRecord, now: datetime) -> datetime:
+    """When a close the engine dates itself happened: ``now``, or the trade's opening when
+    that is later. A paper account's clock is its data's (2024, say) while a program
+    registers with the wall clock's opening (2026): a close dated before the opening
+    would read as a trade that closed before it opened, and put it past its retention
+    at once (docs/dtms.md §8)."""
+    return max(now, record.opened_at)  # both UTC: records and trades refuse naive times
