@@ -175,14 +175,15 @@ class PluginHost(PluginRegistry):
             why = state.info.error or "failing"
             kind = switched_off_kind(name, hook)
             return Veto(f"{name}: switched off ({why}), so its {hook} vetoes (fails closed)", kind)
-        slow = self.slow
+        slow, episodes = self.slow, self.slow.episodes
+        started = perf_counter()  # each call's end starts the next: one clock read a call
         for name, fn, argnames, state in self._callers_of(hook):
             try:
-                started = perf_counter()
                 answer = fn(*[kwargs[a] for a in argnames])
-                spent = perf_counter() - started
-                if spent > state.timeout or slow.episodes:
-                    slow.note(name, hook, spent, state.timeout)
+                ended = perf_counter()
+                if ended - started > state.timeout or episodes:
+                    slow.note(name, hook, ended - started, state.timeout)
+                started = ended
                 veto = check(name, sync_answer(hook, answer))
             except Exception as exc:
                 self._failed(state, hook, exc)
@@ -216,14 +217,15 @@ class PluginHost(PluginRegistry):
         if tripped:
             return bool(HOOK_RULES[hook].fail_safe)
         answer_all = False
-        slow = self.slow
+        slow, episodes = self.slow, self.slow.episodes
+        started = perf_counter()  # each call's end starts the next: one clock read a call
         for name, fn, argnames, state in callers:
             try:
-                started = perf_counter()
                 answer = fn(*[kwargs[a] for a in argnames])
-                spent = perf_counter() - started
-                if spent > state.timeout or slow.episodes:
-                    slow.note(name, hook, spent, state.timeout)
+                ended = perf_counter()
+                if ended - started > state.timeout or episodes:
+                    slow.note(name, hook, ended - started, state.timeout)
+                started = ended
                 if answer.__class__ is not bool:
                     answer = _yes_or_no(hook, sync_answer(hook, answer))
             except Exception as exc:
@@ -231,6 +233,7 @@ class PluginHost(PluginRegistry):
                 if self.raise_errors:
                     raise
                 answer = bool(HOOK_RULES[hook].fail_safe)
+                started = perf_counter()  # its time is not the next plugin's
             else:
                 if state.failures:
                     state.failures.pop(hook, None)
@@ -243,19 +246,22 @@ class PluginHost(PluginRegistry):
         say (``None``) is left out, one that fails answers the fail-safe."""
         check = ANSWERS[hook]
         out: dict[str, Any] = {}
+        slow, episodes = self.slow, self.slow.episodes
+        started = perf_counter()  # each call's end starts the next: one clock read a call
         for name, fn, argnames, state in self._callers_of(hook):
             try:
-                started = perf_counter()
                 answer = fn(*[kwargs[a] for a in argnames])
-                spent = perf_counter() - started
-                if spent > state.timeout or self.slow.episodes:
-                    self.slow.note(name, hook, spent, state.timeout)
+                ended = perf_counter()
+                if ended - started > state.timeout or episodes:
+                    slow.note(name, hook, ended - started, state.timeout)
+                started = ended
                 value = check(name, sync_answer(hook, answer))
             except Exception as exc:
                 self._failed(state, hook, exc)
                 if self.raise_errors:
                     raise
                 value = fail_safe(HOOK_RULES[hook], describe(exc))
+                started = perf_counter()  # its time is not the next plugin's
             else:
                 if state.failures:
                     state.failures.pop(hook, None)
