@@ -100,6 +100,9 @@ def mend_rows(rows: Rows, header: Sequence[str] | None, mended: Mended) -> Rows:
 
 def _null_row(cells: list[str], times: set[int]) -> bool:
     """Whether every value of a row but its time is missing, one at least written so."""
+    joined = "".join(cells)
+    if "n" not in joined and "N" not in joined:  # the common row: no null in sight
+        return False
     values = [c.lower() for i, c in enumerate(cells) if i not in times]
     return any(v in _NULLS for v in values) and all(v in _NULLS or v == "" for v in values)
 
