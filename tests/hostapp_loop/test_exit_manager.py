@@ -287,7 +287,7 @@ class BuyOnce:
 async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> None:
     from hostapp.app import build_sim_app
     from hostapp.config import config_from_dict
-    from hostapp.report import summarize
+    from hostapp.driving import run_summary
 
     config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
     closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 26)]  # up to +2.5R
@@ -303,15 +303,8 @@ async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> Non
     )
     stats = await app.loop.run_replay(app.feed)
     assert len(stats.entries) == 1
-    summary = summarize(
-        stats=stats,
-        recorder=app.recorder,
-        closed=app.broker.closed_trades(),  # type: ignore[attr-defined]
-        open_positions=app.broker.positions(),
-        start_balance=app.start_balance,
-        balance=app.broker.account().balance,
-        extra={"plugin_reports": app.plugins.run_report(app.host)},
-    )
+    app.plugin_reports = app.plugins.run_report(app.host)  # as a run's end does
+    summary = run_summary(app, stats, {})
     ticket = stats.entries[0][1].ticket
     if defended:
         # breakeven, then trailing, then trailing and the partial: each want reported once
@@ -413,7 +406,8 @@ async def test_a_partial_close_behind_the_take_profit_is_said_once_and_counted(
     every trade there first. The manager says so once, and the summary says how often."""
     from hostapp.app import build_sim_app
     from hostapp.config import config_from_dict
-    from hostapp.report import summarize, summary_table
+    from hostapp.driving import run_summary
+    from hostapp.report import summary_table
 
     config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
     closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 40)]
@@ -430,16 +424,8 @@ async def test_a_partial_close_behind_the_take_profit_is_said_once_and_counted(
     with caplog.at_level(logging.INFO):
         stats = await app.loop.run_replay(app.feed)
     assert len(stats.entries) == 2
-    report = app.plugins.run_report(app.host)
-    summary = summarize(
-        stats=stats,
-        recorder=app.recorder,
-        closed=app.broker.closed_trades(),  # type: ignore[attr-defined]
-        open_positions=app.broker.positions(),
-        start_balance=app.start_balance,
-        balance=app.broker.account().balance,
-        extra={"plugin_reports": report},
-    )
+    report = app.plugin_reports = app.plugins.run_report(app.host)  # as a run's end does
+    summary = run_summary(app, stats, {})
     said = [r.getMessage() for r in caplog.records if "partial_at_r" in r.getMessage()]
     table = summary_table(summary)
     if unreachable:
