@@ -23,15 +23,6 @@ _DIRECTION: dict[str, Any] = {
     "description": "buy or sell, any case",
 }
 
-#: a field and its alias: the document gives one of the two (docs/client.md)
-_ALIAS_PAIRS = (
-    ("stop_loss", "sl"),
-    ("take_profit", "tp"),
-    ("opened_at", "open_time"),
-    ("opened_at", "time"),
-    ("open_time", "time"),
-)
-
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -53,8 +44,8 @@ SCHEMAS: dict[str, Any] = {
     "Registration": {
         "type": "object",
         "required": ["ticket", "symbol", "volume"],
-        # each field under one of its names (two names of one field, equal, are tolerated
-        # but not documented; unequal, a 400 naming both)
+        # the entry under one of its names (two that differ are a 400 naming both); the
+        # other fields' own names win over an alias sent beside them
         "allOf": [
             {
                 "oneOf": [
@@ -63,8 +54,7 @@ SCHEMAS: dict[str, Any] = {
                     {"required": ["open_price"]},
                 ]
             },
-            {"oneOf": [{"required": ["direction"]}, {"required": ["type"]}]},
-            *({"not": {"required": list(pair)}} for pair in _ALIAS_PAIRS),
+            {"anyOf": [{"required": ["direction"]}, {"required": ["type"]}]},
         ],
         "properties": {
             "ticket": {
@@ -81,15 +71,19 @@ SCHEMAS: dict[str, Any] = {
                 " has one spelling of it (else 400, field symbol)",
             },
             "direction": _DIRECTION,
-            "type": {**_DIRECTION, "description": "alias of direction (the original's name)"},
+            "type": {
+                "anyOf": [_DIRECTION, {"type": "integer", "enum": [0, 1]}],
+                "description": "alias of direction (the original's name; MetaTrader's 0 buy,"
+                " 1 sell); direction wins when both are sent",
+            },
             "entry": {**_PRICE, "description": "entry price; aliases entry_price, open_price"},
             "entry_price": _PRICE,
             "open_price": _PRICE,
             "volume": {**_PRICE, "description": "at least the symbol's minimum volume"},
             "stop_loss": _LEVEL,
-            "sl": {**_LEVEL, "description": "alias of stop_loss"},
+            "sl": {**_LEVEL, "description": "alias of stop_loss; stop_loss wins when both"},
             "take_profit": _LEVEL,
-            "tp": {**_LEVEL, "description": "alias of take_profit"},
+            "tp": {**_LEVEL, "description": "alias of take_profit; take_profit wins when both"},
             "opened_at": {
                 **_TIME,
                 "description": "ISO 8601 with a timezone, or Unix seconds (milliseconds"

@@ -179,10 +179,13 @@ def check_not_ahead(field: str, at: datetime | None, clock_now: datetime) -> Non
 
 def _direction(body: Mapping[str, Any], field: str) -> Direction:
     """buy or sell in any case, ASCII spaces around allowed: exactly the document's
-    pattern, then the contract's own parser."""
+    pattern, then the contract's own parser; under the alias ``type``, MetaTrader's
+    0 (buy) and 1 (sell) too."""
     value = body.get(field)
     if value is None:
         raise FieldError(field, "required (buy or sell)")
+    if field == "type" and value.__class__ is int and value in (0, 1):
+        return "buy" if value == 0 else "sell"  # a MetaTrader position's POSITION_TYPE_*
     if not isinstance(value, str) or not re.fullmatch(limits.DIRECTION_PATTERN, value):
         raise FieldError(field, f"expected 'buy' or 'sell', got {show(value)}")
     try:
@@ -242,19 +245,25 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the fields whose names are held to each other: two entry prices that differ are a 400
+#: (which one the trade was filled at is not guessed); for the others the field's own
+#: name wins over an alias beside it (a MetaTrader position's ``sl``, ``type`` or ``time``
+#: sent along with the canonical fields, as clients that copy a position's dict do)
+_HELD_TOGETHER = frozenset({"entry"})
+
+
 def _aliased(body: Mapping[str, Any], field: str, parse: Callable[[str], Any]) -> Any:
-    """The value of ``field`` under whichever of its names (:data:`ALIASES`) the client
-    used; a 400 naming both when two of them disagree (which one the client meant would
-    be a guess: a stop loss is not guessed). None: under no name."""
+    """The value of ``field`` under the first of its names (:data:`ALIASES`) the client
+    used. Every name sent is read, so a malformed one is a 400 naming it; two that
+    disagree are a 400 naming both only for :data:`_HELD_TOGETHER`. None: under no name."""
     given = [(name, parse(name)) for name in ALIASES[field] if name in body]
     if not given:
         return None
     first_name, first = given[0]
-    for name, value in given[1:]:
-        if value != first:
-            shown = value.isoformat() if isinstance(value, datetime) else repr(value)
-            was = first.isoformat() if isinstance(first, datetime) else repr(first)
-            raise FieldError(name, f"differs from {first_name} ({shown} != {was})")
+    if field in _HELD_TOGETHER:
+        for name, value in given[1:]:
+            if value != first:
+                raise FieldError(name, f"differs from {first_name} ({value!r} != {first!r})")
     return first
 
 

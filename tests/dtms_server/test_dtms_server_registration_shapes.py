@@ -49,28 +49,51 @@ async def test_open_time_and_time_are_the_opening(client: Client) -> None:
         assert (await _info(client, ticket))["opened_at"] == "2026-01-01T00:00:00+00:00"
 
 
+async def test_two_entry_prices_that_differ_are_a_400_naming_both(client: Client) -> None:
+    resp = await client.post("/dtms/trade/enable", json=registration(105, open_price=2001.0))
+    body = await resp.json()
+    assert resp.status == 400 and body["field"] == "open_price", body
+    assert "entry" in body["message"] and "open_price" in body["message"]
+    assert service_of(client).store.get_record(105) is None
+
+
 @pytest.mark.parametrize(
-    ("extra", "field", "other"),
+    "extra",
     [
-        ({"sl": 1980.0}, "sl", "stop_loss"),
-        ({"tp": 0}, "tp", "take_profit"),
-        ({"open_price": 2001.0}, "open_price", "entry"),
-        ({"type": "sell"}, "type", "direction"),
-        (
-            {"time": "2026-01-01T00:00:00Z", "opened_at": "2026-01-02T00:00:00Z"},
-            "time",
-            "opened_at",
-        ),
+        {"sl": 1980.0},
+        {"sl": None},
+        {"tp": 0},
+        {"type": "sell"},
+        {"type": 1},  # MetaTrader's POSITION_TYPE_SELL, beside direction buy
+        {"time": "2026-01-01T00:00:00Z", "opened_at": "2026-01-02T00:00:00Z"},
     ],
 )
-async def test_an_alias_that_disagrees_with_its_field_is_a_400_naming_both(
-    client: Client, extra: dict[str, Any], field: str, other: str
+async def test_a_fields_own_name_wins_over_an_alias_sent_beside_it(
+    client: Client, extra: dict[str, Any]
 ) -> None:
+    """Clients that copy a MetaTrader position's dict into their body send ``sl``,
+    ``type`` or ``time`` along with the canonical fields: those were ignored before the
+    aliases were read, and refusing them now would break such clients."""
     resp = await client.post("/dtms/trade/enable", json=registration(105, **extra))
+    assert resp.status == 201, await resp.text()
+    info = await _info(client, 105)
+    assert (info["stop_loss"], info["take_profit"], info["direction"]) == (1990.0, 2020.0, "buy")
+    if "opened_at" in extra:
+        assert info["opened_at"] == "2026-01-02T00:00:00+00:00"
+
+
+async def test_a_malformed_alias_is_a_400_naming_it(client: Client) -> None:
+    resp = await client.post("/dtms/trade/enable", json=registration(108, sl="abc"))
     body = await resp.json()
-    assert resp.status == 400 and body["field"] == field, body
-    assert other in body["message"] and field in body["message"]
-    assert service_of(client).store.get_record(105) is None
+    assert resp.status == 400 and body["field"] == "sl", body
+
+
+async def test_metatraders_integer_type_is_the_direction(client: Client) -> None:
+    body = registration(109, type=1)
+    del body["direction"]
+    resp = await client.post("/dtms/trade/enable", json=body)
+    assert resp.status == 201, await resp.text()
+    assert (await _info(client, 109))["direction"] == "sell"
 
 
 async def test_an_alias_that_agrees_and_an_unknown_key_are_accepted(client: Client) -> None:
