@@ -245,8 +245,10 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         host never registered is not reported (another program's, on a shared account)."""
         ticket = trade.ticket
         pending = self._pending_registration(ticket)
-        if ticket not in self._open and pending is None:
-            # another program's position on a shared account (the host sees every one):
+        if ticket not in self._open and ticket not in self._closed and pending is None:
+            # never registered here, nor seen CLOSED by a refresh (the server's engine saw
+            # it go: the report still brings it the broker's reason and profit): another
+            # program's position on a shared account (the host sees every one):
             # its close is that program's to report, and the server watches the broker
             # itself; this host's guess at the reason (the phase that found it gone)
             # would stand in the server's record if it arrived first

@@ -29,8 +29,9 @@ REFRESH_GAP = timedelta(seconds=1)
 #: they reached counted once. An older one leaves memory and the state cache (a host runs
 #: for months; ``is_defensive`` of a ticket it no longer holds asks the server again).
 CLOSED_KEPT = 1000
-#: Minimum gap between two ``GET /dtms/status`` of a host with no open ticket to refresh
-#: (``RemoteStates._learn_account_mode``): it reads every record on the server
+#: The least gap between two ``GET /dtms/status`` of a host with no open ticket to
+#: refresh (``RemoteStates._learn_account_mode``), whatever ``fresh_seconds`` says: the
+#: route reads every record on the server, once per idle host and gap
 ACCOUNT_MODE_GAP = timedelta(seconds=1)
 
 _DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
@@ -200,7 +201,8 @@ class RemoteStates:
 
     async def _learn_account_mode(self) -> None:
         """No ticket to refresh, so no batch answer brings the account mode: one
-        ``GET /dtms/status`` (at most every :data:`ACCOUNT_MODE_GAP`), whose
+        ``GET /dtms/status`` (at most every ``fresh_seconds``, as long as a cached state
+        is trusted, and never more often than :data:`ACCOUNT_MODE_GAP`), whose
         ``account_mode`` says it. A host with no open trade must learn it too, or its next
         entry goes through while the server's account is defensive (``allow_order``). It
         also tells, while this host has nothing to send nor ask, whether the server answers.
@@ -208,7 +210,8 @@ class RemoteStates:
         assert self._client is not None
         now = self._now()
         last = self._last_mode_ask
-        if last is not None and now - last < ACCOUNT_MODE_GAP:
+        gap = max(ACCOUNT_MODE_GAP, timedelta(seconds=self.settings.fresh_seconds))
+        if last is not None and now - last < gap:
             return
         self._last_mode_ask = now
         try:

@@ -63,14 +63,14 @@ async def test_a_host_without_open_trades_vetoes_entries_in_account_defensive_mo
     assert strategy.allow_order(host, ORDER) is None  # the server's account is not defensive
 
     service_of(server).store.put_account_mode(world.now() + timedelta(hours=1), REASON)
-    clock.advance(2)
+    clock.advance(11)  # past fresh_seconds: the idle host asks again
     await strategy.on_cycle(host, clock())  # no open trade: no batch refresh
     veto = strategy.allow_order(host, ORDER)
     assert veto is not None and REASON in veto.reason
     assert veto.kind == "DTMS account defensive mode"
 
     service_of(server).store.put_account_mode(world.now(), "over")  # ends now: off
-    clock.advance(2)
+    clock.advance(11)  # past fresh_seconds: the idle host asks again
     await strategy.on_cycle(host, clock())
     assert strategy.allow_order(host, ORDER) is None
 

@@ -220,22 +220,23 @@ async def test_a_server_that_goes_away_while_no_trade_is_open_is_said_then(
 ) -> None:
     """With nothing to send nor ask, the host once heard of the server only when its next
     trade opened; now an idle cycle asks ``GET /dtms/status`` (for the account mode, which
-    no batch refresh brings), once a second at most."""
+    no batch refresh brings), once every ``fresh_seconds`` at most (10 s by default: the
+    route reads every record on the server)."""
     clock = Clock()
     strategy = await started(settings_for(fake.url), clock=clock)
     asked = fake.status_asked  # the start-up check
     await strategy.on_cycle(HOST, clock())
     assert fake.status_asked == asked + 1  # the first idle cycle
-    clock.advance(0.5)
+    clock.advance(9.5)
     await strategy.on_cycle(HOST, clock())
-    assert fake.status_asked == asked + 1  # not twice within a second
+    assert fake.status_asked == asked + 1  # not twice within fresh_seconds
     await fake.stop()
     clock.advance(1)
     await strategy.on_cycle(HOST, clock())
     (line,) = _said(caplog)
     assert f"DTMS server {fake.url} is not answering (GET /dtms/status: " in line
     await fake.start()
-    clock.advance(1)
+    clock.advance(10)
     await strategy.on_cycle(HOST, clock())
     assert any("answers again" in m for m in _said(caplog))
 
@@ -322,6 +323,22 @@ async def test_a_close_of_a_ticket_this_host_never_registered_is_not_reported(
     await strategy.drain()
     assert fake.hits["closed"] == 1 and set(fake.closed) == {7}
     assert strategy.report()["states_reached"] == {"CLOSED": 1}
+
+
+async def test_a_close_the_server_saw_first_is_still_reported_with_the_brokers_outcome(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    """The server's engine saw the position go (CLOSED, "position gone", no profit) and a
+    refresh read it before the host's own sweep: the host's report still brings the
+    broker's reason and profit, which the account rails count."""
+    strategy = await started(settings_for(fake.url))
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    fake.states[7] = "CLOSED"
+    await strategy.refresh()
+    await strategy.on_trade_closed(HOST, trade(7, profit=-42.0), "stop_loss")
+    await strategy.drain()
+    assert (fake.closed[7]["reason"], fake.closed[7]["profit"]) == ("stop_loss", -42.0)
 
 
 async def test_a_close_before_the_registration_was_sent_carries_it(
