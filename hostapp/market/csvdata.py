@@ -184,6 +184,7 @@ def load_csv(
         if len(rows) <= head or unsorted.previous_line != rows[head][0]:
             raise  # sorted at first, then not: no order to read the file in
         unread.clear()
+        mended.no_volume.clear()  # the failed pass counted some: the reversed one counts all
         flipped = rows[:head] + rows[head:][::-1]
         try:
             bars = _load(path, flipped, kind, symbol_info, zone, unread, mended)

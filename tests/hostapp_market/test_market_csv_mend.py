@@ -107,6 +107,16 @@ def test_an_empty_volume_cell_is_no_volume_an_empty_price_an_error(tmp_path: Pat
         load_csv(write_text(tmp_path, HEADER + "".join([good[0], no_high, *good[2:]])))
 
 
+def test_an_empty_volume_cell_of_a_newest_first_file_is_counted_once(tmp_path: Path) -> None:
+    """The first pass reads the file as written until the times go back; the reversed
+    pass then reads it all: a row counted by both is one row."""
+    newest_first = list(reversed(rows(3)))
+    newest_first[0] = newest_first[0].rsplit(",", 1)[0] + ",\n"  # line 2: no volume
+    count, notes = load(tmp_path, HEADER + "".join(newest_first))
+    assert count == 3
+    assert "read 1 bar with an empty volume cell as no volume (line 2)" in notes, notes
+
+
 def test_the_replay_says_what_it_mended(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
