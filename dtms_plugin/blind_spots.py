@@ -22,6 +22,8 @@ from .engine import ScoreBreakdown, SignalSnapshot
 from .settings import DtmsSettings
 
 _DELTA = "delta_pressure"
+#: the fewest scorings a warning about missing signals is given on
+WARN_FROM_SCORINGS = 10
 #: the actions the spread rail may hold back (docs/dtms.md §7)
 _RAILED = (ActionKind.HEDGE, ActionKind.RE_ADD)
 
@@ -33,6 +35,7 @@ class BlindSpots:
     __slots__ = (
         "_fast",
         "_log",
+        "_needs",
         "_unjudged_on",
         "_where",
         "_why",
@@ -53,6 +56,18 @@ class BlindSpots:
             "ema_alignment": f"the EMA slopes had not seen enough {signal} bars yet",
             _DELTA: "order flow without a delta z yet",
             "candle_conviction": f"the {fast} ATR had not seen enough bars yet",
+        }
+        ind = settings.indicators
+        momentum = max(ind.macd_slow + ind.macd_signal + ind.macd_trend_bars, ind.rsi_period + 1)
+        emas = ind.ema_slow + ind.ema_slope_bars
+        #: what history gives each signal a value, said when most scores lacked it
+        self._needs = {
+            "structure": f"{2 * ind.swing_side_bars + 1} {signal} bars and a swing",
+            "vwap_volume": f"{fast} bars with volume",
+            "momentum": f"about {momentum} {signal} bars before a trade",
+            "ema_alignment": f"about {emas} {signal} bars before a trade",
+            _DELTA: "order flow with history",
+            "candle_conviction": f"{ind.atr_period + 1} {fast} bars before a trade",
         }
         self.scorings = 0
         self.missing: dict[str, int] = {}
@@ -110,6 +125,27 @@ class BlindSpots:
                 f"could not judge (the {self._fast} bars carry no spread)"
             )
         return out
+
+    def warning(self) -> str | None:
+        """A sentence for the top of the run's summary when a signal was missing from most
+        scores (more than half, over ten scorings at least): the figures below it come
+        from a ladder that could not reach the weight of what was missing, which a note
+        under the table leaves too easy to miss (H4 or D1 files too short for the EMAs)."""
+        if self.scorings < WARN_FROM_SCORINGS:
+            return None
+        most = [(name, n) for name, n in self.missing.items() if n * 2 > self.scorings]
+        if not most:
+            return None
+        parts = [
+            f"{name} in {n:,} of {self.scorings:,} ({self._why[name]}; it needs "
+            f"{self._needs[name]})"
+            for name, n in most
+        ]
+        return (
+            "DTMS scored most trades without "
+            + "; and without ".join(parts)
+            + ": a missing signal scores 0, so its figures below come from a weaker ladder"
+        )
 
     def summary(self) -> dict[str, Any]:
         """The counts and the sentences, as plain data (the run's report, the server's

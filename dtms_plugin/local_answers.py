@@ -100,6 +100,9 @@ class AccountAnswers:
             notes.append(f"{'it' if notes else 'DTMS'} {said}")
         if notes:
             out["note"] = "; and ".join(notes)
+        warning = self.blind.warning()
+        if warning is not None:
+            out["warning"] = warning
         return out
 
     def _account_mode(self) -> tuple[datetime, str] | None:

@@ -228,11 +228,13 @@ def run_report(host: HostView) -> Mapping[str, Any] | None:
 
     Fires once when a run or replay ends, after the last cycle and before ``shutdown``.
     Sync only. Return plain JSON data (numbers, strings, lists, dicts); the host puts it
-    under ``plugin_reports.<name>`` of ``summary.json``. Three keys have a meaning for the host:
-    ``activity`` (an int: how many times the plugin did its job, e.g. trades evaluated;
+    under ``plugin_reports.<name>`` of ``summary.json``. Four keys have a meaning for the
+    host: ``activity`` (an int: how many times the plugin did its job, e.g. trades evaluated;
     0 means it did nothing, which ``hostapp replay --compare NAME`` treats as a failed
     comparison), ``note`` (one sentence the summary table prints, e.g. why nothing
-    was done) and ``held_defensive`` (per ticket, how often a position manager left a
+    was done), ``warning`` (one sentence printed before the table, for figures a reader
+    should doubt: a signal missing from most of the plugin's decisions, say) and
+    ``held_defensive`` (per ticket, how often a position manager left a
     trade alone because ``is_defensive`` said so; summed over plugins as the summary's
     ``exits_held_defensive``). Return ``None`` to say nothing.
 

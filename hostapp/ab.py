@@ -32,6 +32,7 @@ from .compare import (
     comparison_table,
     entry_script,
     notes,
+    warnings,
     write_trades_csv,
 )
 from .compare import activity as plugin_activity
@@ -283,6 +284,7 @@ def write_comparison(
     summary.update(replay.extra)
     summary["interrupted"] = any(r.interrupted for r in runs if r is not None)
     summary["notes"] = notes(summary)
+    summary["warnings"] = warnings(summary)
     write_trades_csv(folder / "trades.csv", without, same, full)
     base_label = against or f"without {plugin}"
     labelled = {base_label: without, f"with {plugin} (same entries)": same}
@@ -339,6 +341,8 @@ def print_comparison(summary: Mapping[str, Any], *, json_out: bool = False) -> N
     console = Console(width=max(100, Console().width), highlight=False)
     if summary["interrupted"]:
         console.print(f"interrupted: {stopped_runs(summary)}", soft_wrap=True)
+    for line in summary.get("warnings", []):
+        console.print(f"WARNING: {line}", soft_wrap=True)
     console.print(comparison_table(summary))
     for line in summary.get("notes", []):
         console.print(f"note: {line}", soft_wrap=True)

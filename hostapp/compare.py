@@ -267,6 +267,22 @@ def _the_bars(run: Mapping[str, Any]) -> str:
     return text
 
 
+def warnings(report: Mapping[str, Any]) -> list[str]:
+    """The ``warning`` sentences of the plugins' run reports, once each (the same
+    sentence from both runs with the plugin is said once, naming both), printed before
+    the table: figures a reader should doubt before reading them."""
+    runs = [("same entries", report["same_entries"]["with"])]
+    if "full" in report:
+        runs.append(("full", report["full"]["with"]))
+    said: dict[tuple[str, str], list[str]] = {}
+    for label, run in runs:
+        for name, rep in sorted(run.get("plugin_reports", {}).items()):
+            text = rep.get("warning") if isinstance(rep, Mapping) else None
+            if text:
+                said.setdefault((name, text), []).append(label)
+    return [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
+
+
 def notes(report: Mapping[str, Any]) -> list[str]:
     """Sentences the plugins' ``run_report`` asked to show, once each, by run."""
     out: list[str] = []

@@ -187,7 +187,11 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     to show (``note``: a part that could not do its job says so here, in words) and the
     host's own (``host_notes``: what it had to guess)."""
     width = max(len(label) for _, label in SUMMARY_ROWS)
-    lines = []
+    lines = [
+        f"WARNING ({name}): {report['warning']}"
+        for name, report in sorted(summary.get("plugin_reports", {}).items())
+        if isinstance(report, Mapping) and report.get("warning")
+    ]
     for key, label in SUMMARY_ROWS:
         value = _fmt(summary.get(key, ""), key)
         if key == "states_reached" and summary.get("defenders") == []:
