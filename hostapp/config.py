@@ -22,6 +22,7 @@ from hookspecs.settings import HOST_KEYS
 
 from .brokers.mt5_settings import load_mt5_settings
 from .brokers.paper_rules import PaperSettings
+from .brokers.paper_symbols import parse_paper_symbols
 from .market.csvrows import parse_zone
 
 DEFAULT_PATH = Path("plugins.toml")
@@ -189,6 +190,7 @@ def config_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> Ho
         load_mt5_settings(host.mt5, f"{where} [host.mt5]")
     if "paper" in _table(data, "host", where):
         parse_settings(PaperSettings, host.paper, f"{where} [host.paper]")
+        parse_paper_symbols(host.paper.get("symbols"), where)
     plugins = _parse(PluginsSettings, _table(data, "plugins", where), f"{where} [plugins]")
     tables: dict[str, dict[str, Any]] = {}
     for name, table in _table(data, "plugin", where).items():

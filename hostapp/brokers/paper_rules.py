@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from hookspecs import ActionResult, Bar, CloseReason, Direction, Quote, ResultCode, SymbolInfo
 
@@ -115,12 +115,15 @@ def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
 
 @dataclass(frozen=True)
 class PaperSettings:
-    """The ``[host.paper]`` table. ``account_file`` empty: the account lives in memory."""
+    """The ``[host.paper]`` table. ``account_file`` empty: the account lives in memory.
+    ``symbols``: the ``[host.paper.symbols.NAME]`` tables as the file has them, checked
+    by :func:`~.paper_symbols.parse_paper_symbols`, whose messages name each table."""
 
     balance: float = 10_000.0
     margin_mode: Literal["hedging", "netting"] = "hedging"
     account_file: str = ""
     currency: str = "USD"
+    symbols: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.balance) and self.balance > 0):
