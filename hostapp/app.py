@@ -180,6 +180,7 @@ def build_sim_app(
     the market's history without a cycle (nothing settles at their older prices).
     Raises ConfigError for bad settings (including a plugin's ``configure``)."""
     from .brokers.paper import PaperBroker, PaperSettings
+    from .brokers.paper_symbols import parse_paper_symbols
 
     timeframe = timeframe or config.host.timeframe
     firsts = [first_time(bars) for bars in series.values()]
@@ -197,8 +198,13 @@ def build_sim_app(
     if not shared_account:
         table.pop("account_file", None)
     settings = parse_settings(PaperSettings, table, f"{config.source} [host.paper]")
+    told = parse_paper_symbols(table.get("symbols"), config.source)
     broker = PaperBroker(
-        symbols=symbol_infos(series), settings=settings, clock=clock.now, timeframe=base_timeframe
+        symbols=symbol_infos(series, told),
+        settings=settings,
+        clock=clock.now,
+        timeframe=base_timeframe,
+        spreads=told.spreads(),
     )
     app = _assemble(
         config,

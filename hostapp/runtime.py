@@ -129,6 +129,7 @@ class PaperServerMarket:
 def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runtime:
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_market import PaperTerminalMarket
+    from .brokers.paper_symbols import parse_paper_symbols
     from .data import streamed_config_series
     from .symbol_rules import symbol_infos
 
@@ -140,7 +141,10 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
             " (the serving host trades on the account file the trading host drives)"
         )
     series, base = streamed_config_series(config, days=days, seed=seed)
-    broker = PaperBroker(symbols=symbol_infos(series), settings=paper, timeframe=base)
+    told = parse_paper_symbols(config.host.paper.get("symbols"), config.source)
+    broker = PaperBroker(
+        symbols=symbol_infos(series, told), settings=paper, timeframe=base, spreads=told.spreads()
+    )
     terminal = PaperTerminalMarket(paper.account_file, base)
     market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base))
 

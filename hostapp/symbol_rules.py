@@ -8,15 +8,22 @@ import itertools
 import math
 import struct
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from hookspecs import Bar, Broker, SimBroker, SymbolInfo
 
+if TYPE_CHECKING:
+    from .brokers.paper_symbols import PaperSymbols
 
-def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
+
+def symbol_infos(
+    series: Mapping[str, Iterable[Bar]], configured: PaperSymbols | None = None
+) -> dict[str, SymbolInfo]:
     """The rules of the data's symbols, and of no other (a symbol without bars has no
     price to trade at, and a server asked to defend a trade in it would wait for bars
     forever): the paper broker's own for the symbols it knows, with a broker's suffix or
-    not (``USDJPY.m`` is ``USDJPY``), else a guess.
+    not (``USDJPY.m`` is ``USDJPY``), else a guess; what a ``[host.paper.symbols.NAME]``
+    table of ``configured`` gives replaces either (:mod:`.brokers.paper_symbols`).
 
     Digits are the most decimals the prices of the first 500 bars really have (opens,
     highs and lows too: a close can end in a zero the others do not), and at least
@@ -28,6 +35,14 @@ def symbol_infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     0.01 to 100 lot limits whatever the instrument; a name that reads as a stock's
     ticker (``GOOG``: :func:`~.brokers.paper_rules.stock_ticker`) trades one share a lot.
     """
+    infos = _infos(series)
+    if configured is not None:
+        infos = {s: configured.apply(info) for s, info in infos.items()}
+    return infos
+
+
+def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
+    """:func:`symbol_infos` without the configured tables."""
     from .brokers.paper_rules import known_rules, stock_ticker
 
     infos: dict[str, SymbolInfo] = {}
@@ -61,39 +76,67 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     the account's (GBPJPY on a USD account) books its profits in its second currency,
     counted as the account's. R multiples, which the A/B compares, depend on neither. A
     broker's name for a symbol it knows (``USDJPY.m``) is traded on that symbol's rules,
-    which the sentence says too: the broker's own may differ (a micro account's lot)."""
+    which the sentence says too: the broker's own may differ (a micro account's lot). A
+    symbol with a ``[host.paper.symbols.NAME]`` table is not guessed: the sentence says
+    its rules are the file's, and which of them the table left to the guess."""
+    from .brokers.paper import PaperBroker
     from .brokers.paper_rules import DEFAULT_SYMBOLS, currency_pair, listed_name
 
     if not isinstance(broker, SimBroker):
         return None
+    table = broker.settings.symbols if isinstance(broker, PaperBroker) else {}
     infos = [
         info
         for s in symbols
-        if s not in DEFAULT_SYMBOLS and (info := broker.symbol_info(s)) is not None
+        if (s not in DEFAULT_SYMBOLS or s in table) and (info := broker.symbol_info(s)) is not None
     ]
-    borrowed = [i for i in infos if listed_name(i.name) in DEFAULT_SYMBOLS]
-    guessed = [i for i in infos if listed_name(i.name) not in DEFAULT_SYMBOLS]
+    told = [i for i in infos if i.name in table]
+    known = [i for i in infos if i.name not in table and listed_name(i.name) in DEFAULT_SYMBOLS]
+    guessed = [i for i in infos if i.name not in table and i not in known]
     said: list[str] = []
-    if borrowed:
+    if known:
         said.append(
             "the paper broker trades a broker's name for a symbol it knows on that symbol's "
-            "rules: "
-            + "; ".join(f"{i.name} as {listed_name(i.name)} ({_rules(i)})" for i in borrowed)
+            "rules: " + "; ".join(f"{i.name} as {listed_name(i.name)} ({_rules(i)})" for i in known)
+        )
+    if told:
+        said.append(
+            "rules from plugins.toml for "
+            + "; ".join(f"{i.name} ({_rules(i)}{_left(i, table[i.name])})" for i in told)
         )
     if guessed:
-        text = (
+        said.append(
             f"the paper broker does not know {', '.join(i.name for i in guessed)} and "
             f"guessed the trading rules from the prices "
             f"({'; '.join(f'{i.name}: {_rules(i)}' for i in guessed)}): lot sizes, and the "
-            "money figures of fixed-lot orders, follow that guess"
+            "money figures of fixed-lot orders, follow that guess (a [host.paper.symbols.NAME]"
+            " table in plugins.toml gives the real ones)"
         )
-        currency = broker.account().currency
-        for i in guessed:
-            pair = currency_pair(i.name)
-            if pair is not None and currency not in pair:
-                text += f"; {i.name}'s profits are in {pair[1]}, counted as {currency}"
-        said.append(text + "; R multiples depend on neither")
-    return "; ".join(said) or None
+    if not said:
+        return None
+    currency = broker.account().currency
+    for i in (*told, *guessed):
+        pair = currency_pair(i.name)
+        if pair is not None and currency not in pair:
+            said[-1] += f"; {i.name}'s profits are in {pair[1]}, counted as {currency}"
+    if guessed:
+        said[-1] += "; R multiples depend on neither"
+    return "; ".join(said)
+
+
+#: the keys of a ``[host.paper.symbols.NAME]`` table that a guess fills when left out
+_GUESSED_KEYS = ("digits", "contract_size", "volume_min", "volume_step", "volume_max")
+
+
+def _left(info: SymbolInfo, table: object) -> str:
+    """What a symbol's table leaves to the guess, as the note says it ("" for none, or
+    for a symbol the paper broker knows: the rest are its own rules)."""
+    from .brokers.paper_rules import DEFAULT_SYMBOLS, listed_name
+
+    if listed_name(info.name) in DEFAULT_SYMBOLS or not isinstance(table, dict):
+        return ""
+    missing = [k for k in _GUESSED_KEYS if k not in table]
+    return f"; {', '.join(missing)} guessed" if missing else ""
 
 
 def _rules(info: SymbolInfo) -> str:

@@ -44,9 +44,13 @@ class PaperBroker(PaperOrders):
         settings: PaperSettings | None = None,
         clock: Callable[[], datetime] | None = None,
         timeframe: str = "M5",
+        spreads: Mapping[str, float] | None = None,
     ) -> None:
+        """``spreads``: a symbol's spread for bars that carry none, before the default
+        (:func:`~.paper_rules.default_spread`): a ``[host.paper.symbols.NAME]`` table's."""
         self.settings = settings or PaperSettings()
         self._symbols = dict(DEFAULT_SYMBOLS if symbols is None else symbols)
+        self._spreads = dict(spreads or {})
         self._clock = clock
         self._bar_period = timedelta(seconds=timeframe_seconds(timeframe))
         self._timeframe = timeframe
@@ -90,7 +94,7 @@ class PaperBroker(PaperOrders):
         account file the bar is kept there too (as a terminal keeps its history)."""
         info = self._symbols.get(symbol)
         digits = info.digits if info is not None else 8
-        spread = bar.spread or default_spread(symbol, info, bar.close)
+        spread = bar.spread or self._spreads.get(symbol, default_spread(symbol, info, bar.close))
         when = bar.time + self._bar_period
         store = self._store
         closed: list[tuple[Trade, CloseReason]] = []
