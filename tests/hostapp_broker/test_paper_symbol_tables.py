@@ -5,6 +5,7 @@ shared account file and the serving host beside it."""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,13 @@ def test_the_live_host_and_the_serving_host_on_one_account_file_use_the_table(
         app.broker.release()  # type: ignore[attr-defined]
         assert runtime.close is not None
         runtime.close()
+
+
+def test_the_readme_table_is_accepted_as_written() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("[host.paper.symbols.US500]")
+    block = tomllib.loads(readme[start : readme.index("```", start)])
+    config = config_from_dict(block)
+    told = parse_paper_symbols(config.host.paper["symbols"], config.source)
+    us500 = told.rules["US500"]
+    assert (us500.digits, us500.volume_min, us500.spread) == (2, 0.1, 0.4)
