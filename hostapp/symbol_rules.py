@@ -112,6 +112,13 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
             "money figures of fixed-lot orders, follow that guess (a [host.paper.symbols.NAME]"
             " table in plugins.toml gives the real ones)"
         )
+    unused = sorted(set(table) - set(symbols))
+    if unused:  # a table for a symbol this run has no bars of: said, not silently ignored
+        said.append(
+            f"plugins.toml's [host.paper.symbols] tables for {', '.join(unused)} are unused: "
+            "this run has no bars of "
+            + ("that symbol (tables match exact names)" if len(unused) == 1 else "those symbols")
+        )
     if not said:
         return None
     currency = broker.account().currency

@@ -82,3 +82,18 @@ def test_the_note_of_a_table_names_what_it_leaves_to_the_guess() -> None:
         symbols=symbol_infos({"GOOG": BARS}, told), settings=PaperSettings(symbols=table)
     )
     assert "guessed" not in (guessed_rules_note(broker, ["GOOG"]) or "")
+
+
+def test_a_table_for_a_symbol_without_bars_is_said_unused() -> None:
+    """A GOOG table while the file is GOOG.m (tables match exact names), or a table left
+    from another run: said, not silently ignored."""
+    table = {"GOOG": {"contract_size": 1}, "XAUUSD": {"digits": 3}}
+    told = parse_paper_symbols(table, "plugins.toml")
+    broker = PaperBroker(
+        symbols=symbol_infos({"XAUUSD": BARS}, told), settings=PaperSettings(symbols=table)
+    )
+    note = guessed_rules_note(broker, ["XAUUSD"])
+    assert note is not None and note.endswith(
+        "plugins.toml's [host.paper.symbols] tables for GOOG are unused: this run has no bars "
+        "of that symbol (tables match exact names)"
+    )
