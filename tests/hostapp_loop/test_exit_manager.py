@@ -283,24 +283,25 @@ class BuyOnce:
         return [OrderRequest(symbol, "buy", 0.1, stop_loss=1990.0, comment="buy once")]
 
 
-@pytest.mark.parametrize("defended", [True, False])
-async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> None:
+def _gold_replay(closes: list[float], **builtins: object) -> Any:
+    """A replay host over XAUUSD bars at ``closes`` with only ``builtins`` as plugins."""
     from hostapp.app import build_sim_app
     from hostapp.config import config_from_dict
-    from hostapp.driving import run_summary
 
     config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
+    series = {"XAUUSD": bars_from_closes(closes)}
+    return build_sim_app(
+        config, series, base_timeframe="M5", builtins=builtins, entry_points=[], env={}
+    )
+
+
+@pytest.mark.parametrize("defended", [True, False])
+async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> None:
+    from hostapp.driving import run_summary
+
     closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 26)]  # up to +2.5R
     manager = ExitManager()
-    builtins = {"exits": manager, "guard": Guard(defended), "buy_once": BuyOnce()}
-    app = build_sim_app(
-        config,
-        {"XAUUSD": bars_from_closes(closes)},
-        base_timeframe="M5",
-        builtins=builtins,
-        entry_points=[],
-        env={},
-    )
+    app = _gold_replay(closes, exits=manager, guard=Guard(defended), buy_once=BuyOnce())
     stats = await app.loop.run_replay(app.feed)
     assert len(stats.entries) == 1
     app.plugin_reports = app.plugins.run_report(app.host)  # as a run's end does
@@ -404,23 +405,11 @@ async def test_a_partial_close_behind_the_take_profit_is_said_once_and_counted(
 ) -> None:
     """The partial close is on at +2R by default; a strategy whose target is at +2R closes
     every trade there first. The manager says so once, and the summary says how often."""
-    from hostapp.app import build_sim_app
-    from hostapp.config import config_from_dict
     from hostapp.driving import run_summary
     from hostapp.report import summary_table
 
-    config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
     closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 40)]
-    manager = ExitManager()
-    builtins = {"exits": manager, "buy": BuyWithTarget(target_r, 2)}
-    app = build_sim_app(
-        config,
-        {"XAUUSD": bars_from_closes(closes)},
-        base_timeframe="M5",
-        builtins=builtins,
-        entry_points=[],
-        env={},
-    )
+    app = _gold_replay(closes, exits=ExitManager(), buy=BuyWithTarget(target_r, 2))
     with caplog.at_level(logging.INFO):
         stats = await app.loop.run_replay(app.feed)
     assert len(stats.entries) == 2
