@@ -77,6 +77,20 @@ def test_trades_without_a_stop_count_in_the_figures_but_not_in_r() -> None:
     )
 
 
+def test_a_plugins_warning_opens_the_summary_and_its_note_follows_it() -> None:
+    """``run_report``'s ``warning`` is printed over the table (figures to doubt before
+    reading them), its ``note`` under it; a report that failed or says neither adds none."""
+    reports = {
+        "dtms": {"warning": "DTMS scored most trades without ema_alignment", "note": "n1"},
+        "exits": {"held_defensive": {}},
+        "broken": {"error": "run_report: ValueError: x"},
+    }
+    lines = summary_table({"plugin_reports": reports}).splitlines()
+    assert lines[0] == "WARNING (dtms): DTMS scored most trades without ema_alignment"
+    assert not any(line.startswith("WARNING") for line in lines[1:])
+    assert lines[-1] == "note (dtms): n1"
+
+
 def test_max_drawdown_peak_to_trough_in_close_order() -> None:
     deals = [
         _trade(1, "buy", 1, 1, 1, profit=100.0, at=T),
