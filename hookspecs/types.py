@@ -173,10 +173,13 @@ class Veto:
     log line shows (it may name a time, a ticket or a figure); ``kind`` is the same text
     for every veto of the same cause, so a run's summary can count them together
     ("120 × account defensive mode", not one line per date). A plain string veto is its
-    own kind."""
+    own kind. ``plugin``: who vetoed, filled in by the host when it passes the veto on (a
+    plugin leaves it empty), so the host counts vetoes by plugin without reading it back
+    out of the text."""
 
     reason: str
     kind: str
+    plugin: str = ""
 
     def __post_init__(self) -> None:
         for name in ("reason", "kind"):

@@ -272,7 +272,7 @@ class TradingLoop(LoopDrivers):
                         veto.reason,
                     )
                 return
-            stats.overridden(veto.kind)
+            stats.overridden(veto.plugin)
         result = self.broker.open(order)
         if result.ok and result.netting is not None:
             await self._netted(now, order, result)

@@ -59,12 +59,6 @@ def counted(items: Sequence[Any], key: Callable[[Any], Any]) -> Counter[Any]:
     return Counter(items.by_key) if isinstance(items, Recent) else Counter(map(key, items))
 
 
-def vetoing_plugin(kind: str) -> str:
-    """The plugin a veto's kind names: the PluginHost gives every veto's kind as
-    ``"<plugin>: <kind>"`` (:meth:`hostapp.pluginhost.PluginHost.veto`)."""
-    return kind.partition(": ")[0]
-
-
 @dataclass
 class LoopStats:
     """What the loop did, for the summary."""
@@ -75,7 +69,7 @@ class LoopStats:
     orders_vetoed: dict[str, int] = field(default_factory=dict)
     orders_rejected: int = 0
     entries_veto_overridden: int = 0  # scripted entries a plugin would have vetoed
-    #: the same, by the plugin that would have vetoed (:func:`vetoing_plugin`)
+    #: the same, by the plugin that would have vetoed (``Veto.plugin``)
     entries_veto_overridden_by: dict[str, int] = field(default_factory=dict)
     entries: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, by)
     closes: list[tuple[datetime, Trade, str]] = field(default_factory=list)  # (time, trade, reason)
@@ -105,11 +99,10 @@ class LoopStats:
             kind = OTHER_VETOES
         vetoed[kind] = vetoed.get(kind, 0) + 1
 
-    def overridden(self, kind: str) -> None:
-        """Count a scripted entry opened although a plugin vetoed it, by that plugin."""
+    def overridden(self, plugin: str) -> None:
+        """Count a scripted entry opened although ``plugin`` vetoed it."""
         self.entries_veto_overridden += 1
         by = self.entries_veto_overridden_by
-        plugin = vetoing_plugin(kind)
         by[plugin] = by.get(plugin, 0) + 1
 
     def bound(self, window: int) -> None:

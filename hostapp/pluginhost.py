@@ -174,7 +174,8 @@ class PluginHost(PluginRegistry):
             # a guard switched off for failing still fails closed: its orders stay vetoed
             why = state.info.error or "failing"
             kind = switched_off_kind(name, hook)
-            return Veto(f"{name}: switched off ({why}), so its {hook} vetoes (fails closed)", kind)
+            reason = f"{name}: switched off ({why}), so its {hook} vetoes (fails closed)"
+            return Veto(reason, kind, name)
         slow, episodes = self.slow, self.slow.episodes
         started = perf_counter()  # each call's end starts the next: one clock read a call
         for name, fn, argnames, state in self._callers_of(hook):
@@ -190,11 +191,11 @@ class PluginHost(PluginRegistry):
                 if self.raise_errors:
                     raise
                 reason = f"{name}: {hook} {fail_safe(HOOK_RULES[hook], describe(exc))}"
-                return Veto(reason, f"{name}: {hook} failed, so it vetoes (fails closed)")
+                return Veto(reason, f"{name}: {hook} failed, so it vetoes (fails closed)", name)
             if state.failures:
                 state.failures.pop(hook, None)
             if veto is not None:
-                return Veto(f"{name}: {veto.reason}", f"{name}: {veto.kind}")
+                return Veto(f"{name}: {veto.reason}", f"{name}: {veto.kind}", name)
         return None
 
     def _first_reason(self, hook: str, kwargs: Mapping[str, Any]) -> str | None:

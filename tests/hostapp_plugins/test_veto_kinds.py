@@ -24,10 +24,10 @@ def test_a_veto_has_a_kind_the_summary_counts_it_by(hostapp_factory: Any) -> Non
         "g: account mode until 2024-01-02T00:00:00+00:00: 3 stops"
     )
     assert host.plugins.veto(host, ORDER) == Veto(
-        "g: account mode until 2024-01-02T00:00:00+00:00: 3 stops", "g: account mode"
+        "g: account mode until 2024-01-02T00:00:00+00:00: 3 stops", "g: account mode", "g"
     )
     plain = hostapp_factory({"g": Recorder(allow_order="too big")})
-    assert plain.plugins.veto(plain, ORDER) == Veto("g: too big", "g: too big")
+    assert plain.plugins.veto(plain, ORDER) == Veto("g: too big", "g: too big", "g")
     assert hostapp_factory({"a": Recorder()}).plugins.veto(host, ORDER) is None
     # a crash is a kind of its own, whatever the error says
     crashed = hostapp_factory({"z": Raiser()})
