@@ -151,17 +151,19 @@ class ClosedPositions(Broker, Protocol):
 
 @runtime_checkable
 class CloseReasons(Protocol):
-    """An optional capability of a :class:`Broker`: why it closed a position. A stop or a
-    target hit between two cycles of a live account is found by the loop's sweep, and on
-    an account shared by several programs another program's close is found after one of
-    this host's phases; without the broker's word the loop can only name the phase
-    (``external``, ``action``, ``exit``), and a defender counting stop-outs would miss
-    them. The paper broker and the MetaTrader broker offer it."""
+    """An optional capability of a :class:`Broker`: a closed position with why it closed.
+    A stop or a target hit between two cycles of a live account is found by the loop's
+    sweep, and on an account shared by several programs another program's close is found
+    after one of this host's phases; without the broker's word the loop can only name the
+    phase (``external``, ``action``, ``exit``), and a defender counting stop-outs would
+    miss them. One call gives the record and the reason, from the same deals. The paper
+    broker and the MetaTrader broker offer it."""
 
-    def close_reason(self, ticket: int) -> CloseReason | None:
-        """``"stop_loss"`` or ``"take_profit"`` when the broker closed position ``ticket``
-        at its stop or its target (its last closing deal's reason); ``None`` when an order
-        closed it, or the broker cannot tell (yet)."""
+    def closed_with_reason(self, ticket: int) -> tuple[Trade, CloseReason | None] | None:
+        """Position ``ticket`` as it closed (as :meth:`ClosedPositions.closed_trade` gives
+        it), and ``"stop_loss"`` or ``"take_profit"`` when the broker closed it at its stop
+        or its target (its last closing deal's reason), else ``None`` (an order closed it);
+        ``None`` for both when it never closed or the broker cannot tell yet."""
         ...
 
 

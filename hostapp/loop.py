@@ -166,7 +166,9 @@ class TradingLoop(LoopDrivers):
         sim = broker if isinstance(broker, SimBroker) else None
         self._on_bar = sim.on_bar if sim is not None else None
         self._closed_trade = broker.closed_trade if isinstance(broker, ClosedPositions) else None
-        self._close_reason = broker.close_reason if isinstance(broker, CloseReasons) else None
+        self._closed_with_reason = (
+            broker.closed_with_reason if isinstance(broker, CloseReasons) else None
+        )
         self._propose = plugins.has_impls("propose_orders")
         self._on_cycle = plugins.has_impls("on_cycle")
         self._manage = plugins.has_impls("manage_positions")
@@ -324,11 +326,15 @@ class TradingLoop(LoopDrivers):
         current = {t.ticket: t for t in self.broker.positions()}
         known = self._known
         gone = [ticket for ticket in known if ticket not in current]
-        why = self._close_reason
+        closed = self._closed_with_reason
         for ticket in gone:
             last = known.pop(ticket)
-            record = self._closed_record(ticket, last)
-            await self._closed(now, record, (why(ticket) if why else None) or reason)
+            why: CloseReason | None = None
+            if closed is None:
+                record = self._closed_record(ticket, last)
+            else:  # the record and the reason from one read of the broker's deals
+                record, why = closed(ticket) or (last, None)
+            await self._closed(now, record, why or reason)
         known.update(current)
 
     def _closed_record(self, ticket: int, last: Trade) -> Trade:

@@ -38,7 +38,7 @@ from .mt5_convert import (
     symbol_info_from,
     trade_from_position,
 )
-from .mt5_history import close_reason, closed_position
+from .mt5_history import closed_position
 from .mt5_link import TradeServerWatch
 from .mt5_market import Mt5Market
 from .mt5_orders import OrderSender
@@ -249,16 +249,14 @@ class Mt5Broker(Trading):
     def closed_trade(self, ticket: int) -> Trade | None:
         """:class:`hookspecs.ClosedPositions`: the position as its deals say it closed
         (:mod:`.mt5_history`); ``None`` while the history lags or cannot be read."""
+        closed = self.closed_with_reason(ticket)
+        return None if closed is None else closed[0]
+
+    def closed_with_reason(self, ticket: int) -> tuple[Trade, CloseReason | None] | None:
+        """:class:`hookspecs.CloseReasons`: :meth:`closed_trade` and the last closing
+        deal's reason, a stop or a target the server filled, from one history read."""
         try:
             return closed_position(self.api, self.server_clock, ticket)
-        except (KeyError, TypeError, ValueError):  # a row unlike the API's
-            return None
-
-    def close_reason(self, ticket: int) -> CloseReason | None:
-        """:class:`hookspecs.CloseReasons`: the last closing deal's reason, a stop or a
-        target the server filled (:mod:`.mt5_history`); ``None`` otherwise."""
-        try:
-            return close_reason(self.api, ticket)
         except (KeyError, TypeError, ValueError):  # a row unlike the API's
             return None
 

@@ -45,24 +45,14 @@ def _open_lots(deals: list[dict[str, Any]]) -> float:
 _BY_BROKER: dict[int, CloseReason] = {4: "stop_loss", 5: "take_profit"}
 
 
-def close_reason(api: Any, ticket: int) -> CloseReason | None:
-    """Why ``ticket`` closed, from its last closing deal's ``reason``: ``DEAL_REASON_SL``
-    is ``stop_loss``, ``DEAL_REASON_TP`` ``take_profit``; anything else (an order, a
-    stop-out, a deal not in the history yet) is ``None``."""
-    raw = api.history_deals_get(position=ticket)
-    if not raw:
-        return None
-    deals = sorted((as_dict(d) for d in raw), key=lambda d: (int(d["time_msc"]), int(d["ticket"])))
-    closing = [d for d in deals if int(d["entry"]) in _CLOSING]
-    if not closing:
-        return None
-    return _BY_BROKER.get(int(closing[-1].get("reason", -1)))
-
-
-def closed_position(api: Any, clock: ServerClock, ticket: int) -> Trade | None:
-    """``ticket`` as it closed, from its deals; ``None`` when the server's history does
-    not show it closed yet (it lags the positions by a moment) or cannot be read: the
-    loop then reports the position's last view.
+def closed_position(
+    api: Any, clock: ServerClock, ticket: int
+) -> tuple[Trade, CloseReason | None] | None:
+    """``ticket`` as it closed, from its deals, with why: its last closing deal's
+    ``reason``, ``DEAL_REASON_SL`` as ``stop_loss`` and ``DEAL_REASON_TP`` as
+    ``take_profit`` (anything else, an order or a stop-out, is ``None``). ``None`` when
+    the server's history does not show it closed yet (it lags the positions by a moment)
+    or cannot be read: the loop then reports the position's last view.
 
     A netting reversal (``INOUT``) ends one side and opens the other under the same
     ticket; the old side was reported when the order reversed it (hostapp/loop.py), so
@@ -91,7 +81,7 @@ def closed_position(api: Any, clock: ServerClock, ticket: int) -> Trade | None:
     entry = float(first["price"])
     if len(opened) > 1 and lots > 0:  # grown by several deals: their volume-weighted price
         entry = round(sum(float(d["price"]) * n for d, n in opened) / lots, 10)
-    return Trade(
+    trade = Trade(
         ticket=ticket,
         symbol=str(last["symbol"]),
         direction="buy" if buy else "sell",
@@ -106,3 +96,4 @@ def closed_position(api: Any, clock: ServerClock, ticket: int) -> Trade | None:
         close_price=float(last["price"]),
         closed_at=clock.to_utc(last["time"]),
     )
+    return trade, _BY_BROKER.get(int(last.get("reason", -1)))

@@ -159,20 +159,22 @@ class PaperBroker(PaperOrders):
         that closed last), with the profit of all its closing deals, a partial close's
         included, as ``on_trade_closed`` promises. Without reading the whole history (the
         loop asks on every close, over an account file that has months of deals)."""
-        with self._query():
-            deal = self._store.last_deal(ticket)
-            return None if deal is None else self._position_closed(deal.trade)
+        closed = self.closed_with_reason(ticket)
+        return None if closed is None else closed[0]
 
-    def close_reason(self, ticket: int) -> CloseReason | None:
-        """:class:`hookspecs.CloseReasons`: ``stop_loss`` or ``take_profit`` when the bars
-        hit the position's stop or target (its newest closing deal says so), else
-        ``None``: an order closed it. Another process on a shared account file closes
-        positions this one finds gone; their deals say why."""
+    def closed_with_reason(self, ticket: int) -> tuple[Trade, CloseReason | None] | None:
+        """:class:`hookspecs.CloseReasons`: :meth:`closed_trade`, with ``stop_loss`` or
+        ``take_profit`` when the bars hit the position's stop or target (its newest
+        closing deal says so), else ``None``: an order closed it. Another process on a
+        shared account file closes positions this one finds gone; their deals say why."""
         with self._query():
             deal = self._store.last_deal(ticket)
-        if deal is None or deal.reason not in ("stop_loss", "take_profit"):
-            return None
-        return "stop_loss" if deal.reason == "stop_loss" else "take_profit"
+            if deal is None:
+                return None
+            trade = self._position_closed(deal.trade)
+        if deal.reason == "stop_loss":
+            return trade, "stop_loss"
+        return trade, "take_profit" if deal.reason == "take_profit" else None
 
     def realised_pnl(self) -> float:
         with self._query():
