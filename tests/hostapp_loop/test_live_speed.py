@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,10 +76,9 @@ class BuyAtTheTop:
             self.stop()  # after the cycle DTMS closed the hedged trade in
 
 
-def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> None:
-    bars = bars_from_closes(_closes(), start=START, spread=0.3)
-    top = bars[WARMUP - 1].time + timedelta(minutes=5)  # the close of the last warm-up bar
-    state = tmp_path / "dtms"
+def _live_config(tmp_path: Path, **plugins: dict[str, object]) -> Any:
+    """XAUUSD on M5 bars, a cycle a minute, a paper account file in ``tmp_path`` (the
+    exit manager's state there too); ``plugins``: their ``[plugin.NAME]`` tables."""
     config = config_from_dict(
         {
             "host": {
@@ -87,11 +87,18 @@ def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> Non
                 "cycle_seconds": 60,
                 "paper": {"account_file": str(tmp_path / "account.sqlite")},
             },
-            "plugin": {"dtms": {"state_dir": str(state), "trail": {"enabled": False}}},
+            "plugin": plugins,
         },
         path=tmp_path / "plugins.toml",
     )
-    config = dataclasses.replace(config, data_root=tmp_path)  # the exit manager's state too
+    return dataclasses.replace(config, data_root=tmp_path)
+
+
+def test_speed_plays_an_adverse_path_to_hedged_in_seconds(tmp_path: Path) -> None:
+    bars = bars_from_closes(_closes(), start=START, spread=0.3)
+    top = bars[WARMUP - 1].time + timedelta(minutes=5)  # the close of the last warm-up bar
+    state = tmp_path / "dtms"
+    config = _live_config(tmp_path, dtms={"state_dir": str(state), "trail": {"enabled": False}})
     plugin = BuyAtTheTop(top)
     app = build_sim_app(
         config,
@@ -230,18 +237,7 @@ def test_a_gap_in_the_data_of_a_scaled_run_is_said_once_with_when_bars_return(
     bars = bars_from_closes([2000.0 + (i % 7) for i in range(WARMUP + 6)], start=START)
     after = [dataclasses.replace(b, time=b.time + timedelta(hours=2)) for b in bars[WARMUP + 3 :]]
     bars = bars[: WARMUP + 3] + after  # two hours without bars, past the history
-    config = config_from_dict(
-        {
-            "host": {
-                "symbols": ["XAUUSD"],
-                "timeframe": "M5",
-                "cycle_seconds": 60,
-                "paper": {"account_file": str(tmp_path / "account.sqlite")},
-            },
-        },
-        path=tmp_path / "plugins.toml",
-    )
-    config = dataclasses.replace(config, data_root=tmp_path)
+    config = _live_config(tmp_path)
     app = build_sim_app(
         config,
         {"XAUUSD": bars},
