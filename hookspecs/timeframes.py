@@ -114,6 +114,24 @@ def to_epoch(when: datetime) -> int:
     return int((when - EPOCH).total_seconds())
 
 
+#: An epoch number from here on is milliseconds (JavaScript's ``Date.now()``, Binance's
+#: klines, many exchanges): in seconds it would be the year 5138, in milliseconds it is
+#: March 1973.
+EPOCH_MS_FROM = 100_000_000_000
+#: and from here on microseconds (Binance's spot klines from 2025): the year 5138 again
+#: in milliseconds, March 1973 in microseconds.
+EPOCH_US_FROM = 100_000_000_000_000
+
+
+def epoch_seconds(number: float) -> float:
+    """Seconds since the epoch of a Unix time written in seconds, milliseconds or
+    microseconds, told by its size: the one reading of such numbers for the host's CSV
+    files and the DTMS server's requests alike."""
+    if number >= EPOCH_US_FROM:
+        return number / 1_000_000
+    return number / 1000 if number >= EPOCH_MS_FROM else number
+
+
 _SECONDS: dict[Timeframe, int] = {
     Timeframe.M1: 60,
     Timeframe.M5: 300,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hookspecs import DataError, Timeframe
+from hookspecs.timeframes import epoch_seconds
 
 T = datetime(2024, 3, 13, 17, 42, tzinfo=UTC)  # a Wednesday
 
@@ -92,3 +93,19 @@ def test_lengths_and_order() -> None:
     assert Timeframe.M5.period.total_seconds() == 300
     assert Timeframe.M5.finer_than("H1") and not Timeframe.D1.finer_than("H1")
     assert not Timeframe.MN1.fixed and Timeframe.W1.fixed
+
+
+@pytest.mark.parametrize(
+    ("number", "seconds"),
+    [
+        (1_767_225_600, 1_767_225_600),  # seconds: 2026
+        (99_999_999_999, 99_999_999_999),  # still seconds: the year 5138
+        (100_000_000_000, 100_000_000),  # milliseconds from here: March 1973
+        (1_767_225_600_500, 1_767_225_600.5),
+        (99_999_999_999_999, 99_999_999_999.999),
+        (100_000_000_000_000, 100_000_000),  # microseconds from here
+        (1_767_225_600_000_250, 1_767_225_600.00025),
+    ],
+)
+def test_an_epoch_number_is_read_by_its_size(number: int, seconds: float) -> None:
+    assert epoch_seconds(number) == pytest.approx(seconds, abs=1e-6)

@@ -14,6 +14,8 @@ import math
 import re
 from datetime import UTC, datetime
 
+from hookspecs.timeframes import epoch_seconds
+
 from . import limits
 
 
@@ -77,9 +79,9 @@ def integer(value: object, field: str, low: int, high: int) -> int:
 
 
 def _epoch(value: float, field: str, shown: object) -> datetime:
-    """Unix time in seconds; above ``limits.EPOCH_MS_ABOVE``, in milliseconds (what
-    JavaScript's ``Date.now()`` and many exchanges send)."""
-    seconds = value / 1000 if value > limits.EPOCH_MS_ABOVE else value
+    """Unix time in seconds, milliseconds (what JavaScript's ``Date.now()`` and many
+    exchanges send) or microseconds, told by its size (``epoch_seconds``)."""
+    seconds = epoch_seconds(value)
     first, last = limits.OPENED_AT_YEARS
     if seconds < 0:
         raise FieldError(field, f"must not be before 1970-01-01 (Unix time 0), got {show(shown)}")
@@ -94,7 +96,7 @@ def _epoch(value: float, field: str, shown: object) -> datetime:
 
 def time(value: object, field: str) -> datetime | None:
     """ISO 8601 with a timezone (``Z`` or ``z`` for UTC), or Unix time as a number or a
-    string of one (seconds; milliseconds above ``limits.EPOCH_MS_ABOVE``); None: absent.
+    string of one (seconds, milliseconds or microseconds, told by its size); None: absent.
     Years ``limits.OPENED_AT_YEARS`` once in UTC (``0001-01-01T00:00+14:00`` is before
     year 1 in UTC: a 400, not an OverflowError)."""
     if value is None:

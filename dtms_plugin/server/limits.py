@@ -55,8 +55,6 @@ MAX_MAGIC = 2**64 - 1
 #: ``opened_at`` and ``closed_at``, once in UTC: from the Unix epoch on (no broker held a
 #: position before it; ``0001-01-01`` is a client's empty date, not a trade's)
 OPENED_AT_YEARS = (1970, 9999)
-#: an epoch time above this is in milliseconds (1e11 seconds is the year 5138)
-EPOCH_MS_ABOVE = 1e11
 MAX_TIME_CHARS = 64
 
 #: JSON bodies: nesting depth and the digits of one integer literal.

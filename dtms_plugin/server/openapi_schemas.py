@@ -87,7 +87,8 @@ SCHEMAS: dict[str, Any] = {
             "opened_at": {
                 **_TIME,
                 "description": "ISO 8601 with a timezone, or Unix seconds (milliseconds"
-                " above 1e11), from 1970; null: the server's clock; aliases open_time, time",
+                " from 1e11, microseconds from 1e14), from 1970; null: the server's clock;"
+                " aliases open_time, time",
             },
             "open_time": _TIME,
             "time": _TIME,
@@ -334,7 +335,7 @@ SCHEMAS: dict[str, Any] = {
             "closed_at": {
                 **_TIME,
                 "description": "ISO 8601 with a timezone, or Unix seconds (milliseconds"
-                " above 1e11); null: the server's clock",
+                " from 1e11, microseconds from 1e14); null: the server's clock",
             },
         },
     },

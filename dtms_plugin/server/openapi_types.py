@@ -45,8 +45,8 @@ LEVEL_OR_TEXT: dict[str, Any] = {
     "pattern": f"^{_WS}[+]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
     "description": "null or 0: none",
 }
-#: When a position opened: ISO 8601 with a timezone, or Unix seconds (milliseconds above
-#: 1e11) as a number or a string of digits, from 1970 to the year 9999.
+#: When a position opened: ISO 8601 with a timezone, or Unix seconds (milliseconds from
+#: 1e11, microseconds from 1e14) as a number or a string of digits, from 1970 to the year 9999.
 TIME_OR_EPOCH: dict[str, Any] = {
     "anyOf": [
         {"type": "null"},

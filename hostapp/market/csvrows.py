@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hookspecs import Bar, DataError, SymbolInfo
+from hookspecs.timeframes import epoch_seconds
 
 from .csvdates import (
     TIME_FORMS,
@@ -120,14 +121,6 @@ def cell(path: str | Path, line: int, cells: list[str], index: dict[str, int], n
     return cells[i]
 
 
-#: a whole epoch number from here on is milliseconds (as Binance's klines and JavaScript
-#: write them): in seconds it would be the year 5138; in milliseconds it is March 1973
-EPOCH_MS_FROM = 100_000_000_000
-#: and from here on microseconds (Binance's spot klines from 2025): the year 5138 again
-#: in milliseconds, March 1973 in microseconds
-EPOCH_US_FROM = 100_000_000_000_000
-
-
 def parse_time(text: str, zone: tzinfo = UTC, order: DateOrder | None = None) -> datetime:
     """ISO 8601, ``YYYY-MM-DD HH:MM[:SS]``, a date written another way (:mod:`.csvdates`;
     ``order`` says which number of a ``01/02/2024`` date is the day, and ``"ymd"`` that
@@ -142,12 +135,7 @@ def parse_time(text: str, zone: tzinfo = UTC, order: DateOrder | None = None) ->
             raise ValueError(f"{t!r} is not a date YYYYMMDD")
         return in_zone(day, zone)
     if t.replace(".", "", 1).isdigit():
-        if "." in t:
-            return from_epoch(float(t))
-        n = int(t)
-        if n >= EPOCH_US_FROM:
-            return from_epoch(n / 1_000_000)
-        return from_epoch(n / 1000 if n >= EPOCH_MS_FROM else n)
+        return from_epoch(epoch_seconds(float(t) if "." in t else int(t)))
     if t[4:5] != "-":  # not ISO's "YYYY-": a date written another way
         t = as_iso(t, order)
     try:
