@@ -305,7 +305,9 @@ class HostView(Protocol):
 
     async def execute(self, action: Action) -> ActionResult:
         """Carry out ``action`` on the broker, fire ``on_action`` for every plugin, and
-        return the result. Refusals come back as results; this never raises for them."""
+        return the result. Refusals come back as results; this never raises for them.
+        A ``re_add`` opens an order, so the plugins' ``allow_order`` is asked first; a
+        veto is a ``vetoed`` result (final: a retry meets the same veto)."""
         ...
 
     async def report_state_change(
@@ -337,6 +339,22 @@ def apply_action(broker: Broker, action: Action) -> ActionResult:
         return ActionResult(False, ResultCode.UNKNOWN_OUTCOME, message)
 
 
+def re_add_order(position: Trade, action: Action) -> OrderRequest:
+    """The order a ``re_add`` action opens: more of ``position`` (the volume the action
+    says), with its stops and magic number. A new entry, so the host asks the plugins'
+    ``allow_order`` about it before :func:`apply_action` sends it."""
+    return OrderRequest(
+        symbol=position.symbol,
+        direction=position.direction,
+        volume=float(action.params["volume"]),
+        stop_loss=position.stop_loss,
+        take_profit=position.take_profit,
+        comment=f"DTMS_READD_{action.ticket}",
+        source=action.source,
+        magic=position.magic,
+    )
+
+
 def _apply(broker: Broker, action: Action) -> ActionResult:
     p = action.params
     kind = action.kind
@@ -362,15 +380,5 @@ def _apply(broker: Broker, action: Action) -> ActionResult:
         pos = broker.position(action.ticket)
         if pos is None:
             return ActionResult.failure(ResultCode.NOT_FOUND, f"position {action.ticket} not found")
-        order = OrderRequest(
-            symbol=pos.symbol,
-            direction=pos.direction,
-            volume=float(p["volume"]),
-            stop_loss=pos.stop_loss,
-            take_profit=pos.take_profit,
-            comment=f"DTMS_READD_{action.ticket}",
-            source="dtms",
-            magic=pos.magic,
-        )
-        return broker.open(order)
+        return broker.open(re_add_order(pos, action))
     raise AssertionError(f"unhandled action kind {kind}")  # pragma: no cover

@@ -100,9 +100,11 @@ def propose_orders(
 def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     """Veto a proposed order before it reaches the broker.
 
-    Fires for every new entry a plugin proposes through ``propose_orders`` (not for
-    exits, partial closes or hedges, nor for a re-add a plugin executes itself through
-    ``host.execute``: the plugin that acts owns that decision). Sync only.
+    Fires for every new entry a plugin proposes through ``propose_orders``, and for the
+    order a ``re_add`` action opens when a plugin executes one through ``host.execute``
+    (new exposure too: a risk limit holds for it; a veto comes back to that plugin as
+    the action's ``vetoed`` result, and the broker is not called). Not for exits,
+    partial closes or hedges, which reduce or protect exposure. Sync only.
 
     Results: ``None`` allows; a string vetoes, and is the reason reported; a
     :class:`~hookspecs.Veto` vetoes with its reason and a ``kind``, the text the run's

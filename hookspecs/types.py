@@ -249,6 +249,7 @@ class ResultCode(StrEnum):
     NO_MONEY = "no_money"
     MARKET_CLOSED = "market_closed"
     REJECTED = "rejected"  # any other refusal
+    VETOED = "vetoed"  # a plugin's allow_order refused the order an action opens: final
 
 
 #: What an order did to a netting account's position (:attr:`ActionResult.netting`).

@@ -13,9 +13,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hookspecs import Action, ActionResult, DefensiveState, apply_action
+from hookspecs import (
+    Action,
+    ActionKind,
+    ActionResult,
+    BrokerError,
+    DefensiveState,
+    ResultCode,
+    apply_action,
+)
 from hookspecs.events import log_action, log_transition
-from hookspecs.host import Broker, Clock, MarketView, RunMode, ServeOptions
+from hookspecs.host import Broker, Clock, MarketView, RunMode, ServeOptions, re_add_order
 
 from .config import HostConfig
 from .loop import LIVE_WINDOW, Recent
@@ -114,7 +122,7 @@ class Host:
         the result. Broker refusals come back as results, never as exceptions."""
         symbol = self._symbol_of(action.ticket)  # before: a close removes the position
         started = time.monotonic()
-        result = apply_action(self._broker, action)
+        result = self._vetoed(action) or apply_action(self._broker, action)
         # the broker's time, not the calling plugin's: its hook's deadline moves by it
         self.plugins.broker_time.add(time.monotonic() - started)
         self.executed.append((action, result))
@@ -124,6 +132,24 @@ class Host:
         log_action(self._log, action, result, symbol, in_a_row=in_a_row, ends=ends)
         await self.plugins.on_action(self, action, result)
         return result
+
+    def _vetoed(self, action: Action) -> ActionResult | None:
+        """A ``re_add`` opens a new entry, so the plugins' ``allow_order`` is asked about
+        it as about any other (a risk limit, the account's defensive mode); a veto is the
+        action's result, ``vetoed``, and the broker is not called. Other kinds reduce or
+        protect exposure and are not asked."""
+        if action.kind is not ActionKind.RE_ADD:
+            return None
+        try:
+            position = self._broker.position(action.ticket)
+        except BrokerError:
+            return None  # apply_action meets the same error and says so as its result
+        if position is None:
+            return None
+        veto = self.plugins.veto(self, re_add_order(position, action))
+        if veto is None:
+            return None
+        return ActionResult.failure(ResultCode.VETOED, f"vetoed by {veto.reason}")
 
     def _refusal_run(self, action: Action, result: ActionResult) -> tuple[int, int]:
         """``(in_a_row, ends)`` for :func:`~hookspecs.events.log_action`: how many times in

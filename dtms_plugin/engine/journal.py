@@ -143,7 +143,7 @@ def finish(
                 kept = tuple(w for w in record.warnings if not w.startswith(_ATTENTION_HEAD))
                 return record.evolve(warnings=(*kept, text)[-MAX_WARNINGS:])
             return record
-        if code is ResultCode.NOT_FOUND or exhausted:
+        if code in _FINAL or exhausted:
             why = f"{action.kind.value} failed ({code.value}: {result.message}); given up"
             return record.evolve(
                 owed=_drop_owed(record, entry.intent),
@@ -153,6 +153,8 @@ def finish(
 
 
 CLOSING = (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE)
+#: failures a retry cannot change: the position is gone, or a plugin vetoed the order
+_FINAL = (ResultCode.NOT_FOUND, ResultCode.VETOED)
 _ATTENTION_HEAD = "close of "
 _ATTENTION_TAIL = ": manual attention needed"
 

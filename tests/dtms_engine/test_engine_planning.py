@@ -176,6 +176,16 @@ def test_failed_action_is_retried_three_times_then_given_up() -> None:
     assert "given up" in r.warnings[-1]
 
 
+def test_a_vetoed_re_add_is_given_up_at_once() -> None:
+    """Another plugin's veto will not change on a retry: no second attempt."""
+    r = owing(K.RE_ADD)
+    a = Action(1, K.RE_ADD, {"volume": 0.25}, "", "1:2:re_add")
+    vetoed = ActionResult.failure(ResultCode.VETOED, "vetoed by risk: over 0.2 lots")
+    r = finish(begin(r, a, T0), a, vetoed, T0, SETTINGS)
+    assert r.owed == ()
+    assert r.warnings[-1] == "re_add failed (vetoed: vetoed by risk: over 0.2 lots); given up"
+
+
 def test_close_of_a_gone_position_counts_as_done() -> None:
     r = owing(K.CLOSE_HEDGE)
     r = replace(r, hedge_ticket=9)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from support.hostapp_plugin_doubles import Recorder
 
-from hookspecs import Action, ActionKind, HostView, OrderRequest, ResultCode
+from hookspecs import Action, ActionKind, HostView, OrderRequest, ResultCode, hookimpl
 from hostapp.clock import SimClock, SystemClock
 from hostapp.host import Host
 from hostapp.testing import T0, MemoryBroker, MemoryMarket, bars_from_closes
@@ -56,6 +56,46 @@ async def test_execute_records_refusals_and_tells_plugins(hostapp_factory: Any) 
     assert not result.ok and result.code is ResultCode.NOT_FOUND  # a refusal, not an exception
     assert host.executed == [(action, result)]
     assert plugin.calls[-1] == ("on_action", {"action": action, "result": result})
+
+
+class RiskLimit:
+    """A risk plugin: no order above 0.2 lots, whoever sends it."""
+
+    def __init__(self) -> None:
+        self.asked: list[OrderRequest] = []
+
+    @hookimpl
+    def allow_order(self, order: OrderRequest) -> str | None:
+        self.asked.append(order)
+        return "over 0.2 lots" if order.volume > 0.2 else None
+
+
+async def test_a_re_add_is_an_entry_the_plugins_allow_or_veto(
+    hostapp_factory: Any, hostapp_broker: MemoryBroker
+) -> None:
+    """A re-add opens new exposure: a risk plugin's ``allow_order`` is asked about it,
+    and a veto is its result (the broker is not called); stops are not asked about."""
+    risk, seen = RiskLimit(), Recorder()
+    host = hostapp_factory({"risk": risk, "seen": seen})
+    ticket = hostapp_broker.open(OrderRequest("XAUUSD", "buy", 1.0, stop_loss=1990.0)).new_ticket
+    assert ticket is not None
+    big = Action(ticket, ActionKind.RE_ADD, {"volume": 0.5}, "", f"{ticket}:1:re_add", "dtms")
+    result = await host.execute(big)
+    assert (result.ok, result.code) == (False, ResultCode.VETOED)
+    assert result.message == "vetoed by risk: over 0.2 lots"
+    assert [p.ticket for p in hostapp_broker.positions()] == [ticket]  # nothing opened
+    assert seen.calls[-1] == ("on_action", {"action": big, "result": result})
+    asked = risk.asked[-1]
+    assert (asked.symbol, asked.direction, asked.volume, asked.stop_loss, asked.source) == (
+        "XAUUSD", "buy", 0.5, 1990.0, "dtms"
+    )  # fmt: skip
+    small = Action(ticket, ActionKind.RE_ADD, {"volume": 0.2}, "", f"{ticket}:2:re_add", "dtms")
+    added = await host.execute(small)
+    assert added.ok and added.new_ticket is not None
+    assert hostapp_broker.position(added.new_ticket).comment == f"DTMS_READD_{ticket}"  # type: ignore[union-attr]
+    asked_before = len(risk.asked)
+    stop = Action(ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, "", f"{ticket}:3:sl")
+    assert (await host.execute(stop)).ok and len(risk.asked) == asked_before
 
 
 def test_memory_broker_opens_modifies_hedges_and_closes(hostapp_clock: SimClock) -> None:
