@@ -181,8 +181,8 @@ async def deliver_batch(
                     )
                     for (ticket, _), item in zip(entries, results, strict=True)
                 }
-            outcome = _judge("register", entries[0][0], url, reply, attempt, attempts, log,
-                             token_env, quiet)  # fmt: skip
+            outcome = _judge("register", what, url, reply, attempt, attempts, log, token_env,
+                             quiet)  # fmt: skip
             if outcome is not None:  # the request itself refused: the same for all
                 return {t: outcome for t, _ in entries}
         if attempt < attempts:
@@ -220,15 +220,16 @@ def _judge_item(
     token_env: str,
     quiet: bool = False,
 ) -> Outcome:
+    what = f"{kind} of ticket {ticket}"
     status = item.get("status") if isinstance(item, dict) else None
     if not isinstance(status, int):
         log.log(
             logging.DEBUG if quiet else logging.ERROR,
-            "DTMS %s of ticket %s: malformed result %r from %s", kind, ticket, item, url,
+            "DTMS %s: malformed result %r from %s", what, item, url,
         )  # fmt: skip
         return "pending"
     reply = Reply(status, item, "")
-    return _judge(kind, ticket, url, reply, 1, 1, log, token_env, quiet) or "pending"
+    return _judge(kind, what, url, reply, 1, 1, log, token_env, quiet) or "pending"
 
 
 async def deliver(
@@ -271,7 +272,8 @@ async def deliver(
             )  # fmt: skip
         else:
             answered = True
-            outcome = _judge(kind, ticket, url, reply, attempt, attempts, log, token_env, quiet)
+            what = f"{kind} of ticket {ticket}"
+            outcome = _judge(kind, what, url, reply, attempt, attempts, log, token_env, quiet)
             if outcome is not None:
                 return outcome
         if attempt < attempts:
@@ -310,7 +312,7 @@ async def _send(client: RemoteApi, kind: str, ticket: int, payload: Mapping[str,
 
 def _judge(
     kind: str,
-    ticket: int,
+    what: str,
     url: str,
     reply: Reply,
     attempt: int,
@@ -319,55 +321,57 @@ def _judge(
     token_env: str,
     quiet: bool = False,
 ) -> Outcome | None:
-    """What one answer means; ``None``: transient, try again. ``quiet``: the server is
+    """What one answer means; ``None``: transient, try again. ``what`` names the entry or
+    entries in the log (``register of ticket 7``, ``registration of tickets 7, 8``: a
+    refused batch names its tickets, not its first one's). ``quiet``: the server is
     known not to take this host's requests (a refusal said once, not per entry)."""
     status = reply.status
     if kind == "register" and closed_answer(reply):
         # the server keeps this trade CLOSED (it saw the position go, or a retry came
         # after the close): final, and nothing is wrong; the refresh reads it CLOSED
         why = reply.message if reply.status == 409 else "kept CLOSED by the server"
-        log.info("DTMS registration of ticket %s: %s; not sent again", ticket, why)
+        log.info("DTMS %s: %s; not sent again", what, why)
         return "delivered"
     if kind == "closed" and status == 404:
         # final (sending it again changes nothing), but no success: the server's store
         # lost the trade (a Redis restarted empty), or its registration never reached it
         log.warning(
-            "DTMS closed of ticket %s: %s answered 404: the server has no record of this "
+            "DTMS %s: %s answered 404: the server has no record of this "
             "trade (its store lost it, or it was never registered there), so its close is "
             "kept nowhere on the server; not sent again",
-            ticket, url,
+            what, url,
         )  # fmt: skip
         return "unknown"
     if reply.ok or (kind == "unregister" and status == 404):
         if attempt > 1:
-            log.info("DTMS %s of ticket %s succeeded on attempt %d", kind, ticket, attempt)
+            log.info("DTMS %s succeeded on attempt %d", what, attempt)
         return "delivered"
     if status in TRANSIENT_STATUSES:
         log.log(
             _attempt_level(quiet, attempt),
-            "DTMS %s of ticket %s: %s answered %d (attempt %d/%d): %s",
-            kind, ticket, url, status, attempt, attempts, reply.message,
+            "DTMS %s: %s answered %d (attempt %d/%d): %s",
+            what, url, status, attempt, attempts, reply.message,
         )  # fmt: skip
         return None
     if status in CONFIG_STATUSES:
         log.log(
             logging.DEBUG if quiet else logging.ERROR,
-            "DTMS %s of ticket %s: %s answered %d: %s; check api_url and the %s token;"
+            "DTMS %s: %s answered %d: %s; check api_url and the %s token;"
             " kept in the outbox",
-            kind, ticket, url, status, reply.message, token_env,
+            what, url, status, reply.message, token_env,
         )  # fmt: skip
         return "down"
     if 400 <= status < 500:
         log.error(
-            "DTMS %s of ticket %s rejected by %s with %d: %s; dropped from the outbox"
+            "DTMS %s rejected by %s with %d: %s; dropped from the outbox"
             " as undeliverable",
-            kind, ticket, url, status, reply.message,
+            what, url, status, reply.message,
         )  # fmt: skip
         return "dropped"
     log.log(
         logging.DEBUG if quiet else logging.ERROR,
-        "DTMS %s of ticket %s: %s answered %d: %s; kept in the outbox for the next cycle"
+        "DTMS %s: %s answered %d: %s; kept in the outbox for the next cycle"
         " (said again when it is delivered)",
-        kind, ticket, url, status, reply.message,
+        what, url, status, reply.message,
     )  # fmt: skip
     return "pending"

@@ -122,6 +122,6 @@ async def test_registrations_answered_503_every_pass_are_one_episode(
             break
     assert set(fake.enable_ok) == {49, 50}
     first, start, end = _said(caplog)
-    assert "register of ticket 49" in first and "answered 503 (attempt 1/4)" in first
+    assert "registration of tickets 49, 50: " in first and "answered 503 (attempt 1/4)" in first
     assert "is not answering (2 outbox entries kept for the next cycle)" in start
     assert "answers again, after 6 failed tries" in end
