@@ -9,13 +9,13 @@ the trade since the last scoring); deadlines and owed actions are looked at ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Trade
 
 from ..settings import DtmsSettings
-from .planning import exit_price, plan_owed, plan_trail
+from .evaluation import AccountState, Evaluation
+from .planning import exit_price, partial_volume, plan_owed, plan_trail
 from .positions import close_time
 from .rails import spread_hold
 from .record import JournalStatus, TradeRecord
@@ -29,37 +29,6 @@ Owed = tuple[ActionKind, ...]
 Changes = dict[str, object]
 
 
-@dataclass(frozen=True, slots=True)
-class AccountState:
-    """What the engine needs of the account: hedge, or partial close instead; and whether
-    the account is in defensive mode (docs/dtms.md §7), where new exposure is vetoed, so
-    the ladder opens no re-add either (set by whoever knows the mode: the local strategy)."""
-
-    hedging: bool = True
-    defensive: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    record: TradeRecord
-    actions: tuple[Action, ...]
-    score: ScoreBreakdown | None
-    why: str  # the decision; ``reason`` adds the score breakdown
-    transition: tuple[DefensiveState, DefensiveState] | None = None
-
-    @property
-    def reason(self) -> str:
-        """One human line: the decision and the score behind it. Built on demand, as
-        most evaluations change nothing and nobody reads their reason."""
-        if self.score is None:
-            return self.why
-        return f"{self.why}; {self.score.reason()}" if self.why else self.score.reason()
-
-    @property
-    def changed(self) -> bool:
-        return self.transition is not None or bool(self.actions)
-
-
 def _arm(record: TradeRecord, price: float | None, now: datetime, settings: DtmsSettings) -> bool:
     a = settings.arming
     if now - record.opened_at >= settings.fast_bars(a.age_bars):
@@ -70,8 +39,25 @@ def _arm(record: TradeRecord, price: float | None, now: datetime, settings: Dtms
     return at_least(gain_r, a.profit_r) or at_most(gain_r, a.loss_r)
 
 
-def _hedge_intent(account: AccountState) -> ActionKind:
-    return K.HEDGE if account.hedging else K.PARTIAL_CLOSE
+def _hedged(
+    rec: TradeRecord,
+    why: str,
+    now: datetime,
+    settings: DtmsSettings,
+    account: AccountState,
+    info: SymbolInfo,
+) -> tuple[DefensiveState, Owed, str, Changes]:
+    """Rows 7 and 10: HEDGED with a hedge, or on a netting account with the partial close
+    that stands in for it. A trade that cannot be partly closed there (the minimum lot,
+    or what a partial at WARNING_L2 left) is closed instead (docs/dtms.md §6): HEDGED
+    with nothing done would keep the whole exposure at the worst score until the flat
+    deadline, where a hedging account's hedge of the minimum offsets all of it."""
+    if account.hedging:
+        return S.HEDGED, (K.HEDGE,), why, _flat(now, settings)
+    if partial_volume(rec.volume, settings.actions.partial_fraction, info)[0] is None:
+        small = f"{rec.volume:g} lots cannot be partly closed on a netting account"
+        return S.CLOSED, (K.CLOSE,), f"{why}; {small}, so closed", {}
+    return S.HEDGED, (K.PARTIAL_CLOSE,), why, _flat(now, settings)
 
 
 def _flat(now: datetime, settings: DtmsSettings) -> Changes:
@@ -106,6 +92,7 @@ def _step(
     settings: DtmsSettings,
     account: AccountState,
     hold: str | None,
+    info: SymbolInfo,
 ) -> tuple[DefensiveState, Owed, str, Changes] | str | None:
     """The first matching row of the docs/dtms.md §5 table (after "position gone"), as
     (new state, owed intents, why, field changes); a string when a row matched but is
@@ -141,7 +128,7 @@ def _step(
             why = f"S {s:+.2f} ≤ {th.to_hedge:g}" if by_score else "VWAP slope against"
             if account.hedging and hold:
                 return f"hedge held back ({why}): {hold}"
-            return S.HEDGED, (_hedge_intent(account),), why, _flat(now, settings)
+            return _hedged(rec, why, now, settings, account, info)
     if st is S.HEDGED:
         if bd is not None and s is not None and (bd.structure >= 1.0 or at_least(s, th.recover)):
             changes: Changes = {
@@ -162,7 +149,7 @@ def _step(
             if account.hedging and hold:
                 return f"re-hedge held back (S {s:+.2f}): {hold}"
             why = f"S {s:+.2f} ≤ {th.to_hedge:g}"
-            return S.HEDGED, (_hedge_intent(account),), why, _flat(now, settings)
+            return _hedged(rec, why, now, settings, account, info)
         if rec.recovery_deadline is not None and now >= rec.recovery_deadline:
             last = s if s is not None else rec.last_score
             if last is None:
@@ -319,7 +306,7 @@ def evaluate(
             changes["last_eval_at"] = now
     # ``_step`` reads none of the fields just changed (a fresh score reaches it as ``bd``);
     # without fresh data the market's time stands still, and so do the deadlines
-    step = _step(rec, bd, now, settings, account, hold) if fresh else None
+    step = _step(rec, bd, now, settings, account, hold, symbol_info) if fresh else None
     transition = None
     if isinstance(step, tuple):
         new, owed, reason, step_changes = step

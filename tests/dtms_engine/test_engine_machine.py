@@ -124,6 +124,26 @@ def test_l2_to_hedged_on_netting_partially_closes_instead() -> None:
     assert kinds(e) == [(K.PARTIAL_CLOSE, {"volume": 0.25})]
 
 
+@pytest.mark.parametrize("state", [S.WARNING_L2, S.RECOVERING])
+def test_on_netting_a_trade_too_small_to_part_close_is_closed_at_the_hedge_row(
+    state: DefensiveState,
+) -> None:
+    """docs/dtms.md §6: the partial close standing in for a hedge cannot take half of the
+    minimum lot; HEDGED with nothing done kept the whole exposure at the worst score."""
+    extra = {"recovery_deadline": NOW + minutes(10)} if state is S.RECOVERING else {}
+    e = ev(record(state, volume=0.01, **extra), -7.0, hedging=False)
+    assert e.transition == (state, S.CLOSED)
+    assert kinds(e) == [(K.CLOSE, {})]
+    assert e.why.endswith("; 0.01 lots cannot be partly closed on a netting account, so closed")
+    hedging = ev(record(state, volume=0.01, **extra), -7.0)
+    assert hedging.transition == (state, S.HEDGED)
+    assert kinds(hedging) == [(K.HEDGE, {"volume": 0.01})]
+    two = ev(record(state, volume=0.02, **extra), -7.0, hedging=False)  # 0.01 of 0.02: can
+    assert two.transition == (state, S.HEDGED)
+    assert kinds(two) == [(K.PARTIAL_CLOSE, {"volume": 0.01})]
+    assert two.record.flat_deadline == NOW + minutes(75)
+
+
 def test_hedge_held_back_while_spread_is_wide() -> None:
     e = ev(record(S.WARNING_L2), -7.0, q=quote(2000.0, spread=0.5), median_spread=0.2)
     assert e.transition is None and e.actions == ()
