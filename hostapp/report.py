@@ -72,16 +72,19 @@ def held_defensive(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
 
 
 def max_drawdown(start_balance: float, closed: Sequence[Trade]) -> tuple[float, float]:
-    """Largest peak-to-trough fall of the realised balance: (amount, % of the peak)."""
+    """Largest peak-to-trough fall of the realised balance, in money and, each measured
+    on its own, in percent of its peak: an account that grew between two falls has its
+    deepest fall in money later than its deepest in percent."""
     equity = peak = start_balance
     worst = worst_pct = 0.0
     ordered = sorted(closed, key=lambda t: t.closed_at or t.opened_at)
     for trade in ordered:
         equity += trade.profit
         peak = max(peak, equity)
-        if peak - equity > worst:
-            worst = peak - equity
-            worst_pct = worst / peak * 100 if peak > 0 else 0.0
+        fall = peak - equity
+        worst = max(worst, fall)
+        if peak > 0:
+            worst_pct = max(worst_pct, fall / peak * 100)
     return round(worst, 2), round(worst_pct, 3)
 
 

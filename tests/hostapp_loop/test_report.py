@@ -102,6 +102,17 @@ def test_max_drawdown_peak_to_trough_in_close_order() -> None:
     assert amount == 80.0 and pct == pytest.approx(80 / 1100 * 100, abs=1e-3)
 
 
+def test_max_drawdown_percent_is_the_largest_fall_in_percent() -> None:
+    """The deepest fall in money and the deepest in percent of its peak are different
+    falls when the account grew between them: each is the largest of its own kind."""
+    deals = [
+        _trade(1, "buy", 1, 1, 1, profit=-100.0, at=T),  # 1,000 → 900: 10 %
+        _trade(2, "buy", 1, 1, 1, profit=9_000.0, at=T + timedelta(hours=1)),  # 9,900
+        _trade(3, "buy", 1, 1, 1, profit=-500.0, at=T + timedelta(hours=2)),  # 5.05 %
+    ]
+    assert max_drawdown(1000.0, deals) == (500.0, 10.0)
+
+
 class Defender:
     """A DTMS stand-in: walks every trade HEALTHY → WARNING_L1 → HEDGED over cycles."""
 
