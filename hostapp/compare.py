@@ -186,7 +186,9 @@ PAIRED_ROWS: tuple[tuple[str, str, str], ...] = (
     ("pairs", "entries paired", "n"),
     ("unpaired", "entries unpaired", "n"),  # the run with the plugin did not take them
     ("winners_r_kept", "winners' R kept", "x"),
+    ("winners_r_change", "  R change on winners", "R"),
     ("losers_r_saved", "losers' R saved", "R"),
+    ("net_r_change", "net R change, all pairs", "R"),
     ("trades_changed", "trades changed", "n"),
     ("trades_better", "trades made better", "n"),
     ("trades_worse", "trades made worse", "n"),

@@ -226,8 +226,13 @@ def paired_metrics(pairs: Sequence[Pair], unpaired: int = 0) -> dict[str, Any]:
 
     * ``winners_r_kept``: Σ R with ÷ Σ R without over the trades that won without the
       plugin (1.0: winners untouched; 0.8: a fifth of their R given up);
+    * ``winners_r_change``: Σ R with − Σ R without over those winners, in R (the R the
+      ratio above gave up, so that it weighs against the next figure in the same unit);
     * ``losers_r_saved``: Σ R with − Σ R without over the trades that lost without it
       (positive: R the plugin saved on losers; negative: it made them lose more);
+    * ``net_r_change``: Σ R with − Σ R without over every pair closed in both: what the
+      plugin did to these entries in all (saving +5R on losers while giving up 12R on
+      winners is −7R, which the two figures alone let a reader miss);
     * ``trades_changed``: pairs whose R differs; ``trades_worse``: pairs whose R is lower
       with the plugin.
     """
@@ -242,7 +247,9 @@ def paired_metrics(pairs: Sequence[Pair], unpaired: int = 0) -> dict[str, Any]:
         "pairs_closed": len(both),
         "unpaired": unpaired,
         "winners_r_kept": _ratio(won_with, won_without),
+        "winners_r_change": round(won_with - won_without, 4),
         "losers_r_saved": round(saved, 4),
+        "net_r_change": round(sum(p.delta_r or 0.0 for p in both), 4),
         "trades_changed": sum(1 for p in both if abs(p.delta_r or 0.0) > SAME_R),
         "trades_worse": sum(1 for p in both if (p.delta_r or 0.0) < -SAME_R),
         "trades_better": sum(1 for p in both if (p.delta_r or 0.0) > SAME_R),

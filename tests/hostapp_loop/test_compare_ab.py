@@ -112,6 +112,10 @@ def test_paired_figures_recomputed_from_trades_csv(
     assert paired["losers_r_saved"] == pytest.approx(
         sum(b for _, b in lost) - sum(a for a, _ in lost), abs=1e-4
     )
+    assert paired["winners_r_change"] == pytest.approx(
+        sum(b for _, b in won) - sum(a for a, _ in won), abs=1e-4
+    )
+    assert paired["net_r_change"] == pytest.approx(sum(b - a for a, b in both), abs=1e-4)
     assert paired["trades_changed"] == sum(1 for a, b in both if abs(a - b) > 1e-9)
     assert paired["trades_worse"] == sum(1 for a, b in both if b < a - 1e-9)
     assert paired["trades_changed"] > 0  # DTMS managed some of them

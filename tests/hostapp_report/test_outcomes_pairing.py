@@ -29,6 +29,8 @@ def test_pairs_match_time_symbol_side_and_volume_unless_told_not_to() -> None:
     figures = paired_metrics(loose, unpaired)
     assert figures["winners_r_kept"] == 0.5  # 0.5 of 1.0
     assert figures["losers_r_saved"] == 0.6  # -0.4 - (-1.0)
+    assert figures["winners_r_change"] == -0.5  # 0.5 - 1.0
+    assert figures["net_r_change"] == 0.1  # +0.6 saved, -0.5 given up
     assert (figures["trades_changed"], figures["trades_worse"], figures["trades_better"]) == (
         2,
         1,
