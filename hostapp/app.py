@@ -52,6 +52,7 @@ from .market.feed import ReplayFeed
 from .market.timeframes import timeframe_seconds
 from .pluginhost import PluginHost
 from .report import RECORDER_NAME, RunRecorder
+from .symbol_rules import costs_note as costs_note
 from .symbol_rules import guessed_rules_note as guessed_rules_note
 from .symbol_rules import symbol_infos
 

@@ -206,6 +206,7 @@ def run_summary(
                 for n in (
                     *extra.get("host_notes", ()),  # the caller's, about its data
                     appmod.guessed_rules_note(app.broker, app.loop.symbols),
+                    appmod.costs_note(app.broker, app.loop.symbols),
                     timeframe_note(app.base_timeframe, app.timeframe),
                     refusals_note(stats),
                     netted_note(stats),

@@ -131,6 +131,32 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     return "; ".join(said)
 
 
+def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:
+    """What a paper run charged for trading: the spread only, as it fills (buys at the
+    ask, sells and a sell's stops at the bid plus the spread), and no commission, swap or
+    slippage; and for each symbol whose bars carry no spread, the one assumed. The same
+    in every run of an A/B, but a figure a trader compares with a live account's (a stock
+    held for weeks pays financing there). ``None`` for a real broker."""
+    from .brokers.paper import PaperBroker
+
+    if not isinstance(broker, PaperBroker):
+        return None
+    assumed = broker.assumed_spreads
+    parts = []
+    for symbol in symbols:
+        if symbol in assumed:
+            info = broker.symbol_info(symbol)
+            shown = (
+                f"{assumed[symbol]:.{info.digits}f}" if info is not None else f"{assumed[symbol]:g}"
+            )
+            n = broker.bars_without_spread[symbol]
+            parts.append(f"{symbol}'s assumed at {shown} on the {n:,} bars without one")
+    where = "; spreads: " + "; ".join(parts) if parts else " (the bars' own spreads)"
+    return (
+        "costs: the paper broker charges the spread only, no commission, swap or slippage" + where
+    )
+
+
 #: the keys of a ``[host.paper.symbols.NAME]`` table that a guess fills when left out
 _GUESSED_KEYS = ("digits", "contract_size", "volume_min", "volume_step", "volume_max")
 

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import random
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 
@@ -51,6 +52,10 @@ class PaperBroker(PaperOrders):
         self.settings = settings or PaperSettings()
         self._symbols = dict(DEFAULT_SYMBOLS if symbols is None else symbols)
         self._spreads = dict(spreads or {})
+        #: per symbol, the spread assumed for bars that carry none (the last one: it may
+        #: follow the price), and how many such bars there were: the run's costs note
+        self.assumed_spreads: dict[str, float] = {}
+        self.bars_without_spread: Counter[str] = Counter()
         self._clock = clock
         self._bar_period = timedelta(seconds=timeframe_seconds(timeframe))
         self._timeframe = timeframe
@@ -94,7 +99,12 @@ class PaperBroker(PaperOrders):
         account file the bar is kept there too (as a terminal keeps its history)."""
         info = self._symbols.get(symbol)
         digits = info.digits if info is not None else 8
-        spread = bar.spread or self._spreads.get(symbol, default_spread(symbol, info, bar.close))
+        spread = bar.spread
+        if not spread:  # the file has none for this bar: assumed, and counted for the note
+            told = self._spreads.get(symbol)
+            spread = default_spread(symbol, info, bar.close) if told is None else told
+            self.assumed_spreads[symbol] = spread
+            self.bars_without_spread[symbol] += 1
         when = bar.time + self._bar_period
         store = self._store
         closed: list[tuple[Trade, CloseReason]] = []

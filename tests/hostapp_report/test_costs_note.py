@@ -1,0 +1,41 @@
+"""A paper run says what it charged for trading: the spread only, and for a symbol whose
+bars carry none, the spread it assumed and on how many bars."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hookspecs import Bar
+from hostapp.brokers.paper import PaperBroker
+from hostapp.symbol_rules import costs_note
+from hostapp.testing import MemoryBroker
+
+T = datetime(2024, 1, 2, tzinfo=UTC)
+CHARGED = "costs: the paper broker charges the spread only, no commission, swap or slippage"
+
+
+def bars(n: int, spread: float) -> list[Bar]:
+    return [Bar(T + timedelta(hours=i), 1.1, 1.1002, 1.0998, 1.1, 0.0, spread) for i in range(n)]
+
+
+def test_the_bars_own_spreads_are_said_as_such() -> None:
+    broker = PaperBroker()
+    for bar in bars(3, 0.00012):
+        broker.on_bar("EURUSD", bar)
+    assert costs_note(broker, ["EURUSD"]) == CHARGED + " (the bars' own spreads)"
+
+
+def test_an_assumed_spread_is_said_with_its_bars() -> None:
+    broker = PaperBroker(spreads={"GBPUSD": 0.0002})
+    for bar in [*bars(2, 0.00012), *bars(3, 0.0)]:  # a file whose spreads stop
+        broker.on_bar("EURUSD", bar)
+    for bar in bars(4, 0.0):
+        broker.on_bar("GBPUSD", bar)
+    assert costs_note(broker, ["EURUSD", "GBPUSD"]) == (
+        f"{CHARGED}; spreads: EURUSD's assumed at 0.00008 on the 3 bars without one; "
+        "GBPUSD's assumed at 0.00020 on the 4 bars without one"
+    )
+
+
+def test_a_broker_that_is_not_the_paper_one_has_no_costs_note() -> None:
+    assert costs_note(MemoryBroker(), ["XAUUSD"]) is None
