@@ -38,7 +38,7 @@ from .ab import (
     plugin_exists,
     preflight,
 )
-from .compare import build_report, notes
+from .compare import build_report, notes, warnings
 from .driving import EXIT_INTERRUPTED, LOG_NAME
 from .parallel import Handle, Runs
 from .progress import RunsProgress
@@ -212,7 +212,7 @@ class _Sweep:
         figures = {col: paired[part].get(key) for col, (part, key), _ in FIGURES}
         if not figures["pairs"]:  # no trade to judge the setting by: no R, not +0.00R
             figures.update(dict.fromkeys(R_FIGURES))
-        return Row(setting, figures, notes=notes(report))
+        return Row(setting, figures, notes=notes(report), warnings=warnings(report))
 
     def rows(self, settings: Sequence[Setting], into: list[Row]) -> list[Row]:
         """Every setting's row, into ``into`` as each comes (a second Ctrl-C, which does
@@ -237,6 +237,13 @@ def split_series(series: Mapping[str, Sequence[Bar]], fraction: float) -> tuple[
             f"leave bars on both sides, e.g. --split 0.7"
         )
     return first, rest
+
+
+def _first_time(series: Mapping[str, Sequence[Bar]]) -> str:
+    """Where the held-out part begins, as a trader finds it in the file: the open time of
+    its first bar (UTC)."""
+    first = min(bars[0].time for bars in series.values() if bars)
+    return first.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _bars(series: Mapping[str, Sequence[Bar]]) -> int:
@@ -300,6 +307,7 @@ def sweep_command(
     report["refused"] = [{"settings": dict(s), "why": why} for s, why in refused]
     if split is not None:
         report["split"]["bars"] = {part: _bars(parts[part].series) for part in ("tune", "test")}
+        report["split"]["from"] = _first_time(parts["test"].series)
     write_csv(replay.report / "sweep.csv", [k for k, _ in sweeps], ranked, tested, tune)
     write_json(replay.report / "sweep.json", report)
     print_sweep(replay.config, report, ranked, tested, [k for k, _ in sweeps], json_out)

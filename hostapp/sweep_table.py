@@ -60,6 +60,8 @@ class Row:
     figures: dict[str, Any]
     #: What the plugins and the host said under the runs (:func:`hostapp.compare.notes`).
     notes: list[str] = field(default_factory=list)
+    #: The plugins' warnings about the runs' figures (:func:`hostapp.compare.warnings`).
+    warnings: list[str] = field(default_factory=list)
 
 
 def rank(rows: list[Row]) -> list[Row]:
@@ -86,7 +88,12 @@ def sweep_summary(
     interrupted: bool,
 ) -> dict[str, Any]:
     def one(row: Row) -> dict[str, Any]:
-        return {"settings": dict(row.setting), **row.figures, "notes": row.notes}
+        return {
+            "settings": dict(row.setting),
+            **row.figures,
+            "notes": row.notes,
+            "warnings": row.warnings,
+        }
 
     out: dict[str, Any] = {
         "plugin": plugin,
@@ -230,7 +237,8 @@ def print_sweep(
     ]
     rest = ""
     if split:
-        rest = f"the last {_percent(1 - split['fraction'])} of the bars ({split['bars']['test']:,})"
+        rest = f"the last {_percent(1 - split['fraction'])} of the bars ({split['bars']['test']:,}"
+        rest += f", from {split['from']})" if split.get("from") else ")"
         title = f"Out of sample: {rest}, never tuned on"
         caption = "chosen: the best row above; as configured: the settings in the config file"
         tables.append((title, caption, "", tested, lambda k: _configured(config, k)))
@@ -279,5 +287,7 @@ def _percent(fraction: float) -> str:
 def _print_notes(console: Any, whose: str, row: Row) -> None:
     """The plugins' and the host's notes under a row's runs: a sweep in which a plugin
     lacked a signal, or never reached its server, says so as the A/B does."""
+    for text in row.warnings:  # figures to doubt first, as the A/B says them over its table
+        console.print(f"WARNING ({whose}): {text}", soft_wrap=True)
     for text in row.notes:
         console.print(f"note ({whose}): {text}", soft_wrap=True)

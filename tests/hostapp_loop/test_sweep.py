@@ -21,6 +21,7 @@ import pytest
 from hostapp_loop.csvfiles import write_bars_csv
 from hostapp_loop.replay_cli import replay
 
+from hostapp.compare import warnings
 from hostapp.market.synthetic import generate_bars
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,6 +156,13 @@ def test_split_tunes_on_the_first_part_and_reports_the_rest(folder: Path) -> Non
     assert split["fraction"] == 0.6 and split["test"]["chosen"]["settings"] == {
         TO_L1: int(tune[0][TO_L1])
     }
+    # where the held-out part begins, as a time in the file, and what the plain A/B on it
+    # warns of (a cold start: DTMS lacks the slow signals at first) is said with it too
+    begins = bars[int(BARS * 0.6)].time.strftime("%Y-%m-%d %H:%M UTC")
+    assert split["from"] == begins and f"(600, from {begins})" in proc.stdout
+    warned = [w for w in warnings(summary) if w.startswith("dtms (same entries")]  # no full run
+    assert warned and split["test"]["chosen"]["warnings"] == warned
+    assert f"WARNING (the chosen setting's runs on them): {warned[0]}" in proc.stdout
 
 
 @pytest.mark.parametrize(
