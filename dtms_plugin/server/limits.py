@@ -52,6 +52,9 @@ MAX_NUMBER = 1e12
 #: A MetaTrader magic number is a 64-bit integer.
 MIN_MAGIC = -(2**63)
 MAX_MAGIC = 2**64 - 1
+#: a magic number as a string, bounded exactly as the parser bounds it (every 19- and
+#: 20-digit number up to 2**64 - 1 is one: an 18-digit pattern refused MetaTrader's)
+MAGIC_PATTERN = f"^{_WS}(?:[+]?(?:0+|{at_most(MAX_MAGIC)})|-(?:0+|{at_most(-MIN_MAGIC)})){_WS}$"
 #: ``opened_at`` and ``closed_at``, once in UTC: from the Unix epoch on (no broker held a
 #: position before it; ``0001-01-01`` is a client's empty date, not a trade's)
 OPENED_AT_YEARS = (1970, 9999)

@@ -96,7 +96,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["integer", "string"],
                 "minimum": limits.MIN_MAGIC,
                 "maximum": limits.MAX_MAGIC,
-                "pattern": f"^{_WS}[+-]?0*[0-9]{{1,18}}{_WS}$",
+                "pattern": limits.MAGIC_PATTERN,
                 "description": "an integer, or a string of one",
             },
             "comment": {"type": "string"},

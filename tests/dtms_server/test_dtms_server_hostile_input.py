@@ -172,6 +172,26 @@ async def test_the_tickets_list_is_valid_exactly_when_the_document_says(
     assert resp.status == (200 if valid else 400)
 
 
+@pytest.mark.parametrize(
+    ("magic", "valid"),
+    [("0", True), ("-0", True), ("+240617", True), (str(2**64 - 1), True),
+     (str(2**64), False), (" 00" + str(2**64 - 1), True), (str(-(2**63)), True),
+     (str(-(2**63) - 1), False), ("9" * 19, True), ("9" * 20, False), ("1 2", False),
+     ("", False), ("1.0", False)],
+)  # fmt: skip
+async def test_a_magic_string_is_valid_exactly_when_the_document_says(
+    client: Client, magic: str, valid: bool
+) -> None:
+    """MetaTrader's magic numbers reach 20 digits: the document's pattern bounds a magic
+    string as the parser does, so neither refuses what the other takes."""
+    pattern = document()["components"]["schemas"]["Registration"]["properties"]["magic"]
+    assert bool(re.search(pattern["pattern"], magic)) is valid
+    resp = await client.post("/dtms/trade/enable", json=registration(812, magic=magic))
+    assert resp.status == (201 if valid else 400), await resp.text()
+    if valid:  # given back, so the next case registers ticket 812 anew
+        assert (await client.delete("/dtms/trade/812")).status == 200
+
+
 def test_the_registration_schema_states_every_bound() -> None:
     props = document()["components"]["schemas"]["Registration"]["properties"]
     assert props["ticket"]["minimum"] == 1 and props["ticket"]["maximum"] == 2**64 - 1
