@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookspecs.timeframes import EPOCH_US_FROM
+
 from . import limits
 
 NUM_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
@@ -45,6 +47,8 @@ LEVEL_OR_TEXT: dict[str, Any] = {
     "pattern": f"^{_WS}[+]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
     "description": "null or 0: none",
 }
+#: The last millisecond of the year 9999, the last time a registration may carry.
+_LAST_MS = 253_402_300_799_999
 #: When a position opened: ISO 8601 with a timezone, or Unix seconds (milliseconds from
 #: 1e11, microseconds from 1e14) as a number or a string of digits, from 1970 to the year 9999.
 TIME_OR_EPOCH: dict[str, Any] = {
@@ -57,7 +61,11 @@ TIME_OR_EPOCH: dict[str, Any] = {
             "pattern": "^(?:19[7-9][0-9]|[2-9][0-9]{3})-",
         },
         {"type": "string", "pattern": f"^{_WS}[0-9]{{1,12}}{_WS}$"},
-        {"type": "number", "minimum": 0, "maximum": 253402300799999},
+        # seconds, then milliseconds from 1e11, to the end of the year 9999; then
+        # microseconds from 1e14 (between the two: milliseconds past the year 9999), to
+        # that millisecond too: a float of seconds cannot hold the microseconds after it
+        {"type": "number", "minimum": 0, "maximum": _LAST_MS},
+        {"type": "number", "minimum": EPOCH_US_FROM, "maximum": _LAST_MS * 1000},
     ],
 }
 
