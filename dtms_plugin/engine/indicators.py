@@ -23,6 +23,8 @@ from collections import deque
 from datetime import datetime
 
 _RESUM_EVERY = 1024  # re-add rolling sums from scratch this often, so float drift cannot grow
+#: a variance this small beside the mean square it was taken from may be rounding error
+_CANCELLING = 1e-9
 
 
 class Ema:
@@ -203,7 +205,14 @@ class Bollinger:
         if len(w) < n:
             return None
         mean_d = self._s1 / n
-        var = self._s2 / n - mean_d * mean_d
+        square = self._s2 / n
+        var = square - mean_d * mean_d
+        if var <= _CANCELLING * square:
+            # the two terms nearly cancel (a window about flat, priced away from the
+            # shift): what is left may be their rounding, so the window is summed afresh
+            # around its own mean, as the replay's numpy pass sums it
+            mean = math.fsum(w) / n
+            var = math.fsum((v - mean) ** 2 for v in w) / n
         sd = math.sqrt(var) if var > 0.0 else 0.0
         middle = shift + mean_d
         self.width = 2.0 * self.k * sd / middle

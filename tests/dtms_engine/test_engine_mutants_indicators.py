@@ -142,6 +142,23 @@ def test_bollinger_of_a_flat_window_is_zero() -> None:
     assert b.width == 0.0
 
 
+@pytest.mark.parametrize("level", [2013.37, 2000.1, 1999.99])
+def test_a_flat_window_away_from_the_shift_is_zero_not_rounding(level: float) -> None:
+    """Prices that moved off the first one (the sums' shift) and then stood still: the
+    running sums cancel to a rounding error, whose square root was a width of 3e-10
+    where a fresh sum (the replay's numpy pass) gives 0 (the property test's 1e-9 apart,
+    as hypothesis found on a flat series)."""
+    b = Bollinger(20, 2.0)
+    b.update(2000.0)
+    for i in range(30):
+        b.update(2000.0 + (i % 7 - 3) * 0.9)
+    for _ in range(25):
+        b.update(level)
+    assert b.width is not None and b.width < 1e-14  # the mean's own rounding at most
+    b.update(level + 0.01)  # a real spread, however small, is still a width
+    assert b.width is not None and b.width > 0.0
+
+
 def test_equal_lows_are_not_a_swing_low() -> None:
     s = Swings(2)
     for i, (h, lo) in enumerate([(5, 3), (5, 2), (6, 2), (5, 3), (5, 4)]):
