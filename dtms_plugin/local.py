@@ -85,6 +85,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
         self._infos: dict[str, SymbolInfo] = {}
         self._account = AccountState(hedging=False)  # until the broker says otherwise
         self._recovered = False
+        self._unknown_said: dict[int, int] = {}
         self._next_retention: datetime | None = None  # the next retention check
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hookspecs import BrokerError, HostView, ProfitCalculator, Trade
@@ -125,6 +125,8 @@ class Reconciling:
     adopt: bool
     _writes: PendingWrites
     _recovered: bool
+    #: per ticket, the outcomes settled "not applied" since the last one settled done
+    _unknown_said: dict[int, int]
 
     if TYPE_CHECKING:  # the strategy's own properties and methods
 
@@ -205,6 +207,28 @@ class Reconciling:
             pos.direction, pos.volume, rec.direction, pos.direction,
         )  # fmt: skip
 
+    def _said_settled(self, ticket: int, key: str, done: bool) -> None:
+        """One WARNING per trade and episode: the first outcome settled "not applied",
+        then the count when one is settled done (a broker that times out every order
+        would say it on every bar otherwise)."""
+        what = key.rsplit(":", 1)[1]
+        count = self._unknown_said.get(ticket, 0)
+        if done:
+            more = f" ({count} before it settled as not applied)" if count else ""
+            self.log.warning("DTMS %s: %s of unknown outcome settled as done%s", ticket, what, more)
+            self._unknown_said.pop(ticket, None)
+            return
+        if not count:
+            self.log.warning(
+                "DTMS %s: %s of unknown outcome settled as not applied: the broker shows no "
+                "trace of it %g s after its answer; sent again when the ladder still wants "
+                "it (said again when one is settled done)",
+                ticket, what, self.settings.actions.unknown_wait_seconds,
+            )  # fmt: skip
+        else:
+            self.log.debug("DTMS %s: %s of unknown outcome settled as not applied", ticket, what)
+        self._unknown_said[ticket] = count + 1
+
     def _settle(
         self,
         rec: TradeRecord,
@@ -212,14 +236,17 @@ class Reconciling:
         positions: list[Trade],
         now: datetime,
     ) -> TradeRecord:
+        """Settle the journal's pending and unknown entries from the broker's positions
+        (docs/dtms.md §8): done as soon as the broker shows it; "not applied" only once
+        ``actions.unknown_wait_seconds`` have passed since its answer, since the trade
+        server may still fill it (an order sent again meanwhile doubled a hedge). Until
+        then the trade waits, as the engine does while an outcome is unknown."""
+        wait = timedelta(seconds=self.settings.actions.unknown_wait_seconds)
         for entry in unsettled(rec):
             done, new_ticket = outcome_from_broker(rec, entry, by_ticket.get(rec.ticket), positions)
-            self.log.warning(
-                "DTMS %s: %s of unknown outcome settled as %s",
-                rec.ticket,
-                entry.key,
-                "done" if done else "not applied",
-            )
+            if not done and now - entry.at < wait:
+                continue
+            self._said_settled(rec.ticket, entry.key, done)
             rec = settle(rec, entry, done, new_ticket, now, self.settings)
             ended = rec.entry(entry.key)
             if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history

@@ -110,6 +110,10 @@ class ActionsConfig:
     flat_bars: float = 15.0  # HEDGED: close all when still hedged this many fast bars later
     recovery_bars: float = 6.0  # RECOVERING: decide this many fast bars later
     max_retries: int = 3
+    # an action of unknown outcome that the broker does not show done is judged "not
+    # applied" (and sent again) only this long after its answer: a trade server may fill
+    # a timed-out order later, and a second one would double it
+    unknown_wait_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

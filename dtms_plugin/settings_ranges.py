@@ -107,6 +107,7 @@ RANGES: dict[str, Range] = {
     "actions.flat_bars": _gt(0),
     "actions.recovery_bars": _gt(0),
     "actions.max_retries": _ge(0),
+    "actions.unknown_wait_seconds": _ge(0),
     "trail.period": _ge(2),
     "trail.atr_multiple": _gt(0),
     "rails.stale_bar_periods": _ge(1),

@@ -83,10 +83,40 @@ async def test_killed_before_the_broker_call_sends_it_once_after_restart(rig: Ri
         await rig.cycles(1)
     await rig.restart()
     entry = rig.strategy.records[1].entry("1:2:partial_close")
-    assert entry is not None and entry.status is JournalStatus.FAILED  # settled: not applied
-    await rig.cycles(1)
+    # the broker shows no partial close, but a request sent just before a crash may still
+    # be filled: judged "not applied" only actions.unknown_wait_seconds after it
+    assert entry is not None and entry.status is JournalStatus.PENDING
+    await rig.cycles(1)  # five minutes on: settled as not applied, and sent once
+    entry = rig.strategy.records[1].entry("1:2:partial_close")
+    assert entry is not None and entry.status is JournalStatus.DONE and entry.attempts == 2
     assert partial_closes(rig) == [(1, 0.5)]
     assert rig.strategy.records[1].volume == 0.5
+
+
+async def test_a_hedge_the_server_fills_late_is_not_sent_twice(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hedge answered with a timeout and filled by the trade server 15 s later (as a
+    MetaTrader server may): judged "not applied" at once, it was sent again on the next
+    bar, and both filled."""
+    await rig.open_buy()
+    await rig.cycles(35)
+    rig.broker.script["hedge"] = [ResultCode.UNKNOWN_OUTCOME]
+    await rig.cycles(1)
+    rec = rig.strategy.records[1]
+    assert rec.state is S.HEDGED and rig.broker.count("hedge") == 1
+    for _ in range(2):  # the host's cycles between two bars
+        rig.clock.advance(timedelta(seconds=10))
+        await rig.strategy.on_cycle(rig.host, rig.clock.now())
+    late = trade(ticket=5000, direction="sell", volume=0.25, opened_at=rig.clock.now())
+    rig.broker.add(replace(late, comment="DTMS_HEDGE_1"))  # the server filled it at last
+    with caplog.at_level("WARNING", logger="dtms_plugin.local"):
+        await rig.cycles(1)
+    rec = rig.strategy.records[1]
+    assert rig.broker.count("hedge") == 1 and rec.hedge_ticket == 5000
+    assert rec.entry("1:3:hedge").status is JournalStatus.DONE  # type: ignore[union-attr]
+    said = [r.getMessage() for r in caplog.records if "unknown outcome" in r.getMessage()]
+    assert said == ["DTMS 1: hedge of unknown outcome settled as done"]
 
 
 async def test_restart_while_hedged_keeps_state_deadline_and_journal(rig: Rig) -> None:
