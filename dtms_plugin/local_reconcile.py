@@ -14,7 +14,7 @@ closed trade that once had its number.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -55,19 +55,30 @@ def same_trade(rec: TradeRecord, trade: Trade) -> bool:
     )
 
 
+def our_magics(configured: int | None, records: Mapping[int, TradeRecord]) -> set[int] | None:
+    """The magic numbers of the positions DTMS defends: the configured one; unset, those
+    of the trades it holds records of (the host's own entries carry the host's), so a
+    position opened by hand or by another program's expert is never taken on after a
+    restart. ``None`` (any) only when there is neither: a store lost or new, where
+    leaving every open position undefended would be worse (docs/dtms.md §8)."""
+    if configured is not None:
+        return {configured}
+    return {rec.magic for rec in records.values()} or None
+
+
 def to_adopt(
     positions: Iterable[Trade],
     records: Mapping[int, TradeRecord],
     hedges: Iterable[int],
-    magic: int | None,
+    magics: Container[int] | None,
 ) -> list[Trade]:
-    """Open positions DTMS must register fresh: with our magic number (any, when unset),
-    not a hedge, and with no record, or only the CLOSED record of another trade that had
-    the same ticket."""
+    """Open positions DTMS must register fresh: with one of our magic numbers (any, when
+    ``None``), not a hedge, and with no record, or only the CLOSED record of another
+    trade that had the same ticket."""
     ours = set(hedges)
     out = []
     for pos in positions:
-        if is_hedge(pos) or pos.ticket in ours or (magic is not None and pos.magic != magic):
+        if is_hedge(pos) or pos.ticket in ours or (magics is not None and pos.magic not in magics):
             continue
         rec = records.get(pos.ticket)
         if rec is None or (not rec.active and not same_trade(rec, pos)):
@@ -180,7 +191,18 @@ class Reconciling:
         """docs/dtms.md §8: open positions with our magic number and no record of theirs
         (a store missing, emptied or damaged; a ticket the broker handed out again) are
         registered fresh and managed, and said at WARNING with their tickets."""
-        found = to_adopt(positions, self.records, self.book.hedge_tickets(), self.settings.magic)
+        magics = our_magics(self.settings.magic, self.records)
+        found = to_adopt(positions, self.records, self.book.hedge_tickets(), magics)
+        others = to_adopt(positions, self.records, self.book.hedge_tickets(), None)
+        taken = {p.ticket for p in found}
+        left = sorted({p.magic for p in others if p.ticket not in taken})
+        if left:  # said, so that an unset or wrong magic shows
+            self.log.info(
+                "DTMS: %d open positions of other programs left alone (magic %s; ours: %s, "
+                "from %s)", len(others) - len(found), ", ".join(map(str, left)),
+                ", ".join(map(str, sorted(magics or ()))),
+                "[plugin.dtms] magic" if self.settings.magic is not None else "our records",
+            )  # fmt: skip
         if not found:
             return
         empty = not self.records
@@ -188,7 +210,13 @@ class Reconciling:
         for pos in found:
             self._register(host, pos, now)
         self._flush()
-        self.log.warning("DTMS: %s", adoption_line(self.store, empty, found, reused))
+        line = adoption_line(self.store, empty, found, reused)
+        if magics is None and len({p.magic for p in found}) > 1:
+            line += (
+                "; with no [plugin.dtms] magic and no record to learn ours from, positions "
+                "of every magic number were adopted (set magic to adopt only this host's)"
+            )
+        self.log.warning("DTMS: %s", line)
 
     async def _reversed(self, host: HostView, rec: TradeRecord, pos: Trade, now: datetime) -> None:
         """A netting position reversed under its ticket: the old trade closed at the

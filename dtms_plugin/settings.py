@@ -180,7 +180,8 @@ class DtmsSettings:
     state_dir: str = ".hostapp/dtms"
     #: The magic number of the positions DTMS defends: at start-up the local strategy
     #: adopts open positions with it that it holds no record of (docs/dtms.md §8). Unset:
-    #: every open position of the account except DTMS's own hedges.
+    #: those with the magic numbers of the trades it holds records of (the host's own),
+    #: and every position but DTMS's own hedges only when it holds no record at all.
     magic: int | None = None
     #: Days a CLOSED trade (its record, state and action history) is kept before the
     #: local strategy removes it, a few at a time in quiet cycles; open trades never.

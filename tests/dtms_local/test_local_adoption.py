@@ -119,6 +119,35 @@ async def test_positions_with_another_magic_and_our_hedges_are_not_adopted(
     await r.stop()
 
 
+async def test_without_a_magic_setting_only_positions_of_our_trades_magic_are_adopted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No ``[plugin.dtms] magic`` (the shipped config): after a restart, a position opened
+    by hand (magic 0) or by another program's expert (999) is not taken on, while one of
+    the host's own magic that the store lost is; each said."""
+    r = Rig(tmp_path / "dtms")
+    await r.start()
+    for ticket in (1, 2):  # the host's entries: its magic number
+        ours = replace(trade(ticket=ticket, opened_at=r.clock.now()), magic=240617)
+        await r.strategy.on_trade_executed(r.host, r.broker.add(ours))
+    await r.cycles(1)
+    r.strategy.store.delete_record(2)  # the host's own, its record lost
+    r.strategy.store.close()
+    r.broker.add(replace(trade(ticket=3), magic=0))  # by hand, while the host was down
+    r.broker.add(replace(trade(ticket=4, direction="sell"), magic=999))  # another expert
+    caplog.set_level(logging.INFO, logger="dtms_plugin.local")
+    strategy = await _restart(r)
+    assert set(strategy.records) == {1, 2}
+    [line] = _adoption_warnings(caplog)
+    assert "tickets 2" in line and "adopted 1" in line
+    said = [m.getMessage() for m in caplog.records if "left alone" in m.getMessage()]
+    assert said == [
+        "DTMS: 2 open positions of other programs left alone (magic 0, 999; ours: 240617, "
+        "from our records)"
+    ]
+    await r.stop()
+
+
 async def test_a_reused_ticket_is_a_new_trade_and_the_old_record_is_archived(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
