@@ -95,7 +95,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
         self.waiting: dict[str, str] = {}
         #: journal keys of closes whose retries ran out, logged once until they are done
         self._attention: set[str] = set()
-        self.registered = 0  # trades registered this run
+        self.registered = 0  # trades registered this run, and those carried over
+        self.carried = 0  # open trades of an earlier run, found at start-up
         #: tickets scored at least once this run, of those the book still holds (a closed
         #: trade leaves with its record); ``evaluated_count`` counts them all
         self.evaluated: set[int] = set()
@@ -140,6 +141,10 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
             except DataError as exc:  # kept in the store, never deleted; reported
                 self.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
         self.log.info("DTMS local engine: %d records loaded", len(self.records))
+        # open trades a restart carried over are this run's to manage: counted with the
+        # ones it registers, so "evaluated N of M" never reads more evaluated than trades
+        self.carried = sum(1 for rec in self.book.live() if rec.is_open)
+        self.registered += self.carried
         await self.recover(host, host.clock.now())
 
     async def shutdown(self, host: HostView) -> None:
@@ -321,7 +326,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
             self._persist(rec, now, e.score)
         if e.transition is not None:
             old, new = e.transition
-            self.log.info("DTMS %s: %s", rec.ticket, e.reason)
+            # the host logs the transition it is told of below, with this reason: once
+            self.log.debug("DTMS %s: %s", rec.ticket, e.reason)
             self._put_state(rec, now)
             self._flush()  # docs/dtms.md §8: the state cache at once on a transition
             details = e.score.to_json() if e.score is not None else {}

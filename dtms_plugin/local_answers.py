@@ -27,6 +27,7 @@ class AccountAnswers:
     log: logging.Logger
     book: TradeBook
     registered: int
+    carried: int
     evaluated_count: int
     problems: dict[str, int]
     blind: BlindSpots
@@ -78,6 +79,8 @@ class AccountAnswers:
             "evaluated": self.evaluated_count,
             "activity": self.evaluated_count,
         }
+        if self.carried:
+            out["carried_over"] = self.carried
         blind = self.blind.summary()
         said = blind.pop("note")
         out.update(blind)
@@ -94,8 +97,10 @@ class AccountAnswers:
             why = ", or waited: ".join(filter(None, [unarmed if never else "", waited]))
             if not never:
                 why = f"cycles waited: {waited}"
-            done = f"{self.evaluated_count:,} of {self.registered:,}"
-            notes.append(f"DTMS evaluated {done} trades: {why}")
+            done = f"{self.evaluated_count:,} of {self.registered:,} trades"
+            if self.carried:
+                done += f" ({self.carried:,} of them open since the run before)"
+            notes.append(f"DTMS evaluated {done}: {why}")
         if said:
             notes.append(f"{'it' if notes else 'DTMS'} {said}")
         if notes:

@@ -66,3 +66,25 @@ async def test_the_report_says_cycles_that_waited_though_every_trade_was_evaluat
         "DTMS evaluated 1 of 1 trades: cycles waited: no closed M5 bar of XAUUSD yet (2 cycles)"
     )
     await rig.stop()
+
+
+async def test_after_a_restart_the_trades_carried_over_are_counted(tmp_path: Path) -> None:
+    """A restarted host's trades open since the run before were evaluated but not counted
+    as its trades: "DTMS evaluated 47 of 46 trades: the other -1 closed…"."""
+    rig = Rig(tmp_path / "dtms")
+    await rig.start()
+    for ticket in (1, 2):
+        await rig.open_buy(ticket=ticket, volume=0.1)
+    await rig.cycles(1)
+    strategy = await rig.restart()
+    await rig.open_buy(ticket=3, volume=0.1)
+    rig.broker.close(3)  # gone before arming
+    await strategy.on_trade_closed(rig.host, rig.broker.closed[-1], "manual")
+    await rig.cycles(5)
+    report = strategy.report()
+    assert (report["trades"], report["evaluated"], report["carried_over"]) == (3, 2, 2)
+    assert report["note"].startswith(
+        "DTMS evaluated 2 of 3 trades (2 of them open since the run before): the other 1 "
+        "closed, or the run ended, before arming"
+    )
+    await rig.stop()

@@ -52,6 +52,11 @@ def test_log_json_lines_carry_the_event_fields(tmp_path: Path) -> None:
     assert with_symbol, events[:5]
     actions = [e for e in events if e["event"] == "action"]
     assert all({"kind", "ok", "code"} <= a.keys() for a in actions)
+    # each transition once: the host's event, not a second INFO line from DTMS itself
+    changes = [e for e in events if e["event"] == "transition"]
+    assert changes
+    again = [r for r in records if r["logger"].startswith("dtms") and "→" in r["message"]]
+    assert again == [], again[:3]
 
 
 def test_human_lines_by_default(tmp_path: Path) -> None:
