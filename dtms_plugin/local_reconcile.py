@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Container, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hookspecs import BrokerError, HostView, ProfitCalculator, Trade
@@ -269,10 +269,10 @@ class Reconciling:
         ``actions.unknown_wait_seconds`` have passed since its answer, since the trade
         server may still fill it (an order sent again meanwhile doubled a hedge). Until
         then the trade waits, as the engine does while an outcome is unknown."""
-        wait = timedelta(seconds=self.settings.actions.unknown_wait_seconds)
         for entry in unsettled(rec):
             done, new_ticket = outcome_from_broker(rec, entry, by_ticket.get(rec.ticket), positions)
-            if not done and now - entry.at < wait:
+            wait = self.settings.actions.unknown_wait_seconds
+            if not done and (now - entry.at).total_seconds() < wait:
                 continue
             self._said_settled(rec.ticket, entry.key, done)
             rec = settle(rec, entry, done, new_ticket, now, self.settings)
