@@ -159,6 +159,20 @@ def test_a_flat_window_away_from_the_shift_is_zero_not_rounding(level: float) ->
     assert b.width is not None and b.width > 0.0
 
 
+def test_a_small_true_spread_away_from_the_shift_is_summed_afresh_exactly() -> None:
+    """A window quiet to 1e-5 around 2013.37, 13 away from the shift: its variance is a
+    few 1e-13 of the mean square, so it is summed afresh, and that sum is the width."""
+    b = Bollinger(20, 2.0)
+    b.update(2000.0)
+    closes = [2013.37 + (i % 5 - 2) * 1e-5 for i in range(40)]
+    for c in closes:
+        b.update(c)
+    w = closes[-20:]
+    mean = math.fsum(w) / 20
+    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in w) / 20)
+    assert sd > 0.0 and b.width == pytest.approx(4 * sd / mean, rel=1e-6)
+
+
 def test_equal_lows_are_not_a_swing_low() -> None:
     s = Swings(2)
     for i, (h, lo) in enumerate([(5, 3), (5, 2), (6, 2), (5, 3), (5, 4)]):
