@@ -5,11 +5,13 @@ The rules are the original DTMS's, which its bots relied on:
 * registration retries transient failures three times, after 1, 2 and 4 s, logs every
   failure with the ticket and returns what happened (never swallows it);
 * ``is_defensive`` answers within a bounded time from a cache: fresh (≤ 10 s) → that
-  answer; else ask the server (2 s timeout, one retry after 0.5 s); 404 → False (not
-  managed); server down → the last known answer (≤ 30 s) else False (docs/dtms.md §9).
-  A server that refuses the question (a wrong token: 401, 403; a bad ticket: 400) is
-  not a server that is down: that raises :class:`DtmsError`, or a program with a
-  mistyped token would be told, for ever, that every trade is free to touch;
+  answer; else ask the server (2 s timeout, one retry after 0.5 s); its 404 ``trade not
+  found`` → False (not managed); server down → the last known answer (≤ 30 s) else
+  False (docs/dtms.md §9). A server that refuses the question (a wrong token: 401, 403;
+  a bad ticket: 400), and a URL where no DTMS server answers it (another 404, a page
+  that is not DTMS JSON, a URL no request can use) are not a server that is down: they
+  raise :class:`DtmsError`, or a program with a mistyped token or URL would be told,
+  for ever, that every trade is free to touch;
 * a close report retries as a registration does (it is idempotent: the server keeps
   the first), so a server restarting does not lose the trade's outcome.
 """
@@ -139,6 +141,22 @@ class AsyncDtmsClient:
             )
         return reply
 
+    def _unknown(self, path: str, reply: Reply) -> bool:
+        """True for the server's own 404 ``trade not found``: it keeps no trade of that
+        ticket. Any other 404 is a path the server does not have (a proxy's prefix, a typo
+        in the URL) and raises: read as "not managed", it would let a program touch a
+        defended trade and lose its closes (docs/client.md)."""
+        if reply.status != 404:
+            return False
+        if isinstance(reply.body, dict) and reply.body.get("error") == "trade not found":
+            return True
+        raise DtmsError(
+            f"{self.url}{path} answered 404 without the DTMS server's 'trade not found' "
+            f"({reply.text[:80]!r}): is this URL a DTMS server?",
+            404,
+            reply.body,
+        )
+
     async def _json(self, method: str, path: str, **kw: Any) -> Any:
         reply = await self.call(method, path, **kw)
         if not reply.ok:
@@ -162,9 +180,9 @@ class AsyncDtmsClient:
                 )
             except DtmsUnreachable as exc:
                 last = str(exc)
-            except DtmsError as exc:
-                self.log.error("DTMS registration of ticket %s: %s", ticket, exc)
-                return RegisterResult(ticket, "unreachable", None, str(exc))
+            except DtmsError as exc:  # no DTMS server at the URL: no retry can help
+                self.log.error("DTMS registration of ticket %s refused: %s", ticket, exc)
+                return RegisterResult(ticket, "refused", exc.status, str(exc), exc.body)
             else:
                 if not reply.transient:
                     result = result_of(ticket, reply)
@@ -215,11 +233,13 @@ class AsyncDtmsClient:
             reply = await self.call(
                 "POST", "/dtms/trades", json_body={"trades": chunk}, timeout=self.register_timeout
             )
-        except DtmsError as exc:
+        except DtmsUnreachable as exc:
             return [RegisterResult(b.get("ticket"), "unreachable", None, str(exc)) for b in chunk]
+        except DtmsError as exc:  # no DTMS server at the URL
+            return [RegisterResult(b.get("ticket"), "refused", exc.status, str(exc)) for b in chunk]
         items = reply.body.get("results") if isinstance(reply.body, dict) else None
         if not reply.ok or not isinstance(items, list) or len(items) != len(chunk):
-            outcome: Outcome = "unreachable" if reply.transient or reply.ok else "refused"
+            outcome: Outcome = "unreachable" if reply.transient else "refused"
             return [
                 RegisterResult(b.get("ticket"), outcome, reply.status, reply.message, reply.body)
                 for b in chunk
@@ -231,8 +251,9 @@ class AsyncDtmsClient:
 
     async def unregister(self, ticket: int) -> bool:
         """Stop managing ``ticket`` (an operator's action); False when it was unknown."""
-        reply = await self.call("DELETE", f"/dtms/trade/{ticket}")
-        if reply.status == 404:
+        path = f"/dtms/trade/{ticket}"
+        reply = await self.call("DELETE", path)
+        if self._unknown(path, reply):
             return False
         if not reply.ok:
             raise _error(f"unregister {ticket}", reply)
@@ -260,7 +281,7 @@ class AsyncDtmsClient:
             except DtmsUnreachable as exc:
                 last: DtmsError = exc
             else:
-                if reply.status == 404:
+                if self._unknown(path, reply):
                     return None
                 if reply.ok:
                     self._cache.pop(ticket, None)
@@ -278,8 +299,9 @@ class AsyncDtmsClient:
     async def state(self, ticket: int) -> dict[str, Any] | None:
         """The trade as the server shows it (``state``, ``defensive``, ``trade_info``…);
         None when the server does not manage it."""
-        reply = await self.call("GET", f"/dtms/trade/{ticket}")
-        if reply.status == 404:
+        path = f"/dtms/trade/{ticket}"
+        reply = await self.call("GET", path)
+        if self._unknown(path, reply):
             return None
         if not reply.ok:
             raise _error(f"trade {ticket}", reply)
@@ -343,16 +365,17 @@ class AsyncDtmsClient:
         fresh = self.cached(ticket, self.fresh_seconds)
         if fresh is not None:
             return fresh
+        path = f"/dtms/trade/{ticket}"
         for attempt in (1, 2):
             try:
-                reply = await self.call("GET", f"/dtms/trade/{ticket}", timeout=self.timeout)
-            except DtmsError as exc:
+                reply = await self.call("GET", path, timeout=self.timeout)
+            except DtmsUnreachable as exc:  # no answer; any other DtmsError is raised
                 problem = str(exc)
             else:
-                if reply.status == 404:
+                if self._unknown(path, reply):
                     self._remember(ticket, False)
                     return False
-                if reply.ok and isinstance(reply.body, dict):
+                if reply.ok:  # a JSON object: call() refuses anything else
                     defensive = bool(reply.body.get("defensive"))
                     self._remember(ticket, defensive)
                     return defensive

@@ -41,7 +41,7 @@ async def test_a_page_that_is_not_dtms_is_never_registered(aiohttp_server: Any) 
     url = await page_server(aiohttp_server)
     async with AsyncDtmsClient(url) as client:
         result = await client.register(order(1))
-        assert not result.ok and result.outcome == "unreachable"
+        assert (result.ok, result.outcome, result.status) == (False, "refused", 200)
         assert "is this URL a DTMS server?" in result.message
         for call in (client.state(1), client.status(), client.trades(), client.states([1])):
             with pytest.raises(DtmsError, match="without a DTMS JSON object"):

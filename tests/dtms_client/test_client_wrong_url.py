@@ -1,0 +1,99 @@
+"""A URL where no DTMS server answers the question is an error, never "not managed":
+a proxy's ``/api`` prefix (the server's 404 for the path, not its ``trade not found``), a
+page that is not DTMS JSON, a URL no request can use (docs/client.md). Only no answer at
+all keeps the rules of a server that is down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from support.dtms_server_world import registration
+
+from dtms_plugin.client import AsyncDtmsClient, DtmsError, DtmsUnreachable
+
+from .conftest import Served
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+async def test_a_path_prefix_is_an_error_not_an_unmanaged_trade(served: Served) -> None:
+    """With ``/api`` after the port, is_defensive said False, state None, unregister
+    False, and report_closed None while the close was never recorded."""
+    sleeps = Sleeps()
+    async with (
+        AsyncDtmsClient(served.url) as good,
+        AsyncDtmsClient(served.url + "/api", sleep=sleeps) as wrong,
+    ):
+        assert (await good.register(registration(5))).outcome == "registered"
+        for call in (
+            wrong.is_defensive(5),
+            wrong.state(5),
+            wrong.report_closed(5, "tp", 25.0),
+            wrong.unregister(5),
+        ):
+            with pytest.raises(DtmsError, match="without the DTMS server's 'trade not found'") as e:
+                await call
+            assert e.value.status == 404 and "/api/dtms/trade/5" in str(e.value)
+            assert not isinstance(e.value, DtmsUnreachable)
+        refused = await wrong.register(registration(6))
+        assert (refused.outcome, refused.status) == ("refused", 404)
+        assert sleeps.waits == []  # asked once each: no retry, no fallback
+        kept = await good.state(5)
+        assert kept is not None and kept["state"] != "CLOSED"  # the close was not taken
+        # the server's own "trade not found" is still "not managed"
+        assert await good.is_defensive(99) is False
+        assert await good.state(99) is None
+        assert await good.report_closed(99, "tp") is None
+        assert await good.unregister(99) is False
+
+
+async def _page(aiohttp_server: Any, status: int) -> str:
+    """Whatever answers every path with an HTML page (a proxy, a wrong port)."""
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html>welcome</html>", content_type="text/html",
+                            status=status)  # fmt: skip
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", page)
+    server: TestServer = await aiohttp_server(app)
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.mark.parametrize("status", [200, 404])
+async def test_a_page_that_is_not_dtms_is_an_error(aiohttp_server: Any, status: int) -> None:
+    """is_defensive caught the error, waited 0.5 s and answered False, as for a server
+    that is down; a 404 page read as "not managed"."""
+    sleeps = Sleeps()
+    async with AsyncDtmsClient(await _page(aiohttp_server, status), sleep=sleeps) as client:
+        for call in (client.is_defensive(7), client.state(7), client.unregister(7),
+                     client.report_closed(7, "tp")):  # fmt: skip
+            with pytest.raises(DtmsError, match="<html>welcome</html>") as e:
+                await call
+            assert not isinstance(e.value, DtmsUnreachable)
+        result = await client.register(registration(7))
+    assert (result.outcome, result.status) == ("refused", status)
+    assert "<html>welcome</html>" in result.message
+    assert sleeps.waits == []
+
+
+async def test_a_url_no_request_can_use_is_an_error() -> None:
+    sleeps = Sleeps()
+    async with AsyncDtmsClient("http://127.0.0.1:99999", sleep=sleeps) as client:
+        with pytest.raises(DtmsError, match="the request could not be made") as e:
+            await client.is_defensive(7)
+        assert not isinstance(e.value, DtmsUnreachable)
+        result = await client.register(registration(7))
+        (many,) = await client.register_many([registration(8)])
+    assert (result.outcome, result.status) == ("refused", None)
+    assert "127.0.0.1:99999" in result.message and many.outcome == "refused"
+    assert sleeps.waits == []
