@@ -49,9 +49,10 @@ class RegisterResult:
 
 
 def registration(trade: Any) -> dict[str, Any]:
-    """The ``POST /dtms/trade/enable`` body of a :class:`hookspecs.Trade`, a dataclass
-    with the same fields, or a mapping (sent as given, its datetimes as ISO 8601 text
-    and its decimals as numbers: JSON has neither)."""
+    """The ``POST /dtms/trade/enable`` body of a :class:`hookspecs.Trade` (with its
+    ``magic`` and ``comment``), a dataclass with the same fields, or a mapping (sent as
+    given, its datetimes as ISO 8601 text and its decimals as numbers: JSON has
+    neither)."""
     if isinstance(trade, Mapping):
         return {key: _plain(value) for key, value in trade.items()}
     fields = asdict(trade) if is_dataclass(trade) and not isinstance(trade, type) else {}
@@ -66,6 +67,9 @@ def registration(trade: Any) -> dict[str, Any]:
         "stop_loss": fields.get("stop_loss"),
         "take_profit": fields.get("take_profit"),
     }
+    for key in ("magic", "comment"):  # the server keeps them with the trade (its record)
+        if key in fields:
+            body[key] = fields[key]
     opened = fields.get("opened_at")
     if isinstance(opened, datetime):
         body["opened_at"] = opened.isoformat()

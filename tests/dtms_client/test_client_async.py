@@ -228,3 +228,16 @@ def test_a_client_used_in_a_second_event_loop_says_so(dead_url: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
+
+
+async def test_a_trades_magic_number_and_comment_are_registered(served: Served) -> None:
+    """A ``hookspecs.Trade`` lost them (the server kept magic 0 and comment ''), while
+    the same fields in a mapping were kept."""
+    trade = Trade(31, "XAUUSD", "buy", 1.0, 2000.0, 1990.0, 2020.0,
+                  datetime(2026, 3, 2, tzinfo=UTC), magic=240617, comment="bot-A")  # fmt: skip
+    async with AsyncDtmsClient(served.url) as client:
+        assert (await client.register(trade)).outcome == "registered"
+    strategy = served.service.strategy
+    assert isinstance(strategy, ScriptedStrategy)
+    (kept,) = strategy.executed  # the trade the server handed its engine
+    assert (kept.magic, kept.comment) == (240617, "bot-A")
