@@ -25,10 +25,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from .batch import register_batches
 from .bodies import (
     DtmsError,
     DtmsUnreachable,
-    Outcome,
     RegisterResult,
     closed_body,
     registration,
@@ -47,8 +47,6 @@ from .http import (
 
 #: Waits before the retries of one registration (first try, then after 1, 2 and 4 s).
 REGISTER_BACKOFF = (1.0, 2.0, 4.0)
-#: The most registrations the server takes in one ``POST /dtms/trades``.
-BATCH_LIMIT = 200
 #: Tickets per ``GET /dtms/trades?tickets=``: keeps the URL far below 8 KiB.
 QUERY_BATCH = 200
 
@@ -210,44 +208,7 @@ class AsyncDtmsClient:
         order. A chunk without an answer makes its trades ``unreachable`` (retrying is the
         caller's: the remote strategy's outbox)."""
         bodies = [registration(t) for t in trades]
-        results: list[RegisterResult] = []
-        for start in range(0, len(bodies), BATCH_LIMIT):
-            chunk = bodies[start : start + BATCH_LIMIT]
-            results.extend(await self._register_split(chunk))
-        return results
-
-    async def _register_split(self, chunk: list[dict[str, Any]]) -> list[RegisterResult]:
-        """One chunk; one the server finds too large (413: long comments) goes again in
-        halves, down to single trades, each of which the server judges on its own."""
-        results = await self._register_chunk(chunk)
-        if len(chunk) > 1 and all(r.status == 413 for r in results):
-            half = len(chunk) // 2
-            return [
-                *await self._register_split(chunk[:half]),
-                *await self._register_split(chunk[half:]),
-            ]
-        return results
-
-    async def _register_chunk(self, chunk: list[dict[str, Any]]) -> list[RegisterResult]:
-        try:
-            reply = await self.call(
-                "POST", "/dtms/trades", json_body={"trades": chunk}, timeout=self.register_timeout
-            )
-        except DtmsUnreachable as exc:
-            return [RegisterResult(b.get("ticket"), "unreachable", None, str(exc)) for b in chunk]
-        except DtmsError as exc:  # no DTMS server at the URL
-            return [RegisterResult(b.get("ticket"), "refused", exc.status, str(exc)) for b in chunk]
-        items = reply.body.get("results") if isinstance(reply.body, dict) else None
-        if not reply.ok or not isinstance(items, list) or len(items) != len(chunk):
-            outcome: Outcome = "unreachable" if reply.transient else "refused"
-            return [
-                RegisterResult(b.get("ticket"), outcome, reply.status, reply.message, reply.body)
-                for b in chunk
-            ]
-        return [
-            result_of(b.get("ticket"), Reply(int(item.get("status", 500)), item, ""))
-            for b, item in zip(chunk, items, strict=True)
-        ]
+        return await register_batches(self.call, bodies, self.register_timeout)
 
     async def unregister(self, ticket: int) -> bool:
         """Stop managing ``ticket`` (an operator's action); False when it was unknown."""
