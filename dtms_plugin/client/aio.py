@@ -41,6 +41,7 @@ from .http import (
     Connection,
     Reply,
     describe,
+    seconds,
     token_from_env,
     url_from_env,
 )
@@ -55,8 +56,13 @@ class AsyncDtmsClient:
     """Talks to one DTMS server; use ``async with`` (or ``await close()``).
 
     ``url``: default ``$DTMS_URL`` or http://127.0.0.1:8001; ``token``: default the
-    ``token_env`` variable (``DTMS_TOKEN``). ``clock`` (monotonic seconds) and ``sleep``
-    are injectable for tests of the cache and retry rules."""
+    ``token_env`` variable (``DTMS_TOKEN``). ``timeout`` bounds each question (2 s);
+    ``register_timeout`` each try of a registration or close report (5 s: four tries
+    and the waits between them are about 27 s against a server that never answers);
+    ``fresh_seconds``, ``last_known_seconds`` and ``query_retry_seconds`` are
+    ``is_defensive``'s cache and retry spans (10, 30, 0.5 s). Each is checked here: a
+    timeout of 0 or None would be no bound at all (docs/client.md, "Options"). ``clock``
+    (monotonic seconds) and ``sleep`` are injectable for tests of those rules."""
 
     def __init__(
         self,
@@ -79,12 +85,12 @@ class AsyncDtmsClient:
             secret = secret.strip()  # a secret file's trailing newline is no part of it
             if not secret.isprintable():
                 raise ValueError("token: holds a control character; no HTTP header can carry it")
-        self._conn = Connection(self.url, token=secret or None, timeout=register_timeout)
-        self.timeout = timeout
-        self.register_timeout = register_timeout
-        self.fresh_seconds = fresh_seconds
-        self.last_known_seconds = last_known_seconds
-        self.query_retry_seconds = query_retry_seconds
+        self.timeout = seconds("timeout", timeout)
+        self.register_timeout = seconds("register_timeout", register_timeout)
+        self.fresh_seconds = seconds("fresh_seconds", fresh_seconds, zero_ok=True)
+        self.last_known_seconds = seconds("last_known_seconds", last_known_seconds, zero_ok=True)
+        self.query_retry_seconds = seconds("query_retry_seconds", query_retry_seconds, zero_ok=True)
+        self._conn = Connection(self.url, token=secret or None, timeout=self.register_timeout)
         self._clock = clock
         self._sleep = sleep
         self.log = log or logging.getLogger("dtms_plugin.client")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,6 +59,18 @@ def url_from_env(url: str | None = None) -> str:
     return chosen
 
 
+def seconds(name: str, value: object, *, zero_ok: bool = False) -> float:
+    """``value`` as a finite number of seconds, above 0 (or 0 and above: ``zero_ok``);
+    else a ValueError naming ``name``. Why: aiohttp reads a timeout of 0 or None as no
+    bound at all, so a bounded call (``is_defensive``: 2 s) would wait as long as the
+    server did, and text such as ``"2"`` would fail later, inside aiohttp."""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(number) or number < 0 or (number == 0 and not zero_ok):
+        wanted = "0 or more" if zero_ok else "above 0"
+        raise ValueError(f"{name}: expected a number of seconds {wanted}, got {value!r}")
+    return float(number)
+
+
 def describe(exc: BaseException) -> str:
     """A log-friendly one-liner; ``TimeoutError()`` has an empty message otherwise."""
     text = str(exc)
@@ -97,7 +110,7 @@ class Connection:
     def __init__(self, url: str, *, token: str | None, timeout: float) -> None:
         self.base = url.rstrip("/")
         self._token = token
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(total=seconds("timeout", timeout))
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the one the session is bound to
 
@@ -143,7 +156,11 @@ class Connection:
                 "a DTMS client is bound to the event loop it first ran in: make one per "
                 "asyncio.run (or use DtmsClient, which keeps its own loop)"
             )
-        limit = aiohttp.ClientTimeout(total=timeout) if timeout is not None else self._timeout
+        limit = (
+            self._timeout
+            if timeout is None
+            else aiohttp.ClientTimeout(total=seconds("timeout", timeout))
+        )
         async with self._session.request(
             method, self.url(path), json=json_body, params=params, timeout=limit
         ) as resp:

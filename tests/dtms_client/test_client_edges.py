@@ -95,3 +95,27 @@ def test_close_ends_a_call_another_thread_waits_on(dead_url: str) -> None:
     worker.join(timeout=5)
     assert not worker.is_alive()
     assert isinstance(outcome[0], RuntimeError) and "closed while" in str(outcome[0])
+
+
+@pytest.mark.parametrize(
+    "option", ["timeout", "register_timeout", "fresh_seconds", "last_known_seconds",
+               "query_retry_seconds"],
+)  # fmt: skip
+@pytest.mark.parametrize("value", [-1, None, "2", float("nan"), float("inf"), True])
+def test_an_option_that_is_no_number_of_seconds_is_refused_naming_it(
+    option: str, value: object
+) -> None:
+    """A timeout of 0, -1 or None was no bound at all (is_defensive waited as long as the
+    server did), and "2" failed later with a TypeError from inside aiohttp."""
+    before = threading.active_count()
+    with pytest.raises(ValueError, match=rf"^{option}: expected a number of seconds .*{value!r}"):
+        DtmsClient("http://127.0.0.1:8001", **{option: value})
+    assert threading.active_count() == before
+
+
+def test_a_timeout_of_zero_is_refused_and_a_cache_span_of_zero_is_not() -> None:
+    for option in ("timeout", "register_timeout"):
+        with pytest.raises(ValueError, match=f"{option}: expected a number of seconds above 0"):
+            AsyncDtmsClient("http://127.0.0.1:8001", **{option: 0})
+    client = AsyncDtmsClient("http://127.0.0.1:8001", fresh_seconds=0, timeout=3)
+    assert (client.fresh_seconds, client.timeout) == (0.0, 3.0)
