@@ -290,12 +290,14 @@ class AsyncDtmsClient:
                 self._remember(int(ticket), False)
         return out
 
-    async def trades(self, state: str | None = None) -> dict[str, Any]:
+    async def trades(self, state: str | None = None) -> dict[int, dict[str, Any]]:
         """Every trade the server keeps, open and closed (what the dashboard shows), or
         those in ``state``: the server filters them (``?state=``), so a large history
-        is not sent to be dropped here."""
+        is not sent to be dropped here. Keyed by the integer ticket, as :meth:`states`
+        is: JSON's keys are text, and ``ticket in trades()`` should find a kept trade."""
         params = {"state": state} if state else None
-        return dict((await self._json("GET", "/dtms/trades", params=params))["trades"])
+        body = await self._json("GET", "/dtms/trades", params=params)
+        return {int(key): entry for key, entry in body["trades"].items()}
 
     async def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         params = {"limit": str(limit)}

@@ -117,7 +117,7 @@ class DtmsClient:
     def is_defensive(self, ticket: int) -> bool:
         return self._wait(self._client.is_defensive(ticket))
 
-    def trades(self, state: str | None = None) -> dict[str, Any]:
+    def trades(self, state: str | None = None) -> dict[int, dict[str, Any]]:
         return self._wait(self._client.trades(state))
 
     def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -65,7 +65,7 @@ async def test_every_call_against_a_real_server(served: Served) -> None:
         assert closed is not None and closed["state"] == "CLOSED"
         assert await client.report_closed(99, "tp") is None
         assert [a["to"] for a in await client.actions(5)] == ["CLOSED"]
-        assert set(await client.trades()) == {"5"}
+        assert set(await client.trades()) == {5}  # the integer ticket, as states() has it
         many = await client.register_many([gold_trade(7), _body(5), {**_body(8), "symbol": "NOPE"}])
         # 5 is kept CLOSED with the same entry: the server's 409 "trade closed", not defended
         assert [r.outcome for r in many] == ["registered", "closed", "refused"]

@@ -87,3 +87,16 @@ async def test_a_client_made_before_a_fork_says_so_in_the_child(served: Served) 
         return os.waitstatus_to_exitcode(status)
 
     assert await asyncio.wait_for(asyncio.to_thread(forked), 30) == 0
+
+
+async def test_trades_and_states_are_keyed_by_the_integer_ticket(served: Served) -> None:
+    """``trades()`` keyed by text and ``states()`` by integer: ``1001 in trades()`` was
+    False for a kept trade."""
+
+    def use() -> None:
+        with DtmsClient(served.url) as client:
+            assert client.register(_body(1001)).ok
+            assert 1001 in client.trades() and 1001 in client.trades("HEALTHY")
+            assert client.trades().keys() == client.states([1001, 5]).keys() == {1001}
+
+    await asyncio.to_thread(use)
