@@ -2,11 +2,13 @@
 trades with a DTMS server and asks before it touches one. See docs/client.md."""
 
 from .aio import AsyncDtmsClient, DtmsError, DtmsUnreachable, RegisterResult, registration
+from .bodies import DtmsClientUnusable
 from .sync import DtmsClient
 
 __all__ = [
     "AsyncDtmsClient",
     "DtmsClient",
+    "DtmsClientUnusable",
     "DtmsError",
     "DtmsUnreachable",
     "RegisterResult",

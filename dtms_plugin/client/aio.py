@@ -27,6 +27,7 @@ from typing import Any
 
 from .batch import register_batches
 from .bodies import (
+    DtmsClientUnusable,
     DtmsError,
     DtmsUnreachable,
     RegisterResult,
@@ -39,6 +40,7 @@ from .http import (
     DEFAULT_TOKEN_ENV,
     TRANSIENT_ERRORS,
     Connection,
+    NotUsableHere,
     Reply,
     describe,
     seconds,
@@ -129,6 +131,8 @@ class AsyncDtmsClient:
                 method, path, json_body=json_body, params=params,
                 timeout=self.timeout if timeout is None else timeout,
             )  # fmt: skip
+        except NotUsableHere as exc:
+            raise DtmsClientUnusable(str(exc)) from None
         except BAD_URL_ERRORS as exc:
             raise DtmsError(f"{self.url}: the request could not be made: {describe(exc)}") from exc
         except TimeoutError as exc:
@@ -161,6 +165,20 @@ class AsyncDtmsClient:
             reply.body,
         )
 
+    def _part(self, path: str, body: dict[str, Any], key: str, kind: type) -> Any:
+        """``body[key]`` when it is a ``kind``: a JSON answer without it is no DTMS
+        server's (a proxy's or another service's), and reading it as empty would say
+        "nothing kept", or "not defended", for a trade DTMS defends."""
+        value = body.get(key)
+        if value is None or not isinstance(value, kind):
+            raise DtmsError(
+                f"{self.url}{path} answered without {key!r} ({str(body)[:80]}): is this URL "
+                "a DTMS server?",
+                None,
+                body,
+            )
+        return value
+
     async def _json(self, method: str, path: str, **kw: Any) -> Any:
         reply = await self.call(method, path, **kw)
         if not reply.ok:
@@ -184,6 +202,8 @@ class AsyncDtmsClient:
                 )
             except DtmsUnreachable as exc:
                 last = str(exc)
+            except DtmsClientUnusable:
+                raise  # this program's mistake, not the server's answer
             except DtmsError as exc:  # no DTMS server at the URL: no retry can help
                 self.log.error("DTMS registration of ticket %s refused: %s", ticket, exc)
                 return RegisterResult(ticket, "refused", exc.status, str(exc), exc.body)
@@ -283,7 +303,7 @@ class AsyncDtmsClient:
         for start in range(0, len(wanted), QUERY_BATCH):
             chunk = ",".join(str(t) for t in wanted[start : start + QUERY_BATCH])
             body = await self._json("GET", "/dtms/trades", params={"tickets": chunk})
-            for key, entry in body.get("trades", {}).items():
+            for key, entry in self._part("/dtms/trades", body, "trades", dict).items():
                 out[int(key)] = entry
                 self._remember(int(key), bool(entry.get("defensive")))
             for ticket in body.get("unknown", []):
@@ -297,13 +317,17 @@ class AsyncDtmsClient:
         is: JSON's keys are text, and ``ticket in trades()`` should find a kept trade."""
         params = {"state": state} if state else None
         body = await self._json("GET", "/dtms/trades", params=params)
-        return {int(key): entry for key, entry in body["trades"].items()}
+        return {
+            int(key): entry
+            for key, entry in self._part("/dtms/trades", body, "trades", dict).items()
+        }
 
     async def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         params = {"limit": str(limit)}
         if ticket is not None:
             params["ticket"] = str(ticket)
-        return list((await self._json("GET", "/dtms/actions", params=params))["actions"])
+        body = await self._json("GET", "/dtms/actions", params=params)
+        return list(self._part("/dtms/actions", body, "actions", list))
 
     async def status(self) -> dict[str, Any]:
         return dict(await self._json("GET", "/dtms/status"))
@@ -345,7 +369,7 @@ class AsyncDtmsClient:
                     self._remember(ticket, False)
                     return False
                 if reply.ok:  # a JSON object: call() refuses anything else
-                    defensive = bool(reply.body.get("defensive"))
+                    defensive = bool(self._part(path, reply.body, "defensive", object))
                     self._remember(ticket, defensive)
                     return defensive
                 if 400 <= reply.status < 500 and not reply.transient:  # refused, not down

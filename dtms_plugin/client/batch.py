@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .bodies import DtmsError, DtmsUnreachable, Outcome, RegisterResult, result_of
+from .bodies import (
+    DtmsClientUnusable,
+    DtmsError,
+    DtmsUnreachable,
+    Outcome,
+    RegisterResult,
+    result_of,
+)
 from .http import Reply
 
 #: The most registrations the server takes in one ``POST /dtms/trades``.
@@ -47,6 +54,8 @@ async def _chunk(call: Call, chunk: list[dict[str, Any]], timeout: float) -> lis
         reply = await call("POST", "/dtms/trades", json_body={"trades": chunk}, timeout=timeout)
     except DtmsUnreachable as exc:
         return [RegisterResult(b.get("ticket"), "unreachable", None, str(exc)) for b in chunk]
+    except DtmsClientUnusable:
+        raise  # this program's mistake, not the server's answer
     except DtmsError as exc:  # no DTMS server at the URL
         return [RegisterResult(b.get("ticket"), "refused", exc.status, str(exc)) for b in chunk]
     items = reply.body.get("results") if isinstance(reply.body, dict) else None

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, is_dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from numbers import Integral, Real
 from typing import Any, Literal
 
 from .http import Reply
@@ -27,6 +28,13 @@ class DtmsError(Exception):
 
 class DtmsUnreachable(DtmsError):
     """No answer: the server is not running at the URL, or it did not answer in time."""
+
+
+class DtmsClientUnusable(DtmsError, RuntimeError):
+    """This client cannot make calls here: it was closed, it was made before a ``fork``
+    (its loop thread stayed in the parent), or it is bound to another event loop. A
+    :class:`DtmsError`, so ``except DtmsError`` catches every failure of a call, and a
+    ``RuntimeError``, as these were before (docs/client.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +62,7 @@ def registration(trade: Any) -> dict[str, Any]:
     given, its datetimes as ISO 8601 text and its decimals as numbers: JSON has
     neither)."""
     if isinstance(trade, Mapping):
-        return {key: _plain(value) for key, value in trade.items()}
+        return {_key(key): _plain(value, str(key)) for key, value in trade.items()}
     fields = asdict(trade) if is_dataclass(trade) and not isinstance(trade, type) else {}
     if not fields:
         raise TypeError(f"register: expected a Trade or a mapping, got {type(trade).__name__}")
@@ -76,12 +84,36 @@ def registration(trade: Any) -> dict[str, Any]:
     return body
 
 
-def _plain(value: Any) -> Any:
+def _key(key: object) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"register: a key must be text, got {key!r}")
+    return key
+
+
+def _plain(value: Any, field: str) -> Any:
+    """``value`` as JSON can carry it; else a TypeError naming ``field``, here rather
+    than one from deep inside aiohttp's encoder that names no field."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
     if isinstance(value, datetime):
         return value.isoformat()  # a naive one is refused by the server, naming the field
+    if isinstance(value, date):
+        raise TypeError(
+            f"{field}: a date without a time of day ({value.isoformat()}); pass an aware "
+            "datetime, or ISO 8601 text with its offset"
+        )
     if isinstance(value, Decimal):
         return float(value)
-    return value
+    if isinstance(value, Integral):  # numpy's integers, say
+        return int(value)
+    if isinstance(value, Real):  # numpy's floats, a Fraction
+        return float(value)
+    if isinstance(value, Mapping):
+        return {_key(k): _plain(v, f"{field}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, f"{field}[{i}]") for i, v in enumerate(value)]
+    kind = type(value).__name__
+    raise TypeError(f"{field}: a value of type {kind} cannot be sent as JSON ({value!r:.60})")
 
 
 def closed_body(
@@ -89,15 +121,15 @@ def closed_body(
 ) -> dict[str, Any]:
     """The ``POST /dtms/trade/{ticket}/closed`` body. ``closed_at``: a datetime with its
     offset, or ISO 8601 text (the server checks either)."""
-    body: dict[str, Any] = {"reason": reason, "profit": _plain(profit)}
+    body: dict[str, Any] = {"reason": reason, "profit": _plain(profit, "profit")}
     if isinstance(closed_at, datetime | str):
-        body["closed_at"] = _plain(closed_at)
+        body["closed_at"] = _plain(closed_at, "closed_at")
     elif closed_at is not None:
         raise TypeError(
             f"closed_at: expected a datetime or ISO 8601 text, got {type(closed_at).__name__}"
         )
     if close_price is not None:
-        body["close_price"] = _plain(close_price)
+        body["close_price"] = _plain(close_price, "close_price")
     return body
 
 

@@ -44,6 +44,12 @@ BAD_URL_ERRORS: tuple[type[BaseException], ...] = (
 CONNECTION_LIMIT = 8
 
 
+class NotUsableHere(RuntimeError):
+    """The connection cannot make a request here (closed, or bound to another event
+    loop): a programming error, never a server's answer. The public client raises it as
+    its ``DtmsClientUnusable`` (a ``DtmsError`` too)."""
+
+
 def token_from_env(token_env: str = DEFAULT_TOKEN_ENV) -> str | None:
     """The bearer token, read as the server reads its own: empty means none."""
     return os.environ.get(token_env) or None
@@ -150,9 +156,9 @@ class Connection:
         """One request. Raises the ``TRANSIENT_ERRORS`` and ``BAD_URL_ERRORS`` unchanged:
         the caller decides what they mean."""
         if self._session is None:
-            raise RuntimeError("DTMS connection used before open() or after close()")
+            raise NotUsableHere("DTMS connection used before open() or after close()")
         if self._loop is not asyncio.get_running_loop():  # a second asyncio.run, a fork
-            raise RuntimeError(
+            raise NotUsableHere(
                 "a DTMS client is bound to the event loop it first ran in: make one per "
                 "asyncio.run (or use DtmsClient, which keeps its own loop)"
             )

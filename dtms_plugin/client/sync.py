@@ -16,7 +16,8 @@ from collections.abc import Coroutine, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from .aio import AsyncDtmsClient, RegisterResult
+from .aio import AsyncDtmsClient
+from .bodies import DtmsClientUnusable, RegisterResult
 
 T = TypeVar("T")
 
@@ -41,17 +42,17 @@ class DtmsClient:
     def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:
             coro.close()
-            raise RuntimeError("DtmsClient used after close()")
+            raise DtmsClientUnusable("DtmsClient used after close()")
         if os.getpid() != self._pid:  # its loop thread stayed in the parent: it would hang
             coro.close()
-            raise RuntimeError(
+            raise DtmsClientUnusable(
                 "DtmsClient made before a fork is used in the child process: make a new "
                 "one in the child (its loop thread is in the parent)"
             )
         try:
             return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
         except concurrent.futures.CancelledError:
-            raise RuntimeError("DtmsClient closed while the call was waiting") from None
+            raise DtmsClientUnusable("DtmsClient closed while the call was waiting") from None
 
     def __enter__(self) -> DtmsClient:
         return self
@@ -60,8 +61,9 @@ class DtmsClient:
         self.close()
 
     def close(self) -> None:
-        """Stop: calls still waiting in other threads end with a ``RuntimeError`` (their
-        tasks are cancelled) rather than wait forever on a stopped loop."""
+        """Stop: calls still waiting in other threads end with a
+        :class:`DtmsClientUnusable` (their tasks are cancelled) rather than wait forever on
+        a stopped loop."""
         if self._closed:
             return
         self._wait(self._shutdown())
