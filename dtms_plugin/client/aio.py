@@ -38,6 +38,7 @@ from .bodies import (
 from .http import (
     BAD_URL_ERRORS,
     DEFAULT_TOKEN_ENV,
+    TLS_ERRORS,
     TRANSIENT_ERRORS,
     Connection,
     NotUsableHere,
@@ -135,6 +136,11 @@ class AsyncDtmsClient:
             raise DtmsClientUnusable(str(exc)) from None
         except BAD_URL_ERRORS as exc:
             raise DtmsError(f"{self.url}: the request could not be made: {describe(exc)}") from exc
+        except TLS_ERRORS as exc:
+            raise DtmsError(
+                f"{self.url}: TLS with the server failed ({describe(exc)}): an https:// URL "
+                "for a plain-HTTP server, or a certificate this machine does not trust?"
+            ) from exc
         except TimeoutError as exc:
             raise DtmsUnreachable(f"DTMS server at {self.url} did not answer in time") from exc
         except TRANSIENT_ERRORS as exc:

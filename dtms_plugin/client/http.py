@@ -40,6 +40,10 @@ BAD_URL_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.NonHttpUrlClientError,
     ValueError,
 )
+#: A TLS handshake that failed: an https:// URL for a plain-HTTP server, or a certificate
+#: this machine does not trust. A configuration problem, not a server that is down: the
+#: public client says so once instead of retrying (these are ClientConnectionErrors too).
+TLS_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientSSLError,)
 #: Per-host connection cap: a client's small concurrency plus a query.
 CONNECTION_LIMIT = 8
 

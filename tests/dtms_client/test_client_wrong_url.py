@@ -97,3 +97,18 @@ async def test_a_url_no_request_can_use_is_an_error() -> None:
     assert (result.outcome, result.status) == ("refused", None)
     assert "127.0.0.1:99999" in result.message and many.outcome == "refused"
     assert sleeps.waits == []
+
+
+async def test_https_to_a_plain_http_server_is_said_once_as_a_tls_problem(
+    served: Served,
+) -> None:
+    """It read as "server not running" and was retried four times over 7 s."""
+    sleeps = Sleeps()
+    url = served.url.replace("http://", "https://")
+    async with AsyncDtmsClient(url, sleep=sleeps) as client:
+        result = await client.register(registration(9))
+        with pytest.raises(DtmsError, match="TLS with the server failed") as e:
+            await client.is_defensive(9)
+        assert not isinstance(e.value, DtmsUnreachable)
+    assert result.outcome == "refused" and "https:// URL for a plain-HTTP server" in result.message
+    assert sleeps.waits == []
