@@ -32,8 +32,11 @@ from .bodies import (
     DtmsUnreachable,
     RegisterResult,
     closed_body,
+    part_of,
+    refusal,
     registration,
     result_of,
+    ticket_unknown,
 )
 from .http import (
     BAD_URL_ERRORS,
@@ -155,36 +158,6 @@ class AsyncDtmsClient:
             )
         return reply
 
-    def _unknown(self, path: str, reply: Reply) -> bool:
-        """True for the server's own 404 ``trade not found``: it keeps no trade of that
-        ticket. Any other 404 is a path the server does not have (a proxy's prefix, a typo
-        in the URL) and raises: read as "not managed", it would let a program touch a
-        defended trade and lose its closes (docs/client.md)."""
-        if reply.status != 404:
-            return False
-        if isinstance(reply.body, dict) and reply.body.get("error") == "trade not found":
-            return True
-        raise DtmsError(
-            f"{self.url}{path} answered 404 without the DTMS server's 'trade not found' "
-            f"({reply.text[:80]!r}): is this URL a DTMS server?",
-            404,
-            reply.body,
-        )
-
-    def _part(self, path: str, body: dict[str, Any], key: str, kind: type) -> Any:
-        """``body[key]`` when it is a ``kind``: a JSON answer without it is no DTMS
-        server's (a proxy's or another service's), and reading it as empty would say
-        "nothing kept", or "not defended", for a trade DTMS defends."""
-        value = body.get(key)
-        if value is None or not isinstance(value, kind):
-            raise DtmsError(
-                f"{self.url}{path} answered without {key!r} ({str(body)[:80]}): is this URL "
-                "a DTMS server?",
-                None,
-                body,
-            )
-        return value
-
     async def _json(self, method: str, path: str, **kw: Any) -> Any:
         reply = await self.call(method, path, **kw)
         if not reply.ok:
@@ -246,10 +219,10 @@ class AsyncDtmsClient:
         """Stop managing ``ticket`` (an operator's action); False when it was unknown."""
         path = f"/dtms/trade/{ticket}"
         reply = await self.call("DELETE", path)
-        if self._unknown(path, reply):
+        if ticket_unknown(self._conn.url(path), reply):
             return False
         if not reply.ok:
-            raise _error(f"unregister {ticket}", reply)
+            raise refusal(f"unregister {ticket}", reply)
         self._cache.pop(ticket, None)
         return True
 
@@ -274,12 +247,12 @@ class AsyncDtmsClient:
             except DtmsUnreachable as exc:
                 last: DtmsError = exc
             else:
-                if self._unknown(path, reply):
+                if ticket_unknown(self._conn.url(path), reply):
                     return None
                 if reply.ok:
                     self._cache.pop(ticket, None)
                     return dict(reply.body)
-                last = _error(f"closed {ticket}", reply)
+                last = refusal(f"closed {ticket}", reply)
                 if not reply.transient:
                     raise last
             self.log.warning("DTMS close report of ticket %s failed: %s", ticket, last)
@@ -294,10 +267,10 @@ class AsyncDtmsClient:
         None when the server does not manage it."""
         path = f"/dtms/trade/{ticket}"
         reply = await self.call("GET", path)
-        if self._unknown(path, reply):
+        if ticket_unknown(self._conn.url(path), reply):
             return None
         if not reply.ok:
-            raise _error(f"trade {ticket}", reply)
+            raise refusal(f"trade {ticket}", reply)
         self._remember(ticket, bool(reply.body.get("defensive")))
         return dict(reply.body)
 
@@ -309,7 +282,7 @@ class AsyncDtmsClient:
         for start in range(0, len(wanted), QUERY_BATCH):
             chunk = ",".join(str(t) for t in wanted[start : start + QUERY_BATCH])
             body = await self._json("GET", "/dtms/trades", params={"tickets": chunk})
-            for key, entry in self._part("/dtms/trades", body, "trades", dict).items():
+            for key, entry in part_of(self._conn.url("/dtms/trades"), body, "trades", dict).items():
                 out[int(key)] = entry
                 self._remember(int(key), bool(entry.get("defensive")))
             for ticket in body.get("unknown", []):
@@ -325,7 +298,7 @@ class AsyncDtmsClient:
         body = await self._json("GET", "/dtms/trades", params=params)
         return {
             int(key): entry
-            for key, entry in self._part("/dtms/trades", body, "trades", dict).items()
+            for key, entry in part_of(self._conn.url("/dtms/trades"), body, "trades", dict).items()
         }
 
     async def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -333,7 +306,7 @@ class AsyncDtmsClient:
         if ticket is not None:
             params["ticket"] = str(ticket)
         body = await self._json("GET", "/dtms/actions", params=params)
-        return list(self._part("/dtms/actions", body, "actions", list))
+        return list(part_of(self._conn.url("/dtms/actions"), body, "actions", list))
 
     async def status(self) -> dict[str, Any]:
         return dict(await self._json("GET", "/dtms/status"))
@@ -371,15 +344,15 @@ class AsyncDtmsClient:
             except DtmsUnreachable as exc:  # no answer; any other DtmsError is raised
                 problem = str(exc)
             else:
-                if self._unknown(path, reply):
+                if ticket_unknown(self._conn.url(path), reply):
                     self._remember(ticket, False)
                     return False
                 if reply.ok:  # a JSON object: call() refuses anything else
-                    defensive = bool(self._part(path, reply.body, "defensive", object))
+                    defensive = bool(part_of(self._conn.url(path), reply.body, "defensive", object))
                     self._remember(ticket, defensive)
                     return defensive
                 if 400 <= reply.status < 500 and not reply.transient:  # refused, not down
-                    raise _error(f"is_defensive({ticket})", reply)
+                    raise refusal(f"is_defensive({ticket})", reply)
                 problem = f"{reply.status} {reply.message}"
             if attempt == 1:
                 await self._sleep(self.query_retry_seconds)
@@ -389,8 +362,3 @@ class AsyncDtmsClient:
             "the last known state" if known is not None else "False (nothing known)",
         )  # fmt: skip
         return bool(known)
-
-
-def _error(what: str, reply: Reply) -> DtmsError:
-    """The server's refusal, with its status and body (a 400's ``field``: which value)."""
-    return DtmsError(f"{what}: {reply.status} {reply.message}", reply.status, reply.body)

@@ -154,3 +154,39 @@ def result_of(ticket: Any, reply: Reply) -> RegisterResult:
         outcome: Outcome = "already" if body.get("already_registered") else "registered"
         return RegisterResult(body.get("ticket", ticket), outcome, reply.status, "", body)
     return RegisterResult(ticket, "refused", reply.status, reply.message, body)
+
+
+def ticket_unknown(url: str, reply: Reply) -> bool:
+    """True for the server's own 404 ``trade not found``: it keeps no trade of that
+    ticket. Any other 404 is a path the server does not have (a proxy's prefix, a typo
+    in the URL) and raises: read as "not managed", it would let a program touch a
+    defended trade and lose its closes (docs/client.md)."""
+    if reply.status != 404:
+        return False
+    if isinstance(reply.body, dict) and reply.body.get("error") == "trade not found":
+        return True
+    raise DtmsError(
+        f"{url} answered 404 without the DTMS server's 'trade not found' "
+        f"({reply.text[:80]!r}): is this URL a DTMS server?",
+        404,
+        reply.body,
+    )
+
+
+def part_of(url: str, body: dict[str, Any], key: str, kind: type) -> Any:
+    """``body[key]`` when it is a ``kind``: a JSON answer without it is no DTMS server's
+    (a proxy's or another service's), and reading it as empty would say "nothing kept",
+    or "not defended", for a trade DTMS defends."""
+    value = body.get(key)
+    if value is None or not isinstance(value, kind):
+        raise DtmsError(
+            f"{url} answered without {key!r} ({str(body)[:80]}): is this URL a DTMS server?",
+            None,
+            body,
+        )
+    return value
+
+
+def refusal(what: str, reply: Reply) -> DtmsError:
+    """The server's refusal, with its status and body (a 400's ``field``: which value)."""
+    return DtmsError(f"{what}: {reply.status} {reply.message}", reply.status, reply.body)
