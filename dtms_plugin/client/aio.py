@@ -2,8 +2,9 @@
 
 The rules are the original DTMS's, which its bots relied on:
 
-* registration retries transient failures three times, after 1, 2 and 4 s, logs every
-  failure with the ticket and returns what happened (never swallows it);
+* registration retries transient failures three times, after 1, 2 and 4 s (each with up
+  to 0.5 s of jitter), logs every failure with the ticket and returns what happened
+  (never swallows it);
 * ``is_defensive`` answers within a bounded time from a cache: fresh (≤ 10 s) → that
   answer; else ask the server (2 s timeout, one retry after 0.5 s); its 404 ``trade not
   found`` → False (not managed); server down → the last known answer (≤ 30 s) else
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
@@ -54,6 +56,9 @@ from .http import (
 
 #: Waits before the retries of one registration (first try, then after 1, 2 and 4 s).
 REGISTER_BACKOFF = (1.0, 2.0, 4.0)
+#: Added to each of those waits: ``rand() * RETRY_JITTER``, so the many bots a server's
+#: restart failed at once do not all retry in the same instant (as the outbox does).
+RETRY_JITTER = 0.5
 #: Tickets per ``GET /dtms/trades?tickets=``: keeps the URL far below 8 KiB.
 QUERY_BATCH = 200
 
@@ -64,11 +69,12 @@ class AsyncDtmsClient:
     ``url``: default ``$DTMS_URL`` or http://127.0.0.1:8001; ``token``: default the
     ``token_env`` variable (``DTMS_TOKEN``). ``timeout`` bounds each question (2 s);
     ``register_timeout`` each try of a registration or close report (5 s: four tries
-    and the waits between them are about 27 s against a server that never answers);
+    and the waits between them are 27 to 28.5 s against a server that never answers);
     ``fresh_seconds``, ``last_known_seconds`` and ``query_retry_seconds`` are
     ``is_defensive``'s cache and retry spans (10, 30, 0.5 s). Each is checked here: a
     timeout of 0 or None would be no bound at all (docs/client.md, "Options"). ``clock``
-    (monotonic seconds) and ``sleep`` are injectable for tests of those rules."""
+    (monotonic seconds), ``sleep`` and ``rand`` (the retries' jitter) are injectable for
+    tests of those rules."""
 
     def __init__(
         self,
@@ -83,6 +89,7 @@ class AsyncDtmsClient:
         query_retry_seconds: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
         log: logging.Logger | None = None,
     ) -> None:
         self.url = url_from_env(url)
@@ -99,6 +106,7 @@ class AsyncDtmsClient:
         self._conn = Connection(self.url, token=secret or None, timeout=self.register_timeout)
         self._clock = clock
         self._sleep = sleep
+        self._rand = rand
         self.log = log or logging.getLogger("dtms_plugin.client")
         self._cache: dict[int, tuple[bool, float]] = {}  # ticket -> (defensive, when)
 
@@ -158,6 +166,10 @@ class AsyncDtmsClient:
             )
         return reply
 
+    async def _backoff(self, seconds: float) -> None:
+        """A wait before a retry of a registration or a close report, with its jitter."""
+        await self._sleep(seconds + self._rand() * RETRY_JITTER)
+
     async def _json(self, method: str, path: str, **kw: Any) -> Any:
         reply = await self.call(method, path, **kw)
         if not reply.ok:
@@ -204,7 +216,7 @@ class AsyncDtmsClient:
                 ticket, attempt, attempts, last,
             )  # fmt: skip
             if attempt < attempts:
-                await self._sleep(REGISTER_BACKOFF[attempt - 1])
+                await self._backoff(REGISTER_BACKOFF[attempt - 1])
         self.log.error("DTMS registration of ticket %s gave up: %s", ticket, last)
         return RegisterResult(ticket, "unreachable", None, last)
 
@@ -257,7 +269,7 @@ class AsyncDtmsClient:
                     raise last
             self.log.warning("DTMS close report of ticket %s failed: %s", ticket, last)
             if wait is not None:
-                await self._sleep(wait)
+                await self._backoff(wait)
         raise DtmsUnreachable(str(last), last.status, last.body)
 
     # ------------------------------------------------------------------ queries

@@ -84,7 +84,7 @@ async def test_registration_retries_after_1_2_4_s_then_says_unreachable(
 ) -> None:
     sleeps = Sleeps()
     caplog.set_level(logging.WARNING, "dtms_plugin.client")
-    async with AsyncDtmsClient(dead_url, sleep=sleeps) as client:
+    async with AsyncDtmsClient(dead_url, sleep=sleeps, rand=lambda: 0.0) as client:
         result = await client.register(gold_trade(41))
     assert (result.outcome, result.ok) == ("unreachable", False)
     assert sleeps.waits == [1.0, 2.0, 4.0]
@@ -107,7 +107,7 @@ async def test_a_transient_503_is_retried_and_then_registers(aiohttp_server: obj
     app.router.add_post("/dtms/trade/enable", enable)
     server: TestServer = await aiohttp_server(app)  # type: ignore[operator]
     sleeps = Sleeps()
-    async with AsyncDtmsClient(str(server.make_url("")), sleep=sleeps) as client:
+    async with AsyncDtmsClient(str(server.make_url("")), sleep=sleeps, rand=lambda: 0.0) as client:
         result = await client.register(gold_trade(9))
     assert (result.outcome, sleeps.waits) == ("registered", [1.0, 2.0])
 
@@ -194,17 +194,34 @@ async def test_a_close_report_is_retried_as_a_registration_is(aiohttp_server: ob
     app.router.add_post("/dtms/trade/{ticket}/closed", closed)
     server: TestServer = await aiohttp_server(app)  # type: ignore[operator]
     sleeps = Sleeps()
-    async with AsyncDtmsClient(str(server.make_url("")), sleep=sleeps) as client:
+    async with AsyncDtmsClient(str(server.make_url("")), sleep=sleeps, rand=lambda: 0.0) as client:
         done = await client.report_closed(9, "tp", 5.0)
     assert (done, sleeps.waits) == ({"ticket": 9, "state": "CLOSED"}, [1.0, 2.0])
 
 
 async def test_a_close_report_to_no_server_ends_unreachable(dead_url: str) -> None:
     sleeps = Sleeps()
-    async with AsyncDtmsClient(dead_url, sleep=sleeps) as client:
+    async with AsyncDtmsClient(dead_url, sleep=sleeps, rand=lambda: 0.0) as client:
         with pytest.raises(DtmsUnreachable, match="not running at"):
             await client.report_closed(9, "tp", 5.0)
     assert sleeps.waits == [1.0, 2.0, 4.0]
+
+
+async def test_retries_of_many_clients_are_not_in_step(dead_url: str) -> None:
+    """Every client waited exactly 1, 2 and 4 s: bots a server's restart failed together
+    all retried in the same instant. Each wait now has up to 0.5 s of jitter."""
+    waits: list[list[float]] = []
+    for ticket in (1, 2):
+        sleeps = Sleeps()
+        async with AsyncDtmsClient(dead_url, sleep=sleeps) as client:
+            assert (await client.register(gold_trade(ticket))).outcome == "unreachable"
+            with pytest.raises(DtmsUnreachable):
+                await client.report_closed(ticket, "tp")
+        waits.append(sleeps.waits)
+    for each in waits:
+        assert len(each) == 6
+        assert all(b <= w <= b + 0.5 for w, b in zip(each, [1.0, 2.0, 4.0] * 2, strict=True))
+    assert waits[0] != waits[1] and waits[0] != [1.0, 2.0, 4.0] * 2
 
 
 def test_a_client_used_in_a_second_event_loop_says_so(dead_url: str) -> None:
