@@ -128,7 +128,7 @@ async def _run(args: argparse.Namespace) -> int:
 def _usage_problem(args: argparse.Namespace, exc: ValueError) -> str:
     """What the client refused, named as the operator gave it: ``--url`` or ``$DTMS_URL``
     (the client's own message says ``url``), or the token's variable."""
-    if args.url:
+    if args.url is not None:
         return f"--url {args.url!r} is not an http:// or https:// URL"
     url = os.environ.get(URL_ENV)
     if url and not url.startswith(("http://", "https://")):

@@ -61,12 +61,18 @@ def token_from_env(token_env: str = DEFAULT_TOKEN_ENV) -> str | None:
 
 def url_from_env(url: str | None = None) -> str:
     """The server's URL: ``url``, else ``$DTMS_URL``, else the default. One without its
-    ``http://`` is refused here, naming it: every call would fail as "unreachable"."""
-    chosen = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    ``http://``, or without a host, is refused here, naming it as given: every call would
+    fail. An empty ``url`` too: a setting read as "" is a mistake, and taking the default
+    for it would talk to another server than the one meant (None asks for the default)."""
+    if url is not None and not url.strip():
+        raise ValueError(f"url: {url!r} is empty; give the server's URL, or None for ${URL_ENV}")
+    where, chosen = ("url", url) if url is not None else (URL_ENV, os.environ.get(URL_ENV))
+    chosen = chosen or DEFAULT_URL
     if not chosen.startswith(("http://", "https://")):
-        where = "url" if url else URL_ENV
         raise ValueError(f"{where}: {chosen!r} is not an http:// or https:// URL")
-    return chosen
+    if not chosen.split("://", 1)[1].strip("/"):
+        raise ValueError(f"{where}: {chosen!r} names no host (http://HOST:PORT)")
+    return chosen.rstrip("/")
 
 
 def seconds(name: str, value: object, *, zero_ok: bool = False) -> float:

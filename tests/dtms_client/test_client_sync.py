@@ -100,3 +100,22 @@ async def test_trades_and_states_are_keyed_by_the_integer_ticket(served: Served)
             assert client.trades().keys() == client.states([1001, 5]).keys() == {1001}
 
     await asyncio.to_thread(use)
+
+
+def test_an_empty_url_or_one_without_a_host_is_refused_as_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """url="" silently meant $DTMS_URL or the default server; "http://" was refused as
+    'http:', which is not what was given."""
+    monkeypatch.setenv("DTMS_URL", "http://127.0.0.1:8001")
+    for given in ("", "  "):
+        with pytest.raises(ValueError, match=r"^url: '\s*' is empty"):
+            DtmsClient(given)
+    with pytest.raises(ValueError, match=r"^url: 'http://' names no host"):
+        DtmsClient("http://")
+    monkeypatch.setenv("DTMS_URL", "https:///")
+    with pytest.raises(ValueError, match=r"^DTMS_URL: 'https:///' names no host"):
+        DtmsClient()
+    monkeypatch.setenv("DTMS_URL", "")  # an empty variable is an unset one: the default
+    with DtmsClient() as client:
+        assert client.url == "http://127.0.0.1:8001"
