@@ -15,6 +15,8 @@ from typing import Any, Literal
 from .http import Reply
 
 Outcome = Literal["registered", "already", "closed", "refused", "unreachable"]
+#: The longest close reason the server keeps (docs/client.md, "Reporting a close").
+MAX_REASON_CHARS = 64
 
 
 class DtmsError(Exception):
@@ -120,7 +122,16 @@ def closed_body(
     reason: str, profit: float, closed_at: datetime | str | None, close_price: float | None
 ) -> dict[str, Any]:
     """The ``POST /dtms/trade/{ticket}/closed`` body. ``closed_at``: a datetime with its
-    offset, or ISO 8601 text (the server checks either)."""
+    offset, or ISO 8601 text (the server checks either). A ``reason`` the server would
+    refuse is refused here, before anything is sent: its 400 would leave the close
+    unrecorded, and cutting the text short would change what the history says."""
+    if not isinstance(reason, str):
+        raise TypeError(f"reason: expected text, got {type(reason).__name__}")
+    if not reason.strip() or len(reason) > MAX_REASON_CHARS:
+        raise ValueError(
+            f"reason: expected 1 to {MAX_REASON_CHARS} characters, not all spaces, got "
+            f"{len(reason)}: {reason[:80]!r}"
+        )
     body: dict[str, Any] = {"reason": reason, "profit": _plain(profit, "profit")}
     if isinstance(closed_at, datetime | str):
         body["closed_at"] = _plain(closed_at, "closed_at")

@@ -94,3 +94,18 @@ def test_a_client_in_a_second_event_loop_raises_a_dtms_error(dead_url: str) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
+
+
+async def test_a_close_reason_the_server_would_refuse_is_refused_before_sending(
+    served: Served,
+) -> None:
+    """A reason over 64 characters was the server's 400: the close was not recorded,
+    and docs/client.md said only "reason (text, default closed)"."""
+    async with AsyncDtmsClient(served.url) as client:
+        assert (await client.register(registration(80))).ok
+        for reason in ("x" * 65, "   "):
+            with pytest.raises(ValueError, match=r"^reason: expected 1 to 64 characters"):
+                await client.report_closed(80, reason, 5.0)
+        assert (await client.state(80) or {}).get("state") == "HEALTHY"  # nothing sent
+        closed = await client.report_closed(80, "y" * 64, 5.0)
+    assert closed is not None and closed["state"] == "CLOSED"
