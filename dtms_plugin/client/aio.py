@@ -314,6 +314,8 @@ class AsyncDtmsClient:
         }
 
     async def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries of the history (of ``ticket``'s, or every trade's);
+        the server sends at most 1000, however large ``limit`` is (docs/client.md)."""
         params = {"limit": str(limit)}
         if ticket is not None:
             params["ticket"] = str(ticket)

@@ -59,3 +59,17 @@ async def test_the_curl_lines_run_against_a_real_server(served: Served) -> None:
     assert answers[0]["summary"] == "DTMS protection enabled for ticket 1001"
     assert answers[1]["trade_info"]["sl"] == 1990.0
     assert answers[2]["state"] == "CLOSED" and answers[2]["trade_info"]["profit"] == 25.0
+
+
+def test_the_documented_limits_are_the_servers() -> None:
+    """``actions(limit=5000)`` answered 1,000 entries and a close reason over 64
+    characters was refused, while docs/client.md named neither limit."""
+    from dtms_plugin.client.bodies import MAX_REASON_CHARS
+    from dtms_plugin.server.closing import MAX_REASON_CHARS as SERVER_REASON_CHARS
+    from dtms_plugin.server.query import MAX_ACTIONS_LIMIT
+
+    text = " ".join(DOC.read_text().split())
+    assert f"at most {MAX_ACTIONS_LIMIT}: the server's cap" in text
+    assert MAX_REASON_CHARS == SERVER_REASON_CHARS
+    assert f"`reason` is text of 1 to {SERVER_REASON_CHARS} characters" in text
+    assert f"`reason` (text of 1 to {SERVER_REASON_CHARS} characters" in text
