@@ -12,7 +12,8 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-from collections.abc import Coroutine, Iterable
+import warnings
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,12 +33,24 @@ class DtmsClient:
         self._closed = False
         self._pid = os.getpid()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="dtms-client", daemon=True)
+        # the thread holds the loop, never this object: one left unclosed can be collected
+        self._thread = threading.Thread(
+            target=_run_loop, args=(self._loop,), name="dtms-client", daemon=True
+        )
         self._thread.start()
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_forever()
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        """Never closed: its loop thread and connections would outlive it unseen. Say so
+        with a ResourceWarning, as asyncio and aiohttp do for theirs, and end them."""
+        if getattr(self, "_closed", True) or getattr(self, "_pid", None) != os.getpid():
+            return
+        _warn(f"unclosed DtmsClient for {self.url}: use `with DtmsClient() as dtms:` or "
+              "call close()", ResourceWarning, source=self)  # fmt: skip
+        ending = _close_and_stop(self._client)
+        try:
+            asyncio.run_coroutine_threadsafe(ending, self._loop)
+        except RuntimeError:  # its loop is closed already (the interpreter is exiting)
+            ending.close()
 
     def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._closed:
@@ -69,8 +82,7 @@ class DtmsClient:
         self._wait(self._shutdown())
         self._closed = True
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
+        self._thread.join(timeout=5)  # the thread closes the loop once it has stopped
 
     async def _shutdown(self) -> None:
         """In the loop: cancel every other call still running, then close the client."""
@@ -130,3 +142,20 @@ class DtmsClient:
 
     def health(self) -> dict[str, Any]:
         return self._wait(self._client.health())
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """The loop thread: runs until stopped, then closes the loop (its own thread's)."""
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
+async def _close_and_stop(client: AsyncDtmsClient) -> None:
+    """What ``close`` does for a client nobody closed: its connections, then its loop."""
+    try:
+        await client.close()
+    finally:
+        asyncio.get_running_loop().stop()

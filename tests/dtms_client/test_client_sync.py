@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dtms_plugin.client import DtmsClient
+from dtms_plugin.client import DtmsClient, DtmsUnreachable
 
 from .conftest import Served
 
@@ -119,3 +120,17 @@ def test_an_empty_url_or_one_without_a_host_is_refused_as_given(
     monkeypatch.setenv("DTMS_URL", "")  # an empty variable is an unset one: the default
     with DtmsClient() as client:
         assert client.url == "http://127.0.0.1:8001"
+
+
+def test_a_client_never_closed_says_so_and_ends_its_thread(dead_url: str) -> None:
+    """It left its loop thread and connections behind without a word."""
+    before = set(threading.enumerate())
+    client = DtmsClient(dead_url)
+    with pytest.raises(DtmsUnreachable):
+        client.status()  # its connection pool exists now
+    (thread,) = [t for t in threading.enumerate() if t not in before and t.name == "dtms-client"]
+    with pytest.warns(ResourceWarning, match="unclosed DtmsClient for http://127.0.0.1"):
+        del client
+        gc.collect()
+    thread.join(timeout=30)  # bounded: it ends at once, or the assertion says it did not
+    assert not thread.is_alive()
