@@ -1,8 +1,10 @@
 """The public DTMS client: any program (a bot, an API, a desktop agent) registers its
 trades with a DTMS server and asks before it touches one. See docs/client.md."""
 
-from .aio import AsyncDtmsClient, DtmsError, DtmsUnreachable, RegisterResult, registration
-from .bodies import DtmsClientUnusable
+# each name from the module that defines it: a program checked with ``mypy --strict``
+# (no implicit re-exports) can import every one of them from here
+from .aio import AsyncDtmsClient
+from .bodies import DtmsClientUnusable, DtmsError, DtmsUnreachable, RegisterResult, registration
 from .sync import DtmsClient
 
 __all__ = [
