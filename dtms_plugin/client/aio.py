@@ -283,7 +283,8 @@ class AsyncDtmsClient:
             return None
         if not reply.ok:
             raise refusal(f"trade {ticket}", reply)
-        self._remember(ticket, bool(reply.body.get("defensive")))
+        if "defensive" in reply.body:  # else no DTMS answer: is_defensive must ask itself
+            self._remember(ticket, bool(reply.body["defensive"]))
         return dict(reply.body)
 
     async def states(self, tickets: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -296,7 +297,8 @@ class AsyncDtmsClient:
             body = await self._json("GET", "/dtms/trades", params={"tickets": chunk})
             for key, entry in part_of(self._conn.url("/dtms/trades"), body, "trades", dict).items():
                 out[int(key)] = entry
-                self._remember(int(key), bool(entry.get("defensive")))
+                if isinstance(entry, dict) and "defensive" in entry:
+                    self._remember(int(key), bool(entry["defensive"]))
             for ticket in body.get("unknown", []):
                 self._remember(int(ticket), False)
         return out

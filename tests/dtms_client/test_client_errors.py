@@ -64,6 +64,8 @@ async def test_a_json_answer_without_what_dtms_sends_is_an_error(aiohttp_server:
     server: TestServer = await aiohttp_server(app)
     url = str(server.make_url("")).rstrip("/")
     async with AsyncDtmsClient(url) as client:
+        # shown as it came, but no "not defended" for is_defensive to answer from
+        assert await client.state(1) == {"success": True, "service": "not dtms"}
         calls = [(client.trades(), "trades"), (client.actions(), "actions"),
                  (client.states([1]), "trades"), (client.is_defensive(1), "defensive")]  # fmt: skip
         for call, key in calls:
