@@ -310,6 +310,13 @@ async def _send(client: RemoteApi, kind: str, ticket: int, payload: Mapping[str,
     return reply
 
 
+def _no_such_trade(reply: Reply) -> bool:
+    """The server's own 404 for a ticket it keeps no trade of. Any other 404 is a path
+    it does not have (a proxy's prefix, a typo in ``api_url``): a configuration problem,
+    the entry kept, not a close given up as "unknown to the server"."""
+    return isinstance(reply.body, dict) and reply.body.get("error") == "trade not found"
+
+
 def _judge(
     kind: str,
     what: str,
@@ -332,7 +339,7 @@ def _judge(
         why = reply.message if reply.status == 409 else "kept CLOSED by the server"
         log.info("DTMS %s: %s; not sent again", what, why)
         return "delivered"
-    if kind == "closed" and status == 404:
+    if kind == "closed" and status == 404 and _no_such_trade(reply):
         # final (sending it again changes nothing), but no success: the server's store
         # lost the trade (a Redis restarted empty), or its registration never reached it
         log.warning(
@@ -342,7 +349,7 @@ def _judge(
             what, url,
         )  # fmt: skip
         return "unknown"
-    if reply.ok or (kind == "unregister" and status == 404):
+    if reply.ok or (kind == "unregister" and status == 404 and _no_such_trade(reply)):
         if attempt > 1:
             log.info("DTMS %s succeeded on attempt %d", what, attempt)
         return "delivered"

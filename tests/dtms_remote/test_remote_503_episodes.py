@@ -125,3 +125,22 @@ async def test_registrations_answered_503_every_pass_are_one_episode(
     assert "registration of tickets 49, 50: " in first and "answered 503 (attempt 1/4)" in first
     assert "is not answering (2 outbox entries kept for the next cycle)" in start
     assert "answers again, after 6 failed tries" in end
+
+
+async def test_a_wrong_api_url_path_keeps_closes_and_registrations(
+    fake: FakeDtms, settings_for: Settings, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``api_url`` with a path the server does not have (a proxy's ``/api`` prefix): its
+    404 is no "trade not found", so a close is kept for when the URL is right, not given
+    up as a close the server has no record of."""
+    clock = Clock()
+    strategy: RemoteStrategy = await started(settings_for(f"{fake.url}/api"), clock=clock)
+    await strategy.on_trade_executed(HOST, trade(49))
+    await strategy.on_trade_closed(HOST, trade(49), "stop_loss")
+    await strategy.drain()
+    await _cycles(strategy, clock, 2)
+    # one entry: the close of a trade never registered carries its registration
+    assert strategy.store.outbox_len() == 1 and fake.closed == {}
+    assert strategy.report().get("closes_unknown_to_server", 0) == 0
+    said = " ".join(_said(caplog))
+    assert "check api_url" in said and "no record" not in said

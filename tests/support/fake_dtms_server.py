@@ -206,7 +206,7 @@ class FakeDtms:
             return fault
         ticket = int(request.match_info["ticket"])
         if ticket not in self.registered:
-            return web.json_response({"error": "unknown ticket", "ticket": ticket}, status=404)
+            return web.json_response({"error": "trade not found", "ticket": ticket}, status=404)
         self.closed.setdefault(ticket, await request.json())
         self.states[ticket] = "CLOSED"
         return web.json_response(self._state_of(ticket))
@@ -236,7 +236,7 @@ class FakeDtms:
             return fault
         ticket = int(request.match_info["ticket"])
         if ticket not in self.registered and ticket not in self.states:
-            return web.json_response({"error": "unknown ticket", "ticket": ticket}, status=404)
+            return web.json_response({"error": "trade not found", "ticket": ticket}, status=404)
         return web.json_response(self._state_of(ticket))
 
     async def _delete(self, request: web.Request) -> web.StreamResponse:
@@ -246,7 +246,7 @@ class FakeDtms:
         ticket = int(request.match_info["ticket"])
         self.deleted[ticket] += 1
         if self.registered.pop(ticket, None) is None:
-            return web.json_response({"error": "unknown ticket", "ticket": ticket}, status=404)
+            return web.json_response({"error": "trade not found", "ticket": ticket}, status=404)
         return web.json_response({"status": "unregistered", "ticket": ticket})
 
 
