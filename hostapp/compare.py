@@ -169,6 +169,7 @@ def write_trades_csv(
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("trades", "trades", "n"),
     ("closed_trades", "trades closed", "n"),
+    ("open_at_end", "still open at the end", "n"),
     ("win_rate", "win rate", "%"),
     ("avg_r", "average R", "R"),
     ("avg_win_r", "average win", "R"),
@@ -176,6 +177,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("profit_factor", "profit factor", "x"),
     ("expectancy", "expectancy / trade", "$"),
     ("pnl", "P&L (realised)", "$"),
+    ("floating_pnl", "P&L (open positions)", "$"),
     ("max_drawdown", "max drawdown (closed trades)", "$"),
     ("max_drawdown_pct", "max drawdown % (closed trades)", "pct"),
     ("longest_losing_streak", "longest losing streak", "n"),
