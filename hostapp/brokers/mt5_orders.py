@@ -21,6 +21,7 @@ from hookspecs import ActionResult, BrokerError, ResultCode
 
 from .mt5_convert import as_dict, error_code, last_error
 from .mt5_resolve import (
+    HISTORY_MARGIN,
     WINDOW_SLACK,
     Fill,
     Footprint,
@@ -51,7 +52,8 @@ Tick = Mapping[str, Any]
 Prepared = dict[str, Any] | ActionResult
 #: Seconds between two looks at the server's records while an outcome is unknown.
 POLL_SECONDS = 0.5
-#: Fills read from the positions whose deals are still looked for in the history.
+#: Fills read from the positions whose deals are still looked for in the history, and
+#: operations of unknown outcome whose deals may still land.
 MAX_UNCLAIMED = 20
 EXECUTION_NAMES = {
     EXECUTION_REQUEST: "Request",
@@ -118,6 +120,9 @@ class OrderSender:
         self.seen_deals: set[int] = set()
         #: Fills read from the positions whose deals the history did not show yet.
         self.unclaimed: list[tuple[Footprint, Fill]] = []
+        #: Deal operations whose outcome stayed unknown: their deals may land later, and
+        #: must not be taken for a later operation's (:func:`~.mt5_resolve.find_deals`).
+        self.pending: list[Footprint] = []
         #: Operations whose outcome stayed unknown, with how many times each did: someone
         #: must look at the terminal.
         self.unresolved: dict[str, int] = {}
@@ -288,11 +293,11 @@ class OrderSender:
         while True:
             try:
                 self._claim()
-                fill = find_deals(
-                    self.api, fp, order, self.seen_deals, self._server_now(), op.hedging
-                )
+                now = self._server_now()
+                others = [p for p in self.pending if p.since >= now - HISTORY_MARGIN]
+                fill = find_deals(self.api, fp, order, self.seen_deals, now, op.hedging, others)
                 if fill is None:
-                    fill = find_in_positions(self.api, fp, op.hedging)
+                    fill = find_in_positions(self.api, fp, op.hedging, others)
                     if fill is not None:
                         self.unclaimed.append((fp, fill))
                         del self.unclaimed[:-MAX_UNCLAIMED]  # a history that never shows them
@@ -309,6 +314,8 @@ class OrderSender:
             self._sleep(step)
             waited += step
         state = "still waiting on the server" if waiting else "no deal, order or position"
+        self.pending.append(fp)
+        del self.pending[:-MAX_UNCLAIMED]
         times = self.unresolved[op.label] = self.unresolved.get(op.label, 0) + 1
         if times == 1:  # a repeat (the same close asked every cycle) is counted only
             log.error("%s: outcome unknown after %.1f s; not re-sent", op.label, waited)

@@ -2,16 +2,19 @@
 terminal does not answer").
 
 A timed-out order may have executed, may still wait on the server, or may never have
-arrived. A comment is no evidence (brokers rewrite it) and neither is the volume (an IOC
-order fills part). What the server keeps is: the order's deals (``history_deals_get``), an
-order still waiting (``orders_get``) and the positions. They are matched by magic, symbol,
-side and a time window; deals already accounted for are skipped, so one deal never answers
-for two operations.
+arrived. What the server keeps is: the order's deals (``history_deals_get``), an order
+still waiting (``orders_get``) and the positions. They are matched by magic, symbol, side
+and a time window, and one deal answers for one operation only: deals already accounted
+for are skipped, and so are the deals of positions open before the order was sent. Other
+operations whose outcome stayed unknown may land late, inside that window: a deal of more
+lots than asked is never this order's, one of fewer (an IOC order fills part) only when no
+such operation could have made it, and one still carrying such an operation's comment is
+that operation's (brokers rewrite comments, so a comment only ever rules a deal out).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +30,8 @@ WINDOW_SLACK = 30
 HISTORY_MARGIN = 86_400
 #: ``DEAL_ENTRY_IN``: a deal that opens (or adds to) a position.
 DEAL_ENTRY_IN = 0
+#: Lots closer than this are the same volume (volumes are float sums of steps).
+LOTS_EPS = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,8 @@ class Footprint:
     position: int | None = None  # the position a close acts on
     held: float = 0.0  # that position's volume before the close
     before: frozenset[int] = frozenset()  # positions open before an open was sent
+    volume: float = 0.0  # the lots asked; 0: any
+    comment: str = ""  # the comment sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,10 @@ def _rows(raw: Any, call: str, api: Any) -> list[dict[str, Any]]:
     return [as_dict(r) for r in raw]
 
 
+#: A candidate fill, with the server time it happened and the comment it carries.
+Candidate = tuple[Fill, int, str]
+
+
 def find_deals(
     api: Any,
     fp: Footprint,
@@ -66,14 +77,18 @@ def find_deals(
     seen: Collection[int],
     server_now: int,
     hedging: bool,
+    pending: Sequence[Footprint] = (),
 ) -> Fill | None:
     """The deals of this operation, grouped by their order; ``None`` when there are none.
-    On a hedging account an open's deal enters the market (``DEAL_ENTRY_IN``)."""
+    On a hedging account an open's deal enters the market (``DEAL_ENTRY_IN``) of a position
+    that was not open before the send. ``pending``: operations whose outcome stayed
+    unknown, whose late deals are not this one's (:func:`_choose`)."""
     if fp.position is not None:
         raw, call = api.history_deals_get(position=fp.position), "history_deals_get(position)"
     else:
         lo, hi = fp.since - HISTORY_MARGIN, server_now + HISTORY_MARGIN
         raw, call = api.history_deals_get(lo, hi), "history_deals_get(from, to)"
+    opening = hedging and fp.position is None
     mine = [
         d
         for d in _rows(raw, call, api)
@@ -83,40 +98,86 @@ def find_deals(
         and int(d["magic"]) == fp.magic
         and int(d["time"]) >= fp.since
         and (order is None or int(d["order"]) == order)
-        and not (hedging and fp.position is None and int(d["entry"]) != DEAL_ENTRY_IN)
+        and not (opening and int(d["entry"]) != DEAL_ENTRY_IN)
+        and not (opening and int(d["position_id"]) in fp.before)
     ]
-    if not mine:
-        return None
     mine.sort(key=lambda d: (int(d["time_msc"]), int(d["ticket"])))
-    first = int(mine[0]["order"])
-    deals = [d for d in mine if int(d["order"]) == first]
-    return Fill(
-        volume=round(sum(float(d["volume"]) for d in deals), 8),
-        position=int(deals[0]["position_id"]) or None,
-        deals=tuple(int(d["ticket"]) for d in deals),
-        order=first,
-    )
+    orders: dict[int, list[dict[str, Any]]] = {}
+    for d in mine:
+        orders.setdefault(int(d["order"]), []).append(d)
+    candidates = [
+        (
+            Fill(
+                volume=round(sum(float(d["volume"]) for d in deals), 8),
+                position=int(deals[0]["position_id"]) or None,
+                deals=tuple(int(d["ticket"]) for d in deals),
+                order=number,
+            ),
+            int(deals[0]["time"]),
+            str(deals[0].get("comment") or ""),
+        )
+        for number, deals in orders.items()
+    ]
+    return _choose(candidates, fp, pending if order is None else ())  # 10008 named its order
 
 
-def find_in_positions(api: Any, fp: Footprint, hedging: bool) -> Fill | None:
+def find_in_positions(
+    api: Any, fp: Footprint, hedging: bool, pending: Sequence[Footprint] = ()
+) -> Fill | None:
     """What the positions show when the history has not caught up: a new position of ours
-    (hedging opens), or the closed position gone or smaller."""
+    (hedging opens, chosen as deals are), or the closed position gone or smaller."""
     rows = _rows(api.positions_get(symbol=fp.symbol), "positions_get", api)
     if fp.position is not None:
         now = next((p for p in rows if int(p["ticket"]) == fp.position), None)
         left = float(now["volume"]) if now is not None else 0.0
         done = round(fp.held - left, 8)
-        return Fill(done, fp.position) if done > 1e-9 else None
+        return Fill(done, fp.position) if done > LOTS_EPS else None
     if not hedging:
         return None  # a netting position's change cannot be told apart from others'
-    for p in rows:
-        if (
-            int(p["ticket"]) not in fp.before
-            and int(p["type"]) == fp.side
-            and int(p["magic"]) == fp.magic
-        ):
-            return Fill(float(p["volume"]), int(p["ticket"]))
-    return None
+    candidates = [
+        (Fill(float(p["volume"]), int(p["ticket"])), int(p["time"]), str(p.get("comment") or ""))
+        for p in rows
+        if int(p["ticket"]) not in fp.before
+        and int(p["type"]) == fp.side
+        and int(p["magic"]) == fp.magic
+    ]
+    return _choose(candidates, fp, pending)
+
+
+def _choose(
+    candidates: list[Candidate], fp: Footprint, pending: Sequence[Footprint]
+) -> Fill | None:
+    """The oldest candidate of the lots asked, else the oldest of fewer (an IOC order
+    fills part); never one of more lots than asked, nor one that is another unknown
+    operation's (:func:`_theirs`)."""
+    mine = [
+        fill
+        for fill, time, comment in candidates
+        if not (fp.volume and fill.volume > fp.volume + LOTS_EPS)
+        and not _theirs(fill.volume, time, comment, fp, pending)
+    ]
+    whole = [f for f in mine if f.volume >= fp.volume - LOTS_EPS]
+    return whole[0] if whole else (mine[0] if mine else None)
+
+
+def _theirs(
+    volume: float, time: int, comment: str, fp: Footprint, pending: Sequence[Footprint]
+) -> bool:
+    """A fill made after another operation of unknown outcome with the same symbol, side,
+    magic and position was sent, that is that operation's: it carries that operation's
+    comment and not this one's, or it is a part fill of this one that the other could
+    have made whole or in part (a part fill is this one's only when nothing else explains
+    it)."""
+    short = volume < fp.volume - LOTS_EPS
+    return any(
+        (p.symbol, p.side, p.magic, p.position) == (fp.symbol, fp.side, fp.magic, fp.position)
+        and time >= p.since
+        and (
+            (comment and comment == p.comment != fp.comment)
+            or (short and volume <= p.volume + LOTS_EPS)
+        )
+        for p in pending
+    )
 
 
 def claim_deals(api: Any, fp: Footprint, fill: Fill, seen: Collection[int]) -> tuple[int, ...]:

@@ -162,7 +162,9 @@ class Trading:
             request = self._deal_request(symbol, lots, order_type, price, magic, comment, filling)
             return {**request, "sl": sl or 0.0, "tp": tp or 0.0}
 
-        footprint = Footprint(symbol, order_type, magic, before=before)
+        footprint = Footprint(
+            symbol, order_type, magic, before=before, volume=lots, comment=comment
+        )
 
         def settle(fill: Fill, message: str) -> ActionResult:
             ticket = fill.position or self._opened_position(fill, footprint, hedging)
@@ -363,7 +365,15 @@ class Trading:
                 return ActionResult.success(f"{message}: position already closed")
             return ActionResult.failure(ResultCode.NOT_FOUND, message)
 
-        footprint = Footprint(symbol, closing, self.settings.magic, position=ticket, held=held)
+        footprint = Footprint(
+            symbol,
+            closing,
+            self.settings.magic,
+            position=ticket,
+            held=held,
+            volume=lots,
+            comment=self.settings.comment[:MAX_COMMENT],
+        )
         op = Operation(
             label,
             symbol,
