@@ -34,12 +34,16 @@ RECORDER_NAME = "run_report"
 
 @dataclass
 class RunRecorder:
-    """An internal plugin the runner registers: it only listens."""
+    """An internal plugin the runner registers: it only listens. Besides the states and
+    actions it keeps the positions the run opened that are still open, each with the
+    trade it was opened for (an action's ticket: a hedge's, a re-add's), ``None`` for a
+    strategy's own entry: what the summary says of the positions open at the end."""
 
     states: list[tuple[datetime, int, DefensiveState, DefensiveState, str]] = field(
         default_factory=list
     )
     actions: list[tuple[datetime, Action, ActionResult]] = field(default_factory=list)
+    opened: dict[int, int | None] = field(default_factory=dict)
 
     def bound(self, window: int) -> None:
         """Keep only the newest ``window`` state changes and actions (a live run); the
@@ -58,6 +62,17 @@ class RunRecorder:
     @hookimpl
     def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
         self.actions.append((host.clock.now(), action, result))
+        ticket = result.new_ticket
+        if result.ok and ticket is not None and ticket != action.ticket:
+            self.opened[ticket] = action.ticket
+
+    @hookimpl
+    def on_trade_executed(self, trade: Trade) -> None:
+        self.opened[trade.ticket] = None
+
+    @hookimpl
+    def on_trade_closed(self, trade: Trade) -> None:
+        self.opened.pop(trade.ticket, None)
 
 
 def held_defensive(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
@@ -123,10 +138,13 @@ def summarize(
         interrupted=stats.interrupted,
         trades=appended(stats.entries),
         open_at_end=sum(1 for t in open_positions if parent_ticket(t) == t.ticket),
+        positions_open_at_end=len(open_positions),
+        positions_at_end=positions_at_end(open_positions, recorder.opened),
         **metrics(trades),
         states_reached={k: len(v) for k, v in reached.items()},
         actions=dict(sorted(actions.items())),
         actions_failed=dict(sorted(failed.items())),
+        actions_failed_why=failed_why(recorder.actions),
         actions_by_source={k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
         closes_by_reason=dict(sorted(counted(stats.closes, lambda c: c[2]).items())),
         exits_held_defensive=held_defensive(summary.get("plugin_reports", {})),
@@ -144,6 +162,51 @@ def summarize(
         max_drawdown_pct=dd_pct,
     )
     return summary
+
+
+def failed_why(actions: Sequence[tuple[datetime, Action, ActionResult]]) -> dict[str, Any]:
+    """The failed actions among those recorded (a live run keeps the newest), by result
+    code, the most frequent first, with the first one's words: a defence that never
+    acted (every hedge refused for want of margin) says why in the summary."""
+    why: dict[str, dict[str, Any]] = {}
+    for _, action, result in actions:
+        if result.ok:
+            continue
+        code = str(getattr(result.code, "value", result.code))
+        entry = why.setdefault(
+            code, {"count": 0, "first": f"{action.kind.value}: {result.message}"}
+        )
+        entry["count"] += 1
+    return dict(sorted(why.items(), key=lambda item: -item[1]["count"]))
+
+
+def positions_at_end(
+    open_positions: Sequence[Trade], opened: Mapping[int, int | None]
+) -> list[dict[str, Any]]:
+    """Every position open at the end, as ``summary.json`` names it: whether this run
+    opened it (``opened``: a strategy's entry, or an action's new position), the trade it
+    was opened for (the action's ticket; else the one its comment names, for a position
+    the run did not record, such as an order of unknown outcome that executed later) and
+    whether that trade is still open. A position whose trade closed is left to itself."""
+    tickets = {t.ticket for t in open_positions}
+    rows = []
+    for t in sorted(open_positions, key=lambda t: t.ticket):
+        parent = opened.get(t.ticket) if t.ticket in opened else None
+        if parent is None and parent_ticket(t) != t.ticket:
+            parent = parent_ticket(t)
+        rows.append(
+            {
+                "ticket": t.ticket,
+                "symbol": t.symbol,
+                "direction": t.direction,
+                "volume": t.volume,
+                "comment": t.comment,
+                "opened_by_run": t.ticket in opened,
+                "for_trade": parent,
+                "for_trade_open": None if parent is None else parent in tickets,
+            }
+        )
+    return rows
 
 
 # -- text ---------------------------------------------------------------------------------
@@ -171,12 +234,14 @@ def _fmt(value: Any, key: str = "") -> str:
 SUMMARY_ROWS = (
     ("trades", "trades opened"),
     ("closed_trades", "trades closed"),
-    ("open_at_end", "still open at the end"),
+    ("open_at_end", "trades still open at the end"),
+    ("positions_open_at_end", "positions open at the end"),
     ("win_rate", "win rate"),
     ("avg_r", "average R"),
     ("avg_loss_r", "average loss (R)"),
     ("states_reached", "trades moved into each DTMS state"),
     ("actions", "actions by kind"),
+    ("actions_failed", "actions failed by kind"),
     ("closes_by_reason", "closes by reason"),
     ("pnl", "P&L (realised)"),
     ("floating_pnl", "P&L (open positions)"),
@@ -196,10 +261,14 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         if isinstance(report, Mapping) and report.get("warning")
     ]
     for key, label in SUMMARY_ROWS:
+        if key == "actions_failed" and not summary.get(key):
+            continue  # said only when there are any
         value = _fmt(summary.get(key, ""), key)
         if key == "states_reached" and summary.get("defenders") == []:
             value = "no defending plugin running"
         lines.append(f"{label:<{width}}  {value}")
+    notes = (open_positions_note(summary), failed_actions_note(summary))
+    lines.extend(f"note: {text}" for text in notes if text)
     for name, report in sorted(summary.get("plugin_reports", {}).items()):
         text = report.get("note") if isinstance(report, Mapping) else None
         if text:
@@ -212,6 +281,54 @@ def summary_table(summary: Mapping[str, Any]) -> str:
             "in the win rate, profit factor and expectancy, not in the R figures"
         )
     return "\n".join(lines)
+
+
+#: Positions a note names one by one; past it, the rest are counted.
+NAMED_POSITIONS = 10
+
+
+def _named(items: Sequence[str]) -> str:
+    more = len(items) - NAMED_POSITIONS
+    return ", ".join(items[:NAMED_POSITIONS]) + (f" and {more} more" if more > 0 else "")
+
+
+def open_positions_note(summary: Mapping[str, Any]) -> str | None:
+    """The positions open at the end, each named, and which of them were opened for a
+    trade that has closed (left to themselves, they still carry risk) or were not opened
+    by this run as far as it knows: a trader closes or adopts them by hand."""
+    rows = summary.get("positions_at_end") or []
+    if not rows:
+        return None
+    each = [
+        f"{r['ticket']} {r['direction']} {r['volume']:g} {r['symbol']}"
+        + (f" ({r['comment']})" if r.get("comment") else "")
+        for r in rows
+    ]
+    n = len(rows)
+    text = f"{n} position{'s' if n > 1 else ''} open at the end: {_named(each)}"
+    orphans = [
+        f"{r['ticket']} (for {r['for_trade']})" for r in rows if r["for_trade_open"] is False
+    ]
+    if orphans:
+        text += f"; opened for a trade that has closed: {_named(orphans)}"
+    foreign = [str(r["ticket"]) for r in rows if not r["opened_by_run"]]
+    if foreign:
+        text += (
+            f"; not opened by this run as far as it knows (open before it started, opened "
+            f"by hand or by another program, or an order of unknown outcome that executed "
+            f"later): {_named(foreign)}"
+        )
+    return text
+
+
+def failed_actions_note(summary: Mapping[str, Any]) -> str | None:
+    """Why actions failed, by result code with the first message of each (the table's
+    row says how many of each kind)."""
+    why = summary.get("actions_failed_why") or {}
+    if not summary.get("actions_failed") or not why:
+        return None
+    each = "; ".join(f"{code} {w['count']:,} (the first: {w['first']})" for code, w in why.items())
+    return f"actions failed by result: {each}"
 
 
 def write_json(path: Path, summary: Mapping[str, Any]) -> None:

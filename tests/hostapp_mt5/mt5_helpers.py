@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from support.fake_mt5 import FakeMT5, FakeSymbol
 
+from hostapp.app import App, build_live_app
 from hostapp.brokers.mt5 import Mt5Broker, Mt5Settings, create_mt5_broker
+from hostapp.config import config_from_dict
 
 
 def make_fake(**kw: Any) -> FakeMT5:
@@ -35,3 +38,28 @@ def connect(fake: FakeMT5, sleeps: list[float] | None = None, **settings: Any) -
     )
     record.clear()  # what connecting waited (for a fresh tick) is not under test here
     return broker
+
+
+def rates_row(i: int) -> tuple[int, float, float, float, float, int, int, int]:
+    """The ``i``-th M5 bar from 2026-03-02 09:00 UTC, on a UTC+2 server clock."""
+    t0 = int(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()) + 7200
+    return (t0 + 300 * i, 2000.0 + i, 2001.0 + i, 1999.0 + i, 2000.5 + i, 100, 30, 0)
+
+
+def live_app(fake: FakeMT5, plugins: dict[str, object], **mt5: Any) -> App:
+    """The live host on ``fake`` (XAUUSD M5, a cycle every 10 ms) with ``plugins``; a new
+    bar arrives whenever a plugin appends one to ``fake.rates``."""
+    if "XAUUSD" not in fake.symbols:
+        fake.add_symbol(FakeSymbol("XAUUSD", bid=2005.0, ask=2005.3, digits=2))
+    fake.rates[("XAUUSD", 5)] = [rates_row(i) for i in range(7)]  # the last one is forming
+    config = config_from_dict(
+        {
+            "host": {
+                "broker": "mt5",
+                "symbols": ["XAUUSD"],
+                "cycle_seconds": 0.01,
+                "mt5": {"server_utc_offset_minutes": 120, **mt5},
+            }
+        }
+    )
+    return build_live_app(config, builtins=plugins, entry_points=[], env={}, module=fake)

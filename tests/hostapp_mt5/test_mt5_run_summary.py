@@ -1,0 +1,111 @@
+"""What a live run on MetaTrader says at its end: every position still open, named, with
+the ones left without their trade and the ones it did not open; the actions that failed,
+by kind and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hostapp_mt5.mt5_helpers import live_app
+from support.fake_mt5 import FakeMT5, Fault
+
+from hookspecs import Action, ActionKind, OrderRequest, hookimpl
+from hostapp.driving import drive, run_summary
+from hostapp.report import summary_table
+
+
+def _rows(lines: list[str]) -> list[str]:
+    """The table's rows with their padding squeezed."""
+    return [" ".join(line.split()) for line in lines]
+
+
+class HedgesThenCloses:
+    """Buys once; at cycle 2 hedges the trade and asks a stop change the server refuses
+    (10019); at cycle 3 closes the trade itself, leaving its hedge; stops at cycle 5."""
+
+    def __init__(self, fake: FakeMT5) -> None:
+        self.fake = fake
+        self.cycles = 0
+        self.ticket = 0
+        self.hedge: int | None = None
+        self.stop: Any = None
+
+    @hookimpl
+    def propose_orders(self) -> list[OrderRequest]:
+        if self.ticket:
+            return []
+        return [OrderRequest("XAUUSD", "buy", 0.3, stop_loss=1990.0, take_profit=2050.0)]
+
+    @hookimpl
+    def on_trade_executed(self, trade: Any) -> None:
+        self.ticket = self.ticket or trade.ticket
+
+    @hookimpl
+    async def on_cycle(self, host: Any) -> None:
+        self.cycles += 1
+        if self.cycles == 2:
+            hedged = await host.execute(
+                Action(self.ticket, ActionKind.HEDGE, {"volume": 0.1}, key="h", source="d")
+            )
+            self.hedge = hedged.new_ticket
+            self.fake.faults.append(Fault(10019))  # no money
+            tighten = Action(
+                self.ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, key="t", source="d"
+            )
+            assert not (await host.execute(tighten)).ok
+        elif self.cycles == 3:
+            assert (await host.execute(Action(self.ticket, ActionKind.CLOSE, key="c"))).ok
+        elif self.cycles == 5:
+            self.stop()
+
+
+async def test_every_position_open_at_the_end_is_counted_and_named() -> None:
+    """A hedge whose trade closed and a position opened by hand before the run are open
+    at the end: the summary said 'still open at the end 0' (it counted trades only)."""
+    fake = FakeMT5()
+    plugin = HedgesThenCloses(fake)
+    app = live_app(fake, {"defender": plugin})
+    by_hand = fake.add_position("XAUUSD", 0, 0.5, 2000.0, magic=0, comment="by hand")
+    plugin.stop = app.loop.request_stop
+    stats = await drive(app, progress=None)
+    assert plugin.hedge in fake.positions and plugin.ticket not in fake.positions
+    summary = run_summary(app, stats, {"mode": "live"})
+    assert summary["positions_open_at_end"] == 2 == len(fake.positions)
+    rows = {r["ticket"]: r for r in summary["positions_at_end"]}
+    assert rows[plugin.hedge]["opened_by_run"] and rows[plugin.hedge]["for_trade"] == plugin.ticket
+    assert rows[plugin.hedge]["for_trade_open"] is False
+    assert not rows[by_hand]["opened_by_run"] and rows[by_hand]["for_trade"] is None
+    lines = summary_table(summary).splitlines()
+    assert "positions open at the end 2" in _rows(lines)
+    (note,) = [line for line in lines if "open at the end:" in line]
+    assert note == (
+        f"note: 2 positions open at the end: {by_hand} buy 0.5 XAUUSD (by hand), "
+        f"{plugin.hedge} sell 0.1 XAUUSD (DTMS_HEDGE_{plugin.ticket}); opened for a trade "
+        f"that has closed: {plugin.hedge} (for {plugin.ticket}); not opened by this run as "
+        "far as it knows (open before it started, opened by hand or by another program, or "
+        f"an order of unknown outcome that executed later): {by_hand}"
+    )
+
+
+async def test_failed_actions_are_in_the_table_by_kind_and_why() -> None:
+    """summary.json had actions_failed while the printed table showed only the actions
+    that went through, and no note."""
+    fake = FakeMT5()
+    plugin = HedgesThenCloses(fake)
+    app = live_app(fake, {"defender": plugin})
+    plugin.stop = app.loop.request_stop
+    stats = await drive(app, progress=None)
+    summary = run_summary(app, stats, {"mode": "live"})
+    assert summary["actions_failed"] == {"tighten_sl": 1}
+    lines = summary_table(summary).splitlines()
+    assert "actions failed by kind tighten_sl 1" in _rows(lines)
+    (note,) = [line for line in lines if line.startswith("note: actions failed by result")]
+    assert note.startswith(
+        "note: actions failed by result: no_money 1 (the first: tighten_sl: modify "
+    )
+    assert "10019 TRADE_RETCODE_NO_MONEY" in note
+
+
+def test_no_failed_actions_row_when_none_failed() -> None:
+    lines = summary_table({"actions": {"hedge": 1}, "actions_failed": {}}).splitlines()
+    assert not any(line.startswith("actions failed") for line in lines)
