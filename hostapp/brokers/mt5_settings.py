@@ -7,6 +7,8 @@ and runs on machines without it (the ``mt5`` extra installs nothing on Linux).
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +22,13 @@ NOT_INSTALLED = (
     'or use module = "mt5linux"'
 )
 MT5LINUX_NOT_INSTALLED = 'mt5linux is not installed: pip install "hostapp[mt5linux]"'
+#: How each package is installed at a version that imports (pyproject.toml's extras).
+REINSTALL = {
+    "MetaTrader5": 'pip install --force-reinstall "hostapp[mt5]"',
+    "mt5linux": 'pip install "hostapp[mt5linux]" (it pins mt5linux>=0.2.4,<1.1)',
+}
+#: How the mt5linux bridge server is started (docs/mt5.md, "Linux, through mt5linux").
+START_BRIDGE = "start it under Wine with: wine python.exe -m mt5linux"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,23 +102,58 @@ def import_api(settings: Mt5Settings, module: object | None = None) -> Any:
     anything else is taken as the API object itself.
     """
     if module is None:
-        name = settings.module
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:
-            message = NOT_INSTALLED if name == "MetaTrader5" else MT5LINUX_NOT_INSTALLED
-            raise BrokerError(message) from exc
+        module = _imported(settings.module)
     if settings.module == "mt5linux" and isinstance(getattr(module, "MetaTrader5", None), type):
+        where = f"{settings.host}:{settings.port}"
         try:
             client = module.MetaTrader5(host=settings.host, port=settings.port)  # type: ignore[attr-defined]
         except OSError as exc:
             raise BrokerError(
-                f"cannot reach the mt5linux server at {settings.host}:{settings.port} ({exc}); "
-                "start it under Wine with: python -m mt5linux <path to the Windows python.exe>"
+                f"cannot reach the mt5linux server at {where} ({exc}); {START_BRIDGE}"
+            ) from exc
+        except EOFError as exc:
+            raise BrokerError(
+                f"the server at {where} closed the connection before answering as an "
+                f"mt5linux server does (EOFError: {exc}): is another program listening on "
+                f"that port? {START_BRIDGE}"
+            ) from exc
+        except Exception as exc:  # rpyc's own errors: anything but an mt5linux server
+            raise BrokerError(
+                f"the mt5linux client failed to connect to {where} "
+                f"({type(exc).__name__}: {exc}); {START_BRIDGE}"
             ) from exc
         extend_rpyc_timeout(client, settings.timeout_ms / 1000 + RPYC_MARGIN_SECONDS)
         return client
     return module
+
+
+def _imported(name: str) -> object:
+    """The package ``name``. Not installed is said as such; one that is installed and
+    fails to import (a release written for a newer Python: a SyntaxError; a dependency
+    missing) is one line naming the package, its version and this Python, never a
+    traceback."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise BrokerError(_broken(name, exc)) from exc
+        message = NOT_INSTALLED if name == "MetaTrader5" else MT5LINUX_NOT_INSTALLED
+        raise BrokerError(message) from exc
+    except Exception as exc:
+        raise BrokerError(_broken(name, exc)) from exc
+
+
+def _broken(name: str, exc: Exception) -> str:
+    try:
+        version = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        version = "of unknown version"
+    python = ".".join(map(str, sys.version_info[:3]))
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return (
+        f"{name} {version} is installed but cannot be imported on Python {python} ({what}); "
+        f"install a version that can: {REINSTALL.get(name, f'pip install {name}')}"
+    )
 
 
 #: Seconds an rpyc call may take beyond the terminal's own ``timeout_ms``.
