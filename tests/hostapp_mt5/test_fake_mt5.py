@@ -170,3 +170,16 @@ def test_a_terminal_without_its_trade_server_answers_10031(term: FakeMT5) -> Non
     assert send(term).retcode == 10031 and term.positions == {}
     term.server_connected = True
     assert term.terminal_info().connected is True and send(term).retcode == 10009
+
+
+def test_a_closing_deal_books_its_profit_into_the_balance(term: FakeMT5) -> None:
+    """As the server does: the balance moves on deals, the equity is the balance plus the
+    open positions' floating profit."""
+    ticket = send(term).order  # a buy of 0.1 at 2000.30
+    term.symbols["XAUUSD"].bid, term.symbols["XAUUSD"].ask = 2010.00, 2010.30
+    floating = term.account_info()
+    assert (floating.balance, floating.equity) == (10_000.0, 10_097.0)
+    closed = send(term, type=1, price=2010.00, position=ticket, sl=None, tp=None)
+    assert closed.retcode == 10009 and term.deals[-1].profit == 97.0
+    account = term.account_info()
+    assert (account.balance, account.equity) == (10_097.0, 10_097.0)

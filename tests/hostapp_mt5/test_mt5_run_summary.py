@@ -109,3 +109,17 @@ async def test_failed_actions_are_in_the_table_by_kind_and_why() -> None:
 def test_no_failed_actions_row_when_none_failed() -> None:
     lines = summary_table({"actions": {"hedge": 1}, "actions_failed": {}}).splitlines()
     assert not any(line.startswith("actions failed") for line in lines)
+
+
+async def test_a_live_runs_realised_pnl_is_its_deals_profit() -> None:
+    """The fake's balance never moved, so the P&L read 0.00 whatever the deals made."""
+    fake = FakeMT5()
+    plugin = HedgesThenCloses(fake)
+    app = live_app(fake, {"defender": plugin})
+    plugin.stop = app.loop.request_stop
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2005.0, 2005.3
+    stats = await drive(app, progress=None)
+    summary = run_summary(app, stats, {"mode": "live"})
+    booked = round(sum(d.profit for d in fake.deals), 2)
+    assert booked != 0 and summary["pnl"] == booked
+    assert summary["end_balance"] == round(summary["start_balance"] + booked, 2)

@@ -28,6 +28,7 @@ class TradeServer:
     """``order_send`` and what it does to the state :class:`~.terminal.FakeMT5` keeps."""
 
     margin_mode: int
+    balance: float
     server_connected: bool
     now: datetime
     comment_rewrite: str | None
@@ -294,6 +295,7 @@ class TradeServer:
         reason: int = CONSTANTS["DEAL_REASON_EXPERT"],
     ) -> int:
         ticket, t = self._next(), self.server_time()
+        self.balance = round(self.balance + profit, 2)  # a deal books its result
         # fmt: off
         self.deals.append(TradeDeal(
             ticket, order, t, t * 1000, r["type"], entry, r["magic"], position,

@@ -31,6 +31,9 @@ from .shapes import (
 @dataclass
 class FakeMT5(TradeServer):
     margin_mode: int = 2
+    #: the account's balance: every deal's profit is booked into it, as the server does
+    #: (equity is the balance plus the open positions' floating profit)
+    balance: float = 10_000.0
     server_offset: int = 7200  # seconds the server clock is ahead of UTC
     now: datetime = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     dst: tuple[datetime, int] | None = None  # from this UTC instant, this server offset
@@ -182,8 +185,8 @@ class FakeMT5(TradeServer):
     def account_info(self) -> Any:
         if not self._enter("account_info"):
             return None
-        balance = 10_000.0
-        equity = balance + sum(self._profit(p) for p in self.positions.values())
+        balance = self.balance
+        equity = round(balance + sum(self._profit(p) for p in self.positions.values()), 2)
         # fmt: off
         info = AccountInfo(
             self.login_id, 0, 100, 200, 0, True, True, self.margin_mode, 2, False,
