@@ -38,7 +38,7 @@ from .mt5_convert import (
     symbol_info_from,
     trade_from_position,
 )
-from .mt5_history import closed_position
+from .mt5_history import DEAL_REASON_SO, closed_position
 from .mt5_link import TradeServerWatch
 from .mt5_market import Mt5Market
 from .mt5_orders import OrderSender
@@ -85,6 +85,8 @@ class Mt5Broker(Trading):
         self._margin_mode: MarginMode | None = None
         self._initialized = False
         self._trade_server = TradeServerWatch(self._now)
+        #: positions the broker closed at a margin stop-out (``DEAL_REASON_SO``)
+        self._stopped_out: dict[int, str] = {}
 
     @property
     def server_clock(self) -> ServerClock:
@@ -129,8 +131,21 @@ class Mt5Broker(Trading):
 
     @property
     def run_notes(self) -> list[str]:
-        """For the run's summary: the times the terminal lost its trade server."""
-        return self._trade_server.notes
+        """For the run's summary: the times the terminal lost its trade server, and the
+        positions the broker stopped out."""
+        return [*self._trade_server.notes, *self._stop_out_notes()]
+
+    def _stop_out_notes(self) -> list[str]:
+        n = len(self._stopped_out)
+        if not n:
+            return []
+        shown = ", ".join(list(self._stopped_out.values())[:10]) + (", ..." if n > 10 else "")
+        return [
+            f"the broker stopped out {n} position{'s' if n > 1 else ''} (margin stop-out, "
+            f"DEAL_REASON_SO): {shown}; the plugins were not told it was a stop-out "
+            "(hookspecs' close reasons have none): they heard the reason of the loop's "
+            "phase that found the position gone, 'external' between cycles"
+        ]
 
     # -- connection ---------------------------------------------------------------------
 
@@ -256,9 +271,19 @@ class Mt5Broker(Trading):
         """:class:`hookspecs.CloseReasons`: :meth:`closed_trade` and the last closing
         deal's reason, a stop or a target the server filled, from one history read."""
         try:
-            return closed_position(self.api, self.server_clock, ticket)
+            closed = closed_position(self.api, self.server_clock, ticket)
         except (KeyError, TypeError, ValueError):  # a row unlike the API's
             return None
+        if closed is None:
+            return None
+        trade, reason, deal_reason = closed
+        if deal_reason == DEAL_REASON_SO and ticket not in self._stopped_out:
+            said = (
+                f"{ticket} {trade.direction} {trade.volume:g} {trade.symbol} ({trade.profit:+.2f})"
+            )
+            self._stopped_out[ticket] = said
+            log.warning("the broker stopped out position %s (margin stop-out)", said)
+        return trade, reason
 
     def _symbol(self, symbol: str) -> tuple[SymbolInfo, Raw] | None:
         raw = self.api.symbol_info(symbol)

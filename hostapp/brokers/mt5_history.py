@@ -43,14 +43,19 @@ def _open_lots(deals: list[dict[str, Any]]) -> float:
 
 #: ``DEAL_REASON_*`` of a closing deal the broker made itself: the stop, the target
 _BY_BROKER: dict[int, CloseReason] = {4: "stop_loss", 5: "take_profit"}
+#: ``DEAL_REASON_SO``: the broker closed the position at a margin stop-out. hookspecs'
+#: ``CloseReason`` has no word for it, so plugins hear it as the loop's phase reason
+#: (``external``) and the run's summary counts it (docs/mt5.md).
+DEAL_REASON_SO = 6
 
 
 def closed_position(
     api: Any, clock: ServerClock, ticket: int
-) -> tuple[Trade, CloseReason | None] | None:
+) -> tuple[Trade, CloseReason | None, int] | None:
     """``ticket`` as it closed, from its deals, with why: its last closing deal's
     ``reason``, ``DEAL_REASON_SL`` as ``stop_loss`` and ``DEAL_REASON_TP`` as
-    ``take_profit`` (anything else, an order or a stop-out, is ``None``). ``None`` when
+    ``take_profit`` (anything else, an order or a stop-out, is ``None``), and that
+    ``DEAL_REASON_*`` itself (-1 when the deal has none). ``None`` when
     the server's history does not show it closed yet (it lags the positions by a moment)
     or cannot be read: the loop then reports the position's last view.
 
@@ -96,4 +101,5 @@ def closed_position(
         close_price=float(last["price"]),
         closed_at=clock.to_utc(last["time"]),
     )
-    return trade, _BY_BROKER.get(int(last.get("reason", -1)))
+    reason = int(last.get("reason", -1))
+    return trade, _BY_BROKER.get(reason), reason

@@ -60,3 +60,29 @@ def test_a_reversed_netting_position_is_the_side_that_closed() -> None:
     assert closed is not None
     assert (closed.direction, closed.volume, closed.entry_price) == ("sell", 0.2, 2010.0)
     assert closed.profit == pytest.approx(94.0)  # (2010.0 - 2005.3) × 0.2 × 100
+
+
+def test_a_margin_stop_out_is_no_stop_loss_and_is_noted_for_the_summary(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """DEAL_REASON_SO reached the plugins as a close like any other, and nothing said the
+    broker had stopped the account out."""
+    fake = make_fake()
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    ticket = broker.open(OrderRequest("XAUUSD", "buy", 0.1)).new_ticket
+    assert ticket is not None and broker.run_notes == []
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 1990.0, 1990.3
+    fake.stop_out(ticket)
+    for _ in range(2):  # asked twice (the loop may): counted once
+        closed = broker.closed_with_reason(ticket)
+        assert closed is not None and closed[1] is None  # no CloseReason fits
+    assert closed[0].profit == pytest.approx(-103.0)  # (1990.0 - 2000.3) × 0.1 × 100
+    (note,) = broker.run_notes
+    assert note.startswith(
+        f"the broker stopped out 1 position (margin stop-out, DEAL_REASON_SO): {ticket} buy "
+        "0.1 XAUUSD (-103.00); the plugins were not told it was a stop-out"
+    )
+    said = [r.getMessage() for r in caplog.records if "stopped out" in r.getMessage()]
+    assert said == [
+        f"the broker stopped out position {ticket} buy 0.1 XAUUSD (-103.00) (margin stop-out)"
+    ]

@@ -123,3 +123,40 @@ async def test_a_live_runs_realised_pnl_is_its_deals_profit() -> None:
     booked = round(sum(d.profit for d in fake.deals), 2)
     assert booked != 0 and summary["pnl"] == booked
     assert summary["end_balance"] == round(summary["start_balance"] + booked, 2)
+
+
+class StoppedOut(HedgesThenCloses):
+    """Buys once; the broker stops the trade out after cycle 2's sweeps (found gone at
+    the next cycle's start, as between two cycles)."""
+
+    def __init__(self, fake: FakeMT5) -> None:
+        super().__init__(fake)
+        self.closed: list[tuple[int, str]] = []
+
+    @hookimpl
+    async def on_cycle(self, host: Any) -> None:
+        self.cycles += 1
+        if self.cycles == 5:
+            self.stop()
+
+    @hookimpl
+    def manage_positions(self) -> None:
+        if self.cycles == 2:
+            self.fake.stop_out(self.ticket)
+
+    @hookimpl
+    def on_trade_closed(self, trade: Any, reason: str) -> None:
+        self.closed.append((trade.ticket, reason))
+
+
+async def test_a_stop_out_is_in_the_run_summary() -> None:
+    fake = FakeMT5()
+    plugin = StoppedOut(fake)
+    app = live_app(fake, {"victim": plugin})
+    plugin.stop = app.loop.request_stop
+    stats = await drive(app, progress=None)
+    assert plugin.closed == [(plugin.ticket, "external")]  # no CloseReason says stop-out
+    notes = run_summary(app, stats, {"mode": "live"})["host_notes"]
+    (note,) = [n for n in notes if "stopped out" in n]
+    assert note.startswith("the broker stopped out 1 position (margin stop-out, ")
+    assert f": {plugin.ticket} buy 0.3 XAUUSD (" in note

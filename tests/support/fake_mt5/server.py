@@ -309,15 +309,26 @@ class TradeServer:
         """The server closes position ``ticket`` at its stop loss, as it does when the
         price reaches it: the position goes, a closing deal (reason ``DEAL_REASON_SL``)
         books its result."""
+        self._server_close(ticket, self.positions[ticket].sl, CONSTANTS["DEAL_REASON_SL"])
+
+    def stop_out(self, ticket: int) -> None:
+        """The server closes position ``ticket`` at the market because the account's
+        margin level fell to its stop-out level: a closing deal with reason
+        ``DEAL_REASON_SO`` books its result."""
+        p = self.positions[ticket]
+        s = self.symbols[p.symbol]
+        self._server_close(ticket, s.bid if p.type == 0 else s.ask, CONSTANTS["DEAL_REASON_SO"])
+
+    def _server_close(self, ticket: int, price: float, reason: int) -> None:
         p = self.positions[ticket]
         s = self.symbols[p.symbol]
         closing = {"type": 1 - p.type, "magic": p.magic, "symbol": p.symbol, "comment": ""}
-        profit = self._booked(s, p, p.volume, p.sl)
+        profit = self._booked(s, p, p.volume, price)
         volume = p.volume
         self._reduce(p, volume)
         self._record(
-            closing, self._next(), ticket, CONSTANTS["DEAL_ENTRY_OUT"], volume, p.sl, profit,
-            CONSTANTS["DEAL_REASON_SL"],
+            closing, self._next(), ticket, CONSTANTS["DEAL_ENTRY_OUT"], volume, price, profit,
+            reason,
         )  # fmt: skip
 
     def _reduce(self, p: FakePosition, volume: float) -> None:
