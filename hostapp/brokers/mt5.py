@@ -39,7 +39,7 @@ from .mt5_convert import (
     trade_from_position,
 )
 from .mt5_history import DEAL_REASON_SO, closed_position
-from .mt5_link import TradeServerWatch
+from .mt5_link import AlgoTradingWatch, TradeServerWatch
 from .mt5_market import Mt5Market
 from .mt5_orders import OrderSender
 from .mt5_retcodes import link_lost
@@ -85,6 +85,9 @@ class Mt5Broker(Trading):
         self._margin_mode: MarginMode | None = None
         self._initialized = False
         self._trade_server = TradeServerWatch(self._now)
+        self._algo_trading = AlgoTradingWatch(self._now)
+        self.sender.on_autotrading_off = self._algo_trading.refused
+        self.sender.on_went_through = self._algo_trading.went_through
         #: positions the broker closed at a margin stop-out (``DEAL_REASON_SO``)
         self._stopped_out: dict[int, str] = {}
 
@@ -131,9 +134,9 @@ class Mt5Broker(Trading):
 
     @property
     def run_notes(self) -> list[str]:
-        """For the run's summary: the times the terminal lost its trade server, and the
-        positions the broker stopped out."""
-        return [*self._trade_server.notes, *self._stop_out_notes()]
+        """For the run's summary: the times the terminal lost its trade server or had its
+        Algo Trading off, and the positions the broker stopped out."""
+        return [*self._trade_server.notes, *self._algo_trading.notes, *self._stop_out_notes()]
 
     def _stop_out_notes(self) -> list[str]:
         n = len(self._stopped_out)
@@ -150,15 +153,18 @@ class Mt5Broker(Trading):
     # -- connection ---------------------------------------------------------------------
 
     def watch_connection(self) -> None:
-        """Once a live cycle: is the terminal still connected to its trade server? One
-        ``terminal_info()`` call; an outage is said when it starts and when it ends. A
+        """Once a live cycle: is the terminal still connected to its trade server, is its
+        Algo Trading on? One ``terminal_info()`` call; an outage is said when it starts
+        and when it ends. A
         lost IPC link is a BrokerError, as any read's (the cycle is skipped)."""
         raw = self.api.terminal_info()
         if raw is None:
             if link_lost(error_code(self.api)):
                 raise BrokerError(f"terminal_info() failed: last_error={last_error(self.api)}")
             return  # the terminal answered, not this: the next cycle asks again
-        self._trade_server.observe(bool(as_dict(raw).get("connected", True)))
+        term = as_dict(raw)
+        self._trade_server.observe(bool(term.get("connected", True)))
+        self._algo_trading.observe(bool(term.get("trade_allowed", True)))
 
     def connect(self, symbols: Sequence[str] = ()) -> None:
         """initialize, login, refuse a terminal that cannot trade, read the margin mode and

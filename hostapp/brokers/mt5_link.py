@@ -1,10 +1,12 @@
-"""The terminal's link to its trade server, watched once a live cycle.
+"""The terminal's link to its trade server and its Algo Trading button, watched once a
+live cycle.
 
 A terminal can stay up (its IPC link answers, bars and positions read) while it has lost
 its trade server: every order then fails with 10031, which says nothing of why, nor for
-how long. Start-up refuses a terminal that is not connected (:mod:`.mt5_connect`); this
-watch says when the connection is lost mid-run and, when it is back, how long it was
-gone (docs/mt5.md, "When the terminal goes away mid-run").
+how long. Or someone turns its Algo Trading button off: every order then fails with
+10027, a plain refusal. Start-up refuses a terminal in either state (:mod:`.mt5_connect`);
+these watches say when it happens mid-run, once, with what to do, and when it is over,
+how long it lasted (docs/mt5.md, "When the terminal goes away mid-run").
 """
 
 from __future__ import annotations
@@ -90,3 +92,96 @@ def _length(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60} s"
     return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+#: What a trader does about 10027 (the start-up check says the same, :mod:`.mt5_connect`).
+ALGO_TRADING_HINT = (
+    'press the "Algo Trading" button in the terminal\'s toolbar (Tools > Options > Expert '
+    "Advisors > Allow algorithmic trading)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AlgoTradingOff:
+    """One time the terminal's Algo Trading was off, and the orders it refused meanwhile."""
+
+    since: datetime
+    seconds: float
+    refused: int
+
+
+class AlgoTradingWatch:
+    """The Algo Trading button: ``terminal_info().trade_allowed`` once a cycle, and every
+    order the terminal refused with 10027 (``TRADE_RETCODE_CLIENT_DISABLES_AT``). An
+    episode starts at the first of either and is said once, with the hint; it ends when
+    the button is seen on again after being seen off, or when an order goes through."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        self._since: datetime | None = None  # the episode going on
+        self._seen_off = False  # terminal_info said so during it
+        self._refused = 0
+        self.episodes: list[AlgoTradingOff] = []
+
+    def observe(self, allowed: bool) -> None:
+        if not allowed:
+            self._start()
+            self._seen_off = True
+        elif self._seen_off:
+            self._end()
+
+    def refused(self) -> None:
+        """The terminal refused an order with 10027."""
+        self._start()
+        self._refused += 1
+
+    def went_through(self) -> None:
+        """An order was executed (or a stop change made): trading is on."""
+        if self._since is not None:
+            self._end()
+
+    def _start(self) -> None:
+        if self._since is not None:
+            return
+        self._since, self._seen_off, self._refused = self._now(), False, 0
+        log.warning(
+            "AutoTrading is off in the MetaTrader 5 terminal: every order fails with 10027 "
+            "until it is on again; %s (said again when it is)",
+            ALGO_TRADING_HINT,
+        )
+
+    def _end(self) -> None:
+        if self._since is None:
+            return
+        off = AlgoTradingOff(
+            self._since, (self._now() - self._since).total_seconds(), self._refused
+        )
+        self.episodes.append(off)
+        self._since, self._seen_off = None, False
+        log.warning(
+            "AutoTrading is on again in the MetaTrader 5 terminal, after %s (%d orders "
+            "refused with 10027 meanwhile)",
+            _length(off.seconds),
+            off.refused,
+        )
+
+    @property
+    def notes(self) -> list[str]:
+        """For the run's summary: the episodes, and one still going on at the end."""
+        out: list[str] = []
+        if self.episodes:
+            n = len(self.episodes)
+            total = sum(e.seconds for e in self.episodes)
+            refused = sum(e.refused for e in self.episodes)
+            out.append(
+                f"AutoTrading was off in the terminal {n} time{'s' if n > 1 else ''}, "
+                f"{_length(total)} in all: {refused} orders and actions were refused with "
+                "10027 meanwhile"
+            )
+        if self._since is not None:
+            out.append(
+                "AutoTrading was still off in the terminal at the end, since "
+                f"{self._since.isoformat(timespec='seconds')}: {self._refused} orders and "
+                f"actions refused with 10027 since; {ALGO_TRADING_HINT}"
+            )
+        return out

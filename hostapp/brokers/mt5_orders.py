@@ -31,6 +31,8 @@ from .mt5_resolve import (
     still_waiting,
 )
 from .mt5_retcodes import (
+    AUTO_TRADING_DISABLED,
+    CLIENT_DISABLES_AT,
     EXECUTION_EXCHANGE,
     EXECUTION_INSTANT,
     EXECUTION_MARKET,
@@ -68,6 +70,10 @@ def _ignore_tick(symbol: str, tick: dict[str, Any]) -> None:
 
 
 def _no_verdict() -> ActionResult | None:
+    return None
+
+
+def _nothing() -> None:
     return None
 
 
@@ -128,6 +134,10 @@ class OrderSender:
         self.unresolved: dict[str, int] = {}
         #: Every tick read is shown to the server clock (see :mod:`.mt5_clock`).
         self.on_tick: Callable[[str, dict[str, Any]], None] = _ignore_tick
+        #: The terminal refused an order because its Algo Trading is off (10027, -8),
+        #: and an order went through: the Algo Trading watch hears both (:mod:`.mt5_link`).
+        self.on_autotrading_off: Callable[[], None] = _nothing
+        self.on_went_through: Callable[[], None] = _nothing
 
     def tick(self, symbol: str) -> dict[str, Any] | None:
         """A fresh tick; a symbol missing from Market Watch is selected and asked again."""
@@ -178,6 +188,11 @@ class OrderSender:
             retcode = int(result["retcode"]) if raw is not None else None
             outcome = classify(retcode)
             message = self._message(op.label, retcode, result)
+            if outcome in (Outcome.DONE, Outcome.PARTIAL, Outcome.NO_CHANGES):
+                self.on_went_through()
+            if retcode == CLIENT_DISABLES_AT:
+                self.on_autotrading_off()
+                message += "; AutoTrading is off in the terminal"  # the hint: logged once
             if outcome in (Outcome.DONE, Outcome.PARTIAL):
                 message += self._slippage(op, prepared, result)
                 if filling is not None:
@@ -241,6 +256,8 @@ class OrderSender:
                 f"failed); {error}",
             )
         why = "as malformed" if code == -2 else "(algorithmic trading is disabled)"
+        if code == AUTO_TRADING_DISABLED:
+            self.on_autotrading_off()
         return ActionResult.failure(
             ResultCode.REJECTED,
             f"{label}: the terminal refused the request {why} and sent nothing; {error}",

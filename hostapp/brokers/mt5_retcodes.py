@@ -80,6 +80,10 @@ def link_lost(code: int | None) -> bool:
 #: (``RES_E_INVALID_PARAMS``, -2) or because algorithmic trading is off
 #: (``RES_E_AUTO_TRADING_DISABLED``, -8).
 REFUSED_ERRORS = frozenset({-2, -8})
+#: ``RES_E_AUTO_TRADING_DISABLED`` and ``TRADE_RETCODE_CLIENT_DISABLES_AT``: the
+#: terminal's Algo Trading button is off (docs/mt5.md, "Retcodes").
+AUTO_TRADING_DISABLED = -8
+CLIENT_DISABLES_AT = 10027
 #: ... or the IPC link failed before the terminal had it: sending failed
 #: (``RES_E_INTERNAL_FAIL_SEND``, -10001), the link is not set up
 #: (``RES_E_INTERNAL_FAIL_INIT``, -10003) or there is none (``RES_E_INTERNAL_FAIL_CONNECT``,

@@ -29,6 +29,7 @@ class TradeServer:
 
     margin_mode: int
     balance: float
+    trade_allowed: bool
     server_connected: bool
     now: datetime
     comment_rewrite: str | None
@@ -67,6 +68,8 @@ class TradeServer:
         self.requests.append(dict(request))
         if self.before_send:
             self.before_send.popleft()(self)
+        if not self.trade_allowed:  # the terminal's Algo Trading button is off
+            return self._result(10027, request, "AutoTrading disabled by client")
         if not self.server_connected:  # the terminal has no trade server to pass it on to
             return self._result(10031, request, "No connection")
         fault = self.faults.popleft() if self.faults else None

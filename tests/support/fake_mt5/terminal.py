@@ -40,7 +40,7 @@ class FakeMT5(TradeServer):
     password: str | None = None
     remote: bool = False  # answer with mt5linux-style proxies
     terminal_running: bool = True
-    trade_allowed: bool = True  # the AutoTrading button
+    trade_allowed: bool = True  # the AutoTrading button; off: order_send answers 10027
     #: the terminal's link to its trade server (MQL5 TERMINAL_CONNECTED, "connection to a
     #: trade server"): without it terminal_info().connected is False and every order_send
     #: answers 10031 TRADE_RETCODE_CONNECTION, "no connection with the trade server"
