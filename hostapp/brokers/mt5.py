@@ -41,6 +41,7 @@ from .mt5_convert import (
 from .mt5_history import DEAL_REASON_SO, closed_position
 from .mt5_link import AlgoTradingWatch, TradeServerWatch
 from .mt5_market import Mt5Market
+from .mt5_netting import shared_positions
 from .mt5_orders import OrderSender
 from .mt5_retcodes import link_lost
 from .mt5_rules import Constants
@@ -90,6 +91,7 @@ class Mt5Broker(Trading):
         self.sender.on_went_through = self._algo_trading.went_through
         #: positions the broker closed at a margin stop-out (``DEAL_REASON_SO``)
         self._stopped_out: dict[int, str] = {}
+        self._start_notes: list[str] = []  # what start-up found, for the summary
 
     @property
     def server_clock(self) -> ServerClock:
@@ -134,9 +136,15 @@ class Mt5Broker(Trading):
 
     @property
     def run_notes(self) -> list[str]:
-        """For the run's summary: the times the terminal lost its trade server or had its
-        Algo Trading off, and the positions the broker stopped out."""
-        return [*self._trade_server.notes, *self._algo_trading.notes, *self._stop_out_notes()]
+        """For the run's summary: someone else's positions on a netting account at
+        start-up, the times the terminal lost its trade server or had its Algo Trading
+        off, and the positions the broker stopped out."""
+        return [
+            *self._start_notes,
+            *self._trade_server.notes,
+            *self._algo_trading.notes,
+            *self._stop_out_notes(),
+        ]
 
     def _stop_out_notes(self) -> list[str]:
         n = len(self._stopped_out)
@@ -177,6 +185,7 @@ class Mt5Broker(Trading):
             login_and_check(self.api, self.settings)
             self._margin_mode = self.account().margin_mode
             self._check_symbols(symbols)
+            self._warn_shared(symbols)
             if self.settings.server_utc_offset_minutes is None:
                 self.refresh_server_offset(symbols)
         except BrokerError:
@@ -226,6 +235,16 @@ class Mt5Broker(Trading):
             f"[host] symbols: not on this trade server: {'; '.join(said)}; name them as "
             f"the terminal's Market Watch does"
         )
+
+    def _warn_shared(self, symbols: Sequence[str]) -> None:
+        """A netting account whose traded symbols already hold someone else's position:
+        said once, at start-up, and in the run's notes (docs/mt5.md, "Netting accounts")."""
+        if self._margin_mode != "netting" or not symbols:
+            return
+        said = shared_positions(self._raw_positions(), symbols, self.settings.magic)
+        if said is not None:
+            log.warning("%s", said)
+            self._start_notes.append(f"at start-up {said}")
 
     def refresh_server_offset(self, symbols: Sequence[str] = ()) -> int:
         """Date the server's clock from a fresh tick of ``time_symbols`` (or ``symbols``, or

@@ -9,7 +9,7 @@ its place. The result says what the order did to the position, as the paper brok
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from hookspecs import Direction, NettingEffect
@@ -58,3 +58,27 @@ def effect(net: Mapping[str, Any] | None, direction: Direction, filled: float) -
 
 def _side(position: Mapping[str, Any]) -> Direction:
     return "buy" if int(position["type"]) == 0 else "sell"
+
+
+def shared_positions(
+    positions: Iterable[Mapping[str, Any]], symbols: Collection[str], magic: int
+) -> str | None:
+    """At start-up on a netting account: the positions already open on a symbol the host
+    trades that its magic number did not open (a trade by hand, another program's). The
+    symbol holds one position, so every order the host sends there changes that one
+    (adds to it, reduces, closes or reverses it): said once, in words, or ``None``."""
+    shared = [
+        p for p in positions if str(p["symbol"]) in symbols and int(p.get("magic", 0)) != magic
+    ]
+    if not shared:
+        return None
+    each = ", ".join(
+        f"{p['symbol']} {int(p['ticket'])} {_side(p)} {float(p['volume']):g} "
+        f"(magic {int(p.get('magic', 0))})"
+        for p in shared
+    )
+    return (
+        f"this netting account already holds a position not opened with magic {magic} on "
+        f"a symbol hostapp trades: {each}; each symbol holds one position, so every order "
+        "hostapp sends there adds to, reduces, closes or reverses it"
+    )

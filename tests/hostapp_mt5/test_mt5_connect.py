@@ -160,3 +160,32 @@ def test_a_symbol_the_server_lacks_is_refused_at_connect_with_its_suffixed_names
         clock=lambda: fake.now, sleep=fake.advance,
     )  # fmt: skip
     assert broker.symbol_info("XAUUSDm") is not None
+
+
+@pytest.mark.parametrize("margin_mode", [0, 2])
+def test_someone_elses_position_on_a_netting_symbol_is_said_at_start(
+    margin_mode: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a netting account every order on XAUUSD changes the position a trader opened
+    there by hand: said once at start-up (not on a hedging account, nor for a symbol the
+    host does not trade, nor for its own magic's position)."""
+    fake = make_fake(margin_mode=margin_mode)
+    by_hand = fake.add_position("XAUUSD", 0, 0.5, 1990.0, magic=0)
+    fake.add_position("EURUSD", 1, 1.0, 1.08, magic=777)  # the host's own
+    fake.add_symbol(FakeSymbol("GBPUSD", bid=1.27, ask=1.2701, digits=5))
+    fake.add_position("GBPUSD", 0, 1.0, 1.27, magic=5)  # not traded by the host
+    settings = Mt5Settings(magic=777, server_utc_offset_minutes=120)
+    broker = create_mt5_broker(
+        settings, module=fake, symbols=("XAUUSD", "EURUSD"), clock=lambda: fake.now,
+        sleep=fake.advance,
+    )  # fmt: skip
+    said = [r.getMessage() for r in caplog.records if "netting account" in r.getMessage()]
+    if margin_mode == 2:
+        assert said == [] and broker.run_notes == []
+        return
+    assert said == [
+        "this netting account already holds a position not opened with magic 777 on a "
+        f"symbol hostapp trades: XAUUSD {by_hand} buy 0.5 (magic 0); each symbol holds one "
+        "position, so every order hostapp sends there adds to, reduces, closes or reverses it"
+    ]
+    assert broker.run_notes == [f"at start-up {said[0]}"]
