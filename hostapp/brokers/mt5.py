@@ -163,8 +163,8 @@ class Mt5Broker(Trading):
     def watch_connection(self) -> None:
         """Once a live cycle: is the terminal still connected to its trade server, is its
         Algo Trading on? One ``terminal_info()`` call; an outage is said when it starts
-        and when it ends. A
-        lost IPC link is a BrokerError, as any read's (the cycle is skipped)."""
+        and when it ends. A lost IPC link is a BrokerError, as any read's (the cycle is
+        skipped)."""
         raw = self.api.terminal_info()
         if raw is None:
             if link_lost(error_code(self.api)):
