@@ -27,6 +27,7 @@ from hookspecs import (
     MarketView,
     OrderRequest,
     RunMode,
+    SimBroker,
     parse_settings,
 )
 
@@ -81,6 +82,9 @@ class App:
     feed: ReplayFeed | None = None
     series: Mapping[str, Iterable[Bar]] = dataclasses.field(default_factory=dict)
     start_balance: float = 0.0
+    #: the tickets the broker's history held closed before this run (a resumed paper
+    #: account's): not this run's, whose drawdown starts from ``start_balance``
+    closed_before: frozenset[int] = frozenset()
     #: each plugin's ``run_report``, taken when the loop has ended
     plugin_reports: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
@@ -302,4 +306,12 @@ def _assemble(
         feed=feed,
         series=series or {},
         start_balance=broker.account().balance,
+        closed_before=_closed_tickets(broker),
     )
+
+
+def _closed_tickets(broker: Broker) -> frozenset[int]:
+    """The positions a simulated broker's history holds closed (none for a fresh account)."""
+    if not isinstance(broker, SimBroker):
+        return frozenset()
+    return frozenset(t.ticket for t in broker.closed_trades())

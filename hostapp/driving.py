@@ -25,7 +25,7 @@ from .config import HostConfig
 from .hookcalls import PluginInfo, switched_off_kind
 from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN
-from .outcomes import Outcome
+from .outcomes import Outcome, parent_ticket
 from .progress import Progress
 from .report import summarize
 
@@ -165,7 +165,8 @@ def closed_positions(app: appmod.App, stats: LoopStats) -> list[Any]:
     """Every position the run closed, with its realised profit: the broker's record, or
     the loop's when the broker keeps none."""
     if isinstance(app.broker, SimBroker):
-        return list(app.broker.closed_trades())
+        before = app.closed_before  # a resumed account's history is not this run's
+        return [t for t in app.broker.closed_trades() if t.ticket not in before]
     return [t for _, t, _ in stats.closes]
 
 
@@ -210,6 +211,7 @@ def run_summary(
                     timeframe_note(app.base_timeframe, app.timeframe),
                     refusals_note(stats),
                     netted_note(stats),
+                    carried_note(stats),
                     vetoes_note(stats),
                     skipped_note(stats),
                     broker_note,
@@ -247,6 +249,24 @@ def refusals_note(stats: LoopStats) -> str | None:
     return (
         f"the broker refused {stats.orders_rejected:,} of the {stats.orders_proposed:,} orders "
         f"proposed: {each}"
+    )
+
+
+def carried_note(stats: LoopStats) -> str | None:
+    """Closes of trades this run did not open (open when it started: a restarted host's,
+    or a position opened by hand): their profit is in the P&L and their reasons in the
+    closes, but they are no trade of this run's counts, which said 8 closed beside 10
+    closes by reason."""
+    opened = {t.ticket for _, t, _ in stats.entries}
+    carried = [t for _, t, _ in stats.closes if parent_ticket(t) not in opened]
+    if not carried:
+        return None
+    profit = sum(t.profit for t in carried)
+    n = len(carried)
+    return (
+        f"{n:,} position{'s' if n > 1 else ''} this run did not open closed during it "
+        f"(open before it started: a restarted host's trades, their hedges, or opened by "
+        f"hand), P&L {profit:+,.2f}: in the P&L and the closes by reason, not in the trades"
     )
 
 
