@@ -7,9 +7,9 @@ still waiting (``orders_get``) and the positions. They are matched by magic, sym
 and a time window, and one deal answers for one operation only: deals already accounted
 for are skipped, and so are the deals of positions open before the order was sent. Other
 operations whose outcome stayed unknown may land late, inside that window: a deal of more
-lots than asked is never this order's, one of fewer (an IOC order fills part) only when no
-such operation could have made it, and one still carrying such an operation's comment is
-that operation's (brokers rewrite comments, so a comment only ever rules a deal out).
+lots than asked is never this order's, and one still carrying such an operation's comment
+is that operation's (brokers rewrite comments, so a comment only ever rules a deal out);
+one of fewer lots is an IOC order's part fill.
 """
 
 from __future__ import annotations
@@ -165,17 +165,15 @@ def _theirs(
 ) -> bool:
     """A fill made after another operation of unknown outcome with the same symbol, side,
     magic and position was sent, that is that operation's: it carries that operation's
-    comment and not this one's, or it is a part fill of this one that the other could
-    have made whole or in part (a part fill is this one's only when nothing else explains
-    it)."""
-    short = volume < fp.volume - LOTS_EPS
+    comment and not this one's. Without that evidence (a broker that rewrites comments)
+    a fill stays this operation's, as the oldest one unclaimed: left to nobody, a
+    position the server opened would be one no plugin was told of, and so one nobody
+    defends."""
     return any(
         (p.symbol, p.side, p.magic, p.position) == (fp.symbol, fp.side, fp.magic, fp.position)
         and time >= p.since
-        and (
-            (comment and comment == p.comment != fp.comment)
-            or (short and volume <= p.volume + LOTS_EPS)
-        )
+        and bool(comment)
+        and comment == p.comment != fp.comment
         for p in pending
     )
 
