@@ -44,7 +44,7 @@ from .server.middleware import (
 from .server.observed import MonitorStatus, ObservedHost
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
-from .server.query import actions_query
+from .server.query import actions_query, check_names
 from .server.routes import TICKET_PATH, not_found
 from .server.settings import DEFAULT_HOST, ServerSettings
 from .server.validation import parse_ticket_text
@@ -197,6 +197,7 @@ def _remote(
     async def health(request: web.Request) -> web.Response:
         """This host's view of the DTMS server: 503 while it does not answer, as
         ``dtms serve``'s own ``/health`` is while its engine is not healthy."""
+        check_names(request.query)  # every GET route refuses what it does not take
         healthy, body = health_of() if health_of is not None else (True, {})
         return web.json_response(body, status=200 if healthy else 503)
 
@@ -219,6 +220,7 @@ def _local(
         return web.json_response(body)
 
     async def status(request: web.Request) -> web.Response:
+        check_names(request.query)  # every GET route refuses what it does not take
         body = store_status(store, now())
         body.update(watch.status_keys(body["states"]))
         # the page's engine badge: as /health says it (degraded while cycles fail)
@@ -241,6 +243,7 @@ def _local(
     async def health(request: web.Request) -> web.Response:
         """The engine runs in the host's loop, which is alive if this answers; degraded
         (503, as ``dtms serve``'s) while its cycles fail."""
+        check_names(request.query)
         status = watch.status
         healthy = not status.consecutive_failures
         alive = health_keys(healthy=healthy, engine_running=True, now=datetime.now(UTC))
@@ -262,6 +265,7 @@ def _local(
     async def one_trade(request: web.Request) -> web.Response:
         """As ``dtms serve`` answers it: a program's ``is_defensive`` asks this, and a
         404 for a trade the engine defends would read as "not managed"."""
+        check_names(request.query)
         ticket = parse_ticket_text(request.match_info["ticket"])
         record = store.get_record(ticket)
         if record is None:
@@ -285,6 +289,7 @@ def _local(
 
     async def openapi(request: web.Request) -> web.Response:
         """The server's document, of what is served here: its reads."""
+        check_names(request.query)
         full = document(token=token)
         paths = {
             path: {m: ops[m] for m in ("get", "head")}

@@ -36,6 +36,8 @@ from prometheus_client.registry import Collector
 
 from hookspecs import DefensiveState
 
+from .query import check_names
+
 if TYPE_CHECKING:
     from ..store import StoreProtocol
 
@@ -162,6 +164,8 @@ def metrics_handler(metrics: ServerMetrics) -> Handler:
     """``GET /metrics``: the Prometheus text exposition format."""
 
     async def handler(request: web.Request) -> web.Response:
+        # none taken: a scraper's ``name[]=`` filter would otherwise read as applied
+        check_names(request.query)
         body = metrics.render()
         response = web.Response(body=body)
         response.content_type = CONTENT_TYPE_LATEST.split(";")[0]

@@ -43,6 +43,9 @@ _STATE_LIST = f"^({_STATES})(,({_STATES}))*$"
 _NAME_LIST = r"^\s*[^,\s][^,]*(,\s*[^,\s][^,]*)*$"
 _TICKET = {"type": "integer", "minimum": 1, "maximum": limits.MAX_TICKET}
 _TICKET_PATH = {"name": "ticket", "in": "path", "required": True, "schema": _TICKET}
+#: Every GET route refuses a query parameter it does not take (dtms_plugin/server/query.py)
+_UNKNOWN_PARAMETER = "a query parameter this route does not take (field: its name)"
+_NO_PARAMETER = _json("FieldError", _UNKNOWN_PARAMETER)
 
 PATHS: dict[str, Any] = {
     "/health": {
@@ -52,6 +55,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json("Health", "the engine and its monitoring loop run"),
                 "503": _json("Health", "the engine is not running, stuck, or failing"),
+                "400": _NO_PARAMETER,
                 "403": _ERRORS["403"],
                 "405": _ERRORS["405"],
             },
@@ -92,7 +96,11 @@ PATHS: dict[str, Any] = {
             "parameters": [_TICKET_PATH],
             "responses": {
                 "200": _json("Trade", "state, defensive flag and details (trade_info)"),
-                "400": _json("FieldError", "the ticket is not a positive integer"),
+                "400": _json(
+                    "FieldError",
+                    "the ticket is not a positive integer (field: ticket), or"
+                    f" {_UNKNOWN_PARAMETER}",
+                ),
                 "404": _json("Error", "unknown ticket"),
                 **_ERRORS,
             },
@@ -131,6 +139,13 @@ PATHS: dict[str, Any] = {
                     " managed trade, each in the full Trade shape plus pnl_r (unrealised P&L"
                     " in R at the last evaluation), score_detail (sub-scores, when the engine"
                     " stored them) and last_reason (of the newest transition): the dashboard",
+                    "schema": {"type": "string", "pattern": limits.TICKET_LIST_PATTERN},
+                },
+                {
+                    "name": "tickets[]",
+                    "in": "query",
+                    "description": "as tickets, under the name axios gives a list (repeated:"
+                    " tickets[]=1&tickets[]=2); given with tickets, the two lists are one",
                     "schema": {"type": "string", "pattern": limits.TICKET_LIST_PATTERN},
                 },
                 {
@@ -249,7 +264,7 @@ PATHS: dict[str, Any] = {
     "/dtms/status": {
         "get": {
             "summary": "Engine status and trade counts per state",
-            "responses": {"200": _json("Status", "status"), **_ERRORS},
+            "responses": {"200": _json("Status", "status"), "400": _NO_PARAMETER, **_ERRORS},
         }
     },
     "/dtms/actions": {
@@ -266,7 +281,11 @@ PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": _json("Actions", "the newest entries"),
-                "400": _json("FieldError", "bad ticket or limit"),
+                "400": _json(
+                    "FieldError",
+                    "bad ticket or limit, or one of them given twice; a parameter this route"
+                    " does not take (field: its name)",
+                ),
                 **_ERRORS,
             },
         }
@@ -276,6 +295,7 @@ PATHS: dict[str, Any] = {
             "summary": "This document",
             "responses": {
                 "200": _json("OpenApi", "OpenAPI 3.1"),
+                "400": _NO_PARAMETER,
                 "401": _ERRORS["401"],
                 "405": _ERRORS["405"],
             },

@@ -19,7 +19,7 @@ from .errors import error_body
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
-from .query import actions_query
+from .query import actions_query, check_names
 from .settings import ServerSettings
 from .validation import parse_registration, parse_ticket_text
 from .views import registration_body
@@ -49,6 +49,7 @@ def _ticket_param(request: web.Request) -> int:
 
 
 async def health(request: web.Request) -> web.Response:
+    check_names(request.query)  # every GET route refuses what it does not take (query.py)
     # every store read off the event loop: a Redis slow to answer (paused, far) must
     # not hold up every other request, the dashboard's page too (docs/scaling.md)
     healthy, body = await asyncio.to_thread(request.app[SERVICE_KEY].health)
@@ -81,6 +82,7 @@ async def closed_trade(request: web.Request) -> web.Response:
 
 
 async def get_trade(request: web.Request) -> web.Response:
+    check_names(request.query)
     ticket = _ticket_param(request)
     view = await asyncio.to_thread(request.app[SERVICE_KEY].trade, ticket)
     if view is None:
@@ -123,6 +125,7 @@ async def delete_trade(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
+    check_names(request.query)
     return answer(await asyncio.to_thread(request.app[SERVICE_KEY].status))
 
 
@@ -134,6 +137,7 @@ async def actions(request: web.Request) -> web.Response:
 
 async def openapi(request: web.Request) -> web.Response:
     # the document itself, not an answer: OpenAPI allows no extra top-level keys
+    check_names(request.query)
     settings = request.app[SETTINGS_KEY]
     token = settings.resolve_token() is not None
     return web.json_response(document(symbols=documented_symbols(settings), token=token))

@@ -1,11 +1,12 @@
 """The query of ``GET /dtms/trades``: which parameters it takes and what each means.
 
-Why a parameter the route does not know is a 400 rather than ignored: ``?state=HEDGED``
-or ``?symbol=XAUUSD`` used to answer every trade, which a caller reads as "these are the
-hedged ones" (docs/architecture.md, "The DTMS API"). A parameter that takes one value and
-is given twice is a 400 too, as on ``/dtms/actions``: which one counts would be a guess.
-``state`` and ``symbol`` filter a list of ``tickets`` as they filter every trade: a filter
-silently dropped would answer a CLOSED trade to a caller who asked for HEALTHY ones.
+Why a parameter the route does not know is a 400 rather than ignored (as on every GET
+route, :mod:`.query`): ``?state=HEDGED`` or ``?symbol=XAUUSD`` used to answer every
+trade, which a caller reads as "these are the hedged ones" (docs/architecture.md, "The
+DTMS API"). A parameter that takes one value and is given twice is a 400 too, as on
+``/dtms/actions``: which one counts would be a guess. ``state`` and ``symbol`` filter a
+list of ``tickets`` as they filter every trade: a filter silently dropped would answer a
+CLOSED trade to a caller who asked for HEALTHY ones.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from multidict import MultiMapping
 from hookspecs import DefensiveState
 
 from . import limits
+from .query import check_names as query_names
 from .validation import FieldError, parse_ticket_list, show
 
 #: Every parameter the route reads; ``ticket`` only to say it is one letter short.
@@ -46,13 +48,7 @@ def check_names(query: MultiMapping[str]) -> None:
     parameter given more than once."""
     if "ticket" in query and "tickets" not in query:  # one letter short: not "every trade"
         raise FieldError("ticket", "this path takes tickets=1,2,3 (GET /dtms/trade/T for one)")
-    for name in query:
-        if name not in KNOWN:
-            known = ", ".join(KNOWN)
-            raise FieldError(name, f"unknown query parameter; this route takes {known}")
-        count = len(query.getall(name))
-        if name not in LISTS and count > 1:
-            raise FieldError(name, f"given {count} times; expected one value")
+    query_names(query, KNOWN, lists=LISTS)
 
 
 def _listed(query: MultiMapping[str], name: str) -> list[str]:

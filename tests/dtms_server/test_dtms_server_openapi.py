@@ -122,12 +122,15 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call("/dtms/trades", "get", "/dtms/trades?tickets=1", headers={})
     await call("/dtms/status", "get", "/dtms/status")
     await call("/dtms/status", "get", "/dtms/status", headers={})
+    await call("/dtms/status", "get", "/dtms/status?since=1")  # no parameter taken
     await call("/dtms/actions", "get", "/dtms/actions?limit=10")
     await call("/dtms/actions", "get", f"/dtms/actions?ticket={ticket}")
     await call("/dtms/actions", "get", "/dtms/actions?limit=-1")
     await call("/dtms/actions", "get", "/dtms/actions", headers={})
     await call("/health", "get", "/health", headers={})
+    await call("/health", "get", "/health?verbose=1", headers={})
     await call("/openapi.json", "get", "/openapi.json")
+    await call("/openapi.json", "get", "/openapi.json?format=yaml")
     await call("/openapi.json", "get", "/openapi.json", headers={})
     many = "/dtms/trades"
     batch = [registration(ticket, entry=entry), registration(ticket + 1000), {"ticket": "x"}]
