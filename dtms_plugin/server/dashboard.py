@@ -28,13 +28,21 @@ from multidict import MultiMapping
 
 from hookspecs import DefensiveState
 
-from ..defensive import account_defensive
 from ..store import StoreProtocol
 from .metrics import ServerMetrics, metrics_handler
 from .query import given
 from .trades_query import Filters, check_names, parse_filters, ticket_list, wants_journal
 from .validation import parse_limit, parse_offset
-from .views import batch_entry, last_journal_entry, pnl_r, record_state, trade_fields, trade_view
+from .views import (
+    account_mode_view,
+    batch_account_mode,
+    batch_entry,
+    last_journal_entry,
+    pnl_r,
+    record_state,
+    trade_fields,
+    trade_view,
+)
 
 #: The page's files, served from package data (``dtms_plugin/server/static``).
 ASSETS: dict[str, tuple[str, str]] = {
@@ -276,13 +284,12 @@ def trades_answer(
 
 def _wall_clock_mode(
     store: StoreProtocol, now: datetime | None = None
-) -> tuple[bool, dict[str, str] | None]:
-    """The account's defensive mode as of ``now``: the clock of the engine that set it
-    (a host's, which a paper run plays at its data's time), else the wall clock."""
-    mode = store.get_account_mode()
-    if mode is None or not account_defensive(mode, now or datetime.now(UTC)):
-        return False, None
-    return True, {"until": mode[0].isoformat(), "reason": mode[1]}
+) -> tuple[bool, dict[str, Any] | None]:
+    """The account's defensive mode as of ``now`` (the clock of the engine that set it:
+    a host's, which a paper run plays at its data's time; else the wall clock), and the
+    batch's ``account_mode`` (:func:`.views.batch_account_mode`)."""
+    mode = batch_account_mode(store.get_account_mode(), now or datetime.now(UTC))
+    return mode is not None, mode
 
 
 def store_status(store: StoreProtocol, now: datetime | None = None) -> dict[str, Any]:
@@ -292,14 +299,9 @@ def store_status(store: StoreProtocol, now: datetime | None = None) -> dict[str,
     counts = {s.value: 0 for s in DefensiveState}
     for record in records.values():
         counts[record_state(record)] += 1
-    defensive, mode = _wall_clock_mode(store, now)
     return {
         "engine": {"running": True, "healthy": True, "strategy": "local", "broker": None},
         "trades": len(records),
         "states": counts,
-        "account_mode": {
-            "defensive": defensive,
-            "until": mode["until"] if mode else None,
-            "reason": mode["reason"] if mode else None,
-        },
+        "account_mode": account_mode_view(store.get_account_mode(), now or datetime.now(UTC)),
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import limits
-from .openapi_status import STATUS_SCHEMAS
+from .openapi_status import ACCOUNT_MODE, STATUS_SCHEMAS
 from .openapi_types import LEVEL_OR_TEXT as _LEVEL
 from .openapi_types import NUM_OR_NULL as _NUM_OR_NULL
 from .openapi_types import PRICE_OR_TEXT as _PRICE
@@ -239,10 +239,15 @@ SCHEMAS: dict[str, Any] = {
             },
             "unknown": {"type": "array", "items": {"type": "integer"}},
             "account_mode": {
+                **ACCOUNT_MODE,
                 "type": ["object", "null"],
-                "description": "account defensive mode while active: every trade defensive",
-                "required": ["until", "reason"],
-                "properties": {"until": {"type": "string"}, "reason": {"type": "string"}},
+                "description": "the AccountMode of /dtms/status while it is on (every trade"
+                " defensive); null while it is off, as remote hosts of every version read it",
+                "properties": {
+                    "defensive": {"type": "boolean", "enum": [True]},
+                    "until": {"type": "string", "description": "ISO 8601, engine clock"},
+                    "reason": {"type": "string"},
+                },
             },
             "total": {"type": "integer", "description": "a page's: every trade the server keeps"},
             "offset": {"type": "integer", "description": "a page's: trades before it"},

@@ -9,7 +9,23 @@ from typing import Any
 from .openapi_types import STATE as _STATE
 from .openapi_types import STR_OR_NULL as _STR_OR_NULL
 
+#: The account defensive mode wherever an answer shows it (``views.account_mode_view``):
+#: ``/dtms/status`` always, ``GET /dtms/trades`` while it is on (null while it is off).
+ACCOUNT_MODE: dict[str, Any] = {
+    "type": "object",
+    "description": "the account defensive mode: while on (after a daily loss past its limit,"
+    " say), every open trade is defensive and new entries are vetoed; until and reason are"
+    " the mode's while it is on, null while it is off",
+    "required": ["defensive", "until", "reason"],
+    "properties": {
+        "defensive": {"type": "boolean"},
+        "until": {**_STR_OR_NULL, "description": "ISO 8601, on the engine's clock"},
+        "reason": _STR_OR_NULL,
+    },
+}
+
 STATUS_SCHEMAS: dict[str, Any] = {
+    "AccountMode": ACCOUNT_MODE,
     "Monitor": {
         "type": "object",
         "required": ["running", "cycles", "failures", "consecutive_failures", "last_error"],
@@ -118,15 +134,7 @@ STATUS_SCHEMAS: dict[str, Any] = {
                 "required": list(_STATE["enum"]),
                 "additionalProperties": {"type": "integer"},
             },
-            "account_mode": {
-                "type": "object",
-                "required": ["defensive", "until", "reason"],
-                "properties": {
-                    "defensive": {"type": "boolean"},
-                    "until": _STR_OR_NULL,
-                    "reason": _STR_OR_NULL,
-                },
-            },
+            "account_mode": {"$ref": "#/components/schemas/AccountMode"},
             "scoring": {
                 "description": "What the local engine scored without since it started: "
                 "per signal, the scorings that lacked it, the hedges and re-adds its "

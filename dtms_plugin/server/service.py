@@ -35,7 +35,13 @@ from .registering import Registering
 from .settings import ServerSettings
 from .store_health import damaged_keys, store_problems
 from .unregistering import Unregistering
-from .views import last_journal_entry, record_state, trade_view
+from .views import (
+    account_mode_view,
+    batch_account_mode,
+    last_journal_entry,
+    record_state,
+    trade_view,
+)
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (open_store)
     from ..blind_spots import BlindSpots
@@ -280,12 +286,9 @@ class DtmsService(Registering, Closing, Unregistering):
             account_mode=self.account_mode(),
         )
 
-    def account_mode(self) -> dict[str, str] | None:
+    def account_mode(self) -> dict[str, Any] | None:
         """The active account defensive mode, for clients to cache (null when off)."""
-        mode = self.store.get_account_mode()
-        if mode is None or not self.account_defensive():
-            return None
-        return {"until": mode[0].isoformat(), "reason": mode[1]}
+        return batch_account_mode(self.store.get_account_mode(), self._engine_now)
 
     def actions(self, ticket: int | None, limit: int) -> dict[str, Any]:
         entries = self.store.actions(ticket, limit=limit)
@@ -331,7 +334,6 @@ class DtmsService(Registering, Closing, Unregistering):
     def status(self) -> dict[str, Any]:
         records = self.store.records()
         counts = Counter(record_state(r) for r in records.values())
-        mode = self.store.get_account_mode()
         healthy, health = self.health()
         # what the engine scored without (a plain read of counters the engine thread
         # writes: ints and one dict copied whole under the GIL)
@@ -351,11 +353,7 @@ class DtmsService(Registering, Closing, Unregistering):
             "monitor": self._monitor_summary(),
             "trades": len(records),
             "states": states,
-            "account_mode": {
-                "defensive": self.account_defensive(),
-                "until": mode[0].isoformat() if mode else None,
-                "reason": mode[1] if mode else None,
-            },
+            "account_mode": account_mode_view(self.store.get_account_mode(), self._engine_now),
             **({"replicas": self.replicas.status()} if self.replicas is not None else {}),
             **({"scoring": blind.summary()} if blind is not None else {}),
             **status_keys(

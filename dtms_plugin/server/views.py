@@ -14,6 +14,7 @@ from typing import Any
 
 from hookspecs import DefensiveState
 
+from ..defensive import account_defensive
 from .original import trade_info_keys
 
 #: Record keys copied into ``trade_info`` when present (the engine's TradeRecord JSON,
@@ -68,6 +69,31 @@ def is_defensive(state: str, account_defensive: bool) -> bool:
     if account_defensive and state != DefensiveState.CLOSED.value:
         return True
     return DefensiveState(state).defensive
+
+
+def account_mode_view(mode: tuple[datetime, str] | None, now: datetime | None) -> dict[str, Any]:
+    """The account defensive mode ``(until, reason)`` as every answer shows it:
+    ``defensive`` (on at ``now``, the clock of the engine that set it), and the mode's
+    ``until`` and ``reason`` while it is on, null while it is off (an expired mode is no
+    mode: ``/dtms/status``, the host's status and the batch all say so alike)."""
+    on = account_defensive(mode, now)
+    return {
+        "defensive": on,
+        "until": mode[0].isoformat() if on and mode is not None else None,
+        "reason": mode[1] if on and mode is not None else None,
+    }
+
+
+def batch_account_mode(
+    mode: tuple[datetime, str] | None, now: datetime | None
+) -> dict[str, Any] | None:
+    """``account_mode`` of ``GET /dtms/trades``: :func:`account_mode_view` while the mode
+    is on, null while it is off. Null, not the view with ``defensive: false``: a remote
+    host reads null as "cleared" and an object without ``until`` as malformed
+    (``dtms_plugin/remote_states.py``), and hosts of earlier versions talk to this server
+    too (docs/scaling.md)."""
+    view = account_mode_view(mode, now)
+    return view if view["defensive"] else None
 
 
 def _score(record: Mapping[str, Any]) -> float | None:

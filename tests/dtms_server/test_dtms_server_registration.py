@@ -246,7 +246,8 @@ async def test_account_defensive_mode_makes_every_open_trade_defensive(
     until = world.now() + timedelta(hours=1)
     service_of(client).store.put_account_mode(until, "daily loss limit")
     batch = await (await client.get("/dtms/trades", params={"tickets": "1"})).json()
-    assert batch["account_mode"] == {"until": until.isoformat(), "reason": "daily loss limit"}
+    mode = {"defensive": True, "until": until.isoformat(), "reason": "daily loss limit"}
+    assert batch["account_mode"] == mode
     assert batch["trades"]["1"] == {**batch["trades"]["1"], "state": "HEALTHY", "defensive": True}
     single = await (await client.get("/dtms/trade/1")).json()
     assert single["defensive"] is True
