@@ -102,7 +102,9 @@ def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[
     may also return one ``web.Application`` of its own (see :func:`_mount_app`)."""
     from aiohttp import web
 
-    app = web.Application()
+    from .web_errors import unrouted_json
+
+    app = web.Application(middlewares=[unrouted_json])
     taken: dict[tuple[str, str], str] = {}
     serving: list[str] = []
     apps = 0

@@ -10,6 +10,10 @@ object, docs/architecture.md §9), so :func:`hostapp.web.serving` runs the app w
 
 aiohttp offers no public hook for these bodies; the runner swaps the class of the server
 it built for one whose connections override ``handle_error``, which changes nothing else.
+
+The app's router answers a path no plugin routes (404) and another method on a routed path
+(405) itself, before any plugin's guard could: :func:`unrouted_json`, the app's own
+middleware, gives those the same JSON shape, with the path, or the methods it takes.
 """
 
 from __future__ import annotations
@@ -51,6 +55,36 @@ class _JsonErrorRequestHandler(RequestHandler):
         response = web.json_response({**body, "success": False}, status=status)
         response.force_close()
         return response
+
+
+@web.middleware
+async def unrouted_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request no plugin's route took (a 404 or 405 of the router, or a missing file
+    of a plugin's static folder), answered as JSON: the host serves programs' APIs, whose
+    clients read a plain-text page as no answer at all. Plugins' own answers, their
+    error bodies included, pass untouched."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status not in (404, 405) or exc.content_type != "text/plain":
+            raise
+        where = f"{request.method} {request.path[:200]}"
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        if exc.status == 404:
+            body: dict[str, Any] = {
+                "error": "not found",
+                "message": f"nothing is served at {where}",
+                "path": request.path[:200],
+            }
+        else:
+            allowed = sorted(m.strip() for m in headers.get("Allow", "").split(",") if m.strip())
+            body = {
+                "error": "method not allowed",
+                "message": f"{where}: this path takes {', '.join(allowed) or 'no method'}",
+                "method": request.method,
+                "allowed": allowed,
+            }
+        return web.json_response({**body, "success": False}, status=exc.status, headers=headers)
 
 
 class _JsonErrorServer(web.Server):
