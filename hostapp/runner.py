@@ -31,7 +31,7 @@ from typing import Any
 from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
-from .config import DEFAULT_COMPARE, HostConfig, load_config
+from .config import DEFAULT_ACCOUNT_FILE, DEFAULT_COMPARE, HostConfig, load_config
 from .driving import (
     EXIT_INTERRUPTED,
     LIVE_WINDOW,
@@ -112,6 +112,8 @@ def run_command(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else 0
     serve = _serve_option(args)
     speed = _speed_option(args, config)
+    if args.live and config.host.broker == "paper":
+        config = _live_account(config)
     if args.live and config.host.broker == "mt5":
         _setup_logging(report, getattr(args, "log_json", False))
         clear_report(report)
@@ -186,6 +188,27 @@ def _speed_option(args: argparse.Namespace, config: HostConfig) -> float | None:
             "MetaTrader's market runs in real time"
         )
     return speed
+
+
+def _live_account(config: HostConfig) -> HostConfig:
+    """The paper account file a live run trades on: ``[host.paper] account_file``, or
+    :data:`~hostapp.config.DEFAULT_ACCOUNT_FILE` when the table leaves the key out (as
+    the README says). An empty one is refused, as ``hostapp serve`` refuses it: an
+    account in memory dies with the process, so a restart would begin a fresh account
+    while the plugins' state (DTMS's store) keeps the old one's trades and vetoes every
+    new order for them."""
+    paper = config.host.paper
+    if "account_file" not in paper:
+        return appmod.with_host(config, paper={**paper, "account_file": DEFAULT_ACCOUNT_FILE})
+    if not str(paper["account_file"]).strip():
+        raise ConfigError(
+            f"{config.source} [host.paper]: key 'account_file' is required for a live run "
+            f"with the paper broker, got {paper['account_file']!r} (the account must outlive "
+            "the process: in memory, a restart would begin a fresh account while the "
+            f"plugins' state keeps the old one's trades; leave the key out for "
+            f"{DEFAULT_ACCOUNT_FILE})"
+        )
+    return config
 
 
 def _paper_live(
