@@ -114,6 +114,10 @@ class HostConfig:
     #: Not a plugins.toml key: a simulated run points it at a folder of its own, so that
     #: replayed trades never reach the state a live host uses.
     data_root: Path = DEFAULT_DATA_ROOT
+    #: ``[host] symbols`` is written in the file (not the default): a ``[host] data``
+    #: table must then give bars to exactly those symbols (:mod:`hostapp.data`). Not a
+    #: key either; left unset, the table's symbols are the ones traded.
+    symbols_named: bool = False
 
     @property
     def source(self) -> str:
@@ -198,7 +202,10 @@ def config_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> Ho
             raise ConfigError(f"{where} [plugin]: key {name!r}: expected a table, got {table!r}")
         _check_host_keys(table, f"{where} [plugin.{name}]")
         tables[name] = dict(table)
-    return HostConfig(path=path, host=host, plugins=plugins, plugin_tables=tables)
+    named = "symbols" in _table(data, "host", where)
+    return HostConfig(
+        path=path, host=host, plugins=plugins, plugin_tables=tables, symbols_named=named
+    )
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:

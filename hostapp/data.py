@@ -230,6 +230,7 @@ def streamed_config_series(
             f"{config.source} [host] key 'data': the table is empty; name a CSV file per "
             f'symbol (data = {{XAUUSD = "xauusd.csv"}}) or use "builtin"'
         )
+    _check_data_symbols(config, list(data))
     root = config.path.parent if config.path is not None else Path()
     zone = parse_zone(config.host.data_tz)
     named = [(f, s) for s, v in data.items() for f in ([v] if isinstance(v, str) else v)]
@@ -268,6 +269,33 @@ def _check_builtin_symbols(config: HostConfig) -> None:
             f"(builtin symbols: {', '.join(SYMBOL_PROFILES)}); "
             "for another symbol, give its CSV file in [host] data"
         )
+
+
+def _check_data_symbols(config: HostConfig, data: Sequence[str]) -> None:
+    """With ``[host] symbols`` written, the ``[host] data`` table gives bars to exactly
+    those symbols. The run trades the table's symbols, so one that ``symbols`` names and
+    the table leaves out would not trade, and one the table adds would trade unasked,
+    each without a word. A file without ``symbols`` lets the table decide."""
+    if not config.symbols_named:
+        return
+    symbols = config.host.symbols
+    missing = [s for s in symbols if s not in data]
+    if missing:
+        raise ConfigError(
+            f"{config.source} [host] key 'data': no CSV file for {_names(missing)}, which "
+            f'[host] symbols names (add {missing[0]} = "….csv" to data, or take it out of '
+            "symbols)"
+        )
+    extra = [s for s in data if s not in symbols]
+    if extra:
+        raise ConfigError(
+            f"{config.source} [host] key 'data': a CSV file for {_names(extra)}, which "
+            "[host] symbols does not name (add it to symbols, or take it out of data)"
+        )
+
+
+def _names(symbols: Sequence[str]) -> str:
+    return ", ".join(repr(s) for s in symbols)
 
 
 def _first_days(bars: list[Bar], days: float) -> list[Bar]:
