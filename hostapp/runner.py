@@ -10,8 +10,10 @@ trades must not leak into the state a live host uses, and two ``make run`` in a 
 give the same report. ``--live`` keeps the configured ones.
 
 ``--live --serve`` also serves the DTMS dashboard from this process while the loop runs
-(see :mod:`hostapp.live_serve`). Logs go to ``<report>/hostapp.log`` in the shapes of
-:mod:`hostapp.logs` (``--log-json``: one JSON object per line, with each event's fields).
+(see :mod:`hostapp.live_serve`); a paper live run is :mod:`hostapp.live_paper`, and holds
+its account file while it runs (:mod:`hostapp.claims`). Logs go to
+``<report>/hostapp.log`` in the shapes of :mod:`hostapp.logs` (``--log-json``: one JSON
+object per line, with each event's fields).
 """
 
 from __future__ import annotations
@@ -21,17 +23,15 @@ import asyncio
 import dataclasses
 import json
 import logging
-import sqlite3
 import sys
-from collections.abc import Iterable, Mapping
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
 from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
-from .config import DEFAULT_ACCOUNT_FILE, DEFAULT_COMPARE, HostConfig, load_config
+from .config import DEFAULT_COMPARE, HostConfig, load_config
 from .driving import (
     EXIT_INTERRUPTED,
     LIVE_WINDOW,
@@ -39,12 +39,11 @@ from .driving import (
     Serve,
     bound_for_live,
     drive,
-    release,
     run_summary,
 )
+from .live_paper import claim_account, live_account, paper_live
 from .logs import formatter
 from .parallel import default_jobs
-from .progress import ProgressBar
 from .replay_files import replay_files, replay_timeframes
 from .report import clear_report, summary_table, write_json
 
@@ -103,6 +102,11 @@ def _serve_option(args: argparse.Namespace) -> Serve | None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    with ExitStack() as held:  # the claim of the account file
+        return _run_command(args, held)
+
+
+def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     from .market.csvdata import CsvError
 
     config = load_config(args.config)
@@ -113,7 +117,7 @@ def run_command(args: argparse.Namespace) -> int:
     serve = _serve_option(args)
     speed = _speed_option(args, config)
     if args.live and config.host.broker == "paper":
-        config = _live_account(config)
+        config = live_account(config)
     if args.live and config.host.broker == "mt5":
         _setup_logging(report, getattr(args, "log_json", False))
         clear_report(report)
@@ -144,10 +148,12 @@ def run_command(args: argparse.Namespace) -> int:
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.live:  # before the report: a refused host leaves the running one's alone
+        held.enter_context(claim_account(config))
     _setup_logging(report, getattr(args, "log_json", False))
     clear_report(report)
     if args.live:
-        return _paper_live(config, streamed, base, report, serve, extra, speed)
+        return _exit_code(paper_live(config, streamed, base, report, serve, extra, speed))
     from . import ab
 
     extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]
@@ -188,78 +194,6 @@ def _speed_option(args: argparse.Namespace, config: HostConfig) -> float | None:
             "MetaTrader's market runs in real time"
         )
     return speed
-
-
-def _live_account(config: HostConfig) -> HostConfig:
-    """The paper account file a live run trades on: ``[host.paper] account_file``, or
-    :data:`~hostapp.config.DEFAULT_ACCOUNT_FILE` when the table leaves the key out (as
-    the README says). An empty one is refused, as ``hostapp serve`` refuses it: an
-    account in memory dies with the process, so a restart would begin a fresh account
-    while the plugins' state (DTMS's store) keeps the old one's trades and vetoes every
-    new order for them."""
-    paper = config.host.paper
-    if "account_file" not in paper:
-        return appmod.with_host(config, paper={**paper, "account_file": DEFAULT_ACCOUNT_FILE})
-    if not str(paper["account_file"]).strip():
-        raise ConfigError(
-            f"{config.source} [host.paper]: key 'account_file' is required for a live run "
-            f"with the paper broker, got {paper['account_file']!r} (the account must outlive "
-            "the process: in memory, a restart would begin a fresh account while the "
-            f"plugins' state keeps the old one's trades; leave the key out for "
-            f"{DEFAULT_ACCOUNT_FILE})"
-        )
-    return config
-
-
-def _paper_live(
-    config: HostConfig,
-    series: Mapping[str, Iterable[Any]],
-    base: str,
-    report: Path,
-    serve: Serve | None,
-    extra: Mapping[str, Any],
-    speed: float | None = None,
-) -> int:
-    """``hostapp run --live`` on paper: the synthetic feed on the shared account file,
-    with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
-    of the wall clock; with it, the data's own time ``speed`` times faster than the wall
-    clock (a bar when the clock reaches its close, a cycle every ``cycle_seconds`` of it).
-    An account file traded before (a restart) resumes the data where it stopped."""
-    from .brokers.paper_account_file import last_activity
-
-    account = config.host.paper.get("account_file")
-    since = last_activity(account) if isinstance(account, str) else None
-    if since is not None:
-        where = f"{config.source} [host.paper] account_file {account}"
-        appmod.check_resumable(series, since, where)
-        print(
-            f"hostapp: {where} was last traded at {since:%Y-%m-%d %H:%M} UTC: the run resumes "
-            "the data from there (delete the file for a fresh account)",
-            file=sys.stderr,
-        )
-    try:
-        app = appmod.build_sim_app(
-            config, series, base_timeframe=base, shared_account=True, speed=speed,
-            resume_from=since,
-        )  # fmt: skip
-    except (sqlite3.Error, OSError) as exc:  # the account file cannot be opened
-        account = config.host.paper.get("account_file")
-        raise ConfigError(
-            f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
-        ) from None
-    bound_for_live(app)
-    extra = {**extra, "recent_window": LIVE_WINDOW}
-    if speed is not None:
-        extra["speed"] = speed
-    pace = config.host.cycle_seconds
-    stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
-    summary = run_summary(app, stats, extra)
-    release(app)
-    write_json(report / "summary.json", summary)
-    print(summary_table(summary))
-    print(f"\nreport: {report / 'summary.json'}")
-    print(f"log: {report / LOG_NAME}")
-    return _exit_code(stats.interrupted)
 
 
 def _exit_code(interrupted: bool) -> int:

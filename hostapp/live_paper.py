@@ -1,0 +1,120 @@
+"""``hostapp run --live`` on the paper broker: the account file it trades on, held for
+this host alone, and the run over it, resumed where the account got to.
+
+The host drives the account's prices; ``dtms serve`` (``hostapp serve``) opens the same
+file beside it to act on its trades and claims nothing (docs/architecture.md §5). Kept
+out of :mod:`hostapp.runner`, which reads the command line, to keep each module short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from hookspecs import ConfigError
+
+from . import app as appmod
+from .claims import Claim, Held, claim, lock_beside
+from .config import DEFAULT_ACCOUNT_FILE, HostConfig
+from .driving import LIVE_WINDOW, LOG_NAME, Serve, bound_for_live, drive, release, run_summary
+from .progress import ProgressBar
+from .report import summary_table, write_json
+
+
+def live_account(config: HostConfig) -> HostConfig:
+    """The paper account file a live run trades on: ``[host.paper] account_file``, or
+    :data:`~hostapp.config.DEFAULT_ACCOUNT_FILE` when the table leaves the key out (as
+    the README says). An empty one is refused, as ``hostapp serve`` refuses it: an
+    account in memory dies with the process, so a restart would begin a fresh account
+    while the plugins' state (DTMS's store) keeps the old one's trades and vetoes every
+    new order for them."""
+    paper = config.host.paper
+    if "account_file" not in paper:
+        return appmod.with_host(config, paper={**paper, "account_file": DEFAULT_ACCOUNT_FILE})
+    if not str(paper["account_file"]).strip():
+        raise ConfigError(
+            f"{config.source} [host.paper]: key 'account_file' is required for a live run "
+            f"with the paper broker, got {paper['account_file']!r} (the account must outlive "
+            "the process: in memory, a restart would begin a fresh account while the "
+            f"plugins' state keeps the old one's trades; leave the key out for "
+            f"{DEFAULT_ACCOUNT_FILE})"
+        )
+    return config
+
+
+def claim_account(config: HostConfig) -> Claim:
+    """Hold the account file for this host (:mod:`hostapp.claims`): one process drives
+    its prices. A second host on it would quote it from its own clock and settle the
+    first one's trades at its own prices (closes before their opens, at prices of a day
+    before); it is refused in one line naming the key and the host that holds it.
+    ``dtms serve`` opens the file beside the host and claims nothing."""
+    account = config.host.paper["account_file"]
+    where = f"{config.source} [host.paper] account_file {account}"
+    try:
+        Path(account).parent.mkdir(parents=True, exist_ok=True)
+        return claim(lock_beside(account))
+    except Held as busy:
+        raise ConfigError(
+            f"{where}: another host trades on it ({busy.holder}); two hosts on one account "
+            "would each quote it from their own clock and close each other's trades (stop "
+            "that one, or give this one an account_file of its own)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
+        ) from None
+
+
+def paper_live(
+    config: HostConfig,
+    series: Mapping[str, Iterable[Any]],
+    base: str,
+    report: Path,
+    serve: Serve | None,
+    extra: Mapping[str, Any],
+    speed: float | None = None,
+) -> bool:
+    """``hostapp run --live`` on paper: the synthetic feed on the shared account file,
+    with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
+    of the wall clock; with it, the data's own time ``speed`` times faster than the wall
+    clock (a bar when the clock reaches its close, a cycle every ``cycle_seconds`` of it).
+    An account file traded before (a restart) resumes the data where it stopped."""
+    from .brokers.paper_account_file import last_activity
+
+    account = config.host.paper.get("account_file")
+    since = last_activity(account) if isinstance(account, str) else None
+    if since is not None:
+        where = f"{config.source} [host.paper] account_file {account}"
+        appmod.check_resumable(series, since, where)
+        print(
+            f"hostapp: {where} was last traded at {since:%Y-%m-%d %H:%M} UTC: the run resumes "
+            "the data from there (delete the file for a fresh account)",
+            file=sys.stderr,
+        )
+    try:
+        app = appmod.build_sim_app(
+            config, series, base_timeframe=base, shared_account=True, speed=speed,
+            resume_from=since,
+        )  # fmt: skip
+    except (sqlite3.Error, OSError) as exc:  # the account file cannot be opened
+        account = config.host.paper.get("account_file")
+        raise ConfigError(
+            f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
+        ) from None
+    bound_for_live(app)
+    extra = {**extra, "recent_window": LIVE_WINDOW}
+    if speed is not None:
+        extra["speed"] = speed
+    pace = config.host.cycle_seconds
+    stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
+    summary = run_summary(app, stats, extra)
+    release(app)
+    write_json(report / "summary.json", summary)
+    print(summary_table(summary))
+    print(f"\nreport: {report / 'summary.json'}")
+    print(f"log: {report / LOG_NAME}")
+    return stats.interrupted
