@@ -1,9 +1,10 @@
 """One process at a time on what two must not write at once: a POSIX record lock on a
 lock file, which names the process that holds it.
 
-``hostapp run`` claims the paper account file a live host drives: two hosts driving one
+``hostapp run`` claims the paper account file a live host drives (two hosts driving one
 account each quote it from their own clock and settle each other's positions at their
-own prices (trades closed before they opened). Readers of the
+own prices: trades closed before they opened) and the report folder a command writes (a
+second command there would cut the first one's log while it writes it). Readers of the
 account file (``hostapp serve`` / ``dtms serve``, the report) claim nothing: only the
 process that feeds its prices holds it (docs/architecture.md §5).
 

@@ -39,6 +39,23 @@ TRACE_ENV = "HOSTAPP_TRACE_PLUGINS"
 CALLABLE = ("enabled",)
 TRIPPED = ("tripped",)
 SHUTDOWN = ("enabled", "tripped")  # a tripped plugin may still hold resources to release
+#: The failures of a plugin's ``startup`` that are a refusal, not a bug: its configuration
+#: or its files (a state folder another process holds, no permission, a full disk), by
+#: class name, since the host imports no plugin. The run stops on them with one line
+#: (``_FATAL_AT_START`` of hostapp.driving, which names the same classes), so the log says
+#: them in a line too, without the traceback a bug gets.
+REFUSED_AT_START = frozenset(
+    {
+        "ConfigError", "StoreError", "OSError", "PermissionError", "FileExistsError",
+        "FileNotFoundError", "IsADirectoryError", "NotADirectoryError", "OperationalError",
+        "DatabaseError",
+    }
+)  # fmt: skip
+
+
+def refused_at_start(exc: BaseException) -> bool:
+    """Is ``exc``, raised by a plugin's ``startup``, a refusal (:data:`REFUSED_AT_START`)?"""
+    return type(exc).__name__ in REFUSED_AT_START
 
 
 class State:
@@ -216,14 +233,20 @@ class PluginRegistry:
         failures = state.failures[hook] = state.failures.get(hook, 0) + 1
         first = hook not in state.traced
         state.traced.add(hook)
-        self.log.error(
-            "plugin %s: %s failed: %s%s",
-            info.name,
-            hook,
-            error,
-            "" if first else " (traceback logged at its first failure)",
-            exc_info=exc if first else None,
-        )
+        if hook == "startup" and refused_at_start(exc):
+            # The run stops on it in one line naming the plugin's table (hostapp.driving);
+            # a traceback on the terminal before that line says nothing more.
+            self.log.warning("plugin %s: cannot start: %s", info.name, error)
+            self.log.debug("plugin %s: startup failed", info.name, exc_info=exc)
+        else:
+            self.log.error(
+                "plugin %s: %s failed: %s%s",
+                info.name,
+                hook,
+                error,
+                "" if first else " (traceback logged at its first failure)",
+                exc_info=exc if first else None,
+            )
         if failures >= self.breaker_limit and info.status == "enabled" and not self.raise_errors:
             info.status = "tripped"
             info.error = (

@@ -10,10 +10,11 @@ trades must not leak into the state a live host uses, and two ``make run`` in a 
 give the same report. ``--live`` keeps the configured ones.
 
 ``--live --serve`` also serves the DTMS dashboard from this process while the loop runs
-(see :mod:`hostapp.live_serve`); a paper live run is :mod:`hostapp.live_paper`, and holds
-its account file while it runs (:mod:`hostapp.claims`). Logs go to
-``<report>/hostapp.log`` in the shapes of :mod:`hostapp.logs` (``--log-json``: one JSON
-object per line, with each event's fields).
+(see :mod:`hostapp.live_serve`); a paper live run is :mod:`hostapp.live_paper`. A command
+holds its report folder while it runs (a second one there is refused before it touches
+the first one's files), a paper live run its account file too (:mod:`hostapp.claims`).
+Logs go to ``<report>/hostapp.log`` in the shapes of :mod:`hostapp.logs`
+(``--log-json``: one JSON object per line, with each event's fields).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
+from .claims import Held, claim
 from .config import DEFAULT_COMPARE, HostConfig, load_config
 from .driving import (
     EXIT_INTERRUPTED,
@@ -52,18 +54,33 @@ DEFAULT_REPORT = Path(".hostapp/report")
 #: summary and log) and leave the other half (charts, compare/) beside it
 DEFAULT_LIVE_REPORT = Path(".hostapp/live")
 EXIT_USAGE = 2
+#: In a report folder: held by the command writing there (:func:`_setup_logging`).
+REPORT_LOCK = ".hostapp.lock"
 
 
-def _setup_logging(report: Path, json_lines: bool = False) -> None:
+def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> None:
     """Everything from INFO up goes to ``<report>/hostapp.log``; only errors reach the
     terminal, where the progress bar and the table are. Both in the shape of
     :func:`hostapp.logs.formatter` (``json_lines``: the events' ticket, symbol… as
-    fields). A program that embeds the runner (tests) and has its own logging keeps it."""
+    fields). A program that embeds the runner (tests) and has its own logging keeps it.
+
+    The command first claims the folder (until ``held`` closes): a second command there
+    while the first runs (a host started twice in one folder) is refused before it cuts
+    the first one's log, which that one would go on writing at its old offset."""
     try:
         report.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file of that name, a folder we may not write in, /proc
         why = "a file of that name is there" if report.is_file() else exc.strerror or exc
         raise ConfigError(f"--report {report}: cannot make the report folder: {why}") from None
+    try:
+        held.enter_context(claim(report / REPORT_LOCK))
+    except Held as busy:
+        raise ConfigError(
+            f"--report {report}: another hostapp command writes its report there "
+            f"({busy.holder}); wait for it to end, or give this one its own --report"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"--report {report}: cannot lock the folder: {exc}") from None
     root = logging.getLogger()
     if root.handlers:
         return
@@ -102,7 +119,7 @@ def _serve_option(args: argparse.Namespace) -> Serve | None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    with ExitStack() as held:  # the claim of the account file
+    with ExitStack() as held:  # the claims of the account file and the report folder
         return _run_command(args, held)
 
 
@@ -119,7 +136,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     if args.live and config.host.broker == "paper":
         config = live_account(config)
     if args.live and config.host.broker == "mt5":
-        _setup_logging(report, getattr(args, "log_json", False))
+        _setup_logging(report, held, getattr(args, "log_json", False))
         clear_report(report)
         try:
             app = appmod.build_live_app(config)
@@ -150,7 +167,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         return EXIT_USAGE
     if args.live:  # before the report: a refused host leaves the running one's alone
         held.enter_context(claim_account(config))
-    _setup_logging(report, getattr(args, "log_json", False))
+    _setup_logging(report, held, getattr(args, "log_json", False))
     clear_report(report)
     if args.live:
         return _exit_code(paper_live(config, streamed, base, report, serve, extra, speed))
@@ -209,6 +226,11 @@ def _exit_code(interrupted: bool) -> int:
 
 #: a file named to ``hostapp replay``: its path, its symbol and its bars
 def replay_command(args: argparse.Namespace) -> int:
+    with ExitStack() as held:  # the claim of the report folder
+        return _replay_command(args, held)
+
+
+def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     from . import ab
     from .market.csvdata import CsvError
 
@@ -239,7 +261,7 @@ def replay_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     files, base, tf = replay_timeframes(args, files, config.host.timeframe, notes)
     series = appmod.joined_series(files)
-    _setup_logging(report)
+    _setup_logging(report, held)
     clear_report(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz

@@ -1,7 +1,7 @@
 """A second host started beside a running one, in real processes: on the running host's
-paper account file (from another folder, or in the same folder), it is refused at
-start-up in one line naming the account file and the process holding it (exit 2), and
-leaves the running host's files as they were. The running host
+paper account file (from another folder, or in the same folder), or writing into its
+report folder, it is refused at start-up in one line naming what is taken and the process
+holding it (exit 2), and leaves the running host's files as they were. The running host
 is a real ``hostapp run --live``, paced an hour a bar, with a plugin that says on stderr
 when it has started (so the host holds all it claims); it is stopped by the test."""
 
@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from dtms_plugin.store import Store
 
 MARKER = textwrap.dedent(
     """
@@ -141,3 +143,42 @@ def test_a_second_start_in_the_same_folder_leaves_the_running_hosts_files_alone(
     _stop(running)
     after = log.read_bytes()
     assert after.startswith(before) and b"\0" not in after  # written on, never cut
+
+
+def test_a_command_writing_the_report_folder_of_a_running_one_is_refused(
+    tmp_path: Path, running: subprocess.Popen[str]
+) -> None:
+    """Its own account and DTMS state, but the running host's report folder."""
+    other = tmp_path / "a" / "other.toml"
+    other.write_text(
+        '[host]\nsymbols = ["XAUUSD"]\n[host.paper]\naccount_file = "other.sqlite"\n'
+        '[plugin.dtms]\nstate_dir = "other-dtms"\n'
+    )
+    log = tmp_path / "a" / ".hostapp" / "live" / "hostapp.log"
+    before = log.read_bytes()
+    line = _one_line(_run(tmp_path / "a", "--config", "other.toml", *FAST))
+    assert line == (
+        f"hostapp: --report .hostapp/live: another hostapp command writes its report there "
+        f"(pid {running.pid} in {tmp_path / 'a'}); wait for it to end, or give this one its "
+        "own --report"
+    )
+    assert log.read_bytes() == before
+    _stop(running)
+
+
+def test_a_plugin_that_cannot_take_its_state_stops_the_run_in_one_line(tmp_path: Path) -> None:
+    """DTMS's store held by another engine (this test's process): the host's own report
+    and account are free, the plugin refuses at its start-up, and the terminal gets the
+    one line that names its table, no traceback; the log says it too."""
+    _config(tmp_path, "account.sqlite")
+    store = Store(str(tmp_path / ".hostapp" / "dtms"))
+    try:
+        store.claim_engine()
+        line = _one_line(_run(tmp_path, *FAST))
+    finally:
+        store.close()
+    assert line.startswith("hostapp: plugins.toml [plugin.dtms]: cannot start: StoreError: ")
+    assert f"another DTMS engine (pid {os.getpid()})" in line
+    log = (tmp_path / ".hostapp" / "live" / "hostapp.log").read_text()
+    assert "plugin dtms: cannot start: startup: StoreError: " in log
+    assert "Traceback" not in log
