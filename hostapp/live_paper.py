@@ -111,6 +111,7 @@ def paper_live(
         extra["speed"] = speed
     pace = config.host.cycle_seconds
     stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
+    keep_clock(app)
     summary = run_summary(app, stats, extra)
     release(app)
     write_json(report / "summary.json", summary)
@@ -118,3 +119,25 @@ def paper_live(
     print(f"\nreport: {report / 'summary.json'}")
     print(f"log: {report / LOG_NAME}")
     return stats.interrupted
+
+
+def keep_clock(app: appmod.App) -> None:
+    """Write where the run's clock got to into the account file, when it stopped between
+    two bars, for a restart to resume there (:func:`~hostapp.brokers.paper_account_file.
+    last_activity`). A ``--speed`` run stopped during a weekend's gap has no quote newer
+    than Friday's last bar: resumed from that, every restart would wait the whole gap
+    again, and one restarted more often than the gap lasts would never reach Monday.
+
+    Only a time before the data's next bar: the clock runs on while the plugins shut
+    down, and a restart skips every bar up to where it resumes (they are history), so a
+    bar the loop had not played yet must stay after it, or its stops and targets would
+    never be checked."""
+    from .brokers.paper import PaperBroker
+
+    feed, broker = app.feed, app.broker
+    if feed is None or feed.now is None or not isinstance(broker, PaperBroker):
+        return
+    played, now = feed.now, app.clock.now()
+    upcoming = next((t for t in feed.steps() if t > played), None)
+    if upcoming is not None and played < now < upcoming:
+        broker.keep_clock(now)

@@ -48,12 +48,19 @@ CREATE TABLE IF NOT EXISTS bars (
 """
 
 
+#: The ``meta`` key of where the clock of the host that last drove the account had got
+#: to when it stopped (epoch seconds): :meth:`SqliteStore.set_run_clock`.
+RUN_CLOCK = "run_clock"
+
+
 def last_activity(path: str | Path) -> datetime | None:
-    """The time of the newest quote a paper account file was valued at (where the data
-    of the hosts that traded it had got to); ``None`` for a missing, new or unreadable
-    file. A paper host restarted on it resumes its data from there: replaying from the
-    start would settle the account's positions at the older prices of a time before
-    they were opened."""
+    """Where the data of the hosts that traded a paper account file had got to: the
+    newest quote it was valued at, or the clock of the host that last drove it when that
+    stopped later, between two bars (:data:`RUN_CLOCK`); ``None`` for a missing, new or
+    unreadable file. A paper host restarted on it resumes its data from there: replaying
+    from the start would settle the account's positions at the older prices of a time
+    before they were opened, and resuming at the last quote would have a host stopped
+    in a weekend's gap wait the whole gap again at every restart."""
     file = Path(path)
     if not file.is_file():
         return None
@@ -61,11 +68,16 @@ def last_activity(path: str | Path) -> datetime | None:
         db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
         try:
             (newest,) = db.execute("SELECT max(time) FROM quotes").fetchone()
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (RUN_CLOCK,)).fetchone()
         finally:
             db.close()
     except sqlite3.Error:  # not an account file yet (its tables are made on first open)
         return None
-    return datetime.fromtimestamp(newest, UTC) if newest is not None else None
+    if newest is None:
+        return None  # never traded: a clock alone is no history to resume
+    if row is not None:
+        newest = max(newest, float(row[0]))
+    return datetime.fromtimestamp(newest, UTC)
 
 
 #: Trim the bars table once per this many bars a process writes (per symbol).
@@ -289,6 +301,10 @@ class SqliteStore:
             "INSERT OR REPLACE INTO quotes VALUES (?, ?, ?, ?)",
             (quote.symbol, quote.bid, quote.ask, _ts(quote.time)),
         )
+
+    def set_run_clock(self, when: datetime) -> None:
+        """Keep where the driving host's clock got to (:func:`last_activity`)."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RUN_CLOCK, repr(_ts(when))))
 
     # -- bars: the file is also the "terminal" other processes read bars from ---------
 
