@@ -127,6 +127,11 @@ class WebhookNotifier:
         self.dropped = 0
         self._dropping = False  # inside an episode of a full queue (logged once)
         self._posting = False  # a message taken off the queue is being sent
+        #: the episode of messages not delivered going on (its first said, the rest
+        #: counted until one goes through): how many, since when (clock), the last reason
+        self._failing = 0
+        self._failing_since = 0.0
+        self._last_problem = ""
 
     @hookimpl
     def configure(self, host: HostView) -> None:
@@ -148,6 +153,7 @@ class WebhookNotifier:
         Why half: ``timeout_seconds`` of this table is also the host's deadline for each
         of this plugin's hooks (docs/plugins.md). Waiting all of it for a dead receiver
         would have the host cancel ``shutdown`` midway, its session left open."""
+        left = 0
         if self._queue is not None and self._task is not None and self.settings is not None:
             wait = self.settings.timeout_seconds * DRAIN_SHARE
             try:
@@ -155,16 +161,27 @@ class WebhookNotifier:
             except TimeoutError:
                 left = self._queue.qsize() + self._posting
                 self.dropped += left
-                log.warning("%s: %d messages not sent at shutdown (the receiver is slow or"
-                            " down): dropped", NAME, left)  # fmt: skip
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
         if self._queue is not None:  # the final counts: run_report came before this drain
-            log.info("%s: %d messages sent, %d failed, %d dropped", NAME, self.sent,
-                     self.failed, self.dropped)  # fmt: skip
+            self._say_final_counts(left)
+
+    def _say_final_counts(self, left: int) -> None:
+        """One line: the run's counts, after what went wrong at its end (the messages
+        dropped at shutdown, a receiver failing every message since some time), which
+        would otherwise each take a line of their own."""
+        counts = f"{self.sent} messages sent, {self.failed} failed, {self.dropped} dropped"
+        episode = f"; {self._failing_episode()}" if self._failing else ""
+        if left:
+            log.warning("%s: %d messages not sent at shutdown (the receiver is slow or down):"
+                        " dropped; in all %s%s", NAME, left, counts, episode)  # fmt: skip
+        elif episode:
+            log.warning("%s: %s%s", NAME, counts, episode)
+        else:
+            log.info("%s: %s", NAME, counts)
 
     @hookimpl
     def on_state_change(
@@ -223,6 +240,10 @@ class WebhookNotifier:
             try:
                 if await self._send(message):
                     self.sent += 1
+                    if self._failing:
+                        log.warning("%s: %s; it took a message again", NAME,
+                                    self._failing_episode())  # fmt: skip
+                        self._failing = 0
                 else:
                     self.failed += 1
             finally:
@@ -249,11 +270,34 @@ class WebhookNotifier:
                 break
             pause = BACKOFF_SECONDS[attempt] if asked is None else asked
             self._not_before = max(self._not_before, self._clock() + pause)
-        event = message.get("event", {})
-        log.error("%s: %s for ticket %s not delivered to the webhook at %s: %s", NAME,
-                  event.get("type"), event.get("ticket"),
-                  masked_url(self.settings.url, keep_path=False), problem)  # fmt: skip
+        self._not_delivered(message, problem)
         return False
+
+    def _not_delivered(self, message: dict[str, Any], problem: str) -> None:
+        """Say the first message of an episode the webhook did not take, with why, and
+        count the rest until one goes through: a receiver that is down fails every
+        message, and a line each (every few seconds, on the terminal too) would bury the
+        log. The episode's end says how many there were."""
+        assert self.settings is not None
+        if not self._failing:
+            event = message.get("event", {})
+            log.error("%s: %s for ticket %s not delivered to the webhook at %s: %s (the next"
+                      " ones that fail are counted until one goes through)", NAME,
+                      event.get("type"), event.get("ticket"),
+                      masked_url(self.settings.url, keep_path=False), problem)  # fmt: skip
+            self._failing_since = self._clock()
+        self._failing += 1
+        self._last_problem = problem
+
+    def _failing_episode(self) -> str:
+        """The failures of the episode going on, in words, for the line that ends it."""
+        assert self.settings is not None
+        took = self._clock() - self._failing_since
+        return (
+            f"{self._failing} messages not delivered to the webhook at "
+            f"{masked_url(self.settings.url, keep_path=False)} over {took:.0f} s (the last: "
+            f"{self._last_problem})"
+        )
 
     async def _post_once(
         self, message: dict[str, Any], left: float
