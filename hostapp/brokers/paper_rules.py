@@ -115,7 +115,8 @@ def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
 
 @dataclass(frozen=True)
 class PaperSettings:
-    """The ``[host.paper]`` table. ``account_file`` empty: the account lives in memory.
+    """The ``[host.paper]`` table. ``account_file`` empty: the account lives in memory
+    (a simulated run's; a live run refuses it, :func:`hostapp.live_paper.live_account`).
     ``symbols``: the ``[host.paper.symbols.NAME]`` tables as the file has them, checked
     by :func:`~.paper_symbols.parse_paper_symbols`, whose messages name each table."""
 
