@@ -27,6 +27,7 @@ from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN
 from .outcomes import Outcome, parent_ticket
 from .progress import Progress
+from .registry import REFUSED_AT_START
 from .report import summarize
 
 LOG_NAME = "hostapp.log"
@@ -112,14 +113,10 @@ async def drive(
     return stats
 
 
-#: Exceptions that mean a plugin's files or configuration are wrong (a state folder that
-#: is a file, no permission, a full disk): it will not recover by itself, so running on
-#: would only have it veto every order (docs/architecture.md §4, fail-safe values).
-_FATAL_AT_START = (
-    "ConfigError", "StoreError", "OSError", "PermissionError", "FileExistsError",
-    "FileNotFoundError", "IsADirectoryError", "NotADirectoryError", "OperationalError",
-    "DatabaseError",
-)  # fmt: skip
+# A plugin's startup that failed for its files or configuration (a state folder that is a
+# file, no permission, a full disk; registry.REFUSED_AT_START) will not recover by itself,
+# so running on would only have it veto every order (docs/architecture.md §4, fail-safe
+# values): the run stops instead.
 
 
 def _refuse_broken_start(app: appmod.App) -> None:
@@ -127,7 +124,7 @@ def _refuse_broken_start(app: appmod.App) -> None:
     failed for a file-system or configuration reason."""
     for info in app.plugins.listing():
         error = info.error or ""
-        if error.startswith("startup: ") and error[9:].split(":", 1)[0] in _FATAL_AT_START:
+        if error.startswith("startup: ") and error[9:].split(":", 1)[0] in REFUSED_AT_START:
             raise ConfigError(
                 f"{app.config.source} [plugin.{info.name}]: cannot start: {error[9:]}"
             )

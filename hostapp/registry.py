@@ -42,8 +42,8 @@ SHUTDOWN = ("enabled", "tripped")  # a tripped plugin may still hold resources t
 #: The failures of a plugin's ``startup`` that are a refusal, not a bug: its configuration
 #: or its files (a state folder another process holds, no permission, a full disk), by
 #: class name, since the host imports no plugin. The run stops on them with one line
-#: (``_FATAL_AT_START`` of hostapp.driving, which names the same classes), so the log says
-#: them in a line too, without the traceback a bug gets.
+#: (hostapp.driving), so the log says them in a line too, without the traceback a bug
+#: gets.
 REFUSED_AT_START = frozenset(
     {
         "ConfigError", "StoreError", "OSError", "PermissionError", "FileExistsError",
