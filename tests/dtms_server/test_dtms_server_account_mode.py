@@ -16,13 +16,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from support.dtms_server_schema import errors
-from support.dtms_server_world import World, registration, service_of
+from support.dtms_server_world import World, hosts_routes, registration, service_of
 
-from dtms_plugin.local import LocalStrategy
 from dtms_plugin.server.openapi import document
-from dtms_plugin.settings import DtmsSettings
-from dtms_plugin.store import Store
-from dtms_plugin.web import routes
 
 Client = TestClient[web.Request, web.Application]
 OFF = {"defensive": False, "until": None, "reason": None}
@@ -76,12 +72,7 @@ def test_the_document_has_one_account_mode() -> None:
 async def test_a_hosts_routes_show_the_same_shape(
     aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path
 ) -> None:
-    settings = DtmsSettings(state_dir=str(tmp_path / "state"))
-    with Store(tmp_path / "dtms") as store:
-        store.put_record(1, {"ticket": 1, "state": "HEALTHY", "symbol": "XAUUSD"})
-        app = web.Application()
-        app.add_routes(routes(LocalStrategy(settings, store), settings))
-        client = await aiohttp_client(app)
+    async with hosts_routes(aiohttp_client, tmp_path) as (client, store):
         assert await _modes(client) == (OFF, None)
         until = datetime.now(UTC) + timedelta(hours=1)  # no host clock here: the wall's
         store.put_account_mode(until, "daily loss limit")

@@ -13,13 +13,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import registration
+from support.dtms_server_world import hosts_routes, registration
 
-from dtms_plugin.local import LocalStrategy
 from dtms_plugin.server.openapi import document
-from dtms_plugin.settings import DtmsSettings
-from dtms_plugin.store import Store
-from dtms_plugin.web import routes
 
 Client = TestClient[web.Request, web.Application]
 TOKEN = "t0ken"
@@ -95,12 +91,7 @@ def test_the_document_has_head_beside_every_get_without_a_body() -> None:
 async def test_a_hosts_routes_answer_head_as_get(
     aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path
 ) -> None:
-    settings = DtmsSettings(state_dir=str(tmp_path / "state"))
-    with Store(tmp_path / "dtms") as store:
-        store.put_record(1, {"ticket": 1, "state": "HEALTHY", "symbol": "XAUUSD"})
-        app = web.Application()
-        app.add_routes(routes(LocalStrategy(settings, store), settings))
-        client = await aiohttp_client(app)
+    async with hosts_routes(aiohttp_client, tmp_path) as (client, _):
         for path in ("/dtms/trade/1", "/dtms/trades", "/dtms/status", "/dtms/actions", "/"):
             assert await _same_as_get(client, path, {}) == 200
         assert await _same_as_get(client, "/dtms/trade/9", {}) == 404

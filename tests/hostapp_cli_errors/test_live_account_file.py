@@ -5,28 +5,12 @@ file, which a restart resumes."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from hostapp_cli_errors.test_second_host import _run
 
 FAST = ("--speed", "100000", "--days", "1")  # every bar is history: the run ends at once
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("HOSTAPP_LOAD_PLUGINS", None)
-    env.pop("HOSTAPP_DISABLE_PLUGINS", None)
-    return env
-
-
-def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hostapp.cli", "run", "--live", *args],
-        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize("value", ['""', '"  "'])

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from dtms_plugin.store import Store
@@ -249,3 +251,23 @@ def service_of(client: Any) -> Any:
     from dtms_plugin.server import SERVICE_KEY
 
     return client.app[SERVICE_KEY]
+
+
+@asynccontextmanager
+async def hosts_routes(
+    aiohttp_client: Callable[..., Awaitable[Any]], tmp_path: Path
+) -> AsyncIterator[tuple[Any, Store]]:
+    """A client of DTMS's routes as a trading host serves them (the local strategy on a
+    store holding one HEALTHY XAUUSD trade, ticket 1), and that store."""
+    from aiohttp import web
+
+    from dtms_plugin.local import LocalStrategy
+    from dtms_plugin.settings import DtmsSettings
+    from dtms_plugin.web import routes
+
+    settings = DtmsSettings(state_dir=str(tmp_path / "state"))
+    with Store(tmp_path / "dtms") as store:
+        store.put_record(1, {"ticket": 1, "state": "HEALTHY", "symbol": "XAUUSD"})
+        app = web.Application()
+        app.add_routes(routes(LocalStrategy(settings, store), settings))
+        yield await aiohttp_client(app), store
