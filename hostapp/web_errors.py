@@ -62,11 +62,14 @@ async def unrouted_json(request: web.Request, handler: Any) -> web.StreamRespons
     """A request no plugin's route took (a 404 or 405 of the router, or a missing file
     of a plugin's static folder), answered as JSON: the host serves programs' APIs, whose
     clients read a plain-text page as no answer at all. Plugins' own answers, their
-    error bodies included, pass untouched."""
+    error bodies and a handler's own ``HTTPNotFound(text=...)`` included, pass untouched."""
+    info = request.match_info
+    unrouted = info.http_exception is not None
+    static = isinstance(getattr(info.route, "resource", None), web.StaticResource)
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        if exc.status not in (404, 405) or exc.content_type != "text/plain":
+        if not (unrouted or static) or exc.status not in (404, 405):
             raise
         where = f"{request.method} {request.path[:200]}"
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}

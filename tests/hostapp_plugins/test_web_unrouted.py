@@ -100,3 +100,20 @@ async def test_the_page_its_assets_and_other_plugins_routes_are_served(tmp_path:
             assert (r.status, (await r.json())["error"]) == (404, "not found")
         async with s.post(url + "/dtms/trade/enable", json={}) as r:  # still told where to go
             assert (r.status, (await r.json())["error"]) == (501, "not served here")
+
+
+async def _expired(request: web.Request) -> web.Response:
+    raise web.HTTPNotFound(text="report 42 has expired")
+
+
+async def test_a_plugins_own_404_passes_untouched(tmp_path: Path) -> None:
+    """Only what no route took is the host's to answer: a plugin handler's own 404, the
+    usual aiohttp idiom, keeps its words."""
+    host = make_host(None, None, None)  # type: ignore[arg-type]
+    host.plugins.register("pages", Handed([web.get("/report/42", _expired)]))
+    async with (
+        serving(host.plugins, host, 0) as (url, _),
+        aiohttp.ClientSession() as s,
+        s.get(url.rstrip("/") + "/report/42") as r,
+    ):
+        assert (r.status, await r.text()) == (404, "report 42 has expired")
