@@ -11,7 +11,8 @@ process that feeds its prices holds it (docs/architecture.md §5).
 A record lock, not a file that says "in use": the system releases it when the process
 ends, however it ends (a crash, ``kill -9``), so no stale lock ever stops a restart. DTMS
 holds its store the same way (its ``engine.lock``); the host knows no plugin, so this is
-its own. The lock is per process: the same process may claim again (in-process runs).
+its own. The lock is per process: the same process may claim again (in-process runs),
+sharing the claim until the last release.
 Windows has no such lock; there a claim always succeeds.
 """
 
@@ -40,16 +41,29 @@ class Held(Exception):
         self.holder = holder
 
 
+#: The claims this process holds, by lock file: the descriptor and how many claims share
+#: it. A record lock belongs to the process, and closing any descriptor of the file drops
+#: it, so a second claim of the same file shares the first one's descriptor instead of
+#: opening its own, and only the last release closes it.
+_HELD_HERE: dict[Path, tuple[int, int]] = {}
+
+
 class Claim:
     """A claim this process holds until :meth:`release` (or the end of a ``with``)."""
 
-    def __init__(self, fd: int | None) -> None:
-        self._fd = fd
+    def __init__(self, lock: Path | None) -> None:
+        self._lock = lock
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # the lock goes with the descriptor
-            self._fd = None
+        lock, self._lock = self._lock, None
+        if lock is None or lock not in _HELD_HERE:
+            return
+        fd, count = _HELD_HERE[lock]
+        if count > 1:
+            _HELD_HERE[lock] = (fd, count - 1)
+            return
+        del _HELD_HERE[lock]
+        os.close(fd)  # the lock goes with the descriptor
 
     def __enter__(self) -> Claim:
         return self
@@ -70,9 +84,15 @@ def lock_beside(path: str | Path) -> Path:
 def claim(lock: Path) -> Claim:
     """Hold ``lock`` (made if missing) for this process, and write in it who holds it.
     :class:`Held` naming the holder when another process has it; ``OSError`` when the
-    lock file cannot be made or locked at all."""
+    lock file cannot be made or locked at all. Claimed again by this process, it is
+    shared (:data:`_HELD_HERE`)."""
     if fcntl is None:
         return Claim(None)
+    lock = lock.resolve()
+    if lock in _HELD_HERE:
+        fd, count = _HELD_HERE[lock]
+        _HELD_HERE[lock] = (fd, count + 1)
+        return Claim(lock)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -84,4 +104,5 @@ def claim(lock: Path) -> Claim:
         raise
     os.ftruncate(fd, 0)
     os.write(fd, f"pid {os.getpid()} in {os.getcwd()}".encode())
-    return Claim(fd)
+    _HELD_HERE[lock] = (fd, 1)
+    return Claim(lock)
