@@ -25,7 +25,7 @@ from .config import HostConfig
 from .hookcalls import PluginInfo, switched_off_kind
 from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN
-from .outcomes import Outcome, parent_ticket
+from .outcomes import Outcome
 from .progress import Progress
 from .registry import REFUSED_AT_START
 from .report import summarize
@@ -250,20 +250,17 @@ def refusals_note(stats: LoopStats) -> str | None:
 
 
 def carried_note(stats: LoopStats) -> str | None:
-    """Closes of trades this run did not open (open when it started: a restarted host's,
-    or a position opened by hand): their profit is in the P&L and their reasons in the
-    closes, but they are no trade of this run's counts, which said 8 closed beside 10
-    closes by reason."""
-    opened = {t.ticket for _, t, _ in stats.entries}
-    carried = [t for _, t, _ in stats.closes if parent_ticket(t) not in opened]
-    if not carried:
+    """Closes of positions already open when the run started (a restarted host's trades
+    and their hedges, a resumed account's): their profit is in the P&L and their reasons
+    in the closes, but they are no trade of this run's counts, which said 8 closed beside
+    10 closes by reason."""
+    n = stats.carried_closes
+    if not n:
         return None
-    profit = sum(t.profit for t in carried)
-    n = len(carried)
     return (
-        f"{n:,} position{'s' if n > 1 else ''} this run did not open closed during it "
-        f"(open before it started: a restarted host's trades, their hedges, or opened by "
-        f"hand), P&L {profit:+,.2f}: in the P&L and the closes by reason, not in the trades"
+        f"{n:,} position{'s' if n > 1 else ''} open when this run started closed during it "
+        f"(a restarted host's trades and their hedges, or opened by hand), P&L "
+        f"{stats.carried_profit:+,.2f}: in the P&L and the closes by reason, not in the trades"
     )
 
 

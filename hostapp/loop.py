@@ -192,7 +192,9 @@ class TradingLoop(LoopDrivers):
         resumed paper account): known from then on, so ``manage_positions`` watches them
         and their closes are reported, as if this run had opened them. A broker that
         fails here fails the cycle (a live run skips it) and is asked again next time."""
-        self._known.update((t.ticket, t) for t in self.broker.positions())
+        found = self.broker.positions()
+        self._known.update((t.ticket, t) for t in found)
+        self.stats.open_at_start.update(t.ticket for t in found)
         self._adopted = True
 
     def end_episodes(self) -> None:
@@ -345,5 +347,7 @@ class TradingLoop(LoopDrivers):
 
     async def _closed(self, now: datetime, trade: Trade, reason: CloseReason) -> None:
         self.stats.closes.append((now, trade, reason))
+        if trade.ticket in self.stats.open_at_start:
+            self.stats.carried_closed(trade.profit)
         if self._on_closed:
             await self.plugins.on_trade_closed(self.host, trade, reason)

@@ -83,6 +83,16 @@ class LoopStats:
     #: the last one was
     cycles_skipped: int = 0
     skip_error: str = ""
+    #: the positions already open at the run's first cycle (a restarted host's, a
+    #: resumed account's), and how many of them closed during it, with their profit:
+    #: running totals, as a live run keeps only its newest entries and closes
+    open_at_start: set[int] = field(default_factory=set)
+    carried_closes: int = 0
+    carried_profit: float = 0.0
+
+    def carried_closed(self, profit: float) -> None:
+        self.carried_closes += 1
+        self.carried_profit += profit
 
     def refused(self, code: str, message: str) -> None:
         """Count an order the broker refused (``orders_rejected`` and by its code)."""

@@ -190,3 +190,6 @@ async def test_positions_open_before_the_first_cycle_are_managed_and_reported() 
     closes = [(e[2], e[3]) for e in script.events if e[0] == "on_trade_closed"]
     assert closes == [(opened.new_ticket, "exit")]
     assert [t.ticket for _, t, _ in stats.closes] == [opened.new_ticket]
+    # counted as the run's summary says it: open when the run started, closed during it
+    assert (stats.open_at_start, stats.carried_closes) == ({opened.new_ticket}, 1)
+    assert stats.carried_profit == stats.closes[0][1].profit

@@ -49,28 +49,24 @@ def test_a_resumed_run_summarises_its_own_session(tmp_path: Path) -> None:
     assert (second["max_drawdown"], second["max_drawdown_pct"]) == max_drawdown(
         second["start_balance"], mine
     )
-    carried = [n for n in second["host_notes"] if "this run did not open" in n]
-    assert bool(carried) is (first["open_at_end"] > 0), (first["open_at_end"], carried)
+    resumed = datetime(2024, 1, 2, tzinfo=UTC)  # where the first run's day ended
+    carried = [t for t in mine if t.opened_at < resumed]
+    said = [n for n in second["host_notes"] if "open when this run started" in n]
+    assert len(said) == (1 if carried else 0), (first["positions_open_at_end"], said)
+    if carried:
+        assert f"P&L {sum(t.profit for t in carried):+,.2f}" in said[0]
 
 
-def test_closes_of_positions_the_run_did_not_open_are_said_apart() -> None:
-    at = datetime(2024, 1, 2, tzinfo=UTC)
-
-    def t(ticket: int, profit: float, comment: str = "") -> Trade:
-        return Trade(ticket, "XAUUSD", "buy", 0.1, 2000.0, None, None, at, comment=comment,
-                     profit=profit)  # fmt: skip
-
+def test_closes_of_positions_open_when_the_run_started_are_said_apart() -> None:
+    """Counted as they close, not matched against the entries: a live run keeps only its
+    newest entries and closes, and its own early trades read as carried over then."""
     stats = LoopStats()
-    stats.entries.append((at, t(1, 0.0), "sma"))
-    stats.closes.extend([
-        (at, t(1, 5.0), "take_profit"),
-        (at, t(2, -3.0), "stop_loss"),  # open before the run started
-        (at, t(3, 1.5, "DTMS_HEDGE_2"), "action"),  # its hedge
-        (at, t(4, 2.0, "DTMS_HEDGE_1"), "action"),  # the hedge of this run's own trade
-    ])  # fmt: skip
+    stats.open_at_start.update({2, 3})
+    for profit in (-3.0, 1.5):
+        stats.carried_closed(profit)
     assert carried_note(stats) == (
-        "2 positions this run did not open closed during it (open before it started: a "
-        "restarted host's trades, their hedges, or opened by hand), P&L -1.50: in the P&L "
-        "and the closes by reason, not in the trades"
+        "2 positions open when this run started closed during it (a restarted host's "
+        "trades and their hedges, or opened by hand), P&L -1.50: in the P&L and the closes "
+        "by reason, not in the trades"
     )
     assert carried_note(LoopStats()) is None
