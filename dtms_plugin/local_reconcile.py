@@ -196,12 +196,18 @@ class Reconciling:
         others = to_adopt(positions, self.records, self.book.hedge_tickets(), None)
         taken = {p.ticket for p in found}
         left = sorted({p.magic for p in others if p.ticket not in taken})
-        if left:  # said, so that an unset or wrong magic shows
-            self.log.info(
+        if left:  # said, so that an unset or wrong magic shows: a host's own position of
+            # a magic the records have not seen (a new broker, a crash before its record)
+            # would be left undefended
+            learned = self.settings.magic is None
+            self.log.log(
+                logging.WARNING if learned else logging.INFO,
                 "DTMS: %d open positions of other programs left alone (magic %s; ours: %s, "
-                "from %s)", len(others) - len(found), ", ".join(map(str, left)),
+                "from %s)%s", len(others) - len(found), ", ".join(map(str, left)),
                 ", ".join(map(str, sorted(magics or ()))),
-                "[plugin.dtms] magic" if self.settings.magic is not None else "our records",
+                "our records" if learned else "[plugin.dtms] magic",
+                "; if one is this host's, set [plugin.dtms] magic to its magic number"
+                if learned else "",
             )  # fmt: skip
         if not found:
             return

@@ -104,7 +104,9 @@ def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     order a ``re_add`` action opens when a plugin executes one through ``host.execute``
     (new exposure too: a risk limit holds for it; a veto comes back to that plugin as
     the action's ``vetoed`` result, and the broker is not called). Not for exits,
-    partial closes or hedges, which reduce or protect exposure. Sync only.
+    partial closes or hedges, which reduce or protect exposure. Only this host's plugins
+    are asked: a DTMS server (``dtms serve``) acting on a shared account runs its own
+    host, where a trading host's risk plugins are not loaded. Sync only.
 
     Results: ``None`` allows; a string vetoes, and is the reason reported; a
     :class:`~hookspecs.Veto` vetoes with its reason and a ``kind``, the text the run's

@@ -150,7 +150,8 @@ def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:
                 f"{assumed[symbol]:.{info.digits}f}" if info is not None else f"{assumed[symbol]:g}"
             )
             n = broker.bars_without_spread[symbol]
-            parts.append(f"{symbol}'s assumed at {shown} on the {n:,} bars without one")
+            whose = "from plugins.toml" if symbol in broker.table_spreads else "assumed"
+            parts.append(f"{symbol}'s {whose}, {shown}, on the {n:,} bars without one")
     where = "; spreads: " + "; ".join(parts) if parts else " (the bars' own spreads)"
     return (
         "costs: the paper broker charges the spread only, no commission, swap or slippage" + where

@@ -52,6 +52,8 @@ class PaperBroker(PaperOrders):
         self.settings = settings or PaperSettings()
         self._symbols = dict(DEFAULT_SYMBOLS if symbols is None else symbols)
         self._spreads = dict(spreads or {})
+        #: the spreads ``[host.paper.symbols.NAME]`` tables give (the costs note names them)
+        self.table_spreads: Mapping[str, float] = self._spreads
         #: per symbol, the spread assumed for bars that carry none (the last one: it may
         #: follow the price), and how many such bars there were: the run's costs note
         self.assumed_spreads: dict[str, float] = {}

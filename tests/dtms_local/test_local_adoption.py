@@ -143,8 +143,10 @@ async def test_without_a_magic_setting_only_positions_of_our_trades_magic_are_ad
     said = [m.getMessage() for m in caplog.records if "left alone" in m.getMessage()]
     assert said == [
         "DTMS: 2 open positions of other programs left alone (magic 0, 999; ours: 240617, "
-        "from our records)"
+        "from our records); if one is this host's, set [plugin.dtms] magic to its magic "
+        "number"
     ]
+    assert [r.levelname for r in caplog.records if "left alone" in r.getMessage()] == ["WARNING"]
     await r.stop()
 
 

@@ -32,8 +32,8 @@ def test_an_assumed_spread_is_said_with_its_bars() -> None:
     for bar in bars(4, 0.0):
         broker.on_bar("GBPUSD", bar)
     assert costs_note(broker, ["EURUSD", "GBPUSD"]) == (
-        f"{CHARGED}; spreads: EURUSD's assumed at 0.00008 on the 3 bars without one; "
-        "GBPUSD's assumed at 0.00020 on the 4 bars without one"
+        f"{CHARGED}; spreads: EURUSD's assumed, 0.00008, on the 3 bars without one; "
+        "GBPUSD's from plugins.toml, 0.00020, on the 4 bars without one"
     )
 
 
