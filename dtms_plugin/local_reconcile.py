@@ -14,7 +14,7 @@ closed trade that once had its number.
 from __future__ import annotations
 
 import logging
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -67,18 +67,15 @@ def our_magics(configured: int | None, records: Mapping[int, TradeRecord]) -> se
 
 
 def to_adopt(
-    positions: Iterable[Trade],
-    records: Mapping[int, TradeRecord],
-    hedges: Iterable[int],
-    magics: Container[int] | None,
+    positions: Iterable[Trade], records: Mapping[int, TradeRecord], hedges: Iterable[int]
 ) -> list[Trade]:
-    """Open positions DTMS must register fresh: with one of our magic numbers (any, when
-    ``None``), not a hedge, and with no record, or only the CLOSED record of another
-    trade that had the same ticket."""
+    """Open positions with no live record of theirs, of any magic number: not a hedge,
+    and with no record, or only the CLOSED record of another trade that had the same
+    ticket. Which of them are ours to adopt, :func:`our_magics` says."""
     ours = set(hedges)
     out = []
     for pos in positions:
-        if is_hedge(pos) or pos.ticket in ours or (magics is not None and pos.magic not in magics):
+        if is_hedge(pos) or pos.ticket in ours:
             continue
         rec = records.get(pos.ticket)
         if rec is None or (not rec.active and not same_trade(rec, pos)):
@@ -192,10 +189,9 @@ class Reconciling:
         (a store missing, emptied or damaged; a ticket the broker handed out again) are
         registered fresh and managed, and said at WARNING with their tickets."""
         magics = our_magics(self.settings.magic, self.records)
-        found = to_adopt(positions, self.records, self.book.hedge_tickets(), magics)
-        others = to_adopt(positions, self.records, self.book.hedge_tickets(), None)
-        taken = {p.ticket for p in found}
-        left = sorted({p.magic for p in others if p.ticket not in taken})
+        unrecorded = to_adopt(positions, self.records, self.book.hedge_tickets())
+        found = [p for p in unrecorded if magics is None or p.magic in magics]
+        left = sorted({p.magic for p in unrecorded} - (magics or set()))
         if left:  # said, so that an unset or wrong magic shows: a host's own position of
             # a magic the records have not seen (a new broker, a crash before its record)
             # would be left undefended
@@ -203,7 +199,7 @@ class Reconciling:
             self.log.log(
                 logging.WARNING if learned else logging.INFO,
                 "DTMS: %d open positions of other programs left alone (magic %s; ours: %s, "
-                "from %s)%s", len(others) - len(found), ", ".join(map(str, left)),
+                "from %s)%s", len(unrecorded) - len(found), ", ".join(map(str, left)),
                 ", ".join(map(str, sorted(magics or ()))),
                 "our records" if learned else "[plugin.dtms] magic",
                 "; if one is this host's, set [plugin.dtms] magic to its magic number"
