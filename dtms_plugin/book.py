@@ -32,7 +32,12 @@ class TradeBook:
         #: every record this process holds, open or closed, by ticket
         self.records: dict[int, TradeRecord] = {}
         self._live: dict[int, None] = {}  # active tickets, in registration order
-        self._closed: list[tuple[datetime, int]] = []  # (closed_at, ticket), sorted
+        # (closed_at, ticket, 0) for a record of ``records``, sorted; (closed_at, ticket, n)
+        # for the n-th record archived: a reused ticket's closed trade, gone from
+        # ``records`` (a new trade holds the ticket) but still read by the account rails
+        self._closed: list[tuple[datetime, int, int]] = []
+        self._archived: dict[tuple[datetime, int, int], TradeRecord] = {}
+        self._archive_serial = 0
         self._hedges: dict[int, int] = {}  # hedge ticket -> the ticket it defends
         # hedges the engine closed itself, until the host reports their close (its
         # profit is the defended trade's too: docs/dtms.md §7)
@@ -53,9 +58,9 @@ class TradeBook:
         was = old.closed_at if old is not None and old.realised_profit is not None else None
         if was != closed_at:
             if was is not None:
-                self._closed.pop(bisect_left(self._closed, (was, rec.ticket)))
+                self._closed.pop(bisect_left(self._closed, (was, rec.ticket, 0)))
             if closed_at is not None:
-                insort(self._closed, (closed_at, rec.ticket))
+                insort(self._closed, (closed_at, rec.ticket, 0))
 
     def pop(self, ticket: int) -> None:
         rec = self.records.pop(ticket, None)
@@ -63,9 +68,22 @@ class TradeBook:
         if rec is not None and rec.hedge_ticket is not None:
             self._forget_hedge(rec.hedge_ticket, ticket)
         if rec is not None and rec.closed_at is not None and rec.realised_profit is not None:
-            i = bisect_left(self._closed, (rec.closed_at, ticket))
-            if i < len(self._closed) and self._closed[i] == (rec.closed_at, ticket):
+            i = bisect_left(self._closed, (rec.closed_at, ticket, 0))
+            if i < len(self._closed) and self._closed[i] == (rec.closed_at, ticket, 0):
                 self._closed.pop(i)
+
+    def archive(self, ticket: int) -> None:
+        """The ticket's record makes way for a new trade with the same ticket (a broker
+        that reuses tickets, docs/dtms.md §8): it leaves :attr:`records`, but its close
+        still counts for the account rails (today's loss, the stop streak) for as long as
+        they read it, as it would had the broker given the new trade another ticket."""
+        rec = self.records.get(ticket)
+        self.pop(ticket)
+        if rec is not None and rec.closed_at is not None and rec.realised_profit is not None:
+            self._archive_serial += 1
+            entry = (rec.closed_at, ticket, self._archive_serial)
+            insort(self._closed, entry)
+            self._archived[entry] = rec
 
     def _forget_hedge(self, hedge_ticket: int, parent: int) -> None:
         if self._hedges.get(hedge_ticket) == parent:
@@ -119,8 +137,9 @@ class TradeBook:
         """Closed trades (with a realised result) closed at or after ``since``, and never
         fewer than the last ``at_least``: exactly what the account rails read."""
         start = min(bisect_left(self._closed, (since, 0)), max(len(self._closed) - at_least, 0))
-        for _, ticket in self._closed[start:]:
-            yield self.records[ticket]
+        archived = self._archived
+        for entry in self._closed[start:]:
+            yield archived[entry] if entry[2] else self.records[entry[1]]
 
     def prune(self, since: datetime, keep_last: int, keep: Collection[int] = ()) -> int:
         """Forget closed trades closed before ``since`` beyond the last ``keep_last``
@@ -129,8 +148,11 @@ class TradeBook:
         end = min(bisect_left(self._closed, (since, 0)), max(len(self._closed) - keep_last, 0))
         if end <= 0:
             return 0
-        kept: list[tuple[datetime, int]] = []
+        kept: list[tuple[datetime, int, int]] = []
         for entry in self._closed[:end]:
+            if entry[2]:  # an archived record (written when it was archived)
+                del self._archived[entry]
+                continue
             ticket = entry[1]
             if ticket in keep or ticket in self._live:
                 kept.append(entry)

@@ -164,7 +164,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
                 self.store.archive_record(trade.ticket)
             except StoreError as exc:
                 self.log.error("DTMS %s: closed record not archived: %s", trade.ticket, exc)
-            self.book.pop(trade.ticket)
+            self.book.archive(trade.ticket)
         ind = self._bars(host, trade.symbol, now)
         rec = register(trade, ind.signal_atr if ind else None, now)
         self._persist(rec, now)

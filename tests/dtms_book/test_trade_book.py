@@ -1,5 +1,6 @@
 """The local strategy's TradeBook keeps its indexes equal to a scan of its records, whatever
-sequence of registrations, state changes, hedges, closes and unregistrations it sees."""
+sequence of registrations, state changes, hedges, closes, unregistrations and reused
+tickets (a closed record archived for a new trade) it sees."""
 
 from dataclasses import replace
 from datetime import timedelta
@@ -16,7 +17,7 @@ STATES = list(DefensiveState)
 SYMBOLS = ("XAUUSD", "EURUSD")
 
 step = st.tuples(
-    st.sampled_from(["put", "put", "put", "pop"]),
+    st.sampled_from(["put", "put", "put", "pop", "archive"]),
     st.integers(1, 8),  # ticket
     st.sampled_from(STATES),
     st.booleans(),  # owed
@@ -40,17 +41,30 @@ def _record(ticket: int, state: DefensiveState, owed: bool, hedged: bool, minute
     )
 
 
+def _apply(book: TradeBook, steps: list[tuple]) -> list[TradeRecord]:
+    """Run ``steps`` on ``book``; the closed records archived on the way (what the account
+    rails must still read besides the book's records)."""
+    archived: list[TradeRecord] = []
+    for op, ticket, state, owed, hedge, minute, symbol in steps:
+        if op == "pop":
+            book.pop(ticket)
+        elif op == "archive":
+            rec = book.records.get(ticket)
+            if rec is not None and rec.realised_profit is not None:
+                archived.append(rec)
+            book.archive(ticket)
+        else:
+            book.put(_record(ticket, state, owed, hedge, minute, symbol))
+    return archived
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(step, max_size=40), st.integers(0, 3000), st.integers(0, 4))
 def test_indexes_match_a_scan_of_the_records(
     steps: list[tuple], since_minute: int, at_least: int
 ) -> None:
     book = TradeBook()
-    for op, ticket, state, owed, hedge, minute, symbol in steps:
-        if op == "pop":
-            book.pop(ticket)
-        else:
-            book.put(_record(ticket, state, owed, hedge, minute, symbol))
+    archived = _apply(book, steps)
 
     records = book.records
     assert {r.ticket for r in book.live()} == {t for t, r in records.items() if r.active}
@@ -68,7 +82,7 @@ def test_indexes_match_a_scan_of_the_records(
 
     since = T0 + timedelta(minutes=since_minute)
     closed = sorted(  # trades closed at the same moment: the lower ticket first
-        (r for r in records.values() if r.closed_at is not None),
+        [*(r for r in records.values() if r.closed_at is not None), *archived],
         key=lambda r: (r.closed_at, r.ticket),
     )
     expected = [
@@ -91,11 +105,7 @@ def test_prune_forgets_only_what_the_rails_and_engine_no_longer_read(
     hedge lookups still answer for what is kept, and only closed, inactive trades older
     than the window (and written) are gone."""
     book = TradeBook()
-    for op, ticket, state, owed, hedge, minute, symbol in steps:
-        if op == "pop":
-            book.pop(ticket)
-        else:
-            book.put(_record(ticket, state, owed, hedge, minute, symbol))
+    archived = _apply(book, steps)
     since = T0 + timedelta(minutes=since_minute)
     before = dict(book.records)
     rails_before = [r.ticket for r in book.recent_closed(since, at_least)]
@@ -106,7 +116,15 @@ def test_prune_forgets_only_what_the_rails_and_engine_no_longer_read(
     assert [r.ticket for r in book.recent_closed(since, at_least)] == rails_before
     assert [r.ticket for r in book.live()] == live_before
     forgotten = set(before) - set(book.records)
-    assert len(forgotten) == gone
+    merged = sorted(  # the rails' entries: the records' closes, then the archived ones
+        [
+            *((r.closed_at, t, 0) for t, r in before.items() if r.realised_profit is not None),
+            *((r.closed_at, r.ticket, n) for n, r in enumerate(archived, 1)),
+        ]
+    )
+    old = [(t, n) for at, t, n in merged[: max(len(merged) - at_least, 0)] if at < since]
+    assert forgotten == {t for t, n in old if not n and not before[t].active and t not in unwritten}
+    assert gone == len(forgotten) + sum(1 for _, n in old if n)  # archived ones go too
     for ticket in forgotten:
         rec = before[ticket]
         assert not rec.active and ticket not in unwritten
@@ -114,9 +132,6 @@ def test_prune_forgets_only_what_the_rails_and_engine_no_longer_read(
         assert book.parent_of_hedge(100 + ticket) is None
     for ticket, rec in book.records.items():
         assert rec is before[ticket]
-    closed = sorted((r.closed_at, t) for t, r in before.items() if r.realised_profit is not None)
-    old = [t for at, t in closed[: max(len(closed) - at_least, 0)] if at < since]
-    assert forgotten == {t for t in old if not before[t].active and t not in unwritten}
     assert book.prune(since, at_least, unwritten) == 0  # nothing more to forget
 
 

@@ -168,6 +168,25 @@ async def test_closing_a_hedged_trade_closes_its_hedge(rig: Rig) -> None:
     assert rec.close_reason == "stop_loss" and rec.realised_profit == closed.profit
 
 
+async def test_a_reused_ticket_keeps_its_closed_trade_in_the_account_rails(rig: Rig) -> None:
+    """A broker reusing the ticket of a trade stopped out: the new trade's record takes
+    the ticket, and the old close still counts towards the stop streak."""
+    for ticket in (1, 2, 3):
+        await rig.open_buy(ticket=ticket, volume=0.01)
+    order = OrderRequest("XAUUSD", "buy", 0.1)
+    rig.broker.close(1)
+    await rig.strategy.on_trade_closed(rig.host, rig.broker.closed[-1], "stop_loss")
+    rig.clock.advance(timedelta(minutes=5))
+    await rig.open_buy(ticket=1, volume=0.01)  # another position, the same ticket
+    assert rig.strategy.records[1].is_open and rig.strategy.store.archived(1)
+    for ticket in (2, 3):
+        assert rig.strategy.allow_order(rig.host, order) is None
+        rig.broker.close(ticket)
+        await rig.strategy.on_trade_closed(rig.host, rig.broker.closed[-1], "stop_loss")
+    veto = rig.strategy.allow_order(rig.host, order)
+    assert veto is not None and "3 consecutive trades closed at their stop" in veto.reason
+
+
 async def test_three_stops_in_a_row_put_the_account_in_defensive_mode(rig: Rig) -> None:
     for ticket in (1, 2, 3):
         await rig.open_buy(ticket=ticket, volume=0.01)
