@@ -196,8 +196,10 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
             added.append(self._register(host, trade, now))
         self._flush()
         for rec in added:
+            # R is 0.0 while unknown: a trade without a stop before an ATR exists
+            risk = f"R {rec.r:.5g}" if rec.r > 0.0 else "R unknown until its stop or an ATR"
             self.log.info(
-                "DTMS registered %s %s %s (R %.5g)", rec.ticket, rec.direction, rec.symbol, rec.r
+                "DTMS registered %s %s %s (%s)", rec.ticket, rec.direction, rec.symbol, risk
             )
 
     def quiet_cycle(self, now: datetime) -> bool:

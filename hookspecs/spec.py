@@ -66,7 +66,11 @@ def startup(host: HostView) -> Awaitable[None] | None:
     start concurrently.
 
     Results: none. A raising plugin is logged and counts as a failure for its breaker;
-    the host starts without it having started.
+    the host starts without it having started. A refusal is different: ``ConfigError``,
+    or a failure of the plugin's files or store (``OSError`` and its subclasses, a
+    ``StoreError``, SQLite's ``OperationalError``/``DatabaseError``) stops the host with
+    one line naming its table and exit code 2, since a plugin that cannot reach its state
+    must not run half-started (docs/architecture.md §4, "A start-up that is refused").
     """
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -257,6 +258,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
     lenient_stdout()
     args = build_parser(prog).parse_args(argv)
     args.prog = prog
+    old_term = _term_as_interrupt()
     try:
         code: int = args.handler(args)
         sys.stdout.flush()  # a reader gone shows here, not as a traceback at exit
@@ -282,7 +284,24 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
     return code
+
+
+def _term_as_interrupt() -> Any:
+    """SIGTERM (``systemctl stop``, ``docker stop``) stops the command as Ctrl-C does
+    wherever it lands: before a run's own handlers are in place (reading the bars,
+    starting the plugins) it killed the process without a word or a report. Returns the
+    handler it replaced, or ``None`` when it left SIGTERM alone (not the main thread, or
+    someone else's handler)."""
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return None
+        return signal.signal(signal.SIGTERM, signal.default_int_handler)
+    except ValueError:  # not the main thread: signals are not this call's to set
+        return None
 
 
 def lenient_stdout() -> None:
@@ -305,9 +324,11 @@ _STATUS = {"optional": "not enabled (optional)"}
 
 def plugins_command(args: argparse.Namespace) -> int:
     from .config import load_config
+    from .data import check_data_table
     from .loader import load_plugins
 
     config = load_config(args.config)
+    check_data_table(config)  # as hostapp run would: [host] data against [host] symbols
     # The listing reports errors itself; keep the loader's log lines off the terminal.
     logging.getLogger("hostapp.plugins").addHandler(logging.NullHandler())
     logging.getLogger("hostapp.plugins").propagate = False

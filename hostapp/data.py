@@ -215,22 +215,12 @@ def streamed_config_series(
     tf = config.host.timeframe
     if days is not None and not days > 0:  # NaN too
         raise ConfigError(f"days must be more than 0, got {days}")
-    if data == "builtin":
-        _check_builtin_symbols(config)
+    check_data_table(config)
+    if isinstance(data, str):  # "builtin": checked above
         base = tf if timeframe_seconds(tf) < timeframe_seconds("M5") else "M5"
         length = DEFAULT_DAYS if days is None else days
         symbols = config.host.symbols
         return streamed_builtin_series(symbols, days=length, seed=seed, timeframe=base), base
-    if isinstance(data, str):
-        raise ConfigError(
-            f"{config.source} [host] key 'data': expected \"builtin\" or a table symbol = CSV path"
-        )
-    if not data:
-        raise ConfigError(
-            f"{config.source} [host] key 'data': the table is empty; name a CSV file per "
-            f'symbol (data = {{XAUUSD = "xauusd.csv"}}) or use "builtin"'
-        )
-    _check_data_symbols(config, list(data))
     root = config.path.parent if config.path is not None else Path()
     zone = parse_zone(config.host.data_tz)
     named = [(f, s) for s, v in data.items() for f in ([v] if isinstance(v, str) else v)]
@@ -254,6 +244,27 @@ def streamed_config_series(
     if days is not None:
         series = {s: _first_days(b, days) for s, b in series.items()}
     return dict(series), base
+
+
+def check_data_table(config: HostConfig) -> None:
+    """What can be said of ``[host] data`` and ``[host] symbols`` without reading a file:
+    ``builtin`` for bundled symbols only, or a table giving a CSV file to exactly the
+    symbols ``symbols`` names. ``hostapp plugins`` checks this too, as ``hostapp run``
+    would."""
+    data = config.host.data
+    if data == "builtin":
+        _check_builtin_symbols(config)
+        return
+    if isinstance(data, str):
+        raise ConfigError(
+            f"{config.source} [host] key 'data': expected \"builtin\" or a table symbol = CSV path"
+        )
+    if not data:
+        raise ConfigError(
+            f"{config.source} [host] key 'data': the table is empty; name a CSV file per "
+            f'symbol (data = {{XAUUSD = "xauusd.csv"}}) or use "builtin"'
+        )
+    _check_data_symbols(config, list(data))
 
 
 def _check_builtin_symbols(config: HostConfig) -> None:

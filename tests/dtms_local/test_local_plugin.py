@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -196,3 +197,21 @@ async def test_a_serving_hosts_engine_cycles_are_timed_and_dated(
         health = await reply.json()
         assert (reply.status, health["status"], health["failed_cycles"]) == (503, "degraded", 1)
         assert health["last_cycle_at"] == status["last_check"]  # the last that went through
+
+
+async def test_registration_says_when_a_trade_s_r_is_not_known_yet(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A trade without a stop before any ATR of its symbol has no R yet (docs/dtms.md §1):
+    the log says so rather than "R 0"; a stop gives it one at once."""
+    rig = Rig(tmp_path / "dtms")
+    await rig.start()
+    caplog.set_level(logging.INFO, logger="dtms_plugin")
+    await rig.strategy.on_trade_executed(rig.host, trade(7, symbol="EURUSD", sl=None))
+    await rig.strategy.on_trade_executed(rig.host, trade(8, symbol="EURUSD", sl=1995.0))
+    lines = [r.getMessage() for r in caplog.records if "DTMS registered" in r.getMessage()]
+    assert lines == [
+        "DTMS registered 7 buy EURUSD (R unknown until its stop or an ATR)",
+        "DTMS registered 8 buy EURUSD (R 5)",
+    ]
+    await rig.stop()

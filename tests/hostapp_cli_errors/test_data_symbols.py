@@ -35,14 +35,19 @@ def _one_line(proc: subprocess.CompletedProcess[str]) -> str:
     return line
 
 
-@pytest.mark.parametrize("live", [False, True], ids=["run", "live"])
-def test_a_symbol_without_a_csv_file_is_one_line_naming_it(tmp_path: Path, live: bool) -> None:
+@pytest.mark.parametrize("command", ["run", "live", "plugins"])
+def test_a_symbol_without_a_csv_file_is_one_line_naming_it(tmp_path: Path, command: str) -> None:
+    """``hostapp plugins`` says it too: it checks the file as ``hostapp run`` would."""
     write_bars_csv(tmp_path / "gold.csv", generate_bars("XAUUSD", START, 300, seed=5))
     (tmp_path / "plugins.toml").write_text(
         '[host]\nsymbols = ["XAUUSD", "EURUSD"]\ndata = { XAUUSD = "gold.csv" }\n'
     )
-    args = ("--live", "--speed", "100000") if live else ()
-    line = _one_line(_hostapp(tmp_path, "run", *args, "--report", "out"))
+    args = {
+        "run": ("run", "--report", "out"),
+        "live": ("run", "--live", "--speed", "100000", "--report", "out"),
+        "plugins": ("plugins",),
+    }[command]
+    line = _one_line(_hostapp(tmp_path, *args))
     assert line == (
         "hostapp: plugins.toml [host] key 'data': no CSV file for 'EURUSD', which [host] "
         'symbols names (add EURUSD = "….csv" to data, or take it out of symbols)'
@@ -50,13 +55,17 @@ def test_a_symbol_without_a_csv_file_is_one_line_naming_it(tmp_path: Path, live:
     assert not (tmp_path / "out").exists() and not (tmp_path / ".hostapp").exists()
 
 
-def test_a_csv_file_of_a_symbol_not_named_is_one_line_naming_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["run", "plugins"])
+def test_a_csv_file_of_a_symbol_not_named_is_one_line_naming_it(
+    tmp_path: Path, command: str
+) -> None:
     write_bars_csv(tmp_path / "gold.csv", generate_bars("XAUUSD", START, 300, seed=5))
     write_bars_csv(tmp_path / "eur.csv", generate_bars("EURUSD", START, 300, seed=6))
     (tmp_path / "plugins.toml").write_text(
         '[host]\nsymbols = ["XAUUSD"]\ndata = { XAUUSD = "gold.csv", EURUSD = "eur.csv" }\n'
     )
-    line = _one_line(_hostapp(tmp_path, "run", "--report", "out"))
+    args = ("run", "--report", "out") if command == "run" else ("plugins",)
+    line = _one_line(_hostapp(tmp_path, *args))
     assert line == (
         "hostapp: plugins.toml [host] key 'data': a CSV file for 'EURUSD', which [host] "
         "symbols does not name (add it to symbols, or take it out of data)"

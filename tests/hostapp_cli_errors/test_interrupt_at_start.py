@@ -6,10 +6,12 @@ a chosen module has been imported, a point inside start-up on a fast or a loaded
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,40 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path: Path, module: str) -> None
     assert child.returncode in (0, 130), (child.returncode, errors, rest_out)
     if child.returncode == 130:
         assert any(line.startswith("dtms: interrupted") for line in errors), errors
+
+
+def test_sigterm_while_the_bars_are_read_is_one_line(tmp_path: Path) -> None:
+    """``systemctl stop`` or ``docker stop`` sends SIGTERM: landing before the run's own
+    handlers (here while the replay waits on its file, a FIFO no one writes yet) it ends
+    the command as Ctrl-C does, one line and exit 130, not a silent death by the signal."""
+    fifo = tmp_path / "XAUUSD.csv"
+    os.mkfifo(fifo)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "hostapp.cli", "replay", str(fifo), "--report", "out"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    writer = None
+    try:
+        give_up = time.monotonic() + DEADLINE_SECONDS
+        while writer is None:  # a write end opens only once the replay has the file open
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                assert child.poll() is None and time.monotonic() < give_up, child.stderr
+                time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=DEADLINE_SECONDS)
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, (child.returncode, err)
+    assert "Traceback" not in err and out == ""
+    assert err.splitlines() == [
+        "hostapp: interrupted before it could stop in order; what it had not written yet is missing"
+    ]
