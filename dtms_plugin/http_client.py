@@ -333,6 +333,16 @@ def _judge(
     refused batch names its tickets, not its first one's). ``quiet``: the server is
     known not to take this host's requests (a refusal said once, not per entry)."""
     status = reply.status
+    if reply.ok and not isinstance(reply.body, dict):
+        # a proxy's default page, another site at api_url: a 200 that is no DTMS answer
+        # (every DTMS answer is a JSON object) delivers nothing; kept, as for a 404
+        log.log(
+            logging.DEBUG if quiet else logging.ERROR,
+            "DTMS %s: %s answered %d without a DTMS JSON object (%r): is api_url a DTMS "
+            "server? kept in the outbox",
+            what, url, status, reply.text[:80],
+        )  # fmt: skip
+        return "down"
     if kind == "register" and closed_answer(reply):
         # the server keeps this trade CLOSED (it saw the position go, or a retry came
         # after the close): final, and nothing is wrong; the refresh reads it CLOSED

@@ -250,6 +250,12 @@ class RemoteStates:
         if reply.status >= 500:
             self._health.failed(f"{when}GET /health answered {reply.status}")
             return False
+        if reply.ok and not isinstance(reply.body, dict):  # a proxy's page, not DTMS
+            self._health.failed(
+                f"{when}GET /health answered {reply.status} without a DTMS JSON object "
+                f"({reply.text[:80]!r}): is api_url a DTMS server?"
+            )
+            return False
         self._health.answered()
         return True
 
