@@ -11,6 +11,10 @@ through its engine, as if it had received it, and removes it. Waiting for that w
 outlast the clients' timeouts (a cycle is 5 s by default). A report left twice (a
 client's retry) is the same report; one left for a trade that has no owner any more is
 applied by whichever replica takes it, or by the next one reported to.
+
+Each entry names the trade it was left for (its opening time): a broker hands tickets
+out again, and a close left for a ticket's earlier trade must never close the one
+registered since.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import redis
 
 from ..store import StoreError, StoreProtocol
-from .closing import ClosedReport, check_close_time, has_outcome
+from .closing import ClosedReport, check_close_time, has_outcome, opening_time
 from .replicas import Replicas
 
 log = logging.getLogger("dtms_plugin.server.replicas")
@@ -47,9 +52,26 @@ def _redis(what: str, call: Callable[[], Any]) -> Any:
 UNREGISTER = "unregister"
 
 
-def _as_json(report: ClosedReport | None, ticket: int) -> str:
+@dataclass(frozen=True, slots=True)
+class Left:
+    """What a replica left for a trade's owner, and for which trade of the ticket."""
+
+    report: ClosedReport | None  # None: an unregistration (DELETE)
+    #: the opening of the trade it was left for; None when its record gave none, or
+    #: when a replica that did not say left it
+    opened_at: datetime | None
+
+    def is_for(self, record: dict[str, Any]) -> bool:
+        """Left for the trade ``record`` holds, not for an earlier one of its ticket."""
+        opened = opening_time(record)
+        return self.opened_at is None or opened is None or opened == self.opened_at
+
+
+def _as_json(report: ClosedReport | None, ticket: int, record: dict[str, Any]) -> str:
+    opened = opening_time(record)
+    trade = {"opened_at": opened.isoformat() if opened else None}
     if report is None:
-        return json.dumps({"kind": UNREGISTER, "ticket": ticket})
+        return json.dumps({"kind": UNREGISTER, "ticket": ticket, **trade})
     return json.dumps(
         {
             "kind": "closed",
@@ -58,23 +80,27 @@ def _as_json(report: ClosedReport | None, ticket: int) -> str:
             "profit": report.profit,
             "closed_at": report.closed_at.isoformat() if report.closed_at else None,
             "close_price": report.close_price,
+            **trade,
         }
     )
 
 
-def _from_json(text: str | bytes) -> ClosedReport | None:
-    """The close an entry carries; ``None`` for an unregistration."""
+def _from_json(text: str | bytes) -> Left:
+    """What an entry asks for, and for which trade."""
     data = json.loads(text)
+    opened = data.get("opened_at")
+    opened_at = datetime.fromisoformat(opened) if opened else None
     if data.get("kind") == UNREGISTER:
-        return None
+        return Left(None, opened_at)
     closed_at = data.get("closed_at")
-    return ClosedReport(
+    report = ClosedReport(
         ticket=int(data["ticket"]),
         reason=str(data["reason"]),
         profit=float(data["profit"]),
         closed_at=datetime.fromisoformat(closed_at) if closed_at else None,
         close_price=data.get("close_price"),
     )
+    return Left(report, opened_at)
 
 
 def _owned_elsewhere(replicas: Replicas, ticket: int) -> bool:
@@ -106,25 +132,26 @@ def left_for_owner(replicas: Replicas, store: StoreProtocol, report: ClosedRepor
     if not _owned_elsewhere(replicas, report.ticket):
         _redis("taking one back", lambda: client.hdel(_key(replicas), str(report.ticket)))
         return False
-    _leave(replicas, report.ticket, _as_json(report, report.ticket))
+    _leave(replicas, report.ticket, _as_json(report, report.ticket, record))
     return True
 
 
-def unregistration_left(replicas: Replicas, ticket: int) -> bool:
-    """``DELETE``: when another replica owns the trade, leave it the unregistration (True);
-    written here, the owner wrote the trade back at its next cycle and went on acting."""
+def unregistration_left(replicas: Replicas, ticket: int, record: dict[str, Any]) -> bool:
+    """``DELETE`` of the trade ``record`` holds: when another replica owns it, leave it
+    the unregistration (True); written here, the owner wrote the trade back at its next
+    cycle and went on acting."""
     if not _owned_elsewhere(replicas, ticket):
         return False
-    _leave(replicas, ticket, _as_json(None, ticket))
+    _leave(replicas, ticket, _as_json(None, ticket, record))
     return True
 
 
 class LeftCloses:
     """The owner's side, at the start of each cycle on the engine loop: apply the closes
     left for the trades it holds and remove them; drop those no replica will apply (the
-    trade is gone, or its record has its outcome already). A report that fails is kept
-    for the next cycle and said once per episode, with the count when it ends; the
-    cycle goes on either way."""
+    trade is gone, its record has its outcome already, or it holds a later trade of the
+    ticket). A report that fails is kept for the next cycle and said once per episode,
+    with the count when it ends; the cycle goes on either way."""
 
     def __init__(self) -> None:
         self._failing: dict[int, int] = {}  # ticket -> cycles its report failed in a row
@@ -162,13 +189,24 @@ class LeftCloses:
     ) -> None:
         client, key = replicas.store.client, _key(replicas)
         try:
-            report = _from_json(text)
+            left = _from_json(text)
         except (ValueError, KeyError, TypeError) as exc:
             log.error("DTMS %s: close left by another replica unreadable, dropped: %s", ticket, exc)
             _redis("dropping one", lambda: client.hdel(key, str(ticket)))
             return
+        report = left.report
         record = store.get_record(ticket)
         if record is None or (report is not None and has_outcome(record)):  # gone, or done
+            _redis("dropping one", lambda: client.hdel(key, str(ticket)))
+            return
+        if not left.is_for(record):  # its trade was closed, and the ticket registered since
+            log.info(
+                "DTMS %s: close left for an earlier trade of the ticket (opened %s) dropped:"
+                " it now holds the trade opened %s",
+                ticket,
+                left.opened_at,
+                opening_time(record),
+            )
             _redis("dropping one", lambda: client.hdel(key, str(ticket)))
             return
         if ticket not in replicas.held:

@@ -33,7 +33,7 @@ class Unregistering(ServiceParts):
         if self.replicas is not None:
             from .close_inbox import unregistration_left
 
-            if await asyncio.to_thread(unregistration_left, self.replicas, ticket):
+            if await asyncio.to_thread(unregistration_left, self.replicas, ticket, record):
                 return None
         async with self._command_lock:
             record = await asyncio.to_thread(self.store.get_record, ticket)
