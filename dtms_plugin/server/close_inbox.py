@@ -12,9 +12,12 @@ outlast the clients' timeouts (a cycle is 5 s by default). A report left twice (
 client's retry) is the same report; one left for a trade that has no owner any more is
 applied by whichever replica takes it, or by the next one reported to.
 
-Each entry names the trade it was left for (its opening time): a broker hands tickets
-out again, and a close left for a ticket's earlier trade must never close the one
-registered since.
+What was left comes first, as on one server, where it was applied before anything sent
+after it: the replica about to act on a ticket at a client's request (a close or a
+DELETE reported to the owner) applies what waits for it first
+(:meth:`LeftCloses.settle`), so the first report left stands. Each entry names the
+trade it was left for (its opening time): a broker hands tickets out again, and a close
+left for a ticket's earlier trade must never close the one registered since.
 """
 
 from __future__ import annotations
@@ -122,15 +125,14 @@ def left_for_owner(replicas: Replicas, store: StoreProtocol, report: ClosedRepor
     """When another replica owns the reported trade: leave the report for it (True).
     False when this replica applies it itself: it owns the trade, nobody does (a
     closed trade has no lease), the ticket is unknown, or the close is already recorded
-    with its outcome; a report left before for it is then taken back, as applied here.
-    The 409 of a close dated before the open, as when applied here."""
-    client = replicas.store.client
+    with its outcome. A report left before for it is then applied first (the caller's
+    :meth:`LeftCloses.settle`): taken back, the second report was kept instead of the
+    first. The 409 of a close dated before the open, as when applied here."""
     record = store.get_record(report.ticket)
     if record is None or has_outcome(record):
         return False
     check_close_time(record, report)
     if not _owned_elsewhere(replicas, report.ticket):
-        _redis("taking one back", lambda: client.hdel(_key(replicas), str(report.ticket)))
         return False
     _leave(replicas, report.ticket, _as_json(report, report.ticket, record))
     return True
@@ -151,7 +153,8 @@ class LeftCloses:
     left for the trades it holds and remove them; drop those no replica will apply (the
     trade is gone, its record has its outcome already, or it holds a later trade of the
     ticket). A report that fails is kept for the next cycle and said once per episode,
-    with the count when it ends; the cycle goes on either way."""
+    with the count when it ends; the cycle goes on either way. And before a request
+    sent after it, on the engine loop too: :meth:`settle`."""
 
     def __init__(self) -> None:
         self._failing: dict[int, int] = {}  # ticket -> cycles its report failed in a row
@@ -170,13 +173,35 @@ class LeftCloses:
         try:
             left = _redis("reading them", lambda: client.hgetall(key))
             for field, text in left.items():
-                await self._one(replicas, store, apply, unregister, int(field), text)
+                ticket = int(field)
+                here = ticket in replicas.held
+                await self._one(replicas, store, apply, unregister, ticket, text, here=here)
         except StoreError as exc:
             if not self._unreadable:
                 log.error("DTMS: %s (said once until they can be read)", exc)
             self._unreadable = True
             return
         self._unreadable = False
+
+    async def settle(
+        self,
+        replicas: Replicas,
+        store: StoreProtocol,
+        apply: Callable[[ClosedReport], Awaitable[Any]],
+        unregister: Callable[[int], Awaitable[Any]],
+        ticket: int,
+    ) -> bool:
+        """Before this replica acts on ``ticket`` at a client's request (it owns the
+        trade, or nobody does): what another replica left for the trade is applied
+        first, as the owner's next cycle would have, so the first report left stands
+        (docs/scaling.md §5). True when nothing waits any more; False when applying it
+        failed: kept, and said, as in a cycle."""
+        text = _redis(
+            "reading one", lambda: replicas.store.client.hget(_key(replicas), str(ticket))
+        )
+        if text is None:
+            return True
+        return await self._one(replicas, store, apply, unregister, ticket, text, here=True)
 
     async def _one(
         self,
@@ -186,19 +211,23 @@ class LeftCloses:
         unregister: Callable[[int], Awaitable[Any]],
         ticket: int,
         text: str | bytes,
-    ) -> None:
+        *,
+        here: bool,
+    ) -> bool:
+        """One entry, applied when ``here`` (this replica applies the ticket's); True
+        when it waits no more (applied, or dropped)."""
         client, key = replicas.store.client, _key(replicas)
         try:
             left = _from_json(text)
         except (ValueError, KeyError, TypeError) as exc:
             log.error("DTMS %s: close left by another replica unreadable, dropped: %s", ticket, exc)
             _redis("dropping one", lambda: client.hdel(key, str(ticket)))
-            return
+            return True
         report = left.report
         record = store.get_record(ticket)
         if record is None or (report is not None and has_outcome(record)):  # gone, or done
             _redis("dropping one", lambda: client.hdel(key, str(ticket)))
-            return
+            return True
         if not left.is_for(record):  # its trade was closed, and the ticket registered since
             log.info(
                 "DTMS %s: close left for an earlier trade of the ticket (opened %s) dropped:"
@@ -208,9 +237,9 @@ class LeftCloses:
                 opening_time(record),
             )
             _redis("dropping one", lambda: client.hdel(key, str(ticket)))
-            return
-        if ticket not in replicas.held:
-            return
+            return True
+        if not here:
+            return False
         try:
             await (unregister(ticket) if report is None else apply(report))
         except Exception as exc:  # the engine's, the broker's: the cycle goes on
@@ -221,7 +250,7 @@ class LeftCloses:
                     ticket,
                     exc,
                 )
-            return
+            return False
         _redis("removing one", lambda: client.hdel(key, str(ticket)))
         failed = self._failing.pop(ticket, 0)
         log.info(
@@ -230,3 +259,4 @@ class LeftCloses:
             "unregistration" if report is None else "close",
             f" after {failed} failed cycles" if failed else "",
         )
+        return True

@@ -4,7 +4,8 @@
 position go, and the record is kept CLOSED with its reason and profit (the trade's
 history). With Redis replicas, a replica that does not own the trade leaves the report
 for the one that does (:mod:`.close_inbox`), which applies it in its next cycle through
-:meth:`Closing._apply_close_once`.
+:meth:`Closing._apply_close_once`, or before it acts on the trade at a client's request
+(:meth:`Closing._settle_left`): the first report left stands, as on one server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .closing import (
     not_before_opening,
     recorded_close_time,
 )
+from .errors import EngineUnavailable
 from .service_parts import ServiceParts
 from .validation import check_not_ahead
 from .views import record_state
@@ -58,8 +60,7 @@ class Closing(ServiceParts):
             if record is None:
                 return None
             check_close_time(record, closed)
-            if not has_outcome(record):
-                await self.engine.run(self._close_in_engine(closed))
+            if not has_outcome(record) and await self.engine.run(self._close_in_engine(closed)):
                 return await asyncio.to_thread(self.trade, closed.ticket)
         view = await asyncio.to_thread(self.trade, closed.ticket)
         if view is not None:  # reported before: the first report's outcome stands
@@ -67,10 +68,34 @@ class Closing(ServiceParts):
             view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"
         return view
 
-    async def _close_in_engine(self, closed: ClosedReport) -> None:
+    async def _close_in_engine(self, closed: ClosedReport) -> bool:
+        """The close, after what another replica left for the trade; False when an
+        earlier report stood (or a DELETE left before it let the trade go)."""
         assert self._engine_lock is not None
         async with self._engine_lock:
-            await self._apply_close_once(closed)
+            await self._settle_left(closed.ticket)
+            record = self.store.get_record(closed.ticket)
+            if record is None or has_outcome(record):
+                return False
+            await self._apply_close(closed, record)
+            return True
+
+    async def _settle_left(self, ticket: int) -> None:
+        """Under the engine lock (held by the caller), before this replica acts on
+        ``ticket`` at a client's request: a close or DELETE another replica left for the
+        trade is applied first, as its owner's next cycle would have. One server applied
+        it before anything sent after it, so the first report left stands (docs/scaling.md
+        §5); taken back, a later report replaced it. A 503 when it cannot be applied now
+        (kept for the next cycle, said once): the request in hand would overtake it."""
+        if self.replicas is None or self._left_closes is None:
+            return
+        if not await self._left_closes.settle(
+            self.replicas, self.store, self._apply_close_once, self._unregister_now, ticket
+        ):
+            raise EngineUnavailable(
+                f"ticket {ticket}: a close or DELETE reported earlier through another replica"
+                " is not applied yet (see the server log); retry"
+            )
 
     async def _apply_close_once(self, closed: ClosedReport) -> None:
         """The close, unless the record (read again under the engine's lock: the owner's

@@ -249,7 +249,8 @@ PATHS: dict[str, Any] = {
                 "202": _json(
                     "Trade",
                     "with Redis replicas, another replica owns the trade: the close is left for"
-                    " it (left_for_owner) and applied at its next cycle",
+                    " it (left_for_owner) and applied at its next cycle, or first when the"
+                    " ticket's next request reaches it (the first report stands)",
                 ),
                 "409": _json(
                     "FieldError",

@@ -14,6 +14,7 @@ from .metrics import ServerMetrics
 from .observed import ObservedHost
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
+    from .close_inbox import LeftCloses
     from .replicas import Replicas
 
 
@@ -24,6 +25,7 @@ class ServiceParts:
     metrics: ServerMetrics
     engine: EngineThread
     replicas: Replicas | None
+    _left_closes: LeftCloses | None
     _command_lock: asyncio.Lock
     _engine_lock: asyncio.Lock | None
     _host: ObservedHost | None
@@ -37,3 +39,7 @@ class ServiceParts:
         def _require_engine(self) -> None: ...
 
         def trade(self, ticket: int) -> dict[str, Any] | None: ...
+
+        async def _settle_left(self, ticket: int) -> None: ...
+
+        async def _unregister_now(self, ticket: int) -> bool: ...

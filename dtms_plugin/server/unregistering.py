@@ -41,13 +41,18 @@ class Unregistering(ServiceParts):
                 return False
             if record_state(record) == "CLOSED":  # closed meanwhile
                 return "closed"
-            let_go = await self.engine.run(self._unregister_in_engine(ticket))
-            return True if let_go else "closed"  # closed while the engine was asked
+            return await self.engine.run(self._unregister_in_engine(ticket))
 
-    async def _unregister_in_engine(self, ticket: int) -> bool:
+    async def _unregister_in_engine(self, ticket: int) -> bool | str:
+        """True when let go; "closed" when it closed since it was asked, or a close
+        another replica left for it came first; False when a DELETE left before this one
+        let it go."""
         assert self._engine_lock is not None
         async with self._engine_lock:
-            return await self._unregister_now(ticket)
+            await self._settle_left(ticket)
+            if self.store.get_record(ticket) is None:
+                return False
+            return await self._unregister_now(ticket) or "closed"
 
     async def _unregister_now(self, ticket: int) -> bool:
         """Under the engine lock (held by the caller): the trade let go, its lease too;
