@@ -14,8 +14,8 @@ applied by whichever replica takes it, or by the next one reported to.
 
 What was left comes first, as on one server, where it was applied before anything sent
 after it: the replica about to act on a ticket at a client's request (a close or a
-DELETE reported to the owner) applies what waits for it first
-(:meth:`LeftCloses.settle`), so the first report left stands. Each entry names the
+DELETE reported to the owner, a registration of the ticket) applies what waits for it
+first (:meth:`LeftCloses.settle`), so the first report left stands. Each entry names the
 trade it was left for (its opening time): a broker hands tickets out again, and a close
 left for a ticket's earlier trade must never close the one registered since.
 """
@@ -53,6 +53,15 @@ def _redis(what: str, call: Callable[[], Any]) -> Any:
 
 #: what an entry asks the owner for: its close applied, or the trade let go (DELETE)
 UNREGISTER = "unregister"
+
+
+class LeftFirst(Exception):
+    """A registration of a ticket whose trade has a close or DELETE left for its owner.
+    One server applied that before the registration arrived, and answered it from the
+    closed record (a new position: registered; the same one: "trade closed"), so the
+    registration is decided once the owner applied it (replica_service). Answered from
+    the open record, it was "already registered", and the close then closed the new
+    position."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,18 @@ def unregistration_left(replicas: Replicas, ticket: int, record: dict[str, Any])
         return False
     _leave(replicas, ticket, _as_json(None, ticket, record))
     return True
+
+
+def waits_for(replicas: Replicas, ticket: int, record: dict[str, Any]) -> bool:
+    """Something left for the trade ``record`` holds waits for its owner: a close or a
+    DELETE one server would have applied before a request sent after it."""
+    text = _redis("reading one", lambda: replicas.store.client.hget(_key(replicas), str(ticket)))
+    if text is None:
+        return False
+    try:
+        return _from_json(text).is_for(record)
+    except (ValueError, KeyError, TypeError):
+        return False  # unreadable: dropped at the owner's next cycle
 
 
 class LeftCloses:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from hookspecs import DefensiveState, SymbolInfo, Trade
 from hookspecs.events import log_event
 
+from .closing import has_outcome
 from .errors import (
     Conflict,
     EngineUnavailable,
@@ -143,9 +144,19 @@ class Registering(ServiceParts):
         (already registered), and that record. Not standing, the ticket is free for
         ``reg``: no record, or a CLOSED one it reuses (to archive before registering).
         A registration contradicting the live trade raises :class:`RegistrationConflict`.
-        The one rule of both a single server and the replicas (docs/scaling.md)."""
+        The one rule of both a single server and the replicas (docs/scaling.md); with
+        replicas, a close or DELETE left for the trade's owner comes first (as one
+        server applied it before this registration arrived): :class:`LeftFirst` until it
+        is applied."""
         record = self.store.get_record(reg.ticket)
-        if record is None or _reused(record, reg):
+        if record is None:
+            return False, None
+        if self.replicas is not None and not has_outcome(record):
+            from .close_inbox import LeftFirst, waits_for
+
+            if waits_for(self.replicas, reg.ticket, record):
+                raise LeftFirst(reg.ticket)
+        if _reused(record, reg):
             return False, record
         _check_conflict(record, reg)
         if record_state(record) == DefensiveState.CLOSED.value:

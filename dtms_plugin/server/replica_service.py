@@ -11,13 +11,16 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
-from hookspecs import Action, ActionResult, DataError, ResultCode
+from hookspecs import Action, ActionResult, DataError, DefensiveState, ResultCode
 
+from .close_inbox import LeftFirst
+from .closing import has_outcome
 from .engine_thread import EngineThread
-from .errors import Conflict, RegistrationConflict, TradeClosed
+from .errors import Conflict, EngineUnavailable, RegistrationConflict, TradeClosed
 from .metrics import ServerMetrics
 from .replicas import Replicas
 from .validation import Registration, UnknownSymbol
+from .views import record_state
 
 
 class DtmsService(Protocol):
@@ -36,6 +39,8 @@ class DtmsService(Protocol):
 
     def _check_symbol(self, symbol: str) -> None: ...
 
+    async def _settle_left(self, ticket: int) -> None: ...
+
 
 class NotApplied(RuntimeError):
     """No replica applied a queued registration in time (the service's 503)."""
@@ -44,6 +49,14 @@ class NotApplied(RuntimeError):
 class Refused(RuntimeError):
     """The replica that applied a registration kept no record (the service's 422)."""
 
+
+class Unsettled(RuntimeError):
+    """A close or DELETE left for the trade of a registration failed to apply (kept, and
+    said once, for the owner's cycles): the registration waits, pending, and comes back
+    after a lease TTL. Tried again at once, it sent the failing close again and again."""
+
+
+CLOSED = DefensiveState.CLOSED.value
 
 #: how long an HTTP registration waits for a replica to apply it before a 503 (the client
 #: retries; a registration is idempotent by ticket)
@@ -191,7 +204,10 @@ def _applier(
         while True:
             assert service._engine_lock is not None
             async with service._engine_lock:  # no cycle in between: the lease stays as seen
-                outcome = await _apply_one(service, replicas, reg)
+                try:
+                    outcome = await _apply_one(service, replicas, reg)
+                except Unsettled:
+                    return None
             if outcome is not None or time.monotonic() > deadline:
                 return outcome
             await asyncio.sleep(0.01)
@@ -206,14 +222,28 @@ async def _apply_one(
     under its lease, by the single server's rules (docs/dtms.md §8): already registered,
     a conflict with the live trade (the field named), or registered (a CLOSED record it
     reuses archived first). Deciding before the entry was queued let two registrations of
-    one ticket both be "registered". None: another replica holds the lease."""
+    one ticket both be "registered". The owner first applies a close or DELETE another
+    replica left for the trade, as one server had before the registration arrived (a
+    broker reusing the ticket: the old trade closed, the new one registered). None:
+    another replica holds the lease, or what was left for the trade is not applied yet
+    (the entry stays pending, and comes back after a lease TTL)."""
     ticket = reg.ticket
+    if ticket in replicas.held:  # the owner (a DELETE left gives the lease back: taken again)
+        await _settle(service, ticket)
     taken = ticket not in replicas.held and replicas.acquire(ticket)
     outcome: dict[str, Any] | None = None
     try:
-        stands, record = service._standing(reg)
+        stands, record = await _standing(service, replicas, reg, taken)
         if stands:
             outcome = {"created": False, "record": record}
+    except LeftFirst:  # applied first by the trade's owner, or the replica claiming it
+        if taken:
+            replicas.release({ticket})
+        return None
+    except Unsettled:
+        if taken:
+            replicas.release({ticket})
+        raise
     except Conflict as exc:
         outcome = {"error": str(exc), "field": exc.field, "kind": exc.error, **_details(exc)}
     if ticket not in replicas.held or outcome is not None:
@@ -237,6 +267,36 @@ async def _apply_one(
     return {"created": True, "record": record}
 
 
+async def _standing(
+    service: DtmsService, replicas: Replicas, reg: Registration, taken: bool
+) -> tuple[bool, dict[str, Any] | None]:
+    """``service._standing(reg)``; :class:`LeftFirst` while a close or DELETE left for
+    the trade waits for its owner (the owner applied it before: :func:`_apply_one`). A
+    CLOSED trade without its outcome, whose lease this replica has just taken
+    (``taken``), has no owner that will: its engine closed it itself and gave the lease
+    back before the report left for it was applied, and nobody claims a closed trade.
+    So this replica applies it, then decides. An open trade nobody owns is left to the replica that
+    claims it: applied through its engine, which closes its hedge too."""
+    try:
+        return service._standing(reg)
+    except LeftFirst:
+        record = replicas.store.get_record(reg.ticket) if taken else None
+        if record is None or record_state(record) != CLOSED or has_outcome(record):
+            raise
+    replicas.store.adopt([reg.ticket], fence=True)  # its writes at the current version
+    await _settle(service, reg.ticket)
+    return service._standing(reg)
+
+
+async def _settle(service: DtmsService, ticket: int) -> None:
+    """What another replica left for ``ticket`` applied here; :class:`Unsettled` when it
+    failed (kept for the next cycle, said once)."""
+    try:
+        await service._settle_left(ticket)
+    except EngineUnavailable as exc:
+        raise Unsettled(str(exc)) from None
+
+
 async def register(
     service: DtmsService, replicas: Replicas, reg: Registration
 ) -> tuple[bool, dict[str, Any]]:
@@ -245,7 +305,10 @@ async def register(
     stream, and answered with the outcome the replica that applied it decided, and the
     record as it was then (read later, the owner's cycle may have moved it on, or away
     for a moment). Returns ``(created, record)``."""
-    stands, record = await asyncio.to_thread(service._standing, reg)
+    try:
+        stands, record = await asyncio.to_thread(service._standing, reg)
+    except LeftFirst:  # decided once the close or DELETE left for the trade is applied
+        stands, record = False, None
     if stands:
         assert record is not None
         return False, record
