@@ -105,10 +105,16 @@ def check_settings(
 ) -> tuple[list[Setting], list[tuple[Setting, str]]]:
     """The combinations to run, and those the plugins refuse with why (their own
     ``configure`` decides): a grid of ``fast`` and ``slow`` may hold pairs a strategy
-    cannot take while the others are fine. A ConfigError naming the ``--sweep`` key and
-    value when a value is refused in every combination it is in (a bad value, not a bad
-    pairing), when no combination is left, or for a key of a plugin that does not run in
-    the comparison."""
+    cannot take while the others are fine, and those are left out (README.md, Sweeps).
+
+    A ConfigError for a key of a plugin that does not run in the comparison; for a value
+    that is bad in itself, refused alone (every other setting as configured) *and* in
+    every combination it is in; and when no combination is left, with each one's reason.
+    A value refused in its combinations but taken alone is a bad pairing, not a bad
+    value: ``to_l1=-3`` beside a swept ``to_l2=-2.5`` stops nothing while ``to_l1=-1``
+    with it runs. The messages are the combinations' own, so they name the values swept;
+    the check alone, which sets the other swept keys to their configured values, is
+    never shown (it would name a value that was not in play)."""
     for key, _ in sweeps:
         name = key.partition(".")[0]
         if not plugin_exists(replay.config, name):
@@ -124,10 +130,40 @@ def check_settings(
             good.append(setting)
     for key, values in sweeps:
         for value in values:
-            if not any(_holds(setting, key, value) for setting in good):
-                _check(plugin, against, replay, ((key, value),))  # its own words, if alone
-                raise next(ConfigError(why) for s, why in refused if _holds(s, key, value))
+            if any(_holds(setting, key, value) for setting in good):
+                continue
+            try:
+                _check(plugin, against, replay, ((key, value),))
+            except ConfigError:
+                theirs = [(s, why) for s, why in refused if _holds(s, key, value)]
+                raise ConfigError(_refused_outright((key, value), theirs)) from None
+    if not good:
+        raise ConfigError(_all_refused(refused))
     return good, refused
+
+
+def _refused_outright(change: Change, theirs: Sequence[tuple[Setting, str]]) -> str:
+    """A value refused alone and in every combination it is in, named first, then in the
+    words of one of its combinations (those of the value alone, when one key is swept)."""
+    (setting, why), n = theirs[0], len(theirs)
+    if setting == (change,):
+        return why
+    where = "its one combination:" if n == 1 else f"all {n} combinations it is in, e.g."
+    return f"--sweep {_shown(change)}: refused alone and in {where} {why}"
+
+
+#: How many refused combinations an error lists before counting the rest.
+SHOWN_REFUSED = 5
+
+
+def _all_refused(refused: Sequence[tuple[Setting, str]]) -> str:
+    """No combination left though no value is bad in itself: each pairing's reason."""
+    every = "the only combination" if len(refused) == 1 else f"all {len(refused)} combinations"
+    lines = [f"--sweep: the plugins refuse {every}, so none runs:"]
+    lines += [f"  {why}" for _, why in refused[:SHOWN_REFUSED]]
+    if len(refused) > SHOWN_REFUSED:
+        lines.append(f"  and {len(refused) - SHOWN_REFUSED:,} more")
+    return "\n".join(lines)
 
 
 def _holds(setting: Setting, key: str, value: Any) -> bool:

@@ -1,10 +1,11 @@
 """What a sweep's values and figures look like to a trader (real ``hostapp replay``
-subprocesses on a small synthetic file): a value refused in every combination stops the
-sweep before any run, named as it was typed."""
+subprocesses on a small synthetic file): a value refused alone and in every combination
+stops the sweep before any run, named as it was typed; a pairing refused is left out."""
 
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -60,3 +61,55 @@ def test_averages_equal_as_shown_are_a_tie_the_drawdown_breaks() -> None:
     better = Row((("k", 4),), {"avg_r_with": -0.0249, "max_drawdown_with": 9000.0})  # -0.02
     assert rank([deeper, shallower, best, better]) == [better, shallower, deeper, best]
     assert "as shown (to 0.01R); ties: smaller max drawdown" in CRITERION
+
+
+TO_L1, TO_L2 = "dtms.thresholds.to_l1", "dtms.thresholds.to_l2"
+
+
+def test_a_bad_pairing_is_left_out_and_the_valid_combination_runs(folder: Path) -> None:
+    """``to_l1=-1,-3 × to_l2=-2.5``: -3 with -2.5 is no ladder (L2 must be below L1), -1
+    with it is; -3 is fine alone (with the configured to_l2). The sweep runs the valid
+    pairing and says, in one line naming its values, the one it left out."""
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "pairing", "--jobs", "2",
+        "--sweep", f"{TO_L1}=-1,-3", "--sweep", f"{TO_L2}=-2.5",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with (folder / "pairing" / "sweep.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r[TO_L1], r[TO_L2]) for r in rows] == [("-1", "-2.5")]
+    (left_out,) = [line for line in proc.stderr.splitlines() if "left out" in line]
+    assert left_out.startswith(f"hostapp: --sweep {TO_L1}=-3 {TO_L2}=-2.5: ")
+    summary = json.loads((folder / "pairing" / "sweep.json").read_text())
+    assert [r["settings"] for r in summary["refused"]] == [{TO_L1: -3, TO_L2: -2.5}]
+
+
+def test_a_value_refused_outright_is_said_with_the_values_swept(folder: Path) -> None:
+    """``to_l2=-2`` is refused alone (the configured to_l1 is -2) and beside every swept
+    to_l1: the sweep stops, and the one line names the swept to_l1, not the configured
+    -2 that was in none of the combinations."""
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "outright",
+        "--sweep", f"{TO_L2}=-2", "--sweep", f"{TO_L1}=-3,-2.5",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"hostapp: --sweep {TO_L2}=-2: refused alone and in all 2 "), line
+    assert "thresholds.to_l1 (-3)" in line and "thresholds.to_l1 (-2)" not in line, line
+    assert "sweep:" not in proc.stderr  # no run started
+    assert not (folder / "outright" / "sweep.json").exists()
+
+
+def test_every_pairing_refused_stops_with_each_reason(folder: Path) -> None:
+    """``to_l1=-3,-3.5 × to_l2=-2.5``: each value is fine alone, no pairing is: exit 2,
+    with both combinations and why, not one of them as if it were the only one."""
+    proc = replay(
+        folder, "XAUUSD.csv", "--compare", "--report", "none_left",
+        "--sweep", f"{TO_L1}=-3,-3.5", "--sweep", f"{TO_L2}=-2.5",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0] == "hostapp: --sweep: the plugins refuse all 2 combinations, so none runs:"
+    assert lines[1].startswith(f"  --sweep {TO_L1}=-3 {TO_L2}=-2.5: [plugin.dtms]: ")
+    assert lines[2].startswith(f"  --sweep {TO_L1}=-3.5 {TO_L2}=-2.5: [plugin.dtms]: ")
+    assert len(lines) == 3  # and no progress line: no run started
