@@ -23,6 +23,7 @@ from typing import Any
 
 from hookspecs import OrderRequest, Trade
 
+from .compare_entries import cause_label, entry_effect
 from .loop import LoopStats
 from .outcomes import (
     TRADE_COLUMNS,
@@ -120,28 +121,11 @@ def build_report(
         report["full"] = {
             "with": full.summary,
             "without": without.summary,
-            "entries": entry_effect(without, full),
+            "entries": entry_effect(
+                without.trades, full.trades, full.stats.missed, full.summary.get("orders_vetoed", 0)
+            ),
         }
     return report
-
-
-def entry_effect(without: RunResult, full: RunResult) -> dict[str, Any]:
-    """What the plugin's say over entries did, apart from trade management: the baseline's
-    trades the full run did not take (vetoed, or never proposed because an earlier trade
-    was still open) and the R they made in the baseline, and the full run's own trades the
-    baseline never took. Entries match by time, symbol and side: with sizing by risk the
-    two runs' volumes part as soon as their balances do."""
-    pairs, _ = pair(without.trades, full.trades, same_volume=False)
-    taken = {id(p.without) for p in pairs}
-    skipped = [t for t in without.trades if id(t) not in taken]
-    rs = [t.r for t in skipped if t.r is not None]
-    return {
-        "not_taken": len(skipped),
-        "not_taken_r": round(sum(rs), 4),
-        "not_taken_avg_r": round(sum(rs) / len(rs), 4) if rs else None,
-        "new_trades": len(full.trades) - len(pairs),
-        "vetoed": full.summary.get("orders_vetoed", 0),
-    }
 
 
 def write_trades_csv(
@@ -252,6 +236,9 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
         table.add_section()
         table.add_row("baseline trades not taken", "", "", fmt(entries["not_taken"], "n"))
         table.add_row("  their R in the baseline", "", "", fmt(entries["not_taken_r"], "R"))
+        for cause in entries.get("not_taken_why", []):
+            table.add_row(f"  {cause_label(cause)}", "", "", fmt(cause["trades"], "n"))
+            table.add_row("    their R in the baseline", "", "", fmt(cause["r"], "R"))
         table.add_row("trades the baseline had not", "", "", fmt(entries["new_trades"], "n"))
     return table
 

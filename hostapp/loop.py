@@ -267,6 +267,7 @@ class TradingLoop(LoopDrivers):
         if veto is not None:
             if veto_binds:
                 stats.veto(veto.kind)
+                stats.missed.append((now, order.symbol, order.direction, ("vetoed", veto.plugin)))
                 if self._vetoes.first(veto.reason, now):
                     host.log.info(
                         "order %s %s from %s vetoed: %s",
@@ -281,10 +282,14 @@ class TradingLoop(LoopDrivers):
         if result.ok and result.netting is not None:
             await self._netted(now, order, result)
             if result.netting in _CHANGED_POSITION:
+                stats.missed.append(
+                    (now, order.symbol, order.direction, ("netted", result.netting))
+                )
                 return
         if not result.ok or result.new_ticket is None:
             code = str(getattr(result.code, "value", result.code))
             stats.refused(code, result.message)
+            stats.missed.append((now, order.symbol, order.direction, ("refused", code)))
             if self._refusals.first(code, now):
                 host.log.warning(
                     "order %s %s from %s refused: %s %s",

@@ -89,6 +89,11 @@ class LoopStats:
     open_at_start: set[int] = field(default_factory=set)
     carried_closes: int = 0
     carried_profit: float = 0.0
+    #: the entries proposed and not opened, as ``(time, symbol, direction, why)``; ``why``
+    #: is ``("vetoed", plugin)``, ``("refused", result code)`` or ``("netted", what it did)``:
+    #: an A/B tells the baseline's trades a plugin kept out from those the broker refused
+    #: (no money left)
+    missed: list[tuple[datetime, str, str, tuple[str, str]]] = field(default_factory=list)
 
     def carried_closed(self, profit: float) -> None:
         self.carried_closes += 1
@@ -119,3 +124,4 @@ class LoopStats:
         """Keep only the newest ``window`` entries and closes (a live run), counting all."""
         self.entries = Recent(self.entries, window, key=lambda e: e[2])  # type: ignore[assignment]
         self.closes = Recent(self.closes, window, key=lambda c: c[2])  # type: ignore[assignment]
+        self.missed = Recent(self.missed, window, key=lambda m: m[3])  # type: ignore[assignment]
