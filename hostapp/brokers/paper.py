@@ -7,6 +7,8 @@ both are inside the same bar (the pessimistic reading of a bar we cannot see int
 filled at their price, or at the open when the bar gaps through them. Volumes are rounded
 DOWN to the symbol's step (never trade more than asked) and refused below the minimum.
 Every refusal is an :class:`ActionResult` with a code; nothing here raises for one.
+Equity at or below zero at a bar's close stops out every position
+(:mod:`.paper_stop_out`).
 
 The order calls are :class:`~.paper_orders.PaperOrders`, the money they move (profit of a
 deal, booking a close) :class:`~.paper_ledger.PaperLedger`; this module is the broker
@@ -16,7 +18,6 @@ itself: its state, prices and bars in, and the queries.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import random
 import sqlite3
 from collections import Counter
@@ -31,11 +32,12 @@ from .paper_account_file import SqliteStore
 from .paper_orders import PaperOrders
 from .paper_rules import DEFAULT_SPREADS, DEFAULT_SYMBOLS, PaperSettings, default_spread
 from .paper_rules import hit as _hit
+from .paper_stop_out import PaperStopOut, StopOut
 
 __all__ = ["DEFAULT_SPREADS", "DEFAULT_SYMBOLS", "PaperBroker", "PaperSettings"]
 
 
-class PaperBroker(PaperOrders):
+class PaperBroker(PaperOrders, PaperStopOut):
     """A simulated account implementing :class:`hookspecs.Broker`."""
 
     def __init__(
@@ -76,6 +78,8 @@ class PaperBroker(PaperOrders):
         #: ticket -> (quote, (volume, entry, SL, TP), the Trade built for them): the
         #: positions as asked for since the newest bar (see ``_trade``)
         self._memo: dict[int, tuple[Quote | None, tuple[float | None, ...], Trade]] = {}
+        #: when equity first reached zero, and the positions stopped out (the run's note)
+        self.stop_out = StopOut()
 
     def release(self) -> None:
         """Close the account file (no-op in memory)."""
@@ -104,7 +108,9 @@ class PaperBroker(PaperOrders):
 
     def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, CloseReason]]:
         """Close the positions on ``symbol`` whose stop or target lies inside ``bar`` (bid
-        prices; a sell closes at bid + spread), in ticket order, then quote the bar's close.
+        prices; a sell closes at bid + spread), in ticket order, then quote the bar's close;
+        then, when the equity is at or below zero, stop out every position (on any symbol,
+        at its quote: :mod:`.paper_stop_out`).
         Closing time is the bar's close time: the earliest the host can know of it. With an
         account file the bar is kept there too (as a terminal keeps its history)."""
         info = self._symbols.get(symbol)
@@ -132,7 +138,14 @@ class PaperBroker(PaperOrders):
             store.set_quote(Quote(symbol, bar.close, round(bar.close + spread, digits), when))
             if self._bar_file is not None:
                 self._bar_file.add_bar(symbol, bar, self._timeframe)
+            closed.extend(self._stop_out(when))
         return closed
+
+    @property
+    def run_notes(self) -> list[str]:
+        """For the run's summary: the account wiped out (:mod:`.paper_stop_out`)."""
+        note = self.stop_out.note
+        return [note] if note else []
 
     # -- queries --------------------------------------------------------------------
 
@@ -170,7 +183,8 @@ class PaperBroker(PaperOrders):
         return [d.trade for d in self.history()]
 
     def history(self) -> list[ClosedDeal]:
-        """Closing deals with their reason: stop_loss, take_profit, action, netting."""
+        """Closing deals with their reason: stop_loss, take_profit, action, netting,
+        stop_out."""
         with self._query():
             return self._store.history()
 
@@ -201,14 +215,6 @@ class PaperBroker(PaperOrders):
             return round(self._store.balance() - self._store.meta.deposit, 2)
 
     # -- internals ------------------------------------------------------------------
-
-    def _position_closed(self, last_deal: Trade) -> Trade:
-        """The position as it closed, from its last closing deal: with the profit of all
-        its closing deals (``on_trade_closed``'s promise; the deal has its own part)."""
-        total = round(self._store.realised(last_deal.ticket), 2)
-        return (
-            last_deal if total == last_deal.profit else dataclasses.replace(last_deal, profit=total)
-        )
 
     def _query(self) -> contextlib.AbstractContextManager[None]:
         """Queries read one consistent snapshot; failing to read is a BrokerError. An

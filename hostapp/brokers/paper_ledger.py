@@ -13,6 +13,7 @@ through :meth:`PaperLedger._book`, so the arithmetic is written once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
@@ -90,6 +91,14 @@ class PaperLedger:
             pos.volume = round(pos.volume - volume, 8)
             store.put(pos)
         return trade
+
+    def _position_closed(self, last_deal: Trade) -> Trade:
+        """The position as it closed, from its last closing deal: with the profit of all
+        its closing deals (``on_trade_closed``'s promise; the deal has its own part)."""
+        total = round(self._store.realised(last_deal.ticket), 2)
+        return (
+            last_deal if total == last_deal.profit else dataclasses.replace(last_deal, profit=total)
+        )
 
     def _open_profit(self, pos: Position, quote: Quote | None) -> float:
         if quote is None:
