@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import struct
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -26,14 +25,18 @@ def symbol_infos(
     table of ``configured`` gives replaces either (:mod:`.brokers.paper_symbols`).
 
     Digits are the most decimals the prices of the first 500 bars really have (opens,
-    highs and lows too: a close can end in a zero the others do not), and at least
-    enough that rounding the lowest price to the point keeps three significant digits,
-    so a stop is never rounded to 0. A lot is sized to be worth about 100,000 (a power
-    of ten: 100,000 units of a price near 1 as for FX, 100 of a price near 2,000 as for
-    gold, 1 of a price near 60,000 as for bitcoin, 100,000,000 of a coin at 0.0016), so a
-    0.01 lot risks about what it risks on the bundled symbols and sizing lands inside the
-    0.01 to 100 lot limits whatever the instrument; a name that reads as a stock's
-    ticker (``GOOG``: :func:`~.brokers.paper_rules.stock_ticker`) trades one share a lot.
+    highs and lows too: a close can end in a zero the others do not), float noise left
+    out (:func:`_decimals`: yfinance's ``1229.22998`` is 1229.23), and no more than give
+    the highest price eight significant digits (no market quotes more: a last guard
+    against noise, which made a 6-digit S&P 500 whose assumed spread of ten points cost
+    nothing); and at least enough that rounding the lowest price to the point keeps three
+    significant digits, so a stop is never rounded to 0. A lot is sized to be worth
+    about 100,000 (a power of ten: 100,000 units of a price near 1 as for FX, 100 of a
+    price near 2,000 as for gold, 1 of a price near 60,000 as for bitcoin, 100,000,000
+    of a coin at 0.0016), so a 0.01 lot risks about what it risks on the bundled symbols
+    and sizing lands inside the 0.01 to 100 lot limits whatever the instrument; a name
+    that reads as a stock's ticker (``GOOG``: :func:`~.brokers.paper_rules.stock_ticker`)
+    trades one share a lot.
     """
     infos = _infos(series)
     if configured is not None:
@@ -55,7 +58,8 @@ def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
         if not sample:
             continue
         prices = [p for b in sample for p in (b.open, b.high, b.low, b.close)]
-        digits = max(max(_decimals(p) for p in prices), _digits_for(min(prices)))
+        digits = min(max(_decimals(p) for p in prices), _digits_cap(max(prices)))
+        digits = max(digits, _digits_for(min(prices)))
         infos[symbol] = SymbolInfo(
             symbol,
             digits,
@@ -183,23 +187,37 @@ _MAX_DIGITS = 10
 def _decimals(price: float) -> int:
     """Decimals ``price`` really has (0 to 10): the fewest that give the same number back.
 
-    Not the decimals of its float text: a computed 1.1 is 1.1000000000000001 and a price
-    a data frame kept in single precision reads 1.0946000814437866. The first is 1.1
-    within float64 noise, the second is 1.0946 as a float32, and both count as such.
+    Not the decimals of its float text: a computed 1.1 is 1.1000000000000001, a price a
+    data frame kept in single precision reads 1.0946000814437866, and yfinance writes its
+    single-precision prices with ten significant digits (1229.23 as ``1229.22998``). Each
+    is its decimal number within float noise: float64's, or half a float32 step (a little
+    more, for the ten digits written), and counts as such.
     """
     for digits in range(_MAX_DIGITS):
         rounded = round(price, digits)
-        if math.isclose(rounded, price, rel_tol=1e-12) or _float32(rounded) == price:
+        if math.isclose(rounded, price, rel_tol=1e-12) or abs(price - rounded) <= 0.6 * _ulp32(
+            rounded
+        ):
             return digits
     return _MAX_DIGITS
 
 
-def _float32(value: float) -> float:
-    """``value`` stored in single precision and read back."""
-    try:
-        return float(struct.unpack("f", struct.pack("f", value))[0])
-    except OverflowError:
-        return math.nan
+def _ulp32(value: float) -> float:
+    """The step between single-precision floats at ``value`` (0 at 0)."""
+    if value == 0 or not math.isfinite(value):
+        return 0.0
+    return math.ldexp(1.0, math.frexp(value)[1] - 24)
+
+
+#: the significant digits no market's price goes beyond (BTC at 60,000.12 has 7)
+_SIGNIFICANT = 8
+
+
+def _digits_cap(highest: float) -> int:
+    """The most decimals that keep ``highest`` within :data:`_SIGNIFICANT` digits."""
+    if highest <= 0:
+        return _MAX_DIGITS
+    return min(_MAX_DIGITS, max(0, _SIGNIFICANT - 1 - math.floor(math.log10(highest))))
 
 
 def _digits_for(lowest: float) -> int:

@@ -96,13 +96,19 @@ def known_rules(symbol: str) -> SymbolInfo | None:
 #: The spread assumed for a symbol without one (in the bars or above), at most this
 #: fraction of the price: 2 basis points, a liquid market's.
 SPREAD_OF_PRICE = 0.0002
+#: ... and at least this one: half a basis point, under the tightest of the table's
+#: (EURUSD's 0.00008 is 0.7 of one): ten points of a price quoted to a cent near 60,000
+#: cost nothing (0.10 on a coin whose spread is dollars).
+SPREAD_FLOOR_OF_PRICE = 0.00005
 
 
 def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
     """The spread of a bar that carries none: the table's for its symbols (under a
-    broker's suffix too), else 10 points but no more than :data:`SPREAD_OF_PRICE` of the
-    price, and never under one point. Ten points alone were 1 % of the price of a coin
-    quoted at 0.00001 with 8 decimals: every sell's stop fell inside the spread."""
+    broker's suffix too), else 10 points, but no less than :data:`SPREAD_FLOOR_OF_PRICE`
+    and no more than :data:`SPREAD_OF_PRICE` of the price, in whole points and never
+    under one. Ten points alone were 1 % of the price of a coin quoted at 0.00001 with 8
+    decimals (every sell's stop fell inside the spread), and nothing of an index whose
+    prices read as having 6 decimals (yfinance's float noise) or of a coin near 60,000."""
     known = DEFAULT_SPREADS.get(symbol)
     if known is None:
         known = DEFAULT_SPREADS.get(listed_name(symbol))
@@ -110,7 +116,8 @@ def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
         return known
     if info is None:
         return 0.0
-    return max(info.point, min(10 * info.point, SPREAD_OF_PRICE * price))
+    points = max(10 * info.point, SPREAD_FLOOR_OF_PRICE * price)
+    return max(info.point, round(min(points, SPREAD_OF_PRICE * price), info.digits))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The spread the paper broker assumes for bars that carry none: the table's for the
-symbols it knows, else ten points but at most two basis points of the price, never under
-one point. Ten points alone were 1 % of a coin quoted at 0.00001 with 8 decimals: every
-sell's stop fell inside the spread and the broker refused them all."""
+symbols it knows, else ten points but at least half a basis point and at most two basis
+points of the price, in whole points, never under one point. Ten points alone were 1 % of
+a coin quoted at 0.00001 with 8 decimals: every sell's stop fell inside the spread and the
+broker refused them all."""
 
 from __future__ import annotations
 
