@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -26,10 +25,10 @@ from typing import Any
 from hookspecs import Bar, ConfigError, OrderRequest
 
 from . import app as appmod
+from .ab_print import print_comparison
 from .compare import (
     RunResult,
     build_report,
-    comparison_table,
     entry_script,
     notes,
     warnings,
@@ -327,38 +326,6 @@ def price_charts(replay: Replay, run: RunResult, title: str = "") -> list[Path]:
         timeframe=replay.base,
         until=run.until,
         title=title,
-    )
-
-
-def print_comparison(summary: Mapping[str, Any], *, json_out: bool = False) -> None:
-    """The side-by-side table (rich) and the plugins' notes; JSON instead with
-    ``json_out``."""
-    if json_out:
-        print(json.dumps(summary, indent=2, sort_keys=True, default=str))
-        return
-    from rich.console import Console
-
-    console = Console(width=max(100, Console().width), highlight=False)
-    if summary["interrupted"]:
-        console.print(f"interrupted: {stopped_runs(summary)}", soft_wrap=True)
-    for line in summary.get("warnings", []):
-        console.print(f"WARNING: {line}", soft_wrap=True)
-    console.print(comparison_table(summary))
-    for line in summary.get("notes", []):
-        console.print(f"note: {line}", soft_wrap=True)
-
-
-def stopped_runs(summary: Mapping[str, Any]) -> str:
-    """Where each run of an interrupted comparison got: their columns cover different
-    spans of the bars, which the table alone does not show."""
-    runs = [("without", summary["same_entries"]["without"])]
-    runs.append(("with, same entries", summary["same_entries"]["with"]))
-    if "full" in summary:
-        runs.append(("with, full", summary["full"]["with"]))
-    got = ", ".join(f"{label} {run.get('bars', 0):,} bars" for label, run in runs)
-    return (
-        f"the runs stopped part-way ({got}): the columns below cover different spans of "
-        "the data, so they do not compare; run it to the end for an A/B"
     )
 
 

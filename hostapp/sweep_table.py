@@ -177,6 +177,7 @@ def _table(
     or header word, so that a terminal too narrow for the table wraps the headers and
     never cuts a figure (rich would shorten it to ``+0.``)."""
     from rich.table import Table
+    from rich.text import Text  # a value as typed, not markup: "[a]" stays "[a]"
 
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
     table.add_column(first, justify="right", no_wrap=True)
@@ -194,7 +195,7 @@ def _table(
         values = dict(row.setting)
         table.add_row(
             f"{name}*" if row.figures.get("unpaired") else name,
-            *(shown(values[k]) if k in values else configured(k) for k in keys),
+            *(Text(shown(values[k]) if k in values else configured(k)) for k in keys),
             *(fmt(row.figures.get(c), kind) for c, _, kind in FIGURES),
         )
     return table
@@ -254,27 +255,30 @@ def print_sweep(
         console = Console(width=max(need, console.width), highlight=False)
     console.print(built[0])
     if any(r.figures.get("unpaired") for r in ranked):
-        console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True)
+        console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True, markup=False)
     # with --split, the out-of-sample table below is that check
     below = "; the table below checks it" if split and "not_tested" not in split else ""
-    console.print(OVERFIT + (below if split else SPLIT_HINT), soft_wrap=True)
+    console.print(OVERFIT + (below if split else SPLIT_HINT), soft_wrap=True, markup=False)
     if ranked:
         _print_notes(console, "the best row's runs", ranked[0])
     if split and "not_tested" in split:
         console.print(
-            f"\nout of sample ({rest}): not tested: {split['not_tested']}", soft_wrap=True
+            f"\nout of sample ({rest}): not tested: {split['not_tested']}",
+            soft_wrap=True,
+            markup=False,
         )
     elif split:
         console.print()
         console.print(built[1])
         if any(r.figures.get("unpaired") for _, r in tested):
-            console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True)
+            console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True, markup=False)
         for label, row in tested:
             if not row.figures.get("pairs"):
                 console.print(
                     f"{label}: no entry to pair on these bars, so nothing to judge it by "
                     "(a longer held-out part, a smaller --split, may have some)",
                     soft_wrap=True,
+                    markup=False,
                 )
         if tested:
             _print_notes(console, "the chosen setting's runs on them", tested[0][1])
@@ -286,8 +290,9 @@ def _percent(fraction: float) -> str:
 
 def _print_notes(console: Any, whose: str, row: Row) -> None:
     """The plugins' and the host's notes under a row's runs: a sweep in which a plugin
-    lacked a signal, or never reached its server, says so as the A/B does."""
+    lacked a signal, or never reached its server, says so as the A/B does. As plain text,
+    not rich markup: a note's ``[host.paper.symbols.NAME]`` is words, not a style tag."""
     for text in row.warnings:  # figures to doubt first, as the A/B says them over its table
-        console.print(f"WARNING ({whose}): {text}", soft_wrap=True)
+        console.print(f"WARNING ({whose}): {text}", soft_wrap=True, markup=False)
     for text in row.notes:
-        console.print(f"note ({whose}): {text}", soft_wrap=True)
+        console.print(f"note ({whose}): {text}", soft_wrap=True, markup=False)
