@@ -13,8 +13,9 @@ from hookspecs import Timeframe
 _EXPORT_PERIODS = {*Timeframe.__members__, "DAILY", "WEEKLY", "MONTHLY"}
 
 
-#: Binance's file names: symbol, kline interval, year and month (and day)
-_BINANCE_NAME = re.compile(r"(?P<symbol>[A-Z0-9]+)-\d+(s|m|h|d|w|mo)-\d{4}-\d{2}(-\d{2})?")
+#: Binance's file names: symbol, kline interval, then year and month (and day), or
+#: whatever a download joined or renamed wrote there (``BTCUSDT-1h-2017-2019``)
+_BINANCE_NAME = re.compile(r"(?P<symbol>[A-Z0-9]*[A-Z][A-Z0-9]*)-\d+(s|m|h|d|w|mo)(-.*)?")
 #: a period in minutes at the end of a file's name: MetaTrader 4's (M1 to MN1) and
 #: Kraken's, whose OHLCVT files also come in 720 (12 hours)
 _PERIOD_MINUTES = {"1", "5", "15", "30", "60", "240", "720", "1440", "10080", "43200"}
@@ -37,7 +38,10 @@ def symbol_of_file(path: str | Path) -> str:
     * HistData.com names its files ``DAT_ASCII_EURUSD_M1_2024`` (``DAT_MT_…`` for its
       MetaTrader layout) → ``EURUSD``;
     * Dukascopy's are ``EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024`` → ``EURUSD``;
-    * Binance's are ``BTCUSDT-5m-2024-01`` (or ``…-2024-01-02``) → ``BTCUSDT``;
+    * Binance's are ``BTCUSDT-5m-2024-01`` (or ``…-2024-01-02``) → ``BTCUSDT``, and so
+      is any name of capitals followed by a kline interval (``1m``, ``15m``, ``1h``,
+      ``4h``, ``1d``, ``1w``, ``1mo``…) and maybe more: ``BTCUSDT-1h-2017-2019`` (a
+      joined download) → ``BTCUSDT``;
     * MetaTrader 4's History Center exports ``USDJPY60`` (the period in minutes) →
       ``USDJPY``, and Kraken's OHLCVT files are ``XBTUSD_60`` → ``XBTUSD``.
 

@@ -187,7 +187,20 @@ def test_unknown_or_impossible_zones_name_what_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("name", "symbol"),
-    [("BTCUSDT-5m-2024-01.csv", "BTCUSDT"), ("ETHUSDT-1h-2024-03-15.csv", "ETHUSDT")],
+    [
+        ("BTCUSDT-5m-2024-01.csv", "BTCUSDT"),
+        ("ETHUSDT-1h-2024-03-15.csv", "ETHUSDT"),
+        # a download joined over years, or renamed: the interval still ends the symbol
+        ("BTCUSDT-1h-2017-2019.csv", "BTCUSDT"),
+        ("ETHUSDT-4h.csv", "ETHUSDT"),
+        ("1INCHUSDT-15m-all.csv", "1INCHUSDT"),
+        ("BNBUSDT-1mo-2020.csv", "BNBUSDT"),
+        ("SOLUSDT-1w-2021-2024 (1).csv", "SOLUSDT"),
+        # no interval after the dash: not Binance's
+        ("BTC-USD.csv", "BTC-USD"),
+        ("BRK-B.csv", "BRK-B"),
+        ("my-5m-data.csv", "my-5m-data"),
+    ],
 )
 def test_the_symbol_of_a_binance_file(name: str, symbol: str) -> None:
     assert symbol_of_file(f"/data/{name}") == symbol

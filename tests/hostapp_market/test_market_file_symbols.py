@@ -71,3 +71,20 @@ def test_a_yfinance_yen_file_trades_on_usdjpy_rules_and_says_so(tmp_path: Path) 
     proc = hostapp(tmp_path, "replay", "JPY=X.csv", "--symbol", "YEN", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["symbols"] == ["YEN"]
+
+
+def test_a_joined_binance_download_trades_as_its_symbol(tmp_path: Path) -> None:
+    """``BTCUSDT-1h-2017-2019.csv`` (Binance's klines, joined over three years) was the
+    symbol ``BTCUSDT-1h-2017-2019``, whose rules were then guessed; it is BTCUSDT."""
+    rows = []
+    for i in range(60):
+        t = 1_498_906_800_000 + i * 3_600_000
+        o = 2500.0 + (i % 9) * 3.5
+        rows.append(f"{t},{o},{o + 9.25},{o - 8.5},{o + 1.75},114.6,{t + 3_599_999},1.0,0,0,0,0")
+    (tmp_path / "BTCUSDT-1h-2017-2019.csv").write_text("\n".join(rows) + "\n")
+    proc = hostapp(tmp_path, "replay", "BTCUSDT-1h-2017-2019.csv", "--report", "rep")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert summary["symbols"] == ["BTCUSDT"]
+    guessed = [n for n in summary["host_notes"] if "guessed the trading rules" in n]
+    assert guessed and "BTCUSDT: 2 digits" in guessed[0]
