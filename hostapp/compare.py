@@ -308,13 +308,13 @@ def overridden_notes(report: Mapping[str, Any]) -> list[str]:
     mine = by.pop(plugin, 0)
     if mine:
         out.append(
-            f"{plugin} would have vetoed {mine} of the same entries; they were taken anyway "
+            f"{plugin} would have vetoed {mine:,} of the same entries; they were taken anyway "
             "so that only trade management differs"
         )
     if by:
-        who = ", ".join(f"{name} {count}" for name, count in sorted(by.items()))
+        who = ", ".join(f"{name} {count:,}" for name, count in sorted(by.items()))
         out.append(
-            f"{sum(by.values())} of the same entries would have been vetoed by other plugins "
+            f"{sum(by.values()):,} of the same entries would have been vetoed by other plugins "
             f"than {plugin} ({who}); they were taken anyway so that only trade management differs"
         )
     return out

@@ -185,7 +185,7 @@ class ExitManager:
             report["partial_unreachable"] = self.partial_unreachable
             report["note"] = (
                 f"the partial close at +{self.settings.partial_at_r:g}R could not act on "
-                f"{self.partial_unreachable} trades: their take-profit came at or before it "
+                f"{self.partial_unreachable:,} trades: their take-profit came at or before it "
                 "(lower partial_at_r, or set partial = false)"
             )
         return report

@@ -424,3 +424,10 @@ async def test_a_partial_close_behind_the_take_profit_is_said_once_and_counted(
     else:
         assert "partial_unreachable" not in report["exits"] and not said
         assert "note (exits)" not in table
+
+
+def test_the_count_of_partials_unreachable_has_thousands_separators() -> None:
+    """A long replay's note read "could not act on 4418 trades"."""
+    exits = ExitManager()
+    exits.partial_unreachable = 4418
+    assert "could not act on 4,418 trades: their take-profit" in exits.run_report()["note"]

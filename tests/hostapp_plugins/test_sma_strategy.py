@@ -201,6 +201,14 @@ async def test_orders_the_minimum_lot_makes_risk_more_are_said(hostapp_factory: 
     )
 
 
+def test_the_counts_of_orders_over_risk_are_written_with_thousands_separators() -> None:
+    """A long replay's note read "2184 of 7559 orders risked more": the host's figures
+    say 7,559."""
+    sma.activity = sma.Activity(calls=9000, orders=7559, over_risk=2184, worst_risk=1.248)
+    note = sma.run_report()["note"]
+    assert note.startswith("2,184 of 7,559 orders risked more than the 1 % asked, up to 124.8 %")
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [

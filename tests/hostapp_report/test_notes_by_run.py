@@ -78,3 +78,13 @@ def test_the_vetoes_overridden_in_the_same_entries_run_are_said_under_their_plug
     mine, others = notes(said)
     assert mine.startswith("time_stop would have vetoed 2 of the same entries; they were taken")
     assert others.startswith("4 of the same entries would have been vetoed by other plugins")
+
+
+def test_the_counts_of_vetoes_overridden_have_thousands_separators() -> None:
+    """A long replay said "dtms would have vetoed 1068 of the same entries"."""
+    said = report([], [])
+    said["same_entries"]["with"]["entries_veto_overridden_by"] = {"dtms": 1068, "exits": 1234}
+    mine, others = notes(said)
+    assert mine.startswith("dtms would have vetoed 1,068 of the same entries;")
+    assert others.startswith("1,234 of the same entries would have been vetoed by other")
+    assert "(exits 1,234)" in others

@@ -283,7 +283,7 @@ def run_report() -> dict[str, Any]:
         out["orders_widened"] = seen.widened
     if seen.over_risk:
         out["note"] = (
-            f"{seen.over_risk} of {seen.orders} orders risked more than the "
+            f"{seen.over_risk:,} of {seen.orders:,} orders risked more than the "
             f"{s.risk_per_trade * 100:g} % asked, up to {seen.worst_risk * 100:.1f} %: the "
             "symbol's minimum lot loses more than that at the stop (a small account, or "
             "a lot the host guessed for an unknown symbol)"
