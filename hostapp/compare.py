@@ -213,7 +213,9 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
     same = report["same_entries"]
     full = report.get("full")
     also = report.get("in_every_run")
-    title = f"A/B of {plugin}: {_the_bars(same['without'])}, {baseline} and with {plugin}"
+    against = report.get("against")
+    runs_of = f"with {against}" if against else baseline  # "…, with atr_trailing and with dtms"
+    title = f"A/B of {plugin}: {_the_bars(same['without'])}, {runs_of} and with {plugin}"
     table = Table(
         title=title + (f" ({', '.join(also)} on in every run)" if also else ""),
         title_justify="left",

@@ -32,3 +32,18 @@ def test_the_ab_table_shows_open_trades_and_their_floating_pnl() -> None:
     }
     assert rows["still open at the end"] == ["0", "1"]
     assert rows["P&L (open positions)"] == ["0.00", "32.76"]
+
+
+def test_the_title_of_an_ab_against_another_manager_reads_as_a_sentence() -> None:
+    """``--against atr_trailing`` titled the table "…of BTCUSD, atr_trailing and with
+    dtms"."""
+    report = {
+        "plugin": "dtms",
+        "against": "atr_trailing",
+        "same_entries": {"without": run(0, 0.0), "with": run(0, 0.0), "paired": {}},
+    }
+    console = Console(record=True, width=300)
+    console.print(comparison_table(report))
+    above = console.export_text().split("┏")[0]  # the title, wrapped to the table's width
+    title = " ".join(above.split())
+    assert title == "A/B of dtms: the same H1 bars of EURUSD, with atr_trailing and with dtms"
