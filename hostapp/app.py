@@ -87,6 +87,9 @@ class App:
     closed_before: frozenset[int] = frozenset()
     #: each plugin's ``run_report``, taken when the loop has ended
     plugin_reports: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    #: ``[host] timeframe`` as plugins.toml has it, when the run trades another (a
+    #: replay's ``--timeframe``, or data too coarse for it): the run's notes say which
+    configured_timeframe: str = ""
 
 
 # -- configuration tweaks -------------------------------------------------------------------
@@ -187,7 +190,7 @@ def build_sim_app(
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_symbols import parse_paper_symbols
 
-    timeframe = timeframe or config.host.timeframe
+    configured, timeframe = config.host.timeframe, timeframe or config.host.timeframe
     firsts = [first_time(bars) for bars in series.values()]
     starts = [t for t in firsts if t is not None]
     if not starts:
@@ -226,6 +229,7 @@ def build_sim_app(
         mode="live" if shared_account else "simulated",
     )
     app.loop.resume_from = resume_from
+    app.configured_timeframe = configured
     return app
 
 

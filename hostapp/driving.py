@@ -205,7 +205,9 @@ def run_summary(
                     *extra.get("host_notes", ()),  # the caller's, about its data
                     appmod.guessed_rules_note(app.broker, app.loop.symbols),
                     appmod.costs_note(app.broker, app.loop.symbols),
-                    timeframe_note(app.base_timeframe, app.timeframe),
+                    timeframe_note(
+                        app.base_timeframe, app.timeframe, app.configured_timeframe or None
+                    ),
                     refusals_note(stats),
                     netted_note(stats),
                     carried_note(stats),
@@ -223,15 +225,24 @@ def run_summary(
     )
 
 
-def timeframe_note(base: str, timeframe: str) -> str | None:
+def timeframe_note(base: str, timeframe: str, configured: str | None = None) -> str | None:
     """When the run traded on bars built from finer ones (M1 files under the host's M5),
-    which only the summary's ``timeframe`` key said."""
+    which only the summary's ``timeframe`` key said, and why: ``configured`` is ``[host]
+    timeframe`` (a ``timeframe`` other than it is one ``--timeframe`` asked for). Stops
+    and targets are still checked on the data's own bars, so such a run is not a replay
+    of the coarser bars. (A ``configured`` the data is too coarse for is said by
+    :func:`hostapp.replay_files.replay_timeframes`, which knows there was no
+    ``--timeframe``.)"""
     if base == timeframe:
         return None
+    if configured is not None and timeframe != configured:
+        why = f"as --timeframe {timeframe} asked"
+    else:
+        why = f"the host's timeframe, [host] timeframe; --timeframe {base} trades on the data's own"
     return (
-        f"the data's {base} bars were traded as {timeframe} bars built from them (the "
-        f"host's timeframe; a replay's --timeframe {base} trades on the data's own); stops "
-        f"and targets were checked on every {base} bar"
+        f"the data's {base} bars were traded as {timeframe} bars built from them ({why}); "
+        f"stops and targets were still checked on every {base} bar, so the results differ "
+        f"from a replay of {timeframe} bars"
     )
 
 

@@ -74,7 +74,8 @@ def replay_timeframes(
     shorter one cannot be made from the data and is refused. Files whose spacing cannot be
     told from their bar gaps take ``--timeframe`` as their spacing. Files of different
     spacings are resampled to the coarsest when ``--timeframe`` is given
-    (:func:`to_one_spacing`)."""
+    (:func:`to_one_spacing`). Without ``--timeframe``, a configured timeframe the files
+    are too coarse for gives way to their spacing, and ``notes`` says so."""
     wanted = args.timeframe
     if wanted is not None:
         try:
@@ -103,8 +104,12 @@ def replay_timeframes(
     if wanted is None:
         try:
             check_timeframes(configured, base)
-        except ValueError:
-            return files, base, base  # the configured timeframe cannot be built from this data
+        except ValueError:  # the configured timeframe cannot be built from this data
+            notes.append(
+                f"[host] timeframe {configured} was not used: the data's bars are {base}, and "
+                f"bars are built up from finer ones, never down; the run traded on {base} bars"
+            )
+            return files, base, base
         return files, base, configured
     return files, base, wanted
 

@@ -5,12 +5,14 @@ on), besides the plugins' own notes."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hostapp_cli_errors.test_run_replay_errors import hostapp
+from hostapp_loop.replay_cli import ROOT
 
-from hostapp.driving import plugin_failure_notes, refusals_note, vetoes_note
+from hostapp.driving import plugin_failure_notes, refusals_note, timeframe_note, vetoes_note
 from hostapp.hookcalls import PluginInfo
 from hostapp.loop import LoopStats
 from hostapp.market.synthetic import generate_bars
@@ -105,10 +107,11 @@ def test_bars_traded_on_a_coarser_timeframe_are_told(tmp_path: Path) -> None:
     from hostapp.driving import timeframe_note
 
     assert timeframe_note("M5", "M5") is None
-    assert timeframe_note("M1", "M5") == (
-        "the data's M1 bars were traded as M5 bars built from them (the host's timeframe; "
-        "a replay's --timeframe M1 trades on the data's own); stops and targets were "
-        "checked on every M1 bar"
+    assert timeframe_note("M5", "M5", "M5") is None
+    assert timeframe_note("M1", "M5", "M5") == (
+        "the data's M1 bars were traded as M5 bars built from them (the host's timeframe, "
+        "[host] timeframe; --timeframe M1 trades on the data's own); stops and targets were "
+        "still checked on every M1 bar, so the results differ from a replay of M5 bars"
     )
     bars = generate_bars("XAUUSD", datetime(2024, 1, 2, tzinfo=UTC), 600, timeframe="M1", seed=4)
     rows = [f"{b.time:%Y-%m-%d %H:%M},{b.open},{b.high},{b.low},{b.close}" for b in bars]
@@ -121,6 +124,38 @@ def test_bars_traded_on_a_coarser_timeframe_are_told(tmp_path: Path) -> None:
         assert summary["timeframe"] == tf.upper()
         notes[tf] = [n for n in summary["host_notes"] if n.startswith("the data's")]
     assert len(notes["m5"]) == 1 and notes["m1"] == []
+
+
+def test_a_timeframe_asked_for_says_so_and_that_stops_see_the_finer_bars() -> None:
+    """``--timeframe H4`` on H1 data: the note said "(the host's timeframe; …)", which it
+    was not, and not that the stops were still checked on each H1 bar."""
+    from hostapp.driving import timeframe_note
+
+    assert timeframe_note("H1", "H4", "M5") == (
+        "the data's H1 bars were traded as H4 bars built from them (as --timeframe H4 "
+        "asked); stops and targets were still checked on every H1 bar, so the results "
+        "differ from a replay of H4 bars"
+    )
+
+
+def test_a_replay_of_h1_bars_says_which_timeframe_it_traded_and_why(tmp_path: Path) -> None:
+    """The shipped plugins.toml says M5; H1 data is replayed on H1 (said), or on H4 bars
+    built from it when --timeframe asks (said, with what that means for the stops)."""
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    bars = generate_bars("EURUSD", datetime(2024, 1, 2, tzinfo=UTC), 600, timeframe="H1", seed=4)
+    rows = [f"{b.time:%Y-%m-%d %H:%M},{b.open},{b.high},{b.low},{b.close}" for b in bars]
+    (tmp_path / "EURUSD.csv").write_text("time,open,high,low,close\n" + "\n".join(rows) + "\n")
+    said = {}
+    for args in ((), ("--timeframe", "H4")):
+        proc = hostapp(tmp_path, "replay", "EURUSD.csv", *args, "--json")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        notes = json.loads(proc.stdout)["host_notes"]
+        said[args] = [n for n in notes if "timeframe" in n]
+    assert said[()] == [
+        "[host] timeframe M5 was not used: the data's bars are H1, and bars are built up "
+        "from finer ones, never down; the run traded on H1 bars"
+    ]
+    assert said[("--timeframe", "H4")] == [timeframe_note("H1", "H4", "M5")]
 
 
 def test_weekends_are_no_gap_but_a_missing_month_is() -> None:
