@@ -298,7 +298,29 @@ def notes(report: Mapping[str, Any]) -> list[str]:
             "with the same strategy in every run"
         )
     out.extend(overridden_notes(report))
+    out.extend(filter(None, [r_and_money_note(report)]))
     return out
+
+
+def r_and_money_note(report: Mapping[str, Any]) -> str | None:
+    """The same entries' net R change and realised P&L change pointing opposite ways: with
+    risk sizing, one R is a share of a balance that changes, so the same R is more money
+    after gains than after losses, and a trader reading one figure as the other would
+    draw the wrong conclusion. ``None`` when they agree (or one is nil)."""
+    same = report["same_entries"]
+    r = same.get("paired", {}).get("net_r_change")
+    with_, without = same["with"].get("pnl"), same["without"].get("pnl")
+    if r is None or with_ is None or without is None:
+        return None
+    money = round(with_ - without, 2)
+    if not (r > 0 > money or r < 0 < money):
+        return None
+    return (
+        f"on the same entries the net R change is {r:+,.2f}R but the realised P&L changed by "
+        f"{money:+,.2f}: the two disagree because orders sized by risk risk a share of a "
+        "balance that changes (one R is more money after gains than after losses); judge "
+        "trade management by R, the account by money"
+    )
 
 
 def overridden_notes(report: Mapping[str, Any]) -> list[str]:

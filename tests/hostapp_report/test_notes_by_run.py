@@ -88,3 +88,24 @@ def test_the_counts_of_vetoes_overridden_have_thousands_separators() -> None:
     assert mine.startswith("dtms would have vetoed 1,068 of the same entries;")
     assert others.startswith("1,234 of the same entries would have been vetoed by other")
     assert "(exits 1,234)" in others
+
+
+def paired(net_r: float, pnl_without: float, pnl_with: float) -> dict[str, Any]:
+    said = report([], [])
+    said["same_entries"]["paired"] = {"net_r_change": net_r}
+    said["same_entries"]["without"]["pnl"] = pnl_without
+    said["same_entries"]["with"]["pnl"] = pnl_with
+    return said
+
+
+def test_a_net_r_change_and_a_money_change_of_opposite_signs_are_said_apart() -> None:
+    """+12.5R with DTMS on the same entries, and 1,250.40 less money: risk-sized orders
+    risk a share of a balance that changes, so one is not the other."""
+    (line,) = notes(paired(12.5, 4000.0, 2749.6))
+    assert line.startswith(
+        "on the same entries the net R change is +12.50R but the realised P&L changed by "
+        "-1,250.40: the two disagree because orders sized by risk"
+    )
+    assert notes(paired(12.5, 4000.0, 5000.0)) == []  # they agree: nothing to say
+    assert notes(paired(-3.0, 100.0, 100.0)) == []  # no money change
+    assert len(notes(paired(-3.0, 100.0, 250.0))) == 1
