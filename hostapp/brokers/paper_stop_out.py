@@ -68,17 +68,18 @@ class PaperStopOut(PaperLedger):
         to the loop. Called inside the bar's write transaction."""
         store = self._store
         positions = store.positions()
-        if not positions and self.stop_out.when is not None:
-            return []  # wiped out already, and nothing left to close
-        quotes = {p.symbol: store.quote(p.symbol) for p in positions}
-        equity = store.balance() + sum(self._open_profit(p, quotes[p.symbol]) for p in positions)
+        if not positions and (self.stop_out.when is not None or store.balance() > 0):
+            return []  # nothing to close: a replay's every flat bar, checked in one read
+        equity = store.balance()
+        for pos in positions:  # a replay's hot path: no list or dict built per bar
+            equity += self._open_profit(pos, store.quote(pos.symbol))
         if equity > 0:
             return []
         if self.stop_out.when is None:
             self.stop_out.when, self.stop_out.equity = when, round(equity, 2)
         closed: list[tuple[Trade, CloseReason]] = []
         for pos in positions:
-            quote = quotes[pos.symbol]
+            quote = store.quote(pos.symbol)
             if quote is None:  # never priced: nothing to close it at
                 continue
             price = quote.bid if pos.direction == "buy" else quote.ask
