@@ -6,6 +6,8 @@ the app (``client_max_size``, a 413); the charset of ``Content-Type`` may name n
 (LookupError) or one that is no text encoding; the bytes may not decode; the nesting
 may be deep enough for ``json.loads`` to hit the recursion limit; an integer literal may
 have more digits than Python converts (ValueError) or than a float holds (OverflowError).
+A key given twice in one object is refused too: ``json.loads`` keeps the last silently, so
+``{"ticket": 5004, "ticket": 5005}`` would register a trade the client may not mean.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from . import limits
-from .validation import FieldError
+from .coerce import key_name
+from .validation import FieldError, show
 
 #: The charsets a JSON body may come in (JSON is UTF-8; the rest are what clients send).
 _CHARSETS = frozenset(
@@ -68,12 +71,30 @@ def _parse_int(text: str) -> int | limits.LongNumber:
     return limits.LongNumber(text) if digits > limits.MAX_INT_DIGITS else int(text)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose every key is given once; a 400 naming a key given twice (which of
+    its values the client meant would be a guess; RFC 8259 leaves it unpredictable)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise FieldError(
+                key_name(key),
+                f"given twice in one JSON object ({show(found[key])}, then {show(value)});"
+                " send it once",
+            )
+        found[key] = value
+    return found
+
+
 def loads(text: str) -> Any:
-    """``json.loads`` with the nesting and the integer literals bounded."""
+    """``json.loads`` with the nesting and the integer literals bounded, and every key of
+    an object given once."""
     if nesting_depth(text) > limits.MAX_DEPTH:
         raise FieldError("body", f"nested more than {limits.MAX_DEPTH} levels deep")
     try:
-        value = json.loads(text, parse_int=_parse_int)
+        value = json.loads(text, parse_int=_parse_int, object_pairs_hook=_unique_keys)
+    except FieldError:  # a key given twice (a ValueError, which is not invalid JSON)
+        raise
     except json.JSONDecodeError as exc:
         raise InvalidJson("body", str(exc)) from None
     except (ValueError, RecursionError) as exc:  # defensive: the bounds above prevent them

@@ -39,6 +39,12 @@ def show(value: object) -> str:
     return text if len(text) <= limits.SHOWN_CHARS else text[: limits.SHOWN_CHARS] + "…"
 
 
+def key_name(key: str) -> str:
+    """A key of the body as an answer names it (its ``field``): cut to a readable length,
+    as :func:`show` cuts a value."""
+    return key if len(key) <= limits.SHOWN_CHARS else key[: limits.SHOWN_CHARS] + "…"
+
+
 _WS = "[ \\t\\r\\n]*"
 #: A plain decimal as text: a sign, at most 40 digits, an optional fraction.
 DECIMAL_PATTERN = f"^{_WS}[+-]?[0-9]{{1,40}}(?:\\.[0-9]{{1,40}})?{_WS}$"
