@@ -17,6 +17,7 @@ from hookspecs import DataError, DefensiveState, Trade, parse_direction
 
 from . import coerce
 from .errors import CloseConflict
+from .unknown_keys import refuse_look_alikes
 from .validation import FieldError, check_text, parse_time, show
 from .views import record_state
 
@@ -41,11 +42,29 @@ def _number(body: Mapping[str, Any], field: str, *, default: float | None) -> fl
     return coerce.number(value, field)
 
 
+#: every key a close is read from; ``realised_profit`` is the name of the profit in the
+#: server's own trade_info, so a client that sends back what it read is understood. Any
+#: other key is ignored, unless it looks like one of these (:mod:`.unknown_keys`): a
+#: ``proft`` ignored stored the close with a profit of 0.
+CLOSE_KEYS: tuple[str, ...] = ("reason", "profit", "realised_profit", "closed_at", "close_price")
+
+
+def _profit(body: Mapping[str, Any]) -> float:
+    """``profit``, or its alias ``realised_profit``: both given and different is a 400
+    naming both (which one the trade closed with would be a guess). Default 0."""
+    profit = _number(body, "profit", default=None)
+    realised = _number(body, "realised_profit", default=None)
+    if profit is not None and realised is not None and profit != realised:
+        raise FieldError("realised_profit", f"differs from profit ({realised!r} != {profit!r})")
+    return (profit if profit is not None else realised) or 0.0
+
+
 def parse_closed(ticket: int, body: object) -> ClosedReport:
     """``{reason, profit, closed_at?, close_price?}``; a 400 names the bad field."""
     if not isinstance(body, Mapping):
         raise FieldError("body", f"expected a JSON object, got {show(body)}")
     check_text(body)
+    refuse_look_alikes(body, CLOSE_KEYS)
     reason = body.get("reason", "closed")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
         raise FieldError(
@@ -53,14 +72,14 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
             f"expected a string of 1..{MAX_REASON_CHARS} characters, not all spaces, got "
             f"{show(reason)}",
         )
-    profit = _number(body, "profit", default=0.0)
+    profit = _profit(body)
     price = _number(body, "close_price", default=None)
     if price is not None and price <= 0:
         raise FieldError("close_price", f"must be > 0, got {show(price)}")
     return ClosedReport(
         ticket=ticket,
         reason=reason.strip(),
-        profit=profit or 0.0,
+        profit=profit,
         closed_at=parse_time(body.get("closed_at"), "closed_at"),
         close_price=price,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import limits
 from .openapi_status import ACCOUNT_MODE, STATUS_SCHEMAS
+from .openapi_types import IGNORED, PROFIT, UNKNOWN_KEYS
 from .openapi_types import LEVEL_OR_TEXT as _LEVEL
 from .openapi_types import NUM_OR_NULL as _NUM_OR_NULL
 from .openapi_types import PRICE_OR_TEXT as _PRICE
@@ -43,6 +44,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Registration": {
         "type": "object",
+        "description": "a trade to defend." + UNKNOWN_KEYS,
         "required": ["ticket", "symbol", "volume"],
         # the entry under one of its names (two that differ are a 400 naming both); the
         # other fields' own names win over an alias sent beside them
@@ -123,6 +125,7 @@ SCHEMAS: dict[str, Any] = {
             "registered": {"type": "boolean"},
             "already_registered": {"type": "boolean"},
             "state": _STATE,
+            "ignored": IGNORED,
         },
     },
     "TradeSummary": {
@@ -170,6 +173,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "the close was left for the replica that owns the trade",
             },
+            "ignored": {**IGNORED, "description": "a close's: " + IGNORED["description"]},
         },
     },
     "TradeInfo": {
@@ -308,6 +312,7 @@ SCHEMAS: dict[str, Any] = {
                         "state": _STATE,
                         "error": {"type": "string"},
                         "field": {"type": "string"},
+                        "ignored": IGNORED,
                     },
                 },
             },
@@ -320,6 +325,12 @@ SCHEMAS: dict[str, Any] = {
     },
     "ClosedReport": {
         "type": "object",
+        # realised_profit is described, not declared: a JSON Schema cannot say that two
+        # values must be equal, and declared, every schema-valid pair that differs (or,
+        # declared one-of, every equal pair) would be answered other than it says
+        "description": "a position's close. realised_profit (the profit's name in"
+        " trade_info) is read as profit; sent with profit, the two must be equal (else a 400"
+        " naming realised_profit)." + UNKNOWN_KEYS,
         "properties": {
             "reason": {
                 "type": "string",
@@ -328,14 +339,7 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": "\\S",
                 "description": "why it closed, e.g. sl, tp, exit, manual (default: closed)",
             },
-            "profit": {
-                "type": ["number", "string", "null"],
-                "minimum": -limits.MAX_NUMBER,
-                "maximum": limits.MAX_NUMBER,
-                "pattern": f"^{_WS}[+-]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
-                "description": "realised profit in account currency (default 0), a number"
-                " or a string of one",
-            },
+            "profit": PROFIT,
             "close_price": {**_PRICE, "type": ["number", "string", "null"]},
             "closed_at": {
                 **_TIME,

@@ -47,6 +47,30 @@ LEVEL_OR_TEXT: dict[str, Any] = {
     "pattern": f"^{_WS}[+]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
     "description": "null or 0: none",
 }
+#: the unknown keys of a request body, named in its answer (docs/client.md)
+IGNORED: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "the keys of the request this route does not know, ignored (absent when"
+    " there were none)",
+}
+#: what a request body's keys are held to (unknown_keys.py): a JSON Schema cannot say it
+UNKNOWN_KEYS = (
+    " A key not listed here is ignored (named in the answer's ignored), unless it looks"
+    " like a listed one: the same letters in another ASCII case or without _, - or spaces"
+    " (stoploss, StopLoss), or, so compared, one edit (a letter added, dropped, changed, or"
+    " two neighbours swapped) from a name of 4 to 7 letters, two from a longer one: that"
+    " is a 400 naming the key and the field, as its value would be lost."
+)
+
+PROFIT: dict[str, Any] = {
+    "type": ["number", "string", "null"],
+    "minimum": -limits.MAX_NUMBER,
+    "maximum": limits.MAX_NUMBER,
+    "pattern": f"^{_WS}[+-]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
+    "description": "realised profit in account currency (default 0), a number or a string of one",
+}
+
 #: The last millisecond of the year 9999, the last time a registration may carry.
 _LAST_MS = 253_402_300_799_999
 #: When a position opened: ISO 8601 with a timezone, or Unix seconds (milliseconds from

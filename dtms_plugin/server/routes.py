@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from .batch import batch_items, register_many
-from .closing import parse_closed
+from .closing import CLOSE_KEYS, parse_closed
 from .dashboard import trades_answer
 from .errors import error_body
 from .keys import SERVICE_KEY, SETTINGS_KEY
@@ -21,7 +21,8 @@ from .middleware import ApiError, read_json
 from .openapi import document
 from .query import actions_query, check_names
 from .settings import ServerSettings
-from .validation import parse_registration, parse_ticket_text
+from .unknown_keys import ignored_keys, with_ignored
+from .validation import REGISTRATION_KEYS, parse_registration, parse_ticket_text
 from .views import registration_body
 
 #: ``/dtms/trade/{ticket}`` for every ticket but ``enable``: that path is the POST-only
@@ -57,11 +58,13 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def enable_trade(request: web.Request) -> web.Response:
-    registration = parse_registration(await _body(request))
+    sent = await _body(request)
+    registration = parse_registration(sent)
     service = request.app[SERVICE_KEY]
     created, body = await service.register(registration)
     view = await asyncio.to_thread(service.trade, registration.ticket)
-    return answer(registration_body(body, view), 201 if created else 200)
+    shown = with_ignored(registration_body(body, view), ignored_keys(sent, REGISTRATION_KEYS))
+    return answer(shown, 201 if created else 200)
 
 
 async def enable_many(request: web.Request) -> web.Response:
@@ -74,11 +77,13 @@ async def enable_many(request: web.Request) -> web.Response:
 
 async def closed_trade(request: web.Request) -> web.Response:
     ticket = _ticket_param(request)
-    report = parse_closed(ticket, await _body(request))
+    sent = await _body(request)
+    report = parse_closed(ticket, sent)
     view = await request.app[SERVICE_KEY].report_closed(report)
     if view is None:
         raise not_found(ticket)
-    return answer(view, 202 if view.get("left_for_owner") else 200)  # docs/scaling.md
+    status = 202 if view.get("left_for_owner") else 200  # docs/scaling.md
+    return answer(with_ignored(view, ignored_keys(sent, CLOSE_KEYS)), status)
 
 
 async def get_trade(request: web.Request) -> web.Response:

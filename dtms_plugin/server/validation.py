@@ -18,8 +18,16 @@ from hookspecs import DataError, Direction, parse_direction
 from . import coerce, limits
 from .coerce import FieldError, show
 from .errors import ClockConflict
+from .unknown_keys import refuse_look_alikes
 
-__all__ = ["FieldError", "Registration", "UnknownSymbol", "parse_registration", "show"]
+__all__ = [
+    "REGISTRATION_KEYS",
+    "FieldError",
+    "Registration",
+    "UnknownSymbol",
+    "parse_registration",
+    "show",
+]
 
 
 class UnknownSymbol(FieldError):
@@ -245,6 +253,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: every key a registration is read from: the fields and their aliases. Any other key is
+#: ignored (a newer client's, or one the original's clients send), unless it looks like
+#: one of these (:mod:`.unknown_keys`): then it is a 400, as its value would be lost.
+REGISTRATION_KEYS: tuple[str, ...] = (
+    "ticket",
+    "symbol",
+    *ALIASES["direction"],
+    *ALIASES["entry"],
+    "volume",
+    *ALIASES["stop_loss"],
+    *ALIASES["take_profit"],
+    *ALIASES["opened_at"],
+    "magic",
+    "comment",
+)
+
+
 #: the fields whose names are held to each other: two entry prices that differ are a 400
 #: (which one the trade was filled at is not guessed); for the others the field's own
 #: name wins over an alias beside it (a MetaTrader position's ``sl``, ``type`` or ``time``
@@ -269,11 +294,13 @@ def _aliased(body: Mapping[str, Any], field: str, parse: Callable[[str], Any]) -
 
 def parse_registration(body: object) -> Registration:
     """Validate ``POST /dtms/trade/enable``. Fields in the order a client would fix them.
-    Keys it does not know are left alone (a newer client's extra fields); the aliases
-    of :data:`ALIASES` are read as their field."""
+    Keys it does not know are left alone (a newer client's extra fields), unless they
+    look like one it does (``stoploss``: the trade would be kept without its stop); the
+    aliases of :data:`ALIASES` are read as their field."""
     if not isinstance(body, Mapping):
         raise FieldError("body", f"expected a JSON object, got {type(body).__name__}")
     check_text(body)
+    refuse_look_alikes(body, REGISTRATION_KEYS)
     if "ticket" not in body:
         raise FieldError("ticket", "required")
     ticket = parse_ticket(body["ticket"])

@@ -1,13 +1,20 @@
 """The keys of a request body, on a real server: a key given twice in one object is a 400
 naming it (``json.loads`` kept the last silently, so a client's duplicate registered a
-trade it may not have meant)."""
+trade it may not have meant); a key the route does not know is ignored and listed in the
+answer's ``ignored``, unless it looks like a field it does know (docs/client.md): then it
+is a 400 naming both, as its value would otherwise be lost."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from support.dtms_server_world import registration
+
+from dtms_plugin.server.unknown_keys import looks_like
+from dtms_plugin.server.validation import REGISTRATION_KEYS
 
 Client = TestClient[web.Request, web.Application]
 JSON = {"Content-Type": "application/json"}
@@ -50,3 +57,128 @@ async def test_the_same_key_in_two_objects_is_no_duplicate(client: Client) -> No
     items = ", ".join(f'{{"ticket": {t}, {REGISTRATION}}}' for t in (5008, 5009))
     status, body = await _post(client, "/dtms/trades", '{"trades": [' + items + "]}")
     assert (status, body["counts"]["registered"]) == (200, 2), body
+
+
+# --- keys a route does not know: ignored and listed, unless they look like a field ---
+
+
+async def _registered(client: Client, ticket: int) -> None:
+    resp = await client.post("/dtms/trade/enable", json=registration(ticket))
+    assert resp.status == 201, await resp.text()
+
+
+@pytest.mark.parametrize(
+    "key", ["proft", "Profit", "PROFIT", "profits", "porfit", "realized_profit", "Realised-Profit"]
+)
+async def test_a_misspelt_profit_is_a_400_naming_it_and_the_close_waits(
+    client: Client, key: str
+) -> None:
+    """``{"proft": 25}`` was a 200 that stored a profit of 0: money lost without a word."""
+    await _registered(client, 8000)
+    resp = await client.post("/dtms/trade/8000/closed", json={"reason": "tp", key: 25})
+    body = await resp.json()
+    assert (resp.status, body["field"], body["success"]) == (400, key, False), body
+    like = "realised_profit" if "real" in key.lower() else "profit"
+    assert f"too like {like!r}" in body["message"], body["message"]
+    assert (await (await client.get("/dtms/trade/8000")).json())["state"] != "CLOSED"
+    resp = await client.post("/dtms/trade/8000/closed", json={"reason": "tp", "profit": 25})
+    assert (await resp.json())["trade_info"]["realised_profit"] == 25.0
+
+
+async def test_realised_profit_is_read_as_the_profit(client: Client) -> None:
+    """The server's own trade_info calls it realised_profit: a client sends it back."""
+    await _registered(client, 8001)
+    sent = {"reason": "tp", "realised_profit": "25.5"}
+    resp = await client.post("/dtms/trade/8001/closed", json=sent)
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert body["trade_info"]["realised_profit"] == 25.5
+    assert "ignored" not in body  # every key known: the answer is as it was
+
+
+async def test_profit_and_realised_profit_that_differ_are_a_400_naming_both(
+    client: Client,
+) -> None:
+    await _registered(client, 8002)
+    sent = {"reason": "tp", "profit": 25, "realised_profit": 30}
+    resp = await client.post("/dtms/trade/8002/closed", json=sent)
+    body = await resp.json()
+    assert (resp.status, body["field"]) == (400, "realised_profit"), body
+    assert body["message"] == "realised_profit: differs from profit (30.0 != 25.0)"
+    same = {"reason": "tp", "profit": 25, "realised_profit": "25.0"}
+    resp = await client.post("/dtms/trade/8002/closed", json=same)
+    assert (resp.status, (await resp.json())["trade_info"]["realised_profit"]) == (200, 25.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "like"),
+    [
+        ("stoploss", "stop_loss"),
+        ("StopLoss", "stop_loss"),
+        ("stop-loss", "stop_loss"),
+        ("stop_los", "stop_loss"),
+        ("SL", "sl"),
+        ("takeProfit", "take_profit"),
+        ("openedAt", "opened_at"),
+        ("entryPrice", "entry_price"),
+        ("comments", "comment"),
+    ],
+)
+async def test_a_misspelt_registration_field_is_a_400_and_no_trade_is_kept(
+    client: Client, key: str, like: str
+) -> None:
+    """``"stoploss": 1990`` was a 201 whose trade had no stop (R 0)."""
+    body = registration(8100)
+    del body["stop_loss"]
+    resp = await client.post("/dtms/trade/enable", json={**body, key: 1990})
+    answer = await resp.json()
+    assert (resp.status, answer["field"]) == (400, key), answer
+    assert answer["message"] == (
+        f"{key}: unknown key, too like {like!r} to be ignored (its value would be lost):"
+        f" send it as {like}"
+    )
+    assert (await client.get("/dtms/trade/8100")).status == 404
+    many = await client.post("/dtms/trades", json={"trades": [{**body, key: 1990}]})
+    (result,) = (await many.json())["results"]
+    assert (result["outcome"], result["status"], result["field"]) == ("refused", 400, key)
+
+
+#: what a MetaTrader position's dict carries besides DTMS's fields, and what clients of
+#: the original DTMS add: none looks like a registration field
+OTHER_KEYS = {"time_msc": 1, "price_open": 2000.0, "price_current": 2001.0, "swap": 0.0,
+              "profit": 1.5, "identifier": 7, "reason": 3, "external_id": "", "strategy": "x",
+              "account": 12345, "timeframe": "M5", "future_field": {"a": 1}}  # fmt: skip
+
+
+async def test_other_unknown_keys_are_ignored_and_listed_in_the_answer(client: Client) -> None:
+    resp = await client.post("/dtms/trade/enable", json={**registration(8200), **OTHER_KEYS})
+    body = await resp.json()
+    assert (resp.status, body["ignored"]) == (201, list(OTHER_KEYS)), body
+    again = await (await client.post("/dtms/trade/enable", json=registration(8200))).json()
+    assert "ignored" not in again  # a client sending only known keys sees what it saw
+    items = [{**registration(8201), "bot": "b1"}, registration(8202)]
+    results = (await (await client.post("/dtms/trades", json={"trades": items})).json())["results"]
+    assert [r.get("ignored") for r in results] == [["bot"], None]
+    close = {"reason": "tp", "profit": 3, "ticket": 8200, "close_time": "2026-01-05T10:00:00Z"}
+    body = await (await client.post("/dtms/trade/8200/closed", json=close)).json()
+    assert (body["state"], body["ignored"]) == ("CLOSED", ["ticket", "close_time"])
+
+
+async def test_the_servers_own_trade_info_sent_back_registers_as_it_is(client: Client) -> None:
+    """A client of the original echoes what it read: no key of trade_info is refused."""
+    await _registered(client, 8300)
+    info = (await (await client.get("/dtms/trade/8300")).json())["trade_info"]
+    resp = await client.post("/dtms/trade/enable", json={**info, "ticket": 8300})
+    body = await resp.json()
+    assert (resp.status, body["already_registered"]) == (200, True), body
+    assert "stop_loss" not in body["ignored"] and "state" in body["ignored"]
+
+
+@pytest.mark.parametrize(
+    ("key", "like"),
+    [("tpe", "type"), ("Time", "time"), ("volum", "volume"), ("syмbol", "symbol"),
+     ("content", None), ("r", None), ("seq", None), ("id", None), ("ts", None),
+     ("state", None), ("owed", None), ("close_reason", None)],
+)  # fmt: skip
+def test_what_looks_like_a_registration_field(key: str, like: str | None) -> None:
+    assert looks_like(key, REGISTRATION_KEYS) == like

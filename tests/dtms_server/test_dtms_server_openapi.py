@@ -100,7 +100,9 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     entry = world.price("XAUUSD")
     enable = "/dtms/trade/enable"
     await call(enable, "post", enable, json=registration(ticket, entry=entry))
-    await call(enable, "post", enable, json=registration(str(ticket), entry=entry))
+    # an unknown key: named in the answer's ignored
+    await call(enable, "post", enable, json=registration(str(ticket), entry=entry, bot="mine"))
+    await call(enable, "post", enable, json=registration(ticket, entry=entry, StopLoss=1))
     await call(enable, "post", enable, json=registration(ticket, volume=-1))
     await call(enable, "post", enable, json=registration(ticket, entry=entry, direction="sell"))
     await call(enable, "post", enable, json=registration(ticket), headers={})
@@ -133,12 +135,15 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call("/openapi.json", "get", "/openapi.json?format=yaml")
     await call("/openapi.json", "get", "/openapi.json", headers={})
     many = "/dtms/trades"
-    batch = [registration(ticket, entry=entry), registration(ticket + 1000), {"ticket": "x"}]
+    batch = [registration(ticket, entry=entry, bot="mine"), registration(ticket + 1000),
+             {"ticket": "x"}]  # fmt: skip
     await call(many, "post", many, json={"trades": batch})
     await call(many, "post", many, json={"trades": []})
     await call(many, "post", many, json={"trades": batch}, headers={})
     closed = "/dtms/trade/{ticket}/closed"
-    await call(closed, "post", f"/dtms/trade/{ticket + 1000}/closed", json={"profit": -3.5})
+    await call(
+        closed, "post", f"/dtms/trade/{ticket + 1000}/closed", json={"profit": -3.5, "bot": "mine"}
+    )
     await call(closed, "post", "/dtms/trade/999/closed", json={"reason": "sl"})
     await call(closed, "post", f"/dtms/trade/{ticket}/closed", json={"reason": ""})
     early = {"reason": "sl", "closed_at": "2001-01-01T00:00:00Z"}  # before it opened
