@@ -42,11 +42,11 @@ from .engine import (
     evaluate,
     finish,
     hedge_closed,
-    needs_attention,
     register,
     sync_position,
 )
 from .local_answers import AccountAnswers
+from .local_attention import Attention
 from .local_commits import Commits
 from .local_edges import MarketEdges
 from .local_reconcile import Reconciling, is_hedge, reversed_at_broker, same_trade
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says
     from .engine import Indicators
 
 
-class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
+class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
     name = "local"
@@ -360,36 +360,3 @@ class LocalStrategy(MarketEdges, AccountAnswers, Commits, Reconciling):
             if added is not None:
                 await self.on_trade_executed(host, added)
         return rec
-
-    def _tell_attention(self, rec: TradeRecord, key: str) -> None:
-        """A close whose retries ran out is retried on every new bar until it is done
-        (docs/dtms.md §6): logged at ERROR the first time, then once more when it is done,
-        with the number of attempts, instead of an ERROR on every bar of a closed market."""
-        attention = needs_attention(rec, key, self.settings)
-        if attention is not None and key not in self._attention:
-            self._attention.add(key)
-            self.log.error(
-                "DTMS %s: %s; retried on each new bar, logged again when it succeeds",
-                rec.ticket,
-                attention,
-            )
-        elif attention is None and key in self._attention:
-            self._attention.discard(key)
-            entry = rec.entry(key)
-            if entry is not None:
-                self.log.warning(
-                    "DTMS %s: %s %s after %d attempts",
-                    rec.ticket,
-                    entry.kind.value,
-                    entry.status.value,
-                    entry.attempts,
-                )
-
-    def _settle_attention(self, ticket: int, why: str, owed: tuple[ActionKind, ...] = ()) -> None:
-        """A close that kept failing is over without succeeding (the position went: by
-        hand, or at the broker), when its kind is no longer ``owed``: said once, as its
-        start was. Journal keys end in the action's kind (``1:4:close``)."""
-        mine = [k for k in self._attention if k.startswith(f"{ticket}:")]
-        for key in [k for k in mine if ActionKind(k.rsplit(":", 1)[1]) not in owed]:
-            self._attention.discard(key)
-            self.log.warning("DTMS %s: the close failing since %s is settled: %s", ticket, key, why)
