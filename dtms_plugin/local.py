@@ -179,11 +179,26 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
     # ------------------------------------------------------------------ hooks
 
     async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
-        await self.register_many(host, [trade])
+        # the host's own trade: one the store cannot keep is still defended, from memory
+        # (the failure is logged), as the position is open at its broker whatever it says
+        await self._register_all(host, [trade])
 
     async def register_many(self, host: HostView, trades: Sequence[Trade]) -> None:
         """:meth:`on_trade_executed` for each of ``trades``, their writes in one store
-        transaction (a server's batch of registrations)."""
+        transaction (a server's batch of registrations). A new trade whose record the
+        store could not write is not registered: forgotten here, and the StoreError (the
+        store and why, a full disk say) raised, so the server answers 503 and its client
+        sends it again, rather than a trade defended from memory until the next restart
+        while its client was told "not registered" for good (docs/client.md)."""
+        lost = await self._register_all(host, trades)
+        if lost:
+            for ticket in lost:
+                self.book.pop(ticket)
+            self.registered -= len(lost)
+            raise StoreError(next(iter(lost.values())))
+
+    async def _register_all(self, host: HostView, trades: Sequence[Trade]) -> dict[int, str]:
+        """Register ``trades``; the new ones whose record the store refused, and why."""
         now = host.clock.now()
         added = []
         for trade in trades:
@@ -194,13 +209,19 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             if (old is not None and (old.active or same_trade(old, trade))) or is_hedge(trade):
                 continue  # idempotent by ticket; our own hedges are not defended trades
             added.append(self._register(host, trade, now))
+        self._writes.store_failures = {}  # this flush's alone (a held one writes nothing)
         self._flush()
+        refused = self._writes.store_failures
+        lost = {rec.ticket: refused[rec.ticket] for rec in added if rec.ticket in refused}
         for rec in added:
+            if rec.ticket in lost:
+                continue
             # R is 0.0 while unknown: a trade without a stop before an ATR exists
             risk = f"R {rec.r:.5g}" if rec.r > 0.0 else "R unknown until its stop or an ATR"
             self.log.info(
                 "DTMS registered %s %s %s (%s)", rec.ticket, rec.direction, rec.symbol, risk
             )
+        return lost
 
     def quiet_cycle(self, now: datetime) -> bool:
         if not self._recovered or self.book.has_live():

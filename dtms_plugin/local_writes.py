@@ -94,6 +94,10 @@ class PendingWrites:
         self._history: list[dict[str, Any]] = []
         #: tickets whose pending score was given before the last :meth:`seal`
         self._sealed: set[int] = set()
+        #: the tickets whose record the store refused in the last :meth:`flush`, and why
+        #: (the store's own words: a new registration refused so is not kept, and its
+        #: client is told why, docs/client.md)
+        self.store_failures: dict[int, str] = {}
 
     def __bool__(self) -> bool:
         return bool(self._records or self._states or self._history)
@@ -168,6 +172,7 @@ class PendingWrites:
         item is tried on its own so one bad record cannot hold back the others; what still
         fails is logged and dropped, as a failed write always was (rewritten when it
         changes again)."""
+        self.store_failures = {}
         if not self:
             return set()
         records: dict[int, dict[str, Any] | Encoded] = {}
@@ -226,6 +231,7 @@ class PendingWrites:
             except StoreError as exc:
                 self._log.error("DTMS %s: record not persisted: %s", ticket, exc)
                 failed.add(ticket)
+                self.store_failures[ticket] = str(exc)
         for at, group in states.items():
             try:
                 store.put_states(group, at)

@@ -79,6 +79,7 @@ class Store(DiskcacheRows, SharedReads):
         self._batch_thread: int | None = None  # the thread inside batch(), if any
         self._engine_lock: int | None = None  # the descriptor holding engine.lock
         self._rows: list[tuple[str, float, float, str]] = []  # its writes not yet sent
+        self.last_write_failure: tuple[float, str] | None = None  # (when, why): rows.py
 
     @property
     def where(self) -> str:

@@ -61,6 +61,10 @@ class DiskcacheRows:
     _cache: diskcache.Cache
     _batch_thread: int | None  # the thread inside batch(), if any
     _rows: list[tuple[str, float, float, str]]  # the batch's writes not yet sent
+    #: when (Unix time) and why the store itself last failed to write (a full disk, a
+    #: read-only file, a lock held past the timeout; a value that is not JSON is no store
+    #: problem): ``dtms serve``'s ``/health`` lists it for a while (store_health.py)
+    last_write_failure: tuple[float, str] | None
 
     def _get(self, key: str) -> Any:
         """The decoded value, None when absent, ``UNREADABLE`` for a bad row (logged)."""
@@ -172,6 +176,8 @@ class DiskcacheRows:
             )
             message = f"store {self.directory}: writing {what} failed: {reason}"
             self.log.error(message)
+            if isinstance(root, sqlite3.Error | OSError | diskcache.Timeout):
+                self.last_write_failure = (time.time(), message)
             raise StoreError(message) from root
 
     @contextmanager
