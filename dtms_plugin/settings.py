@@ -13,7 +13,7 @@ from typing import Any, Literal
 from hookspecs import ConfigError, Timeframe, parse_settings
 
 from .settings_checks import at_least, http_url, positive, store_db, store_url
-from .settings_ranges import check_ranges
+from .settings_ranges import check_ranges, check_top_level
 
 #: The setting groups, the nested tables: every number in them has a range
 #: (settings_ranges.py, docs/dtms.md §10)
@@ -218,13 +218,12 @@ class DtmsSettings:
     def __post_init__(self) -> None:
         """Refuse nonsense with a ``ValueError`` naming the key (``parse_settings`` turns
         it into a ConfigError naming the table)."""
-        at_least("fresh_seconds", self.fresh_seconds, 0.0)
+        check_top_level(self)  # retention_days, fresh_seconds: spans added to a date
         at_least("last_known_seconds", self.last_known_seconds, self.fresh_seconds)
         for name in (
             "register_timeout_seconds",
             "query_timeout_seconds",
             "monitor_seconds",
-            "retention_days",
             "lease_seconds",
         ):
             positive(name, getattr(self, name))

@@ -63,6 +63,17 @@ _ANY = Range()
 _FRACTION = Range(0.0, 1.0, low_open=True)  # a share of a volume: none of it is no action
 _COUNT = _ge(1)  # a number of bars or trades
 
+#: The most fast bars a duration may be: it becomes a time span added to the host's clock
+#: (a deadline, the arming age, a stale limit), and a datetime ends in the year 9999, so a
+#: "never" of 1e9 bars passed every check, then failed every cycle with an OverflowError.
+#: 10,000 bars of the longest timeframe (MN1, 30 days) are 821 years: room for any date
+#: a host runs at; on M5 they are 35 days, longer than any ladder step means.
+MAX_BARS = 10_000.0
+#: ``retention_days``: 100 years is as good as "keep forever", and stays a date
+MAX_RETENTION_DAYS = 36_500.0
+#: ``fresh_seconds``: a day; a cached state older than that is no fresh one
+MAX_FRESH_SECONDS = 86_400.0
+
 #: ``group.key`` (``group.*``: every key of the group; for a table of labels, the range
 #: of each value) -> its range. docs/dtms.md §10 gives the reason for each bound.
 RANGES: dict[str, Range] = {
@@ -97,25 +108,25 @@ RANGES: dict[str, Range] = {
     "thresholds.recover": _gt(0),
     "thresholds.confluence_against": Range(0.5, 1.0, low_open=True),
     "arming.profit_r": _gt(0),
-    "arming.age_bars": _ge(0),
+    "arming.age_bars": Range(0.0, MAX_BARS),
     "arming.loss_r": _lt(0),
     "arming.adverse_move_r": _gt(0),
     "actions.tighten_r": _gt(0),
     "actions.partial_fraction": _FRACTION,
     "actions.hedge_fraction": _FRACTION,
     "actions.re_add_fraction": _FRACTION,
-    "actions.flat_bars": _gt(0),
-    "actions.recovery_bars": _gt(0),
+    "actions.flat_bars": Range(0.0, MAX_BARS, low_open=True),
+    "actions.recovery_bars": Range(0.0, MAX_BARS, low_open=True),
     "actions.max_retries": _ge(0),
     "actions.unknown_wait_seconds": _ge(0),
     "trail.period": _ge(2),
     "trail.atr_multiple": _gt(0),
-    "rails.stale_bar_periods": _ge(1),
+    "rails.stale_bar_periods": Range(1.0, MAX_BARS),
     "rails.spread_median_bars": _COUNT,
     "rails.spread_max_ratio": _ge(1),
     "rails.daily_loss_pct": Range(0.0, 100.0),
     "rails.stop_streak": _COUNT,
-    "rails.streak_bars": _ge(0),
+    "rails.streak_bars": Range(0.0, MAX_BARS),
     "regime.range_width": _ge(0),
     "regime.range_width_by_symbol": _ge(0),
     "regime.vwap_slope_base": _gt(0),
@@ -132,6 +143,14 @@ RANGES: dict[str, Range] = {
     "regime.rsi_threshold_low_vol": Range(0.0, 50.0),
     "regime.opposite_volume_share": Range(0.5, 1.0),
     "regime.opposite_volume_share_low_vol": Range(0.5, 1.0),
+}
+
+#: The ranges of the numbers outside the groups that become a time span added to a date
+#: (``retention_days`` before the host's clock, ``fresh_seconds`` after it): the same one
+#: line when out of range (docs/dtms.md §10).
+TOP_LEVEL: dict[str, Range] = {
+    "retention_days": Range(0.0, MAX_RETENTION_DAYS, low_open=True),
+    "fresh_seconds": Range(0.0, MAX_FRESH_SECONDS),
 }
 
 #: ``(lower, upper, strict)``: ``lower`` must be below ``upper`` (``strict``) or not above
@@ -180,8 +199,8 @@ def _numbers(prefix: str, group: object) -> list[tuple[str, str, object]]:
 def check_ranges(settings: object, groups: tuple[str, ...]) -> None:
     """Every number of the ``groups`` of ``settings``: a finite number first, then the
     orderings (a pair out of order is named as a pair), then each one's own range. Raises
-    ``ValueError`` starting with the key (``rails.stale_bar_periods: must be >= 1, got
-    0.0``)."""
+    ``ValueError`` starting with the key (``rails.stale_bar_periods: must be in [1, 10000],
+    got 0.0``)."""
     values: dict[str, float] = {}
     checks: list[tuple[str, float, Range]] = []
     for group in groups:
@@ -196,5 +215,15 @@ def check_ranges(settings: object, groups: tuple[str, ...]) -> None:
             rule = "must be below" if strict else "must not be above"
             raise ValueError(f"{lower}: {rule} {upper} ({above:g}), got {below:g}")
     for key, value, allowed in checks:
+        if not allowed.holds(value):
+            raise ValueError(f"{key}: must be {allowed}, got {value!r}")
+
+
+def check_top_level(settings: object) -> None:
+    """Each number of :data:`TOP_LEVEL`: finite and in its range, or a ``ValueError``
+    starting with the key (``retention_days: must be in (0, 36500], got 1000000.0``)."""
+    for key, allowed in TOP_LEVEL.items():
+        value = getattr(settings, key)
+        finite(key, value)
         if not allowed.holds(value):
             raise ValueError(f"{key}: must be {allowed}, got {value!r}")

@@ -23,23 +23,28 @@ ROOT = Path(__file__).parents[2]
 
 #: (group, key, value, what the line must say after the key)
 OUT_OF_RANGE: list[tuple[str, str, float, str]] = [
-    ("arming", "age_bars", -3, "must be >= 0, got -3.0"),
+    ("arming", "age_bars", -3, "must be in [0, 10000], got -3.0"),
+    ("arming", "age_bars", 1e9, "must be in [0, 10000], got 1000000000.0"),
     ("arming", "adverse_move_r", -1, "must be > 0, got -1.0"),
     ("arming", "adverse_move_r", 0, "must be > 0, got 0.0"),
     ("arming", "profit_r", 0, "must be > 0, got 0.0"),
     ("arming", "loss_r", 0.5, "must be < 0, got 0.5"),
-    ("actions", "flat_bars", -15, "must be > 0, got -15.0"),
-    ("actions", "flat_bars", 0, "must be > 0, got 0.0"),
-    ("actions", "recovery_bars", -1, "must be > 0, got -1.0"),
+    ("actions", "flat_bars", -15, "must be in (0, 10000], got -15.0"),
+    ("actions", "flat_bars", 0, "must be in (0, 10000], got 0.0"),
+    ("actions", "flat_bars", 1e9, "must be in (0, 10000], got 1000000000.0"),
+    ("actions", "recovery_bars", -1, "must be in (0, 10000], got -1.0"),
+    ("actions", "recovery_bars", 10_001, "must be in (0, 10000], got 10001.0"),
     ("actions", "tighten_r", -0.3, "must be > 0, got -0.3"),
     ("actions", "re_add_fraction", 0, "must be in (0, 1], got 0.0"),
-    ("rails", "stale_bar_periods", 0, "must be >= 1, got 0.0"),
-    ("rails", "stale_bar_periods", -2, "must be >= 1, got -2.0"),
+    ("rails", "stale_bar_periods", 0, "must be in [1, 10000], got 0.0"),
+    ("rails", "stale_bar_periods", -2, "must be in [1, 10000], got -2.0"),
+    ("rails", "stale_bar_periods", 1e6, "must be in [1, 10000], got 1000000.0"),
     ("rails", "spread_max_ratio", 0, "must be >= 1, got 0.0"),
     ("rails", "spread_max_ratio", -1, "must be >= 1, got -1.0"),
     ("rails", "daily_loss_pct", -5, "must be in [0, 100], got -5.0"),
     ("rails", "daily_loss_pct", 150, "must be in [0, 100], got 150.0"),
-    ("rails", "streak_bars", -12, "must be >= 0, got -12.0"),
+    ("rails", "streak_bars", -12, "must be in [0, 10000], got -12.0"),
+    ("rails", "streak_bars", 1e12, "must be in [0, 10000], got 1000000000000.0"),
     ("thresholds", "confluence_against", 0, "must be in (0.5, 1], got 0.0"),
     ("thresholds", "confluence_against", 1.5, "must be in (0.5, 1], got 1.5"),
     ("thresholds", "confluence_against", -1, "must be in (0.5, 1], got -1.0"),
@@ -132,6 +137,9 @@ def test_a_pair_out_of_order_is_named_as_a_pair(
         {"thresholds": {"confluence_against": 1, "to_l1": -11, "to_l2": -12, "to_hedge": -13}},
         {"actions": {"partial_fraction": 1, "hedge_fraction": 1, "max_retries": 0}},
         {"weights": {"structure": 0}, "adaptive": {"asian": 0}},
+        # the longest spans, in bars: still dates on every timeframe (test_dtms_settings_spans)
+        {"actions": {"flat_bars": 10_000, "recovery_bars": 10_000}},
+        {"arming": {"age_bars": 10_000}, "rails": {"stale_bar_periods": 10_000}},
     ],
 )
 def test_the_edges_that_mean_off_load(table: dict[str, Any]) -> None:
@@ -215,6 +223,6 @@ def test_dtms_serve_says_a_value_out_of_range_in_one_line_and_exits_2(tmp_path: 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].endswith(
-        "mine.toml [plugin.dtms]: rails.stale_bar_periods: must be >= 1, got 0.0"
+        "mine.toml [plugin.dtms]: rails.stale_bar_periods: must be in [1, 10000], got 0.0"
     ), lines[0]
     assert not (tmp_path / "state").exists()

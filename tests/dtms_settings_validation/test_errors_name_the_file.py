@@ -32,11 +32,11 @@ def run(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess[str
     [
         (
             "[plugin.dtms]\nfresh_seconds = -1\n",
-            "mine.toml [plugin.dtms]: fresh_seconds: must be >= 0",
+            "mine.toml [plugin.dtms]: fresh_seconds: must be in [0, 86400], got -1.0",
         ),
         (
             "[plugin.dtms.actions]\nflat_bars = -15\n",
-            "mine.toml [plugin.dtms]: actions.flat_bars: must be > 0, got -15.0",
+            "mine.toml [plugin.dtms]: actions.flat_bars: must be in (0, 10000], got -15.0",
         ),
         (
             '[plugin.dtms]\napi_url = "localhost:8001"\n',
