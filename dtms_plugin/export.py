@@ -174,6 +174,11 @@ def open_reading(location: str, state_dir: str) -> StoreProtocol:
 def run(args: argparse.Namespace) -> int:
     """``dtms export``; one line on stderr and exit 2 for a bad flag, file or store."""
     try:
+        if args.out is not None and not args.out.strip():  # it read as the folder "."
+            raise ValueError(
+                f"--out {args.out!r} names no file; give a file name, or - (the default)"
+                " for standard output"
+            )
         since = parse_when("--since", args.since) if args.since is not None else None
         until = parse_when("--until", args.until) if args.until is not None else datetime.now(UTC)
         if since is not None and since >= until:
@@ -214,15 +219,21 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     finally:
         store.close()
-    span = f"{since.isoformat() if since else 'the first'} to {until.isoformat()}"
     owe = "owes" if left == 1 else "owe"
     note = f"; {closed_trades(left)} still {owe} an action, not exported yet" if left else ""
     print(
-        f"dtms export: {closed_trades(count)} ({span}) from {where}"
+        f"dtms export: {closed_trades(count)} ({closed_span(since, until)}) from {where}"
         f"{' to ' + args.out if to_file else ''}{note}",
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def closed_span(since: datetime | None, until: datetime) -> str:
+    """The range the export read, as its summary says it: ``closed before UNTIL``, or
+    ``closed from SINCE, before UNTIL`` (a trade closed at UNTIL is not in it)."""
+    before = f"before {until.isoformat()}"
+    return f"closed {before}" if since is None else f"closed from {since.isoformat()}, {before}"
 
 
 def closed_trades(count: int) -> str:

@@ -41,6 +41,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--token-env",
         default=DEFAULT_TOKEN_ENV,
+        type=_variable,
         metavar="VAR",
         help=f"environment variable holding the bearer token (default {DEFAULT_TOKEN_ENV})",
     )
@@ -50,20 +51,44 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+# Each raises ArgumentTypeError with what the flag takes: argparse words a ValueError as
+# "invalid _seconds value", naming this function rather than what was wrong.
+
+
 def _seconds(text: str) -> float:
     """``--timeout``: a finite number of seconds above 0 (0, -1 or nan never wait)."""
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0, such as 5 or 0.5, got {text!r}"
+        )
     return value
 
 
 def _positive(text: str) -> int:
     """``--limit``: at least 1 (the server refuses less, after a round trip)."""
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
     return value
+
+
+def _variable(text: str) -> str:
+    """``--token-env``: the name of an environment variable. An empty one is refused, as
+    ``[plugin.dtms] token_env = ""`` is: no variable has that name, so the command would
+    send no token at all and be told 401 by a server that has one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"must not be empty: the name of the variable holding the token (default"
+            f" {DEFAULT_TOKEN_ENV}), got {text!r}"
+        )
+    return text
 
 
 def add_verbs(sub: Any) -> None:

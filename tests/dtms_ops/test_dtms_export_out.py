@@ -89,3 +89,31 @@ def test_out_dash_is_standard_output(folder: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == 40
     assert not (folder / "-").exists()
+
+
+@pytest.mark.parametrize("out", ["", " "])
+def test_an_empty_out_is_refused_in_one_line(folder: Path, out: str) -> None:
+    """``--out ''`` read as the folder ".": "dtms export:  exists; --force replaces it",
+    and with --force "cannot write  (left as it was)"."""
+    for force in ([], ["--force"]):
+        proc = dtms_export(folder, "--out", out, *force)
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert proc.stderr == (
+            f"dtms export: --out {out!r} names no file; give a file name, or - (the default)"
+            " for standard output\n"
+        )
+    assert _names(folder) == ["plugins.toml", "state"]
+
+
+def test_the_summary_says_which_closes_it_exported(folder: Path) -> None:
+    """It read "40 closed trades (the first to 2026-…)"."""
+    proc = dtms_export(folder, "--until", "2026-02-01", "--out", "all.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith(
+        "dtms export: 40 closed trades (closed before 2026-02-01T00:00:00+00:00) from "
+    ), proc.stderr
+    proc = dtms_export(folder, "--since", "2026-01-05", "--until", "2026-01-06")
+    assert proc.stderr.startswith(
+        "dtms export: 40 closed trades (closed from 2026-01-05T00:00:00+00:00, before"
+        " 2026-01-06T00:00:00+00:00) from "
+    ), proc.stderr

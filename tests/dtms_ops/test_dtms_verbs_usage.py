@@ -48,14 +48,27 @@ def test_a_server_that_never_answers_is_named_with_the_timeout(silent_url: str) 
 
 
 @pytest.mark.parametrize(
-    "args",
-    [["actions", "--limit", "0"], ["actions", "--limit", "-1"], ["status", "--timeout", "0"],
-     ["status", "--timeout", "-1"], ["status", "--timeout", "nan"]],
-    ids=" ".join,
+    ("args", "said"),
+    [
+        *[(["actions", "--limit", v], f"argument --limit: expected a whole number of 1 or"
+           f" more, got '{v}'") for v in ("0", "-1", "x", "1.5")],
+        *[(["status", "--timeout", v], f"argument --timeout: expected a number of seconds"
+           f" above 0, such as 5 or 0.5, got '{v}'") for v in ("0", "-1", "nan", "inf", "abc")],
+        (["status", "--token-env", ""], "argument --token-env: must not be empty: the name of"
+         " the variable holding the token (default DTMS_TOKEN), got ''"),
+        (["status", "--token-env", " "], "argument --token-env: must not be empty"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
 )  # fmt: skip
-def test_a_limit_or_timeout_that_cannot_work_is_a_usage_error(args: list[str]) -> None:
-    """Refused before any request: a server at the URL is never asked (none is running)."""
+def test_a_limit_timeout_or_token_variable_that_cannot_work_is_a_usage_error(
+    args: list[str], said: str
+) -> None:
+    """Refused before any request: a server at the URL is never asked (none is running).
+    The line says what the flag takes: it said "invalid _seconds value: '0'", naming a
+    function of the code; an empty --token-env was taken and sent no token, where the
+    configuration's token_env = "" is refused."""
     done = dtms_verb(*args, url="http://127.0.0.1:9")
     assert done.returncode == 2, done.stderr
-    assert f"invalid _{'positive' if '--limit' in args else 'seconds'} value" in done.stderr
-    assert "server" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"dtms {args[0]}: error: {said}"), last
+    assert "invalid _" not in done.stderr and "server" not in done.stderr
