@@ -45,7 +45,7 @@ from .server.observed import MonitorStatus, ObservedHost
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
 from .server.query import actions_query, check_names
-from .server.routes import TICKET_PATH, not_found
+from .server.routes import CLOSE_PATH, TICKET_PATH, not_found
 from .server.settings import DEFAULT_HOST, ServerSettings
 from .server.validation import parse_ticket_text
 from .server.views import last_journal_entry, trade_view
@@ -169,17 +169,20 @@ def routes(
     return reads + posts + deletes
 
 
-#: ``dtms serve``'s registration routes (and ``DELETE /dtms/trade/{ticket}``): a host's
-#: local engine manages the host's own trades, and a program that registers or
-#: unregisters one here is told where to go
-REGISTRATION_PATHS = ("/dtms/trade/enable", "/dtms/trades")
+#: ``dtms serve``'s routes that write a program's trades: its registrations and its
+#: close report (and ``DELETE /dtms/trade/{ticket}``). A host's local engine manages the
+#: host's own trades (their closes it sees at its broker), and a program that registers,
+#: reports the close of or unregisters one here is told where to go: a close answered
+#: "nothing is served" (404) read as a wrong URL, unlike the registration's 501 beside it
+REGISTRATION_PATHS = ("/dtms/trade/enable", "/dtms/trades", CLOSE_PATH)
 
 
 async def _not_here(request: web.Request) -> web.Response:
     """A JSON 501, not aiohttp's plain 404 that a client would read as "not managed"."""
     message = (
-        "this host's DTMS engine manages the host's own trades; register and unregister"
-        " a program's trades with a DTMS server (`dtms serve`, docs/client.md)"
+        "this host's DTMS engine manages the host's own trades; register, report the close"
+        " of and unregister a program's trades with a DTMS server (`dtms serve`,"
+        " docs/client.md)"
     )
     return json_error(501, error_body("not served here", message))
 

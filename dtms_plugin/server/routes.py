@@ -29,6 +29,8 @@ from .views import registration_body
 #: registration route, so ``GET /dtms/trade/enable`` is a 405 with ``Allow: POST``, not a
 #: 400 about a ticket named "enable".
 TICKET_PATH = "/dtms/trade/{ticket:(?!enable$)[^/]+}"
+#: ``POST``: a client reports its position closed
+CLOSE_PATH = "/dtms/trade/{ticket:[^/]+}/closed"
 
 
 def answer(body: dict[str, Any], status: int = 200, *, success: bool = True) -> web.Response:
@@ -168,7 +170,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete(TICKET_PATH, delete_trade)
     app.router.add_get("/dtms/trades", get_trades)
     app.router.add_post("/dtms/trades", enable_many)
-    app.router.add_post("/dtms/trade/{ticket:[^/]+}/closed", closed_trade)
+    app.router.add_post(CLOSE_PATH, closed_trade)
     app.router.add_get("/dtms/status", status)
     app.router.add_get("/dtms/actions", actions)
     app.router.add_get("/openapi.json", openapi)

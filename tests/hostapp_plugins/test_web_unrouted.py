@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from support.dtms_local_rig import Rig
 
+from dtms_plugin.client import AsyncDtmsClient, DtmsError
 from dtms_plugin.plugin import DtmsPlugin
 from hookspecs import hookimpl
 from hostapp.testing import make_host
@@ -117,3 +118,18 @@ async def test_a_plugins_own_404_passes_untouched(tmp_path: Path) -> None:
         s.get(url.rstrip("/") + "/report/42") as r,
     ):
         assert (r.status, await r.text()) == (404, "report 42 has expired")
+
+
+async def test_a_close_reported_to_the_host_is_the_registrations_501(tmp_path: Path) -> None:
+    """``POST /dtms/trade/{ticket}/closed`` was a 404 "nothing is served" here, while a
+    registration and an unregistration were the documented 501 naming ``dtms serve``
+    (docs/client.md): the public client's report_closed raises it, never a lost close."""
+    async with host_server(tmp_path) as (url, s):
+        async with s.post(url + "/dtms/trade/8000/closed", json={"profit": 25}) as r:
+            body = await r.json()
+            assert (r.status, body["error"], body["success"]) == (501, "not served here", False)
+            assert "report the close of" in body["message"] and "dtms serve" in body["message"]
+        async with AsyncDtmsClient(url, token="") as dtms:
+            with pytest.raises(DtmsError) as raised:
+                await dtms.report_closed(8000, reason="tp", profit=25.0)
+        assert raised.value.status == 501
