@@ -121,6 +121,7 @@ from .csvexports import (
     yfinance_levels,
 )
 from .csvheader import columns
+from .csvlines import read_rows
 from .csvmend import Mended, Rows, mend_rows
 from .csvnames import symbol_of_file
 from .csvrows import (
@@ -139,7 +140,6 @@ from .csvrows import (
     ohlc,
     parse_time,
     point_of,
-    read_rows,
     read_time,
 )
 
