@@ -91,10 +91,11 @@ spreadsheet's form.
 
 Any problem raises :class:`CsvError` naming the file and the line, never a traceback from
 inside the parser: a bad number, a high below the low, a missing column, unsorted times,
-a time twice with other values (naming both lines), an empty file. The blemishes real
-files have are mended instead, each counted in the run's notes (:mod:`.csvmend`):
-Yahoo's ``null`` rows, a row repeated exactly, a cut-off last line, an empty volume cell,
-and a file written newest first (read reversed).
+a time twice with other values (naming both lines), an empty file, a line longer than
+128 KiB (:mod:`.csvlines`: read a chunk at a time, so ``/dev/zero`` fails at once). The
+blemishes real files have are mended instead, each counted in the run's notes
+(:mod:`.csvmend`): Yahoo's ``null`` rows, a row repeated exactly, a cut-off last line, an
+empty volume cell, and a file written newest first (read reversed).
 """
 
 from __future__ import annotations

@@ -8,12 +8,22 @@ import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from .csvrows import CsvError
 
 #: a number written with a decimal comma, as spreadsheets in most of Europe save it, and
 #: maybe a point between each three digits of its whole part (``1.821,72``)
 _DECIMAL_COMMA = re.compile(r"-?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+")
+#: the longest line read, in bytes: the csv module's own limit on a field (131,072), so a
+#: line it could not read is refused before the rest of the file is: ``/dev/zero`` or a
+#: multi-GB file without a line break would otherwise be read whole into memory first
+MAX_LINE_BYTES = 128 * 1024
+#: how much of the file is read at a time while the lines' lengths are checked
+_CHUNK = 1 << 20
+#: a line break (``\n``, or ``\r`` as old Mac files end lines) followed by a line longer
+#: than the limit: where in a chunk that has one it is
+_TOO_LONG = re.compile(rb"[\r\n][^\r\n]{%d}" % (MAX_LINE_BYTES + 1))
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
@@ -24,10 +34,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
     a point in them is a thousands separator where it groups the digits by three
     (``1.821,72`` is 1821.72; ``1.82,72`` stays refused). UTF-16
     (with its byte order mark) is accepted too, as older MetaTrader builds wrote it."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise CsvError(path, 0, f"cannot read the file: {exc.strerror or exc}") from None
+    raw = read_capped(path)
     try:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             text = raw.decode("utf-16")
@@ -60,3 +67,36 @@ def _with_point(text: str) -> str:
     """A number written with a decimal comma, and maybe points grouping its digits by
     three (``1.821,72``), as Python reads it (``1821.72``)."""
     return text.replace(".", "").replace(",", ".")
+
+
+def read_capped(path: str | Path) -> bytes:
+    """The bytes of ``path``, read a chunk at a time and refused at the first line longer
+    than :data:`MAX_LINE_BYTES` (its number counted in ``\\n``), however long the file:
+    a bar file's lines are short, and no such line could be read anyway."""
+    parts: list[bytes] = []
+    run = 0  # bytes since the last line break, in the chunks before
+    breaks = 0  # "\n" in the chunks before: the line the run is on is breaks + 1
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(_CHUNK):
+                firsts = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+                head = min(firsts, default=len(chunk))  # the end of the run from before
+                if run + head > MAX_LINE_BYTES:
+                    _too_long(path, breaks + 1)
+                if max(map(len, chunk.splitlines())) > MAX_LINE_BYTES:  # inside, or its tail
+                    found = _TOO_LONG.search(chunk, head)
+                    at = found.start() + 1 if found else 0
+                    _too_long(path, breaks + chunk.count(b"\n", 0, at) + 1)
+                if head == len(chunk):
+                    run += head
+                else:
+                    run = len(chunk) - 1 - max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+                breaks += chunk.count(b"\n")
+                parts.append(chunk)
+    except OSError as exc:
+        raise CsvError(path, 0, f"cannot read the file: {exc.strerror or exc}") from None
+    return b"".join(parts)
+
+
+def _too_long(path: str | Path, line: int) -> NoReturn:
+    raise CsvError(path, line, f"a line longer than {MAX_LINE_BYTES // 1024} KiB")

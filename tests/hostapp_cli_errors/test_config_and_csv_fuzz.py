@@ -55,6 +55,8 @@ def test_a_config_nested_deeper_than_the_limit_names_the_key(tmp_path: Path) -> 
 
 
 def test_a_csv_field_over_the_limit_is_one_line_in_replay_and_run(tmp_path: Path) -> None:
+    """A field over the csv module's limit sits on a line over the reader's own: the
+    line is refused first, as it is read."""
     csv = tmp_path / "XAUUSD.csv"
     csv.write_text(
         "time,open,high,low,close\n2026-01-05T00:00:00Z,1,1,1,1\n"
@@ -67,7 +69,7 @@ def test_a_csv_field_over_the_limit_is_one_line_in_replay_and_run(tmp_path: Path
         [*_bin("hostapp", "hostapp.cli"), "run", "--config", str(config), "--no-compare"],
     ):
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        _one_line(done, f"{csv}:3", "field larger than field limit")
+        _one_line(done, f"{csv}:3", "a line longer than 128 KiB")
 
 
 _FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
