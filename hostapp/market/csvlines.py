@@ -25,6 +25,23 @@ _CHUNK = 1 << 20
 #: than the limit: where in a chunk that has one it is
 _TOO_LONG = re.compile(rb"[\r\n][^\r\n]{%d}" % (MAX_LINE_BYTES + 1))
 
+#: what a compressed file starts with: such a file is named for what it is, not for the
+#: byte that is no UTF-8 (Binance's and HistData's downloads come zipped)
+_PACKED = (
+    (b"\x1f\x8b", "gzip-compressed"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"BZh", "bzip2-compressed"),
+    (b"\xfd7zXZ\x00", "xz-compressed"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+)
+_UNPACK = {
+    "gzip-compressed": "decompress it (gunzip)",
+    "a zip archive": "extract the CSV file from it",
+    "bzip2-compressed": "decompress it (bunzip2)",
+    "xz-compressed": "decompress it (unxz)",
+    "zstd-compressed": "decompress it (unzstd)",
+}
+
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every non-blank line; the delimiter is a tab when the first
@@ -41,6 +58,9 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
         else:
             text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        packed = next((name for magic, name in _PACKED if raw.startswith(magic)), None)
+        if packed is not None:
+            raise CsvError(path, 0, f"{packed}, not text: {_UNPACK[packed]} first") from None
         raise CsvError(path, 0, f"not UTF-8 or UTF-16 text ({exc.reason})") from None
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip()), "")

@@ -1,7 +1,13 @@
 """Files that are no bar files, or whose bars no market made, refused in one line naming
 the file and the line before anything runs: a line too long to be a bar's (a file
-without line breaks, ``/dev/zero``), and through the real command too."""
+without line breaks, ``/dev/zero``), a compressed file, and through the real command
+too."""
 
+import bz2
+import gzip
+import lzma
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,3 +46,30 @@ def test_lines_up_to_the_limit_are_read_whatever_ends_them(tmp_path: Path, end: 
     left_out: list[str] = []
     assert len(load_csv(write_text(tmp_path, text), left_out=left_out)) == 1
     assert left_out == ["note"]
+
+
+@pytest.mark.parametrize(
+    ("pack", "said"),
+    [
+        (lambda data, path: gzip.compress(data), "gzip-compressed, not text: decompress it"),
+        (lambda data, path: _zipped(data, path), "a zip archive, not text: extract the CSV"),
+        (lambda data, path: bz2.compress(data), "bzip2-compressed, not text: decompress it"),
+        (lambda data, path: lzma.compress(data), "xz-compressed, not text: decompress it"),
+    ],
+    ids=["gzip", "zip", "bzip2", "xz"],
+)
+def test_a_compressed_file_is_named_for_what_it_is(
+    tmp_path: Path, pack: Callable[[bytes, Path], bytes], said: str
+) -> None:
+    """Binance's and HistData's downloads come zipped, and a gzipped CSV is common: the
+    message says to unpack it, not which byte is no UTF-8."""
+    path = tmp_path / "XAUUSD.csv.packed"
+    path.write_bytes(pack((HEADER + ROW).encode(), tmp_path))
+    proc = hostapp(tmp_path, "replay", "--report", "r", path.name)
+    assert one_error_line(proc).startswith(f"hostapp: {path.name}: {said}")
+
+
+def _zipped(data: bytes, folder: Path) -> bytes:
+    with zipfile.ZipFile(folder / "a.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("XAUUSD.csv", data)
+    return (folder / "a.zip").read_bytes()
