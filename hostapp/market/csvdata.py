@@ -91,11 +91,12 @@ spreadsheet's form.
 
 Any problem raises :class:`CsvError` naming the file and the line, never a traceback from
 inside the parser: a bad number, a high below the low, a missing column, unsorted times,
-a time twice with other values (naming both lines), an empty file, a line longer than
-128 KiB (:mod:`.csvlines`: read a chunk at a time, so ``/dev/zero`` fails at once). The
-blemishes real files have are mended instead, each counted in the run's notes
-(:mod:`.csvmend`): Yahoo's ``null`` rows, a row repeated exactly, a cut-off last line, an
-empty volume cell, and a file written newest first (read reversed).
+a time twice with other values (naming both lines), an empty file, a price above
+10^18 or a spike (a bar ten times away from both its neighbours, :mod:`.csvspikes`), a
+line longer than 128 KiB (:mod:`.csvlines`: read a chunk at a time, so ``/dev/zero``
+fails at once). The blemishes real files have are mended instead, each counted in the
+run's notes (:mod:`.csvmend`): Yahoo's ``null`` rows, a row repeated exactly, a cut-off
+last line, an empty volume cell, and a file written newest first (read reversed).
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ from .csvrows import (
     CsvError,
     Previous,
     UnsortedError,
+    bar_lines,
     cell,
     check_order,
     check_spread_unit,
@@ -143,6 +145,7 @@ from .csvrows import (
     point_of,
     read_time,
 )
+from .csvspikes import check_spikes
 
 __all__ = ["CsvError", "left_out_note", "load_csv", "parse_time", "symbol_of_file"]
 
@@ -179,21 +182,24 @@ def load_csv(
     mended = Mended()
     rows = rows[:head] + mend_rows(rows[head:], header if head else None, mended)
     unread: list[str] = []
-    try:
-        bars = _load(path, rows, kind, symbol_info, zone, unread, mended)
-    except UnsortedError as unsorted:
-        if len(rows) <= head or unsorted.previous_line != rows[head][0]:
-            raise  # sorted at first, then not: no order to read the file in
-        unread.clear()
-        mended.no_volume.clear()  # the failed pass counted some: the reversed one counts all
-        flipped = rows[:head] + rows[head:][::-1]
+    with bar_lines() as lines:
         try:
-            bars = _load(path, flipped, kind, symbol_info, zone, unread, mended)
-        except UnsortedError:
-            raise unsorted from None
-        mended.reversed_lines = (rows[head][0], rows[-1][0])
+            bars = _load(path, rows, kind, symbol_info, zone, unread, mended)
+        except UnsortedError as unsorted:
+            if len(rows) <= head or unsorted.previous_line != rows[head][0]:
+                raise  # sorted at first, then not: no order to read the file in
+            unread.clear()
+            lines.clear()
+            mended.no_volume.clear()  # the failed pass counted some: the reversed one all
+            flipped = rows[:head] + rows[head:][::-1]
+            try:
+                bars = _load(path, flipped, kind, symbol_info, zone, unread, mended)
+            except UnsortedError:
+                raise unsorted from None
+            mended.reversed_lines = (rows[head][0], rows[-1][0])
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
+    check_spikes(path, bars, lines)
     if left_out is not None:
         left_out.extend(unread)
     if notes is not None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 import re
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +55,10 @@ def number(path: str | Path, line: int, name: str, text: str) -> float:
 
 
 OHLC = ("open", "high", "low", "close")
+#: the highest price read: far above any market's quote (bitcoin in Iranian rials is about
+#: 10^10), far below what overflows the statistics of a run (their squares pass 10^308
+#: from 10^154)
+MAX_PRICE = 1e18
 #: a bar's open, high, low and close
 Ohlc = tuple[float, float, float, float]
 
@@ -177,10 +184,17 @@ def checked_bar(
     volume: float,
     spread: float,
 ) -> Bar:
+    """A :class:`~hookspecs.Bar` of a file's line, its values checked first; its line is
+    told to :func:`bar_lines` when that listens."""
     o, h, low, c = prices
     for name, value in zip(OHLC, prices, strict=True):
         if value <= 0:
             raise CsvError(path, line, f"{name} {value:g} is not a positive price")
+        if value > MAX_PRICE:
+            raise CsvError(
+                path, line, f"{name} {value:g} is not a price: above {MAX_PRICE:g}, which no "
+                "market quotes (a slip of the exponent?)",
+            )  # fmt: skip
     if h < low:
         raise CsvError(path, line, f"high {h:g} is below low {low:g}")
     if h < max(o, c):
@@ -192,9 +206,30 @@ def checked_bar(
     if spread < 0:
         raise CsvError(path, line, f"spread {spread:g} is negative")
     try:
-        return Bar(time, o, h, low, c, volume, spread)
+        bar = Bar(time, o, h, low, c, volume, spread)
     except DataError as exc:  # pragma: no cover - the checks above come first
         raise CsvError(path, line, str(exc)) from None
+    listening = _LINES.get()
+    if listening is not None:
+        listening.append(line)
+    return bar
+
+
+#: the lines of the bars :func:`checked_bar` makes inside :func:`bar_lines`
+_LINES: ContextVar[list[int] | None] = ContextVar("bar_lines", default=None)
+
+
+@contextmanager
+def bar_lines() -> Iterator[list[int]]:
+    """The line of each bar :func:`checked_bar` makes inside the block, in the order made.
+    The loaders return bars, which carry no line; a check across bars (a spike,
+    :mod:`.csvspikes`) still names the lines it is about."""
+    lines: list[int] = []
+    token = _LINES.set(lines)
+    try:
+        yield lines
+    finally:
+        _LINES.reset(token)
 
 
 def point_of(symbol_info: SymbolInfo | None, digits: int) -> float:

@@ -1,21 +1,23 @@
 """Files that are no bar files, or whose bars no market made, refused in one line naming
 the file and the line before anything runs: a line too long to be a bar's (a file
-without line breaks, ``/dev/zero``), a compressed file, and through the real command
-too."""
+without line breaks, ``/dev/zero``), a compressed file, a spike (one bar ten times away
+from both its neighbours) and a price past any market's; through the real command too."""
 
 import bz2
 import gzip
 import lzma
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hostapp_cli_errors.test_run_replay_errors import hostapp, one_error_line
-from hostapp_loop.csvfiles import write_text
+from hostapp_loop.csvfiles import write_bars_csv, write_text
 
 from hostapp.market.csvdata import CsvError, load_csv
 from hostapp.market.csvlines import MAX_LINE_BYTES
+from hostapp.market.synthetic import generate_bars
 
 HEADER = "time,open,high,low,close,volume\n"
 ROW = "2024-01-02 00:00,1.1,1.2,1.0,1.15,1\n"
@@ -73,3 +75,101 @@ def _zipped(data: bytes, folder: Path) -> bytes:
     with zipfile.ZipFile(folder / "a.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("XAUUSD.csv", data)
     return (folder / "a.zip").read_bytes()
+
+
+# -- prices no market quotes: a spike, and a number past any price -----------------------
+
+
+def _gold(tmp_path: Path, count: int = 400) -> list[str]:
+    """The lines of an M5 XAUUSD file of ``count`` bars (the header first)."""
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), count, seed=5)
+    return write_bars_csv(tmp_path / "XAUUSD.csv", bars).read_text().splitlines()
+
+
+def _scaled(line: str, factor: float, at: tuple[int, ...] = (1, 2, 3, 4)) -> str:
+    """``line`` (time,open,high,low,close,…) with its prices at ``at`` times ``factor``."""
+    cells = line.split(",")
+    for i in at:
+        cells[i] = repr(float(cells[i]) * factor)
+    return ",".join(cells)
+
+
+def _write(tmp_path: Path, lines: list[str], name: str = "XAUUSD.csv") -> Path:
+    return write_text(tmp_path, "\n".join(lines) + "\n", name)
+
+
+def test_a_bar_at_a_hundred_times_the_price_is_refused_naming_its_values(
+    tmp_path: Path,
+) -> None:
+    """One line at 100 times the price gave a P&L of +8 million against −1,825 on the
+    clean file, and sized the next position on it, without a word."""
+    lines = _gold(tmp_path)
+    lines[201] = _scaled(lines[201], 100)  # line 202
+    _write(tmp_path, lines)
+    proc = hostapp(tmp_path, "replay", "--report", "r", "XAUUSD.csv")
+    said = one_error_line(proc)  # no RuntimeWarning either: nothing else on stderr
+    assert said.startswith("hostapp: XAUUSD.csv:202: a spike: open ")
+    close = float(lines[201].split(",")[4])
+    assert f"close {close:.10g}, all more than 10 times above the closes on both sides" in said
+    assert "on line 201, " in said and "on line 203)" in said
+    assert not (tmp_path / "r" / "summary.json").exists()
+
+
+def test_a_price_of_1e300_is_refused_whatever_its_neighbours(tmp_path: Path) -> None:
+    lines = _gold(tmp_path)
+    time, *_, volume, spread = lines[201].split(",")
+    lines[201] = ",".join([time, "1e300", "1e300", "1e300", "1e300", volume, spread])
+    proc = hostapp(tmp_path, "replay", "--report", "r", _write(tmp_path, lines).name)
+    assert one_error_line(proc) == (
+        "hostapp: XAUUSD.csv:202: open 1e+300 is not a price: above 1e+18, which no market "
+        "quotes (a slip of the exponent?)"
+    )
+
+
+def test_a_bar_at_a_hundredth_of_the_price_is_a_spike_too(tmp_path: Path) -> None:
+    lines = _gold(tmp_path, 60)
+    lines[30] = _scaled(lines[30], 0.01)
+    with pytest.raises(CsvError, match=r"XAUUSD\.csv:31: a spike: .* all less than 1/10 of "):
+        load_csv(_write(tmp_path, lines))
+
+
+def test_a_spike_in_a_file_written_newest_first_names_its_own_line(tmp_path: Path) -> None:
+    """Read reversed: the neighbours are named in time order, the later line first."""
+    lines = _gold(tmp_path, 60)
+    lines = [lines[0], *reversed(lines[1:])]
+    lines[10] = _scaled(lines[10], 50)
+    with pytest.raises(CsvError, match=r"XAUUSD\.csv:11: a spike: .*on line 12, .*on line 10\)"):
+        load_csv(_write(tmp_path, lines))
+
+
+def test_a_spike_in_metatrader_4_lines_names_its_line(tmp_path: Path) -> None:
+    """Every layout's bars are checked: here one without a header."""
+    rows = [f"2024.01.02,{h:02d}:00,1.1,1.2,1.0,1.15,10" for h in range(6)]
+    rows[3] = "2024.01.02,03:00,12.5,13,12,12.6,10"
+    with pytest.raises(CsvError, match=r"XAUUSD\.csv:4: a spike: open 12\.5, high 13, "):
+        load_csv(_write(tmp_path, rows))
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["crash", "flash crash wick", "flash spike wick", "jump that stays", "first", "last"],
+)
+def test_moves_real_markets_make_are_read(tmp_path: Path, shape: str) -> None:
+    """A crash of 99.9 % over a few bars, a wick to a thousandth of the price and back
+    within the bar (ether on GDAX in 2017), a wick ten times up, a jump of 20 times that
+    stays (a reverse split in unadjusted prices): real data, read as it is. A jump at the
+    first or the last bar has one neighbour, so it cannot be told from a real one."""
+    lines = _gold(tmp_path, 60)
+    if shape == "crash":
+        lines[20:] = [_scaled(line, 0.001 ** (min(i, 4) / 4)) for i, line in enumerate(lines[20:])]
+    elif shape == "flash crash wick":
+        lines[20] = _scaled(lines[20], 0.001, at=(3,))
+    elif shape == "flash spike wick":
+        lines[20] = _scaled(lines[20], 10, at=(2,))
+    elif shape == "jump that stays":
+        lines[20:] = [_scaled(line, 20) for line in lines[20:]]
+    elif shape == "first":
+        lines[1] = _scaled(lines[1], 100)
+    else:
+        lines[-1] = _scaled(lines[-1], 100)
+    assert len(load_csv(_write(tmp_path, lines))) == 60
