@@ -8,8 +8,10 @@ is left behind, and the Agg backend is chosen only when a chart is drawn.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -71,3 +73,32 @@ def date_numbers() -> Callable[[datetime], float]:
 
 
 _DAY = timedelta(days=1)
+
+
+class ChartError(Exception):
+    """Charts that could not be written (``failed``: each file and why), after the ones
+    that could (``written``). A full disk or a folder in the chart's place is a line per
+    chart for the command to say, not a traceback that loses the run's results."""
+
+    def __init__(self, failed: Sequence[tuple[Path, str]], written: Sequence[Path] = ()) -> None:
+        self.failed = list(failed)
+        self.written = list(written)
+        super().__init__("; ".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One sentence per chart that could not be written, naming it and why."""
+        return [f"cannot write the chart {path}: {why}" for path, why in self.failed]
+
+
+def save_figure(fig: Figure, path: Path) -> None:
+    """``fig`` as the PNG ``path``; a :class:`ChartError` naming it and why when the file
+    cannot be written, with what was begun of it removed (a 0-byte chart was left behind
+    on a full disk, for a reader to take for one)."""
+    existed = path.exists()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        with suppress(OSError):  # ours when new or emptied; else a file it could not open
+            if path.is_file() and (not existed or path.stat().st_size == 0):
+                path.unlink()
+        raise ChartError([(path, exc.strerror or str(exc))]) from None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hookspecs import Action, ActionResult, Bar, DefensiveState, Timeframe
 
-from .chart_canvas import date_axis, date_numbers, new_figure, num
+from .chart_canvas import ChartError, date_axis, date_numbers, new_figure, num, save_figure
 from .outcomes import Outcome
 from .report import chart_file_name
 
@@ -64,9 +64,12 @@ def write_price_charts(
     title: str = "",
 ) -> list[Path]:
     """One PNG per symbol in ``directory``, named by :func:`~.report.chart_file_name`
-    (``<SYMBOL>.png`` for a symbol that is a safe name). Returns the files written."""
+    (``<SYMBOL>.png`` for a symbol that is a safe name). Returns the files written; a
+    :class:`~.chart_canvas.ChartError` naming those that could not be, after trying
+    every symbol's (a folder in one chart's place takes no other chart with it)."""
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    failed: list[tuple[Path, str]] = []
     for symbol, bars in series.items():
         fig = _price_figure(
             symbol,
@@ -80,9 +83,15 @@ def write_price_charts(
         )
         if fig is None:
             continue
-        path = directory / chart_file_name(symbol, {p.name for p in written})
-        fig.savefig(path)
+        path = directory / chart_file_name(symbol, {p.name for p in [*written, *dict(failed)]})
+        try:
+            save_figure(fig, path)
+        except ChartError as exc:
+            failed.extend(exc.failed)
+            continue
         written.append(path)
+    if failed:
+        raise ChartError(failed, written)
     return written
 
 

@@ -19,6 +19,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -335,12 +336,19 @@ def failed_actions_note(summary: Mapping[str, Any]) -> str | None:
 
 
 def write_json(path: Path, summary: Mapping[str, Any]) -> None:
+    """``summary`` as ``path``, whole or not at all: written beside it, then moved over it
+    (a full disk leaves the earlier file, and no half-written one beside it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(
-        json.dumps(summary, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
-    )
-    tmp.replace(path)
+    try:
+        tmp.write_text(
+            json.dumps(summary, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
+        )
+        tmp.replace(path)
+    except OSError:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 #: The files a ``hostapp run`` or ``replay`` writes into its report folder under fixed

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .chart_canvas import RUN_COLOURS, date_axis, new_figure, num
+from .chart_canvas import RUN_COLOURS, date_axis, new_figure, num, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,14 +33,14 @@ def write_equity_chart(
     figure = equity_figure(
         curves, start_balance=start_balance, start=start, until=until, stopped=stopped or {}
     )
-    figure.savefig(path)
+    save_figure(figure, path)
     return path
 
 
 def write_r_histogram(path: Path, rs: Mapping[str, Sequence[float]]) -> Path:
     """Per-trade R of several runs, overlaid."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    r_figure(rs).savefig(path)
+    save_figure(r_figure(rs), path)
     return path
 
 

@@ -25,6 +25,7 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, ExitStack
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
+from .chart_canvas import ChartError
 from .claims import Held, claim
 from .config import DEFAULT_COMPARE, HostConfig, load_config
 from .driving import (
@@ -54,6 +56,9 @@ DEFAULT_REPORT = Path(".hostapp/report")
 #: summary and log) and leave the other half (charts, compare/) beside it
 DEFAULT_LIVE_REPORT = Path(".hostapp/live")
 EXIT_USAGE = 2
+#: a command whose results were printed, but whose report folder misses a file it could
+#: not write (a full disk): said in a line naming the file
+EXIT_UNWRITTEN = 1
 #: In a report folder: held by the command writing there (:func:`_setup_logging`).
 REPORT_LOCK = ".hostapp.lock"
 
@@ -176,26 +181,34 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]
     replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
     run = ab.one_run(replay, "run")
-    summary = dict(run.summary)
-    summary["charts"] = [p.name for p in ab.price_charts(replay, run)]
+    summary, problems, saved = _results_then_charts(replay, run)
     print(summary_table(summary))
     compared: dict[str, Any] | None = None
     name = DEFAULT_COMPARE
-    if not run.interrupted and getattr(args, "compare", True) and name in run.summary["plugins"]:
+    # no A/B where the summary could not be written (a full disk): it writes more there
+    compare = saved and getattr(args, "compare", True) and name in run.summary["plugins"]
+    if not run.interrupted and compare:
         # the first thing a new user sees: what the compared plugin changed on the same trades
         to_compare = dataclasses.replace(replay, report=report / "compare")
-        compared = ab.write_comparison(
-            name, to_compare, ab.compare_runs(name, to_compare, full=run)
-        )
-        print()
-        ab.print_comparison(compared)
-        summary["compare"] = "compare/summary.json"
-    write_json(report / "summary.json", summary)
-    print(f"\nreport: {report / 'summary.json'} and {len(summary['charts'])} chart(s) in {report}/")
+        runs = ab.compare_runs(name, to_compare, full=run)
+        try:
+            compared = ab.write_comparison(name, to_compare, runs)
+        except (ChartError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.filename is None:
+                raise  # not a file of the report
+            problems.append(f"the A/B in {to_compare.report} is incomplete: {_unwritten(exc)}")
+        else:
+            print()
+            ab.print_comparison(compared)
+            summary["compare"] = "compare/summary.json"
+    if saved:
+        problems += _saved(report / "summary.json", summary)
+        charts = len(summary["charts"])
+        print(f"\nreport: {report / 'summary.json'} and {charts} chart(s) in {report}/")
     if compared is not None:
         print(f"A/B: {report / 'compare'}/ (summary.json, trades.csv, equity and R charts)")
     print(f"log: {report / LOG_NAME}")
-    return _exit_code(run.interrupted)
+    return _said(problems, _exit_code(run.interrupted))
 
 
 def _speed_option(args: argparse.Namespace, config: HostConfig) -> float | None:
@@ -267,29 +280,79 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz
     extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]
     replay = ab.Replay(config, series, base, tf, report, extra)
-    if sweeps:
-        from .sweep import sweep_command
+    try:
+        if sweeps:
+            from .sweep import sweep_command
 
-        return sweep_command(
-            args.compare, replay, sweeps, against=against, split=split, jobs=jobs,
-            json_out=args.json,
-        )  # fmt: skip
-    if args.compare:
-        return ab.compare_command(
-            args.compare, replay, against=against, json_out=args.json, jobs=jobs
-        )
+            return sweep_command(
+                args.compare, replay, sweeps, against=against, split=split, jobs=jobs,
+                json_out=args.json,
+            )  # fmt: skip
+        if args.compare:
+            return ab.compare_command(
+                args.compare, replay, against=against, json_out=args.json, jobs=jobs
+            )
+    except (ChartError, OSError) as exc:  # its table is printed after its files
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise  # not a file: a reader gone (BrokenPipeError), a connection
+        return _said([f"the report in {report} is incomplete: {_unwritten(exc)}"], 0)
     run = ab.one_run(replay, "run")
-    summary = dict(run.summary)
-    summary["charts"] = [p.name for p in ab.price_charts(replay, run)]
-    write_json(report / "summary.json", summary)
+    summary, problems, saved = _results_then_charts(replay, run)
     out = sys.stderr if args.json else sys.stdout
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True, default=str))
     else:
         print(summary_table(summary))
-    print(f"\nreport: {report / 'summary.json'} in {report}/", file=out)
+    if saved:
+        print(f"\nreport: {report / 'summary.json'} in {report}/", file=out)
     print(f"log: {report / LOG_NAME}", file=out)
-    return EXIT_INTERRUPTED if run.interrupted else 0
+    return _said(problems, EXIT_INTERRUPTED if run.interrupted else 0)
+
+
+def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[str], bool]:
+    """The run's summary, written to the report folder before its price charts are drawn
+    and again naming those written: a chart that cannot be written (a full disk, a
+    folder in its place) loses none of the results. Also the lines to say of what could
+    not be written, and whether the summary was."""
+    from . import ab
+
+    path = replay.report / "summary.json"
+    summary = {**run.summary, "charts": []}
+    problems = _saved(path, summary)
+    saved = not problems
+    try:
+        charts = ab.price_charts(replay, run)
+    except ChartError as exc:
+        charts = exc.written
+        problems += exc.lines()
+    summary["charts"] = [p.name for p in charts]
+    if charts and saved:
+        problems += _saved(path, summary)
+    return summary, problems, saved
+
+
+def _saved(path: Path, summary: Mapping[str, Any]) -> list[str]:
+    """``summary`` written to ``path``; else the line saying why it could not be."""
+    try:
+        write_json(path, summary)
+    except OSError as exc:
+        return [f"cannot write {path}: {exc.strerror or exc}"]
+    return []
+
+
+def _unwritten(exc: ChartError | OSError) -> str:
+    """Which file of the report could not be written, and why."""
+    if isinstance(exc, ChartError):
+        return "; ".join(exc.lines())
+    return f"{exc.filename}: {exc.strerror or exc}"
+
+
+def _said(problems: Sequence[str], code: int) -> int:
+    """Each of ``problems`` as a line on stderr, after the results; the exit code is then
+    :data:`EXIT_UNWRITTEN`, unless ``code`` already says the run was interrupted."""
+    for line in problems:
+        print(f"hostapp: {line}", file=sys.stderr)
+    return EXIT_UNWRITTEN if problems and code != EXIT_INTERRUPTED else code
 
 
 def _compare_name(args: argparse.Namespace) -> None:

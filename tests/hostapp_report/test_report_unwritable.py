@@ -1,0 +1,85 @@
+"""A report that cannot be written whole loses none of the run's results: a full disk
+under ``hostapp run --report`` once ended in a traceback from the chart's PNG, a 0-byte
+chart and no ``summary.json``. Now the summary is written before the charts, a chart
+that cannot be written is one line naming it and why (exit code 1, no traceback), and
+the table is printed either way. A full disk is ``/dev/full`` here (a chart's name
+linked to it) and a folder in a chart's place, so no test needs root or a small disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hostapp_cli_errors.test_run_replay_errors import hostapp
+from hostapp_loop.csvfiles import write_bars_csv
+
+from hostapp.market.synthetic import generate_bars
+
+FULL = Path("/dev/full")
+pytestmark = pytest.mark.skipif(not FULL.exists(), reason="needs Linux's /dev/full")
+
+
+def _lines(stderr: str) -> list[str]:
+    """stderr without the progress lines."""
+    return [ln for ln in stderr.splitlines() if not ln.startswith(("run:", "replay"))]
+
+
+def test_a_chart_on_a_full_disk_is_one_line_after_the_summary(tmp_path: Path) -> None:
+    report = tmp_path / "r"
+    report.mkdir()
+    (report / "XAUUSD.png").symlink_to(FULL)  # writing it: No space left on device
+    proc = hostapp(tmp_path, "run", "--days", "2", "--no-compare", "--report", "r")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert _lines(proc.stderr) == [
+        "hostapp: cannot write the chart r/XAUUSD.png: No space left on device"
+    ]
+    assert "trades opened" in proc.stdout  # the table, printed all the same
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["charts"] == ["EURUSD.png"]  # the other symbol's chart is drawn
+    assert (report / "EURUSD.png").stat().st_size > 0
+
+
+def test_a_folder_in_a_charts_place_keeps_the_replays_summary(tmp_path: Path) -> None:
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 600, seed=5)
+    write_bars_csv(tmp_path / "XAUUSD.csv", bars)
+    (tmp_path / "r" / "XAUUSD.png").mkdir(parents=True)
+    proc = hostapp(tmp_path, "replay", "--report", "r", "XAUUSD.csv")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert _lines(proc.stderr) == ["hostapp: cannot write the chart r/XAUUSD.png: Is a directory"]
+    assert "trades opened" in proc.stdout
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["charts"] == [] and summary["bars"] == 600
+
+
+_CUT_OFF = """
+import resource, signal, sys
+from pathlib import Path
+from hostapp.chart_canvas import ChartError, new_figure, save_figure
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+fig, (ax,) = new_figure([1.0])
+ax.plot(range(1000), [i % 7 for i in range(1000)])
+try:
+    save_figure(fig, Path(sys.argv[1]))
+except ChartError as exc:
+    print(exc)
+"""
+
+
+def test_a_chart_cut_off_while_written_is_removed(tmp_path: Path) -> None:
+    """A disk that fills while the PNG is written left a 0-byte (or cut-off) chart for a
+    reader to take for one: what was begun of it goes."""
+    chart = tmp_path / "XAUUSD.png"
+    proc = subprocess.run(
+        [sys.executable, "-c", _CUT_OFF, str(chart)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"cannot write the chart {chart}: File too large"
+    assert not chart.exists()
