@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import suppress
 from typing import TextIO
 
 from hookspecs.events import HumanFormatter, JsonFormatter
@@ -62,3 +63,34 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level)
     return handler
+
+
+class ReportLog(logging.FileHandler):
+    """A command's log file in its report folder (``hostapp.log``). A record it cannot
+    write (a full disk) is said once, one line on stderr naming the file and why, and the
+    log stops there: logging's own handler printed a traceback for every record after,
+    hundreds of them between a run's progress and its table. Any other failure (a
+    record whose arguments do not fit its message: a bug) gets logging's traceback."""
+
+    def __init__(self, path: str, json: bool = False) -> None:
+        super().__init__(path, mode="w", encoding="utf-8")
+        self.setFormatter(formatter(json))
+        self.stopped = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.stopped:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        failure = sys.exc_info()[1]
+        if not isinstance(failure, OSError):
+            super().handleError(record)
+            return
+        self.stopped = True
+        why = failure.strerror or failure
+        print(f"hostapp: cannot write the log {self.baseFilename}: {why}; it stops here",
+              file=sys.stderr)  # fmt: skip
+
+    def close(self) -> None:
+        with suppress(OSError):  # what it could not write was said when it stopped
+            super().close()

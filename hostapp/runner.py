@@ -46,7 +46,7 @@ from .driving import (
     run_summary,
 )
 from .live_paper import claim_account, live_account, paper_live
-from .logs import formatter
+from .logs import ReportLog, formatter
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import clear_report, summary_table, write_json
@@ -89,8 +89,7 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     root = logging.getLogger()
     if root.handlers:
         return
-    to_file = logging.FileHandler(report / LOG_NAME, mode="w", encoding="utf-8")
-    to_file.setFormatter(formatter(json_lines))
+    to_file = ReportLog(str(report / LOG_NAME), json_lines)
     to_err = logging.StreamHandler(sys.stderr)
     to_err.setFormatter(formatter(json_lines))
     to_err.setLevel(logging.ERROR)

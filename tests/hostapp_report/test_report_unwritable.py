@@ -8,6 +8,8 @@ linked to it) and a folder in a chart's place, so no test needs root or a small 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -83,3 +85,26 @@ def test_a_chart_cut_off_while_written_is_removed(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"cannot write the chart {chart}: File too large"
     assert not chart.exists()
+
+
+def test_a_log_on_a_full_disk_says_so_once_then_stops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """logging's own handler printed a traceback for every record it could not write."""
+    from hostapp.logs import ReportLog
+
+    handler = ReportLog(str(FULL))
+    log = logging.getLogger("test_report_unwritable")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        for i in range(5):
+            log.warning("record %d", i)
+    finally:
+        log.removeHandler(handler)
+        handler.close()  # what it holds unwritten is dropped without a word more
+    err = capsys.readouterr().err
+    assert err == (
+        f"hostapp: cannot write the log {os.fspath(FULL)}: No space left on device; it stops here\n"
+    )
+    assert handler.stopped
