@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
@@ -40,6 +41,8 @@ def replay_files(
     them, else each file's name. ``notes`` gets what the run should say of the files."""
     files: list[str] = list(args.data)
     symbols = [args.symbol] * len(files) if args.symbol else [file_symbol(f) for f in files]
+    for path, symbol in zip(files, symbols, strict=True):
+        check_printable(path, symbol)
     if len(set(files)) < len(files):
         twice = sorted({f for f in files if files.count(f) > 1})
         raise ConfigError(f"a file named twice: {', '.join(twice)}")
@@ -49,6 +52,23 @@ def replay_files(
     renamed = None if args.symbol else renamed_note(dict(zip(files, symbols, strict=True)))
     notes.extend(filter(None, [renamed, split_symbol_note(out)]))
     return out
+
+
+def check_printable(path: str, symbol: str) -> None:
+    """A ConfigError naming the file whose name gives a symbol that is no printable text:
+    a name in another encoding than the system's (``X\\xffAUUSD.csv``, which Python reads
+    with a lone surrogate) failed in the charts, after the replay, losing its results. A
+    symbol is a name brokers, plugins and reports show: it is not guessed at (a
+    replacement character would make up a symbol no broker has); ``--symbol`` gives it."""
+    if symbol.isprintable():
+        return
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")  # its bytes: \\xff
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)  # one line
+    if any("\udc80" <= c <= "\udcff" for c in symbol):
+        why = "the file's name is not UTF-8 text, so it names no symbol"
+    else:
+        why = f"the symbol its name gives, {symbol!r}, holds characters that cannot be printed"
+    raise ConfigError(f"{shown}: {why}: give the symbol with --symbol NAME, or rename the file")
 
 
 def data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
