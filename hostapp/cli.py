@@ -18,6 +18,7 @@ from typing import Any
 
 from hookspecs import ConfigError
 
+from .cli_options import days, fraction, jobs, port, speed
 from .config import DEFAULT_COMPARE
 from .errors import PluginError
 
@@ -37,61 +38,6 @@ def _add_config(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _days(text: str) -> int:
-    """``--days``: a whole number of days, at least 1."""
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
-    if days < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 day, got {text}")
-    return days
-
-
-def _port(text: str) -> int:
-    """``--port``: a TCP port, 0 (any free one) to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text}")
-    return port
-
-
-def _speed(text: str) -> float:
-    """``--speed``: how many times faster than real time, a number more than 0."""
-    try:
-        speed = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < speed < float("inf"):  # NaN too
-        raise argparse.ArgumentTypeError(f"expected a number more than 0, got {text}")
-    return speed
-
-
-def _jobs(text: str) -> int:
-    """``--jobs``: how many runs at once, at least 1."""
-    try:
-        jobs = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of runs, got {text!r}") from None
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {text}")
-    return jobs
-
-
-def _fraction(text: str) -> float:
-    """``--split``: a fraction strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction like 0.7, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text}")
-    return value
-
-
 def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     from importlib.metadata import version
 
@@ -107,7 +53,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the trading loop (paper broker by default)")
     _add_config(p)
     p.add_argument(
-        "--days", type=_days, default=None, metavar="N", help="simulate N days (≥ 1), then stop"
+        "--days", type=days, default=None, metavar="N", help="simulate N days (≥ 1), then stop"
     )
     p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the synthetic feed")
     p.add_argument(
@@ -119,7 +65,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p.add_argument("--live", action="store_true", help="run against the wall clock")
     p.add_argument(
         "--speed",
-        type=_speed,
+        type=speed,
         default=None,
         metavar="N",
         help="with --live on paper: play the feed N times faster than real time (bars, "
@@ -140,7 +86,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--port",
-        type=_port,
+        type=port,
         default=8002,
         metavar="N",
         help="port of --serve on 127.0.0.1 (default 8002; 0: any free port)",
@@ -203,7 +149,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--jobs",
-        type=_jobs,
+        type=jobs,
         default=None,
         metavar="N",
         help="with --compare: the runs of the A/B (and of a sweep) in N worker processes "
@@ -223,7 +169,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--split",
-        type=_fraction,
+        type=fraction,
         default=None,
         metavar="F",
         help="with --sweep: tune on the first F of the bars (0 < F < 1, e.g. 0.7) and "

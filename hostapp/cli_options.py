@@ -1,0 +1,63 @@
+"""The types of the command line's options (``--days``, ``--port``, …) for argparse: a
+value out of range is argparse's one ``error:`` line naming the option, exit code 2,
+the same for every command that takes the option (``hostapp run`` and ``serve``, and
+``dtms serve``, which is the host's serve mode)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def days(text: str) -> int:
+    """``--days``: a whole number of days, at least 1."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 day, got {text}")
+    return days
+
+
+def port(text: str) -> int:
+    """``--port``: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text}")
+    return port
+
+
+def speed(text: str) -> float:
+    """``--speed``: how many times faster than real time, a number more than 0."""
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < speed < float("inf"):  # NaN too
+        raise argparse.ArgumentTypeError(f"expected a number more than 0, got {text}")
+    return speed
+
+
+def jobs(text: str) -> int:
+    """``--jobs``: how many runs at once, at least 1."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of runs, got {text!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {text}")
+    return jobs
+
+
+def fraction(text: str) -> float:
+    """``--split``: a fraction strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction like 0.7, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text}")
+    return value
