@@ -53,7 +53,11 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the trading loop (paper broker by default)")
     _add_config(p)
     p.add_argument(
-        "--days", type=days, default=None, metavar="N", help="simulate N days (≥ 1), then stop"
+        "--days",
+        type=days,
+        default=None,
+        metavar="N",
+        help="simulate N days (1 to 36,500), then stop",
     )
     p.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the synthetic feed")
     p.add_argument(

@@ -23,6 +23,9 @@ from .market.timeframes import timeframe_seconds
 #: Where the builtin synthetic data starts: a Monday, so the sessions line up.
 BUILTIN_START = datetime(2024, 1, 1, tzinfo=UTC)
 DEFAULT_DAYS = 30
+#: the longest builtin feed or trimmed data: a hundred years, far short of the calendar's
+#: end (year 9999), where three million days failed in a traceback
+MAX_DAYS = 36_500
 
 
 def infer_timeframe(bars: Sequence[Bar], where: str = "data") -> str:
@@ -213,8 +216,8 @@ def streamed_config_series(
     the live paper host and the server, which keep only a recent window of it."""
     data = config.host.data
     tf = config.host.timeframe
-    if days is not None and not days > 0:  # NaN too
-        raise ConfigError(f"days must be more than 0, got {days}")
+    if days is not None and not 0 < days <= MAX_DAYS:  # NaN too
+        raise ConfigError(f"days must be more than 0 and at most {MAX_DAYS:,}, got {days}")
     check_data_table(config)
     if isinstance(data, str):  # "builtin": checked above
         base = tf if timeframe_seconds(tf) < timeframe_seconds("M5") else "M5"
@@ -312,5 +315,7 @@ def _names(symbols: Sequence[str]) -> str:
 def _first_days(bars: list[Bar], days: float) -> list[Bar]:
     if not bars:
         return bars
+    if bars[-1].time - bars[0].time < timedelta(days=days):
+        return bars  # all of them (and no date past the calendar's end for bars of 9999)
     end = bars[0].time + timedelta(days=days)
     return [b for b in bars if b.time < end]

@@ -26,6 +26,7 @@ from typing import Any
 
 from hookspecs import BrokerError, ConfigError, ServeOptions
 
+from .cli_options import days
 from .config import HostConfig, load_config
 from .errors import PluginError
 from .host import Host
@@ -59,7 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, help="seed of the builtin feed: the host's --seed"
     )
     p.add_argument(
-        "--days", type=float, default=None, help="days of the builtin feed: the host's --days"
+        "--days", type=days, default=None, help="days of the builtin feed: the host's --days"
     )
     p.add_argument(
         "--log-level",

@@ -110,3 +110,35 @@ def test_error_lines_name_the_command_once(tmp_path: Path, argv: tuple[str, ...]
     rest = last[prefix.end() :]
     assert not re.match(rf"({program}|hostapp|dtms)\b[\w ]*: ", rest), last
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("hostapp", "run", "--no-compare", "--days", "3000000"),
+        ("hostapp", "run", "--no-compare", "--days", "1000000000"),
+        ("hostapp", "run", "--live", "--speed", "100", "--days", "3000000"),
+        ("hostapp", "run", "--days", "0"),
+        ("hostapp", "serve", "--port", "0", "--days", "3000000"),
+        ("hostapp", "serve", "--port", "0", "--days", "1.5"),
+        ("hostapp", "serve", "--port", "0", "--days", "0"),
+        ("dtms", "serve", "--port", "0", "--days", "inf"),
+        ("dtms", "serve", "--port", "0", "--days", "1e400"),
+        ("dtms", "serve", "--port", "0", "--days", "36501"),
+    ],
+    ids=lambda argv: " ".join(argv),
+)
+def test_days_is_the_same_bounded_whole_number_everywhere(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """Three million days ran past the calendar's end in a traceback, ``inf`` too on
+    serve, which also took ``1.5`` where run refused it and said ``got 0.0`` for 0."""
+    program, *args = argv
+    done = _run(program, *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.endswith(
+        f"error: argument --days: expected a whole number of days from 1 to 36,500, "
+        f"got {args[-1]!r}"
+    ), last

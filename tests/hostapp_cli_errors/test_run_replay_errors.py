@@ -137,6 +137,18 @@ def test_run_days_must_be_positive(tmp_path: Path, days: str) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_run_days_past_the_end_of_csv_data_runs_all_of_it(tmp_path: Path) -> None:
+    """The most days a run takes, on data of the year 9990: their end would be past the
+    calendar's (year 9999), which ended in a traceback; all of the bars run."""
+    bars = generate_bars("XAUUSD", datetime(9990, 3, 4, tzinfo=UTC), 400, seed=5)
+    write_bars_csv(tmp_path / "gold.csv", bars)
+    config = '[host]\nsymbols = ["XAUUSD"]\ndata = { XAUUSD = "gold.csv" }\n'
+    (tmp_path / "plugins.toml").write_text(config)
+    proc = hostapp(tmp_path, "run", "--no-compare", "--days", "36500", "--report", "out")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["bars"] == 400
+
+
 def test_run_days_one_runs_one_day(tmp_path: Path) -> None:
     (tmp_path / "plugins.toml").write_text('[host]\nsymbols = ["XAUUSD"]\n')
     proc = hostapp(tmp_path, "run", "--days", "1", "--report", "out")
