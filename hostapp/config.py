@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from hookspecs.settings import HOST_KEYS
 from .brokers.mt5_settings import load_mt5_settings
 from .brokers.paper_rules import PaperSettings
 from .brokers.paper_symbols import parse_paper_symbols
+from .durations import AT_MOST, is_duration
 from .market.csvrows import parse_zone
 
 DEFAULT_PATH = Path("plugins.toml")
@@ -66,9 +66,10 @@ class HostSettings:
         object.__setattr__(
             self, "timeframe", Timeframe.parse(self.timeframe, "key 'timeframe'").value
         )
-        if not math.isfinite(self.cycle_seconds) or self.cycle_seconds <= 0:
+        if not is_duration(self.cycle_seconds):
             raise ValueError(
-                f"key 'cycle_seconds': expected a number > 0, got {self.cycle_seconds}"
+                f"key 'cycle_seconds': expected a number > 0 and {AT_MOST}, got "
+                f"{self.cycle_seconds}"
             )
         if isinstance(self.data, dict):
             for symbol, csv in self.data.items():
@@ -230,10 +231,10 @@ def _check_host_keys(table: Mapping[str, Any], where: str) -> None:
     """The keys of a plugin table that the host itself reads (``timeout_seconds``)."""
     if "timeout_seconds" in table:
         value = table["timeout_seconds"]
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value) or value <= 0:
+        if not is_duration(value):
             raise ConfigError(
-                f"{where}: key 'timeout_seconds': expected a number > 0, got {value!r}"
+                f"{where}: key 'timeout_seconds': expected a number > 0 and {AT_MOST}, got "
+                f"{value!r}"
             )
 
 

@@ -28,6 +28,7 @@ from hookspecs import BrokerError, ConfigError, ServeOptions
 
 from .cli_options import days
 from .config import HostConfig, load_config
+from .durations import AT_MOST, is_duration
 from .errors import PluginError
 from .host import Host
 from .loader import load_plugins
@@ -86,8 +87,10 @@ def serve_command(args: argparse.Namespace, prog: str = "hostapp") -> int:
 
 def _options(args: argparse.Namespace, config: HostConfig) -> ServeOptions:
     monitor = args.monitor_seconds
-    if monitor is not None and not (monitor > 0 and monitor != float("inf")):  # NaN too
-        raise ConfigError(f"monitor_seconds: must be a finite number > 0, got {monitor!r}")
+    if monitor is not None and not is_duration(monitor):  # NaN and inf too
+        raise ConfigError(
+            f"monitor_seconds: must be a finite number > 0 and {AT_MOST}, got {monitor!r}"
+        )
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"port: must be 0..65535, got {args.port!r}")
     return ServeOptions(

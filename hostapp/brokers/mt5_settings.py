@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from hookspecs import BrokerError, ConfigError, parse_settings
 
+from ..durations import AT_MOST, MAX_SECONDS, is_duration
+
 WHERE = "plugins.toml [host.mt5]"
 
 NOT_INSTALLED = (
@@ -68,17 +70,19 @@ class Mt5Settings:
             raise ValueError(f"deviation: expected >= 0 points, got {self.deviation}")
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts: expected >= 1, got {self.max_attempts}")
-        if self.retry_delay_seconds < 0:
-            raise ValueError(f"retry_delay_seconds: expected >= 0, got {self.retry_delay_seconds}")
-        if self.resolve_seconds < 0:
-            raise ValueError(f"resolve_seconds: expected >= 0, got {self.resolve_seconds}")
-        if self.offset_probe_seconds < 0 or self.offset_recheck_minutes <= 0:
+        for key in ("retry_delay_seconds", "resolve_seconds", "offset_probe_seconds"):
+            if not is_duration(getattr(self, key), zero=True):
+                raise ValueError(f"{key}: expected >= 0 and {AT_MOST}, got {getattr(self, key)}")
+        if not is_duration(self.offset_recheck_minutes * 60):
             raise ValueError(
-                "offset_probe_seconds / offset_recheck_minutes: expected >= 0 / > 0, got "
-                f"{self.offset_probe_seconds} / {self.offset_recheck_minutes}"
+                f"offset_recheck_minutes: expected > 0 and at most {MAX_SECONDS // 60:,} (a "
+                f"day), got {self.offset_recheck_minutes}"
             )
-        if self.timeout_ms <= 0:
-            raise ValueError(f"timeout_ms: expected > 0, got {self.timeout_ms}")
+        if not is_duration(self.timeout_ms / 1000):
+            raise ValueError(
+                f"timeout_ms: expected > 0 and at most {MAX_SECONDS * 1000:,} (a day), got "
+                f"{self.timeout_ms}"
+            )
         offset = self.server_utc_offset_minutes
         if offset is not None and abs(offset) > 14 * 60:
             raise ValueError(f"server_utc_offset_minutes: expected -840..840, got {offset}")

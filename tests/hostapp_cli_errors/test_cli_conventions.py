@@ -142,3 +142,12 @@ def test_days_is_the_same_bounded_whole_number_everywhere(
         f"error: argument --days: expected a whole number of days from 1 to 36,500, "
         f"got {args[-1]!r}"
     ), last
+
+
+def test_a_monitor_cycle_longer_than_a_day_is_refused(tmp_path: Path) -> None:
+    """Bounded like every other duration (hostapp.durations): 1e300 passed "> 0"."""
+    done = _run("dtms", "serve", "--port", "0", "--monitor-seconds", "1e300", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "dtms: monitor_seconds: must be a finite number > 0 and at most 86,400 (a day), got 1e+300"
+    )

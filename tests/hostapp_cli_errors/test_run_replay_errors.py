@@ -163,6 +163,17 @@ def test_run_port_out_of_range(tmp_path: Path, port: str) -> None:
     assert "argument --port" in line and port in line
 
 
+def test_a_live_run_refuses_a_cycle_longer_than_a_day(tmp_path: Path) -> None:
+    """``cycle_seconds = 1e300`` ended a live run in an OverflowError from its clock."""
+    config = '[host]\ncycle_seconds = 1e300\n[host.paper]\naccount_file = "a.sqlite"\n'
+    (tmp_path / "plugins.toml").write_text(config)
+    proc = hostapp(tmp_path, "run", "--live", "--speed", "100", "--days", "1", "--report", "r")
+    assert one_error_line(proc) == (
+        "hostapp: plugins.toml [host]: key 'cycle_seconds': expected a number > 0 and at "
+        "most 86,400 (a day), got 1e+300"
+    )
+
+
 # -- hostapp replay --timeframe --------------------------------------------------------------
 
 

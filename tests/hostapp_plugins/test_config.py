@@ -115,6 +115,51 @@ def test_mistakes_name_file_table_and_key(tmp_path: Path, text: str, message: st
     assert "\n" not in str(info.value)
 
 
+_DAY = r"at most 86,400 \(a day\)"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[host]\ncycle_seconds = 1e300\n",
+            rf"\[host\]: key 'cycle_seconds': .* {_DAY}, got 1e\+300",
+        ),
+        ("[host]\ncycle_seconds = inf\n", rf"\[host\]: key 'cycle_seconds': .* {_DAY}, got inf"),
+        ("[host]\ncycle_seconds = nan\n", rf"\[host\]: key 'cycle_seconds': .* {_DAY}, got nan"),
+        ("[host]\ncycle_seconds = 86401\n", rf"\[host\]: key 'cycle_seconds': .* {_DAY}"),
+        (
+            "[plugin.a]\ntimeout_seconds = 1e300\n",
+            rf"\[plugin.a\]: key 'timeout_seconds': .*{_DAY}",
+        ),
+        (
+            "[host.mt5]\nretry_delay_seconds = inf\n",
+            rf"\[host\.mt5\]: retry_delay_seconds: .*{_DAY}",
+        ),
+        ("[host.mt5]\nresolve_seconds = nan\n", rf"\[host\.mt5\]: resolve_seconds: .*{_DAY}"),
+        (
+            "[host.mt5]\noffset_probe_seconds = 1e300\n",
+            rf"\[host\.mt5\]: offset_probe_seconds: .*{_DAY}",
+        ),
+        (
+            "[host.mt5]\noffset_recheck_minutes = 1e300\n",
+            r"\[host\.mt5\]: offset_recheck_minutes: expected > 0 and at most 1,440 \(a day\)",
+        ),
+        (
+            "[host.mt5]\ntimeout_ms = 100000000000\n",
+            r"\[host\.mt5\]: timeout_ms: expected > 0 and at most 86,400,000 \(a day\)",
+        ),
+    ],
+)
+def test_durations_are_at_most_a_day(tmp_path: Path, text: str, message: str) -> None:
+    """``cycle_seconds = 1e300`` passed "a number > 0" and ended a live run in an
+    OverflowError; every duration a user sets is bounded the same way."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))
+
+
 def test_config_from_dict_for_tests() -> None:
     config = config_from_dict({"plugin": {"x": {"k": 1}}})
     assert config.table_for("x") == {"k": 1}
