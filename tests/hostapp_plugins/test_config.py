@@ -80,6 +80,14 @@ def test_full_file_is_parsed(tmp_path: Path) -> None:
     assert config.timeout_for("b") == 5.0
 
 
+def test_a_byte_order_mark_is_read_as_notepad_writes_it(tmp_path: Path) -> None:
+    """Windows' Notepad saves UTF-8 with a BOM: it was 'invalid TOML: Invalid statement
+    (at line 1, column 1)'."""
+    path = tmp_path / "plugins.toml"
+    path.write_bytes("\ufeff[host]\nsymbols = ['XAUUSD']\n".encode())
+    assert load_config(path).host.symbols == ["XAUUSD"]
+
+
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[plugins\n")
     with pytest.raises(ConfigError, match=rf"^{path}: invalid TOML"):
