@@ -40,6 +40,8 @@ def replay_files(
     """``(file, symbol, bars)`` of each file named: the symbol is ``--symbol`` for all of
     them, else each file's name. ``notes`` gets what the run should say of the files."""
     files: list[str] = list(args.data)
+    if "" in files:  # read as the working folder: "cannot read the file: Is a directory"
+        raise ConfigError("replay: an empty file name ('') among the files: name a bar file")
     symbols = [args.symbol] * len(files) if args.symbol else [file_symbol(f) for f in files]
     for path, symbol in zip(files, symbols, strict=True):
         check_printable(path, symbol)

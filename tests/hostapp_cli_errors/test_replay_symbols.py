@@ -50,3 +50,13 @@ def test_such_a_file_replays_under_symbol(tmp_path: Path) -> None:
     proc = hostapp(tmp_path, "replay", "--report", "rm", "--symbol", "XAUUSD", name)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((tmp_path / "rm" / "summary.json").read_text())["charts"] == ["XAUUSD.png"]
+
+
+def test_an_empty_file_name_is_named_as_such(tmp_path: Path) -> None:
+    """It was read as the working folder: 'hostapp: : cannot read the file: Is a
+    directory'."""
+    _gold(tmp_path / "XAUUSD.csv")
+    proc = hostapp(tmp_path, "replay", "--report", "rm", "XAUUSD.csv", "")
+    assert one_error_line(proc) == (
+        "hostapp: replay: an empty file name ('') among the files: name a bar file"
+    )
