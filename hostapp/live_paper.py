@@ -18,6 +18,7 @@ from typing import Any
 from hookspecs import ConfigError
 
 from . import app as appmod
+from .brokers.paper_account_file import not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .driving import LIVE_WINDOW, LOG_NAME, Serve, bound_for_live, drive, release, run_summary
@@ -55,6 +56,7 @@ def claim_account(config: HostConfig) -> Claim:
     account = config.host.paper["account_file"]
     where = f"{config.source} [host.paper] account_file {account}"
     try:
+        not_a_folder(account)
         Path(account).parent.mkdir(parents=True, exist_ok=True)
         return claim(lock_beside(account))
     except Held as busy:

@@ -94,6 +94,17 @@ def _ts(when: datetime) -> float:
     return (when - EPOCH).total_seconds()
 
 
+def not_a_folder(path: str | Path) -> None:
+    """``IsADirectoryError`` saying what to write instead when the account file named is
+    a folder: SQLite says only "unable to open database file", and a lock beside it
+    (``/tmp`` → ``/tmp.lock``) would land in the folder above."""
+    if Path(path).is_dir():
+        raise IsADirectoryError(
+            f"a folder, not a file: name the account file in it, e.g. "
+            f"{Path(path) / 'paper-account.sqlite'}"
+        )
+
+
 class SqliteStore:
     """An account in a SQLite file (WAL mode) that several processes open at once.
 
@@ -106,6 +117,7 @@ class SqliteStore:
     def __init__(self, path: str | Path, meta: AccountMeta, *, timeout: float = 10.0) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
+        not_a_folder(self.path)
         # A fresh checkout has no folder for the shipped `.hostapp/paper-account.sqlite`.
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(

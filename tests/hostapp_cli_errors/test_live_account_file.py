@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hostapp_cli_errors.test_run_replay_errors import hostapp
 from hostapp_cli_errors.test_second_host import _run
 
 FAST = ("--speed", "100000", "--days", "1")  # every bar is history: the run ends at once
@@ -43,3 +44,21 @@ def test_a_live_run_without_the_key_keeps_its_account_in_the_default_file(
         "hostapp: plugins.toml [host.paper] account_file .hostapp/paper-account.sqlite was "
         "last traded at 2024-01-02 00:00 UTC: the run resumes the data from there"
     ) in again.stderr
+
+
+@pytest.mark.parametrize("command", [("run", "--live", *FAST), ("serve", "--port", "0")])
+def test_a_folder_as_the_account_file_is_said_to_be_one(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """SQLite said only 'unable to open database file', and the live run's lock landed
+    beside the folder (``/tmp`` → ``/tmp.lock``)."""
+    (tmp_path / "accounts").mkdir()
+    (tmp_path / "plugins.toml").write_text('[host.paper]\naccount_file = "accounts"\n')
+    proc = hostapp(tmp_path, *command)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1].endswith(
+        "plugins.toml [host.paper] key 'account_file' (accounts): a folder, not a file: name "
+        "the account file in it, e.g. accounts/paper-account.sqlite"
+    )
+    assert not (tmp_path / "accounts.lock").exists()

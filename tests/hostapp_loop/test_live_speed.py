@@ -205,8 +205,8 @@ def test_an_account_file_that_cannot_open_is_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == (
-        "hostapp: plugins.toml [host.paper] key 'account_file' (acct/here.sqlite): "
-        "unable to open database file"
+        "hostapp: plugins.toml [host.paper] key 'account_file' (acct/here.sqlite): a folder, "
+        "not a file: name the account file in it, e.g. acct/here.sqlite/paper-account.sqlite"
     )
 
 
