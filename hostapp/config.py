@@ -26,6 +26,9 @@ from .durations import AT_MOST, is_duration
 from .market.csvrows import parse_zone
 
 DEFAULT_PATH = Path("plugins.toml")
+#: How messages name the configuration when there is no plugins.toml: a setting they
+#: name (``[plugin.dtms] timeframes``) is a default, which the user sets by writing one.
+NO_FILE = f"the defaults (no {DEFAULT_PATH})"
 #: The parent of plugins' state folders in a live run (``HostView.data_dir``).
 DEFAULT_DATA_ROOT = Path(".hostapp")
 #: The paper account file when there is no plugins.toml at all, as the shipped file names
@@ -119,11 +122,17 @@ class HostConfig:
     #: table must then give bars to exactly those symbols (:mod:`hostapp.data`). Not a
     #: key either; left unset, the table's symbols are the ones traded.
     symbols_named: bool = False
+    #: No plugins.toml was read (none in the folder, none named): every setting is a
+    #: default, and messages name the defaults, not a file that does not exist. Not a key.
+    defaults_only: bool = False
 
     @property
     def source(self) -> str:
-        """How messages name this configuration: the file as given, or ``plugins.toml``."""
-        return str(self.path) if self.path is not None else str(DEFAULT_PATH)
+        """How messages name this configuration: the file as given, ``plugins.toml`` for
+        a configuration built from a table, or the defaults when no file was read."""
+        if self.path is not None:
+            return str(self.path)
+        return NO_FILE if self.defaults_only else str(DEFAULT_PATH)
 
     def table_for(self, name: str) -> dict[str, Any]:
         """A copy of ``[plugin.NAME]`` (empty when absent), so a plugin cannot edit ours."""
@@ -140,7 +149,8 @@ def load_config(path: str | Path | None) -> HostConfig:
     an explicitly named file that does not exist is an error."""
     if path is None:
         if not DEFAULT_PATH.is_file():
-            return HostConfig(host=HostSettings(paper={"account_file": DEFAULT_ACCOUNT_FILE}))
+            paper = {"account_file": DEFAULT_ACCOUNT_FILE}
+            return HostConfig(host=HostSettings(paper=paper), defaults_only=True)
         path = DEFAULT_PATH
     path = Path(path)
     try:

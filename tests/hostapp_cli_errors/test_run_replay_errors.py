@@ -246,6 +246,16 @@ def test_run_reads_its_csv_data_in_the_configured_zone(tmp_path: Path) -> None:
     assert first["UTC"] - first["+02:00"] == timedelta(hours=2)
 
 
+def test_without_plugins_toml_a_plugins_refusal_names_the_defaults(tmp_path: Path) -> None:
+    """No plugins.toml in the folder: DTMS's default timeframes cannot pair with MN1 bars,
+    which blamed "plugins.toml [plugin.dtms]", a file that is not there."""
+    m5_csv(tmp_path / "XAUUSD.csv")
+    proc = hostapp(tmp_path, "replay", "XAUUSD.csv", "--timeframe", "MN1", "--report", "r")
+    assert one_error_line(proc).startswith(
+        'hostapp: the defaults (no plugins.toml) [plugin.dtms] timeframes = "auto": '
+    )
+
+
 def test_replay_unknown_timeframe(tmp_path: Path) -> None:
     data = m5_csv(tmp_path / "XAUUSD.csv", 100)
     line = one_error_line(hostapp(tmp_path, "replay", str(data), "--timeframe", "M7"))

@@ -29,8 +29,9 @@ def test_missing_default_file_means_all_defaults(
     shipped = load_config(Path(__file__).parents[2] / "plugins.toml")
     assert config.host.paper == {"account_file": shipped.host.paper["account_file"]}
     assert config == HostConfig(
-        host=dataclasses.replace(HostConfig().host, paper=config.host.paper)
+        host=dataclasses.replace(HostConfig().host, paper=config.host.paper), defaults_only=True
     )
+    assert config.source == "the defaults (no plugins.toml)"  # no file to blame
     assert config.host.broker == "paper"
     assert config.host.symbols == ["XAUUSD", "EURUSD"]
     assert config.plugins.on_error == "isolate"
