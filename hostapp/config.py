@@ -65,6 +65,9 @@ class HostSettings:
             raise ValueError(
                 f"key 'symbols': expected non-empty symbol names, got {self.symbols!r}"
             )
+        twice = _listed_twice(self.symbols)  # as [plugins] order refuses one: no guessing
+        if twice:
+            raise ValueError(f"key 'symbols': {twice} listed twice")
         # one spelling from here on: "h1" in the file is "H1" everywhere else
         object.__setattr__(
             self, "timeframe", Timeframe.parse(self.timeframe, "key 'timeframe'").value
@@ -99,10 +102,20 @@ class PluginsSettings:
 
     def __post_init__(self) -> None:
         for key in ("disabled", "enabled", "order"):
-            names: list[str] = getattr(self, key)
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise ValueError(f"key {key!r}: {', '.join(map(repr, dupes))} listed twice")
+            twice = _listed_twice(getattr(self, key))
+            if twice:
+                raise ValueError(f"key {key!r}: {twice} listed twice")
+        both = [n for n in self.enabled if n in self.disabled]
+        if both:  # disabled won without a word: which one was meant is the user's to say
+            raise ValueError(
+                f"keys 'enabled' and 'disabled' both name {', '.join(map(repr, both))}: "
+                "a plugin is one or the other"
+            )
+
+
+def _listed_twice(names: list[str]) -> str:
+    """The names ``names`` holds more than once, quoted; empty when none."""
+    return ", ".join(map(repr, sorted({n for n in names if names.count(n) > 1})))
 
 
 @dataclass(frozen=True)

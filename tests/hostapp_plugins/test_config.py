@@ -103,6 +103,15 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
         ("[plugins]\norder = [3]\n", r"\[plugins\]: key 'order'\[0\]: expected a string, got 3"),
         ("[plugins]\non_error = 'ignore'\n", r"\[plugins\]: key 'on_error': expected one of"),
         ("[plugins]\ndisabled = ['a', 'a']\n", r"\[plugins\]: key 'disabled': 'a' listed twice"),
+        (
+            "[plugins]\nenabled = ['atr_trailing']\ndisabled = ['atr_trailing']\n",
+            r"\[plugins\]: keys 'enabled' and 'disabled' both name 'atr_trailing': a plugin is "
+            "one or the other",
+        ),
+        (
+            "[host]\nsymbols = ['XAUUSD', 'EURUSD', 'XAUUSD']\n",
+            r"\[host\]: key 'symbols': 'XAUUSD' listed twice",
+        ),
         ("[plugins]\ntimeout_seconds = 3\n", r"\[plugins\]: unknown key 'timeout_seconds'"),
         ("[host]\nbroker = 'ib'\n", r"\[host\]: key 'broker': expected one of"),
         ("[host]\ncycle_seconds = '30'\n", r"\[host\]: key 'cycle_seconds': expected a number"),
