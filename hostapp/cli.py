@@ -91,7 +91,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     p.add_argument(
         "--port",
         type=port,
-        default=8002,
+        default=None,
         metavar="N",
         help="port of --serve on 127.0.0.1 (default 8002; 0: any free port)",
     )

@@ -98,10 +98,25 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     root.setLevel(logging.INFO)
 
 
+def _report_option(args: argparse.Namespace, default: Path) -> Path:
+    """``--report DIR``, or ``default`` when it is left out. An empty one is refused: it
+    fell back to the default folder without a word, replacing the report there."""
+    text: str | None = args.report
+    if text is None:
+        return default
+    if not text.strip():
+        raise ConfigError(f"--report {text!r}: name a folder (or leave it out for {default})")
+    return Path(text)
+
+
 def _serve_option(args: argparse.Namespace) -> Serve | None:
     """``--serve``: the plugins' web routes (DTMS's dashboard among them), on ``--port``;
-    live runs only."""
+    live runs only. ``--port`` without it is refused, as ``--speed`` without ``--live``
+    is: it was ignored without a word."""
     if not getattr(args, "serve", False):
+        if getattr(args, "port", None) is not None:
+            live = "" if args.live else " (and --live)"
+            raise ConfigError(f"--port is the port --serve listens on: add --serve{live}")
         return None
     if not args.live:
         raise ConfigError(
@@ -131,9 +146,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     from .market.csvdata import CsvError
 
     config = load_config(args.config)
-    report = (
-        Path(args.report) if args.report else DEFAULT_LIVE_REPORT if args.live else DEFAULT_REPORT
-    )
+    report = _report_option(args, DEFAULT_LIVE_REPORT if args.live else DEFAULT_REPORT)
     seed = args.seed if args.seed is not None else 0
     serve = _serve_option(args)
     speed = _speed_option(args, config)
@@ -247,7 +260,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     from .market.csvdata import CsvError
 
     config = load_config(args.config)
-    report = Path(args.report) if args.report else DEFAULT_REPORT
+    report = _report_option(args, DEFAULT_REPORT)
     _compare_name(args)
     if not args.data:
         raise ConfigError("replay: name the bar files to replay (hostapp replay DATA.csv …)")

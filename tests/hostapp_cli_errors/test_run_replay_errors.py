@@ -163,6 +163,37 @@ def test_run_port_out_of_range(tmp_path: Path, port: str) -> None:
     assert "argument --port" in line and port in line
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--port", "8005"), "--port is the port --serve listens on: add --serve (and --live)"),
+        (
+            ("--live", "--speed", "100", "--port", "8005"),
+            "--port is the port --serve listens on: add --serve",
+        ),
+    ],
+)
+def test_run_port_without_serve_is_refused(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    """It was ignored without a word, while --speed without --live is refused."""
+    proc = hostapp(tmp_path, "run", *args, "--days", "1", "--report", "out")
+    assert one_error_line(proc) == f"hostapp: {said}"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "replay"])
+def test_an_empty_report_folder_is_refused(tmp_path: Path, command: str) -> None:
+    """It fell back to the default folder without a word, replacing the report there."""
+    m5_csv(tmp_path / "XAUUSD.csv")
+    data = ["XAUUSD.csv"] if command == "replay" else ["--days", "1"]
+    proc = hostapp(tmp_path, command, "--report", "", *data)
+    assert one_error_line(proc) == (
+        "hostapp: --report '': name a folder (or leave it out for .hostapp/report)"
+    )
+    assert not (tmp_path / ".hostapp").exists()
+
+
 def test_a_live_run_refuses_a_cycle_longer_than_a_day(tmp_path: Path) -> None:
     """``cycle_seconds = 1e300`` ended a live run in an OverflowError from its clock."""
     config = '[host]\ncycle_seconds = 1e300\n[host.paper]\naccount_file = "a.sqlite"\n'
