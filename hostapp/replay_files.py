@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
@@ -42,7 +43,10 @@ def replay_files(
     files: list[str] = list(args.data)
     if "" in files:  # read as the working folder: "cannot read the file: Is a directory"
         raise ConfigError("replay: an empty file name ('') among the files: name a bar file")
-    symbols = [args.symbol] * len(files) if args.symbol else [file_symbol(f) for f in files]
+    if args.symbol is not None:
+        check_symbol_option(args.symbol)
+    named = args.symbol is not None
+    symbols = [args.symbol] * len(files) if named else [file_symbol(f) for f in files]
     for path, symbol in zip(files, symbols, strict=True):
         check_printable(path, symbol)
     if len(set(files)) < len(files):
@@ -51,9 +55,25 @@ def replay_files(
     zone = data_zone(args, config)
     loaded = appmod.load_csv_files(dict(zip(files, symbols, strict=True)), zone, notes)
     out = [(f, s, loaded[f]) for f, s in zip(files, symbols, strict=True)]
-    renamed = None if args.symbol else renamed_note(dict(zip(files, symbols, strict=True)))
+    renamed = None if named else renamed_note(dict(zip(files, symbols, strict=True)))
     notes.extend(filter(None, [renamed, split_symbol_note(out)]))
     return out
+
+
+#: a symbol as ``--symbol`` takes it: 1 to 64 printable ASCII characters, no spaces, as
+#: brokers name them and the DTMS API takes them (``XAU USD`` was replayed, then refused
+#: by a DTMS server)
+SYMBOL_OPTION = re.compile(r"[!-~]{1,64}")
+
+
+def check_symbol_option(symbol: str) -> None:
+    """A ConfigError with the rule when ``--symbol`` is none (an empty one fell back to
+    the files' names without a word)."""
+    if not SYMBOL_OPTION.fullmatch(symbol):
+        raise ConfigError(
+            f"--symbol {symbol!r}: expected a symbol name of 1 to 64 printable ASCII "
+            "characters without spaces (as brokers and the DTMS API take them)"
+        )
 
 
 def check_printable(path: str, symbol: str) -> None:

@@ -10,6 +10,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hostapp_cli_errors.test_run_replay_errors import hostapp, one_error_line
 from hostapp_loop.csvfiles import write_bars_csv
 
@@ -60,3 +61,16 @@ def test_an_empty_file_name_is_named_as_such(tmp_path: Path) -> None:
     assert one_error_line(proc) == (
         "hostapp: replay: an empty file name ('') among the files: name a bar file"
     )
+
+
+@pytest.mark.parametrize("symbol", ["", "XAU USD", " XAUUSD", "ЗОЛОТО", "X" * 65])
+def test_symbol_takes_what_brokers_and_the_dtms_api_take(tmp_path: Path, symbol: str) -> None:
+    """An empty one fell back to the files' names without a word, and one with a space
+    was replayed although the DTMS API refuses it."""
+    _gold(tmp_path / "XAUUSD.csv")
+    proc = hostapp(tmp_path, "replay", "--report", "rm", "--symbol", symbol, "XAUUSD.csv")
+    assert one_error_line(proc) == (
+        f"hostapp: --symbol {symbol!r}: expected a symbol name of 1 to 64 printable ASCII "
+        "characters without spaces (as brokers and the DTMS API take them)"
+    )
+    assert not (tmp_path / "rm").exists()
