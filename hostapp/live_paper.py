@@ -21,9 +21,8 @@ from . import app as appmod
 from .brokers.paper_account_file import not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
-from .driving import LIVE_WINDOW, LOG_NAME, Serve, bound_for_live, drive, release, run_summary
+from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_summary
 from .progress import ProgressBar
-from .report import summary_table, write_json
 
 
 def live_account(config: HostConfig) -> HostConfig:
@@ -75,16 +74,16 @@ def paper_live(
     config: HostConfig,
     series: Mapping[str, Iterable[Any]],
     base: str,
-    report: Path,
     serve: Serve | None,
     extra: Mapping[str, Any],
     speed: float | None = None,
-) -> bool:
+) -> dict[str, Any]:
     """``hostapp run --live`` on paper: the synthetic feed on the shared account file,
     with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
     of the wall clock; with it, the data's own time ``speed`` times faster than the wall
     clock (a bar when the clock reaches its close, a cycle every ``cycle_seconds`` of it).
-    An account file traded before (a restart) resumes the data where it stopped."""
+    An account file traded before (a restart) resumes the data where it stopped. Returns
+    the run's summary, for the command to print and write."""
     from .brokers.paper_account_file import last_activity
 
     account = config.host.paper.get("account_file")
@@ -116,11 +115,7 @@ def paper_live(
     keep_clock(app)
     summary = run_summary(app, stats, extra)
     release(app)
-    write_json(report / "summary.json", summary)
-    print(summary_table(summary))
-    print(f"\nreport: {report / 'summary.json'}")
-    print(f"log: {report / LOG_NAME}")
-    return stats.interrupted
+    return summary
 
 
 def keep_clock(app: appmod.App) -> None:

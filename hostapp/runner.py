@@ -163,10 +163,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         bound_for_live(app)
         stats = asyncio.run(drive(app, progress=None, serve=serve))
         summary = run_summary(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
-        write_json(report / "summary.json", summary)  # no charts: no replayed series
-        print(summary_table(summary))
-        print(f"\nreport: {report / 'summary.json'}")
-        return EXIT_INTERRUPTED if stats.interrupted else 0
+        return _said(_live_report(report, summary), EXIT_INTERRUPTED if stats.interrupted else 0)
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
     days = appmod.DEFAULT_DAYS if args.days is None else args.days
@@ -187,7 +184,10 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     _setup_logging(report, held, getattr(args, "log_json", False))
     clear_report(report)
     if args.live:
-        return _exit_code(paper_live(config, streamed, base, report, serve, extra, speed))
+        summary = paper_live(config, streamed, base, serve, extra, speed)
+        problems = _live_report(report, summary)
+        print(f"log: {report / LOG_NAME}")
+        return _said(problems, _exit_code(summary["interrupted"]))
     from . import ab
 
     extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]
@@ -319,6 +319,17 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         print(f"\nreport: {report / 'summary.json'} in {report}/", file=out)
     print(f"log: {report / LOG_NAME}", file=out)
     return _said(problems, EXIT_INTERRUPTED if run.interrupted else 0)
+
+
+def _live_report(report: Path, summary: Mapping[str, Any]) -> list[str]:
+    """A live run's summary (no charts: no replayed series), printed, then written to the
+    report folder: a full disk after days of trading loses none of it from the terminal.
+    The line to say when it cannot be written."""
+    print(summary_table(summary))
+    problems = _saved(report / "summary.json", summary)
+    if not problems:
+        print(f"\nreport: {report / 'summary.json'}")
+    return problems
 
 
 def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[str], bool]:

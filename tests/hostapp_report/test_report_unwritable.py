@@ -46,6 +46,32 @@ def test_a_chart_on_a_full_disk_is_one_line_after_the_summary(tmp_path: Path) ->
     assert (report / "EURUSD.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("--days", "1"), ("--live", "--speed", "100000", "--days", "1")],
+    ids=["simulated", "live"],
+)
+def test_a_summary_on_a_full_disk_is_one_line_after_the_table(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """A live run's summary was written before its table was printed: a full disk after
+    days of trading ended in a traceback, and the table was never shown."""
+    (tmp_path / "plugins.toml").write_text(
+        '[host]\nsymbols = ["XAUUSD"]\n[host.paper]\naccount_file = "a.sqlite"\n'
+    )
+    report = tmp_path / "r"
+    report.mkdir()
+    (report / "summary.json.tmp").symlink_to(FULL)  # written first, then moved into place
+    proc = hostapp(tmp_path, "run", *args, "--report", "r")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert _lines(proc.stderr) == ["hostapp: cannot write r/summary.json: No space left on device"]
+    assert "trades opened" in proc.stdout
+    assert not (report / "summary.json").exists()
+    assert not (report / "summary.json.tmp").exists()  # what was begun of it goes
+    assert ("compare" in os.listdir(report)) is False  # no A/B where the summary failed
+
+
 def test_a_folder_in_a_charts_place_keeps_the_replays_summary(tmp_path: Path) -> None:
     bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 600, seed=5)
     write_bars_csv(tmp_path / "XAUUSD.csv", bars)
