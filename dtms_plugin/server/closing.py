@@ -17,7 +17,7 @@ from hookspecs import DataError, DefensiveState, Trade, parse_direction
 
 from . import coerce
 from .errors import CloseConflict
-from .unknown_keys import refuse_look_alikes
+from .unknown_keys import Guarded, refuse_look_alikes
 from .validation import FieldError, check_text, parse_time, show
 from .views import record_state
 
@@ -44,9 +44,14 @@ def _number(body: Mapping[str, Any], field: str, *, default: float | None) -> fl
 
 #: every key a close is read from; ``realised_profit`` is the name of the profit in the
 #: server's own trade_info, so a client that sends back what it read is understood. Any
-#: other key is ignored, unless it looks like one of these (:mod:`.unknown_keys`): a
-#: ``proft`` ignored stored the close with a profit of 0.
-CLOSE_KEYS: tuple[str, ...] = ("reason", "profit", "realised_profit", "closed_at", "close_price")
+#: other key is ignored, unless it looks like one of :data:`CLOSE_GUARDED` and the body
+#: has not that field (:mod:`.unknown_keys`): a ``proft`` ignored stored the close with a
+#: profit of 0.
+CLOSE_KEYS = frozenset(("reason", "profit", "realised_profit", "closed_at", "close_price"))
+#: the optional close fields whose silent loss changes money or risk: the profit; the
+#: time, which dates the loss of a day (the account's daily loss rail); the close price.
+#: Not ``reason``: lost, the close is labelled ``closed``, nothing more.
+CLOSE_GUARDED = Guarded.of(("profit", "realised_profit"), ("closed_at",), ("close_price",))
 
 
 def _profit(body: Mapping[str, Any]) -> float:
@@ -64,7 +69,7 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
     if not isinstance(body, Mapping):
         raise FieldError("body", f"expected a JSON object, got {show(body)}")
     check_text(body)
-    refuse_look_alikes(body, CLOSE_KEYS)
+    refuse_look_alikes(body, CLOSE_KEYS, CLOSE_GUARDED)
     reason = body.get("reason", "closed")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
         raise FieldError(

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import limits
 from .openapi_status import ACCOUNT_MODE, STATUS_SCHEMAS
-from .openapi_types import IGNORED, PROFIT, UNKNOWN_KEYS
+from .openapi_types import IGNORED, IGNORED_COUNT, PROFIT, UNKNOWN_KEYS
 from .openapi_types import LEVEL_OR_TEXT as _LEVEL
 from .openapi_types import NUM_OR_NULL as _NUM_OR_NULL
 from .openapi_types import PRICE_OR_TEXT as _PRICE
@@ -44,7 +44,10 @@ SCHEMAS: dict[str, Any] = {
     },
     "Registration": {
         "type": "object",
-        "description": "a trade to defend." + UNKNOWN_KEYS,
+        "description": "a trade to defend."
+        + UNKNOWN_KEYS.format(
+            guarded="stop_loss (or sl), take_profit (or tp) or opened_at (or open_time, time)"
+        ),
         "required": ["ticket", "symbol", "volume"],
         # the entry under one of its names (two that differ are a 400 naming both); the
         # other fields' own names win over an alias sent beside them
@@ -126,6 +129,7 @@ SCHEMAS: dict[str, Any] = {
             "already_registered": {"type": "boolean"},
             "state": _STATE,
             "ignored": IGNORED,
+            "ignored_count": IGNORED_COUNT,
         },
     },
     "TradeSummary": {
@@ -174,6 +178,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "the close was left for the replica that owns the trade",
             },
             "ignored": {**IGNORED, "description": "a close's: " + IGNORED["description"]},
+            "ignored_count": IGNORED_COUNT,
         },
     },
     "TradeInfo": {
@@ -313,6 +318,7 @@ SCHEMAS: dict[str, Any] = {
                         "error": {"type": "string"},
                         "field": {"type": "string"},
                         "ignored": IGNORED,
+                        "ignored_count": IGNORED_COUNT,
                     },
                 },
             },
@@ -330,7 +336,8 @@ SCHEMAS: dict[str, Any] = {
         # declared one-of, every equal pair) would be answered other than it says
         "description": "a position's close. realised_profit (the profit's name in"
         " trade_info) is read as profit; sent with profit, the two must be equal (else a 400"
-        " naming realised_profit)." + UNKNOWN_KEYS,
+        " naming realised_profit)."
+        + UNKNOWN_KEYS.format(guarded="profit (or realised_profit), closed_at or close_price"),
         "properties": {
             "reason": {
                 "type": "string",

@@ -8,6 +8,7 @@ from typing import Any
 from hookspecs.timeframes import EPOCH_US_FROM
 
 from . import limits
+from .unknown_keys import MAX_LISTED
 
 NUM_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
 STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
@@ -51,16 +52,26 @@ LEVEL_OR_TEXT: dict[str, Any] = {
 IGNORED: dict[str, Any] = {
     "type": "array",
     "items": {"type": "string"},
-    "description": "the keys of the request this route does not know, ignored (absent when"
-    " there were none)",
+    "description": "the keys of the request this route does not know, ignored, in the order"
+    f" sent: the first {MAX_LISTED} (ignored_count counts them all; both absent when there"
+    " were none)",
+}
+#: how many keys ``ignored`` stands for (it lists at most :data:`MAX_LISTED`)
+IGNORED_COUNT: dict[str, Any] = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "how many keys of the request were ignored (present with ignored)",
 }
 #: what a request body's keys are held to (unknown_keys.py): a JSON Schema cannot say it
 UNKNOWN_KEYS = (
     " A key not listed here is ignored (named in the answer's ignored), unless it looks"
-    " like a listed one: the same letters in another ASCII case or without _, - or spaces"
-    " (stoploss, StopLoss), or, so compared, one edit (a letter added, dropped, changed, or"
-    " two neighbours swapped) from a name of 4 to 7 letters, two from a longer one: that"
-    " is a 400 naming the key and the field, as its value would be lost."
+    " like a name of {guarded} while the body carries that field under none of its"
+    " names: the same letters in another ASCII case or without _, - or spaces (stoploss,"
+    " StopLoss), or, so compared, one edit (a letter added, dropped, changed, or two"
+    " neighbours swapped) from a name of 4 to 7 letters, two from a longer one; never a"
+    " key ending in a digit (take_profit_2), nor a name with two or more letters added"
+    " before or after it (unrealised_profit). That is a 400 naming the key and the field,"
+    " as its value would be lost."
 )
 
 PROFIT: dict[str, Any] = {

@@ -21,7 +21,7 @@ from .middleware import ApiError, read_json
 from .openapi import document
 from .query import actions_query, check_names
 from .settings import ServerSettings
-from .unknown_keys import ignored_keys, with_ignored
+from .unknown_keys import with_ignored
 from .validation import REGISTRATION_KEYS, parse_registration, parse_ticket_text
 from .views import registration_body
 
@@ -65,7 +65,7 @@ async def enable_trade(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     created, body = await service.register(registration)
     view = await asyncio.to_thread(service.trade, registration.ticket)
-    shown = with_ignored(registration_body(body, view), ignored_keys(sent, REGISTRATION_KEYS))
+    shown = with_ignored(registration_body(body, view), sent, REGISTRATION_KEYS)
     return answer(shown, 201 if created else 200)
 
 
@@ -85,7 +85,7 @@ async def closed_trade(request: web.Request) -> web.Response:
     if view is None:
         raise not_found(ticket)
     status = 202 if view.get("left_for_owner") else 200  # docs/scaling.md
-    return answer(with_ignored(view, ignored_keys(sent, CLOSE_KEYS)), status)
+    return answer(with_ignored(view, sent, CLOSE_KEYS), status)
 
 
 async def get_trade(request: web.Request) -> web.Response:

@@ -18,7 +18,7 @@ from hookspecs import DataError, Direction, parse_direction
 from . import coerce, limits
 from .coerce import FieldError, show
 from .errors import ClockConflict
-from .unknown_keys import refuse_look_alikes
+from .unknown_keys import Guarded, refuse_look_alikes
 
 __all__ = [
     "REGISTRATION_KEYS",
@@ -255,18 +255,25 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 #: every key a registration is read from: the fields and their aliases. Any other key is
 #: ignored (a newer client's, or one the original's clients send), unless it looks like
-#: one of these (:mod:`.unknown_keys`): then it is a 400, as its value would be lost.
-REGISTRATION_KEYS: tuple[str, ...] = (
-    "ticket",
-    "symbol",
-    *ALIASES["direction"],
-    *ALIASES["entry"],
-    "volume",
-    *ALIASES["stop_loss"],
-    *ALIASES["take_profit"],
-    *ALIASES["opened_at"],
-    "magic",
-    "comment",
+#: one of :data:`REGISTRATION_GUARDED` and the body has not that field (:mod:`.unknown_keys`).
+REGISTRATION_KEYS: frozenset[str] = frozenset(
+    (
+        "ticket",
+        "symbol",
+        *ALIASES["direction"],
+        *ALIASES["entry"],
+        "volume",
+        *ALIASES["stop_loss"],
+        *ALIASES["take_profit"],
+        *ALIASES["opened_at"],
+        "magic",
+        "comment",
+    )
+)
+#: the optional registration fields whose silent loss changes risk: a trade kept without
+#: its stop or target, or dated now instead of when it opened
+REGISTRATION_GUARDED = Guarded.of(
+    ALIASES["stop_loss"], ALIASES["take_profit"], ALIASES["opened_at"]
 )
 
 
@@ -294,13 +301,14 @@ def _aliased(body: Mapping[str, Any], field: str, parse: Callable[[str], Any]) -
 
 def parse_registration(body: object) -> Registration:
     """Validate ``POST /dtms/trade/enable``. Fields in the order a client would fix them.
-    Keys it does not know are left alone (a newer client's extra fields), unless they
-    look like one it does (``stoploss``: the trade would be kept without its stop); the
+    Keys it does not know are left alone (a newer client's extra fields), unless one
+    looks like a guarded field the body lacks (``stoploss`` without ``stop_loss``: the
+    trade would be kept without its stop); the
     aliases of :data:`ALIASES` are read as their field."""
     if not isinstance(body, Mapping):
         raise FieldError("body", f"expected a JSON object, got {type(body).__name__}")
     check_text(body)
-    refuse_look_alikes(body, REGISTRATION_KEYS)
+    refuse_look_alikes(body, REGISTRATION_KEYS, REGISTRATION_GUARDED)
     if "ticket" not in body:
         raise FieldError("ticket", "required")
     ticket = parse_ticket(body["ticket"])
