@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from hookspecs import ConfigError, Timeframe, parse_settings
 
-from .settings_checks import at_least, http_url, positive, store_db, store_url
+from .settings_checks import at_least, http_url, store_db, store_url
 from .settings_ranges import check_ranges, check_top_level
 
 #: The setting groups, the nested tables: every number in them has a range
@@ -218,15 +218,8 @@ class DtmsSettings:
     def __post_init__(self) -> None:
         """Refuse nonsense with a ``ValueError`` naming the key (``parse_settings`` turns
         it into a ConfigError naming the table)."""
-        check_top_level(self)  # retention_days, fresh_seconds: spans added to a date
+        check_top_level(self)  # spans added to a date, and durations: at most a day
         at_least("last_known_seconds", self.last_known_seconds, self.fresh_seconds)
-        for name in (
-            "register_timeout_seconds",
-            "query_timeout_seconds",
-            "monitor_seconds",
-            "lease_seconds",
-        ):
-            positive(name, getattr(self, name))
         for name in ("state_dir", "token_env"):
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty")

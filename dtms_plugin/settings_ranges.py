@@ -71,8 +71,15 @@ _COUNT = _ge(1)  # a number of bars or trades
 MAX_BARS = 10_000.0
 #: ``retention_days``: 100 years is as good as "keep forever", and stays a date
 MAX_RETENTION_DAYS = 36_500.0
+#: The longest duration in seconds a setting may be: a day, as the host's own durations
+#: (``[host] cycle_seconds``, ``--monitor-seconds``) are. Far longer than a cycle, a
+#: lease, a timeout or a wait needs, and far shorter than what breaks the arithmetic:
+#: ``monitor_seconds = 1e300`` passed "> 0", then ``dtms serve`` idled without a word,
+#: and with a Redis store a replica's lease of ``2 * cycle`` was a TTL Redis refused on
+#: every cycle.
+MAX_SECONDS = 86_400.0
 #: ``fresh_seconds``: a day; a cached state older than that is no fresh one
-MAX_FRESH_SECONDS = 86_400.0
+MAX_FRESH_SECONDS = MAX_SECONDS
 
 #: ``group.key`` (``group.*``: every key of the group; for a table of labels, the range
 #: of each value) -> its range. docs/dtms.md §10 gives the reason for each bound.
@@ -118,7 +125,7 @@ RANGES: dict[str, Range] = {
     "actions.flat_bars": Range(0.0, MAX_BARS, low_open=True),
     "actions.recovery_bars": Range(0.0, MAX_BARS, low_open=True),
     "actions.max_retries": _ge(0),
-    "actions.unknown_wait_seconds": _ge(0),
+    "actions.unknown_wait_seconds": Range(0.0, MAX_SECONDS),
     "trail.period": _ge(2),
     "trail.atr_multiple": _gt(0),
     "rails.stale_bar_periods": Range(1.0, MAX_BARS),
@@ -145,12 +152,18 @@ RANGES: dict[str, Range] = {
     "regime.opposite_volume_share_low_vol": Range(0.5, 1.0),
 }
 
-#: The ranges of the numbers outside the groups that become a time span added to a date
-#: (``retention_days`` before the host's clock, ``fresh_seconds`` after it): the same one
-#: line when out of range (docs/dtms.md §10).
+#: The ranges of the numbers outside the groups: spans added to a date
+#: (``retention_days`` before the host's clock, ``fresh_seconds`` after it) and the other
+#: durations (a cycle, a lease, a timeout): the same one line when out of range
+#: (docs/dtms.md §10).
 TOP_LEVEL: dict[str, Range] = {
     "retention_days": Range(0.0, MAX_RETENTION_DAYS, low_open=True),
     "fresh_seconds": Range(0.0, MAX_FRESH_SECONDS),
+    "last_known_seconds": Range(0.0, MAX_SECONDS),
+    "lease_seconds": Range(0.0, MAX_SECONDS, low_open=True),
+    "register_timeout_seconds": Range(0.0, MAX_SECONDS, low_open=True),
+    "query_timeout_seconds": Range(0.0, MAX_SECONDS, low_open=True),
+    "monitor_seconds": Range(0.0, MAX_SECONDS, low_open=True),
 }
 
 #: ``(lower, upper, strict)``: ``lower`` must be below ``upper`` (``strict``) or not above

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dtms_plugin.settings import DtmsSettings
+from dtms_plugin.settings_ranges import MAX_SECONDS
 from dtms_plugin.tokens import served_token
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: exposing trading state is an explicit choice
@@ -45,9 +46,10 @@ class ServerSettings:
     stall_seconds: float = 120.0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.monitor_seconds) and self.monitor_seconds > 0):
+        if not (math.isfinite(self.monitor_seconds) and 0 < self.monitor_seconds <= MAX_SECONDS):
             raise ValueError(
-                f"monitor_seconds: must be a finite number > 0, got {self.monitor_seconds!r}"
+                f"monitor_seconds: must be a finite number > 0 and at most {MAX_SECONDS:,.0f}"
+                f" (a day), got {self.monitor_seconds!r}"
             )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port: must be 0..65535, got {self.port!r}")

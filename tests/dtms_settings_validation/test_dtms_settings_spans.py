@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from support.ports import free_port
 
+from dtms_plugin.server.settings import ServerSettings
 from dtms_plugin.settings import DtmsSettings, load_settings
-from dtms_plugin.settings_ranges import MAX_BARS, MAX_FRESH_SECONDS, MAX_RETENTION_DAYS
+from dtms_plugin.settings_ranges import MAX_BARS, MAX_FRESH_SECONDS, MAX_RETENTION_DAYS, MAX_SECONDS
 from hookspecs import ConfigError, Timeframe
 
 BIN = Path(sys.executable).parent
@@ -38,6 +39,62 @@ def test_a_span_outside_its_range_is_one_line_naming_the_key(
     with pytest.raises(ConfigError) as caught:
         load_settings({key: value, "last_known_seconds": 1e13})
     assert str(caught.value) == f"[plugin.dtms]: {key}: {said}"
+
+
+#: every duration in seconds of [plugin.dtms]: at most a day, as the host's are
+DURATIONS = ["monitor_seconds", "lease_seconds", "register_timeout_seconds",
+             "query_timeout_seconds"]  # fmt: skip
+
+
+@pytest.mark.parametrize("key", DURATIONS)
+@pytest.mark.parametrize("value", [1e300, 1e9, 86_400.5])
+def test_a_duration_longer_than_a_day_is_one_line_naming_the_key(key: str, value: float) -> None:
+    """``monitor_seconds = 1e300`` passed "> 0": dtms serve idled without a word, and a
+    replica's lease (twice the cycle) was a TTL Redis refused on every cycle."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({key: value})
+    assert str(caught.value) == f"[plugin.dtms]: {key}: must be in (0, 86400], got {value!r}"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("last_known_seconds", 1e300, "must be in [0, 86400], got 1e+300"),
+        ("actions.unknown_wait_seconds", 1e9, "must be in [0, 86400], got 1000000000.0"),
+        ("monitor_seconds", 0, "must be in (0, 86400], got 0.0"),
+    ],
+)
+def test_the_other_durations_are_bounded_too(key: str, value: float, said: str) -> None:
+    group, _, name = key.rpartition(".")
+    table: dict[str, object] = {group: {name: value}} if group else {key: value}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(table)
+    assert str(caught.value) == f"[plugin.dtms]: {key}: {said}"
+
+
+def test_a_day_is_the_longest_duration_and_loads() -> None:
+    table: dict[str, object] = {key: MAX_SECONDS for key in DURATIONS}
+    table |= {"last_known_seconds": MAX_SECONDS, "actions": {"unknown_wait_seconds": MAX_SECONDS}}
+    settings = load_settings(table)
+    assert settings.monitor_seconds == settings.lease_seconds == MAX_SECONDS
+    assert ServerSettings(monitor_seconds=MAX_SECONDS).monitor_seconds == MAX_SECONDS
+    with pytest.raises(
+        ValueError, match=r"monitor_seconds: .*at most 86,400 \(a day\), got 1000000000.0"
+    ):
+        ServerSettings(monitor_seconds=1e9)
+
+
+def test_dtms_serve_refuses_a_monitor_cycle_of_a_billion_seconds(tmp_path: Path) -> None:
+    config = _config(tmp_path, "monitor_seconds = 1e9")
+    done = subprocess.run(
+        [str(BIN / "dtms"), "serve", "--config", str(config), "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.endswith(
+        "mine.toml [plugin.dtms]: monitor_seconds: must be in (0, 86400], got 1000000000.0"
+    ), line
 
 
 def test_the_largest_spans_load() -> None:
