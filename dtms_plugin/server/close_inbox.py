@@ -224,6 +224,21 @@ class LeftCloses:
             return True
         return await self._one(replicas, store, apply, unregister, ticket, text, here=True)
 
+    def _drop(self, replicas: Replicas, ticket: int) -> bool:
+        """Remove the entry of ``ticket`` no replica will apply; a failure episode of it
+        ends here, with its closing line (it is no longer retried). True: it waits no more."""
+        client, key = replicas.store.client, _key(replicas)
+        _redis("dropping one", lambda: client.hdel(key, str(ticket)))
+        failed = self._failing.pop(ticket, 0)
+        if failed:
+            log.info(
+                "DTMS %s: left by another replica, no longer retried after %d failed cycles:"
+                " dropped",
+                ticket,
+                failed,
+            )
+        return True
+
     async def _one(
         self,
         replicas: Replicas,
@@ -242,13 +257,11 @@ class LeftCloses:
             left = _from_json(text)
         except (ValueError, KeyError, TypeError) as exc:
             log.error("DTMS %s: close left by another replica unreadable, dropped: %s", ticket, exc)
-            _redis("dropping one", lambda: client.hdel(key, str(ticket)))
-            return True
+            return self._drop(replicas, ticket)
         report = left.report
         record = store.get_record(ticket)
         if record is None or (report is not None and has_outcome(record)):  # gone, or done
-            _redis("dropping one", lambda: client.hdel(key, str(ticket)))
-            return True
+            return self._drop(replicas, ticket)
         if not left.is_for(record):  # its trade was closed, and the ticket registered since
             log.info(
                 "DTMS %s: close left for an earlier trade of the ticket (opened %s) dropped:"
@@ -257,8 +270,7 @@ class LeftCloses:
                 left.opened_at,
                 opening_time(record),
             )
-            _redis("dropping one", lambda: client.hdel(key, str(ticket)))
-            return True
+            return self._drop(replicas, ticket)
         if not here:
             return False
         try:

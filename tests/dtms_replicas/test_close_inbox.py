@@ -142,3 +142,41 @@ async def test_a_left_close_that_fails_is_kept_said_once_and_the_cycle_goes_on(
         assert sum("5: close left by another replica not applied" in m for m in said) == 1
         assert "DTMS 5: close left by another replica applied after 3 failed cycles" in said
         assert any("7: close left by another replica unreadable, dropped" in m for m in said)
+
+
+async def test_a_failing_left_close_that_is_dropped_ends_its_episode(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A report that failed, then was dropped (its trade gone): the failure episode had no
+    closing line, and the ticket stayed counted, so the next failure of the ticket was
+    never said (a new episode taken for the old one)."""
+    with RedisStore(redis_server.url()) as store:
+        replicas = Replicas(store, cycle_seconds=0.1, lease_seconds=3.0)
+        entry = json.dumps({"ticket": 9, "reason": "tp", "profit": 1.0})
+        store.put_record(9, {"ticket": 9, "state": "HEALTHY"})
+        store.client.hset("dtms:closes", "9", entry)
+        replicas.held.add(9)
+
+        async def apply(report: ClosedReport) -> None:
+            raise RuntimeError("the broker said no")
+
+        async def unregister(ticket: int) -> None:
+            raise AssertionError(f"no unregistration was left, yet {ticket} was let go")
+
+        left = LeftCloses()
+        with caplog.at_level("INFO", logger="dtms_plugin.server.replicas"):
+            for _ in range(2):
+                await left.apply(replicas, store, apply, unregister)
+            store.delete_record(9)  # the trade is gone: nobody will apply its close
+            await left.apply(replicas, store, apply, unregister)
+            assert store.client.hlen("dtms:closes") == 0
+            # the ticket's next trade, whose close left for it fails too: a new episode
+            store.put_record(9, {"ticket": 9, "state": "HEALTHY"})
+            store.client.hset("dtms:closes", "9", entry)
+            await left.apply(replicas, store, apply, unregister)
+        said = [r.getMessage() for r in caplog.records]
+        assert (
+            "DTMS 9: left by another replica, no longer retried after 2 failed cycles: dropped"
+            in said
+        )
+        assert sum("9: close left by another replica not applied" in m for m in said) == 2
