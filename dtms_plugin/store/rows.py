@@ -176,7 +176,7 @@ class DiskcacheRows:
             )
             message = f"store {self.directory}: writing {what} failed: {reason}"
             self.log.error(message)
-            if isinstance(root, sqlite3.Error | OSError | diskcache.Timeout):
+            if _cannot_keep_writes(root):
                 self.last_write_failure = (time.time(), message)
             raise StoreError(message) from root
 
@@ -207,6 +207,20 @@ def key_number(text: object) -> int | None:
     except ValueError:
         return None
     return value if str(value) == text else None
+
+
+def _cannot_keep_writes(root: BaseException) -> bool:
+    """Whether the failure says the store cannot keep writes (a full or read-only disk,
+    a damaged file: what ``/health`` lists, store_health.py), not that another writer
+    held the database a moment too long: a lock past the timeout (diskcache's Timeout,
+    or SQLite's own "database is locked"/"busy") fails that write only, and listed it
+    made ``/health`` a 503 for a minute after one busy moment."""
+    if isinstance(root, diskcache.Timeout):
+        return False
+    if isinstance(root, sqlite3.OperationalError):
+        text = str(root).lower()
+        return "database is locked" not in text and "busy" not in text
+    return isinstance(root, sqlite3.Error | OSError)
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from diskcache.core import MODE_PICKLE
 
+from dtms_plugin.server.store_health import store_problems
 from dtms_plugin.store import JsonDisk, Store, StoreError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -173,3 +174,31 @@ def test_failing_disk_layer_is_a_store_error(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="state of ticket 1"):
             s.put_state(1, "HEALTHY", T0)
         assert s.get_state(1) == ("HEDGED", T0)
+
+
+def test_a_lock_held_past_the_timeout_fails_the_write_but_is_no_store_failure(
+    tmp_path: Path,
+) -> None:
+    """Another writer holding the database past the timeout is contention, not a store
+    that cannot keep writes: it was recorded as the last write failure, so ``/health``
+    answered 503 for a minute after one busy moment (and a supervisor may restart a
+    healthy server). The write still fails, as a StoreError saying so; a full disk still
+    counts."""
+    with Store(tmp_path / "dtms", timeout=0.1) as s:
+        s.put_record(1, {"v": 1})
+        other = sqlite3.connect(tmp_path / "dtms" / "cache.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer's transaction, held
+        try:
+            with pytest.raises(StoreError, match="locked by another writer past the timeout"):
+                s.put_record(1, {"v": 2})
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert s.last_write_failure is None
+        assert store_problems(s, None) == []
+        _fill_disk(s)
+        with pytest.raises(StoreError, match="disk is full"):
+            s.put_record(2, {"pad": "x" * 300_000})
+        assert s.last_write_failure is not None
+        (problem,) = store_problems(s, None)
+        assert "disk is full" in problem
