@@ -25,12 +25,6 @@ def at_least(key: str, value: float, minimum: float) -> None:
         raise ValueError(f"{key}: must be >= {minimum:g}, got {value!r}")
 
 
-def positive(key: str, value: float) -> None:
-    finite(key, value)
-    if value <= 0:
-        raise ValueError(f"{key}: must be > 0, got {value!r}")
-
-
 def _url(key: str, value: str, schemes: tuple[str, ...], path_will_do: bool, want: str) -> None:
     """``value`` is a URL of one of ``schemes`` with a host (or, ``path_will_do``, a path:
     a unix socket) and a port in range; else a ``ValueError`` saying ``want``, the URL
