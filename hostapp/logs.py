@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Callable
 from contextlib import suppress
+from datetime import UTC, datetime
 from typing import TextIO
 
 from hookspecs.events import HumanFormatter, JsonFormatter
@@ -65,32 +68,99 @@ def configure_logging(
     return handler
 
 
-class ReportLog(logging.FileHandler):
-    """A command's log file in its report folder (``hostapp.log``). A record it cannot
-    write (a full disk) is said once, one line on stderr naming the file and why, and the
-    log stops there: logging's own handler printed a traceback for every record after,
-    hundreds of them between a run's progress and its table. Any other failure (a
-    record whose arguments do not fit its message: a bug) gets logging's traceback."""
+#: How long a report log that could not be written waits before it tries again, seconds.
+RETRY_AFTER = 60.0
 
-    def __init__(self, path: str, json: bool = False) -> None:
+
+class ReportLog(logging.FileHandler):
+    """A command's log file in its report folder (``hostapp.log``).
+
+    A record it cannot write (a full disk) starts an episode: one line on stderr naming
+    the file and why, then the records are counted and dropped (logging's own handler
+    printed a traceback for each, hundreds of them between a run's progress and its
+    table). At the first record ``retry_after`` seconds (of ``clock``) or more after the
+    last failure it tries again, the file reopened to append; when that write succeeds,
+    the log says first how many records it lost and since when. A live run lasts weeks:
+    a few minutes of a full disk must not cost it every record after. Any other failure
+    (a record whose arguments do not fit its message: a bug) gets logging's traceback."""
+
+    def __init__(
+        self,
+        path: str,
+        json: bool = False,
+        *,
+        retry_after: float = RETRY_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(path, mode="w", encoding="utf-8")
         self.setFormatter(formatter(json))
-        self.stopped = False
+        self.retry_after = retry_after
+        self._clock = clock
+        #: the records not written in this episode, the first one's time, the next try
+        self.lost = 0
+        self._since: float | None = None
+        self._retry_at = 0.0
+        self._done = False
+
+    @property
+    def stopped(self) -> bool:
+        """In an episode: the last write failed, and none has succeeded since."""
+        return self._since is not None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.stopped:
-            super().emit(record)
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        failure = sys.exc_info()[1]
-        if not isinstance(failure, OSError):
-            super().handleError(record)
+        if self._since is not None and self._clock() < self._retry_at:
+            self.lost += 1
             return
-        self.stopped = True
+        try:
+            text = self.format(record) + self.terminator
+            if self._since is not None:
+                text = self.format(self._resumed()) + self.terminator + text
+            if self.stream is None:
+                if self._done:  # closed by its command: dropped, as logging's own does
+                    return
+                self.stream = self._open()
+            self.stream.write(text)
+            self.flush()
+        except RecursionError:
+            raise
+        except OSError as failure:
+            self._failed(record, failure)
+            return
+        except Exception:
+            self.handleError(record)
+            return
+        self._since, self.lost = None, 0
+
+    def _resumed(self) -> logging.LogRecord:
+        """The line that ends an episode: what was lost, and since when."""
+        since = datetime.fromtimestamp(self._since or 0.0, UTC).isoformat(timespec="seconds")
+        n = self.lost
+        return logging.getLogger(__name__).makeRecord(
+            __name__, logging.WARNING, "", 0,
+            f"log resumed: {n:,} record{'s' if n != 1 else ''} not written since {since}",
+            (), None,
+        )  # fmt: skip
+
+    def _failed(self, record: logging.LogRecord, failure: OSError) -> None:
+        """A write failed: the stream goes (what it holds unwritten with it, so the count
+        is true), the next try is ``retry_after`` away, and stderr hears of the episode's
+        first failure only."""
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            with suppress(OSError):
+                stream.close()
+        self.mode = "a"  # a reopened log keeps what was written before
+        self.lost += 1
+        self._retry_at = self._clock() + self.retry_after
+        if self._since is not None:
+            return
+        self._since = record.created
         why = failure.strerror or failure
-        print(f"hostapp: cannot write the log {self.baseFilename}: {why}; it stops here",
+        print(f"hostapp: cannot write the log {self.baseFilename}: {why}; its records are "
+              f"counted and dropped, and writing is tried again every {self.retry_after:g} s",
               file=sys.stderr)  # fmt: skip
 
     def close(self) -> None:
+        self._done = True
         with suppress(OSError):  # what it could not write was said when it stopped
             super().close()

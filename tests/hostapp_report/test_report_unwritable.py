@@ -113,13 +113,13 @@ def test_a_chart_cut_off_while_written_is_removed(tmp_path: Path) -> None:
     assert not chart.exists()
 
 
-def test_a_log_on_a_full_disk_says_so_once_then_stops(
+def test_a_log_on_a_full_disk_says_so_once_then_drops_its_records(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """logging's own handler printed a traceback for every record it could not write."""
     from hostapp.logs import ReportLog
 
-    handler = ReportLog(str(FULL))
+    handler = ReportLog(str(FULL), clock=lambda: 0.0)
     log = logging.getLogger("test_report_unwritable")
     log.addHandler(handler)
     log.propagate = False
@@ -131,6 +131,49 @@ def test_a_log_on_a_full_disk_says_so_once_then_stops(
         handler.close()  # what it holds unwritten is dropped without a word more
     err = capsys.readouterr().err
     assert err == (
-        f"hostapp: cannot write the log {os.fspath(FULL)}: No space left on device; it stops here\n"
+        f"hostapp: cannot write the log {os.fspath(FULL)}: No space left on device; its "
+        "records are counted and dropped, and writing is tried again every 60 s\n"
     )
-    assert handler.stopped
+    assert handler.stopped and handler.lost == 5
+
+
+def test_a_log_written_again_after_a_full_disk_says_what_it_lost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk for a while in a live run that lasts weeks cost it every record after:
+    the first failure stopped the log for good. Now it tries again at the first record a
+    minute after the last failure, and says how many records it lost and since when."""
+    from hostapp.logs import ReportLog
+
+    path = tmp_path / "hostapp.log"
+    path.symlink_to(FULL)  # the disk is full
+    now = [0.0]
+    handler = ReportLog(str(path), clock=lambda: now[0])
+    log = logging.getLogger("test_report_unwritable.resumed")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("lost 1")
+        log.warning("lost 2")
+        now[0] = 59.0
+        log.warning("lost 3")  # within the minute: not tried
+        path.unlink()
+        path.mkdir()  # still unwritable when it tries again: the same episode, no new line
+        now[0] = 120.0
+        log.warning("lost 4")
+        now[0] = 150.0
+        log.warning("lost 5")  # within the minute of the last try
+        path.rmdir()  # room again: the next try writes
+        now[0] = 181.0
+        log.warning("written %d", 1)
+        log.warning("written %d", 2)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    err = capsys.readouterr().err
+    assert err.count("cannot write the log") == 1, err
+    assert not handler.stopped and handler.lost == 0
+    lines = path.read_text().splitlines()
+    assert len(lines) == 3, lines
+    assert "log resumed: 5 records not written since 20" in lines[0]
+    assert lines[1].endswith("written 1") and lines[2].endswith("written 2")
