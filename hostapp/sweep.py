@@ -157,13 +157,13 @@ SHOWN_REFUSED = 5
 
 
 def _all_refused(refused: Sequence[tuple[Setting, str]]) -> str:
-    """No combination left though no value is bad in itself: each pairing's reason."""
+    """No combination left though no value is bad in itself: each pairing's reason, on
+    one line (an error is one line), the first :data:`SHOWN_REFUSED` then a count."""
     every = "the only combination" if len(refused) == 1 else f"all {len(refused)} combinations"
-    lines = [f"--sweep: the plugins refuse {every}, so none runs:"]
-    lines += [f"  {why}" for _, why in refused[:SHOWN_REFUSED]]
+    reasons = [why for _, why in refused[:SHOWN_REFUSED]]
     if len(refused) > SHOWN_REFUSED:
-        lines.append(f"  and {len(refused) - SHOWN_REFUSED:,} more")
-    return "\n".join(lines)
+        reasons.append(f"and {len(refused) - SHOWN_REFUSED:,} more")
+    return f"--sweep: the plugins refuse {every}, so none runs: {'; '.join(reasons)}"
 
 
 def _holds(setting: Setting, key: str, value: Any) -> bool:

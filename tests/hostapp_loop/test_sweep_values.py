@@ -108,8 +108,21 @@ def test_every_pairing_refused_stops_with_each_reason(folder: Path) -> None:
         "--sweep", f"{TO_L1}=-3,-3.5", "--sweep", f"{TO_L2}=-2.5",
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
-    lines = proc.stderr.strip().splitlines()
-    assert lines[0] == "hostapp: --sweep: the plugins refuse all 2 combinations, so none runs:"
-    assert lines[1].startswith(f"  --sweep {TO_L1}=-3 {TO_L2}=-2.5: [plugin.dtms]: ")
-    assert lines[2].startswith(f"  --sweep {TO_L1}=-3.5 {TO_L2}=-2.5: [plugin.dtms]: ")
-    assert len(lines) == 3  # and no progress line: no run started
+    (line,) = proc.stderr.strip().splitlines()  # one line, and no progress: no run started
+    head = "hostapp: --sweep: the plugins refuse all 2 combinations, so none runs: "
+    assert line.startswith(f"{head}--sweep {TO_L1}=-3 {TO_L2}=-2.5: [plugin.dtms]: "), line
+    assert f"; --sweep {TO_L1}=-3.5 {TO_L2}=-2.5: [plugin.dtms]: " in line, line
+
+
+def test_many_refused_pairings_are_one_line_with_a_count_of_the_rest() -> None:
+    """Past the first five reasons, the rest are counted, still on the one line."""
+    from hostapp.sweep import _all_refused
+
+    refused = [(((f"dtms.k{i}", i),), f"--sweep dtms.k{i}={i}: no") for i in range(7)]
+    text = _all_refused(refused)
+    assert "\n" not in text
+    assert text == (
+        "--sweep: the plugins refuse all 7 combinations, so none runs: "
+        + "; ".join(f"--sweep dtms.k{i}={i}: no" for i in range(5))
+        + "; and 2 more"
+    )
