@@ -78,8 +78,9 @@ class PaperBroker(PaperOrders, PaperStopOut):
         #: ticket -> (quote, (volume, entry, SL, TP), the Trade built for them): the
         #: positions as asked for since the newest bar (see ``_trade``)
         self._memo: dict[int, tuple[Quote | None, tuple[float | None, ...], Trade]] = {}
-        #: when equity first reached zero, and the positions stopped out (the run's note)
-        self.stop_out = StopOut()
+        #: when equity first reached zero, and the positions stopped out (the run's note);
+        #: an account file may begin the run wiped out already
+        self.stop_out = StopOut(start_balance=round(self._store.balance(), 2))
 
     def release(self) -> None:
         """Close the account file (no-op in memory)."""

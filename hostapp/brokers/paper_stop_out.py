@@ -29,11 +29,14 @@ STOP_OUT_REASON: CloseReason = "external"
 @dataclass
 class StopOut:
     """When the account was first wiped out (equity at or below zero at a bar's close),
-    its equity then, and how many positions the stop-out closed in the run."""
+    its equity then, and how many positions the stop-out closed in the run.
+    ``start_balance``: the account's balance when the run began; at or below zero, an
+    earlier run on its account file wiped it out, not this one."""
 
     when: datetime | None = None
     equity: float = 0.0
     positions: int = 0
+    start_balance: float = 1.0
 
     @property
     def note(self) -> str | None:
@@ -48,6 +51,13 @@ class StopOut:
                 "(closed at the quote of the bar's close: the paper account has no margin, "
                 "so zero equity is its stop-out level; the plugins heard 'external', "
                 "hookspecs having no close reason for a stop-out)"
+            )
+        if self.start_balance <= 0:  # a live run on an account file an earlier run emptied
+            return (
+                "the paper account was already wiped out when the run began: its balance "
+                f"was {self.start_balance:,.2f} (an earlier run on its account file){closed}; "
+                "every order was refused for want of money: give the run another "
+                "[host.paper] account_file, or delete this one to start afresh"
             )
         return (
             f"the paper account was wiped out: its equity was {self.equity:,.2f} at the "

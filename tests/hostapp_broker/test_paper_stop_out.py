@@ -70,3 +70,26 @@ def test_a_replay_that_wipes_the_account_out_says_so(tmp_path: Path) -> None:
     assert "note: the paper account was wiped out" in proc.stdout
     assert summary["end_balance"] <= 0 and summary["positions_open_at_end"] == 0
     assert summary["closes_by_reason"].get("external", 0) >= 1
+
+
+def test_an_account_file_wiped_out_by_an_earlier_run_says_so(tmp_path: Path) -> None:
+    """A live run on an account file an earlier run emptied heard that the account was
+    wiped out "at the close of the bar ending" its own first bar, as if it had lost it."""
+    account = str(tmp_path / "paper.sqlite")
+    first = PaperBroker(settings=PaperSettings(balance=1000.0, account_file=account))
+    first.set_quote("XAUUSD", 2000.0, 2000.3, T0)
+    first.open(OrderRequest("XAUUSD", "buy", 0.5))
+    first.on_bar("XAUUSD", bar(T0, 1979.0))  # −1,065: wiped out in this run
+    assert (first.stop_out.note or "").startswith("the paper account was wiped out: its equity")
+    balance = first.account().balance
+    first.release()
+    assert balance <= 0
+    later = PaperBroker(settings=PaperSettings(balance=1000.0, account_file=account))
+    assert later.on_bar("XAUUSD", bar(T0 + 10 * M5, 1985.0)) == []
+    assert later.run_notes == [
+        "the paper account was already wiped out when the run began: its balance was "
+        f"{balance:,.2f} (an earlier run on its account file); every order was refused for "
+        "want of money: give the run another [host.paper] account_file, or delete this one "
+        "to start afresh"
+    ]
+    later.release()
