@@ -126,6 +126,12 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         "MetaTrader servers' time, daylight saving included) or a fixed offset such as +02:00",
     )
     p.add_argument(
+        "--keep-spikes",
+        action="store_true",
+        help="keep a bar ten times away from the closes on both sides (a spike, refused by "
+        'default as a slip in the file) for thin but real data: as [host] spikes = "keep"',
+    )
+    p.add_argument(
         "--timeframe",
         default=None,
         metavar="TF",

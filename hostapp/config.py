@@ -56,6 +56,10 @@ class HostSettings:
     #: where the CSV files' times without an offset were written (``--data-tz`` of a
     #: replay): ``UTC``, an IANA name or a fixed offset
     data_tz: str = "UTC"
+    #: a spike in the CSV files (a bar ten times away from both neighbours,
+    #: :mod:`hostapp.market.csvspikes`): refused, or kept for thin but real data
+    #: (``--keep-spikes`` of a replay)
+    spikes: Literal["refuse", "keep"] = "refuse"
     paper: dict[str, Any] = field(default_factory=dict)
     mt5: dict[str, Any] = field(default_factory=dict)
 

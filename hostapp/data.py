@@ -111,19 +111,31 @@ def load_csv_series(files: Mapping[str, str | Path], zone: tzinfo = UTC) -> dict
 
 
 def load_csv_files(
-    files: Mapping[str, str], zone: tzinfo = UTC, notes: list[str] | None = None
+    files: Mapping[str, str],
+    zone: tzinfo = UTC,
+    notes: list[str] | None = None,
+    *,
+    keep_spikes: bool = False,
 ) -> dict[str, list[Bar]]:
     """``CSV file → its symbol`` read as ``file → bars`` (the symbol's rules, when the
     paper broker knows them, give the point of a spread in points). ``notes`` gets the
     sentence naming the files' columns that were not read, if any, and what was mended
-    in them (rows skipped or dropped, a file reversed)."""
+    in them (rows skipped or dropped, a file reversed), and the spikes kept when
+    ``keep_spikes`` (``[host] spikes = "keep"``) keeps them instead of refusing them."""
     from .brokers.paper_rules import known_rules
     from .market.csvdata import left_out_note, load_csv
 
     unread: dict[str, list[str]] = {p: [] for p in files}
     mended: list[str] = []
     loaded = {
-        p: load_csv(p, symbol_info=known_rules(s), zone=zone, left_out=unread[p], notes=mended)
+        p: load_csv(
+            p,
+            symbol_info=known_rules(s),
+            zone=zone,
+            left_out=unread[p],
+            notes=mended,
+            keep_spikes=keep_spikes,
+        )
         for p, s in files.items()
     }
     note = left_out_note(unread)
@@ -227,7 +239,8 @@ def streamed_config_series(
     root = config.path.parent if config.path is not None else Path()
     zone = parse_zone(config.host.data_tz)
     named = [(f, s) for s, v in data.items() for f in ([v] if isinstance(v, str) else v)]
-    loaded = load_csv_files({str(root / f): s for f, s in named}, zone, notes)
+    keep = config.host.spikes == "keep"
+    loaded = load_csv_files({str(root / f): s for f, s in named}, zone, notes, keep_spikes=keep)
     parts = [(f, s, loaded[str(root / f)]) for f, s in named]
     # one timeframe for all: the host cycles on one base timeframe, and a symbol whose bars
     # are coarser would look stale most of the time (the replay command refuses it too)

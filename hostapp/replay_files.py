@@ -53,7 +53,10 @@ def replay_files(
         twice = sorted({f for f in files if files.count(f) > 1})
         raise ConfigError(f"a file named twice: {', '.join(twice)}")
     zone = data_zone(args, config)
-    loaded = appmod.load_csv_files(dict(zip(files, symbols, strict=True)), zone, notes)
+    keep = getattr(args, "keep_spikes", False) or config.host.spikes == "keep"
+    loaded = appmod.load_csv_files(
+        dict(zip(files, symbols, strict=True)), zone, notes, keep_spikes=keep
+    )
     out = [(f, s, loaded[f]) for f, s in zip(files, symbols, strict=True)]
     renamed = None if named else renamed_note(dict(zip(files, symbols, strict=True)))
     notes.extend(filter(None, [renamed, split_symbol_note(out)]))

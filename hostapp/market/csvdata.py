@@ -145,7 +145,7 @@ from .csvrows import (
     point_of,
     read_time,
 )
-from .csvspikes import check_spikes
+from .csvspikes import check_spikes, spikes_note
 
 __all__ = ["CsvError", "left_out_note", "load_csv", "parse_time", "symbol_of_file"]
 
@@ -163,13 +163,15 @@ def load_csv(
     zone: tzinfo = UTC,
     left_out: list[str] | None = None,
     notes: list[str] | None = None,
+    keep_spikes: bool = False,
 ) -> list[Bar]:
     """Bars from ``path``, oldest first; the format is detected from the first line.
     ``zone``: where times written without an offset were written (generic, pandas and
     MetaTrader files; HistData.com's are Eastern Standard Time and Dukascopy's and epoch
     times say their own). ``left_out`` gets the names of the header's columns that were
     not read because the layout has no use for them, for the run to say so; ``notes``
-    what was mended in the file (:mod:`.csvmend`): rows skipped, dropped or reversed."""
+    what was mended in the file (:mod:`.csvmend`): rows skipped, dropped or reversed.
+    ``keep_spikes``: a spike is kept, and said in ``notes``, instead of refused."""
     rows = list(read_rows(path))
     if not rows:
         raise CsvError(path, 0, "the file is empty (a header line is required)")
@@ -199,11 +201,14 @@ def load_csv(
             mended.reversed_lines = (rows[head][0], rows[-1][0])
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
-    check_spikes(path, bars, lines)
+    kept = spikes_note(path, bars, lines) if keep_spikes else None
+    if not keep_spikes:
+        check_spikes(path, bars, lines)
     if left_out is not None:
         left_out.extend(unread)
     if notes is not None:
         notes.extend(mended.notes(str(path)))
+        notes.extend(filter(None, [kept]))
     return bars
 
 

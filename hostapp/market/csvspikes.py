@@ -18,11 +18,16 @@ such bar, is not for the replay to guess (as a time repeated with other values i
 user's file has a bar. The first and the last bar have one neighbour, so a jump there
 cannot be told from a real one; they are not checked. A run of several such bars is not
 a spike either (each has a spiked neighbour): it is left to the user's eye.
+
+Thin data can do it for real (a micro-cap token near 1e-5 whose bars are single trades at
+ten or twenty times the last one, yields near zero used as prices): ``[host] spikes =
+"keep"`` (``hostapp replay --keep-spikes``) keeps such bars, and the run's notes count
+them (:func:`spikes_note`). The refusal names that way out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from hookspecs import Bar
@@ -33,17 +38,26 @@ from .csvrows import CsvError
 SPIKE_FACTOR = 10.0
 
 
-def check_spikes(path: str | Path, bars: Sequence[Bar], lines: Sequence[int]) -> None:
-    """A :class:`CsvError` naming the line of the first spike in ``bars`` (their lines in
-    ``lines``), its prices and the closes on both sides with their lines."""
+#: how a refusal names the way to keep real spikes
+KEEP_SPIKES = '[host] spikes = "keep" (or hostapp replay --keep-spikes)'
+
+
+def _spikes(bars: Sequence[Bar]) -> Iterator[tuple[int, str]]:
+    """``(index, where)`` of each spike in ``bars``: where it lies from its neighbours."""
     for i, (before, bar, after) in enumerate(zip(bars, bars[1:], bars[2:], strict=False)):
         lower, higher = sorted((before.close, after.close))
         if bar.low > SPIKE_FACTOR * higher:
-            where = f"more than {SPIKE_FACTOR:g} times above"
+            yield i + 1, f"more than {SPIKE_FACTOR:g} times above"
         elif bar.high * SPIKE_FACTOR < lower:
-            where = f"less than 1/{SPIKE_FACTOR:g} of"
-        else:
-            continue
+            yield i + 1, f"less than 1/{SPIKE_FACTOR:g} of"
+
+
+def check_spikes(path: str | Path, bars: Sequence[Bar], lines: Sequence[int]) -> None:
+    """A :class:`CsvError` naming the line of the first spike in ``bars`` (their lines in
+    ``lines``), its prices, the closes on both sides with their lines, and the way to keep
+    it when the data is real."""
+    for i, where in _spikes(bars):
+        before, bar, after = bars[i - 1], bars[i], bars[i + 1]
         prices = ", ".join(
             f"{name} {_shown(value)}"
             for name, value in zip(
@@ -53,12 +67,27 @@ def check_spikes(path: str | Path, bars: Sequence[Bar], lines: Sequence[int]) ->
         )  # fmt: skip
         raise CsvError(
             path,
-            lines[i + 1],
+            lines[i],
             f"a spike: {prices}, all {where} the closes on both sides "
-            f"({_shown(before.close)} on line {lines[i]}, {_shown(after.close)} on line "
-            f"{lines[i + 2]}); no market goes there and back in one bar: correct the line "
-            "or delete it",
+            f"({_shown(before.close)} on line {lines[i - 1]}, {_shown(after.close)} on line "
+            f"{lines[i + 1]}); no market goes there and back in one bar: correct the line "
+            f"or delete it, or, if the market is that thin, keep such bars with {KEEP_SPIKES}",
         )
+
+
+def spikes_note(path: str | Path, bars: Sequence[Bar], lines: Sequence[int]) -> str | None:
+    """The run's note on the spikes kept in ``bars`` (``[host] spikes = "keep"``): how
+    many and the first lines; ``None`` when there is none."""
+    found = [lines[i] for i, _ in _spikes(bars)]
+    if not found:
+        return None
+    n = len(found)
+    first = ", ".join(map(str, found[:3])) + (", …" if n > 3 else "")
+    return (
+        f"{path}: {n:,} spike{'s' if n > 1 else ''} kept (line{'s' if n > 1 else ''} "
+        f"{first}: a bar more than {SPIKE_FACTOR:g} times away from the closes on both "
+        'sides), as asked ([host] spikes = "keep" or --keep-spikes)'
+    )
 
 
 def _shown(price: float) -> str:
