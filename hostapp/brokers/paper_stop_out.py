@@ -77,18 +77,13 @@ class PaperStopOut(PaperLedger):
         as the account has it) is at or below zero; the closes, as the bars' are given
         to the loop. Called inside the bar's write transaction."""
         store = self._store
-        positions = store.positions()
-        if not positions and (self.stop_out.when is not None or store.balance() > 0):
-            return []  # nothing to close: a replay's every flat bar, checked in one read
-        equity = store.balance()
-        for pos in positions:  # a replay's hot path: no list or dict built per bar
-            equity += self._open_profit(pos, store.quote(pos.symbol))
+        equity = store.balance() + self._floating()  # as an order's check reads it
         if equity > 0:
             return []
         if self.stop_out.when is None:
             self.stop_out.when, self.stop_out.equity = when, round(equity, 2)
         closed: list[tuple[Trade, CloseReason]] = []
-        for pos in positions:
+        for pos in store.positions():
             quote = store.quote(pos.symbol)
             if quote is None:  # never priced: nothing to close it at
                 continue
