@@ -157,10 +157,18 @@ def unregistration_left(replicas: Replicas, ticket: int, record: dict[str, Any])
     return True
 
 
+def _waiting(replicas: Replicas, ticket: int) -> str | bytes | None:
+    """The entry left for ``ticket``'s owner, as stored; ``None`` when none waits."""
+    text: str | bytes | None = _redis(
+        "reading one", lambda: replicas.store.client.hget(_key(replicas), str(ticket))
+    )
+    return text
+
+
 def waits_for(replicas: Replicas, ticket: int, record: dict[str, Any]) -> bool:
     """Something left for the trade ``record`` holds waits for its owner: a close or a
     DELETE one server would have applied before a request sent after it."""
-    text = _redis("reading one", lambda: replicas.store.client.hget(_key(replicas), str(ticket)))
+    text = _waiting(replicas, ticket)
     if text is None:
         return False
     try:
@@ -217,9 +225,7 @@ class LeftCloses:
         first, as the owner's next cycle would have, so the first report left stands
         (docs/scaling.md §5). True when nothing waits any more; False when applying it
         failed: kept, and said, as in a cycle."""
-        text = _redis(
-            "reading one", lambda: replicas.store.client.hget(_key(replicas), str(ticket))
-        )
+        text = _waiting(replicas, ticket)
         if text is None:
             return True
         return await self._one(replicas, store, apply, unregister, ticket, text, here=True)
