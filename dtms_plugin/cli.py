@@ -19,6 +19,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from hookspecs import keep_interrupts
+
 from .serving import is_loopback as _is_loopback
 
 __all__ = ["_is_loopback", "main"]
@@ -57,6 +59,7 @@ def _host_command() -> Callable[..., int] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_interrupts()  # a Ctrl-C falling in a callback while the host is imported
     args = list(sys.argv[1:] if argv is None else argv)
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:  # a "–" on an ASCII locale is a "?", never a crash

@@ -32,6 +32,7 @@ from .host import (
     SymbolInfo,
     apply_action,
 )
+from .interrupts import keep_interrupts
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 from .rules import HOOK_RULES, SYNC_ONLY_HOOKS, HookRule
 from .settings import ConfigError, parse_settings
@@ -101,6 +102,7 @@ __all__ = [
     "events",
     "hookimpl",
     "hookspec",
+    "keep_interrupts",
     "masked_url",
     "opposite",
     "parse_direction",

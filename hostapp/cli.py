@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from hookspecs import ConfigError
+from hookspecs import ConfigError, keep_interrupts
 
 from .cli_options import days, fraction, jobs, port, speed
 from .config import DEFAULT_COMPARE
@@ -211,6 +211,7 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
     """The ``hostapp`` command. ``prog`` names the command in messages: a plugin's alias
     of a host mode (``dtms serve``) passes its own name."""
+    keep_interrupts()
     lenient_stdout()
     args = build_parser(prog).parse_args(argv)
     args.prog = prog
