@@ -105,13 +105,19 @@ def settings_from(path: str | None) -> DtmsSettings:
     if path is None and not file.is_file():
         return DtmsSettings()
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{file}: no such configuration file") from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    try:  # read as the host reads it: a BOM (Notepad's) is no error
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{file}: not valid TOML: nested too deeply") from None
     plugin = data.get("plugin", {})
     table = plugin.get("dtms", {}) if isinstance(plugin, dict) else {}
     if not isinstance(table, dict):

@@ -172,6 +172,24 @@ def test_no_store_is_one_line_naming_the_folder(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "[plugin.dtms]: unknown key 'retention'" in proc.stderr
 
 
+def test_plugins_toml_is_read_as_the_host_reads_it(store_dir: Path, tmp_path: Path) -> None:
+    """A BOM (Notepad saves one) is read as the host reads it; text that is not UTF-8 and
+    nesting past what tomllib can parse are one line naming the file."""
+    folder = tmp_path / "bom"
+    folder.mkdir()
+    text = (store_dir / "plugins.toml").read_text()
+    (folder / "plugins.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    proc = dtms_export(folder, "--since", "2026-01-05", "--until", "2026-01-06")
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["ticket"] for line in proc.stdout.splitlines()] != []
+    for bad, said in ((b"[plugin.dtms]\nstate_dir = '\xff'\n", "not UTF-8 text"),
+                      (b"x = " + b"[" * 100_000, "not valid TOML")):  # fmt: skip
+        (folder / "plugins.toml").write_bytes(bad)
+        proc = dtms_export(folder)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith("dtms export: ") and said in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("buffered", [False, True])
 def test_a_reader_that_goes_away_ends_the_export_quietly(store_dir: Path, buffered: bool) -> None:
     """``dtms export | head -c 10``: the reader closes the pipe; the export stops without
