@@ -33,6 +33,11 @@ REINSTALL = {
 START_BRIDGE = "start it under Wine with: wine python.exe -m mt5linux"
 
 
+#: The most sends of one operation: the wait before each retry doubles, so the tenth is
+#: already 256 times the first (``retry_delay_seconds``); the twentieth waited days.
+MAX_ATTEMPTS = 10
+
+
 @dataclass(frozen=True, slots=True)
 class Mt5Settings:
     """Connection and order defaults. The password is never here: only the *name* of the
@@ -68,8 +73,11 @@ class Mt5Settings:
             raise ValueError(f"magic: expected >= 0, got {self.magic}")
         if self.deviation < 0:
             raise ValueError(f"deviation: expected >= 0 points, got {self.deviation}")
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts: expected >= 1, got {self.max_attempts}")
+        if not 1 <= self.max_attempts <= MAX_ATTEMPTS:
+            raise ValueError(
+                f"max_attempts: expected 1..{MAX_ATTEMPTS} (the wait doubles after each"
+                f" try), got {self.max_attempts}"
+            )
         for key in ("retry_delay_seconds", "resolve_seconds", "offset_probe_seconds"):
             if not is_duration(getattr(self, key), zero=True):
                 raise ValueError(f"{key}: expected >= 0 and {AT_MOST}, got {getattr(self, key)}")

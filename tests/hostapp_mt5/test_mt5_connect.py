@@ -23,6 +23,10 @@ def test_settings_parse_with_types_checked() -> None:
         load_mt5_settings({"module": "mt4"})
     with pytest.raises(ConfigError, match="deviation"):
         load_mt5_settings({"deviation": -1})
+    assert load_mt5_settings({"max_attempts": 10}).max_attempts == 10
+    for attempts in (0, 11, 3000):  # the doubling wait before the 20th try is 36 hours
+        with pytest.raises(ConfigError, match=r"max_attempts: expected 1\.\.10 .* got"):
+            load_mt5_settings({"max_attempts": attempts})
 
 
 def test_password_in_the_file_is_refused_pointing_to_password_env() -> None:
