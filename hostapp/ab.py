@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from hookspecs import Bar, ConfigError, OrderRequest
 
 from . import app as appmod
 from .ab_print import print_comparison
+from .chart_canvas import ChartError
 from .compare import (
     RunResult,
     build_report,
@@ -44,6 +45,7 @@ from .driving import (
     drive,
     release,
     run_summary,
+    say_unwritten,
 )
 from .loader import switched_off_by_env
 from .outcomes import outcomes
@@ -272,9 +274,12 @@ def write_comparison(
     replay: Replay,
     runs: tuple[RunResult, RunResult, RunResult | None],
     against: str | None = None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[str]]:
     """``summary.json``, ``trades.csv`` and the charts of a comparison, in the replay's
-    report folder; returns the summary."""
+    report folder; returns the summary and a line for each file that could not be written.
+    The summary is written before the charts are drawn and again naming those written: a
+    chart that cannot be written (a full disk, a folder in its place) loses none of the
+    figures, and the table is printed all the same."""
     from .result_charts import write_equity_chart, write_r_histogram
 
     without, same, full = runs
@@ -284,33 +289,58 @@ def write_comparison(
     summary["interrupted"] = any(r.interrupted for r in runs if r is not None)
     summary["notes"] = notes(summary)
     summary["warnings"] = warnings(summary)
-    write_trades_csv(folder / "trades.csv", without, same, full)
+    summary["charts"] = []
+    summary["trades_csv"] = "trades.csv"
+    problems = _written(lambda: write_trades_csv(folder / "trades.csv", without, same, full))
+    if problems:
+        summary["trades_csv"] = None
+    summary_problems = _written(lambda: write_json(folder / "summary.json", summary))
     base_label = against or f"without {plugin}"
     labelled = {base_label: without, f"with {plugin} (same entries)": same}
     if full is not None:
         labelled[f"with {plugin} (full)"] = full
     curves = {label: run.curve() for label, run in labelled.items()}
     stopped = {label: run.until for label, run in labelled.items() if run.interrupted and run.until}
-    charts = price_charts(replay, same, title=f"with {plugin}, same entries")
-    charts.append(
-        write_equity_chart(
-            folder / "equity.png",
-            curves,
-            start_balance=same.start_balance,
-            start=same.start,
-            until=max(r.until or same.start for r in labelled.values()),
-            stopped=stopped,
-        )
-    )
     rs = {
         base_label: [t.r for t in without.trades if t.r is not None],
         f"with {plugin} (same entries)": [t.r for t in same.trades if t.r is not None],
     }
-    charts.append(write_r_histogram(folder / "r_histogram.png", rs))
+    drawings: list[Callable[[], list[Path]]] = [
+        lambda: price_charts(replay, same, title=f"with {plugin}, same entries"),
+        lambda: [
+            write_equity_chart(
+                folder / "equity.png",
+                curves,
+                start_balance=same.start_balance,
+                start=same.start,
+                until=max(r.until or same.start for r in labelled.values()),
+                stopped=stopped,
+            )
+        ],
+        lambda: [write_r_histogram(folder / "r_histogram.png", rs)],
+    ]
+    charts: list[Path] = []
+    for draw in drawings:
+        try:
+            charts += draw()
+        except ChartError as exc:
+            charts += exc.written
+            problems += exc.lines()
     summary["charts"] = [p.name for p in charts]
-    summary["trades_csv"] = "trades.csv"
-    write_json(folder / "summary.json", summary)
-    return summary
+    if not summary_problems:
+        summary_problems = _written(lambda: write_json(folder / "summary.json", summary))
+    return summary, [*problems, *summary_problems]
+
+
+def _written(write: Callable[[], object]) -> list[str]:
+    """``write()`` done; else the line naming the file it could not write, and why."""
+    try:
+        write()
+    except OSError as exc:
+        if exc.filename is None:
+            raise  # not a file of the report: a reader gone (BrokenPipeError)
+        return [f"cannot write {exc.filename}: {exc.strerror or exc}"]
+    return []
 
 
 def price_charts(replay: Replay, run: RunResult, title: str = "") -> list[Path]:
@@ -363,16 +393,17 @@ def compare_command(
     if against is not None:
         preflight(against, plugin, replay)  # and those of the baseline's manager
     runs = compare_runs(plugin, replay, against=against, jobs=jobs)
-    summary = write_comparison(plugin, replay, runs, against)
+    summary, problems = write_comparison(plugin, replay, runs, against)
     print_comparison(summary, json_out=json_out)
     out = sys.stderr if json_out else sys.stdout
     folder = replay.report
     print(f"\nreport: {folder / 'summary.json'}, trades.csv and charts in {folder}/", file=out)
     print(f"log: {folder / LOG_NAME}", file=out)
     if summary["interrupted"]:
-        return EXIT_INTERRUPTED
+        return say_unwritten(problems, EXIT_INTERRUPTED)
     void = did_nothing(plugin, runs)
     if void is not None:
+        say_unwritten(problems, 0)
         print(f"hostapp: {void}", file=sys.stderr)
         return EXIT_DID_NOTHING
-    return 0
+    return say_unwritten(problems, 0)

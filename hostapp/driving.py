@@ -32,6 +32,18 @@ from .report import summarize
 
 LOG_NAME = "hostapp.log"
 EXIT_INTERRUPTED = 130
+#: a command whose results were printed, but whose report folder misses a file it could
+#: not write (a full disk): said in a line naming the file
+EXIT_UNWRITTEN = 1
+
+
+def say_unwritten(problems: Sequence[str], code: int) -> int:
+    """Each of ``problems`` (what the report could not write) as a line on stderr, after
+    the results; the exit code is then :data:`EXIT_UNWRITTEN`, unless ``code`` already
+    says the run was interrupted."""
+    for line in problems:
+        print(f"hostapp: {line}", file=sys.stderr)
+    return EXIT_UNWRITTEN if problems and code != EXIT_INTERRUPTED else code
 
 
 class _StopOnSignal:

@@ -25,7 +25,7 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager, ExitStack
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from .driving import (
     bound_for_live,
     drive,
     run_summary,
+    say_unwritten,
 )
 from .live_paper import claim_account, live_account, paper_live
 from .logs import ReportLog, formatter
@@ -56,9 +57,6 @@ DEFAULT_REPORT = Path(".hostapp/report")
 #: summary and log) and leave the other half (charts, compare/) beside it
 DEFAULT_LIVE_REPORT = Path(".hostapp/live")
 EXIT_USAGE = 2
-#: a command whose results were printed, but whose report folder misses a file it could
-#: not write (a full disk): said in a line naming the file
-EXIT_UNWRITTEN = 1
 #: In a report folder: held by the command writing there (:func:`_setup_logging`).
 REPORT_LOCK = ".hostapp.lock"
 
@@ -163,7 +161,9 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         bound_for_live(app)
         stats = asyncio.run(drive(app, progress=None, serve=serve))
         summary = run_summary(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
-        return _said(_live_report(report, summary), EXIT_INTERRUPTED if stats.interrupted else 0)
+        return say_unwritten(
+            _live_report(report, summary), EXIT_INTERRUPTED if stats.interrupted else 0
+        )
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
     days = appmod.DEFAULT_DAYS if args.days is None else args.days
@@ -187,7 +187,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         summary = paper_live(config, streamed, base, serve, extra, speed)
         problems = _live_report(report, summary)
         print(f"log: {report / LOG_NAME}")
-        return _said(problems, _exit_code(summary["interrupted"]))
+        return say_unwritten(problems, _exit_code(summary["interrupted"]))
     from . import ab
 
     extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]
@@ -203,16 +203,11 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         # the first thing a new user sees: what the compared plugin changed on the same trades
         to_compare = dataclasses.replace(replay, report=report / "compare")
         runs = ab.compare_runs(name, to_compare, full=run)
-        try:
-            compared = ab.write_comparison(name, to_compare, runs)
-        except (ChartError, OSError) as exc:
-            if isinstance(exc, OSError) and exc.filename is None:
-                raise  # not a file of the report
-            problems.append(f"the A/B in {to_compare.report} is incomplete: {_unwritten(exc)}")
-        else:
-            print()
-            ab.print_comparison(compared)
-            summary["compare"] = "compare/summary.json"
+        compared, lost = ab.write_comparison(name, to_compare, runs)
+        problems += [f"the A/B in {to_compare.report} is incomplete: {line}" for line in lost]
+        print()
+        ab.print_comparison(compared)
+        summary["compare"] = "compare/summary.json"
     if saved:
         problems += _saved(report / "summary.json", summary)
         charts = len(summary["charts"])
@@ -220,7 +215,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     if compared is not None:
         print(f"A/B: {report / 'compare'}/ (summary.json, trades.csv, equity and R charts)")
     print(f"log: {report / LOG_NAME}")
-    return _said(problems, _exit_code(run.interrupted))
+    return say_unwritten(problems, _exit_code(run.interrupted))
 
 
 def _speed_option(args: argparse.Namespace, config: HostConfig) -> float | None:
@@ -307,7 +302,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     except (ChartError, OSError) as exc:  # its table is printed after its files
         if isinstance(exc, OSError) and exc.filename is None:
             raise  # not a file: a reader gone (BrokenPipeError), a connection
-        return _said([f"the report in {report} is incomplete: {_unwritten(exc)}"], 0)
+        return say_unwritten([f"the report in {report} is incomplete: {_unwritten(exc)}"], 0)
     run = ab.one_run(replay, "run")
     summary, problems, saved = _results_then_charts(replay, run)
     out = sys.stderr if args.json else sys.stdout
@@ -318,7 +313,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     if saved:
         print(f"\nreport: {report / 'summary.json'} in {report}/", file=out)
     print(f"log: {report / LOG_NAME}", file=out)
-    return _said(problems, EXIT_INTERRUPTED if run.interrupted else 0)
+    return say_unwritten(problems, EXIT_INTERRUPTED if run.interrupted else 0)
 
 
 def _live_report(report: Path, summary: Mapping[str, Any]) -> list[str]:
@@ -368,14 +363,6 @@ def _unwritten(exc: ChartError | OSError) -> str:
     if isinstance(exc, ChartError):
         return "; ".join(exc.lines())
     return f"{exc.filename}: {exc.strerror or exc}"
-
-
-def _said(problems: Sequence[str], code: int) -> int:
-    """Each of ``problems`` as a line on stderr, after the results; the exit code is then
-    :data:`EXIT_UNWRITTEN`, unless ``code`` already says the run was interrupted."""
-    for line in problems:
-        print(f"hostapp: {line}", file=sys.stderr)
-    return EXIT_UNWRITTEN if problems and code != EXIT_INTERRUPTED else code
 
 
 def _compare_name(args: argparse.Namespace) -> None:

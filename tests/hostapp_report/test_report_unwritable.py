@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not FULL.exists(), reason="needs Linux's /dev/fu
 
 def _lines(stderr: str) -> list[str]:
     """stderr without the progress lines."""
-    return [ln for ln in stderr.splitlines() if not ln.startswith(("run:", "replay"))]
+    return [ln for ln in stderr.splitlines() if not ln.startswith(("run:", "replay", "A/B:"))]
 
 
 def test_a_chart_on_a_full_disk_is_one_line_after_the_summary(tmp_path: Path) -> None:
@@ -177,3 +177,36 @@ def test_a_log_written_again_after_a_full_disk_says_what_it_lost(
     assert len(lines) == 3, lines
     assert "log resumed: 5 records not written since 20" in lines[0]
     assert lines[1].endswith("written 1") and lines[2].endswith("written 2")
+
+
+def test_an_ab_chart_that_cannot_be_written_keeps_its_table_and_summary(tmp_path: Path) -> None:
+    """``replay --compare``: a chart that could not be written ended the command before
+    the comparison's table was printed and before its summary.json was written."""
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 1500, seed=5)
+    write_bars_csv(tmp_path / "XAUUSD.csv", bars)
+    (tmp_path / "r" / "equity.png").mkdir(parents=True)
+    proc = hostapp(tmp_path, "replay", "--compare", "--report", "r", "XAUUSD.csv")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert _lines(proc.stderr) == ["hostapp: cannot write the chart r/equity.png: Is a directory"]
+    assert "max drawdown" in proc.stdout  # the comparison's table
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["charts"] == ["XAUUSD.png", "r_histogram.png"]
+    assert summary["trades_csv"] == "trades.csv" and (tmp_path / "r" / "trades.csv").is_file()
+
+
+def test_the_ab_of_a_run_on_a_full_disk_is_one_line_after_both_tables(tmp_path: Path) -> None:
+    report = tmp_path / "r"
+    (report / "compare").mkdir(parents=True)
+    (report / "compare" / "r_histogram.png").symlink_to(FULL)
+    proc = hostapp(tmp_path, "run", "--days", "2", "--report", "r")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert _lines(proc.stderr) == [
+        "hostapp: the A/B in r/compare is incomplete: cannot write the chart"
+        " r/compare/r_histogram.png: No space left on device"
+    ]
+    assert "trades opened" in proc.stdout and "max drawdown" in proc.stdout
+    compared = json.loads((report / "compare" / "summary.json").read_text())
+    assert "r_histogram.png" not in compared["charts"] and "equity.png" in compared["charts"]
+    assert json.loads((report / "summary.json").read_text())["compare"] == "compare/summary.json"
