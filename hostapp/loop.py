@@ -66,8 +66,12 @@ from .loop_stats import (
     VETO_REASONS,
     LoopStats,
     Recent,
+    RecentCloses,
+    RecentEntries,
+    RecentStates,
     appended,
     counted,
+    reached_by_state,
 )
 from .market.timeframes import timeframe_seconds
 
@@ -85,11 +89,15 @@ __all__ = [
     "LoopStats",
     "ProgressFn",
     "Recent",
+    "RecentCloses",
+    "RecentEntries",
+    "RecentStates",
     "ScaledLoopClock",
     "SettableClock",
     "TradingLoop",
     "appended",
     "counted",
+    "reached_by_state",
 ]
 
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hookspecs import Trade
+from hookspecs import DefensiveState, Trade
 
 #: Trades (and state changes, actions) a live run's report keeps for its per-trade
 #: figures: a host that runs for months holds these, not every trade since it started.
-#: Counts (trades, closes by reason, actions) stay totals; win rate, R and the states
-#: reached cover the newest ``LIVE_WINDOW``.
+#: Counts (trades opened and closed, closes by reason, actions, the trades that reached
+#: each state) stay totals; win rate, R and the other per-trade figures cover the newest
+#: ``LIVE_WINDOW``, and the summary says so (``figures_cover``).
 LIVE_WINDOW = 1000
 
 
@@ -47,6 +48,76 @@ class Recent(deque[Any]):
         super().append(item)
         self.appended += 1
         self.by_key[self.key(item)] += 1
+
+
+class RecentEntries(Recent):
+    """A live run's newest entries, with the tickets of those still open: what tells the
+    closes that follow which are this run's trades (:class:`RecentCloses`), however long
+    ago they were entered."""
+
+    def __init__(self, items: Iterable[Any], maxlen: int) -> None:
+        self.open: set[int] = set()
+        super().__init__(items, maxlen, key=lambda e: e[2])
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self.open.add(item[1].ticket)
+
+
+class RecentCloses(Recent):
+    """A live run's newest closes, with how many closed one of the run's own entries in
+    all (``trades_closed``: the summary's "trades closed", a total as "trades opened" is;
+    the per-trade figures of the window count only the newest)."""
+
+    def __init__(self, items: Iterable[Any], maxlen: int, entries: RecentEntries) -> None:
+        self.entries = entries
+        self.trades_closed = 0
+        super().__init__(items, maxlen, key=lambda c: c[2])
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        ticket = item[1].ticket
+        if ticket in self.entries.open:
+            self.entries.open.discard(ticket)
+            self.trades_closed += 1
+
+
+class RecentStates(Recent):
+    """A live run's newest state changes ``(time, ticket, old, new, reason)``, with how
+    many trades moved into each state in all (``reached``): a trade counts once per state
+    however often it falls back into it, as the summary of a replay counts it. The states
+    of the newest :data:`REACHING_KEPT` trades are remembered for that (a trade's changes
+    come within its life; ten thousand trades back it is long closed)."""
+
+    def __init__(self, items: Iterable[Any], maxlen: int) -> None:
+        self.reached: Counter[str] = Counter()
+        self._reaching: dict[int, set[str]] = {}
+        super().__init__(items, maxlen, key=lambda s: s[3])
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        ticket, state = item[1], item[3].value
+        seen = self._reaching.setdefault(ticket, set())
+        if state not in seen:
+            seen.add(state)
+            self.reached[state] += 1
+        if len(self._reaching) > REACHING_KEPT:
+            del self._reaching[next(iter(self._reaching))]
+
+
+#: Open trades whose states reached a live run's summary remembers (:class:`RecentStates`).
+REACHING_KEPT = 10_000
+
+
+def reached_by_state(states: Sequence[tuple[datetime, int, Any, Any, str]]) -> dict[str, int]:
+    """How many trades moved into each state (``DefensiveState`` values): a live run's
+    running totals (:class:`RecentStates`), else counted from every state change."""
+    if isinstance(states, RecentStates):
+        return {s.value: states.reached[s.value] for s in DefensiveState}
+    reached: dict[str, set[int]] = {s.value: set() for s in DefensiveState}
+    for _, ticket, _, new, _ in states:
+        reached[new.value].add(ticket)
+    return {k: len(v) for k, v in reached.items()}
 
 
 def appended(items: Sequence[Any]) -> int:
@@ -122,6 +193,7 @@ class LoopStats:
 
     def bound(self, window: int) -> None:
         """Keep only the newest ``window`` entries and closes (a live run), counting all."""
-        self.entries = Recent(self.entries, window, key=lambda e: e[2])  # type: ignore[assignment]
-        self.closes = Recent(self.closes, window, key=lambda c: c[2])  # type: ignore[assignment]
+        entries = RecentEntries(self.entries, window)
+        self.entries = entries  # type: ignore[assignment]
+        self.closes = RecentCloses(self.closes, window, entries)  # type: ignore[assignment]
         self.missed = Recent(self.missed, window, key=lambda m: m[3])  # type: ignore[assignment]

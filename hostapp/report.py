@@ -27,7 +27,15 @@ from typing import Any
 
 from hookspecs import Action, ActionResult, DefensiveState, HostView, Trade, hookimpl
 
-from .loop import LoopStats, Recent, appended, counted
+from .loop import (
+    LoopStats,
+    Recent,
+    RecentCloses,
+    RecentStates,
+    appended,
+    counted,
+    reached_by_state,
+)
 from .outcomes import Outcome, metrics, outcomes, parent_ticket
 
 RECORDER_NAME = "run_report"
@@ -55,7 +63,7 @@ class RunRecorder:
     def bound(self, window: int) -> None:
         """Keep only the newest ``window`` state changes and actions (a live run); the
         actions are still counted in full."""
-        self.states = Recent(self.states, window, key=lambda s: s[3])  # type: ignore[assignment]
+        self.states = RecentStates(self.states, window)  # type: ignore[assignment]
         self.actions = Recent(  # type: ignore[assignment]
             self.actions, window, key=lambda a: (a[1].kind.value, a[2].ok, a[1].source)
         )
@@ -119,9 +127,7 @@ def summarize(
     :func:`hostapp.outcomes.metrics`, of ``trades`` when the caller has them already)."""
     if trades is None:
         trades = outcomes(stats.entries, stats.closes, closed, open_positions)
-    reached: dict[str, set[int]] = {s.value: set() for s in DefensiveState}
-    for _, ticket, _, new, _ in recorder.states:
-        reached[new.value].add(ticket)
+    reached = reached_by_state(recorder.states)
     actions: Counter[str] = Counter()
     failed: Counter[str] = Counter()
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
@@ -145,7 +151,7 @@ def summarize(
             {**{t.ticket: None for _, t, _ in stats.entries}, **recorder.opened},
         ),
         **metrics(trades),
-        states_reached={k: len(v) for k, v in reached.items()},
+        states_reached=reached,
         actions=dict(sorted(actions.items())),
         actions_failed=dict(sorted(failed.items())),
         actions_failed_why=failed_why(recorder.actions),
@@ -165,6 +171,9 @@ def summarize(
         max_drawdown=dd,
         max_drawdown_pct=dd_pct,
     )
+    if isinstance(stats.closes, RecentCloses) and appended(stats.entries) > len(stats.entries):
+        summary["closed_trades"] = stats.closes.trades_closed  # a total, as "trades" is
+        summary["figures_cover"] = len(stats.entries)  # the newest entries the rest cover
     return summary
 
 
@@ -278,6 +287,13 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         if text:
             lines.append(f"note ({name}): {text}")
     lines.extend(f"note: {text}" for text in summary.get("host_notes", []))
+    cover = summary.get("figures_cover")
+    if cover:
+        lines.append(
+            f"note: the win rate, the R figures, the profit factor, the expectancy, the "
+            f"longest losing streak and the hours held are those of the newest {cover:,} "
+            f"trades of {summary.get('trades', 0):,}; the counts are totals"
+        )
     bare = summary.get("trades_without_r")
     if bare:
         lines.append(

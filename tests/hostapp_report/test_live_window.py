@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from hookspecs import Action, ActionKind, ActionResult, DefensiveState, ResultCode, Trade
 from hostapp.loop import LoopStats
-from hostapp.report import RunRecorder, summarize
+from hostapp.report import RunRecorder, summarize, summary_table
 
 T0 = datetime(2024, 1, 2, tzinfo=UTC)
 REASONS = ("stop_loss", "take_profit", "action")
@@ -50,3 +50,29 @@ def test_bounded_report_keeps_the_window_and_exact_totals() -> None:
     for key in ("trades", "closes_by_reason", "actions", "actions_failed", "actions_by_source"):
         assert bounded[key] == full[key], key
     assert full["trades"] == 53 and sum(full["actions"].values()) > 10
+
+
+def test_bounded_report_counts_the_trades_closed_and_the_states_reached_in_all() -> None:
+    """A live run past its window printed "trades closed 1000" of 3,618 and counted the
+    states reached in the window only, while "trades opened" was a total."""
+    full_stats, full_recorder = LoopStats(), RunRecorder()
+    stats, recorder = LoopStats(), RunRecorder()
+    stats.bound(10)
+    recorder.bound(10)
+    for run_stats, run_recorder in ((stats, recorder), (full_stats, full_recorder)):
+        _fill(run_stats, run_recorder, 50)
+        for i, new in enumerate(("WARNING_L1", "HEALTHY", "WARNING_L1", "CLOSED", "CLOSED")):
+            old = DefensiveState.HEALTHY if i == 0 else DefensiveState.WARNING_L1
+            state = (T0 + timedelta(hours=i), 7, old, DefensiveState(new), "test")
+            run_recorder.states.append(state)  # ticket 7 falls back into WARNING_L1
+        opened_not_closed = Trade(99, "XAUUSD", "buy", 0.1, 2000.0, 1990.0, None, T0)
+        run_stats.entries.append((T0, opened_not_closed, "sma"))
+    full, bounded = _summary(full_stats, full_recorder), _summary(stats, recorder)
+    assert full["closed_trades"] == bounded["closed_trades"] == 50
+    assert full["states_reached"] == bounded["states_reached"]
+    assert full["states_reached"]["WARNING_L1"] == 26 and full["states_reached"]["CLOSED"] == 1
+    assert bounded["figures_cover"] == 10 and "figures_cover" not in full
+    assert bounded["trades"] == 51
+    assert "are those of the newest 10 trades of 51; the counts are totals" in summary_table(
+        bounded
+    )
