@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -87,6 +88,7 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     root = logging.getLogger()
     if root.handlers:
         return
+    _keep_previous_log(report / LOG_NAME)
     to_file = ReportLog(str(report / LOG_NAME), json_lines)
     to_err = logging.StreamHandler(sys.stderr)
     to_err.setFormatter(formatter(json_lines))
@@ -94,6 +96,15 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     root.addHandler(to_file)
     root.addHandler(to_err)
     root.setLevel(logging.INFO)
+
+
+def _keep_previous_log(log: Path) -> None:
+    """The log of the command before in this folder becomes ``hostapp.log.1`` (replacing
+    the one before it): a live host restarted after a crash cut the log that said why.
+    Only a regular file of ours is moved; one that cannot be is left to be written over."""
+    if log.is_file() and not log.is_symlink():
+        with contextlib.suppress(OSError):
+            log.replace(log.with_name(log.name + ".1"))
 
 
 def _report_option(args: argparse.Namespace, default: Path) -> Path:

@@ -210,3 +210,17 @@ def test_the_ab_of_a_run_on_a_full_disk_is_one_line_after_both_tables(tmp_path: 
     compared = json.loads((report / "compare" / "summary.json").read_text())
     assert "r_histogram.png" not in compared["charts"] and "equity.png" in compared["charts"]
     assert json.loads((report / "summary.json").read_text())["compare"] == "compare/summary.json"
+
+
+def test_the_log_of_the_command_before_is_kept_beside(tmp_path: Path) -> None:
+    """A live host restarted after a crash wrote its new log over the one saying why."""
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 300, seed=5)
+    write_bars_csv(tmp_path / "XAUUSD.csv", bars)
+    logs = []
+    for _ in range(3):
+        proc = hostapp(tmp_path, "replay", "--report", "r", "XAUUSD.csv")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        logs.append((tmp_path / "r" / "hostapp.log").read_text())
+        (tmp_path / "r" / "hostapp.log").write_text(f"run {len(logs)}\n", encoding="utf-8")
+    assert (tmp_path / "r" / "hostapp.log.1").read_text() == "run 2\n"  # the one before only
+    assert "XAUUSD" in logs[-1] and not (tmp_path / "r" / "hostapp.log.2").exists()
