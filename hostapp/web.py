@@ -46,6 +46,18 @@ def _keys(route: Any) -> list[tuple[str, str]]:
     return [(method, path)] if method != "*" else [("*", path)]
 
 
+def _app_keys(sub: web.Application) -> list[tuple[str, str]]:
+    """The (method, path) pairs a plugin's whole application routes, as :func:`_keys`
+    says them for route definitions: the HEAD aiohttp adds beside each GET is left out,
+    as a definition's ``web.get`` claims GET alone. Its routes take part in the same
+    clash check as definitions: mounted at the root, they would take over another
+    plugin's paths, or be shadowed by them, without a word."""
+    keys = {
+        (str(r.method).upper(), r.resource.canonical) for r in sub.router.routes() if r.resource
+    }
+    return sorted(k for k in keys if not (k[0] == "HEAD" and ("GET", k[1]) in keys))
+
+
 def _mount_app(app: web.Application, sub: web.Application, *, fallback: bool) -> None:
     """Mount a plugin's whole application at the root of the host's app.
 
@@ -99,7 +111,8 @@ def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[
 
     A plugin whose routes clash with those of a plugin mounted before it (same method and
     path) serves none of them: half a plugin's pages would be worse than none. A plugin
-    may also return one ``web.Application`` of its own (see :func:`_mount_app`)."""
+    may also return one ``web.Application`` of its own (see :func:`_mount_app`), whose
+    routes are checked the same way (:func:`_app_keys`)."""
     from aiohttp import web
 
     from .web_errors import unrouted_json
@@ -109,19 +122,23 @@ def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[
     serving: list[str] = []
     apps = 0
     for name, routes in plugins.web_routes(host):
-        if len(routes) == 1 and isinstance(routes[0], web.Application):
-            _mount_app(app, routes[0], fallback=apps == 0)
-            apps += 1
-            serving.append(name)
-            continue
-        claimed = [key for route in routes for key in _keys(route)]
+        whole = routes[0] if len(routes) == 1 else None
+        if isinstance(whole, web.Application):
+            claimed = _app_keys(whole)
+        else:
+            whole = None
+            claimed = [key for route in routes for key in _keys(route)]
         clashes = sorted({f"{m} {p} (of {taken[(m, p)]})" for m, p in claimed if (m, p) in taken})
         if clashes or len(set(claimed)) != len(claimed):
             what = ", ".join(clashes) or "the same route twice"
             plugins.failed(name, "web_routes", RoutesNotServed(f"already served: {what}"))
             continue
         try:
-            app.router.add_routes(routes)
+            if whole is not None:
+                _mount_app(app, whole, fallback=apps == 0)
+                apps += 1
+            else:
+                app.router.add_routes(routes)
         except (ValueError, RuntimeError, TypeError) as exc:
             plugins.failed(name, "web_routes", RoutesNotServed(str(exc)))
             continue

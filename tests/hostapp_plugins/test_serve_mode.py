@@ -94,6 +94,53 @@ async def test_a_second_whole_app_is_reached_past_the_first() -> None:
             assert (r.status, await r.json()) == (404, {"error": "Not Found"})
 
 
+class TakesTheRoot:
+    """A whole app of its own that routes ``/`` and ``/health``, as DTMS's routes do."""
+
+    @hookimpl
+    def web_routes(self) -> list[Any]:
+        async def mine(request: web.Request) -> web.Response:
+            return web.json_response({"from": "app"})
+
+        app = web.Application()
+        app.router.add_get("/", mine)
+        app.router.add_get("/health", mine)
+        app.router.add_get("/own", mine)
+        return [app]
+
+
+class RootPages:
+    """Route definitions of ``/`` and ``/health``."""
+
+    @hookimpl
+    def web_routes(self) -> list[Any]:
+        async def root(request: web.Request) -> web.Response:
+            return web.json_response({"from": "pages"})
+
+        return [web.get("/", root), web.get("/health", root)]
+
+
+async def test_a_whole_app_clashing_with_routes_is_not_served_in_either_order() -> None:
+    """A plugin's own app was mounted without the clash check: listed first, it took
+    over another plugin's ``/`` and ``/health`` without a word; listed after, its clashing
+    routes were shadowed. Whichever comes second now serves none of its routes, and its
+    ``web_routes`` failed, as with route definitions (the ``web_routes`` spec)."""
+    from hostapp.web import serving
+
+    for first, second in (("a_app", "b_pages"), ("a_pages", "b_app")):  # order: by name
+        host = make_host(None, None, None)  # type: ignore[arg-type]
+        for name in (first, second):
+            host.plugins.register(name, TakesTheRoot() if name.endswith("app") else RootPages())
+        async with serving(host.plugins, host, 0) as (url, names), aiohttp.ClientSession() as s:
+            assert names == [first]
+            async with s.get(url + "health") as r:
+                assert (r.status, await r.json()) == (200, {"from": first[2:]})
+            async with s.get(url + "own") as r:
+                assert r.status == (200 if first == "a_app" else 404)
+        row = {r.name: r for r in host.plugins.listing()}[second]
+        assert row.error is not None and "already served: GET / (of " + first in row.error
+
+
 def test_hostapp_serve_refuses_paper_without_an_account_file_in_one_line(
     tmp_path: Path,
 ) -> None:
