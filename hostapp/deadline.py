@@ -41,6 +41,13 @@ class Excused:
             move()
 
 
+class TimedOut(TimeoutError):
+    """The deadline passed while the coroutine waited: raised by the host in place of
+    asyncio's ``TimeoutError``, whose traceback (the plugin cancelled, then the timer's
+    frames) said nothing more than "timed out" in thirty lines (its message stays empty,
+    as asyncio's, so :func:`hostapp.hookcalls.describe` says the timeout)."""
+
+
 class Overran(TimeoutError):
     """The coroutine came back after its deadline: it held the event loop without
     awaiting (no timer can interrupt that), or it caught its cancellation and went on.
@@ -68,17 +75,23 @@ async def under_deadline(
     except StopIteration as done:
         _in_time(loop.time() - deadline - (excused.seconds - before), timeout, done.value)
         return done.value
-    async with asyncio.timeout_at(deadline + excused.seconds - before) as scope:
+    scope = asyncio.timeout_at(deadline + excused.seconds - before)
+    try:
+        async with scope:
 
-        def move() -> None:  # the broker took some of the time since: the deadline moves
-            if not scope.expired():
-                scope.reschedule(deadline + excused.seconds - before)
+            def move() -> None:  # the broker took some of the time since: it moves
+                if not scope.expired():
+                    scope.reschedule(deadline + excused.seconds - before)
 
-        excused._armed.add(move)
-        try:
-            value = await _resume(coro, yielded)
-        finally:
-            excused._armed.discard(move)
+            excused._armed.add(move)
+            try:
+                value = await _resume(coro, yielded)
+            finally:
+                excused._armed.discard(move)
+    except TimeoutError:
+        if not scope.expired():
+            raise  # the plugin's own
+        raise TimedOut() from None
     _in_time(loop.time() - deadline - (excused.seconds - before), timeout, value)
     return value
 

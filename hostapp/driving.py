@@ -228,7 +228,9 @@ def run_summary(
                     broker_note,
                     attention_note(app.broker),
                     *source_notes(app.broker, app.market),
-                    *plugin_failure_notes(app.plugins.listing(), stats),
+                    *plugin_failure_notes(
+                        app.plugins.listing(), stats, app.plugins.failed_calls.by_plugin()
+                    ),
                     *app.plugins.slow.notes(),
                 )
                 if n
@@ -356,21 +358,26 @@ def skipped_note(stats: LoopStats) -> str | None:
 
 
 def plugin_failure_notes(
-    listing: Sequence[PluginInfo], stats: LoopStats | None = None
+    listing: Sequence[PluginInfo],
+    stats: LoopStats | None = None,
+    failed: Mapping[str, Mapping[str, int]] | None = None,  # hostapp.failed_calls
 ) -> list[str]:
     """One sentence per plugin that failed in the run (isolated, so the run went on):
-    its last error, whether the breaker switched it off, and then what its fail-safe
-    answers did from then on (docs/architecture.md §4): a switched-off guard vetoes every
-    entry, a switched-off defender holds every trade away from the exit manager."""
+    its last error, its ``failed`` calls by hook, whether the breaker switched it off,
+    then what its fail-safe answers did since (docs/architecture.md §4): a switched-off
+    guard vetoes every entry, a defender holds every trade from the exit manager."""
     out = []
     for info in listing:
         if not info.error:
             continue
         off = info.status == "tripped"
         text = f"plugin {info.name} {'was switched off' if off else 'failed'}: {info.error}"
+        counts = (failed or {}).get(info.name, {})
+        if counts:
+            text += "; failed calls: " + ", ".join(f"{n:,} of {h}" for h, n in counts.items())
         if off:
             text += "".join(f"; {effect}" for effect in _fail_safe_effects(info, stats))
-        out.append(f"{text} (hostapp.log has each failure)")
+        out.append(f"{text} (hostapp.log says each episode of failures)")
     return out
 
 

@@ -18,6 +18,7 @@ import inspect
 import logging
 import math
 import numbers
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -69,6 +70,23 @@ def describe(exc: BaseException, timeout: float | None = None) -> str:
     if isinstance(exc, TimeoutError) and timeout is not None and not str(exc):
         return f"timed out after {timeout:g}s"  # the timer's own, which says nothing
     return f"{type(exc).__name__}: {exc}"
+
+
+#: Where the host's own code is: a traceback with frames here alone is the host's.
+_HOST_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def plugins_own(exc: BaseException) -> bool:
+    """Does ``exc``'s traceback pass through code that is not the host's (the plugin's,
+    or a library it called)? A wrong answer, a timeout or a route clash the host found
+    has the host's frames alone, or none: a traceback of them says nothing the one line
+    does not, so the log gives it for a plugin's own exceptions only."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_HOST_DIR):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def fail_safe(rule: HookRule, error: str) -> Any:

@@ -28,6 +28,20 @@ def formatter(json: bool) -> logging.Formatter:
     return JsonFormatter() if json else HumanFormatter()
 
 
+class OneLine(HumanFormatter):
+    """:class:`HumanFormatter` without the traceback: the terminal of a command that keeps
+    ``hostapp.log`` (``run``, ``replay``), where a plugin's failure is one line between
+    the progress and the table, and the log has its traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            record = logging.makeLogRecord(
+                {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
+            )
+            return super().format(record) + " (traceback in hostapp.log)"
+        return super().format(record)
+
+
 def json_logs() -> bool:
     """Does this process log JSON lines on the console (``--log-json``)? Then whatever
     else it writes on stderr (a replay's progress) must be JSON lines too, or a collector

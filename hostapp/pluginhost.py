@@ -23,7 +23,7 @@ from hookspecs import HOOK_RULES, OrderRequest, Veto
 from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
-from .deadline import Excused, Overran, under_deadline
+from .deadline import Excused, Overran, TimedOut, under_deadline
 from .hookcalls import (
     ANSWERS,
     HOOK_NAMES,
@@ -87,8 +87,14 @@ class PluginHost(PluginRegistry):
                 if value is not None and value.__class__ is not list and inspect.isawaitable(value):
                     # awaited in this task under a deadline: wait_for would wrap every call
                     # in a task of its own, the largest cost of a replay's hook calls
-                    async with asyncio.timeout(state.timeout):
-                        value = await value
+                    scope = asyncio.timeout(state.timeout)
+                    try:
+                        async with scope:
+                            value = await value
+                    except TimeoutError:
+                        if not scope.expired():
+                            raise  # the plugin's own
+                        raise TimedOut() from None
             if check is not None and value is not None and (value.__class__ is not list or value):
                 value = check(name, value)
         except Exception as exc:
@@ -104,8 +110,8 @@ class PluginHost(PluginRegistry):
             if self.raise_errors:
                 raise
             return False, None
-        if state.failures:
-            state.failures.pop(hook, None)
+        if state.failing:
+            self._succeeded(state, hook)
         return True, value
 
     async def _broadcast(
@@ -192,8 +198,8 @@ class PluginHost(PluginRegistry):
                     raise
                 reason = f"{name}: {hook} {fail_safe(HOOK_RULES[hook], describe(exc))}"
                 return Veto(reason, f"{name}: {hook} failed, so it vetoes (fails closed)", name)
-            if state.failures:
-                state.failures.pop(hook, None)
+            if state.failing:
+                self._succeeded(state, hook)
             if veto is not None:
                 return Veto(f"{name}: {veto.reason}", f"{name}: {veto.kind}", name)
         return None
@@ -236,8 +242,8 @@ class PluginHost(PluginRegistry):
                 answer = bool(HOOK_RULES[hook].fail_safe)
                 started = perf_counter()  # its time is not the next plugin's
             else:
-                if state.failures:
-                    state.failures.pop(hook, None)
+                if state.failing:
+                    self._succeeded(state, hook)
             if answer:
                 answer_all = True
         return answer_all
@@ -264,8 +270,8 @@ class PluginHost(PluginRegistry):
                 value = fail_safe(HOOK_RULES[hook], describe(exc))
                 started = perf_counter()  # its time is not the next plugin's
             else:
-                if state.failures:
-                    state.failures.pop(hook, None)
+                if state.failing:
+                    self._succeeded(state, hook)
             if value is not None:
                 out[name] = value
         return out

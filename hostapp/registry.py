@@ -22,11 +22,13 @@ from hookspecs.host import HostView
 
 from .config import DEFAULT_TIMEOUT_SECONDS
 from .errors import PluginError
+from .failed_calls import FailedCalls
 from .hookcalls import (
     PluginInfo,
     check_impls,
     describe,
     make_plugin_manager,
+    plugins_own,
     sync_answer,
     timed,
     unmarked_hooks,
@@ -61,7 +63,7 @@ def refused_at_start(exc: BaseException) -> bool:
 class State:
     """What the host tracks per plugin; shared by reference with the cached caller lists."""
 
-    __slots__ = ("failures", "info", "obj", "timeout", "traced")
+    __slots__ = ("failing", "failures", "info", "obj", "timeout", "traced")
 
     def __init__(self, info: PluginInfo, obj: object, timeout: float) -> None:
         self.info = info
@@ -70,8 +72,12 @@ class State:
         #: consecutive failures of each hook (a success of that hook clears it): one
         #: hook failing every cycle trips the breaker though the plugin's others work
         self.failures: dict[str, int] = {}
+        #: the hooks in an episode of failures (hostapp.failed_calls): a success of one
+        #: is counted until the episode ends; empty, as most of the time, it costs nothing
+        self.failing: set[str] = set()
         #: the hooks whose failure was logged with its traceback: once per hook and run
-        #: (five failures in a row trip the breaker, five tracebacks said nothing more)
+        #: (five failures in a row trip the breaker, five tracebacks said nothing more);
+        #: only a plugin's own exception has one (:func:`~hostapp.hookcalls.plugins_own`)
         self.traced: set[str] = set()
 
 
@@ -95,6 +101,8 @@ class PluginRegistry:
         self.raise_errors = on_error == "raise"
         self.breaker_limit = breaker_limit
         self.log = log or logging.getLogger("hostapp.plugins")
+        #: every failed call, said once per episode, and the run's totals
+        self.failed_calls = FailedCalls(self.log)
         self._order = {name: i for i, name in enumerate(order)}
         self._tables = {name: dict(t) for name, t in (tables or {}).items()}
         self._states: dict[str, State] = {}
@@ -216,6 +224,13 @@ class PluginRegistry:
             self._callers[key] = callers
         return callers if only is None else [c for c in callers if c[0] == only]
 
+    def _succeeded(self, state: State, hook: str) -> None:
+        """A call of ``hook`` answered: its count of failures in a row starts again, and
+        its episode of failures, if any, counts one more call without one."""
+        state.failures.pop(hook, None)
+        if hook in state.failing and self.failed_calls.succeeded(state.info.name, hook):
+            state.failing.discard(hook)
+
     def failed(self, name: str, hook: str, exc: BaseException) -> None:
         """What the host found wrong with plugin ``name``'s answer after the call (a route
         clash): logged, counted and said in the run's summary like a failed call."""
@@ -231,20 +246,23 @@ class PluginRegistry:
         if info.status != "tripped":  # a tripped one keeps why it was switched off
             info.error = error
         failures = state.failures[hook] = state.failures.get(hook, 0) + 1
-        first = hook not in state.traced
-        state.traced.add(hook)
+        state.failing.add(hook)
         if hook == "startup" and refused_at_start(exc):
             # The run stops on it in one line naming the plugin's table (hostapp.driving);
             # a traceback on the terminal before that line says nothing more.
             self.log.warning("plugin %s: cannot start: %s", info.name, error)
             self.log.debug("plugin %s: startup failed", info.name, exc_info=exc)
-        else:
+        elif self.failed_calls.failed(info.name, hook):  # an episode's first: said
+            own = plugins_own(exc)
+            first = own and hook not in state.traced
+            if own:
+                state.traced.add(hook)
             self.log.error(
                 "plugin %s: %s failed: %s%s",
                 info.name,
                 hook,
-                error,
-                "" if first else " (traceback logged at its first failure)",
+                describe(exc, state.timeout),
+                " (traceback logged at its first failure)" if own and not first else "",
                 exc_info=exc if first else None,
             )
         if failures >= self.breaker_limit and info.status == "enabled" and not self.raise_errors:

@@ -48,7 +48,7 @@ from .driving import (
     say_unwritten,
 )
 from .live_paper import claim_account, live_account, paper_live
-from .logs import ReportLog, formatter
+from .logs import OneLine, ReportLog, formatter
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import clear_report, summary_table, write_json
@@ -64,7 +64,8 @@ REPORT_LOCK = ".hostapp.lock"
 
 def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> None:
     """Everything from INFO up goes to ``<report>/hostapp.log``; only errors reach the
-    terminal, where the progress bar and the table are. Both in the shape of
+    terminal, where the progress bar and the table are, one line each (a traceback is
+    the log's: :class:`~hostapp.logs.OneLine`). Both in the shape of
     :func:`hostapp.logs.formatter` (``json_lines``: the events' ticket, symbol… as
     fields). A program that embeds the runner (tests) and has its own logging keeps it.
 
@@ -91,7 +92,7 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     _keep_previous_log(report / LOG_NAME)
     to_file = ReportLog(str(report / LOG_NAME), json_lines)
     to_err = logging.StreamHandler(sys.stderr)
-    to_err.setFormatter(formatter(json_lines))
+    to_err.setFormatter(formatter(json_lines) if json_lines else OneLine())
     to_err.setLevel(logging.ERROR)
     root.addHandler(to_file)
     root.addHandler(to_err)

@@ -306,14 +306,47 @@ def test_a_plugins_config_error_names_the_file_the_host_read(
 async def test_a_failing_hook_logs_its_traceback_once(
     hostapp_factory: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Five failures in a row trip the breaker; five tracebacks said nothing more."""
-    host = hostapp_factory({"bad": Raiser()})
+    """Five failures in a row trip the breaker; five tracebacks said nothing more. A
+    later episode of failures is said again, without the traceback."""
+    from hostapp.failed_calls import QUIET_CALLS
+
+    flaky = Flaky()
+    host = hostapp_factory({"bad": flaky})
     with caplog.at_level("ERROR"):
-        for _ in range(3):
+        for failing in [True] * 3 + [False] * QUIET_CALLS + [True] * 2:
+            flaky.failing = failing
             await host.plugins.on_cycle(host, T0)
-    failed = [r for r in caplog.records if "on_cycle failed" in r.getMessage()]
-    assert [r.exc_info is not None for r in failed] == [True, False, False]
+    failed = [r for r in caplog.records if "on_cycle failed:" in r.getMessage()]
+    assert [r.exc_info is not None for r in failed] == [True, False]
     assert failed[1].getMessage().endswith("(traceback logged at its first failure)")
+
+
+async def test_a_hook_failing_now_and_then_is_one_line_per_episode_with_a_count(
+    hostapp_factory: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An on_cycle raising every other call never trips the breaker (each success
+    clears its count of failures in a row) and printed an ERROR line per failure, 5,664
+    in a replay: now its first failure, then one line with how many more, and the
+    summary's note counts them."""
+    from hostapp.driving import plugin_failure_notes
+
+    flaky = Flaky()
+    host = hostapp_factory({"bad": flaky})
+    with caplog.at_level("ERROR"):
+        for call in range(200):
+            flaky.failing = call % 2 == 0
+            await host.plugins.on_cycle(host, T0)
+        failed = host.plugins.failed_calls.by_plugin()  # the run ends
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and "on_cycle failed: Boom: flaky" in said[0]
+    assert (
+        said[1] == "plugin bad: on_cycle failed 99 more times, in 199 calls after its first failure"
+    )
+    assert host.plugins.is_enabled("bad") and failed == {"bad": {"on_cycle": 100}}
+    (note,) = plugin_failure_notes(host.plugins.listing(), None, failed)
+    assert note.startswith(
+        "plugin bad failed: on_cycle: Boom: flaky; failed calls: 100 of on_cycle"
+    )
 
 
 class SlowTerminal:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from hookspecs import hookimpl
@@ -120,7 +121,9 @@ class RootPages:
         return [web.get("/", root), web.get("/health", root)]
 
 
-async def test_a_whole_app_clashing_with_routes_is_not_served_in_either_order() -> None:
+async def test_a_whole_app_clashing_with_routes_is_not_served_in_either_order(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A plugin's own app was mounted without the clash check: listed first, it took
     over another plugin's ``/`` and ``/health`` without a word; listed after, its clashing
     routes were shadowed. Whichever comes second now serves none of its routes, and its
@@ -139,6 +142,9 @@ async def test_a_whole_app_clashing_with_routes_is_not_served_in_either_order() 
                 assert r.status == (200 if first == "a_app" else 404)
         row = {r.name: r for r in host.plugins.listing()}[second]
         assert row.error is not None and "already served: GET / (of " + first in row.error
+    # one line each: no traceback (it printed a stray "hostapp.web.RoutesNotServed: …")
+    clashes = [r for r in caplog.records if "already served" in r.getMessage()]
+    assert len(clashes) == 2 and not any(r.exc_info for r in clashes)
 
 
 def test_hostapp_serve_refuses_paper_without_an_account_file_in_one_line(

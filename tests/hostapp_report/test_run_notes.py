@@ -76,8 +76,8 @@ def test_a_failed_plugin_is_named_with_its_last_error() -> None:
     failed = PluginInfo("sma", None, None, "entry point", error="propose_orders: boom")
     tripped = PluginInfo("x", None, None, "entry point", status="tripped", error="breaker")
     assert plugin_failure_notes([ok, failed, tripped]) == [
-        "plugin sma failed: propose_orders: boom (hostapp.log has each failure)",
-        "plugin x was switched off: breaker (hostapp.log has each failure)",
+        "plugin sma failed: propose_orders: boom (hostapp.log says each episode of failures)",
+        "plugin x was switched off: breaker (hostapp.log says each episode of failures)",
     ]
 
 
@@ -208,6 +208,6 @@ def test_a_switched_off_plugin_says_what_its_fail_safe_answers_did_since() -> No
     said = plugin_failure_notes([guard, defender], stats)
     assert said[0] == (
         "plugin guard was switched off: breaker tripped; its allow_order now vetoes every "
-        "entry: 42 vetoed since (hostapp.log has each failure)"
+        "entry: 42 vetoed since (hostapp.log says each episode of failures)"
     )
     assert "; its is_defensive answers True for every trade since" in said[1]

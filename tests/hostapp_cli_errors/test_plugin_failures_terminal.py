@@ -1,0 +1,96 @@
+"""What a run says on the terminal of third-party plugins that fail: one line per episode
+of failures of a plugin's hook, never a traceback (the report's hostapp.log keeps the
+traceback of a plugin's own exception), and the summary's note counts the failures. The
+plugins are installed as any third party's: an entry point of a distribution on
+sys.path; ``hostapp run`` is a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PLUGINS = textwrap.dedent(
+    """
+    import asyncio
+    from hookspecs import hookimpl
+
+    class Slow:
+        @hookimpl
+        async def on_trade_executed(self, host, trade):
+            await asyncio.sleep(3)  # past its timeout_seconds
+
+    class WrongOrders:
+        @hookimpl
+        def propose_orders(self, host, symbol, bars, now):
+            return {"symbol": symbol}
+
+    class NotABool:
+        @hookimpl
+        def is_defensive(self, host, ticket):
+            return "no"
+
+    class Sometimes:
+        def __init__(self):
+            self.calls = 0
+
+        @hookimpl
+        def on_cycle(self, host, now):
+            self.calls += 1
+            if self.calls % 2:
+                raise RuntimeError("now and then")
+    """
+)
+ENTRY_POINTS = {
+    "slow": "Slow",
+    "wrongorders": "WrongOrders",
+    "notabool": "NotABool",
+    "sometimes": "Sometimes",
+}
+CONFIG = '[host]\nsymbols = ["XAUUSD"]\n[plugin.slow]\ntimeout_seconds = 0.5\n'
+
+
+def install(tmp_path: Path, source: str, entry_points: dict[str, str]) -> dict[str, str]:
+    """``source`` as module ``probe_plugins`` of a distribution with ``entry_points``
+    (name → attribute) on sys.path; the environment that finds it."""
+    (tmp_path / "probe_plugins.py").write_text(source)
+    dist = tmp_path / "probe_plugins-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-plugins\nVersion: 0.1\n")
+    lines = "".join(f"{name} = probe_plugins:{attr}\n" for name, attr in entry_points.items())
+    (dist / "entry_points.txt").write_text("[hostapp]\n" + lines)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    return env
+
+
+def test_failing_plugins_are_one_line_each_on_the_terminal(tmp_path: Path) -> None:
+    env = install(tmp_path, PLUGINS, ENTRY_POINTS)
+    (tmp_path / "plugins.toml").write_text(CONFIG)
+    done = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "run", "--days", "2", "--report", "rep",
+         "--no-compare"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = [line for line in done.stderr.splitlines() if not line.startswith("run: ")]
+    assert "Traceback" not in done.stderr and all(" ERROR " in line for line in said), said
+    for wanted in (
+        "plugin slow: on_trade_executed failed: timed out after 0.5s",
+        "plugin wrongorders: propose_orders failed: TypeError: propose_orders must return a "
+        "list of OrderRequest, got {'symbol': 'XAUUSD'}",
+        "plugin notabool: is_defensive failed: TypeError: is_defensive must return a bool, "
+        "got 'no'",
+        "plugin sometimes: on_cycle failed: RuntimeError: now and then (traceback in hostapp.log)",
+    ):
+        assert sum(wanted in line for line in said) == 1, (wanted, said)
+    more = [line for line in said if "sometimes: on_cycle failed" in line and "more times" in line]
+    assert len(more) == 1 and " 287 more times, in 575 calls" in more[0], said
+    log = (tmp_path / "rep" / "hostapp.log").read_text()
+    assert log.count("Traceback") == 1 and 'raise RuntimeError("now and then")' in log
+    notes = json.loads((tmp_path / "rep" / "summary.json").read_text())["host_notes"]
+    (note,) = [n for n in notes if n.startswith("plugin sometimes")]
+    assert "failed calls: 288 of on_cycle" in note
