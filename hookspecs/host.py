@@ -25,6 +25,7 @@ from .types import (
     OrderRequest,
     ResultCode,
     Trade,
+    params_problem,
 )
 
 MarginMode = Literal["hedging", "netting"]
@@ -330,8 +331,13 @@ def apply_action(broker: Broker, action: Action) -> ActionResult:
     the DTMS server so that the two can never disagree. It never raises: a broker that
     raises (a lost connection, ``BrokerError`` from a query) may or may not have acted, so
     that is an ``UNKNOWN_OUTCOME`` result, which callers resolve by re-reading the
-    position before anything is sent again.
+    position before anything is sent again. An action whose params its kind cannot use
+    (a ``stop_loss`` missing, a ``volume`` of ``"lots"``) never reaches the broker: it is
+    ``REJECTED``, naming the parameter (:func:`~hookspecs.types.params_problem`).
     """
+    problem = params_problem(action)
+    if problem is not None:
+        return ActionResult(False, ResultCode.REJECTED, f"{problem} (ticket {action.ticket})")
     try:
         return _apply(broker, action)
     except Exception as exc:

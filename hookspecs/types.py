@@ -234,6 +234,36 @@ class Action:
             raise DataError("key: an action needs an idempotency key")
 
 
+#: The parameters each kind needs (:class:`ActionKind`'s docstring), and what each must be
+#: read as: a number above 0 (a price or lots) or a ticket.
+_NEEDED = {
+    ActionKind.TIGHTEN_SL: ("stop_loss",), ActionKind.MOVE_SL_BREAKEVEN: ("stop_loss",),
+    ActionKind.PARTIAL_CLOSE: ("volume",), ActionKind.HEDGE: ("volume",),
+    ActionKind.CLOSE_HEDGE: ("hedge_ticket",), ActionKind.CLOSE: (), ActionKind.RE_ADD: ("volume",),
+}  # fmt: skip
+
+
+def params_problem(action: Action) -> str | None:
+    """What is wrong with ``action.params`` for its kind (a parameter missing, or one that
+    is not a number above 0, or a ticket), or ``None``. Checked before any broker call:
+    such an action never reached the broker, so it is a refusal the plugin can fix, not
+    an outcome to find out (``hookspecs.host.apply_action``)."""
+    p = action.params
+    names = _NEEDED[action.kind] + (("hedge_ticket",) if p.get("hedge_ticket") else ())
+    for name in names:
+        if name not in p:
+            return f"{action.kind.value} needs params[{name!r}]"
+        value = p[name]
+        try:
+            number = int(value) if name == "hedge_ticket" else float(value)
+        except (TypeError, ValueError, OverflowError):
+            number = None
+        if isinstance(value, bool) or number is None or not math.isfinite(number) or number <= 0:
+            kind = "a ticket" if name == "hedge_ticket" else "a number above 0"
+            return f"{action.kind.value}: params[{name!r}] must be {kind}, got {value!r}"
+    return None
+
+
 class ResultCode(StrEnum):
     """Broker-neutral outcome classes. Adapters put the native code in ``message``."""
 
@@ -248,7 +278,7 @@ class ResultCode(StrEnum):
     UNKNOWN_OUTCOME = "unknown_outcome"  # timeout: re-read positions before retrying
     NO_MONEY = "no_money"
     MARKET_CLOSED = "market_closed"
-    REJECTED = "rejected"  # any other refusal
+    REJECTED = "rejected"  # any other refusal (an action whose params are wrong, too)
     VETOED = "vetoed"  # a plugin's allow_order refused the order an action opens: final
 
 

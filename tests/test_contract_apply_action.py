@@ -71,3 +71,25 @@ async def test_the_closing_transition_event_still_names_the_symbol(
         ("transition", "EURUSD"),
     ]
     assert lines[1]["score"] == -7.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "said"),
+    [
+        (ActionKind.TIGHTEN_SL, {}, "tighten_sl needs params['stop_loss']"),
+        (ActionKind.PARTIAL_CLOSE, {"volume": "lots"}, "params['volume'] must be a number above 0"),
+        (ActionKind.HEDGE, {"volume": -0.1}, "params['volume'] must be a number above 0"),
+        (ActionKind.CLOSE_HEDGE, {"hedge_ticket": "x"}, "params['hedge_ticket'] must be a ticket"),
+        (ActionKind.MOVE_SL_BREAKEVEN, {"stop_loss": float("nan")}, "params['stop_loss']"),
+    ],
+)
+def test_an_action_with_wrong_params_is_refused_before_the_broker(
+    kind: ActionKind, params: dict[str, Any], said: str
+) -> None:
+    """A plugin's malformed action was an ``unknown_outcome`` ("the broker may have
+    acted"), so a caller re-read the position for an action that never left the host: it
+    is a refusal naming the parameter, and the broker is not called (the lost connection
+    would have raised)."""
+    result = apply_action(LostConnection(), Action(1, kind, params, key="1:1:x"))
+    assert (result.ok, result.code) == (False, ResultCode.REJECTED)
+    assert said in result.message and "ticket 1" in result.message
