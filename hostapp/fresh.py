@@ -9,8 +9,9 @@ first and change with ``--jobs``. What "the plugin" is decides how:
 * a class is instantiated for each run (as before);
 * an object (``module:attr`` naming an instance) is deep-copied from a copy taken when it
   was first imported, before any run could change it; an object that cannot be copied
-  (it holds a lock, a socket) is shared, with one warning saying its state must be reset
-  in ``configure``;
+  (it holds a lock, a socket) is taken anew from its module executed afresh, as a module
+  plugin is (below); only one its module does not make itself (imported from elsewhere)
+  is shared, with one warning saying its state must be reset in ``configure``;
 * a module (``module`` alone) is executed afresh from its source for each run, so its
   globals start as the file sets them. Only that module: the other modules of its
   package are imported once, and what the module does at import runs again each run
@@ -46,23 +47,33 @@ def plugin_for_a_run(name: str, module_name: str, attr: str) -> object:
         return obj()
     key = f"{module_name}:{attr}"
     if key not in _as_imported:
-        _as_imported[key] = _copied(name, key, obj)
+        _as_imported[key] = _copied(obj)
     kept = _as_imported[key]
-    return obj if kept is None else copy.deepcopy(kept)
-
-
-def _copied(name: str, key: str, obj: object) -> object | None:
-    try:
-        return copy.deepcopy(obj)
-    except Exception as exc:  # a plugin's own object: anything may refuse copying
+    if kept is not None:
+        return copy.deepcopy(kept)
+    fresh: object = module_afresh(module_name)
+    for part in attr.split("."):
+        fresh = getattr(fresh, part)
+    if fresh is obj and key not in _shared:  # made elsewhere: the same object again
+        _shared.add(key)
         log.warning(
-            "plugin %s (%s) cannot be copied for each run (%s: %s): every run shares one "
-            "object, so it must reset its state in configure()",
+            "plugin %s (%s) cannot be copied for each run, and its module does not make "
+            "it: every run shares one object, so it must reset its state in configure()",
             name,
             key,
-            type(exc).__name__,
-            exc,
         )
+    return fresh
+
+
+#: ``module:attr`` of the objects every run shares (warned about once).
+_shared: set[str] = set()
+
+
+def _copied(obj: object) -> object | None:
+    """A copy of ``obj``, or ``None`` when it refuses copying (a lock, a socket)."""
+    try:
+        return copy.deepcopy(obj)
+    except Exception:  # a plugin's own object: anything may refuse copying
         return None
 
 

@@ -99,6 +99,7 @@ def test_module_entry_point_is_the_plugin() -> None:
 
 
 STATEFUL = "support.hostapp_stateful_plugin"
+REEXPORTED = "support.hostapp_reexported_plugin"
 
 
 def test_each_run_gets_a_module_plugin_as_its_file_sets_it() -> None:
@@ -122,12 +123,26 @@ def test_each_run_gets_an_object_plugin_as_imported() -> None:
     assert third is not sys.modules[STATEFUL].counter and third.cycles_seen == 0  # type: ignore[union-attr]
 
 
-def test_an_object_that_cannot_be_copied_is_shared_and_said_so(
+def test_an_object_that_cannot_be_copied_is_taken_anew_from_its_module(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An object holding a lock was shared by every run, its state leaking from one run
+    to the next (and the results changing with --jobs): each run takes it anew from its
+    module executed afresh, as a module plugin is, without a warning."""
+    with caplog.at_level("WARNING", logger="hostapp.plugins"):
+        first, second = (load(builtins={"lk": f"{STATEFUL}:locked"}).get("lk") for _ in range(2))
+        first.on_cycle(None, None)  # type: ignore[union-attr]
+    assert first is not second and second is not sys.modules[STATEFUL].locked
+    assert (first.cycles_seen, second.cycles_seen) == (1, 0)  # type: ignore[union-attr]
+    assert not [r for r in caplog.records if "cannot be copied" in r.getMessage()]
+
+
+def test_an_object_its_module_does_not_make_is_shared_and_said_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level("WARNING", logger="hostapp.plugins"):
-        first, second = (load(builtins={"lk": f"{STATEFUL}:locked"}).get("lk") for _ in range(2))
-    assert first is second is sys.modules[STATEFUL].locked
+        runs = [load(builtins={"lk": f"{REEXPORTED}:locked"}).get("lk") for _ in range(2)]
+    assert runs[0] is runs[1] is sys.modules[STATEFUL].locked
     warned = [r.getMessage() for r in caplog.records if "cannot be copied" in r.getMessage()]
     assert len(warned) == 1 and "must reset its state in configure()" in warned[0]
 
