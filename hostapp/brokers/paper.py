@@ -112,8 +112,11 @@ class PaperBroker(PaperOrders, PaperStopOut):
         prices; a sell closes at bid + spread), in ticket order, then quote the bar's close;
         then, when the equity is at or below zero, stop out every position (on any symbol,
         at its quote: :mod:`.paper_stop_out`).
-        Closing time is the bar's close time: the earliest the host can know of it. With an
-        account file the bar is kept there too (as a terminal keeps its history)."""
+        Closing time is the bar's close time: the earliest the host can know of it. A
+        position opened at or after that (a live run's clock ahead of a loop that fell
+        behind its bars) is not checked against the bar: its prices came before the
+        position existed, and it closed before it opened. With an account file the bar
+        is kept there too (as a terminal keeps its history)."""
         info = self._symbols.get(symbol)
         digits = info.digits if info is not None else 8
         spread = bar.spread
@@ -128,7 +131,7 @@ class PaperBroker(PaperOrders, PaperStopOut):
         self._memo.clear()  # a new quote follows: no Trade built before it is asked again
         with store.write():
             for pos in store.positions(symbol):
-                if pos.stop_loss is None and pos.take_profit is None:
+                if (pos.stop_loss is None and pos.take_profit is None) or pos.opened_at >= when:
                     continue
                 hit = _hit(pos, bar, spread if pos.direction == "sell" else 0.0)
                 if hit is not None:

@@ -307,3 +307,18 @@ def test_closed_trade_is_the_newest_deal_of_the_ticket(in_file: bool, tmp_path: 
     assert b.closed_trade(other) == b.closed_trades()[1]
     assert b.closed_trade(999) is None
     b.release()
+
+
+def test_a_bar_that_ended_before_a_position_opened_does_not_close_it() -> None:
+    """A live run whose loop fell behind its clock (a loaded machine) opened a position at
+    the clock's time and then played it a bar that had ended before: the stop hit in that
+    bar closed it before it opened (seen as closed_at < opened_at in the account)."""
+    now = [T0 + 3 * M5]  # the clock is ahead of the bars still to be played
+    b = PaperBroker(clock=lambda: now[0])
+    b.set_quote("XAUUSD", 2000.0, 2000.3, T0)
+    ticket = buy(b, stop_loss=1995.0)
+    assert b.on_bar("XAUUSD", bar(T0, 2000.0, 2000.5, 1990.0, 1999.0)) == []  # ended at T0+M5
+    assert b.on_bar("XAUUSD", bar(T0 + 2 * M5, 1999.0, 1999.5, 1990.0, 1998.0)) == []
+    ((closed, reason),) = b.on_bar("XAUUSD", bar(T0 + 3 * M5, 1998.0, 1998.5, 1990.0, 1992.0))
+    assert (closed.ticket, reason, closed.close_price) == (ticket, "stop_loss", 1995.0)
+    assert closed.closed_at is not None and closed.closed_at >= closed.opened_at
