@@ -29,6 +29,8 @@ import inspect
 import logging
 from types import ModuleType
 
+from .logs import TERMINAL
+
 log = logging.getLogger("hostapp.plugins")
 
 #: ``module:attr`` → the object as first imported (copied before any run used it), or
@@ -61,6 +63,7 @@ def plugin_for_a_run(name: str, module_name: str, attr: str) -> object:
             "it: every run shares one object, so it must reset its state in configure()",
             name,
             key,
+            extra={TERMINAL: True},
         )
     return fresh
 

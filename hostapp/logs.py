@@ -23,6 +23,35 @@ from hookspecs.events import HumanFormatter, JsonFormatter
 _HANDLER_NAME = "hostapp.logs"
 
 
+#: A record with this attribute true (``extra={TERMINAL: True}``) is a WARNING for the
+#: terminal of ``run`` and ``replay`` too, not only their ``hostapp.log``: a plugin's
+#: oddities found as it loads (:class:`ForTerminal`).
+TERMINAL = "for_terminal"
+
+
+class ForTerminal(logging.Filter):
+    """What reaches the terminal of a command that keeps ``hostapp.log``: errors, and the
+    warnings marked :data:`TERMINAL`, each once (every run of an A/B or a sweep loads
+    its plugins again, and would say it again): a method named like a hook without
+    ``@hookimpl``, a table's keys no one checks, a plugin every run must share. They
+    were written to the log alone, so a user saw them only in ``hostapp plugins``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._said: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        if not getattr(record, TERMINAL, False):
+            return False
+        text = record.getMessage()
+        if text in self._said:
+            return False
+        self._said.add(text)
+        return True
+
+
 def formatter(json: bool) -> logging.Formatter:
     """The formatter of ``--log-json`` (``json=True``) or of human-readable logs."""
     return JsonFormatter() if json else HumanFormatter()

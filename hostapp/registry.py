@@ -33,6 +33,7 @@ from .hookcalls import (
     timed,
     unmarked_hooks,
 )
+from .logs import TERMINAL
 
 BREAKER_LIMIT = 5
 #: Set to 1 to log every hook call with its plugin and duration (INFO, logger
@@ -171,7 +172,7 @@ class PluginRegistry:
         state = self._states.get(name)
         if state is not None:
             state.info.warnings.append(text)
-        self.log.warning("plugin %s: %s", name, text)
+        self.log.warning("plugin %s: %s", name, text, extra={TERMINAL: True})
 
     def _warn_unmarked(self, obj: object, info: PluginInfo) -> None:
         """One line at load, and a warning in the listing, for methods named like hooks

@@ -48,7 +48,7 @@ from .driving import (
     say_unwritten,
 )
 from .live_paper import claim_account, live_account, paper_live
-from .logs import OneLine, ReportLog, formatter
+from .logs import ForTerminal, OneLine, ReportLog, formatter
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import clear_report, summary_table, write_json
@@ -63,7 +63,8 @@ REPORT_LOCK = ".hostapp.lock"
 
 
 def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> None:
-    """Everything from INFO up goes to ``<report>/hostapp.log``; only errors reach the
+    """Everything from INFO up goes to ``<report>/hostapp.log``; only errors (and a
+    plugin's load-time warnings, once: :class:`~hostapp.logs.ForTerminal`) reach the
     terminal, where the progress bar and the table are, one line each (a traceback is
     the log's: :class:`~hostapp.logs.OneLine`). Both in the shape of
     :func:`hostapp.logs.formatter` (``json_lines``: the events' ticket, symbol… as
@@ -93,7 +94,8 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     to_file = ReportLog(str(report / LOG_NAME), json_lines)
     to_err = logging.StreamHandler(sys.stderr)
     to_err.setFormatter(formatter(json_lines) if json_lines else OneLine())
-    to_err.setLevel(logging.ERROR)
+    to_err.setLevel(logging.WARNING)
+    to_err.addFilter(ForTerminal())  # errors, and a plugin's load-time warnings once
     root.addHandler(to_file)
     root.addHandler(to_err)
     root.setLevel(logging.INFO)

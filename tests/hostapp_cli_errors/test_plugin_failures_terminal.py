@@ -94,3 +94,38 @@ def test_failing_plugins_are_one_line_each_on_the_terminal(tmp_path: Path) -> No
     notes = json.loads((tmp_path / "rep" / "summary.json").read_text())["host_notes"]
     (note,) = [n for n in notes if n.startswith("plugin sometimes")]
     assert "failed calls: 288 of on_cycle" in note
+
+
+ODD = textwrap.dedent(
+    """
+    from hookspecs import hookimpl
+
+    class Odd:
+        @hookimpl
+        def on_cycle(self, host, now):
+            pass
+
+        def on_trade_closed(self, host, trade, reason):  # no @hookimpl: never called
+            pass
+    """
+)
+
+
+def test_a_plugins_load_warnings_reach_the_terminal_once(tmp_path: Path) -> None:
+    """They were written to hostapp.log alone, in each of the three runs of ``hostapp
+    run``'s A/B: a user saw them only in ``hostapp plugins``."""
+    env = install(tmp_path, ODD, {"odd": "Odd"})
+    (tmp_path / "plugins.toml").write_text(
+        '[host]\nsymbols = ["XAUUSD"]\n[plugin.odd]\nlimit = 3\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "run", "--days", "2", "--report", "rep"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = [ln for ln in done.stderr.splitlines() if not ln.startswith(("run: ", "A/B: "))]
+    assert len(said) == 2 and all(" WARNING " in line for line in said), said
+    assert "plugin odd: " in said[0] and "on_trade_closed" in "".join(said)
+    assert sum("[plugin.odd]: key(s) limit checked by no one" in line for line in said) == 1
+    log = (tmp_path / "rep" / "hostapp.log").read_text()
+    assert log.count("checked by no one") >= 1
