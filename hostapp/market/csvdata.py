@@ -4,7 +4,9 @@ Generic (header required, columns in any order, names case-insensitive)::
 
     time,open,high,low,close[,volume][,spread]
 
-``time`` (or ``timestamp``, as ccxt and most crypto downloads name it) is ISO 8601
+``time`` (or ``timestamp``, as ccxt and most crypto downloads name it, ``unix`` as
+CryptoDataDownload and ``unix timestamp`` as Gemini do: their ``date`` text of the same
+time is left out) is ISO 8601
 (``2024-01-02T00:05:00Z``, an offset is converted to UTC), ``YYYY-MM-DD HH:MM[:SS]``, a
 date as spreadsheets and MetaTrader write it (``2024.01.02``, ``02.01.2024``,
 ``01/02/2024`` day or month first as the file shows, ``20240102`` as exchange downloads
@@ -17,7 +19,9 @@ volume is this layout); ``spread`` is in price units, like :attr:`hookspecs.Bar.
 points and are refused, naming the fix: a ``spread_points`` column, converted with the
 symbol's point as in MetaTrader's export below).
 Any other column is not read (exports add their own: ``amount``, ``adjClose``,
-TradingView's ``Volume MA``) and the run's notes name it, except one a letter off a
+TradingView's ``Volume MA``) and the run's notes name it, except the volume of a file
+that names it for an asset (``Volume BTC``, ``Volume_(BTC)``: :func:`~.csvheader.base_volume`,
+said in the notes too), and except one a letter off a
 known name that is missing (``volumne``, ``clsoe``): that is refused as the slip it is,
 as its values would be missing without a word.
 
@@ -29,6 +33,9 @@ MetaTrader 5's Python API bars (``copy_rates_*``) saved with pandas, detected by
 ``time`` is the server's wall clock (epoch seconds as the API gives it, or dates), so it
 is read in ``zone`` like MetaTrader's export below; ``spread`` is in points, converted the
 same way; ``real_volume`` is not read.
+
+MetaStock's ASCII layout, as Finam and Stooq export bars (``<TICKER>,<PER>,<DATE>,…``):
+:mod:`.csvmetastock`.
 
 pandas writes row numbers first (an unnamed column of 0, 1, 2, …) when the time is a
 column, not the index: they are skipped.
@@ -78,8 +85,13 @@ epoch time followed by open, high, low, close and maybe volume, as exchanges wri
 (any later columns are not read): Binance's klines (data.binance.vision, twelve columns
 ``open_time,open,high,low,close,volume,close_time,…``, times in milliseconds or, in spot
 files from 2025, microseconds; also with that header line) and Kraken's OHLCVT
-(``timestamp,open,high,low,close,volume,trades`` in seconds). Any other file needs a
-header.
+(``timestamp,open,high,low,close,volume,trades`` in seconds). MetaTrader 4 scripts
+write its date and time in one cell (``2024.01.02 00:05,open,…``): read too. Any other
+file needs a header.
+
+Excel's ``sep=,`` first line and a web address before the header (CryptoDataDownload's)
+are skipped (:mod:`.csvlines`). A tick file is refused as one, and a file of no layout
+here names the ones read (:mod:`.csvticks`).
 
 A file is tab-separated when its first line has a tab, semicolon-separated when it has
 more semicolons than commas, else comma-separated. Decimals are written with a point,
@@ -122,9 +134,10 @@ from .csvexports import (
     load_pandas,
     yfinance_levels,
 )
-from .csvheader import columns
+from .csvheader import base_volume, columns
 from .csvlines import read_rows
 from .csvmend import Mended, Rows, mend_rows
+from .csvmetastock import METASTOCK_FIRST, load_metastock
 from .csvnames import symbol_of_file
 from .csvrows import (
     OHLC,
@@ -146,14 +159,16 @@ from .csvrows import (
     read_time,
 )
 from .csvspikes import check_spikes, spikes_note
+from .csvticks import SUPPORTED, check_not_ticks
 
 __all__ = ["CsvError", "left_out_note", "load_csv", "parse_time", "symbol_of_file"]
 
 GENERIC_COLUMNS = ("time", "open", "high", "low", "close")
 GENERIC_OPTIONAL = ("volume", "spread", "spread_points")
 #: other names of the generic columns: ``timestamp`` is ccxt's, Kraken's and most crypto
-#: downloads' name for the time
-GENERIC_ALIASES = {"timestamp": "time"}
+#: downloads' name for the time, ``unix`` CryptoDataDownload's and ``unix timestamp``
+#: Gemini's (their ``date`` column, the same time as text, is then left out)
+GENERIC_ALIASES = {"timestamp": "time", "unix": "time", "unix timestamp": "time"}
 
 
 def load_csv(
@@ -177,6 +192,7 @@ def load_csv(
         raise CsvError(path, 0, "the file is empty (a header line is required)")
     rows = _without_row_numbers(rows)
     header_line, header = rows[0]
+    check_not_ticks(path, header_line, header)
     kind = headerless_kind(header)
     first = header[0].lower() if header else ""
     pandas = first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows) > 0)
@@ -227,10 +243,15 @@ def _load(
     first = header[0].lower() if header else ""
     if first == "<date>":
         return load_mt5(path, rows, symbol_info, zone, left_out)
+    if first == METASTOCK_FIRST:
+        return load_metastock(path, rows, zone, left_out)
     if "tick_volume" in (h.lower() for h in header):
         return load_mt5_rates(path, rows, symbol_info, zone, left_out)
+    volume = base_volume(header) if kind is None else None
+    mended.volume_from = volume
+    aliases = {volume.lower(): "volume"} if volume is not None else {}
     if first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows)):
-        return load_pandas(path, rows, zone, left_out)
+        return load_pandas(path, rows, zone, left_out, aliases)
     if first in DUKASCOPY_INDEX:
         return load_dukascopy(path, rows, left_out)
     if kind is not None:
@@ -239,7 +260,7 @@ def _load(
         return load_headerless(path, rows, kind, zone)
     if first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
         return load_headerless(path, rows[1:], "epoch")
-    return _load_generic(path, rows, zone, symbol_info, left_out, mended)
+    return _load_generic(path, rows, zone, symbol_info, left_out, mended, aliases)
 
 
 def left_out_note(left_out: Mapping[str, Sequence[str]]) -> str | None:
@@ -285,20 +306,23 @@ def _load_generic(
     symbol_info: SymbolInfo | None = None,
     left_out: list[str] | None = None,
     mended: Mended | None = None,
+    volume_alias: Mapping[str, str] | None = None,
 ) -> list[Bar]:
-    """The generic layout. An empty volume cell is a bar without volume (``mended``
-    counts them): files of many sources have the odd one, and a bar's volume is not what
-    a replay trades on, whereas an empty price stays an error."""
+    """The generic layout; ``volume_alias``: the column read as the volume, when named
+    for an asset (:func:`~.csvheader.base_volume`). An empty volume cell is a bar without
+    volume (``mended`` counts them): files of many sources have the odd one, and a bar's
+    volume is not what a replay trades on, whereas an empty price stays an error."""
     header_line, header = rows[0]
     if header and looks_like_time(header[0]):
         raise CsvError(
             path,
             header_line,
             f"no header line: the first line must name the columns, e.g. "
-            f"{','.join(GENERIC_COLUMNS)}[,volume][,spread]",
+            f"{','.join(GENERIC_COLUMNS)}[,volume][,spread]; {SUPPORTED}",
         )
+    aliases = {**GENERIC_ALIASES, **(volume_alias or {})}
     index = columns(
-        path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL, GENERIC_ALIASES, left_out
+        path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL, aliases, left_out, SUPPORTED
     )
     if "spread" in index and "spread_points" in index:
         raise CsvError(path, header_line, "columns 'spread' and 'spread_points': only one of them")

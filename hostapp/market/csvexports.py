@@ -7,7 +7,7 @@ loader; the checks of every value are :mod:`.csvrows`'.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -159,11 +159,12 @@ def _after_time(
     first: int,
     optional: tuple[str, ...],
     left_out: list[str] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> tuple[list[int], int | None]:
     """Where the open, high, low and close (and the volume, if any) are, in a header
     whose first ``first`` columns say the time: the named columns checked as
     :func:`~.csvrows.columns` checks them."""
-    named = columns(path, line, header[first:], PANDAS_REQUIRED, optional, left_out=left_out)
+    named = columns(path, line, header[first:], PANDAS_REQUIRED, optional, aliases, left_out)
     index = {name: i + first for name, i in named.items()}
     return [index[n] for n in PANDAS_REQUIRED], index.get("volume")
 
@@ -173,14 +174,18 @@ def load_pandas(
     rows: list[tuple[int, list[str]]],
     zone: tzinfo = UTC,
     left_out: list[str] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[Bar]:
     """pandas' ``to_csv`` (a date index, then the price columns); also the common
     ``Date,Time,Open,…`` layout, its time of day ``00:05[:00]`` in a column of its own.
-    Dates are any of :mod:`.csvdates`' forms."""
+    Dates are any of :mod:`.csvdates`' forms. ``aliases``: the volume's column when
+    named for an asset (:func:`~.csvheader.base_volume`)."""
     header_line, header = rows[0]
     split = len(header) > 1 and header[1].lower() == "time"  # Date,Time,Open,...
     first = 2 if split else 1
-    price_at, volume_at = _after_time(path, header_line, header, first, PANDAS_OPTIONAL, left_out)
+    price_at, volume_at = _after_time(
+        path, header_line, header, first, PANDAS_OPTIONAL, left_out, aliases
+    )
     skip = yfinance_levels(rows)
     order = file_date_order(path, rows[skip:], *((0, 1) if split else (0,)))
     bars: list[Bar] = []
@@ -263,6 +268,9 @@ def _dukascopy_time(path: str | Path, line: int, text: str) -> datetime:
 #: MetaTrader 4's History Center export: ``2024.01.02,00:05,open,high,low,close,volume``
 _MT4_DATE = re.compile(r"\d{4}\.\d{2}\.\d{2}")
 _MT4_TIME = re.compile(r"\d{1,2}:\d{2}(:\d{2})?")
+#: the same date and time in one cell, as MetaTrader 4 scripts write bars with
+#: ``TimeToString``: ``2024.01.02 00:05,open,high,low,close[,volume]``
+_MT4_STAMP = re.compile(rf"{_MT4_DATE.pattern} {_MT4_TIME.pattern}")
 #: HistData.com's ASCII bars: ``20240102 000500;open;high;low;close;volume``
 _HISTDATA_TIME = re.compile(r"\d{8} \d{6}")
 #: HistData.com's times are Eastern Standard Time all year (no daylight saving)
@@ -279,14 +287,17 @@ _EPOCH_DIGITS = 9
 
 
 def headerless_kind(cells: list[str]) -> str | None:
-    """``"mt4"``, ``"histdata"`` or ``"epoch"`` when a first line is a bar of theirs,
-    else ``None``. ``"epoch"``: a whole epoch time, then open, high, low, close and maybe
-    volume, in the order every exchange writes them (Binance's klines, Kraken's OHLCVT);
-    any later columns are theirs (close time, trade counts) and not read."""
+    """``"mt4"``, ``"mt4 one cell"`` (its date and time in one cell), ``"histdata"`` or
+    ``"epoch"`` when a first line is a bar of theirs, else ``None``. ``"epoch"``: a whole
+    epoch time, then open, high, low, close and maybe volume, in the order every exchange
+    writes them (Binance's klines, Kraken's OHLCVT); any later columns are theirs (close
+    time, trade counts) and not read."""
     if len(cells) == 7 and _MT4_DATE.fullmatch(cells[0]) and _MT4_TIME.fullmatch(cells[1]):
         return "mt4"
     if len(cells) in (5, 6) and _HISTDATA_TIME.fullmatch(cells[0]):
         return "histdata"
+    if len(cells) in (5, 6) and _MT4_STAMP.fullmatch(cells[0]):
+        return "mt4 one cell"
     if len(cells) >= 5 and cells[0].isdigit() and len(cells[0]) >= _EPOCH_DIGITS:
         try:
             [float(c) for c in cells[1:5]]
@@ -298,7 +309,8 @@ def headerless_kind(cells: list[str]) -> str | None:
 
 def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC) -> list[Bar]:
     """Every line a bar (no header): MetaTrader 4's date, time, prices and tick volume
-    (the broker's server time, taken as UTC as with MetaTrader 5's export),
+    (the broker's server time, in ``zone`` as with MetaTrader 5's export; also with the
+    date and time in one cell, as its scripts write them),
     HistData.com's time, prices and volume (Eastern Standard Time, turned into UTC), or
     an exchange's epoch open time (UTC), prices and volume (Binance: the base asset's)."""
     width = 7 if kind == "mt4" else len(rows[0][1])
@@ -309,11 +321,14 @@ def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC)
             raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
         if kind == "mt4":
             time, texts = _metatrader_time(path, line, cells[0], cells[1], zone), cells[2:7]
+        elif kind == "mt4 one cell":
+            date, _, clock = cells[0].partition(" ")
+            time, texts = _metatrader_time(path, line, date, clock, zone), cells[1:6]
         elif kind == "epoch":
             time, texts = _epoch_time(path, line, cells[0]), cells[1:6]
         else:
             time, texts = _histdata_time(path, line, cells[0]), cells[1:6]
-        time = check_order(path, line, time, previous, zone if kind == "mt4" else UTC)
+        time = check_order(path, line, time, previous, zone if kind.startswith("mt4") else UTC)
         previous = line, time
         prices = ohlc(path, line, texts[:4])
         volume = number(path, line, "volume", texts[4]) if len(texts) > 4 else 0.0

@@ -5,6 +5,7 @@ known name). :mod:`.csvdata` and :mod:`.csvexports` read every layout's header h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,13 +20,15 @@ def columns(
     optional: tuple[str, ...],
     aliases: Mapping[str, str] | None = None,
     left_out: list[str] | None = None,
+    hint: str = "",
 ) -> dict[str, int]:
     """Where each named column is (``aliases``: other names a column goes by). A column
     of another name is not read: exports add their own (``amount``, TradingView's
     ``Volume MA``), and its name goes to ``left_out`` for the run to say. A
     :class:`CsvError` for a repeated or missing column, and for one a slip of the keyboard
     from a known name that is not there (``volumne``, ``clsoe``): left out, its values
-    would be missing without a word."""
+    would be missing without a word. ``hint`` ends the refusal of missing columns (what
+    layouts are read, when no other layout is left to try)."""
     norm = [h.upper() if h.startswith("<") else h.lower() for h in header]
     known = {**{n: n for n in required + optional}, **(aliases or {})}
     index: dict[str, int] = {}
@@ -55,10 +58,35 @@ def columns(
         said = f"missing column(s) {', '.join(missing)} in header {','.join(header)!r}"
         if "close" in missing and "price" in norm:  # Investing.com's export names it so
             said += f"; if {header[norm.index('price')]!r} is the close, name it close"
+        if hint:
+            said += f"; {hint}"
         raise CsvError(path, line, said)
     if left_out is not None:
         left_out.extend(header[i] for i in unknown if header[i])
     return index
+
+
+#: a volume column named for an asset: CryptoDataDownload's ``Volume BTC`` and
+#: ``Volume USDT``, Bitstamp's (Kaggle's) ``Volume_(BTC)`` and ``Volume_(Currency)``
+_ASSET_VOLUME = re.compile(r"vol(?:ume)?(?:[ _]+\(?|\()(?P<asset>[a-z0-9]+)\)?")
+#: what such a name ends in that is no base asset: TradingView's moving averages of the
+#: volume, Bitstamp's quote currency
+_NOT_BASE = frozenset({"ma", "sma", "ema", "currency", "quote"})
+
+
+def base_volume(header: list[str]) -> str | None:
+    """The column read as the volume of a header without one named ``volume``: the first
+    named for an asset (``Volume BTC`` before ``Volume USDT``), as the files that name
+    their volumes so (CryptoDataDownload's, Bitstamp's) write the base asset's first, and
+    the base asset's is the volume a bar's volume is everywhere else (Binance's klines,
+    ccxt). ``None`` when the header has a ``volume`` or no such column."""
+    if any(h.lower() == "volume" for h in header):
+        return None
+    for name in header:
+        found = _ASSET_VOLUME.fullmatch(name.lower())
+        if found is not None and found["asset"] not in _NOT_BASE:
+            return name
+    return None
 
 
 def _slip(typed: str, name: str) -> bool:

@@ -50,7 +50,9 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
     spreadsheet in most of Europe saves a file): such cells are read with a point, and
     a point in them is a thousands separator where it groups the digits by three
     (``1.821,72`` is 1821.72; ``1.82,72`` stays refused). UTF-16
-    (with its byte order mark) is accepted too, as older MetaTrader builds wrote it."""
+    (with its byte order mark) is accepted too, as older MetaTrader builds wrote it.
+    Excel's ``sep=,`` first line names the delimiter, and it and a web address before
+    the header (CryptoDataDownload's) are not rows (:func:`_preamble`)."""
     raw = read_capped(path)
     try:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -63,8 +65,10 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
             raise CsvError(path, 0, f"{packed}, not text: {_UNPACK[packed]} first") from None
         raise CsvError(path, 0, f"not UTF-8 or UTF-16 text ({exc.reason})") from None
     lines = text.splitlines()
+    told = _preamble(lines)
     first = next((ln for ln in lines if ln.strip()), "")
     delimiter = "\t" if "\t" in first else ";" if first.count(";") > first.count(",") else ","
+    delimiter = told or delimiter
     decimal_commas = delimiter == ";"
     reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
     number = 0
@@ -81,6 +85,31 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
             if decimal_commas:
                 cells = [_with_point(c) if _DECIMAL_COMMA.fullmatch(c) else c for c in cells]
             yield number, cells
+
+
+#: Excel's first line naming the delimiter (``sep=,``, ``sep=;``), which it writes and reads
+_SEP_LINE = re.compile(r"sep=(?P<delimiter>[,;\t|])", re.IGNORECASE)
+#: a lone web address before the header: CryptoDataDownload's files start with theirs
+_URL_LINE = re.compile(r"(?:https?://|www\.)[^\s,;]+", re.IGNORECASE)
+
+
+def _preamble(lines: list[str]) -> str | None:
+    """Blank out the lines some files have before their header (``lines`` is changed,
+    so the line numbers after stay the file's): Excel's ``sep=,`` and a web address, as
+    CryptoDataDownload starts its files with ``https://www.CryptoDataDownload.com``. The
+    delimiter a ``sep=`` line names, else ``None``."""
+    told = None
+    for i, text in enumerate(lines[:3]):
+        line = text.strip()
+        if not line:
+            continue
+        sep = _SEP_LINE.fullmatch(line)
+        if sep is not None and told is None:
+            told = sep["delimiter"]
+        elif _URL_LINE.fullmatch(line.rstrip(",;")) is None:
+            break
+        lines[i] = ""
+    return told
 
 
 def _with_point(text: str) -> str:

@@ -42,6 +42,8 @@ class Mended:
     cut_off: list[int] = field(default_factory=list)
     no_volume: list[int] = field(default_factory=list)
     reversed_lines: tuple[int, int] | None = None
+    #: the column read as the volume when none is named so (:func:`.csvheader.base_volume`)
+    volume_from: str | None = None
 
     def notes(self, path: str) -> list[str]:
         """One sentence per kind of mending, naming the file and the first lines."""
@@ -61,6 +63,12 @@ class Mended:
             said.append(
                 f"read {_count(self.no_volume, 'bar')} with an empty volume cell as no "
                 f"volume ({_lines(self.no_volume)})"
+            )
+        if self.volume_from is not None:
+            said.append(
+                f"the volume is column {self.volume_from!r} (no column is named volume: the "
+                "first one named for an asset is read, the base asset's in the files that "
+                "write them so)"
             )
         if self.reversed_lines is not None:
             first, last = self.reversed_lines
