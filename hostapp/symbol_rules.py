@@ -31,10 +31,12 @@ def symbol_infos(
     against noise, which made a 6-digit S&P 500 whose assumed spread of ten points cost
     nothing); and at least enough that rounding the lowest price to the point keeps three
     significant digits, so a stop is never rounded to 0. A lot is sized to be worth
-    about 100,000 (a power of ten: 100,000 units of a price near 1 as for FX, 100 of a
-    price near 2,000 as for gold, 1 of a price near 60,000 as for bitcoin, 100,000,000
+    about 100,000 (a power of ten: 100,000 units of a price near 1, 100 of a price near
+    2,000 as for gold, 1 of a price near 60,000 as for bitcoin, 100,000,000
     of a coin at 0.0016), so a 0.01 lot risks about what it risks on the bundled symbols
-    and sizing lands inside the 0.01 to 100 lot limits whatever the instrument; a name
+    and sizing lands inside the 0.01 to 100 lot limits whatever the instrument; a pair
+    of currencies (``GBPJPY``, ``USDMXN``: :func:`~.brokers.paper_rules.currency_pair`,
+    not a metal) trades a standard lot of 100,000 units of its base; a name
     that reads as a stock's ticker (``GOOG``: :func:`~.brokers.paper_rules.stock_ticker`)
     trades one share a lot.
     """
@@ -46,7 +48,7 @@ def symbol_infos(
 
 def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     """:func:`symbol_infos` without the configured tables."""
-    from .brokers.paper_rules import known_rules, stock_ticker
+    from .brokers.paper_rules import currency_pair, known_rules, stock_ticker
 
     infos: dict[str, SymbolInfo] = {}
     for symbol, bars in series.items():
@@ -67,7 +69,9 @@ def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
             0.01,
             0.01,
             100.0,
-            contract_size=_contract_size(sample[0].close, stock=stock_ticker(symbol)),
+            contract_size=_contract_size(
+                sample[0].close, stock=stock_ticker(symbol), pair=currency_pair(symbol)
+            ),
         )
     return infos
 
@@ -77,14 +81,15 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     when it knows every symbol, or for a real broker). Lot sizes follow the guessed
     contract, and so do the money figures of fixed-lot orders (risk-sized ones lose the
     same share of the balance whatever the contract); a pair whose currencies are not
-    the account's (GBPJPY on a USD account) books its profits in its second currency,
-    counted as the account's. R multiples, which the A/B compares, depend on neither. A
+    the account's (GBPJPY on a USD account) books its profits in its first currency,
+    turned from its second at its price (:mod:`.brokers.paper_ledger`), counted as the
+    account's; a metal's in its second. R multiples, which the A/B compares, depend on neither. A
     broker's name for a symbol it knows (``USDJPY.m``) is traded on that symbol's rules,
     which the sentence says too: the broker's own may differ (a micro account's lot). A
     symbol with a ``[host.paper.symbols.NAME]`` table is not guessed: the sentence says
     its rules are the file's, and which of them the table left to the guess."""
     from .brokers.paper import PaperBroker
-    from .brokers.paper_rules import DEFAULT_SYMBOLS, currency_pair, listed_name
+    from .brokers.paper_rules import DEFAULT_SYMBOLS, METALS, currency_pair, listed_name
 
     if not isinstance(broker, SimBroker):
         return None
@@ -129,7 +134,11 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     for i in (*told, *guessed):
         pair = currency_pair(i.name)
         if pair is not None and currency not in pair:
-            said[-1] += f"; {i.name}'s profits are in {pair[1]}, counted as {currency}"
+            said[-1] += f"; {i.name}'s profits are in {pair[1]}, " + (
+                f"counted as {currency}"
+                if pair[0] in METALS
+                else f"turned into {pair[0]} at its price and counted as {currency}"
+            )
     if guessed:
         said[-1] += "; R multiples depend on neither"
     return "; ".join(said)
@@ -227,9 +236,22 @@ def _digits_for(lowest: float) -> int:
     return min(_MAX_DIGITS, max(0, 2 - math.floor(math.log10(lowest))))
 
 
-def _contract_size(price: float, *, stock: bool = False) -> float:
-    """Units in one lot: one share of a ``stock`` priced at 1 or more, else the power of
-    ten nearest a 100,000 notional, at least 1."""
+#: a standard lot of a currency pair: 100,000 units of its base currency, whatever the
+#: quote (GBPJPY near 190 and USDMXN near 17 too, not the 1,000 and 10,000 units a
+#: 100,000 notional in the quote currency would be)
+_FX_LOT = 100_000.0
+
+
+def _contract_size(
+    price: float, *, stock: bool = False, pair: tuple[str, str] | None = None
+) -> float:
+    """Units in one lot: a standard lot of a currency ``pair`` (not a metal), one share of
+    a ``stock`` priced at 1 or more, else the power of ten nearest a 100,000 notional, at
+    least 1."""
+    from .brokers.paper_rules import METALS
+
+    if pair is not None and pair[0] not in METALS:  # a metal's lot follows its price
+        return _FX_LOT
     if stock and price >= 1:
         return 1.0
     exponent = round(math.log10(100_000 / price)) if price > 0 else 5

@@ -3,8 +3,12 @@ earns, and booking a close into the balance and the history.
 
 Profit of a deal is ``(close − open) × sign × volume × contract_size`` in the symbol's
 quote currency; when the account currency is the symbol's base instead (``USDJPY`` on a
-USD account, or a broker's ``USDJPY.m``) it is divided by the closing price. Money is
-rounded to cents per deal.
+USD account, or a broker's ``USDJPY.m``) it is divided by the closing price. A pair of
+two other currencies (``GBPJPY`` on a USD account, not a metal) has no rate to the
+account's in the data: its profit is turned into its base currency the same way and
+counted as the account's, off by that currency's rate to it (GBP's 1.3 to the dollar),
+not by the quote's (yen counted as dollars, 150 times the worth of a standard lot's
+move). Money is rounded to cents per deal.
 
 :class:`PaperLedger` sits below both the order calls (:mod:`.paper_orders`) and the
 per-bar stop checks of :class:`~hostapp.brokers.paper.PaperBroker`: both close positions
@@ -21,7 +25,7 @@ from hookspecs import Direction, Quote, SymbolInfo, Trade
 
 from .paper_account import AccountStore, ClosedDeal, Position
 from .paper_rules import EPS as _EPS
-from .paper_rules import listed_name
+from .paper_rules import METALS, currency_pair, listed_name
 
 
 class PaperLedger:
@@ -72,8 +76,11 @@ class PaperLedger:
         money = (price - entry) * sign * volume * contract
         currency = self._store.meta.currency
         name = listed_name(symbol)  # USDJPY.m's profits are USDJPY's
+        pair = currency_pair(name)
         if len(name) == 6 and name[:3] == currency and name[3:] != currency:
             money /= price
+        elif pair is not None and pair[0] not in METALS and currency not in pair:
+            money /= price  # a cross: in its base currency, counted as the account's
         return round(money, 2)
 
     def _book(

@@ -39,6 +39,10 @@ CURRENCIES = frozenset(
     }
 )
 
+#: the currencies of :data:`CURRENCIES` that are metals: a pair of theirs is no forex
+#: pair (its lot is ounces, sized by its price; its profit is in its quote currency)
+METALS = frozenset({"XAU", "XAG"})
+
 #: a broker's name for a six-capital symbol: a suffix that starts with a mark
 #: (``USDJPY.m``, ``XAUUSD.pro``, ``EURUSD-ecn``, ``EURUSD_i``, ``EURUSD#``) or is
 #: lower-case letters (``EURUSDm``, ``XAUUSDc``); an upper-case letter is part of the
