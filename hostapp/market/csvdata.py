@@ -158,7 +158,7 @@ from .csvrows import (
     point_of,
     read_time,
 )
-from .csvspikes import check_spikes, spikes_note
+from .csvspikes import check_spikes, jumps_note, spikes_note
 from .csvticks import SUPPORTED, check_not_ticks
 
 __all__ = ["CsvError", "left_out_note", "load_csv", "parse_time", "symbol_of_file"]
@@ -185,7 +185,8 @@ def load_csv(
     MetaTrader files; HistData.com's are Eastern Standard Time and Dukascopy's and epoch
     times say their own). ``left_out`` gets the names of the header's columns that were
     not read because the layout has no use for them, for the run to say so; ``notes``
-    what was mended in the file (:mod:`.csvmend`): rows skipped, dropped or reversed.
+    what was mended in the file (:mod:`.csvmend`): rows skipped, dropped or reversed,
+    and bars that open half the price or more away from the close before (a split?).
     ``keep_spikes``: a spike is kept, and said in ``notes``, instead of refused."""
     rows = list(read_rows(path))
     if not rows:
@@ -218,13 +219,14 @@ def load_csv(
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
     kept = spikes_note(path, bars, lines) if keep_spikes else None
+    jumps = jumps_note(path, bars, lines, header if kind is None else [])
     if not keep_spikes:
         check_spikes(path, bars, lines)
     if left_out is not None:
         left_out.extend(unread)
     if notes is not None:
         notes.extend(mended.notes(str(path)))
-        notes.extend(filter(None, [kept]))
+        notes.extend(filter(None, [kept, jumps]))
     return bars
 
 
