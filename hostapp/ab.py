@@ -102,7 +102,9 @@ def one_run(
         progress = ProgressBar(label.replace("_", " "))
     stats = asyncio.run(drive(app, progress=progress))
     closed = closed_positions(app, stats)
-    trades = outcomes(stats.entries, stats.closes, closed, app.broker.positions())
+    still_open = app.broker.positions()
+    quotes = {s: q for s in {t.symbol for t in still_open} if (q := app.broker.quote(s))}
+    trades = outcomes(stats.entries, stats.closes, closed, still_open, quotes)
     seconds = round(time.perf_counter() - started, 2)
     summary = run_summary(app, stats, {**replay.extra, "run": label, "seconds": seconds}, trades)
     release(app)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hookspecs import Trade
+from hookspecs import Quote, Trade
 
 #: comment prefixes of positions opened on behalf of another trade
 DEFENDING_PREFIXES = ("DTMS_HEDGE_", "DTMS_READD_")
@@ -56,8 +56,14 @@ class Outcome:
     closed_at: datetime | None
     exit_price: float | None  # where the trade's own position closed
     close_reason: str
-    profit: float
+    profit: float  # realised: closes, partial ones and closed hedges of an open trade too
     r: float | None
+    #: of a trade open at the end: what its open positions float at (money), and the R
+    #: of the trade as it stands (realised and floating moves; ``None`` without a stop);
+    #: ``None`` for a closed trade. Apart from ``r``, so the figures of closed trades
+    #: (:func:`metrics`, :func:`paired_metrics`) count no floating result
+    floating: float | None = None
+    floating_r: float | None = None
 
     @property
     def key(self) -> tuple[datetime, str, str, float]:
@@ -76,10 +82,13 @@ def outcomes(
     closes: Sequence[tuple[datetime, Trade, str]],
     closed: Sequence[Trade],
     open_positions: Sequence[Trade] = (),
+    quotes: Mapping[str, Quote] | None = None,
 ) -> list[Outcome]:
     """Every entry of a run with its outcome. ``entries``/``closes`` are the trading
     loop's (time, trade, source or reason); ``closed`` the broker's closed positions
-    (with realised profit); ``open_positions`` what is still open at the end."""
+    (with realised profit); ``open_positions`` what is still open at the end (their
+    profit floating), ``quotes`` the last quote of their symbols, at which a floating R
+    is counted (a buy would close at the bid, a sell at the ask)."""
     profit: dict[int, float] = defaultdict(float)
     gain: dict[int, float] = defaultdict(float)  # price move × volume, for R
     for rec in closed:
@@ -88,6 +97,19 @@ def outcomes(
         if rec.close_price is not None:
             gain[parent] += (rec.close_price - rec.entry_price) * rec.sign * rec.volume
     still_open = {parent_ticket(t) for t in open_positions}
+    floating: dict[int, float] = defaultdict(float)
+    moved: dict[int, float | None] = {}  # the price move × volume of the open positions
+    for pos in open_positions:
+        parent = parent_ticket(pos)
+        floating[parent] += pos.profit
+        quote = (quotes or {}).get(pos.symbol)
+        if quote is None or moved.get(parent, 0.0) is None:
+            moved[parent] = None
+            continue
+        mark = quote.bid if pos.direction == "buy" else quote.ask
+        moved[parent] = (moved.get(parent) or 0.0) + (
+            mark - pos.entry_price
+        ) * pos.sign * pos.volume
     exit_of = {t.ticket: t.close_price for t in closed if parent_ticket(t) == t.ticket}
     reason_of: dict[int, str] = {}  # how the trade's own position closed
     last_close: dict[int, datetime] = {}  # when its last position (hedges too) closed
@@ -99,10 +121,12 @@ def outcomes(
     out: list[Outcome] = []
     for when, trade, source in entries:
         done = trade.ticket in reason_of and trade.ticket not in still_open
-        r: float | None = None
-        if done and trade.stop_loss is not None:
-            risk = abs(trade.entry_price - trade.stop_loss) * trade.volume
-            r = gain[trade.ticket] / risk if risk > 0 else None
+        r = floating_r = None
+        risk = abs(trade.entry_price - (trade.stop_loss or trade.entry_price)) * trade.volume
+        if done and risk > 0:
+            r = gain[trade.ticket] / risk
+        elif not done and risk > 0 and (move := moved.get(trade.ticket)) is not None:
+            floating_r = (gain[trade.ticket] + move) / risk
         out.append(
             Outcome(
                 ticket=trade.ticket,
@@ -119,6 +143,8 @@ def outcomes(
                 close_reason=reason_of[trade.ticket] if done else "open",
                 profit=round(profit[trade.ticket], 2),
                 r=r,
+                floating=None if done else round(floating[trade.ticket], 2),
+                floating_r=floating_r,
             )
         )
     return out
@@ -274,13 +300,19 @@ TRADE_COLUMNS = (
     "close_reason",
     "profit",
     "r",
+    "floating_profit",
+    "floating_r",
 )
 
 
 def trade_rows(
     comparison: str, run: str, trades: Sequence[Outcome], pair_of: Mapping[int, int]
 ) -> list[dict[str, Any]]:
-    """``trades.csv`` rows of one run; ``pair_of`` maps a ticket to its pair number."""
+    """``trades.csv`` rows of one run; ``pair_of`` maps a ticket to its pair number. A
+    trade open at the end is marked so (``close_reason`` ``open``, no ``closed_at``): its
+    ``profit`` is what it realised so far, ``floating_profit`` what its open positions
+    float at (the rows' sum is the table's "P&L (open positions)") and ``floating_r``
+    the R it stands at; ``r`` stays empty, as the paired figures count closed trades."""
     rows = []
     for t in trades:
         held = t.hours_held
@@ -303,6 +335,8 @@ def trade_rows(
                 "close_reason": t.close_reason,
                 "profit": t.profit,
                 "r": repr(t.r) if t.r is not None else "",
+                "floating_profit": t.floating if t.floating is not None else "",
+                "floating_r": repr(t.floating_r) if t.floating_r is not None else "",
             }
         )
     return rows

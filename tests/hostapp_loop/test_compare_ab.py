@@ -221,3 +221,40 @@ def test_a_stop_after_the_baseline_is_an_interrupted_comparison(
     without, same, full = ab.compare_runs("dtms", replay, jobs=1)
     assert same is without and full is None
     assert without.interrupted and without.stats.cycles == 600  # it did end; the A/B did not
+
+
+def test_a_trade_open_at_the_end_carries_what_it_floats_at(
+    compared: tuple[dict, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    """trades.csv's open trades are marked open and carry their floating profit (the
+    table's "P&L (open positions)", run by run) and the R they stand at; closed trades
+    leave those columns empty, and ``r`` stays the closed trades' alone. The bars of the
+    fixture end here inside one of its trades, so that trade is open at the end."""
+    _, before = compared
+    long = next(
+        r for r in before if r["run"] == "without" and r["closed_at"] and float(r["hours_held"]) > 2
+    )
+    bars = generate_bars("XAUUSD", START, 3000, seed=3)
+    opened = datetime.fromisoformat(long["opened_at"])
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", [b for b in bars if b.time <= opened])
+    proc = replay(tmp_path, str(data), "--compare", "--json", "--report", "rep")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    with (tmp_path / "rep" / "trades.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    runs = {
+        ("same_entries", "without"): summary["same_entries"]["without"],
+        ("same_entries", "with"): summary["same_entries"]["with"],
+        ("full", "with"): summary["full"]["with"],
+    }
+    still_open = 0
+    for (comparison, run), figures in runs.items():
+        mine = [r for r in rows if (r["comparison"], r["run"]) == (comparison, run)]
+        still = [r for r in mine if r["close_reason"] == "open"]
+        assert len(still) == figures["open_at_end"]
+        assert all(not r["closed_at"] and not r["r"] and r["floating_r"] for r in still)
+        floating = sum(float(r["floating_profit"]) for r in still)
+        assert floating == pytest.approx(figures["floating_pnl"], abs=0.011)
+        assert all(not r["floating_profit"] and not r["floating_r"] for r in mine if r["closed_at"])
+        still_open += len(still)
+    assert still_open  # the trade cut short, in each run
