@@ -29,6 +29,9 @@ DEFAULT_PATH = Path("plugins.toml")
 #: How messages name the configuration when there is no plugins.toml: a setting they
 #: name (``[plugin.dtms] timeframes``) is a default, which the user sets by writing one.
 NO_FILE = f"the defaults (no {DEFAULT_PATH})"
+#: The environment variable naming plugins to leave out of a run, as ``[plugins] disabled``
+#: does (:mod:`.loader`); what a message offers when there is no plugins.toml to write in.
+DISABLE_ENV = "HOSTAPP_DISABLE_PLUGINS"
 #: The parent of plugins' state folders in a live run (``HostView.data_dir``).
 DEFAULT_DATA_ROOT = Path(".hostapp")
 #: The paper account file when there is no plugins.toml at all, as the shipped file names

@@ -29,13 +29,12 @@ from hookspecs import ConfigError
 from hookspecs.markers import ENTRY_POINT_GROUP, OPTIONAL_ENTRY_POINT_GROUP
 from hookspecs.settings import HOST_KEYS
 
-from .config import HostConfig
+from .config import DISABLE_ENV, HostConfig
 from .errors import PluginError
 from .fresh import plugin_for_a_run
 from .hookcalls import PluginSource
 from .pluginhost import PluginHost, PluginInfo
 
-DISABLE_ENV = "HOSTAPP_DISABLE_PLUGINS"
 LOAD_ENV = "HOSTAPP_LOAD_PLUGINS"
 #: Why an optional plugin is off: nobody turned it off, nobody named it in ``enabled``.
 OPTIONAL_OFF = "optional (name it in [plugins] enabled)"

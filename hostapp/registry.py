@@ -20,7 +20,7 @@ import pluggy
 from hookspecs import ConfigError
 from hookspecs.host import HostView
 
-from .config import DEFAULT_TIMEOUT_SECONDS
+from .config import DEFAULT_PATH, DEFAULT_TIMEOUT_SECONDS, DISABLE_ENV
 from .errors import PluginError
 from .failed_calls import FailedCalls
 from .hookcalls import (
@@ -293,18 +293,27 @@ class PluginRegistry:
                 state.info.status, state.info.error = "failed", f"configure: {describe(exc)}"
                 self._invalidate()
                 if isinstance(exc, ConfigError):
-                    raise self._in_file(host, exc) from exc
+                    raise self._in_file(host, exc, name) from exc
                 raise ConfigError(f"plugin {name!r}: configure failed: {describe(exc)}") from exc
 
     @staticmethod
-    def _in_file(host: HostView, exc: ConfigError) -> ConfigError:
+    def _in_file(host: HostView, exc: ConfigError, name: str) -> ConfigError:
         """A plugin names its table (``[plugin.dtms]: key …``) but cannot know which file
-        the host read: prefix it, so the one-line error names file, table and key."""
-        source = getattr(getattr(host, "config", None), "source", None)
+        the host read: prefix it, so the one-line error names file, table and key. A
+        plugin that offers to be disabled in a plugins.toml that does not exist (the
+        defaults were read) gets the ways that work: the environment, or the file."""
+        config = getattr(host, "config", None)
+        source = getattr(config, "source", None)
         message = str(exc)
-        if source and message.startswith("["):
-            return ConfigError(f"{source} {message}")
-        return exc
+        if not (source and message.startswith("[")):
+            return exc
+        message = f"{source} {message}"
+        if getattr(config, "defaults_only", False) and "[plugins] disabled" in message:
+            message += (
+                f"; there is no {DEFAULT_PATH} to write that in: run with {DISABLE_ENV}={name} "
+                f"in the environment, or create {DEFAULT_PATH} with those lines"
+            )
+        return ConfigError(message)
 
     # -- inspection ---------------------------------------------------------------------
 

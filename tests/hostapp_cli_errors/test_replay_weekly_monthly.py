@@ -6,6 +6,9 @@ Also a CSV of an instrument the paper broker does not know, priced near 0.0016."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,6 +89,30 @@ def test_weekly_and_monthly_files_replay_as_what_they_are(tmp_path: Path, file_t
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert (summary["base_timeframe"], summary["timeframe"]) == (file_tf, file_tf)
     assert summary["cycles"] == COUNTS[file_tf]
+
+
+def test_without_plugins_toml_the_refusal_offers_what_works_there(tmp_path: Path) -> None:
+    """No plugins.toml: DTMS's refusal of W1 bars offered ``[plugins] disabled`` in a file
+    that does not exist; it names the environment variable too (which then replays) and
+    creating the file. With a plugins.toml the file is where to write it: no more said."""
+    data = data_file(tmp_path, "W1")
+    line = one_error_line(hostapp(tmp_path, "replay", str(data), "--report", "out"))
+    assert line.startswith("hostapp: the defaults (no plugins.toml) [plugin.dtms]")
+    assert line.endswith(
+        '([plugins] disabled = ["dtms"]); there is no plugins.toml to write that in: run with '
+        "HOSTAPP_DISABLE_PLUGINS=dtms in the environment, or create plugins.toml with those lines"
+    )
+    env = {**os.environ, "HOSTAPP_DISABLE_PLUGINS": "dtms"}
+    env.pop("HOSTAPP_LOAD_PLUGINS", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "replay", str(data), "--report", "out"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "plugins.toml").write_text("[host]\n")
+    line = one_error_line(hostapp(tmp_path, "replay", str(data), "--report", "out2"))
+    assert line.startswith("hostapp: plugins.toml [plugin.dtms]")
+    assert line.endswith('([plugins] disabled = ["dtms"])')
 
 
 def test_a_coin_near_0_0016_trades_with_stops_and_a_profit_that_is_not_rounded_away(
