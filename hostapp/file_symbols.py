@@ -11,13 +11,21 @@ these are read as the symbol they name too:
   ``BTCUSDT``; an ``EXCHANGE:SYMBOL`` prefix the same;
 * yfinance's currencies, ``EURUSD=X`` → ``EURUSD``, and ``JPY=X`` → ``USDJPY`` (yfinance
   quotes a lone currency against the dollar); its crypto ``BTC-USD`` → ``BTCUSD``;
-* OANDA's ``USD_JPY`` → ``USDJPY``; and a lower-case ``usdjpy`` → ``USDJPY``.
+* OANDA's ``USD_JPY`` → ``USDJPY``, and with its granularity after a space, ``EUR_USD H1``
+  → ``EURUSD``; and a lower-case ``usdjpy`` → ``USDJPY``;
+* Stooq's ``xauusd_d`` (the period after ``_``: ``d``, ``w``, ``m``, ``h``, ``5``…) →
+  ``XAUUSD``, and its stocks' ``aapl_us_5`` (a market after the ticker) → ``AAPL``;
+* dukascopy-node's ``eurusd-h1-bid-2024-01-01-2024-03-30`` → ``EURUSD``;
+* CryptoDataDownload's ``Binance_BTCUSDT_1h`` (exchange, pair, period: ``1h``, ``d``,
+  ``minute``, Gemini's ``1hr``) → ``BTCUSDT``;
+* Finam's ``SBER_240103_240103`` (first and last day, ``YYMMDD``) → ``SBER``.
 
 A name is only changed into a symbol the paper broker knows or a pair of currencies
-(``GBP_JPY`` → ``GBPJPY``), except under TradingView's resolution suffix, which says
-what the name is; anything else stays as written (``GC=F``, a future, ``BRK-B``,
-``my_data``): ``--symbol`` names it otherwise. The replay says in its notes what a file
-was read as when its name was changed.
+(``GBP_JPY`` → ``GBPJPY``), except under TradingView's resolution suffix, and the
+other exporters' own patterns above (a Stooq name only with a market, ``_us``, or when
+what is left is such a symbol), which say what the name is; anything else stays as
+written (``GC=F``, a future, ``BRK-B``, ``my_data``): ``--symbol`` names it otherwise.
+The replay says in its notes what a file was read as when its name was changed.
 """
 
 from __future__ import annotations
@@ -40,14 +48,53 @@ _SPLIT_PAIR = re.compile(r"(?P<base>[A-Za-z0-9]{2,6})[-_](?P<quote>[A-Za-z]{3,4}
 _CRYPTO_QUOTES = frozenset({"USDT", "USDC", "BTC", "ETH"})
 
 
+#: Stooq's downloads: a ticker, maybe its market (``_us``), then the period
+_STOOQ = re.compile(
+    r"(?P<name>[a-z0-9.]+?)(?:_(?P<market>us|uk|jp|de|hk|hu|pl))?_(?P<period>[dwmhqy]|\d+)"
+)
+#: dukascopy-node's: instrument, timeframe, price side, then the first and last day
+_DUKASCOPY_NODE = re.compile(
+    r"(?P<name>[a-z0-9]+)-(?:tick|s1|m\d+|h\d+|d1|mn1)-(?:bid|ask|mid)"
+    r"-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}"
+)
+#: OANDA's with a granularity after a space (``EUR_USD H1``, ``EUR_USD D``)
+_OANDA_GRANULARITY = re.compile(r"(?P<name>[A-Za-z]{3}_[A-Za-z]{3}) (?:[SMH]\d+|[DWM])")
+#: CryptoDataDownload's: the exchange, the pair in capitals, the period
+_CRYPTODATADOWNLOAD = re.compile(
+    r"[A-Za-z]+_(?P<name>[A-Z0-9]{5,12})_(?:\d*(?:m|h|d|hr|min|minute|day)|minute|daily|hourly)"
+)
+#: Finam's: the ticker, then the first and last day (``YYMMDD``)
+_FINAM = re.compile(r"(?P<name>[A-Z0-9]+)_\d{6}_\d{6}")
+
+
 def file_symbol(path: str | Path) -> str:
     """The symbol ``path``'s bars are replayed as (the module's docstring)."""
     name = symbol_of_file(path)
+    exported = _exporters_name(name)
+    if exported is not None:
+        return exported
     tradingview = _TRADINGVIEW.fullmatch(name)
     if tradingview:
         bare = _without_prefix(tradingview["name"].strip(), always=True)
         return _known(bare) or bare.upper()
     return _known(name) or _known(_without_prefix(name)) or name
+
+
+def _exporters_name(name: str) -> str | None:
+    """The symbol in a name an exporter of the module's docstring wrote, else ``None``."""
+    for pattern in (_DUKASCOPY_NODE, _CRYPTODATADOWNLOAD, _FINAM):
+        found = pattern.fullmatch(name)
+        if found is not None:
+            return found["name"].upper()
+    oanda = _OANDA_GRANULARITY.fullmatch(name)
+    if oanda is not None:
+        return _known(oanda["name"]) or oanda["name"].upper()
+    stooq = _STOOQ.fullmatch(name)
+    if stooq is not None:
+        if stooq["market"] is not None:
+            return stooq["name"].upper()
+        return _known(stooq["name"])
+    return None
 
 
 def renamed_note(files: Mapping[str, str]) -> str | None:

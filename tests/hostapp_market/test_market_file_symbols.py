@@ -37,6 +37,21 @@ from hostapp.file_symbols import file_symbol, renamed_note
         ("EURUSD_i.csv", "EURUSD_i"),
         ("USDJPY.m_H1_202401020000_202412312355.csv", "USDJPY.m"),
         ("XAUUSD_M5_202401020000_202412312355.csv", "XAUUSD"),
+        ("xauusd_d.csv", "XAUUSD"),  # Stooq: the period after "_"
+        ("eurusd_h.csv", "EURUSD"),
+        ("usdjpy_5.csv", "USDJPY"),
+        ("aapl_us_5.csv", "AAPL"),  # Stooq's stocks: the market after the ticker
+        ("aapl_us_d.csv", "AAPL"),
+        ("data_d.csv", "data_d"),  # no symbol left: as written
+        ("eurusd-h1-bid-2024-01-01-2024-03-30.csv", "EURUSD"),  # dukascopy-node
+        ("xauusd-m15-ask-2024-01-01-2024-02-01.csv", "XAUUSD"),
+        ("EUR_USD H1.csv", "EURUSD"),  # OANDA with its granularity
+        ("USD_JPY D.csv", "USDJPY"),
+        ("Binance_BTCUSDT_1h.csv", "BTCUSDT"),  # CryptoDataDownload
+        ("Bitstamp_BTCUSD_d.csv", "BTCUSD"),
+        ("gemini_ETHUSD_1hr.csv", "ETHUSD"),
+        ("Binance_BTCUSDT_minute.csv", "BTCUSDT"),
+        ("SBER_240103_240103.csv", "SBER"),  # Finam
     ],
 )
 def test_the_symbol_a_file_name_stands_for(name: str, symbol: str) -> None:
@@ -88,3 +103,20 @@ def test_a_joined_binance_download_trades_as_its_symbol(tmp_path: Path) -> None:
     assert summary["symbols"] == ["BTCUSDT"]
     guessed = [n for n in summary["host_notes"] if "guessed the trading rules" in n]
     assert guessed and "BTCUSDT: 2 digits" in guessed[0]
+
+
+def test_a_stooq_stock_trades_a_share_a_lot_as_its_ticker(tmp_path: Path) -> None:
+    """``aapl_us_d.csv`` was the symbol ``aapl_us_d``, whose lot was guessed from the
+    price; it is AAPL, a stock's ticker: one share a lot, said in the notes."""
+    rows = ["Date,Open,High,Low,Close,Volume"]
+    for i in range(120):
+        day = f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}"
+        o = 180.0 + (i % 11) * 0.75
+        rows.append(f"{day},{o},{o + 2.5},{o - 2.25},{o + 0.5},1000000")
+    (tmp_path / "aapl_us_d.csv").write_text("\n".join(rows) + "\n")
+    proc = hostapp(tmp_path, "replay", "aapl_us_d.csv", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert summary["symbols"] == ["AAPL"]
+    notes = " ".join(summary["host_notes"])
+    assert "aapl_us_d.csv as AAPL" in notes and "AAPL: 2 digits, a lot of 1 units" in notes
