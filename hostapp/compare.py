@@ -29,6 +29,7 @@ from .outcomes import (
     TRADE_COLUMNS,
     Outcome,
     balance_curve,
+    of_no_trade,
     pair,
     paired_metrics,
     trade_rows,
@@ -226,8 +227,10 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
     if full is not None:
         table.add_column(f"with {plugin}\n(full: may veto)", justify="right")
     runs = [same["without"], same["with"]] + ([full["with"]] if full is not None else [])
+    no_trade = [of_no_trade(run) for run in runs]
     for key, label, kind in ROWS:
-        table.add_row(label, *(fmt(run.get(key), kind) for run in runs))
+        cells = (None if key in n else run.get(key) for run, n in zip(runs, no_trade, strict=True))
+        table.add_row(label, *(fmt(value, kind) for value in cells))
     table.add_section()
     paired = same["paired"]
     blank = [""] * (len(runs) - 2)

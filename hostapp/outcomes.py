@@ -190,6 +190,24 @@ def metrics(trades: Sequence[Outcome]) -> dict[str, Any]:
     }
 
 
+def of_no_trade(figures: Mapping[str, Any]) -> frozenset[str]:
+    """The keys of :func:`metrics` that stand for no trade at all in a run's
+    ``figures``, for a table to show blank: the win rate, expectancy and holding time of
+    a run without a closed trade, the R figures without a closed trade with an R, and
+    the average win (loss) of a run without a winning (losing) trade, which no average of
+    real wins (losses) can be. ``metrics`` writes 0.0 for them, as summary.json keeps;
+    a table that printed "win rate 0.0%" and "average loss +0.00R" said a result."""
+    closed = figures.get("closed_trades") or 0
+    with_r = closed - (figures.get("trades_without_r") or 0)
+    blank: set[str] = set()
+    if not closed:
+        blank |= {"win_rate", "expectancy", "avg_hours_held"}
+    if not with_r:
+        blank |= {"avg_r", "avg_win_r", "avg_loss_r"}
+    blank |= {k for k in ("avg_win_r", "avg_loss_r") if figures.get(k) == 0}
+    return frozenset(blank)
+
+
 def _close_order(t: Outcome) -> tuple[datetime, int]:
     assert t.closed_at is not None
     return (t.closed_at, t.ticket)

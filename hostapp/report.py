@@ -36,7 +36,7 @@ from .loop import (
     counted,
     reached_by_state,
 )
-from .outcomes import Outcome, metrics, outcomes, parent_ticket
+from .outcomes import Outcome, metrics, of_no_trade, outcomes, parent_ticket
 
 RECORDER_NAME = "run_report"
 
@@ -244,6 +244,10 @@ def _fmt(value: Any, key: str = "") -> str:
     return str(value)
 
 
+#: what a table shows for a figure of no trade (:func:`~.outcomes.of_no_trade`), as the
+#: A/B's table shows one that has no value
+NO_FIGURE = "–"
+
 SUMMARY_ROWS = (
     ("trades", "trades opened"),
     ("closed_trades", "trades closed"),
@@ -273,10 +277,11 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         for name, report in sorted(summary.get("plugin_reports", {}).items())
         if isinstance(report, Mapping) and report.get("warning")
     ]
+    blank = of_no_trade(summary)
     for key, label in SUMMARY_ROWS:
         if key == "actions_failed" and not summary.get(key):
             continue  # said only when there are any
-        value = _fmt(summary.get(key, ""), key)
+        value = _fmt(summary.get(key, ""), key) if key not in blank else NO_FIGURE
         if key == "states_reached" and summary.get("defenders") == []:
             value = "no defending plugin running"
         lines.append(f"{label:<{width}}  {value}")
