@@ -18,6 +18,7 @@ through :meth:`PaperLedger._book`, so the arithmetic is written once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
@@ -26,6 +27,19 @@ from hookspecs import Direction, Quote, SymbolInfo, Trade
 from .paper_account import AccountStore, ClosedDeal, Position
 from .paper_rules import EPS as _EPS
 from .paper_rules import METALS, currency_pair, listed_name
+
+
+@functools.lru_cache(maxsize=4096)
+def in_base_currency(symbol: str, currency: str) -> bool:
+    """Is a deal's money on ``symbol`` divided by its price for an account in
+    ``currency`` (the rule above: the account's currency is its base, or it is a cross of
+    two others)? A symbol's answer never changes, and every bar values every open
+    position (the stop-out's equity), so it is worked out once per symbol."""
+    name = listed_name(symbol)  # USDJPY.m's profits are USDJPY's
+    if len(name) == 6 and name[:3] == currency and name[3:] != currency:
+        return True
+    pair = currency_pair(name)
+    return pair is not None and pair[0] not in METALS and currency not in pair
 
 
 class PaperLedger:
@@ -74,13 +88,8 @@ class PaperLedger:
         contract = info.contract_size if info is not None else 1.0
         sign = 1 if direction == "buy" else -1
         money = (price - entry) * sign * volume * contract
-        currency = self._store.meta.currency
-        name = listed_name(symbol)  # USDJPY.m's profits are USDJPY's
-        pair = currency_pair(name)
-        if len(name) == 6 and name[:3] == currency and name[3:] != currency:
+        if in_base_currency(symbol, self._store.meta.currency):
             money /= price
-        elif pair is not None and pair[0] not in METALS and currency not in pair:
-            money /= price  # a cross: in its base currency, counted as the account's
         return round(money, 2)
 
     def _book(
