@@ -270,11 +270,11 @@ class DtmsSettings:
         return not Timeframe.H1.finer_than(self.fast)
 
     def vwap_anchor(self) -> Timeframe:
-        """What the VWAP is anchored to: the day for fast ≤ H1, the week for H4, the month
-        for D1 and coarser."""
+        """What the VWAP is anchored to: the day for fast ≤ H1, the week for H2 to H12, the
+        month for D1 and coarser."""
         if self.session_aware:
             return Timeframe.D1
-        return Timeframe.W1 if self.fast is Timeframe.H4 else Timeframe.MN1
+        return Timeframe.W1 if self.fast.finer_than(Timeframe.D1) else Timeframe.MN1
 
 
 def for_host(

@@ -4,9 +4,10 @@ A :class:`Timeframe` is a ``str`` enum, so ``Timeframe.M5 == "M5"`` and a plain 
 be passed wherever a timeframe is expected; :meth:`Timeframe.parse` turns a name from a
 file or a request into a member, or a :class:`~hookspecs.DataError` naming the field.
 
-Bars are bucketed in UTC the way MetaTrader buckets them for a broker on UTC server time:
-intraday and D1 buckets are aligned to the Unix epoch (D1 at 00:00, H4 at 00:00, 04:00, …),
-weeks open on Sunday 00:00, months on the first day of the month at 00:00. A month has no
+The members are MetaTrader 5's timeframes, M1 to MN1. Bars are bucketed in UTC the way
+MetaTrader buckets them for a broker on UTC server time: intraday and D1 buckets are
+aligned to the Unix epoch (D1 at 00:00, H4 at 00:00, 04:00, …), weeks open on Sunday
+00:00, months on the first day of the month at 00:00. A month has no
 fixed length: :attr:`Timeframe.seconds` of MN1 is a nominal 30 days, good for sizes and
 rates; bucket arithmetic uses the calendar.
 """
@@ -20,16 +21,29 @@ from .types import DataError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY = 86_400
+_HOUR = 3600
 _WEEK_OFFSET = 3 * _DAY  # 1970-01-04 was the first Sunday after the epoch
 
 
 class Timeframe(StrEnum):
     M1 = "M1"
+    M2 = "M2"
+    M3 = "M3"
+    M4 = "M4"
     M5 = "M5"
+    M6 = "M6"
+    M10 = "M10"
+    M12 = "M12"
     M15 = "M15"
+    M20 = "M20"
     M30 = "M30"
     H1 = "H1"
+    H2 = "H2"
+    H3 = "H3"
     H4 = "H4"
+    H6 = "H6"
+    H8 = "H8"
+    H12 = "H12"
     D1 = "D1"
     W1 = "W1"
     MN1 = "MN1"
@@ -78,8 +92,10 @@ class Timeframe(StrEnum):
 
     @property
     def signal(self) -> Timeframe | None:
-        """The next coarser timeframe DTMS reads its signals from (M1→M5, M5→M15,
-        M15→H1, M30→H1, H1→H4, H4→D1, D1→W1); ``None`` above D1."""
+        """The coarser timeframe DTMS reads its signals from, a whole multiple of this one:
+        M1→M5, M5→M15, M15→H1, M30→H1, H1→H4, H4→D1, D1→W1, and for MetaTrader's other
+        periods M2→M10, M3→M15, M4→M20, M6→M30, M10→H1, M12→H1, M20→H1, H2→H8, H3→H12,
+        H6→D1, H8→D1, H12→D1; ``None`` above D1."""
         return _SIGNAL.get(self)
 
     def bucket_epoch(self, t: int) -> int:
@@ -134,11 +150,23 @@ def epoch_seconds(number: float) -> float:
 
 _SECONDS: dict[Timeframe, int] = {
     Timeframe.M1: 60,
+    Timeframe.M2: 120,
+    Timeframe.M3: 180,
+    Timeframe.M4: 240,
     Timeframe.M5: 300,
+    Timeframe.M6: 360,
+    Timeframe.M10: 600,
+    Timeframe.M12: 720,
     Timeframe.M15: 900,
+    Timeframe.M20: 1200,
     Timeframe.M30: 1800,
-    Timeframe.H1: 3600,
-    Timeframe.H4: 14_400,
+    Timeframe.H1: _HOUR,
+    Timeframe.H2: 2 * _HOUR,
+    Timeframe.H3: 3 * _HOUR,
+    Timeframe.H4: 4 * _HOUR,
+    Timeframe.H6: 6 * _HOUR,
+    Timeframe.H8: 8 * _HOUR,
+    Timeframe.H12: 12 * _HOUR,
     Timeframe.D1: _DAY,
     Timeframe.W1: 7 * _DAY,
     Timeframe.MN1: 30 * _DAY,
@@ -146,10 +174,22 @@ _SECONDS: dict[Timeframe, int] = {
 
 _SIGNAL: dict[Timeframe, Timeframe] = {
     Timeframe.M1: Timeframe.M5,
+    Timeframe.M2: Timeframe.M10,
+    Timeframe.M3: Timeframe.M15,
+    Timeframe.M4: Timeframe.M20,
     Timeframe.M5: Timeframe.M15,
+    Timeframe.M6: Timeframe.M30,
+    Timeframe.M10: Timeframe.H1,
+    Timeframe.M12: Timeframe.H1,
     Timeframe.M15: Timeframe.H1,
+    Timeframe.M20: Timeframe.H1,
     Timeframe.M30: Timeframe.H1,
     Timeframe.H1: Timeframe.H4,
+    Timeframe.H2: Timeframe.H8,
+    Timeframe.H3: Timeframe.H12,
     Timeframe.H4: Timeframe.D1,
+    Timeframe.H6: Timeframe.D1,
+    Timeframe.H8: Timeframe.D1,
+    Timeframe.H12: Timeframe.D1,
     Timeframe.D1: Timeframe.W1,
 }

@@ -44,6 +44,21 @@ def test_signal_timeframe_of_each_fast_timeframe(fast: str, signal: str | None) 
         assert got.can_build_from(fast)  # the host can always build the signal bars
 
 
+METATRADER5 = "M1 M2 M3 M4 M5 M6 M10 M12 M15 M20 M30 H1 H2 H3 H4 H6 H8 H12 D1 W1 MN1"
+
+
+def test_every_metatrader5_period_is_a_timeframe_with_a_buildable_signal() -> None:
+    """MetaTrader 5's 21 periods, in order; DTMS's automatic signal timeframe of each one up
+    to D1 is coarser and built from it (H2 files were "unknown timeframe")."""
+    assert [tf.value for tf in Timeframe] == METATRADER5.split()
+    for tf in Timeframe:
+        if tf.finer_than("W1"):
+            assert tf.signal is not None and tf.finer_than(tf.signal), tf
+            assert tf.signal.can_build_from(tf), tf
+    assert Timeframe.parse("h12").seconds == 12 * 3600
+    assert Timeframe.M20.can_build_from("M4") and not Timeframe.H3.can_build_from("H2")
+
+
 @pytest.mark.parametrize(
     ("tf", "start", "end"),
     [

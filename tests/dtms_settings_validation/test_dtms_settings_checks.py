@@ -126,3 +126,13 @@ def test_explicit_timeframes_under_a_weekly_host_are_checked_against_the_data() 
     assert for_host(monthly, "W1", "D1", "x").signal.value == "MN1"
     with pytest.raises(ConfigError, match=r"DTMS needs D1 bars .* the data has W1 bars"):
         for_host(settings, "W1", "W1", "x")
+
+
+@pytest.mark.parametrize(
+    ("fast", "anchor"),
+    [("M20", "D1"), ("H1", "D1"), ("H2", "W1"), ("H4", "W1"), ("H12", "W1"), ("D1", "MN1")],
+)
+def test_the_vwap_anchor_of_each_fast_timeframe(fast: str, anchor: str) -> None:
+    """docs/dtms.md §1: the day up to H1, the week for H2 to H12 (H2 was anchored to the
+    month, as D1 is), the month above."""
+    assert DtmsSettings(fast_timeframe=fast).vwap_anchor().value == anchor

@@ -212,7 +212,8 @@ def test_exact_message_format(tmp_path: Path) -> None:
         ("BTC-USD.csv", "BTC-USD"),  # yfinance
         ("my_data.csv", "my_data"),
         ("M5.csv", "M5"),
-        ("EURUSD_H2.csv", "EURUSD_H2"),  # not a timeframe of ours: left as it is
+        ("EURUSD_H2.csv", "EURUSD"),  # MetaTrader 5's other periods too
+        ("EURUSD_H5.csv", "EURUSD_H5"),  # not a timeframe: left as it is
         ("DAT_ASCII_EURUSD_M1_2024.csv", "EURUSD"),  # HistData.com
         ("DAT_MT_XAUUSD_M1_202401.csv", "XAUUSD"),
         ("EURUSD_Candlestick_5_M_BID_01.01.2024-31.12.2024.csv", "EURUSD"),  # Dukascopy
