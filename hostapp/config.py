@@ -57,8 +57,9 @@ class HostSettings:
     #: "builtin", or a table symbol → a CSV file, or a list of them (joined in time order)
     data: str | dict[str, str | list[str]] = "builtin"
     #: where the CSV files' times without an offset were written (``--data-tz`` of a
-    #: replay): ``UTC``, an IANA name or a fixed offset
-    data_tz: str = "UTC"
+    #: replay): ``UTC``, an IANA name or a fixed offset; unset, UTC but for the files
+    #: whose layout says its own (HistData.com's: Eastern Standard Time)
+    data_tz: str | None = None
     #: a spike in the CSV files (a bar ten times away from both neighbours,
     #: :mod:`hostapp.market.csvspikes`): refused, or kept for thin but real data
     #: (``--keep-spikes`` of a replay)
@@ -92,7 +93,8 @@ class HostSettings:
                         f"key 'data.{symbol}': expected a CSV path or a list of them, got {csv!r}"
                     )
         try:
-            parse_zone(self.data_tz)
+            if self.data_tz is not None:
+                parse_zone(self.data_tz)
         except ValueError as exc:
             raise ValueError(f"key 'data_tz': {exc}") from None
 

@@ -103,16 +103,18 @@ def first_time(bars: Iterable[Bar]) -> datetime | None:
     return next((b.time for b in bars), None)
 
 
-def load_csv_series(files: Mapping[str, str | Path], zone: tzinfo = UTC) -> dict[str, list[Bar]]:
+def load_csv_series(
+    files: Mapping[str, str | Path], zone: tzinfo | None = None
+) -> dict[str, list[Bar]]:
     """``symbol → CSV file``; raises ``CsvError`` naming file and line. ``zone``: where
-    times written without an offset were written."""
+    times written without an offset were written (``None``: not said, :func:`load_csv_files`)."""
     loaded = load_csv_files({str(p): s for s, p in files.items()}, zone)
     return {s: loaded[str(p)] for s, p in files.items()}
 
 
 def load_csv_files(
     files: Mapping[str, str],
-    zone: tzinfo = UTC,
+    zone: tzinfo | None = None,
     notes: list[str] | None = None,
     *,
     keep_spikes: bool = False,
@@ -237,7 +239,7 @@ def streamed_config_series(
         symbols = config.host.symbols
         return streamed_builtin_series(symbols, days=length, seed=seed, timeframe=base), base
     root = config.path.parent if config.path is not None else Path()
-    zone = parse_zone(config.host.data_tz)
+    zone = parse_zone(config.host.data_tz) if config.host.data_tz is not None else None
     named = [(f, s) for s, v in data.items() for f in ([v] if isinstance(v, str) else v)]
     keep = config.host.spikes == "keep"
     loaded = load_csv_files({str(root / f): s for f, s in named}, zone, notes, keep_spikes=keep)

@@ -96,12 +96,14 @@ def check_printable(path: str, symbol: str) -> None:
     raise ConfigError(f"{shown}: {why}: give the symbol with --symbol NAME, or rename the file")
 
 
-def data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo:
+def data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo | None:
     """Where the files' times without an offset were written: ``--data-tz``, else
-    ``[host] data_tz`` (checked when the configuration was read)."""
+    ``[host] data_tz`` (checked when the configuration was read); ``None`` when neither
+    says (UTC, but for a layout that says its own: HistData.com's Eastern Standard Time)."""
     text: str | None = getattr(args, "data_tz", None)
     if text is None:
-        return parse_zone(config.host.data_tz)
+        told = config.host.data_tz
+        return parse_zone(told) if told is not None else None
     try:
         return parse_zone(text)
     except ValueError as exc:

@@ -298,7 +298,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     _setup_logging(report, held)
     clear_report(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
-    extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz
+    extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz or "UTC"
     extra["host_notes"] = [*notes, *filter(None, [appmod.data_gaps_note(series, base)])]
     replay = ab.Replay(config, series, base, tf, report, extra)
     try:

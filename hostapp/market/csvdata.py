@@ -80,7 +80,8 @@ Without a header, three layouts are known by their first line: MetaTrader 4's Hi
 Center export, ``2024.01.02,00:05,open,high,low,close,volume`` (server time, in
 ``zone``; HistData.com's files of this layout, named ``DAT_MT_…``, in Eastern Standard
 Time like its others), HistData.com's ASCII bars, ``20240102 000500;open;high;low;close;volume`` in
-Eastern Standard Time all year, converted to UTC, and lines that start with a whole
+Eastern Standard Time all year, converted to UTC (both in ``zone`` when the user gives
+one: NinjaTrader writes the layout in local time), and lines that start with a whole
 epoch time followed by open, high, low, close and maybe volume, as exchanges write them
 (any later columns are not read): Binance's klines (data.binance.vision, twelve columns
 ``open_time,open,high,low,close,volume,close_time,…``, times in milliseconds or, in spot
@@ -175,18 +176,19 @@ def load_csv(
     path: str | Path,
     *,
     symbol_info: SymbolInfo | None = None,
-    zone: tzinfo = UTC,
+    zone: tzinfo | None = None,
     left_out: list[str] | None = None,
     notes: list[str] | None = None,
     keep_spikes: bool = False,
 ) -> list[Bar]:
     """Bars from ``path``, oldest first; the format is detected from the first line.
-    ``zone``: where times written without an offset were written (generic, pandas and
-    MetaTrader files; HistData.com's are Eastern Standard Time and Dukascopy's and epoch
-    times say their own). ``left_out`` gets the names of the header's columns that were
-    not read because the layout has no use for them, for the run to say so; ``notes``
-    what was mended in the file (:mod:`.csvmend`): rows skipped, dropped or reversed,
-    and bars that open half the price or more away from the close before (a split?).
+    ``zone``: where times written without an offset were written (generic, pandas,
+    MetaTrader and HistData.com files; Dukascopy's and epoch times say their own);
+    ``None``, not said: UTC, but HistData.com's Eastern Standard Time for its files.
+    ``left_out`` gets the names of the header's columns that were not read because the
+    layout has no use for them, for the run to say so; ``notes`` what was mended in the
+    file (:mod:`.csvmend`): rows skipped, dropped or reversed, and bars that open half the
+    price or more away from the close before (a split?).
     ``keep_spikes``: a spike is kept, and said in ``notes``, instead of refused."""
     rows = list(read_rows(path))
     if not rows:
@@ -235,12 +237,15 @@ def _load(
     rows: Rows,
     kind: str | None,
     symbol_info: SymbolInfo | None,
-    zone: tzinfo,
+    said: tzinfo | None,
     left_out: list[str],
     mended: Mended,
 ) -> list[Bar]:
     """The bars of ``rows`` (the header first, if the file has one) in the layout its
-    first line says; ``kind``: :func:`~.csvexports.headerless_kind` of that line."""
+    first line says; ``kind``: :func:`~.csvexports.headerless_kind` of that line;
+    ``said``: the zone the user gave, if any (HistData.com's files are in Eastern Standard
+    Time unless the user says otherwise: NinjaTrader writes their layout in local time)."""
+    zone = said or UTC
     header = rows[0][1]
     first = header[0].lower() if header else ""
     if first == "<date>":
@@ -257,9 +262,10 @@ def _load(
     if first in DUKASCOPY_INDEX:
         return load_dukascopy(path, rows, left_out)
     if kind is not None:
-        if kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_"):
+        histdata_mt = kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_")
+        if histdata_mt and said is None:
             zone = timezone(HISTDATA_UTC_OFFSET)  # HistData's MetaTrader layout: EST too
-        return load_headerless(path, rows, kind, zone)
+        return load_headerless(path, rows, kind, zone if kind.startswith("mt4") else said)
     if first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
         return load_headerless(path, rows[1:], "epoch")
     return _load_generic(path, rows, zone, symbol_info, left_out, mended, aliases)

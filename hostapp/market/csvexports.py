@@ -307,12 +307,16 @@ def headerless_kind(cells: list[str]) -> str | None:
     return None
 
 
-def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC) -> list[Bar]:
+def load_headerless(
+    path: str | Path, rows: Rows, kind: str, zone: tzinfo | None = None
+) -> list[Bar]:
     """Every line a bar (no header): MetaTrader 4's date, time, prices and tick volume
-    (the broker's server time, in ``zone`` as with MetaTrader 5's export; also with the
-    date and time in one cell, as its scripts write them),
-    HistData.com's time, prices and volume (Eastern Standard Time, turned into UTC), or
-    an exchange's epoch open time (UTC), prices and volume (Binance: the base asset's)."""
+    (the broker's server time, in ``zone``, UTC unless said, as with MetaTrader 5's
+    export; also with the date and time in one cell, as its scripts write them),
+    HistData.com's time, prices and volume (Eastern Standard Time unless ``zone`` says
+    where they were written, turned into UTC), or an exchange's epoch open time (UTC),
+    prices and volume (Binance: the base asset's)."""
+    clock = zone or UTC
     width = 7 if kind == "mt4" else len(rows[0][1])
     bars: list[Bar] = []
     previous: Previous = None
@@ -320,15 +324,15 @@ def load_headerless(path: str | Path, rows: Rows, kind: str, zone: tzinfo = UTC)
         if len(cells) != width:
             raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
         if kind == "mt4":
-            time, texts = _metatrader_time(path, line, cells[0], cells[1], zone), cells[2:7]
+            time, texts = _metatrader_time(path, line, cells[0], cells[1], clock), cells[2:7]
         elif kind == "mt4 one cell":
-            date, _, clock = cells[0].partition(" ")
-            time, texts = _metatrader_time(path, line, date, clock, zone), cells[1:6]
+            date, _, hour = cells[0].partition(" ")
+            time, texts = _metatrader_time(path, line, date, hour, clock), cells[1:6]
         elif kind == "epoch":
             time, texts = _epoch_time(path, line, cells[0]), cells[1:6]
         else:
-            time, texts = _histdata_time(path, line, cells[0]), cells[1:6]
-        time = check_order(path, line, time, previous, zone if kind.startswith("mt4") else UTC)
+            time, texts = _histdata_time(path, line, cells[0], zone), cells[1:6]
+        time = check_order(path, line, time, previous, UTC if kind == "epoch" else clock)
         previous = line, time
         prices = ohlc(path, line, texts[:4])
         volume = number(path, line, "volume", texts[4]) if len(texts) > 4 else 0.0
@@ -378,12 +382,17 @@ def _epoch_time(path: str | Path, line: int, text: str) -> datetime:
         ) from None
 
 
-def _histdata_time(path: str | Path, line: int, text: str) -> datetime:
+def _histdata_time(path: str | Path, line: int, text: str, zone: tzinfo | None) -> datetime:
+    """HistData.com's ``20240102 000500`` in Eastern Standard Time all year, or in
+    ``zone`` when the user says where it was written (NinjaTrader writes the layout in
+    the computer's local time)."""
     try:
         local = datetime.strptime(text, "%Y%m%d %H%M%S")
     except ValueError:
         raise CsvError(path, line, f"time {text!r} is not 'YYYYMMDD HHMMSS'") from None
     try:
+        if zone is not None:
+            return in_zone(local, zone)
         return (local - HISTDATA_UTC_OFFSET).replace(tzinfo=UTC)
     except OverflowError:
         raise CsvError(path, line, f"time {text!r} is out of range in UTC") from None

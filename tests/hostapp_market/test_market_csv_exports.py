@@ -166,8 +166,10 @@ def test_times_without_an_offset_are_read_in_the_zone_the_user_names(tmp_path: P
     assert [b.time for b in got] == [at(2, 0, 10), at(2, 0, 15), at(2, 0, 20)]
     pandas = "Date,Open,High,Low,Close\n2024-01-01 19:00:00,1,1,1,1\n"
     assert load_csv(write(tmp_path, pandas), zone=parse_zone("-5"))[0].time == at(2)
-    histdata = "20240102 000500;1;1;1;1;0\n"  # always Eastern Standard Time
-    assert load_csv(write(tmp_path, histdata), zone=athens)[0].time == at(2, 5, 5)
+    histdata = "20240102 000500;1;1;1;1;0\n"  # Eastern Standard Time unless the user says
+    assert load_csv(write(tmp_path, histdata))[0].time == at(2, 5, 5)
+    assert load_csv(write(tmp_path, histdata), zone=athens)[0].time == at(1, 22, 5)
+    assert load_csv(write(tmp_path, histdata), zone=UTC)[0].time == at(2, 0, 5)
 
 
 @pytest.mark.parametrize(
