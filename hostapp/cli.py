@@ -122,8 +122,9 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         default=None,
         metavar="ZONE",
         help="where the files' times were written, for times written without an offset "
-        "(default: [host] data_tz, UTC): an IANA name such as Europe/Athens (most "
-        "MetaTrader servers' time, daylight saving included) or a fixed offset such as +02:00",
+        "(default: [host] data_tz, UTC): an IANA name such as Europe/Athens (daylight "
+        "saving included), one shifted by whole hours such as America/New_York+7 (a "
+        "MetaTrader server on New York close time) or a fixed offset such as +02:00",
     )
     p.add_argument(
         "--keep-spikes",

@@ -23,7 +23,7 @@ from .brokers.mt5_settings import load_mt5_settings
 from .brokers.paper_rules import PaperSettings
 from .brokers.paper_symbols import parse_paper_symbols
 from .durations import AT_MOST, is_duration
-from .market.csvrows import parse_zone
+from .market.zones import parse_zone
 
 DEFAULT_PATH = Path("plugins.toml")
 #: How messages name the configuration when there is no plugins.toml: a setting they

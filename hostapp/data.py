@@ -17,8 +17,8 @@ from pathlib import Path
 from hookspecs import Bar, ConfigError, Timeframe
 
 from .config import HostConfig
-from .market.csvrows import parse_zone
 from .market.timeframes import timeframe_seconds
+from .market.zones import parse_zone
 
 #: Where the builtin synthetic data starts: a Monday, so the sessions line up.
 BUILTIN_START = datetime(2024, 1, 1, tzinfo=UTC)

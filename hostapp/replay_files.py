@@ -27,9 +27,9 @@ from . import app as appmod
 from .brokers.paper_rules import listed_name
 from .config import HostConfig
 from .file_symbols import file_symbol, renamed_note
-from .market.csvrows import parse_zone
 from .market.resample import check_timeframes, resample
 from .market.timeframes import timeframe_seconds
+from .market.zones import parse_zone
 
 #: ``(file, symbol, bars)``, as ``hostapp replay`` reads its files.
 ReplayFile = tuple[str, str, list[Bar]]

@@ -31,6 +31,7 @@ from .csvrows import (
     point_of,
     read_time,
 )
+from .zones import SkippedTimeError
 
 MT5_REQUIRED = ("<DATE>", "<OPEN>", "<HIGH>", "<LOW>", "<CLOSE>", "<TICKVOL>")
 MT5_OPTIONAL = ("<TIME>", "<VOL>", "<SPREAD>")
@@ -120,7 +121,10 @@ def _metatrader_bars(
     for line, cells in rows[1:]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
-        time = time_of(line, cells)
+        try:
+            time = time_of(line, cells)
+        except SkippedTimeError as exc:
+            raise CsvError(path, line, str(exc)) from None
         time = check_order(path, line, time, previous, zone)
         previous = line, time
         texts = [cell(path, line, cells, index, n) for n in price_names]
@@ -323,15 +327,18 @@ def load_headerless(
     for line, cells in rows:
         if len(cells) != width:
             raise CsvError(path, line, f"{len(cells)} values where the first line has {width}")
-        if kind == "mt4":
-            time, texts = _metatrader_time(path, line, cells[0], cells[1], clock), cells[2:7]
-        elif kind == "mt4 one cell":
-            date, _, hour = cells[0].partition(" ")
-            time, texts = _metatrader_time(path, line, date, hour, clock), cells[1:6]
-        elif kind == "epoch":
-            time, texts = _epoch_time(path, line, cells[0]), cells[1:6]
-        else:
-            time, texts = _histdata_time(path, line, cells[0], zone), cells[1:6]
+        try:
+            if kind == "mt4":
+                time, texts = _metatrader_time(path, line, cells[0], cells[1], clock), cells[2:7]
+            elif kind == "mt4 one cell":
+                date, _, hour = cells[0].partition(" ")
+                time, texts = _metatrader_time(path, line, date, hour, clock), cells[1:6]
+            elif kind == "epoch":
+                time, texts = _epoch_time(path, line, cells[0]), cells[1:6]
+            else:
+                time, texts = _histdata_time(path, line, cells[0], zone), cells[1:6]
+        except SkippedTimeError as exc:
+            raise CsvError(path, line, str(exc)) from None
         time = check_order(path, line, time, previous, UTC if kind == "epoch" else clock)
         previous = line, time
         prices = ohlc(path, line, texts[:4])

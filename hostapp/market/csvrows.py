@@ -9,14 +9,12 @@ below the low or unsorted times read the same whatever wrote the file: a
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timezone, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hookspecs import Bar, DataError, SymbolInfo
 from hookspecs.timeframes import epoch_seconds
@@ -31,6 +29,9 @@ from .csvdates import (
     is_compact_number,
 )
 from .timeframes import from_epoch
+from .zones import NEW_YORK_CLOSE, SkippedTimeError
+from .zones import in_zone as in_zone
+from .zones import parse_zone as parse_zone
 
 
 class CsvError(ValueError):
@@ -105,9 +106,11 @@ def read_time(
     path: str | Path, line: int, text: str, zone: tzinfo = UTC, order: DateOrder | None = None
 ) -> datetime:
     """:func:`parse_time` of a file's cell: a :class:`CsvError` naming the forms a time
-    may take when it is none of them."""
+    may take when it is none of them, or saying that ``zone``'s clock never shows it."""
     try:
         return parse_time(text, zone, order)
+    except SkippedTimeError as exc:
+        raise CsvError(path, line, str(exc)) from None
     except (ValueError, OverflowError):
         if order == "ymd" and is_compact_number(text.strip()):
             why = "a date YYYYMMDD, as the file's other eight-digit times are"
@@ -130,39 +133,6 @@ def file_date_order(
         return date_order(dated)
     except DateOrderError as exc:
         raise CsvError(path, exc.line, str(exc)) from None
-
-
-def in_zone(naive: datetime, zone: tzinfo) -> datetime:
-    """A time read without an offset, written in ``zone``, as aware UTC."""
-    if zone is UTC:
-        return naive.replace(tzinfo=UTC)
-    return naive.replace(tzinfo=zone).astimezone(UTC)
-
-
-_OFFSET = re.compile(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?")
-
-
-def parse_zone(text: str) -> tzinfo:
-    """``UTC``, a fixed offset (``+02:00``, ``-5``, ``GMT+3``) or an IANA name
-    (``Europe/Athens``: daylight saving included); ``ValueError`` naming what is
-    accepted otherwise."""
-    t = text.strip()
-    if t.upper() in ("UTC", "GMT", "Z"):
-        return UTC
-    m = _OFFSET.fullmatch(t.upper())
-    if m:
-        hours, minutes = int(m[2]), int(m[3] or 0)
-        if hours > 14 or minutes > 59:
-            raise ValueError(f"offset {text!r} is out of range")
-        delta = timedelta(hours=hours, minutes=minutes)
-        return timezone(-delta if m[1] == "-" else delta)
-    try:
-        return ZoneInfo(t)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {text!r} (an IANA name like Europe/Athens, or an offset "
-            "like +02:00)"
-        ) from None
 
 
 def looks_like_time(text: str) -> bool:
@@ -310,7 +280,8 @@ def check_order(
     time): read as the first, it would go back an hour, so it is read as the second. A
     repeated time names both lines: a row repeated exactly was dropped before
     (:mod:`.csvmend`), so these differ, and which is right is not for the replay to
-    guess."""
+    guess; read in a zone with summer time, it may also be the hour another clock
+    repeats (a New York close server's, a week after Athens'), which it says."""
     if previous is None:
         return time
     before, earlier = previous
@@ -319,11 +290,16 @@ def check_order(
         if later > earlier:
             time = later
     if time == earlier:
+        why = "one of the two rows must go"
+        if not isinstance(zone, timezone) and str(zone) != NEW_YORK_CLOSE:
+            why += (
+                f", or the file's clock repeats this hour and is not {zone}'s: a MetaTrader "
+                f"server on New York close time is --data-tz {NEW_YORK_CLOSE}"
+            )
         raise CsvError(
             path,
             line,
-            f"duplicate time {time.isoformat()}, also on line {before} with other values "
-            "(one of the two rows must go)",
+            f"duplicate time {time.isoformat()}, also on line {before} with other values ({why})",
         )
     if time < earlier:
         raise UnsortedError(

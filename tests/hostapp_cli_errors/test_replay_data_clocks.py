@@ -1,19 +1,27 @@
 """Where a file's times were written (``--data-tz``, ``[host] data_tz``), through the real
 command: HistData.com's layout honours a zone the user gives (NinjaTrader writes it in
-local time; its Eastern Standard Time is only the default)."""
+local time; its Eastern Standard Time is only the default); a time the zone's clocks skip
+is refused, naming the "New York close" clock (``America/New_York+7``) MetaTrader
+servers also run on, which is read as a zone is, its repeated hour included."""
 
 from __future__ import annotations
 
 import csv
 import json
+import pickle
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from hostapp_cli_errors.test_run_replay_errors import hostapp
+import pytest
+from hostapp_cli_errors.test_run_replay_errors import hostapp, one_error_line
 
 from hookspecs import Bar
+from hostapp.market.csvdata import CsvError, load_csv
+from hostapp.market.csvrows import check_order
 from hostapp.market.synthetic import generate_bars
+from hostapp.market.zones import SkippedTimeError, in_zone, parse_zone
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
 
@@ -54,3 +62,74 @@ def test_histdata_layout_is_read_in_the_zone_the_user_gives(tmp_path: Path) -> N
     assert est and len(est) == len(utc)
     assert {a - b for a, b in zip(est, utc, strict=True)} == {timedelta(hours=5)}
     assert entries(tmp_path, "config")[1] == utc
+
+
+MT5_HEADER = "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>"
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def new_york_close_export(path: Path, start: datetime, hours: int) -> tuple[Path, list[Bar]]:
+    """A 24/7 symbol's H1 bars as MetaTrader 5 exports them from a server on New York
+    close time: New York's clock plus 7 hours (an hour it repeats is written twice)."""
+    bars = generate_bars("BTCUSD", start, hours, timeframe="H1", seed=7)
+    lines = [MT5_HEADER]
+    for b in bars:
+        wall = b.time.astimezone(NEW_YORK).replace(tzinfo=None) + timedelta(hours=7)
+        lines.append(f"{wall:%Y.%m.%d\t%H:%M:%S}\t{b.open}\t{b.high}\t{b.low}\t{b.close}\t10\t0\t0")
+    path.write_text("\n".join(lines) + "\n")
+    return path, bars
+
+
+def test_a_time_the_zone_skips_is_refused_naming_the_new_york_close_clock(
+    tmp_path: Path,
+) -> None:
+    """The night Athens' clocks skip 03:00 (2024-03-31), a New York close server writes
+    03:00 and 04:00: read in Athens both were 01:00 UTC, "duplicate time … one of the two
+    rows must go", and deleting one lost a real bar."""
+    data, bars = new_york_close_export(tmp_path / "BTCUSD_H1.csv", START.replace(day=29), 72)
+    proc = hostapp(tmp_path, "replay", str(data), "--data-tz", "Europe/Athens", "--report", "a")
+    line = one_error_line(proc)
+    assert line.startswith(f"hostapp: {data}:")
+    assert "2024-03-31 03:00 does not exist in Europe/Athens" in line
+    assert "written on another clock" in line and "--data-tz America/New_York+7" in line
+    assert "duplicate" not in line
+    for report, how in (
+        ("option", ("--data-tz", "America/New_York+7")),
+        ("config", ("--config", "ny.toml")),
+    ):
+        (tmp_path / "ny.toml").write_text('[host]\ndata_tz = "America/New_York+7"\n')
+        proc = hostapp(tmp_path, "replay", str(data), *how, "--report", report)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        summary = json.loads((tmp_path / report / "summary.json").read_text())
+        assert summary["bars"] == len(bars) and summary["data_tz"] == "America/New_York+7"
+
+
+def test_the_hour_new_york_close_repeats_is_read_as_two_bars() -> None:
+    """2024-11-03: New York's 01:00 comes twice, so the server's 08:00 does; the second is
+    the later hour, as a zone's repeated hour is (and Athens' is a week earlier)."""
+    zone = parse_zone("America/New_York+7")
+    first, second = (
+        in_zone(datetime(2024, 11, 3, 8), zone),
+        datetime(2024, 11, 3, 8, fold=1).replace(tzinfo=zone).astimezone(UTC),
+    )
+    assert (first.hour, second.hour) == (5, 6)
+    assert check_order("f.csv", 3, first, (2, first - timedelta(hours=1)), zone) == first
+    assert check_order("f.csv", 4, first, (3, first), zone) == second
+    assert pickle.loads(pickle.dumps(zone)).utcoffset(datetime(2024, 7, 1)) == timedelta(hours=3)
+    # the weeks the US has changed and the EU not yet: Athens is UTC+2, New York close UTC+3
+    assert zone.utcoffset(datetime(2024, 3, 20, 12)) == timedelta(hours=3)
+    assert zone.utcoffset(datetime(2024, 1, 10, 12)) == timedelta(hours=2)
+    with pytest.raises(SkippedTimeError, match="does not exist in America/New_York\\+7"):
+        in_zone(datetime(2024, 3, 10, 9, 30), zone)  # New York's skipped 02:30, plus 7 hours
+
+
+def test_an_autumn_new_york_close_export_replays_every_bar(tmp_path: Path) -> None:
+    start = datetime(2024, 11, 1, tzinfo=UTC)
+    data, bars = new_york_close_export(tmp_path / "BTCUSD_H1.csv", start, 96)
+    assert data.read_text().count("2024.11.03\t08:00:00") == 2
+    loaded = load_csv(data, zone=parse_zone("America/New_York+7"))
+    assert [b.time for b in loaded] == [b.time for b in bars]
+    with pytest.raises(
+        CsvError, match=r"duplicate time .* not Europe/Athens's: .*America/New_York\+7\)$"
+    ):
+        load_csv(data, zone=parse_zone("Europe/Athens"))
