@@ -7,14 +7,19 @@ file or a request into a member, or a :class:`~hookspecs.DataError` naming the f
 The members are MetaTrader 5's timeframes, M1 to MN1. Bars are bucketed in UTC the way
 MetaTrader buckets them for a broker on UTC server time: intraday and D1 buckets are
 aligned to the Unix epoch (D1 at 00:00, H4 at 00:00, 04:00, …), weeks open on Sunday
-00:00, months on the first day of the month at 00:00. A month has no
+00:00, months on the first day of the month at 00:00. MetaTrader builds them on its
+server's clock, so data written on another clock (``--data-tz``) gives the bucket methods
+its zone: buckets longer than an hour then open on that clock's hours and midnights (an
+FX week is five D1 bars on a server two hours east of UTC, not five and a two-hour Sunday
+stub), and a day a clock change shortens or lengthens is 23 or 25 hours long; an hour or
+less is the same bucket on every clock a whole number of hours from UTC. A month has no
 fixed length: :attr:`Timeframe.seconds` of MN1 is a nominal 30 days, good for sizes and
 rates; bucket arithmetic uses the calendar.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from .types import DataError
@@ -23,6 +28,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY = 86_400
 _HOUR = 3600
 _WEEK_OFFSET = 3 * _DAY  # 1970-01-04 was the first Sunday after the epoch
+_NAIVE_EPOCH = EPOCH.replace(tzinfo=None)
 
 
 class Timeframe(StrEnum):
@@ -98,8 +104,37 @@ class Timeframe(StrEnum):
         H6→D1, H8→D1, H12→D1; ``None`` above D1."""
         return _SIGNAL.get(self)
 
-    def bucket_epoch(self, t: int) -> int:
-        """Open time, in epoch seconds, of the bucket holding epoch second ``t``."""
+    def bucket_epoch(self, t: int, zone: tzinfo | None = None) -> int:
+        """Open time, in epoch seconds, of the bucket holding epoch second ``t``; on the
+        clock of ``zone`` when given (the data's: the module's docstring)."""
+        if not self.on_clock(zone):
+            return self._bucket_of(t)
+        assert zone is not None
+        return _instant(self._bucket_of(_wall(t, zone)), zone)
+
+    def next_epoch(self, bucket: int, zone: tzinfo | None = None) -> int:
+        """Open time of the bucket after the one that opens at ``bucket``."""
+        if not self.on_clock(zone):
+            return self._next_of(bucket)
+        assert zone is not None
+        # bucketed again: a bucket whose opening hour a clock change skips opens later
+        return _instant(self._next_of(self._bucket_of(_wall(bucket, zone))), zone)
+
+    def bucket_start(self, when: datetime, zone: tzinfo | None = None) -> datetime:
+        """Open time of the bucket that holds ``when``."""
+        return EPOCH + timedelta(seconds=self.bucket_epoch(to_epoch(when), zone))
+
+    def bucket_end(self, when: datetime, zone: tzinfo | None = None) -> datetime:
+        """Close time of the bucket that holds ``when`` (the next bucket's open)."""
+        start = self.bucket_epoch(to_epoch(when), zone)
+        return EPOCH + timedelta(seconds=self.next_epoch(start, zone))
+
+    def on_clock(self, zone: tzinfo | None) -> bool:
+        """Whether buckets follow ``zone``'s clock rather than UTC's: longer than an hour,
+        and a zone other than UTC."""
+        return zone is not None and zone is not UTC and _SECONDS[self] > _HOUR
+
+    def _bucket_of(self, t: int) -> int:
         if self is Timeframe.MN1:
             d = EPOCH + timedelta(seconds=t)
             return int((datetime(d.year, d.month, 1, tzinfo=UTC) - EPOCH).total_seconds())
@@ -107,22 +142,27 @@ class Timeframe(StrEnum):
         offset = _WEEK_OFFSET if self is Timeframe.W1 else 0
         return t - (t - offset) % p
 
-    def next_epoch(self, bucket: int) -> int:
-        """Open time of the bucket after the one that opens at ``bucket``."""
+    def _next_of(self, bucket: int) -> int:
         if self is Timeframe.MN1:
             d = EPOCH + timedelta(seconds=bucket)
             year, month = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
             return int((datetime(year, month, 1, tzinfo=UTC) - EPOCH).total_seconds())
         return bucket + _SECONDS[self]
 
-    def bucket_start(self, when: datetime) -> datetime:
-        """Open time of the bucket that holds ``when``."""
-        return EPOCH + timedelta(seconds=self.bucket_epoch(to_epoch(when)))
 
-    def bucket_end(self, when: datetime) -> datetime:
-        """Close time of the bucket that holds ``when`` (the next bucket's open)."""
-        start = self.bucket_epoch(to_epoch(when))
-        return EPOCH + timedelta(seconds=self.next_epoch(start))
+def _wall(t: int, zone: tzinfo) -> int:
+    """The time ``zone``'s clock shows at epoch second ``t``, as epoch seconds of that
+    reading taken as UTC."""
+    local = (EPOCH + timedelta(seconds=t)).astimezone(zone)
+    offset = local.utcoffset()
+    return t + (int(offset.total_seconds()) if offset is not None else 0)
+
+
+def _instant(wall: int, zone: tzinfo) -> int:
+    """The epoch second at which ``zone``'s clock first shows ``wall`` (a reading a clock
+    change repeats: its first time; one it skips: the moment the clock jumps past it)."""
+    local = (_NAIVE_EPOCH + timedelta(seconds=wall)).replace(tzinfo=zone)
+    return to_epoch(local)
 
 
 def to_epoch(when: datetime) -> int:

@@ -39,8 +39,8 @@ from .data import BUILTIN_START as BUILTIN_START
 from .data import DEFAULT_DAYS as DEFAULT_DAYS
 from .data import check_resumable as check_resumable
 from .data import config_series as config_series
+from .data import config_zone, first_time
 from .data import data_gaps_note as data_gaps_note
-from .data import first_time
 from .data import infer_timeframe as infer_timeframe
 from .data import joined_series as joined_series
 from .data import load_csv_files as load_csv_files
@@ -201,7 +201,7 @@ def build_sim_app(
     if speed is not None:
         history = timedelta(seconds=timeframe_seconds(base_timeframe) * SPEED_HISTORY_BARS)
         clock = ScaledClock(begin, speed, live_from=max(min(starts) + history, begin))
-    feed = ReplayFeed(series, base_timeframe=base_timeframe)
+    feed = ReplayFeed(series, base_timeframe=base_timeframe, zone=config_zone(config))
     table = dict(config.host.paper)
     if not shared_account:
         table.pop("account_file", None)

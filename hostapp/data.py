@@ -96,6 +96,13 @@ def streamed_builtin_series(
     }
 
 
+def config_zone(config: HostConfig) -> tzinfo | None:
+    """The clock ``[host] data_tz`` says the data was written on (checked when the
+    configuration was read); ``None`` when it says none."""
+    told = config.host.data_tz
+    return parse_zone(told) if told is not None else None
+
+
 def first_time(bars: Iterable[Bar]) -> datetime | None:
     """Open time of the first bar of a stored or streamed series; ``None`` when empty."""
     if isinstance(bars, Sequence):
@@ -239,7 +246,7 @@ def streamed_config_series(
         symbols = config.host.symbols
         return streamed_builtin_series(symbols, days=length, seed=seed, timeframe=base), base
     root = config.path.parent if config.path is not None else Path()
-    zone = parse_zone(config.host.data_tz) if config.host.data_tz is not None else None
+    zone = config_zone(config)
     named = [(f, s) for s, v in data.items() for f in ([v] if isinstance(v, str) else v)]
     keep = config.host.spikes == "keep"
     loaded = load_csv_files({str(root / f): s for f, s in named}, zone, notes, keep_spikes=keep)

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol, runtime_checkable
 
 from hookspecs import Bar, BrokerError, HostView, Timeframe
@@ -51,12 +51,14 @@ class HostBarCloses:
     or past the end of the host bucket the previous step was in. Buckets are
     :class:`hookspecs.Timeframe`'s (weeks open on Sunday, months on the 1st), as the
     feed's resampled bars are; a bucket that ends in a gap of the data (a weekend, a
-    holiday) counts at the first step after it, when the feed shows its bar."""
+    holiday) counts at the first step after it, when the feed shows its bar. ``zone``:
+    the data's clock, which the feed builds its coarser bars on."""
 
-    __slots__ = ("_end", "_tf")
+    __slots__ = ("_end", "_tf", "_zone")
 
-    def __init__(self, timeframe: str) -> None:
+    def __init__(self, timeframe: str, zone: tzinfo | None = None) -> None:
         self._tf = Timeframe.parse(timeframe)
+        self._zone = zone
         self._end: datetime | None = None  # the next bucket end after the previous step
 
     def __call__(self, now: datetime) -> bool:
@@ -65,8 +67,8 @@ class HostBarCloses:
             return False
         t = to_epoch(now)
         tf = self._tf
-        start = tf.bucket_epoch(t)
-        self._end = from_epoch(tf.next_epoch(start))
+        start = tf.bucket_epoch(t, self._zone)
+        self._end = from_epoch(tf.next_epoch(start, self._zone))
         return end is not None or start == t  # the first step: only on a bucket's end
 
 
@@ -117,7 +119,7 @@ class LoopDrivers:
         paper "live" run); the wait ends early on a stop request."""
         total: int = feed.step_count()  # exact, or a bound for a streamed feed
         aligned = self._tf_seconds == timeframe_seconds(feed.base_timeframe)
-        host_bar_closed = HostBarCloses(self.timeframe)
+        host_bar_closed = HostBarCloses(self.timeframe, getattr(feed, "zone", None))
         advance = feed.advance
         cycle = self.cycle
         self._aio = asyncio.get_running_loop()
@@ -159,7 +161,7 @@ class LoopDrivers:
         whole run keeps one pace."""
         total: int = feed.step_count()
         aligned = self._tf_seconds == timeframe_seconds(feed.base_timeframe)
-        host_bar_closed = HostBarCloses(self.timeframe)
+        host_bar_closed = HostBarCloses(self.timeframe, getattr(feed, "zone", None))
         self._aio = asyncio.get_running_loop()
         self._wake = wake = asyncio.Event()
         steps = iter(feed.steps())

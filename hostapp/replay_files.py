@@ -26,6 +26,7 @@ from hookspecs import Bar, ConfigError, Timeframe
 from . import app as appmod
 from .brokers.paper_rules import listed_name
 from .config import HostConfig
+from .data import config_zone
 from .file_symbols import file_symbol, renamed_note
 from .market.resample import check_timeframes, resample
 from .market.timeframes import timeframe_seconds
@@ -102,8 +103,7 @@ def data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo | None:
     says (UTC, but for a layout that says its own: HistData.com's Eastern Standard Time)."""
     text: str | None = getattr(args, "data_tz", None)
     if text is None:
-        told = config.host.data_tz
-        return parse_zone(told) if told is not None else None
+        return config_zone(config)
     try:
         return parse_zone(text)
     except ValueError as exc:
@@ -111,7 +111,11 @@ def data_zone(args: argparse.Namespace, config: HostConfig) -> tzinfo | None:
 
 
 def replay_timeframes(
-    args: argparse.Namespace, files: list[ReplayFile], configured: str, notes: list[str]
+    args: argparse.Namespace,
+    files: list[ReplayFile],
+    configured: str,
+    notes: list[str],
+    zone: tzinfo | None = None,
 ) -> tuple[list[ReplayFile], str, str]:
     """``(files, base, timeframe)`` of a replay: the files, the files' bar spacing and the
     host's timeframe.
@@ -122,7 +126,8 @@ def replay_timeframes(
     told from their bar gaps take ``--timeframe`` as their spacing. Files of different
     spacings are resampled to the coarsest when ``--timeframe`` is given
     (:func:`to_one_spacing`). Without ``--timeframe``, a configured timeframe the files
-    are too coarse for gives way to their spacing, and ``notes`` says so."""
+    are too coarse for gives way to their spacing, and ``notes`` says so. ``zone``: the
+    clock the files were written on, which resampled bars are built on."""
     wanted = args.timeframe
     if wanted is not None:
         try:
@@ -147,7 +152,7 @@ def replay_timeframes(
                 f"--timeframe {wanted}: {widest} has {coarsest} bars; the timeframe must be "
                 f"{coarsest} or a whole multiple of it (bars are resampled up, never down)"
             ) from None
-    files, base = to_one_spacing(files, spacings, wanted, notes)
+    files, base = to_one_spacing(files, spacings, wanted, notes, zone)
     if wanted is None:
         try:
             check_timeframes(configured, base)
@@ -172,10 +177,12 @@ def to_one_spacing(
     spacings: Mapping[str, str],
     wanted: str | None,
     notes: list[str],
+    zone: tzinfo | None = None,
 ) -> tuple[list[ReplayFile], str]:
     """``(files, base)``: ``files`` with each one's bars at ``base``, the coarsest of
-    ``spacings`` (each file's bar spacing). ``wanted`` is ``--timeframe``; ``notes`` gets
-    one line per file resampled. A ConfigError when the spacings cannot be joined."""
+    ``spacings`` (each file's bar spacing), built on ``zone``'s clock. ``wanted`` is
+    ``--timeframe``; ``notes`` gets one line per file resampled. A ConfigError when the
+    spacings cannot be joined."""
     if len(set(spacings.values())) == 1:
         return list(files), next(iter(spacings.values()))
     coarsest, widest = coarsest_of(spacings)
@@ -198,7 +205,7 @@ def to_one_spacing(
     for path, symbol, bars in files:
         spacing = spacings[path]
         if spacing != coarsest:
-            bars = resample(bars, coarsest, base=spacing)
+            bars = resample(bars, coarsest, base=spacing, zone=zone)
             notes.append(
                 f"{path}: its {spacing} bars were resampled to {coarsest}, the spacing of "
                 f"{widest}, to replay them together (--timeframe {wanted}); its stops and "

@@ -37,6 +37,7 @@ from . import app as appmod
 from .chart_canvas import ChartError
 from .claims import Held, claim
 from .config import DEFAULT_COMPARE, HostConfig, load_config
+from .data import config_zone
 from .driving import (
     EXIT_INTERRUPTED,
     LIVE_WINDOW,
@@ -293,7 +294,10 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    files, base, tf = replay_timeframes(args, files, config.host.timeframe, notes)
+    if getattr(args, "data_tz", None) is not None:  # checked by replay_files
+        config = appmod.with_host(config, data_tz=args.data_tz)  # the clock bars are built on
+    zone = config_zone(config)
+    files, base, tf = replay_timeframes(args, files, config.host.timeframe, notes, zone)
     series = appmod.joined_series(files)
     _setup_logging(report, held)
     clear_report(report)

@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from hookspecs import Bar, Broker, Clock, ConfigError, MarketView, parse_settings
@@ -64,14 +64,19 @@ class SharedPaperMarket:
     """
 
     def __init__(
-        self, broker: Broker, series: Mapping[str, Iterable[Bar]], base_timeframe: str
+        self,
+        broker: Broker,
+        series: Mapping[str, Iterable[Bar]],
+        base_timeframe: str,
+        zone: tzinfo | None = None,
     ) -> None:
         from .data import first_time
 
         self._broker = broker
         self._series = series  # streamed builtin data: read as the clock reaches it
         self._base = base_timeframe
-        self._feed = ReplayFeed(series, base_timeframe=base_timeframe)
+        self._zone = zone  # the data's clock, which coarser bars are built on
+        self._feed = ReplayFeed(series, base_timeframe=base_timeframe, zone=zone)
         self._start = min(t for bars in series.values() if (t := first_time(bars)) is not None)
         self._lock = threading.Lock()
         self._now: datetime | None = None  # the clock's last reading; the feed catches up
@@ -84,7 +89,7 @@ class SharedPaperMarket:
             now = max(times) if times else self._start
             if self._now is not None and now < self._now:
                 log.warning("the shared account's time went back to %s: replaying anew", now)
-                self._feed = ReplayFeed(self._series, base_timeframe=self._base)
+                self._feed = ReplayFeed(self._series, base_timeframe=self._base, zone=self._zone)
             self._now = now
         return now
 
@@ -130,7 +135,7 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_market import PaperTerminalMarket
     from .brokers.paper_symbols import parse_paper_symbols
-    from .data import streamed_config_series
+    from .data import config_zone, streamed_config_series
     from .symbol_rules import symbol_infos
 
     where = f"{config.source} [host.paper]"
@@ -145,8 +150,9 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     broker = PaperBroker(
         symbols=symbol_infos(series, told), settings=paper, timeframe=base, spreads=told.spreads()
     )
-    terminal = PaperTerminalMarket(paper.account_file, base)
-    market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base))
+    zone = config_zone(config)
+    terminal = PaperTerminalMarket(paper.account_file, base, zone=zone)
+    market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base, zone))
 
     def close() -> None:
         terminal.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from hookspecs import Bar
@@ -31,7 +31,8 @@ class PaperTerminalMarket:
 
     ``base_timeframe`` is the bars' timeframe when the file does not say (a file written
     before any bar); the file's own declaration wins, because it is what the writer fed.
-    ``before_first_quote`` gives the time while the file has no quote yet.
+    ``before_first_quote`` gives the time while the file has no quote yet. ``zone``: the
+    clock the data was written on, which coarser bars are built on (:mod:`..market.resample`).
     """
 
     def __init__(
@@ -41,11 +42,13 @@ class PaperTerminalMarket:
         *,
         before_first_quote: Callable[[], datetime] | None = None,
         timeout: float = 10.0,
+        zone: tzinfo | None = None,
     ) -> None:
         timeframe_seconds(base_timeframe)  # a ValueError naming it when unknown
         self.path = str(account_file)
         self._default_base = base_timeframe
         self._before = before_first_quote
+        self._zone = zone
         self._lock = threading.Lock()  # one connection, used by the API and engine threads
         self._db = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -118,4 +121,4 @@ class PaperTerminalMarket:
         if per == 1:
             return rows[-count:]
         # One bucket more than asked for: the first may be cut, and resample drops it.
-        return resample(rows, timeframe, base=base, now=now)[-count:]
+        return resample(rows, timeframe, base=base, now=now, zone=self._zone)[-count:]

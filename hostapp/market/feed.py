@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from hookspecs import Bar
 
@@ -89,6 +89,8 @@ class ReplayFeed:
     """Serves closed bars of several symbols as of a replay time ``now``.
 
     Before the first :meth:`advance` nothing has closed and :meth:`bars` returns ``[]``.
+    ``zone``: the clock the data was written on, which coarser bars are built on
+    (:mod:`.resample`); ``None``: UTC.
     """
 
     def __init__(
@@ -97,9 +99,11 @@ class ReplayFeed:
         *,
         base_timeframe: str = "M5",
         keep: int = KEEP_BARS,
+        zone: tzinfo | None = None,
     ) -> None:
         self._base = base_timeframe
         self._keep = keep
+        self.zone = zone
         period = timedelta(seconds=timeframe_seconds(base_timeframe))
         self._series: dict[str, _Series] = {}
         for symbol, seq in series.items():
@@ -210,7 +214,7 @@ class ReplayFeed:
         r = s.resamplers.get(timeframe)
         if r is None:
             check_timeframes(timeframe, self._base)
-            r = s.resamplers[timeframe] = Resampler(timeframe, self._base)
+            r = s.resamplers[timeframe] = Resampler(timeframe, self._base, self.zone)
             s.fed[timeframe] = 0
         fed = s.fed[timeframe]
         if fed < s.cursor:
@@ -233,8 +237,8 @@ class ReplayFeed:
         if timeframe == self._base:
             return s.bars, s.closes
         tf, _ = check_timeframes(timeframe, self._base)
-        bars = resample(s.bars, timeframe, base=self._base)
-        return bars, [tf.bucket_end(b.time) for b in bars]
+        bars = resample(s.bars, timeframe, base=self._base, zone=self.zone)
+        return bars, [tf.bucket_end(b.time, self.zone) for b in bars]
 
     def last_close(self, symbol: str) -> float | None:
         """Close of the newest closed base bar; ``None`` when none has closed yet."""

@@ -133,3 +133,33 @@ def test_an_autumn_new_york_close_export_replays_every_bar(tmp_path: Path) -> No
         CsvError, match=r"duplicate time .* not Europe/Athens's: .*America/New_York\+7\)$"
     ):
         load_csv(data, zone=parse_zone("Europe/Athens"))
+
+
+def athens_csv(path: Path, bars: list[Bar]) -> Path:
+    """Bars in the generic layout, their times written on Athens' clock without an offset."""
+    athens = ZoneInfo("Europe/Athens")
+    lines = ["time,open,high,low,close,volume"]
+    lines += [
+        f"{b.time.astimezone(athens):%Y-%m-%d %H:%M},{b.open},{b.high},{b.low},{b.close},1"
+        for b in bars
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_replay_builds_d1_bars_on_the_data_clock(tmp_path: Path) -> None:
+    """M5 bars resampled to D1 beside a D1 file, both written on Athens' clock: the M5
+    file's days are the D1 file's (five a week, opening at Athens' midnight), so the
+    replay steps through ten days, not through UTC days and a Sunday stub a week too."""
+    from hostapp_market.test_market_resample_clock import ATHENS, fx_weeks
+
+    m5 = fx_weeks(ATHENS, datetime(2024, 1, 8), 2)
+    d1 = [b for b in fx_weeks(ATHENS, datetime(2024, 1, 8), 2, 24 * 60)]
+    athens_csv(tmp_path / "EURUSD.csv", m5)
+    athens_csv(tmp_path / "GBPUSD.csv", d1)
+    (tmp_path / "plugins.toml").write_text('[plugins]\ndisabled = ["dtms"]\n')
+    how = ("--data-tz", "Europe/Athens", "--timeframe", "D1", "--report", "out")
+    proc = hostapp(tmp_path, "replay", "EURUSD.csv", "GBPUSD.csv", *how)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["base_timeframe"], summary["cycles"]) == ("D1", 10)
