@@ -8,6 +8,7 @@ declared here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +17,10 @@ from hookspecs import BrokerError, HostView, OrderRequest, Veto
 from . import defensive
 from .blind_spots import BlindSpots
 from .book import TradeBook
-from .engine import AccountState, TradeRecord, check_account
+from .engine import AccountState, ClosedTrade, TradeRecord, check_account
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
+from .store.closes import Close, SharedCloses
 
 
 class AccountAnswers:
@@ -141,8 +143,7 @@ class AccountAnswers:
             self.log.error("DTMS account rails not checked: %s", exc)
             return
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        recent = self.book.recent_closed(since, self.settings.rails.stop_streak)
-        mode = check_account(recent, balance, now, self.settings)
+        mode = check_account(self._recent_closes(since), balance, now, self.settings)
         if mode is None:
             return
         current = self._account_mode()
@@ -155,3 +156,31 @@ class AccountAnswers:
                 self._mode = None  # read back (as stored) when next asked
             except StoreError as exc:
                 self.log.error("DTMS account mode not stored: %s", exc)
+
+    def _recent_closes(self, since: datetime) -> Iterable[ClosedTrade]:
+        """What the account rails read: the book's closes when this engine holds the
+        whole account (a directory store); with replicas on Redis, the account's closes
+        the store keeps, whichever replica closed them (docs/scaling.md, "The account
+        rails"), and this engine's own that the store could not take (a failed write,
+        which counts on one server too). Unreadable, the rails judge the book's alone."""
+        streak = self.settings.rails.stop_streak
+        own = self.book.recent_closed(since, streak)
+        store = self.store
+        if not isinstance(store, SharedCloses):
+            return own
+        try:
+            shared = store.recent_closes(since, streak)
+        except StoreError as exc:
+            self.log.error("DTMS account rails judged on this engine's closes alone: %s", exc)
+            return own
+        closes: dict[tuple[int, datetime], TradeRecord | Close] = {}
+        for rec in own:
+            closes[(rec.ticket, rec.opened_at)] = rec
+        closes.update(((c.ticket, c.opened_at), c) for c in shared)
+        return sorted(closes.values(), key=_close_order)
+
+
+def _close_order(close: TradeRecord | Close) -> tuple[datetime, int]:
+    """The book's order of closes (close time, then ticket)."""
+    assert close.closed_at is not None  # both sources hold closes only
+    return close.closed_at, close.ticket

@@ -30,7 +30,7 @@ from .live import SymbolIndicators
 from .machine import AccountState, Evaluation, close_record, evaluate
 from .positions import hedge_closed, sync_position
 from .rails import AccountMode, check_account, spread_ok
-from .record import JournalEntry, JournalStatus, TradeRecord, register
+from .record import ClosedTrade, JournalEntry, JournalStatus, TradeRecord, register
 from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify
 from .score import SIGNALS, ScoreBreakdown, compute_score
 from .snapshot import OrderFlow, SignalSnapshot, timeframe_period
@@ -61,6 +61,7 @@ __all__ = [
     "SIGNALS",
     "AccountMode",
     "AccountState",
+    "ClosedTrade",
     "Evaluation",
     "Indicators",
     "JournalEntry",

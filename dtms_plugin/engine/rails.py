@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from hookspecs import Quote
 
 from ..settings import DtmsSettings
-from .record import TradeRecord
+from .record import ClosedTrade
 from .snapshot import SignalSnapshot
 from .tolerance import spread_at_most
 
@@ -55,7 +55,7 @@ def _end_of_utc_day(now: datetime) -> datetime:
 
 
 def check_account(
-    records: Iterable[TradeRecord], balance: float, now: datetime, settings: DtmsSettings
+    records: Iterable[ClosedTrade], balance: float, now: datetime, settings: DtmsSettings
 ) -> AccountMode | None:
     """The account mode the closed trades call for at ``now``, or ``None``.
 

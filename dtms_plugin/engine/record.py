@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from hookspecs import ActionKind, DataError, DefensiveState, Direction, Trade, parse_direction
 
@@ -269,3 +269,19 @@ def _opt_float(v: Any) -> float | None:
 
 def _opt_int(v: Any) -> int | None:
     return None if v is None else int(v)
+
+
+class ClosedTrade(Protocol):
+    """What the account rails read of a closed trade (docs/dtms.md §7): a
+    :class:`TradeRecord`, or the shared record of a close that ``dtms serve`` replicas
+    keep in Redis (docs/scaling.md), where the replica judging the rails does not hold
+    the trades the others closed."""
+
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+    @property
+    def close_reason(self) -> str: ...
+
+    @property
+    def realised_profit(self) -> float | None: ...

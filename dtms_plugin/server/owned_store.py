@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..store import StoreError
+from ..store.closes import Close
 from ..store.disk import Encoded
 from ..store.redis_store import RedisStore, StaleWrite
 
@@ -126,6 +127,11 @@ class OwnedStore:
     def delete_state(self, ticket: int) -> None:
         self._check(ticket)
         self.inner.delete_state(ticket)
+
+    def recent_closes(self, since: datetime, at_least: int) -> list[Close]:
+        """Every replica's closes, not only this one's: the account rails judge the
+        account (docs/scaling.md, "The account rails")."""
+        return self.inner.recent_closes(since, at_least)
 
     def put_account_mode(self, until: datetime | None, reason: str) -> None:
         self.inner.put_account_mode(until, reason)

@@ -19,7 +19,10 @@ print one as ``1e+15``):
 - ``["act", json, t]``: a journal entry (``t`` empty when it belongs to no trade);
 - ``["purge", t]``: a finished trade goes with its state and journal entries;
 - ``["fence", t]``: the record of ``t``, if any, moves to its next version unchanged (a new
-  owner's fencing token: whoever wrote it before can no longer).
+  owner's fencing token: whoever wrote it before can no longer);
+- ``["close", key, json, score]`` / ``["unclose", key]``: the account's record of one
+  close (:mod:`.closes`), by its key, ordered by ``score`` (its close time, epoch
+  seconds), written with the closed record itself; or removed.
 
 The reply is ``["ok", r1, r2, ...]`` (a record's new version for ``rec`` and ``fence``,
 1/0 for ``obdelif``, 0 otherwise) or ``["stale", t, version]`` for the first record that
@@ -92,6 +95,12 @@ for _, op in ipairs(ops) do
     if redis.call('EXISTS', p .. 'trade:' .. op[2]) == 1 then
       result = redis.call('HINCRBY', p .. 'trade:' .. op[2], 'v', 1)
     end
+  elseif kind == 'close' then
+    redis.call('ZADD', p .. 'closed', op[4], op[2])
+    redis.call('HSET', p .. 'closed:entries', op[2], op[3])
+  elseif kind == 'unclose' then
+    redis.call('ZREM', p .. 'closed', op[2])
+    redis.call('HDEL', p .. 'closed:entries', op[2])
   elseif kind == 'act' then
     local seq = tonumber(redis.call('GET', p .. 'journal:seq')) or 0
     redis.call('HSET', p .. 'journal', seq, op[2])

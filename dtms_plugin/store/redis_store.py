@@ -35,6 +35,7 @@ from hookspecs import masked_url
 from .core import PER_TICKET_ACTIONS, _iso
 from .disk import Encoded, encode
 from .opening import StoreError
+from .redis_closes import RedisCloses
 from .redis_script import APPLY
 from .redis_values import RedisValues
 from .shared import SharedReads
@@ -47,7 +48,7 @@ class StaleWrite(StoreError):
     replica owns the trade now. The record keeps the newer state."""
 
 
-class RedisStore(RedisValues, SharedReads):
+class RedisStore(RedisValues, RedisCloses, SharedReads):
     """The DTMS store on one Redis database. Open one per process; close it on shutdown."""
 
     def __init__(
@@ -274,6 +275,8 @@ class RedisStore(RedisValues, SharedReads):
             text = encode(record)
             expect = self._expect(ticket)
             ops.append(["rec", str(ticket), text, expect])
+            # a close goes with its record, or not at all (the account rails read it)
+            ops.extend(self._close_ops(record))
             if self._in_batch():  # the batch's next write of it finds this one
                 self._versions[ticket] = expect + 1
                 self._written(f"trade:{ticket}", text)
@@ -312,18 +315,21 @@ class RedisStore(RedisValues, SharedReads):
         if limit <= 0:
             return []
         stamp = _iso(closed_before)
-        gone = []
+        gone: dict[int, dict[str, Any]] = {}
         for ticket, rec in self.records().items():
             closed = rec.get("closed_at")
             finished = rec.get("state") == "CLOSED" and not rec.get("owed")
             if finished and isinstance(closed, str) and closed < stamp:
-                gone.append(ticket)
+                gone[ticket] = rec
             if len(gone) >= limit:
                 break
         if gone:
             with self._writing("retention of closed trades") as ops:
-                ops.extend(["purge", str(t)] for t in gone)
-        return gone
+                for ticket, rec in gone.items():
+                    ops.append(["purge", str(ticket)])
+                    # out of the account rails too, as it leaves the single server's book
+                    ops.extend(["unclose", op[1]] for op in self._close_ops(rec))
+        return list(gone)
 
     def records(self) -> dict[int, dict[str, Any]]:
         """Every readable record, by ticket, in the order they were first written."""
