@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from hookspecs import Action, ActionResult, DataError, DefensiveState, ResultCode
 
+from ..store import StoreError
 from .close_inbox import LeftFirst
 from .closing import has_outcome
 from .engine_thread import EngineThread
@@ -65,6 +66,8 @@ APPLY_TIMEOUT = 20.0
 #: it, or owning its CLOSED record until its next cycle) before leaving the entry pending:
 #: it comes back, claimed after a lease TTL
 LEASE_WAIT = 1.0
+#: how often a consumer trims the registration stream of its applied entries
+TRIM_SECONDS = 60.0
 
 
 async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime) -> None:
@@ -166,7 +169,11 @@ async def consume(service: DtmsService, replicas: Replicas) -> None:
     """The registration consumer of this replica, on the server loop: reads the stream
     (blocking in a worker thread) and applies what it read on the engine thread."""
     failures = 0
+    trimmed = time.monotonic()
     while True:
+        if time.monotonic() - trimmed > TRIM_SECONDS:
+            trimmed = time.monotonic()
+            await _trim(service, replicas)
         try:
             entries = await asyncio.to_thread(replicas.read, 200)
             if entries:
@@ -185,6 +192,16 @@ async def consume(service: DtmsService, replicas: Replicas) -> None:
             if failures:
                 service.log.warning("registration stream read again after %d tries", failures)
             failures, replicas.consumer_error = 0, None
+
+
+async def _trim(service: DtmsService, replicas: Replicas) -> None:
+    """The stream's applied entries let go (:meth:`~.replica_stream.RegistrationStream.trim`):
+    without it the stream grew by every registration ever queued. A failure is the
+    store's, which the reads say already: this one at WARNING, and tried again later."""
+    try:
+        await asyncio.to_thread(replicas.trim)
+    except StoreError as exc:
+        service.log.warning("registration stream not trimmed: %s", exc)
 
 
 def _applier(

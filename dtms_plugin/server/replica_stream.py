@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 GROUP = "dtms"
 _READ_COUNT = 100  # registrations read from the stream at once
+#: applied registrations are kept on the stream this long (milliseconds, Redis's clock)
+#: before :meth:`RegistrationStream.trim` lets them go: a record of the last hour for
+#: whoever reads the stream by hand. Safety does not rest on it (the trim never passes an
+#: entry unread or pending), nor does a replica that joins later: it learns the open
+#: trades from their records (docs/scaling.md, "The flow" 4), never from the stream
+KEEP_MS = 3_600_000
 
 
 class RegistrationStream:
@@ -106,6 +112,28 @@ class RegistrationStream:
             pipe.xack(self._stream, GROUP, entry_id)
             pipe.execute()
 
+    def trim(self, keep_ms: int = KEEP_MS) -> int:
+        """Let go of the entries applied more than ``keep_ms`` ago (XTRIM MINID): every
+        registration ever queued stayed on the stream, ~256 bytes each. Never one the
+        group has not delivered yet (after its last-delivered id) nor one delivered and
+        not acknowledged (from its lowest pending id on): the bound is the lowest of the three,
+        and each only moves on, so an entry queued or claimed meanwhile is above it.
+        Returns how many went."""
+        client = self.store.client
+        with store_call(self.store, f"trimming {self._stream} (XTRIM)"):
+            seconds, micros = client.time()
+            bounds = [_stream_id(f"{int(seconds) * 1000 + int(micros) // 1000 - keep_ms}-0")]
+            groups = [g for g in client.xinfo_groups(self._stream) if g.get("name") == GROUP]
+            if not groups:  # no group (lost): nothing is known to be applied
+                return 0
+            ms, seq = _stream_id(groups[0].get("last-delivered-id"))
+            bounds.append((ms, seq + 1))  # delivered up to it, itself included
+            pending = client.xpending(self._stream, GROUP)
+            if pending.get("pending"):
+                bounds.append(_stream_id(pending.get("min")))
+            low = min(bounds)
+            return int(client.xtrim(self._stream, minid=f"{low[0]}-{low[1]}", approximate=False))
+
     def outcome(self, entry_id: str) -> dict[str, Any] | None:
         key = f"{self.store.prefix}registered:{entry_id}"
         with store_call(self.store, f"reading the outcome {key}"):
@@ -129,3 +157,13 @@ class RegistrationStream:
                 outcome = await register(body)
             if outcome is not None:
                 self.done(entry_id, outcome)
+
+
+def _stream_id(value: object) -> tuple[int, int]:
+    """A stream entry id as numbers (``"ms-seq"``), so ids compare in order; anything
+    unreadable as the lowest, which trims nothing."""
+    try:
+        ms, seq = str(value).split("-")
+        return max(int(ms), 0), int(seq)
+    except ValueError:
+        return 0, 0
