@@ -32,6 +32,7 @@ from .csvrows import (
     ohlc,
     parse_time,
 )
+from .zones import SkippedTimeError
 
 #: the first header cell that tells the layout
 METASTOCK_FIRST = "<ticker>"
@@ -97,6 +98,8 @@ def _time(
             day = datetime.strptime(date_text, "%Y%m%d" if len(date_text) == 8 else "%y%m%d")
             return in_zone(datetime.combine(day, time.fromisoformat(clock)), zone)
         return parse_time(f"{date_text} {clock}", zone, order)
+    except SkippedTimeError as exc:  # a time the zone's clock skips: its own message
+        raise CsvError(path, line, str(exc)) from None
     except (ValueError, OverflowError):
         raise CsvError(
             path,

@@ -163,3 +163,18 @@ def test_a_replay_builds_d1_bars_on_the_data_clock(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert (summary["base_timeframe"], summary["cycles"]) == ("D1", 10)
+
+
+def test_a_skipped_time_in_a_metastock_file_is_one_line(tmp_path: Path) -> None:
+    """Finam's layout let the zone's own error through: a traceback, exit 1."""
+    data = tmp_path / "SBER_240331_240331.csv"
+    data.write_text(
+        "<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>\n"
+        "SBER,60,20240331,010000,1,1.1,0.9,1,10\n"
+        "SBER,60,20240331,030000,1,1.1,0.9,1,10\n"
+        "SBER,60,20240331,040000,1,1.1,0.9,1,10\n"
+    )
+    proc = hostapp(tmp_path, "replay", str(data), "--data-tz", "Europe/Athens", "--report", "r")
+    line = one_error_line(proc)
+    assert line.startswith(f"hostapp: {data}:3:"), line
+    assert "2024-03-31 03:00 does not exist in Europe/Athens" in line
