@@ -12,13 +12,15 @@ server's clock, so data written on another clock (``--data-tz``) gives the bucke
 its zone: buckets longer than an hour then open on that clock's hours and midnights (an
 FX week is five D1 bars on a server two hours east of UTC, not five and a two-hour Sunday
 stub), and a day a clock change shortens or lengthens is 23 or 25 hours long; an hour or
-less is the same bucket on every clock a whole number of hours from UTC. A month has no
+less is the same bucket on every clock a whole number of hours from UTC, and follows the
+clock of one that is not (India's +05:30), so that its bars nest in the longer ones. A month has no
 fixed length: :attr:`Timeframe.seconds` of MN1 is a nominal 30 days, good for sizes and
 rates; bucket arithmetic uses the calendar.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
@@ -130,9 +132,14 @@ class Timeframe(StrEnum):
         return EPOCH + timedelta(seconds=self.next_epoch(start, zone))
 
     def on_clock(self, zone: tzinfo | None) -> bool:
-        """Whether buckets follow ``zone``'s clock rather than UTC's: longer than an hour,
-        and a zone other than UTC."""
-        return zone is not None and zone is not UTC and _SECONDS[self] > _HOUR
+        """Whether buckets follow ``zone``'s clock rather than UTC's: a zone other than
+        UTC, and buckets longer than an hour, or any whose length does not divide the
+        zone's offsets (H1 on India's +05:30, M30 on Nepal's +05:45: on UTC's clock their
+        bars would straddle the zone's H4 and D1 bars)."""
+        if zone is None or zone is UTC:
+            return False
+        seconds = _SECONDS[self]
+        return seconds > _HOUR or not _divides(seconds, zone)
 
     def _bucket_of(self, t: int) -> int:
         if self is Timeframe.MN1:
@@ -148,6 +155,19 @@ class Timeframe(StrEnum):
             year, month = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
             return int((datetime(year, month, 1, tzinfo=UTC) - EPOCH).total_seconds())
         return bucket + _SECONDS[self]
+
+
+@functools.lru_cache(maxsize=256)
+def _divides(seconds: int, zone: tzinfo) -> bool:
+    """Does ``seconds`` divide every offset ``zone`` has had from UTC, read at the start
+    and middle of each year from 1970 to 2040 (summer time included)? Then buckets of that
+    length open at the same instants on its clock as on UTC's."""
+    for year in range(1970, 2041):
+        for month in (1, 7):
+            offset = datetime(year, month, 1, tzinfo=UTC).astimezone(zone).utcoffset()
+            if offset is not None and int(offset.total_seconds()) % seconds:
+                return False
+    return True
 
 
 def _wall(t: int, zone: tzinfo) -> int:

@@ -90,3 +90,24 @@ def test_host_d1_bars_close_at_the_data_clock_midnight() -> None:
     assert [s.hour for s in steps if closes(s)] == [22, 22]
     utc = HostBarCloses("D1")
     assert [s.hour for s in steps if utc(s)] == [0]
+
+
+@pytest.mark.parametrize(
+    ("zone", "timeframe", "opens"),
+    [("Asia/Kolkata", "H1", ":00"), ("+05:30", "H1", ":00"), ("Asia/Kathmandu", "M30", ":00")],
+)
+def test_bars_nest_on_a_clock_whose_offset_is_not_whole_hours(
+    zone: str, timeframe: str, opens: str
+) -> None:
+    """India's +05:30: H1 bars opened at :30 on its clock (UTC's hours) while its H4 and
+    D1 bars open on its own hours, so an H1 bar straddled an H4 one."""
+    clock = parse_zone(zone)
+    start = datetime(2024, 1, 2, tzinfo=UTC)
+    bars = [Bar(start + timedelta(minutes=15 * i), 1, 1, 1, 1, 1, 0) for i in range(4 * 48)]
+    fine = resample(bars, timeframe, base="M15", zone=clock)
+    coarse = resample(bars, "H4", base="M15", zone=clock)
+    assert {b.time.astimezone(clock).strftime(":%M") for b in fine} <= {opens, ":30"}
+    assert all(b.time.astimezone(clock).minute in (0, 30) for b in fine)
+    h4_opens = {b.time for b in coarse}
+    assert all(any(b.time == o for b in fine) for o in h4_opens)  # every H4 opens with one
+    assert not Timeframe.H1.on_clock(parse_zone("Europe/Athens"))  # whole hours: UTC's
