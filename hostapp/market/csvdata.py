@@ -228,8 +228,23 @@ def load_csv(
         left_out.extend(unread)
     if notes is not None:
         notes.extend(mended.notes(str(path)))
-        notes.extend(filter(None, [kept, jumps]))
+        notes.extend(filter(None, [kept, jumps, _own_clock_note(path, kind, zone)]))
     return bars
+
+
+def _own_clock_note(path: str | Path, kind: str | None, zone: tzinfo | None) -> str | None:
+    """What a file of HistData.com's layouts was read in when no zone was given: its own
+    Eastern Standard Time, not the UTC the run's ``data_tz`` then names."""
+    histdata = kind == "histdata" or (
+        kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_")
+    )
+    if zone is not None or not histdata:
+        return None
+    return (
+        f"{Path(path).name}: HistData.com's layout, its times read as its own Eastern "
+        "Standard Time (UTC-5) all year, not UTC; --data-tz (or [host] data_tz) says "
+        "otherwise"
+    )
 
 
 def _load(

@@ -55,9 +55,12 @@ def test_histdata_layout_is_read_in_the_zone_the_user_gives(tmp_path: Path) -> N
     compared(tmp_path, data, "est")
     compared(tmp_path, data, "utc", "--data-tz", "UTC")
     compared(tmp_path, data, "config", "--config", "utc.toml")
-    _, est = entries(tmp_path, "est")
+    est_summary, est = entries(tmp_path, "est")
     utc_summary, utc = entries(tmp_path, "utc")
     assert utc_summary["data_tz"] == "UTC"
+    said = "HistData.com's layout, its times read as its own Eastern Standard Time (UTC-5)"
+    assert any(said in note for note in est_summary["host_notes"]), est_summary["host_notes"]
+    assert not any(said in note for note in utc_summary["host_notes"])
     # unsaid: HistData.com's Eastern Standard Time, five hours behind UTC
     assert est and len(est) == len(utc)
     assert {a - b for a, b in zip(est, utc, strict=True)} == {timedelta(hours=5)}
