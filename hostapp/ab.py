@@ -293,10 +293,13 @@ def write_comparison(
     summary["warnings"] = warnings(summary)
     summary["charts"] = []
     summary["trades_csv"] = "trades.csv"
-    problems = _written(lambda: write_trades_csv(folder / "trades.csv", without, same, full))
+    trades_csv = folder / "trades.csv"
+    problems = _written(trades_csv, lambda: write_trades_csv(trades_csv, without, same, full))
     if problems:
         summary["trades_csv"] = None
-    summary_problems = _written(lambda: write_json(folder / "summary.json", summary))
+    summary_problems = _written(
+        folder / "summary.json", lambda: write_json(folder / "summary.json", summary)
+    )
     base_label = against or f"without {plugin}"
     labelled = {base_label: without, f"with {plugin} (same entries)": same}
     if full is not None:
@@ -330,18 +333,19 @@ def write_comparison(
             problems += exc.lines()
     summary["charts"] = [p.name for p in charts]
     if not summary_problems:
-        summary_problems = _written(lambda: write_json(folder / "summary.json", summary))
+        summary_problems = _written(
+            folder / "summary.json", lambda: write_json(folder / "summary.json", summary)
+        )
     return summary, [*problems, *summary_problems]
 
 
-def _written(write: Callable[[], object]) -> list[str]:
-    """``write()`` done; else the line naming the file it could not write, and why."""
+def _written(path: Path, write: Callable[[], object]) -> list[str]:
+    """``write()`` of the file ``path`` done; else the line naming it, and why (a full
+    disk's write error carries no file name of its own)."""
     try:
         write()
     except OSError as exc:
-        if exc.filename is None:
-            raise  # not a file of the report: a reader gone (BrokenPipeError)
-        return [f"cannot write {exc.filename}: {exc.strerror or exc}"]
+        return [f"cannot write {path}: {exc.strerror or exc}"]
     return []
 
 

@@ -222,7 +222,8 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         problems += [f"the A/B in {to_compare.report} is incomplete: {line}" for line in lost]
         print()
         ab.print_comparison(compared)
-        summary["compare"] = "compare/summary.json"
+        if (to_compare.report / "summary.json").is_file():  # not on a full disk
+            summary["compare"] = "compare/summary.json"
     if saved:
         problems += _saved(report / "summary.json", summary)
         charts = len(summary["charts"])

@@ -224,3 +224,18 @@ def test_the_log_of_the_command_before_is_kept_beside(tmp_path: Path) -> None:
         (tmp_path / "r" / "hostapp.log").write_text(f"run {len(logs)}\n", encoding="utf-8")
     assert (tmp_path / "r" / "hostapp.log.1").read_text() == "run 2\n"  # the one before only
     assert "XAUUSD" in logs[-1] and not (tmp_path / "r" / "hostapp.log.2").exists()
+
+
+def test_a_run_names_its_ab_summary_only_when_it_was_written(tmp_path: Path) -> None:
+    report = tmp_path / "r"
+    (report / "compare").mkdir(parents=True)
+    (report / "compare" / "summary.json.tmp").symlink_to(FULL)
+    proc = hostapp(tmp_path, "run", "--days", "2", "--report", "r")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert _lines(proc.stderr) == [
+        "hostapp: the A/B in r/compare is incomplete: cannot write r/compare/summary.json: "
+        "No space left on device"
+    ]
+    assert "max drawdown" in proc.stdout  # the A/B's table, printed all the same
+    assert not (report / "compare" / "summary.json").exists()
+    assert "compare" not in json.loads((report / "summary.json").read_text())
