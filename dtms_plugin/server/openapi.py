@@ -14,28 +14,15 @@ from typing import Any
 from hookspecs import MAX_REQUEST_LINE_BYTES, DefensiveState
 
 from . import limits
+from .openapi_original import ORIGINAL_PATHS
+from .openapi_responses import ERRORS as _ERRORS
+from .openapi_responses import NO_PARAMETER as _NO_PARAMETER
+from .openapi_responses import UNKNOWN_PARAMETER as _UNKNOWN_PARAMETER
+from .openapi_responses import json_response as _json
+from .openapi_responses import ref as _ref
 from .openapi_schemas import SCHEMAS
 from .openapi_types import PAPER_VOLUME
 
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-_ERRORS = {
-    "401": _json("Error", "missing or wrong bearer token"),
-    "403": _json(
-        "Error",
-        "without a token: a Host this server does not answer to; for a write, also a web"
-        " page of another site (its Origin)",
-    ),
-    "405": _json("Error", "another method: the Allow header names this path's methods"),
-    "503": _json("Error", "the engine or the store is unavailable"),
-}
 #: ``state`` and ``symbol`` of ``GET /dtms/trades``: one or more, comma-separated (the
 #: server also reads the states in any case).
 _STATES = "|".join(s.value for s in DefensiveState)
@@ -43,10 +30,6 @@ _STATE_LIST = f"^({_STATES})(,({_STATES}))*$"
 _NAME_LIST = r"^\s*[^,\s][^,]*(,\s*[^,\s][^,]*)*$"
 _TICKET = {"type": "integer", "minimum": 1, "maximum": limits.MAX_TICKET}
 _TICKET_PATH = {"name": "ticket", "in": "path", "required": True, "schema": _TICKET}
-#: Every GET route refuses a query parameter it does not take (dtms_plugin/server/query.py)
-_UNKNOWN_PARAMETER = "a query parameter this route does not take (field: its name)"
-_NO_PARAMETER = _json("FieldError", _UNKNOWN_PARAMETER)
-
 PATHS: dict[str, Any] = {
     "/health": {
         "get": {
@@ -302,6 +285,7 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    **ORIGINAL_PATHS,
 }
 
 

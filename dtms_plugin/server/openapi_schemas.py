@@ -368,6 +368,9 @@ ANSWERS = (
     "BatchResult",
     "Unregistered",
     "Health",
+    "DtmsHealth",
+    "EngineInfo",
+    "Initialized",
     "Status",
     "Actions",
 )

@@ -25,6 +25,71 @@ ACCOUNT_MODE: dict[str, Any] = {
 }
 
 STATUS_SCHEMAS: dict[str, Any] = {
+    "DtmsHealth": {
+        "type": "object",
+        "description": "the original server's readiness answer (its scripts wait for ready)",
+        "required": [
+            "dtms_initialized",
+            "monitoring_active",
+            "active_trades",
+            "ready",
+            "problems",
+            "timestamp",
+        ],
+        "properties": {
+            "dtms_initialized": {"type": "boolean"},
+            "monitoring_active": {"type": "boolean"},
+            "active_trades": {"type": "integer", "description": "trades not CLOSED"},
+            "ready": {"type": "boolean", "description": "the engine runs and registers"},
+            "problems": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "as /health's: what is wrong, if anything",
+            },
+            "timestamp": {"type": "string"},
+        },
+    },
+    "EngineInfo": {
+        "type": "object",
+        "required": ["summary", "engine_info"],
+        "properties": {
+            "summary": {"type": "string"},
+            "engine_info": {
+                "type": "object",
+                "required": [
+                    "monitoring_active",
+                    "active_trades_count",
+                    "last_fast_check",
+                    "last_deep_check",
+                ],
+                "properties": {
+                    "monitoring_active": {"type": "boolean"},
+                    "active_trades_count": {"type": "integer"},
+                    "last_fast_check": {
+                        **_STR_OR_NULL,
+                        "description": "the last cycle (one cycle does both checks), ISO"
+                        " 8601 on the engine's clock; null before the first",
+                    },
+                    "last_deep_check": {**_STR_OR_NULL, "description": "as last_fast_check"},
+                },
+            },
+        },
+    },
+    "Initialized": {
+        "type": "object",
+        "required": ["summary", "dtms_status"],
+        "properties": {
+            "summary": {"type": "string"},
+            "dtms_status": {
+                "type": "object",
+                "required": ["system_active", "already_initialized"],
+                "properties": {
+                    "system_active": {"type": "boolean", "enum": [True]},
+                    "already_initialized": {"type": "boolean", "enum": [True]},
+                },
+            },
+        },
+    },
     "AccountMode": ACCOUNT_MODE,
     "Monitor": {
         "type": "object",

@@ -19,6 +19,7 @@ from .errors import error_body
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .middleware import ApiError, read_json
 from .openapi import document
+from .original_routes import add_original_routes
 from .query import actions_query, check_names
 from .settings import ServerSettings
 from .unknown_keys import with_ignored
@@ -174,3 +175,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/dtms/status", status)
     app.router.add_get("/dtms/actions", actions)
     app.router.add_get("/openapi.json", openapi)
+    add_original_routes(app)  # /dtms/health, /dtms/engine, /dtms/initialize

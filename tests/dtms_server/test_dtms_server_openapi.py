@@ -40,6 +40,9 @@ NOT_EXERCISED = {
         for m in ("get", "head")
     },
     ("/dtms/trade/{ticket}", "head", "503"),
+    # a dead engine: test_dtms_server_original_engine_routes.py checks them against it
+    *{(p, m, "503") for p in ("/dtms/health", "/dtms/engine") for m in ("get", "head")},
+    ("/dtms/initialize", "post", "503"),
     *{(p, "post", "503") for p in ("/dtms/trades", "/dtms/trade/{ticket}/closed")},
     *{(p, "post", "413") for p in ("/dtms/trades", "/dtms/trade/{ticket}/closed")},
     # 405 and 413 are provoked and checked against the document by
@@ -131,6 +134,13 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call("/dtms/actions", "get", "/dtms/actions", headers={})
     await call("/health", "get", "/health", headers={})
     await call("/health", "get", "/health?verbose=1", headers={})
+    for path in ("/dtms/health", "/dtms/engine"):  # the original's engine routes
+        await call(path, "get", path)
+        await call(path, "get", path, headers={})
+        await call(path, "get", f"{path}?verbose=1")
+    await call("/dtms/initialize", "post", "/dtms/initialize")
+    await call("/dtms/initialize", "post", "/dtms/initialize", headers={})
+    await call("/dtms/initialize", "post", "/dtms/initialize", headers=evil)
     await call("/openapi.json", "get", "/openapi.json")
     await call("/openapi.json", "get", "/openapi.json?format=yaml")
     await call("/openapi.json", "get", "/openapi.json", headers={})

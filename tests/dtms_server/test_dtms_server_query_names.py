@@ -115,8 +115,11 @@ async def test_a_hosts_routes_refuse_them_alike(
         app = web.Application()
         app.add_routes(routes(LocalStrategy(settings, store), settings))
         client = await aiohttp_client(app)
+        # the reads a host serves: those of its own document, and /metrics
+        served = (await (await client.get("/openapi.json")).json())["paths"]
         for path in _get_paths():
-            await _refused(client, f"{path}?bogus=1", "bogus", {})
+            if path == "/metrics" or path.replace("/7", "/{ticket}") in served:
+                await _refused(client, f"{path}?bogus=1", "bogus", {})
         await _refused(client, "/dtms/actions?since=bad", "since", {})
         assert (await client.get("/?utm_source=mail")).status == 200
         assert (await client.get("/dtms/status?x=")).status == 200
