@@ -41,6 +41,14 @@ class CloseConflict(Conflict):
     error = "conflicting close"
 
 
+class PositionConflict(Conflict):
+    """A registration that leaves its volume to the broker's position (0 or absent, as
+    the original's clients send), and the broker has no such position: the engine needs
+    a volume to close or hedge half of (docs/dtms.md §5), so it must be sent."""
+
+    error = "conflict with the broker's position"
+
+
 class ClockConflict(Conflict):
     """A time reported as more than a day ahead of the server's clock: a trade opened
     next year would never arm, one closed next year would outlive its retention."""

@@ -21,7 +21,7 @@ from .openapi_responses import UNKNOWN_PARAMETER as _UNKNOWN_PARAMETER
 from .openapi_responses import json_response as _json
 from .openapi_responses import ref as _ref
 from .openapi_schemas import SCHEMAS
-from .openapi_types import PAPER_VOLUME
+from .openapi_types import PAPER_VOLUME, volume
 
 #: ``state`` and ``symbol`` of ``GET /dtms/trades``: one or more, comma-separated (the
 #: server also reads the states in any case).
@@ -65,7 +65,9 @@ PATHS: dict[str, Any] = {
                     " is more than a day ahead of the server's clock (named in field), or the"
                     " ticket's trade is kept CLOSED with this entry and opening (error: trade"
                     " closed, field: ticket, with its closed_at, close_reason,"
-                    " realised_profit and close_price): DTMS no longer manages it",
+                    " realised_profit and close_price): DTMS no longer manages it; or no"
+                    " volume was sent and the broker has no such position to take it from"
+                    " (field: volume)",
                 ),
                 "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),
@@ -365,5 +367,5 @@ def document(symbols: Sequence[str] | None = None, *, token: bool = True) -> dic
     if symbols is not None:
         registration = doc["components"]["schemas"]["Registration"]["properties"]
         registration["symbol"]["enum"] = list(symbols)
-        registration["volume"] = {**PAPER_VOLUME, "description": "at least 0.01 lots"}
+        registration["volume"] = volume(PAPER_VOLUME, "lots, at least 0.01")
     return doc

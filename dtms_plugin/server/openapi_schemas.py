@@ -9,7 +9,7 @@ from typing import Any
 
 from . import limits
 from .openapi_status import ACCOUNT_MODE, STATUS_SCHEMAS
-from .openapi_types import IGNORED, IGNORED_COUNT, PROFIT, UNKNOWN_KEYS
+from .openapi_types import IGNORED, IGNORED_COUNT, PROFIT, UNKNOWN_KEYS, volume
 from .openapi_types import LEVEL_OR_TEXT as _LEVEL
 from .openapi_types import NUM_OR_NULL as _NUM_OR_NULL
 from .openapi_types import PRICE_OR_TEXT as _PRICE
@@ -48,7 +48,7 @@ SCHEMAS: dict[str, Any] = {
         + UNKNOWN_KEYS.format(
             guarded="stop_loss (or sl), take_profit (or tp) or opened_at (or open_time, time)"
         ),
-        "required": ["ticket", "symbol", "volume"],
+        "required": ["ticket", "symbol"],
         # the entry under one of its names (two that differ are a 400 naming both); the
         # other fields' own names win over an alias sent beside them
         "allOf": [
@@ -84,7 +84,7 @@ SCHEMAS: dict[str, Any] = {
             "entry": {**_PRICE, "description": "entry price; aliases entry_price, open_price"},
             "entry_price": _PRICE,
             "open_price": _PRICE,
-            "volume": {**_PRICE, "description": "at least the symbol's minimum volume"},
+            "volume": volume(_PRICE, "lots, at least the symbol's minimum volume"),
             "stop_loss": _LEVEL,
             "sl": {**_LEVEL, "description": "alias of stop_loss; stop_loss wins when both"},
             "take_profit": _LEVEL,

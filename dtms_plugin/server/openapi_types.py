@@ -114,3 +114,21 @@ PAPER_VOLUME: dict[str, Any] = {
     "pattern": f"^{_WS}[+]?0*(?:[1-9][0-9]{{0,11}}(?:\\.[0-9]{{1,40}})?"
     f"|0\\.(?:[1-9][0-9]{{0,39}}|0[1-9][0-9]{{0,38}})){_WS}$",
 }
+
+#: No volume (absent, null, 0 or "0", the original's default): the broker's open
+#: position's is taken; a 409 naming volume when it has none (position_volume.py).
+NO_VOLUME: dict[str, Any] = {
+    "type": ["number", "string", "null"],
+    "minimum": 0,
+    "maximum": 0,
+    "pattern": f"^{_WS}[+]?0{{1,12}}(?:\\.0{{1,40}})?{_WS}$",
+}
+VOLUME_NOTE = (
+    "; absent, null or 0: the volume of the broker's open position with this ticket (a 409"
+    " naming volume when the broker has none on this symbol and side)"
+)
+
+
+def volume(lots: dict[str, Any], description: str) -> dict[str, Any]:
+    """The registration's volume: ``lots``, or none (:data:`NO_VOLUME`)."""
+    return {"anyOf": [lots, NO_VOLUME], "description": description + VOLUME_NOTE}

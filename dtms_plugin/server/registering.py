@@ -30,6 +30,7 @@ from .errors import (
     RegistrationRejected,
     TradeClosed,
 )
+from .position_volume import position_volume
 from .service_parts import ServiceParts
 from .validation import FieldError, Registration, UnknownSymbol, check_not_ahead
 from .views import record_state, trade_fields
@@ -251,8 +252,10 @@ class Registering(ServiceParts):
     ) -> list[Registration | Exception]:
         """On the engine thread (the broker's): each registration under the broker's own
         spelling of its symbol, so ``xauusd`` and ``XAUUSD`` are one trade and the engine
-        finds its symbol's rules; or why not: a volume below the symbol's minimum (no
-        order of it could ever be placed, so no close or hedge of it either). A symbol
+        finds its symbol's rules, with the broker position's volume when it sent none
+        (:func:`.position_volume.position_volume`); or why not: a volume below the
+        symbol's minimum (no order of it could ever be placed, so no close or hedge of it
+        either), or none to take. A symbol
         the broker does not trade is left as sent, refused when registered."""
         infos: dict[str, SymbolInfo | None] = {}
         out: list[Registration | Exception] = []
@@ -264,7 +267,17 @@ class Registering(ServiceParts):
                 # refused where it always was, after the stored trade was asked: a live
                 # trade's ticket with another symbol is a conflict naming it (409)
                 out.append(reg)
-            elif info.volume_min > 0 and reg.volume < info.volume_min * (1 - 1e-9):
+                continue
+            if reg.volume is None:
+                try:
+                    assert self._host is not None
+                    volume = position_volume(self._host.broker, reg, info.name, self.log)
+                    reg = replace(reg, volume=volume)
+                except Conflict as exc:
+                    out.append(exc)
+                    continue
+            assert reg.volume is not None
+            if info.volume_min > 0 and reg.volume < info.volume_min * (1 - 1e-9):
                 out.append(
                     FieldError(
                         "volume",
@@ -314,6 +327,7 @@ def closed_conflict(ticket: int, record: Mapping[str, Any]) -> TradeClosed:
 
 
 def _trade(reg: Registration, now: datetime) -> Trade:
+    assert reg.volume is not None  # taken from the broker's position (_with_broker_symbols)
     return Trade(
         ticket=reg.ticket,
         symbol=reg.symbol,

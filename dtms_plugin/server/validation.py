@@ -45,7 +45,7 @@ class Registration:
     symbol: str
     direction: Direction
     entry_price: float
-    volume: float
+    volume: float | None  # None: the broker's position's (registering.py takes it)
     stop_loss: float | None
     take_profit: float | None
     opened_at: datetime | None  # None: the server's clock at registration
@@ -147,6 +147,18 @@ def _positive_number(body: Mapping[str, Any], field: str) -> float:
     if value <= 0:
         raise FieldError(field, f"must be > 0, got {show(body.get(field))}")
     return value
+
+
+def _volume(body: Mapping[str, Any]) -> float | None:
+    """The volume in lots; absent, null or 0 (the original's default, which its example
+    client sends): None, the broker's position's volume, taken at registration. A
+    negative one is a 400, never a guess."""
+    value = body.get("volume")
+    if value is None or (not isinstance(value, bool) and value == 0):
+        return None
+    if isinstance(value, str) and coerce.number(value, "volume") == 0:
+        return None
+    return _positive_number(body, "volume")
 
 
 def _optional_price(body: Mapping[str, Any], field: str) -> float | None:
@@ -319,7 +331,7 @@ def parse_registration(body: object) -> Registration:
     entry = _aliased(body, "entry", lambda name: _positive_number(body, name))
     if entry is None:
         raise FieldError("entry", "required (or its alias entry_price or open_price)")
-    volume = _positive_number(body, "volume")
+    volume = _volume(body)
     stop_loss = _aliased(body, "stop_loss", lambda name: _optional_price(body, name))
     take_profit = _aliased(body, "take_profit", lambda name: _optional_price(body, name))
     opened_at = _aliased(body, "opened_at", lambda name: parse_time(body.get(name), name))

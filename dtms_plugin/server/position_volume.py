@@ -1,0 +1,47 @@
+"""The volume of a registration that sent none: the broker's open position's.
+
+Why: the original DTMS defaulted ``volume`` to 0, and its example client sends
+``"volume": 0``; refusing it broke those clients. But the engine closes half and hedges
+half of a trade's volume (docs/dtms.md §5), so a trade is never kept without one: the
+server reads it from its broker's position at registration, as the engine reads a
+volume changed at the broker later (docs/dtms.md §8). When the broker has no such
+position (the engine would find the trade gone and close it at once), or one on another
+symbol or side, the registration is a 409 naming ``volume`` that says to send it: the
+request is well formed, the broker says otherwise (as a 409 says of the stored trade).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hookspecs import Broker
+
+from .errors import EngineUnavailable, PositionConflict
+from .validation import Registration
+
+
+def position_volume(broker: Broker, reg: Registration, symbol: str, log: logging.Logger) -> float:
+    """The volume of the broker's open position ``reg.ticket`` on ``symbol`` (the
+    broker's spelling) and ``reg.direction``; a :class:`PositionConflict` naming volume
+    when it has none such, a 503 when the broker cannot say. On the engine thread."""
+    try:
+        # from the list, not broker.position(ticket): the paper broker's SQLite cannot
+        # look up a ticket past 2**63 - 1, which no broker's position has
+        position = next((p for p in broker.positions() if p.ticket == reg.ticket), None)
+    except Exception as exc:
+        log.error("reading the positions from the broker failed: %r", exc)
+        raise EngineUnavailable(
+            f"cannot read the positions from the broker: {type(exc).__name__}: {exc}"
+        ) from exc
+    needed = "0 or absent, it is taken from the broker's open position"
+    if position is None:
+        raise PositionConflict(
+            "volume", f"{needed}, and the broker has no position {reg.ticket}: send it"
+        )
+    if position.symbol != symbol or position.direction != reg.direction:
+        raise PositionConflict(
+            "volume",
+            f"{needed}, and the broker's position {reg.ticket} is a {position.direction}"
+            f" on {position.symbol}, not a {reg.direction} on {symbol}: send it",
+        )
+    return position.volume
