@@ -59,6 +59,8 @@ REGISTER_BACKOFF = (1.0, 2.0, 4.0)
 #: Added to each of those waits: ``rand() * RETRY_JITTER``, so the many bots a server's
 #: restart failed at once do not all retry in the same instant (as the outbox does).
 RETRY_JITTER = 0.5
+#: Trades per page of ``GET /dtms/trades`` (the most the server sends in one).
+TRADES_PAGE = 1000
 #: Tickets per ``GET /dtms/trades?tickets=``: keeps the URL far below 8 KiB.
 QUERY_BATCH = 200
 
@@ -307,13 +309,21 @@ class AsyncDtmsClient:
         """Every trade the server keeps, open and closed (what the dashboard shows), or
         those in ``state``: the server filters them (``?state=``), so a large history
         is not sent to be dropped here. Keyed by the integer ticket, as :meth:`states`
-        is: JSON's keys are text, and ``ticket in trades()`` should find a kept trade."""
-        params = {"state": state} if state else None
-        body = await self._json("GET", "/dtms/trades", params=params)
-        return {
-            int(key): entry
-            for key, entry in part_of(self._conn.url("/dtms/trades"), body, "trades", dict).items()
-        }
+        is: JSON's keys are text, and ``ticket in trades()`` should find a kept trade.
+        Asked page by page (the server answers one page at a time, docs/client.md)."""
+        out: dict[int, dict[str, Any]] = {}
+        while True:
+            params = {"limit": str(TRADES_PAGE), "offset": str(len(out))}
+            if state:
+                params["state"] = state
+            body = await self._json("GET", "/dtms/trades", params=params)
+            page = part_of(self._conn.url("/dtms/trades"), body, "trades", dict)
+            out.update((int(key), entry) for key, entry in page.items())
+            more = body.get("more")
+            if more is None and isinstance(body.get("total"), int):  # an older server's page
+                more = len(out) < body["total"]
+            if more is not True or not page:
+                return out
 
     async def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The newest ``limit`` entries of the history (of ``ticket``'s, or every trade's);

@@ -136,11 +136,11 @@ class Page:
 
 
 def page_of(query: Mapping[str, str]) -> Page | None:
-    """The page ``limit`` / ``offset`` ask for; ``None`` (every trade, as the original
-    DTMS answered) when neither is given, or when ``tickets`` is: a list of tickets is
-    answered whole (the document says so), though a bad ``limit`` is still a 400."""
-    if "limit" not in query and "offset" not in query:
-        return None
+    """The page ``limit`` / ``offset`` ask for, the first ``PAGE_DEFAULT`` trades when
+    neither is given (every trade at once was 20 MB for 15,500 trades, seconds of the
+    server's loop: docs/client.md, "Asking"); ``None`` when ``tickets`` is: a list of
+    tickets is answered whole (the document says so), though a bad ``limit`` is still a
+    400."""
     page = Page(
         parse_offset(query.get("offset")),
         parse_limit(query.get("limit"), default=PAGE_DEFAULT, maximum=PAGE_MAX),
@@ -187,7 +187,8 @@ def all_trades(
     journal: bool = True,
 ) -> dict[str, Any]:
     """``GET /dtms/trades`` without ``tickets``: every managed trade that ``filters``
-    keeps (or the ``page`` of them, with ``total``, ``offset`` and ``limit``) in the full
+    keeps (or the ``page`` of them, with ``total``, ``offset``, ``limit`` and ``more``:
+    whether trades follow the page) in the full
     shape of ``GET /dtms/trade/{ticket}``, plus ``pnl_r``, ``score_detail`` and
     ``last_reason``; without ``journal`` (``journal=0``), each trade's journal and the
     ``actions_taken`` made of it are left out: they are most of a row's bytes."""
@@ -217,7 +218,8 @@ def all_trades(
         trades[str(ticket)] = view
     out: dict[str, Any] = {"trades": trades, "unknown": [], "account_mode": account_mode}
     if page is not None:
-        out.update(total=len(records), offset=page.offset, limit=page.limit)
+        more = page.offset + page.limit < len(records)
+        out.update(total=len(records), offset=page.offset, limit=page.limit, more=more)
     return out
 
 
@@ -257,12 +259,17 @@ def trades_answer(
     trade or a page of them; ``state`` and ``symbol`` filter either. An empty value is a
     parameter not given (:mod:`.query`). Reads every record for a page: run it off the
     event loop."""
+    # tickets= with no ticket (a client joining an empty list) is an empty list, not
+    # "every trade": it asked about none
+    asked_none = any(n in query for n in ("tickets", "tickets[]"))
     query = given(query)
     check_names(query)
     filters = parse_filters(query)
     journal = wants_journal(query)
     listed = query.getall("tickets", []) + query.getall("tickets[]", [])
     page = page_of(query)
+    if not listed and asked_none:
+        return {"trades": {}, "unknown": [], "account_mode": account_mode}
     if not listed:
         return all_trades(
             store,

@@ -120,17 +120,19 @@ PATHS: dict[str, Any] = {
                     "in": "query",
                     "required": False,
                     "description": "tickets separated by commas or spaces, e.g. 1,2,3 or"
-                    " 1+2+3. Omitted: every"
-                    " managed trade, each in the full Trade shape plus pnl_r (unrealised P&L"
-                    " in R at the last evaluation), score_detail (sub-scores, when the engine"
-                    " stored them) and last_reason (of the newest transition): the dashboard",
+                    " 1+2+3. Omitted: a page of the managed trades (limit, offset), each in"
+                    " the full Trade shape plus pnl_r (unrealised P&L in R at the last"
+                    " evaluation), score_detail (sub-scores, when the engine stored them) and"
+                    " last_reason (of the newest transition): the dashboard. Empty (tickets=,"
+                    " a client's empty list): no ticket asked, an empty answer",
                     "schema": {"type": "string", "pattern": limits.TICKET_LIST_PATTERN},
                 },
                 {
                     "name": "tickets[]",
                     "in": "query",
                     "description": "as tickets, under the name axios gives a list (repeated:"
-                    " tickets[]=1&tickets[]=2); given with tickets, the two lists are one",
+                    " tickets[]=1&tickets[]=2); given with tickets, the two lists are one."
+                    " Empty: as tickets=",
                     "schema": {"type": "string", "pattern": limits.TICKET_LIST_PATTERN},
                 },
                 {
@@ -138,9 +140,9 @@ PATHS: dict[str, Any] = {
                     "in": "query",
                     "description": "without tickets: one page of this many trades (open"
                     " trades first, then closed ones, newest ticket first), with total,"
-                    " offset and limit in the answer; more than 1000 reads as 1000. Neither"
-                    " limit nor offset: every trade. With tickets: the list is answered"
-                    " whole (a limit that is no integer >= 1 is still a 400)",
+                    " offset, limit and more (whether trades follow it) in the answer; more"
+                    " than 1000 reads as 1000. With tickets: the list is answered whole (a"
+                    " limit that is no integer >= 1 is still a 400)",
                     "schema": {"type": "integer", "minimum": 1, "default": 100},
                 },
                 {
@@ -316,6 +318,8 @@ def _empty_is_absent(paths: dict[str, Any]) -> None:
                 if parameter["in"] == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
                     described = parameter.get("description")
+                    if described and "Empty" in described:  # tickets=: says its own
+                        continue
                     empty = "Empty: as if not given."
                     parameter["description"] = f"{described}. {empty}" if described else empty
 

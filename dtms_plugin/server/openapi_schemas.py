@@ -261,6 +261,7 @@ SCHEMAS: dict[str, Any] = {
             "total": {"type": "integer", "description": "a page's: every trade the server keeps"},
             "offset": {"type": "integer", "description": "a page's: trades before it"},
             "limit": {"type": "integer", "description": "a page's: the most it holds"},
+            "more": {"type": "boolean", "description": "a page's: trades follow it"},
         },
     },
     "Unregistered": {

@@ -258,3 +258,16 @@ async def test_a_trades_magic_number_and_comment_are_registered(served: Served) 
     assert isinstance(strategy, ScriptedStrategy)
     (kept,) = strategy.executed  # the trade the server handed its engine
     assert (kept.magic, kept.comment) == (240617, "bot-A")
+
+
+async def test_trades_reads_every_page(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server answers GET /dtms/trades a page at a time: trades() reads them all."""
+    import dtms_plugin.client.aio as aio
+
+    monkeypatch.setattr(aio, "TRADES_PAGE", 2)
+    async with AsyncDtmsClient(served.url) as client:
+        assert [r.outcome for r in await client.register_many(
+            [gold_trade(t) for t in range(11, 16)]
+        )] == ["registered"] * 5  # fmt: skip
+        assert set(await client.trades()) == set(range(11, 16))
+        assert set(await client.trades("HEALTHY")) == set(range(11, 16))

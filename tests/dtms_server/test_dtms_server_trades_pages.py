@@ -4,9 +4,16 @@ DTMS answered. On a real server."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from support.dtms_server_world import registration
+
+from dtms_plugin.server import routes
+from dtms_plugin.server.dashboard import PAGE_DEFAULT
 
 Client = TestClient[web.Request, web.Application]
 
@@ -46,12 +53,37 @@ async def test_pages_show_open_trades_first_then_closed_newest_first(client: Cli
     assert (len(first["trades"]), first["limit"]) == (7, 100)  # type: ignore[arg-type]
 
 
-async def test_without_limit_or_offset_every_trade_in_the_original_shape(client: Client) -> None:
+async def test_without_limit_or_offset_the_first_page_says_more_follow(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every trade at once was 20 MB for 15,500 trades, made on the event loop: the
+    listing is paged by default, says whether more follow, and is encoded off the loop."""
+    batch = [registration(ticket) for ticket in range(1, 106)]
+    assert (await client.post("/dtms/trades", json={"trades": batch})).status == 200
+    threads: list[str] = []
+    real = routes.encoded
+
+    def spy(body: dict[str, Any], status: int = 200) -> bytes:
+        threads.append(threading.current_thread().name)
+        return real(body, status)
+
+    monkeypatch.setattr(routes, "encoded", spy)
+    first = await _page(client, "")
+    assert len(first["trades"]) == PAGE_DEFAULT == first["limit"]  # type: ignore[arg-type]
+    assert (first["total"], first["offset"], first["more"]) == (105, 0, True)
+    rest = await _page(client, f"offset={PAGE_DEFAULT}")
+    assert (len(rest["trades"]), rest["more"]) == (5, False)  # type: ignore[arg-type]
+    assert not set(first["trades"]) & set(rest["trades"])  # type: ignore[arg-type]
+    assert threads and threading.main_thread().name not in threads
+
+
+@pytest.mark.parametrize("query", ["tickets=", "tickets[]=", "tickets=&tickets[]=&state=HEDGED"])
+async def test_an_empty_ticket_list_asks_about_no_trade(client: Client, query: str) -> None:
+    """A client joining an empty list of tickets was answered every trade."""
     await _seven_trades_two_closed(client)
-    resp = await client.get("/dtms/trades")
-    body = await resp.json()
-    assert sorted(body["trades"], key=int) == [str(t) for t in range(1, 8)]
-    assert not {"total", "offset", "limit"} & set(body)
+    body = await _page(client, query)
+    assert (body["trades"], body["unknown"], body["success"]) == ({}, [], True)
+    assert "total" not in body
 
 
 async def test_bad_paging_is_a_400_naming_the_field_and_tickets_are_answered_whole(
