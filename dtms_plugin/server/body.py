@@ -102,9 +102,11 @@ def loads(text: str) -> Any:
     return value
 
 
-async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
+async def read_json(request: web.Request, *, limit: int | None = None, empty: Any = None) -> Any:
     """The request body as JSON, or a 400 that says why not (a 413 when larger than
-    ``limit`` bytes, or than the app's ``client_max_size``)."""
+    ``limit`` bytes, or than the app's ``client_max_size``). ``empty``: what a body of
+    nothing (or only spaces) reads as, for a route whose fields are all optional; None:
+    a 400."""
     codec = _codec(request)
     length = request.content_length
     if limit is not None and length is not None and length > limit:
@@ -129,6 +131,8 @@ async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
     # before UTF-8 text: it says nothing about the body, so it is dropped
     text = text.removeprefix("\ufeff")
     if not text.strip():
+        if empty is not None:
+            return empty
         raise FieldError("body", "empty; expected a JSON object")
     try:
         return loads(text)

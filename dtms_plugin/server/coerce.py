@@ -4,8 +4,9 @@ Why text too: clients written for the original DTMS (and anything that builds it
 from a form, a spreadsheet or a terminal's string fields) send ``"2000.5"`` as readily as
 ``2000.5``. A ticket was already taken either way; every other number is read the same
 way, so no field refuses what its neighbour accepts (docs/client.md, "Registering").
-What is not a plain decimal (``"abc"``, ``""``, ``NaN``, ``inf``, ``1e3`` as text) is a
-400 naming the field, never a guess.
+A decimal may carry an exponent (``"5.551115123125783e-17"``: Python's ``str`` of a
+small float, which such clients send as they got it). What is no decimal (``"abc"``,
+``""``, ``NaN``, ``inf``) is a 400 naming the field, never a guess.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def key_name(key: str) -> str:
 
 
 _WS = "[ \\t\\r\\n]*"
-#: A plain decimal as text: a sign, at most 40 digits, an optional fraction.
-DECIMAL_PATTERN = f"^{_WS}[+-]?[0-9]{{1,40}}(?:\\.[0-9]{{1,40}})?{_WS}$"
+#: A decimal as text: a sign, at most 40 digits, an optional fraction and exponent.
+DECIMAL_PATTERN = f"^{_WS}[+-]?[0-9]{{1,40}}(?:\\.[0-9]{{1,40}})?(?:[eE][+-]?[0-9]{{1,3}})?{_WS}$"
 INTEGER_PATTERN = f"^{_WS}[+-]?[0-9]{{1,40}}{_WS}$"
 _DECIMAL = re.compile(DECIMAL_PATTERN)
 _INTEGER = re.compile(INTEGER_PATTERN)
@@ -101,8 +102,9 @@ def _epoch(value: float, field: str, shown: object) -> datetime:
 
 
 def time(value: object, field: str) -> datetime | None:
-    """ISO 8601 with a timezone (``Z`` or ``z`` for UTC), or Unix time as a number or a
-    string of one (seconds, milliseconds or microseconds, told by its size); None: absent.
+    """ISO 8601 (``Z`` or ``z`` for UTC; without an offset, UTC: the API's times are all
+    UTC, docs/client.md), or Unix time as a number or a string of one (seconds,
+    milliseconds or microseconds, told by its size); None: absent.
     Years ``limits.OPENED_AT_YEARS`` once in UTC (``0001-01-01T00:00+14:00`` is before
     year 1 in UTC: a 400, not an OverflowError)."""
     if value is None:
@@ -125,7 +127,7 @@ def time(value: object, field: str) -> datetime | None:
     except ValueError:
         raise FieldError(field, f"expected an ISO 8601 time, got {show(value)}") from None
     if at.tzinfo is None or at.utcoffset() is None:
-        raise FieldError(field, f"needs a timezone (e.g. {value}Z or +00:00), got {show(value)}")
+        at = at.replace(tzinfo=UTC)  # the original's clients send datetime.isoformat()
     first, last = limits.OPENED_AT_YEARS
     try:
         utc = at.astimezone(UTC)

@@ -233,10 +233,10 @@ def auth_middleware(token: str | None) -> Middleware:
     return middleware
 
 
-async def read_json(request: web.Request, *, limit: int | None = None) -> Any:
+async def read_json(request: web.Request, *, limit: int | None = None, empty: Any = None) -> Any:
     """The request body as JSON, or a 400 that says why not (:mod:`.body`); a 413 over
-    ``limit`` bytes."""
-    return await request_body.read_json(request, limit=limit)
+    ``limit`` bytes; ``empty``: what an empty body reads as (None: a 400)."""
+    return await request_body.read_json(request, limit=limit, empty=empty)
 
 
 #: What a ``Location`` built from the request's raw path and query keeps as it is: the

@@ -33,12 +33,12 @@ _TICKET_PATH = {"name": "ticket", "in": "path", "required": True, "schema": _TIC
 PATHS: dict[str, Any] = {
     "/health": {
         "get": {
-            "summary": "Liveness and engine summary (no token needed)",
+            "summary": "Liveness and engine summary (no token needed; a query, such as a"
+            " monitor's cache buster ?t=123, is ignored)",
             "security": [],
             "responses": {
                 "200": _json("Health", "the engine and its monitoring loop run"),
                 "503": _json("Health", "the engine is not running, stuck, or failing"),
-                "400": _NO_PARAMETER,
                 "403": _ERRORS["403"],
                 "405": _ERRORS["405"],
             },
@@ -222,7 +222,8 @@ PATHS: dict[str, Any] = {
             " changes nothing",
             "parameters": [_TICKET_PATH],
             "requestBody": {
-                "required": True,
+                "required": False,
+                "description": "no body (or only spaces): {}, every field its default",
                 "content": {"application/json": {"schema": _ref("ClosedReport")}},
             },
             "responses": {

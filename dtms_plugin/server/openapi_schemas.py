@@ -16,6 +16,7 @@ from .openapi_types import PRICE_OR_TEXT as _PRICE
 from .openapi_types import STATE as _STATE
 from .openapi_types import STR_OR_NULL as _STR_OR_NULL
 from .openapi_types import TIME_OR_EPOCH as _TIME
+from .validation import TYPE_NAMES
 
 _WS = "[ \\t\\r\\n]*"
 _DIRECTION: dict[str, Any] = {
@@ -77,9 +78,14 @@ SCHEMAS: dict[str, Any] = {
             },
             "direction": _DIRECTION,
             "type": {
-                "anyOf": [_DIRECTION, {"type": "integer", "enum": [0, 1]}],
+                "anyOf": [
+                    _DIRECTION,
+                    {"type": "integer", "enum": [0, 1]},
+                    {"type": "string", "enum": list(TYPE_NAMES)},
+                ],
                 "description": "alias of direction (the original's name; MetaTrader's 0 buy,"
-                " 1 sell); direction wins when both are sent",
+                " 1 sell, as numbers, text or POSITION_TYPE_BUY/SELL); direction wins when"
+                " both are sent",
             },
             "entry": {**_PRICE, "description": "entry price; aliases entry_price, open_price"},
             "entry_price": _PRICE,

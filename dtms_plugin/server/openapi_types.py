@@ -30,9 +30,12 @@ LEVEL: dict[str, Any] = {
 }
 
 _WS = "[ \\t\\r\\n]*"
-#: A price or a volume as text: a plain decimal > 0 of at most 12 integer digits (below
-#: ``limits.MAX_NUMBER``), as the server reads it (:mod:`.coerce`).
-POSITIVE_TEXT = f"^{_WS}[+]?(?=[0-9.]*[1-9])[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$"
+#: A price or a volume as text: a decimal > 0 of at most 12 integer digits (below
+#: ``limits.MAX_NUMBER``), with a negative exponent or none (``5.5e-17``: Python's text of
+#: a small float), as the server reads it (:mod:`.coerce`).
+POSITIVE_TEXT = (
+    f"^{_WS}[+]?(?=[0-9.]*[1-9])[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?(?:[eE]-[0-9]{{1,2}})?{_WS}$"
+)
 #: A price, a volume: a number, or the same as text.
 PRICE_OR_TEXT: dict[str, Any] = {
     "type": ["number", "string"],
@@ -45,7 +48,7 @@ LEVEL_OR_TEXT: dict[str, Any] = {
     "type": ["number", "string", "null"],
     "minimum": 0,
     "maximum": limits.MAX_NUMBER,
-    "pattern": f"^{_WS}[+]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
+    "pattern": f"^{_WS}[+]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?(?:[eE]-[0-9]{{1,2}})?{_WS}$",
     "description": "null or 0: none",
 }
 #: the unknown keys of a request body, named in its answer (docs/client.md)
@@ -78,13 +81,13 @@ PROFIT: dict[str, Any] = {
     "type": ["number", "string", "null"],
     "minimum": -limits.MAX_NUMBER,
     "maximum": limits.MAX_NUMBER,
-    "pattern": f"^{_WS}[+-]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?{_WS}$",
+    "pattern": f"^{_WS}[+-]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?(?:[eE]-[0-9]{{1,2}})?{_WS}$",
     "description": "realised profit in account currency (default 0), a number or a string of one",
 }
 
 #: The last millisecond of the year 9999, the last time a registration may carry.
 _LAST_MS = 253_402_300_799_999
-#: When a position opened: ISO 8601 with a timezone, or Unix seconds (milliseconds from
+#: When a position opened: ISO 8601 (without an offset: UTC), or Unix seconds (milliseconds from
 #: 1e11, microseconds from 1e14) as a number or a string of digits, from 1970 to the year 9999.
 TIME_OR_EPOCH: dict[str, Any] = {
     "anyOf": [
@@ -94,6 +97,12 @@ TIME_OR_EPOCH: dict[str, Any] = {
             "format": "date-time",
             "maxLength": limits.MAX_TIME_CHARS,
             "pattern": "^(?:19[7-9][0-9]|[2-9][0-9]{3})-",
+        },
+        {
+            "type": "string",
+            "description": "without an offset: UTC",
+            "pattern": "^(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+            "T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,6})?)?$",
         },
         {"type": "string", "pattern": f"^{_WS}[0-9]{{1,12}}{_WS}$"},
         # seconds, then milliseconds from 1e11, to the end of the year 9999; then

@@ -7,7 +7,9 @@ Why a parameter a route does not take is a 400 on every route, not only on
 history answered the whole of it, as if nothing older were kept), and one route refusing
 what its neighbour ignores is a rule a client cannot learn (docs/client.md, "Asking").
 The dashboard's page and its assets are not the API: a browser's bookmark or a cache
-buster may add a query to them, which they ignore.
+buster may add a query to them, which they ignore; nor is ``GET /health`` a question with
+parameters: uptime monitors add a cache buster (``?t=123``), and a 400 read as the
+server down, so it ignores its query too.
 
 Why an empty value is a parameter not given: the API's own template (docs/client.md,
 ``GET /dtms/actions?ticket=&limit=``) and the URLs programs written for the original DTMS

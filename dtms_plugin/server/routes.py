@@ -54,7 +54,8 @@ def _ticket_param(request: web.Request) -> int:
 
 
 async def health(request: web.Request) -> web.Response:
-    check_names(request.query)  # every GET route refuses what it does not take (query.py)
+    # the one GET route that ignores its query: monitors add a cache buster (?t=123), and
+    # a probe that fails on it reads as the server down (query.py)
     # every store read off the event loop: a Redis slow to answer (paused, far) must
     # not hold up every other request, the dashboard's page too (docs/scaling.md)
     healthy, body = await asyncio.to_thread(request.app[SERVICE_KEY].health)
@@ -81,7 +82,8 @@ async def enable_many(request: web.Request) -> web.Response:
 
 async def closed_trade(request: web.Request) -> web.Response:
     ticket = _ticket_param(request)
-    sent = await _body(request)
+    # every field of a close is optional: no body is {} (the original's clients send none)
+    sent = await _body(request, empty={})
     report = parse_closed(ticket, sent)
     view = await request.app[SERVICE_KEY].report_closed(report)
     if view is None:
@@ -99,10 +101,11 @@ async def get_trade(request: web.Request) -> web.Response:
     return answer(view)
 
 
-async def _body(request: web.Request) -> Any:
+async def _body(request: web.Request, empty: Any = None) -> Any:
     """The JSON body, at most the server's ``max_body_bytes`` (the app may be mounted in
-    the host's, whose own limit is larger)."""
-    return await read_json(request, limit=request.app[SETTINGS_KEY].max_body_bytes)
+    the host's, whose own limit is larger); ``empty``: what no body reads as (None: 400)."""
+    limit = request.app[SETTINGS_KEY].max_body_bytes
+    return await read_json(request, limit=limit, empty=empty)
 
 
 async def get_trades(request: web.Request) -> web.Response:

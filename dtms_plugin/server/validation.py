@@ -197,15 +197,27 @@ def check_not_ahead(field: str, at: datetime | None, clock_now: datetime) -> Non
         )
 
 
+#: ``type`` as the original's clients send a MetaTrader position's: its number as text,
+#: or the constant's name
+TYPE_NAMES: dict[str, Direction] = {
+    "0": "buy",
+    "1": "sell",
+    "POSITION_TYPE_BUY": "buy",
+    "POSITION_TYPE_SELL": "sell",
+}
+
+
 def _direction(body: Mapping[str, Any], field: str) -> Direction:
     """buy or sell in any case, ASCII spaces around allowed: exactly the document's
     pattern, then the contract's own parser; under the alias ``type``, MetaTrader's
-    0 (buy) and 1 (sell) too."""
+    0 (buy) and 1 (sell) too, as numbers or text, and by name (:data:`TYPE_NAMES`)."""
     value = body.get(field)
     if value is None:
         raise FieldError(field, "required (buy or sell)")
     if field == "type" and value.__class__ is int and value in (0, 1):
         return "buy" if value == 0 else "sell"  # a MetaTrader position's POSITION_TYPE_*
+    if field == "type" and isinstance(value, str) and value in TYPE_NAMES:  # text, or by name
+        return TYPE_NAMES[value]
     if not isinstance(value, str) or not re.fullmatch(limits.DIRECTION_PATTERN, value):
         raise FieldError(field, f"expected 'buy' or 'sell', got {show(value)}")
     try:

@@ -61,7 +61,6 @@ _MISSING = object()
         ("stop_loss", "x"),
         ("take_profit", -1),
         ("opened_at", "yesterday"),
-        ("opened_at", "2026-01-05T10:00:00"),
         ("opened_at", -1),
         ("magic", "7.5"),
         ("comment", 5),

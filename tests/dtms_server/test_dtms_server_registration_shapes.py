@@ -125,7 +125,8 @@ async def test_numbers_as_plain_decimal_text_are_read_like_tickets(client: Clien
         ("entry", ""),
         ("volume", "NaN"),
         ("volume", "inf"),
-        ("stop_loss", "1e3"),
+        ("stop_loss", "1e"),
+        ("stop_loss", "e3"),
         ("magic", "12.5"),
     ],
 )
