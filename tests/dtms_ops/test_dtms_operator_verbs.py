@@ -154,4 +154,6 @@ def test_trades_in_a_state_are_asked_of_the_server_not_all_fetched() -> None:
         old.server_close()
     assert done.returncode == 0, done.stderr
     assert list(json.loads(done.stdout)) == ["2"]
-    assert [p for p in asked if p.startswith("/dtms/trades")] == ["/dtms/trades?state=CLOSED"]
+    # one page asked (an old server's answer says no more follow), filtered by the server
+    paged = "/dtms/trades?limit=1000&offset=0&state=CLOSED"
+    assert [p for p in asked if p.startswith("/dtms/trades")] == [paged]
