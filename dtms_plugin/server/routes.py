@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .batch import batch_items, register_many
+from .batch import MAX_BATCH_REGISTRATIONS, batch_items, register_many
 from .closing import CLOSE_KEYS, parse_closed
 from .dashboard import trades_answer
 from .errors import error_body
@@ -73,7 +73,16 @@ async def enable_trade(request: web.Request) -> web.Response:
 
 
 async def enable_many(request: web.Request) -> web.Response:
-    items = batch_items(await _body(request))
+    try:
+        sent = await _body(request)
+    except web.HTTPRequestEntityTooLarge as exc:  # say the batch's two limits, and the way
+        limit = request.app[SETTINGS_KEY].max_body_bytes
+        message = (
+            f"{exc.text}: a batch takes at most {MAX_BATCH_REGISTRATIONS} trades and "
+            f"{limit:,} bytes; send them in several requests"
+        )
+        raise ApiError(413, error_body("request body too large", message, field="body")) from None
+    items = batch_items(sent)
     body = await register_many(request.app[SERVICE_KEY], items)
     # a 200 still (each item has its own status), but never "success" over a refusal: a
     # client of the original DTMS that tests only success would take it for done

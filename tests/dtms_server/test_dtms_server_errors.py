@@ -147,6 +147,18 @@ async def test_body_too_large_is_413_json(make_client: Any) -> None:
     assert (await resp.json())["error"] == "request body too large"
 
 
+async def test_a_batch_too_large_names_both_of_its_limits(make_client: Any) -> None:
+    """500 small registrations (69 KB) got aiohttp's words alone: nothing said that a
+    batch also takes at most 200 trades, nor what to do."""
+    client = await make_client(max_body_bytes=4096)
+    trades = [registration(1000 + i) for i in range(100)]
+    resp = await client.post("/dtms/trades", json={"trades": trades})
+    assert resp.status == 413
+    body = await resp.json()
+    assert body["error"] == "request body too large" and body["field"] == "body"
+    assert "at most 200 trades and 4,096 bytes; send them in several requests" in body["message"]
+
+
 async def test_an_unexpected_error_is_500_json_without_details(client: Client) -> None:
     service = service_of(client)
 
