@@ -40,6 +40,8 @@ async def test_the_hosts_health_follows_the_dtms_server(
     status, body = await health()
     assert (status, body["status"], body["server_answering"]) == (200, "healthy", True)
     assert (body["api_url"], body["problems"], body["outbox_pending"]) == (fake.url, [], 0)
+    busted = await client.get("/health?t=123")  # a monitor's cache buster: not read
+    assert busted.status == 200 and (await busted.json())["status"] == "healthy"
 
     await fake.stop()
     await strategy.on_trade_executed(HOST, trade(1))
