@@ -67,7 +67,7 @@ async def register_many(service: DtmsService, items: list[Any]) -> dict[str, Any
             continue
         created, record = outcome
         view = service.view(reg.ticket, record, defensive)
-        body = registration_body(answer(reg.ticket, created, record), view)
+        body = registration_body(answer(reg.ticket, created, record, reg), view)
         body = with_ignored(body, items[index], REGISTRATION_KEYS)
         outcome_name = "registered" if created else "already_registered"
         results[index] = {

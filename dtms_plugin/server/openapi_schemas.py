@@ -136,6 +136,16 @@ SCHEMAS: dict[str, Any] = {
             "state": _STATE,
             "ignored": IGNORED,
             "ignored_count": IGNORED_COUNT,
+            "not_applied": {
+                "type": "object",
+                "description": "a repeat registration's values that differ from those"
+                " the trade was registered with: not applied",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["sent", "kept"],
+                    "properties": {"sent": {"type": "number"}, "kept": _NUM_OR_NULL},
+                },
+            },
         },
     },
     "TradeSummary": {

@@ -33,7 +33,7 @@ from .errors import (
 from .position_volume import position_volume
 from .service_parts import ServiceParts
 from .validation import FieldError, Registration, UnknownSymbol, check_not_ahead
-from .views import record_state, trade_fields
+from .views import not_applied, record_state, trade_fields
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
     from .replicas import Replicas
@@ -50,7 +50,7 @@ class Registering(ServiceParts):
         (outcome,) = await self.register_many([reg])
         if isinstance(outcome, Exception):
             raise outcome
-        return outcome[0], answer(reg.ticket, *outcome)
+        return outcome[0], answer(reg.ticket, *outcome, reg)
 
     async def register_many(self, regs: Sequence[Registration]) -> list[Outcome]:
         """Each registration's outcome, in order. What is not a registration's own fault
@@ -290,14 +290,22 @@ class Registering(ServiceParts):
         return out
 
 
-def answer(ticket: int, created: bool, record: Mapping[str, Any]) -> dict[str, Any]:
-    """A registration's body: whether it was new, and the trade's state."""
-    return {
+def answer(
+    ticket: int, created: bool, record: Mapping[str, Any], reg: Registration | None = None
+) -> dict[str, Any]:
+    """A registration's body: whether it was new, and the trade's state; for a repeat
+    (``reg`` given), the values it sent that differ from those the trade was registered
+    with, which it did not change (:func:`not_applied`)."""
+    body = {
         "ticket": ticket,
         "registered": True,
         "already_registered": not created,
         "state": record_state(record),
     }
+    differ = not_applied(reg, record) if reg is not None and not created else {}
+    if differ:
+        body["not_applied"] = differ
+    return body
 
 
 def closed_conflict(ticket: int, record: Mapping[str, Any]) -> TradeClosed:

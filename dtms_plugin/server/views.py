@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookspecs import DefensiveState
 
 from ..defensive import account_defensive
 from .original import trade_info_keys
+
+if TYPE_CHECKING:
+    from .validation import Registration
 
 #: Record keys copied into ``trade_info`` when present (the engine's TradeRecord JSON,
 #: ``dtms_plugin.engine.record``), besides ``deadlines``, which is built.
@@ -250,3 +253,32 @@ def registration_body(
     )
     info = dict(view["trade_info"]) if view is not None else {"state": registered.get("state")}
     return {**registered, "success": True, "summary": summary, "trade_info": info}
+
+
+#: A registration's values and the record's names of what the trade was registered with
+#: (the engine's ``initial_*``; a record without them, its current values).
+_REGISTERED_AS = (
+    ("entry_price", ("entry_price",)),
+    ("volume", ("initial_volume", "volume")),
+    ("stop_loss", ("initial_sl", "stop_loss")),
+    ("take_profit", ("take_profit",)),
+)
+
+
+def not_applied(reg: Registration, record: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A repeat registration's values that differ from the kept trade's (``{"stop_loss":
+    {"sent": 1995.0, "kept": 1990.0}}``): it is answered 200 ``already_registered`` as
+    the original answered it, and changes nothing, so a client that meant to move its stop
+    this way is told so instead of believing it done (docs/client.md: the engine reads a
+    stop moved at the broker)."""
+    fields = trade_fields(record)
+    out: dict[str, dict[str, Any]] = {}
+    for sent_name, kept_names in _REGISTERED_AS:
+        sent = getattr(reg, sent_name)
+        name = next((n for n in kept_names if n in record or n in fields), kept_names[-1])
+        kept = record.get(name, fields.get(name))
+        if sent is None or (not isinstance(kept, int | float) and kept is not None):
+            continue
+        if kept is None or abs(float(sent) - float(kept)) > 1e-9 * max(1.0, abs(float(kept))):
+            out[sent_name] = {"sent": sent, "kept": kept}
+    return out

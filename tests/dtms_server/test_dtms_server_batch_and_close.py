@@ -185,3 +185,44 @@ def test_the_server_clock_ahead_of_the_wall_moves_the_limit() -> None:
     with pytest.raises(ClockConflict) as err:
         check_not_ahead("closed_at", data_clock + timedelta(days=1, minutes=1), data_clock)
     assert err.value.field == "closed_at"
+
+
+async def test_a_repeat_registration_says_the_values_it_did_not_apply(client: Client) -> None:
+    """A repeat differing in stop or entry was a 200 "already registered" and the new
+    values were dropped without a word: a client that meant to move its stop this way
+    believed it done."""
+    first = await client.post("/dtms/trade/enable", json=registration(8))
+    assert first.status == 201 and "not_applied" not in await first.json()
+    same = await (await client.post("/dtms/trade/enable", json=registration(8))).json()
+    assert same["already_registered"] is True and "not_applied" not in same
+    moved = registration(8, stop_loss=1995.0, entry=2001.0)
+    resp = await client.post("/dtms/trade/enable", json=moved)
+    body = await resp.json()
+    assert (resp.status, body["already_registered"]) == (200, True)
+    assert body["not_applied"] == {
+        "entry_price": {"sent": 2001.0, "kept": 2000.0},
+        "stop_loss": {"sent": 1995.0, "kept": 1990.0},
+    }
+    assert body["trade_info"]["stop_loss"] == 1990.0  # nothing changed
+    batch = await client.post("/dtms/trades", json={"trades": [registration(8, volume=2.0)]})
+    (result,) = (await batch.json())["results"]
+    assert result["not_applied"] == {"volume": {"sent": 2.0, "kept": 1.0}}
+
+
+def test_not_applied_reads_what_the_engine_registered_the_trade_with() -> None:
+    """The engine's record keeps the registered stop and volume as ``initial_*`` while
+    its stop trails and its volume is partly closed: a repeat of the first registration
+    is no change, whatever the trade has become since."""
+    from dtms_plugin.engine import register
+    from dtms_plugin.server.validation import Registration
+    from dtms_plugin.server.views import not_applied
+    from hookspecs import Trade
+
+    at = datetime(2024, 1, 2, tzinfo=UTC)
+    trade = Trade(8, "XAUUSD", "buy", 1.0, 2000.0, 1990.0, 2020.0, at)
+    record = register(trade, 5.0, at).to_json()
+    record.update(stop_loss=1998.0, volume=0.5)  # trailed, half closed
+    sent = Registration(8, "XAUUSD", "buy", 2000.0, 1.0, 1990.0, 2020.0, at)
+    assert not_applied(sent, record) == {}
+    moved = Registration(8, "XAUUSD", "buy", 2000.0, 1.0, 1995.0, 2020.0, at)
+    assert not_applied(moved, record) == {"stop_loss": {"sent": 1995.0, "kept": 1990.0}}
