@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from hookspecs import ConfigError, Timeframe, parse_settings
 
-from .settings_checks import at_least, http_url, store_db, store_url
+from .settings_checks import at_least, http_url, store_db, store_url, web_origin
 from .settings_ranges import check_ranges, check_top_level
 
 #: The setting groups, the nested tables: every number in them has a range
@@ -189,6 +189,10 @@ class DtmsSettings:
     #: A Redis URL (``redis://host:port/db``) to share the store between several
     #: ``dtms serve`` replicas (docs/scaling.md); empty: the diskcache in ``state_dir``.
     store: str = ""
+    #: Origins of the web pages (``http://localhost:8000``) that may read and call
+    #: ``dtms serve``'s API from a browser (CORS); none by default, as any page the trader
+    #: opens could otherwise read the trades (docs/client.md, "Browser pages").
+    cors_origins: tuple[str, ...] = ()
     #: With a Redis store: how long a replica's lease on a trade lasts unrenewed. Renewed
     #: every cycle, so it must outlast the longest cycle; a dead replica's trades move to
     #: the live ones after it (docs/scaling.md). At least two cycles are used.
@@ -224,6 +228,8 @@ class DtmsSettings:
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty")
         http_url("api_url", self.api_url)
+        for origin in self.cors_origins:
+            web_origin("cors_origins", origin)
         store_url("store", self.store)
         store_db("store", self.store)
         for name in ("fast_timeframe", "signal_timeframe"):

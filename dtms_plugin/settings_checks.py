@@ -43,6 +43,24 @@ def http_url(key: str, value: str) -> None:
     _url(key, value, ("http", "https"), False, "an http:// or https:// URL with a host")
 
 
+def web_origin(key: str, value: str) -> None:
+    """A web page's origin as a browser sends it: ``http(s)://host[:port]``, nothing
+    after (``*`` is refused: every site is what the setting exists not to allow)."""
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        ok = ok and parts.path in ("", "/") and not (parts.query or parts.fragment)
+        ok = ok and not (parts.username or parts.password)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{key}: expected a web page's origin such as http://localhost:8000 (scheme,"
+            f" host and port only), got {value!r}"
+        )
+
+
 def store_url(key: str, value: str) -> None:
     if value:
         _url(key, value, ("redis", "rediss", "unix"), True, "a redis://host:port/db URL")

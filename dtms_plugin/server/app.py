@@ -16,6 +16,7 @@ from aiohttp import web
 
 from hookspecs import HostView
 
+from .cors import cors_middleware
 from .dashboard import add_dashboard
 from .keys import SERVICE_KEY, SETTINGS_KEY
 from .metrics import metrics_middleware
@@ -80,8 +81,9 @@ def create_app(
     app = web.Application(
         middlewares=[
             metrics_middleware(service.metrics),  # outermost: sees the final status
+            cors_middleware(settings.dtms.cors_origins),  # its headers on errors too
             error_middleware,
-            *browser_guards(settings.resolve_token(), settings.host),
+            *browser_guards(settings.resolve_token(), settings.host, settings.dtms.cors_origins),
             trailing_slash_middleware,  # /health/ is public too: redirected before auth
             auth_middleware(settings.resolve_token()),
         ],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +21,7 @@ from hookspecs import DataError
 
 from ..store import StoreError
 from . import body as request_body
+from .cors import origin_key
 from .errors import Conflict, EngineUnavailable, RegistrationRejected, error_body
 from .unavailable import answered, unavailable
 from .validation import FieldError
@@ -150,20 +151,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-@web.middleware
-async def same_origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def same_origin_middleware(listed: frozenset[str] = frozenset()) -> Middleware:
     """A 403 for a write a web page of another site sent (its ``Origin`` is not this
-    server's): a browser sends a POST with a text body cross-site without asking, and a
-    server on 127.0.0.1 without a token would take it as a client's, so any page the
-    trader opens could report a trade closed (DTMS lets it go) or register one. Programs
-    send no ``Origin``; the dashboard's requests come from this very origin."""
-    origin = request.headers.get("Origin")
-    if origin is not None and request.method in _WRITES:
-        own = f"{request.scheme}://{request.host}"
-        if origin.rstrip("/").lower() != own.lower():
-            message = f"a web page of {origin[:100]} may not change trades here"
-            raise ApiError(403, error_body("cross-origin request refused", message))
-    return await handler(request)
+    server's, nor one of the ``listed`` ones: ``[plugin.dtms] cors_origins``, as
+    :func:`~.cors.origin_key` compares them): a browser sends a POST with a text body
+    cross-site without asking, and a server on 127.0.0.1 without a token would take it
+    as a client's, so any page the trader opens could report a trade closed (DTMS lets
+    it go) or register one. Programs send no ``Origin``; the dashboard's requests come
+    from this very origin."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if origin is not None and request.method in _WRITES:
+            own = f"{request.scheme}://{request.host}"
+            key = origin_key(origin)
+            if key != own.lower() and key not in listed:
+                message = f"a web page of {origin[:100]} may not change trades here"
+                raise ApiError(403, error_body("cross-origin request refused", message))
+        return await handler(request)
+
+    return middleware
 
 
 #: the names a server on the loopback is asked by: a program's, or the trader's browser
@@ -198,12 +206,13 @@ def host_name_middleware(token: str | None, bound: str) -> Middleware:
     return middleware
 
 
-def browser_guards(token: str | None, bound: str) -> list[Middleware]:
+def browser_guards(token: str | None, bound: str, origins: Iterable[str] = ()) -> list[Middleware]:
     """What keeps another site's web pages out of an app that serves DTMS's routes on
     ``bound``: a page whose name was rebound to this server (the ``Host`` check) and a
     page that writes cross-site (the ``Origin`` check). ``dtms serve``'s app and the
     routes DTMS adds to a trading host's app (``dtms_plugin.web``) both run these."""
-    return [host_name_middleware(token, bound), same_origin_middleware]
+    listed = frozenset(origin_key(o) for o in origins)
+    return [host_name_middleware(token, bound), same_origin_middleware(listed)]
 
 
 def auth_middleware(token: str | None) -> Middleware:

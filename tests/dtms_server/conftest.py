@@ -35,10 +35,14 @@ def make_client(
         token_env: str = "DTMS_TOKEN",
         world: World = world,
         dashboard: bool = False,
+        cors_origins: tuple[str, ...] = (),
         **overrides: Any,
     ) -> Client:
+        dtms = DtmsSettings(
+            state_dir=str(tmp_path / "state"), token_env=token_env, cors_origins=cors_origins
+        )
         settings = ServerSettings(
-            dtms=DtmsSettings(state_dir=str(tmp_path / "state"), token_env=token_env),
+            dtms=dtms,
             token=token,
             # the first cycle runs at start; tests drive the rest
             **{"monitor_seconds": 3600.0, **overrides},
