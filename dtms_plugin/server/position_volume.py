@@ -13,11 +13,14 @@ request is well formed, the broker says otherwise (as a 409 says of the stored t
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from hookspecs import Broker
 
 from .errors import EngineUnavailable, PositionConflict
 from .validation import Registration
+from .views import trade_fields
 
 
 def position_volume(broker: Broker, reg: Registration, symbol: str, log: logging.Logger) -> float:
@@ -45,3 +48,13 @@ def position_volume(broker: Broker, reg: Registration, symbol: str, log: logging
             f" on {position.symbol}, not a {reg.direction} on {symbol}: send it",
         )
     return position.volume
+
+
+def kept_volume(record: Mapping[str, Any] | None) -> float | None:
+    """The volume the trade kept in ``record`` was registered with, if any: what a repeat
+    without a volume is taken with when the broker has no such position (the original's
+    clients send volume 0 on every registration), so it is answered by that record."""
+    if record is None:
+        return None
+    value = record.get("initial_volume", trade_fields(record).get("volume"))
+    return float(value) if isinstance(value, int | float) and value > 0 else None

@@ -30,7 +30,7 @@ from .errors import (
     RegistrationRejected,
     TradeClosed,
 )
-from .position_volume import position_volume
+from .position_volume import kept_volume, position_volume
 from .service_parts import ServiceParts
 from .validation import FieldError, Registration, UnknownSymbol, check_not_ahead
 from .views import not_applied, record_state, trade_fields
@@ -272,10 +272,15 @@ class Registering(ServiceParts):
                 try:
                     assert self._host is not None
                     volume = position_volume(self._host.broker, reg, info.name, self.log)
-                    reg = replace(reg, volume=volume)
                 except Conflict as exc:
-                    out.append(exc)
-                    continue
+                    # no such position: a repeat of a kept trade (the original's clients
+                    # send volume 0 every time) is answered as any repeat is, by its record
+                    kept = kept_volume(self.store.get_record(reg.ticket))
+                    if kept is None:
+                        out.append(exc)
+                        continue
+                    volume = kept
+                reg = replace(reg, volume=volume, volume_sent=False)
             assert reg.volume is not None
             if info.volume_min > 0 and reg.volume < info.volume_min * (1 - 1e-9):
                 out.append(

@@ -51,6 +51,9 @@ class Registration:
     opened_at: datetime | None  # None: the server's clock at registration
     magic: int = 0
     comment: str = ""
+    #: False when ``volume`` was not sent and was taken at registration (the broker's
+    #: position's, or the kept trade's): a repeat does not report it as not applied
+    volume_sent: bool = True
 
 
 def parse_ticket(value: object, field: str = "ticket") -> int:

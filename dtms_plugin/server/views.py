@@ -275,6 +275,8 @@ def not_applied(reg: Registration, record: Mapping[str, Any]) -> dict[str, dict[
     out: dict[str, dict[str, Any]] = {}
     for sent_name, kept_names in _REGISTERED_AS:
         sent = getattr(reg, sent_name)
+        if sent_name == "volume" and not reg.volume_sent:
+            continue  # taken at registration, not sent
         name = next((n for n in kept_names if n in record or n in fields), kept_names[-1])
         kept = record.get(name, fields.get(name))
         if sent is None or (not isinstance(kept, int | float) and kept is not None):

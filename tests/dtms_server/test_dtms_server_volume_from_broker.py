@@ -79,3 +79,23 @@ async def test_a_batch_item_without_volume_is_taken_or_refused_alone(
     assert [r["status"] for r in body["results"]] == [201, 409]
     assert body["results"][1]["field"] == "volume"
     assert (await (await client.get(f"/dtms/trade/{ticket}")).json())["trade_info"]["volume"] == 0.4
+
+
+async def test_a_repeat_without_volume_is_answered_by_the_kept_trade(
+    client: Client, world: World
+) -> None:
+    """The original's clients send volume 0 on every registration: a repeat of a kept
+    trade whose position has gone from the broker was a 409 on volume, and one whose
+    position was partly closed reported its volume "not applied", which it never sent."""
+    ticket = _position(world, 0.4)
+    body = registration(ticket, volume=0)
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    assert world.broker.close(ticket, 0.1).ok  # partly closed at the broker
+    again = await client.post("/dtms/trade/enable", json=body)
+    answer = await again.json()
+    assert (again.status, answer["already_registered"]) == (200, True)
+    assert "not_applied" not in answer
+    assert world.broker.close(ticket).ok  # gone from the broker, the trade still kept
+    gone = await client.post("/dtms/trade/enable", json=body)
+    answer = await gone.json()
+    assert (gone.status, answer["already_registered"]) == (200, True), answer
