@@ -49,15 +49,17 @@ def web_origin(key: str, value: str) -> None:
     try:
         parts = urlsplit(value)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        ok = ok and parts.path in ("", "/") and not (parts.query or parts.fragment)
-        ok = ok and not (parts.username or parts.password)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
+        # what a browser sends: nothing after the port, no default port, no spaces
+        ok = ok and value.rstrip("/") == f"{parts.scheme}://{parts.netloc}"
+        ok = ok and not (parts.username or parts.password or " " in value)
+        ok = ok and (parts.scheme, parts.port) not in (("http", 80), ("https", 443))
+    except ValueError:  # a port out of range
         ok = False
     if not ok:
         raise ValueError(
-            f"{key}: expected a web page's origin such as http://localhost:8000 (scheme,"
-            f" host and port only), got {value!r}"
+            f"{key}: expected a web page's origin as a browser sends it, such as"
+            f" http://localhost:8000 (scheme, host and a port other than the default),"
+            f" got {value!r}"
         )
 
 

@@ -139,7 +139,12 @@ class Timeframe(StrEnum):
         if zone is None or zone is UTC:
             return False
         seconds = _SECONDS[self]
-        return seconds > _HOUR or not _divides(seconds, zone)
+        if seconds > _HOUR:
+            return True
+        try:
+            return not _divides(seconds, zone)
+        except TypeError:  # a zone that cannot be hashed (dateutil's): worked out anew
+            return not _divides.__wrapped__(seconds, zone)
 
     def _bucket_of(self, t: int) -> int:
         if self is Timeframe.MN1:

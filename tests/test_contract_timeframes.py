@@ -124,3 +124,27 @@ def test_lengths_and_order() -> None:
 )
 def test_an_epoch_number_is_read_by_its_size(number: int, seconds: float) -> None:
     assert epoch_seconds(number) == pytest.approx(seconds, abs=1e-6)
+
+
+def test_a_zone_that_cannot_be_hashed_still_buckets() -> None:
+    """dateutil's zones define equality without a hash: the cached check of whether an
+    hour divides a zone's offsets raised TypeError for them."""
+    from datetime import UTC, datetime, timedelta, tzinfo
+
+    from hookspecs import Timeframe
+
+    class Plus1(tzinfo):
+        __hash__ = None  # type: ignore[assignment]
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Plus1)
+
+        def utcoffset(self, dt: datetime | None) -> timedelta:
+            return timedelta(hours=1)
+
+        def dst(self, dt: datetime | None) -> timedelta:
+            return timedelta(0)
+
+    when = datetime(2024, 3, 4, 23, 30, tzinfo=UTC)
+    assert Timeframe.H1.bucket_start(when, Plus1()) == datetime(2024, 3, 4, 23, tzinfo=UTC)
+    assert Timeframe.D1.bucket_start(when, Plus1()) == datetime(2024, 3, 4, 23, tzinfo=UTC)

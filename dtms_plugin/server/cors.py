@@ -25,6 +25,9 @@ METHODS = "GET, HEAD, POST, DELETE"
 HEADERS = "Authorization, Content-Type"
 #: How long a browser may keep a preflight's answer.
 MAX_AGE_SECONDS = 600
+#: Where a listed page's request keeps its CORS headers, for an answer written before
+#: this middleware sees it (the error middleware's answer to a body it cannot read).
+REQUEST_KEY = web.RequestKey("dtms_cors_headers", dict)
 
 
 def origin_key(origin: str) -> str:
@@ -41,17 +44,30 @@ def cors_middleware(origins: Iterable[str]) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if origin is None or origin_key(origin) not in allowed:
-            return await handler(request)
-        headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+            response = await handler(request)
+            if allowed:  # a cache must not give a listed page this answer without them
+                vary_origin(response)
+            return response
+        headers = {"Access-Control-Allow-Origin": origin}
+        request[REQUEST_KEY] = headers
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             preflight = {
                 "Access-Control-Allow-Methods": METHODS,
                 "Access-Control-Allow-Headers": HEADERS,
                 "Access-Control-Max-Age": str(MAX_AGE_SECONDS),
             }
-            return web.Response(status=204, headers={**headers, **preflight})
-        response = await handler(request)
-        response.headers.update(headers)
+            response = web.Response(status=204, headers={**headers, **preflight})
+        else:
+            response = await handler(request)
+            response.headers.update(headers)
+        vary_origin(response)
         return response
 
     return middleware
+
+
+def vary_origin(response: web.StreamResponse) -> None:
+    """``Vary: Origin`` added to what the answer varies by already."""
+    vary = response.headers.get("Vary", "")
+    if "origin" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Origin" if vary else "Origin"

@@ -21,6 +21,7 @@ from hookspecs import DataError
 
 from ..store import StoreError
 from . import body as request_body
+from .cors import REQUEST_KEY as CORS_REQUEST_KEY
 from .cors import origin_key
 from .errors import Conflict, EngineUnavailable, RegistrationRejected, error_body
 from .unavailable import answered, unavailable
@@ -133,6 +134,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             # the body's unread rest must not be read as the next request, nor drained
             # after the answer (it fails again): answer, then close the connection
             response.force_close()
+            response.headers.update(request.get(CORS_REQUEST_KEY, {}))  # sent now
             await response.prepare(request)
             await response.write_eof()
             request.protocol.force_close()

@@ -16,11 +16,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from hookspecs import Broker
+from hookspecs import Broker, DefensiveState
 
 from .errors import EngineUnavailable, PositionConflict
 from .validation import Registration
-from .views import trade_fields
+from .views import record_state, trade_fields
 
 
 def position_volume(broker: Broker, reg: Registration, symbol: str, log: logging.Logger) -> float:
@@ -50,11 +50,17 @@ def position_volume(broker: Broker, reg: Registration, symbol: str, log: logging
     return position.volume
 
 
-def kept_volume(record: Mapping[str, Any] | None) -> float | None:
-    """The volume the trade kept in ``record`` was registered with, if any: what a repeat
+def kept_volume(record: Mapping[str, Any] | None, reg: Registration, symbol: str) -> float | None:
+    """The volume the live trade kept in ``record`` was registered with, when ``reg`` is a
+    repeat of it (the same ``symbol``, the broker's spelling, and side): what a repeat
     without a volume is taken with when the broker has no such position (the original's
-    clients send volume 0 on every registration), so it is answered by that record."""
-    if record is None:
+    clients send volume 0 on every registration), so it is answered by that record. A
+    CLOSED record (a reused ticket, or the trade closed) or another trade gives None:
+    the 409 on volume stands."""
+    if record is None or record_state(record) == DefensiveState.CLOSED.value:
         return None
-    value = record.get("initial_volume", trade_fields(record).get("volume"))
+    fields = trade_fields(record)
+    if fields.get("symbol") != symbol or fields.get("direction") != reg.direction:
+        return None
+    value = record.get("initial_volume", fields.get("volume"))
     return float(value) if isinstance(value, int | float) and value > 0 else None

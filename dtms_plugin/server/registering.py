@@ -275,7 +275,7 @@ class Registering(ServiceParts):
                 except Conflict as exc:
                     # no such position: a repeat of a kept trade (the original's clients
                     # send volume 0 every time) is answered as any repeat is, by its record
-                    kept = kept_volume(self.store.get_record(reg.ticket))
+                    kept = kept_volume(self.store.get_record(reg.ticket), reg, info.name)
                     if kept is None:
                         out.append(exc)
                         continue

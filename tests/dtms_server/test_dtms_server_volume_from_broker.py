@@ -99,3 +99,22 @@ async def test_a_repeat_without_volume_is_answered_by_the_kept_trade(
     gone = await client.post("/dtms/trade/enable", json=body)
     answer = await gone.json()
     assert (gone.status, answer["already_registered"]) == (200, True), answer
+
+
+async def test_a_reused_closed_ticket_without_volume_is_still_a_409(
+    client: Client, world: World
+) -> None:
+    """The kept trade answers a repeat only while it is live and the same trade: a
+    CLOSED ticket registered for a new position the broker does not have took the old
+    trade's volume and was registered (a 201 for a trade the engine would find gone)."""
+    ticket = _position(world, 0.4)
+    assert (await client.post("/dtms/trade/enable", json=registration(ticket, volume=0))).ok
+    assert world.broker.close(ticket).ok
+    closed = await client.post(f"/dtms/trade/{ticket}/closed", json={"reason": "tp"})
+    assert closed.status in (200, 202), await closed.text()
+    again = registration(ticket, volume=0, entry=2100.0)
+    resp = await client.post("/dtms/trade/enable", json=again)
+    body = await resp.json()
+    assert (resp.status, body["field"]) == (409, "volume"), body
+    sell = registration(ticket + 1000, volume=0, direction="sell")
+    assert (await client.post("/dtms/trade/enable", json=sell)).status == 409
