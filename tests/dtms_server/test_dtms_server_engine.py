@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from support.dtms_server_schema import errors
-from support.dtms_server_world import ScriptedStrategy, registration, service_of
+from support.dtms_server_world import ScriptedStrategy, dead_engine_client, registration, service_of
 
 from dtms_plugin.server.openapi import document
 
@@ -88,18 +88,7 @@ async def test_health_is_503_after_repeated_failures_and_recovers(client: Client
 
 
 async def test_health_is_503_when_the_monitor_task_died(make_client: Any) -> None:
-    def dying(dtms: Any, store: Any) -> ScriptedStrategy:
-        strategy = ScriptedStrategy(store)
-        strategy.die = True  # the first cycle, at start, kills the loop
-        return strategy
-
-    client: Client = await make_client(strategy_factory=dying)
-    task = service_of(client)._monitor_task
-    assert task is not None
-    for _ in range(2000):
-        if task.done():
-            break
-        await asyncio.sleep(0.005)
+    client: Client = await dead_engine_client(make_client)
     status, body = await _health(client)
     assert status == 503
     assert (body["engine_running"], body["status"]) == (False, "unhealthy")

@@ -5,7 +5,6 @@ route, another method, a body too large), and those of a trading host's routes."
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import ScriptedStrategy, registration, service_of
+from support.dtms_server_world import dead_engine_client, registration, service_of
 
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.settings import DtmsSettings
@@ -106,18 +105,7 @@ async def test_a_405_and_a_404_say_what_was_asked(client: Client) -> None:
 
 
 async def test_a_503_and_a_500_have_the_shape_too(make_client: Any) -> None:
-    def dying(dtms: Any, store: Any) -> ScriptedStrategy:
-        strategy = ScriptedStrategy(store)
-        strategy.die = True  # the first cycle, at start, kills the loop
-        return strategy
-
-    client: Client = await make_client(strategy_factory=dying)
-    task = service_of(client)._monitor_task
-    assert task is not None
-    for _ in range(2000):
-        if task.done():
-            break
-        await asyncio.sleep(0.005)
+    client: Client = await dead_engine_client(make_client)
     resp = await client.post("/dtms/trade/enable", json=registration(7))
     assert resp.status == 503
     assert_error_shape(503, await resp.json())

@@ -4,13 +4,12 @@ for /dtms/health's ready and initialise before registering, and a 404 stalled th
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from support.dtms_server_schema import errors
-from support.dtms_server_world import ScriptedStrategy, registration, service_of
+from support.dtms_server_world import dead_engine_client, registration, service_of
 
 from dtms_plugin.server.openapi import document
 
@@ -63,17 +62,7 @@ async def test_they_want_the_token_and_initialise_is_a_guarded_write(make_client
 
 
 async def test_a_dead_engine_is_not_ready_and_initialise_says_so(make_client: Any) -> None:
-    def dying(dtms: Any, store: Any) -> ScriptedStrategy:
-        strategy = ScriptedStrategy(store)
-        strategy.die = True  # the first cycle, at start, kills the loop
-        return strategy
-
-    client: Client = await make_client(strategy_factory=dying)
-    task = service_of(client)._monitor_task
-    for _ in range(2000):
-        if task.done():
-            break
-        await asyncio.sleep(0.005)
+    client: Client = await dead_engine_client(make_client)
     status, health = await _call(client, "GET", "/dtms/health")
     assert status == 503
     assert (health["ready"], health["success"], health["dtms_initialized"]) == (False,) * 3

@@ -9,6 +9,7 @@ aggregated from the visible M5 bars (complete buckets only), as a real feed woul
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -271,3 +272,22 @@ async def hosts_routes(
         app = web.Application()
         app.add_routes(routes(LocalStrategy(settings, store), settings))
         yield await aiohttp_client(app), store
+
+
+async def dead_engine_client(make_client: Callable[..., Awaitable[Any]]) -> Any:
+    """A client of a server whose monitoring loop died at its first cycle (at start),
+    returned once the loop's task is done: the engine is not running."""
+
+    def dying(dtms: Any, store: Any) -> ScriptedStrategy:
+        strategy = ScriptedStrategy(store)
+        strategy.die = True  # the first cycle, at start, kills the loop
+        return strategy
+
+    client = await make_client(strategy_factory=dying)
+    task = service_of(client)._monitor_task
+    assert task is not None
+    for _ in range(2000):
+        if task.done():
+            break
+        await asyncio.sleep(0.005)
+    return client
