@@ -232,13 +232,16 @@ def load_csv(
     return bars
 
 
+def _histdata_mt(path: str | Path, kind: str | None) -> bool:
+    """Is this HistData.com's MetaTrader layout (``DAT_MT_…``), on Eastern Standard Time
+    unless a zone is given, where other MetaTrader 4 files are on UTC?"""
+    return kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_")
+
+
 def _own_clock_note(path: str | Path, kind: str | None, zone: tzinfo | None) -> str | None:
     """What a file of HistData.com's layouts was read in when no zone was given: its own
     Eastern Standard Time, not the UTC the run's ``data_tz`` then names."""
-    histdata = kind == "histdata" or (
-        kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_")
-    )
-    if zone is not None or not histdata:
+    if zone is not None or not (kind == "histdata" or _histdata_mt(path, kind)):
         return None
     return (
         f"{Path(path).name}: HistData.com's layout, its times read as its own Eastern "
@@ -277,8 +280,7 @@ def _load(
     if first in DUKASCOPY_INDEX:
         return load_dukascopy(path, rows, left_out)
     if kind is not None:
-        histdata_mt = kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_")
-        if histdata_mt and said is None:
+        if _histdata_mt(path, kind) and said is None:
             zone = timezone(HISTDATA_UTC_OFFSET)  # HistData's MetaTrader layout: EST too
         return load_headerless(path, rows, kind, zone if kind.startswith("mt4") else said)
     if first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:
