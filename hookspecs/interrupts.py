@@ -52,6 +52,17 @@ def keep_interrupts() -> None:
 def _interrupt_main() -> None:
     """Act in the main thread as the signal would: through SIGINT's handler when Python
     handles SIGINT, else through SIGTERM's (a command started in the background of a
-    non-interactive shell ignores SIGINT; its interrupt came from SIGTERM)."""
-    handled = signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.SIG_DFL, None)
-    _thread.interrupt_main(signal.SIGINT if handled else signal.SIGTERM)
+    non-interactive shell ignores SIGINT; its interrupt came from SIGTERM). The signal is
+    sent to the main thread itself, a real one: a main thread blocked in a system call (a
+    read from a pipe or a FIFO no one writes) is woken by it, where ``interrupt_main``
+    only sets a flag that thread would not look at until the call returns."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) not in (signal.SIG_IGN, signal.SIG_DFL, None):
+            break
+    else:
+        return  # neither is Python's to handle any more: the command is past caring
+    main = threading.main_thread().ident
+    if hasattr(signal, "pthread_kill") and main is not None:
+        signal.pthread_kill(main, signum)
+    else:  # Windows: no signals to a thread; a blocked call there waits as before
+        _thread.interrupt_main(signum)

@@ -12,10 +12,12 @@ import textwrap
 import pytest
 
 #: The child: a KeyboardInterrupt raised in a weakref callback, then ordinary work for up
-#: to five seconds; what ends it is printed.
+#: to five seconds (or, with ``--block``, a read from a pipe written to after five
+#: seconds, as a command blocks reading a FIFO); what ends it, and whether at once, is
+#: printed.
 CHILD = textwrap.dedent(
     """
-    import signal, sys, time, weakref
+    import os, signal, sys, threading, time, weakref
     from hookspecs import keep_interrupts
     if "--keep" in sys.argv:
         keep_interrupts()
@@ -30,13 +32,19 @@ CHILD = textwrap.dedent(
     thing = Thing()
     ref = weakref.ref(thing, callback)
     try:
-        del thing
         give_up = time.monotonic() + 5
-        while time.monotonic() < give_up:
-            time.sleep(0.01)
+        if "--block" in sys.argv:
+            reader, writer = os.pipe()
+            threading.Timer(5, os.write, (writer, b"x")).start()
+            del thing
+            os.read(reader, 1)
+        else:
+            del thing
+            while time.monotonic() < give_up:
+                time.sleep(0.01)
         print("carried on")
-    except KeyboardInterrupt:
-        print("interrupted")
+    except KeyboardInterrupt:  # only once the read returned, on a hook that did not wake it
+        print("interrupted" if time.monotonic() < give_up - 4 else "interrupted late")
     """
 )
 
@@ -47,7 +55,10 @@ def _run(*flags: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("flags", [("--keep",), ("--keep", "--term")])
+@pytest.mark.parametrize(
+    "flags",
+    [("--keep",), ("--keep", "--term"), ("--keep", "--block"), ("--keep", "--term", "--block")],
+)
 def test_an_interrupt_dropped_in_a_callback_is_raised_again(flags: tuple[str, ...]) -> None:
     done = _run(*flags)
     assert done.stdout == "interrupted\n", (done.stdout, done.stderr)
