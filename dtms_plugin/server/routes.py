@@ -75,11 +75,11 @@ async def enable_trade(request: web.Request) -> web.Response:
 async def enable_many(request: web.Request) -> web.Response:
     try:
         sent = await _body(request)
-    except web.HTTPRequestEntityTooLarge as exc:  # say the batch's two limits, and the way
+    except web.HTTPRequestEntityTooLarge:  # say the batch's two limits, and the way
         limit = request.app[SETTINGS_KEY].max_body_bytes
         message = (
-            f"{exc.text}: a batch takes at most {MAX_BATCH_REGISTRATIONS} trades and "
-            f"{limit:,} bytes; send them in several requests"
+            f"the body is larger than {limit:,} bytes: a batch takes at most "
+            f"{MAX_BATCH_REGISTRATIONS} trades and {limit:,} bytes; send them in several requests"
         )
         raise ApiError(413, error_body("request body too large", message, field="body")) from None
     items = batch_items(sent)

@@ -156,7 +156,10 @@ async def test_a_batch_too_large_names_both_of_its_limits(make_client: Any) -> N
     assert resp.status == 413
     body = await resp.json()
     assert body["error"] == "request body too large" and body["field"] == "body"
-    assert "at most 200 trades and 4,096 bytes; send them in several requests" in body["message"]
+    assert body["message"] == (  # one sentence, not aiohttp's "… exceeded.: a batch …"
+        "the body is larger than 4,096 bytes: a batch takes at most 200 trades and 4,096 bytes;"
+        " send them in several requests"
+    )
 
 
 async def test_an_unexpected_error_is_500_json_without_details(client: Client) -> None:
