@@ -88,13 +88,13 @@ def test_a_paused_redis_holds_up_only_the_requests_that_read_it(
         url = replica.server.url
         assert register(url, ticket).status_code in (200, 201)
         for path in ("/health", f"/dtms/trade/{ticket}", "/dtms/status", "/dtms/trades"):
-            store.client.client_pause(1500)  # Redis answers nobody for 1.5 s
+            store.client.client_pause(3000)  # Redis answers nobody for 3 s
             slow = pool.submit(requests.get, f"{url}{path}", headers=AUTH, timeout=30)
             time.sleep(0.2)  # that request is waiting for Redis now
-            began = time.monotonic()
             page = requests.get(f"{url}/", timeout=30)  # the dashboard: no store read
-            took = time.monotonic() - began
-            assert page.status_code == 200 and took < 0.8, (path, took)
+            # answered while the other still waits: an order, not a duration a loaded
+            # machine could stretch (the dashboard waiting for Redis would come after it)
+            assert page.status_code == 200 and not slow.done(), path
             assert slow.result().status_code == 200, path
 
 
