@@ -278,6 +278,9 @@ class ResultCode(StrEnum):
     UNKNOWN_OUTCOME = "unknown_outcome"  # timeout: re-read positions before retrying
     NO_MONEY = "no_money"
     MARKET_CLOSED = "market_closed"
+    #: trading refused for now by the terminal, the account or the server (MetaTrader's
+    #: Algo Trading button off): no fault of the order, so try it again later
+    TRADING_DISABLED = "trading_disabled"
     REJECTED = "rejected"  # any other refusal (an action whose params are wrong, too)
     VETOED = "vetoed"  # a plugin's allow_order refused the order an action opens: final
 
