@@ -115,7 +115,8 @@ class Store(DiskcacheRows, SharedReads):
             raise StoreError(
                 f"store {self.directory}: another DTMS engine (pid {holder}) manages these "
                 "trades; two engines on one store would act on every trade twice (stop it, "
-                "give each its own state_dir, or share a Redis store: docs/scaling.md)"
+                "give each its own state_dir, share a Redis store: docs/scaling.md, or, for "
+                'a host beside a dtms serve, set the host\'s [plugin.dtms] strategy = "remote")'
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

@@ -32,7 +32,8 @@ def test_a_second_engine_on_the_store_is_refused_and_a_killed_one_leaves_no_lock
         assert line == (
             f"dtms: cannot start: store {state}: another DTMS engine (pid {first.proc.pid}) "
             "manages these trades; two engines on one store would act on every trade twice "
-            "(stop it, give each its own state_dir, or share a Redis store: docs/scaling.md)"
+            "(stop it, give each its own state_dir, share a Redis store: docs/scaling.md, or, "
+            'for a host beside a dtms serve, set the host\'s [plugin.dtms] strategy = "remote")'
         )
         assert "Traceback" not in second.stderr
         first.proc.send_signal(signal.SIGKILL)
