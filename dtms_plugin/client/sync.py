@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import os
 import threading
 import warnings
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 from .aio import AsyncDtmsClient
 from .bodies import DtmsClientUnusable, RegisterResult
+from .http import DEFAULT_TOKEN_ENV
 
 T = TypeVar("T")
 
@@ -27,8 +29,32 @@ class DtmsClient:
     """Same arguments and methods as :class:`AsyncDtmsClient`, blocking. Use ``with``
     (or call :meth:`close`) so the loop thread ends."""
 
-    def __init__(self, url: str | None = None, **options: Any) -> None:
-        self._client = AsyncDtmsClient(url, **options)  # bad arguments: no thread left
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        token_env: str = DEFAULT_TOKEN_ENV,
+        timeout: float = 2.0,
+        register_timeout: float = 5.0,
+        fresh_seconds: float = 10.0,
+        last_known_seconds: float = 30.0,
+        query_retry_seconds: float = 0.5,
+        log: logging.Logger | None = None,
+    ) -> None:
+        # named one by one, not ``**options``: a type checker then checks a caller's
+        # options, and a misspelt one is a TypeError naming this class
+        self._client = AsyncDtmsClient(  # bad arguments: no thread left
+            url,
+            token=token,
+            token_env=token_env,
+            timeout=timeout,
+            register_timeout=register_timeout,
+            fresh_seconds=fresh_seconds,
+            last_known_seconds=last_known_seconds,
+            query_retry_seconds=query_retry_seconds,
+            log=log,
+        )
         self.url = self._client.url
         self._closed = False
         self._pid = os.getpid()

@@ -56,9 +56,29 @@ async def test_the_curl_lines_run_against_a_real_server(served: Served) -> None:
     assert proc.returncode == 0, proc.stderr
     answers = [json.loads(line) for line in proc.stdout.replace("}{", "}\n{").splitlines()]
     assert [a["success"] for a in answers] == [True, True, True]
-    assert answers[0]["summary"] == "DTMS protection enabled for ticket 1001"
+    assert answers[0]["summary"] == "DTMS protection enabled for ticket 1003"
     assert answers[1]["trade_info"]["sl"] == 1990.0
     assert answers[2]["state"] == "CLOSED" and answers[2]["trade_info"]["profit"] == 25.0
+
+
+async def test_the_examples_run_one_after_another_against_one_server(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run in the page's order against one server, as a reader would: the curl lines
+    reused the sync bot's ticket, whose trade was closed, and their first answer was a
+    409 ``trade closed``."""
+    monkeypatch.setenv("DTMS_URL", served.url)
+    monkeypatch.delenv("DTMS_TOKEN", raising=False)
+    for block in examples():
+        await asyncio.to_thread(exec, compile(block, str(DOC), "exec"), {"__name__": "example"})
+    (block,) = re.findall(r"```sh\n(curl .*?)```", DOC.read_text(), flags=re.DOTALL)
+    script = block.replace("http://127.0.0.1:8001", served.url)
+    env = {**os.environ, "DTMS_TOKEN": ""}
+    proc = await asyncio.to_thread(
+        subprocess.run, ["bash", "-e", "-c", script], capture_output=True, text=True, env=env
+    )
+    answers = [json.loads(line) for line in proc.stdout.replace("}{", "}\n{").splitlines()]
+    assert [a["success"] for a in answers] == [True, True, True], answers
 
 
 def test_the_documented_limits_are_the_servers() -> None:

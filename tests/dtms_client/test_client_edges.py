@@ -119,3 +119,12 @@ def test_a_timeout_of_zero_is_refused_and_a_cache_span_of_zero_is_not() -> None:
             AsyncDtmsClient("http://127.0.0.1:8001", **{option: 0})
     client = AsyncDtmsClient("http://127.0.0.1:8001", fresh_seconds=0, timeout=3)
     assert (client.fresh_seconds, client.timeout) == (0.0, 3.0)
+
+
+def test_a_misspelt_option_of_the_sync_client_names_the_sync_client() -> None:
+    """Its options were ``**options`` passed on: a type checker never saw them, and a typo
+    was a TypeError naming ``AsyncDtmsClient``, a class the caller never used."""
+    with pytest.raises(TypeError, match=r"^DtmsClient\.__init__\(\) got an unexpected .*'timeot'"):
+        DtmsClient("http://127.0.0.1:8001", timeot=2)  # type: ignore[call-arg]
+    with DtmsClient("http://127.0.0.1:8001", timeout=3, token="t") as client:
+        assert client._client.timeout == 3.0  # each option still reaches the async client
