@@ -207,9 +207,9 @@ def _shown(value: Any) -> str:
 async def _status(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
     body = await client.status()
     engine, mode = body.get("engine", {}), body.get("account_mode", {})
-    rows = [
+    rows: list[list[Any]] = [
         ["engine", "healthy" if engine.get("healthy") else "NOT healthy"],
-        ["strategy / broker", f"{engine.get('strategy')} / {engine.get('broker')}"],
+        ["strategy / broker", _joined(engine.get("strategy"), engine.get("broker"))],
         ["engine time", engine.get("engine_time")],
         ["trades", body.get("trades")],
         *([f"  {s}", n] for s, n in body.get("states", {}).items()),
@@ -217,6 +217,11 @@ async def _status(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
     ]
     _emit(args, body, lambda: _table(f"DTMS at {client.url}", ["", ""], rows))
     return EXIT_OK
+
+
+def _joined(*parts: Any) -> str | None:
+    """``local / paper``, or the parts known (a host's server names no broker)."""
+    return " / ".join(str(p) for p in parts if p is not None) or None
 
 
 def _trade_row(ticket: Any, view: dict[str, Any]) -> list[Any]:

@@ -225,10 +225,13 @@ def _local(
 
     async def status(request: web.Request) -> web.Response:
         check_names(request.query)  # every GET route refuses what it does not take
-        body = store_status(store, now())
+        at = now()
+        body = store_status(store, at)
         body.update(watch.status_keys(body["states"]))
-        # the page's engine badge: as /health says it (degraded while cycles fail)
-        body["engine"] = {**body["engine"], "healthy": not watch.status.consecutive_failures}
+        # the page's engine badge: as /health says it (degraded while cycles fail); the
+        # engine's clock, as dtms serve's status gives it (a paper run's data time)
+        healthy = not watch.status.consecutive_failures
+        body["engine"] = {**body["engine"], "healthy": healthy, "engine_time": at.isoformat()}
         return web.json_response(body)
 
     async def actions(request: web.Request) -> web.Response:

@@ -5,12 +5,15 @@ tickets, a page, the 400 of ``?ticket=`` (the host's copy once answered every tr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from support.e2e_procs import dtms_verb
 
 from dtms_plugin.client import AsyncDtmsClient
 from dtms_plugin.local import LocalStrategy
@@ -107,3 +110,25 @@ async def test_the_engine_badge_of_the_hosts_page_follows_its_cycles(
         assert await badge() == (True, 200)
         watch.status.failed(RuntimeError("the broker went away"))
         assert await badge() == (False, 503)
+
+
+async def test_dtms_status_against_the_hosts_server_says_its_engine_time(
+    aiohttp_client: Callable[..., Awaitable[Client]], tmp_path: Path
+) -> None:
+    """``dtms status`` against a host's server showed "local / None" and an engine time
+    of "–": the host's status named no clock, and an unknown broker was printed as None."""
+    settings = DtmsSettings(state_dir=str(tmp_path / "state"))
+    played = datetime(2024, 3, 1, 12, 5, tzinfo=UTC)  # a paper run's data time
+    with Store(tmp_path / "dtms") as store:
+        app = web.Application()
+        app.add_routes(routes(LocalStrategy(settings, store), settings, now=lambda: played))
+        client = await aiohttp_client(app)
+        status = await (await client.get("/dtms/status")).json()
+        assert status["engine"]["engine_time"] == "2024-03-01T12:05:00+00:00"
+        url = str(client.make_url("/")).rstrip("/")
+        done = await asyncio.to_thread(dtms_verb, "status", url=url, token=None)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in
+            done.stdout.splitlines() if line.count("│") == 3}  # fmt: skip
+    assert rows["strategy / broker"] == "local"
+    assert rows["engine time"] == "2024-03-01T12:05:00+00:00"
