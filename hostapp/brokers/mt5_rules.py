@@ -97,6 +97,23 @@ def snap_price(price: float, tick_size: float, digits: int) -> float:
     return round(round(price / tick_size) * tick_size, digits)
 
 
+def snap_level(
+    level: float, direction: Direction, tick_size: float, digits: int, *, target: bool = False
+) -> float:
+    """A position's stop (``target`` False) or target on the price grid, rounded away from
+    the price that closes it: a buy's stop down and its target up, a sell's stop up and
+    its target down. The nearest tick can be closer to the price than the level asked:
+    a stop a plugin moved out to the stops level would land inside it and be refused
+    (10016), and a stop moved in would risk more than it chose (docs/mt5.md, "Prices")."""
+    if tick_size <= 0:
+        return round(level, digits)
+    steps = level / tick_size
+    down = (direction == "buy") != target
+    # a level already on the grid stays where it is, whatever float noise says
+    snapped = math.floor(steps + 1e-9) if down else math.ceil(steps - 1e-9)
+    return round(snapped * tick_size, digits)
+
+
 def tick_size(raw: Mapping[str, Any], point: float) -> float:
     """``trade_tick_size`` from ``symbol_info()``; the point when the terminal gives 0."""
     return float(raw.get("trade_tick_size") or 0.0) or point

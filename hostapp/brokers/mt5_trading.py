@@ -32,6 +32,7 @@ from .mt5_rules import (
     exemode,
     floor_volume,
     freeze_problem,
+    snap_level,
     snap_price,
     stops_problem,
     tick_size,
@@ -140,8 +141,12 @@ class Trading:
                 f"volume_step {info.volume_step}",
             )
         grid = tick_size(raw, info.point)
-        sl = snap_price(stop_loss, grid, info.digits) if stop_loss else None
-        tp = snap_price(take_profit, grid, info.digits) if take_profit else None
+        sl = snap_level(stop_loss, direction, grid, info.digits) if stop_loss else None
+        tp = (
+            snap_level(take_profit, direction, grid, info.digits, target=True)
+            if take_profit
+            else None
+        )
         comment = comment[:MAX_COMMENT]
         try:
             held = [p for p in self._raw_positions() if p["symbol"] == symbol]
@@ -252,8 +257,12 @@ class Trading:
         info, raw = found
         grid = tick_size(raw, info.point)
         direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
-        sl = snap_price(stop_loss, grid, info.digits) if stop_loss else None
-        tp = snap_price(take_profit, grid, info.digits) if take_profit else None
+        sl = snap_level(stop_loss, direction, grid, info.digits) if stop_loss else None
+        tp = (
+            snap_level(take_profit, direction, grid, info.digits, target=True)
+            if take_profit
+            else None
+        )
         cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])
 
         def prepare(tick: Tick, _filling: int | None) -> Prepared:
