@@ -256,11 +256,12 @@ class OrderSender:
                 f"failed); {error}",
             )
         why = "as malformed" if code == -2 else "(algorithmic trading is disabled)"
-        if code == AUTO_TRADING_DISABLED:
+        refused = ResultCode.REJECTED
+        if code == AUTO_TRADING_DISABLED:  # the package's word for 10027: the same wait
             self.on_autotrading_off()
+            refused = ResultCode.TRADING_DISABLED
         return ActionResult.failure(
-            ResultCode.REJECTED,
-            f"{label}: the terminal refused the request {why} and sent nothing; {error}",
+            refused, f"{label}: the terminal refused the request {why} and sent nothing; {error}"
         )
 
     def _moved(

@@ -132,6 +132,19 @@ _FAILURE_CODES: dict[int, ResultCode] = {
     10019: ResultCode.NO_MONEY,
     10018: ResultCode.MARKET_CLOSED,
     10046: ResultCode.HEDGING_NOT_ALLOWED,
+    # Trading itself refused for now, no fault of the order: the terminal's Algo Trading
+    # button is off (10027), the server disables algorithmic trading for the account
+    # (10026), or trading is disabled for the account or the symbol (10017: an investor
+    # login is refused at start-up, so mid-run it is the broker switching trading off, as
+    # some do around rollover or maintenance). Each clears once someone turns trading
+    # on again; a defender waits instead of spending its retries (docs/mt5.md, "Retcodes").
+    10017: ResultCode.TRADING_DISABLED,
+    10026: ResultCode.TRADING_DISABLED,
+    10027: ResultCode.TRADING_DISABLED,
+    # 10044: the symbol takes closing orders only. A broker sets it for a contract's last
+    # days or before it delists the symbol: it does not clear while a run waits, so an
+    # open or a hedge refused with it is a plain refusal (closes still go through).
+    10044: ResultCode.REJECTED,
     10036: ResultCode.NOT_FOUND,
     10004: ResultCode.TRANSIENT,
     10020: ResultCode.TRANSIENT,

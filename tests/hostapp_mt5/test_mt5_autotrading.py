@@ -34,7 +34,7 @@ def test_orders_refused_with_10027_say_it_once_with_the_hint(
         results = [broker.open(OrderRequest("XAUUSD", "buy", 0.1)) for _ in range(3)]
         ticket = fake.add_position("XAUUSD", 0, 0.1, 1990.0, magic=777)
         results.append(broker.close(ticket))
-    assert {r.code for r in results} == {ResultCode.REJECTED} and fake.positions == {
+    assert {r.code for r in results} == {ResultCode.TRADING_DISABLED} and fake.positions == {
         ticket: fake.positions[ticket]
     }
     assert all(
@@ -55,7 +55,8 @@ def test_the_button_seen_on_again_ends_the_episode(
     with caplog.at_level(logging.INFO):
         fake.trade_allowed = False
         broker.watch_connection()  # a cycle sees it off: said before any order
-        assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).code is ResultCode.REJECTED
+        refused = broker.open(OrderRequest("XAUUSD", "buy", 0.1)).code
+        assert refused is ResultCode.TRADING_DISABLED
         broker.watch_connection()
         fake.advance(90)
         fake.trade_allowed = True
@@ -84,7 +85,7 @@ def test_an_order_that_goes_through_ends_an_episode_the_button_never_showed(
         broker.watch_connection()
         second = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
         assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).ok
-    assert first.code is second.code is ResultCode.REJECTED
+    assert first.code is second.code is ResultCode.TRADING_DISABLED  # 10027, then -8
     assert [s.split(",")[0] for s in _said(caplog)] == [
         "AutoTrading is off in the MetaTrader 5 terminal: every order fails with 10027 until "
         'it is on again; press the "Algo Trading" button in the terminal\'s toolbar (Tools > '

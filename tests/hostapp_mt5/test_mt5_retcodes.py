@@ -145,7 +145,9 @@ def test_position_closed_is_not_found_for_modify_and_partial(
     [(10019, ResultCode.NO_MONEY), (10018, ResultCode.MARKET_CLOSED),
      (10014, ResultCode.INVALID_VOLUME), (10016, ResultCode.INVALID_STOPS),
      (10029, ResultCode.FROZEN), (10046, ResultCode.HEDGING_NOT_ALLOWED),
-     (10006, ResultCode.REJECTED), (10027, ResultCode.REJECTED)],
+     (10006, ResultCode.REJECTED), (10027, ResultCode.TRADING_DISABLED),
+     (10026, ResultCode.TRADING_DISABLED), (10017, ResultCode.TRADING_DISABLED),
+     (10044, ResultCode.REJECTED)],
 )  # fmt: skip
 def test_failures_name_the_code_and_last_error(
     broker: Mt5Broker, fake: FakeMT5, retcode: int, code: ResultCode
