@@ -18,6 +18,10 @@ A cycle at time ``now`` (the close time of the bars that just closed):
    host tells the loop of every action it carries out
    (:meth:`~hostapp.host.Host.add_listener`), so it looks only after a phase that acted.
 
+A live broker's list can lack a position that is still open, or one whose closing deals
+its history does not show yet: a position is reported closed once the broker confirms it
+(:mod:`hostapp.loop_gone`), and asked about again at each sweep meanwhile.
+
 Given ``entries`` (a script: the entries another run took, by cycle time and symbol),
 step 2 opens exactly those orders instead of asking ``propose_orders``, and no plugin
 can veto them (``allow_order`` is still asked, and what it would have vetoed is counted
@@ -47,9 +51,7 @@ from hookspecs import (
     ActionResult,
     Bar,
     Broker,
-    ClosedPositions,
     CloseReason,
-    CloseReasons,
     HostView,
     MarketView,
     OrderRequest,
@@ -60,6 +62,7 @@ from hookspecs import (
 
 from .episodes import Episodes
 from .loop_drivers import LoopClock, LoopDrivers, ProgressFn, ScaledLoopClock
+from .loop_gone import GonePositions
 from .loop_stats import (
     LIVE_WINDOW,
     OTHER_VETOES,
@@ -173,10 +176,8 @@ class TradingLoop(LoopDrivers):
         self._set_clock = clock.set if isinstance(clock, SettableClock) else None
         sim = broker if isinstance(broker, SimBroker) else None
         self._on_bar = sim.on_bar if sim is not None else None
-        self._closed_trade = broker.closed_trade if isinstance(broker, ClosedPositions) else None
-        self._closed_with_reason = (
-            broker.closed_with_reason if isinstance(broker, CloseReasons) else None
-        )
+        #: positions the broker's list lacks, until it confirms how they closed
+        self._gone = GonePositions(broker, host.log)
         self._propose = plugins.has_impls("propose_orders")
         self._on_cycle = plugins.has_impls("on_cycle")
         self._manage = plugins.has_impls("manage_positions")
@@ -210,6 +211,7 @@ class TradingLoop(LoopDrivers):
         their episode's first line are said (:mod:`hostapp.episodes`)."""
         self._vetoes.end_all()
         self._refusals.end_all()
+        self._gone.at_end()
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -234,7 +236,7 @@ class TradingLoop(LoopDrivers):
                     for trade, reason in closed:
                         known.pop(trade.ticket, None)
                         await self._closed(now, trade, reason)
-        elif known:
+        elif known or self._gone:
             await self._sweep(now, "external")
         if tf_closed and self.script is not None:
             for symbol in new_bars:
@@ -245,7 +247,7 @@ class TradingLoop(LoopDrivers):
                 await self._orders(now, symbol)
         if self._on_cycle:
             await self.plugins.on_cycle(self.host, now)
-            if known:
+            if known or self._gone:
                 await self._sweep(now, "action")
         if self._manage and known:
             self._acted = False
@@ -333,30 +335,16 @@ class TradingLoop(LoopDrivers):
         await self._sweep(now, "exit")
 
     async def _sweep(self, now: datetime, reason: CloseReason) -> None:
-        """Report every known position that is no longer open, with the broker's reason
-        when it closed it at a stop or target (:class:`hookspecs.CloseReasons`: a live
-        account's stop hit between cycles, another program's trade on a shared account),
-        else with ``reason``, the phase that found it gone; adopt
-        positions that appeared (hedges, re-adds) so their closing is reported too."""
+        """Report every known position that is no longer open, once the broker confirms
+        it (:mod:`hostapp.loop_gone`), with the broker's reason when it closed it at a
+        stop or target (:class:`hookspecs.CloseReasons`: a live account's stop hit between
+        cycles, another program's trade on a shared account), else with ``reason``, the
+        phase that found it gone; adopt positions that appeared (hedges, re-adds) so their
+        closing is reported too."""
         current = {t.ticket: t for t in self.broker.positions()}
-        known = self._known
-        gone = [ticket for ticket in known if ticket not in current]
-        closed = self._closed_with_reason
-        for ticket in gone:
-            last = known.pop(ticket)
-            why: CloseReason | None = None
-            if closed is None:
-                record = self._closed_record(ticket, last)
-            else:  # the record and the reason from one read of the broker's deals
-                record, why = closed(ticket) or (last, None)
-            await self._closed(now, record, why or reason)
-        known.update(current)
-
-    def _closed_record(self, ticket: int, last: Trade) -> Trade:
-        """The closed trade as the broker recorded it; the last open view if it keeps none."""
-        if self._closed_trade is not None:
-            return self._closed_trade(ticket) or last
-        return last
+        for record, why in self._gone.sweep(now, reason, self._known, current):
+            await self._closed(now, record, why)
+        self._known.update(current)
 
     async def _closed(self, now: datetime, trade: Trade, reason: CloseReason) -> None:
         self.stats.closes.append((now, trade, reason))

@@ -56,8 +56,9 @@ def closed_position(
     ``reason``, ``DEAL_REASON_SL`` as ``stop_loss`` and ``DEAL_REASON_TP`` as
     ``take_profit`` (anything else, an order or a stop-out, is ``None``), and that
     ``DEAL_REASON_*`` itself (-1 when the deal has none). ``None`` when
-    the server's history does not show it closed yet (it lags the positions by a moment)
-    or cannot be read: the loop then reports the position's last view.
+    the server's history does not show it closed yet (it lags the positions by a moment),
+    shows lots of it still open (only a partial close so far) or cannot be read: the loop
+    then asks again (hostapp/loop_gone.py).
 
     A netting reversal (``INOUT``) ends one side and opens the other under the same
     ticket; the old side was reported when the order reversed it (hostapp/loop.py), so
@@ -80,6 +81,10 @@ def closed_position(
     last = closing[-1]
     # the position's side: its opening deal's; without one in view, the opposite of the
     # deal that closed it (a sell closes a buy)
+    if opened and sum(n for _, n in opened) - sum(float(d["volume"]) for d in closing) > 1e-9:
+        # a partial close: the position is still open, its last close not in view yet (a
+        # terminal whose list lacks the position for a moment must not make it closed)
+        return None
     buy = int(opened[0][0]["type"]) == 0 if opened else int(last["type"]) == 1
     first = opened[0][0] if opened else side[0]
     lots = sum(n for _, n in opened)

@@ -57,6 +57,10 @@ class FakeMT5(TradeServer):
     faults: deque[Fault] = field(default_factory=deque)
     before_send: deque[Callable[[FakeMT5], None]] = field(default_factory=deque)
     fail_positions_get: int = 0  # the next N positions_get() calls return None
+    #: the next N positions_get() calls answer an empty tuple, whatever they ask, while
+    #: the positions stay open on the server: a terminal whose copy of the account is not
+    #: synchronised yet (just reconnected) answers from an empty list
+    empty_positions_get: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     positions: dict[int, FakePosition] = field(default_factory=dict)
@@ -289,6 +293,9 @@ class FakeMT5(TradeServer):
             self.fail_positions_get -= 1
             self._fail(-10004, "No IPC connection")
             return None
+        if self.empty_positions_get:
+            self.empty_positions_get -= 1
+            return ()
         out = []
         for p in self.positions.values():
             if (

@@ -1,0 +1,166 @@
+"""Positions the broker stopped listing, held until its history says how they closed.
+
+A live broker's list of open positions is not the word of its trade server: MetaTrader's
+``positions_get()`` answers from the terminal's copy, which can be empty for a moment
+(a terminal that has just reconnected and not synchronised), and the deals that closed a
+position can reach ``history_deals_get`` a moment after the position left the list
+(docs/mt5.md, "Closes the server made"). Reporting a position closed the first time the
+list lacks it tells the plugins of a close that did not happen (a defender stops defending
+a live trade), or of one that did with the last floating profit and no close price (a
+defender's daily-loss rail sums the wrong figure, and a stop hit is heard as
+``external``).
+
+So a position the list lacks is reported closed only once the broker confirms it: its
+closing deals in the history (:class:`hookspecs.CloseReasons`,
+:class:`hookspecs.ClosedPositions`), which give its real result, price and reason. Asking
+the terminal for that one ticket (``positions_get(ticket=…)``) would confirm nothing: it
+answers from the same copy as the list. A broker that keeps no history
+(:class:`hookspecs.Broker` alone) can only confirm by :meth:`~hookspecs.Broker.position`
+no longer finding it, and is reported at once with the last view, as before.
+
+Until then it is asked about again at every sweep, for :data:`CONFIRM_SECONDS`; a
+position the list shows again was never closed, and is watched on. Past the bound it is
+reported with what is known (its last view, the phase that found it gone) and a warning
+says so. A list that drops every position at once while none has a closing deal is most
+likely the terminal's copy and not the market: that is said once per episode, with how
+many sweeps it lasted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from hookspecs import Broker, ClosedPositions, CloseReason, CloseReasons, Trade
+
+#: How long, in seconds of the loop's clock, a position the list lacks is asked about
+#: before it is reported with its last view. MetaTrader's history trails a close by
+#: seconds (docs/mt5.md, "What happens when the terminal does not answer", step 5, and
+#: the 10 s ``resolve_seconds`` looked for an order's deals); a minute is several times
+#: that, and two more looks at the default 30 s cycle, yet short enough that a defender
+#: summing the day's losses hears of a close within the minute.
+CONFIRM_SECONDS = 60.0
+
+#: what the loop reports: a closed trade and why
+Close = tuple[Trade, CloseReason]
+
+
+@dataclass
+class _Missing:
+    last: Trade  # the last open view
+    since: datetime  # when the list first lacked it
+    reason: CloseReason  # the phase that first found it gone
+
+
+@dataclass
+class _Suspect:
+    """An episode of lists that dropped every position with no close in the history."""
+
+    since: datetime
+    positions: int  # how many it dropped
+    sweeps: int = 1
+    back: int = 0  # how many of them were listed again
+
+
+class GonePositions:
+    """The positions the broker's list lacks and whose close it has not confirmed yet."""
+
+    def __init__(self, broker: Broker, log: logging.Logger) -> None:
+        self.log = log
+        self._position = broker.position
+        self._with_reason = broker.closed_with_reason if isinstance(broker, CloseReasons) else None
+        self._trade = broker.closed_trade if isinstance(broker, ClosedPositions) else None
+        self._missing: dict[int, _Missing] = {}
+        self._suspect: _Suspect | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._missing)
+
+    def sweep(
+        self, now: datetime, reason: CloseReason, known: dict[int, Trade], current: dict[int, Trade]
+    ) -> list[Close]:
+        """Move the positions of ``known`` that ``current`` (the broker's list) lacks to
+        the missing ones, and give back those whose close is confirmed, or whose time to
+        be confirmed ran out, with why each closed: the broker's reason (its stop, its
+        target), else the phase that first found it gone (``reason`` now)."""
+        missing = self._missing
+        back = [t for t in missing if t in current]
+        for ticket in back:
+            del missing[ticket]  # listed again: it never closed
+        dropped = [t for t in known if t not in current]
+        for ticket in dropped:
+            missing[ticket] = _Missing(known.pop(ticket), now, reason)
+        closes: list[Close] = []
+        for ticket, gone in list(missing.items()):
+            closed = self._confirmed(ticket)
+            if closed is not None:
+                del missing[ticket]
+                closes.append((closed[0], closed[1] or gone.reason))
+            elif (now - gone.since).total_seconds() >= CONFIRM_SECONDS:
+                del missing[ticket]
+                self._unconfirmed(gone)
+                closes.append((gone.last, gone.reason))
+        # every position dropped at once, and none of them closed in the history
+        suspect = bool(dropped) and not known and not current
+        self._watch(now, suspect and all(t in missing for t in dropped), len(back), bool(current))
+        return closes
+
+    def _confirmed(self, ticket: int) -> tuple[Trade, CloseReason | None] | None:
+        if self._with_reason is not None:
+            return self._with_reason(ticket)
+        if self._trade is not None:
+            closed = self._trade(ticket)
+            return None if closed is None else (closed, None)
+        gone = self._position(ticket) is None
+        return (self._missing[ticket].last, None) if gone else None
+
+    def _unconfirmed(self, gone: _Missing) -> None:
+        t = gone.last
+        self.log.warning(
+            "position %s (%s %g %s) left the broker's list %.0f s ago and its history still "
+            "shows no close: reported closed (%s) with its last view, profit %+.2f as it "
+            "floated then and no close price",
+            t.ticket, t.direction, t.volume, t.symbol, CONFIRM_SECONDS, gone.reason, t.profit,
+        )  # fmt: skip
+
+    def _watch(self, now: datetime, suspect: bool, back: int, listed: bool) -> None:
+        """Say an episode of lists that dropped every position once, when it starts, and
+        once more when the list shows positions again or nothing is missing any more."""
+        episode = self._suspect
+        if episode is None:
+            if suspect:
+                self._suspect = _Suspect(now, len(self._missing))
+                self.log.warning(
+                    "the broker listed none of the %d open positions and its history shows "
+                    "none of them closed: taken for a terminal whose list is not "
+                    "synchronised, not for closes; they are asked about again for up to "
+                    "%.0f s (said again when the episode ends)",
+                    len(self._missing), CONFIRM_SECONDS,
+                )  # fmt: skip
+            return
+        episode.back += back
+        if not listed and self._missing:
+            episode.sweeps += 1
+            return
+        self._suspect = None
+        still = len(self._missing)
+        self.log.warning(
+            "the episode of lists without positions ended after %d sweeps (%.0f s): of the "
+            "%d positions dropped, %d were listed again, %d closed, %d still missing",
+            episode.sweeps, (now - episode.since).total_seconds(), episode.positions,
+            episode.back, episode.positions - episode.back - still, still,
+        )  # fmt: skip
+
+    def at_end(self) -> None:
+        """The run stops: say the positions still waiting for their close to show in the
+        history. They are not reported to the plugins with a guess; a restarted host
+        finds them closed (or open) and its plugins reconcile."""
+        if self._missing:
+            self.log.warning(
+                "%d position(s) had left the broker's list without a close in its history "
+                "when the run stopped, not reported to the plugins: %s",
+                len(self._missing), ", ".join(map(str, self._missing)),
+            )  # fmt: skip
+        self._missing.clear()
+        self._suspect = None
