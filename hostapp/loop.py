@@ -12,11 +12,11 @@ A cycle at time ``now`` (the close time of the bars that just closed):
    implementation has finished and while positions are open, ``manage_positions`` (the
    exit manager works here);
 4. positions that vanished during 3 are reported with ``on_trade_closed``: reason
-   ``action`` when they vanished during ``on_cycle``, ``exit`` during
-   ``manage_positions``, unless the broker says it closed them at their stop or target
-   (:class:`hookspecs.CloseReasons`: another program's trade on a shared account). The
-   host tells the loop of every action it carries out
-   (:meth:`~hostapp.host.Host.add_listener`), so it looks only after a phase that acted.
+   ``action`` when they vanished during an ``on_cycle`` that acted, ``exit`` during
+   ``manage_positions``, ``external`` when no plugin acted, unless the broker says it
+   closed them at their stop or target (:class:`hookspecs.CloseReasons`: another
+   program's trade on a shared account). The host tells the loop of every action it
+   carries out (:meth:`~hostapp.host.Host.add_listener`), so it knows which phase acted.
 
 A live broker's list can lack a position that is still open, or one whose closing deals
 its history does not show yet: a position is reported closed once the broker confirms it
@@ -246,9 +246,11 @@ class TradingLoop(LoopDrivers):
             for symbol in new_bars:
                 await self._orders(now, symbol)
         if self._on_cycle:
+            self._acted = False
             await self.plugins.on_cycle(self.host, now)
             if known or self._gone:
-                await self._sweep(now, "action")
+                # a close no plugin's action made happened in the market (docs/mt5.md)
+                await self._sweep(now, "action" if self._acted else "external")
         if self._manage and known:
             self._acted = False
             await self.plugins.manage_positions(self.host, now)

@@ -142,3 +142,26 @@ async def test_a_position_partly_closed_is_not_closed_by_an_empty_list() -> None
     await _cycle(app, fake, 30)
     await _cycle(app, fake, 60)
     assert plugin.closed == [] and fake.positions[ticket].volume == 0.6
+
+
+async def test_a_close_no_plugin_made_during_the_plugins_step_is_external() -> None:
+    """The server stopped the position out while ``on_cycle`` ran and no plugin acted:
+    ``action`` named a plugin's action that never was (docs/mt5.md promises ``external``)."""
+    fake = FakeMT5(now=T0)
+    app, plugin = _host(fake)
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 2005.3, magic=MAGIC)
+    await _cycle(app, fake, 0)
+    plugin.during = lambda: fake.stop_out(ticket)
+    await _cycle(app, fake, 30)
+    assert plugin.closed == [(ticket, "external", -3.0, 2005.0)]
+
+
+async def test_a_close_a_plugin_made_during_its_step_is_action() -> None:
+    fake = FakeMT5(now=T0)
+    app, plugin = _host(fake)
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 2005.3, magic=MAGIC)
+    await _cycle(app, fake, 0)
+
+    plugin.close = ticket
+    await _cycle(app, fake, 30)
+    assert plugin.closed == [(ticket, "action", -3.0, 2005.0)]
