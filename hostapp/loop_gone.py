@@ -59,6 +59,7 @@ class _Suspect:
 
     since: datetime
     positions: int  # how many it dropped
+    said: bool  # its start was said
     sweeps: int = 1
     back: int = 0  # how many of them were listed again
 
@@ -125,12 +126,16 @@ class GonePositions:
         )  # fmt: skip
 
     def _watch(self, now: datetime, suspect: bool, back: int, listed: bool) -> None:
-        """Say an episode of lists that dropped every position once, when it starts, and
-        once more when the list shows positions again or nothing is missing any more."""
+        """An episode of lists that dropped every position at once, none closed in the
+        history. Two or more are said when it starts; one alone is what a stop hit while
+        the history lags looks like, so it is said only if it is listed again. Its end
+        (the list shows positions again, or nothing is missing any more) is said when
+        its start was, or when a position came back."""
         episode = self._suspect
         if episode is None:
             if suspect:
-                self._suspect = _Suspect(now, len(self._missing))
+                self._suspect = _Suspect(now, len(self._missing), said=len(self._missing) > 1)
+            if suspect and len(self._missing) > 1:
                 self.log.warning(
                     "the broker listed none of the %d open positions and its history shows "
                     "none of them closed: taken for a terminal whose list is not "
@@ -144,10 +149,13 @@ class GonePositions:
             episode.sweeps += 1
             return
         self._suspect = None
+        if not (episode.said or episode.back):
+            return
         still = len(self._missing)
         self.log.warning(
-            "the episode of lists without positions ended after %d sweeps (%.0f s): of the "
-            "%d positions dropped, %d were listed again, %d closed, %d still missing",
+            "the broker's list lacked every position %d times in a row over %.0f s while "
+            "its history showed none of them closed: of the %d positions it dropped, %d "
+            "were listed again (it had lacked open positions), %d closed, %d still missing",
             episode.sweeps, (now - episode.since).total_seconds(), episode.positions,
             episode.back, episode.positions - episode.back - still, still,
         )  # fmt: skip

@@ -62,10 +62,13 @@ def _warnings(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if text in r.getMessage()]
 
 
-async def test_a_stop_hit_while_the_history_lags_is_heard_as_a_stop_with_its_deal() -> None:
+async def test_a_stop_hit_while_the_history_lags_is_heard_as_a_stop_with_its_deal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """The stop's deal reaches the history 5 s after the position left the list: the
     close was heard at once as ``external``, with the cycle before's floating profit and
-    no close price, and never corrected (a defender summed -3.0 for a -143.0 loss)."""
+    no close price, and never corrected (a defender summed -3.0 for a -143.0 loss). One
+    position gone with its deal late is no suspect list: nothing is said."""
     fake = FakeMT5(now=T0, history_lag=5.0)
     app, plugin = _host(fake)
     ticket = fake.add_position("XAUUSD", 0, 0.1, 2004.3, sl=1990.0, magic=MAGIC)
@@ -80,6 +83,24 @@ async def test_a_stop_hit_while_the_history_lags_is_heard_as_a_stop_with_its_dea
     assert plugin.closed == [(ticket, "stop_loss", -143.0, 1990.0)]
     await _cycle(app, fake, 9)
     assert len(plugin.closed) == 1
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_one_position_listed_again_says_the_list_had_lacked_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeMT5(now=T0)
+    app, plugin = _host(fake)
+    fake.add_position("XAUUSD", 0, 1.0, 2010.0, magic=MAGIC)
+    await _cycle(app, fake, 0)
+    with caplog.at_level(logging.INFO):
+        fake.empty_positions_get = 1
+        await _cycle(app, fake, 30)
+        await _cycle(app, fake, 60)
+    assert plugin.closed == []
+    (said,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "lacked every position 1 times in a row over 0 s" in said
+    assert "of the 1 positions it dropped, 1 were listed again" in said
 
 
 async def test_a_close_the_history_never_shows_is_reported_after_the_bound_saying_so(
@@ -121,8 +142,10 @@ async def test_one_empty_list_while_positions_are_open_closes_nothing(
     assert plugin.closed == []
     (said,) = _warnings(caplog, "listed none of the 2 open positions")
     assert "its history shows none of them closed" in said
-    (ended,) = _warnings(caplog, "the episode of lists without positions ended")
-    assert "of the 2 positions dropped, 2 were listed again, 0 closed" in ended
+    # two sweeps a cycle, from the cycle at 30 s to the one at 90 s
+    (ended,) = _warnings(caplog, "lacked every position 4 times in a row over 60 s")
+    assert "of the 2 positions it dropped, 2 were listed again" in ended
+    assert ", 0 closed, 0 still missing" in ended
     fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 1989.0, 1989.3
     fake.hit_stop(trade)  # still watched: its stop is heard as one
     await _cycle(app, fake, 120)
