@@ -183,3 +183,45 @@ def test_a_closing_deal_books_its_profit_into_the_balance(term: FakeMT5) -> None
     assert closed.retcode == 10009 and term.deals[-1].profit == 97.0
     account = term.account_info()
     assert (account.balance, account.equity) == (10_097.0, 10_097.0)
+
+
+def test_stops_and_targets_the_price_reaches_close_the_position_when_asked(term: FakeMT5) -> None:
+    """With ``trigger_levels`` the server closes at the price that reached the level (a
+    gap fills past it), before the next call is answered; without, prices move freely."""
+    s = term.symbols["XAUUSD"]
+    buy = term.add_position("XAUUSD", 0, 0.1, 2000.0, sl=1995.0, tp=2010.0)
+    sell = term.add_position("XAUUSD", 1, 0.1, 2000.0, sl=2010.0, tp=1998.0)
+    s.bid, s.ask = 1994.5, 1994.8  # past the buy's stop and the sell's target
+    assert len(term.positions_get()) == 2  # off by default
+    term.trigger_levels = True
+    assert term.positions_get() == ()
+    sl, tp = (d for d in term.deals if d.entry == 1)
+    assert (sl.position_id, sl.reason, sl.price, sl.profit) == (buy, 4, 1994.5, -55.0)
+    assert (tp.position_id, tp.reason, tp.price, tp.profit) == (sell, 5, 1994.8, 52.0)
+    assert term.balance == 10_000.0 - 55.0 + 52.0
+
+
+def test_a_server_that_prohibits_hedging_refuses_an_opposite_position(term: FakeMT5) -> None:
+    term.hedge_prohibited = True
+    ticket = send(term).order  # a buy
+    assert send(term, type=1, price=2000.00).retcode == 10046  # a sell beside it
+    assert send(term).retcode == 10009  # another buy
+    close = send(term, type=1, price=2000.00, position=ticket, sl=None, tp=None)
+    assert close.retcode == 10009 and len(term.positions) == 1
+
+
+def test_a_re_opened_position_keeps_its_identifier_in_its_deals(term: FakeMT5) -> None:
+    ticket = term.add_position("XAUUSD", 0, 0.1, 1990.0, sl=1980.0, identifier=123)
+    (pos,) = term.positions_get()
+    assert (pos.ticket, pos.identifier) == (ticket, 123)
+    term.hit_stop(ticket)
+    assert term.history_deals_get(position=ticket) == ()
+    (deal,) = term.history_deals_get(position=123)
+    assert (deal.position_id, deal.reason) == (123, 4)
+
+
+def test_a_terminal_not_synchronised_lists_no_positions(term: FakeMT5) -> None:
+    term.add_position("XAUUSD", 0, 0.1, 1990.0)
+    term.empty_positions_get = 1
+    assert term.positions_get() == ()
+    assert len(term.positions_get()) == 1

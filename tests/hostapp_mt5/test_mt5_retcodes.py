@@ -223,3 +223,15 @@ def test_an_operation_of_unknown_outcome_is_listed_once_with_its_count(
     assert broker.needs_attention == ["close 70000001 0.1 of 0.2 (3 times)", "open buy 0.1 XAUUSD"]
     said = [r for r in caplog.records if "outcome unknown" in r.getMessage()]
     assert len(said) == 2
+
+
+def test_a_hedge_the_server_prohibits_is_hedging_not_allowed(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """A hedging account whose server refuses opposite positions (a FIFO account): 10046
+    says the hedge cannot be, as a netting account would."""
+    fake.hedge_prohibited = True
+    ticket = fake.add_position("XAUUSD", 0, 0.5, 1990.0, magic=777)
+    r = broker.hedge(ticket, 0.2)
+    assert (r.ok, r.code) == (False, ResultCode.HEDGING_NOT_ALLOWED)
+    assert "10046 TRADE_RETCODE_HEDGE_PROHIBITED" in r.message and len(fake.positions) == 1

@@ -14,8 +14,12 @@ net an opposite deal. Every execution leaves an order ticket and a deal in the h
 (``history_deals_get``), as the server does, and the history may lag. Faults are scripted:
 a retcode instead of execution, execution followed by 10012 or ``None`` (a timeout that
 actually executed), an order that lands ``delay`` seconds later (visible in ``orders_get``
-meanwhile), or a partial fill. Time moves only through :meth:`FakeMT5.advance`, which tests
-pass as the adapter's ``sleep``.
+meanwhile), or a partial fill. Asked for (each off by default): stops and targets the price
+reaches close their position with a deal of reason SL/TP (``trigger_levels``), a hedging
+account refuses opposite positions with 10046 (``hedge_prohibited``), a position's
+identifier differs from its ticket (``add_position(identifier=)``), ``positions_get()``
+answers nothing while positions are open (``empty_positions_get``). Time moves only
+through :meth:`FakeMT5.advance`, which tests pass as the adapter's ``sleep``.
 """
 
 from __future__ import annotations

@@ -52,6 +52,16 @@ class FakePosition:
     magic: int
     comment: str
     time: int
+    #: POSITION_IDENTIFIER, the position's deals' DEAL_POSITION_ID: the ticket of the
+    #: order that opened it, kept for the position's life, while the server may give the
+    #: position a new ticket (MQL5 reference, POSITION_TICKET: "changed as a result of
+    #: service operations on the server, for example, when charging swaps with position
+    #: re-opening"); 0: the ticket
+    identifier: int = 0
+
+    @property
+    def id(self) -> int:
+        return self.identifier or self.ticket
 
 
 @dataclass(frozen=True)

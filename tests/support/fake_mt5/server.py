@@ -34,6 +34,7 @@ class TradeServer:
     now: datetime
     comment_rewrite: str | None
     split_tickets: bool
+    hedge_prohibited: bool
     symbols: dict[str, FakeSymbol]
     faults: deque[Fault]
     before_send: deque[Callable[[Any], None]]
@@ -218,6 +219,12 @@ class TradeServer:
                 return self._result(10029, r)
         elif self._stops_bad(s, r["type"], r.get("sl", 0.0), r.get("tp", 0.0)):
             return self._result(10016, r)
+        elif (
+            self.hedge_prohibited
+            and self.margin_mode == 2
+            and any(q.symbol == s.name and q.type != r["type"] for q in self.positions.values())
+        ):  # a hedging account whose server refuses opposite positions on one symbol
+            return self._result(10046, r, "Opposite positions on a single symbol are disabled")
         filled = round(self._fillable(s, r, fill), 8)
         if filled <= 0:
             return self._result(10006, r, "Rejected: not enough liquidity to fill")
@@ -237,12 +244,13 @@ class TradeServer:
         price: float,
         order: int,
     ) -> tuple[int, int, float]:
-        """Apply a filled deal; returns the position's ticket, the deal's entry and its
-        profit (a deal that closes lots books their result, as the server does)."""
+        """Apply a filled deal; returns the position's identifier (its deals'
+        ``position_id``), the deal's entry and its profit (a deal that closes lots books
+        their result, as the server does)."""
         if p is not None:
             profit = self._booked(s, p, v, price)
             self._reduce(p, v)
-            return p.ticket, CONSTANTS["DEAL_ENTRY_OUT"], profit
+            return p.id, CONSTANTS["DEAL_ENTRY_OUT"], profit
         sl, tp = r.get("sl", 0.0), r.get("tp", 0.0)
         net = next((q for q in self.positions.values() if q.symbol == s.name), None)
         if self.margin_mode == 2 or net is None:
@@ -278,7 +286,7 @@ class TradeServer:
             profit = self._booked(s, net, v, price)
             self._reduce(net, v)
             entry = CONSTANTS["DEAL_ENTRY_OUT"]
-        return net.ticket, entry, profit
+        return net.id, entry, profit
 
     @staticmethod
     def _booked(s: FakeSymbol, p: FakePosition, volume: float, price: float) -> float:
@@ -330,7 +338,7 @@ class TradeServer:
         volume = p.volume
         self._reduce(p, volume)
         self._record(
-            closing, self._next(), ticket, CONSTANTS["DEAL_ENTRY_OUT"], volume, price, profit,
+            closing, self._next(), p.id, CONSTANTS["DEAL_ENTRY_OUT"], volume, price, profit,
             reason,
         )  # fmt: skip
 

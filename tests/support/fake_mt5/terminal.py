@@ -26,6 +26,7 @@ from .shapes import (
     _Remote,
     check_plain,
 )
+from .triggers import crossed
 
 
 @dataclass
@@ -48,6 +49,14 @@ class FakeMT5(TradeServer):
     login_error: Exception | None = None  # login() raises it (e.g. an rpyc timeout)
     comment_rewrite: str | None = None  # the broker replaces order comments with this
     split_tickets: bool = False  # a new position's ticket differs from its order's
+    #: a hedging account whose server refuses an order opposite to an open position of
+    #: the same symbol with 10046 TRADE_RETCODE_HEDGE_PROHIBITED (a FIFO account)
+    hedge_prohibited: bool = False
+    #: the server closes a position once the price reaches its stop or target, as the
+    #: real one does between any two calls: a deal at the price then (a gap fills past
+    #: the level) with DEAL_REASON_SL / DEAL_REASON_TP. Off: tests move prices past the
+    #: levels freely, and close positions with hit_stop()
+    trigger_levels: bool = False
     symbols: dict[str, FakeSymbol] = field(default_factory=dict)
     rates: dict[tuple[str, int], list[tuple[Any, ...]]] = field(default_factory=dict)
     max_bars: int | None = None  # the terminal's "max bars in chart": history is cut
@@ -84,6 +93,9 @@ class FakeMT5(TradeServer):
         self._error = (1, "Success")
         if not self.initialized:
             self._error = (-10004, "No IPC connection")
+        elif self.trigger_levels:
+            for ticket, price, reason in crossed(self.positions.values(), self.symbols):
+                self._server_close(ticket, price, reason)
         return self.initialized
 
     def _out(self, value: Any) -> Any:
@@ -131,11 +143,15 @@ class FakeMT5(TradeServer):
         magic: int = 0,
         comment: str = "",
         ticket: int | None = None,
+        identifier: int = 0,
     ) -> int:
+        """A position open on the server; ``identifier`` (its deals' ``position_id``)
+        differs from its ticket after the server re-opened it (see FakePosition)."""
         ticket = ticket or self._next()
         self.positions[ticket] = FakePosition(
-            ticket, symbol, type_, volume, price, sl, tp, magic, comment, self.server_time()
-        )
+            ticket, symbol, type_, volume, price, sl, tp, magic, comment, self.server_time(),
+            identifier,
+        )  # fmt: skip
         return ticket
 
     # -- connection ----------------------------------------------------------------------
@@ -308,7 +324,7 @@ class FakeMT5(TradeServer):
             # fmt: off
             out.append(TradePosition(
                 p.ticket, p.time, p.time * 1000, p.time, p.time * 1000, p.type, p.magic,
-                p.ticket, 3, p.volume, p.price_open, p.sl, p.tp, current, 0.0, self._profit(p),
+                p.id, 3, p.volume, p.price_open, p.sl, p.tp, current, 0.0, self._profit(p),
                 p.symbol, p.comment, "",
             ))
             # fmt: on
