@@ -91,6 +91,9 @@ class Mt5Broker(Trading):
         self.sender.on_went_through = self._algo_trading.went_through
         #: positions the broker closed at a margin stop-out (``DEAL_REASON_SO``)
         self._stopped_out: dict[int, str] = {}
+        #: ``identifier`` of the positions seen whose ticket differs from it: their deals
+        #: carry it as ``position_id`` (:mod:`.mt5_history`)
+        self._identifiers: dict[int, int] = {}
         self._start_notes: list[str] = []  # what start-up found, for the summary
 
     @property
@@ -274,7 +277,12 @@ class Mt5Broker(Trading):
         raw = self.api.positions_get()
         if raw is None:  # an error, never "no positions"
             raise BrokerError(f"positions_get() failed: last_error={last_error(self.api)}")
-        return [as_dict(p) for p in raw]
+        rows = [as_dict(p) for p in raw]
+        for p in rows:
+            ticket, identifier = int(p["ticket"]), int(p.get("identifier") or 0)
+            if identifier and identifier != ticket:
+                self._identifiers[ticket] = identifier
+        return rows
 
     def _raw_position(self, ticket: int) -> Raw | None:
         return next((p for p in self._raw_positions() if int(p["ticket"]) == ticket), None)
@@ -296,7 +304,8 @@ class Mt5Broker(Trading):
         """:class:`hookspecs.CloseReasons`: :meth:`closed_trade` and the last closing
         deal's reason, a stop or a target the server filled, from one history read."""
         try:
-            closed = closed_position(self.api, self.server_clock, ticket)
+            identifier = self._identifiers.get(ticket, ticket)
+            closed = closed_position(self.api, self.server_clock, ticket, identifier)
         except (KeyError, TypeError, ValueError):  # a row unlike the API's
             return None
         if closed is None:

@@ -4,9 +4,11 @@ A position the loop finds gone is reported as it closed: the last of its closing
 (price, time, volume) and the result of all its deals, a partial close's included, with
 their swap, commission and fee (a MetaTrader position's profit is only its open part's,
 so the last view before a stop was hit says neither the stop's price nor the partials').
-The deals of a position are ``history_deals_get(position=ticket)`` (MQL5 reference,
-``HistoryDealsGet``); a deal's ``entry`` says whether it opened (``DEAL_ENTRY_IN``),
-closed (``OUT``, ``OUT_BY``) or reversed (``INOUT``) it.
+The deals of a position are ``history_deals_get(position=…)`` (MQL5 reference,
+``HistoryDealsGet``) of its ``identifier`` (``POSITION_IDENTIFIER``, the deals'
+``DEAL_POSITION_ID``), which is its ticket unless the server gave the position a new one
+(a swap charged by re-opening it); a deal's ``entry`` says whether it opened
+(``DEAL_ENTRY_IN``), closed (``OUT``, ``OUT_BY``) or reversed (``INOUT``) it.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ DEAL_REASON_SO = 6
 
 
 def closed_position(
-    api: Any, clock: ServerClock, ticket: int
+    api: Any, clock: ServerClock, ticket: int, identifier: int | None = None
 ) -> tuple[Trade, CloseReason | None, int] | None:
-    """``ticket`` as it closed, from its deals, with why: its last closing deal's
+    """``ticket`` as it closed, from its deals (those of ``identifier``, when the
+    position's differs from its ticket), with why: its last closing deal's
     ``reason``, ``DEAL_REASON_SL`` as ``stop_loss`` and ``DEAL_REASON_TP`` as
     ``take_profit`` (anything else, an order or a stop-out, is ``None``), and that
     ``DEAL_REASON_*`` itself (-1 when the deal has none). ``None`` when
@@ -64,7 +67,7 @@ def closed_position(
     ticket; the old side was reported when the order reversed it (hostapp/loop.py), so
     the side that closed here starts at the last reversal, and the reversing deal's own
     result (the old side's) is not counted again."""
-    raw = api.history_deals_get(position=ticket)
+    raw = api.history_deals_get(position=identifier or ticket)
     if not raw:
         return None
     deals = sorted((as_dict(d) for d in raw), key=lambda d: (int(d["time_msc"]), int(d["ticket"])))

@@ -86,3 +86,19 @@ def test_a_margin_stop_out_is_no_stop_loss_and_is_noted_for_the_summary(
     assert said == [
         f"the broker stopped out position {ticket} buy 0.1 XAUUSD (-103.00) (margin stop-out)"
     ]
+
+
+def test_a_position_whose_ticket_is_not_its_identifier_is_found_by_its_deals() -> None:
+    """The server re-opened the position (a swap charged so) under a new ticket: its deals
+    carry its identifier, which the history is asked by, and the close keeps the ticket
+    the plugins know. Asked by the ticket, the history never showed it closed."""
+    fake = make_fake()
+    broker = connect(fake, time_symbols=("XAUUSD",))
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 2010.0, sl=1999.0, identifier=4242)
+    assert [t.ticket for t in broker.positions()] == [ticket]
+    fake.hit_stop(ticket)
+    closed = broker.closed_with_reason(ticket)
+    assert closed is not None
+    trade, reason = closed
+    assert (trade.ticket, reason, trade.close_price) == (ticket, "stop_loss", 1999.0)
+    assert trade.profit == pytest.approx(-110.0)  # (1999.0 - 2010.0) × 0.1 × 100
