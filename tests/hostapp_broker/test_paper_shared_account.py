@@ -108,9 +108,11 @@ def test_a_position_another_process_stopped_out_is_reported_as_stopped_out(
     tmp_path: Path,
 ) -> None:
     """Two programs on one account: a position the other program's broker closed at its
-    stop is found gone by this host's sweep after a phase (``action``); the broker's deal
+    stop is found gone by this host's sweep after the plugins' step; the broker's deal
     says why (hookspecs.CloseReasons), and that reason is what plugins are told, since
-    DTMS's stop-out streak and the servers' records read it."""
+    DTMS's stop-out streak and the servers' records read it. The one the other program
+    closed by an order during that step is ``external``: none of this host's plugins
+    acted in it."""
     import asyncio
 
     from hookspecs import hookimpl
@@ -160,4 +162,4 @@ def test_a_position_another_process_stopped_out_is_reported_as_stopped_out(
         env={},
     )
     asyncio.run(app.loop.run_replay(app.feed))
-    assert program.closed == {mine: "stop_loss", ordered: "action"}
+    assert program.closed == {mine: "stop_loss", ordered: "external"}
