@@ -28,7 +28,7 @@ from typing import Any
 from hookspecs import Bar, Broker, Clock, ConfigError, MarketView, parse_settings
 
 from .clock import SystemClock
-from .config import HostConfig
+from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .market.feed import ReplayFeed
 
 log = logging.getLogger("hostapp.serve")
@@ -139,11 +139,14 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     from .symbol_rules import symbol_infos
 
     where = f"{config.source} [host.paper]"
-    paper = parse_settings(PaperSettings, config.host.paper, where)
-    if not paper.account_file:
+    # left out, the file a live host trades on by default (README): the two meet there
+    table = {"account_file": DEFAULT_ACCOUNT_FILE, **config.host.paper}
+    paper = parse_settings(PaperSettings, table, where)
+    if not paper.account_file.strip():
         raise ConfigError(
             f"{where}: key 'account_file' is required for serve with the paper broker"
-            " (the serving host trades on the account file the trading host drives)"
+            " (the serving host trades on the account file the trading host drives; leave"
+            f" the key out for {DEFAULT_ACCOUNT_FILE}, a live host's default)"
         )
     series, base = streamed_config_series(config, days=days, seed=seed)
     told = parse_paper_symbols(config.host.paper.get("symbols"), config.source)

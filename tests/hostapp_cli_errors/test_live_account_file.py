@@ -5,11 +5,14 @@ file, which a restart resumes."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 from hostapp_cli_errors.test_run_replay_errors import hostapp
 from hostapp_cli_errors.test_second_host import _run
+from support.e2e_procs import command, free_port
 
 FAST = ("--speed", "100000", "--days", "1")  # every bar is history: the run ends at once
 
@@ -62,3 +65,26 @@ def test_a_folder_as_the_account_file_is_said_to_be_one(
         "the account file in it, e.g. accounts/paper-account.sqlite"
     )
     assert not (tmp_path / "accounts.lock").exists()
+
+
+def test_serve_without_the_key_opens_the_file_a_live_host_trades_by_default(
+    tmp_path: Path,
+) -> None:
+    """A plugins.toml without ``[host.paper]`` (as the shipped one was before it had the
+    table): ``hostapp run --live`` traded ``.hostapp/paper-account.sqlite`` while ``dtms
+    serve`` refused to start, saying the key was required. It now serves that file."""
+    (tmp_path / "plugins.toml").write_text('[host]\nsymbols = ["XAUUSD"]\n')
+    first = _run(tmp_path, *FAST, "--report", "r1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    proc = subprocess.Popen(
+        [*command("dtms"), "serve", "--port", str(free_port())],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        seen = [proc.stdout.readline() for _ in range(3)]
+        assert proc.poll() is None, "".join(seen)  # serving, not refused
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=60)[0]
+    assert "required" not in "".join(seen) + out and proc.returncode == 0, "".join(seen) + out
