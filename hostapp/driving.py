@@ -276,16 +276,19 @@ def refusals_note(stats: LoopStats) -> str | None:
 
 def carried_note(stats: LoopStats) -> str | None:
     """Closes of positions already open when the run started (a restarted host's trades
-    and their hedges, a resumed account's): their profit is in the P&L and their reasons
-    in the closes, but they are no trade of this run's counts, which said 8 closed beside
-    10 closes by reason."""
+    and their hedges, a resumed account's): their reasons are in the closes, but they are
+    no trade of this run's counts, which said 8 closed beside 10 closes by reason. Their
+    result is the broker's for the whole position, a part it closed before this run
+    included, so it is said as such, not as a share of the run's P&L."""
     n = stats.carried_closes
     if not n:
         return None
     return (
         f"{n:,} position{'s' if n > 1 else ''} open when this run started closed during it "
-        f"(a restarted host's trades and their hedges, or opened by hand), P&L "
-        f"{stats.carried_profit:+,.2f}: in the P&L and the closes by reason, not in the trades"
+        f"(a restarted host's trades and their hedges, or opened by hand), their result "
+        f"{stats.carried_profit:+,.2f} over their whole lives (parts closed before this run "
+        "included; the run's P&L has only what closed during it): in the closes by reason, "
+        "not in the trades"
     )
 
 

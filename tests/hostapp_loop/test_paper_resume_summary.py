@@ -54,7 +54,7 @@ def test_a_resumed_run_summarises_its_own_session(tmp_path: Path) -> None:
     said = [n for n in second["host_notes"] if "open when this run started" in n]
     assert len(said) == (1 if carried else 0), (first["positions_open_at_end"], said)
     if carried:
-        assert f"P&L {sum(t.profit for t in carried):+,.2f}" in said[0]
+        assert f"their result {sum(t.profit for t in carried):+,.2f} over their whole" in said[0]
 
 
 def test_closes_of_positions_open_when_the_run_started_are_said_apart() -> None:
@@ -66,7 +66,8 @@ def test_closes_of_positions_open_when_the_run_started_are_said_apart() -> None:
         stats.carried_closed(profit)
     assert carried_note(stats) == (
         "2 positions open when this run started closed during it (a restarted host's "
-        "trades and their hedges, or opened by hand), P&L -1.50: in the P&L and the closes "
-        "by reason, not in the trades"
+        "trades and their hedges, or opened by hand), their result -1.50 over their whole "
+        "lives (parts closed before this run included; the run's P&L has only what closed "
+        "during it): in the closes by reason, not in the trades"
     )
     assert carried_note(LoopStats()) is None
