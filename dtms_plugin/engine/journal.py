@@ -77,21 +77,27 @@ def _drop_owed(record: TradeRecord, intent: str) -> tuple[ActionKind, ...]:
     return tuple(k for k in record.owed if k != intent)  # a StrEnum equals its value
 
 
-def _done_changes(record: TradeRecord, entry: JournalEntry) -> dict[str, object]:
+def _done_changes(
+    record: TradeRecord, entry: JournalEntry, filled: float | None
+) -> dict[str, object]:
     """The effect of a done action on the record's own picture of the position (as
-    field changes, so ``finish`` builds one new record, not two)."""
+    field changes, so ``finish`` builds one new record, not two). A partial close or a
+    hedge books the lots that executed when the broker says (``filled``: an IOC order
+    fills part, a close is capped at the symbol's maximum), else the lots asked: booking
+    the lots asked made the next read of the position look like a change made outside
+    DTMS, and the record then carried a closed volume that was never closed."""
     p = entry.params
     kind = entry.kind
     changes: dict[str, object] = {"owed": _drop_owed(record, entry.intent)}
     if kind in (ActionKind.TIGHTEN_SL, ActionKind.MOVE_SL_BREAKEVEN):
         changes["stop_loss"] = float(p["stop_loss"])
     elif kind is ActionKind.PARTIAL_CLOSE:
-        vol = float(p["volume"])
+        vol = float(p["volume"]) if filled is None else filled
         changes["volume"] = round(record.volume - vol, 8)
         changes["closed_volume"] = round(record.closed_volume + vol, 8)
     elif kind is ActionKind.HEDGE:
         changes["hedge_ticket"] = entry.new_ticket
-        changes["hedge_volume"] = float(p["volume"])
+        changes["hedge_volume"] = float(p["volume"]) if filled is None else filled
     elif kind in (ActionKind.CLOSE_HEDGE, ActionKind.CLOSE):
         changes["hedge_ticket"] = None
         changes["hedge_volume"] = 0.0
@@ -132,7 +138,7 @@ def finish(
     )
     journal = _put(record, entry)
     if status is JournalStatus.DONE:
-        return record.evolve(journal=journal, **_done_changes(record, entry))
+        return record.evolve(journal=journal, **_done_changes(record, entry, result.filled_volume))
     record = record.evolve(journal=journal)
     if status is JournalStatus.FAILED:
         exhausted = attempts >= 1 + settings.actions.max_retries
