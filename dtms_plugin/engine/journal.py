@@ -111,7 +111,9 @@ def finish(
     now: datetime,
     settings: DtmsSettings,
 ) -> TradeRecord:
-    """Record the broker's answer for ``action`` and apply its effect when done."""
+    """Record the broker's answer for ``action`` and apply its effect when done. A hedge
+    refused because the account forbids hedging is not retried: the machine plans what a
+    netting account does instead (``machine.py``)."""
     prev = record.entry(action.key)
     attempts = prev.attempts if prev else 1
     code = result.code
@@ -140,6 +142,8 @@ def finish(
     if status is JournalStatus.DONE:
         return record.evolve(journal=journal, **_done_changes(record, entry, result.filled_volume))
     record = record.evolve(journal=journal)
+    if action.kind is ActionKind.HEDGE and code is ResultCode.HEDGING_NOT_ALLOWED:
+        return record  # kept owed: the machine replaces it (``machine._hedge_refused``)
     if status is JournalStatus.FAILED:
         exhausted = attempts >= 1 + settings.actions.max_retries
         if action.kind in CLOSING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, Trade
+from hookspecs import Action, ActionKind, DefensiveState, Quote, ResultCode, SymbolInfo, Trade
 
 from ..settings import DtmsSettings
 from .evaluation import AccountState, Evaluation
@@ -58,6 +58,24 @@ def _hedged(
         small = f"{rec.volume:g} lots cannot be partly closed on a netting account"
         return S.CLOSED, (K.CLOSE,), f"{why}; {small}, so closed", {}
     return S.HEDGED, (K.PARTIAL_CLOSE,), why, _flat(now, settings)
+
+
+def _hedge_refused(
+    rec: TradeRecord, now: datetime, settings: DtmsSettings, info: SymbolInfo
+) -> tuple[TradeRecord, tuple[DefensiveState, DefensiveState] | None, str]:
+    """HEDGED whose hedge the account refused (``hedging_not_allowed``: some brokers forbid
+    opposite positions on a hedging account too) does what it does on a netting account
+    (docs/dtms.md §6): the partial close in the hedge's place, or the close of a trade too
+    small for one. A retry would be refused alike, leaving HEDGED with nothing done."""
+    entry = rec.entry(rec.key_for(K.HEDGE))
+    if entry is None or entry.code != ResultCode.HEDGING_NOT_ALLOWED:
+        return rec, None, ""
+    why = "the account refuses hedges"
+    if partial_volume(rec.volume, settings.actions.partial_fraction, info)[0] is None:
+        why = f"{why}, and {rec.volume:g} lots cannot be partly closed, so closed"
+        return _transition(rec, S.CLOSED, (K.CLOSE,), now, {}), (rec.state, S.CLOSED), why
+    warnings = rec.with_warning(f"{why}: partial close instead of the hedge")
+    return rec.evolve(owed=(K.PARTIAL_CLOSE,), warnings=warnings), None, why
 
 
 def _flat(now: datetime, settings: DtmsSettings) -> Changes:
@@ -264,6 +282,10 @@ def evaluate(
         return _finish(rec, None, "closed", None, quote, symbol_info, settings, hedge_ok, retry)
     if _has_unsettled(rec):  # an action's outcome is unknown: settle it before anything else
         return Evaluation(rec, (), None, "waiting: an action's outcome is unknown")
+    if K.HEDGE in rec.owed:
+        rec, refused, why = _hedge_refused(rec, now, settings, symbol_info)
+        if refused is not None:
+            return _finish(rec, None, why, refused, quote, symbol_info, settings, hedge_ok)
     price = exit_price(rec.sign, quote) if quote is not None else None
     if rec.r <= 0.0 and snapshot is not None and snapshot.atr:
         rec = rec.evolve(r=snapshot.atr, warnings=rec.with_warning("R set to 1 × ATR"))
