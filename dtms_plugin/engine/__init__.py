@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from .journal import (
     HEDGE_COMMENT,
     READD_COMMENT,
+    WAITS,
     begin,
     finish,
     needs_attention,
@@ -59,6 +60,7 @@ __all__ = [
     "HEDGE_COMMENT",
     "READD_COMMENT",
     "SIGNALS",
+    "WAITS",
     "AccountMode",
     "AccountState",
     "ClosedTrade",

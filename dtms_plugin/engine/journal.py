@@ -58,7 +58,8 @@ def _put(record: TradeRecord, entry: JournalEntry) -> tuple[JournalEntry, ...]:
 
 
 def begin(record: TradeRecord, action: Action, now: datetime) -> TradeRecord:
-    """Journal ``action`` as pending (one more attempt) before it is sent."""
+    """Journal ``action`` as pending (one more attempt) before it is sent. An action that
+    waits (its last answer was one of :data:`WAITS`) carries its count of refusals on."""
     prev = record.entry(action.key)
     entry = JournalEntry(
         key=action.key,
@@ -69,6 +70,7 @@ def begin(record: TradeRecord, action: Action, now: datetime) -> TradeRecord:
         code="",
         message="",
         at=now,
+        waits=prev.waits if prev is not None and prev.code in WAITS else 0,
     )
     return record.evolve(journal=_put(record, entry))
 
@@ -111,11 +113,18 @@ def finish(
     now: datetime,
     settings: DtmsSettings,
 ) -> TradeRecord:
-    """Record the broker's answer for ``action`` and apply its effect when done. A hedge
-    refused because the account forbids hedging is not retried: the machine plans what a
-    netting account does instead (``machine.py``)."""
+    """Record the broker's answer for ``action`` and apply its effect when done.
+
+    A refusal of :data:`WAITS` ("not now": the freeze level, a closed market, trading
+    switched off) is no fault of the action and passes by itself, so it is not counted
+    against the retries (docs/dtms.md §6: inside the freeze level the action waits): the
+    action is sent again on each evaluation while its state holds, and the entry counts
+    the refusals of the wait in ``waits`` instead (the record says the wait once, when it
+    starts). A hedge refused because the account forbids hedging is not retried either:
+    the machine plans what a netting account does instead (``machine.py``)."""
     prev = record.entry(action.key)
     attempts = prev.attempts if prev else 1
+    waits = prev.waits if prev else 0
     code = result.code
     done = result.ok or code is ResultCode.NO_CHANGES
     # closing what is already gone is what was wanted
@@ -127,6 +136,9 @@ def finish(
         status = JournalStatus.UNKNOWN
     else:
         status = JournalStatus.FAILED
+    waiting = status is JournalStatus.FAILED and code in WAITS
+    if waiting:
+        attempts, waits = max(attempts - 1, 0), waits + 1
     entry = JournalEntry(
         key=action.key,
         kind=action.kind,
@@ -137,10 +149,19 @@ def finish(
         message=result.message,
         at=now,
         new_ticket=result.new_ticket,
+        waits=waits,
     )
     journal = _put(record, entry)
     if status is JournalStatus.DONE:
         return record.evolve(journal=journal, **_done_changes(record, entry, result.filled_volume))
+    if waiting:
+        if waits > 1 or TRAIL_MARK in action.key:  # a trail move is the bar's own: no wait
+            return record.evolve(journal=journal)
+        why = (
+            f"{action.kind.value} waits: {code.value} ({result.message}); sent again on each "
+            "evaluation while the state holds, not counted as a retry"
+        )
+        return record.evolve(journal=journal, warnings=record.with_warning(why))
     record = record.evolve(journal=journal)
     if action.kind is ActionKind.HEDGE and code is ResultCode.HEDGING_NOT_ALLOWED:
         return record  # kept owed: the machine replaces it (``machine._hedge_refused``)
@@ -165,6 +186,10 @@ def finish(
 CLOSING = (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE)
 #: failures a retry cannot change: the position is gone, or a plugin vetoed the order
 _FINAL = (ResultCode.NOT_FOUND, ResultCode.VETOED)
+#: refusals that say "not now" and pass by themselves: the price inside the freeze level
+#: of a stop or target, the market closed, trading switched off (MetaTrader's Algo
+#: Trading button). The action waits for them, its retries untouched.
+WAITS = (ResultCode.FROZEN, ResultCode.MARKET_CLOSED, ResultCode.TRADING_DISABLED)
 _ATTENTION_HEAD = "close of "
 _ATTENTION_TAIL = ": manual attention needed"
 

@@ -43,6 +43,9 @@ class JournalEntry:
     message: str
     at: datetime
     new_ticket: int | None = None
+    #: refusals of the current (or the just ended) wait: answers that say "not now"
+    #: (:data:`~dtms_plugin.engine.journal.WAITS`), which are not counted in ``attempts``
+    waits: int = 0
 
     @property
     def intent(self) -> str:
@@ -59,6 +62,7 @@ class JournalEntry:
             "message": self.message,
             "at": self.at.isoformat(),
             "new_ticket": self.new_ticket,
+            "waits": self.waits,
         }
 
     @classmethod
@@ -73,6 +77,7 @@ class JournalEntry:
             message=str(d.get("message", "")),
             at=_time(d["at"]),
             new_ticket=_opt_int(d.get("new_ticket")),
+            waits=int(d.get("waits", 0)),
         )
 
 

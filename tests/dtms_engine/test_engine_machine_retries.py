@@ -25,7 +25,7 @@ def _fail_all(e: Evaluation, rec: TradeRecord, now: datetime) -> TradeRecord:
 
     for a in e.actions:
         rec = begin(rec, a, now)
-        failure = ActionResult.failure(ResultCode.MARKET_CLOSED, "market closed")
+        failure = ActionResult.failure(ResultCode.REJECTED, "refused")
         rec = finish(rec, a, failure, now, SETTINGS)
     return rec
 

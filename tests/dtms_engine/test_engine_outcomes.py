@@ -1,18 +1,22 @@
-"""What the engine does with the broker's answer to an action (docs/dtms.md §6): a hedge the
-account refuses replaced by the netting account's partial close, and the lots that filled
-booked instead of the lots asked."""
+"""What the engine does with the broker's answer to an action (docs/dtms.md §6): the
+refusals that only say "not now" waiting without using up the retries, a hedge the
+account refuses replaced by the netting account's partial close, and the lots that
+filled booked instead of the lots asked."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from support.dtms_kit import SETTINGS, minutes
+import pytest
+from support.dtms_kit import GOLD, SETTINGS, minutes, quote, scored
 from support.dtms_machine import BAR, NOW, ev, kinds, record
 
 from dtms_plugin.engine import (
+    AccountState,
     JournalStatus,
     TradeRecord,
     begin,
+    evaluate,
     finish,
     sync_position,
 )
@@ -31,6 +35,88 @@ def _sent(e_record: TradeRecord, e_actions: tuple[Action, ...], result: ActionRe
     for a in e_actions:
         rec = _answered(rec, a, result, now)
     return rec
+
+
+# --- refusals that say "not now" wait, their retries untouched --------------------------
+
+WAITING = [ResultCode.FROZEN, ResultCode.MARKET_CLOSED, ResultCode.TRADING_DISABLED]
+
+
+@pytest.mark.parametrize("code", WAITING)
+def test_a_refusal_for_now_waits_and_is_sent_on_every_evaluation_while_the_state_holds(
+    code: ResultCode,
+) -> None:
+    rec = record(S.HEALTHY)
+    tried: list[int] = []
+    for b in range(10):  # ten bars, three cycles each
+        bar = BAR + minutes(5 * b)
+        n = 0
+        for i in range(3):
+            now = bar + minutes(5) + minutes(0.1 * i)
+            e = evaluate(
+                rec, scored(-2.5 if b == 0 else -1.0, bar), quote(2000.0), now, SETTINGS, GOLD,
+                AccountState(True),
+            )  # fmt: skip
+            n += len(e.actions)
+            rec = _sent(e.record, e.actions, ActionResult.failure(code, "not now"), now)
+        tried.append(n)
+    assert tried == [1] * 10  # once per new bar, never given up
+    assert rec.state is S.WARNING_L1 and rec.owed == (K.TIGHTEN_SL,)
+    entry = rec.entry("1:4:tighten_sl")
+    assert entry is not None and (entry.attempts, entry.waits) == (0, 10)
+    waits = [w for w in rec.warnings if "waits" in w]
+    assert waits == [
+        f"tighten_sl waits: {code.value} (not now); sent again on each evaluation while the "
+        "state holds, not counted as a retry"
+    ]  # said once for the whole wait
+    assert not any("given up" in w for w in rec.warnings)
+
+
+def test_a_wait_ends_with_its_count_and_the_next_one_counts_afresh() -> None:
+    rec = record(S.WARNING_L1, owed=(K.TIGHTEN_SL,), r=10.0)
+    action = Action(1, K.TIGHTEN_SL, {"stop_loss": 1997.0}, "r", rec.key_for(K.TIGHTEN_SL))
+    frozen = ActionResult.failure(ResultCode.FROZEN, "inside the freeze level")
+    for _ in range(3):
+        rec = _answered(rec, action, frozen)
+    rec = _answered(rec, action, ActionResult.failure(ResultCode.REJECTED, "invalid"))
+    entry = rec.entry(action.key)
+    assert entry is not None and (entry.code, entry.attempts, entry.waits) == ("rejected", 1, 3)
+    rec = _answered(rec, action, frozen)
+    entry = rec.entry(action.key)
+    assert entry is not None and (entry.attempts, entry.waits) == (1, 1)  # a new wait
+    assert sum("waits" in w for w in rec.warnings) == 2
+
+
+def test_a_wait_does_not_hide_the_retries_counted_before_it() -> None:
+    rec = record(S.WARNING_L1, owed=(K.TIGHTEN_SL,))
+    action = Action(1, K.TIGHTEN_SL, {"stop_loss": 1997.0}, "r", rec.key_for(K.TIGHTEN_SL))
+    for _ in range(3):
+        rec = _answered(rec, action, ActionResult.failure(ResultCode.TRANSIENT, "requote"))
+    rec = _answered(rec, action, ActionResult.failure(ResultCode.MARKET_CLOSED, "closed"))
+    entry = rec.entry(action.key)
+    assert entry is not None and entry.attempts == 3 and rec.owed == (K.TIGHTEN_SL,)
+    rec = _answered(rec, action, ActionResult.failure(ResultCode.TRANSIENT, "requote"))
+    assert rec.owed == () and "given up" in rec.warnings[-1]  # the fourth counted attempt
+
+
+def test_a_close_that_waits_is_not_flagged_for_manual_attention() -> None:
+    rec = record(S.CLOSED, owed=(K.CLOSE,))
+    action = Action(1, K.CLOSE, {}, "r", rec.key_for(K.CLOSE))
+    for _ in range(8):
+        rec = _answered(rec, action, ActionResult.failure(ResultCode.MARKET_CLOSED, "closed"))
+    assert rec.owed == (K.CLOSE,)
+    assert not any("manual attention" in w for w in rec.warnings)
+
+
+def test_a_refused_trailing_stop_move_is_journaled_without_a_warning() -> None:
+    """Each bar plans a trail move of its own and never retries one: no wait to tell."""
+    rec = record(S.HEALTHY)
+    key = f"1:{rec.seq}:trail@1767607200"
+    action = Action(1, K.TIGHTEN_SL, {"stop_loss": 1995.0}, "trail", key, "dtms")
+    rec = _answered(rec, action, ActionResult.failure(ResultCode.MARKET_CLOSED, "closed"))
+    entry = rec.entry(key)
+    assert entry is not None and (entry.status, entry.waits) == (JournalStatus.FAILED, 1)
+    assert rec.warnings == ()
 
 
 # --- a hedge the account refuses: the netting account's partial close instead -----------

@@ -1,14 +1,55 @@
-"""The local strategy with a broker answer the engine now reads more closely: a hedge the
-account refuses."""
+"""The local strategy with the broker's answers the engine now reads more closely: a refusal
+that only says "not now" (said once per wait, with its count when it ends), and a hedge
+the account refuses."""
 
 from __future__ import annotations
 
+import pytest
 from support.dtms_local_rig import Rig
 
+from dtms_plugin.engine import JournalStatus
 from hookspecs import DefensiveState, ResultCode
 
 S = DefensiveState
 L1_AFTER = 8  # cycles before the one that enters WARNING_L1 (pinned in test_local_ladder)
+
+
+async def test_a_stop_refused_while_algo_trading_is_off_waits_and_is_said_once(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.broker.script["modify_sl_tp"] = [ResultCode.TRADING_DISABLED] * 4
+    await rig.open_buy()
+    with caplog.at_level("WARNING", logger="dtms_plugin.local"):
+        await rig.cycles(L1_AFTER + 8)
+    assert rig.broker.count("modify_sl_tp") == 5  # four refusals, then done: not given up
+    rec = rig.strategy.records[1]
+    entry = rec.entry("1:1:tighten_sl")
+    assert entry is not None and entry.status is JournalStatus.DONE
+    assert (entry.attempts, entry.waits) == (1, 4)
+    assert not any("given up" in w for w in rec.warnings)
+    told = [r.getMessage() for r in caplog.records if r.getMessage().startswith("DTMS 1: tighten")]
+    assert told == [
+        "DTMS 1: tighten_sl waits, the broker refuses it for now (trading_disabled: scripted "
+        "trading_disabled); sent again on each new bar while the state holds, not counted "
+        "as a retry; said again when the wait is over",
+        "DTMS 1: tighten_sl done (ok) after 4 refusals while it waited",
+    ]
+
+
+async def test_a_wait_the_ladder_ends_is_said_to_be_over_with_its_count(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The market kept falling while the stop waited: the move 0.3 R behind the price is
+    no tighter any more, so it is no longer owed, and its wait is over."""
+    rig.broker.script["modify_sl_tp"] = [ResultCode.MARKET_CLOSED] * 20
+    await rig.open_buy()
+    with caplog.at_level("WARNING", logger="dtms_plugin.local"):
+        await rig.cycles(L1_AFTER + 8)
+    assert rig.broker.count("modify_sl_tp") == 5
+    assert rig.strategy.records[1].owed == ()
+    told = [r.getMessage() for r in caplog.records if "waits" in r.getMessage()]
+    assert len(told) == 2 and told[0].startswith("DTMS 1: tighten_sl waits, the broker")
+    assert told[1] == "DTMS 1: tighten_sl waits no more, no longer owed, after 5 refusals"
 
 
 async def test_a_hedge_the_account_refuses_is_replaced_by_a_partial_close(rig: Rig) -> None:

@@ -227,7 +227,7 @@ async def test_a_close_that_keeps_failing_is_retried_per_bar_until_closed_by_han
 ) -> None:
     await rig.open_buy()
     await rig.cycles(36)  # HEDGED (pinned in test_local_ladder)
-    rig.broker.script["close"] = [ResultCode.MARKET_CLOSED] * 100
+    rig.broker.script["close"] = [ResultCode.REJECTED] * 100
     await rig.cycles(16)  # past the flat deadline: CLOSED, the close fails
     rec = rig.strategy.records[1]
     assert rec.state is S.CLOSED and rec.hedge_ticket == 1000
@@ -268,7 +268,7 @@ async def test_a_close_that_succeeds_after_its_retries_ran_out_says_so_once(
 ) -> None:
     await rig.open_buy()
     await rig.cycles(36)  # HEDGED (pinned in test_local_ladder)
-    rig.broker.script["close"] = [ResultCode.MARKET_CLOSED] * 6  # the market opens after
+    rig.broker.script["close"] = [ResultCode.REJECTED] * 6  # refused six times, then done
     with caplog.at_level("WARNING", logger="dtms_plugin.local"):
         await rig.cycles(24)
     rec = rig.strategy.records[1]
