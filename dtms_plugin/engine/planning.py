@@ -3,8 +3,9 @@ actions.
 
 The broker's rules are applied here, before anything is sent, so that a refusal is the
 exception and not the plan: stops only tighten, prices are rounded to the symbol's
-digits, an SL inside the stops level (plus spread) is moved out to it, an SL inside the
-freeze level waits, volumes are floored to the step and skipped below the minimum.
+digits, an SL inside the stops level (plus spread) is moved out to it, a stop move or a
+close waits while the price is inside the freeze level of the stop or target, volumes
+are floored to the step and skipped below the minimum.
 
 Each intent yields one of three outcomes: ``Send`` (an action), ``Skip`` (the intent is
 dropped with a note: not tighter, below minimum...) or ``Wait`` (kept for the next
@@ -26,6 +27,14 @@ from .tolerance import TOLERANCE as _EPS
 
 SOURCE = "dtms"  # the plugin name the engine's actions carry (``Action.source``)
 _CLOSING = (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE)
+#: the intents that change or close the position itself, which its freeze level holds
+#: (a hedge or re-add opens a position of its own; a hedge carries no stop or target)
+_FROZEN_WAIT = (
+    ActionKind.CLOSE,
+    ActionKind.PARTIAL_CLOSE,
+    ActionKind.TIGHTEN_SL,
+    ActionKind.MOVE_SL_BREAKEVEN,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +148,19 @@ def place_sl(
 
 
 def in_freeze(record: TradeRecord, quote: Quote, info: SymbolInfo) -> bool:
-    if info.freeze_level <= 0.0 or record.stop_loss is None:
+    """Whether the broker would refuse to change or close the position now (MetaTrader's
+    10029 FROZEN, docs/mt5.md): the price it closes at lies within the freeze level of
+    its stop or of its target. The distance is measured towards each level, as the broker
+    measures it, so a level at or past the price counts as inside."""
+    level = info.freeze_level
+    if level <= 0.0:
         return False
-    price = exit_price(record.sign, quote)
-    return abs(price - record.stop_loss) <= info.freeze_level
+    sign = record.sign
+    price = exit_price(sign, quote)
+    sl, tp = record.stop_loss, record.take_profit
+    return (sl is not None and sign * (price - sl) <= level) or (
+        tp is not None and sign * (tp - price) <= level
+    )
 
 
 def breakeven_level(record: TradeRecord, quote: Quote, info: SymbolInfo) -> float | None:
@@ -184,6 +202,10 @@ def plan_intent(
         text = reason if isinstance(reason, str) else reason()
         return Send(Action(ticket, kind, params, text, key, SOURCE))
 
+    if intent in _FROZEN_WAIT and quote is not None and in_freeze(record, quote, info):
+        # docs/dtms.md §6: inside the freeze level the action waits (a close too: the
+        # broker refuses to close a frozen position as it refuses to move its stop)
+        return Wait(f"{intent.value} waits: price inside the freeze level of the stop or target")
     if intent is ActionKind.CLOSE:
         if record.hedge_ticket:
             return send(intent, hedge_ticket=record.hedge_ticket)
@@ -208,8 +230,6 @@ def plan_intent(
     # stop-loss intents need a live price
     if quote is None:
         return Wait("no quote")
-    if in_freeze(record, quote, info):
-        return Wait("price inside the freeze level of the SL")
     sign = record.sign
     kind = intent
     target: float | None = None
