@@ -272,7 +272,11 @@ class Reconciling:
         server may still fill it (an order sent again meanwhile doubled a hedge). Until
         then the trade waits, as the engine does while an outcome is unknown."""
         for entry in unsettled(rec):
-            done, new_ticket = outcome_from_broker(rec, entry, by_ticket.get(rec.ticket), positions)
+            known = {*self.records, *self.book.hedge_tickets()}  # another trade's, not this one's
+            position = by_ticket.get(rec.ticket)
+            done, new_ticket = outcome_from_broker(
+                rec, entry, position, positions, known=known, magic=self.settings.magic
+            )
             wait = self.settings.actions.unknown_wait_seconds
             if not done and (now - entry.at).total_seconds() < wait:
                 continue

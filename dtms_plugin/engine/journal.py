@@ -10,8 +10,8 @@ settled by ``settle`` from a fresh read of the position, never by resending blin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Collection, Iterable
+from datetime import datetime, timedelta
 
 from hookspecs import Action, ActionKind, ActionResult, ResultCode, Trade
 
@@ -227,15 +227,86 @@ def find_by_comment(positions: Iterable[Trade], comment: str) -> Trade | None:
     return None
 
 
+#: how much earlier than its journal entry a position opened by an action may be stamped:
+#: the host's clock and the trade server's differ, and MetaTrader stamps a position to the
+#: whole second (the host's own search for a lost order allows the clocks 30 s as well:
+#: docs/mt5.md, "An order whose answer is lost")
+OPEN_SLACK = timedelta(seconds=30)
+_OUR_COMMENTS = ("DTMS_HEDGE_", "DTMS_READD_")
+
+
+def find_opened(
+    record: TradeRecord,
+    entry: JournalEntry,
+    positions: Iterable[Trade],
+    *,
+    known: Collection[int] = (),
+    magic: int | None = None,
+) -> Trade | None:
+    """The position a hedge or re-add of unknown outcome (``entry``) opened, if it is open.
+
+    By its comment (``DTMS_HEDGE_<ticket>``, ``DTMS_READD_<ticket>``) first. Brokers
+    rewrite comments (docs/mt5.md), so failing that by what the order was, every test
+    needed to tell it from a position that is not this order's:
+
+    - the trade's symbol, and the side the action opens: opposite the trade for a hedge,
+      the trade's own for a re-add;
+    - exactly the lots asked (to the volume tolerance): an order of other lots is another
+      order's (a part fill is left unclaimed: it is sent again, as before);
+    - opened at or after the send (the entry's time, less :data:`OPEN_SLACK` for the
+      clocks): a position older than that was open before the order was sent;
+    - not a position DTMS already knows: the trade itself, its hedge, or any ticket in
+      ``known`` (the executor's other trades and their hedges), which are another
+      trade's, never this order's;
+    - no comment of DTMS's for another trade: a comment only ever rules a position out,
+      never in (the host's own rule, docs/mt5.md);
+    - the trade's magic number (which the host gives its hedges and re-adds), or
+      ``magic``, the configured one: a position of another program, or one opened by
+      hand, is never claimed. A broker that carries no magic numbers gives every
+      position 0, the trade's too, so the test holds there as well.
+
+    The oldest such position answers (then the lowest ticket), as in the host's search:
+    two orders of unknown outcome alike in all of this cannot be told apart, and a
+    position no order answers for is one nobody defends."""
+    opens_buy = (record.direction == "buy") is (entry.kind is ActionKind.RE_ADD)
+    side = "buy" if opens_buy else "sell"
+    comment = (HEDGE_COMMENT if entry.kind is ActionKind.HEDGE else READD_COMMENT).format(
+        ticket=record.ticket
+    )
+    lots = float(entry.params["volume"])
+    since = entry.at - OPEN_SLACK
+    theirs = {record.ticket, record.hedge_ticket, *known}
+    magics = {record.magic, record.magic if magic is None else magic}
+    found: list[Trade] = []
+    for pos in positions:
+        if pos.comment == comment:
+            return pos
+        if (
+            pos.symbol == record.symbol
+            and pos.direction == side
+            and abs(pos.volume - lots) <= _VOL_EPS
+            and pos.opened_at >= since
+            and pos.ticket not in theirs
+            and not pos.comment.startswith(_OUR_COMMENTS)
+            and pos.magic in magics
+        ):
+            found.append(pos)
+    return min(found, key=lambda pos: (pos.opened_at, pos.ticket)) if found else None
+
+
 def outcome_from_broker(
     record: TradeRecord,
     entry: JournalEntry,
     position: Trade | None,
     positions: Iterable[Trade],
+    *,
+    known: Collection[int] = (),
+    magic: int | None = None,
 ) -> tuple[bool, int | None]:
     """Did the action of ``entry`` (pending or unknown) take effect? Judged from a fresh
     read: ``position`` is the trade now (``None`` if gone), ``positions`` all open ones
-    (to find a hedge or re-add by its comment). Returns ``(done, new_ticket)``."""
+    (to find a hedge or re-add: :func:`find_opened`, with ``known`` and ``magic``).
+    Returns ``(done, new_ticket)``."""
     p = entry.params
     kind = entry.kind
     if kind in (ActionKind.TIGHTEN_SL, ActionKind.MOVE_SL_BREAKEVEN):
@@ -248,17 +319,14 @@ def outcome_from_broker(
         if position is None:
             return False, None
         return position.volume <= record.volume - float(p["volume"]) + _VOL_EPS, None
-    if kind is ActionKind.HEDGE:
-        hedge = find_by_comment(positions, HEDGE_COMMENT.format(ticket=record.ticket))
-        return (hedge is not None), (hedge.ticket if hedge else None)
+    if kind in (ActionKind.HEDGE, ActionKind.RE_ADD):
+        opened = find_opened(record, entry, positions, known=known, magic=magic)
+        return (opened is not None), (opened.ticket if opened else None)
     if kind is ActionKind.CLOSE_HEDGE:
         hedge_ticket = int(p["hedge_ticket"])
         return all(t.ticket != hedge_ticket for t in positions), None
     if kind is ActionKind.CLOSE:
         return position is None, None
-    if kind is ActionKind.RE_ADD:
-        added = find_by_comment(positions, READD_COMMENT.format(ticket=record.ticket))
-        return (added is not None), (added.ticket if added else None)
     raise AssertionError(f"unhandled kind {kind}")  # pragma: no cover
 
 

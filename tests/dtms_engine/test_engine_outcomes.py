@@ -1,11 +1,13 @@
-"""What the engine does with the broker's answer to an action (docs/dtms.md §6): the
+"""What the engine does with the broker's answer to an action (docs/dtms.md §6): a hedge or
+re-add of unknown outcome found by what it was when the broker rewrote its comment, the
 refusals that only say "not now" waiting without using up the retries, a hedge the
 account refuses replaced by the netting account's partial close, and the lots that
 filled booked instead of the lots asked."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from support.dtms_kit import GOLD, SETTINGS, minutes, quote, scored
@@ -18,6 +20,8 @@ from dtms_plugin.engine import (
     begin,
     evaluate,
     finish,
+    outcome_from_broker,
+    settle,
     sync_position,
 )
 from hookspecs import Action, ActionKind, ActionResult, DefensiveState, ResultCode, Trade
@@ -35,6 +39,116 @@ def _sent(e_record: TradeRecord, e_actions: tuple[Action, ...], result: ActionRe
     for a in e_actions:
         rec = _answered(rec, a, result, now)
     return rec
+
+
+# --- a hedge or re-add of unknown outcome, found by what it was -------------------------
+
+SENT = NOW  # the hedge was journaled (and sent) at NOW
+
+
+def _unknown(kind: K = K.HEDGE, **changes: object) -> tuple[TradeRecord, Action]:
+    """A HEDGED buy of 0.5 lots (ticket 1, magic 7) whose hedge of 0.25 (or a RECOVERING
+    one's re-add) was sent at ``SENT`` and got no answer."""
+    state = S.HEDGED if kind is K.HEDGE else S.HEALTHY
+    rec = record(state, seq=5, volume=0.5, closed_volume=0.5, magic=7, owed=(kind,))
+    rec = replace(rec, **changes)  # type: ignore[arg-type]
+    action = Action(1, kind, {"volume": 0.25}, "r", rec.key_for(kind), "dtms")
+    lost = ActionResult.failure(ResultCode.UNKNOWN_OUTCOME, "order_send returned None")
+    rec = _answered(rec, action, lost, SENT)
+    entry = rec.entry(action.key)
+    assert entry is not None and entry.status is JournalStatus.UNKNOWN
+    return rec, action
+
+
+def _pos(ticket: int, direction: str = "sell", **changes: object) -> Trade:
+    fields: dict[str, object] = dict(
+        volume=0.25,
+        entry_price=1990.0,
+        stop_loss=None,
+        take_profit=None,
+        opened_at=SENT + timedelta(seconds=30),
+        magic=7,
+        comment="broker#1",  # the broker rewrote the comment
+    )
+    fields.update(changes)
+    return Trade(ticket, str(fields.pop("symbol", "XAUUSD")), direction, **fields)  # type: ignore[arg-type]
+
+
+def _trade() -> Trade:
+    return _pos(1, "buy", volume=0.5, entry_price=2000.0, opened_at=SENT - minutes(60))
+
+
+def _outcome(rec: TradeRecord, action: Action, *others: Trade, **kw: object):
+    entry = rec.entry(action.key)
+    assert entry is not None
+    return outcome_from_broker(rec, entry, _trade(), [_trade(), *others], **kw)  # type: ignore[arg-type]
+
+
+def test_an_unknown_hedge_whose_comment_the_broker_rewrote_is_found_and_not_sent_again() -> None:
+    rec, action = _unknown()
+    assert _outcome(rec, action, _pos(50)) == (True, 50)
+    entry = rec.entry(action.key)
+    assert entry is not None
+    settled = settle(rec, entry, True, 50, NOW + minutes(1), SETTINGS)
+    assert (settled.hedge_ticket, settled.hedge_volume, settled.owed) == (50, 0.25, ())
+    e = ev(settled, -7.0, now=NOW + minutes(5), bar=BAR + minutes(5))
+    assert e.actions == () and e.record.hedge_ticket == 50  # no second hedge
+
+
+def test_an_unknown_re_add_whose_comment_the_broker_rewrote_is_found() -> None:
+    rec, action = _unknown(K.RE_ADD)
+    assert _outcome(rec, action, _pos(60, "buy")) == (True, 60)
+    assert _outcome(rec, action, _pos(61, "sell")) == (False, None)  # a re-add buys more
+
+
+def test_the_comment_still_answers_first_whatever_else_is_open() -> None:
+    rec, action = _unknown()
+    ours = _pos(70, volume=0.2, comment="DTMS_HEDGE_1", opened_at=SENT - minutes(10))
+    assert _outcome(rec, action, _pos(50), ours) == (True, 70)
+
+
+@pytest.mark.parametrize(
+    ("position", "why"),
+    [
+        (_pos(50, symbol="EURUSD"), "another symbol"),
+        (_pos(50, "buy"), "the trade's own side: not a hedge"),
+        (_pos(50, volume=0.24), "other lots than asked"),
+        (_pos(50, volume=0.5), "other lots than asked"),
+        (_pos(50, opened_at=SENT - timedelta(seconds=31)), "open before the send"),
+        (_pos(50, magic=8), "another program's magic number"),
+        (_pos(50, magic=0), "opened by hand"),
+        (_pos(50, comment="DTMS_HEDGE_2"), "the hedge of trade 2"),
+        (_pos(50, comment="DTMS_READD_9"), "the re-add of trade 9"),
+    ],
+)
+def test_a_position_that_is_not_the_hedge_is_not_taken_for_it(position: Trade, why: str) -> None:
+    rec, action = _unknown()
+    assert _outcome(rec, action, position) == (False, None), why
+
+
+def test_a_position_dtms_knows_as_another_trade_or_hedge_is_not_taken_for_it() -> None:
+    rec, action = _unknown()
+    assert _outcome(rec, action, _pos(50), known={50, 3}) == (False, None)
+    assert _outcome(rec, action, _pos(50), known={3}) == (True, 50)
+    kept = replace(rec, hedge_ticket=50)  # the trade's own hedge is not a new one either
+    assert _outcome(kept, action, _pos(50)) == (False, None)
+
+
+def test_the_clocks_get_thirty_seconds_of_slack_and_a_configured_magic_counts() -> None:
+    rec, action = _unknown()
+    assert _outcome(rec, action, _pos(50, opened_at=SENT - timedelta(seconds=30))) == (True, 50)
+    assert _outcome(rec, action, _pos(50, magic=0), magic=0) == (True, 50)
+    assert _outcome(rec, action, _pos(50, magic=9), magic=9) == (True, 50)
+    assert _outcome(rec, action, _pos(50, magic=9), magic=None) == (False, None)
+
+
+def test_of_several_such_positions_the_oldest_answers() -> None:
+    rec, action = _unknown()
+    newer = _pos(40, opened_at=SENT + timedelta(seconds=50))
+    older = _pos(50, opened_at=SENT + timedelta(seconds=20))
+    twin = _pos(45, opened_at=SENT + timedelta(seconds=20))
+    assert _outcome(rec, action, newer, older) == (True, 50)
+    assert _outcome(rec, action, newer, older, twin) == (True, 45)  # then the lower ticket
 
 
 # --- refusals that say "not now" wait, their retries untouched --------------------------

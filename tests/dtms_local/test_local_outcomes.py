@@ -1,17 +1,52 @@
-"""The local strategy with the broker's answers the engine now reads more closely: a refusal
-that only says "not now" (said once per wait, with its count when it ends), and a hedge
-the account refuses."""
+"""The local strategy with the broker's answers the engine now reads more closely: a late
+hedge whose comment the broker rewrote, a refusal that only says "not now" (said once per
+wait, with its count when it ends), and a hedge the account refuses."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
+from support.dtms_kit import trade
 from support.dtms_local_rig import Rig
 
 from dtms_plugin.engine import JournalStatus
-from hookspecs import DefensiveState, ResultCode
+from hookspecs import ActionKind, DefensiveState, ResultCode
 
 S = DefensiveState
 L1_AFTER = 8  # cycles before the one that enters WARNING_L1 (pinned in test_local_ladder)
+
+
+async def test_a_late_hedge_whose_comment_the_broker_rewrote_is_not_sent_twice(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hedge answered with a timeout and filled by the trade server 15 s later under a
+    comment of the broker's own: found by what it was, not sent again; and a sell of the
+    same lots the host opened meanwhile (a trade DTMS defends) is not taken for it."""
+    await rig.open_buy()
+    await rig.cycles(35)
+    rig.broker.script["hedge"] = [ResultCode.UNKNOWN_OUTCOME]
+    await rig.cycles(1)
+    rec = rig.strategy.records[1]
+    assert rec.state is S.HEDGED and rig.broker.count("hedge") == 1
+    for _ in range(2):  # the host's cycles between two bars
+        rig.clock.advance(timedelta(seconds=10))
+        await rig.strategy.on_cycle(rig.host, rig.clock.now())
+        if not rig.strategy.records.get(3):  # the host's own sell, of the hedge's lots
+            entry = round(rig.broker.mids["XAUUSD"], 2)
+            sold = trade(3, "sell", 0.25, entry, entry + 50.0, rig.clock.now())
+            await rig.strategy.on_trade_executed(rig.host, rig.broker.add(sold))
+    late = trade(ticket=5000, direction="sell", volume=0.25, opened_at=rig.clock.now())
+    rig.broker.add(replace(late, comment="broker#1"))  # filled at last, comment rewritten
+    with caplog.at_level("WARNING", logger="dtms_plugin.local"):
+        await rig.cycles(1)
+    rec = rig.strategy.records[1]
+    assert [args for m, args in rig.broker.calls if m == "hedge"] == [(1, 0.25)]
+    assert rec.hedge_ticket == 5000
+    assert rec.entry(rec.key_for(ActionKind.HEDGE)).status is JournalStatus.DONE  # type: ignore[union-attr]
+    said = [r.getMessage() for r in caplog.records if "unknown outcome" in r.getMessage()]
+    assert said == ["DTMS 1: hedge of unknown outcome settled as done"]
 
 
 async def test_a_stop_refused_while_algo_trading_is_off_waits_and_is_said_once(
