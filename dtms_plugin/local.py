@@ -45,6 +45,7 @@ from .engine import (
     register,
     sync_position,
 )
+from .local_adoption import Adopting
 from .local_answers import AccountAnswers
 from .local_attention import Attention
 from .local_commits import Commits
@@ -59,7 +60,7 @@ if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says
     from .engine import Indicators
 
 
-class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling):
+class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling, Adopting):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
     name = "local"

@@ -1,20 +1,19 @@
 """Reconciliation of the local strategy's records with the broker's positions (docs/dtms.md
-§8): at start-up, which open positions DTMS must take on although it holds no live record
-of them, and what a crash left pending; on every cycle, a netting position that turned
-side under its ticket. Split from :mod:`dtms_plugin.local` so the rules read on their
-own; :class:`Reconciling` is a mixin of :class:`dtms_plugin.local.LocalStrategy`, whose
-``__init__`` sets the attributes declared there.
+§8): at start-up, what a crash left pending; on every cycle, a netting position that
+turned side under its ticket. Which positions are adopted is
+:mod:`dtms_plugin.local_adoption`. Split from :mod:`dtms_plugin.local` so the rules read
+on their own; :class:`Reconciling` is a mixin of :class:`dtms_plugin.local.LocalStrategy`,
+whose ``__init__`` sets the attributes declared there.
 
-Why: a store that is missing, emptied or damaged (moved aside) must never leave open
-positions undefended, and a broker that hands out a ticket again (a fresh paper account,
-another server behind the same state folder) must not make a new position look like the
-closed trade that once had its number.
+Why: a broker that hands out a ticket again (a fresh paper account, another server behind
+the same state folder) must not make a new position look like the closed trade that once
+had its number.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,11 @@ _HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
 
 
 def is_hedge(trade: Trade) -> bool:
-    """One of DTMS's own hedges: never a defended trade of its own."""
+    """One of DTMS's own hedges, by its comment ``DTMS_HEDGE_<ticket>``: never a defended
+    trade of its own. A hedge whose comment the broker rewrote is known by its ticket,
+    which its trade's record keeps (:meth:`TradeBook.hedge_tickets`); with that record
+    lost, nothing tells it from a trade, and adoption takes it on as one (docs/dtms.md
+    §8): defended on its own rather than left undefended."""
     return trade.comment.startswith(_HEDGE_PREFIX)
 
 
@@ -53,34 +56,6 @@ def same_trade(rec: TradeRecord, trade: Trade) -> bool:
         and rec.opened_at == trade.opened_at
         and abs(rec.entry_price - trade.entry_price) <= 1e-9 * max(1.0, abs(rec.entry_price))
     )
-
-
-def our_magics(configured: int | None, records: Mapping[int, TradeRecord]) -> set[int] | None:
-    """The magic numbers of the positions DTMS defends: the configured one; unset, those
-    of the trades it holds records of (the host's own entries carry the host's), so a
-    position opened by hand or by another program's expert is never taken on after a
-    restart. ``None`` (any) only when there is neither: a store lost or new, where
-    leaving every open position undefended would be worse (docs/dtms.md §8)."""
-    if configured is not None:
-        return {configured}
-    return {rec.magic for rec in records.values()} or None
-
-
-def to_adopt(
-    positions: Iterable[Trade], records: Mapping[int, TradeRecord], hedges: Iterable[int]
-) -> list[Trade]:
-    """Open positions with no live record of theirs, of any magic number: not a hedge,
-    and with no record, or only the CLOSED record of another trade that had the same
-    ticket. Which of them are ours to adopt, :func:`our_magics` says."""
-    ours = set(hedges)
-    out = []
-    for pos in positions:
-        if is_hedge(pos) or pos.ticket in ours:
-            continue
-        rec = records.get(pos.ticket)
-        if rec is None or (not rec.active and not same_trade(rec, pos)):
-            out.append(pos)
-    return out
 
 
 def reversed_at_broker(rec: TradeRecord, pos: Trade) -> bool:
@@ -99,31 +74,6 @@ def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: d
         rec.take_profit, rec.opened_at, profit=profit or 0.0, close_price=pos.entry_price,
         closed_at=now,
     )  # fmt: skip
-
-
-def adoption_line(
-    store: StoreProtocol, empty: bool, adopted: list[Trade], reused: list[int]
-) -> str:
-    """The WARNING that says what was adopted and why: the store was damaged (and where
-    it was kept), missing, or empty while positions were open; or positions had no
-    record; and which tickets were reused (their closed records archived). How it was
-    opened only the diskcache store says (a Redis store: as found)."""
-    opened_as = getattr(store, "opened_as", "existing")
-    where = getattr(store, "directory", None) or getattr(store, "location", "")
-    if opened_as == "damaged":
-        kept = getattr(store, "kept_aside", None)
-        why = f"the store was damaged (kept aside at {kept}) while positions were open"
-    elif opened_as == "new":
-        why = f"the store in {where} was missing while positions were open"
-    elif empty:
-        why = f"the store in {where} was empty while positions were open"
-    else:
-        why = "open positions with no record of theirs"
-    tickets = ", ".join(str(p.ticket) for p in adopted)
-    line = f"{why}: adopted {len(adopted)}, managed from now on: tickets {tickets}"
-    if reused:
-        line += f" (tickets {', '.join(map(str, reused))} reused: closed records archived)"
-    return line
 
 
 class Reconciling:
@@ -151,6 +101,8 @@ class Reconciling:
         ) -> None: ...
 
         def _flush(self, *, force: bool = False) -> set[int]: ...
+
+        def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None: ...
 
         def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
 
@@ -183,42 +135,6 @@ class Reconciling:
         if self.adopt:
             self._adopt(host, positions, now)
         self._recovered = True
-
-    def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
-        """docs/dtms.md §8: open positions with our magic number and no record of theirs
-        (a store missing, emptied or damaged; a ticket the broker handed out again) are
-        registered fresh and managed, and said at WARNING with their tickets."""
-        magics = our_magics(self.settings.magic, self.records)
-        unrecorded = to_adopt(positions, self.records, self.book.hedge_tickets())
-        found = [p for p in unrecorded if magics is None or p.magic in magics]
-        left = sorted({p.magic for p in unrecorded} - (magics or set()))
-        if left:  # said, so that an unset or wrong magic shows: a host's own position of
-            # a magic the records have not seen (a new broker, a crash before its record)
-            # would be left undefended
-            learned = self.settings.magic is None
-            self.log.log(
-                logging.WARNING if learned else logging.INFO,
-                "DTMS: %d open positions of other programs left alone (magic %s; ours: %s, "
-                "from %s)%s", len(unrecorded) - len(found), ", ".join(map(str, left)),
-                ", ".join(map(str, sorted(magics or ()))),
-                "our records" if learned else "[plugin.dtms] magic",
-                "; if one is this host's, set [plugin.dtms] magic to its magic number"
-                if learned else "",
-            )  # fmt: skip
-        if not found:
-            return
-        empty = not self.records
-        reused = [p.ticket for p in found if p.ticket in self.records]
-        for pos in found:
-            self._register(host, pos, now)
-        self._flush()
-        line = adoption_line(self.store, empty, found, reused)
-        if magics is None and len({p.magic for p in found}) > 1:
-            line += (
-                "; with no [plugin.dtms] magic and no record to learn ours from, positions "
-                "of every magic number were adopted (set magic to adopt only this host's)"
-            )
-        self.log.warning("DTMS: %s", line)
 
     async def _reversed(self, host: HostView, rec: TradeRecord, pos: Trade, now: datetime) -> None:
         """A netting position reversed under its ticket: the old trade closed at the

@@ -169,6 +169,21 @@ class CloseReasons(Protocol):
 
 
 @runtime_checkable
+class OwnMagic(Protocol):
+    """An optional capability of a :class:`Broker`: the magic number it marks this host's
+    orders with (an :class:`OrderRequest` whose ``magic`` is 0 gets it), so a plugin can
+    tell the host's positions from a trader's own (magic 0 on MetaTrader) or another
+    program's on the same account, with no record of its own to go by. A broker without
+    it puts the order's magic on the position and nothing of its own (the paper broker);
+    a plugin checks with ``isinstance(host.broker, OwnMagic)``."""
+
+    @property
+    def magic(self) -> int:
+        """MetaTrader's ``[host.mt5] magic``: the magic of the host's own positions."""
+        ...
+
+
+@runtime_checkable
 class SimBroker(ClosedPositions, Protocol):
     """An optional capability of a :class:`Broker`: a simulated account (the paper broker)
     that fills stops and targets on the replayed bars and keeps its closed trades. The

@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from support.broker_double import BrokerDouble
 from support.dtms_kit import trade
 from support.dtms_local_rig import M5, Rig
 
@@ -197,4 +198,71 @@ async def test_a_reused_ticket_found_at_start_up_is_adopted_as_a_new_trade(
     # an unchanged closed record of a position still listed is the same trade: kept
     with Store(tmp_path / "other") as s:
         assert s.archived(5) == []
+    await r.stop()
+
+
+@dataclass
+class MarksOrders(BrokerDouble):
+    """A broker that marks the host's orders with a magic of its own (``OwnMagic``), as
+    MetaTrader's ``[host.mt5] magic`` does."""
+
+    magic: int = 240617
+
+
+def _with_broker(r: Rig, broker: BrokerDouble) -> Rig:
+    r.broker = broker
+    r.host.broker = broker
+    r._mid()
+    return r
+
+
+async def test_a_lost_store_adopts_only_the_positions_of_the_hosts_own_magic(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No record to learn from and no ``[plugin.dtms] magic``: the broker's own magic says
+    which positions are the host's. A trade opened by hand (magic 0) or by another
+    expert (999) is left alone; a hedge that keeps its comment is not a trade; one whose
+    comment the broker rewrote cannot be told from one, and is defended as one."""
+    r = Rig(tmp_path / "dtms")
+    _with_broker(r, MarksOrders(r.broker.infos, r.clock, hedging=True))
+    r.broker.add(replace(trade(ticket=1), magic=240617))
+    r.broker.add(replace(trade(ticket=2, direction="sell"), magic=240617, comment="DTMS_HEDGE_1"))
+    r.broker.add(replace(trade(ticket=3), magic=0))  # by hand
+    r.broker.add(replace(trade(ticket=4), magic=999))  # another expert
+    r.broker.add(replace(trade(ticket=5, direction="sell"), magic=240617))  # comment gone
+    caplog.set_level(logging.INFO, logger="dtms_plugin.local")
+    await r.start()
+    assert set(r.strategy.records) == {1, 5}
+    [line] = _adoption_warnings(caplog)
+    assert "adopted 2, managed from now on: tickets 1, 5" in line
+    assert line.endswith(
+        "; XAUUSD adopted on both sides: one may be a DTMS hedge whose comment the broker "
+        "rewrote, defended now as a trade of its own"
+    )
+    [(level, said)] = [
+        (m.levelname, m.getMessage()) for m in caplog.records if "left alone" in m.getMessage()
+    ]
+    assert (level, said) == (
+        "INFO",
+        "DTMS: 2 open positions of other programs left alone (magic 0, 999; ours: 240617, "
+        "from the broker); if one is this host's, set [plugin.dtms] magic to its magic number",
+    )
+    await r.stop()
+
+
+async def test_a_broker_with_no_magic_of_its_own_adopts_all_and_leaves_none_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The paper broker marks no orders of its own: with no record either, every
+    position is adopted (leaving them undefended would be worse), and no line says some
+    were left alone."""
+    r = Rig(tmp_path / "dtms")
+    r.broker.add(replace(trade(ticket=1), magic=0))
+    r.broker.add(replace(trade(ticket=2), magic=240617))
+    caplog.set_level(logging.INFO, logger="dtms_plugin.local")
+    await r.start()
+    assert set(r.strategy.records) == {1, 2}
+    assert not [m for m in caplog.records if "left alone" in m.getMessage()]
+    [line] = _adoption_warnings(caplog)
+    assert "positions of every magic number were adopted" in line
     await r.stop()

@@ -1,0 +1,163 @@
+"""Adoption at start-up (docs/dtms.md §8): the open positions the local strategy takes on
+although it holds no live record of them, which of them are ours by their magic number,
+and the WARNING that says what was adopted and why. Split from
+:mod:`dtms_plugin.local_reconcile`, whose recovery ends with it; :class:`Adopting` is a
+mixin of :class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the attributes
+declared there.
+
+Why: a store that is missing, emptied or damaged (moved aside) must never leave the
+host's open positions undefended, and must not make DTMS take on a trader's own trades
+or another program's either.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from hookspecs import HostView, OwnMagic, Trade
+
+from .book import TradeBook
+from .engine import TradeRecord
+from .local_reconcile import is_hedge, same_trade
+from .settings import DtmsSettings
+from .store import StoreProtocol
+
+
+def our_magics(
+    configured: int | None, records: Mapping[int, TradeRecord], host_magic: int | None = None
+) -> set[int] | None:
+    """The magic numbers of the positions DTMS defends: the configured one; unset, the
+    host's own (its broker's, :class:`hookspecs.OwnMagic`, which the host's entries carry)
+    and those of the trades it holds records of, so a position opened by hand or by
+    another program's expert is never taken on after a restart, even when the store
+    was lost (docs/dtms.md §8). ``None`` (any) only when there is none of them: a broker
+    that marks no orders of its own (the paper broker) and a store lost or new, where
+    leaving every open position undefended would be worse."""
+    if configured is not None:
+        return {configured}
+    found = {rec.magic for rec in records.values()}
+    if host_magic is not None:
+        found.add(host_magic)
+    return found or None
+
+
+def to_adopt(
+    positions: Iterable[Trade], records: Mapping[int, TradeRecord], hedges: Iterable[int]
+) -> list[Trade]:
+    """Open positions with no live record of theirs, of any magic number: not a hedge,
+    and with no record, or only the CLOSED record of another trade that had the same
+    ticket. Which of them are ours to adopt, :func:`our_magics` says."""
+    ours = set(hedges)
+    out = []
+    for pos in positions:
+        if is_hedge(pos) or pos.ticket in ours:
+            continue
+        rec = records.get(pos.ticket)
+        if rec is None or (not rec.active and not same_trade(rec, pos)):
+            out.append(pos)
+    return out
+
+
+def adoption_line(
+    store: StoreProtocol, empty: bool, adopted: list[Trade], reused: list[int]
+) -> str:
+    """The WARNING that says what was adopted and why: the store was damaged (and where
+    it was kept), missing, or empty while positions were open; or positions had no
+    record; and which tickets were reused (their closed records archived). How it was
+    opened only the diskcache store says (a Redis store: as found)."""
+    opened_as = getattr(store, "opened_as", "existing")
+    where = getattr(store, "directory", None) or getattr(store, "location", "")
+    if opened_as == "damaged":
+        kept = getattr(store, "kept_aside", None)
+        why = f"the store was damaged (kept aside at {kept}) while positions were open"
+    elif opened_as == "new":
+        why = f"the store in {where} was missing while positions were open"
+    elif empty:
+        why = f"the store in {where} was empty while positions were open"
+    else:
+        why = "open positions with no record of theirs"
+    tickets = ", ".join(str(p.ticket) for p in adopted)
+    line = f"{why}: adopted {len(adopted)}, managed from now on: tickets {tickets}"
+    if reused:
+        line += f" (tickets {', '.join(map(str, reused))} reused: closed records archived)"
+    return line
+
+
+class Adopting:
+    settings: DtmsSettings
+    log: logging.Logger
+    book: TradeBook
+
+    if TYPE_CHECKING:  # the strategy's own properties and methods
+
+        @property
+        def records(self) -> dict[int, TradeRecord]: ...
+
+        @property
+        def store(self) -> StoreProtocol: ...
+
+        def _flush(self, *, force: bool = False) -> set[int]: ...
+
+        def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
+
+    def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
+        """docs/dtms.md §8: open positions with our magic number and no record of theirs
+        (a store missing, emptied or damaged; a ticket the broker handed out again) are
+        registered fresh and managed, and said at WARNING with their tickets."""
+        broker = host.broker
+        host_magic = broker.magic if isinstance(broker, OwnMagic) else None
+        magics = our_magics(self.settings.magic, self.records, host_magic)
+        unrecorded = to_adopt(positions, self.records, self.book.hedge_tickets())
+        found = [p for p in unrecorded if magics is None or p.magic in magics]
+        left = [p for p in unrecorded if magics is not None and p.magic not in magics]
+        if left:  # said, so that an unset or wrong magic shows: a host's own position of
+            # a magic neither the broker nor the records gave (a strategy's own magic, a
+            # crash before its record) would be left undefended
+            self._said_left_alone(left, magics or set(), host_magic)
+        if not found:
+            return
+        empty = not self.records
+        reused = [p.ticket for p in found if p.ticket in self.records]
+        for pos in found:
+            self._register(host, pos, now)
+        self._flush()
+        line = adoption_line(self.store, empty, found, reused)
+        if magics is None and len({p.magic for p in found}) > 1:
+            line += (
+                "; with no [plugin.dtms] magic, no magic of the broker's own and no record "
+                "to learn ours from, positions of every magic number were adopted (set "
+                "magic to adopt only this host's)"
+            )
+        sides = {(p.symbol, p.direction) for p in found}
+        both = sorted({sym for sym, _ in sides if {(sym, "buy"), (sym, "sell")} <= sides})
+        if both:  # is_hedge says why this is all that can be said
+            line += (
+                f"; {', '.join(both)} adopted on both sides: one may be a DTMS hedge whose "
+                "comment the broker rewrote, defended now as a trade of its own"
+            )
+        self.log.warning("DTMS: %s", line)
+
+    def _said_left_alone(self, left: list[Trade], magics: set[int], host_magic: int | None) -> None:
+        """The positions adoption left alone for their magic number, and where ours came
+        from: a WARNING when only the records said it (an unset ``magic`` shows), else
+        INFO (the setting, or the broker's own magic, is the host's word)."""
+        configured = self.settings.magic is not None
+        if configured:
+            source = "[plugin.dtms] magic"
+        else:
+            sources = ["the broker"] if host_magic is not None else []
+            if magics - {host_magic}:
+                sources.append("our records")
+            source = " and ".join(sources)
+        guessed = not configured and host_magic is None
+        self.log.log(
+            logging.WARNING if guessed else logging.INFO,
+            "DTMS: %d open positions of other programs left alone (magic %s; ours: %s, "
+            "from %s)%s", len(left), ", ".join(map(str, sorted({p.magic for p in left}))),
+            ", ".join(map(str, sorted(magics))), source,
+            "; if one is this host's, set [plugin.dtms] magic to its magic number"
+            if not configured else "",
+        )  # fmt: skip
