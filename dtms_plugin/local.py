@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from hookspecs import (
     Action,
     ActionKind,
-    BrokerError,
     DataError,
     HostView,
     Quote,
@@ -91,6 +90,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
         self._bar_failures: dict[str, int] = {}
+        self._read_failures: dict[str, int] = {}  # broker reads failing, logged once
         #: symbol -> why its open trades were not evaluated in the last cycle (dtms
         #: serve's /health shows it: a server whose trades all wait is not "fine")
         self.waiting: dict[str, str] = {}
@@ -238,13 +238,9 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         if self.quiet_cycle(now):  # nothing to watch (most bars of a replay): done
             self.waiting = {}
             return
+        positions = self._read_positions(host)
+        self._read_account(host)
         live = self.book.live()
-        try:
-            positions: list[Trade] | None = host.broker.positions()
-            self._refresh_account(host)
-        except BrokerError as exc:
-            self.log.warning("DTMS: positions unavailable (%s); no position-gone checks", exc)
-            positions = None
         by_ticket = {p.ticket: p for p in positions} if positions is not None else None
         by_symbol: dict[str, list[TradeRecord]] = defaultdict(list)
         for rec in live:

@@ -126,7 +126,11 @@ class AccountAnswers:
         """What the engine is told of the account for this cycle: hedging or netting, and
         whether it is in defensive mode, where the ladder opens no re-add (new exposure,
         docs/dtms.md §7). A mode the store cannot tell counts as defensive."""
-        hedging = host.broker.account().hedging
+        self._account_mode_for(host, host.broker.account().hedging)
+
+    def _account_mode_for(self, host: HostView, hedging: bool) -> None:
+        """:meth:`_refresh_account` with the account's margin mode as read (the last one
+        known, when the broker cannot answer): the defensive mode is the store's."""
         try:
             mode = self._account_mode()
         except StoreError as exc:

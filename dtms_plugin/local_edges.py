@@ -1,8 +1,9 @@
 """The local strategy's edges to the host's market and broker: new closed bars fed once to
-each symbol's indicators, stale data noticed once per episode, symbol rules cached, quotes
-and positions read. Split from :mod:`dtms_plugin.local` so each file reads on its own;
-:class:`MarketEdges` is a mixin of :class:`dtms_plugin.local.LocalStrategy`, whose
-``__init__`` sets the attributes declared here.
+each symbol's indicators, stale data noticed once per episode, symbol rules cached, quotes,
+positions and the account read (a read that fails is said once per episode). Split from
+:mod:`dtms_plugin.local` so each file reads on its own; :class:`MarketEdges` is a mixin of
+:class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the attributes declared
+here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from hookspecs import BrokerError, HostView, Quote, SeriesView, SymbolInfo, Timeframe, Trade
 
-from .engine import SignalSnapshot, SymbolIndicators
+from .engine import AccountState, SignalSnapshot, SymbolIndicators
 from .settings import DtmsSettings
 
 if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
@@ -28,8 +29,60 @@ class MarketEdges:
     _infos: dict[str, SymbolInfo]
     _stale: set[str]
     _bar_failures: dict[str, int]
+    #: broker read ("positions", "account") -> cycles it has failed in the current episode
+    _read_failures: dict[str, int]
+    _account: AccountState
     _fast: timedelta
     _signal: timedelta
+
+    if TYPE_CHECKING:  # the strategy's own (dtms_plugin.local_answers)
+
+        def _refresh_account(self, host: HostView) -> None: ...
+
+        def _account_mode_for(self, host: HostView, hedging: bool) -> None: ...
+
+    def _read_positions(self, host: HostView) -> list[Trade] | None:
+        """The broker's open positions for this cycle; ``None`` when it cannot answer:
+        then no trade is found gone this cycle (an error is never "no positions")."""
+        try:
+            positions = host.broker.positions()
+        except BrokerError as exc:
+            self._read_failed("positions", exc, "no trade is checked for a position gone")
+            return None
+        self._read_back("positions")
+        return positions
+
+    def _read_account(self, host: HostView) -> None:
+        """The account for this cycle (hedging or netting, defensive mode). When the
+        broker cannot answer, the margin mode last read stands and the defensive mode is
+        still the store's: the trades are evaluated all the same."""
+        try:
+            self._refresh_account(host)
+        except BrokerError as exc:
+            self._read_failed("account", exc, "trades are evaluated with the margin mode last read")
+            self._account_mode_for(host, self._account.hedging)
+            return
+        self._read_back("account")
+
+    def _read_failed(self, what: str, exc: BrokerError, meanwhile: str) -> None:
+        """A broker read failed: said at WARNING on the first cycle of the episode, with
+        what the cycle does without it; counted (at DEBUG) while it lasts."""
+        failures = self._read_failures.get(what, 0) + 1
+        self._read_failures[what] = failures
+        if failures == 1:
+            self.log.warning(
+                "DTMS: the broker cannot give its %s (%s); %s (said again when it does)",
+                what, exc, meanwhile,
+            )  # fmt: skip
+        else:
+            self.log.debug("DTMS: the broker still cannot give its %s: %s", what, exc)
+
+    def _read_back(self, what: str) -> None:
+        """A broker read answered: the end of its failure episode, if one ran, said."""
+        failed = self._read_failures.pop(what, 0)
+        if failed:
+            cycles = "1 failed cycle" if failed == 1 else f"{failed} failed cycles"
+            self.log.warning("DTMS: the broker gives its %s again, after %s", what, cycles)
 
     def _bars(self, host: HostView, symbol: str, now: datetime) -> Indicators | None:
         """Feed the symbol's new closed bars (warm-up on first sight); never twice.

@@ -1,0 +1,91 @@
+"""The broker reads of a cycle (its positions, its account) fail and recover each on its
+own: a failure is said once per episode, with its count when it ends, and names what
+failed; a positions read that worked is used whatever the account read did."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from support.broker_double import BrokerDouble
+from support.dtms_local_rig import Rig
+
+from hookspecs import AccountInfo, BrokerError, DefensiveState
+
+FAILED = "account_info() failed: last_error=(-1, 'Terminal: Call failed')"
+
+
+@dataclass
+class AccountFails(BrokerDouble):
+    """``account()`` fails the next ``account_failures`` times; positions still answer."""
+
+    account_failures: int = 0
+
+    def account(self) -> AccountInfo:
+        if self.account_failures:
+            self.account_failures -= 1
+            raise BrokerError(FAILED)
+        return super().account()
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name == "dtms_plugin.local"
+    ]
+
+
+async def test_an_account_that_cannot_be_read_is_said_once_and_gone_checks_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = Rig(tmp_path / "dtms")
+    r.broker = AccountFails(r.broker.infos, r.clock, hedging=True)
+    r.host.broker = r.broker
+    r._mid()
+    await r.start()
+    for ticket in (1, 2):
+        await r.open_buy(ticket=ticket, volume=0.1)
+    await r.cycles(1)
+    caplog.set_level(logging.DEBUG, logger="dtms_plugin.local")
+    assert isinstance(r.broker, AccountFails)
+    r.broker.account_failures = 10
+    del r.broker.open_positions[2]  # closed by hand while the account cannot be read
+    await r.cycles(1)
+    assert r.strategy.records[2].state is DefensiveState.CLOSED  # the positions read
+    assert r.strategy.records[1].is_open
+    await r.cycles(11)
+    assert _warnings(caplog) == [
+        f"DTMS: the broker cannot give its account ({FAILED}); trades are evaluated with "
+        "the margin mode last read (said again when it does)",
+        "DTMS: the broker gives its account again, after 10 failed cycles",
+    ]
+    assert r.strategy.records[1].last_bar_time is not None  # evaluated all along
+    await r.stop()
+
+
+async def test_positions_that_cannot_be_read_are_said_once_per_episode(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.open_buy(ticket=1, volume=0.1)
+    caplog.set_level(logging.WARNING, logger="dtms_plugin.local")
+    for _ in range(2):  # two episodes of 3 failed cycles each
+        rig.broker.query_error = True
+        await rig.cycles(3)
+        rig.broker.query_error = False
+        await rig.cycles(1)
+    said = _warnings(caplog)
+    down = [m for m in said if "cannot give its positions" in m]
+    back = [m for m in said if "gives its positions again" in m]
+    assert (
+        down
+        == [
+            "DTMS: the broker cannot give its positions (positions_get returned None); no trade "
+            "is checked for a position gone (said again when it does)"
+        ]
+        * 2
+    )
+    assert back == ["DTMS: the broker gives its positions again, after 3 failed cycles"] * 2
+    assert rig.strategy.records[1].is_open  # an error is never "no positions"
