@@ -283,9 +283,16 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             await self._closed(host, rec, trade, reason, now)
 
     async def _closed(
-        self, host: HostView, rec: TradeRecord, trade: Trade, reason: str, now: datetime
+        self,
+        host: HostView,
+        rec: TradeRecord,
+        trade: Trade,
+        reason: str,
+        now: datetime,
+        when: str = "",
     ) -> None:
-        """The broker closed ``rec``'s trade: CLOSED, said, its hedge closed."""
+        """The broker closed ``rec``'s trade: CLOSED, said (``when``: a few words on when,
+        for a close the host did not see), its hedge closed, the account rails checked."""
         self._settle_attention(rec.ticket, reason)
         rec, transition = close_record(rec, trade, reason, now)
         self._persist(rec, now)
@@ -293,7 +300,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         self._flush()  # the state cache at once, before anyone is told
         if transition is not None:
             await host.report_state_change(
-                rec.ticket, transition[0], transition[1], f"position closed ({reason})"
+                rec.ticket, transition[0], transition[1], f"position closed ({reason}){when}"
             )
         if rec.owed:  # its hedge: close it now
             info = self._info(host, rec.symbol)
@@ -325,6 +332,10 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             rec = self._settle(rec, by_ticket, positions, now)
             pos = by_ticket.get(rec.ticket)
             gone = pos is None
+            closed = self._closed_at_broker(host, rec.ticket) if gone and rec.is_open else None
+            if closed is not None:  # its stop, say, between the host's look and this one
+                await self._closed(host, rec, *closed, now)
+                return
             if pos is not None and reversed_at_broker(rec, pos):
                 await self._reversed(host, rec, pos, now)
                 return

@@ -1,13 +1,17 @@
 """Reconciliation of the local strategy's records with the broker's positions (docs/dtms.md
-§8): at start-up, what a crash left pending; on every cycle, a netting position that
-turned side under its ticket. Which positions are adopted is
-:mod:`dtms_plugin.local_adoption`. Split from :mod:`dtms_plugin.local` so the rules read
-on their own; :class:`Reconciling` is a mixin of :class:`dtms_plugin.local.LocalStrategy`,
-whose ``__init__`` sets the attributes declared there.
+§8): at start-up, what a crash left pending and what closed while the host was not
+running (with the broker's reason and result, which the account rails count); on every
+cycle, a netting position that turned side under its ticket, and a position gone, closed
+with the broker's word. Which positions
+are adopted is :mod:`dtms_plugin.local_adoption`. Split from :mod:`dtms_plugin.local` so
+the rules read on their own; :class:`Reconciling` is a mixin of
+:class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the attributes declared
+there.
 
-Why: a broker that hands out a ticket again (a fresh paper account, another server behind
-the same state folder) must not make a new position look like the closed trade that once
-had its number.
+Why: a stop hit while the host was down is a loss like any other, which the account rails
+must see; and a broker that hands out a ticket again (a fresh paper account, another
+server behind the same state folder) must not make a new position look like the closed
+trade that once had its number.
 """
 
 from __future__ import annotations
@@ -17,13 +21,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from hookspecs import BrokerError, HostView, ProfitCalculator, Trade
+from hookspecs import (
+    BrokerError,
+    ClosedPositions,
+    CloseReasons,
+    HostView,
+    ProfitCalculator,
+    Trade,
+)
 
 from .book import TradeBook
 from .engine import (
     HEDGE_COMMENT,
     ScoreBreakdown,
     TradeRecord,
+    hedge_closed,
     outcome_from_broker,
     settle,
     sync_position,
@@ -107,7 +119,13 @@ class Reconciling:
         def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
 
         async def _closed(
-            self, host: HostView, rec: TradeRecord, trade: Trade, reason: str, now: datetime
+            self,
+            host: HostView,
+            rec: TradeRecord,
+            trade: Trade,
+            reason: str,
+            now: datetime,
+            when: str = "",
         ) -> None: ...
 
     async def recover(self, host: HostView, now: datetime) -> None:
@@ -127,6 +145,10 @@ class Reconciling:
             if pos is not None and reversed_at_broker(rec, pos):  # while the host was down
                 await self._reversed(host, rec, pos, now)
                 continue
+            if rec.hedge_ticket is not None and rec.hedge_ticket not in by_ticket:
+                rec = self._hedge_gone(host, rec)
+            if pos is None and rec.is_open and await self._closed_while_down(host, rec, now):
+                continue
             if pos is not None:
                 rec = sync_position(rec, pos)
             if rec is not loaded:
@@ -135,6 +157,48 @@ class Reconciling:
         if self.adopt:
             self._adopt(host, positions, now)
         self._recovered = True
+
+    def _closed_at_broker(self, host: HostView, ticket: int) -> tuple[Trade, str] | None:
+        """The broker's record of position ``ticket``'s close, and why: its stop or its
+        target (:class:`hookspecs.CloseReasons`), else ``external`` (closed outside this
+        host: by hand, another program, while it was not running); a broker that keeps
+        no closed positions, or cannot tell yet, ``None``."""
+        broker = host.broker
+        try:
+            if isinstance(broker, CloseReasons):
+                found = broker.closed_with_reason(ticket)
+                return None if found is None else (found[0], found[1] or "external")
+            if isinstance(broker, ClosedPositions):
+                trade = broker.closed_trade(ticket)
+                return None if trade is None else (trade, "external")
+        except BrokerError as exc:  # its close is then dated by the engine ("position gone")
+            self.log.warning("DTMS %s: the broker cannot say how it closed: %s", ticket, exc)
+        return None
+
+    async def _closed_while_down(self, host: HostView, rec: TradeRecord, now: datetime) -> bool:
+        """A position that closed while this host was not running (its stop hit, say):
+        the record CLOSED with the broker's reason, time and profit, which the account
+        rails count (docs/dtms.md §7). Whether the broker could tell; if not, the first
+        cycle closes it as "position gone" (asking again). The host's loop never knew the
+        position, so no ``on_trade_closed`` reports it: the state change (to CLOSED, with
+        the reason) is what the other plugins hear."""
+        closed = self._closed_at_broker(host, rec.ticket)
+        if closed is None:
+            return False
+        trade, reason = closed
+        self.log.info(
+            "DTMS %s: closed while the host was not running (%s at %s, profit %+.2f)",
+            rec.ticket, reason, trade.close_price, trade.profit,
+        )  # fmt: skip
+        await self._closed(host, rec, trade, reason, now, " while the host was not running")
+        return True
+
+    def _hedge_gone(self, host: HostView, rec: TradeRecord) -> TradeRecord:
+        """The hedge of ``rec`` closed while this host was not running: its result is the
+        trade's too (docs/dtms.md §7), from the broker's record of it when it keeps one."""
+        assert rec.hedge_ticket is not None
+        closed = self._closed_at_broker(host, rec.hedge_ticket)
+        return rec if closed is None else hedge_closed(rec, closed[0])
 
     async def _reversed(self, host: HostView, rec: TradeRecord, pos: Trade, now: datetime) -> None:
         """A netting position reversed under its ticket: the old trade closed at the
