@@ -86,6 +86,10 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         self._account = AccountState(hedging=False)  # until the broker says otherwise
         self._recovered = False
         self._unknown_said: dict[int, int] = {}
+        #: ticket -> until when a trade the broker's word closed in a live run is watched
+        #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with
+        #: nothing else to watch still reads the positions meanwhile
+        self._comeback: dict[int, datetime] = {}
         self._next_retention: datetime | None = None  # the next retention check
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
@@ -225,7 +229,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         return lost
 
     def quiet_cycle(self, now: datetime) -> bool:
-        if not self._recovered or self.book.has_live():
+        if not self._recovered or self.book.has_live() or self._watching(now):
             return False
         self._flush_and_forget(now)  # nothing to watch: no broker round trip
         return True
@@ -240,6 +244,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             return
         positions = self._read_positions(host)
         self._read_account(host)
+        if positions is not None:
+            await self._reopen_listed(host, positions, now)
         live = self.book.live()
         by_ticket = {p.ticket: p for p in positions} if positions is not None else None
         by_symbol: dict[str, list[TradeRecord]] = defaultdict(list)
@@ -294,6 +300,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         """The broker closed ``rec``'s trade: CLOSED, said (``when``: a few words on when,
         for a close the host did not see), its hedge closed, the account rails checked."""
         self._settle_attention(rec.ticket, reason)
+        self._watch_comeback(host, rec.ticket, now)
         rec, transition = close_record(rec, trade, reason, now)
         self._persist(rec, now)
         self._put_state(rec, now)
@@ -357,6 +364,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             self._persist(rec, now, e.score)
         if e.transition is not None:
             old, new = e.transition
+            if gone:  # dated by the engine: the broker keeps no close of it (yet)
+                self._watch_comeback(host, rec.ticket, now)
             # the host logs the transition it is told of below, with this reason: once
             self.log.debug("DTMS %s: %s", rec.ticket, e.reason)
             self._put_state(rec, now)

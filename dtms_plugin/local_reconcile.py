@@ -1,15 +1,16 @@
 """Reconciliation of the local strategy's records with the broker's positions (docs/dtms.md
 §8): at start-up, what a crash left pending and what closed while the host was not
 running (with the broker's reason and result, which the account rails count); on every
-cycle, a netting position that turned side under its ticket, and a position gone, closed
-with the broker's word. Which positions
+cycle, a netting position that turned side under its ticket, a CLOSED trade the broker
+lists open again, and a position gone, closed with the broker's word. Which positions
 are adopted is :mod:`dtms_plugin.local_adoption`. Split from :mod:`dtms_plugin.local` so
 the rules read on their own; :class:`Reconciling` is a mixin of
 :class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the attributes declared
 there.
 
 Why: a stop hit while the host was down is a loss like any other, which the account rails
-must see; and a broker that hands out a ticket again (a fresh paper account, another
+must see; a terminal that once answered "no positions" must not leave a trade undefended
+for good; and a broker that hands out a ticket again (a fresh paper account, another
 server behind the same state folder) must not make a new position look like the closed
 trade that once had its number.
 """
@@ -18,13 +19,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hookspecs import (
+    ActionKind,
     BrokerError,
     ClosedPositions,
     CloseReasons,
+    DefensiveState,
     HostView,
     ProfitCalculator,
     Trade,
@@ -33,6 +36,7 @@ from hookspecs import (
 from .book import TradeBook
 from .engine import (
     HEDGE_COMMENT,
+    JournalStatus,
     ScoreBreakdown,
     TradeRecord,
     hedge_closed,
@@ -97,6 +101,8 @@ class Reconciling:
     _recovered: bool
     #: per ticket, the outcomes settled "not applied" since the last one settled done
     _unknown_said: dict[int, int]
+    _comeback: dict[int, datetime]
+    _fast: timedelta
 
     if TYPE_CHECKING:  # the strategy's own properties and methods
 
@@ -113,6 +119,8 @@ class Reconciling:
         ) -> None: ...
 
         def _flush(self, *, force: bool = False) -> set[int]: ...
+
+        def _put_state(self, rec: TradeRecord, now: datetime) -> None: ...
 
         def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None: ...
 
@@ -154,9 +162,24 @@ class Reconciling:
             if rec is not loaded:
                 self._persist(rec, now)
         self._flush()
+        await self._reopen_listed(host, positions, now)
         if self.adopt:
             self._adopt(host, positions, now)
         self._recovered = True
+
+    def _watch_comeback(self, host: HostView, ticket: int, now: datetime) -> None:
+        """Watch ``ticket``, just closed on the broker's word, for one fast bar: a live
+        terminal that answered one read with no positions may list it again (a simulated
+        broker's closes are its own and final)."""
+        if host.mode != "simulated":
+            self._comeback[ticket] = now + self._fast
+
+    def _watching(self, now: datetime) -> bool:
+        """Whether a trade the broker's word closed is still watched for a comeback (for
+        one fast bar after its close, that cycle included, in a live run)."""
+        if self._comeback:
+            self._comeback = {t: until for t, until in self._comeback.items() if until >= now}
+        return bool(self._comeback)
 
     def _closed_at_broker(self, host: HostView, ticket: int) -> tuple[Trade, str] | None:
         """The broker's record of position ``ticket``'s close, and why: its stop or its
@@ -199,6 +222,42 @@ class Reconciling:
         assert rec.hedge_ticket is not None
         closed = self._closed_at_broker(host, rec.hedge_ticket)
         return rec if closed is None else hedge_closed(rec, closed[0])
+
+    async def _reopen_listed(self, host: HostView, positions: list[Trade], now: datetime) -> None:
+        """docs/dtms.md §8: a position the broker lists open again whose record is CLOSED,
+        reported closed (a terminal that answered one read with no positions at all) or
+        found gone, and not by DTMS's own close. With the same opening and entry it is the
+        same trade: its record comes back to HEALTHY (a new state entry, its R, journal
+        and hedge results kept, a hedge close still owed kept owed) and is defended
+        again, said at WARNING. Another opening or entry under the ticket is another
+        trade, registered or adopted as such."""
+        for pos in positions:
+            rec = self.records.get(pos.ticket)
+            if rec is None or rec.is_open or rec.closing or not same_trade(rec, pos):
+                continue  # (closing: DTMS's own close, still owed: the position is listed)
+            self._comeback.pop(rec.ticket, None)
+            done = rec.entry(rec.key_for(ActionKind.CLOSE))
+            if done is not None and done.status is JournalStatus.DONE:
+                continue  # DTMS closed it: a listing that lags behind its close
+            when = rec.closed_at.isoformat() if rec.closed_at is not None else "a time unknown"
+            was = f"{rec.close_reason or 'closed'} at {when}"
+            back = rec.evolve(
+                state=DefensiveState.HEALTHY, seq=rec.seq + 1, state_entered_at=now,
+                closed_at=None, close_reason="", close_price=None, realised_profit=None,
+                warnings=rec.with_warning(f"listed open again after its close ({was}): reopened"),
+            )  # fmt: skip
+            self._persist(back, now)
+            self._put_state(back, now)
+            self._flush()
+            self.log.warning(
+                "DTMS %s: the broker lists the position open again after its close (%s): the "
+                "same trade, its record reopened and defended again from HEALTHY",
+                rec.ticket, was,
+            )  # fmt: skip
+            await host.report_state_change(
+                rec.ticket, DefensiveState.CLOSED, DefensiveState.HEALTHY,
+                f"position listed open again after its close ({was})",
+            )  # fmt: skip
 
     async def _reversed(self, host: HostView, rec: TradeRecord, pos: Trade, now: datetime) -> None:
         """A netting position reversed under its ticket: the old trade closed at the
