@@ -185,8 +185,13 @@ class Reconciling:
         """The broker's record of position ``ticket``'s close, and why: its stop or its
         target (:class:`hookspecs.CloseReasons`), else ``external`` (closed outside this
         host: by hand, another program, while it was not running); a broker that keeps
-        no closed positions, or cannot tell yet, ``None``."""
+        no closed positions, or cannot tell yet, ``None``. ``None`` too for ``dtms
+        serve`` (``adopt`` off): its trades are its clients', whose reports bring their
+        outcome and why (an exit of theirs, which its broker cannot name), and the first
+        outcome a trade gets stands (docs/client.md)."""
         broker = host.broker
+        if not self.adopt:
+            return None
         try:
             if isinstance(broker, CloseReasons):
                 found = broker.closed_with_reason(ticket)
