@@ -33,13 +33,18 @@ def our_magics(
     host's own (its broker's, :class:`hookspecs.OwnMagic`, which the host's entries carry)
     and those of the trades it holds records of, so a position opened by hand or by
     another program's expert is never taken on after a restart, even when the store
-    was lost (docs/dtms.md §8). ``None`` (any) only when there is none of them: a broker
+    was lost (docs/dtms.md §8); with the broker's own magic, 0 is never one of them.
+    ``None`` (any) only when there is none of them: a broker
     that marks no orders of its own (the paper broker) and a store lost or new, where
     leaving every open position undefended would be worse."""
     if configured is not None:
         return {configured}
     found = {rec.magic for rec in records.values()}
     if host_magic is not None:
+        # a broker with a magic of its own never marks the host's orders with 0: there 0
+        # is a trade opened by hand, or a record written before records kept the magic
+        # (read as 0), which would make every hand-opened position ours
+        found.discard(0)
         found.add(host_magic)
     return found or None
 

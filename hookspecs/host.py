@@ -175,7 +175,8 @@ class OwnMagic(Protocol):
     tell the host's positions from a trader's own (magic 0 on MetaTrader) or another
     program's on the same account, with no record of its own to go by. A broker without
     it puts the order's magic on the position and nothing of its own (the paper broker);
-    a plugin checks with ``isinstance(host.broker, OwnMagic)``."""
+    the MetaTrader broker offers it. A plugin checks with
+    ``isinstance(host.broker, OwnMagic)``."""
 
     @property
     def magic(self) -> int:

@@ -128,6 +128,12 @@ class Mt5Broker(Trading):
         return int(self._now().timestamp()) + self.server_clock.offset_seconds
 
     @property
+    def magic(self) -> int:
+        """:class:`hookspecs.OwnMagic`: ``[host.mt5] magic``, which the host's orders carry,
+        so a plugin tells the host's positions from those opened by hand (magic 0)."""
+        return self.settings.magic
+
+    @property
     def needs_attention(self) -> list[str]:
         """Operations whose outcome stayed unknown: check them in the terminal. Each is
         listed once, with how many times it was asked when it was more than once (a

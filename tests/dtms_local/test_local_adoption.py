@@ -266,3 +266,29 @@ async def test_a_broker_with_no_magic_of_its_own_adopts_all_and_leaves_none_alon
     [line] = _adoption_warnings(caplog)
     assert "positions of every magic number were adopted" in line
     await r.stop()
+
+
+async def test_an_old_record_without_a_magic_does_not_make_hand_opened_trades_ours(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store written before records kept their magic reads it as 0, which on a broker
+    with a magic of its own is a trade opened by hand: after an upgrade such a store
+    adopted the trader's manual positions and left the host's own unrecorded one alone."""
+    first = Rig(tmp_path / "dtms")
+    await first.start()
+    await first.open_buy(ticket=1, volume=0.1)
+    await first.cycles(1)
+    await first.stop()
+    with Store(tmp_path / "dtms") as store:  # as an older version wrote it: no magic
+        record = store.records()[1]
+        store.put_record(1, {k: v for k, v in record.items() if k != "magic"})
+    r = Rig(tmp_path / "dtms")
+    _with_broker(r, MarksOrders(r.broker.infos, r.clock, hedging=True))
+    r.broker.add(replace(trade(ticket=1), magic=240617))
+    r.broker.add(replace(trade(ticket=2), magic=240617))  # the host's, its record lost
+    r.broker.add(replace(trade(ticket=3), magic=0))  # opened by hand
+    caplog.set_level(logging.INFO, logger="dtms_plugin.local")
+    await r.start()
+    assert set(r.strategy.records) == {1, 2}
+    assert r.strategy.records[1].magic == 0  # the old record itself is kept as it was
+    await r.stop()

@@ -8,7 +8,7 @@ import pytest
 from hostapp_mt5.mt5_helpers import connect, make_fake
 from support.fake_mt5 import FakeMT5, Fault
 
-from hookspecs import OrderRequest, ResultCode
+from hookspecs import OrderRequest, OwnMagic, ResultCode
 from hostapp.brokers.mt5 import Mt5Broker
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 
@@ -270,3 +270,13 @@ def test_implements_the_broker_protocol(broker: Mt5Broker) -> None:
     assert isinstance(broker, Broker)
     account = broker.account()
     assert (account.login, account.currency, account.hedging) == (5001, "USD", True)
+
+
+def test_the_broker_says_the_magic_its_orders_carry(broker: Mt5Broker, fake: FakeMT5) -> None:
+    """``hookspecs.OwnMagic``: the magic an order without one is sent with is the one the
+    broker says, so a plugin tells the host's positions from those opened by hand."""
+    assert isinstance(broker, OwnMagic) and broker.magic == 777
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+    (trade,) = broker.positions()
+    assert (trade.ticket, trade.magic) == (r.new_ticket, broker.magic)
+    assert not isinstance(PaperBroker(settings=PaperSettings()), OwnMagic)  # marks none
