@@ -226,3 +226,11 @@ def test_dtms_serve_says_a_value_out_of_range_in_one_line_and_exits_2(tmp_path: 
         "mine.toml [plugin.dtms]: rails.stale_bar_periods: must be in [1, 10000], got 0.0"
     ), lines[0]
     assert not (tmp_path / "state").exists()
+
+
+def test_docs_name_every_nested_table() -> None:
+    """docs/dtms.md opens with the nested tables of ``[plugin.dtms]``: it left out
+    ``[plugin.dtms.trail]``, which the settings take."""
+    opening = " ".join((ROOT / "docs" / "dtms.md").read_text().split("\n\n")[1:3])
+    named = set(re.findall(r"\[plugin\.dtms\.(\w+)\]", opening))
+    assert named == set(GROUPS), sorted(set(GROUPS) ^ named)
