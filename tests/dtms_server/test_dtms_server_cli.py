@@ -31,7 +31,9 @@ def _dtms() -> list[str]:
 
 
 def _write_config(tmp_path: Path, *, account_file: bool = True) -> Path:
-    paper = f'account_file = "{tmp_path / "account.db"}"\n' if account_file else ""
+    paper = (
+        f'account_file = "{tmp_path / "account.db"}"\n' if account_file else 'account_file = ""\n'
+    )
     path = tmp_path / "plugins.toml"
     path.write_text(
         '[host]\nbroker = "paper"\nsymbols = ["XAUUSD"]\n'

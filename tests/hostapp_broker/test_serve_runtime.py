@@ -128,9 +128,10 @@ def test_before_the_host_quotes_nothing_has_closed(tmp_path: Path) -> None:
         runtime.close()
 
 
-def test_paper_without_an_account_file_is_a_config_error(tmp_path: Path) -> None:
+def test_paper_with_an_empty_account_file_is_a_config_error(tmp_path: Path) -> None:
+    """Left out, the key means a live host's default file; empty, no file at all."""
     with pytest.raises(ConfigError, match=r"\[host.paper\]: key 'account_file' is required"):
-        build_runtime(_config(tmp_path))
+        build_runtime(_config(tmp_path, account_file=""))
 
 
 def test_the_servers_clock_and_bars_answer_two_threads_at_once(tmp_path: Path) -> None:

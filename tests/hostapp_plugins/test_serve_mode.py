@@ -147,11 +147,14 @@ async def test_a_whole_app_clashing_with_routes_is_not_served_in_either_order(
     assert len(clashes) == 2 and not any(r.exc_info for r in clashes)
 
 
-def test_hostapp_serve_refuses_paper_without_an_account_file_in_one_line(
+def test_hostapp_serve_refuses_paper_with_an_empty_account_file_in_one_line(
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "plugins.toml"
-    config.write_text('[host]\nbroker = "paper"\nsymbols = ["XAUUSD"]\n[plugins]\ndisabled = []\n')
+    config.write_text(
+        '[host]\nbroker = "paper"\nsymbols = ["XAUUSD"]\n[host.paper]\naccount_file = ""\n'
+        "[plugins]\ndisabled = []\n"
+    )
     hostapp = Path(sys.executable).with_name("hostapp")
     done = subprocess.run(
         [str(hostapp), "serve", "--config", str(config), "--port", "0"],
