@@ -117,7 +117,7 @@ async def drive(
         finally:
             if progress is not None:
                 progress.finish()
-            loop.end_episodes()  # the vetoes and refusals counted since their first line
+            loop.end_run()  # the vetoes and refusals since their first line, the closes unconfirmed
             try:
                 await around.aclose()
             finally:

@@ -211,6 +211,12 @@ class TradingLoop(LoopDrivers):
         their episode's first line are said (:mod:`hostapp.episodes`)."""
         self._vetoes.end_all()
         self._refusals.end_all()
+
+    def end_run(self) -> None:
+        """The run ends: its episodes are said, and so are the positions still waiting
+        for the broker to confirm their close (:mod:`hostapp.loop_gone`). Only here: an
+        order going through mid-run must not drop a close still to be reported."""
+        self.end_episodes()
         self._gone.at_end()
 
     # -- one cycle ---------------------------------------------------------------------

@@ -86,6 +86,23 @@ async def test_a_stop_hit_while_the_history_lags_is_heard_as_a_stop_with_its_dea
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
+async def test_an_order_going_through_keeps_a_close_waiting_for_its_deal() -> None:
+    """An entry that went through said its vetoes' episodes, and with them dropped the
+    positions waiting for their deals ("when the run stopped"): a stop hit in the same
+    cycle was never reported to any plugin."""
+    fake = FakeMT5(now=T0, history_lag=5.0)
+    app, plugin = _host(fake)
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 2004.3, sl=1990.0, magic=MAGIC)
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2004.0, 2004.3
+    await _cycle(app, fake, 0)
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 1989.5, 1989.8
+    fake.hit_stop(ticket)
+    await _cycle(app, fake, 1)  # gone, its deal not in the history yet
+    await app.loop._place(T0 + timedelta(seconds=1), "strategy", OrderRequest("XAUUSD", "buy", 0.1))
+    await _cycle(app, fake, 7)
+    assert plugin.closed == [(ticket, "stop_loss", -143.0, 1990.0)]
+
+
 async def test_one_position_listed_again_says_the_list_had_lacked_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
