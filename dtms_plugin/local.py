@@ -90,6 +90,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with
         #: nothing else to watch still reads the positions meanwhile
         self._comeback: dict[int, datetime] = {}
+        self._unconfirmed: dict[int, datetime] = {}  # gone from the list, not the history
         self._next_retention: datetime | None = None  # the next retention check
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
@@ -244,7 +245,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             return
         positions = self._read_positions(host)
         self._read_account(host)
-        if positions is not None:
+        if positions is not None and self.adopt:  # dtms serve: its clients' outcomes stand
             await self._reopen_listed(host, positions, now)
         live = self.book.live()
         by_ticket = {p.ticket: p for p in positions} if positions is not None else None
@@ -336,13 +337,16 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
     ) -> None:
         gone = False
         if positions is not None and by_ticket is not None:
-            rec = self._settle(rec, by_ticket, positions, now)
+            rec = self._settle(host, rec, by_ticket, positions, now)
             pos = by_ticket.get(rec.ticket)
             gone = pos is None
             closed = self._closed_at_broker(host, rec.ticket) if gone and rec.is_open else None
             if closed is not None:  # its stop, say, between the host's look and this one
                 await self._closed(host, rec, *closed, now)
                 return
+            if gone and self._held_unconfirmed(host, rec.ticket, now):
+                return  # not listed, not closed in the history either (yet)
+            self._unconfirmed.pop(rec.ticket, None)
             if pos is not None and reversed_at_broker(rec, pos):
                 await self._reversed(host, rec, pos, now)
                 return

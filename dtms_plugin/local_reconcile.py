@@ -29,6 +29,7 @@ from hookspecs import (
     CloseReasons,
     DefensiveState,
     HostView,
+    OwnMagic,
     ProfitCalculator,
     Trade,
 )
@@ -92,6 +93,12 @@ def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: d
     )  # fmt: skip
 
 
+#: How long a position the broker's list lacks, with no close in its history, is held
+#: before DTMS takes it as gone (:meth:`Reconciling._held_unconfirmed`): the host's loop
+#: waits as long before it reports such a close (hostapp/loop_gone.py).
+UNCONFIRMED_GONE = timedelta(seconds=60)
+
+
 class Reconciling:
     settings: DtmsSettings
     log: logging.Logger
@@ -102,6 +109,8 @@ class Reconciling:
     #: per ticket, the outcomes settled "not applied" since the last one settled done
     _unknown_said: dict[int, int]
     _comeback: dict[int, datetime]
+    #: ticket -> when the broker's list first lacked it while its history showed no close
+    _unconfirmed: dict[int, datetime]
     _fast: timedelta
 
     if TYPE_CHECKING:  # the strategy's own properties and methods
@@ -148,7 +157,7 @@ class Reconciling:
             return
         by_ticket = {p.ticket: p for p in positions}
         for loaded in self.book.live():
-            rec = self._settle(loaded, by_ticket, positions, now)
+            rec = self._settle(host, loaded, by_ticket, positions, now)
             pos = by_ticket.get(rec.ticket)
             if pos is not None and reversed_at_broker(rec, pos):  # while the host was down
                 await self._reversed(host, rec, pos, now)
@@ -202,6 +211,42 @@ class Reconciling:
         except BrokerError as exc:  # its close is then dated by the engine ("position gone")
             self.log.warning("DTMS %s: the broker cannot say how it closed: %s", ticket, exc)
         return None
+
+    def _own_magic(self, host: HostView) -> int | None:
+        """The magic of the host's own orders: ``[plugin.dtms] magic``, else the broker's
+        (:class:`hookspecs.OwnMagic`): a hedge or re-add the host's broker opened for a
+        trade of magic 0 (registered without one, or read from an older record) carries
+        it, and a lost one must be found by it (:func:`.engine.journal.find_opened`)."""
+        if self.settings.magic is not None:
+            return self.settings.magic
+        broker = host.broker
+        return broker.magic if isinstance(broker, OwnMagic) else None
+
+    def _held_unconfirmed(self, host: HostView, ticket: int, now: datetime) -> bool:
+        """Whether a position the broker's list lacks is held back from being taken as
+        gone: its broker keeps a history and the history shows no close of it yet, for up
+        to :data:`UNCONFIRMED_GONE`. MetaTrader's history trails a close by a moment, and
+        a terminal not yet synchronised answers with no positions while they are open: a
+        trade taken as gone on one such answer was CLOSED and its hedge closed at once (a
+        hedge left open and no longer tracked, when the terminal also said the hedge was
+        not found). The host's loop waits as long before it reports a close
+        (docs/architecture.md, the trading loop). A broker without a history: gone is
+        gone, at once, as before."""
+        broker = host.broker
+        try:
+            if isinstance(broker, CloseReasons):
+                shown = broker.closed_with_reason(ticket) is not None
+            elif isinstance(broker, ClosedPositions):
+                shown = broker.closed_trade(ticket) is not None
+            else:
+                return False
+        except BrokerError:
+            shown = False
+        since = self._unconfirmed.setdefault(ticket, now)
+        if shown or now - since >= UNCONFIRMED_GONE:
+            del self._unconfirmed[ticket]
+            return False
+        return True
 
     async def _closed_while_down(self, host: HostView, rec: TradeRecord, now: datetime) -> bool:
         """A position that closed while this host was not running (its stop hit, say):
@@ -305,6 +350,7 @@ class Reconciling:
 
     def _settle(
         self,
+        host: HostView,
         rec: TradeRecord,
         by_ticket: Mapping[int, Trade],
         positions: list[Trade],
@@ -319,7 +365,7 @@ class Reconciling:
             known = {*self.records, *self.book.hedge_tickets()}  # another trade's, not this one's
             position = by_ticket.get(rec.ticket)
             done, new_ticket = outcome_from_broker(
-                rec, entry, position, positions, known=known, magic=self.settings.magic
+                rec, entry, position, positions, known=known, magic=self._own_magic(host)
             )
             wait = self.settings.actions.unknown_wait_seconds
             if not done and (now - entry.at).total_seconds() < wait:

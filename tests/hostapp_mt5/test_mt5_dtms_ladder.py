@@ -26,7 +26,7 @@ from support.dtms_kit import T0
 from support.dtms_local_rig import Rig
 from support.fake_mt5 import FakeMT5, FakeSymbol
 
-from hookspecs import ActionKind, OrderRequest, hookimpl
+from hookspecs import ActionKind, DefensiveState, OrderRequest, hookimpl
 from hostapp.app import App, build_live_app
 from hostapp.brokers.mt5 import Mt5Settings, create_mt5_broker
 from hostapp.config import config_from_dict
@@ -237,3 +237,35 @@ async def test_a_stop_hit_between_cycles_reaches_the_plugins_as_a_stop_with_its_
     if not lag:  # heard before DTMS's step looked: its record has the deal's figures
         record = app.plugins.get("dtms").strategy.records[trader.ticket]
         assert (record.close_reason, record.realised_profit) == ("stop_loss", -148.0)
+
+
+async def test_one_empty_positions_read_leaves_a_hedged_trade_hedged(tmp_path: Path) -> None:
+    """A terminal not yet synchronised answers ``positions_get()`` with nothing for a
+    moment. DTMS took its HEDGED trade as gone on that one answer: CLOSED, its hedge
+    closed (or, when the terminal said the hedge was not found either, left open and no
+    longer tracked), and the trade came back HEALTHY and unhedged when listed again. The
+    history shows no close: DTMS holds it, and the next cycle lists it again."""
+    rig = Mt5Rig(tmp_path / "dtms", hedging=True)
+    await rig.start()
+    entry = rig.fake.symbols["XAUUSD"].ask  # opened through the broker: its deal in history
+    opened = rig.mt5.open(OrderRequest("XAUUSD", "buy", 1.0, stop_loss=round(entry - 50.0, 2)))
+    ticket = opened.new_ticket
+    assert opened.ok and ticket is not None
+    trade = rig.mt5.position(ticket)
+    assert trade is not None
+    await rig.strategy.on_trade_executed(rig.host, trade)
+    for _ in range(60):
+        await rig.cycles(1)
+        if rig.strategy.records[ticket].hedge_ticket is not None:
+            break
+    record = rig.strategy.records[ticket]
+    hedge = record.hedge_ticket
+    assert record.state is DefensiveState.HEDGED and hedge in rig.fake.positions
+    rig.fake.empty_positions_get = 1  # DTMS's read of the cycle
+    await rig.cycles(1)
+    await rig.cycles(1)  # listed again (the rig's cycles are 5 minutes apart)
+    record = rig.strategy.records[ticket]
+    assert (record.state, record.hedge_ticket) == (DefensiveState.HEDGED, hedge)
+    assert {ticket, hedge} <= set(rig.fake.positions)
+    assert ("HEDGED", "CLOSED") not in rig.transitions()
+    await rig.stop()
