@@ -147,8 +147,10 @@ class Adopting:
 
     def _said_left_alone(self, left: list[Trade], magics: set[int], host_magic: int | None) -> None:
         """The positions adoption left alone for their magic number, and where ours came
-        from: a WARNING when only the records said it (an unset ``magic`` shows), else
-        INFO (the setting, or the broker's own magic, is the host's word)."""
+        from: a WARNING unless ``[plugin.dtms] magic`` says which is ours (the broker's own
+        magic is not the only one the host's orders can carry: a strategy may give its
+        orders a magic of its own, and such a position left alone goes undefended), INFO
+        when the setting said it."""
         configured = self.settings.magic is not None
         if configured:
             source = "[plugin.dtms] magic"
@@ -157,9 +159,8 @@ class Adopting:
             if magics - {host_magic}:
                 sources.append("our records")
             source = " and ".join(sources)
-        guessed = not configured and host_magic is None
         self.log.log(
-            logging.WARNING if guessed else logging.INFO,
+            logging.INFO if configured else logging.WARNING,
             "DTMS: %d open positions of other programs left alone (magic %s; ours: %s, "
             "from %s)%s", len(left), ", ".join(map(str, sorted({p.magic for p in left}))),
             ", ".join(map(str, sorted(magics))), source,

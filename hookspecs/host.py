@@ -180,7 +180,8 @@ class OwnMagic(Protocol):
 
     @property
     def magic(self) -> int:
-        """MetaTrader's ``[host.mt5] magic``: the magic of the host's own positions."""
+        """MetaTrader's ``[host.mt5] magic``: the magic an order that names none is sent
+        with (a strategy's order may carry a magic of its own, kept as it is)."""
         ...
 
 
