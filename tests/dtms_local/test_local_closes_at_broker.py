@@ -151,9 +151,9 @@ async def test_a_hedged_trade_whose_hedge_and_stop_closed_while_down_counts_both
 async def test_a_broker_that_cannot_tell_leaves_the_engine_to_date_the_close(
     tmp_path: Path,
 ) -> None:
-    """No closed record (a history that lags, a broker that keeps none): "position
-    gone" at the first cycle, as before; a report from the host may still bring the
-    result."""
+    """No closed record in a history the broker keeps (it lags, or never shows it): held
+    for a minute (a terminal's empty answer is no close), then "position gone", dated by
+    the engine; a report from the host may still bring the result."""
     r = _rig(tmp_path / "dtms")
     await r.start()
     await r.open_buy(ticket=2, volume=1.0)
@@ -162,6 +162,8 @@ async def test_a_broker_that_cannot_tell_leaves_the_engine_to_date_the_close(
     strategy = await r.restart()
     assert strategy.records[2].is_open
     await r.cycles(1)
+    assert strategy.records[2].is_open  # held: the history shows no close yet
+    await r.cycles(1)  # five minutes on
     rec = strategy.records[2]
     assert (rec.state, rec.close_reason, rec.realised_profit) == (S.CLOSED, "position gone", None)
     await r.stop()
