@@ -25,6 +25,13 @@ DEFAULT_TOKEN_ENV = "DTMS_TOKEN"
 #: Where a client finds the server when none is given.
 URL_ENV = "DTMS_URL"
 
+#: The clients' option defaults, in seconds (both clients take them: one place to change)
+DEFAULT_TIMEOUT = 2.0
+DEFAULT_REGISTER_TIMEOUT = 5.0
+DEFAULT_FRESH_SECONDS = 10.0
+DEFAULT_LAST_KNOWN_SECONDS = 30.0
+DEFAULT_QUERY_RETRY_SECONDS = 0.5
+
 #: Statuses that say "try again later", not "your request is wrong".
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 #: Exceptions meaning the request may not have reached the server, or its answer was lost.

@@ -20,7 +20,14 @@ from typing import Any, TypeVar
 
 from .aio import AsyncDtmsClient
 from .bodies import DtmsClientUnusable, RegisterResult
-from .http import DEFAULT_TOKEN_ENV
+from .http import (
+    DEFAULT_FRESH_SECONDS,
+    DEFAULT_LAST_KNOWN_SECONDS,
+    DEFAULT_QUERY_RETRY_SECONDS,
+    DEFAULT_REGISTER_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_ENV,
+)
 
 T = TypeVar("T")
 
@@ -35,11 +42,11 @@ class DtmsClient:
         *,
         token: str | None = None,
         token_env: str = DEFAULT_TOKEN_ENV,
-        timeout: float = 2.0,
-        register_timeout: float = 5.0,
-        fresh_seconds: float = 10.0,
-        last_known_seconds: float = 30.0,
-        query_retry_seconds: float = 0.5,
+        timeout: float = DEFAULT_TIMEOUT,
+        register_timeout: float = DEFAULT_REGISTER_TIMEOUT,
+        fresh_seconds: float = DEFAULT_FRESH_SECONDS,
+        last_known_seconds: float = DEFAULT_LAST_KNOWN_SECONDS,
+        query_retry_seconds: float = DEFAULT_QUERY_RETRY_SECONDS,
         log: logging.Logger | None = None,
     ) -> None:
         # named one by one, not ``**options``: a type checker then checks a caller's
