@@ -64,13 +64,16 @@ class MarketEdges:
             return
         self._read_back("account")
 
-    def _read_failed(self, what: str, exc: BrokerError, meanwhile: str) -> None:
-        """A broker read failed: said at WARNING on the first cycle of the episode, with
+    def _read_failed(
+        self, what: str, exc: BrokerError, meanwhile: str, *, level: int = logging.WARNING
+    ) -> None:
+        """A broker read failed: said at ``level`` on the first cycle of the episode, with
         what the cycle does without it; counted (at DEBUG) while it lasts."""
         failures = self._read_failures.get(what, 0) + 1
         self._read_failures[what] = failures
         if failures == 1:
-            self.log.warning(
+            self.log.log(
+                level,
                 "DTMS: the broker cannot give its %s (%s); %s (said again when it does)",
                 what, exc, meanwhile,
             )  # fmt: skip

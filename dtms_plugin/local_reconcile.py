@@ -99,6 +99,11 @@ def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: d
 UNCONFIRMED_GONE = timedelta(seconds=60)
 
 
+#: what a start-up recovery reads, and what waits while it cannot (its episode's words)
+RECOVERY_READS = "positions and account for the start-up recovery"
+RECOVERY_WAITS = "the recovery, and every trade, waits for the next cycle: none is defended"
+
+
 class Reconciling:
     settings: DtmsSettings
     log: logging.Logger
@@ -114,6 +119,12 @@ class Reconciling:
     _fast: timedelta
 
     if TYPE_CHECKING:  # the strategy's own properties and methods
+
+        def _read_failed(
+            self, what: str, exc: BrokerError, meanwhile: str, *, level: int = logging.WARNING
+        ) -> None: ...
+
+        def _read_back(self, what: str) -> None: ...
 
         @property
         def records(self) -> dict[int, TradeRecord]: ...
@@ -152,9 +163,11 @@ class Reconciling:
         try:
             positions = host.broker.positions()
             self._refresh_account(host)
-        except BrokerError as exc:
-            self.log.error("DTMS recovery postponed, the broker cannot answer: %s", exc)
+        except BrokerError as exc:  # said once, with its count when it ends (every cycle
+            # retries it; DTMS defends nothing meanwhile, so the first line is an ERROR)
+            self._read_failed(RECOVERY_READS, exc, RECOVERY_WAITS, level=logging.ERROR)
             return
+        self._read_back(RECOVERY_READS)
         by_ticket = {p.ticket: p for p in positions}
         for loaded in self.book.live():
             rec = self._settle(host, loaded, by_ticket, positions, now)

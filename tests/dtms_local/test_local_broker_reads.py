@@ -89,3 +89,32 @@ async def test_positions_that_cannot_be_read_are_said_once_per_episode(
     )
     assert back == ["DTMS: the broker gives its positions again, after 3 failed cycles"] * 2
     assert rig.strategy.records[1].is_open  # an error is never "no positions"
+
+
+async def test_a_start_up_recovery_the_broker_cannot_answer_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The recovery is retried every cycle while the broker cannot give its positions:
+    it logged "DTMS recovery postponed" at ERROR on every one of them. Once, now, and
+    its end with the count; then the recovery runs and the trade is managed."""
+    first = Rig(tmp_path / "dtms")
+    await first.start()
+    await first.open_buy(ticket=1, volume=0.1)
+    await first.cycles(1)
+    broker = first.broker
+    broker.query_error = True  # the terminal down as the host restarts
+    caplog.set_level(logging.DEBUG, logger="dtms_plugin.local")
+    strategy = await first.restart()
+    await first.cycles(4)
+    broker.query_error = False
+    await first.cycles(1)
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert said == [
+        ("ERROR", "DTMS: the broker cannot give its positions and account for the start-up "
+                  "recovery (positions_get returned None); the recovery, and every trade, waits "
+                  "for the next cycle: none is defended (said again when it does)"),
+        ("WARNING", "DTMS: the broker gives its positions and account for the start-up "
+                    "recovery again, after 5 failed cycles"),
+    ]  # fmt: skip
+    assert strategy.records[1].is_open and strategy.store.get_state(1) is not None
+    await first.stop()
