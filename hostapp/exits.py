@@ -36,6 +36,7 @@ from typing import Any
 from hookspecs import (
     Action,
     ActionKind,
+    BrokerError,
     HostView,
     Trade,
     hookimpl,
@@ -135,6 +136,24 @@ class ExitManager:
             return  # a replay starts from nothing and must be quick
         self._file = host.data_dir(PLUGIN_NAME) / STATE_FILE
         self._load(host)
+        self._say_unmanaged(host)
+
+    def _say_unmanaged(self, host: HostView) -> None:
+        """Open positions it holds no initial risk of (opened by hand, by another program,
+        before a version that kept its state file, or with that file lost) are left to
+        their own stops: said once at start-up, never silently."""
+        try:
+            open_now = host.broker.positions()
+        except BrokerError:
+            return  # the loop says a broker that cannot answer
+        left = sorted(t.ticket for t in open_now if t.ticket not in self._trades)
+        if left:
+            host.log.info(
+                "exits: %d open position(s) with no record of their initial risk are not "
+                "managed by the exit rules (opened by hand, by another program, or before "
+                "this state folder had an exits/%s): tickets %s",
+                len(left), STATE_FILE, ", ".join(map(str, left)),
+            )  # fmt: skip
 
     @hookimpl
     def configure(self, host: HostView) -> None:

@@ -431,3 +431,31 @@ def test_the_count_of_partials_unreachable_has_thousands_separators() -> None:
     exits = ExitManager()
     exits.partial_unreachable = 4418
     assert "could not act on 4,418 trades: their take-profit" in exits.run_report()["note"]
+
+
+async def test_open_positions_it_holds_no_risk_of_are_said_at_start_up(
+    hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path, caplog
+) -> None:
+    """A live host started on an account whose positions it has no state file for (an
+    upgrade from a version without one, a lost folder, trades opened by hand) left them
+    to their own stops without a word."""
+    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
+    first = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path / "old")
+    await first.plugins.startup(first)
+    trade = await _open_buy(first, hostapp_broker, volume=0.2)
+    again = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path / "new")
+    with caplog.at_level(logging.INFO):
+        await again.plugins.startup(again)
+    said = [
+        r.getMessage() for r in caplog.records if "not managed by the exit rules" in r.getMessage()
+    ]
+    assert said == [
+        "exits: 1 open position(s) with no record of their initial risk are not managed by "
+        "the exit rules (opened by hand, by another program, or before this state folder had "
+        f"an exits/trades.json): tickets {trade.ticket}"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):  # the folder that has it: managed again, nothing said
+        resumed = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path / "old")
+        await resumed.plugins.startup(resumed)
+    assert not [r for r in caplog.records if "not managed by" in r.getMessage()]
