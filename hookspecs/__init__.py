@@ -12,26 +12,28 @@ Third-party plugins import from here and nowhere else::
 from __future__ import annotations
 
 from . import events, rules, spec
-from .host import (
-    MAX_REQUEST_LINE_BYTES,
+from .broker import (
     AccountInfo,
     Broker,
     BrokerError,
-    Clock,
     ClosedPositions,
     CloseReasons,
-    HostView,
     MarginMode,
-    MarketView,
     OwnMagic,
     ProfitCalculator,
     Quote,
-    RunMode,
-    SeriesView,
-    ServeOptions,
     SimBroker,
     SymbolInfo,
     apply_action,
+)
+from .host import (
+    MAX_REQUEST_LINE_BYTES,
+    Clock,
+    HostView,
+    MarketView,
+    RunMode,
+    SeriesView,
+    ServeOptions,
 )
 from .interrupts import keep_interrupts
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec

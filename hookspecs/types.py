@@ -247,7 +247,7 @@ def params_problem(action: Action) -> str | None:
     """What is wrong with ``action.params`` for its kind (a parameter missing, or one that
     is not a number above 0, or a ticket), or ``None``. Checked before any broker call:
     such an action never reached the broker, so it is a refusal the plugin can fix, not
-    an outcome to find out (``hookspecs.host.apply_action``)."""
+    an outcome to find out (``hookspecs.broker.apply_action``)."""
     p = action.params
     names = _NEEDED[action.kind] + (("hedge_ticket",) if p.get("hedge_ticket") else ())
     for name in names:

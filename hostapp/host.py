@@ -22,8 +22,9 @@ from hookspecs import (
     ResultCode,
     apply_action,
 )
+from hookspecs.broker import Broker, re_add_order
 from hookspecs.events import log_action, log_transition
-from hookspecs.host import Broker, Clock, MarketView, RunMode, ServeOptions, re_add_order
+from hookspecs.host import Clock, MarketView, RunMode, ServeOptions
 
 from .config import HostConfig
 from .loop import LIVE_WINDOW, Recent

@@ -23,7 +23,8 @@ import pytest
 
 if TYPE_CHECKING:
     from hookspecs import AccountInfo, ActionResult, Bar, OrderRequest, Quote, SymbolInfo, Trade
-    from hookspecs.host import Broker, Clock, MarginMode, MarketView, RunMode, ServeOptions
+    from hookspecs.broker import Broker, MarginMode
+    from hookspecs.host import Clock, MarketView, RunMode, ServeOptions
 
     from .clock import SimClock
     from .host import Host

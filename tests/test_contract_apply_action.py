@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from hookspecs import Action, ActionKind, BrokerError, DefensiveState, OrderRequest, ResultCode
+from hookspecs.broker import apply_action
 from hookspecs.events import JsonFormatter
-from hookspecs.host import apply_action
 from hostapp.testing import MemoryBroker
 
 
