@@ -340,11 +340,11 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             rec = self._settle(host, rec, by_ticket, positions, now)
             pos = by_ticket.get(rec.ticket)
             gone = pos is None
-            closed = self._closed_at_broker(host, rec.ticket) if gone and rec.is_open else None
-            if closed is not None:  # its stop, say, between the host's look and this one
-                await self._closed(host, rec, *closed, now)
-                return
-            if gone and self._held_unconfirmed(host, rec.ticket, now):
+            closed = self._close_in_history(host, rec.ticket) if gone else None
+            if closed is not None and rec.is_open and self.adopt:
+                await self._closed(host, rec, *closed, now)  # its stop, say, hit since
+                return  # the host's look (dtms serve waits for its client's report)
+            if gone and self._held_unconfirmed(host, rec.ticket, now, closed is not None):
                 return  # not listed, not closed in the history either (yet)
             self._unconfirmed.pop(rec.ticket, None)
             if pos is not None and reversed_at_broker(rec, pos):

@@ -80,12 +80,13 @@ class MarketEdges:
         else:
             self.log.debug("DTMS: the broker still cannot give its %s: %s", what, exc)
 
-    def _read_back(self, what: str) -> None:
-        """A broker read answered: the end of its failure episode, if one ran, said."""
+    def _read_back(self, what: str, unit: str = "cycle") -> None:
+        """A broker read answered: the end of its failure episode, if one ran, said with
+        how many failed (``unit``: what one failure was, a cycle's read or a trade's)."""
         failed = self._read_failures.pop(what, 0)
         if failed:
-            cycles = "1 failed cycle" if failed == 1 else f"{failed} failed cycles"
-            self.log.warning("DTMS: the broker gives its %s again, after %s", what, cycles)
+            count = f"1 failed {unit}" if failed == 1 else f"{failed} failed {unit}s"
+            self.log.warning("DTMS: the broker gives its %s again, after %s", what, count)
 
     def _bars(self, host: HostView, symbol: str, now: datetime) -> Indicators | None:
         """Feed the symbol's new closed bars (warm-up on first sight); never twice.

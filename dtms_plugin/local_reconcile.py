@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hookspecs import (
+    UNCONFIRMED_CLOSE_SECONDS,
     ActionKind,
     BrokerError,
     ClosedPositions,
@@ -93,12 +94,6 @@ def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: d
     )  # fmt: skip
 
 
-#: How long a position the broker's list lacks, with no close in its history, is held
-#: before DTMS takes it as gone (:meth:`Reconciling._held_unconfirmed`): the host's loop
-#: waits as long before it reports such a close (hostapp/loop_gone.py).
-UNCONFIRMED_GONE = timedelta(seconds=60)
-
-
 #: what a start-up recovery reads, and what waits while it cannot (its episode's words)
 RECOVERY_READS = "positions and account for the start-up recovery"
 RECOVERY_WAITS = "the recovery, and every trade, waits for the next cycle: none is defended"
@@ -124,7 +119,7 @@ class Reconciling:
             self, what: str, exc: BrokerError, meanwhile: str, *, level: int = logging.WARNING
         ) -> None: ...
 
-        def _read_back(self, what: str) -> None: ...
+        def _read_back(self, what: str, unit: str = "cycle") -> None: ...
 
         @property
         def records(self) -> dict[int, TradeRecord]: ...
@@ -204,26 +199,34 @@ class Reconciling:
         return bool(self._comeback)
 
     def _closed_at_broker(self, host: HostView, ticket: int) -> tuple[Trade, str] | None:
+        """The broker's record of position ``ticket``'s close, and why, for DTMS to record
+        (:meth:`_close_in_history`). ``None`` for ``dtms serve`` (``adopt`` off): its
+        trades are its clients', whose reports bring their outcome and why (an exit of
+        theirs, which its broker cannot name), and the first outcome a trade gets stands
+        (docs/client.md)."""
+        return self._close_in_history(host, ticket) if self.adopt else None
+
+    def _close_in_history(self, host: HostView, ticket: int) -> tuple[Trade, str] | None:
         """The broker's record of position ``ticket``'s close, and why: its stop or its
         target (:class:`hookspecs.CloseReasons`), else ``external`` (closed outside this
-        host: by hand, another program, while it was not running); a broker that keeps
-        no closed positions, or cannot tell yet, ``None``. ``None`` too for ``dtms
-        serve`` (``adopt`` off): its trades are its clients', whose reports bring their
-        outcome and why (an exit of theirs, which its broker cannot name), and the first
-        outcome a trade gets stands (docs/client.md)."""
+        host: by hand, another program, while it was not running); ``None`` from a broker
+        that keeps no closed positions, or cannot tell yet. A broker that cannot answer is
+        said once per episode; the close is then dated by the engine ("position gone")."""
         broker = host.broker
-        if not self.adopt:
-            return None
         try:
             if isinstance(broker, CloseReasons):
                 found = broker.closed_with_reason(ticket)
-                return None if found is None else (found[0], found[1] or "external")
-            if isinstance(broker, ClosedPositions):
+                closed = None if found is None else (found[0], found[1] or "external")
+            elif isinstance(broker, ClosedPositions):
                 trade = broker.closed_trade(ticket)
-                return None if trade is None else (trade, "external")
-        except BrokerError as exc:  # its close is then dated by the engine ("position gone")
-            self.log.warning("DTMS %s: the broker cannot say how it closed: %s", ticket, exc)
-        return None
+                closed = None if trade is None else (trade, "external")
+            else:
+                return None
+        except BrokerError as exc:
+            self._read_failed("closed positions", exc, "a gone trade's close is not confirmed")
+            return None
+        self._read_back("closed positions", "read")
+        return closed
 
     def _own_magic(self, host: HostView) -> int | None:
         """The magic of the host's own orders: ``[plugin.dtms] magic``, else the broker's
@@ -235,28 +238,20 @@ class Reconciling:
         broker = host.broker
         return broker.magic if isinstance(broker, OwnMagic) else None
 
-    def _held_unconfirmed(self, host: HostView, ticket: int, now: datetime) -> bool:
+    def _held_unconfirmed(self, host: HostView, ticket: int, now: datetime, shown: bool) -> bool:
         """Whether a position the broker's list lacks is held back from being taken as
-        gone: its broker keeps a history and the history shows no close of it yet, for up
-        to :data:`UNCONFIRMED_GONE`. MetaTrader's history trails a close by a moment, and
-        a terminal not yet synchronised answers with no positions while they are open: a
-        trade taken as gone on one such answer was CLOSED and its hedge closed at once (a
-        hedge left open and no longer tracked, when the terminal also said the hedge was
-        not found). The host's loop waits as long before it reports a close
-        (docs/architecture.md, the trading loop). A broker without a history: gone is
-        gone, at once, as before."""
-        broker = host.broker
-        try:
-            if isinstance(broker, CloseReasons):
-                shown = broker.closed_with_reason(ticket) is not None
-            elif isinstance(broker, ClosedPositions):
-                shown = broker.closed_trade(ticket) is not None
-            else:
-                return False
-        except BrokerError:
-            shown = False
+        gone: its broker keeps a history and the history shows no close of it yet
+        (``shown``: it does), for up to :data:`hookspecs.UNCONFIRMED_CLOSE_SECONDS`.
+        MetaTrader's history trails a close by a moment, and a terminal not yet
+        synchronised answers with no positions while they are open: a trade taken as gone
+        on one such answer was CLOSED and its hedge closed at once (a hedge left open and
+        no longer tracked, when the terminal also said the hedge was not found). The
+        host's loop waits as long before it reports a close (docs/architecture.md, the
+        trading loop). A broker without a history: gone is gone, at once, as before."""
+        if not isinstance(host.broker, CloseReasons | ClosedPositions):
+            return False
         since = self._unconfirmed.setdefault(ticket, now)
-        if shown or now - since >= UNCONFIRMED_GONE:
+        if shown or (now - since).total_seconds() >= UNCONFIRMED_CLOSE_SECONDS:
             del self._unconfirmed[ticket]
             return False
         return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import events, rules, spec
 from .broker import (
+    UNCONFIRMED_CLOSE_SECONDS,
     AccountInfo,
     Broker,
     BrokerError,
@@ -69,6 +70,7 @@ __all__ = [
     "MAX_REQUEST_LINE_BYTES",
     "PROJECT_NAME",
     "SYNC_ONLY_HOOKS",
+    "UNCONFIRMED_CLOSE_SECONDS",
     "AccountInfo",
     "Action",
     "ActionKind",

@@ -104,6 +104,17 @@ class Broker(Protocol):
     def account(self) -> AccountInfo: ...
 
 
+#: How long, in seconds of the run's clock, a position the broker no longer lists and whose
+#: close its history does not show yet is waited for before it is taken as closed with its
+#: last view. MetaTrader's history trails a close by seconds (docs/mt5.md, "What happens
+#: when the terminal does not answer", and its 10 s ``resolve_seconds``), and a terminal not
+#: yet synchronised answers a read with no positions while they are open: a minute is
+#: several times that and two more looks at a 30 s cycle, yet short enough that a defender
+#: summing the day's losses hears of a close within the minute. The host's loop waits this
+#: long before it reports such a close; a plugin that reads the broker itself should too.
+UNCONFIRMED_CLOSE_SECONDS = 60.0
+
+
 @runtime_checkable
 class ClosedPositions(Broker, Protocol):
     """An optional capability of a :class:`Broker`: the record of a closed position, as

@@ -18,12 +18,12 @@ answers from the same copy as the list. A broker that keeps no history
 (:class:`hookspecs.Broker` alone) can only confirm by :meth:`~hookspecs.Broker.position`
 no longer finding it, and is reported at once with the last view, as before.
 
-Until then it is asked about again at every sweep, for :data:`CONFIRM_SECONDS`; a
-position the list shows again was never closed, and is watched on. Past the bound it is
-reported with what is known (its last view, the phase that found it gone) and a warning
-says so. A list that drops every position at once while none has a closing deal is most
-likely the terminal's copy and not the market: that is said once per episode, with how
-many sweeps it lasted.
+Until then it is asked about again at every sweep, for a minute
+(:data:`hookspecs.UNCONFIRMED_CLOSE_SECONDS`, which says why); a position the list shows
+again was never closed, and is watched on. Past the bound it is reported with what is
+known (its last view, the phase that found it gone) and a warning says so. A list that
+drops every position at once while none has a closing deal is most likely the terminal's
+copy and not the market: that is said once per episode, with how many sweeps it lasted.
 """
 
 from __future__ import annotations
@@ -32,15 +32,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from hookspecs import Broker, ClosedPositions, CloseReason, CloseReasons, Trade
-
-#: How long, in seconds of the loop's clock, a position the list lacks is asked about
-#: before it is reported with its last view. MetaTrader's history trails a close by
-#: seconds (docs/mt5.md, "What happens when the terminal does not answer", step 5, and
-#: the 10 s ``resolve_seconds`` looked for an order's deals); a minute is several times
-#: that, and two more looks at the default 30 s cycle, yet short enough that a defender
-#: summing the day's losses hears of a close within the minute.
-CONFIRM_SECONDS = 60.0
+from hookspecs import (
+    UNCONFIRMED_CLOSE_SECONDS,
+    Broker,
+    ClosedPositions,
+    CloseReason,
+    CloseReasons,
+    Trade,
+)
 
 #: what the loop reports: a closed trade and why
 Close = tuple[Trade, CloseReason]
@@ -98,7 +97,7 @@ class GonePositions:
             if closed is not None:
                 del missing[ticket]
                 closes.append((closed[0], closed[1] or gone.reason))
-            elif (now - gone.since).total_seconds() >= CONFIRM_SECONDS:
+            elif (now - gone.since).total_seconds() >= UNCONFIRMED_CLOSE_SECONDS:
                 del missing[ticket]
                 self._unconfirmed(gone)
                 closes.append((gone.last, gone.reason))
@@ -122,7 +121,8 @@ class GonePositions:
             "position %s (%s %g %s) left the broker's list %.0f s ago and its history still "
             "shows no close: reported closed (%s) with its last view, profit %+.2f as it "
             "floated then and no close price",
-            t.ticket, t.direction, t.volume, t.symbol, CONFIRM_SECONDS, gone.reason, t.profit,
+            t.ticket, t.direction, t.volume, t.symbol, UNCONFIRMED_CLOSE_SECONDS, gone.reason,
+            t.profit,
         )  # fmt: skip
 
     def _watch(self, now: datetime, suspect: bool, back: int, listed: bool) -> None:
@@ -141,7 +141,7 @@ class GonePositions:
                     "none of them closed: taken for a terminal whose list is not "
                     "synchronised, not for closes; they are asked about again for up to "
                     "%.0f s (said again when the episode ends)",
-                    len(self._missing), CONFIRM_SECONDS,
+                    len(self._missing), UNCONFIRMED_CLOSE_SECONDS,
                 )  # fmt: skip
             return
         episode.back += back

@@ -12,7 +12,7 @@ import pytest
 from support.broker_double import BrokerDouble
 from support.dtms_local_rig import Rig
 
-from hookspecs import CloseReason, DefensiveState, OrderRequest, Trade
+from hookspecs import BrokerError, CloseReason, DefensiveState, OrderRequest, Trade
 
 S = DefensiveState
 ORDER = OrderRequest("XAUUSD", "buy", 0.1)
@@ -166,4 +166,46 @@ async def test_a_broker_that_cannot_tell_leaves_the_engine_to_date_the_close(
     await r.cycles(1)  # five minutes on
     rec = strategy.records[2]
     assert (rec.state, rec.close_reason, rec.realised_profit) == (S.CLOSED, "position gone", None)
+    await r.stop()
+
+
+@dataclass
+class HistoryDown(SaysWhy):
+    """... whose history cannot answer (a terminal reconnecting); each ask counted."""
+
+    down: bool = True
+    asked: int = 0
+
+    def closed_with_reason(self, ticket: int) -> tuple[Trade, CloseReason | None] | None:
+        self.asked += 1
+        if self.down:
+            raise BrokerError("history_deals_get returned None")
+        return super().closed_with_reason(ticket)
+
+
+async def test_a_history_that_cannot_answer_is_asked_once_a_gone_trade_and_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three positions leave the list while the broker's history fails: each is asked
+    about once in the cycle (the close and the wait read one answer), the failure is
+    said once for the episode, and its end once with its count."""
+    r = _rig(tmp_path / "dtms", HistoryDown)
+    await r.start()
+    for ticket in (1, 2, 3):
+        await r.open_buy(ticket=ticket, volume=0.01)
+    broker = r.broker
+    assert isinstance(broker, HistoryDown)
+    for ticket in (1, 2, 3):
+        broker.stop_hit(ticket)
+    with caplog.at_level("WARNING"):
+        await r.cycles(1)
+        assert broker.asked == 3
+        assert all(r.strategy.records[t].is_open for t in (1, 2, 3))  # held: no word yet
+        broker.down = False
+        await r.cycles(1)
+    said = [m.getMessage() for m in caplog.records if "closed positions" in m.getMessage()]
+    assert len(said) == 2, said
+    assert "cannot give its closed positions" in said[0]
+    assert "again, after 3 failed reads" in said[1]
+    assert [r.strategy.records[t].close_reason for t in (1, 2, 3)] == ["stop_loss"] * 3
     await r.stop()

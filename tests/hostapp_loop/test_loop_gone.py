@@ -14,9 +14,8 @@ import pytest
 from hostapp_mt5.mt5_helpers import live_app
 from support.fake_mt5 import FakeMT5
 
-from hookspecs import Action, ActionKind, OrderRequest, hookimpl
+from hookspecs import UNCONFIRMED_CLOSE_SECONDS, Action, ActionKind, OrderRequest, hookimpl
 from hostapp.app import App
-from hostapp.loop_gone import CONFIRM_SECONDS
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 MAGIC = 777
@@ -130,9 +129,9 @@ async def test_a_close_the_history_never_shows_is_reported_after_the_bound_sayin
     fake.stop_out(ticket)
     with caplog.at_level(logging.INFO):
         await _cycle(app, fake, 30)
-        await _cycle(app, fake, 30 + CONFIRM_SECONDS - 1)
+        await _cycle(app, fake, 30 + UNCONFIRMED_CLOSE_SECONDS - 1)
         assert plugin.closed == []
-        await _cycle(app, fake, 30 + CONFIRM_SECONDS)
+        await _cycle(app, fake, 30 + UNCONFIRMED_CLOSE_SECONDS)
     # the last view: the sell's floating (2005.0 - 2005.3) × 0.2 × 100, no close price
     assert plugin.closed == [(ticket, "external", -6.0, None)]
     (said,) = _warnings(caplog, f"position {ticket} (sell 0.2 XAUUSD) left the broker's list")
