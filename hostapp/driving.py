@@ -25,6 +25,7 @@ from .config import HostConfig
 from .hookcalls import PluginInfo, switched_off_kind
 from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN
+from .loop_gone import unconfirmed_note
 from .outcomes import Outcome
 from .progress import Progress
 from .registry import REFUSED_AT_START
@@ -223,6 +224,7 @@ def run_summary(
                     refusals_note(stats),
                     netted_note(stats),
                     carried_note(stats),
+                    unconfirmed_note(stats.unconfirmed_at_end),
                     vetoes_note(stats),
                     skipped_note(stats),
                     broker_note,

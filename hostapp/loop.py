@@ -217,7 +217,7 @@ class TradingLoop(LoopDrivers):
         for the broker to confirm their close (:mod:`hostapp.loop_gone`). Only here: an
         order going through mid-run must not drop a close still to be reported."""
         self.end_episodes()
-        self._gone.at_end()
+        self.stats.unconfirmed_at_end = self._gone.at_end()
 
     # -- one cycle ---------------------------------------------------------------------
 

@@ -160,15 +160,32 @@ class GonePositions:
             episode.back, episode.positions - episode.back - still, still,
         )  # fmt: skip
 
-    def at_end(self) -> None:
+    def at_end(self) -> list[int]:
         """The run stops: say the positions still waiting for their close to show in the
-        history. They are not reported to the plugins with a guess; a restarted host
-        finds them closed (or open) and its plugins reconcile."""
-        if self._missing:
+        history, and give their tickets. They are not reported to the plugins with a
+        guess; a restarted host finds them closed (or open) and its plugins reconcile."""
+        waiting = sorted(self._missing)
+        if waiting:
             self.log.warning(
                 "%d position(s) had left the broker's list without a close in its history "
                 "when the run stopped, not reported to the plugins: %s",
-                len(self._missing), ", ".join(map(str, self._missing)),
+                len(waiting), ", ".join(map(str, waiting)),
             )  # fmt: skip
         self._missing.clear()
         self._suspect = None
+        return waiting
+
+
+def unconfirmed_note(tickets: list[int]) -> str | None:
+    """The summary's words for the positions :meth:`GonePositions.at_end` gave: in none of
+    its counts (not open at the end, no close), so a reader learns why they are missing."""
+    if not tickets:
+        return None
+    n = len(tickets)
+    listed = ", ".join(map(str, tickets[:10])) + (f" and {n - 10:,} more" if n > 10 else "")
+    return (
+        f"{n:,} position{'s' if n > 1 else ''} ({listed}) had left the broker's list with no "
+        "close in its history when the run stopped: not reported to the plugins and in "
+        "none of the counts here (neither open at the end nor closed); a plugin keeping "
+        "records of them learns how they closed from the broker when it next starts"
+    )

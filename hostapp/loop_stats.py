@@ -165,6 +165,9 @@ class LoopStats:
     #: an A/B tells the baseline's trades a plugin kept out from those the broker refused
     #: (no money left)
     missed: list[tuple[datetime, str, str, tuple[str, str]]] = field(default_factory=list)
+    #: the positions that had left the broker's list with no close in its history when
+    #: the run stopped (:mod:`hostapp.loop_gone`): neither open nor closed in the summary
+    unconfirmed_at_end: list[int] = field(default_factory=list)
 
     def carried_closed(self, profit: float) -> None:
         self.carried_closes += 1

@@ -204,3 +204,23 @@ async def test_a_close_a_plugin_made_during_its_step_is_action() -> None:
     plugin.close = ticket
     await _cycle(app, fake, 30)
     assert plugin.closed == [(ticket, "action", -3.0, 2005.0)]
+
+
+async def test_a_close_still_unconfirmed_when_the_run_stops_is_in_the_summary() -> None:
+    """A stop hit whose deal the history has not shown when the run stops: the position
+    is neither open at the end nor among the closes, so the summary says why it is in
+    none of its counts, naming it, instead of leaving it to the log."""
+    from hostapp.driving import run_summary
+
+    fake = FakeMT5(now=T0, history_lag=600.0)
+    app, plugin = _host(fake)
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 2004.3, sl=1990.0, magic=MAGIC)
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2004.0, 2004.3
+    await _cycle(app, fake, 0)
+    fake.hit_stop(ticket)
+    await _cycle(app, fake, 1)
+    app.loop.end_run()
+    assert plugin.closed == [] and app.loop.stats.unconfirmed_at_end == [ticket]
+    notes = run_summary(app, app.loop.stats, {"mode": "live"})["host_notes"]
+    said = [n for n in notes if "no close in its history when the run stopped" in n]
+    assert len(said) == 1 and f"1 position ({ticket})" in said[0]
