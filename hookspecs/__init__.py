@@ -26,6 +26,7 @@ from .broker import (
     SimBroker,
     SymbolInfo,
     apply_action,
+    inside_freeze,
 )
 from .host import (
     MAX_REQUEST_LINE_BYTES,
@@ -108,6 +109,7 @@ __all__ = [
     "events",
     "hookimpl",
     "hookspec",
+    "inside_freeze",
     "keep_interrupts",
     "masked_url",
     "opposite",

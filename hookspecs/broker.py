@@ -104,6 +104,23 @@ class Broker(Protocol):
     def account(self) -> AccountInfo: ...
 
 
+def inside_freeze(
+    sign: int, price: float, stop_loss: float | None, take_profit: float | None, level: float
+) -> bool:
+    """Whether a broker refuses to move the stop or target of a position, or to close any
+    of it, now (MetaTrader's 10029, :attr:`ResultCode.FROZEN`): ``price``, the one it
+    closes at (the bid for a buy, ``sign`` +1; the ask for a sell, -1), lies within the
+    freeze ``level`` (:attr:`SymbolInfo.freeze_level`) of its stop or of its target. The
+    distance is measured towards each level, as MetaTrader measures it, so a level at or
+    past the price is inside. The one definition the paper broker refuses by and a
+    plugin plans by, so a replay holds every plugin to what the real server allows."""
+    if level <= 0.0:
+        return False
+    return (stop_loss is not None and sign * (price - stop_loss) <= level) or (
+        take_profit is not None and sign * (take_profit - price) <= level
+    )
+
+
 #: How long, in seconds of the run's clock, a position the broker no longer lists and whose
 #: close its history does not show yet is waited for before it is taken as closed with its
 #: last view. MetaTrader's history trails a close by seconds (docs/mt5.md, "What happens

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo
+from hookspecs import Action, ActionKind, DefensiveState, Quote, SymbolInfo, inside_freeze
 
 from ..settings import DtmsSettings
 from .record import MAX_WARNINGS, TRAIL_MARK, JournalStatus, TradeRecord
@@ -149,17 +149,10 @@ def place_sl(
 
 def in_freeze(record: TradeRecord, quote: Quote, info: SymbolInfo) -> bool:
     """Whether the broker would refuse to change or close the position now (MetaTrader's
-    10029 FROZEN, docs/mt5.md): the price it closes at lies within the freeze level of
-    its stop or of its target. The distance is measured towards each level, as the broker
-    measures it, so a level at or past the price counts as inside."""
-    level = info.freeze_level
-    if level <= 0.0:
-        return False
+    10029 FROZEN, docs/mt5.md; :func:`hookspecs.inside_freeze`)."""
     sign = record.sign
-    price = exit_price(sign, quote)
-    sl, tp = record.stop_loss, record.take_profit
-    return (sl is not None and sign * (price - sl) <= level) or (
-        tp is not None and sign * (tp - price) <= level
+    return inside_freeze(
+        sign, exit_price(sign, quote), record.stop_loss, record.take_profit, info.freeze_level
     )
 
 

@@ -20,6 +20,7 @@ from hookspecs import (
     Quote,
     ResultCode,
     SymbolInfo,
+    inside_freeze,
     opposite,
 )
 
@@ -170,15 +171,9 @@ class PaperOrders(PaperLedger):
         quote = self._priced(pos)
         if isinstance(quote, ActionResult):
             return quote
-        if info.freeze_level > 0:
-            price = quote.bid if pos.direction == "buy" else quote.ask
-            for name, level in (("stop loss", pos.stop_loss), ("take profit", pos.take_profit)):
-                if level is not None and abs(price - level) < info.freeze_level - _EPS:
-                    return _fail(
-                        ResultCode.FROZEN,
-                        f"{name} {level} is within the freeze level {info.freeze_level} "
-                        f"of the price {price}",
-                    )
+        frozen = _frozen(pos, info, quote)
+        if frozen is not None:
+            return frozen
         changed_sl = sl if sl != pos.stop_loss else None
         changed_tp = tp if tp != pos.take_profit else None
         bad = _check_stops(info, pos.direction, quote, changed_sl, changed_tp)
@@ -193,6 +188,9 @@ class PaperOrders(PaperLedger):
         if isinstance(ready, ActionResult):
             return ready
         pos, info, quote = ready
+        frozen = _frozen(pos, info, quote)
+        if frozen is not None:
+            return frozen
         amount = pos.volume
         if volume is not None and not volume >= pos.volume - _EPS:  # NaN goes in here
             rounded = _volume(info, volume)
@@ -254,3 +252,18 @@ def _unknown_symbol(pos: Position) -> ActionResult:
 def _netted(message: str, ticket: int | None, effect: NettingEffect) -> ActionResult:
     """An open that changed the symbol's netting position, the change as data."""
     return ActionResult(True, ResultCode.OK, message, ticket, netting=effect)
+
+
+def _frozen(pos: Position, info: SymbolInfo, quote: Quote) -> ActionResult | None:
+    """MetaTrader's refusal to move a level of, or close, a position whose stop or target
+    lies within the freeze level of the price it closes at (:func:`hookspecs.inside_freeze`)."""
+    sign = 1 if pos.direction == "buy" else -1
+    price = quote.bid if sign > 0 else quote.ask
+    level = info.freeze_level
+    if not inside_freeze(sign, price, pos.stop_loss, pos.take_profit, level):
+        return None
+    return _fail(
+        ResultCode.FROZEN,
+        f"position {pos.ticket}: its stop {pos.stop_loss} or target {pos.take_profit} is within "
+        f"the freeze level {level:g} of the price {price}",
+    )

@@ -119,6 +119,36 @@ def test_freeze_level_refuses_moving_a_level_near_the_price() -> None:
     assert r.code is ResultCode.FROZEN and info.freeze_level == 0.0
 
 
+def test_freeze_level_refuses_closing_as_metatrader_does() -> None:
+    """A position whose stop sits within the freeze level cannot be closed either, in
+    full or in part (MetaTrader's 10029, which DTMS waits for): the paper broker let
+    every plugin close it, so a replay let the other plugins do what the real server
+    would refuse. Out of it, the close goes through."""
+    frozen = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, 0.5, 1.0, 100.0)
+    b = PaperBroker(symbols={"XAUUSD": frozen})
+    b.set_quote("XAUUSD", 2000.0, 2000.3, T0)
+    t = buy(b, 0.2, stop_loss=1998.0)
+    b.set_quote("XAUUSD", 1999.0, 1999.3, T0 + M5)  # the bid 1.0 above the stop: inside
+    for r in (b.close(t, 0.1), b.close(t)):
+        assert r.code is ResultCode.FROZEN and "freeze level 1" in r.message
+    assert b.position(t) is not None and b.position(t).volume == 0.2  # type: ignore[union-attr]
+    b.set_quote("XAUUSD", 1999.1, 1999.4, T0 + 2 * M5)  # 1.1 above: out of it
+    assert b.close(t).ok and b.position(t) is None
+
+
+def test_freeze_level_counts_a_level_past_the_price_as_inside() -> None:
+    """Measured towards each level, as MetaTrader measures it: a target the price has
+    passed (a sell's target above the ask between two bars) is inside, however far."""
+    frozen = SymbolInfo("XAUUSD", 2, 0.01, 0.01, 0.01, 100.0, 0.5, 1.0, 100.0)
+    b = PaperBroker(symbols={"XAUUSD": frozen})
+    b.set_quote("XAUUSD", 2000.0, 2000.3, T0)
+    r = b.open(OrderRequest("XAUUSD", "sell", 0.1, take_profit=1990.0))
+    assert r.new_ticket is not None
+    t = r.new_ticket
+    b.set_quote("XAUUSD", 1985.0, 1985.3, T0 + M5)  # the ask 4.7 past the target
+    assert b.modify_sl_tp(t, 2010.0, 1990.0).code is ResultCode.FROZEN
+
+
 def test_partial_close_books_the_part_and_keeps_the_ticket() -> None:
     b = gold()
     t = buy(b, 0.3)
