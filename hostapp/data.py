@@ -204,6 +204,40 @@ def data_gaps_note(series: Mapping[str, Sequence[Bar]], base: str) -> str | None
     )
 
 
+def data_spans_note(series: Mapping[str, Sequence[Bar]], base: str) -> str | None:
+    """The symbols whose bars start later or end earlier than the run's (by more than a
+    gap :func:`data_gaps_note` would name): files of several symbols that do not cover
+    the same dates. A position open on a symbol after its last bar is held at its last
+    price to the end of the run, its stop and target never checked again, and counted
+    "still open at the end"; before its first bar the symbol is not traded. Only this
+    note says why."""
+    spans = {symbol: (bars[0].time, bars[-1].time) for symbol, bars in series.items() if bars}
+    if len(spans) < 2:
+        return None
+    limit = max(LONG_GAP, 3 * timedelta(seconds=timeframe_seconds(base)))
+    first = min(start for start, _ in spans.values())
+    last = max(end for _, end in spans.values())
+    told: list[str] = []
+    for symbol, (start, end) in sorted(spans.items()):
+        late, early = start - first > limit, last - end > limit
+        if late or early:
+            told.append(
+                f"{symbol}'s from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+                if late and early
+                else f"{symbol}'s from {start:%Y-%m-%d %H:%M}"
+                if late
+                else f"{symbol}'s to {end:%Y-%m-%d %H:%M}"
+            )
+    if not told:
+        return None
+    return (
+        f"the symbols' bars do not cover the same dates (the run's: {first:%Y-%m-%d %H:%M} "
+        f"to {last:%Y-%m-%d %H:%M}): {'; '.join(told)}; a symbol is traded only within its "
+        "own bars, and a position still open at its last bar is held at that price, its "
+        "stop and target unchecked, to the end of the run"
+    )
+
+
 def check_resumable(series: Mapping[str, Iterable[Bar]], since: datetime, where: str) -> None:
     """A ConfigError when no bar of ``series`` opens after ``since``: an account traded up
     to then (``where`` names it) has nothing left to run on."""

@@ -192,6 +192,37 @@ def test_a_replay_of_files_a_month_apart_says_where_the_bars_stop(tmp_path: Path
     assert text.returncode == 0 and "note: the bars stop for more than 4 days" in text.stdout
 
 
+def test_a_replay_of_symbols_whose_files_end_apart_says_so(tmp_path: Path) -> None:
+    """One symbol's file ends a month before the other's: the run goes on to the later
+    file's end with the early one's positions held at its last price, which only the
+    summary's note says (the trades were "still open at the end", nothing said why)."""
+    start = datetime(2024, 1, 2, tzinfo=UTC)
+    long = generate_bars("XAUUSD", start, 12000, seed=4)
+    short = generate_bars("EURUSD", start, 3000, seed=5)
+    for name, bars in (("XAUUSD.csv", long), ("EURUSD.csv", short)):
+        rows = [f"{b.time:%Y-%m-%d %H:%M},{b.open},{b.high},{b.low},{b.close}" for b in bars]
+        (tmp_path / name).write_text("time,open,high,low,close\n" + "\n".join(rows) + "\n")
+    proc = hostapp(tmp_path, "replay", "XAUUSD.csv", "EURUSD.csv", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (note,) = [n for n in json.loads(proc.stdout)["host_notes"] if "same dates" in n]
+    assert f"EURUSD's to {short[-1].time:%Y-%m-%d %H:%M}" in note and "XAUUSD's" not in note
+    assert f"to {long[-1].time:%Y-%m-%d %H:%M})" in note  # the run's end
+
+
+def test_symbols_over_the_same_dates_give_no_span_note() -> None:
+    from hostapp.data import data_spans_note
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    a = generate_bars("EURUSD", start, 3000, seed=1)
+    b = generate_bars("XAUUSD", start + timedelta(days=1), 2700, seed=2)  # a day apart
+    assert data_spans_note({"EURUSD": a, "XAUUSD": b}, "M5") is None
+    assert data_spans_note({"EURUSD": a}, "M5") is None
+    late = generate_bars("XAUUSD", start + timedelta(days=10), 600, seed=2)
+    note = data_spans_note({"EURUSD": a, "XAUUSD": late}, "M5")
+    assert note is not None and f"XAUUSD's from {late[0].time:%Y-%m-%d %H:%M};" in note
+    assert "EURUSD's" not in note
+
+
 def test_a_switched_off_plugin_says_what_its_fail_safe_answers_did_since() -> None:
     """A crashing guard switched off vetoed every order after (a run of 0 trades), and
     a crashing defender held every trade away from the exit manager; the note said only
