@@ -159,9 +159,10 @@ def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     for symbol in symbols:
         if symbol in assumed:
             info = broker.symbol_info(symbol)
-            shown = (
-                f"{assumed[symbol]:.{info.digits}f}" if info is not None else f"{assumed[symbol]:g}"
+            low, high = (
+                f"{v:.{info.digits}f}" if info is not None else f"{v:g}" for v in assumed[symbol]
             )
+            shown = low if low == high else f"from {low} to {high} (a share of the price)"
             n = broker.bars_without_spread[symbol]
             whose = "from plugins.toml" if symbol in broker.table_spreads else "assumed"
             parts.append(f"{symbol}'s {whose}, {shown}, on the {n:,} bars without one")

@@ -58,7 +58,9 @@ class PaperBroker(PaperOrders, PaperStopOut):
         self.table_spreads: Mapping[str, float] = self._spreads
         #: per symbol, the spread assumed for bars that carry none (the last one: it may
         #: follow the price), and how many such bars there were: the run's costs note
-        self.assumed_spreads: dict[str, float] = {}
+        #: per symbol, the least and the most spread assumed for its bars without one (a
+        #: spread in basis points of the price moves with it)
+        self.assumed_spreads: dict[str, tuple[float, float]] = {}
         self.bars_without_spread: Counter[str] = Counter()
         self._clock = clock
         self._bar_period = timedelta(seconds=timeframe_seconds(timeframe))
@@ -123,7 +125,8 @@ class PaperBroker(PaperOrders, PaperStopOut):
         if not spread:  # the file has none for this bar: assumed, and counted for the note
             told = self._spreads.get(symbol)
             spread = default_spread(symbol, info, bar.close) if told is None else told
-            self.assumed_spreads[symbol] = spread
+            low, high = self.assumed_spreads.get(symbol, (spread, spread))
+            self.assumed_spreads[symbol] = (min(low, spread), max(high, spread))
             self.bars_without_spread[symbol] += 1
         when = bar.time + self._bar_period
         store = self._store

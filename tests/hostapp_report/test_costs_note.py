@@ -39,3 +39,20 @@ def test_an_assumed_spread_is_said_with_its_bars() -> None:
 
 def test_a_broker_that_is_not_the_paper_one_has_no_costs_note() -> None:
     assert costs_note(MemoryBroker(), ["XAUUSD"]) is None
+
+
+def test_an_assumed_spread_that_follows_the_price_is_said_as_its_range() -> None:
+    """A share in a long fall: the spread assumed is a share of each bar's price, so the
+    note gave the last bar's alone (0.5 bp of the final price, for a run that paid sixteen
+    times that at its start)."""
+    from hookspecs import SymbolInfo
+
+    info = SymbolInfo("ACME", 5, 0.00001, 1.0, 1.0, 10_000.0, contract_size=1.0)
+    broker = PaperBroker(symbols={"ACME": info})
+    for i, price in enumerate((157.0, 80.0, 10.0)):
+        broker.on_bar("ACME", Bar(T + timedelta(days=i), price, price, price, price, 0.0, 0.0))
+    note = costs_note(broker, ["ACME"])
+    assert note is not None
+    low, high = broker.assumed_spreads["ACME"]
+    assert low < high
+    assert f"ACME's assumed, from {low:.5f} to {high:.5f} (a share of the price), on the 3 " in note
