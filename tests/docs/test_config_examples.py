@@ -121,3 +121,34 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     return repr(value)
+
+
+def test_the_guide_log_event_example_writes_its_fields_as_json() -> None:
+    """docs/plugins.md's ``log_event`` example, run as written inside a hook's body (its
+    ``host`` and ``order``): the ``--log-json`` formatter writes the event and fields."""
+    import io
+    import json
+    import logging
+    from types import SimpleNamespace
+
+    from hookspecs import OrderRequest
+    from hookspecs.events import JsonFormatter
+
+    guide = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## Logging events") :]
+    code = re.search(r"^```python\n(.*?)^```", section, re.M | re.S)
+    assert code is not None and "log_event(" in code.group(1)
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("test.guide.log_event")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        host = SimpleNamespace(log=log)
+        exec(code.group(1), {"host": host, "order": OrderRequest("XAUUSD", "buy", 0.1)})
+    finally:
+        log.removeHandler(handler)
+    line = json.loads(out.getvalue())
+    assert line["event"] == "veto" and line["message"] == "vetoed buy XAUUSD"
+    assert (line["symbol"], line["reason"]) == ("XAUUSD", "too many open trades")
