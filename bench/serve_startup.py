@@ -47,7 +47,8 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if proc.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited with {proc.returncode}")
+            said = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+            raise RuntimeError(f"{url}: the process exited with {proc.returncode}: {said}")
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:
@@ -105,7 +106,7 @@ def age_account(folder: Path, day: float, symbols: tuple[str, ...] = ("XAUUSD", 
         account.release()
 
 
-def measure(days: float, account_day: float | None = None) -> dict[str, float]:
+def measure(days: int, account_day: float | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config(Path(tmp))
         if account_day is not None:
@@ -135,7 +136,7 @@ def measure(days: float, account_day: float | None = None) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=float, nargs="+", default=[3, 1200])
+    parser.add_argument("--days", type=int, nargs="+", default=[3, 1200])
     parser.add_argument(
         "--account-day",
         type=float,
