@@ -141,12 +141,16 @@ async def register_all(url: str) -> None:
 
 
 class _Host:
-    """The little of a host the remote strategy's hooks touch."""
+    """The little of a host the remote strategy's hooks touch: its log, and its clock
+    (``is_defensive`` dates the account mode on it; a live host's, the wall clock)."""
 
     def __init__(self) -> None:
         import logging
 
+        from hostapp.clock import SystemClock
+
         self.log = logging.getLogger("bench")
+        self.clock = SystemClock()
 
 
 async def is_defensive_us(url: str, state_dir: str) -> tuple[float, float]:
