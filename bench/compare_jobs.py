@@ -9,11 +9,13 @@ a trader runs it (a subprocess: CSV load, runs, charts, report), with the shippe
 plugins.toml; both commands must write the same trades.
 
 Prints both wall times and, as the last line, a JSON object with ``jobs_1_s``,
-``jobs_2_s``, ``speedup`` and ``same_trades``. ``python bench/compare_jobs.py [BARS]``.
+``jobs_2_s``, ``speedup`` and ``same_trades``. ``python bench/compare_jobs.py [BARS]``;
+``--quick``: 2,000 bars, the same commands in seconds (tests/test_bench_scripts.py runs it).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from pathlib import Path
 from hostapp.market.synthetic import generate_bars
 
 BARS = 100_000
+QUICK_BARS = 2_000
 SYMBOL = "XAUUSD"
 START = datetime(2023, 1, 2, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +58,11 @@ def compare(csv: Path, report: Path, jobs: int) -> float:
 
 
 def main() -> int:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else BARS
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bars", type=int, nargs="?", help=f"M5 bars (default {BARS:,})")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_BARS:,} bars")
+    args = parser.parse_args()
+    count = args.bars if args.bars is not None else QUICK_BARS if args.quick else BARS
     with tempfile.TemporaryDirectory(prefix="hostapp-bench-") as tmp:
         csv = Path(tmp) / f"{SYMBOL}.csv"
         write_csv(csv, count)

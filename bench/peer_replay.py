@@ -32,10 +32,13 @@ DTMS on, the whole defensive engine and its store), which may hold back an entry
 Prints the figures; the last line is JSON with ``backtrader_bars_per_s``,
 ``hostapp_off_bars_per_s``, ``hostapp_on_bars_per_s``, ``backtrader_trades``,
 ``hostapp_trades`` (DTMS off), ``hostapp_on_trades`` and the ratios to backtrader.
+``python bench/peer_replay.py [BARS]``; ``--quick``: 5,000 bars, the same three runs in
+seconds (tests/test_bench_scripts.py runs it).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import json
@@ -54,6 +57,7 @@ from hostapp.market.synthetic import generate_bars
 from hostapp.runner import drive, run_summary
 
 BARS = 100_000
+QUICK_BARS = 5_000
 SYMBOL = "XAUUSD"
 START = datetime(2023, 1, 2, tzinfo=UTC)
 TOLERANCE = 0.02  # entries of hostapp (DTMS off) vs backtrader, relative
@@ -152,7 +156,11 @@ def run_hostapp(bars: list[Bar], state: Path, *, dtms: bool) -> tuple[float, int
 
 def main() -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else BARS
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bars", type=int, nargs="?", help=f"M5 bars (default {BARS:,})")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_BARS:,} bars")
+    args = parser.parse_args()
+    count = args.bars if args.bars is not None else QUICK_BARS if args.quick else BARS
     bars = generate_bars(SYMBOL, START, count, seed=7)
     bt_s, bt_trades = run_backtrader(bars)
     with tempfile.TemporaryDirectory(prefix="hostapp-peer-") as tmp:

@@ -13,10 +13,14 @@ target is ≥ 0.5). ``orders_refused_*`` and ``last_trade_bar_*`` say when a run
 account ran dry: the run without DTMS loses its equity about three quarters of the way
 through these bars, and its orders are refused from then on, so it does less work per
 bar than the run with DTMS, which trades to the end.
+
+``python bench/replay_speed.py [BARS]``; ``--quick``: 5,000 bars, the same runs in seconds
+(tests/test_bench_scripts.py runs it).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -36,6 +40,7 @@ from hostapp.market.synthetic import generate_bars
 from hostapp.report import summary_table
 
 BARS = 100_000
+QUICK_BARS = 5_000
 SYMBOL = "XAUUSD"
 START = datetime(2023, 1, 2, tzinfo=UTC)
 
@@ -75,7 +80,11 @@ def run_once(csv: Path, state: Path, *, dtms: bool) -> tuple[float, dict[str, ob
 def main() -> int:
     # DTMS warns about every account defensive episode: noise in a benchmark's output.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else BARS
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bars", type=int, nargs="?", help=f"M5 bars (default {BARS:,})")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_BARS:,} bars")
+    args = parser.parse_args()
+    count = args.bars if args.bars is not None else QUICK_BARS if args.quick else BARS
     with tempfile.TemporaryDirectory(prefix="hostapp-bench-") as tmp:
         csv = Path(tmp) / f"{SYMBOL}.csv"
         t0 = time.perf_counter()
