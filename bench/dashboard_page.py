@@ -7,11 +7,13 @@ routes of a host running the local engine (``web_routes``), on a real aiohttp se
 
 Prints milliseconds (median of several requests) and bytes for each; the last line is
 JSON: ``all_ms``, ``all_bytes``, ``page_ms``, ``page_bytes``. The page polls every 2 s, so
-a figure near 1,000 ms is a server busy half the time for one open dashboard.
+a figure near 1,000 ms is a server busy half the time for one open dashboard. ``--quick``:
+2,000 records (200 open), the same requests in seconds (tests/test_bench_scripts.py runs it).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import socket
@@ -36,13 +38,15 @@ from dtms_plugin.web import routes
 from hookspecs import Action, ActionKind, ActionResult, Trade
 
 TRADES = 22_600
+QUICK_TRADES = 2_000
 OPEN = 200
 START = datetime(2026, 1, 5, tzinfo=UTC)
 SETTINGS = DtmsSettings()
 
 
-def record(ticket: int) -> dict[str, object]:
-    """A record as the local engine leaves it: three stop moves, closed unless recent."""
+def record(ticket: int, total: int = TRADES) -> dict[str, object]:
+    """A record as the local engine leaves it: three stop moves, closed unless among the
+    newest ``OPEN`` of ``total``."""
     at = START + timedelta(minutes=2 * ticket)
     trade = Trade(ticket, "XAUUSD", "buy", 0.1, 2000.0, 1990.0, None, at)
     rec = register(trade, None, at)
@@ -51,7 +55,7 @@ def record(ticket: int) -> dict[str, object]:
             ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1991.0 + n}, "trail", f"{ticket}:1:sl{n}"
         )
         rec = finish(begin(rec, action, at), action, ActionResult.success("modified"), at, SETTINGS)
-    if ticket <= TRADES - OPEN:
+    if ticket <= total - OPEN:
         closed = Trade(
             ticket,
             "XAUUSD",
@@ -86,9 +90,9 @@ async def timed(session: aiohttp.ClientSession, url: str, runs: int) -> tuple[fl
     return statistics.median(spans) * 1000.0, size
 
 
-async def main() -> int:
+async def main(trades: int) -> int:
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "dtms") as store:
-        rows = {t: record(t) for t in range(1, TRADES + 1)}
+        rows = {t: record(t, trades) for t in range(1, trades + 1)}
         with store.batch():
             store.put_records(rows)
         app = web.Application()  # as a host's app serves DTMS's web_routes
@@ -104,7 +108,7 @@ async def main() -> int:
                 page_ms, page_bytes = await timed(session, base + "?limit=100", 9)
         finally:
             await runner.cleanup()
-    print(f"GET /dtms/trades, {TRADES:,} trades: {all_ms:,.0f} ms, {all_bytes:,} bytes")
+    print(f"GET /dtms/trades, {trades:,} trades: {all_ms:,.0f} ms, {all_bytes:,} bytes")
     print(f"GET /dtms/trades?limit=100: {page_ms:,.0f} ms, {page_bytes:,} bytes")
     print(
         json.dumps(
@@ -120,4 +124,7 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main()))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRADES:,} records")
+    args = parser.parse_args()
+    raise SystemExit(asyncio.run(main(QUICK_TRADES if args.quick else TRADES)))

@@ -27,11 +27,14 @@
   dropped after 24, or when the engine closes it (open ≤ 30 % of the bars); flat bars
   cost only the indicators.
 
-Prints the figures; the last line is JSON.
+Prints the figures; the last line is JSON. ``--quick``: every figure at a tenth of the
+trades and a twentieth of the bars, under the same keys (seconds, for
+tests/test_bench_scripts.py; not comparable with the targets).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import random
@@ -319,41 +322,50 @@ def bench_insert_growth(record: TradeRecord, total: int = 10_000, window: int = 
     return spans[2] / spans[0]
 
 
-def main() -> int:
-    ms_1000, actions_1000 = bench_cycle(1_000)
+def main(quick: bool = False) -> int:
+    # the figures' sizes: trades of the two cycles (and of the store's), replayed bars,
+    # records inserted and the window compared; --quick keeps the keys, not the sizes
+    small, large = (100, 1_000) if quick else (1_000, 10_000)
+    bars = 5_000 if quick else 100_000
+    inserts, window = (1_000, 200) if quick else (10_000, 2_000)
+    if quick:
+        print("--quick: small sizes, figures not comparable with the targets")
+    ms_1000, actions_1000 = bench_cycle(small)
     print(
-        f"cycle, 1,000 trades / 20 symbols: {ms_1000:8.1f} ms  (target ≤ 50 ms; "
+        f"cycle, {small:,} trades / 20 symbols: {ms_1000:8.1f} ms  (target ≤ 50 ms; "
         f"{actions_1000} actions planned over the timed cycles)"
     )
-    ms_10000, actions_10000 = bench_cycle(10_000, cycles=5)
+    ms_10000, actions_10000 = bench_cycle(large, cycles=5)
     print(
-        f"cycle, 10,000 trades / 20 symbols: {ms_10000:7.1f} ms  (target ≤ 500 ms; "
+        f"cycle, {large:,} trades / 20 symbols: {ms_10000:7.1f} ms  (target ≤ 500 ms; "
         f"{actions_10000} actions planned)"
     )
-    ahead_bps = bench_replay_ahead()
+    ahead_bps = bench_replay_ahead(bars)
     print(
         f"replay, one symbol, indicators computed ahead + engine: {ahead_bps:,.0f} M5 bars/s"
         "  (target ≥ 200,000)"
     )
-    bps = bench_replay()
+    bps = bench_replay(bars)
     print(f"replay, one symbol, indicators fed bar by bar + engine: {bps:,.0f} M5 bars/s")
-    stages = {k: 1e6 / bench_replay(50_000, stage=k) for k in ("indicators", "snapshot", "score")}
+    stages = {
+        k: 1e6 / bench_replay(bars // 2, stage=k) for k in ("indicators", "snapshot", "score")
+    }
     stages["all"] = 1e6 / bps
     print("  µs per bar, cumulative: " + ", ".join(f"+{k} {v:.2f}" for k, v in stages.items()))
-    flat_bps = bench_replay(hold=24, every=80)
+    flat_bps = bench_replay(bars, hold=24, every=80)
     print(f"replay, a trade open ≤ 24 bars in every 80 (≤ 30 %): {flat_bps:,.0f} M5 bars/s")
-    book = Book(1_000, cycles=1)
+    book = Book(small, cycles=1)
     store = bench_store(book.records)
     print(
-        f"store, persist 1,000 records + states: {store['store_ms_1000']:.0f} ms one write "
+        f"store, persist {small:,} records + states: {store['store_ms_1000']:.0f} ms one write "
         f"each, {store['store_cycle_ms_1000']:.0f} ms with one state batch; state refresh "
         f"alone {store['states_each_ms_1000']:.0f} ms → {store['states_batch_ms_1000']:.0f} ms "
         "(not in the cycle figure)"
     )
-    growth = bench_insert_growth(book.records[0])
+    growth = bench_insert_growth(book.records[0], inserts, window)
     print(
-        f"store, inserting 10,000 records one by one: the last 2,000 take {growth:.2f}× "
-        "the time of the first 2,000 (target ≤ 1.5)"
+        f"store, inserting {inserts:,} records one by one: the last {window:,} take "
+        f"{growth:.2f}× the time of the first {window:,} (target ≤ 1.5)"
     )
     print(
         json.dumps(
@@ -376,4 +388,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, the same keys")
+    raise SystemExit(main(parser.parse_args().quick))

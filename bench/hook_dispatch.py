@@ -4,10 +4,12 @@
 
 Each sample times a batch of calls and divides; the table shows the median (p50) and p90
 of the per-call time over the samples, in microseconds. The last line is JSON.
+``--quick``: 20 samples of 50 calls, the same path in a second (tests/test_bench_scripts.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import gc
 import json
@@ -25,6 +27,8 @@ from hostapp.testing import T0, MemoryBroker, MemoryMarket
 SIZES = (1, 3, 10)
 SAMPLES = 200
 BATCH = 500
+QUICK_SAMPLES = 20
+QUICK_BATCH = 50
 
 
 class Answer:
@@ -35,15 +39,17 @@ class Answer:
         return ticket < 0
 
 
-def per_call_us(fn: Callable[[], object]) -> list[float]:
-    for _ in range(BATCH):  # warm up
+def per_call_us(
+    fn: Callable[[], object], samples: int = SAMPLES, batch: int = BATCH
+) -> list[float]:
+    for _ in range(batch):  # warm up
         fn()
     out = []
-    for _ in range(SAMPLES):
+    for _ in range(samples):
         start = time.perf_counter_ns()
-        for _ in range(BATCH):
+        for _ in range(batch):
             fn()
-        out.append((time.perf_counter_ns() - start) / BATCH / 1000)
+        out.append((time.perf_counter_ns() - start) / batch / 1000)
     return out
 
 
@@ -51,7 +57,7 @@ def p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1]
 
 
-def main() -> None:
+def main(samples: int = SAMPLES, batch: int = BATCH) -> None:
     results: dict[str, float] = {}
     rows = []
     gc.disable()
@@ -66,8 +72,12 @@ def main() -> None:
             host = Host(MemoryBroker(), MemoryMarket(), SimClock(T0), HostConfig(), plugins)
             assert plugins.is_defensive(host, 7) is False
             assert plugins.pm.hook.is_defensive(host=host, ticket=7) == [False] * n
-            ours = per_call_us(functools.partial(plugins.is_defensive, host, 7))
-            bare = per_call_us(functools.partial(plugins.pm.hook.is_defensive, host=host, ticket=7))
+            ours = per_call_us(functools.partial(plugins.is_defensive, host, 7), samples, batch)
+            bare = per_call_us(
+                functools.partial(plugins.pm.hook.is_defensive, host=host, ticket=7),
+                samples,
+                batch,
+            )
             results[f"host_us_p50_{n}"] = round(statistics.median(ours), 3)
             results[f"pluggy_us_p50_{n}"] = round(statistics.median(bare), 3)
             results[f"host_us_p90_{n}"] = round(p(ours, 90), 3)
@@ -75,7 +85,7 @@ def main() -> None:
             rows.append((n, ours, bare))
     finally:
         gc.enable()
-    print(f"is_defensive dispatch, µs per call ({SAMPLES} samples × {BATCH} calls)")
+    print(f"is_defensive dispatch, µs per call ({samples} samples × {batch} calls)")
     print(
         f"{'plugins':>7}  {'PluginHost p50':>14}  {'p90':>7}  {'pluggy p50':>10}  {'p90':>7}  ratio"
     )
@@ -89,4 +99,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_SAMPLES} samples × {QUICK_BATCH} calls"
+    )
+    quick = parser.parse_args().quick
+    main(QUICK_SAMPLES if quick else SAMPLES, QUICK_BATCH if quick else BATCH)
