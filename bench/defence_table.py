@@ -11,10 +11,11 @@ its max drawdown AND its average loss are both smaller than the baseline's.
 Settings are chosen on the tuning seeds (101 and up) and reported on the held-out ones
 (1 and up, the default), which no setting was ever chosen on.
 
-    .venv/bin/python bench/defence_table.py [--seeds 20] [--first 1] [--dtms JSON]
+    .venv/bin/python bench/defence_table.py [--seeds 20] [--first 1] [--dtms JSON] [--quick]
 
 ``--dtms`` overrides ``[plugin.dtms]`` settings, e.g. ``'{"trail": {"enabled": false}}'``;
-``--base`` the baseline's ``[plugin.atr_trailing]``, e.g. ``'{"multiple": 2.5}'``.
+``--base`` the baseline's ``[plugin.atr_trailing]``, e.g. ``'{"multiple": 2.5}'``;
+``--quick``: one seed unless ``--seeds`` says otherwise (tests/test_bench_scripts.py runs it).
 
 Prints the table; the last line is JSON with the medians and the share of rows DTMS wins.
 """
@@ -104,6 +105,9 @@ def main() -> int:
     parser.add_argument("--first", type=int, default=1)
     parser.add_argument("--dtms", type=json.loads, default={})
     parser.add_argument("--base", type=json.loads, default={}, help="[plugin.atr_trailing]")
+    parser.add_argument("--quick", action="store_true", help="--seeds 1 unless given")
+    if parser.parse_known_args()[0].quick:
+        parser.set_defaults(seeds=1)
     args = parser.parse_args()
     seeds = range(args.first, args.first + args.seeds)
     logging.basicConfig(level=logging.CRITICAL)

@@ -1,11 +1,14 @@
 """Several ``dtms serve`` replicas on one Redis (docs/scaling.md), measured in one run on
-loopback: registrations/s and queries/s through 1, 2 and 3 replicas, with p99 latency.
+loopback: registrations/s and queries/s through 1, 2 and 3 replicas (``--replicas``), with
+p99 latency.
 
 Each round starts a fresh redis-server, a shared paper account holding the positions and
 N replicas; clients (threads, round robin over the replicas) register every position,
 then query random trades (``GET /dtms/trade/{ticket}``). A registration is answered once a
 replica has applied it from the stream (docs/scaling.md), so its latency includes the
 stream hop. Everything is bounded and stops by itself; the last line is JSON.
+``--quick``: 20 trades and 100 queries through 1 and 2 replicas, in seconds
+(tests/test_bench_scripts.py runs it).
 """
 
 from __future__ import annotations
@@ -89,12 +92,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=500)
     parser.add_argument("--queries", type=int, default=3000)
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 3], help="per round")
+    parser.add_argument(
+        "--quick", action="store_true", help="--trades 20 --queries 100 --replicas 1 2"
+    )
+    if parser.parse_known_args()[0].quick:
+        parser.set_defaults(trades=20, queries=100, replicas=[1, 2])
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         print("bench/replicas.py: redis-server is not installed (make test installs it)")
         return 2
     rounds = []
-    for n in (1, 2, 3):
+    for n in args.replicas:
         with tempfile.TemporaryDirectory(prefix=f"bench-replicas-{n}-") as tmp:
             r = round_of(n, args.trades, args.queries, Path(tmp))
         rounds.append(r)

@@ -3,7 +3,8 @@ the first 200 from ``/health``, and its resident memory (VmRSS) then and a few s
 later, for each ``--days`` given. A real process on a random loopback port, with the
 shipped plugins.toml's settings and its state and account file in a temporary folder;
 it is stopped with SIGINT. The synthetic feed is streamed, so neither figure should grow
-with ``--days``. Last line JSON.
+with ``--days``. Last line JSON. ``--quick``: ``--days 1200`` alone, one server in seconds
+(tests/test_bench_scripts.py runs it).
 
 ``--account-day D`` starts the server beside an account file a trading host left ``D``
 days into the feed (its last bar and quote per symbol there), as when ``dtms serve`` is
@@ -143,6 +144,9 @@ def main() -> int:
         default=None,
         help="start beside an account file a trading host left this many days into the feed",
     )
+    parser.add_argument("--quick", action="store_true", help="--days 1200 unless given")
+    if parser.parse_known_args()[0].quick:
+        parser.set_defaults(days=[1200])
     args = parser.parse_args()
     os.environ.pop("DTMS_TOKEN", None)
     results = [measure(d, args.account_day) for d in args.days]

@@ -18,6 +18,8 @@ Loopback only; bounded in time; the processes are stopped with SIGINT (then kill
 trades fixed lots (``SOAK_VOLUME``) on an account of ``SOAK_BALANCE``, so the account
 lasts the whole soak: with its default risk sizing it blew a 10,000 account after about
 2,300 trades, and the later samples, all at one trade count, told nothing. Last line JSON.
+``--quick``: 6 seconds sampled every second from the first trade (``--minutes 0.1 --every 1
+--warmup 0``), the same processes (tests/test_bench_scripts.py runs it).
 """
 
 from __future__ import annotations
@@ -199,6 +201,11 @@ def main() -> int:
         help="[plugin.dtms] retention_days, in feed time (a fast run covers weeks an hour)",
     )
     parser.add_argument("--keep", help="keep the run's folder here (default: a temporary one)")
+    parser.add_argument(
+        "--quick", action="store_true", help="--minutes 0.1 --every 1 --warmup 0: seconds"
+    )
+    if parser.parse_known_args()[0].quick:
+        parser.set_defaults(minutes=0.1, every=1.0, warmup=0)
     args = parser.parse_args()
     # started in the background by a script, SIGINT arrives ignored: take it back, and let
     # SIGTERM stop the run the same way, so the processes it started are always stopped
