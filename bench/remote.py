@@ -8,6 +8,8 @@ concurrent clients.
 The server runs in a child process (``dtms_plugin.server`` with the local engine over an
 in-memory broker holding 1,000 positions), so the clients and the server do not share an
 event loop or a GIL. Everything is bounded and stops by itself; the last line is JSON.
+``--quick``: 100 tickets, 10 clients, the same path in seconds under the same keys
+(tests/test_bench_scripts.py runs it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,23 @@ REQUESTS_PER_CLIENT = 50
 DRAIN_DEADLINE_S = 60.0
 
 
+@dataclass(frozen=True)
+class Sizes:
+    """How much each measurement does: the constants above, or ``--quick``'s."""
+
+    tickets: int = TICKETS
+    defensive_calls: int = DEFENSIVE_CALLS
+    baseline_queries: int = BASELINE_QUERIES
+    clients: int = CLIENTS
+    requests_per_client: int = REQUESTS_PER_CLIENT
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    tickets=100, defensive_calls=2_000, baseline_queries=30, clients=10, requests_per_client=10
+)
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -44,8 +64,9 @@ def _pct(values: list[float], q: float) -> float:
 # -- the server (child process) -------------------------------------------------------------
 
 
-def serve_child(port: int, state_dir: str) -> None:
-    """A DTMS server with the local engine over an in-memory account of 1,000 positions."""
+def serve_child(port: int, state_dir: str, tickets: int = TICKETS) -> None:
+    """A DTMS server with the local engine over an in-memory account of ``tickets``
+    positions (1,000)."""
     from aiohttp import web
 
     from dtms_plugin.server import ServerSettings, create_app
@@ -58,14 +79,14 @@ def serve_child(port: int, state_dir: str) -> None:
     market = MemoryMarket({"XAUUSD": bars_from_closes(closes, start=T0)})
     clock = SimClock(T0)
     broker = MemoryBroker({"XAUUSD": closes[-1]}, clock=clock)
-    for _ in range(TICKETS):
+    for _ in range(tickets):
         broker.open(OrderRequest("XAUUSD", "buy", 0.1))
     settings = ServerSettings(
         dtms=DtmsSettings(state_dir=state_dir),
         port=port,
         token="",
         monitor_seconds=3600.0,  # one cycle at start: measure the API, not the engine
-        max_batch_tickets=TICKETS,
+        max_batch_tickets=tickets,
     )
     app = create_app(settings, host=make_host(broker, market, clock))
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
@@ -96,10 +117,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
 # -- measurements ---------------------------------------------------------------------------
 
 
-async def drain_outbox_s(url: str, state_dir: str) -> tuple[float, bool]:
-    """Seconds from the first of 1,000 registrations handed to the remote strategy to
-    its outbox empty (every one answered by the server), and whether that happened
-    before the deadline."""
+async def drain_outbox_s(url: str, state_dir: str, size: Sizes = FULL) -> tuple[float, bool]:
+    """Seconds from the first of 1,000 (``size.tickets``) registrations handed to the
+    remote strategy to its outbox empty (every one answered by the server), and whether
+    that happened before the deadline."""
     from dtms_plugin.remote import RemoteStrategy
     from dtms_plugin.settings import DtmsSettings
     from hookspecs import Trade
@@ -111,7 +132,7 @@ async def drain_outbox_s(url: str, state_dir: str) -> tuple[float, bool]:
         opened = datetime.now(UTC)
         trades = [
             Trade(t, "XAUUSD", "buy", 0.1, 2000.0, None, None, opened)
-            for t in range(1, TICKETS + 1)
+            for t in range(1, size.tickets + 1)
         ]
         t0 = time.perf_counter()
         for trade in trades:
@@ -128,11 +149,11 @@ async def drain_outbox_s(url: str, state_dir: str) -> tuple[float, bool]:
         await strategy.shutdown(host)
 
 
-async def register_all(url: str) -> None:
+async def register_all(url: str, size: Sizes = FULL) -> None:
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
-        for ticket in range(1, TICKETS + 1):
+        for ticket in range(1, size.tickets + 1):
             body = {"ticket": ticket, "symbol": "XAUUSD", "direction": "buy",
                     "entry": 2000.0, "volume": 0.1}  # fmt: skip
             async with session.post(f"{url}/dtms/trade/enable", json=body) as resp:
@@ -153,7 +174,7 @@ class _Host:
         self.clock = SystemClock()
 
 
-async def is_defensive_us(url: str, state_dir: str) -> tuple[float, float]:
+async def is_defensive_us(url: str, state_dir: str, size: Sizes = FULL) -> tuple[float, float]:
     from dtms_plugin.remote import RemoteStrategy
     from dtms_plugin.settings import DtmsSettings
 
@@ -163,13 +184,13 @@ async def is_defensive_us(url: str, state_dir: str) -> tuple[float, float]:
     try:
         from hookspecs import Trade
 
-        for ticket in range(1, TICKETS + 1):  # already registered: the server says 200
+        for ticket in range(1, size.tickets + 1):  # already registered: the server says 200
             trade = Trade(ticket, "XAUUSD", "buy", 0.1, 2000.0, None, None, datetime.now(UTC))
             await strategy.on_trade_executed(host, trade)
         # the outbox drains (all already registered: 200s), then one batched refresh
         # fills the cache; waited for with a deadline, not assumed done after one cycle
         deadline = time.monotonic() + DRAIN_DEADLINE_S
-        cold = list(range(1, TICKETS + 1))
+        cold = list(range(1, size.tickets + 1))
         while cold and time.monotonic() < deadline:
             await asyncio.wait_for(strategy.drain(), max(0.1, deadline - time.monotonic()))
             await strategy.refresh()
@@ -179,8 +200,8 @@ async def is_defensive_us(url: str, state_dir: str) -> tuple[float, float]:
                 f"{len(cold)} tickets not in the cache {DRAIN_DEADLINE_S:g} s after registering"
             )
         samples = []
-        for i in range(DEFENSIVE_CALLS):
-            ticket = i % TICKETS + 1
+        for i in range(size.defensive_calls):
+            ticket = i % size.tickets + 1
             t0 = time.perf_counter_ns()
             strategy.is_defensive(host, ticket)
             samples.append((time.perf_counter_ns() - t0) / 1000)
@@ -189,38 +210,38 @@ async def is_defensive_us(url: str, state_dir: str) -> tuple[float, float]:
         await strategy.shutdown(host)
 
 
-def requests_baseline_us(url: str) -> tuple[float, float]:
+def requests_baseline_us(url: str, size: Sizes = FULL) -> tuple[float, float]:
     """The original: a blocking ``requests.get`` (a new connection) per query."""
     import requests
 
     samples = []
-    for i in range(BASELINE_QUERIES):
+    for i in range(size.baseline_queries):
         t0 = time.perf_counter_ns()
-        requests.get(f"{url}/dtms/trade/{i % TICKETS + 1}", timeout=5).json()
+        requests.get(f"{url}/dtms/trade/{i % size.tickets + 1}", timeout=5).json()
         samples.append((time.perf_counter_ns() - t0) / 1000)
     return statistics.median(samples), _pct(samples, 0.99)
 
 
-async def batch_vs_single_ms(url: str) -> tuple[float, float]:
+async def batch_vs_single_ms(url: str, size: Sizes = FULL) -> tuple[float, float]:
     import aiohttp
 
-    tickets = ",".join(str(t) for t in range(1, TICKETS + 1))
+    tickets = ",".join(str(t) for t in range(1, size.tickets + 1))
     async with aiohttp.ClientSession() as session:
         t0 = time.perf_counter()
         async with session.get(f"{url}/dtms/trades", params={"tickets": tickets}) as resp:
             body = await resp.json()
         batch = (time.perf_counter() - t0) * 1000
-        if len(body["trades"]) != TICKETS:
+        if len(body["trades"]) != size.tickets:
             raise RuntimeError(f"batch answered {len(body['trades'])} trades")
         t0 = time.perf_counter()
-        for ticket in range(1, TICKETS + 1):
+        for ticket in range(1, size.tickets + 1):
             async with session.get(f"{url}/dtms/trade/{ticket}") as resp:
                 await resp.read()
         single = (time.perf_counter() - t0) * 1000
     return batch, single
 
 
-async def throughput(url: str) -> tuple[float, float, int]:
+async def throughput(url: str, size: Sizes = FULL) -> tuple[float, float, int]:
     import aiohttp
 
     latencies: list[float] = []
@@ -228,10 +249,10 @@ async def throughput(url: str) -> tuple[float, float, int]:
 
     async def client(session: aiohttp.ClientSession, n: int) -> None:
         nonlocal errors
-        for i in range(REQUESTS_PER_CLIENT):
+        for i in range(size.requests_per_client):
             t0 = time.perf_counter()
             try:
-                async with session.get(f"{url}/dtms/trade/{(n * 7 + i) % TICKETS + 1}") as r:
+                async with session.get(f"{url}/dtms/trade/{(n * 7 + i) % size.tickets + 1}") as r:
                     await r.read()
                     if r.status != 200:
                         errors += 1
@@ -239,11 +260,11 @@ async def throughput(url: str) -> tuple[float, float, int]:
                 errors += 1
             latencies.append((time.perf_counter() - t0) * 1000)
 
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    connector = aiohttp.TCPConnector(limit=size.clients)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         t0 = time.perf_counter()
-        await asyncio.gather(*(client(session, n) for n in range(CLIENTS)))
+        await asyncio.gather(*(client(session, n) for n in range(size.clients)))
         elapsed = time.perf_counter() - t0
     return len(latencies) / elapsed, _pct(latencies, 0.99), errors
 
@@ -251,25 +272,29 @@ async def throughput(url: str) -> tuple[float, float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=2, metavar=("PORT", "STATE_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK.tickets} tickets")
     args = parser.parse_args()
+    size = QUICK if args.quick else FULL
     if args.child:
-        serve_child(int(args.child[0]), args.child[1])
+        serve_child(int(args.child[0]), args.child[1], size.tickets)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if k != "DTMS_TOKEN"}
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--child", str(port), str(Path(tmp) / "server")], env=env
+            [sys.executable, __file__, "--child", str(port), str(Path(tmp) / "server")]
+            + (["--quick"] if args.quick else []),
+            env=env,
         )
         try:
             _wait_healthy(url, proc)
-            drain_s, drained = asyncio.run(drain_outbox_s(url, str(Path(tmp) / "drain")))
-            asyncio.run(register_all(url))  # all already registered: the old per-trade path
-            d50, d99 = asyncio.run(is_defensive_us(url, str(Path(tmp) / "client")))
-            b50, b99 = requests_baseline_us(url)
-            batch, single = asyncio.run(batch_vs_single_ms(url))
-            rps, p99, errors = asyncio.run(throughput(url))
+            drain_s, drained = asyncio.run(drain_outbox_s(url, str(Path(tmp) / "drain"), size))
+            asyncio.run(register_all(url, size))  # all already registered: the old per-trade path
+            d50, d99 = asyncio.run(is_defensive_us(url, str(Path(tmp) / "client"), size))
+            b50, b99 = requests_baseline_us(url, size)
+            batch, single = asyncio.run(batch_vs_single_ms(url, size))
+            rps, p99, errors = asyncio.run(throughput(url, size))
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -278,7 +303,7 @@ def main() -> int:
                 proc.kill()
                 proc.wait()
     result = {
-        "tickets": TICKETS,
+        "tickets": size.tickets,
         "outbox_drain_1000_s": round(drain_s, 3),
         "outbox_drained": drained,
         "is_defensive_us_p50": round(d50, 2),
@@ -287,18 +312,21 @@ def main() -> int:
         "requests_baseline_us_p99": round(b99, 1),
         "batch_1000_ms": round(batch, 2),
         "single_1000_ms": round(single, 2),
-        "server_clients": CLIENTS,
-        "server_requests": CLIENTS * REQUESTS_PER_CLIENT,
+        "server_clients": size.clients,
+        "server_requests": size.clients * size.requests_per_client,
         "server_rps": round(rps, 1),
         "server_p99_ms": round(p99, 2),
         "server_errors": errors,
     }
     state = "" if drained else f" (NOT drained within {DRAIN_DEADLINE_S:g} s)"
-    print(f"outbox: {TICKETS} registrations drained in {drain_s:.2f} s (target 1 s){state}")
+    print(f"outbox: {size.tickets} registrations drained in {drain_s:.2f} s (target 1 s){state}")
     print(f"is_defensive (remote, warm cache): p50 {d50:.2f} µs, p99 {d99:.2f} µs")
     print(f"requests.get per query (original): p50 {b50:.0f} µs, p99 {b99:.0f} µs")
-    print(f"refresh {TICKETS} tickets: one batch {batch:.1f} ms, {TICKETS} GETs {single:.1f} ms")
-    print(f"server, {CLIENTS} clients: {rps:.0f} req/s, p99 {p99:.1f} ms, {errors} errors")
+    print(
+        f"refresh {size.tickets} tickets: one batch {batch:.1f} ms, "
+        f"{size.tickets} GETs {single:.1f} ms"
+    )
+    print(f"server, {size.clients} clients: {rps:.0f} req/s, p99 {p99:.1f} ms, {errors} errors")
     print(json.dumps(result))
     return 0
 
