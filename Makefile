@@ -34,9 +34,13 @@ MUTATE_FILES ?= machine.py evaluation.py positions.py planning.py score.py rails
 mutate: $(STAMP)
 	$(BIN)/python scripts/mutate_engine.py --jobs 2 --min-score 90 --survivors $(MUTATE_FILES)
 
+# The scripts named by make, not the shell, so `make -n bench` lists them
+# (tests/test_bench_scripts.py; each also runs there with --quick).
+BENCHES := $(sort $(wildcard bench/*.py))
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in $(BENCHES); do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) .hostapp
