@@ -41,6 +41,13 @@ _UNPACK = {
     "xz-compressed": "decompress it (unxz)",
     "zstd-compressed": "decompress it (unzstd)",
 }
+#: a spreadsheet's workbook: a zip archive (Excel's ``.xlsx`` and ``.xlsm``,
+#: LibreOffice's ``.ods``), or the older ``.xls``, which no unpacking makes a CSV file of
+_WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xltx", ".xls", ".ods"})
+#: what the parts of a workbook's archive are named (Excel's, then OpenDocument's)
+_WORKBOOK_PARTS = (b"xl/workbook", b"opendocument.spreadsheet")
+#: the start of the older ``.xls`` (an OLE2 compound file)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
@@ -52,7 +59,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
     (``1.821,72`` is 1821.72; ``1.82,72`` stays refused). UTF-16
     (with its byte order mark) is accepted too, as older MetaTrader builds wrote it.
     Excel's ``sep=,`` first line names the delimiter, and it and a web address before
-    the header (CryptoDataDownload's) are not rows (:func:`_preamble`)."""
+    the header (CryptoDataDownload's) are not rows (:func:`_preamble`). A compressed file
+    or a spreadsheet's workbook is refused naming what it is and what to make of it."""
     raw = read_capped(path)
     try:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -60,6 +68,11 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
         else:
             text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if _workbook(path, raw):
+            raise CsvError(
+                path, 0, "a spreadsheet workbook, not text: open it in the spreadsheet and "
+                "save the sheet of bars as CSV (Save As, CSV), then replay that file",
+            ) from None  # fmt: skip
         packed = next((name for magic, name in _PACKED if raw.startswith(magic)), None)
         if packed is not None:
             raise CsvError(path, 0, f"{packed}, not text: {_UNPACK[packed]} first") from None
@@ -110,6 +123,16 @@ def _preamble(lines: list[str]) -> str | None:
             break
         lines[i] = ""
     return told
+
+
+def _workbook(path: str | Path, raw: bytes) -> bool:
+    """Whether ``raw`` is a spreadsheet's workbook (``.xlsx``, ``.xlsm``, ``.ods``,
+    ``.xls``): a zip archive named so or holding a workbook's parts, or the older OLE2
+    file named so. Told apart from a zip of CSV files, whose fix is to extract one."""
+    named = Path(path).suffix.lower() in _WORKBOOK_SUFFIXES
+    if raw.startswith(b"PK\x03\x04"):
+        return named or any(part in raw for part in _WORKBOOK_PARTS)
+    return named and raw.startswith(_OLE2)
 
 
 def _with_point(text: str) -> str:

@@ -77,6 +77,42 @@ def _zipped(data: bytes, folder: Path) -> bytes:
     return (folder / "a.zip").read_bytes()
 
 
+#: a workbook's parts, as Excel (``.xlsx``, ``.xlsm``) and LibreOffice (``.ods``) zip them
+_WORKBOOK_PARTS = {
+    "xlsx": ["[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"],
+    "ods": ["mimetype", "content.xml", "META-INF/manifest.xml"],
+}
+_ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
+
+
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [
+        ("XAUUSD.xlsx", "xlsx"),
+        ("XAUUSD.xlsm", "xlsx"),
+        ("XAUUSD.ods", "ods"),
+        ("XAUUSD.csv", "xlsx"),  # a workbook saved under a .csv name: told by its parts
+        ("EURUSD.csv", "ods"),
+    ],
+)
+def test_a_spreadsheet_workbook_is_named_as_one_to_save_as_csv(
+    tmp_path: Path, name: str, parts: str
+) -> None:
+    """It was called a zip archive to extract a CSV file from: a workbook has none, its
+    sheet is saved as CSV from the spreadsheet."""
+    with zipfile.ZipFile(tmp_path / name, "w", zipfile.ZIP_DEFLATED) as book:
+        for part in _WORKBOOK_PARTS[parts]:
+            if part == "mimetype":  # stored first, uncompressed, as OpenDocument has it
+                book.writestr(part, _ODS_MIMETYPE, zipfile.ZIP_STORED)
+            else:
+                book.writestr(part, "<?xml version='1.0'?><x/>")
+    proc = hostapp(tmp_path, "replay", "--report", "r", name)
+    assert one_error_line(proc) == (
+        f"hostapp: {name}: a spreadsheet workbook, not text: open it in the spreadsheet and "
+        "save the sheet of bars as CSV (Save As, CSV), then replay that file"
+    )
+
+
 # -- prices no market quotes: a spike, and a number past any price -----------------------
 
 
