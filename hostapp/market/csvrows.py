@@ -60,6 +60,13 @@ OHLC = ("open", "high", "low", "close")
 #: 10^10), far below what overflows the statistics of a run (their squares pass 10^308
 #: from 10^154)
 MAX_PRICE = 1e18
+#: why a price at or below zero is refused, and what to do (WTI's futures closed at
+#: -37.63 on 2020-04-20): positions are sized, and R and drawdowns measured, on prices
+#: above zero
+NOT_POSITIVE = (
+    "hostapp replays positive prices only; a series that went to or below zero needs a "
+    "constant added to every price, or those rows cut out"
+)
 #: a bar's open, high, low and close
 Ohlc = tuple[float, float, float, float]
 
@@ -159,7 +166,7 @@ def checked_bar(
     o, h, low, c = prices
     for name, value in zip(OHLC, prices, strict=True):
         if value <= 0:
-            raise CsvError(path, line, f"{name} {value:g} is not a positive price")
+            raise CsvError(path, line, f"{name} {value:g} is not a positive price: {NOT_POSITIVE}")
         if value > MAX_PRICE:
             raise CsvError(
                 path, line, f"{name} {value:g} is not a price: above {MAX_PRICE:g}, which no "

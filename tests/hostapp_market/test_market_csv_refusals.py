@@ -209,3 +209,20 @@ def test_moves_real_markets_make_are_read(tmp_path: Path, shape: str) -> None:
     else:
         lines[-1] = _scaled(lines[-1], 100)
     assert len(load_csv(_write(tmp_path, lines))) == 60
+
+
+def test_a_price_below_zero_is_refused_saying_why_and_what_to_do(tmp_path: Path) -> None:
+    """WTI's May future closed at -37.63 on 2020-04-20 (yfinance's ``CL=F``): it was
+    refused as "low -40.32 is not a positive price", with no word of why or what then."""
+    lines = ["Date,Open,High,Low,Close,Adj Close,Volume"]
+    for day, (o, h, low, c) in enumerate(
+        [(25.0, 25.5, 24.1, 24.6), (24.6, 24.9, 18.2, 18.3), (17.7, 17.9, -40.32, -37.63)]
+    ):
+        lines.append(f"2020-04-{16 + day},{o},{h},{low},{c},{c},100")
+    _write(tmp_path, lines, "CL=F.csv")
+    proc = hostapp(tmp_path, "replay", "--report", "r", "CL=F.csv")
+    assert one_error_line(proc) == (
+        "hostapp: CL=F.csv:4: low -40.32 is not a positive price: hostapp replays positive "
+        "prices only; a series that went to or below zero needs a constant added to every "
+        "price, or those rows cut out"
+    )
