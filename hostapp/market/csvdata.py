@@ -74,7 +74,7 @@ Dukascopy's export, detected by a first header cell ``Gmt time`` or ``Local time
 
 with times ``02.01.2024 00:05:00.000`` (a local time ends with its offset, `` GMT+0200``,
 and is converted to UTC). The flat bars it fills a closed market with (no volume, one
-price) are left out.
+price) are left out, and counted in the run's notes (:mod:`.csvdukascopy`).
 
 Without a header, three layouts are known by their first line: MetaTrader 4's History
 Center export, ``2024.01.02,00:05,open,high,low,close,volume`` (server time, in
@@ -109,7 +109,8 @@ a time twice with other values (naming both lines), an empty file, a price above
 line longer than 128 KiB (:mod:`.csvlines`: read a chunk at a time, so ``/dev/zero``
 fails at once). The blemishes real files have are mended instead, each counted in the
 run's notes (:mod:`.csvmend`): Yahoo's ``null`` rows, a row repeated exactly, a cut-off
-last line, an empty volume cell, and a file written newest first (read reversed).
+last line, an empty volume cell, Dukascopy's filler bars, and a file written newest first
+(read reversed).
 """
 
 from __future__ import annotations
@@ -121,14 +122,13 @@ from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo
 
+from .csvdukascopy import DUKASCOPY_INDEX, load_dukascopy
 from .csvexports import (
     BINANCE_HEADER,
     BINANCE_WIDTH,
-    DUKASCOPY_INDEX,
     HISTDATA_UTC_OFFSET,
     PANDAS_INDEX,
     headerless_kind,
-    load_dukascopy,
     load_headerless,
     load_mt5,
     load_mt5_rates,
@@ -211,7 +211,7 @@ def load_csv(
                 raise  # sorted at first, then not: no order to read the file in
             unread.clear()
             lines.clear()
-            mended.no_volume.clear()  # the failed pass counted some: the reversed one all
+            mended.restart()  # the failed pass counted some: the reversed one counts all
             flipped = rows[:head] + rows[head:][::-1]
             try:
                 bars = _load(path, flipped, kind, symbol_info, zone, unread, mended)
@@ -278,7 +278,7 @@ def _load(
     if first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows)):
         return load_pandas(path, rows, zone, left_out, aliases)
     if first in DUKASCOPY_INDEX:
-        return load_dukascopy(path, rows, left_out)
+        return load_dukascopy(path, rows, left_out, mended.fillers)
     if kind is not None:
         if _histdata_mt(path, kind) and said is None:
             zone = timezone(HISTDATA_UTC_OFFSET)  # HistData's MetaTrader layout: EST too

@@ -1,7 +1,8 @@
 """Bar files other tools export: MetaTrader 5's history export, pandas' ``to_csv`` (so
-yfinance), Dukascopy's, and the header-less lines of MetaTrader 4's History Center,
-HistData.com and Binance's klines. :mod:`.csvdata` describes each layout and picks the
-loader; the checks of every value are :mod:`.csvrows`'.
+yfinance), and the header-less lines of MetaTrader 4's History Center, HistData.com and
+Binance's klines (Dukascopy's: :mod:`.csvdukascopy`; MetaStock's: :mod:`.csvmetastock`).
+:mod:`.csvdata` describes each layout and picks the loader; the checks of every value are
+:mod:`.csvrows`'.
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ MT5_RATES_OPTIONAL = ("spread", "real_volume")
 PANDAS_INDEX = ("", "date", "datetime")
 PANDAS_REQUIRED = ("open", "high", "low", "close")
 PANDAS_OPTIONAL = ("volume", "adj close", "dividends", "stock splits", "capital gains")
-DUKASCOPY_INDEX = ("gmt time", "local time")
-DUKASCOPY_OPTIONAL = ("volume",)
 
 Rows = list[tuple[int, list[str]]]
 
@@ -217,56 +216,6 @@ def load_pandas(
             volume = number(path, line, "volume", cells[volume_at])
         bars.append(checked_bar(path, line, time, prices, volume, 0.0))
     return bars
-
-
-def load_dukascopy(path: str | Path, rows: Rows, left_out: list[str] | None = None) -> list[Bar]:
-    """``Gmt time,Open,High,Low,Close,Volume`` with times ``02.01.2024 00:05:00.000``
-    (a ``Local time`` column ends them with its offset, `` GMT+0200``). Bars with no
-    volume and one price are the flat bars the export fills a closed market with: left
-    out, as the market had no bars then."""
-    header_line, header = rows[0]
-    price_at, volume_at = _after_time(path, header_line, header, 1, DUKASCOPY_OPTIONAL, left_out)
-    bars: list[Bar] = []
-    previous: Previous = None
-    for line, cells in rows[1:]:
-        if len(cells) != len(header):
-            raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
-        time = _dukascopy_time(path, line, cells[0])
-        prices = ohlc(path, line, [cells[i] for i in price_at])
-        volume = number(path, line, "volume", cells[volume_at]) if volume_at else 0.0
-        if volume == 0.0 and min(prices) == max(prices):
-            continue  # a flat filler bar: the market was closed
-        check_order(path, line, time, previous)
-        previous = line, time
-        bars.append(checked_bar(path, line, time, prices, volume, 0.0))
-    return bars
-
-
-_DUKASCOPY_TIME = re.compile(
-    r"(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
-    r"(?: GMT([+-])(\d{2}):?(\d{2}))?"
-)
-
-
-def _dukascopy_time(path: str | Path, line: int, text: str) -> datetime:
-    m = _DUKASCOPY_TIME.fullmatch(text)
-    if m is None:
-        raise CsvError(path, line, f"time {text!r} is not 'DD.MM.YYYY HH:MM:SS[.mmm][ GMT+HHMM]'")
-    day, month, year, hour, minute, second, frac, sign, oh, om = m.groups()
-    try:
-        time = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second),
-            int((frac or "0").ljust(6, "0")), tzinfo=UTC,
-        )  # fmt: skip
-    except ValueError as exc:
-        raise CsvError(path, line, f"time {text!r}: {exc}") from None
-    if sign is not None:  # a local time: back to UTC
-        offset = timedelta(hours=int(oh), minutes=int(om))
-        try:
-            time = time - offset if sign == "+" else time + offset
-        except OverflowError:
-            raise CsvError(path, line, f"time {text!r} is out of range in UTC") from None
-    return time
 
 
 #: MetaTrader 4's History Center export: ``2024.01.02,00:05,open,high,low,close,volume``

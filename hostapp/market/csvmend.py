@@ -13,7 +13,9 @@ note the run prints so nothing is dropped without a word:
 
 An empty cell in the middle of the file stays an error, as it may hide a real problem,
 except the volume's: a bar whose volume cell is empty in a file that has one reads as
-having no volume (:mod:`.csvdata`'s generic layout), counted here too.
+having no volume (:mod:`.csvdata`'s generic layout), counted here too, as are the flat
+bars of no volume Dukascopy fills a closed market's hours with, left out
+(:mod:`.csvdukascopy`).
 """
 
 from __future__ import annotations
@@ -41,9 +43,18 @@ class Mended:
     repeats: list[int] = field(default_factory=list)
     cut_off: list[int] = field(default_factory=list)
     no_volume: list[int] = field(default_factory=list)
+    #: Dukascopy's flat bars of no volume for the hours a market is closed
+    #: (:mod:`.csvdukascopy`)
+    fillers: list[int] = field(default_factory=list)
     reversed_lines: tuple[int, int] | None = None
     #: the column read as the volume when none is named so (:func:`.csvheader.base_volume`)
     volume_from: str | None = None
+
+    def restart(self) -> None:
+        """Forget what the loader counted in a pass over the rows that failed: the file
+        is read again (reversed, :mod:`.csvdata`), which counts them all."""
+        self.no_volume.clear()
+        self.fillers.clear()
 
     def notes(self, path: str) -> list[str]:
         """One sentence per kind of mending, naming the file and the first lines."""
@@ -63,6 +74,11 @@ class Mended:
             said.append(
                 f"read {_count(self.no_volume, 'bar')} with an empty volume cell as no "
                 f"volume ({_lines(self.no_volume)})"
+            )
+        if self.fillers:
+            said.append(
+                f"left out {_count(self.fillers, 'flat zero-volume filler bar')} Dukascopy "
+                f"writes for the hours the market is closed ({_lines(self.fillers)})"
             )
         if self.volume_from is not None:
             said.append(

@@ -34,10 +34,41 @@ def test_dukascopy_gmt_export_leaves_out_its_flat_filler_bars(tmp_path: Path) ->
         "06.01.2024 00:00:00.000,2045.3,2045.3,2045.3,2045.3,0\n"  # Saturday: a filler
         "07.01.2024 22:00:00.000,2046.1,2047.0,2045.8,2046.9,310.5\n"
     )
-    assert load_csv(write(tmp_path, text)) == [
+    notes: list[str] = []
+    assert load_csv(write(tmp_path, text), notes=notes) == [
         Bar(at(5, 21, 55), 2045.125, 2046.5, 2044.9, 2045.3, 1520.34, 0.0),
         Bar(at(7, 22, 0), 2046.1, 2047.0, 2045.8, 2046.9, 310.5, 0.0),
     ]
+    assert notes == [  # left out without a word before
+        f"{tmp_path / 'data.csv'}: left out 1 flat zero-volume filler bar Dukascopy writes "
+        "for the hours the market is closed (line 3)"
+    ]
+
+
+def test_the_replay_counts_the_dukascopy_fillers_it_left_out(tmp_path: Path) -> None:
+    """A weekend of Dukascopy's H1 fillers: the bars the replay trades are fewer than the
+    file's rows, and the notes say by how many and why."""
+    from hostapp_cli_errors.test_run_replay_errors import hostapp
+
+    from hostapp.market.synthetic import generate_bars
+
+    bars = generate_bars("XAUUSD", datetime(2024, 1, 1, tzinfo=UTC), 300, timeframe="H1", seed=4)
+    lines = ["Gmt time,Open,High,Low,Close,Volume"]
+    for i, b in enumerate(bars):
+        when = f"{b.time:%d.%m.%Y %H:%M:%S}.000"
+        if 100 <= i < 148:  # Saturday and Sunday: flat at the last close, no volume
+            c = bars[99].close
+            lines.append(f"{when},{c},{c},{c},{c},0")
+        else:
+            lines.append(f"{when},{b.open},{b.high},{b.low},{b.close},{b.volume + 1}")
+    name = "XAUUSD_Candlestick_1_Hour_BID_01.01.2024-13.01.2024.csv"
+    (tmp_path / name).write_text("\n".join(lines) + "\n")
+    proc = hostapp(tmp_path, "replay", name, "--json", "--report", "out")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (
+        f"{name}: left out 48 flat zero-volume filler bars Dukascopy writes for the hours the "
+        "market is closed (lines 102, 103, 104, …)"
+    ) in json.loads(proc.stdout)["host_notes"]
 
 
 def test_dukascopy_local_time_is_converted_to_utc(tmp_path: Path) -> None:
