@@ -188,7 +188,8 @@ def load_csv(
     ``left_out`` gets the names of the header's columns that were not read because the
     layout has no use for them, for the run to say so; ``notes`` what was mended in the
     file (:mod:`.csvmend`): rows skipped, dropped or reversed, and bars that open half the
-    price or more away from the close before (a split?).
+    price or more away from the close before (a split?), and, when ``zone`` is ``None``,
+    the clock a HistData.com or MetaTrader file was read on (:func:`_own_clock_note`).
     ``keep_spikes``: a spike is kept, and said in ``notes``, instead of refused."""
     rows = list(read_rows(path))
     if not rows:
@@ -228,7 +229,8 @@ def load_csv(
         left_out.extend(unread)
     if notes is not None:
         notes.extend(mended.notes(str(path)))
-        notes.extend(filter(None, [kept, jumps, _own_clock_note(path, kind, zone)]))
+        clock = _own_clock_note(path, kind, header, zone)
+        notes.extend(filter(None, [kept, jumps, clock]))
     return bars
 
 
@@ -238,16 +240,41 @@ def _histdata_mt(path: str | Path, kind: str | None) -> bool:
     return kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_")
 
 
-def _own_clock_note(path: str | Path, kind: str | None, zone: tzinfo | None) -> str | None:
-    """What a file of HistData.com's layouts was read in when no zone was given: its own
-    Eastern Standard Time, not the UTC the run's ``data_tz`` then names."""
-    if zone is not None or not (kind == "histdata" or _histdata_mt(path, kind)):
+def _own_clock_note(
+    path: str | Path, kind: str | None, header: list[str], zone: tzinfo | None
+) -> str | None:
+    """What a file written on its own clock was read in when no zone was given:
+    HistData.com's layouts in their Eastern Standard Time, not the UTC the run's
+    ``data_tz`` then names; MetaTrader's files, written on the trade server's clock, in
+    UTC, which that clock seldom is."""
+    if zone is not None:
+        return None
+    name = Path(path).name
+    if kind == "histdata" or _histdata_mt(path, kind):
+        return (
+            f"{name}: HistData.com's layout, its times read as its own Eastern Standard "
+            "Time (UTC-5) all year, not UTC; --data-tz (or [host] data_tz) says otherwise"
+        )
+    named = [h.lower() for h in header]
+    layout = kind or ("tick_volume" if "tick_volume" in named else named[0] if named else "")
+    server = _METATRADER_LAYOUTS.get(layout)
+    if server is None:
         return None
     return (
-        f"{Path(path).name}: HistData.com's layout, its times read as its own Eastern "
-        "Standard Time (UTC-5) all year, not UTC; --data-tz (or [host] data_tz) says "
-        "otherwise"
+        f"{name}: {server}, its times read as UTC, not the trade server's clock they are "
+        "written on (often UTC+2 or UTC+3); --data-tz (or [host] data_tz) names the "
+        "server's zone (Europe/Athens, America/New_York+7)"
     )
+
+
+#: MetaTrader's layouts, written on the trade server's clock: by the header-less kind
+#: (:func:`~.csvexports.headerless_kind`) or the first header cell
+_METATRADER_LAYOUTS = {
+    "<date>": "MetaTrader 5's export",
+    "tick_volume": "MetaTrader 5's Python API bars",
+    "mt4": "MetaTrader 4's History Center export",
+    "mt4 one cell": "MetaTrader 4's lines",
+}
 
 
 def _load(

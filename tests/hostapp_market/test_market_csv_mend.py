@@ -91,10 +91,15 @@ def test_a_newest_first_file_is_read_reversed(tmp_path: Path) -> None:
 def test_a_newest_first_metatrader4_file_is_reversed_too(tmp_path: Path) -> None:
     text = "2024.01.02,00:10,1,1,1,1,1\n2024.01.02,00:05,1,1,1,1,1\n2024.01.02,00:00,1,1,1,1,1\n"
     count, notes = load(tmp_path, text)
-    assert (count, notes) == (
+    assert (count, notes[0]) == (
         3,
-        ["read newest first (line 1 to line 3) and reversed to oldest first"],
+        "read newest first (line 1 to line 3) and reversed to oldest first",
     )
+    assert notes[1:] == [  # and, read without a zone, in UTC: not the server's clock
+        "MetaTrader 4's History Center export, its times read as UTC, not the trade server's "
+        "clock they are written on (often UTC+2 or UTC+3); --data-tz (or [host] data_tz) "
+        "names the server's zone (Europe/Athens, America/New_York+7)"
+    ]
 
 
 def test_an_empty_volume_cell_is_no_volume_an_empty_price_an_error(tmp_path: Path) -> None:
