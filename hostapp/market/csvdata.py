@@ -108,9 +108,10 @@ a time twice with other values (naming both lines), an empty file, a price above
 10^18 or a spike (a bar ten times away from both its neighbours, :mod:`.csvspikes`), a
 line longer than 128 KiB (:mod:`.csvlines`: read a chunk at a time, so ``/dev/zero``
 fails at once). The blemishes real files have are mended instead, each counted in the
-run's notes (:mod:`.csvmend`): Yahoo's ``null`` rows, a row repeated exactly, a cut-off
-last line, an empty volume cell, Dukascopy's filler bars, and a file written newest first
-(read reversed).
+run's notes (:mod:`.csvmend`): Yahoo's ``null`` rows, a row repeated exactly (the one
+before, or a block two overlapping exports pasted together repeat: :mod:`.csvorder`), a
+cut-off last line, an empty volume cell, Dukascopy's filler bars, and a file written
+newest first (read reversed).
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo
 
+from .csvclocks import histdata_mt, own_clock_note
 from .csvdukascopy import DUKASCOPY_INDEX, load_dukascopy
 from .csvexports import (
     BINANCE_HEADER,
@@ -140,11 +142,11 @@ from .csvlines import read_rows
 from .csvmend import Mended, Rows, mend_rows
 from .csvmetastock import METASTOCK_FIRST, load_metastock
 from .csvnames import symbol_of_file
+from .csvorder import bars_in_order
 from .csvrows import (
     OHLC,
     CsvError,
     Previous,
-    UnsortedError,
     bar_lines,
     cell,
     check_order,
@@ -189,7 +191,7 @@ def load_csv(
     layout has no use for them, for the run to say so; ``notes`` what was mended in the
     file (:mod:`.csvmend`): rows skipped, dropped or reversed, and bars that open half the
     price or more away from the close before (a split?), and, when ``zone`` is ``None``,
-    the clock a HistData.com or MetaTrader file was read on (:func:`_own_clock_note`).
+    the clock a HistData.com or MetaTrader file was read on (:mod:`.csvclocks`).
     ``keep_spikes``: a spike is kept, and said in ``notes``, instead of refused."""
     rows = list(read_rows(path))
     if not rows:
@@ -205,20 +207,16 @@ def load_csv(
     rows = rows[:head] + mend_rows(rows[head:], header if head else None, mended)
     unread: list[str] = []
     with bar_lines() as lines:
-        try:
-            bars = _load(path, rows, kind, symbol_info, zone, unread, mended)
-        except UnsortedError as unsorted:
-            if len(rows) <= head or unsorted.previous_line != rows[head][0]:
-                raise  # sorted at first, then not: no order to read the file in
+
+        def load(rows: Rows) -> list[Bar]:
+            return _load(path, rows, kind, symbol_info, zone, unread, mended)
+
+        def restart() -> None:  # a failed pass counted some: the next one counts all
             unread.clear()
             lines.clear()
-            mended.restart()  # the failed pass counted some: the reversed one counts all
-            flipped = rows[:head] + rows[head:][::-1]
-            try:
-                bars = _load(path, flipped, kind, symbol_info, zone, unread, mended)
-            except UnsortedError:
-                raise unsorted from None
-            mended.reversed_lines = (rows[head][0], rows[-1][0])
+            mended.restart()
+
+        bars = bars_in_order(str(path), rows, head, load, restart, mended)
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
     kept = spikes_note(path, bars, lines) if keep_spikes else None
@@ -229,52 +227,9 @@ def load_csv(
         left_out.extend(unread)
     if notes is not None:
         notes.extend(mended.notes(str(path)))
-        clock = _own_clock_note(path, kind, header, zone)
+        clock = own_clock_note(path, kind, header, zone)
         notes.extend(filter(None, [kept, jumps, clock]))
     return bars
-
-
-def _histdata_mt(path: str | Path, kind: str | None) -> bool:
-    """Is this HistData.com's MetaTrader layout (``DAT_MT_…``), on Eastern Standard Time
-    unless a zone is given, where other MetaTrader 4 files are on UTC?"""
-    return kind == "mt4" and Path(path).stem.upper().startswith("DAT_MT_")
-
-
-def _own_clock_note(
-    path: str | Path, kind: str | None, header: list[str], zone: tzinfo | None
-) -> str | None:
-    """What a file written on its own clock was read in when no zone was given:
-    HistData.com's layouts in their Eastern Standard Time, not the UTC the run's
-    ``data_tz`` then names; MetaTrader's files, written on the trade server's clock, in
-    UTC, which that clock seldom is."""
-    if zone is not None:
-        return None
-    name = Path(path).name
-    if kind == "histdata" or _histdata_mt(path, kind):
-        return (
-            f"{name}: HistData.com's layout, its times read as its own Eastern Standard "
-            "Time (UTC-5) all year, not UTC; --data-tz (or [host] data_tz) says otherwise"
-        )
-    named = [h.lower() for h in header]
-    layout = kind or ("tick_volume" if "tick_volume" in named else named[0] if named else "")
-    server = _METATRADER_LAYOUTS.get(layout)
-    if server is None:
-        return None
-    return (
-        f"{name}: {server}, its times read as UTC, not the trade server's clock they are "
-        "written on (often UTC+2 or UTC+3); --data-tz (or [host] data_tz) names the "
-        "server's zone (Europe/Athens, America/New_York+7)"
-    )
-
-
-#: MetaTrader's layouts, written on the trade server's clock: by the header-less kind
-#: (:func:`~.csvexports.headerless_kind`) or the first header cell
-_METATRADER_LAYOUTS = {
-    "<date>": "MetaTrader 5's export",
-    "tick_volume": "MetaTrader 5's Python API bars",
-    "mt4": "MetaTrader 4's History Center export",
-    "mt4 one cell": "MetaTrader 4's lines",
-}
 
 
 def _load(
@@ -307,7 +262,7 @@ def _load(
     if first in DUKASCOPY_INDEX:
         return load_dukascopy(path, rows, left_out, mended.fillers)
     if kind is not None:
-        if _histdata_mt(path, kind) and said is None:
+        if histdata_mt(path, kind) and said is None:
             zone = timezone(HISTDATA_UTC_OFFSET)  # HistData's MetaTrader layout: EST too
         return load_headerless(path, rows, kind, zone if kind.startswith("mt4") else said)
     if first == BINANCE_HEADER and len(header) == BINANCE_WIDTH and len(rows) > 1:

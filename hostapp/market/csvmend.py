@@ -3,9 +3,11 @@ note the run prints so nothing is dropped without a word:
 
 * Yahoo's ``null`` rows (``2006-08-12,null,null,…``: a day it has no prices for) are
   skipped;
-* a row that repeats the one before it exactly (time and values: two overlapping
-  exports pasted together) is dropped; a repeated time with other values stays an
-  error naming both lines, as which of them is right is not for the replay to guess;
+* a row that repeats the one before it exactly (time and values) is dropped, and so is
+  one that repeats an earlier row when the times go backwards (two overlapping exports
+  pasted together: :func:`without_repeats`, which :mod:`.csvorder` calls then); a
+  repeated time with other values stays an error naming both lines, as which of them is
+  right is not for the replay to guess;
 * a last line cut off (fewer values than the line before it: a download interrupted)
   is dropped; a short line anywhere else stays an error;
 * a file written newest first, strictly, is read reversed (:mod:`.csvdata` tries it when
@@ -41,6 +43,8 @@ class Mended:
 
     nulls: list[int] = field(default_factory=list)
     repeats: list[int] = field(default_factory=list)
+    #: the lines of rows that repeat an earlier row exactly, each with that row's line
+    earlier_repeats: list[tuple[int, int]] = field(default_factory=list)
     cut_off: list[int] = field(default_factory=list)
     no_volume: list[int] = field(default_factory=list)
     #: Dukascopy's flat bars of no volume for the hours a market is closed
@@ -67,6 +71,12 @@ class Mended:
             said.append(
                 f"dropped {_count(self.repeats, 'row')} repeating the row before exactly "
                 f"({_lines(self.repeats)})"
+            )
+        if self.earlier_repeats:
+            said.append(
+                f"dropped {_count([n for n, _ in self.earlier_repeats], 'row')} repeating "
+                f"earlier rows exactly, time and values ({_blocks(self.earlier_repeats)}: "
+                "overlapping exports pasted together?)"
             )
         if self.cut_off:
             said.append(f"dropped the cut-off last line ({_lines(self.cut_off)})")
@@ -120,6 +130,39 @@ def mend_rows(rows: Rows, header: Sequence[str] | None, mended: Mended) -> Rows:
             mended.cut_off.append(line)
             kept.pop()
     return kept
+
+
+def without_repeats(rows: Rows, mended: Mended) -> Rows:
+    """``rows`` (the data lines) without those that repeat an earlier row exactly, the
+    first of each kept, recorded in ``mended``: the block two overlapping exports pasted
+    together repeat. Only asked for once the times go backwards (:mod:`.csvorder`): a
+    row is compared with every row before it, at the cost of a table of them all."""
+    seen: dict[tuple[str, ...], int] = {}
+    kept: Rows = []
+    for line, cells in rows:
+        first = seen.setdefault(tuple(cells), line)
+        if first == line:
+            kept.append((line, cells))
+        else:
+            mended.earlier_repeats.append((line, first))
+    return kept
+
+
+def _blocks(repeats: list[tuple[int, int]]) -> str:
+    """The runs of consecutive lines in ``repeats`` (a line, the line it repeats), with
+    the lines they repeat: ``lines 1202-1301 as lines 1102-1201``; the first few."""
+    runs: list[list[tuple[int, int]]] = []
+    for line, first in repeats:
+        if runs and (line, first) == (runs[-1][-1][0] + 1, runs[-1][-1][1] + 1):
+            runs[-1].append((line, first))
+        else:
+            runs.append([(line, first)])
+
+    def span(a: int, b: int) -> str:
+        return f"line {a}" if a == b else f"lines {a}-{b}"
+
+    said = [f"{span(r[0][0], r[-1][0])} as {span(r[0][1], r[-1][1])}" for r in runs[:_SHOWN]]
+    return "; ".join(said) + ("; …" if len(runs) > _SHOWN else "")
 
 
 def _null_row(cells: list[str], times: set[int]) -> bool:

@@ -267,11 +267,20 @@ def check_spread_unit(path: str | Path, line: int, bars: list[Bar]) -> None:
 
 class UnsortedError(CsvError):
     """A time before the previous line's: :func:`~.csvdata.load_csv` reads a file that is
-    newest first from its end. ``previous_line``: the line of the later time."""
+    newest first from its end (:mod:`.csvorder`). ``previous_line``: the line of the
+    later time; ``times``: the line's time and the previous line's."""
 
-    def __init__(self, path: str | Path, line: int, message: str, previous_line: int) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        line: int,
+        message: str,
+        previous_line: int,
+        times: tuple[datetime, datetime] | None = None,
+    ) -> None:
         super().__init__(path, line, message)
         self.previous_line = previous_line
+        self.times = times
 
 
 #: the line and the time of the bar read before, as the loaders keep it
@@ -315,6 +324,7 @@ def check_order(
             f"time {time.isoformat()} is before the previous line's {earlier.isoformat()} "
             "(rows must be sorted oldest first)",
             before,
+            (time, earlier),
         )
     return time
 

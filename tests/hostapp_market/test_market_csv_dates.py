@@ -290,11 +290,12 @@ def test_the_hour_a_clock_change_back_repeats_is_read_in_order(tmp_path: Path) -
     lines = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>"]
     for i in range(48):  # four hours of M5 bars
         local = (start + timedelta(minutes=5 * i)).astimezone(athens)
-        lines.append(f"{local:%Y.%m.%d}\t{local:%H:%M:%S}\t2.5\t3\t2\t2.5\t7")
+        o = 2.5 + i / 100  # each bar its own: a row repeated exactly would be dropped
+        lines.append(f"{local:%Y.%m.%d}\t{local:%H:%M:%S}\t{o}\t{o + 0.5}\t{o - 0.5}\t{o}\t7")
     assert sum(1 for ln in lines if "\t03:00:00\t" in ln) == 2  # the repeated hour
     bars = load_csv(write(tmp_path, "\n".join(lines) + "\n"), zone=athens)
     assert [b.time for b in bars] == [start + timedelta(minutes=5 * i) for i in range(48)]
-    with pytest.raises(CsvError, match="before the previous line"):  # UTC: no second hour
+    with pytest.raises(CsvError, match="a clock that repeats this hour"):  # UTC: no second hour
         load_csv(write(tmp_path, "\n".join(lines) + "\n", "b.csv"))
 
 
