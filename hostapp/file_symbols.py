@@ -14,7 +14,8 @@ these are read as the symbol they name too:
 * OANDA's ``USD_JPY`` → ``USDJPY``, and with its granularity after a space, ``EUR_USD H1``
   → ``EURUSD``; and a lower-case ``usdjpy`` → ``USDJPY``;
 * Stooq's ``xauusd_d`` (the period after ``_``: ``d``, ``w``, ``m``, ``h``, ``5``…) →
-  ``XAUUSD``, and its stocks' ``aapl_us_5`` (a market after the ticker) → ``AAPL``;
+  ``XAUUSD``, its stocks' ``aapl_us_5`` (a market after the ticker) → ``AAPL``, and its
+  indices' ``^spx_h`` (a ``^`` before the name) → ``^SPX``;
 * dukascopy-node's ``eurusd-h1-bid-2024-01-01-2024-03-30`` → ``EURUSD``;
 * CryptoDataDownload's ``Binance_BTCUSDT_1h`` (exchange, pair, period: ``1h``, ``d``,
   ``minute``, Gemini's ``1hr``) → ``BTCUSDT``;
@@ -26,6 +27,12 @@ other exporters' own patterns above (a Stooq name only with a market, ``_us``, o
 what is left is such a symbol), which say what the name is; anything else stays as
 written (``GC=F``, a future, ``BRK-B``, ``my_data``): ``--symbol`` names it otherwise.
 The replay says in its notes what a file was read as when its name was changed.
+
+What comes out must be a symbol as ``--symbol`` takes one (:data:`SYMBOL`: brokers and
+the DTMS API take no other), else the file is refused in one line that says to give
+``--symbol``: NinjaTrader's ``NQ 03-24.Last.txt`` names ``NQ 03-24.Last``, with spaces.
+A name that cannot be printed (not UTF-8 text) is left to the replay's own refusal,
+which shows its bytes.
 """
 
 from __future__ import annotations
@@ -34,8 +41,20 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from hookspecs.settings import ConfigError
+
 from .brokers.paper_rules import CURRENCIES, currency_pair, known_rules
 from .market.csvdata import symbol_of_file
+
+#: a symbol: 1 to 64 printable ASCII characters without spaces, as brokers name them and
+#: the DTMS API takes them (``XAU USD`` was replayed, then refused by a DTMS server); the
+#: same rule as ``--symbol``'s (``replay_files.SYMBOL_OPTION``)
+SYMBOL = re.compile(r"[!-~]{1,64}")
+#: the rule in words, as the refusals say it
+SYMBOL_RULE = (
+    "a symbol name of 1 to 64 printable ASCII characters without spaces "
+    "(as brokers and the DTMS API take them)"
+)
 
 #: TradingView's export: ``PREFIX_SYMBOL, 60`` (resolutions ``1``, ``60``, ``1D``,
 #: ``1W``, ``1M``…), maybe with the download's tag after an underscore
@@ -48,9 +67,10 @@ _SPLIT_PAIR = re.compile(r"(?P<base>[A-Za-z0-9]{2,6})[-_](?P<quote>[A-Za-z]{3,4}
 _CRYPTO_QUOTES = frozenset({"USDT", "USDC", "BTC", "ETH"})
 
 
-#: Stooq's downloads: a ticker, maybe its market (``_us``), then the period
+#: Stooq's downloads: a ticker (an index's after ``^``), maybe its market (``_us``),
+#: then the period
 _STOOQ = re.compile(
-    r"(?P<name>[a-z0-9.]+?)(?:_(?P<market>us|uk|jp|de|hk|hu|pl))?_(?P<period>[dwmhqy]|\d+)"
+    r"(?P<name>\^?[a-z0-9.]+?)(?:_(?P<market>us|uk|jp|de|hk|hu|pl))?_(?P<period>[dwmhqy]|\d+)"
 )
 #: dukascopy-node's: instrument, timeframe, price side, then the first and last day
 _DUKASCOPY_NODE = re.compile(
@@ -68,8 +88,20 @@ _FINAM = re.compile(r"(?P<name>[A-Z0-9]+)_\d{6}_\d{6}")
 
 
 def file_symbol(path: str | Path) -> str:
-    """The symbol ``path``'s bars are replayed as (the module's docstring)."""
-    name = symbol_of_file(path)
+    """The symbol ``path``'s bars are replayed as (the module's docstring): a
+    ``ConfigError`` naming the file when its name gives none :data:`SYMBOL` takes."""
+    symbol = _named(symbol_of_file(path))
+    if symbol.isprintable() and not SYMBOL.fullmatch(symbol):
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
+        raise ConfigError(
+            f"{shown}: the symbol its name gives, {symbol!r}, is not {SYMBOL_RULE}: give the "
+            "symbol with --symbol NAME, or rename the file"
+        )
+    return symbol
+
+
+def _named(name: str) -> str:
+    """The symbol ``name`` (a file's, past what exporters add) stands for."""
     exported = _exporters_name(name)
     if exported is not None:
         return exported
@@ -91,8 +123,8 @@ def _exporters_name(name: str) -> str | None:
         return _known(oanda["name"]) or oanda["name"].upper()
     stooq = _STOOQ.fullmatch(name)
     if stooq is not None:
-        if stooq["market"] is not None:
-            return stooq["name"].upper()
+        if stooq["market"] is not None or stooq["name"].startswith("^"):
+            return stooq["name"].upper()  # a stock's ticker, an index's name
         return _known(stooq["name"])
     return None
 

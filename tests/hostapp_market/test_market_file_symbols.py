@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from hostapp_cli_errors.test_run_replay_errors import hostapp
+from hostapp_cli_errors.test_run_replay_errors import hostapp, one_error_line
 from hostapp_market.test_market_suffixed_symbols import mt4_lines
 
+from hookspecs.settings import ConfigError
 from hostapp.file_symbols import file_symbol, renamed_note
 
 
@@ -42,6 +43,10 @@ from hostapp.file_symbols import file_symbol, renamed_note
         ("usdjpy_5.csv", "USDJPY"),
         ("aapl_us_5.csv", "AAPL"),  # Stooq's stocks: the market after the ticker
         ("aapl_us_d.csv", "AAPL"),
+        ("^spx_h.csv", "^SPX"),  # Stooq's indices: its period left out as for the rest
+        ("^spx_d.csv", "^SPX"),
+        ("^ndq_w.csv", "^NDQ"),
+        ("^GSPC.csv", "^GSPC"),  # yfinance's index: as written
         ("data_d.csv", "data_d"),  # no symbol left: as written
         ("eurusd-h1-bid-2024-01-01-2024-03-30.csv", "EURUSD"),  # dukascopy-node
         ("xauusd-m15-ask-2024-01-01-2024-02-01.csv", "XAUUSD"),
@@ -120,3 +125,38 @@ def test_a_stooq_stock_trades_a_share_a_lot_as_its_ticker(tmp_path: Path) -> Non
     assert summary["symbols"] == ["AAPL"]
     notes = " ".join(summary["host_notes"])
     assert "aapl_us_d.csv as AAPL" in notes and "AAPL: 2 digits, a lot of 1 units" in notes
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol"),
+    [
+        ("NQ 03-24.Last.txt", "NQ 03-24.Last"),  # NinjaTrader's: the contract has a space
+        ("my data.csv", "my data"),
+        ("ЗОЛОТО.csv", "ЗОЛОТО"),
+        (f"{'X' * 65}.csv", "X" * 65),
+    ],
+)
+def test_a_name_that_gives_no_symbol_is_refused_as_symbol_is(name: str, symbol: str) -> None:
+    """``--symbol "NQ 03-24"`` was refused "without spaces" while a file of that name was
+    replayed as ``NQ 03-24.Last``: a symbol from a name follows ``--symbol``'s rule."""
+    with pytest.raises(ConfigError) as refused:
+        file_symbol(f"data/{name}")
+    assert str(refused.value) == (
+        f"data/{name}: the symbol its name gives, {symbol!r}, is not a symbol name of 1 to 64 "
+        "printable ASCII characters without spaces (as brokers and the DTMS API take them): "
+        "give the symbol with --symbol NAME, or rename the file"
+    )
+
+
+def test_the_replay_refuses_such_a_name_in_one_line_and_takes_symbol(tmp_path: Path) -> None:
+    (tmp_path / "NQ 03-24.Last.txt").write_text(mt4_lines())
+    proc = hostapp(tmp_path, "replay", "NQ 03-24.Last.txt", "--report", "refused")
+    assert one_error_line(proc) == (
+        "hostapp: NQ 03-24.Last.txt: the symbol its name gives, 'NQ 03-24.Last', is not a "
+        "symbol name of 1 to 64 printable ASCII characters without spaces (as brokers and "
+        "the DTMS API take them): give the symbol with --symbol NAME, or rename the file"
+    )
+    assert not (tmp_path / "refused").exists()
+    proc = hostapp(tmp_path, "replay", "NQ 03-24.Last.txt", "--symbol", "NQH24", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["symbols"] == ["NQH24"]
