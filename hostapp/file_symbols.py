@@ -47,8 +47,8 @@ from .brokers.paper_rules import CURRENCIES, currency_pair, known_rules
 from .market.csvdata import symbol_of_file
 
 #: a symbol: 1 to 64 printable ASCII characters without spaces, as brokers name them and
-#: the DTMS API takes them (``XAU USD`` was replayed, then refused by a DTMS server); the
-#: same rule as ``--symbol``'s (``replay_files.SYMBOL_OPTION``)
+#: the DTMS API takes them (``XAU USD`` was replayed, then refused by a DTMS server); a
+#: file's name and ``--symbol`` (``replay_files.check_symbol_option``) are held to it
 SYMBOL = re.compile(r"[!-~]{1,64}")
 #: the rule in words, as the refusals say it
 SYMBOL_RULE = (

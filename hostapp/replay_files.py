@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
@@ -27,7 +26,7 @@ from . import app as appmod
 from .brokers.paper_rules import listed_name
 from .config import HostConfig
 from .data import config_zone
-from .file_symbols import file_symbol, renamed_note
+from .file_symbols import SYMBOL, SYMBOL_RULE, file_symbol, renamed_note
 from .market.resample import check_timeframes, resample
 from .market.timeframes import timeframe_seconds
 from .market.zones import parse_zone
@@ -64,20 +63,11 @@ def replay_files(
     return out
 
 
-#: a symbol as ``--symbol`` takes it: 1 to 64 printable ASCII characters, no spaces, as
-#: brokers name them and the DTMS API takes them (``XAU USD`` was replayed, then refused
-#: by a DTMS server)
-SYMBOL_OPTION = re.compile(r"[!-~]{1,64}")
-
-
 def check_symbol_option(symbol: str) -> None:
     """A ConfigError with the rule when ``--symbol`` is none (an empty one fell back to
     the files' names without a word)."""
-    if not SYMBOL_OPTION.fullmatch(symbol):
-        raise ConfigError(
-            f"--symbol {symbol!r}: expected a symbol name of 1 to 64 printable ASCII "
-            "characters without spaces (as brokers and the DTMS API take them)"
-        )
+    if not SYMBOL.fullmatch(symbol):
+        raise ConfigError(f"--symbol {symbol!r}: expected {SYMBOL_RULE}")
 
 
 def check_printable(path: str, symbol: str) -> None:
