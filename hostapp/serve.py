@@ -10,7 +10,8 @@ mode under the DTMS plugin's name (see docs/architecture.md, "Run modes").
 
 Start-up failures (configuration, a broker that cannot connect, a port that cannot be
 bound) print one line and exit 2, as they do for ``hostapp run``; SIGINT or SIGTERM
-stops cleanly with exit code 0.
+stops cleanly with exit code 0, and so, on Windows (whose event loops take no signal
+handlers), do Ctrl-C and Ctrl-Break (:func:`_stop_on_signals`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import logging
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from types import FrameType
 from typing import Any
 
 from hookspecs import BrokerError, ConfigError, ServeOptions
@@ -198,9 +201,7 @@ async def _run(
         print(f"{prog}: cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    undo_signals = _stop_on_signals(asyncio.get_running_loop(), stop)
     try:
         async with AsyncExitStack() as stack:
             await plugins.startup(host)
@@ -226,8 +227,47 @@ async def _run(
             print(f"{prog}: stopping", file=sys.stderr, flush=True)
             return EXIT_OK
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        undo_signals()
+
+
+#: What stops a serving host: Ctrl-C, ``kill``, ``systemctl stop``, ``docker stop``.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Callable[[], None]:
+    """Set ``stop`` on :data:`STOP_SIGNALS`; returns what puts the handlers back. The
+    loop's own signal handlers where it has them (POSIX). Windows' event loops have none
+    (``add_signal_handler`` raises ``NotImplementedError``: ``hostapp serve`` did not
+    start there at all); there Python's own handlers set ``stop`` through the loop
+    (:meth:`~asyncio.loop.call_soon_threadsafe`: a handler runs between any two
+    bytecodes, in the loop's internals too), which a Ctrl-C wakes (the loop is the
+    signal module's wakeup), for Ctrl-C and for Ctrl-Break (``SIGBREAK``, also what
+    closing the console window sends) as well as SIGTERM."""
+    try:
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop.set)
+    except NotImplementedError:  # Windows
+        pass
+    else:
+
+        def remove() -> None:
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+        return remove
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(stop.set)
+
+    windows_only = getattr(signal, "SIGBREAK", None)
+    signals = (*STOP_SIGNALS, *([windows_only] if windows_only is not None else []))
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+
+    def restore() -> None:
+        for sig, old in previous.items():  # None: a handler not set from Python
+            signal.signal(sig, signal.SIG_DFL if old is None else old)
+
+    return restore
 
 
 async def _monitor(plugins: PluginHost, host: Host, period: float) -> None:
