@@ -1,5 +1,6 @@
-"""One process at a time on what two must not write at once: a POSIX record lock on a
-lock file, which names the process that holds it.
+"""One process at a time on what two must not write at once: a lock on a lock file
+(:mod:`hookspecs.locks`: POSIX's record lock, Windows' ``msvcrt.locking``), which names
+the process that holds it.
 
 ``hostapp run`` claims the paper account file a live host drives (two hosts driving one
 account each quote it from their own clock and settle each other's positions at their
@@ -8,28 +9,21 @@ second command there would cut the first one's log while it writes it). Readers 
 account file (``hostapp serve`` / ``dtms serve``, the report) claim nothing: only the
 process that feeds its prices holds it (docs/architecture.md §5).
 
-A record lock, not a file that says "in use": the system releases it when the process
-ends, however it ends (a crash, ``kill -9``), so no stale lock ever stops a restart. DTMS
-holds its store the same way (its ``engine.lock``); the host knows no plugin, so this is
-its own. The lock is per process: the same process may claim again (in-process runs),
-sharing the claim until the last release.
-Windows has no such lock; there a claim always succeeds.
+A lock, not a file that says "in use": the system releases it when the process ends,
+however it ends (a crash, ``kill -9``, Task Manager), so no stale lock ever stops a
+restart. DTMS holds its store the same way (its ``engine.lock``, with the same
+:mod:`hookspecs.locks`); the host knows no plugin, so this claim is its own. The claim is
+per process: the same process may claim again (in-process runs), sharing the claim (and
+its one descriptor: a Windows lock is the descriptor's) until the last release.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
 from types import TracebackType
 
-try:
-    import fcntl
-except ImportError:  # Windows: no POSIX record locks
-    fcntl = None  # type: ignore[assignment]
-
-#: errno of a lock another process holds (Linux says EAGAIN, some systems EACCES)
-_HELD = (errno.EAGAIN, errno.EACCES)
+from hookspecs import locks
 
 
 class Held(Exception):
@@ -42,9 +36,10 @@ class Held(Exception):
 
 
 #: The claims this process holds, by lock file: the descriptor and how many claims share
-#: it. A record lock belongs to the process, and closing any descriptor of the file drops
-#: it, so a second claim of the same file shares the first one's descriptor instead of
-#: opening its own, and only the last release closes it.
+#: it. A POSIX record lock belongs to the process, and closing any descriptor of the file
+#: drops it; a Windows lock belongs to its descriptor, and refuses another one of the same
+#: process. So a second claim of the same file shares the first one's descriptor instead
+#: of opening its own, and only the last release closes it.
 _HELD_HERE: dict[Path, tuple[int, int]] = {}
 
 
@@ -63,7 +58,7 @@ class Claim:
             _HELD_HERE[lock] = (fd, count - 1)
             return
         del _HELD_HERE[lock]
-        os.close(fd)  # the lock goes with the descriptor
+        locks.unlock(fd)  # and closes it
 
     def __enter__(self) -> Claim:
         return self
@@ -86,23 +81,21 @@ def claim(lock: Path) -> Claim:
     :class:`Held` naming the holder when another process has it; ``OSError`` when the
     lock file cannot be made or locked at all. Claimed again by this process, it is
     shared (:data:`_HELD_HERE`)."""
-    if fcntl is None:
-        return Claim(None)
     lock = lock.resolve()
     if lock in _HELD_HERE:
         fd, count = _HELD_HERE[lock]
         _HELD_HERE[lock] = (fd, count + 1)
         return Claim(lock)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = locks.open_lock(lock, 0o644)
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        holder = os.read(fd, 4096).decode(errors="replace").strip()
+        taken = locks.lock(fd)
+    except OSError:
         os.close(fd)
-        if exc.errno in _HELD:
-            raise Held(lock, holder or "another process") from None
         raise
-    os.ftruncate(fd, 0)
-    os.write(fd, f"pid {os.getpid()} in {os.getcwd()}".encode())
+    if not taken:
+        holder = locks.read_holder(fd, 4096)
+        os.close(fd)
+        raise Held(lock, holder or "another process")
+    locks.write_holder(fd, f"pid {os.getpid()} in {os.getcwd()}")
     _HELD_HERE[lock] = (fd, 1)
     return Claim(lock)

@@ -20,12 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, TypeGuard
 
-try:
-    import fcntl
-except ImportError:  # Windows: no POSIX record locks (Store.claim_engine)
-    fcntl = None  # type: ignore[assignment]
-
 import orjson
+
+from hookspecs import locks
 
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .opening import StoreError, open_cache
@@ -89,39 +86,41 @@ class Store(DiskcacheRows, SharedReads):
     def close(self) -> None:
         self._cache.close()
         if self._engine_lock is not None:
-            os.close(self._engine_lock)  # the lock goes with it
+            locks.unlock(self._engine_lock)  # and closes it
             self._engine_lock = None
 
     def claim_engine(self) -> None:
         """Hold this directory for one engine process: a second engine on it (another
         ``dtms serve``, a host's local engine) would evaluate and act on every trade a
         second time, and overwrite the first one's outcomes. A StoreError naming the
-        process that holds it. A POSIX record lock: released when this process ends or
-        closes the store, however it ends (no stale lock file after a crash); the same
-        process may claim it again (a restart within a process). Windows has no such
-        lock: there the claim is a no-op."""
-        if fcntl is None:
-            return
+        process that holds it. A lock (:mod:`hookspecs.locks`: POSIX's record lock,
+        Windows' ``msvcrt.locking``): released when this process ends or closes the store,
+        however it ends (no stale lock file after a crash). Claimed again by this store,
+        it holds on; another store of this process claims it once this one is closed (a
+        restart within a process; on POSIX while it is open too, as the lock is the
+        process's, where on Windows it is the descriptor's)."""
+        if self._engine_lock is not None:
+            return  # held: a second descriptor closing the first would drop a POSIX lock
         path = self.directory / "engine.lock"
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = locks.open_lock(path, 0o600)
         except OSError as exc:
             raise StoreError(f"store {self.directory}: cannot open {path.name}: {exc}") from None
         try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
+            taken = locks.lock(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise StoreError(f"store {self.directory}: cannot lock {path.name}: {exc}") from None
+        if not taken:
+            holder = locks.read_holder(fd, 32) or "another process"
             os.close(fd)
             raise StoreError(
                 f"store {self.directory}: another DTMS engine (pid {holder}) manages these "
                 "trades; two engines on one store would act on every trade twice (stop it, "
                 "give each its own state_dir, share a Redis store: docs/scaling.md, or, for "
                 'a host beside a dtms serve, set the host\'s [plugin.dtms] strategy = "remote")'
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        if self._engine_lock is not None:
-            os.close(self._engine_lock)
+            )
+        locks.write_holder(fd, str(os.getpid()))
         self._engine_lock = fd
 
     def __enter__(self) -> Self:

@@ -1,12 +1,11 @@
 """``hostapp serve`` and ``dtms serve`` on an event loop that takes no signal handlers, as
 every Windows loop is (``add_signal_handler`` raises NotImplementedError: tests/support/
-windows_loop.py): they did not start at all. Now they start, serve, and stop on Ctrl-C
+windows.py): they did not start at all. Now they start, serve, and stop on Ctrl-C
 (SIGINT) as on POSIX: exit 0, said once, no traceback."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -16,11 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 from support.ports import free_port
-from support.windows_loop import RUN_AS_ON_WINDOWS, WINDOWS_ADD, WINDOWS_REMOVE
+from support.windows import RUN_AS_ON_WINDOWS, WINDOWS_ADD, WINDOWS_REMOVE, env
 
 from hostapp.serve import _stop_on_signals
-
-TESTS = Path(__file__).resolve().parents[1]
 
 
 def _config(tmp_path: Path) -> Path:
@@ -45,15 +42,11 @@ def test_serve_on_a_loop_without_signal_handlers_starts_serves_and_stops(
     tmp_path: Path, script: str, stop: signal.Signals, said: str
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "DTMS_TOKEN": "windows-token",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
-    }
     proc = subprocess.Popen(
         [sys.executable, "-c", RUN_AS_ON_WINDOWS, script, "serve", "--config",
          str(_config(tmp_path)), "--port", str(port), "--days", "2", "--monitor-seconds", "0.2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env(DTMS_TOKEN="windows-token"),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60

@@ -1,0 +1,102 @@
+"""One process at a time on a lock file: a lock the system drops with the process however
+it ends, and the holder's own words in the file for the one refused.
+
+Why in the contract: the host holds the paper account file and its report folder
+(``hostapp.claims``), DTMS its store (``engine.lock``), and neither package may import the
+other; on Windows the lock is easy to get subtly wrong, so there is one of it.
+
+- POSIX: a record lock (``fcntl.lockf``) on the whole file, as before this module: a
+  process of an older version still sees it.
+- Windows (no ``fcntl``): ``msvcrt.locking`` of the one byte at :data:`WINDOWS_LOCK_BYTE`.
+  A Windows lock is mandatory (no other descriptor can read or write the bytes it covers),
+  so it covers no byte of the holder's text, which is written from byte 0 and read there
+  by the process refused; locking past the end of a file is allowed. ``msvcrt.locking``
+  locks from the descriptor's current position, so it is moved to that byte first. The
+  lock belongs to the descriptor (another descriptor of the same process is refused
+  too), and goes with it; :func:`unlock` releases it before closing, as Microsoft asks
+  (a lock a closed handle left behind is released "when resources allow").
+
+Elsewhere (neither module) nothing is locked: :func:`lock` always succeeds.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import os
+from types import ModuleType
+
+try:
+    import fcntl
+except ImportError:  # Windows: no POSIX record locks
+    fcntl = None  # type: ignore[assignment]
+
+
+def _msvcrt() -> ModuleType | None:
+    """``msvcrt`` where there is no ``fcntl`` (Windows), else None. Imported by name:
+    mypy on Linux knows none of its functions."""
+    if fcntl is not None:
+        return None
+    try:
+        return importlib.import_module("msvcrt")
+    except ImportError:
+        return None
+
+
+msvcrt = _msvcrt()
+
+#: errno of a lock another holds (Linux says EAGAIN, other systems and Windows EACCES)
+HELD = (errno.EAGAIN, errno.EACCES)
+#: Windows: the byte locked, 1 MiB in, far past any holder's text ("pid N in FOLDER": a
+#: Windows path is at most 32,767 characters) and below ``msvcrt``'s 2 GiB positions.
+WINDOWS_LOCK_BYTE = 1 << 20
+#: What :func:`open_lock` adds on Windows: bytes as written (no text mode's newlines nor
+#: its end of file at a Ctrl-Z).
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def open_lock(path: str | os.PathLike[str], mode: int = 0o644) -> int:
+    """A read-write descriptor of the lock file ``path``, made (with ``mode``) if missing."""
+    return os.open(path, os.O_RDWR | os.O_CREAT | _BINARY, mode)
+
+
+def lock(fd: int) -> bool:
+    """Take the lock of ``fd``'s file without waiting: True if taken, False if another
+    holds it; ``OSError`` when it cannot be locked at all."""
+    try:
+        if fcntl is not None:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        elif msvcrt is not None:
+            os.lseek(fd, WINDOWS_LOCK_BYTE, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError as exc:
+        if exc.errno in HELD:
+            return False
+        raise
+    return True
+
+
+def write_holder(fd: int, holder: str) -> None:
+    """Say in the lock file who holds it (what there was before is cut)."""
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, holder.encode())
+
+
+def read_holder(fd: int, size: int) -> str:
+    """The first ``size`` bytes of what the holder wrote, stripped ("" when nothing)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    return os.read(fd, min(size, WINDOWS_LOCK_BYTE)).decode(errors="replace").strip()
+
+
+def unlock(fd: int) -> None:
+    """Release the lock ``fd`` holds and close it. On POSIX closing is what releases it
+    (and closing any other descriptor of the file in this process would too)."""
+    try:
+        if fcntl is None and msvcrt is not None:
+            os.lseek(fd, WINDOWS_LOCK_BYTE, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    except OSError:
+        pass  # closing releases it all the same
+    finally:
+        os.close(fd)
