@@ -17,12 +17,12 @@ in bundles and are read as they come, never after a sleep: a pipe holds 64 KiB, 
 parent that polled let them pile up in the workers, so that handing them over once the
 runs had ended made two workers slower than one (``bench/compare_jobs.py``).
 
-On SIGINT or SIGTERM the workers are told to stop (a SIGTERM each; Ctrl-C on a terminal
-reaches them anyway): each run stops after its cycle and comes back marked interrupted,
-as in this process; runs not started yet are dropped. Dropped also means those a worker
-already holds (the pool hands each worker its next run ahead, and that one cannot be
-cancelled): the workers share a stop flag with this process and start no run once it
-is set.
+On SIGINT or SIGTERM the workers are told to stop (a SIGTERM each, except on Windows;
+Ctrl-C on a terminal reaches them anyway): each run stops after its cycle and comes back
+marked interrupted, as in this process; runs not started yet are dropped. Dropped also
+means those a worker already holds (the pool hands each worker its next run ahead, and
+that one cannot be cancelled): the workers share a stop flag with this process and start
+no run once it is set.
 """
 
 from __future__ import annotations
@@ -220,8 +220,7 @@ class Runs(Generic[_R]):
             if kind == "pid":
                 self._pids.add(rest[0])
                 if self.interrupted:  # the stop came before this worker said who it is
-                    with contextlib.suppress(OSError):
-                        os.kill(rest[0], signal.SIGTERM)
+                    _stop_worker(rest[0])
             elif self.display is not None and kind == "progress":
                 self.display.update(*rest)
             elif self.display is not None and kind == "done":
@@ -257,8 +256,18 @@ class Runs(Generic[_R]):
             if handle.future is not None:
                 handle.future.cancel()
         for pid in self._pids:
-            with contextlib.suppress(OSError):  # a worker gone already
-                os.kill(pid, signal.SIGTERM)
+            _stop_worker(pid)
+
+
+def _stop_worker(pid: int) -> None:
+    """Tell worker ``pid`` to stop its run after the cycle: a SIGTERM. Not on Windows,
+    where ``os.kill`` ends a process on the spot (TerminateProcess: its run lost, the pool
+    broken); there a Ctrl-C reaches every process of the console, the workers too, and
+    the stop flag keeps them from starting another run."""
+    if sys.platform == "win32":
+        return
+    with contextlib.suppress(OSError):  # a worker gone already
+        os.kill(pid, signal.SIGTERM)
 
 
 def _next(q: Any, wait: float = 0.0) -> Any:

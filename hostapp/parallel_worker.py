@@ -110,7 +110,9 @@ class _Reporter:
     def __call__(self, done: int, total: int) -> None:
         if not self._stop_passed and "stop" in _worker:
             self._stop_passed = True
-            os.kill(os.getpid(), _worker["stop"])  # the run listens now
+            # the run listens now; raised, not os.kill: on Windows that would terminate
+            # the worker (TerminateProcess) and break the pool
+            signal.raise_signal(_worker["stop"])
         now = time.monotonic()
         if now >= self._next_at or done >= total:
             self._next_at = now + REPORT_INTERVAL

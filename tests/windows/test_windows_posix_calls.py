@@ -1,0 +1,79 @@
+"""Calls that mean something else on Windows: ``os.kill`` with a signal other than a
+console event terminates the process there (TerminateProcess), whatever its handlers."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from hostapp import parallel_worker
+
+
+class _Queue:
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+
+
+def test_a_stop_kept_for_the_next_run_reaches_its_handler_without_os_kill(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker's stop that came between runs is handed to the run at its first progress
+    report: it was ``os.kill(own pid, signal)``, which on Windows ended the worker without
+    a word (and broke the pool) instead of stopping the run after its cycle."""
+
+    def terminate(pid: int, sig: int) -> None:
+        raise AssertionError("os.kill: on Windows, TerminateProcess")
+
+    seen: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        seen.append(signum)
+
+    monkeypatch.setattr(parallel_worker.os, "kill", terminate)
+    old = signal.signal(signal.SIGTERM, handler)
+    worker: dict[str, Any] = {"stop": signal.SIGTERM, "log": _Flush(), "out": _Queue()}
+    monkeypatch.setattr(parallel_worker, "_worker", worker)
+    try:
+        parallel_worker._Reporter(worker["out"], 1, "run")(1, 10)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert seen == [signal.SIGTERM]
+
+
+class _Flush:
+    def flush(self) -> None:
+        pass
+
+
+def test_on_windows_the_runs_stop_without_terminating_the_workers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C during ``--jobs N``: each worker got a SIGTERM, which on Windows
+    terminated it mid-run (its run lost, the pool broken). There the console's Ctrl-C
+    reaches the workers, and the stop flag keeps them from starting another run."""
+    import threading
+    import types
+
+    from hostapp import parallel
+
+    def terminate(pid: int, sig: int) -> None:
+        raise AssertionError("os.kill: on Windows, TerminateProcess")
+
+    monkeypatch.setattr(parallel.os, "kill", terminate)
+    monkeypatch.setattr(parallel, "sys", types.SimpleNamespace(platform="win32", stderr=None))
+    runs: parallel.Runs[Any] = parallel.Runs(lambda *a: None, {}, jobs=2)
+    runs._pids = {101, 102}
+    runs._stopped = threading.Event()
+    runs._on_signal(signal.SIGINT, None)
+    assert runs.interrupted and runs._stopped.is_set()
+    runs._queue = _Queue()
+    runs._queue.items.append(("pid", 103))  # a worker that says who it is after the stop
+    monkeypatch.setattr(parallel, "_next", lambda q, wait=0.0: q.items.pop() if q.items else None)
+    runs._drain_progress()
+    assert runs._pids == {101, 102, 103}
