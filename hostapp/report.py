@@ -380,15 +380,24 @@ REPORT_FILES = ("summary.json", "trades.csv", "sweep.csv", "sweep.json")
 #: What a chart's file name never holds: path separators, the characters Windows refuses
 #: in a name, control characters
 _NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+#: Names Windows keeps for devices, whatever follows their first dot: ``PRN.png`` is the
+#: printer (PRN is also a ticker)
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(10)]
+)
 
 
 def chart_file_name(symbol: str, taken: Collection[str] = ()) -> str:
     """The file name of ``symbol``'s price chart, always inside the report folder. A
     symbol is the user's text (``--symbol``, a CSV file's name): each character a path
     reads (``/``, ``\\``) or Windows refuses becomes ``_``, and leading dots and spaces go
-    (no ``..``, no hidden file); ``../../x`` is ``_.._x.png``. A name in ``taken`` (two
-    symbols that read the same) gets ``-2``, ``-3``..."""
+    (no ``..``, no hidden file); ``../../x`` is ``_.._x.png``; a device's name on Windows
+    gets a ``_`` (``PRN_.png``). A name in ``taken`` (two symbols that read the same) gets
+    ``-2``, ``-3``..."""
     stem = _NOT_IN_NAMES.sub("_", symbol).lstrip(". ")[:100] or "chart"
+    head, dot, tail = stem.partition(".")
+    if head.rstrip(" ").upper() in _WINDOWS_DEVICES:
+        stem = f"{head}_{dot}{tail}"
     name, n = f"{stem}.png", 1
     while name in taken:
         n += 1

@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import stat
+import sys
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,11 +61,13 @@ class PinnedCache(diskcache.Cache):
 
 
 def prepare_directory(directory: Path, log: logging.Logger) -> None:
-    """Create the directory private to this user (0700): it holds trading state."""
+    """Create the directory private to this user (0700): it holds trading state. Not on
+    Windows, whose folders have no such modes (every one reads as 0777, and ``chmod``
+    only sets the read-only flag): there a user's folder is private by its ACL."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         mode = stat.S_IMODE(directory.stat().st_mode)
-        if mode & 0o077:
+        if mode & 0o077 and sys.platform != "win32":
             log.warning("store directory %s had mode %o; tightening to 0700", directory, mode)
             directory.chmod(0o700)
     except OSError as exc:

@@ -4,6 +4,7 @@ console event terminates the process there (TerminateProcess), whatever its hand
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -77,3 +78,33 @@ def test_on_windows_the_runs_stop_without_terminating_the_workers(
     monkeypatch.setattr(parallel, "_next", lambda q, wait=0.0: q.items.pop() if q.items else None)
     runs._drain_progress()
     assert runs._pids == {101, 102, 103}
+
+
+def test_a_chart_is_never_named_for_a_windows_device() -> None:
+    """``PRN`` (a ticker) made ``PRN.png``, which Windows opens as the printer."""
+    from hostapp.report import chart_file_name
+
+    assert chart_file_name("PRN") == "PRN_.png"
+    assert chart_file_name("nul.x") == "nul_.x.png"
+    assert chart_file_name("COM1") == "COM1_.png"
+    assert chart_file_name("CONY") == "CONY.png"  # a name that only starts like one
+    assert chart_file_name("XAUUSD") == "XAUUSD.png"
+
+
+def test_a_store_folder_on_windows_is_not_tightened_at_every_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Windows folder reads as mode 0777 whatever its ACL, and ``chmod(0o700)`` changes
+    nothing there: every start of the store warned it was tightening the folder."""
+    import logging
+    import types
+
+    from dtms_plugin.store import opening
+
+    folder = tmp_path / "dtms"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)  # what os.stat says of any folder on Windows
+    monkeypatch.setattr(opening, "sys", types.SimpleNamespace(platform="win32"))
+    with caplog.at_level(logging.WARNING):
+        opening.prepare_directory(folder, logging.getLogger("test"))
+    assert caplog.records == []
