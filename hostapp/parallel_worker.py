@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.handlers
+import multiprocessing
 import os
 import pickle
 import signal
@@ -21,6 +22,7 @@ from types import FrameType
 from typing import Any, cast
 
 from .progress import Progress
+from .stop_signals import STOP_SIGNALS
 
 #: ``run(shared, spec, progress)``: one run, a module-level function (workers import it).
 RunFn = Callable[[Any, Any, Progress | None], Any]
@@ -57,7 +59,7 @@ def start_worker(
     if isinstance(shared, bytes):
         shared = pickle.loads(shared)
     _worker.update(out=out, run_fn=run_fn, shared=shared, stopped=stopped)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _stop_later)
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -80,9 +82,15 @@ def _stop_later(signum: int, frame: FrameType | None) -> None:
 def _exit_with_parent(parent: int) -> None:
     """End this worker once its parent is gone: SIGTERM does not end it (kept for its next
     run) and it waits on the pool's queue, whose pipe it holds open itself, so nothing
-    else would ever end it."""
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_SECONDS)
+    else would ever end it. The parent's sentinel (``multiprocessing.parent_process()``)
+    says so on every system; the parent pid changing, which the sentinel-less case falls
+    back to, never happens on Windows, where an orphan keeps its parent's pid."""
+    watched = multiprocessing.parent_process()
+    if watched is not None:
+        watched.join()
+    else:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
     os._exit(1)
 
 
