@@ -30,6 +30,7 @@ from .outcomes import Outcome
 from .progress import Progress
 from .registry import REFUSED_AT_START
 from .report import summarize
+from .stop_signals import STOP_SIGNALS
 
 LOG_NAME = "hostapp.log"
 EXIT_INTERRUPTED = 130
@@ -56,7 +57,7 @@ class _StopOnSignal:
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _StopOnSignal:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._old[sig] = signal.signal(sig, self._handle)
         return self
 

@@ -44,6 +44,7 @@ from typing import Any, Generic, TypeVar
 
 from .parallel_worker import NotStarted, run_in_worker, start_worker
 from .progress import Progress, RunsProgress
+from .stop_signals import STOP_SIGNALS
 
 _R = TypeVar("_R")
 
@@ -120,7 +121,7 @@ class Runs(Generic[_R]):
                 initializer=start_worker,
                 initargs=(self._queue, self._logs, self.run_fn, shared, self._stopped),
             )
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 self._old_handlers[sig] = signal.signal(sig, self._on_signal)
         return self
 

@@ -37,6 +37,7 @@ from .host import Host
 from .loader import load_plugins
 from .pluginhost import PluginHost
 from .runtime import Runtime, build_runtime
+from .stop_signals import STOP_SIGNALS
 
 EXIT_OK = 0
 EXIT_CONFIG = 2  # every start-up failure, as for ``hostapp run`` (hostapp.cli)
@@ -230,13 +231,9 @@ async def _run(
         undo_signals()
 
 
-#: What stops a serving host: Ctrl-C, ``kill``, ``systemctl stop``, ``docker stop``.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
 def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Callable[[], None]:
-    """Set ``stop`` on :data:`STOP_SIGNALS`; returns what puts the handlers back. The
-    loop's own signal handlers where it has them (POSIX). Windows' event loops have none
+    """Set ``stop`` on :data:`~.stop_signals.STOP_SIGNALS`; returns what puts the handlers
+    back. The loop's own signal handlers where it has them (POSIX). Windows' event loops have none
     (``add_signal_handler`` raises ``NotImplementedError``: ``hostapp serve`` did not
     start there at all); there Python's own handlers set ``stop`` through the loop
     (:meth:`~asyncio.loop.call_soon_threadsafe`: a handler runs between any two
@@ -259,9 +256,7 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Ca
     def handler(signum: int, frame: FrameType | None) -> None:
         loop.call_soon_threadsafe(stop.set)
 
-    windows_only = getattr(signal, "SIGBREAK", None)
-    signals = (*STOP_SIGNALS, *([windows_only] if windows_only is not None else []))
-    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
 
     def restore() -> None:
         for sig, old in previous.items():  # None: a handler not set from Python

@@ -108,3 +108,29 @@ def test_a_store_folder_on_windows_is_not_tightened_at_every_start(
     with caplog.at_level(logging.WARNING):
         opening.prepare_directory(folder, logging.getLogger("test"))
     assert caplog.records == []
+
+
+def test_a_live_run_stops_cleanly_on_ctrl_break_where_there_is_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows' Ctrl-Break (SIGBREAK, also sent when the console window closes) ended a
+    live run with no plugin shutdown and no report: only SIGINT and SIGTERM were handled.
+    SIGUSR1 stands in for SIGBREAK, which Linux has not."""
+    import importlib
+    import os
+
+    from hostapp import driving, stop_signals
+
+    monkeypatch.setattr(signal, "SIGBREAK", signal.SIGUSR1, raising=False)
+    importlib.reload(stop_signals)
+    monkeypatch.setattr(driving, "STOP_SIGNALS", stop_signals.STOP_SIGNALS)
+    try:
+        assert signal.SIGUSR1 in stop_signals.STOP_SIGNALS
+        stopped: list[bool] = []
+        with driving._StopOnSignal(lambda: stopped.append(True)):
+            os.kill(os.getpid(), signal.SIGUSR1)
+        assert stopped == [True]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(stop_signals)
+    assert stop_signals.STOP_SIGNALS == (signal.SIGINT, signal.SIGTERM)
