@@ -25,7 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hookspecs import Action, ActionResult, DefensiveState, HostView, Trade, hookimpl
+from hookspecs import (
+    Action,
+    ActionResult,
+    ConfigError,
+    DefensiveState,
+    HostView,
+    Trade,
+    hookimpl,
+)
 
 from .loop import (
     LoopStats,
@@ -410,7 +418,8 @@ def clear_report(folder: Path) -> list[str]:
     folder never mixes two commands' files: a sweep's ``sweep.csv`` beside the
     ``summary.json`` of another file's A/B, a chart of a symbol this run has not. Only
     files hostapp names: the fixed ones and the charts an earlier ``summary.json``
-    lists; anything else in the folder is left alone. Returns what was removed."""
+    lists; anything else in the folder is left alone. Returns what was removed; a file
+    that cannot be removed is a ConfigError naming it, before anything is written."""
     removed: list[str] = []
     for where in (folder / "compare", folder):
         charts: list[str] = []
@@ -422,6 +431,13 @@ def clear_report(folder: Path) -> list[str]:
         for name in (*REPORT_FILES, *charts):
             path = where / Path(name).name  # a name only: never a path out of the folder
             if path.is_file():
-                path.unlink()
+                try:
+                    path.unlink()
+                except OSError as exc:  # Windows: a trades.csv open in a spreadsheet
+                    raise ConfigError(
+                        f"--report {folder}: cannot remove {path.name} an earlier command "
+                        f"wrote there ({exc.strerror or exc}): is it open in another program, "
+                        "a spreadsheet? Close it, or give this command its own --report"
+                    ) from None
                 removed.append(str(path))
     return removed

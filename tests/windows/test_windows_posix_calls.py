@@ -134,3 +134,29 @@ def test_a_live_run_stops_cleanly_on_ctrl_break_where_there_is_one(
         monkeypatch.undo()
         importlib.reload(stop_signals)
     assert stop_signals.STOP_SIGNALS == (signal.SIGINT, signal.SIGTERM)
+
+
+def test_a_report_file_open_in_a_spreadsheet_is_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows refuses to delete a file another program holds open (a trades.csv in
+    Excel): clearing the last report raised PermissionError, a traceback. The refusal
+    Windows gives is raised here by the one file's unlink."""
+    from hookspecs import ConfigError
+    from hostapp.report import clear_report
+
+    (tmp_path / "summary.json").write_text("{}", encoding="utf-8")
+    held = tmp_path / "trades.csv"
+    held.write_text("ticket\n", encoding="utf-8")
+    unlink = Path.unlink
+
+    def refused(self: Path, missing_ok: bool = False) -> None:
+        if self == held:
+            raise PermissionError(13, "The process cannot access the file", str(self))
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    with pytest.raises(ConfigError) as said:
+        clear_report(tmp_path)
+    assert "cannot remove trades.csv" in str(said.value) and "spreadsheet" in str(said.value)
+    assert held.exists()
