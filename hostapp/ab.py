@@ -51,7 +51,7 @@ from .loader import switched_off_by_env
 from .outcomes import outcomes
 from .parallel import Runs
 from .progress import Progress, ProgressBar, RunsProgress
-from .report import write_json
+from .report_files import write_json
 
 EXIT_DID_NOTHING = 3
 

@@ -22,7 +22,7 @@ from hookspecs import Action, ActionResult, Bar, DefensiveState, Timeframe
 
 from .chart_canvas import ChartError, date_axis, date_numbers, new_figure, num, save_figure
 from .outcomes import Outcome
-from .report import chart_file_name
+from .report_files import chart_file_name
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -63,7 +63,7 @@ def write_price_charts(
     until: datetime | None = None,
     title: str = "",
 ) -> list[Path]:
-    """One PNG per symbol in ``directory``, named by :func:`~.report.chart_file_name`
+    """One PNG per symbol in ``directory``, named by :func:`~.report_files.chart_file_name`
     (``<SYMBOL>.png`` for a symbol that is a safe name). Returns the files written; a
     :class:`~.chart_canvas.ChartError` naming those that could not be, after trying
     every symbol's (a folder in one chart's place takes no other chart with it)."""

@@ -15,20 +15,15 @@ A hedge or re-add opened for a trade counts towards the trade it defends
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from hookspecs import (
     Action,
     ActionResult,
-    ConfigError,
     DefensiveState,
     HostView,
     Trade,
@@ -362,82 +357,3 @@ def failed_actions_note(summary: Mapping[str, Any]) -> str | None:
         return None
     each = "; ".join(f"{code} {w['count']:,} (the first: {w['first']})" for code, w in why.items())
     return f"actions failed by result: {each}"
-
-
-def write_json(path: Path, summary: Mapping[str, Any]) -> None:
-    """``summary`` as ``path``, whole or not at all: written beside it, then moved over it
-    (a full disk leaves the earlier file, and no half-written one beside it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    try:
-        tmp.write_text(
-            json.dumps(summary, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
-        )
-        tmp.replace(path)
-    except OSError:
-        with suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-
-
-#: The files a ``hostapp run`` or ``replay`` writes into its report folder under fixed
-#: names; the charts are named in ``summary.json``'s ``charts``.
-REPORT_FILES = ("summary.json", "trades.csv", "sweep.csv", "sweep.json")
-
-
-#: What a chart's file name never holds: path separators, the characters Windows refuses
-#: in a name, control characters
-_NOT_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-#: Names Windows keeps for devices, whatever follows their first dot: ``PRN.png`` is the
-#: printer (PRN is also a ticker)
-_WINDOWS_DEVICES = frozenset(
-    ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(10)]
-)
-
-
-def chart_file_name(symbol: str, taken: Collection[str] = ()) -> str:
-    """The file name of ``symbol``'s price chart, always inside the report folder. A
-    symbol is the user's text (``--symbol``, a CSV file's name): each character a path
-    reads (``/``, ``\\``) or Windows refuses becomes ``_``, and leading dots and spaces go
-    (no ``..``, no hidden file); ``../../x`` is ``_.._x.png``; a device's name on Windows
-    gets a ``_`` (``PRN_.png``). A name in ``taken`` (two symbols that read the same) gets
-    ``-2``, ``-3``..."""
-    stem = _NOT_IN_NAMES.sub("_", symbol).lstrip(". ")[:100] or "chart"
-    head, dot, tail = stem.partition(".")
-    if head.rstrip(" ").upper() in _WINDOWS_DEVICES:
-        stem = f"{head}_{dot}{tail}"
-    name, n = f"{stem}.png", 1
-    while name in taken:
-        n += 1
-        name = f"{stem}-{n}.png"
-    return name
-
-
-def clear_report(folder: Path) -> list[str]:
-    """Remove what an earlier command wrote into ``folder`` (and its ``compare/``), so the
-    folder never mixes two commands' files: a sweep's ``sweep.csv`` beside the
-    ``summary.json`` of another file's A/B, a chart of a symbol this run has not. Only
-    files hostapp names: the fixed ones and the charts an earlier ``summary.json``
-    lists; anything else in the folder is left alone. Returns what was removed; a file
-    that cannot be removed is a ConfigError naming it, before anything is written."""
-    removed: list[str] = []
-    for where in (folder / "compare", folder):
-        charts: list[str] = []
-        try:
-            listed = json.loads((where / "summary.json").read_text(encoding="utf-8"))
-            charts = [c for c in listed.get("charts", []) if isinstance(c, str)]
-        except (OSError, ValueError, AttributeError):
-            pass  # none, or not ours: its charts are not known, so none is removed
-        for name in (*REPORT_FILES, *charts):
-            path = where / Path(name).name  # a name only: never a path out of the folder
-            if path.is_file():
-                try:
-                    path.unlink()
-                except OSError as exc:  # Windows: a trades.csv open in a spreadsheet
-                    raise ConfigError(
-                        f"--report {folder}: cannot remove {path.name} an earlier command "
-                        f"wrote there ({exc.strerror or exc}): is it open in another program, "
-                        "a spreadsheet? Close it, or give this command its own --report"
-                    ) from None
-                removed.append(str(path))
-    return removed

@@ -52,7 +52,8 @@ from .live_paper import claim_account, live_account, paper_live
 from .logs import ForTerminal, OneLine, ReportLog, formatter
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
-from .report import clear_report, summary_table, write_json
+from .report import summary_table
+from .report_files import clear_report, write_json
 
 DEFAULT_REPORT = Path(".hostapp/report")
 #: a live run's own: it would otherwise replace half of a simulated run's report (its

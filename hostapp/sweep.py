@@ -42,7 +42,7 @@ from .compare import build_report, notes, warnings
 from .driving import EXIT_INTERRUPTED, LOG_NAME
 from .parallel import Handle, Runs
 from .progress import RunsProgress
-from .report import write_json
+from .report_files import write_json
 from .sweep_table import (
     FIGURES,
     R_FIGURES,

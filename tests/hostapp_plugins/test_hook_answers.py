@@ -12,7 +12,7 @@ from support.hostapp_plugin_doubles import Recorder
 
 from hookspecs import OrderRequest, hookimpl
 from hostapp.pluginhost import BREAKER_LIMIT
-from hostapp.report import write_json
+from hostapp.report_files import write_json
 from hostapp.testing import T0
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hostapp.market.synthetic import generate_bars
-from hostapp.report import clear_report
+from hostapp.report_files import clear_report
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
 

@@ -82,7 +82,7 @@ def test_on_windows_the_runs_stop_without_terminating_the_workers(
 
 def test_a_chart_is_never_named_for_a_windows_device() -> None:
     """``PRN`` (a ticker) made ``PRN.png``, which Windows opens as the printer."""
-    from hostapp.report import chart_file_name
+    from hostapp.report_files import chart_file_name
 
     assert chart_file_name("PRN") == "PRN_.png"
     assert chart_file_name("nul.x") == "nul_.x.png"
@@ -143,7 +143,7 @@ def test_a_report_file_open_in_a_spreadsheet_is_named_in_one_line(
     Excel): clearing the last report raised PermissionError, a traceback. The refusal
     Windows gives is raised here by the one file's unlink."""
     from hookspecs import ConfigError
-    from hostapp.report import clear_report
+    from hostapp.report_files import clear_report
 
     (tmp_path / "summary.json").write_text("{}", encoding="utf-8")
     held = tmp_path / "trades.csv"
