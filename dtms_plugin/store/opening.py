@@ -18,7 +18,6 @@ import os
 import sqlite3
 import stat
 import sys
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -144,9 +143,20 @@ def _rewrite_settings(cache: diskcache.Cache, directory: Path, log: logging.Logg
 
 
 def _move_aside(directory: Path) -> Path:
+    """Move a corrupted store aside, whole, under a name with the time and this pid. A
+    StoreError naming both when it cannot be moved (on Windows, while another process
+    has one of its files open: a ``dtms export``, another engine): nothing is lost, and
+    nothing starts empty over it."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     aside = directory.with_name(f"{directory.name}.corrupt-{stamp}-{os.getpid()}")
-    # FileNotFoundError: another process moved it aside first; both rebuild.
-    with suppress(FileNotFoundError):
+    try:
         directory.rename(aside)
+    except FileNotFoundError:
+        pass  # another process moved it aside first; both rebuild
+    except OSError as exc:
+        raise StoreError(
+            f"store in {directory} is corrupted and cannot be moved aside to {aside.name} "
+            f"({exc.strerror or exc}): stop what else has its files open, or move it "
+            "yourself, then start again"
+        ) from None
     return aside

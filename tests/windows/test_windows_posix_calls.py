@@ -160,3 +160,30 @@ def test_a_report_file_open_in_a_spreadsheet_is_named_in_one_line(
         clear_report(tmp_path)
     assert "cannot remove trades.csv" in str(said.value) and "spreadsheet" in str(said.value)
     assert held.exists()
+
+
+def test_a_corrupted_store_that_cannot_be_moved_aside_is_one_line_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows refuses to rename a folder while another process has one of its files open
+    (a ``dtms export``, another engine): moving a corrupted store aside raised a raw
+    PermissionError out of ``Store()``. The refusal Windows gives is raised by the one
+    rename."""
+    from dtms_plugin.store import Store, StoreError
+
+    d = tmp_path / "dtms"
+    d.mkdir(mode=0o700)
+    garbage = b"this is not a database at all" * 100
+    (d / "cache.db").write_bytes(garbage)
+    rename = Path.rename
+
+    def refused(self: Path, target: Any) -> Path:
+        if self == d:
+            raise PermissionError(13, "The process cannot access the file", str(self))
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", refused)
+    with pytest.raises(StoreError) as said:
+        Store(d)
+    assert "corrupted and cannot be moved aside" in str(said.value) and str(d) in str(said.value)
+    assert (d / "cache.db").read_bytes() == garbage  # nothing started empty over it
