@@ -16,6 +16,7 @@ import pytest
 from atr_trailing.plugin import Settings as AtrSettings
 from notify_webhook.plugin import Settings as WebhookSettings
 from sma_strategy.plugin import Settings as SmaSettings
+from support.e2e_procs import toml_value
 
 from dtms_plugin.settings import DtmsSettings
 from hookspecs import parse_settings
@@ -105,22 +106,12 @@ def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> None:
 def _dumps(table: dict[str, Any], prefix: str = "") -> str:
     """A minimal TOML writer for the plain tables of plugins.toml (strings, numbers,
     booleans, lists of those, nested tables)."""
-    plain = [f"{k} = {_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    plain = [f"{k} = {toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
     out = ([f"[{prefix}]"] if prefix and plain else []) + plain
     for key, value in table.items():
         if isinstance(value, dict):
             out.append(_dumps(value, f"{prefix}.{key}" if prefix else key))
     return "\n".join(out) + "\n"
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    return repr(value)
 
 
 def test_the_guide_log_event_example_writes_its_fields_as_json() -> None:

@@ -105,26 +105,27 @@ def toml_config(
     data: Mapping[str, Path] | None = None,
 ) -> Path:
     """A plugins.toml with a paper broker on ``account_file``; values are TOML-quoted."""
-    lines = ["[host]", 'broker = "paper"', f"symbols = {_toml(list(symbols))}"]
-    lines += [f"{k} = {_toml(v)}" for k, v in (host or {}).items()]
+    lines = ["[host]", 'broker = "paper"', f"symbols = {toml_value(list(symbols))}"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in (host or {}).items()]
     if data:
-        lines += ["[host.data]", *(f"{s} = {_toml(str(p))}" for s, p in data.items())]
-    lines += ["[host.paper]", f"account_file = {_toml(str(account_file))}"]
-    lines += ["[plugin.dtms]", f"state_dir = {_toml(str(state_dir))}"]
-    lines += [f"{k} = {_toml(v)}" for k, v in (dtms or {}).items()]
+        lines += ["[host.data]", *(f"{s} = {toml_value(str(p))}" for s, p in data.items())]
+    lines += ["[host.paper]", f"account_file = {toml_value(str(account_file))}"]
+    lines += ["[plugin.dtms]", f"state_dir = {toml_value(str(state_dir))}"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in (dtms or {}).items()]
     for name, table in (plugins or {}).items():
-        lines += [f"[plugin.{name}]", *(f"{k} = {_toml(v)}" for k, v in table.items())]
+        lines += [f"[plugin.{name}]", *(f"{k} = {toml_value(v)}" for k, v in table.items())]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """``value`` (text, a number, a boolean or a list of them) as TOML writes it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return repr(value)
 
 
