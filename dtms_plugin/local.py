@@ -341,9 +341,9 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             pos = by_ticket.get(rec.ticket)
             gone = pos is None
             closed = self._close_in_history(host, rec.ticket) if gone else None
-            if closed is not None and rec.is_open and self.adopt:
+            if closed is not None and rec.is_open and self._records_close(closed[1]):
                 await self._closed(host, rec, *closed, now)  # its stop, say, hit since
-                return  # the host's look (dtms serve waits for its client's report)
+                return  # the host's look (dtms serve: a client's exit waits for its report)
             if gone and self._held_unconfirmed(host, rec.ticket, now, closed is not None):
                 return  # not listed, not closed in the history either (yet)
             self._unconfirmed.pop(rec.ticket, None)

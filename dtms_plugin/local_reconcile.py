@@ -94,6 +94,10 @@ def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: d
     )  # fmt: skip
 
 
+#: the closes a broker names as its own (:class:`hookspecs.CloseReasons`): its stop or its
+#: target hit, which ``dtms serve`` records itself (:meth:`Reconciling._records_close`)
+BROKER_CLOSES = frozenset({"stop_loss", "take_profit"})
+
 #: what a start-up recovery reads, and what waits while it cannot (its episode's words)
 RECOVERY_READS = "positions and account for the start-up recovery"
 RECOVERY_WAITS = "the recovery, and every trade, waits for the next cycle: none is defended"
@@ -199,12 +203,20 @@ class Reconciling:
         return bool(self._comeback)
 
     def _closed_at_broker(self, host: HostView, ticket: int) -> tuple[Trade, str] | None:
-        """The broker's record of position ``ticket``'s close, and why, for DTMS to record
-        (:meth:`_close_in_history`). ``None`` for ``dtms serve`` (``adopt`` off): its
-        trades are its clients', whose reports bring their outcome and why (an exit of
-        theirs, which its broker cannot name), and the first outcome a trade gets stands
-        (docs/client.md)."""
-        return self._close_in_history(host, ticket) if self.adopt else None
+        """The broker's record of position ``ticket``'s close, and why, when this engine
+        records it (:meth:`_close_in_history`, :meth:`_records_close`)."""
+        closed = self._close_in_history(host, ticket)
+        return closed if closed is not None and self._records_close(closed[1]) else None
+
+    def _records_close(self, reason: str) -> bool:
+        """Whether this engine records a close its broker gives with ``reason``. A host's
+        engine (``adopt`` on) records every one. ``dtms serve`` (``adopt`` off) records
+        the broker's own stop or target hit (:data:`BROKER_CLOSES`): no client's exit,
+        and one no client may report (the host was down), which the account rails must
+        count all the same. A close its broker cannot name (``external``: an order) is a
+        client's exit: it waits for that client's report, which brings its outcome and
+        why, and the first outcome a trade gets stands (docs/client.md)."""
+        return self.adopt or reason in BROKER_CLOSES
 
     def _close_in_history(self, host: HostView, ticket: int) -> tuple[Trade, str] | None:
         """The broker's record of position ``ticket``'s close, and why: its stop or its
@@ -277,8 +289,8 @@ class Reconciling:
     def _hedge_gone(self, host: HostView, rec: TradeRecord) -> TradeRecord:
         """The hedge of ``rec`` closed while this host was not running: its result is the
         trade's too (docs/dtms.md §7), from the broker's record of it when it keeps one."""
-        assert rec.hedge_ticket is not None
-        closed = self._closed_at_broker(host, rec.hedge_ticket)
+        assert rec.hedge_ticket is not None  # dtms serve hears of no hedge's close (§7)
+        closed = self._close_in_history(host, rec.hedge_ticket) if self.adopt else None
         return rec if closed is None else hedge_closed(rec, closed[0])
 
     async def _reopen_listed(self, host: HostView, positions: list[Trade], now: datetime) -> None:
