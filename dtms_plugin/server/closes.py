@@ -17,6 +17,7 @@ from hookspecs import DefensiveState
 
 from .closing import (
     ClosedReport,
+    as_reported,
     check_close_time,
     closed_trade,
     has_outcome,
@@ -37,7 +38,8 @@ class Closing(ServiceParts):
         """A client's position closed: the engine is told as if its own broker saw it,
         and the record is kept CLOSED with its reason and profit (the trade's history).
         A record the engine closed itself when the position went from its broker has no
-        outcome yet: the report gives it one (and the account rails its profit). None
+        outcome yet: the report gives it one (and the account rails its profit), its
+        reason the engine's (``action``) when the engine closed it itself. None
         when the ticket is unknown; a second report of the same close changes nothing."""
         self._require_engine()
         assert self._host is not None
@@ -105,8 +107,10 @@ class Closing(ServiceParts):
             await self._apply_close(closed, record)
 
     async def _apply_close(self, closed: ClosedReport, record: dict[str, Any]) -> None:
-        """The close through the engine, under its lock (held by the caller)."""
+        """The close through the engine, under its lock (held by the caller); a close
+        the engine made itself keeps its reason (:func:`.closing.as_reported`)."""
         assert self._host is not None and self._strategy is not None
+        closed = as_reported(record, closed)
         now = self._host.clock.now()
         # a time the server picks is never before the trade opened (docs/client.md)
         at = closed.closed_at or recorded_close_time(record) or not_before_opening(record, now)

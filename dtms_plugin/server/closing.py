@@ -9,7 +9,7 @@ no count in anyone's summary; a closed one keeps its states, actions, reason and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,9 @@ from .validation import FieldError, check_text, parse_time, show
 from .views import record_state
 
 MAX_REASON_CHARS = 64
+#: the reason a close the engine made itself is kept with: what the local strategy
+#: records for its own (the host's loop reports a close its ``on_cycle`` made so)
+ENGINE_CLOSE_REASON = "action"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,3 +181,24 @@ def recorded_close_time(record: Mapping[str, Any]) -> datetime | None:
         return datetime.fromisoformat(text) if isinstance(text, str) else None
     except ValueError:
         return None
+
+
+def closed_by_engine(record: Mapping[str, Any]) -> bool:
+    """Whether the server's engine closed the position itself: the record's journal has
+    a ``close`` done."""
+    journal = record.get("journal")
+    return isinstance(journal, list) and any(
+        isinstance(e, Mapping) and e.get("kind") == "close" and e.get("status") == "done"
+        for e in journal
+    )
+
+
+def as_reported(record: Mapping[str, Any], closed: ClosedReport) -> ClosedReport:
+    """The report as the record keeps it. A close the server's engine made keeps its own
+    reason (:data:`ENGINE_CLOSE_REASON`): the client names it after the phase of its loop
+    that found the position gone (``external``: none of its plugins acted), which says
+    nothing of who closed it. Its profit, time and price still fill in what the record
+    lacks (the engine's own close has no profit until a report brings it)."""
+    if closed.reason == ENGINE_CLOSE_REASON or not closed_by_engine(record):
+        return closed
+    return replace(closed, reason=ENGINE_CLOSE_REASON)
