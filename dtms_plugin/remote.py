@@ -203,6 +203,8 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
             "volume": trade.volume,
             "stop_loss": trade.stop_loss,
             "take_profit": trade.take_profit,
+            "magic": trade.magic,  # kept with the trade (its trade_info)
+            "comment": trade.comment,
             # the broker's open time, not the server's arrival time: a registration
             # delivered late (the server was down) must not date the trade after its close
             "opened_at": trade.opened_at.isoformat(),

@@ -22,7 +22,7 @@ async def test_registration_is_posted_with_the_contract_fields(
     fake: FakeDtms, settings_for: Settings, started: Start
 ) -> None:
     strategy: RemoteStrategy = await started(settings_for(fake.url))
-    sold = trade(7, direction="sell", stop_loss=None)
+    sold = trade(7, direction="sell", stop_loss=None, magic=777, comment="grid bot")
     await strategy.on_trade_executed(HOST, sold)
     await strategy.drain()
     assert fake.registered[7] == {
@@ -33,6 +33,8 @@ async def test_registration_is_posted_with_the_contract_fields(
         "volume": 0.1,
         "stop_loss": None,
         "take_profit": 2020.0,
+        "magic": 777,  # kept with the trade: its trade_info shows them
+        "comment": "grid bot",
         # the broker's open time: delivered late (the server was down), a registration
         # dated by the server's clock made the later close a 409, dropped with its outcome
         "opened_at": sold.opened_at.isoformat(),
