@@ -33,6 +33,16 @@ def account_mode_veto(mode: tuple[datetime, str]) -> Veto:
     return Veto(f"{ACCOUNT_MODE_VETO} until {until.isoformat()}: {reason}", ACCOUNT_MODE_VETO)
 
 
+#: The kind of every veto of an entry on a symbol with a HEDGED trade (docs/dtms.md §7).
+HEDGED_SYMBOL_VETO = "DTMS: the symbol has a hedged trade"
+
+
+def hedged_symbol_veto(symbol: str, ticket: int) -> Veto:
+    """The veto of a new entry on ``symbol``, where trade ``ticket`` is HEDGED: the local
+    strategy's and the remote one's, in the same words."""
+    return Veto(f"DTMS: {symbol} has a hedged trade (ticket {ticket})", HEDGED_SYMBOL_VETO)
+
+
 def answer(
     store: StoreProtocol,
     ticket: int,

@@ -65,10 +65,7 @@ class AccountAnswers:
             return defensive.account_mode_veto(mode)
         hedged = self.book.hedged_on(order.symbol)
         if hedged is not None:
-            return Veto(
-                f"DTMS: {order.symbol} has a hedged trade (ticket {hedged.ticket})",
-                "DTMS: the symbol has a hedged trade",
-            )
+            return defensive.hedged_symbol_veto(order.symbol, hedged.ticket)
         return None
 
     def report(self) -> dict[str, Any]:
