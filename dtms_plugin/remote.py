@@ -19,10 +19,10 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import BrokerError, HostView, OrderRequest, Trade, Veto
+from hookspecs import BrokerError, HostView, Trade
 
 from .client.http import token_from_env
-from .defensive import account_defensive, account_mode_veto, answer
+from .defensive import answer
 from .http_client import (
     BAD_URL_ERRORS,
     TRANSIENT_ERRORS,
@@ -30,6 +30,7 @@ from .http_client import (
     describe,
 )
 from .metrics import ClientMetrics
+from .remote_entries import EntryRules
 from .remote_health import ServerHealth
 from .remote_outbox import OutboxPasses
 from .remote_states import BATCH_SIZE, REFRESH_GAP, RemoteStates
@@ -42,7 +43,7 @@ from .store.location import open_store
 _OPEN_KEY = "remote:open"
 
 
-class RemoteStrategy(OutboxPasses, RemoteStates):
+class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
     """Implements :class:`dtms_plugin.strategy.Strategy` against a DTMS API server."""
 
     name = "remote"
@@ -80,6 +81,10 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._closes_unknown_last: list[int] = []
         self._handed = 0  # registrations the server took: the run's account of activity
         self._handed_again: set[int] = set()  # registered anew: the server had lost them
+        self._uncounted: set[int] = set()  # closes queued, not delivered (allow_order)
+        self._uncounted_said = False
+        self._symbols: dict[int, str] = {}  # ticket -> symbol, of the trades handed
+        self._hedged: set[int] = set()  # HEDGED on the server, as last refreshed
         self._slow_flushes = 0  # cycles in a row that waited for the outbox in vain
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender: asyncio.Task[None] | None = None
@@ -131,8 +136,13 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         if isinstance(saved, list):
             self._open.update(t for t in saved if isinstance(t, int))
         for ticket, payload in store.outbox_items():
-            if payload.get("kind", "register") == "register":
+            kind = payload.get("kind", "register")
+            if kind == "register":
                 self._open.add(ticket)
+                self._symbols[ticket] = str(payload.get("symbol"))
+            elif kind == "closed":  # counted by the server once delivered
+                self._uncounted.add(ticket)
+        self._seed_hedged(self._open)
         self._sender = self._spawn(self._send_forever(), "dtms-remote-sender")
         pending = store.outbox_len()
         if pending:
@@ -211,6 +221,8 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         }
         self._open.add(trade.ticket)
         self._closed.pop(trade.ticket, None)
+        self._symbols[trade.ticket] = trade.symbol
+        self._uncounted.discard(trade.ticket)  # a close of its ticket queued is replaced
         self._enqueue(trade.ticket, payload, save_open=True)
         self._kick()
 
@@ -269,7 +281,9 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         self._open.discard(ticket)
         self._remember_closed((ticket,))
         self._wanted.discard(ticket)
+        self._hedged.discard(ticket)
         self._enqueue(ticket, payload, save_open=True)
+        self._uncounted.add(ticket)  # until delivered (:meth:`allow_order`)
         before = self._cached_state(ticket)
         # A failure is logged by the store; the in-memory closed set still answers.
         with suppress(StoreError):
@@ -323,12 +337,6 @@ class RemoteStrategy(OutboxPasses, RemoteStates):
         if refresh_needed and ticket not in self._closed:
             self._schedule_refresh(ticket, now)
         return defensive
-
-    def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None:
-        mode = self.store.get_account_mode()
-        if mode is not None and account_defensive(mode, host.clock.now()):
-            return account_mode_veto(mode)
-        return None
 
     # ------------------------------------------------------------------ outbox
 

@@ -33,6 +33,7 @@ class OutboxPasses:
     _delivered: dict[int, dict[str, Any]]
     _handed: int
     _health: ServerHealth
+    _uncounted: set[int]  # closes queued and not delivered (:mod:`.remote_entries`)
     #: entries the server answered but would not take (busy, 5xx), by ticket: passes in a
     #: row. Said when it starts (at ERROR) and when it is delivered, DEBUG between
     _refusing: dict[int, int]
@@ -167,6 +168,8 @@ class OutboxPasses:
                 self._forget(ticket, payload)
 
     def _forget(self, ticket: int, payload: dict[str, Any]) -> None:
+        if payload.get("kind") == "closed":  # the server has it (or never will: a 404)
+            self._uncounted.discard(ticket)
         if self._volatile.get(ticket) == payload:
             del self._volatile[ticket]
         try:

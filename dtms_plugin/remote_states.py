@@ -76,6 +76,9 @@ class RemoteStates:
     async def _hand_again(self, tickets: list[int]) -> None:
         raise NotImplementedError
 
+    def _note_states(self, states: dict[int, str | None]) -> None:
+        raise NotImplementedError
+
     def _cached_state(self, ticket: int) -> str | None:
         try:
             cached = self.store.get_state(ticket)
@@ -311,6 +314,7 @@ class RemoteStates:
                 self.store.put_account_mode(until, "the DTMS server reports account defensive mode")
         except StoreError:
             return False  # logged by the store
+        self._note_states(states)  # which are HEDGED: allow_order's rule
         for ticket, state in states.items():
             if state is not None:
                 await self._reached_state(ticket, before[ticket], state, "DTMS server")
