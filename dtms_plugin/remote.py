@@ -100,7 +100,9 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         #: close), for the run's summary: state -> trades; and per ticket still held.
         self._reached: Counter[str] = Counter()
         self._reached_by: dict[int, set[str]] = {}
-        self._health = ServerHealth(settings.api_url, self.log, self._now)
+        self._health = ServerHealth(
+            settings.api_url, self.log, self._now, last_known_seconds=settings.last_known_seconds
+        )
 
     # ------------------------------------------------------------------ lifecycle
 

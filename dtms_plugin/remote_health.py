@@ -29,6 +29,9 @@ class ServerHealth:
     failures_total: int = 0
     #: why the server refused this host (its token), when that is why: it answers
     refused: str | None = None
+    #: how long a cached state still answers ``is_defensive`` (the setting), for the
+    #: episode's first line: a defended trade reads as not defensive past it
+    last_known_seconds: float = 30.0
 
     @property
     def down(self) -> bool:
@@ -49,10 +52,13 @@ class ServerHealth:
         self.log.error(
             "DTMS server %s %s (%s): until it does, this host cannot hand it trades nor "
             "learn their states; registrations and closes wait in the outbox, retried every "
-            "cycle (said again when it answers)",
+            "cycle; a trade it defends reads as defensive only for last_known_seconds (%g "
+            "s) after its state was last learned, then as not (docs/dtms.md §9) (said again "
+            "when it answers)",
             self.url,
             "refuses this host" if refused else "is not answering",
             what,
+            self.last_known_seconds,
         )
 
     def answered(self) -> None:

@@ -33,6 +33,8 @@ def test_a_run_without_its_server_says_so_once_and_in_its_summary(tmp_path: Path
     said = [line for line in proc.stderr.splitlines() if " ERROR " in line or " WARNING " in line]
     assert len(said) == 1, said
     assert f"DTMS server {url} is not answering (at start-up" in said[0]
+    # what the exit manager will see meanwhile: a defended trade stops reading defensive
+    assert "reads as defensive only for last_known_seconds (30 s)" in said[0]
     note = [line for line in proc.stdout.splitlines() if line.startswith("note (dtms): ")]
     assert len(note) == 1, proc.stdout
     assert f"DTMS server {url} not answering since" in note[0]
