@@ -116,9 +116,16 @@ def inside_freeze(
     plugin plans by, so a replay holds every plugin to what the real server allows."""
     if level <= 0.0:
         return False
-    return (stop_loss is not None and sign * (price - stop_loss) <= level) or (
-        take_profit is not None and sign * (take_profit - price) <= level
+    # a distance equal to the level is inside (MetaTrader allows only one beyond it), in
+    # float noise too: 1.40050 - 1.40000 reads as a hair over 0.0005
+    edge = level + _FLOAT_NOISE * max(abs(price), 1.0)
+    return (stop_loss is not None and sign * (price - stop_loss) <= edge) or (
+        take_profit is not None and sign * (take_profit - price) <= edge
     )
+
+
+#: far below any symbol's point at its price, far above a float's rounding error there
+_FLOAT_NOISE = 1e-9
 
 
 #: How long, in seconds of the run's clock, a position the broker no longer lists and whose

@@ -352,3 +352,15 @@ def test_a_bar_that_ended_before_a_position_opened_does_not_close_it() -> None:
     ((closed, reason),) = b.on_bar("XAUUSD", bar(T0 + 3 * M5, 1998.0, 1998.5, 1990.0, 1992.0))
     assert (closed.ticket, reason, closed.close_price) == (ticket, "stop_loss", 1995.0)
     assert closed.closed_at is not None and closed.closed_at >= closed.opened_at
+
+
+def test_a_stop_exactly_at_the_freeze_level_is_inside_whatever_the_float_noise() -> None:
+    """MetaTrader allows a change only beyond the freeze level: at it, the position is
+    frozen. In floats 1.40050 - 1.40000 reads as a hair over 0.0005 and 1.10050 - 1.10000
+    as a hair under, so one was refused and the other let through."""
+    from hookspecs import inside_freeze
+
+    for bid in (1.10050, 1.40050, 0.90050):
+        stop = round(bid - 0.0005, 5)
+        assert inside_freeze(1, bid, stop, None, 0.0005), (bid, stop)
+        assert not inside_freeze(1, bid, round(stop - 0.00001, 5), None, 0.0005)
