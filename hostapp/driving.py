@@ -196,6 +196,7 @@ def run_summary(
             f"the broker did not answer at the end ({exc}): this summary has neither its "
             "open positions nor its balance (P&L reads 0)"
         )
+    listed = {p.ticket for p in open_positions}
     return summarize(
         stats=stats,
         recorder=app.recorder,
@@ -225,7 +226,9 @@ def run_summary(
                     refusals_note(stats),
                     netted_note(stats),
                     carried_note(stats),
-                    unconfirmed_note(stats.unconfirmed_at_end),
+                    unconfirmed_note(  # one listed again by now is open at the end
+                        [t for t in stats.unconfirmed_at_end if t not in listed]
+                    ),
                     vetoes_note(stats),
                     skipped_note(stats),
                     broker_note,

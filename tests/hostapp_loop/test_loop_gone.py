@@ -224,3 +224,24 @@ async def test_a_close_still_unconfirmed_when_the_run_stops_is_in_the_summary() 
     notes = run_summary(app, app.loop.stats, {"mode": "live"})["host_notes"]
     said = [n for n in notes if "no close in its history when the run stopped" in n]
     assert len(said) == 1 and f"1 position ({ticket})" in said[0]
+
+
+async def test_a_position_listed_again_by_the_summary_is_not_named_unconfirmed() -> None:
+    """A terminal that lists the position again by the time the summary reads it: the
+    position is open at the end, so the note does not also call it in none of the
+    counts."""
+    from hostapp.driving import run_summary
+
+    fake = FakeMT5(now=T0)
+    app, _ = _host(fake)
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 2004.3, sl=1990.0, magic=MAGIC)
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2004.0, 2004.3
+    await _cycle(app, fake, 0)
+    fake.empty_positions_get = 100  # answers with no positions while it is open
+    await _cycle(app, fake, 1)
+    app.loop.end_run()
+    assert app.loop.stats.unconfirmed_at_end == [ticket]
+    fake.empty_positions_get = 0  # synchronised again when the summary reads it
+    summary = run_summary(app, app.loop.stats, {"mode": "live"})
+    assert not [n for n in summary["host_notes"] if "when the run stopped" in n]
+    assert ticket in [p["ticket"] for p in summary["positions_at_end"]]
