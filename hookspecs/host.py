@@ -14,7 +14,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from .broker import Broker
+# The broker's protocols moved to hookspecs.broker; importable from here as before.
+from .broker import (  # noqa: F401
+    AccountInfo,
+    Broker,
+    BrokerError,
+    ClosedPositions,
+    CloseReasons,
+    MarginMode,
+    OwnMagic,
+    ProfitCalculator,
+    Quote,
+    SimBroker,
+    SymbolInfo,
+    apply_action,
+    re_add_order,
+)
 from .types import (
     Action,
     ActionResult,
