@@ -235,7 +235,11 @@ class Reconciling:
             else:
                 return None
         except BrokerError as exc:
-            self._read_failed("closed positions", exc, "a gone trade's close is not confirmed")
+            self._read_failed(
+                "closed positions",
+                exc,
+                f"how position {ticket} (and any other gone) closed is not known meanwhile",
+            )
             return None
         self._read_back("closed positions", "read")
         return closed

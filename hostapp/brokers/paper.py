@@ -56,10 +56,9 @@ class PaperBroker(PaperOrders, PaperStopOut):
         self._spreads = dict(spreads or {})
         #: the spreads ``[host.paper.symbols.NAME]`` tables give (the costs note names them)
         self.table_spreads: Mapping[str, float] = self._spreads
-        #: per symbol, the spread assumed for bars that carry none (the last one: it may
-        #: follow the price), and how many such bars there were: the run's costs note
         #: per symbol, the least and the most spread assumed for its bars without one (a
-        #: spread in basis points of the price moves with it)
+        #: spread in basis points of the price moves with it), and how many such bars
+        #: there were: the run's costs note
         self.assumed_spreads: dict[str, tuple[float, float]] = {}
         self.bars_without_spread: Counter[str] = Counter()
         self._clock = clock
