@@ -38,7 +38,7 @@ from .mt5_convert import (
     symbol_info_from,
     trade_from_position,
 )
-from .mt5_history import DEAL_REASON_SO, closed_position
+from .mt5_history import DEAL_REASON_SO, closed_position, closing_parts
 from .mt5_link import AlgoTradingWatch, TradeServerWatch
 from .mt5_market import Mt5Market
 from .mt5_netting import shared_positions
@@ -305,6 +305,15 @@ class Mt5Broker(Trading):
         (:mod:`.mt5_history`); ``None`` while the history lags or cannot be read."""
         closed = self.closed_with_reason(ticket)
         return None if closed is None else closed[0]
+
+    def closing_parts(self, ticket: int) -> list[Trade] | None:
+        """The run summary's view of a closed position: each closing deal as a part, as
+        the paper broker books a partial close (:func:`.mt5_history.closing_parts`)."""
+        try:
+            identifier = self._identifiers.get(ticket, ticket)
+            return closing_parts(self.api, self.server_clock, ticket, identifier)
+        except (KeyError, TypeError, ValueError, BrokerError):  # a row unlike the API's
+            return None
 
     def closed_with_reason(self, ticket: int) -> tuple[Trade, CloseReason | None] | None:
         """:class:`hookspecs.CloseReasons`: :meth:`closed_trade` and the last closing

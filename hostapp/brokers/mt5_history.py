@@ -13,6 +13,7 @@ The deals of a position are ``history_deals_get(position=…)`` (MQL5 reference,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hookspecs import CloseReason, Trade
@@ -67,6 +68,55 @@ def closed_position(
     ticket; the old side was reported when the order reversed it (hostapp/loop.py), so
     the side that closed here starts at the last reversal, and the reversing deal's own
     result (the old side's) is not counted again."""
+    side = _closed_side(api, ticket, identifier)
+    if side is None:
+        return None
+    last = side.closing[-1]
+    trade = _as_trade(ticket, clock, side, last, float(last["volume"]))
+    trade = replace(trade, profit=round(sum(_result(d) for d in side.later), 2))
+    reason = int(last.get("reason", -1))
+    return trade, _BY_BROKER.get(reason), reason
+
+
+def closing_parts(
+    api: Any, clock: ServerClock, ticket: int, identifier: int | None = None
+) -> list[Trade] | None:
+    """``ticket``'s closing deals one by one, each as a closed part of the position (its
+    volume, price, time and result; the first carries the opening deals' costs too), as
+    the paper broker books a partial close: the run's summary counts the R of each part
+    (a trade DTMS closed half of at +1R and the rest at its stop is not the last half's
+    move alone). Their results add up to :func:`closed_position`'s; ``None`` when it
+    would be."""
+    side = _closed_side(api, ticket, identifier)
+    if side is None:
+        return None
+    costs = sum(_result(d) for d in side.later if int(d["entry"]) not in _CLOSING)
+    parts = []
+    for i, deal in enumerate(side.closing):
+        part = _as_trade(ticket, clock, side, deal, float(deal["volume"]))
+        result = _result(deal) + (costs if i == 0 else 0.0)
+        parts.append(replace(part, profit=round(result, 2)))
+    return parts
+
+
+Deal = dict[str, Any]
+
+
+class _Side:
+    """The side of a position that closed: its deals after its last reversal
+    (``later``), what opened it (``opened``: each deal with the lots it opened), its
+    closing deals, and its first deal (``first``, standing for its opening when none is
+    in view)."""
+
+    def __init__(
+        self, later: list[Deal], opened: list[tuple[Deal, float]], closing: list[Deal], first: Deal
+    ) -> None:
+        self.later, self.opened, self.closing, self.first = later, opened, closing, first
+
+
+def _closed_side(api: Any, ticket: int, identifier: int | None) -> _Side | None:
+    """The side of ``ticket`` that closed; ``None`` when the history shows no close of it
+    yet, or lots of it still open."""
     raw = api.history_deals_get(position=identifier or ticket)
     if not raw:
         return None
@@ -81,33 +131,37 @@ def closed_position(
     opened = [(d, float(d["volume"])) for d in later if int(d["entry"]) == DEAL_ENTRY_IN]
     if flip >= 0:
         opened.insert(0, (side[0], float(side[0]["volume"]) - _open_lots(before)))
-    last = closing[-1]
-    # the position's side: its opening deal's; without one in view, the opposite of the
-    # deal that closed it (a sell closes a buy)
     if opened and sum(n for _, n in opened) - sum(float(d["volume"]) for d in closing) > 1e-9:
         # a partial close: the position is still open, its last close not in view yet (a
         # terminal whose list lacks the position for a moment must not make it closed)
         return None
+    return _Side(later, opened, closing, side[0])
+
+
+def _as_trade(ticket: int, clock: ServerClock, side: _Side, deal: Deal, volume: float) -> Trade:
+    """The position closed (or the part of it closed) by ``deal``: its side is its opening
+    deal's; without one in view, the opposite of the deal that closed it (a sell closes a
+    buy); its entry the opening deals' volume-weighted price."""
+    opened = side.opened
+    last = side.closing[-1]
     buy = int(opened[0][0]["type"]) == 0 if opened else int(last["type"]) == 1
-    first = opened[0][0] if opened else side[0]
+    first = opened[0][0] if opened else side.first
     lots = sum(n for _, n in opened)
     entry = float(first["price"])
     if len(opened) > 1 and lots > 0:  # grown by several deals: their volume-weighted price
         entry = round(sum(float(d["price"]) * n for d, n in opened) / lots, 10)
-    trade = Trade(
+    return Trade(
         ticket=ticket,
-        symbol=str(last["symbol"]),
+        symbol=str(deal["symbol"]),
         direction="buy" if buy else "sell",
-        volume=float(last["volume"]),
+        volume=volume,
         entry_price=entry,
         stop_loss=None,
         take_profit=None,
         opened_at=clock.to_utc(first["time"]),
         magic=int(first["magic"]),
         comment=str(first["comment"]),
-        profit=round(sum(_result(d) for d in later), 2),
-        close_price=float(last["price"]),
-        closed_at=clock.to_utc(last["time"]),
+        profit=0.0,
+        close_price=float(deal["price"]),
+        closed_at=clock.to_utc(deal["time"]),
     )
-    reason = int(last.get("reason", -1))
-    return trade, _BY_BROKER.get(reason), reason

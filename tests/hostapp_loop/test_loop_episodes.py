@@ -12,7 +12,8 @@ import pytest
 from hookspecs import OrderRequest, Veto, hookimpl
 from hostapp.app import build_sim_app
 from hostapp.config import config_from_dict
-from hostapp.driving import drive, vetoes_note
+from hostapp.driving import drive
+from hostapp.run_notes import vetoes_note
 from hostapp.testing import bars_from_closes
 
 CLOSES = [2000.0] * 30

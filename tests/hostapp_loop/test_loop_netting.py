@@ -11,7 +11,8 @@ from typing import Any
 from hookspecs import OrderRequest, Trade, hookimpl
 from hostapp.app import build_sim_app
 from hostapp.config import config_from_dict
-from hostapp.driving import drive, netted_note
+from hostapp.driving import drive
+from hostapp.run_notes import netted_note
 from hostapp.testing import bars_from_closes
 
 CLOSES = [2000.0] * 20

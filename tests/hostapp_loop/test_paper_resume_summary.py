@@ -14,9 +14,9 @@ from pathlib import Path
 from hostapp_loop.test_paper_resume import ACCOUNT, ROOT, _run
 
 from hookspecs import Trade
-from hostapp.driving import carried_note
 from hostapp.loop_stats import LoopStats
 from hostapp.report import max_drawdown
+from hostapp.run_notes import carried_note
 
 
 def test_a_resumed_run_summarises_its_own_session(tmp_path: Path) -> None:

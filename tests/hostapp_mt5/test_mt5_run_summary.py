@@ -160,3 +160,45 @@ async def test_a_stop_out_is_in_the_run_summary() -> None:
     (note,) = [n for n in notes if "stopped out" in n]
     assert note.startswith("the broker stopped out 1 position (margin stop-out, ")
     assert f": {plugin.ticket} buy 0.3 XAUUSD (" in note
+
+
+class HalvesThenCloses(HedgesThenCloses):
+    """Buys 1 lot risking 10.0 a lot; at cycle 2 closes half (the price up 9.7), at cycle
+    3 the rest (the price down 5.3), as DTMS's partial close and a later close do."""
+
+    @hookimpl
+    def propose_orders(self) -> list[OrderRequest]:
+        if self.ticket:
+            return []
+        return [OrderRequest("XAUUSD", "buy", 1.0, stop_loss=1995.3, take_profit=2050.0)]
+
+    @hookimpl
+    async def on_cycle(self, host: Any) -> None:
+        self.cycles += 1
+        quote = self.fake.symbols["XAUUSD"]
+        if self.cycles == 2:
+            quote.bid, quote.ask = 2015.0, 2015.3
+            half = Action(self.ticket, ActionKind.PARTIAL_CLOSE, {"volume": 0.5}, key="p")
+            assert (await host.execute(half)).ok
+        elif self.cycles == 3:
+            quote.bid, quote.ask = 2000.0, 2000.3
+            assert (await host.execute(Action(self.ticket, ActionKind.CLOSE, key="c"))).ok
+        elif self.cycles == 5:
+            self.stop()
+
+
+async def test_a_live_trades_r_counts_every_part_it_closed() -> None:
+    """Half closed at +9.7 and the rest at -5.3 on a 10.0 risk: +0.22R. The summary read
+    the position's last deal alone (half a lot at -5.3: -0.265R), where a replay on the
+    paper broker, which books each part, says +0.22R."""
+    fake = FakeMT5()
+    plugin = HalvesThenCloses(fake)
+    app = live_app(fake, {"defender": plugin})
+    plugin.stop = app.loop.request_stop
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2005.0, 2005.3
+    stats = await drive(app, progress=None)
+    summary = run_summary(app, stats, {"mode": "live"})
+    assert summary["closed_trades"] == 1
+    assert round(summary["avg_r"], 3) == 0.22
+    booked = round(sum(d.profit for d in fake.deals), 2)
+    assert summary["pnl"] == booked

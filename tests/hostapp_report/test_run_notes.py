@@ -12,10 +12,10 @@ from pathlib import Path
 from hostapp_cli_errors.test_run_replay_errors import hostapp
 from hostapp_loop.replay_cli import ROOT
 
-from hostapp.driving import plugin_failure_notes, refusals_note, timeframe_note, vetoes_note
 from hostapp.hookcalls import PluginInfo
 from hostapp.loop import LoopStats
 from hostapp.market.synthetic import generate_bars
+from hostapp.run_notes import plugin_failure_notes, refusals_note, timeframe_note, vetoes_note
 
 
 def test_refusals_are_counted_by_code_with_their_first_message() -> None:
@@ -104,7 +104,7 @@ def test_a_replay_whose_orders_the_broker_refuses_says_why(tmp_path: Path) -> No
 
 
 def test_bars_traded_on_a_coarser_timeframe_are_told(tmp_path: Path) -> None:
-    from hostapp.driving import timeframe_note
+    from hostapp.run_notes import timeframe_note
 
     assert timeframe_note("M5", "M5") is None
     assert timeframe_note("M5", "M5", "M5") is None
@@ -129,7 +129,7 @@ def test_bars_traded_on_a_coarser_timeframe_are_told(tmp_path: Path) -> None:
 def test_a_timeframe_asked_for_says_so_and_that_stops_see_the_finer_bars() -> None:
     """``--timeframe H4`` on H1 data: the note said "(the host's timeframe; …)", which it
     was not, and not that the stops were still checked on each H1 bar."""
-    from hostapp.driving import timeframe_note
+    from hostapp.run_notes import timeframe_note
 
     assert timeframe_note("H1", "H4", "M5") == (
         "the data's H1 bars were traded as H4 bars built from them (as --timeframe H4 "
