@@ -24,6 +24,8 @@ from __future__ import annotations
 import errno
 import importlib
 import os
+import threading
+from pathlib import Path
 from types import ModuleType
 
 try:
@@ -100,3 +102,55 @@ def unlock(fd: int) -> None:
         pass  # closing releases it all the same
     finally:
         os.close(fd)
+
+
+#: The locks this process holds through :func:`hold`, by lock file (resolved): the
+#: descriptor and how many holders share it. A POSIX record lock belongs to the process,
+#: and closing any descriptor of the file drops it; a Windows lock belongs to its
+#: descriptor, and refuses another one of the same process. So a second holder in this
+#: process shares the first one's descriptor, and only the last :func:`release` closes it
+#: (two stores of one directory in one process: closing the second dropped the first's
+#: POSIX lock, and another process could then take it).
+_HELD_HERE: dict[Path, tuple[int, int]] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def hold(path: Path, holder: str, *, mode: int = 0o644, read: int = 4096) -> str | None:
+    """Hold the lock file ``path`` (made with ``mode`` if missing) for this process, or
+    share the hold this process has; ``holder`` is written in it for a process refused.
+    ``None`` when held; else the text the holder wrote (its first ``read`` bytes, ""
+    when none). ``OSError`` when the file cannot be made or locked at all. Every ``None``
+    answer is paired with one :func:`release` of the same path."""
+    path = path.resolve()
+    with _HELD_GUARD:
+        if path in _HELD_HERE:
+            fd, count = _HELD_HERE[path]
+            _HELD_HERE[path] = (fd, count + 1)
+            return None
+        fd = open_lock(path, mode)
+        try:
+            taken = lock(fd)
+        except OSError:
+            os.close(fd)
+            raise
+        if not taken:
+            other = read_holder(fd, read)
+            os.close(fd)
+            return other
+        write_holder(fd, holder)
+        _HELD_HERE[path] = (fd, 1)
+        return None
+
+
+def release(path: Path) -> None:
+    """One holder of :func:`hold` lets go; the last one releases the lock and closes it."""
+    path = path.resolve()
+    with _HELD_GUARD:
+        if path not in _HELD_HERE:
+            return
+        fd, count = _HELD_HERE[path]
+        if count > 1:
+            _HELD_HERE[path] = (fd, count - 1)
+            return
+        del _HELD_HERE[path]
+        unlock(fd)

@@ -35,14 +35,6 @@ class Held(Exception):
         self.holder = holder
 
 
-#: The claims this process holds, by lock file: the descriptor and how many claims share
-#: it. A POSIX record lock belongs to the process, and closing any descriptor of the file
-#: drops it; a Windows lock belongs to its descriptor, and refuses another one of the same
-#: process. So a second claim of the same file shares the first one's descriptor instead
-#: of opening its own, and only the last release closes it.
-_HELD_HERE: dict[Path, tuple[int, int]] = {}
-
-
 class Claim:
     """A claim this process holds until :meth:`release` (or the end of a ``with``)."""
 
@@ -51,14 +43,8 @@ class Claim:
 
     def release(self) -> None:
         lock, self._lock = self._lock, None
-        if lock is None or lock not in _HELD_HERE:
-            return
-        fd, count = _HELD_HERE[lock]
-        if count > 1:
-            _HELD_HERE[lock] = (fd, count - 1)
-            return
-        del _HELD_HERE[lock]
-        locks.unlock(fd)  # and closes it
+        if lock is not None:
+            locks.release(lock)
 
     def __enter__(self) -> Claim:
         return self
@@ -80,22 +66,9 @@ def claim(lock: Path) -> Claim:
     """Hold ``lock`` (made if missing) for this process, and write in it who holds it.
     :class:`Held` naming the holder when another process has it; ``OSError`` when the
     lock file cannot be made or locked at all. Claimed again by this process, it is
-    shared (:data:`_HELD_HERE`)."""
+    shared (:func:`hookspecs.locks.hold`)."""
     lock = lock.resolve()
-    if lock in _HELD_HERE:
-        fd, count = _HELD_HERE[lock]
-        _HELD_HERE[lock] = (fd, count + 1)
-        return Claim(lock)
-    fd = locks.open_lock(lock, 0o644)
-    try:
-        taken = locks.lock(fd)
-    except OSError:
-        os.close(fd)
-        raise
-    if not taken:
-        holder = locks.read_holder(fd, 4096)
-        os.close(fd)
-        raise Held(lock, holder or "another process")
-    locks.write_holder(fd, f"pid {os.getpid()} in {os.getcwd()}")
-    _HELD_HERE[lock] = (fd, 1)
+    other = locks.hold(lock, f"pid {os.getpid()} in {os.getcwd()}")
+    if other is not None:
+        raise Held(lock, other or "another process")
     return Claim(lock)

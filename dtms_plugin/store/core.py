@@ -74,7 +74,7 @@ class Store(DiskcacheRows, SharedReads):
         #: local strategy says so when it adopts open positions (docs/dtms.md §8).
         self.opened_as = "damaged" if self.kept_aside else "existing" if existed else "new"
         self._batch_thread: int | None = None  # the thread inside batch(), if any
-        self._engine_lock: int | None = None  # the descriptor holding engine.lock
+        self._engine_lock: Path | None = None  # engine.lock, while this store holds it
         self._rows: list[tuple[str, float, float, str]] = []  # its writes not yet sent
         self.last_write_failure: tuple[float, str] | None = None  # (when, why): rows.py
 
@@ -86,7 +86,7 @@ class Store(DiskcacheRows, SharedReads):
     def close(self) -> None:
         self._cache.close()
         if self._engine_lock is not None:
-            locks.unlock(self._engine_lock)  # and closes it
+            locks.release(self._engine_lock)  # the last store of it in this process lets go
             self._engine_lock = None
 
     def claim_engine(self) -> None:
@@ -95,33 +95,25 @@ class Store(DiskcacheRows, SharedReads):
         second time, and overwrite the first one's outcomes. A StoreError naming the
         process that holds it. A lock (:mod:`hookspecs.locks`: POSIX's record lock,
         Windows' ``msvcrt.locking``): released when this process ends or closes the store,
-        however it ends (no stale lock file after a crash). Claimed again by this store,
-        it holds on; another store of this process claims it once this one is closed (a
-        restart within a process; on POSIX while it is open too, as the lock is the
-        process's, where on Windows it is the descriptor's)."""
+        however it ends (no stale lock file after a crash). Another store of this process
+        shares it (a restart within a process), and the lock goes with the last of them
+        to close (:func:`hookspecs.locks.hold`)."""
         if self._engine_lock is not None:
-            return  # held: a second descriptor closing the first would drop a POSIX lock
+            return  # held by this store already
         path = self.directory / "engine.lock"
         try:
-            fd = locks.open_lock(path, 0o600)
+            other = locks.hold(path, str(os.getpid()), mode=0o600, read=32)
         except OSError as exc:
-            raise StoreError(f"store {self.directory}: cannot open {path.name}: {exc}") from None
-        try:
-            taken = locks.lock(fd)
-        except OSError as exc:
-            os.close(fd)
             raise StoreError(f"store {self.directory}: cannot lock {path.name}: {exc}") from None
-        if not taken:
-            holder = locks.read_holder(fd, 32) or "another process"
-            os.close(fd)
+        if other is not None:
             raise StoreError(
-                f"store {self.directory}: another DTMS engine (pid {holder}) manages these "
-                "trades; two engines on one store would act on every trade twice (stop it, "
-                "give each its own state_dir, share a Redis store: docs/scaling.md, or, for "
-                'a host beside a dtms serve, set the host\'s [plugin.dtms] strategy = "remote")'
+                f"store {self.directory}: another DTMS engine (pid {other or 'another process'}) "
+                "manages these trades; two engines on one store would act on every trade twice "
+                "(stop it, give each its own state_dir, share a Redis store: docs/scaling.md, "
+                "or, for a host beside a dtms serve, set the host's [plugin.dtms] strategy = "
+                '"remote")'
             )
-        locks.write_holder(fd, str(os.getpid()))
-        self._engine_lock = fd
+        self._engine_lock = path
 
     def __enter__(self) -> Self:
         return self

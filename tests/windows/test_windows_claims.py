@@ -110,6 +110,37 @@ def test_claiming_twice_on_one_store_keeps_the_posix_lock(tmp_path: Path) -> Non
         store.close()
 
 
+def test_a_second_store_of_the_directory_closing_keeps_the_first_ones_lock(
+    tmp_path: Path,
+) -> None:
+    """Two stores of one directory in one process (a restart within a process): closing
+    the second closed its descriptor, which drops the process's POSIX lock, so another
+    process could take the store while the first still ran its engine. They share one
+    hold now, and the lock goes with the last of them."""
+    state = tmp_path / "dtms"
+    probe = (
+        "import sys\nfrom dtms_plugin.store import Store, StoreError\n"
+        "s = Store(sys.argv[1])\ntry:\n    s.claim_engine()\nexcept StoreError as e:\n"
+        "    print(e)\nelse:\n    print('got it')\n"
+    )
+
+    def other_process() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(state)], capture_output=True, text=True, timeout=60
+        )
+        return done.stdout.strip()
+
+    first, second = Store(state), Store(state)
+    try:
+        first.claim_engine()
+        second.claim_engine()
+        second.close()
+        assert other_process() == _engine_refused(state, os.getpid())
+    finally:
+        first.close()
+    assert other_process() == "got it"
+
+
 def _run_refused(cwd: Path, *args: str) -> str:
     """The one line a command, on Windows' loop and locks, is refused with (exit 2)."""
     done = subprocess.run(
