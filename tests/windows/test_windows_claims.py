@@ -34,6 +34,24 @@ def _other(kind: str, path: Path) -> str:
     return done.stdout.strip()
 
 
+#: Another process claiming a store on this system's own (POSIX) locks.
+POSIX_STORE_PROBE = (
+    "import sys\nfrom dtms_plugin.store import Store, StoreError\n"
+    "s = Store(sys.argv[1])\ntry:\n    s.claim_engine()\nexcept StoreError as e:\n"
+    "    print(e)\nelse:\n    print('got it')\n"
+)
+
+
+def _other_on_posix(state: Path) -> str:
+    """What another process, on POSIX's locks, gets claiming the store ``state``."""
+    done = subprocess.run(
+        [sys.executable, "-c", POSIX_STORE_PROBE, str(state)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip()
+
+
 @pytest.fixture
 def on_windows(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     windows_locks(monkeypatch)
@@ -98,14 +116,7 @@ def test_claiming_twice_on_one_store_keeps_the_posix_lock(tmp_path: Path) -> Non
     try:
         store.claim_engine()
         store.claim_engine()
-        done = subprocess.run(
-            [sys.executable, "-c",
-             "import sys\nfrom dtms_plugin.store import Store, StoreError\n"
-             "s = Store(sys.argv[1])\ntry:\n    s.claim_engine()\nexcept StoreError as e:\n"
-             "    print(e)\nelse:\n    print('got it')\n", str(state)],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert done.stdout.strip() == _engine_refused(state, os.getpid()), done.stderr
+        assert _other_on_posix(state) == _engine_refused(state, os.getpid())
     finally:
         store.close()
 
@@ -118,27 +129,15 @@ def test_a_second_store_of_the_directory_closing_keeps_the_first_ones_lock(
     process could take the store while the first still ran its engine. They share one
     hold now, and the lock goes with the last of them."""
     state = tmp_path / "dtms"
-    probe = (
-        "import sys\nfrom dtms_plugin.store import Store, StoreError\n"
-        "s = Store(sys.argv[1])\ntry:\n    s.claim_engine()\nexcept StoreError as e:\n"
-        "    print(e)\nelse:\n    print('got it')\n"
-    )
-
-    def other_process() -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", probe, str(state)], capture_output=True, text=True, timeout=60
-        )
-        return done.stdout.strip()
-
     first, second = Store(state), Store(state)
     try:
         first.claim_engine()
         second.claim_engine()
         second.close()
-        assert other_process() == _engine_refused(state, os.getpid())
+        assert _other_on_posix(state) == _engine_refused(state, os.getpid())
     finally:
         first.close()
-    assert other_process() == "got it"
+    assert _other_on_posix(state) == "got it"
 
 
 def _run_refused(cwd: Path, *args: str) -> str:
