@@ -181,12 +181,18 @@ def joined_series(parts: Sequence[tuple[str, str, list[Bar]]]) -> dict[str, list
 LONG_GAP = timedelta(days=4)
 
 
+def long_gap(base: str) -> timedelta:
+    """A stop in the bars longer than a market closes: more than four days, or three bars
+    of the timeframe ``base``."""
+    return max(LONG_GAP, 3 * timedelta(seconds=timeframe_seconds(base)))
+
+
 def data_gaps_note(series: Mapping[str, Sequence[Bar]], base: str) -> str | None:
     """Where the bars stop for longer than a market closes (more than four days, or three
     bars of the timeframe): a month missing between two joined files, or inside one. A
     replay holds its positions across such a gap with their stops unchecked and fills
     them at the first bar after it, which only this note says."""
-    limit = max(LONG_GAP, 3 * timedelta(seconds=timeframe_seconds(base)))
+    limit = long_gap(base)
     told: list[str] = []
     for symbol, bars in series.items():
         gaps = [(a.time, b.time) for a, b in itertools.pairwise(bars) if b.time - a.time > limit]
@@ -214,7 +220,7 @@ def data_spans_note(series: Mapping[str, Sequence[Bar]], base: str) -> str | Non
     spans = {symbol: (bars[0].time, bars[-1].time) for symbol, bars in series.items() if bars}
     if len(spans) < 2:
         return None
-    limit = max(LONG_GAP, 3 * timedelta(seconds=timeframe_seconds(base)))
+    limit = long_gap(base)
     first = min(start for start, _ in spans.values())
     last = max(end for _, end in spans.values())
     told: list[str] = []
