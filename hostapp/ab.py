@@ -31,11 +31,11 @@ from .compare import (
     RunResult,
     build_report,
     entry_script,
+    idle_reason,
     notes,
     warnings,
     write_trades_csv,
 )
-from .compare import activity as plugin_activity
 from .config import HostConfig, with_settings
 from .driving import (
     EXIT_INTERRUPTED,
@@ -368,20 +368,10 @@ def price_charts(replay: Replay, run: RunResult, title: str = "") -> list[Path]:
 def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]) -> str | None:
     """Why the comparison is void (the plugin under test did nothing in any run with it),
     or ``None``."""
-    _, same, full = runs
-    done = [a for r in (same, full) if r is not None and (a := plugin_activity(r, plugin))]
-    if done:
+    without, same, full = runs
+    why = idle_reason(plugin, (same, full), without)
+    if why is None:
         return None
-    said = [
-        n
-        for r in (same, full)
-        if r is not None
-        for n in [r.summary.get("plugin_reports", {}).get(plugin, {}).get("note")]
-        if n
-    ]
-    trades = sum(int(r.summary.get("trades", 0)) for r in runs if r is not None)
-    quiet = "no run opened a trade" if not trades else "it took no action and vetoed nothing"
-    why = said[0] if said else quiet
     return f"{plugin} did nothing in the runs with it, so the comparison shows nothing: {why}"
 
 

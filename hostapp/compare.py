@@ -15,7 +15,7 @@ side-by-side table. It knows no plugin by name: the plugin under test is a param
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -90,6 +90,24 @@ def activity(run: RunResult, plugin: str) -> int | None:
         return reported
     by_source = run.summary.get("actions_by_source", {}).get(plugin, {})
     return sum(by_source.values()) + run.summary.get("orders_vetoed", 0)
+
+
+def idle_reason(
+    plugin: str, runs: Sequence[RunResult | None], baseline: RunResult | None = None
+) -> str | None:
+    """Why ``plugin`` did nothing in any of ``runs`` (its own note, else whether any of
+    them or the ``baseline`` opened a trade), or ``None`` when it acted in one of them:
+    the comparison and the sweep call such runs void in the same words."""
+    ran = [r for r in runs if r is not None]
+    if any(activity(r, plugin) for r in ran):
+        return None
+    reports = (r.summary.get("plugin_reports", {}).get(plugin, {}) for r in ran)
+    said = [n for report in reports if (n := report.get("note"))]
+    if said:
+        return str(said[0])
+    every = [*ran, *([baseline] if baseline is not None else [])]
+    trades = sum(int(r.summary.get("trades", 0)) for r in every)
+    return "no run opened a trade" if not trades else "it took no action and vetoed nothing"
 
 
 def build_report(

@@ -29,6 +29,7 @@ from typing import Any
 from hookspecs import Bar, ConfigError
 
 from .ab import (
+    EXIT_DID_NOTHING,
     Replay,
     RunResult,
     RunSpec,
@@ -38,7 +39,7 @@ from .ab import (
     plugin_exists,
     preflight,
 )
-from .compare import build_report, notes, warnings
+from .compare import build_report, idle_reason, notes, warnings
 from .driving import EXIT_INTERRUPTED, LOG_NAME
 from .parallel import Handle, Runs
 from .progress import RunsProgress
@@ -248,7 +249,8 @@ class _Sweep:
         figures = {col: paired[part].get(key) for col, (part, key), _ in FIGURES}
         if not figures["pairs"]:  # no trade to judge the setting by: no R, not +0.00R
             figures.update(dict.fromkeys(R_FIGURES))
-        return Row(setting, figures, notes=notes(report), warnings=warnings(report))
+        idle = idle_reason(self.plugin, (same,), without)
+        return Row(setting, figures, notes(report), warnings(report), idle)
 
     def rows(self, settings: Sequence[Setting], into: list[Row]) -> list[Row]:
         """Every setting's row, into ``into`` as each comes (a second Ctrl-C, which does
@@ -300,7 +302,8 @@ def sweep_command(
     json_out: bool = False,
 ) -> int:
     """The sweep: checks, runs, the table, ``sweep.csv`` and ``sweep.json``; exit 130
-    when interrupted (the rows done so far are reported)."""
+    when interrupted (the rows done so far are reported), 3 when the plugin under test
+    did nothing in any setting's run (a void A/B's code)."""
     sweeps = parse_sweeps(texts)
     check_plugins(replay.config, plugin, against)
     scratch = replay.report / "sweep"  # the runs' state folders, each gone after its run
@@ -357,4 +360,8 @@ def sweep_command(
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    if ranked and all(row.idle for row in ranked):  # as a void A/B: nothing to tune
+        void = f"{plugin} did nothing in any setting's run, so the sweep shows nothing"
+        print(f"hostapp: {void}: {ranked[0].idle}", file=sys.stderr)
+        return EXIT_DID_NOTHING
     return 0

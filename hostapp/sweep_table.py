@@ -62,6 +62,9 @@ class Row:
     notes: list[str] = field(default_factory=list)
     #: The plugins' warnings about the runs' figures (:func:`hostapp.compare.warnings`).
     warnings: list[str] = field(default_factory=list)
+    #: Why the plugin under test did nothing in the row's run (:func:`hostapp.ab.idle_reason`),
+    #: ``None`` when it acted: a sweep in which every row is idle shows nothing.
+    idle: str | None = None
 
 
 def rank(rows: list[Row]) -> list[Row]:
@@ -93,6 +96,7 @@ def sweep_summary(
             **row.figures,
             "notes": row.notes,
             "warnings": row.warnings,
+            "did_nothing": row.idle,
         }
 
     out: dict[str, Any] = {
