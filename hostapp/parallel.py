@@ -78,6 +78,13 @@ class Handle(Generic[_R]):
         self.ran = False
 
 
+#: How a worker process starts. Linux forks: a worker starts with the modules, plugins
+#: and bars this process has (nothing runs in a thread of it yet). Elsewhere a worker is
+#: a new interpreter (forking is unsafe on macOS, absent on Windows): the bars are pickled
+#: once here rather than once per worker, and each worker loads the plugins again.
+START_METHOD = "fork" if sys.platform == "linux" else "spawn"
+
+
 class Runs(Generic[_R]):
     """Where runs go: ``run_fn(shared[data], spec, progress)`` in a worker process when
     ``jobs`` > 1, else in this process when its result is asked for (so ``--jobs 1``
@@ -106,12 +113,8 @@ class Runs(Generic[_R]):
 
     def __enter__(self) -> Runs[_R]:
         if self.jobs > 1:
-            # Linux forks: a worker starts with the modules, plugins and bars this process
-            # has (nothing runs in a thread of it yet). Elsewhere a worker is a new
-            # interpreter (forking is unsafe on macOS, absent on Windows): the bars are
-            # pickled once here rather than once per worker.
-            fork = sys.platform == "linux"
-            ctx = multiprocessing.get_context("fork" if fork else "spawn")
+            fork = START_METHOD == "fork"
+            ctx = multiprocessing.get_context(START_METHOD)
             shared = dict(self.shared) if fork else pickle.dumps(dict(self.shared), -1)
             self._queue, self._logs = ctx.Queue(), ctx.Queue()
             self._stopped = ctx.Event()
