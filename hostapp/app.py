@@ -108,11 +108,15 @@ def with_data_root(config: HostConfig, root: Path) -> HostConfig:
 
 
 def without_plugin(config: HostConfig, name: str) -> HostConfig:
-    disabled = [*config.plugins.disabled, name] if name not in config.plugins.disabled else []
-    if not disabled:
+    """The same config with plugin ``name`` not running: disabled, and out of
+    ``enabled`` (an optional plugin switched on there; the config refuses a name in both)."""
+    plugins = config.plugins
+    if name in plugins.disabled:
         return config
+    enabled = [n for n in plugins.enabled if n != name]
     return dataclasses.replace(
-        config, plugins=dataclasses.replace(config.plugins, disabled=disabled)
+        config,
+        plugins=dataclasses.replace(plugins, disabled=[*plugins.disabled, name], enabled=enabled),
     )
 
 

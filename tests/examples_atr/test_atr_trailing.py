@@ -136,6 +136,66 @@ def test_installed_but_off_until_enabled() -> None:
         load_plugins(config_from_dict({"plugins": {"enabled": ["nope"]}}), env={})
 
 
+def _replay(tmp_path: Path, config: str, *args: str) -> subprocess.CompletedProcess[str]:
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", start, 2000, seed=4))
+    (tmp_path / "plugins.toml").write_text(config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "replay", str(data), *args, "--report", "rep"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "off"),
+    [
+        (["--compare", "dtms", "--against", "atr_trailing"], ""),
+        (["--compare", "atr_trailing"], "dtms"),
+    ],
+)
+def test_a_comparison_of_an_optional_plugin_switched_on_in_the_config(
+    tmp_path: Path, args: list[str], off: str
+) -> None:
+    """The README's way to run an optional plugin is ``[plugins] enabled``: the runs that
+    leave it out must take it out of ``enabled`` too (a name in both lists is refused,
+    which ended such a comparison in a traceback)."""
+    disabled = f'disabled = ["{off}"]\n' if off else ""
+    proc = _replay(tmp_path, f'[plugins]\nenabled = ["atr_trailing"]\n{disabled}', *args, "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    summary = json.loads(proc.stdout)
+    plugin = args[1]
+    assert plugin not in summary["same_entries"]["without"]["plugins"]
+    assert plugin in summary["same_entries"]["with"]["plugins"]
+
+
+def test_a_run_where_every_trade_was_under_defence_says_why_no_stop_moved() -> None:
+    """A comparison calls such a run void (exit 3) and prints the plugin's note as why:
+    "it took no action" would hide that it was held back, not idle."""
+    from atr_trailing.plugin import ChandelierExit
+
+    plugin = ChandelierExit()
+    plugin.held_back = {5: 3, 9: 1}
+    note = plugin.run_report()["note"]
+    assert note.startswith("moved no stop: the 2 trades it would have trailed were under")
+    plugin.moves = 1
+    assert "note" not in plugin.run_report()  # it acted: nothing to explain
+
+
+def test_a_timeframe_the_data_cannot_give_is_refused_at_start_up(tmp_path: Path) -> None:
+    """M1 bars from M5 data: one line before any run, not a failure on every bar until
+    the breaker switched the baseline off and the run still exited 0."""
+    config = '[plugins]\nenabled = ["atr_trailing"]\n[plugin.atr_trailing]\ntimeframe = "M1"\n'
+    proc = _replay(tmp_path, config)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert (
+        "[plugin.atr_trailing] timeframe: M1 bars cannot be built from the market's M5 bars"
+        in proc.stderr
+    )
+
+
 def test_replay_compare_against_the_baseline(tmp_path: Path) -> None:
     start = datetime(2024, 3, 4, tzinfo=UTC)
     data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", start, 2000, seed=4))

@@ -25,7 +25,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hookspecs import Action, ActionKind, Bar, HostView, Timeframe, Trade, hookimpl, parse_settings
+from hookspecs import (
+    Action,
+    ActionKind,
+    Bar,
+    ConfigError,
+    HostView,
+    Timeframe,
+    Trade,
+    hookimpl,
+    parse_settings,
+)
 
 NAME = "atr_trailing"
 NOT_OURS = ("DTMS_HEDGE_", "DTMS_READD_")
@@ -62,6 +72,13 @@ class ChandelierExit:
     def configure(self, host: HostView) -> None:
         self.settings = parse_settings(Settings, host.config_for(NAME), f"[plugin.{NAME}]")
         self.timeframe = self.settings.timeframe or host.timeframe
+        base = host.market.base_timeframe
+        if not Timeframe.parse(self.timeframe, "timeframe").can_build_from(base):
+            # here, in one line, not as a failure on every bar until the breaker trips
+            raise ConfigError(
+                f"[plugin.{NAME}] timeframe: {self.timeframe} bars cannot be built from "
+                f"the market's {base} bars; name {base} or a multiple of it"
+            )
 
     @hookimpl
     async def manage_positions(self, host: HostView, now: datetime) -> None:
@@ -80,7 +97,16 @@ class ChandelierExit:
     @hookimpl
     def run_report(self) -> dict[str, Any]:
         held = {str(ticket): n for ticket, n in sorted(self.held_back.items())}
-        return {"activity": self.moves, "stops_moved": self.moves, "held_defensive": held}
+        out: dict[str, Any] = {
+            "activity": self.moves, "stops_moved": self.moves, "held_defensive": held
+        }  # fmt: skip
+        if held and not self.moves:  # why it did nothing, in words a comparison prints
+            out["note"] = (
+                f"moved no stop: the {len(held)} trades it would have trailed were under "
+                "defensive management (is_defensive), which it leaves to their defender; "
+                "compare it with that plugin off, or as its baseline (--against)"
+            )
+        return out
 
     async def _trail(self, host: HostView, pos: Trade, bars: Sequence[Bar]) -> None:
         stop = chandelier_stop(pos.direction, bars, self.settings.period, self.settings.multiple)
