@@ -220,6 +220,28 @@ def test_a_re_opened_position_keeps_its_identifier_in_its_deals(term: FakeMT5) -
     assert (deal.position_id, deal.reason) == (123, 4)
 
 
+def test_the_rollover_re_opens_a_position_under_a_new_ticket(term: FakeMT5) -> None:
+    ticket = send(term, sl=1990.0).order  # a buy of 0.1 at 2000.30
+    term.symbols["XAUUSD"].bid, term.symbols["XAUUSD"].ask = 2005.0, 2005.3
+    new = term.reopen(ticket, swap=-0.7)
+    (pos,) = term.positions_get()
+    assert (pos.ticket, pos.identifier, pos.price_open, pos.sl, pos.magic) == (
+        new, ticket, 2005.0, 1990.0, 1,
+    )  # fmt: skip
+    deals = term.history_deals_get(position=ticket)
+    assert [(d.type, d.entry, d.reason, d.volume, d.price, d.profit, d.swap) for d in deals] == [
+        (0, 0, 3, 0.1, 2000.3, 0.0, 0.0),  # the order's open
+        (1, 1, 7, 0.1, 2005.0, 47.0, -0.7),  # DEAL_REASON_ROLLOVER: the close and the swap
+        (0, 0, 7, 0.1, 2005.0, 0.0, 0.0),  # and the open again
+    ]
+    assert term.balance == 10_000.0 + 47.0 - 0.7
+    gone = send(term, type=1, price=2005.0, position=ticket, sl=None, tp=None)
+    assert gone.retcode == 10036  # the old ticket names no position any more
+    close = send(term, type=1, price=2005.0, position=new, sl=None, tp=None)
+    assert close.retcode == 10009 and term.positions == {}
+    assert term.history_deals_get(ticket=close.deal)[0].position_id == ticket
+
+
 def test_a_terminal_not_synchronised_lists_no_positions(term: FakeMT5) -> None:
     term.add_position("XAUUSD", 0, 0.1, 1990.0)
     term.empty_positions_get = 1

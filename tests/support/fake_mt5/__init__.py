@@ -17,9 +17,11 @@ actually executed), an order that lands ``delay`` seconds later (visible in ``or
 meanwhile), or a partial fill. Asked for (each off by default): stops and targets the price
 reaches close their position with a deal of reason SL/TP (``trigger_levels``), a hedging
 account refuses opposite positions with 10046 (``hedge_prohibited``), a position's
-identifier differs from its ticket (``add_position(identifier=)``), ``positions_get()``
-answers nothing while positions are open (``empty_positions_get``). Time moves only
-through :meth:`FakeMT5.advance`, which tests pass as the adapter's ``sleep``.
+identifier differs from its ticket (``add_position(identifier=)``), the rollover charges a
+swap by re-opening a position under a new ticket, its identifier kept (``reopen``),
+``positions_get()`` answers nothing while positions are open (``empty_positions_get``).
+Time moves only through :meth:`FakeMT5.advance`, which tests pass as the adapter's
+``sleep``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .model import FakePosition, FakeSymbol, Fault, InFlight
+from .service import ServerOperations
 from .shapes import (
     CONSTANTS,
     DEAL_FIELDS,
@@ -24,8 +25,10 @@ from .shapes import (
 )
 
 
-class TradeServer:
-    """``order_send`` and what it does to the state :class:`~.terminal.FakeMT5` keeps."""
+class TradeServer(ServerOperations):
+    """``order_send`` and what it does to the state :class:`~.terminal.FakeMT5` keeps;
+    the server's own operations (stops, stop-outs, swap re-opens) are
+    :class:`~.service.ServerOperations`."""
 
     margin_mode: int
     balance: float
@@ -304,43 +307,18 @@ class TradeServer:
         price: float,
         profit: float = 0.0,
         reason: int = CONSTANTS["DEAL_REASON_EXPERT"],
+        swap: float = 0.0,
     ) -> int:
         ticket, t = self._next(), self.server_time()
-        self.balance = round(self.balance + profit, 2)  # a deal books its result
+        self.balance = round(self.balance + profit + swap, 2)  # a deal books its result
         # fmt: off
         self.deals.append(TradeDeal(
             ticket, order, t, t * 1000, r["type"], entry, r["magic"], position,
-            reason, v, price, 0.0, 0.0, profit, 0.0, r["symbol"],
+            reason, v, price, 0.0, swap, profit, 0.0, r["symbol"],
             self._comment(r["comment"]), "",
         ))
         # fmt: on
         return ticket
-
-    def hit_stop(self, ticket: int) -> None:
-        """The server closes position ``ticket`` at its stop loss, as it does when the
-        price reaches it: the position goes, a closing deal (reason ``DEAL_REASON_SL``)
-        books its result."""
-        self._server_close(ticket, self.positions[ticket].sl, CONSTANTS["DEAL_REASON_SL"])
-
-    def stop_out(self, ticket: int) -> None:
-        """The server closes position ``ticket`` at the market because the account's
-        margin level fell to its stop-out level: a closing deal with reason
-        ``DEAL_REASON_SO`` books its result."""
-        p = self.positions[ticket]
-        s = self.symbols[p.symbol]
-        self._server_close(ticket, s.bid if p.type == 0 else s.ask, CONSTANTS["DEAL_REASON_SO"])
-
-    def _server_close(self, ticket: int, price: float, reason: int) -> None:
-        p = self.positions[ticket]
-        s = self.symbols[p.symbol]
-        closing = {"type": 1 - p.type, "magic": p.magic, "symbol": p.symbol, "comment": ""}
-        profit = self._booked(s, p, p.volume, price)
-        volume = p.volume
-        self._reduce(p, volume)
-        self._record(
-            closing, self._next(), p.id, CONSTANTS["DEAL_ENTRY_OUT"], volume, price, profit,
-            reason,
-        )  # fmt: skip
 
     def _reduce(self, p: FakePosition, volume: float) -> None:
         p.volume = round(p.volume - volume, 8)
