@@ -81,7 +81,9 @@ class AccountInfo:
 @runtime_checkable
 class Broker(Protocol):
     """A trading account. Order calls return an :class:`ActionResult` and never raise on
-    a refusal; queries raise :class:`BrokerError` when the broker cannot answer."""
+    a refusal; queries raise :class:`BrokerError` when the broker cannot answer. A ticket
+    is a position's identity for its whole life (:class:`Trade`): a broker whose server
+    renumbers an open position keeps presenting, and answering to, the ticket it had."""
 
     def positions(self) -> list[Trade]: ...
 

@@ -129,7 +129,9 @@ def on_trade_executed(host: HostView, trade: Trade) -> Awaitable[None] | None:
 
     Fires once per position the host opened from ``propose_orders``, right after the
     broker confirmed it, with the position as the broker reports it (ticket, fill price,
-    stops). A position a plugin opens itself through ``host.execute`` (a hedge, a
+    stops); its ``ticket`` names the position for as long as it lives, the same in every
+    later hook and broker call (:class:`~hookspecs.Trade`). A position a plugin opens
+    itself through ``host.execute`` (a hedge, a
     re-add) is not announced here: ``on_action`` tells every plugin of that action and
     its ``new_ticket``; its close is reported by ``on_trade_closed`` like any other.
     Async allowed; broadcast.

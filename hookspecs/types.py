@@ -103,9 +103,16 @@ class Bar:
 class Trade:
     """An open position (or, in ``on_trade_closed``, the position as it was closed).
 
+    ``ticket`` is the position's identity: the same from its open to its close, in every
+    hook and every broker call, however the broker numbers it meanwhile (a MetaTrader
+    server that charges a swap by re-opening the position gives it a new ticket and keeps
+    its identifier, which is what the broker presents: docs/mt5.md). ``entry_price`` and
+    ``opened_at`` are where and when the trade was entered, also after such a re-open.
     ``stop_loss``/``take_profit`` are ``None`` when not set. ``profit`` is the floating
-    profit in account currency for an open trade and the realised one for a closed trade;
-    ``close_price`` and ``closed_at`` are set only on closed trades.
+    profit in account currency for an open trade (as the broker values its open lots: a
+    re-opened MetaTrader position's since the re-open, what came before being booked to
+    the balance) and the realised one for a closed trade, all of its deals'; ``close_price``
+    and ``closed_at`` are set only on closed trades.
     """
 
     ticket: int

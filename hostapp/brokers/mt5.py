@@ -18,12 +18,10 @@ from typing import Any
 from hookspecs import (
     AccountInfo,
     BrokerError,
-    CloseReason,
     Direction,
     MarginMode,
     Quote,
     SymbolInfo,
-    Trade,
 )
 
 from .mt5_clock import ClockWatch, probe
@@ -36,9 +34,7 @@ from .mt5_convert import (
     last_error,
     quote_from_tick,
     symbol_info_from,
-    trade_from_position,
 )
-from .mt5_history import DEAL_REASON_SO, closed_position, closing_parts
 from .mt5_link import AlgoTradingWatch, TradeServerWatch
 from .mt5_market import Mt5Market
 from .mt5_netting import shared_positions
@@ -71,6 +67,7 @@ class Mt5Broker(Trading):
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__()
         self.api = api
         self.settings = settings
         self.c = Constants.from_api(api)
@@ -89,11 +86,6 @@ class Mt5Broker(Trading):
         self._algo_trading = AlgoTradingWatch(self._now)
         self.sender.on_autotrading_off = self._algo_trading.refused
         self.sender.on_went_through = self._algo_trading.went_through
-        #: positions the broker closed at a margin stop-out (``DEAL_REASON_SO``)
-        self._stopped_out: dict[int, str] = {}
-        #: ``identifier`` of the positions seen whose ticket differs from it: their deals
-        #: carry it as ``position_id`` (:mod:`.mt5_history`)
-        self._identifiers: dict[int, int] = {}
         self._start_notes: list[str] = []  # what start-up found, for the summary
 
     @property
@@ -278,61 +270,6 @@ class Mt5Broker(Trading):
             self.api.shutdown()
 
     # -- queries ------------------------------------------------------------------------
-
-    def _raw_positions(self) -> list[Raw]:
-        raw = self.api.positions_get()
-        if raw is None:  # an error, never "no positions"
-            raise BrokerError(f"positions_get() failed: last_error={last_error(self.api)}")
-        rows = [as_dict(p) for p in raw]
-        for p in rows:
-            ticket, identifier = int(p["ticket"]), int(p.get("identifier") or 0)
-            if identifier and identifier != ticket:
-                self._identifiers[ticket] = identifier
-        return rows
-
-    def _raw_position(self, ticket: int) -> Raw | None:
-        return next((p for p in self._raw_positions() if int(p["ticket"]) == ticket), None)
-
-    def positions(self) -> list[Trade]:
-        return [trade_from_position(p, self.server_clock) for p in self._raw_positions()]
-
-    def position(self, ticket: int) -> Trade | None:
-        raw = self._raw_position(ticket)
-        return trade_from_position(raw, self.server_clock) if raw is not None else None
-
-    def closed_trade(self, ticket: int) -> Trade | None:
-        """:class:`hookspecs.ClosedPositions`: the position as its deals say it closed
-        (:mod:`.mt5_history`); ``None`` while the history lags or cannot be read."""
-        closed = self.closed_with_reason(ticket)
-        return None if closed is None else closed[0]
-
-    def closing_parts(self, ticket: int) -> list[Trade] | None:
-        """The run summary's view of a closed position: each closing deal as a part, as
-        the paper broker books a partial close (:func:`.mt5_history.closing_parts`)."""
-        try:
-            identifier = self._identifiers.get(ticket, ticket)
-            return closing_parts(self.api, self.server_clock, ticket, identifier)
-        except (KeyError, TypeError, ValueError, BrokerError):  # a row unlike the API's
-            return None
-
-    def closed_with_reason(self, ticket: int) -> tuple[Trade, CloseReason | None] | None:
-        """:class:`hookspecs.CloseReasons`: :meth:`closed_trade` and the last closing
-        deal's reason, a stop or a target the server filled, from one history read."""
-        try:
-            identifier = self._identifiers.get(ticket, ticket)
-            closed = closed_position(self.api, self.server_clock, ticket, identifier)
-        except (KeyError, TypeError, ValueError):  # a row unlike the API's
-            return None
-        if closed is None:
-            return None
-        trade, reason, deal_reason = closed
-        if deal_reason == DEAL_REASON_SO and ticket not in self._stopped_out:
-            said = (
-                f"{ticket} {trade.direction} {trade.volume:g} {trade.symbol} ({trade.profit:+.2f})"
-            )
-            self._stopped_out[ticket] = said
-            log.warning("the broker stopped out position %s (margin stop-out)", said)
-        return trade, reason
 
     def _symbol(self, symbol: str) -> tuple[SymbolInfo, Raw] | None:
         raw = self.api.symbol_info(symbol)

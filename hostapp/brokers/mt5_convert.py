@@ -90,9 +90,19 @@ def _level(value: Any) -> float | None:
     return level if level > 0 else None
 
 
+def identity(position: Mapping[str, Any]) -> int:
+    """A position's identity for as long as it is open: its ``identifier``
+    (``POSITION_IDENTIFIER``, the ticket of the order that opened it, which every deal of
+    the position carries), not its ``ticket``, which the server changes when it re-opens
+    the position (a swap charged so: :mod:`.mt5_reopen`). A row without one (an older
+    terminal build) has only its ticket."""
+    return int(position.get("identifier") or 0) or int(position["ticket"])
+
+
 def trade_from_position(d: Mapping[str, Any], clock: ServerClock) -> Trade:
+    """The position as hookspecs sees it: its identity as its ticket (:func:`identity`)."""
     return Trade(
-        ticket=int(d["ticket"]),
+        ticket=identity(d),
         symbol=str(d["symbol"]),
         direction="buy" if int(d["type"]) == 0 else "sell",
         volume=float(d["volume"]),

@@ -14,6 +14,8 @@ from typing import Any
 
 from hookspecs import Direction, NettingEffect
 
+from .mt5_convert import identity
+
 #: what an order did to the netting position, and its words for the result's message
 Netted = tuple[NettingEffect | None, str]
 
@@ -46,7 +48,7 @@ def effect(net: Mapping[str, Any] | None, direction: Direction, filled: float) -
     broker's (``(None, "")`` when there was no position to change)."""
     if net is None:
         return None, ""
-    ticket, held = int(net["ticket"]), float(net["volume"])
+    ticket, held = identity(net), float(net["volume"])
     if _side(net) == direction:
         return "added", f"; added {filled:g} to {ticket}"
     if filled < held - 1e-9:
@@ -73,7 +75,7 @@ def shared_positions(
     if not shared:
         return None
     each = ", ".join(
-        f"{p['symbol']} {int(p['ticket'])} {_side(p)} {float(p['volume']):g} "
+        f"{p['symbol']} {identity(p)} {_side(p)} {float(p['volume']):g} "
         f"(magic {int(p.get('magic', 0))})"
         for p in shared
     )

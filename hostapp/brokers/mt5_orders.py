@@ -89,7 +89,10 @@ class Operation:
     ``verify`` instead: after an unknown outcome, did it happen (a result) or not
     (``None``: safe to send again). ``exemode`` and ``point`` let a fill's slippage be
     measured; ``guard_price`` (opens) refuses a re-send whose price has moved more than
-    ``deviation`` points against the first attempt's."""
+    ``deviation`` points against the first attempt's. ``reticketed`` (a modify or close)
+    says, when the server answers that the position the request named is gone (10036),
+    whether the position is open under another ticket (the server re-opened it after the
+    request was built): the request is then built again for it."""
 
     label: str
     symbol: str
@@ -104,6 +107,12 @@ class Operation:
     exemode: int = EXECUTION_MARKET
     point: float = 0.0
     guard_price: bool = False
+    reticketed: Callable[[int], bool] | None = None
+
+
+#: Times one operation is built again for a position the server re-opened meanwhile: a
+#: re-open is once a day, so more than this is a server that keeps answering 10036.
+MAX_RETICKETS = 3
 
 
 class OrderSender:
@@ -161,6 +170,7 @@ class OrderSender:
             fillings = list(filling_order(op.filling_mask, op.exemode, self.c, cached))
         fill_index = 0
         attempt = 0
+        retickets = 0
         first_price: float | None = None
         while True:
             attempt += 1
@@ -213,6 +223,15 @@ class OrderSender:
                 self.fillings.pop(op.symbol, None)
                 fill_index += 1
                 attempt -= 1  # a filling fallback is not a price retry
+                continue
+            if (
+                outcome is Outcome.POSITION_CLOSED
+                and op.reticketed is not None
+                and retickets < MAX_RETICKETS
+                and op.reticketed(int(prepared.get("position") or 0))
+            ):
+                retickets += 1  # the position lives on under a new ticket: to that one
+                attempt -= 1  # no price retry either
                 continue
             if outcome is Outcome.POSITION_CLOSED and op.on_position_closed is not None:
                 return op.on_position_closed(message)

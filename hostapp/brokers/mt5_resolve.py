@@ -20,7 +20,8 @@ from typing import Any
 
 from hookspecs import BrokerError
 
-from .mt5_convert import as_dict, last_error
+from .mt5_convert import as_dict, identity, last_error
+from .mt5_reopen import SERVICE_REASONS
 
 #: Seconds before the send that still count as "this order": absorbs the difference
 #: between the local clock and the trade server's.
@@ -43,9 +44,9 @@ class Footprint:
     side: int
     magic: int
     since: int = 0  # server-clock seconds, set when the request is sent
-    position: int | None = None  # the position a close acts on
+    position: int | None = None  # the position a close acts on (its identity)
     held: float = 0.0  # that position's volume before the close
-    before: frozenset[int] = frozenset()  # positions open before an open was sent
+    before: frozenset[int] = frozenset()  # positions open before an open was sent (identities)
     volume: float = 0.0  # the lots asked; 0: any
     comment: str = ""  # the comment sent
 
@@ -98,6 +99,7 @@ def find_deals(
         and int(d["magic"]) == fp.magic
         and int(d["time"]) >= fp.since
         and (order is None or int(d["order"]) == order)
+        and int(d.get("reason", -1)) not in SERVICE_REASONS  # the server's own re-open
         and not (opening and int(d["entry"]) != DEAL_ENTRY_IN)
         and not (opening and int(d["position_id"]) in fp.before)
     ]
@@ -128,16 +130,16 @@ def find_in_positions(
     (hedging opens, chosen as deals are), or the closed position gone or smaller."""
     rows = _rows(api.positions_get(symbol=fp.symbol), "positions_get", api)
     if fp.position is not None:
-        now = next((p for p in rows if int(p["ticket"]) == fp.position), None)
+        now = next((p for p in rows if identity(p) == fp.position), None)
         left = float(now["volume"]) if now is not None else 0.0
         done = round(fp.held - left, 8)
         return Fill(done, fp.position) if done > LOTS_EPS else None
     if not hedging:
         return None  # a netting position's change cannot be told apart from others'
     candidates = [
-        (Fill(float(p["volume"]), int(p["ticket"])), int(p["time"]), str(p.get("comment") or ""))
+        (Fill(float(p["volume"]), identity(p)), int(p["time"]), str(p.get("comment") or ""))
         for p in rows
-        if int(p["ticket"]) not in fp.before
+        if identity(p) not in fp.before
         and int(p["type"]) == fp.side
         and int(p["magic"]) == fp.magic
     ]
@@ -193,6 +195,7 @@ def claim_deals(api: Any, fp: Footprint, fill: Fill, seen: Collection[int]) -> t
             and int(d["type"]) == fp.side
             and int(d["magic"]) == fp.magic
             and int(d["time"]) >= fp.since
+            and int(d.get("reason", -1)) not in SERVICE_REASONS
         ),
         key=lambda d: (int(d["time_msc"]), int(d["ticket"])),
     )

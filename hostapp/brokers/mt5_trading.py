@@ -9,6 +9,7 @@ outcome is resolved from the server's records instead of by sending again.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from hookspecs import (
@@ -22,9 +23,10 @@ from hookspecs import (
     opposite,
 )
 
-from .mt5_convert import last_error
+from .mt5_convert import identity, last_error
 from .mt5_netting import effect, inherited
 from .mt5_orders import Operation, OrderSender, Prepared, Tick
+from .mt5_positions import PositionReads, Raw
 from .mt5_resolve import Fill, Footprint, position_of_deal
 from .mt5_rules import (
     Constants,
@@ -41,7 +43,6 @@ from .mt5_settings import Mt5Settings
 
 #: MetaTrader refuses longer order comments.
 MAX_COMMENT = 31
-Raw = dict[str, Any]
 
 
 def _opt(value: Any) -> float | None:
@@ -49,9 +50,10 @@ def _opt(value: Any) -> float | None:
     return level if level > 0 else None
 
 
-class Trading:
+class Trading(PositionReads):
     """Order operations; the broker supplies the API, settings, constants, the sender and
-    the position and symbol reads."""
+    the symbol reads. A position is named by its identity (:mod:`.mt5_positions`) and each
+    request by the position's ticket at the time it is sent."""
 
     api: Any
     settings: Mt5Settings
@@ -60,12 +62,6 @@ class Trading:
 
     @property
     def margin_mode(self) -> MarginMode:
-        raise NotImplementedError
-
-    def _raw_positions(self) -> list[Raw]:
-        raise NotImplementedError
-
-    def _raw_position(self, ticket: int) -> Raw | None:
         raise NotImplementedError
 
     def _symbol(self, symbol: str) -> tuple[SymbolInfo, Raw] | None:
@@ -152,7 +148,7 @@ class Trading:
             held = [p for p in self._raw_positions() if p["symbol"] == symbol]
         except BrokerError as exc:
             return ActionResult.failure(ResultCode.REJECTED, f"{label}: not sent: {exc}")
-        before = frozenset(int(p["ticket"]) for p in held)
+        before = frozenset(identity(p) for p in held)
         order_type = self.c.order_type(direction)
         hedging = self.margin_mode == "hedging"
         net = held[0] if held and not hedging else None  # the position the order changes
@@ -231,11 +227,11 @@ class Trading:
         except BrokerError:
             return fill.order or None
         if not hedging:
-            return int(now[0]["ticket"]) if now else None
+            return identity(now[0]) if now else None
         fresh = [
-            int(p["ticket"])
+            identity(p)
             for p in now
-            if int(p["ticket"]) not in fp.before
+            if identity(p) not in fp.before
             and int(p["type"]) == fp.side
             and int(p["magic"]) == fp.magic
         ]
@@ -275,7 +271,7 @@ class Trading:
                 return ActionResult.failure(ResultCode.INVALID_STOPS, f"{label}: {problem}")
             return {
                 "action": self.c.sltp,
-                "position": ticket,
+                "position": self.ticket_now(ticket),
                 "symbol": symbol,
                 "sl": sl or 0.0,
                 "tp": tp or 0.0,
@@ -292,7 +288,9 @@ class Trading:
         def closed(message: str) -> ActionResult:
             return ActionResult.failure(ResultCode.NOT_FOUND, message)
 
-        return self.sender.run(Operation(label, symbol, prepare, verify, closed, modify=True))
+        moved = partial(self.reticketed, ticket)
+        op = Operation(label, symbol, prepare, verify, closed, modify=True, reticketed=moved)
+        return self.sender.run(op)
 
     # -- close ----------------------------------------------------------------------------
 
@@ -331,7 +329,7 @@ class Trading:
     def _close_part(
         self, pos: Raw, lots: float, info: SymbolInfo, raw: Raw, *, full: bool
     ) -> ActionResult:
-        ticket = int(pos["ticket"])
+        ticket = identity(pos)
         symbol = str(pos["symbol"])
         direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
         label = f"close {ticket} {lots} of {float(pos['volume'])}"
@@ -350,7 +348,7 @@ class Trading:
             request = self._deal_request(
                 symbol, lots, closing, price, self.settings.magic, comment, filling
             )
-            return {**request, "position": ticket}
+            return {**request, "position": self.ticket_now(ticket)}
 
         def settle(fill: Fill, message: str) -> ActionResult:
             """A full close that leaves volume open is no success: the caller must go on
@@ -383,11 +381,13 @@ class Trading:
             volume=lots,
             comment=self.settings.comment[:MAX_COMMENT],
         )
+
         op = Operation(
             label,
             symbol,
             prepare,
             on_position_closed=closed,
+            reticketed=partial(self.reticketed, ticket),
             filling_mask=int(raw.get("filling_mode", 0)),
             footprint=footprint,
             settle=settle,

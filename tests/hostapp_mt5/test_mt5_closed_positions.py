@@ -89,16 +89,17 @@ def test_a_margin_stop_out_is_no_stop_loss_and_is_noted_for_the_summary(
 
 
 def test_a_position_whose_ticket_is_not_its_identifier_is_found_by_its_deals() -> None:
-    """The server re-opened the position (a swap charged so) under a new ticket: its deals
-    carry its identifier, which the history is asked by, and the close keeps the ticket
-    the plugins know. Asked by the ticket, the history never showed it closed."""
+    """The server re-opened the position (a swap charged so) under a new ticket: the
+    broker presents its identifier as its ticket, which its deals carry and the history
+    is asked by, and the close has the same ticket. Asked by the ticket, the history never
+    showed it closed."""
     fake = make_fake()
     broker = connect(fake, time_symbols=("XAUUSD",))
     ticket = fake.add_position("XAUUSD", 0, 0.1, 2010.0, sl=1999.0, identifier=4242)
-    assert [t.ticket for t in broker.positions()] == [ticket]
+    assert [t.ticket for t in broker.positions()] == [4242]
     fake.hit_stop(ticket)
-    closed = broker.closed_with_reason(ticket)
+    closed = broker.closed_with_reason(4242)
     assert closed is not None
     trade, reason = closed
-    assert (trade.ticket, reason, trade.close_price) == (ticket, "stop_loss", 1999.0)
+    assert (trade.ticket, reason, trade.close_price) == (4242, "stop_loss", 1999.0)
     assert trade.profit == pytest.approx(-110.0)  # (1999.0 - 2010.0) × 0.1 × 100

@@ -285,6 +285,13 @@ class TradeServer(ServerOperations):
             net.type, net.volume, net.price_open = r["type"], round(v - net.volume, 8), price
             net.sl, net.tp = sl, tp
             entry = CONSTANTS["DEAL_ENTRY_INOUT"]
+            # MQL5 reference, POSITION_IDENTIFIER: "When reversing a position in netting
+            # mode (using a single in/out trade), POSITION_IDENTIFIER does not change.
+            # However, POSITION_TICKET is replaced with the ticket of the order that led
+            # to the reversal."
+            del self.positions[net.ticket]
+            net.identifier, net.ticket = net.id, order
+            self.positions[order] = net
         else:
             profit = self._booked(s, net, v, price)
             self._reduce(net, v)

@@ -350,11 +350,17 @@ class FakeMT5(TradeServer):
             out.append(TradeOrder(
                 o.ticket, o.setup, o.setup * 1000, 0, 0, 0, r["type"], r["type_time"],
                 r["type_filling"], CONSTANTS["ORDER_STATE_PLACED"], r["magic"],
-                r.get("position", 0), 0, 3, r["volume"], r["volume"], r["price"], 0.0, 0.0,
-                r["price"], 0.0, r["symbol"], self._comment(r["comment"]), "",
+                self._position_id(r.get("position", 0)), 0, 3, r["volume"], r["volume"],
+                r["price"], 0.0, 0.0, r["price"], 0.0, r["symbol"], self._comment(r["comment"]), "",
             ))
             # fmt: on
         return tuple(self._out(o) for o in out)
+
+    def _position_id(self, ticket: int) -> int:
+        """ORDER_POSITION_ID of an order that acts on position ``ticket``: the position's
+        identifier (MQL5 reference: "the identifier of exactly this position")."""
+        p = self.positions.get(ticket)
+        return p.id if p is not None else ticket
 
     def history_deals_get(self, *args: Any, **kwargs: Any) -> Any:
         """``(date_from, date_to, group=)``, ``(ticket=)`` or ``(position=)``; dates are
