@@ -57,15 +57,20 @@ def log_action(
     *,
     in_a_row: int = 1,
     ends: int = 0,
+    reported: bool = False,
 ) -> None:
     """The ``action`` event: what was done to which trade, and the broker's answer.
+    ``reported``: carried out elsewhere (a DTMS server on the account) and reported to
+    this host (``HostView.report_action``), said so in the line and its ``reported`` field,
+    so a reader of the log never counts it as this host's order.
 
     For a broker that refuses the same action on the same ticket again and again (a close
     retried on every bar of a closed market), a problem that repeats each cycle is one
     episode in the log, with its count: ``in_a_row`` is how many times in a row this refusal
     came with this code (logged at WARNING the first and second time, the second saying
     that more go to DEBUG); ``ends`` is how many refusals this answer ends (it says so)."""
-    message = "action %s on ticket %s: %s %s"
+    message = "action %s on ticket %s" + (" (reported: carried out elsewhere)" if reported else "")
+    message += ": %s %s"
     args: list[object] = [action.kind.value, action.ticket, result.code.value, result.message]
     level = logging.INFO if result.ok else logging.WARNING
     if not result.ok and in_a_row == 2:
@@ -89,6 +94,7 @@ def log_action(
         reason=action.reason,
         in_a_row=in_a_row if not result.ok and in_a_row > 1 else None,
         after_refusals=ends or None,
+        reported=reported or None,
     )
 
 

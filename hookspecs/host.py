@@ -169,6 +169,16 @@ class HostView(Protocol):
         veto is a ``vetoed`` result (final: a retry meets the same veto)."""
         ...
 
+    async def report_action(self, action: Action, result: ActionResult) -> None:
+        """Fire ``on_action`` for every plugin, for an action carried out elsewhere: by a
+        DTMS server (``dtms serve``) on this account, for one of this host's trades, which
+        DTMS's remote strategy learns from the server's history. The host logs it as it
+        logs what :meth:`execute` does, saying it was reported, and calls no broker. It
+        does not count it as its own: the action is not among the run's action rows (the
+        summary's ``actions_by_source`` is what this host carried out), and a position it
+        closed is closed outside this host (``on_trade_closed`` says ``external``)."""
+        ...
+
     async def report_state_change(
         self,
         ticket: int,
@@ -177,6 +187,7 @@ class HostView(Protocol):
         reason: str,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Fire ``on_state_change`` for every plugin (used by DTMS strategies); ``details``
-        is the score breakdown behind the change, as data."""
+        """Fire ``on_state_change`` for every plugin (used by DTMS strategies, the remote
+        one for the changes a DTMS server made); ``details`` is the score breakdown behind
+        the change, as data."""
         ...

@@ -215,7 +215,11 @@ def on_state_change(
     otherwise. Read numbers from ``details``, never out of ``reason``.
 
     Fires after the new state was persisted. Async allowed; broadcast. Notifiers and
-    dashboards listen here.
+    dashboards listen here. A host whose trades a DTMS server (``dtms serve``) defends
+    hears the server's changes of its trades the same way, with the server's reason and
+    details, at the refresh after the change (DTMS's remote strategy reads them from the
+    server's history; a server of an earlier version says only ``DTMS server``, with no
+    details, and a change back and forth between two refreshes is not seen there).
 
     Results: none. A raising plugin is logged.
     """
@@ -226,7 +230,12 @@ def on_action(host: HostView, action: Action, result: ActionResult) -> Awaitable
     """A defensive action was carried out (or refused) at the broker.
 
     Fires once per attempt, after the broker answered, with its result. Async allowed;
-    broadcast.
+    broadcast. It also fires for an action carried out elsewhere on this account for one
+    of this host's trades, by a DTMS server (``dtms serve``) that defends them: DTMS's
+    remote strategy reports it with ``host.report_action`` at the refresh after the
+    server settled it, with the server's ``Action`` and ``ActionResult`` (an attempt whose
+    outcome the server did not know is heard once that is settled, with the settled
+    result). Such an action is not this host's: it is not in the run's action rows.
 
     Results: none. A raising plugin is logged.
     """

@@ -1,8 +1,9 @@
 """The Host: what every hook receives as ``host`` (it satisfies hookspecs.HostView).
 
 It is deliberately thin: it holds the broker, market, clock and configuration, and routes
-the two things a plugin may ask the host to do (``execute`` an action, report a state
-change) back through the PluginHost so that every other plugin hears about it.
+what a plugin may ask the host to do (``execute`` an action, report a state change, report
+an action a DTMS server carried out on this account) back through the PluginHost so that
+every other plugin hears about it.
 """
 
 from __future__ import annotations
@@ -133,6 +134,18 @@ class Host:
         log_action(self._log, action, result, symbol, in_a_row=in_a_row, ends=ends)
         await self.plugins.on_action(self, action, result)
         return result
+
+    async def report_action(self, action: Action, result: ActionResult) -> None:
+        """Tell every plugin (``on_action``) of an action carried out elsewhere: a DTMS
+        server's, on this account, reported by DTMS's remote strategy. Logged as
+        :meth:`execute` logs, marked reported; no broker call. Not in :attr:`executed`,
+        so the run's action rows and ``actions_by_source`` stay this host's, and the loop's
+        listeners are not told: a position it closed was closed outside this host, and
+        the loop reports it ``external``, as it did before such actions were heard."""
+        symbol = self._symbol_of(action.ticket)
+        in_a_row, ends = self._refusal_run(action, result)
+        log_action(self._log, action, result, symbol, in_a_row=in_a_row, ends=ends, reported=True)
+        await self.plugins.on_action(self, action, result)
 
     def _vetoed(self, action: Action) -> ActionResult | None:
         """A ``re_add`` opens a new entry, so the plugins' ``allow_order`` is asked about

@@ -81,6 +81,10 @@ class ObservedHost:
             self._metrics.action(action.kind.value, result.code.value)
         return result
 
+    async def report_action(self, action: Action, result: ActionResult) -> None:
+        """Passed on: the server's engine carries its actions out itself (``execute``)."""
+        await self._host.report_action(action, result)
+
     async def report_state_change(
         self,
         ticket: int,

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from support.hostapp_plugin_doubles import Recorder
 
-from hookspecs import Action, ActionKind, HostView, OrderRequest, ResultCode, hookimpl
+from hookspecs import (
+    Action,
+    ActionKind,
+    ActionResult,
+    HostView,
+    OrderRequest,
+    ResultCode,
+    hookimpl,
+)
 from hostapp.clock import SimClock, SystemClock
 from hostapp.host import Host
 from hostapp.testing import T0, MemoryBroker, MemoryMarket, bars_from_closes
@@ -56,6 +64,35 @@ async def test_execute_records_refusals_and_tells_plugins(hostapp_factory: Any) 
     assert not result.ok and result.code is ResultCode.NOT_FOUND  # a refusal, not an exception
     assert host.executed == [(action, result)]
     assert plugin.calls[-1] == ("on_action", {"action": action, "result": result})
+
+
+async def test_an_action_reported_from_elsewhere_is_heard_not_counted(
+    hostapp_factory: Any, hostapp_broker: MemoryBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``report_action``: an action a DTMS server carried out on the account reaches
+    every plugin (``on_action``) and the log, marked reported; no broker call, no row of
+    this host's actions, and the loop's listeners (which would call a close this host's
+    own) are not told."""
+    plugin = Recorder()
+    host = hostapp_factory({"a": plugin})
+    ticket = hostapp_broker.open(OrderRequest("XAUUSD", "buy", 1.0, stop_loss=1990.0)).new_ticket
+    assert ticket is not None
+    heard: list[Any] = []
+    host.add_listener(lambda action, result: heard.append(action))
+    action = Action(ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, "S=-4", f"{ticket}:1:x")
+    result = ActionResult.success("done by the server")
+    caplog.set_level("INFO", "hostapp")
+    await host.report_action(action, result)
+    assert plugin.calls[-1] == ("on_action", {"action": action, "result": result})
+    assert host.executed == [] and heard == []
+    position = hostapp_broker.position(ticket)
+    assert position is not None and position.stop_loss == 1990.0  # nothing sent
+    (line,) = [r for r in caplog.records if getattr(r, "event", None) == "action"]
+    assert line.getMessage() == (
+        f"action tighten_sl on ticket {ticket} (reported: carried out elsewhere): ok "
+        "done by the server"
+    )
+    assert (line.reported, line.symbol) == (True, "XAUUSD")  # type: ignore[attr-defined]
 
 
 class RiskLimit:
