@@ -28,6 +28,7 @@ from hookspecs import Action, ActionResult
 
 from .book import TradeBook
 from .engine import JournalEntry, JournalStatus, ScoreBreakdown, TradeRecord
+from .engine.planning import SOURCE
 from .store import Encoded, StoreError, StoreProtocol
 
 ENDED = (JournalStatus.DONE, JournalStatus.FAILED)
@@ -130,7 +131,9 @@ class PendingWrites:
             self._states[ticket] = (state, now)
 
     def action(self, action: Action, result: ActionResult, now: datetime) -> None:
-        """The history entry of an action the broker answered."""
+        """The history entry of an action the broker answered: the whole ``Action`` and
+        ``ActionResult``, so a remote host rebuilds exactly what ``on_action`` gave the
+        plugins here (docs/dtms.md §9), and the opening of the trade it is about."""
         self._history.append(
             {
                 "type": "action",
@@ -139,11 +142,15 @@ class PendingWrites:
                 "kind": action.kind.value,
                 "params": dict(action.params),
                 "reason": action.reason,
+                "source": action.source,
                 "ok": result.ok,
                 "code": result.code.value,
                 "message": result.message,
                 "new_ticket": result.new_ticket,
+                "filled_volume": result.filled_volume,
+                "netting": result.netting,
                 "at": now.isoformat(),
+                **self._opened(action.ticket),
             }
         )
 
@@ -158,13 +165,21 @@ class PendingWrites:
                 "kind": entry.kind.value,
                 "params": dict(entry.params),
                 "reason": "settled from the broker's positions",
+                "source": SOURCE,
                 "ok": entry.status is JournalStatus.DONE,
                 "code": entry.code,
                 "message": entry.message,
                 "new_ticket": entry.new_ticket,
                 "at": now.isoformat(),
+                **self._opened(ticket),
             }
         )
+
+    def _opened(self, ticket: int) -> dict[str, str]:
+        """``opened_at`` of the trade an entry is about: a broker hands tickets out again,
+        and one ticket's history may hold an earlier trade's entries."""
+        rec = self._book.records.get(ticket)
+        return {"opened_at": rec.opened_at.isoformat()} if rec is not None else {}
 
     def flush(self, store: StoreProtocol) -> set[int]:
         """Write everything marked in one transaction. Returns the tickets whose record

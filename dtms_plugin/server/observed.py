@@ -93,13 +93,27 @@ class ObservedHost:
         reason: str,
         details: Mapping[str, Any] | None = None,
     ) -> None:
+        """Counted, written to the history with its reason and score breakdown (what a
+        remote host tells its plugins: docs/dtms.md §9), then told to the host. Written
+        first: the record already shows the new state, and a client that reads both
+        finds the entry at once rather than after the host's plugins have heard it."""
         if self._metrics is not None:
             self._metrics.transition(str(old), str(new))
+        entry = {"type": "state_change", "ticket": ticket, "from": str(old), "to": str(new),
+                 "reason": reason, "details": dict(details or {})}  # fmt: skip
+        self.journal(entry | self._opened(ticket))
         await self._host.report_state_change(ticket, old, new, reason, details)
-        self.journal(
-            {"type": "state_change", "ticket": ticket, "from": str(old), "to": str(new),
-             "reason": reason}
-        )  # fmt: skip
+
+    def _opened(self, ticket: int) -> dict[str, Any]:
+        """``opened_at`` of the trade a history entry is about: a broker hands tickets
+        out again, and one ticket's history may hold an earlier trade's entries."""
+        try:
+            record = self._store.get_record(ticket)
+        except StoreError:
+            return {}
+        fields = record.get("trade", record) if record is not None else {}
+        opened = fields.get("opened_at") if isinstance(fields, Mapping) else None
+        return {"opened_at": opened} if isinstance(opened, str) else {}
 
     def journal(self, entry: dict[str, Any]) -> None:
         """Add a state change or an unregistration to the history behind

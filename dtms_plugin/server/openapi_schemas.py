@@ -9,7 +9,8 @@ from typing import Any
 
 from . import limits
 from .openapi_status import ACCOUNT_MODE, STATUS_SCHEMAS
-from .openapi_types import IGNORED, IGNORED_COUNT, PROFIT, UNKNOWN_KEYS, volume
+from .openapi_types import DIRECTION as _DIRECTION
+from .openapi_types import HISTORY_MARK, IGNORED, IGNORED_COUNT, PROFIT, UNKNOWN_KEYS, volume
 from .openapi_types import LEVEL_OR_TEXT as _LEVEL
 from .openapi_types import NUM_OR_NULL as _NUM_OR_NULL
 from .openapi_types import PRICE_OR_TEXT as _PRICE
@@ -17,13 +18,6 @@ from .openapi_types import STATE as _STATE
 from .openapi_types import STR_OR_NULL as _STR_OR_NULL
 from .openapi_types import TIME_OR_EPOCH as _TIME
 from .validation import TYPE_NAMES
-
-_WS = "[ \\t\\r\\n]*"
-_DIRECTION: dict[str, Any] = {
-    "type": "string",
-    "pattern": limits.DIRECTION_PATTERN,
-    "description": "buy or sell, any case",
-}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -150,13 +144,14 @@ SCHEMAS: dict[str, Any] = {
     },
     "TradeSummary": {
         "type": "object",
-        "required": ["ticket", "state", "defensive", "score", "updated_at"],
+        "required": ["ticket", "state", "defensive", "score", "updated_at", "history_mark"],
         "properties": {
             "ticket": {"type": "integer"},
             "state": _STATE,
             "defensive": {"type": "boolean"},
             "score": _NUM_OR_NULL,
             "updated_at": _STR_OR_NULL,
+            "history_mark": HISTORY_MARK,
         },
     },
     "Trade": {
@@ -180,6 +175,7 @@ SCHEMAS: dict[str, Any] = {
             "warnings": {"type": "array"},
             "last_action": {"type": ["object", "null"]},
             "updated_at": _STR_OR_NULL,
+            "history_mark": HISTORY_MARK,
             "summary": {
                 "type": "string",
                 "description": "'Trade T is in STATE state with score S' (n/a: no score yet)",

@@ -266,6 +266,29 @@ STATUS_SCHEMAS: dict[str, Any] = {
                         "kind": {"type": "string"},
                         "ok": {"type": "boolean"},
                         "code": {"type": "string"},
+                        "opened_at": {
+                            "type": "string",
+                            "description": "the opening of the trade the entry is about (a"
+                            " ticket handed out again holds an earlier trade's entries too)",
+                        },
+                        "from": _STATE,
+                        "to": _STATE,
+                        "reason": {"type": "string"},
+                        "details": {
+                            "type": "object",
+                            "description": "a state change's score breakdown (total,"
+                            " subscores, weights, ...), empty when no score decided it",
+                        },
+                        "key": {"type": "string", "description": "an action's idempotency key"},
+                        "params": {"type": "object"},
+                        "source": {"type": "string", "description": "the planning plugin"},
+                        "message": {"type": "string"},
+                        "new_ticket": {"type": ["integer", "null"]},
+                        "filled_volume": {"type": ["number", "null"]},
+                        "netting": {
+                            "type": ["string", "null"],
+                            "enum": ["added", "reduced", "closed", "reversed", None],
+                        },
                     },
                 },
             },

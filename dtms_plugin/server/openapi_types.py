@@ -17,6 +17,19 @@ STATE: dict[str, Any] = {
     "enum": ["HEALTHY", "WARNING_L1", "WARNING_L2", "HEDGED", "RECOVERING", "CLOSED"],
 }
 
+DIRECTION: dict[str, Any] = {
+    "type": "string",
+    "pattern": limits.DIRECTION_PATTERN,
+    "description": "buy or sell, any case",
+}
+#: ``history_mark`` of a trade's answers (``views.history_mark``).
+HISTORY_MARK: dict[str, Any] = {
+    "type": "string",
+    "description": "changes whenever the trade's history (GET /dtms/actions?ticket=) may"
+    " have grown: a client that read the history under this mark need not read it again"
+    " until it changes; an opaque text, compared whole (older servers do not send it)",
+}
+
 PRICE: dict[str, Any] = {
     "type": "number",
     "exclusiveMinimum": 0,

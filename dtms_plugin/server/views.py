@@ -8,6 +8,7 @@ crashed process): a missing value is ``null``, never a 500.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -174,10 +175,29 @@ def _warnings(record: Mapping[str, Any]) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
+def history_mark(record: Mapping[str, Any]) -> str:
+    """``history_mark``: a short text that changes whenever the trade's history (``GET
+    /dtms/actions?ticket=``) may have grown, so a client that saw it before need not read
+    the history again (the remote strategy tells its host's plugins the new entries:
+    docs/dtms.md §9). Read from the record alone, so the batch stays one read per ticket:
+    a state entered moves ``seq``, and an action answered or settled puts its journal
+    entry at the journal's end (``engine/journal.py``), so the newest entry's key, status,
+    attempts, waits or time move. It also moves when no entry came (an action journaled
+    pending before its broker call): a read that finds nothing new."""
+    journal = record.get("journal")
+    last = journal[-1] if isinstance(journal, list) and journal else None
+    newest = last if isinstance(last, Mapping) else {}
+    parts = [record.get("seq"), record.get("state")]
+    parts += [newest.get(k) for k in ("key", "status", "attempts", "waits", "at")]
+    return hashlib.blake2s(repr(parts).encode(), digest_size=6).hexdigest()
+
+
 def batch_entry(
     ticket: int, record: Mapping[str, Any], *, account_defensive: bool
 ) -> dict[str, Any]:
-    """The small per-ticket shape of ``GET /dtms/trades`` (what a cache refresh needs)."""
+    """The small per-ticket shape of ``GET /dtms/trades`` (what a cache refresh needs):
+    the original's keys, and ``history_mark`` (:func:`history_mark`), which clients that
+    do not know it ignore."""
     state = record_state(record)
     return {
         "ticket": ticket,
@@ -185,6 +205,7 @@ def batch_entry(
         "defensive": is_defensive(state, account_defensive),
         "score": _score(record),
         "updated_at": _updated_at(record),
+        "history_mark": history_mark(record),
     }
 
 

@@ -129,7 +129,8 @@ async def test_batch_returns_known_and_unknown(client: Client) -> None:
     assert one["ticket"] == 1
     assert one["state"] == "HEALTHY"
     assert one["defensive"] is False
-    assert set(one) == {"ticket", "state", "defensive", "score", "updated_at"}
+    # the original's keys, and the mark of the trade's history (docs/dtms.md §9)
+    assert set(one) == {"ticket", "state", "defensive", "score", "updated_at", "history_mark"}
 
 
 @pytest.mark.parametrize("tickets", ["1,x", "1,-2", "0", "1.5", ",,,", "1+x"])
