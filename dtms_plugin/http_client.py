@@ -120,6 +120,13 @@ class RemoteApi(Connection):
             "GET", "/dtms/trades", params={"tickets": joined}, timeout=self._query_timeout
         )
 
+    async def actions(self, ticket: int, limit: int) -> Reply:
+        """GET /dtms/actions?ticket=T&limit=N: the newest N entries of T's history."""
+        params = {"ticket": str(ticket), "limit": str(limit)}
+        return await self.request(
+            "GET", "/dtms/actions", params=params, timeout=self._query_timeout
+        )
+
 
 def _registration(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in ("kind", "close")}

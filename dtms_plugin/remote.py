@@ -32,15 +32,13 @@ from .http_client import (
 from .metrics import ClientMetrics
 from .remote_entries import EntryRules
 from .remote_health import ServerHealth
-from .remote_outbox import OutboxPasses
+from .remote_outbox import OPEN_KEY, OutboxPasses
 from .remote_states import BATCH_SIZE, REFRESH_GAP, RemoteStates
 
 __all__ = ["BATCH_SIZE", "REFRESH_GAP", "RemoteStrategy"]
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
-
-_OPEN_KEY = "remote:open"
 
 
 class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
@@ -100,6 +98,10 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         #: close), for the run's summary: state -> trades; and per ticket still held.
         self._reached: Counter[str] = Counter()
         self._reached_by: dict[int, set[str]] = {}
+        #: per ticket, what its plugins were told of the server's history (RemoteEvents)
+        self._cursors: dict[int, dict[str, Any]] = {}
+        self._incomplete: dict[int, tuple[str, int]] = {}
+        self._actions_heard = 0  # the server's actions told to this host's plugins
         self._health = ServerHealth(
             settings.api_url, self.log, self._now, last_known_seconds=settings.last_known_seconds
         )
@@ -134,9 +136,10 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         await self._check_server()
         self._wake, self._idle = asyncio.Event(), asyncio.Event()
         self._flush_lock, self._refresh_lock = asyncio.Lock(), asyncio.Lock()
-        saved = store.get_value(_OPEN_KEY)
+        saved = store.get_value(OPEN_KEY)
         if isinstance(saved, list):
             self._open.update(t for t in saved if isinstance(t, int))
+        self._load_cursors()
         for ticket, payload in store.outbox_items():
             kind = payload.get("kind", "register")
             if kind == "register":
@@ -225,6 +228,7 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         self._closed.pop(trade.ticket, None)
         self._symbols[trade.ticket] = trade.symbol
         self._uncounted.discard(trade.ticket)  # a close of its ticket queued is replaced
+        self._follow(trade.ticket, trade.opened_at.isoformat())  # its history, to the plugins
         self._enqueue(trade.ticket, payload, save_open=True)
         self._kick()
 
@@ -284,6 +288,7 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         self._remember_closed((ticket,))
         self._wanted.discard(ticket)
         self._hedged.discard(ticket)
+        self._told_closed(ticket)  # the server's history still told, its CLOSED not again
         self._enqueue(ticket, payload, save_open=True)
         self._uncounted.add(ticket)  # until delivered (:meth:`allow_order`)
         before = self._cached_state(ticket)
@@ -341,42 +346,6 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         return defensive
 
     # ------------------------------------------------------------------ outbox
-
-    def _enqueue(self, ticket: int, payload: dict[str, Any], *, save_open: bool = False) -> None:
-        """Queue ``payload``; with ``save_open``, the open set goes in the same store
-        transaction (one commit per hook: a host registering a burst of trades pays one
-        commit for each, not two). When that fails, each is written on its own."""
-        try:
-            with self.store.batch():
-                self.store.outbox_put(ticket, payload)
-                if save_open:
-                    self.store.put_value(_OPEN_KEY, sorted(self._open))
-        except StoreError:
-            self._put_entry(ticket, payload)
-            if save_open:
-                self._save_open()
-        else:
-            self._volatile.pop(ticket, None)
-
-    def _put_entry(self, ticket: int, payload: dict[str, Any]) -> None:
-        try:
-            self.store.outbox_put(ticket, payload)
-        except StoreError as exc:
-            # Never lose it: keep it in memory so the sender still delivers it.
-            self.log.error(
-                "DTMS %s of ticket %s not persisted (%s); kept in memory only",
-                payload["kind"],
-                ticket,
-                exc,
-            )
-            self._volatile[ticket] = payload
-        else:
-            self._volatile.pop(ticket, None)
-
-    def _save_open(self) -> None:
-        # A failure is logged by the store; the set is rebuilt from the outbox on restart.
-        with suppress(StoreError):
-            self.store.put_value(_OPEN_KEY, sorted(self._open))
 
     def _kick(self) -> None:
         if self._wake is not None and self._idle is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
 from typing import Any
 
 from .http_client import BATCH_LIMIT, Outcome, RemoteApi, deliver, deliver_batch
@@ -22,6 +23,8 @@ from .store import StoreError, StoreProtocol
 SEND_CONCURRENCY = 8
 #: tickets of closes the server had no record of, named in the run's report (the newest)
 UNKNOWN_SHOWN = 5
+#: The store value of the tickets registered and not closed (rebuilt at start-up).
+OPEN_KEY = "remote:open"
 
 
 class OutboxPasses:
@@ -43,6 +46,10 @@ class OutboxPasses:
     _closes_unknown_last: list[int]
     _sleep: Callable[[float], Awaitable[Any]]
     _rand: Callable[[], float]
+    _open: set[int]
+    #: what is followed of the trades' histories, written (:mod:`.remote_events`); only
+    #: annotated here, so the mixin that defines it is found whatever the bases' order
+    _save_cursors: Callable[[], None]
 
     @property
     def store(self) -> StoreProtocol:
@@ -51,6 +58,45 @@ class OutboxPasses:
     @property
     def metrics(self) -> ClientMetrics:
         raise NotImplementedError
+
+    def _enqueue(self, ticket: int, payload: dict[str, Any], *, save_open: bool = False) -> None:
+        """Queue ``payload``; with ``save_open``, the open set and what is followed of the
+        trades' histories (:mod:`.remote_events`) go in the same store transaction (one
+        commit per hook: a host registering a burst of trades pays one commit for each,
+        not three). When that fails, each is written on its own."""
+        try:
+            with self.store.batch():
+                self.store.outbox_put(ticket, payload)
+                if save_open:
+                    self.store.put_value(OPEN_KEY, sorted(self._open))
+                    self._save_cursors()
+        except StoreError:
+            self._put_entry(ticket, payload)
+            if save_open:
+                self._save_open()
+                self._save_cursors()
+        else:
+            self._volatile.pop(ticket, None)
+
+    def _put_entry(self, ticket: int, payload: dict[str, Any]) -> None:
+        try:
+            self.store.outbox_put(ticket, payload)
+        except StoreError as exc:
+            # Never lose it: keep it in memory so the sender still delivers it.
+            self.log.error(
+                "DTMS %s of ticket %s not persisted (%s); kept in memory only",
+                payload["kind"],
+                ticket,
+                exc,
+            )
+            self._volatile[ticket] = payload
+        else:
+            self._volatile.pop(ticket, None)
+
+    def _save_open(self) -> None:
+        # A failure is logged by the store; the set is rebuilt from the outbox on restart.
+        with suppress(StoreError):
+            self.store.put_value(OPEN_KEY, sorted(self._open))
 
     async def flush(self) -> None:
         """One pass over the outbox, oldest first; stops early when the server is down.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from hookspecs import DefensiveState, HostView
 
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe, tickets_text
+from .remote_events import RemoteEvents
 from .remote_health import ServerHealth
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
@@ -38,8 +39,9 @@ _DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
 _STATES = frozenset(s.value for s in DefensiveState)
 
 
-class RemoteStates:
-    """State refresh and reached states; the attributes are the strategy's."""
+class RemoteStates(RemoteEvents):
+    """State refresh and reached states, and through :class:`RemoteEvents` the server's
+    history of the trades refreshed; the attributes are the strategy's."""
 
     name: str
     settings: DtmsSettings
@@ -86,9 +88,17 @@ class RemoteStates:
             return None
         return cached[0] if cached is not None else None
 
-    async def _reached_state(self, ticket: int, old: str | None, new: str, why: str) -> None:
+    async def _reached_state(
+        self,
+        ticket: int,
+        old: str | None,
+        new: str,
+        why: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         """Count a state the server put one of our trades in, and tell the host (its
-        run summary counts the states reached)."""
+        run summary counts the states reached); ``details``: the score breakdown, when
+        the server's history gave it (:mod:`.remote_events`)."""
         if new == old or new not in _STATES or (old is None and new == "HEALTHY"):
             return  # a trade starts HEALTHY: only a change is reached
         seen = self._reached_by.setdefault(ticket, set())
@@ -100,7 +110,7 @@ class RemoteStates:
             return
         previous = DefensiveState(old) if old in _STATES else DefensiveState.HEALTHY
         try:
-            await report(ticket, previous, DefensiveState(new), why)
+            await report(ticket, previous, DefensiveState(new), why, details)
         except Exception:
             self.log.exception("DTMS: reporting ticket %s reaching %s failed", ticket, new)
 
@@ -125,11 +135,18 @@ class RemoteStates:
             out["note"] = note
             out["server_episodes"] = self._health.episodes
         elif self._handed:  # the summary's action rows are this host's, and it took none
+            heard = (
+                f", and this host's plugins heard {self._actions_heard} of them (on_action)"
+                if self._actions_heard
+                else ""
+            )
             out["note"] = (
                 f"DTMS managed the {self._handed} trades on the server at "
                 f"{self.settings.api_url}: its actions are there (`dtms actions`), not in "
-                "this host's action rows"
+                f"this host's action rows{heard}"
             )
+        if self._actions_heard:
+            out["server_actions_heard"] = self._actions_heard
         if self._closes_unknown:
             out["closes_unknown_to_server"] = self._closes_unknown
             shown = ", ".join(map(str, self._closes_unknown_last))
@@ -191,7 +208,9 @@ class RemoteStates:
         async with self._refresh_lock:
             pending = {t for t, _ in self.store.outbox_items()} | set(self._volatile)
             wanted, self._wanted = self._wanted, set()
-            tickets = sorted((self._open | wanted) - pending - self._closed.keys())
+            drain = self._draining()
+            # and those closed here whose history the server still tells (remote_events)
+            tickets = sorted(((self._open | wanted) - self._closed.keys() | drain) - pending)
             # no batch answer carries the account mode: ask for it (not while the server
             # is down and the outbox pass of this cycle has just tried it in vain)
             if not tickets and not (pending and self._health.down):
@@ -305,6 +324,8 @@ class RemoteStates:
             isinstance(e, dict) and e.get("defensive") is True and e.get("state") not in _DEFENSIVE
             for e in trades.values()
         )
+        told = states  # the server's word, for the history told below
+        states = self._server_view(states)  # a trade closed here stays CLOSED here
         before = {t: self._cached_state(t) for t in states}
         try:
             self.store.put_states(states, now)
@@ -315,8 +336,9 @@ class RemoteStates:
         except StoreError:
             return False  # logged by the store
         self._note_states(states)  # which are HEDGED: allow_order's rule
+        followed = await self._tell_history(trades, told)  # with the server's reasons
         for ticket, state in states.items():
-            if state is not None:
+            if state is not None and ticket not in followed:
                 await self._reached_state(ticket, before[ticket], state, "DTMS server")
         newly_closed = {t for t, s in states.items() if s == "CLOSED"}
         if newly_closed & self._open:
