@@ -40,8 +40,12 @@ from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe
 from .remote_health import ServerHealth
 from .store import StoreError, StoreProtocol
 
-#: The store value holding, per ticket followed, what was told (:class:`RemoteEvents`).
+#: The store values holding, per ticket followed, what was told (:class:`RemoteEvents`):
+#: ``remote:history:<n>``, the tickets whose remainder by :data:`CURSOR_BUCKETS` is n. In
+#: buckets, so telling an entry rewrites a small value, not every open trade's cursor (a
+#: value per ticket would leave a row behind each closed trade: values are never deleted).
 CURSORS_KEY = "remote:history"
+CURSOR_BUCKETS = 64
 #: History entries asked first; when the last one told is not among them, the most the
 #: server sends (``GET /dtms/actions`` answers at most 1000).
 FIRST_READ = 16
@@ -50,6 +54,9 @@ FULL_READ = 1000
 #: that leads to it before the state is told as the batch says it ("DTMS server"): the
 #: server writes the record first and the entry a moment later, or lost the entry.
 INCOMPLETE_READS = 3
+#: ``history_mark`` of a trade with nothing in its history (``server/views.py``): a trade
+#: handed to the server is read first when its mark is another.
+EMPTY_HISTORY = "0"
 #: ``Action.source`` of an entry written before the server kept it: the engine's.
 ENGINE_SOURCE = "dtms"
 _CLOSED = "CLOSED"
@@ -118,7 +125,7 @@ class RemoteEvents:
     """The history told; the attributes are the strategy's (``_cursors`` its own).
 
     A cursor, per ticket: ``mark`` the last ``history_mark`` whose entries were all told
-    (``None``: not followed yet; ``""``: followed, nothing accounted for), ``last`` the
+    (``None``: not followed yet; :data:`EMPTY_HISTORY` at first), ``last`` the
     digest of the last entry passed, ``state`` the state the plugins last heard of it,
     ``opened_at`` the trade's opening (an entry of another trade of the ticket is passed
     over untold)."""
@@ -141,15 +148,19 @@ class RemoteEvents:
     # ------------------------------------------------------------------ cursors
 
     def _load_cursors(self) -> None:
-        saved = self.store.get_value(CURSORS_KEY)
-        for key, cursor in (saved if isinstance(saved, dict) else {}).items():
-            if isinstance(key, str) and key.isdigit() and isinstance(cursor, dict):
-                self._cursors[int(key)] = cursor
+        for bucket in range(CURSOR_BUCKETS):
+            saved = self.store.get_value(f"{CURSORS_KEY}:{bucket}")
+            for key, cursor in (saved if isinstance(saved, dict) else {}).items():
+                if isinstance(key, str) and key.isdigit() and isinstance(cursor, dict):
+                    self._cursors[int(key)] = cursor
 
-    def _save_cursors(self) -> None:
-        # a failure is logged by the store; memory still holds what was told
-        with suppress(StoreError):
-            self.store.put_value(CURSORS_KEY, {str(t): c for t, c in self._cursors.items()})
+    def _save_cursors(self, *tickets: int) -> None:
+        """Write the cursors of ``tickets`` (their buckets: :data:`CURSORS_KEY`)."""
+        for bucket in sorted({t % CURSOR_BUCKETS for t in tickets}):
+            kept = {str(t): c for t, c in self._cursors.items() if t % CURSOR_BUCKETS == bucket}
+            # a failure is logged by the store; memory still holds what was told
+            with suppress(StoreError):
+                self.store.put_value(f"{CURSORS_KEY}:{bucket}", kept)
 
     def _follow(self, ticket: int, opened_at: str) -> None:
         """A trade handed to the server: its history is told from its start (what was
@@ -190,7 +201,7 @@ class RemoteEvents:
             return False
         self._incomplete.pop(ticket, None)
         if save:
-            self._save_cursors()
+            self._save_cursors(ticket)
         return True
 
     # ------------------------------------------------------------------ telling
@@ -203,27 +214,27 @@ class RemoteEvents:
         the history (the others are told from the batch, as before)."""
         followed: set[int] = set()
         reachable = True
-        unmarked = False
+        unmarked: list[int] = []
         for ticket in sorted(set(states) & set(self._cursors)):
             entry = trades.get(str(ticket))
             mark = entry.get("history_mark") if isinstance(entry, Mapping) else None
             if not isinstance(mark, str):
-                if states[ticket] is not None:  # a server without marks: as before
-                    unmarked = self._drop(ticket, save=False) or unmarked
+                if states[ticket] is not None and self._drop(ticket, save=False):
+                    unmarked.append(ticket)  # a server without marks: as before
                 continue
             followed.add(ticket)
             if reachable:
                 reachable = await self._tell_ticket(ticket, mark, states[ticket])
-        if unmarked:
-            self._save_cursors()
+        self._save_cursors(*unmarked)
         return followed
 
     async def _tell_ticket(self, ticket: int, mark: str, state: str | None) -> bool:
         """Read and tell ``ticket``'s new entries when its mark moved; False when the
         server did not answer (the rest of this refresh reads none: each would wait)."""
         cursor = self._cursors[ticket]
-        if cursor.get("mark") is None:
-            cursor["mark"] = ""  # followed from now on, nothing accounted for yet
+        if cursor.get("mark") is None:  # followed from now on; none of it told yet: read
+            # it once it is not the empty history's (a new trade's, most often)
+            cursor["mark"] = EMPTY_HISTORY
         if cursor["mark"] != mark:
             entries = await self._read_new(ticket, cursor)
             if entries is None:
@@ -231,7 +242,7 @@ class RemoteEvents:
             for entry in entries:
                 await self._tell_entry(ticket, cursor, entry)
                 cursor["last"] = entry_digest(entry)
-                self._save_cursors()
+                self._save_cursors(ticket)
             await self._account(ticket, cursor, mark, state)
         if state == _CLOSED and cursor["mark"] == mark:
             self._drop(ticket)  # closed on the server and told: nothing more to come
@@ -259,7 +270,7 @@ class RemoteEvents:
             cursor["state"] = state
         self._incomplete.pop(ticket, None)
         cursor["mark"] = mark
-        self._save_cursors()
+        self._save_cursors(ticket)
 
     async def _read_new(self, ticket: int, cursor: dict[str, Any]) -> list[dict[str, Any]] | None:
         """The entries of ``ticket``'s history after the last one passed, oldest first;

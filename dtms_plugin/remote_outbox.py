@@ -49,7 +49,7 @@ class OutboxPasses:
     _open: set[int]
     #: what is followed of the trades' histories, written (:mod:`.remote_events`); only
     #: annotated here, so the mixin that defines it is found whatever the bases' order
-    _save_cursors: Callable[[], None]
+    _save_cursors: Callable[..., None]
 
     @property
     def store(self) -> StoreProtocol:
@@ -69,12 +69,12 @@ class OutboxPasses:
                 self.store.outbox_put(ticket, payload)
                 if save_open:
                     self.store.put_value(OPEN_KEY, sorted(self._open))
-                    self._save_cursors()
+                    self._save_cursors(ticket)
         except StoreError:
             self._put_entry(ticket, payload)
             if save_open:
                 self._save_open()
-                self._save_cursors()
+                self._save_cursors(ticket)
         else:
             self._volatile.pop(ticket, None)
 

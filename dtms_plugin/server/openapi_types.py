@@ -27,7 +27,8 @@ HISTORY_MARK: dict[str, Any] = {
     "type": "string",
     "description": "changes whenever the trade's history (GET /dtms/actions?ticket=) may"
     " have grown: a client that read the history under this mark need not read it again"
-    " until it changes; an opaque text, compared whole (older servers do not send it)",
+    " until it changes; an opaque text, compared whole, 0 while the history is empty"
+    " (older servers do not send it)",
 }
 
 PRICE: dict[str, Any] = {

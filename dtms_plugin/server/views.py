@@ -175,6 +175,10 @@ def _warnings(record: Mapping[str, Any]) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
+#: ``history_mark`` of a trade with nothing in its history yet.
+EMPTY_HISTORY = "0"
+
+
 def history_mark(record: Mapping[str, Any]) -> str:
     """``history_mark``: a short text that changes whenever the trade's history (``GET
     /dtms/actions?ticket=``) may have grown, so a client that saw it before need not read
@@ -183,8 +187,13 @@ def history_mark(record: Mapping[str, Any]) -> str:
     a state entered moves ``seq``, and an action answered or settled puts its journal
     entry at the journal's end (``engine/journal.py``), so the newest entry's key, status,
     attempts, waits or time move. It also moves when no entry came (an action journaled
-    pending before its broker call): a read that finds nothing new."""
+    pending before its broker call): a read that finds nothing new. A trade that has
+    neither changed state nor journaled an action has :data:`EMPTY_HISTORY`, so a client
+    that hands the server many trades at once reads no history until one of them has
+    some."""
     journal = record.get("journal")
+    if not record.get("seq") and not journal:
+        return EMPTY_HISTORY
     last = journal[-1] if isinstance(journal, list) and journal else None
     newest = last if isinstance(last, Mapping) else {}
     parts = [record.get("seq"), record.get("state")]

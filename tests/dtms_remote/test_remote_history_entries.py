@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from dtms_plugin import remote_events
 from dtms_plugin.book import TradeBook
 from dtms_plugin.engine import JournalEntry, JournalStatus, register
 from dtms_plugin.local_writes import PendingWrites
 from dtms_plugin.remote_events import action_of, entry_digest
+from dtms_plugin.server import views
 from dtms_plugin.server.views import batch_entry
 from dtms_plugin.store import Store
 from hookspecs import Action, ActionKind, ActionResult, ResultCode, Trade
@@ -99,6 +101,8 @@ def test_the_history_mark_moves_with_each_change_the_history_gets() -> None:
         return str(batch_entry(7, rec.to_json(), account_defensive=False)["history_mark"])
 
     marks.append(mark(record))
+    # nothing in its history: the mark a client starts from, which it need not read
+    assert marks[0] == views.EMPTY_HISTORY == remote_events.EMPTY_HISTORY
     assert mark(record.evolve(last_score=-1.5, last_eval_at=T0)) == marks[0]  # scored: none
     record = record.evolve(state="WARNING_L1", seq=1)  # a state entered
     marks.append(mark(record))
