@@ -12,7 +12,7 @@ cache has no version: only held trades are stamped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..store import StoreError
 from ..store.closes import Close
 from ..store.disk import Encoded
+from ..store.listing import Listed
 from ..store.redis_store import RedisStore, StaleWrite
 
 
@@ -113,6 +114,12 @@ class OwnedStore:
 
     def records(self) -> dict[int, dict[str, Any]]:
         return {t: r for t, r in self.inner.records().items() if self._held(t)}
+
+    def listing(self, mend: Collection[int] = ()) -> dict[int, Listed]:
+        return {t: e for t, e in self.inner.listing(mend).items() if self._held(t)}
+
+    def get_records(self, tickets: Iterable[int]) -> dict[int, dict[str, Any]]:
+        return self.inner.get_records(t for t in tickets if self._held(t))
 
     def put_state(self, ticket: int, state: str | None, at: datetime) -> None:
         self.put_states({ticket: state}, at)

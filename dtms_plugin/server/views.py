@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hookspecs import DefensiveState
 
 from ..defensive import account_defensive
+from ..store.listing import trade_fields
 from .original import trade_info_keys
 
 if TYPE_CHECKING:
@@ -56,14 +57,12 @@ TRADE_INFO_KEYS = (
 _STATES = {s.value for s in DefensiveState}
 
 
-def trade_fields(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Trade fields live at the top level or under ``trade``, depending on the writer."""
-    nested = record.get("trade")
-    return nested if isinstance(nested, Mapping) else record
-
-
 def record_state(record: Mapping[str, Any]) -> str:
-    state = record.get("state")
+    return state_name(record.get("state"))
+
+
+def state_name(state: object) -> str:
+    """The state a record's ``state`` value reads as: HEALTHY unless it names one."""
     return state if isinstance(state, str) and state in _STATES else DefensiveState.HEALTHY.value
 
 

@@ -14,6 +14,8 @@ run code in our process or delete files. Here only JSON text is ever decoded
 - :mod:`.opening`: directory, pinned settings, corruption handling, :class:`StoreError`;
 - :mod:`.core`: the :class:`Store` API;
 - :mod:`.protocol`: :class:`StoreProtocol`, that API as a type every backend implements;
+- :mod:`.listing`: each record's listing entry (what the dashboard orders and filters by),
+  kept in the record's own row (:mod:`.disk_listing`, :mod:`.redis_listing`);
 - :mod:`.redis_store` (with :mod:`.redis_script`, :mod:`.redis_values`): the same API on
   Redis, for several ``dtms serve`` replicas (docs/scaling.md), the optional ``redis``
   extra; :mod:`.location` picks the backend from ``[plugin.dtms] store``.

@@ -5,7 +5,9 @@ Keys are namespaced strings (``"trade:7"``, ``"state:7"``, ``"outbox:7"``, ``"ac
 Enumerations (``records()``, ``outbox_items()``) read the rows under their prefix through
 the key index of diskcache's own table, in the order the rows were first written: there
 is no separate index to keep in step, so registering a trade costs the same with ten or
-ten thousand of them, and no planted or damaged index row can hide an intact record.
+ten thousand of them, and no planted or damaged index row can hide an intact record. A
+record's listing (what the dashboard orders and filters by, :mod:`.listing`) is the tag
+of its own row, written with it (:mod:`.disk_listing`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import orjson
 from hookspecs import locks
 
 from .disk import Encoded, JsonDisk, UnsafeRowError
+from .disk_listing import DiskcacheListing
 from .opening import StoreError, open_cache
-from .rows import SCAN_ROWS, DiskcacheRows, key_number
+from .rows import SCAN_ROWS, key_number
 from .shared import ACCOUNT_MODE, SharedReads, journal_label
 from .shared import parse_iso as _parse_iso
 
@@ -46,7 +49,7 @@ _CLOSED_BEFORE = (
 )
 
 
-class Store(DiskcacheRows, SharedReads):
+class Store(DiskcacheListing, SharedReads):
     """The DTMS store on one directory. Open one per process; close it on shutdown.
 
     Reads never raise for a bad row: an unreadable (or planted) row is logged at ERROR and
@@ -75,7 +78,7 @@ class Store(DiskcacheRows, SharedReads):
         self.opened_as = "damaged" if self.kept_aside else "existing" if existed else "new"
         self._batch_thread: int | None = None  # the thread inside batch(), if any
         self._engine_lock: Path | None = None  # engine.lock, while this store holds it
-        self._rows: list[tuple[str, float, float, str]] = []  # its writes not yet sent
+        self._rows = []  # its writes not yet sent
         self.last_write_failure: tuple[float, str] | None = None  # (when, why): rows.py
 
     @property

@@ -13,12 +13,13 @@ value left in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from .disk import Encoded
+from .listing import Listed
 
 
 @runtime_checkable
@@ -64,6 +65,20 @@ class StoreProtocol(Protocol):
 
     def records(self) -> dict[int, dict[str, Any]]:
         """Every readable record, in the order they were first written."""
+        ...
+
+    def listing(self, mend: Collection[int] = ()) -> dict[int, Listed]:
+        """The listing entry (state, symbol, opening and close times: :mod:`.listing`)
+        of every readable record, by ticket (in no set order), without decoding the
+        records whose entries are sound: what a page of the dashboard orders and filters
+        by. An entry missing or unreadable is rebuilt from its record
+        and written back, as are those of ``mend`` (found disagreeing with their
+        records), and said in one log line."""
+        ...
+
+    def get_records(self, tickets: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The readable records of ``tickets``, by ticket, in that order, read together
+        (a page's); the absent and unreadable left out."""
         ...
 
     # the state cache: a ticket's DTMS state seen at a time (None: "not managed")

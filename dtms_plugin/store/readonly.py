@@ -67,6 +67,8 @@ class _ReadOnlyCache:
 class ReadOnlyStore(Store):
     """:class:`~.core.Store`'s reads on a directory store that is never written."""
 
+    _relists = False  # a listing rebuilt from the records is not written back
+
     def __init__(self, directory: str | Path, *, log: logging.Logger | None = None) -> None:
         self.directory = Path(directory).expanduser()
         self.log = log or logging.getLogger("dtms_plugin.store")

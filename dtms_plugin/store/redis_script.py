@@ -10,8 +10,10 @@ operation, in order. So a batch commits entirely or not at all.
 Operations (a JSON array of arrays; tickets as decimal strings, so Lua's doubles never
 print one as ``1e+15``):
 
-- ``["rec", t, json, expect]``: the record of ``t`` with version ``expect`` (0: absent;
-  -1: whatever it is) becomes ``json`` at the next version;
+- ``["rec", t, json, expect, listing]``: the record of ``t`` with version ``expect`` (0:
+  absent; -1: whatever it is) becomes ``json`` at the next version, with its listing
+  entry (:mod:`.listing`; empty for a value that is no record) in the same hash, marked
+  with that version (``l``, ``lv``);
 - ``["delrec", t, expect]``: the record goes (same check);
 - ``["set", key, json]`` / ``["del", key]``: a plain value (state, account mode, value);
 - ``["ob", t, json]`` / ``["obdel", t]`` / ``["obdelif", t, json]``: outbox entries, which
@@ -19,14 +21,18 @@ print one as ``1e+15``):
 - ``["act", json, t]``: a journal entry (``t`` empty when it belongs to no trade);
 - ``["purge", t]``: a finished trade goes with its state and journal entries;
 - ``["fence", t]``: the record of ``t``, if any, moves to its next version unchanged (a new
-  owner's fencing token: whoever wrote it before can no longer);
+  owner's fencing token: whoever wrote it before can no longer), and so does its listing
+  entry when it was the entry of the version before;
+- ``["relist", t, listing, version]``: the listing entry of ``t``, rebuilt from its record
+  at ``version`` (a decimal string), written only if the record is still at that version
+  (no record write: nothing is fenced);
 - ``["close", key, json, score]`` / ``["unclose", key]``: the account's record of one
   close (:mod:`.closes`), by its key, ordered by ``score`` (its close time, epoch
   seconds), written with the closed record itself; or removed.
 
 The reply is ``["ok", r1, r2, ...]`` (a record's new version for ``rec`` and ``fence``,
-1/0 for ``obdelif``, 0 otherwise) or ``["stale", t, version]`` for the first record that
-failed its check.
+1/0 for ``obdelif`` and ``relist``, 0 otherwise) or ``["stale", t, version]`` for the
+first record that failed its check.
 """
 
 from __future__ import annotations
@@ -56,6 +62,10 @@ for _, op in ipairs(ops) do
 end
 
 local out = {'ok'}
+local function list(key, entry, at)  -- a record's listing entry, of its version ``at``
+  if entry == '' then redis.call('HDEL', key, 'l') else redis.call('HSET', key, 'l', entry) end
+  redis.call('HSET', key, 'lv', at)
+end
 local function place(index, member)
   if not redis.call('ZSCORE', p .. index, member) then
     redis.call('ZADD', p .. index, redis.call('INCR', p .. 'order'), member)
@@ -67,6 +77,7 @@ for _, op in ipairs(ops) do
     local key = p .. 'trade:' .. op[2]
     result = redis.call('HINCRBY', key, 'v', 1)
     redis.call('HSET', key, 'j', op[3])
+    list(key, op[5], result)
     place('trades', op[2])
   elseif kind == 'delrec' then
     redis.call('DEL', p .. 'trade:' .. op[2])
@@ -92,8 +103,18 @@ for _, op in ipairs(ops) do
     redis.call('DEL', index, p .. 'state:' .. op[2], p .. 'trade:' .. op[2])
     redis.call('ZREM', p .. 'trades', op[2])
   elseif kind == 'fence' then
-    if redis.call('EXISTS', p .. 'trade:' .. op[2]) == 1 then
-      result = redis.call('HINCRBY', p .. 'trade:' .. op[2], 'v', 1)
+    local key = p .. 'trade:' .. op[2]
+    if redis.call('EXISTS', key) == 1 then
+      local lv = redis.call('HGET', key, 'lv')
+      local listed = lv and lv == redis.call('HGET', key, 'v')
+      result = redis.call('HINCRBY', key, 'v', 1)
+      if listed then redis.call('HSET', key, 'lv', result) end
+    end
+  elseif kind == 'relist' then
+    local key = p .. 'trade:' .. op[2]
+    if redis.call('HGET', key, 'v') == op[4] then
+      list(key, op[3], op[4])
+      result = 1
     end
   elseif kind == 'close' then
     redis.call('ZADD', p .. 'closed', op[4], op[2])

@@ -34,8 +34,10 @@ from hookspecs import masked_url
 
 from .core import PER_TICKET_ACTIONS, _iso
 from .disk import Encoded, encode
+from .listing import listing_text
 from .opening import StoreError
 from .redis_closes import RedisCloses
+from .redis_listing import LISTING, RedisListing
 from .redis_script import APPLY
 from .redis_values import RedisValues
 from .shared import SharedReads
@@ -48,7 +50,7 @@ class StaleWrite(StoreError):
     replica owns the trade now. The record keeps the newer state."""
 
 
-class RedisStore(RedisValues, RedisCloses, SharedReads):
+class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
     """The DTMS store on one Redis database. Open one per process; close it on shutdown."""
 
     def __init__(
@@ -77,6 +79,7 @@ class RedisStore(RedisValues, RedisCloses, SharedReads):
         except (redis.RedisError, ValueError) as exc:
             raise StoreError(f"cannot open store {self.location}: {exc}") from None
         self._apply = self.client.register_script(APPLY)
+        self._list = self.client.register_script(LISTING)
         self._versions: dict[int, int] = {}  # record versions this store last saw
         #: tickets whose record write was refused as stale since the owner last looked
         self.refused: set[int] = set()
@@ -274,7 +277,9 @@ class RedisStore(RedisValues, RedisCloses, SharedReads):
         with self._writing(f"record of ticket {ticket}") as ops:
             text = encode(record)
             expect = self._expect(ticket)
-            ops.append(["rec", str(ticket), text, expect])
+            # its listing in its own hash, decoded as a read decodes it (listing.py)
+            listing = listing_text(text, json.loads) or ""
+            ops.append(["rec", str(ticket), text, expect, listing])
             # a close goes with its record, or not at all (the account rails read it)
             ops.extend(self._close_ops(record))
             if self._in_batch():  # the batch's next write of it finds this one

@@ -21,25 +21,29 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
+import orjson
 from diskcache.core import MODE_RAW
 
 from .disk import UnsafeRowError
+from .listing import listing_text
 from .opening import StoreError
 
 UNREADABLE = object()  # a row that exists but cannot be trusted
+RECORDS = "trade:"  # the key prefix of trade records: ``trade:<ticket>``
 
 # One row in, whether new or not, keeping its rowid (so its place in an enumeration) when
 # it exists; a row of the same key with another shape is replaced by JSON text. The file
 # such a row may name is left alone: the store removes no file (see disk.py). A row that
-# already holds exactly this JSON text is not rewritten: nothing unchanged is written.
+# already holds exactly this JSON text and tag is not rewritten: nothing unchanged is
+# written. The tag of a trade record's row is its listing (listing.py), of any other NULL.
 _UPSERT = (
     "INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag,"
-    " size, mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 1, NULL, ?)"
+    " size, mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, ?, 0, 1, NULL, ?)"
     " ON CONFLICT (key, raw) DO UPDATE SET store_time = excluded.store_time,"
-    " expire_time = NULL, access_time = excluded.access_time, access_count = 0, tag = NULL,"
-    " size = 0, mode = 1, filename = NULL, value = excluded.value"
+    " expire_time = NULL, access_time = excluded.access_time, access_count = 0,"
+    " tag = excluded.tag, size = 0, mode = 1, filename = NULL, value = excluded.value"
     " WHERE NOT (Cache.value IS excluded.value AND Cache.mode = 1"
-    " AND Cache.filename IS NULL AND Cache.expire_time IS NULL AND Cache.tag IS NULL)"
+    " AND Cache.filename IS NULL AND Cache.expire_time IS NULL AND Cache.tag IS excluded.tag)"
 )
 SCAN_ROWS = (
     "SELECT key, mode, filename, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
@@ -60,7 +64,7 @@ class DiskcacheRows:
     log: logging.Logger
     _cache: diskcache.Cache
     _batch_thread: int | None  # the thread inside batch(), if any
-    _rows: list[tuple[str, float, float, str]]  # the batch's writes not yet sent
+    _rows: list[tuple[str, float, float, str | None, str]]  # the batch's writes not yet sent
     #: when (Unix time) and why the store itself last failed to write (a full disk, a
     #: read-only file, a lock held past the timeout; a value that is not JSON is no store
     #: problem): ``dtms serve``'s ``/health`` lists it for a while (store_health.py)
@@ -96,7 +100,7 @@ class DiskcacheRows:
             _, mode, filename, text = store(value, False, key)
             if mode != MODE_RAW or filename is not None or type(text) is not str:
                 raise UnsafeRowError(f"refusing to write {key!r} other than as JSON text")
-            params.append((key, now, now, text))
+            params.append((key, now, now, record_listing(key, text), text))
         if self._batch_thread == threading.get_ident():
             self._rows.extend(params)
         else:
@@ -196,6 +200,15 @@ class DiskcacheRows:
             finally:
                 self._batch_thread = None
                 self._rows = []
+
+
+def record_listing(key: str, text: str) -> str | None:
+    """The tag of the row ``key`` written as ``text``: a trade record's listing entry
+    (listing.py), from the text decoded as the store's ``Disk`` reads it back, so the
+    entry is what a read of the record would find; None for any other row."""
+    if not key.startswith(RECORDS) or key_number(key[len(RECORDS) :]) is None:
+        return None
+    return listing_text(text, orjson.loads)
 
 
 def key_number(text: object) -> int | None:
