@@ -213,7 +213,7 @@ def _local(
 ) -> list[tuple[str, Handler]]:
     async def trades(request: web.Request) -> web.Response:
         defensive, mode = wall_clock_mode(store, now())
-        body = await asyncio.to_thread(  # a page reads every record: off the event loop
+        body = await asyncio.to_thread(  # every record's listing (or record): off the loop
             trades_answer,
             store,
             request.query,

@@ -29,6 +29,7 @@ from multidict import MultiMapping
 from hookspecs import DefensiveState
 
 from ..store import StoreProtocol
+from ..store.listing import Listed, listed
 from .metrics import ServerMetrics, metrics_handler
 from .query import given
 from .trades_query import Filters, check_names, parse_filters, ticket_list, wants_journal
@@ -40,6 +41,7 @@ from .views import (
     last_journal_entry,
     pnl_r,
     record_state,
+    state_name,
     trade_fields,
     trade_view,
 )
@@ -151,12 +153,11 @@ def page_of(query: Mapping[str, str]) -> Page | None:
 NO_FILTERS = Filters()
 
 
-def _stamp(record: Mapping[str, Any], key: str) -> float:
-    """``record[key]`` (an ISO time, at the trade's top level or under ``trade``) as a
-    POSIX time; a missing or unreadable one sorts last."""
-    value = record.get(key, trade_fields(record).get(key))
+def _stamp(value: str | None) -> float:
+    """A record's time (an ISO text; naive ones are UTC) as a POSIX time; a missing or
+    unreadable one sorts last."""
     try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        moment = datetime.fromisoformat(value) if value is not None else None
     except ValueError:
         moment = None
     if moment is None:
@@ -164,17 +165,60 @@ def _stamp(record: Mapping[str, Any], key: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def _dashboard_order(records: Mapping[int, Mapping[str, Any]]) -> list[int]:
+def _dashboard_order(entries: Mapping[int, Listed]) -> list[int]:
     """Open trades first, newest opened first, then closed ones, newest closed first
-    (ties: newest ticket first): what a page shows first is what is being defended now."""
+    (ties: newest ticket first): what a page shows first is what is being defended now.
+    From the records' listing entries (:mod:`dtms_plugin.store.listing`)."""
     closed = DefensiveState.CLOSED.value
 
     def key(ticket: int) -> tuple[bool, float, int]:
-        record = records[ticket]
-        done = record_state(record) == closed
-        return done, -_stamp(record, "closed_at" if done else "opened_at"), -ticket
+        entry = entries[ticket]
+        done = state_name(entry.state) == closed
+        return done, -_stamp(entry.closed_at if done else entry.opened_at), -ticket
 
-    return sorted(records, key=key)
+    return sorted(entries, key=key)
+
+
+def _kept(entries: Mapping[int, Listed], filters: Filters) -> dict[int, Listed]:
+    return {t: e for t, e in entries.items() if filters.keeps(state_name(e.state), e.symbol)}
+
+
+def _paged(
+    store: StoreProtocol, page: Page, filters: Filters
+) -> tuple[list[int], Mapping[int, Mapping[str, Any]], int] | None:
+    """The page's tickets in order, their records, and how many trades ``filters``
+    keep, from the store's listing and the page's records alone (a page of 100 decodes
+    100 records, not every one: docs/architecture.md §9, "The store"). The listing is
+    never trusted blindly: a record of the page whose entry disagrees with it (changed
+    between the two reads, or an entry damaged) has its entry rebuilt from the record
+    and the page chosen again; None when it still disagrees (records changing under
+    every read), and the caller reads every record instead."""
+    mend: list[int] = []
+    for _ in range(2):
+        entries = _kept(store.listing(mend), filters)
+        tickets = _dashboard_order(entries)[page.offset : page.offset + page.limit]
+        records = store.get_records(tickets)
+        mend = [t for t in tickets if t not in records or listed(records[t]) != entries[t]]
+        if not mend:
+            return tickets, records, len(entries)
+    return None
+
+
+def _chosen(
+    store: StoreProtocol, page: Page | None, filters: Filters
+) -> tuple[list[int], Mapping[int, Mapping[str, Any]], int]:
+    """The tickets to show in order, their records, and how many trades ``filters``
+    keep: every one (no page, the old clients' every-trade answer) from every record;
+    a page from the listing (:func:`_paged`)."""
+    found = _paged(store, page, filters) if page is not None else None
+    if found is not None:
+        return found
+    records = store.records()
+    entries = _kept({t: listed(r) for t, r in records.items()}, filters)
+    tickets = _dashboard_order(entries)
+    if page is not None:
+        tickets = tickets[page.offset : page.offset + page.limit]
+    return tickets, records, len(entries)
 
 
 def all_trades(
@@ -192,14 +236,7 @@ def all_trades(
     shape of ``GET /dtms/trade/{ticket}``, plus ``pnl_r``, ``score_detail`` and
     ``last_reason``; without ``journal`` (``journal=0``), each trade's journal and the
     ``actions_taken`` made of it are left out: they are most of a row's bytes."""
-    records = {
-        t: r
-        for t, r in store.records().items()
-        if filters.keeps(record_state(r), trade_fields(r).get("symbol"))
-    }
-    tickets = _dashboard_order(records)
-    if page is not None:
-        tickets = tickets[page.offset : page.offset + page.limit]
+    tickets, records, total = _chosen(store, page, filters)
     trades: dict[str, Any] = {}
     for ticket in tickets:
         record = records[ticket]
@@ -218,8 +255,8 @@ def all_trades(
         trades[str(ticket)] = view
     out: dict[str, Any] = {"trades": trades, "unknown": [], "account_mode": account_mode}
     if page is not None:
-        more = page.offset + page.limit < len(records)
-        out.update(total=len(records), offset=page.offset, limit=page.limit, more=more)
+        more = page.offset + page.limit < total
+        out.update(total=total, offset=page.offset, limit=page.limit, more=more)
     return out
 
 
@@ -257,8 +294,8 @@ def trades_answer(
     """``GET /dtms/trades`` as ``dtms serve`` and a host's routes both answer it: the
     states of ``tickets`` (``tickets=1,2``, repeated, or axios' ``tickets[]=``), else every
     trade or a page of them; ``state`` and ``symbol`` filter either. An empty value is a
-    parameter not given (:mod:`.query`). Reads every record for a page: run it off the
-    event loop."""
+    parameter not given (:mod:`.query`). A page reads the listing of every record (and
+    every trade at once, every record): run it off the event loop."""
     # tickets= with no ticket (a client joining an empty list) is an empty list, not
     # "every trade": it asked about none
     asked_none = any(n in query for n in ("tickets", "tickets[]"))

@@ -120,7 +120,7 @@ async def _body(request: web.Request, empty: Any = None) -> Any:
 async def get_trades(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
 
-    def read() -> dict[str, Any]:  # a page reads every record: off the event loop
+    def read() -> dict[str, Any]:  # every record's listing (or record): off the event loop
         return trades_answer(
             service.store,
             request.query,
