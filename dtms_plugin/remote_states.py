@@ -32,7 +32,7 @@ REFRESH_GAP = timedelta(seconds=1)
 CLOSED_KEPT = 1000
 #: The least gap between two ``GET /dtms/status`` of a host with no open ticket to
 #: refresh (``RemoteStates._learn_account_mode``), whatever ``fresh_seconds`` says: the
-#: route reads every record on the server, once per idle host and gap
+#: route reads every record's listing on the server, once per idle host and gap
 ACCOUNT_MODE_GAP = timedelta(seconds=1)
 
 _DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})

@@ -339,13 +339,13 @@ def _wall_clock_mode(
 def store_status(store: StoreProtocol, now: datetime | None = None) -> dict[str, Any]:
     """What the page needs of ``/dtms/status`` when no engine runs in this process
     (``now``: the engine's clock, as for :func:`_wall_clock_mode`)."""
-    records = store.records()
+    listing = store.listing()  # what the counts need, no record decoded
     counts = {s.value: 0 for s in DefensiveState}
-    for record in records.values():
-        counts[record_state(record)] += 1
+    for entry in listing.values():
+        counts[state_name(entry.state)] += 1
     return {
         "engine": {"running": True, "healthy": True, "strategy": "local", "broker": None},
-        "trades": len(records),
+        "trades": len(listing),
         "states": counts,
         "account_mode": account_mode_view(store.get_account_mode(), now or datetime.now(UTC)),
     }

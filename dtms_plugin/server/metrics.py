@@ -72,10 +72,9 @@ class _TradesPerState(Collector):
         store = self._store()
         counts: Tally[str] = Tally()
         if store is not None:
-            for record in store.records().values():
-                state = record.get("state")
-                if isinstance(state, str):
-                    counts[state] += 1
+            for entry in store.listing().values():  # its state, no record decoded
+                if entry.state is not None:
+                    counts[entry.state] += 1
         for state in DefensiveState:
             family.add_metric([state.value], counts.get(state.value, 0))
         yield family

@@ -32,12 +32,12 @@ _CLOSED = DefensiveState.CLOSED.value
 
 
 def engine_figures(service: DtmsService) -> dict[str, Any]:
-    """What the three routes tell, read once (the store's records: off the event loop):
+    """What the three routes tell, read once (the records' listing: off the event loop):
     whether the engine and its monitoring loop run, the open trades it manages, its last
     cycle (on the engine's clock) and, when it does not run, why."""
     _, health = service.health()
     running = bool(health["engine_running"])
-    active = sum(1 for record in service.store.records().values() if record.get("state") != _CLOSED)
+    active = sum(1 for entry in service.store.listing().values() if entry.state != _CLOSED)
     problems = list(health["problems"])
     return {
         "running": running,

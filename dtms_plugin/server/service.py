@@ -39,7 +39,7 @@ from .views import (
     account_mode_view,
     batch_account_mode,
     last_journal_entry,
-    record_state,
+    state_name,
     trade_view,
 )
 
@@ -332,8 +332,8 @@ class DtmsService(Registering, Closing, Unregistering):
         return summary
 
     def status(self) -> dict[str, Any]:
-        records = self.store.records()
-        counts = Counter(record_state(r) for r in records.values())
+        listing = self.store.listing()  # what the counts need, no record decoded
+        counts = Counter(state_name(e.state) for e in listing.values())
         healthy, health = self.health()
         # what the engine scored without (a plain read of counters the engine thread
         # writes: ints and one dict copied whole under the GIL)
@@ -351,7 +351,7 @@ class DtmsService(Registering, Closing, Unregistering):
                 "engine_time": self._engine_now.isoformat() if self._engine_now else None,
             },
             "monitor": self._monitor_summary(),
-            "trades": len(records),
+            "trades": len(listing),
             "states": states,
             "account_mode": account_mode_view(self.store.get_account_mode(), self._engine_now),
             **({"replicas": self.replicas.status()} if self.replicas is not None else {}),
