@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
@@ -153,9 +154,11 @@ def page_of(query: Mapping[str, str]) -> Page | None:
 NO_FILTERS = Filters()
 
 
+@lru_cache(maxsize=1 << 16)
 def _stamp(value: str | None) -> float:
     """A record's time (an ISO text; naive ones are UTC) as a POSIX time; a missing or
-    unreadable one sorts last."""
+    unreadable one sorts last. Remembered: a page orders every trade by its time, and
+    most of them (the closed ones) keep theirs from one poll to the next."""
     try:
         moment = datetime.fromisoformat(value) if value is not None else None
     except ValueError:
