@@ -10,8 +10,12 @@ routes of a host running the local engine (``web_routes``), on a real aiohttp se
 Prints milliseconds (median of several requests; for every trade, of several walks of
 all the pages) and bytes for each; the last line is JSON: ``all_ms``, ``all_bytes``,
 ``all_pages``, ``page_ms``, ``page_bytes``. The page polls every 2 s, so a figure near
-1,000 ms is a server busy half the time for one open dashboard. ``--quick``: 2,000
-records (200 open), the same requests in seconds (tests/test_bench_scripts.py runs it).
+1,000 ms is a server busy half the time for one open dashboard. Also ``status_ms``, the
+``GET /dtms/status`` the page polls with it, and ``upgrade_page_ms``: the first page on
+the same store once every record's listing is taken away, as a version before the
+listing left them (the page rebuilds them all once, docs/architecture.md §9).
+``--quick``: 2,000 records (200 open), the same requests in seconds
+(tests/test_bench_scripts.py runs it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import asyncio
 import json
 import socket
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -74,6 +79,17 @@ def record(ticket: int, total: int = TRADES) -> dict[str, object]:
         )
         rec, _ = close_record(rec, closed, "sl", at + timedelta(hours=1))
     return record_json(rec, at)
+
+
+def forget_listing(store: Store) -> None:
+    """Every record's listing taken away (the ``tag`` of its row), as a version before
+    the listing wrote them."""
+    con = sqlite3.connect(store.directory / "cache.db")
+    try:
+        con.execute("UPDATE Cache SET tag = NULL WHERE key >= 'trade:' AND key < 'trade;'")
+        con.commit()
+    finally:
+        con.close()
 
 
 def free_port() -> int:
@@ -133,6 +149,9 @@ async def main(trades: int) -> int:
                 base = f"http://127.0.0.1:{port}/dtms/trades"
                 all_ms, all_bytes, pages = await timed_pages(session, base, 5, trades)
                 page_ms, page_bytes = await timed(session, base + "?journal=0&limit=100", 9)
+                status_ms, _ = await timed(session, f"http://127.0.0.1:{port}/dtms/status", 9)
+                forget_listing(store)
+                upgrade_ms, _ = await timed(session, base + "?journal=0&limit=100", 1)
         finally:
             await runner.cleanup()
     print(
@@ -140,6 +159,10 @@ async def main(trades: int) -> int:
         f"{all_ms:,.0f} ms, {all_bytes:,} bytes"
     )
     print(f"GET /dtms/trades?journal=0&limit=100: {page_ms:,.0f} ms, {page_bytes:,} bytes")
+    print(f"GET /dtms/status: {status_ms:,.0f} ms")
+    print(
+        f"the same page, the first after an upgrade (every listing rebuilt): {upgrade_ms:,.0f} ms"
+    )
     print(
         json.dumps(
             {
@@ -148,6 +171,8 @@ async def main(trades: int) -> int:
                 "all_pages": pages,
                 "page_ms": round(page_ms, 1),
                 "page_bytes": page_bytes,
+                "status_ms": round(status_ms, 1),
+                "upgrade_page_ms": round(upgrade_ms, 1),
             }
         )
     )
