@@ -13,7 +13,10 @@ its decoded row, and the entry written back.
 
 The entry is a projection of the decoded record, never a judgement: the raw values the
 reader interprets (a state it does not know, a time it cannot read), so the listing and a
-full read of the records order and filter the same trades the same way.
+full read of the records order and filter the same trades the same way. What cannot be
+told without decoding the record is a well-formed entry written by hand to lie: it is
+found when its record is read (the dashboard checks every record of the page it shows
+against its entry, and has it rebuilt: ``listing(mend=...)``).
 """
 
 from __future__ import annotations
