@@ -287,3 +287,18 @@ def test_replicas_read_each_others_listing_and_an_older_replica_is_found(
         b.put_record(2, {"state": "CLOSED", "by": "b"})  # rebuilding moved no version
         assert b.listing() == a.listing() == _projection(a)
         assert _rebuilt(caplog) == []
+
+
+@pytest.mark.parametrize("symbol", ["XAUUSD", "золото", "\ud800 lone surrogate"])
+def test_any_text_a_record_holds_is_listed_as_a_read_finds_it(
+    open_store: Opener, caplog: pytest.LogCaptureFixture, symbol: str
+) -> None:
+    """Whatever text a record holds (not ASCII; a lone surrogate, which the standard
+    encoder writes and orjson refuses), its entry is what a read of it finds, or, when
+    the backend's reader cannot read the record at all, neither lists it."""
+    caplog.set_level(logging.INFO, logger="dtms_plugin.store")
+    store = open_store()
+    store.put_record(1, {"state": "HEALTHY", "symbol": symbol})
+    assert store.listing() == _projection(store)
+    assert store.listing() == _projection(store)
+    assert _rebuilt(caplog) == []
