@@ -8,8 +8,9 @@ an entry is sound only while ``lv`` is the record's version ``v``. A replica of 
 version, which writes ``j`` and moves ``v`` on but knows nothing of ``l``, so leaves its
 entry behind, never has it believed: that record is read and decoded as :meth:`records`
 would, and its entry written back at that version (``relist``, which moves no version, so
-fences nothing). :data:`LISTING` reads every entry in one script call, as one JSON text
-whose every string Redis' own ``cjson`` encoded (a planted value cannot break out of it).
+fences nothing). :data:`LISTING` reads the entries by a script, a chunk of tickets a call
+(so Redis, which runs nothing else meanwhile, is held a few milliseconds at a time), each
+answer one text of lines that no planted value can shift.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from .listing import Listed, Memo, entry_text, listed
 from .opening import StoreError
 from .rows import key_number
 
-#: ARGV: the prefix, the lowest score (``-inf``, or ``(s`` past the score ``s``), how many.
+#: ARGV: the prefix, the lowest score (``-inf``, then the last one of the chunk before),
+#: how many.
 #: The next tickets of ``trades`` in their order, as lines: how many and the last one's
 #: score, then for each its ticket and its entry (``[``...), or 0 (read its record: no
 #: entry of its version, or none: a value that is no record is read each time, so no
