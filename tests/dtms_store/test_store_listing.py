@@ -302,3 +302,30 @@ def test_any_text_a_record_holds_is_listed_as_a_read_finds_it(
     assert store.listing() == _projection(store)
     assert store.listing() == _projection(store)
     assert _rebuilt(caplog) == []
+
+
+def test_the_redis_listing_reads_chunk_by_chunk_whatever_is_planted(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Read a few tickets a script call: every record is listed once, a member planted
+    with another's score is not jumped over, and a member or an entry holding a line
+    break, or a key of the wrong type, shifts nothing and hides no other record."""
+    from dtms_plugin.store import redis_listing
+    from dtms_plugin.store.redis_store import RedisStore
+
+    monkeypatch.setattr(redis_listing, "LISTING_CHUNK", 3)
+    with RedisStore(redis_server.url()) as s:
+        s.put_records({t: {"state": "HEALTHY", "n": t} for t in range(1, 11)})
+        c = s.client
+        c.zadd("dtms:trades", {"11": c.zscore("dtms:trades", "3")})  # a score 3 holds
+        c.hset("dtms:trade:11", mapping={"v": 1, "j": '{"state":"HEDGED"}'})
+        c.hset("dtms:trade:4", "l", '[1,"HEDGED",null,null,null]\n5\n[1,"CLOSED"]')
+        c.zadd("dtms:trades", {"12\n13": 100})
+        c.set("dtms:trade:14", "not a hash")
+        c.zadd("dtms:trades", {"14": 101})
+        caplog.set_level(logging.INFO, logger="dtms_plugin.store")
+        listing = s.listing()
+        # (records() itself stops at the member "12\n13": int() refuses it)
+        assert listing == {t: listed(s.get_record(t) or {}) for t in range(1, 12)}
+        assert (listing[4].state, listing[11].state) == ("HEALTHY", "HEDGED")
+        assert "dtms:trade:14" in s.damaged
