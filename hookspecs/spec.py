@@ -13,9 +13,12 @@ Rules that hold for every hook:
   rejected at registration.
 * Each implementation is called on its own. A plugin that raises (or times out) is logged
   with its name and does not stop the others; the fail-safe value given below stands in
-  for its answer. Five consecutive failures of one hook trip the plugin's breaker: it is
-  disabled for the rest of the run and listed as ``tripped``, and its fail-safe answers
-  stand for it (a tripped ``allow_order`` vetoes, a tripped ``is_defensive`` says True).
+  for its answer. Whatever it raises: a ``SystemExit`` or another ``BaseException`` is
+  its failure too; a ``KeyboardInterrupt`` it raises stops the run as Ctrl-C does (after
+  the cycle, with its report). Five consecutive failures of one hook trip the plugin's
+  breaker: it is disabled for the rest of the run and listed as ``tripped``, and its
+  fail-safe answers stand for it (a tripped ``allow_order`` vetoes, a tripped
+  ``is_defensive`` says True).
   With ``on_error = "raise"`` in plugins.toml the host re-raises instead (for development
   and CI).
 * Broadcast hooks run every plugin's implementation concurrently.

@@ -287,6 +287,7 @@ def _assemble(
     ``sources`` are the loader's (builtins, entry points, env) overrides."""
     plugins, recorder = _plugins(config, *sources)
     plugins.keep_late = mode == "simulated"  # a replay's clock waits for a plugin
+    plugins.clock = clock.now  # when a breaker trips, as the run's summary says it
     host = Host(
         broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"), mode=mode
     )

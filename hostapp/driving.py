@@ -22,12 +22,12 @@ from hookspecs import ConfigError, SimBroker
 from . import app as appmod
 from .clock import ScaledClock
 from .config import HostConfig
+from .isolation import REFUSED_AT_START
 from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN
 from .loop_gone import unconfirmed_note
 from .outcomes import Outcome
 from .progress import Progress
-from .registry import REFUSED_AT_START
 from .report import summarize
 from .run_notes import (
     attention_note,
@@ -40,7 +40,7 @@ from .run_notes import (
     timeframe_note,
     vetoes_note,
 )
-from .stop_signals import STOP_SIGNALS
+from .stop_signals import STOP_SIGNALS, Aborted
 
 LOG_NAME = "hostapp.log"
 EXIT_INTERRUPTED = 130
@@ -74,7 +74,7 @@ class _StopOnSignal:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         if self.count > 1 and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+            raise Aborted
         if multiprocessing.parent_process() is None:  # a worker's parent says it, once
             name = signal.Signals(signum).name
             print(f"\nhostapp: {name}, stopping after this cycle", file=sys.stderr)
@@ -103,6 +103,8 @@ async def drive(
     plugins, host, loop = app.plugins, app.host, app.loop
     with _StopOnSignal(loop.request_stop):
         around = AsyncExitStack()
+        # a plugin's own KeyboardInterrupt asks for the stop Ctrl-C asks for (hostapp.isolation)
+        plugins.on_interrupt = loop.request_stop
         try:
             await plugins.startup(host)
             _refuse_broken_start(app)
@@ -133,7 +135,10 @@ async def drive(
             try:
                 await around.aclose()
             finally:
-                await plugins.shutdown(host)
+                try:
+                    await plugins.shutdown(host)
+                finally:
+                    plugins.on_interrupt = None
     return stats
 
 

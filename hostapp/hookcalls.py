@@ -69,7 +69,8 @@ class PluginInfo:
 def describe(exc: BaseException, timeout: float | None = None) -> str:
     if isinstance(exc, TimeoutError) and timeout is not None and not str(exc):
         return f"timed out after {timeout:g}s"  # the timer's own, which says nothing
-    return f"{type(exc).__name__}: {exc}"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 #: Where the host's own code is: a traceback with frames here alone is the host's.

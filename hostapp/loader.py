@@ -32,7 +32,7 @@ from hookspecs.settings import HOST_KEYS
 from .config import DISABLE_ENV, HostConfig
 from .errors import PluginError
 from .fresh import plugin_for_a_run
-from .hookcalls import PluginSource
+from .hookcalls import PluginSource, describe
 from .pluginhost import PluginHost, PluginInfo
 
 LOAD_ENV = "HOSTAPP_LOAD_PLUGINS"
@@ -156,12 +156,15 @@ def load_plugins(
             continue
         try:
             obj = _load(c)
-        except Exception as exc:
-            info.status, info.error = "failed", f"load: {type(exc).__name__}: {exc}"
+        except KeyboardInterrupt:
+            raise  # the command's Ctrl-C, wherever in the import it landed
+        except BaseException as exc:  # a module that calls sys.exit() at import too
+            why = _why_not_loaded(exc)
+            info.status, info.error = "failed", f"load: {why}"
             host.record(info)
             log.error("plugin %s failed to %s", c.name, info.error)
             if mode == "raise":
-                raise PluginError(c.name, f"failed to load: {type(exc).__name__}: {exc}") from exc
+                raise PluginError(c.name, f"failed to load: {why}") from exc
             continue
         host.register(c.name, obj, info)
     _warn_unchecked_tables(config, host)
@@ -185,6 +188,19 @@ def _warn_unchecked_tables(config: HostConfig, host: PluginHost) -> None:
                 f"{config.source} [plugin.{info.name}]: key(s) {', '.join(keys)} checked by "
                 f"no one: the plugin has no configure hook",
             )
+
+
+def _why_not_loaded(exc: BaseException) -> str:
+    """The exception a plugin's import raised, in words; a ``SystemExit`` with what it
+    usually means: a script turned into a plugin, which parses the command line (the
+    host's) or exits when imported (argparse's usage line before it is the module's)."""
+    why = describe(exc)
+    if isinstance(exc, SystemExit):
+        why += (
+            ": importing it exited (it calls sys.exit(), or parses the command line with "
+            "argparse, when imported)"
+        )
+    return why
 
 
 def _load(c: Candidate) -> object:

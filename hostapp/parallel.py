@@ -44,7 +44,7 @@ from typing import Any, Generic, TypeVar
 
 from .parallel_worker import NotStarted, run_in_worker, start_worker
 from .progress import Progress, RunsProgress
-from .stop_signals import STOP_SIGNALS
+from .stop_signals import STOP_SIGNALS, Aborted
 
 _R = TypeVar("_R")
 
@@ -249,7 +249,7 @@ class Runs(Generic[_R]):
         interrupted after their cycle. A second SIGINT aborts at once."""
         self._signals += 1
         if self._signals > 1 and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+            raise Aborted
         print(
             f"\nhostapp: {signal.Signals(signum).name}, stopping the runs after this cycle",
             file=sys.stderr,

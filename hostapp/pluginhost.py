@@ -65,9 +65,11 @@ class PluginHost(PluginRegistry):
         answer: a wrong answer is that call's failure, so it never clears the count of
         consecutive failures (docs/architecture.md §4)."""
         name, fn, argnames, state = caller
+        called = False  # past the plain call: what comes after is awaited
         try:
             started = perf_counter()
             value = fn(*[kwargs[a] for a in argnames])
+            called = True
             slow = self.slow
             if value.__class__ is types.CoroutineType:
                 try:
@@ -97,17 +99,8 @@ class PluginHost(PluginRegistry):
                         raise TimedOut() from None
             if check is not None and value is not None and (value.__class__ is not list or value):
                 value = check(name, value)
-        except Exception as exc:
-            self._failed(state, hook, exc)
-            if self.raise_errors:
-                raise
-            return False, None
-        except asyncio.CancelledError as exc:  # the plugin's own (a future it awaited was
-            task = asyncio.current_task()  # cancelled), unless the host is being cancelled
-            if task is None or task.cancelling():
-                raise
-            self._failed(state, hook, exc)
-            if self.raise_errors:
+        except BaseException as exc:
+            if not self._isolated(state, hook, exc, awaited=called):
                 raise
             return False, None
         if state.failing:
@@ -192,9 +185,8 @@ class PluginHost(PluginRegistry):
                     slow.note(name, hook, ended - started, state.timeout)
                 started = ended
                 veto = check(name, sync_answer(hook, answer))
-            except Exception as exc:
-                self._failed(state, hook, exc)
-                if self.raise_errors:
+            except BaseException as exc:
+                if not self._isolated(state, hook, exc):
                     raise
                 reason = f"{name}: {hook} {fail_safe(HOOK_RULES[hook], describe(exc))}"
                 return Veto(reason, f"{name}: {hook} failed, so it vetoes (fails closed)", name)
@@ -235,9 +227,8 @@ class PluginHost(PluginRegistry):
                 started = ended
                 if answer.__class__ is not bool:
                     answer = _yes_or_no(hook, sync_answer(hook, answer))
-            except Exception as exc:
-                self._failed(state, hook, exc)
-                if self.raise_errors:
+            except BaseException as exc:
+                if not self._isolated(state, hook, exc):
                     raise
                 answer = bool(HOOK_RULES[hook].fail_safe)
                 started = perf_counter()  # its time is not the next plugin's
@@ -263,9 +254,8 @@ class PluginHost(PluginRegistry):
                     slow.note(name, hook, ended - started, state.timeout)
                 started = ended
                 value = check(name, sync_answer(hook, answer))
-            except Exception as exc:
-                self._failed(state, hook, exc)
-                if self.raise_errors:
+            except BaseException as exc:
+                if not self._isolated(state, hook, exc):
                     raise
                 value = fail_safe(HOOK_RULES[hook], describe(exc))
                 started = perf_counter()  # its time is not the next plugin's

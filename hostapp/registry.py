@@ -1,5 +1,6 @@
 """Who the plugins are: registration with its checks, call order, the per-hook caller
-lists, failure accounting and the breaker, ``configure`` (historic and fatal), listing.
+lists, ``configure`` (historic and fatal), listing; failure accounting and the breaker
+are :mod:`hostapp.isolation`'s.
 
 :class:`~hostapp.pluginhost.PluginHost` builds on it with the calling of every other hook.
 The per-hook lists of ``(plugin, function, argnames, state)`` are computed once and thrown
@@ -28,11 +29,11 @@ from .hookcalls import (
     check_impls,
     describe,
     make_plugin_manager,
-    plugins_own,
     sync_answer,
     timed,
     unmarked_hooks,
 )
+from .isolation import Isolation, State
 from .logs import TERMINAL
 
 BREAKER_LIMIT = 5
@@ -42,50 +43,10 @@ TRACE_ENV = "HOSTAPP_TRACE_PLUGINS"
 CALLABLE = ("enabled",)
 TRIPPED = ("tripped",)
 SHUTDOWN = ("enabled", "tripped")  # a tripped plugin may still hold resources to release
-#: The failures of a plugin's ``startup`` that are a refusal, not a bug: its configuration
-#: or its files (a state folder another process holds, no permission, a full disk), by
-#: class name, since the host imports no plugin. The run stops on them with one line
-#: (hostapp.driving), so the log says them in a line too, without the traceback a bug
-#: gets.
-REFUSED_AT_START = frozenset(
-    {
-        "ConfigError", "StoreError", "OSError", "PermissionError", "FileExistsError",
-        "FileNotFoundError", "IsADirectoryError", "NotADirectoryError", "OperationalError",
-        "DatabaseError",
-    }
-)  # fmt: skip
-
-
-def refused_at_start(exc: BaseException) -> bool:
-    """Is ``exc``, raised by a plugin's ``startup``, a refusal (:data:`REFUSED_AT_START`)?"""
-    return type(exc).__name__ in REFUSED_AT_START
-
-
-class State:
-    """What the host tracks per plugin; shared by reference with the cached caller lists."""
-
-    __slots__ = ("failing", "failures", "info", "obj", "timeout", "traced")
-
-    def __init__(self, info: PluginInfo, obj: object, timeout: float) -> None:
-        self.info = info
-        self.obj = obj
-        self.timeout = timeout
-        #: consecutive failures of each hook (a success of that hook clears it): one
-        #: hook failing every cycle trips the breaker though the plugin's others work
-        self.failures: dict[str, int] = {}
-        #: the hooks in an episode of failures (hostapp.failed_calls): a success of one
-        #: is counted until the episode ends; empty, as most of the time, it costs nothing
-        self.failing: set[str] = set()
-        #: the hooks whose failure was logged with its traceback: once per hook and run
-        #: (five failures in a row trip the breaker, five tracebacks said nothing more);
-        #: only a plugin's own exception has one (:func:`~hostapp.hookcalls.plugins_own`)
-        self.traced: set[str] = set()
-
-
 Caller = tuple[str, Any, tuple[str, ...], State]
 
 
-class PluginRegistry:
+class PluginRegistry(Isolation):
     """The plugins a host knows, their state and their callers, hook by hook."""
 
     def __init__(
@@ -141,7 +102,11 @@ class PluginRegistry:
             if self.pm.register(obj, name=name) is None:
                 info.status, state.obj = "disabled", None
                 return False
-        except (pluggy.PluginValidationError, ValueError, TypeError) as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # looking at it ran its code (a property): its failure
+            if not isinstance(exc, pluggy.PluginValidationError | ValueError | TypeError):
+                return self._reject(state, describe(exc), exc)
             return self._reject(state, " ".join(str(exc).split()), exc)
         self._invalidate()
         self._warn_unmarked(obj, info)
@@ -225,56 +190,6 @@ class PluginRegistry:
             self._callers[key] = callers
         return callers if only is None else [c for c in callers if c[0] == only]
 
-    def _succeeded(self, state: State, hook: str) -> None:
-        """A call of ``hook`` answered: its count of failures in a row starts again, and
-        its episode of failures, if any, counts one more call without one."""
-        state.failures.pop(hook, None)
-        if hook in state.failing and self.failed_calls.succeeded(state.info.name, hook):
-            state.failing.discard(hook)
-
-    def failed(self, name: str, hook: str, exc: BaseException) -> None:
-        """What the host found wrong with plugin ``name``'s answer after the call (a route
-        clash): logged, counted and said in the run's summary like a failed call."""
-        state = self._states.get(name)
-        if state is not None:
-            self._failed(state, hook, exc)
-
-    def _failed(self, state: State, hook: str, exc: BaseException) -> None:
-        """Log and count one failure; trip the breaker at the limit. Callers re-raise in
-        ``raise`` mode."""
-        info = state.info
-        error = f"{hook}: {describe(exc, state.timeout)}"
-        if info.status != "tripped":  # a tripped one keeps why it was switched off
-            info.error = error
-        failures = state.failures[hook] = state.failures.get(hook, 0) + 1
-        state.failing.add(hook)
-        if hook == "startup" and refused_at_start(exc):
-            # The run stops on it in one line naming the plugin's table (hostapp.driving);
-            # a traceback on the terminal before that line says nothing more.
-            self.log.warning("plugin %s: cannot start: %s", info.name, error)
-            self.log.debug("plugin %s: startup failed", info.name, exc_info=exc)
-        elif self.failed_calls.failed(info.name, hook):  # an episode's first: said
-            own = plugins_own(exc)
-            first = own and hook not in state.traced
-            if own:
-                state.traced.add(hook)
-            self.log.error(
-                "plugin %s: %s failed: %s%s",
-                info.name,
-                hook,
-                describe(exc, state.timeout),
-                " (traceback logged at its first failure)" if own and not first else "",
-                exc_info=exc if first else None,
-            )
-        if failures >= self.breaker_limit and info.status == "enabled" and not self.raise_errors:
-            info.status = "tripped"
-            info.error = (
-                f"breaker tripped after {failures} consecutive failures of {hook}; last: "
-                f"{info.error}"
-            )
-            self.log.error("plugin %s disabled for the rest of the run: %s", info.name, info.error)
-            self._invalidate()
-
     # -- the hooks ----------------------------------------------------------------------
 
     def configure(self, host: HostView) -> None:
@@ -289,7 +204,9 @@ class PluginRegistry:
             kwargs = {"host": host}
             try:
                 sync_answer("configure", fn(*[kwargs[a] for a in argnames]))
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise  # the command's Ctrl-C: no run is there yet to stop in order
+            except BaseException as exc:  # a SystemExit too: the plugin's, not the command's
                 state.info.status, state.info.error = "failed", f"configure: {describe(exc)}"
                 self._invalidate()
                 if isinstance(exc, ConfigError):

@@ -203,6 +203,9 @@ async def _run(
         return EXIT_CONFIG
     stop = asyncio.Event()
     undo_signals = _stop_on_signals(asyncio.get_running_loop(), stop)
+    # a plugin's own KeyboardInterrupt asks for the stop Ctrl-C asks for (hostapp.isolation)
+    plugins.on_interrupt = stop.set
+    plugins.clock = host.clock.now
     try:
         async with AsyncExitStack() as stack:
             await plugins.startup(host)

@@ -15,3 +15,11 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = (
     signal.SIGTERM,
     *([_BREAK] if _BREAK is not None else []),
 )
+
+
+class Aborted(KeyboardInterrupt):
+    """The second Ctrl-C of a command that took the first as a request to stop: abort at
+    once. Its own class so that the plugin host tells it from a ``KeyboardInterrupt`` a
+    plugin raised itself, which asks for the stop in order (docs/architecture.md §4,
+    "A plugin that raises something else than an Exception"): the user's abort goes on
+    up from wherever it lands, plugin code included."""

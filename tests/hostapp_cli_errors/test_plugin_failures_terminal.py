@@ -7,11 +7,12 @@ sys.path; ``hostapp run`` is a real process."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from support.plugin_dist import install
 
 PLUGINS = textwrap.dedent(
     """
@@ -51,20 +52,6 @@ ENTRY_POINTS = {
     "sometimes": "Sometimes",
 }
 CONFIG = '[host]\nsymbols = ["XAUUSD"]\n[plugin.slow]\ntimeout_seconds = 0.5\n'
-
-
-def install(tmp_path: Path, source: str, entry_points: dict[str, str]) -> dict[str, str]:
-    """``source`` as module ``probe_plugins`` of a distribution with ``entry_points``
-    (name → attribute) on sys.path; the environment that finds it."""
-    (tmp_path / "probe_plugins.py").write_text(source)
-    dist = tmp_path / "probe_plugins-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-plugins\nVersion: 0.1\n")
-    lines = "".join(f"{name} = probe_plugins:{attr}\n" for name, attr in entry_points.items())
-    (dist / "entry_points.txt").write_text("[hostapp]\n" + lines)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
-    return env
 
 
 def test_failing_plugins_are_one_line_each_on_the_terminal(tmp_path: Path) -> None:

@@ -1,0 +1,237 @@
+"""How the host takes what a plugin's call raised: a failure counted towards its breaker,
+a refusal at start-up, a request to stop, or something that is not the plugin's at all.
+
+Why a module of its own: every way into a plugin (a hook call, its import, its
+``configure``, its web handler) must draw the same line between what the plugin did and
+what the host did, or a ``SystemExit`` in one hook took the whole host down while a
+``RuntimeError`` in the next was isolated (docs/architecture.md §4, "What a plugin
+raises"):
+
+* an ``Exception``, a ``SystemExit`` (``sys.exit()``, an argparse error), a bare
+  ``BaseException``, a ``GeneratorExit`` or ``CancelledError`` of its own: the plugin's
+  failure, logged with its name and hook and counted by the breaker;
+* the host's own cancellation of the call (its task is being cancelled) and the closing of
+  a call the host was awaiting (``GeneratorExit``): the host's, raised on;
+* a ``KeyboardInterrupt``: during a run the user's Ctrl-C never lands in a plugin as a
+  ``KeyboardInterrupt``, since the run's handler takes the first one as a request to
+  stop (:mod:`hostapp.driving`) and raises only at the second, as
+  :class:`~hostapp.stop_signals.Aborted`, which goes on up (abort at once). Any other
+  ``KeyboardInterrupt`` a plugin raises asks for what Ctrl-C asks: the run stops after
+  its cycle, shuts its plugins down and writes its report (exit 130). It is no failure
+  of the plugin. Outside a run (no stop to ask for) it is the command's Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from .errors import PluginError
+from .failed_calls import FailedCalls
+from .hookcalls import PluginInfo, describe, plugins_own
+from .stop_signals import Aborted
+
+#: The failures of a plugin's ``startup`` that are a refusal, not a bug: its configuration
+#: or its files (a state folder another process holds, no permission, a full disk), by
+#: class name, since the host imports no plugin. The run stops on them with one line
+#: (hostapp.driving), so the log says them in a line too, without the traceback a bug
+#: gets.
+REFUSED_AT_START = frozenset(
+    {
+        "ConfigError", "StoreError", "OSError", "PermissionError", "FileExistsError",
+        "FileNotFoundError", "IsADirectoryError", "NotADirectoryError", "OperationalError",
+        "DatabaseError",
+    }
+)  # fmt: skip
+
+
+def refused_at_start(exc: BaseException) -> bool:
+    """Is ``exc``, raised by a plugin's ``startup``, a refusal (:data:`REFUSED_AT_START`)?"""
+    return type(exc).__name__ in REFUSED_AT_START
+
+
+def hosts_own(exc: BaseException, *, awaited: bool) -> bool:
+    """Is ``exc``, which is no ``Exception``, the host's rather than the plugin's? Only
+    while the host awaited the plugin's call (``awaited``): its task being cancelled, or
+    the call closed (``GeneratorExit``). A ``KeyboardInterrupt`` is neither's to isolate
+    here (:meth:`Isolation._isolated`)."""
+    if not awaited:
+        return False
+    if isinstance(exc, GeneratorExit):
+        return True
+    if isinstance(exc, asyncio.CancelledError):
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no event loop: nothing of the host's to cancel
+            return False
+        return task is None or task.cancelling() > 0
+    return False
+
+
+class State:
+    """What the host tracks per plugin; shared by reference with the cached caller lists."""
+
+    __slots__ = ("failing", "failures", "info", "obj", "timeout", "traced", "tripped_at")
+
+    def __init__(self, info: PluginInfo, obj: object, timeout: float) -> None:
+        self.info = info
+        self.obj = obj
+        self.timeout = timeout
+        #: consecutive failures of each hook (a success of that hook clears it): one
+        #: hook failing every cycle trips the breaker though the plugin's others work
+        self.failures: dict[str, int] = {}
+        #: the hooks in an episode of failures (hostapp.failed_calls): a success of one
+        #: is counted until the episode ends; empty, as most of the time, it costs nothing
+        self.failing: set[str] = set()
+        #: the hooks whose failure was logged with its traceback: once per hook and run
+        #: (five failures in a row trip the breaker, five tracebacks said nothing more);
+        #: only a plugin's own exception has one (:func:`~hostapp.hookcalls.plugins_own`)
+        self.traced: set[str] = set()
+        #: when its breaker tripped, by the host's clock (the run's summary says it)
+        self.tripped_at: datetime | None = None
+
+
+class Isolation:
+    """Failure accounting and the breaker, for :class:`~hostapp.registry.PluginRegistry`,
+    which sets every attribute declared here."""
+
+    log: logging.Logger
+    failed_calls: FailedCalls
+    breaker_limit: int
+    raise_errors: bool
+    _states: dict[str, State]
+    #: set while a run runs (hostapp.driving, hostapp.serve): what a plugin's own
+    #: ``KeyboardInterrupt`` calls, the stop Ctrl-C asks for
+    on_interrupt: Callable[[], None] | None = None
+    #: the plugin and hook whose ``KeyboardInterrupt`` stopped the run, if one did
+    stopped_by: str | None = None
+    #: the host's clock, for when a breaker tripped (hostapp.app sets it)
+    clock: Callable[[], datetime] | None = None
+
+    def _invalidate(self) -> None:
+        raise NotImplementedError
+
+    def _succeeded(self, state: State, hook: str) -> None:
+        """A call of ``hook`` answered: its count of failures in a row starts again, and
+        its episode of failures, if any, counts one more call without one."""
+        state.failures.pop(hook, None)
+        if hook in state.failing and self.failed_calls.succeeded(state.info.name, hook):
+            state.failing.discard(hook)
+
+    def failed(self, name: str, hook: str, exc: BaseException) -> None:
+        """What the host found wrong with plugin ``name``'s answer after the call (a route
+        clash): logged, counted and said in the run's summary like a failed call."""
+        state = self._states.get(name)
+        if state is not None:
+            self._failed(state, hook, exc)
+
+    def _isolated(
+        self, state: State, hook: str, exc: BaseException, *, awaited: bool = False
+    ) -> bool:
+        """``exc`` came out of plugin ``state``'s call of ``hook``. True: it was dealt
+        with (the plugin's failure, counted; or its request to stop), and the caller
+        answers the hook's fail-safe. False: the caller raises it on (the host's own, the
+        user's Ctrl-C, or ``on_error = "raise"``). ``awaited``: the host was awaiting the
+        call (the module docstring says what each exception is)."""
+        if isinstance(exc, Exception):
+            self._failed(state, hook, exc)
+            return not self.raise_errors
+        if isinstance(exc, KeyboardInterrupt):
+            return self._stop_asked(state, hook, exc)
+        if hosts_own(exc, awaited=awaited):
+            return False
+        self._failed(state, hook, exc)
+        if self.raise_errors:  # a SystemExit raised on would end the process without a word
+            raise PluginError(state.info.name, f"{hook} raised {describe(exc)}") from exc
+        return True
+
+    def _stop_asked(self, state: State, hook: str, exc: KeyboardInterrupt) -> bool:
+        """A plugin's ``KeyboardInterrupt``: the stop Ctrl-C asks for, once said, when a
+        run is there to stop; the user's abort (:class:`Aborted`) and a Ctrl-C outside a
+        run are raised on."""
+        stop = self.on_interrupt
+        if stop is None or isinstance(exc, Aborted):
+            return False
+        if self.stopped_by is None:
+            self.stopped_by = f"{state.info.name}: {hook}"
+            self.log.error(
+                "plugin %s: %s raised KeyboardInterrupt: stopping after this cycle, as on "
+                "Ctrl-C (the report is written)",
+                state.info.name,
+                hook,
+            )
+        stop()
+        return True
+
+    def _failed(self, state: State, hook: str, exc: BaseException) -> None:
+        """Log and count one failure; trip the breaker at the limit. Callers re-raise in
+        ``raise`` mode."""
+        info = state.info
+        error = f"{hook}: {describe(exc, state.timeout)}"
+        if info.status != "tripped":  # a tripped one keeps why it was switched off
+            info.error = error
+        failures = state.failures[hook] = state.failures.get(hook, 0) + 1
+        state.failing.add(hook)
+        if hook == "startup" and refused_at_start(exc):
+            # The run stops on it in one line naming the plugin's table (hostapp.driving);
+            # a traceback on the terminal before that line says nothing more.
+            self.log.warning("plugin %s: cannot start: %s", info.name, error)
+            self.log.debug("plugin %s: startup failed", info.name, exc_info=exc)
+        elif self.failed_calls.failed(info.name, hook):  # an episode's first: said
+            self._say(state, hook, exc)
+        if failures >= self.breaker_limit and info.status == "enabled" and not self.raise_errors:
+            info.status = "tripped"
+            info.error = (
+                f"breaker tripped after {failures} consecutive failures of {hook}; last: "
+                f"{info.error}"
+            )
+            state.tripped_at = self._now()
+            self.log.error("plugin %s disabled for the rest of the run: %s", info.name, info.error)
+            self._invalidate()
+
+    def _say(self, state: State, what: str, exc: BaseException) -> None:
+        """The first failure of an episode, in one ERROR line; the traceback of a
+        plugin's own exception with it, once per hook (or route) and run."""
+        own = plugins_own(exc)
+        first = own and what not in state.traced
+        if own:
+            state.traced.add(what)
+        self.log.error(
+            "plugin %s: %s failed: %s%s",
+            state.info.name,
+            what,
+            describe(exc, state.timeout),
+            " (traceback logged at its first failure)" if own and not first else "",
+            exc_info=exc if first else None,
+        )
+
+    def _now(self) -> datetime | None:
+        clock = self.clock
+        if clock is None:
+            return None
+        try:
+            return clock()
+        except Exception:  # a clock that cannot tell: the summary says when it can
+            return None
+
+    # -- a plugin's web handlers (hostapp.web_guards) --------------------------------------
+
+    def route_failed(self, name: str, route: str, exc: BaseException) -> None:
+        """Plugin ``name``'s handler of ``route`` (``GET /path``) failed: said once per
+        episode, as a hook's failure is, and counted in the run's summary, but never
+        counted by the breaker: a page that fails must not switch off a plugin's trading
+        hooks (its allow_order would then veto every entry)."""
+        state = self._states.get(name)
+        if state is None:
+            return
+        state.info.error = f"{route}: {describe(exc)}"
+        if self.failed_calls.failed(name, route):
+            self._say(state, route, exc)
+
+    def route_answered(self, name: str, route: str) -> None:
+        """Plugin ``name``'s handler of ``route`` answered: an episode of its failures,
+        if one is open, counts one more call without one."""
+        if (name, route) in self.failed_calls.episodes:
+            self.failed_calls.succeeded(name, route)
