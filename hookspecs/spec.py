@@ -58,6 +58,12 @@ def configure(host: HostView) -> None:
 
     Results: none. A raising plugin is a configuration error: the host refuses to start
     and prints the error (which should name the file and key) with exit code 2.
+
+    ``hostapp plugins`` calls it too, to check every plugin's settings, on a throwaway
+    paper host (``host.data_dir`` a temporary folder), and nothing after it: neither
+    ``startup`` nor ``shutdown``. So open here only what may close with the process (a
+    store, a file), and start threads, tasks and connections that announce themselves in
+    ``startup``.
     """
 
 

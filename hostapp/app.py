@@ -48,7 +48,7 @@ from .data import load_csv_files as load_csv_files
 from .data import load_csv_series as load_csv_series
 from .data import streamed_config_series as streamed_config_series
 from .host import Host
-from .loader import load_plugins
+from .loader import load_plugins, refuse_unloaded
 from .loop import TradingLoop
 from .market.feed import ReplayFeed
 from .market.timeframes import timeframe_seconds
@@ -142,8 +142,16 @@ def _plugins(
     builtins: Mapping[str, str | object] | None,
     entry_points: Any,
     env: Mapping[str, str] | None,
+    listing: bool = False,
 ) -> tuple[PluginHost, RunRecorder]:
-    plugins = load_plugins(config, builtins=builtins, entry_points=entry_points, env=env)
+    """The run's plugins; an enabled one that cannot load stops the start, but for the
+    ``listing`` (``hostapp plugins``), which shows it and why."""
+    on_error = "isolate" if listing else None
+    plugins = load_plugins(
+        config, builtins=builtins, entry_points=entry_points, env=env, on_error=on_error
+    )
+    if not listing:
+        refuse_unloaded(config, plugins)
     for info in plugins.listing():
         if info.name == RECORDER_NAME:
             dist = info.distribution
@@ -181,6 +189,7 @@ def build_sim_app(
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
     speed: float | None = None,
     resume_from: datetime | None = None,
+    listing: bool = False,
 ) -> App:
     """A paper host over ``series``. The paper account lives in memory unless
     ``shared_account`` (a backtest must never touch an account file others use).
@@ -191,6 +200,8 @@ def build_sim_app(
     half of an A/B, :mod:`hostapp.compare`). ``resume_from``: the shared account was
     traded up to then (a restart): the clock starts there, and the bars before it are
     the market's history without a cycle (nothing settles at their older prices).
+    ``listing``: the throwaway host of ``hostapp plugins``, whose plugins that cannot
+    load are listed, not refused, and whose ``configure`` the listing calls itself.
     Raises ConfigError for bad settings (including a plugin's ``configure``)."""
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_symbols import parse_paper_symbols
@@ -232,6 +243,7 @@ def build_sim_app(
         series=series,
         entries=entries,
         mode="live" if shared_account else "simulated",
+        listing=listing,
     )
     app.loop.resume_from = resume_from
     app.configured_timeframe = configured
@@ -282,16 +294,18 @@ def _assemble(
     series: Mapping[str, Iterable[Bar]] | None = None,
     entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
     mode: RunMode = "simulated",
+    listing: bool = False,
 ) -> App:
     """Plugins, host and loop around a broker and a market: the same for every run mode.
     ``sources`` are the loader's (builtins, entry points, env) overrides."""
-    plugins, recorder = _plugins(config, *sources)
+    plugins, recorder = _plugins(config, *sources, listing=listing)
     plugins.keep_late = mode == "simulated"  # a replay's clock waits for a plugin
     plugins.clock = clock.now  # when a breaker trips, as the run's summary says it
     host = Host(
         broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"), mode=mode
     )
-    plugins.configure(host)
+    if not listing:
+        plugins.configure(host)
     loop = TradingLoop(
         host=host,
         plugins=plugins,

@@ -1,19 +1,20 @@
 """The ``hostapp`` command: ``plugins`` here; ``run`` and ``replay`` live in hostapp.runner.
 
-User errors (bad configuration, a plugin that cannot load under ``on_error = "raise"``)
-are one line on stderr and exit code 2; tracebacks are for bugs.
+User errors (bad configuration, an enabled plugin that cannot load) are one line on
+stderr and exit code 2; tracebacks are for bugs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from hookspecs import ConfigError, keep_interrupts
@@ -281,21 +282,36 @@ _STATUS = {"optional": "not enabled (optional)"}
 
 
 def plugins_command(args: argparse.Namespace) -> int:
+    """Every known plugin with its status, after checking each enabled one as ``hostapp
+    run`` would (its import, its registration, its settings through its ``configure``):
+    a plugin that cannot run is listed as failed with why, every other one still listed,
+    and the command then says each in one line on stderr and exits 2. Only a mistake
+    of the configuration itself (``[plugins]``, ``[host]``) stops it before the list."""
     from .config import load_config
     from .data import check_data_table
-    from .loader import load_plugins
+    from .loader import cannot_run
+    from .report import RECORDER_NAME
 
     config = load_config(args.config)
     check_data_table(config)  # as hostapp run would: [host] data against [host] symbols
     # The listing reports errors itself; keep the loader's log lines off the terminal.
     logging.getLogger("hostapp.plugins").addHandler(logging.NullHandler())
     logging.getLogger("hostapp.plugins").propagate = False
-    # Always isolate here: the listing is how one finds out *which* plugin is broken.
-    rows = load_plugins(config, on_error="isolate").listing()
-    _check_settings(config)
+    with _throwaway_host(config) as (plugins, host):
+        refused = plugins.configure_each(host)  # said with file and table, as run says it
+        rows = [r for r in plugins.listing() if r.name != RECORDER_NAME]
+    problems = [str(refused.get(r.name) or cannot_run(r)) for r in rows if r.status == "failed"]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
-        return 0
+    else:
+        _print_table(rows)
+    sys.stdout.flush()
+    for line in problems:
+        print(f"{args.prog}: {line}", file=sys.stderr)
+    return EXIT_USAGE if problems else 0
+
+
+def _print_table(rows: Sequence[Any]) -> None:
     table = [("NAME", "SOURCE", "VERSION", "STATUS", "HOOKS")]
     table += [
         (
@@ -317,16 +333,16 @@ def plugins_command(args: argparse.Namespace) -> int:
             print(f"{r.name}: {r.error}")
         for warning in r.warnings:
             print(f"{r.name}: warning: {warning}")
-    return 0
 
 
-def _check_settings(config: Any) -> None:
-    """Every enabled plugin's ``configure`` on a throwaway paper host (a day of bars of
-    the configured symbols, each plugin's state in a temporary folder), as ``hostapp
-    run`` would call it: a mistake in a plugin's table stops the listing with the same
-    one line and exit code 2 (the loader only imports plugins; their settings are read
-    by their ``configure``). A store a plugin connects to (DTMS's Redis) is connected to."""
-    import asyncio
+@contextlib.contextmanager
+def _throwaway_host(config: Any) -> Iterator[tuple[Any, Any]]:
+    """The plugins and host ``hostapp run`` would build, on a throwaway paper host (a day
+    of bars of the configured symbols, each plugin's state in a temporary folder): every
+    plugin loaded and listed, the failed ones too, and none configured yet. Nothing else
+    is called on them, neither ``startup`` nor ``shutdown`` (a plugin whose shutdown says
+    "host stopped" somewhere would say it at every listing): what a ``configure`` opened
+    closes with this process (docs/plugins.md, "Enabling and disabling plugins")."""
     import tempfile
     from datetime import UTC, datetime
     from pathlib import Path
@@ -337,10 +353,10 @@ def _check_settings(config: Any) -> None:
     timeframe = config.host.timeframe
     start = datetime(2024, 1, 1, tzinfo=UTC)
     series = {s: generate_bars(s, start, 3, timeframe=timeframe) for s in config.host.symbols}
-    with tempfile.TemporaryDirectory(prefix="hostapp-plugins-") as root:
+    with tempfile.TemporaryDirectory(prefix="hostapp-plugins-", ignore_cleanup_errors=True) as root:
         checked = appmod.with_data_root(config, Path(root))
-        app = appmod.build_sim_app(checked, series, base_timeframe=timeframe)
-        asyncio.run(app.plugins.shutdown(app.host))  # what configure opened, closed
+        app = appmod.build_sim_app(checked, series, base_timeframe=timeframe, listing=True)
+        yield app.plugins, app.host
 
 
 def _runner_missing(exc: ImportError) -> int:

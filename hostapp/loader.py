@@ -29,7 +29,7 @@ from hookspecs import ConfigError
 from hookspecs.markers import ENTRY_POINT_GROUP, OPTIONAL_ENTRY_POINT_GROUP
 from hookspecs.settings import HOST_KEYS
 
-from .config import DISABLE_ENV, HostConfig
+from .config import DEFAULT_PATH, DISABLE_ENV, HostConfig
 from .errors import PluginError
 from .fresh import plugin_for_a_run
 from .hookcalls import PluginSource, describe
@@ -162,13 +162,53 @@ def load_plugins(
             why = _why_not_loaded(exc)
             info.status, info.error = "failed", f"load: {why}"
             host.record(info)
-            log.error("plugin %s failed to %s", c.name, info.error)
+            # a warning: the command that runs it stops in one line (refuse_unloaded)
+            log.warning("plugin %s failed to %s", c.name, info.error)
             if mode == "raise":
                 raise PluginError(c.name, f"failed to load: {why}") from exc
             continue
         host.register(c.name, obj, info)
     _warn_unchecked_tables(config, host)
     return host
+
+
+def refuse_unloaded(config: HostConfig, host: PluginHost) -> None:
+    """A ConfigError, in one line, when an enabled plugin failed to load (its import
+    raised, its entry point names nothing, its registration was rejected): naming each,
+    why, and how to switch it off. A command that trades (or serves) does not start
+    without it: a risk guard that cannot load would otherwise let every order through
+    for the whole run, said once in the log (docs/architecture.md §4, "Loading").
+    ``hostapp plugins`` does not call it: it lists such a plugin as failed, with why."""
+    broken = [i for i in host.listing() if i.status == "failed"]
+    if not broken:
+        return
+    names = [i.name for i in broken]
+    one = len(broken) == 1
+    it = "it" if one else "them"
+    listed = ", ".join(f'"{n}"' for n in names)
+    optional = [n for n in names if n in config.plugins.enabled]
+    if optional:  # switched on by name: off again by taking the name out
+        where = f"take {', '.join(optional)} out of [plugins] enabled in {config.source}"
+    elif config.defaults_only:
+        where = f"[plugins] disabled = [{listed}] in a new {DEFAULT_PATH}"
+    else:
+        where = f"[plugins] disabled = [{listed}] in {config.source}"
+    raise ConfigError(
+        f"{'; '.join(cannot_run(i) for i in broken)}; the host does not run without a "
+        f"plugin it is told to run: fix {it}, or switch {it} off ({where}, or "
+        f"{DISABLE_ENV}={','.join(names)} for one run)"
+    )
+
+
+def cannot_run(info: PluginInfo) -> str:
+    """Why plugin ``info`` cannot run, in words: it failed to load, was rejected at
+    registration, or its ``configure`` failed."""
+    what, _, why = (info.error or "").partition(": ")
+    if what == "load":
+        return f"plugin {info.name!r} failed to load: {why}"
+    if what == "rejected":
+        return f"plugin {info.name!r} was rejected: {why}"
+    return f"plugin {info.name!r} failed: {info.error or 'unknown'}"
 
 
 def _warn_unchecked_tables(config: HostConfig, host: PluginHost) -> None:

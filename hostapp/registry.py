@@ -158,7 +158,8 @@ class PluginRegistry(Isolation):
         state.obj = None
         state.info.status, state.info.error = "failed", f"rejected: {message}"
         self._invalidate()
-        self.log.error("plugin %s rejected: %s", name, message)
+        # a warning: the command that runs it stops in one line (loader.refuse_unloaded)
+        self.log.warning("plugin %s rejected: %s", name, message)
         if self.raise_errors:
             raise PluginError(name, f"rejected: {message}") from exc
         return False
@@ -198,6 +199,19 @@ class PluginRegistry(Isolation):
         self._configured = host
         for caller in self._callers_of("configure"):
             self._configure_one(host, caller[0], [caller])
+
+    def configure_each(self, host: HostView) -> dict[str, ConfigError]:
+        """Configure every enabled plugin, going on past one that fails, which is then
+        listed as failed with why: ``hostapp plugins``, whose point is to show every
+        plugin that cannot run. The errors, by plugin."""
+        self._configured = host
+        errors: dict[str, ConfigError] = {}
+        for caller in list(self._callers_of("configure")):
+            try:
+                self._configure_one(host, caller[0], [caller])
+            except ConfigError as exc:
+                errors[caller[0]] = exc
+        return errors
 
     def _configure_one(self, host: HostView, name: str, callers: Iterable[Caller]) -> None:
         for _, fn, argnames, state in callers:

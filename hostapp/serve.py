@@ -34,7 +34,7 @@ from .config import HostConfig, load_config
 from .durations import AT_MOST, is_duration
 from .errors import PluginError
 from .host import Host
-from .loader import load_plugins
+from .loader import load_plugins, refuse_unloaded
 from .pluginhost import PluginHost
 from .runtime import Runtime, build_runtime
 from .stop_signals import STOP_SIGNALS
@@ -117,6 +117,7 @@ def _serving_plugins(config: HostConfig) -> PluginHost:
     quiet.setLevel(logging.ERROR)
     try:
         everything = load_plugins(config)
+        refuse_unloaded(config, everything)  # it may have been one that serves
         serving = [
             r.name
             for r in everything.listing()

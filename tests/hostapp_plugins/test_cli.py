@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from support.e2e_procs import into_closed_pipe
+from support.plugin_dist import install
 
 HOSTAPP = Path(sys.executable).parent / "hostapp"
 
@@ -199,6 +200,7 @@ def test_the_listing_checks_every_enabled_plugins_settings(tmp_path: Path) -> No
         assert proc.returncode == 2, proc.stdout + proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "[plugin.sma_strategy]" in lines[0] and "fats" in lines[0]
+        assert "sma_strategy" in proc.stdout and "dtms" in proc.stdout  # listed all the same
     (tmp_path / "plugins.toml").write_text(shipped)
     proc = hostapp("plugins", cwd=tmp_path)
     assert proc.returncode == 0 and "sma_strategy" in proc.stdout
@@ -215,3 +217,54 @@ def test_an_optional_plugin_not_named_is_not_listed_as_disabled(tmp_path: Path) 
     table = hostapp("plugins", cwd=tmp_path, env=clean_env()).stdout
     (line,) = [row for row in table.splitlines() if row.startswith("atr_trailing ")]
     assert "not enabled (optional)" in line
+
+
+LISTED = """
+from pathlib import Path
+from hookspecs import hookimpl
+
+class Broken:
+    @hookimpl
+    def configure(self, host):
+        raise RuntimeError("cannot read its model")
+
+class Noisy:
+    "Says that the host started and stopped: at every listing, it said it stopped."
+    @hookimpl
+    def configure(self, host):
+        Path("configured").write_text("x")
+
+    @hookimpl
+    def startup(self, host):
+        Path("started").write_text("x")
+
+    @hookimpl
+    def shutdown(self, host):
+        Path("stopped").write_text("x")
+"""
+
+
+def test_the_listing_lists_every_plugin_when_one_cannot_be_configured(tmp_path: Path) -> None:
+    """A plugin whose configure raised, or whose table had a typo, emptied the listing
+    (exit 2, nothing on stdout), though the listing is how one finds out which plugin is
+    broken; and every listing ran each plugin's shutdown without its startup."""
+    env = install(tmp_path, LISTED, {"broken": "Broken", "noisy": "Noisy"})
+    shipped = (Path(__file__).resolve().parents[2] / "plugins.toml").read_text()
+    (tmp_path / "plugins.toml").write_text(shipped + "\n[plugin.sma_strategy]\nfats = 10\n")
+    proc = hostapp("plugins", "--json", cwd=tmp_path, env=env)
+    assert proc.returncode == 2, proc.stderr
+    rows = by_name(json.loads(proc.stdout))
+    assert rows["broken"]["status"] == rows["sma_strategy"]["status"] == "failed"
+    assert rows["broken"]["error"] == "configure: RuntimeError: cannot read its model"
+    assert rows["noisy"]["status"] == rows["dtms"]["status"] == "enabled"
+    lines = proc.stderr.splitlines()
+    assert (
+        lines[0]
+        == "hostapp: plugin 'broken': configure failed: RuntimeError: cannot read its model"
+    )
+    assert len(lines) == 2 and "[plugin.sma_strategy]" in lines[1] and "fats" in lines[1]
+    assert (tmp_path / "configured").exists()  # its settings were checked
+    assert not (tmp_path / "started").exists() and not (tmp_path / "stopped").exists()
+    table = hostapp("plugins", cwd=tmp_path, env=env)
+    assert table.returncode == 2 and table.stderr == proc.stderr
+    assert "broken: configure: RuntimeError: cannot read its model" in table.stdout
