@@ -16,8 +16,9 @@ Rules that hold for every hook:
   for its answer. Whatever it raises: a ``SystemExit`` or another ``BaseException`` is
   its failure too; a ``KeyboardInterrupt`` it raises stops the run as Ctrl-C does (after
   the cycle, with its report). Five consecutive failures of one hook trip the plugin's
-  breaker: it is disabled for the rest of the run and listed as ``tripped``, and its
-  fail-safe answers stand for it (a tripped ``allow_order`` vetoes, a tripped
+  breaker: it is disabled for the rest of the run and listed as ``tripped`` (the run's
+  ``summary.json``: ``tripped``, with when and why, and its notes), and its fail-safe
+  answers stand for it (a tripped ``allow_order`` vetoes, a tripped
   ``is_defensive`` says True).
   With ``on_error = "raise"`` in plugins.toml the host re-raises instead (for development
   and CI).

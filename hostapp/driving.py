@@ -220,6 +220,9 @@ def run_summary(
             "open positions nor its balance (P&L reads 0)"
         )
     listed = {p.ticket for p in open_positions}
+    tripped = app.plugins.tripped()
+    # a plugin switched off is called no more, its run_report neither: its report says why
+    reports = {t["plugin"]: {"error": f"switched off: {t['why']}"} for t in tripped}
     return summarize(
         stats=stats,
         recorder=app.recorder,
@@ -236,7 +239,8 @@ def run_summary(
             "symbols": list(app.loop.symbols),
             "timeframe": app.timeframe,
             "base_timeframe": app.base_timeframe,
-            "plugin_reports": app.plugin_reports,
+            "plugin_reports": {**reports, **app.plugin_reports},
+            "tripped": tripped,
             "host_notes": [
                 n
                 for n in (
@@ -258,7 +262,10 @@ def run_summary(
                     attention_note(app.broker),
                     *source_notes(app.broker, app.market),
                     *plugin_failure_notes(
-                        app.plugins.listing(), stats, app.plugins.failed_calls.by_plugin()
+                        app.plugins.listing(),
+                        stats,
+                        app.plugins.failed_calls.by_plugin(),
+                        {t["plugin"]: t["at"] for t in tripped},
                     ),
                     *app.plugins.slow.notes(),
                 )

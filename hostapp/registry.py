@@ -256,6 +256,22 @@ class PluginRegistry(Isolation):
             for s in states
         ]
 
+    def tripped(self) -> list[dict[str, Any]]:
+        """The plugins whose breaker tripped, in call order: ``plugin``, ``at`` (when, by
+        the host's clock, ISO 8601; None when it could not tell) and ``why``: the run's
+        ``summary.json`` lists them as ``tripped``, where ``plugins`` lists only the
+        plugins still running at its end."""
+        states = sorted(self._states.values(), key=lambda s: self.rank(s.info.name))
+        return [
+            {
+                "plugin": s.info.name,
+                "at": s.tripped_at.isoformat() if s.tripped_at is not None else None,
+                "why": s.info.error,
+            }
+            for s in states
+            if s.info.status == "tripped"
+        ]
+
     @property
     def names(self) -> list[str]:
         """The enabled plugins, in call order."""

@@ -135,17 +135,21 @@ def plugin_failure_notes(
     listing: Sequence[PluginInfo],
     stats: LoopStats | None = None,
     failed: Mapping[str, Mapping[str, int]] | None = None,  # hostapp.failed_calls
+    tripped_at: Mapping[str, str | None] | None = None,  # summary.json's ``tripped``
 ) -> list[str]:
     """One sentence per plugin that failed in the run (isolated, so the run went on):
-    its last error, its ``failed`` calls by hook, whether the breaker switched it off,
-    then what its fail-safe answers did since (docs/architecture.md §4): a switched-off
-    guard vetoes every entry, a defender holds every trade from the exit manager."""
+    its last error, its ``failed`` calls by hook, whether the breaker switched it off
+    and when (``tripped_at``: ISO times by plugin), then what its fail-safe answers did
+    since (docs/architecture.md §4): a switched-off guard vetoes every entry, a defender
+    holds every trade from the exit manager."""
     out = []
     for info in listing:
         if not info.error:
             continue
         off = info.status == "tripped"
-        text = f"plugin {info.name} {'was switched off' if off else 'failed'}: {info.error}"
+        when = (tripped_at or {}).get(info.name)
+        at = f" at {when.replace('T', ' ').replace('+00:00', ' UTC')}" if off and when else ""
+        text = f"plugin {info.name} {'was switched off' if off else 'failed'}{at}: {info.error}"
         counts = (failed or {}).get(info.name, {})
         if counts:
             text += "; failed calls: " + ", ".join(f"{n:,} of {h}" for h, n in counts.items())

@@ -122,7 +122,13 @@ def test_systemexit_baseexception_and_a_sync_cancellation_are_the_plugins_failur
     assert summary["trades"] > 0 and "exits" in summary["plugins"]
     assert summary["plugin_reports"]["cancels_report"] == {"error": "CancelledError"}
     notes = " ".join(summary["host_notes"])
-    assert "plugin base was switched off: breaker tripped after 5 consecutive failures" in notes
+    # switched off, it vanished from summary.json: from plugins and plugin_reports alike
+    (base,) = [t for t in summary["tripped"] if t["plugin"] == "base"]
+    assert base["why"].startswith("breaker tripped after 5 consecutive failures of on_cycle")
+    assert summary["plugin_reports"]["base"] == {"error": f"switched off: {base['why']}"}
+    assert "base" not in summary["plugins"]  # the plugins running at the end, as before
+    at = base["at"].replace("T", " ").replace("+00:00", " UTC")
+    assert f"plugin base was switched off at {at}: breaker tripped after 5 consecutive" in notes
     for name, failed in (("exits_on_close", "on_trade_closed: SystemExit"),
                          ("cancels_defensive", "is_defensive: CancelledError"),
                          ("exits_once", "allow_order: SystemExit: 3")):  # fmt: skip
