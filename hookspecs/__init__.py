@@ -37,6 +37,7 @@ from .host import (
     SeriesView,
     ServeOptions,
 )
+from .host_names import LOOPBACK_NAMES, answered_names, is_loopback
 from .interrupts import keep_interrupts
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 from .rules import HOOK_RULES, SYNC_ONLY_HOOKS, HookRule
@@ -68,6 +69,7 @@ __all__ = [
     "DIRECTIONS",
     "ENTRY_POINT_GROUP",
     "HOOK_RULES",
+    "LOOPBACK_NAMES",
     "MAX_REQUEST_LINE_BYTES",
     "PROJECT_NAME",
     "SYNC_ONLY_HOOKS",
@@ -105,11 +107,13 @@ __all__ = [
     "Timeframe",
     "Trade",
     "Veto",
+    "answered_names",
     "apply_action",
     "events",
     "hookimpl",
     "hookspec",
     "inside_freeze",
+    "is_loopback",
     "keep_interrupts",
     "masked_url",
     "opposite",

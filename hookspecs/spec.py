@@ -278,17 +278,31 @@ def web_routes(host: HostView) -> Sequence[Any] | None:
 
     Fires once per web app, after ``startup`` (so a plugin can serve what it started),
     when the host serves a web app (``hostapp serve``, ``hostapp run --live --serve``).
-    Sync only. Return aiohttp route definitions (``aiohttp.web.AbstractRouteDef``:
-    ``web.get(...)``, ``web.post(...)`` or the entries of a ``web.RouteTableDef``; typed
-    ``Any`` here so that the contract does not import aiohttp); the host mounts them all on
-    one aiohttp app bound to 127.0.0.1 (``hostapp serve --host`` may name another address).
-    A plugin guards its own routes (authentication, error bodies) inside its handlers: the
-    app is shared and the host adds no middleware of its own. A plugin that needs an
+    ``hostapp serve`` loads only the enabled plugins that implement this hook (a serving
+    host runs no strategy and no exit manager); ``run --live --serve`` serves the routes
+    of those among the run's plugins. Sync only. Return aiohttp route definitions
+    (``aiohttp.web.AbstractRouteDef``: ``web.get(...)``, ``web.post(...)`` or the
+    entries of a ``web.RouteTableDef``; typed ``Any`` here so that the contract does not
+    import aiohttp); the host mounts them all on one aiohttp app bound to 127.0.0.1
+    (``hostapp serve --host`` may name another address). A plugin that needs an
     application of its own (middlewares, typed state, resources opened and closed with the
     app) may instead return a one-element list holding that ``web.Application``: the host
     mounts it at the root, where it answers the paths it routes. The app reads request
     lines of up to ``MAX_REQUEST_LINE_BYTES`` (128 KiB); a longer one is a 400 from the
     host, which a plugin's document of its routes may state with that number.
+
+    The app is shared, and the host's own middlewares run around every route, in this
+    order: bound to the loopback, a request whose ``Host`` names another machine is a 403
+    (``{"error": "host not allowed", ...}``; the names are
+    :func:`hookspecs.answered_names`: a page whose domain was rebound to 127.0.0.1 must
+    not read what is served here); a handler that raises (anything but the
+    ``web.HTTPException`` it chose to answer) or returns no response is a JSON 500 that
+    tells the client nothing of the server (``{"error": "internal error", ...}``), said
+    in one ERROR line naming the plugin and the route, once per episode with a count,
+    and counted in the run's summary but never by the breaker; and a path nobody routes,
+    or a method a path does not take, is a JSON 404 or 405. Everything else a plugin
+    guards inside its handlers or its own app: authentication, its error bodies, the
+    ``Origin`` of its writes.
 
     Results: every plugin's routes, in plugin order. A raising plugin, one that returns
     something other than route definitions, or one whose routes clash with routes

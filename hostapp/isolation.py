@@ -139,7 +139,7 @@ class Isolation:
             self._failed(state, hook, exc)
             return not self.raise_errors
         if isinstance(exc, KeyboardInterrupt):
-            return self._stop_asked(state, hook, exc)
+            return self.stop_asked(state.info.name, hook, exc)
         if hosts_own(exc, awaited=awaited):
             return False
         self._failed(state, hook, exc)
@@ -147,20 +147,21 @@ class Isolation:
             raise PluginError(state.info.name, f"{hook} raised {describe(exc)}") from exc
         return True
 
-    def _stop_asked(self, state: State, hook: str, exc: KeyboardInterrupt) -> bool:
-        """A plugin's ``KeyboardInterrupt``: the stop Ctrl-C asks for, once said, when a
-        run is there to stop; the user's abort (:class:`Aborted`) and a Ctrl-C outside a
-        run are raised on."""
+    def stop_asked(self, name: str, where: str, exc: KeyboardInterrupt) -> bool:
+        """Plugin ``name``'s ``KeyboardInterrupt`` out of ``where`` (a hook, a web route):
+        True when it was taken as the stop Ctrl-C asks for (said once), a run being there
+        to stop; False for the user's abort (:class:`Aborted`) and a Ctrl-C outside a
+        run, which the caller raises on."""
         stop = self.on_interrupt
         if stop is None or isinstance(exc, Aborted):
             return False
         if self.stopped_by is None:
-            self.stopped_by = f"{state.info.name}: {hook}"
+            self.stopped_by = f"{name}: {where}"
             self.log.error(
                 "plugin %s: %s raised KeyboardInterrupt: stopping after this cycle, as on "
                 "Ctrl-C (the report is written)",
-                state.info.name,
-                hook,
+                name,
+                where,
             )
         stop()
         return True

@@ -71,6 +71,21 @@ class OneLine(HumanFormatter):
         return super().format(record)
 
 
+class PluginLines(HumanFormatter):
+    """The terminal of ``hostapp serve``, which keeps no log file: the host's line about
+    a plugin's failure (logger ``hostapp.plugins``) is the line alone, as on the terminal
+    of ``run``; ``--log-level DEBUG`` shows its traceback. The host's own errors keep
+    theirs: a traceback is for a bug of the host."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "hostapp.plugins" and (record.exc_info or record.exc_text):
+            record = logging.makeLogRecord(
+                {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
+            )
+            return super().format(record) + " (its traceback with --log-level DEBUG)"
+        return super().format(record)
+
+
 def json_logs() -> bool:
     """Does this process log JSON lines on the console (``--log-json``)? Then whatever
     else it writes on stderr (a replay's progress) must be JSON lines too, or a collector

@@ -83,9 +83,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def serve_command(args: argparse.Namespace, prog: str = "hostapp") -> int:
-    from .logs import configure_logging
+    from .logs import PluginLines, configure_logging
 
-    configure_logging(json=args.log_json, level=args.log_level)
+    handler = configure_logging(json=args.log_json, level=args.log_level)
+    if not args.log_json and args.log_level != "DEBUG":
+        handler.setFormatter(PluginLines())  # a plugin's failure: one line, as on run's
     return asyncio.run(_serve(args, prog))
 
 
@@ -233,6 +235,8 @@ async def _run(
             return EXIT_OK
     finally:
         undo_signals()
+        plugins.on_interrupt = None
+        plugins.failed_calls.end_all()  # each open episode of failures: how many more
 
 
 def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Callable[[], None]:

@@ -2,9 +2,11 @@
 through the ``web_routes`` hook, bound to 127.0.0.1.
 
 Why one app mounting plugins' routes: the host knows no plugin by name, so it cannot
-build a plugin's pages itself; each plugin says what it serves, guards its own routes
-(authentication, error bodies) and the host only listens. ``hostapp serve`` and
-``hostapp run --live --serve`` both serve this app.
+build a plugin's pages itself; each plugin says what it serves and guards its own routes
+(authentication, error bodies). The host adds only what no plugin can do for the others
+(:mod:`.web_guards`: the Host check on the loopback, a failing handler said in its
+plugin's name; :mod:`.web_errors`: the router's own errors as JSON). ``hostapp serve``
+and ``hostapp run --live --serve`` both serve this app.
 """
 
 from __future__ import annotations
@@ -106,18 +108,27 @@ async def _answers(sub: web.Application, request: web.Request) -> bool:
     return found.http_exception is None or found.http_exception.status == 405
 
 
-def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[str]]:
+def web_app(
+    plugins: PluginHost, host: HostView, bind: str = BIND_HOST
+) -> tuple[web.Application, list[str]]:
     """The app with every plugin's routes, and the names of the plugins that serve any.
 
     A plugin whose routes clash with those of a plugin mounted before it (same method and
     path) serves none of them: half a plugin's pages would be worse than none. A plugin
     may also return one ``web.Application`` of its own (see :func:`_mount_app`), whose
-    routes are checked the same way (:func:`_app_keys`)."""
+    routes are checked the same way (:func:`_app_keys`). The host's own middlewares
+    (:mod:`.web_guards`, :mod:`.web_errors`) run around every route: on the loopback
+    (``bind``) the Host check, then a plugin's failing handler as a JSON 500 said in its
+    name, then the router's own 404 and 405 as JSON."""
     from aiohttp import web
 
     from .web_errors import unrouted_json
+    from .web_guards import Owners, loopback_names, plugin_failures
 
-    app = web.Application(middlewares=[unrouted_json])
+    owners = Owners()
+    guard = loopback_names(bind)
+    middlewares = [*([guard] if guard else []), plugin_failures(owners, plugins), unrouted_json]
+    app = web.Application(middlewares=middlewares)
     taken: dict[tuple[str, str], str] = {}
     serving: list[str] = []
     apps = 0
@@ -136,9 +147,12 @@ def web_app(plugins: PluginHost, host: HostView) -> tuple[web.Application, list[
         try:
             if whole is not None:
                 _mount_app(app, whole, fallback=apps == 0)
+                owners.add_app(name, whole)
                 apps += 1
             else:
-                app.router.add_routes(routes)
+                before = {id(r) for r in app.router.routes()}
+                app.router.add_routes(routes)  # a GET adds a HEAD beside it: both its own
+                owners.add_routes(name, [r for r in app.router.routes() if id(r) not in before])
         except (ValueError, RuntimeError, TypeError) as exc:
             plugins.failed(name, "web_routes", RoutesNotServed(str(exc)))
             continue
@@ -194,7 +208,7 @@ async def serving(
     served. A port that cannot be bound is a :class:`ConfigError` naming it."""
     from aiohttp import web
 
-    app, names = web_app(plugins, host)
+    app, names = web_app(plugins, host, bind)
     runner = app_runner(app)
     await runner.setup()
     try:

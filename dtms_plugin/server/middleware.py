@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
-from hookspecs import DataError
+from hookspecs import DataError, answered_names
 
 from ..store import StoreError
 from . import body as request_body
@@ -176,23 +176,19 @@ def same_origin_middleware(listed: frozenset[str] = frozenset()) -> Middleware:
     return middleware
 
 
-#: the names a server on the loopback is asked by: a program's, or the trader's browser
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
 def host_name_middleware(token: str | None, bound: str) -> Middleware:
     """Without a token, a 403 for a request that names another host than this server's
     (``Host``): a page whose domain was rebound to 127.0.0.1 is same-origin to the browser,
-    so only the name it asks by tells it apart. With a token, a pass-through (the page
-    has no token to send)."""
-    allowed = LOOPBACK_NAMES | {bound.lower()}
+    so only the name it asks by tells it apart (the names: :func:`hookspecs.answered_names`,
+    the rule the host's web app applies to every route on the loopback, whatever the
+    token). With a token, a pass-through (the page has no token to send)."""
     # bound to every address without a token (--insecure-no-token, said at start-up): any
-    # name the network knows it by is meant
-    anywhere = bound in ("0.0.0.0", "::", "")
+    # name the network knows it by is meant (None)
+    allowed = answered_names(bound)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token is None and not anywhere:
+        if token is None and allowed is not None:
             try:
                 name = (request.url.host or "").lower()  # the Host header's name, no port
             except ValueError:  # a Host header that is no host name at all
@@ -200,7 +196,7 @@ def host_name_middleware(token: str | None, bound: str) -> Middleware:
             if name not in allowed:
                 message = (
                     f"this server answers as {', '.join(sorted(allowed))}"
-                    " (a token lets it answer any name)"
+                    " (a token lets it answer any name, off the loopback)"
                 )
                 raise ApiError(403, error_body("host not allowed", message))
         return await handler(request)

@@ -1,0 +1,145 @@
+"""The host's own middlewares on its web app (:mod:`hostapp.web`), around every plugin's
+routes: what no plugin can do for the others, since each guards only its own handlers.
+
+* :func:`loopback_names`: on the loopback (the default bind), a request whose ``Host``
+  names another machine is a 403, for every route: a page whose domain was rebound to
+  127.0.0.1 (DNS rebinding) is the same origin as that domain to the browser, and could
+  otherwise read what any plugin serves here. The names are
+  :func:`hookspecs.answered_names`, DTMS's own rule off the loopback.
+* :func:`plugin_failures`: a plugin's handler that raises (anything but the HTTP answer
+  it chose) or returns no response is a JSON 500 naming nothing of the server's insides,
+  and one ERROR line naming the plugin and the route, once per episode with a count
+  (:meth:`hostapp.isolation.Isolation.route_failed`; its traceback to the log file, as
+  for a hook). aiohttp said it as a bare "Error handling request" with a traceback under
+  ``aiohttp.server``, naming neither, and a handler's ``SystemExit`` ended the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from hookspecs import answered_names, is_loopback
+
+if TYPE_CHECKING:
+    from .pluginhost import PluginHost
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def loopback_names(bound: str) -> Middleware | None:
+    """The Host check of an app bound to ``bound``: None off the loopback (an address
+    someone chose to expose, whose names the host cannot know; each plugin guards its
+    routes there, as DTMS does without a token)."""
+    allowed = answered_names(bound)
+    if allowed is None or not is_loopback(bound):
+        return None
+    names = ", ".join(sorted(allowed))
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            name = (request.url.host or "").lower()  # the Host header's name, no port
+        except ValueError:  # a Host header that is no host name at all
+            name = ""
+        if name not in allowed:
+            body = {
+                "error": "host not allowed",
+                "message": f"this server answers as {names}: it listens on the loopback",
+                "success": False,
+            }
+            return web.json_response(body, status=403)
+        return await handler(request)
+
+    return middleware
+
+
+class Owners:
+    """Which plugin serves a request: by the route it matched (route definitions) or by
+    the application it was routed into (a plugin's own app)."""
+
+    def __init__(self) -> None:
+        self._routes: dict[int, str] = {}
+        self._apps: dict[int, str] = {}
+        self._kept: list[Any] = []  # what the ids stand for stays alive with the app
+
+    def add_routes(self, name: str, routes: list[Any]) -> None:
+        for route in routes:
+            self._routes[id(route)] = name
+        self._kept.extend(routes)
+
+    def add_app(self, name: str, app: web.Application) -> None:
+        self._apps[id(app)] = name
+        self._kept.append(app)
+
+    def of(self, request: web.Request) -> str | None:
+        info = request.match_info
+        for app in info.apps[1:]:  # the host's app first, then the plugin's own
+            owner = self._apps.get(id(app))
+            if owner is not None:
+                return owner
+        return self._routes.get(id(info.route))
+
+
+def route_of(request: web.Request) -> str:
+    """``GET /dtms/trade/{ticket}``: the route as it is declared, so that every ticket's
+    failures are one episode, not one each."""
+    resource = getattr(request.match_info.route, "resource", None)
+    path = getattr(resource, "canonical", None) or request.path[:100]
+    return f"{request.method} {path}"
+
+
+#: What the client is told of a plugin's failure: that the server failed, nothing of how.
+FAILED = {
+    "error": "internal error",
+    "message": "the server failed to answer this request; its log says why",
+    "success": False,
+}
+
+
+def plugin_failures(owners: Owners, plugins: PluginHost) -> Middleware:
+    """A plugin's failing handler as a JSON 500, said and counted as its failure."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        owner = owners.of(request)
+        if owner is None:  # unrouted: the router's own 404/405 (web_errors.unrouted_json)
+            return await handler(request)
+        route = route_of(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException:
+            raise  # the answer the plugin chose, an error status included
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                if not plugins.stop_asked(owner, route, exc):
+                    raise  # the user's abort, wherever it lands
+            elif _plugins(exc):
+                plugins.route_failed(owner, route, exc)
+            else:
+                raise
+            return web.json_response(FAILED, status=500)
+        if not isinstance(response, web.StreamResponse):
+            wrong = TypeError(f"the handler returned {type(response).__name__}, not a response")
+            plugins.route_failed(owner, route, wrong)
+            return web.json_response(FAILED, status=500)
+        plugins.route_answered(owner, route)
+        return response
+
+    return middleware
+
+
+def _plugins(exc: BaseException) -> bool:
+    """Is ``exc`` out of a handler the plugin's? Not the server's cancellation of the
+    request's task (a client gone, the server stopping) nor the closing of its coroutine;
+    a KeyboardInterrupt is asked about apart (hostapp.isolation)."""
+    if isinstance(exc, GeneratorExit):
+        return False
+    if isinstance(exc, asyncio.CancelledError):
+        task = asyncio.current_task()
+        return task is not None and not task.cancelling()
+    return True
