@@ -114,7 +114,7 @@ def propose_orders(
 def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     """Veto a proposed order before it reaches the broker.
 
-    Fires for every new entry a plugin proposes through ``propose_orders``, and for the
+    Asked of every new entry a plugin proposes through ``propose_orders``, and of the
     order a ``re_add`` action opens when a plugin executes one through ``host.execute``
     (new exposure too: a risk limit holds for it; a veto comes back to that plugin as
     the action's ``vetoed`` result, and the broker is not called). Not for exits,
@@ -125,8 +125,12 @@ def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     Results: ``None`` allows; a string vetoes, and is the reason reported; a
     :class:`~hookspecs.Veto` vetoes with its reason and a ``kind``, the text the run's
     summary counts it under (give one when the reason names a time or a figure, or every
-    veto is a kind of its own). One veto is enough. A raising plugin vetoes (fails
-    closed): a risk guard that crashes must not let orders through.
+    veto is a kind of its own). One veto is enough: the plugins are asked one after the
+    other, in plugin order (``[plugins] order``, then by name), and the first veto ends
+    the asking, so the plugins after it do not see that order (a guard that counts
+    orders counts them elsewhere, or is listed first). A guard switched off by its
+    breaker vetoes before any plugin is asked. A raising plugin vetoes (fails closed): a
+    risk guard that crashes must not let orders through.
 
     The host logs a veto once per episode: the first order vetoed for a reason, then,
     when an order goes through or the run ends, how many more were vetoed for it.

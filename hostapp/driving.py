@@ -154,9 +154,12 @@ def _refuse_broken_start(app: appmod.App) -> None:
     for info in app.plugins.listing():
         error = info.error or ""
         if error.startswith("startup: ") and error[9:].split(":", 1)[0] in REFUSED_AT_START:
-            raise ConfigError(
-                f"{app.config.source} [plugin.{info.name}]: cannot start: {error[9:]}"
-            )
+            why = error[9:]
+            table = f"[plugin.{info.name}]"
+            if why.startswith("ConfigError: "):  # its message names its table: once is enough
+                why = why.removeprefix("ConfigError: ").removeprefix(f"{table}: ")
+                why = why.removeprefix(f"{table} ")
+            raise ConfigError(f"{app.config.source} {table}: cannot start: {why}")
 
 
 def bound_for_live(app: appmod.App) -> None:

@@ -106,6 +106,12 @@ def switched_off_kind(plugin: str, hook: str) -> str:
     return f"{plugin}: switched off, so its {hook} vetoes (fails closed)"
 
 
+#: How alike a name must be to a hook's to be offered as the one meant: a misspelling
+#: (``propose_order``, ``on_cylce``, ``on_trade_exec``) is; difflib's default (0.6)
+#: offered ``on_action`` for ``on_tick`` and ``on_trade_closed`` for ``on_trade_open``.
+SUGGEST_CUTOFF = 0.85
+
+
 def check_impls(pm: pluggy.PluginManager, obj: object) -> tuple[list[str], list[str]]:
     """The hooks ``obj`` implements, and everything wrong with them (empty when fine)."""
     hooks: list[str] = []
@@ -118,9 +124,9 @@ def check_impls(pm: pluggy.PluginManager, obj: object) -> tuple[list[str], list[
         hooks.append(hook)
         fn = getattr(obj, attr)
         if hook not in HOOK_NAMES:
-            close = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
-            meant = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"{attr}: no hook named {hook!r}{meant}")
+            close = difflib.get_close_matches(hook, HOOK_NAMES, n=1, cutoff=SUGGEST_CUTOFF)
+            meant = f"did you mean {close[0]!r}?" if close else "docs/plugins.md lists the hooks"
+            problems.append(f"{attr}: no hook named {hook!r} ({meant})")
             continue
         if opts.get("wrapper") or opts.get("hookwrapper"):
             problems.append(f"{hook}: wrappers are not supported (each impl is called alone)")
@@ -234,10 +240,14 @@ def _plain(value: Any, where: str) -> Any:
 def _routes(plugin: str, value: Any) -> list[Any] | None:
     from aiohttp.web import AbstractRouteDef, Application
 
-    routes = [] if value is None else list(value)
+    wrong = f"web_routes must return aiohttp route definitions: {value!r}"
+    try:
+        routes = [] if value is None else list(value)
+    except TypeError:  # an int: "'int' object is not iterable" said nothing of the hook
+        raise TypeError(wrong) from None
     whole_app = len(routes) == 1 and isinstance(routes[0], Application)
     if not whole_app and not all(isinstance(r, AbstractRouteDef) for r in routes):
-        raise TypeError(f"web_routes must return aiohttp route definitions: {value!r}")
+        raise TypeError(wrong)
     return routes or None
 
 

@@ -54,7 +54,12 @@ def test_a_file_system_failure_at_startup_stops_the_run_before_any_cycle(exc: Ex
         asyncio.run(drive(_app(plugin), progress=None))
     message = str(raised.value)
     assert message.startswith("plugins.toml [plugin.keeper]: cannot start: ")
-    assert type(exc).__name__ in message and "\n" not in message
+    assert "\n" not in message
+    if isinstance(exc, ConfigError):  # its message names the table: said once, without a
+        # class name ("[plugin.keeper]: cannot start: ConfigError: [plugin.keeper] key …")
+        assert message == "plugins.toml [plugin.keeper]: cannot start: key 'folder': not writable"
+    else:
+        assert type(exc).__name__ in message
     assert plugin.proposed == 0  # no cycle ran
 
 

@@ -95,3 +95,23 @@ async def test_a_wrong_answer_is_a_failure_and_five_in_a_row_trip_the_breaker(
     (info,) = host.plugins.listing()
     assert info.status == "tripped", info.error
     assert info.error is not None and f"consecutive failures of {hook}" in info.error
+
+
+@pytest.mark.parametrize("value", [7, {"path": "/x"}, "/x"], ids=["int", "dict", "str"])
+def test_web_routes_of_no_route_definitions_says_so_whatever_they_are(
+    hostapp_factory: Any, value: Any
+) -> None:
+    """An int said "TypeError: 'int' object is not iterable", where a dict got the
+    hook's own message."""
+
+    class Odd:
+        @hookimpl
+        def web_routes(self) -> Any:
+            return value
+
+    host = hostapp_factory({"odd": Odd()})
+    assert host.plugins.web_routes(host) == []
+    (info,) = host.plugins.listing()
+    assert info.error == (
+        f"web_routes: TypeError: web_routes must return aiohttp route definitions: {value!r}"
+    )

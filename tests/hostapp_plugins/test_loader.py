@@ -398,3 +398,27 @@ class NoConfigure:
     @hookimpl
     def on_cycle(self) -> None:
         """Reads no table."""
+
+
+class FarOff:
+    @hookimpl
+    def on_tick(self, host: Any) -> None:
+        """No hook of the contract: on_action (0.62 alike by difflib) was offered."""
+
+    @hookimpl
+    def on_trade_open(self, host: Any, trade: Any) -> None:
+        """on_trade_closed, its opposite, was offered (0.79 alike)."""
+
+    @hookimpl
+    def on_cylce(self, host: Any) -> None:
+        """A misspelling: offered what it misspells."""
+
+
+def test_a_hook_name_far_from_every_hook_gets_no_suggestion() -> None:
+    host = load(builtins={"far": FarOff})
+    (info,) = host.listing()
+    assert info.error == (
+        "rejected: on_cylce: no hook named 'on_cylce' (did you mean 'on_cycle'?); on_tick: no "
+        "hook named 'on_tick' (docs/plugins.md lists the hooks); on_trade_open: no hook named "
+        "'on_trade_open' (docs/plugins.md lists the hooks)"
+    )
