@@ -227,7 +227,8 @@ class Isolation:
         state = self._states.get(name)
         if state is None:
             return
-        state.info.error = f"{route}: {describe(exc)}"
+        if state.info.status != "tripped":  # a tripped one keeps why it was switched off
+            state.info.error = f"{route}: {describe(exc)}"
         if self.failed_calls.failed(name, route):
             self._say(state, route, exc)
 

@@ -207,3 +207,13 @@ def _status(url: str, host: str | None = None) -> int:
     except urllib.error.HTTPError as error:
         with error:
             return int(error.code)
+
+
+def test_a_failing_page_of_a_tripped_plugin_keeps_why_it_was_switched_off() -> None:
+    host = make_host(None, None, None)  # type: ignore[arg-type]
+    host.plugins.register("pages", Pages())
+    for _ in range(5):
+        host.plugins.failed("pages", "web_routes", RuntimeError("no"))
+    host.plugins.route_failed("pages", "GET /boom/{n}", RuntimeError("page broke"))
+    (row,) = host.plugins.listing()
+    assert row.status == "tripped" and (row.error or "").startswith("breaker tripped after 5")
