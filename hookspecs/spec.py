@@ -299,7 +299,9 @@ def web_routes(host: HostView) -> Sequence[Any] | None:
     order: bound to the loopback, a request whose ``Host`` names another machine is a 403
     (``{"error": "host not allowed", ...}``; the names are
     :func:`hookspecs.answered_names`: a page whose domain was rebound to 127.0.0.1 must
-    not read what is served here); a handler that raises (anything but the
+    not read what is served here; a request routed into a plugin's own application is
+    left to that app's middlewares, which know its rule: ``dtms serve`` answers any name
+    once it has a token); a handler that raises (anything but the
     ``web.HTTPException`` it chose to answer) or returns no response is a JSON 500 that
     tells the client nothing of the server (``{"error": "internal error", ...}``), said
     in one ERROR line naming the plugin and the route, once per episode with a count,

@@ -126,7 +126,7 @@ def web_app(
     from .web_guards import Owners, loopback_names, plugin_failures
 
     owners = Owners()
-    guard = loopback_names(bind)
+    guard = loopback_names(bind, owners)
     middlewares = [*([guard] if guard else []), plugin_failures(owners, plugins), unrouted_json]
     app = web.Application(middlewares=middlewares)
     taken: dict[tuple[str, str], str] = {}

@@ -31,10 +31,14 @@ if TYPE_CHECKING:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def loopback_names(bound: str) -> Middleware | None:
+def loopback_names(bound: str, owners: Owners) -> Middleware | None:
     """The Host check of an app bound to ``bound``: None off the loopback (an address
     someone chose to expose, whose names the host cannot know; each plugin guards its
-    routes there, as DTMS does without a token)."""
+    routes there, as DTMS does without a token). A request routed into a plugin's own
+    ``web.Application`` is left to that app's middlewares, which run around it: they know
+    what the host cannot (``dtms serve``'s app answers any name once it has a token, so a
+    reverse proxy that passes on its public ``Host``, as Caddy's and Traefik's do, reaches
+    it; without a token it checks the names itself)."""
     allowed = answered_names(bound)
     if allowed is None or not is_loopback(bound):
         return None
@@ -42,6 +46,8 @@ def loopback_names(bound: str) -> Middleware | None:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if owners.own_app(request):
+            return await handler(request)
         try:
             name = (request.url.host or "").lower()  # the Host header's name, no port
         except ValueError:  # a Host header that is no host name at all
@@ -75,6 +81,10 @@ class Owners:
     def add_app(self, name: str, app: web.Application) -> None:
         self._apps[id(app)] = name
         self._kept.append(app)
+
+    def own_app(self, request: web.Request) -> bool:
+        """Was the request routed into a plugin's own application (its middlewares run)?"""
+        return any(id(app) in self._apps for app in request.match_info.apps[1:])
 
     def of(self, request: web.Request) -> str | None:
         info = request.match_info

@@ -95,3 +95,13 @@ async def test_the_token_is_read_without_surrounding_whitespace(
     assert (await client.get("/dtms/status")).status == 401
     auth = {"Authorization": f"Bearer {TOKEN}"}
     assert (await client.get("/dtms/status", headers=auth)).status == 200
+
+
+async def test_with_a_token_any_host_name_is_answered(make_client: Any) -> None:
+    """A reverse proxy in front of a server on the loopback may pass on its own public
+    name (Caddy's and Traefik's do); the token is what keeps a rebound page out."""
+    client = await make_client(token=TOKEN)
+    proxied = {"Host": "dtms.example.com", "Authorization": f"Bearer {TOKEN}"}
+    assert (await client.get("/dtms/status", headers=proxied)).status == 200
+    rebound = {"Host": "evil.example"}
+    assert (await client.get("/dtms/status", headers=rebound)).status == 401

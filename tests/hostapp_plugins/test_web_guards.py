@@ -117,6 +117,40 @@ async def test_on_the_loopback_every_route_answers_only_to_its_own_names(
         assert nowhere.status == (403 if checked else 404)
 
 
+class OwnApp:
+    """A plugin serving a whole app of its own, whose middleware decides the names it
+    answers to (as dtms serve's does: any name once it has a token)."""
+
+    @hookimpl
+    def web_routes(self) -> list[Any]:
+        @web.middleware
+        async def own_rule(request: web.Request, handler: Any) -> web.StreamResponse:
+            if request.headers.get("Authorization") != "Bearer s3cret":
+                return web.json_response({"error": "unauthorized"}, status=401)
+            return await handler(request)
+
+        async def page(request: web.Request) -> web.Response:
+            return web.json_response({"own": True})
+
+        app = web.Application(middlewares=[own_rule])
+        app.router.add_get("/own", page)
+        return [app]
+
+
+async def test_a_plugins_own_app_keeps_its_own_rule_for_host_names() -> None:
+    """A reverse proxy that passes on its public Host (Caddy's and Traefik's do) reaches
+    a token-guarded app on the loopback; a plain route beside it is still checked."""
+    host = make_host(None, None, None)  # type: ignore[arg-type]
+    host.plugins.register("own", OwnApp())
+    host.plugins.register("probe", Probe())
+    app, _ = web_app(host.plugins, host, "127.0.0.1")
+    proxied = {"Host": "dtms.example.com", "Authorization": "Bearer s3cret"}
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/own", headers=proxied)).status == 200
+        assert (await client.get("/own", headers={"Host": "evil.example"})).status == 401
+        assert (await client.get("/probe", headers=proxied)).status == 403
+
+
 PAGES = """
 from aiohttp import web
 from hookspecs import hookimpl
