@@ -28,6 +28,7 @@ from .broker import (
     apply_action,
     inside_freeze,
 )
+from .frozen import FrozenDict, FrozenList, freeze
 from .host import (
     MAX_REQUEST_LINE_BYTES,
     Clock,
@@ -89,6 +90,8 @@ __all__ = [
     "DataError",
     "DefensiveState",
     "Direction",
+    "FrozenDict",
+    "FrozenList",
     "HookRule",
     "HostView",
     "MarginMode",
@@ -110,6 +113,7 @@ __all__ = [
     "answered_names",
     "apply_action",
     "events",
+    "freeze",
     "hookimpl",
     "hookspec",
     "inside_freeze",

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
+from .frozen import FrozenDict
+
 Direction = Literal["buy", "sell"]
 DIRECTIONS: tuple[Direction, ...] = ("buy", "sell")
 #: Why a position closed (``on_trade_closed``): its stop or target inside a bar, a
@@ -220,11 +222,17 @@ class Action:
     ``key`` is an idempotency key, the same each time the same transition is replayed
     (ticket, state-entry sequence, kind), so an executor can refuse to do it twice.
     ``source`` names the plugin that planned it, so reports can tell whose action it was.
+
+    ``params`` is read-only (a :class:`~hookspecs.frozen.FrozenDict`, nested values too),
+    made from a copy of the mapping it is given: every ``on_action`` listener receives
+    the same action, and its planner journals those very params, so no plugin may edit
+    them in place (``dict(action.params)`` is a copy to change). It compares equal to,
+    and serialises as, a plain dict.
     """
 
     ticket: int
     kind: ActionKind
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=FrozenDict)
     reason: str = ""
     key: str = ""
     source: str = ""
@@ -239,6 +247,11 @@ class Action:
                 raise DataError(f"kind: expected one of {kinds}, got {self.kind!r}") from None
         if not self.key:
             raise DataError("key: an action needs an idempotency key")
+        if type(self.params) is not FrozenDict:
+            if not isinstance(self.params, Mapping):
+                got = type(self.params).__name__
+                raise DataError(f"params: expected a mapping of names to values, got {got}")
+            object.__setattr__(self, "params", FrozenDict(self.params))
 
 
 #: The parameters each kind needs (:class:`ActionKind`'s docstring), and what each must be

@@ -1,0 +1,114 @@
+"""Read-only data that the host hands to several plugins at once.
+
+One object reaches every listener of a hook (``on_action``'s ``Action.params``,
+``on_state_change``'s ``details``), and DTMS journals the very ``params`` it planned: a
+plugin that edited them in place changed what every later listener saw, and what DTMS
+saved as done (a stop it never set, in its journal, its action history and its export).
+So what is shared is read-only, all the way down.
+
+:class:`FrozenDict` is a ``dict`` that refuses every change, rather than a
+``types.MappingProxyType``: it is still a ``dict`` to ``json``, ``orjson``, ``pickle``
+(the ``--jobs`` workers), ``copy.deepcopy`` (a plugin object copied for each run) and
+``isinstance(x, dict)``, none of which accept a mapping proxy, and its ``repr`` is the
+dict's, so log lines read as before. A plugin that wants to change one makes its own:
+``dict(params)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+
+def _refuse(self: FrozenDict, *args: object, **kwargs: object) -> NoReturn:
+    raise TypeError(
+        "this mapping is read-only: the host shares it with every plugin; "
+        "copy it (dict(...)) to change it"
+    )
+
+
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that cannot be changed, whose values cannot be either (:func:`freeze`).
+
+    Equal to a dict with the same items, hashable when its values are, and serialised as
+    a plain JSON object. Built from any mapping (or pairs, or keywords), as ``dict`` is.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Mapping[str, Any] | Iterable[tuple[str, Any]], **kwargs: Any) -> Any:
+        self = super().__new__(cls)
+        plain = dict(*args, **kwargs)
+        dict.update(self, {key: freeze(value) for key, value in plain.items()})
+        return self
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        """Filled in ``__new__``: calling ``__init__`` again must not refill it (``dict``'s
+        would add the items it is given)."""
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
+        """Pickled and deep-copied as its items: ``dict``'s way sets them one by one."""
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self  # it cannot change: a copy would be the same
+
+    @classmethod
+    def fromkeys(cls, keys: Iterable[str], value: Any = None) -> FrozenDict:  # type: ignore[override]
+        return cls(dict.fromkeys(keys, value))
+
+
+class FrozenList(list[Any]):
+    """A ``list`` that cannot be changed, nor its items (:func:`freeze`): equal to a list
+    with the same items (a tuple would not be), serialised as a JSON array."""
+
+    __slots__ = ()
+
+    def __new__(cls, items: Iterable[Any] = ()) -> Any:
+        self = super().__new__(cls)
+        list.extend(self, [freeze(item) for item in items])
+        return self
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        """Filled in ``__new__``: ``list``'s ``__init__`` would empty it and refill it."""
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = clear = extend = insert = pop = remove = reverse = sort = _refuse
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self))
+
+    def __reduce__(self) -> tuple[type[FrozenList], tuple[list[Any]]]:
+        return (FrozenList, (list(self),))
+
+    def __copy__(self) -> FrozenList:
+        return self
+
+
+def freeze(value: Any) -> Any:
+    """``value`` read-only all the way down: a mapping becomes a :class:`FrozenDict`, a list
+    a :class:`FrozenList`, a set a frozenset, a tuple a tuple, each of their items frozen
+    too; anything else (numbers, text, frozen dataclasses, a plugin's own objects) is
+    returned as it is. What is frozen already is returned as it is, without a copy."""
+    kind = type(value)
+    if kind in _ATOMS or kind is FrozenDict or kind is FrozenList:
+        return value
+    if isinstance(value, Mapping):
+        return FrozenDict(value)
+    if kind is list:
+        return FrozenList(value)
+    if kind is tuple:  # a named tuple keeps its type: its fields are fixed already
+        return tuple(freeze(item) for item in value)
+    if kind is set or kind is frozenset:
+        return frozenset(freeze(item) for item in value)
+    return value
+
+
+#: the values :func:`freeze` returns at once (the common case: params and score numbers)
+_ATOMS = frozenset({int, float, str, bool, type(None)})
