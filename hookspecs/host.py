@@ -81,7 +81,9 @@ class MarketView(Protocol):
 
     def bars(self, symbol: str, timeframe: str, count: int) -> Sequence[Bar]:
         """The newest ``count`` closed bars of ``symbol`` on ``timeframe`` (``"M5"``,
-        ``"M15"``, ``"H1"``…), oldest first; fewer when history is shorter."""
+        ``"M15"``, ``"H1"``…), oldest first; fewer when history is shorter. A sequence to
+        read: a replay's market answers a tuple (a slice of the series it keeps), a live
+        one may answer a list; ``list(...)`` it to change it."""
         ...
 
 

@@ -103,6 +103,8 @@ def propose_orders(
 
     Fires once per symbol per cycle, with the recent closed bars of the host's timeframe
     (oldest first; the newest is ``bars[-1]``) and the host's current time. Sync or async.
+    ``bars`` is a tuple, the same one for every plugin of the call: make your own list
+    (``list(bars)``) to add or drop bars, so no plugin changes what the next one sees.
 
     Results: the lists of all plugins are flattened, in plugin order; each order then goes
     through ``allow_order``. Return ``None`` or ``[]`` for no orders. A raising plugin's
@@ -226,7 +228,10 @@ def on_state_change(
 
     ``reason`` is one sentence for people; ``details`` is the same as data: the score
     breakdown when a score decided it (``total``, ``subscores``, ``weights``, …), empty
-    otherwise. Read numbers from ``details``, never out of ``reason``.
+    otherwise. Read numbers from ``details``, never out of ``reason``. Every listener
+    gets the same ``details``, read-only all the way down (a
+    :class:`~hookspecs.frozen.FrozenDict`: a dict that refuses changes; ``dict(details)``
+    is a copy of your own).
 
     Fires after the new state was persisted. Async allowed; broadcast. Notifiers and
     dashboards listen here. A host whose trades a DTMS server (``dtms serve``) defends
@@ -250,6 +255,8 @@ def on_action(host: HostView, action: Action, result: ActionResult) -> Awaitable
     server settled it, with the server's ``Action`` and ``ActionResult`` (an attempt whose
     outcome the server did not know is heard once that is settled, with the settled
     result). Such an action is not this host's: it is not in the run's action rows.
+    Every listener gets the very action its planner sent, whose ``params`` are read-only
+    (:class:`~hookspecs.Action`): the planner journals them.
 
     Results: none. A raising plugin is logged.
     """

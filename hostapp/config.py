@@ -157,8 +157,9 @@ class HostConfig:
         return NO_FILE if self.defaults_only else str(DEFAULT_PATH)
 
     def table_for(self, name: str) -> dict[str, Any]:
-        """A copy of ``[plugin.NAME]`` (empty when absent), so a plugin cannot edit ours."""
-        return dict(self.plugin_tables.get(name, {}))
+        """A copy of ``[plugin.NAME]`` (empty when absent), nested tables and lists too, so
+        a plugin cannot edit ours, nor what another plugin's ``configure`` reads."""
+        return copy.deepcopy(dict(self.plugin_tables.get(name, {})))
 
     def timeout_for(self, name: str) -> float:
         return float(

@@ -19,7 +19,7 @@ from datetime import datetime
 from time import perf_counter
 from typing import Any
 
-from hookspecs import HOOK_RULES, OrderRequest, Veto
+from hookspecs import HOOK_RULES, OrderRequest, Veto, freeze
 from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
@@ -278,8 +278,9 @@ class PluginHost(PluginRegistry):
         self, host: HostView, symbol: str, bars: Sequence[Bar], now: datetime
     ) -> list[tuple[str, OrderRequest]]:
         """All plugins' orders, flattened in plugin order and tagged with the plugin name
-        (an order without a ``source`` gets its plugin's)."""
-        kwargs = {"host": host, "symbol": symbol, "bars": bars, "now": now}
+        (an order without a ``source`` gets its plugin's). Every plugin gets the same
+        ``bars``, so as a tuple (no copy when it is one: a replay's are)."""
+        kwargs = {"host": host, "symbol": symbol, "bars": tuple(bars), "now": now}
         return await self._flatten("propose_orders", kwargs)
 
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
@@ -319,7 +320,7 @@ class PluginHost(PluginRegistry):
         details: Mapping[str, Any] | None = None,
     ) -> None:
         kwargs = {"host": host, "ticket": ticket, "old": old, "new": new, "reason": reason}
-        kwargs["details"] = dict(details or {})
+        kwargs["details"] = freeze(details or {})  # one for every plugin: read-only
         await self.notify("on_state_change", **kwargs)
 
     async def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:

@@ -8,6 +8,11 @@ for gets a :class:`~.resample.Resampler` that is fed, lazily, only the base bars
 since the previous request. A bar is visible once it has *closed* (``time + period <=
 now``); the forming base or higher-timeframe bar is never returned.
 
+A stored series is kept as tuples: what :meth:`ReplayFeed.bars` serves of it is a slice
+that no plugin can change, handed to every strategy of a cycle without a copy each (the
+trading loop passes one ``bars`` to all of them), and :meth:`ReplayFeed.series` hands out
+the feed's own tuples, so a plugin cannot edit the market the broker fills on either.
+
 A series given as a plain iterable rather than a sequence (the streamed synthetic feed,
 :class:`~.synthetic.SyntheticSeries`) is read as the clock reaches its bars, and only a
 recent window of it is kept (``keep`` bars, or more when a plugin asks for more): a live
@@ -20,6 +25,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import cast
 
 from hookspecs import Bar
 
@@ -38,14 +44,17 @@ class _Series:
     def __init__(
         self,
         symbol: str,
-        bars: list[Bar],
+        bars: tuple[Bar, ...],
         period: timedelta,
         source: Iterator[Bar] | None = None,
     ) -> None:
         self.symbol = symbol
-        self.bars = bars
+        #: stored: the tuple given; streamed: a list, read and dropped as the clock moves
+        self.bars: Sequence[Bar] = bars if source is None else list(bars)
         self.period = period
-        self.closes = [b.time + period for b in bars]  # close times, for bisect on big jumps
+        # close times, for bisect on big jumps
+        closes = (b.time + period for b in bars)
+        self.closes: Sequence[datetime] = tuple(closes) if source is None else list(closes)
         self.cursor = 0  # bars[:cursor] have closed
         self.resamplers: dict[str, Resampler] = {}
         self.fed: dict[str, int] = {}  # how many base bars each resampler has seen
@@ -54,7 +63,8 @@ class _Series:
     def read_until(self, now: datetime, keep: int) -> None:
         """Streamed: read bars until one closes after ``now`` (the next step's bar) or
         the source ends, dropping the oldest closed bars beyond ``keep``."""
-        source, bars, closes, period = self.source, self.bars, self.closes, self.period
+        source, period = self.source, self.period
+        bars, closes = cast(list[Bar], self.bars), cast(list[datetime], self.closes)
         while source is not None and (not closes or closes[-1] <= now):
             bar = next(source, None)
             if bar is None:
@@ -80,8 +90,8 @@ class _Series:
             self.fed[timeframe] = max(fed, n) - n
             if len(r.bars) > keep:
                 del r.bars[: len(r.bars) - keep]
-        del self.bars[:n]
-        del self.closes[:n]
+        del cast(list[Bar], self.bars)[:n]
+        del cast(list[datetime], self.closes)[:n]
         self.cursor = max(0, self.cursor - n)
 
 
@@ -108,9 +118,9 @@ class ReplayFeed:
         self._series: dict[str, _Series] = {}
         for symbol, seq in series.items():
             if not isinstance(seq, Sequence):
-                self._series[symbol] = _Series(symbol, [], period, iter(seq))
+                self._series[symbol] = _Series(symbol, (), period, iter(seq))
                 continue
-            bars = list(seq)
+            bars = tuple(seq)
             for i in range(1, len(bars)):
                 if bars[i].time <= bars[i - 1].time:
                     raise ValueError(
@@ -201,16 +211,19 @@ class ReplayFeed:
                     new[symbol] = s.bars[cursor - 1]
         return new
 
-    def bars(self, symbol: str, timeframe: str, count: int) -> list[Bar]:
-        """The newest ``count`` closed ``timeframe`` bars of ``symbol``, oldest first."""
+    def bars(self, symbol: str, timeframe: str, count: int) -> tuple[Bar, ...]:
+        """The newest ``count`` closed ``timeframe`` bars of ``symbol``, oldest first, as a
+        tuple: at the base timeframe of a stored series, a slice of the feed's own (no copy
+        made twice on a replay's hot path)."""
         s = self._get(symbol)
         if count <= 0:
-            return []
+            return ()
         if count > self._keep and s.source is not None:
             self._keep = count  # a streamed series keeps what its readers ask for
         if timeframe == self._base:
             cursor = s.cursor
-            return s.bars[cursor - count if cursor > count else 0 : cursor]
+            # a stored series' slice is a tuple already: tuple() returns it as it is
+            return tuple(s.bars[cursor - count if cursor > count else 0 : cursor])
         r = s.resamplers.get(timeframe)
         if r is None:
             check_timeframes(timeframe, self._base)
@@ -224,12 +237,15 @@ class ReplayFeed:
         if self._now is not None:
             r.close_until(self._now)
         out = r.bars
-        return out[-count:] if len(out) > count else list(out)
+        return tuple(out[-count:] if len(out) > count else out)
 
-    def series(self, symbol: str, timeframe: str) -> tuple[list[Bar], list[datetime]] | None:
+    def series(
+        self, symbol: str, timeframe: str
+    ) -> tuple[Sequence[Bar], Sequence[datetime]] | None:
         """:class:`hookspecs.SeriesView`: every bar of the run and its close time (``None``
-        for a streamed symbol: only a window of it is ever held). A higher timeframe is
-        the batch :func:`~.resample.resample` of all the data, which is what :meth:`bars`
+        for a streamed symbol: only a window of it is ever held), as tuples: at the base
+        timeframe the feed's own, which no plugin can change. A higher timeframe is the
+        batch :func:`~.resample.resample` of all the data, which is what :meth:`bars`
         shows bar by bar (the same :class:`Resampler` rules)."""
         s = self._get(symbol)
         if s.source is not None:
@@ -237,8 +253,8 @@ class ReplayFeed:
         if timeframe == self._base:
             return s.bars, s.closes
         tf, _ = check_timeframes(timeframe, self._base)
-        bars = resample(s.bars, timeframe, base=self._base, zone=self.zone)
-        return bars, [tf.bucket_end(b.time, self.zone) for b in bars]
+        bars = tuple(resample(s.bars, timeframe, base=self._base, zone=self.zone))
+        return bars, tuple(tf.bucket_end(b.time, self.zone) for b in bars)
 
     def last_close(self, symbol: str) -> float | None:
         """Close of the newest closed base bar; ``None`` when none has closed yet."""

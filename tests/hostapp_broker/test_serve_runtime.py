@@ -121,8 +121,8 @@ def test_before_the_host_quotes_nothing_has_closed(tmp_path: Path) -> None:
     config = _config(tmp_path, account_file=str(tmp_path / "account.db"))
     runtime = build_runtime(config, days=1)
     try:
-        assert runtime.market.bars("XAUUSD", "M5", 10) == []
-        assert runtime.market.bars("GBPUSD", "M5", 10) == []  # not configured: no bars
+        assert list(runtime.market.bars("XAUUSD", "M5", 10)) == []
+        assert list(runtime.market.bars("GBPUSD", "M5", 10)) == []  # not configured: none
     finally:
         assert runtime.close is not None
         runtime.close()
@@ -174,7 +174,7 @@ def test_the_servers_clock_and_bars_answer_two_threads_at_once(tmp_path: Path) -
             t.join()
         assert errors == []
         assert market.now() == series["XAUUSD"][2997].time + timedelta(minutes=5)
-        assert market.bars("XAUUSD", "M5", 1) == [series["XAUUSD"][2997]]
+        assert list(market.bars("XAUUSD", "M5", 1)) == [series["XAUUSD"][2997]]
     finally:
         done.set()
         sys.setswitchinterval(old)

@@ -85,7 +85,7 @@ def test_feed_serves_closed_bars_only() -> None:
     assert feed.symbols() == ["A", "B"]
     tl = feed.timeline()
     assert tl[0] == at(10, 5) and tl[-1] == at(12, 30) and len(tl) == 30
-    assert feed.bars("A", "M5", 10) == [] and feed.last_close("A") is None
+    assert feed.bars("A", "M5", 10) == () and feed.last_close("A") is None
     assert feed.advance(at(10, 5)) == {"A": feed.bars("A", "M5", 1)[0]}
     assert feed.bars("A", "M5", 10)[0].time == at(10, 0)
     new = feed.advance(at(10, 15))  # a jump: the 10:05 bar of A closed too, but not now
@@ -101,7 +101,7 @@ def test_feed_higher_timeframe_excludes_the_forming_bar() -> None:
     bars = m5_bars(at(10, 0), 30)
     feed = ReplayFeed({"A": bars})
     feed.advance(at(10, 55))
-    assert feed.bars("A", "H1", 5) == []  # 10:00 bucket still forming
+    assert feed.bars("A", "H1", 5) == ()  # 10:00 bucket still forming
     feed.advance(at(11, 0))
     (h1,) = feed.bars("A", "H1", 5)
     assert (h1.time, h1.open, h1.close) == (at(10, 0), 100.0, 111.25)
@@ -111,7 +111,7 @@ def test_feed_higher_timeframe_excludes_the_forming_bar() -> None:
     feed.advance(at(13, 0))  # past the end of the data: the 12:00 bucket (6 bars) is done
     assert [b.time for b in feed.bars("A", "H1", 5)] == [at(10, 0), at(11, 0), at(12, 0)]
     assert feed.bars("A", "H1", 1)[0].close == bars[-1].close
-    assert feed.bars("A", "H1", 0) == []
+    assert feed.bars("A", "H1", 0) == ()
 
 
 def test_feed_refuses_bad_symbols_timeframes_and_unsorted_series() -> None:
@@ -143,8 +143,8 @@ def test_feed_agrees_with_batch_resample_at_every_step(
     for now in feed.timeline()[::stride]:
         feed.advance(now)
         closed = [b for b in bars if b.time + M5 <= now]
-        assert feed.bars("EURUSD", "M5", 7) == closed[-7:]
-        assert feed.bars("EURUSD", tf, 1000) == resample(closed, tf, now=now)
+        assert feed.bars("EURUSD", "M5", 7) == tuple(closed[-7:])  # a tuple, as it is kept
+        assert feed.bars("EURUSD", tf, 1000) == tuple(resample(closed, tf, now=now))
 
 
 def test_weekly_and_monthly_bars_from_daily_bars() -> None:

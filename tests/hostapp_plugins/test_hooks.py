@@ -145,7 +145,7 @@ async def test_hook_propose_orders(hostapp_factory: Any) -> None:
     ]
     assert recorder.calls[-1] == (
         "propose_orders",
-        {"symbol": "EURUSD", "bars": bars, "now": T0},
+        {"symbol": "EURUSD", "bars": tuple(bars), "now": T0},  # one tuple for all
     )
     errors = {r.name: r.error for r in host.plugins.listing()}
     assert errors["b"] == "propose_orders: Boom: raiser always fails"
