@@ -18,9 +18,12 @@ from bisect import bisect_left, insort
 from collections.abc import Collection, Iterator
 from datetime import datetime
 
-from hookspecs import DefensiveState
+from hookspecs import ActionKind, DefensiveState, Trade
 
-from .engine import TradeRecord
+from .engine import HEDGE_COMMENT, TradeRecord, unsettled
+
+#: the comment the broker gives a hedge (``DTMS_HEDGE_<ticket>``), up to the ticket
+HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
 
 #: closed hedges kept for their close's report: the newest this many (a host reports each
 #: a cycle after the engine closed it; ``dtms serve`` reports none)
@@ -92,6 +95,25 @@ class TradeBook:
             former[hedge_ticket] = parent
             if len(former) > FORMER_HEDGES:  # never reported closed (a server's own hedges)
                 del former[next(iter(former))]
+
+    def opened_as_hedge(self, trade: Trade) -> bool:
+        """Whether ``trade`` is a hedge of this book's trades, by their records: a ticket a
+        record names as its hedge (a closed one too, until its close is reported), or the
+        position a hedge still in flight opened (a pending or unknown hedge of the trade
+        its comment ``DTMS_HEDGE_<ticket>`` names, on the other side). The comment alone
+        never says so: any plugin may propose an order that carries it, and such a trade is
+        registered and defended like any other, its losses counted by the account rails
+        (docs/dtms.md §8). Only adoption, after the records were lost, has nothing but the
+        comment to go by."""
+        if trade.ticket in self._hedges or trade.ticket in self._former_hedges:
+            return True
+        if not trade.comment.startswith(HEDGE_PREFIX):
+            return False
+        tail = trade.comment[len(HEDGE_PREFIX) :]
+        parent = self.records.get(int(tail)) if tail.isdigit() else None
+        if parent is None or (parent.symbol, parent.direction) == (trade.symbol, trade.direction):
+            return False
+        return any(e.kind is ActionKind.HEDGE for e in unsettled(parent))
 
     def hedge_tickets(self) -> list[int]:
         """The tickets of the hedges the records name."""

@@ -49,7 +49,7 @@ from .local_answers import AccountAnswers
 from .local_attention import Attention
 from .local_commits import Commits
 from .local_edges import MarketEdges
-from .local_reconcile import Reconciling, is_hedge, reversed_at_broker, same_trade
+from .local_reconcile import Reconciling, reversed_at_broker, same_trade
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
@@ -212,7 +212,9 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             if old is not None and reversed_at_broker(old, trade):  # an order turned it
                 await self._reversed(host, old, trade, now)
                 continue
-            if (old is not None and (old.active or same_trade(old, trade))) or is_hedge(trade):
+            if (old is not None and (old.active or same_trade(old, trade))) or (
+                self.book.opened_as_hedge(trade)  # by the records, not by its comment
+            ):
                 continue  # idempotent by ticket; our own hedges are not defended trades
             added.append(self._register(host, trade, now))
         self._writes.store_failures = {}  # this flush's alone (a held one writes nothing)

@@ -35,9 +35,8 @@ from hookspecs import (
     Trade,
 )
 
-from .book import TradeBook
+from .book import HEDGE_PREFIX, TradeBook
 from .engine import (
-    HEDGE_COMMENT,
     JournalStatus,
     ScoreBreakdown,
     TradeRecord,
@@ -51,16 +50,18 @@ from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import StoreProtocol
 
-_HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
-
 
 def is_hedge(trade: Trade) -> bool:
-    """One of DTMS's own hedges, by its comment ``DTMS_HEDGE_<ticket>``: never a defended
-    trade of its own. A hedge whose comment the broker rewrote is known by its ticket,
-    which its trade's record keeps (:meth:`TradeBook.hedge_tickets`); with that record
-    lost, nothing tells it from a trade, and adoption takes it on as one (docs/dtms.md
-    §8): defended on its own rather than left undefended."""
-    return trade.comment.startswith(_HEDGE_PREFIX)
+    """A hedge by its comment alone (``DTMS_HEDGE_<ticket>``, which the broker gives the
+    position a hedge action opens): what adoption goes by, when the records that name
+    DTMS's hedges were lost, and a position restored at start-up is all there is (on
+    MetaTrader, the comment is what survives). A trade the host announces is judged by
+    the records instead (:meth:`TradeBook.opened_as_hedge`): any plugin may propose an
+    order with that comment. A hedge whose comment the broker rewrote is known by its
+    ticket, which its trade's record keeps (:meth:`TradeBook.hedge_tickets`); with that
+    record lost, nothing tells it from a trade, and adoption takes it on as one
+    (docs/dtms.md §8): defended on its own rather than left undefended."""
+    return trade.comment.startswith(HEDGE_PREFIX)
 
 
 def same_trade(rec: TradeRecord, trade: Trade) -> bool:

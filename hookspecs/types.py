@@ -155,7 +155,16 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """A market order a strategy proposes. ``source`` is the proposing plugin's name."""
+    """A market order a strategy proposes. ``source`` is the proposing plugin's name.
+
+    ``comment`` is the broker's comment on the position (MetaTrader shows it, and keeps
+    it across restarts). Two prefixes are reserved for positions the host opens on
+    behalf of another trade: ``DTMS_HEDGE_<ticket>`` (a hedge action's) and
+    ``DTMS_READD_<ticket>`` (a re-add's). Do not start a comment with them: the host's
+    reports count such a position as part of trade ``<ticket>``, trade managers such as
+    ``atr_trailing`` leave it alone, and DTMS, when it has lost its records, takes it for
+    one of its hedges and does not adopt it (docs/plugins.md, "Reserved comments").
+    """
 
     symbol: str
     direction: Direction

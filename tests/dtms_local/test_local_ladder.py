@@ -3,11 +3,9 @@ action reaches the broker double, and the state is in the store."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from support.dtms_kit import trade
 from support.dtms_local_rig import Rig
 
 from dtms_plugin.engine import JournalStatus, TradeRecord
@@ -26,12 +24,6 @@ async def test_registration_is_idempotent_and_warms_up(rig: Rig) -> None:
     ind = rig.strategy.indicators["XAUUSD"]
     assert ind.ema_slow.value is not None  # warmed up with 300 M15 bars on first sight
     assert ("XAUUSD", "M15", 300) in rig.market.requests
-
-
-async def test_hedge_positions_are_not_registered(rig: Rig) -> None:
-    hedge = replace(trade(ticket=55, direction="sell"), comment="DTMS_HEDGE_1")
-    await rig.strategy.on_trade_executed(rig.host, hedge)
-    assert rig.strategy.records == {}
 
 
 async def test_falling_market_walks_the_ladder_through_the_broker(rig: Rig) -> None:
