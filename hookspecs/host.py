@@ -89,11 +89,15 @@ class MarketView(Protocol):
 
 @runtime_checkable
 class SeriesView(Protocol):
-    """An optional capability of a :class:`MarketView` that knows every bar in advance: a
-    replay's view offers it, a live one never does. A plugin that can work ahead (the
-    DTMS engine computes its indicators over the whole series at once) checks for it
-    with ``isinstance(host.market, SeriesView)``; ``bars`` stays the only way to read
-    what has closed so far, and a plugin must still use only bars closed by ``now``."""
+    """An optional capability of a :class:`MarketView` that may know every bar in advance.
+    A replay's view offers it and answers the whole series; a live paper run's view is
+    the same feed, replayed on the wall clock, and offers it too, but answers ``None``
+    for a series it streams (the builtin data; a CSV file is read whole, and answered);
+    a live broker's market (MetaTrader's) does not offer it. So a plugin that can work
+    ahead (the DTMS engine computes its indicators over the whole series at once) checks
+    ``isinstance(host.market, SeriesView)`` and then that :meth:`series` answered, and
+    takes its incremental path otherwise; ``bars`` stays the only way to read what has
+    closed so far, and a plugin must still use only bars closed by ``now``."""
 
     def series(
         self, symbol: str, timeframe: str
@@ -133,7 +137,11 @@ class HostView(Protocol):
         ...
 
     @property
-    def log(self) -> logging.Logger: ...
+    def log(self) -> logging.Logger:
+        """The host's own logger (``hostapp.host``), the same for every plugin: a line
+        written through it is named as the host's. A plugin logs through a logger of its
+        own name (``logging.getLogger("NAME")``), whose lines the host's handlers take too."""
+        ...
 
     @property
     def mode(self) -> RunMode:

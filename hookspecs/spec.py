@@ -101,8 +101,13 @@ def propose_orders(
 ) -> list[OrderRequest] | Awaitable[list[OrderRequest] | None] | None:
     """Suggest market orders for ``symbol`` after a new bar closed.
 
-    Fires once per symbol per cycle, with the recent closed bars of the host's timeframe
-    (oldest first; the newest is ``bars[-1]``) and the host's current time. Sync or async.
+    Fires in each cycle in which a bar of the host's timeframe closed, once per symbol
+    with a new bar, with the recent closed bars of that timeframe (oldest first; the
+    newest is ``bars[-1]``) and the host's current time. Sync or async.
+    Never in the "same entries" run of an A/B (``hostapp replay --compare``): that run
+    opens exactly the entries the run without the compared plugin took, replayed from
+    it, so no plugin proposes any (``allow_order`` is still asked, and what it would have
+    vetoed is counted, not applied).
     ``bars`` is a tuple, the same one for every plugin of the call: make your own list
     (``list(bars)``) to add or drop bars, so no plugin changes what the next one sees.
 

@@ -116,11 +116,11 @@ def _dumps(table: dict[str, Any], prefix: str = "") -> str:
 
 def test_the_guide_log_event_example_writes_its_fields_as_json() -> None:
     """docs/plugins.md's ``log_event`` example, run as written inside a hook's body (its
-    ``host`` and ``order``): the ``--log-json`` formatter writes the event and fields."""
+    ``order``; the plugin's own logger): the ``--log-json`` formatter writes the event and
+    fields, under the plugin's name."""
     import io
     import json
     import logging
-    from types import SimpleNamespace
 
     from hookspecs import OrderRequest
     from hookspecs.events import JsonFormatter
@@ -132,14 +132,15 @@ def test_the_guide_log_event_example_writes_its_fields_as_json() -> None:
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter())
-    log = logging.getLogger("test.guide.log_event")
+    log = logging.getLogger("max_open_trades")  # the guide's plugin's
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        host = SimpleNamespace(log=log)
-        exec(code.group(1), {"host": host, "order": OrderRequest("XAUUSD", "buy", 0.1)})
+        exec(code.group(1), {"order": OrderRequest("XAUUSD", "buy", 0.1)})
     finally:
         log.removeHandler(handler)
+        log.setLevel(logging.NOTSET)
     line = json.loads(out.getvalue())
     assert line["event"] == "veto" and line["message"] == "vetoed buy XAUUSD"
+    assert line["logger"] == "max_open_trades"
     assert (line["symbol"], line["reason"]) == ("XAUUSD", "too many open trades")
