@@ -20,10 +20,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 
-def _refuse(self: FrozenDict, *args: object, **kwargs: object) -> NoReturn:
+def _refuse(self: object, *args: object, **kwargs: object) -> NoReturn:
+    copy = "dict(...)" if isinstance(self, dict) else "list(...)"
     raise TypeError(
-        "this mapping is read-only: the host shares it with every plugin; "
-        "copy it (dict(...)) to change it"
+        f"this {type(self).__name__} is read-only: the host shares it with every plugin; "
+        f"copy it ({copy}) to change it"
     )
 
 
