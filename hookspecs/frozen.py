@@ -39,8 +39,12 @@ class FrozenDict(dict[str, Any]):
 
     def __new__(cls, *args: Mapping[str, Any] | Iterable[tuple[str, Any]], **kwargs: Any) -> Any:
         self = super().__new__(cls)
-        plain = dict(*args, **kwargs)
-        dict.update(self, {key: freeze(value) for key, value in plain.items()})
+        given = args[0] if len(args) == 1 and not kwargs else dict(*args, **kwargs)
+        if type(given) is not dict and not isinstance(given, Mapping):
+            given = dict(given)  # pairs
+        items = given.items()
+        atoms = _ATOMS  # most values are numbers and text: no call for them
+        dict.update(self, {k: v if type(v) in atoms else freeze(v) for k, v in items})
         return self
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -73,7 +77,8 @@ class FrozenList(list[Any]):
 
     def __new__(cls, items: Iterable[Any] = ()) -> Any:
         self = super().__new__(cls)
-        list.extend(self, [freeze(item) for item in items])
+        atoms = _ATOMS
+        list.extend(self, [v if type(v) in atoms else freeze(v) for v in items])
         return self
 
     def __init__(self, items: Iterable[Any] = ()) -> None:
@@ -100,7 +105,7 @@ def freeze(value: Any) -> Any:
     kind = type(value)
     if kind in _ATOMS or kind is FrozenDict or kind is FrozenList:
         return value
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return FrozenDict(value)
     if kind is list:
         return FrozenList(value)
