@@ -10,10 +10,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from hostapp_loop.replay_cli import bars_folder, python
+from hostapp_loop.replay_cli import bars_folder, python, without_timings
 
 #: ``hostapp`` with its workers spawned, as on macOS and Windows; the guard keeps a spawned
 #: worker, which imports this script as ``__mp_main__``, from running the command again.
@@ -36,14 +35,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return here
 
 
-def _without_timings(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
-
-
 def spawned(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return python(folder, "spawning.py", "replay", "XAUUSD.csv", *args)
 
@@ -60,7 +51,7 @@ def test_an_ab_on_spawned_workers_gives_the_results_of_one_process(folder: Path)
     assert "Traceback" not in two.stderr
     assert two.stderr.count("A/B: 100% (3/3 runs)") == 1  # one display for the workers
     summaries = [json.loads((folder / r / "summary.json").read_text()) for r in ("one", "two")]
-    assert _without_timings(summaries[0]) == _without_timings(summaries[1])
+    assert without_timings(summaries[0]) == without_timings(summaries[1])
     assert summaries[0]["same_entries"]["paired"]["pairs"] > 10
     trades = [(folder / r / "trades.csv").read_text() for r in ("one", "two")]
     assert trades[0] == trades[1]

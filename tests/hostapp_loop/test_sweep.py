@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
-from hostapp_loop.replay_cli import replay
+from hostapp_loop.replay_cli import replay, without_timings
 
 from hostapp.compare import warnings
 from hostapp.market.synthetic import generate_bars
@@ -243,14 +243,6 @@ def test_sweep_needs_compare(folder: Path) -> None:
     assert proc.returncode == 2 and "add --compare" in proc.stderr
 
 
-def _without_timings(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
-    if isinstance(value, list):
-        return [_without_timings(v) for v in value]
-    return value
-
-
 @pytest.mark.parametrize("against", [[], ["--against", "atr_trailing"]])
 def test_two_jobs_give_the_results_of_one(folder: Path, against: list[str]) -> None:
     got = {}
@@ -262,7 +254,7 @@ def test_two_jobs_give_the_results_of_one(folder: Path, against: list[str]) -> N
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert proc.stderr.count("A/B: 100% (3/3 runs)") == 1  # one display for the runs
         summary = json.loads((folder / report / "summary.json").read_text())
-        got[jobs] = (_without_timings(summary), (folder / report / "trades.csv").read_text())
+        got[jobs] = (without_timings(summary), (folder / report / "trades.csv").read_text())
         log = (folder / report / "hostapp.log").read_text()
         assert "plugin dtms disabled" in log  # the workers' log lines reach the log
         states = {p.name for p in (folder / report).glob("state-*/*")}
