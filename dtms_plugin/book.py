@@ -21,6 +21,7 @@ from datetime import datetime
 from hookspecs import ActionKind, DefensiveState, Trade
 
 from .engine import HEDGE_COMMENT, TradeRecord, unsettled
+from .ticket_text import ticket_in
 
 #: the comment the broker gives a hedge (``DTMS_HEDGE_<ticket>``), up to the ticket
 HEDGE_PREFIX = HEDGE_COMMENT.split("{", 1)[0]
@@ -109,8 +110,8 @@ class TradeBook:
             return True
         if not trade.comment.startswith(HEDGE_PREFIX):
             return False
-        tail = trade.comment[len(HEDGE_PREFIX) :]
-        parent = self.records.get(int(tail)) if tail.isdigit() else None
+        number = ticket_in(trade.comment[len(HEDGE_PREFIX) :])
+        parent = self.records.get(number) if number is not None else None
         if parent is None or (parent.symbol, parent.direction) == (trade.symbol, trade.direction):
             return False
         return any(e.kind is ActionKind.HEDGE for e in unsettled(parent))

@@ -21,6 +21,7 @@ from .remote_events import RemoteEvents
 from .remote_health import ServerHealth
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
+from .ticket_text import ticket_in
 
 #: Tickets per batch query; keeps the URL far below aiohttp's 8 KiB request-line limit.
 BATCH_SIZE = 200
@@ -307,10 +308,11 @@ class RemoteStates(RemoteEvents):
         states: dict[int, str | None] = {}
         for key, entry in trades.items():
             state = entry.get("state") if isinstance(entry, dict) else None
-            if not (isinstance(key, str) and key.isdigit() and isinstance(state, str)):
+            ticket = ticket_in(key)
+            if ticket is None or not isinstance(state, str):
                 self.log.error("DTMS refresh: malformed entry %r: %r from %s", key, entry, url)
                 continue
-            states[int(key)] = state
+            states[ticket] = state
         unknown = reply.body.get("unknown", [])
         for ticket in unknown if isinstance(unknown, list) else []:
             if isinstance(ticket, int) and not isinstance(ticket, bool):

@@ -41,6 +41,18 @@ async def test_a_trade_that_carries_the_comment_on_its_own_is_registered(rig: Ri
     assert list(rig.strategy.records) == [55, 56]
 
 
+@pytest.mark.parametrize("tail", ["\u00b2", "9" * 5000])
+async def test_a_comment_whose_tail_int_refuses_is_registered_not_a_crash(
+    rig: Rig, tail: str
+) -> None:
+    """``"²"`` is a digit to ``str.isdigit`` but no number to ``int``, and 5,000 digits are
+    past Python's limit for ``int``: each raised, so the trade (and the whole batch it
+    came in) was never registered and never defended."""
+    odd = replace(trade(ticket=57, direction="sell"), comment=f"DTMS_HEDGE_{tail}")
+    await rig.strategy.on_trade_executed(rig.host, odd)
+    assert list(rig.strategy.records) == [57]
+
+
 async def test_its_own_hedge_announced_again_is_no_trade_of_its_own(rig: Rig) -> None:
     await rig.open_buy()
     await rig.cycles(36)  # HEDGED: the hedge is ticket 1000 (test_local_ladder.py)
