@@ -38,7 +38,9 @@ from hookspecs import Action, ActionKind, ActionResult, DataError, HostView, Res
 
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe
 from .remote_health import ServerHealth
+from .server.views import EMPTY_HISTORY  # a trade handed over is read once its mark is another
 from .store import StoreError, StoreProtocol
+from .ticket_text import ticket_in
 
 #: The store values holding, per ticket followed, what was told (:class:`RemoteEvents`):
 #: ``remote:history:<n>``, the tickets whose remainder by :data:`CURSOR_BUCKETS` is n. In
@@ -54,9 +56,6 @@ FULL_READ = 1000
 #: that leads to it before the state is told as the batch says it ("DTMS server"): the
 #: server writes the record first and the entry a moment later, or lost the entry.
 INCOMPLETE_READS = 3
-#: ``history_mark`` of a trade with nothing in its history (``server/views.py``): a trade
-#: handed to the server is read first when its mark is another.
-EMPTY_HISTORY = "0"
 #: ``Action.source`` of an entry written before the server kept it: the engine's.
 ENGINE_SOURCE = "dtms"
 _CLOSED = "CLOSED"
@@ -151,8 +150,9 @@ class RemoteEvents:
         for bucket in range(CURSOR_BUCKETS):
             saved = self.store.get_value(f"{CURSORS_KEY}:{bucket}")
             for key, cursor in (saved if isinstance(saved, dict) else {}).items():
-                if isinstance(key, str) and key.isdigit() and isinstance(cursor, dict):
-                    self._cursors[int(key)] = cursor
+                ticket = ticket_in(key)
+                if ticket is not None and isinstance(cursor, dict):
+                    self._cursors[ticket] = cursor
 
     def _save_cursors(self, *tickets: int) -> None:
         """Write the cursors of ``tickets`` (their buckets: :data:`CURSORS_KEY`)."""
