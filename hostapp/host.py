@@ -72,6 +72,9 @@ class Host:
         #: the same action: the log tells such a run once (``log_action``).
         self._refusals: dict[tuple[int, str], tuple[str, int]] = {}
         self._listeners: list[Callable[[Action, ActionResult], None]] = []
+        #: the actions being reported (:meth:`report_action`), by identity, while their
+        #: ``on_action`` runs: the run recorder, a plugin too, leaves them out
+        self._reporting: set[int] = set()
 
     @property
     def broker(self) -> Broker:
@@ -145,7 +148,15 @@ class Host:
         symbol = self._symbol_of(action.ticket)
         in_a_row, ends = self._refusal_run(action, result)
         log_action(self._log, action, result, symbol, in_a_row=in_a_row, ends=ends, reported=True)
-        await self.plugins.on_action(self, action, result)
+        self._reporting.add(id(action))
+        try:
+            await self.plugins.on_action(self, action, result)
+        finally:
+            self._reporting.discard(id(action))
+
+    def reported(self, action: Action) -> bool:
+        """Is ``action`` one :meth:`report_action` is telling (carried out elsewhere)?"""
+        return id(action) in self._reporting
 
     def _vetoed(self, action: Action) -> ActionResult | None:
         """A ``re_add`` opens a new entry, so the plugins' ``allow_order`` is asked about

@@ -79,6 +79,9 @@ class RunRecorder:
 
     @hookimpl
     def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
+        reported = getattr(host, "reported", None)
+        if reported is not None and reported(action):
+            return  # carried out elsewhere (a DTMS server's): not this run's action
         self.actions.append((host.clock.now(), action, result))
         ticket = result.new_ticket
         if result.ok and ticket is not None and ticket != action.ticket:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -181,3 +182,21 @@ def test_factory_configure_false_skips_configure(hostapp_factory: Any) -> None:
     plugin = Recorder()
     hostapp_factory({"a": plugin}, configure=False)
     assert plugin.calls == []
+
+
+async def test_a_reported_action_is_not_in_the_run_summarys_action_rows(tmp_path: Path) -> None:
+    """The summary reads the host's run recorder, itself an ``on_action`` listener: a
+    server's action it heard was counted as this run's (``actions_by_source``)."""
+    from hostapp import app as appmod
+    from hostapp.config import load_config
+    from hostapp.market.synthetic import generate_bars
+
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    config = appmod.with_data_root(load_config(None), tmp_path)
+    bars = {"XAUUSD": generate_bars("XAUUSD", start, 50)}
+    app = appmod.build_sim_app(config, bars, base_timeframe="M5")
+    done = Action(7, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, "S=-4", "7:1:x", source="dtms")
+    await app.host.report_action(done, ActionResult.success("done by the server"))
+    own = Action(8, ActionKind.TIGHTEN_SL, {"stop_loss": 1.0}, "mine", "8:1:x", source="mine")
+    await app.host.execute(own)  # no such position: a refusal, still this run's action
+    assert [a.key for _, a, _ in app.recorder.actions] == ["8:1:x"]
