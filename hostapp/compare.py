@@ -83,13 +83,22 @@ def activity(run: RunResult, plugin: str) -> int | None:
     by what the host saw of it: actions it took and entries it vetoed. ``None`` when the
     plugin did not run at all."""
     reports = run.summary.get("plugin_reports", {})
-    if plugin not in run.summary.get("plugins", []):
-        return None
+    if plugin not in run.summary.get("plugins", []) and _tripped(run, plugin) is None:
+        return None  # a plugin its breaker switched off ran until then: counted below
     reported = reports.get(plugin, {}).get("activity")
     if isinstance(reported, int):
         return reported
     by_source = run.summary.get("actions_by_source", {}).get(plugin, {})
     return sum(by_source.values()) + run.summary.get("orders_vetoed", 0)
+
+
+def _tripped(run: RunResult, plugin: str) -> str | None:
+    """Why ``plugin``'s breaker switched it off in ``run`` (the summary's ``tripped``), or
+    None when it did not."""
+    for entry in run.summary.get("tripped", []):
+        if isinstance(entry, dict) and entry.get("plugin") == plugin:
+            return str(entry.get("why", "it failed too often"))
+    return None
 
 
 def idle_reason(
@@ -101,6 +110,9 @@ def idle_reason(
     ran = [r for r in runs if r is not None]
     if any(activity(r, plugin) for r in ran):
         return None
+    switched_off = [why for r in ran if (why := _tripped(r, plugin)) is not None]
+    if switched_off:  # not idle: failing, which "took no action" would hide
+        return f"its breaker switched it off: {switched_off[0]}"
     reports = (r.summary.get("plugin_reports", {}).get(plugin, {}) for r in ran)
     said = [n for report in reports if (n := report.get("note"))]
     if said:
