@@ -79,6 +79,18 @@ def listing_text(text: str, loads: Callable[[str], Any]) -> str | None:
     return entry_text(listed(value)) if isinstance(value, dict) else None
 
 
+def lenient_loads(text: str) -> Any:
+    """``text`` decoded for its listing at orjson's cost (a record of 60 journal entries:
+    61 µs against the standard decoder's 146), the standard decoder only for what orjson
+    refuses (a lone surrogate, NaN): the text fields a listing reads are then the ones
+    the Redis store's reads (``json.loads``) find. Not for the record itself: orjson reads
+    an integer past 64 bits as a float."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def entry_text(entry: Listed) -> str:
     """An entry as it is stored (a JSON array: the form, then the fields). orjson's, as
     every record write makes one (a tenth of the standard encoder's cost), else the

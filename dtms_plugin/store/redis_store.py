@@ -34,7 +34,7 @@ from hookspecs import masked_url
 
 from .core import PER_TICKET_ACTIONS, _iso
 from .disk import Encoded, encode
-from .listing import listing_text
+from .listing import lenient_loads, listing_text
 from .opening import StoreError
 from .redis_closes import RedisCloses
 from .redis_listing import LISTING, RedisListing
@@ -278,7 +278,7 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
             text = encode(record)
             expect = self._expect(ticket)
             # its listing in its own hash, decoded as a read decodes it (listing.py)
-            listing = listing_text(text, json.loads) or ""
+            listing = listing_text(text, lenient_loads) or ""
             ops.append(["rec", str(ticket), text, expect, listing])
             # a close goes with its record, or not at all (the account rails read it)
             ops.extend(self._close_ops(record))

@@ -329,3 +329,18 @@ def test_the_redis_listing_reads_chunk_by_chunk_whatever_is_planted(
         assert listing == {t: listed(s.get_record(t) or {}) for t in range(1, 12)}
         assert (listing[4].state, listing[11].state) == ("HEALTHY", "HEDGED")
         assert "dtms:trade:14" in s.damaged
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"state": "HEALTHY", "symbol": "XAUUSD"}', '{"symbol": "\\ud800"}',
+     '{"ticket": 123456789012345678901234567890}', '{"x": NaN}', '{"a": 1, "a": 2}'],
+)  # fmt: skip
+def test_the_redis_listing_reads_a_record_as_the_standard_decoder_does(text: str) -> None:
+    """orjson first for speed; what it refuses (a lone surrogate, NaN) falls back, so the
+    entry is what a read of the record finds."""
+    import json
+
+    from dtms_plugin.store.listing import lenient_loads, listing_text
+
+    assert listing_text(text, lenient_loads) == listing_text(text, json.loads)
