@@ -109,8 +109,10 @@ def freeze(value: Any) -> Any:
         return FrozenDict(value)
     if kind is list:
         return FrozenList(value)
-    if kind is tuple:  # a named tuple keeps its type: its fields are fixed already
+    if kind is tuple:
         return tuple(freeze(item) for item in value)
+    if isinstance(value, tuple) and hasattr(kind, "_make"):  # a named tuple keeps its type
+        return kind._make(freeze(item) for item in value)
     if kind is set or kind is frozenset:
         return frozenset(freeze(item) for item in value)
     return value

@@ -103,3 +103,18 @@ def test_freeze_leaves_alone_what_cannot_change() -> None:
         assert freeze(atom) is atom
     assert freeze([1, [2]]) == [1, [2]] and type(freeze((1,))) is tuple
     assert FrozenDict.fromkeys(["a"], 0) == {"a": 0}
+
+
+def test_a_named_tuple_keeps_its_type_and_its_lists_are_frozen() -> None:
+    from typing import NamedTuple
+
+    from hookspecs.frozen import freeze
+
+    class Point(NamedTuple):
+        a: list[int]
+        b: int
+
+    frozen = freeze({"p": Point([1], 2)})
+    assert type(frozen["p"]) is Point and frozen["p"] == Point([1], 2)
+    with pytest.raises(TypeError):
+        frozen["p"].a.append(3)
