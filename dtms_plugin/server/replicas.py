@@ -41,6 +41,7 @@ from typing import Any
 import redis
 
 from ..store.redis_store import RedisStore
+from ..store.rows import key_number
 from .lease_scripts import ACQUIRE, RELEASE, RENEW, lost_by_why, say_lost
 from .owned_store import OwnedStore
 from .redis_calls import store_call
@@ -231,7 +232,9 @@ class Replicas(RegistrationStream):
     def _claim(self) -> list[int]:
         p = self.store.prefix
         client = self.store.client
-        tickets = [int(t) for t in client.zrange(f"{p}trades", 0, -1)]
+        # a member that spells no ticket was planted: no trade to claim (records() says so)
+        members = client.zrange(f"{p}trades", 0, -1)
+        tickets = [t for name in members if (t := key_number(name)) is not None]
         leased = client.mget([f"{p}lease:{t}" for t in tickets]) if tickets else []
         live = self.live()
         # MGET reads a lease of the wrong type as none; one owned by no live replica may

@@ -40,6 +40,7 @@ from .redis_closes import RedisCloses
 from .redis_listing import LISTING, RedisListing
 from .redis_script import APPLY
 from .redis_values import RedisValues
+from .rows import key_number
 from .shared import SharedReads
 
 _ABSENT = 0  # the version of a record that does not exist
@@ -349,7 +350,10 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
             return {}
         out: dict[int, dict[str, Any]] = {}
         for name, row in zip(tickets, rows, strict=True):
-            ticket = int(name)
+            ticket = key_number(name)
+            if ticket is None:  # a member no writer of this store wrote: planted
+                self._unreadable(f"{self.prefix}trades member {name!r}", ValueError("no ticket"))
+                continue
             if isinstance(row, Exception):  # hides that record only
                 self._unreadable(f"{self.prefix}trade:{ticket}", row)
                 continue

@@ -50,6 +50,19 @@ def test_orphans_are_shared_between_live_replicas(stores: list[RedisStore]) -> N
     assert [r["id"] for r in b.status()] == [b.id]
 
 
+def test_a_planted_member_of_the_trades_set_is_no_trade_to_claim(
+    stores: list[RedisStore],
+) -> None:
+    """A member that spells no ticket (written by hand, never by a store) raised in the
+    claim, so the replica's cycle failed every time and no orphan moved."""
+    for ticket in range(1, 5):
+        stores[2].put_record(ticket, {"state": "HEALTHY"})
+    stores[2].client.zadd("dtms:trades", {"not-a-ticket": 0, "2\u00b2": 1})
+    a = live_replica(stores[0])
+    assert sorted(a.claim()) == [1, 2, 3, 4]
+    assert sorted(stores[0].records()) == [1, 2, 3, 4]
+
+
 def test_the_last_replica_to_claim_takes_what_the_others_left(stores: list[RedisStore]) -> None:
     """A replica that registered trades since its heartbeat has a larger load than the
     first claimer counted: its own share then leaves orphans. Those the others passed
