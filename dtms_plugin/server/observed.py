@@ -21,6 +21,7 @@ from hookspecs import Action, ActionResult, Broker, Clock, DefensiveState, HostV
 from hookspecs.host import RunMode, ServeOptions
 
 from ..store import StoreError, StoreProtocol
+from ..store.listing import trade_fields
 from .metrics import ServerMetrics
 
 
@@ -111,8 +112,7 @@ class ObservedHost:
             record = self._store.get_record(ticket)
         except StoreError:
             return {}
-        fields = record.get("trade", record) if record is not None else {}
-        opened = fields.get("opened_at") if isinstance(fields, Mapping) else None
+        opened = trade_fields(record).get("opened_at") if record is not None else None
         return {"opened_at": opened} if isinstance(opened, str) else {}
 
     def journal(self, entry: dict[str, Any]) -> None:
