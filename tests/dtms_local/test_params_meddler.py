@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+from support.dtms_kit import all_stops
 
 from dtms_plugin.store import Store
 from hookspecs import Action, hookimpl
@@ -41,16 +42,6 @@ class Meddler:
             self.edited += 1
 
 
-def _stops(value: Any) -> list[float]:
-    """Every ``stop_loss`` anywhere in ``value`` (a record, its journal, history rows)."""
-    if isinstance(value, dict):
-        own = [value["stop_loss"]] if isinstance(value.get("stop_loss"), float) else []
-        return own + [s for v in value.values() for s in _stops(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _stops(v)]
-    return []
-
-
 def test_an_edit_of_the_params_never_reaches_dtmss_store(tmp_path: Path) -> None:
     config = appmod.with_data_root(load_config(None), tmp_path)
     meddler = Meddler()
@@ -65,7 +56,7 @@ def test_an_edit_of_the_params_never_reaches_dtmss_store(tmp_path: Path) -> None
         records = store.records()
         history = store.actions(limit=100_000)
     assert records and history
-    assert PLANTED not in _stops(records) and PLANTED not in _stops(history)
+    assert PLANTED not in all_stops(records) and PLANTED not in all_stops(history)
     sent = {a.key: a.params["stop_loss"] for a in executed}
     saved = {e["key"]: e["params"]["stop_loss"] for e in history if "stop_loss" in e["params"]}
     assert saved and all(sent[key] == stop for key, stop in saved.items())

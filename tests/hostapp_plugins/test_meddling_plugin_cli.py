@@ -16,7 +16,9 @@ import sys
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+from hostapp_loop.csvfiles import write_bars_csv
+from support.dtms_kit import all_stops
 
 from hostapp.market.synthetic import generate_bars
 
@@ -59,12 +61,6 @@ def _install(plugins: Path) -> None:
     (dist / "entry_points.txt").write_text("[hostapp]\nmeddler = meddler:Meddler\n")
 
 
-def _write_csv(path: Path) -> None:
-    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 4_000, seed=3)
-    lines = [f"{b.time.isoformat()},{b.open},{b.high},{b.low},{b.close},{b.spread}" for b in bars]
-    path.write_text("time,open,high,low,close,spread\n" + "\n".join(lines) + "\n")
-
-
 def _cli(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", *argv], cwd=cwd, env=env, capture_output=True, text=True,
@@ -74,18 +70,10 @@ def _cli(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProc
     return done
 
 
-def _stops(value: Any) -> list[float]:
-    if isinstance(value, dict):
-        own = [value["stop_loss"]] if isinstance(value.get("stop_loss"), float) else []
-        return own + [s for v in value.values() for s in _stops(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _stops(v)]
-    return []
-
-
 def test_a_meddling_plugin_changes_neither_the_trades_nor_dtmss_export(tmp_path: Path) -> None:
     _install(tmp_path / "plugins")
-    _write_csv(tmp_path / "XAUUSD.csv")
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 4_000, seed=3)
+    write_bars_csv(tmp_path / "XAUUSD.csv", bars)
     (tmp_path / "plugins.toml").write_text(
         '[plugins]\norder = ["meddler", "dtms", "exits", "sma_strategy"]\n'
     )
@@ -110,7 +98,7 @@ def test_a_meddling_plugin_changes_neither_the_trades_nor_dtmss_export(tmp_path:
         done = _cli(tmp_path, env, "dtms_plugin.cli", "export", "--config", f"{run}.toml")
         exports.append([json.loads(line) for line in done.stdout.splitlines()])
     assert exports[0] and len(exports[0]) == len(exports[1])
-    stops = _stops(exports[0])
+    stops = all_stops(exports[0])
     assert stops and 1.0 not in stops
-    assert stops == _stops(exports[1])
+    assert stops == all_stops(exports[1])
     assert meddled["plugin_reports"]["meddler"]["refused"] > 0  # each edit refused

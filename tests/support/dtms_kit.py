@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dtms_plugin.engine import SIGNALS, Regime, ScoreBreakdown, SignalSnapshot, TradeRecord
 from dtms_plugin.engine.regime import Session, Structure, Volatility
@@ -200,3 +201,15 @@ def trend_bars(
         out.append(Bar(start + timedelta(minutes=5 * i), prev, hi, lo, close, 100.0, 0.2))
         prev = close
     return out
+
+
+def all_stops(value: Any) -> list[float]:
+    """Every ``stop_loss`` anywhere in ``value`` (a record, its journal, history rows, an
+    export), depth first: what a plugin that edited an action's params would have put
+    into DTMS's state."""
+    if isinstance(value, dict):
+        own = [value["stop_loss"]] if isinstance(value.get("stop_loss"), float) else []
+        return own + [s for v in value.values() for s in all_stops(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in all_stops(v)]
+    return []
