@@ -100,11 +100,21 @@ def _one_per_name(candidates: list[Candidate], disabled: Mapping[str, str]) -> l
         if c.name in by_name:
             if c.name in disabled:
                 continue
-            raise ConfigError(
-                f"two plugins are named {c.name!r}: {by_name[c.name].describe()} and {c.describe()}"
-            )
+            raise ConfigError(_same_name(by_name[c.name], c))
         by_name[c.name] = c
     return list(by_name.values())
+
+
+def _same_name(first: Candidate, second: Candidate) -> str:
+    """Two plugins claim one name: the error says both, and the ways out (the name is the
+    plugin's identity, so the host cannot guess which one the user meant)."""
+    dists = [c.distribution for c in (first, second) if c.distribution not in (None, "hostapp")]
+    out = f"uninstall one of them (pip uninstall {dists[-1]}), or " if dists else ""
+    return (
+        f"two plugins are named {first.name!r}: {first.describe()} and {second.describe()}; "
+        f"{out}switch the name off for both ([plugins] disabled, or "
+        f"{DISABLE_ENV}={first.name} for one run)"
+    )
 
 
 def load_plugins(

@@ -11,44 +11,12 @@ from typing import Any
 
 import pytest
 from support.hostapp_plugin_doubles import AsyncSyncOnly, BadDefault, Constructed, Recorder
+from support.loader_kit import DOUBLES, TRIPWIRE, NeverLoad, ep, load, statuses
 
 from hookspecs import ConfigError, hookimpl
 from hostapp.config import config_from_dict
 from hostapp.errors import PluginError
 from hostapp.loader import load_plugins
-from hostapp.pluginhost import PluginHost
-
-DOUBLES = "support.hostapp_plugin_doubles"
-TRIPWIRE = "support.hostapp_tripwire_plugin"
-
-
-def ep(name: str, value: str) -> EntryPoint:
-    return EntryPoint(name=name, value=value, group="hostapp")
-
-
-class NeverLoad(EntryPoint):
-    """An entry point whose ``load`` fails the test: disabled plugins are never loaded."""
-
-    def load(self) -> Any:
-        raise AssertionError(f"entry point {self.name} was loaded")
-
-
-def load(
-    config: dict[str, Any] | None = None,
-    builtins: dict[str, Any] | None = None,
-    eps: list[EntryPoint] | None = None,
-    env: dict[str, str] | None = None,
-) -> PluginHost:
-    return load_plugins(
-        config_from_dict(config or {}),
-        builtins=builtins if builtins is not None else {},
-        entry_points=eps or [],
-        env=env or {},
-    )
-
-
-def statuses(host: PluginHost) -> dict[str, str]:
-    return {i.name: i.status for i in host.listing()}
 
 
 @pytest.fixture(autouse=True)
@@ -224,50 +192,6 @@ def test_invalid_plugin_is_rejected_completely_and_others_load(plugin: Any, mess
 def test_invalid_plugin_with_on_error_raise_stops_start_up() -> None:
     with pytest.raises(PluginError, match=r"plugin 'bad': rejected: .*default values"):
         load({"plugins": {"on_error": "raise"}}, builtins={"bad": BadDefault()})
-
-
-def test_duplicate_names_are_an_error() -> None:
-    with pytest.raises(ConfigError, match=r"two plugins are named 'x': builtin .* and entry point"):
-        load(builtins={"x": Recorder()}, eps=[ep("x", TRIPWIRE)])
-    with pytest.raises(ConfigError, match="two plugins are named 'y'"):
-        load(eps=[ep("y", TRIPWIRE), ep("y", f"{DOUBLES}:Defensive")])
-
-
-@pytest.mark.parametrize(
-    ("config", "env"),
-    [({"plugins": {"disabled": ["y"]}}, {}), ({}, {"HOSTAPP_DISABLE_PLUGINS": "y"})],
-)
-def test_a_name_used_twice_but_disabled_stops_nothing(
-    config: dict[str, Any], env: dict[str, str]
-) -> None:
-    """Disabling is how a user gets past a broken install: it used to fail as well."""
-    twice = [NeverLoad(name="y", value=TRIPWIRE, group="hostapp"),
-             NeverLoad(name="y", value=f"{DOUBLES}:Defensive", group="hostapp")]  # fmt: skip
-    host = load(config, eps=[*twice, ep("trip", TRIPWIRE)], env=env)
-    assert [(r.name, r.status) for r in host.listing()] == [("trip", "enabled"), ("y", "disabled")]
-
-
-def test_same_entry_point_seen_twice_is_one_plugin() -> None:
-    host = load(eps=[ep("trip", TRIPWIRE), ep("trip", TRIPWIRE)])
-    assert statuses(host) == {"trip": "enabled"}
-
-
-@pytest.mark.parametrize(
-    ("config", "env", "message"),
-    [
-        ({"plugin": {"ghost": {}}}, {}, r"plugins.toml \[plugin.ghost\]: no plugin named 'ghost'"),
-        ({"plugins": {"disabled": ["ghost"]}}, {}, r"\[plugins\] key 'disabled': no plugin"),
-        ({"plugins": {"order": ["a", "ghost"]}}, {}, r"\[plugins\] key 'order': no plugin"),
-        ({}, {"HOSTAPP_DISABLE_PLUGINS": "ghost"}, "HOSTAPP_DISABLE_PLUGINS: no plugin"),
-        ({}, {"HOSTAPP_LOAD_PLUGINS": "a,ghost"}, "HOSTAPP_LOAD_PLUGINS: no plugin"),
-    ],
-)
-def test_unknown_plugin_names_in_config_are_errors(
-    config: dict[str, Any], env: dict[str, str], message: str
-) -> None:
-    with pytest.raises(ConfigError, match=message) as info:
-        load(config, builtins={"a": Recorder()}, env=env)
-    assert "known: a" in str(info.value)
 
 
 def test_order_puts_listed_names_first_and_the_rest_by_name() -> None:

@@ -1,0 +1,83 @@
+"""A plugin's name is its identity: two plugins of one name, and names in the
+configuration that no plugin has, are errors that say what to do."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.hostapp_plugin_doubles import Recorder
+from support.loader_kit import DOUBLES, TRIPWIRE, NeverLoad, ep, load, statuses
+from support.plugin_dist import hostapp, install
+
+from hookspecs import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def _forget_tripwire() -> None:
+    sys.modules.pop(TRIPWIRE, None)
+
+
+def test_duplicate_names_are_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"two plugins are named 'x': builtin .* and entry point"):
+        load(builtins={"x": Recorder()}, eps=[ep("x", TRIPWIRE)])
+    with pytest.raises(ConfigError, match="two plugins are named 'y'"):
+        load(eps=[ep("y", TRIPWIRE), ep("y", f"{DOUBLES}:Defensive")])
+
+
+@pytest.mark.parametrize(
+    ("config", "env"),
+    [({"plugins": {"disabled": ["y"]}}, {}), ({}, {"HOSTAPP_DISABLE_PLUGINS": "y"})],
+)
+def test_a_name_used_twice_but_disabled_stops_nothing(
+    config: dict[str, Any], env: dict[str, str]
+) -> None:
+    """Disabling is how a user gets past a broken install: it used to fail as well."""
+    twice = [NeverLoad(name="y", value=TRIPWIRE, group="hostapp"),
+             NeverLoad(name="y", value=f"{DOUBLES}:Defensive", group="hostapp")]  # fmt: skip
+    host = load(config, eps=[*twice, ep("trip", TRIPWIRE)], env=env)
+    assert [(r.name, r.status) for r in host.listing()] == [("trip", "enabled"), ("y", "disabled")]
+
+
+def test_same_entry_point_seen_twice_is_one_plugin() -> None:
+    host = load(eps=[ep("trip", TRIPWIRE), ep("trip", TRIPWIRE)])
+    assert statuses(host) == {"trip": "enabled"}
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "message"),
+    [
+        ({"plugin": {"ghost": {}}}, {}, r"plugins.toml \[plugin.ghost\]: no plugin named 'ghost'"),
+        ({"plugins": {"disabled": ["ghost"]}}, {}, r"\[plugins\] key 'disabled': no plugin"),
+        ({"plugins": {"order": ["a", "ghost"]}}, {}, r"\[plugins\] key 'order': no plugin"),
+        ({}, {"HOSTAPP_DISABLE_PLUGINS": "ghost"}, "HOSTAPP_DISABLE_PLUGINS: no plugin"),
+        ({}, {"HOSTAPP_LOAD_PLUGINS": "a,ghost"}, "HOSTAPP_LOAD_PLUGINS: no plugin"),
+    ],
+)
+def test_unknown_plugin_names_in_config_are_errors(
+    config: dict[str, Any], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        load(config, builtins={"a": Recorder()}, env=env)
+    assert "known: a" in str(info.value)
+
+
+def test_a_third_party_plugin_named_like_the_hosts_own_says_how_out(tmp_path: Path) -> None:
+    """A distribution whose entry point is called ``exits`` (the host's exit manager's
+    name) stops every command: the line names both, the distribution to uninstall and
+    the switch that keeps both off, and that switch works."""
+    env = install(tmp_path, "class Plugin:\n    pass\n", {"exits": "Plugin"})
+    listing = hostapp(tmp_path, env, "plugins")
+    assert listing.returncode == 2, listing.stderr
+    line = listing.stderr.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line
+    assert "two plugins are named 'exits'" in line
+    assert "from probe-plugins 0.1" in line and "'hostapp.exits:ExitManager'" in line
+    assert "pip uninstall probe-plugins" in line
+    assert "HOSTAPP_DISABLE_PLUGINS=exits" in line
+    off = hostapp(tmp_path, {**env, "HOSTAPP_DISABLE_PLUGINS": "exits"}, "plugins")
+    assert off.returncode == 0, off.stderr
+    rows = {r.split()[0]: r for r in off.stdout.splitlines()[1:]}
+    assert "disabled" in rows["exits"]
