@@ -32,6 +32,7 @@ from hookspecs import (
 
 from .blind_spots import BlindSpots
 from .book import TradeBook
+from .dropped_actions import DroppedActions
 from .engine import (
     AccountState,
     SignalSnapshot,
@@ -109,6 +110,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         self.evaluated_count = 0
         self.problems: dict[str, int] = {}  # why trades went unevaluated: count of cycles
         self.blind = BlindSpots(settings, self.log)  # what the run worked without: its report
+        self.dropped = DroppedActions(self.log)  # what the ladder owed and left undone
         self._fast = settings.fast.period
         self._signal = settings.signal.period
         #: cycles left before a simulated run commits its held writes; ``None``: every
@@ -317,6 +319,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             if info is not None:
                 quote = self._quote(host, rec.symbol)
                 e = evaluate(rec, None, quote, now, self.settings, info, self._account)
+                self.dropped.add(rec.ticket, e.dropped)
                 rec = e.record
                 self._persist(rec, now)
                 for action in e.actions:
@@ -355,6 +358,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             if pos is not None:
                 rec = sync_position(rec, pos)
         e = evaluate(rec, snap, quote, now, self.settings, info, self._account, position_gone=gone)
+        if e.dropped:
+            self.dropped.add(rec.ticket, e.dropped)
         # the engine hands back the very record it was given when nothing moved, so an
         # identity test tells "changed" without comparing 31 fields (and the journal)
         changed = e.record is not self.records.get(rec.ticket)

@@ -17,6 +17,7 @@ from hookspecs import BrokerError, HostView, OrderRequest, Veto
 from . import defensive
 from .blind_spots import BlindSpots
 from .book import TradeBook
+from .dropped_actions import DroppedActions
 from .engine import AccountState, ClosedTrade, TradeRecord, check_account
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
@@ -33,6 +34,7 @@ class AccountAnswers:
     evaluated_count: int
     problems: dict[str, int]
     blind: BlindSpots
+    dropped: DroppedActions
     _account: AccountState
     _hold: int | None
     _mode: tuple[tuple[datetime, str] | None] | None
@@ -102,6 +104,10 @@ class AccountAnswers:
             notes.append(f"DTMS evaluated {done}: {why}")
         if said:
             notes.append(f"{'it' if notes else 'DTMS'} {said}")
+        dropped = self.dropped.note()
+        if dropped is not None:
+            out["dropped_actions"] = self.dropped.counts()
+            notes.append(f"{'it' if notes else 'DTMS'} {dropped}")
         if notes:
             out["note"] = "; and ".join(notes)
         warning = self.blind.warning()

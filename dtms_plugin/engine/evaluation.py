@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from hookspecs import Action, DefensiveState
 
+from .planning import Dropped
 from .record import TradeRecord
 from .score import ScoreBreakdown
 
@@ -28,6 +29,8 @@ class Evaluation:
     score: ScoreBreakdown | None
     why: str  # the decision; ``reason`` adds the score breakdown
     transition: tuple[DefensiveState, DefensiveState] | None = None
+    #: owed intents this evaluation dropped undone (a broker rule, or out of retries)
+    dropped: tuple[Dropped, ...] = ()
 
     @property
     def reason(self) -> str:

@@ -379,10 +379,10 @@ def _finish(
         return Evaluation(rec, (), bd, why, transition)
     ev = Evaluation(rec, (), bd, why, transition)
     # the reason text (the whole score breakdown) is built only if an action is sent
-    rec, actions, _notes = plan_owed(
+    rec, actions, dropped = plan_owed(
         rec, quote, info, settings, spread_ok=hedge_ok, reason=lambda: ev.reason, retry=retry
     )
-    return Evaluation(rec, actions, bd, why, transition)
+    return Evaluation(rec, actions, bd, why, transition, tuple(dropped))
 
 
 def close_record(

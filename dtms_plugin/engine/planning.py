@@ -45,6 +45,9 @@ class Send:
 @dataclass(frozen=True, slots=True)
 class Skip:
     note: str
+    #: what the intent was for holds already (a stop asked to tighten is as tight as the
+    #: broker's rules allow): dropped, but nothing left undone
+    met: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,25 @@ class Wait:
 
 
 Outcome = Send | Skip | Wait
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """An owed intent left out of ``owed`` without being done: skipped by a broker rule
+    (``why``: below the minimum volume, not tighter...) or given up after its retries
+    (``given_up``). Kept on the record as a warning (:attr:`text`) and handed to the
+    caller as data, so a run can count what its ladder meant to do and could not."""
+
+    kind: ActionKind
+    why: str
+    given_up: bool = False
+    met: bool = False  # :attr:`Skip.met`: dropped with nothing left undone
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind.value} {'given up after' if self.given_up else 'skipped:'} {self.why}"
+
+
 #: an action's reason, or a function that builds it: the text (a whole score breakdown)
 #: costs more than the planning, and most plans send nothing.
 Reason = str | Callable[[], str]
@@ -236,7 +258,7 @@ def plan_intent(
         target = exit_price(sign, quote) - sign * ac.tighten_r * record.r
     sl, note = place_sl(record, target, quote, info)
     if sl is None:
-        return Skip(note)
+        return Skip(note, met=True)
     return send(kind, stop_loss=sl)
 
 
@@ -321,9 +343,10 @@ def plan_owed(
     spread_ok: bool,
     reason: Reason,
     retry: bool = True,
-) -> tuple[TradeRecord, tuple[Action, ...], list[str]]:
+) -> tuple[TradeRecord, tuple[Action, ...], list[Dropped]]:
     """Actions for every owed intent that is neither done, nor awaiting an answer, nor out
-    of retries. Skipped and exhausted intents leave ``owed`` with a warning.
+    of retries. Skipped and exhausted intents leave ``owed`` with a warning, and are
+    returned as :class:`Dropped`.
 
     A failed intent is resent only when ``retry`` (docs/dtms.md §6: on the next evaluation, i.e.
     a new closed fast bar or the adverse-move trigger, not the next cycle). A close or a
@@ -331,7 +354,7 @@ def plan_owed(
     retried once per evaluation (the journal carries the "manual attention" warning)."""
     actions: list[Action] = []
     keep: list[ActionKind] = []
-    notes: list[str] = []
+    dropped: list[Dropped] = []
     max_attempts = 1 + settings.actions.max_retries
     reason = _once(reason)
     for intent in record.owed:
@@ -346,7 +369,7 @@ def plan_owed(
                 keep.append(intent)
                 continue
             if entry.attempts >= max_attempts and intent not in _CLOSING:
-                notes.append(f"{intent.value} given up after {entry.attempts} attempts")
+                dropped.append(Dropped(intent, f"{entry.attempts} attempts", given_up=True))
                 continue
         outcome = plan_intent(
             record, intent, quote, info, settings, spread_ok=spread_ok, reason=reason
@@ -357,11 +380,11 @@ def plan_owed(
         elif isinstance(outcome, Wait):
             keep.append(intent)
         else:
-            notes.append(f"{intent.value} skipped: {outcome.note}")
+            dropped.append(Dropped(intent, outcome.note, met=outcome.met))
     owed = tuple(keep)
-    if owed != record.owed or notes:
+    if owed != record.owed or dropped:
         warnings = record.warnings
-        for n in notes:
-            warnings = (*warnings, n)
+        for d in dropped:
+            warnings = (*warnings, d.text)
         record = record.evolve(owed=owed, warnings=warnings[-MAX_WARNINGS:])
-    return record, tuple(actions), notes
+    return record, tuple(actions), dropped

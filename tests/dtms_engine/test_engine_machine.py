@@ -9,6 +9,7 @@ from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, scored, snapsho
 from support.dtms_machine import BAR, NOW, ev, hedged, kinds, record, recovering
 
 from dtms_plugin.engine import AccountState, evaluate, register
+from dtms_plugin.engine.planning import Dropped
 from dtms_plugin.settings import ActionsConfig, DtmsSettings
 from hookspecs import ActionKind, DefensiveState
 
@@ -86,6 +87,18 @@ def test_l1_to_l2_partial_close_and_breakeven_when_price_allows() -> None:
         (K.PARTIAL_CLOSE, {"volume": 0.5}),
         (K.MOVE_SL_BREAKEVEN, {"stop_loss": 2000.2}),
     ]
+
+
+def test_a_partial_close_the_minimum_lot_cannot_take_is_dropped_and_said() -> None:
+    """The evaluation hands back what it dropped, as data (a run counts them), and the
+    record keeps the same words as a warning; nothing dropped: none."""
+    e = ev(record(S.WARNING_L1, volume=0.01), -4.0, q=quote(2005.0))
+    assert e.transition == (S.WARNING_L1, S.WARNING_L2)
+    assert kinds(e) == [(K.MOVE_SL_BREAKEVEN, {"stop_loss": 2000.2})]
+    assert e.dropped == (Dropped(K.PARTIAL_CLOSE, "partial volume 0 below the minimum 0.01"),)
+    assert e.record.warnings[-1] == e.dropped[0].text
+    assert e.dropped[0].text.startswith("partial_close skipped: partial volume 0 below")
+    assert ev(record(S.WARNING_L1), -4.0, q=quote(2005.0)).dropped == ()
 
 
 def test_l1_to_l2_on_a_losing_trade_tightens_instead_of_breakeven() -> None:

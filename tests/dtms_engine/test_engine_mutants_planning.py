@@ -14,6 +14,7 @@ from support.dtms_kit import GOLD, SETTINGS, T0, minutes, quote, trade
 
 from dtms_plugin.engine import TradeRecord, begin, finish, register
 from dtms_plugin.engine.planning import (
+    Dropped,
     Outcome,
     Reason,
     Send,
@@ -139,6 +140,20 @@ def test_a_freeze_level_does_not_hold_a_trade_without_a_stop() -> None:
 def test_without_a_freeze_level_a_price_at_the_stop_does_not_wait() -> None:
     out = plan(rec(stop_loss=1990.0), K.TIGHTEN_SL, mid=1990.1)  # bid at the stop
     assert isinstance(out, Skip)  # not tighter: skipped, not kept waiting
+    assert out.met  # the stop is as tight as it can be: nothing left undone
+
+
+def test_a_stop_intent_already_met_is_dropped_as_met_and_a_volume_one_is_not() -> None:
+    """What a run counts as left undone (:class:`Dropped` ``met``): not a stop that is
+    tighter already, but a partial close the minimum lot cannot take."""
+    r = rec(owed=(K.TIGHTEN_SL, K.PARTIAL_CLOSE), stop_loss=1999.0, volume=0.01)
+    _, actions, dropped = owed_plan(r, reason="r")
+    assert actions == ()
+    assert [(d.kind, d.met, d.given_up) for d in dropped] == [
+        (K.TIGHTEN_SL, True, False),
+        (K.PARTIAL_CLOSE, False, False),
+    ]
+    assert dropped[0].text == "tighten_sl skipped: SL 1996.90 is not tighter than 1999.00"
 
 
 # --- breakeven --------------------------------------------------------------------------------
@@ -221,7 +236,7 @@ def journaled(record: TradeRecord, intent: K, attempts: int, ok: bool = False) -
 
 def owed_plan(
     record: TradeRecord, reason: Reason, *, spread_ok: bool = True, retry: bool = True
-) -> tuple[TradeRecord, tuple[Action, ...], list[str]]:
+) -> tuple[TradeRecord, tuple[Action, ...], list[Dropped]]:
     return plan_owed(
         record, quote(2000.0), GOLD, SETTINGS, spread_ok=spread_ok, reason=reason, retry=retry
     )
@@ -241,7 +256,7 @@ def test_a_stop_past_a_lowered_retry_limit_is_given_up_not_sent_again(
     if resent:
         assert out.owed == (K.TIGHTEN_SL,) and notes == []
     else:
-        assert out.owed == () and notes == ["tighten_sl given up after 3 attempts"]
+        assert out.owed == () and notes == [Dropped(K.TIGHTEN_SL, "3 attempts", given_up=True)]
         assert out.warnings[-1] == "tighten_sl given up after 3 attempts"
 
 
@@ -270,7 +285,7 @@ def test_a_skipped_intent_leaves_owed_with_a_warning_after_the_earlier_ones() ->
     r = rec(owed=(K.CLOSE_HEDGE,), warnings=("earlier",))
     out, actions, notes = owed_plan(r, reason="r")
     assert actions == () and out.owed == ()
-    assert notes == ["close_hedge skipped: no hedge open"]
+    assert notes == [Dropped(K.CLOSE_HEDGE, "no hedge open")]
     assert out.warnings == ("earlier", "close_hedge skipped: no hedge open")
 
 

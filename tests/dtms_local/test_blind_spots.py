@@ -123,3 +123,31 @@ async def test_a_hedge_without_spread_history_is_said(tmp_path: Path, spread: fl
     said = "sent 1 hedge(s) or re-add(s) on XAUUSD that the spread rail could not judge"
     assert (said in report.get("note", "")) is (not spread)
     await rig.stop()
+
+
+@pytest.mark.parametrize("volume", [0.01, 1.0])
+async def test_owed_actions_the_minimum_lot_cannot_take_are_counted_in_the_report(
+    tmp_path: Path, volume: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A trade of the minimum lot reaches WARNING_L2, whose partial close it cannot take:
+    the record's warning alone once said so; the run's report counts it, by kind and with
+    the reason, and the log names the trade once. A lot that can be halved: no word."""
+    rig = Rig(tmp_path / "dtms")
+    await rig.start()
+    await rig.open_buy(volume=volume)
+    with caplog.at_level("INFO", logger=rig.strategy.log.name):
+        await rig.cycles(36)
+    assert ("WARNING_L1", "WARNING_L2") in rig.transitions()
+    report = rig.strategy.report()
+    await rig.stop()
+    said = [r.getMessage() for r in caplog.records if "partial_close skipped" in r.getMessage()]
+    if volume == 1.0:
+        assert "dropped_actions" not in report and "did not send" not in report.get("note", "")
+        assert said == []
+        return
+    assert report["dropped_actions"] == {"partial_close": 1}
+    assert (
+        "did not send 1 action its ladder owed: partial_close 1 (e.g. partial volume 0 "
+        "below the minimum 0.01)" in report["note"]
+    )
+    assert said == ["DTMS 1: partial_close skipped: partial volume 0 below the minimum 0.01"]
