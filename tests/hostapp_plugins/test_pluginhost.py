@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from typing import Any
 
 import pytest
 from support.hostapp_plugin_doubles import Blocker, Boom, Raiser, Recorder, Sleeper, Stubborn
 
-from hookspecs import Action, ActionKind, hookimpl
+from hookspecs import hookimpl
 from hostapp.pluginhost import BREAKER_LIMIT, PluginInfo
 from hostapp.testing import T0
 
@@ -347,128 +346,3 @@ async def test_a_hook_failing_now_and_then_is_one_line_per_episode_with_a_count(
     assert note.startswith(
         "plugin bad failed: on_cycle: Boom: flaky; failed calls: 100 of on_cycle"
     )
-
-
-class SlowTerminal:
-    """An async ``on_cycle`` that closes a trade through ``host.execute`` on a broker
-    that takes ``broker_seconds`` to answer (a MetaTrader order looked for on the server),
-    ``before`` and ``after`` awaiting the event loop around it (so its deadline timer is
-    armed), and holding the loop ``own_seconds`` itself."""
-
-    def __init__(self, broker_seconds: float, own_seconds: float = 0.0) -> None:
-        self.broker_seconds, self.own_seconds = broker_seconds, own_seconds
-        self.done = 0
-
-    @hookimpl
-    async def on_cycle(self, host: Any) -> None:
-        await asyncio.sleep(0)
-        real_close = host.broker.close
-
-        def slow_close(ticket: int, volume: float | None = None) -> Any:
-            time.sleep(self.broker_seconds)  # a sync broker call holds the loop
-            return real_close(ticket, volume)
-
-        host.broker.close = slow_close
-        try:
-            await host.execute(Action(1, ActionKind.CLOSE, reason="test", key="c1"))
-        finally:
-            host.broker.close = real_close
-        time.sleep(self.own_seconds)
-        await asyncio.sleep(0.02)
-        self.done += 1
-
-
-async def test_the_brokers_time_in_host_execute_is_not_the_plugins(hostapp_factory: Any) -> None:
-    """A trade-server outage once switched DTMS off: each order the terminal did not
-    answer took longer than the hook's deadline inside ``host.execute``, and five such
-    cycles tripped the breaker. The broker's time is excused; the plugin's own is not."""
-    config = {"plugin": {"p": {"timeout_seconds": 0.1}}}
-    patient = SlowTerminal(broker_seconds=0.3)
-    host = hostapp_factory({"p": patient}, config)
-    for _ in range(BREAKER_LIMIT):
-        await host.plugins.on_cycle(host, T0)
-    (row,) = host.plugins.listing()
-    assert (row.status, row.error, patient.done) == ("enabled", None, BREAKER_LIMIT)
-    assert host.plugins.broker_time.seconds >= BREAKER_LIMIT * 0.3
-
-    slow = SlowTerminal(broker_seconds=0.3, own_seconds=0.2)  # its own time: too long
-    host = hostapp_factory({"p": slow}, config)
-    await host.plugins.on_cycle(host, T0)
-    (row,) = host.plugins.listing()
-    assert (row.error, slow.done) == ("on_cycle: timed out after 0.1s", 0)
-
-
-class Brief:
-    """An ``on_cycle`` that waits a little on the event loop, as most async hooks do."""
-
-    def __init__(self) -> None:
-        self.done = 0
-
-    @hookimpl
-    async def on_cycle(self) -> None:
-        await asyncio.sleep(0.01)
-        self.done += 1
-
-
-async def test_the_brokers_time_moves_every_waiting_plugins_deadline(
-    hostapp_factory: Any,
-) -> None:
-    """``on_cycle`` hooks run at once: while one plugin's ``host.execute`` held the loop,
-    another plugin's hook, waiting on it, timed out and would be switched off in turn."""
-    config = {"plugin": {"a": {"timeout_seconds": 0.1}, "b": {"timeout_seconds": 0.1}}}
-    slow, brief = SlowTerminal(broker_seconds=0.3), Brief()
-    host = hostapp_factory({"a": slow, "b": brief}, config)
-    await host.plugins.on_cycle(host, T0)
-    assert {r.name: r.error for r in host.plugins.listing()} == {"a": None, "b": None}
-    assert (slow.done, brief.done) == (1, 1)
-
-
-class SlowSync:
-    """A sync on_cycle and is_defensive that take ``seconds`` while ``slow`` is set."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.slow = True
-
-    @hookimpl
-    def on_cycle(self) -> None:
-        if self.slow:
-            time.sleep(self.seconds)
-
-    @hookimpl
-    def is_defensive(self) -> bool:
-        if self.slow:
-            time.sleep(self.seconds)
-        return False
-
-
-async def test_a_sync_hook_slower_than_its_timeout_is_said_once_per_episode_with_a_count(
-    hostapp_factory: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A sync on_cycle sleeping past timeout_seconds cannot be cut short; the run crawled
-    without a word. Not a failure (the breaker does not count it), but said."""
-    plugin = SlowSync(0.03)
-    host = hostapp_factory({"slow": plugin}, {"plugin": {"slow": {"timeout_seconds": 0.01}}})
-    with caplog.at_level("WARNING", logger="hostapp.plugins"):
-        for _ in range(3):
-            await host.plugins.on_cycle(host, T0)
-            assert host.plugins.is_defensive(host, 1) is False
-        plugin.slow = False
-        await host.plugins.on_cycle(host, T0)  # quick again: the episode ends
-        plugin.slow = True
-        await host.plugins.on_cycle(host, T0)  # a new episode
-        notes = host.plugins.slow.notes()  # the run ends
-    lines = [r.getMessage() for r in caplog.records]
-    first = [line for line in lines if "sync on_cycle took" in line]
-    assert len(first) == 2 and "longer than its timeout_seconds 0.01" in first[0]
-    assert first[0].startswith("plugin slow: sync on_cycle took 0.0")
-    assert (
-        [line for line in lines if "more sync on_cycle" in line]
-        == [line for line in lines if line.startswith("plugin slow: 2 more sync on_cycle calls")]
-        != []
-    )
-    assert sum("sync is_defensive took" in line for line in lines) == 1
-    assert notes[0].startswith("plugin slow: 4 sync on_cycle calls took longer than its ")
-    assert notes[1].startswith("plugin slow: 3 sync is_defensive calls took longer")
-    assert "cannot be cut short" in notes[0]
-    assert host.plugins.is_enabled("slow")  # slow is not failing
