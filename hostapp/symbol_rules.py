@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from hookspecs import Bar, Broker, SimBroker, SymbolInfo
@@ -31,14 +31,26 @@ def symbol_infos(
     against noise, which made a 6-digit S&P 500 whose assumed spread of ten points cost
     nothing); and at least enough that rounding the lowest price to the point keeps three
     significant digits, so a stop is never rounded to 0. A lot is sized to be worth
-    about 100,000 (a power of ten: 100,000 units of a price near 1, 100 of a price near
-    2,000 as for gold, 1 of a price near 60,000 as for bitcoin, 100,000,000
-    of a coin at 0.0016), so a 0.01 lot risks about what it risks on the bundled symbols
-    and sizing lands inside the 0.01 to 100 lot limits whatever the instrument; a pair
-    of currencies (``GBPJPY``, ``USDMXN``: :func:`~.brokers.paper_rules.currency_pair`,
-    not a metal) trades a standard lot of 100,000 units of its base; a name
-    that reads as a stock's ticker (``GOOG``: :func:`~.brokers.paper_rules.stock_ticker`)
-    trades one share a lot.
+    about 100,000 at the highest close of the whole series (a power of ten: 100,000 units
+    of a price near 1, 100 of a price near 2,000 as for gold, 1 of a price near 60,000 as
+    for bitcoin, 100,000,000 of a coin at 0.0016), so a 0.01 lot risks about what it
+    risks on the bundled symbols and sizing lands inside the 0.01 to 100 lot limits
+    whatever the instrument; a pair of currencies (``GBPJPY``, ``USDMXN``:
+    :func:`~.brokers.paper_rules.currency_pair`, not a metal) trades a standard lot of
+    100,000 units of its base; a name that reads as a stock's ticker (``GOOG``:
+    :func:`~.brokers.paper_rules.stock_ticker`) trades one share a lot, whatever its price.
+
+    Why the highest close, not the first: a lot's worth, and so the money the minimum lot
+    risks at a stop, grows with the price. Sized on the first bar, a series that rose a
+    thousandfold (MSFT's split-adjusted closes, $0.07 in 1986, $70 in 2017) made the
+    0.01 lot worth a thousand times the 1,000 meant: every order risked more than the
+    balance, and every run was wiped out a third of the way in. Sized on the highest,
+    the minimum lot is worth at most about 3,000 (0.01 of a 100,000 lot, rounded to a
+    power of ten) anywhere in the file, and a price far below its high only asks for more
+    lots, which the 100 lot maximum caps (an order smaller than asked, never larger). A
+    streamed series (the builtin one of a live run or a server, made as it is read, whose
+    profile keeps its price in a band) is sized on its first 500 bars, as reading it whole
+    could take minutes.
     """
     infos = _infos(series)
     if configured is not None:
@@ -62,6 +74,8 @@ def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
         prices = [p for b in sample for p in (b.open, b.high, b.low, b.close)]
         digits = min(max(_decimals(p) for p in prices), _digits_cap(max(prices)))
         digits = max(digits, _digits_for(min(prices)))
+        whole = bars if isinstance(bars, Sequence) else sample  # a streamed one: its sample
+        highest = max(b.close for b in whole)
         infos[symbol] = SymbolInfo(
             symbol,
             digits,
@@ -70,7 +84,7 @@ def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
             0.01,
             100.0,
             contract_size=_contract_size(
-                sample[0].close, stock=stock_ticker(symbol), pair=currency_pair(symbol)
+                highest, stock=stock_ticker(symbol), pair=currency_pair(symbol)
             ),
         )
     return infos
@@ -247,13 +261,14 @@ def _contract_size(
     price: float, *, stock: bool = False, pair: tuple[str, str] | None = None
 ) -> float:
     """Units in one lot: a standard lot of a currency ``pair`` (not a metal), one share of
-    a ``stock`` priced at 1 or more, else the power of ten nearest a 100,000 notional, at
-    least 1."""
+    a ``stock`` whatever its ``price`` (a split-adjusted history starts at cents: sized
+    on those, a lot was a million shares by the time the price was dollars), else the
+    power of ten nearest a 100,000 notional at ``price``, at least 1."""
     from .brokers.paper_rules import METALS
 
     if pair is not None and pair[0] not in METALS:  # a metal's lot follows its price
         return _FX_LOT
-    if stock and price >= 1:
+    if stock:
         return 1.0
     exponent = round(math.log10(100_000 / price)) if price > 0 else 5
     return float(10 ** max(0, exponent))

@@ -3,6 +3,7 @@ point and lot size from its prices, and how much builtin data a number of days i
 
 from __future__ import annotations
 
+import math
 import struct
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -138,37 +139,63 @@ def test_the_guess_keeps_known_symbols_and_sizes_a_lot_by_its_price() -> None:
             "FXLIKE": bars_priced(1.08, 5),
             "METAL1": bars_priced(2035.0, 2),
             "COIN1": bars_priced(60000.0, 2),
-            "PENNY": bars_priced(0.0016, 8),
+            "PEPEUSD": bars_priced(0.0016, 8),
             "EMPTY": [],
         }
     )
     assert infos["EURUSD"] == DEFAULT_SYMBOLS["EURUSD"]  # the paper broker's own
     assert "EMPTY" not in infos
     assert "XAUUSD" not in infos  # known, but not in the data: nothing to trade it at
-    sizes = {s: infos[s].contract_size for s in ("FXLIKE", "METAL1", "COIN1", "PENNY")}
-    assert sizes == {"FXLIKE": 100_000.0, "METAL1": 100.0, "COIN1": 1.0, "PENNY": 100_000_000.0}
-    for s in ("FXLIKE", "METAL1", "COIN1", "PENNY"):
+    names = ("FXLIKE", "METAL1", "COIN1", "PEPEUSD")
+    sizes = {s: infos[s].contract_size for s in names}
+    assert sizes == {"FXLIKE": 100_000.0, "METAL1": 100.0, "COIN1": 1.0, "PEPEUSD": 100_000_000.0}
+    for s in names:
         info = infos[s]
         assert (info.volume_min, info.volume_step, info.volume_max) == (0.01, 0.01, 100.0)
         assert info.point == 10.0**-info.digits
-    assert [infos[s].digits for s in ("FXLIKE", "METAL1", "COIN1", "PENNY")] == [5, 2, 2, 8]
+    assert [infos[s].digits for s in names] == [5, 2, 2, 8]
 
 
 def test_a_stock_ticker_trades_one_share_a_lot() -> None:
     """GOOG's daily bars near 300: a lot of 1,000 units (the 100,000-notional guess) made
-    the minimum lot risk three times the share asked; a ticker's lot is one share. A coin,
-    a currency, a name with digits or a price under 1 keeps the notional guess."""
+    the minimum lot risk three times the share asked; a ticker's lot is one share, also
+    under 1 (a split-adjusted history's first years). A coin, a currency or a name with
+    digits keeps the notional guess."""
     infos = symbol_infos(
         {
             "GOOG": bars_priced(300.0, 2),
             "F": bars_priced(12.5, 2),
+            "PENNY": bars_priced(0.0016, 8),
             "BTCX": bars_priced(300.0, 2),
             "US500": bars_priced(4500.0, 1),
-            "PENNY": bars_priced(0.0016, 8),
+            "PEPEUSD": bars_priced(0.0016, 8),
         }
     )
     sizes = {s: i.contract_size for s, i in infos.items()}
-    assert sizes == {"GOOG": 1.0, "F": 1.0, "BTCX": 1000.0, "US500": 10.0, "PENNY": 100_000_000.0}
+    shares = {"GOOG": 1.0, "F": 1.0, "PENNY": 1.0}
+    assert sizes == {**shares, "BTCX": 1000.0, "US500": 10.0, "PEPEUSD": 100_000_000.0}
+
+
+def rising_bars(first: float, last: float, n: int = 2000) -> list[Bar]:
+    """``n`` D1 bars rising geometrically from ``first`` to ``last`` (a split-adjusted
+    stock's decades), with a swing of 3 % every few weeks so a strategy trades them."""
+    growth = (last / first) ** (1 / (n - 1))
+    out = []
+    for i in range(n):
+        mid = first * growth**i * (1 + 0.03 * math.sin(i / 6))
+        o, c = round(mid * 0.998, 4), round(mid * 1.002, 4)
+        out.append(Bar(T0 + timedelta(days=i), o, round(c * 1.005, 4), round(o * 0.995, 4), c, 1.0))
+    return out
+
+
+def test_a_lot_is_sized_on_the_highest_close_of_the_whole_series() -> None:
+    """A series that rose from 0.07 to 70: sized on its first bars, a lot was 1,000,000
+    units, and the minimum lot 0.01 was worth 700,000 at the end; sized on the highest
+    close, it is worth about 1,000 there and less before."""
+    bars = rising_bars(0.07, 70.0)
+    info = symbol_infos({"IDX100": bars})["IDX100"]
+    assert info.contract_size == 1000.0
+    assert max(b.close for b in bars) * info.contract_size * info.volume_min < 3_200
 
 
 def test_a_small_price_with_few_decimals_still_gets_a_fine_point() -> None:

@@ -1,0 +1,52 @@
+"""``hostapp replay`` on files shaped as real market data ships (a stock's split-adjusted
+decades of daily bars, an export's extra columns), run as a trader runs it: the tests
+write small files of the same shape, not the downloads themselves."""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hostapp_loop.csvfiles import write_bars_csv
+from hostapp_loop.replay_cli import ROOT, replay
+
+from hookspecs import Bar
+
+T0 = datetime(1986, 3, 13, tzinfo=UTC)
+
+
+def rising_daily_bars(first: float, last: float, n: int = 1500, seed: int = 1) -> list[Bar]:
+    """``n`` D1 bars of a seeded random walk rising from ``first`` to ``last`` (2 % a day
+    either way, the drift on top), as MSFT's split-adjusted closes rose from $0.07 in
+    1986."""
+    rng = random.Random(seed)
+    steps = [rng.gauss(0.0, 0.02) for _ in range(n - 1)]
+    drift = (math.log(last / first) - sum(steps)) / (n - 1)
+    out, close = [], first
+    for i in range(n):
+        o = close
+        if i:
+            close = o * math.exp(steps[i - 1] + drift)
+        high, low = max(o, close) * 1.004, min(o, close) * 0.996
+        prices = (round(p, 4) for p in (o, high, low, close))
+        out.append(Bar(T0 + timedelta(days=i), *prices, 1000.0))
+    return out
+
+
+def test_a_stock_whose_history_starts_under_a_dollar_trades_a_share_a_lot(
+    tmp_path: Path,
+) -> None:
+    """Sized on its first close, $0.07, MSFT's lot was a million shares: by the time the
+    price was dollars the minimum lot risked more than the balance, and the account was
+    wiped out with most of the file never traded."""
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    write_bars_csv(tmp_path / "MSFT.csv", rising_daily_bars(0.07, 60.0))
+    done = replay(tmp_path, "MSFT.csv")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "wiped out" not in out
+    assert "risked more than the 1 % asked" not in out
+    assert "guessed the trading rules from the prices (MSFT: 4 digits, a lot of 1 units" in out
