@@ -41,7 +41,9 @@ MT5_RATES_REQUIRED = ("time", "open", "high", "low", "close", "tick_volume")
 MT5_RATES_OPTIONAL = ("spread", "real_volume")
 PANDAS_INDEX = ("", "date", "datetime")
 PANDAS_REQUIRED = ("open", "high", "low", "close")
-PANDAS_OPTIONAL = ("volume", "adj close", "dividends", "stock splits", "capital gains")
+#: the columns yfinance writes that a replay does not read (its ``Adj Close``: README)
+PANDAS_UNREAD = ("adj close", "dividends", "stock splits", "capital gains")
+PANDAS_OPTIONAL = ("volume", *PANDAS_UNREAD)
 
 Rows = list[tuple[int, list[str]]]
 
@@ -167,7 +169,16 @@ def _after_time(
     """Where the open, high, low and close (and the volume, if any) are, in a header
     whose first ``first`` columns say the time: the named columns checked as
     :func:`~.csvrows.columns` checks them."""
-    named = columns(path, line, header[first:], PANDAS_REQUIRED, optional, aliases, left_out)
+    named = columns(
+        path,
+        line,
+        header[first:],
+        PANDAS_REQUIRED,
+        optional,
+        aliases,
+        left_out,
+        unread=PANDAS_UNREAD,
+    )
     index = {name: i + first for name, i in named.items()}
     return [index[n] for n in PANDAS_REQUIRED], index.get("volume")
 

@@ -21,14 +21,19 @@ def columns(
     aliases: Mapping[str, str] | None = None,
     left_out: list[str] | None = None,
     hint: str = "",
+    unread: tuple[str, ...] = (),
 ) -> dict[str, int]:
     """Where each named column is (``aliases``: other names a column goes by). A column
     of another name is not read: exports add their own (``amount``, TradingView's
     ``Volume MA``), and its name goes to ``left_out`` for the run to say. A
     :class:`CsvError` for a repeated or missing column, and for one a slip of the keyboard
     from a known name that is not there (``volumne``, ``clsoe``): left out, its values
-    would be missing without a word. ``hint`` ends the refusal of missing columns (what
-    layouts are read, when no other layout is left to try)."""
+    would be missing without a word. ``unread``: known names the layout leaves out
+    (pandas' ``adj close``); another spelling of one, the same letters written together,
+    with ``_`` or in camel case (``adjClose``, ``adj_close``, ``AdjClose``, as Tiingo and
+    stockstats write it), is left out and named, not refused as a slip: its values are
+    not read either way. ``hint`` ends the refusal of missing columns (what layouts are
+    read, when no other layout is left to try)."""
     norm = [h.upper() if h.startswith("<") else h.lower() for h in header]
     known = {**{n: n for n in required + optional}, **(aliases or {})}
     index: dict[str, int] = {}
@@ -44,7 +49,10 @@ def columns(
                 raise CsvError(path, line, f"column {header[i]!r} appears twice")
             raise CsvError(path, line, f"columns {twice!r} and {header[i]!r} are both the {name}")
         index[name] = i
+    spelled = {_letters(n) for n in unread}
     for i in unknown:
+        if _letters(norm[i]) in spelled:
+            continue  # a column the layout leaves out, spelled another way
         meant = next((k for k, n in known.items() if n not in index and _slip(norm[i], k)), None)
         if meant is not None:
             raise CsvError(
@@ -87,6 +95,11 @@ def base_volume(header: list[str]) -> str | None:
         if found is not None and found["asset"] not in _NOT_BASE:
             return name
     return None
+
+
+def _letters(name: str) -> str:
+    """``name``'s letters and digits alone, lower case (``adj_close`` → ``adjclose``)."""
+    return "".join(c for c in name.lower() if c.isalnum())
 
 
 def _slip(typed: str, name: str) -> bool:

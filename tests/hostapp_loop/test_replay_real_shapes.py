@@ -50,3 +50,18 @@ def test_a_stock_whose_history_starts_under_a_dollar_trades_a_share_a_lot(
     assert "wiped out" not in out
     assert "risked more than the 1 % asked" not in out
     assert "guessed the trading rules from the prices (MSFT: 4 digits, a lot of 1 units" in out
+
+
+def test_an_adjusted_close_spelled_adjclose_is_left_out_and_said(tmp_path: Path) -> None:
+    """stockstats' test files (``date,Open,High,Low,Close,Volume,adjClose``, dates as
+    ``19991110.0``) were refused as "one letter off 'adj close'", though the README says
+    such a column is left out and named."""
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    lines = ["date,Open,High,Low,Close,Volume,adjClose"]
+    for bar in rising_daily_bars(27.0, 40.0, n=300):
+        day = f"{bar.time:%Y%m%d}.0"
+        lines.append(f"{day},{bar.open},{bar.high},{bar.low},{bar.close},617827800.0,5.27")
+    (tmp_path / "XAUUSD.csv").write_text("\n".join(lines) + "\n")
+    done = replay(tmp_path, "XAUUSD.csv")
+    assert done.returncode == 0, done.stderr
+    assert "note: XAUUSD.csv: columns left out: adjClose" in done.stdout

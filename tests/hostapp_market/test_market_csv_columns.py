@@ -32,6 +32,11 @@ BAR = Bar(datetime(2024, 1, 2, tzinfo=UTC), 2062.5, 2063.1, 2061.8, 2062.9, 812.
         ),
         ("time,open,high,low,close,Volume,Volume MA", ",640.5", ["Volume MA"]),  # TradingView
         ("Date,Open,High,Low,Close,Volume,Adj Close,amount", ",2062.9,5", ["amount"]),  # pandas
+        # the same adjusted close spelled as stockstats' and Tiingo's files spell it: left
+        # out and named, not refused as a slip of 'adj close'
+        ("date,Open,High,Low,Close,Volume,adjClose", ",5.27", ["adjClose"]),
+        ("Date,Open,High,Low,Close,Volume,adj_close", ",5.27", ["adj_close"]),
+        ("Date,Open,High,Low,Close,Volume,AdjClose", ",5.27", ["AdjClose"]),
         ("time,open,high,low,close,volume,", ",", []),  # a trailing comma: no name to say
         ("Gmt time,Open,High,Low,Close,Volume,Ticks", ",44", ["Ticks"]),
     ],
@@ -67,6 +72,10 @@ def test_metatrader_exports_leave_out_other_columns_too(tmp_path: Path) -> None:
         ("time,open,high,low,clsoe,volume", "column 'clsoe' is one letter off 'close'"),
         ("Date,Open,Hihg,Low,Close,Volume", "column 'Hihg' is one letter off 'high'"),
         ("timestmp,open,high,low,close,volume", "column 'timestmp' is one letter off 'timestamp'"),
+        (  # a slip, not another spelling: still refused
+            "Date,Open,High,Low,Close,Volume,Adj Clsoe",
+            "column 'Adj Clsoe' is one letter off 'adj close'",
+        ),
     ],
 )
 def test_a_column_one_letter_off_a_missing_one_is_refused(
