@@ -131,8 +131,8 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
         said.append(
             f"the paper broker does not know {', '.join(i.name for i in guessed)} and "
             f"guessed the trading rules from the prices "
-            f"({'; '.join(f'{i.name}: {_rules(i)}' for i in guessed)}): lot sizes, and the "
-            "money figures of fixed-lot orders, follow that guess (a [host.paper.symbols.NAME]"
+            f"({'; '.join(f'{i.name}: {_rules(i)}, {_limits(i)}' for i in guessed)}): lot "
+            "sizes, and the money figures of fixed-lot orders, follow that guess (a [host.paper.symbols.NAME]"
             " table in plugins.toml gives the real ones)"
         )
     unused = sorted(set(table) - set(symbols))
@@ -203,6 +203,17 @@ def _left(info: SymbolInfo, table: object) -> str:
 
 def _rules(info: SymbolInfo) -> str:
     return f"{info.digits} digits, a lot of {info.contract_size:,g} units"
+
+
+def _limits(info: SymbolInfo) -> str:
+    """A guessed symbol's volume limits and stops level, which a broker's real ones may
+    not share (a stock's whole shares, an index's stops level): a refusal or a sizing
+    that differs live is explained by them."""
+    stops = f"{info.stops_level:g}" if info.stops_level else "none"
+    return (
+        f"{info.volume_min:g} to {info.volume_max:g} lots by {info.volume_step:g}, "
+        f"stops level {stops}"
+    )
 
 
 _MAX_DIGITS = 10

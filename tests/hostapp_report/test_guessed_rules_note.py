@@ -30,6 +30,17 @@ def scaled(to: float, decimals: int) -> list[str]:
     ]
 
 
+def test_the_note_says_the_guessed_volume_limits_and_stops_level() -> None:
+    """Digits and the lot were said, not the 0.01 to 100 lots by 0.01 and the stops level
+    that decide what a sizing can ask for and how near a stop may be."""
+    broker = PaperBroker(symbols=symbol_infos({"SP500": BARS}))
+    note = guessed_rules_note(broker, ["SP500"])
+    assert note is not None
+    assert (
+        "(SP500: 2 digits, a lot of 100 units, 0.01 to 100 lots by 0.01, stops level none)" in note
+    )
+
+
 def test_the_note_names_each_guess_and_a_foreign_quote_currency() -> None:
     series = {"XAUUSD": BARS, "GBPJPY": BARS, "BTCUSDT": BARS}
     broker = PaperBroker(symbols=symbol_infos(series))
