@@ -132,8 +132,8 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
             f"the paper broker does not know {', '.join(i.name for i in guessed)} and "
             f"guessed the trading rules from the prices "
             f"({'; '.join(f'{i.name}: {_rules(i)}, {_limits(i)}' for i in guessed)}): lot "
-            "sizes, and the money figures of fixed-lot orders, follow that guess (a [host.paper.symbols.NAME]"
-            " table in plugins.toml gives the real ones)"
+            "sizes, and the money figures of fixed-lot orders, follow that guess (a "
+            "[host.paper.symbols.NAME] table in plugins.toml gives the real ones)"
         )
     unused = sorted(set(table) - set(symbols))
     if unused:  # a table for a symbol this run has no bars of: said, not silently ignored
