@@ -110,9 +110,11 @@ class PaperBroker(PaperOrders, PaperStopOut):
 
     def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, CloseReason]]:
         """Close the positions on ``symbol`` whose stop or target lies inside ``bar`` (bid
-        prices; a sell closes at bid + spread), in ticket order, then quote the bar's close;
-        then, when the equity is at or below zero, stop out every position (on any symbol,
-        at its quote: :mod:`.paper_stop_out`).
+        prices; a sell closes at bid + spread), in ticket order, then quote the bar's close
+        rounded to the symbol's digits (a file's float noise, yfinance's ``1311.459961`` on
+        a 2-digit symbol, is no price a broker quotes or fills at); then, when the equity
+        is at or below zero, stop out every position (on any symbol, at its quote:
+        :mod:`.paper_stop_out`).
         Closing time is the bar's close time: the earliest the host can know of it. A
         position opened at or after that (a live run's clock ahead of a loop that fell
         behind its bars) is not checked against the bar: its prices came before the
@@ -141,7 +143,8 @@ class PaperBroker(PaperOrders, PaperStopOut):
                     price = round(price, digits)
                     deal = self._book(pos, pos.volume, price, when, reason)
                     closed.append((self._position_closed(deal), reason))
-            store.set_quote(Quote(symbol, bar.close, round(bar.close + spread, digits), when))
+            bid = round(bar.close, digits)  # on the price grid, as a broker quotes
+            store.set_quote(Quote(symbol, bid, round(bar.close + spread, digits), when))
             if self._bar_file is not None:
                 self._bar_file.add_bar(symbol, bar, self._timeframe)
             closed.extend(self._stop_out(when))

@@ -4,9 +4,11 @@ write small files of the same shape, not the downloads themselves."""
 
 from __future__ import annotations
 
+import csv
 import math
 import random
 import shutil
+import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,3 +67,29 @@ def test_an_adjusted_close_spelled_adjclose_is_left_out_and_said(tmp_path: Path)
     done = replay(tmp_path, "XAUUSD.csv")
     assert done.returncode == 0, done.stderr
     assert "note: XAUUSD.csv: columns left out: adjClose" in done.stdout
+
+
+def single_precision(value: float) -> str:
+    """``value`` as a single-precision float written with ten significant digits, as
+    yfinance writes its prices (1311.46 as ``1311.459961``)."""
+    return f"{struct.unpack('f', struct.pack('f', value))[0]:.10g}"
+
+
+def test_fills_on_a_guessed_symbol_are_on_its_price_grid(tmp_path: Path) -> None:
+    """An S&P 500 file in yfinance's single-precision noise: the symbol is guessed at 2
+    digits, its stops were rounded to them, but its entries and exits filled at the
+    noise (an entry at 1311.459961)."""
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    lines = ["Date,Open,High,Low,Close,Adj Close,Volume"]
+    for bar in rising_daily_bars(1229.23, 1400.0, n=400, seed=2):
+        prices = [single_precision(round(p, 2)) for p in (bar.open, bar.high, bar.low, bar.close)]
+        lines.append(f"{bar.time:%Y-%m-%d},{','.join(prices)},{prices[-1]},877000000")
+    (tmp_path / "sp500.csv").write_text("\n".join(lines) + "\n")
+    done = replay(tmp_path, "sp500.csv", "--compare")
+    assert done.returncode == 0, done.stderr
+    assert "(sp500: 2 digits," in done.stdout
+    with (tmp_path / ".hostapp" / "report" / "trades.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    prices = [float(r[k]) for r in rows for k in ("entry_price", "exit_price") if r[k]]
+    assert len(prices) > 20
+    assert [p for p in prices if round(p, 2) != p] == []
