@@ -9,10 +9,11 @@ are reported separately.
 
 Prints the figures, and as the last line a JSON object with at least
 ``bars_per_s_dtms_on``, ``bars_per_s_dtms_off`` and ``ratio_on_off`` (on ÷ off; the
-target is ≥ 0.5). ``orders_refused_*`` and ``last_trade_bar_*`` say when a run's
-account ran dry: the run without DTMS loses its equity about three quarters of the way
-through these bars, and its orders are refused from then on, so it does less work per
-bar than the run with DTMS, which trades to the end.
+target is ≥ 0.5). ``orders_refused_*`` and ``untraded_bars_*`` (the bars after its
+account ran dry, as ``summary.json``'s ``ran_dry`` counts them: :mod:`hostapp.ran_dry`)
+say when a run's account ran dry: the run without DTMS loses its equity about three
+quarters of the way through these bars, and its orders are refused from then on, so it
+does less work per bar than the run with DTMS, which trades to the end.
 
 ``python bench/replay_speed.py [BARS]``; ``--quick``: 5,000 bars, the same runs in seconds
 (tests/test_bench_scripts.py runs it).
@@ -27,16 +28,15 @@ import logging
 import sys
 import tempfile
 import time
-from bisect import bisect_left
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hookspecs import SimBroker
 from hostapp import app as appmod
 from hostapp.config import load_config
 from hostapp.driving import drive, run_summary
 from hostapp.market.csvdata import load_csv
 from hostapp.market.synthetic import generate_bars
+from hostapp.ran_dry import dry_words
 from hostapp.report import summary_table
 
 BARS = 100_000
@@ -57,9 +57,8 @@ def write_csv(path: Path, count: int) -> None:
 
 
 def run_once(csv: Path, state: Path, *, dtms: bool) -> tuple[float, dict[str, object]]:
-    """Seconds of the run and its summary, with ``last_trade_bar``: the bar at which its
-    last trade closed (a run whose account ran dry trades no more after it, so its last
-    bars cost less than the others)."""
+    """Seconds of the run and its summary (its ``ran_dry``: a run whose account ran dry
+    trades no more after it, so its last bars cost less than the others)."""
     config = appmod.with_data_root(load_config(None), state)
     if not dtms:
         config = appmod.without_plugin(config, "dtms")
@@ -68,13 +67,7 @@ def run_once(csv: Path, state: Path, *, dtms: bool) -> tuple[float, dict[str, ob
     started = time.perf_counter()
     stats = asyncio.run(drive(app, progress=None))
     elapsed = time.perf_counter() - started
-    summary = run_summary(app, stats, {})
-    broker = app.broker
-    assert isinstance(broker, SimBroker)
-    closes = [t.closed_at for t in broker.closed_trades() if t.closed_at is not None]
-    times = [b.time for b in series[SYMBOL]]
-    summary["last_trade_bar"] = bisect_left(times, max(closes)) if closes else 0
-    return elapsed, summary
+    return elapsed, run_summary(app, stats, {})
 
 
 def main() -> int:
@@ -108,12 +101,10 @@ def main() -> int:
             figures[f"trades_{label}"] = summary["trades"]
             figures[f"dtms_loaded_{label}"] = loaded
             figures[f"orders_refused_{label}"] = summary["orders_rejected"]
-            figures[f"last_trade_bar_{label}"] = summary["last_trade_bar"]
-            if summary["orders_rejected"]:
-                print(
-                    f"{summary['orders_rejected']} orders refused; the last trade closed at "
-                    f"bar {summary['last_trade_bar']} of {count}"
-                )
+            dry = summary["ran_dry"]
+            figures[f"untraded_bars_{label}"] = dry["bars_untraded"] if dry else 0
+            if dry:
+                print(f"{summary['orders_rejected']} orders refused; the account {dry_words(dry)}")
     on, off = figures["bars_per_s_dtms_on"], figures["bars_per_s_dtms_off"]
     assert isinstance(on, int) and isinstance(off, int)
     ratio = on / off if off else 0.0

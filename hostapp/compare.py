@@ -34,6 +34,7 @@ from .outcomes import (
     paired_metrics,
     trade_rows,
 )
+from .ran_dry import dry_warning
 from .report import RECORDER_NAME, RunRecorder
 
 
@@ -306,7 +307,18 @@ def warnings(report: Mapping[str, Any]) -> list[str]:
             text = rep.get("warning") if isinstance(rep, Mapping) else None
             if text:
                 said.setdefault((name, text), []).append(label)
-    return [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
+    out = [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
+    return [*filter(None, [dry_warning(runs_of(report))]), *out]
+
+
+def runs_of(report: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Each run of a comparison with the words the notes name it by."""
+    base = report["against"] or f"without {report['plugin']}"
+    runs = [(base, report["same_entries"]["without"])]
+    runs.append((f"with {report['plugin']}, same entries", report["same_entries"]["with"]))
+    if "full" in report:
+        runs.append((f"with {report['plugin']}, full", report["full"]["with"]))
+    return runs
 
 
 def notes(report: Mapping[str, Any]) -> list[str]:
@@ -382,12 +394,7 @@ def host_notes(report: Mapping[str, Any]) -> list[str]:
     broker's guessed rules), else said with the runs that have it. The broker's refusals
     are a run's own: the account of one run may go bust while the baseline's does not,
     and its trades are then fewer than the entries it was given."""
-    base = report["against"] or f"without {report['plugin']}"
-    runs = [(base, report["same_entries"]["without"])]
-    runs.append((f"with {report['plugin']}, same entries", report["same_entries"]["with"]))
-    if "full" in report:
-        runs.append((f"with {report['plugin']}, full", report["full"]["with"]))
-    said = [(label, list(run.get("host_notes", []))) for label, run in runs]
+    said = [(label, list(run.get("host_notes", []))) for label, run in runs_of(report)]
     out: list[str] = []
     for _, texts in said:
         for text in texts:

@@ -28,6 +28,7 @@ from .loop_drivers import BROKER_DOWN
 from .loop_gone import unconfirmed_note
 from .outcomes import Outcome
 from .progress import Progress
+from .ran_dry import ran_dry
 from .report import summarize
 from .run_notes import (
     attention_note,
@@ -244,6 +245,7 @@ def run_summary(
             "base_timeframe": app.base_timeframe,
             "plugin_reports": {**reports, **app.plugin_reports},
             "tripped": tripped,
+            "ran_dry": ran_dry(stats, app.broker),
             "host_notes": [
                 n
                 for n in (

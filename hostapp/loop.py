@@ -306,7 +306,7 @@ class TradingLoop(LoopDrivers):
                 return
         if not result.ok or result.new_ticket is None:
             code = str(getattr(result.code, "value", result.code))
-            stats.refused(code, result.message)
+            stats.refused(code, result.message, now)
             stats.missed.append((now, order.symbol, order.direction, ("refused", code)))
             if self._refusals.first(code, now):
                 host.log.warning(
@@ -319,6 +319,7 @@ class TradingLoop(LoopDrivers):
                 )
             return
         self.end_episodes()
+        stats.dry_from = None  # an order went through: the account had money
         trade = self.broker.position(result.new_ticket)
         if trade is None:  # filled and already gone (cannot happen on paper)
             return
@@ -335,6 +336,7 @@ class TradingLoop(LoopDrivers):
         changed position's newest view."""
         effect = str(result.netting)
         self.stats.netted[effect] = self.stats.netted.get(effect, 0) + 1
+        self.stats.dry_from = None  # it went through: the account had money
         self.end_episodes()
         ticket, known = result.new_ticket, self._known
         if effect == "reversed" and ticket in known and known[ticket].direction != order.direction:

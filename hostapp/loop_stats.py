@@ -168,14 +168,21 @@ class LoopStats:
     #: the positions that had left the broker's list with no close in its history when
     #: the run stopped (:mod:`hostapp.loop_gone`): neither open nor closed in the summary
     unconfirmed_at_end: list[int] = field(default_factory=list)
+    #: the first order refused for want of money since the last one that went through:
+    #: its time and the bars seen by then (:mod:`hostapp.ran_dry`); ``None`` once one
+    #: goes through again
+    dry_from: tuple[datetime, int] | None = None
 
     def carried_closed(self, profit: float) -> None:
         self.carried_closes += 1
         self.carried_profit += profit
 
-    def refused(self, code: str, message: str) -> None:
-        """Count an order the broker refused (``orders_rejected`` and by its code)."""
+    def refused(self, code: str, message: str, when: datetime | None = None) -> None:
+        """Count an order the broker refused (``orders_rejected`` and by its code); one
+        refused for want of money at ``when`` may be where the account ran dry."""
         self.orders_rejected += 1
+        if code == "no_money" and when is not None and self.dry_from is None:
+            self.dry_from = (when, self.bars)
         count, first = self.refusals.get(code, (0, message))
         self.refusals[code] = (count + 1, first)
 

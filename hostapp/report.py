@@ -40,6 +40,7 @@ from .loop import (
     reached_by_state,
 )
 from .outcomes import Outcome, metrics, of_no_trade, outcomes, parent_ticket
+from .ran_dry import dry_words
 
 RECORDER_NAME = "run_report"
 
@@ -283,6 +284,11 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         for name, report in sorted(summary.get("plugin_reports", {}).items())
         if isinstance(report, Mapping) and report.get("warning")
     ]
+    dry = summary.get("ran_dry")
+    if dry:
+        lines.insert(
+            0, f"WARNING: the account {dry_words(dry)}: the figures cover only the bars before"
+        )
     blank = of_no_trade(summary)
     for key, label in SUMMARY_ROWS:
         if key == "actions_failed" and not summary.get(key):

@@ -130,6 +130,8 @@ class PaperBroker(PaperOrders, PaperStopOut):
             self.assumed_spreads[symbol] = (min(low, spread), max(high, spread))
             self.bars_without_spread[symbol] += 1
         when = bar.time + self._bar_period
+        if self.stop_out.when is not None and when > self.stop_out.when:
+            self.stop_out.bars_after += 1  # a bar the wiped-out account never traded
         store = self._store
         closed: list[tuple[Trade, CloseReason]] = []
         self._memo.clear()  # a new quote follows: no Trade built before it is asked again

@@ -29,7 +29,8 @@ STOP_OUT_REASON: CloseReason = "external"
 @dataclass
 class StopOut:
     """When the account was first wiped out (equity at or below zero at a bar's close),
-    its equity then, and how many positions the stop-out closed in the run.
+    its equity then, how many positions the stop-out closed in the run and how many bars
+    came after it.
     ``start_balance``: the account's balance when the run began; at or below zero, an
     earlier run on its account file wiped it out, not this one."""
 
@@ -37,6 +38,8 @@ class StopOut:
     equity: float = 0.0
     positions: int = 0
     start_balance: float = 1.0
+    #: the bars the broker was given after ``when`` (every symbol's): never traded
+    bars_after: int = 0
 
     @property
     def note(self) -> str | None:
