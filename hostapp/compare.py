@@ -322,16 +322,21 @@ def runs_of(report: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def notes(report: Mapping[str, Any]) -> list[str]:
-    """Sentences the plugins' ``run_report`` asked to show, once each, by run."""
-    out: list[str] = []
-    runs = [("same entries", report["same_entries"]["with"])]
+    """Sentences the plugins' ``run_report`` asked to show, once each, naming every run
+    that said it: the baseline's too, whose plugins (the strategy, an exit manager) are
+    the same as the others' and may say the same (the strategy's orders risked more than
+    asked in the baseline as in the full run, and only the full run was named)."""
+    runs = [(report["against"] or f"without {report['plugin']}", report["same_entries"]["without"])]
+    runs.append(("same entries", report["same_entries"]["with"]))
     if "full" in report:
         runs.append(("full", report["full"]["with"]))
+    said: dict[tuple[str, str], list[str]] = {}
     for label, run in runs:
         for name, rep in sorted(run.get("plugin_reports", {}).items()):
             text = rep.get("note") or rep.get("error")
             if text:
-                out.append(f"{name} ({label}): {text}")
+                said.setdefault((name, text), []).append(label)
+    out = [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
     out.extend(host_notes(report))
     baseline_trades = report["same_entries"]["without"].get("trades", 0)
     full_trades = report.get("full", {}).get("with", {}).get("trades", 0)

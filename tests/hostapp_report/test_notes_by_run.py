@@ -42,6 +42,31 @@ def test_a_note_of_two_runs_of_three_names_both() -> None:
     assert said == [f"with dtms, same entries and with dtms, full runs: {REFUSED}"]
 
 
+OVER_RISK = (
+    "81 of 288 orders risked more than the 1 % asked, up to 127.3 %: the symbol's minimum lot "
+    "loses more than that at the stop"
+)
+
+
+def test_a_plugin_note_names_every_run_that_said_it_the_baseline_too() -> None:
+    """The strategy over-risked in the baseline as in the full run (it proposes no order
+    in the same-entries run, whose entries are the baseline's): the note named only the
+    full run, and the baseline's plugin notes were never shown."""
+    rep = report([], [], [])
+    rep["same_entries"]["without"]["plugin_reports"] = {
+        "sma_strategy": {"note": OVER_RISK},
+        "exits": {"note": "the partial close could not act on 3 trades"},
+    }
+    rep["same_entries"]["with"]["plugin_reports"] = {
+        "exits": {"note": "the partial close could not act on 3 trades"}
+    }
+    rep["full"]["with"]["plugin_reports"] = {"sma_strategy": {"note": OVER_RISK}}
+    assert notes(rep) == [
+        "exits (without dtms, same entries): the partial close could not act on 3 trades",
+        f"sma_strategy (without dtms, full): {OVER_RISK}",
+    ]
+
+
 FIGURES = {
     "pairs": 2246, "unpaired": 0, "winners_r_kept": 0.9, "losers_r_saved": 131.7,
     "max_drawdown_without": 9773.7, "max_drawdown_with": 9864.2, "avg_r_without": -0.11,
