@@ -314,13 +314,7 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
             )
         host_tf = Timeframe.parse(host_timeframe, "the host's timeframe")
         if host_tf.signal is None and not settings.signal_timeframe:
-            raise ConfigError(
-                f'{where} timeframes = "auto": DTMS watches trades on the host\'s '
-                f"{host_tf.value} bars and reads its signals from a coarser timeframe, and "
-                f'none can be built from {host_tf.value} bars ("auto" pairs timeframes up '
-                "to D1 with W1): give it D1 or finer bars, or run without DTMS "
-                '([plugins] disabled = ["dtms"])'
-            )
+            raise ConfigError(_no_auto_signal(host_tf, where))
         fast = host_tf.value
     table = {f.name: getattr(settings, f.name) for f in fields(settings)}
     table["fast_timeframe"] = fast
@@ -330,6 +324,25 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
         return DtmsSettings(**table)
     except ValueError as exc:
         raise ConfigError(f"{where} {exc} (host timeframe {host_timeframe})") from None
+
+
+def _no_auto_signal(host_tf: Timeframe, where: str) -> str:
+    """Why "auto" gives a host trading on W1 or MN1 no signal timeframe, and the ways
+    out: the host's timeframe (``[host] timeframe``, ``replay --timeframe``) is the one
+    to change, not the data, whose bars may well be finer (daily bars traded weekly)."""
+    coarser = [tf for tf in Timeframe if tf.seconds > host_tf.seconds]
+    ways = [
+        "trade on D1 or a finer timeframe ([host] timeframe, or replay --timeframe)",
+        'run without DTMS ([plugins] disabled = ["dtms"])',
+    ]
+    if coarser:  # W1 watches, MN1 signals: months are built from the same bars
+        nearest = min(coarser, key=lambda tf: tf.seconds)
+        ways.insert(0, f'set signal_timeframe = "{nearest.value}" in [plugin.dtms]')
+    return (
+        f'{where} timeframes = "auto": DTMS watches trades on the host\'s {host_tf.value} '
+        f'bars and reads its signals from a coarser timeframe, which "auto" chooses only '
+        f"for D1 and finer (D1 with W1): {', or '.join(ways)}"
+    )
 
 
 def load_settings(table: Mapping[str, Any], where: str = "[plugin.dtms]") -> DtmsSettings:

@@ -109,14 +109,20 @@ def test_the_default_where_names_only_the_table() -> None:
 @pytest.mark.parametrize("host", ["W1", "MN1"])
 def test_a_host_above_d1_is_told_what_can_work(host: str) -> None:
     """A weekly or monthly host leaves "auto" no coarser timeframe for DTMS's signals:
-    the one line says so and what to do (a pair the bars can make: none from W1 bars,
-    W1 and MN1 from D1 bars)."""
+    the one line says so and what to do. The host's timeframe is what to change (daily
+    bars traded weekly are the usual case), or, on W1, the signal timeframe to set,
+    which then works on the same bars."""
     with pytest.raises(ConfigError) as caught:
-        for_host(DtmsSettings(), host, host, "plugins.toml [plugin.dtms]")
+        for_host(DtmsSettings(), host, "D1", "plugins.toml [plugin.dtms]")
     said = str(caught.value)
     assert said.startswith('plugins.toml [plugin.dtms] timeframes = "auto"')
-    assert f"host's {host} bars" in said and f"none can be built from {host} bars" in said
-    assert 'disabled = ["dtms"]' in said
+    assert f"host's {host} bars" in said and "only for D1 and finer" in said
+    assert "trade on D1 or a finer timeframe ([host] timeframe, or replay --timeframe)" in said
+    assert 'disabled = ["dtms"]' in said and "give it D1 or finer bars" not in said
+    assert ('set signal_timeframe = "MN1" in [plugin.dtms]' in said) is (host == "W1")
+    if host == "W1":  # the way out it names works on the same bars
+        monthly = DtmsSettings(signal_timeframe="MN1")
+        assert for_host(monthly, "W1", "D1", "x").signal.value == "MN1"
 
 
 def test_explicit_timeframes_under_a_weekly_host_are_checked_against_the_data() -> None:
