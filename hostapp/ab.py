@@ -69,6 +69,10 @@ class Replay:
     report: Path
     extra: Mapping[str, Any]
     progress: bool = True  # progress on stderr (one display for a comparison's runs)
+    #: trade from this time on: the bars before it are the plugins' history, as a live
+    #: run's past is (the held-out part of ``--split``, whose indicators warm up on the
+    #: part before it instead of starting cold)
+    trade_from: datetime | None = None
 
 
 def one_run(
@@ -97,6 +101,7 @@ def one_run(
         base_timeframe=replay.base,
         timeframe=replay.timeframe,
         entries=entries,
+        resume_from=replay.trade_from,
     )
     if progress is None and replay.progress:
         progress = ProgressBar(label.replace("_", " "))
@@ -115,7 +120,7 @@ def one_run(
         trades=trades,
         summary=summary,
         start_balance=app.start_balance,
-        start=min(b[0].time for b in replay.series.values() if b),
+        start=replay.trade_from or min(b[0].time for b in replay.series.values() if b),
         # what the charts read; plain lists, so a run may come back from a worker process
         recorder=app.recorder,
         until=app.clock.now(),

@@ -22,6 +22,7 @@ from hookspecs import ConfigError, keep_interrupts
 from .cli_options import days, fraction, jobs, port, speed
 from .config import DEFAULT_COMPARE
 from .errors import PluginError
+from .trade_from import utc_time
 
 EXIT_USAGE = 2
 #: The shell's code for a run ended by SIGINT (128 + 2), also when it lands mid-start-up.
@@ -186,6 +187,16 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         metavar="F",
         help="with --sweep: tune on the first F of the bars (0 < F < 1, e.g. 0.7) and "
         "report the chosen setting on the rest, which the tuning never saw",
+    )
+    p.add_argument(
+        "--from",
+        dest="trade_from",
+        type=utc_time,
+        default=None,
+        metavar="TIME",
+        help="trade from TIME on (2024-03-01 or 2024-03-01T12:00, UTC unless it says): the "
+        "bars before it are the plugins' history (indicators, averages), as a live run's "
+        "past is, not traded",
     )
     p.add_argument(
         "--report",

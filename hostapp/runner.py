@@ -54,6 +54,7 @@ from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
 from .report_files import clear_report, write_json
+from .trade_from import check_trade_from, history_note
 
 DEFAULT_REPORT = Path(".hostapp/report")
 #: a live run's own: it would otherwise replace half of a simulated run's report (its
@@ -288,6 +289,9 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         raise ConfigError("--sweep runs the A/B for each setting: add --compare [NAME]")
     if split is not None and not sweeps:
         raise ConfigError("--split tunes a sweep on part of the bars: add --sweep NAME.KEY=…")
+    trade_from = getattr(args, "trade_from", None)
+    if split is not None and trade_from is not None:
+        raise ConfigError("--split starts the held-out runs at the split itself: leave --from out")
     if sweeps:
         from .sweep import parse_sweeps
 
@@ -312,7 +316,10 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         *notes,
         *filter(None, [appmod.data_gaps_note(series, base), appmod.data_spans_note(series, base)]),
     ]
-    replay = ab.Replay(config, series, base, tf, report, extra)
+    if trade_from is not None:
+        check_trade_from(series, trade_from)
+        extra["host_notes"].append(history_note(series, trade_from))
+    replay = ab.Replay(config, series, base, tf, report, extra, trade_from=trade_from)
     try:
         if sweeps:
             from .sweep import sweep_command

@@ -24,6 +24,7 @@ import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from hookspecs import Bar, ConfigError
@@ -277,11 +278,10 @@ def split_series(series: Mapping[str, Sequence[Bar]], fraction: float) -> tuple[
     return first, rest
 
 
-def _first_time(series: Mapping[str, Sequence[Bar]]) -> str:
+def _first_bar(series: Mapping[str, Sequence[Bar]]) -> datetime:
     """Where the held-out part begins, as a trader finds it in the file: the open time of
     its first bar (UTC)."""
-    first = min(bars[0].time for bars in series.values() if bars)
-    return first.strftime("%Y-%m-%d %H:%M UTC")
+    return min(bars[0].time for bars in series.values() if bars)
 
 
 def _bars(series: Mapping[str, Sequence[Bar]]) -> int:
@@ -314,9 +314,13 @@ def sweep_command(
     if len(refused) > 3:
         print(f"hostapp: left out {len(refused) - 3} more (sweep.json has each)", file=sys.stderr)
     parts: dict[str, Replay] = {"all": replay}
+    rest: Mapping[str, Sequence[Bar]] = {}
     if split is not None:
         first, rest = split_series(replay.series, split)
-        parts = {"tune": replace(replay, series=first), "test": replace(replay, series=rest)}
+        # the held-out runs trade the rest only, their plugins warmed up on the first part
+        # (the history a live run would have had), not cold at the cut
+        held_out = replace(replay, trade_from=_first_bar(rest))
+        parts = {"tune": replace(replay, series=first), "test": held_out}
     tune = "tune" if split is not None else "all"
     baselines = len({_baseline_part(plugin, s) for s in settings})
     display = RunsProgress(len(settings) + baselines + (3 if split else 0), "sweep")
@@ -345,8 +349,8 @@ def sweep_command(
     report = sweep_summary(plugin, against, sweeps, ranked, tested, split, replay, interrupted)
     report["refused"] = [{"settings": dict(s), "why": why} for s, why in refused]
     if split is not None:
-        report["split"]["bars"] = {part: _bars(parts[part].series) for part in ("tune", "test")}
-        report["split"]["from"] = _first_time(parts["test"].series)
+        report["split"]["bars"] = {"tune": _bars(parts["tune"].series), "test": _bars(rest)}
+        report["split"]["from"] = f"{_first_bar(rest):%Y-%m-%d %H:%M} UTC"
     write_csv(replay.report / "sweep.csv", [k for k, _ in sweeps], ranked, tested, tune)
     write_json(replay.report / "sweep.json", report)
     print_sweep(replay.config, report, ranked, tested, [k for k, _ in sweeps], json_out)
