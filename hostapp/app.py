@@ -37,9 +37,9 @@ from .config import HostConfig
 # The data a run replays is hostapp/data.py's; these names stay importable from here.
 from .data import BUILTIN_START as BUILTIN_START
 from .data import DEFAULT_DAYS as DEFAULT_DAYS
+from .data import bar_zone, first_time
 from .data import check_resumable as check_resumable
 from .data import config_series as config_series
-from .data import config_zone, first_time
 from .data import data_gaps_note as data_gaps_note
 from .data import data_spans_note as data_spans_note
 from .data import infer_timeframe as infer_timeframe
@@ -217,7 +217,7 @@ def build_sim_app(
     if speed is not None:
         history = timedelta(seconds=timeframe_seconds(base_timeframe) * SPEED_HISTORY_BARS)
         clock = ScaledClock(begin, speed, live_from=max(min(starts) + history, begin))
-    feed = ReplayFeed(series, base_timeframe=base_timeframe, zone=config_zone(config))
+    feed = ReplayFeed(series, base_timeframe=base_timeframe, zone=bar_zone(config))
     table = dict(config.host.paper)
     if not shared_account:
         table.pop("account_file", None)

@@ -19,6 +19,7 @@ from typing import Any
 
 from hookspecs import ConfigError, keep_interrupts
 
+from .bar_clock import zone_arg
 from .cli_options import days, fraction, jobs, port, speed
 from .config import DEFAULT_COMPARE
 from .errors import PluginError
@@ -127,6 +128,15 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
         "(default: [host] data_tz, UTC): an IANA name such as Europe/Athens (daylight "
         "saving included), one shifted by whole hours such as America/New_York+7 (a "
         "MetaTrader server on New York close time) or a fixed offset such as +02:00",
+    )
+    p.add_argument(
+        "--bar-clock",
+        type=zone_arg,
+        default=None,
+        metavar="ZONE",
+        help="the clock the host's coarser bars (D1, H4, W1) are built on from the files' "
+        "(default: [host] bar_clock, else the files' own clock): America/New_York+7 makes "
+        "FX days that open at New York's close, as most brokers' servers do, out of UTC bars",
     )
     p.add_argument(
         "--keep-spikes",

@@ -60,6 +60,11 @@ class HostSettings:
     #: replay): ``UTC``, an IANA name or a fixed offset; unset, UTC but for the files
     #: whose layout says its own (HistData.com's: Eastern Standard Time)
     data_tz: str | None = None
+    #: the clock the host's coarser bars are built on from the data's (the D1 days, H4
+    #: blocks and weeks of a replay or a paper run; ``--bar-clock``): unset, the data's
+    #: own (``data_tz``); "America/New_York+7" makes FX days that open at New York's
+    #: close, as most brokers' servers do, out of UTC bars, without a Sunday stub
+    bar_clock: str | None = None
     #: a spike in the CSV files (a bar ten times away from both neighbours,
     #: :mod:`hostapp.market.csvspikes`): refused, or kept for thin but real data
     #: (``--keep-spikes`` of a replay)
@@ -92,11 +97,12 @@ class HostSettings:
                     raise ValueError(
                         f"key 'data.{symbol}': expected a CSV path or a list of them, got {csv!r}"
                     )
-        try:
-            if self.data_tz is not None:
-                parse_zone(self.data_tz)
-        except ValueError as exc:
-            raise ValueError(f"key 'data_tz': {exc}") from None
+        for key in ("data_tz", "bar_clock"):
+            try:
+                if getattr(self, key) is not None:
+                    parse_zone(getattr(self, key))
+            except ValueError as exc:
+                raise ValueError(f"key '{key}': {exc}") from None
 
 
 @dataclass(frozen=True)

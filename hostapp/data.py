@@ -103,6 +103,14 @@ def config_zone(config: HostConfig) -> tzinfo | None:
     return parse_zone(told) if told is not None else None
 
 
+def bar_zone(config: HostConfig) -> tzinfo | None:
+    """The clock the host's coarser bars are built on: ``[host] bar_clock`` when set,
+    else the data's own (:func:`config_zone`), as a MetaTrader server builds its D1 bars
+    on its own clock."""
+    told = config.host.bar_clock
+    return parse_zone(told) if told is not None else config_zone(config)
+
+
 def first_time(bars: Iterable[Bar]) -> datetime | None:
     """Open time of the first bar of a stored or streamed series; ``None`` when empty."""
     if isinstance(bars, Sequence):

@@ -34,10 +34,11 @@ from typing import Any
 from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
+from .bar_clock import stub_note
 from .chart_canvas import ChartError
 from .claims import Held, claim
 from .config import DEFAULT_COMPARE, HostConfig, load_config
-from .data import config_zone
+from .data import bar_zone
 from .driving import (
     EXIT_INTERRUPTED,
     LIVE_WINDOW,
@@ -305,9 +306,12 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         return EXIT_USAGE
     if getattr(args, "data_tz", None) is not None:  # checked by replay_files
         config = appmod.with_host(config, data_tz=args.data_tz)  # the clock bars are built on
-    zone = config_zone(config)
+    if getattr(args, "bar_clock", None) is not None:  # checked by argparse
+        config = appmod.with_host(config, bar_clock=args.bar_clock)
+    zone = bar_zone(config)
     files, base, tf = replay_timeframes(args, files, config.host.timeframe, notes, zone)
     series = appmod.joined_series(files)
+    notes.extend(filter(None, [stub_note(series, base, tf, zone)]))
     _setup_logging(report, held)
     clear_report(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}

@@ -135,7 +135,7 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_market import PaperTerminalMarket
     from .brokers.paper_symbols import parse_paper_symbols
-    from .data import config_zone, streamed_config_series
+    from .data import bar_zone, streamed_config_series
     from .symbol_rules import symbol_infos
 
     where = f"{config.source} [host.paper]"
@@ -153,7 +153,7 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     broker = PaperBroker(
         symbols=symbol_infos(series, told), settings=paper, timeframe=base, spreads=told.spreads()
     )
-    zone = config_zone(config)
+    zone = bar_zone(config)
     terminal = PaperTerminalMarket(paper.account_file, base, zone=zone)
     market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base, zone))
 

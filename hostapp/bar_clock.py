@@ -1,0 +1,75 @@
+"""On which clock the host's coarser bars are built (``[host] bar_clock``,
+``replay --bar-clock``), and the note that says when the data's clock makes stubs of them.
+
+A market that opens or closes inside a bucket of the bars' clock leaves a bar built from
+a few hours of it: FX opens on Sunday evening UTC, so D1 bars on UTC days are five
+trading days and a two- or three-hour Sunday bar, about one bar in six (H4 has stubs at
+each open and close too). Their ranges are a fraction of a day's, and they weigh on
+everything measured in bars (an ATR, an average, a deadline of so many bars). A broker's
+server builds its days on its own clock, most often New York's close (UTC+2/+3), where an
+FX week is five whole days: ``bar_clock = "America/New_York+7"`` builds them so from UTC
+bars (README, "Using it").
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import tzinfo
+
+from hookspecs import Bar, Timeframe
+
+from .market.timeframes import to_epoch
+from .market.zones import parse_zone
+
+#: a host bar built from less than this share of the base bars of a usual one is a stub
+STUB_SHARE = 0.5
+#: said when at least this share of the host's bars are stubs (one in twenty)
+SAY_FROM = 0.05
+
+
+def zone_arg(text: str) -> str:
+    """``--bar-clock``: a zone :func:`~.market.zones.parse_zone` reads, kept as written."""
+    try:
+        parse_zone(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def stubs(bars: Sequence[Bar], timeframe: Timeframe, zone: tzinfo | None) -> tuple[int, int]:
+    """How many ``timeframe`` bars of ``bars`` (finer) are stubs, and how many there are
+    (the first and the last bucket, which the data may cut, left out of both)."""
+    per = Counter(timeframe.bucket_epoch(to_epoch(b.time), zone) for b in bars)
+    counts = [per[k] for k in sorted(per)][1:-1]
+    if len(counts) < 3:
+        return 0, len(counts)
+    usual = statistics.median(counts)
+    return sum(1 for c in counts if c < STUB_SHARE * usual), len(counts)
+
+
+def stub_note(
+    series: Mapping[str, Sequence[Bar]], base: str, timeframe: str, zone: tzinfo | None
+) -> str | None:
+    """One sentence on the symbols whose ``timeframe`` bars, built from ``base`` bars on
+    ``zone``'s clock, are stubs often enough to matter; None when none are (or the bars
+    are not resampled)."""
+    host, fine = Timeframe.parse(timeframe), Timeframe.parse(base)
+    if host.seconds <= fine.seconds or host.seconds < Timeframe.H4.seconds:
+        return None
+    said = []
+    for symbol, bars in sorted(series.items()):
+        short, total = stubs(bars, host, zone)
+        if total and short / total >= SAY_FROM:
+            said.append(f"{symbol} {short:,} of {total:,}")
+    if not said:
+        return None
+    return (
+        f"{host.value} bars built from under half the {base} bars of a usual one (a market "
+        f"that opens or closes inside a {host.value} bar of the bars' clock, as FX's Sunday "
+        f"evening on UTC days): {', '.join(said)}; their short ranges weigh on what is "
+        f"measured in bars. A broker builds them on its server's clock: --bar-clock (or "
+        f'[host] bar_clock) "America/New_York+7" builds days that open at New York\'s close'
+    )

@@ -1,0 +1,71 @@
+"""The clock the host's coarser bars are built on: FX bars written in UTC, traded on D1,
+make a stub of every Sunday evening, which the run's notes count; ``--bar-clock`` (or
+``[host] bar_clock``) builds them on New York's close, as a broker's server does, and
+the stubs are gone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hostapp_loop.csvfiles import write_bars_csv
+from hostapp_loop.replay_cli import replay
+
+from hookspecs import Timeframe
+from hostapp.bar_clock import stubs
+from hostapp.market.synthetic import generate_bars
+from hostapp.market.zones import parse_zone
+
+#: eight winter weeks of H1 bars, Sunday 22:00 UTC to Friday 22:00 UTC (New York's
+#: 17:00 in winter: the FX week)
+BARS = generate_bars("EURUSD", datetime(2024, 1, 1, tzinfo=UTC), 24 * 5 * 8, timeframe="H1", seed=4)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    here = tmp_path_factory.mktemp("bar_clock")
+    write_bars_csv(here / "EURUSD.csv", BARS)
+    return here
+
+
+def test_utc_days_have_a_sunday_stub_each_week_and_new_york_days_none() -> None:
+    sundays = len({b.time.date() for b in BARS if b.time.weekday() == 6})
+    short, total = stubs(BARS, Timeframe.D1, None)
+    assert short == sundays - 1 and total > 5 * 7  # the first Sunday's bucket is cut off
+    short, total = stubs(BARS, Timeframe.D1, parse_zone("America/New_York+7"))
+    assert short == 0 and total >= 5 * 8 - 2
+
+
+def _notes(folder: Path, *args: str) -> list[str]:
+    proc = replay(folder, "EURUSD.csv", "--timeframe", "D1", "--json", *args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return list(json.loads(proc.stdout)["host_notes"])
+
+
+def test_the_replay_counts_the_stubs_and_says_the_way_out(folder: Path) -> None:
+    said = [n for n in _notes(folder, "--report", "utc") if "under half" in n]
+    assert len(said) == 1
+    assert said[0].startswith("D1 bars built from under half the H1 bars of a usual one")
+    short, total = stubs(BARS, Timeframe.D1, None)
+    assert f"EURUSD {short} of {total};" in said[0]
+    assert '--bar-clock (or [host] bar_clock) "America/New_York+7"' in said[0]
+
+
+def test_on_new_york_close_there_are_none(folder: Path) -> None:
+    notes = _notes(folder, "--bar-clock", "America/New_York+7", "--report", "ny")
+    assert not any("under half" in n for n in notes)
+    toml = 'bar_clock = "America/New_York+7"'
+    (folder / "ny.toml").write_text(f'[host]\nsymbols = ["EURUSD"]\n{toml}\n')
+    configured = _notes(folder, "--config", "ny.toml", "--report", "ny2")
+    assert not any("under half" in n for n in configured)
+
+
+def test_a_clock_it_cannot_read_is_one_line(folder: Path) -> None:
+    proc = replay(folder, "EURUSD.csv", "--bar-clock", "Mars/Olympus", "--report", "bad")
+    assert proc.returncode == 2 and "argument --bar-clock:" in proc.stderr.splitlines()[-1]
+    (folder / "bad.toml").write_text('[host]\nbar_clock = "Mars/Olympus"\n')
+    proc = replay(folder, "EURUSD.csv", "--config", "bad.toml", "--report", "bad")
+    assert proc.returncode == 2
+    assert "bad.toml [host]: key 'bar_clock'" in proc.stderr and "Traceback" not in proc.stderr
