@@ -83,6 +83,12 @@ def last_activity(path: str | Path) -> datetime | None:
 #: Trim the bars table once per this many bars a process writes (per symbol).
 _TRIM_EVERY = 64
 
+#: the tickets a SQLite INTEGER holds (signed 64 bits). A client may register a ticket up
+#: to 2**64 - 1 (MetaTrader's are ulong; docs/client.md), which this account never hands
+#: out: asked about one, it answers "no such position or deal" rather than raising
+#: OverflowError, which failed every DTMS cycle on the account (docs/dtms.md §8).
+TICKETS = range(-(2**63), 2**63)
+
 _POSITION_COLUMNS = (
     "ticket, symbol, direction, volume, entry_price, stop_loss, take_profit, opened_at, "
     "magic, comment"
@@ -213,6 +219,8 @@ class SqliteStore:
         return [self._position(r) for r in rows]
 
     def get(self, ticket: int) -> Position | None:
+        if ticket not in TICKETS:  # never one of this account's (:data:`TICKETS`)
+            return None
         row = self._db.execute(
             f"SELECT {_POSITION_COLUMNS} FROM positions WHERE ticket = ?", (ticket,)
         ).fetchone()
@@ -228,7 +236,8 @@ class SqliteStore:
         )
 
     def delete(self, ticket: int) -> None:
-        self._db.execute("DELETE FROM positions WHERE ticket = ?", (ticket,))
+        if ticket in TICKETS:  # one outside them was never in the table
+            self._db.execute("DELETE FROM positions WHERE ticket = ?", (ticket,))
 
     def next_ticket(self) -> int:
         self._db.execute(
@@ -269,6 +278,8 @@ class SqliteStore:
 
     def last_deal(self, ticket: int) -> ClosedDeal | None:
         """The newest closing deal of ``ticket``: one indexed row, however long the history."""
+        if ticket not in TICKETS:  # never one of this account's (:data:`TICKETS`)
+            return None
         row = self._db.execute(
             f"SELECT {_POSITION_COLUMNS}, profit, close_price, closed_at, reason "
             "FROM history WHERE ticket = ? ORDER BY id DESC LIMIT 1",
@@ -278,6 +289,8 @@ class SqliteStore:
 
     def realised(self, ticket: int) -> float:
         """The profit of every closing deal of ``ticket`` (its partial closes too)."""
+        if ticket not in TICKETS:
+            return 0.0
         row = self._db.execute(
             "SELECT SUM(profit) FROM history WHERE ticket = ?", (ticket,)
         ).fetchone()
