@@ -38,7 +38,6 @@ from .engine import (
     SignalSnapshot,
     TradeRecord,
     begin,
-    close_record,
     evaluate,
     finish,
     hedge_closed,
@@ -48,8 +47,10 @@ from .engine import (
 from .local_adoption import Adopting
 from .local_answers import AccountAnswers
 from .local_attention import Attention
+from .local_closes import Closes
 from .local_commits import Commits
 from .local_edges import MarketEdges
+from .local_isolation import Isolating
 from .local_reconcile import Reconciling, reversed_at_broker, same_trade
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
@@ -60,7 +61,9 @@ if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says
     from .engine import Indicators
 
 
-class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling, Adopting):
+class LocalStrategy(
+    MarketEdges, AccountAnswers, Attention, Commits, Closes, Reconciling, Adopting, Isolating
+):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
     name = "local"
@@ -91,12 +94,16 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with
         #: nothing else to watch still reads the positions meanwhile
         self._comeback: dict[int, datetime] = {}
+        self._listed_since: dict[int, datetime] = {}  # dtms serve: CLOSED, listed open
+        #: ticket -> its failures in a row, the last error, and what failed (local_isolation)
+        self.failing: dict[int, tuple[int, str, str]] = {}
         self._unconfirmed: dict[int, datetime] = {}  # gone from the list, not the history
         self._next_retention: datetime | None = None  # the next retention check
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
         self._bar_failures: dict[str, int] = {}
         self._read_failures: dict[str, int] = {}  # broker reads failing, logged once
+        self._read_errors: dict[str, str] = {}  # and why, for dtms serve's /health
         #: symbol -> why its open trades were not evaluated in the last cycle (dtms
         #: serve's /health shows it: a server whose trades all wait is not "fine")
         self.waiting: dict[str, str] = {}
@@ -183,6 +190,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
     def unregister(self, host: HostView, ticket: int) -> None:
         """Forget ``ticket`` (the server's DELETE); the position is left alone."""
         self.book.pop(ticket)
+        self.let_go_failing(ticket)
 
     # ------------------------------------------------------------------ hooks
 
@@ -249,7 +257,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             return
         positions = self._read_positions(host)
         self._read_account(host)
-        if positions is not None and self.adopt:  # dtms serve: its clients' outcomes stand
+        if positions is not None:  # dtms serve: a listing that lasts (local_closes)
             await self._reopen_listed(host, positions, now)
         live = self.book.live()
         by_ticket = {p.ticket: p for p in positions} if positions is not None else None
@@ -275,7 +283,8 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             for rec in recs:
                 if rec.ticket not in self.records:
                     continue  # let go meanwhile (a replica's lease lost, docs/scaling.md)
-                await self._process(host, rec, snap, quote, info, positions, by_ticket, now)
+                step = self._process(host, rec, snap, quote, info, positions, by_ticket, now)
+                await self._isolated(rec.ticket, step)  # its failure is its own
         self.waiting = waiting
         self._refresh_states(now)
         quiet = self._writes.quiet
@@ -292,40 +301,6 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
         rec = self.records.get(trade.ticket)
         if rec is not None:
             await self._closed(host, rec, trade, reason, now)
-
-    async def _closed(
-        self,
-        host: HostView,
-        rec: TradeRecord,
-        trade: Trade,
-        reason: str,
-        now: datetime,
-        when: str = "",
-    ) -> None:
-        """The broker closed ``rec``'s trade: CLOSED, said (``when``: a few words on when,
-        for a close the host did not see), its hedge closed, the account rails checked."""
-        self._settle_attention(rec.ticket, reason)
-        self._watch_comeback(host, rec.ticket, now)
-        rec, transition = close_record(rec, trade, reason, now)
-        self._persist(rec, now)
-        self._put_state(rec, now)
-        self._flush()  # the state cache at once, before anyone is told
-        if transition is not None:
-            await host.report_state_change(
-                rec.ticket, transition[0], transition[1], f"position closed ({reason}){when}"
-            )
-        if rec.owed:  # its hedge: close it now
-            info = self._info(host, rec.symbol)
-            if info is not None:
-                quote = self._quote(host, rec.symbol)
-                e = evaluate(rec, None, quote, now, self.settings, info, self._account)
-                self.dropped.add(rec.ticket, e.dropped)
-                rec = e.record
-                self._persist(rec, now)
-                for action in e.actions:
-                    rec = await self._execute(host, rec, action, now)
-                self._flush()
-        self._account_rails(host, now)
 
     # ------------------------------------------------------------------ one trade
 
@@ -346,7 +321,7 @@ class LocalStrategy(MarketEdges, AccountAnswers, Attention, Commits, Reconciling
             pos = by_ticket.get(rec.ticket)
             gone = pos is None
             closed = self._close_in_history(host, rec.ticket) if gone else None
-            if closed is not None and rec.is_open and self._records_close(closed[1]):
+            if closed is not None and rec.is_open and self._records_close(closed[1], rec):
                 await self._closed(host, rec, *closed, now)  # its stop, say, hit since
                 return  # the host's look (dtms serve: a client's exit waits for its report)
             if gone and self._held_unconfirmed(host, rec.ticket, now, closed is not None):

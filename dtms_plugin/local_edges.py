@@ -15,10 +15,15 @@ from typing import TYPE_CHECKING
 from hookspecs import BrokerError, HostView, Quote, SeriesView, SymbolInfo, Timeframe, Trade
 
 from .engine import AccountState, SignalSnapshot, SymbolIndicators
+from .local_reconcile import RECOVERY_READS
 from .settings import DtmsSettings
 
 if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
     from .engine import Indicators, ReplayIndicators
+
+
+#: the broker reads a cycle needs (:meth:`MarketEdges.broker_problems`)
+CYCLE_READS = frozenset({"positions", "account", RECOVERY_READS})
 
 
 class MarketEdges:
@@ -31,6 +36,7 @@ class MarketEdges:
     _bar_failures: dict[str, int]
     #: broker read ("positions", "account") -> cycles it has failed in the current episode
     _read_failures: dict[str, int]
+    _read_errors: dict[str, str]  # broker read -> its last error, while it fails
     _account: AccountState
     _fast: timedelta
     _signal: timedelta
@@ -71,6 +77,7 @@ class MarketEdges:
         what the cycle does without it; counted (at DEBUG) while it lasts."""
         failures = self._read_failures.get(what, 0) + 1
         self._read_failures[what] = failures
+        self._read_errors[what] = str(exc)
         if failures == 1:
             self.log.log(
                 level,
@@ -84,9 +91,24 @@ class MarketEdges:
         """A broker read answered: the end of its failure episode, if one ran, said with
         how many failed (``unit``: what one failure was, a cycle's read or a trade's)."""
         failed = self._read_failures.pop(what, 0)
+        self._read_errors.pop(what, None)
         if failed:
             count = f"1 failed {unit}" if failed == 1 else f"{failed} failed {unit}s"
             self.log.warning("DTMS: the broker gives its %s again, after %s", what, count)
+
+    def broker_problems(self) -> list[str]:
+        """The broker reads every cycle needs that fail now (its positions, its account,
+        the start-up recovery's), for ``dtms serve``'s ``/health``: a cycle that works
+        without them is not healthy, from its first failure (a read made per trade, a
+        closed position's, is left out: it may not be asked again for a long time)."""
+        failing = dict(self._read_failures)  # one copy: another thread reads it
+        errors = dict(self._read_errors)
+        return [
+            f"the broker cannot give its {what} ({count} failed cycles in a row): "
+            f"{errors.get(what, 'no answer')}"
+            for what, count in failing.items()
+            if what in CYCLE_READS
+        ]
 
     def _bars(self, host: HostView, symbol: str, now: datetime) -> Indicators | None:
         """Feed the symbol's new closed bars (warm-up on first sight); never twice.

@@ -18,17 +18,15 @@ trade that once had its number.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hookspecs import (
     UNCONFIRMED_CLOSE_SECONDS,
-    ActionKind,
     BrokerError,
     ClosedPositions,
     CloseReasons,
-    DefensiveState,
     HostView,
     OwnMagic,
     ProfitCalculator,
@@ -37,7 +35,6 @@ from hookspecs import (
 
 from .book import HEDGE_PREFIX, TradeBook
 from .engine import (
-    JournalStatus,
     ScoreBreakdown,
     TradeRecord,
     hedge_closed,
@@ -99,6 +96,16 @@ def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: d
 #: target hit, which ``dtms serve`` records itself (:meth:`Reconciling._records_close`)
 BROKER_CLOSES = frozenset({"stop_loss", "take_profit"})
 
+#: the warning a reopened record keeps (:meth:`.local_closes.Closes._reopen`); persisted
+#: with it, it tells ``dtms serve`` after a restart too that its close is the broker's
+REOPENED = "listed open again after its close"
+
+
+def reopened(rec: TradeRecord) -> bool:
+    """Whether ``rec`` was reopened after a close the broker's listing proved false."""
+    return any(w.startswith(REOPENED) for w in rec.warnings)
+
+
 #: what a start-up recovery reads, and what waits while it cannot (its episode's words)
 RECOVERY_READS = "positions and account for the start-up recovery"
 RECOVERY_WAITS = "the recovery, and every trade, waits for the next cycle: none is defended"
@@ -146,6 +153,14 @@ class Reconciling:
 
         def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
 
+        async def _reopen_listed(
+            self, host: HostView, positions: list[Trade], now: datetime
+        ) -> None: ...
+
+        async def _isolated(
+            self, ticket: int, step: Awaitable[None], what: str = "cycle"
+        ) -> bool: ...
+
         async def _closed(
             self,
             host: HostView,
@@ -169,55 +184,56 @@ class Reconciling:
             return
         self._read_back(RECOVERY_READS)
         by_ticket = {p.ticket: p for p in positions}
-        for loaded in self.book.live():
-            rec = self._settle(host, loaded, by_ticket, positions, now)
-            pos = by_ticket.get(rec.ticket)
-            if pos is not None and reversed_at_broker(rec, pos):  # while the host was down
-                await self._reversed(host, rec, pos, now)
-                continue
-            if rec.hedge_ticket is not None and rec.hedge_ticket not in by_ticket:
-                rec = self._hedge_gone(host, rec)
-            if pos is None and rec.is_open and await self._closed_while_down(host, rec, now):
-                continue
-            if pos is not None:
-                rec = sync_position(rec, pos)
-            if rec is not loaded:
-                self._persist(rec, now)
+        for loaded in self.book.live():  # one trade's failure is its own (local_isolation)
+            step = self._recover_one(host, loaded, by_ticket, positions, now)
+            await self._isolated(loaded.ticket, step, "start-up recovery")
         self._flush()
         await self._reopen_listed(host, positions, now)
         if self.adopt:
             self._adopt(host, positions, now)
         self._recovered = True
 
-    def _watch_comeback(self, host: HostView, ticket: int, now: datetime) -> None:
-        """Watch ``ticket``, just closed on the broker's word, for one fast bar: a live
-        terminal that answered one read with no positions may list it again (a simulated
-        broker's closes are its own and final)."""
-        if host.mode != "simulated":
-            self._comeback[ticket] = now + self._fast
+    async def _recover_one(
+        self,
+        host: HostView,
+        loaded: TradeRecord,
+        by_ticket: Mapping[int, Trade],
+        positions: list[Trade],
+        now: datetime,
+    ) -> None:
+        """:meth:`recover` of one trade, as loaded from the store."""
+        rec = self._settle(host, loaded, by_ticket, positions, now)
+        pos = by_ticket.get(rec.ticket)
+        if pos is not None and reversed_at_broker(rec, pos):  # while the host was down
+            await self._reversed(host, rec, pos, now)
+            return
+        if rec.hedge_ticket is not None and rec.hedge_ticket not in by_ticket:
+            rec = self._hedge_gone(host, rec)
+        if pos is None and rec.is_open and await self._closed_while_down(host, rec, now):
+            return
+        if pos is not None:
+            rec = sync_position(rec, pos)
+        if rec is not loaded:
+            self._persist(rec, now)
 
-    def _watching(self, now: datetime) -> bool:
-        """Whether a trade the broker's word closed is still watched for a comeback (for
-        one fast bar after its close, that cycle included, in a live run)."""
-        if self._comeback:
-            self._comeback = {t: until for t, until in self._comeback.items() if until >= now}
-        return bool(self._comeback)
-
-    def _closed_at_broker(self, host: HostView, ticket: int) -> tuple[Trade, str] | None:
+    def _closed_at_broker(self, host: HostView, rec: TradeRecord) -> tuple[Trade, str] | None:
         """The broker's record of position ``ticket``'s close, and why, when this engine
         records it (:meth:`_close_in_history`, :meth:`_records_close`)."""
-        closed = self._close_in_history(host, ticket)
-        return closed if closed is not None and self._records_close(closed[1]) else None
+        closed = self._close_in_history(host, rec.ticket)
+        return closed if closed is not None and self._records_close(closed[1], rec) else None
 
-    def _records_close(self, reason: str) -> bool:
-        """Whether this engine records a close its broker gives with ``reason``. A host's
-        engine (``adopt`` on) records every one. ``dtms serve`` (``adopt`` off) records
-        the broker's own stop or target hit (:data:`BROKER_CLOSES`): no client's exit,
-        and one no client may report (the host was down), which the account rails must
-        count all the same. A close its broker cannot name (``external``: an order) is a
-        client's exit: it waits for that client's report, which brings its outcome and
-        why, and the first outcome a trade gets stands (docs/client.md)."""
-        return self.adopt or reason in BROKER_CLOSES
+    def _records_close(self, reason: str, rec: TradeRecord) -> bool:
+        """Whether this engine records a close its broker gives with ``reason`` for
+        ``rec``. A host's engine (``adopt`` on) records every one. ``dtms serve``
+        (``adopt`` off) records the broker's own stop or target hit
+        (:data:`BROKER_CLOSES`): no client's exit, and one no client may report (the host
+        was down), which the account rails must count all the same. A close its broker
+        cannot name (``external``: an order) is a client's exit: it waits for that
+        client's report, which brings its outcome and why, and the first outcome a trade
+        gets stands (docs/client.md); but not for a trade reopened after a close its
+        broker proved false (:func:`reopened`): that report was spent, and the broker's
+        word is the result (docs/dtms.md §8)."""
+        return self.adopt or reason in BROKER_CLOSES or reopened(rec)
 
     def _close_in_history(self, host: HostView, ticket: int) -> tuple[Trade, str] | None:
         """The broker's record of position ``ticket``'s close, and why: its stop or its
@@ -280,7 +296,7 @@ class Reconciling:
         cycle closes it as "position gone" (asking again). The host's loop never knew the
         position, so no ``on_trade_closed`` reports it: the state change (to CLOSED, with
         the reason) is what the other plugins hear."""
-        closed = self._closed_at_broker(host, rec.ticket)
+        closed = self._closed_at_broker(host, rec)
         if closed is None:
             return False
         trade, reason = closed
@@ -297,42 +313,6 @@ class Reconciling:
         assert rec.hedge_ticket is not None  # dtms serve hears of no hedge's close (§7)
         closed = self._close_in_history(host, rec.hedge_ticket) if self.adopt else None
         return rec if closed is None else hedge_closed(rec, closed[0])
-
-    async def _reopen_listed(self, host: HostView, positions: list[Trade], now: datetime) -> None:
-        """docs/dtms.md §8: a position the broker lists open again whose record is CLOSED,
-        reported closed (a terminal that answered one read with no positions at all) or
-        found gone, and not by DTMS's own close. With the same opening and entry it is the
-        same trade: its record comes back to HEALTHY (a new state entry, its R, journal
-        and hedge results kept, a hedge close still owed kept owed) and is defended
-        again, said at WARNING. Another opening or entry under the ticket is another
-        trade, registered or adopted as such."""
-        for pos in positions:
-            rec = self.records.get(pos.ticket)
-            if rec is None or rec.is_open or rec.closing or not same_trade(rec, pos):
-                continue  # (closing: DTMS's own close, still owed: the position is listed)
-            self._comeback.pop(rec.ticket, None)
-            done = rec.entry(rec.key_for(ActionKind.CLOSE))
-            if done is not None and done.status is JournalStatus.DONE:
-                continue  # DTMS closed it: a listing that lags behind its close
-            when = rec.closed_at.isoformat() if rec.closed_at is not None else "a time unknown"
-            was = f"{rec.close_reason or 'closed'} at {when}"
-            back = rec.evolve(
-                state=DefensiveState.HEALTHY, seq=rec.seq + 1, state_entered_at=now,
-                closed_at=None, close_reason="", close_price=None, realised_profit=None,
-                warnings=rec.with_warning(f"listed open again after its close ({was}): reopened"),
-            )  # fmt: skip
-            self._persist(back, now)
-            self._put_state(back, now)
-            self._flush()
-            self.log.warning(
-                "DTMS %s: the broker lists the position open again after its close (%s): the "
-                "same trade, its record reopened and defended again from HEALTHY",
-                rec.ticket, was,
-            )  # fmt: skip
-            await host.report_state_change(
-                rec.ticket, DefensiveState.CLOSED, DefensiveState.HEALTHY,
-                f"position listed open again after its close ({was})",
-            )  # fmt: skip
 
     async def _reversed(self, host: HostView, rec: TradeRecord, pos: Trade, now: datetime) -> None:
         """A netting position reversed under its ticket: the old trade closed at the

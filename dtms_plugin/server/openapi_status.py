@@ -24,6 +24,15 @@ ACCOUNT_MODE: dict[str, Any] = {
     },
 }
 
+#: ``/health``'s and ``/dtms/status``'s trades skipped for their own error (local_isolation)
+FAILING_TRADES: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "trades whose own step of the cycle failed (each named, with the error and"
+    " how many times in a row): skipped, their records kept as they were, every other trade"
+    " managed; healthy still, as one trade's problem",
+}
+
 STATUS_SCHEMAS: dict[str, Any] = {
     "DtmsHealth": {
         "type": "object",
@@ -140,6 +149,7 @@ STATUS_SCHEMAS: dict[str, Any] = {
                 "description": "symbols whose open trades the last cycle could not"
                 " evaluate, and why (no bars yet, stale bars): healthy still, but idle there",
             },
+            "failing_trades": FAILING_TRADES,
             "monitor": {"$ref": "#/components/schemas/Monitor"},
         },
     },
@@ -186,6 +196,7 @@ STATUS_SCHEMAS: dict[str, Any] = {
                     "running": {"type": "boolean"},
                     "healthy": {"type": "boolean"},
                     "problems": {"type": "array", "items": {"type": "string"}},
+                    "failing_trades": FAILING_TRADES,
                     "strategy": _STR_OR_NULL,
                     "broker": {"type": "string"},
                     "started_at": {"type": "string"},

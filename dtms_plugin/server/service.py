@@ -299,8 +299,13 @@ class DtmsService(Registering, Closing, Unregistering):
         }
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """``(healthy, body)``: unhealthy when the engine or its loop is not running,
-        when the last cycles all failed, or when one cycle has been stuck for too long."""
+        """``(healthy, body)``: not healthy when the engine or its loop is not running,
+        when its last cycle failed or one has been stuck for too long, or when the cycle
+        could not read the broker's positions or account (a failing cycle defends
+        nothing, and the host's own ``/health`` says so at once too: docs/dtms.md §8).
+        A trade whose own step failed is listed under ``failing_trades``, healthy
+        still: one trade's record must not take the server out of a balancer, nor make
+        its clients take it for down (as a damaged key, docs/scaling.md)."""
         task = self._monitor_task
         engine_running = self.engine.alive and task is not None and not task.done()
         problems: list[str] = []
@@ -308,10 +313,12 @@ class DtmsService(Registering, Closing, Unregistering):
             problems.append(self.monitor.stopped_reason or "the engine is not running")
         if self.monitor.consecutive_failures >= self.settings.unhealthy_after_failures:
             failed = self.monitor.consecutive_failures
-            problems.append(f"the last {failed} cycles failed: {self.monitor.last_error}")
+            cycles = "cycle" if failed == 1 else f"{failed} cycles"
+            problems.append(f"the last {cycles} failed: {self.monitor.last_error}")
         stuck = self.monitor.running_for()
         if stuck > self.settings.stall_seconds:
             problems.append(f"a cycle has been running for {stuck:.0f} s")
+        problems += self._strategy_says("broker_problems")
         problems += store_problems(self.store, self.replicas)
         healthy = not problems
         waiting: dict[str, str] = getattr(self._strategy, "waiting", None) or {}
@@ -320,10 +327,16 @@ class DtmsService(Registering, Closing, Unregistering):
             "engine_running": engine_running,
             "problems": problems,
             "damaged": damaged_keys(self.store),
+            "failing_trades": self._strategy_says("failing_trades"),
             # not unhealthy (a weekend stops every FX symbol's bars), but said
             "waiting": [f"{why}: its trades are not evaluated" for why in waiting.values()],
             "monitor": self._monitor_summary(),
         }
+
+    def _strategy_says(self, what: str) -> list[str]:
+        """The strategy's list ``what`` (the local engine's; another strategy: none)."""
+        said: Callable[[], list[str]] | None = getattr(self._strategy, what, None)
+        return said() if said is not None else []
 
     def _monitor_summary(self) -> dict[str, Any]:
         summary = asdict(self.monitor)
@@ -345,6 +358,7 @@ class DtmsService(Registering, Closing, Unregistering):
                 "running": healthy or self.monitor.running,
                 "healthy": healthy,
                 "problems": health["problems"],  # why not healthy, as /health says
+                "failing_trades": health["failing_trades"],  # skipped for their own error
                 "strategy": getattr(self._strategy, "name", None),
                 "broker": self.settings.broker,
                 "started_at": self.started_at.isoformat(),

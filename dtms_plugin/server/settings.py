@@ -30,7 +30,8 @@ class ServerSettings:
     symbols a paper broker trades, listed by the OpenAPI document).
     ``max_batch_tickets``: the most tickets one ``GET /dtms/trades`` may ask for.
     ``unhealthy_after_failures``/``stall_seconds``: when ``/health`` turns 503 although
-    the monitoring loop still runs (every recent cycle failed; one cycle is stuck).
+    the monitoring loop still runs (that many cycles in a row failed: the last one, by
+    default, as a failing cycle defends nothing; one cycle is stuck).
     """
 
     dtms: DtmsSettings = field(default_factory=DtmsSettings)
@@ -42,7 +43,7 @@ class ServerSettings:
     symbols: tuple[str, ...] | None = None
     max_batch_tickets: int = 5000
     max_body_bytes: int = 64 * 1024
-    unhealthy_after_failures: int = 3
+    unhealthy_after_failures: int = 1
     stall_seconds: float = 120.0
 
     def __post_init__(self) -> None:

@@ -56,15 +56,22 @@ async def test_the_loop_repeats_on_its_interval(make_client: Any) -> None:
 
 
 async def test_a_failing_cycle_is_logged_and_the_loop_goes_on(client: Client) -> None:
+    """One failed cycle is degraded at once (it defended nothing: a host's own /health
+    says so after one too); the next cycle that passes makes it healthy again. It read
+    200 until the third failure in a row."""
     strategy = _strategy(client)
     strategy.fail_cycles = 1
     await service_of(client).run_cycle()
     status, body = await _health(client)
-    assert status == 200  # one failure is not an outage
+    assert (status, body["status"]) == (503, "degraded")
+    assert body["problems"] == ["the last cycle failed: RuntimeError: scripted failure"]
     assert body["monitor"]["failures"] == 1
     assert body["monitor"]["last_error"] == "RuntimeError: scripted failure"
+    engine = (await (await client.get("/dtms/status")).json())["engine"]
+    assert engine["healthy"] is False and engine["problems"] == body["problems"]
     await service_of(client).run_cycle()
     status, body = await _health(client)
+    assert (status, body["status"]) == (200, "healthy")
     assert body["monitor"]["consecutive_failures"] == 0
     assert body["engine_running"] is True
 

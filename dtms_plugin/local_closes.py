@@ -1,0 +1,199 @@
+"""The local strategy's closes: a trade closed on the broker's word or a host's (a client's)
+report, and a CLOSED trade whose position the broker lists open again, reopened and
+defended (docs/dtms.md §8). Split from :mod:`dtms_plugin.local` and
+:mod:`dtms_plugin.local_reconcile` so each file reads on its own; :class:`Closes` is a
+mixin of :class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the
+attributes declared here.
+
+Why a close is not always the end: a terminal that answered one read with no positions,
+and a host that took it at its word, or a client that reported a close by mistake, ended
+the defence of a position still open, and the result recorded was the report's, not the
+broker's: the account rails counted a win the broker booked as a loss.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from hookspecs import (
+    UNCONFIRMED_CLOSE_SECONDS,
+    Action,
+    ActionKind,
+    DefensiveState,
+    HostView,
+    Quote,
+    SymbolInfo,
+    Trade,
+)
+
+from .dropped_actions import DroppedActions
+from .engine import (
+    AccountState,
+    JournalStatus,
+    ScoreBreakdown,
+    TradeRecord,
+    close_record,
+    evaluate,
+)
+from .local_reconcile import REOPENED, same_trade
+from .settings import DtmsSettings
+
+
+class Closes:
+    settings: DtmsSettings
+    log: logging.Logger
+    adopt: bool
+    dropped: DroppedActions
+    _account: AccountState
+    _fast: timedelta
+    #: ticket -> until when a trade closed in a live run is watched for the broker
+    #: listing it open again (a cycle with nothing else to watch reads positions)
+    _comeback: dict[int, datetime]
+    #: ticket -> since when the broker lists the position of a CLOSED record open
+    #: (``dtms serve``: reopened once that has lasted :data:`UNCONFIRMED_CLOSE_SECONDS`)
+    _listed_since: dict[int, datetime]
+
+    if TYPE_CHECKING:  # the strategy's own properties and methods
+
+        @property
+        def records(self) -> dict[int, TradeRecord]: ...
+
+        def _persist(
+            self, rec: TradeRecord, now: datetime, score: ScoreBreakdown | None = None
+        ) -> None: ...
+
+        def _flush(self, *, force: bool = False) -> set[int]: ...
+
+        def _put_state(self, rec: TradeRecord, now: datetime) -> None: ...
+
+        def _settle_attention(
+            self, ticket: int, why: str, owed: tuple[ActionKind, ...] = ()
+        ) -> None: ...
+
+        def _info(self, host: HostView, symbol: str) -> SymbolInfo | None: ...
+
+        def _quote(self, host: HostView, symbol: str) -> Quote | None: ...
+
+        async def _execute(
+            self, host: HostView, rec: TradeRecord, action: Action, now: datetime
+        ) -> TradeRecord: ...
+
+        def _account_rails(self, host: HostView, now: datetime) -> None: ...
+
+        async def _isolated(
+            self, ticket: int, step: Awaitable[None], what: str = "cycle"
+        ) -> bool: ...
+
+    async def _closed(
+        self,
+        host: HostView,
+        rec: TradeRecord,
+        trade: Trade,
+        reason: str,
+        now: datetime,
+        when: str = "",
+    ) -> None:
+        """The broker closed ``rec``'s trade: CLOSED, said (``when``: a few words on when,
+        for a close the host did not see), its hedge closed, the account rails checked."""
+        self._settle_attention(rec.ticket, reason)
+        self._watch_comeback(host, rec.ticket, now)
+        rec, transition = close_record(rec, trade, reason, now)
+        self._persist(rec, now)
+        self._put_state(rec, now)
+        self._flush()  # the state cache at once, before anyone is told
+        if transition is not None:
+            await host.report_state_change(
+                rec.ticket, transition[0], transition[1], f"position closed ({reason}){when}"
+            )
+        if rec.owed:  # its hedge: close it now
+            info = self._info(host, rec.symbol)
+            if info is not None:
+                quote = self._quote(host, rec.symbol)
+                e = evaluate(rec, None, quote, now, self.settings, info, self._account)
+                self.dropped.add(rec.ticket, e.dropped)
+                rec = e.record
+                self._persist(rec, now)
+                for action in e.actions:
+                    rec = await self._execute(host, rec, action, now)
+                self._flush()
+        self._account_rails(host, now)
+
+    def _watch_comeback(self, host: HostView, ticket: int, now: datetime) -> None:
+        """Watch ``ticket``, just closed on the broker's word, for one fast bar: a live
+        terminal that answered one read with no positions may list it again (a simulated
+        broker's closes are its own and final)."""
+        if host.mode != "simulated":
+            self._comeback[ticket] = now + self._fast
+
+    def _watching(self, now: datetime) -> bool:
+        """Whether a trade the broker's word closed is still watched for a comeback (for
+        one fast bar after its close, that cycle included, in a live run)."""
+        if self._comeback:
+            self._comeback = {t: until for t, until in self._comeback.items() if until >= now}
+        return bool(self._comeback)
+
+    async def _reopen_listed(self, host: HostView, positions: list[Trade], now: datetime) -> None:
+        """docs/dtms.md §8: a position the broker lists open again whose record is CLOSED,
+        reported closed (a terminal that answered one read with no positions at all, a
+        client's report) or found gone, and not by DTMS's own close. With the same
+        opening and entry it is the same trade: its record comes back to HEALTHY (a new
+        state entry, its R, journal and hedge results kept, a hedge close still owed kept
+        owed) and is defended again, said at WARNING. Another opening or entry under the
+        ticket is another trade, registered or adopted as such."""
+        listed: set[int] = set()
+        for pos in positions:
+            rec = self.records.get(pos.ticket)
+            if rec is None or rec.is_open or rec.closing or not same_trade(rec, pos):
+                continue  # (closing: DTMS's own close, still owed: the position is listed)
+            done = rec.entry(rec.key_for(ActionKind.CLOSE))
+            if done is not None and done.status is JournalStatus.DONE:
+                self._comeback.pop(rec.ticket, None)
+                continue  # DTMS closed it: a listing that lags behind its close
+            if not self._listed_long_enough(rec.ticket, now):
+                listed.add(rec.ticket)
+                continue
+            self._comeback.pop(rec.ticket, None)
+            await self._isolated(rec.ticket, self._reopen(host, rec, now), "reopening")
+        self._listed_since = {t: s for t, s in self._listed_since.items() if t in listed}
+
+    def _listed_long_enough(self, ticket: int, now: datetime) -> bool:
+        """Whether the broker's listing of ``ticket``'s position open has lasted long
+        enough to reopen its CLOSED record. A host's engine (``adopt``): at once, its own
+        broker's word. ``dtms serve``: once listed for :data:`UNCONFIRMED_CLOSE_SECONDS`,
+        as a close is confirmed: a client reports its close once its own terminal shows
+        it, which the server's (another connection, MetaTrader's another terminal) may
+        list a moment longer, and reopened on that the trade lost the client's outcome.
+        Meanwhile the ticket is watched, so a cycle with nothing else reads positions."""
+        if self.adopt:
+            return True
+        hold = timedelta(seconds=UNCONFIRMED_CLOSE_SECONDS)
+        since = self._listed_since.setdefault(ticket, now)
+        if now - since >= hold:
+            return True
+        self._comeback[ticket] = max(self._comeback.get(ticket, now), since + hold)
+        return False
+
+    async def _reopen(self, host: HostView, rec: TradeRecord, now: datetime) -> None:
+        """``rec`` back to HEALTHY, its close cleared (the rails no longer count it)."""
+        when = rec.closed_at.isoformat() if rec.closed_at is not None else "a time unknown"
+        was = f"{rec.close_reason or 'closed'} at {when}"
+        back = rec.evolve(
+            state=DefensiveState.HEALTHY, seq=rec.seq + 1, state_entered_at=now,
+            closed_at=None, close_reason="", close_price=None, realised_profit=None,
+            warnings=rec.with_warning(f"{REOPENED} ({was}): reopened"),
+        )  # fmt: skip
+        self._persist(back, now)
+        self._put_state(back, now)
+        self._flush()
+        self.log.warning(
+            "DTMS %s: the broker lists the position open again after its close (%s): the "
+            "same trade, its record reopened and defended again from HEALTHY",
+            rec.ticket, was,
+        )  # fmt: skip
+        await host.report_state_change(
+            rec.ticket, DefensiveState.CLOSED, DefensiveState.HEALTHY,
+            f"position listed open again after its close ({was})",
+        )  # fmt: skip
