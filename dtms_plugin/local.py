@@ -336,7 +336,7 @@ class LocalStrategy(
         if e.dropped:
             self.dropped.add(rec.ticket, e.dropped)
         # the engine hands back the very record it was given when nothing moved, so an
-        # identity test tells "changed" without comparing 31 fields (and the journal)
+        # identity test tells "changed" without comparing 35 fields (and the journal)
         changed = e.record is not self.records.get(rec.ticket)
         rec = e.record
         if self._attention:  # a close that kept failing and is owed no more: said

@@ -38,7 +38,7 @@ from .engine import (
     close_record,
     evaluate,
 )
-from .local_reconcile import REOPENED, same_trade
+from .local_reconcile import same_trade
 from .settings import DtmsSettings
 
 
@@ -183,7 +183,8 @@ class Closes:
         back = rec.evolve(
             state=DefensiveState.HEALTHY, seq=rec.seq + 1, state_entered_at=now,
             closed_at=None, close_reason="", close_price=None, realised_profit=None,
-            warnings=rec.with_warning(f"{REOPENED} ({was}): reopened"),
+            reopened_at=now,
+            warnings=rec.with_warning(f"listed open again after its close ({was}): reopened"),
         )  # fmt: skip
         self._persist(back, now)
         self._put_state(back, now)

@@ -96,14 +96,11 @@ def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: d
 #: target hit, which ``dtms serve`` records itself (:meth:`Reconciling._records_close`)
 BROKER_CLOSES = frozenset({"stop_loss", "take_profit"})
 
-#: the warning a reopened record keeps (:meth:`.local_closes.Closes._reopen`); persisted
-#: with it, it tells ``dtms serve`` after a restart too that its close is the broker's
-REOPENED = "listed open again after its close"
-
 
 def reopened(rec: TradeRecord) -> bool:
-    """Whether ``rec`` was reopened after a close the broker's listing proved false."""
-    return any(w.startswith(REOPENED) for w in rec.warnings)
+    """Whether ``rec`` was reopened after a close the broker's listing proved false
+    (:meth:`.local_closes.Closes._reopen`; kept on the record, so after a restart too)."""
+    return rec.reopened_at is not None
 
 
 #: what a start-up recovery reads, and what waits while it cannot (its episode's words)

@@ -85,7 +85,7 @@ class JournalEntry:
 class TradeRecord:
     """One defended trade (docs/dtms.md §8). Frozen, and deliberately without ``__slots__``: a
     new record per scored bar is the hot path of a replay, and copying an instance dict
-    costs a fraction of setting 31 slots one by one (see ``evolve``)."""
+    costs a fraction of setting 35 slots one by one (see ``evolve``)."""
 
     ticket: int
     symbol: str
@@ -121,6 +121,9 @@ class TradeRecord:
     close_price: float | None = None  # the price of the closing deal that ended the trade
     magic: int = 0  # the position's magic number: which program opened it
     hedge_profit: float = 0.0  # realised by its hedges so far (docs/dtms.md §7)
+    #: when a close the broker's listing proved false was undone (docs/dtms.md §8): the
+    #: broker's word is its result from then on, whatever reason it gives
+    reopened_at: datetime | None = None
 
     @property
     def sign(self) -> int:
@@ -152,7 +155,7 @@ class TradeRecord:
 
     def evolve(self, **changes: Any) -> TradeRecord:
         """A copy with ``changes``: ``dataclasses.replace`` without its per-call
-        introspection and ``__init__``. One dict copy instead of 31 attribute writes,
+        introspection and ``__init__``. One dict copy instead of 35 attribute writes,
         as this runs for every scored trade on every bar (no validation is skipped:
         ``replace`` re-runs only the dataclass ``__init__``, which validates nothing)."""
         if not changes.keys() <= _NAME_SET:
@@ -222,6 +225,7 @@ class TradeRecord:
                 close_price=_opt_float(d.get("close_price")),
                 hedge_profit=float(d.get("hedge_profit", 0.0)),
                 magic=int(d.get("magic", 0)),
+                reopened_at=_opt_time(d.get("reopened_at")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"trade record {d.get('ticket')!r}: {exc!r}") from None

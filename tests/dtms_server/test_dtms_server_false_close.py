@@ -92,6 +92,8 @@ async def test_a_false_close_report_is_reopened_and_the_brokers_result_recorded(
     info = await _info(client, ticket)
     assert _outcome(info) == ("HEALTHY", "", None)
     assert any("listed open again after its close (typo" in w for w in info["warnings"])
+    stored = service.store.get_record(ticket)
+    assert stored is not None and stored["reopened_at"]  # kept: its close is the broker's now
 
     if end == "stop_loss":  # the broker stops it out: its loss is the result
         last = world.bars("XAUUSD", "M5", 1)[-1]
