@@ -58,6 +58,7 @@ from .http import (
     token_from_env,
     url_from_env,
 )
+from .paging import every_trade
 
 #: Waits before the retries of one registration (first try, then after 1, 2 and 4 s).
 REGISTER_BACKOFF = (1.0, 2.0, 4.0)
@@ -315,20 +316,12 @@ class AsyncDtmsClient:
         those in ``state``: the server filters them (``?state=``), so a large history
         is not sent to be dropped here. Keyed by the integer ticket, as :meth:`states`
         is: JSON's keys are text, and ``ticket in trades()`` should find a kept trade.
-        Asked page by page (the server answers one page at a time, docs/client.md)."""
-        out: dict[int, dict[str, Any]] = {}
-        while True:
-            params = {"limit": str(TRADES_PAGE), "offset": str(len(out))}
-            if state:
-                params["state"] = state
-            body = await self._json("GET", "/dtms/trades", params=params)
-            page = part_of(self._conn.url("/dtms/trades"), body, "trades", dict)
-            out.update((int(key), entry) for key, entry in page.items())
-            more = body.get("more")
-            if more is None and isinstance(body.get("total"), int):  # an older server's page
-                more = len(out) < body["total"]
-            if more is not True or not page:
-                return out
+        Asked page by page from the last ticket read (:mod:`.paging`)."""
+
+        async def page(params: dict[str, str]) -> Any:
+            return await self._json("GET", "/dtms/trades", params=params)
+
+        return await every_trade(page, self._conn.url("/dtms/trades"), state, TRADES_PAGE)
 
     async def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The newest ``limit`` entries of the history (of ``ticket``'s, or every trade's);

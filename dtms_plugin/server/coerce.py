@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from hookspecs.timeframes import epoch_seconds
 
@@ -122,6 +122,11 @@ def time(value: object, field: str) -> datetime | None:
         return _epoch(float(text), field, value)
     if text.endswith("z"):
         text = text[:-1] + "Z"
+    if _date_only(text):  # the time of day would be a guess: midnight UTC is not "when"
+        raise FieldError(
+            field,
+            f"a date without a time of day ({show(value)}); send a time, as 2024-01-04T09:30Z",
+        )
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
@@ -138,3 +143,15 @@ def time(value: object, field: str) -> datetime | None:
     if utc is None or not first <= utc.year <= last:
         raise FieldError(field, f"must be in the years {first}..{last} in UTC, got {show(value)}")
     return utc
+
+
+def _date_only(text: str) -> bool:
+    """A date and no time (``2024-01-04``, ``20240104``): refused, as the public client
+    refuses a ``datetime.date`` (docs/client.md): an opening read as midnight UTC arms
+    the trade and dates its close hours off, and the document's ``date-time`` wants a
+    time."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

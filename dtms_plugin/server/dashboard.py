@@ -34,7 +34,7 @@ from ..store.listing import Listed, listed
 from .metrics import ServerMetrics, metrics_handler
 from .query import given
 from .trades_query import Filters, check_names, parse_filters, ticket_list, wants_journal
-from .validation import parse_limit, parse_offset
+from .validation import FieldError, parse_after, parse_limit, parse_offset
 from .views import (
     account_mode_view,
     batch_account_mode,
@@ -132,23 +132,46 @@ def _own_history(store: StoreProtocol, ticket: int) -> tuple[Any, Any]:
 @dataclass(frozen=True)
 class Page:
     """A slice of ``GET /dtms/trades`` without ``tickets``: ``limit`` trades from
-    ``offset``, in the order :func:`all_trades` gives (open trades first)."""
+    ``offset``, in the order :func:`all_trades` gives (open trades first); or, with
+    ``after`` (a keyset cursor), the ``limit`` trades of the tickets above ``after``,
+    lowest ticket first.
+
+    Why both: an offset counts rows of an order that moves (a trade that closes goes from
+    the open trades to the closed ones), so a close, a deletion or a registration between
+    two pages shifts every row after it, and a client reading page after page skipped or
+    repeated trades. A ticket never moves: reading on from the last ticket seen, no trade
+    kept all along is missed or read twice (docs/client.md, "Asking"). ``offset`` stays
+    for the dashboard's pages and the clients written before ``after``."""
 
     offset: int
     limit: int
+    after: int | None = None
 
 
 def page_of(query: Mapping[str, str]) -> Page | None:
-    """The page ``limit`` / ``offset`` ask for, the first ``PAGE_DEFAULT`` trades when
-    neither is given (every trade at once was 20 MB for 15,500 trades, seconds of the
-    server's loop: docs/client.md, "Asking"); ``None`` when ``tickets`` is: a list of
-    tickets is answered whole (the document says so), though a bad ``limit`` is still a
-    400."""
+    """The page ``limit`` / ``offset`` (or ``after``) ask for, the first ``PAGE_DEFAULT``
+    trades when none is given (every trade at once was 20 MB for 15,500 trades, seconds
+    of the server's loop: docs/client.md, "Asking"); ``None`` when ``tickets`` is: a list
+    of tickets is answered whole (the document says so), though a bad ``limit`` is still
+    a 400."""
+    after = parse_after(query.get("after"))
+    if after is not None and "offset" in query:
+        raise FieldError("after", "give after or offset, not both: they are two orders")
     page = Page(
         parse_offset(query.get("offset")),
         parse_limit(query.get("limit"), default=PAGE_DEFAULT, maximum=PAGE_MAX),
+        after,
     )
     return None if "tickets" in query else page
+
+
+def _window(entries: Mapping[int, Listed], page: Page) -> tuple[list[int], bool]:
+    """The page's tickets in their order, and whether trades follow them."""
+    if page.after is None:
+        end = page.offset + page.limit
+        return _dashboard_order(entries)[page.offset : end], end < len(entries)
+    above = sorted(t for t in entries if t > page.after)
+    return above[: page.limit], len(above) > page.limit
 
 
 NO_FILTERS = Filters()
@@ -188,7 +211,7 @@ def _kept(entries: Mapping[int, Listed], filters: Filters) -> dict[int, Listed]:
 
 def _paged(
     store: StoreProtocol, page: Page, filters: Filters
-) -> tuple[list[int], Mapping[int, Mapping[str, Any]], int] | None:
+) -> tuple[list[int], Mapping[int, Mapping[str, Any]], int, bool] | None:
     """The page's tickets in order, their records, and how many trades ``filters``
     keep, from the store's listing and the page's records alone (a page of 100 decodes
     100 records, not every one: docs/architecture.md §9, "The store"). The listing is
@@ -199,29 +222,29 @@ def _paged(
     mend: list[int] = []
     for _ in range(2):
         entries = _kept(store.listing(mend), filters)
-        tickets = _dashboard_order(entries)[page.offset : page.offset + page.limit]
+        tickets, more = _window(entries, page)
         records = store.get_records(tickets)
         mend = [t for t in tickets if t not in records or listed(records[t]) != entries[t]]
         if not mend:
-            return tickets, records, len(entries)
+            return tickets, records, len(entries), more
     return None
 
 
 def _chosen(
     store: StoreProtocol, page: Page | None, filters: Filters
-) -> tuple[list[int], Mapping[int, Mapping[str, Any]], int]:
-    """The tickets to show in order, their records, and how many trades ``filters``
-    keep: every one (no page, the old clients' every-trade answer) from every record;
-    a page from the listing (:func:`_paged`)."""
+) -> tuple[list[int], Mapping[int, Mapping[str, Any]], int, bool]:
+    """The tickets to show in order, their records, how many trades ``filters`` keep,
+    and whether trades follow: every one (no page, the old clients' every-trade answer)
+    from every record; a page from the listing (:func:`_paged`)."""
     found = _paged(store, page, filters) if page is not None else None
     if found is not None:
         return found
     records = store.records()
     entries = _kept({t: listed(r) for t, r in records.items()}, filters)
-    tickets = _dashboard_order(entries)
-    if page is not None:
-        tickets = tickets[page.offset : page.offset + page.limit]
-    return tickets, records, len(entries)
+    if page is None:
+        return _dashboard_order(entries), records, len(entries), False
+    tickets, more = _window(entries, page)
+    return tickets, records, len(entries), more
 
 
 def all_trades(
@@ -239,7 +262,7 @@ def all_trades(
     shape of ``GET /dtms/trade/{ticket}``, plus ``pnl_r``, ``score_detail`` and
     ``last_reason``; without ``journal`` (``journal=0``), each trade's journal and the
     ``actions_taken`` made of it are left out: they are most of a row's bytes."""
-    tickets, records, total = _chosen(store, page, filters)
+    tickets, records, total, more = _chosen(store, page, filters)
     trades: dict[str, Any] = {}
     for ticket in tickets:
         record = records[ticket]
@@ -257,9 +280,12 @@ def all_trades(
             del view["trade_info"]["journal"], view["trade_info"]["actions_taken"]
         trades[str(ticket)] = view
     out: dict[str, Any] = {"trades": trades, "unknown": [], "account_mode": account_mode}
-    if page is not None:
-        more = page.offset + page.limit < total
+    if page is not None and page.after is None:
         out.update(total=total, offset=page.offset, limit=page.limit, more=more)
+    elif page is not None:  # next_after: where the next page starts (null: none follows)
+        following = tickets[-1] if more and tickets else None
+        out.update(total=total, after=page.after, limit=page.limit, more=more)
+        out["next_after"] = following
     return out
 
 

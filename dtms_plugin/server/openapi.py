@@ -155,6 +155,17 @@ PATHS: dict[str, Any] = {
                     "schema": {"type": "integer", "minimum": 0, "default": 0},
                 },
                 {
+                    "name": "after",
+                    "in": "query",
+                    "description": "without tickets: a page of the trades whose ticket is"
+                    " above this one (0: the first page), lowest ticket first, with"
+                    " next_after (the after of the next page; null: none follows); a trade"
+                    " that closes, is deleted or registered between two pages moves no other"
+                    " (offset counts rows of an order that moves: a trade can be on neither"
+                    " page). Not with offset (a 400 naming after)",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": limits.MAX_TICKET},
+                },
+                {
                     "name": "state",
                     "in": "query",
                     "description": "only trades in one of these states (comma-separated or"
@@ -189,9 +200,10 @@ PATHS: dict[str, Any] = {
                 ),
                 "400": _json(
                     "FieldError",
-                    "bad ticket list (field: tickets), limit, offset, state, symbol or"
-                    " journal; a parameter this route does not take, or one of limit,"
-                    " offset and journal given twice (field: its name)",
+                    "bad ticket list (field: tickets), limit, offset, after, state, symbol"
+                    " or journal; after with offset; a parameter this route does not take,"
+                    " or one of limit, offset, after and journal given twice (field: its"
+                    " name)",
                 ),
                 **_ERRORS,
             },

@@ -274,6 +274,11 @@ SCHEMAS: dict[str, Any] = {
             "offset": {"type": "integer", "description": "a page's: trades before it"},
             "limit": {"type": "integer", "description": "a page's: the most it holds"},
             "more": {"type": "boolean", "description": "a page's: trades follow it"},
+            "after": {"type": "integer", "description": "a page by after: its after"},
+            "next_after": {
+                "type": ["integer", "null"],
+                "description": "a page by after: the next page's after (null: none follows)",
+            },
         },
     },
     "Unregistered": {

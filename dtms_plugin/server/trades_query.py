@@ -24,7 +24,7 @@ from .query import check_names as query_names
 from .validation import FieldError, parse_ticket_list, show
 
 #: Every parameter the route reads; ``ticket`` only to say it is one letter short.
-KNOWN = ("tickets", "tickets[]", "limit", "offset", "state", "symbol", "journal")
+KNOWN = ("tickets", "tickets[]", "limit", "offset", "after", "state", "symbol", "journal")
 #: Parameters that may be repeated (each value, or comma-separated values, adds to a list).
 LISTS = ("tickets", "tickets[]", "state", "symbol")
 STATE_NAMES = tuple(s.value for s in DefensiveState)

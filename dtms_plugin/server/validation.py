@@ -141,6 +141,16 @@ def parse_offset(text: str | None, *, field: str = "offset") -> int:
     return min(int(digits or 0), limits.MAX_TICKET)
 
 
+def parse_after(text: str | None, *, field: str = "after") -> int | None:
+    """``after`` of ``GET /dtms/trades``: a ticket (the last one of the page read), or
+    ``0`` for the first page; None when absent. Digits only, as a ticket in a query."""
+    if text is None:
+        return None
+    if text.isascii() and text.isdigit() and not text.lstrip("0"):
+        return 0
+    return parse_ticket_text(text, field)
+
+
 def _positive_number(body: Mapping[str, Any], field: str) -> float:
     """A number in (0, ``limits.MAX_NUMBER``], or a plain decimal string of one: an int
     of 400 digits or ``1e400`` is a 400 naming the field, never an OverflowError."""
@@ -304,26 +314,41 @@ REGISTRATION_GUARDED = Guarded.of(
 )
 
 
-#: the fields whose names are held to each other: two entry prices that differ are a 400
-#: (which one the trade was filled at is not guessed); for the others the field's own
-#: name wins over an alias beside it (a MetaTrader position's ``sl``, ``type`` or ``time``
-#: sent along with the canonical fields, as clients that copy a position's dict do)
-_HELD_TOGETHER = frozenset({"entry"})
+def _same(first: Any, other: Any) -> bool:
+    """Whether two names of one field carry one value: times to the second (MetaTrader's
+    ``time`` is whole seconds where ``opened_at`` may carry its milliseconds), the rest
+    exactly (``"2000.5"`` and ``2000.5``, ``type: 0`` and ``"buy"`` are one value once
+    read)."""
+    if isinstance(first, datetime) and isinstance(other, datetime):
+        return first.replace(microsecond=0) == other.replace(microsecond=0)
+    return bool(first == other)
 
 
 def _aliased(body: Mapping[str, Any], field: str, parse: Callable[[str], Any]) -> Any:
-    """The value of ``field`` under the first of its names (:data:`ALIASES`) the client
-    used. Every name sent is read, so a malformed one is a 400 naming it; two that
-    disagree are a 400 naming both only for :data:`_HELD_TOGETHER`. None: under no name."""
-    given = [(name, parse(name)) for name in ALIASES[field] if name in body]
+    """The value of ``field`` under the names (:data:`ALIASES`) the client used. Every
+    name sent is read, so a malformed one is a 400 naming it; two that carry different
+    values are a 400 naming both, for every field alike: which one the client meant (the
+    side, the stop, the opening, the fill) would be a guess, and a guess answered 201
+    reads as done (docs/client.md, "Registering"). A name sent as null beside one with a
+    value is JSON's "no value", not a second one (a MetaTrader position's dict copied
+    with ``sl: null``); 0 is a level of "none", and contradicts a stop. None: under no
+    name."""
+    names = [name for name in ALIASES[field] if name in body]
+    names = [name for name in names if body[name] is not None] or names
+    given = [(name, parse(name)) for name in names]
     if not given:
         return None
     first_name, first = given[0]
-    if field in _HELD_TOGETHER:
-        for name, value in given[1:]:
-            if value != first:
-                raise FieldError(name, f"differs from {first_name} ({value!r} != {first!r})")
+    for name, value in given[1:]:
+        if not _same(first, value):
+            raise FieldError(
+                name, f"differs from {first_name} ({_shown(value)} != {_shown(first)})"
+            )
     return first
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
 
 
 def parse_registration(body: object) -> Registration:
