@@ -150,6 +150,23 @@ def trade_line(store: StoreProtocol, ticket: int, record: dict[str, Any]) -> dic
     }
 
 
+def archived_line(store: StoreProtocol, ticket: int, record: dict[str, Any]) -> dict[str, Any]:
+    """An archived trade (a reused ticket's earlier one, docs/dtms.md §8): its record,
+    ``archived: true``, no state row (the ticket's is the new trade's), and the entries
+    of the ticket's history dated from its opening to its close (the ticket's history
+    holds both trades')."""
+    first, last = record.get("opened_at"), record.get("closed_at")
+    actions = [
+        a
+        for a in store.actions(ticket, PER_TICKET_ACTIONS)
+        if isinstance(a.get("at"), str)
+        and (not isinstance(first, str) or a["at"] >= first)
+        and (not isinstance(last, str) or a["at"] <= last)
+    ]
+    return {"ticket": ticket, "record": record, "state": None, "actions": actions,
+            "archived": True}  # fmt: skip
+
+
 def export(
     store: StoreProtocol, out: IO[str], since: datetime | None, until: datetime
 ) -> tuple[int, int]:
@@ -165,6 +182,13 @@ def export(
         if at >= until or (since is not None and at < since):
             continue
         line = trade_line(store, ticket, record)
+        out.write(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n")
+        count += 1
+    for ticket, record in store.archives():
+        at = closed_time(record)
+        if at is None or at >= until or (since is not None and at < since):
+            continue
+        line = archived_line(store, ticket, record)
         out.write(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n")
         count += 1
     return count, owed

@@ -191,6 +191,12 @@ SCHEMAS: dict[str, Any] = {
             },
             "ignored": {**IGNORED, "description": "a close's: " + IGNORED["description"]},
             "ignored_count": IGNORED_COUNT,
+            "archived": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "earlier trades of this ticket (a broker reused it), oldest"
+                " first: opened_at, closed_at, close_reason, realised_profit...; absent: none",
+            },
         },
     },
     "TradeInfo": {

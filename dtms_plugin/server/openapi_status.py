@@ -205,6 +205,10 @@ STATUS_SCHEMAS: dict[str, Any] = {
             },
             "monitor": {"$ref": "#/components/schemas/Monitor"},
             "trades": {"type": "integer"},
+            "archived": {
+                "type": "integer",
+                "description": "closed trades of reused tickets, kept aside (not in trades)",
+            },
             "states": {
                 "type": "object",
                 "required": list(_STATE["enum"]),

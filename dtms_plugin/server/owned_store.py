@@ -109,6 +109,9 @@ class OwnedStore:
     def archived(self, ticket: int) -> list[dict[str, Any]]:
         return self.inner.archived(ticket)
 
+    def archives(self) -> list[tuple[int, dict[str, Any]]]:
+        return self.inner.archives()
+
     def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
         return self.inner.purge_closed(closed_before, limit)
 

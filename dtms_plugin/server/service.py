@@ -41,6 +41,7 @@ from .views import (
     last_journal_entry,
     state_name,
     trade_view,
+    with_archived,
 )
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (open_store)
@@ -258,7 +259,8 @@ class DtmsService(Registering, Closing, Unregistering):
         record = self.store.get_record(ticket)
         if record is None:
             return None
-        return self.view(ticket, record, self.account_defensive())
+        view = self.view(ticket, record, self.account_defensive())
+        return with_archived(view, self.store.archived(ticket))
 
     def view(
         self, ticket: int, record: Mapping[str, Any], account_defensive: bool
@@ -366,6 +368,7 @@ class DtmsService(Registering, Closing, Unregistering):
             },
             "monitor": self._monitor_summary(),
             "trades": len(listing),
+            "archived": len(self.store.archives()),  # in no state count: kept aside
             "states": states,
             "account_mode": account_mode_view(self.store.get_account_mode(), self._engine_now),
             **({"replicas": self.replicas.status()} if self.replicas is not None else {}),

@@ -313,3 +313,29 @@ def not_applied(reg: Registration, record: Mapping[str, Any]) -> dict[str, dict[
         if kept is None or abs(float(sent) - float(kept)) > 1e-9 * max(1.0, abs(float(kept))):
             out[sent_name] = {"sent": sent, "kept": kept}
     return out
+
+
+#: What :func:`with_archived` shows of each archived trade (the record's names).
+ARCHIVED_KEYS = (
+    "direction",
+    "entry_price",
+    "volume",
+    "opened_at",
+    "closed_at",
+    "close_reason",
+    "realised_profit",
+    "close_price",
+)
+
+
+def with_archived(view: dict[str, Any], archived: list[dict[str, Any]]) -> dict[str, Any]:
+    """``view`` with ``archived``: the earlier trades of its ticket, oldest first, when
+    a broker handed the ticket out again (docs/dtms.md §8). Archived, a closed trade and
+    its result were in no answer at all; ``dtms export`` writes each whole."""
+    if archived:
+        shown = []
+        for record in archived:
+            fields = trade_fields(record)
+            shown.append({k: record.get(k, fields.get(k)) for k in ARCHIVED_KEYS})
+        view["archived"] = shown
+    return view

@@ -26,6 +26,7 @@ import orjson
 
 from hookspecs import locks
 
+from .archives import disk_archives, disk_purge_archives
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .disk_listing import DiskcacheListing
 from .opening import StoreError, open_cache
@@ -177,12 +178,18 @@ class Store(DiskcacheListing, SharedReads):
                 out.append(record)
         return out
 
+    def archives(self) -> list[tuple[int, dict[str, Any]]]:
+        """``(ticket, record)`` of every archived record (:mod:`.archives`)."""
+        return disk_archives(self)
+
     def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
         """Remove at most ``limit`` CLOSED records closed before ``closed_before`` (oldest
         tickets first), with their state row, journal index and journal entries, in one
-        transaction; returns their tickets. A record that is not CLOSED, has no close time
-        or is not valid JSON is never touched: retention only ever removes finished trades.
-        The condition is read by SQLite from the JSON text, so no record is decoded."""
+        transaction; returns their tickets. Archived records past it go too (at most
+        ``limit``), not counted in the tickets: the live record of their ticket stays. A
+        record that is not CLOSED, has no close time or is not valid JSON is never
+        touched: retention only ever removes finished trades. The condition is read by
+        SQLite from the JSON text, so no record is decoded."""
         if limit <= 0:
             return []
         stamp = _iso(closed_before)
@@ -201,6 +208,7 @@ class Store(DiskcacheListing, SharedReads):
                 )
             ]
             self._delete_many(gone)
+            disk_purge_archives(self, stamp, limit)
         return tickets
 
     def records(self) -> dict[int, dict[str, Any]]:

@@ -59,8 +59,13 @@ class StoreProtocol(Protocol):
 
     def archived(self, ticket: int) -> list[dict[str, Any]]: ...
 
+    def archives(self) -> list[tuple[int, dict[str, Any]]]:
+        """``(ticket, record)`` of every archived record: export, status, retention."""
+        ...
+
     def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
-        """Remove finished trades closed before ``closed_before`` (retention)."""
+        """Remove finished trades closed before ``closed_before`` (retention), and the
+        archived records closed before it; answers the tickets of the records removed."""
         ...
 
     def records(self) -> dict[int, dict[str, Any]]:

@@ -32,6 +32,7 @@ import redis
 
 from hookspecs import masked_url
 
+from .archives import redis_archives, redis_purge_archives
 from .core import PER_TICKET_ACTIONS, _iso
 from .disk import Encoded, encode
 from .listing import lenient_loads, listing_text
@@ -315,9 +316,14 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
         value = self._read(f"archive:{ticket}")
         return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
 
+    def archives(self) -> list[tuple[int, dict[str, Any]]]:
+        """``(ticket, record)`` of every archived record (:mod:`.archives`)."""
+        return redis_archives(self)
+
     def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
         """Remove at most ``limit`` CLOSED records (no action owed) closed before
-        ``closed_before``, with their state and journal entries, in one script call."""
+        ``closed_before``, with their state and journal entries, in one script call;
+        archived records past it too (not in the tickets answered)."""
         if limit <= 0:
             return []
         stamp = _iso(closed_before)
@@ -329,8 +335,9 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
                 gone[ticket] = rec
             if len(gone) >= limit:
                 break
-        if gone:
-            with self._writing("retention of closed trades") as ops:
+        with self._writing("retention of closed trades") as ops:
+            redis_purge_archives(self, stamp, ops)
+            if gone:
                 for ticket, rec in gone.items():
                     ops.append(["purge", str(ticket)])
                     # out of the account rails too, as it leaves the single server's book

@@ -263,3 +263,19 @@ def test_archive_and_retention(store: StoreProtocol) -> None:
     assert store.purge_closed(T0) == [1]  # 2 still owes an action: kept
     assert store.records() == {2: {"state": "CLOSED", "closed_at": old, "owed": ["hedge"]}}
     assert store.get_state(1) is None and store.actions(ticket=1) == []
+
+
+def test_archives_are_listed_and_retention_removes_them(store: StoreProtocol) -> None:
+    """Archived records are finished trades too: listed for ``dtms export`` and the
+    status, and removed by retention past their close (they were kept for ever)."""
+    old = {"state": "CLOSED", "closed_at": "2026-01-02T00:00:00+00:00", "opened_at": "a"}
+    late = {"state": "CLOSED", "closed_at": "2026-03-02T00:00:00+00:00", "opened_at": "b"}
+    for ticket, record in ((3, old), (3, late), (4, old)):
+        store.put_record(ticket, record)
+        store.archive_record(ticket)
+    store.put_record(3, {"state": "HEALTHY"})
+    assert sorted(store.archives(), key=lambda e: (e[0], e[1]["opened_at"])) == [
+        (3, old), (3, late), (4, old)
+    ]  # fmt: skip
+    assert store.purge_closed(datetime(2026, 2, 1, tzinfo=UTC)) == []
+    assert store.archives() == [(3, late)] and store.get_record(3) == {"state": "HEALTHY"}
