@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from .client.bodies import closed_answer
+from .client.bodies import closed_answer, unregistered_answer
 from .client.http import (
     BAD_URL_ERRORS,
     CONNECTION_LIMIT,
@@ -355,6 +355,9 @@ def _judge(
         # after the close): final, and nothing is wrong; the refresh reads it CLOSED
         why = reply.message if reply.status == 409 else "kept CLOSED by the server"
         log.info("DTMS %s: %s; not sent again", what, why)
+        return "delivered"
+    if kind == "register" and unregistered_answer(reply):  # an operator's DELETE stands
+        log.info("DTMS %s: %s; left alone", what, reply.message)
         return "delivered"
     if kind == "closed" and status == 404 and _no_such_trade(reply):
         # final (sending it again changes nothing), but no success: the server's store

@@ -223,6 +223,9 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
             # the broker's open time, not the server's arrival time: a registration
             # delivered late (the server was down) must not date the trade after its close
             "opened_at": trade.opened_at.isoformat(),
+            # the host's own registration: it does not undo an operator's DELETE of the
+            # position (the server answers 409 "trade unregistered", docs/client.md)
+            "automatic": True,
         }
         self._open.add(trade.ticket)
         self._closed.pop(trade.ticket, None)

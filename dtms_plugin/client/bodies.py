@@ -154,6 +154,13 @@ def closed_answer(reply: Reply) -> bool:
     return reply.ok and body.get("state") == "CLOSED"
 
 
+def unregistered_answer(reply: Reply) -> bool:
+    """The server's 409 ``trade unregistered``: an operator unregistered the position
+    this automatic registration names. Final: the host leaves it alone."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    return reply.status == 409 and body.get("error") == "trade unregistered"
+
+
 def result_of(ticket: Any, reply: Reply) -> RegisterResult:
     """A registration's answer (one ``enable`` reply or one item of a batch)."""
     body = reply.body if isinstance(reply.body, dict) else {}

@@ -65,6 +65,15 @@ class TradeClosed(Conflict):
     error = "trade closed"
 
 
+class TradeUnregistered(Conflict):
+    """A trading host's automatic registration (``automatic: true``: re-registered from
+    its broker's positions) of a position an operator unregistered: the host is told to
+    leave it alone, or it undid every ``DELETE`` at its next refresh. A registration
+    without ``automatic`` (a person's, a program's) manages it again."""
+
+    error = "trade unregistered"
+
+
 def error_body(
     error: str, message: str, *, field: str | None = None, **extra: Any
 ) -> dict[str, Any]:

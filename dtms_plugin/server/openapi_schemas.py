@@ -105,6 +105,11 @@ SCHEMAS: dict[str, Any] = {
                 "description": "an integer, or a string of one",
             },
             "comment": {"type": "string"},
+            "automatic": {
+                "type": "boolean",
+                "description": "a trading host's own registration: of a position unregistered"
+                " (DELETE), a 409 'trade unregistered'; without it, managed again",
+            },
         },
     },
     "Registered": {

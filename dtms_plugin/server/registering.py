@@ -90,6 +90,8 @@ class Registering(ServiceParts):
             try:
                 self._check_opened_at(reg)
                 stands, record = self._standing(reg)
+                if record is None:
+                    self._check_unregistered(reg)
             except Conflict as exc:
                 out[i] = exc
                 continue

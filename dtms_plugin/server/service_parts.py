@@ -16,6 +16,7 @@ from .observed import ObservedHost
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
     from .close_inbox import LeftCloses
     from .replicas import Replicas
+    from .validation import Registration
 
 
 class ServiceParts:
@@ -43,3 +44,5 @@ class ServiceParts:
         async def _settle_left(self, ticket: int) -> None: ...
 
         async def _unregister_now(self, ticket: int) -> bool: ...
+
+        def _check_unregistered(self, reg: Registration) -> None: ...

@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from typing import TYPE_CHECKING, Any
 
+from .errors import TradeUnregistered
 from .service_parts import ServiceParts
+from .validation import parse_time
 from .views import record_state, trade_fields
+
+if TYPE_CHECKING:
+    from .validation import Registration
+
+
+def _mark(ticket: int) -> str:
+    """The store value that remembers an unregistration of ``ticket``."""
+    return f"unregistered:{ticket}"
 
 
 class Unregistering(ServiceParts):
@@ -72,8 +83,37 @@ class Unregistering(ServiceParts):
             self.replicas.release({ticket} & self.replicas.held)
         # the entry names the symbol itself: the record that held it is gone, and the
         # original's action_history shows each entry's symbol (docs/architecture.md)
-        symbol = trade_fields(record).get("symbol") if record is not None else None
+        fields = trade_fields(record) if record is not None else {}
+        symbol = fields.get("symbol")
+        # remembered: a host sharing the account re-registers the position it still
+        # holds from its broker at its next refresh, which undid the DELETE (docs/client.md)
+        at = self._host.clock.now().isoformat()
+        mark = {"symbol": symbol, "direction": fields.get("direction"), "at": at}
+        self.store.put_value(_mark(ticket), mark)
         entry = {"type": "unregistered", "ticket": ticket, "reason": "API", "symbol": symbol}
         self._host.journal(entry)
         self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
         return True
+
+    def _check_unregistered(self, reg: Registration) -> None:
+        """For a ticket with no record: a :class:`TradeUnregistered` when ``reg`` is a
+        host's automatic registration of the position an operator unregistered (the
+        same symbol and side, opened before the unregistration); any other registration
+        of the ticket forgets the unregistration (a person's or a program's registers it
+        again on purpose; another position under a reused ticket is another trade)."""
+        mark = self.store.get_value(_mark(reg.ticket))
+        if not isinstance(mark, dict):
+            return
+        if reg.automatic and _same_position(mark, reg):
+            message = (
+                f"trade {reg.ticket} was unregistered at {mark.get('at')}: DTMS leaves it"
+                " alone until it is registered again without automatic"
+            )
+            raise TradeUnregistered("ticket", message, {"ticket": reg.ticket})
+        self.store.put_value(_mark(reg.ticket), None)
+
+
+def _same_position(mark: dict[str, Any], reg: Registration) -> bool:
+    at = parse_time(mark.get("at"), "at") if isinstance(mark.get("at"), str) else None
+    before = reg.opened_at is None or at is None or reg.opened_at <= at
+    return mark.get("symbol") == reg.symbol and mark.get("direction") == reg.direction and before

@@ -54,6 +54,9 @@ class Registration:
     #: False when ``volume`` was not sent and was taken at registration (the broker's
     #: position's, or the kept trade's): a repeat does not report it as not applied
     volume_sent: bool = True
+    #: sent by a trading host on its own (``automatic: true``), not by a person or a
+    #: program's decision: it does not undo an unregistration (unregistering.py)
+    automatic: bool = False
 
 
 def parse_ticket(value: object, field: str = "ticket") -> int:
@@ -305,6 +308,7 @@ REGISTRATION_KEYS: frozenset[str] = frozenset(
         *ALIASES["opened_at"],
         "magic",
         "comment",
+        "automatic",
     )
 )
 #: the optional registration fields whose silent loss changes risk: a trade kept without
@@ -379,6 +383,9 @@ def parse_registration(body: object) -> Registration:
     comment = body.get("comment", "")
     if not isinstance(comment, str):
         raise FieldError("comment", f"expected a string, got {show(comment)}")
+    automatic = body.get("automatic", False)
+    if not isinstance(automatic, bool):
+        raise FieldError("automatic", f"expected true or false, got {show(automatic)}")
     return Registration(
         ticket=ticket,
         symbol=symbol,
@@ -390,4 +397,5 @@ def parse_registration(body: object) -> Registration:
         opened_at=opened_at,
         magic=magic,
         comment=comment,
+        automatic=automatic,
     )

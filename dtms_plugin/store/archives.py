@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .disk import UnsafeRowError, encode
 from .rows import SCAN_ROWS, key_number
 
-if TYPE_CHECKING:
-    from .core import Store
-    from .redis_store import RedisStore
-
+#: ``store`` below is a :class:`~.core.Store` (``disk_*``) or a
+#: :class:`~.redis_store.RedisStore` (``redis_*``), whose private rows these read: typed
+#: ``Any``, as naming them here would make an import cycle between the modules.
 #: Retention's archived candidates (as ``core._CLOSED_BEFORE`` for the records).
 _ARCHIVED_BEFORE = (
     "SELECT key FROM Cache WHERE key >= 'archive:' AND key < 'archive;' AND raw = 1"
@@ -41,7 +40,7 @@ def retained(record: Any, stamp: str) -> bool:
     return not (finished and isinstance(closed, str) and closed < stamp)
 
 
-def disk_archives(store: Store) -> list[tuple[int, dict[str, Any]]]:
+def disk_archives(store: Any) -> list[tuple[int, dict[str, Any]]]:
     """``(ticket, record)`` of every readable archived record, oldest first."""
     store._drain()
     rows = store._cache._sql(SCAN_ROWS, ("archive:", "archive;", time.time())).fetchall()
@@ -58,7 +57,7 @@ def disk_archives(store: Store) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def disk_purge_archives(store: Store, stamp: str, limit: int) -> int:
+def disk_purge_archives(store: Any, stamp: str, limit: int) -> int:
     """Inside the caller's write: remove at most ``limit`` archived records retention
     removes at ``stamp``; how many."""
     rows = store._cache._sql(_ARCHIVED_BEFORE, (stamp, limit)).fetchall()
@@ -66,7 +65,7 @@ def disk_purge_archives(store: Store, stamp: str, limit: int) -> int:
     return len(rows)
 
 
-def redis_archives(store: RedisStore) -> list[tuple[int, dict[str, Any]]]:
+def redis_archives(store: Any) -> list[tuple[int, dict[str, Any]]]:
     """``(ticket, record)`` of every readable archived record (a list per ticket)."""
     out = []
     for ticket in _archived_tickets(store):
@@ -74,7 +73,7 @@ def redis_archives(store: RedisStore) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def redis_purge_archives(store: RedisStore, stamp: str, ops: list[list[Any]]) -> None:
+def redis_purge_archives(store: Any, stamp: str, ops: list[list[Any]]) -> None:
     """Add to ``ops`` (the caller's write) what removes the archived records retention
     removes at ``stamp``: each ticket's list rewritten without them, or deleted."""
     for ticket in _archived_tickets(store):
@@ -85,7 +84,7 @@ def redis_purge_archives(store: RedisStore, stamp: str, ops: list[list[Any]]) ->
             ops.append(["set", key, encode(kept)] if kept else ["del", key])
 
 
-def _archived_tickets(store: RedisStore) -> list[int]:
+def _archived_tickets(store: Any) -> list[int]:
     import redis  # only with a Redis store: a directory store needs no client
 
     try:

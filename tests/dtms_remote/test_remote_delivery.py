@@ -38,6 +38,8 @@ async def test_registration_is_posted_with_the_contract_fields(
         # the broker's open time: delivered late (the server was down), a registration
         # dated by the server's clock made the later close a 409, dropped with its outcome
         "opened_at": sold.opened_at.isoformat(),
+        # a host's own registration: it does not undo an operator's DELETE (docs/client.md)
+        "automatic": True,
     }
     assert strategy.store.outbox_len() == 0
     assert fake.auth_headers == [None]

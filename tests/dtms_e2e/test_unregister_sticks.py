@@ -1,0 +1,58 @@
+"""An unregistration (``DELETE /dtms/trade/{ticket}``) stands while a trading host with
+the remote strategy holds the position on the same account: the host's automatic
+re-registration from its broker's positions, at its next refresh, is answered 409
+``trade unregistered`` and the host leaves the trade alone (it used to register it again
+85 ms later, and DTMS managed it again); a registration by a program or a person (no
+``automatic``) manages it again. A real server on loopback, a real remote host, real
+stores in ``tmp_path``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import aiohttp
+import pytest
+from support.dtms_server_world import World, open_position, wavy_path
+
+from dtms_plugin.client import AsyncDtmsClient
+
+from .test_remote_entries_real_server import Rig
+
+
+async def test_a_host_does_not_undo_an_unregistration(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = Rig(tmp_path, World({"XAUUSD": wavy_path(2000.0, 1100)}, visible=1000))
+    await rig.start_server()
+    try:
+        remote = await rig.remote()
+        ticket = open_position(rig.world)
+        position = rig.world.broker.position(ticket)
+        assert position is not None
+        await remote.on_trade_executed(rig.host, position)
+        await remote.drain()
+        assert rig.server is not None
+        url = str(rig.server.make_url("")).rstrip("/")
+        async with AsyncDtmsClient(url) as dtms:
+            assert await dtms.state(ticket) is not None
+            assert await dtms.unregister(ticket) is True
+            caplog.set_level(logging.INFO, "dtms_plugin")
+            for _ in range(3):  # the host's refreshes: it finds the ticket unknown
+                await remote.on_cycle(rig.host, rig.world.now())
+                await remote.drain()
+            assert await dtms.state(ticket) is None, "the host undid the unregistration"
+            assert not remote.is_defensive(rig.host, ticket)
+            assert "left alone" in caplog.text  # said at INFO, not an ERROR "dropped"
+            again = await dtms.register(
+                {"ticket": ticket, "symbol": "XAUUSD", "direction": "buy",
+                 "entry": position.entry_price, "volume": position.volume}
+            )  # fmt: skip
+            assert again.outcome == "registered", again
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{url}/dtms/trade/{ticket}") as resp,
+        ):
+            assert resp.status == 200
+    finally:
+        await rig.stop()
