@@ -34,7 +34,7 @@ from ..store.listing import Listed, listed
 from .metrics import ServerMetrics, metrics_handler
 from .query import given
 from .trades_query import Filters, check_names, parse_filters, ticket_list, wants_journal
-from .validation import FieldError, parse_after, parse_limit, parse_offset
+from .validation import parse_after, parse_limit, parse_offset
 from .views import (
     account_mode_view,
     batch_account_mode,
@@ -154,13 +154,10 @@ def page_of(query: Mapping[str, str]) -> Page | None:
     of the server's loop: docs/client.md, "Asking"); ``None`` when ``tickets`` is: a list
     of tickets is answered whole (the document says so), though a bad ``limit`` is still
     a 400."""
-    after = parse_after(query.get("after"))
-    if after is not None and "offset" in query:
-        raise FieldError("after", "give after or offset, not both: they are two orders")
     page = Page(
         parse_offset(query.get("offset")),
         parse_limit(query.get("limit"), default=PAGE_DEFAULT, maximum=PAGE_MAX),
-        after,
+        parse_after(query.get("after")),
     )
     return None if "tickets" in query else page
 
@@ -170,8 +167,9 @@ def _window(entries: Mapping[int, Listed], page: Page) -> tuple[list[int], bool]
     if page.after is None:
         end = page.offset + page.limit
         return _dashboard_order(entries)[page.offset : end], end < len(entries)
-    above = sorted(t for t in entries if t > page.after)
-    return above[: page.limit], len(above) > page.limit
+    above = sorted(t for t in entries if t > page.after)  # offset: skipped past after
+    end = page.offset + page.limit
+    return above[page.offset : end], len(above) > end
 
 
 NO_FILTERS = Filters()
@@ -284,7 +282,7 @@ def all_trades(
         out.update(total=total, offset=page.offset, limit=page.limit, more=more)
     elif page is not None:  # next_after: where the next page starts (null: none follows)
         following = tickets[-1] if more and tickets else None
-        out.update(total=total, after=page.after, limit=page.limit, more=more)
+        out.update(total=total, after=page.after, offset=page.offset, limit=page.limit, more=more)
         out["next_after"] = following
     return out
 

@@ -162,7 +162,7 @@ PATHS: dict[str, Any] = {
                     " next_after (the after of the next page; null: none follows); a trade"
                     " that closes, is deleted or registered between two pages moves no other"
                     " (offset counts rows of an order that moves: a trade can be on neither"
-                    " page). Not with offset (a 400 naming after)",
+                    " page). With offset: that many tickets above it skipped",
                     "schema": {"type": "integer", "minimum": 0, "maximum": limits.MAX_TICKET},
                 },
                 {
@@ -201,7 +201,7 @@ PATHS: dict[str, Any] = {
                 "400": _json(
                     "FieldError",
                     "bad ticket list (field: tickets), limit, offset, after, state, symbol"
-                    " or journal; after with offset; a parameter this route does not take,"
+                    " or journal; a parameter this route does not take,"
                     " or one of limit, offset, after and journal given twice (field: its"
                     " name)",
                 ),

@@ -155,5 +155,5 @@ def test_trades_in_a_state_are_asked_of_the_server_not_all_fetched() -> None:
     assert done.returncode == 0, done.stderr
     assert list(json.loads(done.stdout)) == ["2"]
     # one page asked (an old server's answer says no more follow), filtered by the server
-    paged = "/dtms/trades?limit=1000&offset=0&state=CLOSED"
+    paged = "/dtms/trades?limit=1000&after=0&state=CLOSED"  # paged by ticket (after)
     assert [p for p in asked if p.startswith("/dtms/trades")] == [paged]
