@@ -128,6 +128,8 @@ class Registering(ServiceParts):
         for i, reg in regs:
             try:
                 self._check_opened_at(reg)
+                if self.store.get_record(reg.ticket) is None:  # the mark is the store's
+                    self._check_unregistered(reg)
                 created, body = await register(self, replicas, reg)  # body: the record
             except NotApplied as exc:
                 raise EngineUnavailable(str(exc)) from None

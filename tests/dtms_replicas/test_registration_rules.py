@@ -123,3 +123,26 @@ def test_a_closed_ticket_registered_for_another_position_is_a_new_trade(
         assert c.store.archived(later) == [old]
         # the new trades are managed: each held by a replica
         wait_for(lambda: all(c.owners()), timeout=30, what="the new trades' leases")
+
+
+def test_an_unregistration_stands_on_every_replica(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Unregistered through one replica, a host's automatic registration of the same
+    position through another is the single server's 409; a registration without
+    ``automatic`` manages it again."""
+    with cluster(redis_server.url(), tmp_path, trades=1, replicas_n=2, lease_seconds=3.0,
+                 monitor_seconds=60) as c:  # fmt: skip
+        first, second = (r.server.url for r in c.replicas)
+        [ticket] = c.tickets
+        assert _post(first, registration(ticket)).status_code in (200, 201)
+        gone = requests.delete(f"{first}/dtms/trade/{ticket}", headers=AUTH, timeout=60)
+        assert gone.status_code in (200, 202), gone.text  # 202: through the stream
+        wait_for(lambda: c.store.get_record(ticket) is None, timeout=30, what="the unregistration")
+        again = _post(second, {**registration(ticket), "automatic": True})
+        assert again.status_code == 409, again.text
+        assert again.json()["error"] == "trade unregistered"
+        assert c.store.get_record(ticket) is None
+        wanted = _post(second, registration(ticket))
+        assert wanted.status_code == 201, wanted.text
+        wait_for(lambda: c.store.get_record(ticket) is not None, timeout=30, what="the record")
