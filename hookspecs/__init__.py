@@ -42,7 +42,7 @@ from .host_names import LOOPBACK_NAMES, answered_names, is_loopback
 from .interrupts import keep_interrupts
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 from .rules import HOOK_RULES, SYNC_ONLY_HOOKS, HookRule
-from .settings import ConfigError, parse_settings
+from .settings import ConfigError, parse_settings, require_buildable
 from .timeframes import Timeframe
 from .types import (
     DEFENSIVE_STATES,
@@ -123,6 +123,7 @@ __all__ = [
     "opposite",
     "parse_direction",
     "parse_settings",
+    "require_buildable",
     "rules",
     "spec",
 ]

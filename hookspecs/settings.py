@@ -15,6 +15,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from .timeframes import Timeframe
+
 T = TypeVar("T")
 
 #: Keys every ``[plugin.NAME]`` table may hold; the host reads them, plugins ignore them.
@@ -23,6 +25,21 @@ HOST_KEYS = frozenset({"timeout_seconds"})
 
 class ConfigError(ValueError):
     """A configuration value is wrong. The message names file, table and key."""
+
+
+def require_buildable(timeframe: str, base: str, where: str) -> None:
+    """A :class:`ConfigError` naming the setting ``where`` (table and key) unless bars of
+    ``timeframe`` can be built from the market's ``base`` bars
+    (:meth:`Timeframe.can_build_from`; ``MarketView.base_timeframe``).
+
+    Why a plugin calls it from ``configure``: asked for bars the market cannot build, the
+    market raises on every cycle, the host's breaker switches the plugin off after five,
+    and the run goes on, exit code 0, without the stops the plugin was there to move."""
+    if not Timeframe.parse(timeframe, where).can_build_from(base):
+        raise ConfigError(
+            f"{where}: {timeframe} bars cannot be built from the market's {base} bars; "
+            f"name {base} or a multiple of it"
+        )
 
 
 def parse_settings(cls: type[T], table: Mapping[str, Any], where: str) -> T:

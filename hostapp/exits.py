@@ -41,6 +41,7 @@ from hookspecs import (
     Trade,
     hookimpl,
     parse_settings,
+    require_buildable,
 )
 
 from .exit_settings import ExitSettings, wilder_atr
@@ -160,6 +161,9 @@ class ExitManager:
         source = getattr(getattr(host, "config", None), "source", "plugins.toml")
         where = f"{source} [plugin.{PLUGIN_NAME}]"
         self.settings = parse_settings(ExitSettings, host.config_for(PLUGIN_NAME), where)
+        if self.settings.atr_timeframe:  # empty: the host's, which the host checked
+            base = host.market.base_timeframe
+            require_buildable(self.settings.atr_timeframe, base, f"{where} atr_timeframe")
         # a host that runs for months reports on its newest trades, not on every one
         self.held_window = None if host.mode == "simulated" else HELD_WINDOW
 

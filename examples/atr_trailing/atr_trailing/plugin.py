@@ -29,12 +29,12 @@ from hookspecs import (
     Action,
     ActionKind,
     Bar,
-    ConfigError,
     HostView,
     Timeframe,
     Trade,
     hookimpl,
     parse_settings,
+    require_buildable,
 )
 
 NAME = "atr_trailing"
@@ -72,13 +72,8 @@ class ChandelierExit:
     def configure(self, host: HostView) -> None:
         self.settings = parse_settings(Settings, host.config_for(NAME), f"[plugin.{NAME}]")
         self.timeframe = self.settings.timeframe or host.timeframe
-        base = host.market.base_timeframe
-        if not Timeframe.parse(self.timeframe, "timeframe").can_build_from(base):
-            # here, in one line, not as a failure on every bar until the breaker trips
-            raise ConfigError(
-                f"[plugin.{NAME}] timeframe: {self.timeframe} bars cannot be built from "
-                f"the market's {base} bars; name {base} or a multiple of it"
-            )
+        # here, in one line, not as a failure on every bar until the breaker trips
+        require_buildable(self.timeframe, host.market.base_timeframe, f"[plugin.{NAME}] timeframe")
 
     @hookimpl
     async def manage_positions(self, host: HostView, now: datetime) -> None:
