@@ -196,6 +196,33 @@ def test_a_timeframe_the_data_cannot_give_is_refused_at_start_up(tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize("value", ["inf", "nan", "-1.0", "0.0"])
+def test_a_multiple_that_is_no_finite_positive_number_is_refused(
+    tmp_path: Path, value: str
+) -> None:
+    """``multiple = inf`` put every stop infinitely far: the plugin ran and never trailed."""
+    config = f'[plugins]\nenabled = ["atr_trailing"]\n[plugin.atr_trailing]\nmultiple = {value}\n'
+    proc = _replay(tmp_path, config)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "[plugin.atr_trailing]" in lines[0], lines
+    assert "key 'multiple': expected a finite number > 0" in lines[0]
+
+
+def test_a_period_longer_than_the_data_says_why_no_stop_moved(tmp_path: Path) -> None:
+    """``period = 100000`` on 2,000 bars: it never had the bars its ATR needs, and said
+    nothing, its activity 0, as if the trades had never needed trailing."""
+    config = '[plugins]\nenabled = ["atr_trailing"]\n[plugin.atr_trailing]\nperiod = 100000\n'
+    proc = _replay(tmp_path, config, "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)["plugin_reports"]["atr_trailing"]
+    assert report["stops_moved"] == 0
+    assert report["note"] == (
+        "moved no stop: its Chandelier over 100000 bars needs 100,001 closed M5 bars of a "
+        "symbol, and the run had at most 1,999 (lower period)"
+    )
+
+
 def test_replay_compare_against_the_baseline(tmp_path: Path) -> None:
     start = datetime(2024, 3, 4, tzinfo=UTC)
     data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", start, 2000, seed=4))

@@ -20,6 +20,7 @@ Positions that another manager opened on a trade's behalf (comments ``DTMS_HEDGE
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,8 +51,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.period < 2:
             raise ValueError(f"key 'period': expected an integer >= 2, got {self.period}")
-        if not self.multiple > 0:
-            raise ValueError(f"key 'multiple': expected a number > 0, got {self.multiple}")
+        if not (math.isfinite(self.multiple) and self.multiple > 0):  # inf: never a stop
+            raise ValueError(f"key 'multiple': expected a finite number > 0, got {self.multiple}")
         if self.timeframe:
             Timeframe.parse(self.timeframe, "key 'timeframe'")
 
@@ -65,6 +66,10 @@ class ChandelierExit:
         self.timeframe = "M5"
         self._last_bar: dict[str, datetime] = {}  # per symbol: the bar last acted on
         self.moves = 0
+        #: the most bars a pass over a symbol with open positions had, and whether one had
+        #: the ``period + 1`` the stop needs: a ``period`` longer than the data says so
+        self.most_bars = 0
+        self.had_enough = False
         #: per ticket, the bars on which it wanted to move the stop of a defended trade
         self.held_back: dict[int, int] = {}
 
@@ -82,7 +87,11 @@ class ChandelierExit:
         positions = [p for p in host.broker.positions() if not p.comment.startswith(NOT_OURS)]
         for symbol in {p.symbol for p in positions}:
             bars = host.market.bars(symbol, self.timeframe, self.settings.period + 1)
-            if len(bars) <= self.settings.period or self._last_bar.get(symbol) == bars[-1].time:
+            self.most_bars = max(self.most_bars, len(bars))
+            if len(bars) <= self.settings.period:
+                continue
+            self.had_enough = True
+            if self._last_bar.get(symbol) == bars[-1].time:
                 continue
             self._last_bar[symbol] = bars[-1].time
             for pos in positions:
@@ -95,7 +104,15 @@ class ChandelierExit:
         out: dict[str, Any] = {
             "activity": self.moves, "stops_moved": self.moves, "held_defensive": held
         }  # fmt: skip
-        if held and not self.moves:  # why it did nothing, in words a comparison prints
+        # why it did nothing, in words a comparison prints
+        if self.most_bars and not self.had_enough:
+            need = self.settings.period + 1
+            out["note"] = (
+                f"moved no stop: its Chandelier over {self.settings.period} bars needs {need:,} "
+                f"closed {self.timeframe} bars of a symbol, and the run had at most "
+                f"{self.most_bars:,} (lower period)"
+            )
+        elif held and not self.moves:
             out["note"] = (
                 f"moved no stop: the {len(held)} trades it would have trailed were under "
                 "defensive management (is_defensive), which it leaves to their defender; "
