@@ -94,6 +94,9 @@ class Activity:
     short: int = 0  # calls with fewer bars than the averages and the ATR need
     most_bars: int = 0
     orders: int = 0
+    crosses: int = 0  # bars whose averages crossed: an order, unless one of the two below
+    flat: int = 0  # crosses on bars without range (ATR 0): no stop distance to size on
+    below_zero: int = 0  # crosses whose stop or target fell at or below zero
     over_risk: int = 0  # risk-sized orders the minimum lot made risk more than asked
     worst_risk: float = 0.0  # the largest share of the balance one of them risked
     widened: int = 0  # orders whose ATR stop was inside the stops level plus the spread
@@ -206,8 +209,10 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
     direction = signal([b.close for b in bars[-(s.slow + 1) :]], s.fast, s.slow)
     if direction is None:
         return []  # most bars: no cross, and the ATR is not needed
+    seen.crosses += 1
     distance = atr(bars, s.atr_period)
     if distance <= 0:
+        seen.flat += 1
         return []
     price = entry_price(host.broker, symbol, direction, bars[-1])
     info = host.broker.symbol_info(symbol)
@@ -218,7 +223,8 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
     stop_distance = max(stop_distance, closest)
     stop_loss = price - sign * stop_distance
     take_profit = price + sign * stop_distance * s.tp_atr / s.sl_atr
-    if stop_loss <= 0 or take_profit <= 0:  # a bad tick's ATR can put either below zero
+    if stop_loss <= 0 or take_profit <= 0:  # a bad tick's ATR, or a huge sl_atr
+        seen.below_zero += 1
         return []
     volume = s.volume
     if info is not None and s.sizing == "risk":
@@ -261,6 +267,23 @@ def on_trade_executed(host: HostView, trade: Trade) -> None:
     )
 
 
+def skipped_crosses(seen: Activity, s: Settings) -> str:
+    """Why crosses gave no order, in words: a stop or target at or below zero (``sl_atr``
+    ATRs more than the price) or bars without range, never "no cross" when they did."""
+    why = []
+    if seen.below_zero:
+        why.append(
+            f"{seen.below_zero:,} whose stop ({s.sl_atr:g} ATRs) or target ({s.tp_atr:g} "
+            "ATRs) fell at or below zero (lower sl_atr or tp_atr)"
+        )
+    if seen.flat:
+        why.append(f"{seen.flat:,} on bars without range (ATR({s.atr_period}) = 0)")
+    return (
+        f"the {s.fast}/{s.slow} averages crossed {seen.crosses:,} times, and "
+        f"{seen.flat + seen.below_zero:,} of those crosses gave no order: " + "; ".join(why)
+    )
+
+
 @hookimpl
 def run_report() -> dict[str, Any]:
     """The orders proposed; when there were none, why, in one sentence for the summary."""
@@ -274,19 +297,27 @@ def run_report() -> dict[str, Any]:
             f"no order: the {s.fast}/{s.slow} cross and ATR({s.atr_period}) need {need} bars "
             f"of a symbol, and the run had at most {seen.most_bars}"
         )
-    elif seen.orders == 0:
+    elif seen.orders == 0 and seen.crosses == 0:
         out["note"] = (
             f"no order: the {s.fast}/{s.slow} averages never crossed in "
             f"{seen.calls - seen.short:,} bars with enough history"
         )
+    elif seen.orders == 0:
+        out["note"] = f"no order: {skipped_crosses(seen, s)}"
+    elif seen.flat or seen.below_zero:
+        out["note"] = f"{seen.orders:,} orders; {skipped_crosses(seen, s)}"
+    if seen.flat or seen.below_zero:
+        out["crosses_skipped"] = seen.flat + seen.below_zero
     if seen.widened:
         out["orders_widened"] = seen.widened
     if seen.over_risk:
-        out["note"] = (
+        over = (
             f"{seen.over_risk:,} of {seen.orders:,} orders risked more than the "
             f"{s.risk_per_trade * 100:g} % asked, up to {seen.worst_risk * 100:.1f} %: the "
             "symbol's minimum lot loses more than that at the stop (a small account, or "
             "a lot the host guessed for an unknown symbol)"
         )
+        # after the crosses that gave no order, if some did: both are said
+        out["note"] = f"{over}; {out['note']}" if "note" in out else over
         out["orders_over_risk"] = seen.over_risk
     return out
