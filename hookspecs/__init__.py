@@ -35,6 +35,7 @@ from .host import (
     HostView,
     MarketView,
     RunMode,
+    RunView,
     SeriesView,
     ServeOptions,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "Quote",
     "ResultCode",
     "RunMode",
+    "RunView",
     "SeriesView",
     "ServeOptions",
     "SimBroker",

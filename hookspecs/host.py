@@ -118,6 +118,34 @@ class Clock(Protocol):
 
 
 @runtime_checkable
+class RunView(Protocol):
+    """An optional capability of a host: which run of its command it is. The simulated
+    hosts offer it (``hostapp run``, ``hostapp replay`` and each run of an A/B or a
+    sweep); a plugin checks ``isinstance(host, RunView)`` and takes a host without it as
+    the command's own run.
+
+    Why: a command may replay the same bars several times (an A/B's three runs, a sweep's
+    dozens), and a plugin that tells the outside world what happened (a chat webhook)
+    would tell each event once per run, the counterfactual runs' too."""
+
+    @property
+    def run_name(self) -> str:
+        """The run as the command's summary names it (its ``run`` field): ``"run"`` for
+        a run's or a replay's own, ``"without"``, ``"same_entries"`` and ``"full"`` for
+        an A/B's three."""
+        ...
+
+    @property
+    def own_run(self) -> bool:
+        """Whether this is the command's own run: ``hostapp run``'s, a replay's, an A/B's
+        full run (``hostapp run`` reuses its own for it). The others, an A/B's baseline
+        and same-entries runs and a sweep's runs, replay the same bars with a plugin
+        switched on or off or the entries scripted; a plugin that tells the outside world
+        tells it of the command's own run only, so each event is told once."""
+        ...
+
+
+@runtime_checkable
 class HostView(Protocol):
     """The host as a plugin sees it."""
 

@@ -90,6 +90,7 @@ def one_run(
     replay shows progress."""
     state = _state_folder(label)
     cfg = _fresh_state(replay.config, replay.report, state)
+    cfg = dataclasses.replace(cfg, run_name=label, own_run=label in OWN_RUNS)
     for name in without:
         cfg = appmod.without_plugin(cfg, name)
     for name in with_:
@@ -125,6 +126,12 @@ def one_run(
         recorder=app.recorder,
         until=app.clock.now(),
     )
+
+
+#: The runs that are their command's own (``hookspecs.RunView.own_run``): a run's or a
+#: replay's, and an A/B's full run (which ``hostapp run`` takes from its own). A sweep's
+#: runs are labelled as the A/B's baseline and same-entries runs are.
+OWN_RUNS = frozenset({"run", "full"})
 
 
 def _state_folder(label: str) -> str:

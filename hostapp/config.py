@@ -153,6 +153,11 @@ class HostConfig:
     #: No plugins.toml was read (none in the folder, none named): every setting is a
     #: default, and messages name the defaults, not a file that does not exist. Not a key.
     defaults_only: bool = False
+    #: Which run of its command this configuration runs (``hookspecs.RunView``): the
+    #: summary's ``run`` name, and whether it is the command's own run (an A/B's baseline
+    #: and same-entries runs and a sweep's runs are not). Not keys: ``hostapp.ab`` sets them.
+    run_name: str = "run"
+    own_run: bool = True
 
     @property
     def source(self) -> str:

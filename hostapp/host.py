@@ -104,6 +104,16 @@ class Host:
     def serve_options(self) -> ServeOptions | None:
         return self._serve_options
 
+    @property
+    def run_name(self) -> str:
+        """``hookspecs.RunView``: the run's name in its command's summary."""
+        return self.config.run_name
+
+    @property
+    def own_run(self) -> bool:
+        """``hookspecs.RunView``: not an A/B's baseline or same-entries run, nor a sweep's."""
+        return self.config.own_run
+
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
         """The ``[plugin.NAME]`` table (a copy; empty when absent)."""
         return self.config.table_for(plugin_name)

@@ -54,11 +54,17 @@ class Sleeps:
         return self.now
 
 
-def notifier(hostapp_factory: Factory, url: str, **settings: Any) -> tuple[Any, WebhookNotifier]:
+def notifier(
+    hostapp_factory: Factory, url: str, *, mode: str = "live", **settings: Any
+) -> tuple[Any, WebhookNotifier]:
+    """A notifier on a host of ``mode``: live by default, as a simulated run posts only
+    when its settings say so."""
     sleeps = Sleeps()
     plugin = WebhookNotifier(sleep=sleeps, clock=sleeps.clock)
     config = {"plugin": {"notify_webhook": {"url": url, **settings}}}
-    return hostapp_factory({"notify_webhook": plugin}, config), plugin
+    host = hostapp_factory({"notify_webhook": plugin}, config)
+    host._mode = mode  # the factory's host is a simulated one; startup reads the mode
+    return host, plugin
 
 
 async def test_state_changes_and_actions_reach_the_receiver(

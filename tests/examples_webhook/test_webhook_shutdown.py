@@ -29,6 +29,7 @@ enabled = ["notify_webhook"]
 [plugin.notify_webhook]
 url = "http://127.0.0.1:{port}/api/webhooks/1/tok-0b7e"
 timeout_seconds = 2
+simulated = true
 """
 
 

@@ -13,17 +13,18 @@ dashboard keep the full record of what DTMS did. Each message takes at most
 late; a receiver that asks to wait (``Retry-After``, Discord's ``retry_after`` and its
 ``X-RateLimit-*`` headers) is obeyed for the next messages too, and one whose wait would
 pass the deadline gets the message counted as failed instead.
+
+Which runs post: live ones; a simulated run only with ``simulated = true``, and then only
+the command's own run, each message naming it (:func:`quiet_because`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import aiohttp
@@ -33,9 +34,21 @@ from hookspecs import (
     ActionResult,
     DefensiveState,
     HostView,
+    RunView,
     hookimpl,
     masked_url,
     parse_settings,
+)
+
+from .messages import (
+    DTMS,
+    action_message,
+    body,
+    post_problem,
+    retry_after,
+    state_change_message,
+    url_problem,
+    wait_seconds,
 )
 
 NAME = "notify_webhook"
@@ -45,8 +58,6 @@ TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: The share of ``shutdown``'s deadline spent waiting for the queue to drain; the rest is
 #: left for stopping the sender and closing the session.
 DRAIN_SHARE = 0.5
-#: ``Action.source`` of DTMS's actions, and how a message names it.
-DTMS = "dtms"
 
 log = logging.getLogger(NAME)
 
@@ -59,12 +70,14 @@ class Settings:
     queue_size: int = 1000
     deadline_seconds: float = 30.0  # the longest one message may take, waits included
     actions: Literal["dtms", "all"] = "dtms"  # whose actions to post: DTMS's, or every plugin's
+    simulated: bool = False  # post from simulated runs too (replays), each message naming the run
 
     def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
+        problem = url_problem(self.url)
+        if problem:
             # a webhook's path is its token (Discord, Slack): the message shows the host only
             shown = masked_url(self.url, keep_path=False)
-            raise ValueError(f"key 'url': expected an http(s) webhook URL, got {shown!r}")
+            raise ValueError(f"key 'url': expected {problem}, got {shown!r}")
         if not self.timeout_seconds > 0:
             raise ValueError(f"key 'timeout_seconds': expected > 0, got {self.timeout_seconds}")
         if not 0 <= self.retries <= len(BACKOFF_SECONDS):
@@ -80,30 +93,28 @@ class Settings:
             raise ValueError(f"key 'queue_size': expected >= 1, got {self.queue_size}")
 
 
-def body(text: str, event: dict[str, Any]) -> dict[str, Any]:
-    """What Discord (``content``), Slack (``text``) and a generic receiver (``event``)
-    each read."""
-    return {"content": text, "text": text, "event": event}
+def quiet_because(host: HostView, settings: Settings) -> str:
+    """Why this run posts nothing, in words, or "" when it posts.
 
-
-def state_change_message(
-    ticket: int, old: DefensiveState, new: DefensiveState, reason: str
-) -> dict[str, Any]:
-    text = f"DTMS ticket {ticket}: {old.value} → {new.value}" + (f" ({reason})" if reason else "")
-    event = {"type": "state_change", "ticket": ticket, "from": old.value, "to": new.value,
-             "reason": reason}  # fmt: skip
-    return body(text, event)
-
-
-def action_message(action: Action, result: ActionResult) -> dict[str, Any]:
-    outcome = "done" if result.ok else f"failed ({result.code.value}: {result.message})"
-    params = ", ".join(f"{k} {v}" for k, v in action.params.items())
-    who = "DTMS" if action.source == DTMS else (action.source or "an unnamed plugin")
-    text = f"{who} ticket {action.ticket}: {action.kind.value}" + (f" {params}" if params else "")
-    event = {"type": "action", "source": action.source, "ticket": action.ticket,
-             "kind": action.kind.value, "params": dict(action.params), "ok": result.ok,
-             "code": result.code.value, "reason": action.reason}  # fmt: skip
-    return body(f"{text}: {outcome}", event)
+    A live run posts. A simulated run (a replay, ``hostapp run``) posts only when
+    ``simulated = true`` says so: its events are history, and a chat that gets a replay's
+    "→ HEDGED" cannot tell it from a live one. Even then, only the command's own run
+    posts (``hookspecs.RunView.own_run``): an A/B's baseline and same-entries runs, and a
+    sweep's, replay the same bars again, and would tell the same events twice or more."""
+    if host.mode != "simulated":
+        return ""
+    if not settings.simulated:
+        return (
+            "a simulated run; it posts from live runs only (simulated = true posts a "
+            "simulated run's events too, each naming the run)"
+        )
+    if isinstance(host, RunView) and not host.own_run:
+        return (
+            f"run \"{host.run_name}\" replays the bars of its command's own run (an A/B's "
+            "baseline or same-entries run, a sweep's run): only that run posts, so no "
+            "event is told twice"
+        )
+    return ""
 
 
 class WebhookNotifier:
@@ -132,6 +143,12 @@ class WebhookNotifier:
         self._failing = 0
         self._failing_since = 0.0
         self._last_problem = ""
+        #: why this run posts nothing (a simulated run, unless the settings say), or "";
+        #: the run report's note says it
+        self._quiet = ""
+        #: how a simulated run's messages name it (``simulated run "full"``), or ""
+        self._run = ""
+        self._run_name = ""
 
     @hookimpl
     def configure(self, host: HostView) -> None:
@@ -140,6 +157,12 @@ class WebhookNotifier:
     @hookimpl
     async def startup(self, host: HostView) -> None:
         assert self.settings is not None
+        self._quiet = quiet_because(host, self.settings)
+        if self._quiet:
+            return  # no queue: the hooks post nothing
+        if host.mode == "simulated":
+            self._run_name = host.run_name if isinstance(host, RunView) else "run"
+            self._run = f'simulated run "{self._run_name}"'
         self._queue = asyncio.Queue(self.settings.queue_size)
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
         self._session = aiohttp.ClientSession(timeout=timeout)
@@ -187,13 +210,23 @@ class WebhookNotifier:
     def on_state_change(
         self, host: HostView, ticket: int, old: DefensiveState, new: DefensiveState, reason: str
     ) -> None:
-        self.post(state_change_message(ticket, old, new, reason))
+        self.post(self._named(host, state_change_message(ticket, old, new, reason)))
 
     @hookimpl
     def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
         assert self.settings is not None
         if self.settings.actions == "all" or action.source == DTMS:
-            self.post(action_message(action, result))
+            self.post(self._named(host, action_message(action, result)))
+
+    def _named(self, host: HostView, message: dict[str, Any]) -> dict[str, Any]:
+        """A simulated run's message, naming the run and the bar's time (its own clock):
+        a replayed hedge of last March must not read as one happening now."""
+        if not self._run:
+            return message
+        when = host.clock.now()
+        text = f"[{self._run}, {when:%Y-%m-%d %H:%M} UTC] {message['text']}"
+        simulated = {"run": self._run_name, "time": when.isoformat()}
+        return body(text, {**message["event"], "simulated": simulated})
 
     @hookimpl
     def run_report(self) -> dict[str, Any]:
@@ -206,6 +239,8 @@ class WebhookNotifier:
         report: dict[str, Any] = {"activity": self.sent, "sent": self.sent,
                                   "failed": self.failed, "dropped": self.dropped,
                                   "queued": queued}  # fmt: skip
+        if self._quiet:
+            report["note"] = f"posted nothing: {self._quiet}"
         if queued:
             assert self.settings is not None
             wait = self.settings.timeout_seconds * DRAIN_SHARE
@@ -266,10 +301,13 @@ class WebhookNotifier:
             again, problem, asked = await self._post_once(message, give_up_at - self._clock())
             if again is None:
                 return True
+            if asked is not None:  # the receiver's wait holds back the next post, whichever
+                self._not_before = max(self._not_before, self._clock() + asked)
             if not again or attempt == self.settings.retries:
                 break
-            pause = BACKOFF_SECONDS[attempt] if asked is None else asked
-            self._not_before = max(self._not_before, self._clock() + pause)
+            if asked is None:
+                pause = BACKOFF_SECONDS[attempt]
+                self._not_before = max(self._not_before, self._clock() + pause)
         self._not_delivered(message, problem)
         return False
 
@@ -315,57 +353,14 @@ class WebhookNotifier:
                 again = resp.status in TRANSIENT_STATUSES
                 return again, f"answered {resp.status}", retry_after(resp.headers, content)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            return True, _problem(exc), None  # never reached the receiver
+            return True, post_problem(exc), None  # never reached the receiver
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return False, _problem(exc), None  # it may have arrived: at most once
+            return False, post_problem(exc), None  # it may have arrived: at most once
 
     def _pace(self, headers: Mapping[str, str]) -> None:
         """Discord says when its rate limit is used up (``X-RateLimit-Remaining: 0``) and
         how long until it resets: the next post waits for that rather than get a 429."""
         if headers.get("X-RateLimit-Remaining") == "0":
-            reset = _seconds(headers.get("X-RateLimit-Reset-After"))
+            reset = wait_seconds(headers.get("X-RateLimit-Reset-After"))
             if reset is not None:
                 self._not_before = max(self._not_before, self._clock() + reset)
-
-
-def retry_after(headers: Mapping[str, str], content: bytes) -> float | None:
-    """The wait a receiver asked for, in seconds: the ``Retry-After`` header (seconds or an
-    HTTP date) or Discord's ``{"retry_after": seconds}`` body, the longer of the two."""
-    asked = [_seconds(headers.get("Retry-After"))]
-    try:
-        parsed = json.loads(content) if content else None
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict):
-        asked.append(_seconds(parsed.get("retry_after")))
-    known = [a for a in asked if a is not None]
-    return max(known) if known else None
-
-
-def _seconds(value: object) -> float | None:
-    """A wait in seconds from a header or JSON value (a number, or an HTTP date)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        seconds = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        try:
-            seconds = (parsedate_to_datetime(str(value)).timestamp()) - time.time()
-        except (TypeError, ValueError):
-            return None
-    return max(0.0, seconds) if seconds == seconds else None  # NaN: no answer
-
-
-def _problem(exc: BaseException) -> str:
-    """What went wrong with a post, never aiohttp's text of it: the text of some errors
-    (too many redirects, a connection timeout) holds the whole URL, and a webhook's path
-    is its token. The error's type, its HTTP status, and the system's reason a connection
-    failed ("Connect call failed ('127.0.0.1', 9)") say enough."""
-    what = type(exc).__name__
-    status = getattr(exc, "status", None)
-    if isinstance(status, int) and status:
-        what += f" {status}"
-    reason = getattr(getattr(exc, "os_error", None), "strerror", None)
-    if isinstance(reason, str) and reason:
-        what += f" ({reason})"
-    return what
