@@ -17,9 +17,9 @@ from .registering import answer
 from .service import DtmsService
 from .unknown_keys import with_ignored
 from .validation import (
-    REGISTRATION_KEYS,
     FieldError,
     Registration,
+    known_keys,
     parse_registration,
     show,
 )
@@ -68,7 +68,7 @@ async def register_many(service: DtmsService, items: list[Any]) -> dict[str, Any
         created, record = outcome
         view = service.view(reg.ticket, record, defensive)
         body = registration_body(answer(reg.ticket, created, record, reg), view)
-        body = with_ignored(body, items[index], REGISTRATION_KEYS)
+        body = with_ignored(body, items[index], known_keys(reg))
         outcome_name = "registered" if created else "already_registered"
         results[index] = {
             "index": index, "outcome": outcome_name, "status": 201 if created else 200, **body

@@ -24,7 +24,7 @@ from .original_routes import add_original_routes
 from .query import actions_query, check_names
 from .settings import ServerSettings
 from .unknown_keys import with_ignored
-from .validation import REGISTRATION_KEYS, parse_registration, parse_ticket_text
+from .validation import known_keys, parse_registration, parse_ticket_text
 from .views import registration_body
 
 #: ``/dtms/trade/{ticket}`` for every ticket but ``enable``: that path is the POST-only
@@ -68,7 +68,7 @@ async def enable_trade(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     created, body = await service.register(registration)
     view = await asyncio.to_thread(service.trade, registration.ticket)
-    shown = with_ignored(registration_body(body, view), sent, REGISTRATION_KEYS)
+    shown = with_ignored(registration_body(body, view), sent, known_keys(registration))
     return answer(shown, 201 if created else 200)
 
 

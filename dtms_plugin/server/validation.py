@@ -8,7 +8,7 @@ clients keep working, and normalised so that ``"7"`` and ``7`` are one trade.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from hookspecs import DataError, Direction, parse_direction
 
 from . import coerce, limits
+from .aliases import ALIASES, aliased
 from .coerce import FieldError, show
 from .errors import ClockConflict
 from .unknown_keys import Guarded, refuse_look_alikes
@@ -57,6 +58,9 @@ class Registration:
     #: sent by a trading host on its own (``automatic: true``), not by a person or a
     #: program's decision: it does not undo an unregistration (unregistering.py)
     automatic: bool = False
+    #: aliases sent beside their field with another value, which lost to it: named in
+    #: the answer's ``ignored`` (:func:`known_keys`)
+    overridden: tuple[str, ...] = ()
 
 
 def parse_ticket(value: object, field: str = "ticket") -> int:
@@ -279,20 +283,6 @@ def check_text(value: Any, where: str = "") -> None:
             stack.extend((f"{path}[{i}]", sub) for i, sub in enumerate(item))
 
 
-#: Each registration field and the other names it is accepted under, canonical first:
-#: ``entry_price`` is the engine's own name; ``open_price``, ``sl``, ``tp`` and ``type``
-#: are the names of the original's ``trade_info``, which this server answers with too, so
-#: a client may send back what it read (docs/client.md, "Registering"); ``open_time`` and
-#: ``time`` carry a position's opening as MetaTrader and the original's clients name it.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "entry": ("entry", "entry_price", "open_price"),
-    "direction": ("direction", "type"),
-    "stop_loss": ("stop_loss", "sl"),
-    "take_profit": ("take_profit", "tp"),
-    "opened_at": ("opened_at", "open_time", "time"),
-}
-
-
 #: every key a registration is read from: the fields and their aliases. Any other key is
 #: ignored (a newer client's, or one the original's clients send), unless it looks like
 #: one of :data:`REGISTRATION_GUARDED` and the body has not that field (:mod:`.unknown_keys`).
@@ -318,41 +308,10 @@ REGISTRATION_GUARDED = Guarded.of(
 )
 
 
-def _same(first: Any, other: Any) -> bool:
-    """Whether two names of one field carry one value: times to the second (MetaTrader's
-    ``time`` is whole seconds where ``opened_at`` may carry its milliseconds), the rest
-    exactly (``"2000.5"`` and ``2000.5``, ``type: 0`` and ``"buy"`` are one value once
-    read)."""
-    if isinstance(first, datetime) and isinstance(other, datetime):
-        return first.replace(microsecond=0) == other.replace(microsecond=0)
-    return bool(first == other)
-
-
-def _aliased(body: Mapping[str, Any], field: str, parse: Callable[[str], Any]) -> Any:
-    """The value of ``field`` under the names (:data:`ALIASES`) the client used. Every
-    name sent is read, so a malformed one is a 400 naming it; two that carry different
-    values are a 400 naming both, for every field alike: which one the client meant (the
-    side, the stop, the opening, the fill) would be a guess, and a guess answered 201
-    reads as done (docs/client.md, "Registering"). A name sent as null beside one with a
-    value is JSON's "no value", not a second one (a MetaTrader position's dict copied
-    with ``sl: null``); 0 is a level of "none", and contradicts a stop. None: under no
-    name."""
-    names = [name for name in ALIASES[field] if name in body]
-    names = [name for name in names if body[name] is not None] or names
-    given = [(name, parse(name)) for name in names]
-    if not given:
-        return None
-    first_name, first = given[0]
-    for name, value in given[1:]:
-        if not _same(first, value):
-            raise FieldError(
-                name, f"differs from {first_name} ({_shown(value)} != {_shown(first)})"
-            )
-    return first
-
-
-def _shown(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else repr(value)
+def known_keys(reg: Registration) -> frozenset[str]:
+    """The keys of ``reg``'s body that were read: all of :data:`REGISTRATION_KEYS` but
+    the aliases that lost to their field (so the answer lists them as ignored)."""
+    return REGISTRATION_KEYS - frozenset(reg.overridden) if reg.overridden else REGISTRATION_KEYS
 
 
 def parse_registration(body: object) -> Registration:
@@ -369,16 +328,17 @@ def parse_registration(body: object) -> Registration:
         raise FieldError("ticket", "required")
     ticket = parse_ticket(body["ticket"])
     symbol = _symbol(body)
-    direction = _aliased(body, "direction", lambda name: _direction(body, name))
+    overridden: list[str] = []
+    direction = aliased(body, "direction", lambda name: _direction(body, name), overridden)
     if direction is None:
         raise FieldError("direction", "required (buy or sell; or its alias type)")
-    entry = _aliased(body, "entry", lambda name: _positive_number(body, name))
+    entry = aliased(body, "entry", lambda name: _positive_number(body, name), overridden)
     if entry is None:
         raise FieldError("entry", "required (or its alias entry_price or open_price)")
     volume = _volume(body)
-    stop_loss = _aliased(body, "stop_loss", lambda name: _optional_price(body, name))
-    take_profit = _aliased(body, "take_profit", lambda name: _optional_price(body, name))
-    opened_at = _aliased(body, "opened_at", lambda name: parse_time(body.get(name), name))
+    stop_loss = aliased(body, "stop_loss", lambda n: _optional_price(body, n), overridden)
+    take_profit = aliased(body, "take_profit", lambda n: _optional_price(body, n), overridden)
+    opened_at = aliased(body, "opened_at", lambda n: parse_time(body.get(n), n), overridden)
     magic = coerce.integer(body.get("magic", 0), "magic", limits.MIN_MAGIC, limits.MAX_MAGIC)
     comment = body.get("comment", "")
     if not isinstance(comment, str):
@@ -398,4 +358,5 @@ def parse_registration(body: object) -> Registration:
         magic=magic,
         comment=comment,
         automatic=automatic,
+        overridden=tuple(overridden),
     )

@@ -58,23 +58,29 @@ async def test_two_entry_prices_that_differ_are_a_400_naming_both(client: Client
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "ignored"),
     [
-        {"sl": None},
-        {"tp": None, "type": None},
-        {"sl": 1990.0, "type": "buy"},
-        {"time": "2026-01-02T00:00:00Z", "opened_at": "2026-01-02T00:00:00Z"},
+        ({"sl": 1980.0}, ["sl"]),
+        ({"sl": None}, None),
+        ({"tp": 0}, ["tp"]),
+        ({"tp": None, "type": None}, None),
+        ({"sl": 1990.0, "type": "buy"}, None),
+        ({"time": "2026-01-01T00:00:00Z", "opened_at": "2026-01-02T00:00:00Z"}, ["time"]),
+        ({"time": "2026-01-02T00:00:00Z", "opened_at": "2026-01-02T00:00:00Z"}, None),
     ],
 )
-async def test_an_alias_beside_its_field_with_the_same_value_or_null_is_taken(
-    client: Client, extra: dict[str, Any]
+async def test_a_fields_own_name_wins_over_an_alias_sent_beside_it(
+    client: Client, extra: dict[str, Any], ignored: list[str] | None
 ) -> None:
     """Clients that copy a MetaTrader position's dict into their body send ``sl``,
-    ``type`` or ``time`` along with the canonical fields: the same value, or null (no
-    value), is no contradiction; a different one is a 400 naming both
-    (test_dtms_server_alias_conflicts.py)."""
+    ``tp`` or ``time`` along with the canonical fields (``sl: 0`` for no stop at the
+    broker, ``time`` on its server's clock): the field's own name wins, and an alias of
+    another value is named in ``ignored``; refusing them would break such clients. The
+    same value, or null, is no second value. (A side or a fill that disagrees is a 400:
+    test_dtms_server_alias_conflicts.py.)"""
     resp = await client.post("/dtms/trade/enable", json=registration(105, **extra))
     assert resp.status == 201, await resp.text()
+    assert (await resp.json()).get("ignored") == ignored
     info = await _info(client, 105)
     assert (info["stop_loss"], info["take_profit"], info["direction"]) == (1990.0, 2020.0, "buy")
     if "opened_at" in extra:
