@@ -27,15 +27,8 @@ from hookspecs import Bar, ConfigError, OrderRequest
 from . import app as appmod
 from .ab_print import print_comparison
 from .chart_canvas import ChartError
-from .compare import (
-    RunResult,
-    build_report,
-    entry_script,
-    idle_reason,
-    notes,
-    warnings,
-    write_trades_csv,
-)
+from .compare import RunResult, build_report, did_nothing, entry_script, write_trades_csv
+from .compare_notes import notes, warnings
 from .config import HostConfig, with_settings
 from .driving import (
     EXIT_INTERRUPTED,
@@ -375,16 +368,6 @@ def price_charts(replay: Replay, run: RunResult, title: str = "") -> list[Path]:
         until=run.until,
         title=title,
     )
-
-
-def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]) -> str | None:
-    """Why the comparison is void (the plugin under test did nothing in any run with it),
-    or ``None``."""
-    without, same, full = runs
-    why = idle_reason(plugin, (same, full), without)
-    if why is None:
-        return None
-    return f"{plugin} did nothing in the runs with it, so the comparison shows nothing: {why}"
 
 
 def compare_command(

@@ -6,7 +6,9 @@ the same for every command that takes the option (``hostapp run`` and ``serve``,
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from .config import DEFAULT_COMPARE
 from .data import MAX_DAYS
 
 
@@ -68,3 +70,12 @@ def fraction(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text}")
     return value
+
+
+def compare_name_or_data(args: argparse.Namespace) -> None:
+    """``--compare`` takes an optional plugin name; a CSV file right after it (``replay
+    --compare data.csv``) is data, not a name."""
+    name = args.compare
+    if name and (name.lower().endswith(".csv") or Path(name).is_file()):
+        args.data = [name, *args.data]
+        args.compare = DEFAULT_COMPARE

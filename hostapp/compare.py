@@ -34,7 +34,6 @@ from .outcomes import (
     paired_metrics,
     trade_rows,
 )
-from .ran_dry import dry_warning
 from .report import RECORDER_NAME, RunRecorder
 
 
@@ -294,120 +293,11 @@ def _the_bars(run: Mapping[str, Any]) -> str:
     return text
 
 
-def warnings(report: Mapping[str, Any]) -> list[str]:
-    """The ``warning`` sentences of the plugins' run reports, once each (the same
-    sentence from both runs with the plugin is said once, naming both), printed before
-    the table: figures a reader should doubt before reading them."""
-    runs = [("same entries", report["same_entries"]["with"])]
-    if "full" in report:
-        runs.append(("full", report["full"]["with"]))
-    said: dict[tuple[str, str], list[str]] = {}
-    for label, run in runs:
-        for name, rep in sorted(run.get("plugin_reports", {}).items()):
-            text = rep.get("warning") if isinstance(rep, Mapping) else None
-            if text:
-                said.setdefault((name, text), []).append(label)
-    out = [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
-    return [*filter(None, [dry_warning(runs_of(report))]), *out]
-
-
-def runs_of(report: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """Each run of a comparison with the words the notes name it by."""
-    base = report["against"] or f"without {report['plugin']}"
-    runs = [(base, report["same_entries"]["without"])]
-    runs.append((f"with {report['plugin']}, same entries", report["same_entries"]["with"]))
-    if "full" in report:
-        runs.append((f"with {report['plugin']}, full", report["full"]["with"]))
-    return runs
-
-
-def notes(report: Mapping[str, Any]) -> list[str]:
-    """Sentences the plugins' ``run_report`` asked to show, once each, naming every run
-    that said it: the baseline's too, whose plugins (the strategy, an exit manager) are
-    the same as the others' and may say the same (the strategy's orders risked more than
-    asked in the baseline as in the full run, and only the full run was named)."""
-    runs = [(report["against"] or f"without {report['plugin']}", report["same_entries"]["without"])]
-    runs.append(("same entries", report["same_entries"]["with"]))
-    if "full" in report:
-        runs.append(("full", report["full"]["with"]))
-    said: dict[tuple[str, str], list[str]] = {}
-    for label, run in runs:
-        for name, rep in sorted(run.get("plugin_reports", {}).items()):
-            text = rep.get("note") or rep.get("error")
-            if text:
-                said.setdefault((name, text), []).append(label)
-    out = [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
-    out.extend(host_notes(report))
-    baseline_trades = report["same_entries"]["without"].get("trades", 0)
-    full_trades = report.get("full", {}).get("with", {}).get("trades", 0)
-    if not baseline_trades and full_trades:
-        base = report["against"] or f"without {report['plugin']}"
-        out.append(
-            f"the run {base} opened no trade, so no entry could be paired: {report['plugin']} "
-            "proposes the entries its full run took; an A/B compares what manages trades, "
-            "with the same strategy in every run"
-        )
-    out.extend(overridden_notes(report))
-    out.extend(filter(None, [r_and_money_note(report)]))
-    return out
-
-
-def r_and_money_note(report: Mapping[str, Any]) -> str | None:
-    """The same entries' net R change and realised P&L change pointing opposite ways: with
-    risk sizing, one R is a share of a balance that changes, so the same R is more money
-    after gains than after losses, and a trader reading one figure as the other would
-    draw the wrong conclusion. ``None`` when they agree (or one is nil)."""
-    same = report["same_entries"]
-    r = same.get("paired", {}).get("net_r_change")
-    with_, without = same["with"].get("pnl"), same["without"].get("pnl")
-    if r is None or with_ is None or without is None:
+def did_nothing(plugin: str, runs: tuple[RunResult, RunResult, RunResult | None]) -> str | None:
+    """Why the comparison is void (the plugin under test did nothing in any run with it),
+    or ``None``."""
+    without, same, full = runs
+    why = idle_reason(plugin, (same, full), without)
+    if why is None:
         return None
-    money = round(with_ - without, 2)
-    if not (r > 0 > money or r < 0 < money):
-        return None
-    return (
-        f"on the same entries the net R change is {r:+,.2f}R but the realised P&L changed by "
-        f"{money:+,.2f}: the two disagree because orders sized by risk risk a share of a "
-        "balance that changes (one R is more money after gains than after losses); judge "
-        "trade management by R, the account by money"
-    )
-
-
-def overridden_notes(report: Mapping[str, Any]) -> list[str]:
-    """The same entries that a plugin would have vetoed, said under the plugin that
-    would have: the compared one's own, and the others' apart, by name."""
-    plugin = report["plugin"]
-    by = dict(report["same_entries"]["with"].get("entries_veto_overridden_by", {}))
-    out: list[str] = []
-    mine = by.pop(plugin, 0)
-    if mine:
-        out.append(
-            f"{plugin} would have vetoed {mine:,} of the same entries; they were taken anyway "
-            "so that only trade management differs"
-        )
-    if by:
-        who = ", ".join(f"{name} {count:,}" for name, count in sorted(by.items()))
-        out.append(
-            f"{sum(by.values()):,} of the same entries would have been vetoed by other plugins "
-            f"than {plugin} ({who}); they were taken anyway so that only trade management differs"
-        )
-    return out
-
-
-def host_notes(report: Mapping[str, Any]) -> list[str]:
-    """The host's notes of the runs: once when every run has it (about the data, the
-    broker's guessed rules), else said with the runs that have it. The broker's refusals
-    are a run's own: the account of one run may go bust while the baseline's does not,
-    and its trades are then fewer than the entries it was given."""
-    said = [(label, list(run.get("host_notes", []))) for label, run in runs_of(report)]
-    out: list[str] = []
-    for _, texts in said:
-        for text in texts:
-            which = [label for label, others in said if text in others]
-            if len(which) == len(said):
-                line = text
-            else:
-                line = f"{' and '.join(which)} run{'s' if len(which) > 1 else ''}: {text}"
-            if line not in out:
-                out.append(line)
-    return out
+    return f"{plugin} did nothing in the runs with it, so the comparison shows nothing: {why}"

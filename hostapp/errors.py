@@ -1,6 +1,10 @@
-"""Errors the host raises about plugins (configuration errors are hookspecs.ConfigError)."""
+"""Errors the host raises about plugins (configuration errors are hookspecs.ConfigError),
+and the exit code of a command refused for its input."""
 
 from __future__ import annotations
+
+#: A command refused for its input (a bad option, file or setting), as argparse exits.
+EXIT_USAGE = 2
 
 
 class PluginError(RuntimeError):

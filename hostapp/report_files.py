@@ -91,3 +91,12 @@ def clear_report(folder: Path) -> list[str]:
                     ) from None
                 removed.append(str(path))
     return removed
+
+
+def saved_json(path: Path, summary: Mapping[str, Any]) -> list[str]:
+    """``summary`` written to ``path``; else the line saying why it could not be."""
+    try:
+        write_json(path, summary)
+    except OSError as exc:
+        return [f"cannot write {path}: {exc.strerror or exc}"]
+    return []

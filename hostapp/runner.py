@@ -37,6 +37,7 @@ from . import app as appmod
 from .bar_clock import stub_note
 from .chart_canvas import ChartError
 from .claims import Held, claim
+from .cli_options import compare_name_or_data
 from .config import DEFAULT_COMPARE, HostConfig, load_config
 from .data import bar_zone
 from .driving import (
@@ -49,19 +50,19 @@ from .driving import (
     run_summary,
     say_unwritten,
 )
+from .errors import EXIT_USAGE
 from .live_paper import claim_account, live_account, paper_live
 from .logs import ForTerminal, OneLine, ReportLog, formatter
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
-from .report_files import clear_report, write_json
+from .report_files import clear_report, saved_json
 from .trade_from import check_trade_from, history_note
 
 DEFAULT_REPORT = Path(".hostapp/report")
 #: a live run's own: it would otherwise replace half of a simulated run's report (its
 #: summary and log) and leave the other half (charts, compare/) beside it
 DEFAULT_LIVE_REPORT = Path(".hostapp/live")
-EXIT_USAGE = 2
 #: In a report folder: held by the command writing there (:func:`_setup_logging`).
 REPORT_LOCK = ".hostapp.lock"
 
@@ -231,7 +232,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         if (to_compare.report / "summary.json").is_file():  # not on a full disk
             summary["compare"] = "compare/summary.json"
     if saved:
-        problems += _saved(report / "summary.json", summary)
+        problems += saved_json(report / "summary.json", summary)
         charts = len(summary["charts"])
         print(f"\nreport: {report / 'summary.json'} and {charts} chart(s) in {report}/")
     if compared is not None:
@@ -278,7 +279,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
 
     config = load_config(args.config)
     report = _report_option(args, DEFAULT_REPORT)
-    _compare_name(args)
+    compare_name_or_data(args)
     if not args.data:
         raise ConfigError("replay: name the bar files to replay (hostapp replay DATA.csv …)")
     against = None if args.against in (None, "none") else args.against
@@ -358,7 +359,7 @@ def _live_report(report: Path, summary: Mapping[str, Any]) -> list[str]:
     report folder: a full disk after days of trading loses none of it from the terminal.
     The line to say when it cannot be written."""
     print(summary_table(summary))
-    problems = _saved(report / "summary.json", summary)
+    problems = saved_json(report / "summary.json", summary)
     if not problems:
         print(f"\nreport: {report / 'summary.json'}")
     return problems
@@ -373,7 +374,7 @@ def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[st
 
     path = replay.report / "summary.json"
     summary = {**run.summary, "charts": []}
-    problems = _saved(path, summary)
+    problems = saved_json(path, summary)
     saved = not problems
     try:
         charts = ab.price_charts(replay, run)
@@ -382,17 +383,8 @@ def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[st
         problems += exc.lines()
     summary["charts"] = [p.name for p in charts]
     if charts and saved:
-        problems += _saved(path, summary)
+        problems += saved_json(path, summary)
     return summary, problems, saved
-
-
-def _saved(path: Path, summary: Mapping[str, Any]) -> list[str]:
-    """``summary`` written to ``path``; else the line saying why it could not be."""
-    try:
-        write_json(path, summary)
-    except OSError as exc:
-        return [f"cannot write {path}: {exc.strerror or exc}"]
-    return []
 
 
 def _unwritten(exc: ChartError | OSError) -> str:
@@ -400,12 +392,3 @@ def _unwritten(exc: ChartError | OSError) -> str:
     if isinstance(exc, ChartError):
         return "; ".join(exc.lines())
     return f"{exc.filename}: {exc.strerror or exc}"
-
-
-def _compare_name(args: argparse.Namespace) -> None:
-    """``--compare`` takes an optional plugin name; a CSV file right after it (``replay
-    --compare data.csv``) is data, not a name."""
-    name = args.compare
-    if name and (name.lower().endswith(".csv") or Path(name).is_file()):
-        args.data = [name, *args.data]
-        args.compare = DEFAULT_COMPARE

@@ -40,7 +40,8 @@ from .ab import (
     plugin_exists,
     preflight,
 )
-from .compare import build_report, idle_reason, notes, warnings
+from .compare import build_report, idle_reason
+from .compare_notes import notes, warnings
 from .driving import EXIT_INTERRUPTED, LOG_NAME
 from .parallel import Handle, Runs
 from .progress import RunsProgress

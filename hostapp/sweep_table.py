@@ -58,9 +58,9 @@ class Row:
 
     setting: Setting
     figures: dict[str, Any]
-    #: What the plugins and the host said under the runs (:func:`hostapp.compare.notes`).
+    #: What the plugins and the host said under the runs (:func:`hostapp.compare_notes.notes`).
     notes: list[str] = field(default_factory=list)
-    #: The plugins' warnings about the runs' figures (:func:`hostapp.compare.warnings`).
+    #: The plugins' warnings about the runs' figures (:func:`hostapp.compare_notes.warnings`).
     warnings: list[str] = field(default_factory=list)
     #: Why the plugin under test did nothing in the row's run (:func:`hostapp.ab.idle_reason`),
     #: ``None`` when it acted: a sweep in which every row is idle shows nothing.

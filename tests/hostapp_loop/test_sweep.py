@@ -21,7 +21,7 @@ import pytest
 from hostapp_loop.csvfiles import write_bars_csv
 from hostapp_loop.replay_cli import replay, without_timings
 
-from hostapp.compare import warnings
+from hostapp.compare_notes import warnings
 from hostapp.market.synthetic import generate_bars
 
 ROOT = Path(__file__).resolve().parents[2]

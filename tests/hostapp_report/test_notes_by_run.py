@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hostapp.compare import notes
+from hostapp.compare_notes import notes
 from hostapp.config import load_config
 from hostapp.sweep_table import Row, print_sweep
 
