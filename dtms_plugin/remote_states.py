@@ -262,15 +262,16 @@ class RemoteStates(RemoteEvents):
 
     async def _health_answers(self, when: str) -> bool:
         """One ``GET /health``: whether the server answers it (said to the episode of a
-        server not answering: :class:`ServerHealth`). ``when`` begins what a failure
-        says ("at start-up, ")."""
+        server not answering: :class:`ServerHealth`). A 503 with DTMS's own body answers:
+        unhealthy (a failed cycle), said at WARNING, the host goes on; a 503 without it is
+        a proxy's, no answer. ``when`` begins what is said ("at start-up, ")."""
         assert self._client is not None
         try:
             reply = await self._client.health()
         except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
             self._health.failed(f"{when}GET /health: {describe(exc)}")
             return False
-        if reply.status >= 500:
+        if reply.status >= 500 and not _dtms_health(reply.body):
             self._health.failed(f"{when}GET /health answered {reply.status}")
             return False
         if reply.ok and not isinstance(reply.body, dict):  # a proxy's page, not DTMS
@@ -280,6 +281,13 @@ class RemoteStates(RemoteEvents):
             )
             return False
         self._health.answered()
+        if reply.status >= 500:  # DTMS's own 503: it answers, with problems (at start-up)
+            problems = "; ".join(map(str, reply.body["problems"])) or "none named"
+            self.log.warning(
+                "%sDTMS server %s answers /health %d, unhealthy: %s; this host goes on "
+                "handing it trades and reading their states",
+                when, self.settings.api_url, reply.status, problems,
+            )  # fmt: skip
         return True
 
     async def _refresh_chunk(self, tickets: list[int]) -> bool:
@@ -380,3 +388,12 @@ class RemoteStates(RemoteEvents):
             self.log.error("DTMS refresh: malformed account_mode %r", mode)
             return
         self.store.put_account_mode(at, str(mode.get("reason", "")))
+
+
+def _dtms_health(body: Any) -> bool:
+    """Whether a ``/health`` body is DTMS's own (``engine_running``, ``problems``)."""
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("engine_running"), bool)
+        and isinstance(body.get("problems"), list)
+    )
