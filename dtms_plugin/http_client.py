@@ -45,13 +45,11 @@ CONFIG_STATUSES = frozenset({401, 403, 404, 405})
 BATCH_LIMIT = 200
 
 #: What became of one outbox entry: delivered/dropped leave the outbox; pending stays
-#: (this entry's problem); down stays and ends the pass (the server's problem).
-#: what became of an outbox entry: ``busy`` is a server that answered every try with a
-#: transient refusal (503 from a replica that cannot take this one entry, say), ``down``
-#: one that did not answer at all
-#: ``unknown``: a close the server answered 404 (no record of the trade): final, as
-#: delivered, but said and counted (the close is kept nowhere on the server)
-Outcome = Literal["delivered", "dropped", "pending", "busy", "down", "unknown"]
+#: (this entry's problem); ``busy``: every try answered with a transient refusal (a 503
+#: from a replica that cannot take this one entry); ``down``: no answer (both stay, and
+#: end the pass); ``unknown``: a close answered 404 (no record of the trade), final but
+#: counted; ``unregistered``: a registration answered 409 ``trade unregistered``, final
+Outcome = Literal["delivered", "dropped", "pending", "busy", "down", "unknown", "unregistered"]
 
 
 class RemoteApi(Connection):
@@ -104,13 +102,11 @@ class RemoteApi(Connection):
         return await self.request("GET", f"/dtms/trade/{ticket}", timeout=self._query_timeout)
 
     async def health(self) -> Reply:
-        """GET /health: does the server answer (asked at start-up, and once a minute while
-        this host has nothing to send nor ask)."""
+        """GET /health: does the server answer, and is it healthy (asked at start-up)."""
         return await self.request("GET", "/health", timeout=self._query_timeout)
 
     async def status(self) -> Reply:
-        """GET /dtms/status: asked once at start-up, for its answer to this host's token
-        (``/health`` wants none)."""
+        """GET /dtms/status: the account mode, and the answer to this host's token."""
         return await self.request("GET", "/dtms/status", timeout=self._query_timeout)
 
     async def trades(self, tickets: Iterable[int]) -> Reply:
@@ -357,8 +353,8 @@ def _judge(
         log.info("DTMS %s: %s; not sent again", what, why)
         return "delivered"
     if kind == "register" and unregistered_answer(reply):  # an operator's DELETE stands
-        log.info("DTMS %s: %s; left alone", what, reply.message)
-        return "delivered"
+        log.info("DTMS %s: %s; left alone, not asked about again", what, reply.message)
+        return "unregistered"
     if kind == "closed" and status == 404 and _no_such_trade(reply):
         # final (sending it again changes nothing), but no success: the server's store
         # lost the trade (a Redis restarted empty), or its registration never reached it

@@ -79,6 +79,8 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         self._closes_unknown_last: list[int] = []
         self._handed = 0  # registrations the server took: the run's account of activity
         self._handed_again: set[int] = set()  # registered anew: the server had lost them
+        self._again: set[int] = set()  # of those, the server's answer awaited
+        self._again_delivered: list[int] = []  # taken, not yet said (remote_outbox)
         self._uncounted: set[int] = set()  # closes queued, not delivered (allow_order)
         self._uncounted_said = False
         self._symbols: dict[int, str] = {}  # ticket -> symbol, of the trades handed
@@ -238,11 +240,11 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
     async def _hand_again(self, tickets: list[int]) -> None:
         """Open trades this host handed the server that it no longer knows (its store was
         replaced, emptied or lost): registered again from the broker's positions, once
-        each (a server that refuses one keeps refusing), in one WARNING."""
+        each (a server that refuses one keeps refusing), in one WARNING once the server
+        took them (an operator's unregistration, refused with 409, is not: remote_outbox)."""
         host = self._host
         if host is None:
             return
-        again = []
         for ticket in tickets:
             if ticket in self._handed_again:
                 continue
@@ -252,14 +254,8 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
                 continue  # asked again at the next refresh
             if position is not None:
                 self._handed_again.add(ticket)
+                self._again.add(ticket)
                 await self.on_trade_executed(host, position)
-                again.append(ticket)
-        if again:
-            self.log.warning(
-                "DTMS server %s no longer knows %d open trades this host handed it (tickets "
-                "%s): registered again", self.settings.api_url, len(again),
-                ", ".join(map(str, again)),
-            )  # fmt: skip
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         """Report the close (reason, profit) instead of erasing the trade: the server

@@ -25,6 +25,8 @@ SEND_CONCURRENCY = 8
 UNKNOWN_SHOWN = 5
 #: The store value of the tickets registered and not closed (rebuilt at start-up).
 OPEN_KEY = "remote:open"
+#: outcomes that take an entry out of the outbox
+_FINAL = frozenset({"delivered", "dropped", "unknown", "unregistered"})
 
 
 class OutboxPasses:
@@ -47,6 +49,13 @@ class OutboxPasses:
     _sleep: Callable[[float], Awaitable[Any]]
     _rand: Callable[[], float]
     _open: set[int]
+    _symbols: dict[int, str]
+    _hedged: set[int]
+    #: trades the server no longer knew, registered again (:meth:`_hand_again`), and of
+    #: those sent, the server's answer awaited; delivered ones, to be said in one WARNING
+    _handed_again: set[int]
+    _again: set[int]
+    _again_delivered: list[int]
     #: what is followed of the trades' histories, written (:mod:`.remote_events`); only
     #: annotated here, so the mixin that defines it is found whatever the bases' order
     _save_cursors: Callable[..., None]
@@ -101,20 +110,25 @@ class OutboxPasses:
     async def flush(self) -> None:
         """One pass over the outbox, oldest first; stops early when the server is down.
         Registrations go in batches (``POST /dtms/trades``), the rest one by one."""
-        assert self._flush_lock is not None and self._client is not None
+        assert self._flush_lock is not None
         async with self._flush_lock:
-            items = dict(self.store.outbox_items())
-            for ticket, payload in self._volatile.items():
-                items.setdefault(ticket, payload)
-            todo = [(t, p) for t, p in items.items() if self._delivered.get(t) != p]
-            registrations = [(t, p) for t, p in todo if p.get("kind", "register") == "register"]
-            others = [(t, p) for t, p in todo if p.get("kind", "register") != "register"]
-            if registrations and self._client.batch_supported:
-                if not await self._flush_batches(registrations):
-                    return
-                registrations = [] if self._client.batch_supported else registrations
-            if todo and await self._flush_each(registrations + others):
-                self._health.answered()
+            await self._flush_pass()
+            self._say_again()
+
+    async def _flush_pass(self) -> None:
+        assert self._client is not None
+        items = dict(self.store.outbox_items())
+        for ticket, payload in self._volatile.items():
+            items.setdefault(ticket, payload)
+        todo = [(t, p) for t, p in items.items() if self._delivered.get(t) != p]
+        registrations = [(t, p) for t, p in todo if p.get("kind", "register") == "register"]
+        others = [(t, p) for t, p in todo if p.get("kind", "register") != "register"]
+        if registrations and self._client.batch_supported:
+            if not await self._flush_batches(registrations):
+                return
+            registrations = [] if self._client.batch_supported else registrations
+        if todo and await self._flush_each(registrations + others):
+            self._health.answered()
 
     async def _flush_batches(self, todo: list[tuple[int, dict[str, Any]]]) -> bool:
         """False when the server is down (the pass ends)."""
@@ -131,9 +145,7 @@ class OutboxPasses:
             self._handed += sum(outcomes.get(t) == "delivered" for t, _ in chunk)
             for ticket, payload in chunk:
                 self._note(ticket, payload, outcomes.get(ticket))
-            self._forget_all(
-                [(t, p) for t, p in chunk if outcomes.get(t) in ("delivered", "dropped")]
-            )
+            self._forget_all([(t, p) for t, p in chunk if outcomes.get(t) in _FINAL])
             if "down" in outcomes.values():
                 left = len(todo) - start - sum(o != "down" for o in outcomes.values())
                 self._report_down(left)
@@ -160,14 +172,10 @@ class OutboxPasses:
                 kind = payload.get("kind", "register")
                 if outcome == "delivered" and (kind == "register" or "register" in payload):
                     self._handed += 1  # alone, or with the close of a trade it never saw
-                if outcome in ("delivered", "dropped", "unknown"):
+                if outcome in _FINAL:
                     self._forget(ticket, payload)
             if "down" in outcomes or (start > 0 and all(o == "busy" for o in outcomes)):
-                self._report_down(
-                    len(todo)
-                    - start
-                    - sum(o in ("delivered", "dropped", "unknown") for o in outcomes)
-                )
+                self._report_down(len(todo) - start - sum(o in _FINAL for o in outcomes))
                 return False
         return True
 
@@ -175,18 +183,48 @@ class OutboxPasses:
         """Count a pass the server answered without taking the entry; say its delivery
         after such passes (the trouble itself was said at the first: :meth:`_deliver`
         is quiet about it from the second on)."""
+        if ticket in self._again and outcome in ("delivered", "dropped", "unregistered"):
+            self._again.discard(ticket)
+            if outcome == "delivered":
+                self._again_delivered.append(ticket)
+        if outcome == "unregistered":
+            self._leave_alone(ticket)
         if outcome == "unknown":
             self._closes_unknown += 1
             self._closes_unknown_last = [*self._closes_unknown_last, ticket][-UNKNOWN_SHOWN:]
         if outcome in ("busy", "pending"):
             self._refusing[ticket] = self._refusing.get(ticket, 0) + 1
-        elif outcome in ("delivered", "dropped", "unknown"):
+        elif outcome in ("delivered", "dropped", "unknown", "unregistered"):
             passes = self._refusing.pop(ticket, 0)
             if passes and outcome == "delivered":
                 self.log.warning(
                     "DTMS %s of ticket %s delivered, after %d passes the server did not take it",
                     payload.get("kind", "register"), ticket, passes,
                 )  # fmt: skip
+
+    def _leave_alone(self, ticket: int) -> None:
+        """The server answered this host's registration of ``ticket`` 409 ``trade
+        unregistered``: an operator unregistered the position (docs/client.md). It leaves
+        the open set, persisted, so no refresh asks for it nor registers it again, and no
+        restart does while the position is the same one (a new trade under the ticket is
+        registered by ``on_trade_executed``)."""
+        self._handed_again.discard(ticket)
+        self._symbols.pop(ticket, None)
+        self._hedged.discard(ticket)
+        if ticket in self._open:
+            self._open.discard(ticket)
+            self._save_open()
+
+    def _say_again(self) -> None:
+        """The trades registered again that the server took, in one WARNING (not those
+        it refused as unregistered by an operator: nothing was registered)."""
+        again, self._again_delivered = self._again_delivered, []
+        if again:
+            self.log.warning(
+                "DTMS server %s no longer knows %d open trades this host handed it (tickets "
+                "%s): registered again", self.settings.api_url, len(again),
+                ", ".join(map(str, again)),
+            )  # fmt: skip
 
     def _deliver(self, ticket: int, payload: dict[str, Any]) -> Coroutine[Any, Any, Outcome]:
         assert self._client is not None

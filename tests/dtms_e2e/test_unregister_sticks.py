@@ -56,3 +56,43 @@ async def test_a_host_does_not_undo_an_unregistration(
             assert resp.status == 200
     finally:
         await rig.stop()
+
+
+async def test_a_host_refused_as_unregistered_asks_no_more_even_after_restarts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the 409 ``trade unregistered`` the host drops the ticket from its open set,
+    persisted: it no longer asks for it on every refresh, says no false WARNING that it
+    "registered again" what the server refused, and a restart sends no registration of
+    it again (it sent one more, refused, after each)."""
+    rig = Rig(tmp_path, World({"XAUUSD": wavy_path(2000.0, 1100)}, visible=1000))
+    await rig.start_server()
+    try:
+        remote = await rig.remote()
+        ticket = open_position(rig.world)
+        position = rig.world.broker.position(ticket)
+        assert position is not None
+        await remote.on_trade_executed(rig.host, position)
+        await remote.drain()
+        assert rig.server is not None
+        url = str(rig.server.make_url("")).rstrip("/")
+        async with AsyncDtmsClient(url) as dtms:
+            assert await dtms.unregister(ticket) is True
+        caplog.set_level(logging.INFO, "dtms_plugin")
+        for round_ in range(3):  # a run, then two restarts of the host
+            for _ in range(3):
+                await remote.on_cycle(rig.host, rig.world.now())
+                await remote.drain()
+            await remote.shutdown(rig.host)
+            rig.remotes.remove(remote)
+            if round_ < 2:
+                remote = await rig.remote()
+        messages = [r.getMessage() for r in caplog.records]
+        assert not [m for m in messages if "no longer knows" in m], messages
+        refused = [m for m in messages if "left alone" in m]
+        assert len(refused) == 1, refused  # one registration refused, said once at INFO
+        assert ticket not in remote._open
+        async with AsyncDtmsClient(url) as dtms:
+            assert await dtms.state(ticket) is None
+    finally:
+        await rig.stop()
