@@ -47,7 +47,7 @@ from .engine import (
 from .local_adoption import Adopting
 from .local_answers import AccountAnswers
 from .local_attention import Attention
-from .local_closes import Closes
+from .local_closes import Closes, Listing
 from .local_commits import Commits
 from .local_edges import MarketEdges
 from .local_isolation import Isolating
@@ -94,7 +94,7 @@ class LocalStrategy(
         #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with
         #: nothing else to watch still reads the positions meanwhile
         self._comeback: dict[int, datetime] = {}
-        self._listed_since: dict[int, datetime] = {}  # dtms serve: CLOSED, listed open
+        self._listed_since: dict[int, Listing] = {}  # dtms serve: CLOSED, listed open
         #: ticket -> its failures in a row, the last error, and what failed (local_isolation)
         self.failing: dict[int, tuple[int, str, str]] = {}
         self._unconfirmed: dict[int, datetime] = {}  # gone from the list, not the history

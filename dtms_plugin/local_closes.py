@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,18 @@ from .local_reconcile import same_trade
 from .settings import DtmsSettings
 
 
+@dataclass
+class Listing:
+    """``dtms serve``: the broker's listing of a CLOSED record's position open, since
+    when, in how many reads, the time of the first quote of its symbol then, and whether
+    waiting for a fresh quote was said (:meth:`Closes._listed_long_enough`)."""
+
+    since: datetime
+    reads: int
+    quote_at: datetime | None
+    said: bool = False
+
+
 class Closes:
     settings: DtmsSettings
     log: logging.Logger
@@ -52,9 +65,10 @@ class Closes:
     #: ticket -> until when a trade closed in a live run is watched for the broker
     #: listing it open again (a cycle with nothing else to watch reads positions)
     _comeback: dict[int, datetime]
-    #: ticket -> since when the broker lists the position of a CLOSED record open
-    #: (``dtms serve``: reopened once that has lasted :data:`UNCONFIRMED_CLOSE_SECONDS`)
-    _listed_since: dict[int, datetime]
+    #: ticket -> the broker's listing of the position of a CLOSED record open
+    #: (``dtms serve``: reopened once it lasted :data:`UNCONFIRMED_CLOSE_SECONDS` and is
+    #: fresh: :meth:`_listed_long_enough`)
+    _listed_since: dict[int, Listing]
 
     if TYPE_CHECKING:  # the strategy's own properties and methods
 
@@ -152,28 +166,51 @@ class Closes:
             if done is not None and done.status is JournalStatus.DONE:
                 self._comeback.pop(rec.ticket, None)
                 continue  # DTMS closed it: a listing that lags behind its close
-            if not self._listed_long_enough(rec.ticket, now):
+            if not self._listed_long_enough(host, rec, now):
                 listed.add(rec.ticket)
                 continue
             self._comeback.pop(rec.ticket, None)
             await self._isolated(rec.ticket, self._reopen(host, rec, now), "reopening")
         self._listed_since = {t: s for t, s in self._listed_since.items() if t in listed}
 
-    def _listed_long_enough(self, ticket: int, now: datetime) -> bool:
-        """Whether the broker's listing of ``ticket``'s position open has lasted long
-        enough to reopen its CLOSED record. A host's engine (``adopt``): at once, its own
-        broker's word. ``dtms serve``: once listed for :data:`UNCONFIRMED_CLOSE_SECONDS`,
-        as a close is confirmed: a client reports its close once its own terminal shows
-        it, which the server's (another connection, MetaTrader's another terminal) may
-        list a moment longer, and reopened on that the trade lost the client's outcome.
-        Meanwhile the ticket is watched, so a cycle with nothing else reads positions."""
+    def _listed_long_enough(self, host: HostView, rec: TradeRecord, now: datetime) -> bool:
+        """Whether the broker's listing of ``rec``'s position open is proof enough to
+        reopen its CLOSED record. A host's engine (``adopt``): at once, its own broker's
+        word. ``dtms serve``: a client reports its close once its own terminal shows it,
+        which the server's (another connection, MetaTrader's another terminal) may list a
+        moment longer, or long while it reconnects (its positions and ticks stale);
+        reopened on that, the trade lost the client's outcome. So: listed in two reads or
+        more, for :data:`UNCONFIRMED_CLOSE_SECONDS`, and fresh: the broker's quote of the
+        symbol moved since the first of those reads, to a time after the close
+        (docs/dtms.md §8). Meanwhile the ticket is watched, so a cycle with nothing else
+        reads positions."""
         if self.adopt:
             return True
-        hold = timedelta(seconds=UNCONFIRMED_CLOSE_SECONDS)
-        since = self._listed_since.setdefault(ticket, now)
-        if now - since >= hold:
-            return True
-        self._comeback[ticket] = max(self._comeback.get(ticket, now), since + hold)
+        ticket, hold = rec.ticket, timedelta(seconds=UNCONFIRMED_CLOSE_SECONDS)
+        quote = self._quote(host, rec.symbol)
+        at = quote.time if quote is not None else None
+        seen = self._listed_since.get(ticket)
+        if seen is None:
+            seen = self._listed_since[ticket] = Listing(now, 0, at)
+        seen.reads += 1
+        seen.quote_at = seen.quote_at or at
+        fresh = at is not None and seen.quote_at is not None and at > seen.quote_at
+        fresh = fresh and (rec.closed_at is None or (at is not None and at > rec.closed_at))
+        if now - seen.since >= hold and seen.reads >= 2:
+            if fresh:
+                return True
+            if not seen.said:
+                seen.said = True
+                self.log.warning(
+                    "DTMS %s: the broker lists the position open after its close, but its "
+                    "%s quote has not moved since (%s): a stale listing, perhaps a terminal "
+                    "reconnecting; not reopened until a fresh quote shows it still open",
+                    ticket, rec.symbol, at.isoformat() if at is not None else "no quote",
+                )  # fmt: skip
+        # watched while listed: one fast bar more at each read
+        self._comeback[ticket] = max(
+            self._comeback.get(ticket, now), seen.since + hold, now + self._fast
+        )
         return False
 
     async def _reopen(self, host: HostView, rec: TradeRecord, now: datetime) -> None:

@@ -59,6 +59,13 @@ async def _info(client: Client, ticket: int) -> dict[str, Any]:
     return (await reply.json())["trade_info"]
 
 
+def _feed(world: World, broker: PaperBroker, bars: int = 1) -> None:
+    """The market moves on, and the host feeds the account file its bars (quotes)."""
+    for _ in range(bars):
+        world.step()
+        broker.on_bar("XAUUSD", world.bars("XAUUSD", "M5", 1)[-1])
+
+
 def _outcome(info: dict[str, Any]) -> tuple[Any, ...]:
     return info["state"], info["close_reason"], info["realised_profit"]
 
@@ -87,7 +94,7 @@ async def test_a_false_close_report_is_reopened_and_the_brokers_result_recorded(
     assert _outcome(await _info(client, ticket)) == ("CLOSED", "typo", 100)
     await service.run_cycle()  # listed open, but a moment's listing proves nothing yet
     assert _outcome(await _info(client, ticket)) == ("CLOSED", "typo", 100)
-    world.step()  # five minutes on: still listed, the same position
+    _feed(world, broker)  # five minutes on: still listed, the same position, fresh quotes
     await service.run_cycle()
     info = await _info(client, ticket)
     assert _outcome(info) == ("HEALTHY", "", None)
@@ -116,4 +123,36 @@ async def test_a_false_close_report_is_reopened_and_the_brokers_result_recorded(
     reply = await (await client.post(f"/dtms/trade/{ticket}/closed", json=late)).json()
     assert reply["already_closed"] is True
     assert _outcome(await _info(client, ticket)) == ("CLOSED", reason, closed.profit)
+    broker.release()
+
+
+async def test_a_stale_listing_is_not_reopened_a_fresh_one_is(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    """The server's broker lists the closed position for long, but its quotes do not
+    move (a MetaTrader terminal reconnecting lists what it last knew; here the host
+    stopped feeding the file): no proof the listing is the account's now, so the trade
+    stays CLOSED with the client's outcome. Once a quote newer than the close comes, the
+    listing is fresh and the trade is reopened."""
+    client, world, broker = await _setup(aiohttp_client, tmp_path)
+    service = service_of(client)
+    opened = broker.open(OrderRequest("XAUUSD", "buy", 1.0))
+    assert opened.ok and opened.new_ticket is not None
+    ticket = opened.new_ticket
+    pos = broker.position(ticket)
+    assert pos is not None
+    body = registration(
+        ticket, entry=pos.entry_price, stop_loss=round(pos.entry_price - STOP, 2),
+        take_profit=None, opened_at=pos.opened_at.isoformat(),
+    )  # fmt: skip
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    report = {"reason": "exit", "profit": 12.5}
+    assert (await client.post(f"/dtms/trade/{ticket}/closed", json=report)).status == 200
+    for _ in range(6):  # half an hour of the server's clock, the quotes standing still
+        world.step()
+        await service.run_cycle()
+        assert _outcome(await _info(client, ticket)) == ("CLOSED", "exit", 12.5)
+    _feed(world, broker)  # a fresh quote, after the close: the listing is the account's
+    await service.run_cycle()
+    assert _outcome(await _info(client, ticket)) == ("HEALTHY", "", None)
     broker.release()
