@@ -51,7 +51,9 @@ class Isolating:
         count = self.failing.get(ticket, (0, "", ""))[0] + 1
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
         self.failing = {**self.failing, ticket: (count, error, what)}
-        why = f"trade {ticket} failed ({type(exc).__name__})"
+        # counted by what failed, not by ticket: a server up for months would otherwise
+        # keep one entry per trade that ever failed (the trade is named in the log)
+        why = f"a trade's step failed ({type(exc).__name__})"
         self.problems[why] = self.problems.get(why, 0) + 1
         if count == 1:
             self.log.error(

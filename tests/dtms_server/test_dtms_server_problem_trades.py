@@ -97,6 +97,8 @@ async def test_one_trade_failing_leaves_the_others_defended_and_is_named(
     assert failing.startswith(f"trade {BIG}: its cycle failed 4 times in a row (OverflowError")
     engine = (await (await client.get("/dtms/status")).json())["engine"]
     assert engine["failing_trades"] == health["failing_trades"]
+    # counted by what failed, not one entry per ticket that ever did (a server runs months)
+    assert service.strategy.problems == {"a trade's step failed (OverflowError)": 4}
     said = [r for r in caplog.records if r.levelno >= logging.WARNING and str(BIG) in r.message]
     assert len(said) == 1 and said[0].levelno == logging.ERROR  # once for the episode
     kept = await client.get(f"/dtms/trade/{BIG}")
