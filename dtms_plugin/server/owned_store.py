@@ -112,6 +112,9 @@ class OwnedStore:
     def archives(self) -> list[tuple[int, dict[str, Any]]]:
         return self.inner.archives()
 
+    def archived_count(self) -> int:
+        return self.inner.archived_count()
+
     def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
         return self.inner.purge_closed(closed_before, limit)
 

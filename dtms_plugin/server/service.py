@@ -368,7 +368,7 @@ class DtmsService(Registering, Closing, Unregistering):
             },
             "monitor": self._monitor_summary(),
             "trades": len(listing),
-            "archived": len(self.store.archives()),  # in no state count: kept aside
+            "archived": self.store.archived_count(),  # in no state count: kept aside
             "states": states,
             "account_mode": account_mode_view(self.store.get_account_mode(), self._engine_now),
             **({"replicas": self.replicas.status()} if self.replicas is not None else {}),

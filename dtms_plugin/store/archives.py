@@ -11,6 +11,7 @@ for the export, the status counts and the trade's detail, and each backend's
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ _ARCHIVED_BEFORE = (
     " AND coalesce(json_array_length(value, '$.owed'), 0) = 0"
     " AND json_extract(value, '$.closed_at') < ? ELSE 0 END ORDER BY rowid LIMIT ?"
 )
+_ARCHIVED_COUNT = "SELECT count(*) FROM Cache WHERE key >= 'archive:' AND key < 'archive;'"
 
 
 def retained(record: Any, stamp: str) -> bool:
@@ -65,32 +67,89 @@ def disk_purge_archives(store: Any, stamp: str, limit: int) -> int:
     return len(rows)
 
 
+def disk_archived_count(store: Any) -> int:
+    """How many archived records: a count over the key index, nothing decoded."""
+    store._drain()
+    return int(store._cache._sql(_ARCHIVED_COUNT).fetchone()[0])
+
+
+#: The Redis archive index: ticket -> how many archived records it has, written in the
+#: same script call as each archive (:mod:`.redis_script`), so listing and counting them
+#: read it instead of scanning the keyspace (which a status poll and every retention
+#: pass did). ``_INDEXED`` says the index covers the store: absent, the store was
+#: written before it (:func:`redis_index_archives`).
+_INDEX = "archives"
+_INDEXED = "archives:indexed"
+
+
 def redis_archives(store: Any) -> list[tuple[int, dict[str, Any]]]:
     """``(ticket, record)`` of every readable archived record (a list per ticket)."""
     out = []
-    for ticket in _archived_tickets(store):
-        out += [(ticket, record) for record in store.archived(ticket)]
+    for ticket, text in _archived_texts(store).items():
+        value = store._decode(f"archive:{ticket}", text)
+        if isinstance(value, list):
+            out += [(ticket, record) for record in value if isinstance(record, dict)]
     return out
+
+
+def redis_archived_count(store: Any) -> int:
+    """How many archived records, from the index alone (one round trip)."""
+    import redis  # only with a Redis store: a directory store needs no client
+
+    try:
+        counts = store.client.hvals(store.prefix + _INDEX)
+    except redis.RedisError as exc:
+        store._unreadable("the archive index", exc)
+        return 0
+    return sum(n for n in (key_number(c) for c in counts) if n is not None)
 
 
 def redis_purge_archives(store: Any, stamp: str, ops: list[list[Any]]) -> None:
     """Add to ``ops`` (the caller's write) what removes the archived records retention
-    removes at ``stamp``: each ticket's list rewritten without them, or deleted."""
-    for ticket in _archived_tickets(store):
-        kept_before = store.archived(ticket)
-        kept = [r for r in kept_before if retained(r, stamp)]
-        if len(kept) != len(kept_before):
-            key = f"archive:{ticket}"
-            ops.append(["set", key, encode(kept)] if kept else ["del", key])
+    removes at ``stamp``: each ticket's list rewritten without them, or deleted, only if
+    it is still the list read here (``archcas``): one another replica added to meanwhile
+    is left whole, for the next pass."""
+    for ticket, text in _archived_texts(store).items():
+        value = store._decode(f"archive:{ticket}", text)
+        before = [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+        kept = [r for r in before if retained(r, stamp)]
+        if len(kept) != len(before) or text is None:  # absent: an index entry to drop
+            ops.append(["archcas", str(ticket), text or "", encode(kept) if kept else ""])
 
 
-def _archived_tickets(store: Any) -> list[int]:
-    import redis  # only with a Redis store: a directory store needs no client
+def redis_index_archives(store: Any) -> None:
+    """Once per store: index the archives of a store written before the index (one SCAN
+    of the keyspace, the prefix's glob characters escaped), then mark it indexed. Run
+    at open, so no reader ever misses an archive made by an older version."""
+    import redis
 
     try:
-        names = list(store.client.scan_iter(match=f"{store.prefix}archive:*", count=500))
+        if store.client.exists(store.prefix + _INDEXED):
+            return
+        match = re.sub(r"([*?\[\]\\])", r"\\\1", store.prefix) + "archive:*"
+        names = list(store.client.scan_iter(match=match, count=500))
     except redis.RedisError as exc:
         store._unreadable("the archived records", exc)
-        return []
+        return
     found = (key_number(str(n)[len(store.prefix) + len("archive:") :]) for n in names)
-    return sorted(t for t in found if t is not None)
+    tickets = sorted(t for t in found if t is not None)
+    with store._writing("the archive index") as ops:
+        ops.extend(["archidx", str(t)] for t in tickets)
+        ops.append(["set", _INDEXED, "true"])
+    if tickets:
+        store.log.info("store %s: %d archived tickets indexed", store.location, len(tickets))
+
+
+def _archived_texts(store: Any) -> dict[int, str | None]:
+    """The archived records' text of every indexed ticket, by ticket (None: absent)."""
+    import redis
+
+    try:
+        names = store.client.hkeys(store.prefix + _INDEX)
+        tickets = sorted(t for t in (key_number(n) for n in names) if t is not None)
+        keys = [f"{store.prefix}archive:{t}" for t in tickets]
+        texts = store.client.mget(keys) if keys else []
+    except redis.RedisError as exc:
+        store._unreadable("the archived records", exc)
+        return {}
+    return dict(zip(tickets, texts, strict=True))

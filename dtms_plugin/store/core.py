@@ -26,7 +26,7 @@ import orjson
 
 from hookspecs import locks
 
-from .archives import disk_archives, disk_purge_archives
+from .archives import disk_archived_count, disk_archives, disk_purge_archives
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .disk_listing import DiskcacheListing
 from .opening import StoreError, open_cache
@@ -181,6 +181,9 @@ class Store(DiskcacheListing, SharedReads):
     def archives(self) -> list[tuple[int, dict[str, Any]]]:
         """``(ticket, record)`` of every archived record (:mod:`.archives`)."""
         return disk_archives(self)
+
+    def archived_count(self) -> int:
+        return disk_archived_count(self)
 
     def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
         """Remove at most ``limit`` CLOSED records closed before ``closed_before`` (oldest

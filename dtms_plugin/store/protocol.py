@@ -63,6 +63,11 @@ class StoreProtocol(Protocol):
         """``(ticket, record)`` of every archived record: export, status, retention."""
         ...
 
+    def archived_count(self) -> int:
+        """How many archived records, read from an index, none decoded: what a status
+        poll shows."""
+        ...
+
     def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
         """Remove finished trades closed before ``closed_before`` (retention), and the
         archived records closed before it; answers the tickets of the records removed."""

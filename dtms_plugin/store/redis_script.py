@@ -29,9 +29,17 @@ print one as ``1e+15``):
 - ``["close", key, json, score]`` / ``["unclose", key]``: the account's record of one
   close (:mod:`.closes`), by its key, ordered by ``score`` (its close time, epoch
   seconds), written with the closed record itself; or removed.
+- ``["arch", t, json]``: the record ``json`` appended to the archived records of ``t``
+  (``archive:<t>``, a JSON array: spliced as text, so nothing else in it is re-encoded),
+  and the archive index (the hash ``archives``: ticket -> how many) told;
+- ``["archcas", t, old, new]``: the archived records of ``t`` become ``new`` (empty:
+  gone, and out of the index) only if they are still ``old`` (empty: absent), 1/0: a
+  retention pass never loses a record archived by another replica after it read them;
+- ``["archidx", t]``: the index entry of ``t`` counted again from its archived records
+  (a store written before the index, :mod:`.archives`).
 
 The reply is ``["ok", r1, r2, ...]`` (a record's new version for ``rec`` and ``fence``,
-1/0 for ``obdelif`` and ``relist``, 0 otherwise) or ``["stale", t, version]`` for the
+1/0 for ``obdelif``, ``relist`` and ``archcas``, 0 otherwise) or ``["stale", t, version]`` for the
 first record that failed its check.
 """
 
@@ -69,6 +77,15 @@ end
 local function place(index, member)
   if not redis.call('ZSCORE', p .. index, member) then
     redis.call('ZADD', p .. index, redis.call('INCR', p .. 'order'), member)
+  end
+end
+local function index(t)  -- the archive index entry of ``t``, from its archived records
+  local text = redis.call('GET', p .. 'archive:' .. t)
+  local ok, value = pcall(cjson.decode, text or 'null')
+  if ok and type(value) == 'table' and #value > 0 then
+    redis.call('HSET', p .. 'archives', t, #value)
+  else
+    redis.call('HDEL', p .. 'archives', t)
   end
 end
 for _, op in ipairs(ops) do
@@ -122,6 +139,25 @@ for _, op in ipairs(ops) do
   elseif kind == 'unclose' then
     redis.call('ZREM', p .. 'closed', op[2])
     redis.call('HDEL', p .. 'closed:entries', op[2])
+  elseif kind == 'arch' then
+    local key = p .. 'archive:' .. op[2]
+    local text = redis.call('GET', key)
+    local ok, value = pcall(cjson.decode, text or 'null')
+    if ok and type(value) == 'table' and #value > 0 and string.sub(text, -1) == ']' then
+      redis.call('SET', key, string.sub(text, 1, -2) .. ',' .. op[3] .. ']')
+    else  -- none yet (or an unreadable value, which the store reads as none)
+      redis.call('SET', key, '[' .. op[3] .. ']')
+    end
+    index(op[2])
+  elseif kind == 'archcas' then
+    local key = p .. 'archive:' .. op[2]
+    if (redis.call('GET', key) or '') == op[3] then
+      if op[4] == '' then redis.call('DEL', key) else redis.call('SET', key, op[4]) end
+      index(op[2])
+      result = 1
+    end
+  elseif kind == 'archidx' then
+    index(op[2])
   elseif kind == 'act' then
     local seq = tonumber(redis.call('GET', p .. 'journal:seq')) or 0
     redis.call('HSET', p .. 'journal', seq, op[2])

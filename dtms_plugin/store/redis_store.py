@@ -32,7 +32,12 @@ import redis
 
 from hookspecs import masked_url
 
-from .archives import redis_archives, redis_purge_archives
+from .archives import (
+    redis_archived_count,
+    redis_archives,
+    redis_index_archives,
+    redis_purge_archives,
+)
 from .core import PER_TICKET_ACTIONS, _iso
 from .disk import Encoded, encode
 from .listing import lenient_loads, listing_text
@@ -91,6 +96,7 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
         #: keys found unreadable (a hand-edited value, the wrong type), each said once
         #: until it reads well again or is gone: read every cycle, each would flood the log
         self.damaged: dict[str, str] = {}
+        redis_index_archives(self)  # a store written before the archive index: once
 
     @property
     def where(self) -> str:
@@ -306,9 +312,8 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
         old = self.get_record(ticket)
         if old is None:
             return None
-        kept = [*self.archived(ticket), old]
-        with self._writing(f"archive of record {ticket}") as ops:
-            ops.append(["set", f"archive:{ticket}", encode(kept)])
+        with self._writing(f"archive of record {ticket}") as ops:  # appended by the script
+            ops.append(["arch", str(ticket), encode(old)])
             ops.append(["delrec", str(ticket), self._expect(ticket)])
         return f"archive:{ticket}:{old.get('opened_at', '')}"
 
@@ -319,6 +324,9 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
     def archives(self) -> list[tuple[int, dict[str, Any]]]:
         """``(ticket, record)`` of every archived record (:mod:`.archives`)."""
         return redis_archives(self)
+
+    def archived_count(self) -> int:
+        return redis_archived_count(self)
 
     def purge_closed(self, closed_before: datetime, limit: int = 100) -> list[int]:
         """Remove at most ``limit`` CLOSED records (no action owed) closed before
