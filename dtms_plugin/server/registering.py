@@ -86,12 +86,13 @@ class Registering(ServiceParts):
         self, items: list[tuple[int, Registration]], out: list[Outcome | None]
     ) -> None:
         create: list[tuple[int, Registration]] = []
+        marked: set[int] = set()  # unregistered tickets, lifted once registered
         for i, reg in items:
             try:
                 self._check_opened_at(reg)
                 stands, record = self._standing(reg)
-                if record is None:
-                    self._check_unregistered(reg)
+                if record is None and self._check_unregistered(reg):
+                    marked.add(reg.ticket)
             except Conflict as exc:
                 out[i] = exc
                 continue
@@ -115,6 +116,8 @@ class Registering(ServiceParts):
                 )
             else:
                 out[i] = (True, record)
+        lift = (r.ticket for i, r in create if r.ticket in marked and isinstance(out[i], tuple))
+        self._lift_unregistered(lift)
 
     async def _register_replicated(
         self,
@@ -128,8 +131,9 @@ class Registering(ServiceParts):
         for i, reg in regs:
             try:
                 self._check_opened_at(reg)
-                if self.store.get_record(reg.ticket) is None:  # the mark is the store's
-                    self._check_unregistered(reg)
+                marked = self.store.get_record(reg.ticket) is None and self._check_unregistered(
+                    reg
+                )  # the mark is the store's, lifted once the registration is applied
                 created, body = await register(self, replicas, reg)  # body: the record
             except NotApplied as exc:
                 raise EngineUnavailable(str(exc)) from None
@@ -139,6 +143,8 @@ class Registering(ServiceParts):
                 out[i] = exc
             else:
                 out[i] = (created, body)
+                if created and marked:
+                    self._lift_unregistered([reg.ticket])
 
     def _check_opened_at(self, reg: Registration) -> None:
         assert self._host is not None

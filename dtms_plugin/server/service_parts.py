@@ -14,6 +14,8 @@ from .metrics import ServerMetrics
 from .observed import ObservedHost
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
+    from collections.abc import Iterable
+
     from .close_inbox import LeftCloses
     from .replicas import Replicas
     from .validation import Registration
@@ -45,4 +47,6 @@ class ServiceParts:
 
         async def _unregister_now(self, ticket: int) -> bool: ...
 
-        def _check_unregistered(self, reg: Registration) -> None: ...
+        def _check_unregistered(self, reg: Registration) -> bool: ...
+
+        def _lift_unregistered(self, tickets: Iterable[int]) -> None: ...

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..store.shared import UNREGISTERED
 from .errors import TradeUnregistered
 from .service_parts import ServiceParts
 from .validation import parse_time
@@ -22,9 +24,20 @@ if TYPE_CHECKING:
     from .validation import Registration
 
 
-def _mark(ticket: int) -> str:
-    """The store value that remembers an unregistration of ``ticket``."""
-    return f"unregistered:{ticket}"
+def _marked(ticket: int, mark: dict[str, Any] | None) -> Callable[[Any], Any]:
+    """The change of the store's unregistration marks (one named value, ticket -> mark,
+    so retention finds them all on either backend: :mod:`dtms_plugin.store.shared`)
+    that sets ``ticket``'s mark, or removes it (None)."""
+
+    def change(marks: Any) -> dict[str, Any]:
+        marks = dict(marks) if isinstance(marks, dict) else {}
+        if mark is None:
+            marks.pop(str(ticket), None)
+        else:
+            marks[str(ticket)] = mark
+        return marks
+
+    return change
 
 
 class Unregistering(ServiceParts):
@@ -89,28 +102,38 @@ class Unregistering(ServiceParts):
         # holds from its broker at its next refresh, which undid the DELETE (docs/client.md)
         at = self._host.clock.now().isoformat()
         mark = {"symbol": symbol, "direction": fields.get("direction"), "at": at}
-        self.store.put_value(_mark(ticket), mark)
+        self.store.update_value(UNREGISTERED, _marked(ticket, mark))
         entry = {"type": "unregistered", "ticket": ticket, "reason": "API", "symbol": symbol}
         self._host.journal(entry)
         self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
         return True
 
-    def _check_unregistered(self, reg: Registration) -> None:
+    def _check_unregistered(self, reg: Registration) -> bool:
         """For a ticket with no record: a :class:`TradeUnregistered` when ``reg`` is a
         host's automatic registration of the position an operator unregistered (the
-        same symbol and side, opened before the unregistration); any other registration
-        of the ticket forgets the unregistration (a person's or a program's registers it
-        again on purpose; another position under a reused ticket is another trade)."""
-        mark = self.store.get_value(_mark(reg.ticket))
+        same symbol and side, opened before the unregistration). Any other registration
+        of the ticket is let through, and answers True when the ticket is marked: once
+        it is registered the caller lifts the mark (:meth:`_lift_unregistered`; a
+        person's or a program's registers it again on purpose; another position under a
+        reused ticket is another trade). Not before: a registration refused after this
+        check (a 409, an unknown symbol) leaves the unregistration standing."""
+        marks = self.store.get_value(UNREGISTERED)
+        mark = marks.get(str(reg.ticket)) if isinstance(marks, dict) else None
         if not isinstance(mark, dict):
-            return
+            return False
         if reg.automatic and _same_position(mark, reg):
             message = (
                 f"trade {reg.ticket} was unregistered at {mark.get('at')}: DTMS leaves it"
                 " alone until it is registered again without automatic"
             )
             raise TradeUnregistered("ticket", message, {"ticket": reg.ticket})
-        self.store.put_value(_mark(reg.ticket), None)
+        return True
+
+    def _lift_unregistered(self, tickets: Iterable[int]) -> None:
+        """The marks of ``tickets``, registered again, removed (the entry itself: no null
+        left behind), each atomically against another replica's marks."""
+        for ticket in tickets:
+            self.store.update_value(UNREGISTERED, _marked(ticket, None))
 
 
 def _same_position(mark: dict[str, Any], reg: Registration) -> bool:

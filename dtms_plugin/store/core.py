@@ -212,6 +212,7 @@ class Store(DiskcacheListing, SharedReads):
             ]
             self._delete_many(gone)
             disk_purge_archives(self, stamp, limit)
+        self._purge_marks(closed_before)
         return tickets
 
     def records(self) -> dict[int, dict[str, Any]]:

@@ -350,6 +350,7 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
                     ops.append(["purge", str(ticket)])
                     # out of the account rails too, as it leaves the single server's book
                     ops.extend(["unclose", op[1]] for op in self._close_ops(rec))
+        self._purge_marks(closed_before)
         return list(gone)
 
     def records(self) -> dict[int, dict[str, Any]]:

@@ -5,11 +5,14 @@ journal entry as a batch of one, and how a journal append names itself in an err
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 ACCOUNT_MODE = "account:mode"
+#: the named value of the server's unregistration marks (ticket -> mark with its ``at``,
+#: :mod:`dtms_plugin.server.unregistering`), kept until retention like a closed trade
+UNREGISTERED = "unregistered"
 
 
 class SharedReads:
@@ -26,6 +29,10 @@ class SharedReads:
 
         def append_actions(self, entries: Iterable[dict[str, Any]]) -> None: ...
 
+        def get_value(self, name: str) -> Any: ...
+
+        def update_value(self, name: str, change: Callable[[Any], Any]) -> Any: ...
+
     def get_account_mode(self) -> tuple[datetime, str] | None:
         value = self._read(ACCOUNT_MODE)
         if not isinstance(value, dict):
@@ -35,6 +42,21 @@ class SharedReads:
             self.log.error("store %s: malformed account mode", self.where)
             return None
         return until, str(value.get("reason", ""))
+
+    def _purge_marks(self, before: datetime) -> None:
+        """Retention of the unregistration marks: those made before ``before`` go (a
+        position unregistered that long ago is closed or long re-registered), the value
+        an empty map left (one value: deleting it could drop a mark another replica
+        adds at that moment). Read first, so a pass with none to remove writes nothing."""
+        marks = self.get_value(UNREGISTERED)
+        if not isinstance(marks, dict) or not any(_older(m, before) for m in marks.values()):
+            return
+
+        def prune(value: Any) -> Any:
+            value = value if isinstance(value, dict) else {}
+            return {t: m for t, m in value.items() if not _older(m, before)}
+
+        self.update_value(UNREGISTERED, prune)
 
     def append_action(self, entry: dict[str, Any]) -> None:
         """Append to the journal; ``entry["ticket"]`` (when an int) indexes it by trade."""
@@ -46,6 +68,13 @@ def journal_label(entries: list[dict[str, Any]]) -> str:
     if len(entries) == 1:
         return f"journal entry for ticket {entries[0].get('ticket')}"
     return "journal entries"
+
+
+def _older(mark: Any, before: datetime) -> bool:
+    """Whether an unregistration mark was made before ``before`` (one without a readable
+    time too: nothing could ever tell when to forget it)."""
+    at = parse_iso(mark.get("at")) if isinstance(mark, dict) else None
+    return at is None or at < before
 
 
 def parse_iso(value: object) -> datetime | None:

@@ -143,6 +143,12 @@ def test_an_unregistration_stands_on_every_replica(
         assert again.status_code == 409, again.text
         assert again.json()["error"] == "trade unregistered"
         assert c.store.get_record(ticket) is None
+        # a registration refused after the check (a symbol the broker does not trade)
+        # leaves the unregistration standing: the host's next one is still turned back
+        refused = _post(first, {**registration(ticket), "symbol": "NOPE"})
+        assert refused.status_code == 400, refused.text
+        still = _post(second, {**registration(ticket), "automatic": True})
+        assert still.status_code == 409, still.text
         wanted = _post(second, registration(ticket))
         assert wanted.status_code == 201, wanted.text
         wait_for(lambda: c.store.get_record(ticket) is not None, timeout=30, what="the record")
