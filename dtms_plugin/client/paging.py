@@ -22,8 +22,11 @@ async def every_trade(
     read: PageReader, url: str, state: str | None, size: int
 ) -> dict[int, dict[str, Any]]:
     """Every trade (in ``state``, when given), by integer ticket, ``size`` a page, from
-    ticket to ticket; from a server that does not take ``after`` (an earlier version:
-    its 400 naming it), by ``offset``."""
+    ticket to ticket; by ``offset`` from a server that does not take ``after``: one that
+    refuses it (an earlier version: its 400 naming it), or one that ignores it (an
+    earlier version, or a proxy dropping the parameter): a page that says there is more
+    (``more``, or a ``total`` beyond it) with no ``next_after`` to go on from. Stopping
+    there read one page and dropped every other trade without a word."""
     out: dict[int, dict[str, Any]] = {}
     after: int | None = 0
     while after is not None:
@@ -37,6 +40,9 @@ async def every_trade(
         page = part_of(url, body, "trades", dict)
         out.update((int(key), entry) for key, entry in page.items())
         following = body.get("next_after")
+        if not isinstance(following, int) and page and _more(body, len(page)):
+            out.update(await _by_offset(read, url, state, size))  # from its first page
+            return out
         after = following if isinstance(following, int) and page else None
     return out
 
@@ -51,11 +57,17 @@ async def _by_offset(
         body = await read(_params(state, size, offset=str(len(out))))
         page = part_of(url, body, "trades", dict)
         out.update((int(key), entry) for key, entry in page.items())
-        more = body.get("more")
-        if more is None and isinstance(body.get("total"), int):  # an older server's page
-            more = len(out) < body["total"]
-        if more is not True or not page:
+        if not page or not _more(body, len(out)):
             return out
+
+
+def _more(body: dict[str, Any], read: int) -> bool:
+    """Whether a page says more follow, ``read`` trades read so far: its ``more``, or
+    an older server's ``total``."""
+    more = body.get("more")
+    if more is None and isinstance(body.get("total"), int):  # an older server's page
+        more = read < body["total"]
+    return more is True
 
 
 def _params(state: str | None, size: int, **where: str) -> dict[str, str]:
