@@ -133,9 +133,14 @@ def test_an_unregistration_stands_on_every_replica(
     ``automatic`` manages it again."""
     with cluster(redis_server.url(), tmp_path, trades=1, replicas_n=2, lease_seconds=3.0,
                  monitor_seconds=60) as c:  # fmt: skip
-        first, second = (r.server.url for r in c.replicas)
         [ticket] = c.tickets
-        assert _post(first, registration(ticket)).status_code in (200, 201)
+        assert _post(c.replicas[0].server.url, registration(ticket)).status_code in (200, 201)
+        # through its owner: through the other, the DELETE waits for the owner's next
+        # cycle (monitor_seconds=60), longer than the wait below
+        wait_for(lambda: all(c.owners([ticket])), timeout=30, what="its lease")
+        [owner] = c.owners([ticket])
+        first = next(r.server.url for r in c.replicas if r.id == owner)
+        second = next(r.server.url for r in c.replicas if r.id != owner)
         gone = requests.delete(f"{first}/dtms/trade/{ticket}", headers=AUTH, timeout=60)
         assert gone.status_code in (200, 202), gone.text  # 202: through the stream
         wait_for(lambda: c.store.get_record(ticket) is None, timeout=30, what="the unregistration")
@@ -152,3 +157,4 @@ def test_an_unregistration_stands_on_every_replica(
         wanted = _post(second, registration(ticket))
         assert wanted.status_code == 201, wanted.text
         wait_for(lambda: c.store.get_record(ticket) is not None, timeout=30, what="the record")
+        assert c.store.get_value("unregistered") == {}  # lifted: no mark, no null left
