@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from .disk import UnsafeRowError, encode
+from .opening import StoreError
 from .rows import SCAN_ROWS, key_number
 
 #: ``store`` below is a :class:`~.core.Store` (``disk_*``) or a
@@ -133,9 +134,12 @@ def redis_index_archives(store: Any) -> None:
         return
     found = (key_number(str(n)[len(store.prefix) + len("archive:") :]) for n in names)
     tickets = sorted(t for t in found if t is not None)
-    with store._writing("the archive index") as ops:
-        ops.extend(["archidx", str(t)] for t in tickets)
-        ops.append(["set", _INDEXED, "true"])
+    try:
+        with store._writing("the archive index") as ops:
+            ops.extend(["archidx", str(t)] for t in tickets)
+            ops.append(["set", _INDEXED, "true"])
+    except StoreError:  # logged: a reader on a read-only Redis opens all the same
+        return
     if tickets:
         store.log.info("store %s: %d archived tickets indexed", store.location, len(tickets))
 
