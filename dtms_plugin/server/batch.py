@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .middleware import client_error
-from .registering import answer
+from .registration_answers import answer
 from .service import DtmsService
 from .unknown_keys import with_ignored
 from .validation import (

@@ -28,12 +28,12 @@ from .errors import (
     EngineUnavailable,
     RegistrationConflict,
     RegistrationRejected,
-    TradeClosed,
 )
 from .position_volume import kept_volume, position_volume
+from .registration_answers import answer, closed_conflict
 from .service_parts import ServiceParts
 from .validation import FieldError, Registration, UnknownSymbol, check_not_ahead
-from .views import not_applied, record_state, trade_fields
+from .views import record_state
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
     from .replicas import Replicas
@@ -303,50 +303,6 @@ class Registering(ServiceParts):
             else:
                 out.append(replace(reg, symbol=info.name) if info.name != reg.symbol else reg)
         return out
-
-
-def answer(
-    ticket: int, created: bool, record: Mapping[str, Any], reg: Registration | None = None
-) -> dict[str, Any]:
-    """A registration's body: whether it was new, and the trade's state; for a repeat
-    (``reg`` given), the values it sent that differ from those the trade was registered
-    with, which it did not change (:func:`not_applied`)."""
-    body = {
-        "ticket": ticket,
-        "registered": True,
-        "already_registered": not created,
-        "state": record_state(record),
-    }
-    differ = not_applied(reg, record) if reg is not None and not created else {}
-    if differ:
-        body["not_applied"] = differ
-    return body
-
-
-def closed_conflict(ticket: int, record: Mapping[str, Any]) -> TradeClosed:
-    """The 409 of a registration whose trade is kept CLOSED: when and why it closed, and
-    its outcome, so a client can tell "closed" from "defended" (docs/client.md)."""
-    fields = trade_fields(record)
-
-    def kept(key: str) -> Any:
-        return record.get(key, fields.get(key))
-
-    when = kept("closed_at") or "an unknown time"
-    why = kept("close_reason") or "no reason kept"
-    details = {
-        "ticket": ticket,
-        "state": DefensiveState.CLOSED.value,
-        "closed_at": kept("closed_at"),
-        "close_reason": kept("close_reason"),
-        "realised_profit": kept("realised_profit"),
-        "close_price": kept("close_price"),
-    }
-    return TradeClosed(
-        "ticket",
-        f"trade {ticket} closed at {when} ({why}): DTMS no longer manages it; a new "
-        "position under this ticket needs its own opened_at or entry",
-        details,
-    )
 
 
 def _trade(reg: Registration, now: datetime) -> Trade:
