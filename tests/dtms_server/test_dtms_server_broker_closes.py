@@ -16,14 +16,10 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import World, registration, service_of, wavy_path
+from support.dtms_server_world import World, engine_server, registration, service_of, wavy_path
 
-from dtms_plugin.server import ServerSettings, create_app
-from dtms_plugin.server.service import default_strategy_factory
-from dtms_plugin.settings import DtmsSettings
 from hookspecs import Bar, OrderRequest
 from hostapp.brokers.paper import PaperBroker
-from hostapp.testing import make_host
 
 Client = TestClient[web.Request, web.Application]
 AioClient = Callable[..., Awaitable[Client]]
@@ -39,12 +35,8 @@ def _world() -> tuple[World, PaperBroker]:
 
 
 async def _server(aiohttp_client: AioClient, tmp_path: Path, world: World, broker: Any) -> Client:
-    settings = ServerSettings(
-        dtms=DtmsSettings(state_dir=str(tmp_path / "state")), token="", monitor_seconds=3600.0
-    )
-    host = make_host(broker, world, world)
-    app = create_app(settings, host=host, strategy_factory=default_strategy_factory)
-    return await aiohttp_client(app)
+    client: Client = await engine_server(aiohttp_client, tmp_path, world, broker)
+    return client
 
 
 async def _open_and_register(client: Client, broker: PaperBroker) -> tuple[int, float]:

@@ -20,14 +20,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import World, registration, service_of, wavy_path
+from support.dtms_server_world import World, engine_server, registration, service_of, wavy_path
 
-from dtms_plugin.server import ServerSettings, create_app
-from dtms_plugin.server.service import default_strategy_factory
-from dtms_plugin.settings import DtmsSettings
 from hookspecs import Bar, OrderRequest
 from hostapp.brokers.paper import PaperBroker, PaperSettings
-from hostapp.testing import make_host
 
 Client = TestClient[web.Request, web.Application]
 AioClient = Callable[..., Awaitable[Client]]
@@ -45,12 +41,8 @@ async def _setup(aiohttp_client: AioClient, tmp_path: Path) -> tuple[Client, Wor
     for bar in world.bars("XAUUSD", "M5", 50):
         host_broker.on_bar("XAUUSD", bar)
     server_broker = _account(tmp_path, world)  # dtms serve's own, on the same file
-    settings = ServerSettings(
-        dtms=DtmsSettings(state_dir=str(tmp_path / "state")), token="", monitor_seconds=3600.0
-    )
-    host = make_host(server_broker, world, world)
-    app = create_app(settings, host=host, strategy_factory=default_strategy_factory)
-    return await aiohttp_client(app), world, host_broker
+    client: Client = await engine_server(aiohttp_client, tmp_path, world, server_broker)
+    return client, world, host_broker
 
 
 async def _info(client: Client, ticket: int) -> dict[str, Any]:

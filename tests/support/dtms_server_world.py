@@ -291,3 +291,23 @@ async def dead_engine_client(make_client: Callable[..., Awaitable[Any]]) -> Any:
             break
         await asyncio.sleep(0.005)
     return client
+
+
+async def engine_server(
+    aiohttp_client: Callable[..., Awaitable[Any]], tmp_path: Path, world: Any, broker: Any
+) -> Any:
+    """A real ``dtms serve`` app over ``broker`` and ``world``: its engine, its store in
+    ``tmp_path / "state"``, no token, its monitor left to the test
+    (``service_of(client).run_cycle()``); the aiohttp test client of it."""
+    from dtms_plugin.server import ServerSettings, create_app
+    from dtms_plugin.server.service import default_strategy_factory
+    from dtms_plugin.settings import DtmsSettings
+    from hostapp.testing import make_host
+
+    settings = ServerSettings(
+        dtms=DtmsSettings(state_dir=str(tmp_path / "state")), token="", monitor_seconds=3600.0
+    )
+    host = make_host(broker, world, world)
+    return await aiohttp_client(
+        create_app(settings, host=host, strategy_factory=default_strategy_factory)
+    )
