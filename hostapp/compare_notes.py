@@ -4,7 +4,7 @@ every run that said it. Split from :mod:`hostapp.compare`, which makes the figur
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .ran_dry import dry_warning
@@ -14,27 +14,47 @@ def warnings(report: Mapping[str, Any]) -> list[str]:
     """The ``warning`` sentences of the plugins' run reports, once each (the same
     sentence from both runs with the plugin is said once, naming both), printed before
     the table: figures a reader should doubt before reading them."""
-    runs = [("same entries", report["same_entries"]["with"])]
-    if "full" in report:
-        runs.append(("full", report["full"]["with"]))
-    said: dict[tuple[str, str], list[str]] = {}
-    for label, run in runs:
-        for name, rep in sorted(run.get("plugin_reports", {}).items()):
-            text = rep.get("warning") if isinstance(rep, Mapping) else None
-            if text:
-                said.setdefault((name, text), []).append(label)
-    out = [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
-    return [*filter(None, [dry_warning(runs_of(report))]), *out]
+    said = _said_once(_runs(report, baseline=False), lambda rep: rep.get("warning"))
+    return [*filter(None, [dry_warning(runs_of(report))]), *said]
+
+
+def _baseline(report: Mapping[str, Any]) -> str:
+    """The baseline run as the sentences name it: its manager, or "without PLUGIN"."""
+    return str(report["against"] or f"without {report['plugin']}")
 
 
 def runs_of(report: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """Each run of a comparison with the words the notes name it by."""
-    base = report["against"] or f"without {report['plugin']}"
-    runs = [(base, report["same_entries"]["without"])]
-    runs.append((f"with {report['plugin']}, same entries", report["same_entries"]["with"]))
+    plugin = report["plugin"]
+    runs = [(_baseline(report), report["same_entries"]["without"])]
+    runs.append((f"with {plugin}, same entries", report["same_entries"]["with"]))
     if "full" in report:
-        runs.append((f"with {report['plugin']}, full", report["full"]["with"]))
+        runs.append((f"with {plugin}, full", report["full"]["with"]))
     return runs
+
+
+def _runs(report: Mapping[str, Any], *, baseline: bool) -> list[tuple[str, Mapping[str, Any]]]:
+    """The runs a plugin's sentence is said of, by their short names (the baseline's
+    only with ``baseline``: its plugins may say what the others say)."""
+    runs = [(_baseline(report), report["same_entries"]["without"])] if baseline else []
+    runs.append(("same entries", report["same_entries"]["with"]))
+    if "full" in report:
+        runs.append(("full", report["full"]["with"]))
+    return runs
+
+
+def _said_once(
+    runs: list[tuple[str, Mapping[str, Any]]], pick: Callable[[Mapping[str, Any]], Any]
+) -> list[str]:
+    """The sentence ``pick`` takes from each plugin's run report, once each, naming every
+    run that said it: ``NAME (run, run): sentence``."""
+    said: dict[tuple[str, str], list[str]] = {}
+    for label, run in runs:
+        for name, rep in sorted(run.get("plugin_reports", {}).items()):
+            text = pick(rep) if isinstance(rep, Mapping) else None
+            if text:
+                said.setdefault((name, text), []).append(label)
+    return [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
 
 
 def notes(report: Mapping[str, Any]) -> list[str]:
@@ -42,26 +62,15 @@ def notes(report: Mapping[str, Any]) -> list[str]:
     that said it: the baseline's too, whose plugins (the strategy, an exit manager) are
     the same as the others' and may say the same (the strategy's orders risked more than
     asked in the baseline as in the full run, and only the full run was named)."""
-    runs = [(report["against"] or f"without {report['plugin']}", report["same_entries"]["without"])]
-    runs.append(("same entries", report["same_entries"]["with"]))
-    if "full" in report:
-        runs.append(("full", report["full"]["with"]))
-    said: dict[tuple[str, str], list[str]] = {}
-    for label, run in runs:
-        for name, rep in sorted(run.get("plugin_reports", {}).items()):
-            text = rep.get("note") or rep.get("error")
-            if text:
-                said.setdefault((name, text), []).append(label)
-    out = [f"{name} ({', '.join(labels)}): {text}" for (name, text), labels in said.items()]
+    out = _said_once(_runs(report, baseline=True), lambda rep: rep.get("note") or rep.get("error"))
     out.extend(host_notes(report))
     baseline_trades = report["same_entries"]["without"].get("trades", 0)
     full_trades = report.get("full", {}).get("with", {}).get("trades", 0)
     if not baseline_trades and full_trades:
-        base = report["against"] or f"without {report['plugin']}"
         out.append(
-            f"the run {base} opened no trade, so no entry could be paired: {report['plugin']} "
-            "proposes the entries its full run took; an A/B compares what manages trades, "
-            "with the same strategy in every run"
+            f"the run {_baseline(report)} opened no trade, so no entry could be paired: "
+            f"{report['plugin']} proposes the entries its full run took; an A/B compares "
+            "what manages trades, with the same strategy in every run"
         )
     out.extend(overridden_notes(report))
     out.extend(filter(None, [r_and_money_note(report)]))
