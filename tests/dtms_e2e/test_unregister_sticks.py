@@ -10,14 +10,28 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from support.dtms_server_world import World, open_position, wavy_path
 
 from dtms_plugin.client import AsyncDtmsClient
+from hookspecs import Trade
 
 from .test_remote_entries_real_server import Rig
+
+
+async def _handed_one(rig: Rig) -> tuple[Any, Trade, str]:
+    """The rig's remote host with one open position it handed to the running server, and
+    the server's address."""
+    remote = await rig.remote()
+    position = rig.world.broker.position(open_position(rig.world))
+    assert position is not None
+    await remote.on_trade_executed(rig.host, position)
+    await remote.drain()
+    assert rig.server is not None
+    return remote, position, str(rig.server.make_url("")).rstrip("/")
 
 
 async def test_a_host_does_not_undo_an_unregistration(
@@ -26,14 +40,8 @@ async def test_a_host_does_not_undo_an_unregistration(
     rig = Rig(tmp_path, World({"XAUUSD": wavy_path(2000.0, 1100)}, visible=1000))
     await rig.start_server()
     try:
-        remote = await rig.remote()
-        ticket = open_position(rig.world)
-        position = rig.world.broker.position(ticket)
-        assert position is not None
-        await remote.on_trade_executed(rig.host, position)
-        await remote.drain()
-        assert rig.server is not None
-        url = str(rig.server.make_url("")).rstrip("/")
+        remote, position, url = await _handed_one(rig)
+        ticket = position.ticket
         async with AsyncDtmsClient(url) as dtms:
             assert await dtms.state(ticket) is not None
             assert await dtms.unregister(ticket) is True
@@ -68,14 +76,8 @@ async def test_a_host_refused_as_unregistered_asks_no_more_even_after_restarts(
     rig = Rig(tmp_path, World({"XAUUSD": wavy_path(2000.0, 1100)}, visible=1000))
     await rig.start_server()
     try:
-        remote = await rig.remote()
-        ticket = open_position(rig.world)
-        position = rig.world.broker.position(ticket)
-        assert position is not None
-        await remote.on_trade_executed(rig.host, position)
-        await remote.drain()
-        assert rig.server is not None
-        url = str(rig.server.make_url("")).rstrip("/")
+        remote, position, url = await _handed_one(rig)
+        ticket = position.ticket
         async with AsyncDtmsClient(url) as dtms:
             assert await dtms.unregister(ticket) is True
         caplog.set_level(logging.INFO, "dtms_plugin")
