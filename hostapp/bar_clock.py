@@ -51,11 +51,17 @@ def stubs(bars: Sequence[Bar], timeframe: Timeframe, zone: tzinfo | None) -> tup
 
 
 def stub_note(
-    series: Mapping[str, Sequence[Bar]], base: str, timeframe: str, zone: tzinfo | None
+    series: Mapping[str, Sequence[Bar]],
+    base: str,
+    timeframe: str,
+    zone: tzinfo | None,
+    *,
+    by: str = "--bar-clock (or [host] bar_clock)",
 ) -> str | None:
     """One sentence on the symbols whose ``timeframe`` bars, built from ``base`` bars on
     ``zone``'s clock, are stubs often enough to matter; None when none are (or the bars
-    are not resampled)."""
+    are not resampled). ``by``: how this command sets the clock (``hostapp run`` has
+    only the configuration's key)."""
     host, fine = Timeframe.parse(timeframe), Timeframe.parse(base)
     if host.seconds <= fine.seconds or host.seconds < Timeframe.H4.seconds:
         return None
@@ -70,6 +76,6 @@ def stub_note(
         f"{host.value} bars built from under half the {base} bars of a usual one (a market "
         f"that opens or closes inside a {host.value} bar of the bars' clock, as FX's Sunday "
         f"evening on UTC days): {', '.join(said)}; their short ranges weigh on what is "
-        f"measured in bars. A broker builds them on its server's clock: --bar-clock (or "
-        f'[host] bar_clock) "America/New_York+7" builds days that open at New York\'s close'
+        f"measured in bars. A broker builds them on its server's clock: {by} "
+        f'"America/New_York+7" builds days that open at New York\'s close'
     )

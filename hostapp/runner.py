@@ -211,7 +211,16 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
 
     extra["host_notes"] = [
         *notes,
-        *filter(None, [appmod.data_gaps_note(series, base), appmod.data_spans_note(series, base)]),
+        *filter(
+            None,
+            [
+                appmod.data_gaps_note(series, base),
+                appmod.data_spans_note(series, base),
+                stub_note(
+                    series, base, config.host.timeframe, bar_zone(config), by="[host] bar_clock"
+                ),
+            ],
+        ),
     ]
     replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
     run = ab.one_run(replay, "run")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
-from hostapp_loop.replay_cli import replay
+from hostapp_loop.replay_cli import python, replay
 
 from hookspecs import Timeframe
 from hostapp.bar_clock import stubs
@@ -69,3 +69,26 @@ def test_a_clock_it_cannot_read_is_one_line(folder: Path) -> None:
     proc = replay(folder, "EURUSD.csv", "--config", "bad.toml", "--report", "bad")
     assert proc.returncode == 2
     assert "bad.toml [host]: key 'bar_clock'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_run_over_configured_files_counts_them_too_and_names_its_key(folder: Path) -> None:
+    """``hostapp run`` over a ``[host] data`` table trades the same bars as the replay:
+    the same count, and the way out it has (no ``--bar-clock`` option)."""
+    here = folder / "run"
+    here.mkdir()
+    data = '[host]\nsymbols = ["EURUSD"]\ntimeframe = "D1"\ndata = { EURUSD = "../EURUSD.csv" }\n'
+    (here / "utc.toml").write_text(data)
+    (here / "ny.toml").write_text(data + 'bar_clock = "America/New_York+7"\n')
+    said = []
+    for name in ("utc", "ny"):
+        run = python(
+            here, "-m", "hostapp.cli", "run", "--config", f"{name}.toml", "--no-compare",
+            "--report", name,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-2000:]
+        notes = json.loads((here / name / "summary.json").read_text())["host_notes"]
+        said.append([n for n in notes if "under half" in n])
+    short, total = stubs(BARS, Timeframe.D1, None)
+    assert len(said[0]) == 1 and f"EURUSD {short} of {total};" in said[0][0]
+    assert 'clock: [host] bar_clock "America/New_York+7" builds' in said[0][0]
+    assert said[1] == []
