@@ -366,6 +366,7 @@ def price_charts(replay: Replay, run: RunResult, title: str = "") -> list[Path]:
         actions=run.recorder.actions,
         timeframe=replay.base,
         until=run.until,
+        since=replay.trade_from,
         title=title,
     )
 

@@ -11,7 +11,7 @@ what all charts share is in :mod:`.chart_canvas`.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -61,12 +61,15 @@ def write_price_charts(
     actions: Sequence[tuple[datetime, Action, ActionResult]],
     timeframe: Timeframe | str,
     until: datetime | None = None,
+    since: datetime | None = None,
     title: str = "",
 ) -> list[Path]:
     """One PNG per symbol in ``directory``, named by :func:`~.report_files.chart_file_name`
-    (``<SYMBOL>.png`` for a symbol that is a safe name). Returns the files written; a
-    :class:`~.chart_canvas.ChartError` naming those that could not be, after trying
-    every symbol's (a folder in one chart's place takes no other chart with it)."""
+    (``<SYMBOL>.png`` for a symbol that is a safe name), from the first bar opening at or
+    after ``since`` (``--from``: the bars before it were history, not traded). Returns
+    the files written; a :class:`~.chart_canvas.ChartError` naming those that could not
+    be, after trying every symbol's (a folder in one chart's place takes no other chart
+    with it)."""
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     failed: list[tuple[Path, str]] = []
@@ -79,6 +82,7 @@ def write_price_charts(
             actions=actions,
             timeframe=Timeframe.parse(timeframe),
             until=until,
+            since=since,
             title=title,
         )
         if fig is None:
@@ -105,11 +109,14 @@ def _price_figure(
     timeframe: Timeframe,
     until: datetime | None,
     title: str,
+    since: datetime | None = None,
 ) -> Figure | None:
     """Price with trades on top, DTMS state lanes under it; ``None`` with no bars."""
     from matplotlib.patches import Patch
 
     shift = timeframe.period
+    if since is not None:
+        bars = bars[bisect_left([b.time for b in bars], since) :]
     times = [b.time + shift for b in bars]  # a bar's close: when events saw its price
     if until is not None:
         times = times[: bisect_right(times, until)]

@@ -194,6 +194,19 @@ def test_until_cuts_the_chart_and_leaves_later_closes_open() -> None:
     assert mdates.num2date(left) == T
 
 
+def test_a_run_from_a_time_on_is_drawn_from_its_first_traded_bar() -> None:
+    """``replay --from``: the bars before it were history, not traded; the chart shows
+    the run, and trades opened in the history's span (none can be) are not counted."""
+    fig = _price_figure(
+        "EURUSD", _bars(), trades=[_outcome(1, 60, 70, 1.0)], states=[], actions=[],
+        timeframe=Timeframe.M5, until=None, title="", since=_at(39),
+    )  # fmt: skip
+    assert fig is not None
+    left, right = fig.axes[0].get_xlim()
+    assert mdates.num2date(left) == _at(39) and mdates.num2date(right) == _at(99)
+    assert "1 trades: 1 won" in fig.axes[0].get_title()
+
+
 def test_state_bands_last_until_the_next_change_or_the_close() -> None:
     trades = [_outcome(1, 10, 30, -1.0), _outcome(2, 40, None, None)]
     states = [
