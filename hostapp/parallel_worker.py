@@ -9,6 +9,7 @@ A module of its own so the parent's side reads alone; the parent hands the pool
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import logging.handlers
 import multiprocessing
@@ -156,7 +157,15 @@ class _ToParent(logging.handlers.QueueHandler):
             cast(Any, self.queue).put(bundle)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        record = super().prepare(record)
+        """The record with its message formatted and its traceback as text apart
+        (``exc_text``), as the parent's handlers would have it: ``QueueHandler``'s own
+        ``prepare`` writes the traceback into the message, where the terminal's
+        :class:`~hostapp.logs.OneLine` can no longer leave it to ``hostapp.log``."""
+        record = copy.copy(record)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.message = record.msg = record.getMessage()
+        record.args, record.exc_info = None, None
         for key, value in list(record.__dict__.items()):
             if not isinstance(value, str | int | float | bool | type(None) | tuple | list | dict):
                 record.__dict__[key] = str(value)
