@@ -30,6 +30,7 @@ from .chart_canvas import ChartError
 from .compare import RunResult, build_report, did_nothing, entry_script, write_trades_csv
 from .compare_notes import notes, warnings
 from .config import HostConfig, with_settings
+from .data import traded_notes
 from .driving import (
     EXIT_INTERRUPTED,
     LOG_NAME,
@@ -105,7 +106,11 @@ def one_run(
     quotes = {s: q for s in {t.symbol for t in still_open} if (q := app.broker.quote(s))}
     trades = outcomes(stats.entries, stats.closes, closed, still_open, quotes)
     seconds = round(time.perf_counter() - started, 2)
-    summary = run_summary(app, stats, {**replay.extra, "run": label, "seconds": seconds}, trades)
+    # the data's notes on the bars this run trades (a held-out part's, not the whole file's)
+    said = traded_notes(replay.series, replay.base, replay.trade_from)
+    extra = {**replay.extra, "run": label, "seconds": seconds}
+    extra["host_notes"] = [*replay.extra.get("host_notes", ()), *said]
+    summary = run_summary(app, stats, extra, trades)
     release(app)
     return RunResult(
         label=label,

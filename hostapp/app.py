@@ -40,8 +40,6 @@ from .data import DEFAULT_DAYS as DEFAULT_DAYS
 from .data import bar_zone, first_time
 from .data import check_resumable as check_resumable
 from .data import config_series as config_series
-from .data import data_gaps_note as data_gaps_note
-from .data import data_spans_note as data_spans_note
 from .data import infer_timeframe as infer_timeframe
 from .data import joined_series as joined_series
 from .data import load_csv_files as load_csv_files

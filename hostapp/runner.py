@@ -209,19 +209,8 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         return say_unwritten(problems, _exit_code(summary["interrupted"]))
     from . import ab
 
-    extra["host_notes"] = [
-        *notes,
-        *filter(
-            None,
-            [
-                appmod.data_gaps_note(series, base),
-                appmod.data_spans_note(series, base),
-                stub_note(
-                    series, base, config.host.timeframe, bar_zone(config), by="[host] bar_clock"
-                ),
-            ],
-        ),
-    ]
+    clock = stub_note(series, base, config.host.timeframe, bar_zone(config), by="[host] bar_clock")
+    extra["host_notes"] = [*notes, *filter(None, [clock])]
     replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
     run = ab.one_run(replay, "run")
     summary, problems, saved = _results_then_charts(replay, run)
@@ -326,10 +315,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     clear_report(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz or "UTC"
-    extra["host_notes"] = [
-        *notes,
-        *filter(None, [appmod.data_gaps_note(series, base), appmod.data_spans_note(series, base)]),
-    ]
+    extra["host_notes"] = notes
     if trade_from is not None:
         check_trade_from(series, trade_from)
         extra["host_notes"].append(history_note(series, trade_from))

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hostapp_loop.replay_cli import bars_folder, replay
+from hostapp_loop.csvfiles import write_bars_csv
+from hostapp_loop.replay_cli import ROOT, bars_folder, replay
 
 from hostapp.market.synthetic import generate_bars
 
@@ -82,3 +85,19 @@ def test_an_offset_is_honoured(folder: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     notes = json.loads(proc.stdout)["host_notes"]
     assert any(n.startswith(f"traded from {when.replace('T', ' ')} UTC") for n in notes)
+
+
+def test_the_datas_notes_are_of_the_bars_it_trades(tmp_path: Path) -> None:
+    """A month missing in the history before ``--from`` held no position across it: the
+    run does not name it; the whole replay, which traded across it, does."""
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), BARS, seed=3)
+    month = timedelta(days=30)
+    bars = [*bars[:400], *(replace(b, time=b.time + month) for b in bars[400:])]
+    write_bars_csv(tmp_path / "XAUUSD.csv", bars)
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    when = bars[1000].time.strftime("%Y-%m-%dT%H:%M")
+    for args, gap in (((), True), (("--from", when), False)):
+        proc = replay(tmp_path, "XAUUSD.csv", *args, "--report", f"r{len(args)}", "--json")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        notes = json.loads(proc.stdout)["host_notes"]
+        assert any(n.startswith("the bars stop for more than 4 days") for n in notes) is gap
