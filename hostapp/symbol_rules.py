@@ -202,7 +202,8 @@ def _left(info: SymbolInfo, table: object) -> str:
 
 
 def _rules(info: SymbolInfo) -> str:
-    return f"{info.digits} digits, a lot of {info.contract_size:,g} units"
+    units = "unit" if info.contract_size == 1 else "units"
+    return f"{info.digits} digits, a lot of {info.contract_size:,g} {units}"
 
 
 def _limits(info: SymbolInfo) -> str:

@@ -124,7 +124,7 @@ def test_a_stooq_stock_trades_a_share_a_lot_as_its_ticker(tmp_path: Path) -> Non
     summary = json.loads(proc.stdout)
     assert summary["symbols"] == ["AAPL"]
     notes = " ".join(summary["host_notes"])
-    assert "aapl_us_d.csv as AAPL" in notes and "AAPL: 2 digits, a lot of 1 units" in notes
+    assert "aapl_us_d.csv as AAPL" in notes and "AAPL: 2 digits, a lot of 1 unit" in notes
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ def test_a_replay_trades_on_the_configured_rules_and_says_so(tmp_path: Path) -> 
     guessed = replay_goog(tmp_path / "guessed", "")
     told = replay_goog(tmp_path / "told", GOOG_TABLE)
     (note,) = [n for n in guessed["host_notes"] if "GOOG" in n and not n.startswith("costs")]
-    assert "does not know GOOG" in note and "2 digits, a lot of 1 units" in note
+    assert "does not know GOOG" in note and "2 digits, a lot of 1 unit" in note
     assert "a [host.paper.symbols.NAME] table in plugins.toml gives the real ones" in note
     (note,) = [n for n in told["host_notes"] if "GOOG" in n and not n.startswith("costs")]
     assert (
@@ -74,8 +74,8 @@ def test_the_note_of_a_table_names_what_it_leaves_to_the_guess() -> None:
     note = guessed_rules_note(broker, list(series))
     assert note is not None
     assert note.startswith(
-        "rules from plugins.toml for GOOG (2 digits, a lot of 1 units); US500 (2 digits, a lot "
-        "of 1 units; digits, volume_min, volume_step, volume_max guessed); XAUUSD (3 digits, "
+        "rules from plugins.toml for GOOG (2 digits, a lot of 1 unit); US500 (2 digits, a lot "
+        "of 1 unit; digits, volume_min, volume_step, volume_max guessed); XAUUSD (3 digits, "
         "a lot of 100 units); the paper broker does not know GBPJPY and guessed"
     )
     broker = PaperBroker(
