@@ -275,6 +275,8 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
             table.add_row(f"  {cause_label(cause)}", "", "", fmt(cause["trades"], "n"))
             table.add_row("    their R in the baseline", "", "", fmt(cause["r"], "R"))
         table.add_row("trades the baseline had not", "", "", fmt(entries["new_trades"], "n"))
+        if entries["new_trades"] and "new_trades_r" in entries:  # not in older summaries
+            table.add_row("  their R in this run", "", "", fmt(entries["new_trades_r"], "R"))
     return table
 
 

@@ -24,18 +24,22 @@ def entry_effect(
 ) -> dict[str, Any]:
     """The baseline's (``without``) trades the full run did not take and the R they made
     in the baseline, split by why (:func:`not_taken_why`), and the full run's own trades
-    the baseline never took. Entries match by time, symbol and side: with sizing by risk
-    the two runs' volumes part as soon as their balances do."""
+    the baseline never took, with the R they made in it. Entries match by time, symbol
+    and side: with sizing by risk the two runs' volumes part as soon as their balances
+    do."""
     pairs, _ = pair(without, full, same_volume=False)
     taken = {id(p.without) for p in pairs}
     skipped = [t for t in without if id(t) not in taken]
     rs = [t.r for t in skipped if t.r is not None]
+    own = {id(p.with_) for p in pairs}
+    new_rs = [t.r for t in full if id(t) not in own and t.r is not None]
     return {
         "not_taken": len(skipped),
         "not_taken_r": round(sum(rs), 4),
         "not_taken_avg_r": round(sum(rs) / len(rs), 4) if rs else None,
         "not_taken_why": not_taken_why(skipped, missed),
         "new_trades": len(full) - len(pairs),
+        "new_trades_r": round(sum(new_rs), 4),  # closed ones' (an open trade has no R yet)
         "vetoed": vetoed,
     }
 

@@ -36,7 +36,7 @@ def trade(hour: int, r: float, ticket: int) -> Outcome:
 def test_trades_not_taken_are_split_by_why_with_their_r() -> None:
     baseline = [trade(0, 2.0, 1), trade(1, 2.0, 2), trade(2, -1.0, 3), trade(3, 2.0, 4),
                 trade(4, -1.0, 5), trade(5, 3.0, 6)]  # fmt: skip
-    full = [trade(0, 1.5, 11)]  # took the first entry only
+    full = [trade(0, 1.5, 11), trade(7, -0.5, 12), trade(8, 1.25, 13)]  # two of its own
     missed = [
         (T + timedelta(hours=1), "EURUSD", "buy", ("vetoed", "dtms")),
         (T + timedelta(hours=2), "EURUSD", "buy", ("vetoed", "dtms")),
@@ -46,6 +46,7 @@ def test_trades_not_taken_are_split_by_why_with_their_r() -> None:
     ]
     effect = entry_effect(baseline, full, missed, vetoed=2)
     assert effect["not_taken"] == 5 and effect["not_taken_r"] == 5.0
+    assert effect["new_trades"] == 2 and effect["new_trades_r"] == 0.75
     assert effect["not_taken_why"] == [
         {"why": "vetoed", "by": "dtms", "trades": 2, "r": 1.0},
         {"why": "refused", "by": "no_money", "trades": 2, "r": 1.0},
@@ -89,6 +90,11 @@ def test_the_table_shows_the_vetoed_and_the_refused_apart() -> None:
         ("  vetoed by dtms", "1,001"),
         ("    their R in the baseline", "+36.20R"),
         ("trades the baseline had not", "0"),
+    ]
+    entries.update(new_trades=3, new_trades_r=-1.5)
+    assert table_rows(entries)[-2:] == [
+        ("trades the baseline had not", "3"),
+        ("  their R in this run", "-1.50R"),
     ]
 
 
