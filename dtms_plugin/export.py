@@ -219,7 +219,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     where = masked_url(settings.store) if settings.store else settings.state_dir
     if not settings.store and not (Path(settings.state_dir).expanduser() / "cache.db").is_file():
-        print(f"dtms export: no DTMS store in {where} ([plugin.dtms] state_dir)", file=sys.stderr)
+        print(
+            f"dtms export: no DTMS store in {where} ([plugin.dtms] state_dir): a live host "
+            "(hostapp run --live) or dtms serve run from this folder writes it; a simulated "
+            "run or a replay keeps its own in its report folder (state/dtms: give that as "
+            "state_dir in a copy of the config), its trades in trades.csv",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         store = open_reading(settings.store, settings.state_dir)

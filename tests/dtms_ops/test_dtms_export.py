@@ -166,6 +166,9 @@ def test_no_store_is_one_line_naming_the_folder(tmp_path: Path) -> None:
     proc = dtms_export(tmp_path, "--since", "2026-01-01")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert f"no DTMS store in {tmp_path / 'none'}" in proc.stderr
+    assert (
+        "a simulated run or a replay keeps its own in its report folder (state/dtms" in proc.stderr
+    )
     assert not (tmp_path / "none").exists()  # looking did not create one
     (tmp_path / "plugins.toml").write_text("[plugin.dtms]\nretention = 3\n")
     proc = dtms_export(tmp_path)
