@@ -222,9 +222,12 @@ def still_waiting(api: Any, fp: Footprint, order: int | None) -> bool:
     )
 
 
-def position_of_deal(api: Any, deal: int) -> int | None:
-    """The position a deal opened or changed (``position_id``); ``None`` if not visible."""
-    raw = api.history_deals_get(ticket=deal)
-    if not raw:
-        return None
-    return int(as_dict(raw[0])["position_id"]) or None
+def position_of_order(api: Any, order: int) -> int | None:
+    """The position an executed order opened or changed: its deals' ``position_id``;
+    ``None`` while the history does not show them. ``history_deals_get(ticket=)`` takes
+    the ORDER's ticket (MetaTrader5 Python reference, history_deals_get: "Ticket of an
+    order (stored in DEAL_ORDER) all deals should be received for"), never a deal's: deals
+    are numbered apart from orders, so a deal's number may be another order's."""
+    raw = api.history_deals_get(ticket=order)
+    rows = [as_dict(r) for r in raw or ()]
+    return next((int(d["position_id"]) for d in rows if int(d["position_id"])), None)

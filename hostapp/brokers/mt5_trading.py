@@ -27,7 +27,7 @@ from .mt5_convert import identity, last_error
 from .mt5_netting import effect, inherited
 from .mt5_orders import Operation, OrderSender, Prepared, Tick
 from .mt5_positions import PositionReads, Raw
-from .mt5_resolve import Fill, Footprint, position_of_deal
+from .mt5_resolve import Fill, Footprint, position_of_order
 from .mt5_rules import (
     Constants,
     above_max,
@@ -216,13 +216,13 @@ class Trading(PositionReads):
         }
 
     def _opened_position(self, fill: Fill, fp: Footprint, hedging: bool) -> int | None:
-        """The position an executed open belongs to: its deal's ``position_id`` (the order
-        ticket need not be the position's), else the new (or netting) position."""
+        """Its order's deals' ``position_id``, else the new (or netting) position: while
+        the history lags, the one whose identifier is the order's ticket (MQL5 reference,
+        POSITION_IDENTIFIER), as another program may open one of our side and magic."""
         try:
-            for deal in fill.deals:
-                ticket = position_of_deal(self.api, deal)
-                if ticket:
-                    return ticket
+            ticket = position_of_order(self.api, fill.order) if fill.order else None
+            if ticket:
+                return ticket
             now = [p for p in self._raw_positions() if p["symbol"] == fp.symbol]
         except BrokerError:
             return fill.order or None
@@ -235,6 +235,8 @@ class Trading(PositionReads):
             and int(p["type"]) == fp.side
             and int(p["magic"]) == fp.magic
         ]
+        if fill.order in fresh:
+            return fill.order
         return fresh[-1] if fresh else fill.order or None
 
     # -- modify ---------------------------------------------------------------------------

@@ -94,9 +94,22 @@ def test_filling_allowed_by_execution_mode(
 def test_history_lags_behind_the_deals(term: FakeMT5) -> None:
     term.history_lag = 5
     result = send(term)
-    assert term.history_deals_get(ticket=result.deal) == ()
+    assert term.history_deals_get(ticket=result.order) == ()
     term.advance(5)
-    assert len(term.history_deals_get(ticket=result.deal)) == 1
+    assert len(term.history_deals_get(ticket=result.order)) == 1
+
+
+def test_history_deals_by_ticket_are_an_orders_deals(term: FakeMT5) -> None:
+    """``history_deals_get(ticket=)`` takes an order's ticket (DEAL_ORDER); orders and
+    deals are numbered apart, so a deal's number may be another order's."""
+    first = send(term)
+    term._deal_ticket = first.order - 1  # the next deal is numbered as the first order
+    second = send(term)
+    assert second.deal == first.order != second.order
+    (deal,) = term.history_deals_get(ticket=second.order)
+    assert (deal.ticket, deal.order, deal.position_id) == (second.deal, second.order, second.order)
+    (other,) = term.history_deals_get(ticket=second.deal)  # the first order's deal
+    assert (other.order, other.position_id) == (first.order, first.order)
 
 
 @pytest.mark.parametrize("changes", [{"volume": 1}, {"comment": "c" * 32}, {"bogus": 1}])
@@ -239,7 +252,7 @@ def test_the_rollover_re_opens_a_position_under_a_new_ticket(term: FakeMT5) -> N
     assert gone.retcode == 10036  # the old ticket names no position any more
     close = send(term, type=1, price=2005.0, position=new, sl=None, tp=None)
     assert close.retcode == 10009 and term.positions == {}
-    assert term.history_deals_get(ticket=close.deal)[0].position_id == ticket
+    assert term.history_deals_get(ticket=close.order)[0].position_id == ticket
 
 
 def test_a_terminal_not_synchronised_lists_no_positions(term: FakeMT5) -> None:

@@ -41,6 +41,7 @@ class TradeServer(ServerOperations):
     symbols: dict[str, FakeSymbol]
     faults: deque[Fault]
     before_send: deque[Callable[[Any], None]]
+    after_send: deque[Callable[[Any], None]]
     requests: list[dict[str, Any]]
     positions: dict[int, FakePosition]
     deals: list[Any]
@@ -58,6 +59,9 @@ class TradeServer(ServerOperations):
     def _next(self) -> int:
         raise NotImplementedError
 
+    def _next_deal(self) -> int:
+        raise NotImplementedError
+
     def server_time(self, age: float = 0) -> int:
         raise NotImplementedError
 
@@ -66,6 +70,12 @@ class TradeServer(ServerOperations):
 
     # -- trading -------------------------------------------------------------------------
     def order_send(self, request: dict[str, Any]) -> Any:
+        answer = self._answer(request)
+        if self.after_send:  # another program acts before the caller reads anything
+            self.after_send.popleft()(self)
+        return answer
+
+    def _answer(self, request: dict[str, Any]) -> Any:
         check_plain(request, "order_send")
         if not self._enter("order_send"):
             return None
@@ -316,7 +326,7 @@ class TradeServer(ServerOperations):
         reason: int = CONSTANTS["DEAL_REASON_EXPERT"],
         swap: float = 0.0,
     ) -> int:
-        ticket, t = self._next(), self.server_time()
+        ticket, t = self._next_deal(), self.server_time()
         self.balance = round(self.balance + profit + swap, 2)  # a deal books its result
         # fmt: off
         self.deals.append(TradeDeal(

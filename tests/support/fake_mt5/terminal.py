@@ -65,6 +65,9 @@ class FakeMT5(TradeServer):
     history_lag: float = 0.0
     faults: deque[Fault] = field(default_factory=deque)
     before_send: deque[Callable[[FakeMT5], None]] = field(default_factory=deque)
+    #: run once order_send has answered, before the caller's next call: another program
+    #: on the account (a bot, a DTMS server) trading between a send and its follow-up
+    after_send: deque[Callable[[FakeMT5], None]] = field(default_factory=deque)
     fail_positions_get: int = 0  # the next N positions_get() calls return None
     #: the next N positions_get() calls answer an empty tuple, whatever they ask, while
     #: the positions stay open on the server: a terminal whose copy of the account is not
@@ -78,7 +81,10 @@ class FakeMT5(TradeServer):
     initialized: bool = False
     login_id: int = 5001
     _error: tuple[int, str] = (1, "Success")
+    #: the order (and position) counter; the deals have their own, as on a real server,
+    #: so a deal's number says nothing about its order's and can equal another order's
     _ticket: int = 70_000_000
+    _deal_ticket: int = 40_000_000
 
     def __getattr__(self, name: str) -> int:
         if name in CONSTANTS:
@@ -107,6 +113,10 @@ class FakeMT5(TradeServer):
     def _next(self) -> int:
         self._ticket += 1
         return self._ticket
+
+    def _next_deal(self) -> int:
+        self._deal_ticket += 1
+        return self._deal_ticket
 
     @property
     def offset(self) -> int:
@@ -364,7 +374,10 @@ class FakeMT5(TradeServer):
 
     def history_deals_get(self, *args: Any, **kwargs: Any) -> Any:
         """``(date_from, date_to, group=)``, ``(ticket=)`` or ``(position=)``; dates are
-        server-clock seconds, both ends included."""
+        server-clock seconds, both ends included. ``ticket`` is an ORDER's ticket, whose
+        deals are returned (MetaTrader5 Python reference, history_deals_get: "Ticket of an
+        order (stored in DEAL_ORDER) all deals should be received for"), never a deal's;
+        ``position`` a position's identifier (``DEAL_POSITION_ID``)."""
         if not self._enter("history_deals_get", *args, **kwargs):
             return None
         if args and (len(args) != 2 or set(kwargs) - {"group"}):
@@ -376,7 +389,7 @@ class FakeMT5(TradeServer):
             lo, hi = (int(a) for a in args)
             rows = [d for d in synced if lo <= d.time <= hi]
         elif "ticket" in kwargs:
-            rows = [d for d in synced if d.ticket == kwargs["ticket"]]
+            rows = [d for d in synced if d.order == kwargs["ticket"]]
         else:
             rows = [d for d in synced if d.position_id == kwargs["position"]]
         return tuple(self._out(d) for d in rows)
