@@ -112,6 +112,14 @@ def test_history_deals_by_ticket_are_an_orders_deals(term: FakeMT5) -> None:
     assert (other.order, other.position_id) == (first.order, first.order)
 
 
+def test_a_closed_market_refuses_stop_changes_as_well_as_deals(term: FakeMT5) -> None:
+    ticket = term.add_position("XAUUSD", 0, 0.1, 1990.0, sl=1980.0)
+    term.symbols["XAUUSD"].market_open = False
+    sltp = {"action": 6, "position": ticket, "symbol": "XAUUSD", "sl": 1985.0, "tp": 0.0}
+    assert term.order_send(sltp).retcode == 10018 and term.positions[ticket].sl == 1980.0
+    assert send(term).retcode == 10018 and len(term.positions) == 1
+
+
 @pytest.mark.parametrize("changes", [{"volume": 1}, {"comment": "c" * 32}, {"bogus": 1}])
 def test_malformed_fields_return_none_with_last_error(
     term: FakeMT5, changes: dict[str, Any]

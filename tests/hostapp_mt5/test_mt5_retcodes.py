@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from support.fake_mt5 import RETCODES, FakeMT5, Fault
 
-from hookspecs import BrokerError, OrderRequest, ResultCode
+from hookspecs import Action, ActionKind, BrokerError, OrderRequest, ResultCode, apply_action
 from hostapp.brokers.mt5 import Mt5Broker
 from hostapp.brokers.mt5_retcodes import RETCODE_NAMES, Outcome, classify
 
@@ -162,6 +162,21 @@ def test_failures_name_the_code_and_last_error(
 def test_real_market_closed_from_the_fake(broker: Mt5Broker, fake: FakeMT5) -> None:
     fake.symbols["XAUUSD"].market_open = False
     assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).code is ResultCode.MARKET_CLOSED
+
+
+def test_a_stop_change_on_a_closed_market_is_refused_not_done(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """The server answers 10018 to every request while the market is closed, a stop
+    change too: the move is a ``market_closed`` failure (a plugin waits), never a done one."""
+    ticket = fake.add_position("XAUUSD", 0, 0.3, 1990.0, sl=1980.0, magic=777)
+    fake.symbols["XAUUSD"].market_open = False
+    move = Action(ticket, ActionKind.MOVE_SL_BREAKEVEN, {"stop_loss": 1990.0}, key="be")
+    r = apply_action(broker, move)
+    assert (r.ok, r.code) == (False, ResultCode.MARKET_CLOSED), r.message
+    assert "10018 TRADE_RETCODE_MARKET_CLOSED" in r.message and len(fake.requests) == 1
+    assert fake.positions[ticket].sl == 1980.0
+    assert broker.position(ticket).stop_loss == 1980.0  # type: ignore[union-attr]
 
 
 def test_partial_fill_is_reported_as_done(broker: Mt5Broker, fake: FakeMT5) -> None:

@@ -12,7 +12,8 @@ filling type must suit the symbol's execution mode and ``filling_mode`` bitmask 
 execution fill at the market price, ``slippage`` points worse when set; netting accounts
 net an opposite deal. Every execution leaves an order ticket and a deal in the history
 (``history_deals_get``; ``ticket=`` asks for an order's deals), as the server does, deals
-numbered apart from orders, and the history may lag. ``after_send`` lets another program
+numbered apart from orders, and the history may lag. A closed market (``market_open``)
+refuses every request, stop changes too, with 10018. ``after_send`` lets another program
 act on the account between a send and the caller's next call. Faults are scripted:
 a retcode instead of execution, execution followed by 10012 or ``None`` (a timeout that
 actually executed), an order that lands ``delay`` seconds later (visible in ``orders_get``

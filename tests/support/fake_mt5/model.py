@@ -25,7 +25,7 @@ class FakeSymbol:
     slippage: int = 0  # points a Market/Exchange fill comes out worse than the quote
     contract_size: float = 100.0
     visible: bool = True
-    market_open: bool = True
+    market_open: bool = True  # False: every trade request, deal or stop change, gets 10018
     tick_age: float = 0  # seconds since the last tick
     live: bool = True  # a new tick arrives whenever time moves; else the last one ages
     tick_size: float | None = None  # SYMBOL_TRADE_TICK_SIZE; None: the point

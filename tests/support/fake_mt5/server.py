@@ -352,6 +352,8 @@ class TradeServer(ServerOperations):
         s = self.symbols[p.symbol]
         if r["symbol"] != p.symbol:
             return self._result(10013, r, "Invalid request: symbol of another position")
+        if not s.market_open:  # 10018 answers every trade request while the market is shut
+            return self._result(10018, r)
         if r["sl"] == p.sl and r["tp"] == p.tp:
             return self._result(10025, r)
         if self._frozen(s, p):
