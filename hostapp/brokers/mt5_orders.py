@@ -149,7 +149,13 @@ class OrderSender:
         self.on_went_through: Callable[[], None] = _nothing
 
     def tick(self, symbol: str) -> dict[str, Any] | None:
-        """A fresh tick; a symbol missing from Market Watch is selected and asked again."""
+        """A fresh tick with a price; ``None`` without one (:meth:`_read_tick`)."""
+        tick = self._read_tick(symbol)
+        return tick if tick is not None and _quoted(tick) else None
+
+    def _read_tick(self, symbol: str) -> dict[str, Any] | None:
+        """The tick, priced or not (``None``: the read failed); a symbol missing from
+        Market Watch is selected and asked again."""
         raw = self.api.symbol_info_tick(symbol)
         if raw is None and self.api.symbol_select(symbol, True):
             raw = self.api.symbol_info_tick(symbol)
@@ -157,7 +163,7 @@ class OrderSender:
             return None
         tick = as_dict(raw)
         self.on_tick(symbol, tick)
-        return tick if float(tick["bid"]) > 0 and float(tick["ask"]) > 0 else None
+        return tick
 
     def _backoff(self, attempt: int) -> None:
         self._sleep(self.settings.retry_delay_seconds * 2 ** (attempt - 1))
@@ -174,12 +180,16 @@ class OrderSender:
         first_price: float | None = None
         while True:
             attempt += 1
-            tick = self.tick(op.symbol)
+            tick = self._read_tick(op.symbol)
             if tick is None:
                 return ActionResult.failure(
                     ResultCode.TRANSIENT,
                     f"{op.label}: no price for {op.symbol}; last_error={last_error(self.api)}",
                 )
+            if not _quoted(tick):  # the read worked: last_error would only say "Success"
+                why = "bid/ask 0; a symbol just added to Market Watch gets one with its next price"
+                text = f"{op.label}: the terminal has no quote for {op.symbol} yet ({why})"
+                return ActionResult.failure(ResultCode.TRANSIENT, text)
             filling = fillings[fill_index]
             prepared = op.prepare(tick, filling)
             if isinstance(prepared, ActionResult):
@@ -382,6 +392,10 @@ class OrderSender:
             text += f"; order={result.get('order')} deal={result.get('deal')}"
             text += f" price={result.get('price')}"
         return text
+
+
+def _quoted(tick: Tick) -> bool:  # a symbol with no quote yet reads bid and ask 0
+    return float(tick["bid"]) > 0 and float(tick["ask"]) > 0
 
 
 def _annotated(result: ActionResult, suffix: str) -> ActionResult:

@@ -120,6 +120,12 @@ def test_a_closed_market_refuses_stop_changes_as_well_as_deals(term: FakeMT5) ->
     assert send(term).retcode == 10018 and len(term.positions) == 1
 
 
+def test_a_symbol_without_a_quote_yet_has_a_tick_of_zeros(term: FakeMT5) -> None:
+    term.symbols["XAUUSD"].bid = term.symbols["XAUUSD"].ask = 0.0
+    tick = term.symbol_info_tick("XAUUSD")
+    assert (tick.time, tick.bid, tick.ask, tick.time_msc) == (0, 0.0, 0.0, 0)
+
+
 @pytest.mark.parametrize("changes", [{"volume": 1}, {"comment": "c" * 32}, {"bogus": 1}])
 def test_malformed_fields_return_none_with_last_error(
     term: FakeMT5, changes: dict[str, Any]

@@ -179,6 +179,19 @@ def test_a_stop_change_on_a_closed_market_is_refused_not_done(
     assert broker.position(ticket).stop_loss == 1980.0  # type: ignore[union-attr]
 
 
+def test_a_symbol_without_a_quote_yet_is_said_so(broker: Mt5Broker, fake: FakeMT5) -> None:
+    """A symbol just added to Market Watch reads bid and ask 0 until its first quote: the
+    read worked, so the terminal's last_error ("Success") would only mislead."""
+    ticket = fake.add_position("XAUUSD", 0, 0.3, 1990.0, sl=1980.0, magic=777)
+    fake.symbols["XAUUSD"].bid = fake.symbols["XAUUSD"].ask = 0.0
+    r = broker.modify_sl_tp(ticket, 1990.0, None)
+    assert (r.ok, r.code) == (False, ResultCode.TRANSIENT) and fake.requests == []
+    assert r.message == (
+        f"modify {ticket} sl=1990.0 tp=None: the terminal has no quote for XAUUSD yet (bid/ask "
+        "0; a symbol just added to Market Watch gets one with its next price)"
+    )
+
+
 def test_partial_fill_is_reported_as_done(broker: Mt5Broker, fake: FakeMT5) -> None:
     fake.faults.append(Fault(10010, execute=True))
     r = broker.open(OrderRequest("XAUUSD", "buy", 0.1))

@@ -13,8 +13,9 @@ execution fill at the market price, ``slippage`` points worse when set; netting 
 net an opposite deal. Every execution leaves an order ticket and a deal in the history
 (``history_deals_get``; ``ticket=`` asks for an order's deals), as the server does, deals
 numbered apart from orders, and the history may lag. A closed market (``market_open``)
-refuses every request, stop changes too, with 10018. ``after_send`` lets another program
-act on the account between a send and the caller's next call. Faults are scripted:
+refuses every request, stop changes too, with 10018; a symbol with bid and ask 0 has no
+quote yet (its tick is all zeros). ``after_send`` lets another program act on the account
+between a send and the caller's next call. Faults are scripted:
 a retcode instead of execution, execution followed by 10012 or ``None`` (a timeout that
 actually executed), an order that lands ``delay`` seconds later (visible in ``orders_get``
 meanwhile), or a partial fill. Asked for (each off by default): stops and targets the price

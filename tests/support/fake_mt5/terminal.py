@@ -267,6 +267,8 @@ class FakeMT5(TradeServer):
         if s is None or not s.visible:  # ticks exist only for Market Watch symbols
             self._fail(-4, "Terminal: Not found")
             return None
+        if s.bid == 0 and s.ask == 0:  # no quote yet (just selected): a tick of zeros
+            return self._out(Tick(0, 0.0, 0.0, 0.0, 0, 0, 0, 0.0))
         msc = int((self.now.timestamp() - s.tick_age + self.offset) * 1000)
         return self._out(Tick(msc // 1000, s.bid, s.ask, 0.0, 0, msc, 6, 0.0))
 
