@@ -8,7 +8,7 @@ import pytest
 from hostapp_mt5.mt5_helpers import connect, make_fake
 from support.fake_mt5 import FakeMT5, Fault
 
-from hookspecs import OrderRequest, OwnMagic, ResultCode
+from hookspecs import Action, ActionKind, OrderRequest, OwnMagic, ResultCode, apply_action
 from hostapp.brokers.mt5 import Mt5Broker
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 
@@ -176,6 +176,22 @@ def test_hedge_opens_an_opposite_position_without_position_field(
          "type_time": 0, "type_filling": 0}
     ]  # fmt: skip
     assert {t.direction for t in broker.positions()} == {"buy", "sell"}
+
+
+@pytest.mark.parametrize(("magic", "sent"), [(5, 5), (0, 777)])
+def test_hedges_and_re_adds_carry_the_magic_of_the_trade_they_defend(
+    broker: Mt5Broker, fake: FakeMT5, magic: int, sent: int
+) -> None:
+    """docs/mt5.md, "A DTMS server on a MetaTrader account": the trade's magic (the host's
+    only for a position without one); the comment tells them from the trade's strategy's."""
+    ticket = fake.add_position("XAUUSD", 0, 0.4, 1990.0, magic=magic)
+    for kind, params in ((ActionKind.HEDGE, {"volume": 0.2}), (ActionKind.RE_ADD, {"volume": 0.1})):
+        assert apply_action(broker, Action(ticket, kind, params, key=kind.value)).ok
+    assert [(q["magic"], q["comment"]) for q in fake.requests] == [
+        (sent, f"DTMS_HEDGE_{ticket}"),
+        (sent, f"DTMS_READD_{ticket}"),
+    ]
+    assert broker.close(ticket).ok and fake.requests[-1]["magic"] == 777  # a close: the host's
 
 
 def test_hedge_is_refused_on_a_netting_account_without_sending() -> None:
