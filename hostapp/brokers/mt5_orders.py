@@ -344,7 +344,7 @@ class OrderSender:
                 others = [p for p in self.pending if p.since >= now - HISTORY_MARGIN]
                 fill = find_deals(self.api, fp, order, self.seen_deals, now, op.hedging, others)
                 if fill is None:
-                    fill = find_in_positions(self.api, fp, op.hedging, others)
+                    fill = find_in_positions(self.api, fp, op.hedging, others, order)
                     if fill is not None:
                         self.unclaimed.append((fp, fill))
                         del self.unclaimed[:-MAX_UNCLAIMED]  # a history that never shows them

@@ -124,10 +124,17 @@ def find_deals(
 
 
 def find_in_positions(
-    api: Any, fp: Footprint, hedging: bool, pending: Sequence[Footprint] = ()
+    api: Any,
+    fp: Footprint,
+    hedging: bool,
+    pending: Sequence[Footprint] = (),
+    order: int | None = None,
 ) -> Fill | None:
     """What the positions show when the history has not caught up: a new position of ours
-    (hedging opens, chosen as deals are), or the closed position gone or smaller."""
+    (hedging opens: when the server's answer named the ``order`` (10008), only the
+    position it opened, whose identifier is that ticket (MQL5 reference,
+    POSITION_IDENTIFIER), as another program's of the same lots may be older; else one
+    chosen as deals are), or the closed position gone or smaller."""
     rows = _rows(api.positions_get(symbol=fp.symbol), "positions_get", api)
     if fp.position is not None:
         now = next((p for p in rows if identity(p) == fp.position), None)
@@ -143,6 +150,9 @@ def find_in_positions(
         and int(p["type"]) == fp.side
         and int(p["magic"]) == fp.magic
     ]
+    if order is not None:  # the server named it: no other position is this order's
+        candidates = [c for c in candidates if c[0].position == order]
+        return _choose(candidates, fp, ())
     return _choose(candidates, fp, pending)
 
 

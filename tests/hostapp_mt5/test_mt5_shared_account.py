@@ -7,7 +7,7 @@ happens to equal this order's deal's."""
 from __future__ import annotations
 
 import pytest
-from support.fake_mt5 import FakeMT5
+from support.fake_mt5 import FakeMT5, Fault
 
 from hookspecs import Action, ActionKind, OrderRequest, apply_action
 from hostapp.brokers.mt5 import Mt5Broker
@@ -72,3 +72,16 @@ def test_a_deal_numbered_as_an_older_order_does_not_name_that_orders_position(
         mine = _with_comment(fake, f"DTMS_HEDGE_{older.new_ticket}")
     assert fake.deals[-1].ticket == fake.deals[-2].order  # the numbers did meet
     assert r.ok and r.new_ticket == mine != older.new_ticket, r.message
+
+
+def test_a_placed_order_found_before_its_deals_is_the_position_it_named(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """10008: the server named the order and executes it later; while the history lags,
+    the position of that order is ours, not an older one of the same lots another
+    program opened meanwhile."""
+    fake.history_lag = 30.0
+    fake.faults.append(Fault(10008, execute=True, delay=1.0))
+    fake.after_send.append(lambda f: f.add_position("XAUUSD", 0, 0.1, 2000.0, magic=777))
+    r = broker.open(OrderRequest("XAUUSD", "buy", 0.1, comment="mine"))
+    assert r.ok and r.new_ticket == _with_comment(fake, "mine"), r.message
