@@ -109,6 +109,18 @@ def test_modify_resends_the_other_level(broker: Mt5Broker, fake: FakeMT5) -> Non
     assert broker.position(ticket).stop_loss == 1995.0  # type: ignore[union-attr]
 
 
+def test_a_stop_change_names_no_new_position_even_after_a_re_open(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """A stop change opens nothing: its result names no new ticket, also once the server
+    has re-opened the position under another ticket (the run's report would otherwise
+    count the stop move as having opened the re-opened ticket)."""
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1995.0, sl=1990.0)
+    fake.reopen(ticket)
+    r = broker.modify_sl_tp(ticket, 1992.0, None)
+    assert r.ok and r.new_ticket is None, r
+
+
 def test_modify_removing_a_level_sends_zero(broker: Mt5Broker, fake: FakeMT5) -> None:
     ticket = fake.add_position("XAUUSD", 1, 0.1, 2005.0, sl=2010.0, tp=1950.0)
     assert broker.modify_sl_tp(ticket, 2008.0, None).ok
