@@ -44,7 +44,7 @@ from .engine import (
     register,
     sync_position,
 )
-from .local_adoption import Adopting
+from .local_adoption import Adopting, hedge_of
 from .local_answers import AccountAnswers
 from .local_attention import Attention
 from .local_closes import Closes, Listing
@@ -206,15 +206,23 @@ class LocalStrategy(
         store and why, a full disk say) raised, so the server answers 503 and its client
         sends it again, rather than a trade defended from memory until the next restart
         while its client was told "not registered" for good (docs/client.md)."""
-        lost = await self._register_all(host, trades)
+        hedges = self.unlinked_hedges(host, {t.ticket for t in trades})
+        lost = await self._register_all(host, trades, hedges)
         if lost:
             for ticket in lost:
                 self.book.pop(ticket)
             self.registered -= len(lost)
             raise StoreError(next(iter(lost.values())))
 
-    async def _register_all(self, host: HostView, trades: Sequence[Trade]) -> dict[int, str]:
-        """Register ``trades``; the new ones whose record the store refused, and why."""
+    async def _register_all(
+        self,
+        host: HostView,
+        trades: Sequence[Trade],
+        hedges: Mapping[int, list[Trade]] | None = None,
+    ) -> dict[int, str]:
+        """Register ``trades``, a new one whose open hedge is among ``hedges`` HEDGED with
+        it (a server's store lost: its hosts register their trades again); the new ones
+        whose record the store refused, and why."""
         now = host.clock.now()
         added = []
         for trade in trades:
@@ -226,7 +234,9 @@ class LocalStrategy(
                 self.book.opened_as_hedge(trade)  # by the records, not by its comment
             ):
                 continue  # idempotent by ticket; our own hedges are not defended trades
-            added.append(self._register(host, trade, now))
+            rec = self._register(host, trade, now)
+            hedge = hedge_of(trade, hedges) if hedges else None
+            added.append(rec if hedge is None else self._hedged_again(rec, hedge, now))
         self._writes.store_failures = {}  # this flush's alone (a held one writes nothing)
         self._flush()
         refused = self._writes.store_failures
@@ -236,9 +246,11 @@ class LocalStrategy(
                 continue
             # R is 0.0 while unknown: a trade without a stop before an ATR exists
             risk = f"R {rec.r:.5g}" if rec.r > 0.0 else "R unknown until its stop or an ATR"
-            self.log.info(
-                "DTMS registered %s %s %s (%s)", rec.ticket, rec.direction, rec.symbol, risk
-            )
+            self.log.log(
+                logging.INFO if rec.hedge_ticket is None else logging.WARNING,
+                "DTMS registered %s %s %s (%s)%s", rec.ticket, rec.direction, rec.symbol, risk,
+                "" if rec.hedge_ticket is None else f", {rec.warnings[-1]}",
+            )  # fmt: skip
         return lost
 
     def quiet_cycle(self, now: datetime) -> bool:

@@ -13,17 +13,18 @@ or another program's either.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from hookspecs import HostView, OwnMagic, Trade
+from hookspecs import BrokerError, DefensiveState, HostView, OwnMagic, Trade
 
-from .book import TradeBook
+from .book import HEDGE_PREFIX, TradeBook
 from .engine import TradeRecord
 from .local_reconcile import is_hedge, same_trade
 from .settings import DtmsSettings
 from .store import StoreProtocol
+from .ticket_text import ticket_in
 
 
 def our_magics(
@@ -64,6 +65,59 @@ def to_adopt(
         if rec is None or (not rec.active and not same_trade(rec, pos)):
             out.append(pos)
     return out
+
+
+def unlinked_hedges(positions: Iterable[Trade], known: Collection[int]) -> dict[int, list[Trade]]:
+    """The open hedges no record names (their tickets not in ``known``), by the ticket
+    their comment ``DTMS_HEDGE_<ticket>`` names: all there is to tell a hedge's trade by
+    once the records were lost (docs/dtms.md §8)."""
+    out: dict[int, list[Trade]] = {}
+    for pos in positions:
+        if pos.ticket in known or not is_hedge(pos):
+            continue
+        parent = ticket_in(pos.comment[len(HEDGE_PREFIX) :])
+        if parent is not None:
+            out.setdefault(parent, []).append(pos)
+    return out
+
+
+def hedge_of(trade: Trade, hedges: Mapping[int, list[Trade]]) -> Trade | None:
+    """The open hedge of ``trade`` among ``hedges`` (:func:`unlinked_hedges`): its comment
+    names the trade, on the trade's symbol, on the other side (the oldest, should a
+    failed close have left two)."""
+    mine = [
+        h
+        for h in hedges.get(trade.ticket, ())
+        if h.symbol == trade.symbol and h.direction != trade.direction
+    ]
+    return min(mine, key=lambda h: (h.opened_at, h.ticket)) if mine else None
+
+
+def hedged_again(
+    rec: TradeRecord, hedge: Trade, now: datetime, settings: DtmsSettings
+) -> TradeRecord:
+    """``rec``, a trade registered afresh, in the state its open hedge says it was in:
+    HEDGED, with the hedge as its own (its close owed when the trade recovers or closes,
+    its result the trade's). Registered HEALTHY beside an unknown hedge, the trade walked
+    the ladder again, a second partial close and a second hedge, and the first hedge was
+    left open when the trade closed, never closed by anyone. The flat deadline the store
+    lost cannot be known (it waits while the host is down), so the trade gets the whole
+    of it from now."""
+    why = (
+        f"adopted HEDGED with its open hedge {hedge.ticket}: the record that knew of "
+        "it was lost; flat deadline counted from now"
+    )
+    return rec.evolve(
+        state=DefensiveState.HEDGED,
+        seq=rec.seq + 1,
+        state_entered_at=now,
+        armed=True,
+        hedge_ticket=hedge.ticket,
+        hedge_volume=hedge.volume,
+        flat_deadline=now + settings.fast_bars(settings.actions.flat_bars),
+        recovery_deadline=None,
+        warnings=rec.with_warning(why),
+    )
 
 
 def adoption_line(
@@ -108,6 +162,10 @@ class Adopting:
 
         def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
 
+        def _persist(self, rec: TradeRecord, now: datetime) -> None: ...
+
+        def _put_state(self, rec: TradeRecord, now: datetime) -> None: ...
+
     def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
         """docs/dtms.md §8: open positions with our magic number and no record of theirs
         (a store missing, emptied or damaged; a ticket the broker handed out again) are
@@ -122,14 +180,28 @@ class Adopting:
             # a magic neither the broker nor the records gave (a strategy's own magic, a
             # crash before its record) would be left undefended
             self._said_left_alone(left, magics or set(), host_magic)
+        hedges = unlinked_hedges(positions, self._known_tickets())
+        recorded = {rec.ticket for rec in self.book.live()}  # their journals settle theirs
         if not found:
+            self._said_unlinked(hedges, recorded, set(), magics)
             return
         empty = not self.records
         reused = [p.ticket for p in found if p.ticket in self.records]
+        linked: dict[int, int] = {}  # trade -> the hedge it was adopted with
         for pos in found:
-            self._register(host, pos, now)
+            rec = self._register(host, pos, now)
+            hedge = hedge_of(pos, hedges)
+            if hedge is not None:
+                self._hedged_again(rec, hedge, now)
+                linked[pos.ticket] = hedge.ticket
         self._flush()
         line = adoption_line(self.store, empty, found, reused)
+        if linked:
+            pairs = ", ".join(f"{t} with hedge {h}" for t, h in linked.items())
+            line += (
+                f"; adopted HEDGED with their open hedges (a new flat deadline of "
+                f"{self.settings.actions.flat_bars:g} bars from now): {pairs}"
+            )
         if magics is None and len({p.magic for p in found}) > 1:
             line += (
                 "; with no [plugin.dtms] magic, no magic of the broker's own and no record "
@@ -144,6 +216,62 @@ class Adopting:
                 "comment the broker rewrote, defended now as a trade of its own"
             )
         self.log.warning("DTMS: %s", line)
+        self._said_unlinked(hedges, recorded, set(linked.values()), magics)
+
+    def _known_tickets(self) -> set[int]:
+        """The positions the records account for: their trades and their hedges."""
+        return {*self.book.hedge_tickets(), *(rec.ticket for rec in self.book.live())}
+
+    def _hedged_again(self, rec: TradeRecord, hedge: Trade, now: datetime) -> TradeRecord:
+        """``rec``, just registered, HEDGED with ``hedge`` (:func:`hedged_again`), written
+        as any record is, and its state at once (the exit manager asks it)."""
+        rec = hedged_again(rec, hedge, now, self.settings)
+        self._persist(rec, now)
+        self._put_state(rec, now)
+        return rec
+
+    def unlinked_hedges(
+        self, host: HostView, registering: Collection[int]
+    ) -> dict[int, list[Trade]]:
+        """:func:`unlinked_hedges` of the broker's positions now, for the registration of
+        ``registering`` (tickets), which may bring back a trade whose hedge is open
+        (``dtms serve`` after its store was lost: the trade's host registers it again);
+        a position registered with them is a trade, never a hedge. A broker that cannot
+        answer: none, said (the trade is registered HEALTHY, as before)."""
+        try:
+            positions = host.broker.positions()
+        except BrokerError as exc:
+            self.log.warning(
+                "DTMS: positions not read at a registration (%s): a trade registered now "
+                "whose hedge is open starts HEALTHY, its hedge unmanaged", exc,
+            )  # fmt: skip
+            return {}
+        return unlinked_hedges(positions, self._known_tickets() | set(registering))
+
+    def _said_unlinked(
+        self,
+        hedges: Mapping[int, list[Trade]],
+        recorded: set[int],
+        linked: set[int],
+        magics: set[int] | None,
+    ) -> None:
+        """The hedges of ours by their comment that no trade took: not ``linked`` to an
+        adopted trade, and of a trade with no record (a recorded trade's journal settles
+        its hedge): their trade is not open, or was not adopted. Left alone, and said,
+        since nothing closes them."""
+        alone = [
+            h
+            for parent, found in hedges.items()
+            if parent not in recorded
+            for h in found
+            if h.ticket not in linked and (magics is None or h.magic in magics)
+        ]
+        if alone:
+            self.log.warning(
+                "DTMS: %d open hedges of no open trade of ours left alone, unmanaged "
+                "(close them if they are not wanted): %s", len(alone),
+                ", ".join(f"{h.ticket} ({h.comment})" for h in alone),
+            )  # fmt: skip
 
     def _said_left_alone(self, left: list[Trade], magics: set[int], host_magic: int | None) -> None:
         """The positions adoption left alone for their magic number, and where ours came
