@@ -41,7 +41,7 @@ from .server.middleware import (
     error_middleware,
     json_error,
 )
-from .server.observed import MonitorStatus, ObservedHost
+from .server.observed import MonitorStatus, ObservedHost, engine_keys, strategy_says
 from .server.openapi import document
 from .server.original import actions_keys, health_keys, status_keys, symbols
 from .server.query import actions_query, check_names
@@ -159,7 +159,8 @@ def routes(
     if strategy.name == "remote":
         table = _remote(settings.api_url, metrics, getattr(strategy, "health", None))
     else:
-        table = _local(store, watch, now or (lambda: datetime.now(UTC)), token is not None)
+        clock = now or (lambda: datetime.now(UTC))
+        table = _local(store, watch, clock, token is not None, strategy)
         writes = [(path, _not_here) for path in REGISTRATION_PATHS]
     # HEAD on every read, as on dtms serve (RFC 9110; uptime monitors ask with it)
     reads = [web.get(p, _guarded(h, guards)) for p, h in table]
@@ -209,8 +210,20 @@ def _remote(
 
 
 def _local(
-    store: StoreProtocol, watch: EngineWatch, now: Callable[[], datetime], token: bool
+    store: StoreProtocol,
+    watch: EngineWatch,
+    now: Callable[[], datetime],
+    token: bool,
+    strategy: Strategy,
 ) -> list[tuple[str, Handler]]:
+    def engine_health() -> tuple[list[str], dict[str, Any]]:
+        """What is wrong with the engine, and what it says of its trades, as ``dtms
+        serve``'s ``/health`` says them (:func:`.server.observed.engine_keys`): its
+        cycles failing, the broker reads each cycle needs failing (a cycle that works
+        without them is not healthy), and the trades skipped for their own failure."""
+        problems = [p for p in (watch.status.problem(),) if p is not None]
+        return problems + strategy_says(strategy, "broker_problems"), engine_keys(strategy)
+
     async def trades(request: web.Request) -> web.Response:
         defensive, mode = wall_clock_mode(store, now())
         body = await asyncio.to_thread(  # every record's listing (or record): off the loop
@@ -230,8 +243,14 @@ def _local(
         body.update(watch.status_keys(body["states"]))
         # the page's engine badge: as /health says it (degraded while cycles fail); the
         # engine's clock, as dtms serve's status gives it (a paper run's data time)
-        healthy = not watch.status.consecutive_failures
-        body["engine"] = {**body["engine"], "healthy": healthy, "engine_time": at.isoformat()}
+        problems, keys = engine_health()
+        body["engine"] = {
+            **body["engine"],
+            "healthy": not problems,
+            "problems": problems,
+            "failing_trades": keys["failing_trades"],
+            "engine_time": at.isoformat(),
+        }
         return web.json_response(body)
 
     async def actions(request: web.Request) -> web.Response:
@@ -249,17 +268,18 @@ def _local(
 
     async def health(request: web.Request) -> web.Response:
         """The engine runs in the host's loop, which is alive if this answers; degraded
-        (503, as ``dtms serve``'s) while its cycles fail."""
+        (503, as ``dtms serve``'s) while its cycles fail or cannot read the broker."""
         check_names(request.query)
         status = watch.status
-        healthy = not status.consecutive_failures
+        problems, keys = engine_health()
+        healthy = not problems
         alive = health_keys(healthy=healthy, engine_running=True, now=datetime.now(UTC))
-        problems = [] if healthy else [f"the last cycle failed: {status.last_error}"]
         return web.json_response(
             {
                 **alive,
                 "engine_running": True,
                 "problems": problems,
+                **keys,
                 "strategy": "local",
                 "started_at": watch.started_at.isoformat(),
                 "last_cycle_at": status.last_cycle_at,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -180,6 +180,35 @@ class MonitorStatus:
             )
         self.succeeded(at)
 
+    def problem(self) -> str | None:
+        """The failing cycles, as ``/health`` names them (``dtms serve``'s and a serving
+        host's): how many in a row and the last error; ``None`` while they pass."""
+        failed = self.consecutive_failures
+        if not failed:
+            return None
+        cycles = "cycle" if failed == 1 else f"{failed} cycles"
+        return f"the last {cycles} failed: {self.last_error}"
+
     def running_for(self) -> float:
         started = self.cycle_started
         return 0.0 if started is None else time.monotonic() - started
+
+
+def strategy_says(strategy: object, what: str) -> list[str]:
+    """The strategy's list ``what`` (the local engine's ``broker_problems`` and
+    ``failing_trades``; another strategy has none)."""
+    said: Callable[[], list[str]] | None = getattr(strategy, what, None)
+    return said() if said is not None else []
+
+
+def engine_keys(strategy: object) -> dict[str, Any]:
+    """What ``/health`` says of the engine's trades beside its problems, the same under
+    ``dtms serve`` and on a host that serves its own engine (docs/dtms.md §8): the trades
+    skipped for their own failure (healthy still: one trade's problem), and the symbols
+    whose trades the last cycle could not evaluate."""
+    waiting: dict[str, str] = getattr(strategy, "waiting", None) or {}
+    return {
+        "failing_trades": strategy_says(strategy, "failing_trades"),
+        # not unhealthy (a weekend stops every FX symbol's bars), but said
+        "waiting": [f"{why}: its trades are not evaluated" for why in waiting.values()],
+    }

@@ -29,7 +29,7 @@ from .dashboard import batch_states
 from .engine_thread import EngineThread
 from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
-from .observed import MonitorStatus, ObservedHost
+from .observed import MonitorStatus, ObservedHost, engine_keys, strategy_says
 from .original import actions_keys, health_keys, status_keys, symbols
 from .registering import Registering
 from .settings import ServerSettings
@@ -313,32 +313,23 @@ class DtmsService(Registering, Closing, Unregistering):
         problems: list[str] = []
         if not engine_running:
             problems.append(self.monitor.stopped_reason or "the engine is not running")
-        if self.monitor.consecutive_failures >= self.settings.unhealthy_after_failures:
-            failed = self.monitor.consecutive_failures
-            cycles = "cycle" if failed == 1 else f"{failed} cycles"
-            problems.append(f"the last {cycles} failed: {self.monitor.last_error}")
+        failing = self.monitor.problem()
+        if failing and self.monitor.consecutive_failures >= self.settings.unhealthy_after_failures:
+            problems.append(failing)
         stuck = self.monitor.running_for()
         if stuck > self.settings.stall_seconds:
             problems.append(f"a cycle has been running for {stuck:.0f} s")
-        problems += self._strategy_says("broker_problems")
+        problems += strategy_says(self._strategy, "broker_problems")
         problems += store_problems(self.store, self.replicas)
         healthy = not problems
-        waiting: dict[str, str] = getattr(self._strategy, "waiting", None) or {}
         return healthy, {
             **health_keys(healthy=healthy, engine_running=engine_running, now=datetime.now(UTC)),
             "engine_running": engine_running,
             "problems": problems,
             "damaged": damaged_keys(self.store),
-            "failing_trades": self._strategy_says("failing_trades"),
-            # not unhealthy (a weekend stops every FX symbol's bars), but said
-            "waiting": [f"{why}: its trades are not evaluated" for why in waiting.values()],
+            **engine_keys(self._strategy),
             "monitor": self._monitor_summary(),
         }
-
-    def _strategy_says(self, what: str) -> list[str]:
-        """The strategy's list ``what`` (the local engine's; another strategy: none)."""
-        said: Callable[[], list[str]] | None = getattr(self._strategy, what, None)
-        return said() if said is not None else []
 
     def _monitor_summary(self) -> dict[str, Any]:
         summary = asdict(self.monitor)
