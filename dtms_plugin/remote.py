@@ -86,6 +86,7 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         self._symbols: dict[int, str] = {}  # ticket -> symbol, of the trades handed
         self._hedged: set[int] = set()  # HEDGED on the server, as last refreshed
         self._slow_flushes = 0  # cycles in a row that waited for the outbox in vain
+        self._failed_passes: tuple[int, str] = (0, "")  # outbox passes that raised, why
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender: asyncio.Task[None] | None = None
         self._refresh_task: asyncio.Task[None] | None = None
@@ -364,7 +365,9 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
             self._wake.clear()
             try:
                 await self.flush()
-            except Exception:
-                self.log.exception("DTMS outbox flush failed; retried on the next cycle")
+            except Exception as exc:  # said once for its episode (remote_outbox)
+                self._pass_failed(exc)
+            else:
+                self._pass_back()
             if not self._wake.is_set():
                 self._idle.set()

@@ -56,6 +56,9 @@ class OutboxPasses:
     _handed_again: set[int]
     _again: set[int]
     _again_delivered: list[int]
+    #: outbox passes that raised in a row (the store unreadable: every pass), and the
+    #: last error: said once when it starts, with the count when a pass goes through
+    _failed_passes: tuple[int, str]
     #: what is followed of the trades' histories, written (:mod:`.remote_events`); only
     #: annotated here, so the mixin that defines it is found whatever the bases' order
     _save_cursors: Callable[..., None]
@@ -178,6 +181,40 @@ class OutboxPasses:
                 self._report_down(len(todo) - start - sum(o in _FINAL for o in outcomes))
                 return False
         return True
+
+    def _pass_failed(self, exc: Exception) -> None:
+        """A pass of the sender raised: the outbox waits for the next cycle. Said once at
+        ERROR for its episode (the store's failure without a traceback: its message says
+        it, and the store's own line too; anything else with it), at DEBUG while it lasts,
+        and the host's ``/health`` names it (:meth:`outbox_problems`): a pass per cycle
+        that fails alike was a traceback per cycle."""
+        count = self._failed_passes[0] + 1
+        self._failed_passes = (count, f"{type(exc).__name__}: {exc}")
+        if count > 1:
+            self.log.debug("DTMS outbox pass failed again: %s", exc)
+            return
+        self.log.error(
+            "DTMS outbox pass failed (%s: %s): registrations and closes wait in the outbox, "
+            "tried again every cycle (said again when a pass goes through)",
+            type(exc).__name__, exc, exc_info=None if isinstance(exc, StoreError) else exc,
+        )  # fmt: skip
+
+    def _pass_back(self) -> None:
+        """A pass went through: the end of an episode of failed ones, said with its count."""
+        failed = self._failed_passes[0]
+        if failed:
+            self._failed_passes = (0, "")
+            passes = "1 failed pass" if failed == 1 else f"{failed} failed passes"
+            self.log.warning("DTMS outbox passes go through again, after %s", passes)
+
+    def outbox_problems(self) -> list[str]:
+        """The outbox's sender failing now, for the host's ``/health``: nothing this host
+        opens reaches the server meanwhile."""
+        failed, error = self._failed_passes
+        if not failed:
+            return []
+        passes = "pass" if failed == 1 else f"{failed} passes"
+        return [f"the outbox cannot be sent: the last {passes} failed: {error}"]
 
     def _note(self, ticket: int, payload: dict[str, Any], outcome: Outcome | None) -> None:
         """Count a pass the server answered without taking the entry; say its delivery

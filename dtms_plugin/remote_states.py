@@ -65,6 +65,7 @@ class RemoteStates(RemoteEvents):
     _refresh_lock: asyncio.Lock | None
     _now: Callable[[], datetime]
     _health: ServerHealth
+    outbox_problems: Callable[[], list[str]]  # the outbox's sender (remote_outbox)
 
     @property
     def store(self) -> StoreProtocol:
@@ -161,23 +162,23 @@ class RemoteStates(RemoteEvents):
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """This host's view of the DTMS server, for the host's ``/health``: healthy while
-        the server answers; the original's keys, the server, since when it has not
-        answered and what waits in the outbox meanwhile."""
+        the server answers and the outbox can be sent; the original's keys, the server,
+        since when it has not answered and what waits in the outbox meanwhile."""
         from .server.original import health_keys  # the server side: only when the host serves
 
         health = self._health
         pending: int | None = None
         with suppress(StoreError):
             pending = self.store.outbox_len()
-        problems = []
+        problems = self.outbox_problems()
         if health.down_since is not None:
             why = f"refuses this host ({health.refused})" if health.refused else "is not answering"
             problems.append(
                 f"DTMS server {self.settings.api_url} {why} since "
                 f"{health.down_since.isoformat(timespec='seconds')}"
             )
-        return not health.down, {
-            **health_keys(healthy=not health.down, engine_running=True, now=self._now()),
+        return not problems, {
+            **health_keys(healthy=not problems, engine_running=True, now=self._now()),
             "strategy": self.name,
             "api_url": self.settings.api_url,
             "server_answering": not health.down,

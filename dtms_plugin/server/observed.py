@@ -143,6 +143,11 @@ class MonitorStatus:
     cycle_started: float | None = None  # time.monotonic() while a cycle runs
     stopped_reason: str | None = None
 
+    def __post_init__(self) -> None:
+        #: the kinds of error said in the current episode of failed cycles (no field:
+        #: the status is served as its fields, :func:`dataclasses.asdict`)
+        self._said: set[str] = set()
+
     def begin(self) -> None:
         self.cycle_started = time.monotonic()
 
@@ -160,24 +165,34 @@ class MonitorStatus:
         self.cycle_started = None
 
     def cycle_failed(self, exc: Exception, log: logging.Logger, at: datetime) -> None:
-        """Count a failed cycle and say it. The store out of reach fails every cycle of
-        the outage alike: one line for the episode, without a traceback, and its count
-        when it ends (docs/scaling.md, "Failures"); anything else with its traceback."""
+        """Count a failed cycle and say it once for its episode, with its count when it
+        ends (:meth:`cycle_succeeded`); ``/health`` says it meanwhile (:meth:`problem`).
+        A failure repeats every cycle as a rule (the store out of reach, a broker that
+        raises on every read): a line, let alone a traceback, per cycle buried the log
+        (docs/scaling.md, "Failures"). The store's is said without a traceback (its
+        message says it all), anything else with it. Another kind of error within the
+        episode is said too, once: a second problem must not hide behind the first."""
+        kind = type(exc).__name__
+        again = self.consecutive_failures > 0 and kind in self._said
         self.failed(exc)
-        if not isinstance(exc, StoreError):
-            log.error("monitoring cycle at %s failed", at.isoformat(), exc_info=exc)
-        elif self.consecutive_failures == 1:
-            log.error(
-                "monitoring cycle at %s failed: %s (said once until a cycle succeeds)",
-                at.isoformat(),
-                exc,
-            )
+        if again:
+            log.debug("monitoring cycle at %s failed again: %s", at.isoformat(), exc)
+            return
+        self._said.add(kind)
+        log.error(
+            "monitoring cycle at %s failed: %s: %s (said once until a cycle succeeds)",
+            at.isoformat(),
+            kind,
+            exc,
+            exc_info=None if isinstance(exc, StoreError) else exc,
+        )
 
     def cycle_succeeded(self, at: datetime, log: logging.Logger) -> None:
         if self.consecutive_failures > 1:
             log.warning(
                 "monitoring cycles succeed again, after %d failed", self.consecutive_failures
             )
+        self._said.clear()
         self.succeeded(at)
 
     def problem(self) -> str | None:
