@@ -10,7 +10,6 @@ of :mod:`hostapp.sweep` run the same way.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import shutil
@@ -25,6 +24,7 @@ from typing import Any
 from hookspecs import Bar, ConfigError, OrderRequest
 
 from . import app as appmod
+from . import event_loop
 from .ab_print import print_comparison
 from .chart_canvas import ChartError
 from .compare import RunResult, build_report, did_nothing, entry_script, write_trades_csv
@@ -100,7 +100,7 @@ def one_run(
     )
     if progress is None and replay.progress:
         progress = ProgressBar(label.replace("_", " "))
-    stats = asyncio.run(drive(app, progress=progress))
+    stats = event_loop.run(drive(app, progress=progress))
     closed = closed_positions(app, stats)
     still_open = app.broker.positions()
     quotes = {s: q for s in {t.symbol for t in still_open} if (q := app.broker.quote(s))}
@@ -265,7 +265,7 @@ def _running(config: HostConfig, replay: Replay) -> list[str]:
     try:
         return appmod.plugin_names(app.plugins)
     finally:
-        asyncio.run(app.plugins.shutdown(app.host))
+        event_loop.run(app.plugins.shutdown(app.host))
 
 
 def plugin_exists(config: HostConfig, plugin: str) -> bool:

@@ -19,6 +19,9 @@ raises"):
   ``KeyboardInterrupt`` a plugin raises asks for what Ctrl-C asks: the run stops after
   its cycle, shuts its plugins down and writes its report (exit 130). It is no failure
   of the plugin. Outside a run (no stop to ask for) it is the command's Ctrl-C.
+
+A task a plugin starts itself is no hook call: a ``SystemExit`` out of it is said and
+ended by the host's event loop (:mod:`hostapp.event_loop`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ out of :mod:`hostapp.runner`, which reads the command line, to keep each module 
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
@@ -18,6 +17,7 @@ from typing import Any
 from hookspecs import ConfigError
 
 from . import app as appmod
+from . import event_loop
 from .brokers.paper_account_file import not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
@@ -111,7 +111,7 @@ def paper_live(
     if speed is not None:
         extra["speed"] = speed
     pace = config.host.cycle_seconds
-    stats = asyncio.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
+    stats = event_loop.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
     keep_clock(app)
     summary = run_summary(app, stats, extra)
     release(app)

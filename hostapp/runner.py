@@ -20,7 +20,6 @@ Logs go to ``<report>/hostapp.log`` in the shapes of :mod:`hostapp.logs`
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -34,6 +33,7 @@ from typing import Any
 from hookspecs import BrokerError, ConfigError
 
 from . import app as appmod
+from . import event_loop
 from .bar_clock import stub_note
 from .chart_canvas import ChartError
 from .claims import Held, claim
@@ -178,7 +178,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
             print(f"hostapp: cannot start on MetaTrader: {exc}", file=sys.stderr)
             return EXIT_USAGE
         bound_for_live(app)
-        stats = asyncio.run(drive(app, progress=None, serve=serve))
+        stats = event_loop.run(drive(app, progress=None, serve=serve))
         summary = run_summary(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
         return say_unwritten(
             _live_report(report, summary), EXIT_INTERRUPTED if stats.interrupted else 0

@@ -29,6 +29,7 @@ from typing import Any
 
 from hookspecs import BrokerError, ConfigError, ServeOptions
 
+from . import event_loop
 from .cli_options import days
 from .config import HostConfig, load_config
 from .durations import AT_MOST, is_duration
@@ -88,7 +89,7 @@ def serve_command(args: argparse.Namespace, prog: str = "hostapp") -> int:
     handler = configure_logging(json=args.log_json, level=args.log_level)
     if not args.log_json and args.log_level != "DEBUG":
         handler.setFormatter(PluginLines())  # a plugin's failure: one line, as on run's
-    return asyncio.run(_serve(args, prog))
+    return event_loop.run(_serve(args, prog))
 
 
 def _options(args: argparse.Namespace, config: HostConfig) -> ServeOptions:
