@@ -21,7 +21,7 @@ import importlib.metadata
 import inspect
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
 
@@ -91,17 +91,22 @@ def discover(
     return found
 
 
-def _one_per_name(candidates: list[Candidate], disabled: Mapping[str, str]) -> list[Candidate]:
-    """Each name once. Two plugins of one name are an error naming both, unless the name is
-    disabled: then neither loads, and the first stands for both in the listing (else a
-    broken install would stop every command, even the one that disables it)."""
+def _one_per_name(
+    candidates: list[Candidate], disabled: Mapping[str, str], left_off: Callable[[Candidate], bool]
+) -> list[Candidate]:
+    """Each name once. Two plugins of one name are an error naming both, unless none of
+    them would run: the name is disabled (plugins.toml or the environment), or both are
+    optional plugins ``left_off`` (not enabled). Then neither loads, and the first stands
+    for both in the listing (else a broken install would stop every command, even the
+    one that disables it). An optional plugin left off does not excuse the other: an
+    optional one named ``exits`` switched the host's exit manager off without a word."""
     by_name: dict[str, Candidate] = {}
     for c in candidates:
-        if c.name in by_name:
-            if c.name in disabled:
-                continue
-            raise ConfigError(_same_name(by_name[c.name], c))
-        by_name[c.name] = c
+        first = by_name.get(c.name)
+        if first is None:
+            by_name[c.name] = c
+        elif c.name not in disabled and not (left_off(first) and left_off(c)):
+            raise ConfigError(_same_name(first, c))
     return list(by_name.values())
 
 
@@ -148,10 +153,14 @@ def load_plugins(
     if problem:
         raise ConfigError(f"{config.source} [plugins] key 'enabled': {problem}")
     allowed = _names(env[LOAD_ENV]) if LOAD_ENV in env else []
+
+    def left_off(c: Candidate) -> bool:
+        return c.optional and c.name not in config.plugins.enabled and c.name not in allowed
+
+    candidates = _one_per_name(candidates, disabled, left_off)
     for c in candidates:
-        if c.optional and c.name not in config.plugins.enabled and c.name not in allowed:
+        if left_off(c):
             disabled.setdefault(c.name, OPTIONAL_OFF)
-    candidates = _one_per_name(candidates, disabled)
     _check_config_names(config, known)
     mode = on_error or config.plugins.on_error
     host = PluginHost(order=config.plugins.order, on_error=mode, tables=config.plugin_tables)

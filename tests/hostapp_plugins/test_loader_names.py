@@ -64,11 +64,16 @@ def test_unknown_plugin_names_in_config_are_errors(
     assert "known: a" in str(info.value)
 
 
-def test_a_third_party_plugin_named_like_the_hosts_own_says_how_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize("group", ["hostapp", "hostapp.optional"])
+def test_a_third_party_plugin_named_like_the_hosts_own_says_how_out(
+    tmp_path: Path, group: str
+) -> None:
     """A distribution whose entry point is called ``exits`` (the host's exit manager's
     name) stops every command: the line names both, the distribution to uninstall and
-    the switch that keeps both off, and that switch works."""
-    env = install(tmp_path, "class Plugin:\n    pass\n", {"exits": "Plugin"})
+    the switch that keeps both off, and that switch works. An optional one (group
+    ``hostapp.optional``) said nothing: being off, it switched the host's exit manager
+    off with it, listed as "not enabled (optional)", and every run went without it."""
+    env = install(tmp_path, "class Plugin:\n    pass\n", {"exits": "Plugin"}, group=group)
     listing = hostapp(tmp_path, env, "plugins")
     assert listing.returncode == 2, listing.stderr
     line = listing.stderr.strip()
@@ -81,3 +86,27 @@ def test_a_third_party_plugin_named_like_the_hosts_own_says_how_out(tmp_path: Pa
     assert off.returncode == 0, off.stderr
     rows = {r.split()[0]: r for r in off.stdout.splitlines()[1:]}
     assert "disabled" in rows["exits"]
+
+
+def test_two_optional_plugins_of_one_name_stop_nothing_until_one_is_enabled(
+    tmp_path: Path,
+) -> None:
+    """Neither runs unless enabled, so neither is in the way; enabled, the name is
+    ambiguous, and the line names both."""
+    source = "class Plugin:\n    pass\nclass Other:\n    pass\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    env = install(tmp_path / "a", source, {"twin": "Plugin"}, group="hostapp.optional")
+    install(tmp_path / "b", source, {"twin": "Other"}, group="hostapp.optional")
+    other = tmp_path / "b" / "twin_plugins-0.1.dist-info"  # a distribution of another name
+    (tmp_path / "b" / "probe_plugins-0.1.dist-info").rename(other)
+    (other / "METADATA").write_text("Metadata-Version: 2.1\nName: twin-plugins\nVersion: 0.1\n")
+    env["PYTHONPATH"] = f"{tmp_path / 'b'}:{env['PYTHONPATH']}"
+    listing = hostapp(tmp_path, env, "plugins")
+    assert listing.returncode == 0, listing.stderr
+    rows = {r.split()[0]: r for r in listing.stdout.splitlines()[1:]}
+    assert "not enabled (optional)" in rows["twin"]
+    enabled = hostapp(tmp_path, {**env, "HOSTAPP_LOAD_PLUGINS": "twin"}, "plugins")
+    assert enabled.returncode == 2
+    assert "two plugins are named 'twin'" in enabled.stderr
+    assert "'probe_plugins:Plugin'" in enabled.stderr and "'probe_plugins:Other'" in enabled.stderr
