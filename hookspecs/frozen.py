@@ -16,6 +16,7 @@ dict's, so log lines read as before. A plugin that wants to change one makes its
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
@@ -116,6 +117,58 @@ def freeze(value: Any) -> Any:
     if kind is set or kind is frozenset:
         return frozenset(freeze(item) for item in value)
     return value
+
+
+def unshared(value: Any) -> Any:
+    """An equal, read-only copy of ``value`` that shares no dict or list with it, nor a
+    dataclass holding one (:class:`~hookspecs.Action`, with its ``params``); numbers, text
+    and what holds no container are shared, as they cannot change.
+
+    Why, when :func:`freeze` already refuses changes: a :class:`FrozenDict` is a ``dict``,
+    so ``dict.__setitem__(params, ...)``, ``list.append(...)`` and, on the dataclass that
+    holds them, ``object.__setattr__`` still change it in place, and every other holder
+    of the same object saw that. The host gives each listener of a hook whose argument
+    holds a mapping its own copy (hostapp.pluginhost), so what one does to its copy,
+    whichever way, no one else sees. A data type of the contract is copied field by
+    field, without its checks again (what is copied passed them); a plugin's own objects
+    are shared, as :func:`freeze` leaves them."""
+    kind = type(value)
+    atoms = _ATOMS
+    if kind in atoms or kind in _KEPT:
+        return value
+    names = _FIELDS.get(kind)
+    if names is not None:
+        copy = object.__new__(kind)
+        for name in names:
+            object.__setattr__(copy, name, unshared(getattr(value, name)))
+        return copy
+    if kind is FrozenDict or kind is dict or isinstance(value, Mapping):
+        mapping = dict.__new__(FrozenDict)
+        dict.update(mapping, {k: v if type(v) in atoms else unshared(v) for k, v in value.items()})
+        return mapping
+    if kind is FrozenList or kind is list:
+        items = list.__new__(FrozenList)
+        list.extend(items, [v if type(v) in atoms else unshared(v) for v in value])
+        return items
+    if kind is tuple:
+        return tuple(unshared(v) for v in value)
+    if isinstance(value, tuple) and hasattr(kind, "_make"):  # a named tuple keeps its type
+        return kind._make(unshared(v) for v in value)
+    if kind.__module__.partition(".")[0] == _CONTRACT and dataclasses.is_dataclass(value):
+        _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+        return unshared(value)
+    frozen = freeze(value)  # a set as a frozenset; anything else as it is
+    if frozen is value:
+        _KEPT.add(kind)  # an enum, a datetime: no need to ask again
+    return frozen
+
+
+#: The package of the contract's data types, which :func:`unshared` copies.
+_CONTRACT = __name__.partition(".")[0]
+#: The fields of each data type :func:`unshared` copied, by class.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+#: The classes :func:`unshared` returns as they are: neither containers nor data types.
+_KEPT: set[type] = set()
 
 
 #: the values :func:`freeze` returns at once (the common case: params and score numbers)

@@ -234,9 +234,9 @@ def on_state_change(
     ``reason`` is one sentence for people; ``details`` is the same as data: the score
     breakdown when a score decided it (``total``, ``subscores``, ``weights``, …), empty
     otherwise. Read numbers from ``details``, never out of ``reason``. Every listener
-    gets the same ``details``, read-only all the way down (a
+    gets a copy of ``details`` of its own, read-only all the way down (a
     :class:`~hookspecs.frozen.FrozenDict`: a dict that refuses changes; ``dict(details)``
-    is a copy of your own).
+    is one to change).
 
     Fires after the new state was persisted. Async allowed; broadcast. Notifiers and
     dashboards listen here. A host whose trades a DTMS server (``dtms serve``) defends
@@ -260,8 +260,10 @@ def on_action(host: HostView, action: Action, result: ActionResult) -> Awaitable
     server settled it, with the server's ``Action`` and ``ActionResult`` (an attempt whose
     outcome the server did not know is heard once that is settled, with the settled
     result). Such an action is not this host's: it is not in the run's action rows.
-    Every listener gets the very action its planner sent, whose ``params`` are read-only
-    (:class:`~hookspecs.Action`): the planner journals them.
+    Every listener gets a copy of the action of its own, equal to the one its planner
+    sent (compare with ``==`` or by ``key``, not ``is``), whose ``params`` are read-only
+    (:class:`~hookspecs.Action`): what one listener does to its copy, neither the next
+    one nor the planner, which journals those params, sees.
 
     Results: none. A raising plugin is logged.
     """

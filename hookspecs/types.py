@@ -233,10 +233,10 @@ class Action:
     ``source`` names the plugin that planned it, so reports can tell whose action it was.
 
     ``params`` is read-only (a :class:`~hookspecs.frozen.FrozenDict`, nested values too),
-    made from a copy of the mapping it is given: every ``on_action`` listener receives
-    the same action, and its planner journals those very params, so no plugin may edit
-    them in place (``dict(action.params)`` is a copy to change). It compares equal to,
-    and serialises as, a plain dict.
+    made from a copy of the mapping it is given: its planner journals those params, so
+    no plugin may edit them in place (``dict(action.params)`` is a copy to change; each
+    ``on_action`` listener hears a copy of the action of its own). It compares equal
+    to, and serialises as, a plain dict.
     """
 
     ticket: int

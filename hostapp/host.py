@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,18 @@ from hookspecs import (
 )
 from hookspecs.broker import Broker, re_add_order
 from hookspecs.events import log_action, log_transition
+from hookspecs.frozen import unshared
 from hookspecs.host import Clock, MarketView, RunMode, ServeOptions
 
 from .config import HostConfig
 from .loop import LIVE_WINDOW, Recent
 from .pluginhost import PluginHost
+
+#: True while :meth:`Host.report_action` tells the plugins of an action carried out
+#: elsewhere (the run recorder, a plugin too, leaves those out): by the call, in which
+#: task the listeners run, since each listener hears a copy of its own, not the action
+#: itself (hostapp.pluginhost.OWN_COPY).
+_REPORTING: ContextVar[bool] = ContextVar("hostapp_reporting", default=False)
 
 #: Tickets whose symbol the host remembers for its log events (the newest ones): a trade's
 #: last events come within a few cycles of its close, so a live host needs no more.
@@ -72,9 +80,6 @@ class Host:
         #: the same action: the log tells such a run once (``log_action``).
         self._refusals: dict[tuple[int, str], tuple[str, int]] = {}
         self._listeners: list[Callable[[Action, ActionResult], None]] = []
-        #: the actions being reported (:meth:`report_action`), by identity, while their
-        #: ``on_action`` runs: the run recorder, a plugin too, leaves them out
-        self._reporting: set[int] = set()
 
     @property
     def broker(self) -> Broker:
@@ -134,7 +139,10 @@ class Host:
 
     async def execute(self, action: Action) -> ActionResult:
         """Carry ``action`` out at the broker, tell every plugin (``on_action``), return
-        the result. Broker refusals come back as results, never as exceptions."""
+        the result. Broker refusals come back as results, never as exceptions. What the
+        host carries out and records is a copy of its own: the planner's action stays the
+        planner's (hookspecs.frozen.unshared)."""
+        action = unshared(action)
         symbol = self._symbol_of(action.ticket)  # before: a close removes the position
         started = time.monotonic()
         result = self._vetoed(action) or apply_action(self._broker, action)
@@ -145,7 +153,11 @@ class Host:
             listener(action, result)
         in_a_row, ends = self._refusal_run(action, result)
         log_action(self._log, action, result, symbol, in_a_row=in_a_row, ends=ends)
-        await self.plugins.on_action(self, action, result)
+        told = _REPORTING.set(False)  # a listener of a reported action may act itself
+        try:
+            await self.plugins.on_action(self, action, result)
+        finally:
+            _REPORTING.reset(told)
         return result
 
     async def report_action(self, action: Action, result: ActionResult) -> None:
@@ -158,15 +170,16 @@ class Host:
         symbol = self._symbol_of(action.ticket)
         in_a_row, ends = self._refusal_run(action, result)
         log_action(self._log, action, result, symbol, in_a_row=in_a_row, ends=ends, reported=True)
-        self._reporting.add(id(action))
+        told = _REPORTING.set(True)
         try:
             await self.plugins.on_action(self, action, result)
         finally:
-            self._reporting.discard(id(action))
+            _REPORTING.reset(told)
 
     def reported(self, action: Action) -> bool:
-        """Is ``action`` one :meth:`report_action` is telling (carried out elsewhere)?"""
-        return id(action) in self._reporting
+        """Is ``action``, which an ``on_action`` listener is hearing, one
+        :meth:`report_action` is telling (carried out elsewhere)? Asked during that call."""
+        return _REPORTING.get()
 
     def _vetoed(self, action: Action) -> ActionResult | None:
         """A ``re_add`` opens a new entry, so the plugins' ``allow_order`` is asked about

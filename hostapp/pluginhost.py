@@ -19,7 +19,8 @@ from datetime import datetime
 from time import perf_counter
 from typing import Any
 
-from hookspecs import HOOK_RULES, OrderRequest, Veto, freeze
+from hookspecs import HOOK_RULES, OrderRequest, Veto
+from hookspecs.frozen import unshared
 from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
@@ -37,6 +38,15 @@ from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Cal
 from .slow_calls import SlowCalls
 
 __all__ = ["BREAKER_LIMIT", "HOOK_NAMES", "TRACE_ENV", "PluginHost", "PluginInfo"]
+
+
+#: The argument of a hook that holds a mapping or a list (``Action.params``, ``details``):
+#: each listener gets a copy of its own (:func:`hookspecs.frozen.unshared`). Read-only is
+#: not enough: a ``FrozenDict`` is a ``dict``, which ``dict.__setitem__`` changes in place,
+#: and a frozen dataclass is changed by ``object.__setattr__``; on one shared object, what
+#: one listener did so, the next one and the action's planner (DTMS journals its params)
+#: saw. The other arguments of every hook hold no container and are shared.
+OWN_COPY = {"on_action": "action", "on_state_change": "details"}
 
 
 class PluginHost(PluginRegistry):
@@ -111,13 +121,19 @@ class PluginHost(PluginRegistry):
         self, hook: str, kwargs: Mapping[str, Any], statuses: tuple[str, ...] = CALLABLE
     ) -> None:
         callers = self._callers_of(hook, statuses=statuses)
+        own = OWN_COPY.get(hook)  # None: every listener gets the very kwargs
         if len(callers) == 1:  # the common case in a replay: skip gather's task machinery
-            await self._invoke(hook, callers[0], kwargs)
+            await self._invoke(hook, callers[0], kwargs if own is None else _own(kwargs, own))
         elif callers and HOOK_RULES[hook].concurrent:
-            await asyncio.gather(*(self._invoke(hook, c, kwargs) for c in callers))
+            await asyncio.gather(
+                *(
+                    self._invoke(hook, c, kwargs if own is None else _own(kwargs, own))
+                    for c in callers
+                )
+            )
         else:
             for caller in callers:
-                await self._invoke(hook, caller, kwargs)
+                await self._invoke(hook, caller, kwargs if own is None else _own(kwargs, own))
 
     async def notify(self, hook: str, **kwargs: Any) -> None:
         """Fire a notification hook (``combine = "none"`` in :mod:`hookspecs.rules`) for
@@ -320,7 +336,7 @@ class PluginHost(PluginRegistry):
         details: Mapping[str, Any] | None = None,
     ) -> None:
         kwargs = {"host": host, "ticket": ticket, "old": old, "new": new, "reason": reason}
-        kwargs["details"] = freeze(details or {})  # one for every plugin: read-only
+        kwargs["details"] = details or {}  # read-only, a copy for each listener (OWN_COPY)
         await self.notify("on_state_change", **kwargs)
 
     async def on_action(self, host: HostView, action: Action, result: ActionResult) -> None:
@@ -343,6 +359,11 @@ _ASK = {
     "any_true": PluginHost._any_true,
     "by_plugin": PluginHost._by_plugin,
 }
+
+
+def _own(kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """``kwargs`` with a copy of argument ``name`` of one listener's own (:data:`OWN_COPY`)."""
+    return {**kwargs, name: unshared(kwargs[name])}
 
 
 def _yes_or_no(hook: str, value: Any) -> bool:

@@ -118,3 +118,26 @@ def test_a_named_tuple_keeps_its_type_and_its_lists_are_frozen() -> None:
     assert type(frozen["p"]) is Point and frozen["p"] == Point([1], 2)
     with pytest.raises(TypeError):
         frozen["p"].a.append(3)
+
+
+def test_unshared_is_an_equal_copy_with_no_container_in_common() -> None:
+    """What each listener of on_action and on_state_change gets: gone around the
+    read-only (``dict.__setitem__``, ``list.append``, ``object.__setattr__``), its copy
+    changes alone."""
+    from hookspecs.frozen import unshared
+
+    action = _action({"stop_loss": 1990.5, "legs": [{"ticket": 3}], "pair": (1, [2])})
+    copy_ = unshared(action)
+    assert copy_ == action and copy_ is not action and type(copy_.params) is FrozenDict
+    dict.__setitem__(copy_.params, "stop_loss", 1.0)
+    dict.__setitem__(copy_.params["legs"][0], "ticket", 4)
+    list.append(copy_.params["pair"][1], 3)
+    object.__setattr__(copy_, "reason", "changed")
+    assert action == _action({"stop_loss": 1990.5, "legs": [{"ticket": 3}], "pair": (1, [2])})
+    plain = {"total": -0.7, "weights": [0.5], "tags": {"a"}}
+    details = unshared(plain)
+    assert details == {"total": -0.7, "weights": [0.5], "tags": frozenset({"a"})}
+    assert type(details) is FrozenDict and type(details["weights"]) is FrozenList
+    assert details["weights"] is not plain["weights"]
+    for atom in (1, 1.5, "x", None, True):
+        assert unshared(atom) is atom

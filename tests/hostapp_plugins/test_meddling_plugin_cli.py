@@ -5,7 +5,9 @@ left. The probe's plugin emptied the ``bars`` of ``propose_orders`` (the example
 ordered after it, then traded nothing) and set ``action.params["stop_loss"] = 1.0`` in
 ``on_action`` (240 such stops in the export: the action history, the journal and DTMS's
 own trade record). Both edits are refused now; the replay is the one without the plugin,
-and the export holds only the stops DTMS set."""
+and the export holds only the stops DTMS set. Gone around the read-only dict with
+``dict.__setitem__``, the edit put the same stops in the export: each listener now hears a
+copy of its own (hostapp.pluginhost.OWN_COPY)."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ MEDDLER = textwrap.dedent(
                 action.params["stop_loss"] = 1.0
             except TypeError:
                 self.refused += 1
+            dict.__setitem__(action.params, "stop_loss", 1.0)  # around the read-only
 
         @hookimpl
         def run_report(self):

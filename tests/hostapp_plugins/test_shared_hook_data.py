@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hookspecs import Bar, DefensiveState, OrderRequest, hookimpl
+from hookspecs import Action, ActionKind, ActionResult, Bar, DefensiveState, OrderRequest, hookimpl
 from hostapp.app import build_sim_app
 from hostapp.config import config_from_dict
 from hostapp.driving import drive
@@ -157,3 +157,62 @@ def test_a_replays_whole_series_cannot_be_edited_by_the_plugin_that_reads_it() -
     mine = list(feed.bars("XAUUSD", "M5", 3))
     mine.clear()  # a copy of one's own changes nothing for the next caller
     assert len(feed.bars("XAUUSD", "M5", 3)) == 3
+
+
+class Burglar:
+    """Goes around the read-only: ``dict.__setitem__``, ``list.append`` and, on the
+    frozen action, ``object.__setattr__``."""
+
+    @hookimpl
+    def on_state_change(self, details: Any) -> None:
+        dict.__setitem__(details, "total", 9.0)
+        dict.__setitem__(details["subscores"], "trend", 9.0)
+        list.append(details["weights"], 9.0)
+
+    @hookimpl
+    def on_action(self, action: Action) -> None:
+        dict.__setitem__(action.params, "stop_loss", 1.0)
+        object.__setattr__(action, "reason", "burgled")
+
+
+class Hearer:
+    def __init__(self) -> None:
+        self.heard: list[Any] = []
+
+    @hookimpl
+    def on_state_change(self, details: Any) -> None:
+        self.heard.append(details)
+
+    @hookimpl
+    def on_action(self, action: Action) -> None:
+        self.heard.append(action)
+
+
+async def test_a_listener_going_around_the_read_only_changes_only_its_own_copy(
+    hostapp_factory: Any,
+) -> None:
+    """Each listener of on_state_change and on_action hears a copy of its own: what the
+    first did to the shared one through dict's, list's and object's own methods, the
+    second heard, and so did the action's planner (DTMS journals its params) and the
+    host's record of what it carried out."""
+    first, second = Hearer(), Hearer()
+    host = hostapp_factory(
+        plugins={"a": first, "burglar": Burglar(), "z": second},
+        config={"plugins": {"order": ["a", "burglar", "z"]}},
+    )
+    details = {"total": -0.7, "subscores": {"trend": -1.0}, "weights": [0.5, 0.5]}
+    await host.report_state_change(
+        5, DefensiveState.HEALTHY, DefensiveState.WARNING_L1, "x", details
+    )
+    planned = Action(5, ActionKind.TIGHTEN_SL, {"stop_loss": 1990.5}, "why", "5:1:x", "dtms")
+    await host.execute(planned)  # no such position: refused, and recorded
+    await host.report_action(planned, ActionResult.success("done by the server"))
+    score = {"total": -0.7, "subscores": {"trend": -1.0}, "weights": [0.5, 0.5]}
+    for hearer in (first, second):
+        assert hearer.heard == [score, planned, planned]
+        assert [a.reason for a in hearer.heard[1:]] == ["why", "why"]
+    assert first.heard[0] is not second.heard[0] and first.heard[1] is not second.heard[1]
+    assert planned.params == {"stop_loss": 1990.5} and planned.reason == "why"
+    ((done, _),) = host.executed
+    assert done == planned and done is not planned
+    assert details == score  # the reporter's own is its own too
