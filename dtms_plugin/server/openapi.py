@@ -139,7 +139,8 @@ PATHS: dict[str, Any] = {
                     "name": "limit",
                     "in": "query",
                     "description": "without tickets: one page of this many trades (open"
-                    " trades first, then closed ones, newest ticket first), with total,"
+                    " trades first, newest opened first, then closed ones, newest closed"
+                    " first; ties: newest ticket first), with total,"
                     " offset, limit and more (whether trades follow it) in the answer; more"
                     " than 1000 reads as 1000. With tickets: the list is answered whole (a"
                     " limit that is no integer >= 1 is still a 400)",
