@@ -11,7 +11,8 @@ PaperTerminalMarket` reads them, resampled to any timeframe), so both see exactl
 bars, whatever their data and seed. Only for a symbol the file has no bar of yet does the
 serving host fall back to rebuilding the series from ``[host] data`` (and ``--seed`` /
 ``--days``, which must then match the trading host's). Its clock is the newest quote time
-in the file, so a replaying host drives the serving host's time.
+in the file, so a replaying host drives the serving host's time; with no host driving
+the file it stands, and :mod:`hostapp.account_clock` says so.
 
 MT5: the terminal is the shared account; bars come from it and the clock is the wall clock.
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 from hookspecs import Bar, Broker, Clock, ConfigError, MarketView, parse_settings
 
+from .account_clock import AccountClockWatch, last_written
 from .clock import SystemClock
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .market.feed import ReplayFeed
@@ -36,12 +38,14 @@ log = logging.getLogger("hostapp.serve")
 
 @dataclass
 class Runtime:
-    """What a serving host trades on. ``close`` releases the broker connection."""
+    """What a serving host trades on. ``close`` releases the broker connection;
+    ``watch`` says when a paper account file's clock stands (None on the wall clock)."""
 
     broker: Broker
     market: MarketView
     clock: Clock
     close: Callable[[], None] | None = None
+    watch: AccountClockWatch | None = None
 
 
 class SharedPaperMarket:
@@ -149,6 +153,7 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
             f" the key out for {DEFAULT_ACCOUNT_FILE}, a live host's default)"
         )
     series, base = streamed_config_series(config, days=days, seed=seed)
+    written = last_written(paper.account_file)  # before this host opens it
     told = parse_paper_symbols(config.host.paper.get("symbols"), config.source)
     broker = PaperBroker(
         symbols=symbol_infos(series, told), settings=paper, timeframe=base, spreads=told.spreads()
@@ -156,12 +161,14 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     zone = bar_zone(config)
     terminal = PaperTerminalMarket(paper.account_file, base, zone=zone)
     market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base, zone))
+    quoted = any(broker.quote(symbol) is not None for symbol in series)
+    watch = AccountClockWatch(paper.account_file, written=written, quoted=quoted)
 
     def close() -> None:
         terminal.close()
         broker.release()
 
-    return Runtime(broker=broker, market=market, clock=market, close=close)
+    return Runtime(broker=broker, market=market, clock=market, close=close, watch=watch)
 
 
 def _mt5_runtime(config: HostConfig) -> Runtime:

@@ -30,6 +30,7 @@ from typing import Any
 from hookspecs import BrokerError, ConfigError, ServeOptions
 
 from . import event_loop
+from .account_clock import AccountClockWatch, standing_after
 from .cli_options import days
 from .config import HostConfig, load_config
 from .durations import AT_MOST, is_duration
@@ -210,6 +211,8 @@ async def _run(
     # a plugin's own KeyboardInterrupt asks for the stop Ctrl-C asks for (hostapp.isolation)
     plugins.on_interrupt = stop.set
     plugins.clock = host.clock.now
+    period = options.monitor_seconds or config.host.cycle_seconds
+    watch = runtime.watch
     try:
         async with AsyncExitStack() as stack:
             await plugins.startup(host)
@@ -225,8 +228,10 @@ async def _run(
                 print(f"{prog}: cannot start: {exc}", file=sys.stderr)
                 return EXIT_CONFIG
             print(f"{prog}: serving on {url.rstrip('/')}", file=sys.stderr, flush=True)
-            period = options.monitor_seconds or config.host.cycle_seconds
-            monitor = asyncio.create_task(_monitor(plugins, host, period), name="host-monitor")
+            if watch is not None:
+                watch.start(host.clock.now(), standing_after(period, config.host.cycle_seconds))
+            cycles = _monitor(plugins, host, period, watch)
+            monitor = asyncio.create_task(cycles, name="host-monitor")
             try:
                 await stop.wait()
             finally:
@@ -274,9 +279,16 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Ca
     return restore
 
 
-async def _monitor(plugins: PluginHost, host: Host, period: float) -> None:
+async def _monitor(
+    plugins: PluginHost, host: Host, period: float, watch: AccountClockWatch | None
+) -> None:
     """The serving host's monitoring loop: ``on_cycle`` for every serving plugin. Each
-    plugin's failures are isolated by the PluginHost; this loop itself never dies of one."""
+    plugin's failures are isolated by the PluginHost; this loop itself never dies of one.
+    Each reading of a paper account file's clock is shown to ``watch``, which says when
+    it stands (no trading host drives the file) and when it moves again."""
     while True:
-        await plugins.on_cycle(host, host.clock.now())
+        now = host.clock.now()
+        if watch is not None:
+            watch.observe(now)
+        await plugins.on_cycle(host, now)
         await asyncio.sleep(period)
