@@ -38,6 +38,7 @@ from .host import (
     RunView,
     SeriesView,
     ServeOptions,
+    StandingClock,
 )
 from .host_names import LOOPBACK_NAMES, answered_names, is_loopback
 from .interrupts import keep_interrupts
@@ -108,6 +109,7 @@ __all__ = [
     "SeriesView",
     "ServeOptions",
     "SimBroker",
+    "StandingClock",
     "SymbolInfo",
     "Timeframe",
     "Trade",

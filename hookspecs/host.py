@@ -118,6 +118,25 @@ class Clock(Protocol):
 
 
 @runtime_checkable
+class StandingClock(Protocol):
+    """An optional capability of a host's clock: words while it stands still because
+    nothing drives it, None while it moves. A serving host on a paper account file
+    offers it (``hostapp serve``, ``dtms serve``): its clock is the newest quote the
+    trading host wrote there, and with no trading host it stands; a plugin checks
+    ``isinstance(host.clock, StandingClock)``.
+
+    Why: a plugin's rules of time wait on that clock (DTMS takes a position its broker
+    no longer lists as gone only after a minute of it, and counts its deadlines in its
+    bars), so with it standing nothing the plugin promised happens, and nothing is
+    wrong with the plugin either; its status pages say why instead of "healthy" alone."""
+
+    def standing(self) -> str | None:
+        """Why the clock stands and since when, in words (the host's own line about it),
+        or None while it moves. Cheap: asked by status pages at any time."""
+        ...
+
+
+@runtime_checkable
 class RunView(Protocol):
     """An optional capability of a host: which run of its command it is. The simulated
     hosts offer it (``hostapp run``, ``hostapp replay`` and each run of an A/B or a

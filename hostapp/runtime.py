@@ -112,15 +112,23 @@ class SharedPaperMarket:
 
 class PaperServerMarket:
     """The serving host's MarketView and Clock on a paper account file: the file's bars
-    (what the trading host fed) for every symbol that has any, else the rebuilt series."""
+    (what the trading host fed) for every symbol that has any, else the rebuilt series.
+    A :class:`hookspecs.StandingClock`: while no trading host moves the file's clock, its
+    ``watch`` has words for it, which a plugin's status pages show."""
 
-    def __init__(self, terminal: Any, fallback: SharedPaperMarket) -> None:
+    def __init__(
+        self, terminal: Any, fallback: SharedPaperMarket, watch: AccountClockWatch | None = None
+    ) -> None:
         self._terminal = terminal
         self._fallback = fallback
         self._from_file: set[str] = set()  # once a symbol has bars in the file, it keeps them
+        self.watch = watch
 
     def now(self) -> datetime:
         return self._fallback.now()
+
+    def standing(self) -> str | None:
+        return self.watch.standing() if self.watch is not None else None
 
     @property
     def base_timeframe(self) -> str:
@@ -160,9 +168,9 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     )
     zone = bar_zone(config)
     terminal = PaperTerminalMarket(paper.account_file, base, zone=zone)
-    market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base, zone))
     quoted = any(broker.quote(symbol) is not None for symbol in series)
     watch = AccountClockWatch(paper.account_file, written=written, quoted=quoted)
+    market = PaperServerMarket(terminal, SharedPaperMarket(broker, series, base, zone), watch)
 
     def close() -> None:
         terminal.close()

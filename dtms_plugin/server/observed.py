@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hookspecs import Action, ActionResult, Broker, Clock, DefensiveState, HostView, MarketView
-from hookspecs.host import RunMode, ServeOptions
+from hookspecs.host import RunMode, ServeOptions, StandingClock
 
 from ..store import StoreError, StoreProtocol
 from ..store.listing import trade_fields
@@ -216,14 +216,21 @@ def strategy_says(strategy: object, what: str) -> list[str]:
     return said() if said is not None else []
 
 
-def engine_keys(strategy: object) -> dict[str, Any]:
+def engine_keys(strategy: object, clock: object = None) -> dict[str, Any]:
     """What ``/health`` says of the engine's trades beside its problems, the same under
     ``dtms serve`` and on a host that serves its own engine (docs/dtms.md §8): the trades
-    skipped for their own failure (healthy still: one trade's problem), and the symbols
-    whose trades the last cycle could not evaluate."""
+    skipped for their own failure (healthy still: one trade's problem), and what the
+    engine waits for: the host's ``clock`` standing (:class:`hookspecs.StandingClock`: a
+    paper account file no trading host drives, on which nothing closes, moves or is found
+    gone), and the symbols whose trades the last cycle could not evaluate."""
     waiting: dict[str, str] = getattr(strategy, "waiting", None) or {}
+    standing = clock.standing() if isinstance(clock, StandingClock) else None
     return {
         "failing_trades": strategy_says(strategy, "failing_trades"),
-        # not unhealthy (a weekend stops every FX symbol's bars), but said
-        "waiting": [f"{why}: its trades are not evaluated" for why in waiting.values()],
+        # not unhealthy (a weekend stops every FX symbol's bars; the server works while
+        # no host drives its paper account), but said
+        "waiting": [
+            *([standing] if standing else []),
+            *(f"{why}: its trades are not evaluated" for why in waiting.values()),
+        ],
     }

@@ -146,8 +146,11 @@ STATUS_SCHEMAS: dict[str, Any] = {
             "waiting": {
                 "type": "array",
                 "items": {"type": "string"},
-                "description": "symbols whose open trades the last cycle could not"
-                " evaluate, and why (no bars yet, stale bars): healthy still, but idle there",
+                "description": "what the engine waits for, healthy still but idle there:"
+                " the account's clock standing (a paper account file no trading host"
+                " drives: nothing is closed, moved or found gone until one does), and the"
+                " symbols whose open trades the last cycle could not evaluate, and why (no"
+                " bars yet, stale bars)",
             },
             "failing_trades": FAILING_TRADES,
             "monitor": {"$ref": "#/components/schemas/Monitor"},

@@ -327,7 +327,7 @@ class DtmsService(Registering, Closing, Unregistering):
             "engine_running": engine_running,
             "problems": problems,
             "damaged": damaged_keys(self.store),
-            **engine_keys(self._strategy),
+            **engine_keys(self._strategy, self._host.clock if self._host else None),
             "monitor": self._monitor_summary(),
         }
 

@@ -84,12 +84,19 @@ def test_a_standing_clock_is_said_once_and_its_moving_again_once(tmp_path: Path)
         assert stood is not None and int(stood.group(1)) >= THRESHOLD, line
         time.sleep(15 * MONITOR)  # fifteen more cycles on a standing clock: no more lines
         assert len(_said(log, STOOD)) == 1, _said(log, STOOD)
+        # and a client reads it: healthy (the server works), waiting for a trading host
+        health = requests.get(f"{server.url}/health", timeout=10)
+        assert health.status_code == 200, health.text
+        (waits,) = [w for w in health.json()["waiting"] if STOOD in w]
+        assert str(account) in waits and at.isoformat() in waits and MEANING in waits
 
         moved = _quote(account, 1, start=at)
         wait_for(lambda: _said(log, MOVES), timeout=20, what="the moving-again line")
         (again,) = _said(log, MOVES)
         assert f"(at {moved.isoformat()}), after standing at {at.isoformat()} for" in again
         assert re.search(r"for \d+ s of wall time \(\d+ monitoring cycles\)", again), again
+        health = requests.get(f"{server.url}/health", timeout=10).json()
+        assert not any(STOOD in w for w in health["waiting"]), health
     assert len(_said(log, STOOD)) == 1  # once it moved, and no later episode began meanwhile
 
 
