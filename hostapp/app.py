@@ -299,6 +299,8 @@ def _assemble(
     plugins, recorder = _plugins(config, *sources, listing=listing)
     plugins.keep_late = mode == "simulated"  # a replay's clock waits for a plugin
     plugins.clock = clock.now  # when a breaker trips, as the run's summary says it
+    if mode != "simulated":  # a replay's tripped plugin stays off (hostapp.breaker)
+        plugins.retry_seconds = config.host.breaker_retry_seconds
     host = Host(
         broker, market, clock, config, plugins, log=logging.getLogger("hostapp.host"), mode=mode
     )

@@ -54,6 +54,10 @@ class HostSettings:
     symbols: list[str] = field(default_factory=lambda: ["XAUUSD", "EURUSD"])
     timeframe: str = "M5"
     cycle_seconds: float = 30
+    #: a live run's (``run --live``, ``serve``): seconds of the wall clock before a plugin
+    #: its breaker switched off is tried again, doubled after each retry that fails, up
+    #: to an hour (:mod:`hostapp.breaker`); 0: never, as in a replay, which never retries
+    breaker_retry_seconds: float = 300
     #: "builtin", or a table symbol → a CSV file, or a list of them (joined in time order)
     data: str | dict[str, str | list[str]] = "builtin"
     #: where the CSV files' times without an offset were written (``--data-tz`` of a
@@ -89,6 +93,11 @@ class HostSettings:
             raise ValueError(
                 f"key 'cycle_seconds': expected a number > 0 and {AT_MOST}, got "
                 f"{self.cycle_seconds}"
+            )
+        if not is_duration(self.breaker_retry_seconds, zero=True):
+            raise ValueError(
+                f"key 'breaker_retry_seconds': expected a number >= 0 (0: never) and "
+                f"{AT_MOST}, got {self.breaker_retry_seconds}"
             )
         if isinstance(self.data, dict):
             for symbol, csv in self.data.items():

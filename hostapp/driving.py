@@ -226,7 +226,12 @@ def run_summary(
     listed = {p.ticket for p in open_positions}
     tripped = app.plugins.tripped()
     # a plugin switched off is called no more, its run_report neither: its report says why
-    reports = {t["plugin"]: {"error": f"switched off: {t['why']}"} for t in tripped}
+    # (one a live run's breaker switched back on answers its own)
+    reports = {
+        t["plugin"]: {"error": f"switched off: {t['why']}"}
+        for t in tripped
+        if not (t.get("back_on") or t.get("on_trial"))
+    }
     return summarize(
         stats=stats,
         recorder=app.recorder,
@@ -270,7 +275,7 @@ def run_summary(
                         app.plugins.listing(),
                         stats,
                         app.plugins.failed_calls.by_plugin(),
-                        {t["plugin"]: t["at"] for t in tripped},
+                        {t["plugin"]: t for t in tripped},
                     ),
                     *app.plugins.slow.notes(),
                 )

@@ -47,7 +47,8 @@ def make_plugin_manager() -> pluggy.PluginManager:
 PluginSource = Literal["builtin", "entry point"]
 #: A plugin's state: called; blocked before import (turned off in plugins.toml or the
 #: environment); an optional plugin not named in ``[plugins] enabled`` (also blocked);
-#: failed to load, register or configure; disabled for the rest of the run by its breaker.
+#: failed to load, register or configure; switched off by its breaker (for the rest of a
+#: replay; a live run tries it again after a cool-down: :mod:`hostapp.breaker`).
 PluginStatus = Literal["enabled", "disabled", "optional", "failed", "tripped"]
 
 

@@ -22,6 +22,10 @@ raises"):
 
 A task a plugin starts itself is no hook call: a ``SystemExit`` out of it is said and
 ended by the host's event loop (:mod:`hostapp.event_loop`).
+
+The breaker: ``breaker_limit`` failures of one hook in a row switch the plugin off. In a
+replay, for the rest of the run; in a live run it is tried again after a cool-down
+(:mod:`hostapp.breaker`), and the first failure of a retry switches it off again.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from .breaker import Retry, minutes
 from .errors import PluginError
 from .failed_calls import FailedCalls
 from .hookcalls import PluginInfo, describe, plugins_own
+from .logs import TERMINAL
 from .stop_signals import Aborted
 
 #: The failures of a plugin's ``startup`` that are a refusal, not a bug: its configuration
@@ -76,7 +82,19 @@ def hosts_own(exc: BaseException, *, awaited: bool) -> bool:
 class State:
     """What the host tracks per plugin; shared by reference with the cached caller lists."""
 
-    __slots__ = ("failing", "failures", "info", "obj", "timeout", "traced", "tripped_at")
+    __slots__ = (
+        "failing",
+        "failures",
+        "info",
+        "obj",
+        "retries",
+        "retry",
+        "timeout",
+        "traced",
+        "tripped_at",
+        "tripped_why",
+        "trips",
+    )  # fmt: skip
 
     def __init__(self, info: PluginInfo, obj: object, timeout: float) -> None:
         self.info = info
@@ -92,8 +110,16 @@ class State:
         #: (five failures in a row trip the breaker, five tracebacks said nothing more);
         #: only a plugin's own exception has one (:func:`~hostapp.hookcalls.plugins_own`)
         self.traced: set[str] = set()
-        #: when its breaker tripped, by the host's clock (the run's summary says it)
+        #: when its breaker last tripped, by the host's clock (the run's summary says it)
         self.tripped_at: datetime | None = None
+        #: why it last tripped (its ``info.error`` then: a plugin back on fails anew)
+        self.tripped_why: str | None = None
+        #: the times its breaker switched it off in the run (a retry that failed too),
+        #: and the retries made (a live run's: :mod:`hostapp.breaker`)
+        self.trips = 0
+        self.retries = 0
+        #: while switched off, or on trial, in a run whose breaker retries
+        self.retry: Retry | None = None
 
 
 class Isolation:
@@ -112,14 +138,25 @@ class Isolation:
     stopped_by: str | None = None
     #: the host's clock, for when a breaker tripped (hostapp.app sets it)
     clock: Callable[[], datetime] | None = None
+    #: a live run's ``[host] breaker_retry_seconds`` (hostapp.app, hostapp.serve): the
+    #: first cool-down of a tripped plugin; 0, a replay's, switches it off for good
+    retry_seconds: float
+    #: the clock of the cool-downs: the wall's, monotonic (:mod:`hostapp.breaker`)
+    wall: Callable[[], float]
+    #: the plugins switched off, or on trial, in a run whose breaker retries, by name
+    _retrying: dict[str, State]
 
     def _invalidate(self) -> None:
         raise NotImplementedError
 
     def _succeeded(self, state: State, hook: str) -> None:
         """A call of ``hook`` answered: its count of failures in a row starts again, and
-        its episode of failures, if any, counts one more call without one."""
+        its episode of failures, if any, counts one more call without one. Callers call
+        it while ``state.failing`` holds a hook; a plugin on trial always does (the hook
+        that tripped it, which only its answer takes out), so its answers count here."""
         state.failures.pop(hook, None)
+        if state.retry is not None:
+            state.retry.answered = True
         if hook in state.failing and self.failed_calls.succeeded(state.info.name, hook):
             state.failing.discard(hook)
 
@@ -185,15 +222,92 @@ class Isolation:
             self.log.debug("plugin %s: startup failed", info.name, exc_info=exc)
         elif self.failed_calls.failed(info.name, hook):  # an episode's first: said
             self._say(state, hook, exc)
-        if failures >= self.breaker_limit and info.status == "enabled" and not self.raise_errors:
-            info.status = "tripped"
+        on_trial = state.retry is not None and state.retry.on_trial
+        limit = 1 if on_trial else self.breaker_limit  # a retry fails at its first failure
+        if failures >= limit and info.status == "enabled" and not self.raise_errors:
+            self._trip(state, hook, failures)
+
+    def _trip(self, state: State, hook: str, failures: int) -> None:
+        """Switch plugin ``state`` off: for the rest of the run, or until its next retry
+        when the run's breaker retries (one line each way)."""
+        info, retry = state.info, state.retry
+        info.status = "tripped"
+        state.trips += 1
+        state.tripped_at = self._now()
+        if retry is not None and retry.on_trial:
+            last = info.error
+            info.error = f"breaker tripped again at retry {retry.retries}: {last}"
+            wait = retry.switched_off(self.wall())
+            self.log.error(
+                "plugin %s: retry %d failed (%s): switched off again, tried again in %s",
+                info.name, retry.retries, last, minutes(wait),
+            )  # fmt: skip
+        else:
             info.error = (
                 f"breaker tripped after {failures} consecutive failures of {hook}; last: "
                 f"{info.error}"
             )
-            state.tripped_at = self._now()
-            self.log.error("plugin %s disabled for the rest of the run: %s", info.name, info.error)
+            if self.retry_seconds > 0:
+                retry = state.retry = Retry(self.retry_seconds, self.wall())
+                self._retrying[info.name] = state
+                self.log.error(
+                    "plugin %s switched off: %s; tried again in %s ([host] "
+                    "breaker_retry_seconds)",
+                    info.name, info.error, minutes(retry.switched_off(self.wall())),
+                )  # fmt: skip
+            else:
+                self.log.error(
+                    "plugin %s disabled for the rest of the run: %s", info.name, info.error
+                )
+        state.tripped_why = info.error
+        self._invalidate()
+
+    def new_cycle(self) -> None:
+        """A cycle begins (the loop's, a serving host's monitor's): a switched-off plugin
+        whose cool-down is over is switched back on for its hooks, and one on trial
+        whose hooks answered in the cycle before is back on, the episode over. Nothing to
+        do, as in every replay, costs one look at an empty dict."""
+        if not self._retrying:
+            return
+        now = self.wall()
+        switched = False
+        for name, state in list(self._retrying.items()):
+            retry = state.retry
+            if retry is None:
+                del self._retrying[name]
+            elif retry.on_trial:
+                if retry.answered:
+                    del self._retrying[name]
+                    state.retry = None
+                    self.log.warning(
+                        "plugin %s back on after %s switched off (%d %s)",
+                        name, minutes(now - retry.off_since), retry.retries,
+                        "retry" if retry.retries == 1 else "retries",
+                        extra={TERMINAL: True},
+                    )  # fmt: skip
+            elif now >= retry.due and state.info.status == "tripped":
+                retry.try_again()
+                state.retries += 1
+                state.failures.clear()
+                state.info.status = "enabled"
+                switched = True
+                self.log.warning(
+                    "plugin %s: switched back on to try again after %s switched off "
+                    "(retry %d; its first failure switches it off again)",
+                    name, minutes(now - retry.off_since), retry.retries,
+                    extra={TERMINAL: True},
+                )  # fmt: skip
+        if switched:
             self._invalidate()
+
+    def retry_at(self, state: State) -> datetime | None:
+        """When plugin ``state``'s next retry is due, by the wall clock (UTC, to the
+        second); None when it is on, or its run does not retry."""
+        retry = state.retry
+        if retry is None or retry.on_trial:
+            return None
+        due = datetime.now(UTC) + timedelta(seconds=max(0.0, retry.due - self.wall()))
+        return due.replace(microsecond=0)
 
     def _say(self, state: State, what: str, exc: BaseException) -> None:
         """The first failure of an episode, in one ERROR line; the traceback of a

@@ -125,6 +125,8 @@ class LoopPlugins(Protocol):
 
     def has_impls(self, hook: str) -> bool: ...
 
+    def new_cycle(self) -> None: ...
+
 
 class LoopHost(HostView, Protocol):
     """The host the loop drives: a :class:`~hookspecs.HostView` that tells the loop of each
@@ -228,6 +230,7 @@ class TradingLoop(LoopDrivers):
         timeframe is the base timeframe); only then are orders proposed."""
         if self._set_clock is not None:
             self._set_clock(now)
+        self.plugins.new_cycle()  # a live run's breaker: a retry due, one that answered
         stats = self.stats
         stats.cycles += 1
         stats.bars += len(new_bars)

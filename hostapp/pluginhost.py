@@ -5,7 +5,8 @@ timeouts and does not know which plugin answered what. Here each implementation 
 on its own, failures are attributed to their plugin and replaced by the hook's fail-safe
 value (docs/architecture.md §3 and §4), coroutines are awaited under the plugin's
 ``timeout_seconds``, and a plugin that fails ``breaker_limit`` times in a row is tripped
-(disabled for the rest of the run). Every hook is called as its row of
+(switched off: for the rest of a replay, until a retry answers in a live run,
+:mod:`hostapp.breaker`). Every hook is called as its row of
 :mod:`hookspecs.rules` says; who the plugins are is :mod:`hostapp.registry`.
 """
 
@@ -219,8 +220,8 @@ class PluginHost(PluginRegistry):
 
     def _any_true(self, hook: str, kwargs: Mapping[str, Any]) -> bool:
         """True if any plugin says so; a plugin that fails answers the fail-safe, and so
-        does, for good, one whose breaker tripped: a defender that can no longer be asked
-        must not turn every trade into "not defended" for the rest of the run.
+        does, while it is switched off, one whose breaker tripped: a defender that can no
+        longer be asked must not turn every trade into "not defended".
 
         The hot path (``is_defensive``): the callers and whether any tripped are looked
         up once per change of the plugin set, under the hook's name alone."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -68,6 +69,10 @@ class PluginRegistry(Isolation):
         self._order = {name: i for i, name in enumerate(order)}
         self._tables = {name: dict(t) for name, t in (tables or {}).items()}
         self._states: dict[str, State] = {}
+        #: a live run's (hostapp.app, hostapp.serve); 0: a tripped plugin stays off
+        self.retry_seconds = 0.0
+        self.wall = time.monotonic
+        self._retrying = {}
         self._callers: dict[tuple[str, tuple[str, ...]], list[Caller]] = {}
         #: per any_true hook: its callers and whether a plugin implementing it tripped
         self._answering: dict[str, tuple[list[Caller], bool]] = {}
@@ -257,20 +262,40 @@ class PluginRegistry(Isolation):
         ]
 
     def tripped(self) -> list[dict[str, Any]]:
-        """The plugins whose breaker tripped, in call order: ``plugin``, ``at`` (when, by
-        the host's clock, ISO 8601; None when it could not tell) and ``why``: the run's
-        ``summary.json`` lists them as ``tripped``, where ``plugins`` lists only the
-        plugins still running at its end."""
+        """The plugins whose breaker tripped, in call order: ``plugin``, ``at`` (when it
+        last tripped, by the host's clock, ISO 8601; None when it could not tell) and
+        ``why``: the run's ``summary.json`` lists them as ``tripped``, where ``plugins``
+        lists only the plugins still running at its end.
+
+        In a run whose breaker retries (a live one's, :mod:`hostapp.breaker`), every
+        plugin it switched off in the run, back on or not, with ``trips`` (the times it
+        was switched off, a failed retry too), ``retries``, ``on_trial`` (switched back
+        on, its hooks not yet through a cycle), ``back_on`` (its hooks answered a retry:
+        it runs again) and ``retry_at`` (when the next retry is due, by the wall clock;
+        None unless it is switched off)."""
+        retries = self.retry_seconds > 0
         states = sorted(self._states.values(), key=lambda s: self.rank(s.info.name))
-        return [
-            {
+        out: list[dict[str, Any]] = []
+        for s in states:
+            off = s.info.status == "tripped"
+            if not (off or (retries and s.trips)):
+                continue
+            entry: dict[str, Any] = {
                 "plugin": s.info.name,
                 "at": s.tripped_at.isoformat() if s.tripped_at is not None else None,
-                "why": s.info.error,
+                "why": s.tripped_why or s.info.error,
             }
-            for s in states
-            if s.info.status == "tripped"
-        ]
+            if retries:
+                due = self.retry_at(s)
+                entry |= {
+                    "trips": s.trips,
+                    "retries": s.retries,
+                    "on_trial": not off and s.retry is not None,
+                    "back_on": not off and s.retry is None,
+                    "retry_at": due.isoformat() if due is not None else None,
+                }
+            out.append(entry)
+        return out
 
     @property
     def names(self) -> list[str]:

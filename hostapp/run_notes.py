@@ -5,6 +5,7 @@ switch off, each in words, so a reader of the figures knows what is behind them
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .hookcalls import PluginInfo, switched_off_kind
 from .loop import LoopStats
@@ -135,21 +136,25 @@ def plugin_failure_notes(
     listing: Sequence[PluginInfo],
     stats: LoopStats | None = None,
     failed: Mapping[str, Mapping[str, int]] | None = None,  # hostapp.failed_calls
-    tripped_at: Mapping[str, str | None] | None = None,  # summary.json's ``tripped``
+    tripped: Mapping[str, Mapping[str, Any]] | None = None,  # summary.json's, by plugin
 ) -> list[str]:
     """One sentence per plugin that failed in the run (isolated, so the run went on):
     its last error, its ``failed`` calls by hook, whether the breaker switched it off
-    and when (``tripped_at``: ISO times by plugin), then what its fail-safe answers did
-    since (docs/architecture.md §4): a switched-off guard vetoes every entry, a defender
-    holds every trade from the exit manager."""
+    and when (``tripped``: the summary's entries, by plugin), then what its fail-safe
+    answers did since (docs/architecture.md §4): a switched-off guard vetoes every entry,
+    a defender holds every trade from the exit manager. A live run's breaker tries a
+    plugin again: how often it tripped, and whether it is back on or when it is due."""
     out = []
     for info in listing:
         if not info.error:
             continue
+        entry = (tripped or {}).get(info.name, {})
         off = info.status == "tripped"
-        when = (tripped_at or {}).get(info.name)
-        at = f" at {when.replace('T', ' ').replace('+00:00', ' UTC')}" if off and when else ""
-        text = f"plugin {info.name} {'was switched off' if off else 'failed'}{at}: {info.error}"
+        if "trips" in entry:  # a live run's breaker, which retries (hostapp.breaker)
+            text = f"plugin {info.name} {_retried(entry, off)}"
+        else:
+            text = f"plugin {info.name} {'was switched off' if off else 'failed'}"
+            text += f"{_at(entry.get('at')) if off else ''}: {info.error}"
         counts = (failed or {}).get(info.name, {})
         if counts:
             text += "; failed calls: " + ", ".join(f"{n:,} of {h}" for h, n in counts.items())
@@ -159,8 +164,31 @@ def plugin_failure_notes(
     return out
 
 
+def _at(when: object) -> str:
+    """`` at 2026-03-02 10:05:00 UTC`` of an ISO time; empty when there is none."""
+    if not isinstance(when, str) or not when:
+        return ""
+    return f" at {when.replace('T', ' ').replace('+00:00', ' UTC')}"
+
+
+def _retried(entry: Mapping[str, Any], off: bool) -> str:
+    """What a live run's breaker did with a plugin (a summary entry with ``trips``), in
+    words: the last trip and why, how often, and where it stands at the end."""
+    trips, retries = int(entry["trips"]), int(entry.get("retries", 0))
+    times = f"{trips} time{'s' if trips != 1 else ''}"
+    tried = f"{retries} retr{'ies' if retries != 1 else 'y'}"
+    last = f"the last{_at(entry.get('at'))}: {entry.get('why')}"
+    if entry.get("back_on"):
+        return f"was switched off {times} ({last}) and is back on after {tried}"
+    if not off:  # on trial at the end: switched back on, not yet through a cycle
+        return f"was switched off {times} ({last}); on trial at the end (after {tried})"
+    due = entry.get("retry_at")
+    when = f", the next due{_at(due)} by the wall clock" if due else ""
+    return f"was switched off {times} ({last}); off at the end after {tried}{when}"
+
+
 def _fail_safe_effects(info: PluginInfo, stats: LoopStats | None) -> list[str]:
-    """What a switched-off plugin's fail-safe answers do for the rest of the run, in words."""
+    """What a switched-off plugin's fail-safe answers do while it is off, in words."""
     effects = []
     if "allow_order" in info.hooks:
         kind = switched_off_kind(info.name, "allow_order")

@@ -211,6 +211,7 @@ async def _run(
     # a plugin's own KeyboardInterrupt asks for the stop Ctrl-C asks for (hostapp.isolation)
     plugins.on_interrupt = stop.set
     plugins.clock = host.clock.now
+    plugins.retry_seconds = config.host.breaker_retry_seconds  # a tripped plugin: retried
     period = options.monitor_seconds or config.host.cycle_seconds
     watch = runtime.watch
     try:
@@ -287,6 +288,7 @@ async def _monitor(
     Each reading of a paper account file's clock is shown to ``watch``, which says when
     it stands (no trading host drives the file) and when it moves again."""
     while True:
+        plugins.new_cycle()  # the breaker: a plugin due to be retried is switched back on
         now = host.clock.now()
         if watch is not None:
             watch.observe(now)
