@@ -16,10 +16,14 @@ Rules that hold for every hook:
   for its answer. Whatever it raises: a ``SystemExit`` or another ``BaseException`` is
   its failure too; a ``KeyboardInterrupt`` it raises stops the run as Ctrl-C does (after
   the cycle, with its report). Five consecutive failures of one hook trip the plugin's
-  breaker: it is disabled for the rest of the run and listed as ``tripped`` (the run's
-  ``summary.json``: ``tripped``, with when and why, and its notes), and its fail-safe
-  answers stand for it (a tripped ``allow_order`` vetoes, a tripped
-  ``is_defensive`` says True).
+  breaker: it is switched off and listed as ``tripped`` (the run's ``summary.json``:
+  ``tripped``, with when and why, and its notes), and its fail-safe answers stand for it
+  while it is off (a tripped ``allow_order`` vetoes, a tripped ``is_defensive`` says
+  True). In a replay it stays off for the rest of the run; a live run (``hostapp run
+  --live``, ``hostapp serve``) tries it again after ``[host] breaker_retry_seconds``
+  (default 300) of the wall clock, doubled after each retry that fails, up to an hour:
+  the first failure of a retry switches it off again, a cycle its hooks answer has it
+  back on.
   With ``on_error = "raise"`` in plugins.toml the host re-raises instead (for development
   and CI).
 * Broadcast hooks run every plugin's implementation concurrently.
@@ -136,8 +140,9 @@ def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     other, in plugin order (``[plugins] order``, then by name), and the first veto ends
     the asking, so the plugins after it do not see that order (a guard that counts
     orders counts them elsewhere, or is listed first). A guard switched off by its
-    breaker vetoes before any plugin is asked. A raising plugin vetoes (fails closed): a
-    risk guard that crashes must not let orders through.
+    breaker vetoes before any plugin is asked, while it is off (a live run tries it again
+    after a cool-down). A raising plugin vetoes (fails closed): a risk guard that crashes
+    must not let orders through.
 
     The host logs a veto once per episode: the first order vetoed for a reason, then,
     when an order goes through or the run ends, how many more were vetoed for it.
@@ -200,8 +205,9 @@ def is_defensive(host: HostView, ticket: int) -> bool:
     local cache and never wait on the network.
 
     Results: True if any plugin says True. A raising plugin counts as True (fail safe):
-    when in doubt, leave the trade to its defender. A plugin whose breaker tripped keeps
-    counting as True for the rest of the run, for every ticket.
+    when in doubt, leave the trade to its defender. A plugin whose breaker tripped counts
+    as True for every ticket while it is switched off: for the rest of a replay; in a
+    live run until a retry after its cool-down answers.
     """
 
 
