@@ -83,17 +83,8 @@ class State:
     """What the host tracks per plugin; shared by reference with the cached caller lists."""
 
     __slots__ = (
-        "failing",
-        "failures",
-        "info",
-        "obj",
-        "retries",
-        "retry",
-        "timeout",
-        "traced",
-        "tripped_at",
-        "tripped_why",
-        "trips",
+        "failing", "failures", "info", "obj", "retries", "retry", "timeout", "traced",
+        "tripped_at", "tripped_why", "trips",
     )  # fmt: skip
 
     def __init__(self, info: PluginInfo, obj: object, timeout: float) -> None:
@@ -248,12 +239,12 @@ class Isolation:
                 f"{info.error}"
             )
             if self.retry_seconds > 0:
-                retry = state.retry = Retry(self.retry_seconds, self.wall())
+                state.retry = Retry(self.retry_seconds, self.wall())
                 self._retrying[info.name] = state
                 self.log.error(
                     "plugin %s switched off: %s; tried again in %s ([host] "
                     "breaker_retry_seconds)",
-                    info.name, info.error, minutes(retry.switched_off(self.wall())),
+                    info.name, info.error, minutes(self.retry_seconds),
                 )  # fmt: skip
             else:
                 self.log.error(
