@@ -137,10 +137,12 @@ def unshared(value: Any) -> Any:
     if kind in atoms or kind in _KEPT:
         return value
     names = _FIELDS.get(kind)
-    if names is not None:
+    if names is not None:  # a data type of the contract (a hook's hot path: no call per atom)
         copy = object.__new__(kind)
+        put, kept = object.__setattr__, _KEPT
         for name in names:
-            object.__setattr__(copy, name, unshared(getattr(value, name)))
+            v = getattr(value, name)
+            put(copy, name, v if type(v) in atoms or type(v) in kept else unshared(v))
         return copy
     if kind is FrozenDict or kind is dict or isinstance(value, Mapping):
         mapping = dict.__new__(FrozenDict)
