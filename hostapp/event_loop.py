@@ -76,8 +76,8 @@ class HostLoop(_Loop):
                 if awaited is None or _raised_by(awaited, exc):
                     raise  # the command's own coroutine exited: the command exits
                 self._say(exc)
-                if awaited.done():  # it finished beside the exit: its stop was lost
-                    return
+                if awaited.done():  # it finished in the same pass: its stop is lost, or
+                    self.stop()  # still queued: asked again, the next pass drains both
 
     def default_exception_handler(self, context: dict[str, Any]) -> None:
         """A task that ended with a ``SystemExit`` was said when it did (:meth:`_say`):
@@ -95,12 +95,15 @@ class HostLoop(_Loop):
             what = f"task {origin.f_code.co_qualname} of module {module}"
         first = what not in self._said
         self._said.add(what)
+        hosts = origin is not None and origin.f_globals.get("__name__", "").startswith("hostapp.")
         log.log(
             logging.ERROR if first else logging.DEBUG,
-            "%s raised %s: it ended alone, the host runs on (what a plugin starts on the "
-            "event loop is its own)",
+            "%s raised %s: it ended alone, the host runs on (%s)",
             what,
             describe(exc),
+            "a task of the host's own: a bug of the host"
+            if hosts
+            else "what a plugin starts on the event loop is its own",
             exc_info=exc if first else None,
         )
 

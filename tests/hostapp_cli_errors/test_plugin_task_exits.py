@@ -166,3 +166,20 @@ def test_what_stays_the_commands_goes_on_up() -> None:
     with pytest.raises(KeyboardInterrupt):
         event_loop.run(_raises_in_a_task(KeyboardInterrupt()))
     assert event_loop.run(_raises_in_a_task(SystemExit(5))) == "went on"
+
+
+def test_a_task_that_exits_as_the_command_returns_leaves_the_command_its_answer() -> None:
+    """The command's coroutine returns in the loop pass in which a plugin's task exits:
+    the stop its return queued is still to come, and the loop's shutdown (the executor,
+    async generators) runs after it, not into it."""
+
+    async def leave() -> None:
+        sys.exit(3)
+
+    async def command() -> str:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, lambda: None)  # Runner.close() shuts it down
+        loop.create_task(leave())  # noqa: RUF006 - a plugin keeps no reference either
+        return "done"
+
+    assert event_loop.run(command()) == "done"
