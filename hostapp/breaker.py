@@ -48,7 +48,7 @@ class Retry:
     """One episode of a plugin switched off by its breaker in a live run: from the trip
     until a retry in which its hooks answer. Times are the wall clock's (monotonic)."""
 
-    __slots__ = ("answered", "due", "first", "off_since", "on_trial", "retries")
+    __slots__ = ("answered", "due", "first", "off_since", "on_trial", "retries", "trial_until")
 
     def __init__(self, first: float, now: float) -> None:
         #: ``[host] breaker_retry_seconds``: the first cool-down
@@ -63,6 +63,8 @@ class Retry:
         self.answered = False
         #: when the next retry is due
         self.due = now + first
+        #: a retry's trial ends by then without a failure, answered or not
+        self.trial_until = now
 
     def switched_off(self, now: float) -> float:
         """The plugin was switched off (its trip, or a retry that failed): the next
@@ -72,7 +74,15 @@ class Retry:
         self.on_trial = self.answered = False
         return wait
 
-    def try_again(self) -> None:
-        """The cool-down is over: the plugin is switched back on for its hooks."""
+    def try_again(self, now: float) -> None:
+        """The cool-down is over: the plugin is switched back on for its hooks, on trial
+        until one of them answers, or for ``first`` seconds without a failure (a plugin
+        whose hooks come only with an order or an action may hear none for hours: on
+        trial all that time, one failure would have switched it off again)."""
         self.retries += 1
         self.on_trial, self.answered = True, False
+        self.trial_until = now + self.first
+
+    def trial_over(self, now: float) -> bool:
+        """On trial, and a hook answered or ``first`` seconds passed without a failure."""
+        return self.on_trial and (self.answered or now >= self.trial_until)

@@ -256,7 +256,8 @@ class Isolation:
     def new_cycle(self) -> None:
         """A cycle begins (the loop's, a serving host's monitor's): a switched-off plugin
         whose cool-down is over is switched back on for its hooks, and one on trial
-        whose hooks answered in the cycle before is back on, the episode over. Nothing to
+        whose hooks answered in the cycle before, or that went a cool-down's length
+        without a failure, is back on, the episode over. Nothing to
         do, as in every replay, costs one look at an empty dict."""
         if not self._retrying:
             return
@@ -267,7 +268,7 @@ class Isolation:
             if retry is None:
                 del self._retrying[name]
             elif retry.on_trial:
-                if retry.answered:
+                if retry.trial_over(now):
                     del self._retrying[name]
                     state.retry = None
                     self.log.warning(
@@ -277,7 +278,7 @@ class Isolation:
                         extra={TERMINAL: True},
                     )  # fmt: skip
             elif now >= retry.due and state.info.status == "tripped":
-                retry.try_again()
+                retry.try_again(now)
                 state.retries += 1
                 state.failures.clear()
                 state.info.status = "enabled"

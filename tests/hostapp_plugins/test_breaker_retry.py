@@ -217,3 +217,34 @@ def test_the_notes_say_where_a_retried_plugin_stands() -> None:
         "tripped after 5 …) and is back on after 1 retry (hostapp.log says each episode of "
         "failures)"
     )
+
+
+class Guard:
+    """Only is_defensive, failing while ``down``: called only when someone asks."""
+
+    def __init__(self) -> None:
+        self.down = True
+
+    @hookimpl
+    def is_defensive(self) -> bool:
+        if self.down:
+            raise ConnectionError("network blip")
+        return False
+
+
+async def test_a_retry_whose_hooks_are_not_called_is_back_on_after_a_cool_down(
+    hostapp_factory: Any,
+) -> None:
+    """A plugin whose hooks are not called during its retry (a guard with nothing to
+    judge) is back on once a cool-down passed without a failure: it does not stay on
+    trial, one failure from off, for hours."""
+    run = _Run(hostapp_factory({"blip": Guard()}), retry_seconds=60)
+    for _ in range(5):
+        assert run.plugins.is_defensive(run.host, 1) is True  # failed: fail-safe
+    assert run.status() == "tripped"
+    await run.cycle(1060)  # the retry begins; nobody asks it anything
+    assert run.status() == "enabled" and run.entry()["on_trial"] is True
+    await run.cycle(1090)  # half a cool-down on trial
+    assert run.entry()["on_trial"] is True
+    await run.cycle(1120)  # a cool-down on trial without a failure: back on
+    assert run.entry()["back_on"] is True and run.entry()["on_trial"] is False
