@@ -26,6 +26,10 @@ from .settings import DtmsSettings
 from .store import StoreProtocol
 from .ticket_text import ticket_in
 
+#: The broker read a registration batch makes (:meth:`Adopting.unlinked_hedges`), as its
+#: failures are said (once per episode); not one of a cycle's reads, so not in /health.
+REGISTRATION_READ = "positions at a registration"
+
 
 def our_magics(
     configured: int | None, records: Mapping[int, TradeRecord], host_magic: int | None = None
@@ -166,6 +170,10 @@ class Adopting:
 
         def _put_state(self, rec: TradeRecord, now: datetime) -> None: ...
 
+        def _read_failed(self, what: str, exc: BrokerError, meanwhile: str) -> None: ...
+
+        def _read_back(self, what: str, unit: str = "cycle") -> None: ...
+
     def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
         """docs/dtms.md §8: open positions with our magic number and no record of theirs
         (a store missing, emptied or damaged; a ticket the broker handed out again) are
@@ -236,16 +244,21 @@ class Adopting:
         """:func:`unlinked_hedges` of the broker's positions now, for the registration of
         ``registering`` (tickets), which may bring back a trade whose hedge is open
         (``dtms serve`` after its store was lost: the trade's host registers it again);
-        a position registered with them is a trade, never a hedge. A broker that cannot
-        answer: none, said (the trade is registered HEALTHY, as before)."""
+        a position registered with them is a trade, never a hedge. Only a batch with a
+        ticket of no record asks the broker (a client's repeat of a registration is the
+        common case: one terminal round trip each was for nothing). A broker that cannot
+        answer: none, said once per episode (the trade is registered HEALTHY, as before)."""
+        if all(ticket in self.records for ticket in registering):
+            return {}
         try:
             positions = host.broker.positions()
         except BrokerError as exc:
-            self.log.warning(
-                "DTMS: positions not read at a registration (%s): a trade registered now "
-                "whose hedge is open starts HEALTHY, its hedge unmanaged", exc,
-            )  # fmt: skip
+            meanwhile = (
+                "a trade registered now whose hedge is open starts HEALTHY, its hedge unmanaged"
+            )
+            self._read_failed(REGISTRATION_READ, exc, meanwhile)
             return {}
+        self._read_back(REGISTRATION_READ, "registration")
         return unlinked_hedges(positions, self._known_tickets() | set(registering))
 
     def _said_unlinked(
