@@ -20,6 +20,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from .durations import duration_text
+
 log = logging.getLogger("hostapp.serve")
 
 #: How many of the slower of the two periods (the serving host's monitoring cycle, the
@@ -59,15 +61,6 @@ def last_written(path: str | Path) -> float | None:
         except OSError:
             continue
     return max(times, default=None)
-
-
-def wall_text(seconds: float) -> str:
-    """``seconds`` of wall time as a reader takes it in: 45 s, 12 min, 3.5 h."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class AccountClockWatch:
@@ -116,7 +109,7 @@ class AccountClockWatch:
             log.warning(
                 "the account file %s stands at %s: nothing has written it for %s of wall"
                 " time: %s",
-                self._file, now.isoformat(), wall_text(idle), MEANING,
+                self._file, now.isoformat(), duration_text(idle), MEANING,
             )  # fmt: skip
 
     def observe(self, now: datetime) -> None:
@@ -131,7 +124,7 @@ class AccountClockWatch:
                     "the account file %s moves again (at %s), after standing at %s for %s"
                     " of wall time (%s)",
                     self._file, now.isoformat(), self._at.isoformat(),
-                    wall_text(self._stood()), count,
+                    duration_text(self._stood()), count,
                 )  # fmt: skip
             self._at, self._since, self._said, self._looks = now, time.monotonic(), False, 0
             return
@@ -141,7 +134,7 @@ class AccountClockWatch:
             self._open()
             log.warning(
                 "the account file %s has stood at %s for %s of wall time: %s",
-                self._file, now.isoformat(), wall_text(self._stood()), MEANING,
+                self._file, now.isoformat(), duration_text(self._stood()), MEANING,
             )  # fmt: skip
 
     def standing(self) -> str | None:
@@ -151,7 +144,7 @@ class AccountClockWatch:
             return None
         return (
             f"the account file {self._file} has stood at {self._at.isoformat()} for"
-            f" {wall_text(self._stood())} of wall time: {MEANING}"
+            f" {duration_text(self._stood())} of wall time: {MEANING}"
         )
 
     def _open(self) -> None:

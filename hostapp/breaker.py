@@ -17,6 +17,8 @@ host drives, which stands still while that host is stopped.
 
 from __future__ import annotations
 
+from .durations import duration_text
+
 #: The longest cool-down between two retries, seconds (unless ``breaker_retry_seconds``
 #: itself is longer): a plugin down for a day is still tried once an hour.
 LONGEST_WAIT = 3600.0
@@ -33,15 +35,8 @@ def cool_down(first: float, failed_retries: int) -> float:
 
 
 def minutes(seconds: float) -> str:
-    """A wait or a time switched off, as the log lines say it: ``45 s``, ``5 min``,
-    ``1 h 30 min``."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    hours, mins = divmod(round(seconds / 60), 60)
-    if not hours:
-        return f"{mins} min"
-    return f"{hours} h {mins} min" if mins else f"{hours} h"
+    """A wait or a time switched off, as the log lines say it (:func:`duration_text`)."""
+    return duration_text(seconds)
 
 
 class Retry:

@@ -23,3 +23,16 @@ def is_duration(value: object, *, zero: bool = False) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return (value >= 0 if zero else value > 0) and value <= MAX_SECONDS
+
+
+def duration_text(seconds: float) -> str:
+    """A span of time as a reader takes it in, one way in every line of the host: ``45 s``
+    (under two minutes), ``12 min``, ``2 h``, ``2 h 30 min`` (whole minutes, rounded
+    down)."""
+    whole = round(seconds)
+    if whole < 120:
+        return f"{whole} s"
+    hours, mins = divmod(whole // 60, 60)
+    if not hours:
+        return f"{mins} min"
+    return f"{hours} h {mins} min" if mins else f"{hours} h"

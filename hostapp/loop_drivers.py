@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from hookspecs import Bar, BrokerError, HostView, Timeframe
 
+from .durations import duration_text
 from .loop_stats import LoopStats
 from .market.timeframes import from_epoch, timeframe_seconds, to_epoch
 
@@ -309,17 +310,7 @@ class Watched(Protocol):
 
 def _span(span: timedelta) -> str:
     """``2 h 30 min``, ``48 h``, ``45 s``: a duration as a reader says it."""
-    seconds = round(span.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    hours, minutes = divmod(seconds // 60, 60)
-    return (
-        f"{hours} h {minutes} min"
-        if hours and minutes
-        else f"{hours} h"
-        if hours
-        else f"{minutes} min"
-    )
+    return duration_text(span.total_seconds())
 
 
 async def _sleep_or_wake(event: asyncio.Event, seconds: float) -> None:

@@ -136,5 +136,5 @@ def test_a_file_nothing_wrote_for_an_hour_is_said_standing_at_start_up(tmp_path:
     with dtms_server(_config(tmp_path, account), free_port(), monitor_seconds=MONITOR,
                      log=log):  # fmt: skip
         (line,) = _said(log, "nothing has written it for")
-        assert f"stands at {at.isoformat()}: nothing has written it for 60 min" in line, line
+        assert f"stands at {at.isoformat()}: nothing has written it for 1 h" in line, line
         assert MEANING in line

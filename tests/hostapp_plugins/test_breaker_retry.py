@@ -44,7 +44,7 @@ def test_the_cool_down_doubles_up_to_an_hour() -> None:
     assert cool_down(1, 5) == 32 and cool_down(1, 10**6) == LONGEST_WAIT == 3600
     assert cool_down(7200, 0) == cool_down(7200, 4) == 7200  # longer than an hour: as set
     assert [minutes(s) for s in (1, 59.6, 60, 299, 3600, 5400)] == [
-        "1 s", "1 min", "1 min", "5 min", "1 h", "1 h 30 min",
+        "1 s", "60 s", "60 s", "4 min", "1 h", "1 h 30 min",
     ]  # fmt: skip
 
 
