@@ -30,7 +30,6 @@ from .chart_canvas import ChartError
 from .compare import RunResult, build_report, did_nothing, entry_script, write_trades_csv
 from .compare_notes import notes, warnings
 from .config import HostConfig, with_settings
-from .data import traded_notes
 from .driving import (
     EXIT_INTERRUPTED,
     LOG_NAME,
@@ -46,6 +45,7 @@ from .outcomes import outcomes
 from .parallel import Runs
 from .progress import Progress, ProgressBar, RunsProgress
 from .report_files import write_json
+from .run_notes import traded_notes
 
 EXIT_DID_NOTHING = 3
 

@@ -9,7 +9,6 @@ streams the same series.
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -251,21 +250,6 @@ def data_spans_note(series: Mapping[str, Sequence[Bar]], base: str) -> str | Non
         "own bars, and a position still open at its last bar is held at that price, its "
         "stop and target unchecked, to the end of the run"
     )
-
-
-def traded_notes(
-    series: Mapping[str, Sequence[Bar]], base: str, since: datetime | None = None
-) -> list[str]:
-    """:func:`data_gaps_note` and :func:`data_spans_note` of the bars a run trades: from
-    the first bar opening at or after ``since`` (``--from``, ``--split``'s held-out
-    part), whose history before it no position can be open across."""
-    if since is not None:
-        series = {s: b[bisect_left(b, since, key=_bar_time) :] for s, b in series.items()}
-    return [n for n in (data_gaps_note(series, base), data_spans_note(series, base)) if n]
-
-
-def _bar_time(bar: Bar) -> datetime:
-    return bar.time
 
 
 def check_resumable(series: Mapping[str, Iterable[Bar]], since: datetime, where: str) -> None:

@@ -4,9 +4,14 @@ switch off, each in words, so a reader of the figures knows what is behind them
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+from hookspecs import Bar
+
+from .data import data_gaps_note, data_spans_note
 from .hookcalls import PluginInfo, switched_off_kind
 from .loop import LoopStats
 
@@ -202,3 +207,18 @@ def _fail_safe_effects(info: PluginInfo, stats: LoopStats | None) -> list[str]:
     if "propose_orders" in info.hooks:
         effects.append("it proposes no orders since")
     return effects
+
+
+def traded_notes(
+    series: Mapping[str, Sequence[Bar]], base: str, since: datetime | None = None
+) -> list[str]:
+    """:func:`data_gaps_note` and :func:`data_spans_note` of the bars a run trades: from
+    the first bar opening at or after ``since`` (``--from``, ``--split``'s held-out
+    part), whose history before it no position can be open across."""
+    if since is not None:
+        series = {s: b[bisect_left(b, since, key=_bar_time) :] for s, b in series.items()}
+    return [n for n in (data_gaps_note(series, base), data_spans_note(series, base)) if n]
+
+
+def _bar_time(bar: Bar) -> datetime:
+    return bar.time

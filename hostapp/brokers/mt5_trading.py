@@ -292,9 +292,9 @@ class Trading(PositionReads):
 
         moved = partial(self.reticketed, ticket)
         op = Operation(label, symbol, prepare, verify, closed, modify=True, reticketed=moved)
-        # a stop change opens nothing: the answer's order field names no new position
-        # (the fake answers the position's ticket, which after a server's re-open is not
-        # the identity the trade goes by)
+        # a stop change opens nothing: whatever order field the answer carries names no
+        # new position (the position's ticket, after a server's re-open, is not the
+        # identity the trade goes by)
         return replace(self.sender.run(op), new_ticket=None)
 
     # -- close ----------------------------------------------------------------------------
