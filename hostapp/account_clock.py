@@ -31,7 +31,8 @@ STANDING_CYCLES = 4
 #: What a standing clock means, as each line about it says.
 MEANING = (
     "no host is trading on this account file: hostapp run --live from the same folder"
-    " drives it; until then nothing is closed, moved or found gone"
+    " drives it (or the one that does is at a gap in its data, or plays it slower than"
+    " this); until then nothing is closed, moved or found gone"
 )
 
 
