@@ -26,8 +26,9 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "taskName",
 }
 
-#: The one line format of human-readable logs.
-HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: The one line format of human-readable logs; ``_run_tag`` names the run a line is of in
+#: a command of several (an A/B's, a sweep's: `` [without]``), empty otherwise.
+HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s%(_run_tag)s: %(message)s"
 
 
 def log_event(
@@ -155,7 +156,9 @@ class JsonFormatter(logging.Formatter):
 
 
 class HumanFormatter(logging.Formatter):
-    """``time LEVEL logger: message``; the message of an event names its ticket already."""
+    """``time LEVEL logger: message``; the message of an event names its ticket already.
+    A record of one run of a command of several carries ``_run_tag`` (``time LEVEL
+    logger [without]: message``) and, for ``--log-json``, a ``run`` field."""
 
     def __init__(self) -> None:
-        super().__init__(HUMAN_FORMAT)
+        super().__init__(HUMAN_FORMAT, defaults={"_run_tag": ""})

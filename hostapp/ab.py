@@ -41,6 +41,7 @@ from .driving import (
     say_unwritten,
 )
 from .loader import switched_off_by_env
+from .logs import RUN
 from .outcomes import outcomes
 from .parallel import Runs
 from .progress import Progress, ProgressBar, RunsProgress
@@ -159,14 +160,19 @@ def execute(replay: Replay, spec: RunSpec, progress: Progress | None) -> RunResu
     config = with_settings(replay.config, spec.settings) if spec.settings else replay.config
     report = replay.report / spec.folder if spec.folder else replay.report
     replay = dataclasses.replace(replay, config=config, report=report, progress=False)
-    run = one_run(
-        replay,
-        spec.label,
-        without=spec.without,
-        with_=spec.with_,
-        entries=spec.entries,
-        progress=progress,
-    )
+    # its log lines name it: the runs replay the same bars, and say the same things
+    named = RUN.set(f"{spec.folder}/{spec.label}" if spec.folder else spec.label)
+    try:
+        run = one_run(
+            replay,
+            spec.label,
+            without=spec.without,
+            with_=spec.with_,
+            entries=spec.entries,
+            progress=progress,
+        )
+    finally:
+        RUN.reset(named)
     if not spec.keep_state:
         shutil.rmtree(report if spec.folder else report / _state_folder(spec.label), True)
     return run

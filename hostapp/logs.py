@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -21,6 +22,26 @@ from hookspecs.events import HumanFormatter, JsonFormatter
 #: Marks the handler this module installed, so a second call replaces it instead of
 #: doubling every line.
 _HANDLER_NAME = "hostapp.logs"
+
+
+#: The run whose records are being logged, in a command of several (an A/B's, a sweep's:
+#: :func:`hostapp.ab.execute` sets it); None in a command of one.
+RUN: ContextVar[str | None] = ContextVar("hostapp_run", default=None)
+
+
+class RunLabel(logging.Filter):
+    """Names the run a record is of (``run``, and ``_run_tag`` for the human format) when
+    :data:`RUN` says one: an A/B replays the same bars three times, a sweep dozens, and a
+    plugin's failure or DTMS's warning said once in each read as the same line said
+    three times, none saying which run it was of. Set where the record is handled, in
+    the process that made it (a worker's records reach the parent with theirs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        run = RUN.get()
+        if run is not None and not hasattr(record, "run"):
+            record.run = run
+            record._run_tag = f" [{run}]"
+        return True
 
 
 #: A record with this attribute true (``extra={TERMINAL: True}``) is a WARNING for the

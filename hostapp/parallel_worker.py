@@ -22,6 +22,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, cast
 
+from .logs import RunLabel
 from .progress import Progress
 from .stop_signals import STOP_SIGNALS
 
@@ -66,6 +67,7 @@ def start_worker(
     for old in list(root.handlers):
         root.removeHandler(old)
     handler = _ToParent(logs)
+    handler.addFilter(RunLabel())  # stamped here: the parent does not know the run
     _worker["log"] = handler
     root.addHandler(handler)
     root.setLevel(logging.INFO)

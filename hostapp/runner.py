@@ -52,7 +52,7 @@ from .driving import (
 )
 from .errors import EXIT_USAGE
 from .live_paper import claim_account, live_account, paper_live
-from .logs import ForTerminal, OneLine, ReportLog, formatter
+from .logs import ForTerminal, OneLine, ReportLog, RunLabel, formatter
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
@@ -101,6 +101,8 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     to_err.setFormatter(formatter(json_lines) if json_lines else OneLine())
     to_err.setLevel(logging.WARNING)
     to_err.addFilter(ForTerminal())  # errors, and a plugin's load-time warnings once
+    for handler in (to_file, to_err):
+        handler.addFilter(RunLabel())  # which run of an A/B or a sweep a line is of
     root.addHandler(to_file)
     root.addHandler(to_err)
     root.setLevel(logging.INFO)

@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from hostapp_loop.replay_cli import bars_folder
 from support.plugin_dist import install
 
@@ -119,15 +120,18 @@ def test_a_plugins_load_warnings_reach_the_terminal_once(tmp_path: Path) -> None
     assert log.count("checked by no one") >= 1
 
 
-def test_the_a_b_in_worker_processes_keeps_tracebacks_to_the_log_too(tmp_path: Path) -> None:
-    """``--jobs 2``: a worker's records reach the parent's handlers with the traceback
-    apart from the message, so the terminal still gets the line alone."""
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_a_b_says_each_failure_once_per_run_naming_the_run(tmp_path: Path, jobs: str) -> None:
+    """Each run of the A/B replays the same bars, and its plugin fails the same way: each
+    line names its run (``[without]``), in this process or from a worker (``--jobs 2``),
+    whose records reach the parent's handlers with the traceback apart from the message,
+    so the terminal still gets the line alone."""
     env = install(tmp_path, PLUGINS, {"sometimes": "Sometimes"})
     (tmp_path / "plugins.toml").write_text('[host]\nsymbols = ["XAUUSD"]\n')
     bars_folder(tmp_path, bars=600, config=False)
     done = subprocess.run(
         [sys.executable, "-m", "hostapp.cli", "replay", "XAUUSD.csv", "--compare",
-         "--jobs", "2", "--report", "rep"],
+         "--jobs", jobs, "--report", "rep"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -135,5 +139,7 @@ def test_the_a_b_in_worker_processes_keeps_tracebacks_to_the_log_too(tmp_path: P
     assert "Traceback" not in done.stderr and said, done.stderr[-3000:]
     first = [line for line in said if "more times" not in line]
     assert first and all(line.endswith("(traceback in hostapp.log)") for line in first), said
+    runs = sorted(line.split(" [", 1)[1].split("]", 1)[0] for line in first)
+    assert runs == ["full", "same_entries", "without"], said
     log = (tmp_path / "rep" / "hostapp.log").read_text()
     assert log.count("Traceback") >= 2 and 'raise RuntimeError("now and then")' in log
