@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hookspecs.events import FOR_TERMINAL
+
 
 @dataclass
 class ServerHealth:
@@ -70,6 +72,7 @@ class ServerHealth:
             self.url,
             _tries(self.failures),
             self.down_since.isoformat(),
+            extra={FOR_TERMINAL: True},  # where "not answering" was read, at ERROR
         )
         self.down_since = None
         self.failures = 0

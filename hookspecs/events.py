@@ -26,6 +26,12 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "taskName",
 }
 
+#: A log record with this attribute true (``extra={FOR_TERMINAL: True}``) reaches the
+#: terminal of ``hostapp run`` and ``replay`` at WARNING too, where only errors go (the rest
+#: is in the report's ``hostapp.log``): the end of an episode a plugin said as an ERROR
+#: there ("… answers again") belongs where its beginning was read. Each text once.
+FOR_TERMINAL = "for_terminal"
+
 #: The one line format of human-readable logs; ``_run_tag`` names the run a line is of in
 #: a command of several (an A/B's, a sweep's: `` [without]``), empty otherwise.
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s%(_run_tag)s: %(message)s"

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 
-from hookspecs.events import HumanFormatter, JsonFormatter
+from hookspecs.events import FOR_TERMINAL, HumanFormatter, JsonFormatter
 
 #: Marks the handler this module installed, so a second call replaces it instead of
 #: doubling every line.
@@ -46,8 +46,9 @@ class RunLabel(logging.Filter):
 
 #: A record with this attribute true (``extra={TERMINAL: True}``) is a WARNING for the
 #: terminal of ``run`` and ``replay`` too, not only their ``hostapp.log``: a plugin's
-#: oddities found as it loads (:class:`ForTerminal`).
-TERMINAL = "for_terminal"
+#: oddities found as it loads (:class:`ForTerminal`); the contract's name for it, which a
+#: plugin marks its own such lines with (:data:`hookspecs.events.FOR_TERMINAL`).
+TERMINAL = FOR_TERMINAL
 
 
 class ForTerminal(logging.Filter):

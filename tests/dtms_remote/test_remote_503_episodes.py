@@ -14,6 +14,7 @@ from support.fake_dtms_server import HOST, Clock, FakeDtms, trade
 
 from dtms_plugin.remote import RemoteStrategy
 from dtms_plugin.settings import DtmsSettings
+from hookspecs.events import FOR_TERMINAL
 
 Start = Callable[..., Any]
 Settings = Callable[..., DtmsSettings]
@@ -50,6 +51,9 @@ async def test_a_refresh_answered_503_every_cycle_is_one_episode(
     end = _said(caplog)[1]
     assert len(_said(caplog)) == 2 and "answers again, after 19 failed tries" in end
     assert strategy.report()["server_episodes"] == 1
+    # the end goes where the beginning was read: a run's terminal gets it too
+    (back,) = [r for r in caplog.records if "answers again" in r.getMessage()]
+    assert getattr(back, FOR_TERMINAL, False) is True
 
 
 async def test_a_close_answered_503_every_pass_is_said_once_and_when_delivered(
