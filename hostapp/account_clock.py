@@ -101,9 +101,9 @@ class AccountClockWatch:
             self._since -= idle  # it has stood since the last write at least
         if not self._quoted:
             self._open()
-            log.warning(
-                "the account file %s has no quotes yet: its clock stands at %s: %s",
-                self._file, now.isoformat(), MEANING,
+            log.warning(  # its clock is a made-up start, no time the file ever held
+                "the account file %s has no quotes yet: no host has traded on it: %s",
+                self._file, MEANING,
             )  # fmt: skip
         elif idle is not None and idle >= threshold:
             self._open()
