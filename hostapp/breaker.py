@@ -17,8 +17,6 @@ host drives, which stands still while that host is stopped.
 
 from __future__ import annotations
 
-from .durations import duration_text
-
 #: The longest cool-down between two retries, seconds (unless ``breaker_retry_seconds``
 #: itself is longer): a plugin down for a day is still tried once an hour.
 LONGEST_WAIT = 3600.0
@@ -32,11 +30,6 @@ def cool_down(first: float, failed_retries: int) -> float:
     ``first`` when that is longer)."""
     longest = max(first, LONGEST_WAIT)
     return min(first * 2.0 ** min(failed_retries, _MOST_DOUBLINGS), longest)
-
-
-def minutes(seconds: float) -> str:
-    """A wait or a time switched off, as the log lines say it (:func:`duration_text`)."""
-    return duration_text(seconds)
 
 
 class Retry:

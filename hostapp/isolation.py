@@ -35,7 +35,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from .breaker import Retry, minutes
+from .breaker import Retry
+from .durations import duration_text
 from .errors import PluginError
 from .failed_calls import FailedCalls
 from .hookcalls import PluginInfo, describe, plugins_own
@@ -231,7 +232,7 @@ class Isolation:
             wait = retry.switched_off(self.wall())
             self.log.error(
                 "plugin %s: retry %d failed (%s): switched off again, tried again in %s",
-                info.name, retry.retries, last, minutes(wait),
+                info.name, retry.retries, last, duration_text(wait),
             )  # fmt: skip
         else:
             info.error = (
@@ -244,7 +245,7 @@ class Isolation:
                 self.log.error(
                     "plugin %s switched off: %s; tried again in %s ([host] "
                     "breaker_retry_seconds)",
-                    info.name, info.error, minutes(self.retry_seconds),
+                    info.name, info.error, duration_text(self.retry_seconds),
                 )  # fmt: skip
             else:
                 self.log.error(
@@ -273,7 +274,7 @@ class Isolation:
                     state.retry = None
                     self.log.warning(
                         "plugin %s back on after %s switched off (%d %s)",
-                        name, minutes(now - retry.off_since), retry.retries,
+                        name, duration_text(now - retry.off_since), retry.retries,
                         "retry" if retry.retries == 1 else "retries",
                         extra={TERMINAL: True},
                     )  # fmt: skip
@@ -286,7 +287,7 @@ class Isolation:
                 self.log.warning(
                     "plugin %s: switched back on to try again after %s switched off "
                     "(retry %d; its first failure switches it off again)",
-                    name, minutes(now - retry.off_since), retry.retries,
+                    name, duration_text(now - retry.off_since), retry.retries,
                     extra={TERMINAL: True},
                 )  # fmt: skip
         if switched:

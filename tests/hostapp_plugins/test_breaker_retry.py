@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from hookspecs import ConfigError, hookimpl
-from hostapp.breaker import LONGEST_WAIT, cool_down, minutes
+from hostapp.breaker import LONGEST_WAIT, cool_down
 from hostapp.config import config_from_dict
+from hostapp.durations import duration_text
 from hostapp.run_notes import plugin_failure_notes
 from hostapp.testing import T0
 
@@ -43,7 +44,7 @@ def test_the_cool_down_doubles_up_to_an_hour() -> None:
     assert [cool_down(300, n) for n in range(6)] == [300, 600, 1200, 2400, 3600, 3600]
     assert cool_down(1, 5) == 32 and cool_down(1, 10**6) == LONGEST_WAIT == 3600
     assert cool_down(7200, 0) == cool_down(7200, 4) == 7200  # longer than an hour: as set
-    assert [minutes(s) for s in (1, 59.6, 60, 299, 3600, 5400)] == [
+    assert [duration_text(s) for s in (1, 59.6, 60, 299, 3600, 5400)] == [
         "1 s", "60 s", "60 s", "4 min", "1 h", "1 h 30 min",
     ]  # fmt: skip
 
@@ -120,7 +121,7 @@ async def test_a_tripped_plugin_is_retried_doubling_and_back_on_when_it_answers(
     assert run.plugins.is_defensive(run.host, 1) is False  # asked again, answers itself
     await run.cycle()  # a cycle in which its hooks answered is over: back on
     back = caplog.records[-1].getMessage()
-    off = minutes(tripped_at + 3600 - 1000.0)  # since the trip, by the wall clock
+    off = duration_text(tripped_at + 3600 - 1000.0)  # since the trip, by the wall clock
     assert off == "4 h 15 min"  # 5 + 10 + 20 + 40 min + 3 × 1 h
     assert back == f"plugin blip back on after {off} switched off (7 retries)"
     entry = run.entry()
