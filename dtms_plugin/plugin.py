@@ -19,7 +19,7 @@ from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, V
 
 from . import defensive
 from .engine import check_tables
-from .settings import DtmsSettings, for_host, load_settings
+from .settings import DtmsSettings, for_host, in_force, load_settings
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
 from .strategy import Strategy
@@ -145,9 +145,13 @@ class DtmsPlugin:
     @hookimpl
     def run_report(self) -> dict[str, Any] | None:
         if self.strategy is None:
-            return {"activity": 0, "note": "DTMS never started"}
-        report = getattr(self.strategy, "report", None)
-        return report() if callable(report) else {"strategy": self.strategy.name}
+            out: dict[str, Any] = {"activity": 0, "note": "DTMS never started"}
+        else:
+            report = getattr(self.strategy, "report", None)
+            out = report() if callable(report) else {"strategy": self.strategy.name}
+        if self.settings is not None:
+            out["settings"] = in_force(self.settings)
+        return out
 
     @hookimpl
     def is_defensive(self, host: HostView, ticket: int) -> bool:

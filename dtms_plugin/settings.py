@@ -10,7 +10,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal
 
-from hookspecs import ConfigError, Timeframe, parse_settings
+from hookspecs import ConfigError, Timeframe, masked_url, parse_settings, settings_in_force
 
 from .settings_checks import at_least, http_url, store_db, store_url, web_origin
 from .settings_ranges import check_ranges, check_top_level
@@ -347,3 +347,14 @@ def _no_auto_signal(host_tf: Timeframe, where: str) -> str:
 
 def load_settings(table: Mapping[str, Any], where: str = "[plugin.dtms]") -> DtmsSettings:
     return parse_settings(DtmsSettings, table, where)
+
+
+def in_force(settings: DtmsSettings) -> dict[str, Any]:
+    """The settings a run used, for its report (the ``run_report`` hook's ``settings``):
+    the URLs with their secrets masked, as the logs show them; without ``state_dir``, which
+    a replay's host sets to the run's own folder (two runs of one setting would differ)."""
+    out = settings_in_force(settings, omit=frozenset({"state_dir"}))
+    for key in ("api_url", "store"):
+        if "://" in out[key]:
+            out[key] = masked_url(out[key])
+    return out

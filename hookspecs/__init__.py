@@ -44,7 +44,7 @@ from .host_names import LOOPBACK_NAMES, answered_names, is_loopback
 from .interrupts import keep_interrupts
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 from .rules import HOOK_RULES, SYNC_ONLY_HOOKS, HookRule
-from .settings import ConfigError, parse_settings, require_buildable
+from .settings import ConfigError, parse_settings, require_buildable, settings_in_force
 from .timeframes import Timeframe
 from .types import (
     DEFENSIVE_STATES,
@@ -129,5 +129,6 @@ __all__ = [
     "parse_settings",
     "require_buildable",
     "rules",
+    "settings_in_force",
     "spec",
 ]

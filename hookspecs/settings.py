@@ -187,3 +187,42 @@ def _typed(value: Any) -> str:
 
 def _name(hint: Any) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def settings_in_force(settings: Any, omit: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The values of a settings dataclass (one :func:`parse_settings` built) as plain data,
+    one entry per setting under the dotted key a user names it by in ``--sweep`` and
+    ``summary.json`` (``thresholds.to_l1`` for ``[plugin.NAME.thresholds] to_l1``).
+
+    Why: a plugin's defaults live in its code, so the host cannot show the value a run
+    used for a key the config file leaves out; a plugin's ``run_report`` says them under
+    ``settings`` (see the hook) and the sweep's "as configured" row shows them. ``omit``
+    names keys left out, e.g. a URL that may carry a password. Dates and times are given as
+    ISO text, lists, tuples and sets as lists, tables as they are."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(settings):
+        if field.name in omit:
+            continue
+        value = getattr(settings, field.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            inner = frozenset(k.partition(".")[2] for k in omit if k.startswith(f"{field.name}."))
+            for key, item in settings_in_force(value, inner).items():
+                out[f"{field.name}.{key}"] = item
+        else:
+            out[field.name] = _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON holds it (a table in a list as a table of its dotted keys)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return settings_in_force(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, frozenset | set):
+        return sorted((_plain(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

@@ -56,6 +56,7 @@ from .sweep_table import (
     rank,
     shown,
     sweep_summary,
+    used_settings,
     write_csv,
 )
 
@@ -252,7 +253,8 @@ class _Sweep:
         if not figures["pairs"]:  # no trade to judge the setting by: no R, not +0.00R
             figures.update(dict.fromkeys(R_FIGURES))
         idle = idle_reason(self.plugin, (same,), without)
-        return Row(setting, figures, notes(report), warnings(report), idle)
+        in_force = used_settings(same.summary)
+        return Row(setting, figures, notes(report), warnings(report), idle, in_force)
 
     def rows(self, settings: Sequence[Setting], into: list[Row]) -> list[Row]:
         """Every setting's row, into ``into`` as each comes (a second Ctrl-C, which does

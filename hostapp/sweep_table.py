@@ -65,6 +65,20 @@ class Row:
     #: Why the plugin under test did nothing in the row's run (:func:`hostapp.ab.idle_reason`),
     #: ``None`` when it acted: a sweep in which every row is idle shows nothing.
     idle: str | None = None
+    #: The settings the run used, by ``NAME.KEY``: what each plugin's report said under
+    #: ``settings`` (the ``run_report`` hook), defaults included.
+    in_force: dict[str, Any] = field(default_factory=dict)
+
+
+def used_settings(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a run used, by ``NAME.KEY``, from its plugins' reports (a report
+    without ``settings``, or with something else there, gives none)."""
+    out: dict[str, Any] = {}
+    for name, report in summary.get("plugin_reports", {}).items():
+        said = report.get("settings") if isinstance(report, Mapping) else None
+        if isinstance(said, Mapping):
+            out.update((f"{name}.{key}", value) for key, value in said.items())
+    return out
 
 
 def rank(rows: list[Row]) -> list[Row]:
@@ -90,9 +104,12 @@ def sweep_summary(
     replay: Replay,
     interrupted: bool,
 ) -> dict[str, Any]:
+    keys = [key for key, _ in sweeps]
+
     def one(row: Row) -> dict[str, Any]:
         return {
             "settings": dict(row.setting),
+            "in_force": {k: row.in_force[k] for k in keys if k in row.in_force},
             **row.figures,
             "notes": row.notes,
             "warnings": row.warnings,
@@ -138,7 +155,7 @@ def write_csv(
         writer.writerow(columns)
         for part, labelled in ((tune, list(enumerate(ranked, 1))), ("test", tested)):
             for rank, row in labelled:
-                values = dict(row.setting)
+                values = {**row.in_force, **dict(row.setting)}
                 writer.writerow(
                     [part, rank, *(shown(values[k]) if k in values else "" for k in keys)]
                     + [row.figures.get(c) for c, _, _ in FIGURES]
@@ -173,7 +190,7 @@ def _table(
     first: str,
     keys: list[str],
     rows: list[tuple[str, Row]],
-    configured: Callable[[str], str] = str,
+    configured: Callable[[Row, str], str] = lambda row, key: "",
     narrow: bool = False,
     base: str = "without",
 ) -> Any:
@@ -199,14 +216,17 @@ def _table(
         values = dict(row.setting)
         table.add_row(
             f"{name}*" if row.figures.get("unpaired") else name,
-            *(Text(shown(values[k]) if k in values else configured(k)) for k in keys),
+            *(Text(shown(values[k]) if k in values else configured(row, k)) for k in keys),
             *(fmt(row.figures.get(c), kind) for c, _, kind in FIGURES),
         )
     return table
 
 
-def _configured(config: HostConfig, key: str) -> str:
-    """The value of ``NAME.KEY`` in the config file, or ``default``."""
+def _configured(config: HostConfig, row: Row, key: str) -> str:
+    """The value of ``NAME.KEY`` the row's run used, as its plugin said it; else as the
+    config file has it; else ``default`` (a plugin that does not say its settings)."""
+    if key in row.in_force:
+        return shown(row.in_force[key])
     name, _, rest = key.partition(".")
     value: Any = config.plugin_tables.get(name, {})
     for part in rest.split("."):
@@ -237,16 +257,19 @@ def print_sweep(
         part = f"the first {_percent(split['fraction'])} of the bars ({split['bars']['tune']:,})"
     title = f"Sweep of {plugin}: same entries, {baseline} vs with {plugin}, on {part}"
     caption = f"best first: {summary['criterion']}"
-    tables: list[tuple[str, str, str, list[tuple[str, Row]], Callable[[str], str]]] = [
-        (title, caption, "rank", [(str(i), r) for i, r in enumerate(ranked, 1)], str)
+    tables: list[tuple[str, str, str, list[tuple[str, Row]], Callable[[Row, str], str]]] = [
+        (title, caption, "rank", [(str(i), r) for i, r in enumerate(ranked, 1)], lambda r, k: "")
     ]
     rest = ""
     if split:
         rest = f"the last {_percent(1 - split['fraction'])} of the bars ({split['bars']['test']:,}"
         rest += f", from {split['from']})" if split.get("from") else ")"
         title = f"Out of sample: {rest}, never tuned on"
-        caption = "chosen: the best row above; as configured: the settings in the config file"
-        tables.append((title, caption, "", tested, lambda k: _configured(config, k)))
+        caption = (
+            "chosen: the best row above; as configured: the settings in the config file, "
+            "the plugin's defaults for the keys it leaves out"
+        )
+        tables.append((title, caption, "", tested, lambda r, k: _configured(config, r, k)))
     console, wide = Console(highlight=False), Console(width=10_000)
     base = summary["against"] or "without"
     built = [_table(t, c, f, keys, r, v, base=base) for t, c, f, r, v in tables]

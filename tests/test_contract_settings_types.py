@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import tomllib
 
 import pytest
 
-from hookspecs import ConfigError, parse_settings
+from hookspecs import ConfigError, parse_settings, settings_in_force
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,3 +76,33 @@ class Unreadable:
 def test_a_field_type_the_parser_cannot_read_is_said_even_when_its_key_is_absent() -> None:
     with pytest.raises(TypeError, match="settings class Unreadable, field 'odd': unsupported"):
         parse_settings(Unreadable, {}, "[plugin.odd]")
+
+
+@dataclasses.dataclass(frozen=True)
+class Nested:
+    url: str = "redis://u:secret@h/0"
+    blackout: Blackout = dataclasses.field(default_factory=Blackout)
+    tags: frozenset[str] = frozenset({"b", "a"})
+
+
+def test_settings_in_force_are_plain_data_by_dotted_key() -> None:
+    """What a plugin's run report says under ``settings``: every value, defaults
+    included, by the key a user writes in ``--sweep``, as JSON holds it."""
+    built = parse_settings(
+        Nested,
+        tomllib.loads(
+            '[blackout]\nday = 2024-05-01\ndaily = [{start = 13:30:00, label = "fomc"}]\n'
+        ),
+        "t",
+    )
+    said = settings_in_force(built, omit=frozenset({"url"}))
+    assert said == {
+        "blackout.daily": [{"start": "13:30:00", "label": "fomc"}],
+        "blackout.day": "2024-05-01",
+        "blackout.until": None,
+        "tags": ["a", "b"],
+    }
+    assert json.loads(json.dumps(said)) == said
+    assert settings_in_force(Nested(), omit=frozenset({"blackout.until"}))["url"] == (
+        "redis://u:secret@h/0"
+    ) and "blackout.until" not in settings_in_force(Nested(), frozenset({"blackout.until"}))

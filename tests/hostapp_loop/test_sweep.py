@@ -139,7 +139,11 @@ def test_split_tunes_on_the_first_part_and_reports_the_rest(folder: Path) -> Non
     tune = [r for r in rows if r["data"] == "tune"]
     test = {r["rank"]: r for r in rows if r["data"] == "test"}
     assert len(tune) == 2 and set(test) == {"chosen", "as configured"}
-    assert test["chosen"][TO_L1] == tune[0][TO_L1] and test["as configured"][TO_L1] == ""
+    assert test["chosen"][TO_L1] == tune[0][TO_L1]
+    # the config file leaves to_l1 out: the value the held-out run used is DTMS's default,
+    # as its run report says it, in the CSV, the JSON and the table (not "default")
+    assert test["as configured"][TO_L1] == "-2.0"
+    assert "-2.0" in proc.stdout.split("Out of sample")[1] and " default " not in proc.stdout
     # the held-out figures are those of a plain A/B trading the last 40 % of the bars,
     # the first 60 % its history: warm, as a live run would be on its past
     bars = generate_bars("XAUUSD", START, BARS, seed=3)
@@ -157,6 +161,7 @@ def test_split_tunes_on_the_first_part_and_reports_the_rest(folder: Path) -> Non
     assert split["fraction"] == 0.6 and split["test"]["chosen"]["settings"] == {
         TO_L1: int(tune[0][TO_L1])
     }
+    assert split["test"]["as configured"]["in_force"] == {TO_L1: -2.0}
     same = [w for w in warnings(summary) if w.startswith("dtms (same entries")]  # no full run
     assert split["test"]["chosen"]["warnings"] == same
     # where the held-out part begins, as a time in the file

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ from hookspecs import (
     hookimpl,
     parse_settings,
     require_buildable,
+    settings_in_force,
 )
 
 NAME = "atr_trailing"
@@ -102,7 +103,8 @@ class ChandelierExit:
     def run_report(self) -> dict[str, Any]:
         held = {str(ticket): n for ticket, n in sorted(self.held_back.items())}
         out: dict[str, Any] = {
-            "activity": self.moves, "stops_moved": self.moves, "held_defensive": held
+            "activity": self.moves, "stops_moved": self.moves, "held_defensive": held,
+            "settings": settings_in_force(replace(self.settings, timeframe=self.timeframe)),
         }  # fmt: skip
         # why it did nothing, in words a comparison prints
         if self.most_bars and not self.had_enough:
