@@ -239,10 +239,17 @@ _NEW = object.__new__
 
 def register(trade: Trade, atr: float | None, now: datetime) -> TradeRecord:
     """A new record for ``trade``: R from its stop loss, else 1 × ATR of the signal
-    timeframe, else 0.0 (filled in by the first evaluation that has an ATR)."""
-    r = abs(trade.entry_price - trade.stop_loss) if trade.stop_loss is not None else 0.0
-    if r <= 0.0:
-        r = atr or 0.0
+    timeframe, else 0.0 (filled in by the first evaluation that has an ATR).
+
+    A stop at or past the entry (at breakeven, or locking in profit) is not one the trade
+    was opened with, which a broker refuses on that side, but one moved there since: a
+    trade adopted after its record was lost, or registered again with a server whose
+    store was. It says nothing of the risk taken (R from it was a few points, and a
+    tightened stop went to within those points of the price, or it was the profit locked),
+    so such a trade takes R as a trade without a stop does (docs/dtms.md §1)."""
+    sign = 1 if trade.direction == "buy" else -1
+    risk = sign * (trade.entry_price - trade.stop_loss) if trade.stop_loss is not None else 0.0
+    r = risk if risk > 0.0 else (atr or 0.0)
     return TradeRecord(
         ticket=trade.ticket,
         symbol=trade.symbol,

@@ -292,3 +292,28 @@ async def test_an_old_record_without_a_magic_does_not_make_hand_opened_trades_ou
     assert set(r.strategy.records) == {1, 2}
     assert r.strategy.records[1].magic == 0  # the old record itself is kept as it was
     await r.stop()
+
+
+async def test_a_position_adopted_with_its_stop_past_the_entry_takes_r_from_the_atr(
+    tmp_path: Path,
+) -> None:
+    """The store lost while a trade's stop was at breakeven plus a little (or locking
+    profit): R from that stop would be a point or two, and a WARNING_L1 tighten would then
+    put the stop within those points of the price. Adopted, it takes R as a trade without
+    a stop does: 1 × ATR of the signal timeframe (docs/dtms.md §1)."""
+    r = Rig(tmp_path / "dtms")
+    await r.start()
+    opened = await r.open_buy(ticket=1)
+    await r.cycles(1)
+    first_r = r.strategy.records[1].r
+    assert first_r == pytest.approx(50.0)  # the stop it was opened with
+    r.broker.open_positions[1] = replace(opened, stop_loss=opened.entry_price + 0.5)
+    r.strategy.store.close()
+    for path in (tmp_path / "dtms").glob("cache.db*"):
+        path.unlink()
+    strategy = await _restart(r)
+    adopted = strategy.records[1]
+    atr = strategy._bars(r.host, "XAUUSD", r.clock.now()).signal_atr
+    assert atr is not None and adopted.r == pytest.approx(atr) and atr > 4 * 0.5
+    assert adopted.stop_loss == opened.entry_price + 0.5  # its stop is kept as it is
+    await r.stop()
