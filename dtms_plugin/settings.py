@@ -290,8 +290,8 @@ def for_host(
     a market whose finest bars are ``base_timeframe``. A market that cannot serve them is
     a ConfigError naming the setting at start-up, never an engine that logs an error
     every cycle and defends nothing."""
-    resolved = _resolve(settings, host_timeframe, where)
     base = Timeframe.parse(base_timeframe, "the market's base timeframe")
+    resolved = _resolve(settings, host_timeframe, base, where)
     chosen = {"fast": settings.fast_timeframe, "signal": settings.signal_timeframe}
     for role, tf in (("fast", resolved.fast), ("signal", resolved.signal)):
         if not tf.can_build_from(base):
@@ -304,7 +304,9 @@ def for_host(
     return resolved
 
 
-def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> DtmsSettings:
+def _resolve(
+    settings: DtmsSettings, host_timeframe: str | None, base: Timeframe, where: str
+) -> DtmsSettings:
     fast = settings.fast_timeframe
     if not fast:
         if host_timeframe is None:
@@ -314,7 +316,7 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
             )
         host_tf = Timeframe.parse(host_timeframe, "the host's timeframe")
         if host_tf.signal is None and not settings.signal_timeframe:
-            raise ConfigError(_no_auto_signal(host_tf, where))
+            raise ConfigError(_no_auto_signal(host_tf, base, where))
         fast = host_tf.value
     table = {f.name: getattr(settings, f.name) for f in fields(settings)}
     table["fast_timeframe"] = fast
@@ -326,22 +328,31 @@ def _resolve(settings: DtmsSettings, host_timeframe: str | None, where: str) -> 
         raise ConfigError(f"{where} {exc} (host timeframe {host_timeframe})") from None
 
 
-def _no_auto_signal(host_tf: Timeframe, where: str) -> str:
+def _no_auto_signal(host_tf: Timeframe, base: Timeframe, where: str) -> str:
     """Why "auto" gives a host trading on W1 or MN1 no signal timeframe, and the ways
-    out: the host's timeframe (``[host] timeframe``, ``replay --timeframe``) is the one
-    to change, not the data, whose bars may well be finer (daily bars traded weekly)."""
+    out that work on the data's ``base`` bars: the host's timeframe (``[host]
+    timeframe``, ``replay --timeframe``) when the bars are finer (daily bars traded
+    weekly), a monthly signal when months can be built from them; with neither (a file
+    of weekly bars: weeks do not make months, nor days), only running without DTMS."""
     coarser = [tf for tf in Timeframe if tf.seconds > host_tf.seconds]
-    ways = [
-        "trade on D1 or a finer timeframe ([host] timeframe, or replay --timeframe)",
-        'run without DTMS ([plugins] disabled = ["dtms"])',
-    ]
+    ways = []
+    cannot = f"; the data's {base.value} bars make no finer bars"
     if coarser:  # W1 watches, MN1 signals: months are built from the same bars
         nearest = min(coarser, key=lambda tf: tf.seconds)
-        ways.insert(0, f'set signal_timeframe = "{nearest.value}" in [plugin.dtms]')
+        cannot += f" and no {nearest.value} bars"
+        if nearest.can_build_from(base):
+            ways.append(f'set signal_timeframe = "{nearest.value}" in [plugin.dtms]')
+    if Timeframe.D1.can_build_from(base):
+        ways.append("trade on D1 or a finer timeframe ([host] timeframe, or replay --timeframe)")
+    ways.append(
+        'run without DTMS ([plugins] disabled = ["dtms"], or HOSTAPP_DISABLE_PLUGINS=dtms '
+        "for one run)"
+    )
+    data = "" if ways[1:] else cannot
     return (
         f'{where} timeframes = "auto": DTMS watches trades on the host\'s {host_tf.value} '
         f'bars and reads its signals from a coarser timeframe, which "auto" chooses only '
-        f"for D1 and finer (D1 with W1): {', or '.join(ways)}"
+        f"for D1 and finer (D1 with W1){data}: {', or '.join(ways)}"
     )
 
 

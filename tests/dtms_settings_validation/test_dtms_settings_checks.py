@@ -125,6 +125,25 @@ def test_a_host_above_d1_is_told_what_can_work(host: str) -> None:
         assert for_host(monthly, "W1", "D1", "x").signal.value == "MN1"
 
 
+@pytest.mark.parametrize("host", ["W1", "MN1"])
+def test_a_host_on_its_own_coarse_bars_is_told_only_what_works(host: str) -> None:
+    """A file of weekly (monthly) bars traded on them: no finer bars can be built from
+    them, and weeks make no months, so neither a finer host timeframe nor a monthly
+    signal works; the line says why and names only the way that does."""
+    with pytest.raises(ConfigError) as caught:
+        for_host(DtmsSettings(), host, host, "plugins.toml [plugin.dtms]")
+    said = str(caught.value)
+    assert f"the data's {host} bars make no finer bars" in said
+    assert ("and no MN1 bars" in said) is (host == "W1")
+    assert "signal_timeframe" not in said and "trade on D1" not in said
+    assert said.endswith(
+        ': run without DTMS ([plugins] disabled = ["dtms"], or HOSTAPP_DISABLE_PLUGINS=dtms '
+        "for one run)"
+    )
+    with pytest.raises(ConfigError, match="cannot be built"):  # the advice it left out
+        for_host(DtmsSettings(signal_timeframe="MN1"), "W1", "W1", "x")
+
+
 def test_explicit_timeframes_under_a_weekly_host_are_checked_against_the_data() -> None:
     settings = DtmsSettings(fast_timeframe="D1", signal_timeframe="W1")
     assert for_host(settings, "W1", "D1", "x").fast.value == "D1"
