@@ -49,6 +49,15 @@ PROMISED: dict[str, tuple[str, ...]] = {
     "remote.py": ("outbox_drain_1000_s", "is_defensive_us_p50", "batch_1000_ms", "server_rps"),
     "replay_speed.py": ("bars_per_s_dtms_on", "bars_per_s_dtms_off", "ratio_on_off"),
     "replicas.py": ("clients", "trades", "rounds.registrations_per_s", "rounds.queries_per_s"),
+    "serve_burst.py": (
+        "registered",
+        "cycles_run",
+        "cycles_due",
+        "max_cycle_gap_s",
+        "max_cycle_late_s",
+        "health_ms_p99",
+        "trade_ms_p99",
+    ),
     "serve_startup.py": ("serve_startup.health_s", "serve_startup.rss_mb"),
     "soak.py": ("trades", "rss_mb_per_1000_trades_host", "store_kb_per_1000_trades"),
 }
