@@ -29,7 +29,8 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 #: A log record with this attribute true (``extra={FOR_TERMINAL: True}``) reaches the
 #: terminal of ``hostapp run`` and ``replay`` at WARNING too, where only errors go (the rest
 #: is in the report's ``hostapp.log``): the end of an episode a plugin said as an ERROR
-#: there ("… answers again") belongs where its beginning was read. Each text once.
+#: there ("… answers again") belongs where its beginning was read. Each time it is said:
+#: a run that lasts weeks may end two episodes in the same words.
 FOR_TERMINAL = "for_terminal"
 
 #: The one line format of human-readable logs; ``_run_tag`` names the run a line is of in

@@ -5,7 +5,9 @@ account in defensive mode for a day), or while the broker refuses every one (an 
 with no money left). One log line per order would bury everything else in the log, so the
 loop says the first order of such an episode in full and counts the rest; when the
 episode ends (an order goes through, or the run ends) one line says how many more there
-were and over what time.
+were and over what time, in the words of an end ("orders go through again, after …",
+"until the run ended: …"), as the host's other episodes end (:mod:`hostapp.failed_calls`):
+a count said alone read as one more problem.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from datetime import datetime
 
 #: Episodes open at once, per :class:`Episodes`; past it the oldest is ended (said).
 OPEN_EPISODES = 100
+
+#: How an episode ended, the words its line begins with (:meth:`Episodes.end_all`).
+THROUGH = "orders go through again, after"
+RUN_ENDED = "until the run ended:"
+CROWDED = f"no longer counted ({OPEN_EPISODES} others open):"
 
 
 @dataclass
@@ -45,22 +52,23 @@ class Episodes:
             episode.last = now
             return False
         if len(self._open) >= OPEN_EPISODES:  # the oldest first: dicts keep order
-            self._end(next(iter(self._open)))
+            self._end(next(iter(self._open)), CROWDED)
         self._open[key] = _Episode(now, now)
         return True
 
-    def end_all(self) -> None:
-        """Every episode is over (an order went through, or the run ends): say how many
-        more each one had, if any."""
+    def end_all(self, ended: str) -> None:
+        """Every episode is over (an order went through: :data:`THROUGH`; or the run
+        ends: :data:`RUN_ENDED`): say how many more each one had, if any."""
         for key in list(self._open):
-            self._end(key)
+            self._end(key, ended)
 
-    def _end(self, key: str) -> None:
+    def _end(self, key: str, ended: str) -> None:
         episode = self._open.pop(key)
         if episode.more:
             self.log.log(
                 self.level,
-                "%d more %s %s (%s) from %s to %s",
+                "%s %d more %s %s (%s) from %s to %s",
+                ended,
                 episode.more,
                 "orders" if episode.more > 1 else "order",
                 self.verb,

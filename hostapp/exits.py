@@ -43,6 +43,7 @@ from hookspecs import (
     parse_settings,
     require_buildable,
 )
+from hookspecs.events import FOR_TERMINAL
 
 from .exit_settings import ExitSettings, wilder_atr
 
@@ -103,6 +104,11 @@ class ExitManager:
                 host.log.error("exits: %s not written (%s); a restart forgets R", self._file, exc)
             self._save_failed = True
         else:
+            if self._save_failed:  # the end of what was said at ERROR, where it was read
+                host.log.warning(
+                    "exits: %s written again; a restart resumes R", self._file,
+                    extra={FOR_TERMINAL: True},
+                )  # fmt: skip
             self._save_failed = False
 
     def _load(self, host: HostView) -> None:

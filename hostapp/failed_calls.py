@@ -5,13 +5,19 @@ trips its breaker, which counts failures in a row; one ERROR line per failure bu
 replay's terminal under thousands of them. Here the first failure of a plugin's hook
 starts an episode and is said in full by the registry; the others are counted. The
 episode ends when the hook has answered :data:`QUIET_CALLS` calls in a row, or the run
-ends: then one line says how many more failures there were, in how many calls. The run's
-summary says how many calls of each hook failed in all.
+ends: then one line says how many more failures there were, in how many calls. That line
+ends something said at ERROR, so it is a WARNING that reads as the end it is ("answers
+again", "until the run ended"), carried to the terminal where the first failure was read
+(:data:`~hostapp.logs.TERMINAL`): said at ERROR in the words of a failure, right after
+the breaker's "back on", it read as a new failure. The run's summary says how many calls
+of each hook failed in all.
 """
 
 from __future__ import annotations
 
 import logging
+
+from .logs import TERMINAL
 
 #: Calls in a row without a failure that end an episode: a hook failing every third call
 #: stays in one episode, one that failed once an hour ago is said again if it fails again.
@@ -67,10 +73,16 @@ class FailedCalls:
         more, calls, quiet = self.episodes.pop(key)
         if not more:
             return
-        since = f"; it has answered {quiet:,} calls in a row since" if recovered else ""
-        self.log.error(
-            "plugin %s: %s failed %s more time%s, in %s calls after its first failure%s",
-            key[0], key[1], f"{more:,}", "s" if more > 1 else "", f"{calls - 1:,}", since,
+        how = (
+            f"answers again ({quiet:,} calls in a row), after"
+            if recovered
+            else "until the run ended:"
+        )
+        self.log.warning(
+            "plugin %s: %s %s %s more failure%s in %s call%s since its first failure",
+            key[0], key[1], how, f"{more:,}", "s" if more > 1 else "", f"{calls - 1:,}",
+            "s" if calls > 2 else "",
+            extra={TERMINAL: True},  # where its first failure was read, at ERROR
         )  # fmt: skip
 
     def by_plugin(self) -> dict[str, dict[str, int]]:

@@ -29,7 +29,7 @@ import inspect
 import logging
 from types import ModuleType
 
-from .logs import TERMINAL
+from .logs import ONCE
 
 log = logging.getLogger("hostapp.plugins")
 
@@ -63,7 +63,7 @@ def plugin_for_a_run(name: str, module_name: str, attr: str) -> object:
             "it: every run shares one object, so it must reset its state in configure()",
             name,
             key,
-            extra={TERMINAL: True},
+            extra={ONCE: True},
         )
     return fresh
 

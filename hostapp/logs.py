@@ -45,27 +45,36 @@ class RunLabel(logging.Filter):
 
 
 #: A record with this attribute true (``extra={TERMINAL: True}``) is a WARNING for the
-#: terminal of ``run`` and ``replay`` too, not only their ``hostapp.log``: a plugin's
-#: oddities found as it loads (:class:`ForTerminal`); the contract's name for it, which a
-#: plugin marks its own such lines with (:data:`hookspecs.events.FOR_TERMINAL`).
+#: terminal of ``run`` and ``replay`` too, not only their ``hostapp.log``: the end of an
+#: episode whose start was said there at ERROR (:class:`ForTerminal`); the contract's name
+#: for it, which a plugin marks its own such lines with
+#: (:data:`hookspecs.events.FOR_TERMINAL`).
 TERMINAL = FOR_TERMINAL
+
+#: Like :data:`TERMINAL`, for a line the terminal shows once per text, whichever run says
+#: it: a plugin's oddities found as it loads, which every run of an A/B or a sweep finds
+#: again. The end of an episode is never one of these: a live run that lasts weeks may
+#: say the same end twice ("back on after 5 min switched off (1 retry)"), and the second
+#: time, kept from the terminal, left the failure said there without its end.
+ONCE = "for_terminal_once"
 
 
 class ForTerminal(logging.Filter):
-    """What reaches the terminal of a command that keeps ``hostapp.log``: errors, and the
-    warnings marked :data:`TERMINAL`, each once (every run of an A/B or a sweep loads
-    its plugins again, and would say it again): a method named like a hook without
-    ``@hookimpl``, a table's keys no one checks, a plugin every run must share. They
-    were written to the log alone, so a user saw them only in ``hostapp plugins``."""
+    """What reaches the terminal of a command that keeps ``hostapp.log``: errors, the
+    warnings marked :data:`TERMINAL` (the end of an episode its errors began), and those
+    marked :data:`ONCE`, each text once (every run of an A/B or a sweep loads its plugins
+    again, and would say it again): a method named like a hook without ``@hookimpl``, a
+    table's keys no one checks, a plugin every run must share. They were written to the
+    log alone, so a user saw them only in ``hostapp plugins``."""
 
     def __init__(self) -> None:
         super().__init__()
         self._said: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR:
+        if record.levelno >= logging.ERROR or getattr(record, TERMINAL, False):
             return True
-        if not getattr(record, TERMINAL, False):
+        if not getattr(record, ONCE, False):
             return False
         text = record.getMessage()
         if text in self._said:
@@ -160,9 +169,11 @@ class ReportLog(logging.FileHandler):
     printed a traceback for each, hundreds of them between a run's progress and its
     table). At the first record ``retry_after`` seconds (of ``clock``) or more after the
     last failure it tries again, the file reopened to append; when that write succeeds,
-    the log says first how many records it lost and since when. A live run lasts weeks:
-    a few minutes of a full disk must not cost it every record after. Any other failure
-    (a record whose arguments do not fit its message: a bug) gets logging's traceback."""
+    the log says first how many records it lost and since when, and so does stderr, where
+    the episode's start was read (a terminal said the log stopped, and never that it was
+    written again). A live run lasts weeks: a few minutes of a full disk must not cost it
+    every record after. Any other failure (a record whose arguments do not fit its
+    message: a bug) gets logging's traceback."""
 
     def __init__(
         self,
@@ -191,10 +202,11 @@ class ReportLog(logging.FileHandler):
         if self._since is not None and self._clock() < self._retry_at:
             self.lost += 1
             return
+        resumed = self._resumed() if self._since is not None else None
         try:
             text = self.format(record) + self.terminator
-            if self._since is not None:
-                text = self.format(self._resumed()) + self.terminator + text
+            if resumed is not None:
+                text = self.format(resumed) + self.terminator + text
             if self.stream is None:
                 if self._done:  # closed by its command: dropped, as logging's own does
                     return
@@ -210,6 +222,8 @@ class ReportLog(logging.FileHandler):
             self.handleError(record)
             return
         self._since, self.lost = None, 0
+        if resumed is not None:
+            print(f"hostapp: {self.baseFilename}: {resumed.getMessage()}", file=sys.stderr)
 
     def _resumed(self) -> logging.LogRecord:
         """The line that ends an episode: what was lost, and since when."""

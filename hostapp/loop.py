@@ -60,7 +60,7 @@ from hookspecs import (
     Veto,
 )
 
-from .episodes import Episodes
+from .episodes import RUN_ENDED, THROUGH, Episodes
 from .loop_drivers import LoopClock, LoopDrivers, ProgressFn, ScaledLoopClock
 from .loop_gone import GonePositions
 from .loop_stats import (
@@ -208,17 +208,18 @@ class TradingLoop(LoopDrivers):
         self.stats.open_at_start.update(t.ticket for t in found)
         self._adopted = True
 
-    def end_episodes(self) -> None:
-        """An order went through, or the run ends: the vetoes and refusals counted since
+    def end_episodes(self, ended: str) -> None:
+        """An order went through (``ended``: :data:`~hostapp.episodes.THROUGH`), or the run
+        ends (:data:`~hostapp.episodes.RUN_ENDED`): the vetoes and refusals counted since
         their episode's first line are said (:mod:`hostapp.episodes`)."""
-        self._vetoes.end_all()
-        self._refusals.end_all()
+        self._vetoes.end_all(ended)
+        self._refusals.end_all(ended)
 
     def end_run(self) -> None:
         """The run ends: its episodes are said, and so are the positions still waiting
         for the broker to confirm their close (:mod:`hostapp.loop_gone`). Only here: an
         order going through mid-run must not drop a close still to be reported."""
-        self.end_episodes()
+        self.end_episodes(RUN_ENDED)
         self.stats.unconfirmed_at_end = self._gone.at_end()
 
     # -- one cycle ---------------------------------------------------------------------
@@ -321,7 +322,7 @@ class TradingLoop(LoopDrivers):
                     result.message,
                 )
             return
-        self.end_episodes()
+        self.end_episodes(THROUGH)
         stats.dry_from = None  # an order went through: the account had money
         trade = self.broker.position(result.new_ticket)
         if trade is None:  # filled and already gone (cannot happen on paper)
@@ -340,7 +341,7 @@ class TradingLoop(LoopDrivers):
         effect = str(result.netting)
         self.stats.netted[effect] = self.stats.netted.get(effect, 0) + 1
         self.stats.dry_from = None  # it went through: the account had money
-        self.end_episodes()
+        self.end_episodes(THROUGH)
         ticket, known = result.new_ticket, self._known
         if effect == "reversed" and ticket in known and known[ticket].direction != order.direction:
             # MetaTrader keeps the ticket through a reversal: the old side closed all the same

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 from hookspecs import Bar, BrokerError, HostView, Timeframe
 
 from .durations import duration_text
+from .logs import TERMINAL
 from .loop_stats import LoopStats
 from .market.timeframes import from_epoch, timeframe_seconds, to_epoch
 
@@ -244,8 +245,10 @@ class LoopDrivers:
                 skipped += 1
                 self._skipped(skipped, exc)
             else:
-                if skipped:
-                    self.host.log.warning("cycles run again, after %d skipped", skipped)
+                if skipped:  # ends "cycle skipped", an ERROR: the terminal read that
+                    self.host.log.warning(
+                        "cycles run again, after %d skipped", skipped, extra={TERMINAL: True}
+                    )
                 skipped = 0
                 self._reconnect_said = False
                 self._reconnect_tried = None
@@ -282,7 +285,10 @@ class LoopDrivers:
         else:
             if not self._reconnect_said:
                 self._reconnect_said = True
-                self.host.log.warning("reconnected to the broker after %d skipped cycles", in_a_row)
+                self.host.log.warning(
+                    "reconnected to the broker after %d skipped cycles", in_a_row,
+                    extra={TERMINAL: True},  # where "cycle skipped" was read, at ERROR
+                )  # fmt: skip
 
 
 #: The longest wait, in seconds, between two reconnects of one episode of skipped cycles.

@@ -35,7 +35,7 @@ from .hookcalls import (
     unmarked_hooks,
 )
 from .isolation import Isolation, State
-from .logs import TERMINAL
+from .logs import ONCE
 
 BREAKER_LIMIT = 5
 #: Set to 1 to log every hook call with its plugin and duration (INFO, logger
@@ -142,7 +142,7 @@ class PluginRegistry(Isolation):
         state = self._states.get(name)
         if state is not None:
             state.info.warnings.append(text)
-        self.log.warning("plugin %s: %s", name, text, extra={TERMINAL: True})
+        self.log.warning("plugin %s: %s", name, text, extra={ONCE: True})
 
     def _warn_unmarked(self, obj: object, info: PluginInfo) -> None:
         """One line at load, and a warning in the listing, for methods named like hooks

@@ -40,7 +40,7 @@ class SlowCalls:
         key = (plugin, hook)
         if seconds <= timeout:
             if key in self.episodes:
-                self._end(key)
+                self._end(key, recovered=True)
             return
         total = self.totals.setdefault(key, [0, 0.0, timeout])
         total[0] += 1
@@ -73,15 +73,19 @@ class SlowCalls:
     def end_all(self) -> None:
         """The run ends: say how many more slow calls each open episode had."""
         for key in list(self.episodes):
-            self._end(key)
+            self._end(key, recovered=False)
 
-    def _end(self, key: tuple[str, str]) -> None:
+    def _end(self, key: tuple[str, str], *, recovered: bool) -> None:
+        """The episode's end in the words of an end, as a failure's is
+        (:mod:`hostapp.failed_calls`): its count said after "is quick again" or "until
+        the run ended", not as one more slow call."""
         more, longest = self.episodes.pop(key)
         if more:
+            how = "is quick again, after" if recovered else "until the run ended:"
             self.log.warning(
-                "plugin %s: %d more %s calls took longer than its timeout_seconds "
-                "(the longest %.2f s)",
-                key[0], int(more), self._call(key), longest,
+                "plugin %s: %s %s %d more call%s longer than its timeout_seconds (the "
+                "longest %.2f s)",
+                key[0], self._call(key), how, int(more), "s" if more > 1 else "", longest,
             )  # fmt: skip
 
     def notes(self) -> list[str]:

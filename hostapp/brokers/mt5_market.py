@@ -84,7 +84,8 @@ class Mt5Market:
             return self._failed(symbol, f"copy_rates_from_pos(..., {timeframe}) failed")
         missing = self._missing.get(symbol)
         if missing is not None and missing.failed:
-            log.info("bars of %s read again, after %d failed reads", symbol, missing.failed)
+            # the end at its start's level: a log read at WARNING saw the start
+            log.warning("bars of %s read again, after %d failed reads", symbol, missing.failed)
             missing.failed = 0
         return bars_from_rates(rates, self.broker.server_clock, info.point)
 

@@ -384,6 +384,37 @@ async def test_an_unreadable_state_file_is_one_line_and_no_trade_resumed(
     assert len(said) == 1 and said[0].endswith(": no trade resumed")
 
 
+async def test_a_state_file_written_again_after_failing_says_so_where_its_failure_was_read(
+    hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path, caplog
+) -> None:
+    """ "not written …; a restart forgets R" is an ERROR, on the run's terminal; the next
+    save that worked said nothing, so the terminal read as if a restart still forgot."""
+    from hookspecs.events import FOR_TERMINAL
+
+    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
+    host = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    await host.plugins.startup(host)
+    blocker = tmp_path / "exits" / "trades.tmp"
+    blocker.mkdir(parents=True)  # where the file is written first: a folder, as a full disk
+    with caplog.at_level(logging.INFO):
+        await _open_buy(host, hostapp_broker)
+        await _open_buy(host, hostapp_broker)  # the same episode: counted by no one, unsaid
+        blocker.rmdir()
+        await _open_buy(host, hostapp_broker)
+        await _open_buy(host, hostapp_broker)  # saved as usual: nothing to say
+    said = [r for r in caplog.records if r.getMessage().startswith("exits: ")]
+    assert [(r.levelname, getattr(r, FOR_TERMINAL, False)) for r in said] == [
+        ("ERROR", False), ("WARNING", True),
+    ]  # fmt: skip
+    assert said[0].getMessage().endswith("; a restart forgets R")
+    assert (
+        said[1].getMessage() == f"exits: {tmp_path / 'exits' / 'trades.json'} written again; "
+        "a restart resumes R"
+    )
+    saved = (tmp_path / "exits" / "trades.json").read_text()
+    assert saved.count('"risk"') == 4  # every trade, the two before the failure's end too
+
+
 class BuyWithTarget:
     """Opens buys with a 10-point stop and a take-profit ``target_r`` R away, one per bar."""
 

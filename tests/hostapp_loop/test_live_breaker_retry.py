@@ -121,10 +121,16 @@ def _failed_calls(summary: dict[str, object]) -> int:
 
 
 def test_a_plugin_that_fails_for_a_while_is_tried_again_and_back_on(tmp_path: Path) -> None:
+    over = "plugin blip: on_cycle answers again (100 calls in a row), after "
     err, summary = _run(
-        tmp_path, [TRIPPED, "plugin blip: retry 1 failed", "UP", "plugin blip back on after"]
+        tmp_path,
+        [TRIPPED, "plugin blip: retry 1 failed", "UP", "plugin blip back on after", over],
     )
     lines = err.splitlines()
+    # after "back on", the count of its failures reads as the end of them, not as a new one
+    (end,) = [ln for ln in lines if over in ln]
+    assert " WARNING hostapp.plugins: " in end and "more failures in " in end, end
+    assert lines.index(end) > min(i for i, ln in enumerate(lines) if "back on after" in ln)
     assert "Traceback" not in err
     assert sum(TRIPPED in ln for ln in lines) == 1, err[-3000:]
     assert any(ln.endswith("tried again in 1 s ([host] breaker_retry_seconds)") for ln in lines)

@@ -12,6 +12,7 @@ import pytest
 from support.fake_mt5 import FakeMT5, FakeSymbol
 
 from hookspecs import hookimpl
+from hookspecs.events import FOR_TERMINAL
 from hostapp.app import App, build_live_app
 from hostapp.config import config_from_dict
 from hostapp.driving import drive, run_summary
@@ -112,6 +113,11 @@ async def test_a_terminal_that_restarts_is_reconnected_and_the_gap_counted(
     assert len([m for m in messages if m.startswith("cycle skipped")]) == 1  # once an episode
     assert any(m.startswith("reconnected to the broker after") for m in messages)
     assert any(m == f"cycles run again, after {stats.cycles_skipped} skipped" for m in messages)
+    # the ends go where "cycle skipped", an ERROR, was read: the run's terminal
+    ends = [r for r in caplog.records if r.getMessage().startswith(("reconnected", "cycles run"))]
+    assert [(r.levelname, getattr(r, FOR_TERMINAL, False)) for r in ends] == [
+        ("WARNING", True), ("WARNING", True),
+    ]  # fmt: skip
     notes = run_summary(app, stats, {"mode": "live"})["host_notes"]
     assert any(n.startswith(f"{stats.cycles_skipped} cycles were skipped") for n in notes)
 

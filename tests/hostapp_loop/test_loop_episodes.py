@@ -70,13 +70,15 @@ async def test_a_veto_episode_is_one_line_then_its_count_when_an_order_goes_thro
     lines = _lines(caplog, "vetoed")
     assert lines == [
         "order buy XAUUSD from every_bar vetoed: every_bar: mode until 2024-01-01T02:00: 3 stops",
-        "7 more orders vetoed (every_bar: mode until 2024-01-01T02:00: 3 stops) "
+        "orders go through again, after 7 more orders vetoed (every_bar: mode until "
+        "2024-01-01T02:00: 3 stops) "
         "from 2026-01-05T00:20:00+00:00 to 2026-01-05T00:55:00+00:00",
         "order buy XAUUSD from every_bar vetoed: every_bar: mode until 2024-01-01T03:00: 3 stops",
-        "2 more orders vetoed (every_bar: mode until 2024-01-01T03:00: 3 stops) "
+        "orders go through again, after 2 more orders vetoed (every_bar: mode until "
+        "2024-01-01T03:00: 3 stops) "
         "from 2026-01-05T01:20:00+00:00 to 2026-01-05T01:30:00+00:00",
         "order buy XAUUSD from every_bar vetoed: every_bar: too big",
-        "1 more order vetoed (every_bar: too big) "
+        "orders go through again, after 1 more order vetoed (every_bar: too big) "
         "from 2026-01-05T01:45:00+00:00 to 2026-01-05T01:50:00+00:00",
     ]
     # the summary counts by kind: both modes together, whatever their end
@@ -94,7 +96,7 @@ async def test_an_episode_still_open_at_the_end_of_the_run_is_said(
     with caplog.at_level("INFO"):
         await _drive(EveryBar(vetoes))
     last = _lines(caplog, "vetoed")[-1]
-    assert last.startswith("4 more orders vetoed (every_bar: no) from ")
+    assert last.startswith("until the run ended: 4 more orders vetoed (every_bar: no) from ")
 
 
 async def test_refusals_by_the_broker_are_one_warning_per_episode(
@@ -106,4 +108,26 @@ async def test_refusals_by_the_broker_are_one_warning_per_episode(
     lines = _lines(caplog, "refused")
     assert len(lines) == 2, lines
     assert lines[0].startswith("order buy NOPE from every_bar refused: ")
-    assert lines[1].startswith(f"{stats.orders_proposed - 1} more orders refused (")
+    assert lines[1].startswith(
+        f"until the run ended: {stats.orders_proposed - 1} more orders refused ("
+    )
+
+
+def test_an_episode_ended_to_make_room_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    """Past OPEN_EPISODES at once the oldest is ended: its count says it is no longer
+    counted, not that orders go through again."""
+    import logging
+
+    from hostapp.episodes import OPEN_EPISODES, Episodes
+
+    at = datetime(2026, 1, 5)
+    episodes = Episodes(logging.getLogger("test_loop_episodes"), logging.INFO, "vetoed")
+    with caplog.at_level("INFO"):
+        for n in range(OPEN_EPISODES + 1):
+            episodes.first(f"reason {n}", at)
+            episodes.first(f"reason {n}", at)  # one more each: counted
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert said == (
+        f"no longer counted ({OPEN_EPISODES} others open): 1 more order vetoed (reason 0) "
+        "from 2026-01-05T00:00:00 to 2026-01-05T00:00:00"
+    )

@@ -55,6 +55,7 @@ def test_bad_timeframe_and_failed_copy(
     fake.rates[("XAUUSD", 15)] = _rows(3)
     assert len(market.bars("XAUUSD", "M15", 3)) == 2
     assert caplog.records[-1].getMessage() == "bars of XAUUSD read again, after 2 failed reads"
+    assert caplog.records[-1].levelname == "WARNING"  # as its start: a log read at WARNING
     assert market.run_notes == [
         "bars of XAUUSD could not be read 2 times in 1 episode (the last: copy_rates_from_pos"
         "(..., M15) failed; last_error=(-4, 'Terminal: Not found')); the symbol had no new "

@@ -82,9 +82,9 @@ async def test_a_failing_handler_is_a_json_500_said_in_its_plugins_name(
     assert not [r for r in caplog.records if r.name.startswith("aiohttp")]
     totals = host.plugins.failed_calls.by_plugin()  # the run's summary counts them
     assert totals == {"pages": {"GET /boom/{n}": 3, "GET /exits": 1, "GET /nothing": 1}}
-    said_more = [r.getMessage() for r in caplog.records if "more time" in r.getMessage()]
-    assert said_more == ["plugin pages: GET /boom/{n} failed 2 more times, in 2 calls after "
-                         "its first failure"]  # fmt: skip
+    said_more = [r.getMessage() for r in caplog.records if "more failure" in r.getMessage()]
+    assert said_more == ["plugin pages: GET /boom/{n} until the run ended: 2 more failures in "
+                         "2 calls since its first failure"]  # fmt: skip
     assert host.plugins.is_enabled("pages")  # a page never trips the plugin's breaker
 
 
@@ -226,7 +226,7 @@ def test_hostapp_serve_says_a_failing_handler_in_one_line_and_checks_the_host(
         "ERROR hostapp.plugins: plugin pages: GET /boom failed: RuntimeError: page broke "
         "(its traceback with --log-level DEBUG)"
     )
-    assert "plugin pages: GET /boom failed 1 more time, in 1 calls" in err
+    assert "plugin pages: GET /boom until the run ended: 1 more failure in 1 call since" in err
     for hook, why in (("web_routes", "no routes today"), ("on_cycle", "no cycle either"),
                       ("shutdown", "nor a shutdown")):  # fmt: skip
         said = f"plugin crashes: {hook} failed: RuntimeError: {why} (its traceback with"

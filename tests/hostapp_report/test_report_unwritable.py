@@ -172,6 +172,9 @@ def test_a_log_written_again_after_a_full_disk_says_what_it_lost(
         handler.close()
     err = capsys.readouterr().err
     assert err.count("cannot write the log") == 1, err
+    # the end said where the start was read: stderr, the run's terminal
+    assert f"hostapp: {path}: log resumed: 5 records not written since 20" in err, err
+    assert err.index("cannot write the log") < err.index("log resumed")
     assert not handler.stopped and handler.lost == 0
     lines = path.read_text().splitlines()
     assert len(lines) == 3, lines
