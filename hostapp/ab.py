@@ -3,7 +3,8 @@ comparison ``hostapp run`` ends with): the run without the plugin, the run with 
 same entries, and the run with it trading freely; then the report of
 :mod:`hostapp.compare`, its charts, ``trades.csv`` and ``summary.json``.
 
-A run is described by a :class:`RunSpec` and carried out by :func:`execute`, so that
+Each run is a :class:`~hostapp.ab_runs.RunSpec` carried out by
+:func:`~hostapp.ab_runs.execute` (:mod:`hostapp.ab_runs`), so that
 :class:`hostapp.parallel.Runs` can hand it to a worker process (``--jobs``); the sweeps
 of :mod:`hostapp.sweep` run the same way.
 """
@@ -14,168 +15,27 @@ import dataclasses
 import os
 import shutil
 import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hookspecs import Bar, ConfigError, OrderRequest
+from hookspecs import ConfigError
 
 from . import app as appmod
 from . import event_loop
 from .ab_print import print_comparison
+from .ab_runs import Replay, RunSpec, execute
 from .chart_canvas import ChartError
 from .compare import RunResult, build_report, did_nothing, entry_script, write_trades_csv
 from .compare_notes import notes, warnings
 from .config import HostConfig, with_settings
-from .driving import (
-    EXIT_INTERRUPTED,
-    LOG_NAME,
-    _fresh_state,
-    closed_positions,
-    drive,
-    release,
-    run_summary,
-    say_unwritten,
-)
+from .driving import EXIT_INTERRUPTED, LOG_NAME, say_unwritten
 from .loader import switched_off_by_env
-from .logs import RUN
-from .outcomes import outcomes
 from .parallel import Runs
-from .progress import Progress, ProgressBar, RunsProgress
+from .progress import RunsProgress
 from .report_files import write_json
-from .run_notes import traded_notes
 
 EXIT_DID_NOTHING = 3
-
-
-@dataclass(frozen=True)
-class Replay:
-    """What every run of a comparison shares: the configuration, the bars (``base``
-    their timeframe, ``timeframe`` the host's), the report folder and the summary's
-    extra fields."""
-
-    config: HostConfig
-    series: Mapping[str, Sequence[Bar]]
-    base: str
-    timeframe: str
-    report: Path
-    extra: Mapping[str, Any]
-    progress: bool = True  # progress on stderr (one display for a comparison's runs)
-    #: trade from this time on: the bars before it are the plugins' history, as a live
-    #: run's past is (the held-out part of ``--split``, whose indicators warm up on the
-    #: part before it instead of starting cold)
-    trade_from: datetime | None = None
-
-
-def one_run(
-    replay: Replay,
-    label: str,
-    *,
-    without: Sequence[str] = (),
-    with_: Sequence[str] = (),
-    entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None,
-    progress: Progress | None = None,
-) -> RunResult:
-    """One replay, with the plugins ``without`` disabled, those in ``with_`` running, and
-    ``entries`` (when given) opened instead of the strategies' orders; each run in its
-    own state folder. Progress goes to ``progress``, else to a bar of its own when the
-    replay shows progress."""
-    state = _state_folder(label)
-    cfg = _fresh_state(replay.config, replay.report, state)
-    cfg = dataclasses.replace(cfg, run_name=label, own_run=label in OWN_RUNS)
-    for name in without:
-        cfg = appmod.without_plugin(cfg, name)
-    for name in with_:
-        cfg = appmod.with_plugin(cfg, name)
-    started = time.perf_counter()
-    app = appmod.build_sim_app(
-        cfg,
-        replay.series,
-        base_timeframe=replay.base,
-        timeframe=replay.timeframe,
-        entries=entries,
-        resume_from=replay.trade_from,
-    )
-    if progress is None and replay.progress:
-        progress = ProgressBar(label.replace("_", " "))
-    stats = event_loop.run(drive(app, progress=progress))
-    closed = closed_positions(app, stats)
-    still_open = app.broker.positions()
-    quotes = {s: q for s in {t.symbol for t in still_open} if (q := app.broker.quote(s))}
-    trades = outcomes(stats.entries, stats.closes, closed, still_open, quotes)
-    seconds = round(time.perf_counter() - started, 2)
-    # the data's notes on the bars this run trades (a held-out part's, not the whole file's)
-    said = traded_notes(replay.series, replay.base, replay.trade_from)
-    extra = {**replay.extra, "run": label, "seconds": seconds}
-    extra["host_notes"] = [*replay.extra.get("host_notes", ()), *said]
-    summary = run_summary(app, stats, extra, trades)
-    release(app)
-    return RunResult(
-        label=label,
-        stats=stats,
-        closed=closed,
-        trades=trades,
-        summary=summary,
-        start_balance=app.start_balance,
-        start=replay.trade_from or min(b[0].time for b in replay.series.values() if b),
-        # what the charts read; plain lists, so a run may come back from a worker process
-        recorder=app.recorder,
-        until=app.clock.now(),
-    )
-
-
-#: The runs that are their command's own (``hookspecs.RunView.own_run``): a run's or a
-#: replay's, and an A/B's full run (which ``hostapp run`` takes from its own). A sweep's
-#: runs are labelled as the A/B's baseline and same-entries runs are.
-OWN_RUNS = frozenset({"run", "full"})
-
-
-def _state_folder(label: str) -> str:
-    return "state" if label == "run" else f"state-{label}"
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a comparison or a sweep, as a worker process gets it (see
-    :func:`one_run` for the fields it shares)."""
-
-    label: str
-    without: tuple[str, ...] = ()
-    with_: tuple[str, ...] = ()
-    entries: Mapping[tuple[datetime, str], Sequence[OrderRequest]] | None = None
-    #: plugin settings changed for this run: ``("NAME.KEY", value)`` (a sweep's)
-    settings: tuple[tuple[str, Any], ...] = ()
-    #: a folder under the replay's report for this run's state (runs of a sweep)
-    folder: str = ""
-    #: keep the run's state folder afterwards (a sweep's hundreds of runs do not)
-    keep_state: bool = True
-
-
-def execute(replay: Replay, spec: RunSpec, progress: Progress | None) -> RunResult:
-    """``spec`` run on ``replay``: what :class:`hostapp.parallel.Runs` calls, here or in
-    a worker."""
-    config = with_settings(replay.config, spec.settings) if spec.settings else replay.config
-    report = replay.report / spec.folder if spec.folder else replay.report
-    replay = dataclasses.replace(replay, config=config, report=report, progress=False)
-    # its log lines name it: the runs replay the same bars, and say the same things
-    named = RUN.set(f"{spec.folder}/{spec.label}" if spec.folder else spec.label)
-    try:
-        run = one_run(
-            replay,
-            spec.label,
-            without=spec.without,
-            with_=spec.with_,
-            entries=spec.entries,
-            progress=progress,
-        )
-    finally:
-        RUN.reset(named)
-    if not spec.keep_state:
-        shutil.rmtree(report if spec.folder else report / _state_folder(spec.label), True)
-    return run
 
 
 def compare_runs(

@@ -1,5 +1,5 @@
 """The A/B's report on the terminal: the side-by-side table and the plugins' and the
-host's sentences under it (:func:`hostapp.ab.replay_compare` and the comparison ``hostapp
+host's sentences under it (:func:`hostapp.ab.compare_command` and the comparison ``hostapp
 run`` ends with print it through :func:`print_comparison`).
 
 The sentences are printed as plain text, not rich markup: they are the plugins' own words

@@ -164,7 +164,7 @@ class HostConfig:
     defaults_only: bool = False
     #: Which run of its command this configuration runs (``hookspecs.RunView``): the
     #: summary's ``run`` name, and whether it is the command's own run (an A/B's baseline
-    #: and same-entries runs and a sweep's runs are not). Not keys: ``hostapp.ab`` sets them.
+    #: and same-entries runs and a sweep's runs are not). Not keys: ``hostapp.ab_runs`` sets them.
     run_name: str = "run"
     own_run: bool = True
 

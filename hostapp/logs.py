@@ -25,7 +25,7 @@ _HANDLER_NAME = "hostapp.logs"
 
 
 #: The run whose records are being logged, in a command of several (an A/B's, a sweep's:
-#: :func:`hostapp.ab.execute` sets it); None in a command of one.
+#: :func:`hostapp.ab_runs.execute` sets it); None in a command of one.
 RUN: ContextVar[str | None] = ContextVar("hostapp_run", default=None)
 
 

@@ -209,12 +209,12 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         problems = _live_report(report, summary)
         print(f"log: {report / LOG_NAME}")
         return say_unwritten(problems, _exit_code(summary["interrupted"]))
-    from . import ab
+    from . import ab, ab_runs
 
     clock = stub_note(series, base, config.host.timeframe, bar_zone(config), by="[host] bar_clock")
     extra["host_notes"] = [*notes, *filter(None, [clock])]
-    replay = ab.Replay(config, series, base, config.host.timeframe, report, extra)
-    run = ab.one_run(replay, "run")
+    replay = ab_runs.Replay(config, series, base, config.host.timeframe, report, extra)
+    run = ab_runs.one_run(replay, "run")
     summary, problems, saved = _results_then_charts(replay, run)
     print(summary_table(summary))
     compared: dict[str, Any] | None = None
@@ -274,7 +274,7 @@ def replay_command(args: argparse.Namespace) -> int:
 
 
 def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
-    from . import ab
+    from . import ab, ab_runs
     from .market.csvdata import CsvError
 
     config = load_config(args.config)
@@ -321,7 +321,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     if trade_from is not None:
         check_trade_from(series, trade_from)
         extra["host_notes"].append(history_note(series, trade_from))
-    replay = ab.Replay(config, series, base, tf, report, extra, trade_from=trade_from)
+    replay = ab_runs.Replay(config, series, base, tf, report, extra, trade_from=trade_from)
     try:
         if sweeps:
             from .sweep import sweep_command
@@ -338,7 +338,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         if isinstance(exc, OSError) and exc.filename is None:
             raise  # not a file: a reader gone (BrokenPipeError), a connection
         return say_unwritten([f"the report in {report} is incomplete: {_unwritten(exc)}"], 0)
-    run = ab.one_run(replay, "run")
+    run = ab_runs.one_run(replay, "run")
     summary, problems, saved = _results_then_charts(replay, run)
     out = sys.stderr if args.json else sys.stdout
     if args.json:

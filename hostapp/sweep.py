@@ -29,18 +29,9 @@ from typing import Any
 
 from hookspecs import Bar, ConfigError
 
-from .ab import (
-    EXIT_DID_NOTHING,
-    Replay,
-    RunResult,
-    RunSpec,
-    check_plugins,
-    entry_script,
-    execute,
-    plugin_exists,
-    preflight,
-)
-from .compare import build_report, idle_reason
+from .ab import EXIT_DID_NOTHING, check_plugins, plugin_exists, preflight
+from .ab_runs import Replay, RunSpec, execute
+from .compare import RunResult, build_report, entry_script, idle_reason
 from .compare_notes import notes, warnings
 from .driving import EXIT_INTERRUPTED, LOG_NAME
 from .parallel import Handle, Runs

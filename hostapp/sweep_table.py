@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .ab import Replay
+from .ab_runs import Replay
 from .compare import PAIRED_ROWS, ROWS, fmt
 from .config import HostConfig
 
@@ -62,7 +62,7 @@ class Row:
     notes: list[str] = field(default_factory=list)
     #: The plugins' warnings about the runs' figures (:func:`hostapp.compare_notes.warnings`).
     warnings: list[str] = field(default_factory=list)
-    #: Why the plugin under test did nothing in the row's run (:func:`hostapp.ab.idle_reason`),
+    #: Why the plugin under test did nothing in the row's run (:func:`hostapp.compare.idle_reason`),
     #: ``None`` when it acted: a sweep in which every row is idle shows nothing.
     idle: str | None = None
     #: The settings the run used, by ``NAME.KEY``: what each plugin's report said under
