@@ -19,17 +19,9 @@ from typing import Any
 
 from hookspecs import ActionResult, BrokerError, ResultCode
 
+from .mt5_awaiting import Awaiting, annotated
 from .mt5_convert import as_dict, error_code, last_error
-from .mt5_resolve import (
-    HISTORY_MARGIN,
-    WINDOW_SLACK,
-    Fill,
-    Footprint,
-    claim_deals,
-    find_deals,
-    find_in_positions,
-    still_waiting,
-)
+from .mt5_resolve import WINDOW_SLACK, Fill, Footprint
 from .mt5_retcodes import (
     AUTO_TRADING_DISABLED,
     CLIENT_DISABLES_AT,
@@ -52,11 +44,6 @@ log = logging.getLogger(__name__)
 Tick = Mapping[str, Any]
 #: A request dict, or a refusal decided before sending (stops, freeze level…).
 Prepared = dict[str, Any] | ActionResult
-#: Seconds between two looks at the server's records while an outcome is unknown.
-POLL_SECONDS = 0.5
-#: Fills read from the positions whose deals are still looked for in the history, and
-#: operations of unknown outcome whose deals may still land.
-MAX_UNCLAIMED = 20
 EXECUTION_NAMES = {
     EXECUTION_REQUEST: "Request",
     EXECUTION_INSTANT: "Instant",
@@ -115,7 +102,10 @@ class Operation:
 MAX_RETICKETS = 3
 
 
-class OrderSender:
+class OrderSender(Awaiting):
+    """Sends operations (:meth:`run`); an outcome it cannot tell is looked for on the
+    server by its :class:`~.mt5_awaiting.Awaiting` half."""
+
     def __init__(
         self,
         api: Any,
@@ -131,16 +121,10 @@ class OrderSender:
         self._server_now = server_now
         #: The filling policy that last worked, per symbol.
         self.fillings: dict[str, int] = {}
-        #: Deals already accounted for: none may answer for a later operation.
-        self.seen_deals: set[int] = set()
-        #: Fills read from the positions whose deals the history did not show yet.
-        self.unclaimed: list[tuple[Footprint, Fill]] = []
-        #: Deal operations whose outcome stayed unknown: their deals may land later, and
-        #: must not be taken for a later operation's (:func:`~.mt5_resolve.find_deals`).
-        self.pending: list[Footprint] = []
-        #: Operations whose outcome stayed unknown, with how many times each did: someone
-        #: must look at the terminal.
-        self.unresolved: dict[str, int] = {}
+        self.seen_deals = set()
+        self.unclaimed = []
+        self.pending = []
+        self.unresolved = {}
         #: Every tick read is shown to the server clock (see :mod:`.mt5_clock`).
         self.on_tick: Callable[[str, dict[str, Any]], None] = _ignore_tick
         #: The terminal refused an order because its Algo Trading is off (10027, -8),
@@ -252,7 +236,7 @@ class OrderSender:
                 # 10008 on a market deal names the order: only its own deals answer for it
                 placed = int(result.get("order") or 0) or None
                 footprint = replace(op.footprint, since=sent_at - WINDOW_SLACK)
-                return self._await(op, footprint, placed, message)
+                return self._await(op.label, op.settle, op.hedging, footprint, placed, message)
             if outcome in (Outcome.UNKNOWN, Outcome.PLACED):
                 self._backoff(attempt)
                 try:
@@ -264,7 +248,7 @@ class OrderSender:
                         "check the terminal before retrying",
                     )
                 if verdict is not None:
-                    return _annotated(verdict, f" (after {retcode_name(retcode)})")
+                    return annotated(verdict, f" (after {retcode_name(retcode)})")
                 if attempt < self.settings.max_attempts:
                     continue
                 return ActionResult.failure(
@@ -331,56 +315,6 @@ class OrderSender:
             log.warning("%s%s", op.label, text)
         return text
 
-    def _await(self, op: Operation, fp: Footprint, order: int | None, message: str) -> ActionResult:
-        """Look for the deal in the server's records until ``resolve_seconds`` have passed;
-        never send it again. Deals are the evidence; positions stand in while the history
-        lags; an order still waiting keeps the outcome open."""
-        waited = 0.0
-        trouble = ""
-        while True:
-            try:
-                self._claim()
-                now = self._server_now()
-                others = [p for p in self.pending if p.since >= now - HISTORY_MARGIN]
-                fill = find_deals(self.api, fp, order, self.seen_deals, now, op.hedging, others)
-                if fill is None:
-                    fill = find_in_positions(self.api, fp, op.hedging, others, order)
-                    if fill is not None:
-                        self.unclaimed.append((fp, fill))
-                        del self.unclaimed[:-MAX_UNCLAIMED]  # a history that never shows them
-                if fill is not None:
-                    self.seen_deals.update(fill.deals)
-                    return _annotated(op.settle(fill, message), "; found on the server")
-                waiting = still_waiting(self.api, fp, order)
-                trouble = ""
-            except BrokerError as exc:
-                waiting, trouble = True, f"; the records could not be re-read ({exc})"
-            if waited >= self.settings.resolve_seconds:
-                break
-            step = min(POLL_SECONDS, self.settings.resolve_seconds - waited)
-            self._sleep(step)
-            waited += step
-        state = "still waiting on the server" if waiting else "no deal, order or position"
-        self.pending.append(fp)
-        del self.pending[:-MAX_UNCLAIMED]
-        times = self.unresolved[op.label] = self.unresolved.get(op.label, 0) + 1
-        if times == 1:  # a repeat (the same close asked every cycle) is counted only
-            log.error("%s: outcome unknown after %.1f s; not re-sent", op.label, waited)
-        return ActionResult.failure(
-            ResultCode.UNKNOWN_OUTCOME,
-            f"{message}{trouble}; {state} after {waited:g} s: not sent again, it may still "
-            "execute; check the terminal (flagged for attention)",
-        )
-
-    def _claim(self) -> None:
-        """Mark the deals of fills read from the positions as accounted for, once the
-        history shows them, so they never answer for this operation."""
-        for fp, fill in list(self.unclaimed):
-            deals = claim_deals(self.api, fp, fill, self.seen_deals)
-            if deals:
-                self.seen_deals.update(deals)
-                self.unclaimed.remove((fp, fill))
-
     def _message(self, label: str, retcode: int | None, result: Mapping[str, Any]) -> str:
         text = f"{label}: {retcode_name(retcode)}"
         comment = result.get("comment")
@@ -396,7 +330,3 @@ class OrderSender:
 
 def _quoted(tick: Tick) -> bool:  # a symbol with no quote yet reads bid and ask 0
     return float(tick["bid"]) > 0 and float(tick["ask"]) > 0
-
-
-def _annotated(result: ActionResult, suffix: str) -> ActionResult:
-    return replace(result, message=result.message + suffix)
