@@ -344,10 +344,8 @@ def _no_auto_signal(host_tf: Timeframe, base: Timeframe, where: str) -> str:
             ways.append(f'set signal_timeframe = "{nearest.value}" in [plugin.dtms]')
     if Timeframe.D1.can_build_from(base):
         ways.append("trade on D1 or a finer timeframe ([host] timeframe, or replay --timeframe)")
-    ways.append(
-        'run without DTMS ([plugins] disabled = ["dtms"], or HOSTAPP_DISABLE_PLUGINS=dtms '
-        "for one run)"
-    )
+    # the host adds the environment variable when there is no plugins.toml to write it in
+    ways.append('run without DTMS ([plugins] disabled = ["dtms"])')
     data = "" if ways[1:] else cannot
     return (
         f'{where} timeframes = "auto": DTMS watches trades on the host\'s {host_tf.value} '
