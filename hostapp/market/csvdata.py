@@ -119,10 +119,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, timezone, tzinfo
+from functools import partial
 from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo
 
+from .csvbars import BarError, bar_lines, checked_bar, with_lines_like_it
 from .csvclocks import histdata_mt, own_clock_note
 from .csvdukascopy import DUKASCOPY_INDEX, load_dukascopy
 from .csvexports import (
@@ -147,11 +149,9 @@ from .csvrows import (
     OHLC,
     CsvError,
     Previous,
-    bar_lines,
     cell,
     check_order,
     check_spread_unit,
-    checked_bar,
     decimals,
     file_date_order,
     looks_like_time,
@@ -209,7 +209,11 @@ def load_csv(
     with bar_lines() as lines:
 
         def load(rows: Rows) -> list[Bar]:
-            return _load(path, rows, kind, symbol_info, zone, unread, mended)
+            try:
+                return _load(path, rows, kind, symbol_info, zone, unread, mended)
+            except BarError as refused:  # named with the other lines of its fault
+                again = partial(_load, path, rows, kind, symbol_info, zone, [], Mended())
+                raise with_lines_like_it(refused, again) from None
 
         def restart() -> None:  # a failed pass counted some: the next one counts all
             unread.clear()

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from hookspecs import Bar
 
+from .csvbars import checked_bar
 from .csvheader import columns
-from .csvrows import OHLC, CsvError, Previous, check_order, checked_bar, number, ohlc
+from .csvrows import OHLC, CsvError, Previous, check_order, number, ohlc
 
 #: the first header cells of its layout
 DUKASCOPY_INDEX = ("gmt time", "local time")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hookspecs import Bar, SymbolInfo
 
+from .csvbars import checked_bar
 from .csvdates import DateOrder
 from .csvheader import columns
 from .csvrows import (
@@ -22,7 +23,6 @@ from .csvrows import (
     Previous,
     cell,
     check_order,
-    checked_bar,
     decimals,
     file_date_order,
     in_zone,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hookspecs import Bar
 
+from .csvbars import checked_bar
 from .csvdates import DateOrder
 from .csvheader import columns
 from .csvrows import (
@@ -25,7 +26,6 @@ from .csvrows import (
     Previous,
     cell,
     check_order,
-    checked_bar,
     file_date_order,
     in_zone,
     number,

@@ -26,8 +26,9 @@ from datetime import datetime, timedelta
 
 from hookspecs import Bar
 
+from .csvbars import bar_lines
 from .csvmend import Mended, Rows, without_repeats
-from .csvrows import CsvError, UnsortedError, bar_lines
+from .csvrows import CsvError, UnsortedError
 
 #: the layout's loader of rows (the header's first, as in the file): their bars, or an
 #: :class:`~.csvrows.UnsortedError` at the first time before the one read before it

@@ -1,9 +1,9 @@
 """The cells of a bar file and the checks every format's loader shares.
 
 :mod:`.csvdata` detects a file's format and reads the generic one; :mod:`.csvexports`
-reads what other tools export. Both go through these functions, so a bad number, a high
-below the low or unsorted times read the same whatever wrote the file: a
-:class:`CsvError` naming the file and the line.
+reads what other tools export. Both go through these functions (and make their bars with
+:mod:`.csvbars`), so a bad number or unsorted times read the same whatever wrote the
+file: a :class:`CsvError` naming the file and the line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timezone, tzinfo
 from pathlib import Path
 
-from hookspecs import Bar, DataError, SymbolInfo
+from hookspecs import Bar, SymbolInfo
 from hookspecs.timeframes import epoch_seconds
 
 from .csvdates import (
@@ -56,17 +56,6 @@ def number(path: str | Path, line: int, name: str, text: str) -> float:
 
 
 OHLC = ("open", "high", "low", "close")
-#: the highest price read: far above any market's quote (bitcoin in Iranian rials is about
-#: 10^10), far below what overflows the statistics of a run (their squares pass 10^308
-#: from 10^154)
-MAX_PRICE = 1e18
-#: why a price at or below zero is refused, and what to do (WTI's futures closed at
-#: -37.63 on 2020-04-20): positions are sized, and R and drawdowns measured, on prices
-#: above zero
-NOT_POSITIVE = (
-    "hostapp replays positive prices only; a series that went to or below zero needs a "
-    "constant added to every price, or those rows cut out"
-)
 #: a bar's open, high, low and close
 Ohlc = tuple[float, float, float, float]
 
@@ -153,60 +142,30 @@ def looks_like_time(text: str) -> bool:
     return False
 
 
-def checked_bar(
-    path: str | Path,
-    line: int,
-    time: datetime,
-    prices: Ohlc,
-    volume: float,
-    spread: float,
-) -> Bar:
-    """A :class:`~hookspecs.Bar` of a file's line, its values checked first; its line is
-    told to :func:`bar_lines` when that listens."""
-    o, h, low, c = prices
-    for name, value in zip(OHLC, prices, strict=True):
-        if value <= 0:
-            raise CsvError(path, line, f"{name} {value:g} is not a positive price: {NOT_POSITIVE}")
-        if value > MAX_PRICE:
-            raise CsvError(
-                path, line, f"{name} {value:g} is not a price: above {MAX_PRICE:g}, which no "
-                "market quotes (a slip of the exponent?)",
-            )  # fmt: skip
-    if h < low:
-        raise CsvError(path, line, f"high {h:g} is below low {low:g}")
-    if h < max(o, c):
-        raise CsvError(path, line, f"high {h:g} is below open {o:g} or close {c:g}")
-    if low > min(o, c):
-        raise CsvError(path, line, f"low {low:g} is above open {o:g} or close {c:g}")
-    if volume < 0:
-        raise CsvError(path, line, f"volume {volume:g} is negative")
-    if spread < 0:
-        raise CsvError(path, line, f"spread {spread:g} is negative")
-    try:
-        bar = Bar(time, o, h, low, c, volume, spread)
-    except DataError as exc:  # pragma: no cover - the checks above come first
-        raise CsvError(path, line, str(exc)) from None
-    listening = _LINES.get()
-    if listening is not None:
-        listening.append(line)
-    return bar
-
-
-#: the lines of the bars :func:`checked_bar` makes inside :func:`bar_lines`
-_LINES: ContextVar[list[int] | None] = ContextVar("bar_lines", default=None)
+#: the bars refused inside :func:`surveying`: the line, the kind of fault, the refusal
+Survey = list[tuple[int, str, str]]
+_SURVEY: ContextVar[Survey | None] = ContextVar("survey", default=None)
 
 
 @contextmanager
-def bar_lines() -> Iterator[list[int]]:
-    """The line of each bar :func:`checked_bar` makes inside the block, in the order made.
-    The loaders return bars, which carry no line; a check across bars (a spike,
-    :mod:`.csvspikes`) still names the lines it is about."""
-    lines: list[int] = []
-    token = _LINES.set(lines)
+def surveying() -> Iterator[Survey]:
+    """Inside the block a loader reads a file past its faults: a bar's values that are
+    refused (:func:`~.csvbars.checked_bar`) are listed (:data:`Survey`) instead of raised,
+    and times out of order (:func:`check_order`) are read as they stand. Only a file
+    already refused is read so, once more, for the refusal to say how many lines share
+    its fault and where (:mod:`.csvbars`, :mod:`.csvorder`): named alone, the first of
+    125 bad lines had a trader fix it and rerun for the next, 125 times."""
+    found: Survey = []
+    token = _SURVEY.set(found)
     try:
-        yield lines
+        yield found
     finally:
-        _LINES.reset(token)
+        _SURVEY.reset(token)
+
+
+def survey() -> Survey | None:
+    """The list :func:`surveying` keeps, inside its block; else ``None``."""
+    return _SURVEY.get()
 
 
 def point_of(symbol_info: SymbolInfo | None, digits: int) -> float:
@@ -305,6 +264,8 @@ def check_order(
         later = time.astimezone(zone).replace(fold=1).astimezone(UTC)
         if later > earlier:
             time = later
+    if time <= earlier and _SURVEY.get() is not None:
+        return time  # a survey reads on: it tells every place the times go wrong
     if time == earlier:
         why = "one of the two rows must go"
         if not isinstance(zone, timezone) and str(zone) != NEW_YORK_CLOSE:
