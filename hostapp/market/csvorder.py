@@ -12,7 +12,9 @@ loader; :func:`bars_in_order` returns the bars oldest first:
   both lines, as which of them is right is not for the replay to guess (back by less
   than an hour, it may be the hour a clock repeats as summer time ends, which the
   refusal names ``--data-tz`` for); one that goes back to a time never read is refused
-  as unsorted.
+  as unsorted, at the first line whose time goes against the way most of the file's
+  rows go (a file newest first, with a few rows out of place deep inside, is refused at
+  those rows, not at its second line), naming the others that do (:func:`_out_of_order`).
 
 A file in time order pays nothing for the rest: the rows are compared only once a time
 has gone backwards.
@@ -23,12 +25,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from hookspecs import Bar
 
-from .csvbars import bar_lines
+from .csvbars import bar_lines, more_lines
 from .csvmend import Mended, Rows, without_repeats
-from .csvrows import CsvError, UnsortedError
+from .csvrows import CsvError, UnsortedError, surveying
 
 #: the layout's loader of rows (the header's first, as in the file): their bars, or an
 #: :class:`~.csvrows.UnsortedError` at the first time before the one read before it
@@ -62,7 +65,9 @@ def bars_in_order(
         except _Unordered as again:
             failed = again
     restart()
-    raise _a_time_twice(path, head, load, failed) or failed.shown
+    raise (
+        _a_time_twice(path, head, load, failed) or _out_of_order(path, unique, load) or failed.shown
+    )
 
 
 def _as_written_or_reversed(
@@ -131,3 +136,38 @@ def _line_of(rows: Rows, time: datetime, load: Load) -> int | None:
             return None
     i = bisect_left([b.time for b in bars], time)
     return lines[i] if i < len(bars) and bars[i].time == time else None
+
+
+def _out_of_order(path: str, rows: Rows, load: Load) -> CsvError | None:
+    """The refusal of rows out of time order, at the first line whose time goes the
+    wrong way and naming the others: the file read once more, surveyed
+    (:func:`~.csvrows.surveying`). The way is the one most of the file's rows go: a file
+    written newest first, 17,000 rows of it in order but 10 out of place, is refused at
+    those 10, not at its second line, where the times first go back. ``None`` when the
+    rows cannot be read so (another fault stops them)."""
+    with surveying(), bar_lines() as lines:
+        try:
+            bars = load(rows)
+        except CsvError:
+            return None
+    times = [b.time for b in bars]
+    steps = [(b > a) - (b < a) for a, b in pairwise(times)]  # +1 on, -1 back, 0 the same
+    newest_first = steps.count(-1) > steps.count(1)
+    wrong = [i + 1 for i, step in enumerate(steps) if step != (-1 if newest_first else 1)]
+    if not wrong:
+        return None
+    first, *others = wrong
+    time, earlier = times[first].isoformat(), times[first - 1].isoformat()
+    if steps[first - 1] == 0:
+        said = f"time {time} is the previous line's too, with other values (one row must go)"
+    elif newest_first:
+        said = (
+            f"time {time} is after the previous line's {earlier} in a file written newest "
+            "first (rows must be sorted one way, newest or oldest first)"
+        )
+    else:
+        said = (
+            f"time {time} is before the previous line's {earlier} (rows must be sorted "
+            "oldest first)"
+        )
+    return CsvError(path, lines[first], said + more_lines([lines[i] for i in others]))

@@ -84,7 +84,8 @@ def test_a_newest_first_file_is_read_reversed(tmp_path: Path) -> None:
     bars = load_csv(write_text(tmp_path, HEADER + "".join(reversed(good))))
     assert bars == load_csv(write_text(tmp_path, HEADER + "".join(good), "sorted.csv"))
     mixed = [good[4], good[3], good[1], good[2], good[0]]  # newest first but for one swap
-    with pytest.raises(CsvError, match=r"data\.csv:3: time .* is before the previous line's"):
+    swap = r"data\.csv:5: time .* is after the previous line's .* in a file written newest first"
+    with pytest.raises(CsvError, match=swap):  # the swap's lines 4 and 5, not line 3
         load_csv(write_text(tmp_path, HEADER + "".join(mixed)))
 
 

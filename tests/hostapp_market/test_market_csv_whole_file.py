@@ -1,8 +1,9 @@
 """A refusal of a real file says all a trader needs to fix it in one go: a high or low off
 the open or close by float noise alone is read (yfinance's split-adjusted prices), the
-values of a refused line are written with the digits that show them apart, and the other
-lines with the same fault are counted and named; through the real command, one line,
-exit 2."""
+values of a refused line are written with the digits that show them apart, the other
+lines with the same fault are counted and named, and times out of order are named where
+they go against the file's way (a file newest first refused at its rows out of place,
+not at its second line); through the real command, one line, exit 2."""
 
 from __future__ import annotations
 
@@ -128,3 +129,45 @@ def test_the_count_stops_at_a_line_of_another_fault_and_says_so(tmp_path: Path) 
         CsvError, match=r"data\.csv:4: low .*; and at least 1 more line like it: 7$"
     ):
         load_csv(write_text(tmp_path, text))
+
+
+def _bitfinex(hours: int, first: int) -> str:
+    """Bitfinex's hourly history as it writes it, newest first, with the eleven rows from
+    hour ``first`` on out of order as in its BTCUSD file of November 2017 (lines 14371 to
+    14380): the five later hours each placed after one of the six earlier ones."""
+    start = datetime(2017, 11, 11, 12, tzinfo=UTC)
+    earlier, later = range(first, first + 6), range(first + 6, first + 11)
+    mixed = [h for pair in zip(earlier, [*later, None], strict=True) for h in pair if h is not None]
+    order = [*range(first), *mixed, *range(first + 11, hours)]
+    rows = [
+        f"{start + timedelta(hours=h):%Y-%m-%d %H:%M},BTCUSD,{6000 + h},{6010 + h},{5990 + h},"
+        f"{6005 + h},1.5,9000"
+        for h in reversed(order)
+    ]
+    return "Date,Symbol,Open,High,Low,Close,VolumeFrom,VolumeTo\n" + "\n".join(rows) + "\n"
+
+
+def test_a_newest_first_file_is_refused_where_its_rows_are_out_of_order(tmp_path: Path) -> None:
+    """It was refused at line 3, as if the file had to be oldest first, though a file
+    newest first is read reversed: its ten rows out of place were left to find."""
+    write_text(tmp_path, _bitfinex(60, 20), "bitfinex-1h-btc-usd.csv")
+    proc = hostapp(tmp_path, "replay", "--report", "r", "bitfinex-1h-btc-usd.csv")
+    assert one_error_line(proc) == (
+        "hostapp: bitfinex-1h-btc-usd.csv:32: time 2017-11-12T18:00:00+00:00 is after the "
+        "previous line's 2017-11-12T13:00:00+00:00 in a file written newest first (rows must "
+        "be sorted one way, newest or oldest first); and 4 more lines like it: 34, 36, 38, 40"
+    )
+
+
+def test_an_oldest_first_file_names_each_place_its_times_go_back(tmp_path: Path) -> None:
+    rows = _gold_rows(30)
+    rows[9], rows[10] = rows[10], rows[9]
+    rows[20], rows[21] = rows[21], rows[20]
+    text = "time,open,high,low,close\n" + "\n".join(rows) + "\n"
+    with pytest.raises(CsvError) as refused:
+        load_csv(write_text(tmp_path, text))
+    assert str(refused.value).endswith(
+        "data.csv:12: time 2013-01-01T09:00:00+00:00 is before the previous line's "
+        "2013-01-01T10:00:00+00:00 (rows must be sorted oldest first); and 1 more line like "
+        "it: 23"
+    )
