@@ -14,7 +14,9 @@ way. These are read (one form per file):
   refused, as is one with dates of both kinds.
 
 The time of day may have a one-digit hour (``0:05``, as Excel writes it) and ``AM`` or
-``PM``. Whatever is not one of these forms is left as it is, for ISO 8601 to judge.
+``PM``, or be an hour alone with them after a dash (``2019-10-17 09-AM``, as
+CryptoDataDownload's older hourly files write it). Whatever is not one of these forms is
+left as it is, for ISO 8601 to judge.
 
 A date written as an eight-digit number, ``20240102`` (or ``20240102.0``, as pandas writes
 a column of whole numbers that has a gap), as exchanges and data vendors write it, is
@@ -48,6 +50,9 @@ _COMPACT_NUMBER = re.compile(r"\d{8}(?:\.0+)?")
 #: the years an eight-digit number is read as a date in: beyond them it is no market's
 _COMPACT_YEARS = range(1900, 2101)
 _CLOCK = re.compile(r"[ T](\d{1,2}):(\d{2})(:\d{2}(?:\.\d+)?)?(?:\s*([AaPp])[Mm])?(.*)")
+#: an hour and AM or PM alone, after a dash: CryptoDataDownload's older hourly files
+#: (``2019-10-17 09-AM``)
+_HOUR_DASH = re.compile(r" (\d{1,2})-([AaPp][Mm])")
 
 #: the forms a time may take, for error messages
 TIME_FORMS = (
@@ -91,6 +96,9 @@ def as_iso(text: str, order: DateOrder | None = None) -> str:
 
 def _clock(rest: str) -> str:
     """The time after a rewritten date, with a two-digit, 24-hour hour."""
+    hour_only = _HOUR_DASH.fullmatch(rest)
+    if hour_only is not None:
+        rest = f" {hour_only[1]}:00 {hour_only[2]}"
     m = _CLOCK.fullmatch(rest)
     if m is None:
         return rest  # no time (midnight), or not one: ISO 8601 judges it

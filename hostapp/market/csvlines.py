@@ -102,15 +102,18 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
 
 #: Excel's first line naming the delimiter (``sep=,``, ``sep=;``), which it writes and reads
 _SEP_LINE = re.compile(r"sep=(?P<delimiter>[,;\t|])", re.IGNORECASE)
-#: a lone web address before the header: CryptoDataDownload's files start with theirs
-_URL_LINE = re.compile(r"(?:https?://|www\.)[^\s,;]+", re.IGNORECASE)
+#: a web address, a cell of a line before the header: CryptoDataDownload's files start
+#: with theirs, alone or (its older files) after ``Timestamps are UTC timezone``
+_URL = re.compile(r"(?:https?://|www\.)[^\s,;]+", re.IGNORECASE)
 
 
 def _preamble(lines: list[str]) -> str | None:
     """Blank out the lines some files have before their header (``lines`` is changed,
-    so the line numbers after stay the file's): Excel's ``sep=,`` and a web address, as
-    CryptoDataDownload starts its files with ``https://www.CryptoDataDownload.com``. The
-    delimiter a ``sep=`` line names, else ``None``."""
+    so the line numbers after stay the file's): Excel's ``sep=,`` and a line with a web
+    address for a cell, as CryptoDataDownload starts its files with
+    ``https://www.CryptoDataDownload.com`` (its older ones with ``Timestamps are UTC
+    timezone,https://www.CryptoDataDownload.com``): no header has one. The delimiter a
+    ``sep=`` line names, else ``None``."""
     told = None
     for i, text in enumerate(lines[:3]):
         line = text.strip()
@@ -119,7 +122,7 @@ def _preamble(lines: list[str]) -> str | None:
         sep = _SEP_LINE.fullmatch(line)
         if sep is not None and told is None:
             told = sep["delimiter"]
-        elif _URL_LINE.fullmatch(line.rstrip(",;")) is None:
+        elif not any(_URL.fullmatch(cell.strip()) for cell in re.split(r"[,;\t]", line)):
             break
         lines[i] = ""
     return told

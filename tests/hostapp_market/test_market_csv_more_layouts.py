@@ -65,6 +65,25 @@ def test_cryptodatadownload_without_its_address_line_reads_the_same(tmp_path: Pa
     assert load_csv(with_url) == load_csv(without)
 
 
+def test_cryptodatadownload_older_layout_with_its_note_and_hours_am_pm(tmp_path: Path) -> None:
+    """Its older files open with a note before the web address and write the hour alone
+    (``09-AM``): it was refused as a header missing its columns, the note's line quoted."""
+    text = (
+        "Timestamps are UTC timezone,https://www.CryptoDataDownload.com\n"
+        "date,symbol,open,high,low,close,volume_btc,volume\n"
+        "2019-10-17 01-PM,BTCUSD,8060,8070,8050,8065,3.5,28227.5\n"
+        "2019-10-17 12-PM,BTCUSD,8051,8066,8040,8060,2.5,20150\n"
+        "2019-10-17 11-AM,BTCUSD,8035.88,8056.83,8021.23,8051,61.25,492394.56\n"
+    )
+    midnight = text.replace("2019-10-17 12-PM", "2019-10-17 12-AM", 1)
+    bars = load_csv(write(tmp_path, text))
+    hours = datetime(2019, 10, 17, 11, tzinfo=UTC), datetime(2019, 10, 17, 12, tzinfo=UTC)
+    assert [b.time for b in bars] == [*hours, datetime(2019, 10, 17, 13, tzinfo=UTC)]
+    assert bars[0].close == 8051
+    with pytest.raises(CsvError, match=r"data\.csv:4: time 2019-10-17T00:00:00\+00:00 is "):
+        load_csv(write(tmp_path, midnight))  # 12 AM is midnight: out of place there
+
+
 def test_gemini_unix_timestamp_is_the_time_over_its_date_text(tmp_path: Path) -> None:
     text = (
         "Unix Timestamp,Date,Symbol,Open,High,Low,Close,Volume\n"
