@@ -82,19 +82,37 @@ _ASSET_VOLUME = re.compile(r"vol(?:ume)?(?:[ _]+\(?|\()(?P<asset>[a-z0-9]+)\)?")
 _NOT_BASE = frozenset({"ma", "sma", "ema", "currency", "quote"})
 
 
+#: CryptoCompare's name of the base asset's volume (``volumefrom``: the amount of the
+#: pair's "from" symbol traded, BTC of BTC/USD; its ``volumeto`` is the quote's), which
+#: the files written from its API keep (Bitfinex's hourly history: ``VolumeFrom``)
+_FROM_VOLUME = "volumefrom"
+
+
 def base_volume(header: list[str]) -> str | None:
     """The column read as the volume of a header without one named ``volume``: the first
     named for an asset (``Volume BTC`` before ``Volume USDT``), as the files that name
     their volumes so (CryptoDataDownload's, Bitstamp's) write the base asset's first, and
     the base asset's is the volume a bar's volume is everywhere else (Binance's klines,
-    ccxt). ``None`` when the header has a ``volume`` or no such column."""
+    ccxt); or CryptoCompare's ``VolumeFrom``, the base asset's by its API's definition.
+    ``None`` when the header has a ``volume`` or no such column."""
     if any(h.lower() == "volume" for h in header):
         return None
     for name in header:
+        if _letters(name) == _FROM_VOLUME:
+            return name
         found = _ASSET_VOLUME.fullmatch(name.lower())
         if found is not None and found["asset"] not in _NOT_BASE:
             return name
     return None
+
+
+def base_volume_why(name: str) -> str:
+    """Why :func:`base_volume` read column ``name`` as the volume, for the run's notes."""
+    if _letters(name) == _FROM_VOLUME:
+        return "CryptoCompare's volume of the base asset; its VolumeTo is the quote's"
+    return (
+        "the first one named for an asset is read, the base asset's in the files that write them so"
+    )
 
 
 def _letters(name: str) -> str:

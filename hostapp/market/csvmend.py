@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .csvheader import base_volume_why
+
 Rows = list[tuple[int, list[str]]]
 
 #: what a missing price is written as: Yahoo's ``null``, pandas' ``NaN``
@@ -92,9 +94,8 @@ class Mended:
             )
         if self.volume_from is not None:
             said.append(
-                f"the volume is column {self.volume_from!r} (no column is named volume: the "
-                "first one named for an asset is read, the base asset's in the files that "
-                "write them so)"
+                f"the volume is column {self.volume_from!r} (no column is named volume: "
+                f"{base_volume_why(self.volume_from)})"
             )
         if self.reversed_lines is not None:
             first, last = self.reversed_lines

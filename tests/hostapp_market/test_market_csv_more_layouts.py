@@ -84,6 +84,27 @@ def test_cryptodatadownload_older_layout_with_its_note_and_hours_am_pm(tmp_path:
         load_csv(write(tmp_path, midnight))  # 12 AM is midnight: out of place there
 
 
+def test_cryptocompare_volumefrom_is_the_base_volume(tmp_path: Path) -> None:
+    """Bitfinex's hourly history keeps CryptoCompare's names: ``VolumeFrom`` is the base
+    asset's volume (BTC of BTC/USD), ``VolumeTo`` the quote's. Neither was read: the bars
+    had no volume, and DTMS's volume signal none to read."""
+    text = (
+        "Date,Symbol,Open,High,Low,Close,VolumeFrom,VolumeTo\n"
+        "2019-07-04 01:00,BTCUSD,11849.99,11880.0,11790.01,11849.69,303.61,3589525.18\n"
+        "2019-07-04 00:00,BTCUSD,11976.42,12064.26,11812.01,11849.99,1627.53,19416056.06\n"
+    )
+    path = write(tmp_path, text)
+    left_out: list[str] = []
+    notes: list[str] = []
+    bars = load_csv(path, left_out=left_out, notes=notes)
+    assert [b.volume for b in bars] == [1627.53, 303.61]
+    assert left_out == ["Symbol", "VolumeTo"]
+    assert (
+        f"{path}: the volume is column 'VolumeFrom' (no column is named volume: CryptoCompare's "
+        "volume of the base asset; its VolumeTo is the quote's)"
+    ) in notes
+
+
 def test_gemini_unix_timestamp_is_the_time_over_its_date_text(tmp_path: Path) -> None:
     text = (
         "Unix Timestamp,Date,Symbol,Open,High,Low,Close,Volume\n"
