@@ -13,6 +13,9 @@ these are read as the symbol they name too:
   quotes a lone currency against the dollar); its crypto ``BTC-USD`` → ``BTCUSD``;
 * OANDA's ``USD_JPY`` → ``USDJPY``, and with its granularity after a space, ``EUR_USD H1``
   → ``EURUSD``; and a lower-case ``usdjpy`` → ``USDJPY``;
+* a metal's code alone, ``XAU`` (any case) → ``XAUUSD`` and ``XAG`` → ``XAGUSD``: the
+  metals are quoted in dollars, and a lone code names the ounce's price (an index of
+  that name is ``^XAU`` on Yahoo and Stooq, and stays so);
 * Stooq's ``xauusd_d`` (the period after ``_``: ``d``, ``w``, ``m``, ``h``, ``5``…) →
   ``XAUUSD``, its stocks' ``aapl_us_5`` (a market after the ticker) → ``AAPL``, and its
   indices' ``^spx_h`` (a ``^`` before the name) → ``^SPX``;
@@ -43,7 +46,7 @@ from pathlib import Path
 
 from hookspecs.settings import ConfigError
 
-from .brokers.paper_rules import CURRENCIES, currency_pair, known_rules
+from .brokers.paper_rules import CURRENCIES, METALS, currency_pair, known_rules
 from .market.csvdata import symbol_of_file
 
 #: a symbol: 1 to 64 printable ASCII characters without spaces, as brokers name them and
@@ -162,6 +165,8 @@ def _known(name: str) -> str | None:
     if known_rules(name) is not None:
         return name
     upper = name.upper()
+    if upper in METALS:  # a metal alone: its price in dollars, as gold and silver are quoted
+        upper += "USD"
     fx = _YFINANCE_FX.fullmatch(upper)
     if fx:
         upper = fx["name"] if len(fx["name"]) == 6 else f"USD{fx['name']}"

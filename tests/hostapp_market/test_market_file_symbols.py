@@ -29,6 +29,9 @@ from hostapp.file_symbols import file_symbol, renamed_note
         ("USD_JPY.csv", "USDJPY"),
         ("GBP_JPY.csv", "GBPJPY"),
         ("usdjpy.csv", "USDJPY"),
+        ("XAU.csv", "XAUUSD"),  # a metal alone: its price in dollars
+        ("xag.csv", "XAGUSD"),
+        ("^xau_d.csv", "^XAU"),  # Stooq's index of gold miners: as its name says
         ("GC=F.csv", "GC=F"),  # a future: left as written
         ("BRK-B.csv", "BRK-B"),
         ("ETH-USD.csv", "ETH-USD"),
