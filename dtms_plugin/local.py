@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -199,14 +199,21 @@ class LocalStrategy(
         # (the failure is logged), as the position is open at its broker whatever it says
         await self._register_all(host, [trade])
 
-    async def register_many(self, host: HostView, trades: Sequence[Trade]) -> None:
+    async def register_many(
+        self,
+        host: HostView,
+        trades: Sequence[Trade],
+        positions: Callable[[], Sequence[Trade]] | None = None,
+    ) -> None:
         """:meth:`on_trade_executed` for each of ``trades``, their writes in one store
-        transaction (a server's batch of registrations). A new trade whose record the
+        transaction (a server's round of registrations), the broker's positions read
+        through ``positions`` when given (the server's round reads them once for all it
+        registers). A new trade whose record the
         store could not write is not registered: forgotten here, and the StoreError (the
         store and why, a full disk say) raised, so the server answers 503 and its client
         sends it again, rather than a trade defended from memory until the next restart
         while its client was told "not registered" for good (docs/client.md)."""
-        hedges = self.unlinked_hedges(host, {t.ticket for t in trades})
+        hedges = self.unlinked_hedges(host, {t.ticket for t in trades}, positions)
         lost = await self._register_all(host, trades, hedges)
         if lost:
             for ticket in lost:

@@ -13,7 +13,7 @@ or another program's either.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -239,19 +239,24 @@ class Adopting:
         return rec
 
     def unlinked_hedges(
-        self, host: HostView, registering: Collection[int]
+        self,
+        host: HostView,
+        registering: Collection[int],
+        read: Callable[[], Iterable[Trade]] | None = None,
     ) -> dict[int, list[Trade]]:
         """:func:`unlinked_hedges` of the broker's positions now, for the registration of
         ``registering`` (tickets), which may bring back a trade whose hedge is open
         (``dtms serve`` after its store was lost: the trade's host registers it again);
         a position registered with them is a trade, never a hedge. Only a batch with a
         ticket of no record asks the broker (a client's repeat of a registration is the
-        common case: one terminal round trip each was for nothing). A broker that cannot
-        answer: none, said once per episode (the trade is registered HEALTHY, as before)."""
+        common case: one terminal round trip each was for nothing); read through
+        ``read`` when given (a server's round, which reads them once for all it
+        registers). A broker that cannot answer: none, said once per episode (the trade
+        is registered HEALTHY, as before)."""
         if all(ticket in self.records for ticket in registering):
             return {}
         try:
-            positions = host.broker.positions()
+            positions = (read or host.broker.positions)()
         except BrokerError as exc:
             meanwhile = (
                 "a trade registered now whose hedge is open starts HEALTHY, its hedge unmanaged"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .limits import MAX_BATCH_REGISTRATIONS
 from .middleware import client_error
 from .registration_answers import answer
 from .service import DtmsService
@@ -24,10 +25,6 @@ from .validation import (
     show,
 )
 from .views import registration_body
-
-#: The most registrations one request may carry; a body stays well under the 64 KiB the
-#: server accepts.
-MAX_BATCH_REGISTRATIONS = 200
 
 
 def batch_items(body: object) -> list[Any]:

@@ -60,6 +60,11 @@ MAGIC_PATTERN = f"^{_WS}(?:[+]?(?:0+|{at_most(MAX_MAGIC)})|-(?:0+|{at_most(-MIN_
 OPENED_AT_YEARS = (1970, 9999)
 MAX_TIME_CHARS = 64
 
+#: The most registrations one ``POST /dtms/trades`` may carry (a body stays well under
+#: the 64 KiB the server accepts); also the most one engine round registers
+#: (:mod:`.rounds`), so a round never does more than one such request did alone.
+MAX_BATCH_REGISTRATIONS = 200
+
 #: JSON bodies: nesting depth and the digits of one integer literal.
 MAX_DEPTH = 32
 MAX_INT_DIGITS = 40

@@ -12,6 +12,9 @@ What is counted where:
   :class:`~dtms_plugin.server.observed.ObservedHost`, where the engine reports state
   changes and executes actions;
 * evaluation latency: a histogram around each monitoring cycle (``DtmsService._cycle``);
+* registrations waiting for an engine round, and how many each round took together
+  (:mod:`~dtms_plugin.server.rounds`): a host catching up shows as a queue, and rounds
+  that take many at once are what keeps it short;
 * HTTP requests: a counter in a middleware, labelled with the route's canonical path
   (``/dtms/trade/{ticket}``, never the raw URL, so a scanner cannot blow up the series)
   and the status code.
@@ -29,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
@@ -46,6 +49,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: Seconds; monitoring cycles range from sub-millisecond (nothing open) to seconds (a
 #: slow broker), so the buckets span both.
 EVALUATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+#: Registrations per engine round: one (a lone POST) up to the API's batch maximum.
+ROUND_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 200)
 
 #: The route label of a request no route matched (404s, scanners).
 UNMATCHED = "<unmatched>"
@@ -101,6 +107,17 @@ class ServerMetrics:
             "dtms_registrations",
             "Registration requests by outcome (created, already_registered)",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.registrations_waiting = Gauge(
+            "dtms_registrations_waiting",
+            "Registrations waiting for an engine round (queued behind the one running)",
+            registry=self.registry,
+        )
+        self.registration_rounds = Histogram(
+            "dtms_registration_round_size",
+            "Registrations each engine round took together (one store transaction each)",
+            buckets=ROUND_BUCKETS,
             registry=self.registry,
         )
         self.evaluation = Histogram(

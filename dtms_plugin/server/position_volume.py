@@ -16,21 +16,47 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from hookspecs import Broker, DefensiveState
+from hookspecs import Broker, DefensiveState, Trade
 
 from .errors import EngineUnavailable, PositionConflict
 from .validation import Registration
 from .views import record_state, trade_fields
 
 
-def position_volume(broker: Broker, reg: Registration, symbol: str, log: logging.Logger) -> float:
+class BrokerPositions:
+    """The broker's open positions, read at most once, when first needed: one
+    registration round's (:mod:`.rounds`), for the volumes it takes from them and the
+    open hedges of the new trades it registers (``LocalStrategy.register_many``). Read
+    once per registration, an account of a thousand positions was read a thousand times
+    over by a round of as many registrations. On the engine thread."""
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+        self._read: list[Trade] | BaseException | None = None
+
+    def get(self) -> list[Trade]:
+        """The positions, read the first time; the broker's error raised again after a
+        read that failed (each asker handles it its own way: a 503, or none linked)."""
+        if self._read is None:
+            try:
+                self._read = list(self._broker.positions())
+            except Exception as exc:
+                self._read = exc
+        if isinstance(self._read, BaseException):
+            raise self._read
+        return self._read
+
+
+def position_volume(
+    positions: BrokerPositions, reg: Registration, symbol: str, log: logging.Logger
+) -> float:
     """The volume of the broker's open position ``reg.ticket`` on ``symbol`` (the
     broker's spelling) and ``reg.direction``; a :class:`PositionConflict` naming volume
     when it has none such, a 503 when the broker cannot say. On the engine thread."""
     try:
         # from the list, not broker.position(ticket): the paper broker's SQLite cannot
         # look up a ticket past 2**63 - 1, which no broker's position has
-        position = next((p for p in broker.positions() if p.ticket == reg.ticket), None)
+        position = next((p for p in positions.get() if p.ticket == reg.ticket), None)
     except Exception as exc:
         log.error("reading the positions from the broker failed: %r", exc)
         raise EngineUnavailable(

@@ -1,12 +1,14 @@
 """Registering trades with the server's engine: one (``POST /dtms/trade/enable``) or a
 client's batch (``POST /dtms/trades``), through the same path.
 
-Why batches go through the engine together: a client's outbox delivers up to hundreds of
-registrations per request, and one engine round trip and one store transaction each
-made the transaction and the thread hop, not the engine, the cost of draining it. Here
-a batch's registrations are checked against the store, then registered in one engine
-round trip whose writes are one store transaction; each keeps its own outcome
-(registered, already registered, or its error), in order. Idempotent by ticket: a known
+Why registrations go through the engine together: a client's outbox delivers up to
+hundreds of registrations per request, and hosts catching up send many requests at once;
+one engine round trip, one store transaction and one read of the broker's positions each
+made those, not the engine, the cost of draining them. Here the registrations of the
+requests waiting for a round (:mod:`.rounds`) are checked with the broker and against the
+store, then registered, in one engine round trip under the engine lock whose writes are
+one store transaction; each keeps its own outcome (registered, already registered, or
+its error), in order. Idempotent by ticket: a known
 ticket is reported, not registered again. A ticket whose record is CLOSED, registered
 with another opening time or entry, is a new trade (a broker that reuses tickets): the
 old record is archived first. A registration contradicting a live trade is a conflict.
@@ -14,7 +16,7 @@ old record is archived first. A registration contradicting a live trade is a con
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,17 +31,15 @@ from .errors import (
     RegistrationConflict,
     RegistrationRejected,
 )
-from .position_volume import kept_volume, position_volume
+from .position_volume import BrokerPositions, kept_volume, position_volume
 from .registration_answers import answer, closed_conflict
+from .rounds import Outcome
 from .service_parts import ServiceParts
 from .validation import FieldError, Registration, UnknownSymbol, check_not_ahead
 from .views import record_state
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
     from .replicas import Replicas
-
-#: one registration's outcome: ``(created, record)``, or why it was refused
-Outcome = tuple[bool, dict[str, Any]] | Exception
 
 
 class Registering(ServiceParts):
@@ -55,26 +55,16 @@ class Registering(ServiceParts):
     async def register_many(self, regs: Sequence[Registration]) -> list[Outcome]:
         """Each registration's outcome, in order. What is not a registration's own fault
         (the engine or the store down, a broker that cannot check a symbol) is raised
-        for the whole request."""
+        for the whole request: on one server, for every request of its round."""
         self._require_engine()
-        checked = await self.engine.run(self._with_broker_symbols(regs))
-        out: list[Outcome | None] = [c if isinstance(c, Exception) else None for c in checked]
-        ready = [(i, c) for i, c in enumerate(checked) if not isinstance(c, Exception)]
         if self.replicas is not None:
+            checked = await self.engine.run(self._with_broker_symbols(regs))
+            out: list[Outcome | None] = [c if isinstance(c, Exception) else None for c in checked]
+            ready = [(i, c) for i, c in enumerate(checked) if not isinstance(c, Exception)]
             await self._register_replicated(self.replicas, ready, out)
+            done = [o for o in out if o is not None]
         else:
-            todo = ready
-            async with self._command_lock:
-                while todo:  # a ticket twice in one batch: its second after its first
-                    first: list[tuple[int, Registration]] = []
-                    again: list[tuple[int, Registration]] = []
-                    seen: set[int] = set()
-                    for i, reg in todo:
-                        (again if reg.ticket in seen else first).append((i, reg))
-                        seen.add(reg.ticket)
-                    await self._register_round(first, out)
-                    todo = again
-        done = [o for o in out if o is not None]
+            done = await self._rounds.register(regs)
         assert len(done) == len(regs)
         for outcome in done:
             if not isinstance(outcome, Exception):
@@ -82,12 +72,51 @@ class Registering(ServiceParts):
                 self.metrics.registrations.labels(label).inc()
         return done
 
-    async def _register_round(
-        self, items: list[tuple[int, Registration]], out: list[Outcome | None]
+    async def _round(self, regs: list[Registration]) -> list[Outcome]:
+        """One engine round of the registrations of the requests it took (:mod:`.rounds`),
+        in their order: one round trip to the engine thread."""
+        return await self.engine.run(self._round_in_engine(regs))
+
+    async def _round_in_engine(self, regs: list[Registration]) -> list[Outcome]:
+        """On the engine thread, under the engine lock (no cycle between a registration's
+        check and its record): ``regs`` checked and registered, a ticket sent twice (a
+        batch's, or a client's retry beside its first try) registered second after its
+        first, as it was when each request had its own round."""
+        assert self._engine_lock is not None and self._host is not None
+        out: list[Outcome | None] = [None] * len(regs)
+        # read once for the round: a second pass only decides tickets of the first
+        positions = BrokerPositions(self._host.broker)
+        async with self._engine_lock:
+            todo = list(enumerate(regs))
+            while todo:
+                first: list[tuple[int, Registration]] = []
+                again: list[tuple[int, Registration]] = []
+                seen: set[int] = set()
+                for i, reg in todo:
+                    (again if reg.ticket in seen else first).append((i, reg))
+                    seen.add(reg.ticket)
+                await self._register_pass(first, positions, out)
+                todo = again
+        done = [o for o in out if o is not None]
+        assert len(done) == len(regs)
+        return done
+
+    async def _register_pass(
+        self,
+        items: list[tuple[int, Registration]],
+        positions: BrokerPositions,
+        out: list[Outcome | None],
     ) -> None:
+        """``items`` (no ticket twice) checked with the broker, whose ``positions`` serve
+        all of them (their volumes, the open hedges of the new ones), decided against the
+        store, and the new ones registered in one store transaction."""
+        checked = await self._with_broker_symbols([reg for _, reg in items], positions)
         create: list[tuple[int, Registration]] = []
         marked: set[int] = set()  # unregistered tickets, lifted once registered
-        for i, reg in items:
+        for (i, _), reg in zip(items, checked, strict=True):
+            if isinstance(reg, Exception):
+                out[i] = reg
+                continue
             try:
                 self._check_opened_at(reg)
                 stands, record = self._standing(reg)
@@ -105,7 +134,7 @@ class Registering(ServiceParts):
             create.append((i, reg))
         if not create:
             return
-        refused = await self.engine.run(self._register_in_engine([r for _, r in create]))
+        refused = await self._register_locked([r for _, r in create], positions.get)
         for i, reg in create:
             record = self.store.get_record(reg.ticket)
             if reg.ticket in refused:
@@ -182,16 +211,16 @@ class Registering(ServiceParts):
             ticket,
         )
 
-    async def _register_in_engine(self, regs: Sequence[Registration]) -> dict[int, Exception]:
-        """On the engine thread: ``regs`` registered with the strategy, their writes in one
-        store transaction; returns the ones refused (an unknown symbol), by ticket."""
-        assert self._engine_lock is not None
-        async with self._engine_lock:
-            return await self._register_locked(regs)
-
-    async def _register_locked(self, regs: Sequence[Registration]) -> dict[int, Exception]:
-        """:meth:`_register_in_engine` for a caller holding the engine lock (a replica's
-        consumer decides and registers with no cycle in between)."""
+    async def _register_locked(
+        self,
+        regs: Sequence[Registration],
+        positions: Callable[[], Sequence[Trade]] | None = None,
+    ) -> dict[int, Exception]:
+        """On the engine thread, the engine lock held (a round's, or a replica's consumer
+        deciding and registering with no cycle in between): ``regs`` registered with the
+        strategy, their writes in one store transaction, the broker's positions read
+        through ``positions`` when given (a round's, read once); returns the ones refused
+        (an unknown symbol), by ticket."""
         assert self._host is not None and self._strategy is not None
         refused: dict[int, Exception] = {}
         known: dict[str, bool] = {}
@@ -208,7 +237,9 @@ class Registering(ServiceParts):
         trades = [_trade(reg, now) for reg in regs if reg.ticket not in refused]
         many = getattr(self._strategy, "register_many", None)
         if many is not None:
-            await many(self._host, trades)
+            await many(
+                self._host, trades, **({} if positions is None else {"positions": positions})
+            )
         else:
             for trade in trades:
                 await self._strategy.on_trade_executed(self._host, trade)
@@ -258,15 +289,19 @@ class Registering(ServiceParts):
         return next(iter(found.values())) if len(found) == 1 else None
 
     async def _with_broker_symbols(
-        self, regs: Sequence[Registration]
+        self, regs: Sequence[Registration], positions: BrokerPositions | None = None
     ) -> list[Registration | Exception]:
         """On the engine thread (the broker's): each registration under the broker's own
         spelling of its symbol, so ``xauusd`` and ``XAUUSD`` are one trade and the engine
         finds its symbol's rules, with the broker position's volume when it sent none
         (:func:`.position_volume.position_volume`); or why not: a volume below the
         symbol's minimum (no order of it could ever be placed, so no close or hedge of it
-        either), or none to take. A symbol
-        the broker does not trade is left as sent, refused when registered."""
+        either), or none to take. A symbol the broker does not trade is left as sent,
+        refused when registered. The positions are read once (``positions``: the round's),
+        when a registration leaves its volume to them."""
+        assert self._host is not None
+        if positions is None:
+            positions = BrokerPositions(self._host.broker)
         infos: dict[str, SymbolInfo | None] = {}
         out: list[Registration | Exception] = []
         for reg in regs:
@@ -280,8 +315,7 @@ class Registering(ServiceParts):
                 continue
             if reg.volume is None:
                 try:
-                    assert self._host is not None
-                    volume = position_volume(self._host.broker, reg, info.name, self.log)
+                    volume = position_volume(positions, reg, info.name, self.log)
                 except Conflict as exc:
                     # no such position: a repeat of a kept trade (the original's clients
                     # send volume 0 every time) is answered as any repeat is, by its record

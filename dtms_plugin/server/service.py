@@ -4,7 +4,8 @@ Reads (trade states, batches, status, history) come straight from the store, on 
 server's loop, so they are answered even while the engine is busy. Commands that change
 what the engine manages (register, unregister, a manual cycle) are run on the engine
 thread under one lock, so they never interleave with a monitoring cycle half way through.
-Registering trades, one or a client's batch, is :mod:`.registering`.
+Registering trades, one or a client's batch, is :mod:`.registering`; registrations that
+arrive together share engine rounds (:mod:`.rounds`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .metrics import ServerMetrics, Stopwatch
 from .observed import MonitorStatus, ObservedHost, engine_keys, strategy_says
 from .original import actions_keys, health_keys, status_keys, symbols
 from .registering import Registering
+from .rounds import RegistrationRounds
 from .settings import ServerSettings
 from .store_health import damaged_keys, store_problems
 from .unregistering import Unregistering
@@ -83,6 +85,8 @@ class DtmsService(Registering, Closing, Unregistering):
         self._monitor_task: asyncio.Task[None] | None = None
         self._engine_lock: asyncio.Lock | None = None  # lives on the engine loop
         self._command_lock = asyncio.Lock()  # lives on the server loop
+        #: registrations waiting for an engine round, which they share (group commit)
+        self._rounds = RegistrationRounds(self._round, self._command_lock, self.metrics)
         self._engine_now: datetime | None = None  # engine clock at its last step
         #: with a Redis store: this replica's leases and registrations (docs/scaling.md)
         self.replicas: Replicas | None = None

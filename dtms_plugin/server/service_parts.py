@@ -12,6 +12,7 @@ from ..store import StoreProtocol
 from .engine_thread import EngineThread
 from .metrics import ServerMetrics
 from .observed import ObservedHost
+from .rounds import RegistrationRounds
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
     from collections.abc import Iterable
@@ -30,6 +31,7 @@ class ServiceParts:
     replicas: Replicas | None
     _left_closes: LeftCloses | None
     _command_lock: asyncio.Lock
+    _rounds: RegistrationRounds
     _engine_lock: asyncio.Lock | None
     _host: ObservedHost | None
     _strategy: Any

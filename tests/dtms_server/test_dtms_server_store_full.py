@@ -1,11 +1,8 @@
 """A store that cannot write (its disk full), under the real local engine on a real server:
 a registration is a 503 naming the store and why (retryable: the client sends it again),
 not a final 422 "the engine kept no record"; ``/health`` lists the failure meanwhile; and
-once there is room again the same registration goes through.
-
-The disk is full as SQLite sees one: the database capped at its size, on the engine
-thread's own connection (``PRAGMA max_page_count``), then filled until SQLite answers
-SQLITE_FULL, "database or disk is full", as it does on a full disk."""
+once there is room again the same registration goes through (the disk full as SQLite
+sees one: :mod:`support.full_disk`)."""
 
 from __future__ import annotations
 
@@ -15,34 +12,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from support.dtms_server_world import World, open_position, registration, service_of, wavy_path
+from support.full_disk import FULL, disk
 
 from dtms_plugin.server.service import default_strategy_factory
 from dtms_plugin.server.store_health import WRITE_FAILURE_SHOWN_SECONDS, store_problems
-from dtms_plugin.store import StoreError
 
 Client = TestClient[web.Request, web.Application]
-FULL = "database or disk is full"
-
-
-async def _disk(service: Any, *, full: bool) -> None:
-    """The store's disk full (or given room again), on the engine thread's connection."""
-    store = service.store
-
-    async def change() -> None:
-        con = store._cache._con
-        if not full:
-            con.execute("PRAGMA max_page_count = 1073741823")
-            return
-        pages = con.execute("PRAGMA page_count").fetchone()[0]
-        con.execute(f"PRAGMA max_page_count = {pages}")
-        for n in range(10_000):  # the pages' free room too, until SQLite says full
-            try:
-                store.put_value(f"pad:{n}", "x" * 4000)
-            except StoreError:
-                return
-        raise AssertionError("the store never filled")
-
-    await service.engine.run(change())
 
 
 async def _served(make_client: Any) -> tuple[Client, World, Any]:
@@ -57,7 +32,7 @@ async def test_a_registration_the_full_store_cannot_keep_is_a_503_then_goes_thro
     client, world, service = await _served(make_client)
     ticket = open_position(world)
     body = registration(ticket, entry=world.price("XAUUSD"))
-    await _disk(service, full=True)
+    await disk(service, full=True)
     resp = await client.post("/dtms/trade/enable", json=body)
     answer = await resp.json()
     assert resp.status == 503, answer  # was a final 422 "the engine kept no record"
@@ -71,7 +46,7 @@ async def test_a_registration_the_full_store_cannot_keep_is_a_503_then_goes_thro
     assert health.status == 503 and any(p.startswith(f"store {where}") for p in problems)
     assert any(FULL in p and "s ago" in p for p in problems), problems
 
-    await _disk(service, full=False)
+    await disk(service, full=False)
     again = await client.post("/dtms/trade/enable", json=body)  # the client's retry
     assert again.status == 201, await again.text()
     assert ticket in service.strategy.records
@@ -85,11 +60,11 @@ async def test_a_batch_the_full_store_cannot_keep_is_a_503_for_the_request(
     client, world, service = await _served(make_client)
     entry = world.price("XAUUSD")
     items = [registration(open_position(world), entry=entry) for _ in range(3)]
-    await _disk(service, full=True)
+    await disk(service, full=True)
     resp = await client.post("/dtms/trades", json={"trades": items})
     answer = await resp.json()
     assert resp.status == 503 and FULL in answer["message"], answer
-    await _disk(service, full=False)
+    await disk(service, full=False)
     resp = await client.post("/dtms/trades", json={"trades": items})
     counts = (await resp.json())["counts"]
     assert counts["refused"] == 0 and counts["registered"] + counts["already_registered"] == 3
@@ -98,7 +73,7 @@ async def test_a_batch_the_full_store_cannot_keep_is_a_503_for_the_request(
 async def test_a_failed_write_is_listed_for_a_while_then_no_more(make_client: Any) -> None:
     _, _, service = await _served(make_client)
     assert store_problems(service.store, None) == []
-    await _disk(service, full=True)
+    await disk(service, full=True)
     (problem,) = store_problems(service.store, None)
     assert FULL in problem
     later = time.time() + WRITE_FAILURE_SHOWN_SECONDS + 1

@@ -1,0 +1,32 @@
+"""A ``dtms serve`` store whose disk is full, as SQLite sees one: the database capped at
+its size on the engine thread's own connection (``PRAGMA max_page_count``), then filled
+until SQLite answers SQLITE_FULL, "database or disk is full", as it does on a full disk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dtms_plugin.store import StoreError
+
+FULL = "database or disk is full"
+
+
+async def disk(service: Any, *, full: bool) -> None:
+    """The store's disk full (or given room again), on the engine thread's connection."""
+    store = service.store
+
+    async def change() -> None:
+        con = store._cache._con
+        if not full:
+            con.execute("PRAGMA max_page_count = 1073741823")
+            return
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+        con.execute(f"PRAGMA max_page_count = {pages}")
+        for n in range(10_000):  # the pages' free room too, until SQLite says full
+            try:
+                store.put_value(f"pad:{n}", "x" * 4000)
+            except StoreError:
+                return
+        raise AssertionError("the store never filled")
+
+    await service.engine.run(change())
