@@ -201,6 +201,22 @@ async def test_orders_the_minimum_lot_makes_risk_more_are_said(hostapp_factory: 
     )
 
 
+def test_a_lot_that_loses_less_than_a_cent_at_the_stop_is_sized_on_its_loss() -> None:
+    """The paper broker answers a profit in cents: a share 0.45 cents from its stop lost
+    0.00 a lot, and the order went at the minimum lot, 0.01 of a share, risking
+    nothing. Asked for the most lots the symbol trades, the loss a lot is exact."""
+    from hookspecs import SymbolInfo
+    from hostapp.brokers.paper import PaperBroker
+
+    stock = SymbolInfo("AAPL", 4, 0.0001, 0.01, 0.01, 100.0, contract_size=1.0)
+    paper = PaperBroker(symbols={"AAPL": stock})
+    assert paper.calc_profit("AAPL", "buy", 1.0, 0.1, 0.0955) == 0.0  # in cents
+    per_lot = sma.loss_per_lot(paper, "AAPL", "buy", 0.1, 0.0955, stock)
+    assert per_lot == pytest.approx(0.0045)
+    assert sma.risk_volume(10_000.0, per_lot, stock, 0.01) == 100.0  # capped, not 0.01
+    assert sma.loss_per_lot(paper, "AAPL", "buy", 0.1, 0.0991, stock) == pytest.approx(0.0009)
+
+
 def test_the_counts_of_orders_over_risk_are_written_with_thousands_separators() -> None:
     """A long replay's note read "2184 of 7559 orders risked more": the host's figures
     say 7,559."""

@@ -178,9 +178,17 @@ def loss_per_lot(
     broker's answer when it can give one (a move in ``USDJPY`` is in yen, which only the
     broker can convert: :class:`hookspecs.ProfitCalculator`), else the move times the
     contract size, which is right when the symbol's prices are in the account's
-    currency."""
+    currency. The broker answers in cents: a lot that loses less than one unit at the
+    stop (a share a few tenths of a cent from it, in a stock's cheap early years) is
+    asked again for the most lots the symbol trades, the answer divided. Asked for one
+    lot only, such a share lost 0.00 (sized at the minimum lot) or 0.01 (sized on up to
+    twice its loss)."""
     if isinstance(broker, ProfitCalculator):
         profit = broker.calc_profit(symbol, direction, 1.0, price, stop)
+        lots = info.volume_max
+        if profit is not None and abs(profit) < 1.0 and lots > 1.0:
+            more = broker.calc_profit(symbol, direction, lots, price, stop)
+            profit = more / lots if more is not None else profit
         if profit is not None:
             return -profit
     return abs(price - stop) * info.contract_size
