@@ -93,3 +93,24 @@ def test_fills_on_a_guessed_symbol_are_on_its_price_grid(tmp_path: Path) -> None
     prices = [float(r[k]) for r in rows for k in ("entry_price", "exit_price") if r[k]]
     assert len(prices) > 20
     assert [p for p in prices if round(p, 2) != p] == []
+
+
+def test_a_stock_whose_orders_the_maximum_lot_capped_says_so_in_each_run(tmp_path: Path) -> None:
+    """A stock is guessed at one share a lot, at most 100 lots: on its cheap early years
+    an order asked for thousands of shares and risked a sliver of the 1 % asked, and
+    nothing said so. The A/B says it under the runs the strategy proposed in, with the
+    key that lifts the cap; given a maximum that does not cap, the note is gone."""
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    write_bars_csv(tmp_path / "MSFT.csv", rising_daily_bars(0.07, 60.0))
+    done = replay(tmp_path, "MSFT.csv", "--compare", "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    (line,) = [n for n in done.stdout.splitlines() if "risked less than the 1 % asked" in n]
+    assert line.startswith("note: sma_strategy (without dtms, full): ")
+    assert "the symbol's maximum lot capped them (MSFT " in line
+    assert line.endswith("(volume_max in a [host.paper.symbols.MSFT] table of plugins.toml)")
+    with (tmp_path / "plugins.toml").open("a") as f:
+        f.write("\n[host.paper.symbols.MSFT]\nvolume_max = 10000000\n")
+    done = replay(tmp_path, "MSFT.csv")
+    assert done.returncode == 0, done.stderr
+    assert "rules from plugins.toml for MSFT" in done.stdout
+    assert "risked less than" not in done.stdout

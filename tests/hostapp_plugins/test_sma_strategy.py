@@ -201,6 +201,47 @@ async def test_orders_the_minimum_lot_makes_risk_more_are_said(hostapp_factory: 
     )
 
 
+async def test_orders_the_maximum_lot_makes_risk_less_are_said(hostapp_factory: Any) -> None:
+    """10 % of the balance on a stop about 6 away is about 166 lots of a one-unit lot,
+    and the symbol trades at most 100: the order risks less than asked, which the report
+    says (how many, of which symbol, what share of the risk asked) as it says an order
+    the minimum lot made risk more."""
+    table = {**SETTINGS, "sizing": "risk", "risk_per_trade": 0.1}
+    host = hostapp_factory({"sma_strategy": sma}, {"plugin": {"sma_strategy": table}})
+    bars = bars_from_closes(UP[: first_cross(UP, 3, 10, "buy")])
+    ((_, order),) = await host.plugins.propose_orders(host, "XAUUSD", bars, T0)
+    info = host.broker.symbol_info("XAUUSD")
+    assert order.volume == info.volume_max == 100.0
+    share = 100.0 * 1.5 * sma.atr(bars, 5) / 10_000.0 / 0.1  # of the risk asked
+    assert 0.3 < share < 0.9
+    (report,) = host.plugins.run_report(host).values()
+    assert report["orders_capped"] == 1 and "orders_over_risk" not in report
+    assert report["note"] == (
+        "1 of 1 orders risked less than the 10 % asked: the symbol's maximum lot capped "
+        f"them (XAUUSD 1 at its 100 lots, a median {share * 100:.1f} % of the risk asked, "
+        f"the least {share * 100:.1f} %); that maximum is the broker's own"
+    )
+
+
+def test_the_capped_orders_name_the_paper_brokers_key_per_symbol() -> None:
+    """On the paper broker the maximum is a guess or plugins.toml's: the note names the
+    key to raise, in the table of each symbol (a name with a dot quoted, as TOML needs)."""
+    sma.activity = sma.Activity(
+        calls=900,
+        orders=402,
+        capped={"AAPL": [0.02, 0.5, 0.0014], "US500.cash": [0.25]},
+        capped_at={"AAPL": 100.0, "US500.cash": 50.0},
+        paper=True,
+    )
+    assert sma.run_report()["note"] == (
+        "4 of 402 orders risked less than the 1 % asked: the symbol's maximum lot capped "
+        "them (AAPL 3 at its 100 lots, a median 2.0 % of the risk asked, the least 0.14 %; "
+        "US500.cash 1 at its 50 lots, a median 25.0 % of the risk asked, the least 25.0 %); "
+        "raise the maximum (volume_max in a [host.paper.symbols.AAPL] table; volume_max in "
+        'a [host.paper.symbols."US500.cash"] table of plugins.toml)'
+    )
+
+
 def test_a_lot_that_loses_less_than_a_cent_at_the_stop_is_sized_on_its_loss() -> None:
     """The paper broker answers a profit in cents: a share 0.45 cents from its stop lost
     0.00 a lot, and the order went at the minimum lot, 0.01 of a share, risking

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import logging
 import math
+import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hookspecs import (
@@ -44,6 +45,7 @@ from hookspecs import (
     HostView,
     OrderRequest,
     ProfitCalculator,
+    SimBroker,
     SymbolInfo,
     Trade,
     hookimpl,
@@ -99,6 +101,11 @@ class Activity:
     below_zero: int = 0  # crosses whose stop or target fell at or below zero
     over_risk: int = 0  # risk-sized orders the minimum lot made risk more than asked
     worst_risk: float = 0.0  # the largest share of the balance one of them risked
+    #: by symbol, each order the symbol's maximum lot made risk less than asked, as the
+    #: share of the risk asked it did risk (a stock guessed at 100 lots of one share)
+    capped: dict[str, list[float]] = field(default_factory=dict)
+    capped_at: dict[str, float] = field(default_factory=dict)  # that maximum, by symbol
+    paper: bool = False  # the broker is a simulated one (hookspecs.SimBroker)
     widened: int = 0  # orders whose ATR stop was inside the stops level plus the spread
 
 
@@ -243,6 +250,10 @@ def propose_orders(host: HostView, symbol: str, bars: Sequence[Bar]) -> list[Ord
         if risked > s.risk_per_trade * 1.001:  # floored at the minimum lot
             seen.over_risk += 1
             seen.worst_risk = max(seen.worst_risk, risked)
+        elif volume >= info.volume_max and risked < s.risk_per_trade * 0.999:
+            seen.capped.setdefault(symbol, []).append(risked / s.risk_per_trade)
+            seen.capped_at[symbol] = info.volume_max
+            seen.paper = isinstance(host.broker, SimBroker)
     seen.orders += 1
     seen.widened += widened
     return [
@@ -328,4 +339,47 @@ def run_report() -> dict[str, Any]:
         # after the crosses that gave no order, if some did: both are said
         out["note"] = f"{over}; {out['note']}" if "note" in out else over
         out["orders_over_risk"] = seen.over_risk
+    if seen.capped:
+        under = capped_note(seen, s)
+        out["note"] = f"{out['note']}; {under}" if "note" in out else under
+        out["orders_capped"] = sum(len(shares) for shares in seen.capped.values())
     return out
+
+
+def capped_note(seen: Activity, s: Settings) -> str:
+    """The risk-sized orders the symbol's maximum lot cut short, by symbol, with the
+    median and the least share of the risk asked they took: a stock the host guessed at
+    at most 100 lots of one share risked cents a trade once its price fell, and its
+    P&L read as the strategy's while most orders were a fraction of their size."""
+    n = sum(len(shares) for shares in seen.capped.values())
+    each = []
+    for symbol, shares in sorted(seen.capped.items()):
+        least = min(shares)
+        each.append(
+            f"{symbol} {len(shares):,} at its {seen.capped_at[symbol]:,g} lots, a median "
+            f"{_percent(statistics.median(shares))} of the risk asked, the least {_percent(least)}"
+        )
+    if seen.paper:
+        tables = "; ".join(
+            f"volume_max in a [host.paper.symbols.{_table_name(name)}] table"
+            for name in sorted(seen.capped)
+        )
+        fix = f"raise the maximum ({tables} of plugins.toml)"
+    else:
+        fix = "that maximum is the broker's own"
+    return (
+        f"{n:,} of {seen.orders:,} orders risked less than the {s.risk_per_trade * 100:g} % "
+        f"asked: the symbol's maximum lot capped them ({'; '.join(each)}); {fix}"
+    )
+
+
+def _table_name(symbol: str) -> str:
+    """``symbol`` as a TOML table names it: quoted unless a bare key (``"US500.cash"``)."""
+    bare = symbol.replace("_", "").replace("-", "")
+    return symbol if bare.isascii() and bare.isalnum() else f'"{symbol}"'
+
+
+def _percent(share: float) -> str:
+    """A share as a percent: one decimal from 1 %, two significant digits under it."""
+    value = share * 100
+    return f"{value:.1f} %" if value >= 1 else f"{value:.2g} %"
