@@ -23,6 +23,7 @@ from typing import Any
 
 from hookspecs import OrderRequest, Trade
 
+from .compare_closed import closed_in_one_run
 from .compare_entries import cause_label, entry_effect
 from .loop import LoopStats
 from .outcomes import (
@@ -145,7 +146,7 @@ def build_report(
         "same_entries": {
             "with": same.summary,
             "without": without.summary,
-            "paired": paired_metrics(pairs, unpaired),
+            "paired": {**paired_metrics(pairs, unpaired), **closed_in_one_run(pairs)},
         },
     }
     if full is not None:
@@ -266,6 +267,10 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
     blank = [""] * (len(runs) - 2)
     for key, label, kind in PAIRED_ROWS:
         table.add_row(label, "", fmt(paired.get(key), kind), *blank)
+        closed = paired.get("pairs_closed")
+        if key == "pairs" and closed is not None and closed < paired.get("pairs", 0):
+            # the figures below count these alone: "trades changed 0" of 1 pair in 4
+            table.add_row("  closed in both runs", "", fmt(closed, "n"), *blank)
     if full is not None:
         entries = full["entries"]
         table.add_section()

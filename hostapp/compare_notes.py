@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .compare_closed import money_parts, one_run_note
 from .ran_dry import dry_warning
 
 
@@ -73,15 +74,33 @@ def notes(report: Mapping[str, Any]) -> list[str]:
             "what manages trades, with the same strategy in every run"
         )
     out.extend(overridden_notes(report))
-    out.extend(filter(None, [r_and_money_note(report)]))
+    names = {"with": f"with {report['plugin']}", "without": _baseline_run(report)}
+    out.extend(filter(None, [one_run_note(report, names), r_and_money_note(report)]))
     return out
 
 
+def _baseline_run(report: Mapping[str, Any]) -> str:
+    """The baseline run as a sentence says where a trade was: "with atr_trailing",
+    "without dtms"."""
+    return f"with {report['against']}" if report["against"] else f"without {report['plugin']}"
+
+
+#: why one R is not one sum of money when orders are sized by risk
+SIZING = (
+    "orders sized by risk risk a share of a balance that changes (one R is more money "
+    "after gains than after losses)"
+)
+
+
 def r_and_money_note(report: Mapping[str, Any]) -> str | None:
-    """The same entries' net R change and realised P&L change pointing opposite ways: with
-    risk sizing, one R is a share of a balance that changes, so the same R is more money
-    after gains than after losses, and a trader reading one figure as the other would
-    draw the wrong conclusion. ``None`` when they agree (or one is nil)."""
+    """The same entries' net R change and realised P&L change pointing opposite ways,
+    and why. The R change counts the pairs closed in both runs; the money counts every
+    close, so a trade closed in one run only (held to the end in the other), an entry
+    one run did not take, or a part closed of a trade open in both is money without R:
+    said first, with its part of the change (:func:`~.compare_closed.money_parts`).
+    Sizing by risk is the cause only as far as the pairs closed in both still disagree:
+    one R is a share of a balance that changes, so the same R is more money after
+    gains than after losses. ``None`` when they agree (or one is nil)."""
     same = report["same_entries"]
     r = same.get("paired", {}).get("net_r_change")
     with_, without = same["with"].get("pnl"), same["without"].get("pnl")
@@ -90,12 +109,19 @@ def r_and_money_note(report: Mapping[str, Any]) -> str | None:
     money = round(with_ - without, 2)
     if not (r > 0 > money or r < 0 < money):
         return None
-    return (
-        f"on the same entries the net R change is {r:+,.2f}R but the realised P&L changed by "
-        f"{money:+,.2f}: the two disagree because orders sized by risk risk a share of a "
-        "balance that changes (one R is more money after gains than after losses); judge "
-        "trade management by R, the account by money"
+    head = (
+        f"on the same entries the net R change is {r:+,.2f}R but the realised P&L changed "
+        f"by {money:+,.2f}"
     )
+    judge = "; judge trade management by R, the account by money"
+    parts = money_parts(report, money)
+    if parts is None:
+        return f"{head}: the two disagree because {SIZING}{judge}"
+    both = same["paired"]["closed_in_both_pnl_change"]
+    text = f"{head}: of that, {'; '.join(parts)}"
+    if r > 0 > both or r < 0 < both:
+        text += f"; on those pairs the two still disagree because {SIZING}"
+    return text + judge
 
 
 def overridden_notes(report: Mapping[str, Any]) -> list[str]:
