@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, runtime_checkable
 
-from hookspecs import ConfigError, SimBroker
+from hookspecs import Broker, ConfigError, SimBroker, SymbolInfo
 
 from . import app as appmod
 from .clock import ScaledClock
@@ -33,6 +33,8 @@ from .report import summarize
 from .run_notes import (
     attention_note,
     carried_note,
+    gap_fills,
+    gaps_note,
     netted_note,
     plugin_failure_notes,
     refusals_note,
@@ -225,6 +227,7 @@ def run_summary(
         )
     listed = {p.ticket for p in open_positions}
     tripped = app.plugins.tripped()
+    rules = _symbol_rules(app.broker)
     # a plugin switched off is called no more, its run_report neither: its report says why
     # (one a live run's breaker switched back on answers its own)
     reports = {
@@ -261,6 +264,11 @@ def run_summary(
                         app.base_timeframe, app.timeframe, app.configured_timeframe or None
                     ),
                     refusals_note(stats),
+                    gaps_note(
+                        gap_fills(stats.entries, stats.closes, rules),
+                        rules,
+                        {t.ticket: t.r for t in trades or ()},
+                    ),
                     netted_note(stats),
                     carried_note(stats),
                     unconfirmed_note(  # one listed again by now is open at the end
@@ -283,6 +291,19 @@ def run_summary(
             ],
         },
     )
+
+
+def _symbol_rules(broker: Broker) -> Callable[[str], SymbolInfo | None]:
+    """The broker's rules of a symbol, ``None`` when it cannot say (a live terminal gone
+    at the end): the summary's notes then say what they can without them."""
+
+    def rules(symbol: str) -> SymbolInfo | None:
+        try:
+            return broker.symbol_info(symbol)
+        except BROKER_DOWN:
+            return None
+
+    return rules
 
 
 def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:
