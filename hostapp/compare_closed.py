@@ -126,7 +126,8 @@ def money_parts(report: Mapping[str, Any], money: float) -> list[str] | None:
     rest = round(money - both - one, 2)
     # each trade's profit is kept to the cent: their sums may miss the P&L by as many
     trades = int(same["with"].get("trades", 0)) + int(same["without"].get("trades", 0))
-    if not once and abs(rest) <= 0.005 * trades + 0.005:
+    rounding = 0.005 * (trades + 1)
+    if not once and abs(rest) <= rounding:
         return None
     n = paired.get("pairs_closed", 0)
     pairs = f"pair{'s' if n != 1 else ''}"
@@ -134,7 +135,7 @@ def money_parts(report: Mapping[str, Any], money: float) -> list[str] | None:
     if once:
         k = len(once)
         parts.append(f"{one:+,.2f} from the {k:,} closed in one run only (named above)")
-    if abs(rest) > 0.005 * trades + 0.005:
+    if abs(rest) > rounding:
         parts.append(
             f"{rest:+,.2f} from trades in neither (entries unpaired, parts closed of trades "
             "open in both at the end)"

@@ -49,6 +49,7 @@ def gap_fills(
         for _, t, _ in entries
         if t.stop_loss is not None
     }
+    half_point: dict[str, float] = {}  # asked once a symbol (a live broker's terminal)
     out: list[GapFill] = []
     for when, trade, reason in closes:
         level = trade.stop_loss if reason == "stop_loss" else trade.take_profit
@@ -58,8 +59,12 @@ def gap_fills(
             continue
         sign = 1 if trade.direction == "buy" else -1
         beyond = (trade.close_price - level) * sign * (-1 if reason == "stop_loss" else 1)
-        rules = info(trade.symbol)
-        if beyond <= (rules.point / 2 if rules is not None else 0.0) + 1e-9 * abs(level):
+        if beyond <= 1e-9 * abs(level):
+            continue  # at its price, as nearly every stop and target fills
+        if trade.symbol not in half_point:
+            rules = info(trade.symbol)
+            half_point[trade.symbol] = rules.point / 2 if rules is not None else 0.0
+        if beyond <= half_point[trade.symbol] + 1e-9 * abs(level):
             continue
         taken = risk.get(parent_ticket(trade))
         r = beyond * trade.volume / taken if taken else None
