@@ -30,6 +30,7 @@ from .archives import disk_archived_count, disk_archives, disk_purge_archives
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .disk_listing import DiskcacheListing
 from .opening import StoreError, open_cache
+from .outage import WriteOutage
 from .rows import SCAN_ROWS, key_number
 from .shared import ACCOUNT_MODE, SharedReads, journal_label
 from .shared import parse_iso as _parse_iso
@@ -81,6 +82,7 @@ class Store(DiskcacheListing, SharedReads):
         self._engine_lock: Path | None = None  # engine.lock, while this store holds it
         self._rows = []  # its writes not yet sent
         self.last_write_failure: tuple[float, str] | None = None  # (when, why): rows.py
+        self.outage = WriteOutage()
 
     @property
     def where(self) -> str:

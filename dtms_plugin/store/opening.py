@@ -34,7 +34,16 @@ class StoreError(RuntimeError):
 
     After a failed write the previous value of the key is untouched: a failed write never
     loses a record.
+
+    ``unavailable``: the store refused the write as a whole, and would refuse any other
+    now (locked by another writer past the timeout, a Redis out of reach), not this
+    write alone: a writer keeps what it meant to write and tries again later
+    (dtms_plugin/local_writes.py), rather than write it piece by piece.
     """
+
+    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
 
 
 #: every setting the store runs with; rows of the Settings table never override these

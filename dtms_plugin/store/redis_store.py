@@ -42,6 +42,7 @@ from .core import PER_TICKET_ACTIONS, _iso
 from .disk import Encoded, encode
 from .listing import lenient_loads, listing_text
 from .opening import StoreError
+from .outage import WriteOutage
 from .redis_closes import RedisCloses
 from .redis_listing import LISTING, RedisListing
 from .redis_script import APPLY
@@ -96,6 +97,7 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
         #: keys found unreadable (a hand-edited value, the wrong type), each said once
         #: until it reads well again or is gone: read every cycle, each would flood the log
         self.damaged: dict[str, str] = {}
+        self.outage = WriteOutage()  # Redis out of reach: said once per episode
         redis_index_archives(self)  # a store written before the archive index: once
 
     @property
@@ -177,12 +179,17 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
             raise
         except (redis.RedisError, TypeError, ValueError) as exc:
             message = f"store {self.location}: writing {what} failed: {exc}"
-            self.log.error(message)
-            raise StoreError(message) from None
+            away = isinstance(exc, redis.ConnectionError | redis.TimeoutError)
+            if away:  # every write fails alike until it answers: one episode (outage.py)
+                self.outage.refused(self.log, message)
+            else:
+                self.log.error(message)
+            raise StoreError(message, unavailable=away) from None
 
     def _send(self, ops: list[list[Any]], what: str) -> list[Any]:
         args: list[str | int] = [self.prefix, self._max_actions, PER_TICKET_ACTIONS, encode(ops)]
         reply = self._apply(keys=[], args=args)
+        self.outage.went_through(self.log, self.location)  # Redis answered
         if reply[0] == "stale":
             ticket, version = int(reply[1]), int(reply[2])
             self.refused.add(ticket)

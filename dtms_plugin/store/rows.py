@@ -27,6 +27,7 @@ from diskcache.core import MODE_RAW
 from .disk import UnsafeRowError
 from .listing import listing_text
 from .opening import StoreError
+from .outage import WriteOutage
 
 UNREADABLE = object()  # a row that exists but cannot be trusted
 RECORDS = "trade:"  # the key prefix of trade records: ``trade:<ticket>``
@@ -69,6 +70,7 @@ class DiskcacheRows:
     #: read-only file, a lock held past the timeout; a value that is not JSON is no store
     #: problem): ``dtms serve``'s ``/health`` lists it for a while (store_health.py)
     last_write_failure: tuple[float, str] | None
+    outage: WriteOutage  # writes refused for a lock, said once per episode
 
     def _get(self, key: str) -> Any:
         """The decoded value, None when absent, ``UNREADABLE`` for a bad row (logged)."""
@@ -166,9 +168,9 @@ class DiskcacheRows:
         try:
             if self._batch_thread == threading.get_ident():
                 yield
-            else:
-                with self._cache.transact():
-                    yield
+                return
+            with self._cache.transact():
+                yield
         except (sqlite3.Error, OSError, diskcache.Timeout, TypeError, ValueError) as exc:
             root = _root_cause(exc)
             if isinstance(root, StoreError):  # a write inside a batch, logged already
@@ -179,10 +181,15 @@ class DiskcacheRows:
                 else str(root) or type(root).__name__
             )
             message = f"store {self.directory}: writing {what} failed: {reason}"
-            self.log.error(message)
+            locked = _locked(root)
+            if locked:  # every write waits on the same lock: one episode (outage.py)
+                self.outage.refused(self.log, message)
+            else:
+                self.log.error(message)
             if _cannot_keep_writes(root):
                 self.last_write_failure = (time.time(), message)
-            raise StoreError(message) from root
+            raise StoreError(message, unavailable=locked) from root
+        self.outage.went_through(self.log, str(self.directory))
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -222,18 +229,24 @@ def key_number(text: object) -> int | None:
     return value if str(value) == text else None
 
 
+def _locked(root: BaseException) -> bool:
+    """Whether another writer held the database past the timeout (diskcache's Timeout,
+    or SQLite's own "database is locked"/"busy"): every write waits on that lock alike."""
+    if isinstance(root, diskcache.Timeout):
+        return True
+    if isinstance(root, sqlite3.OperationalError):
+        text = str(root).lower()
+        return "database is locked" in text or "busy" in text
+    return False
+
+
 def _cannot_keep_writes(root: BaseException) -> bool:
     """Whether the failure says the store cannot keep writes (a full or read-only disk,
     a damaged file: what ``/health`` lists, store_health.py), not that another writer
-    held the database a moment too long: a lock past the timeout (diskcache's Timeout,
-    or SQLite's own "database is locked"/"busy") fails that write only, and listed it
-    made ``/health`` a 503 for a minute after one busy moment."""
-    if isinstance(root, diskcache.Timeout):
-        return False
-    if isinstance(root, sqlite3.OperationalError):
-        text = str(root).lower()
-        return "database is locked" not in text and "busy" not in text
-    return isinstance(root, sqlite3.Error | OSError)
+    held the database a moment too long: a lock past the timeout fails that write only,
+    and listed it made ``/health`` a 503 for a minute after one busy moment (a lock that
+    lasts fails the engine's cycles, which ``/health`` says while they fail)."""
+    return not _locked(root) and isinstance(root, sqlite3.Error | OSError)
 
 
 def _root_cause(exc: BaseException) -> BaseException:

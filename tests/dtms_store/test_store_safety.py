@@ -202,3 +202,34 @@ def test_a_lock_held_past_the_timeout_fails_the_write_but_is_no_store_failure(
         assert s.last_write_failure is not None
         (problem,) = store_problems(s, None)
         assert "disk is full" in problem
+
+
+def test_writes_a_held_lock_refuses_are_one_episode_said_once_with_its_end(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every write waits on the same lock, so each refusal is the store's as a whole
+    (``unavailable``: a writer keeps what it meant to write) and the refusals are one
+    episode: one ERROR, then DEBUG, and one WARNING with the count when a write goes
+    through. Each was an ERROR, on a live engine's terminal too, several a cycle."""
+    with Store(tmp_path / "dtms", timeout=0.05) as s:
+        other = sqlite3.connect(tmp_path / "dtms" / "cache.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with caplog.at_level(logging.DEBUG, logger="dtms_plugin.store"):
+                for n in range(3):
+                    with pytest.raises(StoreError) as refused:
+                        s.put_record(1, {"v": n})
+                    assert refused.value.unavailable
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        levels = [r.levelname for r in caplog.records]
+        assert levels == ["ERROR", "DEBUG", "DEBUG"]
+        assert caplog.records[0].message.endswith("(said once until a write goes through)")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="dtms_plugin.store"):
+            s.put_record(1, {"v": 3})
+            s.put_record(1, {"v": 4})
+        (ended,) = caplog.records
+        assert ended.levelname == "WARNING"
+        assert ended.message.startswith(f"store {s.directory}: writes go through again, after 3")
