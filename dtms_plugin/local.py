@@ -163,8 +163,7 @@ class LocalStrategy(
         await self.recover(host, host.clock.now())
 
     async def shutdown(self, host: HostView) -> None:
-        if self._writes:  # what a failed hook (or a simulated run) left unwritten
-            self._flush(force=True)
+        self._flush_last()
         if self._owns_store and self._store is not None:
             self._store.close()
             self._store = None
@@ -216,6 +215,7 @@ class LocalStrategy(
         hedges = self.unlinked_hedges(host, {t.ticket for t in trades}, positions)
         lost = await self._register_all(host, trades, hedges)
         if lost:
+            self._writes.forget(lost)  # kept for a store that refused them: not now
             for ticket in lost:
                 self.book.pop(ticket)
             self.registered -= len(lost)
@@ -231,6 +231,7 @@ class LocalStrategy(
         it (a server's store lost: its hosts register their trades again); the new ones
         whose record the store refused, and why."""
         now = host.clock.now()
+        self._writes.try_again()
         added = []
         for trade in trades:
             old = self.records.get(trade.ticket)
@@ -263,10 +264,12 @@ class LocalStrategy(
     def quiet_cycle(self, now: datetime) -> bool:
         if not self._recovered or self.book.has_live() or self._watching(now):
             return False
+        self._writes.try_again()
         self._flush_and_forget(now)  # nothing to watch: no broker round trip
         return True
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
+        self._writes.try_again()
         if not self._recovered:
             await self.recover(host, now)
             if not self._recovered:
@@ -312,6 +315,7 @@ class LocalStrategy(
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()
+        self._writes.try_again()
         parent = self.book.parent_of_closed_hedge(trade.ticket)
         if parent is not None:
             self._persist(hedge_closed(parent, trade), now)
@@ -387,7 +391,8 @@ class LocalStrategy(
         pending = begin(rec, action, now)
         self._persist(pending, now)
         if rec.ticket in self._flush():
-            return rec  # journal first: never call the broker without a durable entry
+            self.book.put(rec)  # journal first: unsent, its entry would read as unknown
+            return rec
         result = await host.execute(action)
         rec = finish(pending, action, result, now, self.settings)
         self._persist(rec, now)

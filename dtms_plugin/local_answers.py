@@ -38,6 +38,8 @@ class AccountAnswers:
     _account: AccountState
     _hold: int | None
     _mode: tuple[tuple[datetime, str] | None] | None
+    #: cycles in a row that could not read the account mode (the store out of reach)
+    _mode_unread: int = 0
 
     if TYPE_CHECKING:  # the strategy's own properties
 
@@ -136,10 +138,18 @@ class AccountAnswers:
         known, when the broker cannot answer): the defensive mode is the store's."""
         try:
             mode = self._account_mode()
-        except StoreError as exc:
-            self.log.error("DTMS account mode unreadable, counted as defensive: %s", exc)
+        except StoreError as exc:  # a store out of reach: said once per episode
+            self._mode_unread += 1
+            level = logging.ERROR if self._mode_unread == 1 else logging.DEBUG
+            self.log.log(level, "DTMS account mode unreadable, counted as defensive: %s", exc)
             self._account = AccountState(hedging=hedging, defensive=True)
             return
+        if self._mode_unread:
+            self.log.warning(
+                "DTMS account mode read again, after %d cycles that could not read it",
+                self._mode_unread,
+            )
+            self._mode_unread = 0
         on = defensive.account_defensive(mode, host.clock.now())
         self._account = AccountState(hedging=hedging, defensive=on)
 

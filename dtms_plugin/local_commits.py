@@ -96,7 +96,8 @@ class Commits:
     def _flush_and_forget(self, now: datetime) -> bool:
         """:meth:`_flush`, then let closed trades the rails no longer read leave memory
         (they are in the store now; a failed write keeps its record here). ``False``
-        when a simulated run holds its writes for a later cycle."""
+        when a simulated run holds its writes for a later cycle. A store that refused
+        the writes as a whole raises its StoreError: the cycle failed, and says so."""
         if self._hold is not None:
             self._hold -= 1
             if self._hold > 0:
@@ -108,7 +109,25 @@ class Commits:
         if self.book.prune(day_start, self.settings.rails.stop_streak, failed):
             held = self.records
             self.evaluated = {t for t in self.evaluated if t in held}
+        refused = self._writes.refused()
+        if refused is not None:  # kept for the next cycle; this one failed (docs/dtms.md §8)
+            raise refused
         return True
+
+    def _flush_last(self) -> None:
+        """At shutdown: what a failed hook (or a simulated run) left unwritten, and what
+        was kept for a store that refused it, asked of the store once more."""
+        if not self._writes:
+            return
+        self._writes.try_again()
+        lost = self._flush(force=True)
+        if self._writes.refused() is not None:
+            self.log.error(
+                "DTMS: the store still refuses what this engine kept for it (the records of "
+                "%d trades): not written; the next start settles their actions from the "
+                "broker (docs/dtms.md §8)",
+                len(lost),
+            )
 
     def _refresh_states(self, now: datetime) -> None:
         """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -99,6 +100,12 @@ class PendingWrites:
         #: (the store's own words: a new registration refused so is not kept, and its
         #: client is told why, docs/client.md)
         self.store_failures: dict[int, str] = {}
+        #: the store refused a flush as a whole (``StoreError.unavailable``): why, when
+        #: (monotonic) and how many flushes since; what was marked is kept for the next
+        self.refusal: tuple[str, float, int] | None = None
+        #: a flush of this hook was refused so: the hook's next ones do not ask the store
+        #: again (each would wait out the same lock), :meth:`try_again` at a hook's start
+        self.held_back = False
 
     def __bool__(self) -> bool:
         return bool(self._records or self._states or self._history)
@@ -181,15 +188,30 @@ class PendingWrites:
         rec = self._book.records.get(ticket)
         return {"opened_at": rec.opened_at.isoformat()} if rec is not None else {}
 
+    def try_again(self) -> None:
+        """A hook begins: its first flush asks the store again, refused before or not."""
+        self.held_back = False
+
+    def forget(self, tickets: Collection[int]) -> None:
+        """Nothing of ``tickets`` is to be written (registrations refused and let go)."""
+        for ticket in tickets:
+            self._records.pop(ticket, None)
+            self._states.pop(ticket, None)
+        self._history = [h for h in self._history if h.get("ticket") not in tickets]
+
     def flush(self, store: StoreProtocol) -> set[int]:
         """Write everything marked in one transaction. Returns the tickets whose record
-        could not be written (empty when all went in). When the transaction fails, each
-        item is tried on its own so one bad record cannot hold back the others; what still
-        fails is logged and dropped, as a failed write always was (rewritten when it
-        changes again)."""
+        could not be written (empty when all went in). A store that refuses the
+        transaction as a whole (locked past its timeout, out of reach) keeps it all
+        marked, for the next flush: dropped, a trade closed during the outage stayed
+        open in the store, and the actions' history lost its entries. Otherwise each
+        item is tried on its own so one bad record cannot hold back the others; what
+        still fails is logged and dropped (rewritten when it changes again)."""
         self.store_failures = {}
         if not self:
             return set()
+        if self.held_back:
+            return self._kept(None)
         records: dict[int, dict[str, Any] | Encoded] = {}
         unencodable: set[int] = set()
         for ticket, (at, score) in self._records.items():
@@ -207,8 +229,6 @@ class PendingWrites:
         for ticket, (state, at) in self._states.items():
             states[at][ticket] = state
         history = self._history
-        self._records, self._states, self._history = {}, {}, []
-        self._sealed = set()
         try:
             with store.batch():
                 if records:
@@ -217,9 +237,66 @@ class PendingWrites:
                     store.put_states(group, at)
                 store.append_actions(history)
         except StoreError as exc:
+            if exc.unavailable:
+                self._records = {t: m for t, m in self._records.items() if t in records}
+                return unencodable | self._kept(exc)
+            self._clear()
             self._log.error("DTMS: one transaction for the cycle's writes failed: %s", exc)
-            return unencodable | self._one_by_one(store, records, states, history)
+            failed = self._one_by_one(store, records, states, history)
+            self._taken_again()  # the store answers each write on its own again
+            return unencodable | failed
+        self._clear()
+        self._taken_again()
         return unencodable
+
+    def _clear(self) -> None:
+        self._records, self._states, self._history = {}, {}, []
+        self._sealed = set()
+
+    def _kept(self, exc: StoreError | None) -> set[int]:
+        """The store refused the flush as a whole (``exc``; None: refused earlier in this
+        hook, not asked again): everything stays marked. Said once per episode, with what
+        the engine does meanwhile (the store says what it refused, store/outage.py)."""
+        self.held_back = True
+        if exc is not None:
+            if self.refusal is None:
+                self.refusal = (str(exc), time.monotonic(), 1)
+                self._log.warning(
+                    "DTMS: the store refuses this engine's writes: its records, their states "
+                    "and its action history stay in memory and are written once the store "
+                    "takes them; no action is sent meanwhile, each waits for its journal "
+                    "entry to be written first (said again when they are written)"
+                )
+            else:
+                _, since, count = self.refusal
+                self.refusal = (str(exc), since, count + 1)
+        why = self.refusal[0] if self.refusal is not None else "the store refused a write"
+        self.store_failures = {ticket: why for ticket in self._records}
+        return set(self._records)
+
+    def _taken_again(self) -> None:
+        """A flush the store did not refuse as a whole: what was kept went to it with this
+        one (a write it refuses on its own is said by itself); the end of the episode is
+        said, with its count."""
+        if self.refusal is None:
+            return
+        _, since, count = self.refusal
+        self.refusal = None
+        flushes = "1 flush" if count == 1 else f"{count} flushes"
+        self._log.warning(
+            "DTMS: the store takes this engine's writes again, after refusing %s over %.0f s:"
+            " what was kept for it went with this one",
+            flushes,
+            time.monotonic() - since,
+        )
+
+    def refused(self) -> StoreError | None:
+        """The store's refusal of this hook's writes, to raise at its end (a live cycle
+        whose writes did not go in fails, as one that cannot read the store does:
+        docs/dtms.md §8), or None when they went in."""
+        if not self.held_back or self.refusal is None:
+            return None
+        return StoreError(self.refusal[0], unavailable=True)
 
     def _one_by_one(
         self,
