@@ -28,6 +28,7 @@ class Commits:
     settings: DtmsSettings
     log: logging.Logger
     book: TradeBook
+    adopt: bool  # a host's own engine (dtms serve's adopts nothing)
     evaluated: set[int]
     _writes: PendingWrites
     _hold: int | None
@@ -109,10 +110,38 @@ class Commits:
         if self.book.prune(day_start, self.settings.rails.stop_streak, failed):
             held = self.records
             self.evaluated = {t for t in self.evaluated if t in held}
+        self._write_vanished(now)
         refused = self._writes.refused()
         if refused is not None:  # kept for the next cycle; this one failed (docs/dtms.md §8)
             raise refused
         return True
+
+    def _write_vanished(self, now: datetime) -> None:
+        """The records a Redis store lost (restarted without persistence, flushed) written
+        again from memory, by a host's own engine (docs/dtms.md §8). Each write of such a
+        record was refused as stale, the store expecting the version it last saw, so none
+        of the trade's actions could be journaled: the trade went undefended until a
+        restart adopted it. This engine is the trades' only one (``dtms serve``'s replicas
+        hold leases instead and adopt nothing, docs/scaling.md); a record another writer
+        holds at a newer version is left alone."""
+        refused: set[int] | None = getattr(self.store, "refused", None)
+        if not self.adopt or not refused:
+            return
+        held = sorted(t for t in refused if t in self.records)
+        refused.clear()
+        gone = [t for t in held if self.store.get_record(t) is None]
+        if not gone:
+            return
+        getattr(self.store, "adopt")(gone)  # noqa: B009 - Redis's: its version, none now
+        for ticket in gone:
+            self._persist(self.records[ticket], now)
+        self.log.warning(
+            "DTMS: the records of %d trades this engine holds disappeared from the store "
+            "(Redis flushed, or restarted without persistence): written again from memory "
+            "(their action history before it is lost): %s",
+            len(gone),
+            ", ".join(map(str, gone)),
+        )
 
     def _flush_last(self) -> None:
         """At shutdown: what a failed hook (or a simulated run) left unwritten, and what

@@ -202,3 +202,31 @@ async def test_a_redis_that_dies_and_comes_back_gets_what_was_kept_for_it(
     finally:
         await redis_rig.stop()
         stop_redis(back.process)
+
+
+async def test_records_a_redis_restarted_empty_lost_are_written_again_and_defended(
+    redis_rig: Rig, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis killed and started again on its port without its data (no persistence):
+    every write of the open trade's record was refused as stale ("another replica owns
+    it now", the store expecting the version it last saw), so none of its actions could
+    be journaled and the ninth cycle's stop move was never sent, until a restart. Now
+    the host's engine writes the record again from memory, once, and defends it."""
+    redis_server.process.send_signal(signal.SIGKILL)
+    redis_server.process.wait(10)
+    back = start_redis(redis_server.directory, port=redis_server.port)  # empty
+    try:
+        with caplog.at_level(logging.WARNING, logger="dtms_plugin"):
+            for _ in range(7):
+                await _cycle(redis_rig)
+        assert redis_rig.transitions() == [("HEALTHY", "WARNING_L1")]
+        assert redis_rig.broker.count("modify_sl_tp") == 1
+        said = [r.message for r in caplog.records if "disappeared from the store" in r.message]
+        assert len(said) == 1 and said[0].endswith(": 1"), said
+        with RedisStore(redis_server.url()) as store:
+            record = store.get_record(1) or {}
+            assert record["state"] == "WARNING_L1"
+            assert [e["status"] for e in record["journal"]] == ["done"]
+    finally:
+        await redis_rig.stop()
+        stop_redis(back.process)
