@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hookspecs import BrokerError, HostView, OrderRequest, Veto
+from hookspecs.events import FOR_TERMINAL
 
 from . import defensive
 from .blind_spots import BlindSpots
@@ -148,6 +149,7 @@ class AccountAnswers:
             self.log.warning(
                 "DTMS account mode read again, after %d cycles that could not read it",
                 self._mode_unread,
+                extra={FOR_TERMINAL: True},  # where its ERROR was read
             )
             self._mode_unread = 0
         on = defensive.account_defensive(mode, host.clock.now())

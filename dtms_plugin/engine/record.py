@@ -237,6 +237,16 @@ _SET = object.__setattr__
 _NEW = object.__new__
 
 
+def risk_from_stop(direction: str, entry: float, stop: float | None) -> float:
+    """The risk a trade's stop says, in price: its distance from the entry on the losing
+    side; 0.0 (unknown) for no stop, or one at or past the entry, which was moved there
+    after the open (:func:`register`)."""
+    if stop is None:
+        return 0.0
+    risk = (entry - stop) if direction == "buy" else (stop - entry)
+    return risk if risk > 0.0 else 0.0
+
+
 def register(trade: Trade, atr: float | None, now: datetime) -> TradeRecord:
     """A new record for ``trade``: R from its stop loss, else 1 × ATR of the signal
     timeframe, else 0.0 (filled in by the first evaluation that has an ATR).
@@ -247,8 +257,7 @@ def register(trade: Trade, atr: float | None, now: datetime) -> TradeRecord:
     store was. It says nothing of the risk taken (R from it was a few points, and a
     tightened stop went to within those points of the price, or it was the profit locked),
     so such a trade takes R as a trade without a stop does (docs/dtms.md §1)."""
-    sign = 1 if trade.direction == "buy" else -1
-    risk = sign * (trade.entry_price - trade.stop_loss) if trade.stop_loss is not None else 0.0
+    risk = risk_from_stop(trade.direction, trade.entry_price, trade.stop_loss)
     r = risk if risk > 0.0 else (atr or 0.0)
     return TradeRecord(
         ticket=trade.ticket,

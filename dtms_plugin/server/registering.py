@@ -59,6 +59,9 @@ class Registering(ServiceParts):
         self._require_engine()
         if self.replicas is not None:
             checked = await self.engine.run(self._with_broker_symbols(regs))
+            failed = next((c for c in checked if isinstance(c, EngineUnavailable)), None)
+            if failed is not None:  # before any of the request goes to the stream
+                raise failed
             out: list[Outcome | None] = [c if isinstance(c, Exception) else None for c in checked]
             ready = [(i, c) for i, c in enumerate(checked) if not isinstance(c, Exception)]
             await self._register_replicated(self.replicas, ready, out)
@@ -66,6 +69,11 @@ class Registering(ServiceParts):
         else:
             done = await self._rounds.register(regs)
         assert len(done) == len(regs)
+        # a broker that could not say (a symbol's rules, the positions a volume is taken
+        # from) fails the request whose registration asked it, not the others of its round
+        unavailable = next((o for o in done if isinstance(o, EngineUnavailable)), None)
+        if unavailable is not None:
+            raise unavailable
         for outcome in done:
             if not isinstance(outcome, Exception):
                 label = "created" if outcome[0] else "already_registered"
@@ -302,12 +310,18 @@ class Registering(ServiceParts):
         assert self._host is not None
         if positions is None:
             positions = BrokerPositions(self._host.broker)
-        infos: dict[str, SymbolInfo | None] = {}
+        infos: dict[str, SymbolInfo | EngineUnavailable | None] = {}
         out: list[Registration | Exception] = []
         for reg in regs:
             if reg.symbol not in infos:
-                infos[reg.symbol] = self._symbol_info(reg.symbol)
+                try:
+                    infos[reg.symbol] = self._symbol_info(reg.symbol)
+                except EngineUnavailable as exc:  # its request's 503 (register_many)
+                    infos[reg.symbol] = exc
             info = infos[reg.symbol]
+            if isinstance(info, EngineUnavailable):
+                out.append(info)
+                continue
             if info is None:
                 # refused where it always was, after the stored trade was asked: a live
                 # trade's ticket with another symbol is a conflict naming it (409)
@@ -316,6 +330,9 @@ class Registering(ServiceParts):
             if reg.volume is None:
                 try:
                     volume = position_volume(positions, reg, info.name, self.log)
+                except EngineUnavailable as exc:  # its request's 503 (register_many)
+                    out.append(exc)
+                    continue
                 except Conflict as exc:
                     # no such position: a repeat of a kept trade (the original's clients
                     # send volume 0 every time) is answered as any repeat is, by its record

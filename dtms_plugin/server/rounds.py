@@ -15,11 +15,13 @@ What each request keeps: its own outcomes, in its own order. Requests are taken 
 come first served, whole, and a round registers a ticket's second registration after its
 first (:meth:`.registering.Registering._round_in_engine`), so a later request finds what
 an earlier one registered (already registered, or a conflict) as it did when it waited
-for its own round. What is not a registration's own fault (the engine or the store
-failed, a broker that cannot say) is raised to every request of the round, each answered
-as it was alone (a 503: the client sends it again; registration is idempotent by
-ticket). A round takes at most :data:`~.limits.MAX_BATCH_REGISTRATIONS` registrations
-(always one request at least): no more than one batch request did alone.
+for its own round. What fails the whole round (the engine or the store) is raised to
+every request of it, each answered as it was alone (a 503: the client sends it again;
+registration is idempotent by ticket); a broker that cannot say what one registration
+asked of it (a symbol's rules, the position its volume comes from) fails that
+registration's request alone (``Registering.register_many``). A round takes at most
+:data:`~.limits.MAX_BATCH_REGISTRATIONS` registrations (always one request at least): no
+more than one batch request did alone.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hookspecs import DefensiveState
 
 from ..defensive import account_defensive
+from ..engine.record import risk_from_stop
 from ..store.listing import trade_fields
 from .original import trade_info_keys
 
@@ -154,7 +155,9 @@ def pnl_r(record: Mapping[str, Any]) -> float | None:
     risk = record.get("r")
     if not isinstance(risk, int | float) or risk <= 0:
         stop = record.get("initial_sl") or fields.get("stop_loss")
-        risk = abs(entry - stop) if isinstance(stop, int | float) and stop else 0.0
+        direction = str(fields.get("direction"))
+        known = float(stop) if isinstance(stop, int | float) and stop else None
+        risk = risk_from_stop(direction, entry, known)
     if risk <= 0:
         return None
     sign = -1 if fields.get("direction") == "sell" else 1

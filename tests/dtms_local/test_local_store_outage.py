@@ -28,6 +28,7 @@ from support.redis_server import RedisServer, start_redis, stop_redis
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.store import Store, StoreError
 from dtms_plugin.store.redis_store import RedisStore
+from hookspecs.events import FOR_TERMINAL
 
 #: how long a write waits for the lock before the store refuses it (the default is 5 s)
 TIMEOUT = 0.2
@@ -202,6 +203,26 @@ async def test_a_redis_that_dies_and_comes_back_gets_what_was_kept_for_it(
     finally:
         await redis_rig.stop()
         stop_redis(back.process)
+
+
+async def test_the_account_mode_read_again_is_said_where_its_failure_was(
+    redis_rig: Rig, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An open trade's cycles read the account mode: Redis gone, that is one ERROR (on
+    the host's terminal); back, its end reaches the terminal too, with the count."""
+    _killed(redis_server)
+    with caplog.at_level(logging.WARNING, logger="dtms_plugin"):
+        for _ in range(2):
+            await _cycle(redis_rig)
+        back = start_redis(redis_server.directory, port=redis_server.port)
+        try:
+            assert await _cycle(redis_rig) is None
+        finally:
+            await redis_rig.stop()
+            stop_redis(back.process)
+    ends = [r for r in caplog.records if "account mode read again" in r.message]
+    assert len(ends) == 1 and "after 2 cycles" in ends[0].message, ends
+    assert getattr(ends[0], FOR_TERMINAL, False)
 
 
 async def test_records_a_redis_restarted_empty_lost_are_written_again_and_defended(

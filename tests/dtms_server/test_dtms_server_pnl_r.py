@@ -28,3 +28,14 @@ def test_an_open_trade_is_at_its_last_evaluation_and_a_closed_one_at_its_close()
     assert pnl_r(_record(direction="sell", state="CLOSED", close_price=1998.35)) == 0.33
     # a closed record without its close price (kept before it was recorded): unknown
     assert pnl_r(_record(state="CLOSED")) is None
+
+
+def test_while_r_is_unknown_only_a_stop_on_the_losing_side_gives_it() -> None:
+    """R not known yet (no ATR when registered): the stop gives it, as the engine takes
+    R (engine/record.py ``register``): a stop at or past the entry was moved there since
+    and says nothing of the risk, so the P&L in R stays unknown rather than 1.5 / 0.1."""
+    unknown = _record(r=0.0, last_eval_price=2001.5)
+    assert pnl_r({**unknown, "initial_sl": 1995.0}) == 0.3
+    assert pnl_r({**unknown, "initial_sl": 2000.1}) is None  # past the entry: unknown
+    assert pnl_r({**unknown, "direction": "sell", "initial_sl": 2005.0}) == -0.3
+    assert pnl_r({**unknown, "direction": "sell", "initial_sl": 1999.0}) is None

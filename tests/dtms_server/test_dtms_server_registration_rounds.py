@@ -24,6 +24,7 @@ from support.full_disk import FULL, disk
 
 from dtms_plugin.server.limits import MAX_BATCH_REGISTRATIONS
 from dtms_plugin.server.service import default_strategy_factory
+from hookspecs import BrokerError
 from hostapp.testing import MemoryBroker
 
 Client = TestClient[web.Request, web.Application]
@@ -192,3 +193,37 @@ async def test_a_store_failure_in_a_round_is_each_of_its_requests_503(make_clien
     await disk(service, full=False)  # the clients send them again: registered
     again = await asyncio.gather(*(_post(client, "/dtms/trade/enable", b) for b in bodies))
     assert [status for status, _ in again] == [201] * SINGLES
+
+
+async def test_a_broker_that_cannot_say_fails_only_the_request_that_asked_it(
+    make_client: Any,
+) -> None:
+    """The positions read of a round fails (a busy terminal): the registration whose
+    volume was to come from them is its request's 503, as alone; a request of the same
+    round that sent its volume is registered (201), not failed with it."""
+    client, world, service = await _served(make_client)
+    entry = world.price("XAUUSD")
+    first_ticket, asks, sends = (open_position(world) for _ in range(3))
+    reads = HeldReads(world.broker)
+    held = world.broker.positions
+
+    def busy_after_the_first() -> list[Any]:
+        found = held()
+        if reads.count > 1:
+            raise BrokerError("terminal busy")
+        return found
+
+    world.broker.positions = busy_after_the_first  # type: ignore[method-assign]
+    first = _post(client, "/dtms/trade/enable", registration(first_ticket, entry=entry))
+    await reads.held()
+    asking = _post(client, "/dtms/trade/enable", registration(asks, entry=entry, volume=0))
+    sending = _post(client, "/dtms/trade/enable", registration(sends, entry=entry, volume=1.0))
+    await _waiting(client, 2)
+    reads.release()
+    assert (await first)[0] == 201
+    status, body = await asking
+    assert status == 503 and "cannot read the positions from the broker" in str(body), body
+    status, body = await sending
+    assert (status, body["ticket"]) == (201, sends), body
+    assert sends in service.strategy.records and asks not in service.strategy.records
+    assert (await _metrics(client))["dtms_registration_round_size_count"] == 2  # one round
