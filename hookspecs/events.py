@@ -33,6 +33,11 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 #: a run that lasts weeks may end two episodes in the same words.
 FOR_TERMINAL = "for_terminal"
 
+#: Like :data:`FOR_TERMINAL`, for a WARNING the terminal shows once per text, whichever
+#: run says it: what a plugin finds wrong as it starts (a setting it ignores, a file it
+#: lacks), which every run of an A/B or a sweep starts again and would say again.
+FOR_TERMINAL_ONCE = "for_terminal_once"
+
 #: The one line format of human-readable logs; ``_run_tag`` names the run a line is of in
 #: a command of several (an A/B's, a sweep's: `` [without]``), empty otherwise.
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s%(_run_tag)s: %(message)s"

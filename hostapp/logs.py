@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 
-from hookspecs.events import FOR_TERMINAL, HumanFormatter, JsonFormatter
+from hookspecs.events import FOR_TERMINAL, FOR_TERMINAL_ONCE, HumanFormatter, JsonFormatter
 
 #: Marks the handler this module installed, so a second call replaces it instead of
 #: doubling every line.
@@ -56,7 +56,7 @@ TERMINAL = FOR_TERMINAL
 #: again. The end of an episode is never one of these: a live run that lasts weeks may
 #: say the same end twice ("back on after 5 min switched off (1 retry)"), and the second
 #: time, kept from the terminal, left the failure said there without its end.
-ONCE = "for_terminal_once"
+ONCE = FOR_TERMINAL_ONCE
 
 
 class ForTerminal(logging.Filter):

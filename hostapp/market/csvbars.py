@@ -12,6 +12,7 @@ the same fault, and where (:func:`with_lines_like_it`), so that one run names th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,13 +34,14 @@ NOT_POSITIVE = (
     "hostapp replays positive prices only; a series that went to or below zero needs a "
     "constant added to every price, or those rows cut out"
 )
-#: how far, relative to the price, a high may fall below the open or close (a low rise
-#: above them) and the bar still be read: float noise. A float64's step is 2.2e-16 of its
-#: value, so prices computed two ways (yfinance's split-adjusted low 0.12297222763299943
-#: and close 0.12297222763299942) differ by far less; a market's tick is far more (no
-#: price has more than eight significant digits, :mod:`hostapp.symbol_rules`: 1e-7 of it
-#: at the least), so a high really below the close is never let through
-PRICE_NOISE = 1e-9
+#: how far a high may fall below the open or close (a low rise above them) and the bar
+#: still be read: float noise, counted in float steps (``math.ulp`` of the larger). Prices
+#: computed two ways end a step or two apart (yfinance's split-adjusted low
+#: 0.12297222763299943 and close 0.12297222763299942: one step). In steps, not as a share
+#: of the price: a share small enough for noise at 0.12 is a whole tick of a price quoted
+#: in units at 10^9 and more (MAX_PRICE allows them), and a high a tick below the close
+#: must never be let through
+PRICE_NOISE = 16
 #: line numbers a refusal names of the others like it, before "…" and the last
 SHOWN_LINES = 3
 
@@ -127,8 +129,8 @@ def range_fault(prices: Ohlc) -> str | None:
 
 
 def _noise(a: float, b: float) -> bool:
-    """Whether ``a`` and ``b`` differ by float noise alone (:data:`PRICE_NOISE`)."""
-    return abs(a - b) <= PRICE_NOISE * max(abs(a), abs(b))
+    """Whether ``a`` and ``b`` differ by float noise alone (:data:`PRICE_NOISE` steps)."""
+    return abs(a - b) <= PRICE_NOISE * math.ulp(max(abs(a), abs(b)))
 
 
 def _digits_apart(a: float, b: float) -> int:

@@ -7,6 +7,7 @@ not at its second line); through the real command, one line, exit 2."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,17 +46,30 @@ def test_a_low_a_float_step_above_the_close_is_read_as_the_close(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("high", "read"),
-    [(1.2 * (1 - 5e-10), True), (1.2 * (1 - 5e-9), False), (1.19999, False)],
+    ("close", "high", "read"),
+    [
+        (1.2, 1.2 - 8 * math.ulp(1.2), True),
+        (1.2, 1.2 * (1 - 5e-10), False),
+        (1.19999, 1.2, True),
+        (1.2, 1.19999, False),
+        # a price quoted in whole units at 10^10 (MAX_PRICE allows it): a high one tick
+        # below the close is a real fault, though only 1e-10 of the price
+        (1e10, 1e10 - 1, False),
+        (1e10, 1e10 - 8 * math.ulp(1e10), True),
+    ],
 )
-def test_float_noise_is_a_billionth_of_the_price(tmp_path: Path, high: float, read: bool) -> None:
+def test_float_noise_is_a_few_float_steps(
+    tmp_path: Path, close: float, high: float, read: bool
+) -> None:
     path = write_text(
-        tmp_path, f"time,open,high,low,close\n2024-01-02 00:00,1.1,{high!r},1.0,1.2\n"
+        tmp_path,
+        f"time,open,high,low,close\n2024-01-02 00:00,{close * 0.9!r},{high!r},"
+        f"{close * 0.8!r},{close!r}\n",
     )
     if read:
-        assert load_csv(path)[0].high == 1.2
+        assert load_csv(path)[0].high == max(high, close)
     else:
-        with pytest.raises(CsvError, match=r"data\.csv:2: high .* is below open 1\.1"):
+        with pytest.raises(CsvError, match=r"data\.csv:2: high .* is below open "):
             load_csv(path)
 
 

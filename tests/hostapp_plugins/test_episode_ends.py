@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from hookspecs import hookimpl
-from hookspecs.events import FOR_TERMINAL
+from hookspecs.events import FOR_TERMINAL, FOR_TERMINAL_ONCE
 from hostapp.failed_calls import QUIET_CALLS
 from hostapp.logs import ONCE, TERMINAL, ForTerminal, OneLine
 from hostapp.testing import T0
@@ -138,6 +138,8 @@ def test_the_terminal_shows_an_end_each_time_and_a_load_warning_once() -> None:
             log.warning(
                 "plugin odd: [plugin.odd]: key(s) limit checked by no one", extra={ONCE: True}
             )
+            # a plugin's own, marked with the contract's name (it imports no hostapp)
+            log.warning("odd: no holidays file, trading every day", extra={FOR_TERMINAL_ONCE: True})
             log.warning(
                 "plugin blip back on after 5 min switched off (1 retry)", extra={TERMINAL: True}
             )
@@ -147,6 +149,7 @@ def test_the_terminal_shows_an_end_each_time_and_a_load_warning_once() -> None:
         log.removeHandler(handler)
     assert shown.getvalue().splitlines() == [
         "WARNING plugin odd: [plugin.odd]: key(s) limit checked by no one",
+        "WARNING odd: no holidays file, trading every day",
         "WARNING plugin blip back on after 5 min switched off (1 retry)",
         "ERROR plugin blip: on_cycle failed: boom",
         "WARNING plugin blip back on after 5 min switched off (1 retry)",
