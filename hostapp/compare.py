@@ -23,7 +23,7 @@ from typing import Any
 
 from hookspecs import OrderRequest, Trade
 
-from .compare_closed import closed_in_one_run
+from .compare_closed import closed_in_both, closed_in_one_run
 from .compare_entries import cause_label, entry_effect
 from .loop import LoopStats
 from .outcomes import (
@@ -267,10 +267,14 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
     blank = [""] * (len(runs) - 2)
     for key, label, kind in PAIRED_ROWS:
         table.add_row(label, "", fmt(paired.get(key), kind), *blank)
-        closed = paired.get("pairs_closed")
-        if key == "pairs" and closed is not None and closed < paired.get("pairs", 0):
+        if key != "pairs" or "pairs_closed" not in paired:
+            continue
+        closed, counted = closed_in_both(paired)
+        if counted < paired.get("pairs", 0):
             # the figures below count these alone: "trades changed 0" of 1 pair in 4
             table.add_row("  closed in both runs", "", fmt(closed, "n"), *blank)
+            if counted < closed:  # opened without a stop, no R to count
+                table.add_row("    with an R (counted below)", "", fmt(counted, "n"), *blank)
     if full is not None:
         entries = full["entries"]
         table.add_section()

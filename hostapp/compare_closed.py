@@ -24,16 +24,24 @@ def closed_in_one_run(pairs: Sequence[Pair]) -> dict[str, Any]:
     """``closed_in_one_run``: each pair one run closed and the other held to the end,
     with its number in ``trades.csv``, the result of the run that closed it (``r``,
     ``profit``) and what the other's stood at (``open_profit`` realised so far,
-    ``floating``, ``floating_r``); and ``closed_in_both_pnl_change``, what the pairs the
-    R figures count (closed in both, with an R) changed the realised P&L by."""
+    ``floating``, ``floating_r``); ``closed_in_both_pnl_change``, what the pairs the R
+    figures count (closed in both, with an R) changed the realised P&L by; and
+    ``closed_in_both_without_r`` and ``closed_in_both_without_r_pnl_change``, how many
+    pairs closed in both without an R (opened without a stop: no R figure counts them)
+    and what they changed it by, else their money was put down to trades in neither."""
     once: list[dict[str, Any]] = []
-    both = 0.0
+    both = without_r = 0.0
+    no_r = 0
     for number, p in enumerate(pairs, 1):
-        if p.delta_r is not None:
-            both += p.with_.profit - p.without.profit
-            continue
         with_done, without_done = p.with_.closed_at is not None, p.without.closed_at is not None
-        if with_done == without_done:
+        if with_done and without_done:
+            if p.delta_r is not None:
+                both += p.with_.profit - p.without.profit
+            else:
+                no_r += 1
+                without_r += p.with_.profit - p.without.profit
+            continue
+        if not (with_done or without_done):
             continue
         done, held = (p.with_, p.without) if with_done else (p.without, p.with_)
         once.append(
@@ -52,7 +60,19 @@ def closed_in_one_run(pairs: Sequence[Pair]) -> dict[str, Any]:
                 "floating_r": None if held.floating_r is None else round(held.floating_r, 4),
             }
         )
-    return {"closed_in_one_run": once, "closed_in_both_pnl_change": round(both, 2)}
+    return {
+        "closed_in_one_run": once,
+        "closed_in_both_pnl_change": round(both, 2),
+        "closed_in_both_without_r": no_r,
+        "closed_in_both_without_r_pnl_change": round(without_r, 2),
+    }
+
+
+def closed_in_both(paired: Mapping[str, Any]) -> tuple[int, int]:
+    """How many pairs closed in both runs, and how many of them the R figures count
+    (those with an R; a summary from before the others were kept has none)."""
+    counted = int(paired.get("pairs_closed", 0))
+    return counted + int(paired.get("closed_in_both_without_r", 0)), counted
 
 
 def change_of(entry: Mapping[str, Any]) -> float:
@@ -73,10 +93,16 @@ def one_run_note(report: Mapping[str, Any], names: Mapping[str, str]) -> str | N
     each = [_pair_words(entry, names) for entry in once[:NAMED_PAIRS]]
     if len(once) > NAMED_PAIRS:
         each.append(f"and {len(once) - NAMED_PAIRS:,} more (trades.csv has them by pair)")
-    closed, pairs = paired.get("pairs_closed", 0), paired.get("pairs", 0)
+    (closed, counted), pairs = closed_in_both(paired), paired.get("pairs", 0)
     one = len(once) == 1
+    which = (
+        "only those are"
+        if closed == counted
+        else f"only the {counted:,} of them with an R (opened with a stop) "
+        f"{'is' if counted == 1 else 'are'}"
+    )
     return (
-        f"{closed:,} of the {pairs:,} pairs closed in both runs, and only those are in the "
+        f"{closed:,} of the {pairs:,} pairs closed in both runs, and {which} in the "
         f"R figures above; {len(once):,} closed in one run only, the other holding "
         f"{'it' if one else 'them'} at the end, and {'its' if one else 'their'} result is in "
         "the realised P&L alone: " + "; ".join(each)
@@ -112,10 +138,10 @@ def _pair_words(entry: Mapping[str, Any], names: Mapping[str, str]) -> str:
 
 def money_parts(report: Mapping[str, Any], money: float) -> list[str] | None:
     """What made the same entries' change of realised P&L, ``money``, when more than the
-    pairs the R figures count made it: those pairs' part, the pairs closed in one run
-    only, and the rest (entries unpaired, parts closed of trades open in both at the
-    end), each a phrase; ``None`` when the counted pairs made it all (or a summary from
-    before these figures were kept)."""
+    pairs the R figures count made it: those pairs' part, the pairs closed in both without
+    an R, the pairs closed in one run only, and the rest (entries unpaired, parts closed
+    of trades open in both at the end), each a phrase; ``None`` when the counted pairs
+    made it all (or a summary from before these figures were kept)."""
     same = report["same_entries"]
     paired = same.get("paired", {})
     both = paired.get("closed_in_both_pnl_change")
@@ -123,15 +149,25 @@ def money_parts(report: Mapping[str, Any], money: float) -> list[str] | None:
         return None
     once = paired.get("closed_in_one_run") or []
     one = round(sum(change_of(entry) for entry in once), 2)
-    rest = round(money - both - one, 2)
+    no_r = int(paired.get("closed_in_both_without_r", 0))
+    unrated = float(paired.get("closed_in_both_without_r_pnl_change", 0.0))
+    rest = round(money - both - unrated - one, 2)
     # each trade's profit is kept to the cent: their sums may miss the P&L by as many
     trades = int(same["with"].get("trades", 0)) + int(same["without"].get("trades", 0))
     rounding = 0.005 * (trades + 1)
-    if not once and abs(rest) <= rounding:
+    if not once and not no_r and abs(rest) <= rounding:
         return None
     n = paired.get("pairs_closed", 0)
     pairs = f"pair{'s' if n != 1 else ''}"
-    parts = [f"{both:+,.2f} from the {n:,} {pairs} closed in both runs, which the R change counts"]
+    rated = " with an R" if no_r else ""
+    parts = [
+        f"{both:+,.2f} from the {n:,} {pairs} closed in both runs{rated}, which the R change counts"
+    ]
+    if no_r:
+        parts.append(
+            f"{unrated:+,.2f} from the {no_r:,} closed in both runs without an R (opened "
+            "without a stop), which no R figure counts"
+        )
     if once:
         k = len(once)
         parts.append(f"{one:+,.2f} from the {k:,} closed in one run only (named above)")

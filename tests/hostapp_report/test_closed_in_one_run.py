@@ -7,6 +7,7 @@ atr_trailing). The figures are the runs' as those replays gave them."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,3 +134,59 @@ def test_the_table_says_how_many_pairs_closed_in_both_runs_when_not_all() -> Non
     console.print(comparison_table(every))
     assert "closed in both runs" not in console.export_text()
     assert len(notes(every)) == 0  # all closed in both, R and money agree: nothing to say
+
+
+def table_rows(report: dict[str, Any]) -> list[list[str]]:
+    """The comparison table's rows, each its label and first two cells."""
+    console = Console(record=True, width=200)
+    console.print(comparison_table(report))
+    return [
+        [c.strip() for c in line.split("│")][1:4]
+        for line in console.export_text().splitlines()
+        if line.count("│") > 3
+    ]
+
+
+def test_a_pair_closed_in_both_without_an_r_is_counted_and_its_money_said_apart() -> None:
+    """Trade 2 opened without a stop (no R) and closed in both runs, 40.00 worse with
+    DTMS: it closed in both, so the table and the note count it so, and its money is its
+    own part, not put down to trades in neither run."""
+    report = usdchf()
+    same = report["same_entries"]
+    baseline = [
+        trade(1, 0, -68.35, -0.7040),
+        dataclasses.replace(trade(2, 20, 10.0, 0.0), initial_stop=None, r=None),
+        trade(3, 48, 0.0, None, (-7.94, -0.0864)),
+    ]
+    dtms = [trade(1, 0, -54.78, -0.5650), dataclasses.replace(baseline[1], profit=-30.0)]
+    dtms.append(trade(3, 48, -53.78, -0.5825))
+    report = build_report(
+        "dtms", result("without", baseline), result("same_entries", dtms), None, "atr_trailing"
+    )
+    paired = report["same_entries"]["paired"]
+    assert (paired["pairs"], paired["pairs_closed"], paired["closed_in_both_without_r"]) == (
+        3,
+        1,
+        1,
+    )
+    assert paired["closed_in_both_without_r_pnl_change"] == -40.0
+    assert same["paired"]["closed_in_both_without_r"] == 0  # usdchf's: all with an R
+    once, money = notes(report)
+    assert once.startswith(
+        "2 of the 3 pairs closed in both runs, and only the 1 of them with an R (opened "
+        "with a stop) is in the R figures above; 1 closed in one run only"
+    )
+    assert money == (
+        "on the same entries the net R change is +0.14R but the realised P&L changed by "
+        "-80.21: of that, +13.57 from the 1 pair closed in both runs with an R, which the R "
+        "change counts; -40.00 from the 1 closed in both runs without an R (opened without "
+        "a stop), which no R figure counts; -53.78 from the 1 closed in one run only (named "
+        "above); judge trade management by R, the account by money"
+    )
+    rows = table_rows(report)
+    at = [row[0] for row in rows].index("entries paired")
+    assert rows[at + 1 : at + 3] == [
+        ["closed in both runs", "", "2"],
+        ["with an R (counted below)", "", "1"],
+    ]
+    assert "with an R" not in str(table_rows(usdchf()))
