@@ -268,6 +268,7 @@ def run_summary(
                         gap_fills(stats.entries, stats.closes, rules),
                         rules,
                         {t.ticket: t.r for t in trades or ()},
+                        live=extra.get("mode") == "live",
                     ),
                     netted_note(stats),
                     carried_note(stats),

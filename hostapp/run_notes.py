@@ -83,13 +83,15 @@ def gaps_note(
     fills: Sequence[GapFill],
     info: Callable[[str], SymbolInfo | None],
     result_r: Mapping[int, float | None] | None = None,
+    live: bool = False,
 ) -> str | None:
     """How many stops (and take-profits) filled beyond their price, and the worst stop
     (else the largest target): its ticket, its level against its fill, when, and how far
     past in R, with the trade's R from ``result_r`` (by ticket) when it closed. One
     Monday open through a Friday stop can make a run's average loss and most of its
     drawdown: a buy stopped at 304.81 under a 332.97 stop lost 32.48R, and nothing
-    said why."""
+    said why. A ``live`` run's broker fills past a level by slippage as well as by a
+    gap, and the time is the cycle's that found the position closed, not a bar's."""
     if not fills:
         return None
     stops = [f for f in fills if f.reason == "stop_loss"]
@@ -112,13 +114,17 @@ def gaps_note(
     closed = f" (the trade closed at {traded:+.2f}R)" if traded is not None else ""
     favour = ", the take-profits in the trade's favour" if targets else ""
     which = "" if len(fills) == 1 else "the worst: " if stops else "the largest: "
+    if live:
+        why = "(slippage, or a gap such as a market's overnight or weekend close)"
+        seen = "found closed at"
+    else:
+        why = "on a bar that opened past it (a gap, such as a market's overnight or weekend close)"
+        seen = "on the bar that ended"
     return (
         f"{' and '.join(counted)} filled beyond {'its' if len(fills) == 1 else 'their'} price "
-        "on a bar that opened past it (a gap, such as a market's overnight or weekend "
-        f"close){favour}; {which}ticket {t.ticket} "
+        f"{why}{favour}; {which}ticket {t.ticket} "
         f"({t.symbol} {t.direction}), its {kind} at {price(worst.level)} filled at "
-        f"{price(t.close_price or 0.0)} on the bar that ended {worst.when:%Y-%m-%d %H:%M}"
-        f"{past}{closed}"
+        f"{price(t.close_price or 0.0)} {seen} {worst.when:%Y-%m-%d %H:%M}{past}{closed}"
     )
 
 

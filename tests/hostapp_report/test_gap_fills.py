@@ -5,16 +5,22 @@ most of its drawdown, and no word under the figures said why."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import shutil
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from hostapp_loop.csvfiles import write_bars_csv
 from hostapp_loop.replay_cli import ROOT, replay
 
-from hookspecs import Bar, OrderRequest, SymbolInfo, Trade
+from hookspecs import Bar, OrderRequest, SymbolInfo, Trade, hookimpl
+from hostapp import app as appmod
 from hostapp.brokers.paper import PaperBroker
+from hostapp.config import config_from_dict
+from hostapp.driving import drive, run_summary
 from hostapp.run_notes import GAP_R, gap_fills, gaps_note
 from hostapp.testing import bars_from_closes
 
@@ -23,7 +29,7 @@ MORNING = datetime(2026, 7, 31, 13, 30, tzinfo=UTC)
 STOCK = SymbolInfo("AAPL", 4, 0.0001, 0.01, 0.01, 100.0, contract_size=1.0)
 
 
-def bought(stop: float, target: float | None = None) -> tuple[PaperBroker, Trade]:
+def bought(stop: float | None, target: float | None = None) -> tuple[PaperBroker, Trade]:
     """The paper broker holding 100 shares bought at 333.8667 on the evening's last
     minute."""
     broker = PaperBroker(symbols={"AAPL": STOCK})
@@ -124,3 +130,67 @@ def test_a_replay_and_its_ab_say_the_stop_gapped_through(tmp_path: Path) -> None
     assert alone.returncode == 0, alone.stderr
     (line,) = [n for n in alone.stdout.splitlines() if "filled beyond" in n]
     assert line == said[1].replace("with dtms, same entries and with dtms, full runs: ", "")
+
+
+class BuysOnce:
+    """Buys XAUUSD once, on the bar that closes at 2000.0, with a stop 1.0 under it."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @hookimpl
+    def propose_orders(self, symbol: str, bars: Sequence[Bar]) -> list[OrderRequest]:
+        if self.done or bars[-1].close != 2000.0:
+            return []
+        self.done = True
+        return [OrderRequest(symbol, "buy", 0.1, stop_loss=1999.0)]
+
+
+def summary_of_a_gap(mode: str) -> dict[str, Any]:
+    """A simulated run whose buy's stop the next bar opens 10.0 under (7.2R past it),
+    summarised as ``mode`` (the live runner gives ``live``)."""
+    closes = [2010.0] * 20 + [2000.0] + [1990.0] * 10
+    bars = bars_from_closes(closes)
+    bars[21] = dataclasses.replace(bars[21], open=1990.0, high=1990.5)  # gapped down
+    config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
+    app = appmod.build_sim_app(
+        config, {"XAUUSD": bars}, base_timeframe="M5", builtins={"buys": BuysOnce()},
+        entry_points=[], env={},
+    )  # fmt: skip
+    stats = asyncio.run(drive(app, progress=None))
+    return run_summary(app, stats, {"mode": mode})
+
+
+def test_a_live_run_says_slippage_or_a_gap_not_a_bar_that_opened_past_it() -> None:
+    """A live broker fills a stop past its price by slippage as often as by a gap, and
+    the time is the cycle's that found it closed: a live run's note says so; a
+    simulated run's says the bar that opened past it, as before."""
+    (live,) = [n for n in summary_of_a_gap("live")["host_notes"] if "filled beyond" in n]
+    assert live.startswith(
+        "1 stop filled beyond its price (slippage, or a gap such as a market's overnight "
+        "or weekend close); ticket 1 (XAUUSD buy), its stop at 1999.00 filled at 1990.00 "
+        "found closed at "
+    )
+    assert "opened past it" not in live and "on the bar that ended" not in live
+    (sim,) = [n for n in summary_of_a_gap("run")["host_notes"] if "filled beyond" in n]
+    assert sim.startswith(
+        "1 stop filled beyond its price on a bar that opened past it (a gap, such as a "
+        "market's overnight or weekend close); ticket 1 (XAUUSD buy), its stop at 1999.00 "
+        "filled at 1990.00 on the bar that ended "
+    )
+
+
+def test_a_target_of_a_trade_without_a_stop_is_said_past_half_a_point() -> None:
+    """A trade opened without a stop has no R to weigh the distance by: its fill is said
+    once past half a point of the symbol (README, "The A/B replay"), without an R."""
+    broker, trade = bought(stop=None, target=335.0)
+    closes = closes_of(broker, Bar(MORNING, 335.01, 335.5, 335.0, 335.2, 100.0))
+    (fill,) = gap_fills([(EVENING, trade, "s")], closes, broker.symbol_info)
+    assert fill.r is None and round(fill.beyond, 4) == 0.01
+    note = gaps_note([fill], broker.symbol_info)
+    assert note is not None and note.endswith(
+        "filled at 335.0100 on the bar that ended 2026-07-31 13:31"
+    )
+    broker, trade = bought(stop=None, target=335.0)
+    closes = closes_of(broker, Bar(MORNING, 335.00004, 335.5, 335.0, 335.2, 100.0))
+    assert gap_fills([(EVENING, trade, "s")], closes, broker.symbol_info) == []
