@@ -38,6 +38,13 @@ print one as ``1e+15``):
 - ``["archidx", t]``: the index entry of ``t`` counted again from its archived records
   (a store written before the index, :mod:`.archives`).
 
+Every call names itself (``ARGV[5]``, a fresh token): its reply is kept for
+:data:`MARK_TTL_MS` under ``sent:<token>``, and a call that finds its mark answers it
+again without applying anything. So the same call sent twice (redis-py sends a command
+again after a timeout or a lost connection) is applied once, and :data:`SETTLE` can tell
+afterwards whether a call whose answer was lost ran: it marks the token ``["cancelled"]``
+if no call ran under it, and then none ever will (:meth:`.redis_store.RedisStore._settle`).
+
 The reply is ``["ok", r1, r2, ...]`` (a record's new version for ``rec`` and ``fence``,
 1/0 for ``obdelif``, ``relist`` and ``archcas``, 0 otherwise) or ``["stale", t, version]`` for the
 first record that failed its check.
@@ -45,11 +52,18 @@ first record that failed its check.
 
 from __future__ import annotations
 
+#: how long a call's reply is kept (its token's mark): far past the time a call whose
+#: client gave up waiting can still be queued in Redis before it runs
+MARK_TTL_MS = 600_000
+
 APPLY = """
 local p = ARGV[1]
 local max_actions = tonumber(ARGV[2])
 local per_ticket = tonumber(ARGV[3])
 local ops = cjson.decode(ARGV[4])
+local mark = p .. 'sent:' .. ARGV[5]
+local prior = redis.call('GET', mark)
+if prior then return cjson.decode(prior) end  -- this call ran (or was cancelled) before
 
 local seen = {}
 local function version(t)
@@ -185,5 +199,17 @@ for _, op in ipairs(ops) do
   end
   out[#out + 1] = result
 end
+redis.call('SET', mark, cjson.encode(out), 'PX', MARK_TTL)
 return out
-"""
+""".replace("MARK_TTL", str(MARK_TTL_MS))
+
+#: ``ARGV``: the prefix, a token. The reply the call under the token gave, if one ran;
+#: otherwise nil, and the token is cancelled: a call under it still on its way applies
+#: nothing when it arrives.
+SETTLE = """
+local mark = ARGV[1] .. 'sent:' .. ARGV[2]
+local prior = redis.call('GET', mark)
+if prior then return prior end
+redis.call('SET', mark, '["cancelled"]', 'PX', MARK_TTL)
+return false
+""".replace("MARK_TTL", str(MARK_TTL_MS))

@@ -38,27 +38,25 @@ from .archives import (
     redis_index_archives,
     redis_purge_archives,
 )
-from .core import PER_TICKET_ACTIONS, _iso
+from .core import _iso
 from .disk import Encoded, encode
 from .listing import lenient_loads, listing_text
 from .opening import StoreError
 from .outage import WriteOutage
+from .redis_calls import RedisCalls, StaleWrite
 from .redis_closes import RedisCloses
 from .redis_listing import LISTING, RedisListing
-from .redis_script import APPLY
+from .redis_script import APPLY, SETTLE
 from .redis_values import RedisValues
 from .rows import key_number
 from .shared import SharedReads
 
+__all__ = ["RedisStore", "StaleWrite"]  # StaleWrite: where callers import it from
+
 _ABSENT = 0  # the version of a record that does not exist
 
 
-class StaleWrite(StoreError):
-    """A record write refused because the record changed since this store read it: another
-    replica owns the trade now. The record keeps the newer state."""
-
-
-class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
+class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads):
     """The DTMS store on one Redis database. Open one per process; close it on shutdown."""
 
     def __init__(
@@ -88,6 +86,11 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
             raise StoreError(f"cannot open store {self.location}: {exc}") from None
         self._apply = self.client.register_script(APPLY)
         self._list = self.client.register_script(LISTING)
+        self._settle_call = self.client.register_script(SETTLE)
+        #: the token and operations of the last call whose answer was lost (_settle)
+        self._unsettled: tuple[str, list[list[Any]]] | None = None
+        #: journal entries of such a call found applied: not appended again (_settle)
+        self._replayed: list[str] = []
         self._versions: dict[int, int] = {}  # record versions this store last saw
         #: tickets whose record write was refused as stale since the owner last looked
         self.refused: set[int] = set()
@@ -169,6 +172,8 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
         the block the list holds the script's results instead (empty inside a batch)."""
         ops: list[list[Any]] = []
         try:
+            if not self._in_batch():
+                self._settle()  # before any version is read for the new operations
             yield ops
             if self._in_batch():
                 self._ops.extend(ops)
@@ -185,27 +190,6 @@ class RedisStore(RedisValues, RedisCloses, RedisListing, SharedReads):
             else:
                 self.log.error(message)
             raise StoreError(message, unavailable=away) from None
-
-    def _send(self, ops: list[list[Any]], what: str) -> list[Any]:
-        args: list[str | int] = [self.prefix, self._max_actions, PER_TICKET_ACTIONS, encode(ops)]
-        reply = self._apply(keys=[], args=args)
-        self.outage.went_through(self.log, self.location)  # Redis answered
-        if reply[0] == "stale":
-            ticket, version = int(reply[1]), int(reply[2])
-            self.refused.add(ticket)
-            message = (
-                f"store {self.location}: writing {what} refused: the record of ticket"
-                f" {ticket} is at version {version}, newer than this replica last saw"
-                " (another replica owns it now)"
-            )
-            self.log.error(message)
-            raise StaleWrite(message)
-        for op, result in zip(ops, reply[1:], strict=True):
-            if op[0] == "rec":
-                self._versions[int(op[1])] = int(result)
-            elif op[0] == "delrec":
-                self._versions.pop(int(op[1]), None)
-        return list(reply[1:])
 
     def _expect(self, ticket: int) -> int:
         """The version a write of ``ticket`` must find: what this store last saw."""

@@ -145,9 +145,9 @@ def test_actions_journal_is_pruned_but_a_trade_keeps_its_newest(
     keeps its newest PER_TICKET_ACTIONS while the trade is kept, however busy the store
     (it used to lose them with the global window: a quiet trade's history went empty
     after 10,000 other entries)."""
-    from dtms_plugin.store import core, redis_store
+    from dtms_plugin.store import core, redis_calls
 
-    for module in (core, redis_store):
+    for module in (core, redis_calls):
         monkeypatch.setattr(module, "PER_TICKET_ACTIONS", 8)
     with open_store(max_actions=5) as s:
         s.append_action({"ticket": 1, "i": 0})  # a quiet trade's one action
