@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 import re
 import signal
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import redis
 from support.dtms_local_rig import Rig
+from support.locked_store import locked
 from support.redis_server import RedisServer, start_redis, stop_redis
 
 from dtms_plugin.local import LocalStrategy
@@ -46,18 +45,6 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     yield r
     await r.stop()
     store.close()
-
-
-@contextmanager
-def locked(directory: Path) -> Iterator[None]:
-    """Another writer holds the store's database until the block ends."""
-    other = sqlite3.connect(directory / "cache.db", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 def _stored(tmp_path: Path) -> Store:

@@ -10,15 +10,13 @@ wrote meanwhile is in the store then (a registration accepted before the lock in
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from support.dtms_server_world import World, open_position, registration, service_of, wavy_path
+from support.locked_store import locked
 
 from dtms_plugin.server.service import default_strategy_factory
 
@@ -33,17 +31,6 @@ async def _short_waits(service: Any) -> None:
         service.store._cache._con.execute("PRAGMA busy_timeout = 200")
 
     await service.engine.run(change())
-
-
-@contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    other = sqlite3.connect(directory / "cache.db", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 async def test_health_is_503_while_the_store_is_locked_and_the_writes_follow(
@@ -62,7 +49,7 @@ async def test_health_is_503_while_the_store_is_locked_and_the_writes_follow(
     before = service.store.get_state(ticket)
 
     directory = Path(service.store.directory)
-    with _locked(directory):
+    with locked(directory):
         for _ in range(2):
             world.step()
             await service.run_cycle()
