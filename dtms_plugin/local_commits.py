@@ -128,8 +128,12 @@ class Commits:
         if not self.adopt or not refused:
             return
         held = sorted(t for t in refused if t in self.records)
+        try:  # "gone" only from a read that succeeded: a failed one is asked next cycle
+            gone = getattr(self.store, "missing")(held)  # noqa: B009 - Redis's
+        except StoreError as exc:
+            self.log.debug("DTMS: records refused as stale not checked now: %s", exc)
+            return
         refused.clear()
-        gone = [t for t in held if self.store.get_record(t) is None]
         if not gone:
             return
         getattr(self.store, "adopt")(gone)  # noqa: B009 - Redis's: its version, none now

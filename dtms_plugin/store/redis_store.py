@@ -228,6 +228,16 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
                 out[ticket] = value
         return out
 
+    def missing(self, tickets: Iterable[int]) -> list[int]:
+        """Those of ``tickets`` with no record, from a read that succeeded: a failed read
+        raises StoreError rather than answering "absent" (:meth:`get_record` does)."""
+        wanted = [int(t) for t in tickets]
+        try:
+            found = [self.client.exists(f"{self.prefix}trade:{t}") for t in wanted]
+        except redis.RedisError as exc:
+            raise StoreError(f"store {self.location}: cannot read records: {exc}") from None
+        return [t for t, n in zip(wanted, found, strict=True) if not n]
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Every write inside is sent in one script call at the end: all or none. Point

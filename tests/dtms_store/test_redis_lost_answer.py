@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
 import redis
 from support.redis_server import RedisServer
 
@@ -71,4 +72,19 @@ def test_history_whose_answer_timed_out_is_appended_once(redis_server: RedisServ
     busy.join()
     store.append_actions(entries)  # the engine writes what it kept again
     assert sorted(a["key"] for a in store.actions()) == ["hedge", "move"]
+    store.close()
+
+
+def test_missing_records_are_told_from_a_read_that_succeeded(redis_server: RedisServer) -> None:
+    """A read that fails is no "absent": the engine would write such a record again over
+    its newer version (local_commits._write_vanished)."""
+    store = RedisStore(redis_server.url(), timeout=0.3)
+    store.put_record(1, {"ticket": 1})
+    assert store.missing([1, 2]) == [2]
+    busy = _busy(redis_server, 1000)
+    try:
+        with pytest.raises(StoreError, match="cannot read records"):
+            store.missing([1])
+    finally:
+        busy.join()
     store.close()
