@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -41,20 +41,20 @@ from .engine import (
     evaluate,
     finish,
     hedge_closed,
-    register,
     sync_position,
 )
-from .local_adoption import Adopting, hedge_of
+from .local_adoption import Adopting
 from .local_answers import AccountAnswers
 from .local_attention import Attention
 from .local_closes import Closes, Listing
 from .local_commits import Commits
 from .local_edges import MarketEdges
 from .local_isolation import Isolating
-from .local_reconcile import Reconciling, reversed_at_broker, same_trade
+from .local_reconcile import Reconciling, reversed_at_broker
+from .local_registering import Registering
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
-from .store import StoreError, StoreProtocol
+from .store import StoreProtocol
 from .store.location import open_store
 
 if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
@@ -62,7 +62,15 @@ if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says
 
 
 class LocalStrategy(
-    MarketEdges, AccountAnswers, Attention, Commits, Closes, Reconciling, Adopting, Isolating
+    Registering,
+    MarketEdges,
+    AccountAnswers,
+    Attention,
+    Commits,
+    Closes,
+    Reconciling,
+    Adopting,
+    Isolating,
 ):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
@@ -168,98 +176,7 @@ class LocalStrategy(
             self._store.close()
             self._store = None
 
-    def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord:
-        """A new record for ``trade``; the CLOSED record of another trade that had its
-        ticket is archived first (docs/dtms.md §8)."""
-        old = self.records.get(trade.ticket)
-        if old is not None:
-            self._flush(force=True)  # its last version first, then out of the way
-            try:
-                self.store.archive_record(trade.ticket)
-            except StoreError as exc:
-                self.log.error("DTMS %s: closed record not archived: %s", trade.ticket, exc)
-            self.book.archive(trade.ticket)
-        ind = self._bars(host, trade.symbol, now)
-        rec = register(trade, ind.signal_atr if ind else None, now)
-        self._persist(rec, now)
-        self._put_state(rec, now)
-        self.registered += 1
-        return rec
-
-    def unregister(self, host: HostView, ticket: int) -> None:
-        """Forget ``ticket`` (the server's DELETE); the position is left alone."""
-        self.book.pop(ticket)
-        self.let_go_failing(ticket)
-
     # ------------------------------------------------------------------ hooks
-
-    async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
-        # the host's own trade: one the store cannot keep is still defended, from memory
-        # (the failure is logged), as the position is open at its broker whatever it says
-        await self._register_all(host, [trade])
-
-    async def register_many(
-        self,
-        host: HostView,
-        trades: Sequence[Trade],
-        positions: Callable[[], Sequence[Trade]] | None = None,
-    ) -> None:
-        """:meth:`on_trade_executed` for each of ``trades``, their writes in one store
-        transaction (a server's round of registrations), the broker's positions read
-        through ``positions`` when given (the server's round reads them once for all it
-        registers). A new trade whose record the
-        store could not write is not registered: forgotten here, and the StoreError (the
-        store and why, a full disk say) raised, so the server answers 503 and its client
-        sends it again, rather than a trade defended from memory until the next restart
-        while its client was told "not registered" for good (docs/client.md)."""
-        hedges = self.unlinked_hedges(host, {t.ticket for t in trades}, positions)
-        lost = await self._register_all(host, trades, hedges)
-        if lost:
-            self._writes.forget(lost)  # kept for a store that refused them: not now
-            for ticket in lost:
-                self.book.pop(ticket)
-            self.registered -= len(lost)
-            raise StoreError(next(iter(lost.values())))
-
-    async def _register_all(
-        self,
-        host: HostView,
-        trades: Sequence[Trade],
-        hedges: Mapping[int, list[Trade]] | None = None,
-    ) -> dict[int, str]:
-        """Register ``trades``, a new one whose open hedge is among ``hedges`` HEDGED with
-        it (a server's store lost: its hosts register their trades again); the new ones
-        whose record the store refused, and why."""
-        now = host.clock.now()
-        self._writes.try_again()
-        added = []
-        for trade in trades:
-            old = self.records.get(trade.ticket)
-            if old is not None and reversed_at_broker(old, trade):  # an order turned it
-                await self._reversed(host, old, trade, now)
-                continue
-            if (old is not None and (old.active or same_trade(old, trade))) or (
-                self.book.opened_as_hedge(trade)  # by the records, not by its comment
-            ):
-                continue  # idempotent by ticket; our own hedges are not defended trades
-            rec = self._register(host, trade, now)
-            hedge = hedge_of(trade, hedges) if hedges else None
-            added.append(rec if hedge is None else self._hedged_again(rec, hedge, now))
-        self._writes.store_failures = {}  # this flush's alone (a held one writes nothing)
-        self._flush()
-        refused = self._writes.store_failures
-        lost = {rec.ticket: refused[rec.ticket] for rec in added if rec.ticket in refused}
-        for rec in added:
-            if rec.ticket in lost:
-                continue
-            # R is 0.0 while unknown: a trade without a stop before an ATR exists
-            risk = f"R {rec.r:.5g}" if rec.r > 0.0 else "R unknown until its stop or an ATR"
-            self.log.log(
-                logging.INFO if rec.hedge_ticket is None else logging.WARNING,
-                "DTMS registered %s %s %s (%s)%s", rec.ticket, rec.direction, rec.symbol, risk,
-                "" if rec.hedge_ticket is None else f", {rec.warnings[-1]}",
-            )  # fmt: skip
-        return lost
 
     def quiet_cycle(self, now: datetime) -> bool:
         if not self._recovered or self.book.has_live() or self._watching(now):
