@@ -32,6 +32,7 @@ from .mt5_resolve import Fill, Footprint, position_of_order
 from .mt5_rules import (
     Constants,
     above_max,
+    below_min,
     exemode,
     floor_volume,
     snap_level,
@@ -123,11 +124,7 @@ class Opening(PositionReads):
             )
         lots = floor_volume(volume, info)
         if lots <= 0:
-            return ActionResult.failure(
-                ResultCode.INVALID_VOLUME,
-                f"{label}: below the symbol's volume_min {info.volume_min} once floored to "
-                f"volume_step {info.volume_step}",
-            )
+            return below_min(label, info)
         grid = tick_size(raw, info.point)
         sl = snap_level(stop_loss, direction, grid, info.digits) if stop_loss else None
         tp = (

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookspecs import Direction, SymbolInfo
+from hookspecs import ActionResult, Direction, ResultCode, SymbolInfo
 
 from .mt5_retcodes import (
     EXECUTION_EXCHANGE,
@@ -79,6 +79,16 @@ def floor_volume(volume: float, info: SymbolInfo) -> float:
     steps = math.floor(capped / step + 1e-9)
     floored = round(steps * step, _decimals(step))
     return floored if floored >= info.volume_min - 1e-12 else 0.0
+
+
+def below_min(label: str, info: SymbolInfo) -> ActionResult:
+    """The refusal, unsent, of an order whose volume :func:`floor_volume` took to 0.0:
+    what an open, a hedge and a partial close all answer."""
+    return ActionResult.failure(
+        ResultCode.INVALID_VOLUME,
+        f"{label}: below the symbol's volume_min {info.volume_min} once floored to "
+        f"volume_step {info.volume_step}",
+    )
 
 
 def above_max(volume: float, info: SymbolInfo) -> bool:

@@ -21,6 +21,7 @@ from .mt5_orders import Operation, Prepared, Tick
 from .mt5_positions import Raw
 from .mt5_resolve import Fill, Footprint
 from .mt5_rules import (
+    below_min,
     exemode,
     floor_volume,
     freeze_problem,
@@ -113,11 +114,7 @@ class Trading(Opening):
         if volume is not None and volume < held - 1e-9:
             lots = floor_volume(volume, info)
             if lots <= 0:
-                return ActionResult.failure(
-                    ResultCode.INVALID_VOLUME,
-                    f"close {ticket} {volume}: below volume_min {info.volume_min} once floored "
-                    f"to volume_step {info.volume_step}",
-                )
+                return below_min(f"close {ticket} {volume}", info)
             return self._close_part(pos, lots, info, raw, full=False)
         # a full close larger than volume_max takes several deals
         closed = 0.0

@@ -161,6 +161,24 @@ def test_partial_close_is_an_opposite_deal_on_the_position(
     assert broker.position(ticket).volume == pytest.approx(0.23)  # type: ignore[union-attr]
 
 
+def test_partial_close_and_hedge_below_volume_min_are_refused_unsent_in_one_wording(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """A defensive partial close or hedge floored below the symbol's minimum is refused
+    before anything reaches the terminal, in the words an open gets."""
+    fake.symbols["XAUUSD"].volume_step = 0.1
+    fake.symbols["XAUUSD"].volume_min = 0.1
+    ticket = fake.add_position("XAUUSD", 0, 0.5, 1990.0, magic=777)
+    closing = broker.close(ticket, 0.05)
+    hedging = broker.hedge(ticket, 0.05)
+    for r in (closing, hedging):
+        assert r.code is ResultCode.INVALID_VOLUME
+        assert "below the symbol's volume_min 0.1 once floored to volume_step 0.1" in r.message
+    assert closing.message.startswith(f"close {ticket} 0.05: ")
+    assert fake.requests == []
+    assert broker.position(ticket).volume == pytest.approx(0.5)  # type: ignore[union-attr]
+
+
 def test_full_close_larger_than_volume_max_takes_several_deals(
     broker: Mt5Broker, fake: FakeMT5
 ) -> None:
