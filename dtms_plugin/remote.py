@@ -33,6 +33,7 @@ from .metrics import ClientMetrics
 from .remote_entries import EntryRules
 from .remote_health import ServerHealth
 from .remote_outbox import OPEN_KEY, OutboxPasses
+from .remote_settings import warning as settings_warning
 from .remote_states import BATCH_SIZE, REFRESH_GAP, RemoteStates
 
 __all__ = ["BATCH_SIZE", "REFRESH_GAP", "RemoteStrategy"]
@@ -176,6 +177,10 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
             )
         elif asked.ok:
             self._take_account_mode(asked.body)  # known before the first entry is asked
+            body = asked.body if isinstance(asked.body, dict) else {}
+            unused = settings_warning(self.settings, body.get("settings"))
+            if unused is not None:
+                self.log.warning("%s", unused)
 
     async def shutdown(self, host: HostView) -> None:
         for task in list(self._tasks):

@@ -354,6 +354,20 @@ def _no_auto_signal(host_tf: Timeframe, base: Timeframe, where: str) -> str:
     )
 
 
+#: The settings outside the groups that the engine decides by (the groups' are all the
+#: engine's): the timeframes, the magic number it adopts by, how long it keeps closed
+#: trades. The others (the URL, the token, the store, timeouts) are each process's own.
+ENGINE_KEYS = frozenset({"fast_timeframe", "signal_timeframe", "magic", "retention_days"})
+
+
+def engine_setting(key: str) -> bool:
+    """Whether the dotted ``key`` (``thresholds.to_hedge``, as :func:`in_force` names it)
+    is one the engine decides by: what a remote host's own settings do not change
+    (:mod:`.remote_settings`) and what records are written under
+    (:mod:`.local_settings_change`)."""
+    return key in ENGINE_KEYS or key.partition(".")[0] in GROUPS
+
+
 def load_settings(table: Mapping[str, Any], where: str = "[plugin.dtms]") -> DtmsSettings:
     return parse_settings(DtmsSettings, table, where)
 

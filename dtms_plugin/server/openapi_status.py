@@ -8,6 +8,7 @@ from typing import Any
 
 from .openapi_types import STATE as _STATE
 from .openapi_types import STR_OR_NULL as _STR_OR_NULL
+from .status_settings import SETTINGS_IN_FORCE
 
 #: The account defensive mode wherever an answer shows it (``views.account_mode_view``):
 #: ``/dtms/status`` always, ``GET /dtms/trades`` while it is on (null while it is off).
@@ -218,6 +219,7 @@ STATUS_SCHEMAS: dict[str, Any] = {
                 "additionalProperties": {"type": "integer"},
             },
             "account_mode": {"$ref": "#/components/schemas/AccountMode"},
+            "settings": SETTINGS_IN_FORCE,
             "scoring": {
                 "description": "What the local engine scored without since it started: "
                 "per signal, the scorings that lacked it, the hedges and re-adds its "

@@ -35,6 +35,7 @@ from .original import actions_keys, health_keys, status_keys, symbols
 from .registering import Registering
 from .rounds import RegistrationRounds
 from .settings import ServerSettings
+from .status_settings import settings_view
 from .store_health import damaged_keys, store_problems
 from .unregistering import Unregistering
 from .views import (
@@ -92,6 +93,8 @@ class DtmsService(Registering, Closing, Unregistering):
         self.replicas: Replicas | None = None
         self._left_closes: LeftCloses | None = None  # closes left for its trades
         self._consumer: asyncio.Task[None] | None = None
+        #: the engine's settings, the timeframes decided for the serving host
+        self._in_force: DtmsSettings = settings.dtms
         self.started_at = datetime.now(UTC)
 
     # ------------------------------------------------------------------ lifecycle
@@ -169,6 +172,7 @@ class DtmsService(Registering, Closing, Unregistering):
             self.settings.dtms, self._host.timeframe, market.base_timeframe, "[plugin.dtms]"
         )
         view = self.replicas.view if self.replicas is not None else self.store
+        self._in_force = settings
         strategy = self._strategy_factory(settings, view)
         if self.replicas is not None:
             from .replica_service import bind
@@ -368,6 +372,7 @@ class DtmsService(Registering, Closing, Unregistering):
             "account_mode": account_mode_view(self.store.get_account_mode(), self._engine_now),
             **({"replicas": self.replicas.status()} if self.replicas is not None else {}),
             **({"scoring": blind.summary()} if blind is not None else {}),
+            "settings": settings_view(self._in_force),  # a remote host compares its own
             **status_keys(
                 states,
                 running=healthy or monitor.running,
