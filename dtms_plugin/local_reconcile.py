@@ -181,13 +181,17 @@ class Reconciling:
             return
         self._read_back(RECOVERY_READS)
         by_ticket = {p.ticket: p for p in positions}
+        hedges = set(self.book.hedge_tickets())
         for loaded in self.book.live():  # one trade's failure is its own (local_isolation)
             step = self._recover_one(host, loaded, by_ticket, positions, now)
             await self._isolated(loaded.ticket, step, "start-up recovery")
         self._flush()
         await self._reopen_listed(host, positions, now)
         if self.adopt:
-            self._adopt(host, positions, now)
+            # the list was read before the recovery closed the hedges it owed (a closed
+            # trade's): a hedge the records named and no longer name is closed, not open
+            gone = hedges - set(self.book.hedge_tickets())
+            self._adopt(host, [p for p in positions if p.ticket not in gone], now)
         self._recovered = True
 
     async def _recover_one(
