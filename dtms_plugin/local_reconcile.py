@@ -106,6 +106,10 @@ def reopened(rec: TradeRecord) -> bool:
 #: what a start-up recovery reads, and what waits while it cannot (its episode's words)
 RECOVERY_READS = "positions and account for the start-up recovery"
 RECOVERY_WAITS = "the recovery, and every trade, waits for the next cycle: none is defended"
+#: When a close the recovery finds happened: DTMS knows only that it did not run then;
+#: the host may have run without it (``[plugins] disabled``, HOSTAPP_DISABLE_PLUGINS),
+#: which it does not tell its plugins, or not at all
+WHILE_AWAY = "while DTMS was not running (the host ran without it, or was stopped)"
 
 
 class Reconciling:
@@ -291,7 +295,7 @@ class Reconciling:
         return True
 
     async def _closed_while_down(self, host: HostView, rec: TradeRecord, now: datetime) -> bool:
-        """A position that closed while this host was not running (its stop hit, say):
+        """A position that closed while DTMS was not running (its stop hit, say):
         the record CLOSED with the broker's reason, time and profit, which the account
         rails count (docs/dtms.md §7). Whether the broker could tell; if not, the first
         cycle closes it as "position gone" (asking again). The host's loop never knew the
@@ -302,10 +306,10 @@ class Reconciling:
             return False
         trade, reason = closed
         self.log.info(
-            "DTMS %s: closed while the host was not running (%s at %s, profit %+.2f)",
-            rec.ticket, reason, trade.close_price, trade.profit,
+            "DTMS %s: closed %s (%s at %s, profit %+.2f)",
+            rec.ticket, WHILE_AWAY, reason, trade.close_price, trade.profit,
         )  # fmt: skip
-        await self._closed(host, rec, trade, reason, now, " while the host was not running")
+        await self._closed(host, rec, trade, reason, now, " while DTMS was not running")
         return True
 
     def _hedge_gone(self, host: HostView, rec: TradeRecord) -> TradeRecord:

@@ -83,7 +83,7 @@ async def test_a_stop_hit_while_the_host_was_down_is_closed_with_its_loss_at_sta
     veto = strategy.allow_order(r.host, ORDER)
     assert veto is not None and "daily realised loss" in veto.reason
     assert r.host.state_changes[-1] == (
-        1, S.HEALTHY, S.CLOSED, "position closed (stop_loss) while the host was not running"
+        1, S.HEALTHY, S.CLOSED, "position closed (stop_loss) while DTMS was not running"
     )  # fmt: skip
     await r.stop()
 

@@ -121,7 +121,7 @@ async def test_a_stop_hit_while_the_host_was_down_is_the_accounts_loss(tmp_path:
     # the host never saw it open in this run, so it reports no close; DTMS's state change
     # is what the other plugins hear
     assert second.closed == []
-    assert (ticket, "CLOSED", "position closed (stop_loss) while the host was not running") in (
+    assert (ticket, "CLOSED", "position closed (stop_loss) while DTMS was not running") in (
         second.changes
     )
     # the rail saw the loss before the run's first entry, which it vetoed
