@@ -97,6 +97,33 @@ def hedge_of(trade: Trade, hedges: Mapping[int, list[Trade]]) -> Trade | None:
     return min(mine, key=lambda h: (h.opened_at, h.ticket)) if mine else None
 
 
+def hedge_suspects(found: Iterable[Trade], hedges: Mapping[int, list[Trade]]) -> list[str]:
+    """The symbols on which one adopted position may be a DTMS hedge of another whose
+    comment the broker rewrote: the other side of the same symbol, opened no earlier and
+    no larger (a hedge is opened while its trade is open, for at most its open volume:
+    ``planning.hedge_volume``), of a trade with no hedge known by its comment (DTMS opens
+    one hedge per trade, so a trade whose hedge kept its comment has no other). Neither
+    the volume's ratio nor the time between them says more: the hedge fraction may have
+    changed since, and a trade may take hours to reach HEDGED. Ordinary buys and sells
+    of one symbol, a later one larger, or one with a hedge that kept its comment, are
+    not suspects."""
+    trades = list(found)
+    out = set()
+    for t in trades:
+        if hedges.get(t.ticket):
+            continue
+        for h in trades:
+            if (
+                not hedges.get(h.ticket)  # a trade: its hedge kept its comment
+                and h.symbol == t.symbol
+                and h.direction != t.direction
+                and h.opened_at >= t.opened_at
+                and h.volume <= t.volume + 1e-9
+            ):
+                out.add(t.symbol)
+    return sorted(out)
+
+
 def hedged_again(
     rec: TradeRecord, hedge: Trade, now: datetime, settings: DtmsSettings
 ) -> TradeRecord:
@@ -216,8 +243,7 @@ class Adopting:
                 "to learn ours from, positions of every magic number were adopted (set "
                 "magic to adopt only this host's)"
             )
-        sides = {(p.symbol, p.direction) for p in found}
-        both = sorted({sym for sym, _ in sides if {(sym, "buy"), (sym, "sell")} <= sides})
+        both = hedge_suspects(found, hedges)
         if both:  # is_hedge says why this is all that can be said
             line += (
                 f"; {', '.join(both)} adopted on both sides: one may be a DTMS hedge whose "

@@ -9,11 +9,12 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from support.broker_double import BrokerDouble
-from support.dtms_kit import trade
+from support.dtms_kit import T0, trade
 from support.dtms_local_rig import M5, Rig
 
 from dtms_plugin.local import LocalStrategy
@@ -229,12 +230,14 @@ async def test_a_lost_store_adopts_only_the_positions_of_the_hosts_own_magic(
     r.broker.add(replace(trade(ticket=2, direction="sell"), magic=240617, comment="DTMS_HEDGE_1"))
     r.broker.add(replace(trade(ticket=3), magic=0))  # by hand
     r.broker.add(replace(trade(ticket=4), magic=999))  # another expert
-    r.broker.add(replace(trade(ticket=5, direction="sell"), magic=240617))  # comment gone
+    # the hedge of 6, opened after it, smaller: its comment gone (1 has its hedge: 2)
+    r.broker.add(replace(trade(ticket=6, volume=2.0, opened_at=T0 - M5), magic=240617))
+    r.broker.add(replace(trade(ticket=5, direction="sell"), magic=240617))
     caplog.set_level(logging.INFO, logger="dtms_plugin.local")
     await r.start()
-    assert set(r.strategy.records) == {1, 5}
+    assert set(r.strategy.records) == {1, 5, 6}
     [line] = _adoption_warnings(caplog)
-    assert "adopted 2, managed from now on: tickets 1, 5" in line
+    assert "adopted 3, managed from now on: tickets 1, 6, 5" in line
     assert line.endswith(
         "; XAUUSD adopted on both sides: one may be a DTMS hedge whose comment the broker "
         "rewrote, defended now as a trade of its own"
@@ -316,4 +319,32 @@ async def test_a_position_adopted_with_its_stop_past_the_entry_takes_r_from_the_
     atr = strategy._bars(r.host, "XAUUSD", r.clock.now()).signal_atr
     assert atr is not None and adopted.r == pytest.approx(atr) and atr > 4 * 0.5
     assert adopted.stop_loss == opened.entry_price + 0.5  # its stop is kept as it is
+    await r.stop()
+
+
+@pytest.mark.parametrize(
+    ("sell_volume", "sell_opened"),
+    [(1.0, T0 + M5), (2.0, T0 + M5), (0.5, T0 - M5)],
+    ids=["beside-a-trade-with-its-hedge", "larger-than-the-buy", "opened-before-the-buy"],
+)
+async def test_ordinary_buys_and_sells_are_not_called_a_rewritten_hedge(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, sell_volume: float, sell_opened: datetime
+) -> None:
+    """Adopted on both sides, but no sell can be a DTMS hedge of a buy: the buy's hedge
+    kept its comment (DTMS opens one per trade), or the sell is larger than the buy, or
+    opened before it (a hedge is opened while its trade is open, never more than its
+    volume): the WARNING does not say "one may be a DTMS hedge"."""
+    r = Rig(tmp_path / "dtms")
+    _with_broker(r, MarksOrders(r.broker.infos, r.clock, hedging=True))
+    r.broker.add(replace(trade(ticket=1), magic=240617))
+    if sell_volume == 1.0:  # the buy's hedge, known by its comment
+        hedge = trade(ticket=2, direction="sell", volume=0.5, opened_at=T0 + M5)
+        r.broker.add(replace(hedge, magic=240617, comment="DTMS_HEDGE_1"))
+    sell = trade(ticket=3, direction="sell", volume=sell_volume, opened_at=sell_opened)
+    r.broker.add(replace(sell, magic=240617))
+    caplog.set_level(logging.INFO, logger="dtms_plugin.local")
+    await r.start()
+    assert {1, 3} <= set(r.strategy.records)
+    [line] = _adoption_warnings(caplog)
+    assert "adopted on both sides" not in line, line
     await r.stop()
