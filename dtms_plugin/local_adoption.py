@@ -13,6 +13,7 @@ or another program's either.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -23,7 +24,8 @@ from .book import HEDGE_PREFIX, TradeBook
 from .engine import TradeRecord
 from .local_reconcile import is_hedge, same_trade
 from .settings import DtmsSettings
-from .store import StoreProtocol
+from .store import StoreError, StoreProtocol
+from .store.readonly import ReadOnlyStore
 from .ticket_text import ticket_in
 
 #: The broker read a registration batch makes (:meth:`Adopting.unlinked_hedges`), as its
@@ -151,11 +153,40 @@ def hedged_again(
     )
 
 
+def left_in_folder(settings: DtmsSettings) -> str:
+    """With a Redis store (``[plugin.dtms] store``): the records a diskcache store left in
+    ``state_dir``, its usual place, said beside "the store was empty" (an empty Redis
+    store and 65 records in the folder are most likely a switch of ``store`` in
+    plugins.toml, not a lost store); "" when there are none, or with no Redis store.
+    Read through SQLite's read-only mode (:mod:`.store.readonly`): nothing is created,
+    moved or written there."""
+    if not settings.store:
+        return ""
+    try:
+        folder = ReadOnlyStore(settings.state_dir)
+    except StoreError:  # no store there (no cache.db), or not one
+        return ""
+    try:
+        count = len(folder.listing())
+    except (StoreError, sqlite3.Error):
+        return ""
+    finally:
+        folder.close()
+    if not count:
+        return ""
+    return (
+        f"; the folder {settings.state_dir} holds {count} records from a diskcache store: "
+        'this run does not read them (docs/scaling.md, "Switching the store", says what '
+        "can be done with them)"
+    )
+
+
 def adoption_line(
-    store: StoreProtocol, empty: bool, adopted: list[Trade], reused: list[int]
+    store: StoreProtocol, empty: bool, adopted: list[Trade], reused: list[int], left: str = ""
 ) -> str:
     """The WARNING that says what was adopted and why: the store was damaged (and where
-    it was kept), missing, or empty while positions were open; or positions had no
+    it was kept), missing, or empty while positions were open (with ``left``: what
+    :func:`left_in_folder` found); or positions had no
     record; and which tickets were reused (their closed records archived). How it was
     opened only the diskcache store says (a Redis store: as found)."""
     opened_as = getattr(store, "opened_as", "existing")
@@ -166,7 +197,7 @@ def adoption_line(
     elif opened_as == "new":
         why = f"the store in {where} was missing while positions were open"
     elif empty:
-        why = f"the store in {where} was empty while positions were open"
+        why = f"the store in {where} was empty while positions were open{left}"
     else:
         why = "open positions with no record of theirs"
     tickets = ", ".join(str(p.ticket) for p in adopted)
@@ -230,7 +261,8 @@ class Adopting:
                 self._hedged_again(rec, hedge, now)
                 linked[pos.ticket] = hedge.ticket
         self._flush()
-        line = adoption_line(self.store, empty, found, reused)
+        in_folder = left_in_folder(self.settings) if empty else ""
+        line = adoption_line(self.store, empty, found, reused, in_folder)
         if linked:
             pairs = ", ".join(f"{t} with hedge {h}" for t, h in linked.items())
             line += (
