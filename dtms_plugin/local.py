@@ -52,6 +52,7 @@ from .local_edges import MarketEdges
 from .local_isolation import Isolating
 from .local_reconcile import Reconciling, reversed_at_broker
 from .local_registering import Registering
+from .local_settings_change import check_settings
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import StoreProtocol
@@ -168,6 +169,7 @@ class LocalStrategy(
         # ones it registers, so "evaluated N of M" never reads more evaluated than trades
         self.carried = sum(1 for rec in self.book.live() if rec.is_open)
         self.registered += self.carried
+        check_settings(self.store, self.settings, self.book.live(), self.log)
         await self.recover(host, host.clock.now())
 
     async def shutdown(self, host: HostView) -> None:
