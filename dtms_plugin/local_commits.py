@@ -105,7 +105,8 @@ class Commits:
                 self._writes.seal()
                 return False
             self._hold = SIMULATED_COMMIT_CYCLES
-        failed = self._flush(force=True)
+        # nothing to write: the store's folder checked all the same (store/folder.py)
+        failed = self._flush(force=True) if self._writes else self._writes.in_place(self.store)
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         if self.book.prune(day_start, self.settings.rails.stop_streak, failed):
             held = self.records

@@ -249,6 +249,23 @@ class PendingWrites:
         self._taken_again()
         return unencodable
 
+    def in_place(self, store: StoreProtocol) -> set[int]:
+        """A flush with nothing to write (an engine with no open trade): a directory
+        store is asked all the same whether its folder is still there, as a write asks
+        it, so one deleted or moved away under it is taken back (or refused, as a flush
+        is) the same cycle, with its ``engine.lock`` (store/folder.py)."""
+        self.store_failures = {}
+        if self.held_back:
+            return set()
+        try:
+            store.in_place()
+        except StoreError as exc:
+            if exc.unavailable:
+                return self._kept(exc)
+            raise
+        self._taken_again()
+        return set()
+
     def _clear(self) -> None:
         self._records, self._states, self._history = {}, {}, []
         self._sealed = set()

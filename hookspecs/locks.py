@@ -17,6 +17,11 @@ other; on Windows the lock is easy to get subtly wrong, so there is one of it.
   (a lock a closed handle left behind is released "when resources allow").
 
 Elsewhere (neither module) nothing is locked: :func:`lock` always succeeds.
+
+A lock file deleted by hand (or its folder, or moved away) while held is a lock on a file
+with no name there: it stops no process, which makes the file again and takes it. So a
+hold this process has is never shared once its file is no longer at its path, and
+:func:`renew` takes the file there now (DTMS's store does, docs/dtms.md §8).
 """
 
 from __future__ import annotations
@@ -120,26 +125,64 @@ def hold(path: Path, holder: str, *, mode: int = 0o644, read: int = 4096) -> str
     share the hold this process has; ``holder`` is written in it for a process refused.
     ``None`` when held; else the text the holder wrote (its first ``read`` bytes, ""
     when none). ``OSError`` when the file cannot be made or locked at all. Every ``None``
-    answer is paired with one :func:`release` of the same path."""
+    answer is paired with one :func:`release` of the same path. A hold whose file is no
+    longer at ``path`` (deleted, its folder moved away) is not shared: the file there
+    now is taken, as :func:`renew` does."""
     path = path.resolve()
     with _HELD_GUARD:
-        if path in _HELD_HERE:
-            fd, count = _HELD_HERE[path]
-            _HELD_HERE[path] = (fd, count + 1)
+        held = _HELD_HERE.get(path)
+        if held is not None and _still_there(held[0], path):
+            _HELD_HERE[path] = (held[0], held[1] + 1)
             return None
-        fd = open_lock(path, mode)
-        try:
-            taken = lock(fd)
-        except OSError:
-            os.close(fd)
-            raise
-        if not taken:
-            other = read_holder(fd, read)
-            os.close(fd)
-            return other
-        write_holder(fd, holder)
-        _HELD_HERE[path] = (fd, 1)
-        return None
+        return _take(path, holder, mode, read, held, 1)
+
+
+def renew(path: Path, holder: str, *, mode: int = 0o644, read: int = 4096) -> str | None:
+    """This process's hold of ``path`` again, on the file that is there now, when the one
+    it holds is not (deleted, or its folder moved away, by hand): a lock on a file with
+    no name there stops no other process, which would make the file at ``path`` and take
+    it. Every holder of the old hold shares the new one (no :func:`release` more), and
+    the old descriptor is closed. ``None`` when held (at once when the file is still the
+    one held); else the text the holder of the file there now wrote, the old hold kept.
+    ``OSError`` when the file cannot be made or locked at all."""
+    path = path.resolve()
+    with _HELD_GUARD:
+        held = _HELD_HERE.get(path)
+        if held is not None and _still_there(held[0], path):
+            return None
+        return _take(path, holder, mode, read, held, 0)
+
+
+def _take(
+    path: Path, holder: str, mode: int, read: int, held: tuple[int, int] | None, more: int
+) -> str | None:
+    """Lock the file at ``path`` for this process (under ``_HELD_GUARD``), in place of
+    ``held``, whose file is gone, with ``more`` holders added (at least one)."""
+    fd = open_lock(path, mode)
+    try:
+        taken = lock(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not taken:
+        other = read_holder(fd, read)
+        os.close(fd)
+        return other
+    write_holder(fd, holder)
+    if held is not None:
+        unlock(held[0])  # a lock on a file with no name at ``path``: it stopped nobody
+    _HELD_HERE[path] = (fd, max(1, (held[1] if held is not None else 0) + more))
+    return None
+
+
+def _still_there(fd: int, path: Path) -> bool:
+    """Whether the file ``fd`` has open is the one at ``path`` (its device and inode: a
+    file open here keeps its inode, so no other file can have it)."""
+    try:
+        here, mine = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def release(path: Path) -> None:

@@ -69,6 +69,9 @@ class OwnedStore:
     def claim_engine(self) -> None:
         """Nothing to hold: a replica's engine manages the trades it holds leases of."""
 
+    def in_place(self) -> None:
+        """Nothing to check: a Redis store has no folder."""
+
     def __enter__(self) -> OwnedStore:
         return self
 

@@ -24,11 +24,10 @@ from typing import Any, Self, TypeGuard
 
 import orjson
 
-from hookspecs import locks
-
 from .archives import disk_archived_count, disk_archives, disk_purge_archives
 from .disk import Encoded, JsonDisk, UnsafeRowError
 from .disk_listing import DiskcacheListing
+from .folder import FolderHold, Place
 from .opening import StoreError, open_cache
 from .outage import WriteOutage
 from .rows import SCAN_ROWS, key_number
@@ -51,7 +50,7 @@ _CLOSED_BEFORE = (
 )
 
 
-class Store(DiskcacheListing, SharedReads):
+class Store(DiskcacheListing, FolderHold, SharedReads):
     """The DTMS store on one directory. Open one per process; close it on shutdown.
 
     Reads never raise for a bad row: an unreadable (or planted) row is logged at ERROR and
@@ -73,7 +72,13 @@ class Store(DiskcacheListing, SharedReads):
         self._max_actions = max_actions
         db = self.directory / "cache.db"
         existed = db.exists()
+        self._disk, self._timeout = disk, timeout
         self._cache, self.kept_aside = open_cache(self.directory, disk, timeout, self.log)
+        try:  # its folder's files, checked before each write (folder.py)
+            self._place: Place | None = Place(self.directory)
+        except sqlite3.Error as exc:
+            self._cache.close()
+            raise StoreError(f"cannot open store in {self.directory}: {exc}") from None
         #: how the directory was found: "existing" (perhaps empty), "new" (no database
         #: file) or "damaged" (kept aside at :attr:`kept_aside`, started empty). The
         #: local strategy says so when it adopts open positions (docs/dtms.md §8).
@@ -91,35 +96,7 @@ class Store(DiskcacheListing, SharedReads):
 
     def close(self) -> None:
         self._cache.close()
-        if self._engine_lock is not None:
-            locks.release(self._engine_lock)  # the last store of it in this process lets go
-            self._engine_lock = None
-
-    def claim_engine(self) -> None:
-        """Hold this directory for one engine process: a second engine on it (another
-        ``dtms serve``, a host's local engine) would evaluate and act on every trade a
-        second time, and overwrite the first one's outcomes. A StoreError naming the
-        process that holds it. A lock (:mod:`hookspecs.locks`: POSIX's record lock,
-        Windows' ``msvcrt.locking``): released when this process ends or closes the store,
-        however it ends (no stale lock file after a crash). Another store of this process
-        shares it (a restart within a process), and the lock goes with the last of them
-        to close (:func:`hookspecs.locks.hold`)."""
-        if self._engine_lock is not None:
-            return  # held by this store already
-        path = self.directory / "engine.lock"
-        try:
-            other = locks.hold(path, str(os.getpid()), mode=0o600, read=32)
-        except OSError as exc:
-            raise StoreError(f"store {self.directory}: cannot lock {path.name}: {exc}") from None
-        if other is not None:
-            raise StoreError(
-                f"store {self.directory}: another DTMS engine (pid {other or 'another process'}) "
-                "manages these trades; two engines on one store would act on every trade twice "
-                "(stop it, give each its own state_dir, share a Redis store: docs/scaling.md, "
-                "or, for a host beside a dtms serve, set the host's [plugin.dtms] strategy = "
-                '"remote")'
-            )
-        self._engine_lock = path
+        self._let_go()
 
     def __enter__(self) -> Self:
         return self

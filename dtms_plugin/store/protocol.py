@@ -35,6 +35,12 @@ class StoreProtocol(Protocol):
         holds it (a directory store: one engine at a time; a Redis store is shared by
         replicas through leases, docs/scaling.md, and claims nothing)."""
 
+    def in_place(self) -> None:
+        """Check that the store is still where it was opened, before a write and once a
+        quiet cycle: a directory store whose folder was deleted or moved away takes it
+        back (its engine's) or raises a StoreError, ``unavailable`` (store/folder.py); a
+        Redis store has nothing to check."""
+
     def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...

@@ -78,6 +78,7 @@ class ReadOnlyStore(Store):
         self.opened_as = "existing"
         self._batch_thread = None
         self._engine_lock = None
+        self._place = None  # never written: its folder is not watched (folder.py)
         self._rows = []
 
     def claim_engine(self) -> None:

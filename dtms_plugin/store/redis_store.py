@@ -112,6 +112,9 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
     def claim_engine(self) -> None:
         """Nothing to hold: replicas share a Redis store, each trade by its lease."""
 
+    def in_place(self) -> None:
+        """Nothing to check: a Redis store has no folder (store/folder.py)."""
+
     def close(self) -> None:
         self.client.close()
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import diskcache
 import orjson
@@ -71,6 +71,10 @@ class DiskcacheRows:
     #: problem): ``dtms serve``'s ``/health`` lists it for a while (store_health.py)
     last_write_failure: tuple[float, str] | None
     outage: WriteOutage  # writes refused for a lock, said once per episode
+
+    if TYPE_CHECKING:
+
+        def in_place(self) -> None: ...  # folder.py
 
     def _get(self, key: str) -> Any:
         """The decoded value, None when absent, ``UNREADABLE`` for a bad row (logged)."""
@@ -169,6 +173,7 @@ class DiskcacheRows:
             if self._batch_thread == threading.get_ident():
                 yield
                 return
+            self.in_place()  # its folder deleted or moved away: taken back (folder.py)
             with self._cache.transact():
                 yield
         except (sqlite3.Error, OSError, diskcache.Timeout, TypeError, ValueError) as exc:
