@@ -72,7 +72,8 @@ _UNKNOWN: Identity = (-1, -1)
 class Place:
     """Where a store's files are and which files it has open: the identities it
     compares, and a connection kept on its ``cache.db`` to copy it from once its name is
-    gone (read once at once, so SQLite holds its write-ahead log open too)."""
+    gone (read once when made, so SQLite holds its write-ahead log open too; the read
+    ends there, so it never holds back a checkpoint)."""
 
     def __init__(self, directory: Path) -> None:
         self.db = str(directory / "cache.db")
@@ -88,7 +89,7 @@ class Place:
         """Remember the ``cache.db`` at the path now, and keep a connection on it."""
         self.close()
         keeper = sqlite3.connect(self.db, isolation_level=None, check_same_thread=False)
-        keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        keeper.execute("SELECT count(*) FROM sqlite_master").fetchall()
         self.keeper, self.db_id = keeper, identity(self.db)
 
     def intact(self) -> bool:
@@ -269,18 +270,20 @@ class FolderHold:
             return
         try:
             self._reopen(place)
-        except (StoreError, sqlite3.Error) as exc:
-            self.log.error(
-                "store %s: %s, and the one there now cannot be opened: %s",
-                self.directory,
-                _GONE.format("process"),
-                exc,
-            )
+        except StoreError as exc:
+            if not place.said_lost:
+                place.said_lost = True
+                self.log.error(
+                    "store %s: %s, and the one there now cannot be opened (said once): %s",
+                    self.directory,
+                    _GONE.format("process"),
+                    exc,
+                )
             return
         place.said_lost = False
         self.log.warning(
             "store %s: %s; the store there now is opened in its place (what this process "
-            "wrote meanwhile is not in it)",
+            "wrote after its engine made it again, if any, is not in it)",
             self.directory,
             _GONE.format("process"),
             extra={FOR_TERMINAL: True},
