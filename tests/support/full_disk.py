@@ -22,11 +22,17 @@ async def disk(service: Any, *, full: bool) -> None:
             return
         pages = con.execute("PRAGMA page_count").fetchone()[0]
         con.execute(f"PRAGMA max_page_count = {pages}")
-        for n in range(10_000):  # the pages' free room too, until SQLite says full
-            try:
-                store.put_value(f"pad:{n}", "x" * 4000)
-            except StoreError:
-                return
-        raise AssertionError("the store never filled")
+        # the pages' free room too, until SQLite says full even of the smallest value: a
+        # room left that a large value does not fit may still take a registration's record
+        n = 0
+        for size in (4000, 400, 40, 1):
+            for _ in range(10_000):
+                n += 1
+                try:
+                    store.put_value(f"pad:{n}", "x" * size)
+                except StoreError:
+                    break
+            else:
+                raise AssertionError("the store never filled")
 
     await service.engine.run(change())
