@@ -32,6 +32,7 @@ from hookspecs import (
 
 from .blind_spots import BlindSpots
 from .book import TradeBook
+from .checks import Checks
 from .dropped_actions import DroppedActions
 from .engine import (
     AccountState,
@@ -126,6 +127,8 @@ class LocalStrategy(
         self.evaluated_count = 0
         self.problems: dict[str, int] = {}  # why trades went unevaluated: count of cycles
         self.blind = BlindSpots(settings, self.log)  # what the run worked without: its report
+        #: its evaluations and scorings, counted and dated (the original's checks: checks.py)
+        self.checks = Checks()
         self.dropped = DroppedActions(self.log)  # what the ladder owed and left undone
         self._fast = settings.fast.period
         self._signal = settings.signal.period
@@ -227,6 +230,7 @@ class LocalStrategy(
                 step = self._process(host, rec, snap, quote, info, positions, by_ticket, now)
                 await self._isolated(rec.ticket, step)  # its failure is its own
         self.waiting = waiting
+        self.checks.keep(self.records)
         self._refresh_states(now)
         quiet = self._writes.quiet
         if self._flush_and_forget(now) and (quiet or self._hold is not None):
@@ -280,6 +284,8 @@ class LocalStrategy(
         # the engine hands back the very record it was given when nothing moved, so an
         # identity test tells "changed" without comparing 35 fields (and the journal)
         changed = e.record is not self.records.get(rec.ticket)
+        if rec.is_open:  # a closed one is looked at only for what it still owes
+            self.checks.saw(rec.ticket, now, scored=e.score is not None)
         rec = e.record
         if self._attention:  # a close that kept failing and is owed no more: said
             self._settle_attention(rec.ticket, "the position went", rec.owed)

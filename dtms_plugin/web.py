@@ -29,6 +29,7 @@ from aiohttp.typedefs import Middleware
 
 from hookspecs import HostView
 
+from .checks import Checks
 from .metrics import ClientMetrics
 from .server.dashboard import ASSETS, _asset_handler, store_status, trades_answer
 from .server.dashboard import _wall_clock_mode as wall_clock_mode
@@ -43,7 +44,13 @@ from .server.middleware import (
 )
 from .server.observed import MonitorStatus, ObservedHost, engine_keys, strategy_says
 from .server.openapi import document
-from .server.original import actions_keys, health_keys, status_keys, symbols
+from .server.original import (
+    actions_keys,
+    health_keys,
+    performance_keys,
+    status_keys,
+    symbols,
+)
 from .server.query import actions_query, check_names
 from .server.routes import CLOSE_PATH, TICKET_PATH, not_found
 from .server.settings import DEFAULT_HOST, ServerSettings
@@ -111,14 +118,20 @@ class EngineWatch:
         finally:
             self.metrics.observe_cycle(time.perf_counter() - start)
 
-    def status_keys(self, states: dict[str, int]) -> dict[str, Any]:
-        """``summary`` and ``dtms_status`` of ``/dtms/status``, with this engine's figures."""
+    def status_keys(self, states: dict[str, int], checks: Checks | None) -> dict[str, Any]:
+        """``summary`` and ``dtms_status`` of ``/dtms/status``, with this engine's figures
+        (``checks``: its evaluations and scorings)."""
         status = self.status
+        uptime = datetime.now(UTC) - self.started_at
         return status_keys(
             states,
             running=True,
-            uptime=datetime.now(UTC) - self.started_at,
-            performance={"cycles": status.cycles, "failed_cycles": status.failures},
+            uptime=uptime,
+            performance={
+                "cycles": status.cycles,
+                "failed_cycles": status.failures,
+                **performance_keys(uptime=uptime, checks=checks, metrics=self.metrics),
+            },
             last_check=status.last_cycle_at,
         )
 
@@ -240,7 +253,8 @@ def _local(
         check_names(request.query)  # every GET route refuses what it does not take
         at = now()
         body = store_status(store, at)
-        body.update(watch.status_keys(body["states"]))
+        checks = getattr(strategy, "checks", None)
+        body.update(watch.status_keys(body["states"], checks))
         # the page's engine badge: as /health says it (degraded while cycles fail); the
         # engine's clock, as dtms serve's status gives it (a paper run's data time)
         problems, keys = engine_health()

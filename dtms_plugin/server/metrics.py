@@ -133,12 +133,20 @@ class ServerMetrics:
             registry=self.registry,
         )
         self.registry.register(_TradesPerState(store))
+        #: the two counters above, summed since the app started: the original server's
+        #: ``performance.state_transitions`` and ``actions_executed`` (original.py)
+        self.transitions_total = 0
+        self.actions_total = 0
 
     def transition(self, old: str, new: str) -> None:
         self.transitions.labels(str(old), str(new)).inc()
+        self.transitions_total += 1
 
     def action(self, kind: str, result: str) -> None:
+        """One action the broker answered, whatever its result: the original counted
+        every action its executor ran, failed ones too."""
         self.actions.labels(str(kind), str(result)).inc()
+        self.actions_total += 1
 
     def observe_cycle(self, seconds: float) -> None:
         self.evaluation.observe(seconds)

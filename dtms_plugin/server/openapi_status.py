@@ -34,6 +34,50 @@ FAILING_TRADES: dict[str, Any] = {
     " managed; healthy still, as one trade's problem",
 }
 
+#: ``engine_info.last_fast_check`` and ``last_deep_check``: ticket -> Unix time or null
+_CHECKED_AT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": ["number", "null"]},
+}
+
+#: ``dtms_status.performance``: the original's counts (since the server started) and this
+#: server's own cycles
+_PERFORMANCE: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "cycles",
+        "failed_cycles",
+        "fast_checks_total",
+        "deep_checks_total",
+        "actions_executed",
+        "state_transitions",
+        "fast_checks_per_hour",
+        "deep_checks_per_hour",
+    ],
+    "properties": {
+        "cycles": {"type": "integer", "minimum": 0},
+        "failed_cycles": {"type": "integer", "minimum": 0},
+        "fast_checks_total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "evaluations of open trades (each cycle evaluates each)",
+        },
+        "deep_checks_total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "scorings (on a new closed fast bar, or an adverse move)",
+        },
+        "actions_executed": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "actions the broker answered, failed ones included",
+        },
+        "state_transitions": {"type": "integer", "minimum": 0},
+        "fast_checks_per_hour": {"type": "number", "minimum": 0},
+        "deep_checks_per_hour": {"type": "number", "minimum": 0},
+    },
+}
+
 STATUS_SCHEMAS: dict[str, Any] = {
     "DtmsHealth": {
         "type": "object",
@@ -76,11 +120,16 @@ STATUS_SCHEMAS: dict[str, Any] = {
                     "monitoring_active": {"type": "boolean"},
                     "active_trades_count": {"type": "integer"},
                     "last_fast_check": {
-                        **_STR_OR_NULL,
-                        "description": "the last cycle (one cycle does both checks), ISO"
-                        " 8601 on the engine's clock; null before the first",
+                        **_CHECKED_AT,
+                        "description": "each open trade's ticket: the Unix time in seconds"
+                        " (the engine's clock) of its latest evaluation (each cycle), null"
+                        " before its first since the server started",
                     },
-                    "last_deep_check": {**_STR_OR_NULL, "description": "as last_fast_check"},
+                    "last_deep_check": {
+                        **_CHECKED_AT,
+                        "description": "as last_fast_check, of its latest scoring (a new"
+                        " closed fast bar, or an adverse move)",
+                    },
                 },
             },
         },
@@ -189,7 +238,7 @@ STATUS_SCHEMAS: dict[str, Any] = {
                         "type": "object",
                         "additionalProperties": {"type": "integer"},
                     },
-                    "performance": {"type": "object"},
+                    "performance": _PERFORMANCE,
                     "last_check": {"type": "string"},
                 },
             },

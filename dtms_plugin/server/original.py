@@ -21,7 +21,9 @@ from typing import Any
 
 from hookspecs import DefensiveState
 
+from ..checks import Checks
 from ..store import StoreProtocol
+from .metrics import ServerMetrics
 
 _CLOSED = DefensiveState.CLOSED.value
 
@@ -66,6 +68,37 @@ def status_keys(
             "last_check": last_check or "Unknown",
         },
     }
+
+
+def performance_keys(
+    *, uptime: timedelta, checks: Checks | None, metrics: ServerMetrics
+) -> dict[str, Any]:
+    """The original's ``performance`` counts since the server started, from this engine's
+    figures: a fast check is an evaluation of an open trade (each cycle), a deep check a
+    scoring (a new closed fast bar, or an adverse move), an action executed one the broker
+    answered (failed ones too, as the original counted), a state transition a state
+    change; with the original's per-hour rates of the two checks over the uptime. An
+    engine that keeps no :class:`~dtms_plugin.checks.Checks` (not the local one) has 0
+    checks."""
+    fast = checks.evaluations if checks is not None else 0
+    deep = checks.scorings if checks is not None else 0
+    hours = uptime.total_seconds() / 3600
+    return {
+        "fast_checks_total": fast,
+        "deep_checks_total": deep,
+        "actions_executed": metrics.actions_total,
+        "state_transitions": metrics.transitions_total,
+        "fast_checks_per_hour": round(fast / hours, 2) if hours > 0 else 0.0,
+        "deep_checks_per_hour": round(deep / hours, 2) if hours > 0 else 0.0,
+    }
+
+
+def checked_at(tickets: Iterable[int], when: Mapping[int, datetime]) -> dict[str, float | None]:
+    """``last_fast_check`` or ``last_deep_check`` of ``GET /dtms/engine``: for each of
+    ``tickets`` (the open trades), the Unix time in seconds of its latest evaluation or
+    scoring (``when``, the engine's clock), null while it had none since the server
+    started. The original's status page lists a card per key and shows each time."""
+    return {str(t): (when[t].timestamp() if t in when else None) for t in sorted(tickets)}
 
 
 def actions_keys(

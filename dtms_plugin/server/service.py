@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hookspecs import DefensiveState, HostView
 
+from ..checks import Checks
 from ..defensive import account_defensive
 from ..settings import DtmsSettings, for_host
 from ..store import StoreProtocol
@@ -31,7 +32,7 @@ from .engine_thread import EngineThread
 from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
 from .observed import MonitorStatus, ObservedHost, engine_keys, strategy_says
-from .original import actions_keys, health_keys, status_keys, symbols
+from .original import actions_keys, health_keys, performance_keys, status_keys, symbols
 from .registering import Registering
 from .rounds import RegistrationRounds
 from .settings import ServerSettings
@@ -112,6 +113,12 @@ class DtmsService(Registering, Closing, Unregistering):
     @property
     def host(self) -> ObservedHost | None:
         return self._host
+
+    @property
+    def checks(self) -> Checks | None:
+        """The engine's evaluations and scorings (the local engine's; None for another)."""
+        checks = getattr(self._strategy, "checks", None)
+        return checks if isinstance(checks, Checks) else None
 
     async def open_store(self) -> None:
         dtms = self.settings.dtms
@@ -354,6 +361,7 @@ class DtmsService(Registering, Closing, Unregistering):
         blind: BlindSpots | None = getattr(self._strategy, "blind", None)
         states = {s.value: counts.get(s.value, 0) for s in DefensiveState}
         monitor = self.monitor
+        uptime = datetime.now(UTC) - self.started_at
         return {
             "engine": {
                 "running": healthy or self.monitor.running,
@@ -376,8 +384,12 @@ class DtmsService(Registering, Closing, Unregistering):
             **status_keys(
                 states,
                 running=healthy or monitor.running,
-                uptime=datetime.now(UTC) - self.started_at,
-                performance={"cycles": monitor.cycles, "failed_cycles": monitor.failures},
+                uptime=uptime,
+                performance={
+                    "cycles": monitor.cycles,
+                    "failed_cycles": monitor.failures,
+                    **performance_keys(uptime=uptime, checks=self.checks, metrics=self.metrics),
+                },
                 last_check=monitor.last_cycle_at,
             ),
         }

@@ -170,7 +170,13 @@ async def test_a_serving_hosts_engine_cycles_are_timed_and_dated(
         metrics = await (await client.get("/metrics")).text()
         assert "dtms_evaluation_seconds_count 3.0" in metrics
         status = (await (await client.get("/dtms/status")).json())["dtms_status"]
-        assert status["performance"] == {"cycles": 3, "failed_cycles": 0}
+        performance = status["performance"]
+        assert (performance["cycles"], performance["failed_cycles"]) == (3, 0)
+        # the original's counts beside them (its status page reads them): each cycle
+        # evaluated the trade, which is scored only on a new closed bar (once here)
+        assert (performance["fast_checks_total"], performance["deep_checks_total"]) == (3, 1)
+        assert (performance["actions_executed"], performance["state_transitions"]) == (0, 0)
+        assert performance["fast_checks_per_hour"] > performance["deep_checks_per_hour"] > 0
         assert status["uptime"].endswith("s") and status["last_check"] != "Unknown"
         health = await (await client.get("/health")).json()
         assert (health["status"], health["cycles"]) == ("healthy", 3)
