@@ -44,13 +44,7 @@ from .server.middleware import (
 )
 from .server.observed import MonitorStatus, ObservedHost, engine_keys, strategy_says
 from .server.openapi import document
-from .server.original import (
-    actions_keys,
-    health_keys,
-    performance_keys,
-    status_keys,
-    symbols,
-)
+from .server.original import actions_answer, health_keys, performance_keys, status_keys
 from .server.query import actions_query, check_names
 from .server.routes import CLOSE_PATH, TICKET_PATH, not_found
 from .server.settings import DEFAULT_HOST, ServerSettings
@@ -270,15 +264,8 @@ def _local(
     async def actions(request: web.Request) -> web.Response:
         ticket, limit = actions_query(request.query)
 
-        def read() -> dict[str, Any]:  # a record per ticket among them: off the event loop
-            entries = store.actions(ticket, limit=limit)
-            return {
-                "ticket": ticket,
-                "actions": entries,
-                **actions_keys(entries, symbols(store, entries)),
-            }
-
-        return web.json_response(await asyncio.to_thread(read))
+        # a record per ticket among them: off the event loop
+        return web.json_response(await asyncio.to_thread(actions_answer, store, ticket, limit))
 
     async def health(request: web.Request) -> web.Response:
         """The engine runs in the host's loop, which is alive if this answers; degraded

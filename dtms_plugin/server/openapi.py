@@ -22,6 +22,7 @@ from .openapi_responses import json_response as _json
 from .openapi_responses import ref as _ref
 from .openapi_schemas import SCHEMAS
 from .openapi_types import PAPER_VOLUME, volume
+from .query import DEFAULT_ACTIONS_LIMIT
 
 #: ``state`` and ``symbol`` of ``GET /dtms/trades``: one or more, comma-separated (the
 #: server also reads the states in any case).
@@ -277,8 +278,9 @@ PATHS: dict[str, Any] = {
                 {
                     "name": "limit",
                     "in": "query",
-                    "description": "how many of the newest entries; more than 1000 reads as 1000",
-                    "schema": {"type": "integer", "minimum": 1, "default": 100},
+                    "description": "how many of the newest entries (the original server's"
+                    " 10 when not given); more than 1000 reads as 1000",
+                    "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_ACTIONS_LIMIT},
                 },
             ],
             "responses": {

@@ -317,7 +317,10 @@ STATUS_SCHEMAS: dict[str, Any] = {
             },
             "total_actions": {
                 "type": "integer",
-                "description": "how many entries this answer holds",
+                "minimum": 0,
+                "description": "how many entries the history keeps (of the ticket, when"
+                " one is asked about), of which this answer holds the newest: the"
+                " original's count of its whole history",
             },
             "ticket": {"type": ["integer", "null"]},
             "actions": {

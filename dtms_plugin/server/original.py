@@ -102,17 +102,35 @@ def checked_at(tickets: Iterable[int], when: Mapping[int, datetime]) -> dict[str
 
 
 def actions_keys(
-    entries: Iterable[Mapping[str, Any]], symbols: Mapping[int, str | None]
+    entries: Iterable[Mapping[str, Any]], symbols: Mapping[int, str | None], total: int
 ) -> dict[str, Any]:
     """``summary``, ``action_history`` and ``total_actions`` of ``GET /dtms/actions``: the
     same entries as ``actions``, oldest first, under the original's names (a state change
-    is an ``action_type`` of ``state_change``). ``symbols``: each ticket's symbol."""
+    is an ``action_type`` of ``state_change``). ``symbols``: each ticket's symbol;
+    ``total``: the entries the history keeps (of the ticket asked about), of which these
+    are the newest, as the original counted its whole history."""
     history = [_original_entry(entry, symbols) for entry in entries]
     count = len(history)
+    total = max(total, count)  # an entry appended since it was counted
     summary = (
-        f"Retrieved {count} recent DTMS actions" if count else "No DTMS actions found in history"
+        f"Retrieved {count} recent DTMS actions from {total} total actions"
+        if count
+        else "No DTMS actions found in history"
     )
-    return {"summary": summary, "action_history": history, "total_actions": count}
+    return {"summary": summary, "action_history": history, "total_actions": total}
+
+
+def actions_answer(store: StoreProtocol, ticket: int | None, limit: int) -> dict[str, Any]:
+    """``GET /dtms/actions``'s answer, read from ``store`` (on ``dtms serve`` and a
+    serving host alike): the newest ``limit`` entries (of ``ticket``), and the original's
+    keys (:func:`actions_keys`)."""
+    total = store.actions_count(ticket)
+    entries = store.actions(ticket, limit=limit)
+    return {
+        "ticket": ticket,
+        "actions": entries,
+        **actions_keys(entries, symbols(store, entries), total),
+    }
 
 
 def symbols(store: StoreProtocol, entries: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:

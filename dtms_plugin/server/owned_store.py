@@ -164,6 +164,9 @@ class OwnedStore:
     def actions(self, ticket: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return self.inner.actions(ticket, limit)
 
+    def actions_count(self, ticket: int | None = None) -> int:
+        return self.inner.actions_count(ticket)
+
     def get_value(self, name: str) -> Any:
         return self.inner.get_value(name)
 

@@ -33,6 +33,12 @@ MAX_ACTIONS_LIMIT = 1000
 #: The parameters of ``GET /dtms/actions`` (the OpenAPI document lists the same).
 ACTIONS_PARAMETERS = ("ticket", "limit")
 
+#: ``GET /dtms/actions``'s entries when no ``limit`` is given: the original server's
+#: (its newest 10). Its clients ask with no parameter (a chat tool hands the answer to a
+#: language model, a page lists it); this server's own (its page, ``dtms actions``, the
+#: client, a remote host) always say how many they want.
+DEFAULT_ACTIONS_LIMIT = 10
+
 
 def given(query: MultiMapping[str]) -> MultiDict[str]:
     """``query`` without its empty values: ``?ticket=&limit=10`` is ``?limit=10``."""
@@ -66,10 +72,12 @@ def single(query: MultiMapping[str], name: str) -> str | None:
 
 
 def actions_query(query: MultiMapping[str]) -> tuple[int | None, int]:
-    """``(ticket, limit)`` of ``GET /dtms/actions``: every ticket and 100 entries when
-    not given (or empty); any other parameter is a 400 naming it."""
+    """``(ticket, limit)`` of ``GET /dtms/actions``: every ticket and
+    :data:`DEFAULT_ACTIONS_LIMIT` entries when not given (or empty); any other parameter
+    is a 400 naming it."""
     check_names(query, ACTIONS_PARAMETERS)
     raw_ticket = single(query, "ticket")
     ticket = parse_ticket_text(raw_ticket) if raw_ticket is not None else None
-    limit = parse_limit(single(query, "limit"), default=100, maximum=MAX_ACTIONS_LIMIT)
+    raw_limit = single(query, "limit")
+    limit = parse_limit(raw_limit, default=DEFAULT_ACTIONS_LIMIT, maximum=MAX_ACTIONS_LIMIT)
     return ticket, limit

@@ -32,7 +32,7 @@ from .engine_thread import EngineThread
 from .errors import EngineUnavailable
 from .metrics import ServerMetrics, Stopwatch
 from .observed import MonitorStatus, ObservedHost, engine_keys, strategy_says
-from .original import actions_keys, health_keys, performance_keys, status_keys, symbols
+from .original import actions_answer, health_keys, performance_keys, status_keys
 from .registering import Registering
 from .rounds import RegistrationRounds
 from .settings import ServerSettings
@@ -308,12 +308,7 @@ class DtmsService(Registering, Closing, Unregistering):
         return batch_account_mode(self.store.get_account_mode(), self._engine_now)
 
     def actions(self, ticket: int | None, limit: int) -> dict[str, Any]:
-        entries = self.store.actions(ticket, limit=limit)
-        return {
-            "ticket": ticket,
-            "actions": entries,
-            **actions_keys(entries, symbols(self.store, entries)),
-        }
+        return actions_answer(self.store, ticket, limit)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """``(healthy, body)``: not healthy when the engine or its loop is not running,

@@ -255,7 +255,10 @@ def trade_view(
 
 
 def actions_taken(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The engine's done actions, oldest first (what the original ``actions_taken`` listed)."""
+    """The engine's done actions, oldest first. A list, as the original's was (its
+    ``actions_taken`` listed the trade's state transitions, which this server lists in
+    ``GET /dtms/actions``; only its state machine's own status counted them): its clients
+    pass it on (a chat tool) and read none of its entries' keys."""
     journal = record.get("journal")
     if not isinstance(journal, list):
         return []

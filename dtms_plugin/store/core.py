@@ -309,6 +309,16 @@ class Store(DiskcacheListing, FolderHold, SharedReads):
                 out.append(entry)
         return out
 
+    def actions_count(self, ticket: int | None = None) -> int:
+        """The entries kept: every ``action:<n>`` row (the newest ``max_actions``, and
+        older ones a trade still keeps), or the entries of ``ticket``'s index; keys only,
+        no value decoded."""
+        try:
+            return self._count("action:") if ticket is None else len(self._ticket_seqs(ticket))
+        except sqlite3.Error as exc:
+            self.log.error("store %s: cannot count the journal: %s", self.directory, exc)
+            return 0
+
     # ------------------------------------------------------------------ small values
 
     def get_value(self, name: str) -> Any:

@@ -120,6 +120,12 @@ class StoreProtocol(Protocol):
         """The newest ``limit`` entries (of one ticket, or all), oldest first."""
         ...
 
+    def actions_count(self, ticket: int | None = None) -> int:
+        """How many entries the journal keeps (of one ticket, or all), counted without
+        reading them: the original server's ``total_actions`` (0 when it cannot be read,
+        logged, as an unreadable journal reads as empty)."""
+        ...
+
     # named JSON values for strategies' own bookkeeping
     def get_value(self, name: str) -> Any: ...
 

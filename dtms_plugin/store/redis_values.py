@@ -214,3 +214,14 @@ class RedisValues:
             return []
         decoded = (self._decode("journal", text) for text in texts)
         return [entry for entry in decoded if isinstance(entry, dict)]
+
+    def actions_count(self, ticket: int | None = None) -> int:
+        """The committed entries kept: the journal hash's fields, or the length of
+        ``ticket``'s index (one command, no entry read)."""
+        try:
+            if ticket is None:
+                return int(self.client.hlen(self.prefix + "journal"))
+            return int(self.client.llen(f"{self.prefix}journal:ticket:{ticket}"))
+        except redis.RedisError as exc:
+            self._unreadable("the journal's length", exc)
+            return 0

@@ -139,7 +139,8 @@ async def test_the_action_history_tool_reads_action_history(client: Client, worl
     body = await (await client.get("/dtms/actions")).json()
     history = body["action_history"]
     assert body["total_actions"] == len(history) == len(body["actions"]) >= 2
-    assert body["summary"] == f"Retrieved {len(history)} recent DTMS actions"
+    n = len(history)
+    assert body["summary"] == f"Retrieved {n} recent DTMS actions from {n} total actions"
     moved = next(h for h in history if h["action_type"] == "tighten_sl")
     assert (moved["ticket"], moved["symbol"], moved["success"]) == (ticket, "XAUUSD", True)
     assert moved["timestamp"] and moved["details"]["code"] == "ok"
@@ -148,6 +149,34 @@ async def test_the_action_history_tool_reads_action_history(client: Client, worl
     empty = await (await client.get("/dtms/actions?ticket=999")).json()
     assert (empty["action_history"], empty["total_actions"]) == ([], 0)
     assert empty["summary"] == "No DTMS actions found in history"
+
+
+async def test_the_action_history_tool_and_page_get_the_newest_ten_of_the_whole(
+    client: Client, world: World
+) -> None:
+    """The chat tool and the status page ask ``GET /dtms/actions`` with no parameter, as
+    the original answered it: its newest 10 entries, ``total_actions`` counting the whole
+    history, and a summary saying both (``total_actions`` was the entries of the answer,
+    and the default 100 entries: a chat tool's whole context)."""
+    tickets = [open_position(world) for _ in range(7)]
+    entry = world.price("XAUUSD")
+    for ticket in tickets:
+        await client.post("/dtms/trade/enable", json=registration(ticket, entry=entry))
+    world.broker.set_price("XAUUSD", entry - 10.0)
+    await service_of(client).run_cycle()  # each trade: a tighten_sl and a state change
+    resp = await client.get("/dtms/actions")
+    assert resp.status == 200  # the tool reads the body only then
+    body = await resp.json()
+    everything = (await (await client.get("/dtms/actions?limit=1000")).json())["actions"]
+    assert len(everything) == 14
+    assert (len(body["action_history"]), body["total_actions"]) == (10, 14)
+    assert body["summary"] == "Retrieved 10 recent DTMS actions from 14 total actions"
+    assert body["actions"] == everything[-10:]  # the newest, oldest first
+    two = await (await client.get("/dtms/actions?limit=2")).json()
+    assert (len(two["action_history"]), two["total_actions"]) == (2, 14)
+    one = await (await client.get(f"/dtms/actions?ticket={tickets[0]}&limit=1")).json()
+    assert (len(one["action_history"]), one["total_actions"]) == (1, 2)
+    assert one["summary"] == "Retrieved 1 recent DTMS actions from 2 total actions"
 
 
 async def test_the_health_check_reads_healthy(client: Client) -> None:

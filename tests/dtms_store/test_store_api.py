@@ -136,6 +136,9 @@ def test_actions_journal_newest_limit_oldest_first(store: StoreProtocol) -> None
     assert [e["i"] for e in store.actions(ticket=2, limit=2)] == [6, 8]
     assert store.actions(ticket=3) == []
     assert store.actions(limit=0) == []
+    # counted without reading them: GET /dtms/actions's total_actions
+    assert (store.actions_count(), store.actions_count(1), store.actions_count(2)) == (11, 5, 5)
+    assert store.actions_count(3) == 0
 
 
 def test_actions_journal_is_pruned_but_a_trade_keeps_its_newest(
@@ -158,6 +161,8 @@ def test_actions_journal_is_pruned_but_a_trade_keeps_its_newest(
         assert [e["i"] for e in s.actions(limit=100)] == [19, 20, 21, 22, 23]
         assert [e["i"] for e in s.actions(ticket=1)] == [0]
         assert [e["i"] for e in s.actions(ticket=2, limit=100)] == list(range(16, 24))
+        # what is kept, counted: the window's five and the quiet trade's older one
+        assert (s.actions_count(), s.actions_count(1), s.actions_count(2)) == (9, 1, 8)
 
 
 def test_outbox_order_replace_remove(store: StoreProtocol) -> None:
