@@ -197,6 +197,10 @@ class DtmsSettings:
     #: every cycle, so it must outlast the longest cycle; a dead replica's trades move to
     #: the live ones after it (docs/scaling.md). At least two cycles are used.
     lease_seconds: float = 10.0
+    #: The HTTP status ``dtms serve`` answers a first registration with: 201 (Created),
+    #: or 200 as the original DTMS did, for its clients that take any other status for a
+    #: failure (docs/client.md, "Registering"). A repeat is a 200 either way.
+    created_status: int = 201
     fresh_seconds: float = 10.0
     last_known_seconds: float = 30.0
     #: ``"auto"``: fast = the host's timeframe, signal = the next coarser one (see
@@ -228,6 +232,11 @@ class DtmsSettings:
             if not getattr(self, name).strip():
                 raise ValueError(f"{name}: must not be empty")
         http_url("api_url", self.api_url)
+        if type(self.created_status) is not int or self.created_status not in (200, 201):
+            raise ValueError(
+                "created_status: must be 201 (Created) or 200 (as the original DTMS answered"
+                f" a first registration), got {self.created_status!r}"
+            )
         for origin in self.cors_origins:
             web_origin("cors_origins", origin)
         store_url("store", self.store)

@@ -1,8 +1,9 @@
 """``POST /dtms/trades``: register many trades in one request (a client's outbox).
 
-Each item gets its own outcome, in order: registered (201), already registered (200) or
-refused (its 4xx and the error body ``POST /dtms/trade/enable`` would have answered), so
-one bad trade never sinks the rest and a client retries only what it may retry. A failure
+Each item gets its own outcome, in order: registered (201, or 200 with ``[plugin.dtms]
+created_status = 200``), already registered (200) or refused (its 4xx and the error
+body ``POST /dtms/trade/enable`` would have answered), so one bad trade never sinks the
+rest and a client retries only what it may retry. A failure
 that is not the item's fault (the engine or the store is down) fails the whole request
 with a 503, and the client sends the batch again: registration is idempotent by ticket.
 """
@@ -67,9 +68,8 @@ async def register_many(service: DtmsService, items: list[Any]) -> dict[str, Any
         body = registration_body(answer(reg.ticket, created, record, reg), view)
         body = with_ignored(body, items[index], known_keys(reg))
         outcome_name = "registered" if created else "already_registered"
-        results[index] = {
-            "index": index, "outcome": outcome_name, "status": 201 if created else 200, **body
-        }  # fmt: skip
+        status = service.settings.dtms.created_status if created else 200  # as one enable's
+        results[index] = {"index": index, "outcome": outcome_name, "status": status, **body}
     done = [r for r in results if r is not None]
     counts = {
         name: sum(1 for r in done if r["outcome"] == name)

@@ -53,8 +53,13 @@ PATHS: dict[str, Any] = {
                 "content": {"application/json": {"schema": _ref("Registration")}},
             },
             "responses": {
-                "201": _json("Registered", "registered now"),
-                "200": _json("Registered", "already registered (already_registered: true)"),
+                "201": _json("Registered", "registered now (already_registered: false)"),
+                "200": _json(
+                    "Registered",
+                    "already registered (already_registered: true); or registered now"
+                    " (already_registered: false) on a server whose [plugin.dtms]"
+                    " created_status is 200, as the original DTMS answered",
+                ),
                 "400": _json(
                     "FieldError",
                     "invalid JSON, nested too deep, an unsupported charset, or a field is"

@@ -79,7 +79,12 @@ BATCH_SCHEMAS: dict[str, Any] = {
                             "type": "string",
                             "enum": ["registered", "already_registered", "refused"],
                         },
-                        "status": {"type": "integer"},
+                        "status": {
+                            "type": "integer",
+                            "description": "as POST /dtms/trade/enable would answer: 201"
+                            " registered (200 with [plugin.dtms] created_status = 200), 200"
+                            " already registered, a 4xx refused",
+                        },
                         "success": {"type": "boolean"},
                         "ticket": {"type": ["integer", "string", "null"]},
                         "state": _STATE,

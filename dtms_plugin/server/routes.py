@@ -69,7 +69,9 @@ async def enable_trade(request: web.Request) -> web.Response:
     created, body = await service.register(registration)
     view = await asyncio.to_thread(service.trade, registration.ticket)
     shown = with_ignored(registration_body(body, view), sent, known_keys(registration))
-    return answer(shown, 201 if created else 200)
+    # 201, or 200 for the original's clients, which test for a 200 ([plugin.dtms]
+    # created_status, docs/client.md): already_registered tells the two apart
+    return answer(shown, service.settings.dtms.created_status if created else 200)
 
 
 async def enable_many(request: web.Request) -> web.Response:

@@ -36,10 +36,14 @@ def make_client(
         world: World = world,
         dashboard: bool = False,
         cors_origins: tuple[str, ...] = (),
+        created_status: int = 201,
         **overrides: Any,
     ) -> Client:
         dtms = DtmsSettings(
-            state_dir=str(tmp_path / "state"), token_env=token_env, cors_origins=cors_origins
+            state_dir=str(tmp_path / "state"),
+            token_env=token_env,
+            cors_origins=cors_origins,
+            created_status=created_status,
         )
         settings = ServerSettings(
             dtms=dtms,

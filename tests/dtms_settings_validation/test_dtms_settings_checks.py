@@ -30,6 +30,8 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"api_url": "http://"}, "api_url"),
     ({"api_url": "http://[::1"}, "api_url"),
     ({"api_url": "http://host:99999"}, "api_url"),
+    ({"created_status": 202}, "created_status: must be 201 (Created) or 200"),
+    ({"created_status": 404}, "created_status"),
     ({"fast_timeframe": "M7"}, "fast_timeframe"),
     ({"signal_timeframe": "W2"}, "signal_timeframe"),
     ({"fast_timeframe": "H1", "signal_timeframe": "M15"}, "signal_timeframe"),
@@ -70,6 +72,13 @@ def test_a_bad_value_is_a_config_error_naming_table_and_key(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("value", ["200", 200.0, True])
+def test_created_status_is_an_integer(value: Any) -> None:
+    """Not a text or a float that reads as one: the status is sent as it is set."""
+    with pytest.raises(ConfigError, match=r"^\[plugin\.dtms\]: key 'created_status': expected"):
+        load_settings({"created_status": value})
+
+
 def test_the_constructor_itself_raises_value_error_naming_the_key() -> None:
     with pytest.raises(ValueError, match=r"^last_known_seconds: must be >= 10"):
         DtmsSettings(fresh_seconds=10.0, last_known_seconds=9.0)
@@ -83,6 +92,8 @@ def test_the_constructor_itself_raises_value_error_naming_the_key() -> None:
         {"fresh_seconds": 5, "last_known_seconds": 5},
         {"api_url": "https://dtms.example.com:8443/base/"},
         {"api_url": "http://[::1]:8001"},
+        {"created_status": 200},
+        {"created_status": 201},
         {"fast_timeframe": "M1", "signal_timeframe": "D1"},
         {"weights": {"structure": 0}, "actions": {"max_retries": 0, "hedge_fraction": 1}},
         {"thresholds": {"to_l1": -3.5}, "regime": {"range_width_by_symbol": {"XAUUSD": 0.01}}},
