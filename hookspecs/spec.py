@@ -145,7 +145,10 @@ def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     must not let orders through.
 
     The host logs a veto once per episode: the first order vetoed for a reason, then,
-    when an order goes through or the run ends, how many more were vetoed for it.
+    when an order goes through or the run ends, how many more were vetoed for it. A
+    guard's vetoes for failing are one episode whatever its exception says, the one of
+    its failures: said at its first, counted until the guard has answered 100 calls in
+    a row (or the run ends).
     """
 
 

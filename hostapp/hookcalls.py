@@ -107,6 +107,13 @@ def switched_off_kind(plugin: str, hook: str) -> str:
     return f"{plugin}: switched off, so its {hook} vetoes (fails closed)"
 
 
+def failed_kind(plugin: str, hook: str) -> str:
+    """The kind of every veto a plugin's failed ``allow_order`` answers, whatever its
+    error's text: the loop says them with the episode of the plugin's failures
+    (:class:`hostapp.episodes.FailedGuards`), the summary counts them under it."""
+    return f"{plugin}: {hook} failed, so it vetoes (fails closed)"
+
+
 #: How alike a name must be to a hook's to be offered as the one meant: a misspelling
 #: (``propose_order``, ``on_cylce``, ``on_trade_exec``) is; difflib's default (0.6)
 #: offered ``on_action`` for ``on_tick`` and ``on_trade_closed`` for ``on_trade_open``.

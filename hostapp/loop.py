@@ -60,7 +60,8 @@ from hookspecs import (
     Veto,
 )
 
-from .episodes import RUN_ENDED, THROUGH, Episodes
+from .episodes import RUN_ENDED, THROUGH, Episodes, FailedGuards
+from .hookcalls import failed_kind
 from .loop_drivers import LoopClock, LoopDrivers, ProgressFn, ScaledLoopClock
 from .loop_gone import GonePositions
 from .loop_stats import (
@@ -112,6 +113,8 @@ class LoopPlugins(Protocol):
     ) -> list[tuple[str, OrderRequest]]: ...
 
     def veto(self, host: HostView, order: OrderRequest) -> Veto | None: ...
+
+    def failing(self, plugin: str, hook: str) -> bool: ...
 
     async def on_trade_executed(self, host: HostView, trade: Trade) -> None: ...
 
@@ -194,6 +197,7 @@ class TradingLoop(LoopDrivers):
         self._adopted = False  # the positions open before the first cycle are known
         self._vetoes = Episodes(host.log, logging.INFO, "vetoed")
         self._refusals = Episodes(host.log, logging.WARNING, "refused")
+        self._failed = FailedGuards(host.log)  # ended with their failures', not by an order
 
     def _note_action(self, action: Action, result: ActionResult) -> None:
         self._acted = True
@@ -220,6 +224,7 @@ class TradingLoop(LoopDrivers):
         for the broker to confirm their close (:mod:`hostapp.loop_gone`). Only here: an
         order going through mid-run must not drop a close still to be reported."""
         self.end_episodes(RUN_ENDED)
+        self._failed.end_all(RUN_ENDED)
         self.stats.unconfirmed_at_end = self._gone.at_end()
 
     # -- one cycle ---------------------------------------------------------------------
@@ -286,11 +291,18 @@ class TradingLoop(LoopDrivers):
         host, plugins, stats = self.host, self.plugins, self.stats
         stats.orders_proposed += 1
         veto = plugins.veto(host, order)
+        failed = self._failed
+        if failed:  # a failing guard's episode ends with the episode of its failures
+            failed.end_answered(plugins.failing)
         if veto is not None:
             if veto_binds:
                 stats.veto(veto.kind)
                 stats.missed.append((now, order.symbol, order.direction, ("vetoed", veto.plugin)))
-                if self._vetoes.first(veto.reason, now):
+                if (
+                    failed.first_of(veto.plugin, now)
+                    if veto.kind == failed_kind(veto.plugin, "allow_order")
+                    else self._vetoes.first(veto.reason, now)
+                ):
                     host.log.info(
                         "order %s %s from %s vetoed: %s",
                         order.direction,

@@ -32,6 +32,7 @@ from .hookcalls import (
     PluginInfo,
     describe,
     fail_safe,
+    failed_kind,
     switched_off_kind,
     sync_answer,
 )
@@ -206,7 +207,7 @@ class PluginHost(PluginRegistry):
                 if not self._isolated(state, hook, exc):
                     raise
                 reason = f"{name}: {hook} {fail_safe(HOOK_RULES[hook], describe(exc))}"
-                return Veto(reason, f"{name}: {hook} failed, so it vetoes (fails closed)", name)
+                return Veto(reason, failed_kind(name, hook), name)
             if state.failing:
                 self._succeeded(state, hook)
             if veto is not None:
@@ -310,6 +311,11 @@ class PluginHost(PluginRegistry):
         """:meth:`allow_order` with the veto's kind (``"<plugin>: <kind>"``): what the
         loop counts vetoes by (:class:`hookspecs.Veto`)."""
         return self._first_veto("allow_order", {"host": host, "order": order})
+
+    def failing(self, plugin: str, hook: str) -> bool:
+        """Is an episode of ``plugin``'s failures of ``hook`` open (:mod:`hostapp.failed_calls`)?
+        The episode of a failing guard's vetoes ends with it (:mod:`hostapp.episodes`)."""
+        return (plugin, hook) in self.failed_calls.episodes
 
     def is_defensive(self, host: HostView, ticket: int) -> bool:
         """True if any plugin says so; see :meth:`_any_true` for the fail-safe."""
