@@ -36,10 +36,18 @@ from .remote_outbox import OPEN_KEY, OutboxPasses
 from .remote_settings import warning as settings_warning
 from .remote_states import BATCH_SIZE, REFRESH_GAP, RemoteStates
 
-__all__ = ["BATCH_SIZE", "REFRESH_GAP", "RemoteStrategy"]
+__all__ = ["BATCH_SIZE", "LOCK_WAIT_SECONDS", "REFRESH_GAP", "RemoteStrategy"]
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
+
+#: How long a write of this host's directory store waits for another writer's lock: the
+#: folder may be a ``dtms serve``'s (the same ``state_dir``: README.md), and the store's
+#: own 5 s, on the event loop, held every hook past its deadline (a cycle counted as
+#: DTMS's failure towards its breaker) while the cause was one store line among them.
+#: What it writes is a cache (the states, asked again next cycle) and the outbox (kept in
+#: memory and sent meanwhile, stored at the next pass): a refused write costs a cycle.
+LOCK_WAIT_SECONDS = 1.0
 
 
 class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
@@ -115,7 +123,10 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
     @property
     def store(self) -> StoreProtocol:
         if self._store is None:
-            self._store = open_store(self.settings.store, self.settings.state_dir, self.log)
+            settings = self.settings
+            self._store = open_store(
+                settings.store, settings.state_dir, self.log, lock_wait=LOCK_WAIT_SECONDS
+            )
         return self._store
 
     @property

@@ -75,14 +75,18 @@ class OutboxPasses:
         """Queue ``payload``; with ``save_open``, the open set and what is followed of the
         trades' histories (:mod:`.remote_events`) go in the same store transaction (one
         commit per hook: a host registering a burst of trades pays one commit for each,
-        not three). When that fails, each is written on its own."""
+        not three). When that fails, each is written on its own; not when the store
+        refused it whole (a folder locked: each would wait for the lock in vain)."""
         try:
             with self.store.batch():
                 self.store.outbox_put(ticket, payload)
                 if save_open:
                     self.store.put_value(OPEN_KEY, sorted(self._open))
                     self._save_cursors(ticket)
-        except StoreError:
+        except StoreError as exc:
+            if exc.unavailable:
+                self._keep(ticket, payload, exc)
+                return
             self._put_entry(ticket, payload)
             if save_open:
                 self._save_open()
@@ -94,16 +98,35 @@ class OutboxPasses:
         try:
             self.store.outbox_put(ticket, payload)
         except StoreError as exc:
-            # Never lose it: keep it in memory so the sender still delivers it.
-            self.log.error(
-                "DTMS %s of ticket %s not persisted (%s); kept in memory only",
-                payload["kind"],
-                ticket,
-                exc,
-            )
-            self._volatile[ticket] = payload
+            self._keep(ticket, payload, exc)
         else:
             self._volatile.pop(ticket, None)
+
+    def _keep(self, ticket: int, payload: dict[str, Any], exc: StoreError) -> None:
+        """Never lose it: kept in memory, the sender still delivers it, and each pass
+        tries to store it (:meth:`_store_kept`)."""
+        self.log.error(
+            "DTMS %s of ticket %s not persisted (%s); kept in memory, and stored when the "
+            "store takes writes again",
+            payload["kind"], ticket, exc,
+        )  # fmt: skip
+        self._volatile[ticket] = payload
+
+    def _store_kept(self) -> None:
+        """The entries kept in memory (the store refused them) into the outbox, in one
+        transaction, once it takes writes: a restart then still sends them."""
+        kept = dict(self._volatile)
+        if not kept:
+            return
+        try:
+            with self.store.batch():
+                for ticket, payload in kept.items():
+                    self.store.outbox_put(ticket, payload)
+        except StoreError:
+            return  # said by the store; tried again next pass
+        for ticket, payload in kept.items():
+            if self._volatile.get(ticket) == payload:
+                del self._volatile[ticket]
 
     def _save_open(self) -> None:
         # A failure is logged by the store; the set is rebuilt from the outbox on restart.
@@ -120,6 +143,7 @@ class OutboxPasses:
 
     async def _flush_pass(self) -> None:
         assert self._client is not None
+        self._store_kept()
         items = dict(self.store.outbox_items())
         for ticket, payload in self._volatile.items():
             items.setdefault(ticket, payload)
@@ -279,20 +303,25 @@ class OutboxPasses:
 
     def _forget_all(self, items: list[tuple[int, dict[str, Any]]]) -> None:
         """:meth:`_forget` for a delivered batch, in one store transaction; when that fails,
-        entry by entry (each failure handled on its own)."""
+        entry by entry (each failure handled on its own), unless the store refused it
+        whole (a folder locked: each would wait for the lock in vain)."""
         try:
             with self.store.batch():
                 for ticket, payload in items:
                     self._forget(ticket, payload)
-        except StoreError:
+        except StoreError as exc:
             for ticket, payload in items:
-                self._forget(ticket, payload)
+                self._forget(ticket, payload, write=not exc.unavailable)
 
-    def _forget(self, ticket: int, payload: dict[str, Any]) -> None:
+    def _forget(self, ticket: int, payload: dict[str, Any], *, write: bool = True) -> None:
+        """``write`` False: the store refuses writes now; kept as delivered in memory."""
         if payload.get("kind") == "closed":  # the server has it (or never will: a 404)
             self._uncounted.discard(ticket)
         if self._volatile.get(ticket) == payload:
             del self._volatile[ticket]
+        if not write:
+            self._delivered[ticket] = payload  # do not resend while this process lives
+            return
         try:
             self.store.outbox_remove_if(ticket, payload)
         except StoreError:

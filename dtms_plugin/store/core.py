@@ -65,6 +65,7 @@ class Store(DiskcacheListing, FolderHold, SharedReads):
         log: logging.Logger | None = None,
         disk: type[JsonDisk] = JsonDisk,
         timeout: float = 5.0,
+        lock_wait: float | None = None,  # a write's wait once open (opening.open_cache)
         max_actions: int = 10_000,
     ) -> None:
         self.directory = Path(directory).expanduser()
@@ -72,8 +73,10 @@ class Store(DiskcacheListing, FolderHold, SharedReads):
         self._max_actions = max_actions
         db = self.directory / "cache.db"
         existed = db.exists()
-        self._disk, self._timeout = disk, timeout
-        self._cache, self.kept_aside = open_cache(self.directory, disk, timeout, self.log)
+        self._disk, self._timeout, self._lock_wait = disk, timeout, lock_wait
+        self._cache, self.kept_aside = open_cache(
+            self.directory, disk, timeout, self.log, lock_wait
+        )
         try:  # its folder's files, checked before each write (folder.py)
             self._place: Place | None = Place(self.directory)
         except sqlite3.Error as exc:

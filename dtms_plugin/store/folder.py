@@ -112,6 +112,7 @@ class FolderHold:
     _cache: diskcache.Cache
     _disk: type[JsonDisk]
     _timeout: float
+    _lock_wait: float | None  # a write's wait once open (opening.open_cache)
     _engine_lock: Path | None  # engine.lock, while this store holds it
     _place: Place | None  # None: a store never written (readonly.py)
     outage: WriteOutage
@@ -247,7 +248,7 @@ class FolderHold:
 
     def _reopen(self, place: Place) -> None:
         """Open the ``cache.db`` at the path now, in place of the one whose name is gone."""
-        cache, _ = open_cache(self.directory, self._disk, self._timeout, self.log)
+        cache, _ = open_cache(self.directory, self._disk, self._timeout, self.log, self._lock_wait)
         old, self._cache = self._cache, cache
         old.close()  # this thread's connection; the others' go with the old cache
         try:

@@ -13,9 +13,17 @@ from .core import Store
 from .protocol import StoreProtocol
 
 
-def open_store(location: str, state_dir: str, log: logging.Logger | None = None) -> StoreProtocol:
+def open_store(
+    location: str,
+    state_dir: str,
+    log: logging.Logger | None = None,
+    *,
+    lock_wait: float | None = None,
+) -> StoreProtocol:
     """The store ``location`` names, or the diskcache directory ``state_dir`` when it is
-    empty. Raises :class:`~.opening.StoreError` (one line) when it cannot be opened."""
+    empty. Raises :class:`~.opening.StoreError` (one line) when it cannot be opened.
+    ``lock_wait``: how long a directory store's writes wait for another writer's lock
+    once it is open (:func:`~.opening.open_cache`); None, the store's own 5 s."""
     if location:
         from .opening import StoreError
 
@@ -27,4 +35,4 @@ def open_store(location: str, state_dir: str, log: logging.Logger | None = None)
                 f"store {where}: the redis package is missing (pip install 'hostapp[redis]')"
             ) from None
         return RedisStore(location, log=log)
-    return Store(state_dir, log=log)
+    return Store(state_dir, log=log, lock_wait=lock_wait)

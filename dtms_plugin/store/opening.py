@@ -83,14 +83,24 @@ def prepare_directory(directory: Path, log: logging.Logger) -> None:
 
 
 def open_cache(
-    directory: Path, disk: type[JsonDisk], timeout: float, log: logging.Logger
+    directory: Path,
+    disk: type[JsonDisk],
+    timeout: float,
+    log: logging.Logger,
+    lock_wait: float | None = None,
 ) -> tuple[diskcache.Cache, Path | None]:
     """The checked cache on ``directory``, and where a corrupted one was kept aside (with
     a timestamp in its name) before an empty one replaced it, else None. Anything else
-    that stops it opening is one :class:`StoreError` naming the directory."""
+    that stops it opening is one :class:`StoreError` naming the directory.
+
+    Opening waits ``timeout`` for another writer's lock (a writer busy for a moment at
+    start-up is no reason not to start); the writes after, ``lock_wait`` when given: a
+    process whose event loop a longer wait would hold past its hooks' deadlines, on a
+    folder another process writes too (:class:`dtms_plugin.remote.RemoteStrategy`,
+    docs/dtms.md §9)."""
     prepare_directory(directory, log)
     try:
-        return _open_checked(directory, disk, timeout, log), None
+        return _open_checked(directory, disk, timeout, log, lock_wait), None
     except sqlite3.OperationalError as exc:
         # Locked, I/O error, disk full: not corruption. Do not touch the files.
         raise StoreError(f"cannot open store in {directory}: {exc}") from None
@@ -104,7 +114,7 @@ def open_cache(
         )
         prepare_directory(directory, log)
         try:
-            return _open_checked(directory, disk, timeout, log), aside
+            return _open_checked(directory, disk, timeout, log, lock_wait), aside
         except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as again:
             raise StoreError(f"cannot open store in {directory}: {again}") from None
     except diskcache.Timeout:
@@ -117,7 +127,11 @@ def open_cache(
 
 
 def _open_checked(
-    directory: Path, disk: type[JsonDisk], timeout: float, log: logging.Logger
+    directory: Path,
+    disk: type[JsonDisk],
+    timeout: float,
+    log: logging.Logger,
+    lock_wait: float | None,
 ) -> diskcache.Cache:
     cache = PinnedCache(str(directory), timeout=timeout, disk=disk, **PINNED)
     try:
@@ -125,6 +139,9 @@ def _open_checked(
         if not result or result[0] != "ok":
             raise sqlite3.DatabaseError(f"quick_check: {result[0] if result else 'no answer'}")
         _rewrite_settings(cache, directory, log)
+        if lock_wait is not None:
+            cache._timeout = lock_wait  # diskcache's, for the connections of other threads
+            cache._con.execute(f"PRAGMA busy_timeout = {round(lock_wait * 1000)}")
     except BaseException:
         cache.close()
         raise

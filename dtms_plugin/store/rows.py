@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -185,8 +186,10 @@ class DiskcacheRows:
                 if isinstance(root, diskcache.Timeout)
                 else str(root) or type(root).__name__
             )
-            message = f"store {self.directory}: writing {what} failed: {reason}"
             locked = _locked(root)
+            if locked:  # who else writes there, when the folder says it
+                reason += engine_named(self.directory)
+            message = f"store {self.directory}: writing {what} failed: {reason}"
             if locked:  # every write waits on the same lock: one episode (outage.py)
                 self.outage.refused(self.log, message)
             else:
@@ -232,6 +235,22 @@ def key_number(text: object) -> int | None:
     except ValueError:
         return None
     return value if str(value) == text else None
+
+
+def engine_named(directory: Path) -> str:
+    """What the end of a "locked" message adds when the folder's ``engine.lock`` names
+    another process: the DTMS engine on the folder (a ``dtms serve`` beside a remote
+    host, a host's local engine), the writer most likely to hold its database; a lock
+    file a crashed engine left names it still, hence "names". Empty when it names none,
+    or this process (the engine itself was refused: another program holds it)."""
+    try:
+        with open(directory / "engine.lock", "rb") as file:  # the holder's text: byte 0 on
+            text = file.read(32).decode(errors="replace").strip()
+    except OSError:
+        return ""
+    if not text.isdigit() or int(text) == os.getpid():
+        return ""
+    return f"; its engine.lock names pid {text}, the DTMS engine on this folder"
 
 
 def _locked(root: BaseException) -> bool:
