@@ -102,33 +102,41 @@ class Registering:
         host: HostView,
         trades: Sequence[Trade],
         positions: Callable[[], Sequence[Trade]] | None = None,
-    ) -> None:
+    ) -> dict[int, TradeRecord]:
         """:meth:`on_trade_executed` for each of ``trades``, their writes in one store
         transaction (a server's round of registrations), the broker's positions read
         through ``positions`` when given (the server's round reads them once for all it
-        registers). A new trade whose record the
+        registers); the new records, by ticket. The server says each registration in one
+        line with its risk (dtms_plugin/server/registering.py), so this says none at INFO
+        (it said each again: two lines a registration); one taken back HEDGED is a WARNING
+        still. A new trade whose record the
         store could not write is not registered: forgotten here, and the StoreError (the
         store and why, a full disk say) raised, so the server answers 503 and its client
         sends it again, rather than a trade defended from memory until the next restart
         while its client was told "not registered" for good (docs/client.md)."""
         hedges = self.unlinked_hedges(host, {t.ticket for t in trades}, positions)
-        lost = await self._register_all(host, trades, hedges)
+        kept: dict[int, TradeRecord] = {}
+        lost = await self._register_all(host, trades, hedges, kept=kept)
         if lost:
             self._writes.forget(lost)  # kept for a store that refused them: not now
             for ticket in lost:
                 self.book.pop(ticket)
             self.registered -= len(lost)
             raise StoreError(next(iter(lost.values())))
+        return kept
 
     async def _register_all(
         self,
         host: HostView,
         trades: Sequence[Trade],
         hedges: Mapping[int, list[Trade]] | None = None,
+        *,
+        kept: dict[int, TradeRecord] | None = None,
     ) -> dict[int, str]:
         """Register ``trades``, a new one whose open hedge is among ``hedges`` HEDGED with
         it (a server's store lost: its hosts register their trades again); the new ones
-        whose record the store refused, and why."""
+        whose record the store refused, and why. Given ``kept``, the new records kept go
+        there, said by the caller (only one taken back HEDGED is said here, a WARNING)."""
         now = host.clock.now()
         self._writes.try_again()
         added = []
@@ -151,11 +159,19 @@ class Registering:
         for rec in added:
             if rec.ticket in lost:
                 continue
-            # R is 0.0 while unknown: a trade without a stop before an ATR exists
-            risk = f"R {rec.r:.5g}" if rec.r > 0.0 else "R unknown until its stop or an ATR"
+            if kept is not None:
+                kept[rec.ticket] = rec
+                if rec.hedge_ticket is None:
+                    continue  # the caller says it
             self.log.log(
                 logging.INFO if rec.hedge_ticket is None else logging.WARNING,
-                "DTMS registered %s %s %s (%s)%s", rec.ticket, rec.direction, rec.symbol, risk,
-                "" if rec.hedge_ticket is None else f", {rec.warnings[-1]}",
+                "DTMS registered %s %s %s (%s)%s", rec.ticket, rec.direction, rec.symbol,
+                risk_text(rec.r), "" if rec.hedge_ticket is None else f", {rec.warnings[-1]}",
             )  # fmt: skip
         return lost
+
+
+def risk_text(r: float) -> str:
+    """A new trade's risk as a registration's line says it (``R 10``); R is 0.0 while
+    unknown: a trade without a stop before an ATR exists."""
+    return f"R {r:.5g}" if r > 0.0 else "R unknown until its stop or an ATR"

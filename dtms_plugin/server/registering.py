@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hookspecs import DefensiveState, SymbolInfo, Trade
-from hookspecs.events import log_event
 
 from .closing import has_outcome
 from .errors import (
@@ -32,7 +31,7 @@ from .errors import (
     RegistrationRejected,
 )
 from .position_volume import BrokerPositions, kept_volume, position_volume
-from .registration_answers import answer, closed_conflict
+from .registration_answers import answer, closed_conflict, say_registered
 from .rounds import Outcome
 from .service_parts import ServiceParts
 from .validation import FieldError, Registration, UnknownSymbol, check_not_ahead
@@ -244,27 +243,15 @@ class Registering(ServiceParts):
         now = self._host.clock.now()
         trades = [_trade(reg, now) for reg in regs if reg.ticket not in refused]
         many = getattr(self._strategy, "register_many", None)
+        records: Mapping[int, Any] = {}  # the engine's new records, which know the risk
         if many is not None:
-            await many(
-                self._host, trades, **({} if positions is None else {"positions": positions})
-            )
+            kwargs = {} if positions is None else {"positions": positions}
+            records = await many(self._host, trades, **kwargs) or {}
         else:
             for trade in trades:
                 await self._strategy.on_trade_executed(self._host, trade)
         for trade in trades:
-            log_event(
-                self.log,
-                "registration",
-                "registered ticket %s (%s %s %s lots)",
-                trade.ticket,
-                trade.direction,
-                trade.symbol,
-                trade.volume,
-                ticket=trade.ticket,
-                symbol=trade.symbol,
-                direction=trade.direction,
-                volume=trade.volume,
-            )
+            say_registered(self.log, trade, records.get(trade.ticket))
         return refused
 
     def _check_symbol(self, symbol: str) -> None:

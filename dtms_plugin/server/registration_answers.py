@@ -1,13 +1,17 @@
 """What a registration answers: its body, and the 409 of a trade kept CLOSED (docs/client.md,
-"Registering"). Split from :mod:`.registering`, which decides the outcome."""
+"Registering"); and the line the server logs it in. Split from :mod:`.registering`, which
+decides the outcome."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from hookspecs import DefensiveState
+from hookspecs import DefensiveState, Trade
+from hookspecs.events import log_event
 
+from ..local_registering import risk_text
 from .errors import TradeClosed
 from .validation import Registration
 from .views import not_applied, record_state, trade_fields
@@ -55,3 +59,19 @@ def closed_conflict(ticket: int, record: Mapping[str, Any]) -> TradeClosed:
         "position under this ticket needs its own opened_at or entry",
         details,
     )
+
+
+def say_registered(log: logging.Logger, trade: Trade, record: Any) -> None:
+    """One line a registration, the ``registration`` event: what an operator reads it for,
+    the ticket, side, symbol and volume, and the risk the engine measured, from its
+    ``record`` when it gives one (the local engine's
+    :class:`~dtms_plugin.engine.TradeRecord`). The engine said that in a line of its own:
+    two lines a registration, 2,000 for a burst of 1,000."""
+    r = getattr(record, "r", None)
+    risk = "" if not isinstance(r, float) else f", {risk_text(r)}"
+    log_event(
+        log, "registration", "registered ticket %s (%s %s %s lots%s)",
+        trade.ticket, trade.direction, trade.symbol, trade.volume, risk,
+        ticket=trade.ticket, symbol=trade.symbol, direction=trade.direction,
+        volume=trade.volume, r=r if isinstance(r, float) and r > 0.0 else None,
+    )  # fmt: skip
