@@ -112,6 +112,8 @@ class LocalStrategy(
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
         self._bar_failures: dict[str, int] = {}
+        #: symbol -> cycles its trades waited for its rules in this episode (logged once)
+        self._rules_missing: dict[str, int] = {}
         self._read_failures: dict[str, int] = {}  # broker reads failing, logged once
         self._read_errors: dict[str, str] = {}  # and why, for dtms serve's /health
         #: symbol -> why its open trades were not evaluated in the last cycle (dtms
@@ -220,15 +222,18 @@ class LocalStrategy(
             if stale is not None or symbol in self._bar_failures:
                 waiting[symbol] = stale or f"bars for {symbol} unavailable"
             info = self._info(host, symbol)
-            if info is None:
-                self.log.error("DTMS: no symbol rules for %s; its trades wait", symbol)
+            if info is None:  # said once per episode (MarketEdges.no_rules)
+                waiting[symbol] = self._no_rules(symbol)
                 continue
+            self._rules_back(symbol, "are back")
             quote = self._quote(host, symbol)
             for rec in recs:
                 if rec.ticket not in self.records:
                     continue  # let go meanwhile (a replica's lease lost, docs/scaling.md)
                 step = self._process(host, rec, snap, quote, info, positions, by_ticket, now)
                 await self._isolated(rec.ticket, step)  # its failure is its own
+        for symbol in [s for s in self._rules_missing if s not in by_symbol]:
+            self._rules_back(symbol, "are no longer needed (its trades closed)")
         self.waiting = waiting
         self.checks.keep(self.records)
         self._refresh_states(now)

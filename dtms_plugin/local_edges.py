@@ -34,6 +34,7 @@ class MarketEdges:
     _infos: dict[str, SymbolInfo]
     _stale: set[str]
     _bar_failures: dict[str, int]
+    _rules_missing: dict[str, int]
     #: broker read ("positions", "account") -> cycles it has failed in the current episode
     _read_failures: dict[str, int]
     _read_errors: dict[str, str]  # broker read -> its last error, while it fails
@@ -209,6 +210,30 @@ class MarketEdges:
             if info is not None:
                 self._infos[symbol] = info
         return info
+
+    def _no_rules(self, symbol: str) -> str:
+        """The broker has no rules for ``symbol`` (its trades wait): an ERROR on the first
+        cycle of the episode, counted after it (a problem that repeats each cycle is
+        logged once per episode with a count, docs/dtms.md §7). Returns why they wait."""
+        missed = self._rules_missing.get(symbol, 0) + 1
+        self._rules_missing[symbol] = missed
+        why = f"no symbol rules for {symbol}"
+        self.problems[why] = self.problems.get(why, 0) + 1
+        if missed == 1:
+            self.log.error(
+                "DTMS: no symbol rules for %s; its trades wait (said again when they are back)",
+                symbol,
+            )
+        return why
+
+    def _rules_back(self, symbol: str, how: str) -> None:
+        """The end of ``symbol``'s episode without rules, if one ran, with its count."""
+        missed = self._rules_missing.pop(symbol, 0)
+        if missed:
+            cycles = "1 cycle" if missed == 1 else f"{missed} cycles"
+            self.log.warning(
+                "DTMS: the symbol rules for %s %s, after %s without them", symbol, how, cycles
+            )
 
     def _quote(self, host: HostView, symbol: str) -> Quote | None:
         try:

@@ -118,3 +118,30 @@ async def test_a_start_up_recovery_the_broker_cannot_answer_is_said_once(
     ]  # fmt: skip
     assert strategy.records[1].is_open and strategy.store.get_state(1) is not None
     await first.stop()
+
+
+async def test_a_symbol_without_rules_is_said_once_per_episode_with_its_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A symbol the broker stopped knowing (taken out of ``[host] symbols``): its trades
+    wait, one ERROR when that begins and one WARNING with the count when the rules are
+    back, not an ERROR every cycle (238 in 60 s of a ``--speed 120`` run)."""
+    r = Rig(tmp_path / "dtms")
+    r._mid()
+    await r.start()
+    await r.open_buy(ticket=1, volume=0.1)
+    await r.cycles(1)
+    caplog.set_level(logging.DEBUG, logger="dtms_plugin.local")
+    (symbol,) = r.broker.infos
+    info = r.broker.infos.pop(symbol)
+    r.strategy._infos.clear()  # as a fresh start on the resumed account would find it
+    await r.cycles(5)
+    assert r.strategy.waiting == {symbol: f"no symbol rules for {symbol}"}
+    r.broker.infos[symbol] = info
+    await r.cycles(1)
+    assert _warnings(caplog) == [
+        f"DTMS: no symbol rules for {symbol}; its trades wait (said again when they are back)",
+        f"DTMS: the symbol rules for {symbol} are back, after 5 cycles without them",
+    ]
+    assert r.strategy.waiting == {}
+    await r.stop()
