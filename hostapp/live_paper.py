@@ -18,6 +18,7 @@ from hookspecs import ConfigError
 
 from . import app as appmod
 from . import event_loop
+from .account_data import check_same_data, data_record, describe, write_record
 from .brokers.paper_account_file import not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
@@ -88,14 +89,26 @@ def paper_live(
 
     account = config.host.paper.get("account_file")
     since = last_activity(account) if isinstance(account, str) else None
-    if since is not None:
+    record = data_record(config, series, base, int(extra.get("seed") or 0))
+    unrecorded = False
+    if since is not None and isinstance(account, str):
         where = f"{config.source} [host.paper] account_file {account}"
+        record, unrecorded = check_same_data(
+            account, config, series, base, int(extra.get("seed") or 0)
+        )
         appmod.check_resumable(series, since, where)
         print(
             f"hostapp: {where} was last traded at {since:%Y-%m-%d %H:%M} UTC: the run resumes "
             "the data from there (delete the file for a fresh account)",
             file=sys.stderr,
         )
+        if unrecorded:
+            print(
+                f"hostapp: {where} does not say which data it was traded on (an older "
+                f"version's): it resumes on {describe(record)}, which it now records; a "
+                "restart on other data will be refused",
+                file=sys.stderr,
+            )
     try:
         app = appmod.build_sim_app(
             config, series, base_timeframe=base, shared_account=True, speed=speed,
@@ -106,6 +119,8 @@ def paper_live(
         raise ConfigError(
             f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
         ) from None
+    if isinstance(account, str):
+        write_record(account, record)  # after the broker made the file's tables
     bound_for_live(app)
     extra = {**extra, "recent_window": LIVE_WINDOW}
     if speed is not None:

@@ -10,9 +10,10 @@ also keeps the closed bars the trading host fed (:class:`~hostapp.brokers.paper_
 PaperTerminalMarket` reads them, resampled to any timeframe), so both see exactly the same
 bars, whatever their data and seed. Only for a symbol the file has no bar of yet does the
 serving host fall back to rebuilding the series from ``[host] data`` (and ``--seed`` /
-``--days``, which must then match the trading host's). Its clock is the newest quote time
-in the file, so a replaying host drives the serving host's time; with no host driving
-the file it stands, and :mod:`hostapp.account_clock` says so.
+``--days``, which must then match the trading host's: the file records the data it
+was traded on, and a server on other data says so in one WARNING). Its clock is the
+newest quote time in the file, so a replaying host drives the serving host's time; with
+no host driving the file it stands, and :mod:`hostapp.account_clock` says so.
 
 MT5: the terminal is the shared account; bars come from it and the clock is the wall clock.
 """
@@ -161,6 +162,7 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
             f" the key out for {DEFAULT_ACCOUNT_FILE}, a live host's default)"
         )
     series, base = streamed_config_series(config, days=days, seed=seed)
+    _check_traded_on(config, paper.account_file, series, base, seed)
     written = last_written(paper.account_file)  # before this host opens it
     told = parse_paper_symbols(config.host.paper.get("symbols"), config.source)
     broker = PaperBroker(
@@ -177,6 +179,28 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
         broker.release()
 
     return Runtime(broker=broker, market=market, clock=market, close=close, watch=watch)
+
+
+def _check_traded_on(
+    config: HostConfig, account: str, series: Mapping[str, Iterable[Bar]], base: str, seed: int
+) -> None:
+    """One WARNING when the account file was traded on other data than this server's
+    (:mod:`hostapp.account_data`): its bars come from the file whatever the data, but a
+    symbol the file has no bar of yet is rebuilt from this server's own, which would
+    then not be the prices the account trades at. Not refused: the server drives none."""
+    from .account_data import data_record, describe, difference, read_record
+
+    kept = read_record(account)
+    if kept is None:
+        return
+    differs = difference(kept, data_record(config, series, base, seed), series)
+    if differs is not None:
+        log.warning(
+            "%s [host.paper] account_file %s was traded on %s; %s (its bars come from the "
+            "file, but those of a symbol it has none of yet would come from this server's "
+            "data)",
+            config.source, account, describe(kept), differs,
+        )  # fmt: skip
 
 
 def _mt5_runtime(config: HostConfig) -> Runtime:

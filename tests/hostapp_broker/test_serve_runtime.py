@@ -179,3 +179,34 @@ def test_the_servers_clock_and_bars_answer_two_threads_at_once(tmp_path: Path) -
         done.set()
         sys.setswitchinterval(old)
         host.release()
+
+
+def test_a_server_on_other_data_than_the_file_was_traded_on_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file keeps the data its host traded on (hostapp.account_data): a server whose
+    ``--seed`` differs rebuilds other prices for a symbol the file has no bars of yet."""
+    from hostapp.account_data import data_record, write_record
+
+    account = str(tmp_path / "account.db")
+    config = _config(tmp_path, account_file=account)
+    host = PaperBroker(settings=PaperSettings(account_file=account))
+    try:
+        series, base = config_series(config, days=1, seed=5)
+        write_record(account, data_record(config, series, base, 5))
+        for seed, warned in ((5, False), (0, True)):
+            caplog.clear()
+            runtime = build_runtime(config, seed=seed, days=1)
+            assert runtime.close is not None
+            runtime.close()
+            said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+            told = [m for m in said if "was traded on" in m]
+            assert bool(told) == warned, said
+        assert told == [
+            f"plugins.toml [host.paper] account_file {account} was traded on the built-in "
+            "feed with seed 5 (M5 bars); this run asks seed 0: give --seed 5 (its bars come "
+            "from the file, but those of a symbol it has none of yet would come from this "
+            "server's data)"
+        ]
+    finally:
+        host.release()
