@@ -23,6 +23,7 @@ from .brokers.paper_account_file import not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_summary
+from .open_symbols import keep_open_symbols_fed, unplayed_note
 from .progress import ProgressBar
 
 
@@ -109,6 +110,15 @@ def paper_live(
                 "restart on other data will be refused",
                 file=sys.stderr,
             )
+    untraded: frozenset[str] = frozenset()
+    if isinstance(account, str):
+        days = extra.get("days") or appmod.DEFAULT_DAYS
+        seed = int(extra.get("seed") or 0)
+        series, untraded = keep_open_symbols_fed(
+            config, account, series, base=base, seed=seed, days=days
+        )
+        if since is not None:
+            unplayed_note(account, series, since)
     try:
         app = appmod.build_sim_app(
             config, series, base_timeframe=base, shared_account=True, speed=speed,
@@ -121,6 +131,7 @@ def paper_live(
         ) from None
     if isinstance(account, str):
         write_record(account, record)  # after the broker made the file's tables
+    app.loop.untraded = untraded
     bound_for_live(app)
     extra = {**extra, "recent_window": LIVE_WINDOW}
     if speed is not None:

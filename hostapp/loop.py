@@ -175,6 +175,9 @@ class TradingLoop(LoopDrivers):
         #: a paper account traded up to this time before (a restart): the steps up to it
         #: enter the market's history without a cycle (hostapp.loop_drivers)
         self.resume_from: datetime | None = None
+        #: symbols fed only to price and defend the positions open on them (out of
+        #: ``[host] symbols``, hostapp.open_symbols): no order is proposed on them
+        self.untraded: frozenset[str] = frozenset()
         self._wake: asyncio.Event | None = None
         self._aio: asyncio.AbstractEventLoop | None = None
         self._tf_seconds = timeframe_seconds(timeframe)
@@ -259,7 +262,8 @@ class TradingLoop(LoopDrivers):
                     await self._place(now, order.source, order, veto_binds=False)
         elif tf_closed and self._propose:
             for symbol in new_bars:
-                await self._orders(now, symbol)
+                if symbol not in self.untraded:
+                    await self._orders(now, symbol)
         if self._on_cycle:
             self._acted = False
             await self.plugins.on_cycle(self.host, now)

@@ -107,3 +107,101 @@ def test_csv_data_that_grew_resumes_and_other_bars_are_refused(tmp_path: Path) -
     ), line
     assert "give the same files (a file that grew at its end resumes)" in line
 
+
+def test_a_symbol_taken_out_of_symbols_with_a_trade_open_stays_priced(tmp_path: Path) -> None:
+    """EURUSD taken out of ``[host] symbols`` while ticket 70 is open on it: the host
+    keeps feeding it, so the paper broker checks its stop and target (unfed, they never
+    were), says so at start-up, and opens no new trade on it."""
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    assert _run(tmp_path, "r1", "--days", "1").returncode == 0
+    con = sqlite3.connect(tmp_path / ACCOUNT)
+    with con:
+        (bid, when) = con.execute("SELECT bid, time FROM quotes WHERE symbol = 'EURUSD'").fetchone()
+        con.execute(  # a buy whose stop or target a day of EURUSD reaches
+            "INSERT INTO positions VALUES (70, 'EURUSD', 'buy', 0.1, ?, ?, ?, ?, 0, '')",
+            (bid, bid - 0.0004, bid + 0.0004, when - 600),
+        )
+        con.execute("UPDATE meta SET value = '70' WHERE key = 'last_ticket'")
+    con.close()
+    text = (tmp_path / "plugins.toml").read_text()
+    (tmp_path / "plugins.toml").write_text(
+        text.replace('symbols = ["XAUUSD", "EURUSD"]', 'symbols = ["XAUUSD"]')
+    )
+
+    second = _run(tmp_path, "r2", "--days", "2")
+    assert second.returncode == 0, second.stderr[-2000:]
+    said = (
+        "EURUSD is not in [host] symbols but ticket 70 is open on it: priced and defended "
+        "until it closes; add it back to trade it"
+    )
+    assert f"hostapp: {said}" in second.stderr.splitlines()
+    assert said in (tmp_path / "r2" / "hostapp.log").read_text()
+    con = sqlite3.connect(tmp_path / ACCOUNT)
+    try:
+        assert con.execute("SELECT count(*) FROM positions WHERE ticket = 70").fetchone()[0] == 0
+        (reason,) = con.execute("SELECT reason FROM history WHERE ticket = 70").fetchone()
+        assert reason in {"sl", "tp", "stop_loss", "take_profit"}, reason
+        new = "SELECT count(*) FROM {} WHERE symbol = 'EURUSD' AND ticket > 70"
+        assert con.execute(new.format("history")).fetchone()[0] == 0
+        assert con.execute(new.format("positions")).fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM history WHERE ticket > 70").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def test_csv_symbol_taken_out_then_back_names_the_unpriced_trade_and_its_gap(
+    tmp_path: Path,
+) -> None:
+    """With CSV data the host has no bars of a symbol ``[host] data`` no longer names: the
+    open trade on it is named as not priced; added back, the bars it missed are named,
+    since its stop was never checked over them."""
+    from datetime import UTC, datetime
+
+    from hostapp_loop.csvfiles import write_bars_csv
+
+    from hostapp.market.synthetic import generate_bars
+
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    bars = {s: generate_bars(s, start, 3000, seed=2) for s in ("XAUUSD", "EURUSD")}
+    text = (tmp_path / "plugins.toml").read_text()
+    both = text.replace('data = "builtin"', 'data = { XAUUSD = "X.csv", EURUSD = "E.csv" }')
+    gold = both.replace('symbols = ["XAUUSD", "EURUSD"]', 'symbols = ["XAUUSD"]')
+    gold = gold.replace(', EURUSD = "E.csv"', "")
+
+    def data(count: int, config: str) -> None:
+        write_bars_csv(tmp_path / "X.csv", bars["XAUUSD"][:count])
+        write_bars_csv(tmp_path / "E.csv", bars["EURUSD"][:count])
+        (tmp_path / "plugins.toml").write_text(config)
+
+    data(1200, both)
+    assert _run(tmp_path, "r1").returncode == 0
+    con = sqlite3.connect(tmp_path / ACCOUNT)
+    with con:
+        (bid, when) = con.execute("SELECT bid, time FROM quotes WHERE symbol = 'EURUSD'").fetchone()
+        con.execute(  # far stops: it stays open
+            "INSERT INTO positions VALUES (70, 'EURUSD', 'buy', 0.1, ?, ?, NULL, ?, 0, '')",
+            (bid, bid / 2, when - 600),
+        )
+        con.execute("UPDATE meta SET value = '70' WHERE key = 'last_ticket'")
+    con.close()
+
+    data(2000, gold)
+    out = _run(tmp_path, "r2")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (
+        "hostapp: EURUSD is not in [host] symbols and this run has no bars for it, but "
+        "ticket 70 is open on it: not priced (its stop and target are not checked, DTMS "
+        "cannot defend it) until it is added back with its data"
+    ) in out.stderr.splitlines(), out.stderr
+
+    data(2400, both)
+    back = _run(tmp_path, "r3")
+    assert back.returncode == 0, back.stderr[-2000:]
+    gap = [line for line in back.stderr.splitlines() if "were not played" in line]
+    assert gap == [
+        f"hostapp: EURUSD's 800 bar(s) from {bars['EURUSD'][1200].time:%Y-%m-%d %H:%M} to "
+        f"{bars['EURUSD'][2000].time:%Y-%m-%d %H:%M} were not played while ticket 70 is "
+        "open on it (out of [host] symbols): its stop and target were not checked over "
+        "them; they are checked again from the next bar"
+    ], back.stderr[-2000:]
