@@ -84,20 +84,20 @@ def paper_live(
     with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
     of the wall clock; with it, the data's own time ``speed`` times faster than the wall
     clock (a bar when the clock reaches its close, a cycle every ``cycle_seconds`` of it).
-    An account file traded before (a restart) resumes the data where it stopped. Returns
+    An account file traded before (a restart) resumes the data where it stopped, on the
+    data it was traded on only (:mod:`hostapp.account_data`), and the symbols it has
+    positions open on stay fed (:mod:`hostapp.open_symbols`). Returns
     the run's summary, for the command to print and write."""
     from .brokers.paper_account_file import last_activity
 
     account = config.host.paper.get("account_file")
     since = last_activity(account) if isinstance(account, str) else None
-    record = data_record(config, series, base, int(extra.get("seed") or 0))
-    unrecorded = False
+    seed = int(extra.get("seed") or 0)
+    record = data_record(config, series, base, seed)
     if since is not None and isinstance(account, str):
         where = f"{config.source} [host.paper] account_file {account}"
-        record, unrecorded = check_same_data(
-            account, config, series, base, int(extra.get("seed") or 0)
-        )
-        appmod.check_resumable(series, since, where)
+        appmod.check_resumable(series, since, where)  # first: a --days too short says so
+        record, unrecorded = check_same_data(account, config, series, base, seed)
         print(
             f"hostapp: {where} was last traded at {since:%Y-%m-%d %H:%M} UTC: the run resumes "
             "the data from there (delete the file for a fresh account)",
@@ -113,7 +113,6 @@ def paper_live(
     untraded: frozenset[str] = frozenset()
     if isinstance(account, str):
         days = extra.get("days") or appmod.DEFAULT_DAYS
-        seed = int(extra.get("seed") or 0)
         series, untraded = keep_open_symbols_fed(
             config, account, series, base=base, seed=seed, days=days
         )

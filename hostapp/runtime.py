@@ -162,8 +162,8 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
             f" the key out for {DEFAULT_ACCOUNT_FILE}, a live host's default)"
         )
     series, base = streamed_config_series(config, days=days, seed=seed)
-    _check_traded_on(config, paper.account_file, series, base, seed)
     written = last_written(paper.account_file)  # before this host opens it
+    _check_traded_on(config, paper.account_file, series, base, seed)
     told = parse_paper_symbols(config.host.paper.get("symbols"), config.source)
     broker = PaperBroker(
         symbols=symbol_infos(series, told), settings=paper, timeframe=base, spreads=told.spreads()
