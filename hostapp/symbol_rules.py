@@ -93,15 +93,25 @@ def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
 def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     """One sentence on what :func:`symbol_infos` guessed for the paper broker (``None``
     when it knows every symbol, or for a real broker). Lot sizes follow the guessed
-    contract, and so do the money figures of fixed-lot orders (risk-sized ones lose the
-    same share of the balance whatever the contract); a pair whose currencies are not
-    the account's (GBPJPY on a USD account) books its profits in its first currency,
-    turned from its second at its price (:mod:`.brokers.paper_ledger`), counted as the
-    account's; a metal's in its second. R multiples, which the A/B compares, depend on neither. A
-    broker's name for a symbol it knows (``USDJPY.m``) is traded on that symbol's rules,
-    which the sentence says too: the broker's own may differ (a micro account's lot). A
-    symbol with a ``[host.paper.symbols.NAME]`` table is not guessed: the sentence says
-    its rules are the file's, and which of them the table left to the guess."""
+    contract, and so do the money figures: of fixed-lot orders, of risk-sized ones
+    wherever the lot limits cap them (SPY's guessed lot of one share, capped at 100
+    lots, risks a fifth of the 1 % asked), and the spread assumed for bars without one
+    (ten points of the guessed digits, within a share of the price). A trade's R hardly
+    does (its partial closes are rounded to the lot step), but a run's R results do
+    wherever a rule counts money: DTMS's account rail on the day's realised loss
+    (:data:`MONEY_RULE`) fires on other days for another lot, and vetoes entries and
+    puts every open trade in defensive mode until the day ends. The same SPY minute
+    bars replayed as ``SPY_us`` (a lot of 100 units) and as ``SPY`` (one share) had
+    DTMS veto 35 entries against 6, and change the same entries' R by +0.92R against
+    +2.01R: the sentence says so, and names the table and keys that give the real
+    rules. A pair whose currencies are not the account's (GBPJPY on a USD account)
+    books its profits in its first currency, turned from its second at its price
+    (:mod:`.brokers.paper_ledger`), counted as the account's; a metal's in its second.
+    A broker's name for a symbol it knows (``USDJPY.m``) is traded on that symbol's
+    rules, which the sentence says too: the broker's own may differ (a micro account's
+    lot). A symbol with a ``[host.paper.symbols.NAME]`` table is not guessed: the
+    sentence says its rules are the file's, and which of them the table left to the
+    guess."""
     from .brokers.paper import PaperBroker
     from .brokers.paper_rules import DEFAULT_SYMBOLS, METALS, currency_pair, listed_name
 
@@ -132,8 +142,12 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
             f"the paper broker does not know {', '.join(i.name for i in guessed)} and "
             f"guessed the trading rules from the prices "
             f"({'; '.join(f'{i.name}: {_rules(i)}, {_limits(i)}' for i in guessed)}): lot "
-            "sizes, and the money figures of fixed-lot orders, follow that guess (a "
-            "[host.paper.symbols.NAME] table in plugins.toml gives the real ones)"
+            "sizes follow that guess, and so do the money figures (of orders sized by risk "
+            "too, where the lot limits cap them) and the spread assumed for bars without "
+            "one; a trade's R hardly does, but the run's R results do wherever a rule "
+            f"counts money, as {MONEY_RULE} does, so the same bars under another name "
+            "trade otherwise (a [host.paper.symbols.NAME] table in plugins.toml gives the "
+            "real ones: contract_size, volume_min, volume_step, volume_max, digits, spread)"
         )
     unused = sorted(set(table) - set(symbols))
     if unused:  # a table for a symbol this run has no bars of: said, not silently ignored
@@ -153,9 +167,16 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
                 if pair[0] in METALS
                 else f"turned into {pair[0]} at its price and counted as {currency}"
             )
-    if guessed:
-        said[-1] += "; R multiples depend on neither"
     return "; ".join(said)
+
+
+#: the rule of this distribution's plugins that counts money, and so follows a guessed
+#: lot (docs/dtms.md §7): vetoed entries and defended trades, hence R results, with it
+MONEY_RULE = (
+    "DTMS's account rail on the day's realised loss ([plugin.dtms.rails] daily_loss_pct, "
+    "a share of the balance: it vetoes entries and puts every open trade in defensive mode "
+    "until the day ends)"
+)
 
 
 def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:

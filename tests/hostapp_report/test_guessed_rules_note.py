@@ -50,11 +50,27 @@ def test_the_note_names_each_guess_and_a_foreign_quote_currency() -> None:
     assert "GBPJPY: 2 digits, a lot of 100,000 units" in note
     assert "GBPJPY's profits are in JPY, turned into GBP at its price and counted as USD" in note
     assert "BTCUSDT's profits" not in note  # not a pair of two currencies
-    assert note.endswith("R multiples depend on neither")
+    assert "R multiples depend on neither" not in note
     assert guessed_rules_note(broker, ["XAUUSD"]) is None  # a symbol it knows
     usd = PaperBroker(symbols=symbol_infos({"USDCHF": BARS}))
     assert "profits are in" not in (guessed_rules_note(usd, ["USDCHF"]) or "")  # converted
     assert guessed_rules_note(MemoryBroker(), ["GBPJPY"]) is None  # a real broker's rules
+
+
+def test_the_note_says_what_the_guess_changes_with_dtms_and_which_keys_set_it() -> None:
+    """ "R multiples depend on neither" was false: DTMS's account rail on the day's
+    realised loss counts money, and the lot limits cap the risk an order takes, so the
+    same SPY minute bars as SPY_us (a lot of 100 units) and SPY (one share) had DTMS
+    veto 35 entries against 6. The note names the rail and the table's keys."""
+    broker = PaperBroker(symbols=symbol_infos({"SP500": BARS}))
+    note = guessed_rules_note(broker, ["SP500"])
+    assert note is not None
+    assert "depend on neither" not in note
+    assert "the spread assumed for bars without one" in note
+    assert "of orders sized by risk too, where the lot limits cap them" in note
+    assert "the run's R results do wherever a rule counts money" in note
+    assert "[plugin.dtms.rails] daily_loss_pct" in note
+    assert "contract_size, volume_min, volume_step, volume_max, digits, spread" in note
 
 
 def test_a_replay_of_an_unknown_pair_says_so(tmp_path: Path) -> None:

@@ -15,7 +15,10 @@ from hostapp_loop.replay_cli import ROOT, replay
 
 from hostapp.market.synthetic import generate_bars
 
-TABLE = "(a [host.paper.symbols.NAME] table in plugins.toml gives the real ones)"
+TABLE = (
+    "(a [host.paper.symbols.NAME] table in plugins.toml gives the real ones: contract_size, "
+    "volume_min, volume_step, volume_max, digits, spread)"
+)
 
 
 @pytest.fixture(scope="module")
