@@ -1,5 +1,7 @@
 """What DTMS worked without in a run, said in its report: the signals its scores lacked,
-and the spread history its spread rail lacked.
+the spread history its spread rail lacked, and the per-symbol settings a symbol had no
+entry in (docs/dtms.md §3: its VWAP slope threshold then starts from the default base,
+which a symbol replayed under an unknown name, ``SPY_us``, took without a word).
 
 A missing signal scores 0 (docs/dtms.md §4), so a run on bars without volume (no session
 VWAP) or with too little history (indicators with no value yet) still runs, with a score
@@ -18,7 +20,7 @@ from typing import Any
 
 from hookspecs import Action, ActionKind
 
-from .engine import ScoreBreakdown, SignalSnapshot
+from .engine import ScoreBreakdown, SignalSnapshot, base_symbol
 from .settings import DtmsSettings
 
 _DELTA = "delta_pressure"
@@ -36,6 +38,8 @@ class BlindSpots:
         "_fast",
         "_log",
         "_needs",
+        "_regime",
+        "_symbols",
         "_unjudged_on",
         "_where",
         "_why",
@@ -75,10 +79,15 @@ class BlindSpots:
         #: the symbols each count came from, in the order first seen (ordered sets)
         self._where: dict[str, dict[str, None]] = {}
         self._unjudged_on: dict[str, None] = {}
+        self._regime = settings.regime
+        #: the symbols scored, in the order first seen
+        self._symbols: dict[str, None] = {}
 
     def scored(self, score: ScoreBreakdown, snapshot: SignalSnapshot | None) -> None:
         """One scoring of one trade (every trade scored on a bar counts once)."""
         self.scorings += 1
+        if snapshot is not None:
+            self._symbols.setdefault(snapshot.symbol)
         for name in score.missing:
             if name == _DELTA and (snapshot is None or snapshot.order_flow is None):
                 continue
@@ -118,6 +127,9 @@ class BlindSpots:
                 f"scored trades {times}, some without a signal (which then scores 0): "
                 + "; ".join(parts)
             )
+        defaults = self.defaults()
+        if defaults is not None:
+            out.append(defaults)
         if self.unjudged:
             on = ", ".join(self._unjudged_on)
             out.append(
@@ -125,6 +137,36 @@ class BlindSpots:
                 f"could not judge (the {self._fast} bars carry no spread)"
             )
         return out
+
+    def defaults(self) -> str | None:
+        """The scored symbols that took a default for want of an entry in a per-symbol
+        table (docs/dtms.md §3, §10): the VWAP slope base (a JPY pair has its own), and
+        the range width when that table names some symbols; ``None`` when none did."""
+        rg = self._regime
+        plain = [
+            s
+            for s in self._symbols
+            if base_symbol(s) not in rg.vwap_slope_base
+            and not (len(base_symbol(s)) == 6 and base_symbol(s).endswith("JPY"))
+        ]
+        said = []
+        if plain:
+            said.append(
+                f"{', '.join(plain)} with regime.vwap_slope_default ({rg.vwap_slope_default:g}) "
+                "as the VWAP slope base: regime.vwap_slope_base has no entry for "
+                f"{'it' if len(plain) == 1 else 'them'}"
+            )
+        widths = rg.range_width_by_symbol
+        unnamed = [s for s in self._symbols if widths and base_symbol(s) not in widths]
+        if unnamed:
+            said.append(
+                f"{', '.join(unnamed)} with regime.range_width ({rg.range_width:g}): "
+                "regime.range_width_by_symbol has no entry for "
+                f"{'it' if len(unnamed) == 1 else 'them'}"
+            )
+        if not said:
+            return None
+        return f"scored {'; and '.join(said)} ([plugin.dtms.regime] tables set one by symbol)"
 
     def warning(self) -> str | None:
         """A sentence for the top of the run's summary when a signal was missing from most

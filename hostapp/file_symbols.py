@@ -22,12 +22,18 @@ these are read as the symbol they name too:
 * dukascopy-node's ``eurusd-h1-bid-2024-01-01-2024-03-30`` → ``EURUSD``;
 * CryptoDataDownload's ``Binance_BTCUSDT_1h`` (exchange, pair, period: ``1h``, ``d``,
   ``minute``, Gemini's ``1hr``) → ``BTCUSDT``;
-* Finam's ``SBER_240103_240103`` (first and last day, ``YYMMDD``) → ``SBER``.
+* Finam's ``SBER_240103_240103`` (first and last day, ``YYMMDD``) → ``SBER``;
+* a name of words around one symbol (``FOREX_EURUSD_1H_ASK``, split at ``_``,
+  ``-``, ``.`` and spaces) → that symbol, when exactly one of the words (or two
+  neighbours, ``EUR_USD``) is a symbol the paper broker knows or a pair of currencies:
+  ``EURUSD``; and after a word that says the file holds a stock (``STOCKS_GOOGL``,
+  ``ETF_SPY_1D``), its one word that reads as a ticker: ``GOOGL``.
 
 A name is only changed into a symbol the paper broker knows or a pair of currencies
-(``GBP_JPY`` → ``GBPJPY``), except under TradingView's resolution suffix, and the
-other exporters' own patterns above (a Stooq name only with a market, ``_us``, or when
-what is left is such a symbol), which say what the name is; anything else stays as
+(``GBP_JPY`` → ``GBPJPY``), except under TradingView's resolution suffix, the other
+exporters' own patterns above (a Stooq name only with a market, ``_us``, or when what
+is left is such a symbol), which say what the name is, and a ticker after a word that
+says the file holds a stock; anything else stays as
 written (``GC=F``, a future, ``BRK-B``, ``my_data``): ``--symbol`` names it otherwise.
 The replay says in its notes what a file was read as when its name was changed.
 
@@ -42,11 +48,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from pathlib import Path
 
 from hookspecs.settings import ConfigError
 
-from .brokers.paper_rules import CURRENCIES, METALS, currency_pair, known_rules
+from .brokers.paper_rules import (
+    CURRENCIES,
+    DEFAULT_SYMBOLS,
+    METALS,
+    currency_pair,
+    known_rules,
+    stock_ticker,
+)
 from .market.csvdata import symbol_of_file
 
 #: a symbol: 1 to 64 printable ASCII characters without spaces, as brokers name them and
@@ -112,7 +126,52 @@ def _named(name: str) -> str:
     if tradingview:
         bare = _without_prefix(tradingview["name"].strip(), always=True)
         return _known(bare) or bare.upper()
-    return _known(name) or _known(_without_prefix(name)) or name
+    return _known(name) or _known(_without_prefix(name)) or _among_words(name) or name
+
+
+#: the marks a file's name separates its words with
+_WORDS = re.compile(r"[_\-. ]+")
+#: words that say a file holds a stock's bars, before or after its ticker
+_STOCK_WORDS = frozenset(
+    {"STOCK", "STOCKS", "SHARE", "SHARES", "EQUITY", "EQUITIES", "ETF", "ETFS", "NYSE", "NASDAQ"}
+)
+#: words of a name that are no ticker: a price side, what the columns hold, a period
+_NOT_TICKERS = frozenset(
+    {"BID", "ASK", "MID", "OHLC", "OHLCV", "DATA", "DAILY", "DAY", "WEEK", "MONTH", "HOUR"}
+)
+
+
+def _among_words(name: str) -> str | None:
+    """The one symbol among ``name``'s words (the module's docstring), else ``None``: a
+    word or two neighbours that are a known symbol or a currency pair; failing that, after
+    a word of :data:`_STOCK_WORDS`, the one other word written as a ticker (capitals:
+    ``stocks_t`` is a file's variant, not AT&T). Two candidates are no answer."""
+    words = [w for w in _WORDS.split(name) if w]
+    if len(words) < 2:
+        return None
+    found = {k for w in words if (k := _listed(w)) is not None}
+    for first, second in pairwise(words):
+        joined = _known(f"{first}_{second}")
+        if joined is not None and _listed(joined) is not None:
+            found.add(joined)
+    if found:
+        return found.pop() if len(found) == 1 else None
+    if not any(w.upper() in _STOCK_WORDS for w in words):
+        return None
+    tickers = {
+        w for w in words if w not in _STOCK_WORDS and w not in _NOT_TICKERS and stock_ticker(w)
+    }
+    return tickers.pop() if len(tickers) == 1 else None
+
+
+def _listed(word: str) -> str | None:
+    """``word`` as a symbol the paper broker knows or a pair of currencies (any case),
+    under its own name; else ``None`` (a metal's code alone, ``XAU``, is not: among other
+    words it may name an index of gold miners)."""
+    upper = word.upper()
+    if upper in DEFAULT_SYMBOLS or currency_pair(upper) == (upper[:3], upper[3:]):
+        return upper
+    return None
 
 
 def _exporters_name(name: str) -> str | None:

@@ -84,6 +84,36 @@ def test_hedges_and_re_adds_without_spread_history_are_counted() -> None:
     ]
 
 
+def test_a_symbol_without_its_own_vwap_slope_base_is_named_with_the_default() -> None:
+    """A symbol under a name DTMS has no entry for (``SPY_us``) took the default VWAP
+    slope base without a word: the report names it, the default and the table; the
+    symbols of the table, a suffixed one and a JPY pair (which has its own) are not."""
+    gaps = BlindSpots(SETTINGS)
+    for symbol in ("XAUUSD", "EURUSD.m", "GBPJPY", "SPY_us", "SPY_us", "US500"):
+        snap = snapshot(symbol=symbol)
+        gaps.scored(snap.score("buy"), snap)
+    said = gaps.defaults()
+    assert said == (
+        "scored SPY_us, US500 with regime.vwap_slope_default (0.001) as the VWAP slope "
+        "base: regime.vwap_slope_base has no entry for them ([plugin.dtms.regime] tables "
+        "set one by symbol)"
+    )
+    assert said in gaps.sentences()
+    known = BlindSpots(SETTINGS)
+    snap = snapshot(symbol="XAUUSD")
+    known.scored(snap.score("buy"), snap)
+    assert known.defaults() is None
+    widths = replace(
+        SETTINGS, regime=replace(SETTINGS.regime, range_width_by_symbol={"EURUSD": 0.002})
+    )
+    by_width = BlindSpots(widths)
+    by_width.scored(snap.score("buy"), snap)
+    assert by_width.defaults() == (
+        "scored XAUUSD with regime.range_width (0.004): regime.range_width_by_symbol has no "
+        "entry for it ([plugin.dtms.regime] tables set one by symbol)"
+    )
+
+
 @pytest.mark.parametrize("volume", [True, False])
 def test_a_replay_of_bars_without_volume_or_spread_says_what_dtms_lacked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, volume: bool

@@ -60,6 +60,20 @@ from hostapp.file_symbols import file_symbol, renamed_note
         ("gemini_ETHUSD_1hr.csv", "ETHUSD"),
         ("Binance_BTCUSDT_minute.csv", "BTCUSDT"),
         ("SBER_240103_240103.csv", "SBER"),  # Finam
+        # words around one symbol: a known one or a currency pair among them
+        ("FOREX_EURUSD_1H_ASK.csv", "EURUSD"),
+        ("fx-gbpjpy-hourly.csv", "GBPJPY"),
+        ("FX_EUR_USD_H1.csv", "EURUSD"),  # two neighbours make the pair
+        ("crypto BTC-USD ccxt.csv", "BTCUSD"),
+        ("EURUSD_vs_GBPUSD.csv", "EURUSD_vs_GBPUSD"),  # two symbols: as written
+        ("XAU_INDEX.csv", "XAU_INDEX"),  # a metal's code among words: an index, maybe
+        ("ETH_USDT_1h.csv", "ETH_USDT_1h"),  # no known symbol, no currency pair
+        # after a word that says it holds a stock: its one ticker
+        ("STOCKS_GOOGL.csv", "GOOGL"),
+        ("ETF_SPY_1D_BID.csv", "SPY"),
+        ("STOCKS_GOOGL_AAPL.csv", "STOCKS_GOOGL_AAPL"),  # two tickers: as written
+        ("stocks_t.csv", "stocks_t"),  # a file's variant, not AT&T's ticker
+        ("SPY_us.csv", "SPY_us"),  # no word says it is a stock: as written
     ],
 )
 def test_the_symbol_a_file_name_stands_for(name: str, symbol: str) -> None:
@@ -163,3 +177,17 @@ def test_the_replay_refuses_such_a_name_in_one_line_and_takes_symbol(tmp_path: P
     proc = hostapp(tmp_path, "replay", "NQ 03-24.Last.txt", "--symbol", "NQH24", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["symbols"] == ["NQH24"]
+
+
+def test_a_symbol_read_among_words_trades_on_its_rules_and_is_said(tmp_path: Path) -> None:
+    """``FOREX_EURUSD_1H_ASK.csv`` was the symbol ``FOREX_EURUSD_1H_ASK``, whose lot,
+    digits and spread were guessed from its prices; it is EURUSD, and the run says which
+    name it took from which file."""
+    (tmp_path / "FOREX_EURUSD_1H_ASK.csv").write_text(mt4_lines())
+    proc = hostapp(tmp_path, "replay", "FOREX_EURUSD_1H_ASK.csv", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert summary["symbols"] == ["EURUSD"]
+    notes = summary["host_notes"]
+    assert not any("does not know" in n for n in notes)
+    assert any("FOREX_EURUSD_1H_ASK.csv as EURUSD" in n for n in notes)
