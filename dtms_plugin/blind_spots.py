@@ -16,6 +16,8 @@ not counted; with order flow but no delta z yet, it is.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from hookspecs import Action, ActionKind
@@ -30,6 +32,29 @@ WARN_FROM_SCORINGS = 10
 _RAILED = (ActionKind.HEDGE, ActionKind.RE_ADD)
 
 
+@dataclass(slots=True)
+class _Volume:
+    """The fast bars of one symbol that trades were scored on: how many carried no
+    volume and how many did, and since when every one did (``None`` while the last
+    one counted carried none)."""
+
+    without: int = 0
+    with_: int = 0
+    last: datetime | None = None
+    since: datetime | None = None
+
+    def count(self, time: datetime, volume: float) -> None:
+        if time == self.last:  # several trades scored on one bar: the bar counts once
+            return
+        self.last = time
+        if volume > 0.0:
+            self.with_ += 1
+            self.since = self.since or time
+        else:
+            self.without += 1
+            self.since = None
+
+
 class BlindSpots:
     """The counts behind the sentence: scorings, per signal how many lacked it, and the
     hedges and re-adds sent with no spread history to judge them by."""
@@ -41,6 +66,7 @@ class BlindSpots:
         "_regime",
         "_symbols",
         "_unjudged_on",
+        "_volume",
         "_where",
         "_why",
         "missing",
@@ -82,12 +108,17 @@ class BlindSpots:
         self._regime = settings.regime
         #: the symbols scored, in the order first seen
         self._symbols: dict[str, None] = {}
+        #: per symbol, the volume of the fast bars scored on (a file whose volume starts
+        #: years in, as an index's daily history, lacks a VWAP only until it does)
+        self._volume: dict[str, _Volume] = {}
 
     def scored(self, score: ScoreBreakdown, snapshot: SignalSnapshot | None) -> None:
         """One scoring of one trade (every trade scored on a bar counts once)."""
         self.scorings += 1
         if snapshot is not None:
             self._symbols.setdefault(snapshot.symbol)
+            bar = snapshot.fast_bar
+            self._volume.setdefault(snapshot.symbol, _Volume()).count(bar.time, bar.volume)
         for name in score.missing:
             if name == _DELTA and (snapshot is None or snapshot.order_flow is None):
                 continue
@@ -105,6 +136,28 @@ class BlindSpots:
                         self._why[name],
                     )
 
+    def _why_of(self, name: str) -> str:
+        """Why ``name`` had no value, as the report says it: for ``vwap_volume`` on bars
+        of which some carry volume, how many of those scored on carry none per symbol,
+        and from when on all do (the VWAP is used wherever a session has volume)."""
+        if name != "vwap_volume":
+            return self._why[name]
+        told = []
+        for symbol in self._where.get(name, {}):
+            vol = self._volume.get(symbol)
+            if vol is None or not vol.with_ or not vol.without:
+                continue
+            said = (
+                f"{vol.without:,} of the {vol.without + vol.with_:,} {self._fast} bars of "
+                f"{symbol} scored on carry no volume"
+            )
+            if vol.since is not None:
+                said += f", every one from {_day(vol.since)} on does"
+            told.append(said)
+        if not told:
+            return self._why[name]
+        return "no session VWAP where the bars carry no volume: " + "; ".join(told)
+
     def sent(self, action: Action, snapshot: SignalSnapshot | None) -> None:
         """An action about to go to the broker: a hedge or re-add the spread rail had
         no spread history to judge is counted."""
@@ -117,11 +170,13 @@ class BlindSpots:
         out = []
         if self.missing:
             parts = []
-            for name, why in self._why.items():
+            for name in self._why:
                 n = self.missing.get(name)
                 if n:
                     on = ", ".join(self._where[name])
-                    parts.append(f"{name} {self._times(n, self.scorings)} on {on} ({why})")
+                    parts.append(
+                        f"{name} {self._times(n, self.scorings)} on {on} ({self._why_of(name)})"
+                    )
             times = "once" if self.scorings == 1 else f"{self.scorings:,} times"
             out.append(
                 f"scored trades {times}, some without a signal (which then scores 0): "
@@ -179,7 +234,7 @@ class BlindSpots:
         if not most:
             return None
         parts = [
-            f"{name} in {n:,} of {self.scorings:,} ({self._why[name]}; it needs "
+            f"{name} in {n:,} of {self.scorings:,} ({self._why_of(name)}; it needs "
             f"{self._needs[name]})"
             for name, n in most
         ]
@@ -203,3 +258,8 @@ class BlindSpots:
     @staticmethod
     def _times(n: int, of: int) -> str:
         return "every time" if n == of else "once" if n == 1 else f"{n:,} times"
+
+
+def _day(time: datetime) -> str:
+    """A bar's time as a note says it: its day alone when it opens at midnight."""
+    return f"{time:%Y-%m-%d}" if (time.hour, time.minute) == (0, 0) else f"{time:%Y-%m-%d %H:%M}"

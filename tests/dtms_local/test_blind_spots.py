@@ -7,17 +7,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
-from support.dtms_kit import SETTINGS, snapshot
+from support.dtms_kit import SETTINGS, T0, snapshot
 from support.dtms_local_rig import Rig
 
 from dtms_plugin.blind_spots import BlindSpots
 from dtms_plugin.engine import OrderFlow, ScoreBreakdown
-from hookspecs import Action, ActionKind
+from hookspecs import Action, ActionKind, Bar
 from hostapp.cli import main
 from hostapp.market.synthetic import generate_bars
 
@@ -114,6 +114,32 @@ def test_a_symbol_without_its_own_vwap_slope_base_is_named_with_the_default() ->
     )
 
 
+def test_bars_whose_volume_starts_later_are_said_with_the_count_and_the_day() -> None:
+    """An index's daily history (SPX's bars before 1998-10-06 carry no volume, those
+    after do) was said "the D1 bars carry no volume": the note counts the bars scored
+    on without it, per symbol, and from when every one has it."""
+    gaps = BlindSpots(SETTINGS)
+    day = timedelta(days=1)
+    for i in range(6):
+        volume = 0.0 if i < 4 else 1000.0
+        bar = Bar(T0 + i * day, 2000.0, 2001.0, 1999.0, 2000.0, volume)
+        snap = snapshot(bar=bar, vwap=None if volume == 0.0 else 2000.0)
+        for _ in range(2):  # two trades scored on one bar: the bar counts once
+            gaps.scored(snap.score("buy"), snap)
+    [text] = gaps.sentences()
+    assert "the M5 bars carry no volume" not in text
+    first = T0 + 4 * day
+    assert (
+        "vwap_volume 8 times on XAUUSD (no session VWAP where the bars carry no volume: 4 of "
+        f"the 6 M5 bars of XAUUSD scored on carry no volume, every one from {first:%Y-%m-%d %H:%M} "
+        "on does)"
+    ) in text
+    again = Bar(T0 + 6 * day, 2000.0, 2001.0, 1999.0, 2000.0, 0.0)  # none again: no "from"
+    snap = snapshot(bar=again)
+    gaps.scored(snap.score("buy"), snap)
+    assert "5 of the 7 M5 bars of XAUUSD scored on carry no volume)" in gaps.sentences()[0]
+
+
 @pytest.mark.parametrize("volume", [True, False])
 def test_a_replay_of_bars_without_volume_or_spread_says_what_dtms_lacked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, volume: bool
@@ -135,6 +161,25 @@ def test_a_replay_of_bars_without_volume_or_spread_says_what_dtms_lacked(
         assert report["missing_signals"]["vwap_volume"] == report["scorings"]
         said = "vwap_volume every time on XAUUSD (no session VWAP: the M5 bars carry no volume)"
         assert said in report["note"]
+
+
+def test_a_replay_whose_volume_starts_later_uses_the_vwap_from_then_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first half of the bars without volume, the rest with: DTMS scores with the
+    session VWAP wherever a session has volume, and says how many bars lacked it."""
+    monkeypatch.chdir(tmp_path)
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 3000, seed=3)
+    half = bars[1500].time
+    bars = [b if b.time >= half else replace(b, volume=0.0) for b in bars]
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", bars)
+    assert main(["replay", str(data), "--report", str(tmp_path / "rep")]) == 0
+    report = json.loads((tmp_path / "rep" / "summary.json").read_text())["plugin_reports"]["dtms"]
+    missing = report["missing_signals"]["vwap_volume"]
+    assert 0 < missing < report["scorings"]
+    assert "the M5 bars carry no volume" not in report["note"]
+    assert "no session VWAP where the bars carry no volume: " in report["note"]
+    assert " M5 bars of XAUUSD scored on carry no volume, every one from 2024-03-" in report["note"]
 
 
 @pytest.mark.parametrize("spread", [0.2, 0.0])
