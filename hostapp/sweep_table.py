@@ -164,8 +164,15 @@ def write_csv(
 
 def shown(value: Any) -> str:
     """A setting's value as it is typed in ``--sweep`` and the config file (``true``, not
-    Python's ``True``)."""
-    return json.dumps(value) if isinstance(value, bool) else str(value)
+    Python's ``True``), in one format whatever its type: a whole number without a
+    decimal point. The rows of a sweep show ``--sweep``'s values as typed (``-2``) and
+    the "as configured" row the value the plugin said it used (DTMS's float ``-2.0``):
+    one setting read as two."""
+    if isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
 
 
 def _labels(base: str = "without") -> dict[str, str]:

@@ -126,3 +126,32 @@ def test_many_refused_pairings_are_one_line_with_a_count_of_the_rest() -> None:
         + "; ".join(f"--sweep dtms.k{i}={i}: no" for i in range(5))
         + "; and 2 more"
     )
+
+
+def test_a_value_shows_in_one_format_in_every_row() -> None:
+    """The chosen row showed ``--sweep``'s ``-2`` and the "as configured" row the ``-2.0``
+    DTMS said it used (``3.0`` beside ``2``): a whole number shows without a decimal
+    point in every row, whatever its type; others as they are."""
+    from rich.console import Console
+
+    from hostapp.sweep_table import Row, _table, shown
+
+    assert [shown(v) for v in (-2, -2.0, 3.0, 2.75, 0.0, True, "x")] == [
+        "-2", "-2", "3", "2.75", "0", "true", "x",
+    ]  # fmt: skip
+    keys = ["dtms.thresholds.to_l1", "dtms.trail.atr_multiple"]
+    chosen = Row(((keys[0], -2), (keys[1], 2)), {"pairs": 3})
+    configured = Row((), {"pairs": 3}, in_force={keys[0]: -2.0, keys[1]: 3.0})
+    table = _table(
+        "t", "c", "", keys, [("chosen", chosen), ("as configured", configured)],
+        lambda row, key: shown(row.in_force[key]),
+    )  # fmt: skip
+    console = Console(record=True, width=300)
+    console.print(table)
+    text = console.export_text()
+    assert "-2.0" not in text and "3.0" not in text
+    rows = [line.split("│") for line in text.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row[1:4]] for row in rows] == [
+        ["chosen", "-2", "2"],
+        ["as configured", "-2", "3"],
+    ]
