@@ -75,8 +75,31 @@ def notes(report: Mapping[str, Any]) -> list[str]:
         )
     out.extend(overridden_notes(report))
     names = {"with": f"with {report['plugin']}", "without": _baseline_run(report)}
-    out.extend(filter(None, [one_run_note(report, names), r_and_money_note(report)]))
+    out.extend(
+        filter(
+            None,
+            [one_run_note(report, names), r_and_money_note(report), kept_note(report, names)],
+        )
+    )
     return out
+
+
+def kept_note(report: Mapping[str, Any], names: Mapping[str, str]) -> str | None:
+    """What a negative "winners' R kept" means, which its table cell (``-0.42``) leaves a
+    reader to work out: the trades that won in the baseline lost R in all with the
+    plugin, more given up than they made, and how many of them closed at a loss with
+    it. ``None`` for a ratio of 0 or more (or none)."""
+    paired = report["same_entries"].get("paired", {})
+    kept = paired.get("winners_r_kept")
+    if kept is None or kept >= 0:
+        return None
+    n, lost = paired.get("winners", 0), paired.get("winners_lost", 0)
+    trades = "trade" if n == 1 else f"{n:,} trades"
+    return (
+        f"winners' R kept is {kept:.2f}, below 0: the {trades} that won {names['without']} "
+        f"lost R in all {names['with']} ({lost:,} of them closed at a loss): the R given up "
+        f"on them ({paired.get('winners_r_change', 0.0):+.2f}R) is more than they made"
+    )
 
 
 def _baseline_run(report: Mapping[str, Any]) -> str:

@@ -269,7 +269,9 @@ def paired_metrics(pairs: Sequence[Pair], unpaired: int = 0) -> dict[str, Any]:
     """What management changed, trade by trade, over pairs closed in both runs:
 
     * ``winners_r_kept``: Σ R with ÷ Σ R without over the trades that won without the
-      plugin (1.0: winners untouched; 0.8: a fifth of their R given up);
+      plugin (1.0: winners untouched; 0.8: a fifth of their R given up; below 0: those
+      winners lost R in all with it, more given up than they made); ``winners`` counts
+      them, and ``winners_lost`` those of them that closed at a loss with the plugin;
     * ``winners_r_change``: Σ R with − Σ R without over those winners, in R (the R the
       ratio above gave up, so that it weighs against the next figure in the same unit);
     * ``losers_r_saved``: Σ R with − Σ R without over the trades that lost without it
@@ -291,6 +293,8 @@ def paired_metrics(pairs: Sequence[Pair], unpaired: int = 0) -> dict[str, Any]:
         "pairs_closed": len(both),
         "unpaired": unpaired,
         "winners_r_kept": _ratio(won_with, won_without),
+        "winners": len(won),
+        "winners_lost": sum(1 for p in won if (p.with_.r or 0.0) < 0),
         "winners_r_change": round(won_with - won_without, 4),
         "losers_r_saved": round(saved, 4),
         "net_r_change": round(sum(p.delta_r or 0.0 for p in both), 4),

@@ -43,3 +43,34 @@ def test_an_open_trade_is_paired_but_not_counted() -> None:
     figures = paired_metrics(pairs)
     assert figures["pairs"] == 1 and figures["pairs_closed"] == 0
     assert figures["winners_r_kept"] is None and figures["trades_changed"] == 0
+
+
+def test_winners_turned_losers_make_the_kept_ratio_negative_and_a_note_says_so() -> None:
+    """``winners' R kept -0.42`` (ETHUSDT M5 bars under DTMS) was right but unexplained:
+    the baseline's winners lost R in all with the plugin. The figures count them and
+    those that closed at a loss, and a note under the table says what the ratio means."""
+    from hostapp.compare_notes import kept_note, notes
+
+    without = [trade(1, 0, 1.0), trade(2, 5, 0.5), trade(3, 10, -1.0)]
+    with_ = [trade(7, 0, -0.5), trade(8, 5, 0.2), trade(9, 10, -0.5)]
+    pairs, _ = pair(without, with_)
+    figures = paired_metrics(pairs)
+    assert figures["winners_r_kept"] == -0.2  # (-0.5 + 0.2) / (1.0 + 0.5)
+    assert (figures["winners"], figures["winners_lost"]) == (2, 1)
+    side = {"trades": 3, "plugin_reports": {}, "host_notes": []}
+    report = {
+        "plugin": "dtms",
+        "against": None,
+        "same_entries": {"without": side, "with": side, "paired": figures},
+    }
+    said = (
+        "winners' R kept is -0.20, below 0: the 2 trades that won without dtms lost R in all "
+        "with dtms (1 of them closed at a loss): the R given up on them (-1.80R) is more than "
+        "they made"
+    )
+    assert kept_note(report, {"with": "with dtms", "without": "without dtms"}) == said
+    assert said in notes(report)
+    report["same_entries"]["paired"] = paired_metrics(
+        pair([trade(1, 0, 1.0)], [trade(7, 0, 0.5)])[0]
+    )
+    assert kept_note(report, {"with": "with dtms", "without": "without dtms"}) is None
