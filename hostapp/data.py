@@ -137,10 +137,13 @@ def load_csv_files(
     """``CSV file → its symbol`` read as ``file → bars`` (the symbol's rules, when the
     paper broker knows them, give the point of a spread in points). ``notes`` gets the
     sentence naming the files' columns that were not read, if any, and what was mended
-    in them (rows skipped or dropped, a file reversed), and the spikes kept when
-    ``keep_spikes`` (``[host] spikes = "keep"``) keeps them instead of refusing them."""
+    in them (rows skipped or dropped, a file reversed), the spikes kept when
+    ``keep_spikes`` (``[host] spikes = "keep"``) keeps them instead of refusing them, and
+    the files read as UTC whose bars keep an exchange's hours on another clock
+    (:mod:`.market.exchange_hours`)."""
     from .brokers.paper_rules import known_rules
     from .market.csvdata import left_out_note, load_csv
+    from .market.exchange_hours import exchange_clock_note
 
     unread: dict[str, list[str]] = {p: [] for p in files}
     mended: list[str] = []
@@ -157,7 +160,8 @@ def load_csv_files(
     }
     note = left_out_note(unread)
     if notes is not None:
-        notes.extend(filter(None, [note, *mended]))
+        clock = exchange_clock_note(loaded, zone)  # an exchange's hours read as UTC's
+        notes.extend(filter(None, [note, *mended, clock]))
     return loaded
 
 
