@@ -17,6 +17,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hookspecs import (
@@ -30,6 +31,7 @@ from hookspecs import (
     Trade,
 )
 
+from .account_claim import claim_account, release_account
 from .blind_spots import BlindSpots
 from .book import TradeBook
 from .checks import Checks
@@ -93,6 +95,7 @@ class LocalStrategy(
         self.log = log or logging.getLogger("dtms_plugin.local")
         self._store = store
         self._owns_store = store is None
+        self._account_lock: Path | None = None  # the account's engine lock, while held
         self.book = TradeBook()
         self._writes = PendingWrites(self.book, self.log)
         self.indicators: dict[str, Indicators] = {}
@@ -162,8 +165,9 @@ class LocalStrategy(
             # nothing, and they were most of its cost. Its writes go to the store
             # together every few hundred cycles and at shutdown, with the same content.
             self._hold_writes()
-        else:  # one engine per store: a second would act on every trade twice
+        else:  # one engine per store, and per account: a second would act twice
             self.store.claim_engine()
+            self._account_lock = claim_account(self.store, host, self.log)
         for ticket, data in self.store.records().items():
             try:
                 self.book.put(TradeRecord.from_json(data))
@@ -179,6 +183,8 @@ class LocalStrategy(
 
     async def shutdown(self, host: HostView) -> None:
         self._flush_last()
+        release_account(self._account_lock)
+        self._account_lock = None
         if self._owns_store and self._store is not None:
             self._store.close()
             self._store = None

@@ -72,6 +72,16 @@ class AccountInfo:
     equity: float
     margin_mode: MarginMode
     currency: str = "USD"
+    #: the account among all others, for what outlives a run (DTMS's store says whose
+    #: trades it holds, so a fresh account is not judged by an old one's): a paper
+    #: account file's ``paper <login>`` (a random login given at its creation),
+    #: MetaTrader's ``<server> <login>``; "" for an account no other run can see
+    identity: str = ""
+    #: the lock file (:mod:`hookspecs.locks`) a DTMS engine that defends all of this
+    #: account's trades holds, so that a second one, from another state folder, is
+    #: refused: beside a paper account file; MetaTrader's in a per-user folder (it
+    #: guards one machine); "" for an account in one process's memory
+    engine_lock: str = ""
 
     @property
     def hedging(self) -> bool:

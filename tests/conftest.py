@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,6 +10,20 @@ import pytest
 from support.dtms_local_rig import Rig
 from support.dtms_server_world import World, wavy_path
 from support.redis_server import RedisServer, start_redis, stop_redis
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The per-user state folder (a MetaTrader account's DTMS engine lock: brokers/
+    mt5_convert.py) in this session's temporary folder: no lock in the user's home, and
+    none shared with another suite running on this machine."""
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state_home"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ server's wall clock written as if it were UTC; :class:`ServerClock` undoes that.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hookspecs import AccountInfo, Bar, Quote, SymbolInfo, Trade
@@ -124,13 +126,28 @@ def quote_from_tick(symbol: str, d: Mapping[str, Any], clock: ServerClock) -> Qu
 
 
 def account_from(d: Mapping[str, Any], hedging_mode: int) -> AccountInfo:
+    login, server = int(d["login"]), str(d.get("server") or "")
     return AccountInfo(
-        login=int(d["login"]),
+        login=login,
         balance=float(d["balance"]),
         equity=float(d["equity"]),
         margin_mode="hedging" if int(d["margin_mode"]) == hedging_mode else "netting",
         currency=str(d["currency"]),
+        identity=f"{server} {login}".strip(),
+        engine_lock=str(engine_lock_of(server, login)),
     )
+
+
+def engine_lock_of(server: str, login: int) -> Path:
+    """Where a DTMS engine defending all of one MetaTrader account's trades holds its
+    lock (AccountInfo.engine_lock): the user's state folder (``XDG_STATE_HOME``, else
+    ``%LOCALAPPDATA%`` on Windows, else ``~/.local/state``), by server and login. The
+    terminal has no file to lock beside, so this guards one machine: an engine on another
+    machine is not seen."""
+    base = os.environ.get("XDG_STATE_HOME") or os.environ.get("LOCALAPPDATA")
+    folder = Path(base) if base else Path.home() / ".local" / "state"
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in server) or "server"
+    return folder / "hostapp" / "locks" / f"mt5-{name}-{login}.dtms-engine.lock"
 
 
 def bars_from_rates(rows: Iterable[Any], clock: ServerClock, point: float) -> list[Bar]:

@@ -23,6 +23,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from hookspecs import AccountInfo, Bar, BrokerError, CloseReason, Quote, SymbolInfo, Trade
 
@@ -76,6 +77,13 @@ class PaperBroker(PaperOrders, PaperStopOut):
         else:
             self._store = MemoryStore(AccountMeta(1, s.balance, s.margin_mode, s.currency))
         self._hedging = self._store.meta.margin_mode == "hedging"
+        #: AccountInfo's identity and engine_lock: a file's, none for one in memory
+        self._names = ("", "")
+        if s.account_file:
+            self._names = (
+                f"paper {self._store.meta.login}",
+                f"{Path(s.account_file).resolve()}.dtms-engine.lock",
+            )
         #: ticket -> (quote, (volume, entry, SL, TP), the Trade built for them): the
         #: positions as asked for since the newest bar (see ``_trade``)
         self._memo: dict[int, tuple[Quote | None, tuple[float | None, ...], Trade]] = {}
@@ -186,7 +194,12 @@ class PaperBroker(PaperOrders, PaperStopOut):
             floating = self._floating()
             meta = self._store.meta
             return AccountInfo(
-                meta.login, balance, round(balance + floating, 2), meta.margin_mode, meta.currency
+                meta.login,
+                balance,
+                round(balance + floating, 2),
+                meta.margin_mode,
+                meta.currency,
+                *self._names,
             )
 
     def closed_trades(self) -> list[Trade]:
