@@ -46,6 +46,7 @@ from .engine import (
     hedge_closed,
     sync_position,
 )
+from .local_account_change import check_account
 from .local_adoption import Adopting
 from .local_answers import AccountAnswers
 from .local_attention import Attention
@@ -168,6 +169,7 @@ class LocalStrategy(
         else:  # one engine per store, and per account: a second would act twice
             self.store.claim_engine()
             self._account_lock = claim_account(self.store, host, self.log)
+            check_account(self.store, host, self.log)  # another account's store: left
         for ticket, data in self.store.records().items():
             try:
                 self.book.put(TradeRecord.from_json(data))
