@@ -30,7 +30,8 @@ def claim_account(store: StoreProtocol, host: HostView, log: logging.Logger) -> 
     try:
         account = host.broker.account()
     except BrokerError as exc:  # the broker cannot say which account: nothing to key
-        log.warning("DTMS: the account could not be read, so no lock holds it: %s", exc)
+        # said at INFO: the start-up recovery says at ERROR that the broker cannot answer
+        log.info("DTMS: the account could not be read, so no lock holds it: %s", exc)
         return None
     if not account.engine_lock:
         return None  # an account in this process's memory: no other engine sees it
