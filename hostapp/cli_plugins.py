@@ -26,7 +26,7 @@ def plugins_command(args: argparse.Namespace) -> int:
     and the command then says each in one line on stderr and exits 2. Only a mistake
     of the configuration itself (``[plugins]``, ``[host]``) stops it before the list."""
     from .config import load_config
-    from .data import check_data_table
+    from .data_table import check_data_table
     from .loader import cannot_run
     from .report import RECORDER_NAME
 
