@@ -27,6 +27,7 @@ from .compare import RunResult
 from .config import HostConfig, with_settings
 from .driving import _fresh_state, closed_positions, drive, release, run_summary
 from .logs import RUN
+from .market.csvsplits import SplitTimes
 from .outcomes import outcomes
 from .progress import Progress, ProgressBar
 from .run_notes import traded_notes
@@ -49,6 +50,9 @@ class Replay:
     #: run's past is (the held-out part of ``--split``, whose indicators warm up on the
     #: part before it instead of starting cold)
     trade_from: datetime | None = None
+    #: the splits in the files' unadjusted prices, by symbol: a stop filled across one
+    #: is named so in the run's notes, not called a market's gap
+    splits: SplitTimes = dataclasses.field(default_factory=dict)
 
 
 def one_run(
@@ -92,7 +96,7 @@ def one_run(
     said = traded_notes(replay.series, replay.base, replay.trade_from)
     extra = {**replay.extra, "run": label, "seconds": seconds}
     extra["host_notes"] = [*replay.extra.get("host_notes", ()), *said]
-    summary = run_summary(app, stats, extra, trades)
+    summary = run_summary(app, stats, extra, trades, replay.splits)
     release(app)
     return RunResult(
         label=label,

@@ -18,6 +18,7 @@ from hookspecs import Bar, ConfigError, Timeframe
 
 from .config import HostConfig
 from .data_table import check_data_table
+from .market.csvsplits import SplitTimes
 from .market.timeframes import timeframe_seconds
 from .market.zones import parse_zone
 
@@ -124,45 +125,52 @@ def load_csv_series(
 ) -> dict[str, list[Bar]]:
     """``symbol → CSV file``; raises ``CsvError`` naming file and line. ``zone``: where
     times written without an offset were written (``None``: not said, :func:`load_csv_files`)."""
-    loaded = load_csv_files({str(p): s for s, p in files.items()}, zone)
-    return {s: loaded[str(p)] for s, p in files.items()}
+    loaded = load_csv_files([(str(p), s) for s, p in files.items()], zone)
+    return {s: loaded[str(p), s] for s, p in files.items()}
 
 
 def load_csv_files(
-    files: Mapping[str, str],
+    files: Iterable[tuple[str, str]],
     zone: tzinfo | None = None,
     notes: list[str] | None = None,
     *,
     keep_spikes: bool = False,
-) -> dict[str, list[Bar]]:
-    """``CSV file → its symbol`` read as ``file → bars`` (the symbol's rules, when the
-    paper broker knows them, give the point of a spread in points). ``notes`` gets the
-    sentence naming the files' columns that were not read, if any, and what was mended
-    in them (rows skipped or dropped, a file reversed), the spikes kept when
-    ``keep_spikes`` (``[host] spikes = "keep"``) keeps them instead of refusing them, and
-    the files read as UTC whose bars keep an exchange's hours on another clock
-    (:mod:`.market.exchange_hours`)."""
+    splits: SplitTimes | None = None,
+) -> dict[tuple[str, str], list[Bar]]:
+    """``(CSV file, its symbol)`` pairs read as ``(file, symbol) → bars``: the symbol's
+    rules, when the paper broker knows them, give the point of a spread in points, and a
+    file of several symbols is read for that one (a file named for two symbols is read
+    for each). ``notes`` gets the sentence naming the files' columns that were not
+    read, if any, and what was mended in them (rows skipped or dropped, a file reversed),
+    and the spikes kept when ``keep_spikes`` (``[host] spikes = "keep"``) keeps them
+    instead of refusing them, and the files read as UTC whose bars keep an exchange's
+    hours on another clock (:mod:`.market.exchange_hours`); ``splits`` the time and ratio
+    of each split in a symbol's unadjusted prices (:mod:`hostapp.market.csvsplits`)."""
     from .brokers.paper_rules import known_rules
     from .market.csvdata import left_out_note, load_csv
     from .market.exchange_hours import exchange_clock_note
 
-    unread: dict[str, list[str]] = {p: [] for p in files}
+    pairs = list(dict.fromkeys(files))
+    unread: dict[str, list[str]] = {p: [] for p, _ in pairs}
     mended: list[str] = []
-    loaded = {
-        p: load_csv(
+    loaded: dict[tuple[str, str], list[Bar]] = {}
+    for p, s in pairs:
+        again = any(q == p for q, _ in loaded)  # its columns are said once
+        loaded[p, s] = load_csv(
             p,
             symbol_info=known_rules(s),
             zone=zone,
-            left_out=unread[p],
+            left_out=[] if again else unread[p],
             notes=mended,
             keep_spikes=keep_spikes,
+            symbol=s,
+            splits=None if splits is None else splits.setdefault(s, []),
         )
-        for p, s in files.items()
-    }
     note = left_out_note(unread)
     if notes is not None:
-        clock = exchange_clock_note(loaded, zone)  # an exchange's hours read as UTC's
-        notes.extend(filter(None, [note, *mended, clock]))
+        by_file = {p: bars for (p, _), bars in loaded.items()}  # a file's bars, once
+        clock = exchange_clock_note(by_file, zone)  # an exchange's hours read as UTC's
+        notes.extend(filter(None, [note, *dict.fromkeys(mended), clock]))
     return loaded
 
 
@@ -274,17 +282,28 @@ def check_resumable(series: Mapping[str, Iterable[Bar]], since: datetime, where:
 
 
 def config_series(
-    config: HostConfig, *, days: float | None, seed: int, notes: list[str] | None = None
+    config: HostConfig,
+    *,
+    days: float | None,
+    seed: int,
+    notes: list[str] | None = None,
+    splits: SplitTimes | None = None,
 ) -> tuple[dict[str, list[Bar]], str]:
     """The data ``[host] data`` names, and its base timeframe. ``days`` trims CSV data to
     its first N days; for builtin data it is the length (default 30). ``notes`` gets
-    what the run should say about the files (:func:`load_csv_files`)."""
-    series, base = streamed_config_series(config, days=days, seed=seed, notes=notes)
+    what the run should say about the files, ``splits`` the splits in their prices
+    (:func:`load_csv_files`)."""
+    series, base = streamed_config_series(config, days=days, seed=seed, notes=notes, splits=splits)
     return {s: list(bars) for s, bars in series.items()}, base
 
 
 def streamed_config_series(
-    config: HostConfig, *, days: float | None, seed: int, notes: list[str] | None = None
+    config: HostConfig,
+    *,
+    days: float | None,
+    seed: int,
+    notes: list[str] | None = None,
+    splits: SplitTimes | None = None,
 ) -> tuple[dict[str, Iterable[Bar]], str]:
     """:func:`config_series` with the builtin data streamed (CSV data is read whole): for
     the live paper host and the server, which keep only a recent window of it."""
@@ -302,8 +321,9 @@ def streamed_config_series(
     zone = config_zone(config)
     named = [(f, s) for s, v in data.items() for f in ([v] if isinstance(v, str) else v)]
     keep = config.host.spikes == "keep"
-    loaded = load_csv_files({str(root / f): s for f, s in named}, zone, notes, keep_spikes=keep)
-    parts = [(f, s, loaded[str(root / f)]) for f, s in named]
+    pairs = [(str(root / f), s) for f, s in named]
+    loaded = load_csv_files(pairs, zone, notes, keep_spikes=keep, splits=splits)
+    parts = [(f, s, loaded[str(root / f), s]) for f, s in named]
     # one timeframe for all: the host cycles on one base timeframe, and a symbol whose bars
     # are coarser would look stale most of the time (the replay command refuses it too)
     spacings = [(f, s, infer_timeframe(bars, f)) for f, s, bars in parts]

@@ -26,6 +26,7 @@ from .isolation import REFUSED_AT_START
 from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN
 from .loop_gone import unconfirmed_note
+from .market.csvsplits import SplitTimes
 from .outcomes import Outcome
 from .progress import Progress
 from .ran_dry import ran_dry
@@ -40,6 +41,7 @@ from .run_notes import (
     refusals_note,
     skipped_note,
     source_notes,
+    split_bars,
     timeframe_note,
     vetoes_note,
 )
@@ -215,7 +217,11 @@ def run_summary(
     stats: LoopStats,
     extra: Mapping[str, Any],
     trades: Sequence[Outcome] | None = None,
+    splits: SplitTimes | None = None,
 ) -> dict[str, Any]:
+    """The run's summary: ``extra``'s fields, the figures and the host's notes;
+    ``splits``: the splits in the data's unadjusted prices, for the note on stops filled
+    past their price to name one where it did so."""
     broker_note = None
     try:
         open_positions, balance = app.broker.positions(), app.broker.account().balance
@@ -269,6 +275,7 @@ def run_summary(
                         rules,
                         {t.ticket: t.r for t in trades or ()},
                         live=extra.get("mode") == "live",
+                        splits=split_bars(splits or {}, app.base_timeframe),
                     ),
                     netted_note(stats),
                     carried_note(stats),

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
+from itertools import pairwise
 
 from hookspecs import Bar, ConfigError, Timeframe
 
@@ -27,6 +28,7 @@ from .brokers.paper_rules import listed_name
 from .config import HostConfig
 from .data import config_zone
 from .file_symbols import SYMBOL, SYMBOL_RULE, file_symbol, renamed_note
+from .market.csvsplits import SplitTimes
 from .market.resample import check_timeframes, resample
 from .market.timeframes import timeframe_seconds
 from .market.zones import parse_zone
@@ -36,10 +38,14 @@ ReplayFile = tuple[str, str, list[Bar]]
 
 
 def replay_files(
-    args: argparse.Namespace, config: HostConfig, notes: list[str]
+    args: argparse.Namespace,
+    config: HostConfig,
+    notes: list[str],
+    splits: SplitTimes | None = None,
 ) -> list[ReplayFile]:
     """``(file, symbol, bars)`` of each file named: the symbol is ``--symbol`` for all of
-    them, else each file's name. ``notes`` gets what the run should say of the files."""
+    them, else each file's name. ``notes`` gets what the run should say of the files,
+    ``splits`` the splits in their prices."""
     files: list[str] = list(args.data)
     if "" in files:  # read as the working folder: "cannot read the file: Is a directory"
         raise ConfigError("replay: an empty file name ('') among the files: name a bar file")
@@ -54,10 +60,9 @@ def replay_files(
         raise ConfigError(f"a file named twice: {', '.join(twice)}")
     zone = data_zone(args, config)
     keep = getattr(args, "keep_spikes", False) or config.host.spikes == "keep"
-    loaded = appmod.load_csv_files(
-        dict(zip(files, symbols, strict=True)), zone, notes, keep_spikes=keep
-    )
-    out = [(f, s, loaded[f]) for f, s in zip(files, symbols, strict=True)]
+    pairs = list(zip(files, symbols, strict=True))
+    loaded = appmod.load_csv_files(pairs, zone, notes, keep_spikes=keep, splits=splits)
+    out = [(f, s, loaded[f, s]) for f, s in pairs]
     renamed = None if named else renamed_note(dict(zip(files, symbols, strict=True)))
     notes.extend(filter(None, [renamed, split_symbol_note(out)]))
     return out
@@ -132,6 +137,7 @@ def replay_timeframes(
         except ConfigError:
             if wanted is None:
                 raise
+            check_spacing(bars, wanted, str(path))
             spacings[str(path)] = wanted  # says what the bar gaps could not
     coarsest, widest = coarsest_of(spacings)
     if wanted is not None:
@@ -154,6 +160,41 @@ def replay_timeframes(
             return files, base, base
         return files, base, configured
     return files, base, wanted
+
+
+def check_spacing(bars: Sequence[Bar], wanted: str, path: str) -> None:
+    """A ConfigError when ``--timeframe`` (``wanted``) would name the spacing of bars
+    whose gaps say another: their most common gap must be the timeframe or a whole
+    multiple of it (bars of that timeframe with holes; any month for MN1). A file of bars
+    one second apart was replayed under ``--timeframe M5`` as M5 bars, each second traded
+    as five minutes: bars are built up from the file's own, never relabelled."""
+    gaps = Counter(int((b.time - a.time).total_seconds()) for a, b in pairwise(bars[:2001]))
+    if not gaps:
+        return  # one bar: no gap says otherwise
+    gap = gaps.most_common(1)[0][0]
+    length = timeframe_seconds(wanted)
+    fits = gap >= _MONTH if wanted == "MN1" else gap > 0 and gap % length == 0
+    if not fits:
+        raise ConfigError(
+            f"--timeframe {wanted}: {path} has bars {_spacing(gap)} apart (its most common "
+            f"gap; gaps in seconds {sorted(gaps)[:5]}), which are no {wanted} bars; the "
+            f"timeframe names the file's spacing only when its gaps are {wanted} or whole "
+            "multiples of it"
+        )
+
+
+#: the shortest month, in seconds
+_MONTH = 28 * 86_400
+
+
+def _spacing(seconds: int) -> str:
+    """A gap in words: ``1 s``, ``7 min``, ``61 days``."""
+    if seconds % 86_400 == 0:
+        days = seconds // 86_400
+        return f"{days} day{'s' if days != 1 else ''}"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 def coarsest_of(spacings: Mapping[str, str]) -> tuple[str, str]:

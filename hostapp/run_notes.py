@@ -7,7 +7,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hookspecs import Bar, SymbolInfo, Trade
@@ -15,6 +15,7 @@ from hookspecs import Bar, SymbolInfo, Trade
 from .data import data_gaps_note, data_spans_note
 from .hookcalls import PluginInfo, switched_off_kind
 from .loop import LoopStats
+from .market.timeframes import timeframe_seconds
 from .outcomes import parent_ticket
 
 
@@ -79,11 +80,29 @@ def gap_fills(
 GAP_R = 0.1
 
 
+#: the bars a split's ratio moved the prices on, by symbol: each bar's open and end
+#: times and the split's ratio in words (:func:`split_bars`)
+SplitBars = Mapping[str, Sequence[tuple[datetime, datetime, str]]]
+
+
+def split_bars(splits: Mapping[str, Sequence[tuple[datetime, str]]], base: str) -> SplitBars:
+    """The bars of ``splits`` (a split's bar time and ratio, by symbol:
+    :mod:`hostapp.market.csvsplits`) as their open and end times, the bars of the base
+    timeframe ``base`` on which stops are checked."""
+    length = timedelta(seconds=timeframe_seconds(base))
+    return {s: [(t, t + length, what) for t, what in told] for s, told in splits.items()}
+
+
+#: what a fill past its price across a split is
+_SPLIT = "a split in the file's unadjusted prices, no loss a holder had"
+
+
 def gaps_note(
     fills: Sequence[GapFill],
     info: Callable[[str], SymbolInfo | None],
     result_r: Mapping[int, float | None] | None = None,
     live: bool = False,
+    splits: SplitBars | None = None,
 ) -> str | None:
     """How many stops (and take-profits) filled beyond their price, and the worst stop
     (else the largest target): its ticket, its level against its fill, when, and how far
@@ -91,9 +110,17 @@ def gaps_note(
     Monday open through a Friday stop can make a run's average loss and most of its
     drawdown: a buy stopped at 304.81 under a 332.97 stop lost 32.48R, and nothing
     said why. A ``live`` run's broker fills past a level by slippage as well as by a
-    gap, and the time is the cycle's that found the position closed, not a bar's."""
+    gap, and the time is the cycle's that found the position closed, not a bar's.
+    ``splits``: the bars a split in the file's unadjusted prices moved, by symbol; a
+    fill on one is named a split, not a market's gap: no holder lost it."""
     if not fills:
         return None
+
+    def split_of(fill: GapFill) -> str | None:
+        told = (splits or {}).get(fill.trade.symbol, ())
+        return next((what for start, end, what in told if start < fill.when <= end), None)
+
+    on_splits = [f for f in fills if split_of(f) is not None]
     stops = [f for f in fills if f.reason == "stop_loss"]
     targets = len(fills) - len(stops)
     worst = max(stops or fills, key=lambda f: (f.r if f.r is not None else 0.0, f.beyond))
@@ -117,14 +144,22 @@ def gaps_note(
     if live:
         why = "(slippage, or a gap such as a market's overnight or weekend close)"
         seen = "found closed at"
+    elif len(on_splits) == len(fills):
+        why = f"on a bar that opened past it: {_SPLIT}"
+        seen = "on the bar that ended"
     else:
         why = "on a bar that opened past it (a gap, such as a market's overnight or weekend close)"
+        if on_splits:
+            favour += f"; {len(on_splits):,} of them at {_SPLIT}"
         seen = "on the bar that ended"
+    split = split_of(worst) if not live else None
+    seen_split = f" (a split, {split})" if split is not None else ""
     return (
         f"{' and '.join(counted)} filled beyond {'its' if len(fills) == 1 else 'their'} price "
         f"{why}{favour}; {which}ticket {t.ticket} "
         f"({t.symbol} {t.direction}), its {kind} at {price(worst.level)} filled at "
-        f"{price(t.close_price or 0.0)} {seen} {worst.when:%Y-%m-%d %H:%M}{past}{closed}"
+        f"{price(t.close_price or 0.0)} {seen} {worst.when:%Y-%m-%d %H:%M}{seen_split}{past}"
+        f"{closed}"
     )
 
 

@@ -53,6 +53,7 @@ from .driving import (
 from .errors import EXIT_USAGE
 from .live_paper import claim_account, live_account, paper_live
 from .logs import ForTerminal, OneLine, ReportLog, RunLabel, formatter
+from .market.csvsplits import SplitTimes
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
@@ -190,13 +191,16 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     days = appmod.DEFAULT_DAYS if args.days is None else args.days
     notes: list[str] = []
     extra: dict[str, Any] = {"mode": "run", "seed": seed, "days": days, "host_notes": notes}
+    splits: SplitTimes = {}
     try:
         if args.live:  # a live run keeps a recent window of the feed, not all of it
             streamed, base = appmod.streamed_config_series(
                 config, days=args.days, seed=seed, notes=notes
             )
         else:
-            series, base = appmod.config_series(config, days=args.days, seed=seed, notes=notes)
+            series, base = appmod.config_series(
+                config, days=args.days, seed=seed, notes=notes, splits=splits
+            )
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -213,7 +217,9 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
 
     clock = stub_note(series, base, config.host.timeframe, bar_zone(config), by="[host] bar_clock")
     extra["host_notes"] = [*notes, *filter(None, [clock])]
-    replay = ab_runs.Replay(config, series, base, config.host.timeframe, report, extra)
+    replay = ab_runs.Replay(
+        config, series, base, config.host.timeframe, report, extra, splits=splits
+    )
     run = ab_runs.one_run(replay, "run")
     summary, problems, saved = _results_then_charts(replay, run)
     print(summary_table(summary))
@@ -300,8 +306,9 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         parse_sweeps(sweeps)  # its mistakes before the bars are read
     jobs: int = getattr(args, "jobs", None) or default_jobs()
     notes: list[str] = []
+    splits: SplitTimes = {}
     try:
-        files = replay_files(args, config, notes)
+        files = replay_files(args, config, notes, splits)
     except (CsvError, OSError) as exc:
         print(f"hostapp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -321,7 +328,9 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     if trade_from is not None:
         check_trade_from(series, trade_from)
         extra["host_notes"].append(history_note(series, trade_from))
-    replay = ab_runs.Replay(config, series, base, tf, report, extra, trade_from=trade_from)
+    replay = ab_runs.Replay(
+        config, series, base, tf, report, extra, trade_from=trade_from, splits=splits
+    )
     try:
         if sweeps:
             from .sweep import sweep_command

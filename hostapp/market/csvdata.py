@@ -6,7 +6,8 @@ Generic (header required, columns in any order, names case-insensitive)::
 
 ``time`` (or ``timestamp``, as ccxt and most crypto downloads name it, ``unix`` as
 CryptoDataDownload and ``unix timestamp`` as Gemini do: their ``date`` text of the same
-time is left out) is ISO 8601
+time is left out; without any of them, ``date`` or another column named for the time,
+wherever it is: :func:`~.csvshape.time_column`) is ISO 8601
 (``2024-01-02T00:05:00Z``, an offset is converted to UTC), ``YYYY-MM-DD HH:MM[:SS]``, a
 date as spreadsheets and MetaTrader write it (``2024.01.02``, ``02.01.2024``,
 ``01/02/2024`` day or month first as the file shows, ``20240102`` as exchange downloads
@@ -37,8 +38,10 @@ same way; ``real_volume`` is not read.
 MetaStock's ASCII layout, as Finam and Stooq export bars (``<TICKER>,<PER>,<DATE>,…``):
 :mod:`.csvmetastock`.
 
-pandas writes row numbers first (an unnamed column of 0, 1, 2, …) when the time is a
-column, not the index: they are skipped.
+pandas writes row numbers first (an unnamed column of 0, 1, 2, …, or ``index`` after
+``reset_index``) when the time is a column, not the index: they are skipped, and times
+that count from the epoch by seconds are refused. A file of several symbols (a
+``Ticker`` column) is read for the one asked (:mod:`.csvshape`).
 
 MetaTrader's export (tab-separated, detected by a first header cell ``<DATE>``)::
 
@@ -91,8 +94,8 @@ write its date and time in one cell (``2024.01.02 00:05,open,…``): read too. A
 file needs a header.
 
 Excel's ``sep=,`` first line and a web address before the header (CryptoDataDownload's)
-are skipped (:mod:`.csvlines`). A tick file is refused as one, and a file of no layout
-here names the ones read (:mod:`.csvticks`).
+are skipped (:mod:`.csvlines`). A tick file is refused as one, as is a time with one
+price a line, and a file of no layout here names the ones read (:mod:`.csvticks`).
 
 A file is tab-separated when its first line has a tab, semicolon-separated when it has
 more semicolons than commas, else comma-separated. Decimals are written with a point,
@@ -118,7 +121,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, timezone, tzinfo
+from datetime import UTC, datetime, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
@@ -161,8 +164,16 @@ from .csvrows import (
     point_of,
     read_time,
 )
-from .csvspikes import check_spikes, jumps_note, spikes_note
-from .csvticks import SUPPORTED, check_not_ticks
+from .csvshape import check_not_counted, one_symbol, time_column, without_row_numbers
+from .csvspikes import check_spikes, spikes_note
+from .csvsplits import (
+    adjusted_column,
+    adjusted_values,
+    find_splits,
+    jumps_notes,
+    split_times,
+)
+from .csvticks import SUPPORTED, check_not_one_price, check_not_ticks
 
 __all__ = ["CsvError", "left_out_note", "load_csv", "parse_time", "symbol_of_file"]
 
@@ -182,6 +193,8 @@ def load_csv(
     left_out: list[str] | None = None,
     notes: list[str] | None = None,
     keep_spikes: bool = False,
+    symbol: str | None = None,
+    splits: list[tuple[datetime, str]] | None = None,
 ) -> list[Bar]:
     """Bars from ``path``, oldest first; the format is detected from the first line.
     ``zone``: where times written without an offset were written (generic, pandas,
@@ -189,16 +202,22 @@ def load_csv(
     ``None``, not said: UTC, but HistData.com's Eastern Standard Time for its files.
     ``left_out`` gets the names of the header's columns that were not read because the
     layout has no use for them, for the run to say so; ``notes`` what was mended in the
-    file (:mod:`.csvmend`): rows skipped, dropped or reversed, and bars that open half the
-    price or more away from the close before (a split?), and, when ``zone`` is ``None``,
-    the clock a HistData.com or MetaTrader file was read on (:mod:`.csvclocks`).
-    ``keep_spikes``: a spike is kept, and said in ``notes``, instead of refused."""
+    file (:mod:`.csvmend`): rows skipped, dropped or reversed, the splits in its prices
+    and bars that open half the price or more away from the close before
+    (:mod:`.csvsplits`; ``splits`` gets each split's bar time and ratio), and, when
+    ``zone`` is ``None``, the clock a HistData.com or MetaTrader file was read on
+    (:mod:`.csvclocks`).
+    ``keep_spikes``: a spike is kept, and said in ``notes``, instead of refused.
+    ``symbol``: the symbol the run reads the file as, whose rows are read from a file of
+    several (:func:`~.csvshape.one_symbol`)."""
     rows = list(read_rows(path))
     if not rows:
         raise CsvError(path, 0, "the file is empty (a header line is required)")
-    rows = _without_row_numbers(rows)
+    rows = without_row_numbers(rows)
+    rows, chosen = one_symbol(path, rows, symbol)
     header_line, header = rows[0]
     check_not_ticks(path, header_line, header)
+    check_not_one_price(path, header_line, header)
     kind = headerless_kind(header)
     first = header[0].lower() if header else ""
     pandas = first in PANDAS_INDEX or (first == "price" and yfinance_levels(rows) > 0)
@@ -223,16 +242,21 @@ def load_csv(
         bars = bars_in_order(str(path), rows, head, load, restart, mended)
     if not bars:
         raise CsvError(path, header_line, "no bars after the header")
+    check_not_counted(path, bars, lines)
     kept = spikes_note(path, bars, lines) if keep_spikes else None
-    jumps = jumps_note(path, bars, lines, header if kind is None else [])
+    named = header if kind is None else []
+    found = find_splits(bars, _adjusted(rows, named, lines))
+    jumps = jumps_notes(path, bars, lines, named, found)
     if not keep_spikes:
         check_spikes(path, bars, lines)
     if left_out is not None:
         left_out.extend(unread)
+    if splits is not None:
+        splits.extend(split_times(bars, found))
     if notes is not None:
         notes.extend(mended.notes(str(path)))
         clock = own_clock_note(path, kind, header, zone)
-        notes.extend(filter(None, [kept, jumps, clock]))
+        notes.extend(filter(None, [chosen, kept, *jumps, clock]))
     return bars
 
 
@@ -274,6 +298,16 @@ def _load(
     return _load_generic(path, rows, zone, symbol_info, left_out, mended, aliases)
 
 
+def _adjusted(rows: Rows, header: list[str], lines: list[int]) -> list[float | None] | None:
+    """The adjusted close of each bar (its line in ``lines``), when ``header`` has one
+    (:mod:`.csvsplits`); ``None`` when it has none."""
+    at = adjusted_column(header)
+    if at is None:
+        return None
+    cells = dict(rows)
+    return adjusted_values([c[at] if at < len(c := cells[n]) else None for n in lines])
+
+
 def left_out_note(left_out: Mapping[str, Sequence[str]]) -> str | None:
     """One sentence naming the columns :func:`load_csv` did not read, per file (``file →
     their names``); files that left out the same ones share a clause. ``None`` when
@@ -289,25 +323,6 @@ def left_out_note(left_out: Mapping[str, Sequence[str]]) -> str | None:
         f"{', '.join(paths)}: columns left out: {', '.join(names)}"
         for names, paths in by_names.items()
     )
-
-
-#: the names of a time column, after which an unnamed first column is row numbers
-_TIME_NAMES = ("time", "timestamp", "date", "datetime")
-
-
-def _without_row_numbers(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
-    """``rows`` without the row numbers pandas' ``to_csv`` writes first (an unnamed
-    column of 0, 1, 2, …) when the time is a column of its own, not the index."""
-    header = rows[0][1]
-    if (
-        len(header) > 1
-        and header[0] == ""
-        and header[1].lower() in _TIME_NAMES
-        and len(rows) > 1
-        and rows[1][1][0].isdigit()
-    ):
-        return [(line, cells[1:]) for line, cells in rows]
-    return rows
 
 
 def _load_generic(
@@ -332,6 +347,11 @@ def _load_generic(
             f"{','.join(GENERIC_COLUMNS)}[,volume][,spread]; {SUPPORTED}",
         )
     aliases = {**GENERIC_ALIASES, **(volume_alias or {})}
+    at, others = time_column(header, rows[1][1] if len(rows) > 1 else None)
+    if at is not None:
+        aliases[header[at].lower()] = "time"
+        if mended is not None and others:
+            mended.time_from = header[at], [header[i] for i in others]
     index = columns(
         path, header_line, header, GENERIC_COLUMNS, GENERIC_OPTIONAL, aliases, left_out, SUPPORTED
     )

@@ -178,6 +178,7 @@ def _after_time(
         aliases,
         left_out,
         unread=PANDAS_UNREAD,
+        whole=header,
     )
     index = {name: i + first for name, i in named.items()}
     return [index[n] for n in PANDAS_REQUIRED], index.get("volume")

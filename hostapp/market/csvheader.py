@@ -22,6 +22,7 @@ def columns(
     left_out: list[str] | None = None,
     hint: str = "",
     unread: tuple[str, ...] = (),
+    whole: list[str] | None = None,
 ) -> dict[str, int]:
     """Where each named column is (``aliases``: other names a column goes by). A column
     of another name is not read: exports add their own (``amount``, TradingView's
@@ -33,7 +34,8 @@ def columns(
     with ``_`` or in camel case (``adjClose``, ``adj_close``, ``AdjClose``, as Tiingo and
     stockstats write it), is left out and named, not refused as a slip: its values are
     not read either way. ``hint`` ends the refusal of missing columns (what layouts are
-    read, when no other layout is left to try)."""
+    read, when no other layout is left to try). ``whole``: the file's header, quoted in
+    that refusal, when ``header`` is only its columns after the time."""
     norm = [h.upper() if h.startswith("<") else h.lower() for h in header]
     known = {**{n: n for n in required + optional}, **(aliases or {})}
     index: dict[str, int] = {}
@@ -53,7 +55,9 @@ def columns(
     for i in unknown:
         if _letters(norm[i]) in spelled:
             continue  # a column the layout leaves out, spelled another way
-        meant = next((k for k, n in known.items() if n not in index and _slip(norm[i], k)), None)
+        meant = next(
+            (k for k, n in known.items() if n not in index and one_letter_off(norm[i], k)), None
+        )
         if meant is not None:
             raise CsvError(
                 path,
@@ -63,7 +67,7 @@ def columns(
             )
     missing = [c for c in required if c not in index]
     if missing:
-        said = f"missing column(s) {', '.join(missing)} in header {','.join(header)!r}"
+        said = f"missing column(s) {', '.join(missing)} in header {','.join(whole or header)!r}"
         if "close" in missing and "price" in norm:  # Investing.com's export names it so
             said += f"; if {header[norm.index('price')]!r} is the close, name it close"
         if hint:
@@ -120,7 +124,7 @@ def _letters(name: str) -> str:
     return "".join(c for c in name.lower() if c.isalnum())
 
 
-def _slip(typed: str, name: str) -> bool:
+def one_letter_off(typed: str, name: str) -> bool:
     """Whether ``typed`` is ``name`` with one letter wrong, missing or added, or two
     letters swapped."""
     if typed == name or abs(len(typed) - len(name)) > 1:

@@ -55,6 +55,9 @@ class Mended:
     reversed_lines: tuple[int, int] | None = None
     #: the column read as the volume when none is named so (:func:`.csvheader.base_volume`)
     volume_from: str | None = None
+    #: the column read as the time when none is named so and others would do as well
+    #: (:func:`.csvshape.time_column`), and those others
+    time_from: tuple[str, list[str]] | None = None
 
     def restart(self) -> None:
         """Forget what the loader counted in a pass over the rows that failed: the file
@@ -96,6 +99,13 @@ class Mended:
             said.append(
                 f"the volume is column {self.volume_from!r} (no column is named volume: "
                 f"{base_volume_why(self.volume_from)})"
+            )
+        if self.time_from is not None:
+            name, others = self.time_from
+            also = " and ".join(repr(o) for o in others)
+            said.append(
+                f"the time is column {name!r} (no column is named time; {also} "
+                f"{'holds' if len(others) == 1 else 'hold'} dates and times too, not read)"
             )
         if self.reversed_lines is not None:
             first, last = self.reversed_lines

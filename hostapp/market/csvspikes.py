@@ -27,7 +27,6 @@ them (:func:`spikes_note`). The refusal names that way out.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def check_spikes(path: str | Path, bars: Sequence[Bar], lines: Sequence[int]) ->
     for i, where in _spikes(bars):
         before, bar, after = bars[i - 1], bars[i], bars[i + 1]
         prices = ", ".join(
-            f"{name} {_shown(value)}"
+            f"{name} {shown(value)}"
             for name, value in zip(
                 ("open", "high", "low", "close"), (bar.open, bar.high, bar.low, bar.close),
                 strict=True,
@@ -70,7 +69,7 @@ def check_spikes(path: str | Path, bars: Sequence[Bar], lines: Sequence[int]) ->
             path,
             lines[i],
             f"a spike: {prices}, all {where} the closes on both sides "
-            f"({_shown(before.close)} on line {lines[i - 1]}, {_shown(after.close)} on line "
+            f"({shown(before.close)} on line {lines[i - 1]}, {shown(after.close)} on line "
             f"{lines[i + 1]}); no market goes there and back in one bar: correct the line "
             f"or delete it, or, if the market is that thin, keep such bars with {KEEP_SPIKES}",
         )
@@ -91,50 +90,6 @@ def spikes_note(path: str | Path, bars: Sequence[Bar], lines: Sequence[int]) -> 
     )
 
 
-#: how far from the close before a bar must open to be said: half of it, up or down (a
-#: 2:1 split halves the price, a 1:2 reverse split doubles it)
-JUMP = 0.5
-#: the names of an adjusted close column (yfinance's ``Adj Close``, Tiingo's ``adjClose``)
-_ADJUSTED = frozenset({"adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close"})
-
-
-def jumps_note(
-    path: str | Path, bars: Sequence[Bar], lines: Sequence[int], header: Sequence[str]
-) -> str | None:
-    """The run's note on the bars that open :data:`JUMP` (50 %) or more away from the
-    close before them: how many, the first with their lines. Unlike a spike such a jump
-    stays, so it is real prices or a split in unadjusted ones (AAPL's 4:1 of 2020-08-31
-    in a yfinance file saved with ``auto_adjust=False``), which the replay trades as a
-    move: a stop set before it is far off after. Said, not refused; ``header`` tells
-    whether the file has an adjusted close to say so. ``None`` when there is none."""
-    found = [
-        (i, bar.open / before.close - 1)
-        for i, (before, bar) in enumerate(itertools.pairwise(bars), 1)
-        if abs(bar.open / before.close - 1) >= JUMP
-    ]
-    if not found:
-        return None
-    shown = "; ".join(
-        f"line {lines[i]}, {bars[i].time:%Y-%m-%d}: {_shown(bars[i - 1].close)} → "
-        f"{_shown(bars[i].open)} ({change:+.0%})"
-        for i, change in found[:3]
-    ) + ("; …" if len(found) > 3 else "")
-    n = len(found)
-    adjusted = next((h for h in header if h.strip().lower() in _ADJUSTED), None)
-    told = (
-        f"; the file's {adjusted!r} column is the adjusted close, which is not read: a file "
-        "of adjusted open, high, low and close (yfinance's auto_adjust=True) replays without it"
-        if adjusted is not None
-        else ""
-    )
-    return (
-        f"{path}: {n:,} bar{'s' if n > 1 else ''} open{'' if n > 1 else 's'} "
-        f"{JUMP:.0%} or more away from the close before ({shown}): a stock split, or a "
-        "gap in the data? unadjusted prices are traded as a real move, and a stop or "
-        f"target set before it is far off after; replay prices adjusted for splits{told}"
-    )
-
-
-def _shown(price: float) -> str:
+def shown(price: float) -> str:
     """A price as the file likely wrote it: up to ten digits, no trailing zeros."""
     return f"{price:.10g}"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .csvrows import CsvError
+from .csvrows import CsvError, looks_like_time
+from .csvshape import is_time_name
 
 #: the layouts read, as a refusal of a file's layout names them
 SUPPORTED = (
@@ -54,4 +55,23 @@ def check_not_ticks(path: str | Path, line: int, cells: list[str]) -> None:
         path,
         line,
         f"{whose} (bid/ask quotes), not bars: hostapp replays bars; {_EXPORT_BARS[tool]}",
+    )
+
+
+def check_not_one_price(path: str | Path, line: int, header: list[str]) -> None:
+    """A :class:`CsvError` for a header of a time and one price (findatapy's
+    ``Date,EURUSD.bid``, a close-only ``Date,S&P500.close``): ticks or closes, a price a
+    line, not the open, high, low and close of bars, which the refusal of the missing
+    columns would not say."""
+    if len(header) != 2 or looks_like_time(header[0]) or not is_time_name(header[0]):
+        return
+    price = header[1]
+    if price.strip().lower() in ("open", "high", "low", "close"):
+        return
+    raise CsvError(
+        path,
+        line,
+        f"header {','.join(header)!r}: a time and one price, {price!r}, a line: ticks or "
+        "closes, not bars; hostapp replays bars (open, high, low, close): export bars from "
+        "the tool that wrote it, or build them (pandas: resample('5min').ohlc())",
     )

@@ -103,7 +103,7 @@ def test_investing_coms_export_says_its_close_is_missing(tmp_path: Path) -> None
     with pytest.raises(CsvError) as info:
         load_csv(p)
     assert str(info.value) == (
-        f"{p}:1: missing column(s) close in header 'Price,Open,High,Low,Vol.,Change %'; "
+        f"{p}:1: missing column(s) close in header 'Date,Price,Open,High,Low,Vol.,Change %'; "
         "if 'Price' is the close, name it close"
     )
 
