@@ -2,16 +2,19 @@
 numbers before a ``Date`` column (ETHUSDT_a.csv was "cannot tell the timeframe (bar gaps
 in seconds [1])", and with ``--timeframe M5`` traded its row numbers as M5 bars of
 1970), ``--timeframe`` naming the spacing of bars whose gaps say another, a file of
-several symbols."""
+several symbols, and MetaTrader 4's clock said under the shipped plugins.toml (its
+``data_tz = "UTC"`` counted as the user's word, so the note never showed)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hostapp_cli_errors.test_run_replay_errors import hostapp, one_error_line
 from hostapp_loop.csvfiles import write_text
+from hostapp_loop.replay_cli import ROOT
 
 from hostapp.config import load_config
 from hostapp.data import config_series
@@ -100,3 +103,19 @@ def test_host_data_reads_one_file_for_each_of_its_symbols(tmp_path: Path) -> Non
     assert base == "D1"
     assert [b.close for b in series["AAPL"]] == [b.close for b in aapl]
     assert [b.close for b in series["MSFT"]] == [b.close for b in msft]
+
+
+def test_the_shipped_configuration_says_metatrader_4s_clock(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "plugins.toml", tmp_path / "plugins.toml")
+    lines = [
+        f"{b.time:%Y.%m.%d,%H:%M},{b.open},{b.high},{b.low},{b.close},10"
+        for b in generate_bars("EURUSD", START, 400, timeframe="H1", seed=3)
+    ]
+    write_text(tmp_path, "\n".join(lines) + "\n", "EURUSD60.csv")
+    proc = hostapp(tmp_path, "replay", "EURUSD60.csv", "--json", "--report", "shipped")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    said = "EURUSD60.csv: MetaTrader 4's History Center export, its times read as UTC"
+    assert any(n.startswith(said) for n in json.loads(proc.stdout)["host_notes"])
+    told = hostapp(tmp_path, "replay", "EURUSD60.csv", "--data-tz", "UTC", "--json")
+    assert told.returncode == 0, told.stderr[-2000:]
+    assert not any(n.startswith(said) for n in json.loads(told.stdout)["host_notes"])
