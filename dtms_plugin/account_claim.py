@@ -12,27 +12,20 @@ memory, which have none."""
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
-from hookspecs import BrokerError, HostView, locks
+from hookspecs import AccountInfo, locks
 
 from .store import Store, StoreError, StoreProtocol
 
 
-def claim_account(store: StoreProtocol, host: HostView, log: logging.Logger) -> Path | None:
+def claim_account(store: StoreProtocol, account: AccountInfo) -> Path | None:
     """Hold the account's engine lock for this process; the path held (to release at
     shutdown), or None when there is nothing to hold. A :class:`StoreError` in one line
     naming the engine that holds it, both state folders and what to do."""
     if not isinstance(store, Store):
         return None  # a Redis store's replicas share the account by leases
-    try:
-        account = host.broker.account()
-    except BrokerError as exc:  # the broker cannot say which account: nothing to key
-        # said at INFO: the start-up recovery says at ERROR that the broker cannot answer
-        log.info("DTMS: the account could not be read, so no lock holds it: %s", exc)
-        return None
     if not account.engine_lock:
         return None  # an account in this process's memory: no other engine sees it
     path = Path(account.engine_lock)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from hookspecs import (
     Action,
     ActionKind,
+    BrokerError,
     DataError,
     HostView,
     Quote,
@@ -46,7 +47,7 @@ from .engine import (
     hedge_closed,
     sync_position,
 )
-from .local_account_change import check_account
+from .local_account_change import settle_account_change
 from .local_adoption import Adopting
 from .local_answers import AccountAnswers
 from .local_attention import Attention
@@ -97,6 +98,7 @@ class LocalStrategy(
         self._store = store
         self._owns_store = store is None
         self._account_lock: Path | None = None  # the account's engine lock, while held
+        self._account_unread = False  # the broker could not give its account at start-up
         self.book = TradeBook()
         self._writes = PendingWrites(self.book, self.log)
         self.indicators: dict[str, Indicators] = {}
@@ -168,20 +170,39 @@ class LocalStrategy(
             self._hold_writes()
         else:  # one engine per store, and per account: a second would act twice
             self.store.claim_engine()
-            self._account_lock = claim_account(self.store, host, self.log)
-            check_account(self.store, host, self.log)  # another account's store: left
-        for ticket, data in self.store.records().items():
             try:
-                self.book.put(TradeRecord.from_json(data))
-            except DataError as exc:  # kept in the store, never deleted; reported
-                self.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
-        self.log.info("DTMS local engine: %d records loaded", len(self.records))
+                self._claim_account(host)
+            except BrokerError as exc:  # the recovery asks again before anything is done
+                # said at INFO: the start-up recovery says at ERROR that the broker cannot answer
+                self.log.info("DTMS: the account could not be read yet, so not locked: %s", exc)
+                self._account_unread = True
+        self._load_records()
         # open trades a restart carried over are this run's to manage: counted with the
         # ones it registers, so "evaluated N of M" never reads more evaluated than trades
         self.carried = sum(1 for rec in self.book.live() if rec.is_open)
         self.registered += self.carried
         check_settings(self.store, self.settings, self.book.live(), self.log)
         await self.recover(host, host.clock.now())
+
+    def _load_records(self) -> None:
+        for ticket, data in self.store.records().items():
+            try:
+                self.book.put(TradeRecord.from_json(data))
+            except DataError as exc:  # kept in the store, never deleted; reported
+                self.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
+        self.log.info("DTMS local engine: %d records loaded", len(self.records))
+
+    def _claim_account(self, host: HostView) -> None:
+        """The account's engine lock, and the account the store defends (its records let
+        go of when they are another account's), before any trade is acted on: at
+        start-up, or at the recovery's first read when the broker could not say then. A
+        BrokerError while it cannot; a StoreError when another engine defends it."""
+        account = host.broker.account()
+        self._account_unread = False
+        self._account_lock = claim_account(self.store, account)
+        if settle_account_change(self.store, account, self.log):  # another account's records
+            self.book = TradeBook()
+            self._load_records()
 
     async def shutdown(self, host: HostView) -> None:
         self._flush_last()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hookspecs import BrokerError, HostView
+from hookspecs import AccountInfo
 
 from .store import Store, StoreError, StoreProtocol
 
@@ -29,27 +29,32 @@ from .store import Store, StoreError, StoreProtocol
 ACCOUNT_KEY = "account"
 
 
-def check_account(store: StoreProtocol, host: HostView, log: logging.Logger) -> None:
+def settle_account_change(store: StoreProtocol, account: AccountInfo, log: logging.Logger) -> bool:
     """Keep the broker's account in the store; when the store held another account's
-    trades, archive them and clear that account's mode first (one WARNING). Nothing
-    when the broker cannot say (the next start-up checks again)."""
+    trades, archive them and clear that account's mode first (one WARNING), and answer
+    True: the records the engine loaded are that account's, to let go of."""
     if not isinstance(store, Store):
-        return  # Redis: replicas' views hold leased trades only (docs/scaling.md)
-    try:
-        account = host.broker.account()
-    except BrokerError:
-        return
+        return False  # Redis: replicas' views hold leased trades only (docs/scaling.md)
     if not account.identity:
-        return
+        return False
     now: dict[str, Any] = {"identity": account.identity, "login": account.login}
+    left = False
     try:
         before = store.get_value(ACCOUNT_KEY)
-        if isinstance(before, dict) and before.get("identity") not in (None, account.identity):
+        # the same login under another name (a MetaTrader trade server renamed or moved
+        # by its broker) is the same account: its trades are not left behind
+        if (
+            isinstance(before, dict)
+            and before.get("identity") not in (None, account.identity)
+            and before.get("login") != account.login
+        ):
             _leave_behind(store, str(before["identity"]), account.identity, log)
+            left = True
         if before != now:
             store.put_value(ACCOUNT_KEY, now)
     except StoreError as exc:
         log.error("DTMS: the account the store defends could not be checked: %s", exc)
+    return left
 
 
 def _leave_behind(store: StoreProtocol, old: str, new: str, log: logging.Logger) -> None:

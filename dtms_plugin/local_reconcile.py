@@ -119,6 +119,7 @@ class Reconciling:
     adopt: bool
     _writes: PendingWrites
     _recovered: bool
+    _account_unread: bool  # the account's lock and identity wait for the broker
     #: per ticket, the outcomes settled "not applied" since the last one settled done
     _unknown_said: dict[int, int]
     _comeback: dict[int, datetime]
@@ -127,6 +128,8 @@ class Reconciling:
     _fast: timedelta
 
     if TYPE_CHECKING:  # the strategy's own properties and methods
+
+        def _claim_account(self, host: HostView) -> None: ...
 
         def _read_failed(
             self, what: str, exc: BrokerError, meanwhile: str, *, level: int = logging.WARNING
@@ -178,6 +181,8 @@ class Reconciling:
         the next cycle)."""
         try:
             positions = host.broker.positions()
+            if self._account_unread:  # not known at start-up: before anything is done
+                self._claim_account(host)
             self._refresh_account(host)
         except BrokerError as exc:  # said once, with its count when it ends (every cycle
             # retries it; DTMS defends nothing meanwhile, so the first line is an ERROR)
