@@ -19,6 +19,7 @@ import bisect
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +95,14 @@ def describe(record: Mapping[str, Any]) -> str:
     return f"the CSV data {', '.join(files) or '(none)'}"
 
 
-def difference(kept: Mapping[str, Any], run: Mapping[str, Any], series: Any) -> str | None:
+def difference(
+    kept: Mapping[str, Any], run: Mapping[str, Any], series: Any, since: datetime | None = None
+) -> str | None:
     """How this run's data (``run``, its bars ``series``) differs from the data the account
     was traded on (``kept``), as the end of a sentence; ``None`` when it is the same data
-    (a CSV file that only grew at its end is)."""
+    (a CSV file that only grew at its end is). The file's last bar then is compared only
+    when the account had traded past it by ``since`` (its last activity): a bar after it
+    was never traded (a MetaTrader export's bar still forming, a file trimmed since)."""
     if kept.get("data") != run.get("data"):
         return f"this run asks {describe(run)}: give [host] data back"
     if run.get("data") == "builtin":
@@ -114,6 +119,9 @@ def difference(kept: Mapping[str, Any], run: Mapping[str, Any], series: Any) -> 
         if not isinstance(bars, Sequence) or not bars:
             continue  # a symbol left out of [host] symbols: not this check's
         for which in ("first", "last"):
+            when = (told.get(which) or [""])[0]
+            if which == "last" and since is not None and str(when) > since.isoformat():
+                continue  # not traded yet: another version of it changes no position
             if not _holds(bars, told.get(which)):
                 files = ", ".join((run.get("symbols") or {}).get(symbol, {}).get("files", []))
                 return (
@@ -148,7 +156,12 @@ class _TimeKeys(Sequence[str]):
 
 
 def check_same_data(
-    account: str, config: HostConfig, series: Mapping[str, Iterable[Bar]], base: str, seed: int
+    account: str,
+    config: HostConfig,
+    series: Mapping[str, Iterable[Bar]],
+    base: str,
+    seed: int,
+    since: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """A ConfigError when the account file was traded on other data than this run's;
     else this run's record, and whether the file had none (an older version's)."""
@@ -156,7 +169,7 @@ def check_same_data(
     kept = read_record(account)
     if kept is None:
         return run, True
-    differs = difference(kept, run, series)
+    differs = difference(kept, run, series, since)
     if differs is not None:
         raise ConfigError(
             f"{config.source} [host.paper] account_file {account} was traded on "

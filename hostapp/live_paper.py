@@ -97,7 +97,7 @@ def paper_live(
     if since is not None and isinstance(account, str):
         where = f"{config.source} [host.paper] account_file {account}"
         appmod.check_resumable(series, since, where)  # first: a --days too short says so
-        record, unrecorded = check_same_data(account, config, series, base, seed)
+        record, unrecorded = check_same_data(account, config, series, base, seed, since)
         print(
             f"hostapp: {where} was last traded at {since:%Y-%m-%d %H:%M} UTC: the run resumes "
             "the data from there (delete the file for a fresh account)",

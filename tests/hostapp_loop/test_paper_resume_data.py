@@ -215,3 +215,25 @@ def test_csv_symbol_taken_out_then_back_names_the_unpriced_trade_and_its_gap(
         ),
         gap[0],
     ), gap[0]
+
+
+def test_a_csv_bar_the_account_never_traded_may_change_its_last_bar_may_not() -> None:
+    """A MetaTrader export's last bar, still forming when the account file recorded the
+    data, is another bar in the next export: past where the account stopped, it settles
+    no position, so the resume goes on; up to there, other prices are refused."""
+    from datetime import UTC, datetime, timedelta
+
+    from hookspecs import Bar
+    from hostapp.account_data import difference
+
+    start = datetime(2024, 1, 2, tzinfo=UTC)
+    bars = [Bar(start + timedelta(minutes=5 * i), 1.1, 1.2, 1.0, 1.15) for i in range(100)]
+    kept = {"data": "csv", "symbols": {"EURUSD": {"files": ["e.csv"]}}}
+    told = kept["symbols"]["EURUSD"]  # type: ignore[index]
+    told["first"] = [bars[0].time.isoformat(), 1.1, 1.2, 1.0, 1.15]
+    told["last"] = [bars[-1].time.isoformat(), 1.1, 1.2, 1.0, 1.16]  # formed since
+    run = {"data": "csv", "symbols": {"EURUSD": {"files": ["e.csv"]}}}
+    series = {"EURUSD": bars}
+    assert difference(kept, run, series, since=bars[50].time) is None
+    refused = difference(kept, run, series, since=bars[-1].time + timedelta(minutes=5))
+    assert refused is not None and "lack its last bar then" in refused
