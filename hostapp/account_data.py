@@ -136,23 +136,9 @@ def _holds(bars: Sequence[Bar], told: Any) -> bool:
     """Whether ``bars`` hold the bar ``told`` (its time and prices) as it was."""
     if not isinstance(told, list) or not told:
         return True
-    keys = _TimeKeys(bars)
-    at = bisect.bisect_left(keys, told[0])
+    # the bars are in time order, and ISO times of one offset sort as the times do
+    at = bisect.bisect_left(bars, told[0], key=lambda bar: bar.time.isoformat())
     return at < len(bars) and _bar(bars[at]) == told
-
-
-class _TimeKeys(Sequence[str]):
-    """The bars' times as ISO text, read only where a bisection looks (bars are in order,
-    and their ISO times of one offset sort as the times do)."""
-
-    def __init__(self, bars: Sequence[Bar]) -> None:
-        self._bars = bars
-
-    def __len__(self) -> int:
-        return len(self._bars)
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._bars[i].time.isoformat()
 
 
 def check_same_data(

@@ -19,7 +19,6 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from hookspecs import Bar
 
@@ -103,8 +102,9 @@ def unplayed_note(account: str, series: Mapping[str, Iterable[Bar]], since: date
         bars, last = series.get(symbol), quoted.get(symbol)
         if not isinstance(bars, Sequence) or last is None or last >= since:
             continue  # a streamed (built-in) series: kept fed while out (keep_open_symbols_fed)
-        times = _Times(bars)
-        skipped = bisect.bisect_left(times, since) - bisect.bisect_left(times, last)
+        skipped = bisect.bisect_left(bars, since, key=_time) - bisect.bisect_left(
+            bars, last, key=_time
+        )
         if skipped > 0:
             told.append(
                 f"{symbol}'s {skipped} bar(s) from {last:%Y-%m-%d %H:%M} to "
@@ -115,17 +115,8 @@ def unplayed_note(account: str, series: Mapping[str, Iterable[Bar]], since: date
         _say("; ".join(told) + "; they are checked again from the next bar")
 
 
-class _Times(Sequence[datetime]):
-    """The bars' open times, read only where a bisection looks."""
-
-    def __init__(self, bars: Sequence[Bar]) -> None:
-        self._bars = bars
-
-    def __len__(self) -> int:
-        return len(self._bars)
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._bars[i].time
+def _time(bar: Bar) -> datetime:
+    return bar.time
 
 
 def _say(line: str) -> None:
