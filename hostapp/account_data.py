@@ -25,6 +25,7 @@ from typing import Any
 
 from hookspecs import Bar, ConfigError
 
+from .brokers.paper_account_file import read_only
 from .config import HostConfig
 
 #: the ``meta`` key of the record (JSON)
@@ -59,18 +60,11 @@ def _bar(bar: Bar) -> list[Any]:
 
 def read_record(path: str | Path) -> dict[str, Any] | None:
     """The record the account file keeps; ``None`` for a file without one (or unreadable)."""
-    try:
-        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (DATA_KEY,)).fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
-    if row is None:
+    read = read_only(path, ("SELECT value FROM meta WHERE key = ?", (DATA_KEY,)))
+    if not read or not read[0]:
         return None
     try:
-        told = json.loads(row[0])
+        told = json.loads(read[0][0][0])
     except ValueError:
         return None
     return told if isinstance(told, dict) else None

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import bisect
 import logging
-import sqlite3
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 
 from hookspecs import Bar
 
+from .brokers.paper_account_file import read_only
 from .config import HostConfig
 
 log = logging.getLogger("hostapp.host")
@@ -32,18 +31,14 @@ def open_on(account: str) -> tuple[dict[str, list[int]], dict[str, datetime]]:
     (empty for a missing or unreadable file)."""
     from .market.timeframes import from_epoch
 
-    file = Path(account)
-    if not file.is_file():
+    read = read_only(
+        account,
+        ("SELECT symbol, ticket FROM positions ORDER BY ticket", ()),
+        ("SELECT symbol, time FROM quotes", ()),
+    )
+    if read is None:
         return {}, {}
-    try:
-        db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            rows = db.execute("SELECT symbol, ticket FROM positions ORDER BY ticket").fetchall()
-            quotes = db.execute("SELECT symbol, time FROM quotes").fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return {}, {}
+    rows, quotes = read
     tickets: dict[str, list[int]] = {}
     for symbol, ticket in rows:
         tickets.setdefault(str(symbol), []).append(int(ticket))

@@ -53,6 +53,23 @@ CREATE TABLE IF NOT EXISTS bars (
 RUN_CLOCK = "run_clock"
 
 
+def read_only(path: str | Path, *queries: tuple[str, tuple[Any, ...]]) -> list[list[Any]] | None:
+    """Each query's rows from the account file at ``path``, opened read-only (the hosts
+    that trade it may be writing it); ``None`` for a missing file, or one that cannot be
+    read so (not an account file yet: its tables are made on first open)."""
+    file = Path(path)
+    if not file.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return [db.execute(sql, args).fetchall() for sql, args in queries]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+
+
 def last_activity(path: str | Path) -> datetime | None:
     """Where the data of the hosts that traded a paper account file had got to: the
     newest quote it was valued at, or the clock of the host that last drove it when that
@@ -61,18 +78,15 @@ def last_activity(path: str | Path) -> datetime | None:
     from the start would settle the account's positions at the older prices of a time
     before they were opened, and resuming at the last quote would have a host stopped
     in a weekend's gap wait the whole gap again at every restart."""
-    file = Path(path)
-    if not file.is_file():
+    read = read_only(
+        path,
+        ("SELECT max(time) FROM quotes", ()),
+        ("SELECT value FROM meta WHERE key = ?", (RUN_CLOCK,)),
+    )
+    if read is None:
         return None
-    try:
-        db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            (newest,) = db.execute("SELECT max(time) FROM quotes").fetchone()
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (RUN_CLOCK,)).fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:  # not an account file yet (its tables are made on first open)
-        return None
+    ((newest,),), clock = read
+    row = clock[0] if clock else None
     if newest is None:
         return None  # never traded: a clock alone is no history to resume
     if row is not None:
