@@ -111,13 +111,21 @@ def test_a_remote_host_trade_is_defended_by_the_server(tmp_path: Path) -> None:
 
             seen: list[str] = []
 
-            def host_says_defensive() -> bool:
-                """The host's cache, read with the very function its is_defensive uses."""
-                got = Store(str(host_state))
-                try:
-                    state = got.get_state(ticket)
+            class SeenStore(Store):
+                """The host's cache, noting each new state that ``answer`` itself read: a
+                read of its own beside it could see the state before the host's refresh
+                and ``answer`` the one after."""
+
+                def get_state(self, ticket: int) -> tuple[str | None, datetime] | None:
+                    state = super().get_state(ticket)
                     if state is not None and (not seen or seen[-1] != state[0]):
                         seen.append(str(state[0]))
+                    return state
+
+            def host_says_defensive() -> bool:
+                """The host's cache, read with the very function its is_defensive uses."""
+                got = SeenStore(str(host_state))
+                try:
                     answer, _ = defensive.answer(got, ticket, datetime.now(UTC), settings)
                 finally:
                     got.close()
