@@ -233,6 +233,13 @@ def test_exact_message_format(tmp_path: Path) -> None:
         ("XBTUSD_2024.csv", "XBTUSD_2024"),
         ("my_data_5.csv", "my_data_5"),
         ("USDJPY.m_H1_202401020000_202412312355.csv", "USDJPY.m"),  # the broker's name
+        # a year's (a month's, a day's) export named by hand: symbol, period, years
+        ("EURUSD_M1_2020.csv", "EURUSD"),
+        ("XAUUSD-H1-2019-2024.csv", "XAUUSD"),
+        ("EURUSD_Daily_202001.csv", "EURUSD"),
+        ("USDJPY.m_H1_20240304.csv", "USDJPY.m"),
+        ("my_data_H1_2020.csv", "my_data_H1_2020"),  # no one word before the period
+        ("EURUSD_M1_1850.csv", "EURUSD_M1_1850"),  # not a year of electronic trading
     ],
 )
 def test_the_symbol_of_a_file_is_its_name_without_the_exporters_additions(

@@ -127,6 +127,27 @@ def test_a_joined_binance_download_trades_as_its_symbol(tmp_path: Path) -> None:
     assert guessed and "BTCUSDT: 2 digits" in guessed[0]
 
 
+def test_a_symbols_files_named_by_year_join_as_that_symbol(tmp_path: Path) -> None:
+    """``USDJPY_H1_2023.csv`` and ``USDJPY_H1_2024.csv`` (a year's export each, named
+    symbol, period, year) were two symbols of those whole names, each replayed alone
+    (two short series, each warming its indicators up again); they are USDJPY's one
+    series, traded as one file of the same bars is."""
+    lines = mt4_lines().splitlines(keepends=True)
+    half = len(lines) // 2
+    earlier = [line.replace("2024.", "2023.", 1) for line in lines[:half]]
+    (tmp_path / "USDJPY_H1_2023.csv").write_text("".join(earlier))
+    (tmp_path / "USDJPY_H1_2024.csv").write_text("".join(lines[half:]))
+    (tmp_path / "USDJPY60.csv").write_text("".join(earlier + lines[half:]))
+    runs = []
+    for i, names in enumerate((["USDJPY_H1_2023.csv", "USDJPY_H1_2024.csv"], ["USDJPY60.csv"])):
+        proc = hostapp(tmp_path, "replay", *names, "--json", "--report", f"report{i}")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs.append(json.loads(proc.stdout))
+    years, whole = runs
+    assert years["symbols"] == ["USDJPY"] and years["trades"] > 0
+    assert (years["trades"], years["end_balance"]) == (whole["trades"], whole["end_balance"])
+
+
 def test_a_stooq_stock_trades_a_share_a_lot_as_its_ticker(tmp_path: Path) -> None:
     """``aapl_us_d.csv`` was the symbol ``aapl_us_d``, whose lot was guessed from the
     price; it is AAPL, a stock's ticker: one share a lot, said in the notes."""
