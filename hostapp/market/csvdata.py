@@ -164,7 +164,13 @@ from .csvrows import (
     point_of,
     read_time,
 )
-from .csvshape import check_not_counted, one_symbol, time_column, without_row_numbers
+from .csvshape import (
+    check_not_counted,
+    day_column,
+    one_symbol,
+    time_column,
+    without_row_numbers,
+)
 from .csvspikes import check_spikes, spikes_note
 from .csvsplits import (
     adjusted_column,
@@ -358,15 +364,22 @@ def _load_generic(
     if "spread" in index and "spread_points" in index:
         raise CsvError(path, header_line, "columns 'spread' and 'spread_points': only one of them")
     spread_name = "spread_points" if "spread_points" in index else "spread"
-    order = file_date_order(path, rows, index["time"])
+    day = day_column(header, index["time"], rows[1][1] if len(rows) > 1 else None)
+    if day is not None:  # Symbol,Date,Time,…: the date and the time of day, joined
+        index["date"] = day
+        if left_out is not None and header[day] in left_out:
+            left_out.remove(header[day])
+    order = file_date_order(path, rows, *(() if day is None else (day,)), index["time"])
     bars: list[Bar] = []
     previous: Previous = None
     digits = 0
     for line, cells in rows[1:]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
-        time = read_time(path, line, cell(path, line, cells, index, "time"), zone, order)
-        time = check_order(path, line, time, previous, zone)
+        when = cell(path, line, cells, index, "time")
+        if day is not None:
+            when = f"{cell(path, line, cells, index, 'date')} {when}"
+        time = check_order(path, line, read_time(path, line, when, zone, order), previous, zone)
         previous = line, time
         texts = [cell(path, line, cells, index, n) for n in OHLC]
         prices = ohlc(path, line, texts)

@@ -13,12 +13,15 @@ several symbols in one file, and which column holds the time when none is named
 * Without a ``time`` column (or ``timestamp``, ``unix``), the time is the column named
   ``date``, ``datetime`` or ``dt``, or one whose name says it holds a time or a date
   (``TimeOfCandle``, ``Open time``), wherever it is: the first of them whose value
-  reads as a date and time (:func:`time_column`).
+  reads as a date and time (:func:`time_column`). A ``time`` column of times of day
+  (``00:05``) goes with the column named ``date`` (``Symbol,Date,Time,Open,…``:
+  :func:`day_column`), as in the pandas layout's ``Date,Time,Open,…``.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,6 +124,20 @@ def time_column(header: list[str], first: list[str] | None) -> tuple[int | None,
     if not fits:
         return None, []
     return fits[0], fits[1:]
+
+
+#: a time of day alone, ``00:05`` or ``00:05:00``: the day is in another column
+_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
+
+
+def day_column(header: list[str], time_at: int, first: list[str] | None) -> int | None:
+    """The column named ``date`` when the time column (``time_at``) holds a time of day
+    in ``first``, the first row's cells: the loader joins the two. ``None`` when the time
+    column holds whole times or there is no ``date``."""
+    if first is None or time_at >= len(first) or not _TIME_OF_DAY.fullmatch(first[time_at]):
+        return None
+    norm = [h.strip().lower() for h in header]
+    return norm.index("date") if "date" in norm else None
 
 
 def _slip(name: str) -> bool:

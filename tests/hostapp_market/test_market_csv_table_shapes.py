@@ -181,3 +181,27 @@ def test_a_pandas_header_missing_a_price_is_quoted_whole(tmp_path: Path) -> None
     path = write(tmp_path, "Date,Open,High,Low,Volume\n2024-01-02,1,2,0.5,10\n")
     with pytest.raises(CsvError, match=r"missing column\(s\) close in header 'Date,Open,High,"):
         load_csv(path)
+
+
+#: a symbol's column first, then the date and the time of day in columns of their own
+SYMBOL_DATE_TIME = """\
+Symbol,Date,Time,Open,High,Low,Close,Volume
+XAUUSD,20240304,00:00,2000.10,2001.60,1998.60,2000.50,100
+XAUUSD,20240304,01:00,2000.50,2002.00,1999.00,2001.40,120
+XAUUSD,20240304,02:00,2001.40,2003.10,2000.20,2002.90,90
+"""
+
+
+def test_a_symbol_column_before_date_and_time_joins_them_as_date_and_time_do(
+    tmp_path: Path,
+) -> None:
+    """``Symbol,Date,Time,Open,…`` was refused ("time '00:00' is not ISO 8601"): the
+    time of day is joined to the date, as in the layout without the symbol's column."""
+    left_out: list[str] = []
+    bars = load_csv(write(tmp_path, SYMBOL_DATE_TIME, "gold.csv"), left_out=left_out)
+    plain = SYMBOL_DATE_TIME.replace("Symbol,", "").replace("XAUUSD,", "")
+    assert bars == load_csv(write(tmp_path, plain, "plain.csv"))
+    assert [b.time for b in bars] == [datetime(2024, 3, 4, h, tzinfo=UTC) for h in range(3)]
+    assert left_out == ["Symbol"]  # the date is read
+    several = SYMBOL_DATE_TIME + SYMBOL_DATE_TIME.split("\n", 1)[1].replace("XAUUSD", "XAGUSD")
+    assert load_csv(write(tmp_path, several, "metals.csv"), symbol="XAUUSD") == bars
