@@ -6,8 +6,10 @@ another ``[host] data``), the account's positions would be settled at the other 
 prices: a stop at 2143.44 filled at 2373.41, every position closed at once at the first
 bar. Such a restart is refused in one line naming both. The built-in feed is told by its
 seed and bar timeframe; CSV data by each symbol's files and the first and last bar it had
-when the account traded on it: a file that grew at its end (newer bars appended, a new
-month's file beside it) still holds those bars, and resumes.
+when the account traded on it, and the clock their times were read on (``[host]
+data_tz``: bars that differ after it changed are named for it, not the files): a file
+that grew at its end (newer bars appended, a new month's file beside it) still holds
+those bars, and resumes.
 
 A file written by a version that kept no such record resumes as before and gets one.
 Kept apart from :mod:`hostapp.brokers.paper_account_file`, which keeps the account.
@@ -51,7 +53,7 @@ def data_record(
             "first": _bar(bars[0]),
             "last": _bar(bars[-1]),
         }
-    return {"data": "csv", "symbols": csv}
+    return {"data": "csv", "symbols": csv, "data_tz": config.host.data_tz}
 
 
 def _bar(bar: Bar) -> list[Any]:
@@ -117,6 +119,12 @@ def difference(
             if which == "last" and since is not None and str(when) > since.isoformat():
                 continue  # not traded yet: another version of it changes no position
             if not _holds(bars, told.get(which)):
+                if "data_tz" in kept and kept["data_tz"] != run.get("data_tz"):
+                    return (  # the files' times without an offset moved: not the files
+                        f"this run reads the files' times on {_zone(run.get('data_tz'))}, "
+                        f"the account traded them read on {_zone(kept['data_tz'])}: give "
+                        "[host] data_tz back"
+                    )
                 files = ", ".join((run.get("symbols") or {}).get(symbol, {}).get("files", []))
                 return (
                     f"this run's {symbol} bars ({files}) lack its {which} bar then "
@@ -124,6 +132,11 @@ def difference(
                     "(a file that grew at its end resumes)"
                 )
     return None
+
+
+def _zone(data_tz: Any) -> str:
+    """``[host] data_tz`` in words: unset is UTC, but for a layout that says its own."""
+    return f"data_tz {data_tz}" if data_tz else "no data_tz (UTC, or the layout's own)"
 
 
 def _holds(bars: Sequence[Bar], told: Any) -> bool:

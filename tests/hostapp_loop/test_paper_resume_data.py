@@ -88,7 +88,8 @@ def _csv_config(folder: Path) -> None:
 def test_csv_data_that_grew_resumes_and_other_bars_are_refused(tmp_path: Path) -> None:
     bars_folder(tmp_path, bars=1500, seed=9)
     _csv_config(tmp_path)
-    lines = (tmp_path / "XAUUSD.csv").read_text().splitlines(keepends=True)
+    written = (tmp_path / "XAUUSD.csv").read_text().replace("Z,", ",").replace("+00:00,", ",")
+    lines = written.splitlines(keepends=True)  # times without an offset: data_tz's to place
     (tmp_path / "XAUUSD.csv").write_text("".join(lines[:1200]))
     first = _run(tmp_path, "r1")
     assert first.returncode == 0, first.stderr[-2000:]
@@ -107,6 +108,31 @@ def test_csv_data_that_grew_resumes_and_other_bars_are_refused(tmp_path: Path) -
         f"data {(tmp_path / 'XAUUSD.csv').resolve()}; this run's XAUUSD bars"
     ), line
     assert "give the same files (a file that grew at its end resumes)" in line
+
+
+def test_a_restart_reading_the_files_on_another_clock_names_data_tz(tmp_path: Path) -> None:
+    """``[host] data_tz`` set after the account traded moves every bar by hours: refused
+    as other data, which it is, but the refusal blamed the files ("give the same files"),
+    which had not changed. It names the setting."""
+    bars_folder(tmp_path, bars=1500, seed=9)
+    _csv_config(tmp_path)
+    written = (tmp_path / "XAUUSD.csv").read_text().replace("Z,", ",")
+    lines = written.splitlines(keepends=True)  # times without an offset: data_tz's to place
+    (tmp_path / "XAUUSD.csv").write_text("".join(lines[:1200]))
+    first = _run(tmp_path, "r1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    (tmp_path / "XAUUSD.csv").write_text("".join(lines))  # grown: a resume but for the clock
+    text = (tmp_path / "plugins.toml").read_text()
+    text = text.replace("data = { XAUUSD", 'data_tz = "Europe/Athens"\ndata = { XAUUSD')
+    (tmp_path / "plugins.toml").write_text(text)
+    moved = _run(tmp_path, "r2")
+    assert moved.returncode == 2, moved.stderr[-2000:]
+    assert _last_line(moved).endswith(
+        "; this run reads the files' times on data_tz Europe/Athens, the account traded "
+        "them read on no data_tz (UTC, or the layout's own): give [host] data_tz back, or "
+        "delete the file for a fresh account (README): other data would settle its "
+        "positions at other prices"
+    ), _last_line(moved)
 
 
 def test_a_symbol_taken_out_of_symbols_with_a_trade_open_stays_priced(tmp_path: Path) -> None:
