@@ -55,6 +55,7 @@ from .local_closes import Closes, Listing
 from .local_commits import Commits
 from .local_edges import MarketEdges
 from .local_isolation import Isolating
+from .local_ledger import Ledger, Mark
 from .local_reconcile import Reconciling, reversed_at_broker
 from .local_registering import Registering
 from .local_settings_change import check_settings
@@ -76,6 +77,7 @@ class LocalStrategy(
     Closes,
     Reconciling,
     Adopting,
+    Ledger,
     Isolating,
 ):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
@@ -99,6 +101,11 @@ class LocalStrategy(
         self._owns_store = store is None
         self._account_lock: Path | None = None  # the account's engine lock, while held
         self._account_unread = False  # the broker could not give its account at start-up
+        #: the account's ledger (dtms_plugin/account_ledger.py), once the account is known
+        self._ledger: tuple[Path, str] | None = None
+        self._ledger_ready = False
+        self._ledger_marks: dict[int, tuple[Mark, Mark]] | None = None
+        self._ledger_failing = 0
         self.book = TradeBook()
         self._writes = PendingWrites(self.book, self.log)
         self.indicators: dict[str, Indicators] = {}
@@ -200,6 +207,7 @@ class LocalStrategy(
         account = host.broker.account()
         self._account_unread = False
         self._account_lock = claim_account(self.store, account)
+        self._open_ledger(account)
         if settle_account_change(self.store, account, self.log):  # another account's records
             self.book = TradeBook()
             self._load_records()

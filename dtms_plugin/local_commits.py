@@ -42,6 +42,8 @@ class Commits:
         @property
         def store(self) -> StoreProtocol: ...
 
+        def _note_ledger(self, *, last: bool = False) -> None: ...
+
     def _hold_writes(self) -> None:
         """From now on the writes go to the store together, once per
         :data:`SIMULATED_COMMIT_CYCLES` cycles (and at shutdown): a simulated run."""
@@ -92,7 +94,9 @@ class Commits:
         if self._hold is not None and not force:
             self._writes.seal()
             return set()
-        return self._writes.flush(self.store)
+        failed = self._writes.flush(self.store)
+        self._note_ledger()  # what was done to the open trades, beside the account too
+        return failed
 
     def _flush_and_forget(self, now: datetime) -> bool:
         """:meth:`_flush`, then let closed trades the rails no longer read leave memory
@@ -107,6 +111,7 @@ class Commits:
             self._hold = SIMULATED_COMMIT_CYCLES
         # nothing to write: the store's folder checked all the same (store/folder.py)
         failed = self._flush(force=True) if self._writes else self._writes.in_place(self.store)
+        self._note_ledger(last=True)
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         if self.book.prune(day_start, self.settings.rails.stop_streak, failed):
             held = self.records
@@ -155,6 +160,7 @@ class Commits:
             return
         self._writes.try_again()
         lost = self._flush(force=True)
+        self._note_ledger(last=True)
         if self._writes.refused() is not None:
             self.log.error(
                 "DTMS: the store still refuses what this engine kept for it (the records of "

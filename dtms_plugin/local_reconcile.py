@@ -155,6 +155,8 @@ class Reconciling:
 
         def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None: ...
 
+        def _take_up(self, positions: list[Trade], now: datetime) -> None: ...
+
         def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
 
         async def _reopen_listed(
@@ -189,6 +191,7 @@ class Reconciling:
             self._read_failed(RECOVERY_READS, exc, RECOVERY_WAITS, level=logging.ERROR)
             return
         self._read_back(RECOVERY_READS)
+        self._take_up(positions, now)  # the account's ledger: before anything is acted on
         by_ticket = {p.ticket: p for p in positions}
         hedges = set(self.book.hedge_tickets())
         for loaded in self.book.live():  # one trade's failure is its own (local_isolation)

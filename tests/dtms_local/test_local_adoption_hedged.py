@@ -25,7 +25,12 @@ from hostapp.testing import make_host
 
 
 def _lose(directory: Path, damage: str) -> None:
-    """The store of a process that died, then lost as ``damage`` says."""
+    """The store of a process that died, then lost as ``damage`` says, and the account's
+    ledger with it (an account traded before ledgers were kept, a MetaTrader terminal on
+    another machine: dtms_plugin/account_ledger.py): all adoption has is the hedge's
+    comment. With the ledger, tests/dtms_local/test_local_store_switch_ladder.py."""
+    for ledger in directory.parent.glob("*.dtms-ledger.json"):
+        ledger.unlink()
     if damage == "missing":
         shutil.rmtree(directory)
         return
