@@ -24,7 +24,9 @@ from .account_ledger import ledger_path, read_ledger, write_ledger
 from .book import TradeBook
 from .engine import JournalStatus, TradeRecord
 from .engine.record import TRAIL_MARK
+from .local_adoption import left_in_folder
 from .local_reconcile import is_hedge, same_trade
+from .settings import DtmsSettings
 from .store import StoreProtocol
 
 #: what the ledger compares of a record to tell whether it must be written again
@@ -69,6 +71,7 @@ def done_text(rec: TradeRecord) -> str:
 
 
 class Ledger:
+    settings: DtmsSettings
     log: logging.Logger
     book: TradeBook
     adopt: bool
@@ -125,6 +128,7 @@ class Ledger:
             self.log.warning("DTMS: the account's ledger %s could not be read: %s", path, exc)
             return
         here = self._store_name()
+        empty = not self.records
         taken: list[tuple[TradeRecord, str]] = []
         replaced: list[int] = []
         for pos in positions:
@@ -149,8 +153,9 @@ class Ledger:
             self._persist(rec, now)
             self._put_state(rec, now)
             taken.append((rec, writer))
-        if taken:
-            self._said_taken_up(path, here, taken, replaced)
+        if taken:  # an empty Redis store: what the folder still holds said too
+            left = left_in_folder(self.settings) if empty else ""
+            self._said_taken_up(path, here, taken, replaced, left)
 
     def _ledger_record(self, ticket: int, data: dict[str, Any]) -> TradeRecord | None:
         """The record of ``ticket`` the ledger keeps; ``None`` (said) when it cannot be read
@@ -164,7 +169,12 @@ class Ledger:
             return None
 
     def _said_taken_up(
-        self, path: Path, here: str, taken: list[tuple[TradeRecord, str]], replaced: list[int]
+        self,
+        path: Path,
+        here: str,
+        taken: list[tuple[TradeRecord, str]],
+        replaced: list[int],
+        left: str,
     ) -> None:
         writers = sorted({w for _, w in taken})
         by = ", ".join(
@@ -181,7 +191,7 @@ class Ledger:
                 f"; this store's own records of {', '.join(map(str, replaced))} were older "
                 "(the account was defended from another store since) and are replaced"
             )
-        self.log.warning("%s", line)
+        self.log.warning("%s%s", line, left)
 
     def _note_ledger(self, *, last: bool = False) -> None:
         """The ledger written again when what DTMS did to an open trade changed (after a

@@ -115,6 +115,10 @@ async def test_a_switch_to_redis_and_back_repeats_no_defensive_action(
     assert (
         f"done again: {buy.ticket} WARNING_L2 (done: tighten_sl, partial_close; volume 0.1 → 0.05)"
     ) in line
+    assert line.endswith(
+        f"the folder {tmp_path / 'dtms'} holds 1 records from a diskcache store: this run does "
+        'not read them (docs/scaling.md, "Switching the store", says what can be done with them)'
+    )
     assert not [r for r in caplog.records if "adopted 1" in r.getMessage()]
     [hedge] = hedges_ever(on_redis.broker, buy.ticket)
     kinds = [
