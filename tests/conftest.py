@@ -26,6 +26,18 @@ def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["XDG_STATE_HOME"] = before
 
 
+@pytest.fixture(autouse=True)
+def _test_state_home(_state_home: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The per-user state folder of each test its own (the session's for wider fixtures):
+    a fake MetaTrader account's DTMS ledger (dtms_plugin/account_ledger.py) left by one
+    test is not taken up by the next, whose account has the same server, login and
+    tickets."""
+    before = os.environ["XDG_STATE_HOME"]
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state_home"))
+    yield
+    os.environ["XDG_STATE_HOME"] = before
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A real redis-server on a free loopback port, its directory in tmp_path."""
