@@ -58,7 +58,7 @@ def detail(rec: TradeRecord) -> Mark:
 
 
 def done_text(rec: TradeRecord) -> str:
-    """What DTMS did to the trade, as the adoption WARNING says it: the state, its hedge,
+    """What DTMS did to the trade, as the take-up WARNING says it: the state, its hedge,
     the actions done (in order, each once) and the volume a partial close left."""
     done = list(dict.fromkeys(e.kind.value for e in rec.journal if e.status is JournalStatus.DONE))
     text = f"{rec.ticket} {rec.state.value}"
