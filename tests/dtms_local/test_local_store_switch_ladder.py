@@ -193,3 +193,37 @@ def test_the_ledger_sits_beside_the_account_and_is_the_account_s_own(tmp_path: P
     assert path.stat().st_mode & 0o777 == 0o600
     assert read_ledger(path, "Broker-Demo 42") == {7: ("/s", {"ticket": 7})}
     assert read_ledger(path, "Broker-Demo 43") == {}
+
+
+async def test_a_ledger_that_cannot_be_read_or_written_is_said_and_adoption_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A garbled ledger: said once, and the trade adopted afresh as before it was kept;
+    one that cannot be written (a folder in its place): said once per episode."""
+    market, buy = await _partially_closed(tmp_path)
+    ledger = tmp_path / "account.db.dtms-ledger.json"
+    ledger.write_text("{not json")
+    shutil.rmtree(tmp_path / "dtms")
+    caplog.set_level(logging.WARNING, logger="dtms_plugin")
+    run = await Run(market, tmp_path / "dtms").start()
+    assert run.strategy.records[buy.ticket].state is DefensiveState.HEALTHY  # adopted
+    said = [r.getMessage() for r in caplog.records]
+    assert [s for s in said if "could not be read" in s] == [
+        f"DTMS: the account's ledger {ledger} could not be read: Expecting property name "
+        "enclosed in double quotes: line 1 column 2 (char 1)"
+    ]
+    assert [s for s in said if "adopted 1, managed from now on" in s]
+    await run.stop()
+
+    ledger.unlink()
+    ledger.mkdir()  # in the way of every write
+    caplog.clear()
+    run = await Run(market, tmp_path / "dtms").start()
+    await run.cycles(8)
+    failed = [r.getMessage() for r in caplog.records if "could not be written" in r.getMessage()]
+    assert len(failed) == 1 and "a switch of store or a lost state folder would adopt" in failed[0]
+    ledger.rmdir()
+    await run.cycles(8)
+    back = [r.getMessage() for r in caplog.records if "written again" in r.getMessage()]
+    assert len(back) == 1 and ledger.is_file()
+    await run.stop()
