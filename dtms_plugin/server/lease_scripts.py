@@ -13,13 +13,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-#: renew the lease of each ticket of ARGV[4..] still ours; the others as ticket, why
+#: renew the lease of each ticket of ARGV[5..] still ours; the others as ticket, why. With
+#: ARGV[4] '1' (the renewal at the start of a cycle, when no registration is half done) a
+#: lease of ours whose record is gone (evicted alone) is lost too, as 'vanished'
 RENEW = """
 local lost = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local key = ARGV[1] .. 'lease:' .. ARGV[i]
   local owner = redis.pcall('GET', key)
-  if owner == ARGV[2] then
+  if owner == ARGV[2] and ARGV[4] == '1'
+      and redis.call('EXISTS', ARGV[1] .. 'trade:' .. ARGV[i]) == 0 then
+    redis.call('DEL', key)
+    lost[#lost + 1] = ARGV[i]
+    lost[#lost + 1] = 'vanished'
+  elseif owner == ARGV[2] then
     redis.call('PEXPIRE', key, ARGV[3])
   else
     local why = 'taken'
@@ -79,7 +86,7 @@ _SAID = {
     "vanished": (
         logging.WARNING,
         "records of %d held trades disappeared from the store (Redis flushed, restarted"
-        " without persistence, or evicted): nobody manages them",
+        " without persistence, or evicted): this replica writes them again from its memory",
     ),
 }
 

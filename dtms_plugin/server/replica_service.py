@@ -20,6 +20,7 @@ from .engine_thread import EngineThread
 from .errors import Conflict, EngineUnavailable, RegistrationConflict, TradeClosed
 from .metrics import ServerMetrics
 from .replicas import Replicas
+from .store_loss import restore
 from .validation import Registration, UnknownSymbol
 from .views import record_state
 
@@ -75,7 +76,12 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
     orphaned ones over (loaded at their current version, then recovered)."""
     from ..engine import TradeRecord
 
-    replicas.renew()
+    replicas.renew(records=True)
+    if replicas.renewal_failing():  # nothing reached the store: this cycle did not happen
+        raise StoreError(replicas.renewal_failing())
+    # the records the store lost of trades held here: written again from memory, then
+    # reconciled with the broker as the trades taken over are (docs/dtms.md §8)
+    restored = restore(replicas, strategy, now)
     # a trade closed with nothing owed needs no owner: its lease goes back (kept, the
     # replicas' shares would count it, and the renewals grow with every closed trade)
     book = strategy.book.records
@@ -98,6 +104,8 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
         replicas.store.adopt(behind, fence=True)
         claimed += behind
     if not claimed:
+        if restored:
+            await strategy.recover(host, now)
         return
     for ticket, data in replicas.store.adopt(claimed).items():
         try:
@@ -131,6 +139,8 @@ def bind(replicas: Replicas, strategy: Any) -> None:
 
     def dropped(tickets: set[int]) -> None:
         for ticket in tickets:
+            # kept: written again should the store turn out to have lost it (store_loss)
+            replicas.watch.kept[ticket] = strategy.book.records.get(ticket)
             strategy.book.pop(ticket)
 
     replicas.on_lost = dropped

@@ -47,6 +47,7 @@ from .owned_store import OwnedStore
 from .redis_calls import store_call
 from .replica_stream import RegistrationStream
 from .store_checks import check_eviction
+from .store_loss import StoreWatch
 
 
 class Replicas(RegistrationStream):
@@ -83,6 +84,9 @@ class Replicas(RegistrationStream):
         self._renewal_failures = 0
         self._renewal_error = ""  # why the failing renewals fail
         self._created_mono = time.monotonic()
+        self._slow = False  # renewals late (over half a TTL apart), said once (_late)
+        #: what the store should hold, checked at each renewal (:mod:`.store_loss`)
+        self.watch = StoreWatch(store, self.id, self.log)
         p = store.prefix
         self._stream, self._renew, self._release, self._acquire = (
             p + "registrations",
@@ -95,13 +99,18 @@ class Replicas(RegistrationStream):
 
     # ------------------------------------------------------------------ leases
 
-    def renew(self) -> set[int]:
+    def renew(self, *, records: bool = False) -> set[int]:
         """Renew every lease held and the heartbeat; the tickets no longer held (all of
-        them when Redis cannot be reached: acting on a lease not renewed is not safe)."""
+        them when Redis cannot be reached: acting on a lease not renewed is not safe).
+        With ``records`` (the start of a cycle) a held trade whose record is gone is
+        lost too. The store's losses are checked by :attr:`watch` (:mod:`.store_loss`):
+        the trades held before failed renewals are remembered, and those whose records
+        the store lost meanwhile are said with the others that vanished."""
         p = self.store.prefix
         sent = time.monotonic()
+        flag = "1" if records else "0"
         try:
-            why = lost_by_why(self._renew(args=[p, self.id, self.ttl_ms, *self.held]))
+            why = lost_by_why(self._renew(args=[p, self.id, self.ttl_ms, flag, *self.held]))
             lost = set(why)
             self._heartbeat(len(self.held - lost))
         except redis.RedisError as exc:
@@ -114,6 +123,7 @@ class Replicas(RegistrationStream):
                     exc,
                     len(self.held),
                 )
+            self.watch.failed(self.held)
             lost, why = set(self.held), {}
         else:
             if self._renewal_failures:
@@ -123,14 +133,46 @@ class Replicas(RegistrationStream):
                     self._renewal_failures,
                 )
             self._renewal_failures = 0
+            self._late(sent)
             self.renewed_at = time.time()
             self._renewed_mono = sent
         gone = lost & self.held
-        say_lost(self.log, self.id, {t: w for t, w in why.items() if t in gone})
+        said = {t: w for t, w in why.items() if t in gone}
         self.held -= lost
         if gone and self.on_lost is not None:
-            self.on_lost(gone)
+            self.on_lost(gone)  # their records kept in memory (replica_service.bind)
+        if not self._renewal_failures:
+            said |= self.watch.renewed(why)
+        say_lost(self.log, self.id, said)
         return lost
+
+    def _late(self, sent: float) -> None:
+        """Say, once per episode, cycles that renew late: past half a lease TTL since the
+        last renewal, a little more and the leases lapse under a live replica (its trades
+        "expired unrenewed", taken over while it still holds them in memory)."""
+        if self._renewed_mono is None:
+            return
+        gap, ttl = sent - self._renewed_mono, self.ttl_ms / 1000
+        if gap > ttl / 2 and not self._slow:
+            self.log.warning(
+                "replica %s renewed its leases %.1f s after the last renewal, over half"
+                " their TTL (%g s): its cycles run long (too many trades for it, a slow broker"
+                " or Redis); past the TTL its leases lapse and other replicas take its trades"
+                " (raise lease_seconds, or add replicas)",
+                self.id,
+                gap,
+                ttl,
+            )
+            self._slow = True
+        elif gap <= ttl / 4 and self._slow:
+            self.log.warning("replica %s renews its leases in time again", self.id)
+            self._slow = False
+
+    def renewal_failing(self) -> str:
+        """Why the renewals fail now, naming the store ("" while they work)."""
+        if not self._renewal_failures:
+            return ""
+        return f"store {self.store.location}: renewing the leases failed: {self._renewal_error}"
 
     def problems(self) -> list[str]:
         """Why this replica cannot answer for the shared state now (its ``/health``,
@@ -152,6 +194,8 @@ class Replicas(RegistrationStream):
             )
         if self.consumer_error is not None:
             out.append(self.consumer_error)
+        if self.watch.policy_problem is not None:
+            out.append(self.watch.policy_problem)
         return out
 
     def holds_now(self, ticket: int) -> bool:

@@ -68,8 +68,8 @@ def test_an_outage_is_one_line_in_the_log_not_a_traceback_each_cycle(
         redis_server.process.send_signal(signal.SIGKILL)
         redis_server.process.wait(10)
         log = replica.server.log
-        # cycles within the first lease TTL (10 s) still try to claim: each one failed
-        wait_for(lambda: "claiming orphaned trades failed" in log.read_text(), timeout=30,
+        # each cycle fails on its renewal (never a success: it reached no store)
+        wait_for(lambda: "renewing the leases failed" in log.read_text(), timeout=30,
                  what="a cycle to fail on the store")  # fmt: skip
         time.sleep(2.0)  # ten more cycles
         text = log.read_text()
@@ -137,5 +137,32 @@ def test_requests_refused_while_redis_is_away_are_one_line_per_route(
             assert len(said) == 1 and "WARNING" in said[0], said
             count = re.search(r"after (\d+) requests answered 503", said[0])
             assert count is not None and int(count.group(1)) >= 19, said  # and the polls'
+        finally:
+            stop_redis(back.process)
+
+
+def test_cycles_that_cannot_reach_redis_never_count_as_succeeding(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Past a lease TTL without Redis a replica holds nothing, and its cycles, reaching
+    no store, passed for successes: "monitoring cycles succeed again" was said while
+    Redis was still down. Each fails now, naming the renewal, until Redis answers."""
+    quick = {**ONE_REPLICA, "trades": 1, "lease_seconds": 1.0, "monitor_seconds": 0.2}
+    with cluster(redis_server.url(), tmp_path, **quick) as c:
+        (replica,), (ticket,) = c.replicas, c.tickets
+        assert register(replica.server.url, ticket).status_code in (200, 201)
+        redis_server.process.send_signal(signal.SIGKILL)
+        redis_server.process.wait(10)
+        log = replica.server.log
+        wait_for(lambda: "monitoring cycle at" in log.read_text(), timeout=30,
+                 what="a cycle to fail on the store")  # fmt: skip
+        time.sleep(3.0)  # three lease TTLs: nothing held, nothing to claim
+        text = log.read_text()
+        assert "succeed again" not in text, text[-3000:]
+        assert text.count("monitoring cycle at") == 1 and "Traceback" not in text
+        back = start_redis(redis_server.directory, port=redis_server.port)
+        try:
+            wait_for(lambda: "monitoring cycles succeed again" in log.read_text(), timeout=30,
+                     what="the cycles to succeed again")  # fmt: skip
         finally:
             stop_redis(back.process)

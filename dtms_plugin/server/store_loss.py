@@ -1,0 +1,187 @@
+"""What a replica does when the shared store loses what it held (docs/scaling.md,
+"Failures"): Redis restarted without persistence, flushed, or evicting keys under a
+``maxmemory-policy`` changed while the replicas run.
+
+- **Held across an outage.** A renewal that fails drops every trade from the engine
+  (acting on a lease not renewed is not safe), and used to forget them too: the renewal
+  that worked after Redis came back empty had nothing left to find missing, so ~500 open
+  positions went undefended without a word. The replica now remembers the trades it held
+  and their records as they were; the first renewal that works asks the store for those
+  records, and the ones it lost are said at WARNING with their count.
+- **Records gone under a held lease.** The renewal at the start of a cycle also finds a
+  held trade whose record is gone while its lease is not (an eviction takes one key, not
+  the other): the same WARNING.
+- **Written again from memory.** Each record lost of a trade this replica held is written
+  again from memory, under its lease taken again (a ticket a host registered again
+  meanwhile keeps that record), and reconciled with the broker as at start-up
+  (docs/dtms.md §8: a pending action settled, a position gone closed): defended again,
+  its action history before the loss lost.
+- **The store's marker.** ``epoch`` is written once (``SET NX``); found gone, the store
+  was emptied (or the key evicted): said once at WARNING, and the account defensive mode
+  this replica last read is written back, or said lost when none was in force.
+- **The eviction policy** is read again once a minute and whenever records vanish: one
+  that may evict DTMS's keys is a ``/health`` problem and an ERROR once per episode (it
+  was read at start-up only).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+
+from ..store import StoreError
+from ..store.redis_store import RedisStore
+from ..store.shared import ACCOUNT_MODE
+from .lease_scripts import tickets_text
+from .store_checks import SAFE_POLICIES
+
+#: how often the eviction policy is read again (``INFO memory``: one cheap command)
+POLICY_SECONDS = 60.0
+
+
+class StoreWatch:
+    """A replica's memory of what the store should hold, and the checks that use it."""
+
+    def __init__(self, store: RedisStore, replica: str, log: logging.Logger) -> None:
+        self.store, self.replica, self.log = store, replica, log
+        #: records of the trades the engine dropped when their leases were lost, by
+        #: ticket (the engine's own objects): what is written again if the store lost them
+        self.kept: dict[int, Any] = {}
+        #: trades held when renewals started failing: checked when one works again
+        self.remembered: set[int] = set()
+        #: trades whose records the store lost, to be written again from memory
+        self.vanished: set[int] = set()
+        self._marker_seen = False
+        self._mode: str | None = None  # the account mode's stored text, as last read
+        self._policy_at = time.monotonic()  # read at start-up (store_checks)
+        self.policy_problem: str | None = None
+
+    # ------------------------------------------------------------------ renewals
+
+    def failed(self, held: set[int]) -> None:
+        """A renewal failed: the trades held are dropped, and remembered."""
+        self.remembered |= held
+
+    def renewed(self, why: dict[int, str]) -> dict[int, str]:
+        """After a renewal that worked (``why``: the tickets it lost, and why): the
+        remembered tickets whose records the store lost, as ``{ticket: "vanished"}`` (the
+        renewal says them with its own); the marker and the account mode checked, and
+        the eviction policy when due or records vanished. A store that fails these reads
+        leaves them for the next renewal."""
+        for ticket, w in why.items():
+            if w == "taken":  # another replica manages it: its record is not ours to write
+                self.kept.pop(ticket, None)
+        found: dict[int, str] = {}
+        try:
+            if self.remembered:
+                found = dict.fromkeys(self.store.missing(self.remembered), "vanished")
+            self._check_marker()
+        except (StoreError, redis.RedisError) as exc:
+            self.log.debug("replica %s: the store's losses not checked now: %s", self.replica, exc)
+            return {}
+        self.remembered.clear()
+        self.vanished |= {t for t, w in {**why, **found}.items() if w == "vanished"}
+        # the records kept are those lost: the others are claimed from the store
+        self.kept = {t: rec for t, rec in self.kept.items() if t in self.vanished}
+        if self.vanished or time.monotonic() - self._policy_at > POLICY_SECONDS:
+            self.check_policy()
+        return found
+
+    def _check_marker(self) -> None:
+        """The marker written once; found gone, the store was emptied: said, and the
+        account mode last read written back (it is the rails' verdict on closes the
+        store has lost with it, and no replica could derive it again)."""
+        client, p = self.store.client, self.store.prefix
+        pipe = client.pipeline(transaction=False)
+        pipe.set(f"{p}epoch", self.replica, nx=True)
+        pipe.get(p + ACCOUNT_MODE)
+        created, mode = pipe.execute()
+        emptied = bool(created) and self._marker_seen
+        self._marker_seen = True
+        if not emptied:
+            self._mode = mode if isinstance(mode, str) else None
+            return
+        if mode is None and self._mode is not None:
+            client.set(p + ACCOUNT_MODE, self._mode, nx=True)
+            said = f"the account defensive mode it last read written back ({self._mode})"
+        else:
+            said = "no account defensive mode was in force when it last read it"
+        self.log.warning(
+            "replica %s: the store %s came back empty (its marker %sepoch was gone: Redis"
+            " flushed, restarted without persistence, or evicting): the trades this replica"
+            " held are written again from memory, the others' by their replicas or when"
+            " their hosts register them again; %s",
+            self.replica,
+            self.store.location,
+            p,
+            said,
+        )
+
+    def take_vanished(self) -> dict[int, Any]:
+        """The records to write again, from memory (those the engine still had)."""
+        tickets, self.vanished = self.vanished, set()
+        return {t: self.kept.pop(t) for t in sorted(tickets) if self.kept.get(t) is not None}
+
+    # ------------------------------------------------------------------ eviction policy
+
+    def check_policy(self) -> None:
+        """The eviction policy read again: one that may evict DTMS's keys (changed by
+        ``CONFIG SET`` while the replicas run) is an ERROR once per episode and a
+        ``/health`` problem while it lasts. A Redis that does not say it was said
+        unchecked at start-up."""
+        self._policy_at = time.monotonic()
+        try:
+            policy = self.store.client.info("memory").get("maxmemory_policy")
+        except redis.RedisError:
+            return
+        if not isinstance(policy, str) or policy in SAFE_POLICIES:
+            if self.policy_problem is not None:
+                self.log.warning(
+                    "store %s: maxmemory-policy is %s again: DTMS's keys are not evicted",
+                    self.store.location,
+                    policy,
+                )
+            self.policy_problem = None
+            return
+        problem = (
+            f"store {self.store.location}: maxmemory-policy is {policy}: Redis evicts trade"
+            " records and leases silently when full; set it to noeviction (docs/scaling.md)"
+        )
+        if self.policy_problem is None:
+            self.log.error("%s", problem)
+        self.policy_problem = problem
+
+
+def restore(replicas: Any, strategy: Any, now: Any) -> list[int]:
+    """The records the store lost of trades this replica held, written again from memory
+    under their leases, taken again (:class:`StoreWatch`); their reconciliation with the
+    broker is the caller's (``strategy.recover``). Returns the tickets written again."""
+    lost = replicas.watch.take_vanished()
+    done: list[int] = []
+    for ticket, rec in lost.items():
+        try:
+            if not replicas.acquire(ticket):
+                continue  # another replica holds it (a host registered it again meanwhile)
+            if replicas.store.missing([ticket]):
+                replicas.store.adopt([ticket])  # its version: none, as the store has it
+                strategy._persist(rec, now)  # written with the cycle's writes
+                done.append(ticket)
+            else:  # registered again meanwhile: that record stands, adopted as any
+                replicas.release({ticket})
+        except StoreError as exc:
+            replicas.watch.kept[ticket] = rec  # tried again at the next renewal
+            replicas.watch.vanished.add(ticket)
+            replicas.log.debug("record %s not written again now: %s", ticket, exc)
+    if done:
+        replicas.log.warning(
+            "replica %s: the records of %d trades it held written again from memory and"
+            " reconciled with the broker (their action history before the loss is lost):"
+            " %s",
+            replicas.id,
+            len(done),
+            tickets_text(done),
+        )
+    return done
