@@ -8,11 +8,20 @@ enough that a refresh should be scheduled.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from hookspecs import DEFENSIVE_STATES, Veto
 
 from .settings import DtmsSettings
-from .store import StoreProtocol
+
+
+class StateCache(Protocol):
+    """What :func:`answer` reads: a store's state cache, or the remote strategy's copy in
+    memory while its store is out of reach (:mod:`dtms_plugin.remote_store`)."""
+
+    def get_account_mode(self) -> tuple[datetime, str] | None: ...
+
+    def get_state(self, ticket: int) -> tuple[str | None, datetime] | None: ...
 
 
 def account_defensive(mode: tuple[datetime, str] | None, now: datetime | None) -> bool:
@@ -44,7 +53,7 @@ def hedged_symbol_veto(symbol: str, ticket: int) -> Veto:
 
 
 def answer(
-    store: StoreProtocol,
+    store: StateCache,
     ticket: int,
     now: datetime,
     settings: DtmsSettings,

@@ -22,7 +22,7 @@ from typing import Any
 from hookspecs import BrokerError, HostView, Trade
 
 from .client.http import token_from_env
-from .defensive import answer
+from .defensive import StateCache, answer
 from .http_client import (
     BAD_URL_ERRORS,
     TRANSIENT_ERRORS,
@@ -35,6 +35,7 @@ from .remote_health import ServerHealth
 from .remote_outbox import OPEN_KEY, OutboxPasses
 from .remote_settings import warning as settings_warning
 from .remote_states import BATCH_SIZE, REFRESH_GAP, RemoteStates
+from .remote_store import MemoryStates, StoreEpisode
 
 __all__ = ["BATCH_SIZE", "LOCK_WAIT_SECONDS", "REFRESH_GAP", "RemoteStrategy"]
 from .settings import DtmsSettings
@@ -114,11 +115,20 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         self._cursors: dict[int, dict[str, Any]] = {}
         self._incomplete: dict[int, tuple[str, int]] = {}
         self._actions_heard = 0  # the server's actions told to this host's plugins
+        #: the store out of reach (a Redis down): an episode, said once (remote_store)
+        self._store_down = StoreEpisode(self._store_where, self.log)
+        self._memory = MemoryStates()  # the states last learned, while it is away
         self._health = ServerHealth(
             settings.api_url, self.log, self._now, last_known_seconds=settings.last_known_seconds
         )
 
     # ------------------------------------------------------------------ lifecycle
+
+    def _store_where(self) -> str:
+        """The store as messages name it (a Redis URL without its password, a folder)."""
+        store = self._store
+        where = getattr(store, "where", None) or getattr(store, "directory", None)
+        return str(where or self.settings.store or self.settings.state_dir)
 
     @property
     def store(self) -> StoreProtocol:
@@ -309,6 +319,7 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         self._uncounted.add(ticket)  # until delivered (:meth:`allow_order`)
         before = self._cached_state(ticket)
         # A failure is logged by the store; the in-memory closed set still answers.
+        self._memory.put_states({ticket: "CLOSED"}, self._now())
         with suppress(StoreError):
             self.store.put_state(ticket, "CLOSED", self._now())
         await self._reached_state(ticket, before, "CLOSED", f"position closed ({reason})")
@@ -328,7 +339,15 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
         """Flush the outbox (waiting at most ``flush_wait_seconds``, not at all while the
-        server is not answering), then refresh."""
+        server is not answering), then refresh. The store out of reach is an episode
+        (:mod:`.remote_store`), never the cycle's failure: raised, it tripped the host's
+        breaker and switched DTMS off for minutes over a Redis restart."""
+        try:
+            await self._cycle()
+        except StoreError as exc:
+            self._store_down.failed("the cycle", exc)
+
+    async def _cycle(self) -> None:
         self._kick()
         if self._idle is not None and not self._health.down:
             try:
@@ -354,9 +373,15 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         the account defensive mode by the host's, the trading clock the server dates
         the mode on (a paper account's data time, not today)."""
         now = self._now()
-        defensive, refresh_needed = answer(
-            self.store, ticket, now, self.settings, account_now=host.clock.now()
-        )
+        at = host.clock.now()
+        # the outbox pass asks the store while it is away, not the hot path; meanwhile the
+        # documented answer (docs/dtms.md §9) from what was last learned, in memory
+        cache: StateCache = self._memory if self._store_down.down else self.store
+        try:
+            defensive, refresh_needed = answer(cache, ticket, now, self.settings, at)
+        except StoreError as exc:
+            self._store_down.failed("reading the state cache", exc)
+            defensive, refresh_needed = answer(self._memory, ticket, now, self.settings, at)
         if refresh_needed and ticket not in self._closed:
             self._schedule_refresh(ticket, now)
         return defensive

@@ -22,8 +22,9 @@ from contextlib import suppress
 
 from hookspecs import BrokerError, HostView, OrderRequest, Veto
 
-from .defensive import account_defensive, account_mode_veto, hedged_symbol_veto
+from .defensive import StateCache, account_defensive, account_mode_veto, hedged_symbol_veto
 from .remote_health import ServerHealth
+from .remote_store import MemoryStates, StoreEpisode
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 
@@ -45,13 +46,23 @@ class EntryRules:
     _symbols: dict[int, str]
     #: the tickets the server last said are HEDGED
     _hedged: set[int]
+    _store_down: StoreEpisode  # the store out of reach (remote_store)
+    _memory: MemoryStates  # the states and mode last learned, in memory (remote_store)
 
     @property
     def store(self) -> StoreProtocol:
         raise NotImplementedError
 
     def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None:
-        mode = self.store.get_account_mode()
+        """The account mode as last learned (in memory while the store is out of reach:
+        the host's fail-safe vetoed every order then, :mod:`.remote_store`), a close the
+        server has not counted, a symbol with a HEDGED trade."""
+        cache: StateCache = self._memory if self._store_down.down else self.store
+        try:  # the outbox pass asks the store while it is away, not the hot path
+            mode = cache.get_account_mode()
+        except StoreError as exc:
+            self._store_down.failed("reading the account mode", exc)
+            mode = self._memory.get_account_mode()
         if mode is not None and account_defensive(mode, host.clock.now()):
             return account_mode_veto(mode)
         veto = self._uncounted_veto()

@@ -16,6 +16,7 @@ from typing import Any
 from .http_client import BATCH_LIMIT, Outcome, RemoteApi, deliver, deliver_batch
 from .metrics import ClientMetrics
 from .remote_health import ServerHealth
+from .remote_store import StoreEpisode
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 
@@ -62,6 +63,7 @@ class OutboxPasses:
     #: what is followed of the trades' histories, written (:mod:`.remote_events`); only
     #: annotated here, so the mixin that defines it is found whatever the bases' order
     _save_cursors: Callable[..., None]
+    _store_down: StoreEpisode  # the store out of reach (remote_store)
 
     @property
     def store(self) -> StoreProtocol:
@@ -104,13 +106,29 @@ class OutboxPasses:
 
     def _keep(self, ticket: int, payload: dict[str, Any], exc: StoreError) -> None:
         """Never lose it: kept in memory, the sender still delivers it, and each pass
-        tries to store it (:meth:`_store_kept`)."""
+        tries to store it (:meth:`_store_kept`). A store out of reach is said once for
+        its episode (:mod:`.remote_store`), not once per entry."""
+        self._volatile[ticket] = payload
+        if exc.unavailable:
+            self._store_down.failed("writing the outbox", exc)
+            self.log.debug("DTMS %s of ticket %s kept in memory", payload["kind"], ticket)
+            return
         self.log.error(
             "DTMS %s of ticket %s not persisted (%s); kept in memory, and stored when the "
             "store takes writes again",
             payload["kind"], ticket, exc,
         )  # fmt: skip
-        self._volatile[ticket] = payload
+
+    def _outbox_items(self) -> list[tuple[int, dict[str, Any]]]:
+        """The stored outbox; none while the store is out of reach (an episode, said
+        once: :mod:`.remote_store`), when what is kept in memory is all there is to send."""
+        try:
+            items = self.store.outbox_items()
+        except StoreError as exc:
+            self._store_down.failed("reading the outbox", exc)
+            return []
+        self._store_down.back(len(self._volatile))
+        return items
 
     def _store_kept(self) -> None:
         """The entries kept in memory (the store refused them) into the outbox, in one
@@ -144,7 +162,7 @@ class OutboxPasses:
     async def _flush_pass(self) -> None:
         assert self._client is not None
         self._store_kept()
-        items = dict(self.store.outbox_items())
+        items = dict(self._outbox_items())
         for ticket, payload in self._volatile.items():
             items.setdefault(ticket, payload)
         todo = [(t, p) for t, p in items.items() if self._delivered.get(t) != p]
@@ -218,8 +236,9 @@ class OutboxPasses:
             self.log.debug("DTMS outbox pass failed again: %s", exc)
             return
         self.log.error(
-            "DTMS outbox pass failed (%s: %s): registrations and closes wait in the outbox, "
-            "tried again every cycle (said again when a pass goes through)",
+            "DTMS outbox pass failed (%s: %s): registrations and closes not delivered are "
+            "kept (in the outbox, or in memory what the store refused) and tried again "
+            "every cycle (said again when a pass goes through)",
             type(exc).__name__, exc, exc_info=None if isinstance(exc, StoreError) else exc,
         )  # fmt: skip
 

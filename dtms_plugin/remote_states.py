@@ -19,6 +19,7 @@ from hookspecs import DefensiveState, HostView
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe, tickets_text
 from .remote_events import RemoteEvents
 from .remote_health import ServerHealth
+from .remote_store import MemoryStates, StoreEpisode
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .ticket_text import ticket_in
@@ -66,6 +67,9 @@ class RemoteStates(RemoteEvents):
     _now: Callable[[], datetime]
     _health: ServerHealth
     outbox_problems: Callable[[], list[str]]  # the outbox's sender (remote_outbox)
+    _outbox_items: Callable[[], list[tuple[int, dict[str, Any]]]]  # (remote_outbox)
+    _store_down: StoreEpisode  # the store out of reach (remote_store)
+    _memory: MemoryStates  # the states last learned, in memory (remote_store)
 
     @property
     def store(self) -> StoreProtocol:
@@ -170,7 +174,7 @@ class RemoteStates(RemoteEvents):
         pending: int | None = None
         with suppress(StoreError):
             pending = self.store.outbox_len()
-        problems = self.outbox_problems()
+        problems = self.outbox_problems() + self._store_down.problems()
         if health.down_since is not None:
             why = f"refuses this host ({health.refused})" if health.refused else "is not answering"
             problems.append(
@@ -208,7 +212,7 @@ class RemoteStates(RemoteEvents):
         if self._client is None or self._refresh_lock is None:
             return
         async with self._refresh_lock:
-            pending = {t for t, _ in self.store.outbox_items()} | set(self._volatile)
+            pending = {t for t, _ in self._outbox_items()} | set(self._volatile)
             wanted, self._wanted = self._wanted, set()
             drain = self._draining()
             # and those closed here whose history the server still tells (remote_events)
@@ -338,6 +342,10 @@ class RemoteStates(RemoteEvents):
         told = states  # the server's word, for the history told below
         states = self._server_view(states)  # a trade closed here stays CLOSED here
         before = {t: self._cached_state(t) for t in states}
+        self._memory.put_states(states, now)  # what is_defensive answers while it is away
+        if account_hint:
+            until = now + timedelta(seconds=self.settings.fresh_seconds)
+            self._memory.put_account_mode(until, "the DTMS server reports account defensive mode")
         try:
             self.store.put_states(states, now)
             self._store_account_mode(reply.body)
@@ -369,6 +377,7 @@ class RemoteStates(RemoteEvents):
             ticket = next(iter(closed))
             del closed[ticket]
             self._reached_by.pop(ticket, None)
+            self._memory.forget(ticket)
             with suppress(StoreError):  # logged by the store; the row is only a cache
                 self.store.delete_state(ticket)
 
@@ -378,6 +387,7 @@ class RemoteStates(RemoteEvents):
             return
         mode = body["account_mode"]
         if mode is None:
+            self._memory.put_account_mode(None, "cleared by the server")
             self.store.put_account_mode(None, "cleared by the server")
             return
         until = mode.get("until") if isinstance(mode, dict) else None
@@ -388,6 +398,7 @@ class RemoteStates(RemoteEvents):
         if at is None or at.tzinfo is None:
             self.log.error("DTMS refresh: malformed account_mode %r", mode)
             return
+        self._memory.put_account_mode(at, str(mode.get("reason", "")))
         self.store.put_account_mode(at, str(mode.get("reason", "")))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -95,6 +96,26 @@ async def test_timeout_is_retried(fake: FakeDtms, settings_for: Settings, starte
     assert len(sleeps.delays) == 1
     assert fake.enable_ok[7] == 1
     assert strategy.store.outbox_len() == 0
+
+
+async def test_a_batch_registered_but_answered_too_late_is_sent_again_and_taken_once(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    """The server registered the batch, its answer came after the client's timeout: the
+    outbox keeps the entries and sends them again, and the server (idempotent by ticket)
+    answers "already registered": delivered, registered once."""
+    fake.stall("batch", 1, seconds=1.0)
+    settings = settings_for(fake.url, register_timeout_seconds=0.2)
+    strategy = await started(settings, sleep=Sleeps())
+    for ticket in (7, 8):
+        await strategy.on_trade_executed(HOST, trade(ticket))
+    await strategy.drain()  # the first pass: no answer in time
+    await asyncio.sleep(1.0)  # meanwhile the server registered them
+    assert set(fake.registered) == {7, 8}
+    await strategy.on_cycle(HOST, strategy._now())
+    await strategy.drain()
+    assert strategy.store.outbox_len() == 0
+    assert len(fake.registered) == 2 and fake.hits["batch"] >= 2
 
 
 async def test_dropped_connection_is_retried(
