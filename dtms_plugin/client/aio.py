@@ -161,7 +161,9 @@ class AsyncDtmsClient:
                 "for a plain-HTTP server, or a certificate this machine does not trust?"
             ) from exc
         except TimeoutError as exc:
-            raise DtmsUnreachable(f"DTMS server at {self.url} did not answer in time") from exc
+            raise DtmsUnreachable(
+                no_answer(self.url, method, path, timeout or self.timeout)
+            ) from exc
         except TRANSIENT_ERRORS as exc:
             raise DtmsUnreachable(
                 f"DTMS server not running at {self.url} ({describe(exc)})"
@@ -386,3 +388,17 @@ class AsyncDtmsClient:
             "the last known state" if known is not None else "False (nothing known)",
         )  # fmt: skip
         return bool(known)
+
+
+def no_answer(url: str, method: str, path: str, seconds: float) -> str:
+    """A request not answered in time. A request that changes something may have been
+    done all the same (a loaded server registered five batches of 200 its clients were
+    told were "unreachable"): said so, with why sending it again is safe."""
+    said = f"DTMS server at {url}: no answer to {method} {path} within {seconds:g} s"
+    if method == "GET":
+        return said
+    return (
+        f"{said}; the server may have done it all the same: registrations and close "
+        "reports are idempotent by ticket, sending them again is safe (the remote "
+        "strategy's outbox does)"
+    )

@@ -112,6 +112,35 @@ async def test_a_transient_503_is_retried_and_then_registers(aiohttp_server: obj
     assert (result.outcome, sleeps.waits) == ("registered", [1.0, 2.0])
 
 
+async def test_a_batch_not_answered_in_time_says_the_server_may_have_registered_it(
+    aiohttp_server: object,
+) -> None:
+    """A loaded server registered five batches of 200 whose clients were told only that it
+    was "unreachable … did not answer in time": a caller that takes it at its word would
+    think them undefended, or give up."""
+    registered: list[int] = []
+
+    async def enable_many(request: web.Request) -> web.Response:
+        body = await request.json()
+        registered.extend(t["ticket"] for t in body["trades"])
+        await asyncio.sleep(1.0)  # done, answered too late
+        return web.json_response({"results": []})
+
+    app = web.Application()
+    app.router.add_post("/dtms/trades", enable_many)
+    server: TestServer = await aiohttp_server(app)  # type: ignore[operator]
+    url = str(server.make_url("")).rstrip("/")
+    async with AsyncDtmsClient(url, register_timeout=0.2) as client:
+        results = await client.register_many([gold_trade(5), gold_trade(6)])
+    assert registered == [5, 6]
+    assert [r.outcome for r in results] == ["unreachable", "unreachable"]
+    assert results[0].message == (
+        f"DTMS server at {url}: no answer to POST /dtms/trades within 0.2 s; the server may"
+        " have done it all the same: registrations and close reports are idempotent by"
+        " ticket, sending them again is safe (the remote strategy's outbox does)"
+    )
+
+
 async def test_is_defensive_cache_and_fallback_rules(served: Served) -> None:
     world = served.world
     ticket = open_position(world)
