@@ -16,6 +16,7 @@ from dtms_plugin.book import TradeBook
 from dtms_plugin.engine import register
 from dtms_plugin.local_writes import PendingWrites
 from dtms_plugin.server.owned_store import NotHeld
+from dtms_plugin.server.replicas import Replicas
 from dtms_plugin.store.redis_store import RedisStore, StaleWrite
 from hookspecs import Action, ActionKind, ActionResult, ResultCode
 
@@ -170,3 +171,18 @@ def test_a_dead_consumers_registration_is_claimed_by_another(stores: list[RedisS
     a.done(entry, {"error": None})
     time.sleep(a.ttl_ms / 1000 + 0.1)
     assert b.read(10) == [] and a.outcome(entry) == {"error": None}
+
+
+def test_renewals_late_by_over_half_a_ttl_are_warned_of_before_the_leases_lapse(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three loaded replicas all lost their leases ("expired unrenewed: this replica was
+    late") with no word before of cycles that ran long."""
+    a = Replicas(stores[0], cycle_seconds=0.1, lease_seconds=0.6)
+    a.renew()
+    time.sleep(0.4)  # a cycle that ran long: over half the TTL, within it
+    a.renew()
+    a.renew()
+    late = [r for r in caplog.records if "over half their TTL (0.6 s)" in r.message]
+    assert [r.levelname for r in late] == ["WARNING"]
+    assert "renews its leases in time again" in caplog.text
