@@ -13,7 +13,9 @@ new account's positions as after a lost store. A store written before the accoun
 kept, or a broker that names no account (an account in memory: replays, test doubles),
 says nothing; the store then records the account it found. A directory store only, as
 the account's engine lock (:mod:`.account_claim`): a Redis store's replicas see the trades
-they lease, and its shared closes (:mod:`.store.closes`) are not reset here.
+they lease, and its shared closes (:mod:`.store.closes`) are not reset here; a Redis
+store's account is checked, and taken over, when a replica or a remote host starts on it
+(:mod:`.redis_account`), with the whole store at once.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def settle_account_change(store: StoreProtocol, account: AccountInfo, log: loggi
     trades, archive them and clear that account's mode first (one WARNING), and answer
     True: the records the engine loaded are that account's, to let go of."""
     if not isinstance(store, Store):
-        return False  # Redis: replicas' views hold leased trades only (docs/scaling.md)
+        return False  # Redis: checked at a replica's start-up instead (redis_account)
     if not account.identity:
         return False
     now: dict[str, Any] = {"identity": account.identity, "login": account.login}

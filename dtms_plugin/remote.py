@@ -148,6 +148,10 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
 
     async def startup(self, host: HostView) -> None:
         store = self.store
+        if self.settings.store:  # a Redis store defends one account (docs/scaling.md)
+            from .redis_account import admit_host
+
+            admit_host(store, host)
         self._host = host
         token = token_from_env(self.settings.token_env)
         self._client = RemoteApi(

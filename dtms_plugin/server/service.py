@@ -178,6 +178,10 @@ class DtmsService(Registering, Closing, Unregistering):
         settings = for_host(
             self.settings.dtms, self._host.timeframe, market.base_timeframe, "[plugin.dtms]"
         )
+        if self.replicas is not None:  # its account and settings, before anything is done
+            from .replica_admission import admit_replica
+
+            admit_replica(self.replicas, self._base_host, settings)
         view = self.replicas.view if self.replicas is not None else self.store
         self._in_force = settings
         strategy = self._strategy_factory(settings, view)

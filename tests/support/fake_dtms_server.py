@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from hookspecs import HostView, Trade
+from hookspecs import AccountInfo, HostView, Trade
 
 #: Fault plans by route. ``enable`` also applies per item of a ``batch`` request (a status
 #: below 500 refuses that item; anything else fails the whole batch, as the real server's
@@ -268,6 +268,10 @@ class _NoPositions:
 
     def position(self, ticket: int) -> None:
         return None
+
+    def account(self) -> AccountInfo:
+        """An account in memory: it names itself not, so no store checks it."""
+        return AccountInfo(1, 1e4, 1e4, "hedging")
 
 
 @dataclass(frozen=True)

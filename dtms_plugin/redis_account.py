@@ -1,0 +1,305 @@
+"""The account a Redis store defends, and the settings its replicas share, checked when a
+``dtms serve`` replica or a remote host starts on it (docs/scaling.md, "One account, one
+set of settings per Redis").
+
+Why: nothing in a Redis store said whose trades it held. A replica started on another
+account's store (another paper account file, another MetaTrader login, the same ``store``
+URL) joined silently: it consumed the other account's registrations, took the other
+account's trades over when one of its replicas died and closed every one of them as
+"position gone at the broker" (its broker has no such position), leaving them undefended.
+And a replica with other ``[plugin.dtms]`` numbers (a lease of 60 s, another trail) joined
+as silently, and its trades were defended by other rules than its neighbours'.
+
+So the store keeps the account it defends (``value:account``: ``AccountInfo.identity``
+and login, as a directory store does, :mod:`.local_account_change`; the same login under
+another name is the same account) and the settings its replicas run with
+(``value:replica_settings``: the engine's, :func:`.local_settings_change.engine_settings`,
+and ``lease_seconds``). At start-up:
+
+- another account's store while one of its replicas is live: refused, in one line naming
+  both accounts and the store, and what to do; with none live (the old account is gone:
+  a fresh paper account file), the store is taken over as a directory store is: the old
+  account's records archived and never acted on, its queued registrations, left closes,
+  rails and mode cleared (one WARNING);
+- a replica whose settings differ from those of live replicas: refused, naming each key
+  that differs (values masked as ``/dtms/status`` shows them); with none live, its
+  settings are in force, and it says once which changed.
+
+A remote host checks the account alone (its own settings are not in force: the server's
+are, :mod:`.remote_settings`), and never takes another account's store over: it writes no
+heartbeat, so a host of the other account still using the store cannot be told. The
+check and what it writes are one step (:mod:`.redis_gate`), so two replicas starting at
+once cannot both take the store over. An account that names itself not (an account in
+memory: test doubles) is not checked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from hookspecs import AccountInfo, BrokerError, HostView
+
+from .local_settings_change import SETTINGS_KEY as ENGINE_SETTINGS_KEY
+from .local_settings_change import changes, engine_settings
+from .redis_gate import GATE
+from .settings import DtmsSettings
+from .store import StoreError, StoreProtocol
+from .store.disk import encode
+
+if TYPE_CHECKING:
+    from .store.redis_store import RedisStore
+
+#: the store values (``value:<name>``) this module keeps: as a directory store names the
+#: account (:data:`.local_account_change.ACCOUNT_KEY`)
+ACCOUNT_KEY = "account"
+SETTINGS_KEY = "replica_settings"
+#: a check that finds what it read changed meanwhile (another replica starting) looks again
+TRIES = 5
+
+
+def replica_settings(settings: DtmsSettings) -> dict[str, Any]:
+    """What replicas of one store must agree on: the engine's settings and the lease."""
+    return {**engine_settings(settings), "lease_seconds": settings.lease_seconds}
+
+
+class Arrival:
+    """What a replica (``me``: its id and heartbeat) or a remote host (``me`` empty)
+    brings to a store: its account and, for a replica, its settings."""
+
+    def __init__(
+        self,
+        account: AccountInfo,
+        *,
+        who: str,
+        me: str = "",
+        beat: Mapping[str, Any] | None = None,
+        ttl_ms: int = 0,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.account = account
+        self.who = who
+        self.me = me
+        self.beat = encode(dict(beat)) if beat is not None else ""
+        self.ttl_ms = ttl_ms
+        #: as JSON reads it back (tuples as lists), to compare with what is stored
+        self.settings = json.loads(encode(dict(settings))) if settings is not None else None
+        self.mine = {"identity": account.identity, "login": account.login}
+
+
+def admit(store: RedisStore, arrival: Arrival, log: logging.Logger) -> None:
+    """Check ``arrival`` against the store and write what it changes (its heartbeat, the
+    account, the settings; a takeover's archives), in one step; :class:`StoreError` in
+    one line when it must not start."""
+    for _ in range(TRIES):
+        account, settings, live = _look(store, arrival)
+        reply = _commit(store, arrival, account, settings, live, log)
+        if reply is not None:
+            return
+    raise StoreError(
+        f"store {store.location}: the account or settings it keeps changed at each of"
+        f" {TRIES} looks (replicas starting at the same time?): start this one again"
+    )
+
+
+def admit_host(store: StoreProtocol, host: HostView) -> None:
+    """A remote host on a Redis store: its outbox, open list and the replicas' records
+    are one account's. It starts on it only when its broker's account is that one (or
+    the store names none yet: then it is this one's); :class:`StoreError` in one line
+    otherwise, and when the broker does not say its account (this host would send and
+    report the other's trades as its own)."""
+    from .store.redis_store import RedisStore
+
+    if not isinstance(store, RedisStore):
+        return
+    try:
+        account = host.broker.account()
+    except BrokerError as exc:
+        raise StoreError(
+            f"store {store.location}: this host cannot check that the store defends its"
+            f" account: the broker does not say which it is ({exc})"
+        ) from None
+    admit(store, Arrival(account, who="this host"), store.log)
+
+
+def _look(store: RedisStore, arrival: Arrival) -> tuple[str, str | None, list[str]]:
+    """The account and settings values as stored (text; ``""``: none) and the ids of the
+    other live replicas."""
+    p, client = store.prefix, store.client
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.get(f"{p}value:{ACCOUNT_KEY}")
+        pipe.get(f"{p}value:{SETTINGS_KEY}")
+        pipe.zrange(f"{p}replicas", 0, -1)
+        account, settings, ids = pipe.execute(raise_on_error=False)
+        ids = [] if isinstance(ids, Exception) else [i for i in ids if i != arrival.me]
+        beats = client.mget([f"{p}replica:{i}" for i in ids]) if ids else []
+    except redis.RedisError as exc:
+        raise StoreError(f"store {store.location}: reading the account it defends: {exc}") from None
+    live = [i for i, beat in zip(ids, beats, strict=True) if beat is not None]
+    text = account if isinstance(account, str) else ""
+    kept = settings if isinstance(settings, str) else ""
+    return text, kept if arrival.settings is not None else None, live
+
+
+def _commit(
+    store: RedisStore,
+    arrival: Arrival,
+    account: str,
+    settings: str | None,
+    live: list[str],
+    log: logging.Logger,
+) -> list[Any] | None:
+    """Decide from what :func:`_look` read, and write it; None when it changed meanwhile."""
+    before = _loads(account)
+    other = arrival.account.identity != "" and _other(before, arrival.mine)
+    if other and live:
+        raise StoreError(_refusal(store, before, arrival, live))
+    if other and not arrival.me:
+        raise StoreError(_host_refusal(store, before, arrival))
+    new_account = ""
+    if arrival.account.identity and before != arrival.mine:
+        new_account = encode(arrival.mine)
+    differ: list[str] = []
+    new_settings = ""
+    if arrival.settings is not None:
+        differ = _differ(store, _loads(settings or ""), arrival.settings)
+        if differ and live:
+            raise StoreError(_settings_refusal(store, arrival, live, differ))
+        if _loads(settings or "") != arrival.settings:  # changed, or none kept yet
+            new_settings = encode(arrival.settings)
+    args = [
+        store.prefix,
+        account,
+        "-" if settings is None else settings,
+        # a change waits for no live replica: of a remote host (no id), any one counts
+        (arrival.me or "-") if (other or differ) else "",
+        new_account,
+        new_settings,
+        "1" if other else "0",
+        arrival.me,
+        arrival.beat,
+        arrival.ttl_ms,
+        time.time(),
+        f"{store.prefix}registrations",
+        "dtms",  # the consumer group (server/replica_stream.py)
+    ]
+    try:
+        reply = store.client.register_script(GATE)(keys=[], args=args)
+    except redis.RedisError as exc:
+        raise StoreError(
+            f"store {store.location}: checking the account it defends: {exc}"
+        ) from None
+    if reply[0] == "changed":
+        return None
+    if reply[0] == "live":
+        return None  # a replica started meanwhile: looked at again, and refused then
+    if other:
+        _say_taken_over(store, before, arrival, [int(x) for x in reply[1:4]], reply[4:], log)
+    if differ:
+        log.warning(
+            "DTMS: %s runs with other [plugin.dtms] settings than the replicas of store %s"
+            " last ran with, and none of them is live: this replica's are in force from now"
+            " on, for every trade it registers or takes over: %s",
+            arrival.who, store.location, "; ".join(differ),
+        )  # fmt: skip
+    return list(reply)
+
+
+def _other(before: Any, mine: Mapping[str, Any]) -> bool:
+    """Whether the stored account ``before`` is another one than ``mine`` (the same login
+    under another name, a MetaTrader server renamed by its broker, is the same)."""
+    return (
+        isinstance(before, dict)
+        and before.get("identity") not in (None, "", mine["identity"])
+        and before.get("login") != mine["login"]
+    )
+
+
+def _differ(store: RedisStore, before: Any, now: Mapping[str, Any]) -> list[str]:
+    """Each setting that differs (``key before → now``) from those stored: from a store
+    written before replicas kept theirs, the engine's settings of the last start-up,
+    compared on the keys both name."""
+    if not isinstance(before, dict):
+        before = store.get_value(ENGINE_SETTINGS_KEY)
+        if not isinstance(before, dict):
+            return []
+        return changes(before, {k: v for k, v in now.items() if k in before})
+    return changes(before, now)
+
+
+def _name(account: Any) -> str:
+    if not isinstance(account, dict):
+        return "?"
+    return f"{account.get('identity')} (login {account.get('login')})"
+
+
+def _refusal(store: RedisStore, before: Any, arrival: Arrival, live: list[str]) -> str:
+    return (
+        f"store {store.location} defends the trades of account {_name(before)}, and its"
+        f" replica {live[0]} is live ({len(live)} live); {arrival.who}'s account is"
+        f" {_name(arrival.mine)}: two accounts on one store would act on each other's"
+        " trades. Give this account a store of its own (another database number in the"
+        " URL, …/1), or, to move this store to this account, stop every replica of the"
+        " other one (`dtms export` first keeps its closed trades' history): the first"
+        " replica of this account to start then archives its records (docs/scaling.md)"
+    )
+
+
+def _host_refusal(store: RedisStore, before: Any, arrival: Arrival) -> str:
+    """A remote host writes no heartbeat: whether a host of the other account still uses
+    the store (its outbox, its open list) cannot be told, so a host never takes it over."""
+    return (
+        f"store {store.location} defends the trades of account {_name(before)}; this host's"
+        f" account is {_name(arrival.mine)}, and a remote host does not take a store over"
+        " (a host of that account may still use its outbox there). Give this account a store"
+        " of its own (another database number in the URL, …/1), or start a `dtms serve`"
+        " replica of this account on it first: once no replica of the other account is"
+        " live, it archives that account's records (`dtms export` first keeps its closed"
+        " trades' history; docs/scaling.md)"
+    )
+
+
+def _settings_refusal(
+    store: RedisStore, arrival: Arrival, live: list[str], differ: list[str]
+) -> str:
+    return (
+        f"{arrival.who}'s [plugin.dtms] settings differ from those the {len(live)} live"
+        f" replicas of store {store.location} run with (first {live[0]}): {'; '.join(differ)};"
+        " replicas share one [plugin.dtms] (docs/scaling.md): start it with theirs, or stop"
+        " them all and start every replica with the new ones (a replica stopped less than"
+        " lease_seconds ago still counts as live)"
+    )
+
+
+def _say_taken_over(
+    store: RedisStore,
+    before: Any,
+    arrival: Arrival,
+    counts: list[int],
+    open_: list[Any],
+    log: logging.Logger,
+) -> None:
+    archived, queued, outbox = counts
+    shown = ", ".join(sorted((str(t) for t in open_), key=int)) or "none"
+    log.warning(
+        "DTMS: store %s held the trades of account %s, not of this account %s, and no"
+        " replica of it is live: its %d records (open: %s) are kept as archives and not"
+        " acted on; its account mode, rails' closes, closes left for its trades, %d"
+        " registrations not yet applied and %d remote hosts' outbox entries are cleared;"
+        " the store defends this account from now on (a store per account: another"
+        " database number in the URL)",
+        store.location, _name(before), _name(arrival.mine), archived, shown, queued, outbox,
+    )  # fmt: skip
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
