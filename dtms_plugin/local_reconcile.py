@@ -110,9 +110,18 @@ RECOVERY_WAITS = "the recovery, and every trade, waits for the next cycle: none 
 #: the host may have run without it (``[plugins] disabled``, HOSTAPP_DISABLE_PLUGINS),
 #: which it does not tell its plugins, or not at all
 WHILE_AWAY = "while DTMS was not running (the host ran without it, or was stopped)"
+#: When such a close happened, for a ``dtms serve`` replica that took the trade over
+#: (docs/scaling.md "The flow" 4): DTMS ran, on another replica or none
+TAKEN_OVER = (
+    "before this replica took it over (while no replica held it, or while its previous"
+    " replica held it and had not seen the close)"
+)
 
 
 class Reconciling:
+    #: what a close found by the recovery is said to have happened during: its log
+    #: line's words and its state change's (a replica's are :data:`TAKEN_OVER`'s)
+    while_away: tuple[str, str] = (WHILE_AWAY, " while DTMS was not running")
     settings: DtmsSettings
     log: logging.Logger
     book: TradeBook
@@ -303,7 +312,8 @@ class Reconciling:
         return True
 
     async def _closed_while_down(self, host: HostView, rec: TradeRecord, now: datetime) -> bool:
-        """A position that closed while DTMS was not running (its stop hit, say):
+        """A position that closed while DTMS was not running (its stop hit, say), or,
+        on a replica, before it took the trade over (:attr:`while_away`):
         the record CLOSED with the broker's reason, time and profit, which the account
         rails count (docs/dtms.md §7). Whether the broker could tell; if not, the first
         cycle closes it as "position gone" (asking again). The host's loop never knew the
@@ -315,9 +325,9 @@ class Reconciling:
         trade, reason = closed
         self.log.info(
             "DTMS %s: closed %s (%s at %s, profit %+.2f)",
-            rec.ticket, WHILE_AWAY, reason, trade.close_price, trade.profit,
+            rec.ticket, self.while_away[0], reason, trade.close_price, trade.profit,
         )  # fmt: skip
-        await self._closed(host, rec, trade, reason, now, " while DTMS was not running")
+        await self._closed(host, rec, trade, reason, now, self.while_away[1])
         return True
 
     def _hedge_gone(self, host: HostView, rec: TradeRecord) -> TradeRecord:

@@ -135,7 +135,13 @@ def _let_go(replicas: Replicas, tickets: list[int]) -> set[int]:
 
 
 def bind(replicas: Replicas, strategy: Any) -> None:
-    """The engine drops a trade the moment a renewal finds its lease lost."""
+    """The engine drops a trade the moment a renewal finds its lease lost; and a close
+    its recovery finds on a trade it took over happened before it did, not "while DTMS
+    was not running": DTMS ran, on another replica or none."""
+    from ..local_reconcile import TAKEN_OVER
+
+    if hasattr(strategy, "while_away"):
+        strategy.while_away = (TAKEN_OVER, " before this replica took it over")
 
     def dropped(tickets: set[int]) -> None:
         for ticket in tickets:
