@@ -80,11 +80,7 @@ class RedisCalls:
         if reply[0] == "stale":
             ticket, version = int(reply[1]), int(reply[2])
             self.refused.add(ticket)
-            message = (
-                f"store {self.location}: writing {what} refused: the record of ticket"
-                f" {ticket} is at version {version}, newer than this replica last saw"
-                " (another replica owns it now)"
-            )
+            message = f"store {self.location}: writing {what} refused: " + _moved(ticket, version)
             self.log.error(message)
             raise StaleWrite(message)
         for op, result in zip(ops, reply[1:], strict=True):
@@ -93,3 +89,17 @@ class RedisCalls:
             elif op[0] == "delrec":
                 self._versions.pop(int(op[1]), None)
         return list(reply[1:])
+
+
+def _moved(ticket: int, version: int) -> str:
+    """Why a record write was refused by version: a newer record, or none at all (the
+    script reads version 0 for a record that does not exist)."""
+    if version == 0:
+        return (
+            f"the record of ticket {ticket} is gone from the store since this replica read"
+            " it (archived, let go or purged by another replica, or lost: Redis flushed)"
+        )
+    return (
+        f"the record of ticket {ticket} is at version {version}, newer than this replica"
+        " last saw (another replica owns it now)"
+    )

@@ -42,6 +42,21 @@ def test_a_replica_that_lost_a_trade_cannot_overwrite_it(
     assert "another replica owns it now" in caplog.text
 
 
+def test_a_write_refused_because_the_record_is_gone_says_it_is_gone(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Version 0 is no record at all: not a newer one that another replica owns."""
+    with RedisStore(redis_server.url()) as old, RedisStore(redis_server.url()) as other:
+        old.put_record(1010, {"state": "HEALTHY"})
+        other.adopt([1010])
+        other.archive_record(1010)  # gone: archived by another replica
+        with pytest.raises(StaleWrite) as refused:
+            old.put_record(1010, {"state": "WARNING_L1"})
+    said = str(refused.value)
+    assert "the record of ticket 1010 is gone from the store since this replica read it" in said
+    assert "version 0" not in said and "another replica owns it now" not in caplog.text
+
+
 def test_a_new_owner_fences_the_old_one_before_writing(redis_server: RedisServer) -> None:
     with RedisStore(redis_server.url()) as old, RedisStore(redis_server.url()) as new:
         old.put_record(7, {"n": 1})
