@@ -157,7 +157,7 @@ def _commit(
 ) -> list[Any] | None:
     """Decide from what :func:`_look` read, and write it; None when it changed meanwhile."""
     before = _loads(account)
-    other = arrival.account.identity != "" and _other(before, arrival.mine)
+    other = arrival.account.identity != "" and other_account(before, arrival.mine)
     if other and live:
         raise StoreError(_refusal(store, before, arrival, live))
     if other and not arrival.me:
@@ -211,7 +211,7 @@ def _commit(
     return list(reply)
 
 
-def _other(before: Any, mine: Mapping[str, Any]) -> bool:
+def other_account(before: Any, mine: Mapping[str, Any]) -> bool:
     """Whether the stored account ``before`` is another one than ``mine`` (the same login
     under another name, a MetaTrader server renamed by its broker, is the same)."""
     return (
@@ -233,7 +233,7 @@ def _differ(store: RedisStore, before: Any, now: Mapping[str, Any]) -> list[str]
     return changes(before, now)
 
 
-def _name(account: Any) -> str:
+def name(account: Any) -> str:
     if not isinstance(account, dict):
         return "?"
     return f"{account.get('identity')} (login {account.get('login')})"
@@ -241,9 +241,9 @@ def _name(account: Any) -> str:
 
 def _refusal(store: RedisStore, before: Any, arrival: Arrival, live: list[str]) -> str:
     return (
-        f"store {store.location} defends the trades of account {_name(before)}, and its"
+        f"store {store.location} defends the trades of account {name(before)}, and its"
         f" replica {live[0]} is live ({len(live)} live); {arrival.who}'s account is"
-        f" {_name(arrival.mine)}: two accounts on one store would act on each other's"
+        f" {name(arrival.mine)}: two accounts on one store would act on each other's"
         " trades. Give this account a store of its own (another database number in the"
         " URL, …/1), or, to move this store to this account, stop every replica of the"
         " other one (`dtms export` first keeps its closed trades' history): the first"
@@ -255,8 +255,8 @@ def _host_refusal(store: RedisStore, before: Any, arrival: Arrival) -> str:
     """A remote host writes no heartbeat: whether a host of the other account still uses
     the store (its outbox, its open list) cannot be told, so a host never takes it over."""
     return (
-        f"store {store.location} defends the trades of account {_name(before)}; this host's"
-        f" account is {_name(arrival.mine)}, and a remote host does not take a store over"
+        f"store {store.location} defends the trades of account {name(before)}; this host's"
+        f" account is {name(arrival.mine)}, and a remote host does not take a store over"
         " (a host of that account may still use its outbox there). Give this account a store"
         " of its own (another database number in the URL, …/1), or start a `dtms serve`"
         " replica of this account on it first: once no replica of the other account is"
@@ -294,7 +294,7 @@ def _say_taken_over(
         " registrations not yet applied and %d remote hosts' outbox entries are cleared;"
         " the store defends this account from now on (a store per account: another"
         " database number in the URL)",
-        store.location, _name(before), _name(arrival.mine), archived, shown, queued, outbox,
+        store.location, name(before), name(arrival.mine), archived, shown, queued, outbox,
     )  # fmt: skip
 
 

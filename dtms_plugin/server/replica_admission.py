@@ -2,15 +2,25 @@
 one the store defends and its settings are those of the live replicas
 (:mod:`dtms_plugin.redis_account`, docs/scaling.md "One account, one set of settings per
 Redis"). Run on the engine thread before the engine starts and before the registration
-consumer reads anything: a replica refused has acted on nothing and read no entry."""
+consumer reads anything: a replica refused has acted on nothing and read no entry.
+
+And after it: a replica paused (or cut off from Redis) past its lease counts as live no
+more, so a replica of another account may take the store over meanwhile. Its leases and
+its account's records are gone then, and fencing refuses what it writes of them; but it
+would claim the new account's orphans and apply its registrations, on its own broker,
+which has none of those positions. So before it claims or applies anything it checks
+that the store still defends its account (:func:`moved_away`), and takes nothing while
+it does not."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
+from weakref import WeakKeyDictionary, WeakSet
 
 from hookspecs import BrokerError, HostView
 
-from ..redis_account import Arrival, admit, replica_settings
+from ..redis_account import ACCOUNT_KEY, Arrival, admit, name, other_account, replica_settings
 from ..settings import DtmsSettings
 from ..store import StoreError
 from .replicas import Replicas
@@ -42,3 +52,36 @@ def admit_replica(replicas: Replicas, host: HostView, settings: DtmsSettings) ->
         settings=replica_settings(settings),
     )
     admit(replicas.store, arrival, replicas.log)
+    if account.identity:
+        _ADMITTED[replicas] = arrival.mine
+
+
+#: the account each replica was admitted for (an account that names itself not: none)
+_ADMITTED: WeakKeyDictionary[Replicas, dict[str, Any]] = WeakKeyDictionary()
+#: the replicas that said the store moved away, until it is theirs again
+_SAID: WeakSet[Replicas] = WeakSet()
+
+
+def moved_away(replicas: Replicas) -> bool:
+    """Whether the store now defends another account than the one ``replicas`` was
+    admitted for (taken over while it counted as dead): said once at ERROR, with what to
+    do. A store that cannot be read says so elsewhere: not moved, as far as is known."""
+    mine = _ADMITTED.get(replicas)
+    if mine is None:
+        return False
+    try:
+        now = replicas.store.get_value(ACCOUNT_KEY)
+    except StoreError:
+        return False
+    if not other_account(now, mine):
+        _SAID.discard(replicas)
+        return False
+    if replicas not in _SAID:
+        _SAID.add(replicas)
+        replicas.log.error(
+            "replica %s: store %s defends account %s now, not this replica's %s (taken"
+            " over while this replica was paused or cut off past its lease): it claims no"
+            " trade and applies no registration; stop it (docs/scaling.md)",
+            replicas.id, replicas.store.location, name(now), name(mine),
+        )  # fmt: skip
+    return True

@@ -19,6 +19,7 @@ from .closing import has_outcome
 from .engine_thread import EngineThread
 from .errors import Conflict, EngineUnavailable, RegistrationConflict, TradeClosed
 from .metrics import ServerMetrics
+from .replica_admission import moved_away
 from .replicas import Replicas
 from .store_loss import restore
 from .validation import Registration, UnknownSymbol
@@ -95,6 +96,8 @@ async def lease_step(replicas: Replicas, strategy: Any, host: Any, now: datetime
         strategy.book.pop(ticket)
     if replicas.renewed_at is None or time.time() - replicas.renewed_at > replicas.ttl_ms / 1e3:
         return  # not renewed: take nothing new either
+    if moved_away(replicas):  # the store defends another account now: nothing is ours
+        return
     # a trade held whose write was refused: another replica wrote it while this one's
     # lease had lapsed mid-cycle; its record is read again, at the current version
     behind = sorted(replicas.store.refused & replicas.held)
@@ -258,9 +261,12 @@ async def _apply_one(
     one ticket both be "registered". The owner first applies a close or DELETE another
     replica left for the trade, as one server had before the registration arrived (a
     broker reusing the ticket: the old trade closed, the new one registered). None:
-    another replica holds the lease, or what was left for the trade is not applied yet
-    (the entry stays pending, and comes back after a lease TTL)."""
+    another replica holds the lease, or what was left for the trade is not applied yet,
+    or the store defends another account now (:func:`.replica_admission.moved_away`):
+    the entry stays pending, and comes back after a lease TTL."""
     ticket = reg.ticket
+    if moved_away(replicas):  # another account's: left pending, for one of its replicas
+        return None
     if ticket in replicas.held:  # the owner (a DELETE left gives the lease back: taken again)
         await _settle(service, ticket)
     taken = ticket not in replicas.held and replicas.acquire(ticket)

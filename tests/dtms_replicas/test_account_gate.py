@@ -9,11 +9,17 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from support.dtms_kit import T0, trade
 
+from dtms_plugin.book import TradeBook
+from dtms_plugin.engine import register
 from dtms_plugin.redis_account import Arrival, admit, admit_host, replica_settings
 from dtms_plugin.remote import RemoteStrategy
+from dtms_plugin.server.replica_admission import admit_replica
+from dtms_plugin.server.replica_service import lease_step
 from dtms_plugin.server.replicas import Replicas
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import StoreError
@@ -149,3 +155,33 @@ def test_the_remote_strategy_checks_the_account_before_anything_else(
     with pytest.raises(StoreError, match="defends the trades of account paper 111"):
         asyncio.run(remote.startup(host))  # type: ignore[arg-type]
     assert remote._open == set()
+
+
+class _Engine:
+    """What the lease step uses of the local strategy: its book, and recover."""
+
+    def __init__(self) -> None:
+        self.book = TradeBook()
+
+    async def recover(self, host: Any, now: Any) -> None:
+        return None
+
+
+async def test_a_replica_whose_store_moved_to_another_account_meanwhile_takes_nothing(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Paused past its lease, it counted as dead, and a replica of another account took
+    the store over: on its own broker, the new account's trades are "gone"."""
+    a = Replicas(stores[0], cycle_seconds=0.1, lease_seconds=1.0)
+    admit_replica(a, SimpleNamespace(broker=SimpleNamespace(account=lambda: A)), DtmsSettings())  # type: ignore[arg-type]
+    stores[0].client.delete(f"dtms:replica:{a.id}")  # paused: its heartbeat expired
+    arrive(stores[1], B, "b1")
+    stores[1].put_record(9, register(trade(9), None, T0).to_json())  # B's, not yet owned
+    engine = _Engine()
+    await lease_step(a, engine, None, T0)
+    await lease_step(a, engine, None, T0)
+    assert a.held == set() and engine.book.records == {}
+    assert stores[1].client.get("dtms:lease:9") is None
+    said = [r for r in caplog.records if "defends account paper 222 (login 222) now" in r.message]
+    assert [r.levelname for r in said] == ["ERROR"]
+    assert "claims no trade and applies no registration" in said[0].message
