@@ -166,11 +166,12 @@ def _commit(
     if arrival.account.identity and before != arrival.mine:
         new_account = encode(arrival.mine)
     differ: list[str] = []
+    clash: list[str] = []
     new_settings = ""
     if arrival.settings is not None:
-        differ = _differ(store, _loads(settings or ""), arrival.settings)
-        if differ and live:
-            raise StoreError(_settings_refusal(store, arrival, live, differ))
+        differ, clash = _differ(store, _loads(settings or ""), arrival.settings)
+        if clash and live:
+            raise StoreError(_settings_refusal(store, arrival, live, clash))
         if _loads(settings or "") != arrival.settings:  # changed, or none kept yet
             new_settings = encode(arrival.settings)
     args = [
@@ -178,7 +179,7 @@ def _commit(
         account,
         "-" if settings is None else settings,
         # a change waits for no live replica: of a remote host (no id), any one counts
-        (arrival.me or "-") if (other or differ) else "",
+        (arrival.me or "-") if (other or clash) else "",
         new_account,
         new_settings,
         "1" if other else "0",
@@ -201,7 +202,7 @@ def _commit(
         return None  # a replica started meanwhile: looked at again, and refused then
     if other:
         _say_taken_over(store, before, arrival, [int(x) for x in reply[1:4]], reply[4:], log)
-    if differ:
+    if differ and not live:
         log.warning(
             "DTMS: %s runs with other [plugin.dtms] settings than the replicas of store %s"
             " last ran with, and none of them is live: this replica's are in force from now"
@@ -221,16 +222,20 @@ def other_account(before: Any, mine: Mapping[str, Any]) -> bool:
     )
 
 
-def _differ(store: RedisStore, before: Any, now: Mapping[str, Any]) -> list[str]:
-    """Each setting that differs (``key before → now``) from those stored: from a store
-    written before replicas kept theirs, the engine's settings of the last start-up,
-    compared on the keys both name."""
+def _differ(store: RedisStore, before: Any, now: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Each setting that differs (``key before → now``) from those stored, and of them
+    those both name: a setting one side does not name (a release that added one) refuses
+    nothing, so replicas can be upgraded one at a time. From a store written before
+    replicas kept theirs: the engine's settings of the last start-up, on the keys both
+    name."""
     if not isinstance(before, dict):
         before = store.get_value(ENGINE_SETTINGS_KEY)
         if not isinstance(before, dict):
-            return []
-        return changes(before, {k: v for k, v in now.items() if k in before})
-    return changes(before, now)
+            return [], []
+        now = {k: v for k, v in now.items() if k in before}
+    both = before.keys() & now.keys()
+    clash = changes({k: before[k] for k in both}, {k: now[k] for k in both})
+    return changes(before, now), clash
 
 
 def name(account: Any) -> str:

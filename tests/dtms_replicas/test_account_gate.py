@@ -185,3 +185,11 @@ async def test_a_replica_whose_store_moved_to_another_account_meanwhile_takes_no
     said = [r for r in caplog.records if "defends account paper 222 (login 222) now" in r.message]
     assert [r.levelname for r in said] == ["ERROR"]
     assert "claims no trade and applies no registration" in said[0].message
+
+
+def test_a_setting_only_one_side_names_refuses_nothing(stores: list[RedisStore]) -> None:
+    """A release that added a setting: its replicas join the older ones one at a time."""
+    arrive(stores[0], A, "a1")
+    kept = stores[0].get_value("replica_settings")
+    stores[0].put_value("replica_settings", {**kept, "dropped.setting": 1})
+    arrive(stores[1], A, "a2")  # joins: the common settings are the same
