@@ -91,7 +91,9 @@ class AccountAnswers:
         notes = []
         never = self.registered - self.evaluated_count
         if never or self.problems:  # trades never evaluated, or cycles that waited: why
-            waited = "; ".join(f"{r} ({n} cycles)" for r, n in sorted(self.problems.items()))
+            waited = "; ".join(
+                f"{r} ({n} cycle{'' if n == 1 else 's'})" for r, n in sorted(self.problems.items())
+            )
             rest = "they" if not self.evaluated_count else f"the other {never:,}"
             arming = self.settings.arming
             unarmed = (

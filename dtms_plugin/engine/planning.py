@@ -102,9 +102,10 @@ def floor_volume(volume: float, info: SymbolInfo) -> float:
 def partial_volume(volume: float, fraction: float, info: SymbolInfo) -> tuple[float | None, str]:
     """Volume to close: ``volume × fraction`` floored to the step; ``None`` (with why) when
     it is below the minimum or would leave less than the minimum open."""
-    vol = floor_volume(volume * fraction, info)
+    asked = volume * fraction
+    vol = floor_volume(asked, info)
     if vol < info.volume_min - _EPS:
-        return None, f"partial volume {vol:g} below the minimum {info.volume_min:g}"
+        return None, _below_minimum("partial volume", asked, vol, info)
     remaining = volume - vol
     if remaining < info.volume_min - _EPS:
         return None, (
@@ -132,10 +133,22 @@ def hedge_volume(volume: float, fraction: float, info: SymbolInfo) -> tuple[floa
 def re_add_volume(closed: float, fraction: float, info: SymbolInfo) -> tuple[float | None, str]:
     """The re-add: ``closed × fraction`` floored to the step; ``None`` (with why) below the
     minimum. Never raised to the minimum as a hedge is: a re-add is new exposure."""
-    vol = floor_volume(closed * fraction, info)
+    asked = closed * fraction
+    vol = floor_volume(asked, info)
     if vol < info.volume_min - _EPS:
-        return None, f"re-add volume {vol:g} below the minimum {info.volume_min:g}"
+        return None, _below_minimum("re-add volume", asked, vol, info)
     return vol, ""
+
+
+def _below_minimum(what: str, asked: float, vol: float, info: SymbolInfo) -> str:
+    """Why a volume is skipped: the volume asked, and what the step floored it to when it
+    did (a 0.05 partial at a 0.1 step read "partial volume 0", as if nothing was asked)."""
+    floored = (
+        ""
+        if abs(asked - vol) < _EPS
+        else f" (it floors to {vol:g} at the step {info.volume_step:g})"
+    )
+    return f"{what} {asked:g}{floored} below the minimum {info.volume_min:g}"
 
 
 def _held(quote: Quote | None) -> str:

@@ -95,9 +95,14 @@ def test_a_partial_close_the_minimum_lot_cannot_take_is_dropped_and_said() -> No
     e = ev(record(S.WARNING_L1, volume=0.01), -4.0, q=quote(2005.0))
     assert e.transition == (S.WARNING_L1, S.WARNING_L2)
     assert kinds(e) == [(K.MOVE_SL_BREAKEVEN, {"stop_loss": 2000.2})]
-    assert e.dropped == (Dropped(K.PARTIAL_CLOSE, "partial volume 0 below the minimum 0.01"),)
+    assert e.dropped == (
+        Dropped(
+            K.PARTIAL_CLOSE,
+            "partial volume 0.005 (it floors to 0 at the step 0.01) below the minimum 0.01",
+        ),
+    )
     assert e.record.warnings[-1] == e.dropped[0].text
-    assert e.dropped[0].text.startswith("partial_close skipped: partial volume 0 below")
+    assert e.dropped[0].text.startswith("partial_close skipped: partial volume 0.005 (it floors")
     assert ev(record(S.WARNING_L1), -4.0, q=quote(2005.0)).dropped == ()
 
 

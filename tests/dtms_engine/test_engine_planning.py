@@ -129,11 +129,29 @@ def test_a_minimum_lot_trade_is_hedged_whole_but_never_partially_closed() -> Non
     partial = plan_intent(
         small, K.PARTIAL_CLOSE, quote(2000.0), GOLD, SETTINGS, spread_ok=True, reason=""
     )
-    assert partial == Skip("partial volume 0 below the minimum 0.01")
+    assert partial == Skip(
+        "partial volume 0.005 (it floors to 0 at the step 0.01) below the minimum 0.01"
+    )
+
+
+def test_a_volume_below_the_minimum_is_said_as_asked_and_as_floored() -> None:
+    """A 0.05 partial at a 0.1 step read "partial volume 0 below the minimum 0.1", as if
+    nothing had been asked: the volume asked is said, and what the step made of it."""
+    assert partial_volume(0.1, 0.5, EURUSD) == (
+        None, "partial volume 0.05 (it floors to 0 at the step 0.1) below the minimum 0.1"
+    )  # fmt: skip
+    fine = SymbolInfo("X", 2, 0.01, 0.1, 0.01, 100.0)  # a 0.1 minimum, a 0.01 step
+    assert partial_volume(0.1, 0.5, fine) == (None, "partial volume 0.05 below the minimum 0.1")
+    assert re_add_volume(0.1, 0.5, fine) == (None, "re-add volume 0.05 below the minimum 0.1")
+    assert re_add_volume(0.1, 0.55, fine)[1] == (
+        "re-add volume 0.055 (it floors to 0.05 at the step 0.01) below the minimum 0.1"
+    )
 
 
 def test_a_re_add_below_the_minimum_is_skipped_not_raised() -> None:
-    assert re_add_volume(0.01, 0.5, GOLD) == (None, "re-add volume 0 below the minimum 0.01")
+    assert re_add_volume(0.01, 0.5, GOLD) == (
+        None, "re-add volume 0.005 (it floors to 0 at the step 0.01) below the minimum 0.01"
+    )  # fmt: skip
     assert re_add_volume(0.02, 0.5, GOLD) == (0.01, "")
     small = rec(closed_volume=0.01)
     out = plan_intent(small, K.RE_ADD, quote(2000.0), GOLD, SETTINGS, spread_ok=True, reason="")

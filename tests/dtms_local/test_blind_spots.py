@@ -222,7 +222,10 @@ async def test_owed_actions_the_minimum_lot_cannot_take_are_counted_in_the_repor
         return
     assert report["dropped_actions"] == {"partial_close": 1}
     assert (
-        "did not send 1 action its ladder owed: partial_close 1 (e.g. partial volume 0 "
-        "below the minimum 0.01)" in report["note"]
+        "did not send 1 action its ladder owed: partial_close 1 (e.g. partial volume 0.005 "
+        "(it floors to 0 at the step 0.01) below the minimum 0.01)" in report["note"]
     )
-    assert said == ["DTMS 1: partial_close skipped: partial volume 0 below the minimum 0.01"]
+    assert said == [
+        "DTMS 1: partial_close skipped: partial volume 0.005 (it floors to 0 at the step "
+        "0.01) below the minimum 0.01"
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from support.dtms_local_rig import Rig
 
 
@@ -49,21 +50,23 @@ async def test_the_report_says_why_some_trades_were_never_evaluated(tmp_path: Pa
     await rig.stop()
 
 
+@pytest.mark.parametrize(("waited", "said"), [(2, "(2 cycles)"), (1, "(1 cycle)")])
 async def test_the_report_says_cycles_that_waited_though_every_trade_was_evaluated(
-    tmp_path: Path,
+    tmp_path: Path, waited: int, said: str
 ) -> None:
+    """One cycle that waited read "(1 cycles)"."""
     rig = Rig(tmp_path / "dtms")
     await rig.start()
     bars = rig.fast
     rig.market.set("XAUUSD", "M5", [])  # the terminal had no bars of it for a while
     await rig.open_buy(ticket=1, volume=0.1)
-    await rig.cycles(2)
+    await rig.cycles(waited)
     rig.market.set("XAUUSD", "M5", bars)
     await rig.cycles(5)
     report = rig.strategy.report()
     assert (report["trades"], report["evaluated"]) == (1, 1)
     assert report["note"].startswith(
-        "DTMS evaluated 1 of 1 trades: cycles waited: no closed M5 bar of XAUUSD yet (2 cycles)"
+        f"DTMS evaluated 1 of 1 trades: cycles waited: no closed M5 bar of XAUUSD yet {said}"
     )
     await rig.stop()
 
