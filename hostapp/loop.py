@@ -55,6 +55,7 @@ from hookspecs import (
     HostView,
     MarketView,
     OrderRequest,
+    ResultCode,
     SimBroker,
     Trade,
     Veto,
@@ -191,8 +192,8 @@ class TradingLoop(LoopDrivers):
         self._manage = plugins.has_impls("manage_positions")
         self._on_closed = plugins.has_impls("on_trade_closed")
         self._on_executed = plugins.has_impls("on_trade_executed")
-        # Set by the host each time it carries out an action: a phase that acted may have
-        # closed or opened positions.
+        # Set by the host each time it carries out an action that may have traded: a phase
+        # that acted may have closed or opened positions.
         self._acted = False
         host.add_listener(self._note_action)
         # Open positions as of the end of the last cycle: what "vanished" is measured against.
@@ -203,7 +204,12 @@ class TradingLoop(LoopDrivers):
         self._failed = FailedGuards(host.log)  # ended with their failures', not by an order
 
     def _note_action(self, action: Action, result: ActionResult) -> None:
-        self._acted = True
+        """Only an action that may have traded makes a phase's close its own: one refused
+        (a stop change answered ``not_found`` for a position the broker had just stopped
+        out) closed nothing, and the close stays ``external`` (docs/mt5.md, "Closes the
+        server made"). An unknown outcome, or a failure that filled part, may have."""
+        if result.ok or result.code is ResultCode.UNKNOWN_OUTCOME or result.filled_volume:
+            self._acted = True
 
     def _adopt_open_positions(self) -> None:
         """At the first cycle, the positions already open (a restart after a crash, a

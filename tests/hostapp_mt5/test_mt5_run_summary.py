@@ -9,7 +9,7 @@ from typing import Any
 from hostapp_mt5.mt5_helpers import live_app
 from support.fake_mt5 import FakeMT5, Fault
 
-from hookspecs import Action, ActionKind, OrderRequest, hookimpl
+from hookspecs import Action, ActionKind, OrderRequest, ResultCode, hookimpl
 from hostapp.driving import drive, run_summary
 from hostapp.report import summary_table
 
@@ -160,6 +160,40 @@ async def test_a_stop_out_is_in_the_run_summary() -> None:
     (note,) = [n for n in notes if "stopped out" in n]
     assert note.startswith("the broker stopped out 1 position (margin stop-out, ")
     assert f": {plugin.ticket} buy 0.3 XAUUSD (" in note
+
+
+class StoppedOutWhileTightening(StoppedOut):
+    """The broker stops the trade out during cycle 2's plugin step, and the plugin's stop
+    change that follows is refused (``not_found``), as DTMS's was in the probe."""
+
+    @hookimpl
+    async def on_cycle(self, host: Any) -> None:
+        self.cycles += 1
+        if self.cycles == 2:
+            self.fake.stop_out(self.ticket)
+            tighten = Action(
+                self.ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1995.0}, key="t", source="d"
+            )
+            assert (await host.execute(tighten)).code is ResultCode.NOT_FOUND
+        if self.cycles == 5:
+            self.stop()
+
+    @hookimpl
+    def manage_positions(self) -> None:
+        pass
+
+
+async def test_a_stop_out_beside_a_failed_action_is_no_close_of_the_action() -> None:
+    """The summary counted 'closes by reason: action 1' while its note said the plugins
+    heard 'external': a failed action made the phase one that acted."""
+    fake = FakeMT5()
+    plugin = StoppedOutWhileTightening(fake)
+    app = live_app(fake, {"victim": plugin})
+    plugin.stop = app.loop.request_stop
+    stats = await drive(app, progress=None)
+    assert plugin.closed == [(plugin.ticket, "external")]
+    summary = run_summary(app, stats, {"mode": "live"})
+    assert summary["closes_by_reason"] == {"external": 1}
 
 
 class HalvesThenCloses(HedgesThenCloses):
