@@ -17,14 +17,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, runtime_checkable
 
-from hookspecs import Broker, ConfigError, SimBroker, SymbolInfo
+from hookspecs import Broker, ConfigError, SimBroker, SymbolInfo, Trade
 
 from . import app as appmod
 from .clock import ScaledClock
 from .config import HostConfig
+from .errors import AccountChanged
 from .isolation import REFUSED_AT_START
 from .loop import LIVE_WINDOW, LoopStats
-from .loop_drivers import BROKER_DOWN
+from .loop_drivers import BROKER_DOWN, Reconnecting
 from .loop_gone import unconfirmed_note
 from .market.csvsplits import SplitTimes
 from .outcomes import Outcome
@@ -222,16 +223,8 @@ def run_summary(
     """The run's summary: ``extra``'s fields, the figures and the host's notes;
     ``splits``: the splits in the data's unadjusted prices, for the note on stops filled
     past their price to name one where it did so."""
-    broker_note = None
-    try:
-        open_positions, balance = app.broker.positions(), app.broker.account().balance
-    except BROKER_DOWN as exc:  # a live terminal gone at the end: summarise what is known
-        open_positions, balance = [], app.start_balance
-        broker_note = (
-            f"the broker did not answer at the end ({exc}): this summary has neither its "
-            "open positions nor its balance (P&L reads 0)"
-        )
-    listed = {p.ticket for p in open_positions}
+    open_positions, balance, broker_note = _at_end(app.broker, stats)
+    listed = {p.ticket for p in open_positions or ()}
     tripped = app.plugins.tripped()
     rules = _symbol_rules(app.broker)
     # a plugin switched off is called no more, its run_report neither: its report says why
@@ -299,6 +292,52 @@ def run_summary(
             ],
         },
     )
+
+
+#: what the summary leaves out when the broker cannot say at the end (docs/mt5.md)
+_UNKNOWN = (
+    "this summary has neither the open positions nor the balance of the account the run "
+    "traded: the trades and positions open at the end and the P&L read unknown"
+)
+
+
+def _at_end(
+    broker: Broker, stats: LoopStats
+) -> tuple[list[Trade] | None, float | None, str | None]:
+    """The positions open at the end and the balance, with a note when they cannot be
+    known: a run stopped because the terminal went over to another account reads
+    nothing of it (its balance is no P&L of this run); a live terminal that does not
+    answer is asked to reconnect once (it may be back since the loop's last try, which
+    backs off for up to two minutes) before the summary gives up on them."""
+    if stats.account_changed:
+        return None, None, f"the run stopped: {stats.account_changed}; {_UNKNOWN}"
+    try:
+        try:
+            return (*_read_end(broker), None)
+        except BROKER_DOWN as exc:
+            if not isinstance(broker, Reconnecting):
+                raise
+            first = exc  # the failure that says why, whatever the reconnect says
+        try:
+            broker.reconnect()
+            return (*_read_end(broker), None)
+        except BROKER_DOWN:
+            raise first from None
+    except AccountChanged as exc:
+        stats.account_changed = str(exc)
+        return None, None, f"at the end, {exc}; {_UNKNOWN}"
+    except BROKER_DOWN as exc:
+        return None, None, f"the broker did not answer at the end ({exc}): {_UNKNOWN}"
+
+
+def _read_end(broker: Broker) -> tuple[list[Trade], float]:
+    """The open positions and the balance, of the account the run started on only (a
+    live broker's ``identity``, :class:`~hookspecs.AccountInfo`'s when it connected)."""
+    account = broker.account()
+    started = getattr(broker, "identity", "")
+    if isinstance(started, str) and started and account.identity != started:
+        raise AccountChanged(started, account.identity)
+    return broker.positions(), account.balance
 
 
 def _symbol_rules(broker: Broker) -> Callable[[str], SymbolInfo | None]:

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 from hookspecs import Bar, BrokerError, HostView, Timeframe
 
 from .durations import duration_text
+from .errors import AccountChanged
 from .logs import TERMINAL
 from .loop_stats import LoopStats
 from .market.timeframes import from_epoch, timeframe_seconds, to_epoch
@@ -240,10 +241,15 @@ class LoopDrivers:
                         new_bars[symbol] = bar
                 # Without a new bar it is still a cycle: DTMS and the exits watch live prices.
                 await self.cycle(now_fn(), new_bars, bool(new_bars))
+            except AccountChanged as exc:
+                self._account_changed(exc)
+                break
             except BROKER_DOWN as exc:
                 # The terminal went away or answered nonsense: skip this cycle, try again.
                 skipped += 1
                 self._skipped(skipped, exc)
+                if self.stats.account_changed:  # its reconnect found another account
+                    break
             else:
                 if skipped:  # ends "cycle skipped", an ERROR: the terminal read that
                     self.host.log.warning(
@@ -255,6 +261,15 @@ class LoopDrivers:
             await _sleep_or_wake(self._wake, cycle_seconds)
         self.stats.interrupted = True
         return self.stats
+
+    def _account_changed(self, exc: AccountChanged) -> None:
+        """The terminal is on another account (a cycle's check or a reconnect found it):
+        one ERROR line naming both, and the run ends here, before any plugin sees that
+        account (docs/mt5.md, "Another account mid-run")."""
+        self.stats.account_changed = str(exc)
+        self.stats.interrupted = True
+        self.stop_requested = True
+        self.host.log.error("%s", exc, extra={TERMINAL: True})
 
     def _skipped(self, in_a_row: int, exc: BaseException) -> None:
         """Count a skipped cycle, say the first of an episode (the rest are counted), and
@@ -279,6 +294,8 @@ class LoopDrivers:
         self._reconnect_tried = now
         try:
             broker.reconnect()
+        except AccountChanged as changed:
+            self._account_changed(changed)
         except BROKER_DOWN as again:
             if in_a_row == 1:
                 self.host.log.error("reconnecting to the broker failed: %s", again)

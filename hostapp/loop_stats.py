@@ -154,6 +154,9 @@ class LoopStats:
     #: the last one was
     cycles_skipped: int = 0
     skip_error: str = ""
+    #: why a live run stopped on its own: the broker's terminal went over to another
+    #: account (:class:`hostapp.errors.AccountChanged`); "" otherwise
+    account_changed: str = ""
     #: the positions already open at the run's first cycle (a restarted host's, a
     #: resumed account's), and how many of them closed during it, with their profit:
     #: running totals, as a live run keeps only its newest entries and closes

@@ -124,16 +124,21 @@ def summarize(
     stats: LoopStats,
     recorder: RunRecorder,
     closed: Sequence[Trade],
-    open_positions: Sequence[Trade],
+    open_positions: Sequence[Trade] | None,
     start_balance: float,
-    balance: float,
+    balance: float | None,
     extra: Mapping[str, Any] | None = None,
     trades: Sequence[Outcome] | None = None,
 ) -> dict[str, Any]:
     """The figures of one run, as ``summary.json`` holds them (the per-trade figures:
-    :func:`hostapp.outcomes.metrics`, of ``trades`` when the caller has them already)."""
+    :func:`hostapp.outcomes.metrics`, of ``trades`` when the caller has them already).
+    ``open_positions`` and ``balance`` are ``None`` when the broker could not say at the
+    end (a live terminal gone, or on another account): the figures made of them are then
+    ``None`` (null in JSON, "unknown" in the table), never a 0 that reads as a result."""
+    known = open_positions is not None
+    held = list(open_positions or ())
     if trades is None:
-        trades = outcomes(stats.entries, stats.closes, closed, open_positions)
+        trades = outcomes(stats.entries, stats.closes, closed, held)
     reached = reached_by_state(recorder.states)
     actions: Counter[str] = Counter()
     failed: Counter[str] = Counter()
@@ -143,7 +148,7 @@ def summarize(
         (actions if ok else failed)[kind] += n
         if ok:
             by_source[source or "unnamed"][kind] += n
-    pnl = balance - start_balance
+    pnl = None if balance is None else round(balance - start_balance, 2)
     dd, dd_pct = max_drawdown(start_balance, closed)
     summary: dict[str, Any] = dict(extra or {})
     summary.update(
@@ -151,12 +156,13 @@ def summarize(
         cycles=stats.cycles,
         interrupted=stats.interrupted,
         trades=appended(stats.entries),
-        open_at_end=sum(1 for t in open_positions if parent_ticket(t) == t.ticket),
-        positions_open_at_end=len(open_positions),
+        open_at_end=sum(1 for t in held if parent_ticket(t) == t.ticket) if known else None,
+        positions_open_at_end=len(held) if known else None,
         positions_at_end=positions_at_end(
-            open_positions,
-            {**{t.ticket: None for _, t, _ in stats.entries}, **recorder.opened},
-        ),
+            held, {**{t.ticket: None for _, t, _ in stats.entries}, **recorder.opened}
+        )
+        if known
+        else None,
         **metrics(trades),
         states_reached=reached,
         actions=dict(sorted(actions.items())),
@@ -171,10 +177,10 @@ def summarize(
         orders_netted=dict(sorted(stats.netted.items())),
         entries_veto_overridden=stats.entries_veto_overridden,
         entries_veto_overridden_by=dict(sorted(stats.entries_veto_overridden_by.items())),
-        pnl=round(pnl, 2),
-        floating_pnl=round(float(sum(t.profit for t in open_positions)), 2),
+        pnl=pnl,
+        floating_pnl=round(float(sum(t.profit for t in held)), 2) if known else None,
         start_balance=round(start_balance, 2),
-        end_balance=round(balance, 2),
+        end_balance=None if balance is None else round(balance, 2),
         max_drawdown=dd,
         max_drawdown_pct=dd_pct,
     )
@@ -274,6 +280,10 @@ SUMMARY_ROWS = (
 )
 
 
+#: the figures :func:`summarize` leaves ``None`` when the broker could not say at the end
+UNKNOWN_AT_END = frozenset({"open_at_end", "positions_open_at_end", "pnl", "floating_pnl"})
+
+
 def summary_table(summary: Mapping[str, Any]) -> str:
     """A two-column table of one run, then the sentences the plugins' ``run_report`` asked
     to show (``note``: a part that could not do its job says so here, in words) and the
@@ -294,6 +304,8 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         if key == "actions_failed" and not summary.get(key):
             continue  # said only when there are any
         value = _fmt(summary.get(key, ""), key) if key not in blank else NO_FIGURE
+        if key in UNKNOWN_AT_END and key in summary and summary[key] is None:
+            value = "unknown"  # the broker did not answer at the end (summarize)
         if key == "states_reached" and summary.get("defenders") == []:
             value = "no defending plugin running"
         lines.append(f"{label:<{width}}  {value}")

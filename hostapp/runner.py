@@ -50,7 +50,7 @@ from .driving import (
     run_summary,
     say_unwritten,
 )
-from .errors import EXIT_USAGE
+from .errors import EXIT_ACCOUNT_CHANGED, EXIT_USAGE
 from .live_paper import claim_account, live_account, paper_live
 from .logs import ForTerminal, OneLine, ReportLog, RunLabel, formatter
 from .market.csvsplits import SplitTimes
@@ -183,9 +183,10 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         bound_for_live(app)
         stats = event_loop.run(drive(app, progress=None, serve=serve))
         summary = run_summary(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
-        return say_unwritten(
-            _live_report(report, summary), EXIT_INTERRUPTED if stats.interrupted else 0
-        )
+        code = EXIT_INTERRUPTED if stats.interrupted else 0
+        if stats.account_changed:  # the run stopped on its own: not a Ctrl-C
+            code = EXIT_ACCOUNT_CHANGED
+        return say_unwritten(_live_report(report, summary), code)
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
     days = appmod.DEFAULT_DAYS if args.days is None else args.days

@@ -24,11 +24,13 @@ from hookspecs import (
     SymbolInfo,
 )
 
-from .mt5_clock import ClockWatch, probe
+from ..errors import AccountChanged
+from .mt5_clock import ClockWatch, implausible_offset, offset_differs, probe, tick_msc
 from .mt5_connect import initialize, login_and_check
 from .mt5_convert import (
     ServerClock,
     account_from,
+    account_identity,
     as_dict,
     error_code,
     last_error,
@@ -77,6 +79,7 @@ class Mt5Broker(Trading):
         self._fixed_offset = minutes is not None
         self._clock = ServerClock(minutes * 60 if minutes is not None else 0)
         self._watch = ClockWatch()
+        self._offset_said = False  # a configured offset a tick proved wrong was said
         self._time_names: list[str] = []
         self.sender = OrderSender(api, settings, self.c, sleep, self._server_now)
         self.sender.on_tick = self._observe
@@ -84,9 +87,12 @@ class Mt5Broker(Trading):
         self._initialized = False
         self._trade_server = TradeServerWatch(self._now)
         self._algo_trading = AlgoTradingWatch(self._now)
-        self.sender.on_autotrading_off = self._algo_trading.refused
+        self.sender.on_autotrading_off = self._refused_10027
         self.sender.on_went_through = self._algo_trading.went_through
         self._start_notes: list[str] = []  # what start-up found, for the summary
+        #: the account the run started on (``<server> <login>``), which every cycle and
+        #: reconnect must find again (docs/mt5.md, "Another account mid-run")
+        self.identity = ""
 
     @property
     def server_clock(self) -> ServerClock:
@@ -104,8 +110,18 @@ class Mt5Broker(Trading):
         return sampled is None or (self._now() - sampled).total_seconds() > limit
 
     def _observe(self, symbol: str, tick: Raw) -> None:
-        offset = self._watch.observe(symbol, tick, self._now())
-        if self._fixed_offset or offset is None or offset == self._clock.offset_seconds:
+        now = self._now()
+        offset = self._watch.observe(symbol, tick, now)
+        if self._fixed_offset:  # used as it is; a tick that proves it wrong is said, once
+            configured = self._clock.offset_seconds
+            said = implausible_offset(symbol, tick_msc(tick), configured, now)
+            if said is None and offset is not None and offset != configured:
+                said = offset_differs(configured, offset)
+            if said is not None and not self._offset_said:
+                self._offset_said = True
+                log.warning("%s", said)
+            return
+        if offset is None or offset == self._clock.offset_seconds:
             return
         if self._time_names:  # not during the start-up probe: a change while running
             log.warning(
@@ -156,7 +172,8 @@ class Mt5Broker(Trading):
             f"the broker stopped out {n} position{'s' if n > 1 else ''} (margin stop-out, "
             f"DEAL_REASON_SO): {shown}; the plugins were not told it was a stop-out "
             "(hookspecs' close reasons have none): they heard the reason of the loop's "
-            "phase that found the position gone, 'external' between cycles"
+            "phase that found the position gone, 'external' unless a plugin's action went "
+            "through in that phase (the closes by reason count it the same way)"
         ]
 
     # -- connection ---------------------------------------------------------------------
@@ -174,6 +191,31 @@ class Mt5Broker(Trading):
         term = as_dict(raw)
         self._trade_server.observe(bool(term.get("connected", True)))
         self._algo_trading.observe(bool(term.get("trade_allowed", True)))
+        self._same_account()
+
+    def _same_account(self) -> None:
+        """The terminal must still be on the account the run started on: one logged in to
+        another (by hand, or a reconnect with ``login = 0``) would have the run trade it
+        and read its balance and positions as this run's. An AccountChanged then, and no
+        order is sent from here on."""
+        raw = self.api.account_info()
+        if raw is None:
+            if link_lost(error_code(self.api)):
+                raise BrokerError(f"account_info() failed: last_error={last_error(self.api)}")
+            return  # the terminal answered, not this: the next cycle asks again
+        now = account_identity(as_dict(raw))
+        if not self.identity:
+            self.identity = now
+        elif now != self.identity:
+            self.sender.refused_because = f"the terminal is on account {now}, not {self.identity}"
+            raise AccountChanged(self.identity, now)
+
+    def _refused_10027(self) -> str:
+        """An order refused with 10027 (or -8): the Algo Trading watch hears it with the
+        button as the terminal shows it now, for words that are true of the cause."""
+        raw = self.api.terminal_info()
+        button = None if raw is None else bool(as_dict(raw).get("trade_allowed", True))
+        return self._algo_trading.refused(button)
 
     def connect(self, symbols: Sequence[str] = ()) -> None:
         """initialize, login, refuse a terminal that cannot trade, read the margin mode and
@@ -184,11 +226,15 @@ class Mt5Broker(Trading):
             self._initialized = True
             initialize(self.api, self.settings)
             login_and_check(self.api, self.settings)
-            self._margin_mode = self.account().margin_mode
+            account = self.account()
+            self._margin_mode, self.identity = account.margin_mode, account.identity
             self._check_symbols(symbols)
             self._warn_shared(symbols)
             if self.settings.server_utc_offset_minutes is None:
                 self.refresh_server_offset(symbols)
+            else:  # not dated, but a tick read now can show it wrong (_observe)
+                for name in list(self.settings.time_symbols or symbols)[:10]:
+                    self.sender.tick(name)
         except BrokerError:
             self.close_connection()
             raise
@@ -204,12 +250,16 @@ class Mt5Broker(Trading):
     def reconnect(self) -> None:
         """After the terminal went away (restarted, its IPC link or the mt5linux bridge
         lost): drop what is left of the connection, then initialize and log in again,
-        keeping the server's clock offset. A BrokerError while it is still away."""
+        keeping the server's clock offset. A BrokerError while it is still away; an
+        AccountChanged when it came back on another account."""
         self.close_connection()
         try:
             self._initialized = True
             initialize(self.api, self.settings)
             login_and_check(self.api, self.settings)
+            self._same_account()
+        except AccountChanged:
+            raise  # connected, on the other account: the run stops and shuts it down
         except BrokerError:
             self.close_connection()
             raise

@@ -91,3 +91,33 @@ def probe(
         f"within {seconds:g} s (market closed or symbols quiet); set "
         "server_utc_offset_minutes in [host.mt5] (e.g. 120 for a UTC+2 server)"
     )
+
+
+def implausible_offset(symbol: str, msc: int, offset: int, now: datetime) -> str | None:
+    """A configured ``server_utc_offset_minutes`` that a tick proves wrong, in words for a
+    warning; ``None`` while it is plausible. A tick read with too small an offset lies in
+    the future, which no tick can, whatever its age: past a quarter of an hour, the server's
+    clock is at least that much further ahead (docs/mt5.md, "Times are UTC"). Every time
+    read from the terminal is then off by as much: bars, positions' open times, the ages a
+    plugin arms on (DTMS's arming never came)."""
+    ahead = msc / 1000 - offset - now.timestamp()
+    if ahead <= HALF_HOUR / 2:
+        return None
+    least = (offset + round(ahead / HALF_HOUR) * HALF_HOUR) // 60
+    return (
+        f"[host.mt5] server_utc_offset_minutes = {offset // 60} looks wrong: {symbol}'s last "
+        f"tick, read with it, is {ahead / 60:.0f} minutes in the future, so the server's "
+        f"clock is at least {least:+d} minutes from UTC; every time read from the terminal "
+        f"is off by as much: set {least}, or leave the key out to have it detected"
+    )
+
+
+def offset_differs(configured: int, fresh: int) -> str:
+    """The words for a fresh tick (:class:`ClockWatch`) that dates the server's clock
+    otherwise than the configured offset, which is never re-checked."""
+    return (
+        f"[host.mt5] server_utc_offset_minutes = {configured // 60}, but a fresh tick dates "
+        f"the server's clock at {fresh // 60:+d} minutes from UTC: every time read from the "
+        f"terminal is off by {(fresh - configured) // 60:+d} minutes; set {fresh // 60}, or "
+        "leave the key out to have it detected (and re-checked, as at summer time)"
+    )

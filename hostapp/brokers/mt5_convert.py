@@ -125,6 +125,11 @@ def quote_from_tick(symbol: str, d: Mapping[str, Any], clock: ServerClock) -> Qu
     return Quote(symbol=symbol, bid=bid, ask=ask, time=clock.to_utc(d["time"]))
 
 
+def account_identity(d: Mapping[str, Any]) -> str:
+    """``<server> <login>``: the account among all others (:attr:`AccountInfo.identity`)."""
+    return f"{d.get('server') or ''} {int(d['login'])}".strip()
+
+
 def account_from(d: Mapping[str, Any], hedging_mode: int) -> AccountInfo:
     login, server = int(d["login"]), str(d.get("server") or "")
     return AccountInfo(
@@ -133,7 +138,7 @@ def account_from(d: Mapping[str, Any], hedging_mode: int) -> AccountInfo:
         equity=float(d["equity"]),
         margin_mode="hedging" if int(d["margin_mode"]) == hedging_mode else "netting",
         currency=str(d["currency"]),
-        identity=f"{server} {login}".strip(),
+        identity=account_identity(d),
         engine_lock=str(engine_lock_of(server, login)),
     )
 

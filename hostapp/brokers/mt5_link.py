@@ -56,9 +56,10 @@ class TradeServerWatch:
         self._since = None
         log.warning(
             "the MetaTrader 5 terminal is connected to its trade server again, after %s "
-            "(%d cycles)",
+            "(%d cycle%s)",
             _length(outage.seconds),
             outage.cycles,
+            "" if outage.cycles == 1 else "s",
         )
 
     @property
@@ -78,7 +79,8 @@ class TradeServerWatch:
         if self._since is not None:
             out.append(
                 "the terminal was not connected to its trade server at the end, since "
-                f"{self._since.isoformat(timespec='seconds')} ({self._cycles} cycles): "
+                f"{self._since.isoformat(timespec='seconds')} ({self._cycles} "
+                f"cycle{'' if self._cycles == 1 else 's'}): "
                 "orders could not reach the broker"
             )
         return out
@@ -100,26 +102,43 @@ ALGO_TRADING_HINT = (
     "Advisors > Allow algorithmic trading)"
 )
 
+#: What 10027 means while ``terminal_info().trade_allowed`` says the button is on: not
+#: the button, so pressing it is no advice; what else refuses algorithmic trading.
+BUTTON_ON_HINT = (
+    "the terminal's Algo Trading button is on, so it is not the button: check Tools > "
+    'Options > Expert Advisors ("Disable algorithmic trading via external Python API" '
+    "unticked) and whether the account or another program disabled it for this connection"
+)
+
+
+#: The summary's words for the episodes in which the button was on all along.
+ON_BUT_REFUSED = "orders were refused with 10027 while the terminal's Algo Trading button was on"
+
 
 @dataclass(frozen=True, slots=True)
 class AlgoTradingOff:
-    """One time the terminal's Algo Trading was off, and the orders it refused meanwhile."""
+    """One time orders were refused with 10027, and how many meanwhile; ``button``: the
+    terminal showed its Algo Trading button off (else it said the button was on)."""
 
     since: datetime
     seconds: float
     refused: int
+    button: bool = True
 
 
 class AlgoTradingWatch:
     """The Algo Trading button: ``terminal_info().trade_allowed`` once a cycle, and every
-    order the terminal refused with 10027 (``TRADE_RETCODE_CLIENT_DISABLES_AT``). An
-    episode starts at the first of either and is said once, with the hint; it ends when
-    the button is seen on again after being seen off, or when an order goes through."""
+    order the terminal refused with 10027 (``TRADE_RETCODE_CLIENT_DISABLES_AT``), with
+    the button as the terminal showed it then. An episode starts at the first of either
+    and is said once, with what to do: press the button when it is off; when it is on,
+    the button is not the cause, and the words say so. An episode the button showed ends
+    when a cycle sees it on again; any episode ends when an order goes through."""
 
     def __init__(self, now: Callable[[], datetime]) -> None:
         self._now = now
         self._since: datetime | None = None  # the episode going on
         self._seen_off = False  # terminal_info said so during it
+        self._button_said = False  # it was said that the button is on during it
         self._refused = 0
         self.episodes: list[AlgoTradingOff] = []
 
@@ -130,10 +149,26 @@ class AlgoTradingWatch:
         elif self._seen_off:
             self._end()
 
-    def refused(self) -> None:
-        """The terminal refused an order with 10027."""
+    def refused(self, button_on: bool | None = None) -> str:
+        """The terminal refused an order with 10027 while its button was ``button_on``
+        (``None``: it did not say); returns the words the order's result ends with."""
+        if button_on:
+            self._seen_off = False  # whatever a cycle saw before, it is on now
+            if self._since is None:
+                self._since, self._refused = self._now(), 0
+            if not self._button_said:
+                self._button_said = True
+                log.warning(
+                    "orders are refused with 10027 (AutoTrading disabled by client) while "
+                    "%s (said again when an order goes through)",
+                    BUTTON_ON_HINT,
+                )
+            self._refused += 1
+            return "; the terminal's Algo Trading button is on: not the button"
         self._start()
+        self._seen_off = self._seen_off or button_on is False
         self._refused += 1
+        return "; AutoTrading is off in the terminal"
 
     def went_through(self) -> None:
         """An order was executed (or a stop change made): trading is on."""
@@ -144,6 +179,7 @@ class AlgoTradingWatch:
         if self._since is not None:
             return
         self._since, self._seen_off, self._refused = self._now(), False, 0
+        self._button_said = False
         log.warning(
             "AutoTrading is off in the MetaTrader 5 terminal: every order fails with 10027 "
             "until it is on again; %s (said again when it is)",
@@ -153,35 +189,55 @@ class AlgoTradingWatch:
     def _end(self) -> None:
         if self._since is None:
             return
-        off = AlgoTradingOff(
-            self._since, (self._now() - self._since).total_seconds(), self._refused
+        seconds = (self._now() - self._since).total_seconds()
+        button = not self._button_said
+        self.episodes.append(AlgoTradingOff(self._since, seconds, self._refused, button))
+        self._since, self._seen_off, self._button_said = None, False, False
+        said = (
+            "AutoTrading is on again in the MetaTrader 5 terminal"
+            if button
+            else ("orders go through the MetaTrader 5 terminal again")
         )
-        self.episodes.append(off)
-        self._since, self._seen_off = None, False
         log.warning(
-            "AutoTrading is on again in the MetaTrader 5 terminal, after %s (%d orders "
-            "refused with 10027 meanwhile)",
-            _length(off.seconds),
-            off.refused,
+            "%s, after %s (%s refused with 10027 meanwhile)",
+            said,
+            _length(seconds),
+            _refusals(self._refused),
         )
 
     @property
     def notes(self) -> list[str]:
         """For the run's summary: the episodes, and one still going on at the end."""
         out: list[str] = []
-        if self.episodes:
-            n = len(self.episodes)
-            total = sum(e.seconds for e in self.episodes)
-            refused = sum(e.refused for e in self.episodes)
+        for button in (True, False):
+            episodes = [e for e in self.episodes if e.button is button]
+            if not episodes:
+                continue
+            n = len(episodes)
+            total = sum(e.seconds for e in episodes)
+            refused = sum(e.refused for e in episodes)
+            what = ON_BUT_REFUSED if not button else "AutoTrading was off in the terminal"
             out.append(
-                f"AutoTrading was off in the terminal {n} time{'s' if n > 1 else ''}, "
-                f"{_length(total)} in all: {refused} orders and actions were refused with "
-                "10027 meanwhile"
+                f"{what} {n} time{'s' if n > 1 else ''}, {_length(total)} in all: "
+                f"{_refusals(refused)} {'was' if refused == 1 else 'were'} refused with 10027 "
+                "meanwhile"
             )
         if self._since is not None:
-            out.append(
-                "AutoTrading was still off in the terminal at the end, since "
-                f"{self._since.isoformat(timespec='seconds')}: {self._refused} orders and "
-                f"actions refused with 10027 since; {ALGO_TRADING_HINT}"
-            )
+            since = self._since.isoformat(timespec="seconds")
+            so_far = f"{_refusals(self._refused)} refused with 10027"
+            if self._button_said:
+                out.append(
+                    f"orders were still refused with 10027 at the end, since {since}: "
+                    f"{so_far} since; {BUTTON_ON_HINT}"
+                )
+            else:
+                out.append(
+                    f"AutoTrading was still off in the terminal at the end, since {since}: "
+                    f"{so_far} since; {ALGO_TRADING_HINT}"
+                )
         return out
+
+
+def _refusals(n: int) -> str:
+    """``"1 order or action"``, ``"3 orders and actions"``."""
+    return f"{n} order or action" if n == 1 else f"{n} orders and actions"

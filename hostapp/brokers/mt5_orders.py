@@ -60,6 +60,10 @@ def _no_verdict() -> ActionResult | None:
     return None
 
 
+def _no_words() -> str:
+    return ""
+
+
 def _nothing() -> None:
     return None
 
@@ -129,8 +133,12 @@ class OrderSender(Awaiting):
         self.on_tick: Callable[[str, dict[str, Any]], None] = _ignore_tick
         #: The terminal refused an order because its Algo Trading is off (10027, -8),
         #: and an order went through: the Algo Trading watch hears both (:mod:`.mt5_link`).
-        self.on_autotrading_off: Callable[[], None] = _nothing
+        #: The first says what the result's message ends with (:mod:`.mt5_link`).
+        self.on_autotrading_off: Callable[[], str] = _no_words
         self.on_went_through: Callable[[], None] = _nothing
+        #: Why nothing is sent any more: the terminal went over to another account
+        #: (:class:`hostapp.errors.AccountChanged`); "" while trading goes on.
+        self.refused_because = ""
 
     def tick(self, symbol: str) -> dict[str, Any] | None:
         """A fresh tick with a price; ``None`` without one (:meth:`_read_tick`)."""
@@ -153,6 +161,9 @@ class OrderSender(Awaiting):
         self._sleep(self.settings.retry_delay_seconds * 2 ** (attempt - 1))
 
     def run(self, op: Operation) -> ActionResult:
+        if self.refused_because:
+            text = f"{op.label}: not sent: {self.refused_because}"
+            return ActionResult.failure(ResultCode.TRADING_DISABLED, text)
         if op.filling_mask is None:
             fillings: list[int | None] = [None]
         else:
@@ -195,8 +206,7 @@ class OrderSender(Awaiting):
             if outcome in (Outcome.DONE, Outcome.PARTIAL, Outcome.NO_CHANGES):
                 self.on_went_through()
             if retcode == CLIENT_DISABLES_AT:
-                self.on_autotrading_off()
-                message += "; AutoTrading is off in the terminal"  # the hint: logged once
+                message += self.on_autotrading_off()  # the hint: logged once
             if outcome in (Outcome.DONE, Outcome.PARTIAL):
                 message += self._slippage(op, prepared, result)
                 if filling is not None:
@@ -269,12 +279,13 @@ class OrderSender(Awaiting):
                 f"failed); {error}",
             )
         why = "as malformed" if code == -2 else "(algorithmic trading is disabled)"
-        refused = ResultCode.REJECTED
+        refused, more = ResultCode.REJECTED, ""
         if code == AUTO_TRADING_DISABLED:  # the package's word for 10027: the same wait
-            self.on_autotrading_off()
+            more = self.on_autotrading_off()
             refused = ResultCode.TRADING_DISABLED
         return ActionResult.failure(
-            refused, f"{label}: the terminal refused the request {why} and sent nothing; {error}"
+            refused,
+            f"{label}: the terminal refused the request {why} and sent nothing; {error}{more}",
         )
 
     def _moved(

@@ -16,6 +16,7 @@ from hookspecs.events import FOR_TERMINAL
 from hostapp.app import App, build_live_app
 from hostapp.config import config_from_dict
 from hostapp.driving import drive, run_summary
+from hostapp.report import summary_table
 
 T0 = int(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()) + 7200  # server clock
 
@@ -152,7 +153,41 @@ async def test_a_bridge_gone_for_good_skips_cycles_and_still_gives_a_summary() -
     assert stats.cycles_skipped >= 1 and stats.skip_error == "EOFError: stream has been closed"
     summary = run_summary(app, stats, {"mode": "live"})
     (note,) = [n for n in summary["host_notes"] if n.startswith("the broker did not answer")]
-    assert "stream has been closed" in note and summary["open_at_end"] == 0
+    assert "stream has been closed" in note and "read unknown" in note
+    # not 0: nobody knows (summary.json has null, the table "unknown")
+    assert summary["open_at_end"] is summary["positions_open_at_end"] is summary["pnl"] is None
+    rows = {" ".join(line.split()) for line in summary_table(summary).splitlines()}
+    assert {"trades still open at the end unknown", "positions open at the end unknown"} <= rows
+
+
+class StoppedAway(Probe):
+    """The terminal closes at cycle 2 (every read fails) and the run is stopped."""
+
+    @hookimpl
+    def on_cycle(self) -> None:
+        self.cycles += 1
+        if self.cycles == 2:
+            self.fake.terminal_running = False
+            self.fake.shutdown()
+            asyncio.get_running_loop().call_later(0.05, self.stop)
+
+
+async def test_a_terminal_back_by_the_summary_is_reconnected_to_and_counted() -> None:
+    """The probe's 5-minute outage: the terminal was back, the loop's next reconnect
+    minutes away, and the summary said 'positions open at the end 0' beside a 0.3-lot
+    position: the summary now tries once more."""
+    fake = FakeMT5()
+    probe = StoppedAway(fake)
+    app = _live_app(fake, probe)
+    ticket = fake.add_position("XAUUSD", 0, 0.3, 2000.0, magic=0)
+    stats = await drive(app, progress=None)
+    assert stats.cycles_skipped >= 1
+    fake.terminal_running = True  # back, after the loop's last try
+    summary = run_summary(app, stats, {"mode": "live"})
+    assert (
+        summary["positions_open_at_end"] == 1 and summary["positions_at_end"][0]["ticket"] == ticket
+    )
+    assert not [n for n in summary["host_notes"] if "did not answer" in n]
 
 
 class Bars(Probe):

@@ -22,7 +22,7 @@ def _said(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "hostapp.brokers.mt5_link" and "AutoTrading" in r.getMessage()
+        if r.name == "hostapp.brokers.mt5_link" and "10027" in r.getMessage()
     ]
 
 
@@ -65,32 +65,45 @@ def test_the_button_seen_on_again_ends_the_episode(
     said = _said(caplog)
     assert len(said) == 2 and said[0].startswith("AutoTrading is off")
     assert said[1] == (
-        "AutoTrading is on again in the MetaTrader 5 terminal, after 1 min 30 s (1 orders "
-        "refused with 10027 meanwhile)"
+        "AutoTrading is on again in the MetaTrader 5 terminal, after 1 min 30 s (1 order or "
+        "action refused with 10027 meanwhile)"
     )
     assert broker.run_notes == [
-        "AutoTrading was off in the terminal 1 time, 1 min 30 s in all: 1 orders and actions "
-        "were refused with 10027 meanwhile"
+        "AutoTrading was off in the terminal 1 time, 1 min 30 s in all: 1 order or action "
+        "was refused with 10027 meanwhile"
     ]
 
 
 def test_an_order_that_goes_through_ends_an_episode_the_button_never_showed(
     broker: Mt5Broker, fake: FakeMT5, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """terminal_info said trading is allowed all along (the refusal came from elsewhere,
-    or between two cycles): the episode lasts until an order is executed, not one cycle."""
+    """terminal_info said trading is allowed all along (the refusal came from elsewhere):
+    the words said the button was off and told the trader to press it, a button that was
+    on. They now say it is not the button; the episode lasts until an order is executed
+    (a cycle seeing the button on, as it was all along, ends nothing)."""
     fake.faults.extend([Fault(10027), Fault(None, error=(-8, "Algo trading disabled"))])
     with caplog.at_level(logging.INFO):
         first = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
         broker.watch_connection()
         second = broker.open(OrderRequest("XAUUSD", "buy", 0.1))
+        (note,) = broker.run_notes
         assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).ok
     assert first.code is second.code is ResultCode.TRADING_DISABLED  # 10027, then -8
-    assert [s.split(",")[0] for s in _said(caplog)] == [
-        "AutoTrading is off in the MetaTrader 5 terminal: every order fails with 10027 until "
-        'it is on again; press the "Algo Trading" button in the terminal\'s toolbar (Tools > '
-        "Options > Expert Advisors > Allow algorithmic trading) (said again when it is)",
-        "AutoTrading is on again in the MetaTrader 5 terminal",
+    assert first.message.endswith("; the terminal's Algo Trading button is on: not the button")
+    assert second.message.endswith("; the terminal's Algo Trading button is on: not the button")
+    said = _said(caplog)
+    assert not any(PRESS in s for s in said)
+    assert [s.split(",")[0] for s in said] == [
+        "orders are refused with 10027 (AutoTrading disabled by client) while the terminal's "
+        "Algo Trading button is on",
+        "orders go through the MetaTrader 5 terminal again",
+    ]
+    assert "(2 orders and actions refused with 10027 meanwhile)" in said[1]
+    assert note.startswith("orders were still refused with 10027 at the end, since ")
+    assert "Disable algorithmic trading via external Python API" in note and PRESS not in note
+    assert broker.run_notes == [
+        "orders were refused with 10027 while the terminal's Algo Trading button was on 1 "
+        "time, 0 s in all: 2 orders and actions were refused with 10027 meanwhile"
     ]
 
 

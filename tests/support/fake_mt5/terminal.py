@@ -80,6 +80,9 @@ class FakeMT5(TradeServer):
     in_flight: list[InFlight] = field(default_factory=list)
     initialized: bool = False
     login_id: int = 5001
+    #: the trade server the account is on (``account_info().server``): with ``login_id``,
+    #: which account the terminal is logged in to
+    server_name: str = "Fake-Demo"
     _error: tuple[int, str] = (1, "Success")
     #: the order (and position) counter; the deals have their own, as on a real server,
     #: so a deal's number says nothing about its order's and can equal another order's
@@ -221,7 +224,7 @@ class FakeMT5(TradeServer):
         info = AccountInfo(
             self.login_id, 0, 100, 200, 0, True, True, self.margin_mode, 2, False,
             balance, 0.0, equity - balance, equity, 0.0, equity, 0.0, 50.0, 30.0, 0.0, 0.0, 0.0,
-            0.0, 0.0, "Test", "Fake-Demo", "USD", "Fake Broker"
+            0.0, 0.0, "Test", self.server_name, "USD", "Fake Broker"
         )
         # fmt: on
         return self._out(info)
