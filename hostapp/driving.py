@@ -274,7 +274,9 @@ def run_summary(
                     carried_note(stats),
                     unconfirmed_note(  # one listed again by now is open at the end
                         [t for t in stats.unconfirmed_at_end if t not in listed]
-                    ),
+                    )
+                    if not stats.account_changed  # left with the account, not closed
+                    else None,
                     vetoes_note(stats),
                     skipped_note(stats),
                     broker_note,

@@ -9,6 +9,7 @@ and results are converted at the boundary (:mod:`.mt5_convert`). Order calls ret
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -89,6 +90,7 @@ class Mt5Broker(Trading):
         self._algo_trading = AlgoTradingWatch(self._now)
         self.sender.on_autotrading_off = self._refused_10027
         self.sender.on_went_through = self._algo_trading.went_through
+        self.sender.before_send = self._not_our_account
         self._start_notes: list[str] = []  # what start-up found, for the summary
         #: the account the run started on (``<server> <login>``), which every cycle and
         #: reconnect must find again (docs/mt5.md, "Another account mid-run")
@@ -209,6 +211,14 @@ class Mt5Broker(Trading):
         elif now != self.identity:
             self.sender.refused_because = f"the terminal is on account {now}, not {self.identity}"
             raise AccountChanged(self.identity, now)
+
+    def _not_our_account(self) -> str:
+        """Just before each send: "" while the terminal is on the run's account, else why
+        nothing is sent (the switch may come mid-cycle, after the cycle's check). An
+        order call never raises: a read that fails here lets the send say so itself."""
+        with contextlib.suppress(AccountChanged, BrokerError):
+            self._same_account()
+        return self.sender.refused_because
 
     def _refused_10027(self) -> str:
         """An order refused with 10027 (or -8): the Algo Trading watch hears it with the

@@ -137,8 +137,10 @@ class OrderSender(Awaiting):
         self.on_autotrading_off: Callable[[], str] = _no_words
         self.on_went_through: Callable[[], None] = _nothing
         #: Why nothing is sent any more: the terminal went over to another account
-        #: (:class:`hostapp.errors.AccountChanged`); "" while trading goes on.
+        #: (:class:`hostapp.errors.AccountChanged`); "" while trading goes on. Asked
+        #: again just before each send (``before_send``), since it can happen mid-cycle.
         self.refused_because = ""
+        self.before_send: Callable[[], str] = _no_words
 
     def tick(self, symbol: str) -> dict[str, Any] | None:
         """A fresh tick with a price; ``None`` without one (:meth:`_read_tick`)."""
@@ -194,6 +196,11 @@ class OrderSender(Awaiting):
                 return moved
             if first_price is None:
                 first_price = float(prepared.get("price") or 0.0)
+            not_here = self.before_send()
+            if not_here:
+                return ActionResult.failure(
+                    ResultCode.TRADING_DISABLED, f"{op.label}: not sent: {not_here}"
+                )
             sent_at = self._server_now()
             raw = self.api.order_send(prepared)
             code = error_code(self.api) if raw is None else None

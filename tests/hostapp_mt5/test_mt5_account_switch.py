@@ -17,7 +17,7 @@ import pytest
 from hostapp_mt5.mt5_helpers import live_app
 from support.fake_mt5 import FakeMT5
 
-from hookspecs import OrderRequest, ResultCode, hookimpl
+from hookspecs import Action, ActionKind, OrderRequest, ResultCode, hookimpl
 from hostapp.brokers.mt5 import Mt5Broker
 from hostapp.driving import drive, run_summary
 from hostapp.errors import EXIT_ACCOUNT_CHANGED, AccountChanged
@@ -50,6 +50,21 @@ def test_a_cycle_that_finds_another_account_stops_it_and_sends_nothing(
         refused[0].message
     )
     assert len(fake.requests) == sent and theirs in fake.positions
+
+
+def test_a_switch_mid_cycle_sends_nothing_though_no_check_saw_it_yet(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """Between the cycle's check and a plugin's order: the order asks first."""
+    broker.watch_connection()
+    theirs = _switch(fake)
+    refused = broker.close(theirs)
+    assert refused.code is ResultCode.TRADING_DISABLED and not fake.requests
+    assert refused.message.endswith(
+        "not sent: the terminal is on account Fake-Demo 8888, not Fake-Demo 5001"
+    )
+    with pytest.raises(AccountChanged):
+        broker.watch_connection()  # and the next cycle stops the run
 
 
 def test_a_reconnect_that_comes_back_on_another_account_says_so(
@@ -110,10 +125,43 @@ async def test_a_live_run_on_an_account_switched_under_it_stops_and_says_why(
     assert summary["pnl"] is None and summary["end_balance"] is None  # not 500 - 10,000
     assert summary["positions_open_at_end"] is None and summary["open_at_end"] is None
     assert summary["closes_by_reason"] == {}  # ours not reported closed (external)
+    assert not [n for n in summary["host_notes"] if "left the broker's list" in n]
     (note,) = [n for n in summary["host_notes"] if n.startswith("the run stopped: ")]
     assert "now on account Fake-Demo 8888" in note and "read unknown" in note
     rows = {" ".join(line.split()) for line in summary_table(summary).splitlines()}
     assert {"P&L (realised) unknown", "positions open at the end unknown"} <= rows
+
+
+class SwitchesMidCycle(SwitchesAccount):
+    """The switch comes during cycle 2's plugin step, before the loop looks for closes;
+    the plugin then closes the position it sees, the other account's."""
+
+    @hookimpl
+    async def on_cycle(self, host: Any) -> None:
+        self.cycles += 1
+        if self.cycles == 2:
+            theirs = _switch(self.fake)
+            assert not (await host.execute(Action(theirs, ActionKind.CLOSE, key="c"))).ok
+        if self.cycles == 6:
+            self.stop()
+
+    @hookimpl
+    def manage_positions(self) -> None:
+        pass
+
+
+async def test_a_switch_mid_cycle_stops_the_run_at_the_next_cycle_and_sends_nothing() -> None:
+    fake = FakeMT5()
+    fake.add_position("XAUUSD", 0, 0.3, 2000.0, sl=1990.0, magic=777, comment="hostapp")
+    plugin = SwitchesMidCycle(fake)
+    app = live_app(fake, {"watcher": plugin}, magic=777)
+    plugin.stop = app.loop.request_stop
+    stats = await drive(app, progress=None)
+    assert plugin.cycles == 2 and not fake.requests and stats.account_changed
+    summary = run_summary(app, stats, {"mode": "live"})
+    # ours left the list with the account, not closed: not said as a close unconfirmed
+    assert not [n for n in summary["host_notes"] if "left the broker's list" in n]
+    assert summary["closes_by_reason"] == {}
 
 
 async def test_a_summary_after_a_switch_the_loop_never_saw_reads_nothing_of_it() -> None:
