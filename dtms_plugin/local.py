@@ -59,6 +59,7 @@ from .local_ledger import Ledger, Mark
 from .local_reconcile import Reconciling, reversed_at_broker
 from .local_registering import Registering
 from .local_settings_change import check_settings
+from .local_waiting import WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
 from .settings import DtmsSettings
 from .store import StoreProtocol
@@ -79,6 +80,7 @@ class LocalStrategy(
     Adopting,
     Ledger,
     Isolating,
+    WaitingAtBroker,
 ):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
@@ -112,7 +114,8 @@ class LocalStrategy(
         self._infos: dict[str, SymbolInfo] = {}
         self._account = AccountState(hedging=False)  # until the broker says otherwise
         self._recovered = False
-        self._unknown_said: dict[int, int] = {}
+        self._unknown_said: dict[tuple[int, str], int] = {}
+        self._waiting_said: set[str] = set()  # unknown outcomes waiting on the server
         #: ticket -> until when a trade the broker's word closed in a live run is watched
         #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with
         #: nothing else to watch still reads the positions meanwhile

@@ -35,6 +35,7 @@ from hookspecs import (
 
 from .book import HEDGE_PREFIX, TradeBook
 from .engine import (
+    JournalEntry,
     ScoreBreakdown,
     TradeRecord,
     hedge_closed,
@@ -129,8 +130,8 @@ class Reconciling:
     _writes: PendingWrites
     _recovered: bool
     _account_unread: bool  # the account's lock and identity wait for the broker
-    #: per ticket, the outcomes settled "not applied" since the last one settled done
-    _unknown_said: dict[int, int]
+    #: per ticket and action, the outcomes settled "not applied" since one settled done
+    _unknown_said: dict[tuple[int, str], int]
     _comeback: dict[int, datetime]
     #: ticket -> when the broker's list first lacked it while its history showed no close
     _unconfirmed: dict[int, datetime]
@@ -165,6 +166,12 @@ class Reconciling:
         def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None: ...
 
         def _take_up(self, positions: list[Trade], now: datetime) -> None: ...
+
+        def _waits_at_broker(
+            self, host: HostView, rec: TradeRecord, entry: JournalEntry, magic: int | None
+        ) -> bool: ...
+
+        def _waited_settled(self, key: str) -> None: ...
 
         def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
 
@@ -355,15 +362,17 @@ class Reconciling:
         )  # fmt: skip
 
     def _said_settled(self, ticket: int, key: str, done: bool) -> None:
-        """One WARNING per trade and episode: the first outcome settled "not applied",
-        then the count when one is settled done (a broker that times out every order
-        would say it on every bar otherwise)."""
+        """One WARNING per trade, action and episode: the first outcome of that action
+        settled "not applied", then the count when one is settled done (a broker that
+        times out every order would say it on every bar otherwise). Per action, not per
+        trade: a partial close settled "not applied" after a stop's change was said at
+        DEBUG only, as if it were the stop's again."""
         what = key.rsplit(":", 1)[1]
-        count = self._unknown_said.get(ticket, 0)
+        count = self._unknown_said.get((ticket, what), 0)
         if done:
             more = f" ({count} before it settled as not applied)" if count else ""
             self.log.warning("DTMS %s: %s of unknown outcome settled as done%s", ticket, what, more)
-            self._unknown_said.pop(ticket, None)
+            self._unknown_said.pop((ticket, what), None)
             return
         if not count:
             self.log.warning(
@@ -374,7 +383,7 @@ class Reconciling:
             )  # fmt: skip
         else:
             self.log.debug("DTMS %s: %s of unknown outcome settled as not applied", ticket, what)
-        self._unknown_said[ticket] = count + 1
+        self._unknown_said[ticket, what] = count + 1
 
     def _settle(
         self,
@@ -398,7 +407,10 @@ class Reconciling:
             wait = self.settings.actions.unknown_wait_seconds
             if not done and (now - entry.at).total_seconds() < wait:
                 continue
+            if not done and self._waits_at_broker(host, rec, entry, self._own_magic(host)):
+                continue  # its order is still on the trade server (local_waiting)
             self._said_settled(rec.ticket, entry.key, done)
+            self._waited_settled(entry.key)
             rec = settle(rec, entry, done, new_ticket, now, self.settings)
             ended = rec.entry(entry.key)
             if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history

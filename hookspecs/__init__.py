@@ -25,6 +25,8 @@ from .broker import (
     Quote,
     SimBroker,
     SymbolInfo,
+    WaitingOrder,
+    WaitingOrders,
     apply_action,
     inside_freeze,
 )
@@ -114,6 +116,8 @@ __all__ = [
     "Timeframe",
     "Trade",
     "Veto",
+    "WaitingOrder",
+    "WaitingOrders",
     "answered_names",
     "apply_action",
     "events",

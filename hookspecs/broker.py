@@ -2,7 +2,8 @@
 translation of a defensive :class:`~hookspecs.types.Action` into broker calls.
 
 ``host.broker`` satisfies :class:`Broker`; the capabilities (:class:`ClosedPositions`,
-:class:`CloseReasons`, :class:`OwnMagic`, :class:`SimBroker`, :class:`ProfitCalculator`)
+:class:`CloseReasons`, :class:`OwnMagic`, :class:`WaitingOrders`, :class:`SimBroker`,
+:class:`ProfitCalculator`)
 are ``typing.Protocol`` classes a plugin checks with ``isinstance``. The paper broker, the
 MetaTrader broker and test doubles all satisfy them.
 """
@@ -198,6 +199,37 @@ class OwnMagic(Protocol):
     def magic(self) -> int:
         """MetaTrader's ``[host.mt5] magic``: the magic an order that names none is sent
         with (a strategy's order may carry a magic of its own, kept as it is)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingOrder:
+    """A market order the trade server accepted and has not executed yet
+    (:class:`WaitingOrders`): ``direction`` is the side of the deal it makes, ``position``
+    the ticket of the position it closes or reduces (``None``: it opens one)."""
+
+    ticket: int
+    symbol: str
+    direction: Direction
+    volume: float
+    position: int | None = None
+    magic: int = 0
+    comment: str = ""
+
+
+@runtime_checkable
+class WaitingOrders(Protocol):
+    """An optional capability of a :class:`Broker`: the market orders its trade server
+    holds, accepted and not executed yet. An order whose answer was lost (a timeout, a
+    lost connection: ``unknown_outcome``) may sit there for minutes and then fill; a
+    plugin that settles such an outcome from the positions alone would take it as not
+    applied and send it again, on top of the fill to come. The MetaTrader broker offers
+    it (``orders_get``); the paper broker too, with none (its orders fill at once)."""
+
+    def waiting_orders(self, symbol: str) -> list[WaitingOrder]:
+        """The market orders of ``symbol`` accepted by the trade server and not executed
+        yet (stop and limit orders, which wait for a price by design, are not among them).
+        Raises :class:`BrokerError` when the broker cannot answer."""
         ...
 
 

@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from hookspecs import BrokerError, CloseReason, Trade
+from hookspecs import BrokerError, CloseReason, Trade, WaitingOrder
 
 from .mt5_convert import ServerClock, as_dict, identity, last_error, trade_from_position
 from .mt5_history import DEAL_REASON_SO, closed_position, closing_parts
@@ -91,6 +91,28 @@ class PositionReads:
     def position(self, ticket: int) -> Trade | None:
         raw = self._raw_position(ticket)
         return self._trade(raw) if raw is not None else None
+
+    def waiting_orders(self, symbol: str) -> list[WaitingOrder]:
+        """:class:`hookspecs.WaitingOrders`: the market orders (``ORDER_TYPE_BUY``/``_SELL``)
+        of ``symbol`` the trade server holds (``orders_get``), an order whose answer was
+        lost among them until it fills; the position one acts on by its identity (its
+        ``position_id``), as every ticket here is (:func:`.mt5_convert.identity`)."""
+        raw = self.api.orders_get(symbol=symbol)
+        if raw is None:  # an error, never "no orders"
+            raise BrokerError(f"orders_get() failed: last_error={last_error(self.api)}")
+        return [
+            WaitingOrder(
+                int(o["ticket"]),
+                str(o["symbol"]),
+                "buy" if int(o["type"]) == 0 else "sell",
+                float(o["volume_current"]),
+                int(o["position_id"]) or None,
+                int(o["magic"]),
+                str(o["comment"]),
+            )
+            for o in map(as_dict, raw)
+            if int(o["type"]) in (0, 1)  # a stop or limit order waits for its price
+        ]
 
     def _trade(self, row: Raw) -> Trade:
         """The position as its trade: a re-opened one (its ticket no longer its identity)

@@ -25,7 +25,16 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from hookspecs import AccountInfo, Bar, BrokerError, CloseReason, Quote, SymbolInfo, Trade
+from hookspecs import (
+    AccountInfo,
+    Bar,
+    BrokerError,
+    CloseReason,
+    Quote,
+    SymbolInfo,
+    Trade,
+    WaitingOrder,
+)
 
 from ..market.timeframes import timeframe_seconds
 from .paper_account import AccountMeta, ClosedDeal, MemoryStore, Position
@@ -167,6 +176,11 @@ class PaperBroker(PaperOrders, PaperStopOut):
         return [note] if note else []
 
     # -- queries --------------------------------------------------------------------
+
+    def waiting_orders(self, symbol: str) -> list[WaitingOrder]:
+        """:class:`hookspecs.WaitingOrders`: none; a paper order fills, or is refused, at
+        once, and no answer of its is ever lost."""
+        return []
 
     def positions(self) -> list[Trade]:
         with self._query():

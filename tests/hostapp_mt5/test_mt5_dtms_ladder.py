@@ -39,10 +39,10 @@ SPREAD = 0.30
 class Mt5Rig(Rig):
     """The rig with the real broker: the terminal quotes the rig's last closed bar."""
 
-    def __init__(self, state_dir: Path, *, hedging: bool) -> None:
+    def __init__(self, state_dir: Path, *, hedging: bool, **config: Any) -> None:
         self.fake = FakeMT5(margin_mode=2 if hedging else 0, now=T0)
         self.fake.add_symbol(FakeSymbol("XAUUSD", bid=2000.0, ask=2000.0 + SPREAD, digits=2))
-        super().__init__(state_dir, hedging=hedging)
+        super().__init__(state_dir, hedging=hedging, **config)
 
         def sleep(seconds: float) -> None:
             self.fake.advance(seconds)
@@ -189,7 +189,7 @@ class Trader:
         self.heard = self.cycles
 
 
-def _live(fake: FakeMT5, trader: Trader, state_dir: Path) -> App:
+def _live(fake: FakeMT5, trader: Any, state_dir: Path) -> App:
     from dtms_plugin.plugin import DtmsPlugin
 
     config = config_from_dict(
