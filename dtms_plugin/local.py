@@ -56,6 +56,7 @@ from .local_commits import Commits
 from .local_edges import MarketEdges
 from .local_isolation import Isolating
 from .local_ledger import Ledger, Mark
+from .local_midrun import MidRunAdoption
 from .local_reconcile import Reconciling, reversed_at_broker
 from .local_registering import Registering
 from .local_settings_change import check_settings
@@ -79,6 +80,7 @@ class LocalStrategy(
     Reconciling,
     Adopting,
     Ledger,
+    MidRunAdoption,
     Isolating,
     WaitingAtBroker,
 ):
@@ -116,6 +118,8 @@ class LocalStrategy(
         self._recovered = False
         self._unknown_said: dict[tuple[int, str], int] = {}
         self._waiting_said: set[str] = set()  # unknown outcomes waiting on the server
+        self._strays_watched = False  # positions watched for one to adopt mid-run
+        self._strays: set[int] = set()  # ours, no record, at the last read (local_midrun)
         #: ticket -> until when a trade the broker's word closed in a live run is watched
         #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with
         #: nothing else to watch still reads the positions meanwhile
@@ -191,6 +195,7 @@ class LocalStrategy(
         # ones it registers, so "evaluated N of M" never reads more evaluated than trades
         self.carried = sum(1 for rec in self.book.live() if rec.is_open)
         self.registered += self.carried
+        self._watch_strays(host)
         check_settings(self.store, self.settings, self.book.live(), self.log)
         await self.recover(host, host.clock.now())
 
@@ -226,7 +231,12 @@ class LocalStrategy(
     # ------------------------------------------------------------------ hooks
 
     def quiet_cycle(self, now: datetime) -> bool:
-        if not self._recovered or self.book.has_live() or self._watching(now):
+        if (
+            not self._recovered
+            or self.book.has_live()
+            or self._watching(now)
+            or self._strays_due()  # a live run's positions: one may appear (local_midrun)
+        ):
             return False
         self._writes.try_again()
         self._flush_and_forget(now)  # nothing to watch: no broker round trip
@@ -245,6 +255,7 @@ class LocalStrategy(
         self._read_account(host)
         if positions is not None:  # dtms serve: a listing that lasts (local_closes)
             await self._reopen_listed(host, positions, now)
+            self._adopt_strays(host, positions, now)
         live = self.book.live()
         by_ticket = {p.ticket: p for p in positions} if positions is not None else None
         by_symbol: dict[str, list[TradeRecord]] = defaultdict(list)

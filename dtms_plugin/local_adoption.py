@@ -181,25 +181,37 @@ def left_in_folder(settings: DtmsSettings) -> str:
     )
 
 
-def adoption_line(
-    store: StoreProtocol, empty: bool, adopted: list[Trade], reused: list[int], left: str = ""
-) -> str:
-    """The WARNING that says what was adopted and why: the store was damaged (and where
-    it was kept), missing, or empty while positions were open (with ``left``: what
-    :func:`left_in_folder` found); or positions had no
-    record; and which tickets were reused (their closed records archived). How it was
-    opened only the diskcache store says (a Redis store: as found)."""
+def _why_adopted(store: StoreProtocol, empty: bool, left: str) -> str:
+    """Why start-up adopted (:func:`adoption_line`): the store damaged, missing or empty,
+    else positions with no record."""
     opened_as = getattr(store, "opened_as", "existing")
     where = getattr(store, "directory", None) or getattr(store, "location", "")
     if opened_as == "damaged":
         kept = getattr(store, "kept_aside", None)
-        why = f"the store was damaged (kept aside at {kept}) while positions were open"
-    elif opened_as == "new":
-        why = f"the store in {where} was missing while positions were open"
-    elif empty:
-        why = f"the store in {where} was empty while positions were open{left}"
-    else:
-        why = "open positions with no record of theirs"
+        return f"the store was damaged (kept aside at {kept}) while positions were open"
+    if opened_as == "new":
+        return f"the store in {where} was missing while positions were open"
+    if empty:
+        return f"the store in {where} was empty while positions were open{left}"
+    return "open positions with no record of theirs"
+
+
+def adoption_line(
+    store: StoreProtocol,
+    empty: bool,
+    adopted: list[Trade],
+    reused: list[int],
+    left: str = "",
+    why: str | None = None,
+) -> str:
+    """The WARNING that says what was adopted and why: ``why`` when given (a position
+    that appeared mid-run: :mod:`.local_midrun`); else the store was damaged (and where
+    it was kept), missing, or empty while positions were open (with ``left``: what
+    :func:`left_in_folder` found); or positions had no
+    record; and which tickets were reused (their closed records archived). How it was
+    opened only the diskcache store says (a Redis store: as found)."""
+    if why is None:
+        why = _why_adopted(store, empty, left)
     tickets = ", ".join(str(p.ticket) for p in adopted)
     line = f"{why}: adopted {len(adopted)}, managed from now on: tickets {tickets}"
     if reused:
@@ -232,10 +244,13 @@ class Adopting:
 
         def _read_back(self, what: str, unit: str = "cycle") -> None: ...
 
-    def _adopt(self, host: HostView, positions: list[Trade], now: datetime) -> None:
+    def _adopt(
+        self, host: HostView, positions: list[Trade], now: datetime, why: str | None = None
+    ) -> None:
         """docs/dtms.md §8: open positions with our magic number and no record of theirs
-        (a store missing, emptied or damaged; a ticket the broker handed out again) are
-        registered fresh and managed, and said at WARNING with their tickets."""
+        (a store missing, emptied or damaged; a ticket the broker handed out again; one
+        that appeared mid-run, ``why`` saying so: :mod:`.local_midrun`) are registered
+        fresh and managed, and said at WARNING with their tickets."""
         broker = host.broker
         host_magic = broker.magic if isinstance(broker, OwnMagic) else None
         magics = our_magics(self.settings.magic, self.records, host_magic)
@@ -251,7 +266,7 @@ class Adopting:
         if not found:
             self._said_unlinked(hedges, recorded, set(), magics)
             return
-        empty = not self.records
+        empty = not self.records and why is None
         reused = [p.ticket for p in found if p.ticket in self.records]
         linked: dict[int, int] = {}  # trade -> the hedge it was adopted with
         for pos in found:
@@ -262,7 +277,7 @@ class Adopting:
                 linked[pos.ticket] = hedge.ticket
         self._flush()
         in_folder = left_in_folder(self.settings) if empty else ""
-        line = adoption_line(self.store, empty, found, reused, in_folder)
+        line = adoption_line(self.store, empty, found, reused, in_folder, why)
         if linked:
             pairs = ", ".join(f"{t} with hedge {h}" for t, h in linked.items())
             line += (

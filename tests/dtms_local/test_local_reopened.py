@@ -80,11 +80,17 @@ async def test_a_trade_closed_falsely_before_a_restart_is_reopened_at_start_up(
 
 
 async def test_another_position_under_the_ticket_is_not_the_closed_trade(rig: Rig) -> None:
+    """Not reopened: another trade, adopted as such at its second read (mid-run adoption,
+    dtms_plugin/local_midrun.py), the closed trade's record archived."""
     await _false_close(rig)
     pos = rig.broker.open_positions.pop(1)
-    rig.broker.add(replace(pos, opened_at=pos.opened_at + timedelta(minutes=5)))
-    await rig.cycles(2)
+    other = rig.broker.add(replace(pos, opened_at=pos.opened_at + timedelta(minutes=5)))
+    await rig.cycles(1)
     assert rig.strategy.records[1].state is S.CLOSED
+    await rig.cycles(1)
+    rec = rig.strategy.records[1]
+    assert (rec.state, rec.opened_at) == (S.HEALTHY, other.opened_at)
+    assert ("CLOSED", "HEALTHY") not in rig.transitions()  # registered fresh, not reopened
 
 
 async def test_a_trade_dtms_closed_itself_is_not_reopened_by_a_listing_that_lags(
