@@ -54,6 +54,7 @@ from .local_attention import Attention
 from .local_closes import Closes, Listing
 from .local_commits import Commits
 from .local_edges import MarketEdges
+from .local_frozen import FrozenWaits
 from .local_isolation import Isolating
 from .local_ledger import Ledger, Mark
 from .local_midrun import MidRunAdoption
@@ -83,6 +84,7 @@ class LocalStrategy(
     MidRunAdoption,
     Isolating,
     WaitingAtBroker,
+    FrozenWaits,
 ):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
@@ -120,6 +122,7 @@ class LocalStrategy(
         self._waiting_said: set[str] = set()  # unknown outcomes waiting on the server
         self._strays_watched = False  # positions watched for one to adopt mid-run
         self._strays: set[int] = set()  # ours, no record, at the last read (local_midrun)
+        self._frozen: dict[int, tuple[frozenset[str], int]] = {}  # waits said (local_frozen)
         #: ticket -> until when a trade the broker's word closed in a live run is watched
         #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with
         #: nothing else to watch still reads the positions meanwhile
@@ -343,6 +346,7 @@ class LocalStrategy(
         if rec.is_open:  # a closed one is looked at only for what it still owes
             self.checks.saw(rec.ticket, now, scored=e.score is not None)
         rec = e.record
+        self._note_frozen(rec, [a.kind for a in e.actions], quote, info)
         if self._attention:  # a close that kept failing and is owed no more: said
             self._settle_attention(rec.ticket, "the position went", rec.owed)
         if e.score is not None:

@@ -20,6 +20,7 @@ from .blind_spots import BlindSpots
 from .book import TradeBook
 from .dropped_actions import DroppedActions
 from .engine import AccountState, ClosedTrade, TradeRecord, check_account
+from .local_frozen import closes_owed
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .store.closes import Close, SharedCloses
@@ -113,6 +114,14 @@ class AccountAnswers:
         if dropped is not None:
             out["dropped_actions"] = self.dropped.counts()
             notes.append(f"{'it' if notes else 'DTMS'} {dropped}")
+        owed = closes_owed(self.book.live())
+        if owed:  # CLOSED is DTMS's decision; the position is closed only once it is done
+            out["closes_owed"] = owed
+            notes.append(
+                f"{'it' if notes else 'DTMS'} closed {len(owed)} trades whose close is owed, "
+                f"not done: their positions are still open at the broker (tickets "
+                f"{', '.join(map(str, owed))})"
+            )
         if notes:
             out["note"] = "; and ".join(notes)
         warning = self.blind.warning()

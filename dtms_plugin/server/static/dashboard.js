@@ -166,6 +166,10 @@ function tradeRow(trade) {
     const lots = typeof info.hedge_volume === "number" ? ", " + fmtNum(info.hedge_volume, 2) + " lots" : "";
     stateCell.append(el("div", { class: "small hedge", text: "hedged by #" + info.hedge_ticket + lots }));
   }
+  if (trade.state === "CLOSED" && (info.owed || []).includes("close")) {
+    // CLOSED is DTMS's decision; the position is open until the close is done (docs/dtms.md §6)
+    stateCell.append(el("div", { class: "small warning", text: "close owed · position still open" }));
+  }
   // the symbol's digits when the answer has them, else as many as the prices themselves
   // carry (broker prices are at the digits already): never a price rounded off
   const shown = [info.entry_price, info.stop_loss, info.take_profit, info.last_eval_price];
