@@ -147,11 +147,14 @@ class Mt5Broker(Trading):
     def needs_attention(self) -> list[str]:
         """Operations whose outcome stayed unknown: check them in the terminal. Each is
         listed once, with how many times it was asked when it was more than once (a
-        plugin asks again every cycle while the position stays open)."""
-        return [
-            label if times == 1 else f"{label} ({times} times)"
-            for label, times in self.sender.unresolved.items()
-        ]
+        plugin asks again every cycle while the position stays open), and what the
+        server's history shows of it since when its deals landed late (read now)."""
+        out = []
+        for label, times in self.sender.unresolved.items():
+            landed = self.sender.landed(label)
+            asked = f" ({times} times)" if times > 1 else ""
+            out.append(f"{label}{asked}{': ' + landed if landed else ''}")
+        return out
 
     @property
     def run_notes(self) -> list[str]:

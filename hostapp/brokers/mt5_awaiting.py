@@ -60,6 +60,8 @@ class Awaiting:
     #: Operations whose outcome stayed unknown, with how many times each did: someone
     #: must look at the terminal.
     unresolved: dict[str, int]
+    #: What identifies each of them on the server (its last time), for :meth:`landed`.
+    unresolved_by: dict[str, tuple[Footprint, int | None, bool]]
 
     def _await(
         self,
@@ -104,6 +106,7 @@ class Awaiting:
         self.pending.append(fp)
         del self.pending[:-MAX_UNCLAIMED]
         times = self.unresolved[label] = self.unresolved.get(label, 0) + 1
+        self.unresolved_by[label] = (fp, order, hedging)
         if times == 1:  # a repeat (the same close asked every cycle) is counted only
             log.error("%s: outcome unknown after %.1f s; not re-sent", label, waited)
         return ActionResult.failure(
@@ -111,6 +114,26 @@ class Awaiting:
             f"{message}{trouble}; {state} after {waited:g} s: not sent again, it may still "
             "execute; check the terminal (flagged for attention)",
         )
+
+    def landed(self, label: str) -> str:
+        """What the server's history shows of operation ``label`` (its outcome unknown)
+        since: "executed since (lots, deals)" once its deals landed, else "" (nothing
+        yet, or the history could not be read). The run's summary lists the operations
+        to check; one that filled late was listed as if nothing had been learnt of it."""
+        known = self.unresolved_by.get(label)
+        if known is None:
+            return ""
+        fp, order, hedging = known
+        try:
+            now = self._server_now()
+            others = [p for p in self.pending if p is not fp and p.since >= now - HISTORY_MARGIN]
+            fill = find_deals(self.api, fp, order, self.seen_deals, now, hedging, others)
+        except BrokerError:
+            return ""
+        if fill is None:
+            return ""
+        deals = ", ".join(map(str, fill.deals))
+        return f"executed since ({fill.volume:g} lots, deal{'s' * (len(fill.deals) > 1)} {deals})"
 
     def _claim(self) -> None:
         """Mark the deals of fills read from the positions as accounted for, once the

@@ -129,6 +129,7 @@ class OrderSender(Awaiting):
         self.unclaimed = []
         self.pending = []
         self.unresolved = {}
+        self.unresolved_by = {}
         #: Every tick read is shown to the server clock (see :mod:`.mt5_clock`).
         self.on_tick: Callable[[str, dict[str, Any]], None] = _ignore_tick
         #: The terminal refused an order because its Algo Trading is off (10027, -8),

@@ -124,3 +124,23 @@ def test_an_unknown_outcome_is_in_the_run_summary(broker: Mt5Broker, fake: FakeM
         "1 order of unknown outcome to check in the terminal's Trade and History tabs (may "
         "have executed; never sent again): open buy 0.1 XAUUSD"
     )
+
+
+def test_an_unknown_outcome_that_filled_later_says_so_in_the_run_summary(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """The probe's partial close that filled 90 s late was still listed as if nothing was
+    known of it: the summary reads the history again and says it executed since."""
+    from hostapp.driving import attention_note
+
+    ticket = fake.add_position("XAUUSD", 0, 0.3, 2000.0, magic=broker.magic)
+    fake.faults.append(Fault(10031, execute=True, delay=90.0))
+    assert broker.close(ticket, 0.15).code is ResultCode.UNKNOWN_OUTCOME
+    assert broker.needs_attention == [f"close {ticket} 0.15 of 0.3"]
+    fake.advance(90)
+    [deal] = [d for d in fake.deals if d.position_id == ticket and d.entry == 1]
+    assert broker.needs_attention == [
+        f"close {ticket} 0.15 of 0.3: executed since (0.15 lots, deal {deal.ticket})"
+    ]
+    note = attention_note(broker)
+    assert note is not None and note.endswith(f"executed since (0.15 lots, deal {deal.ticket})")
