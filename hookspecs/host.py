@@ -223,7 +223,9 @@ class HostView(Protocol):
         """Carry out ``action`` on the broker, fire ``on_action`` for every plugin, and
         return the result. Refusals come back as results; this never raises for them.
         A ``re_add`` opens an order, so the plugins' ``allow_order`` is asked first; a
-        veto is a ``vetoed`` result (final: a retry meets the same veto)."""
+        veto is a ``vetoed`` result (final: a retry meets the same veto). The action's
+        ``source`` becomes the name of the plugin whose hook is calling, whatever it
+        said (one WARNING per plugin that names another); outside any hook it is kept."""
         ...
 
     async def report_action(self, action: Action, result: ActionResult) -> None:

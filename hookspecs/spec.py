@@ -80,11 +80,13 @@ def startup(host: HostView) -> Awaitable[None] | None:
     start concurrently.
 
     Results: none. A raising plugin is logged and counts as a failure for its breaker;
-    the host starts without it having started. A refusal is different: ``ConfigError``,
-    or a failure of the plugin's files or store (``OSError`` and its subclasses, a
-    ``StoreError``, SQLite's ``OperationalError``/``DatabaseError``) stops the host with
-    one line naming its table and exit code 2, since a plugin that cannot reach its state
-    must not run half-started (docs/architecture.md §4, "A start-up that is refused").
+    the host starts all the same and calls the plugin's other hooks as usual, its
+    ``shutdown`` included, so each of them must cope with a start that did not happen.
+    A refusal is different: ``ConfigError``, or a failure of the plugin's files or store
+    (``OSError`` and its subclasses, a ``StoreError``, SQLite's
+    ``OperationalError``/``DatabaseError``) stops the host with one line naming its table
+    and exit code 2, since a plugin that cannot reach its state must not run half-started
+    (docs/architecture.md §4, "A start-up that is refused").
     """
 
 
@@ -107,7 +109,9 @@ def propose_orders(
 
     Fires in each cycle in which a bar of the host's timeframe closed, once per symbol
     with a new bar, with the recent closed bars of that timeframe (oldest first; the
-    newest is ``bars[-1]``) and the host's current time. Sync or async.
+    newest is ``bars[-1]``) and the host's current time. Sync or async. ``bars`` holds
+    at most the newest 200 bars (fewer at the start of the history): a strategy that
+    needs a longer one asks ``host.market.bars(symbol, host.timeframe, count)``.
     Never in the "same entries" run of an A/B (``hostapp replay --compare``): that run
     opens exactly the entries the run without the compared plugin took, replayed from
     it, so no plugin proposes any (``allow_order`` is still asked, and what it would have
@@ -116,8 +120,13 @@ def propose_orders(
     (``list(bars)``) to add or drop bars, so no plugin changes what the next one sees.
 
     Results: the lists of all plugins are flattened, in plugin order; each order then goes
-    through ``allow_order``. Return ``None`` or ``[]`` for no orders. A raising plugin's
-    orders for this call are dropped and the error is logged.
+    through ``allow_order``. Return ``None`` or ``[]`` for no orders. The host sets each
+    order's ``source`` to the name of the plugin that proposed it: ``allow_order``, the
+    run's reports and an A/B's same-entries run go by it, so a plugin cannot propose in
+    another's name (a different name given is replaced, said in one WARNING per plugin).
+    A raising plugin's orders for this call are dropped and the error is logged. Five
+    failures of a hook in a row switch the whole plugin off, every hook of it (its
+    breaker: docs/plugins.md, rule 4).
     """
 
 
@@ -165,7 +174,9 @@ def on_trade_executed(host: HostView, trade: Trade) -> Awaitable[None] | None:
     its ``new_ticket``; its close is reported by ``on_trade_closed`` like any other.
     Async allowed; broadcast.
 
-    Results: none. A raising plugin is logged; the others still run.
+    Results: none. A raising plugin is logged; the others still run. Five failures of a
+    hook in a row switch the whole plugin off, every hook of it (its breaker:
+    docs/plugins.md, rule 4).
     """
 
 
@@ -176,7 +187,9 @@ def on_cycle(host: HostView, now: datetime) -> Awaitable[None] | None:
     Fires after new orders were placed and before ``manage_positions``. Async allowed;
     broadcast. DTMS evaluates its trades here.
 
-    Results: none. A raising plugin is logged; the others still run.
+    Results: none. A raising plugin is logged; the others still run. Five failures of a
+    hook in a row switch the whole plugin off, every hook of it (its breaker:
+    docs/plugins.md, rule 4).
     """
 
 
@@ -192,9 +205,12 @@ def manage_positions(host: HostView, now: datetime) -> Awaitable[None] | None:
     works here. Before touching a position, ask ``host.is_defensive(ticket)`` and leave a
     defended trade to its defender; act only through ``host.execute`` so every other
     plugin hears of it (``on_action``) and a position closed here is reported with reason
-    ``exit``.
+    ``exit``. The host sets the ``source`` of an action executed during a hook to that
+    plugin's name (``host.execute``), so the run's ``actions_by_source`` counts it as yours.
 
-    Results: none. A raising plugin is logged; the others still run.
+    Results: none. A raising plugin is logged; the others still run. Five failures of a
+    hook in a row switch the whole plugin off, every hook of it (its breaker:
+    docs/plugins.md, rule 4).
     """
 
 
@@ -225,7 +241,9 @@ def on_trade_closed(host: HostView, trade: Trade, reason: CloseReason) -> Awaita
     during ``on_cycle``), ``exit`` (an action during ``manage_positions``, such as the exit
     manager's), ``external`` (closed outside the host). Async allowed; broadcast.
 
-    Results: none. A raising plugin is logged.
+    Results: none. A raising plugin is logged; the others still run. Five failures of a
+    hook in a row switch the whole plugin off, every hook of it (its breaker:
+    docs/plugins.md, rule 4).
     """
 
 
@@ -254,7 +272,9 @@ def on_state_change(
     server's history; a server of an earlier version says only ``DTMS server``, with no
     details, and a change back and forth between two refreshes is not seen there).
 
-    Results: none. A raising plugin is logged.
+    Results: none. A raising plugin is logged; the others still run. Five failures of a
+    hook in a row switch the whole plugin off, every hook of it (its breaker:
+    docs/plugins.md, rule 4).
     """
 
 
@@ -274,7 +294,9 @@ def on_action(host: HostView, action: Action, result: ActionResult) -> Awaitable
     (:class:`~hookspecs.Action`): what one listener does to its copy, neither the next
     one nor the planner, which journals those params, sees.
 
-    Results: none. A raising plugin is logged.
+    Results: none. A raising plugin is logged; the others still run. Five failures of a
+    hook in a row switch the whole plugin off, every hook of it (its breaker:
+    docs/plugins.md, rule 4).
     """
 
 

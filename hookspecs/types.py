@@ -155,7 +155,9 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """A market order a strategy proposes. ``source`` is the proposing plugin's name.
+    """A market order a strategy proposes. ``source`` is the proposing plugin's name, set
+    by the host: leave it empty (a different name is replaced by the proposing plugin's,
+    said in one WARNING per plugin, docs/plugins.md "Who did it: source").
 
     ``comment`` is the broker's comment on the position (MetaTrader shows it, and keeps
     it across restarts). Two prefixes are reserved for positions the host opens on
@@ -230,7 +232,11 @@ class Action:
 
     ``key`` is an idempotency key, the same each time the same transition is replayed
     (ticket, state-entry sequence, kind), so an executor can refuse to do it twice.
-    ``source`` names the plugin that planned it, so reports can tell whose action it was.
+    ``source`` names the plugin that planned it, so reports can tell whose action it was:
+    ``host.execute`` sets it to the plugin whose hook called it (a different name is
+    replaced, said in one WARNING per plugin); called outside any plugin's hook (a web
+    route's handler, a test), the action keeps what it says, and one that says nothing is
+    counted in the summary's ``actions_by_source`` as ``outside any plugin hook``.
 
     ``params`` is read-only (a :class:`~hookspecs.frozen.FrozenDict`, nested values too),
     made from a copy of the mapping it is given: its planner journals those params, so

@@ -81,16 +81,20 @@ def entry_script(run: RunResult) -> dict[tuple[datetime, str], list[OrderRequest
 
 def activity(run: RunResult, plugin: str) -> int | None:
     """How much ``plugin`` did in ``run`` by its own ``run_report`` (``activity``), else
-    by what the host saw of it: actions it took and entries it vetoed. ``None`` when the
-    plugin did not run at all."""
+    by what the host saw of it: actions it took (``actions_by_source``, whose names the
+    host sets) and entries it vetoed itself (``orders_vetoed_by``, and in a same-entries
+    run, which opens them all the same, ``entries_veto_overridden_by``: another plugin's
+    vetoes are not its doing). ``None`` when the plugin did not run at all."""
     reports = run.summary.get("plugin_reports", {})
     if plugin not in run.summary.get("plugins", []) and _tripped(run, plugin) is None:
         return None  # a plugin its breaker switched off ran until then: counted below
     reported = reports.get(plugin, {}).get("activity")
     if isinstance(reported, int):
         return reported
-    by_source = run.summary.get("actions_by_source", {}).get(plugin, {})
-    return sum(by_source.values()) + run.summary.get("orders_vetoed", 0)
+    summary = run.summary
+    acted = sum(summary.get("actions_by_source", {}).get(plugin, {}).values())
+    vetoed = summary.get("orders_vetoed_by", {}).get(plugin, 0)
+    return acted + vetoed + summary.get("entries_veto_overridden_by", {}).get(plugin, 0)
 
 
 def _tripped(run: RunResult, plugin: str) -> str | None:
@@ -102,14 +106,32 @@ def _tripped(run: RunResult, plugin: str) -> str | None:
     return None
 
 
+#: The figures of a run that say what it traded: one that differs, and the runs differ.
+RESULTS = ("trades", "closed_trades", "open_at_end", "pnl", "floating_pnl", "end_balance")
+
+
+def _changed(run: RunResult, baseline: RunResult, plugin: str) -> bool:
+    """Did ``run`` trade otherwise than ``baseline``, which ran the same plugins but
+    ``plugin`` (not an ``--against`` baseline, whose own plugin may be the cause)?"""
+    own = set(run.summary.get("plugins", [])) - {plugin}
+    if own != set(baseline.summary.get("plugins", [])) - {plugin}:
+        return False
+    return any(run.summary.get(key) != baseline.summary.get(key) for key in RESULTS)
+
+
 def idle_reason(
     plugin: str, runs: Sequence[RunResult | None], baseline: RunResult | None = None
 ) -> str | None:
     """Why ``plugin`` did nothing in any of ``runs`` (its own note, else whether any of
     them or the ``baseline`` opened a trade), or ``None`` when it acted in one of them:
-    the comparison and the sweep call such runs void in the same words."""
+    the comparison and the sweep call such runs void in the same words. A run whose
+    results differ from the ``baseline``'s, when the compared plugin is all that tells
+    them apart, is never idle: the plugin changed them, though nothing the host counts
+    said so (an action of no kind it records, a report without ``activity``)."""
     ran = [r for r in runs if r is not None]
     if any(activity(r, plugin) for r in ran):
+        return None
+    if baseline is not None and any(_changed(r, baseline, plugin) for r in ran):
         return None
     switched_off = [why for r in ran if (why := _tripped(r, plugin)) is not None]
     if switched_off:  # not idle: failing, which "took no action" would hide

@@ -3,7 +3,9 @@
 * :func:`check_impls`: the checks at registration (a hook of the contract, no wrapper, no
   ``tryfirst``/``trylast``, no ``async def`` for a sync-only hook, no default values);
 * :data:`ANSWERS`: what a valid answer of a hook that answers is, per hook, and how the
-  host reads it (an order without a ``source`` is tagged with its plugin);
+  host reads it;
+* :data:`CALLING`: which plugin's hook is running, so what it does through the host (an
+  order, ``host.execute``) is set down as that plugin's (``source``);
 * :func:`fail_safe`: the answer that stands in for a plugin that failed, from the hook's
   row of :mod:`hookspecs.rules`;
 * :func:`timed`: the wrapper ``HOSTAPP_TRACE_PLUGINS=1`` puts around every implementation.
@@ -21,13 +23,20 @@ import numbers
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pluggy
 
 from hookspecs import HOOK_RULES, HookRule, OrderRequest, Veto, spec
 from hookspecs.markers import PROJECT_NAME
+
+#: The plugin whose hook implementation is running in this task (the PluginHost sets it
+#: around each call it awaits), ``None`` outside any hook: ``host.execute`` sets an
+#: action's ``source`` from it, so a plugin cannot act in another's name
+#: (docs/plugins.md, "Who did it: source").
+CALLING: ContextVar[str | None] = ContextVar("hostapp_calling_plugin", default=None)
 
 #: Every hook of the contract, by name.
 HOOK_NAMES = frozenset(
@@ -183,9 +192,11 @@ def sync_answer(hook: str, value: Any) -> Any:
 
 
 def _orders(plugin: str, value: Any) -> list[OrderRequest]:
+    """The orders as proposed: their ``source`` is set by the PluginHost, which also says
+    a claim of another plugin's name (:meth:`~hostapp.pluginhost.PluginHost.propose_orders`)."""
     if not isinstance(value, list | tuple) or not all(isinstance(o, OrderRequest) for o in value):
         raise TypeError(f"propose_orders must return a list of OrderRequest, got {value!r}")
-    return [o if o.source else replace(o, source=plugin) for o in value]
+    return list(value)
 
 
 def _veto(plugin: str, value: Any) -> Veto | None:

@@ -30,6 +30,7 @@ from hookspecs.frozen import unshared
 from hookspecs.host import Clock, MarketView, RunMode, ServeOptions
 
 from .config import HostConfig
+from .hookcalls import CALLING
 from .loop import LIVE_WINDOW, Recent
 from .pluginhost import PluginHost
 
@@ -141,8 +142,13 @@ class Host:
         """Carry ``action`` out at the broker, tell every plugin (``on_action``), return
         the result. Broker refusals come back as results, never as exceptions. What the
         host carries out and records is a copy of its own: the planner's action stays the
-        planner's (hookspecs.frozen.unshared)."""
+        planner's (hookspecs.frozen.unshared). Its ``source`` is the plugin whose hook
+        called (:data:`~hostapp.hookcalls.CALLING`), whatever the action said; outside any
+        hook (a web route's handler, a test) it keeps what it says."""
         action = unshared(action)
+        caller = CALLING.get()  # the plugin whose hook is running: the action is its
+        if caller is not None and action.source != caller:
+            action = self.plugins.claimed(caller, action, "an action")
         symbol = self._symbol_of(action.ticket)  # before: a close removes the position
         started = time.monotonic()
         result = self._vetoed(action) or apply_action(self._broker, action)

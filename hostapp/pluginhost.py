@@ -16,9 +16,10 @@ import asyncio
 import inspect
 import types
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 
 from hookspecs import HOOK_RULES, OrderRequest, Veto
 from hookspecs.frozen import unshared
@@ -28,6 +29,7 @@ from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveSta
 from .deadline import Excused, Overran, TimedOut, under_deadline
 from .hookcalls import (
     ANSWERS,
+    CALLING,
     HOOK_NAMES,
     PluginInfo,
     describe,
@@ -38,6 +40,9 @@ from .hookcalls import (
 )
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
 from .slow_calls import SlowCalls
+
+#: What names its plugin in ``source``: an order, an action.
+_Sourced = TypeVar("_Sourced", OrderRequest, Action)
 
 __all__ = ["BREAKER_LIMIT", "HOOK_NAMES", "TRACE_ENV", "PluginHost", "PluginInfo"]
 
@@ -64,6 +69,8 @@ class PluginHost(PluginRegistry):
         #: a replay's: an async call that came back late (it held the event loop) keeps
         #: its answer and is said as slow, since the replay's clock stood still meanwhile
         self.keep_late = False
+        #: the plugins that named another as the source of an order or action (said once)
+        self._claimed: set[str] = set()
 
     async def _invoke(
         self,
@@ -78,6 +85,7 @@ class PluginHost(PluginRegistry):
         consecutive failures (docs/architecture.md §4)."""
         name, fn, argnames, state = caller
         called = False  # past the plain call: what comes after is awaited
+        calling = CALLING.set(name)  # whose hook: host.execute names the action's source
         try:
             started = perf_counter()
             value = fn(*[kwargs[a] for a in argnames])
@@ -115,6 +123,8 @@ class PluginHost(PluginRegistry):
             if not self._isolated(state, hook, exc, awaited=called):
                 raise
             return False, None
+        finally:
+            CALLING.reset(calling)
         if state.failing:
             self._succeeded(state, hook)
         return True, value
@@ -295,11 +305,32 @@ class PluginHost(PluginRegistry):
     async def propose_orders(
         self, host: HostView, symbol: str, bars: Sequence[Bar], now: datetime
     ) -> list[tuple[str, OrderRequest]]:
-        """All plugins' orders, flattened in plugin order and tagged with the plugin name
-        (an order without a ``source`` gets its plugin's). Every plugin gets the same
-        ``bars``, so as a tuple (no copy when it is one: a replay's are)."""
+        """All plugins' orders, flattened in plugin order and tagged with the plugin name,
+        which is each order's ``source`` whatever it said (:meth:`claimed`). Every plugin
+        gets the same ``bars``, so as a tuple (no copy when it is one: a replay's are)."""
         kwargs = {"host": host, "symbol": symbol, "bars": tuple(bars), "now": now}
-        return await self._flatten("propose_orders", kwargs)
+        proposed = await self._flatten("propose_orders", kwargs)
+        return [
+            (name, order if order.source == name else self.claimed(name, order, "an order"))
+            for name, order in proposed
+        ]
+
+    def claimed(self, plugin: str, item: _Sourced, what: str) -> _Sourced:
+        """``item`` (an order ``plugin`` proposed, an action it executed) with ``source``
+        ``plugin``: the reports, the other plugins' ``allow_order`` and the same-entries run
+        of an A/B go by it, so a plugin may not claim another's name. A claim is one
+        WARNING per plugin; an empty source is filled in without a word."""
+        if item.source and plugin not in self._claimed:
+            self._claimed.add(plugin)
+            self.log.warning(
+                "plugin %s: %s it made named source %r; the host sets the source to the "
+                "plugin that made it (%s), for this and every later one",
+                plugin,
+                what,
+                item.source,
+                plugin,
+            )
+        return replace(item, source=plugin)
 
     def allow_order(self, host: HostView, order: OrderRequest) -> str | None:
         """``None`` if every plugin allows ``order``; else the first veto's reason, as

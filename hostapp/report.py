@@ -44,6 +44,10 @@ from .ran_dry import dry_words
 
 RECORDER_NAME = "run_report"
 
+#: ``actions_by_source``'s name for the actions no plugin's hook executed (a web route's
+#: handler, a test's direct call) that name no source themselves.
+OUTSIDE_HOOKS = "outside any plugin hook"
+
 
 #: Positions opened by actions the recorder remembers (a live run's newest).
 OPENED_KEPT = 10_000
@@ -146,8 +150,8 @@ def summarize(
     kinds = counted(recorder.actions, lambda a: (a[1].kind.value, a[2].ok, a[1].source))
     for (kind, ok, source), n in kinds.items():
         (actions if ok else failed)[kind] += n
-        if ok:
-            by_source[source or "unnamed"][kind] += n
+        if ok:  # the host names the plugin whose hook acted: none, outside every hook
+            by_source[source or OUTSIDE_HOOKS][kind] += n
     pnl = None if balance is None else round(balance - start_balance, 2)
     dd, dd_pct = max_drawdown(start_balance, closed)
     summary: dict[str, Any] = dict(extra or {})
@@ -173,6 +177,7 @@ def summarize(
         exits_held_defensive=held_defensive(summary.get("plugin_reports", {})),
         orders_proposed=stats.orders_proposed,
         orders_vetoed=sum(stats.orders_vetoed.values()),
+        orders_vetoed_by=vetoed_by(stats),
         orders_rejected=stats.orders_rejected,
         orders_netted=dict(sorted(stats.netted.items())),
         entries_veto_overridden=stats.entries_veto_overridden,
@@ -188,6 +193,14 @@ def summarize(
         summary["closed_trades"] = stats.closes.trades_closed  # a total, as "trades" is
         summary["figures_cover"] = len(stats.entries)  # the newest entries the rest cover
     return summary
+
+
+def vetoed_by(stats: LoopStats) -> dict[str, int]:
+    """The entries vetoed, by the plugin that vetoed them (``Veto.plugin``, from the
+    loop's missed entries, counted in full in a live run too): what an A/B counts as the
+    compared plugin's own vetoes (:func:`hostapp.compare.activity`), not every plugin's."""
+    missed = counted(stats.missed, lambda m: m[3])
+    return dict(sorted((who, n) for (why, who), n in missed.items() if why == "vetoed"))
 
 
 def failed_why(actions: Sequence[tuple[datetime, Action, ActionResult]]) -> dict[str, Any]:

@@ -34,3 +34,20 @@ def test_a_plugin_that_acted_before_it_was_switched_off_did_something() -> None:
 def test_a_plugin_that_ran_and_did_nothing_is_idle_in_the_host_s_words() -> None:
     quiet = run(plugins=["exits", "trail"])
     assert idle_reason("trail", [quiet], run()) == "it took no action and vetoed nothing"
+
+
+def test_another_plugin_s_vetoes_are_not_the_compared_plugin_s_activity() -> None:
+    guarded = run(plugins=["exits", "guard", "trail"], orders_vetoed=118)
+    guarded.summary["orders_vetoed_by"] = {"guard": 118}
+    assert idle_reason("trail", [guarded], run()) == "it took no action and vetoed nothing"
+    own = run(plugins=["exits", "trail"], orders_vetoed=3, orders_vetoed_by={"trail": 3})
+    assert idle_reason("trail", [own], run()) is None
+
+
+def test_a_run_whose_results_differ_from_its_baseline_s_is_not_idle() -> None:
+    """The plugin is all that tells the runs apart: it changed them, whatever the host
+    counted of it; an ``--against`` baseline runs another plugin, which may be the cause."""
+    changed = run(plugins=["exits", "trail"], pnl=-120.5)
+    assert idle_reason("trail", [changed], run(pnl=40.0)) is None
+    rival = run(plugins=["exits", "rival"], pnl=40.0)
+    assert idle_reason("trail", [changed], rival) == "it took no action and vetoed nothing"

@@ -140,7 +140,7 @@ async def test_hook_propose_orders(hostapp_factory: Any) -> None:
     got = await host.plugins.propose_orders(host, "EURUSD", bars, T0)
     assert [(name, o.direction, o.symbol, o.source) for name, o in got] == [
         ("a", "buy", "XAUUSD", "a"),  # empty source filled with the plugin name
-        ("a", "sell", "XAUUSD", "spoof"),
+        ("a", "sell", "XAUUSD", "a"),  # another name claimed: the host's says whose it is
         ("d", "buy", "EURUSD", "d"),
     ]
     assert recorder.calls[-1] == (
