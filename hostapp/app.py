@@ -146,10 +146,12 @@ def _plugins(
     ``listing`` (``hostapp plugins``), which shows it and why."""
     on_error = "isolate" if listing else None
     plugins = load_plugins(
-        config, builtins=builtins, entry_points=entry_points, env=env, on_error=on_error
-    )
+        config, builtins=builtins, entry_points=entry_points, env=env, on_error=on_error,
+        listing=listing,
+    )  # fmt: skip
     if not listing:
         refuse_unloaded(config, plugins)
+    recorder = RunRecorder()
     for info in plugins.listing():
         if info.name == RECORDER_NAME:
             dist = info.distribution
@@ -159,11 +161,14 @@ def _plugins(
                 if dist
                 else ""
             )
-            raise ConfigError(
+            why = (
                 f"a plugin is named {RECORDER_NAME!r}, the name of the host's own run "
                 f"recorder: give its entry point another name{where}"
             )
-    recorder = RunRecorder()
+            if not listing:
+                raise ConfigError(why)
+            plugins.refuse(RECORDER_NAME, why)  # listed failed, with the others; no run
+            return plugins, recorder
     plugins.register(RECORDER_NAME, recorder)
     return plugins, recorder
 

@@ -37,7 +37,8 @@ def plugins_command(args: argparse.Namespace) -> int:
     logging.getLogger("hostapp.plugins").propagate = False
     with _throwaway_host(config) as (plugins, host):
         refused = plugins.configure_each(host)  # said with file and table, as run says it
-        rows = [r for r in plugins.listing() if r.name != RECORDER_NAME]
+        # the host's own recorder is no plugin; a plugin of that name is listed, failed
+        rows = [r for r in plugins.listing() if r.name != RECORDER_NAME or r.status == "failed"]
     problems = [str(refused.get(r.name) or cannot_run(r)) for r in rows if r.status == "failed"]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
@@ -67,7 +68,7 @@ def _print_table(rows: Sequence[Any]) -> None:
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[4]
         )
     for r in rows:
-        if r.error:
+        if r.error and r.status != "failed":  # a failure is said once, on stderr, after it
             print(f"{r.name}: {r.error}")
         for warning in r.warnings:
             print(f"{r.name}: warning: {warning}")

@@ -8,7 +8,9 @@ Order of business, and why:
    entry-point name is the plugin's identity.
 2. Check every name the configuration mentions (``disabled``, ``order``, ``[plugin.NAME]``,
    the two env variables) against what was discovered, so a typo is an error, not a
-   silently ignored setting.
+   silently ignored setting. One exception: ``[plugins] disabled`` naming a plugin not
+   installed is a warning (and so is that plugin's table): a plugins.toml shared by
+   several machines turns off an optional plugin that some of them lack.
 3. Block disabled plugins in pluggy *before* importing anything: a disabled plugin's code
    never runs, which is the point of disabling a plugin that breaks at import.
 4. Import the rest one by one; a failure is recorded against that plugin and the others
@@ -33,6 +35,7 @@ from .config import DEFAULT_PATH, DISABLE_ENV, HostConfig
 from .errors import PluginError
 from .fresh import plugin_for_a_run
 from .hookcalls import PluginSource, describe
+from .logs import ONCE
 from .pluginhost import PluginHost, PluginInfo
 
 LOAD_ENV = "HOSTAPP_LOAD_PLUGINS"
@@ -93,21 +96,23 @@ def discover(
 
 def _one_per_name(
     candidates: list[Candidate], disabled: Mapping[str, str], left_off: Callable[[Candidate], bool]
-) -> list[Candidate]:
-    """Each name once. Two plugins of one name are an error naming both, unless none of
-    them would run: the name is disabled (plugins.toml or the environment), or both are
-    optional plugins ``left_off`` (not enabled). Then neither loads, and the first stands
-    for both in the listing (else a broken install would stop every command, even the
-    one that disables it). An optional plugin left off does not excuse the other: an
-    optional one named ``exits`` switched the host's exit manager off without a word."""
+) -> tuple[list[Candidate], dict[str, str]]:
+    """Each name once, and the names two plugins claim, with the error naming both: an
+    error unless none of them would run: the name is disabled (plugins.toml or the
+    environment), or both are optional plugins ``left_off`` (not enabled). Then neither
+    loads, and the first stands for both in the listing (else a broken install would stop
+    every command, even the one that disables it). An optional plugin left off does not
+    excuse the other: an optional one named ``exits`` switched the host's exit manager
+    off without a word."""
     by_name: dict[str, Candidate] = {}
+    clashes: dict[str, str] = {}
     for c in candidates:
         first = by_name.get(c.name)
         if first is None:
             by_name[c.name] = c
         elif c.name not in disabled and not (left_off(first) and left_off(c)):
-            raise ConfigError(_same_name(first, c))
-    return list(by_name.values())
+            clashes.setdefault(c.name, _same_name(first, c))
+    return list(by_name.values()), clashes
 
 
 def _same_name(first: Candidate, second: Candidate) -> str:
@@ -129,14 +134,17 @@ def load_plugins(
     entry_points: Iterable[EntryPoint] | None = None,
     env: Mapping[str, str] | None = None,
     on_error: str | None = None,
+    listing: bool = False,
 ) -> PluginHost:
     """Build the PluginHost for ``config``. The keyword arguments exist for tests (and
-    ``on_error`` for the listing, which must show failures rather than stop at one):
-    ``builtins`` are plugins given by name (objects, classes or ``module:attr``) beside the
-    installed entry points, which ``entry_points`` replaces.
+    ``on_error`` and ``listing`` for ``hostapp plugins``, which must show failures rather
+    than stop at one): ``builtins`` are plugins given by name (objects, classes or
+    ``module:attr``) beside the installed entry points, which ``entry_points`` replaces.
 
-    Raises ConfigError for configuration mistakes and, with ``on_error = "raise"``,
-    PluginError for the first plugin that fails to load.
+    Raises ConfigError for configuration mistakes (a name two plugins claim among them,
+    but for the ``listing``, where neither loads and the name is listed as failed, with
+    why) and, with ``on_error = "raise"``, PluginError for the first plugin that fails to
+    load.
     """
     if builtins is None:
         builtins = {}
@@ -157,7 +165,9 @@ def load_plugins(
     def left_off(c: Candidate) -> bool:
         return c.optional and c.name not in config.plugins.enabled and c.name not in allowed
 
-    candidates = _one_per_name(candidates, disabled, left_off)
+    candidates, clashes = _one_per_name(candidates, disabled, left_off)
+    if clashes and not listing:
+        raise ConfigError(next(iter(clashes.values())))
     for c in candidates:
         if left_off(c):
             disabled.setdefault(c.name, OPTIONAL_OFF)
@@ -172,6 +182,12 @@ def load_plugins(
             info.status = "optional" if disabled[c.name] == OPTIONAL_OFF else "disabled"
             host.record(info)
             log.info("plugin %s disabled by %s", c.name, disabled[c.name])
+            if disabled[c.name] == OPTIONAL_OFF and c.name in config.plugin_tables:
+                host.warn(c.name, _unread_table(config, c.name))
+            continue
+        if c.name in clashes:  # the listing's: neither loads, and the row says why
+            info.status, info.error = "failed", f"rejected: {clashes[c.name]}"
+            host.record(info)
             continue
         try:
             obj = _load(c)
@@ -228,6 +244,15 @@ def cannot_run(info: PluginInfo) -> str:
     if what == "rejected":
         return f"plugin {info.name!r} was rejected: {why}"
     return f"plugin {info.name!r} failed: {info.error or 'unknown'}"
+
+
+def _unread_table(config: HostConfig, name: str) -> str:
+    """The table of an optional plugin not enabled: configured, so most likely meant to
+    run, and silently left unread otherwise."""
+    return (
+        f"{config.source} [plugin.{name}] is not read: {name} is an optional plugin, off "
+        f'until [plugins] enabled names it (enabled = ["{name}"] in {config.source})'
+    )
 
 
 def _warn_unchecked_tables(config: HostConfig, host: PluginHost) -> None:
@@ -302,9 +327,14 @@ def _disabled(config: HostConfig, env: Mapping[str, str], known: list[str]) -> d
     """Disabled name → what disabled it: plugins.toml, then the env deny- and allow-list."""
     where = config.source
     problem = _unknown(config.plugins.disabled, known)
-    if problem:
-        raise ConfigError(f"{where} [plugins] key 'disabled': {problem}")
-    disabled = {n: f"{where} [plugins] disabled" for n in config.plugins.disabled}
+    if problem:  # not installed here: nothing to switch off (the module docstring)
+        log.warning(
+            "%s [plugins] disabled: %s; nothing to switch off, so ignored",
+            where,
+            problem.replace("no plugin named", "no plugin installed is named", 1),
+            extra={ONCE: True},
+        )
+    disabled = {n: f"{where} [plugins] disabled" for n in config.plugins.disabled if n in known}
     if DISABLE_ENV in env:
         names = _names(env[DISABLE_ENV])
         problem = _unknown(names, known)
@@ -330,5 +360,5 @@ def _check_config_names(config: HostConfig, known: list[str]) -> None:
         raise ConfigError(f"{where} [plugins] key 'order': {problem}")
     for name in config.plugin_tables:
         problem = _unknown([name], known)
-        if problem:
+        if problem and name not in config.plugins.disabled:  # a disabled one's is unread
             raise ConfigError(f"{where} [plugin.{name}]: {problem}")

@@ -156,6 +156,12 @@ class PluginRegistry(Isolation):
             )
             self.warn(info.name, text)
 
+    def refuse(self, name: str, message: str) -> None:
+        """Plugin ``name``, loaded, cannot run for a reason the host found after loading
+        it (its name is the run recorder's): listed as failed with ``message``, never
+        called."""
+        self._reject(self._states[name], message, ConfigError(message))
+
     def _reject(self, state: State, message: str, exc: BaseException) -> bool:
         name = state.info.name
         if self.pm.get_plugin(name) is not None:

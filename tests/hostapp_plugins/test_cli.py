@@ -267,4 +267,32 @@ def test_the_listing_lists_every_plugin_when_one_cannot_be_configured(tmp_path: 
     assert not (tmp_path / "started").exists() and not (tmp_path / "stopped").exists()
     table = hostapp("plugins", cwd=tmp_path, env=env)
     assert table.returncode == 2 and table.stderr == proc.stderr
-    assert "broken: configure: RuntimeError: cannot read its model" in table.stdout
+    # each failure once, on stderr (with the file): the table said it again, without it
+    assert "cannot read its model" not in table.stdout and "fats" not in table.stdout
+    listed = {r.split()[0]: r for r in table.stdout.splitlines()[1:] if r.strip()}
+    assert " failed " in listed["broken"] and " failed " in listed["sma_strategy"]
+
+
+def test_the_listing_lists_every_plugin_past_one_of_a_name_it_cannot_take(tmp_path: Path) -> None:
+    """An entry point named ``run_report`` (the host's own recorder's name), or a name two
+    plugins claim, stopped ``hostapp plugins`` in one line with no listing, which is how
+    one finds what is installed: both are listed now, failed with why, beside the others;
+    each failure is one line on stderr, exit 2."""
+    source = "class A:\n    pass\nclass B:\n    pass\n"
+    env = install(tmp_path, source, {"run_report": "A", "exits": "B", "fine": "A"})
+    proc = hostapp("plugins", "--json", cwd=tmp_path, env=env)
+    assert proc.returncode == 2, proc.stderr
+    rows = by_name(json.loads(proc.stdout))
+    assert rows["fine"]["status"] == rows["dtms"]["status"] == "enabled"
+    assert rows["run_report"]["status"] == rows["exits"]["status"] == "failed"
+    assert "the name of the host's own run recorder" in rows["run_report"]["error"]
+    assert "two plugins are named 'exits'" in rows["exits"]["error"]
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2, proc.stderr
+    assert any("two plugins are named 'exits'" in line for line in lines)
+    assert any("'run_report', the name of the host's own run recorder" in line for line in lines)
+    table = hostapp("plugins", cwd=tmp_path, env=env)
+    assert table.returncode == 2 and table.stderr == proc.stderr
+    assert {"fine", "run_report", "exits", "dtms"} <= {
+        r.split()[0] for r in table.stdout.splitlines()[1:] if r.strip()
+    }

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostapp_loop.replay_cli import bars_folder
 from support.hostapp_plugin_doubles import Recorder
 from support.loader_kit import DOUBLES, TRIPWIRE, NeverLoad, ep, load, statuses
 from support.plugin_dist import hostapp, install
@@ -50,7 +51,6 @@ def test_same_entry_point_seen_twice_is_one_plugin() -> None:
     ("config", "env", "message"),
     [
         ({"plugin": {"ghost": {}}}, {}, r"plugins.toml \[plugin.ghost\]: no plugin named 'ghost'"),
-        ({"plugins": {"disabled": ["ghost"]}}, {}, r"\[plugins\] key 'disabled': no plugin"),
         ({"plugins": {"order": ["a", "ghost"]}}, {}, r"\[plugins\] key 'order': no plugin"),
         ({}, {"HOSTAPP_DISABLE_PLUGINS": "ghost"}, "HOSTAPP_DISABLE_PLUGINS: no plugin"),
         ({}, {"HOSTAPP_LOAD_PLUGINS": "a,ghost"}, "HOSTAPP_LOAD_PLUGINS: no plugin"),
@@ -62,6 +62,38 @@ def test_unknown_plugin_names_in_config_are_errors(
     with pytest.raises(ConfigError, match=message) as info:
         load(config, builtins={"a": Recorder()}, env=env)
     assert "known: a" in str(info.value)
+
+
+def test_disabling_a_plugin_not_installed_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """A plugins.toml shared by machines turns off an optional plugin some lack: that was
+    an error (exit 2) on those, so the file could not be shared. Its table is not read."""
+    config = {"plugins": {"disabled": ["ghost", "a"]}, "plugin": {"ghost": {"x": 1}}}
+    host = load(config, builtins={"a": Recorder(), "b": Recorder()})
+    assert statuses(host) == {"a": "disabled", "b": "enabled"}
+    said = [r for r in caplog.records if "ghost" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "WARNING"
+    assert "[plugins] disabled: no plugin installed is named 'ghost'" in said[0].getMessage()
+
+
+def test_the_table_of_an_optional_plugin_not_enabled_is_said_unread(tmp_path: Path) -> None:
+    """``[plugin.trail]`` written, ``enabled`` forgotten: only an INFO line (in the log
+    file) said the plugin was off, and its settings were silently ignored. Now one
+    WARNING at start-up, on the terminal too, and a warning in the listing."""
+    env = install(
+        tmp_path, "class Plugin:\n    pass\n", {"trail": "Plugin"}, group="hostapp.optional"
+    )
+    folder = bars_folder(tmp_path, bars=300)
+    with (folder / "plugins.toml").open("a") as f:
+        f.write("\n[plugin.trail]\nperiod = 3\n")
+    listing = hostapp(folder, env, "plugins")
+    assert listing.returncode == 0, listing.stderr
+    said = [line for line in listing.stdout.splitlines() if line.startswith("trail: warning:")]
+    assert len(said) == 1, listing.stdout
+    assert "[plugin.trail] is not read" in said[0] and 'enabled = ["trail"]' in said[0]
+    run = hostapp(folder, {**env, "HOSTAPP_DISABLE_PLUGINS": "dtms"}, "replay", "XAUUSD.csv")
+    assert run.returncode == 0, run.stderr[-2000:]
+    warned = [line for line in run.stderr.splitlines() if "[plugin.trail] is not read" in line]
+    assert len(warned) == 1, run.stderr[-2000:]
 
 
 @pytest.mark.parametrize("group", ["hostapp", "hostapp.optional"])
