@@ -245,7 +245,8 @@ class _Sweep:
             figures.update(dict.fromkeys(R_FIGURES))
         idle = idle_reason(self.plugin, (same,), without)
         in_force = used_settings(same.summary)
-        return Row(setting, figures, notes(report), warnings(report), idle, in_force)
+        would_veto = dict(same.summary.get("entries_veto_overridden_by", {}))
+        return Row(setting, figures, notes(report), warnings(report), idle, in_force, would_veto)
 
     def rows(self, settings: Sequence[Setting], into: list[Row]) -> list[Row]:
         """Every setting's row, into ``into`` as each comes (a second Ctrl-C, which does

@@ -68,6 +68,37 @@ class Row:
     #: The settings the run used, by ``NAME.KEY``: what each plugin's report said under
     #: ``settings`` (the ``run_report`` hook), defaults included.
     in_force: dict[str, Any] = field(default_factory=dict)
+    #: The entries of the baseline each plugin's ``allow_order`` would have vetoed in the
+    #: row's run (``entries_veto_overridden_by``: a same-entries run opens them all).
+    would_veto: dict[str, int] = field(default_factory=dict)
+
+
+def identical_rows(rows: Sequence[Row], keys: Sequence[str]) -> str | None:
+    """Why the rows are all alike, when there are two or more and every figure is the
+    same in each: their ranking is then only the order they ran in. A setting that only
+    changes vetoes is told by the vetoes it would have made, which differ between the
+    rows while nothing else does: a same-entries run never applies a veto. Otherwise the
+    swept values changed nothing on these bars; ``None`` when the rows differ."""
+    if len(rows) < 2 or any(r.figures != rows[0].figures for r in rows[1:]):
+        return None
+    swept = sorted({key.partition(".")[0] for key in keys})
+    vetoes = [tuple(r.would_veto.get(name, 0) for name in swept) for r in rows]
+    which = ", ".join(keys)
+    if len(set(vetoes)) > 1:
+        counts = [sum(v) for v in vetoes]
+        return (
+            f"the {len(rows)} rows are identical: {which} changed only which entries "
+            f"{' and '.join(swept)} would have vetoed (from {min(counts)} to {max(counts)} "
+            "by row), "
+            "and the same-entries runs of a sweep open every entry of the baseline, never "
+            "applying a veto; judge such a setting with the full A/B (hostapp replay "
+            "--compare, the value set in the config file)"
+        )
+    return (
+        f"the {len(rows)} rows are identical: the swept values of {which} changed nothing "
+        "in these runs (the plugin may not act on that key here, or every value acts alike "
+        "on these bars), so their order says nothing"
+    )
 
 
 def used_settings(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -122,6 +153,7 @@ def sweep_summary(
         "sweep": {k: v for k, v in sweeps},
         "criterion": CRITERION.format(plugin=plugin),
         "rows": [one(r) for r in ranked],
+        "identical": identical_rows(ranked, keys),
         "interrupted": interrupted,
         "data": replay.extra.get("data"),
     }
@@ -288,6 +320,8 @@ def print_sweep(
         need = max(wide.measure(t).maximum for t in built)
         console = Console(width=max(need, console.width), highlight=False)
     console.print(built[0])
+    if summary.get("identical"):
+        console.print(f"note: {summary['identical']}", soft_wrap=True, markup=False)
     if any(r.figures.get("unpaired") for r in ranked):
         console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True, markup=False)
     # with --split, the out-of-sample table below is that check
