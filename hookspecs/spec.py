@@ -309,13 +309,14 @@ def run_report(host: HostView) -> Mapping[str, Any] | None:
     under ``plugin_reports.<name>`` of ``summary.json``. Four keys have a meaning for the
     host: ``activity`` (an int: how many times the plugin did its job, e.g. trades evaluated;
     0 means it did nothing, which ``hostapp replay --compare NAME`` treats as a failed
-    comparison), ``note`` (one sentence the summary table prints, e.g. why nothing
-    was done), ``warning`` (one sentence printed before the table, for figures a reader
-    should doubt: a signal missing from most of the plugin's decisions, say),
-    ``held_defensive`` (per ticket, how often a position manager left a
-    trade alone because ``is_defensive`` said so; summed over plugins as the summary's
-    ``exits_held_defensive``) and ``settings`` (the values the run used, defaults
-    included, by dotted key as :func:`hookspecs.settings_in_force` gives them; a sweep's
+    comparison unless the host saw the plugin act or veto an entry itself, or the runs
+    with it traded otherwise than the one without), ``note`` (one sentence the summary
+    table prints, e.g. why nothing was done), ``warning`` (one sentence printed before
+    the table, for figures a reader should doubt: a signal missing from most of the
+    plugin's decisions, say), ``held_defensive`` (per ticket, how often a position
+    manager left a trade alone because ``is_defensive`` said so; summed over plugins as
+    the summary's ``exits_held_defensive``) and ``settings`` (the values the run used,
+    defaults included, by dotted key as :func:`hookspecs.settings_in_force` gives them; a sweep's
     "as configured" row shows them for the keys the config file leaves out, where it
     would otherwise say ``default``). Return ``None`` to say nothing.
 

@@ -80,21 +80,22 @@ def entry_script(run: RunResult) -> dict[tuple[datetime, str], list[OrderRequest
 
 
 def activity(run: RunResult, plugin: str) -> int | None:
-    """How much ``plugin`` did in ``run`` by its own ``run_report`` (``activity``), else
-    by what the host saw of it: actions it took (``actions_by_source``, whose names the
-    host sets) and entries it vetoed itself (``orders_vetoed_by``, and in a same-entries
-    run, which opens them all the same, ``entries_veto_overridden_by``: another plugin's
-    vetoes are not its doing). ``None`` when the plugin did not run at all."""
+    """How much ``plugin`` did in ``run``: the more of its own ``run_report``'s count
+    (``activity``) and what the host saw of it: actions it took (``actions_by_source``,
+    whose names the host sets) and entries it vetoed itself (``orders_vetoed_by``, and in
+    a same-entries run, which opens them all the same, ``entries_veto_overridden_by``:
+    another plugin's vetoes are not its doing). ``None`` when it did not run at all."""
     reports = run.summary.get("plugin_reports", {})
     if plugin not in run.summary.get("plugins", []) and _tripped(run, plugin) is None:
         return None  # a plugin its breaker switched off ran until then: counted below
-    reported = reports.get(plugin, {}).get("activity")
-    if isinstance(reported, int):
-        return reported
     summary = run.summary
     acted = sum(summary.get("actions_by_source", {}).get(plugin, {}).values())
     vetoed = summary.get("orders_vetoed_by", {}).get(plugin, 0)
-    return acted + vetoed + summary.get("entries_veto_overridden_by", {}).get(plugin, 0)
+    seen = acted + vetoed + summary.get("entries_veto_overridden_by", {}).get(plugin, 0)
+    reported = reports.get(plugin, {}).get("activity")
+    # a report of 0 does not hide what the host saw it do: DTMS's counts the trades it
+    # evaluated, not the stops its trailing moved on trades it had not armed for
+    return max(reported, seen) if isinstance(reported, int) else seen
 
 
 def _tripped(run: RunResult, plugin: str) -> str | None:

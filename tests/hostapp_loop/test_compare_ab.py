@@ -149,8 +149,12 @@ def test_dtms_evaluates_trades_on_h1_and_d1_with_the_default_config(
 
 def test_a_plugin_that_did_nothing_is_reported_and_fails_the_comparison(tmp_path: Path) -> None:
     data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 1500, seed=3))
+    # never armed, and neither its trailing stop nor its account rails act (either one
+    # changed the trades, which the comparison then rightly did not call "did nothing")
     (tmp_path / "plugins.toml").write_text(
         "[plugin.dtms]\n[plugin.dtms.arming]\nage_bars = 10000\nprofit_r = 1000\nloss_r = -1000\n"
+        "[plugin.dtms.trail]\nenabled = false\n"
+        "[plugin.dtms.rails]\ndaily_loss_pct = 100\nstreak_bars = 0\n"
     )
     proc = replay(tmp_path, str(data), "--compare", "--report", "rep")
     assert proc.returncode == 3, proc.stderr[-2000:]

@@ -17,7 +17,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bars_folder(tmp_path_factory.mktemp("sweep_idle"))
 
 
-IDLE_DTMS = "[plugin.dtms.arming]\nage_bars = 10000\nprofit_r = 1000\nloss_r = -1000\n"
+#: never armed, no trailing stop, no account rails: DTMS does nothing at all (its trailing
+#: stop and its rails act on trades it has not armed for, and change the figures)
+IDLE_DTMS = (
+    "[plugin.dtms.arming]\nage_bars = 10000\nprofit_r = 1000\nloss_r = -1000\n"
+    "[plugin.dtms.trail]\nenabled = false\n"
+    "[plugin.dtms.rails]\ndaily_loss_pct = 100\nstreak_bars = 0\n"
+)
 AGE = "dtms.arming.age_bars"
 
 
