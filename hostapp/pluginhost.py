@@ -38,6 +38,7 @@ from .hookcalls import (
     switched_off_kind,
     sync_answer,
 )
+from .logs import ONCE
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
 from .slow_calls import SlowCalls
 
@@ -329,6 +330,7 @@ class PluginHost(PluginRegistry):
                 what,
                 item.source,
                 plugin,
+                extra={ONCE: True},  # the terminal too, once for all the runs of an A/B
             )
         return replace(item, source=plugin)
 
