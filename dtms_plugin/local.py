@@ -58,11 +58,12 @@ from .local_frozen import FrozenWaits
 from .local_isolation import Isolating
 from .local_ledger import Ledger, Mark
 from .local_midrun import MidRunAdoption
-from .local_reconcile import Reconciling, reversed_at_broker
+from .local_reconcile import Reconciling
 from .local_registering import Registering
 from .local_settings_change import check_settings
 from .local_waiting import WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
+from .position_match import reversed_at_broker
 from .settings import DtmsSettings
 from .store import StoreProtocol
 from .store.location import open_store

@@ -22,7 +22,7 @@ from hookspecs import BrokerError, DefensiveState, HostView, OwnMagic, Trade
 
 from .book import HEDGE_PREFIX, TradeBook
 from .engine import TradeRecord
-from .local_reconcile import is_hedge, same_trade
+from .position_match import is_hedge, same_trade
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .store.readonly import ReadOnlyStore

@@ -39,7 +39,7 @@ from .engine import (
     close_record,
     evaluate,
 )
-from .local_reconcile import same_trade
+from .position_match import same_trade
 from .settings import DtmsSettings
 
 

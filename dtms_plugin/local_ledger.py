@@ -25,7 +25,7 @@ from .book import TradeBook
 from .engine import JournalStatus, TradeRecord
 from .engine.record import TRAIL_MARK
 from .local_adoption import left_in_folder
-from .local_reconcile import is_hedge, same_trade
+from .position_match import is_hedge, same_trade
 from .settings import DtmsSettings
 from .store import StoreProtocol
 

@@ -33,7 +33,7 @@ from hookspecs import (
     Trade,
 )
 
-from .book import HEDGE_PREFIX, TradeBook
+from .book import TradeBook
 from .engine import (
     JournalEntry,
     ScoreBreakdown,
@@ -45,53 +45,9 @@ from .engine import (
     unsettled,
 )
 from .local_writes import ENDED, PendingWrites
+from .position_match import ended_by_reversal, reversed_at_broker
 from .settings import DtmsSettings
 from .store import StoreProtocol
-
-
-def is_hedge(trade: Trade) -> bool:
-    """A hedge by its comment alone (``DTMS_HEDGE_<ticket>``, which the broker gives the
-    position a hedge action opens): what adoption goes by, when the records that name
-    DTMS's hedges were lost, and a position restored at start-up is all there is (on
-    MetaTrader, the comment is what survives). A trade the host announces is judged by
-    the records instead (:meth:`TradeBook.opened_as_hedge`): any plugin may propose an
-    order with that comment. A hedge whose comment the broker rewrote is known by its
-    ticket, which its trade's record keeps (:meth:`TradeBook.hedge_tickets`); with that
-    record lost, nothing tells it from a trade, and adoption takes it on as one
-    (docs/dtms.md §8): defended on its own rather than left undefended."""
-    return trade.comment.startswith(HEDGE_PREFIX)
-
-
-def same_trade(rec: TradeRecord, trade: Trade) -> bool:
-    """Whether ``trade`` is the position ``rec`` was made for: the same ticket, symbol,
-    direction, opening time and entry price (a reused ticket differs in at least one of
-    them; the server's registrations judge a closed record by the same fields)."""
-    return (
-        rec.ticket == trade.ticket
-        and rec.symbol == trade.symbol
-        and rec.direction == trade.direction
-        and rec.opened_at == trade.opened_at
-        and abs(rec.entry_price - trade.entry_price) <= 1e-9 * max(1.0, abs(rec.entry_price))
-    )
-
-
-def reversed_at_broker(rec: TradeRecord, pos: Trade) -> bool:
-    """A netting account's position that changed side under its ticket (sell 0.1, then
-    buy 0.3: a buy of 0.2): the trade DTMS defended has ended, and scoring the new one as
-    the old side would defend it the wrong way round."""
-    return rec.is_open and pos.ticket == rec.ticket and pos.direction != rec.direction
-
-
-def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: datetime) -> Trade:
-    """The defended trade as it ended: all its volume closed at the reversing deal's
-    price (the new position's entry), ``profit`` as the broker values it (0 when it
-    cannot say)."""
-    return Trade(
-        rec.ticket, rec.symbol, rec.direction, rec.volume, rec.entry_price, rec.stop_loss,
-        rec.take_profit, rec.opened_at, profit=profit or 0.0, close_price=pos.entry_price,
-        closed_at=now,
-    )  # fmt: skip
-
 
 #: the closes a broker names as its own (:class:`hookspecs.CloseReasons`): its stop or its
 #: target hit, which ``dtms serve`` records itself (:meth:`Reconciling._records_close`)

@@ -22,8 +22,8 @@ from hookspecs import HostView, Trade
 from .book import TradeBook
 from .engine import ScoreBreakdown, TradeRecord, register
 from .local_adoption import hedge_of
-from .local_reconcile import reversed_at_broker, same_trade
 from .local_writes import PendingWrites
+from .position_match import reversed_at_broker, same_trade
 from .store import StoreError, StoreProtocol
 
 if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
