@@ -95,6 +95,7 @@ class Mt5Broker(Trading):
         #: the account the run started on (``<server> <login>``), which every cycle and
         #: reconnect must find again (docs/mt5.md, "Another account mid-run")
         self.identity = ""
+        self._renamed_to = ""  # the account's name since its server was renamed, once said
 
     @property
     def server_clock(self) -> ServerClock:
@@ -208,12 +209,26 @@ class Mt5Broker(Trading):
             if link_lost(error_code(self.api)):
                 raise BrokerError(f"account_info() failed: last_error={last_error(self.api)}")
             return  # the terminal answered, not this: the next cycle asks again
-        now = account_identity(as_dict(raw))
+        info = as_dict(raw)
+        now = account_identity(info)
         if not self.identity:
             self.identity = now
-        elif now != self.identity:
+        elif now != self.identity and int(info.get("login") or 0):  # 0: not logged in yet
+            if now.rsplit(" ", 1)[-1] == self.identity.rsplit(" ", 1)[-1]:
+                self._renamed(now)  # the same login: a trade server renamed or moved
+                return
             self.sender.refused_because = f"the terminal is on account {now}, not {self.identity}"
             raise AccountChanged(self.identity, now)
+
+    def _renamed(self, now: str) -> None:
+        """The same login on a server of another name (a broker's renamed or moved trade
+        server): the same account, as DTMS's store and lock take it; said once."""
+        if now != self._renamed_to:
+            self._renamed_to = now
+            log.warning(
+                "MT5: the terminal's account %s is now named %s (the same login on a "
+                "server of another name): taken as the same account", self.identity, now,
+            )  # fmt: skip
 
     def _not_our_account(self) -> str:
         """Just before each send: "" while the terminal is on the run's account, else why

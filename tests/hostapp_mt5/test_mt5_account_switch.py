@@ -52,6 +52,27 @@ def test_a_cycle_that_finds_another_account_stops_it_and_sends_nothing(
     assert len(fake.requests) == sent and theirs in fake.positions
 
 
+def test_the_same_login_on_a_renamed_server_is_the_same_account_said_once(
+    broker: Mt5Broker, fake: FakeMT5, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker's trade server renamed or moved (the same login): the run goes on, as
+    DTMS's store and lock take it, in one WARNING; a terminal not logged in (login 0) is
+    asked again, not taken for another account."""
+    broker.watch_connection()
+    fake.server_name = "Fake-Demo2"
+    with caplog.at_level(logging.WARNING):
+        broker.watch_connection()
+        broker.watch_connection()
+    renamed = [r.getMessage() for r in caplog.records if "named" in r.getMessage()]
+    assert renamed == [
+        "MT5: the terminal's account Fake-Demo 5001 is now named Fake-Demo2 5001 (the same "
+        "login on a server of another name): taken as the same account"
+    ]
+    fake.login_id = 0
+    broker.watch_connection()
+    assert broker.open(OrderRequest("XAUUSD", "buy", 0.1)).code is not ResultCode.TRADING_DISABLED
+
+
 def test_a_switch_mid_cycle_sends_nothing_though_no_check_saw_it_yet(
     broker: Mt5Broker, fake: FakeMT5
 ) -> None:
