@@ -97,8 +97,8 @@ class FrozenWaits:
                 del self._frozen[ticket]
                 ended = _ended(said[0], {k.value for k in kinds}, {k.value for k in rec.owed})
                 self.log.warning(
-                    "DTMS %s: its wait for the freeze level is over (%d cycles): %s",
-                    ticket, said[1], ended,
+                    "DTMS %s: its wait for the freeze level is over (%d cycle%s): %s",
+                    ticket, said[1], "" if said[1] == 1 else "s", ended,
                 )  # fmt: skip
             return
         known, cycles = said if said is not None else (frozenset(), 0)

@@ -10,7 +10,8 @@ Order of business, and why:
    the two env variables) against what was discovered, so a typo is an error, not a
    silently ignored setting. One exception: ``[plugins] disabled`` naming a plugin not
    installed is a warning (and so is that plugin's table): a plugins.toml shared by
-   several machines turns off an optional plugin that some of them lack.
+   several machines turns off an optional plugin that some of them lack; but a name a
+   letter or two off an installed plugin's (``dtsm``) is the slip it looks like, an error.
 3. Block disabled plugins in pluggy *before* importing anything: a disabled plugin's code
    never runs, which is the point of disabling a plugin that breaks at import.
 4. Import the rest one by one; a failure is recorded against that plugin and the others
@@ -19,6 +20,7 @@ Order of business, and why:
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import inspect
 import logging
@@ -327,6 +329,14 @@ def _disabled(config: HostConfig, env: Mapping[str, str], known: list[str]) -> d
     """Disabled name → what disabled it: plugins.toml, then the env deny- and allow-list."""
     where = config.source
     problem = _unknown(config.plugins.disabled, known)
+    for name in config.plugins.disabled:  # a slip would leave the plugin meant running
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        if name not in known and near:
+            raise ConfigError(
+                f"{where} [plugins] key 'disabled': no plugin named {name!r}: did you mean "
+                f"{near[0]!r}? (a name no plugin here has is ignored, which would leave "
+                f"{near[0]!r} running)"
+            )
     if problem:  # not installed here: nothing to switch off (the module docstring)
         log.warning(
             "%s [plugins] disabled: %s; nothing to switch off, so ignored",

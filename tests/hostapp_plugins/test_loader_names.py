@@ -75,6 +75,17 @@ def test_disabling_a_plugin_not_installed_is_a_warning(caplog: pytest.LogCapture
     assert "[plugins] disabled: no plugin installed is named 'ghost'" in said[0].getMessage()
 
 
+def test_disabling_a_slip_of_an_installed_plugins_name_is_an_error() -> None:
+    """``disabled = ["dtsm"]`` meant DTMS: ignored as not installed, it would leave DTMS
+    running; a name a letter or two off an installed plugin's is refused, naming it."""
+    with pytest.raises(ConfigError) as info:
+        load({"plugins": {"disabled": ["exitz"]}}, builtins={"exits": Recorder()})
+    assert str(info.value).endswith(
+        "[plugins] key 'disabled': no plugin named 'exitz': did you mean 'exits'? (a name "
+        "no plugin here has is ignored, which would leave 'exits' running)"
+    )
+
+
 def test_the_table_of_an_optional_plugin_not_enabled_is_said_unread(tmp_path: Path) -> None:
     """``[plugin.trail]`` written, ``enabled`` forgotten: only an INFO line (in the log
     file) said the plugin was off, and its settings were silently ignored. Now one
