@@ -7,9 +7,12 @@ trading host does, moves the clock (docs/client.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +38,7 @@ NO_QUOTES = "has no quotes yet"
 MOVES = "moves again"
 MEANING = "no host is trading on this account file: hostapp run --live from the same folder"
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
+QUOTE_EVERY = 0.2  # seconds between the bars a Quoting writes
 
 
 def _config(tmp_path: Path, account: Path, name: str = "server.toml", **dtms: object) -> Path:
@@ -57,17 +61,55 @@ def _quote(account: Path, bars: int, start: datetime = T0) -> datetime:
     return start + timedelta(minutes=5 * bars)
 
 
+class Quoting:
+    """A bar into the account file every :data:`QUOTE_EVERY` seconds from a thread, as a
+    trading host writes them, until :meth:`stop`: the server then starts on a file
+    written just now, however long its start-up takes (a loaded machine's can take more
+    than :data:`THRESHOLD`, and a file quoted once before it would be said standing at
+    start-up already)."""
+
+    def __init__(self, account: Path) -> None:
+        self._account = account
+        self._stopped = threading.Event()
+        self.at = _quote(account, 3)  # the clock the last bar left the file at
+        self.written = time.monotonic()  # when that bar was written
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(QUOTE_EVERY):
+            self.at, self.written = _quote(self._account, 1, start=self.at), time.monotonic()
+
+    def stop(self) -> tuple[datetime, float]:
+        """No more bars: the clock the file stands at and when it was written last."""
+        self._stopped.set()
+        self._thread.join()  # a bar being written is the last
+        return self.at, self.written
+
+
+@contextlib.contextmanager
+def _quoting(account: Path) -> Iterator[Quoting]:
+    quoting = Quoting(account)
+    try:
+        yield quoting
+    finally:
+        quoting.stop()
+
+
 def _said(log: Path, what: str) -> list[str]:
     return [line for line in log.read_text().splitlines() if what in line]
 
 
 def test_a_standing_clock_is_said_once_and_its_moving_again_once(tmp_path: Path) -> None:
     account = tmp_path / "account.db"
-    at = _quote(account, 3)
-    written = time.monotonic()
     log = tmp_path / "server.log"
-    with dtms_server(_config(tmp_path, account), free_port(), monitor_seconds=MONITOR,
-                     log=log) as server:  # fmt: skip
+    with (
+        _quoting(account) as quoting,
+        dtms_server(
+            _config(tmp_path, account), free_port(), monitor_seconds=MONITOR, log=log
+        ) as server,
+    ):
+        at, written = quoting.stop()  # the clock stands from here
         assert not _said(log, NO_QUOTES) and not _said(log, STOOD)  # written just now
         # a made-up ticket, as docs/client.md's examples register
         order = {"ticket": 1002, "symbol": "XAUUSD", "direction": "buy", "entry": 2000.0,
