@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
 import redis
+from support.e2e_procs import wait_for
 from support.redis_server import RedisServer
 
 from dtms_plugin.store import StoreError
@@ -26,12 +27,34 @@ return 1
 
 def _busy(server: RedisServer, ms: int) -> threading.Thread:
     """Redis runs another client's script for ``ms``: a call sent meanwhile runs after it,
-    when a client with a shorter timeout has given up waiting for its answer."""
-    admin = redis.Redis.from_url(server.url())
-    thread = threading.Thread(target=lambda: admin.eval(BUSY, 0, ms))
+    when a client with a shorter timeout has given up waiting for its answer. Returns
+    once Redis runs it (a PING goes unanswered), the thread waiting for its answer: a
+    fixed wait for a thread to connect and send it was a race a loaded machine can lose
+    (the call under test then ran first and was answered)."""
+    admin = redis.Connection(host=server.host, port=server.port)
+    admin.connect()
+    admin.send_command("EVAL", BUSY, 0, ms)  # sent: Redis runs it next
+
+    def answer() -> None:
+        try:
+            admin.read_response()
+        finally:
+            admin.disconnect()
+
+    thread = threading.Thread(target=answer)
     thread.start()
-    time.sleep(0.1)  # it runs
+    wait_for(lambda: not _answers(server), timeout=10, what="Redis to run the script")
     return thread
+
+
+def _answers(server: RedisServer) -> bool:
+    """Does Redis answer a PING within 0.1 s (a raw socket: redis-py retries timeouts)?"""
+    with socket.create_connection((server.host, server.port), timeout=0.1) as probe:
+        probe.sendall(b"PING\r\n")
+        try:
+            return probe.recv(16).startswith(b"+PONG")
+        except TimeoutError:
+            return False
 
 
 def _entry(ticket: int, key: str) -> dict[str, object]:
