@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from support.e2e_procs import (
     account_position,
@@ -64,6 +65,12 @@ def _bars() -> list[Bar]:
     when = bars[-1].time + timedelta(minutes=5)
     bars.append(Bar(when, GAP_TO, GAP_TO + 0.2, GAP_TO - 0.2, GAP_TO, volume=100.0, spread=0.3))
     return bars
+
+
+def _last_bar(view: Mapping[str, Any]) -> datetime | None:
+    """The time of the last bar the server scored the trade at (its view)."""
+    at = view["trade_info"].get("last_bar_time")
+    return None if at is None else datetime.fromisoformat(at)
 
 
 def test_a_remote_host_trade_is_defended_by_the_server(tmp_path: Path) -> None:
@@ -137,6 +144,13 @@ def test_a_remote_host_trade_is_defended_by_the_server(tmp_path: Path) -> None:
             # the slide, then the gap, and the data ends: the host stops by itself
             wait_for(lambda: host.poll() is not None, timeout=60, what="the host's data to end")
             host_rc = host.returncode
+        # the server scores the host's bars on a cycle of its own: the host's end does not
+        # say that it has scored the last one (the gap) yet, nor acted on it
+        wait_for(
+            lambda: host_rc != 0 or _last_bar(server.json(f"/dtms/trade/{ticket}")) == gap_at,
+            timeout=60,
+            what="the server's cycle at the gap bar",
+        )
         position, quote = account_position(account, ticket, "XAUUSD")
         view = server.json(f"/dtms/trade/{ticket}")
         history = server.json("/dtms/actions", ticket=ticket, limit=100)["actions"]
