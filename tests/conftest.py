@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -36,6 +37,21 @@ def _test_state_home(_state_home: None, tmp_path_factory: pytest.TempPathFactory
     os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state_home"))
     yield
     os.environ["XDG_STATE_HOME"] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _children_take_sigint() -> Iterator[None]:
+    """The commands the tests start stop on the SIGINT a test sends them (Ctrl-C, a
+    plugin's own ``os.kill``). A pytest started where SIGINT is ignored (a non-interactive
+    shell's background job, ``nohup``) passed that on to every child, which ignored it
+    and ran until killed (the Ctrl-C start-up tests: -9 after 60 s; the weekend restart:
+    0, not 130). With a handler of Python's own here, a child starts with the default."""
+    before = signal.getsignal(signal.SIGINT)
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture
