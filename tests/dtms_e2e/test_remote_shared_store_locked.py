@@ -59,11 +59,14 @@ def test_a_remote_host_says_its_shared_folder_locked_once_and_keeps_its_deadline
                 time.sleep(HELD_SECONDS)
             # writes go through again: at the host's next write, which a loaded machine
             # can put seconds after the lock is let go
-            wait_for(
-                lambda: host.poll() is not None or GOES_THROUGH in log.read_text(),
-                timeout=60,
-                what="the host's writes to go through again",
-            )
+            try:
+                wait_for(
+                    lambda: host.poll() is not None or GOES_THROUGH in log.read_text(),
+                    timeout=60,
+                    what="the host's writes to go through again",
+                )
+            except AssertionError as exc:  # what the host said meanwhile
+                raise AssertionError(f"{exc}: {log.read_text()[-3000:]}") from None
         said = log.read_text()
         engine = server.proc.pid
 
