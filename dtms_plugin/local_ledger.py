@@ -1,6 +1,7 @@
 """The local strategy's side of the account's ledger (:mod:`dtms_plugin.account_ledger`):
-its open trades' records written beside the account whenever what DTMS did to them
-changed, and, at the start-up recovery, the records of the open positions taken up from
+the records of the trades that still need the engine (open, or CLOSED with a close or
+a hedge's close owed) written beside the account whenever what DTMS did to them changed,
+and, at the start-up recovery, those whose position or hedge is still open taken up from
 it when this store has none of them (a switched ``store``, a lost folder) or only older
 ones (switched back: the other store defended them since), before anything is adopted
 afresh or acted on (docs/dtms.md §8, docs/scaling.md "Switching the store").
@@ -8,7 +9,9 @@ afresh or acted on (docs/dtms.md §8, docs/scaling.md "Switching the store").
 sets the attributes declared here.
 
 Why: adopted afresh, a trade walked the ladder again (a second partial close, a second
-hedge); read from a stale store, it was hedged a second time, its first hedge left open.
+hedge); read from a stale store, it was hedged a second time, its first hedge left open;
+left out for being CLOSED while its close was owed, it was adopted afresh, walked the
+ladder again, and its hedge stayed open unmanaged.
 """
 
 from __future__ import annotations
@@ -70,6 +73,28 @@ def done_text(rec: TradeRecord) -> str:
     return f"{text} ({'; '.join(parts)})" if parts else text
 
 
+def at_broker(rec: TradeRecord, pos: Trade | None, listed: dict[int, Trade]) -> bool:
+    """Whether the broker still lists what ``rec`` defends: its own position (the same
+    trade, not another under a reused ticket), or its hedge by the ticket the record keeps
+    (on its symbol, the other side). A trade CLOSED whose close, or whose hedge's close,
+    is owed (a market shut, a freeze level) still has one of them open, and taken up it
+    closes it; adopted afresh instead, it walked the ladder again and its hedge was left
+    open, unmanaged (docs/dtms.md §8)."""
+    if pos is not None and same_trade(rec, pos):
+        return True
+    hedge = None if rec.hedge_ticket is None else listed.get(rec.hedge_ticket)
+    return hedge is not None and hedge.symbol == rec.symbol and hedge.direction != rec.direction
+
+
+def same_position(mine: TradeRecord, rec: TradeRecord) -> bool:
+    """Whether two records of one ticket are of the same trade (:func:`same_trade`'s
+    fields), not of two that a broker reusing tickets gave it in turn."""
+    return same_trade(mine, Trade(
+        rec.ticket, rec.symbol, rec.direction, rec.volume, rec.entry_price, rec.stop_loss,
+        rec.take_profit, rec.opened_at,
+    ))  # fmt: skip
+
+
 class Ledger:
     settings: DtmsSettings
     log: logging.Logger
@@ -80,7 +105,8 @@ class Ledger:
     #: the account's ledger and identity, once the account is known (a host's engine)
     _ledger: tuple[Path, str] | None
     _ledger_ready: bool  # taken up from at the start-up recovery: written from then on
-    #: per open trade, its :func:`mark` and :func:`detail` as last written (None: not yet)
+    #: per trade kept (:meth:`TradeBook.live`), its :func:`mark` and :func:`detail` as last
+    #: written (None: not yet)
     _ledger_marks: dict[int, tuple[Mark, Mark]] | None
     _ledger_failing: int  # writes failed in a row (said once per episode)
 
@@ -112,10 +138,11 @@ class Ledger:
         return str(getattr(self.store, "location", ""))
 
     def _take_up(self, positions: list[Trade], now: datetime) -> None:
-        """The start-up recovery's first step: the record of each open position that the
-        ledger keeps, when this store has no record of it or, written by another store,
-        an older one, in force again as it was left (its pending actions are then settled
-        from the broker, its volume and stop synced, as for any record loaded). Said in
+        """The start-up recovery's first step: each record the ledger keeps whose position,
+        or hedge, the broker still lists (:func:`at_broker`), when this store has no
+        record of it or, written by another store, an older one, in force again as it was
+        left (its pending actions are then settled from the broker, its volume and stop
+        synced, its owed close or hedge's close done, as for any record loaded). Said in
         one WARNING. The ledger is written from then on, never before (the store's older
         records would replace the ledger's)."""
         if self._ledger is None or self._ledger_ready:
@@ -129,25 +156,25 @@ class Ledger:
             return
         here = self._store_name()
         empty = not self.records
+        listed = {p.ticket: p for p in positions}
         taken: list[tuple[TradeRecord, str]] = []
         replaced: list[int] = []
-        for pos in positions:
-            entry = entries.get(pos.ticket)
-            if entry is None or is_hedge(pos):
+        for ticket, (writer, data) in entries.items():
+            pos = listed.get(ticket)
+            if pos is not None and is_hedge(pos):
                 continue
-            writer, data = entry
-            rec = self._ledger_record(pos.ticket, data)
-            if rec is None or not rec.is_open or not same_trade(rec, pos):
+            rec = self._ledger_record(ticket, data)
+            if rec is None or not rec.active or not at_broker(rec, pos, listed):
                 continue
-            mine = self.records.get(pos.ticket)
-            if mine is not None and not same_trade(mine, pos):
+            mine = self.records.get(ticket)
+            if mine is not None and not same_position(mine, rec):
                 continue  # a reused ticket's closed record: adoption archives it
             if mine is not None:
                 if writer == here or mine.seq > rec.seq:
                     continue  # this store's record is the newer
                 if (mark(mine), detail(mine)) == (mark(rec), detail(rec)):
                     continue  # nothing was done to it from the other store
-                replaced.append(pos.ticket)
+                replaced.append(ticket)
             else:
                 self.registered += 1
             self._persist(rec, now)
@@ -194,16 +221,18 @@ class Ledger:
         self.log.warning("%s%s", line, left)
 
     def _note_ledger(self, *, last: bool = False) -> None:
-        """The ledger written again when what DTMS did to an open trade changed (after a
-        store write: before a broker call too, its pending journal entry included), and
+        """The ledger written again when what DTMS did to a trade it keeps changed (after
+        a store write: before a broker call too, its pending journal entry included), and
         at the ``last`` write of a hook when only a stop or the journal's newest entry
-        did. A ledger that cannot be written is said once per episode: a switch of
+        did. It keeps every record that still needs the engine (:meth:`TradeBook.live`:
+        open, or CLOSED with its close or its hedge's close owed); one CLOSED with nothing
+        owed leaves it. A ledger that cannot be written is said once per episode: a switch of
         store, or a lost folder, then adopts those trades afresh."""
         if self._ledger is None or not self._ledger_ready:
             return
-        open_ = {rec.ticket: rec for rec in self.book.live() if rec.is_open}
+        kept = {rec.ticket: rec for rec in self.book.live()}
         before = self._ledger_marks
-        marks = {t: (mark(rec), detail(rec)) for t, rec in open_.items()}
+        marks = {t: (mark(rec), detail(rec)) for t, rec in kept.items()}
         if before is not None and marks.keys() == before.keys():
             if last and marks == before:
                 return
@@ -211,7 +240,7 @@ class Ledger:
                 return
         path, identity = self._ledger
         try:
-            records = {t: rec.to_json() for t, rec in open_.items()}
+            records = {t: rec.to_json() for t, rec in kept.items()}
             write_ledger(path, identity, self._store_name(), records)
         except OSError as exc:
             if not self._ledger_failing:

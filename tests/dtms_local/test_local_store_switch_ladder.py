@@ -166,7 +166,8 @@ async def test_a_lost_state_folder_repeats_no_partial_close(
 
 
 async def test_a_closed_trade_leaves_the_ledger(tmp_path: Path) -> None:
-    """The ledger holds the open trades only: one closed is no longer taken up."""
+    """A trade CLOSED with nothing owed (its close done) leaves the ledger: it is no longer
+    taken up."""
     market, buy = await _partially_closed(tmp_path)
     path = tmp_path / "account.db.dtms-ledger.json"
     run = await Run(market, tmp_path / "dtms").start()
