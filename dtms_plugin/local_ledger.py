@@ -10,8 +10,9 @@ sets the attributes declared here.
 
 Why: adopted afresh, a trade walked the ladder again (a second partial close, a second
 hedge); read from a stale store, it was hedged a second time, its first hedge left open;
-left out for being CLOSED while its close was owed, it was adopted afresh, walked the
-ladder again, and its hedge stayed open unmanaged.
+left out for being CLOSED while its close was owed, its still-open position was adopted
+afresh, its decision to close lost (a ladder or a flat deadline started over, the
+position and its hedge left open).
 """
 
 from __future__ import annotations
@@ -78,8 +79,7 @@ def at_broker(rec: TradeRecord, pos: Trade | None, listed: dict[int, Trade]) -> 
     trade, not another under a reused ticket), or its hedge by the ticket the record keeps
     (on its symbol, the other side). A trade CLOSED whose close, or whose hedge's close,
     is owed (a market shut, a freeze level) still has one of them open, and taken up it
-    closes it; adopted afresh instead, it walked the ladder again and its hedge was left
-    open, unmanaged (docs/dtms.md §8)."""
+    closes it; adopted afresh instead, its decision to close was lost (docs/dtms.md §8)."""
     if pos is not None and same_trade(rec, pos):
         return True
     hedge = None if rec.hedge_ticket is None else listed.get(rec.hedge_ticket)
@@ -226,8 +226,8 @@ class Ledger:
         at the ``last`` write of a hook when only a stop or the journal's newest entry
         did. It keeps every record that still needs the engine (:meth:`TradeBook.live`:
         open, or CLOSED with its close or its hedge's close owed); one CLOSED with nothing
-        owed leaves it. A ledger that cannot be written is said once per episode: a switch of
-        store, or a lost folder, then adopts those trades afresh."""
+        owed leaves it. A ledger that cannot be written is said once per episode: a
+        switch of store, or a lost folder, then adopts those trades afresh."""
         if self._ledger is None or not self._ledger_ready:
             return
         kept = {rec.ticket: rec for rec in self.book.live()}
