@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,7 +60,7 @@ from .local_midrun import MidRunAdoption
 from .local_reconcile import Reconciling
 from .local_registering import Registering
 from .local_settings_change import check_settings
-from .local_waiting import WaitingAtBroker
+from .local_waiting import HeldBlind, WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
 from .position_match import reversed_at_broker
 from .settings import DtmsSettings
@@ -121,6 +120,8 @@ class LocalStrategy(
         self._recovered = False
         self._unknown_said: dict[tuple[int, str], int] = {}
         self._waiting_said: set[str] = set()  # unknown outcomes waiting on the server
+        #: unknown outcomes held while the broker cannot list its waiting orders
+        self._held_blind: dict[str, HeldBlind] = {}
         self._strays_watched = False  # positions watched for one to adopt mid-run
         self._strays: set[int] = set()  # ours, no record, at the last read (local_midrun)
         self._frozen: dict[int, tuple[frozenset[str], int]] = {}  # waits said (local_frozen)
@@ -318,7 +319,7 @@ class LocalStrategy(
         quote: Quote | None,
         info: SymbolInfo,
         positions: list[Trade] | None,
-        by_ticket: Mapping[int, Trade] | None,
+        by_ticket: dict[int, Trade] | None,
         now: datetime,
     ) -> None:
         gone = False

@@ -38,6 +38,11 @@ class MarketEdges:
     #: broker read ("positions", "account") -> cycles it has failed in the current episode
     _read_failures: dict[str, int]
     _read_errors: dict[str, str]  # broker read -> its last error, while it fails
+
+    if TYPE_CHECKING:  # the strategy's own (local_waiting)
+
+        def held_problems(self) -> list[str]: ...
+
     _account: AccountState
     _fast: timedelta
     _signal: timedelta
@@ -109,7 +114,7 @@ class MarketEdges:
             f"{errors.get(what, 'no answer')}"
             for what, count in failing.items()
             if what in CYCLE_READS
-        ]
+        ] + self.held_problems()  # actions held while it cannot list its waiting orders
 
     def _bars(self, host: HostView, symbol: str, now: datetime) -> Indicators | None:
         """Feed the symbol's new closed bars (warm-up on first sight); never twice.

@@ -44,6 +44,7 @@ from .engine import (
     sync_position,
     unsettled,
 )
+from .local_waiting import Seen
 from .local_writes import ENDED, PendingWrites
 from .position_match import ended_by_reversal, reversed_at_broker
 from .settings import DtmsSettings
@@ -126,7 +127,7 @@ class Reconciling:
         def _take_up(self, positions: list[Trade], now: datetime) -> None: ...
 
         def _waits_at_broker(
-            self, host: HostView, rec: TradeRecord, entry: JournalEntry, magic: int | None
+            self, host: HostView, rec: TradeRecord, entry: JournalEntry, now: datetime, seen: Seen
         ) -> bool: ...
 
         def _waited_settled(self, key: str) -> None: ...
@@ -184,7 +185,7 @@ class Reconciling:
         self,
         host: HostView,
         loaded: TradeRecord,
-        by_ticket: Mapping[int, Trade],
+        by_ticket: dict[int, Trade],
         positions: list[Trade],
         now: datetime,
     ) -> None:
@@ -343,11 +344,26 @@ class Reconciling:
             self.log.debug("DTMS %s: %s of unknown outcome settled as not applied", ticket, what)
         self._unknown_said[ticket, what] = count + 1
 
+    def _outcome(
+        self,
+        host: HostView,
+        rec: TradeRecord,
+        entry: JournalEntry,
+        by_ticket: Mapping[int, Trade],
+        positions: list[Trade],
+    ) -> tuple[bool, int | None]:
+        """Whether ``entry`` took effect, from these positions (and its new ticket)."""
+        known = {*self.records, *self.book.hedge_tickets()}  # another trade's, not this one's
+        position = by_ticket.get(rec.ticket)
+        return outcome_from_broker(
+            rec, entry, position, positions, known=known, magic=self._own_magic(host)
+        )
+
     def _settle(
         self,
         host: HostView,
         rec: TradeRecord,
-        by_ticket: Mapping[int, Trade],
+        by_ticket: dict[int, Trade],
         positions: list[Trade],
         now: datetime,
     ) -> TradeRecord:
@@ -355,18 +371,17 @@ class Reconciling:
         (docs/dtms.md §8): done as soon as the broker shows it; "not applied" only once
         ``actions.unknown_wait_seconds`` have passed since its answer, since the trade
         server may still fill it (an order sent again meanwhile doubled a hedge). Until
-        then the trade waits, as the engine does while an outcome is unknown."""
+        then the trade waits, as the engine does while an outcome is unknown. The cycle's
+        positions may be read again here, in place: the rest of the cycle sees them."""
         for entry in unsettled(rec):
-            known = {*self.records, *self.book.hedge_tickets()}  # another trade's, not this one's
-            position = by_ticket.get(rec.ticket)
-            done, new_ticket = outcome_from_broker(
-                rec, entry, position, positions, known=known, magic=self._own_magic(host)
-            )
+            done, new_ticket = self._outcome(host, rec, entry, by_ticket, positions)
             wait = self.settings.actions.unknown_wait_seconds
             if not done and (now - entry.at).total_seconds() < wait:
                 continue
-            if not done and self._waits_at_broker(host, rec, entry, self._own_magic(host)):
-                continue  # its order is still on the trade server (local_waiting)
+            if not done:  # its order may still be on the trade server (local_waiting)
+                if self._waits_at_broker(host, rec, entry, now, (positions, by_ticket)):
+                    continue
+                done, new_ticket = self._outcome(host, rec, entry, by_ticket, positions)
             self._said_settled(rec.ticket, entry.key, done)
             self._waited_settled(entry.key)
             rec = settle(rec, entry, done, new_ticket, now, self.settings)
