@@ -21,6 +21,7 @@ store's account is checked, and taken over, when a replica or a remote host star
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from hookspecs import AccountInfo
@@ -29,6 +30,18 @@ from .store import Store, StoreError, StoreProtocol
 
 #: The store value naming the account whose trades the store holds.
 ACCOUNT_KEY = "account"
+
+
+def other_account(before: Any, mine: Mapping[str, Any]) -> bool:
+    """Whether the account a store keeps, ``before`` (``{"identity", "login"}``), is
+    another than ``mine``: the same login under another name (a MetaTrader trade server
+    renamed or moved by its broker) is the same account, its trades not left behind. The
+    one rule of the folder's store and of Redis's (:mod:`.redis_account`)."""
+    return (
+        isinstance(before, dict)
+        and before.get("identity") not in (None, "", mine["identity"])
+        and before.get("login") != mine["login"]
+    )
 
 
 def settle_account_change(store: StoreProtocol, account: AccountInfo, log: logging.Logger) -> bool:
@@ -43,13 +56,7 @@ def settle_account_change(store: StoreProtocol, account: AccountInfo, log: loggi
     left = False
     try:
         before = store.get_value(ACCOUNT_KEY)
-        # the same login under another name (a MetaTrader trade server renamed or moved
-        # by its broker) is the same account: its trades are not left behind
-        if (
-            isinstance(before, dict)
-            and before.get("identity") not in (None, account.identity)
-            and before.get("login") != account.login
-        ):
+        if other_account(before, now):
             _leave_behind(store, str(before["identity"]), account.identity, log)
             left = True
         if before != now:

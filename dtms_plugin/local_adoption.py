@@ -33,6 +33,13 @@ from .ticket_text import ticket_in
 REGISTRATION_READ = "positions at a registration"
 
 
+def broker_magic(host: HostView) -> int | None:
+    """The magic the host's broker gives its own orders (:class:`hookspecs.OwnMagic`), or
+    ``None`` for a broker that gives none (paper)."""
+    broker = host.broker
+    return broker.magic if isinstance(broker, OwnMagic) else None
+
+
 def our_magics(
     configured: int | None, records: Mapping[int, TradeRecord], host_magic: int | None = None
 ) -> set[int] | None:
@@ -251,8 +258,7 @@ class Adopting:
         (a store missing, emptied or damaged; a ticket the broker handed out again; one
         that appeared mid-run, ``why`` saying so: :mod:`.local_midrun`) are registered
         fresh and managed, and said at WARNING with their tickets."""
-        broker = host.broker
-        host_magic = broker.magic if isinstance(broker, OwnMagic) else None
+        host_magic = broker_magic(host)
         magics = our_magics(self.settings.magic, self.records, host_magic)
         unrecorded = to_adopt(positions, self.records, self.book.hedge_tickets())
         found = [p for p in unrecorded if magics is None or p.magic in magics]

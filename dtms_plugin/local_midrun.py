@@ -23,11 +23,11 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from hookspecs import ActionKind, HostView, OwnMagic, Trade
+from hookspecs import ActionKind, HostView, Trade
 
 from .book import TradeBook
 from .engine import TradeRecord, unsettled
-from .local_adoption import our_magics, to_adopt, unlinked_hedges
+from .local_adoption import broker_magic, our_magics, to_adopt, unlinked_hedges
 from .settings import DtmsSettings
 
 #: what the adoption WARNING says of a position adopted mid-run
@@ -71,9 +71,7 @@ class MidRunAdoption:
         such too (the module says why a cycle), with the hedges their comment names."""
         if not self._strays_watched:
             return
-        broker = host.broker
-        host_magic = broker.magic if isinstance(broker, OwnMagic) else None
-        magics = our_magics(self.settings.magic, self.records, host_magic)
+        magics = our_magics(self.settings.magic, self.records, broker_magic(host))
         held = {
             rec.symbol
             for rec in self.book.live()

@@ -28,7 +28,6 @@ from hookspecs import (
     ClosedPositions,
     CloseReasons,
     HostView,
-    OwnMagic,
     ProfitCalculator,
     Trade,
 )
@@ -44,6 +43,7 @@ from .engine import (
     sync_position,
     unsettled,
 )
+from .local_adoption import broker_magic
 from .local_waiting import Seen
 from .local_writes import ENDED, PendingWrites
 from .position_match import ended_by_reversal, reversed_at_broker
@@ -256,8 +256,7 @@ class Reconciling:
         it, and a lost one must be found by it (:func:`.engine.journal.find_opened`)."""
         if self.settings.magic is not None:
             return self.settings.magic
-        broker = host.broker
-        return broker.magic if isinstance(broker, OwnMagic) else None
+        return broker_magic(host)
 
     def _held_unconfirmed(self, host: HostView, ticket: int, now: datetime, shown: bool) -> bool:
         """Whether a position the broker's list lacks is held back from being taken as

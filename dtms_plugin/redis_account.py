@@ -45,6 +45,7 @@ import redis
 
 from hookspecs import AccountInfo, BrokerError, HostView
 
+from .local_account_change import other_account
 from .local_settings_change import SETTINGS_KEY as ENGINE_SETTINGS_KEY
 from .local_settings_change import changes, engine_settings
 from .redis_gate import GATE
@@ -210,16 +211,6 @@ def _commit(
             arrival.who, store.location, "; ".join(differ),
         )  # fmt: skip
     return list(reply)
-
-
-def other_account(before: Any, mine: Mapping[str, Any]) -> bool:
-    """Whether the stored account ``before`` is another one than ``mine`` (the same login
-    under another name, a MetaTrader server renamed by its broker, is the same)."""
-    return (
-        isinstance(before, dict)
-        and before.get("identity") not in (None, "", mine["identity"])
-        and before.get("login") != mine["login"]
-    )
 
 
 def _differ(store: RedisStore, before: Any, now: Mapping[str, Any]) -> tuple[list[str], list[str]]:

@@ -20,7 +20,8 @@ from weakref import WeakKeyDictionary, WeakSet
 
 from hookspecs import BrokerError, HostView
 
-from ..redis_account import ACCOUNT_KEY, Arrival, admit, name, other_account, replica_settings
+from ..local_account_change import other_account
+from ..redis_account import ACCOUNT_KEY, Arrival, admit, name, replica_settings
 from ..settings import DtmsSettings
 from ..store import StoreError
 from .replicas import Replicas
