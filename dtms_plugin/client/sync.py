@@ -64,6 +64,10 @@ class DtmsClient:
         )
         self.url = self._client.url
         self._closed = False
+        # held while a call is handed to the loop and while close() begins: every call
+        # handed over before close() is then a task its shutdown finds and cancels (the
+        # loop runs handed-over work in order), and none is handed over after it
+        self._handing = threading.Lock()
         self._pid = os.getpid()
         self._loop = asyncio.new_event_loop()
         # the thread holds the loop, never this object: one left unclosed can be collected
@@ -86,19 +90,25 @@ class DtmsClient:
             ending.close()
 
     def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self._closed:
-            coro.close()
-            raise DtmsClientUnusable("DtmsClient used after close()")
-        if os.getpid() != self._pid:  # its loop thread stayed in the parent: it would hang
-            coro.close()
-            raise DtmsClientUnusable(
-                "DtmsClient made before a fork is used in the child process: make a new "
-                "one in the child (its loop thread is in the parent)"
-            )
+        with self._handing:
+            if self._closed:
+                coro.close()
+                raise DtmsClientUnusable("DtmsClient used after close()")
+            if os.getpid() != self._pid:  # its loop thread stayed in the parent: it would hang
+                coro.close()
+                raise DtmsClientUnusable(
+                    "DtmsClient made before a fork is used in the child process: make a "
+                    "new one in the child (its loop thread is in the parent)"
+                )
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
-            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+            return future.result()
         except concurrent.futures.CancelledError:
             raise DtmsClientUnusable("DtmsClient closed while the call was waiting") from None
+        finally:
+            # the future holds the call's exception, whose traceback holds this frame:
+            # unbroken, that cycle would keep this client alive until a garbage collection
+            del future
 
     def __enter__(self) -> DtmsClient:
         return self
@@ -107,13 +117,18 @@ class DtmsClient:
         self.close()
 
     def close(self) -> None:
-        """Stop: calls still waiting in other threads end with a
+        """Stop: calls still waiting in other threads, and any made after, end with a
         :class:`DtmsClientUnusable` (their tasks are cancelled) rather than wait forever on
-        a stopped loop."""
-        if self._closed:
-            return
-        self._wait(self._shutdown())
-        self._closed = True
+        a stopped loop. In a child process after a fork it does nothing: the loop thread
+        is the parent's."""
+        with self._handing:
+            if self._closed:
+                return
+            self._closed = True
+            if os.getpid() != self._pid:  # the loop thread is the parent's: leave it be
+                return
+            shutdown = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        shutdown.result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)  # the thread closes the loop once it has stopped
 

@@ -2,7 +2,7 @@
 use it: a proxy's HTML page answering 200 (not "registered"), error statuses from
 ``health``, a batch whose comments make it
 too large for the server, a token read from a file with its newline, and ``close``
-while another thread waits on a call."""
+while other threads wait on calls or make new ones."""
 
 from __future__ import annotations
 
@@ -95,6 +95,38 @@ def test_close_ends_a_call_another_thread_waits_on(dead_url: str) -> None:
     worker.join(timeout=5)
     assert not worker.is_alive()
     assert isinstance(outcome[0], RuntimeError) and "closed while" in str(outcome[0])
+
+
+def _call_until(client: DtmsClient, stop: threading.Event, errors: list[str]) -> None:
+    while not stop.is_set():
+        try:
+            client.register(order(5))
+        except RuntimeError as exc:
+            errors.append(type(exc).__name__)
+
+
+def test_close_ends_every_thread_calling_meanwhile(dead_url: str) -> None:
+    """Threads that call again the moment close() cancels their call (a bot's workers
+    in a loop): a call handed over while close() was shutting down once started after
+    the shutdown's cancelling, and the stopped loop left its caller waiting forever.
+    Each now ends with DtmsClientUnusable, and close() itself returns."""
+    for _ in range(3):
+        client = DtmsClient(dead_url)
+        stop = threading.Event()
+        errors: list[str] = []
+        workers = [
+            threading.Thread(target=_call_until, args=(client, stop, errors), daemon=True)
+            for _ in range(8)
+        ]
+        for worker in workers:
+            worker.start()
+        time.sleep(0.05)
+        client.close()
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=5)
+        assert [w for w in workers if w.is_alive()] == []
+        assert set(errors) == {"DtmsClientUnusable"}
 
 
 @pytest.mark.parametrize(
