@@ -124,6 +124,7 @@ class LocalStrategy(
         self._held_blind: dict[str, HeldBlind] = {}
         self._strays_watched = False  # positions watched for one to adopt mid-run
         self._strays: set[int] = set()  # ours, no record, at the last read (local_midrun)
+        self._left_said: set[int] = set()  # other programs' positions said (local_adoption)
         self._frozen: dict[int, tuple[frozenset[str], int]] = {}  # waits said (local_frozen)
         #: ticket -> until when a trade the broker's word closed in a live run is watched
         #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with

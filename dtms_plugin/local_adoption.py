@@ -230,6 +230,9 @@ class Adopting:
     settings: DtmsSettings
     log: logging.Logger
     book: TradeBook
+    #: the other programs' positions said left alone (at start-up or mid-run), so that
+    #: each is said once (:mod:`.local_midrun`)
+    _left_said: set[int]
 
     if TYPE_CHECKING:  # the strategy's own properties and methods
 
@@ -376,6 +379,7 @@ class Adopting:
         magic is not the only one the host's orders can carry: a strategy may give its
         orders a magic of its own, and such a position left alone goes undefended), INFO
         when the setting said it."""
+        self._left_said.update(p.ticket for p in left)
         configured = self.settings.magic is not None
         if configured:
             source = "[plugin.dtms] magic"

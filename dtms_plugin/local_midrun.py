@@ -50,6 +50,8 @@ class MidRunAdoption:
     _strays_watched: bool
     #: the positions of ours with no record the last read found (their tickets)
     _strays: set[int]
+    #: other programs' positions said left alone (:meth:`_said_new_others`)
+    _left_said: set[int]
 
     if TYPE_CHECKING:  # the strategy's own properties and methods
 
@@ -58,6 +60,10 @@ class MidRunAdoption:
 
         def _adopt(
             self, host: HostView, positions: list[Trade], now: datetime, why: str | None = None
+        ) -> None: ...
+
+        def _said_left_alone(
+            self, left: list[Trade], magics: set[int], host_magic: int | None
         ) -> None: ...
 
     def _watch_strays(self, host: HostView) -> None:
@@ -71,7 +77,10 @@ class MidRunAdoption:
         such too (the module says why a cycle), with the hedges their comment names."""
         if not self._strays_watched:
             return
-        magics = our_magics(self.settings.magic, self.records, broker_magic(host))
+        host_magic = broker_magic(host)
+        magics = our_magics(self.settings.magic, self.records, host_magic)
+        unrecorded = to_adopt(positions, self.records, self.book.hedge_tickets())
+        self._said_new_others(unrecorded, positions, magics, host_magic)
         held = {
             rec.symbol
             for rec in self.book.live()
@@ -79,7 +88,7 @@ class MidRunAdoption:
         }
         stray = {
             p.ticket
-            for p in to_adopt(positions, self.records, self.book.hedge_tickets())
+            for p in unrecorded
             if (magics is None or p.magic in magics) and p.symbol not in held
         }
         due = stray & self._strays
@@ -90,6 +99,25 @@ class MidRunAdoption:
         theirs = {h.ticket for t in due for h in hedges.get(t, ())}
         batch = [p for p in positions if p.ticket in due or p.ticket in theirs]
         self._adopt(host, batch, now, MIDRUN)
+
+    def _said_new_others(
+        self,
+        unrecorded: list[Trade],
+        positions: list[Trade],
+        magics: set[int] | None,
+        host_magic: int | None,
+    ) -> None:
+        """A position of another magic number that appeared mid-run (one opened by hand,
+        another program's) is left alone as at start-up, and said so once, as start-up
+        says it: an unset or wrong magic would otherwise leave the host's own undefended
+        without a word."""
+        listed = {p.ticket for p in positions}
+        self._left_said &= listed  # closed ones are forgotten: the set stays small
+        if magics is None:
+            return
+        new = [p for p in unrecorded if p.magic not in magics and p.ticket not in self._left_said]
+        if new:
+            self._said_left_alone(new, magics, host_magic)
 
     def _strays_due(self) -> bool:
         """Whether a cycle with nothing to defend still reads the positions: while they

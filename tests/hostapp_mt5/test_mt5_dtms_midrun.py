@@ -29,8 +29,8 @@ class Hand:
     opened at the terminal by someone else; stops at cycle ``last``. The fake's clock
     follows the wall's."""
 
-    def __init__(self, fake: FakeMT5, at: int, last: int) -> None:
-        self.fake, self.at, self.last = fake, at, last
+    def __init__(self, fake: FakeMT5, at: int, last: int, magic: int = MAGIC) -> None:
+        self.fake, self.at, self.last, self.magic = fake, at, last, magic
         self.cycles = 0
         self.own = 0  # the host's entry
         self.hand = 0  # the one opened by hand
@@ -52,7 +52,7 @@ class Hand:
         self.fake.advance(max((datetime.now(UTC) - self.fake.now).total_seconds(), 0.0))
         if self.cycles == self.at:
             self.hand = self.fake.add_position(
-                "XAUUSD", 0, 0.5, 2004.3, sl=0.0, tp=0.0, magic=MAGIC, comment="hostapp"
+                "XAUUSD", 0, 0.5, 2004.3, sl=0.0, tp=0.0, magic=self.magic, comment="hostapp"
             )
         if self.cycles >= self.last:
             self.stop()
@@ -75,3 +75,28 @@ async def test_a_position_of_ours_that_appears_mid_run_is_adopted_and_said(
     said = [r.getMessage() for r in caplog.records if "adopted" in r.getMessage()]
     assert said == [f"DTMS: {MIDRUN}: adopted 1, managed from now on: tickets {hand.hand}"]
     assert next(r for r in caplog.records if r.getMessage() == said[0]).levelno == logging.WARNING
+
+
+async def test_a_position_of_another_magic_that_appears_mid_run_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One opened by hand (magic 0) while the host ran was left alone without a word,
+    where start-up says such positions; one there at start-up is not said again."""
+    caplog.set_level(logging.INFO)
+    now = datetime.now(UTC)
+    fake = FakeMT5(now=now)
+    fake.add_symbol(FakeSymbol("XAUUSD", bid=2004.0, ask=2004.3, digits=2))
+    _rates(fake, now)
+    before = fake.add_position("XAUUSD", 1, 0.2, 2004.0, sl=0.0, tp=0.0, magic=7, comment="")
+    hand = Hand(fake, at=4, last=12, magic=0)
+    app = _live(fake, hand, tmp_path / "dtms")
+    await asyncio.wait_for(drive(app, progress=None), 60)
+    records = app.plugins.get("dtms").strategy.records
+    assert hand.hand and hand.hand not in records and before not in records
+    said = [r.getMessage() for r in caplog.records if "programs left alone" in r.getMessage()]
+    hint = "; if one is this host's, set [plugin.dtms] magic to its magic number"
+    assert said == [
+        f"DTMS: 1 open positions of other programs left alone (magic {m}; ours: {MAGIC}, "
+        f"from the broker){hint}"
+        for m in (7, 0)
+    ]
