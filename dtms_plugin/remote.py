@@ -391,28 +391,3 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         return defensive
 
     # ------------------------------------------------------------------ outbox
-
-    def _kick(self) -> None:
-        if self._wake is not None and self._idle is not None:
-            self._idle.clear()
-            self._wake.set()
-
-    async def drain(self) -> None:
-        """Wait until the sender has nothing left to try now (tests, orderly shutdown)."""
-        self._kick()
-        if self._idle is not None:
-            await self._idle.wait()
-
-    async def _send_forever(self) -> None:
-        assert self._wake is not None and self._idle is not None
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.flush()
-            except Exception as exc:  # said once for its episode (remote_outbox)
-                self._pass_failed(exc)
-            else:
-                self._pass_back()
-            if not self._wake.is_set():
-                self._idle.set()

@@ -64,6 +64,10 @@ class OutboxPasses:
     #: annotated here, so the mixin that defines it is found whatever the bases' order
     _save_cursors: Callable[..., None]
     _store_down: StoreEpisode  # the store out of reach (remote_store)
+    #: the sender task's signals: set to wake it for a pass; set by it when it has
+    #: nothing left to try now (both made at start-up, inside the running loop)
+    _wake: asyncio.Event | None
+    _idle: asyncio.Event | None
 
     @property
     def store(self) -> StoreProtocol:
@@ -223,6 +227,33 @@ class OutboxPasses:
                 self._report_down(len(todo) - start - sum(o in _FINAL for o in outcomes))
                 return False
         return True
+
+    def _kick(self) -> None:
+        if self._wake is not None and self._idle is not None:
+            self._idle.clear()
+            self._wake.set()
+
+    async def drain(self) -> None:
+        """Wait until the sender has nothing left to try now (tests, orderly shutdown)."""
+        self._kick()
+        if self._idle is not None:
+            await self._idle.wait()
+
+    async def _send_forever(self) -> None:
+        """The sender task: one outbox pass per wake-up; a pass that raised is said once
+        for its episode, and the task goes on."""
+        assert self._wake is not None and self._idle is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception as exc:  # said once for its episode (remote_outbox)
+                self._pass_failed(exc)
+            else:
+                self._pass_back()
+            if not self._wake.is_set():
+                self._idle.set()
 
     def _pass_failed(self, exc: Exception) -> None:
         """A pass of the sender raised: the outbox waits for the next cycle. Said once at
