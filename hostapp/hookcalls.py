@@ -8,7 +8,9 @@
   order, ``host.execute``) is set down as that plugin's (``source``);
 * :func:`fail_safe`: the answer that stands in for a plugin that failed, from the hook's
   row of :mod:`hookspecs.rules`;
-* :func:`timed`: the wrapper ``HOSTAPP_TRACE_PLUGINS=1`` puts around every implementation.
+* :func:`timed`: the wrapper ``HOSTAPP_TRACE_PLUGINS=1`` puts around every implementation;
+* :data:`OWN_COPY` and :func:`yes_or_no`: what each listener gets of its own, and how a
+  yes/no answer is read.
 
 The PluginHost (:mod:`hostapp.pluginhost`) does the calling, the isolation and the breaker.
 """
@@ -30,6 +32,7 @@ from typing import Any, Literal
 import pluggy
 
 from hookspecs import HOOK_RULES, HookRule, OrderRequest, Veto, spec
+from hookspecs.frozen import unshared
 from hookspecs.markers import PROJECT_NAME
 
 #: The plugin whose hook implementation is running in this task (the PluginHost sets it
@@ -304,3 +307,28 @@ def timed(log: logging.Logger, hook: str, name: str, fn: Callable[..., Any]) -> 
             log.info("trace: %s %s %.3f ms", hook, name, (time.perf_counter() - started) * 1000)
 
     return timed
+
+
+#: The argument of a hook that holds a mapping or a list (``Action.params``, ``details``):
+#: each listener gets a copy of its own (:func:`hookspecs.frozen.unshared`). Read-only is
+#: not enough: a ``FrozenDict`` is a ``dict``, which ``dict.__setitem__`` changes in place,
+#: and a frozen dataclass is changed by ``object.__setattr__``; on one shared object, what
+#: one listener did so, the next one and the action's planner (DTMS journals its params)
+#: saw. The other arguments of every hook hold no container and are shared.
+OWN_COPY = {"on_action": "action", "on_state_change": "details"}
+
+
+def own_copy(kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """``kwargs`` with a copy of argument ``name`` of one listener's own (:data:`OWN_COPY`)."""
+    return {**kwargs, name: unshared(kwargs[name])}
+
+
+def yes_or_no(hook: str, value: Any) -> bool:
+    """A yes/no hook's answer: True, False or None (no opinion). Anything else is the
+    plugin's bug (TypeError, its fail-safe answer): ``bool("False")`` is True."""
+    if value is None:
+        return False
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind == "b" and not getattr(value, "shape", ()):  # numpy's bool scalar: a bool
+        return bool(value)
+    raise TypeError(f"{hook} must return a bool, got {value!r}")

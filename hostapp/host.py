@@ -37,7 +37,7 @@ from .pluginhost import PluginHost
 #: True while :meth:`Host.report_action` tells the plugins of an action carried out
 #: elsewhere (the run recorder, a plugin too, leaves those out): by the call, in which
 #: task the listeners run, since each listener hears a copy of its own, not the action
-#: itself (hostapp.pluginhost.OWN_COPY).
+#: itself (hostapp.hookcalls.OWN_COPY).
 _REPORTING: ContextVar[bool] = ContextVar("hostapp_reporting", default=False)
 
 #: Tickets whose symbol the host remembers for its log events (the newest ones): a trade's

@@ -22,7 +22,6 @@ from time import perf_counter
 from typing import Any, TypeVar
 
 from hookspecs import HOOK_RULES, OrderRequest, Veto
-from hookspecs.frozen import unshared
 from hookspecs.host import HostView
 from hookspecs.types import Action, ActionResult, Bar, CloseReason, DefensiveState, Trade
 
@@ -31,12 +30,15 @@ from .hookcalls import (
     ANSWERS,
     CALLING,
     HOOK_NAMES,
+    OWN_COPY,
     PluginInfo,
     describe,
     fail_safe,
     failed_kind,
+    own_copy,
     switched_off_kind,
     sync_answer,
+    yes_or_no,
 )
 from .logs import ONCE
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
@@ -46,15 +48,6 @@ from .slow_calls import SlowCalls
 _Sourced = TypeVar("_Sourced", OrderRequest, Action)
 
 __all__ = ["BREAKER_LIMIT", "HOOK_NAMES", "TRACE_ENV", "PluginHost", "PluginInfo"]
-
-
-#: The argument of a hook that holds a mapping or a list (``Action.params``, ``details``):
-#: each listener gets a copy of its own (:func:`hookspecs.frozen.unshared`). Read-only is
-#: not enough: a ``FrozenDict`` is a ``dict``, which ``dict.__setitem__`` changes in place,
-#: and a frozen dataclass is changed by ``object.__setattr__``; on one shared object, what
-#: one listener did so, the next one and the action's planner (DTMS journals its params)
-#: saw. The other arguments of every hook hold no container and are shared.
-OWN_COPY = {"on_action": "action", "on_state_change": "details"}
 
 
 class PluginHost(PluginRegistry):
@@ -136,17 +129,17 @@ class PluginHost(PluginRegistry):
         callers = self._callers_of(hook, statuses=statuses)
         own = OWN_COPY.get(hook)  # None: every listener gets the very kwargs
         if len(callers) == 1:  # the common case in a replay: skip gather's task machinery
-            await self._invoke(hook, callers[0], kwargs if own is None else _own(kwargs, own))
+            await self._invoke(hook, callers[0], kwargs if own is None else own_copy(kwargs, own))
         elif callers and HOOK_RULES[hook].concurrent:
             await asyncio.gather(
                 *(
-                    self._invoke(hook, c, kwargs if own is None else _own(kwargs, own))
+                    self._invoke(hook, c, kwargs if own is None else own_copy(kwargs, own))
                     for c in callers
                 )
             )
         else:
             for caller in callers:
-                await self._invoke(hook, caller, kwargs if own is None else _own(kwargs, own))
+                await self._invoke(hook, caller, kwargs if own is None else own_copy(kwargs, own))
 
     async def notify(self, hook: str, **kwargs: Any) -> None:
         """Fire a notification hook (``combine = "none"`` in :mod:`hookspecs.rules`) for
@@ -255,7 +248,7 @@ class PluginHost(PluginRegistry):
                     slow.note(name, hook, ended - started, state.timeout)
                 started = ended
                 if answer.__class__ is not bool:
-                    answer = _yes_or_no(hook, sync_answer(hook, answer))
+                    answer = yes_or_no(hook, sync_answer(hook, answer))
             except BaseException as exc:
                 if not self._isolated(state, hook, exc):
                     raise
@@ -399,19 +392,3 @@ _ASK = {
     "any_true": PluginHost._any_true,
     "by_plugin": PluginHost._by_plugin,
 }
-
-
-def _own(kwargs: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """``kwargs`` with a copy of argument ``name`` of one listener's own (:data:`OWN_COPY`)."""
-    return {**kwargs, name: unshared(kwargs[name])}
-
-
-def _yes_or_no(hook: str, value: Any) -> bool:
-    """A yes/no hook's answer: True, False or None (no opinion). Anything else is the
-    plugin's bug (TypeError, its fail-safe answer): ``bool("False")`` is True."""
-    if value is None:
-        return False
-    kind = getattr(getattr(value, "dtype", None), "kind", None)
-    if kind == "b" and not getattr(value, "shape", ()):  # numpy's bool scalar: a bool
-        return bool(value)
-    raise TypeError(f"{hook} must return a bool, got {value!r}")

@@ -7,7 +7,7 @@ ordered after it, then traded nothing) and set ``action.params["stop_loss"] = 1.
 own trade record). Both edits are refused now; the replay is the one without the plugin,
 and the export holds only the stops DTMS set. Gone around the read-only dict with
 ``dict.__setitem__``, the edit put the same stops in the export: each listener now hears a
-copy of its own (hostapp.pluginhost.OWN_COPY)."""
+copy of its own (hostapp.hookcalls.OWN_COPY)."""
 
 from __future__ import annotations
 
