@@ -54,6 +54,7 @@ from .http import (
     NotUsableHere,
     Reply,
     describe,
+    no_answer,
     seconds,
     token_from_env,
     url_from_env,
@@ -388,17 +389,3 @@ class AsyncDtmsClient:
             "the last known state" if known is not None else "False (nothing known)",
         )  # fmt: skip
         return bool(known)
-
-
-def no_answer(url: str, method: str, path: str, seconds: float) -> str:
-    """A request not answered in time. A request that changes something may have been
-    done all the same (a loaded server registered five batches of 200 its clients were
-    told were "unreachable"): said so, with why sending it again is safe."""
-    said = f"DTMS server at {url}: no answer to {method} {path} within {seconds:g} s"
-    if method == "GET":
-        return said
-    return (
-        f"{said}; the server may have done it all the same: registrations and close "
-        "reports are idempotent by ticket, sending them again is safe (the remote "
-        "strategy's outbox does)"
-    )

@@ -194,3 +194,17 @@ class Connection:
         except ValueError:
             body = None
         return Reply(status, body, text)
+
+
+def no_answer(url: str, method: str, path: str, seconds: float) -> str:
+    """A request not answered in time. A request that changes something may have been
+    done all the same (a loaded server registered five batches of 200 its clients were
+    told were "unreachable"): said so, with why sending it again is safe."""
+    said = f"DTMS server at {url}: no answer to {method} {path} within {seconds:g} s"
+    if method == "GET":
+        return said
+    return (
+        f"{said}; the server may have done it all the same: registrations and close "
+        "reports are idempotent by ticket, sending them again is safe (the remote "
+        "strategy's outbox does)"
+    )
