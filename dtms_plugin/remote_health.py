@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from hookspecs.events import FOR_TERMINAL
 
@@ -100,3 +101,13 @@ class ServerHealth:
 
 def _tries(n: int) -> str:
     return "1 failed try" if n == 1 else f"{n} failed tries"
+
+
+def dtms_health_body(body: Any) -> bool:
+    """Whether a ``/health`` body is DTMS's own (``engine_running``, ``problems``): a 503
+    with it is DTMS answering, unhealthy; without it, a proxy's, no answer."""
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("engine_running"), bool)
+        and isinstance(body.get("problems"), list)
+    )

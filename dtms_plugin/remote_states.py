@@ -18,7 +18,7 @@ from hookspecs import DefensiveState, HostView
 
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe, tickets_text
 from .remote_events import RemoteEvents
-from .remote_health import ServerHealth
+from .remote_health import ServerHealth, dtms_health_body
 from .remote_store import MemoryStates, StoreEpisode
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
@@ -276,7 +276,7 @@ class RemoteStates(RemoteEvents):
         except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
             self._health.failed(f"{when}GET /health: {describe(exc)}")
             return False
-        if reply.status >= 500 and not _dtms_health(reply.body):
+        if reply.status >= 500 and not dtms_health_body(reply.body):
             self._health.failed(f"{when}GET /health answered {reply.status}")
             return False
         if reply.ok and not isinstance(reply.body, dict):  # a proxy's page, not DTMS
@@ -400,12 +400,3 @@ class RemoteStates(RemoteEvents):
             return
         self._memory.put_account_mode(at, str(mode.get("reason", "")))
         self.store.put_account_mode(at, str(mode.get("reason", "")))
-
-
-def _dtms_health(body: Any) -> bool:
-    """Whether a ``/health`` body is DTMS's own (``engine_running``, ``problems``)."""
-    return (
-        isinstance(body, dict)
-        and isinstance(body.get("engine_running"), bool)
-        and isinstance(body.get("problems"), list)
-    )
