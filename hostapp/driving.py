@@ -35,6 +35,7 @@ from .report import summarize
 from .run_notes import (
     attention_note,
     carried_note,
+    data_ended_note,
     gap_fills,
     gaps_note,
     netted_note,
@@ -270,6 +271,7 @@ def run_summary(
                         live=extra.get("mode") == "live",
                         splits=split_bars(splits or {}, app.base_timeframe),
                     ),
+                    data_ended_note(stats),
                     netted_note(stats),
                     carried_note(stats),
                     unconfirmed_note(  # one listed again by now is open at the end

@@ -199,6 +199,12 @@ class LoopDrivers:
         self.stats.interrupted = self.stop_requested
         if progress is not None and due is None and i != total:
             progress(i, i)  # a streamed feed's count was a bound: it ends at 100 %
+        if due is None and last is not None and not self.stop_requested:
+            self.stats.data_ended = last
+            self.host.log.warning(
+                "the data ends: its last bar, closed at %s UTC, is played, so the run stops "
+                "here (a --speed run plays its bars once)", f"{last:%Y-%m-%d %H:%M}",
+            )  # fmt: skip
         return self.stats
 
     def _say_gap(self, clock: ScaledLoopClock, last: datetime, due: datetime) -> None:

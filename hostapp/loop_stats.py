@@ -157,6 +157,9 @@ class LoopStats:
     #: why a live run stopped on its own: the broker's terminal went over to another
     #: account (:class:`hostapp.errors.AccountChanged`); "" otherwise
     account_changed: str = ""
+    #: a ``--speed`` live run that stopped because its data ended: its last bar's time
+    #: (the run plays its bars once; a live broker's run never ends so)
+    data_ended: datetime | None = None
     #: the positions already open at the run's first cycle (a restarted host's, a
     #: resumed account's), and how many of them closed during it, with their profit:
     #: running totals, as a live run keeps only its newest entries and closes

@@ -216,6 +216,18 @@ def carried_note(stats: LoopStats) -> str | None:
     )
 
 
+def data_ended_note(stats: LoopStats) -> str | None:
+    """A ``--speed`` live run stops when its data ends, which looked like a run that
+    stopped for no reason: its summary said nothing, ``interrupted`` was false."""
+    if stats.data_ended is None:
+        return None
+    return (
+        f"the run stopped because its data ended (its last bar, closed at "
+        f"{stats.data_ended:%Y-%m-%d %H:%M} UTC, was played): a --speed run plays its bars "
+        "once; this account file has nothing left to run on with the same data"
+    )
+
+
 def netted_note(stats: LoopStats) -> str | None:
     """Orders that changed a netting account's one position per symbol instead of opening
     a trade of their own: counted apart from the trades, which would otherwise have

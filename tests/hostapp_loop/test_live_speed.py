@@ -259,3 +259,48 @@ def test_a_gap_in_the_data_of_a_scaled_run_is_said_once_with_when_bars_return(
         "(a gap of 2 h 5 min in the data): cycles without bars until then, the next bar in "
         "about 0 s of wall time"
     ], said
+
+
+def test_a_scaled_run_whose_data_ends_says_so_in_its_log_and_summary(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It stopped with the normal report and not a word: ``interrupted`` false, no line,
+    no note, as if it had stopped for no reason; a stopped one says nothing of the kind."""
+    import logging
+
+    bars = bars_from_closes([2000.0 + (i % 7) for i in range(WARMUP + 6)], start=START)
+    ends = bars[-1].time + timedelta(minutes=5)
+    for stop_early in (False, True):
+        app = build_sim_app(
+            _live_config(tmp_path / str(stop_early)),
+            {"XAUUSD": bars},
+            base_timeframe="M5",
+            shared_account=True,
+            speed=36_000.0,
+            builtins={},
+            entry_points=[],
+            env={},
+        )
+        if stop_early:
+            app.loop.request_stop()
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            stats = asyncio.run(drive(app, progress=None))
+        said = [r for r in caplog.records if r.getMessage().startswith("the data ends")]
+        notes = [n for n in run_summary(app, stats, {})["host_notes"] if "data ended" in n]
+        if stop_early:
+            assert (stats.data_ended, said, notes) == (None, [], [])
+            continue
+        assert stats.data_ended == ends and not stats.interrupted
+        assert [(r.levelno, r.getMessage()) for r in said] == [
+            (
+                logging.WARNING,
+                f"the data ends: its last bar, closed at {ends:%Y-%m-%d %H:%M} UTC, is played, "
+                "so the run stops here (a --speed run plays its bars once)",
+            )
+        ]
+        assert notes == [
+            f"the run stopped because its data ended (its last bar, closed at "
+            f"{ends:%Y-%m-%d %H:%M} UTC, was played): a --speed run plays its bars once; "
+            "this account file has nothing left to run on with the same data"
+        ]
