@@ -33,6 +33,12 @@ FORMER_HEDGES = 1_000
 
 class TradeBook:
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Hold nothing, as a new book does: the records loaded were another account's
+        (docs/dtms.md §8). Emptied in place, as the pending writes read this very book:
+        a new book in its place had every later record left unwritten."""
         #: every record this process holds, open or closed, by ticket
         self.records: dict[int, TradeRecord] = {}
         self._live: dict[int, None] = {}  # active tickets, in registration order

@@ -222,8 +222,9 @@ class LocalStrategy(
         self._account_unread = False
         self._account_lock = claim_account(self.store, account)
         self._open_ledger(account)
-        if settle_account_change(self.store, account, self.log):  # another account's records
-            self.book = TradeBook()
+        # another account's records: let go of, if loaded already (the recovery's read)
+        if settle_account_change(self.store, account, self.log) and self.records:
+            self.book.clear()
             self._load_records()
 
     async def shutdown(self, host: HostView) -> None:
