@@ -93,6 +93,40 @@ def clear_report(folder: Path) -> list[str]:
     return removed
 
 
+#: How many earlier logs and summaries a live run's report folder keeps (``.1`` the
+#: newest): a host in a restart loop (a service restarting it after each crash) kept only
+#: the log before, and lost the one that said why it first stopped after two restarts.
+LIVE_KEPT = 5
+
+
+def keep_previous(path: Path, keep: int) -> None:
+    """``path`` becomes ``<name>.1``, the older ones moving up to ``<name>.<keep>`` (the
+    oldest dropped). Only regular files are moved; one that cannot be is left (and
+    written over, or removed with the earlier command's files)."""
+    if not path.is_file() or path.is_symlink():
+        return
+    with suppress(OSError):
+        for n in range(keep - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{n}")
+            if older.is_file() and not older.is_symlink():
+                older.replace(path.with_name(f"{path.name}.{n + 1}"))
+        path.replace(path.with_name(f"{path.name}.1"))
+
+
+def keep_live_summary(folder: Path) -> None:
+    """A live run's summary left in ``folder`` by the run before (a host restarted, after a
+    stop or a crash) is kept as ``summary.json.1`` (:data:`LIVE_KEPT` of them) instead of
+    being removed with an earlier command's files: it is that run's only report. Any
+    other command's summary is left to :func:`clear_report` (its charts with it)."""
+    path = folder / "summary.json"
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(earlier, dict) and "recent_window" in earlier:  # every live run's has it
+        keep_previous(path, LIVE_KEPT)
+
+
 def saved_json(path: Path, summary: Mapping[str, Any]) -> list[str]:
     """``summary`` written to ``path``; else the line saying why it could not be."""
     try:

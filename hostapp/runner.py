@@ -20,7 +20,6 @@ Logs go to ``<report>/hostapp.log`` in the shapes of :mod:`hostapp.logs`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import logging
@@ -57,7 +56,7 @@ from .market.csvsplits import SplitTimes
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
-from .report_files import clear_report, saved_json
+from .report_files import LIVE_KEPT, clear_report, keep_live_summary, keep_previous, saved_json
 from .trade_from import check_trade_from, history_note
 
 DEFAULT_REPORT = Path(".hostapp/report")
@@ -68,7 +67,9 @@ DEFAULT_LIVE_REPORT = Path(".hostapp/live")
 REPORT_LOCK = ".hostapp.lock"
 
 
-def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> None:
+def _setup_logging(
+    report: Path, held: ExitStack, json_lines: bool = False, *, live: bool = False
+) -> None:
     """Everything from INFO up goes to ``<report>/hostapp.log``; only errors (and a
     plugin's load-time warnings, once: :class:`~hostapp.logs.ForTerminal`) reach the
     terminal, where the progress bar and the table are, one line each (a traceback is
@@ -96,7 +97,7 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     root = logging.getLogger()
     if root.handlers:
         return
-    _keep_previous_log(report / LOG_NAME)
+    keep_previous(report / LOG_NAME, LIVE_KEPT if live else 1)
     to_file = ReportLog(str(report / LOG_NAME), json_lines)
     to_err = logging.StreamHandler(sys.stderr)
     to_err.setFormatter(formatter(json_lines) if json_lines else OneLine())
@@ -107,15 +108,6 @@ def _setup_logging(report: Path, held: ExitStack, json_lines: bool = False) -> N
     root.addHandler(to_file)
     root.addHandler(to_err)
     root.setLevel(logging.INFO)
-
-
-def _keep_previous_log(log: Path) -> None:
-    """The log of the command before in this folder becomes ``hostapp.log.1`` (replacing
-    the one before it): a live host restarted after a crash cut the log that said why.
-    Only a regular file of ours is moved; one that cannot be is left to be written over."""
-    if log.is_file() and not log.is_symlink():
-        with contextlib.suppress(OSError):
-            log.replace(log.with_name(log.name + ".1"))
 
 
 def _report_option(args: argparse.Namespace, default: Path) -> Path:
@@ -173,7 +165,8 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     if args.live and config.host.broker == "paper":
         config = live_account(config)
     if args.live and config.host.broker == "mt5":
-        _setup_logging(report, held, getattr(args, "log_json", False))
+        _setup_logging(report, held, getattr(args, "log_json", False), live=True)
+        keep_live_summary(report)
         clear_report(report)
         try:
             app = appmod.build_live_app(config)
@@ -207,7 +200,9 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         return EXIT_USAGE
     if args.live:  # before the report: a refused host leaves the running one's alone
         held.enter_context(claim_account(config))
-    _setup_logging(report, held, getattr(args, "log_json", False))
+    _setup_logging(report, held, getattr(args, "log_json", False), live=args.live)
+    if args.live:
+        keep_live_summary(report)
     clear_report(report)
     if args.live:
         summary = paper_live(config, streamed, base, serve, extra, speed)

@@ -229,6 +229,37 @@ def test_the_log_of_the_command_before_is_kept_beside(tmp_path: Path) -> None:
     assert "XAUUSD" in logs[-1] and not (tmp_path / "r" / "hostapp.log.2").exists()
 
 
+def test_a_live_run_keeps_the_five_runs_before_its_logs_and_summaries(tmp_path: Path) -> None:
+    """A live host restarted (a service restarting it after each crash) removed the run
+    before's summary, its only report, and kept one log: after two restarts the log that
+    said why it first stopped was gone. A replay in the same folder removes a live
+    run's kept files no more than its own."""
+    (tmp_path / "plugins.toml").write_text(
+        '[host]\nsymbols = ["XAUUSD"]\n[host.paper]\naccount_file = "acct.sqlite"\n'
+        '[plugin.dtms]\nstate_dir = "dtms"\n'
+    )
+    live = tmp_path / "r"
+    for n in range(7):
+        (tmp_path / "acct.sqlite").unlink(missing_ok=True)  # a fresh account each time
+        proc = hostapp(tmp_path, "run", "--live", "--speed", "1000000", "--days", "4",
+                       "--report", "r")  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        (live / "hostapp.log").write_text(f"run {n}\n", encoding="utf-8")
+        summary = json.loads((live / "summary.json").read_text())
+        (live / "summary.json").write_text(json.dumps({**summary, "run": n}), encoding="utf-8")
+    for back in range(1, 6):  # .1 the run before the last: run 5
+        assert (live / f"hostapp.log.{back}").read_text() == f"run {6 - back}\n"
+        assert json.loads((live / f"summary.json.{back}").read_text())["run"] == 6 - back
+    assert not (live / "hostapp.log.6").exists() and not (live / "summary.json.6").exists()
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 300, seed=5)
+    write_bars_csv(tmp_path / "XAUUSD.csv", bars)
+    proc = hostapp(tmp_path, "replay", "--report", "r", "XAUUSD.csv")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((live / "summary.json.1").read_text())["run"] == 5
+    assert (live / "hostapp.log.1").read_text() == "run 6\n"  # a replay keeps one log
+    assert "recent_window" not in json.loads((live / "summary.json").read_text())
+
+
 def test_a_run_names_its_ab_summary_only_when_it_was_written(tmp_path: Path) -> None:
     report = tmp_path / "r"
     (report / "compare").mkdir(parents=True)
