@@ -87,7 +87,9 @@ class AccountClockWatch:
         self._at: datetime | None = None  # the clock's last reading
         self._since = 0.0  # monotonic time it has stood at that reading from
         self._said = False  # this episode was said
-        self._looks = 0  # monitoring cycles that found it standing, this episode
+        #: monitoring cycles that found it standing, this episode (all of them: a count
+        #: of those after its line read "2 min … (1 monitoring cycle)")
+        self._looks = 0
 
     def start(self, now: datetime, threshold: float) -> None:
         """Take the clock's first reading and the threshold of :func:`standing_after`;
@@ -102,7 +104,7 @@ class AccountClockWatch:
         if not self._quoted:
             self._open()
             log.warning(  # its clock is a made-up start, no time the file ever held
-                "the account file %s has no quotes yet: no host has traded on it: %s",
+                "the account file %s has no quotes yet (no host has traded on it): %s",
                 self._file, MEANING,
             )  # fmt: skip
         elif idle is not None and idle >= threshold:
@@ -129,9 +131,8 @@ class AccountClockWatch:
                 )  # fmt: skip
             self._at, self._since, self._said, self._looks = now, time.monotonic(), False, 0
             return
-        if self._said:
-            self._looks += 1
-        elif self._stood() >= self._threshold:
+        self._looks += 1
+        if not self._said and self._stood() >= self._threshold:
             self._open()
             log.warning(
                 "the account file %s has stood at %s for %s of wall time: %s",
@@ -149,7 +150,7 @@ class AccountClockWatch:
         )
 
     def _open(self) -> None:
-        self._said, self._looks = True, 1
+        self._said = True
 
     def _stood(self) -> float:
         return time.monotonic() - self._since
