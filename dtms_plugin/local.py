@@ -64,7 +64,7 @@ from .local_waiting import HeldBlind, WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
 from .position_match import reversed_at_broker
 from .settings import DtmsSettings
-from .store import StoreProtocol
+from .store import Store, StoreProtocol
 from .store.location import open_store
 
 if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
@@ -222,6 +222,10 @@ class LocalStrategy(
         self._account_unread = False
         self._account_lock = claim_account(self.store, account)
         self._open_ledger(account)
+        if not isinstance(self.store, Store):  # Redis: one account a store, never taken over
+            from .redis_account import admit_engine  # imports redis: only when it is one
+
+            admit_engine(self.store, account)
         # another account's records: let go of, if loaded already (the recovery's read)
         if settle_account_change(self.store, account, self.log) and self.records:
             self.book.clear()

@@ -1,6 +1,6 @@
 """The account a Redis store defends, and the settings its replicas share, checked when a
-``dtms serve`` replica or a remote host starts on it (docs/scaling.md, "One account, one
-set of settings per Redis").
+``dtms serve`` replica, a remote host or a host's own engine starts on it (docs/scaling.md,
+"One account, one set of settings per Redis").
 
 Why: nothing in a Redis store said whose trades it held. A replica started on another
 account's store (another paper account file, another MetaTrader login, the same ``store``
@@ -25,9 +25,10 @@ and ``lease_seconds``). At start-up:
   that differs (values masked as ``/dtms/status`` shows them); with none live, its
   settings are in force, and it says once which changed.
 
-A remote host checks the account alone (its own settings are not in force: the server's
-are, :mod:`.remote_settings`), and never takes another account's store over: it writes no
-heartbeat, so a host of the other account still using the store cannot be told. The
+A host checks the account alone (a remote host's own settings are not in force: the
+server's are, :mod:`.remote_settings`; a local engine is the store's only engine), and
+never takes another account's store over: it writes no heartbeat, so a host of the other
+account still using the store cannot be told. The
 check and what it writes are one step (:mod:`.redis_gate`), so two replicas starting at
 once cannot both take the store over. An account that names itself not (an account in
 memory: test doubles) is not checked.
@@ -126,6 +127,17 @@ def admit_host(store: StoreProtocol, host: HostView) -> None:
             f" account: the broker does not say which it is ({exc})"
         ) from None
     admit(store, Arrival(account, who="this host"), store.log)
+
+
+def admit_engine(store: StoreProtocol, account: AccountInfo) -> None:
+    """A host's own engine (the local strategy) on a Redis store, as a remote host: it
+    loaded another account's records as its own, closed them as gone (its broker has no
+    such positions) and took that account's defensive mode. Refused in one line, never
+    a takeover: the other account's host may only be stopped, its trades open."""
+    from .store.redis_store import RedisStore
+
+    if isinstance(store, RedisStore):
+        admit(store, Arrival(account, who="this host's engine"), store.log)
 
 
 def _look(store: RedisStore, arrival: Arrival) -> tuple[str, str | None, list[str]]:
@@ -248,12 +260,14 @@ def _refusal(store: RedisStore, before: Any, arrival: Arrival, live: list[str]) 
 
 
 def _host_refusal(store: RedisStore, before: Any, arrival: Arrival) -> str:
-    """A remote host writes no heartbeat: whether a host of the other account still uses
-    the store (its outbox, its open list) cannot be told, so a host never takes it over."""
+    """A host writes no heartbeat: whether a host of the other account still uses the
+    store (a remote host's outbox and open list, a local engine's records) cannot be
+    told, so a host never takes it over."""
     return (
-        f"store {store.location} defends the trades of account {name(before)}; this host's"
-        f" account is {name(arrival.mine)}, and a remote host does not take a store over"
-        " (a host of that account may still use its outbox there). Give this account a store"
+        f"store {store.location} defends the trades of account {name(before)}; {arrival.who}'s"
+        f" account is {name(arrival.mine)}, and a host does not take a store over (a host"
+        " of that account, running or stopped, may still keep its trades there). Give this"
+        " account a store"
         " of its own (another database number in the URL, …/1), or start a `dtms serve`"
         " replica of this account on it first: once no replica of the other account is"
         " live, it archives that account's records (`dtms export` first keeps its closed"

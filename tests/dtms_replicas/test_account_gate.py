@@ -138,7 +138,7 @@ def test_a_remote_host_of_another_account_is_refused_live_replica_or_not(
         admit_host(stores[1], host)  # type: ignore[arg-type]
     admit_host(stores[1], SimpleNamespace(broker=SimpleNamespace(account=lambda: A)))  # type: ignore[arg-type]
     stores[0].client.delete("dtms:replica:a1")  # none live: a host still takes nothing over
-    with pytest.raises(StoreError, match="a remote host does not take a store over"):
+    with pytest.raises(StoreError, match="a host does not take a store over"):
         admit_host(stores[1], host)  # type: ignore[arg-type]
     assert stores[0].get_value("account") == {"identity": "paper 111", "login": 111}
 
