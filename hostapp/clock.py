@@ -73,11 +73,25 @@ class ScaledClock:
         self.live_from = self._now if live_from is None else _require_utc(live_from)
         self._wall = wall
         self._t0: float | None = None  # the wall time it started running at
+        self._limit: datetime | None = None  # :meth:`wait_at`
 
     def now(self) -> datetime:
         if self._t0 is None:
             return self._now
-        return self._now + timedelta(seconds=(self._wall() - self._t0) * self.speed)
+        t = self._now + timedelta(seconds=(self._wall() - self._t0) * self.speed)
+        if self._limit is not None and t > self._limit:
+            self._now, self._t0 = self._limit, self._wall()  # it waits there, then runs on
+            return self._limit
+        return t
+
+    def wait_at(self, t: datetime | None) -> None:
+        """The close of the next bar the loop has not played yet: the running clock does
+        not pass it (``None``: no bar left, no limit). A loop slower than ``speed`` (a
+        high ``--speed``, a loaded machine) then plays each bar at its own time and the
+        run goes slower than ``speed``; before, the clock ran on alone, weeks past the
+        bars at ``--speed 1000000``, and the broker and DTMS stamped those times on the
+        trades (opened after their own first action, deadlines passed at once)."""
+        self._limit = None if t is None else _require_utc(t)
 
     def set(self, t: datetime) -> None:
         """Move forward to ``t`` (a bar the loop catches up on); never back: a bar that

@@ -46,6 +46,8 @@ class ScaledLoopClock(LoopClock, Protocol):
 
     def go(self) -> None: ...
 
+    def wait_at(self, t: datetime | None) -> None: ...
+
     def wall_seconds(self, seconds: float) -> float: ...
 
 
@@ -177,6 +179,7 @@ class LoopDrivers:
         while due is not None and not self.stop_requested:
             if due > live_from:
                 clock.go()  # the history is caught up on (a no-op once running)
+            clock.wait_at(due)  # never ahead of a bar not played yet
             now = clock.now()
             if due <= now or due <= live_from:
                 new_bars = feed.advance(due)

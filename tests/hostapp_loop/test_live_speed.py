@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import subprocess
 import sys
 import time
@@ -191,6 +192,54 @@ def test_the_scaled_clock_catches_up_then_runs_speed_times_the_wall() -> None:
             ScaledClock(START, bad)
     with pytest.raises(ValueError, match="timezone-aware"):
         ScaledClock(datetime(2026, 1, 1), 2)  # a naive time
+
+
+def test_the_running_clock_waits_at_a_bar_the_loop_has_not_played() -> None:
+    """At --speed 1000000 the clock ran on alone, weeks past the bars the loop could play:
+    the broker and DTMS stamped those times on the trades (one opened after its own
+    first action), and deadlines passed at once. It now waits at the next bar's close
+    until the loop moves on, then runs at its speed from there."""
+    wall = [0.0]
+    clock = ScaledClock(START, 1_000_000, wall=lambda: wall[0])
+    clock.go()
+    bar = START + timedelta(minutes=5)
+    clock.wait_at(bar)
+    wall[0] += 10.0  # a slow cycle: 116 days at this speed
+    assert clock.now() == bar
+    wall[0] += 1.0
+    assert clock.now() == bar  # still waiting for the loop
+    clock.wait_at(bar + timedelta(days=1))
+    wall[0] += 0.01  # from the bar on, at its speed: 10,000 s
+    assert clock.now() == bar + timedelta(seconds=10_000)
+    clock.wait_at(None)  # the data ended: no limit
+    wall[0] += 1.0
+    assert clock.now() == bar + timedelta(seconds=1_010_000)
+
+
+def test_a_scaled_run_stamps_no_time_past_its_data(tmp_path: Path) -> None:
+    """A real ``hostapp run --live --speed 1000000``: no trade's opening or close, no DTMS
+    state, is stamped after the last bar's close (they ran weeks past it)."""
+    (tmp_path / "plugins.toml").write_text(
+        '[host]\nsymbols = ["XAUUSD", "EURUSD"]\n[host.paper]\n'
+        'account_file = "acct.sqlite"\n[plugin.dtms]\nstate_dir = "dtms"\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "run", "--live", "--speed", "1000000",
+         "--days", "5", "--report", "r"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with Store(tmp_path / "dtms") as store:
+        records = list(store.records().values())
+    assert len(records) > 20
+    log = (tmp_path / "r" / "hostapp.log").read_text()
+    (closed,) = re.findall(r"the data ends: its last bar, closed at (\S+ \S+) UTC", log)
+    last_close = datetime.fromisoformat(closed).replace(tzinfo=UTC)
+    for rec in records:
+        for key in ("opened_at", "closed_at", "updated_at", "state_entered_at"):
+            if rec.get(key):
+                assert datetime.fromisoformat(rec[key]) <= last_close, (rec["ticket"], key)
+        assert rec["opened_at"] <= min((e["at"] for e in rec["journal"]), default="9999")
 
 
 def test_an_account_file_that_cannot_open_is_one_line(tmp_path: Path) -> None:
