@@ -58,6 +58,7 @@ TESTS = ROOT / "tests" / "dtms_engine"
 EQUIVALENT = TESTS / "EQUIVALENT_MUTANTS.md"
 DEFAULT_FILES = (
     "machine.py",
+    "deadlines.py",
     "evaluation.py",
     "positions.py",
     "planning.py",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from hookspecs import Bar, Timeframe
 
 from ..settings import DtmsSettings
+from .deadlines import MissingTime
 from .indicators import (
     Bollinger,
     ChandelierWindow,
@@ -86,6 +87,8 @@ class SymbolIndicators:
         self._trail = ChandelierWindow(trail.period) if trail.enabled else None
         self.spreads = RollingMedian(settings.rails.spread_median_bars)
         self.last_fast_bar: Bar | None = None
+        #: the gaps between the fast bars fed, which move the deadlines (docs/dtms.md §5)
+        self.gaps = MissingTime(int(self.fast_period.total_seconds()))
         self.order_flow: OrderFlow | None = None
         self._snapshot: SignalSnapshot | None = None
         self._range_width = settings.regime.range_width_by_symbol.get(
@@ -137,6 +140,7 @@ class SymbolIndicators:
         self.last_fast_bar = bar
         t = int((bar.time - _EPOCH).total_seconds())
         anchor = t // 86_400 if self._anchor is Timeframe.D1 else self._anchor.bucket_epoch(t)
+        self.gaps.update(t)
         self.vwap.update(anchor, bar.high, bar.low, bar.close, bar.volume)
         self.atr_fast.update(bar.high, bar.low, bar.close)
         if self._trail is not None:
@@ -223,6 +227,7 @@ class SymbolIndicators:
             regime,
             weights,
             self._signal_cache,
+            self.gaps,
         )
         if self._trail is not None:
             snap.trail = self._trail.value

@@ -9,11 +9,12 @@ the trade since the last scoring); deadlines and owed actions are looked at ever
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from hookspecs import Action, ActionKind, DefensiveState, Quote, ResultCode, SymbolInfo, Trade
 
 from ..settings import DtmsSettings
+from .deadlines import flat, market_current, past_gap
 from .evaluation import AccountState, Evaluation
 from .planning import exit_price, partial_volume, plan_owed, plan_trail
 from .positions import close_time
@@ -53,11 +54,11 @@ def _hedged(
     with nothing done would keep the whole exposure at the worst score until the flat
     deadline, where a hedging account's hedge of the minimum offsets all of it."""
     if account.hedging:
-        return S.HEDGED, (K.HEDGE,), why, _flat(now, settings)
+        return S.HEDGED, (K.HEDGE,), why, flat(now, settings)
     if partial_volume(rec.volume, settings.actions.partial_fraction, info)[0] is None:
         small = f"{rec.volume:g} lots cannot be partly closed on a netting account"
         return S.CLOSED, (K.CLOSE,), f"{why}; {small}, so closed", {}
-    return S.HEDGED, (K.PARTIAL_CLOSE,), why, _flat(now, settings)
+    return S.HEDGED, (K.PARTIAL_CLOSE,), why, flat(now, settings)
 
 
 def _hedge_refused(
@@ -78,31 +79,6 @@ def _hedge_refused(
     return rec.evolve(owed=(K.PARTIAL_CLOSE,), warnings=warnings), None, why
 
 
-def _flat(now: datetime, settings: DtmsSettings) -> Changes:
-    """Entering HEDGED: a new flat deadline (built only then: ``_step`` runs per call)."""
-    return {
-        "flat_deadline": now + settings.fast_bars(settings.actions.flat_bars),
-        "recovery_deadline": None,
-    }
-
-
-def _past_gap(rec: TradeRecord, since_last: timedelta, settings: DtmsSettings) -> TradeRecord:
-    """Deadlines count the market's time (docs/dtms.md §6): bars that never came (a
-    weekend, a holiday, a feed that stopped) move them by the gap beyond one bar, so a
-    HEDGED trade of Friday evening gets its flat bars after the weekend, not over it."""
-    gap = since_last - settings.fast.period
-    if gap <= _NO_GAP:
-        return rec
-    flat, recovery = rec.flat_deadline, rec.recovery_deadline
-    return rec.evolve(
-        flat_deadline=flat + gap if flat is not None else None,
-        recovery_deadline=recovery + gap if recovery is not None else None,
-    )
-
-
-_NO_GAP = timedelta(0)
-
-
 def _step(
     rec: TradeRecord,
     bd: ScoreBreakdown | None,
@@ -111,11 +87,13 @@ def _step(
     account: AccountState,
     hold: str | None,
     info: SymbolInfo,
+    current: bool,
 ) -> tuple[DefensiveState, Owed, str, Changes] | str | None:
     """The first matching row of the docs/dtms.md §5 table (after "position gone"), as
     (new state, owed intents, why, field changes); a string when a row matched but is
     held back by a rail (``hold``: why the spread rail holds a hedge back); ``None`` when
-    nothing applies. Thresholds are reached up to rounding (:mod:`.tolerance`)."""
+    nothing applies. Thresholds are reached up to rounding (:mod:`.tolerance`); the
+    deadline rows only while the market is ``current`` (:func:`.deadlines.market_current`)."""
     st = rec.state
     if bd is None and st is not S.HEDGED and st is not S.RECOVERING:
         return None  # only the deadline rows apply without a fresh score
@@ -155,7 +133,7 @@ def _step(
             }
             owed: Owed = (K.CLOSE_HEDGE,) if rec.hedge_ticket else ()
             return S.RECOVERING, owed, f"S {s:+.2f}, structure {bd.structure:+g}", changes
-        if rec.flat_deadline is not None and now >= rec.flat_deadline:
+        if current and rec.flat_deadline is not None and now >= rec.flat_deadline:
             return S.CLOSED, close_all, "flat deadline passed", {}
     if st is S.RECOVERING:
         if s is not None and at_most(s, th.to_hedge):
@@ -163,12 +141,12 @@ def _step(
                 # the old hedge's close failed or is pending: it is wanted again, so it
                 # is kept (its close dropped with the old owed) and no second one opened
                 why = f"S {s:+.2f} ≤ {th.to_hedge:g}; hedge {rec.hedge_ticket} kept"
-                return S.HEDGED, (), why, _flat(now, settings)
+                return S.HEDGED, (), why, flat(now, settings)
             if account.hedging and hold:
                 return f"re-hedge held back (S {s:+.2f}): {hold}"
             why = f"S {s:+.2f} ≤ {th.to_hedge:g}"
             return _hedged(rec, why, now, settings, account, info)
-        if rec.recovery_deadline is not None and now >= rec.recovery_deadline:
+        if current and rec.recovery_deadline is not None and now >= rec.recovery_deadline:
             last = s if s is not None else rec.last_score
             if last is None:
                 return None
@@ -298,18 +276,19 @@ def evaluate(
         changes["armed"] = True
     bd: ScoreBreakdown | None = None
     why = ""
-    fresh = False
+    fresh = current = False
     if snapshot is None:
         why = "no bars yet"
     elif snapshot.is_stale(now):
         why = f"stale data: newest {settings.fast.value} bar closed {snapshot.fast_close_time}"
     else:
         fresh = True
+        current = market_current(snapshot, now)
         bar_time = snapshot.fast_bar.time
         last_bar = rec.last_bar_time
         new_bar = last_bar is None or bar_time > last_bar
         if new_bar and last_bar is not None and (rec.flat_deadline or rec.recovery_deadline):
-            rec = _past_gap(rec, bar_time - last_bar, settings)
+            rec = past_gap(rec, snapshot, last_bar)
         adverse = (
             not new_bar
             and price is not None
@@ -328,7 +307,7 @@ def evaluate(
             changes["last_eval_at"] = now
     # ``_step`` reads none of the fields just changed (a fresh score reaches it as ``bd``);
     # without fresh data the market's time stands still, and so do the deadlines
-    step = _step(rec, bd, now, settings, account, hold, symbol_info) if fresh else None
+    step = _step(rec, bd, now, settings, account, hold, symbol_info, current) if fresh else None
     transition = None
     if isinstance(step, tuple):
         new, owed, reason, step_changes = step

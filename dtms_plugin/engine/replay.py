@@ -130,7 +130,11 @@ class ReplayIndicators:
         self._fast_bars = list(fast)
         self._signal_bars = list(signal)
         self._fast_cols = _columns(self._fast_bars, epoch=True)
-        self._fast_cols["anchor"] = _anchors(self._fast_cols.pop("epoch"), settings)
+        self._fast_secs = self._fast_cols.pop("epoch")
+        self._fast_cols["anchor"] = _anchors(self._fast_secs, settings)
+        # the planned fast bars' open times and running sums of missing seconds (``missing``)
+        self._gap_key: np.ndarray | None = None
+        self._gap_times = self._gap_sums = np.zeros(0, dtype=np.int64)
         self._signal_cols = _columns(self._signal_bars)
         self._chunk = max(1, chunk or CHUNK)
         self._f_upto = self._s_upto = 0  # planned positions with their features computed
@@ -193,6 +197,27 @@ class ReplayIndicators:
         """The signal timeframe's ATR after the newest fed bar."""
         n = self._signal.count
         return _known(self._s["atr"][n - 1]) if n else None
+
+    def missing(self, since: int, newest: int) -> int:
+        """:meth:`.deadlines.MissingTime.missing` over the fast bars fed so far, from a
+        running sum worked out once per planned sequence (bars a quiet spell skipped
+        count as missing here as on the live path, which never fed them)."""
+        fed = self._fast
+        planned = fed.planned
+        assert planned is not None and fed.count > 0
+        period = int(self.fast_period.total_seconds())
+        if self._gap_key is not planned:
+            times = self._fast_secs[planned]
+            self._gap_times = times
+            self._gap_sums = np.r_[0, np.cumsum(np.maximum(np.diff(times) - period, 0))]
+            self._gap_key = planned
+        times = self._gap_times[: fed.count]
+        sums = self._gap_sums
+        end = int(sums[int(np.searchsorted(times, newest, "right")) - 1])
+        base = int(times[0])
+        if since >= base:
+            return end - int(sums[int(np.searchsorted(times, since, "right")) - 1])
+        return max(base - since - period, 0) + end
 
     # ------------------------------------------------------------------ features
 
@@ -364,6 +389,7 @@ class ReplayIndicators:
             regime,
             weights,
             self._signal_cache,
+            self,
         )
         if "trail_high" in f:
             tr = f["trail_tr"][i]

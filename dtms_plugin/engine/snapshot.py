@@ -11,7 +11,8 @@ comparisons.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from hookspecs import Bar, Direction, Timeframe
 
@@ -25,6 +26,19 @@ from .regime import (
     session_at,
 )
 from .score import ScoreBreakdown, compute_score, weights_for
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NONE = timedelta(0)
+
+
+class Gaps(Protocol):
+    """What a symbol's indicators remember of the gaps between the fast bars they were fed
+    (:class:`.deadlines.MissingTime` live, :class:`.replay.ReplayIndicators` in a replay)."""
+
+    def missing(self, since: int, newest: int) -> int:
+        """The missing seconds over the fed bars after the one opened at ``since`` (epoch
+        seconds) up to the one opened at ``newest``; an unknown span counts whole."""
+        ...
 
 
 def timeframe_period(timeframe: str) -> timedelta:
@@ -56,6 +70,7 @@ class SignalSnapshot:
         "fast_bar",
         "fast_close_time",
         "fast_period",
+        "gaps",
         "hist",
         "median_spread",
         "order_flow",
@@ -106,6 +121,7 @@ class SignalSnapshot:
         regime: Regime,
         weights: tuple[float, ...],
         signal_cache: dict[int, tuple[float | None, ...]] | None = None,
+        gaps: Gaps | None = None,
     ) -> None:
         self.symbol = symbol
         self.settings = settings
@@ -137,6 +153,7 @@ class SignalSnapshot:
         # sub-scores that read only signal-timeframe features, by trade sign: shared by
         # the snapshots of one signal bar and regime (see ``score._signal_subscores``)
         self.signal_cache = {} if signal_cache is None else signal_cache
+        self.gaps = gaps
         self._stale_after = fast_close_time + fast_period * settings.rails.stale_bar_periods
         #: (highest high, lowest low, mean true range) of the fast bars the trailing stop
         #: hangs from; ``None`` when the trail is off or its window is not full yet
@@ -150,6 +167,21 @@ class SignalSnapshot:
         """docs/dtms.md §7: the newest closed bar closed more than N bar periods ago (the limit
         is worked out once per snapshot: every trade of the symbol asks, every cycle)."""
         return now > self._stale_after
+
+    def missing_since(self, bar_time: datetime) -> timedelta:
+        """The market's missing time over the fast bars after the one opened at
+        ``bar_time`` up to this snapshot's: the time beyond one period between consecutive
+        bars the indicators were fed (docs/dtms.md §5), so bars that came while DTMS did
+        not look count as the market's time. Without a memory reaching back that far, the
+        whole span beyond one period counts as missing (never shortens a deadline)."""
+        newest = self.fast_bar.time
+        gaps = self.gaps
+        if gaps is None:
+            whole = newest - bar_time - self.fast_period
+            return whole if whole > _NONE else _NONE
+        since = int((bar_time - _EPOCH).total_seconds())
+        seconds = gaps.missing(since, int((newest - _EPOCH).total_seconds()))
+        return timedelta(seconds=seconds)
 
     def saw_data(self, close_time: datetime) -> None:
         """A bar of a finer timeframe closed at ``close_time``: the data flows, so the

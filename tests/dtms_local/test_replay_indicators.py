@@ -61,7 +61,7 @@ SMALL = replace(
 FIELDS = [
     n
     for n in SignalSnapshot.__slots__
-    if n not in ("_scores", "_stale_after", "settings", "signal_cache", "order_flow")
+    if n not in ("_scores", "_stale_after", "settings", "signal_cache", "order_flow", "gaps")
 ]
 
 
@@ -166,6 +166,11 @@ def _compare(seed: int, n: int, flat: float, gappy: float, quiet: float) -> None
             continue
         for name in FIELDS:
             assert close(getattr(sa, name), getattr(sb, name)), (now, name)
+        # the market's missing time since a bar (it moves the deadlines): fed bars, times
+        # between them, and times before the first bar fed (an unknown span)
+        newest = sa.fast_bar.time
+        for since in (START - M5 * 7, *(newest - M5 * k for k in (0, 1, 2, 5, 40, 400))):
+            assert sa.missing_since(since) == sb.missing_since(since), (now, since)
         for direction in ("buy", "sell"):
             x, y = sa.score(direction), sb.score(direction)
             assert close(x.total, y.total) and close(x.subscores, y.subscores), now

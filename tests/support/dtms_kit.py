@@ -15,6 +15,7 @@ from typing import Any
 from dtms_plugin.engine import SIGNALS, Regime, ScoreBreakdown, SignalSnapshot, TradeRecord
 from dtms_plugin.engine.regime import Session, Structure, Volatility
 from dtms_plugin.engine.score import weights_for
+from dtms_plugin.engine.snapshot import Gaps
 from dtms_plugin.settings import DtmsSettings
 from hookspecs import Bar, Direction, Quote, SymbolInfo, Trade
 
@@ -103,8 +104,11 @@ def scored(
     vwap_against: bool = False,
     direction: Direction = "buy",
     median_spread: float | None = None,
+    gaps: Gaps | None = None,
 ) -> SignalSnapshot:
-    snap = snapshot(bar_time, median_spread=median_spread)
+    """``gaps``: the indicators' memory of the bars fed (``missing_since``); without one
+    the whole span since a bar counts as missing beyond one period."""
+    snap = snapshot(bar_time, median_spread=median_spread, gaps=gaps)
     subs = (structure, 0.0, 0.0, 0.0, 0.0, 0.0)
     bd = ScoreBreakdown(
         total=total,

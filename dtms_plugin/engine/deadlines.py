@@ -1,0 +1,102 @@
+"""The HEDGED flat deadline and the RECOVERING recovery deadline (docs/dtms.md §1, §5):
+set when the trade enters its state, moved by the market's missing time (remembered live
+by :class:`MissingTime`), and due only while the market is current. They count the
+market's time, not the calendar's nor the cycles': a host slower than the fast bars, down
+for a while, or waiting on an action's unknown outcome finds bars that came meanwhile,
+and those count."""
+
+from __future__ import annotations
+
+import bisect
+from datetime import datetime, timedelta
+
+from ..settings import DtmsSettings
+from .record import TradeRecord
+from .snapshot import SignalSnapshot
+
+_NO_GAP = timedelta(0)
+
+
+class MissingTime:
+    """The market's missing time (docs/dtms.md §5): per fed bar, the seconds beyond one
+    period since the bar before it (a weekend, a holiday, a feed that stopped), summed.
+
+    Only the bars that follow a gap are kept, as (open time, running sum), the newest
+    ``keep`` of them: a bar costs a subtraction, a question a bisect. Times are epoch
+    seconds. What lies before the memory (the first bar fed, or the oldest gap forgotten)
+    is unknown, and :meth:`missing` counts it as missing: never less than is true."""
+
+    __slots__ = ("_base", "_base_sum", "_last", "_sums", "_times", "keep", "period", "total")
+
+    def __init__(self, period: int, keep: int = 1024) -> None:
+        self.period = period
+        self.keep = keep
+        self.total = 0
+        self._last: int | None = None
+        self._base: int | None = None  # the oldest bar from which the sums are known
+        self._base_sum = 0  # the running sum at that bar
+        self._times: list[int] = []
+        self._sums: list[int] = []
+
+    def update(self, t: int) -> None:
+        last = self._last
+        self._last = t
+        if last is None:
+            self._base = t
+            return
+        gap = t - last - self.period
+        if gap > 0:
+            self.total += gap
+            times, sums = self._times, self._sums
+            times.append(t)
+            sums.append(self.total)
+            if len(times) > self.keep:
+                self._base, self._base_sum = times[0], sums[0]
+                del times[0], sums[0]
+
+    def _sum_at(self, t: int) -> int:
+        i = bisect.bisect_right(self._times, t)
+        return self._sums[i - 1] if i else self._base_sum
+
+    def missing(self, since: int, newest: int) -> int:
+        """The missing seconds over the bars after the one opened at ``since`` up to the
+        one opened at ``newest``; a span before the memory counts whole beyond one period."""
+        base = self._base
+        if base is None:
+            base = newest
+        if since >= base:
+            return self._sum_at(newest) - self._sum_at(since)
+        unknown = base - since - self.period
+        return (unknown if unknown > 0 else 0) + self._sum_at(newest) - self._base_sum
+
+
+def flat(now: datetime, settings: DtmsSettings) -> dict[str, object]:
+    """Entering HEDGED: a new flat deadline (built only then: ``_step`` runs per call)."""
+    return {
+        "flat_deadline": now + settings.fast_bars(settings.actions.flat_bars),
+        "recovery_deadline": None,
+    }
+
+
+def past_gap(rec: TradeRecord, snapshot: SignalSnapshot, last_bar: datetime) -> TradeRecord:
+    """The deadlines moved by the time the market had no bars between the bar the trade
+    was last scored on (``last_bar``) and the snapshot's newest (a weekend, a holiday, a
+    feed that stopped), so a HEDGED trade of Friday evening gets its flat bars after the
+    weekend, not over it. Bars that exist move nothing, however late DTMS saw them."""
+    gap = snapshot.missing_since(last_bar)
+    if gap <= _NO_GAP:
+        return rec
+    fl, recovery = rec.flat_deadline, rec.recovery_deadline
+    return rec.evolve(
+        flat_deadline=fl + gap if fl is not None else None,
+        recovery_deadline=recovery + gap if recovery is not None else None,
+    )
+
+
+def market_current(snapshot: SignalSnapshot, now: datetime) -> bool:
+    """The newest fast bar closed less than one period before ``now``: the next one is not
+    due yet. A deadline passed later waits for that bar (and the gap it may bring): past
+    Friday's last bar the data is still fresh for a while (docs/dtms.md §7), the market
+    is closed, and a close sent then would meet it closed. In a replay ``now`` is the
+    newest bar's close, always current."""
+    return now - snapshot.fast_close_time < snapshot.fast_period
