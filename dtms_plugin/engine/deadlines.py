@@ -28,9 +28,9 @@ class MissingTime:
 
     __slots__ = ("_base", "_base_sum", "_last", "_sums", "_times", "keep", "period", "total")
 
-    def __init__(self, period: int, keep: int = 1024) -> None:
+    def __init__(self, period: int) -> None:
         self.period = period
-        self.keep = keep
+        self.keep = 1024  # docs/dtms.md §1
         self.total = 0
         self._last: int | None = None
         self._base: int | None = None  # the oldest bar from which the sums are known

@@ -7,6 +7,7 @@ bar, while the data still counts as fresh)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -179,6 +180,37 @@ def test_a_deadline_past_friday_s_last_bar_waits_for_the_market_and_its_bars() -
     assert e.transition == (S.HEDGED, S.CLOSED) and seen == 15
 
 
+def test_on_d1_a_deadline_never_fires_over_the_weekend() -> None:
+    """D1 bars on weekdays only, an evaluation every hour: HEDGED at Tuesday's first
+    cycle, the trade is closed after fifteen D1 bars, never on a Saturday or Sunday (the
+    Friday bar, closed at Saturday 00:00, counts as fresh until Monday 00:00)."""
+    day = timedelta(days=1)
+    d1 = replace(SETTINGS, fast_timeframe="D1", signal_timeframe="W1")
+    days = (datetime(2026, 1, 5, tzinfo=UTC) + day * i for i in range(40))
+    weekdays = [d for d in days if d.weekday() < 5]
+    memory = MissingTime(86_400)
+    rec = record(S.WARNING_L2, last_bar_time=weekdays[0] - day * 3)
+    hedged_on: int | None = None
+    for i, bar in enumerate(weekdays):
+        memory.update(int((bar - _EPOCH).total_seconds()))
+        now = bar + day
+        while now < weekdays[i + 1] + day:
+            snap = snapshot(
+                bar, settings=d1, fast_period=day, fast_close_time=bar + day, gaps=memory
+            )
+            snap._scores["buy"] = scored(-7.0 if hedged_on is None else -3.0).score("buy")
+            e = evaluate(rec, snap, quote(1999.0, at=now), now, d1, GOLD, HEDGING)
+            rec = e.record
+            if e.transition == (S.WARNING_L2, S.HEDGED):
+                hedged_on = i
+            elif e.transition is not None:
+                assert e.transition == (S.HEDGED, S.CLOSED) and now.weekday() < 5, now
+                assert hedged_on is not None and i - hedged_on == 15  # D1 bars closed since
+                return
+            now += timedelta(hours=1)
+    raise AssertionError("never closed")
+
+
 def test_rows_9_11_and_12_wait_for_a_current_market() -> None:
     """The newest bar (``BAR`` − 5 min, already scored) closed at ``BAR``: from ``NOW``
     on, one period later, the next bar is due and has not come, so no deadline is due."""
@@ -217,7 +249,8 @@ def test_a_last_scored_bar_older_than_the_memory_counts_the_unknown_span_as_miss
 
 
 def _memory(times: Iterable[int], keep: int = 1024) -> MissingTime:
-    memory = MissingTime(300, keep)
+    memory = MissingTime(300)
+    memory.keep = keep
     for t in times:
         memory.update(t)
     return memory
@@ -251,3 +284,26 @@ def test_missing_time_keeps_the_newest_gaps_and_counts_the_forgotten_span() -> N
     assert memory.missing(1500, 2100) == 300
     assert memory.missing(0, 2100) == (900 - 0 - 300) + 600  # 300 more than is true
     assert memory.missing(900, 1500) == 300
+
+
+def test_missing_time_counts_every_second_and_only_gaps_take_memory() -> None:
+    assert _memory([0, 301]).missing(0, 301) == 1  # one second late: one second missing
+    assert _memory([301, 601]).missing(0, 601) == 1  # the unknown span: one second too
+    # bars on schedule take no room: with room for one gap, the one at 900 is kept
+    memory = _memory([0, 300, 900, 1200, 1500], keep=1)
+    assert memory.missing(0, 1500) == 300
+
+
+def test_missing_time_remembers_the_newest_1024_gaps() -> None:
+    """docs/dtms.md §1: past 1,024 gaps the oldest is forgotten, and a span reaching back
+    before it counts whole beyond one bar."""
+    memory = _memory([0, 300])
+    t = 300
+    for _ in range(1024):
+        t += 600
+        memory.update(t)
+    assert memory.missing(0, t) == memory.total == 1024 * 300
+    t += 600
+    memory.update(t)  # the 1,025th: the first (at 900) is forgotten
+    assert memory.missing(0, t) == (900 - 0 - 300) + memory.total - 300
+    assert memory.missing(900, t) == memory.total - 300
