@@ -248,9 +248,10 @@ def test_a_last_scored_bar_older_than_the_memory_counts_the_unknown_span_as_miss
     assert e.record.flat_deadline == deadline + minutes(45)
 
 
-def _memory(times: Iterable[int], keep: int = 1024) -> MissingTime:
+def _memory(times: Iterable[int], keep: int | None = None) -> MissingTime:
     memory = MissingTime(300)
-    memory.keep = keep
+    if keep is not None:  # room for fewer gaps than the 1,024 a symbol's memory keeps
+        memory.keep = keep
     for t in times:
         memory.update(t)
     return memory
