@@ -306,7 +306,7 @@ def run_report(host: HostView) -> Mapping[str, Any] | None:
 
     Fires once when a run or replay ends, after the last cycle and before ``shutdown``.
     Sync only. Return plain JSON data (numbers, strings, lists, dicts); the host puts it
-    under ``plugin_reports.<name>`` of ``summary.json``. Four keys have a meaning for the
+    under ``plugin_reports.<name>`` of ``summary.json``. These keys have a meaning for the
     host: ``activity`` (an int: how many times the plugin did its job, e.g. trades evaluated;
     0 means it did nothing, which ``hostapp replay --compare NAME`` treats as a failed
     comparison unless the host saw the plugin act or veto an entry itself, or the runs
@@ -315,7 +315,10 @@ def run_report(host: HostView) -> Mapping[str, Any] | None:
     the table, for figures a reader should doubt: a signal missing from most of the
     plugin's decisions, say), ``held_defensive`` (per ticket, how often a position
     manager left a trade alone because ``is_defensive`` said so; summed over plugins as
-    the summary's ``exits_held_defensive``) and ``settings`` (the values the run used,
+    the summary's ``exits_held_defensive``), ``held_not_own_state`` (of those, per ticket,
+    the holds while the trade's own state, as ``on_state_change`` last said it, was not
+    defensive: an answer for the whole account; summed as ``exits_held_not_own_state``,
+    and an A/B's notes say both) and ``settings`` (the values the run used,
     defaults included, by dotted key as :func:`hookspecs.settings_in_force` gives them; a sweep's
     "as configured" row shows them for the keys the config file leaves out, where it
     would otherwise say ``default``). Return ``None`` to say nothing.

@@ -25,6 +25,7 @@ from hookspecs import OrderRequest, Trade
 
 from .compare_closed import closed_in_both, closed_in_one_run
 from .compare_entries import cause_label, entry_effect
+from .compare_held import held_pairs
 from .loop import LoopStats
 from .outcomes import (
     TRADE_COLUMNS,
@@ -169,7 +170,11 @@ def build_report(
         "same_entries": {
             "with": same.summary,
             "without": without.summary,
-            "paired": {**paired_metrics(pairs, unpaired), **closed_in_one_run(pairs)},
+            "paired": {
+                **paired_metrics(pairs, unpaired),
+                **closed_in_one_run(pairs),
+                **held_pairs(pairs, same.summary.get("exits_held_defensive") or {}),
+            },
         },
     }
     if full is not None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .compare_closed import money_parts, one_run_note
+from .compare_held import held_notes
 from .ran_dry import dry_warning
 
 
@@ -64,6 +65,7 @@ def notes(report: Mapping[str, Any]) -> list[str]:
     the same as the others' and may say the same (the strategy's orders risked more than
     asked in the baseline as in the full run, and only the full run was named)."""
     out = _said_once(_runs(report, baseline=True), lambda rep: rep.get("note") or rep.get("error"))
+    out.extend(held_notes(runs_of(report), report["same_entries"].get("paired", {})))
     out.extend(host_notes(report))
     baseline_trades = report["same_entries"]["without"].get("trades", 0)
     full_trades = report.get("full", {}).get("with", {}).get("trades", 0)

@@ -14,7 +14,10 @@ Two rules keep it from fighting DTMS: before it moves a stop or closes a part it
 only ever tighten. Holding back is not silent: the first cycle it wants something new of
 a defended trade, it logs one INFO line (ticket, symbol, what it wanted) and counts it in
 :attr:`ExitManager.held_back`, which its ``run_report`` gives as ``held_defensive`` (the
-run summary's ``exits_held_defensive``).
+run summary's ``exits_held_defensive``); those of the holds that came while the trade's
+own state, as ``on_state_change`` last said it, was not defensive (the answer was for the
+whole account, such as a defensive mode after a daily loss) it gives as
+``held_not_own_state``, so an A/B can say why trades were left alone.
 It acts through ``host.execute`` so every move is an ordinary :class:`~hookspecs.Action`
 that other plugins see in ``on_action``.
 
@@ -37,6 +40,7 @@ from hookspecs import (
     Action,
     ActionKind,
     BrokerError,
+    DefensiveState,
     HostView,
     Trade,
     hookimpl,
@@ -78,6 +82,12 @@ class ExitManager:
         #: per cycle. Kept after the trade closes, for the run report: all of them in a
         #: simulated run, the newest ``held_window`` tickets in a live or serving one.
         self.held_back: dict[int, int] = {}
+        #: Of those, per ticket, the holds while the trade's own state was not defensive.
+        self.held_not_own: dict[int, int] = {}
+        #: Per trade opened in this run, whether its own state is defensive, as
+        #: ``on_state_change`` last said (a new trade's is not: none is said until it
+        #: moves); a trade resumed after a restart has none: its holds are not judged.
+        self._own_defensive: dict[int, bool] = {}
         self.held_window: int | None = None
         self._file: Path | None = None  # where a live host keeps the managed trades
         self._save_failed = False
@@ -180,6 +190,7 @@ class ExitManager:
         risk = abs(trade.entry_price - trade.stop_loss)
         if risk > 0:
             self._trades[trade.ticket] = _Managed(risk=risk)
+            self._own_defensive[trade.ticket] = False
             self._save(host)
             self._check_target(host, trade, risk)
 
@@ -202,14 +213,23 @@ class ExitManager:
         self.partial_unreachable += 1
 
     @hookimpl
+    def on_state_change(self, ticket: int, new: DefensiveState) -> None:
+        """The trade's own state as its defender says it: a CLOSED trade whose close is
+        still owed is its defender's to close, as a defensive one is."""
+        if ticket in self._own_defensive:
+            self._own_defensive[ticket] = new.defensive or new is DefensiveState.CLOSED
+
+    @hookimpl
     def on_trade_closed(self, host: HostView, trade: Trade) -> None:
+        self._own_defensive.pop(trade.ticket, None)
         if self._trades.pop(trade.ticket, None) is not None:
             self._save(host)
 
     @hookimpl
     def run_report(self) -> dict[str, Any]:
         held = {str(ticket): n for ticket, n in sorted(self.held_back.items()) if n}
-        report: dict[str, Any] = {"held_defensive": held}
+        not_own = {str(ticket): n for ticket, n in sorted(self.held_not_own.items()) if n}
+        report: dict[str, Any] = {"held_defensive": held, "held_not_own_state": not_own}
         if self.partial_unreachable:
             report["partial_unreachable"] = self.partial_unreachable
             report["note"] = (
@@ -253,6 +273,7 @@ class ExitManager:
             pos = broker.position(ticket)
             if pos is None:
                 del self._trades[ticket]
+                self._own_defensive.pop(ticket, None)
                 continue
             quote = broker.quote(pos.symbol)
             if quote is None:
@@ -287,8 +308,12 @@ class ExitManager:
         managed.held = wanted
         held = self.held_back
         held[ticket] = held.get(ticket, 0) + 1
+        if self._own_defensive.get(ticket) is False:  # the answer was not for its own state
+            self.held_not_own[ticket] = self.held_not_own.get(ticket, 0) + 1
         if self.held_window is not None and len(held) > self.held_window:
-            del held[next(iter(held))]  # the ticket first held longest ago
+            oldest = next(iter(held))  # the ticket first held longest ago
+            del held[oldest]
+            self.held_not_own.pop(oldest, None)
         host.log.info(
             "exits: ticket %d %s left alone (defensive): wanted %s",
             ticket,

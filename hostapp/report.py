@@ -6,7 +6,9 @@ statistics (entries, and closes with their reasons), a small recorder plugin tha
 ``on_state_change`` and ``on_action`` (states reached, actions by kind, with the replay
 time they happened at), the broker (closed trades with their realised profit, the
 balance), and the plugins' own run reports (how often a position manager held back on a
-defended trade, per ticket: ``held_defensive``, summed as ``exits_held_defensive``).
+defended trade, per ticket: ``held_defensive``, summed as ``exits_held_defensive``; those
+of the holds not for the trade's own state: ``held_not_own_state``, summed as
+``exits_held_not_own_state``).
 Per-trade results are measured in R, the risk taken at entry (|entry − initial stop| ×
 volume), so XAUUSD and EURUSD trades can be averaged together.
 A hedge or re-add opened for a trade counts towards the trade it defends
@@ -95,12 +97,15 @@ class RunRecorder:
             self.opened[ticket] = action.ticket
 
 
-def held_defensive(reports: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+def held_defensive(
+    reports: Mapping[str, Mapping[str, Any]], key: str = "held_defensive"
+) -> dict[str, int]:
     """Per ticket (a JSON key), how often the plugins held back from a trade because it
-    was defensive: the ``held_defensive`` of their run reports, summed."""
+    was defensive: the ``held_defensive`` of their run reports, summed (``key``
+    ``held_not_own_state``: those of the holds while the trade's own state was not)."""
     held: Counter[str] = Counter()
     for report in reports.values():
-        counts = report.get("held_defensive")
+        counts = report.get(key)
         if isinstance(counts, Mapping):
             held.update({str(t): int(n) for t, n in counts.items() if n})
     return dict(sorted(held.items(), key=lambda item: int(item[0])))
@@ -175,6 +180,9 @@ def summarize(
         actions_by_source={k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
         closes_by_reason=dict(sorted(counted(stats.closes, lambda c: c[2]).items())),
         exits_held_defensive=held_defensive(summary.get("plugin_reports", {})),
+        exits_held_not_own_state=held_defensive(
+            summary.get("plugin_reports", {}), "held_not_own_state"
+        ),
         orders_proposed=stats.orders_proposed,
         orders_vetoed=sum(stats.orders_vetoed.values()),
         orders_vetoed_by=vetoed_by(stats),

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hookspecs import ActionKind, ConfigError, OrderRequest, Trade, hookimpl
+from hookspecs import ActionKind, ConfigError, DefensiveState, OrderRequest, Trade, hookimpl
 from hostapp.exits import ExitManager, wilder_atr
 from hostapp.testing import bars_from_closes
 
@@ -315,6 +315,40 @@ async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> Non
     else:
         assert summary["exits_held_defensive"] == {}
         assert summary["actions_by_source"]["exits"]
+
+
+class StatedGuard(Guard):
+    """A defender that says every trade's own state is WARNING_L2 as it opens (when
+    ``stated``), then answers True: its holds are for the trade's own state."""
+
+    def __init__(self, stated: bool) -> None:
+        super().__init__(True)
+        self.stated = stated
+
+    @hookimpl
+    async def on_trade_executed(self, host: Any, trade: Trade) -> None:
+        if self.stated:
+            await host.report_state_change(
+                trade.ticket, DefensiveState.HEALTHY, DefensiveState.WARNING_L2, "test"
+            )
+
+
+@pytest.mark.parametrize("stated", [True, False])
+async def test_holds_not_for_the_trades_own_state_are_reported_apart(stated: bool) -> None:
+    """A defender answering True for a trade whose own state it never said was defensive
+    (an account-wide defensive mode) is told apart from one that said so: the run
+    summary's ``exits_held_not_own_state``, which an A/B's notes say."""
+    from hostapp.driving import run_summary
+
+    closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 26)]
+    manager = ExitManager()
+    app = _gold_replay(closes, exits=manager, guard=StatedGuard(stated), buy_once=BuyOnce())
+    stats = await app.loop.run_replay(app.feed)
+    app.plugin_reports = app.plugins.run_report(app.host)
+    summary = run_summary(app, stats, {})
+    ticket = str(stats.entries[0][1].ticket)
+    assert summary["exits_held_defensive"] == {ticket: 3}
+    assert summary["exits_held_not_own_state"] == ({} if stated else {ticket: 3})
 
 
 def _live_host(broker: Any, market: Any, clock: Any, root: Path) -> Any:
