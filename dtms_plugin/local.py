@@ -32,6 +32,7 @@ from hookspecs import (
 )
 
 from .account_claim import claim_account, release_account
+from .acted import Acted
 from .blind_spots import BlindSpots
 from .book import TradeBook
 from .checks import Checks
@@ -158,6 +159,7 @@ class LocalStrategy(
         #: its evaluations and scorings, counted and dated (the original's checks: checks.py)
         self.checks = Checks()
         self.dropped = DroppedActions(self.log)  # what the ladder owed and left undone
+        self.acted = Acted()  # what was done at the broker: trail moves, ladder actions
         self._fast = settings.fast.period
         self._signal = settings.signal.period
         #: cycles left before a simulated run commits its held writes; ``None``: every
@@ -387,6 +389,7 @@ class LocalStrategy(
             self.book.put(rec)  # journal first: unsent, its entry would read as unknown
             return rec
         result = await host.execute(action)
+        self.acted.done(action, result, evaluated=rec.ticket in self.evaluated)
         rec = finish(pending, action, result, now, self.settings)
         self._persist(rec, now)
         entry = rec.entry(action.key)

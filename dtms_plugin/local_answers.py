@@ -16,6 +16,7 @@ from hookspecs import BrokerError, HostView, OrderRequest, Veto
 from hookspecs.events import FOR_TERMINAL
 
 from . import defensive
+from .acted import Acted
 from .blind_spots import BlindSpots
 from .book import TradeBook
 from .dropped_actions import DroppedActions
@@ -37,6 +38,7 @@ class AccountAnswers:
     problems: dict[str, int]
     blind: BlindSpots
     dropped: DroppedActions
+    acted: Acted
     _account: AccountState
     _hold: int | None
     _mode: tuple[tuple[datetime, str] | None] | None
@@ -76,13 +78,17 @@ class AccountAnswers:
 
     def report(self) -> dict[str, Any]:
         """The run's account of this engine (the ``run_report`` hook): how many trades it
-        evaluated, and, when some never were, the reasons it met, in words."""
+        evaluated, and, when some never were, the reasons it met, in words; the trailing
+        stop's moves apart from the ladder's actions (the trail needs no arming, so its
+        moves are work of DTMS's on trades it may never have evaluated: ``activity``
+        counts them too)."""
         out: dict[str, Any] = {
             "strategy": self.name,
             "timeframes": {"fast": self.settings.fast.value, "signal": self.settings.signal.value},
             "trades": self.registered,
             "evaluated": self.evaluated_count,
-            "activity": self.evaluated_count,
+            "activity": self.evaluated_count + self.acted.trail_moves,
+            **self.acted.counts(),
         }
         if self.carried:
             out["carried_over"] = self.carried
@@ -110,6 +116,9 @@ class AccountAnswers:
             notes.append(f"DTMS evaluated {done}: {why}")
         if said:
             notes.append(f"{'it' if notes else 'DTMS'} {said}")
+        trailed = self.acted.note()
+        if trailed is not None:
+            notes.append(trailed if notes else f"DTMS's {trailed.removeprefix('its ')}")
         dropped = self.dropped.note()
         if dropped is not None:
             out["dropped_actions"] = self.dropped.counts()

@@ -94,8 +94,8 @@ def activity(run: RunResult, plugin: str) -> int | None:
     vetoed = summary.get("orders_vetoed_by", {}).get(plugin, 0)
     seen = acted + vetoed + summary.get("entries_veto_overridden_by", {}).get(plugin, 0)
     reported = reports.get(plugin, {}).get("activity")
-    # a report of 0 does not hide what the host saw it do: DTMS's counts the trades it
-    # evaluated, not the stops its trailing moved on trades it had not armed for
+    # a report of 0 does not hide what the host saw it do: a plugin's own count may
+    # leave out work of a kind it does not count as its job
     return max(reported, seen) if isinstance(reported, int) else seen
 
 

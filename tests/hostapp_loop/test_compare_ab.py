@@ -263,3 +263,30 @@ def test_a_trade_open_at_the_end_carries_what_it_floats_at(
         assert all(not r["floating_profit"] and not r["floating_r"] for r in mine if r["closed_at"])
         still_open += len(still)
     assert still_open  # the trade cut short, in each run
+
+
+def test_trail_moves_on_trades_never_armed_are_in_dtms_note_and_activity(tmp_path: Path) -> None:
+    """DTMS's trailing stop needs no arming (docs/dtms.md §6): its moves on trades it
+    never evaluated changed their R, while its note said only "DTMS evaluated 0 of N
+    trades" and its ``activity`` was 0. The note counts them apart from the ladder's
+    actions, and ``activity`` counts them."""
+    data = write_bars_csv(tmp_path / "XAUUSD.csv", generate_bars("XAUUSD", START, 3000, seed=3))
+    (tmp_path / "plugins.toml").write_text(
+        "[plugin.dtms]\n[plugin.dtms.arming]\nage_bars = 10000\nprofit_r = 1000\nloss_r = -1000\n"
+    )
+    proc = replay(tmp_path, str(data), "--compare", "--jobs", "1", "--report", "rep")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    run = summary["same_entries"]["with"]
+    report = run["plugin_reports"]["dtms"]
+    moves, trades = report["trail_moves"], report["trail_trades"]
+    assert report["evaluated"] == 0 and moves > 0 and report["activity"] == moves
+    assert report["ladder_actions"] == {} and report["trail_trades_unarmed"] == trades
+    assert run["actions_by_source"]["dtms"] == {"tighten_sl": moves}  # what the host saw
+    said = (
+        f"; and its trailing stop moved stops {moves} times on {trades} trades, before DTMS "
+        "evaluated them (the trail needs no arming); its ladder took no action"
+    )
+    assert report["note"].startswith(f"DTMS evaluated 0 of {run['trades']} trades: ")
+    assert report["note"].endswith(said)
+    assert said in proc.stdout
