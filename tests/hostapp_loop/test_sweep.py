@@ -104,6 +104,11 @@ def test_one_row_per_combination_best_first_with_the_ab_figures(
     # the table, its criterion and the warning
     out = swept.stdout
     assert "Sweep of dtms" in out and "best first: highest average R with dtms" in out
+    assert (  # the whole rule the rows are ranked by, ties included
+        "best first: highest average R with dtms on the same entries, as shown (to 0.01R); "
+        "ties: smaller max drawdown, then higher average R to 0.0001R (as sweep.csv gives "
+        "it), then the order the values were given"
+    ) in " ".join(out.split())
     assert "warning: tuned in-sample" in out and "--split F holds the rest" in out
     assert all(word in out for word in ("winners'", "kept", "losers'", "saved", "drawdown"))
     assert "atr_multiple" in out and "to_l1" in out

@@ -63,6 +63,23 @@ def test_averages_equal_as_shown_are_a_tie_the_drawdown_breaks() -> None:
     assert "as shown (to 0.01R); ties: smaller max drawdown" in CRITERION
 
 
+def test_a_tie_as_shown_and_in_drawdown_goes_to_the_higher_average_r() -> None:
+    """+0.0672R and +0.0712R both show as +0.07R, with the same drawdown: the order the
+    values were typed in ranked the lower first (a sweep of ``to_l1=-3,-2``). The
+    average R itself breaks that tie; rows equal in it too keep their order."""
+    from hostapp.sweep_table import CRITERION, Row, rank
+
+    typed_first = Row((("to_l1", -3),), {"avg_r_with": 0.0672, "max_drawdown_with": 1808.73})
+    higher = Row((("to_l1", -2),), {"avg_r_with": 0.0712, "max_drawdown_with": 1808.73})
+    twin = Row((("to_l1", -1),), {"avg_r_with": 0.0712, "max_drawdown_with": 1808.73})
+    shallower = Row((("to_l1", 0),), {"avg_r_with": 0.0651, "max_drawdown_with": 1000.0})
+    assert rank([typed_first, higher, twin, shallower]) == [shallower, higher, twin, typed_first]
+    assert CRITERION.endswith(
+        "ties: smaller max drawdown, then higher average R to 0.0001R (as sweep.csv gives "
+        "it), then the order the values were given"
+    )
+
+
 TO_L1, TO_L2 = "dtms.thresholds.to_l1", "dtms.thresholds.to_l2"
 
 
