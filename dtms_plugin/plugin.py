@@ -15,7 +15,16 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hookspecs import BrokerError, ConfigError, HostView, OrderRequest, Trade, Veto, hookimpl
+from hookspecs import (
+    BarSources,
+    BrokerError,
+    ConfigError,
+    HostView,
+    OrderRequest,
+    Trade,
+    Veto,
+    hookimpl,
+)
 
 from . import defensive
 from .engine import check_tables
@@ -42,7 +51,9 @@ def parse(host: HostView) -> DtmsSettings:
         check_tables(settings)
     except ValueError as exc:
         raise ConfigError(f"{_WHERE}: {exc}") from None
-    return for_host(settings, host.timeframe, host.market.base_timeframe, _WHERE)
+    market = host.market
+    sources = market.base_sources() if isinstance(market, BarSources) else ()
+    return for_host(settings, host.timeframe, market.base_timeframe, _WHERE, sources)
 
 
 class DtmsPlugin:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from functools import cached_property
@@ -293,12 +293,18 @@ class DtmsSettings:
 
 
 def for_host(
-    settings: DtmsSettings, host_timeframe: str | None, base_timeframe: str, where: str
+    settings: DtmsSettings,
+    host_timeframe: str | None,
+    base_timeframe: str,
+    where: str,
+    sources: Sequence[str] = (),
 ) -> DtmsSettings:
     """``settings`` with both timeframes decided for a host trading ``host_timeframe`` on
     a market whose finest bars are ``base_timeframe``. A market that cannot serve them is
     a ConfigError naming the setting at start-up, never an engine that logs an error
-    every cycle and defends nothing."""
+    every cycle and defends nothing; ``sources``, the data files whose own bars are
+    ``base_timeframe`` (``hookspecs.BarSources``), are named in it: with several files of
+    several spacings, the one too coarse."""
     base = Timeframe.parse(base_timeframe, "the market's base timeframe")
     resolved = _resolve(settings, host_timeframe, base, where)
     chosen = {"fast": settings.fast_timeframe, "signal": settings.signal_timeframe}
@@ -307,10 +313,17 @@ def for_host(
             key = f"{role}_timeframe" if chosen[role] else 'timeframes = "auto"'
             raise ConfigError(
                 f"{where} {key}: DTMS needs {tf.value} bars (its {role} timeframe; the "
-                f"host trades {host_timeframe}) but the data has {base.value} bars, from "
-                f"which {tf.value} bars cannot be built"
+                f"host trades {host_timeframe}) but {_the_data(sources)} {base.value} bars, "
+                f"from which {tf.value} bars cannot be built"
             )
     return resolved
+
+
+def _the_data(sources: Sequence[str]) -> str:
+    """Who has the too coarse bars: the data, or the files named (``EURUSD.csv has``)."""
+    if not sources:
+        return "the data has"
+    return f"{', '.join(sources)} {'has' if len(sources) == 1 else 'have'}"
 
 
 def _resolve(

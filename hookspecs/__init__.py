@@ -33,6 +33,7 @@ from .broker import (
 from .frozen import FrozenDict, FrozenList, freeze
 from .host import (
     MAX_REQUEST_LINE_BYTES,
+    BarSources,
     Clock,
     HostView,
     MarketView,
@@ -84,6 +85,7 @@ __all__ = [
     "ActionKind",
     "ActionResult",
     "Bar",
+    "BarSources",
     "Broker",
     "BrokerError",
     "Clock",

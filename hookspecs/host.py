@@ -111,6 +111,23 @@ class SeriesView(Protocol):
         ...
 
 
+@runtime_checkable
+class BarSources(Protocol):
+    """An optional capability of a :class:`MarketView` whose bars were read from data
+    files (a replay's): which files' own bars are its ``base_timeframe``. Why: a plugin
+    that needs finer bars than the base says so at ``configure``, and with files of
+    several spacings (the finer ones built up to the coarsest) "the data has H1 bars"
+    left the trader to find which file was too coarse. A plugin checks
+    ``isinstance(host.market, BarSources)`` and names what :meth:`base_sources` answers
+    as data it was given, never read out of a message."""
+
+    def base_sources(self) -> Sequence[str]:
+        """The names of the files whose own bars are ``base_timeframe`` (the coarsest;
+        the other files' bars were built up to it), in the order they were given; empty
+        when this view does not know (its bars came from no file)."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC. In a replay this is the replayed time."""

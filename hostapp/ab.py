@@ -127,7 +127,13 @@ def preflight(
 def _running(config: HostConfig, replay: Replay) -> list[str]:
     """The plugins enabled in a host built on three bars of ``replay`` and shut down."""
     few = {s: list(bars[:3]) for s, bars in replay.series.items() if bars}
-    app = appmod.build_sim_app(config, few, base_timeframe=replay.base, timeframe=replay.timeframe)
+    app = appmod.build_sim_app(
+        config,
+        few,
+        base_timeframe=replay.base,
+        timeframe=replay.timeframe,
+        base_sources=replay.base_sources,
+    )
     try:
         return appmod.plugin_names(app.plugins)
     finally:

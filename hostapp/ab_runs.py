@@ -53,6 +53,8 @@ class Replay:
     #: the splits in the files' unadjusted prices, by symbol: a stop filled across one
     #: is named so in the run's notes, not called a market's gap
     splits: SplitTimes = dataclasses.field(default_factory=dict)
+    #: the files whose own bars are ``base`` (:class:`hookspecs.BarSources`)
+    base_sources: tuple[str, ...] = ()
 
 
 def one_run(
@@ -83,6 +85,7 @@ def one_run(
         timeframe=replay.timeframe,
         entries=entries,
         resume_from=replay.trade_from,
+        base_sources=replay.base_sources,
     )
     if progress is None and replay.progress:
         progress = ProgressBar(label.replace("_", " "))

@@ -193,6 +193,7 @@ def build_sim_app(
     speed: float | None = None,
     resume_from: datetime | None = None,
     listing: bool = False,
+    base_sources: Sequence[str] = (),
 ) -> App:
     """A paper host over ``series``. The paper account lives in memory unless
     ``shared_account`` (a backtest must never touch an account file others use).
@@ -205,6 +206,8 @@ def build_sim_app(
     the market's history without a cycle (nothing settles at their older prices).
     ``listing``: the throwaway host of ``hostapp plugins``, whose plugins that cannot
     load are listed, not refused, and whose ``configure`` the listing calls itself.
+    ``base_sources``: the data files whose own bars are ``base_timeframe``, which the
+    market view tells the plugins (:class:`hookspecs.BarSources`).
     Raises ConfigError for bad settings (including a plugin's ``configure``)."""
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_symbols import parse_paper_symbols
@@ -220,7 +223,9 @@ def build_sim_app(
     if speed is not None:
         history = timedelta(seconds=timeframe_seconds(base_timeframe) * SPEED_HISTORY_BARS)
         clock = ScaledClock(begin, speed, live_from=max(min(starts) + history, begin))
-    feed = ReplayFeed(series, base_timeframe=base_timeframe, zone=bar_zone(config))
+    feed = ReplayFeed(
+        series, base_timeframe=base_timeframe, zone=bar_zone(config), base_sources=base_sources
+    )
     table = dict(config.host.paper)
     if not shared_account:
         table.pop("account_file", None)

@@ -111,9 +111,10 @@ def replay_timeframes(
     configured: str,
     notes: list[str],
     zone: tzinfo | None = None,
-) -> tuple[list[ReplayFile], str, str]:
-    """``(files, base, timeframe)`` of a replay: the files, the files' bar spacing and the
-    host's timeframe.
+) -> tuple[list[ReplayFile], str, str, tuple[str, ...]]:
+    """``(files, base, timeframe, sources)`` of a replay: the files, the files' bar
+    spacing, the host's timeframe, and the files (as given) whose own bars are ``base``:
+    what a plugin that needs finer bars names (:class:`hookspecs.BarSources`).
 
     ``--timeframe`` sets the host's timeframe; it must be the spacing of the files or a
     whole multiple of it (the feed then builds its bars from theirs: resampling up); a
@@ -149,6 +150,7 @@ def replay_timeframes(
                 f"{coarsest} or a whole multiple of it (bars are resampled up, never down)"
             ) from None
     files, base = to_one_spacing(files, spacings, wanted, notes, zone)
+    sources = tuple(path for path, spacing in spacings.items() if spacing == base)
     if wanted is None:
         try:
             check_timeframes(configured, base)
@@ -157,9 +159,9 @@ def replay_timeframes(
                 f"[host] timeframe {configured} was not used: the data's bars are {base}, and "
                 f"bars are built up from finer ones, never down; the run traded on {base} bars"
             )
-            return files, base, base
-        return files, base, configured
-    return files, base, wanted
+            return files, base, base, sources
+        return files, base, configured, sources
+    return files, base, wanted, sources
 
 
 def check_spacing(bars: Sequence[Bar], wanted: str, path: str) -> None:

@@ -313,7 +313,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     if getattr(args, "bar_clock", None) is not None:  # checked by argparse
         config = appmod.with_host(config, bar_clock=args.bar_clock)
     zone = bar_zone(config)
-    files, base, tf = replay_timeframes(args, files, config.host.timeframe, notes, zone)
+    files, base, tf, sources = replay_timeframes(args, files, config.host.timeframe, notes, zone)
     series = appmod.joined_series(files)
     notes.extend(filter(None, [stub_note(series, base, tf, zone)]))
     _setup_logging(report, held)
@@ -325,8 +325,9 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         check_trade_from(series, trade_from)
         extra["host_notes"].append(history_note(series, trade_from))
     replay = ab_runs.Replay(
-        config, series, base, tf, report, extra, trade_from=trade_from, splits=splits
-    )
+        config, series, base, tf, report, extra, trade_from=trade_from, splits=splits,
+        base_sources=sources,
+    )  # fmt: skip
     try:
         if sweeps:
             from .sweep import sweep_command

@@ -110,8 +110,10 @@ class ReplayFeed:
         base_timeframe: str = "M5",
         keep: int = KEEP_BARS,
         zone: tzinfo | None = None,
+        base_sources: Sequence[str] = (),
     ) -> None:
         self._base = base_timeframe
+        self._sources = tuple(base_sources)
         self._keep = keep
         self.zone = zone
         period = timedelta(seconds=timeframe_seconds(base_timeframe))
@@ -135,6 +137,11 @@ class ReplayFeed:
         self._bound = int((max(ends) - min(starts)) / period) if starts and ends else 0
         self._now: datetime | None = None
         self._timeline: list[datetime] | None = None
+
+    def base_sources(self) -> Sequence[str]:
+        """:class:`hookspecs.BarSources`: the data files whose own bars are the base
+        timeframe (a replay's, given by :func:`hostapp.replay_files.replay_timeframes`)."""
+        return self._sources
 
     @property
     def base_timeframe(self) -> str:
