@@ -179,7 +179,9 @@ def metrics(trades: Sequence[Outcome]) -> dict[str, Any]:
     return {
         "closed_trades": len(done),
         "trades_without_r": len(done) - len(rs),
-        "win_rate": round(won / len(done), 4) if done else 0.0,
+        # unrounded: the tables round it once, to 0.1 %; rounded here to 0.0001 first,
+        # 301 of 763 (39.449… %) became 0.3945 and was shown 39.5 %
+        "win_rate": won / len(done) if done else 0.0,
         "avg_r": round(sum(rs) / len(rs), 4) if rs else 0.0,
         "avg_win_r": round(sum(wins) / len(wins), 4) if wins else 0.0,
         "avg_loss_r": round(sum(losses) / len(losses), 4) if losses else 0.0,
