@@ -28,6 +28,8 @@ from .market.zones import parse_zone
 STUB_SHARE = 0.5
 #: said when at least this share of the host's bars are stubs (one in twenty)
 SAY_FROM = 0.05
+#: the clock the note suggests: a broker's server on New York's close (UTC+2/+3)
+SUGGESTED = "America/New_York+7"
 
 
 def zone_arg(text: str) -> str:
@@ -57,25 +59,54 @@ def stub_note(
     zone: tzinfo | None,
     *,
     by: str = "--bar-clock (or [host] bar_clock)",
+    data_by: str = "--data-tz (or [host] data_tz)",
 ) -> str | None:
     """One sentence on the symbols whose ``timeframe`` bars, built from ``base`` bars on
     ``zone``'s clock, are stubs often enough to matter; None when none are (or the bars
     are not resampled). ``by``: how this command sets the clock (``hostapp run`` has
-    only the configuration's key)."""
+    only the configuration's key); ``data_by``: how it names the data's own clock.
+    The note suggests New York's close (:data:`SUGGESTED`) only where that clock would
+    mend them: when the bars are built on it already (``--bar-clock
+    America/New_York+7`` was told to try it), or it leaves stubs as well, it says what
+    else to check instead."""
     host, fine = Timeframe.parse(timeframe), Timeframe.parse(base)
     if host.seconds <= fine.seconds or host.seconds < Timeframe.H4.seconds:
         return None
-    said = []
+    said, stubby = [], []
     for symbol, bars in sorted(series.items()):
         short, total = stubs(bars, host, zone)
         if total and short / total >= SAY_FROM:
             said.append(f"{symbol} {short:,} of {total:,}")
+            stubby.append(bars)
     if not said:
         return None
-    return (
+    text = (
         f"{host.value} bars built from under half the {base} bars of a usual one (a market "
         f"that opens or closes inside a {host.value} bar of the bars' clock, as FX's Sunday "
         f"evening on UTC days): {', '.join(said)}; their short ranges weigh on what is "
-        f"measured in bars. A broker builds them on its server's clock: {by} "
-        f'"America/New_York+7" builds days that open at New York\'s close'
+        "measured in bars. "
     )
+    if str(zone) == SUGGESTED:
+        head = f"They are built on {SUGGESTED} already"
+    elif _mends(stubby, host, parse_zone(SUGGESTED)):
+        return text + (
+            f'A broker builds them on its server\'s clock: {by} "{SUGGESTED}" builds days '
+            "that open at New York's close"
+        )
+    else:
+        head = f'Building them on "{SUGGESTED}" with {by} leaves stubs too'
+    return text + (
+        f"{head}: if the file's times are not on the clock they are read on, {data_by} "
+        "names the one they were written on; else they are the market's own short "
+        "sessions (holidays, half days)"
+    )
+
+
+def _mends(series: Sequence[Sequence[Bar]], timeframe: Timeframe, zone: tzinfo) -> bool:
+    """Whether building on ``zone`` leaves no symbol of ``series`` with stubs enough to
+    say."""
+    for bars in series:
+        short, total = stubs(bars, timeframe, zone)
+        if total and short / total >= SAY_FROM:
+            return False
+    return True

@@ -211,7 +211,10 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         return say_unwritten(problems, _exit_code(summary["interrupted"]))
     from . import ab, ab_runs
 
-    clock = stub_note(series, base, config.host.timeframe, bar_zone(config), by="[host] bar_clock")
+    clock = stub_note(
+        series, base, config.host.timeframe, bar_zone(config), by="[host] bar_clock",
+        data_by="[host] data_tz",
+    )  # fmt: skip
     extra["host_notes"] = [*notes, *filter(None, [clock])]
     replay = ab_runs.Replay(
         config, series, base, config.host.timeframe, report, extra, splits=splits

@@ -92,3 +92,42 @@ def test_a_run_over_configured_files_counts_them_too_and_names_its_key(folder: P
     assert len(said[0]) == 1 and f"EURUSD {short} of {total};" in said[0][0]
     assert 'clock: [host] bar_clock "America/New_York+7" builds' in said[0][0]
     assert said[1] == []
+
+
+#: the same weeks with each Wednesday a half day (no bars from 06:00 to 20:00 UTC): a
+#: stub on every clock, New York's close too
+HALF_DAYS = [b for b in BARS if not (b.time.weekday() == 2 and 6 <= b.time.hour < 20)]
+
+
+@pytest.fixture(scope="module")
+def half_days(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    here = tmp_path_factory.mktemp("half_days")
+    write_bars_csv(here / "EURUSD.csv", HALF_DAYS)
+    return here
+
+
+def test_on_new_york_close_already_the_note_does_not_suggest_it(half_days: Path) -> None:
+    """``--bar-clock America/New_York+7`` with stubs left: the note ended suggesting the
+    very clock in use; it says so, and what else to check."""
+    said = [
+        n
+        for n in _notes(half_days, "--bar-clock", "America/New_York+7", "--report", "ny")
+        if "under half" in n
+    ]
+    short, total = stubs(HALF_DAYS, Timeframe.D1, parse_zone("America/New_York+7"))
+    assert len(said) == 1 and f"EURUSD {short} of {total};" in said[0]
+    assert '"America/New_York+7" builds' not in said[0]
+    assert said[0].endswith(
+        "They are built on America/New_York+7 already: if the file's times are not on the "
+        "clock they are read on, --data-tz (or [host] data_tz) names the one they were "
+        "written on; else they are the market's own short sessions (holidays, half days)"
+    )
+
+
+def test_a_clock_that_would_leave_stubs_too_is_not_offered_as_the_way_out(
+    half_days: Path,
+) -> None:
+    (note,) = [n for n in _notes(half_days, "--report", "utc2") if "under half" in n]
+    assert '"America/New_York+7" builds' not in note
+    assert 'Building them on "America/New_York+7" with --bar-clock (or [host] bar_clock) ' in note
+    assert "leaves stubs too: if the file's times" in note
