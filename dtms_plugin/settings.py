@@ -195,7 +195,8 @@ class DtmsSettings:
     cors_origins: tuple[str, ...] = ()
     #: With a Redis store: how long a replica's lease on a trade lasts unrenewed. Renewed
     #: every cycle, so it must outlast the longest cycle; a dead replica's trades move to
-    #: the live ones after it (docs/scaling.md). At least two cycles are used.
+    #: the live ones after it (docs/scaling.md). At least two cycles are used (a shorter
+    #: one is said at start-up).
     lease_seconds: float = 10.0
     #: The HTTP status ``dtms serve`` answers a first registration with: 201 (Created),
     #: or 200 as the original DTMS did, for its clients that take any other status for a

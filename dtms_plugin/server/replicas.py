@@ -67,6 +67,15 @@ class Replicas(RegistrationStream):
         #: renewed each cycle, so it outlives at least two; a dead replica's trades move
         #: to the live ones after it
         self.ttl_ms = int(max(lease_seconds, 2.0 * cycle_seconds) * 1000)
+        self.cycle_seconds = cycle_seconds
+        if lease_seconds < 2.0 * cycle_seconds:
+            self.log.warning(
+                "replica: lease_seconds (%g) is under twice monitor_seconds (%g): leases would"
+                " lapse between two cycles that do nothing; a TTL of two cycles (%g s) is used",
+                lease_seconds,
+                cycle_seconds,
+                self.ttl_ms / 1000,
+            )
         self.held: set[int] = set()
         #: told at once of the tickets a renewal finds lost, wherever it runs (the start
         #: of a cycle, or a broker call mid-cycle): the engine drops them before it
@@ -84,7 +93,8 @@ class Replicas(RegistrationStream):
         self._renewal_failures = 0
         self._renewal_error = ""  # why the failing renewals fail
         self._created_mono = time.monotonic()
-        self._slow = False  # renewals late (over half a TTL apart), said once (_late)
+        self._slow = False  # renewals late, said once per episode (_late)
+        self._cycle_mono: float | None = None  # monotonic, the last start-of-cycle renewal
         #: what the store should hold, checked at each renewal (:mod:`.store_loss`)
         self.watch = StoreWatch(store, self.id, self.log)
         p = store.prefix
@@ -133,7 +143,7 @@ class Replicas(RegistrationStream):
                     self._renewal_failures,
                 )
             self._renewal_failures = 0
-            self._late(sent)
+            self._late(sent, cycle=records)
             self.renewed_at = time.time()
             self._renewed_mono = sent
         gone = lost & self.held
@@ -146,27 +156,33 @@ class Replicas(RegistrationStream):
         say_lost(self.log, self.id, said)
         return lost
 
-    def _late(self, sent: float) -> None:
-        """Say, once per episode, cycles that renew late: past half a lease TTL since the
-        last renewal, a little more and the leases lapse under a live replica (its trades
-        "expired unrenewed", taken over while it still holds them in memory)."""
-        if self._renewed_mono is None:
-            return
-        gap, ttl = sent - self._renewed_mono, self.ttl_ms / 1000
-        if gap > ttl / 2 and not self._slow:
+    def _late(self, sent: float, *, cycle: bool) -> None:
+        """Say, once per episode, renewals that come late, and once their end. A normal
+        gap is the interval plus a short cycle; one that ate over half the TTL's margin
+        over the interval (7.5 s at the defaults: TTL 10 s, cycles 5 s) is late, a little
+        more and the leases lapse under a live replica (taken over while it still holds
+        them). Over only when cycles start within a quarter of the margin of each other:
+        a long cycle's renewal before a broker call comes soon after a late one."""
+        ttl, interval = self.ttl_ms / 1000, self.cycle_seconds
+        late, prompt = (ttl + interval) / 2, interval + (ttl - interval) / 4
+        gap = sent - self._renewed_mono if self._renewed_mono is not None else 0.0
+        if gap > late and not self._slow:
             self.log.warning(
-                "replica %s renewed its leases %.1f s after the last renewal, over half"
-                " their TTL (%g s): its cycles run long (too many trades for it, a slow broker"
-                " or Redis); past the TTL its leases lapse and other replicas take its trades"
-                " (raise lease_seconds, or add replicas)",
-                self.id,
-                gap,
-                ttl,
+                "replica %s renewed its leases %.1f s after the last renewal, over %g s"
+                " (cycles every %g s, a TTL of %g s): its cycles run long (too many trades"
+                " for it, a slow broker or Redis); past the TTL its leases lapse and other"
+                " replicas take its trades (raise lease_seconds, or add replicas)",
+                *(self.id, gap, late, interval, ttl),
             )
             self._slow = True
-        elif gap <= ttl / 4 and self._slow:
-            self.log.warning("replica %s renews its leases in time again", self.id)
-            self._slow = False
+        if cycle:
+            last, self._cycle_mono = self._cycle_mono, sent
+            if self._slow and last is not None and sent - last <= prompt:
+                self.log.warning(
+                    "replica %s renews its leases in time again (cycles %.1f s apart)",
+                    *(self.id, sent - last),
+                )
+                self._slow = False
 
     def renewal_failing(self) -> str:
         """Why the renewals fail now, naming the store ("" while they work)."""

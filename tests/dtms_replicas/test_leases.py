@@ -179,10 +179,11 @@ def test_renewals_late_by_over_half_a_ttl_are_warned_of_before_the_leases_lapse(
     """Three loaded replicas all lost their leases ("expired unrenewed: this replica was
     late") with no word before of cycles that ran long."""
     a = Replicas(stores[0], cycle_seconds=0.1, lease_seconds=0.6)
-    a.renew()
-    time.sleep(0.4)  # a cycle that ran long: over half the TTL, within it
-    a.renew()
-    a.renew()
-    late = [r for r in caplog.records if "over half their TTL (0.6 s)" in r.message]
+    a.renew(records=True)
+    time.sleep(0.4)  # a cycle that ran long: past (TTL + interval) / 2, within the TTL
+    a.renew(records=True)
+    a.renew(records=True)  # the next cycle in time
+    late = [r for r in caplog.records if "renewed its leases" in r.message]
     assert [r.levelname for r in late] == ["WARNING"]
-    assert "renews its leases in time again" in caplog.text
+    assert "over 0.35 s (cycles every 0.1 s, a TTL of 0.6 s)" in late[0].message
+    assert caplog.text.count("renews its leases in time again") == 1
