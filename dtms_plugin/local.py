@@ -213,7 +213,9 @@ class LocalStrategy(
                 self.book.put(TradeRecord.from_json(data))
             except DataError as exc:  # kept in the store, never deleted; reported
                 self.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
-        self.log.info("DTMS local engine: %d records loaded", len(self.records))
+        held = len(self.records)
+        words = getattr(self.store, "loaded_words", None)  # a replica's: the shared store's
+        self.log.info("DTMS local engine: %s", words(held) if words else f"{held} records loaded")
 
     def _claim_account(self, host: HostView) -> None:
         """The account's engine lock, and the account the store defends (its records let

@@ -17,6 +17,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import redis
+
 from ..store import StoreError
 from ..store.closes import Close
 from ..store.disk import Encoded
@@ -71,6 +73,18 @@ class OwnedStore:
 
     def in_place(self) -> None:
         """Nothing to check: a Redis store has no folder."""
+
+    def loaded_words(self, held: int) -> str:
+        """What the engine's start-up line says it loaded: its own records (none before
+        its first claim) beside the trades of the shared store, every replica's."""
+        try:
+            total = f"{int(self.inner.client.zcard(self.inner.prefix + 'trades')):,d} trades"
+        except redis.RedisError:
+            total = "an unknown number of trades (Redis did not answer)"
+        return (
+            f"{held} records held by this replica; the shared store holds {total} (other"
+            " replicas' leases, closed ones, and orphans it claims its share of each cycle)"
+        )
 
     def __enter__(self) -> OwnedStore:
         return self
