@@ -17,7 +17,9 @@
   cycle now: every record changed (scored on a new bar), serialised once
   (``local_writes.record_json``), records and states in one ``Store.batch`` transaction
   (target ≤ 20 ms); ``states_each_ms_1000`` / ``states_batch_ms_1000`` the
-  state refresh of an idle cycle, per trade / batched.
+  state refresh of an idle cycle, per trade / batched; ``states_idle_ms_1000`` the same
+  refresh as the strategy makes it (``local_writes.PendingWrites``) with the clock
+  standing: the stamps it wrote already are not written again.
 * ``insert_growth_10000``: registering trades must not cost more as they pile up: the
   time to insert the last 2,000 of 10,000 records one by one (a transaction each) over
   the time of the first 2,000 (target ≤ 1.5).
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import random
 import statistics
@@ -270,7 +273,8 @@ def bench_store(records: list[TradeRecord]) -> dict[str, float]:
     ``store_cycle_ms_1000`` every record plus one ``put_states`` (the same cycle now);
     ``states_each_ms_1000`` / ``states_batch_ms_1000`` the state refresh alone (an idle
     cycle) one write per trade / one batch."""
-    from dtms_plugin.local_writes import record_json
+    from dtms_plugin.book import TradeBook
+    from dtms_plugin.local_writes import PendingWrites, record_json
     from dtms_plugin.store import Store
 
     now = START
@@ -300,6 +304,17 @@ def bench_store(records: list[TradeRecord]) -> dict[str, float]:
         t0 = time.perf_counter()
         store.put_states({rec.ticket: rec.state.value for rec in records}, now)
         out["states_batch_ms_1000"] = (time.perf_counter() - t0) * 1000.0
+        book = TradeBook()
+        for rec in records:
+            book.put(rec)
+        writes = PendingWrites(book, logging.getLogger("bench"))
+        spans = []
+        for _ in range(4):  # the first stamps; the others find the clock standing
+            t0 = time.perf_counter()
+            writes.states(book.open_states(), now)
+            writes.flush(store)
+            spans.append(time.perf_counter() - t0)
+        out["states_idle_ms_1000"] = statistics.median(spans[1:]) * 1000.0
     return out
 
 
@@ -359,8 +374,9 @@ def main(quick: bool = False) -> int:
     print(
         f"store, persist {small:,} records + states: {store['store_ms_1000']:.0f} ms one write "
         f"each, {store['store_cycle_ms_1000']:.0f} ms with one state batch; state refresh "
-        f"alone {store['states_each_ms_1000']:.0f} ms → {store['states_batch_ms_1000']:.0f} ms "
-        "(not in the cycle figure)"
+        f"alone {store['states_each_ms_1000']:.0f} ms → {store['states_batch_ms_1000']:.0f} ms"
+        f", {store['states_idle_ms_1000']:.1f} ms with the clock standing (not in the cycle"
+        " figure)"
     )
     growth = bench_insert_growth(book.records[0], inserts, window)
     print(
@@ -380,6 +396,7 @@ def main(quick: bool = False) -> int:
                 "store_cycle_ms_1000": round(store["store_cycle_ms_1000"], 1),
                 "states_each_ms_1000": round(store["states_each_ms_1000"], 1),
                 "states_batch_ms_1000": round(store["states_batch_ms_1000"], 1),
+                "states_idle_ms_1000": round(store["states_idle_ms_1000"], 2),
                 "insert_growth_10000": round(growth, 2),
             }
         )

@@ -9,6 +9,11 @@ replica has applied it from the stream (docs/scaling.md), so its latency include
 stream hop. Everything is bounded and stops by itself; the last line is JSON.
 ``--quick``: 20 trades and 100 queries through 1 and 2 replicas, in seconds
 (tests/test_bench_scripts.py runs it).
+
+``--idle N``: instead, what an idle set-up costs Redis: N open trades registered through
+two replicas at the default cycle (5 s), then, with no client and the account's clock
+standing, the commands Redis processed per second over ``--idle-seconds``
+(``INFO stats`` ``total_commands_processed``, before and after).
 """
 
 from __future__ import annotations
@@ -88,6 +93,39 @@ def round_of(n: int, trades: int, queries: int, directory: Path) -> dict[str, fl
         stop_redis(redis.process)
 
 
+def idle_round(trades: int, seconds: float, directory: Path) -> dict[str, float]:
+    """Redis commands/s of two idle replicas over ``trades`` open trades."""
+    import redis as redis_py
+
+    server = start_redis(directory / "redis")
+    try:
+        account = directory / "account.db"
+        tickets = open_positions(account, trades)
+        config = replica_config(directory, account, server.url())
+        client = redis_py.Redis.from_url(server.url())
+        with replicas(config, directory, 2, monitor_seconds=5.0) as reps:
+            urls = [r.server.url for r in reps]
+            _timed(
+                lambda i: register(urls[i % 2], tickets[i]).status_code == 201, list(range(trades))
+            )
+            time.sleep(12.0)  # two cycles each: every trade leased, stamped, settled
+            held = [client.get(f"dtms:lease:{t}") for t in tickets]
+            before = int(client.info("stats")["total_commands_processed"])
+            start = time.monotonic()
+            time.sleep(seconds)
+            after = int(client.info("stats")["total_commands_processed"])
+            per_s = (after - before - 1) / (time.monotonic() - start)
+        client.close()
+        return {
+            "replicas": 2,
+            "open_trades": trades,
+            "leased": sum(h is not None for h in held),
+            "idle_commands_per_s": round(per_s, 1),
+        }
+    finally:
+        stop_redis(server.process)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=500)
@@ -96,12 +134,23 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="--trades 20 --queries 100 --replicas 1 2"
     )
+    parser.add_argument("--idle", type=int, default=0, help="idle cost over N open trades")
+    parser.add_argument("--idle-seconds", type=float, default=30.0)
     if parser.parse_known_args()[0].quick:
         parser.set_defaults(trades=20, queries=100, replicas=[1, 2])
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         print("bench/replicas.py: redis-server is not installed (make test installs it)")
         return 2
+    if args.idle:
+        with tempfile.TemporaryDirectory(prefix="bench-replicas-idle-") as tmp:
+            r = idle_round(args.idle, args.idle_seconds, Path(tmp))
+        print(
+            f"2 idle replicas, {r['open_trades']} open trades ({r['leased']} leased):"
+            f" {r['idle_commands_per_s']:.0f} Redis commands/s"
+        )
+        print(json.dumps(r))
+        return 0
     rounds = []
     for n in args.replicas:
         with tempfile.TemporaryDirectory(prefix=f"bench-replicas-{n}-") as tmp:

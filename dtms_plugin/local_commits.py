@@ -171,7 +171,8 @@ class Commits:
 
     def _refresh_states(self, now: datetime) -> None:
         """Re-stamp the state cache of every open trade (docs/dtms.md §9 freshness), with
-        the cycle's other writes. A transition has already written its own state at
+        the cycle's other writes; a stamp this process wrote already is skipped
+        (:meth:`PendingWrites.states`). A transition has already written its own state at
         once, before its actions were sent."""
         states = self.book.open_states()
         if states:

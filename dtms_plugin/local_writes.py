@@ -93,6 +93,9 @@ class PendingWrites:
         #: breakdown is put in JSON form at the flush, once, not on every scored bar
         self._records: dict[int, tuple[datetime, ScoreBreakdown | None]] = {}
         self._states: dict[int, tuple[str | None, datetime]] = {}
+        #: ticket -> the state cache entry this process last committed for it (state, at)
+        #: and the record it was of: the refresh skips a stamp identical to it (states)
+        self._stamped: dict[int, tuple[str | None, datetime, object]] = {}
         self._history: list[dict[str, Any]] = []
         #: tickets whose pending score was given before the last :meth:`seal`
         self._sealed: set[int] = set()
@@ -123,6 +126,9 @@ class PendingWrites:
             score = old[1]
         self._sealed.discard(rec.ticket)
         self._records[rec.ticket] = (now, score)
+        # its state is stamped again with it: a record written again from memory (the
+        # store lost it, docs/dtms.md §8) lost its state entry too
+        self._stamped.pop(rec.ticket, None)
 
     def seal(self) -> None:
         """A point where the writes would have been committed passed without a commit (a
@@ -134,8 +140,27 @@ class PendingWrites:
         self._states[ticket] = (state, now)
 
     def states(self, states: dict[int, str | None], now: datetime) -> None:
+        """The refresh of the open trades' state cache (docs/dtms.md §9). A stamp this
+        process committed already, the same state at the same time for the same record,
+        is not written again: with the account's clock standing, a thousand identical
+        writes a cycle. Freshness reads ``at``, which did not move; the entry has no
+        TTL. What could have changed the entry since forgets the stamp: a store error,
+        the record written again, the trade let go (a lease lost) and taken back (a new
+        record object), a restart (a new process)."""
+        book, stamped, pending = self._book.records, self._stamped, self._states
         for ticket, state in states.items():
-            self._states[ticket] = (state, now)
+            last = stamped.get(ticket)
+            if (
+                last is not None
+                and ticket not in pending
+                and last[0] == state
+                and last[1] == now
+                and last[2] is book.get(ticket)
+            ):
+                continue
+            pending[ticket] = (state, now)
+        if stamped.keys() - states.keys():  # trades no longer open: their stamps go
+            self._stamped = {t: v for t, v in stamped.items() if t in states}
 
     def action(self, action: Action, result: ActionResult, now: datetime) -> None:
         """The history entry of an action the broker answered: the whole ``Action`` and
@@ -197,6 +222,7 @@ class PendingWrites:
         for ticket in tickets:
             self._records.pop(ticket, None)
             self._states.pop(ticket, None)
+            self._stamped.pop(ticket, None)
         self._history = [h for h in self._history if h.get("ticket") not in tickets]
 
     def flush(self, store: StoreProtocol) -> set[int]:
@@ -237,6 +263,7 @@ class PendingWrites:
                     store.put_states(group, at)
                 store.append_actions(history)
         except StoreError as exc:
+            self._stamped = {}  # what the store holds now is not known: stamped again
             if exc.unavailable:
                 self._records = {t: m for t, m in self._records.items() if t in records}
                 return unencodable | self._kept(exc)
@@ -245,6 +272,9 @@ class PendingWrites:
             failed = self._one_by_one(store, records, states, history)
             self._taken_again()  # the store answers each write on its own again
             return unencodable | failed
+        book = self._book.records
+        for ticket, (state, at) in self._states.items():
+            self._stamped[ticket] = (state, at, book.get(ticket))
         self._clear()
         self._taken_again()
         return unencodable
@@ -275,6 +305,7 @@ class PendingWrites:
         hook, not asked again): everything stays marked. Said once per episode, with what
         the engine does meanwhile (the store says what it refused, store/outage.py)."""
         self.held_back = True
+        self._stamped = {}
         if exc is not None:
             if self.refusal is None:
                 self.refusal = (str(exc), time.monotonic(), 1)

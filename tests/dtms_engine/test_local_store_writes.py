@@ -54,3 +54,75 @@ async def test_cycle_writes_changed_records_and_one_batch_of_states(rig: Rig) ->
         assert stored["last_bar_time"] == rig.strategy.records[ticket].last_bar_time.isoformat()
         state = rig.strategy.store.get_state(ticket)
         assert state is not None and state[1] == rig.clock.now()
+
+
+async def test_a_state_stamp_already_written_is_not_written_again(rig: Rig) -> None:
+    """With the account's clock standing (a paper account with no new data, a closed
+    market), every cycle wrote every open trade's state again with the value it already
+    had: a thousand identical writes a cycle, for nothing the host could read."""
+    for ticket in (1, 2, 3):
+        await rig.open_buy(ticket=ticket)
+    await rig.cycles(4)
+    spy = _Spy(rig.strategy.store)
+    before = {t: rig.strategy.store.get_state(t) for t in (1, 2, 3)}
+    for _ in range(3):  # the clock stands: the stamps are the ones already written
+        await rig.strategy.on_cycle(rig.host, rig.clock.now())
+    assert spy.names() == []
+    assert {t: rig.strategy.store.get_state(t) for t in (1, 2, 3)} == before
+
+    rig.clock.advance(timedelta(seconds=10))  # it moves: every stamp is new
+    await rig.strategy.on_cycle(rig.host, rig.clock.now())
+    assert spy.names() == ["put_states"] and sorted(spy.calls[0][1]) == [1, 2, 3]
+    state = rig.strategy.store.get_state(1)
+    assert state is not None and state[1] == rig.clock.now()
+
+
+async def test_a_restart_or_a_store_error_stamps_the_states_again(rig: Rig) -> None:
+    """What this process last wrote is all it knows: a new process, or a write the store
+    refused, writes the stamps again even with the clock standing."""
+    from dtms_plugin.store import StoreError
+
+    for ticket in (1, 2):
+        await rig.open_buy(ticket=ticket)
+    await rig.cycles(4)
+    rig.strategy.store.delete_state(2)  # gone meanwhile, as a store that lost it
+    strategy = await rig.restart()
+    await strategy.on_cycle(rig.host, rig.clock.now())
+    assert strategy.store.get_state(2) is not None  # the new process stamped it again
+
+    spy = _Spy(strategy.store)
+    real = strategy.store.put_states
+    failing = [True, True]  # the batch, then the states on their own: not written
+
+    def refuse(*args: Any) -> Any:
+        if failing.pop() if failing else False:
+            raise StoreError("states refused (the test)")
+        return real(*args)
+
+    strategy.store.put_states = refuse  # type: ignore[method-assign]
+    rig.clock.advance(timedelta(seconds=10))
+    await strategy.on_cycle(rig.host, rig.clock.now())
+    assert strategy.store.get_state(1)[1] < rig.clock.now()  # type: ignore[index]
+    spy.calls.clear()
+    await strategy.on_cycle(rig.host, rig.clock.now())  # standing: written, as never before
+    assert sorted(t for name, arg in spy.calls if name == "put_states" for t in arg) == [1, 2]
+    assert strategy.store.get_state(1)[1] == rig.clock.now()  # type: ignore[index]
+
+
+async def test_a_trade_let_go_and_taken_back_is_stamped_again(rig: Rig) -> None:
+    """A replica that lost a lease and took the trade back (server/replica_service.py:
+    dropped from the book, then loaded from the store) may find a state another replica
+    stamped meanwhile: its own stamp is written again, the clock standing or not."""
+    from dtms_plugin.engine import TradeRecord
+
+    for ticket in (1, 2):
+        await rig.open_buy(ticket=ticket)
+    await rig.cycles(4)
+    book = rig.strategy.book
+    data = rig.strategy.store.get_record(1)
+    assert data is not None
+    book.pop(1)  # between two cycles: its stamp is not pruned by a refresh without it
+    book.put(TradeRecord.from_json(data))
+    spy = _Spy(rig.strategy.store)
+    await rig.strategy.on_cycle(rig.host, rig.clock.now())
+    assert spy.calls == [("put_states", {1: "HEALTHY"})]
