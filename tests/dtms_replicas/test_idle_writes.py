@@ -4,6 +4,7 @@ entries already hold what each cycle would stamp, and are not written again."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -14,17 +15,19 @@ from support.replica_procs import ONE_REPLICA, cluster, register
 
 
 def _commands(url: str, seconds: float) -> list[str]:
-    """The commands Redis ran over ``seconds`` (MONITOR), as their text."""
-    client = redis.Redis.from_url(url, socket_timeout=0.3, decode_responses=True)
+    """The commands Redis ran over ``seconds`` (MONITOR, up to an ECHO of a marker sent
+    once they passed: a read never waits on a quiet Redis with no end)."""
+    client = redis.Redis.from_url(url, socket_timeout=30, decode_responses=True)
+    other = redis.Redis.from_url(url, decode_responses=True)
     seen: list[str] = []
-    deadline = time.monotonic() + seconds
     with client.monitor() as monitor:
-        while time.monotonic() < deadline:
-            try:
-                seen.append(str(monitor.next_command()["command"]))
-            except redis.TimeoutError:
-                continue
+        timer = threading.Timer(seconds, lambda: other.echo("end of the watch"))
+        timer.start()
+        while "end of the watch" not in (text := str(monitor.next_command()["command"])):
+            seen.append(text)
+        timer.join()
     client.close()
+    other.close()
     return seen
 
 
