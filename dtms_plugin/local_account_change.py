@@ -14,8 +14,8 @@ kept, or a broker that names no account (an account in memory: replays, test dou
 says nothing; the store then records the account it found. A directory store only, as
 the account's engine lock (:mod:`.account_claim`): a Redis store's replicas see the trades
 they lease, and its shared closes (:mod:`.store.closes`) are not reset here; a Redis
-store's account is checked, and taken over, when a replica or a remote host starts on it
-(:mod:`.redis_account`), with the whole store at once.
+store's account is checked when a replica, a remote host or a host's own engine starts on
+it (:mod:`.redis_account`), and taken over only by a replica, with the whole store at once.
 """
 
 from __future__ import annotations
