@@ -28,10 +28,7 @@ same isolation, timeout and breaker as any hook.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,19 +47,10 @@ from hookspecs import (
 from hookspecs.events import FOR_TERMINAL
 
 from .exit_settings import ExitSettings, wilder_atr
+from .exits_state import Managed, read_managed, write_managed
 
 PLUGIN_NAME = "exits"
 STATE_FILE = "trades.json"
-
-
-@dataclass
-class _Managed:
-    """What the manager remembers of one trade between cycles."""
-
-    risk: float  # R in price units: |entry - initial stop|
-    seq: int = 0  # numbers this trade's actions, for unique idempotency keys
-    partial_done: bool = False
-    held: tuple[str, ...] = ()  # what it wanted when last held back (reported once)
 
 
 #: Tickets whose holds a live or serving host's run report keeps: the same window as the
@@ -75,7 +63,7 @@ class ExitManager:
 
     def __init__(self) -> None:
         self.settings = ExitSettings()
-        self._trades: dict[int, _Managed] = {}
+        self._trades: dict[int, Managed] = {}
         self._atr_cache: dict[str, tuple[datetime, float | None]] = {}
         #: Per ticket, how many times the manager wanted to act and held back because the
         #: trade was defensive: once per run of cycles wanting the same actions, not once
@@ -99,16 +87,11 @@ class ExitManager:
     # -- what a live host keeps across restarts -----------------------------------------
 
     def _save(self, host: HostView) -> None:
-        """The managed trades into the state file (a live or serving host only), replaced
-        whole so a crash mid-write leaves the previous version."""
+        """The managed trades into the state file (a live or serving host only)."""
         if self._file is None:
             return
-        rows = {str(t): dataclasses.asdict(m) | {"held": []} for t, m in self._trades.items()}
         try:
-            self._file.parent.mkdir(parents=True, exist_ok=True)
-            partial = self._file.with_suffix(".tmp")
-            partial.write_text(json.dumps(rows), encoding="utf-8")
-            partial.replace(self._file)
+            write_managed(self._file, self._trades)
         except OSError as exc:
             if not self._save_failed:  # once until a save works again
                 host.log.error("exits: %s not written (%s); a restart forgets R", self._file, exc)
@@ -124,13 +107,7 @@ class ExitManager:
     def _load(self, host: HostView) -> None:
         assert self._file is not None
         try:
-            rows = json.loads(self._file.read_text(encoding="utf-8"))
-            loaded = {int(t): _Managed(**{**m, "held": ()}) for t, m in rows.items()}
-            for managed in loaded.values():
-                if not (isinstance(managed.risk, int | float) and math.isfinite(managed.risk)):
-                    raise ValueError(f"risk {managed.risk!r} is not a number")
-                if managed.risk <= 0:
-                    raise ValueError(f"risk {managed.risk!r} is not positive")
+            loaded = read_managed(self._file)
         except FileNotFoundError:
             return
         except (OSError, ValueError, TypeError, AttributeError) as exc:  # not our layout
@@ -189,7 +166,7 @@ class ExitManager:
             return  # no initial stop, no R: nothing to measure the rules against
         risk = abs(trade.entry_price - trade.stop_loss)
         if risk > 0:
-            self._trades[trade.ticket] = _Managed(risk=risk)
+            self._trades[trade.ticket] = Managed(risk=risk)
             self._own_defensive[trade.ticket] = False
             self._save(host)
             self._check_target(host, trade, risk)
@@ -300,7 +277,7 @@ class ExitManager:
                 await self._partial(host, managed, pos, gain_r)
 
     def _hold(
-        self, host: HostView, managed: _Managed, ticket: int, symbol: str, wanted: tuple[str, ...]
+        self, host: HostView, managed: Managed, ticket: int, symbol: str, wanted: tuple[str, ...]
     ) -> None:
         """Report holding back, once while the manager keeps wanting the same actions."""
         if managed.held == wanted:
@@ -324,7 +301,7 @@ class ExitManager:
     # -- rules -------------------------------------------------------------------------
 
     def _stop_candidate(
-        self, host: HostView, pos: Trade, managed: _Managed, price: float, gain_r: float
+        self, host: HostView, pos: Trade, managed: Managed, price: float, gain_r: float
     ) -> tuple[ActionKind, float] | None:
         """The tightest stop the rules allow now, if it is tighter than the current one."""
         s = self.settings
@@ -358,7 +335,7 @@ class ExitManager:
             return None
         return kind, best
 
-    async def _partial(self, host: HostView, managed: _Managed, pos: Trade, gain_r: float) -> None:
+    async def _partial(self, host: HostView, managed: Managed, pos: Trade, gain_r: float) -> None:
         info = host.broker.symbol_info(pos.symbol)
         step = info.volume_step if info else 0.01
         vmin = info.volume_min if info else step
@@ -375,7 +352,7 @@ class ExitManager:
     async def _act(
         self,
         host: HostView,
-        managed: _Managed,
+        managed: Managed,
         ticket: int,
         kind: ActionKind,
         params: dict[str, float],

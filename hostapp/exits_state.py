@@ -1,0 +1,48 @@
+"""What the exit manager (:mod:`hostapp.exits`) remembers of each trade, and the file a
+live or serving host keeps it in across restarts (``<data_dir>/exits/trades.json``): after
+a restart the stop may sit at breakeven already, and a trade's R can no longer be read
+from it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Managed:
+    """What the manager remembers of one trade between cycles."""
+
+    risk: float  # R in price units: |entry - initial stop|
+    seq: int = 0  # numbers this trade's actions, for unique idempotency keys
+    partial_done: bool = False
+    held: tuple[str, ...] = ()  # what it wanted when last held back (reported once)
+
+
+def write_managed(path: Path, trades: Mapping[int, Managed]) -> None:
+    """``trades`` into ``path``, replaced whole so a crash mid-write leaves the previous
+    version (what was held back is not kept: it is said again after a restart).
+    Raises OSError."""
+    rows = {str(t): dataclasses.asdict(m) | {"held": []} for t, m in trades.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(rows), encoding="utf-8")
+    partial.replace(path)
+
+
+def read_managed(path: Path) -> dict[int, Managed]:
+    """The trades ``path`` keeps. Raises FileNotFoundError when there is none, and
+    OSError, ValueError, TypeError or AttributeError when it is not this layout (a risk
+    that is no positive number included)."""
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    loaded = {int(t): Managed(**{**m, "held": ()}) for t, m in rows.items()}
+    for managed in loaded.values():
+        if not (isinstance(managed.risk, int | float) and math.isfinite(managed.risk)):
+            raise ValueError(f"risk {managed.risk!r} is not a number")
+        if managed.risk <= 0:
+            raise ValueError(f"risk {managed.risk!r} is not positive")
+    return loaded
