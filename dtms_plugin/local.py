@@ -65,7 +65,7 @@ from .local_waiting import HeldBlind, WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
 from .position_match import reversed_at_broker
 from .settings import DtmsSettings
-from .store import Store, StoreProtocol
+from .store import Store, StoreError, StoreProtocol
 from .store.location import open_store
 
 if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
@@ -221,19 +221,25 @@ class LocalStrategy(
         """The account's engine lock, and the account the store defends (its records let
         go of when they are another account's), before any trade is acted on: at
         start-up, or at the recovery's first read when the broker could not say then. A
-        BrokerError while it cannot; a StoreError when another engine defends it."""
+        BrokerError while it cannot; a StoreError when another engine defends it, or a
+        Redis store another account (asked again at each later try: nothing is done, and
+        none of that account's records is held, meanwhile)."""
         account = host.broker.account()
-        self._account_unread = False
         self._account_lock = claim_account(self.store, account)
         self._open_ledger(account)
         if not isinstance(self.store, Store):  # Redis: one account a store, never taken over
             from .redis_account import admit_engine  # imports redis: only when it is one
 
-            admit_engine(self.store, account)
+            try:
+                admit_engine(self.store, account)
+            except StoreError:
+                self.book.clear()  # loaded at start-up, when the account was unread
+                raise
         # another account's records: let go of, if loaded already (the recovery's read)
         if settle_account_change(self.store, account, self.log) and self.records:
             self.book.clear()
             self._load_records()
+        self._account_unread = False
 
     async def shutdown(self, host: HostView) -> None:
         self._flush_last()

@@ -5,7 +5,6 @@ entries already hold what each cycle would stamp, and are not written again."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import redis
@@ -45,7 +44,14 @@ def test_an_idle_replica_does_not_stamp_its_states_again(
             timeout=30,
             what="the states stamped",
         )
-        time.sleep(1.5)  # its first cycles over them (their records written once)
+        # its first cycles over them write their records (and so their states) once:
+        # waited for as a second with no state written, not a fixed time (a loaded
+        # machine's first cycles take longer); the old code wrote them every cycle
+        wait_for(
+            lambda: not [x for x in _commands(redis_server.url(), 1.0) if "dtms:state:" in x],
+            timeout=60,
+            what="a second with no state written",
+        )
         stamped = {t: c.store.get_state(t) for t in c.tickets}
         commands = _commands(redis_server.url(), 2.5)  # five cycles of 0.5 s
         assert any("dtms:lease:" in x for x in commands)  # it cycles: renews its leases
