@@ -32,6 +32,7 @@ from hookspecs import ConfigError, masked_url
 from .outfile import FileExists, write_whole
 from .settings import DtmsSettings, load_settings
 from .store import PER_TICKET_ACTIONS, StoreError, StoreProtocol
+from .store.archives import of_trade
 from .store.location import open_store
 from .store.readonly import ReadOnlyStore
 
@@ -146,23 +147,16 @@ def trade_line(store: StoreProtocol, ticket: int, record: dict[str, Any]) -> dic
         "ticket": ticket,
         "record": record,
         "state": None if state is None else {"state": state[0], "at": state[1].isoformat()},
-        "actions": store.actions(ticket, PER_TICKET_ACTIONS),
+        "actions": of_trade(store.actions(ticket, PER_TICKET_ACTIONS), record),
     }
 
 
 def archived_line(store: StoreProtocol, ticket: int, record: dict[str, Any]) -> dict[str, Any]:
     """An archived trade (a reused ticket's earlier one, docs/dtms.md §8): its record,
     ``archived: true``, no state row (the ticket's is the new trade's), and the entries
-    of the ticket's history dated from its opening to its close (the ticket's history
-    holds both trades')."""
-    first, last = record.get("opened_at"), record.get("closed_at")
-    actions = [
-        a
-        for a in store.actions(ticket, PER_TICKET_ACTIONS)
-        if isinstance(a.get("at"), str)
-        and (not isinstance(first, str) or a["at"] >= first)
-        and (not isinstance(last, str) or a["at"] <= last)
-    ]
+    of the ticket's history that are its own (:func:`.store.archives.of_trade`: the
+    ticket's history holds both trades')."""
+    actions = of_trade(store.actions(ticket, PER_TICKET_ACTIONS), record, unnamed_by_date=True)
     return {"ticket": ticket, "record": record, "state": None, "actions": actions,
             "archived": True}  # fmt: skip
 

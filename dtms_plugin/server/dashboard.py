@@ -30,6 +30,7 @@ from multidict import MultiMapping
 from hookspecs import DefensiveState
 
 from ..store import StoreProtocol
+from ..store.archives import of_trade
 from ..store.listing import Listed, listed
 from .metrics import ServerMetrics, metrics_handler
 from .query import given
@@ -116,11 +117,12 @@ def _score_detail(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _own_history(store: StoreProtocol, ticket: int) -> tuple[Any, Any]:
-    """The ticket's newest state change and action from its own history: each shown
-    row reads its own (a global window of the newest entries missed older trades)."""
+def _own_history(store: StoreProtocol, ticket: int, record: Any) -> tuple[Any, Any]:
+    """The trade's newest state change and action from its ticket's history: each shown
+    row reads its own (a global window of the newest entries missed older trades), and
+    only its trade's (an earlier trade of the same ticket's are not: ``of_trade``)."""
     change = action = None
-    for entry in reversed(store.actions(ticket, limit=TRADE_HISTORY_SCAN)):
+    for entry in reversed(of_trade(store.actions(ticket, limit=TRADE_HISTORY_SCAN), record)):
         kind = entry.get("type", "action")
         if change is None and kind == "state_change":
             change = entry
@@ -264,7 +266,7 @@ def all_trades(
     trades: dict[str, Any] = {}
     for ticket in tickets:
         record = records[ticket]
-        change, action = _own_history(store, ticket)
+        change, action = _own_history(store, ticket, record)
         view = trade_view(
             ticket,
             record,

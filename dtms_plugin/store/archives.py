@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime
 from typing import Any
 
 from .disk import UnsafeRowError, encode
@@ -31,6 +32,40 @@ _ARCHIVED_BEFORE = (
     " AND json_extract(value, '$.closed_at') < ? ELSE 0 END ORDER BY rowid LIMIT ?"
 )
 _ARCHIVED_COUNT = "SELECT count(*) FROM Cache WHERE key >= 'archive:' AND key < 'archive;'"
+
+
+def of_trade(
+    entries: list[dict[str, Any]], record: Any, *, unnamed_by_date: bool = False
+) -> list[dict[str, Any]]:
+    """The entries of a ticket's history that are about the trade ``record`` (one ticket's
+    history holds every trade the broker gave that ticket: a fresh paper account's
+    tickets start at 1 again, and a new trade's export line and dashboard row showed the
+    earlier trade's actions as its own): those naming its opening time (``opened_at``)
+    and those naming none, which an older writer's are; of those, for an archived trade
+    (``unnamed_by_date``), only the ones dated from its opening to its close."""
+    if not isinstance(record, dict):
+        return entries
+    first, last = record.get("opened_at"), record.get("closed_at")
+    out = []
+    for entry in entries:
+        theirs, at = entry.get("opened_at"), entry.get("at")
+        if isinstance(theirs, str) and isinstance(first, str):
+            if _same_time(theirs, first):
+                out.append(entry)
+        elif not unnamed_by_date or (
+            isinstance(at, str)
+            and (not isinstance(first, str) or at >= first)
+            and (not isinstance(last, str) or at <= last)
+        ):
+            out.append(entry)
+    return out
+
+
+def _same_time(a: str, b: str) -> bool:
+    try:
+        return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+    except ValueError:
+        return a == b
 
 
 def retained(record: Any, stamp: str) -> bool:

@@ -72,7 +72,7 @@ def reference_all_trades(
     trades: dict[str, Any] = {}
     for ticket in tickets:
         record = records[ticket]
-        change, action = _own_history(store, ticket)
+        change, action = _own_history(store, ticket, record)
         view = trade_view(
             ticket,
             record,
