@@ -38,15 +38,21 @@ def _rig(folder: Path, url: str, login: int, unread: int = 0) -> Rig:
     return rig
 
 
-async def test_a_host_of_another_account_is_refused_and_leaves_the_store_alone(
-    tmp_path: Path, redis_server: RedisServer
-) -> None:
-    url = redis_server.url()
+async def _account_a_with_a_trade(tmp_path: Path, url: str) -> Rig:
+    """Account 111's host opens ticket 1 on the store and stops, the trade open."""
     a = _rig(tmp_path / "a", url, 111)
     await a.start()
     await a.open_buy(ticket=1)
     await a.cycles(2)
     await a.stop()
+    return a
+
+
+async def test_a_host_of_another_account_is_refused_and_leaves_the_store_alone(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    url = redis_server.url()
+    a = await _account_a_with_a_trade(tmp_path, url)
 
     b = _rig(tmp_path / "b", url, 222)
     with pytest.raises(StoreError) as refused:
@@ -69,11 +75,7 @@ async def test_an_account_read_only_after_start_up_is_refused_at_every_try(
     the check ran at the first cycle: its refusal failed that cycle, and the next one,
     checking no more, closed the other account's trade as gone at the broker."""
     url = redis_server.url()
-    a = _rig(tmp_path / "a", url, 111)
-    await a.start()
-    await a.open_buy(ticket=1)
-    await a.cycles(2)
-    await a.stop()
+    a = await _account_a_with_a_trade(tmp_path, url)
 
     b = _rig(tmp_path / "b", url, 222, unread=2)
     await b.start()  # the account unread: the check waits for the first cycle
