@@ -57,12 +57,14 @@ def _fills_as_orders_are_read(rig: Mt5Rig) -> None:
     fake.orders_get = filling  # type: ignore[method-assign]
 
 
-async def _reach(rig: Mt5Rig, ticket: int, state: DefensiveState) -> None:
-    for _ in range(60):
-        await rig.cycles(1)
-        if rig.strategy.records[ticket].state is state:
-            return
-    raise AssertionError(f"never reached {state}")
+async def _trade_at(tmp_path: Path, state: DefensiveState, wait: float) -> tuple[Mt5Rig, int]:
+    """A hedging account's buy walked down the ladder to ``state``, with
+    ``actions.unknown_wait_seconds`` = ``wait``."""
+    rig = Mt5Rig(tmp_path / "dtms", hedging=True, actions={"unknown_wait_seconds": wait})
+    await rig.start()
+    ticket = await rig.buy()
+    await rig.reach(ticket, state)
+    return rig, ticket
 
 
 async def _until_sent(rig: Mt5Rig, sent: Callable[[tuple[Any, ...]], bool]) -> None:
@@ -93,10 +95,7 @@ async def test_a_hedge_that_fills_between_the_two_reads_is_settled_done_and_not_
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="dtms_plugin")
-    rig = Mt5Rig(tmp_path / "dtms", hedging=True, actions={"unknown_wait_seconds": 0})
-    await rig.start()
-    ticket = await rig.buy()
-    await _reach(rig, ticket, DefensiveState.WARNING_L2)
+    rig, ticket = await _trade_at(tmp_path, DefensiveState.WARNING_L2, wait=0)
     _lose_next(rig, lambda r: str(r.get("comment", "")).startswith("DTMS_HEDGE_"))
     await _until_sent(rig, lambda s: s[0] == "open")
     _fills_as_orders_are_read(rig)  # after the adapter's own wait for it, at the send
@@ -117,10 +116,7 @@ async def test_a_partial_close_that_fills_between_the_two_reads_is_not_sent_agai
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="dtms_plugin")
-    rig = Mt5Rig(tmp_path / "dtms", hedging=True, actions={"unknown_wait_seconds": 0})
-    await rig.start()
-    ticket = await rig.buy()
-    await _reach(rig, ticket, DefensiveState.WARNING_L1)
+    rig, ticket = await _trade_at(tmp_path, DefensiveState.WARNING_L1, wait=0)
     _lose_next(rig, lambda r: r.get("position") == ticket and r["action"] == 1)
     await _until_sent(rig, lambda s: s[0] == "close")
     _fills_as_orders_are_read(rig)  # after the adapter's own wait for it, at the send
@@ -143,10 +139,7 @@ async def test_an_action_held_while_the_waiting_orders_cannot_be_read_needs_atte
     caplog.set_level(logging.DEBUG, logger="dtms_plugin")
     # the rig's cycles are 5 minutes apart: held from the 2nd after the send, needing
     # attention 5 x 600 s later
-    rig = Mt5Rig(tmp_path / "dtms", hedging=True, actions={"unknown_wait_seconds": 600})
-    await rig.start()
-    ticket = await rig.buy()
-    await _reach(rig, ticket, DefensiveState.WARNING_L1)
+    rig, ticket = await _trade_at(tmp_path, DefensiveState.WARNING_L1, wait=600)
     _lose_next(rig, lambda r: r.get("position") == ticket and r["action"] == 1)
     fake = rig.fake
     orders_get = fake.orders_get

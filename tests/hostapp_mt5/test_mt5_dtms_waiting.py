@@ -30,11 +30,7 @@ async def test_a_partial_close_waiting_on_the_server_is_not_settled_nor_sent_aga
     rig = Mt5Rig(tmp_path / "dtms", hedging=True, actions={"unknown_wait_seconds": 0})
     await rig.start()
     ticket = await rig.buy()
-    for _ in range(60):
-        await rig.cycles(1)
-        if rig.strategy.records[ticket].state is DefensiveState.WARNING_L1:
-            break
-    assert rig.strategy.records[ticket].state is DefensiveState.WARNING_L1
+    await rig.reach(ticket, DefensiveState.WARNING_L1)
     # the next order sent is the partial close: it lands 400 s (beyond the next cycle) late
     rig.fake.faults.append(Fault(10031, execute=True, delay=400))
     for _ in range(30):

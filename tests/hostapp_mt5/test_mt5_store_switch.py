@@ -26,20 +26,14 @@ async def test_a_switch_to_redis_sends_no_second_partial_close(
     rig = Mt5Rig(tmp_path / "dtms", hedging=True)
     await rig.start()
     ticket = await rig.buy()
-    for _ in range(60):
-        await rig.cycles(1)
-        if rig.strategy.records[ticket].state is DefensiveState.WARNING_L2:
-            break
+    await rig.reach(ticket, DefensiveState.WARNING_L2)
     assert ("close", ticket, 0.5) in _sent(rig.fake)
     await rig.stop()
 
     rig.settings = dataclasses.replace(rig.settings, store=redis_server.url())
     strategy = await rig.restart()
     taken = strategy.records[ticket]
-    for _ in range(60):
-        await rig.cycles(1)
-        if strategy.records[ticket].state is DefensiveState.HEDGED:
-            break
+    await rig.reach(ticket, DefensiveState.HEDGED)
     sent = _sent(rig.fake)
     assert [s for s in sent if s[:2] == ("close", ticket)] == [("close", ticket, 0.5)]
     assert [s[1:3] for s in sent if s[0] == "open"] == [(f"DTMS_HEDGE_{ticket}", 0.25)]

@@ -14,7 +14,7 @@ from typing import Any
 
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.settings import load_settings
-from hookspecs import Trade
+from hookspecs import DefensiveState, Trade
 from support.broker_double import BrokerDouble, HostDouble, ManualClock, MarketDouble
 from support.dtms_kit import GOLD, T0, aggregate, trade, trend_bars
 
@@ -67,6 +67,14 @@ class Rig:
             self.clock.advance(M5)
             self._mid()
             await self.strategy.on_cycle(self.host, self.clock.now())
+
+    async def reach(self, ticket: int, state: DefensiveState, *, within: int = 60) -> None:
+        """Cycles until the trade's record is in ``state``; fails after ``within`` cycles."""
+        for _ in range(within):
+            await self.cycles(1)
+            if self.strategy.records[ticket].state is state:
+                return
+        raise AssertionError(f"ticket {ticket} never reached {state.value} in {within} cycles")
 
     async def restart(self) -> LocalStrategy:
         """Drop the strategy without shutdown (a killed process) and start a new one. The
