@@ -92,12 +92,24 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as exc:  # a field over csv.field_size_limit(), a NUL byte
             raise CsvError(path, reader.line_num or number + 1, f"not a CSV line: {exc}") from None
+        if reader.line_num > number + 1:  # one row read from several lines: see _UNCLOSED
+            raise CsvError(path, number + 1, _UNCLOSED)
         number += 1
         if cells and any(c.strip() for c in cells):
             cells = [c.strip() for c in cells]
             if decimal_commas:
                 cells = [_with_point(c) if _DECIMAL_COMMA.fullmatch(c) else c for c in cells]
             yield number, cells
+
+
+#: why a row read across line breaks is refused: a bar is one line, and a cell whose quote
+#: no quote closes (a stray ``"``) made the csv module read every later line into it,
+#: which the loader then dropped as one cut-off last line (1,000 bars lost, "line 5001"
+#: said)
+_UNCLOSED = (
+    'a quote (") opens a cell that no quote closes on its line: every line after it '
+    "would be read into that cell; remove the stray quote"
+)
 
 
 #: Excel's first line naming the delimiter (``sep=,``, ``sep=;``), which it writes and reads

@@ -50,6 +50,23 @@ def test_lines_up_to_the_limit_are_read_whatever_ends_them(tmp_path: Path, end: 
     assert left_out == ["note"]
 
 
+def test_a_stray_quote_is_refused_at_its_line_not_the_rest_of_the_file_dropped(
+    tmp_path: Path,
+) -> None:
+    """A ``"`` that no quote closes made the csv module read every later line into one
+    cell, which the loader dropped as "the cut-off last line": 100 of 400 bars lost, one
+    line said, exit 0."""
+    lines = _gold(tmp_path)
+    lines[300] = '"' + lines[300]
+    _write(tmp_path, lines)
+    proc = hostapp(tmp_path, "replay", "--report", "r", "XAUUSD.csv")
+    assert one_error_line(proc) == (
+        'hostapp: XAUUSD.csv:301: a quote (") opens a cell that no quote closes on its line: '
+        "every line after it would be read into that cell; remove the stray quote"
+    )
+    assert not (tmp_path / "r" / "summary.json").exists()
+
+
 @pytest.mark.parametrize(
     ("pack", "said"),
     [
