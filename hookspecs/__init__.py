@@ -44,6 +44,7 @@ from .host import (
     StandingClock,
 )
 from .host_names import LOOPBACK_NAMES, answered_names, is_loopback
+from .install import install_hint
 from .interrupts import keep_interrupts
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 from .rules import HOOK_RULES, SYNC_ONLY_HOOKS, HookRule
@@ -127,6 +128,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "inside_freeze",
+    "install_hint",
     "is_loopback",
     "keep_interrupts",
     "masked_url",

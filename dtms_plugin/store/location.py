@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from hookspecs import masked_url
+from hookspecs import install_hint, masked_url
 
 from .core import Store
 from .protocol import StoreProtocol
@@ -32,7 +32,7 @@ def open_store(
         except ImportError:
             where = masked_url(location)
             raise StoreError(
-                f"store {where}: the redis package is missing (pip install 'hostapp[redis]')"
+                f"store {where}: the redis package is missing ({install_hint('redis')})"
             ) from None
         return RedisStore(location, log=log)
     return Store(state_dir, log=log, lock_wait=lock_wait)

@@ -13,21 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hookspecs import BrokerError, ConfigError, parse_settings
+from hookspecs import BrokerError, ConfigError, install_hint, parse_settings
 
 from ..durations import AT_MOST, MAX_SECONDS, is_duration
 
 WHERE = "plugins.toml [host.mt5]"
 
 NOT_INSTALLED = (
-    'MetaTrader5 is not installed: pip install "hostapp[mt5]" (Windows only) '
-    'or use module = "mt5linux"'
+    f'MetaTrader5 is not installed: {install_hint("mt5")} (Windows only) or use module = "mt5linux"'
 )
-MT5LINUX_NOT_INSTALLED = 'mt5linux is not installed: pip install "hostapp[mt5linux]"'
+MT5LINUX_NOT_INSTALLED = f"mt5linux is not installed: {install_hint('mt5linux')}"
 #: How each package is installed at a version that imports (pyproject.toml's extras).
 REINSTALL = {
-    "MetaTrader5": 'pip install --force-reinstall "hostapp[mt5]"',
-    "mt5linux": 'pip install "hostapp[mt5linux]" (it pins mt5linux>=0.2.4,<1.1)',
+    "MetaTrader5": install_hint("mt5", force=True),
+    "mt5linux": f"{install_hint('mt5linux')} (it pins mt5linux>=0.2.4,<1.1)",
 }
 #: How the mt5linux bridge server is started (docs/mt5.md, "Linux, through mt5linux").
 START_BRIDGE = "start it under Wine with: wine python.exe -m mt5linux"

@@ -50,7 +50,8 @@ def test_a_release_that_does_not_import_names_itself_and_this_python(
     assert message.startswith(
         f"mt5linux 1.1.1 is installed but cannot be imported on Python {python} (SyntaxError: "
     )
-    assert message.endswith('pip install "hostapp[mt5linux]" (it pins mt5linux>=0.2.4,<1.1)')
+    root = TESTS.parent
+    assert message.endswith(f'pip install -e "{root}[mt5linux]" (it pins mt5linux>=0.2.4,<1.1)')
     assert "\n" not in message
 
 
