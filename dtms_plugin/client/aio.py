@@ -34,6 +34,7 @@ from .bodies import (
     DtmsUnreachable,
     RegisterResult,
     closed_body,
+    not_dtms,
     part_of,
     refusal,
     registration,
@@ -169,12 +170,8 @@ class AsyncDtmsClient:
             raise DtmsUnreachable(
                 f"DTMS server not running at {self.url} ({describe(exc)})"
             ) from exc
-        if reply.ok and not isinstance(reply.body, dict):  # a proxy's page, not DTMS
-            raise DtmsError(
-                f"{self.url}{path} answered {reply.status} without a DTMS JSON object "
-                f"({reply.text[:80]!r}): is this URL a DTMS server?",
-                reply.status,
-            )
+        if not isinstance(reply.body, dict) and not reply.transient:  # a page, not DTMS
+            raise not_dtms(self._conn.url(path), reply)
         return reply
 
     async def _backoff(self, seconds: float) -> None:

@@ -205,6 +205,15 @@ def part_of(url: str, body: dict[str, Any], key: str, kind: type) -> Any:
     return value
 
 
+def not_dtms(url: str, reply: Reply) -> DtmsError:
+    """An answer that is not DTMS JSON (a web server's or a proxy's page): no DTMS server
+    answers at ``url``. One line naming the URL, the HTTP status and what came back;
+    its ``status`` is the HTTP status (docs/client.md, "What each call does")."""
+    return DtmsError(
+        f"not a DTMS server at {url} (HTTP {reply.status}, {reply.gist})", reply.status, reply.body
+    )
+
+
 def refusal(what: str, reply: Reply) -> DtmsError:
     """The server's refusal, with its status and body (a 400's ``field``: which value)."""
     return DtmsError(f"{what}: {reply.status} {reply.message}", reply.status, reply.body)

@@ -51,6 +51,8 @@ BAD_URL_ERRORS: tuple[type[BaseException], ...] = (
 #: this machine does not trust. A configuration problem, not a server that is down: the
 #: public client says so once instead of retrying (these are ClientConnectionErrors too).
 TLS_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientSSLError,)
+#: The most characters of an answer's text a message quotes (:attr:`Reply.gist`).
+GIST_CHARS = 80
 #: Per-host connection cap: a client's small concurrency plus a query.
 CONNECTION_LIMIT = 8
 
@@ -107,6 +109,7 @@ class Reply:
     status: int
     body: Any  # decoded JSON, or None when the body is not JSON
     text: str
+    content_type: str = ""  # the Content-Type's media type, "" when none was sent
 
     @property
     def ok(self) -> bool:
@@ -118,12 +121,25 @@ class Reply:
 
     @property
     def message(self) -> str:
-        """The server's own explanation: its ``message`` or ``error``, else the text."""
+        """The server's own explanation: its ``message`` or ``error``, else :attr:`gist`."""
         if isinstance(self.body, dict):
             for key in ("message", "error"):
                 if key in self.body:
                     return str(self.body[key])
-        return self.text[:300]
+        return self.gist
+
+    @property
+    def gist(self) -> str:
+        """What came back, in one short line: the content type and the start of the text
+        with its line breaks folded. Why: an answer that is not the server's (a proxy's or
+        another web server's HTML page) would otherwise put a whole page into a message
+        or a log line."""
+        kind = self.content_type or "no content type"
+        words = " ".join(self.text.split())
+        if not words:
+            return f"{kind}, empty"
+        shown = words if len(words) <= GIST_CHARS else words[: GIST_CHARS - 3] + "..."
+        return f"{kind}: {shown!r}"
 
 
 class Connection:
@@ -189,11 +205,12 @@ class Connection:
         ) as resp:
             text = await resp.text()
             status = resp.status
+            kind = resp.content_type if "Content-Type" in resp.headers else ""
         try:
             body = json.loads(text) if text else None
         except ValueError:
             body = None
-        return Reply(status, body, text)
+        return Reply(status, body, text, kind)
 
 
 def no_answer(url: str, method: str, path: str, seconds: float) -> str:

@@ -42,9 +42,9 @@ async def test_a_page_that_is_not_dtms_is_never_registered(aiohttp_server: Any) 
     async with AsyncDtmsClient(url) as client:
         result = await client.register(order(1))
         assert (result.ok, result.outcome, result.status) == (False, "refused", 200)
-        assert "is this URL a DTMS server?" in result.message
+        assert result.message.startswith(f"not a DTMS server at {url}/dtms/trade/enable")
         for call in (client.state(1), client.status(), client.trades(), client.states([1])):
-            with pytest.raises(DtmsError, match="without a DTMS JSON object"):
+            with pytest.raises(DtmsError, match=f"^not a DTMS server at {url}/dtms/"):
                 await call
 
 

@@ -5,6 +5,8 @@ all keeps the rules of a server that is down."""
 
 from __future__ import annotations
 
+import logging
+from http.server import DEFAULT_ERROR_MESSAGE
 from typing import Any
 
 import pytest
@@ -67,6 +69,45 @@ async def _page(aiohttp_server: Any, status: int) -> str:
     app.router.add_route("*", "/{tail:.*}", page)
     server: TestServer = await aiohttp_server(app)
     return str(server.make_url("")).rstrip("/")
+
+
+#: What Python's http.server answers a POST with (its DEFAULT_ERROR_MESSAGE): a page of
+#: many lines, which the client put whole into ``message`` and its ERROR log line.
+HTTP_SERVER_501 = DEFAULT_ERROR_MESSAGE % {
+    "code": 501,
+    "message": "Unsupported method ('POST')",
+    "explain": "Server does not support this operation",
+}
+
+
+@pytest.mark.parametrize("status", [200, 404, 501])
+async def test_a_web_servers_page_is_one_line_naming_the_url_and_what_came_back(
+    aiohttp_server: Any, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``refused`` keeps the HTTP status, and its message and log line say, in one short
+    line, that no DTMS server answers at the URL, with the status and the content type
+    (docs/client.md, "What each call does")."""
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=HTTP_SERVER_501, content_type="text/html", status=status)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", page)
+    server: TestServer = await aiohttp_server(app)
+    url = str(server.make_url("")).rstrip("/")
+    caplog.set_level(logging.INFO, logger="dtms_plugin.client")
+    async with AsyncDtmsClient(url, sleep=Sleeps()) as client:
+        result = await client.register(registration(7))
+        with pytest.raises(DtmsError) as raised:
+            await client.is_defensive(7)
+    said = f"not a DTMS server at {url}/dtms/trade/enable (HTTP {status}, text/html: '<!DOCTYPE"
+    assert (result.outcome, result.status) == ("refused", status)
+    assert result.message.startswith(said)
+    assert "\n" not in result.message and len(result.message) < len(url) + 160
+    shown = f"not a DTMS server at {url}/dtms/trade/7 (HTTP {status}, text/html: '<!DOCTYPE"
+    assert str(raised.value).startswith(shown) and raised.value.status == status
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line == f"DTMS registration of ticket 7 refused: {result.message}"
 
 
 @pytest.mark.parametrize("status", [200, 404])

@@ -28,7 +28,8 @@ async def test_enable_posts_json_with_bearer_token(client: RemoteApi) -> None:
         mocked.post(f"{BASE}/dtms/trade/enable", status=201, payload={"status": "registered"})
         reply = await client.enable({"ticket": 7, "symbol": "XAUUSD"})
         ((_, call),) = [(k, v) for k, v in mocked.requests.items()]
-    assert reply == Reply(201, {"status": "registered"}, '{"status": "registered"}')
+    body = '{"status": "registered"}'
+    assert reply == Reply(201, {"status": "registered"}, body, "application/json")
     assert reply.ok
     assert call[0].kwargs["json"] == {"ticket": 7, "symbol": "XAUUSD"}
     session_headers = client._session.headers if client._session else {}
@@ -50,11 +51,16 @@ async def test_batch_query_joins_tickets(client: RemoteApi) -> None:
 async def test_error_message_comes_from_the_body(client: RemoteApi) -> None:
     with compat_aioresponses() as mocked:
         mocked.get(f"{BASE}/dtms/trade/8", status=404, payload={"error": "unknown", "ticket": 8})
-        mocked.delete(f"{BASE}/dtms/trade/9", status=500, body="<html>oops</html>")
+        mocked.delete(
+            f"{BASE}/dtms/trade/9",
+            status=500,
+            body="<html>\n oops\n</html>",
+            content_type="text/html",
+        )
         missing = await client.trade(8)
         broken = await client.unregister(9)
     assert (missing.status, missing.message, missing.ok) == (404, "unknown", False)
-    assert (broken.body, broken.message) == (None, "<html>oops</html>")
+    assert (broken.body, broken.message) == (None, "text/html: '<html> oops </html>'")  # one line
 
 
 async def test_connection_errors_propagate_for_the_caller_to_classify(client: RemoteApi) -> None:
