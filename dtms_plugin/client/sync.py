@@ -33,8 +33,9 @@ T = TypeVar("T")
 
 
 class DtmsClient:
-    """Same arguments and methods as :class:`AsyncDtmsClient`, blocking. Use ``with``
-    (or call :meth:`close`) so the loop thread ends."""
+    """Same arguments (but the test hooks ``clock``, ``sleep`` and ``rand``) and methods
+    as :class:`AsyncDtmsClient`, blocking. Use ``with`` (or call :meth:`close`) so the
+    loop thread ends."""
 
     def __init__(
         self,
