@@ -39,12 +39,18 @@ def plugins_command(args: argparse.Namespace) -> int:
         refused = plugins.configure_each(host)  # said with file and table, as run says it
         # the host's own recorder is no plugin; a plugin of that name is listed, failed
         rows = [r for r in plugins.listing() if r.name != RECORDER_NAME or r.status == "failed"]
+        warnings = list(plugins.config_warnings)
     problems = [str(refused.get(r.name) or cannot_run(r)) for r in rows if r.status == "failed"]
-    if args.json:
+    if args.json:  # the rows alone on stdout: a warning of no row's is said on stderr
         print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
     else:
         _print_table(rows)
+        for warning in warnings:
+            print(f"warning: {warning}")
     sys.stdout.flush()
+    if args.json:
+        for warning in warnings:
+            print(f"{args.prog}: warning: {warning}", file=sys.stderr)
     for line in problems:
         print(f"{args.prog}: {line}", file=sys.stderr)
     return EXIT_USAGE if problems else 0

@@ -176,6 +176,10 @@ def load_plugins(
     _check_config_names(config, known)
     mode = on_error or config.plugins.on_error
     host = PluginHost(order=config.plugins.order, on_error=mode, tables=config.plugin_tables)
+    unused = nothing_to_disable(config, known)
+    if unused is not None:
+        host.config_warnings.append(unused)
+        log.warning("%s", unused, extra={ONCE: True})
     for name in disabled:
         host.pm.set_blocked(name)
     for c in candidates:
@@ -328,7 +332,6 @@ def _unknown(names: Iterable[str], known: list[str]) -> str | None:
 def _disabled(config: HostConfig, env: Mapping[str, str], known: list[str]) -> dict[str, str]:
     """Disabled name → what disabled it: plugins.toml, then the env deny- and allow-list."""
     where = config.source
-    problem = _unknown(config.plugins.disabled, known)
     for name in config.plugins.disabled:  # a slip would leave the plugin meant running
         near = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
         if name not in known and near:
@@ -337,13 +340,6 @@ def _disabled(config: HostConfig, env: Mapping[str, str], known: list[str]) -> d
                 f"{near[0]!r}? (a name no plugin here has is ignored, which would leave "
                 f"{near[0]!r} running)"
             )
-    if problem:  # not installed here: nothing to switch off (the module docstring)
-        log.warning(
-            "%s [plugins] disabled: %s; nothing to switch off, so ignored",
-            where,
-            problem.replace("no plugin named", "no plugin installed is named", 1),
-            extra={ONCE: True},
-        )
     disabled = {n: f"{where} [plugins] disabled" for n in config.plugins.disabled if n in known}
     if DISABLE_ENV in env:
         names = _names(env[DISABLE_ENV])
@@ -361,6 +357,17 @@ def _disabled(config: HostConfig, env: Mapping[str, str], known: list[str]) -> d
             if n not in allowed:
                 disabled.setdefault(n, f"{LOAD_ENV} (not listed)")
     return disabled
+
+
+def nothing_to_disable(config: HostConfig, known: list[str]) -> str | None:
+    """``[plugins] disabled`` naming plugins not installed here, in words; None when it
+    names none. Not an error (the module docstring): a warning, which ``hostapp run``
+    logs and ``hostapp plugins`` shows, both from here."""
+    problem = _unknown(config.plugins.disabled, known)
+    if problem is None:
+        return None
+    named = problem.replace("no plugin named", "no plugin installed is named", 1)
+    return f"{config.source} [plugins] disabled: {named}; nothing to switch off, so ignored"
 
 
 def _check_config_names(config: HostConfig, known: list[str]) -> None:

@@ -69,6 +69,9 @@ class PluginRegistry(Isolation):
         self._order = {name: i for i, name in enumerate(order)}
         self._tables = {name: dict(t) for name, t in (tables or {}).items()}
         self._states: dict[str, State] = {}
+        #: what is odd in the configuration beside any one plugin (a name ``[plugins]
+        #: disabled`` gives that no plugin has): logged once, and shown by the listing
+        self.config_warnings: list[str] = []
         #: a live run's (hostapp.app, hostapp.serve); 0: a tripped plugin stays off
         self.retry_seconds = 0.0
         self.wall = time.monotonic

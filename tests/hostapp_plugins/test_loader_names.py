@@ -3,6 +3,8 @@ configuration that no plugin has, are errors that say what to do."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -153,3 +155,31 @@ def test_two_optional_plugins_of_one_name_stop_nothing_until_one_is_enabled(
     assert enabled.returncode == 2
     assert "two plugins are named 'twin'" in enabled.stderr
     assert "'probe_plugins:Plugin'" in enabled.stderr and "'probe_plugins:Other'" in enabled.stderr
+
+
+def test_disabling_a_name_no_plugin_has_is_said_by_the_listing_as_by_a_run(
+    tmp_path: Path,
+) -> None:
+    """``disabled = ["foo_bar_baz"]``: a run said it in a WARNING line, while ``hostapp
+    plugins`` (table and ``--json``) said nothing. Now the listing says the same words,
+    under its table, or on stderr beside the JSON rows."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    folder = bars_folder(tmp_path, bars=300)
+    text = (folder / "plugins.toml").read_text()
+    assert "\ndisabled = []" in text  # the shipped plugins.toml's
+    (folder / "plugins.toml").write_text(
+        text.replace("\ndisabled = []", '\ndisabled = ["foo_bar_baz"]', 1)
+    )
+    said = "plugins.toml [plugins] disabled: no plugin installed is named 'foo_bar_baz'"
+    run = hostapp(folder, {**env, "HOSTAPP_DISABLE_PLUGINS": "dtms"}, "replay", "XAUUSD.csv")
+    assert run.returncode == 0, run.stderr[-2000:]
+    (warned,) = [line for line in run.stderr.splitlines() if said in line]
+    words = warned[warned.index(said) :]
+    assert words.endswith("; nothing to switch off, so ignored")
+    table = hostapp(folder, env, "plugins")
+    assert table.returncode == 0, table.stderr
+    assert [line for line in table.stdout.splitlines() if said in line] == [f"warning: {words}"]
+    listing = hostapp(folder, env, "plugins", "--json")
+    assert listing.returncode == 0, listing.stderr
+    assert json.loads(listing.stdout)  # the rows alone on stdout
+    assert listing.stderr.splitlines() == [f"hostapp: warning: {words}"]
