@@ -19,15 +19,31 @@ from ..durations import AT_MOST, MAX_SECONDS, is_duration
 
 WHERE = "plugins.toml [host.mt5]"
 
-NOT_INSTALLED = (
-    f'MetaTrader5 is not installed: {install_hint("mt5")} (Windows only) or use module = "mt5linux"'
-)
-MT5LINUX_NOT_INSTALLED = f"mt5linux is not installed: {install_hint('mt5linux')}"
-#: How each package is installed at a version that imports (pyproject.toml's extras).
-REINSTALL = {
-    "MetaTrader5": install_hint("mt5", force=True),
-    "mt5linux": f"{install_hint('mt5linux')} (it pins mt5linux>=0.2.4,<1.1)",
-}
+#: pyproject.toml's extra of each terminal package
+EXTRAS = {"MetaTrader5": "mt5", "mt5linux": "mt5linux"}
+
+
+def not_installed(name: str) -> str:
+    """``name`` (a terminal package) is missing, and the command that installs it. A
+    function, not a constant: the command names the project folder, looked up (a file
+    read) only when it is said."""
+    if name == "MetaTrader5":
+        return (
+            f"MetaTrader5 is not installed: {install_hint('mt5')} (Windows only) "
+            'or use module = "mt5linux"'
+        )
+    return f"{name} is not installed: {install_hint(EXTRAS.get(name, name))}"
+
+
+def reinstall(name: str) -> str:
+    """How ``name`` is installed at a version that imports (pyproject.toml's extras)."""
+    if name == "MetaTrader5":
+        return install_hint("mt5", force=True)
+    if name == "mt5linux":
+        return f"{install_hint('mt5linux')} (it pins mt5linux>=0.2.4,<1.1)"
+    return f"pip install {name}"
+
+
 #: How the mt5linux bridge server is started (docs/mt5.md, "Linux, through mt5linux").
 START_BRIDGE = "start it under Wine with: wine python.exe -m mt5linux"
 
@@ -148,8 +164,7 @@ def _imported(name: str) -> object:
     except ModuleNotFoundError as exc:
         if exc.name != name:
             raise BrokerError(_broken(name, exc)) from exc
-        message = NOT_INSTALLED if name == "MetaTrader5" else MT5LINUX_NOT_INSTALLED
-        raise BrokerError(message) from exc
+        raise BrokerError(not_installed(name)) from exc
     except Exception as exc:
         raise BrokerError(_broken(name, exc)) from exc
 
@@ -163,7 +178,7 @@ def _broken(name: str, exc: Exception) -> str:
     what = " ".join(f"{type(exc).__name__}: {exc}".split())
     return (
         f"{name} {version} is installed but cannot be imported on Python {python} ({what}); "
-        f"install a version that can: {REINSTALL.get(name, f'pip install {name}')}"
+        f"install a version that can: {reinstall(name)}"
     )
 
 
