@@ -24,6 +24,7 @@ from hookspecs import (
     Trade,
     Veto,
     hookimpl,
+    masked_url,
 )
 
 from . import defensive
@@ -47,6 +48,8 @@ def parse(host: HostView) -> DtmsSettings:
     settings = load_settings(table, _WHERE)
     if "state_dir" not in table:  # the host's folder for us: each simulated run has its own
         settings = dataclasses.replace(settings, state_dir=str(host.data_dir("dtms")))
+    if host.mode == "simulated":  # its own engine and store, never the live ones
+        settings = dataclasses.replace(settings, strategy="local", store="")
     try:
         check_tables(settings)
     except ValueError as exc:
@@ -117,6 +120,15 @@ class DtmsPlugin:
 
             self.strategy = RemoteStrategy(settings, log=self.log)
         self.log.info("DTMS strategy: %s (configured %s)", choice, settings.strategy)
+        live_only = _live_only(host)
+        if live_only:
+            self.log.info(
+                "DTMS in a simulated run: the local engine on the run's own store in %s; "
+                "%s %s for live runs",
+                settings.state_dir,
+                " and ".join(live_only),
+                "is" if len(live_only) == 1 else "are",
+            )
         await self.strategy.startup(host)
 
     @hookimpl
@@ -193,6 +205,25 @@ class DtmsPlugin:
         if self.strategy is not None:
             return self.strategy.allow_order(host, order)
         return None
+
+
+def _live_only(host: HostView) -> list[str]:
+    """The settings a simulated run leaves aside, as plugins.toml gives them: a remote
+    strategy and a shared store. A replay, each run of an A/B or a sweep, and a simulated
+    ``hostapp run`` write their trades into a store of their own, as into a state folder
+    of their own (:func:`parse`); through the configured Redis store they shared one
+    another's records and account mode (a full run vetoed all its 128 orders for the
+    same-entries run's losses, ``--jobs`` changed the figures) and left that mode to the
+    next live run, and a remote strategy sent replayed trades to a live server."""
+    if host.mode != "simulated":
+        return []
+    table = host.config_for("dtms")
+    said = []
+    if table.get("strategy") == "remote":
+        said.append('strategy = "remote"')
+    if table.get("store"):
+        said.append(f"store = {masked_url(str(table['store']))!r}")
+    return said
 
 
 def _engine_can_run(host: HostView) -> bool:

@@ -1,6 +1,7 @@
-"""``hostapp run`` with the remote strategy and no DTMS server, as a real process: the run
-says so once at start-up (per run), goes at its usual pace instead of waiting on the
-outbox every cycle, and its summary says in words what was not handed to the server."""
+"""``hostapp run --live`` with the remote strategy and no DTMS server, as a real process
+(a simulated run never speaks to a server: its trades are no account's): the run says so
+once at start-up, goes at its usual pace instead of waiting on the outbox every cycle, and
+its summary says in words what was not handed to the server."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_a_run_without_its_server_says_so_once_and_in_its_summary(tmp_path: Path
     (tmp_path / "plugins.toml").write_text(config)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOSTAPP_", "DTMS_"))}
     proc = subprocess.run(
-        [sys.executable, "-m", "hostapp.cli", "run", "--days", "2", "--no-compare"],
+        [sys.executable, "-m", "hostapp.cli", "run", "--live", "--speed", "100000", "--days", "2"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
