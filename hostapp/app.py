@@ -37,7 +37,7 @@ from .config import HostConfig
 # The data a run replays is hostapp/data.py's; these names stay importable from here.
 from .data import BUILTIN_START as BUILTIN_START
 from .data import DEFAULT_DAYS as DEFAULT_DAYS
-from .data import bar_zone, first_time
+from .data import bar_zone, first_time, time_of_bar
 from .data import check_resumable as check_resumable
 from .data import config_series as config_series
 from .data import infer_timeframe as infer_timeframe
@@ -92,6 +92,19 @@ class App:
 
 
 # -- configuration tweaks -------------------------------------------------------------------
+
+
+def _history_end(series: Mapping[str, Iterable[Bar]], base_timeframe: str) -> datetime:
+    """Where a ``--speed`` run's clock starts running: :data:`SPEED_HISTORY_BARS` bars into
+    the data, counted in bars (the first series to have that many), so a weekend among
+    them leaves the history as long as ever. Counted in time (the first bar plus 1,000
+    periods), a weekend in the first 1,000 M5 bars cut the catch-up to 628 bars and left
+    the clock to wait out the rest of the weekend in wall time."""
+    ends = [t for bars in series.values() if (t := time_of_bar(bars, SPEED_HISTORY_BARS))]
+    if ends:
+        return min(ends)
+    firsts = [t for bars in series.values() if (t := first_time(bars)) is not None]
+    return min(firsts) + timedelta(seconds=timeframe_seconds(base_timeframe) * SPEED_HISTORY_BARS)
 
 
 def with_data_root(config: HostConfig, root: Path) -> HostConfig:
@@ -221,8 +234,9 @@ def build_sim_app(
     begin = max(min(starts), resume_from) if resume_from is not None else min(starts)
     clock: SimClock | ScaledClock = SimClock(begin)
     if speed is not None:
-        history = timedelta(seconds=timeframe_seconds(base_timeframe) * SPEED_HISTORY_BARS)
-        clock = ScaledClock(begin, speed, live_from=max(min(starts) + history, begin))
+        clock = ScaledClock(
+            begin, speed, live_from=max(_history_end(series, base_timeframe), begin)
+        )
     feed = ReplayFeed(
         series, base_timeframe=base_timeframe, zone=bar_zone(config), base_sources=base_sources
     )

@@ -103,9 +103,13 @@ class ScaledClock:
                 self._t0 = self._wall()
 
     def go(self) -> None:
-        """Start running, from the time it has (the history caught up on)."""
+        """Start running, from the end of the history caught up on (``live_from``, or the
+        time it has if later). A gap in the data across ``live_from`` (a weekend between
+        the last history bar and the first live one) is then not waited out in wall time:
+        from the last history bar, the clock took 4 min 48 s at ``--speed 600`` to reach
+        the Monday bar, without a word."""
         if self._t0 is None:
-            self._now = self.now()
+            self._now = max(self.now(), self.live_from)
             self._t0 = self._wall()
 
     def wall_seconds(self, seconds: float) -> float:

@@ -120,6 +120,14 @@ def first_time(bars: Iterable[Bar]) -> datetime | None:
     return next((b.time for b in bars), None)
 
 
+def time_of_bar(bars: Iterable[Bar], index: int) -> datetime | None:
+    """Open time of bar ``index`` (from 0) of a stored or streamed series; ``None`` when
+    the series is shorter."""
+    if isinstance(bars, Sequence):
+        return bars[index].time if len(bars) > index else None
+    return next((b.time for b in itertools.islice(bars, index, index + 1)), None)
+
+
 def load_csv_series(
     files: Mapping[str, str | Path], zone: tzinfo | None = None
 ) -> dict[str, list[Bar]]:

@@ -310,6 +310,35 @@ def test_a_gap_in_the_data_of_a_scaled_run_is_said_once_with_when_bars_return(
     ], said
 
 
+@pytest.mark.parametrize("at", [500, WARMUP])
+def test_a_weekend_among_the_history_bars_leaves_the_history_whole(tmp_path: Path, at: int) -> None:
+    """The history was 1,000 periods of time, not 1,000 bars: a weekend among them cut
+    the catch-up short (628 bars), and the running clock then waited out the rest of the
+    weekend in wall time, without a word. Counted in bars, the history ends where the
+    1,000th bar does, and the clock runs from there (a weekend just before the first live
+    bar, ``at`` = 1,000, is not waited out either)."""
+    bars = bars_from_closes([2000.0 + (i % 7) for i in range(WARMUP + 6)], start=START)
+    weekend = timedelta(hours=49)
+    bars = bars[:at] + [dataclasses.replace(b, time=b.time + weekend) for b in bars[at:]]
+    app = build_sim_app(
+        _live_config(tmp_path),
+        {"XAUUSD": bars},
+        base_timeframe="M5",
+        shared_account=True,
+        speed=36_000.0,
+        builtins={},
+        entry_points=[],
+        env={},
+    )
+    assert isinstance(app.clock, ScaledClock)
+    assert app.clock.live_from == bars[WARMUP].time
+    wall = [100.0]  # the wall clock stands still: the time go() starts from is all there is
+    clock = ScaledClock(START, 120, live_from=bars[WARMUP].time, wall=lambda: wall[0])
+    clock.set(bars[WARMUP - 1].time + timedelta(minutes=5))  # the last history bar's close
+    clock.go()
+    assert clock.now() == bars[WARMUP].time  # the end of the history, across the weekend
+
+
 def test_a_scaled_run_whose_data_ends_says_so_in_its_log_and_summary(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
