@@ -36,9 +36,8 @@ def batch_items(body: object) -> list[Any]:
         )
     trades = body.get("trades") if isinstance(body, Mapping) else None
     if not isinstance(trades, list) or not trades:
-        raise FieldError(
-            "trades", f"expected a non-empty list of registrations, got {show(trades)}"
-        )
+        got = "an empty list" if trades == [] else show(trades)
+        raise FieldError("trades", f"expected a non-empty list of registrations, got {got}")
     if len(trades) > MAX_BATCH_REGISTRATIONS:
         raise FieldError(
             "trades", f"at most {MAX_BATCH_REGISTRATIONS} per request, got {len(trades)}"
