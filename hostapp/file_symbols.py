@@ -23,6 +23,14 @@ these are read as the symbol they name too:
 * CryptoDataDownload's ``Binance_BTCUSDT_1h`` (exchange, pair, period: ``1h``, ``d``,
   ``minute``, Gemini's ``1hr``) → ``BTCUSDT``;
 * Finam's ``SBER_240103_240103`` (first and last day, ``YYMMDD``) → ``SBER``;
+* a symbol the paper broker knows (or a pair of currencies) followed by words that say
+  what the file holds or when, any case: :data:`_NOT_TICKERS` (``DATA``, ``BID``,
+  ``ASK``, ``OHLC``…, ``MT4``, ``MT5``), a period (``H1``, ``1h``, ``DAILY``), a year or
+  a date (``2024``, ``20240102``): ``EURUSD_data``, ``XAUUSD_mt5``, ``XAUUSD_data_2024``
+  → ``EURUSD``, ``XAUUSD``. Any other ending after a symbol the paper broker knows is a
+  broker's suffix and stays, as the broker names it (``USDJPY.m``, ``EURUSD_i``,
+  ``XAUUSD.pro``, ``XAUUSDpro``, ``EURUSD-ecn``; ``USDJPY.m_mt5_2024`` → ``USDJPY.m``):
+  it trades on the known symbol's rules (:func:`~.brokers.paper_rules.known_rules`);
 * a name of words around one symbol (``FOREX_EURUSD_1H_ASK``, split at ``_``,
   ``-``, ``.`` and spaces) → that symbol, when exactly one of the words (or two
   neighbours, ``EUR_USD``) is a symbol the paper broker knows or a pair of currencies:
@@ -126,7 +134,8 @@ def _named(name: str) -> str:
     if tradingview:
         bare = _without_prefix(tradingview["name"].strip(), always=True)
         return _known(bare) or bare.upper()
-    return _known(name) or _known(_without_prefix(name)) or _among_words(name) or name
+    bare = _without_file_words(name)
+    return _known(bare) or _known(_without_prefix(bare)) or _among_words(name) or name
 
 
 #: the marks a file's name separates its words with
@@ -135,10 +144,36 @@ _WORDS = re.compile(r"[_\-. ]+")
 _STOCK_WORDS = frozenset(
     {"STOCK", "STOCKS", "SHARE", "SHARES", "EQUITY", "EQUITIES", "ETF", "ETFS", "NYSE", "NASDAQ"}
 )
-#: words of a name that are no ticker: a price side, what the columns hold, a period
+#: words of a name that say what the file holds or where it came from, not which market:
+#: a price side, what the columns hold, a period, the platform that exported it. No
+#: ticker, and no broker's suffix (``EURUSD_data`` holds EURUSD's bars)
 _NOT_TICKERS = frozenset(
-    {"BID", "ASK", "MID", "OHLC", "OHLCV", "DATA", "DAILY", "DAY", "WEEK", "MONTH", "HOUR"}
+    {
+        *("BID", "ASK", "MID", "OHLC", "OHLCV", "DATA", "BARS", "CANDLES", "TICKS", "HISTORY"),
+        *("DAILY", "DAY", "WEEK", "WEEKLY", "MONTH", "MONTHLY", "HOUR", "HOURLY", "MINUTE"),
+        *("MT4", "MT5"),
+    }
 )
+#: the other words that say what a file holds: a period (``H1``, ``M15``, ``MN1``,
+#: ``1h``, ``4H``, ``15min``) or when (``2024``, ``202401``, ``202401020000``)
+_PERIOD_OR_TIME = re.compile(
+    r"[MHDW]\d{1,4}|MN1?|\d+(?:S|M|MIN|H|HR|D|W|MO)|(?:19|20)\d{2}(?:\d{2})*|\d{8,}"
+)
+#: a name split at its marks, the marks kept (odd places)
+_WORDS_AND_MARKS = re.compile(r"([_\-. ]+)")
+
+
+def _without_file_words(name: str) -> str:
+    """``name`` without the words at its end that say what the file holds or when
+    (:data:`_NOT_TICKERS`, :data:`_PERIOD_OR_TIME`): ``EURUSD_data`` → ``EURUSD``,
+    ``USDJPY.m_mt5_2024`` → ``USDJPY.m``. A broker's suffix is no such word
+    (``USDJPY.m``, ``EURUSD_i``, ``XAUUSD.pro``, ``EURUSD-ecn``): it stays."""
+    parts = _WORDS_AND_MARKS.split(name)
+    while len(parts) > 2 and (
+        parts[-1].upper() in _NOT_TICKERS or _PERIOD_OR_TIME.fullmatch(parts[-1].upper())
+    ):
+        del parts[-2:]
+    return "".join(parts)
 
 
 def _among_words(name: str) -> str | None:

@@ -27,14 +27,17 @@ _MT4_NAME = re.compile(r"(?P<symbol>[A-Z]{6}(?:[.-]?[a-z]+)?)(?P<minutes>\d+)")
 #: what comes before Kraken's ``_60``: a ticker of capitals and digits (``XBTUSD``,
 #: ``1INCHEUR``)
 _TICKER = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*")
-#: a symbol, a MetaTrader period, then a year or years (a month, a day: ``2020``,
-#: ``202001``, ``20200102``), ``_`` or ``-`` between: how traders name a year's export
-#: (``EURUSD_M1_2020``, ``XAUUSD-H1-2019-2024``), so that a year's files of one symbol
-#: join as one series, not one symbol a year
+#: a year, a month or a day as a name writes it: ``2020``, ``202001``, ``20200102``,
+#: ``2020-01``, ``2020-01-02`` (a year of electronic trading: 19xx or 20xx)
+_STAMP = r"(?:19|20)\d{2}(?:(?:\d{2}){1,2}|(?:-\d{2}){1,2})?"
+#: a symbol, maybe a MetaTrader period, then a year or years (a month, a day), ``_`` or
+#: ``-`` between: how traders name a year's export (``XAUUSD_2024``, ``XAUUSD-2023``,
+#: ``EURUSD_2020_2021``, ``EURUSD_M1_2020``, ``XAUUSD-H1-2019-2024``), so that a year's
+#: files of one symbol join as one series, not one symbol a year
 _PERIOD_AND_YEARS = re.compile(
-    r"(?P<symbol>[^_\-]+)[_-](?:"
+    r"(?P<symbol>[^_\-]+)(?:[_-](?:"
     + "|".join(sorted(_EXPORT_PERIODS, key=len, reverse=True))
-    + r")(?:[_-](?:19|20)\d{2}(?:\d{2}){0,2})+",
+    + rf"))?(?:[_-]{_STAMP})+",
     re.IGNORECASE,
 )
 
@@ -52,8 +55,9 @@ def symbol_of_file(path: str | Path) -> str:
       is any name of capitals followed by a kline interval (``1m``, ``15m``, ``1h``,
       ``4h``, ``1d``, ``1w``, ``1mo``…) and maybe more: ``BTCUSDT-1h-2017-2019`` (a
       joined download) → ``BTCUSDT``;
-    * a year's export, named by hand or by a script: ``EURUSD_M1_2020`` or
-      ``XAUUSD-H1-2019-2024`` (symbol, period, then years) → ``EURUSD``, ``XAUUSD``;
+    * a year's export, named by hand or by a script: ``XAUUSD_2024``, ``XAUUSD-2023``,
+      ``EURUSD_2020_2021``, ``EURUSD_M1_2020`` or ``XAUUSD-H1-2019-2024`` (symbol, maybe
+      a period, then years, months or days starting 19 or 20) → ``EURUSD``, ``XAUUSD``;
     * MetaTrader 4's History Center exports ``USDJPY60`` (the period in minutes) →
       ``USDJPY``, and Kraken's OHLCVT files are ``XBTUSD_60`` → ``XBTUSD``.
 

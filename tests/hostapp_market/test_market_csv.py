@@ -230,7 +230,7 @@ def test_exact_message_format(tmp_path: Path) -> None:
         ("XBTUSD_60.csv", "XBTUSD"),  # Kraken's OHLCVT
         ("XBTUSD_720.csv", "XBTUSD"),
         ("1INCHEUR_5.csv", "1INCHEUR"),
-        ("XBTUSD_2024.csv", "XBTUSD_2024"),
+        ("XBTUSD_2024.csv", "XBTUSD"),  # a year's file: not Kraken's period
         ("my_data_5.csv", "my_data_5"),
         ("USDJPY.m_H1_202401020000_202412312355.csv", "USDJPY.m"),  # the broker's name
         # a year's (a month's, a day's) export named by hand: symbol, period, years
@@ -239,6 +239,15 @@ def test_exact_message_format(tmp_path: Path) -> None:
         ("EURUSD_Daily_202001.csv", "EURUSD"),
         ("USDJPY.m_H1_20240304.csv", "USDJPY.m"),
         ("my_data_H1_2020.csv", "my_data_H1_2020"),  # no one word before the period
+        # or with no period: symbol, then years, months or days
+        ("XAUUSD_2024.csv", "XAUUSD"),
+        ("XAUUSD-2023.csv", "XAUUSD"),
+        ("EURUSD_2020_2021.csv", "EURUSD"),
+        ("XAUUSD-2023-01.csv", "XAUUSD"),
+        ("EURUSD_202001.csv", "EURUSD"),
+        ("USDJPY.m_20240304.csv", "USDJPY.m"),
+        ("EURUSD_1850.csv", "EURUSD_1850"),  # not a year of electronic trading
+        ("SBER_240103_240103.csv", "SBER_240103_240103"),  # Finam's: file_symbols reads it
         ("EURUSD_M1_1850.csv", "EURUSD_M1_1850"),  # not a year of electronic trading
     ],
 )

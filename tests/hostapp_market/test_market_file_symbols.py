@@ -60,6 +60,19 @@ from hostapp.file_symbols import file_symbol, renamed_note
         ("gemini_ETHUSD_1hr.csv", "ETHUSD"),
         ("Binance_BTCUSDT_minute.csv", "BTCUSDT"),
         ("SBER_240103_240103.csv", "SBER"),  # Finam
+        ("SBER_200103_201231.csv", "SBER"),  # Finam's, of days in 2020
+        # a year, what the file holds, the platform after a symbol: no broker's suffix
+        ("XAUUSD_2024.csv", "XAUUSD"),
+        ("EURUSD_2020_2021.csv", "EURUSD"),
+        ("EURUSD_data.csv", "EURUSD"),
+        ("XAUUSD_mt5.csv", "XAUUSD"),
+        ("EURUSD_bid.csv", "EURUSD"),
+        ("XAUUSD_data_2024.csv", "XAUUSD"),
+        ("USD_JPY_H1.csv", "USDJPY"),
+        ("USDJPY.m_mt5_2024.csv", "USDJPY.m"),  # the broker's suffix stays
+        ("XAUUSD.pro.csv", "XAUUSD.pro"),
+        ("EURUSD-ecn.csv", "EURUSD-ecn"),
+        ("XAUUSDpro.csv", "XAUUSDpro"),
         # words around one symbol: a known one or a currency pair among them
         ("FOREX_EURUSD_1H_ASK.csv", "EURUSD"),
         ("fx-gbpjpy-hourly.csv", "GBPJPY"),
@@ -146,6 +159,31 @@ def test_a_symbols_files_named_by_year_join_as_that_symbol(tmp_path: Path) -> No
     years, whole = runs
     assert years["symbols"] == ["USDJPY"] and years["trades"] > 0
     assert (years["trades"], years["end_balance"]) == (whole["trades"], whole["end_balance"])
+
+
+def test_a_symbols_yearly_files_named_symbol_year_join_as_one_series(tmp_path: Path) -> None:
+    """``XAUUSD_2023.csv XAUUSD_2024.csv`` (README: "a symbol's yearly files join as one
+    series") were two symbols, ``XAUUSD_2023`` and ``XAUUSD_2024``, each replayed alone
+    on rules guessed from its prices and warming its indicators up again; they are one
+    series of that symbol, traded as one file of the same bars is."""
+    lines = mt4_lines().splitlines(keepends=True)
+    half = len(lines) // 2
+    earlier = [line.replace("2024.", "2023.", 1) for line in lines[:half]]
+    (tmp_path / "USDJPY_2023.csv").write_text("".join(earlier))
+    (tmp_path / "USDJPY-2024.csv").write_text("".join(lines[half:]))
+    (tmp_path / "USDJPY_data.csv").write_text("".join(earlier + lines[half:]))
+    (tmp_path / "USDJPY60.csv").write_text("".join(earlier + lines[half:]))
+    runs = []
+    names: list[list[str]] = [["USDJPY_2023.csv", "USDJPY-2024.csv"], ["USDJPY_data.csv"]]
+    for i, files in enumerate([*names, ["USDJPY60.csv"]]):
+        proc = hostapp(tmp_path, "replay", *files, "--json", "--report", f"report{i}")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs.append(json.loads(proc.stdout))
+    years, data, whole = runs
+    assert years["symbols"] == data["symbols"] == ["USDJPY"] and years["trades"] > 0
+    assert (years["trades"], years["end_balance"]) == (whole["trades"], whole["end_balance"])
+    assert (data["trades"], data["end_balance"]) == (whole["trades"], whole["end_balance"])
+    assert any("USDJPY_data.csv as USDJPY" in n for n in data["host_notes"])
 
 
 def test_a_stooq_stock_trades_a_share_a_lot_as_its_ticker(tmp_path: Path) -> None:
