@@ -14,7 +14,6 @@ side-by-side table. It knows no plugin by name: the plugin under test is a param
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,13 +27,13 @@ from .compare_entries import cause_label, entry_effect
 from .compare_held import held_pairs
 from .loop import LoopStats
 from .outcomes import (
-    TRADE_COLUMNS,
     Outcome,
     balance_curve,
     of_no_trade,
     pair,
     paired_metrics,
     trade_rows,
+    write_trade_rows,
 )
 from .report import RECORDER_NAME, RunRecorder
 
@@ -200,12 +199,7 @@ def write_trades_csv(
     rows += trade_rows("same_entries", "with", same.trades, pair_with)
     if full is not None:
         rows += trade_rows("full", "with", full.trades, {})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=TRADE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_trade_rows(path, rows)
 
 
 # -- the table ------------------------------------------------------------------------------

@@ -15,10 +15,12 @@ matches the two runs' trades by entry (time, symbol, direction, volume).
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from hookspecs import Quote, Trade
@@ -364,3 +366,14 @@ def trade_rows(
             }
         )
     return rows
+
+
+def write_trade_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """``trades.csv``: ``rows`` (:func:`trade_rows`) under :data:`TRADE_COLUMNS`, the one
+    layout of a plain run's report and an A/B's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=TRADE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

@@ -272,7 +272,6 @@ def _exit_code(interrupted: bool) -> int:
 # -- hostapp replay -------------------------------------------------------------------------
 
 
-#: a file named to ``hostapp replay``: its path, its symbol and its bars
 def replay_command(args: argparse.Namespace) -> int:
     with ExitStack() as held:  # the claim of the report folder
         return _replay_command(args, held)
@@ -372,16 +371,18 @@ def _live_report(report: Path, summary: Mapping[str, Any]) -> list[str]:
 
 
 def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[str], bool]:
-    """The run's summary, written to the report folder before its price charts are drawn
-    and again naming those written: a chart that cannot be written (a full disk, a
-    folder in its place) loses none of the results. Also the lines to say of what could
-    not be written, and whether the summary was."""
+    """The run's summary and ``trades.csv``, written to the report folder before its price
+    charts are drawn, the summary again naming those written: a chart that cannot be
+    written (a full disk, a folder in its place) loses none of the results. Also the
+    lines to say of what could not be written, and whether the summary was."""
     from . import ab
 
     path = replay.report / "summary.json"
     summary = {**run.summary, "charts": []}
-    problems = saved_json(path, summary)
-    saved = not problems
+    problems = ab.write_run_trades(replay.report, run)
+    summary["trades_csv"] = None if problems else "trades.csv"
+    saved = not (lost := saved_json(path, summary))
+    problems += lost
     try:
         charts = ab.price_charts(replay, run)
     except ChartError as exc:
