@@ -9,7 +9,9 @@ from typing import Any
 
 from .compare_closed import money_parts, one_run_note
 from .compare_held import held_notes
+from .config import DISABLE_ENV
 from .ran_dry import dry_warning
+from .report import POSITION_HOOK
 
 
 def warnings(report: Mapping[str, Any]) -> list[str]:
@@ -80,10 +82,42 @@ def notes(report: Mapping[str, Any]) -> list[str]:
     out.extend(
         filter(
             None,
-            [one_run_note(report, names), r_and_money_note(report), kept_note(report, names)],
+            [
+                one_run_note(report, names),
+                r_and_money_note(report),
+                kept_note(report, names),
+                managers_in_every_run_note(report),
+            ],
         )
     )
     return out
+
+
+def managers_in_every_run_note(report: Mapping[str, Any]) -> str | None:
+    """With ``--against OTHER``: the plugins, other than the two compared, that manage
+    positions (:data:`~.report.POSITION_HOOK`) in every run, named with how to leave them
+    out. Their moves are in every column, so the A/B measures the two managers each on
+    top of them, not alone (docs/dtms.md §6's figures are of the two alone). ``None``
+    without ``--against`` or without such a plugin."""
+    against = report.get("against")
+    if not against:
+        return None
+    runs = [run for _, run in runs_of(report)]
+    shared = [
+        name
+        for name in report.get("in_every_run", [])
+        if all(name in (run.get("position_managers") or []) for run in runs)
+    ]
+    if not shared:
+        return None
+    names, listed = " and ".join(shared), ", ".join(f'"{n}"' for n in shared)
+    return (
+        f"{names} also managed positions ({POSITION_HOOK}) in every run, beside {against} "
+        f"and {report['plugin']}: each column is of its manager on top of {names}; to "
+        f"compare {against} and {report['plugin']} alone, leave {names} out "
+        f"({DISABLE_ENV}={','.join(shared)} before the command, or [plugins] disabled = "
+        f"[{listed}] in plugins.toml)"
+    )
 
 
 def kept_note(report: Mapping[str, Any], names: Mapping[str, str]) -> str | None:

@@ -31,7 +31,7 @@ from .market.csvsplits import SplitTimes
 from .outcomes import Outcome
 from .progress import Progress
 from .ran_dry import ran_dry
-from .report import summarize
+from .report import POSITION_HOOK, summarize
 from .run_notes import (
     attention_note,
     carried_note,
@@ -247,6 +247,7 @@ def run_summary(
             **extra,
             # the plugins that may put a trade in a defensive state (answer is_defensive)
             "defenders": app.plugins.implementers("is_defensive"),
+            "position_managers": app.plugins.implementers(POSITION_HOOK),
             "plugins": appmod.plugin_names(app.plugins),
             "symbols": list(app.loop.symbols),
             "timeframe": app.timeframe,

@@ -45,6 +45,9 @@ from .outcomes import Outcome, metrics, of_no_trade, outcomes, parent_ticket
 from .ran_dry import dry_words
 
 RECORDER_NAME = "run_report"
+#: the hook of the plugins that manage open positions (move stops, trail, close parts):
+#: a run's summary names them as ``position_managers``
+POSITION_HOOK = "manage_positions"
 
 #: ``actions_by_source``'s name for the actions no plugin's hook executed (a web route's
 #: handler, a test's direct call) that name no source themselves.

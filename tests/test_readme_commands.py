@@ -24,12 +24,18 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run(folder: Path, command: str, shown: str = "") -> subprocess.CompletedProcess[str]:
     """``command`` as the README writes it (``shown``, when it differs: an optional flag in
-    brackets), with this Python."""
+    brackets), with this Python; ``NAME=value`` words before the program are its
+    environment, as a shell reads them."""
     text = shown or command
     assert text.removeprefix(".venv/bin/") in README, f"the README no longer shows {text!r}"
-    program, *args = command.split()
+    words = command.split()
+    env = {}
+    while "=" in words[0]:
+        name, value = words.pop(0).split("=", 1)
+        env[name] = value
+    program, *args = words
     module = {"hostapp": "hostapp.cli", "dtms": "dtms_plugin.cli"}[Path(program).name]
-    return python(folder, "-m", module, *args)
+    return python(folder, "-m", module, *args, env=env)
 
 
 def test_plugins_listing(folder: Path) -> None:
@@ -52,6 +58,9 @@ def test_the_main_job(folder: Path) -> None:
     [
         ".venv/bin/hostapp replay XAUUSD.csv --compare",
         ".venv/bin/hostapp replay XAUUSD.csv --compare dtms --against atr_trailing",
+        # docs/dtms.md §6's set-up: the two managers alone, the exit manager off in both
+        "HOSTAPP_DISABLE_PLUGINS=exits hostapp replay XAUUSD.csv --compare dtms "
+        "--against atr_trailing",
     ],
 )
 def test_the_replay_comparisons(folder: Path, command: str) -> None:
@@ -61,6 +70,10 @@ def test_the_replay_comparisons(folder: Path, command: str) -> None:
     assert summary["same_entries"]["paired"]["unpaired"] == 0
     assert summary["against"] == ("atr_trailing" if "--against" in command else None)
     assert (folder / ".hostapp/report/trades.csv").exists()
+    exits_on = "exits" in summary["in_every_run"]
+    assert exits_on == ("HOSTAPP_DISABLE_PLUGINS" not in command)
+    noted = any("(manage_positions)" in n for n in summary["notes"])
+    assert noted == (exits_on and "--against" in command)
 
 
 def test_the_dtms_server(folder: Path) -> None:
