@@ -64,11 +64,15 @@ async def test_a_batch_that_is_not_a_list_or_too_long_is_400_naming_trades(
     client: Client,
 ) -> None:
     too_many = [registration(t) for t in range(1, MAX_BATCH_REGISTRATIONS + 2)]
+    said = []
     for body in ({"trades": []}, {"trades": {}}, [], {"trades": too_many}):
         resp = await client.post("/dtms/trades", json=body)
         assert resp.status == 400, body
         answer = await resp.json()
         assert (answer["field"], answer["success"]) == ("trades", False)
+        said.append(answer["message"])
+    assert said[0].endswith("non-empty list of registrations, got an empty list")
+    assert said[1].endswith("non-empty list of registrations, got <dict>")
 
 
 async def test_a_reported_close_keeps_the_trade_with_its_outcome(client: Client) -> None:
