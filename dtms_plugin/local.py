@@ -61,6 +61,7 @@ from .local_midrun import MidRunAdoption
 from .local_reconcile import Reconciling
 from .local_registering import Registering
 from .local_settings_change import check_settings
+from .local_unmatched import Unmatched
 from .local_waiting import HeldBlind, WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
 from .position_match import reversed_at_broker
@@ -86,6 +87,7 @@ class LocalStrategy(
     Isolating,
     WaitingAtBroker,
     FrozenWaits,
+    Unmatched,
 ):
     """Implements :class:`dtms_plugin.strategy.Strategy` with the in-process engine."""
 
@@ -344,6 +346,9 @@ class LocalStrategy(
             pos = by_ticket.get(rec.ticket)
             gone = pos is None
             closed = self._close_in_history(host, rec.ticket) if gone else None
+            seen = pos if pos is not None else closed[0] if closed is not None else None
+            if seen is not None and await self._never_matched(host, rec, seen, now):
+                return  # registered before the broker gave its ticket to another position
             if closed is not None and rec.is_open and self._records_close(closed[1], rec):
                 await self._closed(host, rec, *closed, now)  # its stop, say, hit since
                 return  # the host's look (dtms serve: a client's exit waits for its report)

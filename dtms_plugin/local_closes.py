@@ -109,12 +109,18 @@ class Closes:
         reason: str,
         now: datetime,
         when: str = "",
+        *,
+        result: bool = True,
     ) -> None:
         """The broker closed ``rec``'s trade: CLOSED, said (``when``: a few words on when,
-        for a close the host did not see), its hedge closed, the account rails checked."""
+        for a close the host did not see), its hedge closed, the account rails checked.
+        ``result`` False: a record that was never its ticket's position
+        (:mod:`.local_unmatched`) keeps no result but its hedges' (None without one)."""
         self._settle_attention(rec.ticket, reason)
         self._watch_comeback(host, rec.ticket, now)
         rec, transition = close_record(rec, trade, reason, now)
+        if not result:
+            rec = rec.evolve(realised_profit=rec.hedge_profit or None, close_price=None)
         self._persist(rec, now)
         self._put_state(rec, now)
         self._flush()  # the state cache at once, before anyone is told

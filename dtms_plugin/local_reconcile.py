@@ -134,6 +134,10 @@ class Reconciling:
 
         def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
 
+        async def _never_matched(
+            self, host: HostView, rec: TradeRecord, position: Trade, now: datetime
+        ) -> bool: ...
+
         async def _reopen_listed(
             self, host: HostView, positions: list[Trade], now: datetime
         ) -> None: ...
@@ -150,6 +154,8 @@ class Reconciling:
             reason: str,
             now: datetime,
             when: str = "",
+            *,
+            result: bool = True,
         ) -> None: ...
 
     async def recover(self, host: HostView, now: datetime) -> None:
@@ -192,6 +198,8 @@ class Reconciling:
         """:meth:`recover` of one trade, as loaded from the store."""
         rec = self._settle(host, loaded, by_ticket, positions, now)
         pos = by_ticket.get(rec.ticket)
+        if pos is not None and await self._never_matched(host, rec, pos, now):
+            return  # registered before the broker gave its ticket to another position
         if pos is not None and reversed_at_broker(rec, pos):  # while the host was down
             await self._reversed(host, rec, pos, now)
             return
@@ -288,6 +296,8 @@ class Reconciling:
         if closed is None:
             return False
         trade, reason = closed
+        if await self._never_matched(host, rec, trade, now):
+            return True  # another position's close: not this record's
         self.log.info(
             "DTMS %s: closed %s (%s at %s, profit %+.2f)",
             rec.ticket, self.while_away[0], reason, trade.close_price, trade.profit,

@@ -39,6 +39,23 @@ def same_trade(rec: TradeRecord, trade: Trade) -> bool:
     )
 
 
+def never_this_position(rec: TradeRecord, pos: Trade, *, hedging: bool) -> str | None:
+    """The field (``symbol``, ``direction``) in which ``pos``, the broker's position (or
+    closed position) under ``rec``'s ticket, shows that ``rec`` was never that position;
+    None when it may be. A ticket registered before any broker held it (a made-up one,
+    docs/client.md's examples) is later given to a real position of another symbol or
+    side: the broker is the truth, and the record must neither steer nor be credited with
+    it. No position changes symbol; one changes side only on a netting account, where
+    that is a reversal (:func:`reversed_at_broker`), so a side differs only on hedging."""
+    if pos.ticket != rec.ticket:
+        return None
+    if pos.symbol != rec.symbol:
+        return "symbol"
+    if hedging and pos.direction != rec.direction:
+        return "direction"
+    return None
+
+
 def reversed_at_broker(rec: TradeRecord, pos: Trade) -> bool:
     """A netting account's position that changed side under its ticket (sell 0.1, then
     buy 0.3: a buy of 0.2): the trade DTMS defended has ended, and scoring the new one as

@@ -24,13 +24,9 @@ from typing import TYPE_CHECKING, Any
 from hookspecs import DefensiveState, SymbolInfo, Trade
 
 from .closing import has_outcome
-from .errors import (
-    Conflict,
-    EngineUnavailable,
-    RegistrationConflict,
-    RegistrationRejected,
-)
+from .errors import Conflict, EngineUnavailable, RegistrationConflict, RegistrationRejected
 from .position_volume import BrokerPositions, kept_volume, position_volume
+from .registered_ticket import check_conflict, is_position, reused
 from .registration_answers import answer, closed_conflict, say_registered
 from .rounds import Outcome
 from .service_parts import ServiceParts
@@ -126,7 +122,7 @@ class Registering(ServiceParts):
                 continue
             try:
                 self._check_opened_at(reg)
-                stands, record = self._standing(reg)
+                stands, record = await self._standing_at_broker(reg, positions)
                 if record is None and self._check_unregistered(reg):
                     marked.add(reg.ticket)
             except Conflict as exc:
@@ -203,12 +199,36 @@ class Registering(ServiceParts):
 
             if waits_for(self.replicas, reg.ticket, record):
                 raise LeftFirst(reg.ticket)
-        if _reused(record, reg):
+        if reused(record, reg):
             return False, record
-        _check_conflict(record, reg)
+        check_conflict(record, reg)
         if record_state(record) == DefensiveState.CLOSED.value:
             raise closed_conflict(reg.ticket, record)
         return True, record
+
+    async def _standing_at_broker(
+        self, reg: Registration, positions: BrokerPositions
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """:meth:`_standing`, the broker the truth (docs/dtms.md §8): a registration that
+        conflicts with the live record of its ticket, and is the broker's position under
+        it while the record is not (a ticket registered before the broker gave it to this
+        position), has the engine close that record as never matched, and takes the
+        ticket. The broker not saying, or its position being the record's, the 409
+        stands."""
+        try:
+            return self._standing(reg)
+        except RegistrationConflict as conflict:
+            try:
+                pos = next((p for p in positions.get() if p.ticket == reg.ticket), None)
+            except Exception:  # the broker cannot say: the record stands
+                raise conflict from None
+            never = getattr(self._strategy, "never_matched", None)
+            if never is None or not is_position(reg, pos):
+                raise
+            assert pos is not None
+            if not await never(self._host, reg.ticket, pos):
+                raise
+        return self._standing(reg)
 
     def _archive_reused(self, ticket: int) -> None:
         """The CLOSED record of a ticket registered for a new position goes aside."""
@@ -357,44 +377,3 @@ def _trade(reg: Registration, now: datetime) -> Trade:
         magic=reg.magic,
         comment=reg.comment,
     )
-
-
-def _live(record: Mapping[str, Any]) -> bool:
-    """Open, or closed by DTMS with actions still owed (its close or its hedge's)."""
-    return record.get("state") != DefensiveState.CLOSED.value or bool(record.get("owed"))
-
-
-def _reused(record: Mapping[str, Any], reg: Registration) -> bool:
-    """A CLOSED record, and the registration names another position: another direction,
-    symbol or entry, or another opening time when it gives one."""
-    if _live(record):
-        return False
-    if record.get("direction") != reg.direction or record.get("symbol") != reg.symbol:
-        return True
-    entry = record.get("entry_price")
-    if not isinstance(entry, int | float) or abs(entry - reg.entry_price) > 1e-9 * max(
-        1.0, abs(entry)
-    ):
-        return True
-    if reg.opened_at is None:
-        return False
-    opened = record.get("opened_at")
-    try:
-        return datetime.fromisoformat(str(opened)) != reg.opened_at
-    except ValueError:
-        return True
-
-
-def _check_conflict(record: Mapping[str, Any], reg: Registration) -> None:
-    """A live trade registered again with another direction or symbol is not the same
-    trade, and not a new one either: refuse it, naming the field."""
-    if not _live(record):
-        return
-    for field, sent in (("direction", reg.direction), ("symbol", reg.symbol)):
-        held = record.get(field)
-        if held is not None and held != sent:
-            raise RegistrationConflict(
-                field,
-                f"ticket {reg.ticket} is a live {record.get('direction')} trade on "
-                f"{record.get('symbol')}: {field} {sent!r} conflicts with {held!r}",
-            )
