@@ -186,7 +186,8 @@ PATHS: dict[str, Any] = {
                     "name": "symbol",
                     "in": "query",
                     "description": "only trades on one of these symbols (comma-separated or"
-                    " repeated, exact names); without tickets, total counts them; with"
+                    " repeated; a name as registration reads it: as sent, else in upper or"
+                    " lower case); without tickets, total counts them; with"
                     " tickets, as state does",
                     "schema": {"type": "string", "pattern": _NAME_LIST},
                 },

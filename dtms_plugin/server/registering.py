@@ -30,7 +30,13 @@ from .registered_ticket import check_conflict, is_position, reused
 from .registration_answers import answer, closed_conflict, say_registered
 from .rounds import Outcome
 from .service_parts import ServiceParts
-from .validation import FieldError, Registration, UnknownSymbol, check_not_ahead
+from .validation import (
+    FieldError,
+    Registration,
+    UnknownSymbol,
+    check_not_ahead,
+    symbol_spellings,
+)
 from .views import record_state
 
 if TYPE_CHECKING:  # redis's: imported only with a Redis store (DtmsService.open_store)
@@ -292,7 +298,7 @@ class Registering(ServiceParts):
             if info is not None:
                 return info
             found: dict[str, SymbolInfo] = {}
-            for name in {symbol.upper(), symbol.lower()} - {symbol}:
+            for name in symbol_spellings(symbol)[1:]:
                 other = broker.symbol_info(name)
                 if other is not None:
                     found[other.name] = other

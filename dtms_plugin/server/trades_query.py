@@ -6,7 +6,9 @@ trade, which a caller reads as "these are the hedged ones" (docs/architecture.md
 DTMS API"). A parameter that takes one value and is given twice is a 400 too, as on
 ``/dtms/actions``: which one counts would be a guess. ``state`` and ``symbol`` filter a
 list of ``tickets`` as they filter every trade: a filter silently dropped would answer a
-CLOSED trade to a caller who asked for HEALTHY ones.
+CLOSED trade to a caller who asked for HEALTHY ones. ``symbol`` reads a name as
+registration does (``xauusd`` is the ``XAUUSD`` it registered): an exact match answered
+``total: 0`` for the very spelling registration accepted.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from hookspecs import DefensiveState
 
 from . import limits
 from .query import check_names as query_names
-from .validation import FieldError, parse_ticket_list, show
+from .validation import FieldError, parse_ticket_list, show, symbol_spellings
 
 #: Every parameter the route reads; ``ticket`` only to say it is one letter short.
 KNOWN = ("tickets", "tickets[]", "limit", "offset", "after", "state", "symbol", "journal")
@@ -68,7 +70,8 @@ def ticket_list(values: Sequence[str], *, limit: int) -> list[int]:
 
 
 def parse_filters(query: MultiMapping[str]) -> Filters:
-    """``state`` (DefensiveState names, any case) and ``symbol`` (exact names), for
+    """``state`` (DefensiveState names, any case) and ``symbol`` (as registration reads
+    one: as sent, else in upper or lower case, :func:`.validation.symbol_spellings`), for
     every trade and for a list of ``tickets`` alike (where ``limit`` and ``offset`` are
     not used, though a bad one is still a 400: a list of tickets is answered whole)."""
     states = symbols = None
@@ -80,7 +83,7 @@ def parse_filters(query: MultiMapping[str]) -> Filters:
             raise FieldError("state", f"unknown state {show(unknown[0])}; one of {allowed}")
         states = frozenset(wanted)
     if "symbol" in query:
-        symbols = frozenset(_listed(query, "symbol"))
+        symbols = frozenset(n for v in _listed(query, "symbol") for n in symbol_spellings(v))
     return Filters(states, symbols)
 
 

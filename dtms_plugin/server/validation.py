@@ -259,6 +259,14 @@ def _symbol(body: Mapping[str, Any]) -> str:
     return value.strip(limits.SPACES)
 
 
+def symbol_spellings(symbol: str) -> tuple[str, ...]:
+    """The names ``symbol`` stands for: as sent, else in upper or in lower case. A
+    registration is kept under the broker's one symbol among them (``xauusd`` is
+    ``XAUUSD``: :meth:`.registering.Registering._symbol_info`), so ``GET /dtms/trades``'s
+    ``symbol`` filter finds a trade by each of them too: the one definition of both."""
+    return tuple(dict.fromkeys((symbol, symbol.upper(), symbol.lower())))
+
+
 def check_text(value: Any, where: str = "") -> None:
     """A 400 naming the field whose string is no Unicode text: JSON's ``\\ud800`` escape
     (half a surrogate pair, which Python's ``json`` sends for a lone surrogate) decodes
