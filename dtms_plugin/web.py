@@ -46,7 +46,7 @@ from .server.observed import MonitorStatus, ObservedHost, engine_keys, strategy_
 from .server.openapi import document
 from .server.original import actions_answer, health_keys, performance_keys, status_keys
 from .server.query import actions_query, check_names
-from .server.routes import CLOSE_PATH, TICKET_PATH, not_found
+from .server.routes import CLOSE_PATH, TICKET_PATH, answer, not_found
 from .server.settings import DEFAULT_HOST, ServerSettings
 from .server.validation import parse_ticket_text
 from .server.views import last_journal_entry, trade_view
@@ -211,7 +211,7 @@ def _remote(
         not read, as the server's is not: a monitor's cache buster (``?t=123``) refused
         would read as the host down."""
         healthy, body = health_of() if health_of is not None else (True, {})
-        return web.json_response(body, status=200 if healthy else 503)
+        return answer(body, 200 if healthy else 503)
 
     return [("/", to_server), ("/health", health), ("/metrics", metrics_handler(metrics))]
 
@@ -241,7 +241,7 @@ def _local(
             account_mode=mode,
             max_tickets=ServerSettings().max_batch_tickets,
         )
-        return web.json_response(body)
+        return answer(body)
 
     async def status(request: web.Request) -> web.Response:
         check_names(request.query)  # every GET route refuses what it does not take
@@ -259,23 +259,24 @@ def _local(
             "failing_trades": keys["failing_trades"],
             "engine_time": at.isoformat(),
         }
-        return web.json_response(body)
+        return answer(body)
 
     async def actions(request: web.Request) -> web.Response:
         ticket, limit = actions_query(request.query)
 
         # a record per ticket among them: off the event loop
-        return web.json_response(await asyncio.to_thread(actions_answer, store, ticket, limit))
+        return answer(await asyncio.to_thread(actions_answer, store, ticket, limit))
 
     async def health(request: web.Request) -> web.Response:
         """The engine runs in the host's loop, which is alive if this answers; degraded
-        (503, as ``dtms serve``'s) while its cycles fail or cannot read the broker."""
-        check_names(request.query)
+        (503, as ``dtms serve``'s) while its cycles fail or cannot read the broker. Its
+        query is not read, as ``dtms serve``'s is not (:mod:`.server.query`): a monitor's
+        cache buster (``?t=1``) refused would read as the host down."""
         status = watch.status
         problems, keys = engine_health()
         healthy = not problems
         alive = health_keys(healthy=healthy, engine_running=True, now=datetime.now(UTC))
-        return web.json_response(
+        return answer(
             {
                 **alive,
                 "engine_running": True,
@@ -287,7 +288,7 @@ def _local(
                 "cycles": status.cycles,
                 "failed_cycles": status.failures,
             },
-            status=200 if healthy else 503,
+            200 if healthy else 503,
         )
 
     async def one_trade(request: web.Request) -> web.Response:
@@ -301,7 +302,7 @@ def _local(
         defensive, _ = wall_clock_mode(store, now())
         last = last_journal_entry(record)
         view = trade_view(ticket, record, account_defensive=defensive, last_action=last)
-        return web.json_response(view)
+        return answer(view)
 
     pages = [(path, _asset_handler(name, kind)) for path, (name, kind) in ASSETS.items()]
     table: list[tuple[str, Handler]] = [
