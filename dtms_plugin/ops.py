@@ -20,6 +20,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hookspecs.events import printable
+
 from .client import AsyncDtmsClient, DtmsError, DtmsUnreachable
 from .client.aio import result_of
 from .client.http import DEFAULT_TOKEN_ENV, URL_ENV
@@ -198,10 +200,12 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
 
 def _shown(value: Any) -> str:
     """A cell: a float to 4 significant decimals at most (a score of -0.2400000000000002
-    is -0.24), anything else as its text."""
+    is -0.24), anything else as its text, its control characters escaped
+    (:func:`hookspecs.events.printable`: a close's reason is a client's words, and an
+    ESC in it would reach the terminal)."""
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
-    return str(value)
+    return printable(str(value))
 
 
 async def _status(client: AsyncDtmsClient, args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,39 @@ FOR_TERMINAL_ONCE = "for_terminal_once"
 #: The one line format of human-readable logs; ``_run_tag`` names the run a line is of in
 #: a command of several (an A/B's, a sweep's: `` [without]``), empty otherwise.
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s%(_run_tag)s: %(message)s"
+
+
+def printable(text: str) -> str:
+    """``text`` with each character that is not printable (a line break, ESC, a C1
+    control, a bidirectional override) written as its escape (``\\n``, ``\\x1b``).
+
+    Why: a value a client sent (a close's ``reason``, a registration's ``comment``) is
+    kept as sent, but written raw to a log it could forge a line (``tp\\n2026-… CRITICAL
+    …``) and on a terminal it could clear the screen (``\\x1b[2J``). Logs and the
+    ``dtms`` tables show it through this."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
+def printable_message(record: logging.LogRecord) -> str:
+    """``record``'s message, each text argument :func:`printable`: the arguments are the
+    data (a client's words among them), the format string is the program's own, whose
+    line breaks are meant."""
+    args = record.args
+    if not args:
+        return record.getMessage()
+    safe: Any
+    if isinstance(args, Mapping):
+        safe = {k: printable(v) if isinstance(v, str) else v for k, v in args.items()}
+    else:
+        safe = tuple(printable(a) if isinstance(a, str) else a for a in args)
+    try:
+        return str(record.msg) % safe
+    except (TypeError, ValueError, KeyError):  # as logging would, with the raw arguments
+        return record.getMessage()
 
 
 def log_event(
@@ -156,7 +190,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": printable_message(record),
         }
         for key, value in event_fields(record).items():
             out.setdefault(key, value)
@@ -174,3 +208,10 @@ class HumanFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__(HUMAN_FORMAT, defaults={"_run_tag": ""})
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The line, its arguments :func:`printable`: one record is one line."""
+        shown = printable_message(record)
+        if shown != record.message:
+            record = logging.makeLogRecord({**record.__dict__, "message": shown})
+        return super().formatMessage(record)
