@@ -165,3 +165,35 @@ async def test_a_conflicting_registration_against_the_brokers_own_position_is_a_
     await service_of(client).run_cycle()
     info = (await _view(client, 1))["trade_info"]
     assert (info["direction"], info["state"]) == ("buy", "HEALTHY")
+
+
+async def test_the_start_up_recovery_closes_a_made_up_record_the_broker_gives_another_side(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    """The real position opened while the server was down: its recovery finds it."""
+    world, broker = _world()
+    first = await _server(aiohttp_client, tmp_path, world, broker)
+    await _made_up(first)
+    await first.close()
+    pos = _open_real(broker)
+    client = await _server(aiohttp_client, tmp_path, world, broker)
+    info = (await _view(client, 1))["trade_info"]
+    assert (info["state"], info["close_reason"], info["realised_profit"]) == ("CLOSED", NEVER, None)
+    resp = await client.post("/dtms/trade/enable", json=_real_registration(pos))
+    assert resp.status == 201, await resp.text()
+
+
+async def test_the_start_up_recovery_credits_no_made_up_record_with_the_real_close(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    """The real position opened and hit its stop while the server was down."""
+    world, broker = _world()
+    first = await _server(aiohttp_client, tmp_path, world, broker)
+    await _made_up(first)
+    await first.close()
+    pos = _open_real(broker)
+    _hit_stop(world, broker, round(pos.entry_price - 20, 2))
+    client = await _server(aiohttp_client, tmp_path, world, broker)
+    info = (await _view(client, 1))["trade_info"]
+    assert (info["state"], info["close_reason"]) == ("CLOSED", NEVER)
+    assert (info["realised_profit"], info["close_price"]) == (None, None)
