@@ -11,7 +11,9 @@ one store transaction; each keeps its own outcome (registered, already registere
 its error), in order. Idempotent by ticket: a known
 ticket is reported, not registered again. A ticket whose record is CLOSED, registered
 with another opening time or entry, is a new trade (a broker that reuses tickets): the
-old record is archived first. A registration contradicting a live trade is a conflict.
+old record is archived first. A registration contradicting a live trade is a conflict,
+unless the broker's position of the ticket is the registration's and not the trade's
+(:mod:`.registered_ticket`).
 """
 
 from __future__ import annotations
