@@ -64,7 +64,7 @@ def printable_message(record: logging.LogRecord) -> str:
     data (a client's words among them), the format string is the program's own, whose
     line breaks are meant."""
     args = record.args
-    if not args:
+    if not args or not _raw(args):
         return record.getMessage()
     safe: Any
     if isinstance(args, Mapping):
@@ -75,6 +75,13 @@ def printable_message(record: logging.LogRecord) -> str:
         return str(record.msg) % safe
     except (TypeError, ValueError, KeyError):  # as logging would, with the raw arguments
         return record.getMessage()
+
+
+def _raw(args: Any) -> bool:
+    """Whether a text among a log record's ``args`` has a character to escape: nearly
+    never, and then the line is formatted once, as logging formats it."""
+    values = args.values() if isinstance(args, Mapping) else args
+    return any(isinstance(v, str) and not v.isprintable() for v in values)
 
 
 def log_event(
@@ -211,7 +218,7 @@ class HumanFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         """The line, its arguments :func:`printable`: one record is one line."""
-        shown = printable_message(record)
-        if shown != record.message:
+        if record.args and _raw(record.args):
+            shown = printable_message(record)
             record = logging.makeLogRecord({**record.__dict__, "message": shown})
         return super().formatMessage(record)
