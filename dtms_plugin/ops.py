@@ -154,13 +154,17 @@ async def _run(args: argparse.Namespace) -> int:
 
 def _usage_problem(args: argparse.Namespace, exc: ValueError) -> str:
     """What the client refused, named as the operator gave it: ``--url`` or ``$DTMS_URL``
-    (the client's own message says ``url``), or the token's variable."""
-    if args.url is not None:
+    (the client's own message says ``url`` or ``DTMS_URL``), or the token's variable: a
+    URL without ``http://``, or one no request can be made to (a port past 65535, an
+    IPv6 address without its closing bracket), is one line naming it."""
+    said = str(exc)
+    if args.url is not None and not args.url.strip():
         return f"--url {args.url!r} is not an http:// or https:// URL"
-    url = os.environ.get(URL_ENV)
-    if url and not url.startswith(("http://", "https://")):
-        return f"${URL_ENV} {url!r} is not an http:// or https:// URL"
-    return f"${args.token_env}: {str(exc).removeprefix('token: ')}"
+    if args.url is not None and said.startswith("url: "):
+        return f"--url {said.removeprefix('url: ')}"
+    if said.startswith(f"{URL_ENV}: "):
+        return f"${URL_ENV} {said.removeprefix(f'{URL_ENV}: ')}"
+    return f"${args.token_env}: {said.removeprefix('token: ')}"
 
 
 def _emit(args: argparse.Namespace, body: Any, table: Callable[[], Any]) -> None:

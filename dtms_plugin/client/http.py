@@ -12,11 +12,13 @@ import asyncio
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import yarl
 
 #: The server's default address (``dtms serve`` binds 127.0.0.1:8001).
 DEFAULT_URL = "http://127.0.0.1:8001"
@@ -47,6 +49,10 @@ BAD_URL_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.NonHttpUrlClientError,
     ValueError,
 )
+#: A host name or IPv4 address as a URL names it: letters, digits, dots, hyphens and
+#: underscores (a name in another script is IDNA-encoded to those by then). An IPv6
+#: address (it has a colon) yarl has checked already.
+_HOST = re.compile(r"[A-Za-z0-9._-]+")
 #: A TLS handshake that failed: an https:// URL for a plain-HTTP server, or a certificate
 #: this machine does not trust. A configuration problem, not a server that is down: the
 #: public client says so once instead of retrying (these are ClientConnectionErrors too).
@@ -81,7 +87,27 @@ def url_from_env(url: str | None = None) -> str:
         raise ValueError(f"{where}: {chosen!r} is not an http:// or https:// URL")
     if not chosen.split("://", 1)[1].strip("/"):
         raise ValueError(f"{where}: {chosen!r} names no host (http://HOST:PORT)")
+    problem = _unusable(chosen)
+    if problem:
+        raise ValueError(f"{where}: {chosen!r} is not a usable URL: {problem}")
     return chosen.rstrip("/")
+
+
+def _unusable(url: str) -> str:
+    """Why no request can be made to ``url`` (a port past 65535, an IPv6 address without
+    its closing bracket, a host with a space), or "". Said when the client is made, as
+    for a URL without ``http://``: every call would fail, each with aiohttp's words."""
+    try:
+        parsed = yarl.URL(url)
+    except ValueError as exc:
+        return str(exc)
+    host = parsed.raw_host or ""
+    labels = host.removesuffix(".").split(".")
+    if ":" not in host and (not _HOST.fullmatch(host) or not all(labels)):
+        return f"{host!r} is not a host name or address"
+    if parsed.explicit_port == 0:
+        return "port 0: no server listens on it"
+    return ""
 
 
 def seconds(name: str, value: object, *, zero_ok: bool = False) -> float:

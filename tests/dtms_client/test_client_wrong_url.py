@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from support.dtms_server_world import registration
 
-from dtms_plugin.client import AsyncDtmsClient, DtmsError, DtmsUnreachable
+from dtms_plugin.client import AsyncDtmsClient, DtmsClient, DtmsError, DtmsUnreachable
 
 from .conftest import Served
 
@@ -127,17 +127,24 @@ async def test_a_page_that_is_not_dtms_is_an_error(aiohttp_server: Any, status: 
     assert sleeps.waits == []
 
 
-async def test_a_url_no_request_can_use_is_an_error() -> None:
-    sleeps = Sleeps()
-    async with AsyncDtmsClient("http://127.0.0.1:99999", sleep=sleeps) as client:
-        with pytest.raises(DtmsError, match="the request could not be made") as e:
-            await client.is_defensive(7)
-        assert not isinstance(e.value, DtmsUnreachable)
-        result = await client.register(registration(7))
-        (many,) = await client.register_many([registration(8)])
-    assert (result.outcome, result.status) == ("refused", None)
-    assert "127.0.0.1:99999" in result.message and many.outcome == "refused"
-    assert sleeps.waits == []
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://127.0.0.1:99999", "Port out of range 0-65535"),
+        ("http://[::1", "Invalid IPv6 URL"),
+        ("http://127.0.0.1:0", "port 0: no server listens on it"),
+        ("http://exa mple.com:8001", "'exa mple.com' is not a host name or address"),
+        ("http://a..b:8001", "'a..b' is not a host name or address"),
+    ],
+)
+def test_a_url_no_request_can_use_is_refused_when_the_client_is_made(url: str, said: str) -> None:
+    """A port past 65535 or an IPv6 address without its bracket was taken, and every call
+    then raised "the request could not be made: InvalidUrlClientError" (and ``dtms`` exit
+    1): refused at once, as a URL without ``http://`` is, naming it."""
+    for make in (AsyncDtmsClient, DtmsClient):
+        with pytest.raises(ValueError) as refused:
+            make(url)
+        assert str(refused.value) == f"url: {url!r} is not a usable URL: {said}"
 
 
 async def test_https_to_a_plain_http_server_is_said_once_as_a_tls_problem(

@@ -30,6 +30,24 @@ def test_a_url_that_is_not_http_is_a_usage_error(
         assert done.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("url", "env", "said"),
+    [
+        ("http://127.0.0.1:99999", {}, "--url 'http://127.0.0.1:99999' is not a usable URL:"
+         " Port out of range 0-65535"),
+        ("http://[::1", {}, "--url 'http://[::1' is not a usable URL: Invalid IPv6 URL"),
+        (None, {"DTMS_URL": "http://127.0.0.1:99999"}, "$DTMS_URL 'http://127.0.0.1:99999' is"
+         " not a usable URL: Port out of range 0-65535"),
+    ],
+)  # fmt: skip
+def test_a_url_no_request_can_use_is_a_usage_error(
+    url: str | None, env: dict[str, str], said: str
+) -> None:
+    """It was exit 1 with "the request could not be made: InvalidUrlClientError: ..."."""
+    done = dtms_verb("status", url=url, env=env)
+    assert (done.returncode, done.stderr, done.stdout) == (2, f"dtms: {said}\n", "")
+
+
 @pytest.fixture
 def silent_url() -> Iterator[str]:
     """A port whose listener takes connections (the kernel's backlog) and never answers."""
