@@ -257,8 +257,9 @@ class AsyncDtmsClient:
     ) -> dict[str, Any] | None:
         """Tell DTMS the position closed: the server keeps the trade with its outcome.
         None when the server does not know the ticket. No answer, or a transient one
-        (503: a restarting server), is tried again after 1, 2 and 4 s, then raised as
-        :class:`DtmsUnreachable`: keep the close and send it again later."""
+        (503: a restarting server; 500: a failing one), is tried again after 1, 2 and
+        4 s, then raised as :class:`DtmsUnreachable`: keep the close and send it again
+        later."""
         body = closed_body(reason, profit, closed_at, close_price)
         path = f"/dtms/trade/{ticket}/closed"
         for wait in (*REGISTER_BACKOFF, None):

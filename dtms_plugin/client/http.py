@@ -34,8 +34,11 @@ DEFAULT_FRESH_SECONDS = 10.0
 DEFAULT_LAST_KNOWN_SECONDS = 30.0
 DEFAULT_QUERY_RETRY_SECONDS = 0.5
 
-#: Statuses that say "try again later", not "your request is wrong".
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+#: Statuses that say "try again later", not "your request is wrong". A 500 is the server's
+#: own failure, never its refusal of a request (it answers bad input with a 4xx:
+#: docs/client.md, "Errors"), so it is tried again as a 503 is, and a call whose retries
+#: end on it is unreachable: the caller keeps what it sent (a close) to send it again.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Exceptions meaning the request may not have reached the server, or its answer was lost.
 #: A ``ClientTimeout`` total raises the builtin ``TimeoutError``, which is no ClientError.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
