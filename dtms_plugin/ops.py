@@ -314,7 +314,7 @@ async def _register(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
     # one attempt: an operator at a shell retries by hand (the client's register retries
     # for programs, and logs each attempt)
     reply = await client.call("POST", "/dtms/trade/enable", json_body=body)
-    result = result_of(args.ticket, reply)
+    result = result_of(args.ticket, reply, client.connection.url("/dtms/trade/enable"))
     answer = result.body if result.body is not None else {"outcome": result.outcome}
     rows: list[list[Any]] = [["outcome", result.outcome], ["status", result.status],
             ["message", result.message or (answer.get("summary") if isinstance(answer, dict)

@@ -33,29 +33,29 @@ from .bodies import (
     DtmsError,
     DtmsUnreachable,
     RegisterResult,
+    by_ticket,
     closed_body,
+    confirmed,
+    failure,
     not_dtms,
     part_of,
     refusal,
     registration,
     result_of,
+    ticket_in,
     ticket_unknown,
 )
 from .http import (
-    BAD_URL_ERRORS,
     DEFAULT_FRESH_SECONDS,
     DEFAULT_LAST_KNOWN_SECONDS,
     DEFAULT_QUERY_RETRY_SECONDS,
     DEFAULT_REGISTER_TIMEOUT,
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_ENV,
-    TLS_ERRORS,
-    TRANSIENT_ERRORS,
+    REQUEST_ERRORS,
     Connection,
     NotUsableHere,
     Reply,
-    describe,
-    no_answer,
     seconds,
     token_from_env,
     url_from_env,
@@ -145,7 +145,10 @@ class AsyncDtmsClient:
         params: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Reply:
-        """One request; no answer is :class:`DtmsUnreachable` naming the URL."""
+        """One request; no answer is :class:`DtmsUnreachable` naming the URL, and every
+        other failure a :class:`DtmsError` (never aiohttp's own: docs/client.md says
+        ``except DtmsError`` catches every failure of a call). A redirect is no DTMS
+        answer (:func:`~.bodies.not_dtms`): it is not followed."""
         if not self._conn.is_open:
             await self._conn.open()  # here, in the loop that will use it
         try:
@@ -155,22 +158,11 @@ class AsyncDtmsClient:
             )  # fmt: skip
         except NotUsableHere as exc:
             raise DtmsClientUnusable(str(exc)) from None
-        except BAD_URL_ERRORS as exc:
-            raise DtmsError(f"{self.url}: the request could not be made: {describe(exc)}") from exc
-        except TLS_ERRORS as exc:
-            raise DtmsError(
-                f"{self.url}: TLS with the server failed ({describe(exc)}): an https:// URL "
-                "for a plain-HTTP server, or a certificate this machine does not trust?"
-            ) from exc
-        except TimeoutError as exc:
-            raise DtmsUnreachable(
-                no_answer(self.url, method, path, timeout or self.timeout)
-            ) from exc
-        except TRANSIENT_ERRORS as exc:
-            raise DtmsUnreachable(
-                f"DTMS server not running at {self.url} ({describe(exc)})"
-            ) from exc
-        if not isinstance(reply.body, dict) and not reply.transient:  # a page, not DTMS
+        except REQUEST_ERRORS as exc:
+            seconds = timeout or self.timeout
+            raise failure(exc, self.url, method, path, seconds) from exc
+        redirect = 300 <= reply.status < 400
+        if redirect or (not isinstance(reply.body, dict) and not reply.transient):  # a page
             raise not_dtms(self._conn.url(path), reply)
         return reply
 
@@ -208,14 +200,14 @@ class AsyncDtmsClient:
                 return RegisterResult(ticket, "refused", exc.status, str(exc), exc.body)
             else:
                 if not reply.transient:
-                    result = result_of(ticket, reply)
+                    result = result_of(ticket, reply, self._conn.url("/dtms/trade/enable"))
                     if result.outcome == "closed":  # final, and no failure: it closed
                         self.log.info("DTMS registration of ticket %s: %s", ticket,
                                       result.message)  # fmt: skip
                     elif not result.ok:
                         self.log.error(
                             "DTMS registration of ticket %s refused: %d %s",
-                            ticket, reply.status, reply.message,
+                            ticket, reply.status, result.message,
                         )  # fmt: skip
                     return result
                 last = f"{reply.status} {reply.message}"
@@ -233,7 +225,8 @@ class AsyncDtmsClient:
         order. A chunk without an answer makes its trades ``unreachable`` (retrying is the
         caller's: the remote strategy's outbox)."""
         bodies = [registration(t) for t in trades]
-        return await register_batches(self.call, bodies, self.register_timeout)
+        url = self._conn.url("/dtms/trades")
+        return await register_batches(self.call, bodies, self.register_timeout, url)
 
     async def unregister(self, ticket: int) -> bool:
         """Stop managing ``ticket`` (an operator's action); False when it was unknown."""
@@ -243,6 +236,7 @@ class AsyncDtmsClient:
             return False
         if not reply.ok:
             raise refusal(f"unregister {ticket}", reply)
+        confirmed(self._conn.url(path), reply, None)  # a 200 saying success false: not done
         self._cache.pop(ticket, None)
         return True
 
@@ -259,7 +253,8 @@ class AsyncDtmsClient:
         None when the server does not know the ticket. No answer, or a transient one
         (503: a restarting server; 500: a failing one), is tried again after 1, 2 and
         4 s, then raised as :class:`DtmsUnreachable`: keep the close and send it again
-        later."""
+        later. A 2xx is a recorded close only with ``success`` true and the trade's
+        ``state``."""
         body = closed_body(reason, profit, closed_at, close_price)
         path = f"/dtms/trade/{ticket}/closed"
         for wait in (*REGISTER_BACKOFF, None):
@@ -271,8 +266,9 @@ class AsyncDtmsClient:
                 if ticket_unknown(self._conn.url(path), reply):
                     return None
                 if reply.ok:
+                    done = confirmed(self._conn.url(path), reply, "state", str)
                     self._cache.pop(ticket, None)
-                    return dict(reply.body)
+                    return dict(done)
                 last = refusal(f"closed {ticket}", reply)
                 if not reply.transient:
                     raise last
@@ -292,9 +288,10 @@ class AsyncDtmsClient:
             return None
         if not reply.ok:
             raise refusal(f"trade {ticket}", reply)
-        if "defensive" in reply.body:  # else no DTMS answer: is_defensive must ask itself
-            self._remember(ticket, bool(reply.body["defensive"]))
-        return dict(reply.body)
+        trade = confirmed(self._conn.url(path), reply, "state", str)
+        if "defensive" in trade:  # else no DTMS answer: is_defensive must ask itself
+            self._remember(ticket, bool(trade["defensive"]))
+        return dict(trade)
 
     async def states(self, tickets: Iterable[int]) -> dict[int, dict[str, Any]]:
         """The states of many trades (batched); tickets the server does not know are
@@ -304,12 +301,14 @@ class AsyncDtmsClient:
         for start in range(0, len(wanted), QUERY_BATCH):
             chunk = ",".join(str(t) for t in wanted[start : start + QUERY_BATCH])
             body = await self._json("GET", "/dtms/trades", params={"tickets": chunk})
-            for key, entry in part_of(self._conn.url("/dtms/trades"), body, "trades", dict).items():
-                out[int(key)] = entry
+            url = self._conn.url("/dtms/trades")
+            for ticket, entry in by_ticket(url, part_of(url, body, "trades", dict)).items():
+                out[ticket] = entry
                 if isinstance(entry, dict) and "defensive" in entry:
-                    self._remember(int(key), bool(entry["defensive"]))
-            for ticket in body.get("unknown", []):
-                self._remember(int(ticket), False)
+                    self._remember(ticket, bool(entry["defensive"]))
+            unknown = body.get("unknown", [])
+            for ticket in unknown if isinstance(unknown, list) else [unknown]:
+                self._remember(ticket_in(url, ticket, "unknown"), False)
         return out
 
     async def trades(self, state: str | None = None) -> dict[int, dict[str, Any]]:
@@ -334,7 +333,11 @@ class AsyncDtmsClient:
         return list(part_of(self._conn.url("/dtms/actions"), body, "actions", list))
 
     async def status(self) -> dict[str, Any]:
-        return dict(await self._json("GET", "/dtms/status"))
+        """``GET /dtms/status``: with its ``dtms_status`` (every DTMS server's, the
+        original's too), else a :class:`DtmsError` naming the URL."""
+        body = await self._json("GET", "/dtms/status")
+        part_of(self._conn.url("/dtms/status"), body, "dtms_status", dict)
+        return dict(body)
 
     async def health(self) -> dict[str, Any]:
         """``GET /health``: the engine's summary; a 503 (engine not running) is an answer

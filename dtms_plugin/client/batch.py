@@ -25,31 +25,36 @@ Call = Callable[..., Awaitable[Reply]]
 
 
 async def register_batches(
-    call: Call, bodies: list[dict[str, Any]], timeout: float
+    call: Call, bodies: list[dict[str, Any]], timeout: float, url: str
 ) -> list[RegisterResult]:
-    """One result per registration body, in order. A chunk without an answer makes its
-    trades ``unreachable`` (retrying is the caller's: the remote strategy's outbox)."""
+    """One result per registration body, in order (``url``: the batch route's, named in
+    a result the answer does not make a registration). A chunk without an answer makes
+    its trades ``unreachable`` (retrying is the caller's: the remote strategy's outbox)."""
     results: list[RegisterResult] = []
     for start in range(0, len(bodies), BATCH_LIMIT):
         chunk = bodies[start : start + BATCH_LIMIT]
-        results.extend(await _split(call, chunk, timeout))
+        results.extend(await _split(call, chunk, timeout, url))
     return results
 
 
-async def _split(call: Call, chunk: list[dict[str, Any]], timeout: float) -> list[RegisterResult]:
+async def _split(
+    call: Call, chunk: list[dict[str, Any]], timeout: float, url: str
+) -> list[RegisterResult]:
     """One chunk; one the server finds too large (413: long comments) goes again in
     halves, down to single trades, each of which the server judges on its own."""
-    results = await _chunk(call, chunk, timeout)
+    results = await _chunk(call, chunk, timeout, url)
     if len(chunk) > 1 and all(r.status == 413 for r in results):
         half = len(chunk) // 2
         return [
-            *await _split(call, chunk[:half], timeout),
-            *await _split(call, chunk[half:], timeout),
+            *await _split(call, chunk[:half], timeout, url),
+            *await _split(call, chunk[half:], timeout, url),
         ]
     return results
 
 
-async def _chunk(call: Call, chunk: list[dict[str, Any]], timeout: float) -> list[RegisterResult]:
+async def _chunk(
+    call: Call, chunk: list[dict[str, Any]], timeout: float, url: str
+) -> list[RegisterResult]:
     try:
         reply = await call("POST", "/dtms/trades", json_body={"trades": chunk}, timeout=timeout)
     except DtmsUnreachable as exc:
@@ -65,7 +70,14 @@ async def _chunk(call: Call, chunk: list[dict[str, Any]], timeout: float) -> lis
             RegisterResult(b.get("ticket"), outcome, reply.status, reply.message, reply.body)
             for b in chunk
         ]
-    return [
-        result_of(b.get("ticket"), Reply(int(item.get("status", 500)), item, ""))
-        for b, item in zip(chunk, items, strict=True)
-    ]
+    return [_item(b.get("ticket"), item, url) for b, item in zip(chunk, items, strict=True)]
+
+
+def _item(ticket: Any, item: Any, url: str) -> RegisterResult:
+    """One item of a batch's ``results``: judged as one registration's answer, with the
+    item's own ``status``; an item without one (no DTMS server's) is ``refused``."""
+    status = item.get("status") if isinstance(item, dict) else None
+    if not isinstance(status, int) or isinstance(status, bool):
+        said = f"{url} answered a result without its status ({str(item)[:80]})"
+        return RegisterResult(ticket, "refused", None, said, item)
+    return result_of(ticket, Reply(status, item, ""), url)

@@ -12,7 +12,14 @@ from decimal import Decimal
 from numbers import Integral, Real
 from typing import Any, Literal
 
-from .http import Reply
+from .http import (
+    BAD_URL_ERRORS,
+    TLS_ERRORS,
+    TRANSIENT_ERRORS,
+    Reply,
+    describe,
+    no_answer,
+)
 
 Outcome = Literal["registered", "already", "closed", "refused", "unreachable"]
 #: The longest close reason the server keeps (docs/client.md, "Reporting a close").
@@ -161,9 +168,15 @@ def unregistered_answer(reply: Reply) -> bool:
     return reply.status == 409 and body.get("error") == "trade unregistered"
 
 
-def result_of(ticket: Any, reply: Reply) -> RegisterResult:
-    """A registration's answer (one ``enable`` reply or one item of a batch)."""
+def result_of(ticket: Any, reply: Reply, url: str) -> RegisterResult:
+    """A registration's answer (one ``enable`` reply or one item of a batch, from
+    ``url``). A 2xx is a registration only with ``success`` true and the ``trade_info``
+    every DTMS server sends with one (the original's clients test both): another
+    service's 200, or a server's ``success: false`` (a store that could not write), is
+    ``refused``, never ``registered`` over a trade nothing defends."""
     body = reply.body if isinstance(reply.body, dict) else {}
+    if reply.ok and (unmet := unconfirmed(body, "trade_info", dict)):
+        return RegisterResult(ticket, "refused", reply.status, f"{url} {unmet}", body)
     if closed_answer(reply):  # kept CLOSED: not defended any more
         why = reply.message if reply.status == 409 else ""
         why = why or "the server keeps this ticket's trade CLOSED: DTMS does not defend it"
@@ -194,7 +207,11 @@ def ticket_unknown(url: str, reply: Reply) -> bool:
 def part_of(url: str, body: dict[str, Any], key: str, kind: type) -> Any:
     """``body[key]`` when it is a ``kind``: a JSON answer without it is no DTMS server's
     (a proxy's or another service's), and reading it as empty would say "nothing kept",
-    or "not defended", for a trade DTMS defends."""
+    or "not defended", for a trade DTMS defends. A ``success: false`` is never read as a
+    success (:func:`unconfirmed`)."""
+    said = body.get("success")
+    if said is False:
+        raise DtmsError(f"{url} {_failed(body)}", None, body)
     value = body.get(key)
     if value is None or not isinstance(value, kind):
         raise DtmsError(
@@ -205,13 +222,94 @@ def part_of(url: str, body: dict[str, Any], key: str, kind: type) -> Any:
     return value
 
 
+def confirmed(url: str, reply: Reply, key: str | None, kind: type = object) -> dict[str, Any]:
+    """A 2xx answer's body, when it is a success: ``success`` true and ``body[key]`` a
+    ``kind`` (``key`` None: ``success`` alone); else a :class:`DtmsError` naming ``url``
+    with the HTTP status. For the
+    answers every DTMS server carries ``success`` in (a registration, a close, an
+    unregistration, one trade: dtms serve's, a trading host's and the original's); a
+    host's own server answers ``/dtms/trades``, ``/dtms/status`` and ``/dtms/actions``
+    without it, so those are read by :func:`part_of`, which refuses only a false one."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    unmet = unconfirmed(body, key, kind)
+    if unmet:
+        raise DtmsError(f"{url} {unmet}", reply.status, reply.body)
+    return body
+
+
+def unconfirmed(body: dict[str, Any], key: str | None, kind: type = object) -> str:
+    """Why a 2xx ``body`` is no success of a call that needs ``body[key]`` (a ``kind``),
+    or "". A ``success: false`` is the server saying it did not do it ("database is
+    locked"), whatever the status; no ``success: true`` at all, or no ``key``, is no
+    DTMS server's answer (another service's JSON, a redirect's landing page)."""
+    said = body.get("success")
+    if said is False:
+        return _failed(body)
+    if said is not True or (key is not None and not isinstance(body.get(key), kind)):
+        missing = "'success' true" if said is not True else repr(key)
+        return f"answered without {missing} ({str(body)[:80]}): is this URL a DTMS server?"
+    return ""
+
+
+def _failed(body: dict[str, Any]) -> str:
+    """An answer's ``success: false``, with the server's own words."""
+    words = [str(body[k]) for k in ("error", "message") if body.get(k)]
+    return "answered success false" + (f": {'; '.join(words)}" if words else "")
+
+
+def by_ticket(url: str, entries: dict[str, Any], key: str = "trades") -> dict[int, Any]:
+    """``entries`` (JSON's text keys) keyed by the integer ticket; a key that is no ticket
+    is a :class:`DtmsError` naming ``url`` and the field (``key``), not a ValueError from
+    ``int()`` that ``except DtmsError`` lets through."""
+    return {ticket_in(url, k, key): entry for k, entry in entries.items()}
+
+
+def ticket_in(url: str, value: Any, key: str) -> int:
+    """``value`` as a ticket (an integer, or its digits as text), read from the answer's
+    field ``key``; else a :class:`DtmsError` naming ``url`` and ``key``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise DtmsError(
+        f"{url} answered {key!r} with {value!r:.40}, which is no ticket: is this URL a DTMS server?"
+    )
+
+
 def not_dtms(url: str, reply: Reply) -> DtmsError:
     """An answer that is not DTMS JSON (a web server's or a proxy's page): no DTMS server
     answers at ``url``. One line naming the URL, the HTTP status and what came back;
-    its ``status`` is the HTTP status (docs/client.md, "What each call does")."""
-    return DtmsError(
-        f"not a DTMS server at {url} (HTTP {reply.status}, {reply.gist})", reply.status, reply.body
-    )
+    its ``status`` is the HTTP status (docs/client.md, "What each call does"). A redirect
+    names where it points: no DTMS server redirects its client's paths, and following one
+    took a landing page's 200 for a registration done."""
+    said = f", {reply.gist}"
+    if 300 <= reply.status < 400:
+        said = f" to {reply.location}" if reply.location else " without a Location"
+    message = f"not a DTMS server at {url} (HTTP {reply.status}{said})"
+    return DtmsError(message, reply.status, reply.body)
+
+
+def failure(exc: BaseException, base: str, method: str, path: str, seconds: float) -> DtmsError:
+    """What a request to the server at ``base`` that raised ``exc`` (one of
+    ``http.REQUEST_ERRORS``) means, as the client's own error: no call raises aiohttp's
+    (docs/client.md: ``except DtmsError`` catches every failure of a call). No answer
+    (``seconds``: the call's bound) is :class:`DtmsUnreachable`; a URL no request can
+    use, a TLS handshake that failed or an answer aiohttp could not parse are not a
+    server that is down: a :class:`DtmsError`, never retried."""
+    url = f"{base}{path}"
+    if isinstance(exc, BAD_URL_ERRORS):
+        return DtmsError(f"{base}: the request could not be made: {describe(exc)}")
+    if isinstance(exc, TLS_ERRORS):  # ClientConnectionErrors too: before those
+        return DtmsError(
+            f"{base}: TLS with the server failed ({describe(exc)}): an https:// URL "
+            "for a plain-HTTP server, or a certificate this machine does not trust?"
+        )
+    if isinstance(exc, TimeoutError):
+        return DtmsUnreachable(no_answer(base, method, path, seconds))
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return DtmsUnreachable(f"DTMS server not running at {base} ({describe(exc)})")
+    said = " ".join(describe(exc).split())  # aiohttp's parser errors span lines
+    return DtmsError(f"{url}: the answer could not be read ({said})")
 
 
 def refusal(what: str, reply: Reply) -> DtmsError:

@@ -52,6 +52,17 @@ BAD_URL_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.NonHttpUrlClientError,
     ValueError,
 )
+#: Any other failure of aiohttp's (an answer it could not parse, a ClientResponseError):
+#: the answer came and cannot be used. Checked after the classes above, which are
+#: ClientErrors too, so a call raises one of its own errors and never aiohttp's.
+CLIENT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError,)
+#: Every exception :meth:`Connection.request` raises for a failed request (each class
+#: above): the public client makes each a DtmsError of its own (``bodies.failure``).
+REQUEST_ERRORS: tuple[type[BaseException], ...] = (
+    *BAD_URL_ERRORS,
+    *TRANSIENT_ERRORS,
+    *CLIENT_ERRORS,
+)
 #: A host name or IPv4 address as a URL names it: letters, digits, dots, hyphens and
 #: underscores (a name in another script is IDNA-encoded to those by then). An IPv6
 #: address (it has a colon) yarl has checked already.
@@ -147,6 +158,7 @@ class Reply:
     body: Any  # decoded JSON, or None when the body is not JSON
     text: str
     content_type: str = ""  # the Content-Type's media type, "" when none was sent
+    location: str = ""  # a redirect's Location header, "" when none was sent
 
     @property
     def ok(self) -> bool:
@@ -223,8 +235,11 @@ class Connection:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
     ) -> Reply:
-        """One request. Raises the ``TRANSIENT_ERRORS`` and ``BAD_URL_ERRORS`` unchanged:
-        the caller decides what they mean."""
+        """One request. Raises the ``TRANSIENT_ERRORS``, ``BAD_URL_ERRORS`` and
+        ``CLIENT_ERRORS`` unchanged: the caller decides what they mean. A redirect is not
+        followed: it is the answer (a DTMS server sends none to its client's paths), and
+        following it sent a registration to a page that answered 200, read as done (a
+        302 even turns the POST into a GET)."""
         if self._session is None:
             raise NotUsableHere("DTMS connection used before open() or after close()")
         if self._loop is not asyncio.get_running_loop():  # a second asyncio.run, a fork
@@ -234,16 +249,18 @@ class Connection:
             )
         limit = self._timeout if timeout is None else bound(timeout)
         async with self._session.request(
-            method, self.url(path), json=json_body, params=params, timeout=limit
-        ) as resp:
+            method, self.url(path), json=json_body, params=params, timeout=limit,
+            allow_redirects=False,
+        ) as resp:  # fmt: skip
             text = await resp.text()
             status = resp.status
             kind = resp.content_type if "Content-Type" in resp.headers else ""
+            location = resp.headers.get("Location", "")
         try:
             body = json.loads(text) if text else None
         except ValueError:
             body = None
-        return Reply(status, body, text, kind)
+        return Reply(status, body, text, kind, location)
 
 
 def no_answer(url: str, method: str, path: str, seconds: float) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .bodies import DtmsError, part_of
+from .bodies import DtmsError, by_ticket, part_of
 
 #: one page of ``GET /dtms/trades`` asked with these query parameters, its JSON body
 PageReader = Callable[[dict[str, str]], Awaitable[Any]]
@@ -38,7 +38,7 @@ async def every_trade(
                 raise
             return await _by_offset(read, url, state, size)
         page = part_of(url, body, "trades", dict)
-        out.update((int(key), entry) for key, entry in page.items())
+        out.update(by_ticket(url, page))
         following = body.get("next_after")
         if not isinstance(following, int) and page and _more(body, len(page)):
             out.update(await _by_offset(read, url, state, size))  # from its first page
@@ -56,7 +56,7 @@ async def _by_offset(
     while True:
         body = await read(_params(state, size, offset=str(len(out))))
         page = part_of(url, body, "trades", dict)
-        out.update((int(key), entry) for key, entry in page.items())
+        out.update(by_ticket(url, page))
         if not page or not _more(body, len(out)):
             return out
 

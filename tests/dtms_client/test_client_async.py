@@ -100,7 +100,8 @@ async def test_a_transient_503_is_retried_and_then_registers(aiohttp_server: obj
 
     async def enable(request: web.Request) -> web.Response:
         status = answers.pop(0)
-        body = {"success": status < 400, "ticket": 9, "already_registered": False}
+        body = {"success": status < 400, "ticket": 9, "already_registered": False,
+                "trade_info": {"state": "HEALTHY"}}  # fmt: skip
         return web.json_response(body if status < 400 else {"error": "busy"}, status=status)
 
     app = web.Application()
@@ -217,7 +218,8 @@ async def test_a_close_report_is_retried_as_a_registration_is(aiohttp_server: ob
 
     async def closed(request: web.Request) -> web.Response:
         status = answers.pop(0)
-        body = {"ticket": 9, "state": "CLOSED"} if status == 200 else {"error": "restarting"}
+        body = {"ticket": 9, "state": "CLOSED", "success": True} if status == 200 else {
+            "error": "restarting"}  # fmt: skip
         return web.json_response(body, status=status)
 
     app = web.Application()
@@ -226,7 +228,7 @@ async def test_a_close_report_is_retried_as_a_registration_is(aiohttp_server: ob
     sleeps = Sleeps()
     async with AsyncDtmsClient(str(server.make_url("")), sleep=sleeps, rand=lambda: 0.0) as client:
         done = await client.report_closed(9, "tp", 5.0)
-    assert (done, sleeps.waits) == ({"ticket": 9, "state": "CLOSED"}, [1.0, 2.0])
+    assert (done, sleeps.waits) == ({"ticket": 9, "state": "CLOSED", "success": True}, [1.0, 2.0])
 
 
 async def test_a_close_report_to_no_server_ends_unreachable(dead_url: str) -> None:

@@ -64,10 +64,10 @@ async def test_a_json_answer_without_what_dtms_sends_is_an_error(aiohttp_server:
     server: TestServer = await aiohttp_server(app)
     url = str(server.make_url("")).rstrip("/")
     async with AsyncDtmsClient(url) as client:
-        # shown as it came, but no "not defended" for is_defensive to answer from
-        assert await client.state(1) == {"success": True, "service": "not dtms"}
+        # state(1) returned it as the trade; status() returned it as the engine's status
         calls = [(client.trades(), "trades"), (client.actions(), "actions"),
-                 (client.states([1]), "trades"), (client.is_defensive(1), "defensive")]  # fmt: skip
+                 (client.states([1]), "trades"), (client.is_defensive(1), "defensive"),
+                 (client.state(1), "state"), (client.status(), "dtms_status")]  # fmt: skip
         for call, key in calls:
             with pytest.raises(DtmsError, match=f"{url}/dtms/.* answered without '{key}'"):
                 await call
