@@ -16,6 +16,7 @@ from .http import (
     BAD_URL_ERRORS,
     TLS_ERRORS,
     TRANSIENT_ERRORS,
+    AnswerTooLarge,
     Reply,
     describe,
     no_answer,
@@ -294,8 +295,8 @@ def failure(exc: BaseException, base: str, method: str, path: str, seconds: floa
     ``http.REQUEST_ERRORS``) means, as the client's own error: no call raises aiohttp's
     (docs/client.md: ``except DtmsError`` catches every failure of a call). No answer
     (``seconds``: the call's bound) is :class:`DtmsUnreachable`; a URL no request can
-    use, a TLS handshake that failed or an answer aiohttp could not parse are not a
-    server that is down: a :class:`DtmsError`, never retried."""
+    use, a TLS handshake that failed, an answer too long or one aiohttp could not parse
+    are not a server that is down: a :class:`DtmsError`, never retried."""
     url = f"{base}{path}"
     if isinstance(exc, BAD_URL_ERRORS):
         return DtmsError(f"{base}: the request could not be made: {describe(exc)}")
@@ -304,6 +305,8 @@ def failure(exc: BaseException, base: str, method: str, path: str, seconds: floa
             f"{base}: TLS with the server failed ({describe(exc)}): an https:// URL "
             "for a plain-HTTP server, or a certificate this machine does not trust?"
         )
+    if isinstance(exc, AnswerTooLarge):  # a ClientPayloadError, but no server down
+        return DtmsError(f"{exc}: is this URL a DTMS server?")
     if isinstance(exc, TimeoutError):
         return DtmsUnreachable(no_answer(base, method, path, seconds))
     if isinstance(exc, TRANSIENT_ERRORS):
