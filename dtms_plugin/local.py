@@ -139,6 +139,7 @@ class LocalStrategy(
         self._unconfirmed: dict[int, datetime] = {}  # gone from the list, not the history
         self._next_retention: datetime | None = None  # the next retention check
         self._stale: set[str] = set()  # symbols in a stale-data episode (logged once)
+        self._closed_said: set[str] = set()  # in a closure as in earlier weeks (local_edges)
         #: symbol -> cycles its bars have failed in the current episode (logged once)
         self._bar_failures: dict[str, int] = {}
         #: symbol -> cycles its trades waited for its rules in this episode (logged once)

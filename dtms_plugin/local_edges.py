@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says
 
 #: the broker reads a cycle needs (:meth:`MarketEdges.broker_problems`)
 CYCLE_READS = frozenset({"positions", "account", RECOVERY_READS})
+#: how far back before the warm-up the fast bars are read at first sight, for their gaps
+#: alone: a week and a day holds every time of the week the market closes at
+GAPS_LEARNED = timedelta(days=8)
 
 
 class MarketEdges:
@@ -33,6 +36,7 @@ class MarketEdges:
     problems: dict[str, int]
     _infos: dict[str, SymbolInfo]
     _stale: set[str]
+    _closed_said: set[str]  # symbols whose market's closure was said (once an episode)
     _bar_failures: dict[str, int]
     _rules_missing: dict[str, int]
     #: broker read ("positions", "account") -> cycles it has failed in the current episode
@@ -148,7 +152,9 @@ class MarketEdges:
 
     def _feed(self, host: HostView, ind: SymbolIndicators, symbol: str, now: datetime) -> None:
         """The live path: ask the market for the bars closed since the last one fed (at
-        most ``warmup_bars``: after a longer quiet spell the rest are skipped)."""
+        most ``warmup_bars``: after a longer quiet spell the rest are skipped). At first
+        sight the fast bars of the week before the warm-up are asked too, for their gaps
+        alone: the market's closures at each time of the week (docs/dtms.md §7)."""
         s = self.settings
         warmup = s.indicators.warmup_bars
         for tf, period, last, feed in (
@@ -160,8 +166,16 @@ class MarketEdges:
                 ind.feed_fast,
             ),
         ):
+            fast_first = last is None and tf == s.fast.value
             count = warmup if last is None else min(warmup, int((now - last) / period) + 2)
-            for bar in host.market.bars(symbol, tf, count):
+            bars = host.market.bars(
+                symbol, tf, count + (int(GAPS_LEARNED / period) if fast_first else 0)
+            )
+            if fast_first and len(bars) > warmup:
+                for bar in bars[:-warmup]:
+                    ind.feed_gap_only(bar)
+                bars = bars[-warmup:]
+            for bar in bars:
                 if last is None or bar.time > last:
                     feed(bar)
 
@@ -175,7 +189,11 @@ class MarketEdges:
             self._base_close(host, symbol, snap)
         if snap is None or not snap.is_stale(now):
             self._stale.discard(symbol)
+            self._closed_said.discard(symbol)
             return None
+        closed = self._closure(symbol, snap, now)
+        if closed is not None:
+            return closed
         why = f"{symbol} bars stale"
         self.problems[why] = self.problems.get(why, 0) + 1
         if symbol not in self._stale:
@@ -188,6 +206,30 @@ class MarketEdges:
                 snap.fast_close_time.isoformat(),
             )
         return f"{why} (newest {self.settings.fast.value} bar closed {snap.fast_close_time})"
+
+    def _closure(self, symbol: str, snap: SignalSnapshot, now: datetime) -> str | None:
+        """Why ``symbol``'s trades wait while its market is closed as it was at this time
+        of the week in an earlier week (a weekend, a daily break: docs/dtms.md §7): said
+        once, at INFO, with when its bars are expected again; ``None`` when no earlier week
+        closed then, or once that closure's length has passed (a feed that stopped for
+        good is stale, said as such)."""
+        end = snap.closure_end()
+        if end is None or now > end + snap.fast_period * self.settings.rails.stale_bar_periods:
+            return None
+        why = f"{symbol} market closed"
+        self.problems[why] = self.problems.get(why, 0) + 1
+        if symbol not in self._closed_said:
+            self._closed_said.add(symbol)
+            self.log.info(
+                "DTMS: %s market closed, as at this time of the week before (newest %s bar "
+                "closed %s, bars expected again about %s); its trades are not evaluated "
+                "until then",
+                symbol,
+                self.settings.fast.value,
+                snap.fast_close_time.isoformat(),
+                end.isoformat(),
+            )
+        return f"{why} (until about {end})"
 
     def _base_close(self, host: HostView, symbol: str, snap: SignalSnapshot) -> None:
         """Tell ``snap`` when the market's newest bar on its base timeframe closed, when

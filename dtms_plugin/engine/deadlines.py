@@ -26,7 +26,17 @@ class MissingTime:
     seconds. What lies before the memory (the first bar fed, or the oldest gap forgotten)
     is unknown, and :meth:`missing` counts it as missing: never less than is true."""
 
-    __slots__ = ("_base", "_base_sum", "_last", "_sums", "_times", "keep", "period", "total")
+    __slots__ = (
+        "_base",
+        "_base_sum",
+        "_closures",
+        "_last",
+        "_sums",
+        "_times",
+        "keep",
+        "period",
+        "total",
+    )
 
     def __init__(self, period: int) -> None:
         self.period = period
@@ -37,6 +47,8 @@ class MissingTime:
         self._base_sum = 0  # the running sum at that bar
         self._times: list[int] = []
         self._sums: list[int] = []
+        #: the closures seen (gaps of CLOSURE_SECONDS or more): (start, length), newest last
+        self._closures: list[tuple[int, int]] = []
 
     def update(self, t: int) -> None:
         last = self._last
@@ -45,6 +57,10 @@ class MissingTime:
             self._base = t
             return
         gap = t - last - self.period
+        if gap >= CLOSURE_SECONDS:
+            self._closures.append((t - gap, gap))
+            if len(self._closures) > CLOSURES_KEPT:
+                del self._closures[0]
         if gap > 0:
             self.total += gap
             times, sums = self._times, self._sums
@@ -68,6 +84,32 @@ class MissingTime:
             return self._sum_at(newest) - self._sum_at(since)
         unknown = base - since - self.period
         return (unknown if unknown > 0 else 0) + self._sum_at(newest) - self._base_sum
+
+    def closure_after(self, close: int) -> int | None:
+        """When the market's closure that follows a bar closing at ``close`` (epoch
+        seconds) ends, if the market closed at that time of the week in an earlier week
+        (a weekend, a weekly or daily break, a holiday of the same weekday): a closure
+        seen to begin within half a period of that time, or of an hour either side (a
+        clock change); it ends as long after ``close`` as that one lasted. ``None``: no
+        earlier week closed then. docs/dtms.md §5, §7. (A closure never matches itself:
+        the close asked about is at least a period past its end, more than an hour and a
+        period past its start, and it is not a week long.)"""
+        for start, length in reversed(self._closures):
+            r = (close - start) % WEEK
+            off = min(r, WEEK - r)  # from the same time of the week
+            if min(off, abs(off - CLOCK_CHANGE)) * 2 <= self.period:
+                return close + length
+        return None
+
+
+#: a gap this long or longer is a closure of the market (a weekend, a break), not a
+#: missing bar or two: remembered with its time of the week (MissingTime.closure_after)
+CLOSURE_SECONDS = 3600
+#: the closures remembered: a year of weekends and daily breaks
+CLOSURES_KEPT = 512
+WEEK = 604_800  # seconds
+#: a clock change moves a market's hours by one in UTC
+CLOCK_CHANGE = 3600
 
 
 def flat(now: datetime, settings: DtmsSettings) -> dict[str, object]:
@@ -94,9 +136,11 @@ def past_gap(rec: TradeRecord, snapshot: SignalSnapshot, last_bar: datetime) -> 
 
 
 def market_current(snapshot: SignalSnapshot, now: datetime) -> bool:
-    """The newest fast bar closed less than one period before ``now``: the next one is not
-    due yet. A deadline passed later waits for that bar (and the gap it may bring): past
-    Friday's last bar the data is still fresh for a while (docs/dtms.md §7), the market
-    is closed, and a close sent then would meet it closed. In a replay ``now`` is the
-    newest bar's close, always current."""
-    return now - snapshot.fast_close_time < snapshot.fast_period
+    """The newest fast bar closed less than one period before ``now``, and the market did
+    not close after such a bar in an earlier week (:meth:`MissingTime.closure_after`): the
+    next bar is due. A deadline passed otherwise waits for that bar (and the gap it may
+    bring): past Friday's last bar the data is still fresh for a while (docs/dtms.md §7),
+    the market is closed, and a close sent then would meet it closed. In a replay ``now``
+    is the newest bar's close, always current."""
+    since = now - snapshot.fast_close_time
+    return since < snapshot.fast_period and (since <= _NO_GAP or snapshot.closure_end() is None)

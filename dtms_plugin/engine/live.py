@@ -133,6 +133,12 @@ class SymbolIndicators:
         self._signal = None
         return True
 
+    def feed_gap_only(self, bar: Bar) -> None:
+        """A fast bar older than the warm-up: its gap alone is remembered, no indicator
+        (the week before, so the market's closures are known from the start: docs/dtms.md
+        §7). Fed before the warm-up's bars, oldest first."""
+        self.gaps.update(int((bar.time - _EPOCH).total_seconds()))
+
     def feed_fast(self, bar: Bar) -> bool:
         last = self.last_fast_bar
         if last is not None and bar.time <= last.time:

@@ -219,6 +219,11 @@ class ReplayIndicators:
             return end - int(sums[int(np.searchsorted(times, since, "right")) - 1])
         return max(base - since - period, 0) + end
 
+    def closure_after(self, close: int) -> int | None:
+        """Never asked in a replay: its ``now`` is the newest bar's close, so the market
+        is current (:func:`.deadlines.market_current`) and its data never stale."""
+        return None
+
     # ------------------------------------------------------------------ features
 
     def _compute_signal(self) -> None:

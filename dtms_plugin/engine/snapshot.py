@@ -29,6 +29,7 @@ from .score import ScoreBreakdown, compute_score, weights_for
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NONE = timedelta(0)
+_UNASKED = object()
 
 
 class Gaps(Protocol):
@@ -38,6 +39,11 @@ class Gaps(Protocol):
     def missing(self, since: int, newest: int) -> int:
         """The missing seconds over the fed bars after the one opened at ``since`` (epoch
         seconds) up to the one opened at ``newest``; an unknown span counts whole."""
+        ...
+
+    def closure_after(self, close: int) -> int | None:
+        """When the closure of the market after a bar closing at ``close`` ends, if an
+        earlier week's bars stopped at that time of the week; else ``None``."""
         ...
 
 
@@ -59,6 +65,7 @@ class SignalSnapshot:
     """Everything the score needs, frozen at one (fast bar, signal bar) pair."""
 
     __slots__ = (
+        "_closure",
         "_scores",
         "_stale_after",
         "atr",
@@ -154,6 +161,7 @@ class SignalSnapshot:
         # the snapshots of one signal bar and regime (see ``score._signal_subscores``)
         self.signal_cache = {} if signal_cache is None else signal_cache
         self.gaps = gaps
+        self._closure: datetime | object | None = _UNASKED  # :meth:`closure_end`'s answer
         self._stale_after = fast_close_time + fast_period * settings.rails.stale_bar_periods
         #: (highest high, lowest low, mean true range) of the fast bars the trailing stop
         #: hangs from; ``None`` when the trail is off or its window is not full yet
@@ -182,6 +190,17 @@ class SignalSnapshot:
         since = int((bar_time - _EPOCH).total_seconds())
         seconds = gaps.missing(since, int((newest - _EPOCH).total_seconds()))
         return timedelta(seconds=seconds)
+
+    def closure_end(self) -> datetime | None:
+        """When the market's closure after this snapshot's fast bar ends, if the market
+        closed at that time of the week in an earlier week (docs/dtms.md §7); ``None``
+        otherwise, and without a memory of the gaps."""
+        if self._closure is _UNASKED:  # asked once per snapshot: every trade asks
+            gaps, end = self.gaps, None
+            if gaps is not None:
+                end = gaps.closure_after(int((self.fast_close_time - _EPOCH).total_seconds()))
+            self._closure = None if end is None else _EPOCH + timedelta(seconds=end)
+        return self._closure  # type: ignore[return-value]
 
     def saw_data(self, close_time: datetime) -> None:
         """A bar of a finer timeframe closed at ``close_time``: the data flows, so the
