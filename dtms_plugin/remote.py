@@ -114,6 +114,7 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         #: per ticket, what its plugins were told of the server's history (RemoteEvents)
         self._cursors: dict[int, dict[str, Any]] = {}
         self._incomplete: dict[int, tuple[str, int]] = {}
+        self._held_said: set[int] = set()  # CLOSED there, listed open here: said once
         self._actions_heard = 0  # the server's actions told to this host's plugins
         #: the store out of reach (a Redis down): an episode, said once (remote_store)
         self._store_down = StoreEpisode(self._store_where, self.log)

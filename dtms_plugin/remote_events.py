@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from hookspecs import Action, ActionKind, ActionResult, DataError, HostView, ResultCode
+from hookspecs import Action, ActionKind, ActionResult, BrokerError, DataError, HostView, ResultCode
 
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe
 from .remote_health import ServerHealth
@@ -133,6 +133,7 @@ class RemoteEvents:
     _client: RemoteApi | None
     _host: HostView | None
     _open: set[int]
+    _held_said: set[int]  # reported CLOSED there, held open here: said (_held_here)
     _health: ServerHealth
     _cursors: dict[int, dict[str, Any]]
     _incomplete: dict[int, tuple[str, int]]
@@ -177,6 +178,44 @@ class RemoteEvents:
             del self._cursors[ticket]  # never followed: the server may not send marks
         elif cursor is not None:
             cursor["state"] = _CLOSED
+
+    def _closed_here(self, ticket: int, cursor: Mapping[str, Any]) -> bool:
+        """Whether the plugins heard ``ticket`` CLOSED and this host saw it close: no
+        state change of it is told after that. One the server reported CLOSED that this
+        host still holds (:meth:`_held_here`) is told what the server does next."""
+        return cursor.get("state") == _CLOSED and ticket not in self._open
+
+    def _held_here(self, states: Mapping[int, str | None]) -> set[int]:
+        """The tickets of ``states`` the server has CLOSED that this host still holds:
+        handed by it, their close never seen here (``on_trade_closed``), and listed open
+        by its broker, the truth of its own positions. The server's CLOSED may be another
+        program's close report for a position still open, which the server undoes once its
+        broker lists the position again (docs/dtms.md §8): they stay open here, refreshed
+        and followed, so that reopening and what follows are told and ``is_defensive``
+        answers from the server's state again. Said once at WARNING while the server has
+        them CLOSED; a broker that cannot answer keeps them until the next refresh asks."""
+        self._held_said -= {t for t, s in states.items() if s != _CLOSED}
+        self._held_said &= self._open
+        held: set[int] = set()
+        if self._host is None:
+            return held
+        for ticket in sorted(t for t, s in states.items() if s == _CLOSED and t in self._open):
+            try:
+                listed = self._host.broker.position(ticket) is not None
+            except BrokerError:
+                held.add(ticket)  # not known now: asked again at the next refresh
+                continue
+            if not listed:
+                continue  # closed here too: the host's own close report follows
+            held.add(ticket)
+            if ticket not in self._held_said:
+                self._held_said.add(ticket)
+                self.log.warning(
+                    "DTMS server reports ticket %s CLOSED, but this host's broker lists its "
+                    "position open: still watched here, its state refreshed from the server "
+                    "(which defends it again once its broker lists it open again)", ticket,
+                )  # fmt: skip
+        return held
 
     def _draining(self) -> set[int]:
         """Closed here, still followed: refreshed until the server has them CLOSED."""
@@ -244,8 +283,8 @@ class RemoteEvents:
                 cursor["last"] = entry_digest(entry)
                 self._save_cursors(ticket)
             await self._account(ticket, cursor, mark, state)
-        if state == _CLOSED and cursor["mark"] == mark:
-            self._drop(ticket)  # closed on the server and told: nothing more to come
+        if state == _CLOSED and cursor["mark"] == mark and ticket not in self._open:
+            self._drop(ticket)  # closed on the server and here, told: nothing more to come
         return True
 
     async def _account(
@@ -256,7 +295,7 @@ class RemoteEvents:
         is read again at the next refresh, and after :data:`INCOMPLETE_READS` reads of
         one mark its state is told as the batch says it."""
         heard = cursor.get("state")
-        if state is not None and heard != state and heard != _CLOSED:
+        if state is not None and heard != state and not self._closed_here(ticket, cursor):
             seen, reads = self._incomplete.get(ticket, (mark, 0))
             reads = reads + 1 if seen == mark else 1
             if reads < INCOMPLETE_READS:
@@ -309,8 +348,9 @@ class RemoteEvents:
 
     async def _tell_entry(self, ticket: int, cursor: dict[str, Any], entry: dict[str, Any]) -> None:
         """One entry to the plugins: a state change (not one into the state they last
-        heard, nor any once they heard the trade CLOSED: the host's own close, and what
-        the server's history held before it, which would now come after it), an action;
+        heard, nor any once they heard the trade CLOSED and the host saw it close: the
+        host's own close, and what the server's history held before it, which would now
+        come after it), an action;
         an entry of another trade of the ticket, an unregistration or one that cannot be
         read, to none."""
         if entry.get("ticket") != ticket or not _same_trade(entry, cursor.get("opened_at")):
@@ -318,7 +358,9 @@ class RemoteEvents:
         kind = entry.get("type", "action")
         if kind == "state_change":
             new = entry.get("to")
-            if not isinstance(new, str) or cursor.get("state") in (new, _CLOSED):
+            if not isinstance(new, str) or cursor.get("state") == new:
+                return
+            if self._closed_here(ticket, cursor):
                 return
             old = entry.get("from")
             details = entry.get("details")

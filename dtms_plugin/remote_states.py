@@ -355,15 +355,16 @@ class RemoteStates(RemoteEvents):
         except StoreError:
             return False  # logged by the store
         self._note_states(states)  # which are HEDGED: allow_order's rule
+        held = self._held_here(states)  # its CLOSED, but this host's broker lists them
+        closed = {t for t, s in states.items() if s == "CLOSED"} - held
+        if closed & self._open:  # before the history told: followed no more once told
+            self._open -= closed
+            self._save_open()
         followed = await self._tell_history(trades, told)  # with the server's reasons
         for ticket, state in states.items():
             if state is not None and ticket not in followed:
                 await self._reached_state(ticket, before[ticket], state, "DTMS server")
-        newly_closed = {t for t, s in states.items() if s == "CLOSED"}
-        if newly_closed & self._open:
-            self._open -= newly_closed
-            self._save_open()
-        self._remember_closed(newly_closed)
+        self._remember_closed(closed)
         return True
 
     def _remember_closed(self, tickets: Iterable[int]) -> None:
