@@ -34,7 +34,7 @@ from dtms_plugin.remote_outbox import OPEN_KEY
 from dtms_plugin.server import SERVICE_KEY, ServerSettings, create_app
 from dtms_plugin.server.service import default_strategy_factory
 from dtms_plugin.settings import DtmsSettings
-from hookspecs import DefensiveState, hookimpl
+from hookspecs import Action, ActionResult, DefensiveState, hookimpl
 from hostapp.config import config_from_dict
 from hostapp.host import Host
 from hostapp.loader import load_plugins
@@ -44,7 +44,8 @@ MOST_BARS = 150
 
 
 class Heard:
-    """A plugin that keeps every ``on_state_change`` it hears: (ticket, old, new, reason)."""
+    """A plugin that keeps every ``on_state_change`` it hears, (ticket, old, new, reason),
+    and every ``on_action``, (ticket, "action", kind, key)."""
 
     def __init__(self) -> None:
         self.states: list[tuple[int, str, str, str]] = []
@@ -55,6 +56,10 @@ class Heard:
     ) -> None:
         json.dumps(dict(details))  # as JSON carries it
         self.states.append((ticket, str(old), str(new), reason))
+
+    @hookimpl
+    def on_action(self, action: Action, result: ActionResult) -> None:
+        self.states.append((action.ticket, "action", action.kind.value, action.key))
 
     def of(self, ticket: int) -> list[tuple[int, str, str, str]]:
         return [e for e in self.states if e[0] == ticket]
@@ -147,16 +152,21 @@ async def test_a_false_close_report_leaves_the_trade_watched_and_its_reopen_told
     await rig.report_closed_outside(ticket)  # the position stays open at the broker
     await rig.step()
     assert rig.heard.of(ticket)[-1][2] == "CLOSED"  # the server's word, told as it is
+    assert rig.remote.is_defensive(rig.host, ticket) is False  # nor defended there now
     assert ticket in rig.remote.store.get_value(OPEN_KEY)  # still watched here
     said = [r.getMessage() for r in caplog.records if r.name.startswith("dtms_plugin.remote")]
     assert [m for m in said if f"ticket {ticket} CLOSED" in m and "lists its position open" in m]
 
-    for _ in range(MOST_BARS):  # the server reopens it, and defends it
-        if rig.heard.of(ticket)[-1][2] in ("WARNING_L2", "HEDGED"):
+    def last_state() -> str:
+        return [e[2] for e in rig.heard.of(ticket) if e[1] != "action"][-1]
+
+    for _ in range(MOST_BARS):  # the server reopens it, defends it, and acts on it
+        if last_state() in ("WARNING_L2", "HEDGED"):
             break
         await rig.step()
     heard = rig.heard.of(ticket)
-    assert heard[-1][2] in ("WARNING_L2", "HEDGED"), heard
+    assert last_state() in ("WARNING_L2", "HEDGED"), heard
+    assert [e for e in heard if e[1] == "action"], heard  # its stop moves, heard here
     assert rig.remote.is_defensive(rig.host, ticket) is True  # from the live state
     reopened = [e for e in heard if e[1:3] == ("CLOSED", "HEALTHY")]
     assert len(reopened) == 1 and "listed open again" in reopened[0][3], heard
@@ -182,10 +192,10 @@ async def test_a_close_the_broker_shows_too_ends_the_watch_as_before(
     await rig.remote.drain()
     for _ in range(MOST_BARS):
         await rig.step()
-        if rig.engine.of(ticket) and rig.engine.of(ticket)[-1][2] == "CLOSED":
+        if [e for e in rig.engine.of(ticket) if e[2] == "CLOSED"]:
             break
     assert rig.world.broker.position(ticket) is None
     assert rig.heard.of(ticket) == rig.engine.of(ticket)
-    assert rig.heard.of(ticket)[-1][2] == "CLOSED"
+    assert [e[2] for e in rig.heard.of(ticket) if e[1] != "action"][-1] == "CLOSED"
     assert rig.remote.store.get_value(OPEN_KEY) == []
     assert not [r for r in caplog.records if "lists its position open" in r.getMessage()]
