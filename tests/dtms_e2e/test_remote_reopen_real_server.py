@@ -34,7 +34,7 @@ from dtms_plugin.remote_outbox import OPEN_KEY
 from dtms_plugin.server import SERVICE_KEY, ServerSettings, create_app
 from dtms_plugin.server.service import default_strategy_factory
 from dtms_plugin.settings import DtmsSettings
-from hookspecs import Action, ActionResult, DefensiveState, hookimpl
+from hookspecs import Action, ActionResult, BrokerError, DefensiveState, hookimpl
 from hostapp.config import config_from_dict
 from hostapp.host import Host
 from hostapp.loader import load_plugins
@@ -199,3 +199,38 @@ async def test_a_close_the_broker_shows_too_ends_the_watch_as_before(
     assert [e[2] for e in rig.heard.of(ticket) if e[1] != "action"][-1] == "CLOSED"
     assert rig.remote.store.get_value(OPEN_KEY) == []
     assert not [r for r in caplog.records if "lists its position open" in r.getMessage()]
+
+
+async def test_a_broker_that_cannot_answer_keeps_the_trade_until_it_can(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host's broker cannot say, at the refresh that brings the server's CLOSED,
+    whether it lists the position: the ticket stays watched, nothing said yet; the next
+    refresh asks again and says it."""
+    caplog.set_level(logging.WARNING, "dtms_plugin")
+    ticket = open_position(rig.world)
+    position = rig.world.broker.position(ticket)
+    assert position is not None
+    await rig.remote.on_trade_executed(rig.host, position)
+    await rig.remote.drain()
+    await rig.step()
+    await rig.report_closed_outside(ticket)
+    rig.world.step()
+    await rig.server.app[SERVICE_KEY].run_cycle()
+
+    def disconnected(asked: int) -> None:
+        raise BrokerError("terminal disconnected")
+
+    with monkeypatch.context() as patched:  # the host's read only, not the server's
+        patched.setattr(rig.world.broker, "position", disconnected)
+        await rig.remote.refresh()
+    assert rig.heard.of(ticket)[-1][2] == "CLOSED"
+    assert ticket in rig.remote.store.get_value(OPEN_KEY)
+
+    def warned() -> int:
+        return len([r for r in caplog.records if "lists its position open" in r.getMessage()])
+
+    assert warned() == 0
+    await rig.remote.refresh()
+    assert warned() == 1
+    assert ticket in rig.remote.store.get_value(OPEN_KEY)
