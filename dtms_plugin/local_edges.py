@@ -9,10 +9,20 @@ here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from hookspecs import BrokerError, HostView, Quote, SeriesView, SymbolInfo, Timeframe, Trade
+from hookspecs import (
+    Bar,
+    BrokerError,
+    HostView,
+    Quote,
+    SeriesView,
+    SymbolInfo,
+    Timeframe,
+    Trade,
+)
 
 from .engine import AccountState, SignalSnapshot, SymbolIndicators
 from .local_reconcile import RECOVERY_READS
@@ -166,18 +176,32 @@ class MarketEdges:
                 ind.feed_fast,
             ),
         ):
-            fast_first = last is None and tf == s.fast.value
             count = warmup if last is None else min(warmup, int((now - last) / period) + 2)
-            bars = host.market.bars(
-                symbol, tf, count + (int(GAPS_LEARNED / period) if fast_first else 0)
-            )
-            if fast_first and len(bars) > warmup:
-                for bar in bars[:-warmup]:
-                    ind.feed_gap_only(bar)
-                bars = bars[-warmup:]
-            for bar in bars:
+            bars: Sequence[Bar] = ()
+            if last is None and tf == s.fast.value:
+                bars = self._gaps_before(host, ind, symbol, tf, count + int(GAPS_LEARNED / period))
+            if len(bars) < count:  # no deeper read, or one that gave less: as ever
+                bars = host.market.bars(symbol, tf, count)
+            for bar in bars[-count:]:
                 if last is None or bar.time > last:
                     feed(bar)
+
+    def _gaps_before(
+        self, host: HostView, ind: SymbolIndicators, symbol: str, tf: str, count: int
+    ) -> Sequence[Bar]:
+        """At a symbol's first sight, the fast bars of the week before the warm-up, read
+        for their gaps alone (the market's closures, docs/dtms.md §7) and fed so, oldest
+        first; the bars read, whose newest are the warm-up's. Best effort: a market that
+        cannot give that many (a terminal's "Max bars in chart") gives none here, and
+        the warm-up is read on its own, as it always was."""
+        try:
+            bars = host.market.bars(symbol, tf, count)
+        except Exception:  # the warm-up's own read says what fails
+            return ()
+        warmup = self.settings.indicators.warmup_bars
+        for bar in bars[:-warmup]:
+            ind.feed_gap_only(bar)
+        return bars
 
     def _note_stale(
         self, host: HostView, symbol: str, snap: SignalSnapshot | None, now: datetime

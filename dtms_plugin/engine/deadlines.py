@@ -87,17 +87,16 @@ class MissingTime:
 
     def closure_after(self, close: int) -> int | None:
         """When the market's closure that follows a bar closing at ``close`` (epoch
-        seconds) ends, if the market closed at that time of the week in an earlier week
-        (a weekend, a weekly or daily break, a holiday of the same weekday): a closure
-        seen to begin within half a period of that time, or of an hour either side (a
-        clock change); it ends as long after ``close`` as that one lasted. ``None``: no
-        earlier week closed then. docs/dtms.md §5, §7. (A closure never matches itself:
-        the close asked about is at least a period past its end, more than an hour and a
-        period past its start, and it is not a week long.)"""
+        seconds) ends, if the market closed at that time of the week in one of the
+        :data:`WEEKS_LOOKED_AT` weeks before (a weekend, a daily break, a holiday of the
+        same weekday): a closure seen to begin within half a period of that time; it ends
+        as long after ``close`` as that one lasted. ``None``: none did. docs/dtms.md §5,
+        §7. Only that exact time: an hour off (a clock change) would also match the bars
+        an hour before every daily break, and a feed that died then would read as closed."""
         for start, length in reversed(self._closures):
-            r = (close - start) % WEEK
-            off = min(r, WEEK - r)  # from the same time of the week
-            if min(off, abs(off - CLOCK_CHANGE)) * 2 <= self.period:
+            ago = close - start
+            weeks = (2 * ago + self.period) // (2 * WEEK)  # the nearest whole number
+            if 0 < weeks <= WEEKS_LOOKED_AT and abs(ago - weeks * WEEK) * 2 <= self.period:
                 return close + length
         return None
 
@@ -108,8 +107,8 @@ CLOSURE_SECONDS = 3600
 #: the closures remembered: a year of weekends and daily breaks
 CLOSURES_KEPT = 512
 WEEK = 604_800  # seconds
-#: a clock change moves a market's hours by one in UTC
-CLOCK_CHANGE = 3600
+#: how many weeks back a closure is looked for at the same time of the week
+WEEKS_LOOKED_AT = 4
 
 
 def flat(now: datetime, settings: DtmsSettings) -> dict[str, object]:

@@ -57,3 +57,30 @@ async def test_a_feed_stopping_when_it_did_a_week_ago_is_the_market_closed(
     stale = [r for r in caplog.records if "bars are stale" in r.getMessage()]
     assert [r.levelname for r in stale] == (["WARNING"] if closed_last_week else [])
     await rig.stop()
+
+
+@pytest.mark.parametrize("refusal", ["nothing", "raises"])
+async def test_a_market_that_cannot_give_the_week_before_still_warms_up(
+    tmp_path: Path, refusal: str
+) -> None:
+    """The week before the warm-up is read for its gaps alone, at best: a terminal past
+    its "Max bars in chart" (MetaTrader answers None, the adapter no bars) or a market
+    that fails for that many left the symbol never warmed, its trades never evaluated."""
+    rig = Rig(tmp_path / "dtms")
+    real = rig.market.bars
+
+    def capped(symbol: str, tf: str, count: int) -> object:
+        if count > 2000:
+            if refusal == "raises":
+                raise RuntimeError("too many bars asked")
+            return []
+        return real(symbol, tf, count)
+
+    rig.market.bars = capped  # type: ignore[method-assign]
+    await rig.start()
+    await rig.open_buy()
+    await rig.cycles(3)
+    assert rig.strategy.indicators["XAUUSD"].last_fast_bar is not None
+    assert rig.strategy.records[1].last_eval_at is not None  # evaluated
+    assert not rig.strategy.problems
+    await rig.stop()
