@@ -9,6 +9,7 @@ classified as transient or not), so those rules live once, here.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import math
 import os
@@ -275,7 +276,7 @@ class Connection:
             allow_redirects=False,
         ) as resp:  # fmt: skip
             raw = await _read(resp, self.url(path))
-            text = raw.decode(resp.charset or "utf-8", errors="replace")
+            text = raw.decode(_encoding(resp.charset), errors="replace")
             status = resp.status
             kind = resp.content_type if "Content-Type" in resp.headers else ""
             location = resp.headers.get("Location", "")
@@ -302,6 +303,18 @@ async def _read(resp: aiohttp.ClientResponse, url: str) -> bytearray:
         if len(read) > cap:
             raise AnswerTooLarge(url, cap)
     return read  # not copied to bytes: one copy of the answer in memory, not two
+
+
+def _encoding(charset: str | None) -> str:
+    """The codec of an answer's declared charset; UTF-8 (JSON's own) when none is given or
+    Python knows no codec of that name (``charset=utf8mb4``): the answer is still read,
+    where decoding by that name raised a LookupError no caller expects."""
+    if charset:
+        try:
+            return codecs.lookup(charset).name
+        except LookupError:
+            pass
+    return "utf-8"
 
 
 def no_answer(url: str, method: str, path: str, seconds: float) -> str:

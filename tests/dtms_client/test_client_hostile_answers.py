@@ -174,6 +174,22 @@ async def test_keys_that_are_no_tickets_are_a_dtms_error(aiohttp_server: Server)
                     await call()
 
 
+async def test_a_charset_python_does_not_know_is_read_as_utf_8(aiohttp_server: Server) -> None:
+    """``charset=utf8mb4`` (MySQL's name for UTF-8): decoding by that name raised a bare
+    LookupError from every call, past ``except DtmsError``."""
+
+    async def mysql_named(request: web.Request) -> web.Response:
+        body = '{"success": true, "dtms_status": {"system_active": true}, "note": "é"}'
+        return web.Response(
+            body=body.encode(), headers={"Content-Type": "application/json; charset=utf8mb4"}
+        )
+
+    url = await serving(aiohttp_server, mysql_named)
+    async with AsyncDtmsClient(url) as client:
+        status = await client.status()
+    assert status["note"] == "é" and status["dtms_status"] == {"system_active": True}
+
+
 def answering(body: dict[str, Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         return web.json_response(body)
