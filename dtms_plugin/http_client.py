@@ -346,6 +346,16 @@ def _judge(
             what, url, status, reply.text[:80],
         )  # fmt: skip
         return "down"
+    if reply.ok and reply.body.get("success") is False:
+        # a 2xx saying it failed ({"success": false, "error": "database is locked"}):
+        # nothing was done, so nothing is delivered; tried again as a busy server is
+        # (the public client refuses such an answer too: docs/client.md)
+        log.log(
+            _attempt_level(quiet, attempt),
+            "DTMS %s: %s answered %d with success false (attempt %d/%d): %s",
+            what, url, status, attempt, attempts, reply.message,
+        )  # fmt: skip
+        return None
     if kind == "register" and closed_answer(reply):
         # the server keeps this trade CLOSED (it saw the position go, or a retry came
         # after the close): final, and nothing is wrong; the refresh reads it CLOSED

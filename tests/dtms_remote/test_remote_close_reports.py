@@ -89,3 +89,18 @@ async def test_a_close_before_the_registration_was_sent_carries_it(
     # registered first, then closed: the server keeps the trade with its outcome
     assert fake.enable_ok[7] == 1 and fake.closed[7]["reason"] == "stop_loss"
     assert strategy.store.outbox_len() == 0
+
+
+async def test_a_2xx_saying_success_false_is_no_delivery(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    """``{"success": false, "error": "database is locked"}`` with a 200 was taken as
+    delivered: the close was dropped from the outbox, never recorded by the server."""
+    strategy = await started(settings_for(fake.url))
+    await strategy.on_trade_executed(HOST, trade(7))
+    await strategy.drain()
+    fake.fail("closed", 1, status=200, message="database is locked")
+    await strategy.on_trade_closed(HOST, trade(7, profit=5.0), "take_profit")
+    await strategy.drain()
+    assert fake.hits["closed"] == 2 and fake.closed[7]["reason"] == "take_profit"
+    assert strategy.store.outbox_len() == 0

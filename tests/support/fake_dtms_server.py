@@ -110,8 +110,9 @@ class FakeDtms:
         return await self._apply(self.faults[route].pop(0), request)
 
     async def _apply(self, fault: Fault, request: web.Request) -> web.StreamResponse | None:
-        if fault.kind == "status":
-            return web.json_response({"error": fault.message}, status=fault.status)
+        if fault.kind == "status":  # a 2xx fault says it failed, as a server may
+            failed = {"success": False} if fault.status < 300 else {}
+            return web.json_response({**failed, "error": fault.message}, status=fault.status)
         if fault.kind == "stall":
             await asyncio.sleep(fault.seconds)
             return None
