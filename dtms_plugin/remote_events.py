@@ -211,9 +211,10 @@ class RemoteEvents:
             if ticket not in self._held_said:
                 self._held_said.add(ticket)
                 self.log.warning(
-                    "DTMS server reports ticket %s CLOSED, but this host's broker lists its "
-                    "position open: still watched here, its state refreshed from the server "
-                    "(which defends it again once its broker lists it open again)", ticket,
+                    "DTMS server reports ticket %s CLOSED, but this host's broker still "
+                    "lists its position open: watched here until the position closes or the "
+                    "server reopens its record (a close reported for a position still "
+                    "open, or the server's own close not filled yet)", ticket,
                 )  # fmt: skip
         return held
 

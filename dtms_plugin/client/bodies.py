@@ -228,9 +228,9 @@ def confirmed(url: str, reply: Reply, key: str | None, kind: type = object) -> d
     ``kind`` (``key`` None: ``success`` alone); else a :class:`DtmsError` naming ``url``
     with the HTTP status. For the
     answers every DTMS server carries ``success`` in (a registration, a close, an
-    unregistration, one trade: dtms serve's, a trading host's and the original's); a
-    host's own server answers ``/dtms/trades``, ``/dtms/status`` and ``/dtms/actions``
-    without it, so those are read by :func:`part_of`, which refuses only a false one."""
+    unregistration, one trade: dtms serve's, a trading host's and the original's);
+    ``/dtms/trades``, ``/dtms/status`` and ``/dtms/actions`` are read by the fields they
+    carry (:func:`part_of`), which refuses only a false ``success``."""
     body = reply.body if isinstance(reply.body, dict) else {}
     unmet = unconfirmed(body, key, kind)
     if unmet:
