@@ -23,7 +23,6 @@ from hookspecs import (
     Action,
     ActionKind,
     BrokerError,
-    DataError,
     HostView,
     Quote,
     SeriesView,
@@ -31,7 +30,7 @@ from hookspecs import (
     Trade,
 )
 
-from .account_claim import claim_account, release_account
+from .account_claim import release_account
 from .acted import Acted
 from .blind_spots import BlindSpots
 from .book import TradeBook
@@ -47,10 +46,10 @@ from .engine import (
     hedge_closed,
     sync_position,
 )
-from .local_account_change import settle_account_change
 from .local_adoption import Adopting
 from .local_answers import AccountAnswers
 from .local_attention import Attention
+from .local_claims import Claims
 from .local_closes import Closes, Listing
 from .local_commits import Commits
 from .local_edges import MarketEdges
@@ -66,7 +65,7 @@ from .local_waiting import HeldBlind, WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
 from .position_match import reversed_at_broker
 from .settings import DtmsSettings
-from .store import Store, StoreError, StoreProtocol
+from .store import StoreProtocol
 from .store.location import open_store
 
 if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says why)
@@ -74,6 +73,7 @@ if TYPE_CHECKING:  # numpy's, imported only by a replay (dtms_plugin.engine says
 
 
 class LocalStrategy(
+    Claims,
     Registering,
     MarketEdges,
     AccountAnswers,
@@ -209,40 +209,6 @@ class LocalStrategy(
         self._watch_strays(host)
         check_settings(self.store, self.settings, self.book.live(), self.log)
         await self.recover(host, host.clock.now())
-
-    def _load_records(self) -> None:
-        for ticket, data in self.store.records().items():
-            try:
-                self.book.put(TradeRecord.from_json(data))
-            except DataError as exc:  # kept in the store, never deleted; reported
-                self.log.error("DTMS: unreadable record %s left in the store: %s", ticket, exc)
-        held = len(self.records)
-        words = getattr(self.store, "loaded_words", None)  # a replica's: the shared store's
-        self.log.info("DTMS local engine: %s", words(held) if words else f"{held} records loaded")
-
-    def _claim_account(self, host: HostView) -> None:
-        """The account's engine lock, and the account the store defends (its records let
-        go of when they are another account's), before any trade is acted on: at
-        start-up, or at the recovery's first read when the broker could not say then. A
-        BrokerError while it cannot; a StoreError when another engine defends it, or a
-        Redis store another account (asked again at each later try: nothing is done, and
-        none of that account's records is held, meanwhile)."""
-        account = host.broker.account()
-        self._account_lock = claim_account(self.store, account)
-        self._open_ledger(account)
-        if not isinstance(self.store, Store):  # Redis: one account a store, never taken over
-            from .redis_account import admit_engine  # imports redis: only when it is one
-
-            try:
-                admit_engine(self.store, account)
-            except StoreError:
-                self.book.clear()  # loaded at start-up, when the account was unread
-                raise
-        # another account's records: let go of, if loaded already (the recovery's read)
-        if settle_account_change(self.store, account, self.log) and self.records:
-            self.book.clear()
-            self._load_records()
-        self._account_unread = False
 
     async def shutdown(self, host: HostView) -> None:
         self._flush_last()
