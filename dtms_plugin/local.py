@@ -63,7 +63,7 @@ from .local_settings_change import check_settings
 from .local_unmatched import Unmatched
 from .local_waiting import HeldBlind, WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
-from .position_match import reversed_at_broker
+from .position_match import its_close, reversed_at_broker
 from .settings import DtmsSettings
 from .store import StoreProtocol
 from .store.location import open_store
@@ -312,7 +312,7 @@ class LocalStrategy(
             rec = self._settle(host, rec, by_ticket, positions, now)
             pos = by_ticket.get(rec.ticket)
             gone = pos is None
-            closed = self._close_in_history(host, rec.ticket) if gone else None
+            closed = its_close(rec, self._close_in_history(host, rec.ticket)) if gone else None
             seen = pos if pos is not None else closed[0] if closed is not None else None
             if seen is not None and await self._never_matched(host, rec, seen, now):
                 return  # registered before the broker gave its ticket to another position

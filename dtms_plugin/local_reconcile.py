@@ -46,7 +46,7 @@ from .engine import (
 from .local_adoption import broker_magic
 from .local_waiting import Seen
 from .local_writes import ENDED, PendingWrites
-from .position_match import ended_by_reversal, reversed_at_broker
+from .position_match import ended_by_reversal, its_close, reversed_at_broker
 from .settings import DtmsSettings
 from .store import StoreProtocol
 
@@ -215,7 +215,7 @@ class Reconciling:
     def _closed_at_broker(self, host: HostView, rec: TradeRecord) -> tuple[Trade, str] | None:
         """The broker's record of position ``ticket``'s close, and why, when this engine
         records it (:meth:`_close_in_history`, :meth:`_records_close`)."""
-        closed = self._close_in_history(host, rec.ticket)
+        closed = its_close(rec, self._close_in_history(host, rec.ticket))
         return closed if closed is not None and self._records_close(closed[1], rec) else None
 
     def _records_close(self, reason: str, rec: TradeRecord) -> bool:

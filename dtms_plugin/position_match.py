@@ -63,6 +63,17 @@ def reversed_at_broker(rec: TradeRecord, pos: Trade) -> bool:
     return rec.is_open and pos.ticket == rec.ticket and pos.direction != rec.direction
 
 
+def its_close(rec: TradeRecord, closed: tuple[Trade, str] | None) -> tuple[Trade, str] | None:
+    """``closed``, the broker's history's close of ``rec``'s ticket, when it may be
+    ``rec``'s: not dated before ``rec`` opened. The history is read by ticket only, and a
+    ticket registered again after its position closed (an original client's poller
+    resending it, no ``opened_at``) got that old close: a trade closed before it opened,
+    its loss exported twice (docs/dtms.md §8)."""
+    if closed is None or closed[0].closed_at is None:
+        return closed
+    return None if closed[0].closed_at < rec.opened_at else closed
+
+
 def ended_by_reversal(rec: TradeRecord, pos: Trade, profit: float | None, now: datetime) -> Trade:
     """The defended trade as it ended: all its volume closed at the reversing deal's
     price (the new position's entry), ``profit`` as the broker values it (0 when it

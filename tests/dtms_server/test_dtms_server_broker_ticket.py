@@ -1,0 +1,97 @@
+"""A registration is checked with the broker, the truth (docs/dtms.md §8).
+
+Before: a ticket registered after its position closed at the broker, with no
+``opened_at``, took that close from the broker's history (read by ticket only): a trade
+closed before it opened, the old position's loss credited to it.
+
+A real server on loopback with the real local engine, over an in-memory hedging paper
+account, and a real store in ``tmp_path``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from support.dtms_server_world import World, engine_server, registration, service_of, wavy_path
+
+from hookspecs import Bar, OrderRequest, Trade
+from hostapp.brokers.paper import PaperBroker
+
+Client = TestClient[web.Request, web.Application]
+AioClient = Callable[..., Awaitable[Client]]
+
+
+def _world() -> tuple[World, PaperBroker]:
+    world = World({"XAUUSD": wavy_path(2000.0, 400)}, visible=300)
+    broker = PaperBroker(clock=world.now)
+    for bar in world.bars("XAUUSD", "M5", 50):
+        broker.on_bar("XAUUSD", bar)
+    return world, broker
+
+
+async def _server(aiohttp_client: AioClient, tmp_path: Path, world: World, broker: Any) -> Client:
+    client: Client = await engine_server(aiohttp_client, tmp_path, world, broker)
+    await service_of(client).run_cycle()  # the account read: a hedging paper account
+    return client
+
+
+def _open_sell(broker: PaperBroker) -> Trade:
+    """The broker's first position: a sell that gets ticket 1, with a stop 20 above."""
+    result = broker.open(OrderRequest("XAUUSD", "sell", 1.0))
+    assert result.ok and result.new_ticket == 1, result
+    pos = broker.position(1)
+    assert pos is not None and broker.modify_sl_tp(1, round(pos.entry_price + 20, 2), None).ok
+    return pos
+
+
+def _sell(pos: Trade, **overrides: Any) -> dict[str, Any]:
+    body = registration(
+        pos.ticket, direction="sell", entry=pos.entry_price, take_profit=None,
+        stop_loss=round(pos.entry_price + 20, 2), opened_at=pos.opened_at.isoformat(),
+    )  # fmt: skip
+    body.update(overrides)
+    return body
+
+
+def _hit_stop(world: World, broker: PaperBroker, stop: float) -> Trade:
+    last = world.bars("XAUUSD", "M5", 1)[-1]
+    bar = Bar(last.time + timedelta(minutes=5), last.close, stop + 5.0, last.close, stop + 4.0, 1.0)
+    closed = broker.on_bar("XAUUSD", bar)
+    assert [(t.ticket, why) for t, why in closed] == [(1, "stop_loss")]
+    world.step()
+    return closed[0][0]
+
+
+async def _view(client: Client, ticket: int) -> dict[str, Any]:
+    resp = await client.get(f"/dtms/trade/{ticket}")
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def test_a_ticket_first_registered_after_its_close_does_not_get_that_close(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    """No record at all (nothing to refuse by): the record opens at its registration,
+    and the broker's close of the ticket, dated before, is an earlier position's."""
+    world, broker = _world()
+    client = await _server(aiohttp_client, tmp_path, world, broker)
+    pos = _open_sell(broker)
+    closed = _hit_stop(world, broker, round(pos.entry_price + 20, 2))
+    world.step()  # registered a bar after the close
+    body = _sell(pos)
+    del body["opened_at"]
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    for _ in range(3):  # past the wait for a close the history does not show
+        await service_of(client).run_cycle()
+        world.step()
+    info = (await _view(client, 1))["trade_info"]
+    # gone, with no result: the broker keeps no close of this record's position
+    assert (info["state"], info["close_reason"], info["realised_profit"]) == (
+        "CLOSED", "position gone", None
+    )  # fmt: skip
+    assert datetime.fromisoformat(info["closed_at"]) >= datetime.fromisoformat(info["opened_at"])
+    assert closed.profit != 0.0
