@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from hookspecs import HostView, Trade
 
 from .engine import AccountState, TradeRecord
-from .position_match import never_this_position
+from .position_match import Held, never_this_position
 
 #: the close reason of a record that was never its ticket's position
 NEVER_MATCHED = "never matched the broker's position"
@@ -57,6 +57,14 @@ class Unmatched:
         if rec is None:
             return False
         return await self._never_matched(host, rec, position, host.clock.now())
+
+    def not_the_position(self, held: Held, position: Trade) -> str | None:
+        """The field (``symbol``, ``direction``) in which ``position``, the broker's open
+        position under ``held``'s ticket, is not the trade ``held`` names, by this
+        account's mode (a side differs only on hedging; on netting it is a reversal);
+        None when it may be. ``dtms serve`` refuses a registration it names (a 409): a
+        buy registered for a sell was accepted, and steered for a cycle as a buy."""
+        return never_this_position(held, position, hedging=self._account.hedging)
 
     async def _never_matched(
         self, host: HostView, rec: TradeRecord, position: Trade, now: datetime

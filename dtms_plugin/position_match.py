@@ -6,8 +6,9 @@ adoption, registration and the account's ledger, so each judges a position alike
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
-from hookspecs import Trade
+from hookspecs import Direction, Trade
 
 from .book import HEDGE_PREFIX
 from .engine import TradeRecord
@@ -39,7 +40,18 @@ def same_trade(rec: TradeRecord, trade: Trade) -> bool:
     )
 
 
-def never_this_position(rec: TradeRecord, pos: Trade, *, hedging: bool) -> str | None:
+class Held(Protocol):
+    """What names a position: a record's, or a registration's (``dtms serve``)."""
+
+    @property
+    def ticket(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def direction(self) -> Direction: ...
+
+
+def never_this_position(rec: Held, pos: Trade, *, hedging: bool) -> str | None:
     """The field (``symbol``, ``direction``) in which ``pos``, the broker's position (or
     closed position) under ``rec``'s ticket, shows that ``rec`` was never that position;
     None when it may be. A ticket registered before any broker held it (a made-up one,

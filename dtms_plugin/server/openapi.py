@@ -71,9 +71,12 @@ PATHS: dict[str, Any] = {
                     " is more than a day ahead of the server's clock (named in field), or the"
                     " ticket's trade is kept CLOSED with this entry and opening (error: trade"
                     " closed, field: ticket, with its closed_at, close_reason,"
-                    " realised_profit and close_price): DTMS no longer manages it; or no"
-                    " volume was sent and the broker has no such position to take it from"
-                    " (field: volume)",
+                    " realised_profit and close_price), or with another entry or opening"
+                    " while the broker lists no open position of it and its history shows"
+                    " it closed (broker_closed_at too): DTMS no longer manages it; or the"
+                    " broker's open position of the ticket is another symbol, or another"
+                    " side on a hedging account (named in field); or no volume was sent"
+                    " and the broker has no such position to take it from (field: volume)",
                 ),
                 "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
                 "422": _json("Error", "the engine declined the trade"),

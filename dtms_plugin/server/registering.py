@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from hookspecs import DefensiveState, SymbolInfo, Trade
 
+from .broker_ticket import check_at_broker
 from .closing import has_outcome
 from .errors import Conflict, EngineUnavailable, RegistrationConflict, RegistrationRejected
 from .position_volume import BrokerPositions, kept_volume, position_volume
@@ -121,6 +122,7 @@ class Registering(ServiceParts):
         """``items`` (no ticket twice) checked with the broker, whose ``positions`` serve
         all of them (their volumes, the open hedges of the new ones), decided against the
         store, and the new ones registered in one store transaction."""
+        assert self._host is not None
         checked = await self._with_broker_symbols([reg for _, reg in items], positions)
         create: list[tuple[int, Registration]] = []
         marked: set[int] = set()  # unregistered tickets, lifted once registered
@@ -131,6 +133,10 @@ class Registering(ServiceParts):
             try:
                 self._check_opened_at(reg)
                 stands, record = await self._standing_at_broker(reg, positions)
+                if not stands:  # a new trade: the broker's word on its ticket
+                    now = self._host.clock.now()
+                    never = getattr(self._strategy, "not_the_position", None)
+                    check_at_broker(reg, record, positions, self._host.broker, now, never)
                 if record is None and self._check_unregistered(reg):
                     marked.add(reg.ticket)
             except Conflict as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from hookspecs import DefensiveState, Trade
@@ -35,9 +36,14 @@ def answer(
     return body
 
 
-def closed_conflict(ticket: int, record: Mapping[str, Any]) -> TradeClosed:
+def closed_conflict(
+    ticket: int, record: Mapping[str, Any], at_broker: datetime | None = None
+) -> TradeClosed:
     """The 409 of a registration whose trade is kept CLOSED: when and why it closed, and
-    its outcome, so a client can tell "closed" from "defended" (docs/client.md)."""
+    its outcome, so a client can tell "closed" from "defended" (docs/client.md). With
+    ``at_broker``: the registration named another entry or opening, and the broker lists
+    no open position of the ticket, whose history shows it closed then
+    (:mod:`.broker_ticket`): not a new trade either."""
     fields = trade_fields(record)
 
     def kept(key: str) -> Any:
@@ -53,6 +59,15 @@ def closed_conflict(ticket: int, record: Mapping[str, Any]) -> TradeClosed:
         "realised_profit": kept("realised_profit"),
         "close_price": kept("close_price"),
     }
+    if at_broker is not None:
+        details["broker_closed_at"] = at_broker.isoformat()
+        return TradeClosed(
+            "ticket",
+            f"trade {ticket} closed at {when} ({why}), and the broker's position {ticket}"
+            f" closed at {at_broker.isoformat()}: the broker lists no open position {ticket},"
+            " so this is not a new trade; DTMS no longer manages it",
+            details,
+        )
     return TradeClosed(
         "ticket",
         f"trade {ticket} closed at {when} ({why}): DTMS no longer manages it; a new "

@@ -1,8 +1,11 @@
-"""A registration is checked with the broker, the truth (docs/dtms.md §8).
+"""A registration that would make a new trade of its ticket is checked with the broker,
+the truth (docs/dtms.md §8): its open position under the ticket, and its history.
 
-Before: a ticket registered after its position closed at the broker, with no
-``opened_at``, took that close from the broker's history (read by ticket only): a trade
-closed before it opened, the old position's loss credited to it.
+Before: a CLOSED ticket registered again with an entry a little off and no ``opened_at``
+(an original client's poller) was a 201 "registered again for a new position", and the
+new record took the old position's close from the broker's history: CLOSED before it
+opened, its loss exported twice. A buy registered for the broker's open sell after a
+``DELETE`` was a 201, steered as a buy for a cycle.
 
 A real server on loopback with the real local engine, over an in-memory hedging paper
 account, and a real store in ``tmp_path``."""
@@ -72,6 +75,41 @@ async def _view(client: Client, ticket: int) -> dict[str, Any]:
     return await resp.json()
 
 
+async def test_a_closed_ticket_sent_again_with_another_entry_is_closed_not_a_new_trade(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    world, broker = _world()
+    client = await _server(aiohttp_client, tmp_path, world, broker)
+    pos = _open_sell(broker)
+    assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
+    closed = _hit_stop(world, broker, round(pos.entry_price + 20, 2))
+    await service_of(client).run_cycle()
+    info = (await _view(client, 1))["trade_info"]
+    assert (info["state"], info["close_reason"], info["realised_profit"]) == (
+        "CLOSED", "stop_loss", closed.profit
+    )  # fmt: skip
+
+    # an original client's poller: the entry a little off, no opened_at
+    again = _sell(pos, entry=round(pos.entry_price - 0.02, 2))
+    del again["opened_at"]
+    resp = await client.post("/dtms/trade/enable", json=again)
+    assert resp.status == 409, await resp.text()
+    body = await resp.json()
+    assert (body["error"], body["field"], body["close_reason"]) == (
+        "trade closed", "ticket", "stop_loss"
+    )  # fmt: skip
+    assert closed.closed_at is not None
+    assert body["broker_closed_at"] == closed.closed_at.isoformat()
+    assert f"position 1 closed at {closed.closed_at.isoformat()}" in body["message"]
+
+    await service_of(client).run_cycle()
+    view = await _view(client, 1)
+    assert view.get("archived", []) == []  # the one trade, its loss once
+    assert (view["trade_info"]["entry_price"], view["trade_info"]["realised_profit"]) == (
+        pos.entry_price, closed.profit
+    )  # fmt: skip
+
+
 async def test_a_ticket_first_registered_after_its_close_does_not_get_that_close(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
@@ -95,3 +133,31 @@ async def test_a_ticket_first_registered_after_its_close_does_not_get_that_close
     )  # fmt: skip
     assert datetime.fromisoformat(info["closed_at"]) >= datetime.fromisoformat(info["opened_at"])
     assert closed.profit != 0.0
+
+
+async def test_a_registration_of_the_other_side_of_an_open_position_is_a_409(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    world, broker = _world()
+    client = await _server(aiohttp_client, tmp_path, world, broker)
+    pos = _open_sell(broker)
+    assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
+    assert (await client.delete("/dtms/trade/1")).status == 200
+    buy = _sell(pos, direction="buy", stop_loss=round(pos.entry_price - 20, 2))
+    del buy["opened_at"]
+    resp = await client.post("/dtms/trade/enable", json=buy)
+    assert resp.status == 409, await resp.text()
+    body = await resp.json()
+    assert body["field"] == "direction"
+    assert "the broker's position 1 is a sell on XAUUSD" in body["message"]
+    assert (await client.get("/dtms/trade/1")).status == 404  # nothing registered
+
+    other = _sell(pos, symbol="EURUSD")
+    resp = await client.post("/dtms/trade/enable", json=other)
+    assert resp.status in (400, 409), await resp.text()  # never a 201
+
+    # the position's own side is taken again
+    assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
+    await service_of(client).run_cycle()
+    view = await _view(client, 1)
+    assert (view["trade_info"]["direction"], view["state"]) == ("sell", "HEALTHY")
