@@ -32,6 +32,10 @@ SCHEMAS: dict[str, Any] = {
             "message": {"type": "string"},
             "field": {"type": "string"},
             "ticket": {"type": "integer"},
+            "unregistered_at": {
+                "type": "string",
+                "description": "a 404 of a ticket unregistered (DELETE): when",
+            },
         },
     },
     "FieldError": {

@@ -42,11 +42,20 @@ def answer(body: dict[str, Any], status: int = 200, *, success: bool = True) -> 
     return web.json_response({**body, "success": success and status < 400}, status=status)
 
 
-def not_found(ticket: int) -> ApiError:
+def not_found(ticket: int, unregistered_at: str | None = None) -> ApiError:
     """The 404 of a ticket this server keeps no trade of (a client reads it as "not
-    managed")."""
-    message = f"no trade with ticket {ticket} is kept here"
-    return ApiError(404, error_body("trade not found", message, ticket=ticket))
+    managed"); of one unregistered (``DELETE``), when: the same status and error, which
+    the original's clients read, and a message that does not deny what its actions and
+    a host's refused registration show (docs/client.md)."""
+    if unregistered_at is None:
+        message = f"no trade with ticket {ticket} is kept here"
+        return ApiError(404, error_body("trade not found", message, ticket=ticket))
+    message = (
+        f"trade {ticket} was unregistered at {unregistered_at}: DTMS no longer manages it,"
+        f" and keeps no trade of it (its actions: /dtms/actions?ticket={ticket})"
+    )
+    body = error_body("trade not found", message, ticket=ticket, unregistered_at=unregistered_at)
+    return ApiError(404, body)
 
 
 def _ticket_param(request: web.Request) -> int:
@@ -106,9 +115,10 @@ async def closed_trade(request: web.Request) -> web.Response:
 async def get_trade(request: web.Request) -> web.Response:
     check_names(request.query)
     ticket = _ticket_param(request)
-    view = await asyncio.to_thread(request.app[SERVICE_KEY].trade, ticket)
+    service = request.app[SERVICE_KEY]
+    view = await asyncio.to_thread(service.trade, ticket)
     if view is None:
-        raise not_found(ticket)
+        raise not_found(ticket, await asyncio.to_thread(service.unregistered_at, ticket))
     return answer(view)
 
 

@@ -108,6 +108,15 @@ class Unregistering(ServiceParts):
         self.log.info("ticket %s unregistered (DELETE): no longer managed", ticket)
         return True
 
+    def unregistered_at(self, ticket: int) -> str | None:
+        """When ``ticket`` was unregistered (``DELETE``), while its mark stands: a GET of
+        it says so, not that no trade of it is kept here, as its actions and a host's
+        refused automatic registration show it is."""
+        marks = self.store.get_value(UNREGISTERED)
+        mark = marks.get(str(ticket)) if isinstance(marks, dict) else None
+        at = mark.get("at") if isinstance(mark, dict) else None
+        return at if isinstance(at, str) else None
+
     def _check_unregistered(self, reg: Registration) -> bool:
         """For a ticket with no record: a :class:`TradeUnregistered` when ``reg`` is a
         host's automatic registration of the position an operator unregistered (the

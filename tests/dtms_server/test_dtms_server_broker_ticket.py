@@ -5,7 +5,8 @@ Before: a CLOSED ticket registered again with an entry a little off and no ``ope
 (an original client's poller) was a 201 "registered again for a new position", and the
 new record took the old position's close from the broker's history: CLOSED before it
 opened, its loss exported twice. A buy registered for the broker's open sell after a
-``DELETE`` was a 201, steered as a buy for a cycle.
+``DELETE`` was a 201, steered as a buy for a cycle. A GET of an unregistered ticket said
+no trade of it was kept, though its actions and a host's refused registration show it.
 
 A real server on loopback with the real local engine, over an in-memory hedging paper
 account, and a real store in ``tmp_path``."""
@@ -161,3 +162,29 @@ async def test_a_registration_of_the_other_side_of_an_open_position_is_a_409(
     await service_of(client).run_cycle()
     view = await _view(client, 1)
     assert (view["trade_info"]["direction"], view["state"]) == ("sell", "HEALTHY")
+
+
+async def test_a_get_of_an_unregistered_ticket_says_when_it_was_unregistered(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    world, broker = _world()
+    client = await _server(aiohttp_client, tmp_path, world, broker)
+    pos = _open_sell(broker)
+    assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
+    assert (await client.delete("/dtms/trade/1")).status == 200
+    resp = await client.get("/dtms/trade/1")
+    assert resp.status == 404
+    body = await resp.json()
+    at = world.now().isoformat()
+    assert (body["error"], body["ticket"], body["success"]) == ("trade not found", 1, False)
+    assert body["unregistered_at"] == at
+    assert f"trade 1 was unregistered at {at}" in body["message"]
+
+    # registered again, it is found; a ticket never kept still says so
+    assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
+    assert (await client.get("/dtms/trade/1")).status == 200
+    resp = await client.get("/dtms/trade/2")
+    assert resp.status == 404
+    body = await resp.json()
+    assert "unregistered_at" not in body
+    assert body["message"] == "no trade with ticket 2 is kept here"
