@@ -16,7 +16,13 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import World, engine_server, registration, service_of, wavy_path
+from support.dtms_server_world import (
+    World,
+    engine_server,
+    paper_gold_world,
+    registration,
+    service_of,
+)
 
 from hookspecs import Bar, OrderRequest
 from hostapp.brokers.paper import PaperBroker
@@ -24,14 +30,6 @@ from hostapp.brokers.paper import PaperBroker
 Client = TestClient[web.Request, web.Application]
 AioClient = Callable[..., Awaitable[Client]]
 STOP = 20.0  # a stop 20 below the entry, 1 lot of XAUUSD: 2,000 of a 10,000 balance
-
-
-def _world() -> tuple[World, PaperBroker]:
-    world = World({"XAUUSD": wavy_path(2000.0, 400)}, visible=300)
-    broker = PaperBroker(clock=world.now)
-    for bar in world.bars("XAUUSD", "M5", 50):
-        broker.on_bar("XAUUSD", bar)
-    return world, broker
 
 
 async def _server(aiohttp_client: AioClient, tmp_path: Path, world: World, broker: Any) -> Client:
@@ -78,7 +76,7 @@ async def _account_mode(client: Client) -> dict[str, Any]:
 async def test_a_stop_hit_while_the_server_was_down_is_recorded_at_start_up(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
-    world, broker = _world()
+    world, broker = paper_gold_world()
     first = await _server(aiohttp_client, tmp_path, world, broker)
     ticket, stop = await _open_and_register(first, broker)
     await first.close()  # the server stops; nobody reports what happens meanwhile
@@ -106,7 +104,7 @@ async def test_a_stop_hit_while_the_server_was_down_is_recorded_at_start_up(
 async def test_a_stop_hit_between_cycles_is_recorded_on_the_next(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     ticket, stop = await _open_and_register(client, broker)
     profit = _hit_stop(world, broker, ticket, stop)
@@ -125,7 +123,7 @@ async def test_a_close_the_broker_cannot_name_waits_for_the_clients_report(
 ) -> None:
     """An order closed it (the client's exit): the server's broker says ``external``,
     which is no reason of the client's, so the report's reason and profit are kept."""
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     ticket, _ = await _open_and_register(client, broker)
     assert broker.close(ticket).ok

@@ -20,21 +20,19 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import World, engine_server, registration, service_of, wavy_path
+from support.dtms_server_world import (
+    World,
+    engine_server,
+    paper_gold_world,
+    registration,
+    service_of,
+)
 
 from hookspecs import Bar, OrderRequest, Trade
 from hostapp.brokers.paper import PaperBroker
 
 Client = TestClient[web.Request, web.Application]
 AioClient = Callable[..., Awaitable[Client]]
-
-
-def _world() -> tuple[World, PaperBroker]:
-    world = World({"XAUUSD": wavy_path(2000.0, 400)}, visible=300)
-    broker = PaperBroker(clock=world.now)
-    for bar in world.bars("XAUUSD", "M5", 50):
-        broker.on_bar("XAUUSD", bar)
-    return world, broker
 
 
 async def _server(aiohttp_client: AioClient, tmp_path: Path, world: World, broker: Any) -> Client:
@@ -79,7 +77,7 @@ async def _view(client: Client, ticket: int) -> dict[str, Any]:
 async def test_a_closed_ticket_sent_again_with_another_entry_is_closed_not_a_new_trade(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     pos = _open_sell(broker)
     assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
@@ -116,7 +114,7 @@ async def test_a_ticket_first_registered_after_its_close_does_not_get_that_close
 ) -> None:
     """No record at all (nothing to refuse by): the record opens at its registration,
     and the broker's close of the ticket, dated before, is an earlier position's."""
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     pos = _open_sell(broker)
     closed = _hit_stop(world, broker, round(pos.entry_price + 20, 2))
@@ -139,7 +137,7 @@ async def test_a_ticket_first_registered_after_its_close_does_not_get_that_close
 async def test_a_registration_of_the_other_side_of_an_open_position_is_a_409(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     pos = _open_sell(broker)
     assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
@@ -167,7 +165,7 @@ async def test_a_registration_of_the_other_side_of_an_open_position_is_a_409(
 async def test_a_get_of_an_unregistered_ticket_says_when_it_was_unregistered(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     pos = _open_sell(broker)
     assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201

@@ -20,7 +20,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import World, engine_server, registration, service_of, wavy_path
+from support.dtms_server_world import (
+    World,
+    engine_server,
+    paper_gold_world,
+    registration,
+    service_of,
+)
 
 from hookspecs import Bar, OrderRequest, Trade
 from hostapp.brokers.paper import PaperBroker
@@ -28,14 +34,6 @@ from hostapp.brokers.paper import PaperBroker
 Client = TestClient[web.Request, web.Application]
 AioClient = Callable[..., Awaitable[Client]]
 NEVER = "never matched the broker's position"
-
-
-def _world() -> tuple[World, PaperBroker]:
-    world = World({"XAUUSD": wavy_path(2000.0, 400)}, visible=300)
-    broker = PaperBroker(clock=world.now)
-    for bar in world.bars("XAUUSD", "M5", 50):
-        broker.on_bar("XAUUSD", bar)
-    return world, broker
 
 
 async def _server(aiohttp_client: AioClient, tmp_path: Path, world: World, broker: Any) -> Client:
@@ -85,7 +83,7 @@ def _hit_stop(world: World, broker: PaperBroker, stop: float) -> float:
 async def test_the_cycle_closes_a_made_up_record_the_broker_gives_another_side(
     aiohttp_client: AioClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     await _made_up(client)
     pos = _open_real(broker)
@@ -113,7 +111,7 @@ async def test_a_registration_matching_the_broker_takes_the_ticket_from_a_made_u
 ) -> None:
     """The host registers the real position before the server's cycle saw it: it was a
     409 ("ticket 1 is a live sell trade"), and the host dropped it as undeliverable."""
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     await _made_up(client)
     pos = _open_real(broker)
@@ -140,7 +138,7 @@ async def test_the_real_positions_close_is_not_credited_to_a_made_up_record(
 ) -> None:
     """The real position opened and hit its stop between two of the server's cycles:
     the made-up record was closed "position closed (stop_loss)" with its profit."""
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     await _made_up(client)
     pos = _open_real(broker)
@@ -154,7 +152,7 @@ async def test_the_real_positions_close_is_not_credited_to_a_made_up_record(
 async def test_a_conflicting_registration_against_the_brokers_own_position_is_a_409(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
-    world, broker = _world()
+    world, broker = paper_gold_world()
     client = await _server(aiohttp_client, tmp_path, world, broker)
     pos = _open_real(broker)
     assert (await client.post("/dtms/trade/enable", json=_real_registration(pos))).status == 201
@@ -171,7 +169,7 @@ async def test_the_start_up_recovery_closes_a_made_up_record_the_broker_gives_an
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
     """The real position opened while the server was down: its recovery finds it."""
-    world, broker = _world()
+    world, broker = paper_gold_world()
     first = await _server(aiohttp_client, tmp_path, world, broker)
     await _made_up(first)
     await first.close()
@@ -187,7 +185,7 @@ async def test_the_start_up_recovery_credits_no_made_up_record_with_the_real_clo
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
     """The real position opened and hit its stop while the server was down."""
-    world, broker = _world()
+    world, broker = paper_gold_world()
     first = await _server(aiohttp_client, tmp_path, world, broker)
     await _made_up(first)
     await first.close()

@@ -311,3 +311,16 @@ async def engine_server(
     return await aiohttp_client(
         create_app(settings, host=host, strategy_factory=default_strategy_factory)
     )
+
+
+def paper_gold_world() -> tuple[World, Any]:
+    """A world of XAUUSD M5 bars (300 of 400 visible) and a hedging paper broker that
+    has seen its first 50: the broker a ``dtms serve`` engine reads in the tests of its
+    registrations against the broker's positions."""
+    from hostapp.brokers.paper import PaperBroker
+
+    world = World({"XAUUSD": wavy_path(2000.0, 400)}, visible=300)
+    broker = PaperBroker(clock=world.now)
+    for bar in world.bars("XAUUSD", "M5", 50):
+        broker.on_bar("XAUUSD", bar)
+    return world, broker
