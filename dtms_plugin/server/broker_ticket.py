@@ -46,7 +46,7 @@ def check_at_broker(
     alone), it lists no open position of it and its history shows it closed before
     ``now`` (the ``trade closed`` answer). Nothing raised when the broker cannot say."""
     try:
-        pos = next((p for p in positions.get() if p.ticket == reg.ticket), None)
+        pos = positions.of_ticket(reg.ticket)
     except Exception:  # the broker cannot say: as before
         return
     if pos is not None:

@@ -33,6 +33,7 @@ class BrokerPositions:
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
         self._read: list[Trade] | BaseException | None = None
+        self._by_ticket: dict[int, Trade] | None = None
 
     def get(self) -> list[Trade]:
         """The positions, read the first time; the broker's error raised again after a
@@ -46,6 +47,14 @@ class BrokerPositions:
             raise self._read
         return self._read
 
+    def of_ticket(self, ticket: int) -> Trade | None:
+        """The open position ``ticket``, or None; the broker's error raised as by
+        :meth:`get`. From the list, not ``broker.position(ticket)``: the paper broker's
+        SQLite cannot look up a ticket past 2**63 - 1, which no broker's position has."""
+        if self._by_ticket is None:
+            self._by_ticket = {p.ticket: p for p in self.get()}
+        return self._by_ticket.get(ticket)
+
 
 def position_volume(
     positions: BrokerPositions, reg: Registration, symbol: str, log: logging.Logger
@@ -54,9 +63,7 @@ def position_volume(
     broker's spelling) and ``reg.direction``; a :class:`PositionConflict` naming volume
     when it has none such, a 503 when the broker cannot say. On the engine thread."""
     try:
-        # from the list, not broker.position(ticket): the paper broker's SQLite cannot
-        # look up a ticket past 2**63 - 1, which no broker's position has
-        position = next((p for p in positions.get() if p.ticket == reg.ticket), None)
+        position = positions.of_ticket(reg.ticket)
     except Exception as exc:
         log.error("reading the positions from the broker failed: %r", exc)
         raise EngineUnavailable(

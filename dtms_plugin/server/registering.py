@@ -233,7 +233,7 @@ class Registering(ServiceParts):
             return self._standing(reg)
         except RegistrationConflict as conflict:
             try:
-                pos = next((p for p in positions.get() if p.ticket == reg.ticket), None)
+                pos = positions.of_ticket(reg.ticket)
             except Exception:  # the broker cannot say: the record stands
                 raise conflict from None
             never = getattr(self._strategy, "never_matched", None)
