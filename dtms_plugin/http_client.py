@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from .client.bodies import closed_answer, unregistered_answer
+from .client.bodies import closed_answer, said_failed, unregistered_answer
 from .client.http import (
     BAD_URL_ERRORS,
     CONNECTION_LIMIT,
@@ -346,7 +346,7 @@ def _judge(
             what, url, status, reply.text[:80],
         )  # fmt: skip
         return "down"
-    if reply.ok and reply.body.get("success") is False:
+    if reply.ok and said_failed(reply.body):
         # a 2xx saying it failed ({"success": false, "error": "database is locked"}):
         # nothing was done, so nothing is delivered; tried again as a busy server is
         # (the public client refuses such an answer too: docs/client.md)

@@ -210,8 +210,7 @@ def part_of(url: str, body: dict[str, Any], key: str, kind: type) -> Any:
     (a proxy's or another service's), and reading it as empty would say "nothing kept",
     or "not defended", for a trade DTMS defends. A ``success: false`` is never read as a
     success (:func:`unconfirmed`)."""
-    said = body.get("success")
-    if said is False:
+    if said_failed(body):
         raise DtmsError(f"{url} {_failed(body)}", None, body)
     value = body.get(key)
     if value is None or not isinstance(value, kind):
@@ -243,13 +242,20 @@ def unconfirmed(body: dict[str, Any], key: str | None, kind: type = object) -> s
     or "". A ``success: false`` is the server saying it did not do it ("database is
     locked"), whatever the status; no ``success: true`` at all, or no ``key``, is no
     DTMS server's answer (another service's JSON, a redirect's landing page)."""
-    said = body.get("success")
-    if said is False:
+    if said_failed(body):
         return _failed(body)
+    said = body.get("success")
     if said is not True or (key is not None and not isinstance(body.get(key), kind)):
         missing = "'success' true" if said is not True else repr(key)
         return f"answered without {missing} ({str(body)[:80]}): is this URL a DTMS server?"
     return ""
+
+
+def said_failed(body: Mapping[str, Any]) -> bool:
+    """Whether a ``body`` says the server did not do it (``success: false``, "database
+    is locked"), whatever its HTTP status: never read as a success, by the public client
+    nor by the remote strategy's outbox."""
+    return body.get("success") is False
 
 
 def _failed(body: dict[str, Any]) -> str:
