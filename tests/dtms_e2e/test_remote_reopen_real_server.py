@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,22 @@ class Rig:
             await self.server.app[SERVICE_KEY].run_cycle()
             await self.remote.refresh()
 
+    async def step_until(self, done: Callable[[], bool]) -> None:
+        """Bars stepped until ``done()`` holds, at most :data:`MOST_BARS`."""
+        for _ in range(MOST_BARS):
+            if done():
+                return
+            await self.step()
+
+    async def registered_position(self) -> int:
+        """A buy opened on the shared broker and registered by the host, delivered."""
+        ticket = open_position(self.world)
+        position = self.world.broker.position(ticket)
+        assert position is not None
+        await self.remote.on_trade_executed(self.host, position)
+        await self.remote.drain()
+        return ticket
+
     async def report_closed_outside(self, ticket: int) -> None:
         """What an original client sends: the close, no body."""
         url = self.server.make_url(f"/dtms/trade/{ticket}/closed")
@@ -142,11 +158,7 @@ async def test_a_false_close_report_leaves_the_trade_watched_and_its_reopen_told
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "dtms_plugin")
-    ticket = open_position(rig.world)
-    position = rig.world.broker.position(ticket)
-    assert position is not None
-    await rig.remote.on_trade_executed(rig.host, position)
-    await rig.remote.drain()
+    ticket = await rig.registered_position()
     await rig.step()
 
     await rig.report_closed_outside(ticket)  # the position stays open at the broker
@@ -160,10 +172,8 @@ async def test_a_false_close_report_leaves_the_trade_watched_and_its_reopen_told
     def last_state() -> str:
         return [e[2] for e in rig.heard.of(ticket) if e[1] != "action"][-1]
 
-    for _ in range(MOST_BARS):  # the server reopens it, defends it, and acts on it
-        if last_state() in ("WARNING_L2", "HEDGED"):
-            break
-        await rig.step()
+    # the server reopens it, defends it, and acts on it
+    await rig.step_until(lambda: last_state() in ("WARNING_L2", "HEDGED"))
     heard = rig.heard.of(ticket)
     assert last_state() in ("WARNING_L2", "HEDGED"), heard
     assert [e for e in heard if e[1] == "action"], heard  # its stop moves, heard here
@@ -185,15 +195,9 @@ async def test_a_close_the_broker_shows_too_ends_the_watch_as_before(
     position no more, so the server's CLOSED is taken at once, said at no WARNING, and
     the ticket is refreshed no more."""
     caplog.set_level(logging.WARNING, "dtms_plugin")
-    ticket = open_position(rig.world)
-    position = rig.world.broker.position(ticket)
-    assert position is not None
-    await rig.remote.on_trade_executed(rig.host, position)
-    await rig.remote.drain()
-    for _ in range(MOST_BARS):
-        await rig.step()
-        if [e for e in rig.engine.of(ticket) if e[2] == "CLOSED"]:
-            break
+    ticket = await rig.registered_position()
+    await rig.step()
+    await rig.step_until(lambda: any(e[2] == "CLOSED" for e in rig.engine.of(ticket)))
     assert rig.world.broker.position(ticket) is None
     assert rig.heard.of(ticket) == rig.engine.of(ticket)
     assert [e[2] for e in rig.heard.of(ticket) if e[1] != "action"][-1] == "CLOSED"
@@ -208,11 +212,7 @@ async def test_a_broker_that_cannot_answer_keeps_the_trade_until_it_can(
     whether it lists the position: the ticket stays watched, nothing said yet; the next
     refresh asks again and says it."""
     caplog.set_level(logging.WARNING, "dtms_plugin")
-    ticket = open_position(rig.world)
-    position = rig.world.broker.position(ticket)
-    assert position is not None
-    await rig.remote.on_trade_executed(rig.host, position)
-    await rig.remote.drain()
+    ticket = await rig.registered_position()
     await rig.step()
     await rig.report_closed_outside(ticket)
     rig.world.step()

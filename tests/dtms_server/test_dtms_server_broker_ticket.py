@@ -35,12 +35,6 @@ Client = TestClient[web.Request, web.Application]
 AioClient = Callable[..., Awaitable[Client]]
 
 
-async def _server(aiohttp_client: AioClient, tmp_path: Path, world: World, broker: Any) -> Client:
-    client: Client = await engine_server(aiohttp_client, tmp_path, world, broker)
-    await service_of(client).run_cycle()  # the account read: a hedging paper account
-    return client
-
-
 def _open_sell(broker: PaperBroker) -> Trade:
     """The broker's first position: a sell that gets ticket 1, with a stop 20 above."""
     result = broker.open(OrderRequest("XAUUSD", "sell", 1.0))
@@ -78,7 +72,7 @@ async def test_a_closed_ticket_sent_again_with_another_entry_is_closed_not_a_new
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
     world, broker = paper_gold_world()
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     pos = _open_sell(broker)
     assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
     closed = _hit_stop(world, broker, round(pos.entry_price + 20, 2))
@@ -115,7 +109,7 @@ async def test_a_ticket_first_registered_after_its_close_does_not_get_that_close
     """No record at all (nothing to refuse by): the record opens at its registration,
     and the broker's close of the ticket, dated before, is an earlier position's."""
     world, broker = paper_gold_world()
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     pos = _open_sell(broker)
     closed = _hit_stop(world, broker, round(pos.entry_price + 20, 2))
     world.step()  # registered a bar after the close
@@ -138,7 +132,7 @@ async def test_a_registration_of_the_other_side_of_an_open_position_is_a_409(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
     world, broker = paper_gold_world()
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     pos = _open_sell(broker)
     assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
     assert (await client.delete("/dtms/trade/1")).status == 200
@@ -166,7 +160,7 @@ async def test_a_get_of_an_unregistered_ticket_says_when_it_was_unregistered(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
     world, broker = paper_gold_world()
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     pos = _open_sell(broker)
     assert (await client.post("/dtms/trade/enable", json=_sell(pos))).status == 201
     assert (await client.delete("/dtms/trade/1")).status == 200

@@ -36,12 +36,6 @@ AioClient = Callable[..., Awaitable[Client]]
 NEVER = "never matched the broker's position"
 
 
-async def _server(aiohttp_client: AioClient, tmp_path: Path, world: World, broker: Any) -> Client:
-    client: Client = await engine_server(aiohttp_client, tmp_path, world, broker)
-    await service_of(client).run_cycle()  # the account read: a hedging paper account
-    return client
-
-
 async def _made_up(client: Client) -> None:
     """Ticket 1, a sell no broker holds yet: accepted (201), as it always was."""
     body = registration(1, direction="sell", entry=2000.0, stop_loss=2020.0, take_profit=None)
@@ -84,7 +78,7 @@ async def test_the_cycle_closes_a_made_up_record_the_broker_gives_another_side(
     aiohttp_client: AioClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     world, broker = paper_gold_world()
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     await _made_up(client)
     pos = _open_real(broker)
     with caplog.at_level(logging.WARNING):
@@ -112,7 +106,7 @@ async def test_a_registration_matching_the_broker_takes_the_ticket_from_a_made_u
     """The host registers the real position before the server's cycle saw it: it was a
     409 ("ticket 1 is a live sell trade"), and the host dropped it as undeliverable."""
     world, broker = paper_gold_world()
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     await _made_up(client)
     pos = _open_real(broker)
     resp = await client.post("/dtms/trade/enable", json=_real_registration(pos))
@@ -139,7 +133,7 @@ async def test_the_real_positions_close_is_not_credited_to_a_made_up_record(
     """The real position opened and hit its stop between two of the server's cycles:
     the made-up record was closed "position closed (stop_loss)" with its profit."""
     world, broker = paper_gold_world()
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     await _made_up(client)
     pos = _open_real(broker)
     _hit_stop(world, broker, round(pos.entry_price - 20, 2))
@@ -153,7 +147,7 @@ async def test_a_conflicting_registration_against_the_brokers_own_position_is_a_
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
     world, broker = paper_gold_world()
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     pos = _open_real(broker)
     assert (await client.post("/dtms/trade/enable", json=_real_registration(pos))).status == 201
     body = registration(1, direction="sell", entry=2000.0, stop_loss=2020.0, take_profit=None)
@@ -170,11 +164,11 @@ async def test_the_start_up_recovery_closes_a_made_up_record_the_broker_gives_an
 ) -> None:
     """The real position opened while the server was down: its recovery finds it."""
     world, broker = paper_gold_world()
-    first = await _server(aiohttp_client, tmp_path, world, broker)
+    first = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     await _made_up(first)
     await first.close()
     pos = _open_real(broker)
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     info = (await _view(client, 1))["trade_info"]
     assert (info["state"], info["close_reason"], info["realised_profit"]) == ("CLOSED", NEVER, None)
     resp = await client.post("/dtms/trade/enable", json=_real_registration(pos))
@@ -186,12 +180,12 @@ async def test_the_start_up_recovery_credits_no_made_up_record_with_the_real_clo
 ) -> None:
     """The real position opened and hit its stop while the server was down."""
     world, broker = paper_gold_world()
-    first = await _server(aiohttp_client, tmp_path, world, broker)
+    first = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     await _made_up(first)
     await first.close()
     pos = _open_real(broker)
     _hit_stop(world, broker, round(pos.entry_price - 20, 2))
-    client = await _server(aiohttp_client, tmp_path, world, broker)
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     info = (await _view(client, 1))["trade_info"]
     assert (info["state"], info["close_reason"]) == ("CLOSED", NEVER)
     assert (info["realised_profit"], info["close_price"]) == (None, None)

@@ -294,11 +294,18 @@ async def dead_engine_client(make_client: Callable[..., Awaitable[Any]]) -> Any:
 
 
 async def engine_server(
-    aiohttp_client: Callable[..., Awaitable[Any]], tmp_path: Path, world: Any, broker: Any
+    aiohttp_client: Callable[..., Awaitable[Any]],
+    tmp_path: Path,
+    world: Any,
+    broker: Any,
+    *,
+    cycled: bool = False,
 ) -> Any:
     """A real ``dtms serve`` app over ``broker`` and ``world``: its engine, its store in
     ``tmp_path / "state"``, no token, its monitor left to the test
-    (``service_of(client).run_cycle()``); the aiohttp test client of it."""
+    (``service_of(client).run_cycle()``); the aiohttp test client of it. ``cycled``: its
+    first cycle run, so the engine has read the account (hedging or netting) as a
+    running server has before its first registration."""
     from dtms_plugin.server import ServerSettings, create_app
     from dtms_plugin.server.service import default_strategy_factory
     from dtms_plugin.settings import DtmsSettings
@@ -308,9 +315,12 @@ async def engine_server(
         dtms=DtmsSettings(state_dir=str(tmp_path / "state")), token="", monitor_seconds=3600.0
     )
     host = make_host(broker, world, world)
-    return await aiohttp_client(
+    client = await aiohttp_client(
         create_app(settings, host=host, strategy_factory=default_strategy_factory)
     )
+    if cycled:
+        await service_of(client).run_cycle()
+    return client
 
 
 def paper_gold_world() -> tuple[World, Any]:
