@@ -31,7 +31,7 @@ from .compare_notes import notes, warnings
 from .config import HostConfig, with_settings
 from .driving import EXIT_INTERRUPTED, LOG_NAME, say_unwritten
 from .loader import switched_off_by_env
-from .outcomes import trade_rows, write_trade_rows
+from .outcomes import Outcome, trade_rows, write_trade_rows
 from .parallel import Runs
 from .progress import RunsProgress
 from .report_files import write_json
@@ -226,8 +226,14 @@ def write_run_trades(folder: Path, run: RunResult) -> list[str]:
     """``trades.csv`` of a run compared with none (``hostapp replay FILE``, ``hostapp
     run``): one row per trade in the A/B's columns, ``comparison`` and ``pair`` empty;
     else the line naming the file, and why it could not be written."""
+    return write_trades(folder, run.label, run.trades)
+
+
+def write_trades(folder: Path, label: str, trades: Sequence[Outcome]) -> list[str]:
+    """``trades.csv`` of the trades of one run labelled ``label`` (its ``run`` column)
+    compared with none; else the line naming the file, and why it could not be written."""
     path = folder / "trades.csv"
-    rows = trade_rows("", run.label, run.trades, {})
+    rows = trade_rows("", label, trades, {})
     return _written(path, lambda: write_trade_rows(path, rows))
 
 

@@ -28,7 +28,7 @@ from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN, Reconnecting
 from .loop_gone import unconfirmed_note
 from .market.csvsplits import SplitTimes
-from .outcomes import Outcome
+from .outcomes import Outcome, outcomes
 from .progress import Progress
 from .ran_dry import ran_dry
 from .report import POSITION_HOOK, summarize
@@ -224,7 +224,22 @@ def run_summary(
     """The run's summary: ``extra``'s fields, the figures and the host's notes;
     ``splits``: the splits in the data's unadjusted prices, for the note on stops filled
     past their price to name one where it did so."""
+    return run_results(app, stats, extra, trades, splits)[0]
+
+
+def run_results(
+    app: appmod.App,
+    stats: LoopStats,
+    extra: Mapping[str, Any],
+    trades: Sequence[Outcome] | None = None,
+    splits: SplitTimes | None = None,
+) -> tuple[dict[str, Any], Sequence[Outcome]]:
+    """:func:`run_summary` and the trades its figures are of (``trades``, or the run's
+    own when ``None``: a live run's, for its ``trades.csv``)."""
     open_positions, balance, broker_note = _at_end(app.broker, stats)
+    closed = closed_positions(app, stats)
+    if trades is None:
+        trades = outcomes(stats.entries, stats.closes, closed, open_positions or [])
     listed = {p.ticket for p in open_positions or ()}
     tripped = app.plugins.tripped()
     rules = _symbol_rules(app.broker)
@@ -235,10 +250,10 @@ def run_summary(
         for t in tripped
         if not (t.get("back_on") or t.get("on_trial"))
     }
-    return summarize(
+    summary = summarize(
         stats=stats,
         recorder=app.recorder,
-        closed=closed_positions(app, stats),
+        closed=closed,
         open_positions=open_positions,
         trades=trades,
         start_balance=app.start_balance,
@@ -268,7 +283,7 @@ def run_summary(
                     gaps_note(
                         gap_fills(stats.entries, stats.closes, rules),
                         rules,
-                        {t.ticket: t.r for t in trades or ()},
+                        {t.ticket: t.r for t in trades},
                         live=extra.get("mode") == "live",
                         splits=split_bars(splits or {}, app.base_timeframe),
                     ),
@@ -297,6 +312,7 @@ def run_summary(
             ],
         },
     )
+    return summary, trades
 
 
 #: what the summary leaves out when the broker cannot say at the end (docs/mt5.md)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,9 @@ from .account_data import check_same_data, data_record, describe, write_record
 from .brokers.paper_account_file import not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
-from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_summary
+from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_results
 from .open_symbols import keep_open_symbols_fed, unplayed_note
+from .outcomes import Outcome
 from .progress import ProgressBar
 
 
@@ -79,7 +80,7 @@ def paper_live(
     serve: Serve | None,
     extra: Mapping[str, Any],
     speed: float | None = None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Sequence[Outcome]]:
     """``hostapp run --live`` on paper: the synthetic feed on the shared account file,
     with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
     of the wall clock; with it, the data's own time ``speed`` times faster than the wall
@@ -87,7 +88,7 @@ def paper_live(
     An account file traded before (a restart) resumes the data where it stopped, on the
     data it was traded on only (:mod:`hostapp.account_data`), and the symbols it has
     positions open on stay fed (:mod:`hostapp.open_symbols`). Returns
-    the run's summary, for the command to print and write."""
+    the run's summary and its trades, for the command to print and write."""
     from .brokers.paper_account_file import last_activity
 
     account = config.host.paper.get("account_file")
@@ -138,9 +139,9 @@ def paper_live(
     pace = config.host.cycle_seconds
     stats = event_loop.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
     keep_clock(app)
-    summary = run_summary(app, stats, extra)
+    results = run_results(app, stats, extra)
     release(app)
-    return summary
+    return results
 
 
 def keep_clock(app: appmod.App) -> None:
@@ -163,3 +164,21 @@ def keep_clock(app: appmod.App) -> None:
     upcoming = next((t for t in feed.steps() if t > played), None)
     if upcoming is not None and played < now < upcoming:
         broker.keep_clock(now)
+
+
+def live_report(report: Path, summary: Mapping[str, Any], trades: Sequence[Outcome]) -> list[str]:
+    """A live run's summary (no charts: no replayed series), printed, then written to the
+    report folder with its ``trades.csv`` (the trades of the recent window its figures
+    cover): a full disk after days of trading loses none of it from the terminal. The
+    lines to say of what cannot be written."""
+    from . import ab
+    from .report import summary_table
+    from .report_files import saved_json
+
+    print(summary_table(summary))
+    problems = ab.write_trades(report, "live", trades)
+    summary = {**summary, "trades_csv": None if problems else "trades.csv"}
+    problems += saved_json(report / "summary.json", summary)
+    if not problems:
+        print(f"\nreport: {report / 'summary.json'}")
+    return problems

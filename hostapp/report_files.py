@@ -115,9 +115,10 @@ def keep_previous(path: Path, keep: int) -> None:
 
 def keep_live_summary(folder: Path) -> None:
     """A live run's summary left in ``folder`` by the run before (a host restarted, after a
-    stop or a crash) is kept as ``summary.json.1`` (:data:`LIVE_KEPT` of them) instead of
-    being removed with an earlier command's files: it is that run's only report. Any
-    other command's summary is left to :func:`clear_report` (its charts with it)."""
+    stop or a crash) is kept as ``summary.json.1`` (:data:`LIVE_KEPT` of them), its
+    ``trades.csv`` as ``trades.csv.1``, instead of being removed with an earlier
+    command's files: they are that run's only report. Any other command's summary is
+    left to :func:`clear_report` (its charts with it)."""
     path = folder / "summary.json"
     try:
         earlier = json.loads(path.read_text(encoding="utf-8"))
@@ -125,6 +126,7 @@ def keep_live_summary(folder: Path) -> None:
         return
     if isinstance(earlier, dict) and "recent_window" in earlier:  # every live run's has it
         keep_previous(path, LIVE_KEPT)
+        keep_previous(folder / "trades.csv", LIVE_KEPT)
 
 
 def saved_json(path: Path, summary: Mapping[str, Any]) -> list[str]:

@@ -24,7 +24,6 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager, ExitStack
 from pathlib import Path
 from typing import Any
@@ -46,11 +45,11 @@ from .driving import (
     Serve,
     bound_for_live,
     drive,
-    run_summary,
+    run_results,
     say_unwritten,
 )
 from .errors import EXIT_ACCOUNT_CHANGED, EXIT_USAGE
-from .live_paper import claim_account, live_account, paper_live
+from .live_paper import claim_account, live_account, live_report, paper_live
 from .logs import ForTerminal, OneLine, ReportLog, RunLabel, formatter
 from .market.csvsplits import SplitTimes
 from .parallel import default_jobs
@@ -175,11 +174,11 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
             return EXIT_USAGE
         bound_for_live(app)
         stats = event_loop.run(drive(app, progress=None, serve=serve))
-        summary = run_summary(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
+        summary, trades = run_results(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
         code = EXIT_INTERRUPTED if stats.interrupted else 0
         if stats.account_changed:  # the run stopped on its own: not a Ctrl-C
             code = EXIT_ACCOUNT_CHANGED
-        return say_unwritten(_live_report(report, summary), code)
+        return say_unwritten(live_report(report, summary, trades), code)
     if config.host.broker == "mt5":
         raise ConfigError(f'{config.source} [host] broker = "mt5" runs live only: add --live')
     days = appmod.DEFAULT_DAYS if args.days is None else args.days
@@ -205,8 +204,8 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         keep_live_summary(report)
     clear_report(report)
     if args.live:
-        summary = paper_live(config, streamed, base, serve, extra, speed)
-        problems = _live_report(report, summary)
+        summary, trades = paper_live(config, streamed, base, serve, extra, speed)
+        problems = live_report(report, summary, trades)
         print(f"log: {report / LOG_NAME}")
         return say_unwritten(problems, _exit_code(summary["interrupted"]))
     from . import ab, ab_runs
@@ -357,17 +356,6 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         print(f"\nreport: {report / 'summary.json'} in {report}/", file=out)
     print(f"log: {report / LOG_NAME}", file=out)
     return say_unwritten(problems, EXIT_INTERRUPTED if run.interrupted else 0)
-
-
-def _live_report(report: Path, summary: Mapping[str, Any]) -> list[str]:
-    """A live run's summary (no charts: no replayed series), printed, then written to the
-    report folder: a full disk after days of trading loses none of it from the terminal.
-    The line to say when it cannot be written."""
-    print(summary_table(summary))
-    problems = saved_json(report / "summary.json", summary)
-    if not problems:
-        print(f"\nreport: {report / 'summary.json'}")
-    return problems
 
 
 def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[str], bool]:

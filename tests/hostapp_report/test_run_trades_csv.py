@@ -40,3 +40,30 @@ def test_a_plain_replay_and_a_run_write_one_row_per_trade(tmp_path: Path) -> Non
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary, rows = _rows(here / "ran")
     assert summary["trades"] > 0 and len(rows) == summary["trades"]
+
+
+def test_a_live_run_writes_its_trades_and_keeps_the_run_befores(tmp_path: Path) -> None:
+    """A live run wrote only its summary: the trades behind its figures were nowhere a
+    spreadsheet could read them, though ``--report``'s help lists ``trades.csv``. It
+    writes them in the same columns (``run`` is ``live``), and a restart keeps the run
+    before's as ``trades.csv.1``, as it keeps its summary."""
+    (tmp_path / "plugins.toml").write_text(
+        '[host]\nsymbols = ["XAUUSD"]\n[host.paper]\naccount_file = "acct.sqlite"\n'
+        '[plugin.dtms]\nstate_dir = "dtms"\n'
+    )
+    argv = ("-m", "hostapp.cli", "run", "--live", "--speed", "1000000", "--days", "6")
+    runs = []
+    for _ in range(2):
+        (tmp_path / "acct.sqlite").unlink(missing_ok=True)  # a fresh account each time
+        proc = python(tmp_path, *argv, "--report", "live")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs.append(_rows(tmp_path / "live"))
+    summary, rows = runs[-1]
+    assert summary["trades"] > 0 and len(rows) == summary["trades"]
+    assert {(r["comparison"], r["run"], r["pair"]) for r in rows} == {("", "live", "")}
+    closed = [r for r in rows if r["close_reason"] != "open"]
+    assert len(closed) == summary["closed_trades"]
+    # what the trades realised, the open ones' partial closes too, is the account's P&L
+    assert abs(sum(float(r["profit"]) for r in rows) - summary["pnl"]) < 0.01 * len(rows)
+    with (tmp_path / "live" / "trades.csv.1").open(newline="", encoding="utf-8") as f:
+        assert list(csv.DictReader(f)) == runs[0][1]  # the run before's, kept
