@@ -70,6 +70,7 @@ from .brokers.paper_rules import (
     stock_ticker,
 )
 from .market.csvdata import symbol_of_file
+from .market.csvnames import STAMP_WORD
 
 #: a symbol: 1 to 64 printable ASCII characters without spaces, as brokers name them and
 #: the DTMS API takes them (``XAU USD`` was replayed, then refused by a DTMS server); a
@@ -157,7 +158,7 @@ _NOT_TICKERS = frozenset(
 #: the other words that say what a file holds: a period (``H1``, ``M15``, ``MN1``,
 #: ``1h``, ``4H``, ``15min``) or when (``2024``, ``202401``, ``202401020000``)
 _PERIOD_OR_TIME = re.compile(
-    r"[MHDW]\d{1,4}|MN1?|\d+(?:S|M|MIN|H|HR|D|W|MO)|(?:19|20)\d{2}(?:\d{2})*|\d{8,}"
+    rf"[MHDW]\d{{1,4}}|MN1?|\d+(?:S|M|MIN|H|HR|D|W|MO)|{STAMP_WORD}|\d{{8,}}"
 )
 #: a name split at its marks, the marks kept (odd places)
 _WORDS_AND_MARKS = re.compile(r"([_\-. ]+)")

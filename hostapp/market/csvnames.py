@@ -27,13 +27,18 @@ _MT4_NAME = re.compile(r"(?P<symbol>[A-Z]{6}(?:[.-]?[a-z]+)?)(?P<minutes>\d+)")
 #: what comes before Kraken's ``_60``: a ticker of capitals and digits (``XBTUSD``,
 #: ``1INCHEUR``)
 _TICKER = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*")
-#: a year, a month or a day as a name writes it: ``2020``, ``202001``, ``20200102``,
-#: ``2020-01``, ``2020-01-02`` (a year of electronic trading: 19xx or 20xx)
-_STAMP = r"(?:19|20)\d{2}(?:(?:\d{2}){1,2}|(?:-\d{2}){1,2})?"
+#: when, as one word of a file's name: a year, maybe its month, day and time run together
+#: (``2020``, ``202001``, ``20200102``, ``202001020000``; a year of electronic trading:
+#: 19xx or 20xx). The one definition both readers of names use: this module's, and
+#: :mod:`hostapp.file_symbols`' words of a name that are no ticker
+STAMP_WORD = r"(?:19|20)\d{2}(?:\d{2})*"
+#: when, maybe with its month and day apart: ``2020-01``, ``2020-01-02``, ``2020_01``
+_STAMP = rf"{STAMP_WORD}(?:[_-]\d{{2}}){{0,2}}"
 #: a symbol, maybe a MetaTrader period, then a year or years (a month, a day), ``_`` or
-#: ``-`` between: how traders name a year's export (``XAUUSD_2024``, ``XAUUSD-2023``,
-#: ``EURUSD_2020_2021``, ``EURUSD_M1_2020``, ``XAUUSD-H1-2019-2024``), so that a year's
-#: files of one symbol join as one series, not one symbol a year
+#: ``-`` between: how traders name a year's or a month's export (``XAUUSD_2024``,
+#: ``XAUUSD-2023``, ``EURUSD_2020_2021``, ``EURUSD_M1_2020``, ``XAUUSD-H1-2019-2024``,
+#: ``XAUUSD_2024_01``), so that the files of one symbol join as one series, not one
+#: symbol a file
 _PERIOD_AND_YEARS = re.compile(
     r"(?P<symbol>[^_\-]+)(?:[_-](?:"
     + "|".join(sorted(_EXPORT_PERIODS, key=len, reverse=True))
