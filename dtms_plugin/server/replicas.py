@@ -277,6 +277,23 @@ class Replicas(RegistrationStream):
             self.log.error("replica %s could not release its leases: %s", self.id, exc)
         self.held -= gone
 
+    def _still_kept(self, claimed: list[int]) -> list[int]:
+        """The ``claimed`` tickets whose records the store still has, the leases of the
+        rest given back. Between this replica's read of the orphans and its taking their
+        leases, another replica may take one, apply a ``DELETE`` left for it (its record
+        removed) and give its lease back: held, that lease was renewed for a record that
+        was gone, read as Redis losing it ("records … disappeared from the store"), a
+        false alarm. Once held, nobody else removes the record: checked once, here."""
+        if not claimed:
+            return claimed
+        pipe = self.store.client.pipeline(transaction=False)
+        for ticket in claimed:
+            pipe.exists(f"{self.store.prefix}trade:{ticket}")
+        gone = {t for t, n in zip(claimed, pipe.execute(), strict=True) if not n}
+        if gone:
+            self.release(gone)
+        return [t for t in claimed if t not in gone]
+
     def claim(self) -> list[int]:
         """Orphaned open trades this replica takes: up to its fair share of the open trades
         among the live replicas; the least loaded also takes what the others' shares
@@ -343,6 +360,7 @@ class Replicas(RegistrationStream):
             if self.acquire(ticket):  # taken by another meanwhile: try the next
                 claimed.append(ticket)
                 room -= 1
+        claimed = self._still_kept(claimed)
         self._pass([t for t in open_ if t not in self.held], claimed)
         if claimed:
             self.store.adopt(claimed, fence=True)  # the previous owner can write no more

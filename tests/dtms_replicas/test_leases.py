@@ -187,3 +187,30 @@ def test_renewals_late_by_over_half_a_ttl_are_warned_of_before_the_leases_lapse(
     assert [r.levelname for r in late] == ["WARNING"]
     assert "over 0.35 s (cycles every 0.1 s, a TTL of 0.6 s)" in late[0].message
     assert caplog.text.count("renews its leases in time again") == 1
+
+
+def test_an_orphan_unregistered_while_it_is_claimed_is_let_go_not_reported_lost(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between a replica's read of the orphans and its taking their leases, another
+    replica took one, applied a DELETE left for it (the record removed) and gave its
+    lease back. The first then held the lease of a record that was gone, and its next
+    renewal warned that Redis had lost records ("Redis flushed … or evicted")."""
+    stores[2].put_record(7, {"state": "HEALTHY"})
+    a, b = live_replica(stores[0]), live_replica(stores[1])
+    taking = a.acquire
+
+    def after_the_other_replica(ticket: int) -> bool:
+        if not b.held:  # the other replica's whole takeover and DELETE, in between
+            assert b.acquire(7)
+            stores[1].adopt([7], fence=True)
+            stores[1].delete_record(7)
+            b.release({7})
+        return taking(ticket)
+
+    monkeypatch.setattr(a, "acquire", after_the_other_replica)
+    assert a.claim() == []
+    assert a.held == set() and stores[2].client.get("dtms:lease:7") is None
+    caplog.set_level(logging.WARNING)
+    assert a.renew(records=True) == set()  # the start of its next cycle
+    assert "disappeared" not in caplog.text
