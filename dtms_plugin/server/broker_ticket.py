@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from hookspecs import Broker, ClosedPositions, CloseReasons, Trade
+from hookspecs import Broker, ClosedPositions, CloseReason, CloseReasons, Trade
 
 from .errors import PositionConflict
 from .position_volume import BrokerPositions
@@ -70,12 +70,20 @@ def check_at_broker(
 def closed_at_broker(broker: Broker, ticket: int) -> Trade | None:
     """The broker's history's close of position ``ticket``; None when it keeps none, has
     none, or cannot say."""
+    found = close_at_broker(broker, ticket)
+    return None if found is None else found[0]
+
+
+def close_at_broker(broker: Broker, ticket: int) -> tuple[Trade, CloseReason | None] | None:
+    """The broker's history's close of position ``ticket`` and why, when its history
+    says (``stop_loss``, ``take_profit``; None: an order closed it, or the broker does
+    not say why); None when it keeps none, has none, or cannot say."""
     try:
         if isinstance(broker, CloseReasons):
-            found = broker.closed_with_reason(ticket)
-            return None if found is None else found[0]
+            return broker.closed_with_reason(ticket)
         if isinstance(broker, ClosedPositions):
-            return broker.closed_trade(ticket)
+            trade = broker.closed_trade(ticket)
+            return None if trade is None else (trade, None)
     except Exception:  # the broker cannot say: as before
         return None
     return None

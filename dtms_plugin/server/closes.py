@@ -15,9 +15,11 @@ from typing import Any
 
 from hookspecs import DefensiveState
 
+from .broker_ticket import close_at_broker
 from .closing import (
     ClosedReport,
     as_reported,
+    as_the_broker_closed,
     check_close_time,
     closed_trade,
     has_outcome,
@@ -107,10 +109,13 @@ class Closing(ServiceParts):
             await self._apply_close(closed, record)
 
     async def _apply_close(self, closed: ClosedReport, record: dict[str, Any]) -> None:
-        """The close through the engine, under its lock (held by the caller); a close
-        the engine made itself keeps its reason (:func:`.closing.as_reported`)."""
+        """The close through the engine, under its lock (held by the caller); what the
+        broker's history says of it stands over the report (:func:`.closing.
+        as_the_broker_closed`), and a close the engine made itself keeps its reason
+        (:func:`.closing.as_reported`)."""
         assert self._host is not None and self._strategy is not None
-        closed = as_reported(record, closed)
+        at_broker = close_at_broker(self._host.broker, closed.ticket)
+        closed = as_reported(record, as_the_broker_closed(record, closed, at_broker))
         now = self._host.clock.now()
         # a time the server picks is never before the trade opened (docs/client.md)
         at = closed.closed_at or recorded_close_time(record) or not_before_opening(record, now)

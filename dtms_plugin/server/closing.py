@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import DataError, DefensiveState, Trade, parse_direction
+from hookspecs import CloseReason, DataError, DefensiveState, Trade, parse_direction
 
 from . import coerce
 from .errors import CloseConflict
@@ -202,3 +202,30 @@ def as_reported(record: Mapping[str, Any], closed: ClosedReport) -> ClosedReport
     if closed.reason == ENGINE_CLOSE_REASON or not closed_by_engine(record):
         return closed
     return replace(closed, reason=ENGINE_CLOSE_REASON)
+
+
+def as_the_broker_closed(
+    record: Mapping[str, Any],
+    closed: ClosedReport,
+    at_broker: tuple[Trade, CloseReason | None] | None,
+) -> ClosedReport:
+    """The report with what the broker's history says of the close (``at_broker``), when
+    it is this trade's (not dated before it opened): its time, price and profit, and its
+    reason when it names one. The broker is the truth (docs/dtms.md §8): a report sent
+    the moment a position closed (a bot watching the account) came before the engine had
+    read the close, and its empty body made a stop-out's loss a profit of 0, for the
+    account's rails and ``dtms export``. The report as it is when the broker has no such
+    close (it cannot say, or it lists the position open)."""
+    if at_broker is None:
+        return closed
+    trade, why = at_broker
+    opened = opening_time(record)
+    if trade.closed_at is None or (opened is not None and trade.closed_at < opened):
+        return closed
+    return replace(
+        closed,
+        reason=why or closed.reason,
+        profit=trade.profit,
+        closed_at=trade.closed_at,
+        close_price=trade.close_price if trade.close_price is not None else closed.close_price,
+    )
