@@ -47,6 +47,7 @@ from hookspecs import (
 from hookspecs.events import FOR_TERMINAL
 
 from .exit_settings import ExitSettings, wilder_atr
+from .exits_notes import partial_report, too_small_words
 from .exits_state import Managed, read_managed, write_managed
 
 PLUGIN_NAME = "exits"
@@ -83,6 +84,11 @@ class ExitManager:
         #: them first, so the partial close could not happen (the first is logged, all
         #: are counted in the run report's note).
         self.partial_unreachable = 0
+        #: Partial closes due and not sent because the trade's volume cannot be split into
+        #: a part and a rest each at least the broker's minimum (a minimum-lot trade): the
+        #: first is logged, all are counted in the run report, as DTMS counts its own.
+        self.partial_too_small = 0
+        self._too_small_why = ""
 
     # -- what a live host keeps across restarts -----------------------------------------
 
@@ -207,14 +213,10 @@ class ExitManager:
         held = {str(ticket): n for ticket, n in sorted(self.held_back.items()) if n}
         not_own = {str(ticket): n for ticket, n in sorted(self.held_not_own.items()) if n}
         report: dict[str, Any] = {"held_defensive": held, "held_not_own_state": not_own}
-        if self.partial_unreachable:
-            report["partial_unreachable"] = self.partial_unreachable
-            report["note"] = (
-                f"the partial close at +{self.settings.partial_at_r:g}R could not act on "
-                f"{self.partial_unreachable:,} trades: their take-profit came at or before it "
-                "(lower partial_at_r, or set partial = false)"
-            )
-        return report
+        at_r, example = self.settings.partial_at_r, self._too_small_why
+        return report | partial_report(
+            at_r, self.partial_unreachable, self.partial_too_small, example
+        )
 
     @property
     def managed_tickets(self) -> list[int]:
@@ -342,12 +344,28 @@ class ExitManager:
         volume = math.floor(pos.volume * self.settings.partial_fraction / step + 1e-9) * step
         volume = round(volume, 8)
         if volume < vmin - 1e-12 or pos.volume - volume < vmin - 1e-12:
-            managed.partial_done = True  # too small to split: never will be
+            managed.partial_done = True  # too small to split: never will be, and said so
+            self._too_small(host, pos, volume, step, vmin)
             return
         params = {"volume": volume}
         why = f"{gain_r:+.2f}R"
         if await self._act(host, managed, pos.ticket, ActionKind.PARTIAL_CLOSE, params, why):
             managed.partial_done = True
+
+    def _too_small(
+        self, host: HostView, pos: Trade, volume: float, step: float, vmin: float
+    ) -> None:
+        """Count a partial close the minimum volume forbids; the first is logged."""
+        fraction = self.settings.partial_fraction
+        self._too_small_why = too_small_words(
+            pos.ticket, pos.symbol, fraction, pos.volume, volume, step, vmin
+        )
+        if not self.partial_too_small:
+            host.log.info(
+                "exits: partial close not sent, %s; later ones are counted in the run report",
+                self._too_small_why,
+            )
+        self.partial_too_small += 1
 
     async def _act(
         self,

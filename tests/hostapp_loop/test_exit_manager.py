@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import pytest
+from support.gold_replay import BuyOnce, gold_replay
 
 from hookspecs import ActionKind, ConfigError, DefensiveState, OrderRequest, Trade, hookimpl
 from hostapp.exits import ExitManager, wilder_atr
@@ -267,39 +268,13 @@ def test_wilder_atr_needs_period_plus_one_bars() -> None:
     )
 
 
-class BuyOnce:
-    """Opens one buy with a 10-point stop at the first chance."""
-
-    def __init__(self) -> None:
-        self.done = False
-
-    @hookimpl
-    def propose_orders(self, symbol: str) -> list[OrderRequest]:
-        if self.done:
-            return []
-        self.done = True
-        return [OrderRequest(symbol, "buy", 0.1, stop_loss=1990.0, comment="buy once")]
-
-
-def _gold_replay(closes: list[float], **builtins: object) -> Any:
-    """A replay host over XAUUSD bars at ``closes`` with only ``builtins`` as plugins."""
-    from hostapp.app import build_sim_app
-    from hostapp.config import config_from_dict
-
-    config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
-    series = {"XAUUSD": bars_from_closes(closes)}
-    return build_sim_app(
-        config, series, base_timeframe="M5", builtins=builtins, entry_points=[], env={}
-    )
-
-
 @pytest.mark.parametrize("defended", [True, False])
 async def test_the_run_summary_reports_what_was_held_back(defended: bool) -> None:
     from hostapp.driving import run_summary
 
     closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 26)]  # up to +2.5R
     manager = ExitManager()
-    app = _gold_replay(closes, exits=manager, guard=Guard(defended), buy_once=BuyOnce())
+    app = gold_replay(closes, exits=manager, guard=Guard(defended), buy_once=BuyOnce())
     stats = await app.loop.run_replay(app.feed)
     assert len(stats.entries) == 1
     app.plugin_reports = app.plugins.run_report(app.host)  # as a run's end does
@@ -340,7 +315,7 @@ async def test_holds_not_for_the_trades_own_state_are_reported_apart(stated: boo
 
     closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 26)]
     manager = ExitManager()
-    app = _gold_replay(closes, exits=manager, guard=StatedGuard(stated), buy_once=BuyOnce())
+    app = gold_replay(closes, exits=manager, guard=StatedGuard(stated), buy_once=BuyOnce())
     stats = await app.loop.run_replay(app.feed)
     app.plugin_reports = app.plugins.run_report(app.host)
     summary = run_summary(app, stats, {})
@@ -374,7 +349,7 @@ async def test_a_partial_close_behind_the_take_profit_is_said_once_and_counted(
     from hostapp.report import summary_table
 
     closes = [2000.0] * 20 + [2000.0 + i for i in range(1, 40)]
-    app = _gold_replay(closes, exits=ExitManager(), buy=BuyWithTarget(target_r, 2))
+    app = gold_replay(closes, exits=ExitManager(), buy=BuyWithTarget(target_r, 2))
     with caplog.at_level(logging.INFO):
         stats = await app.loop.run_replay(app.feed)
     assert len(stats.entries) == 2
