@@ -20,8 +20,8 @@ from .frozen import FrozenDict
 Direction = Literal["buy", "sell"]
 DIRECTIONS: tuple[Direction, ...] = ("buy", "sell")
 #: Why a position closed (``on_trade_closed``): its stop or target inside a bar, a
-#: plugin's action during ``on_cycle``, an action during ``manage_positions``, or outside
-#: the host.
+#: plugin's action during ``on_cycle`` (or in ``on_trade_closed``), an action during
+#: ``manage_positions``, or outside the host.
 CloseReason = Literal["stop_loss", "take_profit", "action", "exit", "external"]
 
 

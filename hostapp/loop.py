@@ -17,6 +17,8 @@ A cycle at time ``now`` (the close time of the bars that just closed):
    closed them at their stop or target (:class:`hookspecs.CloseReasons`: another
    program's trade on a shared account). The host tells the loop of every action it
    carries out (:meth:`~hostapp.host.Host.add_listener`), so it knows which phase acted.
+   What an ``on_trade_closed`` implementation's action closes (DTMS closing its hedge as
+   the hedged trade is stopped out, in any step) is ``action``, as in ``on_cycle``.
 
 A live broker's list can lack a position that is still open, or one whose closing deals
 its history does not show yet: a position is reported closed once the broker confirms it
@@ -195,6 +197,7 @@ class TradingLoop(LoopDrivers):
         # Set by the host each time it carries out an action that may have traded: a phase
         # that acted may have closed or opened positions.
         self._acted = False
+        self._close_acted = False  # an on_trade_closed acted: a sweep is owed (_closed)
         host.add_listener(self._note_action)
         # Open positions as of the end of the last cycle: what "vanished" is measured against.
         self._known: dict[int, Trade] = {}
@@ -260,6 +263,7 @@ class TradingLoop(LoopDrivers):
                     for trade, reason in closed:
                         known.pop(trade.ticket, None)
                         await self._closed(now, trade, reason)
+            await self._sweep_owed(now)
         elif known or self._gone:
             await self._sweep(now, "external")
         if tf_closed and self.script is not None:
@@ -381,10 +385,24 @@ class TradingLoop(LoopDrivers):
         for record, why in self._gone.sweep(now, reason, self._known, current):
             await self._closed(now, record, why)
         self._known.update(current)
+        await self._sweep_owed(now)
+
+    async def _sweep_owed(self, now: datetime) -> None:
+        """What an ``on_trade_closed`` implementation's actions closed (a hedge) is
+        reported as theirs, ``action``, as the same close made in ``on_cycle`` is."""
+        if self._close_acted:
+            self._close_acted = False
+            await self._sweep(now, "action")
 
     async def _closed(self, now: datetime, trade: Trade, reason: CloseReason) -> None:
         self.stats.closes.append((now, trade, reason))
         if trade.ticket in self.stats.open_at_start:
             self.stats.carried_closed(trade.profit)
         if self._on_closed:
+            # An action taken on hearing of a close (DTMS closing its hedge when the hedged
+            # trade is stopped out) is the plugin's, as in on_cycle (_sweep_owed); the
+            # phase's own flag stays as the phase's actions set it.
+            phase_acted, self._acted = self._acted, False
             await self.plugins.on_trade_closed(self.host, trade, reason)
+            self._close_acted |= self._acted
+            self._acted = phase_acted
