@@ -240,8 +240,9 @@ def on_trade_closed(host: HostView, trade: Trade, reason: CloseReason) -> Awaita
     ``reason`` is one of ``stop_loss``, ``take_profit``, ``action`` (a plugin's action
     during ``on_cycle``, or one taken in ``on_trade_closed`` on hearing of another close,
     such as DTMS closing its hedge when the hedged trade's stop is hit), ``exit`` (an
-    action during ``manage_positions``, such as the exit manager's), ``external`` (closed
-    outside the host). Async allowed; broadcast.
+    action during ``manage_positions``, such as the exit manager's), ``netted`` (on a
+    netting account, a strategy's order the other way closed or reversed the symbol's one
+    position), ``external`` (closed outside the host). Async allowed; broadcast.
 
     Results: none. A raising plugin is logged; the others still run. Five failures of a
     hook in a row switch the whole plugin off, every hook of it (its breaker:

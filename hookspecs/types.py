@@ -21,8 +21,9 @@ Direction = Literal["buy", "sell"]
 DIRECTIONS: tuple[Direction, ...] = ("buy", "sell")
 #: Why a position closed (``on_trade_closed``): its stop or target inside a bar, a
 #: plugin's action during ``on_cycle`` (or in ``on_trade_closed``), an action during
-#: ``manage_positions``, or outside the host.
-CloseReason = Literal["stop_loss", "take_profit", "action", "exit", "external"]
+#: ``manage_positions``, a strategy's order the other way on a netting account, or outside
+#: the host.
+CloseReason = Literal["stop_loss", "take_profit", "action", "exit", "netted", "external"]
 
 
 class DataError(ValueError):

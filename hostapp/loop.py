@@ -7,7 +7,8 @@ A cycle at time ``now`` (the close time of the bars that just closed):
 2. when a host-timeframe bar closed: ``propose_orders`` per symbol (with the newest 200
    closed bars; a strategy that needs more asks ``host.market``), each order through
    ``allow_order``, then ``broker.open`` and ``on_trade_executed`` with the position as
-   the broker reports it;
+   the broker reports it (on a netting account, what an order the other way closed is
+   reported with ``netted``);
 3. ``on_cycle`` (DTMS evaluates and acts here), then, once every ``on_cycle``
    implementation has finished and while positions are open, ``manage_positions`` (the
    exit manager works here);
@@ -362,8 +363,9 @@ class TradingLoop(LoopDrivers):
         """An order that changed the symbol's position on a netting account. Added to,
         reduced or closed: not an entry (no trade opened, so no ``on_trade_executed``),
         counted apart. A reversal's new side is an entry; its old side closed. What the
-        order closed is reported now, as the order's plugin's exit; the loop keeps the
-        changed position's newest view."""
+        order closed is reported now, with reason ``netted`` (no exit rule closed it: the
+        strategy's order the other way did); the loop keeps the changed position's newest
+        view."""
         effect = str(result.netting)
         self.stats.netted[effect] = self.stats.netted.get(effect, 0) + 1
         self.stats.dry_from = None  # it went through: the account had money
@@ -371,8 +373,8 @@ class TradingLoop(LoopDrivers):
         ticket, known = result.new_ticket, self._known
         if effect == "reversed" and ticket in known and known[ticket].direction != order.direction:
             # MetaTrader keeps the ticket through a reversal: the old side closed all the same
-            await self._closed(now, known.pop(ticket), "exit")
-        await self._sweep(now, "exit")
+            await self._closed(now, known.pop(ticket), "netted")
+        await self._sweep(now, "netted")
 
     async def _sweep(self, now: datetime, reason: CloseReason) -> None:
         """Report every known position that is no longer open, once the broker confirms

@@ -91,8 +91,9 @@ async def test_only_orders_that_open_a_position_are_trades_on_a_netting_account(
     first, second, _ = (ticket for ticket, _, _ in plugin.executed)
     # each close reported once, when the order that closed it went through (the third
     # trade is still open at the end)
-    assert plugin.closed == [(first, "buy", "exit"), (second, "buy", "exit")]
-    assert [t.volume for _, t, _ in stats.closes] == [0.4, 0.1]
+    # closed by the strategy's own orders the other way: netted, not an exit rule's close
+    assert plugin.closed == [(first, "buy", "netted"), (second, "buy", "netted")]
+    assert [(t.volume, why) for _, t, why in stats.closes] == [(0.4, "netted"), (0.1, "netted")]
     note = netted_note(stats)
     assert note == (
         "4 of the 6 orders proposed changed the symbol's netting position (added 1, closed 1, "
