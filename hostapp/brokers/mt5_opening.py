@@ -32,6 +32,7 @@ from .mt5_resolve import Fill, Footprint, position_of_order
 from .mt5_rules import (
     Constants,
     above_max,
+    asked_words,
     below_min,
     exemode,
     floor_volume,
@@ -125,6 +126,7 @@ class Opening(PositionReads):
         lots = floor_volume(volume, info)
         if lots <= 0:
             return below_min(label, info)
+        label = f"open {direction} {lots:g} {symbol}{asked_words(lots, volume, info)}"
         grid = tick_size(raw, info.point)
         sl = snap_level(stop_loss, direction, grid, info.digits) if stop_loss else None
         tp = (

@@ -21,6 +21,7 @@ from .mt5_orders import Operation, Prepared, Tick
 from .mt5_positions import Raw
 from .mt5_resolve import Fill, Footprint
 from .mt5_rules import (
+    asked_words,
     below_min,
     exemode,
     floor_volume,
@@ -115,7 +116,7 @@ class Trading(Opening):
             lots = floor_volume(volume, info)
             if lots <= 0:
                 return below_min(f"close {ticket} {volume}", info)
-            return self._close_part(pos, lots, info, raw, full=False)
+            return self._close_part(pos, lots, info, raw, full=False, asked=volume)
         # a full close larger than volume_max takes several deals
         closed = 0.0
         while True:
@@ -131,12 +132,14 @@ class Trading(Opening):
             pos, held = current, float(current["volume"])
 
     def _close_part(
-        self, pos: Raw, lots: float, info: SymbolInfo, raw: Raw, *, full: bool
-    ) -> ActionResult:
+        self, pos: Raw, lots: float, info: SymbolInfo, raw: Raw, *, full: bool,
+        asked: float | None = None,
+    ) -> ActionResult:  # fmt: skip
         ticket = identity(pos)
         symbol = str(pos["symbol"])
         direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
-        label = f"close {ticket} {lots} of {float(pos['volume'])}"
+        wanted = asked_words(lots, lots if asked is None else asked, info)
+        label = f"close {ticket} {lots:g} of {float(pos['volume']):g}{wanted}"
         held = float(pos["volume"])
         cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])
         closing = self.c.order_type(opposite(direction))
