@@ -32,7 +32,6 @@ from .mt5_resolve import Fill, Footprint, position_of_order
 from .mt5_rules import (
     Constants,
     above_max,
-    asked_words,
     below_min,
     exemode,
     floor_volume,
@@ -42,6 +41,7 @@ from .mt5_rules import (
     tick_size,
 )
 from .mt5_settings import Mt5Settings
+from .volume_words import asked_words
 
 #: MetaTrader refuses longer order comments.
 MAX_COMMENT = 31
@@ -126,7 +126,7 @@ class Opening(PositionReads):
         lots = floor_volume(volume, info)
         if lots <= 0:
             return below_min(label, info)
-        label = f"open {direction} {lots:g} {symbol}{asked_words(lots, volume, info)}"
+        label = f"open {direction} {lots:g} {symbol}{asked_words(lots, volume, info.volume_step)}"
         grid = tick_size(raw, info.point)
         sl = snap_level(stop_loss, direction, grid, info.digits) if stop_loss else None
         tp = (

@@ -81,16 +81,6 @@ def floor_volume(volume: float, info: SymbolInfo) -> float:
     return floored if floored >= info.volume_min - 1e-12 else 0.0
 
 
-def asked_words(lots: float, asked: float, info: SymbolInfo) -> str:
-    """What a request's message adds after the volume it sends when :func:`floor_volume`
-    made it smaller than the one asked (`` (asked 0.019: the volume step 0.01 rounds it
-    down)``), else nothing: a message names the volume sent and filled, never only one
-    that was not traded."""
-    if abs(lots - asked) < 1e-9:
-        return ""
-    return f" (asked {asked:g}: the volume step {info.volume_step:g} rounds it down)"
-
-
 def below_min(label: str, info: SymbolInfo) -> ActionResult:
     """The refusal, unsent, of an order whose volume :func:`floor_volume` took to 0.0:
     what an open, a hedge and a partial close all answer."""

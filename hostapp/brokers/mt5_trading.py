@@ -21,7 +21,6 @@ from .mt5_orders import Operation, Prepared, Tick
 from .mt5_positions import Raw
 from .mt5_resolve import Fill, Footprint
 from .mt5_rules import (
-    asked_words,
     below_min,
     exemode,
     floor_volume,
@@ -31,6 +30,7 @@ from .mt5_rules import (
     stops_problem,
     tick_size,
 )
+from .volume_words import asked_words
 
 
 def _opt(value: Any) -> float | None:
@@ -138,7 +138,7 @@ class Trading(Opening):
         ticket = identity(pos)
         symbol = str(pos["symbol"])
         direction: Direction = "buy" if int(pos["type"]) == 0 else "sell"
-        wanted = asked_words(lots, lots if asked is None else asked, info)
+        wanted = asked_words(lots, lots if asked is None else asked, info.volume_step)
         label = f"close {ticket} {lots:g} of {float(pos['volume']):g}{wanted}"
         held = float(pos["volume"])
         cur_sl, cur_tp = _opt(pos["sl"]), _opt(pos["tp"])

@@ -5,7 +5,9 @@ Fills: buy at the ask, sell at the bid; positions close at the opposite side. St
 targets are checked inside each bar (:meth:`PaperBroker.on_bar`) with the stop first when
 both are inside the same bar (the pessimistic reading of a bar we cannot see into), and
 filled at their price, or at the open when the bar gaps through them. Volumes are rounded
-DOWN to the symbol's step (never trade more than asked) and refused below the minimum.
+DOWN to the symbol's step (never trade more than asked; the result's message names the
+volume asked too) and refused below the minimum; a partial close may leave less than the
+minimum open, as MetaTrader's checks are of the request's volume, and says so.
 Every refusal is an :class:`ActionResult` with a code; nothing here raises for one.
 Equity at or below zero at a bar's close stops out every position
 (:mod:`.paper_stop_out`).

@@ -30,6 +30,7 @@ from .paper_rules import EPS as _EPS
 from .paper_rules import check_stops as _check_stops
 from .paper_rules import fail as _fail
 from .paper_rules import round_volume as _volume
+from .volume_words import asked_words
 
 
 class PaperOrders(PaperLedger):
@@ -49,8 +50,11 @@ class PaperOrders(PaperLedger):
         return self._run(lambda: self._modify(ticket, stop_loss, take_profit))
 
     def close(self, ticket: int, volume: float | None = None) -> ActionResult:
-        """Close ``ticket``, or ``volume`` lots of it (rounded down to the step; a volume
-        at or above the position's closes it all). The realised P&L goes to the balance."""
+        """Close ``ticket``, or ``volume`` lots of it (rounded down to the step, and the
+        message says so; a volume at or above the position's closes it all). The realised
+        P&L goes to the balance. A part may leave less than the minimum open, as the
+        MetaTrader adapter's does (MetaTrader checks the volume of the request, not what
+        it leaves): the message says so, and only a full close can take the rest."""
         return self._run(lambda: self._close(ticket, volume))
 
     def hedge(self, ticket: int, volume: float) -> ActionResult:
@@ -85,8 +89,9 @@ class PaperOrders(PaperLedger):
         pos = self._new_position(order.symbol, order.direction, volume, sl, tp, quote)
         pos.magic, pos.comment = order.magic, order.comment
         store.put(pos)
+        asked = asked_words(volume, order.volume, info.volume_step)
         return ActionResult.success(
-            f"{pos.direction} {volume:g} {pos.symbol} at {pos.entry_price}", pos.ticket
+            f"{pos.direction} {volume:g} {pos.symbol}{asked} at {pos.entry_price}", pos.ticket
         )
 
     def _net(
@@ -191,23 +196,23 @@ class PaperOrders(PaperLedger):
         frozen = _frozen(pos, info, quote)
         if frozen is not None:
             return frozen
-        amount = pos.volume
+        amount, asked, said = pos.volume, "", ""
         if volume is not None and not volume >= pos.volume - _EPS:  # NaN goes in here
             rounded = _volume(info, volume)
             if isinstance(rounded, ActionResult):
                 return rounded
             left = round(pos.volume - rounded, 8)
             if left < info.volume_min - _EPS:
-                return _fail(
-                    ResultCode.INVALID_VOLUME,
-                    f"closing {rounded:g} of {pos.volume:g} would leave {left:g}, "
-                    f"below the minimum {info.volume_min:g}",
+                said += (
+                    f"; {left:g} left open, below the minimum {info.volume_min:g}: only a "
+                    "full close can take it"
                 )
             amount = rounded
+            asked = asked_words(rounded, volume, info.volume_step)
         price = quote.bid if pos.direction == "buy" else quote.ask
         trade = self._book(pos, amount, price, self._now(quote), "action")
         return ActionResult.success(
-            f"closed {amount:g} of {ticket} at {price}, profit {trade.profit:.2f}"
+            f"closed {amount:g}{asked} of {ticket} at {price}, profit {trade.profit:.2f}{said}"
         )
 
     def _hedge(self, ticket: int, volume: float) -> ActionResult:
@@ -222,8 +227,9 @@ class PaperOrders(PaperLedger):
         hedge = self._new_position(pos.symbol, side, rounded, None, None, quote)
         hedge.magic, hedge.comment = pos.magic, f"DTMS_HEDGE_{ticket}"
         self._store.put(hedge)
+        asked = asked_words(rounded, volume, info.volume_step)
         return ActionResult.success(
-            f"hedged {ticket}: {side} {rounded:g} at {hedge.entry_price}", hedge.ticket
+            f"hedged {ticket}: {side} {rounded:g}{asked} at {hedge.entry_price}", hedge.ticket
         )
 
     # -- internals ------------------------------------------------------------------

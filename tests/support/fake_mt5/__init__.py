@@ -5,9 +5,11 @@ import from ``hostapp``), so an adapter that breaks a rule fails here as it woul
 terminal: constants and retcodes carry the real values; requests with missing, unknown or
 wrongly typed fields are refused; any argument that is not a plain Python value raises (the
 mt5linux client sends arguments as their ``repr``, so a numpy float or an enum cannot cross);
-volumes must sit on ``volume_step`` within min/max; prices on the tick grid; stops obey
-the stops level and the side of price; positions inside the freeze level are frozen; the
-filling type must suit the symbol's execution mode and ``filling_mode`` bitmask (else
+a request's volume must sit on ``volume_step`` within min/max (what a partial close
+leaves is not checked, and a position's whole volume always closes); prices on the tick
+grid; stops obey the stops level and the side of price; positions inside the freeze level
+are frozen; the filling type must suit the symbol's execution mode and ``filling_mode``
+bitmask (else
 10030); Instant and Request execution requote beyond ``deviation``, Market and Exchange
 execution fill at the market price, ``slippage`` points worse when set; netting accounts
 net an opposite deal. Every execution leaves an order ticket and a deal in the history

@@ -206,7 +206,11 @@ class TradeServer(ServerOperations):
         if not s.market_open:
             return self._result(10018, r)
         v, step = r["volume"], s.volume_step
-        if (
+        # the request's volume is checked, not what a part leaves open; a position's whole
+        # volume (a rest a part left below the minimum) always closes
+        whole = closing and r["position"] in self.positions
+        whole = whole and abs(v - self.positions[r["position"]].volume) < 1e-9
+        if not whole and (
             not (s.volume_min - 1e-9 <= v <= s.volume_max + 1e-9)
             or abs(v / step - round(v / step)) > 1e-7
         ):
