@@ -74,6 +74,18 @@ def closed_at_broker(broker: Broker, ticket: int) -> Trade | None:
     return None if found is None else found[0]
 
 
+def whole_close_at_broker(broker: Broker, ticket: int) -> tuple[Trade, CloseReason | None] | None:
+    """:func:`close_at_broker`, when the broker lists no open position ``ticket``: while
+    it lists one, the history's newest closing deal of it is a partial close's, not the
+    trade's end. None too when the broker cannot say."""
+    try:
+        if BrokerPositions(broker).of_ticket(ticket) is not None:
+            return None
+    except Exception:  # the broker cannot say: the report as it is
+        return None
+    return close_at_broker(broker, ticket)
+
+
 def close_at_broker(broker: Broker, ticket: int) -> tuple[Trade, CloseReason | None] | None:
     """The broker's history's close of position ``ticket`` and why, when its history
     says (``stop_loss``, ``take_profit``; None: an order closed it, or the broker does

@@ -15,7 +15,7 @@ from typing import Any
 
 from hookspecs import DefensiveState
 
-from .broker_ticket import close_at_broker
+from .broker_ticket import whole_close_at_broker
 from .closing import (
     ClosedReport,
     as_reported,
@@ -114,7 +114,7 @@ class Closing(ServiceParts):
         as_the_broker_closed`), and a close the engine made itself keeps its reason
         (:func:`.closing.as_reported`)."""
         assert self._host is not None and self._strategy is not None
-        at_broker = close_at_broker(self._host.broker, closed.ticket)
+        at_broker = whole_close_at_broker(self._host.broker, closed.ticket)
         closed = as_reported(record, as_the_broker_closed(record, closed, at_broker))
         now = self._host.clock.now()
         # a time the server picks is never before the trade opened (docs/client.md)

@@ -94,8 +94,9 @@ async def test_an_empty_report_before_the_engine_read_the_stop_keeps_the_brokers
 async def test_a_report_of_a_position_the_broker_still_lists_keeps_its_own_figures(
     aiohttp_client: AioClient, tmp_path: Path
 ) -> None:
-    """The broker has no close of it: the report is all there is (what follows, the
-    trade reopened when the broker lists it, is docs/dtms.md §8's)."""
+    """The broker lists it open, half of it closed: its history's newest deal is that
+    partial close, not the trade's end, so the report is all there is (what follows,
+    the trade reopened when the broker lists it, is docs/dtms.md §8's)."""
     world, broker = paper_gold_world()
     client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     pos, stop = _open_buy(broker)
@@ -104,6 +105,7 @@ async def test_a_report_of_a_position_the_broker_still_lists_keeps_its_own_figur
         opened_at=pos.opened_at.isoformat(),
     )  # fmt: skip
     assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    assert broker.close(1, 0.5).ok
     resp = await client.post("/dtms/trade/1/closed", json={"reason": "manual", "profit": 12.5})
     assert resp.status == 200, await resp.text()
     info = await _info(client)
