@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from hookspecs import (
     UNCONFIRMED_CLOSE_SECONDS,
+    ActionKind,
     BrokerError,
     ClosedPositions,
     CloseReasons,
@@ -329,17 +330,20 @@ class Reconciling:
             pos.direction, pos.volume, rec.direction, pos.direction,
         )  # fmt: skip
 
-    def _said_settled(self, ticket: int, key: str, done: bool) -> None:
+    def _said_settled(self, ticket: int, key: str, done: bool, late: str = "") -> None:
         """One WARNING per trade, action and episode: the first outcome of that action
         settled "not applied", then the count when one is settled done (a broker that
         times out every order would say it on every bar otherwise). Per action, not per
         trade: a partial close settled "not applied" after a stop's change was said at
-        DEBUG only, as if it were the stop's again."""
+        DEBUG only, as if it were the stop's again. ``late``: what became of a hedge
+        found open after its trade closed (docs/dtms.md §6)."""
         what = key.rsplit(":", 1)[1]
         count = self._unknown_said.get((ticket, what), 0)
         if done:
             more = f" ({count} before it settled as not applied)" if count else ""
-            self.log.warning("DTMS %s: %s of unknown outcome settled as done%s", ticket, what, more)
+            self.log.warning(
+                "DTMS %s: %s of unknown outcome settled as done%s%s", ticket, what, more, late
+            )
             self._unknown_said.pop((ticket, what), None)
             return
         if not count:
@@ -391,7 +395,9 @@ class Reconciling:
                 if self._waits_at_broker(host, rec, entry, now, (positions, by_ticket)):
                     continue
                 done, new_ticket = self._outcome(host, rec, entry, by_ticket, positions)
-            self._said_settled(rec.ticket, entry.key, done)
+            late = done and not rec.is_open and entry.kind is ActionKind.HEDGE
+            said = f": hedge {new_ticket} opened after the trade closed: its close is sent" * late
+            self._said_settled(rec.ticket, entry.key, done, said)
             self._waited_settled(entry.key)
             rec = settle(rec, entry, done, new_ticket, now, self.settings)
             ended = rec.entry(entry.key)

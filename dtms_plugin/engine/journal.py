@@ -100,6 +100,13 @@ def _done_changes(
     elif kind is ActionKind.HEDGE:
         changes["hedge_ticket"] = entry.new_ticket
         changes["hedge_volume"] = float(p["volume"]) if filled is None else filled
+        if not record.is_open and entry.new_ticket is not None:
+            # a hedge of unknown outcome that filled after the trade closed: CLOSED owes
+            # the close of a hedge that is open (docs/dtms.md §5, row 1)
+            owed = changes["owed"]
+            assert isinstance(owed, tuple)
+            if ActionKind.CLOSE_HEDGE not in owed:
+                changes["owed"] = (*owed, ActionKind.CLOSE_HEDGE)
     elif kind in (ActionKind.CLOSE_HEDGE, ActionKind.CLOSE):
         changes["hedge_ticket"] = None
         changes["hedge_volume"] = 0.0

@@ -29,6 +29,10 @@ class JournalStatus(StrEnum):
     UNKNOWN = "unknown"  # the broker did not say (timeout): re-read before any resend
 
 
+#: the statuses of an entry whose outcome is not known yet (settled from the broker)
+_UNSETTLED = (JournalStatus.PENDING, JournalStatus.UNKNOWN)
+
+
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     """One planned action's fate. ``key`` is ``"{ticket}:{seq}:{intent}"``; ``kind`` is the
@@ -135,8 +139,14 @@ class TradeRecord:
 
     @property
     def active(self) -> bool:
-        """Still needs the engine: open, or closed with actions owed (e.g. a hedge)."""
-        return self.state is not DefensiveState.CLOSED or bool(self.owed)
+        """Still needs the engine: open, closed with actions owed (e.g. a hedge), or closed
+        with a hedge whose outcome is not known yet. The trade server may fill a timed-out
+        hedge after the trade closed (docs/dtms.md §6): such a record is watched until its
+        journal settles it, and a hedge found then is owed its close (§5, row 1), where a
+        record let go left the late hedge open with nothing watching it."""
+        if self.state is not DefensiveState.CLOSED or self.owed:
+            return True
+        return any(e.kind is ActionKind.HEDGE and e.status in _UNSETTLED for e in self.journal)
 
     @property
     def closing(self) -> bool:

@@ -95,6 +95,23 @@ def test_an_unknown_hedge_whose_comment_the_broker_rewrote_is_found_and_not_sent
     assert e.actions == () and e.record.hedge_ticket == 50  # no second hedge
 
 
+def test_a_hedge_found_after_its_trade_closed_keeps_the_record_and_is_owed_its_close() -> None:
+    """docs/dtms.md §5 row 1: CLOSED closes the hedge that is open, a late one too. The
+    record stays active (watched) while the hedge's outcome is unknown; before, it was
+    let go with the trade and the late hedge was never closed."""
+    rec, action = _unknown()
+    closed = ev(rec, gone=True, now=NOW + timedelta(seconds=20)).record
+    assert (closed.state, closed.owed, closed.active) == (S.CLOSED, (), True)
+    entry = closed.entry(action.key)
+    assert entry is not None
+    settled = settle(closed, entry, True, 50, NOW + timedelta(seconds=40), SETTINGS)
+    assert (settled.hedge_ticket, settled.owed) == (50, (K.CLOSE_HEDGE,))
+    e = ev(settled, now=NOW + timedelta(seconds=45))
+    assert [(a.kind, a.params["hedge_ticket"]) for a in e.actions] == [(K.CLOSE_HEDGE, 50)]
+    not_done = settle(closed, entry, False, None, NOW + minutes(2), SETTINGS)
+    assert (not_done.owed, not_done.active) == ((), False)  # nothing left open: let go
+
+
 def test_an_unknown_re_add_whose_comment_the_broker_rewrote_is_found() -> None:
     rec, action = _unknown(K.RE_ADD)
     assert _outcome(rec, action, _pos(60, "buy")) == (True, 60)
