@@ -126,7 +126,14 @@ def _step(
                 return f"hedge held back ({why}): {hold}"
             return _hedged(rec, why, now, settings, account, info)
     if st is S.HEDGED:
-        if bd is not None and s is not None and (bd.structure >= 1.0 or at_least(s, th.recover)):
+        # row 8 only while S is above row 10's threshold: structure +1 at S ≤ to_hedge
+        # flipped HEDGED ↔ RECOVERING on every bar, an action each time (docs/dtms.md §5)
+        if (
+            bd is not None
+            and s is not None
+            and not at_most(s, th.to_hedge)
+            and (bd.structure >= 1.0 or at_least(s, th.recover))
+        ):
             changes: Changes = {
                 "flat_deadline": None,
                 "recovery_deadline": now + settings.fast_bars(ac.recovery_bars),
