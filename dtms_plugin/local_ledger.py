@@ -50,6 +50,7 @@ def mark(rec: TradeRecord) -> Mark:
     return (
         rec.state, rec.seq, rec.armed, rec.volume, rec.closed_volume, rec.hedge_ticket,
         rec.hedge_volume, rec.flat_deadline, rec.recovery_deadline, rec.owed, rec.r, unsettled,
+        rec.re_added_closed,
     )  # fmt: skip
 
 

@@ -110,6 +110,10 @@ def _done_changes(
     elif kind in (ActionKind.CLOSE_HEDGE, ActionKind.CLOSE):
         changes["hedge_ticket"] = None
         changes["hedge_volume"] = 0.0
+    elif kind is ActionKind.RE_ADD:
+        # the closed volume this re-add was a share of is answered for: the next re-add is
+        # a share of what closes after it, so re-adds never put back more than was closed
+        changes["re_added_closed"] = record.closed_volume
     return changes
 
 

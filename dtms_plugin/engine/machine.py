@@ -160,7 +160,7 @@ def _step(
             gone: Changes = {"recovery_deadline": None}
             if at_least(last, th.recover):
                 why = f"recovered: S {last:+.2f} at the deadline"
-                if not ac.re_add or rec.closed_volume <= 0.0:
+                if not ac.re_add or rec.closed_since_re_add <= 0.0:
                     return S.HEALTHY, (), why, gone
                 if account.defensive:  # a re-add is new exposure: vetoed (docs/dtms.md §7)
                     why = f"{why}; no re-add: the account is in defensive mode"

@@ -253,7 +253,7 @@ def plan_intent(
     if intent is ActionKind.RE_ADD:
         if not spread_ok:
             return Wait(f"re-add held: {_held(quote)}")
-        vol, note = re_add_volume(record.closed_volume, ac.re_add_fraction, info)
+        vol, note = re_add_volume(record.closed_since_re_add, ac.re_add_fraction, info)
         return Skip(note) if vol is None else send(intent, volume=vol)
     # stop-loss intents need a live price
     if quote is None:

@@ -128,6 +128,10 @@ class TradeRecord:
     #: when a close the broker's listing proved false was undone (docs/dtms.md §8): the
     #: broker's word is its result from then on, whatever reason it gives
     reopened_at: datetime | None = None
+    #: of ``closed_volume``, what a done re-add already answered for: a re-add is a share
+    #: of the volume closed since the re-add before (docs/dtms.md §6), never of lots an
+    #: earlier re-add put back already
+    re_added_closed: float = 0.0
 
     @property
     def sign(self) -> int:
@@ -147,6 +151,12 @@ class TradeRecord:
         if self.state is not DefensiveState.CLOSED or self.owed:
             return True
         return any(e.kind is ActionKind.HEDGE and e.status in _UNSETTLED for e in self.journal)
+
+    @property
+    def closed_since_re_add(self) -> float:
+        """The volume DTMS closed since the last done re-add (all it closed, before one):
+        what row 11's re-add is a share of (docs/dtms.md §5)."""
+        return round(self.closed_volume - self.re_added_closed, 8)
 
     @property
     def closing(self) -> bool:
@@ -236,6 +246,7 @@ class TradeRecord:
                 hedge_profit=float(d.get("hedge_profit", 0.0)),
                 magic=int(d.get("magic", 0)),
                 reopened_at=_opt_time(d.get("reopened_at")),
+                re_added_closed=float(d.get("re_added_closed", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"trade record {d.get('ticket')!r}: {exc!r}") from None
