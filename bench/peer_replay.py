@@ -53,8 +53,8 @@ from typing import Any
 from hookspecs import Bar
 from hostapp import app as appmod
 from hostapp.config import load_config
+from hostapp.driving import drive, run_summary
 from hostapp.market.synthetic import generate_bars
-from hostapp.runner import drive, run_summary
 
 BARS = 100_000
 QUICK_BARS = 5_000
