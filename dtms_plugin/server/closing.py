@@ -36,13 +36,15 @@ class ClosedReport:
     close_price: float | None = None
 
 
-def _number(body: Mapping[str, Any], field: str, *, default: float | None) -> float | None:
+def _number(
+    body: Mapping[str, Any], field: str, *, default: float | None, positive: bool = False
+) -> float | None:
     """A number or a plain decimal string of one (:func:`.coerce.number`); absent or
     null: ``default``."""
     value = body.get(field, default)
     if value is None:
         return default
-    return coerce.number(value, field)
+    return coerce.number(value, field, positive=positive)
 
 
 #: every key a close is read from; ``realised_profit`` is the name of the profit in the
@@ -81,7 +83,7 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
             f"{show(reason)}",
         )
     profit = _profit(body)
-    price = _number(body, "close_price", default=None)
+    price = _number(body, "close_price", default=None, positive=True)
     if price is not None and price <= 0:
         raise FieldError("close_price", f"must be > 0, got {show(price)}")
     return ClosedReport(

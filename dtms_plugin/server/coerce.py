@@ -54,8 +54,10 @@ _DECIMAL = re.compile(DECIMAL_PATTERN)
 _INTEGER = re.compile(INTEGER_PATTERN)
 
 
-def number(value: object, field: str) -> float:
-    """A finite JSON number, or a plain decimal string, within ±``limits.MAX_NUMBER``."""
+def number(value: object, field: str, *, positive: bool = False) -> float:
+    """A finite JSON number, or a plain decimal string, within ±``limits.MAX_NUMBER``.
+    ``positive``: the field's rule is (0, ``limits.MAX_NUMBER``] (a price, a volume), as
+    a refusal for size says; the caller refuses 0 and below."""
     if isinstance(value, limits.LongNumber):
         raise FieldError(field, f"too large: {show(value)}")
     if isinstance(value, str) and _DECIMAL.fullmatch(value):
@@ -63,12 +65,20 @@ def number(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FieldError(field, f"expected a number (or a string of one), got {show(value)}")
     if isinstance(value, int) and abs(value) > limits.MAX_NUMBER:
-        raise FieldError(field, f"must be <= {limits.MAX_NUMBER:g}, got {show(value)}")
+        raise FieldError(field, f"{_within(positive)}, got {show(value)}")
     if not math.isfinite(value):
         raise FieldError(field, f"expected a finite number, got {show(value)}")
     if abs(value) > limits.MAX_NUMBER:
-        raise FieldError(field, f"must be <= {limits.MAX_NUMBER:g}, got {show(value)}")
+        raise FieldError(field, f"{_within(positive)}, got {show(value)}")
     return float(value)
+
+
+def _within(positive: bool) -> str:
+    """The rule a number out of range broke, both of its bounds: "must be <= 1e+12" said
+    of a profit of -1e15 named a bound it was under."""
+    if positive:
+        return f"must be > 0 and <= {limits.MAX_NUMBER:g}"
+    return f"must be between {-limits.MAX_NUMBER:g} and {limits.MAX_NUMBER:g}"
 
 
 def integer(value: object, field: str, low: int, high: int) -> int:

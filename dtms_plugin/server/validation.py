@@ -163,7 +163,7 @@ def _positive_number(body: Mapping[str, Any], field: str) -> float:
     of 400 digits or ``1e400`` is a 400 naming the field, never an OverflowError."""
     if field not in body:
         raise FieldError(field, "required")
-    value = coerce.number(body.get(field), field)
+    value = coerce.number(body.get(field), field, positive=True)
     if value <= 0:
         raise FieldError(field, f"must be > 0, got {show(body.get(field))}")
     return value

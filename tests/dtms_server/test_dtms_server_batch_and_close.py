@@ -123,6 +123,26 @@ async def test_closing_an_unknown_trade_is_404_and_bad_fields_are_400(client: Cl
     assert (await (await client.get("/dtms/trade/23")).json())["state"] == "HEALTHY"
 
 
+async def test_a_number_out_of_range_is_refused_by_both_bounds(client: Client) -> None:
+    """A profit of -1e15 was refused with "must be <= 1e+12", a bound it was under: the
+    rule said is the one applied, both bounds; a price's (0, 1e12] as such."""
+    await client.post("/dtms/trade/enable", json=registration(24))
+    for body, field, rule in (
+        ({"profit": -1e15}, "profit", "must be between -1e+12 and 1e+12"),
+        ({"profit": 10**13}, "profit", "must be between -1e+12 and 1e+12"),
+        ({"realised_profit": "-2e12"}, "realised_profit", "must be between -1e+12 and 1e+12"),
+        ({"close_price": 1e13}, "close_price", "must be > 0 and <= 1e+12"),
+    ):
+        resp = await client.post("/dtms/trade/24/closed", json=body)
+        answer = await resp.json()
+        assert (resp.status, answer["field"]) == (400, field), answer
+        assert rule in answer["message"], answer
+    resp = await client.post("/dtms/trade/enable", json=registration(25, entry=2e12))
+    answer = await resp.json()
+    assert (resp.status, answer["field"]) == (400, "entry")
+    assert "must be > 0 and <= 1e+12" in answer["message"], answer
+
+
 async def test_a_close_before_the_trade_opened_is_a_409_and_a_second_report_is_said(
     client: Client,
 ) -> None:
