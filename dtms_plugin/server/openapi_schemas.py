@@ -86,7 +86,13 @@ SCHEMAS: dict[str, Any] = {
                 " 1 sell, as numbers, text or POSITION_TYPE_BUY/SELL); direction wins when"
                 " both are sent",
             },
-            "entry": {**_PRICE, "description": "entry price; aliases entry_price, open_price"},
+            "entry": {
+                **_PRICE,
+                "description": "entry price; aliases entry_price, open_price. When the"
+                " broker lists an open position under the ticket on this symbol and side,"
+                " its entry price and volume (and opening, when none is sent) are kept"
+                " instead (docs/client.md)",
+            },
             "entry_price": _PRICE,
             "open_price": _PRICE,
             "volume": volume(_PRICE, "lots, at least the symbol's minimum volume"),

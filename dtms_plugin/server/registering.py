@@ -18,13 +18,14 @@ unless the broker's position of the ticket is the registration's and not the tra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hookspecs import DefensiveState, SymbolInfo, Trade
 
+from .broker_entry import as_at_broker
 from .broker_ticket import check_at_broker
 from .closing import has_outcome
 from .errors import Conflict, EngineUnavailable, RegistrationConflict, RegistrationRejected
@@ -151,7 +152,7 @@ class Registering(ServiceParts):
             create.append((i, reg))
         if not create:
             return
-        refused = await self._register_locked([r for _, r in create], positions.get)
+        refused = await self._register_locked([r for _, r in create], positions)
         for i, reg in create:
             record = self.store.get_record(reg.ticket)
             if reg.ticket in refused:
@@ -255,14 +256,16 @@ class Registering(ServiceParts):
     async def _register_locked(
         self,
         regs: Sequence[Registration],
-        positions: Callable[[], Sequence[Trade]] | None = None,
+        positions: BrokerPositions | None = None,
     ) -> dict[int, Exception]:
         """On the engine thread, the engine lock held (a round's, or a replica's consumer
         deciding and registering with no cycle in between): ``regs`` registered with the
-        strategy, their writes in one store transaction, the broker's positions read
-        through ``positions`` when given (a round's, read once); returns the ones refused
-        (an unknown symbol), by ticket."""
+        strategy, their writes in one store transaction, each with its broker position's
+        entry, volume and opening (:func:`.broker_entry.as_at_broker`), the broker's
+        positions read once (``positions``: a round's); returns the ones refused (an
+        unknown symbol), by ticket."""
         assert self._host is not None and self._strategy is not None
+        read = positions or BrokerPositions(self._host.broker)
         refused: dict[int, Exception] = {}
         known: dict[str, bool] = {}
         for reg in regs:
@@ -275,12 +278,13 @@ class Registering(ServiceParts):
             if not known[reg.symbol]:
                 refused[reg.ticket] = UnknownSymbol(reg.symbol)
         now = self._host.clock.now()
-        trades = [_trade(reg, now) for reg in regs if reg.ticket not in refused]
+        trades = [
+            _trade(as_at_broker(r, read, self.log), now) for r in regs if r.ticket not in refused
+        ]
         many = getattr(self._strategy, "register_many", None)
         records: Mapping[int, Any] = {}  # the engine's new records, which know the risk
         if many is not None:
-            kwargs = {} if positions is None else {"positions": positions}
-            records = await many(self._host, trades, **kwargs) or {}
+            records = await many(self._host, trades, positions=read.get) or {}
         else:
             for trade in trades:
                 await self._strategy.on_trade_executed(self._host, trade)

@@ -88,7 +88,9 @@ async def test_a_repeat_without_volume_is_answered_by_the_kept_trade(
     trade whose position has gone from the broker was a 409 on volume, and one whose
     position was partly closed reported its volume "not applied", which it never sent."""
     ticket = _position(world, 0.4)
-    body = registration(ticket, volume=0)
+    held = world.broker.position(ticket)
+    assert held is not None  # its entry sent as the broker has it: the kept trade's
+    body = registration(ticket, volume=0, entry=held.entry_price)
     assert (await client.post("/dtms/trade/enable", json=body)).status == 201
     assert world.broker.close(ticket, 0.1).ok  # partly closed at the broker
     again = await client.post("/dtms/trade/enable", json=body)

@@ -1,0 +1,80 @@
+"""A new trade's entry, volume and opening as its broker's position has them: the broker
+is the truth (docs/dtms.md §8).
+
+Why: the server kept a registration's entry and volume as sent, whatever the broker's
+open position under its ticket said. A buy of 0.10 lots filled at 1940.79 registered with
+``entry`` 19.40 and ``volume`` 50 was kept so for the trade's life: its stop at 1930 read
+as "past the entry", so R fell back to one ATR instead of the 10.79 the stop risked, and
+its first cycle "adopted" a volume change (50 → 0.1) that never happened, leaving 50 as
+the trade's initial volume. The position's own figures are taken now, and what the
+client sent that they replaced is said once.
+
+The rule (docs/client.md, "Registering"): when the broker lists an open position under
+the ticket on the registration's symbol and side, the new record takes its entry price
+and volume, and its opening time when the registration sends none. An entry within
+:data:`SLIPPAGE` of the fill (the price asked against the price filled, or a rounded
+one, as the original's clients send) is taken at DEBUG; a larger difference, or another
+volume, is a WARNING naming each field replaced. A ticket the broker lists no such
+position of, or a broker that cannot say, leaves the registration as sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from hookspecs import Trade
+
+from .position_volume import BrokerPositions
+from .validation import Registration
+
+#: the part of the fill's price within which a sent entry is the same fill (slippage
+#: between the price asked and the price filled, or a rounded price): 0.1 %, about 2.0
+#: on gold at 2,000, 11 pips on EURUSD at 1.10
+SLIPPAGE = 1e-3
+
+#: how far apart two volumes may be and still be one (float noise only: lots are steps)
+_SAME_VOLUME = 1e-9
+
+
+def as_at_broker(
+    reg: Registration, positions: BrokerPositions, log: logging.Logger
+) -> Registration:
+    """``reg`` with its broker position's entry, volume and (when it sent none) opening,
+    when the broker lists an open position under its ticket on its symbol (the broker's
+    spelling, which registration takes) and side; ``reg`` as sent otherwise."""
+    try:
+        pos = positions.of_ticket(reg.ticket)
+    except Exception:  # the broker cannot say: as sent, as before
+        return reg
+    if pos is None or pos.symbol != reg.symbol or pos.direction != reg.direction:
+        return reg
+    said, quiet = _replaced(reg, pos)
+    if said:
+        log.warning(
+            "ticket %s: %s, from the broker's position", reg.ticket, ", ".join(said + quiet)
+        )
+    elif quiet:
+        log.debug("ticket %s: %s, from the broker's position", reg.ticket, ", ".join(quiet))
+    return replace(
+        reg,
+        entry_price=pos.entry_price,
+        volume=pos.volume,
+        opened_at=reg.opened_at or pos.opened_at,
+    )
+
+
+def _replaced(reg: Registration, pos: Trade) -> tuple[list[str], list[str]]:
+    """What ``pos`` replaces of what ``reg`` sent: the differences worth a WARNING, and
+    those within slippage (a DEBUG line). A volume taken from the broker already (none
+    sent) is no difference; nor is an opening the registration did not send."""
+    said: list[str] = []
+    quiet: list[str] = []
+    if reg.entry_price != pos.entry_price:
+        text = f"entry {reg.entry_price:.10g} → {pos.entry_price:.10g}"
+        off = abs(reg.entry_price - pos.entry_price)
+        (quiet if off <= SLIPPAGE * abs(pos.entry_price) else said).append(text)
+    sent = reg.volume if reg.volume_sent else None
+    if sent is not None and abs(sent - pos.volume) > _SAME_VOLUME * max(1.0, pos.volume):
+        said.append(f"volume {sent:.10g} → {pos.volume:.10g}")
+    return said, quiet
