@@ -13,7 +13,7 @@ request is well formed, the broker says otherwise (as a 409 says of the stored t
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hookspecs import Broker, DefensiveState, Trade
@@ -54,6 +54,18 @@ class BrokerPositions:
         if self._by_ticket is None:
             self._by_ticket = {p.ticket: p for p in self.get()}
         return self._by_ticket.get(ticket)
+
+    def held(self, ticket: int) -> Callable[[], Trade | None]:
+        """:meth:`of_ticket` of ``ticket`` when called, None when the broker cannot say:
+        read only by a registration that needs it (a CLOSED record's ticket)."""
+
+        def ask() -> Trade | None:
+            try:
+                return self.of_ticket(ticket)
+            except Exception:  # the broker cannot say: as before
+                return None
+
+        return ask
 
 
 def position_volume(

@@ -13,7 +13,7 @@ against a record that does not, is the real trade.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,23 +22,31 @@ from hookspecs import DefensiveState, Trade
 from .errors import RegistrationConflict
 from .validation import Registration
 
+#: the broker's open position under a registration's ticket, asked when needed (None:
+#: none listed, or the broker cannot say); or None, no broker asked
+Held = Callable[[], Trade | None] | None
+
 
 def live(record: Mapping[str, Any]) -> bool:
     """Open, or closed by DTMS with actions still owed (its close or its hedge's)."""
     return record.get("state") != DefensiveState.CLOSED.value or bool(record.get("owed"))
 
 
-def reused(record: Mapping[str, Any], reg: Registration) -> bool:
+def reused(record: Mapping[str, Any], reg: Registration, held: Held = None) -> bool:
     """A CLOSED record, and the registration names another position: another direction,
-    symbol or entry, or another opening time when it gives one."""
+    symbol or entry, or another opening time when it gives one. The entry is that of the
+    broker's open position under the ticket (``held``, asked only here) when it is the
+    registration's (:func:`is_position`): a new trade is kept with it
+    (:mod:`.broker_entry`), so the client's own figure (the price it asked) is no other
+    position."""
     if live(record):
         return False
     if record.get("direction") != reg.direction or record.get("symbol") != reg.symbol:
         return True
+    pos = None if held is None else held()
+    sent = pos.entry_price if pos is not None and is_position(reg, pos) else reg.entry_price
     entry = record.get("entry_price")
-    if not isinstance(entry, int | float) or abs(entry - reg.entry_price) > 1e-9 * max(
-        1.0, abs(entry)
-    ):
+    if not isinstance(entry, int | float) or abs(entry - sent) > 1e-9 * max(1.0, abs(entry)):
         return True
     if reg.opened_at is None:
         return False

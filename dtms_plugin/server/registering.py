@@ -30,7 +30,7 @@ from .broker_ticket import check_at_broker
 from .closing import has_outcome
 from .errors import Conflict, EngineUnavailable, RegistrationConflict, RegistrationRejected
 from .position_volume import BrokerPositions, kept_volume, position_volume
-from .registered_ticket import check_conflict, is_position, reused
+from .registered_ticket import Held, check_conflict, is_position, reused
 from .registration_answers import answer, closed_conflict, say_registered
 from .rounds import Outcome
 from .service_parts import ServiceParts
@@ -197,9 +197,10 @@ class Registering(ServiceParts):
         assert self._host is not None
         check_not_ahead("opened_at", reg.opened_at, self._host.clock.now())
 
-    def _standing(self, reg: Registration) -> tuple[bool, dict[str, Any] | None]:
+    def _standing(self, reg: Registration, held: Held = None) -> tuple[bool, dict[str, Any] | None]:
         """``(stands, record)``: whether the stored record of ``reg``'s ticket answers it
-        (already registered), and that record. Not standing, the ticket is free for
+        (already registered), and that record; ``held``: the broker's position of the
+        ticket (:func:`.registered_ticket.reused`). Not standing, the ticket is free for
         ``reg``: no record, or a CLOSED one it reuses (to archive before registering).
         A registration contradicting the live trade raises :class:`RegistrationConflict`.
         The one rule of both a single server and the replicas (docs/scaling.md); with
@@ -214,7 +215,7 @@ class Registering(ServiceParts):
 
             if waits_for(self.replicas, reg.ticket, record):
                 raise LeftFirst(reg.ticket)
-        if reused(record, reg):
+        if reused(record, reg, held):
             return False, record
         check_conflict(record, reg)
         if record_state(record) == DefensiveState.CLOSED.value:
@@ -230,8 +231,9 @@ class Registering(ServiceParts):
         position), has the engine close that record as never matched, and takes the
         ticket. The broker not saying, or its position being the record's, the 409
         stands."""
+        held = positions.held(reg.ticket)
         try:
-            return self._standing(reg)
+            return self._standing(reg, held)
         except RegistrationConflict as conflict:
             try:
                 pos = positions.of_ticket(reg.ticket)
@@ -243,7 +245,7 @@ class Registering(ServiceParts):
             assert pos is not None
             if not await never(self._host, reg.ticket, pos):
                 raise
-        return self._standing(reg)
+        return self._standing(reg, held)
 
     def _archive_reused(self, ticket: int) -> None:
         """The CLOSED record of a ticket registered for a new position goes aside."""

@@ -19,6 +19,8 @@ from .closing import has_outcome
 from .engine_thread import EngineThread
 from .errors import Conflict, EngineUnavailable, RegistrationConflict, TradeClosed
 from .metrics import ServerMetrics
+from .position_volume import BrokerPositions
+from .registered_ticket import Held
 from .replica_admission import moved_away
 from .replicas import Replicas
 from .store_loss import restore
@@ -33,10 +35,13 @@ class DtmsService(Protocol):
     log: Any
     metrics: ServerMetrics
     _engine_lock: asyncio.Lock | None
+    _host: Any  # the engine's host: its broker, read on the engine thread
 
     async def _register_locked(self, regs: list[Registration]) -> dict[int, Exception]: ...
 
-    def _standing(self, reg: Registration) -> tuple[bool, dict[str, Any] | None]: ...
+    def _standing(
+        self, reg: Registration, held: Held = None
+    ) -> tuple[bool, dict[str, Any] | None]: ...
 
     def _archive_reused(self, ticket: int) -> None: ...
 
@@ -316,15 +321,17 @@ async def _standing(
     back before the report left for it was applied, and nobody claims a closed trade.
     So this replica applies it, then decides. An open trade nobody owns is left to the replica that
     claims it: applied through its engine, which closes its hedge too."""
+    assert service._host is not None
+    held = BrokerPositions(service._host.broker).held(reg.ticket)  # on the engine thread
     try:
-        return service._standing(reg)
+        return service._standing(reg, held)
     except LeftFirst:
         record = replicas.store.get_record(reg.ticket) if taken else None
         if record is None or record_state(record) != CLOSED or has_outcome(record):
             raise
     replicas.store.adopt([reg.ticket], fence=True)  # its writes at the current version
     await _settle(service, reg.ticket)
-    return service._standing(reg)
+    return service._standing(reg, held)
 
 
 async def _settle(service: DtmsService, ticket: int) -> None:

@@ -127,3 +127,24 @@ async def test_a_batch_item_takes_its_own_position_and_a_repeat_says_what_differ
     assert (again.status, answer["already_registered"]) == (200, True), answer
     assert answer["not_applied"]["entry_price"] == {"sent": 19.4, "kept": first.entry_price}
     assert answer["not_applied"]["volume"] == {"sent": 50.0, "kept": 0.1}
+
+
+async def test_a_closed_trades_retry_with_the_price_it_asked_is_that_trade(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    """The trade kept its fill, not the price its client asked: a retry of the closed
+    trade with the same body (a client that missed the close) named another entry than
+    the record, and was taken for a new position under a reused ticket while the broker
+    listed the same one: the closed trade archived, and registered again."""
+    world, broker = paper_gold_world()
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
+    pos = _buy(broker, 0.1)
+    body = registration(pos.ticket, entry=round(pos.entry_price - 0.5, 2), volume=0.1)
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    closed = await client.post(f"/dtms/trade/{pos.ticket}/closed", json={"reason": "tp"})
+    assert closed.status == 200, await closed.text()
+    again = await client.post("/dtms/trade/enable", json=body)
+    answer = await again.json()
+    assert (again.status, answer["error"]) == (409, "trade closed"), answer
+    view = await (await client.get(f"/dtms/trade/{pos.ticket}")).json()
+    assert view["state"] == "CLOSED" and not view.get("archived"), view
