@@ -113,7 +113,7 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     sentence says its rules are the file's, and which of them the table left to the
     guess."""
     from .brokers.paper import PaperBroker
-    from .brokers.paper_rules import DEFAULT_SYMBOLS, METALS, currency_pair, listed_name
+    from .brokers.paper_rules import DEFAULT_SYMBOLS, listed_name
 
     if not isinstance(broker, SimBroker):
         return None
@@ -156,18 +156,46 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
             "this run has no bars of "
             + ("that symbol (tables match exact names)" if len(unused) == 1 else "those symbols")
         )
+    money = _money_note(broker, symbols)
+    if money:
+        said.append(money)
     if not said:
         return None
-    currency = broker.account().currency
-    for i in (*told, *guessed):
-        pair = currency_pair(i.name)
-        if pair is not None and currency not in pair:
-            said[-1] += f"; {i.name}'s profits are in {pair[1]}, " + (
-                f"counted as {currency}"
-                if pair[0] in METALS
-                else f"turned into {pair[0]} at its price and counted as {currency}"
-            )
     return "; ".join(said)
+
+
+def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
+    """The symbols whose profits the paper broker books in a currency that is not the
+    account's (:func:`~.brokers.paper_ledger.booked_currency`): every one of the run's,
+    the bundled ones too (XAUUSD's dollars on a euro account were counted as euros with
+    no word, as a guessed symbol's were not), since the money figures, orders sized by
+    risk, the drawdown % and DTMS's daily-loss rail all count that money."""
+    from .brokers.paper_ledger import booked_currency
+    from .brokers.paper_rules import METALS, currency_pair
+
+    currency = broker.account().currency
+    parts = []
+    for name in symbols:
+        booked = booked_currency(name, currency)
+        if broker.symbol_info(name) is None or booked is None or booked == currency:
+            continue
+        pair = currency_pair(name)
+        if pair is None or pair[0] in METALS:
+            parts.append(f"{name}'s profits are in {booked}, counted as {currency}")
+        else:
+            parts.append(
+                f"{name}'s profits are in {pair[1]}, turned into {booked} at its price "
+                f"and counted as {currency}"
+            )
+    if not parts:
+        return None
+    return (
+        "; ".join(parts)
+        + "; the paper broker turns a profit into the account's currency only for a pair "
+        "of it, so the money figures, orders sized by risk, the drawdown % and DTMS's "
+        f"daily-loss rail ([plugin.dtms.rails] daily_loss_pct) count that money as {currency}: "
+        "an account in the symbol's currency ([host.paper] currency) counts it right"
+    )
 
 
 #: the rule of this distribution's plugins that counts money, and so follows a guessed

@@ -25,8 +25,8 @@ from datetime import datetime
 from hookspecs import Direction, Quote, SymbolInfo, Trade
 
 from .paper_account import AccountStore, ClosedDeal, Position
+from .paper_rules import CURRENCIES, DEFAULT_SYMBOLS, METALS, currency_pair, listed_name
 from .paper_rules import EPS as _EPS
-from .paper_rules import METALS, currency_pair, listed_name
 
 
 @functools.lru_cache(maxsize=4096)
@@ -40,6 +40,26 @@ def in_base_currency(symbol: str, currency: str) -> bool:
         return True
     pair = currency_pair(name)
     return pair is not None and pair[0] not in METALS and currency not in pair
+
+
+def booked_currency(symbol: str, currency: str) -> str | None:
+    """The currency a deal's money on ``symbol`` is really in once :func:`in_base_currency`
+    has had its say, booked as ``currency`` whatever it is: ``currency`` itself for a pair
+    of it, the first of a pair of two others (``GBPJPY``'s yen turned into pounds), a
+    metal's second (``XAUUSD``'s dollars), and the second three letters of a bundled
+    symbol that ends in a currency (``BTCUSD``'s dollars); ``None`` for a symbol whose
+    profit currency is not known (an index, a stock), counted as the account's. A run
+    has no rate to turn one into the other, so a currency here that is not ``currency``
+    is money counted in the wrong unit, which the run's notes say
+    (:func:`hostapp.symbol_rules.guessed_rules_note`)."""
+    pair = currency_pair(symbol)
+    if pair is None:
+        name = listed_name(symbol)
+        known = name in DEFAULT_SYMBOLS and len(name) == 6 and name[3:] in CURRENCIES
+        return name[3:] if known else None
+    if currency in pair:
+        return currency
+    return pair[1] if pair[0] in METALS else pair[0]
 
 
 class PaperLedger:
