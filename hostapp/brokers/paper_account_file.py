@@ -157,11 +157,13 @@ class SqliteStore:
                     ("deposit", repr(meta.deposit)),
                     ("balance", repr(meta.deposit)),
                     ("margin_mode", meta.margin_mode),
-                    ("currency", meta.currency),
+                    ("currency", meta.currency.upper()),
                     ("last_ticket", "0"),
                 ):
                     self._db.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
                 stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        # a file an earlier version created with "usd" holds the account of "USD"
+        stored["currency"] = stored["currency"].upper()
         for key in ("margin_mode", "currency"):
             if stored[key] != getattr(meta, key):
                 self._db.close()

@@ -140,8 +140,12 @@ class PaperSettings:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.balance) and self.balance > 0):
             raise ValueError(f"balance must be > 0, got {self.balance}")
-        if len(self.currency) != 3 or not self.currency.isalpha():
+        if len(self.currency) != 3 or not (self.currency.isascii() and self.currency.isalpha()):
             raise ValueError(f"currency must be a 3-letter code, got {self.currency!r}")
+        # "usd" is USD: every comparison of currencies (the ledger's, the account file's)
+        # is of capitals, and a lower-case one matched no pair, its EURUSD profits booked
+        # as euros counted as dollars
+        object.__setattr__(self, "currency", self.currency.upper())
 
 
 EPS = 1e-9
