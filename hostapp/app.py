@@ -81,6 +81,9 @@ class App:
     feed: ReplayFeed | None = None
     series: Mapping[str, Iterable[Bar]] = dataclasses.field(default_factory=dict)
     start_balance: float = 0.0
+    #: the account's currency when the run began, the money every figure of it is in
+    #: (the summary's ``currency``: "1,008.25" is no amount without it)
+    currency: str = ""
     #: the tickets the broker's history held closed before this run (a resumed paper
     #: account's): not this run's, whose drawdown starts from ``start_balance``
     closed_before: frozenset[int] = frozenset()
@@ -340,6 +343,7 @@ def _assemble(
         timeframe=timeframe,
         entries=entries,
     )
+    account = broker.account()
     return App(
         config=config,
         broker=broker,
@@ -353,7 +357,8 @@ def _assemble(
         base_timeframe=base_timeframe,
         feed=feed,
         series=series or {},
-        start_balance=broker.account().balance,
+        start_balance=account.balance,
+        currency=account.currency,
         closed_before=_closed_tickets(broker),
     )
 

@@ -166,6 +166,8 @@ def build_report(
         # the plugins the comparison does not tell apart: on in every run (the host's own
         # recorder is not one of them)
         "in_every_run": sorted(every - {plugin, against, RECORDER_NAME}),
+        # the money figures' currency: every run's account is one (paper) account's
+        "currency": without.summary.get("currency"),
         "same_entries": {
             "with": same.summary,
             "without": without.summary,
@@ -281,8 +283,11 @@ def comparison_table(report: Mapping[str, Any]) -> Any:
         table.add_column(f"with {plugin}\n(full: may veto)", justify="right")
     runs = [same["without"], same["with"]] + ([full["with"]] if full is not None else [])
     no_trade = [of_no_trade(run) for run in runs]
+    currency = report.get("currency") or same["without"].get("currency")
     for key, label, kind in ROWS:
         cells = (None if key in n else run.get(key) for run, n in zip(runs, no_trade, strict=True))
+        if kind == "$" and currency:  # money: an amount says its currency
+            label = f"{label[:-1]}, {currency})" if label.endswith(")") else f"{label} ({currency})"
         table.add_row(label, *(fmt(value, kind) for value in cells))
     table.add_section()
     paired = same["paired"]

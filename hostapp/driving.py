@@ -265,6 +265,7 @@ def run_results(
             "position_managers": app.plugins.implementers(POSITION_HOOK),
             "plugins": appmod.plugin_names(app.plugins),
             "symbols": list(app.loop.symbols),
+            "currency": app.currency,
             "timeframe": app.timeframe,
             "base_timeframe": app.base_timeframe,
             "plugin_reports": {**reports, **app.plugin_reports},

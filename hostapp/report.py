@@ -304,6 +304,15 @@ SUMMARY_ROWS = (
 )
 
 
+#: the rows of :data:`SUMMARY_ROWS` that are money, in the account's currency (the
+#: summary's ``currency``, which the table writes after them)
+MONEY_ROWS = frozenset({"pnl", "floating_pnl", "max_drawdown"})
+
+
+def _money(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 #: the figures :func:`summarize` leaves ``None`` when the broker could not say at the end
 UNKNOWN_AT_END = frozenset({"open_at_end", "positions_open_at_end", "pnl", "floating_pnl"})
 
@@ -330,6 +339,8 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         value = _fmt(summary.get(key, ""), key) if key not in blank else NO_FIGURE
         if key in UNKNOWN_AT_END and key in summary and summary[key] is None:
             value = "unknown"  # the broker did not answer at the end (summarize)
+        elif key in MONEY_ROWS and summary.get("currency") and _money(summary.get(key)):
+            value += f" {summary['currency']}"  # the account's: no amount without it
         if key == "states_reached" and summary.get("defenders") == []:
             value = "no defending plugin running"
         lines.append(f"{label:<{width}}  {value}")

@@ -236,3 +236,28 @@ async def test_a_live_trades_r_counts_every_part_it_closed() -> None:
     assert round(summary["avg_r"], 3) == 0.22
     booked = round(sum(d.profit for d in fake.deals), 2)
     assert summary["pnl"] == booked
+
+
+class StopsAtOnce:
+    """Stops the live run at its first cycle."""
+
+    stop: Any = None
+
+    @hookimpl
+    async def on_cycle(self, host: Any) -> None:
+        self.stop()
+
+
+async def test_the_summary_names_the_terminal_accounts_currency() -> None:
+    """The money figures were amounts of nothing: the summary named no currency, though
+    the terminal's account_info says it."""
+    fake = FakeMT5(currency="EUR")
+    plugin = StopsAtOnce()
+    app = live_app(fake, {"stopper": plugin})
+    plugin.stop = app.loop.request_stop
+    stats = await drive(app, progress=None)
+    summary = run_summary(app, stats, {"mode": "live"})
+    assert summary["currency"] == "EUR"
+    rows = _rows(summary_table(summary).splitlines())
+    assert "P&L (realised) 0.00 EUR" in rows
+    assert "max drawdown (closed trades) 0.00 EUR" in rows

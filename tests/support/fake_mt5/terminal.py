@@ -83,6 +83,8 @@ class FakeMT5(TradeServer):
     #: the trade server the account is on (``account_info().server``): with ``login_id``,
     #: which account the terminal is logged in to
     server_name: str = "Fake-Demo"
+    #: the account's currency (``account_info().currency``), which every profit is in
+    currency: str = "USD"
     _error: tuple[int, str] = (1, "Success")
     #: the order (and position) counter; the deals have their own, as on a real server,
     #: so a deal's number says nothing about its order's and can equal another order's
@@ -224,7 +226,7 @@ class FakeMT5(TradeServer):
         info = AccountInfo(
             self.login_id, 0, 100, 200, 0, True, True, self.margin_mode, 2, False,
             balance, 0.0, equity - balance, equity, 0.0, equity, 0.0, 50.0, 30.0, 0.0, 0.0, 0.0,
-            0.0, 0.0, "Test", self.server_name, "USD", "Fake Broker"
+            0.0, 0.0, "Test", self.server_name, self.currency, "Fake Broker"
         )
         # fmt: on
         return self._out(info)
