@@ -32,6 +32,15 @@ class FakeSymbol:
     liquidity: float | None = None  # lots one deal can fill; IOC fills that much
 
     @property
+    def currencies(self) -> tuple[str, str]:
+        """SYMBOL_CURRENCY_BASE and SYMBOL_CURRENCY_PROFIT: a pair's two (``USDJPY``, a
+        broker's suffix after them too), else gold's, the fake's first symbol."""
+        head = self.name[:6]
+        if len(head) == 6 and head.isascii() and head.isalpha() and head.isupper():
+            return head[:3], head[3:]
+        return "XAU", "USD"
+
+    @property
     def point(self) -> float:
         return 10.0**-self.digits
 

@@ -32,6 +32,7 @@ class TradeServer(ServerOperations):
 
     margin_mode: int
     balance: float
+    currency: str
     trade_allowed: bool
     server_connected: bool
     now: datetime
@@ -312,11 +313,37 @@ class TradeServer(ServerOperations):
             entry = CONSTANTS["DEAL_ENTRY_OUT"]
         return net.id, entry, profit
 
-    @staticmethod
-    def _booked(s: FakeSymbol, p: FakePosition, volume: float, price: float) -> float:
-        """The result of closing ``volume`` of ``p`` at ``price`` (USD-quoted symbols)."""
+    def _booked(self, s: FakeSymbol, p: FakePosition, volume: float, price: float) -> float:
+        """The result of closing ``volume`` of ``p`` at ``price``, in the account's
+        currency (:meth:`_in_account`), as the deal books it."""
         sign = 1 if p.type == 0 else -1
-        return round((price - p.price_open) * sign * volume * s.contract_size, 2)
+        money = (price - p.price_open) * sign * volume * s.contract_size
+        return round(self._in_account(s, money, price), 2)
+
+    def _in_account(self, s: FakeSymbol, money: float, price: float) -> float:
+        """``money`` in ``s``'s profit currency, in the account's (``currency``), as the
+        terminal turns it for a position's profit, a deal's and ``order_calc_profit``
+        alike: as it is when the two are one; divided by ``price`` (the deal's) when the
+        account's currency is the symbol's base (``USDJPY``'s yen on a USD account);
+        else at the rate of another symbol of the two currencies, at its mid price
+        (``EURUSD``'s dollars on a yen account, at ``USDJPY``'s). Yen counted as dollars
+        made the fake's USDJPY deal book 99,000.00 where order_calc_profit said 655.63."""
+        base, profit = s.currencies
+        account = self.currency
+        if profit == account:
+            return money
+        if base == account:
+            return money / price
+        for other in self.symbols.values():
+            mid = (other.bid + other.ask) / 2
+            if other.currencies == (account, profit) and mid > 0:
+                return money / mid
+            if other.currencies == (profit, account):
+                return money * mid
+        raise LookupError(
+            f"the fake terminal has no rate from {profit} to the account's {account}: "
+            f"add a symbol {account}{profit} or {profit}{account}"
+        )
 
     def _record(
         self,

@@ -34,8 +34,7 @@ class ServerOperations:
 
         def server_time(self, age: float = 0) -> int: ...
 
-        @staticmethod
-        def _booked(s: FakeSymbol, p: FakePosition, volume: float, price: float) -> float: ...
+        def _booked(self, s: FakeSymbol, p: FakePosition, volume: float, price: float) -> float: ...
 
         def _record(
             self,

@@ -237,8 +237,8 @@ class FakeMT5(TradeServer):
         return SymbolInfo(
             False, s.visible, s.visible, round((s.ask - s.bid) / s.point), s.digits,
             4, s.exemode, s.stops_level, s.freeze_level, s.filling_mode, 15, 127, s.bid, s.ask,
-            s.point, s.tick, s.contract_size, s.volume_min, s.volume_max, s.volume_step, "XAU",
-            "USD", s.name, s.name, f"Metals\\{s.name}"
+            s.point, s.tick, s.contract_size, s.volume_min, s.volume_max, s.volume_step,
+            *s.currencies, s.name, s.name, f"Metals\\{s.name}"
         )
         # fmt: on
 
@@ -296,15 +296,14 @@ class FakeMT5(TradeServer):
     def _profit(self, p: FakePosition) -> float:
         s = self.symbols[p.symbol]
         close = s.bid if p.type == 0 else s.ask
-        sign = 1 if p.type == 0 else -1
-        return round((close - p.price_open) * sign * p.volume * s.contract_size, 2)
+        return self._booked(s, p, p.volume, close)  # what closing it now would book
 
     def order_calc_profit(
         self, action: int, symbol: str, volume: float, price_open: float, price_close: float
     ) -> Any:
-        """As the terminal answers it: in the account's currency (USD), a profit in the
-        symbol's second currency divided by the closing price when its first is USD;
-        ``None`` with an error for a bad action or symbol."""
+        """As the terminal answers it: in the account's currency, turned from the
+        symbol's profit currency as a deal's is (:meth:`_in_account`); ``None`` with an
+        error for a bad action or symbol."""
         if not self._enter("order_calc_profit", action, symbol, volume, price_open, price_close):
             return None
         s = self.symbols.get(symbol)
@@ -313,9 +312,7 @@ class FakeMT5(TradeServer):
             return None
         sign = 1 if action == 0 else -1
         money = (price_close - price_open) * sign * volume * s.contract_size
-        if s.name[:3] == "USD" and s.name[3:6] != "USD":
-            money /= price_close
-        return round(money, 2)
+        return round(self._in_account(s, money, price_close), 2)
 
     def positions_get(self, **kwargs: Any) -> Any:
         if not self._enter("positions_get", **kwargs):
