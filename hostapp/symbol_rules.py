@@ -104,9 +104,10 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     bars replayed as ``SPY_us`` (a lot of 100 units) and as ``SPY`` (one share) had
     DTMS veto 35 entries against 6, and change the same entries' R by +0.92R against
     +2.01R: the sentence says so, and names the table and keys that give the real
-    rules. A pair whose currencies are not the account's (GBPJPY on a USD account)
-    books its profits in its first currency, turned from its second at its price
-    (:mod:`.brokers.paper_ledger`), counted as the account's; a metal's in its second.
+    rules. A pair whose currencies are not the account's (GBPJPY on a USD account), in a
+    run without a symbol to convert with (USDJPY), books its profits in its first
+    currency, turned from its second at its price (:mod:`.brokers.paper_ledger`),
+    counted as the account's; a metal's in its second.
     A broker's name for a symbol it knows (``USDJPY.m``) is traded on that symbol's
     rules, which the sentence says too: the broker's own may differ (a micro account's
     lot). A symbol with a ``[host.paper.symbols.NAME]`` table is not guessed: the
@@ -165,37 +166,56 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
 
 
 def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
-    """The symbols whose profits the paper broker books in a currency that is not the
-    account's (:func:`~.brokers.paper_ledger.booked_currency`): every one of the run's,
-    the bundled ones too (XAUUSD's dollars on a euro account were counted as euros with
-    no word, as a guessed symbol's were not), since the money figures, orders sized by
-    risk, the drawdown % and DTMS's daily-loss rail all count that money."""
-    from .brokers.paper_ledger import booked_currency
+    """The symbols whose profits are in a currency that is not the account's: those the
+    paper broker turns into it at the price of another of the run's symbols
+    (:meth:`~.brokers.paper_ledger.PaperLedger.rate_of`), and those it books in another
+    currency, counted as the account's (:func:`~.brokers.paper_ledger.booked_currency`):
+    every one of the run's, the bundled ones too (XAUUSD's dollars on a euro account were
+    counted as euros with no word, as a guessed symbol's were not), since the money
+    figures, orders sized by risk, the drawdown % and DTMS's daily-loss rail all count
+    that money."""
+    from .brokers.paper import PaperBroker
+    from .brokers.paper_ledger import booked_currency, profit_currency
     from .brokers.paper_rules import METALS, currency_pair
 
     currency = broker.account().currency
-    parts = []
+    turned, counted = [], []
     for name in symbols:
+        rate = broker.rate_of(name) if isinstance(broker, PaperBroker) else None
         booked = booked_currency(name, currency)
-        if broker.symbol_info(name) is None or booked is None or booked == currency:
+        if broker.symbol_info(name) is None:
+            continue
+        if rate is not None:
+            turned.append(f"{name}'s ({profit_currency(name)}) at {rate[0]}'s")
+            continue
+        if booked is None or booked == currency:
             continue
         pair = currency_pair(name)
         if pair is None or pair[0] in METALS:
-            parts.append(f"{name}'s profits are in {booked}, counted as {currency}")
+            counted.append(f"{name}'s profits are in {booked}, counted as {currency}")
         else:
-            parts.append(
+            counted.append(
                 f"{name}'s profits are in {pair[1]}, turned into {booked} at its price "
                 f"and counted as {currency}"
             )
-    if not parts:
-        return None
-    return (
-        "; ".join(parts)
-        + "; the paper broker turns a profit into the account's currency only for a pair "
-        "of it, so the money figures, orders sized by risk, the drawdown % and DTMS's "
-        f"daily-loss rail ([plugin.dtms.rails] daily_loss_pct) count that money as {currency}: "
-        "an account in the symbol's currency ([host.paper] currency) counts it right"
-    )
+    said = []
+    if turned:
+        said.append(
+            f"profits turned into {currency} at the price, at the time, of the run's symbol "
+            f"of the two currencies: {', '.join(turned)} (until that symbol has a price, "
+            "unconverted)"
+        )
+    if counted:
+        said.append(
+            "; ".join(counted)
+            + "; the run has no symbol of that currency and the account's to turn it with, "
+            "so the money figures, orders sized by risk, the drawdown % and DTMS's "
+            "daily-loss rail ([plugin.dtms.rails] daily_loss_pct) count that money as "
+            f"{currency}: a symbol of the two among the run's (EURUSD beside XAUUSD on a EUR "
+            "account), or an account in the symbol's currency ([host.paper] currency), counts "
+            "it right"
+        )
+    return "; ".join(said) or None
 
 
 #: the rule of this distribution's plugins that counts money, and so follows a guessed

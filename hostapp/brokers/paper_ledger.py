@@ -3,12 +3,17 @@ earns, and booking a close into the balance and the history.
 
 Profit of a deal is ``(close − open) × sign × volume × contract_size`` in the symbol's
 quote currency; when the account currency is the symbol's base instead (``USDJPY`` on a
-USD account, or a broker's ``USDJPY.m``) it is divided by the closing price. A pair of
-two other currencies (``GBPJPY`` on a USD account, not a metal) has no rate to the
-account's in the data: its profit is turned into its base currency the same way and
-counted as the account's, off by that currency's rate to it (GBP's 1.3 to the dollar),
-not by the quote's (yen counted as dollars, 150 times the worth of a standard lot's
-move). Money is rounded to cents per deal.
+USD account, or a broker's ``USDJPY.m``) it is divided by the closing price. A profit in
+a third currency is turned into the account's at the price of the run's symbol of the
+two (:func:`rate_symbol`: ``XAUUSD``'s dollars on a EUR account at ``EURUSD``'s, divided;
+``EURUSD``'s on a JPY account at ``USDJPY``'s, multiplied), its mid price at the time,
+the last bar's close as the stops are checked. Where the run has no such symbol (or it
+has no price yet), a pair of two other currencies (``GBPJPY`` on a USD account, not a
+metal) has its profit turned into its base currency at its own price and counted as the
+account's, off by that currency's rate to it (GBP's 1.3 to the dollar), not by the
+quote's (yen counted as dollars, 150 times the worth of a standard lot's move); a
+metal's, and a bundled ``BTCUSD``'s, are counted as the account's as they are; the run's
+notes name each such symbol (:func:`booked_currency`). Money is rounded to cents per deal.
 
 :class:`PaperLedger` sits below both the order calls (:mod:`.paper_orders`) and the
 per-bar stop checks of :class:`~hostapp.brokers.paper.PaperBroker`: both close positions
@@ -42,24 +47,55 @@ def in_base_currency(symbol: str, currency: str) -> bool:
     return pair is not None and pair[0] not in METALS and currency not in pair
 
 
+def profit_currency(symbol: str) -> str | None:
+    """The currency a price move of ``symbol`` is money in: a pair's second (a metal's
+    too), a bundled symbol's last three letters (``BTCUSD``'s dollars); ``None`` for one
+    whose currency is not known (an index, a stock)."""
+    pair = currency_pair(symbol)
+    if pair is not None:
+        return pair[1]
+    name = listed_name(symbol)
+    known = name in DEFAULT_SYMBOLS and len(name) == 6 and name[3:] in CURRENCIES
+    return name[3:] if known else None
+
+
 def booked_currency(symbol: str, currency: str) -> str | None:
-    """The currency a deal's money on ``symbol`` is really in once :func:`in_base_currency`
-    has had its say, booked as ``currency`` whatever it is: ``currency`` itself for a pair
-    of it, the first of a pair of two others (``GBPJPY``'s yen turned into pounds), a
-    metal's second (``XAUUSD``'s dollars), and the second three letters of a bundled
-    symbol that ends in a currency (``BTCUSD``'s dollars); ``None`` for a symbol whose
-    profit currency is not known (an index, a stock), counted as the account's. A run
-    has no rate to turn one into the other, so a currency here that is not ``currency``
-    is money counted in the wrong unit, which the run's notes say
+    """The currency a deal's money on ``symbol`` is really in, booked as ``currency``,
+    where no symbol of the run turns it (:func:`rate_symbol`): ``currency`` itself for a
+    pair of it, the first of a pair of two others (``GBPJPY``'s yen turned into pounds
+    at its price), a metal's second (``XAUUSD``'s dollars), a bundled ``BTCUSD``'s
+    dollars; ``None`` for a symbol whose profit currency is not known (an index, a
+    stock), counted as the account's. A currency here that is not ``currency`` is money
+    counted in the wrong unit, which the run's notes say
     (:func:`hostapp.symbol_rules.guessed_rules_note`)."""
     pair = currency_pair(symbol)
     if pair is None:
-        name = listed_name(symbol)
-        known = name in DEFAULT_SYMBOLS and len(name) == 6 and name[3:] in CURRENCIES
-        return name[3:] if known else None
+        return profit_currency(symbol)
     if currency in pair:
         return currency
     return pair[1] if pair[0] in METALS else pair[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def rate_symbol(symbol: str, currency: str, symbols: tuple[str, ...]) -> tuple[str, bool] | None:
+    """The symbol among ``symbols`` (the run's) whose price turns ``symbol``'s profit into
+    ``currency``, and whether it is divided by (``EURUSD`` for dollars on a EUR account)
+    or multiplied by (``USDJPY`` for dollars on a JPY account); ``None`` when the profit
+    is in ``currency`` already, is turned by ``symbol``'s own price
+    (:func:`in_base_currency`'s first case), is of no known currency, or no symbol of the
+    run is the pair of the two. Worked out once per symbol and run, as every bar values
+    every open position."""
+    money = profit_currency(symbol)
+    pair = currency_pair(symbol)
+    if money is None or money == currency or (pair is not None and pair[0] == currency):
+        return None
+    for other in symbols:
+        two = currency_pair(other)
+        if two == (currency, money):
+            return other, True
+        if two == (money, currency):
+            return other, False
+    return None
 
 
 class PaperLedger:
@@ -101,6 +137,11 @@ class PaperLedger:
             return None
         return self._profit(symbol, direction, open_price, close_price, volume)
 
+    def rate_of(self, symbol: str) -> tuple[str, bool] | None:
+        """:func:`rate_symbol` among this account's symbols: what ``symbol``'s profits
+        are turned into the account's currency with (the run's notes say it)."""
+        return rate_symbol(symbol, self._store.meta.currency, tuple(self._symbols))
+
     def _profit(
         self, symbol: str, direction: Direction, entry: float, price: float, volume: float
     ) -> float:
@@ -108,6 +149,11 @@ class PaperLedger:
         contract = info.contract_size if info is not None else 1.0
         sign = 1 if direction == "buy" else -1
         money = (price - entry) * sign * volume * contract
+        rate = self.rate_of(symbol)
+        quote = self._store.quote(rate[0]) if rate is not None else None
+        if rate is not None and quote is not None and quote.bid > 0:
+            mid = (quote.bid + quote.ask) / 2
+            return round(money / mid if rate[1] else money * mid, 2)
         if in_base_currency(symbol, self._store.meta.currency):
             money /= price
         return round(money, 2)

@@ -72,7 +72,8 @@ def test_the_note_says_which_rules_a_suffixed_name_trades_on() -> None:
         "rules: USDJPY.m as USDJPY (3 digits, a lot of 100,000 units); the paper broker "
         "does not know GBPJPY.m and guessed"
     )
-    assert "GBPJPY.m's profits are in JPY, turned into GBP at its price and counted as USD" in note
+    # its yen turned into dollars at the run's USDJPY (the first of the two)
+    assert "GBPJPY.m's (JPY) at USDJPY's" in note and "counted as" not in note
     assert "USDJPY.m's profits" not in note  # turned into dollars, as USDJPY's
     assert guessed_rules_note(broker, ["USDJPY"]) is None
 

@@ -1,6 +1,6 @@
-"""The paper broker books a pair's profits in a currency of the pair only when the
-account's is one of them; any other is counted as the account's. The run says so for
-every symbol, the bundled ones too: XAUUSD's dollars on a euro account, EURUSD's euros
+"""Where the run has no symbol to turn a profit into the account's currency with, the
+paper broker counts it as the account's, and the run says so for every symbol, the
+bundled ones too: XAUUSD's dollars on a euro account, EURUSD's euros
 on a yen account (a stop-out of 0.43 lots booked −99.03 "yen", really −109.22 dollars)
 were counted with no word, while a guessed symbol's were said."""
 
@@ -28,18 +28,20 @@ def note_on(currency: str, *symbols: str) -> str | None:
 
 
 def test_every_bundled_symbol_booked_in_another_currency_is_said() -> None:
-    note = note_on("EUR", "XAUUSD", "USDJPY", "BTCUSD", "EURUSD")
+    note = note_on("EUR", "XAUUSD", "USDJPY", "BTCUSD")
     assert note is not None
     assert "XAUUSD's profits are in USD, counted as EUR" in note
     assert "USDJPY's profits are in JPY, turned into USD at its price and counted as EUR" in note
     assert "BTCUSD's profits are in USD, counted as EUR" in note
-    assert "EURUSD's" not in note  # a pair of the account's currency: converted
     assert "daily_loss_pct" in note and "count that money as EUR" in note
-    jpy = note_on("JPY", "EURUSD", "GBPUSD", "USDJPY") or ""
+    jpy = note_on("JPY", "EURUSD", "GBPUSD") or ""
     assert "EURUSD's profits are in USD, turned into EUR at its price and counted as JPY" in jpy
     assert "GBPUSD's profits are in USD, turned into GBP at its price and counted as JPY" in jpy
-    assert "USDJPY's" not in jpy
     assert note_on("USD", "XAUUSD", "EURUSD", "USDJPY", "BTCUSD") is None
+    # with a symbol of the two currencies among the run's, they are turned at its price
+    turned = note_on("EUR", "XAUUSD", "BTCUSD", "EURUSD") or ""
+    assert "XAUUSD's (USD) at EURUSD's, BTCUSD's (USD) at EURUSD's" in turned
+    assert "counted as" not in turned and "EURUSD's (USD)" not in turned
 
 
 def test_a_replay_on_a_euro_account_says_it_once(tmp_path: Path) -> None:
