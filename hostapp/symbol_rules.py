@@ -186,7 +186,8 @@ def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
         if broker.symbol_info(name) is None:
             continue
         if rate is not None:
-            turned.append(f"{name}'s ({profit_currency(name)}) at {rate[0]}'s")
+            first = f", after its own price into {name[:3]}" if rate[2] else ""
+            turned.append(f"{name}'s ({profit_currency(name)}) at {rate[0]}'s{first}")
             continue
         if booked is None or booked == currency:
             continue

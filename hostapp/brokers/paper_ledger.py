@@ -77,24 +77,31 @@ def booked_currency(symbol: str, currency: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def rate_symbol(symbol: str, currency: str, symbols: tuple[str, ...]) -> tuple[str, bool] | None:
+def rate_symbol(
+    symbol: str, currency: str, symbols: tuple[str, ...]
+) -> tuple[str, bool, bool] | None:
     """The symbol among ``symbols`` (the run's) whose price turns ``symbol``'s profit into
-    ``currency``, and whether it is divided by (``EURUSD`` for dollars on a EUR account)
-    or multiplied by (``USDJPY`` for dollars on a JPY account); ``None`` when the profit
-    is in ``currency`` already, is turned by ``symbol``'s own price
+    ``currency``, whether it is divided by (``EURUSD`` for dollars on a EUR account) or
+    multiplied by (``USDJPY`` for dollars on a JPY account), and whether the profit is
+    first turned into ``symbol``'s base at its own price: a pair with no symbol of its
+    quote currency and the account's, but one of its base's (``USDJPY``'s yen on a EUR
+    account, into dollars at its price, then into euros at ``EURUSD``'s). ``None`` when
+    the profit is in ``currency`` already, is turned by ``symbol``'s own price alone
     (:func:`in_base_currency`'s first case), is of no known currency, or no symbol of the
-    run is the pair of the two. Worked out once per symbol and run, as every bar values
-    every open position."""
+    run converts it. Worked out once per symbol and run, as every bar values every open
+    position."""
     money = profit_currency(symbol)
     pair = currency_pair(symbol)
     if money is None or money == currency or (pair is not None and pair[0] == currency):
         return None
-    for other in symbols:
-        two = currency_pair(other)
-        if two == (currency, money):
-            return other, True
-        if two == (money, currency):
-            return other, False
+    base = pair[0] if pair is not None and pair[0] not in METALS else None
+    for first, into in ((False, money), (True, base)):
+        for other in symbols if into is not None else ():
+            two = currency_pair(other)
+            if two == (currency, into):
+                return other, True, first
+            if two == (into, currency):
+                return other, False, first
     return None
 
 
@@ -137,7 +144,7 @@ class PaperLedger:
             return None
         return self._profit(symbol, direction, open_price, close_price, volume)
 
-    def rate_of(self, symbol: str) -> tuple[str, bool] | None:
+    def rate_of(self, symbol: str) -> tuple[str, bool, bool] | None:
         """:func:`rate_symbol` among this account's symbols: what ``symbol``'s profits
         are turned into the account's currency with (the run's notes say it)."""
         return rate_symbol(symbol, self._store.meta.currency, tuple(self._symbols))
@@ -153,6 +160,8 @@ class PaperLedger:
         quote = self._store.quote(rate[0]) if rate is not None else None
         if rate is not None and quote is not None and quote.bid > 0:
             mid = (quote.bid + quote.ask) / 2
+            if rate[2]:  # into the symbol's base first, at its own price
+                money /= price
             return round(money / mid if rate[1] else money * mid, 2)
         if in_base_currency(symbol, self._store.meta.currency):
             money /= price

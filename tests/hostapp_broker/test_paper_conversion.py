@@ -55,3 +55,14 @@ def test_without_a_price_of_the_rate_symbol_the_profit_is_unconverted_and_said()
     assert alone.calc_profit("XAUUSD", "buy", 1.0, 2000.3, 2010.3) == 1000.0
     note = guessed_rules_note(alone, ["XAUUSD"]) or ""
     assert "XAUUSD's profits are in USD, counted as EUR" in note
+
+
+def test_usdjpy_on_a_euro_account_goes_through_dollars_at_eurusd() -> None:
+    """No EURJPY among the run's symbols: USDJPY's yen are turned into dollars at its own
+    price, then into euros at EURUSD's, not counted as euros once in dollars."""
+    b = account("EUR", "USDJPY", "EURUSD")
+    b.set_quote("EURUSD", 1.1, 1.1002, T0)
+    profit = b.calc_profit("USDJPY", "buy", 1.0, 150.01, 151.0)
+    assert profit == round(99_000 / 151.0 / 1.1001, 2)  # 595.97 euros, not 655.63
+    note = guessed_rules_note(b, ["USDJPY", "EURUSD"]) or ""
+    assert "USDJPY's (JPY) at EURUSD's, after its own price into USD" in note
