@@ -322,7 +322,9 @@ class MarketEdges:
 
 def _replay_indicators(market: object, symbol: str, s: DtmsSettings) -> ReplayIndicators | None:
     """Indicators computed ahead when the market holds the symbol's whole series on both
-    timeframes (a replay); ``None`` sends the caller to the incremental path."""
+    timeframes (a replay, or a live run on a file: they learn the market's closures from
+    the bars before the one asked about, as the incremental path does, docs/dtms.md §7);
+    ``None`` sends the caller to the incremental path."""
     if not isinstance(market, SeriesView):
         return None
     fast = market.series(symbol, s.fast.value)
@@ -331,4 +333,12 @@ def _replay_indicators(market: object, symbol: str, s: DtmsSettings) -> ReplayIn
         return None
     from .engine.replay import ReplayIndicators
 
-    return ReplayIndicators(symbol, s, fast[0], list(fast[1]), signal[0], list(signal[1]))
+    return ReplayIndicators(
+        symbol,
+        s,
+        fast[0],
+        list(fast[1]),
+        signal[0],
+        list(signal[1]),
+        gaps_learned=GAPS_LEARNED,
+    )

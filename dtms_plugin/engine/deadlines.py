@@ -8,6 +8,7 @@ and those count."""
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from ..settings import DtmsSettings
@@ -93,12 +94,19 @@ class MissingTime:
         as long after ``close`` as that one lasted. ``None``: none did. docs/dtms.md §5,
         §7. Only that exact time: an hour off (a clock change) would also match the bars
         an hour before every daily break, and a feed that died then would read as closed."""
-        for start, length in reversed(self._closures):
-            ago = close - start
-            weeks = (2 * ago + self.period) // (2 * WEEK)  # the nearest whole number
-            if 0 < weeks <= WEEKS_LOOKED_AT and abs(ago - weeks * WEEK) * 2 <= self.period:
-                return close + length
-        return None
+        return closure_end(reversed(self._closures), close, self.period)
+
+
+def closure_end(closures: Iterable[tuple[int, int]], close: int, period: int) -> int | None:
+    """:meth:`MissingTime.closure_after` over ``closures`` ((start, length) in epoch
+    seconds, newest first): the one rule, shared with a replay's
+    :meth:`.replay.ReplayIndicators.closure_after`."""
+    for start, length in closures:
+        ago = close - start
+        weeks = (2 * ago + period) // (2 * WEEK)  # the nearest whole number
+        if 0 < weeks <= WEEKS_LOOKED_AT and abs(ago - weeks * WEEK) * 2 <= period:
+            return close + length
+    return None
 
 
 #: a gap this long or longer is a closure of the market (a weekend, a break), not a

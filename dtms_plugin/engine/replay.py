@@ -21,6 +21,7 @@ from hookspecs import Bar, Timeframe
 
 from ..settings import DtmsSettings
 from . import replay_scores as rs
+from .deadlines import CLOSURE_SECONDS, CLOSURES_KEPT, closure_end
 from .regime import Structure, Volatility, base_symbol
 from .replay_features import Columns, extend_fast, extend_signal
 from .snapshot import RegimeTable, SignalSnapshot
@@ -123,6 +124,7 @@ class ReplayIndicators:
         signal_closes: list[datetime],
         *,
         chunk: int | None = None,
+        gaps_learned: timedelta = timedelta(0),
     ) -> None:
         self.symbol = symbol
         self.settings = settings
@@ -135,6 +137,15 @@ class ReplayIndicators:
         # the planned fast bars' open times and running sums of missing seconds (``missing``)
         self._gap_key: np.ndarray | None = None
         self._gap_times = self._gap_sums = np.zeros(0, dtype=np.int64)
+        # the fast bars before the warm-up read for their gaps alone at first sight, as
+        # the live path reads them (``gaps_learned`` of them: dtms_plugin.local_edges)
+        self._learned = int(gaps_learned / settings.fast.period)
+        # the closures among the planned fast bars and those before them (``closure_after``):
+        # the open time of the bar after each, its start and length, oldest first
+        self._closure_key: np.ndarray | None = None
+        self._closure_bars = np.zeros(0, dtype=np.int64)
+        self._closure_starts: list[int] = []
+        self._closure_lengths: list[int] = []
         self._signal_cols = _columns(self._signal_bars)
         self._chunk = max(1, chunk or CHUNK)
         self._f_upto = self._s_upto = 0  # planned positions with their features computed
@@ -220,9 +231,31 @@ class ReplayIndicators:
         return max(base - since - period, 0) + end
 
     def closure_after(self, close: int) -> int | None:
-        """Never asked in a replay: its ``now`` is the newest bar's close, so the market
-        is current (:func:`.deadlines.market_current`) and its data never stale."""
-        return None
+        """:meth:`.deadlines.MissingTime.closure_after` from the closures before the bar
+        closing at ``close`` only (those whose next bar opened by then: what the live path
+        was fed), among the bars it feeds: those of ``gaps_learned`` before the first
+        sight's warm-up, then the planned ones. Asked whenever a symbol's newest bar is
+        older than ``now``: a replay of markets with other hours (a share's nights amid
+        FX), a live run on a file."""
+        fed = self._fast
+        planned = fed.planned
+        if planned is None:
+            return None
+        period = int(self.fast_period.total_seconds())
+        if self._closure_key is not planned:
+            first = int(planned[0]) if len(planned) else 0
+            learned = np.arange(max(0, first - self._learned), first)
+            times = self._fast_secs[np.r_[learned, planned].astype(np.int64)]
+            gaps = np.diff(times) - period
+            at = np.flatnonzero(gaps >= CLOSURE_SECONDS)
+            self._closure_bars = times[at + 1]
+            self._closure_starts = (times[at] + period).tolist()
+            self._closure_lengths = gaps[at].tolist()
+            self._closure_key = planned
+        k = int(np.searchsorted(self._closure_bars, close - period, "right"))
+        lo = max(0, k - CLOSURES_KEPT)
+        starts, lengths = self._closure_starts[lo:k], self._closure_lengths[lo:k]
+        return closure_end(zip(reversed(starts), reversed(lengths), strict=True), close, period)
 
     # ------------------------------------------------------------------ features
 
