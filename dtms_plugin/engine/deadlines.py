@@ -90,22 +90,32 @@ class MissingTime:
         """When the market's closure that follows a bar closing at ``close`` (epoch
         seconds) ends, if the market closed at that time of the week in one of the
         :data:`WEEKS_LOOKED_AT` weeks before (a weekend, a daily break, a holiday of the
-        same weekday): a closure seen to begin within half a period of that time; it ends
-        as long after ``close`` as that one lasted. ``None``: none did. docs/dtms.md §5,
-        §7. Only that exact time: an hour off (a clock change) would also match the bars
-        an hour before every daily break, and a feed that died then would read as closed."""
+        same weekday): a closure seen to begin within :func:`slack` of that time. It ends
+        when that one did, at the same time of the week. ``None``: none did. docs/dtms.md
+        §5, §7. Only that time, give or take a few missing bars (a last minute without
+        ticks, this week or that one): an hour off (a clock change) would also match the
+        bars an hour before every daily break, and a feed that died then would read as
+        closed."""
         return closure_end(reversed(self._closures), close, self.period)
+
+
+def slack(period: int) -> int:
+    """How far from a learned closure's start, in seconds, a bar may close and still be
+    the last before the market closes again: :data:`MISSING_BARS` periods, but no more
+    than :data:`MISSING_SPAN`, and never less than half a period (docs/dtms.md §5)."""
+    return max(period // 2, min(MISSING_BARS * period, MISSING_SPAN))
 
 
 def closure_end(closures: Iterable[tuple[int, int]], close: int, period: int) -> int | None:
     """:meth:`MissingTime.closure_after` over ``closures`` ((start, length) in epoch
     seconds, newest first): the one rule, shared with a replay's
     :meth:`.replay.ReplayIndicators.closure_after`."""
+    within = slack(period)
     for start, length in closures:
         ago = close - start
-        weeks = (2 * ago + period) // (2 * WEEK)  # the nearest whole number
-        if 0 < weeks <= WEEKS_LOOKED_AT and abs(ago - weeks * WEEK) * 2 <= period:
-            return close + length
+        weeks = (2 * ago + WEEK) // (2 * WEEK)  # the nearest whole number
+        if 0 < weeks <= WEEKS_LOOKED_AT and abs(ago - weeks * WEEK) <= within:
+            return start + weeks * WEEK + length
     return None
 
 
@@ -117,6 +127,11 @@ CLOSURES_KEPT = 512
 WEEK = 604_800  # seconds
 #: how many weeks back a closure is looked for at the same time of the week
 WEEKS_LOOKED_AT = 4
+#: the missing bars before a closure (or before the one learned) still recognised: M1's
+#: last minutes without ticks; capped by MISSING_SPAN so that M5 and coarser bars never
+#: match the bars more than ten minutes before every daily break
+MISSING_BARS = 3
+MISSING_SPAN = 600  # seconds
 
 
 def flat(now: datetime, settings: DtmsSettings) -> dict[str, object]:

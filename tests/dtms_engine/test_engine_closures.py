@@ -18,6 +18,7 @@ from dtms_plugin.engine.deadlines import (
     WEEKS_LOOKED_AT,
     MissingTime,
     market_current,
+    slack,
 )
 from hookspecs import DefensiveState as S
 
@@ -48,14 +49,16 @@ def test_a_gap_of_an_hour_or_more_is_a_closure_of_its_time_of_the_week() -> None
     assert memory.closure_after(start + CLOSURE_SECONDS + 300) is None
 
 
-def test_a_closure_matches_within_half_a_period_up_to_four_weeks_on() -> None:
+def test_a_closure_matches_within_ten_minutes_up_to_four_weeks_on() -> None:
+    """M5 bars: two bars missing before the close (this week's or the learned one's)
+    still match, ending at the time of the week the learned closure ended."""
     start = 10 * WEEK
     memory = _memory(start - 300, start + 49 * 3600)
     for weeks in range(1, WEEKS_LOOKED_AT + 1):
         week_on = start + weeks * WEEK
-        for off in (0, 150, -150):
-            assert memory.closure_after(week_on + off) == week_on + off + 49 * 3600, off
-        for off in (151, -151, 3600, -3600):  # an hour off: the bars before a daily break
+        for off in (0, 150, -150, 600, -600):
+            assert memory.closure_after(week_on + off) == week_on + 49 * 3600, off
+        for off in (601, -601, 3600, -3600):  # an hour off: the bars before a daily break
             assert memory.closure_after(week_on + off) is None, off
     assert memory.closure_after(start + (WEEKS_LOOKED_AT + 1) * WEEK) is None  # too old
     assert memory.closure_after(start + WEEK + 86_400) is None  # another day of the week
@@ -103,7 +106,55 @@ def test_the_market_is_current_between_bars_unless_a_closure_follows() -> None:
     assert market_current(friday, close)  # at the close itself, as in a replay
     assert market_current(friday, close + minutes(1)) is False
     assert friday.closure_end() == SUNDAY_FIRST
-    earlier = scored(-3.0, FRIDAY_LAST - M5, gaps=memory)
-    assert market_current(earlier, close - minutes(2)) and earlier.closure_end() is None
-    assert market_current(earlier, close) is False  # a period passed: not current anyway
+    # a bar closing two bars before (two bars missing) is the last before the close too
+    assert scored(-3.0, FRIDAY_LAST - 2 * M5, gaps=memory).closure_end() == SUNDAY_FIRST
+    earlier = scored(-3.0, FRIDAY_LAST - 3 * M5, gaps=memory)  # fifteen minutes before
+    its_close = FRIDAY_LAST - 2 * M5
+    assert market_current(earlier, its_close + minutes(3)) and earlier.closure_end() is None
+    assert market_current(earlier, its_close + M5) is False  # a period passed: not current
     assert scored(-3.0, FRIDAY_LAST).closure_end() is None  # no memory of the gaps
+
+
+def test_a_few_missing_bars_before_a_close_are_tolerated_by_timeframe() -> None:
+    """The slack: three periods, at most ten minutes, at least half a period (M1 three
+    bars, M5 two, M15 ten minutes, H1 and coarser half a bar, as ever)."""
+    assert [slack(p) for p in (60, 300, 900, 3600, 86_400)] == [180, 600, 600, 1800, 43_200]
+    start = 10 * WEEK
+    for period in (60, 300, 900, 3600):
+        memory = _memory(start - period, start + 2 * 3600, period=period)
+        week_on = start + WEEK
+        within = slack(period)
+        for off in (within, -within):
+            assert memory.closure_after(week_on + off) is not None, (period, off)
+        for off in (within + 1, -within - 1):
+            assert memory.closure_after(week_on + off) is None, (period, off)
+
+
+def test_m1_closes_with_their_last_minutes_missing_are_recognised() -> None:
+    """M1 bars of four weeks, the market closing Friday 22:00 to Sunday 22:00; the last
+    minute before the close has no bar every other week: each week from the second
+    still knows the close, its end the Sunday's reopening."""
+    memory = MissingTime(60)
+    friday = 10 * WEEK + 4 * 86_400 + 22 * 3600 - 3 * 86_400  # epoch weeks begin Thursday
+    for week in range(4):
+        close = friday + week * WEEK - (60 if week % 2 else 0)  # the last bar's close
+        for t in range(close - 3600, close, 60):
+            memory.update(t)
+        if week:
+            assert memory.closure_after(close) == friday + week * WEEK + 48 * 3600, week
+        memory.update(friday + week * WEEK + 48 * 3600)
+
+
+def test_the_bars_before_each_daily_break_are_not_a_closure() -> None:
+    """M5 bars, a break from 22:00 to 23:00 every day for two weeks: a bar closing ten
+    minutes or more before the break is the market open, on any day."""
+    memory = MissingTime(300)
+    day0 = 10 * WEEK
+    for day in range(14):
+        for t in range(day0 + day * 86_400 - 3600, day0 + day * 86_400 + 22 * 3600, 300):
+            memory.update(t)
+    for day in range(14, 21):
+        brk = day0 + day * 86_400 + 22 * 3600
+        assert memory.closure_after(brk) == brk + 3600
+        for before in (605, 900, 1800, 3600):
+            assert memory.closure_after(brk - before) is None, (day, before)
