@@ -174,7 +174,8 @@ class LoopDrivers:
         watch: datetime | None = None  # the next cycle without a new bar
         i = 0
         live_from = clock.live_from
-        gap = timedelta(seconds=GAP_BARS * timeframe_seconds(feed.base_timeframe))
+        period = timedelta(seconds=timeframe_seconds(feed.base_timeframe))
+        gap = GAP_BARS * period
         last: datetime | None = None  # the time of the newest step played
         while due is not None and not self.stop_requested:
             if due > live_from:
@@ -191,7 +192,7 @@ class LoopDrivers:
                 watch = due + timedelta(seconds=cycle_seconds)
                 last, due = due, next(steps, None)
                 if due is not None and last >= live_from and due - last > gap:
-                    self._say_gap(clock, last, due)
+                    self._say_gap(clock, last, due, period)
                 await asyncio.sleep(0)  # a run catching up still lets the dashboard answer
                 continue
             if watch is not None and now >= watch:
@@ -210,16 +211,21 @@ class LoopDrivers:
             )  # fmt: skip
         return self.stats
 
-    def _say_gap(self, clock: ScaledLoopClock, last: datetime, due: datetime) -> None:
+    def _say_gap(
+        self, clock: ScaledLoopClock, last: datetime, due: datetime, period: timedelta
+    ) -> None:
         """A gap in the data (a weekend, a holiday) is a long quiet stretch of a scaled run:
         say it once, with when the bars come back, so a waiting run is not taken for a
-        stuck one."""
+        stuck one. ``last`` and ``due`` are bar closes: the gap runs from the last bar's
+        close to the next bar's open (``period`` before its close), the market's own break
+        (an hour's daily break reads an hour, a weekend 48 h), not one bar more."""
         wall = clock.wall_seconds((due - clock.now()).total_seconds())
+        opens = due - period
         self.host.log.info(
             "no bars from %s to %s (a gap of %s in the data): cycles without bars until "
-            "then, the next bar in about %s of wall time",
-            f"{last:%Y-%m-%d %H:%M}", f"{due:%Y-%m-%d %H:%M}", _span(due - last),
-            _span(timedelta(seconds=max(wall, 0.0))),
+            "the next bar closes at %s, in about %s of wall time",
+            f"{last:%Y-%m-%d %H:%M}", f"{opens:%Y-%m-%d %H:%M}", _span(opens - last),
+            f"{due:%H:%M}", _span(timedelta(seconds=max(wall, 0.0))),
         )  # fmt: skip
 
     async def run_live(

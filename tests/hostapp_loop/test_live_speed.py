@@ -302,11 +302,12 @@ def test_a_gap_in_the_data_of_a_scaled_run_is_said_once_with_when_bars_return(
     assert stats.bars == len(bars)
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("no bars from")]
     last = bars[WARMUP + 2].time + timedelta(minutes=5)  # the close of the bar before the gap
-    back = last + timedelta(hours=2, minutes=5)
+    opens = last + timedelta(hours=2)  # the next bar opens two hours on: the gap
+    closes = opens + timedelta(minutes=5)
     assert said == [
-        f"no bars from {last:%Y-%m-%d %H:%M} to {back:%Y-%m-%d %H:%M} "
-        "(a gap of 2 h 5 min in the data): cycles without bars until then, the next bar in "
-        "about 0 s of wall time"
+        f"no bars from {last:%Y-%m-%d %H:%M} to {opens:%Y-%m-%d %H:%M} "
+        f"(a gap of 2 h in the data): cycles without bars until the next bar closes at "
+        f"{closes:%H:%M}, in about 0 s of wall time"
     ], said
 
 
