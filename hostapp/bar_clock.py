@@ -14,7 +14,6 @@ bars (README, "Using it").
 from __future__ import annotations
 
 import argparse
-import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
@@ -24,7 +23,8 @@ from hookspecs import Bar, Timeframe
 from .market.timeframes import to_epoch
 from .market.zones import parse_zone
 
-#: a host bar built from less than this share of the base bars of a usual one is a stub
+#: a host bar built from less than this share of the base bars of a full one (the most
+#: any bucket holds) is a stub
 STUB_SHARE = 0.5
 #: said when at least this share of the host's bars are stubs (one in twenty)
 SAY_FROM = 0.05
@@ -43,13 +43,16 @@ def zone_arg(text: str) -> str:
 
 def stubs(bars: Sequence[Bar], timeframe: Timeframe, zone: tzinfo | None) -> tuple[int, int]:
     """How many ``timeframe`` bars of ``bars`` (finer) are stubs, and how many there are
-    (the first and the last bucket, which the data may cut, left out of both)."""
+    (the first and the last bucket, which the data may cut, left out of both). A stub is
+    measured against the fullest bucket, not the median one: a share open six and a half
+    hours a day makes most of its H4 bars short (two of three each day), and the median
+    of them is short itself."""
     per = Counter(timeframe.bucket_epoch(to_epoch(b.time), zone) for b in bars)
     counts = [per[k] for k in sorted(per)][1:-1]
     if len(counts) < 3:
         return 0, len(counts)
-    usual = statistics.median(counts)
-    return sum(1 for c in counts if c < STUB_SHARE * usual), len(counts)
+    full = max(counts)
+    return sum(1 for c in counts if c < STUB_SHARE * full), len(counts)
 
 
 def stub_note(
@@ -81,7 +84,7 @@ def stub_note(
     if not said:
         return None
     text = (
-        f"{host.value} bars built from under half the {base} bars of a usual one (a market "
+        f"{host.value} bars built from under half the {base} bars of a full one (a market "
         f"that opens or closes inside a {host.value} bar of the bars' clock, as FX's Sunday "
         f"evening on UTC days): {', '.join(said)}; their short ranges weigh on what is "
         "measured in bars. "

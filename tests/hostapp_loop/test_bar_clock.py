@@ -6,15 +6,15 @@ the stubs are gone."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hostapp_loop.csvfiles import write_bars_csv
 from hostapp_loop.replay_cli import python, replay
 
-from hookspecs import Timeframe
-from hostapp.bar_clock import stubs
+from hookspecs import Bar, Timeframe
+from hostapp.bar_clock import stub_note, stubs
 from hostapp.market.synthetic import generate_bars
 from hostapp.market.zones import parse_zone
 
@@ -47,7 +47,7 @@ def _notes(folder: Path, *args: str) -> list[str]:
 def test_the_replay_counts_the_stubs_and_says_the_way_out(folder: Path) -> None:
     said = [n for n in _notes(folder, "--report", "utc") if "under half" in n]
     assert len(said) == 1
-    assert said[0].startswith("D1 bars built from under half the H1 bars of a usual one")
+    assert said[0].startswith("D1 bars built from under half the H1 bars of a full one")
     short, total = stubs(BARS, Timeframe.D1, None)
     assert f"EURUSD {short} of {total};" in said[0]
     assert '--bar-clock (or [host] bar_clock) "America/New_York+7"' in said[0]
@@ -131,3 +131,40 @@ def test_a_clock_that_would_leave_stubs_too_is_not_offered_as_the_way_out(
     assert '"America/New_York+7" builds' not in note
     assert 'Building them on "America/New_York+7" with --bar-clock (or [host] bar_clock) ' in note
     assert "leaves stubs too: if the file's times" in note
+
+
+def _m5(weeks: int, is_open: object) -> list[Bar]:
+    """``weeks`` of M5 bars from Monday 2024-06-03 00:00 UTC, where ``is_open(t)``."""
+    start = datetime(2024, 6, 3, tzinfo=UTC)
+    times = (start + timedelta(minutes=5 * i) for i in range(weeks * 7 * 288))
+    return [Bar(t, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0) for t in times if is_open(t)]  # type: ignore[operator]
+
+
+def test_a_share_s_short_h4_bars_are_noted_though_most_of_its_bars_are_short() -> None:
+    """A share open 14:30-21:00 UTC: each day's H4 bars hold 18, 48 and 12 M5 bars, two
+    of three short. Measured against the median (18) none was short and no note came."""
+    share = _m5(6, lambda t: t.weekday() < 5 and 870 <= t.hour * 60 + t.minute < 1260)
+    short, total = stubs(share, Timeframe.H4, None)
+    assert total == 6 * 5 * 3 - 2 and short == 2 * 6 * 5 - 2  # the first and last left out
+    note = stub_note({"AAPL": share}, "M5", "H4", None)
+    assert note is not None and note.startswith("H4 bars built from under half the M5 bars")
+    assert f"AAPL {short} of {total};" in note
+    # on a broker's server clock (UTC+3 in summer) the session fills two H4 bars
+    assert note.endswith('"America/New_York+7" builds days that open at New York\'s close')
+
+
+def test_fx_s_one_short_friday_h4_bar_a_week_is_no_note() -> None:
+    """FX in summer, Sunday 21:00 to Friday 21:00 UTC: one H4 bar a week is short
+    (Friday's 20:00 bar, an hour of it), one in thirty: too few to say."""
+
+    def fx_open(t: datetime) -> bool:
+        return not (
+            t.weekday() == 5
+            or (t.weekday() == 4 and t.hour >= 21)
+            or (t.weekday() == 6 and t.hour < 21)
+        )
+
+    fx = _m5(6, fx_open)
+    short, total = stubs(fx, Timeframe.H4, None)
+    assert (short, total) == (6, 184)  # each Friday's, of six weeks
+    assert stub_note({"EURUSD": fx}, "M5", "H4", None) is None
