@@ -33,7 +33,8 @@ _TICKER = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*")
 #: :mod:`hostapp.file_symbols`' words of a name that are no ticker
 STAMP_WORD = r"(?:19|20)\d{2}(?:\d{2})*"
 #: when, maybe with its month and day apart: ``2020-01``, ``2020-01-02``, ``2020_01``
-_STAMP = rf"{STAMP_WORD}(?:[_-]\d{{2}}){{0,2}}"
+#: (a month 01 to 12, a day 01 to 31: ``EURUSD_2024_13`` is no month's file)
+_STAMP = rf"{STAMP_WORD}(?:[_-](?:0[1-9]|1[0-2])(?:[_-](?:0[1-9]|[12]\d|3[01]))?)?"
 #: a symbol, maybe a MetaTrader period, then a year or years (a month, a day), ``_`` or
 #: ``-`` between: how traders name a year's or a month's export (``XAUUSD_2024``,
 #: ``XAUUSD-2023``, ``EURUSD_2020_2021``, ``EURUSD_M1_2020``, ``XAUUSD-H1-2019-2024``,

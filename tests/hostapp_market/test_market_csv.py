@@ -247,6 +247,8 @@ def test_exact_message_format(tmp_path: Path) -> None:
         ("XAUUSD_2024_01.csv", "XAUUSD"),  # a month's, written with _ as the rest
         ("MYINDEX_2024_01_02.csv", "MYINDEX"),  # any symbol's, not a known one's only
         ("USDJPY.m_2024_03.csv", "USDJPY.m"),
+        ("EURUSD_2024_13.csv", "EURUSD_2024_13"),  # no month: not a date
+        ("XAUUSD_2024_01_99.csv", "XAUUSD_2024_01_99"),  # no day
         ("EURUSD_202001.csv", "EURUSD"),
         ("USDJPY.m_20240304.csv", "USDJPY.m"),
         ("EURUSD_1850.csv", "EURUSD_1850"),  # not a year of electronic trading
