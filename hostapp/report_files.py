@@ -99,18 +99,32 @@ def clear_report(folder: Path) -> list[str]:
 LIVE_KEPT = 5
 
 
-def keep_previous(path: Path, keep: int) -> None:
+def keep_previous(path: Path, keep: int, *, in_step: bool = False) -> None:
     """``path`` becomes ``<name>.1``, the older ones moving up to ``<name>.<keep>`` (the
     oldest dropped). Only regular files are moved; one that cannot be is left (and
-    written over, or removed with the earlier command's files)."""
+    written over, or removed with the earlier command's files). ``in_step``: the older
+    ones move up even when there is no ``path`` (a run that could not write it), so
+    ``<name>.N`` stays the same run's as the file it is kept beside (``summary.json.N``),
+    never an older run's."""
     if not path.is_file() or path.is_symlink():
+        if in_step and not path.exists():
+            _move_up(path, keep)
         return
     with suppress(OSError):
-        for n in range(keep - 1, 0, -1):
-            older = path.with_name(f"{path.name}.{n}")
-            if older.is_file() and not older.is_symlink():
-                older.replace(path.with_name(f"{path.name}.{n + 1}"))
+        _move_up(path, keep)
         path.replace(path.with_name(f"{path.name}.1"))
+
+
+def _move_up(path: Path, keep: int) -> None:
+    """``<name>.N`` becomes ``<name>.N+1`` for N from ``keep`` - 1 down (the oldest
+    dropped, and a run's missing file leaves its place empty, not an older run's file);
+    ``<name>.1`` is then free. An error stops it, as a full disk would."""
+    for n in range(keep - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{n}")
+        if older.is_file() and not older.is_symlink():
+            older.replace(path.with_name(f"{path.name}.{n + 1}"))
+        else:  # none kept of that run: none moves up in its place
+            path.with_name(f"{path.name}.{n + 1}").unlink(missing_ok=True)
 
 
 def keep_live_summary(folder: Path) -> None:
@@ -126,7 +140,7 @@ def keep_live_summary(folder: Path) -> None:
         return
     if isinstance(earlier, dict) and "recent_window" in earlier:  # every live run's has it
         keep_previous(path, LIVE_KEPT)
-        keep_previous(folder / "trades.csv", LIVE_KEPT)
+        keep_previous(folder / "trades.csv", LIVE_KEPT, in_step=True)
 
 
 def saved_json(path: Path, summary: Mapping[str, Any]) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from hostapp_loop.replay_cli import bars_folder, python
 
 from hostapp.outcomes import TRADE_COLUMNS
+from hostapp.report_files import keep_live_summary
 
 
 def _rows(report: Path) -> tuple[dict[str, object], list[dict[str, str]]]:
@@ -67,3 +68,18 @@ def test_a_live_run_writes_its_trades_and_keeps_the_run_befores(tmp_path: Path) 
     assert abs(sum(float(r["profit"]) for r in rows) - summary["pnl"]) < 0.01 * len(rows)
     with (tmp_path / "live" / "trades.csv.1").open(newline="", encoding="utf-8") as f:
         assert list(csv.DictReader(f)) == runs[0][1]  # the run before's, kept
+
+
+def test_a_kept_trades_file_stays_beside_its_own_runs_summary(tmp_path: Path) -> None:
+    """A live run that wrote its summary but not its trades (the write failed) left the
+    older run's ``trades.csv.1`` in place: after the next restart ``summary.json.1`` and
+    ``trades.csv.1`` were two runs' reports. The kept files move up in step."""
+    live = {"recent_window": 1}
+    (tmp_path / "summary.json").write_text(json.dumps({**live, "run": 2}))
+    (tmp_path / "summary.json.1").write_text(json.dumps({**live, "run": 1}))
+    (tmp_path / "trades.csv.1").write_text("run 1\n")  # run 2 wrote no trades.csv
+    keep_live_summary(tmp_path)
+    assert json.loads((tmp_path / "summary.json.1").read_text())["run"] == 2
+    assert not (tmp_path / "trades.csv.1").exists()  # run 2 has none
+    assert json.loads((tmp_path / "summary.json.2").read_text())["run"] == 1
+    assert (tmp_path / "trades.csv.2").read_text() == "run 1\n"
