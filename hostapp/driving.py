@@ -7,6 +7,7 @@ those imports the other's command code.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import shutil
 import signal
@@ -240,6 +241,8 @@ def run_results(
     closed = closed_positions(app, stats)
     if trades is None:
         trades = outcomes(stats.entries, stats.closes, closed, open_positions or [])
+        if open_positions is None:  # the broker did not say: unknown, as the summary's
+            trades = [dataclasses.replace(t, floating=None) for t in trades]
     listed = {p.ticket for p in open_positions or ()}
     tripped = app.plugins.tripped()
     rules = _symbol_rules(app.broker)

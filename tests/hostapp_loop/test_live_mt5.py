@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from support.fake_mt5 import FakeMT5, FakeSymbol
 
-from hookspecs import hookimpl
+from hookspecs import OrderRequest, hookimpl
 from hookspecs.events import FOR_TERMINAL
 from hostapp.app import App, build_live_app
 from hostapp.config import config_from_dict
-from hostapp.driving import drive, run_summary
+from hostapp.driving import drive, run_results, run_summary
 from hostapp.report import summary_table
 
 T0 = int(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()) + 7200  # server clock
@@ -367,3 +367,26 @@ async def test_a_position_the_server_closed_is_reported_with_all_its_deals() -> 
     assert trade.ticket == plugin.ticket and reason == "stop_loss"  # DEAL_REASON_SL
     assert (trade.profit, trade.close_price, trade.volume) == (-159.0, 1995.0, 0.2)
     assert trade.closed_at is not None and trade.entry_price == 2005.3
+
+
+class TradesThenGone(GoneAtTheEnd):
+    """Buys once at its first bar, then the bridge dies as :class:`GoneAtTheEnd`'s."""
+
+    @hookimpl
+    def propose_orders(self, bars: list[Any]) -> list[OrderRequest]:
+        self.proposed.append(bars[-1].close)
+        return [OrderRequest("XAUUSD", "buy", 0.1)] if len(self.proposed) == 1 else []
+
+
+async def test_a_trade_whose_position_the_broker_could_not_say_floats_at_unknown() -> None:
+    """The trades of a live run whose broker did not answer at the end: a trade still
+    open was written with a floating profit of 0.00 in trades.csv, where summary.json
+    says unknown (null) of the same positions. Its floating figure is unknown too."""
+    fake = FakeMT5()
+    probe = TradesThenGone(fake)
+    app = _live_app(fake, probe)
+    stats = await drive(app, progress=None)
+    summary, trades = run_results(app, stats, {"mode": "live"})
+    assert summary["floating_pnl"] is None
+    (trade,) = trades
+    assert (trade.close_reason, trade.floating, trade.floating_r) == ("open", None, None)
