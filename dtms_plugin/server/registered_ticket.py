@@ -19,6 +19,7 @@ from typing import Any
 
 from hookspecs import DefensiveState, Trade
 
+from .broker_entry import SLIPPAGE
 from .errors import RegistrationConflict
 from .validation import Registration
 
@@ -34,7 +35,9 @@ def live(record: Mapping[str, Any]) -> bool:
 
 def reused(record: Mapping[str, Any], reg: Registration, held: Held = None) -> bool:
     """A CLOSED record, and the registration names another position: another direction,
-    symbol or entry, or another opening time when it gives one. The entry is that of the
+    symbol or entry (farther than :data:`SLIPPAGE`: the record keeps the fill, a client
+    resending its trade sends the price it asked), or another opening time when it gives
+    one. The entry is that of the
     broker's open position under the ticket (``held``, asked only here) when it is the
     registration's (:func:`is_position`): a new trade is kept with it
     (:mod:`.broker_entry`), so the client's own figure (the price it asked) is no other
@@ -46,7 +49,7 @@ def reused(record: Mapping[str, Any], reg: Registration, held: Held = None) -> b
     pos = None if held is None else held()
     sent = pos.entry_price if pos is not None and is_position(reg, pos) else reg.entry_price
     entry = record.get("entry_price")
-    if not isinstance(entry, int | float) or abs(entry - sent) > 1e-9 * max(1.0, abs(entry)):
+    if not isinstance(entry, int | float) or abs(entry - sent) > SLIPPAGE * abs(entry):
         return True
     if reg.opened_at is None:
         return False

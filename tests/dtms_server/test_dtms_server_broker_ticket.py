@@ -82,8 +82,9 @@ async def test_a_closed_ticket_sent_again_with_another_entry_is_closed_not_a_new
         "CLOSED", "stop_loss", closed.profit
     )  # fmt: skip
 
-    # an original client's poller: the entry a little off, no opened_at
-    again = _sell(pos, entry=round(pos.entry_price - 0.02, 2))
+    # a registration of another position, no opened_at: an entry 10 off
+    # (past the slippage a resend of the same trade may have)
+    again = _sell(pos, entry=round(pos.entry_price - 10, 2))
     del again["opened_at"]
     resp = await client.post("/dtms/trade/enable", json=again)
     assert resp.status == 409, await resp.text()
@@ -180,3 +181,19 @@ async def test_a_get_of_an_unregistered_ticket_says_when_it_was_unregistered(
     body = await resp.json()
     assert "unregistered_at" not in body
     assert body["message"] == "no trade with ticket 2 is kept here"
+
+
+def test_a_closed_trades_resend_at_the_price_it_asked_is_that_trade() -> None:
+    """The record keeps the broker's fill (1940.79); an original client resending the
+    closed trade sends the price it asked (1940.29) and no opened_at. With the position
+    gone from the broker's list, that read as another position under the ticket: the
+    closed trade archived, its loss counted twice, a new one registered. Within the
+    slippage a resend has, it is the same trade."""
+    from dtms_plugin.server.registered_ticket import reused
+    from dtms_plugin.server.validation import Registration
+
+    record = {"state": "CLOSED", "direction": "buy", "symbol": "XAUUSD", "entry_price": 1940.79}
+    resend = Registration(7, "XAUUSD", "buy", 1940.29, 0.1, 1930.0, None, None)
+    assert not reused(record, resend, lambda: None)
+    another = Registration(7, "XAUUSD", "buy", 1951.0, 0.1, 1930.0, None, None)
+    assert reused(record, another, lambda: None)
