@@ -368,8 +368,9 @@ class Reconciling:
         """Whether ``entry`` took effect, from these positions (and its new ticket)."""
         known = {*self.records, *self.book.hedge_tickets()}  # another trade's, not this one's
         position = by_ticket.get(rec.ticket)
+        wait = self.settings.actions.unknown_wait_seconds
         return outcome_from_broker(
-            rec, entry, position, positions, known=known, magic=self._own_magic(host)
+            rec, entry, position, positions, known=known, magic=self._own_magic(host), wait=wait
         )
 
     def _settle(
@@ -396,7 +397,7 @@ class Reconciling:
                     continue
                 done, new_ticket = self._outcome(host, rec, entry, by_ticket, positions)
             late = done and not rec.is_open and entry.kind is ActionKind.HEDGE
-            said = f": hedge {new_ticket} opened after the trade closed: its close is sent" * late
+            said = f": hedge {new_ticket} opened after the trade closed: its close is owed" * late
             self._said_settled(rec.ticket, entry.key, done, said)
             self._waited_settled(entry.key)
             rec = settle(rec, entry, done, new_ticket, now, self.settings)

@@ -253,6 +253,7 @@ def find_opened(
     *,
     known: Collection[int] = (),
     magic: int | None = None,
+    wait: float | None = None,
 ) -> Trade | None:
     """The position a hedge or re-add of unknown outcome (``entry``) opened, if it is open.
 
@@ -265,7 +266,11 @@ def find_opened(
     - exactly the lots asked (to the volume tolerance): an order of other lots is another
       order's (a part fill is left unclaimed: it is sent again, as before);
     - opened at or after the send (the entry's time, less :data:`OPEN_SLACK` for the
-      clocks): a position older than that was open before the order was sent;
+      clocks): a position older than that was open before the order was sent; and, with
+      ``wait`` (``actions.unknown_wait_seconds``), no later than that after it (plus the
+      slack): the trade server fills an order within the wait or not at all, so a later
+      position is another order's (a record read again days later, after a restart or
+      an upgrade, matched any later position of the same lots and side);
     - not a position DTMS already knows: the trade itself, its hedge, or any ticket in
       ``known`` (the executor's other trades and their hedges), which are another
       trade's, never this order's;
@@ -286,6 +291,7 @@ def find_opened(
     )
     lots = float(entry.params["volume"])
     since = entry.at - OPEN_SLACK
+    until = None if wait is None else entry.at + timedelta(seconds=wait) + OPEN_SLACK
     theirs = {record.ticket, record.hedge_ticket, *known}
     magics = {record.magic, record.magic if magic is None else magic}
     found: list[Trade] = []
@@ -297,6 +303,7 @@ def find_opened(
             and pos.direction == side
             and abs(pos.volume - lots) <= _VOL_EPS
             and pos.opened_at >= since
+            and (until is None or pos.opened_at <= until)
             and pos.ticket not in theirs
             and not pos.comment.startswith(_OUR_COMMENTS)
             and pos.magic in magics
@@ -313,10 +320,12 @@ def outcome_from_broker(
     *,
     known: Collection[int] = (),
     magic: int | None = None,
+    wait: float | None = None,
 ) -> tuple[bool, int | None]:
     """Did the action of ``entry`` (pending or unknown) take effect? Judged from a fresh
     read: ``position`` is the trade now (``None`` if gone), ``positions`` all open ones
-    (to find a hedge or re-add: :func:`find_opened`, with ``known`` and ``magic``).
+    (to find a hedge or re-add: :func:`find_opened`, with ``known``, ``magic`` and
+    ``wait``).
     Returns ``(done, new_ticket)``."""
     p = entry.params
     kind = entry.kind
@@ -331,7 +340,7 @@ def outcome_from_broker(
             return False, None
         return position.volume <= record.volume - float(p["volume"]) + _VOL_EPS, None
     if kind in (ActionKind.HEDGE, ActionKind.RE_ADD):
-        opened = find_opened(record, entry, positions, known=known, magic=magic)
+        opened = find_opened(record, entry, positions, known=known, magic=magic, wait=wait)
         return (opened is not None), (opened.ticket if opened else None)
     if kind is ActionKind.CLOSE_HEDGE:
         hedge_ticket = int(p["hedge_ticket"])

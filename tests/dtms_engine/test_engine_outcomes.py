@@ -168,6 +168,21 @@ def test_of_several_such_positions_the_oldest_answers() -> None:
     assert _outcome(rec, action, newer, older, twin) == (True, 45)  # then the lower ticket
 
 
+def test_a_position_opened_after_the_wait_is_no_answer_of_the_order() -> None:
+    """A record read again days after its order (a restart, or a CLOSED trade's hedge
+    from before an upgrade, watched again): any later position of the same lots, side
+    and magic was taken for the late fill, and closed as the closed trade's hedge. The
+    trade server fills an order within the wait or not at all."""
+    rec, action = _unknown()
+    days_later = _pos(50, opened_at=SENT + timedelta(days=2))
+    assert _outcome(rec, action, days_later) == (True, 50)  # no wait given: as before
+    assert _outcome(rec, action, days_later, wait=60.0) == (False, None)
+    in_time = _pos(51, opened_at=SENT + timedelta(seconds=85))  # the wait and the slack
+    assert _outcome(rec, action, days_later, in_time, wait=60.0) == (True, 51)
+    named = _pos(52, opened_at=SENT + timedelta(days=2), comment="DTMS_HEDGE_1")
+    assert _outcome(rec, action, named, wait=60.0) == (True, 52)  # its comment names it
+
+
 # --- refusals that say "not now" wait, their retries untouched --------------------------
 
 WAITING = [ResultCode.FROZEN, ResultCode.MARKET_CLOSED, ResultCode.TRADING_DISABLED]

@@ -83,7 +83,7 @@ async def test_a_hedge_filled_after_the_trade_stop_is_closed_and_said(
     said = [r.getMessage() for r in caplog.records if "unknown outcome" in r.getMessage()]
     assert said == [
         "DTMS 1: hedge of unknown outcome settled as done: hedge 4242 opened after the "
-        "trade closed: its close is sent"
+        "trade closed: its close is owed"
     ]
     await rig.stop()
 
