@@ -246,10 +246,26 @@ class TradeRecord:
                 hedge_profit=float(d.get("hedge_profit", 0.0)),
                 magic=int(d.get("magic", 0)),
                 reopened_at=_opt_time(d.get("reopened_at")),
-                re_added_closed=float(d.get("re_added_closed", 0.0)),
+                re_added_closed=_re_added_closed(d),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"trade record {d.get('ticket')!r}: {exc!r}") from None
+
+
+def _re_added_closed(d: Mapping[str, Any]) -> float:
+    """``re_added_closed``. A record an earlier version wrote has none: when its journal
+    holds a re-add done, that version's re-add answered for every lot closed until then
+    (it re-added a share of all of them), so all of them count as re-added, not none,
+    which would re-add the same lots again at the next recovery."""
+    if "re_added_closed" in d:
+        return float(d["re_added_closed"])
+    done = any(
+        isinstance(e, Mapping)
+        and e.get("kind") == ActionKind.RE_ADD.value
+        and e.get("status") == JournalStatus.DONE.value
+        for e in d.get("journal", ())
+    )
+    return float(d.get("closed_volume", 0.0)) if done else 0.0
 
 
 _NAMES: tuple[str, ...] = tuple(f.name for f in fields(TradeRecord))
