@@ -34,15 +34,21 @@ Client = TestClient[web.Request, web.Application]
 AioClient = Callable[..., Awaitable[Client]]
 
 
-def _open_buy(broker: PaperBroker) -> tuple[Trade, float]:
-    """The broker's first position: a buy, ticket 1, with a stop 20 below; and its stop."""
+async def _registered_buy(client: Client, broker: PaperBroker) -> float:
+    """The broker's first position, a buy (ticket 1) with a stop 20 below, registered as
+    its host would; its stop."""
     result = broker.open(OrderRequest("XAUUSD", "buy", 1.0))
     assert result.ok and result.new_ticket == 1, result
     pos = broker.position(1)
     assert pos is not None
     stop = round(pos.entry_price - 20, 2)
     assert broker.modify_sl_tp(1, stop, None).ok
-    return pos, stop
+    body = registration(
+        1, direction="buy", entry=pos.entry_price, stop_loss=stop, take_profit=None,
+        opened_at=pos.opened_at.isoformat(),
+    )  # fmt: skip
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    return stop
 
 
 def _hit_stop(world: World, broker: PaperBroker, stop: float) -> Trade:
@@ -65,12 +71,7 @@ async def test_an_empty_report_before_the_engine_read_the_stop_keeps_the_brokers
 ) -> None:
     world, broker = paper_gold_world()
     client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
-    pos, stop = _open_buy(broker)
-    body = registration(
-        1, direction="buy", entry=pos.entry_price, stop_loss=stop, take_profit=None,
-        opened_at=pos.opened_at.isoformat(),
-    )  # fmt: skip
-    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    stop = await _registered_buy(client, broker)
     closed = _hit_stop(world, broker, stop)
     assert closed.profit < 0 and closed.closed_at is not None
 
@@ -99,12 +100,7 @@ async def test_a_report_of_a_position_the_broker_still_lists_keeps_its_own_figur
     the trade reopened when the broker lists it, is docs/dtms.md §8's)."""
     world, broker = paper_gold_world()
     client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
-    pos, stop = _open_buy(broker)
-    body = registration(
-        1, direction="buy", entry=pos.entry_price, stop_loss=stop, take_profit=None,
-        opened_at=pos.opened_at.isoformat(),
-    )  # fmt: skip
-    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    await _registered_buy(client, broker)
     assert broker.close(1, 0.5).ok
     resp = await client.post("/dtms/trade/1/closed", json={"reason": "manual", "profit": 12.5})
     assert resp.status == 200, await resp.text()
