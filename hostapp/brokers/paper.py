@@ -65,6 +65,9 @@ class PaperBroker(PaperOrders, PaperStopOut):
         (:func:`~.paper_rules.default_spread`): a ``[host.paper.symbols.NAME]`` table's."""
         self.settings = settings or PaperSettings()
         self._symbols = dict(DEFAULT_SYMBOLS if symbols is None else symbols)
+        #: the symbols' names, once: every valuation of a position asks which of them
+        #: converts its profit (paper_ledger.rate_symbol, cached by them)
+        self._symbol_names = tuple(self._symbols)
         self._spreads = dict(spreads or {})
         #: the spreads ``[host.paper.symbols.NAME]`` tables give (the costs note names them)
         self.table_spreads: Mapping[str, float] = self._spreads

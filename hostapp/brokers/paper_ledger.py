@@ -111,6 +111,7 @@ class PaperLedger:
     builds them)."""
 
     _symbols: dict[str, SymbolInfo]
+    _symbol_names: tuple[str, ...]
     _store: AccountStore
     _clock: Callable[[], datetime] | None
 
@@ -147,7 +148,7 @@ class PaperLedger:
     def rate_of(self, symbol: str) -> tuple[str, bool, bool] | None:
         """:func:`rate_symbol` among this account's symbols: what ``symbol``'s profits
         are turned into the account's currency with (the run's notes say it)."""
-        return rate_symbol(symbol, self._store.meta.currency, tuple(self._symbols))
+        return rate_symbol(symbol, self._store.meta.currency, self._symbol_names)
 
     def _profit(
         self, symbol: str, direction: Direction, entry: float, price: float, volume: float
