@@ -43,10 +43,7 @@ def as_at_broker(
     """``reg`` with its broker position's entry, volume and (when it sent none) opening,
     when the broker lists an open position under its ticket on its symbol (the broker's
     spelling, which registration takes) and side; ``reg`` as sent otherwise."""
-    try:
-        pos = positions.of_ticket(reg.ticket)
-    except Exception:  # the broker cannot say: as sent, as before
-        return reg
+    pos = positions.said(reg.ticket)  # the broker not saying: as sent, as before
     if pos is None or pos.symbol != reg.symbol or pos.direction != reg.direction:
         return reg
     said, quiet = _replaced(reg, pos)

@@ -55,17 +55,19 @@ class BrokerPositions:
             self._by_ticket = {p.ticket: p for p in self.get()}
         return self._by_ticket.get(ticket)
 
+    def said(self, ticket: int) -> Trade | None:
+        """:meth:`of_ticket`, or None when the broker cannot say: for the askers that
+        take a broker's silence as "no such position" (the registration as sent). Those
+        that must tell the two apart call :meth:`of_ticket`, which raises."""
+        try:
+            return self.of_ticket(ticket)
+        except Exception:  # the broker cannot say
+            return None
+
     def held(self, ticket: int) -> Callable[[], Trade | None]:
-        """:meth:`of_ticket` of ``ticket`` when called, None when the broker cannot say:
-        read only by a registration that needs it (a CLOSED record's ticket)."""
-
-        def ask() -> Trade | None:
-            try:
-                return self.of_ticket(ticket)
-            except Exception:  # the broker cannot say: as before
-                return None
-
-        return ask
+        """:meth:`said` of ``ticket`` when called: read only by a registration that
+        needs it (a CLOSED record's ticket)."""
+        return lambda: self.said(ticket)
 
 
 def position_volume(
