@@ -52,19 +52,26 @@ class ScaledLoopClock(LoopClock, Protocol):
 
 
 class HostBarCloses:
-    """Whether a host-timeframe bar closed by each step of a replay: when the step is at
-    or past the end of the host bucket the previous step was in. Buckets are
+    """Whether a host-timeframe bar closed by each step of a replay. A step is the close
+    of a base bar, so it belongs to the bucket of the instant before it: a step on a
+    bucket's boundary completes that bucket (a host bar closes), and the next step opens
+    the next one. A bucket that ends in a gap of the data (a weekend, a holiday) counts
+    at the first step after it, when the feed shows its bar. A step on a boundary leaves
+    no bucket open: the empty bucket after it (Friday's last bar closing on Saturday's
+    00:00, the next on Monday 01:00) is no bar, and its "end" in the gap must not ask for
+    orders again on the bars already asked on. Buckets are
     :class:`hookspecs.Timeframe`'s (weeks open on Sunday, months on the 1st), as the
-    feed's resampled bars are; a bucket that ends in a gap of the data (a weekend, a
-    holiday) counts at the first step after it, when the feed shows its bar. ``zone``:
-    the data's clock, which the feed builds its coarser bars on."""
+    feed's resampled bars are. ``zone``: the data's clock, which the feed builds its
+    coarser bars on."""
 
     __slots__ = ("_end", "_tf", "_zone")
 
     def __init__(self, timeframe: str, zone: tzinfo | None = None) -> None:
         self._tf = Timeframe.parse(timeframe)
         self._zone = zone
-        self._end: datetime | None = None  # the next bucket end after the previous step
+        #: the end of the bucket the previous step was in while it is still to be said
+        #: closed, or None (none yet, or the previous step completed its bucket)
+        self._end: datetime | None = None
 
     def __call__(self, now: datetime) -> bool:
         end = self._end
@@ -72,9 +79,9 @@ class HostBarCloses:
             return False
         t = to_epoch(now)
         tf = self._tf
-        start = tf.bucket_epoch(t, self._zone)
-        self._end = from_epoch(tf.next_epoch(start, self._zone))
-        return end is not None or start == t  # the first step: only on a bucket's end
+        bucket_end = tf.next_epoch(tf.bucket_epoch(t - 1, self._zone), self._zone)
+        self._end = None if bucket_end == t else from_epoch(bucket_end)
+        return end is not None or bucket_end == t
 
 
 class LoopDrivers:

@@ -99,3 +99,36 @@ def test_months_close_on_the_first() -> None:
         "2024-03-01",
         "2024-04-01",
     ]
+
+
+def test_a_bar_completed_before_a_weekend_is_not_closed_again_after_it() -> None:
+    """Friday's last hourly bar closes on Saturday 00:00, completing the 20:00 H4 bar; the
+    next step is Monday 01:00, inside Monday's first bucket. The empty bucket that opened
+    on Saturday 00:00 is no bar: Monday 01:00 closes nothing (it asked for orders again on
+    the bars already asked on, and a cross opened twice)."""
+    closes = HostBarCloses("H4")
+    friday = datetime(2024, 1, 12, 17, 0, tzinfo=UTC)
+    steps = [friday + HOUR * i for i in range(8)]  # 17:00 … Saturday 00:00
+    monday = datetime(2024, 1, 15, 1, 0, tzinfo=UTC)
+    steps += [monday + HOUR * i for i in range(8)]  # 01:00 … 08:00
+    assert [s.strftime("%a %H:%M") for s in steps if closes(s)] == [
+        "Fri 20:00",
+        "Sat 00:00",
+        "Mon 04:00",
+        "Mon 08:00",
+    ]
+
+
+async def test_hourly_data_asked_as_h4_is_proposed_on_once_per_h4_bar_across_weekends() -> None:
+    start = datetime(2024, 1, 8, tzinfo=UTC)  # a Monday; two weeks of weekday hours
+    every = bars_from_closes([100.0 + i * 0.01 for i in range(14 * 24)], start=start,
+                             step_seconds=3600)  # fmt: skip
+    bars = [b for b in every if b.time.weekday() < 5]
+    asked = await _asked(bars, "H1", "H4")
+    shown = [bar for _, bar in asked]
+    assert len(shown) == len(set(shown)), "an H4 bar proposed on twice"
+    assert all(now.hour % 4 == 0 and now.minute == 0 for now, _ in asked)
+    assert all(now - bar == 4 * HOUR for now, bar in asked)
+    # Friday's 20:00 bar is asked on at Saturday 00:00, and Monday's first at 04:00
+    assert (datetime(2024, 1, 13, tzinfo=UTC), datetime(2024, 1, 12, 20, tzinfo=UTC)) in asked
+    assert (datetime(2024, 1, 15, 4, tzinfo=UTC), datetime(2024, 1, 15, tzinfo=UTC)) in asked
