@@ -4,30 +4,29 @@
 The live path feeds bars one at a time (:class:`SymbolIndicators`); it warms up on the
 newest ``warmup_bars`` at first sight and, after a quiet spell longer than that, feeds
 only the newest ``warmup_bars`` again. :meth:`ReplayIndicators.advance` follows the same
-rule: the bars it counts as fed are exactly the ones the live path would have fed at the
-same cycle times, so both give the same snapshots. The features are computed for the bars
-fed so far plus every later bar; a quiet spell that skips bars (rare) recomputes them.
+rule: the bars it counts as fed (:class:`.replay_series.FedBars`) are exactly the ones
+the live path would have fed at the same cycle times, so both give the same snapshots.
+The features are computed for the bars fed so far plus every later bar; a quiet spell
+that skips bars (rare) recomputes them.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
-from hookspecs import Bar, Timeframe
+from hookspecs import Bar
 
 from ..settings import DtmsSettings
 from . import replay_scores as rs
 from .deadlines import CLOSURE_SECONDS, CLOSURES_KEPT, closure_end
 from .regime import Structure, Volatility, base_symbol
 from .replay_features import Columns, extend_fast, extend_signal
+from .replay_series import FedBars, bar_columns, vwap_anchors
 from .snapshot import RegimeTable, SignalSnapshot
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 _F = float | None
 #: signal time, close, ATR, ATR ratio, RSI, previous RSI, MACD histogram, EMA slopes,
@@ -39,74 +38,9 @@ _Part = tuple[datetime | None, _F, _F, _F, _F, _F, tuple[float, ...], _F, _F, _F
 CHUNK = 4096
 
 
-def _columns(bars: list[Bar], *, epoch: bool = False) -> dict[str, np.ndarray]:
-    """The bars' fields as arrays, once per series (each chunk then only indexes them)."""
-    cols = {
-        "high": np.array([b.high for b in bars]),
-        "low": np.array([b.low for b in bars]),
-        "close": np.array([b.close for b in bars]),
-        "volume": np.array([b.volume for b in bars]),
-        "spread": np.array([b.spread for b in bars]),
-    }
-    if epoch:
-        cols["epoch"] = np.array(
-            [int((b.time - _EPOCH).total_seconds()) for b in bars], dtype=np.int64
-        )
-    return cols
-
-
-def _anchors(secs: np.ndarray, settings: DtmsSettings) -> np.ndarray:
-    """Each fast bar's VWAP session (the bucket of ``vwap_anchor`` its open time is in),
-    once per series."""
-    anchor_tf = settings.vwap_anchor()
-    if anchor_tf is Timeframe.D1:
-        return secs // 86_400
-    return np.array([anchor_tf.bucket_epoch(int(t)) for t in secs], dtype=np.int64)
-
-
 def _known(x: float) -> float | None:
     """A feature value as the snapshot carries it: NaN (not yet known) as ``None``."""
     return None if x != x else x
-
-
-class _Fed:
-    """Which bars of one timeframe count as fed: ``planned`` (indices into the series)
-    is the fed bars followed by every later bar; the first ``count`` are fed."""
-
-    __slots__ = ("closes", "count", "period", "planned", "times")
-
-    def __init__(self, closes: list[datetime], times: list[datetime], period: timedelta) -> None:
-        self.closes = closes
-        self.times = times
-        self.period = period
-        self.planned: np.ndarray | None = None
-        self.count = 0
-
-    def advance(self, now: datetime, warmup: int) -> bool:
-        """Feed what the live path would feed at ``now``; ``True`` when the planned
-        sequence changed (first sight, or bars skipped after a quiet spell)."""
-        closed = bisect_right(self.closes, now)
-        planned = self.planned
-        n = len(self.closes)
-        if planned is None or self.count == 0:  # the live path's first sight: warm up
-            start = max(0, closed - warmup)
-            changed = planned is None or not len(planned) or int(planned[0]) != start
-            self.planned = np.arange(start, n)
-            self.count = max(0, closed - start)
-            return changed
-        last_idx = int(planned[self.count - 1])
-        ahead = closed - last_idx - 1
-        if ahead <= min(warmup, 2):  # the live path feeds at least that many: none skipped
-            self.count += max(0, ahead)
-            return False
-        want = min(warmup, int((now - self.times[last_idx]) / self.period) + 2)
-        start = max(closed - want, last_idx + 1)
-        if start > last_idx + 1:  # a quiet spell longer than the warm-up: bars skipped
-            self.planned = np.concatenate((planned[: self.count], np.arange(start, n)))
-            self.count += closed - start
-            return True
-        self.count += max(0, closed - (last_idx + 1))
-        return False
 
 
 class ReplayIndicators:
@@ -131,9 +65,9 @@ class ReplayIndicators:
         self.fast_period = settings.fast.period
         self._fast_bars = list(fast)
         self._signal_bars = list(signal)
-        self._fast_cols = _columns(self._fast_bars, epoch=True)
+        self._fast_cols = bar_columns(self._fast_bars, epoch=True)
         self._fast_secs = self._fast_cols.pop("epoch")
-        self._fast_cols["anchor"] = _anchors(self._fast_secs, settings)
+        self._fast_cols["anchor"] = vwap_anchors(self._fast_secs, settings)
         # the planned fast bars' open times and running sums of missing seconds (``missing``)
         self._gap_key: np.ndarray | None = None
         self._gap_times = self._gap_sums = np.zeros(0, dtype=np.int64)
@@ -146,14 +80,14 @@ class ReplayIndicators:
         self._closure_bars = np.zeros(0, dtype=np.int64)
         self._closure_starts: list[int] = []
         self._closure_lengths: list[int] = []
-        self._signal_cols = _columns(self._signal_bars)
+        self._signal_cols = bar_columns(self._signal_bars)
         self._chunk = max(1, chunk or CHUNK)
         self._f_upto = self._s_upto = 0  # planned positions with their features computed
         self._spread_at: list[int] = []
         self._spreads: list[float] = []
         self._median: tuple[int, float | None] = (-1, None)
-        self._fast = _Fed(fast_closes, [b.time for b in fast], settings.fast.period)
-        self._signal = _Fed(signal_closes, [b.time for b in signal], settings.signal.period)
+        self._fast = FedBars(fast_closes, [b.time for b in fast], settings.fast.period)
+        self._signal = FedBars(signal_closes, [b.time for b in signal], settings.signal.period)
         # the features as lists of floats (NaN for unknown): a replay reads one element
         # of each per bar, and a list element costs a tenth of a numpy scalar
         self._f: Columns = {}
