@@ -38,16 +38,17 @@ timeframe arithmetic.
 
 How cycles are driven (a replay, a scaled clock, real time) is the mixin
 :class:`~hostapp.loop_drivers.LoopDrivers`; what the loop counts for the summary is
-:mod:`hostapp.loop_stats`. Their names are re-exported here, the loop's one import path.
+:mod:`hostapp.loop_stats`; what it needs of the plugins, the host and a replay's clock
+is :mod:`hostapp.loop_protocols`. Their names are re-exported here, the loop's one import
+path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
 from hookspecs import (
     Action,
@@ -55,19 +56,18 @@ from hookspecs import (
     Bar,
     Broker,
     CloseReason,
-    HostView,
     MarketView,
     OrderRequest,
     ResultCode,
     SimBroker,
     Trade,
-    Veto,
 )
 
 from .episodes import RUN_ENDED, THROUGH, Episodes, FailedGuards
 from .hookcalls import failed_kind
 from .loop_drivers import LoopClock, LoopDrivers, ProgressFn, ScaledLoopClock
 from .loop_gone import GonePositions
+from .loop_protocols import LoopHost, LoopPlugins, SettableClock
 from .loop_stats import (
     LIVE_WINDOW,
     OTHER_VETOES,
@@ -107,46 +107,6 @@ __all__ = [
     "counted",
     "reached_by_state",
 ]
-
-
-class LoopPlugins(Protocol):
-    """The part of :class:`hostapp.pluginhost.PluginHost` the loop drives."""
-
-    async def propose_orders(
-        self, host: HostView, symbol: str, bars: Sequence[Bar], now: datetime
-    ) -> list[tuple[str, OrderRequest]]: ...
-
-    def veto(self, host: HostView, order: OrderRequest) -> Veto | None: ...
-
-    def failing(self, plugin: str, hook: str) -> bool: ...
-
-    async def on_trade_executed(self, host: HostView, trade: Trade) -> None: ...
-
-    async def on_cycle(self, host: HostView, now: datetime) -> None: ...
-
-    def is_defensive(self, host: HostView, ticket: int) -> bool: ...
-
-    async def on_trade_closed(self, host: HostView, trade: Trade, reason: CloseReason) -> None: ...
-
-    async def manage_positions(self, host: HostView, now: datetime) -> None: ...
-
-    def has_impls(self, hook: str) -> bool: ...
-
-    def new_cycle(self) -> None: ...
-
-
-class LoopHost(HostView, Protocol):
-    """The host the loop drives: a :class:`~hookspecs.HostView` that tells the loop of each
-    action it carries out (:meth:`hostapp.host.Host.add_listener`)."""
-
-    def add_listener(self, listener: Callable[[Action, ActionResult], None]) -> None: ...
-
-
-@runtime_checkable
-class SettableClock(Protocol):
-    """A clock the loop moves itself, bar by bar (a replay's :class:`~hostapp.clock.SimClock`)."""
-
-    def set(self, t: datetime) -> None: ...
 
 
 class TradingLoop(LoopDrivers):
