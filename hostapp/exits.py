@@ -6,8 +6,9 @@ behind price from +1.5R, and bank half at +2R. R is the distance from the entry 
 *initial* stop loss, remembered when the trade is executed, because the stop itself moves.
 
 A live or serving host keeps what the manager knows of each trade (its R above all) in
-``<data_dir>/exits/trades.json``, written when it changes: after a restart the stop may
-sit at breakeven already, and the trade's R can no longer be read from it.
+``<data_dir>/exits/trades.json``, written when it changes (:mod:`hostapp.exits_restarts`):
+after a restart the stop may sit at breakeven already, and the trade's R can no longer be
+read from it.
 
 Two rules keep it from fighting DTMS: before it moves a stop or closes a part it asks
 ``host.is_defensive`` (a trade under defensive management is left to its defender), and stops
@@ -36,7 +37,6 @@ from typing import Any
 from hookspecs import (
     Action,
     ActionKind,
-    BrokerError,
     DefensiveState,
     HostView,
     Trade,
@@ -44,14 +44,13 @@ from hookspecs import (
     parse_settings,
     require_buildable,
 )
-from hookspecs.events import FOR_TERMINAL
 
 from .exit_settings import ExitSettings, wilder_atr
 from .exits_notes import partial_report, too_small_words
-from .exits_state import Managed, read_managed, write_managed
+from .exits_restarts import STATE_FILE, RestartMemory
+from .exits_state import Managed
 
 PLUGIN_NAME = "exits"
-STATE_FILE = "trades.json"
 
 
 #: Tickets whose holds a live or serving host's run report keeps: the same window as the
@@ -59,7 +58,7 @@ STATE_FILE = "trades.json"
 HELD_WINDOW = 1000
 
 
-class ExitManager:
+class ExitManager(RestartMemory):
     """Breakeven, trailing stop and partial close for the trades the host opened."""
 
     def __init__(self) -> None:
@@ -90,42 +89,6 @@ class ExitManager:
         self.partial_too_small = 0
         self._too_small_why = ""
 
-    # -- what a live host keeps across restarts -----------------------------------------
-
-    def _save(self, host: HostView) -> None:
-        """The managed trades into the state file (a live or serving host only)."""
-        if self._file is None:
-            return
-        try:
-            write_managed(self._file, self._trades)
-        except OSError as exc:
-            if not self._save_failed:  # once until a save works again
-                host.log.error("exits: %s not written (%s); a restart forgets R", self._file, exc)
-            self._save_failed = True
-        else:
-            if self._save_failed:  # the end of what was said at ERROR, where it was read
-                host.log.warning(
-                    "exits: %s written again; a restart resumes R", self._file,
-                    extra={FOR_TERMINAL: True},
-                )  # fmt: skip
-            self._save_failed = False
-
-    def _load(self, host: HostView) -> None:
-        assert self._file is not None
-        try:
-            loaded = read_managed(self._file)
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError, TypeError, AttributeError) as exc:  # not our layout
-            host.log.error("exits: %s unreadable (%s): no trade resumed", self._file, exc)
-            return
-        self._trades.update(loaded)
-        if loaded:
-            host.log.info(
-                "exits: managing again %d trades from before the restart (tickets %s)",
-                len(loaded), ", ".join(map(str, sorted(loaded))),
-            )  # fmt: skip
-
     # -- hooks -------------------------------------------------------------------------
 
     @hookimpl
@@ -137,23 +100,6 @@ class ExitManager:
         self._file = host.data_dir(PLUGIN_NAME) / STATE_FILE
         self._load(host)
         self._say_unmanaged(host)
-
-    def _say_unmanaged(self, host: HostView) -> None:
-        """Open positions it holds no initial risk of (opened by hand, by another program,
-        before a version that kept its state file, or with that file lost) are left to
-        their own stops: said once at start-up, never silently."""
-        try:
-            open_now = host.broker.positions()
-        except BrokerError:
-            return  # the loop says a broker that cannot answer
-        left = sorted(t.ticket for t in open_now if t.ticket not in self._trades)
-        if left:
-            host.log.info(
-                "exits: %d open position(s) with no record of their initial risk are not "
-                "managed by the exit rules (opened by hand, by another program, or before "
-                "this state folder had an exits/%s): tickets %s",
-                len(left), STATE_FILE, ", ".join(map(str, left)),
-            )  # fmt: skip
 
     @hookimpl
     def configure(self, host: HostView) -> None:

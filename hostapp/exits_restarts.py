@@ -1,0 +1,79 @@
+"""What the exit manager (:mod:`hostapp.exits`) does about restarts on a live or serving
+host: it writes the trades it manages to ``<data_dir>/exits/trades.json`` whenever they
+change, reads them back at start-up, and says which open positions it has no record of.
+
+A mixin of :class:`hostapp.exits.ExitManager`, kept apart from its rules: a replay never
+touches any of this (it keeps nothing across runs). The file's layout is
+:mod:`hostapp.exits_state`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hookspecs import BrokerError, HostView
+from hookspecs.events import FOR_TERMINAL
+
+from .exits_state import Managed, read_managed, write_managed
+
+STATE_FILE = "trades.json"
+
+
+class RestartMemory:
+    """The state file of :class:`hostapp.exits.ExitManager`, which sets every attribute
+    declared here in its constructor (``_file`` at ``startup``, a live host only)."""
+
+    _trades: dict[int, Managed]
+    _file: Path | None
+    _save_failed: bool
+
+    def _save(self, host: HostView) -> None:
+        """The managed trades into the state file (a live or serving host only)."""
+        if self._file is None:
+            return
+        try:
+            write_managed(self._file, self._trades)
+        except OSError as exc:
+            if not self._save_failed:  # once until a save works again
+                host.log.error("exits: %s not written (%s); a restart forgets R", self._file, exc)
+            self._save_failed = True
+        else:
+            if self._save_failed:  # the end of what was said at ERROR, where it was read
+                host.log.warning(
+                    "exits: %s written again; a restart resumes R", self._file,
+                    extra={FOR_TERMINAL: True},
+                )  # fmt: skip
+            self._save_failed = False
+
+    def _load(self, host: HostView) -> None:
+        assert self._file is not None
+        try:
+            loaded = read_managed(self._file)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, TypeError, AttributeError) as exc:  # not our layout
+            host.log.error("exits: %s unreadable (%s): no trade resumed", self._file, exc)
+            return
+        self._trades.update(loaded)
+        if loaded:
+            host.log.info(
+                "exits: managing again %d trades from before the restart (tickets %s)",
+                len(loaded), ", ".join(map(str, sorted(loaded))),
+            )  # fmt: skip
+
+    def _say_unmanaged(self, host: HostView) -> None:
+        """Open positions it holds no initial risk of (opened by hand, by another program,
+        before a version that kept its state file, or with that file lost) are left to
+        their own stops: said once at start-up, never silently."""
+        try:
+            open_now = host.broker.positions()
+        except BrokerError:
+            return  # the loop says a broker that cannot answer
+        left = sorted(t.ticket for t in open_now if t.ticket not in self._trades)
+        if left:
+            host.log.info(
+                "exits: %d open position(s) with no record of their initial risk are not "
+                "managed by the exit rules (opened by hand, by another program, or before "
+                "this state folder had an exits/%s): tickets %s",
+                len(left), STATE_FILE, ", ".join(map(str, left)),
+            )  # fmt: skip
