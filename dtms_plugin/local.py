@@ -60,6 +60,7 @@ from .local_midrun import MidRunAdoption
 from .local_reconcile import Reconciling
 from .local_registering import Registering
 from .local_settings_change import check_settings
+from .local_settling import Settling
 from .local_unmatched import Unmatched
 from .local_waiting import HeldBlind, WaitingAtBroker
 from .local_writes import ENDED, PendingWrites
@@ -81,6 +82,7 @@ class LocalStrategy(
     Commits,
     Closes,
     Reconciling,
+    Settling,
     Adopting,
     Ledger,
     MidRunAdoption,

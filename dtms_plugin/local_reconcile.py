@@ -3,7 +3,8 @@
 running (with the broker's reason and result, which the account rails count); on every
 cycle, a netting position that turned side under its ticket, a CLOSED trade the broker
 lists open again, and a position gone, closed with the broker's word. Which positions
-are adopted is :mod:`dtms_plugin.local_adoption`. Split from :mod:`dtms_plugin.local` so
+are adopted is :mod:`dtms_plugin.local_adoption`; how an action of unknown outcome is
+settled, :mod:`dtms_plugin.local_settling`. Split from :mod:`dtms_plugin.local` so
 the rules read on their own; :class:`Reconciling` is a mixin of
 :class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the attributes declared
 there.
@@ -18,13 +19,12 @@ trade that once had its number.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hookspecs import (
     UNCONFIRMED_CLOSE_SECONDS,
-    ActionKind,
     BrokerError,
     ClosedPositions,
     CloseReasons,
@@ -35,20 +35,12 @@ from hookspecs import (
 
 from .book import TradeBook
 from .engine import (
-    JournalEntry,
     ScoreBreakdown,
     TradeRecord,
     hedge_closed,
-    outcome_from_broker,
-    settle,
     sync_position,
-    unsettled,
 )
-from .local_adoption import broker_magic
-from .local_waiting import Seen
-from .local_writes import ENDED, PendingWrites
 from .position_match import ended_by_reversal, its_close, reversed_at_broker
-from .settings import DtmsSettings
 from .store import StoreProtocol
 
 #: the closes a broker names as its own (:class:`hookspecs.CloseReasons`): its stop or its
@@ -81,15 +73,11 @@ class Reconciling:
     #: what a close found by the recovery is said to have happened during: its log
     #: line's words and its state change's (a replica's are :data:`TAKEN_OVER`'s)
     while_away: tuple[str, str] = (WHILE_AWAY, " while DTMS was not running")
-    settings: DtmsSettings
     log: logging.Logger
     book: TradeBook
     adopt: bool
-    _writes: PendingWrites
     _recovered: bool
     _account_unread: bool  # the account's lock and identity wait for the broker
-    #: per ticket and action, the outcomes settled "not applied" since one settled done
-    _unknown_said: dict[tuple[int, str], int]
     _comeback: dict[int, datetime]
     #: ticket -> when the broker's list first lacked it while its history showed no close
     _unconfirmed: dict[int, datetime]
@@ -104,9 +92,6 @@ class Reconciling:
         ) -> None: ...
 
         def _read_back(self, what: str, unit: str = "cycle") -> None: ...
-
-        @property
-        def records(self) -> dict[int, TradeRecord]: ...
 
         @property
         def store(self) -> StoreProtocol: ...
@@ -127,11 +112,14 @@ class Reconciling:
 
         def _take_up(self, positions: list[Trade], now: datetime) -> None: ...
 
-        def _waits_at_broker(
-            self, host: HostView, rec: TradeRecord, entry: JournalEntry, now: datetime, seen: Seen
-        ) -> bool: ...
-
-        def _waited_settled(self, key: str) -> None: ...
+        def _settle(
+            self,
+            host: HostView,
+            rec: TradeRecord,
+            by_ticket: dict[int, Trade],
+            positions: list[Trade],
+            now: datetime,
+        ) -> TradeRecord: ...
 
         def _register(self, host: HostView, trade: Trade, now: datetime) -> TradeRecord: ...
 
@@ -258,15 +246,6 @@ class Reconciling:
         self._read_back("closed positions", "read")
         return closed
 
-    def _own_magic(self, host: HostView) -> int | None:
-        """The magic of the host's own orders: ``[plugin.dtms] magic``, else the broker's
-        (:class:`hookspecs.OwnMagic`): a hedge or re-add the host's broker opened for a
-        trade of magic 0 (registered without one, or read from an older record) carries
-        it, and a lost one must be found by it (:func:`.engine.journal.find_opened`)."""
-        if self.settings.magic is not None:
-            return self.settings.magic
-        return broker_magic(host)
-
     def _held_unconfirmed(self, host: HostView, ticket: int, now: datetime, shown: bool) -> bool:
         """Whether a position the broker's list lacks is held back from being taken as
         gone: its broker keeps a history and the history shows no close of it yet
@@ -329,79 +308,3 @@ class Reconciling:
             "trade closed, the %s registered fresh", rec.ticket, rec.direction, rec.volume,
             pos.direction, pos.volume, rec.direction, pos.direction,
         )  # fmt: skip
-
-    def _said_settled(self, ticket: int, key: str, done: bool, late: str = "") -> None:
-        """One WARNING per trade, action and episode: the first outcome of that action
-        settled "not applied", then the count when one is settled done (a broker that
-        times out every order would say it on every bar otherwise). Per action, not per
-        trade: a partial close settled "not applied" after a stop's change was said at
-        DEBUG only, as if it were the stop's again. ``late``: what became of a hedge
-        found open after its trade closed (docs/dtms.md §6)."""
-        what = key.rsplit(":", 1)[1]
-        count = self._unknown_said.get((ticket, what), 0)
-        if done:
-            more = f" ({count} before it settled as not applied)" if count else ""
-            self.log.warning(
-                "DTMS %s: %s of unknown outcome settled as done%s%s", ticket, what, more, late
-            )
-            self._unknown_said.pop((ticket, what), None)
-            return
-        if not count:
-            self.log.warning(
-                "DTMS %s: %s of unknown outcome settled as not applied: the broker shows no "
-                "trace of it %g s after its answer; sent again when the ladder still wants "
-                "it (said again when one is settled done)",
-                ticket, what, self.settings.actions.unknown_wait_seconds,
-            )  # fmt: skip
-        else:
-            self.log.debug("DTMS %s: %s of unknown outcome settled as not applied", ticket, what)
-        self._unknown_said[ticket, what] = count + 1
-
-    def _outcome(
-        self,
-        host: HostView,
-        rec: TradeRecord,
-        entry: JournalEntry,
-        by_ticket: Mapping[int, Trade],
-        positions: list[Trade],
-    ) -> tuple[bool, int | None]:
-        """Whether ``entry`` took effect, from these positions (and its new ticket)."""
-        known = {*self.records, *self.book.hedge_tickets()}  # another trade's, not this one's
-        position = by_ticket.get(rec.ticket)
-        wait = self.settings.actions.unknown_wait_seconds
-        return outcome_from_broker(
-            rec, entry, position, positions, known=known, magic=self._own_magic(host), wait=wait
-        )
-
-    def _settle(
-        self,
-        host: HostView,
-        rec: TradeRecord,
-        by_ticket: dict[int, Trade],
-        positions: list[Trade],
-        now: datetime,
-    ) -> TradeRecord:
-        """Settle the journal's pending and unknown entries from the broker's positions
-        (docs/dtms.md §8): done as soon as the broker shows it; "not applied" only once
-        ``actions.unknown_wait_seconds`` have passed since its answer, since the trade
-        server may still fill it (an order sent again meanwhile doubled a hedge). Until
-        then the trade waits, as the engine does while an outcome is unknown. The cycle's
-        positions may be read again here, in place: the rest of the cycle sees them."""
-        for entry in unsettled(rec):
-            done, new_ticket = self._outcome(host, rec, entry, by_ticket, positions)
-            wait = self.settings.actions.unknown_wait_seconds
-            if not done and (now - entry.at).total_seconds() < wait:
-                continue
-            if not done:  # its order may still be on the trade server (local_waiting)
-                if self._waits_at_broker(host, rec, entry, now, (positions, by_ticket)):
-                    continue
-                done, new_ticket = self._outcome(host, rec, entry, by_ticket, positions)
-            late = done and not rec.is_open and entry.kind is ActionKind.HEDGE
-            said = f": hedge {new_ticket} opened after the trade closed: its close is owed" * late
-            self._said_settled(rec.ticket, entry.key, done, said)
-            self._waited_settled(entry.key)
-            rec = settle(rec, entry, done, new_ticket, now, self.settings)
-            ended = rec.entry(entry.key)
-            if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history
-                self._writes.settled(rec.ticket, ended, now)
-        return rec

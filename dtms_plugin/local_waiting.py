@@ -1,7 +1,7 @@
 """An action of unknown outcome whose order the trade server still holds (docs/dtms.md §8):
 not settled while it waits there. :class:`WaitingAtBroker` is a mixin of
 :class:`dtms_plugin.local.LocalStrategy`, whose ``__init__`` sets the attributes declared
-here; :meth:`dtms_plugin.local_reconcile.Reconciling._settle` asks it before it settles an
+here; :meth:`dtms_plugin.local_settling.Settling._settle` asks it before it settles an
 outcome "not applied".
 
 Why: MetaTrader may hold an order whose answer was lost for minutes before it fills
