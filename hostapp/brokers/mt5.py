@@ -9,7 +9,6 @@ and results are converted at the boundary (:mod:`.mt5_convert`). Order calls ret
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -26,12 +25,12 @@ from hookspecs import (
 )
 
 from ..errors import AccountChanged
+from .mt5_account_guard import AccountGuard
 from .mt5_clock import ClockWatch, implausible_offset, offset_differs, probe, tick_msc
 from .mt5_connect import initialize, login_and_check
 from .mt5_convert import (
     ServerClock,
     account_from,
-    account_identity,
     as_dict,
     error_code,
     last_error,
@@ -57,7 +56,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Mt5Broker(Trading):
+class Mt5Broker(AccountGuard, Trading):
     """``clock`` returns the UTC wall clock (used to detect the server's time offset);
     ``sleep`` is the backoff between retries and the wait while an unknown outcome is
     looked for. Both are injectable so tests never wait."""
@@ -198,45 +197,6 @@ class Mt5Broker(Trading):
         self._trade_server.observe(bool(term.get("connected", True)))
         self._algo_trading.observe(bool(term.get("trade_allowed", True)))
         self._same_account()
-
-    def _same_account(self) -> None:
-        """The terminal must still be on the account the run started on: one logged in to
-        another (by hand, or a reconnect with ``login = 0``) would have the run trade it
-        and read its balance and positions as this run's. An AccountChanged then, and no
-        order is sent from here on."""
-        raw = self.api.account_info()
-        if raw is None:
-            if link_lost(error_code(self.api)):
-                raise BrokerError(f"account_info() failed: last_error={last_error(self.api)}")
-            return  # the terminal answered, not this: the next cycle asks again
-        info = as_dict(raw)
-        now = account_identity(info)
-        if not self.identity:
-            self.identity = now
-        elif now != self.identity and int(info.get("login") or 0):  # 0: not logged in yet
-            if now.rsplit(" ", 1)[-1] == self.identity.rsplit(" ", 1)[-1]:
-                self._renamed(now)  # the same login: a trade server renamed or moved
-                return
-            self.sender.refused_because = f"the terminal is on account {now}, not {self.identity}"
-            raise AccountChanged(self.identity, now)
-
-    def _renamed(self, now: str) -> None:
-        """The same login on a server of another name (a broker's renamed or moved trade
-        server): the same account, as DTMS's store and lock take it; said once."""
-        if now != self._renamed_to:
-            self._renamed_to = now
-            log.warning(
-                "MT5: the terminal's account %s is now named %s (the same login on a "
-                "server of another name): taken as the same account", self.identity, now,
-            )  # fmt: skip
-
-    def _not_our_account(self) -> str:
-        """Just before each send: "" while the terminal is on the run's account, else why
-        nothing is sent (the switch may come mid-cycle, after the cycle's check). An
-        order call never raises: a read that fails here lets the send say so itself."""
-        with contextlib.suppress(AccountChanged, BrokerError):
-            self._same_account()
-        return self.sender.refused_because
 
     def _refused_10027(self) -> str:
         """An order refused with 10027 (or -8): the Algo Trading watch hears it with the
