@@ -2,16 +2,16 @@
 connection (:mod:`dtms_plugin.client.http`), and the delivery policy of the outbox:
 :func:`deliver_batch` for pending registrations (``POST /dtms/trades``, one outcome per
 registration) and :func:`deliver` for one entry (a close, an unregistration, or a
-registration to a server without the batch route). When to send lives in ``remote.py``.
+registration to a server without the batch route). What each answer means for an entry
+is :mod:`dtms_plugin.delivery_answers`; when to send lives in ``remote.py``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from .client.bodies import closed_answer, said_failed, unregistered_answer
 from .client.http import (
     BAD_URL_ERRORS,
     CONNECTION_LIMIT,
@@ -21,6 +21,7 @@ from .client.http import (
     Reply,
     describe,
 )
+from .delivery_answers import Outcome, attempt_level, judge, judge_item
 
 __all__ = [
     "BAD_URL_ERRORS",
@@ -39,17 +40,8 @@ __all__ = [
 BACKOFF_SECONDS = (1.0, 2.0, 4.0)
 #: Added to each wait: ``rand() * JITTER_SECONDS``, so many clients do not retry in step.
 JITTER_SECONDS = 0.5
-#: 4xx answers that indict our configuration (token, URL), not the registration: kept.
-CONFIG_STATUSES = frozenset({401, 403, 404, 405})
 #: Registrations per ``POST /dtms/trades`` (the server takes at most 200).
 BATCH_LIMIT = 200
-
-#: What became of one outbox entry: delivered/dropped leave the outbox; pending stays
-#: (this entry's problem); ``busy``: every try answered with a transient refusal (a 503
-#: from a replica that cannot take this one entry); ``down``: no answer (both stay, and
-#: end the pass); ``unknown``: a close answered 404 (no record of the trade), final but
-#: counted; ``unregistered``: a registration answered 409 ``trade unregistered``, final
-Outcome = Literal["delivered", "dropped", "pending", "busy", "down", "unknown", "unregistered"]
 
 
 class RemoteApi(Connection):
@@ -168,7 +160,7 @@ async def deliver_batch(
             return {t: "down" for t, _ in entries}
         except TRANSIENT_ERRORS as exc:
             log.log(
-                _attempt_level(quiet, attempt),
+                attempt_level(quiet, attempt),
                 "DTMS %s: POST %s failed (attempt %d/%d): %s",
                 what, url, attempt, attempts, describe(exc),
             )  # fmt: skip
@@ -179,12 +171,12 @@ async def deliver_batch(
             results = reply.body.get("results") if isinstance(reply.body, dict) else None
             if reply.ok and isinstance(results, list) and len(results) == len(entries):
                 return {
-                    ticket: _judge_item(
+                    ticket: judge_item(
                         "register", ticket, url, item, log, token_env, ticket in refusing
                     )
                     for (ticket, _), item in zip(entries, results, strict=True)
                 }
-            outcome = _judge("register", what, url, reply, attempt, attempts, log, token_env,
+            outcome = judge("register", what, url, reply, attempt, attempts, log, token_env,
                              quiet)  # fmt: skip
             if outcome is not None:  # the request itself refused: the same for all
                 return {t: outcome for t, _ in entries}
@@ -197,13 +189,6 @@ async def deliver_batch(
     return {t: "down" for t, _ in entries}
 
 
-def _attempt_level(quiet: bool, attempt: int) -> int:
-    """A failed attempt is a WARNING when it is the first, so the trouble shows at once;
-    its retries are DEBUG (how they ended is said once, by the caller or the outcome), as
-    is every attempt while the server is known not to answer (``quiet``)."""
-    return logging.WARNING if attempt == 1 and not quiet else logging.DEBUG
-
-
 def tickets_text(tickets: list[int], shown: int = 5) -> str:
     """``ticket 7``, ``tickets 7, 8`` or ``tickets 1, 2, 3, 4, 5 and 195 more``: every
     failure names its tickets, a long batch the first few."""
@@ -212,27 +197,6 @@ def tickets_text(tickets: list[int], shown: int = 5) -> str:
     text = ", ".join(str(t) for t in tickets[:shown])
     more = len(tickets) - shown
     return f"tickets {text}" + (f" and {more} more" if more > 0 else "")
-
-
-def _judge_item(
-    kind: str,
-    ticket: int,
-    url: str,
-    item: Any,
-    log: logging.Logger,
-    token_env: str,
-    quiet: bool = False,
-) -> Outcome:
-    what = f"{kind} of ticket {ticket}"
-    status = item.get("status") if isinstance(item, dict) else None
-    if not isinstance(status, int):
-        log.log(
-            logging.DEBUG if quiet else logging.ERROR,
-            "DTMS %s: malformed result %r from %s", what, item, url,
-        )  # fmt: skip
-        return "pending"
-    reply = Reply(status, item, "")
-    return _judge(kind, what, url, reply, 1, 1, log, token_env, quiet) or "pending"
 
 
 async def deliver(
@@ -269,14 +233,14 @@ async def deliver(
             return "down"
         except TRANSIENT_ERRORS as exc:
             log.log(
-                _attempt_level(quiet, attempt),
+                attempt_level(quiet, attempt),
                 "DTMS %s of ticket %s: %s %s failed (attempt %d/%d): %s",
                 kind, ticket, method, url, attempt, attempts, describe(exc),
             )  # fmt: skip
         else:
             answered = True
             what = f"{kind} of ticket {ticket}"
-            outcome = _judge(kind, what, url, reply, attempt, attempts, log, token_env, quiet)
+            outcome = judge(kind, what, url, reply, attempt, attempts, log, token_env, quiet)
             if outcome is not None:
                 return outcome
         if attempt < attempts:
@@ -311,100 +275,3 @@ async def _send(client: RemoteApi, kind: str, ticket: int, payload: Mapping[str,
             return first
         reply = await client.closed(ticket, report)
     return reply
-
-
-def _no_such_trade(reply: Reply) -> bool:
-    """The server's own 404 for a ticket it keeps no trade of. Any other 404 is a path
-    it does not have (a proxy's prefix, a typo in ``api_url``): a configuration problem,
-    the entry kept, not a close given up as "unknown to the server"."""
-    return isinstance(reply.body, dict) and reply.body.get("error") == "trade not found"
-
-
-def _judge(
-    kind: str,
-    what: str,
-    url: str,
-    reply: Reply,
-    attempt: int,
-    attempts: int,
-    log: logging.Logger,
-    token_env: str,
-    quiet: bool = False,
-) -> Outcome | None:
-    """What one answer means; ``None``: transient, try again. ``what`` names the entry or
-    entries in the log (``register of ticket 7``, ``registration of tickets 7, 8``: a
-    refused batch names its tickets, not its first one's). ``quiet``: the server is
-    known not to take this host's requests (a refusal said once, not per entry)."""
-    status = reply.status
-    if reply.ok and not isinstance(reply.body, dict):
-        # a proxy's default page, another site at api_url: a 200 that is no DTMS answer
-        # (every DTMS answer is a JSON object) delivers nothing; kept, as for a 404
-        log.log(
-            logging.DEBUG if quiet else logging.ERROR,
-            "DTMS %s: %s answered %d without a DTMS JSON object (%r): is api_url a DTMS "
-            "server? kept in the outbox",
-            what, url, status, reply.text[:80],
-        )  # fmt: skip
-        return "down"
-    if reply.ok and said_failed(reply.body):
-        # a 2xx saying it failed ({"success": false, "error": "database is locked"}):
-        # nothing was done, so nothing is delivered; tried again as a busy server is
-        # (the public client refuses such an answer too: docs/client.md)
-        log.log(
-            _attempt_level(quiet, attempt),
-            "DTMS %s: %s answered %d with success false (attempt %d/%d): %s",
-            what, url, status, attempt, attempts, reply.message,
-        )  # fmt: skip
-        return None
-    if kind == "register" and closed_answer(reply):
-        # the server keeps this trade CLOSED (it saw the position go, or a retry came
-        # after the close): final, and nothing is wrong; the refresh reads it CLOSED
-        why = reply.message if reply.status == 409 else "kept CLOSED by the server"
-        log.info("DTMS %s: %s; not sent again", what, why)
-        return "delivered"
-    if kind == "register" and unregistered_answer(reply):  # an operator's DELETE stands
-        log.info("DTMS %s: %s; left alone, not asked about again", what, reply.message)
-        return "unregistered"
-    if kind == "closed" and status == 404 and _no_such_trade(reply):
-        # final (sending it again changes nothing), but no success: the server's store
-        # lost the trade (a Redis restarted empty), or its registration never reached it
-        log.warning(
-            "DTMS %s: %s answered 404: the server has no record of this "
-            "trade (its store lost it, or it was never registered there), so its close is "
-            "kept nowhere on the server; not sent again",
-            what, url,
-        )  # fmt: skip
-        return "unknown"
-    if reply.ok or (kind == "unregister" and status == 404 and _no_such_trade(reply)):
-        if attempt > 1:
-            log.info("DTMS %s succeeded on attempt %d", what, attempt)
-        return "delivered"
-    if status in TRANSIENT_STATUSES:
-        log.log(
-            _attempt_level(quiet, attempt),
-            "DTMS %s: %s answered %d (attempt %d/%d): %s",
-            what, url, status, attempt, attempts, reply.message,
-        )  # fmt: skip
-        return None
-    if status in CONFIG_STATUSES:
-        log.log(
-            logging.DEBUG if quiet else logging.ERROR,
-            "DTMS %s: %s answered %d: %s; check api_url and the %s token;"
-            " kept in the outbox",
-            what, url, status, reply.message, token_env,
-        )  # fmt: skip
-        return "down"
-    if 400 <= status < 500:
-        log.error(
-            "DTMS %s rejected by %s with %d: %s; dropped from the outbox"
-            " as undeliverable",
-            what, url, status, reply.message,
-        )  # fmt: skip
-        return "dropped"
-    log.log(
-        logging.DEBUG if quiet else logging.ERROR,
-        "DTMS %s: %s answered %d: %s; kept in the outbox for the next cycle"
-        " (said again when it is delivered)",
-        what, url, status, reply.message,
-    )  # fmt: skip
-    return "pending"

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from typing import Any
 
-from .http_client import BATCH_LIMIT, Outcome, RemoteApi, deliver, deliver_batch
+from .delivery_answers import Outcome
+from .http_client import BATCH_LIMIT, RemoteApi, deliver, deliver_batch
 from .metrics import ClientMetrics
 from .remote_health import ServerHealth
 from .remote_store import StoreEpisode
