@@ -29,7 +29,8 @@ from hookspecs import (
 
 from . import defensive
 from .engine import check_tables
-from .settings import DtmsSettings, for_host, in_force, load_settings
+from .settings import DtmsSettings, in_force, load_settings
+from .settings_timeframes import for_host
 from .store import StoreError, StoreProtocol
 from .store.location import open_store
 from .strategy import Strategy

@@ -22,7 +22,8 @@ from hookspecs import DefensiveState, HostView
 
 from ..checks import Checks
 from ..defensive import account_defensive
-from ..settings import DtmsSettings, for_host
+from ..settings import DtmsSettings
+from ..settings_timeframes import for_host
 from ..store import StoreProtocol
 from ..store.location import open_store
 from ..strategy import Strategy

@@ -11,7 +11,8 @@ from support.broker_double import BrokerDouble, HostDouble, ManualClock, MarketD
 from support.dtms_kit import GOLD, T0, trade, trend_bars
 
 from dtms_plugin.local import LocalStrategy
-from dtms_plugin.settings import for_host, load_settings
+from dtms_plugin.settings import load_settings
+from dtms_plugin.settings_timeframes import for_host
 from hookspecs import Bar, Timeframe
 from hostapp.market.resample import resample
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from dtms_plugin.settings import DtmsSettings, for_host, load_settings
+from dtms_plugin.settings import DtmsSettings, load_settings
+from dtms_plugin.settings_timeframes import for_host
 from hookspecs import ConfigError
 
 NAN, INF = float("nan"), float("inf")
