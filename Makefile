@@ -30,7 +30,7 @@ lint: $(STAMP)
 
 # Mutation testing of the DTMS engine against its unit tests (scripts/mutate_engine.py):
 # per-file scores and the surviving mutants; fails below 90 % on the files CI checks.
-MUTATE_FILES ?= machine.py deadlines.py evaluation.py positions.py planning.py score.py rails.py indicators.py tolerance.py
+MUTATE_FILES ?= machine.py deadlines.py evaluation.py positions.py planning.py volumes.py score.py rails.py indicators.py tolerance.py
 mutate: $(STAMP)
 	$(BIN)/python scripts/mutate_engine.py --jobs 2 --min-score 90 --survivors $(MUTATE_FILES)
 

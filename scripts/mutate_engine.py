@@ -62,6 +62,7 @@ DEFAULT_FILES = (
     "evaluation.py",
     "positions.py",
     "planning.py",
+    "volumes.py",
     "score.py",
     "rails.py",
     "indicators.py",

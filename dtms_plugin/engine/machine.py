@@ -16,13 +16,14 @@ from hookspecs import Action, ActionKind, DefensiveState, Quote, ResultCode, Sym
 from ..settings import DtmsSettings
 from .deadlines import flat, market_current, past_gap
 from .evaluation import AccountState, Evaluation
-from .planning import exit_price, partial_volume, plan_owed, plan_trail
+from .planning import exit_price, plan_owed, plan_trail
 from .positions import close_time
 from .rails import spread_hold
 from .record import JournalStatus, TradeRecord
 from .score import ScoreBreakdown
 from .snapshot import SignalSnapshot
 from .tolerance import at_least, at_most
+from .volumes import partial_volume
 
 S = DefensiveState
 K = ActionKind

@@ -20,13 +20,12 @@ from dtms_plugin.engine.planning import (
     Send,
     Skip,
     Wait,
-    hedge_volume,
-    partial_volume,
     place_sl,
     plan_intent,
     plan_owed,
 )
 from dtms_plugin.engine.record import MAX_WARNINGS
+from dtms_plugin.engine.volumes import hedge_volume, partial_volume
 from hookspecs import (
     Action,
     ActionKind,

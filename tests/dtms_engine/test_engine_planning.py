@@ -23,12 +23,10 @@ from dtms_plugin.engine.planning import (
     Skip,
     Wait,
     breakeven_level,
-    hedge_volume,
-    partial_volume,
     place_sl,
     plan_intent,
-    re_add_volume,
 )
+from dtms_plugin.engine.volumes import hedge_volume, partial_volume, re_add_volume
 from hookspecs import Action, ActionKind, ActionResult, DefensiveState, ResultCode, SymbolInfo
 
 EURUSD = SymbolInfo("EURUSD", 5, 0.00001, 0.1, 0.1, 50.0, stops_level=0.0002)
