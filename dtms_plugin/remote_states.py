@@ -1,7 +1,7 @@
 """The remote strategy's view of the server's states: the batched refresh into the
-store's state cache, the account mode the server reports, and the states this host's
-trades reached there (the run's summary counts them). A mixin of
-:class:`dtms_plugin.remote.RemoteStrategy`, apart so each file stays readable.
+store's state cache, and the states this host's trades reached there (the run's summary
+counts them); the account mode the server reports is :mod:`dtms_plugin.remote_account_mode`.
+A mixin of :class:`dtms_plugin.remote.RemoteStrategy`, apart so each file stays readable.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from hookspecs import DefensiveState, HostView
 
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe, tickets_text
+from .remote_account_mode import RemoteAccountMode
 from .remote_events import RemoteEvents
 from .remote_health import ServerHealth, dtms_health_body
 from .remote_store import MemoryStates, StoreEpisode
@@ -32,16 +33,11 @@ REFRESH_GAP = timedelta(seconds=1)
 #: they reached counted once. An older one leaves memory and the state cache (a host runs
 #: for months; ``is_defensive`` of a ticket it no longer holds asks the server again).
 CLOSED_KEPT = 1000
-#: The least gap between two ``GET /dtms/status`` of a host with no open ticket to
-#: refresh (``RemoteStates._learn_account_mode``), whatever ``fresh_seconds`` says: the
-#: route reads every record's listing on the server, once per idle host and gap
-ACCOUNT_MODE_GAP = timedelta(seconds=1)
-
 _DEFENSIVE = frozenset({"WARNING_L2", "HEDGED"})
 _STATES = frozenset(s.value for s in DefensiveState)
 
 
-class RemoteStates(RemoteEvents):
+class RemoteStates(RemoteEvents, RemoteAccountMode):
     """State refresh and reached states, and through :class:`RemoteEvents` the server's
     history of the trades refreshed; the attributes are the strategy's."""
 
@@ -62,7 +58,6 @@ class RemoteStates(RemoteEvents):
     _volatile: dict[int, dict[str, Any]]
     _refresh_task: asyncio.Task[None] | None
     _refresh_not_before: datetime | None
-    _last_mode_ask: datetime | None
     _refresh_lock: asyncio.Lock | None
     _now: Callable[[], datetime]
     _health: ServerHealth
@@ -227,44 +222,6 @@ class RemoteStates(RemoteEvents):
                     self._wanted |= wanted & set(tickets[start:])  # asked again next time
                     return
 
-    async def _learn_account_mode(self) -> None:
-        """No ticket to refresh, so no batch answer brings the account mode: one
-        ``GET /dtms/status`` (at most every ``fresh_seconds``, as long as a cached state
-        is trusted, and never more often than :data:`ACCOUNT_MODE_GAP`), whose
-        ``account_mode`` says it. A host with no open trade must learn it too, or its next
-        entry goes through while the server's account is defensive (``allow_order``). It
-        also tells, while this host has nothing to send nor ask, whether the server answers.
-        """
-        assert self._client is not None
-        now = self._now()
-        last = self._last_mode_ask
-        gap = max(ACCOUNT_MODE_GAP, timedelta(seconds=self.settings.fresh_seconds))
-        if last is not None and now - last < gap:
-            return
-        self._last_mode_ask = now
-        try:
-            reply = await self._client.status()
-        except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
-            self._health.failed(f"GET /dtms/status: {describe(exc)}")
-            return
-        if not reply.ok:
-            self._health.failed(
-                f"GET /dtms/status answered {reply.status}: {reply.message}",
-                refused=400 <= reply.status < 500,
-            )
-            return
-        self._health.answered()
-        self._take_account_mode(reply.body)
-
-    def _take_account_mode(self, status: Any) -> None:
-        """Cache the account mode of a ``GET /dtms/status`` answer (``{"defensive": bool,
-        "until", "reason"}``); a server that does not say it leaves the cache as it is."""
-        mode = status.get("account_mode") if isinstance(status, dict) else None
-        if not isinstance(mode, dict) or not isinstance(mode.get("defensive"), bool):
-            return
-        with suppress(StoreError):  # logged by the store
-            self._store_account_mode({"account_mode": mode if mode["defensive"] else None})
-
     async def _health_answers(self, when: str) -> bool:
         """One ``GET /health``: whether the server answers it (said to the episode of a
         server not answering: :class:`ServerHealth`). A 503 with DTMS's own body answers:
@@ -381,23 +338,3 @@ class RemoteStates(RemoteEvents):
             self._memory.forget(ticket)
             with suppress(StoreError):  # logged by the store; the row is only a cache
                 self.store.delete_state(ticket)
-
-    def _store_account_mode(self, body: dict[str, Any]) -> None:
-        """Optional ``"account_mode": {"until": iso, "reason": str} | null`` in a batch."""
-        if "account_mode" not in body:
-            return
-        mode = body["account_mode"]
-        if mode is None:
-            self._memory.put_account_mode(None, "cleared by the server")
-            self.store.put_account_mode(None, "cleared by the server")
-            return
-        until = mode.get("until") if isinstance(mode, dict) else None
-        try:
-            at = datetime.fromisoformat(until) if isinstance(until, str) else None
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            self.log.error("DTMS refresh: malformed account_mode %r", mode)
-            return
-        self._memory.put_account_mode(at, str(mode.get("reason", "")))
-        self.store.put_account_mode(at, str(mode.get("reason", "")))

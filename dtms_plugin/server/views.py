@@ -94,8 +94,8 @@ def batch_account_mode(
     """``account_mode`` of ``GET /dtms/trades``: :func:`account_mode_view` while the mode
     is on, null while it is off. Null, not the view with ``defensive: false``: a remote
     host reads null as "cleared" and an object without ``until`` as malformed
-    (``dtms_plugin/remote_states.py``), and hosts of earlier versions talk to this server
-    too (docs/scaling.md)."""
+    (``dtms_plugin/remote_account_mode.py``), and hosts of earlier versions talk to this
+    server too (docs/scaling.md)."""
     view = account_mode_view(mode, now)
     return view if view["defensive"] else None
 
