@@ -5,7 +5,9 @@ It is stopped right after it logged its first trailing-stop move of a new bar, s
 still has most of that bar's moves to make. Meanwhile the other replica takes its trades
 over (after the lease: it fences them, then settles from the broker whatever entry the
 paused one left pending) and makes those moves. When it resumes, what it goes on writing
-is refused by the records' versions, it logs that it lost the lease and sends nothing.
+is refused by the records' versions, or its next broker call renews first and finds the
+lease gone (docs/scaling.md: which comes first depends on where in its cycle it was
+stopped); either way it logs that it lost the lease and sends nothing.
 No action is done twice and the broker's stops are the journal's, but for the one call
 that may have been in flight at the pause.
 
@@ -102,11 +104,12 @@ def test_a_paused_replica_cannot_write_after_its_lease(
                  timeout=30, what="the paused replica holding nothing")  # fmt: skip
         text = log.read_text()
         # what it went on writing is refused by the version the new owner's takeover moved
-        # on (the fencing of docs/scaling.md), and only for trades it held
+        # on (the fencing of docs/scaling.md), and only for trades it held; a pause whose
+        # next step was a broker call renews there first and writes nothing
         by_version = {int(t) for t in re.findall(r"the record of ticket (\d+) is at version", text)}
         print(f"\n{len(held)} trades held when paused; stale writes refused by version:"
               f" {len(by_version)} trades")  # fmt: skip
-        assert by_version and by_version <= held
+        assert by_version <= held
         assert re.search(r"replica \S+ lost the lease of \d+ trades", text)
 
         done, last_sl = c.done_actions()
