@@ -138,7 +138,9 @@ def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     order a ``re_add`` action opens when a plugin executes one through ``host.execute``
     (new exposure too: a risk limit holds for it; a veto comes back to that plugin as
     the action's ``vetoed`` result, and the broker is not called). Not for exits,
-    partial closes or hedges, which reduce or protect exposure. Only this host's plugins
+    partial closes or hedges: the host refuses a partial close at or above the
+    position's open volume and a hedge above it (:class:`~hookspecs.ActionKind`), so
+    what these send only reduces or offsets exposure. Only this host's plugins
     are asked: a DTMS server (``dtms serve``) acting on a shared account runs its own
     host, where a trading host's risk plugins are not loaded. Sync only.
 

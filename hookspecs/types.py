@@ -216,6 +216,15 @@ class ActionKind(StrEnum):
     ``tighten_sl``/``move_sl_breakeven``: ``stop_loss``; ``partial_close``: ``volume``;
     ``hedge``: ``volume``; ``close_hedge``: ``hedge_ticket``; ``close``: optional
     ``hedge_ticket`` (closed too); ``re_add``: ``volume``.
+
+    Volumes the host refuses before any broker call (a failed result, ``rejected``,
+    naming the parameter and both volumes; docs/plugins.md, "Volumes of actions"): a
+    ``partial_close`` whose ``volume`` is at or above the position's open volume (a
+    broker would close it all and call it a part; send a ``close`` to close it all), and
+    a ``hedge`` whose ``volume`` is above the position's open volume (the excess would be
+    a new position the other way, which no ``allow_order`` is asked about). On a netting
+    account a ``hedge`` is refused by the broker (``hedging_not_allowed``): an opposite
+    order there reduces the position, which is a ``partial_close``.
     """
 
     TIGHTEN_SL = "tighten_sl"

@@ -29,6 +29,7 @@ from hookspecs.events import log_action, log_transition
 from hookspecs.frozen import unshared
 from hookspecs.host import Clock, MarketView, RunMode, ServeOptions
 
+from .action_volumes import CHECKED, volume_refusal
 from .config import HostConfig
 from .hookcalls import CALLING
 from .loop import LIVE_WINDOW, Recent
@@ -188,11 +189,14 @@ class Host:
         return _REPORTING.get()
 
     def _vetoed(self, action: Action) -> ActionResult | None:
-        """A ``re_add`` opens a new entry, so the plugins' ``allow_order`` is asked about
-        it as about any other (a risk limit, the account's defensive mode); a veto is the
-        action's result, ``vetoed``, and the broker is not called. Other kinds reduce or
-        protect exposure and are not asked."""
-        if action.kind is not ActionKind.RE_ADD:
+        """The result of an action the host refuses before the broker is called, or
+        ``None``. A ``re_add`` opens a new entry, so the plugins' ``allow_order`` is asked
+        about it as about any other (a risk limit, the account's defensive mode); a veto
+        is the action's result, ``vetoed``. A ``partial_close`` or ``hedge`` is not asked
+        (it reduces or offsets exposure), so one whose volume would not is refused
+        (:mod:`hostapp.action_volumes`): a part at or above the position's volume, a
+        hedge above it."""
+        if action.kind is not ActionKind.RE_ADD and action.kind not in CHECKED:
             return None
         try:
             position = self._broker.position(action.ticket)
@@ -200,6 +204,8 @@ class Host:
             return None  # apply_action meets the same error and says so as its result
         if position is None:
             return None
+        if action.kind is not ActionKind.RE_ADD:
+            return volume_refusal(action, position)
         veto = self.plugins.veto(self, re_add_order(position, action))
         if veto is None:
             return None
