@@ -124,6 +124,9 @@ def propose_orders(
     order's ``source`` to the name of the plugin that proposed it: ``allow_order``, the
     run's reports and an A/B's same-entries run go by it, so a plugin cannot propose in
     another's name (a different name given is replaced, said in one WARNING per plugin).
+    An order's ``comment`` that starts with a reserved prefix
+    (:data:`~hookspecs.types.RESERVED_COMMENTS`: ``DTMS_HEDGE_``, ``DTMS_READD_``) is
+    cleared the same way, said in one WARNING per plugin naming the comment.
     A raising plugin's orders for this call are dropped and the error is logged. Five
     failures of a hook in a row switch the whole plugin off, every hook of it (its
     breaker: docs/plugins.md, rule 4).

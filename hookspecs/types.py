@@ -26,6 +26,12 @@ DIRECTIONS: tuple[Direction, ...] = ("buy", "sell")
 CloseReason = Literal["stop_loss", "take_profit", "action", "exit", "netted", "external"]
 
 
+#: Comment prefixes the host keeps for positions opened on behalf of another trade (the
+#: ticket after the prefix): a ``hedge`` action's and a ``re_add``'s. The reports count a
+#: position with one as part of that trade (:class:`OrderRequest`).
+RESERVED_COMMENTS: tuple[str, ...] = ("DTMS_HEDGE_", "DTMS_READD_")
+
+
 class DataError(ValueError):
     """A data type was built with a bad field; the message names the field."""
 
@@ -166,7 +172,10 @@ class OrderRequest:
     ``DTMS_READD_<ticket>`` (a re-add's). Do not start a comment with them: the host's
     reports count such a position as part of trade ``<ticket>``, trade managers such as
     ``atr_trailing`` leave it alone, and DTMS, when it has lost its records, takes it for
-    one of its hedges and does not adopt it (docs/plugins.md, "Reserved comments").
+    one of its hedges and does not adopt it (docs/plugins.md, "Reserved comments"). So
+    the host clears such a comment of an order a plugin proposes (:data:`RESERVED_COMMENTS`;
+    said in one WARNING per plugin, naming it and the comment) and opens the order
+    without one.
     """
 
     symbol: str

@@ -17,22 +17,29 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hookspecs import Quote, Trade
+from hookspecs.types import RESERVED_COMMENTS
 
-#: comment prefixes of positions opened on behalf of another trade
-DEFENDING_PREFIXES = ("DTMS_HEDGE_", "DTMS_READD_")
+#: comment prefixes of positions opened on behalf of another trade (the contract's list)
+DEFENDING_PREFIXES = RESERVED_COMMENTS
 #: two R figures closer than this are the same result (same fills give the same floats)
 SAME_R = 1e-9
 
 
-def parent_ticket(trade: Trade) -> int:
-    """The strategy trade a position belongs to (itself, or the trade it defends)."""
+def parent_ticket(trade: Trade, entries: Container[int] = ()) -> int:
+    """The strategy trade a position belongs to (itself, or the trade it defends). A
+    position in ``entries`` (a strategy's entry of the run) is a trade of its own whatever
+    its comment says: the host clears a reserved comment of a proposed order
+    (hostapp.order_comments), and a comment set another way must not fold one entry into
+    another, which then never closes as a trade of its own."""
+    if trade.ticket in entries:
+        return trade.ticket
     for prefix in DEFENDING_PREFIXES:
         if trade.comment.startswith(prefix):
             tail = trade.comment[len(prefix) :]
@@ -91,18 +98,19 @@ def outcomes(
     (with realised profit); ``open_positions`` what is still open at the end (their
     profit floating), ``quotes`` the last quote of their symbols, at which a floating R
     is counted (a buy would close at the bid, a sell at the ask)."""
+    own = {trade.ticket for _, trade, _ in entries}  # each entry is a trade of its own
     profit: dict[int, float] = defaultdict(float)
     gain: dict[int, float] = defaultdict(float)  # price move × volume, for R
     for rec in closed:
-        parent = parent_ticket(rec)
+        parent = parent_ticket(rec, own)
         profit[parent] += rec.profit
         if rec.close_price is not None:
             gain[parent] += (rec.close_price - rec.entry_price) * rec.sign * rec.volume
-    still_open = {parent_ticket(t) for t in open_positions}
+    still_open = {parent_ticket(t, own) for t in open_positions}
     floating: dict[int, float] = defaultdict(float)
     moved: dict[int, float | None] = {}  # the price move × volume of the open positions
     for pos in open_positions:
-        parent = parent_ticket(pos)
+        parent = parent_ticket(pos, own)
         floating[parent] += pos.profit
         quote = (quotes or {}).get(pos.symbol)
         if quote is None or moved.get(parent, 0.0) is None:
@@ -112,11 +120,11 @@ def outcomes(
         moved[parent] = (moved.get(parent) or 0.0) + (
             mark - pos.entry_price
         ) * pos.sign * pos.volume
-    exit_of = {t.ticket: t.close_price for t in closed if parent_ticket(t) == t.ticket}
+    exit_of = {t.ticket: t.close_price for t in closed if parent_ticket(t, own) == t.ticket}
     reason_of: dict[int, str] = {}  # how the trade's own position closed
     last_close: dict[int, datetime] = {}  # when its last position (hedges too) closed
     for when, trade, reason in closes:
-        parent = parent_ticket(trade)
+        parent = parent_ticket(trade, own)
         last_close[parent] = max(last_close.get(parent, when), when)
         if parent == trade.ticket:
             reason_of[parent] = reason

@@ -41,6 +41,7 @@ from .hookcalls import (
     yes_or_no,
 )
 from .logs import ONCE
+from .order_comments import ReservedComments
 from .registry import BREAKER_LIMIT, CALLABLE, SHUTDOWN, TRACE_ENV, TRIPPED, Caller, PluginRegistry
 from .slow_calls import SlowCalls
 
@@ -65,6 +66,8 @@ class PluginHost(PluginRegistry):
         self.keep_late = False
         #: the plugins that named another as the source of an order or action (said once)
         self._claimed: set[str] = set()
+        #: clears the reserved comments of proposed orders (said once per plugin)
+        self.comments = ReservedComments(self.log)
 
     async def _invoke(
         self,
@@ -301,11 +304,18 @@ class PluginHost(PluginRegistry):
     ) -> list[tuple[str, OrderRequest]]:
         """All plugins' orders, flattened in plugin order and tagged with the plugin name,
         which is each order's ``source`` whatever it said (:meth:`claimed`). Every plugin
-        gets the same ``bars``, so as a tuple (no copy when it is one: a replay's are)."""
+        gets the same ``bars``, so as a tuple (no copy when it is one: a replay's are). A
+        comment in a prefix the host keeps for itself is cleared, said once per plugin."""
         kwargs = {"host": host, "symbol": symbol, "bars": tuple(bars), "now": now}
         proposed = await self._flatten("propose_orders", kwargs)
+        cleared = self.comments.cleared  # a reserved comment too (hostapp.order_comments)
         return [
-            (name, order if order.source == name else self.claimed(name, order, "an order"))
+            (
+                name,
+                cleared(
+                    name, order if order.source == name else self.claimed(name, order, "an order")
+                ),
+            )
             for name, order in proposed
         ]
 
