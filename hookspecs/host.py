@@ -186,7 +186,17 @@ class HostView(Protocol):
     """The host as a plugin sees it."""
 
     @property
-    def broker(self) -> Broker: ...
+    def broker(self) -> Broker:
+        """The account's broker itself, not a view of the host: read from it freely
+        (``positions``, ``position``, ``symbol_info``, ``account``, its optional
+        capabilities), but its write methods (``open``, ``close``, ``modify_sl_tp``,
+        ``hedge``) bypass the host. An order sent through it is asked of no plugin's
+        ``allow_order``, no plugin hears of it (no ``on_action``, no
+        ``on_trade_executed``), no ``source`` names who did it, and the run's reports
+        take a position opened that way for one another program opened (``external``
+        when it closes). Act through :meth:`execute` (an :class:`~hookspecs.Action`) and
+        open new entries from ``propose_orders``."""
+        ...
 
     @property
     def market(self) -> MarketView: ...

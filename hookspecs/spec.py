@@ -228,7 +228,10 @@ def is_defensive(host: HostView, ticket: int) -> bool:
     about to touch a position. Sync only; answer from memory or a
     local cache and never wait on the network.
 
-    Results: True if any plugin says True. A raising plugin counts as True (fail safe):
+    Results: True if any plugin says True. ``None`` is no opinion (a plugin that
+    defends some trades answers it for the others) and counts as False; any other answer
+    that is not a bool (``0``, ``"False"``) is the plugin's bug, a failure of the call.
+    A raising plugin counts as True (fail safe):
     when in doubt, leave the trade to its defender. A plugin whose breaker tripped counts
     as True for every ticket while it is switched off: for the rest of a replay; in a
     live run until a retry after its cool-down answers.

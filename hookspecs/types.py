@@ -249,8 +249,13 @@ class ActionKind(StrEnum):
 class Action:
     """A planned defensive action on one trade.
 
-    ``key`` is an idempotency key, the same each time the same transition is replayed
-    (ticket, state-entry sequence, kind), so an executor can refuse to do it twice.
+    ``key`` is required (an empty one is refused: ``DataError``, "an action needs an
+    idempotency key"): an idempotency key, the same each time the same decision is
+    replayed and different for each new one, so an executor can refuse to do it twice.
+    A good key is made of what identifies the decision, never of a clock read or a
+    counter that restarts: the ticket, the kind, and which step of the plugin's own
+    progress on that trade it is (DTMS's: ticket, state-entry sequence, kind; an exit
+    manager's: ticket, kind and its count of actions on that ticket).
     ``source`` names the plugin that planned it, so reports can tell whose action it was:
     ``host.execute`` sets it to the plugin whose hook called it (a different name is
     replaced, said in one WARNING per plugin); called outside any plugin's hook (a web
