@@ -150,6 +150,16 @@ class PaperSettings:
 
 EPS = 1e-9
 
+#: How near a price counts as touching a stop or a target, as a share of the price: a
+#: hundred-thousandth of a point or less of the symbols the paper broker trades (a
+#: point is at least 1e-7 of the price: 0.01 of a coin near 100,000; EURUSD's is 8e-6
+#: of it), and thousands of times the float noise of adding a spread to a bid (1.28361 +
+#: 0.00012 is 1.2837299999999998, one unit in the last place under 1.28373). The
+#: broker's rules do not reach :func:`hit`, so the share is of the price, not of the
+#: point; an absolute one such as :data:`EPS` is a tenth of a point of a coin quoted at
+#: 0.00001 with 8 decimals and under the float noise of one near 100,000.
+TOUCH_OF_PRICE = 1e-12
+
 
 def fail(code: ResultCode, message: str) -> ActionResult:
     return ActionResult.failure(code, message)
@@ -158,26 +168,31 @@ def fail(code: ResultCode, message: str) -> ActionResult:
 def hit(pos: Position, bar: Bar, spread: float) -> tuple[float, CloseReason] | None:
     """Where ``pos`` closes inside ``bar``, if it does. ``spread`` is added to the bar's
     (bid) prices for a sell, which closes at the ask. Order: a gap through the stop or the
-    target fills at the open; then the stop at its price; then the target at its price."""
+    target fills at the open; then the stop at its price; then the target at its price.
+    A price that touches a level exactly fills it, on either side: within
+    :data:`TOUCH_OF_PRICE` of it, as the sum of a bid and a spread is a touch that float
+    noise put under the level (244 of 2,000 exact ask touches of sell stops were missed,
+    and no buy's, whose bid is the file's own price)."""
     o, h, low = bar.open + spread, bar.high + spread, bar.low + spread
     sl, tp = pos.stop_loss, pos.take_profit
+    near = TOUCH_OF_PRICE * h  # prices are > 0 (Bar checks), all of one magnitude
     if pos.direction == "buy":
-        if sl is not None and o <= sl:
+        if sl is not None and o <= sl + near:
             return o, "stop_loss"
-        if tp is not None and o >= tp:
+        if tp is not None and o >= tp - near:
             return o, "take_profit"
-        if sl is not None and low <= sl:
+        if sl is not None and low <= sl + near:
             return sl, "stop_loss"
-        if tp is not None and h >= tp:
+        if tp is not None and h >= tp - near:
             return tp, "take_profit"
         return None
-    if sl is not None and o >= sl:
+    if sl is not None and o >= sl - near:
         return o, "stop_loss"
-    if tp is not None and o <= tp:
+    if tp is not None and o <= tp + near:
         return o, "take_profit"
-    if sl is not None and h >= sl:
+    if sl is not None and h >= sl - near:
         return sl, "stop_loss"
-    if tp is not None and low <= tp:
+    if tp is not None and low <= tp + near:
         return tp, "take_profit"
     return None
 
