@@ -2,10 +2,12 @@
 
 For a buy the stop sits at the highest high of the last ``period`` closed bars minus
 ``multiple`` × ATR(``period``); for a sell at the lowest low plus ``multiple`` × ATR. It is
-moved once per closed bar of its timeframe, only ever tighter, never closer to the price
-than the broker allows, and rounded to the symbol's digits. The ATR is the mean true range
-of the same ``period`` bars (Wilder's smoothing would need a longer history for the same
-window; over 22 bars the two differ little).
+moved on a position's first cycle, then once per closed bar of its timeframe (counted per
+position: one opened beside another of its symbol is trailed at once, as one opened
+alone), only ever tighter, never closer to the price than the broker allows, and rounded
+to the symbol's digits. The ATR is the mean true range of the same ``period`` bars
+(Wilder's smoothing would need a longer history for the same window; over 22 bars the
+two differ little).
 
 It is a position manager, so it works where docs/plugins.md puts position managers: in
 ``manage_positions``, which the host calls after every ``on_cycle`` (DTMS's included) has
@@ -65,7 +67,10 @@ class ChandelierExit:
     def __init__(self) -> None:
         self.settings = Settings()
         self.timeframe = "M5"
-        self._last_bar: dict[str, datetime] = {}  # per symbol: the bar last acted on
+        #: per open ticket, the bar last acted on: a position opened beside another of its
+        #: symbol is trailed on its first cycle, as one opened alone is, not at the next
+        #: close of a coarser timeframe than the host's
+        self._last_bar: dict[int, datetime] = {}
         self.moves = 0
         #: the most bars a pass over a symbol with open positions had, and whether one had
         #: the ``period + 1`` the stop needs: a ``period`` longer than the data says so
@@ -86,17 +91,17 @@ class ChandelierExit:
         """Not ``on_cycle``: there it would run beside DTMS's own ``on_cycle`` and move
         stops of trades DTMS is defending in that same cycle (docs/plugins.md)."""
         positions = [p for p in host.broker.positions() if not p.comment.startswith(NOT_OURS)]
+        done = self._last_bar
+        self._last_bar = {p.ticket: done[p.ticket] for p in positions if p.ticket in done}
         for symbol in {p.symbol for p in positions}:
             bars = host.market.bars(symbol, self.timeframe, self.settings.period + 1)
             self.most_bars = max(self.most_bars, len(bars))
             if len(bars) <= self.settings.period:
                 continue
             self.had_enough = True
-            if self._last_bar.get(symbol) == bars[-1].time:
-                continue
-            self._last_bar[symbol] = bars[-1].time
             for pos in positions:
-                if pos.symbol == symbol:
+                if pos.symbol == symbol and self._last_bar.get(pos.ticket) != bars[-1].time:
+                    self._last_bar[pos.ticket] = bars[-1].time
                     await self._trail(host, pos, bars)
 
     @hookimpl
