@@ -39,6 +39,7 @@ from .run_notes import (
     data_ended_note,
     gap_fills,
     gaps_note,
+    host_bars_note,
     netted_note,
     plugin_failure_notes,
     refusals_note,
@@ -283,6 +284,9 @@ def run_results(
                     timeframe_note(
                         app.base_timeframe, app.timeframe, app.configured_timeframe or None
                     ),
+                    host_bars_note(app.market, app.loop.symbols, app.base_timeframe, app.timeframe)
+                    if extra.get("mode") != "live"  # a terminal's market is asked no more
+                    else None,
                     refusals_note(stats),
                     gaps_note(
                         gap_fills(stats.entries, stats.closes, rules),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hookspecs import Bar, SymbolInfo, Trade
+from hookspecs import Bar, MarketView, SymbolInfo, Trade
 
 from .data import data_gaps_note, data_spans_note
 from .hookcalls import PluginInfo, switched_off_kind
@@ -181,6 +181,26 @@ def timeframe_note(base: str, timeframe: str, configured: str | None = None) -> 
         f"the data's {base} bars were traded as {timeframe} bars built from them ({why}); "
         f"stops and targets were still checked on every {base} bar, so the results differ "
         f"from a replay of {timeframe} bars"
+    )
+
+
+def host_bars_note(
+    market: MarketView, symbols: Sequence[str], base: str, timeframe: str
+) -> str | None:
+    """The symbols of which not one ``timeframe`` bar was completed from the ``base``
+    bars (3 H1 bars run as H4): no strategy was asked for an order on them, and a run
+    of no trades said nothing of why (a plugin's own note counts the bars it was given,
+    and it was given none). A simulated run's market only: a live one's asks its
+    terminal."""
+    if base == timeframe:
+        return None
+    short = [s for s in symbols if not market.bars(s, timeframe, 1)]
+    if not short:
+        return None
+    return (
+        f"not one {timeframe} bar of {', '.join(short)} was completed: the data's {base} "
+        f"bars end inside the first, so no strategy was asked for an order on "
+        f"{'them' if len(short) > 1 else 'it'} (more bars, or a finer --timeframe)"
     )
 
 
