@@ -22,6 +22,7 @@ from .book import TradeBook
 from .dropped_actions import DroppedActions
 from .engine import AccountState, ClosedTrade, TradeRecord, check_account
 from .local_frozen import closes_owed
+from .local_writes import PendingWrites
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .store.closes import Close, SharedCloses
@@ -44,6 +45,7 @@ class AccountAnswers:
     _mode: tuple[tuple[datetime, str] | None] | None
     #: cycles in a row that could not read the account mode (the store out of reach)
     _mode_unread: int = 0
+    _writes: PendingWrites
 
     if TYPE_CHECKING:  # the strategy's own properties
 
@@ -71,6 +73,9 @@ class AccountAnswers:
         mode = self._account_mode()
         if mode is not None and defensive.account_defensive(mode, now):
             return defensive.account_mode_veto(mode)
+        failing = self._writes.failures.veto()  # a new trade it could not record nor defend
+        if failing is not None:
+            return failing
         hedged = self.book.hedged_on(order.symbol)
         if hedged is not None:
             return defensive.hedged_symbol_veto(order.symbol, hedged.ticket)
@@ -131,6 +136,10 @@ class AccountAnswers:
                 f"not done: their positions are still open at the broker (tickets "
                 f"{', '.join(map(str, owed))})"
             )
+        failed = self._writes.failures.report()
+        if failed is not None:  # the store failed writes: said in words (docs/dtms.md §8)
+            out["store_write_failures"], words = failed
+            notes.append(words if notes else f"DTMS's {words.removeprefix('its ')}")
         if notes:
             out["note"] = "; and ".join(notes)
         warning = self.blind.warning()
@@ -193,8 +202,9 @@ class AccountAnswers:
             try:
                 self.store.put_account_mode(mode.until, mode.reason)
                 self._mode = None  # read back (as stored) when next asked
-            except StoreError as exc:
-                self.log.error("DTMS account mode not stored: %s", exc)
+                self._writes.failures.went_through(now)
+            except StoreError as exc:  # one episode with the store's other failed writes
+                self._writes.failures.failed("the account mode", str(exc), now)
 
     def _recent_closes(self, since: datetime) -> Iterable[ClosedTrade]:
         """What the account rails read: the book's closes when this engine holds the

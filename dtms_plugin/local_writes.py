@@ -20,7 +20,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -30,9 +30,13 @@ from hookspecs import Action, ActionResult
 from .book import TradeBook
 from .engine import JournalEntry, JournalStatus, ScoreBreakdown, TradeRecord
 from .engine.planning import SOURCE
+from .local_write_failures import WriteFailures
 from .store import Encoded, StoreError, StoreProtocol
 
 ENDED = (JournalStatus.DONE, JournalStatus.FAILED)
+#: the store value a flush with nothing to write writes while the store fails writes: the
+#: write that tells the episode is over when no trade is open to write (docs/dtms.md §8)
+WRITE_CHECK = "write_check"
 
 
 def record_json(
@@ -109,6 +113,10 @@ class PendingWrites:
         #: a flush of this hook was refused so: the hook's next ones do not ask the store
         #: again (each would wait out the same lock), :meth:`try_again` at a hook's start
         self.held_back = False
+        #: the store's failed writes this run, as episodes (said once each, reported)
+        self.failures = WriteFailures(log)
+        #: the host's time of the newest change marked: when a failed write was meant
+        self._now: datetime | None = None
 
     def __bool__(self) -> bool:
         return bool(self._records or self._states or self._history)
@@ -126,6 +134,7 @@ class PendingWrites:
             score = old[1]
         self._sealed.discard(rec.ticket)
         self._records[rec.ticket] = (now, score)
+        self._now = now
         # its state is stamped again with it: a record written again from memory (the
         # store lost it, docs/dtms.md §8) lost its state entry too
         self._stamped.pop(rec.ticket, None)
@@ -138,6 +147,7 @@ class PendingWrites:
 
     def state(self, ticket: int, state: str | None, now: datetime) -> None:
         self._states[ticket] = (state, now)
+        self._now = now
 
     def states(self, states: dict[int, str | None], now: datetime) -> None:
         """The refresh of the open trades' state cache (docs/dtms.md §9). A stamp this
@@ -148,6 +158,7 @@ class PendingWrites:
         the record written again, the trade let go (a lease lost) and taken back (a new
         record object), a restart (a new process)."""
         book, stamped, pending = self._book.records, self._stamped, self._states
+        self._now = now
         for ticket, state in states.items():
             last = stamped.get(ticket)
             if (
@@ -268,9 +279,12 @@ class PendingWrites:
                 self._records = {t: m for t, m in self._records.items() if t in records}
                 return unencodable | self._kept(exc)
             self._clear()
-            self._log.error("DTMS: one transaction for the cycle's writes failed: %s", exc)
+            # one episode whatever the store's reason (a full disk fails every cycle)
+            self.failures.failed("one transaction for the cycle's writes", str(exc), self._now)
+            before = self.failures.count()
             failed = self._one_by_one(store, records, states, history)
-            self._taken_again()  # the store answers each write on its own again
+            # each write on its own went in: the store takes writes again
+            self._taken_again(ended=self.failures.count() == before)
             return unencodable | failed
         book = self._book.records
         for ticket, (state, at) in self._states.items():
@@ -289,10 +303,15 @@ class PendingWrites:
             return set()
         try:
             store.in_place()
+            if self.failures.failing is not None:  # the write that says it is over
+                store.put_value(WRITE_CHECK, (self._now or datetime.now(UTC)).isoformat())
         except StoreError as exc:
             if exc.unavailable:
                 return self._kept(exc)
-            raise
+            if self.failures.failing is None:
+                raise
+            self.failures.failed("a check of the store's writes", str(exc), self._now)
+            return set()
         self._taken_again()
         return set()
 
@@ -307,6 +326,7 @@ class PendingWrites:
         self.held_back = True
         self._stamped = {}
         if exc is not None:
+            self.failures.failed("the cycle's writes", str(exc), self._now, said=True)
             if self.refusal is None:
                 self.refusal = (str(exc), time.monotonic(), 1)
                 self._log.warning(
@@ -322,10 +342,13 @@ class PendingWrites:
         self.store_failures = {ticket: why for ticket in self._records}
         return set(self._records)
 
-    def _taken_again(self) -> None:
+    def _taken_again(self, *, ended: bool = True) -> None:
         """A flush the store did not refuse as a whole: what was kept went to it with this
-        one (a write it refuses on its own is said by itself); the end of the episode is
-        said, with its count."""
+        one (a write it refuses on its own is counted in :attr:`failures`); the end of the
+        episode is said, with its count. ``ended``: no write of this flush failed, so an
+        episode of failed writes is over too."""
+        if ended:
+            self.failures.went_through(self._now)
         if self.refusal is None:
             return
         _, since, count = self.refusal
@@ -368,18 +391,18 @@ class PendingWrites:
                 with store.batch():
                     store.put_record(ticket, data)
                     store.append_actions(own)
-            except StoreError as exc:
-                self._log.error("DTMS %s: record not persisted: %s", ticket, exc)
+            except StoreError as exc:  # counted in the episode the transaction began
+                self.failures.failed(f"the record of trade {ticket}", str(exc), self._now)
                 failed.add(ticket)
                 self.store_failures[ticket] = str(exc)
         for at, group in states.items():
             try:
                 store.put_states(group, at)
             except StoreError as exc:
-                self._log.error("DTMS: state cache of %d trades not written: %s", len(group), exc)
+                self.failures.failed(f"the state cache of {len(group)} trades", str(exc), self._now)
         for owner, rest in entries.items():
             try:
                 store.append_actions(rest)
             except StoreError as exc:
-                self._log.error("DTMS %s: action history not written: %s", owner, exc)
+                self.failures.failed(f"the action history of {owner}", str(exc), self._now)
         return failed

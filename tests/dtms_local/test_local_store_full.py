@@ -1,0 +1,168 @@
+"""The local engine on a store whose disk is full: SQLite answers "database or disk is
+full" to the writes, as it does on a full disk, in two ways the store tests use too: the
+database capped at its size on the store's own connection and its free room filled
+(``PRAGMA max_page_count``: SQLITE_FULL for anything that needs a page), and a disk layer
+that fails every write with SQLite's error (every write refused, as on a disk with no
+byte left).
+
+What is pinned: a defensive mode of the account rails that the store could not take holds
+all the same (orders vetoed, the engine defensive) and is written once the store takes
+writes again; while the store fails writes, new orders are vetoed (a trade DTMS cannot
+record is one it cannot defend, docs/dtms.md §7); the failures are one episode, said once
+with its count when a write goes through again, not an ERROR per write; and the run's
+report says in words that the store failed writes, from when, how many, and whether it
+took them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.dtms_local_rig import Rig
+
+from dtms_plugin.local import LocalStrategy
+from dtms_plugin.local_write_failures import STORE_FAILING_VETO
+from dtms_plugin.store import JsonDisk, Store, StoreError
+from hookspecs import OrderRequest
+
+FULL = "database or disk is full"
+ORDER = OrderRequest("XAUUSD", "buy", 0.1)
+
+
+class FullDisk(JsonDisk):
+    """Every value written fails as on a disk with no byte left (reads go on)."""
+
+    full = False
+
+    def store(self, value: Any, read: bool, key: Any = None) -> Any:
+        if FullDisk.full:
+            raise sqlite3.OperationalError(FULL)
+        return super().store(value, read, key)
+
+
+def _capped(store: Store, *, full: bool) -> None:
+    """The database capped at its size, and its free room filled, or given room again."""
+    con = store._cache._con
+    if not full:
+        con.execute("PRAGMA max_page_count = 1073741823")
+        return
+    pages = con.execute("PRAGMA page_count").fetchone()[0]
+    con.execute(f"PRAGMA max_page_count = {pages}")
+    n = 0
+    for size in (4000, 400, 40, 1):
+        for _ in range(10_000):
+            n += 1
+            try:
+                store.put_value(f"pad:{n}", "x" * size)
+            except StoreError:
+                break
+        else:
+            raise AssertionError("the store never filled")
+
+
+@pytest.fixture
+async def full_rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    """The rig over a store whose disk layer fails writes on demand, three trades open;
+    the store's own lines on ``dtms_plugin.store``, the engine's on ``dtms_plugin``."""
+    FullDisk.full = False
+    r = Rig(tmp_path / "dtms")
+    store = Store(tmp_path / "dtms", disk=FullDisk, log=logging.getLogger("dtms_plugin.store"))
+    r.strategy = LocalStrategy(r.settings, store, log=logging.getLogger("dtms_plugin"))
+    await r.start()
+    for ticket in (1, 2, 3):
+        await r.open_buy(ticket=ticket, volume=0.1)
+    await r.cycles(2)
+    yield r
+    FullDisk.full = False
+    await r.stop()
+    store.close()
+
+
+async def _lose_the_day(rig: Rig, ticket: int) -> None:
+    """A trade closed at a loss of 3% of the day's balance: the daily rail (2%) trips."""
+    t = await rig.open_buy(ticket=ticket)
+    rig.broker.balance = 9_700.0
+    lost = replace(t, profit=-300.0, closed_at=rig.clock.now(), close_price=t.entry_price - 3)
+    del rig.broker.open_positions[ticket]
+    await rig.strategy.on_trade_closed(rig.host, lost, "exit")
+
+
+async def test_new_orders_are_vetoed_while_the_store_fails_writes(full_rig: Rig) -> None:
+    """A new trade's record could not be written, nor its actions journaled (journal
+    first: none is sent), so DTMS would watch it without defending it."""
+    assert full_rig.strategy.allow_order(full_rig.host, ORDER) is None
+    FullDisk.full = True
+    await full_rig.cycles(1)
+    veto = full_rig.strategy.allow_order(full_rig.host, ORDER)
+    assert veto is not None and veto.kind == STORE_FAILING_VETO
+    assert FULL in veto.reason
+    FullDisk.full = False
+    await full_rig.cycles(1)
+    assert full_rig.strategy.allow_order(full_rig.host, ORDER) is None
+
+
+async def test_the_veto_ends_with_the_store_also_when_no_trade_is_open(full_rig: Rig) -> None:
+    """With no trade open there is nothing to write: a cycle checks whether the store
+    takes writes again with a write of its own, or the veto would outlast the outage."""
+    FullDisk.full = True
+    for ticket in (1, 2, 3):
+        full_rig.broker.close(ticket)
+        await full_rig.strategy.on_trade_closed(full_rig.host, full_rig.broker.closed[-1], "exit")
+    await full_rig.cycles(2)
+    assert full_rig.strategy.allow_order(full_rig.host, ORDER) is not None
+    FullDisk.full = False
+    await full_rig.cycles(2)
+    assert full_rig.strategy.allow_order(full_rig.host, ORDER) is None
+
+
+async def test_write_failures_are_one_episode_said_once_with_its_count(
+    full_rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full store was 40,000 ERROR lines in 90 s from the engine alone (the cycle's
+    transaction, then each record, the state cache, the account mode, every cycle). The
+    store's own line of each write it refused is the store's (store/rows.py)."""
+    caplog.set_level(logging.DEBUG, logger="dtms_plugin")
+    FullDisk.full = True
+    await full_rig.cycles(10)
+    await _lose_the_day(full_rig, 9)
+    await full_rig.cycles(10)
+    FullDisk.full = False
+    await full_rig.cycles(2)
+    mine = [r for r in caplog.records if not r.name.startswith("dtms_plugin.store")]
+    errors = [r.getMessage() for r in mine if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    assert "the store fails this engine's writes" in errors[0] and FULL in errors[0]
+    ends = [r.getMessage() for r in mine if "takes this engine's writes again" in r.getMessage()]
+    assert len(ends) == 1, ends
+    (end,) = [r for r in mine if "takes this engine's writes again" in r.getMessage()]
+    assert end.levelno == logging.WARNING
+    failures = full_rig.strategy._writes.failures.episodes
+    assert len(failures) == 1 and failures[0].failed > 20
+    assert f"after {failures[0].failed:,} failed writes" in end.getMessage()
+
+
+async def test_the_run_report_says_the_store_failed_writes(full_rig: Rig) -> None:
+    """The run's summary said nothing of a store that had refused every write."""
+    assert "store_write_failures" not in full_rig.strategy.report()
+    FullDisk.full = True
+    since = full_rig.clock.now()
+    await full_rig.cycles(3)
+    report = full_rig.strategy.report()
+    failures = report["store_write_failures"]
+    assert failures["recovered"] is False and failures["failed_writes"] >= 3
+    assert "DTMS's store failed" in report["note"] and "still failed them" in report["note"]
+    FullDisk.full = False
+    await full_rig.cycles(1)
+    report = full_rig.strategy.report()
+    failures = report["store_write_failures"]
+    assert failures["recovered"] is True and failures["episodes"] == 1
+    assert failures["since"] > since.isoformat()  # the first failed cycle's time
+    note = report["note"]
+    assert f"store failed {failures['failed_writes']:,} writes from {failures['since']}" in note
+    assert "it took writes again at" in note and FULL in note
