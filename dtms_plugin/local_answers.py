@@ -46,6 +46,9 @@ class AccountAnswers:
     #: cycles in a row that could not read the account mode (the store out of reach)
     _mode_unread: int = 0
     _writes: PendingWrites
+    #: an account mode the rails called for that the store could not take (until,
+    #: reason): it holds all the same, from memory, until it ends or the store takes it
+    _mode_unstored: tuple[datetime, str] | None = None
 
     if TYPE_CHECKING:  # the strategy's own properties
 
@@ -148,14 +151,43 @@ class AccountAnswers:
         return out
 
     def _account_mode(self) -> tuple[datetime, str] | None:
-        """The account's defensive mode (until, reason) from the store; a simulated
-        replay keeps what it read until it writes a new one (asked on every order)."""
+        """The account's defensive mode (until, reason) from the store, or the one the
+        store could not take when it lasts longer (a mode the store cannot write holds as
+        one it cannot read does); a simulated replay keeps what it read until it writes a
+        new one (asked on every order)."""
         if self._mode is not None:
-            return self._mode[0]
-        mode = self.store.get_account_mode()
-        if self._hold is not None:
-            self._mode = (mode,)
+            mode = self._mode[0]
+        else:
+            mode = self.store.get_account_mode()
+            if self._hold is not None:
+                self._mode = (mode,)
+        kept = self._mode_unstored
+        if kept is not None and (mode is None or mode[0] < kept[0]):
+            return kept
         return mode
+
+    def _store_kept_mode(self, now: datetime) -> None:
+        """The account mode the store could not take, written now if it still lasts (and
+        forgotten when it ended, or when the store holds one as long): once it is in the
+        store, every reader of the store (dtms serve, a dashboard, a restart) sees it."""
+        kept = self._mode_unstored
+        if kept is None:
+            return
+        if not defensive.account_defensive(kept, now):
+            self._mode_unstored = None
+            return
+        try:
+            self.store.put_account_mode(*kept)
+        except StoreError as exc:
+            self._writes.failures.failed("the account mode", str(exc), now)
+            return
+        self._mode_unstored = None
+        self._mode = None  # read back (as stored) when next asked
+        self._writes.failures.went_through(now)
+        self.log.warning(
+            "DTMS account defensive mode until %s stored now (held from memory meanwhile)",
+            kept[0].isoformat(),
+        )
 
     def _refresh_account(self, host: HostView) -> None:
         """What the engine is told of the account for this cycle: hedging or netting, and
@@ -165,7 +197,9 @@ class AccountAnswers:
 
     def _account_mode_for(self, host: HostView, hedging: bool) -> None:
         """:meth:`_refresh_account` with the account's margin mode as read (the last one
-        known, when the broker cannot answer): the defensive mode is the store's."""
+        known, when the broker cannot answer): the defensive mode is the store's, or the
+        one it could not take (written now, when it takes it)."""
+        self._store_kept_mode(host.clock.now())
         try:
             mode = self._account_mode()
         except StoreError as exc:  # a store out of reach: said once per episode
@@ -202,9 +236,16 @@ class AccountAnswers:
             try:
                 self.store.put_account_mode(mode.until, mode.reason)
                 self._mode = None  # read back (as stored) when next asked
+                self._mode_unstored = None
                 self._writes.failures.went_through(now)
-            except StoreError as exc:  # one episode with the store's other failed writes
+            except StoreError as exc:  # held from memory, written when the store takes it
+                self._mode_unstored = (mode.until, mode.reason)
                 self._writes.failures.failed("the account mode", str(exc), now)
+                self.log.warning(
+                    "DTMS account defensive mode until %s holds from memory: the store did "
+                    "not take it (written when it does)",
+                    mode.until.isoformat(),
+                )
 
     def _recent_closes(self, since: datetime) -> Iterable[ClosedTrade]:
         """What the account rails read: the book's closes when this engine holds the

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from support.dtms_local_rig import Rig
 
+from dtms_plugin.defensive import ACCOUNT_MODE_VETO
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.local_write_failures import STORE_FAILING_VETO
 from dtms_plugin.store import JsonDisk, Store, StoreError
@@ -91,6 +92,35 @@ async def _lose_the_day(rig: Rig, ticket: int) -> None:
     lost = replace(t, profit=-300.0, closed_at=rig.clock.now(), close_price=t.entry_price - 3)
     del rig.broker.open_positions[ticket]
     await rig.strategy.on_trade_closed(rig.host, lost, "exit")
+
+
+async def test_a_defensive_mode_the_store_cannot_write_holds_and_is_written_later(
+    rig: Rig,
+) -> None:
+    """The daily rail trips while the disk is full: the mode was warned, not stored, and
+    dropped, so ``allow_order`` (which read it from the store alone) let every order
+    through for the rest of the day. It holds from memory, and goes to the store once
+    the store takes writes again."""
+    await rig.open_buy(ticket=1, volume=0.1)
+    await rig.cycles(2)
+    store = rig.strategy.store
+    assert isinstance(store, Store)
+    _capped(store, full=True)
+    await _lose_the_day(rig, 5)
+    assert store.get_account_mode() is None  # the store could not take it
+    veto = rig.strategy.allow_order(rig.host, ORDER)
+    assert veto is not None and veto.kind == ACCOUNT_MODE_VETO
+    assert "daily realised loss 3.00%" in veto.reason
+    assert rig.strategy.is_defensive(rig.host, 424242)  # a ticket it does not hold
+    await rig.cycles(1)
+    assert rig.strategy._account.defensive  # the ladder opens no re-add meanwhile
+    _capped(store, full=False)
+    await rig.cycles(1)
+    mode = store.get_account_mode()
+    assert mode is not None and "daily realised loss 3.00%" in mode[1]
+    assert mode[0] > rig.clock.now() and mode[0].hour == 0
+    veto = rig.strategy.allow_order(rig.host, ORDER)
+    assert veto is not None and veto.kind == ACCOUNT_MODE_VETO
 
 
 async def test_new_orders_are_vetoed_while_the_store_fails_writes(full_rig: Rig) -> None:
