@@ -183,7 +183,6 @@ class AccountAnswers:
             return
         self._mode_unstored = None
         self._mode = None  # read back (as stored) when next asked
-        self._writes.failures.went_through(now)
         self.log.warning(
             "DTMS account defensive mode until %s stored now (held from memory meanwhile)",
             kept[0].isoformat(),
@@ -237,7 +236,6 @@ class AccountAnswers:
                 self.store.put_account_mode(mode.until, mode.reason)
                 self._mode = None  # read back (as stored) when next asked
                 self._mode_unstored = None
-                self._writes.failures.went_through(now)
             except StoreError as exc:  # held from memory, written when the store takes it
                 self._mode_unstored = (mode.until, mode.reason)
                 self._writes.failures.failed("the account mode", str(exc), now)

@@ -266,6 +266,9 @@ class PendingWrites:
         for ticket, (state, at) in self._states.items():
             states[at][ticket] = state
         history = self._history
+        # what ends an episode of failed writes: a record or a history entry written (a
+        # state stamp alone is rewritten in place, which a nearly full disk still takes)
+        carried = bool(records or history)
         try:
             with store.batch():
                 if records:
@@ -284,13 +287,13 @@ class PendingWrites:
             before = self.failures.count()
             failed = self._one_by_one(store, records, states, history)
             # each write on its own went in: the store takes writes again
-            self._taken_again(ended=self.failures.count() == before)
+            self._taken_again(ended=carried and self.failures.count() == before)
             return unencodable | failed
         book = self._book.records
         for ticket, (state, at) in self._states.items():
             self._stamped[ticket] = (state, at, book.get(ticket))
         self._clear()
-        self._taken_again()
+        self._taken_again(ended=carried)
         return unencodable
 
     def in_place(self, store: StoreProtocol) -> set[int]:
@@ -345,7 +348,8 @@ class PendingWrites:
     def _taken_again(self, *, ended: bool = True) -> None:
         """A flush the store did not refuse as a whole: what was kept went to it with this
         one (a write it refuses on its own is counted in :attr:`failures`); the end of the
-        episode is said, with its count. ``ended``: no write of this flush failed, so an
+        episode is said, with its count. ``ended``: this flush wrote a record or a history
+        entry (or the check of :meth:`in_place`) and none of its writes failed, so an
         episode of failed writes is over too."""
         if ended:
             self.failures.went_through(self._now)

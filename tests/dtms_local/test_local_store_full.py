@@ -177,6 +177,32 @@ async def test_write_failures_are_one_episode_said_once_with_its_count(
     assert f"after {failures[0].failed:,} failed writes" in end.getMessage()
 
 
+async def test_a_nearly_full_store_that_takes_state_stamps_in_place_stays_one_episode(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database capped at its size still takes a write that rewrites a row in place (a
+    state stamp of the same length): an episode that ended on such a write began again
+    the next cycle, an ERROR and a WARNING a cycle. Only a record or a history entry
+    written ends it."""
+    for ticket in (1, 2, 3):
+        await rig.open_buy(ticket=ticket, volume=0.1)
+    await rig.cycles(2)
+    store = rig.strategy.store
+    assert isinstance(store, Store)
+    _capped(store, full=True)
+    caplog.set_level(logging.INFO, logger="dtms_plugin")
+    caplog.clear()
+    await rig.cycles(30)
+    said = [
+        r.getMessage() for r in caplog.records if r.pathname.endswith("local_write_failures.py")
+    ]
+    assert len(said) <= 3, said  # it began, and at most one genuine end and beginning
+    assert rig.strategy._writes.failures.failing is not None
+    _capped(store, full=False)
+    await rig.cycles(1)
+    assert rig.strategy._writes.failures.failing is None
+
+
 async def test_the_run_report_says_the_store_failed_writes(full_rig: Rig) -> None:
     """The run's summary said nothing of a store that had refused every write."""
     assert "store_write_failures" not in full_rig.strategy.report()
