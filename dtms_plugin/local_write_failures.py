@@ -60,12 +60,17 @@ class WriteFailures:
         failure was said already by the episode of a store refusing writes as a whole
         (:meth:`dtms_plugin.local_writes.PendingWrites._kept`): counted, not said again."""
         episode = self.failing
-        if episode is not None:
+        if episode is not None and (said or not episode.quiet):
             episode.failed += 1
             episode.reason = reason
             self._log.debug("DTMS: %s not written, the store still fails: %s", what, reason)
             return
-        self.episodes.append(Episode(at or datetime.now(UTC), reason, quiet=said))
+        if episode is not None:  # refused as a whole until now, said so: this is new
+            episode.failed += 1
+            episode.reason = reason
+            episode.quiet = False
+        else:
+            self.episodes.append(Episode(at or datetime.now(UTC), reason, quiet=said))
         if said:
             return
         self._log.error(

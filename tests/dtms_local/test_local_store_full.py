@@ -20,6 +20,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from support.dtms_local_rig import Rig
 
 from dtms_plugin.defensive import ACCOUNT_MODE_VETO
 from dtms_plugin.local import LocalStrategy
-from dtms_plugin.local_write_failures import STORE_FAILING_VETO
+from dtms_plugin.local_write_failures import STORE_FAILING_VETO, WriteFailures
 from dtms_plugin.store import JsonDisk, Store, StoreError
 from hookspecs import OrderRequest
 
@@ -222,3 +223,23 @@ async def test_the_run_report_says_the_store_failed_writes(full_rig: Rig) -> Non
     note = report["note"]
     assert f"store failed {failures['failed_writes']:,} writes from {failures['since']}" in note
     assert "it took writes again at" in note and FULL in note
+
+
+def test_a_failure_after_a_refusal_said_elsewhere_is_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store that refused writes as a whole (a lock: said by its own episode, quietly
+    here), then fails them one by one (the disk full): that failure is new, and said; the
+    episode's end is said with both counted."""
+    failures = WriteFailures(logging.getLogger("dtms_plugin"))
+    at = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    with caplog.at_level(logging.DEBUG, logger="dtms_plugin"):
+        failures.failed("the cycle's writes", "database locked", at, said=True)
+        failures.failed("the cycle's writes", "database locked", at, said=True)
+        assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+        failures.failed("the record of trade 1", FULL, at)
+        failures.failed("the record of trade 2", FULL, at)
+        failures.went_through(at)
+    levels = [r.levelno for r in caplog.records]
+    assert levels == [logging.DEBUG, logging.ERROR, logging.DEBUG, logging.WARNING]
+    assert "after 4 failed writes" in caplog.records[-1].getMessage()
