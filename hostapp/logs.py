@@ -173,7 +173,12 @@ class ReportLog(logging.FileHandler):
     the episode's start was read (a terminal said the log stopped, and never that it was
     written again). A live run lasts weeks: a few minutes of a full disk must not cost it
     every record after. Any other failure (a record whose arguments do not fit its
-    message: a bug) gets logging's traceback."""
+    message: a bug) gets logging's traceback.
+
+    A live run's (``held``) touches no file until the run starts: a start refused
+    (the data ended, a store that cannot be opened) appends its lines to the log there
+    and rotates nothing (:meth:`settle`); only a run that starts moves the earlier log
+    aside for its own (:meth:`begin`)."""
 
     def __init__(
         self,
@@ -182,9 +187,13 @@ class ReportLog(logging.FileHandler):
         *,
         retry_after: float = RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
+        held: bool = False,
     ) -> None:
-        super().__init__(path, mode="w", encoding="utf-8")
+        super().__init__(path, mode="w", encoding="utf-8", delay=held)
         self.setFormatter(formatter(json))
+        #: ``held``: the records kept here until :meth:`begin` (the run starts: a fresh
+        #: file) or :meth:`settle` (it never did: appended to the file there)
+        self._held: list[logging.LogRecord] | None = [] if held else None
         self.retry_after = retry_after
         self._clock = clock
         #: the records not written in this episode, the first one's time, the next try
@@ -198,7 +207,36 @@ class ReportLog(logging.FileHandler):
         """In an episode: the last write failed, and none has succeeded since."""
         return self._since is not None
 
+    def begin(self, rotate: Callable[[], object]) -> None:
+        """The run starts: ``rotate`` moves the earlier log aside, and the held records
+        open the fresh file (opened now, even without one: the log is where it is said
+        to be from the run's start)."""
+        if self._held is None:
+            return
+        rotate()
+        self._let_go("w")
+        if self.stream is None and not self._done:
+            with suppress(OSError):  # unwritable: its first record says so, as any other
+                self.stream = self._open()
+
+    def settle(self) -> None:
+        """The command ends without its run having started (a start refused): the held
+        records are appended to the log there, the earlier run's, which stays where it
+        is. A live host restarted in a loop of refused starts rotated a log away at each,
+        and after five of them kept none that said why it first stopped."""
+        if self._held is not None:
+            self._let_go("a")
+
+    def _let_go(self, mode: str) -> None:
+        held, self._held = self._held or [], None
+        self.mode = mode
+        for record in held:
+            self.emit(record)
+
     def emit(self, record: logging.LogRecord) -> None:
+        if self._held is not None:
+            self._held.append(record)
+            return
         if self._since is not None and self._clock() < self._retry_at:
             self.lost += 1
             return

@@ -50,12 +50,13 @@ from .driving import (
 )
 from .errors import EXIT_ACCOUNT_CHANGED, EXIT_USAGE
 from .live_paper import claim_account, live_account, live_report, paper_live
+from .live_start import at_start, begin_live, log_refusal
 from .logs import ForTerminal, OneLine, ReportLog, RunLabel, formatter
 from .market.csvsplits import SplitTimes
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
-from .report_files import LIVE_KEPT, clear_report, keep_live_summary, keep_previous, saved_json
+from .report_files import clear_report, keep_previous, saved_json
 from .trade_from import check_trade_from, history_note
 
 DEFAULT_REPORT = Path(".hostapp/report")
@@ -68,7 +69,7 @@ REPORT_LOCK = ".hostapp.lock"
 
 def _setup_logging(
     report: Path, held: ExitStack, json_lines: bool = False, *, live: bool = False
-) -> None:
+) -> ReportLog | None:
     """Everything from INFO up goes to ``<report>/hostapp.log``; only errors (and a
     plugin's load-time warnings, once: :class:`~hostapp.logs.ForTerminal`) reach the
     terminal, where the progress bar and the table are, one line each (a traceback is
@@ -78,7 +79,11 @@ def _setup_logging(
 
     The command first claims the folder (until ``held`` closes): a second command there
     while the first runs (a host started twice in one folder) is refused before it cuts
-    the first one's log, which that one would go on writing at its old offset."""
+    the first one's log, which that one would go on writing at its old offset.
+
+    A live run's log is held until its run starts (:mod:`hostapp.live_start`): a start
+    refused appends to the log there (when ``held`` closes) and moves none aside.
+    Returns the log file's handler (None for an embedding program's logging)."""
     try:
         report.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file of that name, a folder we may not write in, /proc
@@ -95,9 +100,12 @@ def _setup_logging(
         raise ConfigError(f"--report {report}: cannot lock the folder: {exc}") from None
     root = logging.getLogger()
     if root.handlers:
-        return
-    keep_previous(report / LOG_NAME, LIVE_KEPT if live else 1)
-    to_file = ReportLog(str(report / LOG_NAME), json_lines)
+        return None
+    if not live:
+        keep_previous(report / LOG_NAME, 1)
+    to_file = ReportLog(str(report / LOG_NAME), json_lines, held=live)
+    if live:
+        held.callback(to_file.settle)
     to_err = logging.StreamHandler(sys.stderr)
     to_err.setFormatter(formatter(json_lines) if json_lines else OneLine())
     to_err.setLevel(logging.WARNING)
@@ -107,6 +115,7 @@ def _setup_logging(
     root.addHandler(to_file)
     root.addHandler(to_err)
     root.setLevel(logging.INFO)
+    return to_file
 
 
 def _report_option(args: argparse.Namespace, default: Path) -> Path:
@@ -150,7 +159,11 @@ def _serve_option(args: argparse.Namespace) -> Serve | None:
 
 def run_command(args: argparse.Namespace) -> int:
     with ExitStack() as held:  # the claims of the account file and the report folder
-        return _run_command(args, held)
+        try:
+            return _run_command(args, held)
+        except ConfigError as exc:
+            log_refusal(exc)  # before ``held`` lets the log go: in it, not only on stderr
+            raise
 
 
 def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
@@ -164,13 +177,14 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     if args.live and config.host.broker == "paper":
         config = live_account(config)
     if args.live and config.host.broker == "mt5":
-        _setup_logging(report, held, getattr(args, "log_json", False), live=True)
-        keep_live_summary(report)
-        clear_report(report)
+        log = _setup_logging(report, held, getattr(args, "log_json", False), live=True)
+        serve = at_start(serve, lambda: begin_live(report, log))  # not a refused start
         try:
             app = appmod.build_live_app(config)
         except BrokerError as exc:
-            print(f"hostapp: cannot start on MetaTrader: {exc}", file=sys.stderr)
+            refused = f"cannot start on MetaTrader: {exc}"
+            log_refusal(ConfigError(refused))
+            print(f"hostapp: {refused}", file=sys.stderr)
             return EXIT_USAGE
         bound_for_live(app)
         stats = event_loop.run(drive(app, progress=None, serve=serve))
@@ -199,15 +213,14 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         return EXIT_USAGE
     if args.live:  # before the report: a refused host leaves the running one's alone
         held.enter_context(claim_account(config))
-    _setup_logging(report, held, getattr(args, "log_json", False), live=args.live)
+    log = _setup_logging(report, held, getattr(args, "log_json", False), live=args.live)
     if args.live:
-        keep_live_summary(report)
-    clear_report(report)
-    if args.live:
+        serve = at_start(serve, lambda: begin_live(report, log))  # not a refused start
         summary, trades = paper_live(config, streamed, base, serve, extra, speed)
         problems = live_report(report, summary, trades)
         print(f"log: {report / LOG_NAME}")
         return say_unwritten(problems, _exit_code(summary["interrupted"]))
+    clear_report(report)
     from . import ab, ab_runs
 
     clock = stub_note(
