@@ -8,6 +8,7 @@ out of :mod:`hostapp.runner`, which reads the command line, to keep each module 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,13 +20,18 @@ from hookspecs import ConfigError
 from . import app as appmod
 from . import event_loop
 from .account_data import check_same_data, data_record, describe, write_record
-from .brokers.paper_account_file import not_a_folder
+from .brokers.paper_account_file import AccountFileFull, not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_results
 from .open_symbols import keep_open_symbols_fed, unplayed_note
 from .outcomes import Outcome
 from .progress import ProgressBar
+
+#: A paper live run stopped by its account file (:class:`~hostapp.brokers.
+#: paper_account_file.AccountFileFull`): said in one line, in the log too, its summary
+#: written; the exit code then (docs/architecture.md §5).
+EXIT_ACCOUNT_FILE_FAILED = 1
 
 
 def live_account(config: HostConfig) -> HostConfig:
@@ -80,7 +86,7 @@ def paper_live(
     serve: Serve | None,
     extra: Mapping[str, Any],
     speed: float | None = None,
-) -> tuple[dict[str, Any], Sequence[Outcome]]:
+) -> tuple[dict[str, Any], Sequence[Outcome], str | None]:
     """``hostapp run --live`` on paper: the synthetic feed on the shared account file,
     with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
     of the wall clock; with it, the data's own time ``speed`` times faster than the wall
@@ -88,7 +94,9 @@ def paper_live(
     An account file traded before (a restart) resumes the data where it stopped, on the
     data it was traded on only (:mod:`hostapp.account_data`), and the symbols it has
     positions open on stay fed (:mod:`hostapp.open_symbols`). Returns
-    the run's summary and its trades, for the command to print and write."""
+    the run's summary and its trades, for the command to print and write, and the line
+    that stopped the run when the account file could not be written (a full disk: the
+    run stops there, its summary is of the run up to it), else None."""
     from .brokers.paper_account_file import last_activity
 
     account = config.host.paper.get("account_file")
@@ -130,18 +138,32 @@ def paper_live(
             f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
         ) from None
     if isinstance(account, str):
-        write_record(account, record)  # after the broker made the file's tables
+        try:
+            write_record(account, record)  # after the broker made the file's tables
+        except sqlite3.Error as exc:  # a full disk: refused as one that cannot be opened
+            release(app)
+            raise ConfigError(
+                f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
+            ) from None
     app.loop.untraded = untraded
     bound_for_live(app)
     extra = {**extra, "recent_window": LIVE_WINDOW}
     if speed is not None:
         extra["speed"] = speed
     pace = config.host.cycle_seconds
-    stats = event_loop.run(drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve))
-    keep_clock(app)
-    results = run_results(app, stats, extra)
+    stopped: str | None = None
+    try:
+        stats = event_loop.run(
+            drive(app, progress=ProgressBar("run"), pace_seconds=pace, serve=serve)
+        )
+        keep_clock(app)
+    except AccountFileFull as exc:  # the loop stopped at the write that failed
+        stats, stopped = app.loop.stats, f"the run stopped: {exc}"
+        logging.getLogger("hostapp").error("%s", stopped)
+        extra = {**extra, "host_notes": [*extra.get("host_notes", ()), stopped]}
+    summary, trades = run_results(app, stats, extra)
     release(app)
-    return results
+    return summary, trades, stopped
 
 
 def keep_clock(app: appmod.App) -> None:

@@ -49,7 +49,13 @@ from .driving import (
     say_unwritten,
 )
 from .errors import EXIT_ACCOUNT_CHANGED, EXIT_USAGE
-from .live_paper import claim_account, live_account, live_report, paper_live
+from .live_paper import (
+    EXIT_ACCOUNT_FILE_FAILED,
+    claim_account,
+    live_account,
+    live_report,
+    paper_live,
+)
 from .live_start import at_start, begin_live, log_refusal
 from .logs import ForTerminal, OneLine, ReportLog, RunLabel, formatter
 from .market.csvsplits import SplitTimes
@@ -216,10 +222,11 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     log = _setup_logging(report, held, getattr(args, "log_json", False), live=args.live)
     if args.live:
         serve = at_start(serve, lambda: begin_live(report, log))  # not a refused start
-        summary, trades = paper_live(config, streamed, base, serve, extra, speed)
+        summary, trades, stopped = paper_live(config, streamed, base, serve, extra, speed)
         problems = live_report(report, summary, trades)
         print(f"log: {report / LOG_NAME}")
-        return say_unwritten(problems, _exit_code(summary["interrupted"]))
+        code = _exit_code(summary["interrupted"])
+        return say_unwritten(problems, EXIT_ACCOUNT_FILE_FAILED if stopped else code)
     clear_report(report)
     from . import ab, ab_runs
 

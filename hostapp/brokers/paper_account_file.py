@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hookspecs import Bar, MarginMode, Quote, Trade
+from hookspecs import Bar, BrokerError, MarginMode, Quote, Trade
 
 from ..market.timeframes import EPOCH, from_epoch, to_epoch
 from .paper_account import AccountMeta, ClosedDeal, Position
@@ -125,6 +125,32 @@ def not_a_folder(path: str | Path) -> None:
         )
 
 
+class AccountFileFull(BrokerError, sqlite3.OperationalError):
+    """A write of the account file failed for a full disk (SQLite's ``SQLITE_FULL``): the
+    write was undone whole, the account is as it was before it. A
+    :class:`~hookspecs.BrokerError` naming the file, which the run stops on in one line
+    (:func:`hostapp.live_paper.paper_live`), where SQLite's bare "database or disk is
+    full" came out of the loop as a traceback, with no summary and nothing in the log;
+    still a :class:`sqlite3.OperationalError` for the callers that take a failed write
+    of the file as one (an order's: ``TRANSIENT``, tried again)."""
+
+    def __init__(self, path: str, exc: BaseException) -> None:
+        super().__init__(
+            f"paper account file {path}: the disk is full ({exc}); its last write was "
+            "undone, the account is as it was before it: free some space and start the "
+            "host again, it resumes there"
+        )
+        self.path = path
+
+
+def _full(exc: BaseException) -> bool:
+    """Is ``exc`` SQLite saying the disk (or the file's size limit) is full?"""
+    return isinstance(exc, sqlite3.Error) and (
+        (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_FULL
+        or "database or disk is full" in str(exc)
+    )
+
+
 class SqliteStore:
     """An account in a SQLite file (WAL mode) that several processes open at once.
 
@@ -196,11 +222,14 @@ class SqliteStore:
             self._depth = 1
             try:
                 yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+            except BaseException as exc:
+                # a COMMIT that failed may have been rolled back by SQLite already, or not
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                if _full(exc) and not isinstance(exc, AccountFileFull):
+                    raise AccountFileFull(self.path, exc) from exc
+                raise
             finally:
                 self._depth = 0
 
