@@ -8,10 +8,12 @@ out of :mod:`hostapp.runner`, which reads the command line, to keep each module 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,10 @@ from .progress import ProgressBar
 #: paper_account_file.AccountFileFull`): said in one line, in the log too, its summary
 #: written; the exit code then (docs/architecture.md §5).
 EXIT_ACCOUNT_FILE_FAILED = 1
+
+#: How often, in wall seconds, a ``--speed`` run keeps its clock in the account file as it
+#: runs (:func:`keeping_clock`); one small write, and only between two bars
+KEEP_CLOCK_EVERY = 5.0
 
 
 def live_account(config: HostConfig) -> HostConfig:
@@ -151,6 +157,8 @@ def paper_live(
     if speed is not None:
         extra["speed"] = speed
     pace = config.host.cycle_seconds
+    if speed is not None:
+        serve = keeping_clock(serve)
     stopped: str | None = None
     try:
         stats = event_loop.run(
@@ -186,6 +194,37 @@ def keep_clock(app: appmod.App) -> None:
     upcoming = next((t for t in feed.steps() if t > played), None)
     if upcoming is not None and played < now < upcoming:
         broker.keep_clock(now)
+
+
+def keeping_clock(serve: Serve | None, every: float = KEEP_CLOCK_EVERY) -> Serve:
+    """``serve`` (``--serve``, or nothing) with the run's clock kept every ``every`` wall
+    seconds while the run goes (:func:`keep_clock`), not only at a clean stop: a host
+    killed in a weekend's gap (SIGKILL, a power cut) resumed at Friday's last bar and
+    waited the whole gap again (README: it resumes where the clock was, also after a
+    crash). Entered where ``drive`` enters ``--serve``: the run has started."""
+
+    @asynccontextmanager
+    async def kept(app: appmod.App) -> AsyncIterator[Any]:
+        task = asyncio.create_task(_keep_clock_every(app, every))
+        try:
+            if serve is None:
+                yield None
+            else:
+                async with serve(app) as served:
+                    yield served
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    return kept
+
+
+async def _keep_clock_every(app: appmod.App, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        with suppress(sqlite3.Error):  # a full disk: the loop's next write stops the run
+            keep_clock(app)
 
 
 def live_report(report: Path, summary: Mapping[str, Any], trades: Sequence[Outcome]) -> list[str]:
