@@ -232,12 +232,13 @@ def live_report(report: Path, summary: Mapping[str, Any], trades: Sequence[Outco
     report folder with its ``trades.csv`` (the trades of the recent window its figures
     cover): a full disk after days of trading loses none of it from the terminal. The
     lines to say of what cannot be written."""
-    from . import ab
+    from .outcomes import TRADE_COLUMNS, trade_rows
     from .report import summary_table
-    from .report_files import saved_json
+    from .report_files import saved_csv, saved_json
 
     print(summary_table(summary))
-    problems = ab.write_trades(report, "live", trades)
+    rows = trade_rows("", "live", trades, {})  # ab.write_trades's, written whole
+    problems = saved_csv(report / "trades.csv", TRADE_COLUMNS, rows)
     summary = {**summary, "trades_csv": None if problems else "trades.csv"}
     problems += saved_json(report / "summary.json", summary)
     if not problems:

@@ -1,33 +1,58 @@
-"""The report folder's files: ``summary.json`` written whole or not at all, the charts'
+"""The report folder's files: ``summary.json`` and ``trades.csv`` written whole or not at
+all, the charts'
 file names (safe on every system), and clearing what an earlier command wrote there, so a
 folder never mixes two commands' files."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from hookspecs import ConfigError
 
 
-def write_json(path: Path, summary: Mapping[str, Any]) -> None:
-    """``summary`` as ``path``, whole or not at all: written beside it, then moved over it
-    (a full disk leaves the earlier file, and no half-written one beside it)."""
+def write_whole(path: Path, write: Callable[[TextIO], object]) -> None:
+    """``path`` as ``write`` writes it, whole or not at all: written beside it
+    (``<name>.tmp``), then moved over it. A full disk leaves the earlier file, and neither
+    a half-written nor an empty one (a ``trades.csv`` of 0 bytes beside the line saying
+    it could not be written read as a run without trades)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_name(f"{path.name}.tmp")
     try:
-        tmp.write_text(
-            json.dumps(summary, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
-        )
+        with tmp.open("w", newline="", encoding="utf-8") as out:
+            write(out)
         tmp.replace(path)
     except OSError:
         with suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
+
+
+def write_json(path: Path, summary: Mapping[str, Any]) -> None:
+    """``summary`` as ``path``, whole or not at all (:func:`write_whole`)."""
+    text = json.dumps(summary, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
+    write_whole(path, lambda out: out.write(text))
+
+
+def saved_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``rows`` under ``columns`` as the CSV file ``path``, whole or not at all
+    (:func:`write_whole`); else the line saying why it could not be written."""
+
+    def write(out: TextIO) -> None:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+    try:
+        write_whole(path, write)
+    except OSError as exc:
+        return [f"cannot write {path}: {exc.strerror or exc}"]
+    return []
 
 
 #: The files a ``hostapp run`` or ``replay`` writes into its report folder under fixed

@@ -59,10 +59,11 @@ from .live_paper import (
 from .live_start import at_start, begin_live, log_refusal
 from .logs import ForTerminal, OneLine, ReportLog, RunLabel, formatter
 from .market.csvsplits import SplitTimes
+from .outcomes import TRADE_COLUMNS, trade_rows
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
-from .report_files import clear_report, keep_previous, saved_json
+from .report_files import clear_report, keep_previous, saved_csv, saved_json
 from .trade_from import check_trade_from, history_note
 
 DEFAULT_REPORT = Path(".hostapp/report")
@@ -387,7 +388,8 @@ def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[st
 
     path = replay.report / "summary.json"
     summary = {**run.summary, "charts": []}
-    problems = ab.write_run_trades(replay.report, run)
+    rows = trade_rows("", run.label, run.trades, {})  # ab.write_run_trades's, written whole
+    problems = saved_csv(replay.report / "trades.csv", TRADE_COLUMNS, rows)
     summary["trades_csv"] = None if problems else "trades.csv"
     saved = not (lost := saved_json(path, summary))
     problems += lost
