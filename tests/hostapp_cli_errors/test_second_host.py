@@ -84,6 +84,10 @@ def running(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
         if not line or "MARKER started" in line:
             break
     assert seen and "MARKER started" in seen[-1], "".join(seen)
+    # its log is written from the run's start, just after the plugins' (hostapp/live_start.py)
+    log = folder / ".hostapp" / "live" / "hostapp.log"
+    while time.monotonic() < end and not (log.is_file() and log.stat().st_size):
+        time.sleep(0.05)
     try:
         yield proc
     finally:
