@@ -26,11 +26,12 @@ from typing import Any
 
 import pytest
 from support.dtms_local_rig import Rig
+from support.full_disk import cap
 
 from dtms_plugin.defensive import ACCOUNT_MODE_VETO
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.local_write_failures import STORE_FAILING_VETO, WriteFailures
-from dtms_plugin.store import JsonDisk, Store, StoreError
+from dtms_plugin.store import JsonDisk, Store
 from hookspecs import OrderRequest
 
 FULL = "database or disk is full"
@@ -46,26 +47,6 @@ class FullDisk(JsonDisk):
         if FullDisk.full:
             raise sqlite3.OperationalError(FULL)
         return super().store(value, read, key)
-
-
-def _capped(store: Store, *, full: bool) -> None:
-    """The database capped at its size, and its free room filled, or given room again."""
-    con = store._cache._con
-    if not full:
-        con.execute("PRAGMA max_page_count = 1073741823")
-        return
-    pages = con.execute("PRAGMA page_count").fetchone()[0]
-    con.execute(f"PRAGMA max_page_count = {pages}")
-    n = 0
-    for size in (4000, 400, 40, 1):
-        for _ in range(10_000):
-            n += 1
-            try:
-                store.put_value(f"pad:{n}", "x" * size)
-            except StoreError:
-                break
-        else:
-            raise AssertionError("the store never filled")
 
 
 @pytest.fixture
@@ -106,7 +87,7 @@ async def test_a_defensive_mode_the_store_cannot_write_holds_and_is_written_late
     await rig.cycles(2)
     store = rig.strategy.store
     assert isinstance(store, Store)
-    _capped(store, full=True)
+    cap(store, full=True)
     await _lose_the_day(rig, 5)
     assert store.get_account_mode() is None  # the store could not take it
     veto = rig.strategy.allow_order(rig.host, ORDER)
@@ -115,7 +96,7 @@ async def test_a_defensive_mode_the_store_cannot_write_holds_and_is_written_late
     assert rig.strategy.is_defensive(rig.host, 424242)  # a ticket it does not hold
     await rig.cycles(1)
     assert rig.strategy._account.defensive  # the ladder opens no re-add meanwhile
-    _capped(store, full=False)
+    cap(store, full=False)
     await rig.cycles(1)
     mode = store.get_account_mode()
     assert mode is not None and "daily realised loss 3.00%" in mode[1]
@@ -190,7 +171,7 @@ async def test_a_nearly_full_store_that_takes_state_stamps_in_place_stays_one_ep
     await rig.cycles(2)
     store = rig.strategy.store
     assert isinstance(store, Store)
-    _capped(store, full=True)
+    cap(store, full=True)
     caplog.set_level(logging.INFO, logger="dtms_plugin")
     caplog.clear()
     await rig.cycles(30)
@@ -199,7 +180,7 @@ async def test_a_nearly_full_store_that_takes_state_stamps_in_place_stays_one_ep
     ]
     assert len(said) <= 3, said  # it began, and at most one genuine end and beginning
     assert rig.strategy._writes.failures.failing is not None
-    _capped(store, full=False)
+    cap(store, full=False)
     await rig.cycles(1)
     assert rig.strategy._writes.failures.failing is None
 
