@@ -22,6 +22,7 @@ from .book import TradeBook
 from .dropped_actions import DroppedActions
 from .engine import AccountState, ClosedTrade, TradeRecord, check_account
 from .local_frozen import closes_owed
+from .local_write_failures import said_by_store
 from .local_writes import PendingWrites
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
@@ -179,7 +180,7 @@ class AccountAnswers:
         try:
             self.store.put_account_mode(*kept)
         except StoreError as exc:
-            self._writes.failures.failed("the account mode", str(exc), now)
+            self._writes.failures.failed("the account mode", str(exc), now, said=said_by_store(exc))
             return
         self._mode_unstored = None
         self._mode = None  # read back (as stored) when next asked
@@ -238,7 +239,9 @@ class AccountAnswers:
                 self._mode_unstored = None
             except StoreError as exc:  # held from memory, written when the store takes it
                 self._mode_unstored = (mode.until, mode.reason)
-                self._writes.failures.failed("the account mode", str(exc), now)
+                self._writes.failures.failed(
+                    "the account mode", str(exc), now, said=said_by_store(exc)
+                )
                 self.log.warning(
                     "DTMS account defensive mode until %s holds from memory: the store did "
                     "not take it (written when it does)",

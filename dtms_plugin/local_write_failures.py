@@ -21,8 +21,22 @@ from typing import Any
 from hookspecs import Veto
 from hookspecs.events import FOR_TERMINAL
 
+from .store import StoreError
+from .store.outage import DiskFullError
+
 #: The kind of every veto of a new entry while the store fails writes (:class:`Veto`).
 STORE_FAILING_VETO = "DTMS: the store fails its writes"
+#: what the engine does while the store fails its writes, as its first line says
+_MEANWHILE = (
+    "no action of a trade whose record it cannot write is sent (journal first), what it "
+    "could not write is written when it changes again, and new orders are vetoed meanwhile"
+)
+
+
+def said_by_store(exc: StoreError) -> bool:
+    """Whether the store said this failure at ERROR already, in an episode of its own (a
+    full disk, store/outage.py): the engine's episode then says only what it does."""
+    return isinstance(exc, DiskFullError)
 
 
 @dataclass(slots=True)
@@ -34,8 +48,12 @@ class Episode:
     reason: str
     failed: int = 1
     ended: datetime | None = None
-    #: said by the episode of a store refusing writes as a whole, its end too
+    #: said at ERROR by an episode of the store's (a lock, a full disk: store/outage.py),
+    #: its end too (with its count, in the store's words)
     quiet: bool = False
+    #: what the engine does meanwhile was said by the caller (a lock: local_writes.py),
+    #: its end too; else this episode said it, and says its end at INFO
+    told: bool = False
 
 
 class WriteFailures:
@@ -55,10 +73,20 @@ class WriteFailures:
         """Writes failed this run, all episodes together."""
         return sum(e.failed for e in self.episodes)
 
-    def failed(self, what: str, reason: str, at: datetime | None, *, said: bool = False) -> None:
+    def failed(
+        self,
+        what: str,
+        reason: str,
+        at: datetime | None,
+        *,
+        said: bool = False,
+        told: bool = False,
+    ) -> None:
         """A write of ``what`` failed for ``reason`` (the store's words). ``said``: the
-        failure was said already by the episode of a store refusing writes as a whole
-        (:meth:`dtms_plugin.local_writes.PendingWrites._kept`): counted, not said again."""
+        failure was said already at ERROR by an episode of the store's (a lock, a full
+        disk: store/outage.py): counted, not said again; what the engine does meanwhile
+        is said once at WARNING, unless ``told`` says the caller said it
+        (:meth:`dtms_plugin.local_writes.PendingWrites._kept`)."""
         episode = self.failing
         if episode is not None and (said or not episode.quiet):
             episode.failed += 1
@@ -70,16 +98,22 @@ class WriteFailures:
             episode.reason = reason
             episode.quiet = False
         else:
-            self.episodes.append(Episode(at or datetime.now(UTC), reason, quiet=said))
+            self.episodes.append(Episode(at or datetime.now(UTC), reason, quiet=said, told=told))
         if said:
+            if not told and episode is None:  # the store said why, at ERROR: not twice
+                self._log.warning(
+                    "DTMS: the store fails this engine's writes (%s not written; the "
+                    "store's ERROR says why): %s",
+                    what,
+                    _MEANWHILE,
+                )
             return
         self._log.error(
-            "DTMS: the store fails this engine's writes (%s not written: %s): no action of "
-            "a trade whose record it cannot write is sent (journal first), what it could "
-            "not write is written when it changes again, and new orders are vetoed "
-            "meanwhile (said again, with the count, when a write goes through)",
+            "DTMS: the store fails this engine's writes (%s not written: %s): %s (said "
+            "again, with the count, when a write goes through)",
             what,
             reason,
+            _MEANWHILE,
         )
 
     def went_through(self, at: datetime | None) -> None:
@@ -88,9 +122,16 @@ class WriteFailures:
         if episode is None:
             return
         episode.ended = at or datetime.now(UTC)
-        if episode.quiet:
-            return
         writes = "1 failed write" if episode.failed == 1 else f"{episode.failed:,} failed writes"
+        if episode.quiet:  # the store says its end, with its count, at WARNING
+            if not episode.told:
+                self._log.info(
+                    "DTMS: the store takes this engine's writes again, after %s since %s: "
+                    "new orders are no longer vetoed",
+                    writes,
+                    episode.since.isoformat(timespec="seconds"),
+                )
+            return
         self._log.warning(
             "DTMS: the store takes this engine's writes again, after %s since %s",
             writes,

@@ -30,7 +30,7 @@ from hookspecs import Action, ActionResult
 from .book import TradeBook
 from .engine import JournalEntry, JournalStatus, ScoreBreakdown, TradeRecord
 from .engine.planning import SOURCE
-from .local_write_failures import WriteFailures
+from .local_write_failures import WriteFailures, said_by_store
 from .store import Encoded, StoreError, StoreProtocol
 
 ENDED = (JournalStatus.DONE, JournalStatus.FAILED)
@@ -283,7 +283,12 @@ class PendingWrites:
                 return unencodable | self._kept(exc)
             self._clear()
             # one episode whatever the store's reason (a full disk fails every cycle)
-            self.failures.failed("one transaction for the cycle's writes", str(exc), self._now)
+            self.failures.failed(
+                "one transaction for the cycle's writes",
+                str(exc),
+                self._now,
+                said=said_by_store(exc),
+            )
             before = self.failures.count()
             failed = self._one_by_one(store, records, states, history)
             # each write on its own went in: the store takes writes again
@@ -313,7 +318,9 @@ class PendingWrites:
                 return self._kept(exc)
             if self.failures.failing is None:
                 raise
-            self.failures.failed("a check of the store's writes", str(exc), self._now)
+            self.failures.failed(
+                "a check of the store's writes", str(exc), self._now, said=said_by_store(exc)
+            )
             return set()
         self._taken_again()
         return set()
@@ -329,7 +336,7 @@ class PendingWrites:
         self.held_back = True
         self._stamped = {}
         if exc is not None:
-            self.failures.failed("the cycle's writes", str(exc), self._now, said=True)
+            self.failures.failed("the cycle's writes", str(exc), self._now, said=True, told=True)
             if self.refusal is None:
                 self.refusal = (str(exc), time.monotonic(), 1)
                 self._log.warning(
@@ -396,17 +403,20 @@ class PendingWrites:
                     store.put_record(ticket, data)
                     store.append_actions(own)
             except StoreError as exc:  # counted in the episode the transaction began
-                self.failures.failed(f"the record of trade {ticket}", str(exc), self._now)
+                what = f"the record of trade {ticket}"
+                self.failures.failed(what, str(exc), self._now, said=said_by_store(exc))
                 failed.add(ticket)
                 self.store_failures[ticket] = str(exc)
         for at, group in states.items():
             try:
                 store.put_states(group, at)
             except StoreError as exc:
-                self.failures.failed(f"the state cache of {len(group)} trades", str(exc), self._now)
+                what = f"the state cache of {len(group)} trades"
+                self.failures.failed(what, str(exc), self._now, said=said_by_store(exc))
         for owner, rest in entries.items():
             try:
                 store.append_actions(rest)
             except StoreError as exc:
-                self.failures.failed(f"the action history of {owner}", str(exc), self._now)
+                what = f"the action history of {owner}"
+                self.failures.failed(what, str(exc), self._now, said=said_by_store(exc))
         return failed

@@ -10,9 +10,11 @@ acted on (see disk.py).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -28,7 +30,7 @@ from diskcache.core import MODE_RAW
 from .disk import UnsafeRowError
 from .listing import listing_text
 from .opening import StoreError
-from .outage import WriteOutage
+from .outage import DISK_FULL, DiskFullError, WriteOutage
 
 UNREADABLE = object()  # a row that exists but cannot be trusted
 RECORDS = "trade:"  # the key prefix of trade records: ``trade:<ticket>``
@@ -71,7 +73,7 @@ class DiskcacheRows:
     #: read-only file, a lock held past the timeout; a value that is not JSON is no store
     #: problem): ``dtms serve``'s ``/health`` lists it for a while (store_health.py)
     last_write_failure: tuple[float, str] | None
-    outage: WriteOutage  # writes refused for a lock, said once per episode
+    outage: WriteOutage  # writes refused for a lock or a full disk, said once per episode
 
     if TYPE_CHECKING:
 
@@ -189,15 +191,36 @@ class DiskcacheRows:
             locked = _locked(root)
             if locked:  # who else writes there, when the folder says it
                 reason += engine_named(self.directory)
+            full = disk_full(root)
+            if full:
+                reason = f"the disk is full ({reason})"
             message = f"store {self.directory}: writing {what} failed: {reason}"
             if locked:  # every write waits on the same lock: one episode (outage.py)
                 self.outage.refused(self.log, message)
+            elif full:  # every write needing room fails alike: one episode (outage.py)
+                self.outage.refused(self.log, message, DISK_FULL)
             else:
                 self.log.error(message)
             if _cannot_keep_writes(root):
                 self.last_write_failure = (time.time(), message)
+            if full:
+                raise DiskFullError(message) from root
             raise StoreError(message, unavailable=locked) from root
-        self.outage.went_through(self.log, str(self.directory))
+        self.outage.went_through(self.log, str(self.directory), self._has_room)
+
+    def _has_room(self) -> bool:
+        """Whether the database can grow by a page again (after a full disk): below its
+        page cap (``PRAGMA max_page_count``), and a page's room free on its disk. A row
+        rewritten in place goes through on a full disk; it does not end the episode."""
+        try:
+            con = self._cache._con
+            pages = con.execute("PRAGMA page_count").fetchone()[0]
+            cap = con.execute("PRAGMA max_page_count").fetchone()[0]
+            size = con.execute("PRAGMA page_size").fetchone()[0]
+            free = shutil.disk_usage(self.directory).free
+        except (sqlite3.Error, OSError):
+            return False
+        return bool(pages < cap and free >= size)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -262,6 +285,15 @@ def _locked(root: BaseException) -> bool:
         text = str(root).lower()
         return "database is locked" in text or "busy" in text
     return False
+
+
+def disk_full(root: BaseException) -> bool:
+    """Whether the failure is a full disk: SQLite's SQLITE_FULL ("database or disk is
+    full"), or a file write's ``ENOSPC``/``EDQUOT`` (diskcache writes large values to
+    files; the store writes none, but its folder's ``engine.lock`` is one)."""
+    if isinstance(root, sqlite3.OperationalError):
+        return "database or disk is full" in str(root).lower()
+    return isinstance(root, OSError) and root.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _cannot_keep_writes(root: BaseException) -> bool:

@@ -49,6 +49,18 @@ class FullDisk(JsonDisk):
         return super().store(value, read, key)
 
 
+def _full(rig: Rig, *, on: bool) -> None:
+    """Every value written refused (:class:`FullDisk`), and the database capped at its
+    size, as a full disk leaves it: the store's episode of a full disk ends only when it
+    has room again (store/outage.py), and a disk that refuses every write has none."""
+    FullDisk.full = on
+    store = rig.strategy.store
+    assert isinstance(store, Store)
+    con = store._cache._con
+    pages = con.execute("PRAGMA page_count").fetchone()[0]
+    con.execute(f"PRAGMA max_page_count = {pages if on else 1073741823}")
+
+
 @pytest.fixture
 async def full_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     """The rig over a store whose disk layer fails writes on demand, three trades open;
@@ -109,12 +121,12 @@ async def test_new_orders_are_vetoed_while_the_store_fails_writes(full_rig: Rig)
     """A new trade's record could not be written, nor its actions journaled (journal
     first: none is sent), so DTMS would watch it without defending it."""
     assert full_rig.strategy.allow_order(full_rig.host, ORDER) is None
-    FullDisk.full = True
+    _full(full_rig, on=True)
     await full_rig.cycles(1)
     veto = full_rig.strategy.allow_order(full_rig.host, ORDER)
     assert veto is not None and veto.kind == STORE_FAILING_VETO
     assert FULL in veto.reason
-    FullDisk.full = False
+    _full(full_rig, on=False)
     await full_rig.cycles(1)
     assert full_rig.strategy.allow_order(full_rig.host, ORDER) is None
 
@@ -122,13 +134,13 @@ async def test_new_orders_are_vetoed_while_the_store_fails_writes(full_rig: Rig)
 async def test_the_veto_ends_with_the_store_also_when_no_trade_is_open(full_rig: Rig) -> None:
     """With no trade open there is nothing to write: a cycle checks whether the store
     takes writes again with a write of its own, or the veto would outlast the outage."""
-    FullDisk.full = True
+    _full(full_rig, on=True)
     for ticket in (1, 2, 3):
         full_rig.broker.close(ticket)
         await full_rig.strategy.on_trade_closed(full_rig.host, full_rig.broker.closed[-1], "exit")
     await full_rig.cycles(2)
     assert full_rig.strategy.allow_order(full_rig.host, ORDER) is not None
-    FullDisk.full = False
+    _full(full_rig, on=False)
     await full_rig.cycles(2)
     assert full_rig.strategy.allow_order(full_rig.host, ORDER) is None
 
@@ -136,27 +148,69 @@ async def test_the_veto_ends_with_the_store_also_when_no_trade_is_open(full_rig:
 async def test_write_failures_are_one_episode_said_once_with_its_count(
     full_rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A full store was 40,000 ERROR lines in 90 s from the engine alone (the cycle's
-    transaction, then each record, the state cache, the account mode, every cycle). The
-    store's own line of each write it refused is the store's (store/rows.py)."""
+    """A full store was 40,000 ERROR lines in 90 s (the cycle's transaction, then each
+    record, the state cache, the account mode, every cycle, from the engine and from the
+    store alike). The store says the full disk once at ERROR, naming its folder, and its
+    end with its count; the engine says only what it does meanwhile (a WARNING), and
+    that new orders are no longer vetoed (INFO)."""
     caplog.set_level(logging.DEBUG, logger="dtms_plugin")
-    FullDisk.full = True
+    _full(full_rig, on=True)
     await full_rig.cycles(10)
     await _lose_the_day(full_rig, 9)
     await full_rig.cycles(10)
-    FullDisk.full = False
+    _full(full_rig, on=False)
     await full_rig.cycles(2)
-    mine = [r for r in caplog.records if not r.name.startswith("dtms_plugin.store")]
-    errors = [r.getMessage() for r in mine if r.levelno >= logging.ERROR]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1, errors
-    assert "the store fails this engine's writes" in errors[0] and FULL in errors[0]
-    ends = [r.getMessage() for r in mine if "takes this engine's writes again" in r.getMessage()]
-    assert len(ends) == 1, ends
-    (end,) = [r for r in mine if "takes this engine's writes again" in r.getMessage()]
-    assert end.levelno == logging.WARNING
+    where = str(full_rig.strategy.store.directory)
+    assert errors[0].startswith(f"store {where}: ") and "the disk is full" in errors[0]
+    mine = [r for r in caplog.records if not r.name.startswith("dtms_plugin.store")]
+    begun = [r for r in mine if "the store fails this engine's writes" in r.getMessage()]
+    assert [r.levelno for r in begun] == [logging.WARNING]
+    assert "new orders are vetoed" in begun[0].getMessage()
+    ends = [r for r in caplog.records if "again, after" in r.getMessage()]
+    assert [r.levelno for r in ends] == [logging.WARNING, logging.INFO], ends
     failures = full_rig.strategy._writes.failures.episodes
     assert len(failures) == 1 and failures[0].failed > 20
-    assert f"after {failures[0].failed:,} failed writes" in end.getMessage()
+    assert f"after {failures[0].failed:,} failed writes" in ends[1].getMessage()
+    assert (
+        "go through again, after" in ends[0].getMessage()
+        and " writes refused" in ends[0].getMessage()
+    )
+
+
+async def test_a_capped_store_is_one_error_over_many_cycles(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real store whose database is capped and full (SQLite's "database or disk is
+    full"), a real engine, 60 cycles: the store said every write it failed at ERROR (651
+    lines in 100 cycles, beside the engine's one episode). One ERROR for the whole thing,
+    the store's, naming its folder; its end once, with its count, when it has room."""
+    for ticket in (1, 2, 3):
+        await rig.open_buy(ticket=ticket, volume=0.1)
+    await rig.cycles(2)
+    store = rig.strategy.store
+    assert isinstance(store, Store)
+    caplog.set_level(logging.DEBUG, logger="dtms_plugin")
+    cap(store, full=True)  # its first refusal is the episode's ERROR
+    await rig.cycles(30)
+    await rig.open_buy(ticket=4, volume=0.1)
+    await rig.cycles(30)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors[:5]
+    assert errors[0].startswith(f"store {store.directory}: ") and "the disk is full" in errors[0]
+    assert FULL in errors[0]
+    cap(store, full=False)
+    await rig.cycles(2)
+    said = [r for r in caplog.records if r.getMessage().startswith(f"store {store.directory}: ")]
+    ends = [r for r in said if "go through again" in r.getMessage()]
+    assert len(ends) == 1, ends
+    assert ends[0].levelno == logging.WARNING and "the disk has room again" in ends[0].getMessage()
+    assert rig.strategy._writes.failures.failing is None
+    assert [r.levelno for r in said if r.levelno > logging.DEBUG] == [
+        logging.ERROR,
+        logging.WARNING,
+    ]
 
 
 async def test_a_nearly_full_store_that_takes_state_stamps_in_place_stays_one_episode(
@@ -188,14 +242,14 @@ async def test_a_nearly_full_store_that_takes_state_stamps_in_place_stays_one_ep
 async def test_the_run_report_says_the_store_failed_writes(full_rig: Rig) -> None:
     """The run's summary said nothing of a store that had refused every write."""
     assert "store_write_failures" not in full_rig.strategy.report()
-    FullDisk.full = True
+    _full(full_rig, on=True)
     since = full_rig.clock.now()
     await full_rig.cycles(3)
     report = full_rig.strategy.report()
     failures = report["store_write_failures"]
     assert failures["recovered"] is False and failures["failed_writes"] >= 3
     assert "DTMS's store failed" in report["note"] and "still failed them" in report["note"]
-    FullDisk.full = False
+    _full(full_rig, on=False)
     await full_rig.cycles(1)
     report = full_rig.strategy.report()
     failures = report["store_write_failures"]
@@ -215,8 +269,8 @@ def test_a_failure_after_a_refusal_said_elsewhere_is_said(
     failures = WriteFailures(logging.getLogger("dtms_plugin"))
     at = datetime(2026, 1, 5, 10, tzinfo=UTC)
     with caplog.at_level(logging.DEBUG, logger="dtms_plugin"):
-        failures.failed("the cycle's writes", "database locked", at, said=True)
-        failures.failed("the cycle's writes", "database locked", at, said=True)
+        failures.failed("the cycle's writes", "database locked", at, said=True, told=True)
+        failures.failed("the cycle's writes", "database locked", at, said=True, told=True)
         assert [r.levelno for r in caplog.records] == [logging.DEBUG]
         failures.failed("the record of trade 1", FULL, at)
         failures.failed("the record of trade 2", FULL, at)
