@@ -24,6 +24,7 @@ from . import app as appmod
 from .clock import ScaledClock
 from .config import HostConfig
 from .errors import AccountChanged
+from .gap_fill_notes import gap_fills, gaps_note, split_bars
 from .isolation import REFUSED_AT_START
 from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN, Reconnecting
@@ -37,15 +38,12 @@ from .run_notes import (
     attention_note,
     carried_note,
     data_ended_note,
-    gap_fills,
-    gaps_note,
     host_bars_note,
     netted_note,
     plugin_failure_notes,
     refusals_note,
     skipped_note,
     source_notes,
-    split_bars,
     timeframe_note,
     vetoes_note,
 )

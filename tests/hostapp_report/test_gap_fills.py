@@ -21,7 +21,7 @@ from hostapp import app as appmod
 from hostapp.brokers.paper import PaperBroker
 from hostapp.config import config_from_dict
 from hostapp.driving import drive, run_summary
-from hostapp.run_notes import GAP_R, gap_fills, gaps_note
+from hostapp.gap_fill_notes import GAP_R, gap_fills, gaps_note
 from hostapp.testing import bars_from_closes
 
 EVENING = datetime(2026, 7, 30, 19, 59, tzinfo=UTC)

@@ -15,7 +15,7 @@ from hostapp_loop.replay_cli import ROOT, replay
 from hostapp_report.test_gap_fills import MORNING, bought, closes_of, session_and_gap
 
 from hookspecs import Bar
-from hostapp.run_notes import gap_fills, gaps_note, split_bars
+from hostapp.gap_fill_notes import gap_fills, gaps_note, split_bars
 from hostapp.testing import bars_from_closes
 
 
