@@ -39,7 +39,7 @@ from aiohttp import web
 
 from dtms_plugin.engine import begin, close_record, finish, register
 from dtms_plugin.local import LocalStrategy
-from dtms_plugin.local_writes import record_json
+from dtms_plugin.record_encoding import record_json
 from dtms_plugin.server.dashboard import PAGE_MAX
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import Store

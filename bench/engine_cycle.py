@@ -15,7 +15,7 @@
   in the diskcache store, one write each (what the local strategy once did after a cycle
   that changed them); ``store_cycle_ms_1000`` the same as the local strategy writes a
   cycle now: every record changed (scored on a new bar), serialised once
-  (``local_writes.record_json``), records and states in one ``Store.batch`` transaction
+  (``record_encoding.record_json``), records and states in one ``Store.batch`` transaction
   (target ≤ 20 ms); ``states_each_ms_1000`` / ``states_batch_ms_1000`` the
   state refresh of an idle cycle, per trade / batched; ``states_idle_ms_1000`` the same
   refresh as the strategy makes it (``local_writes.PendingWrites``) with the clock
@@ -274,7 +274,8 @@ def bench_store(records: list[TradeRecord]) -> dict[str, float]:
     ``states_each_ms_1000`` / ``states_batch_ms_1000`` the state refresh alone (an idle
     cycle) one write per trade / one batch."""
     from dtms_plugin.book import TradeBook
-    from dtms_plugin.local_writes import PendingWrites, record_json
+    from dtms_plugin.local_writes import PendingWrites
+    from dtms_plugin.record_encoding import record_json
     from dtms_plugin.store import Store
 
     now = START

@@ -3,8 +3,9 @@
 Why: a cycle that re-scores a thousand trades used to write each changed record in its own
 SQLite transaction, the action history in more, and the state cache in one more; commits,
 not JSON, were most of a cycle's cost. Here a change only marks the trade; :meth:`flush`
-serialises each marked record once (its newest version) and writes the records, the state
-cache and the history entries in one transaction (:meth:`StoreProtocol.batch`). The strategy
+serialises each marked record once (its newest version: record_encoding.py) and writes the
+records, the state cache and the history entries in one transaction
+(:meth:`StoreProtocol.batch`). The strategy
 flushes at the end of every hook, on a transition (the state cache is written at once,
 docs/dtms.md §8), and before every broker call, so the journal-first rule holds: the
 pending entry is durable before the broker is asked, and the broker's answer is durable
@@ -16,14 +17,11 @@ next flush leaves the entry pending, and recovery settles it from the broker.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
-
-import orjson
 
 from hookspecs import Action, ActionResult
 
@@ -31,60 +29,13 @@ from .book import TradeBook
 from .engine import JournalEntry, JournalStatus, ScoreBreakdown, TradeRecord
 from .engine.planning import SOURCE
 from .local_write_failures import WriteFailures, said_by_store
+from .record_encoding import record_json
 from .store import Encoded, StoreError, StoreProtocol
 
 ENDED = (JournalStatus.DONE, JournalStatus.FAILED)
 #: the store value a flush with nothing to write writes while the store fails writes: the
 #: write that tells the episode is over when no trade is open to write (docs/dtms.md §8)
 WRITE_CHECK = "write_check"
-
-
-def record_json(
-    rec: TradeRecord, at: datetime, score: dict[str, Any] | None = None
-) -> dict[str, Any] | Encoded:
-    """The stored form of ``rec`` changed at ``at``: ``rec.to_json()`` plus ``updated_at``
-    and its newest ``score``, encoded once, straight from the dataclass (orjson writes
-    the same fields in the same order, times in the same ISO form, enums as values, at a
-    tenth of the cost of building the dict and encoding it). A record holding a float
-    that JSON cannot carry takes the slow path, whose encoder refuses it loudly."""
-    if not math.isfinite(sum(_floats(rec))):  # NaN or ±inf anywhere makes the sum so
-        data = rec.to_json()
-        data["updated_at"] = at.isoformat()
-        if score is not None:
-            data["score"] = score
-        return data
-    text = orjson.dumps(rec, default=_plain)[:-1] + b',"updated_at":' + orjson.dumps(at)
-    if score is not None:
-        text += b',"score":' + orjson.dumps(score, default=_plain)
-    return Encoded((text + b"}").decode())
-
-
-def _floats(rec: TradeRecord) -> tuple[float, ...]:
-    return tuple(
-        v
-        for v in (
-            rec.volume,
-            rec.initial_volume,
-            rec.entry_price,
-            rec.initial_sl,
-            rec.r,
-            rec.stop_loss,
-            rec.take_profit,
-            rec.hedge_volume,
-            rec.closed_volume,
-            rec.last_eval_price,
-            rec.last_score,
-            rec.realised_profit,
-        )
-        if v is not None
-    )
-
-
-def _plain(value: object) -> object:
-    """What orjson does not encode by itself: a read-only mapping (journal params)."""
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 class PendingWrites:

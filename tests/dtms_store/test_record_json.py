@@ -1,4 +1,4 @@
-"""The local strategy's fast record encoding (``local_writes.record_json``) is the same
+"""The local strategy's fast record encoding (``record_encoding.record_json``) is the same
 JSON as the record's ``to_json`` plus ``updated_at`` and ``score``: every field, in the
 same order, times in the same ISO form; a float JSON cannot carry is still refused."""
 
@@ -13,7 +13,7 @@ import pytest
 from support.dtms_machine import record
 
 from dtms_plugin.engine import JournalEntry, JournalStatus
-from dtms_plugin.local_writes import record_json
+from dtms_plugin.record_encoding import record_json
 from dtms_plugin.store import Encoded, Store, StoreError
 from hookspecs import ActionKind, DefensiveState
 
