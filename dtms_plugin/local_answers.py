@@ -23,7 +23,7 @@ from .dropped_actions import DroppedActions
 from .engine import AccountState, ClosedTrade, TradeRecord, check_account
 from .local_frozen import closes_owed
 from .local_write_failures import said_by_store
-from .local_writes import PendingWrites
+from .local_writes import PendingWrites, has_room
 from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 from .store.closes import Close, SharedCloses
@@ -77,7 +77,8 @@ class AccountAnswers:
         mode = self._account_mode()
         if mode is not None and defensive.account_defensive(mode, now):
             return defensive.account_mode_veto(mode)
-        failing = self._writes.failures.veto()  # a new trade it could not record nor defend
+        # a new trade it could not record nor defend
+        failing = self._writes.failures.veto(disk_full=not has_room(self.store))
         if failing is not None:
             return failing
         hedged = self.book.hedged_on(order.symbol)

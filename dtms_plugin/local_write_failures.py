@@ -139,11 +139,20 @@ class WriteFailures:
             extra={FOR_TERMINAL: True},  # where its ERROR was read
         )
 
-    def veto(self) -> Veto | None:
-        """The veto of a new entry while the store fails writes, else None."""
+    def veto(self, disk_full: bool = False) -> Veto | None:
+        """The veto of a new entry while the store fails writes, or while its disk is
+        full (``disk_full``, the store's own episode: store/outage.py) though this
+        engine's writes, rows rewritten in place, still go through: a new trade's record
+        is a new row, which a full disk refuses. Else None."""
         episode = self.failing
         if episode is None:
-            return None
+            if not disk_full:
+                return None
+            return Veto(
+                f"{STORE_FAILING_VETO}: its disk is full: a new trade could not be "
+                "recorded nor defended",
+                STORE_FAILING_VETO,
+            )
         return Veto(
             f"{STORE_FAILING_VETO} since {episode.since.isoformat(timespec='seconds')} "
             f"({episode.reason}): a new trade could not be recorded nor defended",

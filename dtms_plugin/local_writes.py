@@ -217,9 +217,6 @@ class PendingWrites:
         for ticket, (state, at) in self._states.items():
             states[at][ticket] = state
         history = self._history
-        # what ends an episode of failed writes: a record or a history entry written (a
-        # state stamp alone is rewritten in place, which a nearly full disk still takes)
-        carried = bool(records or history)
         try:
             with store.batch():
                 if records:
@@ -243,13 +240,13 @@ class PendingWrites:
             before = self.failures.count()
             failed = self._one_by_one(store, records, states, history)
             # each write on its own went in: the store takes writes again
-            self._taken_again(ended=carried and self.failures.count() == before)
+            self._taken_again(ended=self.failures.count() == before and has_room(store))
             return unencodable | failed
         book = self._book.records
         for ticket, (state, at) in self._states.items():
             self._stamped[ticket] = (state, at, book.get(ticket))
         self._clear()
-        self._taken_again(ended=carried)
+        self._taken_again(ended=has_room(store))
         return unencodable
 
     def in_place(self, store: StoreProtocol) -> set[int]:
@@ -262,7 +259,7 @@ class PendingWrites:
             return set()
         try:
             store.in_place()
-            if self.failures.failing is not None:  # the write that says it is over
+            if self.failures.failing is not None or not has_room(store):  # says it is over
                 store.put_value(WRITE_CHECK, (self._now or datetime.now(UTC)).isoformat())
         except StoreError as exc:
             if exc.unavailable:
@@ -273,7 +270,7 @@ class PendingWrites:
                 "a check of the store's writes", str(exc), self._now, said=said_by_store(exc)
             )
             return set()
-        self._taken_again()
+        self._taken_again(ended=has_room(store))
         return set()
 
     def _clear(self) -> None:
@@ -306,9 +303,10 @@ class PendingWrites:
     def _taken_again(self, *, ended: bool = True) -> None:
         """A flush the store did not refuse as a whole: what was kept went to it with this
         one (a write it refuses on its own is counted in :attr:`failures`); the end of the
-        episode is said, with its count. ``ended``: this flush wrote a record or a history
-        entry (or the check of :meth:`in_place`) and none of its writes failed, so an
-        episode of failed writes is over too."""
+        episode is said, with its count. ``ended``: none of this flush's writes failed
+        (state stamps alone, or the check of :meth:`in_place`, will do: a trade that is
+        not armed writes no record for as long as it waits) and the store has room
+        (:func:`has_room`), so an episode of failed writes is over too."""
         if ended:
             self.failures.went_through(self._now)
         if self.refusal is None:
@@ -371,3 +369,13 @@ class PendingWrites:
                 what = f"the action history of {owner}"
                 self.failures.failed(what, str(exc), self._now, said=said_by_store(exc))
         return failed
+
+
+def has_room(store: StoreProtocol) -> bool:
+    """Whether a write that went through says the store takes writes again: not while
+    the store's own episode of a full disk lasts (store/outage.py), since a nearly full
+    database still takes a row rewritten in place (a state stamp, the write check),
+    which would end the engine's episode and begin it again every cycle, lifting its
+    veto of new entries for a cycle each time."""
+    outage = getattr(store, "outage", None)
+    return outage is None or not outage.disk_full()

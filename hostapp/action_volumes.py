@@ -7,7 +7,7 @@ break that, and a broker carries both out without a word: a partial close at or 
 position's volume closes it all (and the result says "closed 1.19 of 42", a success), and
 a hedge above it opens the excess as a new position the other way, a fresh entry no guard
 was asked about. DTMS never sends either (its partial leaves at least the symbol's minimum
-open, its hedge is at most the open volume: dtms_plugin/engine/planning.py), nor does the
+open, its hedge is at most the open volume: dtms_plugin/engine/volumes.py), nor does the
 exit manager (``hostapp.exits``), so only another plugin's mistake is refused.
 """
 

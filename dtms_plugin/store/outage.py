@@ -63,6 +63,12 @@ class WriteOutage:
         else:
             log.debug("%s (still)", message)
 
+    def disk_full(self) -> bool:
+        """An episode of a full disk is open: the store has taken no write since with
+        room to spare (what a writer above asks before it says its own writes go
+        through again: a row rewritten in place goes through on a full disk)."""
+        return DISK_FULL in self._open
+
     def went_through(
         self, log: logging.Logger, where: str, room: Callable[[], bool] | None = None
     ) -> None:
@@ -71,14 +77,10 @@ class WriteOutage:
         (no ``room``: any write that goes through ends it)."""
         if not self._open:
             return
-        if DISK_FULL in self._open and room is not None and not room():
-            if len(self._open) == 1:
-                return
-            kinds = [k for k in self._open if k != DISK_FULL]
-        else:
-            kinds = list(self._open)
-        with self._lock:
-            ended = [(k, self._open.pop(k)) for k in kinds if k in self._open]
+        keep_full = DISK_FULL in self._open and room is not None and not room()
+        with self._lock:  # the other thread of dtms serve may open an episode meanwhile
+            kinds = [k for k in self._open if not (keep_full and k == DISK_FULL)]
+            ended = [(k, self._open.pop(k)) for k in kinds]
         for kind, (since, refused) in ended:  # another thread may have said them
             writes = "1 write" if refused == 1 else f"{refused:,} writes"
             log.warning(

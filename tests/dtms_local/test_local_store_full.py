@@ -117,6 +117,11 @@ async def test_a_defensive_mode_the_store_cannot_write_holds_and_is_written_late
     assert veto is not None and veto.kind == ACCOUNT_MODE_VETO
 
 
+def _store_veto(rig: Rig) -> bool:
+    veto = rig.strategy.allow_order(rig.host, ORDER)
+    return veto is not None and veto.kind == STORE_FAILING_VETO
+
+
 async def test_new_orders_are_vetoed_while_the_store_fails_writes(full_rig: Rig) -> None:
     """A new trade's record could not be written, nor its actions journaled (journal
     first: none is sent), so DTMS would watch it without defending it."""
@@ -219,7 +224,7 @@ async def test_a_nearly_full_store_that_takes_state_stamps_in_place_stays_one_ep
     """A database capped at its size still takes a write that rewrites a row in place (a
     state stamp of the same length): an episode that ended on such a write began again
     the next cycle, an ERROR and a WARNING a cycle. Only a record or a history entry
-    written ends it."""
+    written while the store has room ends it: new orders stay vetoed every cycle."""
     for ticket in (1, 2, 3):
         await rig.open_buy(ticket=ticket, volume=0.1)
     await rig.cycles(2)
@@ -228,12 +233,15 @@ async def test_a_nearly_full_store_that_takes_state_stamps_in_place_stays_one_ep
     cap(store, full=True)
     caplog.set_level(logging.INFO, logger="dtms_plugin")
     caplog.clear()
-    await rig.cycles(30)
+    vetoed = []
+    for _ in range(30):
+        await rig.cycles(1)
+        vetoed.append(_store_veto(rig))
     said = [
         r.getMessage() for r in caplog.records if r.pathname.endswith("local_write_failures.py")
     ]
-    assert len(said) <= 3, said  # it began, and at most one genuine end and beginning
-    assert rig.strategy._writes.failures.failing is not None
+    assert len(said) == 1, said  # it began, once
+    assert all(vetoed), vetoed
     cap(store, full=False)
     await rig.cycles(1)
     assert rig.strategy._writes.failures.failing is None
@@ -278,3 +286,56 @@ def test_a_failure_after_a_refusal_said_elsewhere_is_said(
     levels = [r.levelno for r in caplog.records]
     assert levels == [logging.DEBUG, logging.ERROR, logging.DEBUG, logging.WARNING]
     assert "after 4 failed writes" in caplog.records[-1].getMessage()
+
+
+async def test_a_second_full_disk_with_no_trade_open_vetoes_until_there_is_room(rig: Rig) -> None:
+    """The write check of a cycle with nothing to write is a row rewritten in place once
+    it exists (a first episode wrote it), which a full disk still takes: it ended the
+    second episode at once and let new trades open that DTMS could not record."""
+    store = rig.strategy.store
+    assert isinstance(store, Store)
+    await rig.open_buy(ticket=1, volume=0.1)
+    await rig.cycles(2)
+    for second in (False, True):
+        cap(store, full=True)
+        rig.broker.close(rig.broker.open_positions and next(iter(rig.broker.open_positions)))
+        await rig.strategy.on_trade_closed(rig.host, rig.broker.closed[-1], "exit")
+        vetoed = []
+        for _ in range(10):
+            await rig.cycles(1)
+            vetoed.append(_store_veto(rig))
+        assert all(vetoed), (second, vetoed)
+        cap(store, full=False)
+        await rig.cycles(2)
+        assert not _store_veto(rig)
+        if not second:
+            await rig.open_buy(ticket=2, volume=0.1)
+            await rig.cycles(2)
+
+
+async def test_the_veto_ends_when_the_open_trades_write_only_their_states(
+    tmp_path: Path,
+) -> None:
+    """A trade not armed yet writes no record, only its state stamp, for as long as it
+    waits: the episode ended only on a record written, so the veto of new orders
+    outlasted the outage by as long (50 cycles and more)."""
+    FullDisk.full = False
+    far = {"age_bars": 10_000, "profit_r": 100.0, "loss_r": -100.0}
+    r = Rig(tmp_path / "dtms", arming=far)
+    store = Store(tmp_path / "dtms", disk=FullDisk, log=logging.getLogger("dtms_plugin.store"))
+    r.strategy = LocalStrategy(r.settings, store, log=logging.getLogger("dtms_plugin"))
+    await r.start()
+    try:
+        await r.open_buy(ticket=1, volume=0.1)
+        await r.cycles(5)
+        assert not r.strategy.records[1].armed
+        _full(r, on=True)
+        await r.cycles(1)
+        assert _store_veto(r)
+        _full(r, on=False)
+        await r.cycles(2)
+        assert not _store_veto(r)
+    finally:
+        FullDisk.full = False
+        await r.stop()
+        store.close()
