@@ -221,10 +221,16 @@ def keeping_clock(serve: Serve | None, every: float = KEEP_CLOCK_EVERY) -> Serve
 
 
 async def _keep_clock_every(app: appmod.App, every: float) -> None:
+    """:func:`keep_clock` every ``every`` seconds until cancelled. A failure is skipped:
+    a full disk stops the run at the loop's next write, and no other error of a write
+    that only saves a restart some waiting may end the task, whose ``await`` at the end
+    of the run would raise it in place of the run's own result."""
     while True:
         await asyncio.sleep(every)
-        with suppress(sqlite3.Error):  # a full disk: the loop's next write stops the run
+        try:
             keep_clock(app)
+        except Exception as exc:
+            logging.getLogger(__name__).debug("keeping the run's clock failed: %r", exc)
 
 
 def live_report(report: Path, summary: Mapping[str, Any], trades: Sequence[Outcome]) -> list[str]:
