@@ -228,10 +228,14 @@ class ReportLog(logging.FileHandler):
             self._let_go("a")
 
     def _let_go(self, mode: str) -> None:
-        held, self._held = self._held or [], None
-        self.mode = mode
-        for record in held:
-            self.emit(record)
+        self.acquire()  # another thread's record waits, so the held ones come first
+        try:
+            held, self._held = self._held or [], None
+            self.mode = mode
+            for record in held:
+                self.emit(record)
+        finally:
+            self.release()
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._held is not None:
