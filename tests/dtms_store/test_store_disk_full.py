@@ -12,28 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.full_disk import cap
 
-from dtms_plugin.store import JsonDisk, Store, StoreError
+from dtms_plugin.store import JsonDisk, Store
 from dtms_plugin.store.outage import DISK_FULL, DiskFullError, WriteOutage
 
 LOG = "dtms_plugin.store"
-
-
-def _fill(store: Store) -> None:
-    """The database capped at its size and its free room filled, as a full disk leaves it."""
-    con = store._cache._con
-    pages = con.execute("PRAGMA page_count").fetchone()[0]
-    con.execute(f"PRAGMA max_page_count = {pages}")
-    n = 0
-    for size in (4000, 400, 40, 1):
-        for _ in range(10_000):
-            n += 1
-            try:
-                store.put_value(f"pad:{n}", "x" * size)
-            except StoreError:
-                break
-        else:
-            raise AssertionError("the store never filled")
 
 
 def test_a_full_disk_is_one_error_and_its_end_one_warning_with_the_count(
@@ -45,7 +29,7 @@ def test_a_full_disk_is_one_error_and_its_end_one_warning_with_the_count(
     try:
         store.put_value("stamp", "a" * 20)
         with caplog.at_level(logging.DEBUG, logger=LOG):
-            _fill(store)
+            cap(store, full=True)
             for n in range(50):
                 with pytest.raises(DiskFullError):
                     store.put_record(n, {"ticket": n, "note": "y" * 2000})
@@ -56,7 +40,7 @@ def test_a_full_disk_is_one_error_and_its_end_one_warning_with_the_count(
         assert "the disk is full (database or disk is full)" in said[0].getMessage()
         refused = sum(1 for r in caplog.records if "the disk is full" in r.getMessage())
         caplog.clear()
-        store._cache._con.execute("PRAGMA max_page_count = 1073741823")
+        cap(store, full=False)
         with caplog.at_level(logging.DEBUG, logger=LOG):
             store.put_record(1, {"ticket": 1})
             store.put_record(2, {"ticket": 2})
