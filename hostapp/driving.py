@@ -340,14 +340,14 @@ def _at_end(
         return None, None, f"the run stopped: {stats.account_changed}; {_UNKNOWN}"
     try:
         try:
-            return (*_read_end(broker), None)
+            return (*read_end(broker), None)
         except BROKER_DOWN as exc:
             if not isinstance(broker, Reconnecting):
                 raise
             first = exc  # the failure that says why, whatever the reconnect says
         try:
             broker.reconnect()
-            return (*_read_end(broker), None)
+            return (*read_end(broker), None)
         except BROKER_DOWN:
             raise first from None
     except AccountChanged as exc:
@@ -357,7 +357,7 @@ def _at_end(
         return None, None, f"the broker did not answer at the end ({exc}): {_UNKNOWN}"
 
 
-def _read_end(broker: Broker) -> tuple[list[Trade], float]:
+def read_end(broker: Broker) -> tuple[list[Trade], float]:
     """The open positions and the balance, of the account the run started on only (a
     live broker's ``identity``, :class:`~hookspecs.AccountInfo`'s when it connected)."""
     account = broker.account()

@@ -26,6 +26,7 @@ from .brokers.paper_account_file import AccountFileFull, not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_results
+from .live_interim import reporting_as_it_goes
 from .open_symbols import keep_open_symbols_fed, unplayed_note
 from .outcomes import Outcome
 from .progress import ProgressBar
@@ -92,6 +93,7 @@ def paper_live(
     serve: Serve | None,
     extra: Mapping[str, Any],
     speed: float | None = None,
+    report: Path | None = None,
 ) -> tuple[dict[str, Any], Sequence[Outcome], str | None]:
     """``hostapp run --live`` on paper: the synthetic feed on the shared account file,
     with the configured DTMS state. Without ``speed``, one bar every ``cycle_seconds``
@@ -159,6 +161,8 @@ def paper_live(
     pace = config.host.cycle_seconds
     if speed is not None:
         serve = keeping_clock(serve)
+    if report is not None:  # kept current: a killed run leaves its trades (hostapp.live_interim)
+        serve = reporting_as_it_goes(serve, report, extra)
     stopped: str | None = None
     try:
         stats = event_loop.run(

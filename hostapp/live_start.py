@@ -23,6 +23,7 @@ from typing import Any
 
 from . import app as appmod
 from .driving import LOG_NAME, Serve
+from .live_interim import said_unfinished
 from .logs import ReportLog
 from .report_files import LIVE_KEPT, clear_report, keep_live_summary, keep_previous
 
@@ -45,7 +46,9 @@ def at_start(serve: Serve | None, begin: Callable[[], None]) -> Serve:
 def begin_live(report: Path, log: ReportLog | None) -> None:
     """The live run starts: the run before's summary and trades are kept beside the new
     ones, an earlier command's files cleared (a file that cannot be is a ConfigError),
-    and its log moves to ``hostapp.log.1`` for this run's (:data:`LIVE_KEPT` of each)."""
+    and its log moves to ``hostapp.log.1`` for this run's (:data:`LIVE_KEPT` of each).
+    A run before that did not stop cleanly left an interim report: that is said."""
+    said_unfinished(report)
     keep_live_summary(report)
     clear_report(report)
     if log is not None:

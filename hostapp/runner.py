@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import sys
 from contextlib import AbstractAsyncContextManager, ExitStack
 from pathlib import Path
@@ -34,7 +33,6 @@ from . import app as appmod
 from . import event_loop
 from .bar_clock import stub_note
 from .chart_canvas import ChartError
-from .claims import Held, claim
 from .cli_options import compare_name_or_data
 from .config import DEFAULT_COMPARE, HostConfig, load_config
 from .data import bar_zone
@@ -49,6 +47,7 @@ from .driving import (
     say_unwritten,
 )
 from .errors import EXIT_ACCOUNT_CHANGED, EXIT_USAGE
+from .live_interim import reporting_as_it_goes
 from .live_paper import (
     EXIT_ACCOUNT_FILE_FAILED,
     claim_account,
@@ -57,72 +56,19 @@ from .live_paper import (
     paper_live,
 )
 from .live_start import at_start, begin_live, log_refusal
-from .logs import ForTerminal, OneLine, ReportLog, RunLabel, formatter
 from .market.csvsplits import SplitTimes
 from .outcomes import TRADE_COLUMNS, trade_rows
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
-from .report_files import clear_report, keep_previous, saved_csv, saved_json
+from .report_files import clear_report, saved_csv, saved_json
+from .report_logging import setup_logging
 from .trade_from import check_trade_from, history_note
 
 DEFAULT_REPORT = Path(".hostapp/report")
 #: a live run's own: it would otherwise replace half of a simulated run's report (its
 #: summary and log) and leave the other half (charts, compare/) beside it
 DEFAULT_LIVE_REPORT = Path(".hostapp/live")
-#: In a report folder: held by the command writing there (:func:`_setup_logging`).
-REPORT_LOCK = ".hostapp.lock"
-
-
-def _setup_logging(
-    report: Path, held: ExitStack, json_lines: bool = False, *, live: bool = False
-) -> ReportLog | None:
-    """Everything from INFO up goes to ``<report>/hostapp.log``; only errors (and a
-    plugin's load-time warnings, once: :class:`~hostapp.logs.ForTerminal`) reach the
-    terminal, where the progress bar and the table are, one line each (a traceback is
-    the log's: :class:`~hostapp.logs.OneLine`). Both in the shape of
-    :func:`hostapp.logs.formatter` (``json_lines``: the events' ticket, symbol… as
-    fields). A program that embeds the runner (tests) and has its own logging keeps it.
-
-    The command first claims the folder (until ``held`` closes): a second command there
-    while the first runs (a host started twice in one folder) is refused before it cuts
-    the first one's log, which that one would go on writing at its old offset.
-
-    A live run's log is held until its run starts (:mod:`hostapp.live_start`): a start
-    refused appends to the log there (when ``held`` closes) and moves none aside.
-    Returns the log file's handler (None for an embedding program's logging)."""
-    try:
-        report.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a file of that name, a folder we may not write in, /proc
-        why = "a file of that name is there" if report.is_file() else exc.strerror or exc
-        raise ConfigError(f"--report {report}: cannot make the report folder: {why}") from None
-    try:
-        held.enter_context(claim(report / REPORT_LOCK))
-    except Held as busy:
-        raise ConfigError(
-            f"--report {report}: another hostapp command writes its report there "
-            f"({busy.holder}); wait for it to end, or give this one its own --report"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"--report {report}: cannot lock the folder: {exc}") from None
-    root = logging.getLogger()
-    if root.handlers:
-        return None
-    if not live:
-        keep_previous(report / LOG_NAME, 1)
-    to_file = ReportLog(str(report / LOG_NAME), json_lines, held=live)
-    if live:
-        held.callback(to_file.settle)
-    to_err = logging.StreamHandler(sys.stderr)
-    to_err.setFormatter(formatter(json_lines) if json_lines else OneLine())
-    to_err.setLevel(logging.WARNING)
-    to_err.addFilter(ForTerminal())  # errors, and a plugin's load-time warnings once
-    for handler in (to_file, to_err):
-        handler.addFilter(RunLabel())  # which run of an A/B or a sweep a line is of
-    root.addHandler(to_file)
-    root.addHandler(to_err)
-    root.setLevel(logging.INFO)
-    return to_file
 
 
 def _report_option(args: argparse.Namespace, default: Path) -> Path:
@@ -184,8 +130,10 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     if args.live and config.host.broker == "paper":
         config = live_account(config)
     if args.live and config.host.broker == "mt5":
-        log = _setup_logging(report, held, getattr(args, "log_json", False), live=True)
+        log = setup_logging(report, held, getattr(args, "log_json", False), live=True)
         serve = at_start(serve, lambda: begin_live(report, log))  # not a refused start
+        live = {"mode": "live", "recent_window": LIVE_WINDOW}
+        serve = reporting_as_it_goes(serve, report, live)  # a killed run leaves its trades
         try:
             app = appmod.build_live_app(config)
         except BrokerError as exc:
@@ -195,7 +143,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
             return EXIT_USAGE
         bound_for_live(app)
         stats = event_loop.run(drive(app, progress=None, serve=serve))
-        summary, trades = run_results(app, stats, {"mode": "live", "recent_window": LIVE_WINDOW})
+        summary, trades = run_results(app, stats, live)
         code = EXIT_INTERRUPTED if stats.interrupted else 0
         if stats.account_changed:  # the run stopped on its own: not a Ctrl-C
             code = EXIT_ACCOUNT_CHANGED
@@ -220,10 +168,10 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         return EXIT_USAGE
     if args.live:  # before the report: a refused host leaves the running one's alone
         held.enter_context(claim_account(config))
-    log = _setup_logging(report, held, getattr(args, "log_json", False), live=args.live)
+    log = setup_logging(report, held, getattr(args, "log_json", False), live=args.live)
     if args.live:
         serve = at_start(serve, lambda: begin_live(report, log))  # not a refused start
-        summary, trades, stopped = paper_live(config, streamed, base, serve, extra, speed)
+        summary, trades, stopped = paper_live(config, streamed, base, serve, extra, speed, report)
         problems = live_report(report, summary, trades)
         print(f"log: {report / LOG_NAME}")
         code = _exit_code(summary["interrupted"])
@@ -338,7 +286,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     files, base, tf, sources = replay_timeframes(args, files, config.host.timeframe, notes, zone)
     series = appmod.joined_series(files)
     notes.extend(filter(None, [stub_note(series, base, tf, zone)]))
-    _setup_logging(report, held)
+    setup_logging(report, held)
     clear_report(report)
     extra: dict[str, Any] = {"mode": "replay", "data": [str(p) for p in args.data]}
     extra["data_tz"] = getattr(args, "data_tz", None) or config.host.data_tz or "UTC"

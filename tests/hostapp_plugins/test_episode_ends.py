@@ -6,7 +6,7 @@ an ERROR in the words of a failure ("on_cycle failed 4 more times, …"): a trad
 new failure. And the terminal showed each marked line once per text: the second time a
 plugin came back on after the same cool-down, in a run of weeks, its "back on" was kept
 from the terminal, which had shown its "switched off". The terminal here is the handler
-``hostapp run`` puts on stderr (:func:`hostapp.runner._setup_logging`), on a string; the
+``hostapp run`` puts on stderr (:func:`hostapp.report_logging.setup_logging`), on a string; the
 breaker's wall clock is injected, as in test_breaker_retry.py."""
 
 from __future__ import annotations

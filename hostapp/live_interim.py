@@ -1,0 +1,157 @@
+"""A live run's report kept current while the run goes, not only written when it stops.
+
+A live host's summary and ``trades.csv`` were written once, at a clean stop: a host
+SIGKILLed by its service manager, the OOM killer or a power cut left no report of the
+trades it had closed, and the next start kept the report of the run before that one as
+``summary.json.1``. So while a live run goes, its report is rewritten (whole, never
+half: :func:`hostapp.report_files.write_whole`) every :data:`LOOK_EVERY` seconds when a
+trade opened or closed since the last one, and at least every :data:`WRITE_EVERY`
+seconds. Such a report says it is one (``interim_at``, and a note); the run's final
+report replaces it at a clean stop, and the next start keeps it, whichever it is, and
+says when the one it keeps is an interim one (:func:`said_unfinished`).
+
+Only the figures and the trades are rewritten: the notes that end an episode when they
+are read (slow plugin calls, for one) are left to the final report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import app as appmod
+from .driving import Serve, closed_positions, read_end
+from .errors import AccountChanged
+from .loop_drivers import BROKER_DOWN
+from .loop_stats import appended
+from .outcomes import TRADE_COLUMNS, outcomes, trade_rows
+from .report import summarize
+from .report_files import saved_csv, saved_json
+
+#: how often (wall seconds) the run looks whether a trade opened or closed since the report
+LOOK_EVERY = 5.0
+#: the longest (wall seconds) a live report goes unwritten: its balance and floating profit
+WRITE_EVERY = 60.0
+
+log = logging.getLogger("hostapp")
+
+
+def reporting_as_it_goes(
+    serve: Serve | None, report: Path, extra: Mapping[str, Any], every: float = LOOK_EVERY
+) -> Serve:
+    """``serve`` (``--serve``, the run's start, or nothing) with the live report kept
+    current while the run goes (module docstring). The writer starts once ``serve`` is
+    entered: the run has started, and the run before's report has been moved aside."""
+
+    @asynccontextmanager
+    async def reporting(app: appmod.App) -> AsyncIterator[Any]:
+        async with _entered(serve, app) as served:
+            task = asyncio.create_task(_keep_writing(app, report, extra, every))
+            try:
+                yield served
+            finally:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+
+    return reporting
+
+
+@asynccontextmanager
+async def _entered(serve: Serve | None, app: appmod.App) -> AsyncIterator[Any]:
+    if serve is None:
+        yield None
+        return
+    async with serve(app) as served:
+        yield served
+
+
+async def _keep_writing(
+    app: appmod.App, report: Path, extra: Mapping[str, Any], every: float
+) -> None:
+    """:func:`write_interim` whenever a trade opened or closed, or :data:`WRITE_EVERY`
+    seconds went by, looking every ``every`` seconds until cancelled. A failure is logged
+    once (a WARNING) and the writer goes on: the run's final report says its own."""
+    written: tuple[int, int, int] | None = None
+    last = 0.0
+    failed = False
+    clock = asyncio.get_running_loop().time
+    while True:
+        await asyncio.sleep(every)
+        stats = app.loop.stats
+        seen = (appended(stats.entries), appended(stats.closes), stats.carried_closes)
+        if seen == written and clock() - last < WRITE_EVERY:
+            continue
+        try:
+            problems = write_interim(app, report, extra)
+        except Exception as exc:  # a report must never end the run it reports on
+            problems = [repr(exc)]
+        if problems and not failed:
+            log.warning("the live report could not be kept current: %s", "; ".join(problems))
+        failed = bool(problems)
+        if not problems:
+            written, last = seen, clock()
+
+
+def write_interim(app: appmod.App, report: Path, extra: Mapping[str, Any]) -> list[str]:
+    """The run's summary and ``trades.csv`` so far, written to ``report``; the lines
+    saying what could not be (the broker not answering is one: nothing is written)."""
+    stats = app.loop.stats
+    try:
+        held, balance = read_end(app.broker)
+    except (AccountChanged, *BROKER_DOWN) as exc:
+        return [f"the broker did not answer: {exc}"]
+    closed = closed_positions(app, stats)
+    trades = outcomes(stats.entries, stats.closes, closed, held)
+    at = datetime.now(UTC).replace(microsecond=0)
+    note = (
+        f"an interim report, written at {at:%Y-%m-%d %H:%M:%S} UTC while the run went on: "
+        "the run's own report replaces it when the run stops, so this one is left only by "
+        "a run that did not stop cleanly (killed, a power cut); its notes are the final "
+        "report's"
+    )
+    summary = summarize(
+        stats=stats,
+        recorder=app.recorder,
+        closed=closed,
+        open_positions=held,
+        trades=trades,
+        start_balance=app.start_balance,
+        balance=balance,
+        extra={
+            **extra,
+            "interim_at": at.isoformat(),
+            "symbols": list(app.loop.symbols),
+            "currency": app.currency,
+            "timeframe": app.timeframe,
+            "host_notes": [*extra.get("host_notes", ()), note],
+        },
+    )
+    rows = trade_rows("", "live", trades, {})
+    problems = saved_csv(report / "trades.csv", TRADE_COLUMNS, rows)
+    summary["trades_csv"] = None if problems else "trades.csv"
+    return problems + saved_json(report / "summary.json", summary)
+
+
+def said_unfinished(report: Path) -> None:
+    """Before a live run keeps the run before's report: say so when that report is an
+    interim one (that run did not stop cleanly), on the terminal and in the log."""
+    try:
+        earlier = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("interim_at"), str):
+        return
+    line = (
+        f"the run before did not stop cleanly: its report, as of {earlier['interim_at']} "
+        f"(written while it ran), is kept as {report / 'summary.json.1'} and trades.csv.1"
+    )
+    log.warning("%s", line)
+    print(f"hostapp: {line}", file=sys.stderr)

@@ -1,0 +1,102 @@
+"""A live run killed (SIGKILL: no clean stop) leaves the report of what it traded, and the
+next start says so and keeps it (hostapp/live_interim.py).
+
+Before, a live run's summary and ``trades.csv`` were written only at a clean stop: a host
+killed by its service manager left no report of the trades it closed, and its restart
+kept the report of the run before that one. Real processes: ``hostapp run --live
+--speed`` on a paper account file, killed by the test once its report folder holds a
+summary with closed trades, then started again and stopped with Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CONFIG = '[host]\nsymbols = ["XAUUSD", "EURUSD"]\n[host.paper]\naccount_file = "account.sqlite"\n'
+ARGV = ["run", "--live", "--speed", "3000", "--days", "20", "--report", "report"]
+
+
+def _start(cwd: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "hostapp.cli", *ARGV],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _summary(path: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # not written yet (it is written whole: never half)
+    return found if isinstance(found, dict) else None
+
+
+def _closed_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return [row for row in csv.DictReader(f) if row["close_reason"] != "open"]
+
+
+def _wait(what: str, proc: subprocess.Popen[str], found: Any, timeout: float = 150.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = found()
+        if got:
+            return got
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before {what}: {proc.communicate()[1][-3000:]}")
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"no {what} in {timeout:g} s: {proc.communicate()[1][-3000:]}")
+
+
+def test_a_killed_live_run_leaves_its_report_and_the_restart_keeps_it(tmp_path: Path) -> None:
+    (tmp_path / "plugins.toml").write_text(CONFIG)
+    report = tmp_path / "report"
+    first = _start(tmp_path)
+
+    def closed_in_report() -> dict[str, Any] | None:
+        summary = _summary(report / "summary.json")
+        return summary if summary and summary.get("closed_trades", 0) >= 2 else None
+
+    interim = _wait("a summary with two closed trades", first, closed_in_report)
+    first.kill()
+    first.communicate(timeout=60)
+    assert first.returncode == -signal.SIGKILL
+
+    kept = _summary(report / "summary.json")  # the killed run's last one, whole
+    assert kept is not None and isinstance(kept.get("interim_at"), str), kept
+    assert kept["closed_trades"] >= interim["closed_trades"]
+    assert any("interim report" in note for note in kept["host_notes"])
+    rows = _closed_rows(report / "trades.csv")
+    assert len(rows) == kept["closed_trades"]
+    # every trade the report calls closed is one the account closed, at its price
+    with sqlite3.connect(tmp_path / "account.sqlite") as db:
+        history = {t: (p, round(c, 6)) for t, p, c in db.execute(
+            "SELECT ticket, SUM(profit), MAX(close_price) FROM history GROUP BY ticket"
+        )}  # fmt: skip
+    for row in rows:
+        ticket = int(row["ticket"])
+        assert ticket in history, row
+        assert abs(float(row["profit"]) - history[ticket][0]) < 0.01, (row, history[ticket])
+
+    second = _start(tmp_path)
+    said = report / "summary.json.1"
+    _wait("the killed run's report kept", second, lambda: _summary(said))
+    second.send_signal(signal.SIGINT)
+    _, err = second.communicate(timeout=120)
+    assert "the run before did not stop cleanly" in err, err[-3000:]
+    assert _summary(said) == kept
+    assert _closed_rows(report / "trades.csv.1") == rows
+    final = _summary(report / "summary.json")
+    assert final is not None and "interim_at" not in final  # the stopped run's own report
+    log = (report / "hostapp.log").read_text(encoding="utf-8")
+    assert "the run before did not stop cleanly" in log
