@@ -63,7 +63,10 @@ class Outcome:
     take_profit: float | None
     source: str
     closed_at: datetime | None
-    exit_price: float | None  # where the trade's own position closed
+    #: where the trade's own position closed: the mean of its closing fills (a partial
+    #: close, then the rest) weighted by their volumes, so ``(exit - entry) × volume``
+    #: is what its own position made in price; its hedges' closes are not in it
+    exit_price: float | None
     close_reason: str
     profit: float  # realised: closes, partial ones and closed hedges of an open trade too
     r: float | None
@@ -84,6 +87,23 @@ class Outcome:
         if self.closed_at is None:
             return None
         return (self.closed_at - self.opened_at).total_seconds() / 3600
+
+
+def _exit_prices(closed: Sequence[Trade], own: Container[int]) -> dict[int, float]:
+    """Each trade's exit price (:attr:`Outcome.exit_price`) from the broker's closed
+    positions: the last fill alone made a trade half closed at its target and half at
+    breakeven read as closed at breakeven."""
+    fills: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for t in closed:
+        if t.close_price is not None and parent_ticket(t, own) == t.ticket:
+            fills[t.ticket].append((t.close_price, t.volume))
+    out: dict[int, float] = {}
+    for ticket, parts in fills.items():
+        if len({price for price, _ in parts}) == 1:  # one price: that one, no rounding noise
+            out[ticket] = parts[0][0]
+        elif (volume := sum(v for _, v in parts)) > 0:
+            out[ticket] = sum(price * v for price, v in parts) / volume
+    return out
 
 
 def outcomes(
@@ -120,7 +140,7 @@ def outcomes(
         moved[parent] = (moved.get(parent) or 0.0) + (
             mark - pos.entry_price
         ) * pos.sign * pos.volume
-    exit_of = {t.ticket: t.close_price for t in closed if parent_ticket(t, own) == t.ticket}
+    exit_of = _exit_prices(closed, own)
     reason_of: dict[int, str] = {}  # how the trade's own position closed
     last_close: dict[int, datetime] = {}  # when its last position (hedges too) closed
     for when, trade, reason in closes:

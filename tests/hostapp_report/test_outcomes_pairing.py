@@ -74,3 +74,35 @@ def test_winners_turned_losers_make_the_kept_ratio_negative_and_a_note_says_so()
         pair([trade(1, 0, 1.0)], [trade(7, 0, 0.5)])[0]
     )
     assert kept_note(report, {"with": "with dtms", "without": "without dtms"}) is None
+
+
+def test_the_exit_price_of_a_partly_closed_trade_is_its_fills_mean_by_volume() -> None:
+    """Half of 1 lot closed at 2,020 (the partial), the rest at 2,000 (breakeven): the
+    exit is 2,010, so (exit - entry) × volume is what the position made in price. Its
+    last fill alone (2,000) read as a trade that made nothing. A hedge's close is not
+    the trade's exit."""
+    from hookspecs import Trade
+    from hostapp.outcomes import outcomes
+
+    opened = T
+    entry = Trade(1, "XAUUSD", "buy", 1.0, 2000.0, 1990.0, None, opened)
+
+    def closing(
+        ticket: int, direction: str, volume: float, price: float, comment: str = ""
+    ) -> Trade:
+        return Trade(
+            ticket, "XAUUSD", direction, volume, 2000.0, None, None, opened, comment=comment,
+            profit=(price - 2000.0) * volume * (1 if direction == "buy" else -1) * 100,
+            close_price=price, closed_at=T + timedelta(hours=1),
+        )  # fmt: skip
+
+    closed = [
+        closing(1, "buy", 0.5, 2020.0),
+        closing(2, "sell", 0.5, 1950.0, comment="DTMS_HEDGE_1"),
+        closing(1, "buy", 0.5, 2000.0),
+    ]
+    done = T + timedelta(hours=1)
+    (out,) = outcomes([(T, entry, "s")], [(done, closed[2], "sl")], closed)
+    assert out.exit_price == 2010.0
+    assert out.profit == 1000.0 + 2500.0  # the partial's, and the hedge's
+    assert out.r == (0.5 * 20 + 0.5 * 50) / 10.0  # the hedge's move counts in R, not in the exit
