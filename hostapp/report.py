@@ -264,7 +264,7 @@ def positions_at_end(
 
 
 _PERCENT = frozenset({"win_rate"})
-_R = frozenset({"avg_r", "avg_loss_r"})
+_R = frozenset({"avg_r", "avg_win_r", "avg_loss_r"})
 
 
 def _fmt(value: Any, key: str = "") -> str:
@@ -293,7 +293,10 @@ SUMMARY_ROWS = (
     ("positions_open_at_end", "positions open at the end"),
     ("win_rate", "win rate"),
     ("avg_r", "average R"),
+    ("avg_win_r", "average win (R)"),
     ("avg_loss_r", "average loss (R)"),
+    ("profit_factor", "profit factor"),
+    ("expectancy", "expectancy / closed trade"),
     ("states_reached", "trades moved into each DTMS state"),
     ("actions", "actions by kind"),
     ("actions_failed", "actions failed by kind"),
@@ -307,7 +310,7 @@ SUMMARY_ROWS = (
 
 #: the rows of :data:`SUMMARY_ROWS` that are money, in the account's currency (the
 #: summary's ``currency``, which the table writes after them)
-MONEY_ROWS = frozenset({"pnl", "floating_pnl", "max_drawdown"})
+MONEY_ROWS = frozenset({"pnl", "floating_pnl", "max_drawdown", "expectancy"})
 
 
 def _money(value: Any) -> bool:
@@ -340,6 +343,8 @@ def summary_table(summary: Mapping[str, Any]) -> str:
         value = _fmt(summary.get(key, ""), key) if key not in blank else NO_FIGURE
         if key in UNKNOWN_AT_END and key in summary and summary[key] is None:
             value = "unknown"  # the broker did not answer at the end (summarize)
+        elif key == "profit_factor" and value in ("None", ""):  # no losing trade: no ratio
+            value = NO_FIGURE if not summary.get("closed_trades") else f"{NO_FIGURE} (no loss)"
         elif key in MONEY_ROWS and summary.get("currency") and _money(summary.get(key)):
             value += f" {summary['currency']}"  # the account's: no amount without it
         if key == "states_reached" and summary.get("defenders") == []:

@@ -68,3 +68,24 @@ def test_hostapp_replay_of_too_few_bars_for_a_trade(tmp_path: Path) -> None:
     assert rows["win rate"] == rows["average R"] == rows["average loss (R)"] == "–"
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert (summary["win_rate"], summary["avg_loss_r"]) == (0.0, 0.0)  # its shape kept
+
+
+def test_a_run_table_shows_the_average_win_profit_factor_and_expectancy() -> None:
+    """The run's own table (``hostapp replay FILE``, ``make run``'s first table) printed
+    the average loss but not the average win, the profit factor or the expectancy the
+    summary holds: a run's edge could not be read from it."""
+    traded = figures(
+        4, win_rate=0.5, avg_r=0.25, avg_win_r=1.5, avg_loss_r=-1.0, profit_factor=1.4,
+        expectancy=12.5, currency="USD",
+    )  # fmt: skip
+    rows = rows_of(summary_table(traded))
+    assert rows["average win (R)"] == "+1.50R"
+    assert rows["profit factor"] == "1.40"
+    assert rows["expectancy / closed trade"] == "12.50 USD"
+    unbeaten = rows_of(summary_table(figures(2, win_rate=1.0, avg_win_r=1.0, profit_factor=None)))
+    assert unbeaten["profit factor"] == "– (no loss)"
+    assert unbeaten["average loss (R)"] == "–"
+    none = rows_of(summary_table(figures(0, profit_factor=None)))
+    assert (
+        none["profit factor"] == none["expectancy / closed trade"] == none["average win (R)"] == "–"
+    )
