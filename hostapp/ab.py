@@ -31,10 +31,11 @@ from .compare_notes import notes, warnings
 from .config import HostConfig, with_settings
 from .driving import EXIT_INTERRUPTED, LOG_NAME, say_unwritten
 from .loader import switched_off_by_env
-from .outcomes import Outcome, trade_rows, write_trade_rows
+from .outcomes import Outcome
 from .parallel import Runs
 from .progress import RunsProgress
 from .report_files import write_json
+from .trade_rows import trade_rows, write_trade_rows
 
 EXIT_DID_NOTHING = 3
 

@@ -32,10 +32,9 @@ from .outcomes import (
     of_no_trade,
     pair,
     paired_metrics,
-    trade_rows,
-    write_trade_rows,
 )
 from .report import RECORDER_NAME, RunRecorder
+from .trade_rows import trade_rows, write_trade_rows
 
 
 @dataclass

@@ -31,9 +31,10 @@ from .driving import Serve, closed_positions, read_end
 from .errors import AccountChanged
 from .loop_drivers import BROKER_DOWN
 from .loop_stats import appended
-from .outcomes import TRADE_COLUMNS, outcomes, trade_rows
+from .outcomes import outcomes
 from .report import summarize
 from .report_files import saved_csv, saved_json
+from .trade_rows import TRADE_COLUMNS, trade_rows
 
 #: how often (wall seconds) the run looks whether a trade opened or closed since the report
 LOOK_EVERY = 5.0

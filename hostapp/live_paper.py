@@ -242,9 +242,9 @@ def live_report(report: Path, summary: Mapping[str, Any], trades: Sequence[Outco
     report folder with its ``trades.csv`` (the trades of the recent window its figures
     cover): a full disk after days of trading loses none of it from the terminal. The
     lines to say of what cannot be written."""
-    from .outcomes import TRADE_COLUMNS, trade_rows
     from .report import summary_table
     from .report_files import saved_csv, saved_json
+    from .trade_rows import TRADE_COLUMNS, trade_rows
 
     print(summary_table(summary))
     rows = trade_rows("", "live", trades, {})  # ab.write_trades's, written whole

@@ -57,13 +57,13 @@ from .live_paper import (
 )
 from .live_start import at_start, begin_live, log_refusal
 from .market.csvsplits import SplitTimes
-from .outcomes import TRADE_COLUMNS, trade_rows
 from .parallel import default_jobs
 from .replay_files import replay_files, replay_timeframes
 from .report import summary_table
 from .report_files import clear_report, saved_csv, saved_json
 from .report_logging import setup_logging
 from .trade_from import check_trade_from, history_note
+from .trade_rows import TRADE_COLUMNS, trade_rows
 
 DEFAULT_REPORT = Path(".hostapp/report")
 #: a live run's own: it would otherwise replace half of a simulated run's report (its

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from hostapp_loop.replay_cli import bars_folder, python
 
-from hostapp.outcomes import TRADE_COLUMNS
 from hostapp.report_files import keep_live_summary
+from hostapp.trade_rows import TRADE_COLUMNS
 
 
 def _rows(report: Path) -> tuple[dict[str, object], list[dict[str, str]]]:
