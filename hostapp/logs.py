@@ -9,6 +9,7 @@ formatters themselves live in :mod:`hookspecs.events`, where plugins can reach t
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -178,7 +179,10 @@ class ReportLog(logging.FileHandler):
     A live run's (``held``) touches no file until the run starts: a start refused
     (the data ended, a store that cannot be opened) appends its lines to the log there
     and rotates nothing (:meth:`settle`); only a run that starts moves the earlier log
-    aside for its own (:meth:`begin`)."""
+    aside for its own (:meth:`begin`). Meanwhile each held line is also written to
+    ``<log>.starting``, removed when they are let go: a start killed while it hung (a
+    terminal that never answers, stopped by its service manager) left no line of its
+    own, and the next start appends them to the log there, under a line saying so."""
 
     def __init__(
         self,
@@ -194,6 +198,10 @@ class ReportLog(logging.FileHandler):
         #: ``held``: the records kept here until :meth:`begin` (the run starts: a fresh
         #: file) or :meth:`settle` (it never did: appended to the file there)
         self._held: list[logging.LogRecord] | None = [] if held else None
+        #: the held lines' side file (``<log>.starting``), opened at the first of them
+        self._starting: TextIO | None = None
+        if held:
+            self._recover_killed_start()
         self.retry_after = retry_after
         self._clock = clock
         #: the records not written in this episode, the first one's time, the next try
@@ -234,12 +242,52 @@ class ReportLog(logging.FileHandler):
             self.mode = mode
             for record in held:
                 self.emit(record)
+            self._drop_starting()
         finally:
             self.release()
+
+    @property
+    def _starting_path(self) -> str:
+        return f"{self.baseFilename}.starting"
+
+    def _recover_killed_start(self) -> None:
+        """The lines of a start killed before it let them go, appended to the log there
+        under a line that says so; the side file removed."""
+        try:
+            with open(self._starting_path, encoding="utf-8", errors="replace") as f:
+                lines = f.read()
+        except OSError:
+            return
+        if lines.strip():
+            when = datetime.now(UTC).isoformat(timespec="seconds")
+            with suppress(OSError), open(self.baseFilename, "a", encoding="utf-8") as log:
+                log.write(
+                    f"--- these lines are of a start killed before its run began (no clean "
+                    f"stop), found at the next start at {when}:\n{lines}"
+                    + ("" if lines.endswith("\n") else "\n")
+                )
+        with suppress(OSError):
+            os.unlink(self._starting_path)
+
+    def _keep_starting(self, record: logging.LogRecord) -> None:
+        """A held line, also in the side file: nothing else of it is on disk yet."""
+        with suppress(Exception):  # a start must not fail for its side file
+            if self._starting is None:
+                self._starting = open(self._starting_path, "a", encoding="utf-8")  # noqa: SIM115
+            self._starting.write(self.format(record) + self.terminator)
+            self._starting.flush()
+
+    def _drop_starting(self) -> None:
+        starting, self._starting = self._starting, None
+        with suppress(OSError):
+            if starting is not None:
+                starting.close()
+            os.unlink(self._starting_path)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._held is not None:
             self._held.append(record)
+            self._keep_starting(record)
             return
         if self._since is not None and self._clock() < self._retry_at:
             self.lost += 1
