@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hookspecs.types import RESERVED_COMMENTS
+
 CONFIG = '[host]\nsymbols = ["XAUUSD", "EURUSD"]\n[host.paper]\naccount_file = "account.sqlite"\n'
 ARGV = ["run", "--live", "--speed", "3000", "--days", "20", "--report", "report"]
 
@@ -79,14 +81,17 @@ def test_a_killed_live_run_leaves_its_report_and_the_restart_keeps_it(tmp_path: 
     rows = _closed_rows(report / "trades.csv")
     assert len(rows) == kept["closed_trades"]
     # every trade the report calls closed is one the account closed, at its price
+    # (its partial closes and the positions opened to defend it, DTMS_HEDGE_<ticket>, too)
+    history: dict[int, float] = {}
     with sqlite3.connect(tmp_path / "account.sqlite") as db:
-        history = {t: (p, round(c, 6)) for t, p, c in db.execute(
-            "SELECT ticket, SUM(profit), MAX(close_price) FROM history GROUP BY ticket"
-        )}  # fmt: skip
+        for ticket, comment, profit in db.execute("SELECT ticket, comment, profit FROM history"):
+            prefix = next((p for p in RESERVED_COMMENTS if comment.startswith(p)), None)
+            parent = int(comment[len(prefix) :]) if prefix else ticket
+            history[parent] = history.get(parent, 0.0) + profit
     for row in rows:
         ticket = int(row["ticket"])
         assert ticket in history, row
-        assert abs(float(row["profit"]) - history[ticket][0]) < 0.01, (row, history[ticket])
+        assert abs(float(row["profit"]) - history[ticket]) < 0.01, (row, history[ticket])
 
     second = _start(tmp_path)
     said = report / "summary.json.1"
