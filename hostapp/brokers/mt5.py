@@ -43,7 +43,7 @@ from .mt5_netting import shared_positions
 from .mt5_orders import OrderSender
 from .mt5_retcodes import link_lost
 from .mt5_rules import Constants
-from .mt5_settings import Mt5Settings, import_api, load_mt5_settings
+from .mt5_settings import Mt5Settings, close_rpyc, import_api, load_mt5_settings
 from .mt5_trading import Raw, Trading
 
 __all__ = ["Mt5Broker", "Mt5Market", "Mt5Settings", "create_mt5_broker", "load_mt5_settings"]
@@ -68,9 +68,13 @@ class Mt5Broker(AccountGuard, Trading):
         *,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        reopen: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__()
         self.api = api
+        #: builds a new client over a new connection (mt5linux: rpyc never reopens a
+        #: closed one); ``None`` when the API is the package itself
+        self._reopen = reopen
         self.settings = settings
         self.c = Constants.from_api(api)
         self._now = clock or _utc_now
@@ -239,21 +243,49 @@ class Mt5Broker(AccountGuard, Trading):
         """After the terminal went away (restarted, its IPC link or the mt5linux bridge
         lost): drop what is left of the connection, then initialize and log in again,
         keeping the server's clock offset. A BrokerError while it is still away; an
-        AccountChanged when it came back on another account."""
-        self.close_connection()
+        AccountChanged when it came back on another account. An mt5linux client whose rpyc
+        connection closed raises (EOFError) on every call for good: when a call raises
+        rather than answers, a new client is built (docs/mt5.md, "When the terminal goes
+        away mid-run")."""
+        self._shut_down_quietly()
         try:
-            self._initialized = True
-            initialize(self.api, self.settings)
-            login_and_check(self.api, self.settings)
-            self._same_account()
+            try:
+                self._log_in_again()
+            except (BrokerError, AccountChanged):
+                raise
+            except Exception:
+                if self._reopen is None:
+                    raise
+                self._shut_down_quietly()
+                self._use(self._reopen())
+                self._log_in_again()
         except AccountChanged:
             raise  # connected, on the other account: the run stops and shuts it down
         except BrokerError:
-            self.close_connection()
+            self._shut_down_quietly()
             raise
         except Exception as exc:
-            self.close_connection()
+            self._shut_down_quietly()
             raise BrokerError(f"reconnecting failed: {type(exc).__name__}: {exc}") from exc
+
+    def _log_in_again(self) -> None:
+        self._initialized = True
+        initialize(self.api, self.settings)
+        login_and_check(self.api, self.settings)
+        self._same_account()
+
+    def _use(self, api: Any) -> None:
+        """Every call goes to ``api`` from now on; the old client's connection is closed."""
+        if api is not self.api:
+            close_rpyc(self.api)
+        self.api = self.sender.api = api
+
+    def _shut_down_quietly(self) -> None:
+        """:meth:`close_connection`; what a lost transport raises then is no news."""
+        try:
+            self.close_connection()
+        except Exception as exc:
+            log.debug("shutdown() on a lost connection raised %s: %s", type(exc).__name__, exc)
 
     def _check_symbols(self, symbols: Sequence[str]) -> None:
         """Every symbol the host is to trade must be on the trade server, spelled as the
@@ -367,8 +399,9 @@ def create_mt5_broker(
     """Import the API (lazily: only now), connect and check. ``symbols`` date the server
     clock when ``time_symbols`` is not set. Raises BrokerError with a clear message."""
     api = import_api(settings, module)
+    reopen = (lambda: import_api(settings, module)) if settings.module == "mt5linux" else None
     try:
-        broker = Mt5Broker(api, settings, clock=clock, sleep=sleep)
+        broker = Mt5Broker(api, settings, clock=clock, sleep=sleep, reopen=reopen)
     except AttributeError as exc:
         raise BrokerError(f"not a MetaTrader5 API object: {exc}") from exc
     broker.connect(symbols)

@@ -6,6 +6,7 @@ and runs on machines without it (the ``mt5`` extra installs nothing on Linux).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import sys
@@ -197,3 +198,13 @@ def extend_rpyc_timeout(client: object, seconds: float) -> None:
         config["sync_request_timeout"] = max(
             float(config.get("sync_request_timeout") or 0), seconds
         )
+
+
+def close_rpyc(client: object) -> None:
+    """Close an mt5linux client's rpyc connection (its private ``__conn``), which may be
+    closed already; a client without one is left as it is."""
+    conn = getattr(client, "_MetaTrader5__conn", None)
+    close = getattr(conn, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):  # a connection that is gone may say so
+            close()

@@ -46,9 +46,12 @@ def rates_row(i: int) -> tuple[int, float, float, float, float, int, int, int]:
     return (t0 + 300 * i, 2000.0 + i, 2001.0 + i, 1999.0 + i, 2000.5 + i, 100, 30, 0)
 
 
-def live_app(fake: FakeMT5, plugins: dict[str, object], **mt5: Any) -> App:
+def live_app(
+    fake: FakeMT5, plugins: dict[str, object], api: object | None = None, **mt5: Any
+) -> App:
     """The live host on ``fake`` (XAUUSD M5, a cycle every 10 ms) with ``plugins``; a new
-    bar arrives whenever a plugin appends one to ``fake.rates``."""
+    bar arrives whenever a plugin appends one to ``fake.rates``. ``api`` stands in for the
+    package (``fake`` itself unless given: an mt5linux stand-in over it)."""
     if "XAUUSD" not in fake.symbols:
         fake.add_symbol(FakeSymbol("XAUUSD", bid=2005.0, ask=2005.3, digits=2))
     fake.rates[("XAUUSD", 5)] = [rates_row(i) for i in range(7)]  # the last one is forming
@@ -62,4 +65,4 @@ def live_app(fake: FakeMT5, plugins: dict[str, object], **mt5: Any) -> App:
             }
         }
     )
-    return build_live_app(config, builtins=plugins, entry_points=[], env={}, module=fake)
+    return build_live_app(config, builtins=plugins, entry_points=[], env={}, module=api or fake)

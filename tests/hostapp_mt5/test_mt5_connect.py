@@ -141,9 +141,9 @@ def test_a_login_that_raises_is_a_broker_error_and_shuts_down() -> None:
 def test_mt5linux_call_timeout_outlasts_timeout_ms() -> None:
     fake = make_fake()
     settings = Mt5Settings(module="mt5linux", timeout_ms=60_000, time_symbols=("XAUUSD",))
-    create_mt5_broker(settings, module=mt5linux_module(fake), clock=lambda: fake.now,
-                      sleep=fake.advance)  # fmt: skip
-    config = fake._MetaTrader5__conn._config  # type: ignore[attr-defined]
+    broker = create_mt5_broker(settings, module=mt5linux_module(fake), clock=lambda: fake.now,
+                               sleep=fake.advance)  # fmt: skip
+    config = broker.api._MetaTrader5__conn._config
     assert config["sync_request_timeout"] >= 60 + 5
 
 

@@ -32,9 +32,7 @@ Time moves only through :meth:`FakeMT5.advance`, which tests pass as the adapter
 
 from __future__ import annotations
 
-import types
-from typing import Any
-
+from .linux import Bridge, RpycConnection, mt5linux_module
 from .model import FakePosition, FakeSymbol, Fault, InFlight
 from .server import as_done
 from .shapes import CONSTANTS, RETCODES, TIMEFRAMES, check_plain
@@ -44,6 +42,7 @@ __all__ = [
     "CONSTANTS",
     "RETCODES",
     "TIMEFRAMES",
+    "Bridge",
     "FakeMT5",
     "FakePosition",
     "FakeSymbol",
@@ -54,25 +53,3 @@ __all__ = [
     "check_plain",
     "mt5linux_module",
 ]
-
-
-class RpycConnection:
-    """What the adapter may touch of an rpyc connection: its ``_config``."""
-
-    def __init__(self) -> None:
-        self._config: dict[str, Any] = {"sync_request_timeout": 30}
-
-
-def mt5linux_module(fake: FakeMT5) -> types.ModuleType:
-    """A stand-in for the ``mt5linux`` package whose client is ``fake`` (records host/port)."""
-    module = types.ModuleType("mt5linux")
-
-    class MetaTrader5:
-        def __new__(cls, host: str = "localhost", port: int = 18812) -> Any:
-            fake.calls.append(f"connect {host}:{port}")
-            # mt5linux keeps its rpyc connection here; rpyc's call timeout defaults to 30 s
-            fake._MetaTrader5__conn = RpycConnection()  # type: ignore[attr-defined]
-            return fake
-
-    module.MetaTrader5 = MetaTrader5  # type: ignore[attr-defined]
-    return module
