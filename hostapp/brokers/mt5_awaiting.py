@@ -30,6 +30,7 @@ from .mt5_resolve import (
     find_in_positions,
     still_waiting,
 )
+from .mt5_retcodes import UNREAD
 from .mt5_settings import Mt5Settings
 
 #: The sender's logger (:mod:`.mt5_orders`): all that sending an order says, under one name.
@@ -95,8 +96,8 @@ class Awaiting:
                     return annotated(settle(fill, message), "; found on the server")
                 waiting = still_waiting(self.api, fp, order)
                 trouble = ""
-            except BrokerError as exc:
-                waiting, trouble = True, f"; the records could not be re-read ({exc})"
+            except UNREAD as exc:  # the bridge lost: no news
+                waiting, trouble = True, f"; the records could not be re-read ({_said(exc)})"
             if waited >= self.settings.resolve_seconds:
                 break
             step = min(POLL_SECONDS, self.settings.resolve_seconds - waited)
@@ -128,7 +129,7 @@ class Awaiting:
             now = self._server_now()
             others = [p for p in self.pending if p is not fp and p.since >= now - HISTORY_MARGIN]
             fill = find_deals(self.api, fp, order, self.seen_deals, now, hedging, others)
-        except BrokerError:
+        except UNREAD:
             return ""
         if fill is None:
             return ""
@@ -143,6 +144,12 @@ class Awaiting:
             if deals:
                 self.seen_deals.update(deals)
                 self.unclaimed.remove((fp, fill))
+
+
+def _said(exc: Exception) -> str:
+    """A BrokerError's own words; a transport error's with its type (EOFError's alone
+    say little: "stream has been closed")."""
+    return str(exc) if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
 
 
 def annotated(result: ActionResult, suffix: str) -> ActionResult:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hookspecs import ActionResult, BrokerError, ResultCode
+from hookspecs import ActionResult, ResultCode
 
 from .mt5_awaiting import Awaiting, annotated
 from .mt5_convert import as_dict, error_code, last_error
@@ -30,7 +30,9 @@ from .mt5_retcodes import (
     EXECUTION_MARKET,
     EXECUTION_REQUEST,
     NOT_SENT_ERRORS,
+    TRANSPORT_ERRORS,
     UNREACHED_ERRORS,
+    UNREAD,
     Outcome,
     classify,
     failure_code,
@@ -203,14 +205,20 @@ class OrderSender(Awaiting):
                     ResultCode.TRADING_DISABLED, f"{op.label}: not sent: {not_here}"
                 )
             sent_at = self._server_now()
-            raw = self.api.order_send(prepared)
-            code = error_code(self.api) if raw is None else None
+            lost = ""  # the call raised: its answer was lost on the way back, or it was
+            try:  # never sent; either way nothing says which, as a None with no error
+                raw = self.api.order_send(prepared)
+            except TRANSPORT_ERRORS as exc:
+                raw, lost = None, f"{type(exc).__name__}: {exc}"
+            code = error_code(self.api) if raw is None and not lost else None
             if code in NOT_SENT_ERRORS:
                 return self._not_sent(op.label, code)
             result = as_dict(raw) if raw is not None else {}
             retcode = int(result["retcode"]) if raw is not None else None
             outcome = classify(retcode)
             message = self._message(op.label, retcode, result)
+            if lost:
+                message = f"{op.label}: no answer: order_send raised {lost}"
             if outcome in (Outcome.DONE, Outcome.PARTIAL, Outcome.NO_CHANGES):
                 self.on_went_through()
             if retcode == CLIENT_DISABLES_AT:
@@ -259,7 +267,7 @@ class OrderSender(Awaiting):
                 self._backoff(attempt)
                 try:
                     verdict = op.verify()
-                except BrokerError as exc:
+                except UNREAD as exc:
                     return ActionResult.failure(
                         ResultCode.UNKNOWN_OUTCOME,
                         f"{message}; and positions could not be re-read ({exc}): "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from hookspecs import ResultCode
+from hookspecs import BrokerError, ResultCode
 
 RETCODE_NAMES: dict[int, str] = {
     10004: "REQUOTE",
@@ -73,6 +73,16 @@ def link_lost(code: int | None) -> bool:
     """``last_error()`` -10000 … -10005 (``RES_E_INTERNAL_FAIL*``): the IPC link between
     the package and the terminal failed, not the call's arguments or its symbol."""
     return code is not None and code <= -10000
+
+
+#: What a call raises when the transport, not the terminal, failed: the mt5linux bridge's
+#: rpyc raises EOFError when its connection closes, and socket errors and its call timeout
+#: (``AsyncResultTimeout``, Python's TimeoutError) are OSErrors. A request may have
+#: reached the terminal before the answer was lost (docs/mt5.md, "What happens when the
+#: terminal does not answer").
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (EOFError, OSError)
+#: A read that could not answer: the terminal said so (BrokerError), or the transport.
+UNREAD: tuple[type[Exception], ...] = (BrokerError, *TRANSPORT_ERRORS)
 
 
 #: ``last_error()`` codes that, after ``order_send`` returned ``None``, mean the request

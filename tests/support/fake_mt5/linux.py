@@ -6,6 +6,9 @@ closed connection: once the bridge restarts or the TCP link resets, every call o
 client raises ``EOFError("stream has been closed")`` for good, and only a new client, over
 a new connection, works again, once the bridge is back. While the bridge is down, building
 a client fails as connecting to a port nobody listens on does (``ConnectionRefusedError``).
+An answer can be lost after the terminal carried the call out (:meth:`Bridge.lose_next`):
+the connection dies meanwhile, or rpyc stops waiting (its ``sync_request_timeout``; its
+``AsyncResultTimeout`` is Python's TimeoutError) and the connection stays usable.
 """
 
 from __future__ import annotations
@@ -33,6 +36,14 @@ class Bridge:
     def __init__(self) -> None:
         self.up = True
         self.connections: list[RpycConnection] = []
+        #: calls whose next answer is lost after the terminal carried them out
+        self.losing: dict[str, bool] = {}
+
+    def lose_next(self, name: str, *, drop: bool) -> None:
+        """The next call of ``name`` reaches the terminal, which carries it out; its answer
+        never comes back. ``drop``: the connection died meanwhile (the bridge restarted,
+        back at once: a new client works); else rpyc's call timeout expired."""
+        self.losing[name] = drop
 
     def drop(self) -> None:
         """The bridge stops (or the link resets): every connection is closed for good,
@@ -69,7 +80,14 @@ def mt5linux_module(fake: FakeMT5) -> types.ModuleType:
             def call(*args: Any, **kwargs: Any) -> Any:
                 if self._MetaTrader5__conn.closed:
                     raise EOFError("stream has been closed")
-                return target(*args, **kwargs)
+                answer = target(*args, **kwargs)
+                if name not in bridge.losing:
+                    return answer
+                if bridge.losing.pop(name):
+                    bridge.drop()
+                    bridge.start()
+                    raise EOFError("connection closed by peer")
+                raise TimeoutError("result expired")
 
             return call
 
