@@ -21,6 +21,7 @@ from hookspecs import ActionResult, ResultCode
 
 from .mt5_awaiting import Awaiting, annotated
 from .mt5_convert import as_dict, error_code, last_error
+from .mt5_remainder import cancel_rest
 from .mt5_resolve import WINDOW_SLACK, Fill, Footprint
 from .mt5_retcodes import (
     AUTO_TRADING_DISABLED,
@@ -235,8 +236,11 @@ class OrderSender(Awaiting):
                 filled = float(result.get("volume") or 0.0)
                 if outcome is Outcome.DONE and filled <= 0:  # 10009: all of it executed
                     filled = float(prepared["volume"])
-                fill = Fill(filled, None, (deal,) if deal else ())
-                return op.settle(replace(fill, order=int(result.get("order") or 0)), message)
+                fill = Fill(filled, None, (deal,) if deal else (), int(result.get("order") or 0))
+                if outcome is Outcome.PARTIAL and filling == self.c.ret and fill.order:
+                    fill, words = self._cancel_rest(op.label, op.symbol, fill)
+                    message += words
+                return op.settle(fill, message)
             if outcome is Outcome.NO_CHANGES and op.modify:
                 return ActionResult(True, ResultCode.NO_CHANGES, message)
             if outcome is Outcome.INVALID_FILL and fill_index + 1 < len(fillings):
@@ -282,6 +286,17 @@ class OrderSender(Awaiting):
                     f"{message}; not visible in positions after {attempt} attempts",
                 )
             return ActionResult.failure(failure_code(retcode), message)
+
+    def _cancel_rest(self, label: str, symbol: str, fill: Fill) -> tuple[Fill, str]:
+        """ORDER_FILLING_RETURN filled part: the rest would work on, so it is cancelled
+        before what filled is reported (:mod:`.mt5_remainder`); a rest that may still
+        work is flagged for attention."""
+        rest = cancel_rest(self.api, self.c.remove, symbol, int(fill.order or 0), fill)
+        self.seen_deals.update(rest.fill.deals)
+        if rest.working:
+            self.unresolved[label] = self.unresolved.get(label, 0) + 1
+            log.error("%s%s", label, rest.words)
+        return rest.fill, rest.words
 
     def _not_sent(self, label: str, code: int | None) -> ActionResult:
         """``order_send`` returned ``None`` before the request left (see

@@ -32,6 +32,7 @@ class Constants:
 
     deal: int
     sltp: int
+    remove: int
     buy: int
     sell: int
     fok: int
@@ -45,6 +46,7 @@ class Constants:
         names = {
             "deal": "TRADE_ACTION_DEAL",
             "sltp": "TRADE_ACTION_SLTP",
+            "remove": "TRADE_ACTION_REMOVE",
             "buy": "ORDER_TYPE_BUY",
             "sell": "ORDER_TYPE_SELL",
             "fok": "ORDER_FILLING_FOK",

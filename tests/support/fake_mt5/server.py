@@ -23,11 +23,13 @@ from .shapes import (
     TradeRequest,
     check_plain,
 )
+from .working import WorkingOrders
 
 
-class TradeServer(ServerOperations):
+class TradeServer(WorkingOrders, ServerOperations):
     """``order_send`` and what it does to the state :class:`~.terminal.FakeMT5` keeps;
-    the server's own operations (stops, stop-outs, swap re-opens) are
+    the filling policies' partial fills are :class:`~.working.WorkingOrders`, the server's
+    own operations (stops, stop-outs, swap re-opens) are
     :class:`~.service.ServerOperations`."""
 
     margin_mode: int
@@ -138,6 +140,8 @@ class TradeServer(ServerOperations):
             return self._deal(r, fill, ticket)
         if action == CONSTANTS["TRADE_ACTION_SLTP"]:
             return self._sltp(r)
+        if action == CONSTANTS["TRADE_ACTION_REMOVE"]:
+            return self._remove(r)
         return self._result(10013, r, "Invalid request: unsupported action")
 
     def _fields_problem(self, r: dict[str, Any], required: set[str], optional: set[str]) -> str:
@@ -172,15 +176,6 @@ class TradeServer(ServerOperations):
 
     def _comment(self, comment: str) -> str:
         return comment if self.comment_rewrite is None else self.comment_rewrite
-
-    def _fillable(self, s: FakeSymbol, r: dict[str, Any], fill: float | None) -> float:
-        """The lots this deal fills: all of them, or what the book holds (IOC fills part,
-        FOK fills all or nothing)."""
-        v = r["volume"] if fill is None else fill
-        if s.liquidity is not None and v > s.liquidity + 1e-9:
-            ioc = r["type_filling"] == CONSTANTS["ORDER_FILLING_IOC"]
-            return s.liquidity if ioc else 0.0
-        return v
 
     def _deal(self, r: dict[str, Any], fill: float | None = None, order: int = 0) -> Any:
         closing = "position" in r
@@ -250,6 +245,8 @@ class TradeServer(ServerOperations):
         ticket, entry, profit = self._execute(s, r, p, filled, market, order)
         deal = self._record(r, order, ticket, entry, filled, market, profit)
         retcode = 10009 if filled >= v - 1e-9 else 10010
+        if retcode == 10010:
+            self._keep_working(r, filled, order)
         text = "Request executed" if retcode == 10009 else "Request executed partially"
         return self._result(retcode, r, text, deal=deal, order=order, volume=filled, price=market)
 
