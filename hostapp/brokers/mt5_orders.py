@@ -31,6 +31,7 @@ from .mt5_retcodes import (
     EXECUTION_MARKET,
     EXECUTION_REQUEST,
     NOT_SENT_ERRORS,
+    RETCODE_WORDS,
     TRANSPORT_ERRORS,
     UNREACHED_ERRORS,
     UNREAD,
@@ -363,6 +364,8 @@ class OrderSender(Awaiting):
         if comment:
             text += f" ({comment})"
         if classify(retcode) not in (Outcome.DONE, Outcome.PARTIAL, Outcome.NO_CHANGES):
+            if retcode in RETCODE_WORDS:
+                text += f"; {RETCODE_WORDS[retcode]}"
             text += f"; last_error={last_error(self.api)}"
         else:
             text += f"; order={result.get('order')} deal={result.get('deal')}"

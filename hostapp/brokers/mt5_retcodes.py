@@ -136,7 +136,9 @@ _FAILURE_CODES: dict[int, ResultCode] = {
     10014: ResultCode.INVALID_VOLUME,
     10034: ResultCode.INVALID_VOLUME,
     10038: ResultCode.INVALID_VOLUME,
-    10015: ResultCode.INVALID_STOPS,  # a price we normalised yet the server refused
+    # 10015 is the price the request carried (an open's or a close's), not its stops:
+    # the price moved off the one sent, and the next try goes at a fresh one
+    10015: ResultCode.TRANSIENT,
     10016: ResultCode.INVALID_STOPS,
     10029: ResultCode.FROZEN,
     10019: ResultCode.NO_MONEY,
@@ -155,6 +157,12 @@ _FAILURE_CODES: dict[int, ResultCode] = {
     # days or before it delists the symbol: it does not clear while a run waits, so an
     # open or a hedge refused with it is a plain refusal (closes still go through).
     10044: ResultCode.REJECTED,
+    # 10039: an order closing this position is already working (another program's, or a
+    # rest of ours): the position may close with it, or be closable once it is gone.
+    10039: ResultCode.TRANSIENT,
+    # 10045: a FIFO account (US rules) closes a symbol's positions oldest first: this one
+    # cannot be closed before the older ones, however often it is asked.
+    10045: ResultCode.REJECTED,
     10036: ResultCode.NOT_FOUND,
     10004: ResultCode.TRANSIENT,
     10020: ResultCode.TRANSIENT,
@@ -163,6 +171,21 @@ _FAILURE_CODES: dict[int, ResultCode] = {
     10028: ResultCode.TRANSIENT,
     10012: ResultCode.UNKNOWN_OUTCOME,
     10031: ResultCode.UNKNOWN_OUTCOME,
+}
+
+
+#: What a refusal means, said in the result's message after the code's name: those whose
+#: name alone misleads or says little (docs/mt5.md, "Retcodes").
+RETCODE_WORDS: dict[int, str] = {
+    10015: "the server refused the price sent (not the stops); the next try goes at a fresh price",
+    10039: (
+        "an order closing this position already exists (another program's, or one still "
+        "working): the position may close with it; look at the terminal's orders"
+    ),
+    10045: (
+        "the account closes positions first in, first out (FIFO rule): the symbol's "
+        "older positions must be closed before this one"
+    ),
 }
 
 

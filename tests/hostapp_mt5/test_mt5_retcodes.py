@@ -147,7 +147,7 @@ def test_position_closed_is_not_found_for_modify_and_partial(
      (10029, ResultCode.FROZEN), (10046, ResultCode.HEDGING_NOT_ALLOWED),
      (10006, ResultCode.REJECTED), (10027, ResultCode.TRADING_DISABLED),
      (10026, ResultCode.TRADING_DISABLED), (10017, ResultCode.TRADING_DISABLED),
-     (10044, ResultCode.REJECTED)],
+     (10044, ResultCode.REJECTED), (10015, ResultCode.TRANSIENT)],
 )  # fmt: skip
 def test_failures_name_the_code_and_last_error(
     broker: Mt5Broker, fake: FakeMT5, retcode: int, code: ResultCode
@@ -157,6 +157,24 @@ def test_failures_name_the_code_and_last_error(
     assert (r.ok, r.code) == (False, code)
     assert RETCODE_NAMES[retcode] in r.message and "last_error=(1, 'Success')" in r.message
     assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("retcode", "code", "words"),
+    [(10015, ResultCode.TRANSIENT, "refused the price sent (not the stops)"),
+     (10039, ResultCode.TRANSIENT, "an order closing this position already exists"),
+     (10045, ResultCode.REJECTED, "first in, first out (FIFO rule)")],
+)  # fmt: skip
+def test_a_close_refused_says_why_in_its_message(
+    broker: Mt5Broker, fake: FakeMT5, retcode: int, code: ResultCode, words: str
+) -> None:
+    """10015 read as ``invalid_stops``; 10039 and 10045 as a plain rejection, unexplained."""
+    ticket = fake.add_position("XAUUSD", 0, 0.5, 1990.0, magic=777)
+    fake.faults.append(Fault(retcode))
+    r = broker.close(ticket)
+    assert (r.ok, r.code) == (False, code)
+    assert words in r.message and RETCODE_NAMES[retcode] in r.message
+    assert len(fake.requests) == 1 and ticket in fake.positions
 
 
 def test_real_market_closed_from_the_fake(broker: Mt5Broker, fake: FakeMT5) -> None:
