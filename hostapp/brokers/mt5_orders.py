@@ -211,7 +211,7 @@ class OrderSender(Awaiting):
             try:  # never sent; either way nothing says which, as a None with no error
                 raw = self.api.order_send(prepared)
             except TRANSPORT_ERRORS as exc:
-                raw, lost = None, f"{type(exc).__name__}: {exc}"
+                raw, lost = None, f"order_send raised {type(exc).__name__}: {exc}"
             code = error_code(self.api) if raw is None and not lost else None
             if code in NOT_SENT_ERRORS:
                 return self._not_sent(op.label, code)
@@ -220,7 +220,7 @@ class OrderSender(Awaiting):
             outcome = classify(retcode)
             message = self._message(op.label, retcode, result)
             if lost:
-                message = f"{op.label}: no answer: order_send raised {lost}"
+                message = f"{op.label}: no answer: {lost}"
             if outcome in (Outcome.DONE, Outcome.PARTIAL, Outcome.NO_CHANGES):
                 self.on_went_through()
             if retcode == CLIENT_DISABLES_AT:
@@ -279,7 +279,7 @@ class OrderSender(Awaiting):
                         "check the terminal before retrying",
                     )
                 if verdict is not None:
-                    return annotated(verdict, f" (after {retcode_name(retcode)})")
+                    return annotated(verdict, f" (after {lost or retcode_name(retcode)})")
                 if attempt < self.settings.max_attempts:
                     continue
                 return ActionResult.failure(

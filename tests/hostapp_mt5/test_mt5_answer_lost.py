@@ -93,3 +93,16 @@ async def test_the_live_loop_hears_of_a_trade_whose_answer_was_lost() -> None:
     stats = await asyncio.wait_for(drive(app, progress=None), 30)
     assert plugin.executed == list(fake.positions) and len(plugin.executed) == 1
     assert stats.cycles_skipped == 0 and len(stats.entries) == 1
+
+
+def test_a_stop_change_whose_answer_timed_out_is_verified_on_the_position() -> None:
+    fake = make_fake()
+    module = mt5linux_module(fake)
+    broker = create_mt5_broker(SETTINGS, module=module, clock=lambda: fake.now,
+                               sleep=fake.advance)  # fmt: skip
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1995.0, sl=1980.0, magic=240617)
+    module.bridge.lose_next("order_send", drop=False)
+    r = broker.modify_sl_tp(ticket, 1985.0, None)  # raised TimeoutError before
+    assert r.ok and fake.positions[ticket].sl == 1985.0
+    assert r.message.endswith("(after order_send raised TimeoutError: result expired)")
+    assert len(fake.requests) == 1  # the levels were seen set: not sent again
