@@ -26,6 +26,10 @@ account refuses opposite positions with 10046 (``hedge_prohibited``), a position
 identifier differs from its ticket (``add_position(identifier=)``), the rollover charges a
 swap by re-opening a position under a new ticket, its identifier kept (``reopen``),
 ``positions_get()`` answers nothing while positions are open (``empty_positions_get``).
+A RETURN order the book fills only in part leaves its rest working, to fill later or be
+cancelled with ``TRADE_ACTION_REMOVE`` (:mod:`.working`). ``mt5linux_module`` stands in
+for the mt5linux package: each client over its own connection, closed for good when the
+bridge drops, and an answer the bridge can lose after the terminal acted (:mod:`.linux`).
 Time moves only through :meth:`FakeMT5.advance`, which tests pass as the adapter's
 ``sleep``.
 """
