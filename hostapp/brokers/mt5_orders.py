@@ -206,7 +206,7 @@ class OrderSender(Awaiting):
                 return ActionResult.failure(
                     ResultCode.TRADING_DISABLED, f"{op.label}: not sent: {not_here}"
                 )
-            sent_at = self._server_now()
+            sent_at = _sent_at(self._server_now(), tick)
             lost = ""  # the call raised: its answer was lost on the way back, or it was
             try:  # never sent; either way nothing says which, as a None with no error
                 raw = self.api.order_send(prepared)
@@ -375,3 +375,24 @@ class OrderSender(Awaiting):
 
 def _quoted(tick: Tick) -> bool:  # a symbol with no quote yet reads bid and ask 0
     return float(tick["bid"]) > 0 and float(tick["ask"]) > 0
+
+
+#: How far before the local clock's reading of the send the tick's server time may take
+#: the window (:func:`_sent_at`): a tick older than this (a quiet symbol) dates nothing.
+TICK_ANCHOR_SECONDS = 300
+
+
+def _sent_at(server_now: int, tick: Mapping[str, Any]) -> int:
+    """The server time a request was sent at, for finding its deals: the local clock moved
+    to the server's (``server_now``), but never after the time of the tick read just
+    before the send, which is on the server's own clock. The offset is rounded to 30
+    minutes, so a PC clock 45 s fast put the send 45 s late, after the deals of an order
+    that timed out yet executed (``WINDOW_SLACK`` absorbs 30 s): they went unfound and
+    the fill was reported of unknown outcome (docs/mt5.md, "Times are UTC")."""
+    try:
+        ticked = int(tick.get("time") or 0)
+    except (TypeError, ValueError):
+        return server_now
+    if ticked <= 0 or ticked >= server_now:
+        return server_now
+    return max(ticked, server_now - TICK_ANCHOR_SECONDS)
