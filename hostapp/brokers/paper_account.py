@@ -112,6 +112,7 @@ class AccountStore(Protocol):
     def realised(self, ticket: int) -> float: ...
     def quote(self, symbol: str) -> Quote | None: ...
     def set_quote(self, quote: Quote) -> None: ...
+    def newest_quote_time(self) -> datetime | None: ...
     def close(self) -> None: ...
 
 
@@ -131,6 +132,7 @@ class MemoryStore:
         self._last_deal: dict[int, ClosedDeal] = {}
         self._realised: dict[int, float] = {}  # per ticket, every closing deal's profit
         self._quotes: dict[str, Quote] = {}
+        self._newest: datetime | None = None
 
     def read(self) -> contextlib.AbstractContextManager[None]:
         """Nothing to lock or roll back in memory: one shared empty context (a generator
@@ -187,6 +189,12 @@ class MemoryStore:
 
     def set_quote(self, quote: Quote) -> None:
         self._quotes[quote.symbol] = quote
+        if self._newest is None or quote.time > self._newest:
+            self._newest = quote.time
+
+    def newest_quote_time(self) -> datetime | None:
+        """The time of the newest quote of any symbol: how far the market has got."""
+        return self._newest
 
     def close(self) -> None:
         pass

@@ -372,6 +372,10 @@ class SqliteStore:
             (quote.symbol, quote.bid, quote.ask, _ts(quote.time)),
         )
 
+    def newest_quote_time(self) -> datetime | None:
+        row = self._db.execute("SELECT MAX(time) FROM quotes").fetchone()
+        return None if row is None or row[0] is None else from_epoch(row[0])
+
     def set_run_clock(self, when: datetime) -> None:
         """Keep where the driving host's clock got to (:func:`last_activity`)."""
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RUN_CLOCK, repr(_ts(when))))

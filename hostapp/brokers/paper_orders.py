@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import timedelta
 
 from hookspecs import (
     ActionResult,
@@ -37,6 +38,7 @@ class PaperOrders(PaperLedger):
     """The order calls of :class:`hookspecs.Broker` on a paper account."""
 
     _hedging: bool
+    _bar_period: timedelta
 
     def open(self, order: OrderRequest) -> ActionResult:
         return self._run(lambda: self._open(order))
@@ -69,9 +71,9 @@ class PaperOrders(PaperLedger):
         if info is None:
             return _fail(ResultCode.REJECTED, f"unknown symbol {order.symbol!r}")
         store = self._store
-        quote = store.quote(order.symbol)
-        if quote is None:
-            return _fail(ResultCode.MARKET_CLOSED, f"no price for {order.symbol} yet")
+        quote = self._quoted(order.symbol)
+        if isinstance(quote, ActionResult):
+            return quote
         volume = _volume(info, order.volume)
         if isinstance(volume, ActionResult):
             return volume
@@ -157,9 +159,24 @@ class PaperOrders(PaperLedger):
         return (*held, quote)
 
     def _priced(self, pos: Position) -> Quote | ActionResult:
-        quote = self._store.quote(pos.symbol)
+        return self._quoted(pos.symbol)
+
+    def _quoted(self, symbol: str) -> Quote | ActionResult:
+        """The symbol's price, or ``market_closed``: none yet, or its market is closed
+        while another symbol's trades. A run of symbols with other hours (an index's
+        daily break, FX beside bitcoin at the weekend) moves the clock on with the
+        others' bars: a stop moved on a symbol with no bar since its market closed was
+        taken on its last price before the close, as no broker takes one then."""
+        quote = self._store.quote(symbol)
         if quote is None:
-            return _fail(ResultCode.MARKET_CLOSED, f"no price for {pos.symbol} yet")
+            return _fail(ResultCode.MARKET_CLOSED, f"no price for {symbol} yet")
+        newest = self._store.newest_quote_time()
+        if newest is not None and newest - quote.time >= self._bar_period:
+            return _fail(
+                ResultCode.MARKET_CLOSED,
+                f"the market of {symbol} is closed: no bar since {quote.time:%Y-%m-%d %H:%M} "
+                f"UTC, and other symbols have bars to {newest:%Y-%m-%d %H:%M} UTC",
+            )
         return quote
 
     def _modify(
