@@ -3,7 +3,7 @@
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -140,7 +140,9 @@ def test_a_position_another_process_stopped_out_is_reported_as_stopped_out(
             if self.cycles == 2:  # its bar falls through the stop
                 (bar,) = bars_from_closes([1.085], start=t)
                 assert [tr.ticket for tr, _ in other.on_bar("EURUSD", bar)] == [mine]
-            elif self.cycles == 3:
+            elif self.cycles == 3:  # its market open: a bar of this step (docs/architecture.md)
+                (bar,) = bars_from_closes([1.086], start=t + timedelta(minutes=10))
+                assert other.on_bar("EURUSD", bar) == []
                 assert other.close(ordered).ok
 
         @hookimpl
