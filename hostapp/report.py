@@ -303,8 +303,8 @@ SUMMARY_ROWS = (
     ("closes_by_reason", "closes by reason"),
     ("pnl", "P&L (realised)"),
     ("floating_pnl", "P&L (open positions)"),
-    ("max_drawdown", "max drawdown (closed trades)"),
-    ("max_drawdown_pct", "max drawdown % (closed trades)"),
+    ("max_drawdown", "max drawdown (realised)"),
+    ("max_drawdown_pct", "max drawdown % (realised)"),
 )
 
 

@@ -260,4 +260,4 @@ async def test_the_summary_names_the_terminal_accounts_currency() -> None:
     assert summary["currency"] == "EUR"
     rows = _rows(summary_table(summary).splitlines())
     assert "P&L (realised) 0.00 EUR" in rows
-    assert "max drawdown (closed trades) 0.00 EUR" in rows
+    assert "max drawdown (realised) 0.00 EUR" in rows

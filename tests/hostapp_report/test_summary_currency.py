@@ -31,7 +31,7 @@ def test_a_replay_names_the_accounts_currency(tmp_path: Path) -> None:
     rows = [" ".join(line.split()) for line in proc.stdout.splitlines()]
     (pnl,) = [r for r in rows if r.startswith("P&L (realised)")]
     assert pnl == f"P&L (realised) {summary['pnl']:,.2f} JPY"
-    assert any(r.startswith("max drawdown (closed trades) ") and r.endswith(" JPY") for r in rows)
+    assert any(r.startswith("max drawdown (realised) ") and r.endswith(" JPY") for r in rows)
 
 
 def test_an_ab_names_the_accounts_currency(tmp_path: Path) -> None:
