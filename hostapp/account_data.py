@@ -27,7 +27,7 @@ from typing import Any
 
 from hookspecs import Bar, ConfigError
 
-from .brokers.paper_account_file import read_only
+from .brokers.paper_account_reads import read_only
 from .config import HostConfig
 
 #: the ``meta`` key of the record (JSON)

@@ -105,7 +105,7 @@ def paper_live(
     the run's summary and its trades, for the command to print and write, and the line
     that stopped the run when the account file could not be written (a full disk: the
     run stops there, its summary is of the run up to it), else None."""
-    from .brokers.paper_account_file import last_activity
+    from .brokers.paper_account_reads import last_activity
 
     account = config.host.paper.get("account_file")
     since = last_activity(account) if isinstance(account, str) else None

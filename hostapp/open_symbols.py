@@ -20,7 +20,7 @@ from datetime import datetime
 
 from hookspecs import Bar
 
-from .brokers.paper_account_file import read_only
+from .brokers.paper_account_reads import read_only
 from .config import HostConfig
 
 log = logging.getLogger("hostapp.host")

@@ -112,7 +112,7 @@ class PaperBroker(PaperOrders, PaperStopOut):
     def keep_clock(self, when: datetime) -> None:
         """Write into the account file that the run driving it got to ``when`` with no
         bar left unplayed (a stop between two bars): a restart resumes there, not at the
-        last quote (:func:`~.paper_account_file.last_activity`). No-op in memory."""
+        last quote (:func:`~.paper_account_reads.last_activity`). No-op in memory."""
         if self._bar_file is not None:
             with self._bar_file.write():
                 self._bar_file.set_run_clock(when)

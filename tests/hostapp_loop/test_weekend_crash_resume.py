@@ -20,7 +20,7 @@ import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hostapp.brokers.paper_account_file import last_activity
+from hostapp.brokers.paper_account_reads import last_activity
 
 FRIDAY_LAST = datetime(2024, 1, 5, 22, 0, tzinfo=UTC)  # the close of Friday's last bar
 MONDAY = datetime(2024, 1, 7, 23, 0, tzinfo=UTC)  # the bars come back (Sunday evening)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hostapp.app import build_sim_app
-from hostapp.brokers.paper_account_file import last_activity
+from hostapp.brokers.paper_account_reads import last_activity
 from hostapp.config import config_from_dict
 from hostapp.live_paper import keep_clock
 from hostapp.testing import bars_from_closes
