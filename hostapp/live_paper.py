@@ -180,7 +180,7 @@ def paper_live(
 
 def keep_clock(app: appmod.App) -> None:
     """Write where the run's clock got to into the account file, when it stopped between
-    two bars, for a restart to resume there (:func:`~hostapp.brokers.paper_account_file.
+    two bars, for a restart to resume there (:func:`~hostapp.brokers.paper_account_reads.
     last_activity`). A ``--speed`` run stopped during a weekend's gap has no quote newer
     than Friday's last bar: resumed from that, every restart would wait the whole gap
     again, and one restarted more often than the gap lasts would never reach Monday.
