@@ -151,12 +151,14 @@ def load_csv_files(
     for each). ``notes`` gets the sentence naming the files' columns that were not
     read, if any, and what was mended in them (rows skipped or dropped, a file reversed),
     and the spikes kept when ``keep_spikes`` (``[host] spikes = "keep"``) keeps them
-    instead of refusing them, and the files read as UTC whose bars keep an exchange's
-    hours on another clock (:mod:`.market.exchange_hours`); ``splits`` the time and ratio
+    instead of refusing them, the files read as UTC whose bars keep an exchange's
+    hours on another clock (:mod:`.market.exchange_hours`), and the pairs whose weeks
+    open outside forex's hours as read (:mod:`.market.fx_week`); ``splits`` the time and ratio
     of each split in a symbol's unadjusted prices (:mod:`hostapp.market.csvsplits`)."""
     from .brokers.paper_rules import known_rules
     from .market.csvdata import left_out_note, load_csv
     from .market.exchange_hours import exchange_clock_note
+    from .market.fx_week import fx_week_note
 
     pairs = list(dict.fromkeys(files))
     unread: dict[str, list[str]] = {p: [] for p, _ in pairs}
@@ -178,7 +180,8 @@ def load_csv_files(
     if notes is not None:
         by_file = {p: bars for (p, _), bars in loaded.items()}  # a file's bars, once
         clock = exchange_clock_note(by_file, zone)  # an exchange's hours read as UTC's
-        notes.extend(filter(None, [note, *dict.fromkeys(mended), clock]))
+        week = fx_week_note({s: bars for (_, s), bars in loaded.items()})  # a pair's, off
+        notes.extend(filter(None, [note, *dict.fromkeys(mended), clock, week]))
     return loaded
 
 
