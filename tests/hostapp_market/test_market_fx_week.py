@@ -69,5 +69,6 @@ def test_hostapp_replay_says_it_of_a_file_read_on_the_wrong_clock(tmp_path: Path
         return [n for n in summary["host_notes"] if "weeks open" in n]
 
     (said,) = notes("Asia/Tokyo")
-    assert "EURUSD's weeks open on Sunday 16:00 UTC" in said and "--data-tz" in said  # UTC+3 as UTC+9
+    # written at UTC+3 (May), read as UTC+9: Sunday 22:00 UTC became 16:00
+    assert "EURUSD's weeks open on Sunday 16:00 UTC" in said and "--data-tz" in said
     assert notes("Europe/Athens") == []
