@@ -155,7 +155,7 @@ def load_csv_files(
     hours on another clock (:mod:`.market.exchange_hours`), and the pairs whose weeks
     open outside forex's hours as read (:mod:`.market.fx_week`); ``splits`` the time and ratio
     of each split in a symbol's unadjusted prices (:mod:`hostapp.market.csvsplits`)."""
-    from .brokers.paper_rules import known_rules
+    from .brokers.paper_rules import currency_pair, known_rules
     from .market.csvdata import left_out_note, load_csv
     from .market.exchange_hours import exchange_clock_note
     from .market.fx_week import fx_week_note
@@ -180,7 +180,8 @@ def load_csv_files(
     if notes is not None:
         by_file = {p: bars for (p, _), bars in loaded.items()}  # a file's bars, once
         clock = exchange_clock_note(by_file, zone)  # an exchange's hours read as UTC's
-        week = fx_week_note({s: bars for (_, s), bars in loaded.items()})  # a pair's, off
+        series = {s: bars for (_, s), bars in loaded.items()}
+        week = fx_week_note(series, currency_pair)  # a pair's weeks, hours off
         notes.extend(filter(None, [note, *dict.fromkeys(mended), clock, week]))
     return loaded
 

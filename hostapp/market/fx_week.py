@@ -17,14 +17,12 @@ most of them end outside that window.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
 from hookspecs import Bar
-
-from ..brokers.paper_rules import currency_pair
 
 _WEEKEND = timedelta(hours=36)
 _DAY = 24 * 60
@@ -45,13 +43,16 @@ def week_opens(bars: Sequence[Bar]) -> list[int]:
     return [_minute_of_week(b.time) for a, b in pairwise(bars) if b.time - a.time >= _WEEKEND]
 
 
-def fx_week_note(series: Mapping[str, Sequence[Bar]]) -> str | None:
+def fx_week_note(
+    series: Mapping[str, Sequence[Bar]], is_pair: Callable[[str], object]
+) -> str | None:
     """One sentence naming the pairs whose weeks open outside forex's hours as their
     times were read (the module's docstring), with the hours they look off by; ``None``
-    when there are none."""
+    when there are none. ``is_pair``: whether a symbol is a pair of currencies or metals
+    (the paper broker's :func:`~hostapp.brokers.paper_rules.currency_pair`)."""
     said = []
     for symbol, bars in series.items():
-        if currency_pair(symbol) is None or len(bars) < 2:
+        if not is_pair(symbol) or len(bars) < 2:
             continue
         if bars[1].time - bars[0].time >= timedelta(days=1):
             continue  # daily bars: their time of day is no opening hour

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from hostapp_cli_errors.test_run_replay_errors import hostapp
 
 from hookspecs import Bar
+from hostapp.brokers.paper_rules import currency_pair
 from hostapp.market.fx_week import fx_week_note
 from hostapp.market.synthetic import generate_bars
 
@@ -35,21 +36,23 @@ def shifted(bars: list[Bar], hours: int) -> list[Bar]:
 
 def test_weeks_that_open_hours_away_from_forex_hours_are_said() -> None:
     bars = fx_bars()
-    assert fx_week_note({"EURUSD": bars}) is None  # Sunday 22:00 UTC
-    assert fx_week_note({"EURUSD": shifted(bars, 2)}) is None  # Monday 00:00 UTC: a feed's
-    early = fx_week_note({"EURUSD": shifted(bars, -7), "XAUUSD": fx_bars("XAUUSD")})
+    assert fx_week_note({"EURUSD": bars}, currency_pair) is None  # Sunday 22:00 UTC
+    assert (
+        fx_week_note({"EURUSD": shifted(bars, 2)}, currency_pair) is None
+    )  # Monday 00:00 UTC: a feed's
+    early = fx_week_note({"EURUSD": shifted(bars, -7), "XAUUSD": fx_bars("XAUUSD")}, currency_pair)
     assert early is not None
     assert early.startswith(
         "EURUSD's weeks open on Sunday 15:00 UTC as its times were read (4 of 4 weekends), "
         "about 7 hours behind forex's Sunday 21:00-22:00 UTC: if the file's times"
     )
     assert "XAUUSD" not in early
-    late = fx_week_note({"GBPUSD.m": shifted(fx_bars("GBPUSD"), 9)})
+    late = fx_week_note({"GBPUSD.m": shifted(fx_bars("GBPUSD"), 9)}, currency_pair)
     assert late is not None and "GBPUSD.m's weeks open on Monday 07:00 UTC" in late
     assert "about 9 hours ahead of" in late
-    assert fx_week_note({"US500": shifted(bars, -7)}) is None  # no pair: other hours
+    assert fx_week_note({"US500": shifted(bars, -7)}, currency_pair) is None  # no pair: other hours
     daily = [b for b in shifted(bars, -7) if b.time.hour == 0 and b.time.minute == 0]
-    assert fx_week_note({"EURUSD": daily}) is None
+    assert fx_week_note({"EURUSD": daily}, currency_pair) is None
 
 
 def test_hostapp_replay_says_it_of_a_file_read_on_the_wrong_clock(tmp_path: Path) -> None:
