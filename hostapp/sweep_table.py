@@ -102,6 +102,33 @@ def identical_rows(rows: Sequence[Row], keys: Sequence[str]) -> str | None:
     )
 
 
+def inert_keys(rows: Sequence[Row], keys: Sequence[str]) -> str | None:
+    """The swept keys whose values changed nothing while the others did: rows differing
+    in that key alone have the same figures (a deadline of a state no trade reached),
+    ranked apart only by the order they ran in. ``None`` when there is none, or when all
+    the rows are alike (:func:`identical_rows` says that)."""
+    if len(keys) < 2 or identical_rows(rows, keys) is not None:
+        return None
+    inert = []
+    for key in keys:
+        groups: dict[Setting, list[dict[str, Any]]] = {}
+        for row in rows:
+            rest = tuple(change for change in row.setting if change[0] != key)
+            groups.setdefault(rest, []).append(row.figures)
+        compared = [g for g in groups.values() if len(g) > 1]
+        if compared and all(all(f == g[0] for f in g[1:]) for g in compared):
+            inert.append(key)
+    if not inert:
+        return None
+    which = ", ".join(inert)
+    return (
+        f"the swept values of {which} changed nothing in these runs: rows that differ in "
+        f"{'it' if len(inert) == 1 else 'one of them'} alone have the same figures (the "
+        "plugin may not act on that key here: a state no trade reached, say), so their "
+        "order among themselves says nothing"
+    )
+
+
 def used_settings(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The settings a run used, by ``NAME.KEY``, from its plugins' reports (a report
     without ``settings``, or with something else there, gives none)."""
@@ -159,6 +186,7 @@ def sweep_summary(
         "criterion": CRITERION.format(plugin=plugin),
         "rows": [one(r) for r in ranked],
         "identical": identical_rows(ranked, keys),
+        "inert": inert_keys(ranked, keys),
         "interrupted": interrupted,
         "data": replay.extra.get("data"),
     }
@@ -325,8 +353,9 @@ def print_sweep(
         need = max(wide.measure(t).maximum for t in built)
         console = Console(width=max(need, console.width), highlight=False)
     console.print(built[0])
-    if summary.get("identical"):
-        console.print(f"note: {summary['identical']}", soft_wrap=True, markup=False)
+    for said in ("identical", "inert"):
+        if summary.get(said):
+            console.print(f"note: {summary[said]}", soft_wrap=True, markup=False)
     if any(r.figures.get("unpaired") for r in ranked):
         console.print(UNPAIRED.format(plugin=plugin), soft_wrap=True, markup=False)
     # with --split, the out-of-sample table below is that check

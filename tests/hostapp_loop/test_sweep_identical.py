@@ -100,3 +100,24 @@ def test_a_setting_that_changes_nothing_is_said_so(folder: tuple[Path, dict[str,
 def test_rows_that_differ_say_nothing_of_it(folder: tuple[Path, dict[str, str]]) -> None:
     _, summary = _sweep(folder, "closer", "dtms", "guard.limit=1,3", "differ")
     assert summary["identical"] is None
+
+
+def test_a_key_that_changes_nothing_beside_one_that_does_is_said(
+    folder: tuple[Path, dict[str, str]],
+) -> None:
+    """Two keys swept, one of which changed nothing (a probe swept a deadline of a state
+    no trade reached beside a threshold): the rows differ, so no "identical" note, and
+    the table ranked the inert key's rows apart by the order they ran in, without a word."""
+    here, env = folder
+    proc = replay(
+        here, "XAUUSD.csv", "--compare", "closer", "--sweep", "guard.limit=1,3",
+        "--sweep", "closer.label=a,b", "--report", "inert", "--jobs", "1",
+        env={**env, "HOSTAPP_DISABLE_PLUGINS": "dtms"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((here / "inert" / "sweep.json").read_text())
+    assert len(summary["rows"]) == 4 and summary["identical"] is None
+    why = summary["inert"]
+    assert why.startswith("the swept values of closer.label changed nothing in these runs")
+    assert "guard.limit" not in why
+    assert f"note: {why}" in " ".join(proc.stdout.split())
