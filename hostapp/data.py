@@ -8,6 +8,7 @@ streams the same series.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -186,11 +187,15 @@ def load_csv_files(
     return loaded
 
 
-def joined_series(parts: Sequence[tuple[str, str, list[Bar]]]) -> dict[str, list[Bar]]:
+def joined_series(
+    parts: Sequence[tuple[str, str, list[Bar]]], notes: list[str] | None = None
+) -> dict[str, list[Bar]]:
     """``(file, symbol, bars)`` as one series per symbol: several files of one symbol
     (Binance's months, HistData's years, exports split by date) are joined in time order,
-    whatever order they were named in. ``ConfigError`` when two of them overlap: which
-    file's bars would count is not for the host to guess."""
+    whatever order they were named in. Two that overlap with the very same bars (export
+    parts that share their edges) are read once there, said in ``notes``; ``ConfigError``
+    when the bars they share differ: which file's would count is not for the host to
+    guess."""
     by_symbol: dict[str, list[tuple[str, list[Bar]]]] = {}
     for path, symbol, bars in parts:
         by_symbol.setdefault(symbol, []).append((path, bars))
@@ -199,15 +204,35 @@ def joined_series(parts: Sequence[tuple[str, str, list[Bar]]]) -> dict[str, list
         files.sort(key=lambda f: f[1][0].time)
         joined = list(files[0][1])
         for (before, earlier), (path, bars) in itertools.pairwise(files):
-            if bars[0].time <= earlier[-1].time:
-                raise ConfigError(
-                    f"{path} and {before} overlap ({symbol}): {path} starts at "
-                    f"{bars[0].time.isoformat()}, {before} ends at "
-                    f"{earlier[-1].time.isoformat()}"
-                )
+            if path == before:  # the same file twice: no parts of one series
+                raise ConfigError(f"{path} is named twice ({symbol})")
+            if bars[0].time <= joined[-1].time:
+                shared = [b for b in bars if b.time <= joined[-1].time]
+                if not _same_bars(joined, shared):
+                    raise ConfigError(
+                        f"{path} and {before} overlap ({symbol}) with other bars: {path} "
+                        f"starts at {bars[0].time.isoformat()}, {before} ends at "
+                        f"{earlier[-1].time.isoformat()}"
+                    )
+                if notes is not None:
+                    notes.append(
+                        f"{path} repeats {len(shared):,} bars of {before} ({symbol}, "
+                        f"{shared[0].time:%Y-%m-%d %H:%M} to {shared[-1].time:%Y-%m-%d %H:%M}), "
+                        "the very same: read once"
+                    )
+                bars = bars[len(shared) :]
             joined.extend(bars)
         series[symbol] = joined
     return series
+
+
+def _same_bars(joined: Sequence[Bar], shared: Sequence[Bar]) -> bool:
+    """Whether the bars ``joined`` has from ``shared``'s first time to its last are
+    ``shared``, time for time and price for price."""
+    times = [b.time for b in joined]
+    start = bisect.bisect_left(times, shared[0].time)
+    end = bisect.bisect_right(times, shared[-1].time)
+    return list(joined[start:end]) == list(shared)
 
 
 #: A gap in the bars that is more than a weekend with a holiday beside it.
@@ -348,7 +373,7 @@ def streamed_config_series(
                 "timeframe"
             )
     try:
-        series = joined_series(parts)
+        series = joined_series(parts, notes)
     except ConfigError as exc:
         raise ConfigError(f"{config.source} [host] key 'data': {exc}") from None
     if days is not None:

@@ -284,7 +284,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
         config = appmod.with_host(config, bar_clock=args.bar_clock)
     zone = bar_zone(config)
     files, base, tf, sources = replay_timeframes(args, files, config.host.timeframe, notes, zone)
-    series = appmod.joined_series(files)
+    series = appmod.joined_series(files, notes)
     notes.extend(filter(None, [stub_note(series, base, tf, zone)]))
     setup_logging(report, held)
     clear_report(report)

@@ -4,6 +4,7 @@ overlap, or a file named twice, are one line naming them. Real ``hostapp`` proce
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +54,7 @@ def test_overlapping_files_of_one_symbol_are_refused(tmp_path: Path) -> None:
     whole = write_bars_csv(tmp_path / "gold.csv", BARS)
     line = one_error_line(hostapp(tmp_path, "replay", jan.name, whole.name, "--symbol", "XAUUSD"))
     assert line == (
-        f"hostapp: gold.csv and {jan.name} overlap (XAUUSD): gold.csv starts at "
+        f"hostapp: gold.csv and {jan.name} overlap (XAUUSD) with other bars: gold.csv starts at "
         f"{BARS[0].time.isoformat()}, {jan.name} ends at 2024-01-31T23:55:00+00:00"
     )
     line = one_error_line(hostapp(tmp_path, "replay", jan.name, jan.name))
@@ -65,8 +66,26 @@ def test_joined_series_orders_by_time_and_names_an_overlap() -> None:
     parts = [("c.csv", "X", c), ("a.csv", "X", a), ("y.csv", "Y", b), ("b.csv", "X", b)]
     series = joined_series(parts)
     assert series == {"X": a + b + c, "Y": b}
-    with pytest.raises(ConfigError, match=r"b\.csv and a\.csv overlap \(X\): b\.csv starts"):
-        joined_series([("a.csv", "X", BARS[:101]), ("b.csv", "X", b)])
+    other = [dataclasses.replace(BARS[100], volume=BARS[100].volume + 1.0), *BARS[101:250]]
+    with pytest.raises(ConfigError, match=r"b\.csv and a\.csv overlap \(X\) with other bars"):
+        joined_series([("a.csv", "X", BARS[:101]), ("b.csv", "X", other)])
+
+
+def test_parts_that_share_the_very_same_bars_are_read_once_and_said() -> None:
+    """Export parts whose edges overlap with the very same bars were refused as files
+    that overlap: the series is the same whichever file's bars count."""
+    notes: list[str] = []
+    series = joined_series([("p2.csv", "X", BARS[90:300]), ("p1.csv", "X", BARS[:100])], notes)
+    assert series == {"X": BARS[:300]}
+    assert notes == [
+        f"p2.csv repeats 10 bars of p1.csv (X, {BARS[90].time:%Y-%m-%d %H:%M} to "
+        f"{BARS[99].time:%Y-%m-%d %H:%M}), the very same: read once"
+    ]
+    inside = joined_series([("all.csv", "X", BARS[:300]), ("mid.csv", "X", BARS[50:60])])
+    assert inside == {"X": BARS[:300]}  # one part inside the other
+    gap = [*BARS[90:95], *BARS[96:300]]  # a bar of p1 missing from p2: not the same bars
+    with pytest.raises(ConfigError, match=r"overlap \(X\) with other bars"):
+        joined_series([("p1.csv", "X", BARS[:100]), ("p2.csv", "X", gap)])
 
 
 def test_host_data_may_name_several_files_of_a_symbol(tmp_path: Path) -> None:
@@ -85,7 +104,7 @@ def test_host_data_may_name_several_files_of_a_symbol(tmp_path: Path) -> None:
 
     assert series(["feb.csv", "jan.csv"]) == series("jan.csv") + series("feb.csv")
     assert len(series(["feb.csv", "jan.csv"])) == len(BARS)
-    with pytest.raises(ConfigError, match=r"\[host\] key 'data': jan.csv and jan.csv overlap"):
+    with pytest.raises(ConfigError, match=r"\[host\] key 'data': jan.csv is named twice"):
         series(["jan.csv", "jan.csv"])
     for bad in ([], [""], [3], 3):
         with pytest.raises(ConfigError, match=r"key 'data.XAUUSD': expected a CSV path or a"):
