@@ -65,8 +65,10 @@ class SlowCalls:
         if key in self.held:
             return (
                 f"it held the event loop, and a replay's clock stands still meanwhile, so "
-                f"{'its answer was' if calls == 'it' else 'their answers were'} kept (live, "
-                f"{'it' if calls == 'it' else 'each'} would have failed for lateness)"
+                f"{'its answer was' if calls == 'it' else 'their answers were'} kept (a "
+                "replay may do at once what a live run never does, such as preparing a "
+                "whole series of bars at a plugin's first call; a live call this slow "
+                "would fail for lateness)"
             )
         return f"a sync hook cannot be cut short, so the run waited for {calls}"
 
