@@ -29,7 +29,7 @@ def check_trade_from(series: Mapping[str, Sequence[Bar]], when: datetime) -> Non
     left to trade), or none before it (no history: leave it out)."""
     times = [t for bars in series.values() for t in (bars[0].time, bars[-1].time) if bars]
     first, last = min(times), max(times)
-    span = f"the data runs from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+    span = f"the bars open from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
     if when > last:
         raise ConfigError(f"--from {when:%Y-%m-%d %H:%M} UTC is after the last bar: {span}")
     if when <= first:
