@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from .pluginhost import PluginHost
+    from .web_connections import ConnectionLimits
 
 #: The only address the host's web app listens on: exposing trading state beyond this
 #: machine is a reverse proxy's job, with its own authentication.
@@ -161,15 +162,21 @@ def web_app(
     return app, serving
 
 
-def app_runner(app: web.Application) -> web.AppRunner:
+def app_runner(app: web.Application, limits: ConnectionLimits | None = None) -> web.AppRunner:
     """The runner :func:`serving` serves ``app`` with: aiohttp's own protocol errors as
-    JSON (:mod:`.web_errors`), and request lines up to ``MAX_REQUEST_LINE_BYTES`` (128 KiB,
-    not aiohttp's 8 KiB: a plugin's query may list thousands of tickets, as DTMS's
-    ``GET /dtms/trades?tickets=…`` may list 5,000; its document says the same number)."""
-    from .web_errors import JsonErrorAppRunner
+    JSON (:mod:`.web_errors`), connections bounded by ``limits`` (a request's time to
+    arrive, the connections open at once: :mod:`.web_connections`), and request lines up
+    to ``MAX_REQUEST_LINE_BYTES`` (128 KiB, not aiohttp's 8 KiB: a plugin's query may list
+    thousands of tickets, as DTMS's ``GET /dtms/trades?tickets=…`` may list 5,000; its
+    document says the same number)."""
+    from .web_connections import ConnectionLimits, GuardedAppRunner
 
-    return JsonErrorAppRunner(
-        app, access_log=None, handle_signals=False, max_line_size=MAX_REQUEST_LINE_BYTES
+    return GuardedAppRunner(
+        app,
+        limits=limits or ConnectionLimits(),
+        access_log=None,
+        handle_signals=False,
+        max_line_size=MAX_REQUEST_LINE_BYTES,
     )
 
 
@@ -202,14 +209,16 @@ async def serving(
     *,
     bind: str = BIND_HOST,
     announce: Announce | None = None,
+    limits: ConnectionLimits | None = None,
 ) -> AsyncIterator[tuple[str, list[str]]]:
     """Serve the plugins' routes on ``bind:port`` (0: any free port) for the ``with``
     block; yields the URL and the plugins served, after telling ``announce`` what is
-    served. A port that cannot be bound is a :class:`ConfigError` naming it."""
+    served. A port that cannot be bound is a :class:`ConfigError` naming it. ``limits``:
+    the connections' bounds (:class:`.web_connections.ConnectionLimits`' defaults)."""
     from aiohttp import web
 
     app, names = web_app(plugins, host, bind)
-    runner = app_runner(app)
+    runner = app_runner(app, limits)
     await runner.setup()
     try:
         site = web.TCPSite(runner, bind, port)

@@ -4,12 +4,13 @@ A request line over the limit, a header aiohttp cannot parse or a bad method nev
 an app: aiohttp's protocol handler answers them with a plain-text page. The host serves
 the routes of plugins whose clients are programs (the DTMS API: every error a JSON
 object, docs/architecture.md §9), so :func:`hostapp.web.serving` runs the app with
-:class:`JsonErrorAppRunner`, whose connections answer those errors as
+:class:`.web_connections.GuardedAppRunner`, whose connections answer those errors as
 ``{"error": "bad request", "message": ..., "success": false}`` with the same status
 (``success`` because the original DTMS's clients test it).
 
-aiohttp offers no public hook for these bodies; the runner swaps the class of the server
-it built for one whose connections override ``handle_error``, which changes nothing else.
+aiohttp offers no public hook for these bodies: the host's runner
+(:mod:`.web_connections`) builds its connections as :class:`JsonErrorRequestHandler`,
+which overrides ``handle_error`` and changes nothing else.
 
 The app's router answers a path no plugin routes (404) and another method on a routed path
 (405) itself, before any plugin's guard could: :func:`unrouted_json`, the app's own
@@ -26,8 +27,14 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 
-class _JsonErrorRequestHandler(RequestHandler):
-    __slots__ = ()  # RequestHandler's layout, so that a built handler can become one
+class JsonErrorRequestHandler(RequestHandler):
+    """A connection whose protocol errors are answered as JSON."""
+
+    __slots__ = ()
+
+    def bad_request(self, client: str, status: int, message: str) -> None:
+        """Say a request aiohttp refused before any app saw it (one line)."""
+        self.logger.warning("bad request (HTTP %d) from %s: %s", status, client, message)
 
     def handle_error(
         self,
@@ -38,10 +45,8 @@ class _JsonErrorRequestHandler(RequestHandler):
     ) -> web.StreamResponse:
         if status >= 500:  # aiohttp's own log (a traceback) and "already sent" check
             super().handle_error(request, status, exc, message)
-        else:  # the client's fault: one line, no traceback (aiohttp logs one)
-            self.logger.warning(
-                "bad request from %s: %s", request.remote, (message or str(exc or ""))[:300]
-            )
+        else:  # the client's fault: no traceback (aiohttp logs one)
+            self.bad_request(request.remote or "", status, (message or str(exc or ""))[:300])
             if request.writer.output_size > 0:  # some of an answer went already
                 raise ConnectionError("an answer was sent already; the connection is broken")
         if status >= 500:
@@ -88,21 +93,3 @@ async def unrouted_json(request: web.Request, handler: Any) -> web.StreamRespons
                 "allowed": allowed,
             }
         return web.json_response({**body, "success": False}, status=exc.status, headers=headers)
-
-
-class _JsonErrorServer(web.Server):
-    def __call__(self) -> RequestHandler:
-        # aiohttp's own construction (its fallback for handler arguments it does not
-        # know included), then the JSON error bodies
-        handler = super().__call__()
-        handler.__class__ = _JsonErrorRequestHandler
-        return handler
-
-
-class JsonErrorAppRunner(web.AppRunner):
-    """An ``AppRunner`` whose protocol-level errors are JSON."""
-
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        server.__class__ = _JsonErrorServer
-        return server

@@ -128,6 +128,11 @@ def plugin_failures(owners: Owners, plugins: PluginHost) -> Middleware:
             if isinstance(exc, KeyboardInterrupt):
                 if not plugins.stop_asked(owner, route, exc):
                     raise  # the user's abort, wherever it lands
+            elif _client_gone(request, exc):
+                # the client left, or the server closed its connection (a request
+                # not received in time: hostapp/web_connections.py), while the
+                # handler read its body: nobody to answer, and no fault of the plugin
+                return web.json_response(FAILED, status=400)
             elif _plugins(exc):
                 plugins.route_failed(owner, route, exc)
             else:
@@ -141,6 +146,12 @@ def plugin_failures(owners: Owners, plugins: PluginHost) -> Middleware:
         return response
 
     return middleware
+
+
+def _client_gone(request: web.Request, exc: BaseException) -> bool:
+    """Is ``exc`` the loss of the request's connection (no transport, or one closing)?"""
+    transport = request.transport
+    return isinstance(exc, ConnectionError) and (transport is None or transport.is_closing())
 
 
 def _plugins(exc: BaseException) -> bool:

@@ -1,0 +1,195 @@
+"""The host's web server bounds its connections (hostapp/web_connections.py): a
+connection that never finishes its request (nothing sent, half a request line, headers
+never ended, a body short of its Content-Length) is closed once the receive deadline
+passes, a kept-alive connection's next request is held to it too, a slow handler is
+not cut, a connection over the cap is closed at once, and floods of refused requests
+or failed accepts are logged once per episode. Before, such connections stayed open for
+good and each event was a log line. The host's own server on a real port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from hookspecs import hookimpl
+from hostapp.testing import make_host
+from hostapp.web import serving
+from hostapp.web_connections import ACCEPT_FAILED, ConnectionLimits
+
+#: Short enough for a test to see it pass; the tests wait for events, not for time.
+DEADLINE = 0.3
+#: How long a test waits for the server to close a connection before calling it open.
+PATIENCE = 15.0
+
+
+class Pages:
+    @hookimpl
+    def web_routes(self) -> list[Any]:
+        return [web.get("/hello", _hello), web.get("/slow", _slow), web.post("/echo", _echo)]
+
+
+async def _hello(request: web.Request) -> web.Response:
+    return web.json_response({"hello": True})
+
+
+async def _slow(request: web.Request) -> web.Response:
+    await asyncio.sleep(DEADLINE * 5)  # well past the receive deadline
+    return web.json_response({"slow": True})
+
+
+async def _echo(request: web.Request) -> web.Response:
+    return web.json_response({"got": len(await request.read())})
+
+
+@asynccontextmanager
+async def server(limits: ConnectionLimits) -> AsyncIterator[int]:
+    host = make_host(None, None, None)  # type: ignore[arg-type]
+    host.plugins.register("pages", Pages())
+    async with serving(host.plugins, host, 0, limits=limits) as (url, _names):
+        yield int(url.rstrip("/").rsplit(":", 1)[1])
+
+
+async def _closed_by_server(reader: asyncio.StreamReader) -> bytes:
+    """What the server sent before closing the connection (fails if it stays open)."""
+    got = b""
+    async with asyncio.timeout(PATIENCE):
+        while chunk := await reader.read(4096):
+            got += chunk
+    return got
+
+
+async def _connect(port: int, sent: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    if sent:
+        writer.write(sent)
+        await writer.drain()
+    return reader, writer
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+
+
+UNFINISHED = {
+    "nothing sent": b"",
+    "half a request line": b"GET /hello HTT",
+    "headers not finished": b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    "body short of its Content-Length": (
+        b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"
+    ),
+}
+
+
+@pytest.mark.parametrize("sent", UNFINISHED.values(), ids=list(UNFINISHED))
+async def test_a_request_never_finished_is_closed_at_the_deadline(
+    sent: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with server(ConnectionLimits(receive_timeout=DEADLINE)) as port:
+        reader, writer = await _connect(port, sent)
+        try:
+            got = await _closed_by_server(reader)
+        finally:
+            await _close(writer)
+        assert b"200" not in got.split(b"\r\n", 1)[0]
+    # a handler cut while reading the body is no failure of its plugin's
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    said = _lines(caplog, "not received within 0.3 s")
+    assert len(said) == 1 and "from 127.0.0.1" in said[0], said
+
+
+async def test_the_next_request_on_a_kept_alive_connection_is_held_to_the_deadline() -> None:
+    async with server(ConnectionLimits(receive_timeout=DEADLINE)) as port:
+        request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        reader, writer = await _connect(port, request)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            writer.write(b"GET /hello HTTP/1.1\r\nHost: 127.0.")
+            await writer.drain()
+            assert await _closed_by_server(reader) == b""
+        finally:
+            await _close(writer)
+
+
+async def test_a_slow_handler_and_a_whole_body_are_not_cut() -> None:
+    async with server(ConnectionLimits(receive_timeout=DEADLINE)) as port:
+        slow = b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        reader, writer = await _connect(port, slow)
+        got = await _closed_by_server(reader)
+        await _close(writer)
+        assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"slow": true}'), got
+        body = (
+            b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Content-Length: 2\r\n\r\n{}"
+        )
+        reader, writer = await _connect(port, body)
+        got = await _closed_by_server(reader)
+        await _close(writer)
+        assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"got": 2}'), got
+
+
+async def test_a_connection_over_the_cap_is_closed_at_once_and_others_still_served() -> None:
+    async with server(ConnectionLimits(max_connections=3)) as port:
+        held = [await _connect(port, b"GET /hello HTTP/1.1\r\n") for _ in range(3)]
+        over_reader, over_writer = await _connect(port, b"")
+        assert await _closed_by_server(over_reader) == b""
+        await _close(over_writer)
+        await _close(held.pop()[1])
+        await asyncio.sleep(0)  # the closing connection is let go by the server
+        request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        for _attempt in range(100):  # until the server has seen the held one go
+            reader, writer = await _connect(port, request)
+            got = await _closed_by_server(reader)
+            await _close(writer)
+            if got:
+                break
+            await asyncio.sleep(0.01)
+        assert got.startswith(b"HTTP/1.1 200"), got
+        for _reader, writer in held:
+            await _close(writer)
+
+
+def _lines(caplog: pytest.LogCaptureFixture, word: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if word in r.getMessage()]
+
+
+async def test_a_flood_of_malformed_requests_is_one_line_per_episode(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with server(ConnectionLimits()) as port:
+        for _ in range(20):
+            reader, writer = await _connect(port, b"FOO\x01 / HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = await _closed_by_server(reader)
+            await _close(writer)
+            assert b" 400 " in got.split(b"\r\n", 1)[0], got
+    said = _lines(caplog, "refused")
+    assert len(said) == 2, said  # its start, then its count as the server stops
+    assert "from 127.0.0.1" in said[0] and "19 more" in said[1], said
+
+
+async def test_failed_accepts_are_one_line_per_episode(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    loop = asyncio.get_running_loop()
+    async with server(ConnectionLimits()):
+        for _ in range(500):
+            loop.call_exception_handler(
+                {"message": ACCEPT_FAILED, "exception": OSError(24, "Too many open files")}
+            )
+        loop.call_exception_handler({"message": "something else"})
+    said = _lines(caplog, "accept")
+    assert len(said) == 2, said
+    assert "499 more" in said[1], said
+    assert _lines(caplog, "something else"), "other loop errors are still said"
+    assert loop.get_exception_handler() is None, "the loop's handler is given back"
