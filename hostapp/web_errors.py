@@ -5,8 +5,9 @@ an app: aiohttp's protocol handler answers them with a plain-text page. The host
 the routes of plugins whose clients are programs (the DTMS API: every error a JSON
 object, docs/architecture.md §9), so :func:`hostapp.web.serving` runs the app with
 :class:`.web_connections.GuardedAppRunner`, whose connections answer those errors as
-``{"error": "bad request", "message": ..., "success": false}`` with the same status
-(``success`` because the original DTMS's clients test it).
+``{"error": "bad request", "field": ..., "message": ..., "success": false}`` with the
+same status (``success`` because the original DTMS's clients test it), the message on one
+line and the field named where aiohttp's error says which (:func:`refusal`).
 
 aiohttp offers no public hook for these bodies: the host's runner
 (:mod:`.web_connections`) builds its connections as :class:`JsonErrorRequestHandler`,
@@ -19,10 +20,18 @@ middleware, gives those the same JSON shape, with the path, or the methods it ta
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import (
+    BadStatusLine,
+    ContentEncodingError,
+    InvalidHeader,
+    InvalidURLError,
+    PayloadEncodingError,
+)
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
@@ -45,21 +54,57 @@ class JsonErrorRequestHandler(RequestHandler):
     ) -> web.StreamResponse:
         if status >= 500:  # aiohttp's own log (a traceback) and "already sent" check
             super().handle_error(request, status, exc, message)
+            body: dict[str, Any] = {"error": "internal error", "message": "see the server log"}
         else:  # the client's fault: no traceback (aiohttp logs one)
-            self.bad_request(request.remote or "", status, (message or str(exc or ""))[:300])
+            status, body = refusal(status, exc, message)
+            self.bad_request(request.remote or "", status, body["message"])
             if request.writer.output_size > 0:  # some of an answer went already
                 raise ConnectionError("an answer was sent already; the connection is broken")
-        if status >= 500:
-            body: dict[str, Any] = {"error": "internal error", "message": "see the server log"}
-        else:
-            try:
-                phrase = HTTPStatus(status).phrase.lower()
-            except ValueError:
-                phrase = "error"
-            body = {"error": phrase, "message": (message or phrase)[:300]}
         response = web.json_response({**body, "success": False}, status=status)
         response.force_close()
         return response
+
+
+def one_line(text: str) -> str:
+    """aiohttp's parser message on one line: its lines joined, the caret line under the
+    offending bytes dropped (``Invalid method encountered:\n\n  b'FOO / HTTP/1.1'\n  ^``
+    is ``Invalid method encountered: b'FOO / HTTP/1.1'``)."""
+    kept = [line.strip() for line in text.splitlines() if line.strip().strip("^~")]
+    return " ".join(kept)[:300]
+
+
+def refusal(
+    status: int, exc: BaseException | None, message: str | None
+) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of a request aiohttp refused before any app saw it:
+    the field at fault named where aiohttp's error says it (``request line``,
+    ``headers``, ``Content-Encoding``), its message on one line. A ``Content-Encoding``
+    aiohttp knows but cannot decode here (``br`` without the Brotli library) is a 415,
+    as an encoding no app reads is (docs/client.md, "Errors"): which library is missing
+    is the server's business, not the client's."""
+    text = one_line(message or str(exc or ""))
+    body: dict[str, Any]
+    if isinstance(exc, ContentEncodingError) and "install" in text:
+        named = re.search(r"\((\w+)\)", text)
+        encoding = f"{named.group(1)!r}" if named else "this encoding"
+        return 415, {
+            "error": "unsupported media type",
+            "field": "Content-Encoding",
+            "message": f"Content-Encoding: {encoding} is not decoded by this server;"
+            " send the body as identity, gzip or deflate",
+        }
+    try:
+        phrase = HTTPStatus(status).phrase.lower()
+    except ValueError:
+        phrase = "error"
+    body = {"error": phrase, "message": text or phrase}
+    if isinstance(exc, (BadStatusLine, InvalidURLError)):  # a bad method, version, target
+        body["field"] = "request line"
+    elif isinstance(exc, PayloadEncodingError):
+        body["field"] = "Content-Encoding" if isinstance(exc, ContentEncodingError) else "body"
+    elif isinstance(exc, InvalidHeader) or "header" in text.lower():  # the C parser's
+        body["field"] = "headers"  # errors of llhttp are plain BadHttpMessages
+    return status, body
 
 
 @web.middleware

@@ -43,6 +43,28 @@ class UnreadBody(FieldError):
     request on it (a reset connection for a valid request, and a traceback in the log)."""
 
 
+class UnsupportedEncoding(FieldError):
+    """A ``Content-Encoding`` aiohttp does not decode (a 415 naming it): aiohttp reads a
+    body of an encoding it does not know (``foo``, ``x-gzip``, ``gzip, deflate``) as
+    plain bytes, so the client's compressed JSON would be answered as invalid JSON, or
+    its text read as something it did not send."""
+
+
+#: The body encodings aiohttp decodes (``br`` and ``zstd`` only with their libraries:
+#: without them aiohttp refuses the request before the app sees it, hostapp/web_errors.py).
+_DECODED = frozenset({"", "identity", "gzip", "deflate", "br", "zstd"})
+
+
+def _encoding(request: web.Request) -> None:
+    encoding = request.headers.get("Content-Encoding", "")
+    if encoding.strip().lower() not in _DECODED:
+        raise UnsupportedEncoding(
+            "Content-Encoding",
+            f"{encoding[:40]!r} is not decoded by this server;"
+            " send the body as identity, gzip or deflate",
+        )
+
+
 def _codec(request: web.Request) -> str:
     charset = request.charset or "utf-8"
     try:
@@ -108,6 +130,7 @@ async def read_json(request: web.Request, *, limit: int | None = None, empty: An
     nothing (or only spaces) reads as, for a route whose fields are all optional; None:
     a 400."""
     codec = _codec(request)
+    _encoding(request)
     length = request.content_length
     if limit is not None and length is not None and length > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)

@@ -82,6 +82,8 @@ def client_error(exc: Exception) -> tuple[int, dict[str, Any]]:
     whole request and for one item of a batch. Anything else is re-raised."""
     if isinstance(exc, ApiError) and exc.status < 500:
         return exc.status, exc.body
+    if isinstance(exc, request_body.UnsupportedEncoding):
+        return 415, error_body("unsupported media type", str(exc), field=exc.field)
     if isinstance(exc, request_body.InvalidJson):
         return 400, error_body("invalid JSON", str(exc), field=exc.field)
     if isinstance(exc, FieldError):

@@ -15,6 +15,7 @@ from hookspecs import MAX_REQUEST_LINE_BYTES, DefensiveState
 
 from . import limits
 from .openapi_original import ORIGINAL_PATHS
+from .openapi_responses import BODY_REFUSED
 from .openapi_responses import ERRORS as _ERRORS
 from .openapi_responses import NO_PARAMETER as _NO_PARAMETER
 from .openapi_responses import UNKNOWN_PARAMETER as _UNKNOWN_PARAMETER
@@ -78,7 +79,7 @@ PATHS: dict[str, Any] = {
                     " side on a hedging account (named in field); or no volume was sent"
                     " and the broker has no such position to take it from (field: volume)",
                 ),
-                "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
+                **BODY_REFUSED,
                 "422": _json("Error", "the engine declined the trade"),
                 **_ERRORS,
             },
@@ -233,7 +234,7 @@ PATHS: dict[str, Any] = {
                     " when any item was refused",
                 ),
                 "400": _json("FieldError", "invalid JSON, or trades is not a list of 1..200 items"),
-                "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
+                **BODY_REFUSED,
                 **_ERRORS,
             },
         },
@@ -268,7 +269,7 @@ PATHS: dict[str, Any] = {
                     "closed_at is before the trade opened, or more than a day ahead of the"
                     " server's clock (field: closed_at)",
                 ),
-                "413": _json("FieldError", "the body is larger than the server accepts (64 KiB)"),
+                **BODY_REFUSED,
                 **_ERRORS,
             },
         }

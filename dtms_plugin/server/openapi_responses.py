@@ -29,3 +29,12 @@ ERRORS: dict[str, Any] = {
 #: Every GET route refuses a query parameter it does not take (dtms_plugin/server/query.py)
 UNKNOWN_PARAMETER = "a query parameter this route does not take (field: its name)"
 NO_PARAMETER = json_response("FieldError", UNKNOWN_PARAMETER)
+#: What a route that reads a JSON body answers, besides its 400s, for a body it cannot read
+BODY_REFUSED: dict[str, Any] = {
+    "413": json_response("FieldError", "the body is larger than the server accepts (64 KiB)"),
+    "415": json_response(
+        "FieldError",
+        "a Content-Encoding this server does not decode (field: Content-Encoding); send the"
+        " body as identity, gzip or deflate",
+    ),
+}

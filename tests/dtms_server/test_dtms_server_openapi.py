@@ -115,6 +115,11 @@ async def _exercise(client: Client, world: World) -> list[tuple[str, str, int, A
     await call("/dtms/trade/{ticket}/closed", "post", f"/dtms/trade/{ticket}/closed", json={},
                headers=evil)  # fmt: skip
     await call("/dtms/trade/{ticket}", "delete", f"/dtms/trade/{ticket}", headers=evil)
+    foo = {**AUTH, "Content-Encoding": "foo"}  # an encoding the server does not decode
+    await call(enable, "post", enable, json=registration(ticket), headers=foo)
+    await call("/dtms/trades", "post", "/dtms/trades", json={"trades": []}, headers=foo)
+    await call("/dtms/trade/{ticket}/closed", "post", f"/dtms/trade/{ticket}/closed", json={},
+               headers=foo)  # fmt: skip
     world.broker.set_price("XAUUSD", entry - 10.0)
     await service_of(client).run_cycle()  # moves the trade, journals an action
     one = "/dtms/trade/{ticket}"
