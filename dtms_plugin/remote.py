@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
@@ -49,6 +50,9 @@ from .store.location import open_store
 #: What it writes is a cache (the states, asked again next cycle) and the outbox (kept in
 #: memory and sent meanwhile, stored at the next pass): a refused write costs a cycle.
 LOCK_WAIT_SECONDS = 1.0
+
+#: the control characters the server refuses in a registration's comment
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
@@ -253,7 +257,9 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
             "stop_loss": trade.stop_loss,
             "take_profit": trade.take_profit,
             "magic": trade.magic,  # kept with the trade (its trade_info)
-            "comment": trade.comment,
+            # without control characters, which the server refuses (docs/client.md):
+            # a position's comment must not keep it from being defended
+            "comment": _CONTROL.sub("", trade.comment),
             # the broker's open time, not the server's arrival time: a registration
             # delivered late (the server was down) must not date the trade after its close
             "opened_at": trade.opened_at.isoformat(),

@@ -13,6 +13,17 @@ from __future__ import annotations
 SPACES = " \t\r\n"
 _WS = "[ \\t\\r\\n]*"
 
+#: A control character (Unicode category Cc): refused in a registration's ``comment``
+#: (a NUL cuts the comment short in any C string, the broker's included). Written once
+#: for Python's ``re`` and the document's ECMAScript patterns, which read it alike.
+CONTROL_CHAR = "[\\x00-\\x1f\\x7f-\\x9f]"
+#: A character that is neither a control character nor a space of ECMAScript's ``\s``
+#: (which Python's differs from: it counts U+001C..U+001F, not U+FEFF): a close's
+#: ``reason`` must have one, so that the server and the document's pattern agree.
+PRINTED_CHAR = (
+    "[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+)
+
 #: Tickets: 1 .. 2**64 - 1 (a MetaTrader ticket is an unsigned 64-bit integer), as ints
 #: or digit strings. Every store keeps a ticket as text (a key such as ``"trade:7"``, a
 #: JSON number, a Redis field name), never in a 64-bit signed SQLite INTEGER.
@@ -43,6 +54,13 @@ _SEP = "[ \\t\\r\\n,]"
 TICKET_LIST_PATTERN = f"^{_SEP}*{TICKET_DIGITS}(?:{_SEP}+{TICKET_DIGITS})*{_SEP}*$"
 
 DIRECTION_PATTERN = f"^{_WS}(?:[Bb][Uu][Yy]|[Ss][Ee][Ll][Ll]){_WS}$"
+
+
+def side_pattern(side: str) -> str:
+    """The part of :data:`DIRECTION_PATTERN` that reads ``side`` (``buy`` or ``sell``)."""
+    letters = "".join(f"[{c.upper()}{c}]" for c in side)
+    return f"^{_WS}{letters}{_WS}$"
+
 
 MAX_SYMBOL_CHARS = 64
 SYMBOL_PATTERN = f"^{_WS}[!-~]{{1,{MAX_SYMBOL_CHARS}}}{_WS}$"

@@ -16,10 +16,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hookspecs import Broker, DefensiveState, Trade
+from hookspecs import Broker, DefensiveState, SymbolInfo, Trade
 
 from .errors import EngineUnavailable, PositionConflict
-from .validation import Registration
+from .validation import FieldError, Registration
 from .views import record_state, trade_fields
 
 
@@ -95,6 +95,35 @@ def position_volume(
             f" on {position.symbol}, not a {reg.direction} on {symbol}: send it",
         )
     return position.volume
+
+
+def volume_refused(
+    reg: Registration, info: SymbolInfo, positions: BrokerPositions
+) -> FieldError | None:
+    """A 400 naming ``volume`` when the broker could place no order of it: below the
+    symbol's minimum (no close or hedge of it either), or, sent by the client, above its
+    maximum (``1e12`` lots was kept as a trade the broker would refuse every order of)
+    while the broker lists no position of the ticket (whose volume is the truth, and may
+    pass the maximum of one order on a netting account). None when it is fine."""
+    assert reg.volume is not None
+    if info.volume_min > 0 and reg.volume < info.volume_min * (1 - 1e-9):
+        return FieldError(
+            "volume",
+            f"below the minimum volume of {info.name} at the broker "
+            f"({info.volume_min:g}), got {reg.volume:g}",
+        )
+    if (
+        reg.volume_sent
+        and info.volume_max > 0
+        and reg.volume > info.volume_max * (1 + 1e-9)
+        and positions.said(reg.ticket) is None
+    ):
+        return FieldError(
+            "volume",
+            f"above the maximum volume of {info.name} at the broker "
+            f"({info.volume_max:g}), got {reg.volume:g}",
+        )
+    return None
 
 
 def kept_volume(record: Mapping[str, Any] | None, reg: Registration, symbol: str) -> float | None:

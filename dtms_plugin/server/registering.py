@@ -29,13 +29,12 @@ from .broker_entry import as_at_broker
 from .broker_ticket import check_at_broker
 from .closing import has_outcome
 from .errors import Conflict, EngineUnavailable, RegistrationConflict, RegistrationRejected
-from .position_volume import BrokerPositions, kept_volume, position_volume
+from .position_volume import BrokerPositions, kept_volume, position_volume, volume_refused
 from .registered_ticket import Held, check_conflict, is_position, reused
 from .registration_answers import answer, closed_conflict, say_registered
 from .rounds import Outcome
 from .service_parts import ServiceParts
 from .validation import (
-    FieldError,
     Registration,
     UnknownSymbol,
     check_not_ahead,
@@ -330,8 +329,8 @@ class Registering(ServiceParts):
         spelling of its symbol, so ``xauusd`` and ``XAUUSD`` are one trade and the engine
         finds its symbol's rules, with the broker position's volume when it sent none
         (:func:`.position_volume.position_volume`); or why not: a volume below the
-        symbol's minimum (no order of it could ever be placed, so no close or hedge of it
-        either), or none to take. A symbol the broker does not trade is left as sent,
+        symbol's minimum or above its maximum (:func:`.position_volume.volume_refused`),
+        or none to take. A symbol the broker does not trade is left as sent,
         refused when registered. The positions are read once (``positions``: the round's),
         when a registration leaves its volume to them."""
         assert self._host is not None
@@ -369,15 +368,9 @@ class Registering(ServiceParts):
                         continue
                     volume = kept
                 reg = replace(reg, volume=volume, volume_sent=False)
-            assert reg.volume is not None
-            if info.volume_min > 0 and reg.volume < info.volume_min * (1 - 1e-9):
-                out.append(
-                    FieldError(
-                        "volume",
-                        f"below the minimum volume of {info.name} at the broker "
-                        f"({info.volume_min:g}), got {reg.volume:g}",
-                    )
-                )
+            refused = volume_refused(reg, info, positions)
+            if refused is not None:
+                out.append(refused)
             else:
                 out.append(replace(reg, symbol=info.name) if info.name != reg.symbol else reg)
         return out

@@ -351,6 +351,10 @@ def parse_registration(body: object) -> Registration:
     comment = body.get("comment", "")
     if not isinstance(comment, str):
         raise FieldError("comment", f"expected a string, got {show(comment)}")
+    if re.search(limits.CONTROL_CHAR, comment):
+        raise FieldError(
+            "comment", f"a control character (U+0000..U+001F, U+007F..U+009F): {show(comment)}"
+        )
     automatic = body.get("automatic", False)
     if not isinstance(automatic, bool):
         raise FieldError("automatic", f"expected true or false, got {show(automatic)}")

@@ -45,6 +45,17 @@ async def test_registration_is_posted_with_the_contract_fields(
     assert fake.auth_headers == [None]
 
 
+async def test_a_positions_comment_is_sent_without_control_characters(
+    fake: FakeDtms, settings_for: Settings, started: Start
+) -> None:
+    """The server refuses a comment with a control character (docs/client.md): the
+    broker's comment of a position must not keep it from being registered, and defended."""
+    strategy: RemoteStrategy = await started(settings_for(fake.url))
+    await strategy.on_trade_executed(HOST, trade(7, comment="grid\x00 bot\n\x9b"))
+    await strategy.drain()
+    assert fake.registered[7]["comment"] == "grid bot"
+
+
 async def test_bearer_token_from_the_named_env_var(
     fake: FakeDtms, settings_for: Settings, started: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
