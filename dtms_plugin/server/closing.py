@@ -8,6 +8,7 @@ no count in anyone's summary; a closed one keeps its states, actions, reason and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Any
 
 from hookspecs import CloseReason, DataError, DefensiveState, Trade, parse_direction
 
-from . import coerce
+from . import coerce, limits
 from .errors import CloseConflict
 from .unknown_keys import Guarded, refuse_look_alikes
 from .validation import FieldError, check_text, parse_time, show
@@ -76,11 +77,15 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
     check_text(body)
     refuse_look_alikes(body, CLOSE_KEYS, CLOSE_GUARDED)
     reason = body.get("reason", "closed")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+    if (
+        not isinstance(reason, str)
+        or not re.search(limits.PRINTED_CHAR, reason)
+        or len(reason) > MAX_REASON_CHARS
+    ):
         raise FieldError(
             "reason",
-            f"expected a string of 1..{MAX_REASON_CHARS} characters, not all spaces, got "
-            f"{show(reason)}",
+            f"expected a string of 1..{MAX_REASON_CHARS} characters, not all spaces or"
+            f" control characters, got {show(reason)}",
         )
     profit = _profit(body)
     price = _number(body, "close_price", default=None, positive=True)

@@ -8,7 +8,7 @@ the response schemas below.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hookspecs import MAX_REQUEST_LINE_BYTES, DefensiveState
@@ -22,7 +22,7 @@ from .openapi_responses import UNKNOWN_PARAMETER as _UNKNOWN_PARAMETER
 from .openapi_responses import json_response as _json
 from .openapi_responses import ref as _ref
 from .openapi_schemas import SCHEMAS
-from .openapi_types import PAPER_VOLUME, volume
+from .openapi_types import PAPER_VOLUME, paper_volumes, volume
 from .query import DEFAULT_ACTIONS_LIMIT
 
 #: ``state`` and ``symbol`` of ``GET /dtms/trades``: one or more, comma-separated (the
@@ -361,11 +361,17 @@ def _without_token(doc: dict[str, Any]) -> None:
             op["responses"].pop("401", None)
 
 
-def document(symbols: Sequence[str] | None = None, *, token: bool = True) -> dict[str, Any]:
+def document(
+    symbols: Sequence[str] | None = None,
+    *,
+    token: bool = True,
+    volume_max: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """A fresh copy of the document (callers may add paths, e.g. the dashboard).
 
     ``symbols``: when the server knows every symbol its broker trades, the registration
-    schema lists them, so that the document says exactly which registrations succeed.
+    schema lists them, with each one's maximum volume (``volume_max``, the broker's),
+    so that the document says exactly which registrations succeed.
     ``token``: whether the server wants a bearer token (DTMS_TOKEN is set); without one,
     the document declares no security and no 401."""
     doc: dict[str, Any] = copy.deepcopy(
@@ -397,5 +403,6 @@ def document(symbols: Sequence[str] | None = None, *, token: bool = True) -> dic
     if symbols is not None:
         registration = doc["components"]["schemas"]["Registration"]["properties"]
         registration["symbol"]["enum"] = list(symbols)
-        registration["volume"] = volume(PAPER_VOLUME, "lots, at least 0.01")
+        registration["volume"] = volume(PAPER_VOLUME, "lots, at least 0.01, at most the maximum")
+        doc["components"]["schemas"]["Registration"]["allOf"] += paper_volumes(volume_max or {})
     return doc

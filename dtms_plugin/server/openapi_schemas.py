@@ -20,6 +20,42 @@ from .openapi_types import STR_OR_NULL as _STR_OR_NULL
 from .openapi_types import TIME_OR_EPOCH as _TIME
 from .validation import TYPE_NAMES
 
+_NULL: dict[str, Any] = {"type": "null"}
+#: a price under one of the entry's names: null beside another name's value is none
+_PRICE_OR_NULL: dict[str, Any] = {**_PRICE, "type": ["number", "string", "null"]}
+
+
+def _given(name: str) -> dict[str, Any]:
+    """``name`` is sent with a value (not null)."""
+    return {"required": [name], "properties": {name: {"not": _NULL}}}
+
+
+def _same_side(side: str) -> dict[str, Any]:
+    """When ``direction`` names ``side``, ``type`` (if sent with a value) names it too:
+    the server answers a 400 naming ``type`` when they differ (aliases.py)."""
+    pattern = limits.side_pattern(side)
+    code = 0 if side == "buy" else 1
+    names = [name for name, named in TYPE_NAMES.items() if named == side]
+    return {
+        "if": {
+            "required": ["direction"],
+            "properties": {"direction": {"type": "string", "pattern": pattern}},
+        },
+        "then": {
+            "properties": {
+                "type": {
+                    "anyOf": [
+                        {"type": "string", "pattern": pattern},
+                        {"type": "integer", "enum": [code]},
+                        {"type": "string", "enum": names},
+                        _NULL,
+                    ]
+                }
+            }
+        },
+    }
+
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -49,17 +85,14 @@ SCHEMAS: dict[str, Any] = {
             guarded="stop_loss (or sl), take_profit (or tp) or opened_at (or open_time, time)"
         ),
         "required": ["ticket", "symbol"],
-        # the entry under one of its names (two that differ are a 400 naming both); the
-        # other fields' own names win over an alias sent beside them
+        # the entry under one of its names with a value (null beside it is none: two
+        # values that differ are a 400 naming both), the side under one at least, the
+        # two names of the side naming the same one; the other fields' own names win
+        # over an alias sent beside them
         "allOf": [
-            {
-                "oneOf": [
-                    {"required": ["entry"]},
-                    {"required": ["entry_price"]},
-                    {"required": ["open_price"]},
-                ]
-            },
-            {"anyOf": [{"required": ["direction"]}, {"required": ["type"]}]},
+            {"oneOf": [_given(name) for name in ("entry", "entry_price", "open_price")]},
+            {"anyOf": [_given("direction"), _given("type")]},
+            *(_same_side(side) for side in ("buy", "sell")),
         ],
         "properties": {
             "ticket": {
@@ -75,27 +108,30 @@ SCHEMAS: dict[str, Any] = {
                 "description": "a symbol the broker trades, in any case when the broker"
                 " has one spelling of it (else 400, field symbol)",
             },
-            "direction": _DIRECTION,
+            "direction": {"anyOf": [_DIRECTION, _NULL]},
             "type": {
                 "anyOf": [
                     _DIRECTION,
                     {"type": "integer", "enum": [0, 1]},
                     {"type": "string", "enum": list(TYPE_NAMES)},
+                    _NULL,
                 ],
                 "description": "alias of direction (the original's name; MetaTrader's 0 buy,"
-                " 1 sell, as numbers, text or POSITION_TYPE_BUY/SELL); direction wins when"
-                " both are sent",
+                " 1 sell, as numbers, text or POSITION_TYPE_BUY/SELL); sent with direction,"
+                " both must name the same side, else a 400 naming type",
             },
             "entry": {
-                **_PRICE,
+                **_PRICE_OR_NULL,
                 "description": "entry price; aliases entry_price, open_price. When the"
                 " broker lists an open position under the ticket on this symbol and side,"
                 " its entry price and volume (and opening, when none is sent) are kept"
                 " instead (docs/client.md)",
             },
-            "entry_price": _PRICE,
-            "open_price": _PRICE,
-            "volume": volume(_PRICE, "lots, at least the symbol's minimum volume"),
+            "entry_price": _PRICE_OR_NULL,
+            "open_price": _PRICE_OR_NULL,
+            "volume": volume(
+                _PRICE, "lots, from the symbol's minimum to its maximum volume at the broker"
+            ),
             "stop_loss": _LEVEL,
             "sl": {**_LEVEL, "description": "alias of stop_loss; stop_loss wins when both"},
             "take_profit": _LEVEL,
@@ -115,7 +151,12 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": limits.MAGIC_PATTERN,
                 "description": "an integer, or a string of one",
             },
-            "comment": {"type": "string"},
+            "comment": {
+                "type": "string",
+                "not": {"pattern": limits.CONTROL_CHAR},
+                "description": "kept with the trade; no control character (U+0000..U+001F,"
+                " U+007F..U+009F)",
+            },
             "automatic": {
                 "type": "boolean",
                 "description": "a trading host's own registration: of a position unregistered"
@@ -297,8 +338,9 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 64,
-                "pattern": "\\S",
-                "description": "why it closed, e.g. sl, tp, exit, manual (default: closed)",
+                "pattern": limits.PRINTED_CHAR,
+                "description": "why it closed, e.g. sl, tp, exit, manual (default: closed);"
+                " at least one character that is no space or control character",
             },
             "profit": PROFIT,
             "close_price": {**_PRICE, "type": ["number", "string", "null"]},

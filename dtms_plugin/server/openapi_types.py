@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hookspecs.timeframes import EPOCH_US_FROM
@@ -44,12 +45,26 @@ LEVEL: dict[str, Any] = {
 }
 
 _WS = "[ \\t\\r\\n]*"
-#: A price or a volume as text: a decimal > 0 of at most 12 integer digits (below
-#: ``limits.MAX_NUMBER``), with a negative exponent or none (``5.5e-17``: Python's text of
-#: a small float), as the server reads it (:mod:`.coerce`).
-POSITIVE_TEXT = (
-    f"^{_WS}[+]?(?=[0-9.]*[1-9])[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?(?:[eE]-[0-9]{{1,2}})?{_WS}$"
-)
+_FRACTION = "(?:\\.[0-9]{1,40})?"
+
+
+def _decimal_text(*, nonzero: bool) -> str:
+    """A decimal > 0 (``nonzero``; else >= 0) as text below ``limits.MAX_NUMBER``: at
+    most 12 integer digits with a negative exponent or none (``5.5e-17``: Python's text
+    of a small float), or fewer with a positive exponent that keeps it under 12 digits
+    (``2.0005e3``: the original DTMS's clients send such text, and the server reads it,
+    :mod:`.coerce`); a bound a pattern can state, so a fuzzer's "valid" text is never
+    one the server refuses."""
+    forms = [f"[0-9]{{1,12}}{_FRACTION}(?:[eE]-[0-9]{{1,2}})?"]
+    for exponent in range(12):
+        digits = f"0{{0,{3 - len(str(exponent))}}}{exponent}"  # e3, e03, e003
+        forms.append(f"[0-9]{{1,{12 - exponent}}}{_FRACTION}[eE][+]?{digits}")
+    ahead = "(?=[0-9.]*[1-9])" if nonzero else ""
+    return f"^{_WS}[+]?{ahead}(?:{'|'.join(forms)}){_WS}$"
+
+
+#: A price or a volume as text (:func:`_decimal_text`), as the server reads it.
+POSITIVE_TEXT = _decimal_text(nonzero=True)
 #: A price, a volume: a number, or the same as text.
 PRICE_OR_TEXT: dict[str, Any] = {
     "type": ["number", "string"],
@@ -62,7 +77,7 @@ LEVEL_OR_TEXT: dict[str, Any] = {
     "type": ["number", "string", "null"],
     "minimum": 0,
     "maximum": limits.MAX_NUMBER,
-    "pattern": f"^{_WS}[+]?[0-9]{{1,12}}(?:\\.[0-9]{{1,40}})?(?:[eE]-[0-9]{{1,2}})?{_WS}$",
+    "pattern": _decimal_text(nonzero=False),
     "description": "null or 0: none",
 }
 #: the unknown keys of a request body, named in its answer (docs/client.md)
@@ -137,6 +152,29 @@ PAPER_VOLUME: dict[str, Any] = {
     "pattern": f"^{_WS}[+]?0*(?:[1-9][0-9]{{0,11}}(?:\\.[0-9]{{1,40}})?"
     f"|0\\.(?:[1-9][0-9]{{0,39}}|0[1-9][0-9]{{0,38}})){_WS}$",
 }
+
+
+def paper_volumes(maxima: Mapping[str, float]) -> list[dict[str, Any]]:
+    """For each listed symbol of the paper broker, its maximum volume (``volume_max``: a
+    volume above it is a 400 naming volume, as the broker refuses such an order), for
+    numbers and for text: integral maxima are stated as a pattern too (1 .. max - 1 with
+    any fraction, or max itself), others for numbers only."""
+    rules = []
+    for symbol, most in maxima.items():
+        lots: dict[str, Any] = {**PAPER_VOLUME, "maximum": most}
+        if most >= 1 and float(most).is_integer():
+            whole = int(most)
+            below = f"{limits.at_most(whole - 1)}(?:\\.[0-9]{{1,40}})?|" if whole > 1 else ""
+            fraction = "0*0\\.(?:[1-9][0-9]{0,39}|0[1-9][0-9]{0,38})"
+            lots["pattern"] = f"^{_WS}[+]?(?:{below}0*{whole}(?:\\.0{{1,40}})?|{fraction}){_WS}$"
+        rules.append(
+            {
+                "if": {"required": ["symbol"], "properties": {"symbol": {"const": symbol}}},
+                "then": {"properties": {"volume": {"anyOf": [lots, NO_VOLUME]}}},
+            }
+        )
+    return rules
+
 
 #: No volume (absent, null, 0 or "0", the original's default): the broker's open
 #: position's is taken; a 409 naming volume when it has none (position_volume.py).

@@ -184,7 +184,28 @@ async def openapi(request: web.Request) -> web.Response:
     check_names(request.query)
     settings = request.app[SETTINGS_KEY]
     token = settings.resolve_token() is not None
-    return web.json_response(document(symbols=documented_symbols(settings), token=token))
+    symbols = documented_symbols(settings)
+    maxima = await _volume_maxima(request, symbols) if symbols else {}
+    return web.json_response(document(symbols=symbols, token=token, volume_max=maxima))
+
+
+async def _volume_maxima(request: web.Request, symbols: list[str]) -> dict[str, float]:
+    """Each listed symbol's maximum volume at the broker (asked on the engine thread, the
+    broker's), for the document to state; none when the engine is not running."""
+    service = request.app[SERVICE_KEY]
+    host = service.host
+    if host is None:
+        return {}
+    broker = host.broker
+
+    async def read() -> dict[str, float]:
+        infos = {symbol: broker.symbol_info(symbol) for symbol in symbols}
+        return {s: i.volume_max for s, i in infos.items() if i is not None and i.volume_max > 0}
+
+    try:
+        return await service.engine.run(read())
+    except Exception:  # the engine stopped, the broker cannot say: the document without
+        return {}
 
 
 def documented_symbols(settings: ServerSettings) -> list[str] | None:
