@@ -46,6 +46,7 @@ from .server.observed import MonitorStatus, ObservedHost, engine_keys, strategy_
 from .server.openapi import document
 from .server.original import actions_answer, health_keys, performance_keys, status_keys
 from .server.query import actions_query, check_names
+from .server.refused import Refusals, refused_middleware
 from .server.routes import CLOSE_PATH, TICKET_PATH, answer, not_found
 from .server.settings import DEFAULT_HOST, ServerSettings
 from .server.validation import parse_ticket_text
@@ -161,7 +162,13 @@ def routes(
         metrics.registry.register(_Forward(client.registry))
     # the host's app listens on 127.0.0.1 only (the web_routes hook, docs/plugins.md)
     browser = browser_guards(token, DEFAULT_HOST)
-    guards = [metrics_middleware(metrics), error_middleware, *browser, auth_middleware(token)]
+    guards = [
+        metrics_middleware(metrics),
+        refused_middleware(Refusals()),  # the client's mistakes, once per episode
+        error_middleware,
+        *browser,
+        auth_middleware(token),
+    ]
     writes: list[tuple[str, Handler]] = []
     if strategy.name == "remote":
         table = _remote(settings.api_url, metrics, getattr(strategy, "health", None))

@@ -26,6 +26,7 @@ from .middleware import (
     error_middleware,
     trailing_slash_middleware,
 )
+from .refused import Refusals, refused_middleware
 from .routes import add_routes
 from .service import DtmsService, StrategyFactory, default_strategy_factory
 from .settings import ServerSettings
@@ -81,6 +82,7 @@ def create_app(
     app = web.Application(
         middlewares=[
             metrics_middleware(service.metrics),  # outermost: sees the final status
+            refused_middleware(Refusals()),  # the client's mistakes, once per episode
             cors_middleware(settings.dtms.cors_origins),  # its headers on errors too
             error_middleware,
             *browser_guards(settings.resolve_token(), settings.host, settings.dtms.cors_origins),
