@@ -148,7 +148,7 @@ async def test_a_connection_over_the_cap_is_closed_at_once_and_others_still_serv
         await _close(held.pop()[1])
         await asyncio.sleep(0)  # the closing connection is let go by the server
         request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        for _attempt in range(100):  # until the server has seen the held one go
+        for _attempt in range(500):  # until the server has seen the held one go
             reader, writer = await _connect(port, request)
             got = await _closed_by_server(reader)
             await _close(writer)
