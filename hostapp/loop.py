@@ -48,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 
 from hookspecs import (
@@ -67,7 +68,7 @@ from .episodes import RUN_ENDED, THROUGH, Episodes, FailedGuards
 from .hookcalls import failed_kind
 from .loop_drivers import LoopClock, LoopDrivers, ProgressFn, ScaledLoopClock
 from .loop_gone import GonePositions
-from .loop_protocols import LoopHost, LoopPlugins, SettableClock
+from .loop_protocols import LoopHost, LoopPlugins, SettableClock, StepFed
 from .loop_stats import (
     LIVE_WINDOW,
     OTHER_VETOES,
@@ -148,6 +149,7 @@ class TradingLoop(LoopDrivers):
         self._set_clock = clock.set if isinstance(clock, SettableClock) else None
         sim = broker if isinstance(broker, SimBroker) else None
         self._on_bar = sim.on_bar if sim is not None else None
+        self._step = broker.step if isinstance(broker, StepFed) else nullcontext
         #: positions the broker's list lacks, until it confirms how they closed
         self._gone = GonePositions(broker, host.log)
         self._propose = plugins.has_impls("propose_orders")
@@ -218,12 +220,15 @@ class TradingLoop(LoopDrivers):
         known = self._known
         on_bar = self._on_bar
         if on_bar is not None:
-            for symbol, bar in new_bars.items():
-                closed = on_bar(symbol, bar)
-                if closed:
-                    for trade, reason in closed:
-                        known.pop(trade.ticket, None)
-                        await self._closed(now, trade, reason)
+            # every symbol's bar of the step is in before a plugin hears of a close: one
+            # acting then on a symbol fed later in the step found it a period behind the
+            # others, its market closed (hostapp/brokers/paper_orders.py)
+            with self._step():
+                fed = [on_bar(symbol, bar) for symbol, bar in new_bars.items()]
+            for closed in fed:
+                for trade, reason in closed:
+                    known.pop(trade.ticket, None)
+                    await self._closed(now, trade, reason)
             await self._sweep_owed(now)
         elif known or self._gone:
             await self._sweep(now, "external")

@@ -9,6 +9,7 @@ the little it calls of each, and these say what that is, apart from the loop's c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -62,3 +63,13 @@ class SettableClock(Protocol):
     """A clock the loop moves itself, bar by bar (a replay's :class:`~hostapp.clock.SimClock`)."""
 
     def set(self, t: datetime) -> None: ...
+
+
+@runtime_checkable
+class StepFed(Protocol):
+    """A broker that takes the bars of one step together (:meth:`step`): the paper
+    broker writes them in one transaction of its account file, so another process on
+    the file (``dtms serve``) never finds one symbol priced at the step and the next one
+    not yet, which read as that symbol's market closed."""
+
+    def step(self) -> AbstractContextManager[None]: ...

@@ -130,6 +130,11 @@ class PaperBroker(PaperOrders, PaperStopOut):
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
         return self._symbols.get(symbol)
 
+    def step(self) -> contextlib.AbstractContextManager[None]:
+        """The bars of one step, fed in one write of the account file
+        (:class:`hostapp.loop_protocols.StepFed`)."""
+        return self._store.write()
+
     def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, CloseReason]]:
         """Close the positions on ``symbol`` whose stop or target lies inside ``bar`` (bid
         prices; a sell closes at bid + spread), in ticket order, then quote the bar's close

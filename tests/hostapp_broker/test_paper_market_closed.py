@@ -56,3 +56,93 @@ def test_a_closed_market_refuses_while_another_trades_and_takes_again_at_its_ope
     broker.on_bar("XAUUSD", bar(T0 + 2 * M5, 2001.0))  # its market opens again
     assert broker.modify_sl_tp(ticket, 1995.0, None).ok
     assert broker.close(ticket).ok
+
+
+@pytest.mark.parametrize("on_file", [False, True])
+def test_a_close_heard_in_a_step_finds_every_symbol_priced_at_that_step(
+    tmp_path: Path, on_file: bool
+) -> None:
+    """The host fed a step's bars symbol by symbol, telling the plugins of each symbol's
+    closes before feeding the next: a plugin closing its EURUSD position when its XAUUSD
+    stop was hit found EURUSD a period behind, its market closed (or, before that rule,
+    closed it at the previous bar's price). Every bar of the step now comes first."""
+    import asyncio
+
+    from hookspecs import hookimpl
+    from hostapp.app import build_sim_app
+    from hostapp.config import config_from_dict
+    from hostapp.testing import bars_from_closes
+
+    answers: list[tuple[bool, str, float | None]] = []
+
+    class Pair:
+        """Opens gold and euro at the first cycle; closes the euro when gold stops out."""
+
+        def __init__(self) -> None:
+            self.euro: int | None = None
+
+        @hookimpl
+        def on_cycle(self, host: object) -> None:
+            broker = host.broker  # type: ignore[attr-defined]
+            if self.euro is None:
+                assert broker.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1990.0)).ok
+                self.euro = broker.open(OrderRequest("EURUSD", "buy", 0.1)).new_ticket
+
+        @hookimpl
+        def on_trade_closed(self, host: object, trade: object, reason: str) -> None:
+            if getattr(trade, "symbol", "") == "XAUUSD" and self.euro is not None:
+                broker = host.broker  # type: ignore[attr-defined]
+                done = broker.close(self.euro)
+                closed = [t for t in broker.closed_trades() if t.ticket == self.euro]
+                answers.append((done.ok, done.message, closed[0].close_price if closed else None))
+
+    paper = {"account_file": str(tmp_path / "account.sqlite")} if on_file else {}
+    config = config_from_dict(
+        {"host": {"symbols": ["XAUUSD", "EURUSD"], "paper": paper}},
+        path=tmp_path / "plugins.toml",
+    )
+    app = build_sim_app(
+        config,
+        {
+            "XAUUSD": bars_from_closes([2000.0, 2000.0, 2000.0, 1980.0]),
+            "EURUSD": bars_from_closes([1.1, 1.1, 1.1, 1.12]),
+        },
+        base_timeframe="M5",
+        shared_account=on_file,
+        builtins={"pair": Pair()},
+        entry_points=[],
+        env={},
+    )
+    asyncio.run(app.loop.run_replay(app.feed))
+    assert len(answers) == 1
+    ok, message, price = answers[0]
+    assert ok, message
+    assert price == 1.12  # the step's EURUSD bid, not the bar before's
+
+
+def test_another_process_never_finds_half_a_step_fed(tmp_path: Path) -> None:
+    """``dtms serve`` trades the account file beside the host that feeds it: a close it
+    sent between the host's writes of two symbols' bars of one step found the symbol
+    not yet fed a period behind, its market closed. The host's step is one write: the
+    close waits for it (a thread stands in for the other process's timing)."""
+    import threading
+
+    file = str(tmp_path / "account.sqlite")
+    host = PaperBroker(settings=PaperSettings(account_file=file))
+    other = PaperBroker(settings=PaperSettings(account_file=file))
+    with host.step():
+        host.on_bar("XAUUSD", bar(T0, 2000.0))
+        host.on_bar("EURUSD", Bar(T0, 1.1, 1.101, 1.099, 1.1, 100.0, 0.0001))
+    ticket = other.open(OrderRequest("EURUSD", "buy", 0.1)).new_ticket
+    assert ticket is not None
+    answers: list[object] = []
+    with host.step():
+        host.on_bar("XAUUSD", bar(T0 + M5, 2001.0))
+        closing = threading.Thread(target=lambda: answers.append(other.close(ticket)))
+        closing.start()
+        closing.join(0.5)  # it waits for the step's write to end
+        assert answers == []
+        host.on_bar("EURUSD", Bar(T0 + M5, 1.1, 1.101, 1.099, 1.1, 100.0, 0.0001))
+    closing.join(30)
+    (done,) = answers
+    assert done.ok, done  # type: ignore[attr-defined]
