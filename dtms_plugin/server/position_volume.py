@@ -104,7 +104,10 @@ def volume_refused(
     symbol's minimum (no close or hedge of it either), or, sent by the client, above its
     maximum (``1e12`` lots was kept as a trade the broker would refuse every order of)
     while the broker lists no position of the ticket (whose volume is the truth, and may
-    pass the maximum of one order on a netting account). None when it is fine."""
+    pass the maximum of one order on a netting account). None when it is fine; an
+    :class:`EngineUnavailable` (a 503) when that must be asked and the broker cannot say:
+    a 400 is final to a client, and a real position of a netting account above one
+    order's maximum would have been dropped from its outbox, undefended."""
     assert reg.volume is not None
     if info.volume_min > 0 and reg.volume < info.volume_min * (1 - 1e-9):
         return FieldError(
@@ -116,7 +119,7 @@ def volume_refused(
         reg.volume_sent
         and info.volume_max > 0
         and reg.volume > info.volume_max * (1 + 1e-9)
-        and positions.said(reg.ticket) is None
+        and _listed(positions, reg.ticket) is None
     ):
         return FieldError(
             "volume",
@@ -124,6 +127,17 @@ def volume_refused(
             f"({info.volume_max:g}), got {reg.volume:g}",
         )
     return None
+
+
+def _listed(positions: BrokerPositions, ticket: int) -> Trade | None:
+    """The broker's position ``ticket``, or None when it lists none; a 503 when it
+    cannot say (:func:`volume_refused`)."""
+    try:
+        return positions.of_ticket(ticket)
+    except Exception as exc:
+        raise EngineUnavailable(
+            f"cannot read the positions from the broker: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def kept_volume(record: Mapping[str, Any] | None, reg: Registration, symbol: str) -> float | None:

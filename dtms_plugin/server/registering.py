@@ -368,7 +368,11 @@ class Registering(ServiceParts):
                         continue
                     volume = kept
                 reg = replace(reg, volume=volume, volume_sent=False)
-            refused = volume_refused(reg, info, positions)
+            try:
+                refused = volume_refused(reg, info, positions)
+            except EngineUnavailable as exc:  # its request's 503 (register_many)
+                out.append(exc)
+                continue
             if refused is not None:
                 out.append(refused)
             else:

@@ -59,3 +59,27 @@ async def test_a_comment_with_a_control_character_is_400_naming_comment(
 async def test_a_comment_of_text_is_taken(client: Client) -> None:
     status, answer = await _enable(client, registration(7, comment="grid #2 é ✓ 🚀"))
     assert status == 201, answer
+
+
+async def test_a_volume_above_the_maximum_is_503_while_the_broker_cannot_list_positions(
+    client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the maximum is refused only when the broker lists no position of the ticket:
+    while it cannot say (a terminal gone), the answer is a 503 to retry, not a 400, which
+    a client takes as final (the remote strategy drops it from its outbox), leaving a
+    real netting position above one order's maximum undefended."""
+    from hookspecs import BrokerError
+
+    ticket = open_position(world)
+
+    def gone() -> list[object]:
+        raise BrokerError("terminal disconnected")
+
+    monkeypatch.setattr(world.broker, "positions", gone)
+    body = registration(ticket, entry=world.price("XAUUSD"), volume=150)
+    status, answer = await _enable(client, body)
+    assert status == 503, answer
+    assert "terminal disconnected" in answer["message"]
+    monkeypatch.undo()
+    status, answer = await _enable(client, body)  # the retry, once it can say
+    assert status == 201, answer
