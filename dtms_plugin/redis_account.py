@@ -36,6 +36,7 @@ memory: test doubles) is not checked.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -70,6 +71,13 @@ def replica_settings(settings: DtmsSettings) -> dict[str, Any]:
     return {**engine_settings(settings), "lease_seconds": settings.lease_seconds}
 
 
+def settings_digest(settings: Mapping[str, Any]) -> str:
+    """A short digest of :func:`replica_settings` as stored: what each heartbeat says of
+    its replica's settings, for a replica starting when the store lost the settings."""
+    text = encode(json.loads(encode(dict(settings))))
+    return hashlib.blake2s(text.encode(), digest_size=8).hexdigest()
+
+
 class Arrival:
     """What a replica (``me``: its id and heartbeat) or a remote host (``me`` empty)
     brings to a store: its account and, for a replica, its settings."""
@@ -91,6 +99,7 @@ class Arrival:
         self.ttl_ms = ttl_ms
         #: as JSON reads it back (tuples as lists), to compare with what is stored
         self.settings = json.loads(encode(dict(settings))) if settings is not None else None
+        self.digest = settings_digest(settings) if settings is not None else ""
         self.mine = {"identity": account.identity, "login": account.login}
 
 
@@ -100,7 +109,8 @@ def admit(store: RedisStore, arrival: Arrival, log: logging.Logger) -> None:
     one line when it must not start."""
     for _ in range(TRIES):
         account, settings, live = _look(store, arrival)
-        reply = _commit(store, arrival, account, settings, live, log)
+        _check_beats(store, arrival, settings, live)
+        reply = _commit(store, arrival, account, settings, list(live), log)
         if reply is not None:
             return
     raise StoreError(
@@ -140,9 +150,9 @@ def admit_engine(store: StoreProtocol, account: AccountInfo) -> None:
         admit(store, Arrival(account, who="this host's engine"), store.log)
 
 
-def _look(store: RedisStore, arrival: Arrival) -> tuple[str, str | None, list[str]]:
-    """The account and settings values as stored (text; ``""``: none) and the ids of the
-    other live replicas."""
+def _look(store: RedisStore, arrival: Arrival) -> tuple[str, str | None, dict[str, Any]]:
+    """The account and settings values as stored (text; ``""``: none) and the other live
+    replicas: their heartbeats by id."""
     p, client = store.prefix, store.client
     try:
         pipe = client.pipeline(transaction=False)
@@ -154,10 +164,41 @@ def _look(store: RedisStore, arrival: Arrival) -> tuple[str, str | None, list[st
         beats = client.mget([f"{p}replica:{i}" for i in ids]) if ids else []
     except redis.RedisError as exc:
         raise StoreError(f"store {store.location}: reading the account it defends: {exc}") from None
-    live = [i for i, beat in zip(ids, beats, strict=True) if beat is not None]
+    live = {i: _loads(beat) for i, beat in zip(ids, beats, strict=True) if beat is not None}
     text = account if isinstance(account, str) else ""
     kept = settings if isinstance(settings, str) else ""
     return text, kept if arrival.settings is not None else None, live
+
+
+def _check_beats(
+    store: RedisStore, arrival: Arrival, settings: str | None, live: Mapping[str, Any]
+) -> None:
+    """Refuse ``arrival`` when a live replica's heartbeat names another account, or, with
+    no settings kept, other settings. The store's own keys of them are written once, at
+    admission, and written back by the live replicas only at their next renewal after
+    the store was emptied (:mod:`.server.store_loss`): checked against those keys alone,
+    a replica of another account started on an emptied store found none, was let in and
+    took the live replicas' trades as its own."""
+    for id_, beat in live.items():
+        theirs = beat.get("account") if isinstance(beat, dict) else None
+        if arrival.account.identity and other_account(theirs, arrival.mine):
+            first = [id_, *(i for i in live if i != id_)]
+            raise StoreError(_refusal(store, theirs, arrival, first))
+    if settings != "" or arrival.settings is None:
+        return  # kept: compared key by key (_commit)
+    unlike = [
+        i
+        for i, beat in live.items()
+        if isinstance(beat, dict) and beat.get("settings") not in (None, arrival.digest)
+    ]
+    if unlike:
+        raise StoreError(
+            f"{arrival.who}'s [plugin.dtms] settings differ from those live replica"
+            f" {unlike[0]} of store {store.location} runs with ({len(unlike)} such live), and"
+            " the store lost the settings it kept (flushed or restarted empty), so which keys"
+            " differ cannot be said; replicas share one [plugin.dtms] (docs/scaling.md):"
+            " start it with theirs, or stop them all and start every replica with the new ones"
+        )
 
 
 def _commit(

@@ -21,7 +21,7 @@ from weakref import WeakKeyDictionary, WeakSet
 from hookspecs import BrokerError, HostView
 
 from ..local_account_change import other_account
-from ..redis_account import ACCOUNT_KEY, Arrival, admit, name, replica_settings
+from ..redis_account import ACCOUNT_KEY, Arrival, admit, name, replica_settings, settings_digest
 from ..settings import DtmsSettings
 from ..store import StoreError
 from .replicas import Replicas
@@ -38,21 +38,24 @@ def admit_replica(replicas: Replicas, host: HostView, settings: DtmsSettings) ->
             f"store {replicas.store.location}: {who} cannot check that the store defends"
             f" its account: the broker does not say which it is ({exc})"
         ) from None
+    wanted = replica_settings(settings)
+    # in every heartbeat: a replica starting checks the live ones against its own, even
+    # when the store lost its account and settings keys (flushed, restarted empty)
+    identity: dict[str, Any] = {"settings": settings_digest(wanted)}
+    if account.identity:
+        identity["account"] = {"identity": account.identity, "login": account.login}
     beat = {
         "id": replicas.id,
         "trades": 0,
         "renewed_at": time.time(),
         "started_at": replicas.started_at.isoformat(),
+        **identity,
     }
     arrival = Arrival(
-        account,
-        who=who,
-        me=replicas.id,
-        beat=beat,
-        ttl_ms=replicas.ttl_ms,
-        settings=replica_settings(settings),
+        account, who=who, me=replicas.id, beat=beat, ttl_ms=replicas.ttl_ms, settings=wanted
     )
     admit(replicas.store, arrival, replicas.log)
+    replicas.identity = identity
     if account.identity:
         _ADMITTED[replicas] = arrival.mine
 

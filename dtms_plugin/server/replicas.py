@@ -76,6 +76,10 @@ class Replicas(OrphanClaims, RegistrationStream):
                 self.ttl_ms / 1000,
             )
         self.held: set[int] = set()
+        #: what each heartbeat says of this replica's account and settings (set when it
+        #: is admitted, :mod:`.replica_admission`): a replica starting checks them, as
+        #: the store's own keys of them may be lost with the rest (docs/scaling.md)
+        self.identity: dict[str, Any] = {}
         #: told at once of the tickets a renewal finds lost, wherever it runs (the start
         #: of a cycle, or a broker call mid-cycle): the engine drops them before it
         #: evaluates them again
@@ -229,6 +233,7 @@ class Replicas(OrphanClaims, RegistrationStream):
             "trades": trades,
             "renewed_at": time.time(),
             "started_at": self.started_at.isoformat(),
+            **self.identity,
         }
         p = self.store.prefix
         pipe = self.store.client.pipeline(transaction=False)

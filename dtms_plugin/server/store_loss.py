@@ -18,7 +18,11 @@
   its action history before the loss lost.
 - **The store's marker.** ``epoch`` is written once (``SET NX``); found gone, the store
   was emptied (or the key evicted): said once at WARNING, and the account defensive mode
-  this replica last read is written back, or said lost when none was in force.
+  this replica last read is written back, or said lost when none was in force. So are
+  (``SET NX``) the account the store defends and its replicas' settings, as last read:
+  without them the next replica to start, of another account or with other settings,
+  found nothing to compare with and was let in (docs/scaling.md, "One account, one set
+  of settings per Redis").
 - **The eviction policy** is read again once a minute and whenever records vanish: one
   that may evict DTMS's keys is a ``/health`` problem and an ERROR once per episode (it
   was read at start-up only).
@@ -38,6 +42,10 @@ from ..store.shared import ACCOUNT_MODE
 from .lease_scripts import tickets_text
 from .store_checks import SAFE_POLICIES
 
+#: the store values the replicas were admitted against (:mod:`..redis_account`), written
+#: back when the store is found emptied
+_ADMISSION_KEYS = ("value:account", "value:replica_settings")
+
 #: how often the eviction policy is read again (``INFO memory``: one cheap command)
 POLICY_SECONDS = 60.0
 
@@ -56,6 +64,8 @@ class StoreWatch:
         self.vanished: set[int] = set()
         self._marker_seen = False
         self._mode: str | None = None  # the account mode's stored text, as last read
+        #: the account and settings values (:data:`_ADMISSION_KEYS`) as last read
+        self._admission: dict[str, str] = {}
         self._policy_at = time.monotonic()  # read at start-up (store_checks)
         self.policy_problem: str | None = None
 
@@ -91,19 +101,27 @@ class StoreWatch:
         return found
 
     def _check_marker(self) -> None:
-        """The marker written once; found gone, the store was emptied: said, and the
-        account mode last read written back (it is the rails' verdict on closes the
-        store has lost with it, and no replica could derive it again)."""
+        """The marker written once; found gone, the store was emptied: said, and written
+        back what no replica could derive again: the account mode last read (the rails'
+        verdict on closes the store has lost with it), and the account and settings the
+        replicas were admitted against (the next replica to start is checked on them)."""
         client, p = self.store.client, self.store.prefix
         pipe = client.pipeline(transaction=False)
         pipe.set(f"{p}epoch", self.replica, nx=True)
         pipe.get(p + ACCOUNT_MODE)
-        created, mode = pipe.execute()
+        for key in _ADMISSION_KEYS:
+            pipe.get(p + key)
+        created, mode, *values = pipe.execute()
         emptied = bool(created) and self._marker_seen
         self._marker_seen = True
         if not emptied:
             self._mode = mode if isinstance(mode, str) else None
+            self._admission = {
+                k: v for k, v in zip(_ADMISSION_KEYS, values, strict=True) if isinstance(v, str)
+            }
             return
+        for key, text in self._admission.items():
+            client.set(p + key, text, nx=True)  # a replica admitted meanwhile keeps its own
         if mode is None and self._mode is not None:
             client.set(p + ACCOUNT_MODE, self._mode, nx=True)
             said = f"the account defensive mode it last read written back ({self._mode})"
@@ -113,10 +131,13 @@ class StoreWatch:
             "replica %s: the store %s came back empty (its marker %sepoch was gone: Redis"
             " flushed, restarted without persistence, or evicting): the trades this replica"
             " held are written again from memory, the others' by their replicas or when"
-            " their hosts register them again; %s",
+            " their hosts register them again%s; %s",
             self.replica,
             self.store.location,
             p,
+            "; the account it defends and its replicas' settings written back"
+            if self._admission
+            else "",
             said,
         )
 

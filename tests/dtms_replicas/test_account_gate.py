@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from support.dtms_kit import T0, trade
+from support.replica_kit import A, B, account, arrive
 
 from dtms_plugin.book import TradeBook
 from dtms_plugin.engine import register
-from dtms_plugin.redis_account import Arrival, admit, admit_host, replica_settings
+from dtms_plugin.redis_account import admit_host
 from dtms_plugin.remote import RemoteStrategy
 from dtms_plugin.server.replica_admission import admit_replica
 from dtms_plugin.server.replica_service import lease_step
@@ -24,25 +25,6 @@ from dtms_plugin.server.replicas import Replicas
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import StoreError
 from dtms_plugin.store.redis_store import RedisStore
-from hookspecs import AccountInfo
-
-LOG = logging.getLogger("test.account_gate")
-
-
-def account(identity: str, login: int) -> AccountInfo:
-    return AccountInfo(login, 1e4, 1e4, "hedging", identity=identity)
-
-
-A, B = account("paper 111", 111), account("paper 222", 222)
-
-
-def arrive(
-    store: RedisStore, who: AccountInfo, me: str, settings: DtmsSettings | None = None
-) -> None:
-    beat = {"id": me, "trades": 0, "renewed_at": 0.0, "started_at": ""}
-    wanted = replica_settings(settings or DtmsSettings())
-    admit(store, Arrival(who, who=f"replica {me}", me=me, beat=beat, ttl_ms=5000,
-                         settings=wanted), LOG)  # fmt: skip
 
 
 def test_a_replica_of_another_account_is_refused_while_one_of_the_first_is_live(

@@ -13,33 +13,14 @@ acted on.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from pathlib import Path
 
-from support.e2e_procs import TOKEN, command, free_port, toml_config
+from support.e2e_procs import toml_config
 from support.redis_server import RedisServer
-from support.replica_procs import SYMBOL, cluster, open_positions, register, replicas
+from support.replica_procs import SYMBOL, cluster, open_positions, register, replicas, serve_refused
 
 from dtms_plugin.store.redis_store import RedisStore
-
-
-def _refused(config: Path, log: Path) -> tuple[int, str]:
-    """``dtms serve`` on ``config``, expected to stop by itself: its exit code and output
-    (a replica still running after a minute joined: stopped, and the test fails)."""
-    argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(free_port()),
-            "--monitor-seconds", "0.5"]  # fmt: skip
-    env = {**os.environ, "DTMS_TOKEN": TOKEN}
-    with log.open("w") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        code = proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise AssertionError(f"it joined and served: {log.read_text()[-2000:]}") from None
-    return code, log.read_text()
 
 
 def _config(directory: Path, account: Path, url: str, **dtms: object) -> Path:
@@ -67,7 +48,7 @@ def test_another_account_or_other_settings_are_refused_while_a_replica_is_live(
         (tmp_path / "b").mkdir()
         b_account = tmp_path / "b" / "account.db"
         open_positions(b_account, 2)
-        code, said = _refused(_config(tmp_path / "b", b_account, url), tmp_path / "b.log")
+        code, said = serve_refused(_config(tmp_path / "b", b_account, url), tmp_path / "b.log")
         assert code == 2, said[-2000:]
         (line,) = [s for s in said.splitlines() if "defends the trades of account" in s]
         assert line.startswith(f"dtms: cannot start: store {url} defends the trades of account")
@@ -76,7 +57,7 @@ def test_another_account_or_other_settings_are_refused_while_a_replica_is_live(
         # other settings on account A: refused, naming each key that differs
         other = _config(tmp_path / "d", c.account, url, lease_seconds=60.0,
                         **{"trail.atr_multiple": 0.5, "rails.stop_streak": 50})  # fmt: skip
-        code, said = _refused(other, tmp_path / "d.log")
+        code, said = serve_refused(other, tmp_path / "d.log")
         assert code == 2, said[-2000:]
         (line,) = [s for s in said.splitlines() if "settings differ" in s]
         assert "lease_seconds 10.0 → 60.0" in line

@@ -4,8 +4,31 @@ from __future__ import annotations
 
 import logging
 
+from dtms_plugin.redis_account import Arrival, admit, replica_settings
 from dtms_plugin.server.replicas import Replicas
+from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store.redis_store import RedisStore
+from hookspecs import AccountInfo
+
+LOG = logging.getLogger("test.account_gate")
+
+
+def account(identity: str, login: int) -> AccountInfo:
+    return AccountInfo(login, 1e4, 1e4, "hedging", identity=identity)
+
+
+A, B = account("paper 111", 111), account("paper 222", 222)
+
+
+def arrive(
+    store: RedisStore, who: AccountInfo, me: str, settings: DtmsSettings | None = None
+) -> None:
+    """A replica ``me`` of account ``who`` checked in (its heartbeat written with the
+    check, as :func:`~dtms_plugin.server.replica_admission.admit_replica` does)."""
+    beat = {"id": me, "trades": 0, "renewed_at": 0.0, "started_at": ""}
+    wanted = replica_settings(settings or DtmsSettings())
+    admit(store, Arrival(who, who=f"replica {me}", me=me, beat=beat, ttl_ms=5000,
+                         settings=wanted), LOG)  # fmt: skip
 
 
 def live_replica(store: RedisStore) -> Replicas:

@@ -97,6 +97,23 @@ def replica_config(
     )
 
 
+def serve_refused(config: Path, log: Path) -> tuple[int, str]:
+    """``dtms serve`` on ``config``, expected to stop by itself: its exit code and output
+    (a replica still running after a minute joined: stopped, and the test fails)."""
+    argv = [*command("dtms"), "serve", "--config", str(config), "--port", str(free_port()),
+            "--monitor-seconds", "0.5"]  # fmt: skip
+    env = {**os.environ, "DTMS_TOKEN": TOKEN}
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"it joined and served: {log.read_text()[-2000:]}") from None
+    return code, log.read_text()
+
+
 @contextlib.contextmanager
 def replicas(
     config: Path, directory: Path, n: int, *, monitor_seconds: float
