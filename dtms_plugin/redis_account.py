@@ -158,13 +158,21 @@ def _look(store: RedisStore, arrival: Arrival) -> tuple[str, str | None, dict[st
         pipe = client.pipeline(transaction=False)
         pipe.get(f"{p}value:{ACCOUNT_KEY}")
         pipe.get(f"{p}value:{SETTINGS_KEY}")
-        pipe.zrange(f"{p}replicas", 0, -1)
-        account, settings, ids = pipe.execute(raise_on_error=False)
-        ids = [] if isinstance(ids, Exception) else [i for i in ids if i != arrival.me]
+        pipe.zrange(f"{p}replicas", 0, -1, withscores=True)
+        account, settings, rows = pipe.execute(raise_on_error=False)
+        rows = [] if isinstance(rows, Exception) else [r for r in rows if r[0] != arrival.me]
+        ids = [i for i, _ in rows]
         beats = client.mget([f"{p}replica:{i}" for i in ids]) if ids else []
     except redis.RedisError as exc:
         raise StoreError(f"store {store.location}: reading the account it defends: {exc}") from None
-    live = {i: _loads(beat) for i, beat in zip(ids, beats, strict=True) if beat is not None}
+    # live: its heartbeat there, or not yet dead by its score (a full Redis that evicts
+    # keys with a TTL takes heartbeats first: "nobody is live" is not read from them alone)
+    now = time.time()
+    live = {
+        i: _loads(beat) if beat is not None else None
+        for (i, until), beat in zip(rows, beats, strict=True)
+        if beat is not None or until > now
+    }
     text = account if isinstance(account, str) else ""
     kept = settings if isinstance(settings, str) else ""
     return text, kept if arrival.settings is not None else None, live

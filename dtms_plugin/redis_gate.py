@@ -9,7 +9,9 @@ Two replicas starting at once, one of each account (or each with other settings)
 otherwise each find nobody live and each take the store over; and a replica of the old
 account starting while the records were being archived would claim them first. So the
 script first checks that the account and the settings are still what the replica read,
-and, when it changes them, that no other replica is live; then it writes everything, this
+and, when it changes them, that no other replica is live (its heartbeat there, or its
+score in ``replicas``, when it counts as dead, not passed: a full Redis evicts
+heartbeats, not that set); then it writes everything, this
 replica's heartbeat included, so that the next replica to start finds it live.
 
 ``ARGV``: the prefix; the account value read (``""``: none); the settings value read
@@ -41,8 +43,11 @@ end
 if value('value:account') ~= ARGV[2] then return {'changed'} end
 if ARGV[3] ~= '-' and value('value:replica_settings') ~= ARGV[3] then return {'changed'} end
 if ARGV[4] ~= '' then
-  for _, id in ipairs(redis.call('ZRANGE', p .. 'replicas', 0, -1)) do
-    if id ~= ARGV[4] and redis.call('EXISTS', p .. 'replica:' .. id) == 1 then
+  local rows = redis.call('ZRANGE', p .. 'replicas', 0, -1, 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local id = rows[i]
+    if id ~= ARGV[4] and (redis.call('EXISTS', p .. 'replica:' .. id) == 1
+        or tonumber(rows[i + 1]) > tonumber(ARGV[11])) then
       return {'live', id}
     end
   end
@@ -87,7 +92,7 @@ if ARGV[5] ~= '' then redis.call('SET', p .. 'value:account', ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('SET', p .. 'value:replica_settings', ARGV[6]) end
 if ARGV[8] ~= '' then
   redis.call('SET', p .. 'replica:' .. ARGV[8], ARGV[9], 'PX', ARGV[10])
-  redis.call('ZADD', p .. 'replicas', ARGV[11], ARGV[8])
+  redis.call('ZADD', p .. 'replicas', tonumber(ARGV[11]) + tonumber(ARGV[10]) / 1000, ARGV[8])
 end
 return out
 """

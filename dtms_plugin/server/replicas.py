@@ -23,7 +23,9 @@
   written. Entries a dead replica read and never acknowledged are claimed by another
   after a lease TTL (XAUTOCLAIM).
 - **Heartbeats** (``replica:<id>``, expiring with a lease TTL) say which replicas are live,
-  how many trades each holds and when it last renewed; ``/dtms/status`` lists them.
+  how many trades each holds and when it last renewed; ``/dtms/status`` lists them. The
+  set ``replicas`` scores each by when it counts as dead (its last renewal plus a TTL):
+  a heartbeat evicted by a full Redis does not make a live replica dead.
 """
 
 from __future__ import annotations
@@ -238,17 +240,27 @@ class Replicas(OrphanClaims, RegistrationStream):
         p = self.store.prefix
         pipe = self.store.client.pipeline(transaction=False)
         pipe.set(f"{p}replica:{self.id}", _json(body), px=self.ttl_ms)
-        pipe.zadd(f"{p}replicas", {self.id: time.time()})
+        # scored by when it counts as dead: the heartbeat has a TTL, and an evicting
+        # Redis takes it first; the set has none (docs/scaling.md, "Redis's settings")
+        pipe.zadd(f"{p}replicas", {self.id: time.time() + self.ttl_ms / 1000})
         pipe.execute()
 
     def live(self) -> list[dict[str, Any]]:
-        """The heartbeats of the live replicas (this one included once it renewed)."""
+        """The heartbeats of the live replicas (this one included once it renewed). A
+        replica leaves the set ``replicas`` once its heartbeat is gone and its score (when
+        it counts as dead) passed, not before: an evicted heartbeat is no death."""
         p = self.store.prefix
         client = self.store.client
         with store_call(self.store, f"reading the heartbeats ({p}replicas)"):
-            ids = client.zrange(f"{p}replicas", 0, -1)
+            rows = client.zrange(f"{p}replicas", 0, -1, withscores=True)
+            ids = [i for i, _ in rows]
             texts = client.mget([f"{p}replica:{i}" for i in ids]) if ids else []
-            dead = [i for i, text in zip(ids, texts, strict=True) if text is None]
+            now = time.time()
+            dead = [
+                i
+                for (i, until), text in zip(rows, texts, strict=True)
+                if text is None and until < now
+            ]
             if dead:
                 client.zrem(f"{p}replicas", *dead)
         return [self.store._decode("replica", t) for t in texts if t is not None]
@@ -275,8 +287,9 @@ class Replicas(OrphanClaims, RegistrationStream):
         try:
             if gone:
                 self._release(args=[self.store.prefix, self.id, *gone])
-            if tickets is None:
+            if tickets is None:  # stopped: counts as live no more
                 self.store.client.delete(f"{self.store.prefix}replica:{self.id}")
+                self.store.client.zrem(f"{self.store.prefix}replicas", self.id)
         except redis.RedisError as exc:
             self.log.error("replica %s could not release its leases: %s", self.id, exc)
         self.held -= gone

@@ -11,10 +11,33 @@ import redis
 from ..store import StoreError
 from ..store.redis_store import RedisStore
 
-#: the policies that never evict a key without a TTL (DTMS's records have none)
-SAFE_POLICIES = frozenset(
-    {"noeviction", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"}
-)
+#: the policies that never evict a key without a TTL (DTMS's records have none), and of
+#: the keys with one evict those used least (another application's cache) before the
+#: leases and heartbeats every replica renews each cycle
+SAFE_POLICIES = frozenset({"noeviction", "volatile-lru", "volatile-lfu"})
+#: those that evict keys with a TTL with no regard to use: volatile-ttl takes the
+#: shortest-lived first (leases and heartbeats, before another application's hour-long
+#: cache keys), volatile-random any. A full Redis then takes the leases of live replicas
+#: (their trades lost and claimed back and forth, every cycle) and their heartbeats (a
+#: replica of another account starting meanwhile found nobody live)
+_TTL_BLIND = frozenset({"volatile-ttl", "volatile-random"})
+
+
+def policy_problem(location: str, policy: str, *, would: bool = False) -> str:
+    """What is wrong with ``policy`` (not one of :data:`SAFE_POLICIES`), in one line;
+    ``would``: said at start-up, before anything was evicted."""
+    if policy in _TTL_BLIND:
+        return (
+            f"store {location}: maxmemory-policy is {policy}: when full, Redis"
+            f" {'would evict' if would else 'evicts'} the leases and heartbeats of live"
+            " replicas before other keys with a TTL, silently;"
+            " set it to noeviction, or volatile-lru or volatile-lfu (docs/scaling.md)"
+        )
+    return (
+        f"store {location}: maxmemory-policy is {policy}: Redis"
+        f" {'would evict' if would else 'evicts'} trade records and leases silently when"
+        " full; set it to noeviction (docs/scaling.md)"
+    )
 
 
 def check_eviction(store: RedisStore) -> None:
@@ -30,13 +53,11 @@ def check_eviction(store: RedisStore) -> None:
     if not isinstance(policy, str):
         store.log.warning(
             "store %s: could not check its maxmemory-policy (%s); DTMS needs one that never"
-            " evicts keys without a TTL: noeviction or volatile-* (docs/scaling.md)",
+            " evicts keys without a TTL nor its leases first: noeviction, volatile-lru or"
+            " volatile-lfu (docs/scaling.md)",
             store.location,
             why,
         )
         return
     if policy not in SAFE_POLICIES:
-        raise StoreError(
-            f"store {store.location}: maxmemory-policy is {policy}: Redis would evict trade"
-            " records and leases silently when full; set it to noeviction (docs/scaling.md)"
-        )
+        raise StoreError(policy_problem(store.location, policy, would=True))

@@ -40,7 +40,7 @@ from ..store import StoreError
 from ..store.redis_store import RedisStore
 from ..store.shared import ACCOUNT_MODE
 from .lease_scripts import tickets_text
-from .store_checks import SAFE_POLICIES
+from .store_checks import SAFE_POLICIES, policy_problem
 
 #: the store values the replicas were admitted against (:mod:`..redis_account`), written
 #: back when the store is found emptied
@@ -167,10 +167,7 @@ class StoreWatch:
                 )
             self.policy_problem = None
             return
-        problem = (
-            f"store {self.store.location}: maxmemory-policy is {policy}: Redis evicts trade"
-            " records and leases silently when full; set it to noeviction (docs/scaling.md)"
-        )
+        problem = policy_problem(self.store.location, policy)
         if self.policy_problem is None:
             self.log.error("%s", problem)
         self.policy_problem = problem

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from support.dtms_kit import T0, trade
-from support.replica_kit import A, B, account, arrive
+from support.replica_kit import A, B, account, arrive, expired
 
 from dtms_plugin.book import TradeBook
 from dtms_plugin.engine import register
@@ -58,7 +58,7 @@ def test_an_abandoned_accounts_store_is_taken_over_its_records_archived(
 ) -> None:
     old = stores[0]
     arrive(old, A, "a1")
-    old.client.delete("dtms:replica:a1")  # A's last replica is gone
+    expired(old, "a1")  # A's last replica is gone
     old.put_record(4, {"ticket": 4, "state": "HEALTHY"})
     old.put_record(5, {"ticket": 5, "state": "CLOSED"})
     old.put_state(4, "HEALTHY", datetime(2026, 1, 1, tzinfo=UTC))
@@ -102,7 +102,7 @@ def test_other_settings_are_refused_while_a_replica_is_live_and_in_force_once_no
         "replica a3's [plugin.dtms] settings differ from those the 2 live replicas of store"
     )
     assert "lease_seconds 10.0 → 60.0; trail.atr_multiple 2.75 → 0.5;" in said
-    stores[0].client.delete("dtms:replica:a1", "dtms:replica:a2")
+    expired(stores[0], "a1", "a2")
     caplog.set_level(logging.WARNING)
     arrive(stores[1], A, "a3", other)
     (warned,) = [r for r in caplog.records if "settings than the replicas" in r.message]
@@ -119,7 +119,7 @@ def test_a_remote_host_of_another_account_is_refused_live_replica_or_not(
     with pytest.raises(StoreError, match="this host's account is paper 222"):
         admit_host(stores[1], host)  # type: ignore[arg-type]
     admit_host(stores[1], SimpleNamespace(broker=SimpleNamespace(account=lambda: A)))  # type: ignore[arg-type]
-    stores[0].client.delete("dtms:replica:a1")  # none live: a host still takes nothing over
+    expired(stores[0], "a1")  # none live: a host still takes nothing over
     with pytest.raises(StoreError, match="a host does not take a store over"):
         admit_host(stores[1], host)  # type: ignore[arg-type]
     assert stores[0].get_value("account") == {"identity": "paper 111", "login": 111}
@@ -156,7 +156,7 @@ async def test_a_replica_whose_store_moved_to_another_account_meanwhile_takes_no
     the store over: on its own broker, the new account's trades are "gone"."""
     a = Replicas(stores[0], cycle_seconds=0.1, lease_seconds=1.0)
     admit_replica(a, SimpleNamespace(broker=SimpleNamespace(account=lambda: A)), DtmsSettings())  # type: ignore[arg-type]
-    stores[0].client.delete(f"dtms:replica:{a.id}")  # paused: its heartbeat expired
+    expired(stores[0], a.id)  # paused: its heartbeat expired
     arrive(stores[1], B, "b1")
     stores[1].put_record(9, register(trade(9), None, T0).to_json())  # B's, not yet owned
     engine = _Engine()

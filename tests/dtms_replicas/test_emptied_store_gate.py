@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from support.redis_server import RedisServer
-from support.replica_kit import A, B, arrive
+from support.replica_kit import A, B, admitted, arrive
 from support.replica_procs import cluster, open_positions, register, replica_config, serve_refused
 
-from dtms_plugin.server.replica_admission import admit_replica
-from dtms_plugin.server.replicas import Replicas
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import StoreError
 from dtms_plugin.store.redis_store import RedisStore
@@ -29,17 +26,10 @@ from dtms_plugin.store.redis_store import RedisStore
 OTHER = replace(DtmsSettings(), lease_seconds=60.0)
 
 
-def _admitted(store: RedisStore) -> Replicas:
-    a = Replicas(store, cycle_seconds=0.1, lease_seconds=1.0)
-    admit_replica(a, SimpleNamespace(broker=SimpleNamespace(account=lambda: A)), DtmsSettings())  # type: ignore[arg-type]
-    a.renew()
-    return a
-
-
 def test_the_live_replicas_write_the_account_and_settings_back_into_an_emptied_store(
     stores: list[RedisStore],
 ) -> None:
-    a = _admitted(stores[0])
+    a = admitted(stores[0])
     stores[1].client.flushall()
     a.renew()  # finds the marker gone: the store was emptied
     assert stores[1].get_value("account") == {"identity": "paper 111", "login": 111}
@@ -55,7 +45,7 @@ def test_a_newcomer_is_checked_against_the_live_heartbeats_when_the_keys_are_gon
 ) -> None:
     """Between the emptying and the live replicas' next renewal the keys are missing;
     once the heartbeats are written again they say the account and settings."""
-    _admitted(stores[0])
+    admitted(stores[0])
     stores[1].client.delete("dtms:value:account", "dtms:value:replica_settings")
     with pytest.raises(StoreError) as refused:
         arrive(stores[1], B, "b1")

@@ -35,3 +35,24 @@ def live_replica(store: RedisStore) -> Replicas:
     replica = Replicas(store, cycle_seconds=0.1, log=logging.getLogger("test.replicas"))
     replica.renew()  # heartbeat: live from now on
     return replica
+
+
+def expired(store: RedisStore, *ids: str) -> None:
+    """The heartbeats of replicas ``ids`` expired, as a lease TTL after their last
+    renewal: the key gone, and their score in ``replicas`` (when they count as dead)
+    passed."""
+    store.client.delete(*(f"dtms:replica:{i}" for i in ids))
+    store.client.zadd("dtms:replicas", dict.fromkeys(ids, 0.0))
+
+
+def admitted(store: RedisStore) -> Replicas:
+    """A replica of account :data:`A` admitted (as ``dtms serve`` checks it in), renewed."""
+    from types import SimpleNamespace
+
+    from dtms_plugin.server.replica_admission import admit_replica
+
+    replica = Replicas(store, cycle_seconds=0.1, lease_seconds=1.0)
+    host = SimpleNamespace(broker=SimpleNamespace(account=lambda: A))
+    admit_replica(replica, host, DtmsSettings())  # type: ignore[arg-type]
+    replica.renew()
+    return replica
