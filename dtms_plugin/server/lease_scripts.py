@@ -15,9 +15,19 @@ from collections.abc import Iterable
 
 #: renew the lease of each ticket of ARGV[5..] still ours; the others as ticket, why. With
 #: ARGV[4] '1' (the renewal at the start of a cycle, when no registration is half done) a
-#: lease of ours whose record is gone (evicted alone) is lost too, as 'vanished'
+#: lease of ours whose record is gone (evicted alone) is lost too, as 'vanished'; and one
+#: whose record is there but not in the index ``trades`` (deleted by hand) is put back in
+#: it, said as 'indexed' (not lost): nobody could list or claim it otherwise
 RENEW = """
 local lost = {}
+local function indexed(t)
+  if ARGV[4] == '1' and not redis.call('ZSCORE', ARGV[1] .. 'trades', t)
+      and redis.call('EXISTS', ARGV[1] .. 'trade:' .. t) == 1 then
+    redis.call('ZADD', ARGV[1] .. 'trades', redis.call('INCR', ARGV[1] .. 'order'), t)
+    lost[#lost + 1] = t
+    lost[#lost + 1] = 'indexed'
+  end
+end
 for i = 5, #ARGV do
   local key = ARGV[1] .. 'lease:' .. ARGV[i]
   local owner = redis.pcall('GET', key)
@@ -28,6 +38,7 @@ for i = 5, #ARGV do
     lost[#lost + 1] = 'vanished'
   elseif owner == ARGV[2] then
     redis.call('PEXPIRE', key, ARGV[3])
+    indexed(ARGV[i])
   else
     local why = 'taken'
     if type(owner) == 'table' then
@@ -92,7 +103,8 @@ _SAID = {
 
 
 def lost_by_why(reply: Iterable[object]) -> dict[int, str]:
-    """The renewal script's reply (ticket, why, ticket, why ...) as ``{ticket: why}``."""
+    """The renewal script's reply (ticket, why, ticket, why ...) as ``{ticket: why}``
+    (``indexed`` among them: held still, put back in the index)."""
     flat = list(reply)
     return {int(str(t)): str(w) for t, w in zip(flat[::2], flat[1::2], strict=True)}
 

@@ -126,6 +126,8 @@ class Replicas(OrphanClaims, RegistrationStream):
         flag = "1" if records else "0"
         try:
             why = lost_by_why(self._renew(args=[p, self.id, self.ttl_ms, flag, *self.held]))
+            indexed = sorted(t for t, w in why.items() if w == "indexed")  # held still
+            why = {t: w for t, w in why.items() if w != "indexed"}
             lost = set(why)
             self._heartbeat(len(self.held - lost))
         except redis.RedisError as exc:
@@ -139,7 +141,7 @@ class Replicas(OrphanClaims, RegistrationStream):
                     len(self.held),
                 )
             self.watch.failed(self.held)
-            lost, why = set(self.held), {}
+            lost, why, indexed = set(self.held), {}, []
         else:
             if self._renewal_failures:
                 self.log.warning(
@@ -157,7 +159,7 @@ class Replicas(OrphanClaims, RegistrationStream):
         if gone and self.on_lost is not None:
             self.on_lost(gone)  # their records kept in memory (replica_service.bind)
         if not self._renewal_failures:
-            said |= self.watch.renewed(why)
+            said |= self.watch.renewed(why, indexed if records else None)
         say_lost(self.log, self.id, said)
         return lost
 

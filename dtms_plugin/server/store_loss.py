@@ -41,6 +41,7 @@ from ..store.redis_store import RedisStore
 from ..store.shared import ACCOUNT_MODE
 from .lease_scripts import tickets_text
 from .store_checks import SAFE_POLICIES, policy_problem
+from .store_index import IndexWatch
 
 #: the store values the replicas were admitted against (:mod:`..redis_account`), written
 #: back when the store is found emptied
@@ -68,6 +69,7 @@ class StoreWatch:
         self._admission: dict[str, str] = {}
         self._policy_at = time.monotonic()  # read at start-up (store_checks)
         self.policy_problem: str | None = None
+        self.index = IndexWatch(store, replica, log)
 
     # ------------------------------------------------------------------ renewals
 
@@ -75,12 +77,14 @@ class StoreWatch:
         """A renewal failed: the trades held are dropped, and remembered."""
         self.remembered |= held
 
-    def renewed(self, why: dict[int, str]) -> dict[int, str]:
+    def renewed(self, why: dict[int, str], indexed: list[int] | None = None) -> dict[int, str]:
         """After a renewal that worked (``why``: the tickets it lost, and why): the
         remembered tickets whose records the store lost, as ``{ticket: "vanished"}`` (the
         renewal says them with its own); the marker and the account mode checked, and
         the eviction policy when due or records vanished. A store that fails these reads
-        leaves them for the next renewal."""
+        leaves them for the next renewal. After one at the start of a cycle (``indexed``:
+        the held trades it put back in the index), the index is checked
+        (:mod:`.store_index`)."""
         for ticket, w in why.items():
             if w == "taken":  # another replica manages it: its record is not ours to write
                 self.kept.pop(ticket, None)
@@ -93,6 +97,8 @@ class StoreWatch:
             self.log.debug("replica %s: the store's losses not checked now: %s", self.replica, exc)
             return {}
         self.remembered.clear()
+        if indexed is not None:
+            self.index.check(indexed)
         self.vanished |= {t for t, w in {**why, **found}.items() if w == "vanished"}
         # the records kept are those lost: the others are claimed from the store
         self.kept = {t: rec for t, rec in self.kept.items() if t in self.vanished}
