@@ -68,8 +68,10 @@ _SAID: WeakSet[Replicas] = WeakSet()
 
 def moved_away(replicas: Replicas) -> bool:
     """Whether the store now defends another account than the one ``replicas`` was
-    admitted for (taken over while it counted as dead): said once at ERROR, with what to
-    do. A store that cannot be read says so elsewhere: not moved, as far as is known."""
+    admitted for (taken over while it counted as dead, or let in on a store emptied
+    under it): said once at ERROR, with what to do, and a ``/health`` problem (503)
+    while it lasts; it logged only, and a load balancer kept sending it requests. A
+    store that cannot be read says so elsewhere: not moved, as far as is known."""
     mine = _ADMITTED.get(replicas)
     if mine is None:
         return False
@@ -79,13 +81,20 @@ def moved_away(replicas: Replicas) -> bool:
         return False
     if not other_account(now, mine):
         _SAID.discard(replicas)
+        replicas.account_problem = None
         return False
+    how = (
+        "the store was emptied (flushed, or Redis restarted without persistence) and a"
+        " replica of that account started before this one wrote its account back"
+        if replicas.watch.emptied
+        else "taken over while this replica was paused or cut off past its lease"
+    )
+    replicas.account_problem = (
+        f"replica {replicas.id}: store {replicas.store.location} defends account"
+        f" {name(now)} now, not this replica's {name(mine)} ({how}): it claims no trade"
+        " and applies no registration; stop it (docs/scaling.md)"
+    )
     if replicas not in _SAID:
         _SAID.add(replicas)
-        replicas.log.error(
-            "replica %s: store %s defends account %s now, not this replica's %s (taken"
-            " over while this replica was paused or cut off past its lease): it claims no"
-            " trade and applies no registration; stop it (docs/scaling.md)",
-            replicas.id, replicas.store.location, name(now), name(mine),
-        )  # fmt: skip
+        replicas.log.error("%s", replicas.account_problem)
     return True

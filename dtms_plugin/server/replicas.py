@@ -82,6 +82,9 @@ class Replicas(OrphanClaims, RegistrationStream):
         #: is admitted, :mod:`.replica_admission`): a replica starting checks them, as
         #: the store's own keys of them may be lost with the rest (docs/scaling.md)
         self.identity: dict[str, Any] = {}
+        #: the store defends another account than this replica's now (set and cleared by
+        #: :func:`.replica_admission.moved_away`): a ``/health`` problem while it lasts
+        self.account_problem: str | None = None
         #: told at once of the tickets a renewal finds lost, wherever it runs (the start
         #: of a cycle, or a broker call mid-cycle): the engine drops them before it
         #: evaluates them again
@@ -201,7 +204,8 @@ class Replicas(OrphanClaims, RegistrationStream):
         """Why this replica cannot answer for the shared state now (its ``/health``,
         docs/scaling.md "Failures"): leases not renewed (failing, or last renewed over a
         lease TTL ago) mean it acts on no trade and its trades wait, their leases lapsing,
-        for a replica that renews; a failing registration consumer applies nothing. Reads
+        for a replica that renews; a failing registration consumer applies nothing; nor
+        does a replica whose store defends another account now. Reads
         may still work meanwhile (Redis out of memory refuses writes only)."""
         out: list[str] = []
         ttl = self.ttl_ms / 1000
@@ -219,6 +223,8 @@ class Replicas(OrphanClaims, RegistrationStream):
             out.append(self.consumer_error)
         if self.watch.policy_problem is not None:
             out.append(self.watch.policy_problem)
+        if self.account_problem is not None:
+            out.append(self.account_problem)
         return out
 
     def holds_now(self, ticket: int) -> bool:

@@ -64,6 +64,9 @@ class StoreWatch:
         #: trades whose records the store lost, to be written again from memory
         self.vanished: set[int] = set()
         self._marker_seen = False
+        #: the store was found emptied under this replica (its marker gone) since it
+        #: started: what a store moved to another account meanwhile is said to come from
+        self.emptied = False
         self._mode: str | None = None  # the account mode's stored text, as last read
         #: the account and settings values (:data:`_ADMISSION_KEYS`) as last read
         self._admission: dict[str, str] = {}
@@ -126,6 +129,7 @@ class StoreWatch:
                 k: v for k, v in zip(_ADMISSION_KEYS, values, strict=True) if isinstance(v, str)
             }
             return
+        self.emptied = True
         for key, text in self._admission.items():
             client.set(p + key, text, nx=True)  # a replica admitted meanwhile keeps its own
         if mode is None and self._mode is not None:

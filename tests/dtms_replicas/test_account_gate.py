@@ -9,19 +9,18 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from support.dtms_kit import T0, trade
-from support.replica_kit import A, B, account, arrive, expired
+from support.replica_kit import A, B, LeaseEngine, account, arrive, expired
 
-from dtms_plugin.book import TradeBook
 from dtms_plugin.engine import register
 from dtms_plugin.redis_account import admit_host
 from dtms_plugin.remote import RemoteStrategy
 from dtms_plugin.server.replica_admission import admit_replica
 from dtms_plugin.server.replica_service import lease_step
 from dtms_plugin.server.replicas import Replicas
+from dtms_plugin.server.store_health import store_problems
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import StoreError
 from dtms_plugin.store.redis_store import RedisStore
@@ -139,16 +138,6 @@ def test_the_remote_strategy_checks_the_account_before_anything_else(
     assert remote._open == set()
 
 
-class _Engine:
-    """What the lease step uses of the local strategy: its book, and recover."""
-
-    def __init__(self) -> None:
-        self.book = TradeBook()
-
-    async def recover(self, host: Any, now: Any) -> None:
-        return None
-
-
 async def test_a_replica_whose_store_moved_to_another_account_meanwhile_takes_nothing(
     stores: list[RedisStore], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -159,7 +148,7 @@ async def test_a_replica_whose_store_moved_to_another_account_meanwhile_takes_no
     expired(stores[0], a.id)  # paused: its heartbeat expired
     arrive(stores[1], B, "b1")
     stores[1].put_record(9, register(trade(9), None, T0).to_json())  # B's, not yet owned
-    engine = _Engine()
+    engine = LeaseEngine()
     await lease_step(a, engine, None, T0)
     await lease_step(a, engine, None, T0)
     assert a.held == set() and engine.book.records == {}
@@ -167,6 +156,13 @@ async def test_a_replica_whose_store_moved_to_another_account_meanwhile_takes_no
     said = [r for r in caplog.records if "defends account paper 222 (login 222) now" in r.message]
     assert [r.levelname for r in said] == ["ERROR"]
     assert "claims no trade and applies no registration" in said[0].message
+    assert "taken over while this replica was paused" in said[0].message
+    # its /health is 503 while it lasts, not 200 (a load balancer kept sending it requests)
+    (problem,) = store_problems(stores[0], a)
+    assert "defends account paper 222 (login 222) now, not this replica's" in problem
+    stores[1].put_value("account", {"identity": "paper 111", "login": 111})  # A's again
+    await lease_step(a, engine, None, T0)
+    assert store_problems(stores[0], a) == []
 
 
 def test_a_setting_only_one_side_names_refuses_nothing(stores: list[RedisStore]) -> None:

@@ -15,10 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support.dtms_kit import T0
 from support.redis_server import RedisServer
-from support.replica_kit import A, B, admitted, arrive
+from support.replica_kit import A, B, LeaseEngine, admitted, arrive
 from support.replica_procs import cluster, open_positions, register, replica_config, serve_refused
 
+from dtms_plugin.server.replica_service import lease_step
+from dtms_plugin.server.store_health import store_problems
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import StoreError
 from dtms_plugin.store.redis_store import RedisStore
@@ -56,6 +59,22 @@ def test_a_newcomer_is_checked_against_the_live_heartbeats_when_the_keys_are_gon
     assert "settings differ from those live replica" in said and "lost the settings" in said
     assert stores[1].client.get("dtms:value:account") is None  # nothing written by them
     arrive(stores[1], A, "a3")  # the same: joins
+
+
+async def test_a_replica_whose_emptied_store_went_to_another_account_says_so_in_health(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A replica of another account started before any live one renewed after the
+    emptying finds nothing to compare with: the live replicas then stop acting, and say
+    why in their /health (it was 200, and said "paused or cut off past its lease")."""
+    a = admitted(stores[0])
+    stores[1].client.flushall()
+    arrive(stores[1], B, "b1")
+    await lease_step(a, LeaseEngine(), None, T0)
+    (problem,) = store_problems(stores[0], a)
+    assert "defends account paper 222 (login 222) now, not this replica's paper 111" in problem
+    assert "the store was emptied (flushed, or Redis restarted without persistence)" in problem
+    assert stores[1].get_value("account") == {"identity": "paper 222", "login": 222}
 
 
 def test_a_replica_of_another_account_started_after_a_flushall_is_refused(

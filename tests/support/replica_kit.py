@@ -56,3 +56,16 @@ def admitted(store: RedisStore) -> Replicas:
     admit_replica(replica, host, DtmsSettings())  # type: ignore[arg-type]
     replica.renew()
     return replica
+
+
+class LeaseEngine:
+    """What the lease step (:func:`~dtms_plugin.server.replica_service.lease_step`) uses
+    of the local strategy: its book, and recover."""
+
+    def __init__(self) -> None:
+        from dtms_plugin.book import TradeBook
+
+        self.book = TradeBook()
+
+    async def recover(self, host: object, now: object) -> None:
+        return None
