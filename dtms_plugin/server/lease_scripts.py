@@ -5,7 +5,10 @@ A lease key is the owner's id as a string, with a TTL. The renewal tells why eac
 is no longer its own, because each calls for a different word: another replica took it
 (it manages the trade now), it expired unrenewed (the trade waits for a claimant), or the
 trade's record vanished with it (Redis flushed, restarted without persistence, or
-evicted: nobody manages the trade, and the operator needs to know).
+evicted: nobody manages the trade, and the operator needs to know). A lease gone although
+this replica renewed it within its TTL did not expire: it was evicted (Redis's
+``evicted_keys`` rose) or deleted, said as such (:meth:`.store_loss.StoreWatch.explain`),
+not as "this replica was late".
 """
 
 from __future__ import annotations
@@ -87,6 +90,17 @@ _SAID = {
         logging.ERROR,
         "lost the lease of %d trades (expired unrenewed: this replica was late; any"
         " replica claims them)",
+    ),
+    "evicted": (
+        logging.ERROR,
+        "lost the lease of %d trades (the key evicted by Redis before its TTL: the store is"
+        " full, its evicted_keys rose; see its maxmemory-policy, docs/scaling.md; any"
+        " replica claims them)",
+    ),
+    "deleted": (
+        logging.ERROR,
+        "lost the lease of %d trades (the key gone before its TTL, renewed in time: deleted"
+        " by hand or by another program, or evicted; any replica claims them)",
     ),
     "wrongtype": (
         logging.WARNING,

@@ -127,6 +127,7 @@ class Replicas(OrphanClaims, RegistrationStream):
         p = self.store.prefix
         sent = time.monotonic()
         flag = "1" if records else "0"
+        in_time = False
         try:
             why = lost_by_why(self._renew(args=[p, self.id, self.ttl_ms, flag, *self.held]))
             indexed = sorted(t for t, w in why.items() if w == "indexed")  # held still
@@ -146,14 +147,21 @@ class Replicas(OrphanClaims, RegistrationStream):
             self.watch.failed(self.held)
             lost, why, indexed = set(self.held), {}, []
         else:
-            if self._renewal_failures:
+            last = self._renewed_mono
+            # renewed well within the TTL: a lease gone now did not expire (store_loss)
+            in_time = last is not None and sent - last < 0.9 * self.ttl_ms / 1000
+            if self._renewal_failures:  # the gap is theirs, not the cycles'
                 self.log.warning(
-                    "replica %s renews its leases again, after %d failed renewals",
+                    "replica %s renews its leases again, after %d failed renewals (%s)",
                     self.id,
                     self._renewal_failures,
+                    "its first renewal"
+                    if last is None
+                    else f"{sent - last:.1f} s after the last that worked",
                 )
+            else:
+                self._late(sent, cycle=records)
             self._renewal_failures = 0
-            self._late(sent, cycle=records)
             self.renewed_at = time.time()
             self._renewed_mono = sent
         gone = lost & self.held
@@ -163,6 +171,7 @@ class Replicas(OrphanClaims, RegistrationStream):
             self.on_lost(gone)  # their records kept in memory (replica_service.bind)
         if not self._renewal_failures:
             said |= self.watch.renewed(why, indexed if records else None)
+            said = self.watch.explain(said, in_time=in_time)
         say_lost(self.log, self.id, said)
         return lost
 

@@ -71,6 +71,8 @@ class StoreWatch:
         #: the account and settings values (:data:`_ADMISSION_KEYS`) as last read
         self._admission: dict[str, str] = {}
         self._policy_at = time.monotonic()  # read at start-up (store_checks)
+        #: Redis's evicted_keys as last read: a rise names evictions as why leases went
+        self._evicted = self._evicted_keys()
         self.policy_problem: str | None = None
         self.index = IndexWatch(store, replica, log)
 
@@ -150,6 +152,28 @@ class StoreWatch:
             else "",
             said,
         )
+
+    def explain(self, said: dict[int, str], *, in_time: bool) -> dict[int, str]:
+        """``said`` (the leases a renewal lost, and why) with each "expired" named for
+        what it was when it cannot have expired: ``in_time``, the replica renewed it
+        within its TTL, or Redis's ``evicted_keys`` rose since it was last read: then
+        "evicted" (the rise) or "deleted". Said "expired unrenewed: this replica was
+        late", an eviction sent the operator after the replica's cycles."""
+        if "expired" not in said.values():
+            return said
+        before, self._evicted = self._evicted, self._evicted_keys()
+        evicted = before is not None and self._evicted is not None and self._evicted > before
+        if not (evicted or in_time):
+            return said
+        now = "evicted" if evicted else "deleted"
+        return {t: now if w == "expired" else w for t, w in said.items()}
+
+    def _evicted_keys(self) -> int | None:
+        try:
+            value = self.store.client.info("stats").get("evicted_keys")
+        except redis.RedisError:
+            return None
+        return value if isinstance(value, int) else None
 
     def take_vanished(self) -> dict[int, Any]:
         """The records to write again, from memory (those the engine still had)."""

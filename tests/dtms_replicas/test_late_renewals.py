@@ -9,6 +9,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from support.redis_server import RedisServer, start_redis, stop_redis
 
 from dtms_plugin.server import replicas as replicas_module
 from dtms_plugin.server.replicas import Replicas
@@ -84,3 +85,26 @@ def test_a_lease_under_two_cycles_is_said_at_start_up_naming_both_keys(
     assert [r.levelname for r in lines] == ["WARNING"]
     assert "monitor_seconds (5)" in lines[0].message
     assert "lease_seconds (6)" in lines[0].message
+
+
+def test_a_renewal_after_failed_ones_blames_them_not_the_cycles(
+    stores: list[RedisStore], redis_server: RedisServer, clock: SimpleNamespace,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """After an outage (Redis restarted, a password set) the first renewal that worked
+    said "renewed its leases 26.1 s after the last renewal … its cycles run long"."""
+    a = Replicas(stores[0], cycle_seconds=5.0, lease_seconds=10.0)
+    a.renew(records=True)
+    stop_redis(redis_server.process)
+    for _ in range(2):
+        clock.now += 5.0
+        a.renew(records=True)
+    back = start_redis(redis_server.directory, port=redis_server.port)
+    try:
+        clock.now += 16.1
+        a.renew(records=True)
+    finally:
+        stop_redis(back.process)
+    assert _said(caplog, "renewed its leases") == []
+    (again,) = [r for r in caplog.records if "renews its leases again" in r.message]
+    assert again.message.endswith("after 2 failed renewals (26.1 s after the last that worked)")

@@ -68,3 +68,27 @@ def test_a_replica_whose_heartbeat_was_evicted_still_counts_as_live(
     assert stores[1].get_value("account") == {"identity": "paper 111", "login": 111}
     a.release()  # a clean stop: counts as live no more
     assert stores[1].client.zscore("dtms:replicas", a.id) is None
+
+
+def test_a_lease_evicted_is_said_evicted_not_late(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It said "expired unrenewed: this replica was late" (107 such ERROR lines in 35 s
+    of eviction), sending the operator after the replica's cycles."""
+    hand = stores[1].client
+    stores[1].put_record(1, {"ticket": 1, "state": "HEALTHY"})
+    a = live_replica(stores[0])
+    assert a.acquire(1)
+    hand.config_set("maxmemory-policy", "volatile-ttl")  # set while the replica runs
+    hand.config_set("maxmemory", int(hand.info("memory")["used_memory"]) + 200_000)
+    for i in range(20_000):  # another application's cache, an hour's TTL
+        hand.set(f"cache:{i}", "x" * 2000, ex=3600)
+        if not hand.exists("dtms:lease:1"):
+            break
+    hand.config_set("maxmemory", 0)
+    assert not hand.exists("dtms:lease:1") and hand.exists("dtms:trade:1")
+    a.renew(records=True)
+    lost = [r for r in caplog.records if "lost the lease" in r.message]
+    assert [r.levelname for r in lost] == ["ERROR"]
+    assert "(the key evicted by Redis before its TTL: the store is full" in lost[0].message
+    assert "late" not in lost[0].message
