@@ -172,6 +172,7 @@ class Replicas(OrphanClaims, RegistrationStream):
         if not self._renewal_failures:
             said |= self.watch.renewed(why, indexed if records else None)
             said = self.watch.explain(said, in_time=in_time)
+            said = self.watch.damp(said, cycle=records)
         say_lost(self.log, self.id, said)
         return lost
 

@@ -49,6 +49,18 @@ _ADMISSION_KEYS = ("value:account", "value:replica_settings")
 
 #: how often the eviction policy is read again (``INFO memory``: one cheap command)
 POLICY_SECONDS = 60.0
+#: an episode of records lost ends after this many cycles in a row that lost none
+QUIET_CYCLES = 5
+
+
+class _Episode:
+    """Records lost of held trades, renewal after renewal (a Redis evicting them while
+    it stays full): said once when it starts and once, with the counts, when it ends.
+    Said each time, it was two lines a cycle per replica (~85 a minute)."""
+
+    def __init__(self, lost: int) -> None:
+        self.lost, self.times, self.written, self.quiet = lost, 1, 0, 0
+        self.said_written = False
 
 
 class StoreWatch:
@@ -75,6 +87,7 @@ class StoreWatch:
         self._evicted = self._evicted_keys()
         self.policy_problem: str | None = None
         self.index = IndexWatch(store, replica, log)
+        self._episode: _Episode | None = None
 
     # ------------------------------------------------------------------ renewals
 
@@ -168,6 +181,48 @@ class StoreWatch:
         now = "evicted" if evicted else "deleted"
         return {t: now if w == "expired" else w for t, w in said.items()}
 
+    def damp(self, said: dict[int, str], *, cycle: bool) -> dict[int, str]:
+        """``said`` without the records lost (``vanished``) when an episode of losses
+        was said already (they are counted, at DEBUG); an episode's end (``cycle``:
+        :data:`QUIET_CYCLES` renewals at the start of a cycle in a row lost none) said
+        with its counts."""
+        lost = [t for t, w in said.items() if w == "vanished"]
+        episode = self._episode
+        if lost and episode is None:
+            self._episode = _Episode(len(lost))
+            return said
+        if lost and episode is not None:
+            episode.lost += len(lost)
+            episode.times += 1
+            episode.quiet = 0
+            self.log.debug(
+                "replica %s: records of %d held trades lost again", self.replica, len(lost)
+            )
+            return {t: w for t, w in said.items() if w != "vanished"}
+        if episode is not None and cycle:
+            episode.quiet += 1
+            if episode.quiet >= QUIET_CYCLES:
+                self._episode = None
+                if episode.times > 1:
+                    self.log.warning(
+                        "replica %s: the store lost no more records of trades it held"
+                        " (%d cycles in a row): %d lost in %d renewals over the episode,"
+                        " %d written again from memory",
+                        *(self.replica, QUIET_CYCLES, episode.lost, episode.times),
+                        episode.written,
+                    )
+        return said
+
+    def say_written(self, count: int) -> bool:
+        """Whether records written again from memory are said now: once per episode of
+        losses (then counted for its end)."""
+        episode = self._episode
+        if episode is None:
+            return True
+        episode.written += count
+        first, episode.said_written = not episode.said_written, True
+        return first
+
     def _evicted_keys(self) -> int | None:
         try:
             value = self.store.client.info("stats").get("evicted_keys")
@@ -227,7 +282,9 @@ def restore(replicas: Any, strategy: Any, now: Any) -> list[int]:
             replicas.watch.kept[ticket] = rec  # tried again at the next renewal
             replicas.watch.vanished.add(ticket)
             replicas.log.debug("record %s not written again now: %s", ticket, exc)
-    if done:
+    if done and not replicas.watch.say_written(len(done)):
+        replicas.log.debug("records of %d trades written again from memory", len(done))
+    elif done:
         replicas.log.warning(
             "replica %s: the records of %d trades it held written again from memory and"
             " reconciled with the broker (their action history before the loss is lost):"

@@ -137,3 +137,28 @@ def test_a_renewal_held_over_from_an_outage_finds_the_records_lost_meanwhile(
         assert a.watch.vanished == {1, 2}
     finally:
         stop_redis(back.process)
+
+
+def test_records_lost_cycle_after_cycle_are_said_once_and_summed_up_when_it_ends(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Under sustained eviction (a policy changed to allkeys-lru while the replicas run)
+    "records of N held trades disappeared …" and "… written again from memory" were
+    logged every cycle: about 85 lines a minute per replica."""
+    with cluster(redis_server.url(), tmp_path, **ONE_REPLICA) as c:
+        (replica,), store, tickets = c.replicas, c.store, c.tickets
+        url, log = replica.server.url, replica.server.log
+        for ticket in tickets:
+            assert register(url, ticket).status_code == 201
+        for _ in range(3):  # evicted, written again, evicted again ...
+            store.client.delete(*(f"dtms:trade:{t}" for t in tickets))
+            wait_for(lambda: store.client.exists(*(f"dtms:trade:{t}" for t in tickets)) == 2,
+                     timeout=30, what="the records written again")  # fmt: skip
+        said = wait_for(lambda: [s for s in log.read_text().splitlines() if "lost no more" in s],
+                        timeout=30, what="the episode's end")  # fmt: skip
+        text = log.read_text()
+        assert text.count("held trades disappeared from the store") == 1
+        assert text.count("written again from memory and reconciled") == 1
+        (end,) = said
+        assert "WARNING" in end
+        assert "6 lost in 3 renewals over the episode, 6 written again from memory" in end
