@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import redis
 
 from ..store import StoreError
+from ..store.redis_hints import redis_hint
 from ..store.redis_store import RedisStore
 
 
@@ -20,4 +21,5 @@ def store_call(store: RedisStore, what: str) -> Iterator[None]:
     try:
         yield
     except redis.RedisError as exc:
-        raise StoreError(f"store {store.location}: {what} failed: {exc}") from None
+        hint = redis_hint(exc, store.location)
+        raise StoreError(f"store {store.location}: {what} failed: {exc}{hint}") from None

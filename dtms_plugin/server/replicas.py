@@ -41,6 +41,7 @@ from typing import Any
 
 import redis
 
+from ..store.redis_hints import redis_hint
 from ..store.redis_store import RedisStore
 from .lease_scripts import ACQUIRE, RELEASE, RENEW, lost_by_why, say_lost
 from .owned_store import OwnedStore
@@ -136,12 +137,14 @@ class Replicas(OrphanClaims, RegistrationStream):
             self._heartbeat(len(self.held - lost))
         except redis.RedisError as exc:
             self._renewal_failures += 1
-            self._renewal_error = f"{type(exc).__name__}: {exc}"
+            hint = redis_hint(exc, self.store.location)
+            self._renewal_error = f"{type(exc).__name__}: {exc}{hint}"
             if self._renewal_failures == 1:
                 self.log.error(
-                    "replica %s cannot renew its leases (%s): stopped acting on its %d trades",
+                    "replica %s cannot renew its leases (%s%s): stopped acting on its %d trades",
                     self.id,
                     exc,
+                    hint,
                     len(self.held),
                 )
             self.watch.failed(self.held)

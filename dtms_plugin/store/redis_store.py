@@ -45,6 +45,7 @@ from .opening import StoreError
 from .outage import WriteOutage
 from .redis_calls import RedisCalls, StaleWrite
 from .redis_closes import RedisCloses
+from .redis_hints import redis_hint
 from .redis_listing import LISTING, RedisListing
 from .redis_script import APPLY, SETTLE
 from .redis_values import RedisValues
@@ -83,7 +84,8 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
             )
             self.client.ping()
         except (redis.RedisError, ValueError) as exc:
-            raise StoreError(f"cannot open store {self.location}: {exc}") from None
+            why = f"{exc}{redis_hint(exc, self.location)}"
+            raise StoreError(f"cannot open store {self.location}: {why}") from None
         self._apply = self.client.register_script(APPLY)
         self._list = self.client.register_script(LISTING)
         self._settle_call = self.client.register_script(SETTLE)
@@ -187,6 +189,7 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
             raise
         except (redis.RedisError, TypeError, ValueError) as exc:
             message = f"store {self.location}: writing {what} failed: {exc}"
+            message += redis_hint(exc, self.location)
             away = isinstance(exc, redis.ConnectionError | redis.TimeoutError)
             if away:  # every write fails alike until it answers: one episode (outage.py)
                 self.outage.refused(self.log, message)
