@@ -135,7 +135,10 @@ class StoreWatch:
         pipe.get(p + ACCOUNT_MODE)
         for key in _ADMISSION_KEYS:
             pipe.get(p + key)
-        created, mode, *values = pipe.execute()
+        # a value of the wrong type (planted by hand) reads as none: the marker is checked
+        created, mode, *values = pipe.execute(raise_on_error=False)
+        if isinstance(created, Exception):
+            raise created
         emptied = bool(created) and self._marker_seen
         self._marker_seen = True
         if not emptied:

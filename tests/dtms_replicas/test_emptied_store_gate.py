@@ -97,3 +97,17 @@ def test_a_replica_of_another_account_started_after_a_flushall_is_refused(
         assert line.startswith(f"dtms: cannot start: store {url} defends the trades of account")
         assert all(c.store.get_record(t)["state"] != "CLOSED" for t in c.tickets)
         assert c.owners() == [c.replicas[0].id] * 2
+
+
+def test_a_value_of_the_wrong_type_does_not_stop_the_marker_check(
+    stores: list[RedisStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hand-planted account mode of the wrong type failed the whole check, every
+    renewal: the store found emptied was never said, nor the account written back."""
+    a = admitted(stores[0])
+    stores[1].client.rpush("dtms:account:mode", "planted")
+    a.renew()
+    stores[1].client.delete("dtms:epoch", "dtms:value:account")
+    a.renew()
+    assert caplog.text.count("came back empty") == 1
+    assert stores[1].get_value("account") == {"identity": "paper 111", "login": 111}
