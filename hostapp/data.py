@@ -229,9 +229,8 @@ def joined_series(
 def _same_bars(joined: Sequence[Bar], shared: Sequence[Bar]) -> bool:
     """Whether the bars ``joined`` has from ``shared``'s first time to its last are
     ``shared``, time for time and price for price."""
-    times = [b.time for b in joined]
-    start = bisect.bisect_left(times, shared[0].time)
-    end = bisect.bisect_right(times, shared[-1].time)
+    start = bisect.bisect_left(joined, shared[0].time, key=lambda b: b.time)
+    end = bisect.bisect_right(joined, shared[-1].time, key=lambda b: b.time)
     return list(joined[start:end]) == list(shared)
 
 

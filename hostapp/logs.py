@@ -260,12 +260,15 @@ class ReportLog(logging.FileHandler):
             return
         if lines.strip():
             when = datetime.now(UTC).isoformat(timespec="seconds")
-            with suppress(OSError), open(self.baseFilename, "a", encoding="utf-8") as log:
-                log.write(
-                    f"--- these lines are of a start killed before its run began (no clean "
-                    f"stop), found at the next start at {when}:\n{lines}"
-                    + ("" if lines.endswith("\n") else "\n")
-                )
+            try:
+                with open(self.baseFilename, "a", encoding="utf-8") as log:
+                    log.write(
+                        f"--- these lines are of a start killed before its run began (no "
+                        f"clean stop), found at the next start at {when}:\n{lines}"
+                        + ("" if lines.endswith("\n") else "\n")
+                    )
+            except OSError:
+                return  # kept for a start that can write the log (a full disk now)
         with suppress(OSError):
             os.unlink(self._starting_path)
 

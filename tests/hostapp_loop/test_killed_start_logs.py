@@ -87,3 +87,20 @@ def test_a_start_killed_while_it_hangs_leaves_its_lines_to_the_next(tmp_path: Pa
     assert added.startswith("--- these lines are of a start killed before its run began")
     assert SAID in added
     assert SAID not in log.read_text(encoding="utf-8")  # not the new run's
+
+
+def test_the_killed_start_s_lines_are_kept_while_the_log_cannot_take_them(tmp_path: Path) -> None:
+    """A log that cannot be appended to (a full disk; here a folder in its place) keeps
+    the side file for a start that can write it, rather than deleting its lines."""
+    from hostapp.logs import ReportLog
+
+    log = tmp_path / "hostapp.log"
+    side = tmp_path / "hostapp.log.starting"
+    side.write_text(f"WARNING hangs: {SAID}\n")
+    log.mkdir()
+    ReportLog(str(log), held=True).close()
+    assert side.read_text() == f"WARNING hangs: {SAID}\n"
+    log.rmdir()
+    ReportLog(str(log), held=True).close()
+    assert not side.exists()
+    assert SAID in log.read_text()
