@@ -239,7 +239,8 @@ class OrderSender(Awaiting):
                     filled = float(prepared["volume"])
                 fill = Fill(filled, None, (deal,) if deal else (), int(result.get("order") or 0))
                 if outcome is Outcome.PARTIAL and filling == self.c.ret and fill.order:
-                    fill, words = self._cancel_rest(op.label, op.symbol, fill)
+                    asked = float(prepared["volume"])
+                    fill, words = self._cancel_rest(op.label, op.symbol, fill, asked)
                     message += words
                 return op.settle(fill, message)
             if outcome is Outcome.NO_CHANGES and op.modify:
@@ -288,11 +289,11 @@ class OrderSender(Awaiting):
                 )
             return ActionResult.failure(failure_code(retcode), message)
 
-    def _cancel_rest(self, label: str, symbol: str, fill: Fill) -> tuple[Fill, str]:
+    def _cancel_rest(self, label: str, symbol: str, fill: Fill, asked: float) -> tuple[Fill, str]:
         """ORDER_FILLING_RETURN filled part: the rest would work on, so it is cancelled
         before what filled is reported (:mod:`.mt5_remainder`); a rest that may still
         work is flagged for attention."""
-        rest = cancel_rest(self.api, self.c.remove, symbol, int(fill.order or 0), fill)
+        rest = cancel_rest(self.api, self.c.remove, symbol, int(fill.order or 0), fill, asked)
         self.seen_deals.update(rest.fill.deals)
         if rest.working:
             self.unresolved[label] = self.unresolved.get(label, 0) + 1

@@ -18,8 +18,11 @@ from typing import Any
 from hookspecs import BrokerError
 
 from .mt5_convert import as_dict, last_error
-from .mt5_resolve import Fill
+from .mt5_resolve import LOTS_EPS, Fill
 from .mt5_retcodes import TRANSPORT_ERRORS, UNREAD, retcode_name
+
+#: ``TRADE_RETCODE_DONE``: the cancel went through
+DONE = 10009
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +35,15 @@ class Rest:
     working: bool
 
 
-def cancel_rest(api: Any, remove: int, symbol: str, order: int, fill: Fill) -> Rest:
-    """Cancel the rest of RETURN order ``order`` (of ``symbol``), which filled ``fill``
-    as its answer said; ``remove`` is ``TRADE_ACTION_REMOVE``."""
+def cancel_rest(api: Any, remove: int, symbol: str, order: int, fill: Fill, asked: float) -> Rest:
+    """Cancel the rest of RETURN order ``order`` (of ``symbol``, for ``asked`` lots),
+    which filled ``fill`` as its answer said; ``remove`` is ``TRADE_ACTION_REMOVE``."""
+    removed = False  # the server answered the cancel DONE
     try:
         raw = api.order_send({"action": remove, "order": order})
-        answer = retcode_name(int(as_dict(raw)["retcode"])) if raw is not None else None
+        code = int(as_dict(raw)["retcode"]) if raw is not None else None
+        removed = code == DONE
+        answer = retcode_name(code) if code is not None else None
     except TRANSPORT_ERRORS as exc:
         answer = f"order_send raised {type(exc).__name__}: {exc}"
     if answer is None:
@@ -64,6 +70,15 @@ def cancel_rest(api: Any, remove: int, symbol: str, order: int, fill: Fill) -> R
             f"; the rest of order {order} is still working (ORDER_FILLING_RETURN) and "
             f"could not be cancelled ({answer}): it may still fill; check the terminal "
             "(flagged for attention)"
+        )
+        return Rest(done, words, True)
+    if not removed and volume < asked - LOTS_EPS:
+        # not cancelled, not listed, and its deals short of what was asked: the rest may
+        # have filled with the history behind the answer (it lags), or been cancelled
+        words = (
+            f"; the rest of order {order} is no longer listed but was not cancelled by us "
+            f"({answer}), and its deals show {volume:g} of {asked:g} lots: it may have "
+            "filled with the history behind; check the terminal (flagged for attention)"
         )
         return Rest(done, words, True)
     more = f", {volume:g} lots filled in all" if volume > fill.volume else ""

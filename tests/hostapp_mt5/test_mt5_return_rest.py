@@ -96,3 +96,24 @@ def test_a_rest_that_may_still_work_is_flagged() -> None:
     assert r.code is ResultCode.TRANSIENT and r.filled_volume == 40.0
     assert "it may still fill; check the terminal (flagged for attention)" in r.message
     assert broker.needs_attention == [f"close {ticket} 100 of 100"]
+
+
+def test_a_rest_gone_uncancelled_with_its_deals_not_yet_in_the_history_is_flagged() -> None:
+    """The rest filled between the answer and the cancel, and the history lags behind
+    (the fake's ``history_lag``): the cancel finds no such order, the order is no longer
+    listed, and its deals show only the first 40 lots. Reported as "cancelled", the close
+    read 40 lots where 100 went: it is flagged instead, the terminal to be checked."""
+    fake, sym, broker = _exchange()
+    ticket = fake.add_position("SBER", C["ORDER_TYPE_BUY"], 100.0, 299.0, magic=240617)
+
+    def the_rest_fills_unseen(f: FakeMT5) -> None:
+        sym.liquidity = None
+        f.advance(6)  # the rest fills now
+        f.history_lag = 30.0  # and the history shows none of it yet
+
+    fake.after_send.append(the_rest_fills_unseen)
+    r = broker.close(ticket)
+    assert "is no longer listed but was not cancelled by us" in r.message, r.message
+    assert "its deals show 40 of 100 lots" in r.message
+    assert broker.needs_attention == [f"close {ticket} 100 of 100"]
+    assert fake.positions == {}  # it did close all: the flag says to look
