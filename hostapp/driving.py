@@ -197,19 +197,28 @@ def _newest_bar(app: appmod.App) -> Callable[[str], Any]:
     return newest
 
 
-def closed_positions(app: appmod.App, stats: LoopStats) -> list[Any]:
+def closed_positions(
+    app: appmod.App, stats: LoopStats, known: dict[int, list[Any]] | None = None
+) -> list[Any]:
     """Every position the run closed, with its realised profit: the broker's record, or
     the loop's when the broker keeps none. A broker that gives a position's closing deals
     one by one (MetaTrader: ``closing_parts``) has each counted as the paper broker books
-    a partial close, so a trade's R is all its parts' and not its last part's move."""
+    a partial close, so a trade's R is all its parts' and not its last part's move.
+    ``known``: the parts already read whole, by ticket, kept there (a closed position's
+    never change): the live report rewritten every minute asked the terminal's history
+    once per close of its window each time (:mod:`hostapp.live_interim`)."""
     if isinstance(app.broker, SimBroker):
         before = app.closed_before  # a resumed account's history is not this run's
         return [t for t in app.broker.closed_trades() if t.ticket not in before]
     split = getattr(app.broker, "closing_parts", None)
     closed: list[Any] = []
     for _, trade, _ in stats.closes:
-        parts: list[Any] = (split(trade.ticket) if split is not None else None) or []
+        parts = known.get(trade.ticket) if known is not None else None
+        if parts is None:
+            parts = (split(trade.ticket) if split is not None else None) or []
         whole = parts and abs(sum(p.profit for p in parts) - trade.profit) < 0.01
+        if whole and known is not None:
+            known[trade.ticket] = parts
         closed.extend(parts if whole else [trade])
     return closed
 

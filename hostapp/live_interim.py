@@ -81,6 +81,7 @@ async def _keep_writing(
     seconds went by, looking every ``every`` seconds until cancelled. A failure is logged
     once (a WARNING) and the writer goes on: the run's final report says its own."""
     written: tuple[int, int, int] | None = None
+    known: dict[int, list[Any]] = {}  # closing parts read whole, by ticket: read once
     last = 0.0
     failed = False
     clock = asyncio.get_running_loop().time
@@ -91,7 +92,7 @@ async def _keep_writing(
         if seen == written and clock() - last < WRITE_EVERY:
             continue
         try:
-            problems = write_interim(app, report, extra)
+            problems = write_interim(app, report, extra, known)
         except Exception as exc:  # a report must never end the run it reports on
             problems = [repr(exc)]
         if problems and not failed:
@@ -101,15 +102,22 @@ async def _keep_writing(
             written, last = seen, clock()
 
 
-def write_interim(app: appmod.App, report: Path, extra: Mapping[str, Any]) -> list[str]:
+def write_interim(
+    app: appmod.App,
+    report: Path,
+    extra: Mapping[str, Any],
+    known: dict[int, list[Any]] | None = None,
+) -> list[str]:
     """The run's summary and ``trades.csv`` so far, written to ``report``; the lines
-    saying what could not be (the broker not answering is one: nothing is written)."""
+    saying what could not be (the broker not answering is one: nothing is written).
+    ``known``: the closing parts already read (:func:`~hostapp.driving.closed_positions`),
+    so a terminal's history is asked once per closed position, not at every write."""
     stats = app.loop.stats
     try:
         held, balance = read_end(app.broker)
     except (AccountChanged, *BROKER_DOWN) as exc:
         return [f"the broker did not answer: {exc}"]
-    closed = closed_positions(app, stats)
+    closed = closed_positions(app, stats, known)
     trades = outcomes(stats.entries, stats.closes, closed, held)
     at = datetime.now(UTC).replace(microsecond=0)
     note = (

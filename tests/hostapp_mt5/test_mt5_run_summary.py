@@ -261,3 +261,35 @@ async def test_the_summary_names_the_terminal_accounts_currency() -> None:
     rows = _rows(summary_table(summary).splitlines())
     assert "P&L (realised) 0.00 EUR" in rows
     assert "max drawdown (realised) 0.00 EUR" in rows
+
+
+async def test_the_live_report_kept_current_asks_a_closed_positions_parts_once(
+    tmp_path: Any,
+) -> None:
+    """The live report is rewritten every minute (hostapp/live_interim.py): it asked the
+    terminal's history for every close of its window at each write, one blocking call
+    per close over mt5linux. A closed position's parts never change: read once, the same
+    figures every time (+0.22R, as the final summary says)."""
+    import json
+
+    from hostapp.live_interim import write_interim
+
+    fake = FakeMT5()
+    plugin = HalvesThenCloses(fake)
+    app = live_app(fake, {"defender": plugin})
+    plugin.stop = app.loop.request_stop
+    fake.symbols["XAUUSD"].bid, fake.symbols["XAUUSD"].ask = 2005.0, 2005.3
+    await drive(app, progress=None)
+    known: dict[int, list[Any]] = {}
+
+    def asked() -> int:
+        return sum(1 for c in fake.calls if c.startswith("history_deals_get"))
+
+    before = asked()
+    for _ in range(3):
+        assert write_interim(app, tmp_path, {"mode": "live"}, known) == []
+        summary = json.loads((tmp_path / "summary.json").read_text())
+        assert round(summary["avg_r"], 3) == 0.22 and summary["closed_trades"] == 1
+        if _ == 0:
+            first = asked() - before
+    assert first >= 1 and asked() - before == first  # the later writes asked nothing
