@@ -45,6 +45,19 @@ class JsonErrorRequestHandler(RequestHandler):
         """Say a request aiohttp refused before any app saw it (one line)."""
         self.logger.warning("bad request (HTTP %d) from %s: %s", status, client, message)
 
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """A body that cannot be read (gzip that does not decode), met when aiohttp reads
+        what the handler left of it after the answer, is the client's fault: said as a
+        bad request (once per episode where the server counts them), not as an
+        "Unhandled exception" with a traceback per request."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, BODY_ERRORS):
+            peer = self.transport.get_extra_info("peername") if self.transport else None
+            client = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+            self.bad_request(client, 400, f"a body that cannot be read: {one_line(str(exc))}")
+            return
+        super().log_exception(*args, **kw)
+
     def handle_error(
         self,
         request: BaseRequest,
@@ -63,6 +76,11 @@ class JsonErrorRequestHandler(RequestHandler):
         response = web.json_response({**body, "success": False}, status=status)
         response.force_close()
         return response
+
+
+#: What reading a request's body raises when the client sent one that cannot be read (a
+#: Content-Encoding that does not decode, a body cut short).
+BODY_ERRORS: tuple[type[BaseException], ...] = (web.RequestPayloadError, PayloadEncodingError)
 
 
 def one_line(text: str) -> str:

@@ -25,6 +25,8 @@ from aiohttp.typedefs import Middleware
 
 from hookspecs import answered_names, is_loopback
 
+from .web_errors import BODY_ERRORS, one_line
+
 if TYPE_CHECKING:
     from .pluginhost import PluginHost
 
@@ -133,6 +135,12 @@ def plugin_failures(owners: Owners, plugins: PluginHost) -> Middleware:
                 # not received in time: hostapp/web_connections.py), while the
                 # handler read its body: nobody to answer, and no fault of the plugin
                 return web.json_response(FAILED, status=400)
+            elif isinstance(exc, BODY_ERRORS):  # a body that cannot be read: the client's
+                message = f"a body that cannot be read: {one_line(str(exc))}"
+                return web.json_response(
+                    {"success": False, "error": "bad request", "field": "body", "message": message},
+                    status=400,
+                )
             elif _plugins(exc):
                 plugins.route_failed(owner, route, exc)
             else:

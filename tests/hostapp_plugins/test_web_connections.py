@@ -193,3 +193,32 @@ async def test_failed_accepts_are_one_line_per_episode(caplog: pytest.LogCapture
     assert "499 more" in said[1], said
     assert _lines(caplog, "something else"), "other loop errors are still said"
     assert loop.get_exception_handler() is None, "the loop's handler is given back"
+
+
+async def test_a_body_that_does_not_decode_is_a_400_said_once_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A body sent as gzip that is no gzip: a plugin's handler reading it answered 500 and
+    the plugin was charged a failure, and aiohttp logged "Unhandled exception" with a
+    traceback per request (also after a handler that never read it, draining the body)."""
+    import aiohttp
+
+    caplog.set_level(logging.INFO)
+    async with server(ConnectionLimits(receive_timeout=5.0)) as port:
+        connector = aiohttp.TCPConnector(force_close=True)  # a connection per request
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for path in ("/echo", "/echo", "/echo", "/hello", "/hello"):
+                method = session.post if path == "/echo" else session.get
+                async with method(
+                    f"http://127.0.0.1:{port}{path}", data=b"not gzip at all" * 10,
+                    headers={"Content-Encoding": "gzip"},
+                ) as resp:  # fmt: skip
+                    if path == "/echo":
+                        assert resp.status == 400
+                        body = await resp.json()
+                        assert body["field"] == "body", body
+    text = caplog.text
+    assert "Unhandled exception" not in text and "Traceback" not in text
+    assert "failed" not in " ".join(
+        r.getMessage() for r in caplog.records if "pages" in r.getMessage()
+    )
