@@ -38,3 +38,9 @@ def build_handler(server: web.Server, cls: type[H], **extra: Any) -> H:
     """A connection of class ``cls`` (a ``RequestHandler``), built with what the server
     was given for its connections (the runner's keyword arguments), and ``extra``."""
     return cls(server, loop=server._loop, **server._kwargs, **extra)
+
+
+def upgraded(handler: RequestHandler) -> bool:
+    """Whether the connection was upgraded (a WebSocket): its bytes are frames now, read
+    by the upgraded protocol's parser, no more requests."""
+    return handler._payload_parser is not None or bool(handler._upgraded)

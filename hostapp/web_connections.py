@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import StreamReader, web
 
-from .aiohttp_parts import bodies_since, build_handler, requests_parsed
+from .aiohttp_parts import bodies_since, build_handler, requests_parsed, upgraded
 from .log_episodes import Episodes
 from .web_errors import JsonErrorRequestHandler
 
@@ -93,6 +93,10 @@ class GuardedRequestHandler(JsonErrorRequestHandler):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if upgraded(self):  # a WebSocket's frames: no request to arrive, no deadline
+            self._disarm()
+            super().data_received(data)
+            return
         if data and self.transport is not None and (self._fresh or self._deadline is None):
             self._fresh = False
             self._arm()  # the first byte of a request

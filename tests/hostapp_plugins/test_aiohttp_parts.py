@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from hostapp.aiohttp_parts import bodies_since, build_handler, requests_parsed
+from hostapp.aiohttp_parts import bodies_since, build_handler, requests_parsed, upgraded
 from hostapp.log_episodes import Episodes
 from hostapp.web_errors import JsonErrorRequestHandler
 
@@ -58,6 +58,7 @@ async def test_parsed_requests_and_their_bodies_are_read_as_aiohttp_keeps_them()
         handler.data_received(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         (second,) = bodies_since(handler, 1)
         assert second.is_eof() and requests_parsed(handler) == 2
+        assert not upgraded(handler)  # a WebSocket's: tests/hostapp_plugins/test_web_connections
     finally:
         handler.connection_lost(None)
     await asyncio.sleep(0)

@@ -32,7 +32,18 @@ PATIENCE = 15.0
 class Pages:
     @hookimpl
     def web_routes(self) -> list[Any]:
-        return [web.get("/hello", _hello), web.get("/slow", _slow), web.post("/echo", _echo)]
+        return [
+            web.get("/hello", _hello), web.get("/slow", _slow), web.post("/echo", _echo),
+            web.get("/ws", _ws),
+        ]  # fmt: skip
+
+
+async def _ws(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse()
+    await socket.prepare(request)
+    async for message in socket:
+        await socket.send_str(f"echo {message.data}")
+    return socket
 
 
 async def _hello(request: web.Request) -> web.Response:
@@ -222,3 +233,22 @@ async def test_a_body_that_does_not_decode_is_a_400_said_once_without_a_tracebac
     assert "failed" not in " ".join(
         r.getMessage() for r in caplog.records if "pages" in r.getMessage()
     )
+
+
+async def test_a_websocket_lives_past_the_receive_deadline() -> None:
+    """A plugin's WebSocket route: after the upgrade its frames are no request, and the
+    receive deadline, armed again by each frame, cut it after 30 s (here 0.3 s)."""
+    import aiohttp
+
+    async with (
+        server(ConnectionLimits(receive_timeout=DEADLINE)) as port,
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"http://127.0.0.1:{port}/ws") as socket,
+    ):
+        for i in range(8):  # 8 frames over ~3 deadlines
+            await socket.send_str(str(i))
+            answer = await socket.receive(timeout=PATIENCE)
+            assert answer.type is aiohttp.WSMsgType.TEXT, answer
+            assert answer.data == f"echo {i}"
+            await asyncio.sleep(DEADLINE / 2)
+        assert not socket.closed
