@@ -79,10 +79,11 @@ def create_app(
         strategy_factory=strategy_factory,
         log=log,
     )
+    refusals = Refusals()
     app = web.Application(
         middlewares=[
             metrics_middleware(service.metrics),  # outermost: sees the final status
-            refused_middleware(Refusals()),  # the client's mistakes, once per episode
+            refused_middleware(refusals),  # the client's mistakes, once per episode
             cors_middleware(settings.dtms.cors_origins),  # its headers on errors too
             error_middleware,
             *browser_guards(settings.resolve_token(), settings.host, settings.dtms.cors_origins),
@@ -96,7 +97,12 @@ def create_app(
     add_routes(app)
     if dashboard:
         add_dashboard(app, service.metrics)
+    app.on_cleanup.append(lambda _app: _said_at_stop(refusals))
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_broker_ctx)
     app.cleanup_ctx.append(_engine_ctx)
     return app
+
+
+async def _said_at_stop(refusals: Refusals) -> None:
+    refusals.close()  # the counts of the last window, said before the server goes

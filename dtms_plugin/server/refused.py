@@ -67,6 +67,15 @@ class Refusals:
         counted[0] = 0
         self._later(key)
 
+    def close(self) -> None:
+        """The server stops: the counts not said yet are said now (they were lost with
+        the window's timer)."""
+        for (kind, client), (count, last) in self.open.items():
+            if count:
+                self.log.info("%s from %s: %d more until the server stopped (the last: %s)",
+                              kind, client, count, last)  # fmt: skip
+        self.open.clear()
+
 
 def refused_middleware(refusals: Refusals) -> Any:
     """Outside the error middleware, so that it sees every final status."""

@@ -65,3 +65,19 @@ def test_an_episodes_count_is_said_then_it_ends(caplog: pytest.LogCaptureFixture
         callback, args = later.pop()
         callback(*args)  # a quiet window: over
         assert later == [] and refusals.open == {}
+
+
+async def test_the_counts_of_the_last_window_are_said_when_the_server_stops(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The later refusals of an episode are said a minute on: a server stopped before
+    that lost them."""
+    client = await make_client(token="s3cret")
+    caplog.set_level(logging.INFO, logger="dtms_plugin.server")
+    for _ in range(4):
+        assert (
+            await client.get("/dtms/status", headers={"Authorization": "Bearer x"})
+        ).status == 401
+    await client.close()  # the app's cleanup: the server stops
+    stopped = _said(caplog, "until the server stopped")
+    assert len(stopped) == 1 and "3 more until the server stopped" in stopped[0], stopped
