@@ -14,6 +14,7 @@ from typing import Any
 from hookspecs import MAX_REQUEST_LINE_BYTES, DefensiveState
 
 from . import limits
+from .openapi_edits import add_heads, empty_is_absent, without_token
 from .openapi_original import ORIGINAL_PATHS
 from .openapi_responses import BODY_REFUSED
 from .openapi_responses import ERRORS as _ERRORS
@@ -319,48 +320,6 @@ PATHS: dict[str, Any] = {
 }
 
 
-def _heads(paths: dict[str, Any]) -> None:
-    """HEAD beside every GET (RFC 9110; uptime monitors probe with it): the same
-    parameters, security and statuses, and no body (the routes answer HEAD as GET)."""
-    for ops in paths.values():
-        get = ops.get("get")
-        if get is None:
-            continue
-        head: dict[str, Any] = {"summary": f"As GET, without a body: {get['summary']}"}
-        head.update({k: get[k] for k in ("parameters", "security") if k in get})
-        head["responses"] = {
-            status: {"description": response["description"]}
-            for status, response in get["responses"].items()
-        }
-        ops["head"] = head
-
-
-def _empty_is_absent(paths: dict[str, Any]) -> None:
-    """Every optional query parameter may be sent empty (``?ticket=&limit=``): the server
-    reads it as not given (:mod:`.query`), and says so here for clients and fuzzers."""
-    for ops in paths.values():
-        for op in ops.values():
-            for parameter in op.get("parameters", []):
-                if parameter["in"] == "query" and not parameter.get("required"):
-                    parameter["allowEmptyValue"] = True
-                    described = parameter.get("description")
-                    if described and "Empty" in described:  # tickets=: says its own
-                        continue
-                    empty = "Empty: as if not given."
-                    parameter["description"] = f"{described}. {empty}" if described else empty
-
-
-def _without_token(doc: dict[str, Any]) -> None:
-    """A server without a token asks for none: no security requirement and no 401 in
-    its document, else a client (or a fuzzer) is told every route wants a bearer token
-    the server never checks, and reads the 200 it gets without one as a hole."""
-    del doc["security"], doc["components"]["securitySchemes"]
-    for ops in doc["paths"].values():
-        for op in ops.values():
-            op.pop("security", None)
-            op["responses"].pop("401", None)
-
-
 def document(
     symbols: Sequence[str] | None = None,
     *,
@@ -396,10 +355,10 @@ def document(
             "security": [{"bearer": []}],
         }
     )
-    _empty_is_absent(doc["paths"])
-    _heads(doc["paths"])
+    empty_is_absent(doc["paths"])
+    add_heads(doc["paths"])
     if not token:
-        _without_token(doc)
+        without_token(doc)
     if symbols is not None:
         registration = doc["components"]["schemas"]["Registration"]["properties"]
         registration["symbol"]["enum"] = list(symbols)

@@ -44,6 +44,7 @@ from .mt5_orders import OrderSender
 from .mt5_retcodes import link_lost
 from .mt5_rules import Constants
 from .mt5_settings import Mt5Settings, close_rpyc, import_api, load_mt5_settings
+from .mt5_symbol_names import check_on_server
 from .mt5_trading import Raw, Trading
 
 __all__ = ["Mt5Broker", "Mt5Market", "Mt5Settings", "create_mt5_broker", "load_mt5_settings"]
@@ -288,24 +289,9 @@ class Mt5Broker(AccountGuard, Trading):
             log.debug("shutdown() on a lost connection raised %s: %s", type(exc).__name__, exc)
 
     def _check_symbols(self, symbols: Sequence[str]) -> None:
-        """Every symbol the host is to trade must be on the trade server, spelled as the
-        server spells it: a missing one would fail every cycle's bars (and leave every
-        position undefended), so it is refused now, with the server's names that contain
-        it (brokers add suffixes: ``XAUUSDm``, ``EURUSD.m``)."""
-        missing = [s for s in symbols if self.api.symbol_info(s) is None]
-        if not missing:
-            return
-        listed = self.api.symbols_get() or ()
-        names = sorted(str(x.name) for x in listed)
-        said = []
-        for symbol in missing:
-            alike = [n for n in names if symbol.lower() in n.lower()][:5]
-            hint = f" (the server has {', '.join(alike)})" if alike else ""
-            said.append(f"{symbol}{hint}")
-        raise BrokerError(
-            f"[host] symbols: not on this trade server: {'; '.join(said)}; name them as "
-            f"the terminal's Market Watch does"
-        )
+        """Every symbol the host is to trade must be on the trade server
+        (:func:`.mt5_symbol_names.check_on_server`)."""
+        check_on_server(self.api, symbols)
 
     def _warn_shared(self, symbols: Sequence[str]) -> None:
         """A netting account whose traded symbols already hold someone else's position:
