@@ -18,36 +18,22 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, runtime_checkable
 
-from hookspecs import Broker, ConfigError, SimBroker, SymbolInfo, Trade
+from hookspecs import Broker, ConfigError, SimBroker, Trade
 
 from . import app as appmod
 from .clock import ScaledClock
 from .config import HostConfig
 from .errors import AccountChanged
-from .gap_fill_notes import gap_fills, gaps_note, split_bars
 from .isolation import REFUSED_AT_START
 from .loop import LIVE_WINDOW, LoopStats
 from .loop_drivers import BROKER_DOWN, Reconnecting
-from .loop_gone import unconfirmed_note
 from .market.csvsplits import SplitTimes
 from .outcomes import Outcome, outcomes
 from .progress import Progress
 from .ran_dry import ran_dry
 from .report import POSITION_HOOK, summarize
-from .run_notes import (
-    attention_note,
-    carried_note,
-    data_ended_note,
-    host_bars_note,
-    netted_note,
-    plugin_failure_notes,
-    refusals_note,
-    skipped_note,
-    source_notes,
-    timeframe_note,
-    vetoes_note,
-)
 from .stop_signals import STOP_SIGNALS, Aborted
+from .summary_notes import host_notes
 
 LOG_NAME = "hostapp.log"
 EXIT_INTERRUPTED = 130
@@ -242,18 +228,34 @@ def run_results(
     extra: Mapping[str, Any],
     trades: Sequence[Outcome] | None = None,
     splits: SplitTimes | None = None,
+    *,
+    interim: bool = False,
+    known: dict[int, list[Any]] | None = None,
 ) -> tuple[dict[str, Any], Sequence[Outcome]]:
     """:func:`run_summary` and the trades its figures are of (``trades``, or the run's
-    own when ``None``: a live run's, for its ``trades.csv``)."""
-    open_positions, balance, broker_note = _at_end(app.broker, stats)
-    closed = closed_positions(app, stats)
+    own when ``None``: a live run's, for its ``trades.csv``). ``interim``: a live run's
+    report while it goes (:mod:`hostapp.live_interim`): a broker that cannot answer
+    raises (no reconnect: the loop's job), and the host's notes are left to the final
+    report (some end an episode when read); ``known``: :func:`closed_positions`'."""
+    open_positions: list[Trade] | None
+    balance: float | None
+    broker_note: str | None = None
+    if interim:
+        open_positions, balance = read_end(app.broker)
+    else:
+        open_positions, balance, broker_note = _at_end(app.broker, stats)
+    closed = closed_positions(app, stats, known)
     if trades is None:
         trades = outcomes(stats.entries, stats.closes, closed, open_positions or [])
         if open_positions is None:  # the broker did not say: unknown, as the summary's
             trades = [dataclasses.replace(t, floating=None) for t in trades]
     listed = {p.ticket for p in open_positions or ()}
     tripped = app.plugins.tripped()
-    rules = _symbol_rules(app.broker)
+    notes = (
+        list(extra.get("host_notes", ()))
+        if interim
+        else host_notes(app, stats, extra, trades, splits, broker_note, listed, tripped)
+    )
     # a plugin switched off is called no more, its run_report neither: its report says why
     # (one a live run's breaker switched back on answers its own)
     reports = {
@@ -282,49 +284,7 @@ def run_results(
             "plugin_reports": {**reports, **app.plugin_reports},
             "tripped": tripped,
             "ran_dry": ran_dry(stats, app.broker),
-            "host_notes": [
-                n
-                for n in (
-                    *extra.get("host_notes", ()),  # the caller's, about its data
-                    appmod.guessed_rules_note(app.broker, app.loop.symbols),
-                    appmod.costs_note(app.broker, app.loop.symbols),
-                    timeframe_note(
-                        app.base_timeframe, app.timeframe, app.configured_timeframe or None
-                    ),
-                    host_bars_note(app.market, app.loop.symbols, app.base_timeframe, app.timeframe)
-                    if extra.get("mode") != "live"  # a terminal's market is asked no more
-                    else None,
-                    refusals_note(stats),
-                    gaps_note(
-                        gap_fills(stats.entries, stats.closes, rules),
-                        rules,
-                        {t.ticket: t.r for t in trades},
-                        live=extra.get("mode") == "live",
-                        splits=split_bars(splits or {}, app.base_timeframe),
-                    ),
-                    data_ended_note(stats),
-                    netted_note(stats),
-                    carried_note(stats),
-                    unconfirmed_note(  # one listed again by now is open at the end
-                        [t for t in stats.unconfirmed_at_end if t not in listed]
-                    )
-                    if not stats.account_changed  # left with the account, not closed
-                    else None,
-                    vetoes_note(stats),
-                    skipped_note(stats),
-                    broker_note,
-                    attention_note(app.broker),
-                    *source_notes(app.broker, app.market),
-                    *plugin_failure_notes(
-                        app.plugins.listing(),
-                        stats,
-                        app.plugins.failed_calls.by_plugin(),
-                        {t["plugin"]: t for t in tripped},
-                    ),
-                    *app.plugins.slow.notes(),
-                )
-                if n
-            ],
+            "host_notes": notes,
         },
     )
     return summary, trades
@@ -374,19 +334,6 @@ def read_end(broker: Broker) -> tuple[list[Trade], float]:
     if isinstance(started, str) and started and account.identity != started:
         raise AccountChanged(started, account.identity)
     return broker.positions(), account.balance
-
-
-def _symbol_rules(broker: Broker) -> Callable[[str], SymbolInfo | None]:
-    """The broker's rules of a symbol, ``None`` when it cannot say (a live terminal gone
-    at the end): the summary's notes then say what they can without them."""
-
-    def rules(symbol: str) -> SymbolInfo | None:
-        try:
-            return broker.symbol_info(symbol)
-        except BROKER_DOWN:
-            return None
-
-    return rules
 
 
 def _fresh_state(config: HostConfig, report: Path, name: str) -> HostConfig:

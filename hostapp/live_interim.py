@@ -10,8 +10,9 @@ seconds. Such a report says it is one (``interim_at``, and a note); the run's fi
 report replaces it at a clean stop, and the next start keeps it, whichever it is, and
 says when the one it keeps is an interim one (:func:`said_unfinished`).
 
-Only the figures and the trades are rewritten: the notes that end an episode when they
-are read (slow plugin calls, for one) are left to the final report.
+Only the figures and the trades are rewritten (:func:`hostapp.driving.run_results`'s
+``interim``): the host's notes, some of which end an episode when they are read (slow
+plugin calls, for one), are left to the final report.
 """
 
 from __future__ import annotations
@@ -27,12 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from . import app as appmod
-from .driving import Serve, closed_positions, read_end
+from .driving import Serve, run_results
 from .errors import AccountChanged
 from .loop_drivers import BROKER_DOWN
 from .loop_stats import appended
-from .outcomes import outcomes
-from .report import summarize
 from .report_files import saved_csv, saved_json
 from .trade_rows import TRADE_COLUMNS, trade_rows
 
@@ -112,13 +111,6 @@ def write_interim(
     saying what could not be (the broker not answering is one: nothing is written).
     ``known``: the closing parts already read (:func:`~hostapp.driving.closed_positions`),
     so a terminal's history is asked once per closed position, not at every write."""
-    stats = app.loop.stats
-    try:
-        held, balance = read_end(app.broker)
-    except (AccountChanged, *BROKER_DOWN) as exc:
-        return [f"the broker did not answer: {exc}"]
-    closed = closed_positions(app, stats, known)
-    trades = outcomes(stats.entries, stats.closes, closed, held)
     at = datetime.now(UTC).replace(microsecond=0)
     note = (
         f"an interim report, written at {at:%Y-%m-%d %H:%M:%S} UTC while the run went on: "
@@ -126,23 +118,15 @@ def write_interim(
         "a run that did not stop cleanly (killed, a power cut); its notes are the final "
         "report's"
     )
-    summary = summarize(
-        stats=stats,
-        recorder=app.recorder,
-        closed=closed,
-        open_positions=held,
-        trades=trades,
-        start_balance=app.start_balance,
-        balance=balance,
-        extra={
-            **extra,
-            "interim_at": at.isoformat(),
-            "symbols": list(app.loop.symbols),
-            "currency": app.currency,
-            "timeframe": app.timeframe,
-            "host_notes": [*extra.get("host_notes", ()), note],
-        },
-    )
+    said = {
+        **extra,
+        "interim_at": at.isoformat(),
+        "host_notes": [*extra.get("host_notes", ()), note],
+    }
+    try:
+        summary, trades = run_results(app, app.loop.stats, said, interim=True, known=known)
+    except (AccountChanged, *BROKER_DOWN) as exc:
+        return [f"the broker did not answer: {exc}"]
     rows = trade_rows("", "live", trades, {})
     problems = saved_csv(report / "trades.csv", TRADE_COLUMNS, rows)
     summary["trades_csv"] = None if problems else "trades.csv"

@@ -78,6 +78,8 @@ def test_a_killed_live_run_leaves_its_report_and_the_restart_keeps_it(tmp_path: 
     assert kept is not None and isinstance(kept.get("interim_at"), str), kept
     assert kept["closed_trades"] >= interim["closed_trades"]
     assert any("interim report" in note for note in kept["host_notes"])
+    # the same summary as the final one's, its notes aside: which plugins ran, and so on
+    assert "dtms" in kept["plugins"] and kept["defenders"] and kept["base_timeframe"] == "M5"
     rows = _closed_rows(report / "trades.csv")
     assert len(rows) == kept["closed_trades"]
     # every trade the report calls closed is one the account closed, at its price

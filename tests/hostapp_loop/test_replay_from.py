@@ -62,7 +62,7 @@ def test_trades_only_from_the_time_and_warm(folder: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--from", "2030-01-01"], "--from 2030-01-01 00:00 UTC is after the last bar: the bars open from"),
+        (["--from", "2030-01-01"], "--from 2030-01-01 00:00 UTC is after the last bar: the bars"),
         (["--from", "2000-01-01"], "is at or before the first bar, so there is no history"),
         (["--from", "soon"], "argument --from: expected a time like 2024-03-01"),
         (
