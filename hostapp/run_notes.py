@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hookspecs import Bar, MarketView
@@ -15,6 +15,8 @@ from hookspecs import Bar, MarketView
 from .data import data_gaps_note, data_spans_note
 from .hookcalls import PluginInfo, switched_off_kind
 from .loop import LoopStats
+from .market.outages import outage_note
+from .market.timeframes import timeframe_seconds
 
 
 def timeframe_note(base: str, timeframe: str, configured: str | None = None) -> str | None:
@@ -245,12 +247,19 @@ def _fail_safe_effects(info: PluginInfo, stats: LoopStats | None) -> list[str]:
 def traded_notes(
     series: Mapping[str, Sequence[Bar]], base: str, since: datetime | None = None
 ) -> list[str]:
-    """:func:`data_gaps_note` and :func:`data_spans_note` of the bars a run trades: from
-    the first bar opening at or after ``since`` (``--from``, ``--split``'s held-out
-    part), whose history before it no position can be open across."""
+    """:func:`data_gaps_note`, :func:`data_spans_note` and the hours missing at times the
+    market does not close (:func:`~.market.outages.outage_note`) of the bars a run
+    trades: from the first bar opening at or after ``since`` (``--from``, ``--split``'s
+    held-out part), whose history before it no position can be open across."""
     if since is not None:
         series = {s: b[bisect_left(b, since, key=_bar_time) :] for s, b in series.items()}
-    return [n for n in (data_gaps_note(series, base), data_spans_note(series, base)) if n]
+    period = timedelta(seconds=timeframe_seconds(base))
+    notes = (
+        data_gaps_note(series, base),
+        outage_note(series, period),
+        data_spans_note(series, base),
+    )
+    return [n for n in notes if n]
 
 
 def _bar_time(bar: Bar) -> datetime:
