@@ -147,7 +147,6 @@ from .csvlines import read_rows
 from .csvmend import Mended, Rows, mend_rows
 from .csvmetastock import METASTOCK_FIRST, load_metastock
 from .csvnames import symbol_of_file
-from .csvoffsets import OffsetsSeen
 from .csvorder import bars_in_order
 from .csvrows import (
     OHLC,
@@ -374,14 +373,12 @@ def _load_generic(
     bars: list[Bar] = []
     previous: Previous = None
     digits = 0
-    offsets = OffsetsSeen(path)
     for line, cells in rows[1:]:
         if len(cells) > len(header):
             raise CsvError(path, line, f"{len(cells)} values but the header has {len(header)}")
         when = cell(path, line, cells, index, "time")
         if day is not None:
             when = f"{cell(path, line, cells, index, 'date')} {when}"
-        offsets.see(line, when)
         time = check_order(path, line, read_time(path, line, when, zone, order), previous, zone)
         previous = line, time
         texts = [cell(path, line, cells, index, n) for n in OHLC]
