@@ -115,7 +115,7 @@ def test_a_fill_read_from_the_positions_never_answers_for_a_later_order(
 
 def test_an_unknown_outcome_is_in_the_run_summary(broker: Mt5Broker, fake: FakeMT5) -> None:
     """Logged once when it happened; the summary is where a trader looks afterwards."""
-    from hostapp.driving import attention_note
+    from hostapp.run_notes import attention_note
 
     assert attention_note(broker) is None
     fake.faults.append(Fault(10012, execute=True, delay=60.0))
@@ -131,7 +131,7 @@ def test_an_unknown_outcome_that_filled_later_says_so_in_the_run_summary(
 ) -> None:
     """The probe's partial close that filled 90 s late was still listed as if nothing was
     known of it: the summary reads the history again and says it executed since."""
-    from hostapp.driving import attention_note
+    from hostapp.run_notes import attention_note
 
     ticket = fake.add_position("XAUUSD", 0, 0.3, 2000.0, magic=broker.magic)
     fake.faults.append(Fault(10031, execute=True, delay=90.0))

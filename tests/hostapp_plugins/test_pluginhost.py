@@ -327,7 +327,7 @@ async def test_a_hook_failing_now_and_then_is_one_line_per_episode_with_a_count(
     clears its count of failures in a row) and printed an ERROR line per failure, 5,664
     in a replay: now its first failure, then one line with how many more, and the
     summary's note counts them."""
-    from hostapp.driving import plugin_failure_notes
+    from hostapp.run_notes import plugin_failure_notes
 
     flaky = Flaky()
     host = hostapp_factory({"bad": flaky})
