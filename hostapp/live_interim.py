@@ -21,7 +21,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from .driving import Serve, run_results
 from .errors import AccountChanged
 from .loop_drivers import BROKER_DOWN
 from .loop_stats import appended
+from .outcomes import Outcome
 from .report_files import saved_csv, saved_json
 from .trade_rows import TRADE_COLUMNS, trade_rows
 
@@ -127,9 +128,17 @@ def write_interim(
         summary, trades = run_results(app, app.loop.stats, said, interim=True, known=known)
     except (AccountChanged, *BROKER_DOWN) as exc:
         return [f"the broker did not answer: {exc}"]
+    return live_files(report, summary, trades)
+
+
+def live_files(report: Path, summary: Mapping[str, Any], trades: Sequence[Outcome]) -> list[str]:
+    """A live run's ``trades.csv`` (the trades of the window its figures cover) and its
+    summary, each written whole, the summary naming the CSV when it was written: the
+    interim report's and the final one's (:func:`hostapp.live_paper.live_report`). The
+    lines to say of what cannot be written."""
     rows = trade_rows("", "live", trades, {})
     problems = saved_csv(report / "trades.csv", TRADE_COLUMNS, rows)
-    summary["trades_csv"] = None if problems else "trades.csv"
+    summary = {**summary, "trades_csv": None if problems else "trades.csv"}
     return problems + saved_json(report / "summary.json", summary)
 
 

@@ -26,7 +26,7 @@ from .brokers.paper_account_file import AccountFileFull, not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_results
-from .live_interim import reporting_as_it_goes
+from .live_interim import live_files, reporting_as_it_goes
 from .open_symbols import keep_open_symbols_fed, unplayed_note
 from .outcomes import Outcome
 from .progress import ProgressBar
@@ -243,14 +243,9 @@ def live_report(report: Path, summary: Mapping[str, Any], trades: Sequence[Outco
     cover): a full disk after days of trading loses none of it from the terminal. The
     lines to say of what cannot be written."""
     from .report import summary_table
-    from .report_files import saved_csv, saved_json
-    from .trade_rows import TRADE_COLUMNS, trade_rows
 
     print(summary_table(summary))
-    rows = trade_rows("", "live", trades, {})  # ab.write_trades's, written whole
-    problems = saved_csv(report / "trades.csv", TRADE_COLUMNS, rows)
-    summary = {**summary, "trades_csv": None if problems else "trades.csv"}
-    problems += saved_json(report / "summary.json", summary)
+    problems = live_files(report, summary, trades)
     if not problems:
         print(f"\nreport: {report / 'summary.json'}")
     return problems
