@@ -7,7 +7,6 @@ message of one line (it was aiohttp's multi-line text with a caret under the byt
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gzip
 import json
@@ -18,6 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.compression_utils import HAS_BROTLI
 from aiohttp.test_utils import TestClient
+from dtms_server.test_dtms_server_hostile_input import _raw
 from support.dtms_server_world import registration
 
 from dtms_plugin.server import ServerSettings, create_app
@@ -69,17 +69,8 @@ async def _served() -> AsyncIterator[int]:
 
 
 async def _answer(port: int, request: bytes) -> tuple[int, dict[str, Any]]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(request)
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), 10)
-    finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
-    head, _, payload = raw.partition(b"\r\n\r\n")
-    assert b"application/json" in head, raw
+    head, payload = await _raw(port, request)
+    assert b"application/json" in head, head + payload
     return int(head.split()[1]), json.loads(payload)
 
 
