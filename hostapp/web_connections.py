@@ -15,8 +15,11 @@ asyncio logged every failed accept with a traceback, 23 MB of stderr in 20 s.
   by the first byte of the next request on a kept-alive connection; between requests
   aiohttp's own keep-alive timeout (``keepalive_timeout``, 75 s as in ``web.run_app``)
   closes an idle connection.
-* **Open connections** (``max_connections``, 1,000): a connection over the cap is closed
-  at once, so that clients hoarding connections cannot take the process's file table.
+* **Open connections** (``max_connections``, 1,000): over the cap, the connection that has
+  waited longest for a request it has not finished sending (or that sent nothing) is
+  closed to make room, so that clients hoarding stalled connections can neither take the
+  process's file table nor keep every newcomer out; when every open connection is busy
+  (a handler running, a WebSocket, idle between requests), the newcomer is closed at once.
 * **Log lines**: connections closed by these bounds, the requests aiohttp refuses before
   an app sees them (:mod:`.web_errors`), and the event loop's ``socket.accept() out of
   system resource`` are said once per episode with a count (:mod:`.log_episodes`).
@@ -60,6 +63,21 @@ class _Guard:
         self.limits = limits
         self.episodes = episodes
         self.server = server
+        #: the connections whose receive deadline runs, oldest armed first: the ones a
+        #: newcomer over the cap may take the place of
+        self.waiting: dict[GuardedRequestHandler, None] = {}
+        #: closed to make room, still counted in the server's connections until lost
+        self.evicted: set[GuardedRequestHandler] = set()
+
+    def make_room(self, newcomer: GuardedRequestHandler) -> bool:
+        """Close the connection waiting longest for its request; False if none waits."""
+        for handler in self.waiting:
+            if handler is not newcomer:
+                handler._disarm()
+                self.evicted.add(handler)
+                handler.force_close()
+                return True
+        return False
 
 
 def _client(transport: asyncio.BaseTransport | None) -> str:
@@ -83,13 +101,21 @@ class GuardedRequestHandler(JsonErrorRequestHandler):
         super().connection_made(transport)
         guard = self._guard
         cap = guard.limits.max_connections
-        if len(guard.server.connections) > cap:
-            guard.episodes.note(
-                f"connections over the cap of {cap} open at once, closed at once",
-                _client(transport),
-            )
-            self.force_close()
-            return
+        if len(guard.server.connections) - len(guard.evicted) > cap:
+            if guard.make_room(self):
+                guard.episodes.note(
+                    f"connections over the cap of {cap} open at once: the one waiting"
+                    " longest for its request closed to make room",
+                    _client(transport),
+                )
+            else:
+                guard.episodes.note(
+                    f"connections over the cap of {cap} open at once, all busy: the new"
+                    " one closed at once",
+                    _client(transport),
+                )
+                self.force_close()
+                return
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -111,6 +137,7 @@ class GuardedRequestHandler(JsonErrorRequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._disarm()
+        self._guard.evicted.discard(self)
         super().connection_lost(exc)
 
     def bad_request(self, client: str, status: int, message: str) -> None:
@@ -122,14 +149,17 @@ class GuardedRequestHandler(JsonErrorRequestHandler):
         self._disarm()
         loop = asyncio.get_running_loop()
         self._deadline = loop.call_later(self._guard.limits.receive_timeout, self._too_slow)
+        self._guard.waiting[self] = None
 
     def _disarm(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+        self._guard.waiting.pop(self, None)
 
     def _too_slow(self) -> None:
         self._deadline = None
+        self._guard.waiting.pop(self, None)
         if self.transport is None:
             return
         self._guard.episodes.note(

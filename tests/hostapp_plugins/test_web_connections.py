@@ -2,7 +2,8 @@
 connection that never finishes its request (nothing sent, half a request line, headers
 never ended, a body short of its Content-Length) is closed once the receive deadline
 passes, a kept-alive connection's next request is held to it too, a slow handler is
-not cut, a connection over the cap is closed at once, and floods of refused requests
+not cut, over the cap the connection waiting longest for its request makes room for a
+newcomer (the newcomer is closed when every connection is busy), and floods of refused requests
 or failed accepts are logged once per episode. Before, such connections stayed open for
 good and each event was a log line. The host's own server on a real port."""
 
@@ -50,7 +51,12 @@ async def _hello(request: web.Request) -> web.Response:
     return web.json_response({"hello": True})
 
 
+#: a /slow request's handler appends to it when it starts
+SLOW_STARTED: list[None] = []
+
+
 async def _slow(request: web.Request) -> web.Response:
+    SLOW_STARTED.append(None)
     await asyncio.sleep(DEADLINE * 5)  # well past the receive deadline
     return web.json_response({"slow": True})
 
@@ -150,25 +156,46 @@ async def test_a_slow_handler_and_a_whole_body_are_not_cut() -> None:
         assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"got": 2}'), got
 
 
-async def test_a_connection_over_the_cap_is_closed_at_once_and_others_still_served() -> None:
+async def test_over_the_cap_the_connection_waiting_longest_makes_room_for_a_newcomer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Clients hoarding stalled connections up to the cap no longer keep every newcomer
+    out for the receive deadline: the one that has waited longest is closed instead."""
+    caplog.set_level(logging.INFO)
     async with server(ConnectionLimits(max_connections=3)) as port:
-        held = [await _connect(port, b"GET /hello HTTP/1.1\r\n") for _ in range(3)]
+        held = [await _connect(port, b"") for _ in range(3)]
+        request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        reader, writer = await _connect(port, request)
+        got = await _closed_by_server(reader)
+        await _close(writer)
+        assert got.startswith(b"HTTP/1.1 200"), got
+        assert await _closed_by_server(held[0][0]) == b"", "the oldest stalled one made room"
+        for held_reader, held_writer in held[1:]:  # the younger ones are still served
+            held_writer.write(request)
+            await held_writer.drain()
+            answer = await _closed_by_server(held_reader)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+        for _reader, held_writer in held:
+            await _close(held_writer)
+    said = _lines(caplog, "over the cap")
+    assert len(said) == 1 and "waiting longest" in said[0] and "127.0.0.1" in said[0], said
+
+
+async def test_over_the_cap_with_every_connection_busy_the_newcomer_is_closed_at_once() -> None:
+    async with server(ConnectionLimits(max_connections=3)) as port:
+        slow = b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        SLOW_STARTED.clear()
+        busy = [await _connect(port, slow) for _ in range(3)]
+        async with asyncio.timeout(PATIENCE):
+            while len(SLOW_STARTED) < 3:  # every request is in, its handler running
+                await asyncio.sleep(0.01)
         over_reader, over_writer = await _connect(port, b"")
         assert await _closed_by_server(over_reader) == b""
         await _close(over_writer)
-        await _close(held.pop()[1])
-        await asyncio.sleep(0)  # the closing connection is let go by the server
-        request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        for _attempt in range(500):  # until the server has seen the held one go
-            reader, writer = await _connect(port, request)
-            got = await _closed_by_server(reader)
-            await _close(writer)
-            if got:
-                break
-            await asyncio.sleep(0.01)
-        assert got.startswith(b"HTTP/1.1 200"), got
-        for _reader, writer in held:
-            await _close(writer)
+        for busy_reader, busy_writer in busy:  # the busy ones are not cut
+            got = await _closed_by_server(busy_reader)
+            await _close(busy_writer)
+            assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"slow": true}'), got
 
 
 def _lines(caplog: pytest.LogCaptureFixture, word: str) -> list[str]:
