@@ -81,8 +81,9 @@ class Mt5Broker(AccountGuard, Trading):
         self._now = clock or _utc_now
         self._sleep = sleep
         minutes = settings.server_utc_offset_minutes
-        self._fixed_offset = minutes is not None
-        self._clock = ServerClock(minutes * 60 if minutes is not None else 0)
+        zone = settings.server_zone
+        self._fixed_offset = minutes is not None or zone is not None
+        self._clock = ServerClock(minutes * 60 if minutes is not None else 0, zone)
         self._watch = ClockWatch()
         self._offset_said = False  # a configured offset a tick proved wrong was said
         self._time_names: list[str] = []
@@ -120,10 +121,10 @@ class Mt5Broker(AccountGuard, Trading):
         now = self._now()
         offset = self._watch.observe(symbol, tick, now)
         if self._fixed_offset:  # used as it is; a tick that proves it wrong is said, once
-            configured = self._clock.offset_seconds
-            said = implausible_offset(symbol, tick_msc(tick), configured, now)
+            configured, zone = self._clock.offset_at(now), self.settings.server_timezone
+            said = implausible_offset(symbol, tick_msc(tick), configured, now, zone)
             if said is None and offset is not None and offset != configured:
-                said = offset_differs(configured, offset)
+                said = offset_differs(configured, offset, zone)
             if said is not None and not self._offset_said:
                 self._offset_said = True
                 log.warning("%s", said)
@@ -140,7 +141,8 @@ class Mt5Broker(AccountGuard, Trading):
 
     def _server_now(self) -> int:
         """The trade server's wall clock now, in its own epoch seconds."""
-        return int(self._now().timestamp()) + self.server_clock.offset_seconds
+        now = self._now()
+        return int(now.timestamp()) + self.server_clock.offset_at(now)
 
     @property
     def magic(self) -> int:
@@ -223,7 +225,7 @@ class Mt5Broker(AccountGuard, Trading):
             self._margin_mode, self.identity = account.margin_mode, account.identity
             self._check_symbols(symbols)
             self._warn_shared(symbols)
-            if self.settings.server_utc_offset_minutes is None:
+            if not self._fixed_offset:
                 self.refresh_server_offset(symbols)
             else:  # not dated, but a tick read now can show it wrong (_observe)
                 for name in list(self.settings.time_symbols or symbols)[:10]:

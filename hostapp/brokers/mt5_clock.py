@@ -93,7 +93,22 @@ def probe(
     )
 
 
-def implausible_offset(symbol: str, msc: int, offset: int, now: datetime) -> str | None:
+def _configured(offset: int, zone: str) -> str:
+    """The setting a tick is checked against, as the warning names it."""
+    if zone:
+        return f'[host.mt5] server_timezone = "{zone}" ({offset // 60:+d} minutes from UTC now)'
+    return f"[host.mt5] server_utc_offset_minutes = {offset // 60}"
+
+
+def _advice(minutes: int, zone: str) -> str:
+    if zone:
+        return f"set the server's zone (its clock is {minutes:+d} minutes from UTC now)"
+    return f"set {minutes}"
+
+
+def implausible_offset(
+    symbol: str, msc: int, offset: int, now: datetime, zone: str = ""
+) -> str | None:
     """A configured ``server_utc_offset_minutes`` that a tick proves wrong, in words for a
     warning; ``None`` while it is plausible. A tick read with too small an offset lies in
     the future, which no tick can, whatever its age: past a quarter of an hour, the server's
@@ -105,19 +120,20 @@ def implausible_offset(symbol: str, msc: int, offset: int, now: datetime) -> str
         return None
     least = (offset + round(ahead / HALF_HOUR) * HALF_HOUR) // 60
     return (
-        f"[host.mt5] server_utc_offset_minutes = {offset // 60} looks wrong: {symbol}'s last "
+        f"{_configured(offset, zone)} looks wrong: {symbol}'s last "
         f"tick, read with it, is {ahead / 60:.0f} minutes in the future, so the server's "
         f"clock is at least {least:+d} minutes from UTC; every time read from the terminal "
-        f"is off by as much: set {least}, or leave the key out to have it detected"
+        f"is off by as much: {_advice(least, zone)}, or leave the key out to have it detected"
     )
 
 
-def offset_differs(configured: int, fresh: int) -> str:
+def offset_differs(configured: int, fresh: int, zone: str = "") -> str:
     """The words for a fresh tick (:class:`ClockWatch`) that dates the server's clock
-    otherwise than the configured offset, which is never re-checked."""
+    otherwise than the configured offset or zone, which is never re-checked."""
     return (
-        f"[host.mt5] server_utc_offset_minutes = {configured // 60}, but a fresh tick dates "
+        f"{_configured(configured, zone)}, but a fresh tick dates "
         f"the server's clock at {fresh // 60:+d} minutes from UTC: every time read from the "
-        f"terminal is off by {(fresh - configured) // 60:+d} minutes; set {fresh // 60}, or "
+        f"terminal is off by {(fresh - configured) // 60:+d} minutes; "
+        f"{_advice(fresh // 60, zone)}, or "
         "leave the key out to have it detected (and re-checked, as at summer time)"
     )

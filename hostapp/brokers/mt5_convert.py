@@ -12,7 +12,7 @@ import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +62,27 @@ def error_code(api: Any) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class ServerClock:
-    """The trade server's offset from UTC, in seconds (EET/EEST brokers: 7200 or 10800)."""
+    """The trade server's clock: its offset from UTC, in seconds (EET/EEST brokers: 7200
+    or 10800), or, when ``[host.mt5] server_timezone`` names it, its time zone. An offset
+    is right for times of its own summer or winter only: a bar or a position from before
+    the server's last switch read with it is an hour off. A zone reads every time with
+    the offset of its own date (docs/mt5.md, "Times are UTC")."""
 
     offset_seconds: int = 0
+    zone: tzinfo | None = None
 
     def to_utc(self, server_epoch: float) -> datetime:
-        return datetime.fromtimestamp(float(server_epoch) - self.offset_seconds, UTC)
+        if self.zone is None:
+            return datetime.fromtimestamp(float(server_epoch) - self.offset_seconds, UTC)
+        wall = datetime.fromtimestamp(float(server_epoch), UTC).replace(tzinfo=self.zone)
+        return wall.astimezone(UTC)
+
+    def offset_at(self, when: datetime) -> int:
+        """The server's offset from UTC, in seconds, at the instant ``when``."""
+        if self.zone is None:
+            return self.offset_seconds
+        offset = when.astimezone(self.zone).utcoffset()
+        return self.offset_seconds if offset is None else int(offset.total_seconds())
 
 
 def symbol_info_from(d: Mapping[str, Any]) -> SymbolInfo:

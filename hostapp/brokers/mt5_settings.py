@@ -12,11 +12,13 @@ import importlib.metadata
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any, Literal
 
 from hookspecs import BrokerError, ConfigError, install_hint, parse_settings
 
 from ..durations import AT_MOST, MAX_SECONDS, is_duration
+from ..market.zones import parse_zone
 
 WHERE = "plugins.toml [host.mt5]"
 
@@ -74,6 +76,10 @@ class Mt5Settings:
     retry_delay_seconds: float = 0.5  # doubled after each retry
     resolve_seconds: float = 10.0  # how long an unknown outcome is looked for on the server
     server_utc_offset_minutes: int | None = None  # None: date it from fresh ticks
+    #: the server clock's time zone, summer time included (``America/New_York+7``, the
+    #: "New York close" clock of many brokers; ``Europe/Athens``): history from before a
+    #: switch is read with its own offset; empty: the offset alone
+    server_timezone: str = ""
     offset_probe_seconds: float = 10.0  # how long start-up waits for a fresh tick
     offset_recheck_minutes: float = 30.0  # re-date the server clock this often
     time_symbols: tuple[str, ...] = ()  # symbols whose ticks date the server clock
@@ -110,6 +116,21 @@ class Mt5Settings:
         offset = self.server_utc_offset_minutes
         if offset is not None and abs(offset) > 14 * 60:
             raise ValueError(f"server_utc_offset_minutes: expected -840..840, got {offset}")
+        if self.server_timezone.strip():
+            if offset is not None:
+                raise ValueError(
+                    "server_timezone: set it or server_utc_offset_minutes, not both (the zone"
+                    " gives the offset of every date)"
+                )
+            try:
+                parse_zone(self.server_timezone)
+            except ValueError as exc:
+                raise ValueError(f"server_timezone: {exc}") from None
+
+    @property
+    def server_zone(self) -> tzinfo | None:
+        """``server_timezone`` as a zone; ``None`` when it is not set."""
+        return parse_zone(self.server_timezone) if self.server_timezone.strip() else None
 
 
 def load_mt5_settings(table: Mapping[str, Any], where: str = WHERE) -> Mt5Settings:
