@@ -118,9 +118,10 @@ class Trade:
     its identifier, which is what the broker presents: docs/mt5.md). ``entry_price`` and
     ``opened_at`` are where and when the trade was entered, also after such a re-open.
     ``stop_loss``/``take_profit`` are ``None`` when not set. ``profit`` is the floating
-    profit in account currency for an open trade (as the broker values its open lots: a
-    re-opened MetaTrader position's since the re-open, what came before being booked to
-    the balance) and the realised one for a closed trade, all of its deals'; ``close_price``
+    profit in account currency for an open trade (as the broker values its open lots, the
+    swap accrued so far included: a re-opened MetaTrader position's since the re-open,
+    what came before being booked to the balance) and the realised one for a closed
+    trade, all of its deals'; ``close_price``
     and ``closed_at`` are set only on closed trades.
     """
 

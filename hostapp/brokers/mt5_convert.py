@@ -117,7 +117,9 @@ def identity(position: Mapping[str, Any]) -> int:
 
 
 def trade_from_position(d: Mapping[str, Any], clock: ServerClock) -> Trade:
-    """The position as hookspecs sees it: its identity as its ticket (:func:`identity`)."""
+    """The position as hookspecs sees it: its identity as its ticket (:func:`identity`),
+    its profit with the swap accrued so far (MetaTrader's ``profit`` leaves it out, the
+    account's equity and the closing deals count it)."""
     return Trade(
         ticket=identity(d),
         symbol=str(d["symbol"]),
@@ -129,7 +131,7 @@ def trade_from_position(d: Mapping[str, Any], clock: ServerClock) -> Trade:
         opened_at=clock.to_utc(d["time"]),
         magic=int(d["magic"]),
         comment=str(d["comment"]),
-        profit=float(d["profit"]),
+        profit=float(d["profit"]) + float(d.get("swap") or 0.0),
     )
 
 

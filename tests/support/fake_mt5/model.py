@@ -67,6 +67,9 @@ class FakePosition:
     #: service operations on the server, for example, when charging swaps with position
     #: re-opening"); 0: the ticket
     identifier: int = 0
+    #: POSITION_SWAP: the swap accrued so far (:meth:`~.service.ServerOperations.accrue_swap`);
+    #: a deal closing lots books their share of it
+    swap: float = 0.0
 
     @property
     def id(self) -> int:

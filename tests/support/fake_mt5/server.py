@@ -47,6 +47,7 @@ class TradeServer(WorkingOrders, ServerOperations):
     after_send: deque[Callable[[Any], None]]
     requests: list[dict[str, Any]]
     positions: dict[int, FakePosition]
+    swap_due: float
     deals: list[Any]
     in_flight: list[InFlight]
 
@@ -355,6 +356,7 @@ class TradeServer(WorkingOrders, ServerOperations):
         swap: float = 0.0,
     ) -> int:
         ticket, t = self._next_deal(), self.server_time()
+        swap, self.swap_due = round(swap + self.swap_due, 2), 0.0
         self.balance = round(self.balance + profit + swap, 2)  # a deal books its result
         # fmt: off
         self.deals.append(TradeDeal(
@@ -366,6 +368,9 @@ class TradeServer(WorkingOrders, ServerOperations):
         return ticket
 
     def _reduce(self, p: FakePosition, volume: float) -> None:
+        """Close ``volume`` of ``p``; the deal recorded next books their share of its swap."""
+        share = round(p.swap * min(1.0, volume / p.volume), 2) if p.volume > 0 else 0.0
+        p.swap, self.swap_due = round(p.swap - share, 2), self.swap_due + share
         p.volume = round(p.volume - volume, 8)
         if p.volume <= 1e-9:
             del self.positions[p.ticket]

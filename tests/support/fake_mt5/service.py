@@ -77,6 +77,13 @@ class ServerOperations:
             reason,
         )  # fmt: skip
 
+    def accrue_swap(self, ticket: int, amount: float) -> None:
+        """The rollover adds ``amount`` (negative: a charge) to position ``ticket``'s
+        ``swap``, which its closing deals book (a server that charges it by re-opening the
+        position: :meth:`reopen`)."""
+        p = self.positions[ticket]
+        p.swap = round(p.swap + amount, 2)
+
     def reopen(self, ticket: int, *, swap: float = 0.0, reason: int = ROLLOVER) -> int:
         """The rollover charges position ``ticket``'s swap by closing it at the market
         (the bid for a buy, the ask for a sell) and opening it again there: the new
@@ -91,7 +98,7 @@ class ServerOperations:
         out, into = CONSTANTS["DEAL_ENTRY_OUT"], CONSTANTS["DEAL_ENTRY_IN"]
         self._record(
             {**common, "type": 1 - p.type}, self._next(), p.id, out, p.volume, price, profit,
-            reason, swap,
+            reason, swap + p.swap,
         )  # fmt: skip
         self._record(
             {**common, "type": p.type}, self._next(), p.id, into, p.volume, price, 0.0, reason

@@ -38,6 +38,7 @@ class FakeMT5(TradeServer):
     server_offset: int = 7200  # seconds the server clock is ahead of UTC
     now: datetime = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     dst: tuple[datetime, int] | None = None  # from this UTC instant, this server offset
+    swap_due: float = 0.0  # the swap share of lots just closed, booked by the next deal
     password: str | None = None
     remote: bool = False  # answer with mt5linux-style proxies
     terminal_running: bool = True
@@ -338,7 +339,7 @@ class FakeMT5(TradeServer):
             # fmt: off
             out.append(TradePosition(
                 p.ticket, p.time, p.time * 1000, p.time, p.time * 1000, p.type, p.magic,
-                p.id, 3, p.volume, p.price_open, p.sl, p.tp, current, 0.0, self._profit(p),
+                p.id, 3, p.volume, p.price_open, p.sl, p.tp, current, p.swap, self._profit(p),
                 p.symbol, p.comment, "",
             ))
             # fmt: on
