@@ -130,10 +130,17 @@ class PaperBroker(PaperOrders, PaperStopOut):
     def symbol_info(self, symbol: str) -> SymbolInfo | None:
         return self._symbols.get(symbol)
 
-    def step(self) -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
         """The bars of one step, fed in one write of the account file
-        (:class:`hostapp.loop_protocols.StepFed`)."""
-        return self._store.write()
+        (:class:`hostapp.loop_protocols.StepFed`), their deals' money converted at the
+        rates as the step began (:mod:`.paper_ledger`)."""
+        with self._store.write():
+            self._freeze_rates()
+            try:
+                yield
+            finally:
+                self._thaw_rates()
 
     def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, CloseReason]]:
         """Close the positions on ``symbol`` whose stop or target lies inside ``bar`` (bid

@@ -6,9 +6,11 @@ quote currency; when the account currency is the symbol's base instead (``USDJPY
 USD account, or a broker's ``USDJPY.m``) it is divided by the closing price. A profit in
 a third currency is turned into the account's at the price of the run's symbol of the
 two (:func:`rate_symbol`: ``XAUUSD``'s dollars on a EUR account at ``EURUSD``'s, divided;
-``EURUSD``'s on a JPY account at ``USDJPY``'s, multiplied), its mid price at the time,
-the last bar's close as the stops are checked. Where the run has no such symbol (or it
-has no price yet), a pair of two other currencies (``GBPJPY`` on a USD account, not a
+``EURUSD``'s on a JPY account at ``USDJPY``'s, multiplied), its mid price at the time;
+as a step's stops are checked, its price as the step began (the last bar's close before
+it), whatever order the step's symbols are fed in: taken as each was fed, a deal's
+money depended on the order of the files on the command line. Where the run has no such
+symbol (or it has no price yet), a pair of two other currencies (``GBPJPY`` on a USD account, not a
 metal) has its profit turned into its base currency at its own price and counted as the
 account's, off by that currency's rate to it (GBP's 1.3 to the dollar), not by the
 quote's (yen counted as dollars, 150 times the worth of a standard lot's move); a
@@ -112,6 +114,9 @@ class PaperLedger:
 
     _symbols: dict[str, SymbolInfo]
     _symbol_names: tuple[str, ...]
+    #: during a step, the rate symbols' quotes as it began (:meth:`_freeze_rates`)
+    _step_rates: dict[str, Quote | None] | None = None
+    _rate_names: tuple[str, ...] | None = None  # the symbols profits are converted at
     _store: AccountStore
     _clock: Callable[[], datetime] | None
 
@@ -150,6 +155,24 @@ class PaperLedger:
         are turned into the account's currency with (the run's notes say it)."""
         return rate_symbol(symbol, self._store.meta.currency, self._symbol_names)
 
+    def _rate_quote(self, name: str) -> Quote | None:
+        """The quote of rate symbol ``name``: as the step began, during a step."""
+        frozen = self._step_rates
+        if frozen is not None and name in frozen:
+            return frozen[name]
+        return self._store.quote(name)
+
+    def _freeze_rates(self) -> None:
+        """Keep the rate symbols' quotes as they are now, until :meth:`_thaw_rates`."""
+        names = self._rate_names
+        if names is None:
+            rates = (self.rate_of(symbol) for symbol in self._symbol_names)
+            names = self._rate_names = tuple({rate[0] for rate in rates if rate is not None})
+        self._step_rates = {name: self._store.quote(name) for name in names}
+
+    def _thaw_rates(self) -> None:
+        self._step_rates = None
+
     def _profit(
         self, symbol: str, direction: Direction, entry: float, price: float, volume: float
     ) -> float:
@@ -158,7 +181,7 @@ class PaperLedger:
         sign = 1 if direction == "buy" else -1
         money = (price - entry) * sign * volume * contract
         rate = self.rate_of(symbol)
-        quote = self._store.quote(rate[0]) if rate is not None else None
+        quote = self._rate_quote(rate[0]) if rate is not None else None
         if rate is not None and quote is not None and quote.bid > 0:
             mid = (quote.bid + quote.ask) / 2
             if rate[2]:  # into the symbol's base first, at its own price

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from hostapp_broker.test_paper_broker import M5, T0
 
-from hookspecs import OrderRequest
+from hookspecs import Bar, OrderRequest
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 from hostapp.market.synthetic import generate_bars
 from hostapp.symbol_rules import guessed_rules_note, symbol_infos
@@ -66,3 +66,27 @@ def test_usdjpy_on_a_euro_account_goes_through_dollars_at_eurusd() -> None:
     assert profit == round(99_000 / 151.0 / 1.1001, 2)  # 595.97 euros, not 655.63
     note = guessed_rules_note(b, ["USDJPY", "EURUSD"]) or ""
     assert "USDJPY's (JPY) at EURUSD's, after its own price into USD" in note
+
+
+@pytest.mark.parametrize("order", [("XAUUSD", "EURUSD"), ("EURUSD", "XAUUSD")])
+def test_a_steps_stops_convert_at_the_rates_as_the_step_began_whatever_the_feed_order(
+    order: tuple[str, str],
+) -> None:
+    """XAUUSD's target hit in the bar where EURUSD moves from 1.1 to 1.2: the deal was
+    89.09 EUR with gold's file first and 81.66 with it second (``hostapp replay
+    XAUUSD.csv EURUSD.csv`` against ``EURUSD.csv XAUUSD.csv``)."""
+    b = account("EUR", "XAUUSD", "EURUSD")
+    b.set_quote("EURUSD", 1.1, 1.1, T0)
+    b.set_quote("XAUUSD", 2000.0, 2000.2, T0)
+    opened = b.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=1990.0, take_profit=2010.0))
+    assert opened.ok, opened
+    bars = {
+        "XAUUSD": Bar(T0, 2000.0, 2012.0, 1999.0, 2011.0, 10.0, 0.2),
+        "EURUSD": Bar(T0, 1.1, 1.2, 1.1, 1.2, 10.0, 0.00001),
+    }
+    with b.step():
+        closed = [hit for symbol in order for hit in b.on_bar(symbol, bars[symbol])]
+    ((trade, reason),) = closed
+    assert reason == "take_profit"
+    assert trade.profit == round((2010.0 - 2000.2) * 10 / 1.1, 2)  # 89.09: 1.1 as it began
+    assert b.realised_pnl() == trade.profit
