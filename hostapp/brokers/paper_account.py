@@ -167,7 +167,7 @@ class MemoryStore:
         return self._balance
 
     def add_balance(self, amount: float) -> None:
-        self._balance += amount
+        self._balance = round(self._balance + amount, 2)  # cents, as every deal is booked
 
     def record(self, deal: ClosedDeal) -> None:
         self._history.append(deal)

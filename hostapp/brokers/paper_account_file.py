@@ -252,7 +252,8 @@ class SqliteStore:
 
     def add_balance(self, amount: float) -> None:
         self._db.execute(
-            "UPDATE meta SET value = ? WHERE key = 'balance'", (repr(self.balance() + amount),)
+            "UPDATE meta SET value = ? WHERE key = 'balance'",
+            (repr(round(self.balance() + amount, 2)),),  # cents: not 9111.45999999999
         )
 
     def record(self, deal: ClosedDeal) -> None:
