@@ -131,7 +131,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         config = live_account(config)
     if args.live and config.host.broker == "mt5":
         log = setup_logging(report, held, getattr(args, "log_json", False), live=True)
-        serve = at_start(serve, lambda: begin_live(report, log))  # not a refused start
+        serve = at_start(serve, lambda app: begin_live(report, log, app))  # not a refused start
         live = {"mode": "live", "recent_window": LIVE_WINDOW}
         serve = reporting_as_it_goes(serve, report, live)  # a killed run leaves its trades
         try:
@@ -170,7 +170,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         held.enter_context(claim_account(config))
     log = setup_logging(report, held, getattr(args, "log_json", False), live=args.live)
     if args.live:
-        serve = at_start(serve, lambda: begin_live(report, log))  # not a refused start
+        serve = at_start(serve, lambda app: begin_live(report, log, app))  # not a refused start
         summary, trades, stopped = paper_live(config, streamed, base, serve, extra, speed, report)
         problems = live_report(report, summary, trades)
         print(f"log: {report / LOG_NAME}")
