@@ -46,6 +46,10 @@ _T = TypeVar("_T")
 _TOP_LEVEL = ("host", "plugins", "plugin")
 
 
+#: The longest symbol name ``[host] symbols`` takes (as the DTMS API's registrations).
+MAX_SYMBOL_CHARS = 64
+
+
 @dataclass(frozen=True)
 class HostSettings:
     """The ``[host]`` table: what the trading loop runs on."""
@@ -81,6 +85,12 @@ class HostSettings:
         if not self.symbols or not all(s.strip() for s in self.symbols):
             raise ValueError(
                 f"key 'symbols': expected non-empty symbol names, got {self.symbols!r}"
+            )
+        long = next((s for s in self.symbols if len(s) > MAX_SYMBOL_CHARS), None)
+        if long is not None:  # a paste gone wrong, echoed whole, made a 5,000-character line
+            raise ValueError(
+                f"key 'symbols': a symbol name is at most {MAX_SYMBOL_CHARS} characters, got "
+                f"{long[:20]!r}… ({len(long):,} characters)"
             )
         twice = _listed_twice(self.symbols)  # as [plugins] order refuses one: no guessing
         if twice:

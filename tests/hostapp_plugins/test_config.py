@@ -248,3 +248,14 @@ def test_the_documented_mt5_tables_are_valid_configurations(doc: str, tmp_path: 
         assert keys <= read
         shown |= keys
     assert read <= shown  # the guide leaves none out
+
+
+def test_an_overlong_symbol_name_is_refused_in_one_short_line(tmp_path: Path) -> None:
+    """A paste gone wrong in ``[host] symbols`` was echoed whole: a 5,173-character line."""
+    path = write(tmp_path, f'[host]\nsymbols = ["{"X" * 5000}"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    said = str(info.value)
+    assert "a symbol name is at most 64 characters" in said and "(5,000 characters)" in said
+    assert len(said) < 250 and "\n" not in said
+    assert load_config(write(tmp_path, f'[host]\nsymbols = ["{"X" * 64}"]\n'))
