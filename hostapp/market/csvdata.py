@@ -381,6 +381,8 @@ def _load_generic(
             when = f"{cell(path, line, cells, index, 'date')} {when}"
         time = check_order(path, line, read_time(path, line, when, zone, order), previous, zone)
         previous = line, time
+        if mended is not None:
+            mended.clock_of(line, when)
         texts = [cell(path, line, cells, index, n) for n in OHLC]
         prices = ohlc(path, line, texts)
         volume = 0.0

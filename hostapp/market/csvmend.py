@@ -58,12 +58,31 @@ class Mended:
     #: the column read as the time when none is named so and others would do as well
     #: (:func:`.csvshape.time_column`), and those others
     time_from: tuple[str, list[str]] | None = None
+    #: the first line whose time is written with an offset and the first without one,
+    #: in a file that has both (:meth:`clock_of`), and the clock those without are read on
+    mixed_clocks: tuple[int, int] | None = None
+    _first_clock: tuple[int, bool] | None = None
+
+    def clock_of(self, line: int, text: str) -> None:
+        """Note whether ``text``, the time of ``line``, is written with an offset: a file
+        mixing ``10:00+02:00`` and ``10:05`` reads the second on the data's clock
+        (``--data-tz``), which is right only if that is the first's (README, "Time
+        zones")."""
+        if self.mixed_clocks is not None:
+            return
+        offset = with_offset(text)
+        first = self._first_clock
+        if first is None:
+            self._first_clock = line, offset
+        elif first[1] != offset:
+            self.mixed_clocks = (first[0], line) if first[1] else (line, first[0])
 
     def restart(self) -> None:
         """Forget what the loader counted in a pass over the rows that failed: the file
         is read again (reversed, :mod:`.csvdata`), which counts them all."""
         self.no_volume.clear()
         self.fillers.clear()
+        self.mixed_clocks = self._first_clock = None
 
     def notes(self, path: str) -> list[str]:
         """One sentence per kind of mending, naming the file and the first lines."""
@@ -106,6 +125,13 @@ class Mended:
             said.append(
                 f"the time is column {name!r} (no column is named time; {also} "
                 f"{'holds' if len(others) == 1 else 'hold'} dates and times too, not read)"
+            )
+        if self.mixed_clocks is not None:
+            offset, naive = self.mixed_clocks
+            said.append(
+                f"times written with an offset (line {offset}) and without one (line "
+                f"{naive}) are mixed: those without were read on the data's clock "
+                "(--data-tz or [host] data_tz; UTC unset), not on the offset's"
             )
         if self.reversed_lines is not None:
             first, last = self.reversed_lines
@@ -193,3 +219,16 @@ def _lines(lines: list[int]) -> str:
     shown = ", ".join(str(n) for n in lines[:_SHOWN])
     more = ", …" if len(lines) > _SHOWN else ""
     return f"line{'s' if len(lines) != 1 else ''} {shown}{more}"
+
+
+def with_offset(text: str) -> bool:
+    """Whether a time as written ends with its offset from UTC (``…Z``, ``…+02:00``,
+    ``…-0500``), told from its last characters: a date's ``-02`` is no offset."""
+    t = text.rstrip()
+    if not t:
+        return False
+    if t[-1] in "Zz":
+        return len(t) > 1 and t[-2].isdigit()
+    if len(t) >= 7 and t[-3] == ":" and t[-6] in "+-" and ":" in t[:-6]:
+        return t[-5:-3].isdigit() and t[-2:].isdigit()  # a time, then ±HH:MM
+    return len(t) >= 6 and t[-5] in "+-" and t[-4:].isdigit() and ":" in t[:-5]  # ±HHMM
