@@ -8,6 +8,16 @@ taken at entry (|entry − initial stop| × volume), so trades of different symb
 sizes can be averaged; money figures (profit factor, drawdown) come from the broker's
 realised profits.
 
+On a netting account an order the same way adds to the symbol's one position, at a
+price averaged over its lots, which its closing deals carry. Such a trade is all the lots
+it held (the opening fill and every add: its peak, unless a part closed before an add) at
+their volume-weighted entry, so ``(exit − entry) × volume`` is what it made in price, and
+its R is counted against the risk of every lot: the opening fill's plus the adds'
+(|their price − their stop| × their volume), so a stop-out that the adds did not move is
+−1R (against the first fill's risk alone it read beyond −1R). The deals show the adds'
+lots and mean price, not each add: they count as one, with the stop of the first record
+(a closing deal, or the open position) whose averaged entry or lots show them.
+
 The same-entries comparison (``hostapp replay --compare``) replays the entries of a run
 without a plugin in a run with it, so only trade management differs; :func:`pair` then
 matches the two runs' trades by entry (time, symbol, direction, volume).
@@ -18,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from hookspecs import Quote, Trade
@@ -28,6 +38,10 @@ from hookspecs.types import RESERVED_COMMENTS
 DEFENDING_PREFIXES = RESERVED_COMMENTS
 #: two R figures closer than this are the same result (same fills give the same floats)
 SAME_R = 1e-9
+#: lots closer than this are the same volume (a part and the rest add up to the whole
+#: with float noise); more lots than the opening fill's by more: a netting add
+SAME_LOTS = 1e-6
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def parent_ticket(trade: Trade, entries: Container[int] = ()) -> int:
@@ -74,11 +88,16 @@ class Outcome:
     #: (:func:`metrics`, :func:`paired_metrics`) count no floating result
     floating: float | None = None
     floating_r: float | None = None
+    #: the opening fill's lots where ``volume`` (and ``entry_price``) count a netting
+    #: position's adds too (the module's docstring); ``None``: the same as ``volume``
+    opening_volume: float | None = None
 
     @property
     def key(self) -> tuple[datetime, str, str, float]:
-        """What identifies an entry across runs."""
-        return (self.opened_at, self.symbol, self.direction, round(self.volume, 8))
+        """What identifies an entry across runs: its opening fill, which the
+        same-entries run opens again (the adds are other orders, not entries)."""
+        opened = self.volume if self.opening_volume is None else self.opening_volume
+        return (self.opened_at, self.symbol, self.direction, round(opened, 8))
 
     @property
     def hours_held(self) -> float | None:
@@ -102,6 +121,45 @@ def _exit_prices(closed: Sequence[Trade], own: Container[int]) -> dict[int, floa
         elif (volume := sum(v for _, v in parts)) > 0:
             out[ticket] = sum(price * v for price, v in parts) / volume
     return out
+
+
+@dataclass(frozen=True)
+class _Held:
+    """All a netting position held: lots, their mean entry, their risk (price × lots)."""
+
+    volume: float
+    entry: float
+    risk: float
+
+
+def _held(trade: Trade, records: Sequence[Trade]) -> _Held | None:
+    """A netting position added to (the module's docstring), from ``records``: its own
+    closing deals in time order, then its open position if any. ``None`` when they hold
+    no more lots than the opening fill (every trade of a hedging account): its row and
+    R are the opening fill's, as before."""
+    same = [r for r in records if r.direction == trade.direction]
+    volume = sum(r.volume for r in same)
+    added = volume - trade.volume
+    if added <= SAME_LOTS:
+        return None
+    basis = sum(r.entry_price * r.volume for r in same)
+    prices = {r.entry_price for r in same}
+    # one price: that one; a mean to the broker's own rounding of an averaged entry
+    entry = prices.pop() if len(prices) == 1 else round(basis / volume, 10)
+    volume = round(volume, 8)  # lots as the broker rounds them: 0.45, not 0.44999999999999996
+    first = trade.stop_loss
+    if first is None:  # a first lot without a stop has no R, adds or not
+        return _Held(volume, entry, 0.0)
+    upto, shown = 0.0, same[-1]  # the first record that shows an add, for its stop
+    for r in same:
+        upto += r.volume
+        if r.entry_price != trade.entry_price or upto > trade.volume + SAME_LOTS:
+            shown = r
+            break
+    stop = first if shown.stop_loss is None else shown.stop_loss
+    added_price = (basis - trade.entry_price * trade.volume) / added
+    risk = abs(trade.entry_price - first) * trade.volume + abs(added_price - stop) * added
+    return _Held(volume, entry, risk)
 
 
 def outcomes(
@@ -146,11 +204,18 @@ def outcomes(
         last_close[parent] = max(last_close.get(parent, when), when)
         if parent == trade.ticket:
             reason_of[parent] = reason
+    records: dict[int, list[Trade]] = defaultdict(list)  # an entry's own position's
+    for rec in [*sorted(closed, key=_closed_time), *open_positions]:
+        if rec.ticket in own:
+            records[rec.ticket].append(rec)
     out: list[Outcome] = []
     for when, trade, source in entries:
         done = trade.ticket in reason_of and trade.ticket not in still_open
         r = floating_r = None
         risk = abs(trade.entry_price - (trade.stop_loss or trade.entry_price)) * trade.volume
+        held = _held(trade, records.get(trade.ticket, ()))
+        if held is not None:
+            risk = held.risk
         if done and risk > 0:
             r = gain[trade.ticket] / risk
         elif not done and risk > 0 and (move := moved.get(trade.ticket)) is not None:
@@ -160,9 +225,9 @@ def outcomes(
                 ticket=trade.ticket,
                 symbol=trade.symbol,
                 direction=trade.direction,
-                volume=trade.volume,
+                volume=trade.volume if held is None else held.volume,
                 opened_at=when,
-                entry_price=trade.entry_price,
+                entry_price=trade.entry_price if held is None else held.entry,
                 initial_stop=trade.stop_loss,
                 take_profit=trade.take_profit,
                 source=source,
@@ -173,9 +238,15 @@ def outcomes(
                 r=r,
                 floating=None if done else round(floating[trade.ticket], 2),
                 floating_r=floating_r,
+                opening_volume=None if held is None else trade.volume,
             )
         )
     return out
+
+
+def _closed_time(rec: Trade) -> datetime:
+    """A closing deal's time (``sorted`` keeps deals of one time in the broker's order)."""
+    return rec.closed_at or _NEVER
 
 
 def _ratio(num: float, den: float) -> float | None:
