@@ -118,8 +118,8 @@ def _exit_prices(closed: Sequence[Trade], own: Container[int]) -> dict[int, floa
     for ticket, parts in fills.items():
         if len({price for price, _ in parts}) == 1:  # one price: that one, no rounding noise
             out[ticket] = parts[0][0]
-        elif (volume := sum(v for _, v in parts)) > 0:
-            out[ticket] = sum(price * v for price, v in parts) / volume
+        elif (volume := sum(v for _, v in parts)) > 0:  # to 10 places: not 1.1076000000000001
+            out[ticket] = round(sum(price * v for price, v in parts) / volume, 10)
     return out
 
 

@@ -106,3 +106,21 @@ def test_the_exit_price_of_a_partly_closed_trade_is_its_fills_mean_by_volume() -
     assert out.exit_price == 2010.0
     assert out.profit == 1000.0 + 2500.0  # the partial's, and the hedge's
     assert out.r == (0.5 * 20 + 0.5 * 50) / 10.0  # the hedge's move counts in R, not in the exit
+
+
+def test_a_mean_exit_price_carries_no_float_noise() -> None:
+    """Half a lot at 1.1033, half at 1.1095: the mean read 1.1063999999999998 in
+    trades.csv."""
+    from hookspecs import Trade
+    from hostapp.outcomes import outcomes
+
+    entry = Trade(1, "EURUSD", "buy", 1.0, 1.1, 1.09, None, T)
+    done = T + timedelta(hours=1)
+    closed = [
+        Trade(1, "EURUSD", "buy", 0.5, 1.1, None, None, T, profit=1.0, close_price=1.1033,
+              closed_at=done),
+        Trade(1, "EURUSD", "buy", 0.5, 1.1, None, None, T, profit=1.0, close_price=1.1095,
+              closed_at=done),
+    ]  # fmt: skip
+    (out,) = outcomes([(T, entry, "s")], [(done, closed[-1], "tp")], closed)
+    assert repr(out.exit_price) == "1.1064"
