@@ -34,13 +34,12 @@ from typing import Any
 from hookspecs import Quote, Trade
 from hookspecs.types import RESERVED_COMMENTS
 
+from .netting_held import netting_held
+
 #: comment prefixes of positions opened on behalf of another trade (the contract's list)
 DEFENDING_PREFIXES = RESERVED_COMMENTS
 #: two R figures closer than this are the same result (same fills give the same floats)
 SAME_R = 1e-9
-#: lots closer than this are the same volume (a part and the rest add up to the whole
-#: with float noise); more lots than the opening fill's by more: a netting add
-SAME_LOTS = 1e-6
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -123,45 +122,6 @@ def _exit_prices(closed: Sequence[Trade], own: Container[int]) -> dict[int, floa
     return out
 
 
-@dataclass(frozen=True)
-class _Held:
-    """All a netting position held: lots, their mean entry, their risk (price × lots)."""
-
-    volume: float
-    entry: float
-    risk: float
-
-
-def _held(trade: Trade, records: Sequence[Trade]) -> _Held | None:
-    """A netting position added to (the module's docstring), from ``records``: its own
-    closing deals in time order, then its open position if any. ``None`` when they hold
-    no more lots than the opening fill (every trade of a hedging account): its row and
-    R are the opening fill's, as before."""
-    same = [r for r in records if r.direction == trade.direction]
-    volume = sum(r.volume for r in same)
-    added = volume - trade.volume
-    if added <= SAME_LOTS:
-        return None
-    basis = sum(r.entry_price * r.volume for r in same)
-    prices = {r.entry_price for r in same}
-    # one price: that one; a mean to the broker's own rounding of an averaged entry
-    entry = prices.pop() if len(prices) == 1 else round(basis / volume, 10)
-    volume = round(volume, 8)  # lots as the broker rounds them: 0.45, not 0.44999999999999996
-    first = trade.stop_loss
-    if first is None:  # a first lot without a stop has no R, adds or not
-        return _Held(volume, entry, 0.0)
-    upto, shown = 0.0, same[-1]  # the first record that shows an add, for its stop
-    for r in same:
-        upto += r.volume
-        if r.entry_price != trade.entry_price or upto > trade.volume + SAME_LOTS:
-            shown = r
-            break
-    stop = first if shown.stop_loss is None else shown.stop_loss
-    added_price = (basis - trade.entry_price * trade.volume) / added
-    risk = abs(trade.entry_price - first) * trade.volume + abs(added_price - stop) * added
-    return _Held(volume, entry, risk)
-
-
 def outcomes(
     entries: Sequence[tuple[datetime, Trade, str]],
     closes: Sequence[tuple[datetime, Trade, str]],
@@ -213,7 +173,7 @@ def outcomes(
         done = trade.ticket in reason_of and trade.ticket not in still_open
         r = floating_r = None
         risk = abs(trade.entry_price - (trade.stop_loss or trade.entry_price)) * trade.volume
-        held = _held(trade, records.get(trade.ticket, ()))
+        held = netting_held(trade, records.get(trade.ticket, ()))
         if held is not None:
             risk = held.risk
         if done and risk > 0:
