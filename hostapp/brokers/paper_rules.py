@@ -43,6 +43,30 @@ CURRENCIES = frozenset(
 #: pair (its lot is ounces, sized by its price; its profit is in its quote currency)
 METALS = frozenset({"XAU", "XAG"})
 
+#: the currencies an account (``[host.paper] currency``) or a symbol's profits
+#: (``[host.paper.symbols.NAME] profit_currency``) may be in: those of
+#: :data:`CURRENCIES` but the metals. Any three letters were taken before, and a typo
+#: ("ABC") or a metal ("XAU") ran a whole run with its money named in it, no pair of the
+#: run's matching it and so nothing converted (README, "The paper account itself")
+MONEY_CURRENCIES = CURRENCIES - METALS
+
+
+def check_currency(value: str, key: str) -> str:
+    """``value`` as a currency of :data:`MONEY_CURRENCIES`, in capitals ("usd" is USD);
+    a ValueError naming ``key`` and a few accepted ones otherwise (its caller's
+    ``parse_settings`` puts the file and the table before it)."""
+    if len(value) != 3 or not (value.isascii() and value.isalpha()):
+        raise ValueError(f"{key} must be a 3-letter code, got {value!r}")
+    code = value.upper()
+    if code not in MONEY_CURRENCIES:
+        few = ", ".join(("USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD"))
+        raise ValueError(
+            f"key {key!r}: {value!r} is not a currency the paper broker knows (one of "
+            f"{few}, … {len(MONEY_CURRENCIES)} in all; a metal such as XAU is not money)"
+        )
+    return code
+
+
 #: a broker's name for a six-capital symbol: a suffix that starts with a mark
 #: (``USDJPY.m``, ``XAUUSD.pro``, ``EURUSD-ecn``, ``EURUSD_i``, ``EURUSD#``) or is
 #: lower-case letters (``EURUSDm``, ``XAUUSDc``); an upper-case letter is part of the
@@ -140,12 +164,10 @@ class PaperSettings:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.balance) and self.balance > 0):
             raise ValueError(f"balance must be > 0, got {self.balance}")
-        if len(self.currency) != 3 or not (self.currency.isascii() and self.currency.isalpha()):
-            raise ValueError(f"currency must be a 3-letter code, got {self.currency!r}")
         # "usd" is USD: every comparison of currencies (the ledger's, the account file's)
         # is of capitals, and a lower-case one matched no pair, its EURUSD profits booked
         # as euros counted as dollars
-        object.__setattr__(self, "currency", self.currency.upper())
+        object.__setattr__(self, "currency", check_currency(self.currency, "currency"))
 
 
 EPS = 1e-9
