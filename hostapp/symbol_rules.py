@@ -168,28 +168,37 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
 def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
     """The symbols whose profits are in a currency that is not the account's: those the
     paper broker turns into it at the price of another of the run's symbols
-    (:meth:`~.brokers.paper_ledger.PaperLedger.rate_of`), and those it books in another
+    (:meth:`~.brokers.paper_ledger.PaperLedger.rate_of`); those it books in another
     currency, counted as the account's (:func:`~.brokers.paper_ledger.booked_currency`):
     every one of the run's, the bundled ones too (XAUUSD's dollars on a euro account were
-    counted as euros with no word, as a guessed symbol's were not), since the money
-    figures, orders sized by risk, the drawdown % and DTMS's daily-loss rail all count
-    that money."""
+    counted as euros with no word, as a guessed symbol's were not); and those whose
+    profit currency is not known at all (an index, a stock, with no ``profit_currency``
+    in its table: JP225's yen were booked as dollars with no word, a table's rules or
+    not), since the money figures, orders sized by risk, the drawdown % and DTMS's
+    daily-loss rail all count that money."""
     from .brokers.paper import PaperBroker
     from .brokers.paper_ledger import booked_currency, profit_currency
     from .brokers.paper_rules import METALS, currency_pair
 
     currency = broker.account().currency
-    turned, counted = [], []
+    paper = broker if isinstance(broker, PaperBroker) else None
+    turned, counted, unknown = [], [], []
     for name in symbols:
-        rate = broker.rate_of(name) if isinstance(broker, PaperBroker) else None
-        booked = booked_currency(name, currency)
         if broker.symbol_info(name) is None:
             continue
+        rate = paper.rate_of(name) if paper is not None else None
+        if paper is not None:
+            booked, money = paper.booked_currency_of(name), paper.profit_currency_of(name)
+        else:
+            booked, money = booked_currency(name, currency), profit_currency(name)
         if rate is not None:
             first = f", after its own price into {name[:3]}" if rate[2] else ""
-            turned.append(f"{name}'s ({profit_currency(name)}) at {rate[0]}'s{first}")
+            turned.append(f"{name}'s ({money}) at {rate[0]}'s{first}")
             continue
-        if booked is None or booked == currency:
+        if booked is None:
+            unknown.append(name)
+            continue
+        if booked == currency:
             continue
         pair = currency_pair(name)
         if pair is None or pair[0] in METALS:
@@ -215,6 +224,11 @@ def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
             f"{currency}: a symbol of the two among the run's (EURUSD beside XAUUSD on a EUR "
             "account), or an account in the symbol's currency ([host.paper] currency), counts "
             "it right"
+        )
+    if unknown:
+        said.append(
+            f"{', '.join(unknown)}: profits in an unknown currency, counted as {currency}; "
+            "set [host.paper.symbols.NAME] profit_currency"
         )
     return "; ".join(said) or None
 

@@ -15,7 +15,11 @@ metal) has its profit turned into its base currency at its own price and counted
 account's, off by that currency's rate to it (GBP's 1.3 to the dollar), not by the
 quote's (yen counted as dollars, 150 times the worth of a standard lot's move); a
 metal's, and a bundled ``BTCUSD``'s, are counted as the account's as they are; the run's
-notes name each such symbol (:func:`booked_currency`). Money is rounded to cents per deal.
+notes name each such symbol (:func:`booked_currency`). An index's or a stock's profit
+currency is not in its name: a ``[host.paper.symbols.NAME]`` table's ``profit_currency``
+tells it, and it is then converted as a pair's quote currency is (``JP225``'s yen at
+``USDJPY``'s on a USD account); left untold, its profits are counted as the account's,
+which the run's notes say too. Money is rounded to cents per deal.
 
 :class:`PaperLedger` sits below both the order calls (:mod:`.paper_orders`) and the
 per-bar stop checks of :class:`~hostapp.brokers.paper.PaperBroker`: both close positions
@@ -26,13 +30,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from hookspecs import Direction, Quote, SymbolInfo, Trade
 
 from .paper_account import AccountStore, ClosedDeal, Position
-from .paper_rules import CURRENCIES, DEFAULT_SYMBOLS, METALS, currency_pair, listed_name
+from .paper_rules import (
+    CURRENCIES,
+    DEFAULT_SYMBOLS,
+    METALS,
+    PaperSettings,
+    currency_pair,
+    listed_name,
+)
 from .paper_rules import EPS as _EPS
 
 
@@ -49,30 +61,42 @@ def in_base_currency(symbol: str, currency: str) -> bool:
     return pair is not None and pair[0] not in METALS and currency not in pair
 
 
-def profit_currency(symbol: str) -> str | None:
+def profit_currency(symbol: str, told: str | None = None) -> str | None:
     """The currency a price move of ``symbol`` is money in: a pair's second (a metal's
-    too), a bundled symbol's last three letters (``BTCUSD``'s dollars); ``None`` for one
-    whose currency is not known (an index, a stock)."""
+    too), a bundled symbol's last three letters (``BTCUSD``'s dollars), else ``told``
+    (its ``[host.paper.symbols.NAME]`` table's ``profit_currency``: an index's, a
+    stock's, whose name does not say it); ``None`` for one whose currency is not known."""
     pair = currency_pair(symbol)
     if pair is not None:
         return pair[1]
     name = listed_name(symbol)
     known = name in DEFAULT_SYMBOLS and len(name) == 6 and name[3:] in CURRENCIES
-    return name[3:] if known else None
+    return name[3:] if known else told
 
 
-def booked_currency(symbol: str, currency: str) -> str | None:
+def told_currencies(tables: Mapping[str, Any]) -> dict[str, str]:
+    """The ``profit_currency`` of each ``[host.paper.symbols.NAME]`` table that gives one,
+    in capitals (``tables`` as :class:`~.paper_rules.PaperSettings` keeps them, checked
+    by :func:`~.paper_symbols.parse_paper_symbols`)."""
+    return {
+        name: table["profit_currency"].upper()
+        for name, table in tables.items()
+        if isinstance(table, dict) and isinstance(table.get("profit_currency"), str)
+    }
+
+
+def booked_currency(symbol: str, currency: str, told: str | None = None) -> str | None:
     """The currency a deal's money on ``symbol`` is really in, booked as ``currency``,
     where no symbol of the run turns it (:func:`rate_symbol`): ``currency`` itself for a
     pair of it, the first of a pair of two others (``GBPJPY``'s yen turned into pounds
     at its price), a metal's second (``XAUUSD``'s dollars), a bundled ``BTCUSD``'s
     dollars; ``None`` for a symbol whose profit currency is not known (an index, a
-    stock), counted as the account's. A currency here that is not ``currency`` is money
-    counted in the wrong unit, which the run's notes say
-    (:func:`hostapp.symbol_rules.guessed_rules_note`)."""
+    stock) and no ``told`` one (:func:`profit_currency`), counted as the account's. A
+    currency here that is not ``currency`` is money counted in the wrong unit, which the
+    run's notes say (:func:`hostapp.symbol_rules.guessed_rules_note`)."""
     pair = currency_pair(symbol)
     if pair is None:
-        return profit_currency(symbol)
+        return profit_currency(symbol, told)
     if currency in pair:
         return currency
     return pair[1] if pair[0] in METALS else pair[0]
@@ -80,7 +104,7 @@ def booked_currency(symbol: str, currency: str) -> str | None:
 
 @functools.lru_cache(maxsize=4096)
 def rate_symbol(
-    symbol: str, currency: str, symbols: tuple[str, ...]
+    symbol: str, currency: str, symbols: tuple[str, ...], told: str | None = None
 ) -> tuple[str, bool, bool] | None:
     """The symbol among ``symbols`` (the run's) whose price turns ``symbol``'s profit into
     ``currency``, whether it is divided by (``EURUSD`` for dollars on a EUR account) or
@@ -90,9 +114,9 @@ def rate_symbol(
     account, into dollars at its price, then into euros at ``EURUSD``'s). ``None`` when
     the profit is in ``currency`` already, is turned by ``symbol``'s own price alone
     (:func:`in_base_currency`'s first case), is of no known currency, or no symbol of the
-    run converts it. Worked out once per symbol and run, as every bar values every open
-    position."""
-    money = profit_currency(symbol)
+    run converts it. ``told``: :func:`profit_currency`'s. Worked out once per symbol and
+    run, as every bar values every open position."""
+    money = profit_currency(symbol, told)
     pair = currency_pair(symbol)
     if money is None or money == currency or (pair is not None and pair[0] == currency):
         return None
@@ -109,10 +133,13 @@ def rate_symbol(
 
 class PaperLedger:
     """Positions opened, valued and closed on the account store; the broker supplies the
-    symbol table, the store and the clock (:class:`~hostapp.brokers.paper.PaperBroker`
-    builds them)."""
+    symbol table, the settings, the store and the clock
+    (:class:`~hostapp.brokers.paper.PaperBroker` builds them)."""
 
+    settings: PaperSettings
     _symbols: dict[str, SymbolInfo]
+    #: the tables' profit currencies, read once from the settings (:meth:`told_currency`)
+    _told: dict[str, str] | None = None
     _symbol_names: tuple[str, ...]
     #: during a step, the rate symbols' quotes as it began (:meth:`_freeze_rates`)
     _step_rates: dict[str, Quote | None] | None = None
@@ -153,7 +180,31 @@ class PaperLedger:
     def rate_of(self, symbol: str) -> tuple[str, bool, bool] | None:
         """:func:`rate_symbol` among this account's symbols: what ``symbol``'s profits
         are turned into the account's currency with (the run's notes say it)."""
-        return rate_symbol(symbol, self._store.meta.currency, self._symbol_names)
+        told = self.told_currency(symbol)
+        return rate_symbol(symbol, self._store.meta.currency, self._symbol_names, told)
+
+    def told_currency(self, symbol: str) -> str | None:
+        """``symbol``'s ``[host.paper.symbols.NAME] profit_currency``, if its table gives
+        one."""
+        told = self._told
+        if told is None:
+            told = self._told = told_currencies(self.settings.symbols)
+        return told.get(symbol)
+
+    def profit_currency_of(self, symbol: str) -> str | None:
+        """:func:`profit_currency` of ``symbol`` on this account, its table's told one
+        included; ``None`` when it is not known (its money counted as the account's)."""
+        return profit_currency(symbol, self.told_currency(symbol))
+
+    def booked_currency_of(self, symbol: str) -> str | None:
+        """:func:`booked_currency` of ``symbol`` on this account, its table's told one
+        included; the account's own for a symbol whose money its price turns into it
+        (:func:`in_base_currency`: ``USDJPY`` on a USD account)."""
+        currency = self._store.meta.currency
+        told = self.told_currency(symbol)
+        if told is None and currency_pair(symbol) is None and in_base_currency(symbol, currency):
+            return currency
+        return booked_currency(symbol, currency, told)
 
     def _rate_quote(self, name: str) -> Quote | None:
         """The quote of rate symbol ``name``: as the step began, during a step."""
@@ -187,7 +238,9 @@ class PaperLedger:
             if rate[2]:  # into the symbol's base first, at its own price
                 money /= price
             return round(money / mid if rate[1] else money * mid, 2)
-        if in_base_currency(symbol, self._store.meta.currency):
+        # a told profit currency is no pair's: its money is never divided by the price
+        told = self.told_currency(symbol) is not None and currency_pair(symbol) is None
+        if not told and in_base_currency(symbol, self._store.meta.currency):
             money /= price
         return round(money, 2)
 

@@ -17,6 +17,9 @@ from typing import Any
 
 from hookspecs import ConfigError, SymbolInfo, parse_settings
 
+from .paper_ledger import profit_currency
+from .paper_rules import check_currency
+
 #: the largest number of digits a table may give, as many as a guess may reach
 MAX_DIGITS = 10
 #: how messages name the tables
@@ -29,9 +32,11 @@ class SymbolRules:
 
     Only what the paper broker uses: the fields of :class:`hookspecs.SymbolInfo` but the
     point (always ``10 ** -digits`` here, as on the bundled symbols) and the name, plus
-    the spread of a bar that carries none. No profit currency: the paper broker derives it
-    from the symbol's name (a pair's second currency, converted only when the account's
-    is the pair's first) and has no exchange rates to convert any other."""
+    the spread of a bar that carries none, and the currency its profits are in
+    (``profit_currency``), which the name of a pair or a bundled symbol says but an
+    index's or a stock's does not: told, it is converted into the account's as a pair's
+    quote currency is (:mod:`.paper_ledger`); untold, counted as the account's, which the
+    run's notes say."""
 
     digits: int | None = None
     contract_size: float | None = None
@@ -41,9 +46,13 @@ class SymbolRules:
     stops_level: float | None = None
     freeze_level: float | None = None
     spread: float | None = None
+    profit_currency: str | None = None
 
     def __post_init__(self) -> None:
         # parse_settings puts the file and the table before these messages
+        if self.profit_currency is not None:
+            told = check_currency(self.profit_currency, "profit_currency")
+            object.__setattr__(self, "profit_currency", told)
         if self.digits is not None and not 0 <= self.digits <= MAX_DIGITS:
             raise ValueError(
                 f"key 'digits': expected an integer from 0 to {MAX_DIGITS}, got {self.digits}"
@@ -96,7 +105,9 @@ class PaperSymbols:
         rules = self.rules.get(info.name)
         if rules is None:
             return info
-        changes: dict[str, Any] = {k: getattr(rules, k) for k in rules.given() if k != "spread"}
+        changes: dict[str, Any] = {
+            k: getattr(rules, k) for k in rules.given() if k not in _NOT_SYMBOL_INFO
+        }
         if rules.digits is not None:
             changes["point"] = 10.0**-rules.digits
         out = dataclasses.replace(info, **changes)
@@ -109,11 +120,24 @@ class PaperSymbols:
         return out
 
 
+#: the keys of a table that are no field of :class:`hookspecs.SymbolInfo`: the broker
+#: keeps them apart (the spreads, :meth:`PaperSymbols.spreads`; the profit currency,
+#: :meth:`~.paper_ledger.PaperLedger.told_currency`)
+_NOT_SYMBOL_INFO = ("spread", "profit_currency")
+
+
 def _check_type(key: str, value: Any, where: str) -> None:
     """The type of one key, said as the key wants it (parse_settings would say ``int |
     None``, the None being no TOML value)."""
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     said = str(value).lower() if isinstance(value, bool) else repr(value)  # as TOML has it
+    if key == "profit_currency":
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{where}: key 'profit_currency': expected a currency's three letters "
+                f'("JPY"), got {said}'
+            )
+        return
     if key == "digits" and not (is_number and isinstance(value, int)):
         raise ConfigError(
             f"{where}: key 'digits': expected an integer from 0 to {MAX_DIGITS}, got {said}"
@@ -146,4 +170,17 @@ def parse_paper_symbols(table: Any, where: str) -> PaperSymbols:
                 raise ConfigError(f"{at}: unknown key {key!r} (known keys: {', '.join(known)})")
             _check_type(key, value[key], at)
         rules[name] = parse_settings(SymbolRules, value, at)
+        _check_told(name, rules[name].profit_currency, at)
     return PaperSymbols(where, rules)
+
+
+def _check_told(name: str, told: str | None, at: str) -> None:
+    """A ``profit_currency`` that its symbol's name contradicts (a pair's second
+    currency, a bundled symbol's) is refused: the name's is the one the paper broker
+    books in, and a table saying another would be silently overruled."""
+    named = profit_currency(name)
+    if told is not None and named is not None and told != named:
+        raise ConfigError(
+            f"{at}: key 'profit_currency': {name}'s profits are in {named}, as its name "
+            f"says, not {told} (leave the key out)"
+        )

@@ -24,6 +24,7 @@ digits = 1
 contract_size = 100
 volume_min = 1
 volume_step = 1
+profit_currency = "USD"
 """
 
 
