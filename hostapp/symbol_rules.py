@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from hookspecs import Bar, Broker, SimBroker, SymbolInfo
 
 if TYPE_CHECKING:
+    from .brokers.paper import PaperBroker
     from .brokers.paper_symbols import PaperSymbols
 
 
@@ -168,7 +169,8 @@ def guessed_rules_note(broker: Broker, symbols: Iterable[str]) -> str | None:
 def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
     """The symbols whose profits are in a currency that is not the account's: those the
     paper broker turns into it at the price of another of the run's symbols
-    (:meth:`~.brokers.paper_ledger.PaperLedger.rate_of`); those it books in another
+    (:meth:`~.brokers.paper_ledger.PaperLedger.rate_of`), with the deals it booked
+    unconverted before that symbol had a price, if any; those it books in another
     currency, counted as the account's (:func:`~.brokers.paper_ledger.booked_currency`):
     every one of the run's, the bundled ones too (XAUUSD's dollars on a euro account were
     counted as euros with no word, as a guessed symbol's were not); and those whose
@@ -193,7 +195,8 @@ def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
             booked, money = booked_currency(name, currency), profit_currency(name)
         if rate is not None:
             first = f", after its own price into {name[:3]}" if rate[2] else ""
-            turned.append(f"{name}'s ({money}) at {rate[0]}'s{first}")
+            late = _unconverted(paper, name, rate[0], money) if paper is not None else ""
+            turned.append(f"{name}'s ({money}) at {rate[0]}'s{first}{late}")
             continue
         if booked is None:
             unknown.append(name)
@@ -212,8 +215,7 @@ def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
     if turned:
         said.append(
             f"profits turned into {currency} at the price, at the time, of the run's symbol "
-            f"of the two currencies: {', '.join(turned)} (until that symbol has a price, "
-            "unconverted)"
+            f"of the two currencies: {', '.join(turned)}"
         )
     if counted:
         said.append(
@@ -231,6 +233,21 @@ def _money_note(broker: SimBroker, symbols: Iterable[str]) -> str | None:
             "set [host.paper.symbols.NAME] profit_currency"
         )
     return "; ".join(said) or None
+
+
+def _unconverted(broker: PaperBroker, symbol: str, rate: str, money: str | None) -> str:
+    """What the note says of ``symbol``'s deals booked before ``rate``, the symbol that
+    converts them, had a price (a file that starts later): "" when there were none."""
+    seen = broker.unconverted.get(symbol)
+    if seen is None or seen.last is None:
+        return ""
+    deals = f"{seen.deals} deals" if seen.deals != 1 else "1 deal"
+    total = f"{seen.total:,.2f} {money or ''}".rstrip() + (" in all" if seen.deals != 1 else "")
+    last = "the last at" if seen.deals != 1 else "at"
+    return (
+        f" ({deals} of {symbol}, {total}, booked unconverted until {rate} had a price, "
+        f"{last} {seen.last:%Y-%m-%d %H:%M})"
+    )
 
 
 #: the rule of this distribution's plugins that counts money, and so follows a guessed

@@ -19,7 +19,9 @@ notes name each such symbol (:func:`booked_currency`). An index's or a stock's p
 currency is not in its name: a ``[host.paper.symbols.NAME]`` table's ``profit_currency``
 tells it, and it is then converted as a pair's quote currency is (``JP225``'s yen at
 ``USDJPY``'s on a USD account); left untold, its profits are counted as the account's,
-which the run's notes say too. Money is rounded to cents per deal.
+which the run's notes say too. A deal booked unconverted because the rate symbol had no
+price yet is counted (:attr:`PaperLedger.unconverted`), and the notes say how many.
+Money is rounded to cents per deal.
 
 :class:`PaperLedger` sits below both the order calls (:mod:`.paper_orders`) and the
 per-bar stop checks of :class:`~hostapp.brokers.paper.PaperBroker`: both close positions
@@ -31,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -131,6 +134,17 @@ def rate_symbol(
     return None
 
 
+@dataclass
+class Unconverted:
+    """The deals of one symbol booked unconverted, as its rate symbol had no price yet:
+    how many, their profit in all (in the symbol's currency, counted as the account's),
+    and when the last was booked. The run's notes say it, only when it happened."""
+
+    deals: int = 0
+    total: float = 0.0
+    last: datetime | None = None
+
+
 class PaperLedger:
     """Positions opened, valued and closed on the account store; the broker supplies the
     symbol table, the settings, the store and the clock
@@ -140,6 +154,8 @@ class PaperLedger:
     _symbols: dict[str, SymbolInfo]
     #: the tables' profit currencies, read once from the settings (:meth:`told_currency`)
     _told: dict[str, str] | None = None
+    #: per symbol, its deals booked unconverted (:attr:`unconverted`); made at the first
+    _unconverted: dict[str, Unconverted] | None = None
     _symbol_names: tuple[str, ...]
     #: during a step, the rate symbols' quotes as it began (:meth:`_freeze_rates`)
     _step_rates: dict[str, Quote | None] | None = None
@@ -206,6 +222,12 @@ class PaperLedger:
             return currency
         return booked_currency(symbol, currency, told)
 
+    @property
+    def unconverted(self) -> Mapping[str, Unconverted]:
+        """Per symbol, the deals this broker booked unconverted because the symbol that
+        turns their money into the account's had no price yet (the run's notes say so)."""
+        return self._unconverted or {}
+
     def _rate_quote(self, name: str) -> Quote | None:
         """The quote of rate symbol ``name``: as the step began, during a step."""
         frozen = self._step_rates
@@ -227,6 +249,13 @@ class PaperLedger:
     def _profit(
         self, symbol: str, direction: Direction, entry: float, price: float, volume: float
     ) -> float:
+        return self._money(symbol, direction, entry, price, volume)[0]
+
+    def _money(
+        self, symbol: str, direction: Direction, entry: float, price: float, volume: float
+    ) -> tuple[float, bool]:
+        """What a deal earns in the account's currency, and whether it was left
+        unconverted for want of a price of the symbol that converts it."""
         info = self._symbols.get(symbol)
         contract = info.contract_size if info is not None else 1.0
         sign = 1 if direction == "buy" else -1
@@ -237,18 +266,28 @@ class PaperLedger:
             mid = (quote.bid + quote.ask) / 2
             if rate[2]:  # into the symbol's base first, at its own price
                 money /= price
-            return round(money / mid if rate[1] else money * mid, 2)
+            return round(money / mid if rate[1] else money * mid, 2), False
         # a told profit currency is no pair's: its money is never divided by the price
         told = self.told_currency(symbol) is not None and currency_pair(symbol) is None
         if not told and in_base_currency(symbol, self._store.meta.currency):
             money /= price
-        return round(money, 2)
+        return round(money, 2), rate is not None
+
+    def _count_unconverted(self, symbol: str, profit: float, when: datetime) -> None:
+        if self._unconverted is None:
+            self._unconverted = {}
+        seen = self._unconverted.setdefault(symbol, Unconverted())
+        seen.deals += 1
+        seen.total = round(seen.total + profit, 2)
+        seen.last = when
 
     def _book(
         self, pos: Position, volume: float, price: float, when: datetime, reason: str
     ) -> Trade:
         """Close ``volume`` of ``pos`` at ``price``: balance, history, position updated."""
-        profit = self._profit(pos.symbol, pos.direction, pos.entry_price, price, volume)
+        profit, unconverted = self._money(pos.symbol, pos.direction, pos.entry_price, price, volume)
+        if unconverted:
+            self._count_unconverted(pos.symbol, profit, when)
         store = self._store
         store.add_balance(profit)
         trade = pos.as_trade(volume, profit, close_price=price, closed_at=when)
