@@ -43,12 +43,19 @@ CURRENCIES = frozenset(
 #: pair (its lot is ounces, sized by its price; its profit is in its quote currency)
 METALS = frozenset({"XAU", "XAG"})
 
+#: ISO 4217's currencies in use (2024), the money an account or a symbol's profits may be
+#: in: a broker's account in rupees or reais is as real as one in dollars
+ISO_4217 = frozenset(
+    ["AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWL"]
+)
+
 #: the currencies an account (``[host.paper] currency``) or a symbol's profits
-#: (``[host.paper.symbols.NAME] profit_currency``) may be in: those of
-#: :data:`CURRENCIES` but the metals. Any three letters were taken before, and a typo
-#: ("ABC") or a metal ("XAU") ran a whole run with its money named in it, no pair of the
-#: run's matching it and so nothing converted (README, "The paper account itself")
-MONEY_CURRENCIES = CURRENCIES - METALS
+#: (``[host.paper.symbols.NAME] profit_currency``) may be in: ISO 4217's, the offshore
+#: yuan brokers quote (CNH), and the coins some brokers keep accounts in (BTC, ETH); no
+#: metal. Any three letters were taken before, and a typo ("ABC") or a metal ("XAU") ran
+#: a whole run with its money named in it, no pair of the run's matching it and so
+#: nothing converted (README, "The paper account itself")
+MONEY_CURRENCIES = (ISO_4217 | CURRENCIES | {"BTC", "ETH"}) - METALS
 
 
 def check_currency(value: str, key: str) -> str:
@@ -59,10 +66,9 @@ def check_currency(value: str, key: str) -> str:
         raise ValueError(f"{key} must be a 3-letter code, got {value!r}")
     code = value.upper()
     if code not in MONEY_CURRENCIES:
-        few = ", ".join(("USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD"))
         raise ValueError(
-            f"key {key!r}: {value!r} is not a currency the paper broker knows (one of "
-            f"{few}, … {len(MONEY_CURRENCIES)} in all; a metal such as XAU is not money)"
+            f"key {key!r}: {value!r} is not a currency code (ISO 4217's, such as USD, EUR,"
+            " GBP, JPY, INR, or CNH, BTC, ETH; a metal such as XAU is not money)"
         )
     return code
 

@@ -1,7 +1,8 @@
-"""``[host.paper] currency`` is a currency the paper broker knows: any three letters
+"""``[host.paper] currency`` is a currency code: any three letters
 were taken, and ``currency = "ABC"`` (or the metal ``"XAU"``) ran a whole replay with
 exit 0 and ``P&L (realised) 44.34 ABC``, no pair of the run's matching it, so nothing
-converted. Now the command stops with one line naming the key and a few accepted ones."""
+converted. Now the command stops with one line naming the key and a few accepted ones;
+any ISO 4217 currency (an account in rupees) is accepted."""
 
 from __future__ import annotations
 
@@ -35,13 +36,15 @@ def test_an_unknown_account_currency_stops_the_command_with_one_line(
 ) -> None:
     line = one_error_line(hostapp(_folder(tmp_path, currency), *command))
     assert "plugins.toml [host.paper]: key 'currency'" in line, line
-    assert f"'{currency}' is not a currency the paper broker knows" in line, line
+    assert f"'{currency}' is not a currency code" in line, line
     assert "USD, EUR, GBP, JPY" in line, line
 
 
 def test_known_currencies_in_any_case_are_still_accepted() -> None:
     assert PaperSettings(currency="chf").currency == "CHF"
     assert PaperSettings(currency="JPY").currency == "JPY"
+    for real in ("inr", "BRL", "ZAR", "CNH", "BTC"):  # accounts brokers keep, not only majors
+        assert PaperSettings(currency=real).currency == real.upper()
     for bad in ("ABC", "XAU", "xag"):
-        with pytest.raises(ValueError, match="is not a currency the paper broker knows"):
+        with pytest.raises(ValueError, match="is not a currency code"):
             PaperSettings(currency=bad)

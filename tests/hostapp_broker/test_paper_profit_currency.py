@@ -129,7 +129,7 @@ def test_a_tables_profit_currency_is_held_to_the_same_rule(told: str) -> None:
     message = str(caught.value)
     assert message.startswith(
         "plugins.toml [host.paper.symbols.JP225]: key 'profit_currency': "
-        f"'{told}' is not a currency the paper broker knows"
+        f"'{told}' is not a currency code"
     ), message
 
 
