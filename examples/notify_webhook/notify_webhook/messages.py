@@ -20,19 +20,37 @@ DTMS = "dtms"
 
 
 def url_problem(url: str) -> str:
-    """What a webhook URL lacks, in words ("" when nothing): checked at ``configure``, as
-    a URL without a host (``https://``) would fail every message at run time instead.
-    The scheme in any case (``HTTPS://``), as URLs are read."""
+    """What is wrong with a webhook URL, in the words that follow ``key 'url': `` ("" when
+    nothing): checked at ``configure``, as a URL without a host (``https://``) would fail
+    every message at run time instead. The scheme in any case (``HTTPS://``), as URLs are
+    read. Never the URL's text: its path is a webhook's token."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  # a port that is no number raises here
-    except ValueError:
-        return "an http(s) webhook URL with a valid port"
+    except ValueError as exc:
+        return _unparsed(url, exc)
     if parts.scheme not in ("http", "https"):  # urlsplit gives the scheme in lower case
-        return "an http(s) webhook URL"
+        return "expected an http(s) webhook URL"
     if not parts.hostname:
-        return "an http(s) webhook URL with a host"
+        return "expected an http(s) webhook URL with a host"
     return ""
+
+
+def _unparsed(url: str, exc: ValueError) -> str:
+    """Why ``urlsplit`` refused ``url``, in words: a port that is no number, or the square
+    brackets of an IPv6 host (``http://[::1]:8080/…``) unbalanced or holding no address.
+    Not Python's own text: it may quote the host, and names no fix."""
+    if str(exc).startswith("Port"):
+        return "expected an http(s) webhook URL with a valid port (a number up to 65535)"
+    netloc = url.partition("://")[2] if "://" in url else url
+    for end in "/?#":
+        netloc = netloc.split(end, 1)[0]
+    written = "an IPv6 host is written in brackets, as http://[::1]:8080/…"
+    if "[" in netloc and "]" not in netloc:
+        return f"the host's '[' is never closed by ']' ({written})"
+    if "]" in netloc and "[" not in netloc:
+        return f"the host has a ']' without its '[' ({written})"
+    return f"the host's brackets hold no IPv6 address ({written})"
 
 
 def body(text: str, event: dict[str, Any]) -> dict[str, Any]:

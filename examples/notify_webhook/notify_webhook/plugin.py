@@ -73,11 +73,16 @@ class Settings:
     simulated: bool = False  # post from simulated runs too (replays), each message naming the run
 
     def __post_init__(self) -> None:
+        if not self.url.strip():  # not "expected a URL, got ''": the key was left out
+            raise ValueError(
+                "key 'url' is required: the webhook's URL, as "
+                'url = "https://discord.com/api/webhooks/…" (it is missing or empty)'
+            )
         problem = url_problem(self.url)
         if problem:
             # a webhook's path is its token (Discord, Slack): the message shows the host only
             shown = masked_url(self.url, keep_path=False)
-            raise ValueError(f"key 'url': expected {problem}, got {shown!r}")
+            raise ValueError(f"key 'url': {problem}, got {shown!r}")
         if not self.timeout_seconds > 0:
             raise ValueError(f"key 'timeout_seconds': expected > 0, got {self.timeout_seconds}")
         if not 0 <= self.retries <= len(BACKOFF_SECONDS):
