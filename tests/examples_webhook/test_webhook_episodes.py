@@ -14,11 +14,15 @@ import pytest
 from aiohttp import web
 from examples_webhook.test_notify_webhook import Factory, Receiver, notifier, start
 
-from hookspecs import DefensiveState
+from hookspecs import DefensiveState, events
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
     return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "notify_webhook"]
+
+
+def _for_terminal(record: logging.LogRecord) -> bool:
+    return getattr(record, events.FOR_TERMINAL, False) is True
 
 
 def _post(host: Any, plugin: Any, tickets: range) -> None:
@@ -63,11 +67,15 @@ async def test_the_end_of_an_episode_says_how_many_were_not_delivered(
     await plugin.shutdown(host)
     assert [b["event"]["ticket"] for b in rx.bodies] == [4, 5]
     levels, texts = zip(*_lines(caplog), strict=True)
-    assert levels == (logging.ERROR, logging.WARNING, logging.INFO), texts
+    # the episode's end and the final counts (3 lost) for the terminal, as its ERROR was
+    assert levels == (logging.ERROR, logging.WARNING, logging.WARNING), texts
     assert "ticket 1" in texts[0] and "answered 503" in texts[0]
     assert texts[1].startswith("notify_webhook: 3 messages not delivered to the webhook at ")
     assert texts[1].endswith("(the last: answered 503); it took a message again")
     assert texts[2] == "notify_webhook: 2 messages sent, 3 failed, 0 dropped"
+    assert [_for_terminal(r) for r in caplog.records if r.name == "notify_webhook"] == [
+        False, True, True
+    ]  # fmt: skip
 
 
 async def test_the_messages_dropped_at_shutdown_are_said_in_the_one_final_line(
@@ -95,3 +103,42 @@ async def test_the_messages_dropped_at_shutdown_are_said_in_the_one_final_line(
             "dropped; in all 0 messages sent, 0 failed, 5 dropped",
         )
     ]
+
+
+async def test_a_full_queue_and_its_drain_are_said_on_the_terminal(
+    aiohttp_server: Any, hostapp_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Messages dropped are alerts lost: the terminal of a run shows the episode of a full
+    queue and its end, not only ``hostapp.log``. A receiver held until the queue of 2 has
+    dropped one message; then everything goes, and the next message finds it drained."""
+    caplog.set_level(logging.INFO)
+    release = asyncio.Event()
+    got: list[int] = []
+
+    async def held(request: web.Request) -> web.Response:
+        await release.wait()
+        got.append((await request.json())["event"]["ticket"])
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", held)
+    server = await aiohttp_server(app)
+    host, plugin = notifier(hostapp_factory, str(server.make_url("/hook")), queue_size=2)
+    await plugin.startup(host)
+    _post(host, plugin, range(1, 2))
+    while not plugin._posting:  # the first message is out, waiting for the receiver
+        await asyncio.sleep(0.01)
+    _post(host, plugin, range(2, 5))  # 2 and 3 fill the queue; 4 pushes 2 out
+    release.set()
+    await asyncio.wait_for(plugin._queue.join(), 30)  # type: ignore[union-attr]
+    _post(host, plugin, range(5, 6))
+    await plugin.shutdown(host)
+    assert got == [1, 3, 4, 5]
+    said = [(r.levelno, r.getMessage(), _for_terminal(r)) for r in caplog.records
+            if r.name == "notify_webhook"]  # fmt: skip
+    assert said == [
+        (logging.WARNING, "notify_webhook: the queue is full (receiver slow or down); "
+                          "dropping the oldest messages", True),
+        (logging.WARNING, "notify_webhook: queue drained; 1 messages dropped so far", True),
+        (logging.WARNING, "notify_webhook: 4 messages sent, 0 failed, 1 dropped", True),
+    ]  # fmt: skip

@@ -35,6 +35,7 @@ from hookspecs import (
     DefensiveState,
     HostView,
     RunView,
+    events,
     hookimpl,
     masked_url,
     parse_settings,
@@ -60,6 +61,10 @@ TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DRAIN_SHARE = 0.5
 
 log = logging.getLogger(NAME)
+#: The ``extra`` of a WARNING for the terminal too, where the run shows errors only: the
+#: end of a failure episode whose ERROR was read there, the messages lost (docs/plugins.md,
+#: "Your own log lines").
+TERMINAL = {events.FOR_TERMINAL: True}
 
 
 @dataclass(frozen=True)
@@ -200,14 +205,17 @@ class WebhookNotifier:
     def _say_final_counts(self, left: int) -> None:
         """One line: the run's counts, after what went wrong at its end (the messages
         dropped at shutdown, a receiver failing every message since some time), which
-        would otherwise each take a line of their own."""
+        would otherwise each take a line of their own. On the terminal too when a message
+        was lost: it ends the episode whose ERROR was read there, and the run's summary,
+        asked for before this drain, does not know the messages dropped in it."""
         counts = f"{self.sent} messages sent, {self.failed} failed, {self.dropped} dropped"
         episode = f"; {self._failing_episode()}" if self._failing else ""
         if left:
             log.warning("%s: %d messages not sent at shutdown (the receiver is slow or down):"
-                        " dropped; in all %s%s", NAME, left, counts, episode)  # fmt: skip
-        elif episode:
-            log.warning("%s: %s%s", NAME, counts, episode)
+                        " dropped; in all %s%s", NAME, left, counts, episode,
+                        extra=TERMINAL)  # fmt: skip
+        elif episode or self.failed or self.dropped:
+            log.warning("%s: %s%s", NAME, counts, episode, extra=TERMINAL)
         else:
             log.info("%s: %s", NAME, counts)
 
@@ -244,16 +252,35 @@ class WebhookNotifier:
         report: dict[str, Any] = {"activity": self.sent, "sent": self.sent,
                                   "failed": self.failed, "dropped": self.dropped,
                                   "queued": queued}  # fmt: skip
-        if self._quiet:
-            report["note"] = f"posted nothing: {self._quiet}"
+        notes = [f"posted nothing: {self._quiet}"] if self._quiet else []
+        lost = self.failed + self.dropped
+        if lost:
+            notes.append(self._lost())
         if queued:
             assert self.settings is not None
             wait = self.settings.timeout_seconds * DRAIN_SHARE
-            report["note"] = (
+            notes.append(
                 f"{queued} messages were still queued when the run ended: shutdown sends "
                 f"them for at most {wait:g} s, drops the rest and logs the final counts"
             )
+        if notes:
+            report["note"] = "; ".join(notes)
         return report
+
+    def _lost(self) -> str:
+        """The messages the chat never got, for the run's summary table: the one place a
+        trader reads after a run, which otherwise showed the counts with no word of them.
+        The receiver by its host only (a webhook's path is its token)."""
+        assert self.settings is not None
+        lost = self.failed + self.dropped
+        why = [f"the last failure: {self._last_problem}"] if self.failed else []
+        if self.dropped:
+            why.append(f"dropped as the queue of {self.settings.queue_size} was full")
+        return (
+            f"{lost} of {self.sent + lost} messages not delivered: {self.failed} failed, "
+            f"{self.dropped} dropped (the webhook at "
+            f"{masked_url(self.settings.url, keep_path=False)}; {'; '.join(why)})"
+        )
 
     def post(self, message: dict[str, Any]) -> None:
         """Queue ``message``; never waits. A full queue drops its oldest message."""
@@ -265,10 +292,11 @@ class WebhookNotifier:
             self.dropped += 1
             if not self._dropping:
                 log.warning("%s: the queue is full (receiver slow or down); dropping the"
-                            " oldest messages", NAME)  # fmt: skip
+                            " oldest messages", NAME, extra=TERMINAL)  # fmt: skip
             self._dropping = True
         elif self._dropping and self._queue.qsize() < self._queue.maxsize // 2:
-            log.info("%s: queue drained; %d messages dropped so far", NAME, self.dropped)
+            log.warning("%s: queue drained; %d messages dropped so far", NAME, self.dropped,
+                        extra=TERMINAL)  # fmt: skip
             self._dropping = False
         self._queue.put_nowait(message)
 
@@ -282,7 +310,7 @@ class WebhookNotifier:
                     self.sent += 1
                     if self._failing:
                         log.warning("%s: %s; it took a message again", NAME,
-                                    self._failing_episode())  # fmt: skip
+                                    self._failing_episode(), extra=TERMINAL)  # fmt: skip
                         self._failing = 0
                 else:
                     self.failed += 1
