@@ -29,7 +29,7 @@ from .settings import DtmsSettings
 from .store import StoreError, StoreProtocol
 
 #: The kind of every veto of a close the server has not counted (:class:`hookspecs.Veto`).
-UNCOUNTED_VETO = "DTMS server unreachable with closes it has not counted"
+UNCOUNTED_VETO = "DTMS server not answering or refusing this host, closes not counted"
 
 
 class EntryRules:
@@ -83,7 +83,9 @@ class EntryRules:
                 why = "it has them" if not count else "it answers again"
                 self.log.info("DTMS: new entries no longer wait for closes: %s", why)
             return None
-        what = f"DTMS server unreachable with {count} close(s) it has not counted"
+        refused = self._health.refused
+        how = f"refusing this host ({refused})" if refused else "not answering"
+        what = f"DTMS server {how} with {count} close(s) it has not counted"
         if not self._uncounted_said:
             self._uncounted_said = True
             self.log.warning(

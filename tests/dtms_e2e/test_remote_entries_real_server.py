@@ -135,7 +135,7 @@ async def test_a_close_the_unreachable_server_has_not_counted_vetoes_entries(
     for veto in vetoes:
         assert veto is not None and veto.kind == UNCOUNTED_VETO
         assert veto.reason == (
-            "DTMS server unreachable with 1 close(s) it has not counted: entries wait until "
+            "DTMS server not answering with 1 close(s) it has not counted: entries wait until "
             "it has them"
         )
     said = [r for r in caplog.records if "it has not counted" in r.getMessage()]

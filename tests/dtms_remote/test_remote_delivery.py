@@ -13,6 +13,7 @@ from support.fake_dtms_server import HOST, Clock, FakeDtms, Sleeps, trade
 from dtms_plugin.remote import RemoteStrategy
 from dtms_plugin.settings import DtmsSettings
 from dtms_plugin.store import Store
+from hookspecs import OrderRequest
 
 Start = Callable[..., Any]
 Settings = Callable[..., DtmsSettings]
@@ -362,6 +363,14 @@ async def test_a_wrong_token_is_said_at_start_up_once_and_in_the_report(
     report = strategy.report()
     assert report["note"].startswith(f"DTMS server {fake.url} refusing this host (at start-up")
     assert report["outbox_pending"] == 5 and fake.enable_ok == {}
+    await strategy.on_trade_closed(HOST, trade(1, profit=-40.0), "stop_loss")
+    await strategy.drain()
+    veto = strategy.allow_order(HOST, OrderRequest("XAUUSD", "buy", 0.1))
+    # refused, not "unreachable": the server answers; this host's token is wrong
+    assert veto is not None and veto.reason.startswith(
+        "DTMS server refusing this host (at start-up"
+    ), veto
+    assert "with 1 close(s) it has not counted" in veto.reason
 
 
 async def test_one_entry_the_server_keeps_refusing_does_not_hold_back_the_others(
