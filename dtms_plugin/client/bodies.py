@@ -5,6 +5,7 @@ client, the sync one and the ``dtms`` operator verbs share one definition of eac
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime
@@ -25,6 +26,8 @@ from .http import (
 Outcome = Literal["registered", "already", "closed", "refused", "unreachable"]
 #: The longest close reason the server keeps (docs/client.md, "Reporting a close").
 MAX_REASON_CHARS = 64
+
+log = logging.getLogger("dtms_plugin.client")
 
 
 class DtmsError(Exception):
@@ -184,8 +187,28 @@ def result_of(ticket: Any, reply: Reply, url: str) -> RegisterResult:
         return RegisterResult(body.get("ticket", ticket), "closed", reply.status, why, body)
     if reply.ok:
         outcome: Outcome = "already" if body.get("already_registered") else "registered"
-        return RegisterResult(body.get("ticket", ticket), outcome, reply.status, "", body)
+        said = kept_instead(body)
+        if said:
+            log.warning("DTMS ticket %s: %s", body.get("ticket", ticket), said)
+        return RegisterResult(body.get("ticket", ticket), outcome, reply.status, said, body)
     return RegisterResult(ticket, "refused", reply.status, reply.message, body)
+
+
+def kept_instead(body: Mapping[str, Any]) -> str:
+    """The fields a registration of a ticket already registered sent otherwise than the
+    server keeps (its answer's ``not_applied``), in words; "" when there are none. The
+    server keeps what it had: a second registration with another volume was ``already``,
+    ``ok`` and silent, and the program went on believing DTMS defended 0.3 lot, not 0.1."""
+    differ = body.get("not_applied")
+    if not isinstance(differ, Mapping) or not differ:
+        return ""
+    parts = []
+    for field, values in differ.items():
+        if isinstance(values, Mapping):
+            parts.append(f"{field} {values.get('kept')!r} (sent {values.get('sent')!r})")
+        else:
+            parts.append(str(field))
+    return "already registered: the server keeps its " + ", ".join(parts) + ", not what was sent"
 
 
 def ticket_unknown(url: str, reply: Reply) -> bool:

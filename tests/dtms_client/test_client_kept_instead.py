@@ -1,0 +1,57 @@
+"""A registration of a ticket the server already keeps, sent with another volume (or
+stop, or entry), is ``already`` and ``ok``: DTMS defends the trade as it had it. The
+difference was only in the raw body's ``not_applied``: the program believed DTMS
+defended 0.3 lot while it defended 0.1. Now the result's message says what the server
+kept, and the client logs it at WARNING; a repeat of the same registration says nothing.
+A real server (the app on a real port) and the public client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from dtms_client.test_client_created_status import gold_trade
+from support.dtms_server_world import ScriptedStrategy, World
+
+from dtms_plugin.client import AsyncDtmsClient
+from dtms_plugin.server import ServerSettings, create_app
+from dtms_plugin.settings import DtmsSettings
+from dtms_plugin.store import Store
+from hostapp.testing import make_host
+
+
+async def test_a_second_registration_with_another_volume_says_what_was_kept(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    tmp_path: Path,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = ServerSettings(
+        dtms=DtmsSettings(state_dir=str(tmp_path / "state")), token="", monitor_seconds=3600.0
+    )
+
+    def scripted(dtms: DtmsSettings, store: Store) -> Any:
+        return ScriptedStrategy(store)
+
+    app = create_app(
+        settings, host=make_host(world.broker, world, world), strategy_factory=scripted
+    )
+    server = await aiohttp_server(app)
+    async with AsyncDtmsClient(str(server.make_url("")).rstrip("/")) as client:
+        first = await client.register(gold_trade(5))
+        assert first.outcome == "registered" and first.message == ""
+        same = await client.register(gold_trade(5))
+        assert same.outcome == "already" and same.message == ""
+        with caplog.at_level(logging.WARNING, "dtms_plugin.client"):
+            bigger = await client.register(replace(gold_trade(5), volume=3.0))
+    assert bigger.ok and bigger.outcome == "already"
+    assert bigger.message == (
+        "already registered: the server keeps its volume 1.0 (sent 3.0), not what was sent"
+    )
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [f"DTMS ticket 5: {bigger.message}"]
