@@ -3,6 +3,11 @@
 "use strict";
 
 const POLL_MS = 2000;
+// A request not answered within this is given up: a frozen server (the kernel accepts the
+// connection, nothing answers) otherwise held the poll, and the next one, for ever.
+const FETCH_TIMEOUT_MS = 5000;
+// Data older than this is marked stale whatever the polls are doing (three polls missed).
+const STALE_AFTER_MS = 3 * POLL_MS;
 // Trades per page: a server keeps every closed trade for its retention (weeks), and the
 // page asks for them every 2 s; open trades come first, then closed ones, newest first.
 const PAGE_SIZE = 100;
@@ -18,6 +23,8 @@ let timer = null; // one pending poll at most, even when "Save" forces a refresh
 let offset = 0; // the first trade of the page shown
 let asked = 0; // polls started: an answer to an older one (a page turned since) is dropped
 let accountReason = ""; // why the account is in defensive mode: each row's flag says it
+let freshAt = Date.now(); // when the trades and the status were last drawn (or the page opened)
+let pollStarted = Date.now(); // when the newest poll began
 
 function schedule() {
   clearTimeout(timer);
@@ -38,16 +45,29 @@ function statusMeaning(status) {
   return "HTTP " + status;
 }
 
+// Each request, its body included, is given up after FETCH_TIMEOUT_MS: the poll then
+// fails as for a server gone (markStale) and the next one is scheduled.
 async function getJSON(path) {
-  let response;
+  const abort = new AbortController();
+  const giveUp = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
+  const noAnswer = () => new Error("no answer from the DTMS API within " + FETCH_TIMEOUT_MS / 1000 + " s");
   try {
-    response = await fetch(path, { headers: authHeaders(), cache: "no-store" });
-  } catch (error) {
-    throw new Error("cannot reach the DTMS API (" + error.message + ")");
+    let response;
+    try {
+      response = await fetch(path, { headers: authHeaders(), cache: "no-store", signal: abort.signal });
+    } catch (error) {
+      throw abort.signal.aborted ? noAnswer() : new Error("cannot reach the DTMS API (" + error.message + ")");
+    }
+    if (response.status === 401) throw new AuthError("the API wants a token: enter it above");
+    if (!response.ok) throw new Error(path.split("?")[0] + ": " + statusMeaning(response.status));
+    try {
+      return await response.json();
+    } catch (error) {
+      throw abort.signal.aborted ? noAnswer() : error;
+    }
+  } finally {
+    clearTimeout(giveUp);
   }
-  if (response.status === 401) throw new AuthError("the API wants a token: enter it above");
-  if (!response.ok) throw new Error(path.split("?")[0] + ": " + statusMeaning(response.status));
-  return response.json();
 }
 
 function el(tag, props, ...children) {
@@ -303,8 +323,23 @@ function markStale(message) {
   showProblem(message);
 }
 
+// However the polls fare (a request the browser keeps waiting on, a poll that never
+// ends), data older than STALE_AFTER_MS is marked stale, and a poll that has run for
+// longer than its requests may is replaced by a new one.
+function watch() {
+  const now = Date.now();
+  if (now - freshAt > STALE_AFTER_MS && !document.body.classList.contains("stale")) {
+    markStale("no answer from the DTMS API for " + Math.round((now - freshAt) / 1000) + " s");
+  }
+  if (now - pollStarted > FETCH_TIMEOUT_MS + 2 * POLL_MS) {
+    clearTimeout(timer);
+    refresh();
+  }
+}
+
 async function refresh() {
   const mine = ++asked;
+  pollStarted = Date.now();
   try {
     // each its own request: one failing route does not blank the others
     const [trades, status, history] = await Promise.allSettled([
@@ -320,6 +355,7 @@ async function refresh() {
     if (trades.status === "fulfilled") renderTrades(trades.value);
     if (status.status === "fulfilled") renderStatus(status.value);
     if (history.status === "fulfilled") renderHistory(history.value);
+    if (trades.status === "fulfilled" && status.status === "fulfilled") freshAt = Date.now();
     const failed = [trades, status, history].filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!failed.length) {
       document.body.classList.remove("stale");
@@ -329,7 +365,8 @@ async function refresh() {
       return;
     }
     window.dtmsDashboard.errors += 1;
-    window.dtmsDashboard.lastError = failed.map((e) => String(e.message || e)).join("; ");
+    // three requests given up say it once
+    window.dtmsDashboard.lastError = [...new Set(failed.map((e) => String(e.message || e)))].join("; ");
     const auth = failed.find((e) => e instanceof AuthError);
     if (auth) showProblem(auth.message);
     if (failed.length === 3 || trades.status === "rejected" || status.status === "rejected") {
@@ -356,4 +393,5 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("newer").addEventListener("click", () => turnPage(-PAGE_SIZE));
   document.getElementById("older").addEventListener("click", () => turnPage(PAGE_SIZE));
   refresh();
+  setInterval(watch, 1000);
 });
