@@ -264,6 +264,7 @@ def _local(
             "healthy": not problems,
             "problems": problems,
             "failing_trades": keys["failing_trades"],
+            "waiting": keys["waiting"],  # as dtms serve's status says it
             "engine_time": at.isoformat(),
         }
         return answer(body)

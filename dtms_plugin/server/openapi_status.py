@@ -34,6 +34,16 @@ FAILING_TRADES: dict[str, Any] = {
     " managed; healthy still, as one trade's problem",
 }
 
+#: ``/health``'s and ``/dtms/status``'s (``engine``) list of what the engine waits for
+WAITING: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "what the engine waits for, healthy still but idle there: the account's"
+    " clock standing (a paper account file no trading host drives: nothing is closed, moved"
+    " or found gone until one does), and the symbols whose open trades the last cycle could"
+    " not evaluate, and why (no bars yet, stale bars)",
+}
+
 #: ``engine_info.last_fast_check`` and ``last_deep_check``: ticket -> Unix time or null
 _CHECKED_AT: dict[str, Any] = {
     "type": "object",
@@ -193,15 +203,7 @@ STATUS_SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {"type": "string"},
             },
-            "waiting": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "what the engine waits for, healthy still but idle there:"
-                " the account's clock standing (a paper account file no trading host"
-                " drives: nothing is closed, moved or found gone until one does), and the"
-                " symbols whose open trades the last cycle could not evaluate, and why (no"
-                " bars yet, stale bars)",
-            },
+            "waiting": WAITING,
             "failing_trades": FAILING_TRADES,
             "monitor": {"$ref": "#/components/schemas/Monitor"},
         },
@@ -250,6 +252,7 @@ STATUS_SCHEMAS: dict[str, Any] = {
                     "healthy": {"type": "boolean"},
                     "problems": {"type": "array", "items": {"type": "string"}},
                     "failing_trades": FAILING_TRADES,
+                    "waiting": {**WAITING, "description": "as /health's waiting"},
                     "strategy": _STR_OR_NULL,
                     "broker": {"type": "string"},
                     "started_at": {"type": "string"},

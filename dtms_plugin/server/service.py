@@ -368,6 +368,9 @@ class DtmsService(Registering, Closing, Unregistering):
                 "healthy": healthy,
                 "problems": health["problems"],  # why not healthy, as /health says
                 "failing_trades": health["failing_trades"],  # skipped for their own error
+                # what it waits for, as /health says it: the page's badge is not green
+                # while nothing is closed, moved or found gone there
+                "waiting": health["waiting"],
                 "strategy": getattr(self._strategy, "name", None),
                 "broker": self.settings.broker,
                 "started_at": self.started_at.isoformat(),

@@ -255,8 +255,20 @@ function renderStatus(status) {
   );
   const engine = status.engine || {};
   const pill = document.getElementById("engine");
-  pill.textContent = "engine: " + (engine.healthy ? "healthy" : engine.running ? "running" : "down");
-  pill.className = "pill " + (engine.healthy ? "ok" : "bad");
+  // healthy, yet idle where it waits (the account's clock standing, a symbol without
+  // bars): nothing is closed, moved or found gone there, so not green (docs/dtms.md)
+  const waiting = Array.isArray(engine.waiting) ? engine.waiting.map(String) : [];
+  if (engine.healthy && waiting.length) {
+    pill.textContent = "engine: waiting — " + waiting[0];
+    pill.className = "pill waiting";
+  } else {
+    pill.textContent = "engine: " + (engine.healthy ? "healthy" : engine.running ? "running" : "down");
+    pill.className = "pill " + (engine.healthy ? "ok" : "bad");
+  }
+  pill.title = waiting.join("\n");
+  const waits = document.getElementById("waiting");
+  waits.hidden = !waiting.length;
+  waits.replaceChildren(...waiting.map((why) => el("div", { text: "DTMS waits: " + why })));
   // the engine's own last check, on its clock (a paper or replay run's data time): a
   // stalled feed shows here, whatever the poll stamp says
   const check = (status.dtms_status || {}).last_check;
@@ -317,6 +329,7 @@ function markStale(message) {
   const pill = document.getElementById("engine");
   pill.textContent = "engine: unknown (no answer)";
   pill.className = "pill stale";
+  pill.title = "";
   document.getElementById("updated").textContent = good
     ? "last good data at " + good.toLocaleTimeString([], { timeZoneName: "short" })
     : "no data yet";
