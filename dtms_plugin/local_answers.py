@@ -106,6 +106,12 @@ class AccountAnswers:
         said = blind.pop("note")
         out.update(blind)
         notes = []
+        if getattr(self.store, "opened_as", "") == "damaged":  # its history is elsewhere now
+            kept = getattr(self.store, "kept_aside", None)
+            notes.append(
+                f"DTMS found its store damaged at start-up: kept aside at {kept} (its "
+                "records and action history are there), started empty"
+            )
         never = self.registered - self.evaluated_count
         if never or self.problems:  # trades never evaluated, or cycles that waited: why
             waited = "; ".join(

@@ -25,6 +25,8 @@ from typing import Any
 import diskcache
 from diskcache.core import DEFAULT_SETTINGS, ENOVAL, METADATA
 
+from hookspecs.events import FOR_TERMINAL
+
 from .disk import JsonDisk
 
 
@@ -111,6 +113,7 @@ def open_cache(
             directory,
             exc,
             aside,
+            extra={FOR_TERMINAL: True},  # its records and history are now only there
         )
         prepare_directory(directory, log)
         try:

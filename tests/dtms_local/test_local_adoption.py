@@ -19,6 +19,7 @@ from support.dtms_local_rig import M5, Rig
 
 from dtms_plugin.local import LocalStrategy
 from dtms_plugin.store import Store
+from hookspecs.events import FOR_TERMINAL
 
 OPEN = 100
 
@@ -348,3 +349,22 @@ async def test_ordinary_buys_and_sells_are_not_called_a_rewritten_hedge(
     [line] = _adoption_warnings(caplog)
     assert "adopted on both sides" not in line, line
     await r.stop()
+
+
+async def test_a_damaged_store_is_said_on_the_terminal_and_in_the_runs_note(
+    rig: Rig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store moved aside (its closed records and action history with it) was said
+    only in the log: the terminal and the run's summary now say where it went."""
+    directory = tmp_path / "dtms"
+    rig.strategy.store.close()
+    for extra in directory.glob("cache.db-*"):
+        extra.unlink()
+    (directory / "cache.db").write_bytes(os.urandom(64 * 1024))
+    caplog.set_level(logging.WARNING)
+    strategy = await _restart(rig)
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("dtms.corrupt-")]
+    [said] = [r for r in caplog.records if "is corrupted" in r.getMessage()]
+    assert getattr(said, FOR_TERMINAL, False) is True and str(aside) in said.getMessage()
+    note = strategy.report()["note"]
+    assert note.startswith(f"DTMS found its store damaged at start-up: kept aside at {aside}")
