@@ -203,12 +203,13 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Any:
 
 
 def _shown(value: Any) -> str:
-    """A cell: a float to 4 significant decimals at most (a score of -0.2400000000000002
-    is -0.24), anything else as its text, its control characters escaped
-    (:func:`hookspecs.events.printable`: a close's reason is a client's words, and an
-    ESC in it would reach the terminal)."""
+    """A cell: a float to 10 decimals at most, its float noise gone (a score of
+    -0.2400000000000002 is -0.24) and a price's digits kept (EURUSD's 1.08297 read
+    1.083 at 4 decimals, a coin's 0.00001234 read 0), anything else as its text,
+    its control characters escaped (:func:`hookspecs.events.printable`: a close's reason
+    is a client's words, and an ESC in it would reach the terminal)."""
     if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".")
+        return f"{value:.10f}".rstrip("0").rstrip(".")
     return printable(str(value))
 
 

@@ -157,3 +157,16 @@ def test_trades_in_a_state_are_asked_of_the_server_not_all_fetched() -> None:
     # one page asked (an old server's answer says no more follow), filtered by the server
     paged = "/dtms/trades?limit=1000&after=0&state=CLOSED"  # paged by ticket (after)
     assert [p for p in asked if p.startswith("/dtms/trades")] == [paged]
+
+
+def test_a_trades_prices_are_shown_with_their_digits(server: Server) -> None:
+    """EURUSD's entry 1.08297 and stop 1.07964 read 1.083 and 1.0796 in the table (every
+    float cut to 4 decimals): half a pip off, on the tool an operator checks levels with."""
+    url = server.url
+    done = dtms("register", "502", "EURUSD", "buy", "--entry", "1.08297", "--volume", "0.1",
+                "--sl", "1.07964", url=url)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = dtms("trade", "502", url=url)
+    assert shown.returncode == 0, shown.stderr
+    assert "1.08297" in shown.stdout and "1.07964" in shown.stdout, shown.stdout
+    assert "1.083 " not in shown.stdout
