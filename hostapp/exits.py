@@ -46,7 +46,7 @@ from hookspecs import (
 )
 
 from .exit_settings import ExitSettings, wilder_atr
-from .exits_notes import partial_report, too_small_words
+from .exits_notes import partial_report, too_small_words, with_unmanaged_note
 from .exits_restarts import STATE_FILE, RestartMemory
 from .exits_state import Managed
 
@@ -79,6 +79,8 @@ class ExitManager(RestartMemory):
         self.held_window: int | None = None
         self._file: Path | None = None  # where a live host keeps the managed trades
         self._save_failed = False
+        #: open positions found at start-up with no record of their initial risk
+        self._unmanaged_at_start: list[int] = []
         #: Trades whose take-profit sat at or before ``partial_at_r``: the target closes
         #: them first, so the partial close could not happen (the first is logged, all
         #: are counted in the run report's note).
@@ -160,9 +162,10 @@ class ExitManager(RestartMemory):
         not_own = {str(ticket): n for ticket, n in sorted(self.held_not_own.items()) if n}
         report: dict[str, Any] = {"held_defensive": held, "held_not_own_state": not_own}
         at_r, example = self.settings.partial_at_r, self._too_small_why
-        return report | partial_report(
+        out = report | partial_report(
             at_r, self.partial_unreachable, self.partial_too_small, example
         )
+        return with_unmanaged_note(out, self._unmanaged_at_start)
 
     @property
     def managed_tickets(self) -> list[int]:

@@ -39,3 +39,19 @@ def partial_report(at_r: float, unreachable: int, too_small: int, example: str) 
     if notes:
         out["note"] = "; and ".join(notes)
     return out
+
+
+def with_unmanaged_note(report: dict[str, Any], tickets: list[int]) -> dict[str, Any]:
+    """``report`` with the open positions found at start-up that the exit rules do not
+    manage (:meth:`hostapp.exits_restarts.RestartMemory._say_unmanaged`): counted, and
+    said before any other note, as they are left to their own stops all run."""
+    if not tickets:
+        return report
+    shown = ", ".join(map(str, tickets[:10])) + (" …" if len(tickets) > 10 else "")
+    said = (
+        f"{len(tickets):,} position(s) open at start-up with no record of their initial "
+        f"risk were left to their own stops, not managed by the exit rules (tickets {shown})"
+    )
+    note = report.get("note")
+    return report | {"unmanaged_at_start": len(tickets),
+                     "note": f"{said}; and {note}" if note else said}  # fmt: skip

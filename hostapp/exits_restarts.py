@@ -26,6 +26,7 @@ class RestartMemory:
     _trades: dict[int, Managed]
     _file: Path | None
     _save_failed: bool
+    _unmanaged_at_start: list[int]
 
     def _save(self, host: HostView) -> None:
         """The managed trades into the state file (a live or serving host only)."""
@@ -70,10 +71,13 @@ class RestartMemory:
         except BrokerError:
             return  # the loop says a broker that cannot answer
         left = sorted(t.ticket for t in open_now if t.ticket not in self._trades)
-        if left:
-            host.log.info(
+        self._unmanaged_at_start = left
+        if left:  # on the terminal: a restart after an upgrade from a version that kept
+            # no state file leaves the host's own trades so, not only a trader's
+            host.log.warning(
                 "exits: %d open position(s) with no record of their initial risk are not "
                 "managed by the exit rules (opened by hand, by another program, or before "
                 "this state folder had an exits/%s): tickets %s",
                 len(left), STATE_FILE, ", ".join(map(str, left)),
+                extra={FOR_TERMINAL: True},
             )  # fmt: skip

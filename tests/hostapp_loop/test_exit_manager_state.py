@@ -13,6 +13,7 @@ import pytest
 from hostapp_loop.test_exit_manager import _open_buy, _setup
 
 from hookspecs import ActionKind
+from hookspecs.events import FOR_TERMINAL
 from hostapp.exits import ExitManager
 from hostapp.testing import bars_from_closes
 
@@ -128,14 +129,21 @@ async def test_open_positions_it_holds_no_risk_of_are_said_at_start_up(
     again = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path / "new")
     with caplog.at_level(logging.INFO):
         await again.plugins.startup(again)
-    said = [
-        r.getMessage() for r in caplog.records if "not managed by the exit rules" in r.getMessage()
-    ]
-    assert said == [
+    said = [r for r in caplog.records if "not managed by the exit rules" in r.getMessage()]
+    assert [r.getMessage() for r in said] == [
         "exits: 1 open position(s) with no record of their initial risk are not managed by "
         "the exit rules (opened by hand, by another program, or before this state folder had "
         f"an exits/trades.json): tickets {trade.ticket}"
     ]
+    # on the terminal and in the run's summary: an upgrade from a version that kept no
+    # state file left the host's own trades so, said only in the log
+    assert said[0].levelno == logging.WARNING and getattr(said[0], FOR_TERMINAL) is True
+    (report,) = [r for name, r in again.plugins.run_report(again).items() if name == "exits"]
+    assert report["unmanaged_at_start"] == 1
+    assert report["note"].startswith(
+        "1 position(s) open at start-up with no record of their initial risk were left to "
+        f"their own stops, not managed by the exit rules (tickets {trade.ticket})"
+    )
     caplog.clear()
     with caplog.at_level(logging.INFO):  # the folder that has it: managed again, nothing said
         resumed = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path / "old")
