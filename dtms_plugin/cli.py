@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: list[str]) -> int:
     parser = _parser()
+    if args and args[0].startswith("-") and args[0] not in ("-h", "--help", "--version"):
+        # not "the following arguments are required: command", which hid the flag
+        parser.error(f"unrecognized arguments: {args[0]} (a command comes first: dtms COMMAND)")
     known, rest = parser.parse_known_args(args)
     if known.command != "serve":
         from .ops import run

@@ -97,7 +97,7 @@ def _options(args: argparse.Namespace, config: HostConfig) -> ServeOptions:
     monitor = args.monitor_seconds
     if monitor is not None and not is_duration(monitor):  # NaN and inf too
         raise ConfigError(
-            f"monitor_seconds: must be a finite number > 0 and {AT_MOST}, got {monitor!r}"
+            f"--monitor-seconds: must be a finite number > 0 and {AT_MOST}, got {monitor!r}"
         )
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"port: must be 0..65535, got {args.port!r}")

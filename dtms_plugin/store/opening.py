@@ -81,6 +81,12 @@ def prepare_directory(directory: Path, log: logging.Logger) -> None:
             log.warning("store directory %s had mode %o; tightening to 0700", directory, mode)
             directory.chmod(0o700)
     except OSError as exc:
+        file = next((p for p in (directory, *directory.parents) if p.is_file()), None)
+        if file is not None:  # not "[Errno 17] File exists": a file is in the way
+            where = "is a file" if file == directory else f"is under a file ({file})"
+            raise StoreError(
+                f"cannot open store in {directory}: it {where}, not a folder"
+            ) from None
         raise StoreError(f"cannot open store in {directory}: {exc}") from None
 
 

@@ -187,7 +187,7 @@ def test_a_monitor_interval_that_is_not_a_finite_positive_number_is_refused(
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "monitor_seconds: must be a finite number > 0" in lines[0]
+    assert "--monitor-seconds: must be a finite number > 0" in lines[0]
     assert "Traceback" not in done.stderr
 
 

@@ -149,5 +149,35 @@ def test_a_monitor_cycle_longer_than_a_day_is_refused(tmp_path: Path) -> None:
     done = _run("dtms", "serve", "--port", "0", "--monitor-seconds", "1e300", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
-        "dtms: monitor_seconds: must be a finite number > 0 and at most 86,400 (a day), got 1e+300"
+        "dtms: --monitor-seconds: must be a finite number > 0 and at most 86,400 (a day), got "
+        "1e+300"
     )
+
+
+@pytest.mark.parametrize("argv", [("--bogus",), ("--bogus", "status")], ids=" ".join)
+def test_an_unknown_flag_before_the_command_is_named(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    """``dtms --bogus`` said "the following arguments are required: command", never
+    naming the flag that was wrong."""
+    done = _run("dtms", *argv, cwd=tmp_path)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert (
+        last == "dtms: error: unrecognized arguments: --bogus (a command comes first: dtms COMMAND)"
+    )
+    assert _run("dtms", "--version", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("under", [False, True], ids=["a file", "under a file"])
+def test_a_state_dir_that_is_a_file_is_said_so(tmp_path: Path, under: bool) -> None:
+    """Not "[Errno 17] File exists": the folder the store goes in is a file."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x", encoding="utf-8")
+    state = blocker / "dtms" if under else blocker
+    shipped = (Path(__file__).resolve().parents[2] / "plugins.toml").read_text(encoding="utf-8")
+    config = re.sub(r"(?m)^state_dir = .*$", f'state_dir = "{state}"', shipped, count=1)
+    (tmp_path / "plugins.toml").write_text(config, encoding="utf-8")
+    done = _run("dtms", "serve", "--port", "0", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    said = f"is under a file ({blocker})" if under else "is a file"
+    assert f"cannot open store in {state}: it {said}, not a folder" in line, line
