@@ -31,7 +31,10 @@ def symbol_infos(
     the highest price eight significant digits (no market quotes more: a last guard
     against noise, which made a 6-digit S&P 500 whose assumed spread of ten points cost
     nothing); and at least enough that rounding the lowest price to the point keeps three
-    significant digits, so a stop is never rounded to 0. A lot is sized to be worth
+    significant digits, so a stop is never rounded to 0, and that a point is at most two
+    basis points of the series' lowest low, so the spread assumed for its bars without
+    one keeps within two basis points (:func:`~.brokers.paper_rules.spread_digits`:
+    whole-number prices near 100 gave a point, and a spread, of 1 %). A lot is sized to be worth
     about 100,000 at the highest close of the whole series (a power of ten: 100,000 units
     of a price near 1, 100 of a price near 2,000 as for gold, 1 of a price near 60,000 as
     for bitcoin, 100,000,000 of a coin at 0.0016), so a 0.01 lot risks about what it
@@ -61,7 +64,7 @@ def symbol_infos(
 
 def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
     """:func:`symbol_infos` without the configured tables."""
-    from .brokers.paper_rules import currency_pair, known_rules, stock_ticker
+    from .brokers.paper_rules import currency_pair, known_rules, spread_digits, stock_ticker
 
     infos: dict[str, SymbolInfo] = {}
     for symbol, bars in series.items():
@@ -74,8 +77,9 @@ def _infos(series: Mapping[str, Iterable[Bar]]) -> dict[str, SymbolInfo]:
             continue
         prices = [p for b in sample for p in (b.open, b.high, b.low, b.close)]
         digits = min(max(_decimals(p) for p in prices), _digits_cap(max(prices)))
-        digits = max(digits, _digits_for(min(prices)))
         whole = bars if isinstance(bars, Sequence) else sample  # a streamed one: its sample
+        lowest = spread_digits(min(b.low for b in whole))  # a spread within 2 bp of it
+        digits = min(_MAX_DIGITS, max(digits, _digits_for(min(prices)), lowest))
         highest = max(b.close for b in whole)
         infos[symbol] = SymbolInfo(
             symbol,
@@ -262,7 +266,9 @@ MONEY_RULE = (
 def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     """What a paper run charged for trading: the spread only, as it fills (buys at the
     ask, sells and a sell's stops at the bid plus the spread), and no commission, swap or
-    slippage; and for each symbol whose bars carry no spread, the one assumed. The same
+    slippage; and for each symbol whose bars carry no spread, the one assumed, and where
+    one point, the least spread, is above the assumed one's cap of two basis points (a
+    table's coarse ``digits``), by how much. The same
     in every run of an A/B, but a figure a trader compares with a live account's (a stock
     held for weeks pays financing there). ``None`` for a real broker."""
     from .brokers.paper import PaperBroker
@@ -281,6 +287,14 @@ def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:
             n = broker.bars_without_spread[symbol]
             whose = "from plugins.toml" if symbol in broker.table_spreads else "assumed"
             parts.append(f"{symbol}'s {whose}, {shown}, on the {n:,} bars without one")
+            share = broker.one_point_spreads.get(symbol)
+            if share is not None and info is not None:
+                parts.append(
+                    f"{symbol}'s assumed spread is one point of its {info.digits} digits, "
+                    f"up to {share * 1e4:.1f} basis points of the price, above the two an "
+                    "assumed spread is kept to: its digits quote no finer (a "
+                    f"[host.paper.symbols.{symbol}] table's spread, or more digits, sets it)"
+                )
     where = "; spreads: " + "; ".join(parts) if parts else " (the bars' own spreads)"
     return (
         "costs: the paper broker charges the spread only, no commission, swap or slippage" + where

@@ -42,7 +42,13 @@ from ..market.timeframes import timeframe_seconds
 from .paper_account import AccountMeta, ClosedDeal, MemoryStore, Position
 from .paper_account_file import SqliteStore
 from .paper_orders import PaperOrders
-from .paper_rules import DEFAULT_SPREADS, DEFAULT_SYMBOLS, PaperSettings, default_spread
+from .paper_rules import (
+    DEFAULT_SPREADS,
+    DEFAULT_SYMBOLS,
+    SPREAD_OF_PRICE,
+    PaperSettings,
+    default_spread,
+)
 from .paper_rules import hit as _hit
 from .paper_stop_out import PaperStopOut, StopOut
 
@@ -76,6 +82,10 @@ class PaperBroker(PaperOrders, PaperStopOut):
         #: there were: the run's costs note
         self.assumed_spreads: dict[str, tuple[float, float]] = {}
         self.bars_without_spread: Counter[str] = Counter()
+        #: per symbol, the most of the price (a share) that a spread of one point was,
+        #: where one point is more than the assumed spread's cap (a table's coarse
+        #: ``digits``): the costs note says so (README "hostapp replay")
+        self.one_point_spreads: dict[str, float] = {}
         self._clock = clock
         self._bar_period = timedelta(seconds=timeframe_seconds(timeframe))
         self._timeframe = timeframe
@@ -159,7 +169,15 @@ class PaperBroker(PaperOrders, PaperStopOut):
         spread = bar.spread
         if not spread:  # the file has none for this bar: assumed, and counted for the note
             told = self._spreads.get(symbol)
-            spread = default_spread(symbol, info, bar.close) if told is None else told
+            if told is None:
+                spread = default_spread(symbol, info, bar.close)
+                if info is not None and info.point > SPREAD_OF_PRICE * bar.close:
+                    share = info.point / bar.close  # the cap is under a point: one point
+                    self.one_point_spreads[symbol] = max(
+                        share, self.one_point_spreads.get(symbol, share)
+                    )
+            else:
+                spread = told
             low, high = self.assumed_spreads.get(symbol, (spread, spread))
             self.assumed_spreads[symbol] = (min(low, spread), max(high, spread))
             self.bars_without_spread[symbol] += 1

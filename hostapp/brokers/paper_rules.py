@@ -141,15 +141,22 @@ SPREAD_OF_PRICE = 0.0002
 #: (EURUSD's 0.00008 is 0.7 of one): ten points of a price quoted to a cent near 60,000
 #: cost nothing (0.10 on a coin whose spread is dollars).
 SPREAD_FLOOR_OF_PRICE = 0.00005
+#: float noise in a count of points (0.0002 * 200 / 0.01 is 3.9999999999999996)
+_POINTS_NOISE = 1e-9
 
 
 def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
     """The spread of a bar that carries none: the table's for its symbols (under a
     broker's suffix too), else 10 points, but no less than :data:`SPREAD_FLOOR_OF_PRICE`
-    and no more than :data:`SPREAD_OF_PRICE` of the price, in whole points and never
-    under one. Ten points alone were 1 % of the price of a coin quoted at 0.00001 with 8
-    decimals (every sell's stop fell inside the spread), and nothing of an index whose
-    prices read as having 6 decimals (yfinance's float noise) or of a coin near 60,000."""
+    and no more than :data:`SPREAD_OF_PRICE` of the price, in whole points (the floor
+    rounded up, the cap down, so neither is crossed by rounding) and never under one
+    point: no market quotes a spread finer than its price. Ten points alone were 1 % of
+    the price of a coin quoted at 0.00001 with 8 decimals (every sell's stop fell inside
+    the spread), and nothing of an index whose prices read as having 6 decimals
+    (yfinance's float noise) or of a coin near 60,000. A guessed symbol's point is fine
+    enough that one point is within the cap (:func:`spread_digits`); a point a
+    ``[host.paper.symbols.NAME]`` table's ``digits`` make coarser than the cap costs one
+    point, which the run's costs note says (README "hostapp replay")."""
     known = DEFAULT_SPREADS.get(symbol)
     if known is None:
         known = DEFAULT_SPREADS.get(listed_name(symbol))
@@ -157,8 +164,22 @@ def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
         return known
     if info is None:
         return 0.0
-    points = max(10 * info.point, SPREAD_FLOOR_OF_PRICE * price)
-    return max(info.point, round(min(points, SPREAD_OF_PRICE * price), info.digits))
+    point = info.point
+    points = max(10, math.ceil(SPREAD_FLOOR_OF_PRICE * price / point - _POINTS_NOISE))
+    points = min(points, math.floor(SPREAD_OF_PRICE * price / point + _POINTS_NOISE))
+    return round(max(1, points) * point, info.digits)
+
+
+def spread_digits(lowest: float) -> int:
+    """The fewest digits whose point is at most :data:`SPREAD_OF_PRICE` of ``lowest``, so
+    that the spread assumed for a guessed symbol (:func:`default_spread`) stays within
+    two basis points of every price from ``lowest`` up. A file's whole-number prices
+    (SOLUSD near 100) gave a point of 1, and the one-point spread was 1 % of the price:
+    a buy filled at 101 against a bid of 100, and a target at 101 closed at once for
+    nothing."""
+    if not (math.isfinite(lowest) and lowest > 0):
+        return 0
+    return max(0, math.ceil(-math.log10(SPREAD_OF_PRICE * lowest) - _POINTS_NOISE))
 
 
 @dataclass(frozen=True)

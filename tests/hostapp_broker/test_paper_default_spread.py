@@ -27,6 +27,8 @@ def info(symbol: str, digits: int) -> SymbolInfo:
         ("AUDCAD", 5, 0.9, 0.0001),  # ten points: under 2 bp of the price
         ("GOOG", 2, 200.0, 0.04),  # 2 bp of the price: under ten points
         ("SHIBUSDT", 8, 0.000011, 1e-8),  # one point: 2 bp is finer than the quote
+        ("SOLX", 2, 137.0, 0.02),  # 2 bp is 0.0274: rounded down, not up to 2.2 bp
+        ("COINZ", 2, 61_234.0, 3.07),  # half a bp is 3.0617: rounded up, not under it
     ],
 )
 def test_the_assumed_spread(symbol: str, digits: int, price: float, spread: float) -> None:

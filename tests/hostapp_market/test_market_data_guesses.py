@@ -200,9 +200,11 @@ def test_a_lot_is_sized_on_the_highest_close_of_the_whole_series() -> None:
 
 def test_a_small_price_with_few_decimals_still_gets_a_fine_point() -> None:
     """Prices written with 3 decimals near 0.002: a point of 0.001 would round a stop
-    half a point away to 0, so the point keeps three significant digits."""
+    half a point away to 0, so the point keeps three significant digits; and it is at
+    most two basis points of the lowest price (4e-7), so the spread assumed for bars
+    without one keeps within them: 7 digits."""
     info = symbol_infos({"TINY": bars_priced(0.002, 3)})["TINY"]
-    assert info.digits == 5 and round(0.0004, info.digits) == 0.0004
+    assert info.digits == 7 and round(0.0004, info.digits) == 0.0004
 
 
 def penny_bars() -> list[Bar]:
