@@ -147,6 +147,7 @@ class PaperServerMarket:
 def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runtime:
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_market import PaperTerminalMarket
+    from .brokers.paper_rules import symbols_with_spreads
     from .brokers.paper_symbols import parse_paper_symbols
     from .data import bar_zone, streamed_config_series
     from .symbol_rules import symbol_infos
@@ -166,7 +167,11 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     _check_traded_on(config, paper.account_file, series, base, seed)
     told = parse_paper_symbols(config.host.paper.get("symbols"), config.source)
     broker = PaperBroker(
-        symbols=symbol_infos(series, told), settings=paper, timeframe=base, spreads=told.spreads()
+        symbols=symbol_infos(series, told),
+        settings=paper,
+        timeframe=base,
+        spreads=told.spreads(),
+        own_spreads=symbols_with_spreads(series),
     )
     zone = bar_zone(config)
     terminal = PaperTerminalMarket(paper.account_file, base, zone=zone)
