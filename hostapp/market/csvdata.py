@@ -119,7 +119,7 @@ newest first (read reversed).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timezone, tzinfo
 from functools import partial
@@ -142,7 +142,7 @@ from .csvexports import (
     load_pandas,
     yfinance_levels,
 )
-from .csvheader import base_volume, columns
+from .csvheader import base_volume, columns, left_out_note
 from .csvlines import read_rows
 from .csvmend import Mended, Rows, mend_rows
 from .csvmetastock import METASTOCK_FIRST, load_metastock
@@ -314,23 +314,6 @@ def _adjusted(rows: Rows, header: list[str], lines: list[int]) -> list[float | N
         return None
     cells = dict(rows)
     return adjusted_values([c[at] if at < len(c := cells[n]) else None for n in lines])
-
-
-def left_out_note(left_out: Mapping[str, Sequence[str]]) -> str | None:
-    """One sentence naming the columns :func:`load_csv` did not read, per file (``file →
-    their names``); files that left out the same ones share a clause. ``None`` when
-    every column was read. A run says it once: its results do not show that a column
-    of the user's was not used."""
-    by_names: dict[tuple[str, ...], list[str]] = {}
-    for path, names in left_out.items():
-        if names:
-            by_names.setdefault(tuple(names), []).append(str(path))
-    if not by_names:
-        return None
-    return "; ".join(
-        f"{', '.join(paths)}: columns left out: {', '.join(names)}"
-        for names, paths in by_names.items()
-    )
 
 
 def _load_generic(

@@ -6,7 +6,7 @@ known name). :mod:`.csvdata` and :mod:`.csvexports` read every layout's header h
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .csvrows import CsvError
@@ -137,3 +137,20 @@ def one_letter_off(typed: str, name: str) -> bool:
         return wrong == [i, i + 1] and typed[i] == name[i + 1] and typed[i + 1] == name[i]
     short, longer = sorted((typed, name), key=len)
     return any(longer[:i] + longer[i + 1 :] == short for i in range(len(longer)))
+
+
+def left_out_note(left_out: Mapping[str, Sequence[str]]) -> str | None:
+    """One sentence naming the columns :func:`load_csv` did not read, per file (``file →
+    their names``); files that left out the same ones share a clause. ``None`` when
+    every column was read. A run says it once: its results do not show that a column
+    of the user's was not used."""
+    by_names: dict[tuple[str, ...], list[str]] = {}
+    for path, names in left_out.items():
+        if names:
+            by_names.setdefault(tuple(names), []).append(str(path))
+    if not by_names:
+        return None
+    return "; ".join(
+        f"{', '.join(paths)}: columns left out: {', '.join(names)}"
+        for names, paths in by_names.items()
+    )
