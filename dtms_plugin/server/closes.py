@@ -45,7 +45,7 @@ class Closing(ServiceParts):
         when the ticket is unknown; a second report of the same close changes nothing."""
         self._require_engine()
         assert self._host is not None
-        check_not_ahead("closed_at", closed.closed_at, self._host.clock.now())
+        check_not_ahead("closed_at", closed.closed_at, self._host.clock)
         if self.replicas is not None:  # another replica's trade: its owner applies it
             from .close_inbox import left_for_owner
 

@@ -50,8 +50,10 @@ class PositionConflict(Conflict):
 
 
 class ClockConflict(Conflict):
-    """A time reported as more than a day ahead of the server's clock: a trade opened
-    next year would never arm, one closed next year would outlive its retention."""
+    """A time reported as more than a day ahead of the server's clock (a paper account's
+    data clock, or a live server's wall clock: :func:`.validation.check_not_ahead`): a
+    trade opened next year would never arm, one closed next year would outlive its
+    retention, or date its loss into a day the daily-loss rail never reaches."""
 
     error = "conflict with the server's clock"
 

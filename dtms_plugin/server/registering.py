@@ -194,7 +194,7 @@ class Registering(ServiceParts):
 
     def _check_opened_at(self, reg: Registration) -> None:
         assert self._host is not None
-        check_not_ahead("opened_at", reg.opened_at, self._host.clock.now())
+        check_not_ahead("opened_at", reg.opened_at, self._host.clock)
 
     def _standing(self, reg: Registration, held: Held = None) -> tuple[bool, dict[str, Any] | None]:
         """``(stands, record)``: whether the stored record of ``reg``'s ticket answers it

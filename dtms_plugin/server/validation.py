@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hookspecs import DataError, Direction, parse_direction
+from hookspecs import Clock, DataError, Direction, StandingClock, parse_direction
 
 from . import coerce, limits
 from .aliases import ALIASES, aliased
@@ -200,19 +200,40 @@ def parse_time(value: object, field: str = "opened_at") -> datetime | None:
 #: fast, or a paper host under ``--speed`` a little ahead of the server reading its file
 MAX_AHEAD = timedelta(days=1)
 
+#: the clock :func:`check_not_ahead` names when it is a paper account's: the newest quote
+#: the trading host wrote to the account file, which may be years behind the wall's
+ACCOUNT_CLOCK = "the account's clock (paper, its data's time)"
 
-def check_not_ahead(field: str, at: datetime | None, clock_now: datetime) -> None:
-    """A :class:`~.errors.ClockConflict` when ``at`` is more than :data:`MAX_AHEAD` after both the
-    server's clock (a paper account's data clock, which may run ahead of the wall's) and
-    the wall clock (a replayed past, behind it). A trade opened or closed next year is a
-    client's mistake: kept, it would never arm, or outlive its retention."""
+
+def check_not_ahead(field: str, at: datetime | None, clock: Clock | datetime) -> None:
+    """A :class:`~.errors.ClockConflict` when ``at`` is more than :data:`MAX_AHEAD` ahead of
+    the server's clock, naming the clock it was judged by.
+
+    On a paper account (``clock`` a :class:`hookspecs.StandingClock`: ``dtms serve``'s
+    clock is the account file's data clock) that clock alone: a time dated by the wall
+    clock, years ahead of the account's data, put a loss on a day the daily-loss rail
+    never reaches, or an opening after every close the host will report (docs/client.md,
+    "Reporting a close"). :data:`MAX_AHEAD` covers a paper host under ``--speed`` a little
+    ahead of the server reading its file. Otherwise (a live broker's server, whose clock
+    is the wall's; or a clock given as its time) the later of that clock and the wall
+    clock. A trade opened or closed next year is a client's mistake: kept, it would never
+    arm, or outlive its retention."""
     if at is None:
         return
-    latest = max(clock_now, datetime.now(UTC))
+    if isinstance(clock, datetime):
+        now, paper = clock, False
+    else:
+        now, paper = clock.now(), isinstance(clock, StandingClock)
+    if paper:
+        latest, named = now, ACCOUNT_CLOCK
+    else:
+        wall = datetime.now(UTC)
+        latest = max(now, wall)
+        named = "the server's wall clock" if latest == wall else "the server's clock"
     if at > latest + MAX_AHEAD:
         raise ClockConflict(
             field,
-            f"{at.isoformat()} is more than a day ahead of the server's clock "
+            f"{at.isoformat()} is more than a day ahead of {named} "
             f"({latest.isoformat(timespec='seconds')})",
         )
 
