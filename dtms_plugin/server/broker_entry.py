@@ -10,18 +10,24 @@ the trade's initial volume. The position's own figures are taken now, and what t
 client sent that they replaced is said once.
 
 The rule (docs/client.md, "Registering"): when the broker lists an open position under
-the ticket on the registration's symbol and side, the new record takes its entry price
-and volume, and its opening time when the registration sends none. An entry within
-:data:`SLIPPAGE` of the fill (the price asked against the price filled, or a rounded
-one, as the original's clients send) is taken at DEBUG; a larger difference, or another
+the ticket on the registration's symbol and side, the new record takes its entry price,
+volume and opening time. An entry within :data:`SLIPPAGE` of the fill (the price asked
+against the price filled, or a rounded one, as the original's clients send), or an
+opening within :data:`SAME_OPENING`, is taken at DEBUG; a larger difference, or another
 volume, is a WARNING naming each field replaced. A ticket the broker lists no such
 position of, or a broker that cannot say, leaves the registration as sent.
+
+The opening too: a client on a paper account dated it by the wall clock (2026) while the
+broker's position opened on the account's data clock (2024), and every close the host
+then reported, at the account's time, was refused as "before the trade opened": a real
+loss never reached the server's history or its daily-loss rail.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
 from hookspecs import Trade
 
@@ -36,15 +42,29 @@ SLIPPAGE = 1e-3
 #: how far apart two volumes may be and still be one (float noise only: lots are steps)
 _SAME_VOLUME = 1e-9
 
+#: how far a sent opening may be from the position's and still be said at DEBUG only: a
+#: client's clock a few seconds off, or a time sent to the second
+SAME_OPENING = timedelta(minutes=1)
+
+
+def broker_position(reg: Registration, positions: BrokerPositions) -> Trade | None:
+    """The broker's open position under ``reg``'s ticket when it is ``reg``'s (its symbol,
+    in the broker's spelling, and side), whose figures :func:`as_at_broker` takes; None
+    when the broker lists none such or cannot say."""
+    pos = positions.said(reg.ticket)  # the broker not saying: as sent, as before
+    if pos is None or pos.symbol != reg.symbol or pos.direction != reg.direction:
+        return None
+    return pos
+
 
 def as_at_broker(
     reg: Registration, positions: BrokerPositions, log: logging.Logger
 ) -> Registration:
-    """``reg`` with its broker position's entry, volume and (when it sent none) opening,
-    when the broker lists an open position under its ticket on its symbol (the broker's
-    spelling, which registration takes) and side; ``reg`` as sent otherwise."""
-    pos = positions.said(reg.ticket)  # the broker not saying: as sent, as before
-    if pos is None or pos.symbol != reg.symbol or pos.direction != reg.direction:
+    """``reg`` with its broker position's entry, volume and opening, when the broker lists
+    an open position under its ticket on its symbol (the broker's spelling, which
+    registration takes) and side (:func:`broker_position`); ``reg`` as sent otherwise."""
+    pos = broker_position(reg, positions)
+    if pos is None:
         return reg
     said, quiet = _replaced(reg, pos)
     if said:
@@ -57,14 +77,15 @@ def as_at_broker(
         reg,
         entry_price=pos.entry_price,
         volume=pos.volume,
-        opened_at=reg.opened_at or pos.opened_at,
+        opened_at=pos.opened_at,
     )
 
 
 def _replaced(reg: Registration, pos: Trade) -> tuple[list[str], list[str]]:
     """What ``pos`` replaces of what ``reg`` sent: the differences worth a WARNING, and
     those within slippage (a DEBUG line). A volume taken from the broker already (none
-    sent) is no difference; nor is an opening the registration did not send."""
+    sent) is no difference; nor is an opening the registration did not send. An opening
+    more than :data:`SAME_OPENING` off is a WARNING, a nearer one that differs DEBUG."""
     said: list[str] = []
     quiet: list[str] = []
     if reg.entry_price != pos.entry_price:
@@ -74,4 +95,7 @@ def _replaced(reg: Registration, pos: Trade) -> tuple[list[str], list[str]]:
     sent = reg.volume if reg.volume_sent else None
     if sent is not None and abs(sent - pos.volume) > _SAME_VOLUME * max(1.0, pos.volume):
         said.append(f"volume {sent:.10g} → {pos.volume:.10g}")
+    if reg.opened_at is not None and reg.opened_at != pos.opened_at:
+        text = f"opened_at {reg.opened_at.isoformat()} → {pos.opened_at.isoformat()}"
+        (quiet if abs(reg.opened_at - pos.opened_at) <= SAME_OPENING else said).append(text)
     return said, quiet

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from hookspecs import DefensiveState, SymbolInfo, Trade
 
-from .broker_entry import as_at_broker
+from .broker_entry import as_at_broker, broker_position
 from .broker_ticket import check_at_broker
 from .closing import has_outcome
 from .errors import Conflict, EngineUnavailable, RegistrationConflict, RegistrationRejected
@@ -131,7 +131,7 @@ class Registering(ServiceParts):
                 out[i] = reg
                 continue
             try:
-                self._check_opened_at(reg)
+                self._check_opened_at(reg, positions)
                 stands, record = await self._standing_at_broker(reg, positions)
                 if not stands:  # a new trade: the broker's word on its ticket
                     now = self._host.clock.now()
@@ -192,8 +192,14 @@ class Registering(ServiceParts):
                 if created and marked:
                     self._lift_unregistered([reg.ticket])
 
-    def _check_opened_at(self, reg: Registration) -> None:
+    def _check_opened_at(self, reg: Registration, positions: BrokerPositions | None = None) -> None:
+        """A 409 when the sent opening is ahead of the server's clock
+        (:func:`.validation.check_not_ahead`), unless the broker lists the position
+        (``positions``, read on the engine thread): its own opening replaces the sent one
+        (:func:`.broker_entry.as_at_broker`), as its entry and volume do."""
         assert self._host is not None
+        if positions is not None and broker_position(reg, positions) is not None:
+            return
         check_not_ahead("opened_at", reg.opened_at, self._host.clock)
 
     def _standing(self, reg: Registration, held: Held = None) -> tuple[bool, dict[str, Any] | None]:

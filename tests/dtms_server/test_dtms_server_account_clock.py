@@ -22,6 +22,7 @@ import pytest
 from support.e2e_procs import TOKEN, Server, dtms_server, free_port, toml_config
 
 from dtms_plugin.client import DtmsClient, DtmsError
+from hookspecs import OrderRequest
 from hostapp.brokers.paper import PaperBroker, PaperSettings
 from hostapp.testing import bars_from_closes
 
@@ -35,6 +36,10 @@ class Rig:
     account: Path
     server: Server
     dtms: DtmsClient
+
+    def host(self) -> PaperBroker:
+        """The trading host's connection to the account file."""
+        return PaperBroker(settings=PaperSettings(account_file=str(self.account)))
 
 
 def _feed(broker: PaperBroker, start: datetime, closes: list[float]) -> datetime:
@@ -96,3 +101,36 @@ def test_a_wall_clock_opening_of_a_position_the_broker_lacks_is_refused(rig: Rig
     assert (result.outcome, result.status) == ("refused", 409), result
     assert ACCOUNT_CLOCK in result.message and "opened_at" in str(result.body)
     assert rig.dtms.state(882003) is None
+
+
+def test_the_brokers_opening_wins_and_the_hosts_close_keeps_its_loss(rig: Rig) -> None:
+    """The probe: a script registered the host's position with its wall-clock opening
+    (2026); the host's stop-out at the account's time was refused as before the trade
+    opened, and its loss reached neither the history nor the rails."""
+    host = rig.host()
+    try:
+        opened = host.open(OrderRequest("XAUUSD", "sell", 1.0))
+        assert opened.ok and opened.new_ticket is not None
+        ticket = opened.new_ticket
+        pos = host.position(ticket)
+        assert pos is not None and pos.opened_at < T0 + timedelta(days=1)
+        sent = _trade(ticket, direction="sell", entry=pos.entry_price,
+                      opened_at=datetime.now(UTC))  # fmt: skip
+        result = rig.dtms.register(sent)
+        assert result.outcome == "registered", result
+        kept = (rig.dtms.state(ticket) or {}).get("trade_info", {})
+        assert datetime.fromisoformat(kept["opened_at"]) == pos.opened_at, kept
+        log = rig.server.log.read_text()
+        assert f"opened_at {datetime.fromisoformat(str(sent['opened_at'])).isoformat()}" in log
+        assert f"→ {pos.opened_at.isoformat()}, from the broker's position" in log
+
+        at = _feed(host, T0 + timedelta(minutes=5 * BARS), [2010.0, 2020.0])
+        assert host.close(ticket).ok
+        closed = host.closed_trade(ticket)
+        assert closed is not None and closed.closed_at is not None and closed.profit < 0
+        assert closed.closed_at <= at
+    finally:
+        host.release()
+    rig.dtms.report_closed(ticket, "sl", closed.profit, closed_at=closed.closed_at)
+    record = (rig.dtms.state(ticket) or {}).get("trade_info", {})
+    assert (record["state"], record["realised_profit"]) == ("CLOSED", closed.profit), record
