@@ -26,13 +26,18 @@ loss never reached the server's history or its daily-loss rail.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from hookspecs import Trade
+from hookspecs import Broker, Trade
 
+from .broker_ticket import whole_close_at_broker
+from .closing import ClosedReport, opening_time
 from .position_volume import BrokerPositions
 from .validation import Registration
+from .views import trade_fields
 
 #: the part of the fill's price within which a sent entry is the same fill (slippage
 #: between the price asked and the price filled, or a rounded price): 0.1 %, about 2.0
@@ -99,3 +104,45 @@ def _replaced(reg: Registration, pos: Trade) -> tuple[list[str], list[str]]:
         text = f"opened_at {reg.opened_at.isoformat()} → {pos.opened_at.isoformat()}"
         (quiet if abs(reg.opened_at - pos.opened_at) <= SAME_OPENING else said).append(text)
     return said, quiet
+
+
+def opening_at_broker(
+    record: Mapping[str, Any], closed: ClosedReport, broker: Broker
+) -> datetime | None:
+    """The opening of the record's position as the broker dates it, when that is what
+    makes a close reported "before the trade opened" a true one: the broker's history
+    closes the ticket (or lists it open), on the record's symbol and side, opened no later
+    than the reported close and earlier than the record says. None otherwise: the 409
+    stands (:func:`.closing.check_close_time`). On the engine thread (the broker's).
+
+    Why: a record kept with a client's wall-clock opening (2026) on a paper account whose
+    data clock is in 2024 refused every close the host reported at the account's time,
+    and the host's outbox drops a 4xx as undeliverable: the close's realised profit never
+    reached the server's history or its daily-loss rail. The broker is the truth
+    (docs/dtms.md §8), of when its position opened as of its entry and volume."""
+    opened = opening_time(record)
+    at = closed.closed_at
+    if at is None or opened is None or at >= opened:
+        return None
+    at_broker = whole_close_at_broker(broker, closed.ticket)
+    pos = at_broker[0] if at_broker is not None else BrokerPositions(broker).said(closed.ticket)
+    fields = trade_fields(record)
+    if (
+        pos is None
+        or pos.ticket != closed.ticket
+        or pos.symbol != fields.get("symbol")
+        or pos.direction != fields.get("direction")
+        or not pos.opened_at <= at
+        or not pos.opened_at < opened
+    ):
+        return None
+    return pos.opened_at
+
+
+def with_opening(record: Mapping[str, Any], opened_at: datetime) -> dict[str, Any]:
+    """``record`` with ``opened_at`` where :func:`.closing.opening_time` reads it (its
+    trade's fields, nested or not), in the engine record's own ISO form."""
+    nested = record.get("trade")
+    if isinstance(nested, Mapping):
+        return {**record, "trade": {**nested, "opened_at": opened_at.isoformat()}}
+    return {**record, "opened_at": opened_at.isoformat()}

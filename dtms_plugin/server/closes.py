@@ -11,10 +11,12 @@ for the one that does (:mod:`.close_inbox`), which applies it in its next cycle 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from hookspecs import DefensiveState
 
+from .broker_entry import opening_at_broker, with_opening
 from .broker_ticket import whole_close_at_broker
 from .closing import (
     ClosedReport,
@@ -25,9 +27,10 @@ from .closing import (
     has_outcome,
     mark_closed,
     not_before_opening,
+    opening_time,
     recorded_close_time,
 )
-from .errors import EngineUnavailable
+from .errors import CloseConflict, EngineUnavailable
 from .service_parts import ServiceParts
 from .validation import check_not_ahead
 from .views import record_state
@@ -63,7 +66,10 @@ class Closing(ServiceParts):
             record = await asyncio.to_thread(self.store.get_record, closed.ticket)
             if record is None:
                 return None
-            check_close_time(record, closed)
+            try:
+                check_close_time(record, closed)
+            except CloseConflict:  # unless the broker dates the opening before the close
+                await self.engine.run(self._opening_from_broker(closed))
             if not has_outcome(record) and await self.engine.run(self._close_in_engine(closed)):
                 return await asyncio.to_thread(self.trade, closed.ticket)
         view = await asyncio.to_thread(self.trade, closed.ticket)
@@ -71,6 +77,46 @@ class Closing(ServiceParts):
             view["already_closed"] = True
             view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"
         return view
+
+    async def _opening_from_broker(self, closed: ClosedReport) -> None:
+        """A close reported before the record's opening: the record takes the broker's
+        opening of the position when the broker dates it no later than the close
+        (:func:`.broker_entry.opening_at_broker`), said in a WARNING; else the 409
+        (:class:`CloseConflict`). On the engine thread, under its lock.
+
+        Why not leave the 409: the opening was a client's mistake (its wall clock on a
+        paper account), the close is the broker's fact, and the host drops a 4xx close
+        from its outbox; refused, its realised profit reached neither the server's
+        history nor its daily-loss rail. Accepted, the report carries it to both."""
+        assert self._engine_lock is not None and self._host is not None
+        async with self._engine_lock:
+            record = self.store.get_record(closed.ticket)
+            if record is None:
+                return
+            opened = opening_at_broker(record, closed, self._host.broker)
+            if opened is None:
+                check_close_time(record, closed)  # the 409 stands
+                return
+            was = opening_time(record)
+            self.store.put_record(closed.ticket, with_opening(record, opened))
+            self._engine_opening(closed.ticket, opened)
+            self.log.warning(
+                "ticket %s: opened_at %s → %s, from the broker: its close reported at %s"
+                " was before the kept opening",
+                closed.ticket, was.isoformat() if was else None, opened.isoformat(),
+                closed.closed_at.isoformat() if closed.closed_at else None,
+            )  # fmt: skip
+
+    def _engine_opening(self, ticket: int, opened: datetime) -> None:
+        """The engine's own record of ``ticket`` (the local strategy's book, which it
+        writes back whole at the close) given the broker's opening too: else the close
+        it keeps would carry the wrong one again. A strategy without a book keeps none."""
+        book = getattr(self._strategy, "book", None)
+        if book is None:
+            return
+        rec = book.records.get(ticket)
+        if rec is not None:
+            book.put(rec.evolve(opened_at=opened))
 
     async def _close_in_engine(self, closed: ClosedReport) -> bool:
         """The close, after what another replica left for the trade; False when an

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from support.dtms_server_world import (
     engine_server,
     paper_gold_world,
     registration,
+    service_of,
 )
 
 from hookspecs import OrderRequest, Trade
@@ -74,3 +75,57 @@ async def test_the_brokers_opening_wins_and_the_warning_names_it(
     assert _lines(caplog, pos.ticket) == [
         f"ticket {pos.ticket}: {replaced}, from the broker's position"
     ]
+
+
+async def test_a_close_before_a_wrong_kept_opening_is_taken_from_the_brokers_history(
+    aiohttp_client: AioClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    world, broker = paper_gold_world()
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
+    first = _sell(broker)
+    # an expert advisor registers the ticket its order was given at once, before the
+    # broker lists the position, with its own clock's time: kept as sent
+    ticket = first.ticket + 1
+    wrong = first.opened_at + timedelta(hours=6)
+    body = registration(ticket, direction="sell", entry=first.entry_price, volume=0.2,
+                        stop_loss=None, take_profit=None, opened_at=wrong.isoformat())  # fmt: skip
+    resp = await client.post("/dtms/trade/enable", json=body)
+    assert resp.status == 201, await resp.text()
+    assert (await _info(client, ticket))["opened_at"] == wrong.isoformat()  # as sent
+    pos = _sell(broker)
+    assert pos.ticket == ticket
+
+    world.step()
+    assert broker.close(pos.ticket).ok  # the host closes it, at the account's time
+    closed = broker.closed_trade(pos.ticket)
+    assert closed is not None and closed.closed_at is not None and closed.closed_at < wrong
+    for _ in range(3):  # the engine finds it gone, as the probe's server had
+        world.step()
+        await service_of(client).run_cycle()
+    gone = await _info(client, pos.ticket)
+    assert (gone["state"], gone["realised_profit"]) == ("CLOSED", None), gone
+    report = {"reason": "sl", "profit": closed.profit, "closed_at": closed.closed_at.isoformat()}
+    with caplog.at_level(logging.WARNING, logger="dtms_plugin"):
+        resp = await client.post(f"/dtms/trade/{pos.ticket}/closed", json=report)
+        assert resp.status == 200, await resp.text()
+    info = await _info(client, pos.ticket)
+    assert (info["state"], info["realised_profit"]) == ("CLOSED", closed.profit)
+    assert datetime.fromisoformat(info["opened_at"]) == pos.opened_at
+    assert datetime.fromisoformat(info["closed_at"]) == closed.closed_at
+    [said] = _lines(caplog, pos.ticket)
+    assert f"opened_at {wrong.isoformat()} → {pos.opened_at.isoformat()}, from the broker" in said
+
+
+async def test_a_close_before_the_opening_of_a_ticket_the_broker_never_had_is_a_409(
+    aiohttp_client: AioClient, tmp_path: Path
+) -> None:
+    world, broker = paper_gold_world()
+    client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
+    opened = world.now()
+    body = registration(880777, volume=0.2, opened_at=opened.isoformat())
+    assert (await client.post("/dtms/trade/enable", json=body)).status == 201
+    early = (opened - timedelta(hours=1)).isoformat()
+    resp = await client.post("/dtms/trade/880777/closed", json={"reason": "sl", "closed_at": early})
+    answer = await resp.json()
+    assert (resp.status, answer["field"]) == (409, "closed_at"), answer
+    assert "before the trade opened" in answer["message"]
