@@ -62,13 +62,22 @@ class HostBarCloses:
     orders again on the bars already asked on. Buckets are
     :class:`hookspecs.Timeframe`'s (weeks open on Sunday, months on the 1st), as the
     feed's resampled bars are. ``zone``: the data's clock, which the feed builds its
-    coarser bars on."""
+    coarser bars on.
 
-    __slots__ = ("_end", "_tf", "_zone")
+    ``base_seconds``: the base bars' period. A base bar belongs to the bucket it opens
+    in, as the resampler counts it (:mod:`hostapp.market.resample`); a bar that opens
+    before a boundary and closes after it (an H4 bar of 20:00 UTC, a day on the "New
+    York close" clock ending at 21:00) completes its bucket when it closes. Taken from
+    the instant before the step, that bar opened the bucket after the boundary too, whose
+    "end" fell in the weekend: Monday's first step asked for orders again on Friday's
+    bar, and a cross was opened twice."""
 
-    def __init__(self, timeframe: str, zone: tzinfo | None = None) -> None:
+    __slots__ = ("_base", "_end", "_tf", "_zone")
+
+    def __init__(self, timeframe: str, zone: tzinfo | None = None, base_seconds: int = 0) -> None:
         self._tf = Timeframe.parse(timeframe)
         self._zone = zone
+        self._base = base_seconds
         #: the end of the bucket the previous step was in while it is still to be said
         #: closed, or None (none yet, or the previous step completed its bucket)
         self._end: datetime | None = None
@@ -79,9 +88,13 @@ class HostBarCloses:
             return False
         t = to_epoch(now)
         tf = self._tf
-        bucket_end = tf.next_epoch(tf.bucket_epoch(t - 1, self._zone), self._zone)
-        self._end = None if bucket_end == t else from_epoch(bucket_end)
-        return end is not None or bucket_end == t
+        opened = t - self._base if self._base else t - 1  # the bar's own bucket
+        bucket_end = tf.next_epoch(tf.bucket_epoch(opened, self._zone), self._zone)
+        if bucket_end <= t:  # the bar completes its bucket (at, or past, its boundary)
+            self._end = None
+            return True
+        self._end = from_epoch(bucket_end)
+        return end is not None
 
 
 class LoopDrivers:
@@ -130,8 +143,9 @@ class LoopDrivers:
         :meth:`request_stop`. ``pace_seconds`` > 0 waits that long between cycles (a
         paper "live" run); the wait ends early on a stop request."""
         total: int = feed.step_count()  # exact, or a bound for a streamed feed
-        aligned = self._tf_seconds == timeframe_seconds(feed.base_timeframe)
-        host_bar_closed = HostBarCloses(self.timeframe, getattr(feed, "zone", None))
+        base = timeframe_seconds(feed.base_timeframe)
+        aligned = self._tf_seconds == base
+        host_bar_closed = HostBarCloses(self.timeframe, getattr(feed, "zone", None), base)
         advance = feed.advance
         cycle = self.cycle
         self._aio = asyncio.get_running_loop()
@@ -172,8 +186,9 @@ class LoopDrivers:
         between bars. Every wait is the clock's time converted to the wall's, so the
         whole run keeps one pace."""
         total: int = feed.step_count()
-        aligned = self._tf_seconds == timeframe_seconds(feed.base_timeframe)
-        host_bar_closed = HostBarCloses(self.timeframe, getattr(feed, "zone", None))
+        base = timeframe_seconds(feed.base_timeframe)
+        aligned = self._tf_seconds == base
+        host_bar_closed = HostBarCloses(self.timeframe, getattr(feed, "zone", None), base)
         self._aio = asyncio.get_running_loop()
         self._wake = wake = asyncio.Event()
         steps = iter(feed.steps())

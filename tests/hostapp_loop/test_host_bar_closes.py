@@ -132,3 +132,22 @@ async def test_hourly_data_asked_as_h4_is_proposed_on_once_per_h4_bar_across_wee
     # Friday's 20:00 bar is asked on at Saturday 00:00, and Monday's first at 04:00
     assert (datetime(2024, 1, 13, tzinfo=UTC), datetime(2024, 1, 12, 20, tzinfo=UTC)) in asked
     assert (datetime(2024, 1, 15, 4, tzinfo=UTC), datetime(2024, 1, 15, tzinfo=UTC)) in asked
+
+
+def test_a_day_on_a_clock_that_cuts_the_base_bars_closes_once_across_a_weekend() -> None:
+    """H4 bars stamped in UTC (00:00 … 20:00), D1 on the "New York close" clock, whose
+    day ends at 21:00 UTC in summer, inside the 20:00 bar. The resampler puts a bar in
+    the day it opens in, so Friday's 20:00 bar completes Friday's day at Saturday 00:00.
+    Taken from the instant before each step, that bar also opened the next day, whose
+    "end" fell on Saturday 21:00: Monday's first step closed it again, and the strategy
+    was asked twice on Friday's bar (a cross opened twice, every weekend)."""
+    from hostapp.market.zones import parse_zone
+
+    closes = HostBarCloses("D1", parse_zone("America/New_York+7"), 4 * 3600)
+    friday = datetime(2024, 4, 19, 4, 0, tzinfo=UTC)
+    steps = [friday + 4 * HOUR * i for i in range(6)]  # 04:00 … Saturday 00:00
+    monday = datetime(2024, 4, 22, 4, 0, tzinfo=UTC)
+    steps += [monday + 4 * HOUR * i for i in range(6)]  # 04:00 … Tuesday 00:00
+    assert [s.strftime("%a %H:%M") for s in steps if closes(s)] == ["Sat 00:00", "Tue 00:00"]
+    utc = HostBarCloses("D1", None, 4 * 3600)  # the same bars on UTC days: as before
+    assert [s.strftime("%a %H:%M") for s in steps if utc(s)] == ["Sat 00:00", "Tue 00:00"]
