@@ -22,6 +22,7 @@ from hookspecs import ConfigError
 from . import app as appmod
 from . import event_loop
 from .account_data import check_same_data, data_record, describe, write_record
+from .brokers.paper_account_checks import FORMAT, NewerAccountFile, file_findings, file_format
 from .brokers.paper_account_file import AccountFileFull, not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
@@ -108,6 +109,11 @@ def paper_live(
     from .brokers.paper_account_reads import last_activity
 
     account = config.host.paper.get("account_file")
+    if isinstance(account, str) and (found := file_format(account) or 0) > FORMAT:
+        raise ConfigError(
+            f"{config.source} [host.paper] key 'account_file' ({account}): "
+            f"{NewerAccountFile(account, found)}"
+        )  # before its rows are read for where to resume: a newer format may mean others
     since = last_activity(account) if isinstance(account, str) else None
     seed = int(extra.get("seed") or 0)
     record = data_record(config, series, base, seed)
@@ -146,6 +152,12 @@ def paper_live(
             f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
         ) from None
     if isinstance(account, str):
+        settings = getattr(app.broker, "settings", None)  # the paper broker's
+        balance = float(getattr(settings, "balance", 0.0))
+        said = file_findings(account, balance) if balance else []
+        for line in said:  # the log has them from the broker's store (paper_account_file)
+            print(f"hostapp: {line}", file=sys.stderr)
+        extra = {**extra, "host_notes": [*extra.get("host_notes", ()), *said]}
         try:
             write_record(account, record)  # after the broker made the file's tables
         except sqlite3.Error as exc:  # a full disk: refused as one that cannot be opened

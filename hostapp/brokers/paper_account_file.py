@@ -11,6 +11,7 @@ lives in memory.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from hookspecs import Bar, BrokerError, MarginMode, Quote, Trade
 
 from ..market.timeframes import EPOCH, from_epoch, to_epoch
 from .paper_account import AccountMeta, ClosedDeal, Position
+from .paper_account_checks import RUN_CLOCK_QUOTE, check_format, damage, deposit_note, mark_format
 from .paper_account_reads import RUN_CLOCK
 from .paper_bars import BARS_KEPT, trim_bars
 
@@ -110,9 +112,13 @@ class SqliteStore:
     """An account in a SQLite file (WAL mode) that several processes open at once.
 
     The first process to open a new file writes the account's settings into it; later
-    ones take them from the file, so the balance is the account's, not the config's.
-    A process whose settings disagree with the file's margin mode or currency is refused
-    with ``ValueError``, as a terminal logged into a different account would be.
+    ones take them from the file, so the balance is the account's, not the config's
+    (said in one line, :attr:`findings`, when the two differ). A process whose settings
+    disagree with the file's margin mode or currency is refused with ``ValueError``, as a
+    terminal logged into a different account would be; a file of a newer format than
+    this code knows with :class:`~.paper_account_checks.NewerAccountFile`, before
+    anything is written to it. The damage an older version's run left in the file is
+    said too (:func:`~.paper_account_checks.damage`), and the file kept as it is.
     """
 
     def __init__(self, path: str | Path, meta: AccountMeta, *, timeout: float = 10.0) -> None:
@@ -124,6 +130,11 @@ class SqliteStore:
         self._db = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
+        try:
+            check_format(self._db, self.path)  # before a newer format's file is touched
+        except sqlite3.Error:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._depth = 0
@@ -131,8 +142,16 @@ class SqliteStore:
         self._bars_written: dict[str, int] = {}
         with self.write():
             self._create_schema()
+            mark_format(self._db)
             stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-            if not stored:
+            #: what the file says of itself that the user must hear (one line each):
+            #: the process that opened it says them at its start
+            self.findings: list[str] = []
+            if stored:  # an account already: its own deposit, and what was done to it
+                kept = deposit_note(self.path, float(stored["deposit"]), meta.deposit)
+                said = (kept, damage(self._db, self.path))
+                self.findings = [line for line in said if line is not None]
+            else:
                 for key, value in (
                     ("login", str(meta.login)),
                     ("deposit", repr(meta.deposit)),
@@ -156,6 +175,8 @@ class SqliteStore:
         self.meta = AccountMeta(
             int(stored["login"]), float(stored["deposit"]), mode, stored["currency"]
         )
+        for line in self.findings:
+            logging.getLogger(__name__).warning("%s", line)
 
     def _create_schema(self) -> None:
         """Statement by statement: ``executescript`` would commit our transaction."""
@@ -333,8 +354,14 @@ class SqliteStore:
         return None if row is None or row[0] is None else from_epoch(row[0])
 
     def set_run_clock(self, when: datetime) -> None:
-        """Keep where the driving host's clock got to (:func:`last_activity`)."""
+        """Keep where the driving host's clock got to (:func:`last_activity`), and the
+        newest quote then: a quote found older than it later was written by a host that
+        rewound the market (:func:`~.paper_account_checks.damage`)."""
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (RUN_CLOCK, repr(_ts(when))))
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta SELECT ?, max(time) FROM quotes HAVING count(*) > 0",
+            (RUN_CLOCK_QUOTE,),
+        )
 
     # -- bars: the file is also the "terminal" other processes read bars from ---------
 
