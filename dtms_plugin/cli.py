@@ -93,6 +93,12 @@ def _dispatch(args: list[str]) -> int:
         from .ops import run
 
         return run(parser.parse_args(args))
+    from .serving import refused_before_start
+
+    refused = refused_before_start(rest)
+    if refused is not None:  # before the host opens the account file and DTMS's store
+        print(f"dtms: cannot start: {refused}", file=sys.stderr)
+        return EXIT_CONFIG
     host_main = _host_command()
     if host_main is None:
         print(f"dtms: the host command {HOST_COMMAND!r} is not installed", file=sys.stderr)

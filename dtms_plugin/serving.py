@@ -37,11 +37,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def exposure_refusal(bind: str, token_env: str, token: str | None) -> str | None:
+    """Why serving on ``bind`` with ``token`` (None: none set) is refused, or None.
+    Serving beyond this machine without a token hands trade management to anyone who
+    reaches the port (docs/dtms.md: the server binds 127.0.0.1 by default)."""
+    if is_loopback(bind) or token is not None:
+        return None
+    return (
+        f"--host {bind} is not a loopback address and no token is set: set"
+        f" {token_env} to a secret (clients send Authorization: Bearer <it>),"
+        " or pass --insecure-no-token"
+    )
+
+
 def check_exposure(options: ServeOptions, settings: ServerSettings) -> None:
-    """Serving beyond this machine without a token hands trade management to anyone who
-    reaches the port (docs/dtms.md: the server binds 127.0.0.1 by default). Refused
-    unless ``--insecure-no-token`` says the user means it."""
-    if is_loopback(options.bind) or settings.resolve_token() is not None:
+    """Refuse :func:`exposure_refusal`'s case unless ``--insecure-no-token`` says the
+    user means it."""
+    refused = exposure_refusal(options.bind, settings.dtms.token_env, settings.resolve_token())
+    if refused is None:
         return
     if options.insecure:
         log.warning(
@@ -50,11 +63,45 @@ def check_exposure(options: ServeOptions, settings: ServerSettings) -> None:
             options.bind,
         )
         return
-    raise ConfigError(
-        f"--host {options.bind} is not a loopback address and no token is set: set"
-        f" {settings.dtms.token_env} to a secret (clients send Authorization: Bearer <it>),"
-        " or pass --insecure-no-token"
-    )
+    raise ConfigError(refused)
+
+
+def refused_before_start(args: list[str]) -> str | None:
+    """The refusal of :func:`check_exposure` for ``dtms serve``'s arguments, found from
+    the command line, plugins.toml's ``[plugin.dtms] token_env`` and the environment
+    alone: said before the host opens anything (its paper account file, DTMS's store),
+    so a refused start creates no account and no state. None when the start is not
+    refused for it, or when the configuration cannot be read here: the host then reads
+    it and says what is wrong with it first, as before."""
+    import argparse
+    import os
+    import tomllib
+    from pathlib import Path
+
+    from .settings import DtmsSettings
+    from .tokens import served_token
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--insecure-no-token", action="store_true")
+    try:
+        known, _ = parser.parse_known_args(args)
+    except SystemExit:
+        return None  # the host's parser says what is wrong with the flags
+    if known.insecure_no_token or is_loopback(known.host):
+        return None
+    path = Path(known.config or "plugins.toml")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        dtms = table.get("plugin", {}).get("dtms", {})
+        token_env = dtms.get("token_env", DtmsSettings.token_env)
+        if "dtms" in table.get("plugins", {}).get("disabled", ()) or not isinstance(token_env, str):
+            return None  # not DTMS's start to refuse
+        token = served_token(token_env, os.environ)
+    except (OSError, ValueError, AttributeError):  # TOMLDecodeError is a ValueError
+        return None
+    return exposure_refusal(known.host, token_env, token)
 
 
 def server_settings(host: HostView, dtms: DtmsSettings) -> ServerSettings:

@@ -141,16 +141,7 @@ def paper_live(
         )
         if since is not None:
             unplayed_note(account, series, since)
-    try:
-        app = appmod.build_sim_app(
-            config, series, base_timeframe=base, shared_account=True, speed=speed,
-            resume_from=since,
-        )  # fmt: skip
-    except (sqlite3.Error, OSError) as exc:  # the account file cannot be opened
-        account = config.host.paper.get("account_file")
-        raise ConfigError(
-            f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
-        ) from None
+    app = _build(config, series, base, speed, since)
     if isinstance(account, str):
         settings = getattr(app.broker, "settings", None)  # the paper broker's
         balance = float(getattr(settings, "balance", 0.0))
@@ -188,6 +179,47 @@ def paper_live(
     summary, trades = run_results(app, stats, extra)
     release(app)
     return summary, trades, stopped
+
+
+def _build(
+    config: HostConfig,
+    series: Mapping[str, Iterable[Any]],
+    base: str,
+    speed: float | None,
+    since: Any,
+) -> appmod.App:
+    """The live paper host over the account file. A start refused while it is built (a
+    plugin's ``configure``: DTMS's state_dir a file) leaves no account file behind that
+    this start created: the broker opens the file before the plugins check their
+    settings, and a refused start must not make an account (the next one would take
+    its balance). A file that was there before is never removed."""
+    account = config.host.paper.get("account_file")
+    made = isinstance(account, str) and not Path(account).exists()
+    try:
+        try:
+            return appmod.build_sim_app(
+                config, series, base_timeframe=base, shared_account=True, speed=speed,
+                resume_from=since,
+            )  # fmt: skip
+        except (sqlite3.Error, OSError) as exc:  # the account file cannot be opened
+            raise ConfigError(
+                f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
+            ) from None
+    except ConfigError as exc:
+        if made and isinstance(account, str):
+            exc.__traceback__ = None  # its frames hold the half-built broker's connection
+            _remove_made(account)
+        raise
+
+
+def _remove_made(account: str) -> None:
+    """Remove the account file this start made, with SQLite's files beside it."""
+    import gc
+
+    gc.collect()  # close the half-built broker's connection before its files go
+    for name in (account, f"{account}-wal", f"{account}-shm", f"{account}-journal"):
+        with suppress(FileNotFoundError):
+            Path(name).unlink()
 
 
 def keep_clock(app: appmod.App) -> None:
