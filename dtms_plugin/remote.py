@@ -197,7 +197,7 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         try:  # /health wants no token: ask what needs one, as every later request does
             asked = await self._client.status()
         except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
-            self._health.failed(f"at start-up, GET /dtms/status: {describe(exc)}")
+            self._health.failed(f"at start-up, GET /dtms/status: {describe(exc)}", unanswered=True)
             return
         if asked.status in (401, 403):
             self._health.failed(

@@ -63,7 +63,7 @@ class RemoteAccountMode:
         try:
             reply = await self._client.status()
         except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
-            self._health.failed(f"GET /dtms/status: {describe(exc)}")
+            self._health.failed(f"GET /dtms/status: {describe(exc)}", unanswered=True)
             return
         if not reply.ok:
             self._health.failed(

@@ -336,7 +336,7 @@ class RemoteEvents:
         try:
             reply = await self._client.actions(ticket, limit)
         except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
-            self._health.failed(f"{what}: {describe(exc)}")
+            self._health.failed(f"{what}: {describe(exc)}", unanswered=True)
             return None
         body = reply.body.get("actions") if isinstance(reply.body, dict) else None
         if not reply.ok or not isinstance(body, list):

@@ -40,13 +40,18 @@ class ServerHealth:
     def down(self) -> bool:
         return self.down_since is not None
 
-    def failed(self, what: str, *, refused: bool = False) -> None:
+    def failed(self, what: str, *, refused: bool = False, unanswered: bool = False) -> None:
         """A try found the server not answering, or (``refused``) answering that this
-        host may not use it (a wrong token); ``what`` says which and why."""
+        host may not use it (a wrong token); ``what`` says which and why. ``unanswered``:
+        no answer came at all (a connection refused, a timeout), so a refusal said before
+        is no longer the cause: a server that refused this host and then stopped
+        answering is "not answering" (the entry veto and the report name the cause)."""
         self.failures += 1
         self.failures_total += 1
         if refused:
             self.refused = what
+        elif unanswered:
+            self.refused = None
         if self.down_since is not None:
             self.log.debug("DTMS server %s still not answering: %s", self.url, what)
             return

@@ -231,7 +231,7 @@ class RemoteStates(RemoteEvents, RemoteAccountMode):
         try:
             reply = await self._client.health()
         except (*TRANSIENT_ERRORS, *BAD_URL_ERRORS) as exc:
-            self._health.failed(f"{when}GET /health: {describe(exc)}")
+            self._health.failed(f"{when}GET /health: {describe(exc)}", unanswered=True)
             return False
         if reply.status >= 500 and not dtms_health_body(reply.body):
             self._health.failed(f"{when}GET /health answered {reply.status}")
