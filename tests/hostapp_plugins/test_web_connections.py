@@ -53,11 +53,17 @@ async def _hello(request: web.Request) -> web.Response:
 
 #: a /slow request's handler appends to it when it starts
 SLOW_STARTED: list[None] = []
+#: set by a test to hold /slow's handlers until it has seen what it waits for (unset:
+#: they answer after a fixed time)
+SLOW_HOLD: list[asyncio.Event] = []
 
 
 async def _slow(request: web.Request) -> web.Response:
     SLOW_STARTED.append(None)
-    await asyncio.sleep(DEADLINE * 5)  # well past the receive deadline
+    if SLOW_HOLD:  # held busy until the test lets go: no race with a loaded machine
+        await SLOW_HOLD[0].wait()
+    else:
+        await asyncio.sleep(DEADLINE * 5)  # well past the receive deadline
     return web.json_response({"slow": True})
 
 
@@ -182,20 +188,26 @@ async def test_over_the_cap_the_connection_waiting_longest_makes_room_for_a_newc
 
 
 async def test_over_the_cap_with_every_connection_busy_the_newcomer_is_closed_at_once() -> None:
-    async with server(ConnectionLimits(max_connections=3)) as port:
-        slow = b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        SLOW_STARTED.clear()
-        busy = [await _connect(port, slow) for _ in range(3)]
-        async with asyncio.timeout(PATIENCE):
-            while len(SLOW_STARTED) < 3:  # every request is in, its handler running
-                await asyncio.sleep(0.01)
-        over_reader, over_writer = await _connect(port, b"")
-        assert await _closed_by_server(over_reader) == b""
-        await _close(over_writer)
-        for busy_reader, busy_writer in busy:  # the busy ones are not cut
-            got = await _closed_by_server(busy_reader)
-            await _close(busy_writer)
-            assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"slow": true}'), got
+    hold = asyncio.Event()
+    SLOW_HOLD[:] = [hold]
+    try:
+        async with server(ConnectionLimits(max_connections=3)) as port:
+            slow = b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            SLOW_STARTED.clear()
+            busy = [await _connect(port, slow) for _ in range(3)]
+            async with asyncio.timeout(PATIENCE):
+                while len(SLOW_STARTED) < 3:  # every request is in, its handler running
+                    await asyncio.sleep(0.01)
+            over_reader, over_writer = await _connect(port, b"")
+            assert await _closed_by_server(over_reader) == b""
+            await _close(over_writer)
+            hold.set()  # the busy ones answer now: they were not cut
+            for busy_reader, busy_writer in busy:
+                got = await _closed_by_server(busy_reader)
+                await _close(busy_writer)
+                assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"slow": true}'), got
+    finally:
+        SLOW_HOLD.clear()
 
 
 def _lines(caplog: pytest.LogCaptureFixture, word: str) -> list[str]:
