@@ -40,13 +40,11 @@ def netting_held(trade: Trade, records: Sequence[Trade]) -> Held | None:
     first = trade.stop_loss
     if first is None:  # a first lot without a stop has no R, adds or not
         return Held(volume, entry, 0.0)
-    upto, shown = 0.0, same[-1]  # the first record that shows an add, for its stop
-    for r in same:
-        upto += r.volume
-        if r.entry_price != trade.entry_price or upto > trade.volume + SAME_LOTS:
-            shown = r
-            break
-    stop = first if shown.stop_loss is None else shown.stop_loss
+    # the adds' lots at their mean price, against the opening's initial stop: the stop an
+    # add came with is in no record (a closing deal or the position shows the stop of
+    # its own time, which a trailing stop moved later, and MetaTrader's deals none), and
+    # a denominator that moved with the trail made the same fills read other R in the
+    # A/B's two runs
     added_price = (basis - trade.entry_price * trade.volume) / added
-    risk = abs(trade.entry_price - first) * trade.volume + abs(added_price - stop) * added
+    risk = abs(trade.entry_price - first) * trade.volume + abs(added_price - first) * added
     return Held(volume, entry, risk)

@@ -13,10 +13,11 @@ price averaged over its lots, which its closing deals carry. Such a trade is all
 it held (the opening fill and every add: its peak, unless a part closed before an add) at
 their volume-weighted entry, so ``(exit − entry) × volume`` is what it made in price, and
 its R is counted against the risk of every lot: the opening fill's plus the adds'
-(|their price − their stop| × their volume), so a stop-out that the adds did not move is
-−1R (against the first fill's risk alone it read beyond −1R). The deals show the adds'
-lots and mean price, not each add: they count as one, with the stop of the first record
-(a closing deal, or the open position) whose averaged entry or lots show them.
+(|their price − the opening's initial stop| × their volume), so a stop-out at that stop
+is −1R (against the first fill's risk alone it read beyond −1R). The deals show the adds'
+lots and mean price, not each add nor the stop it came with: they count as one, against
+the opening's stop, so a stop trailed later does not move the denominator
+(:mod:`.netting_held`).
 
 The same-entries comparison (``hostapp replay --compare``) replays the entries of a run
 without a plugin in a run with it, so only trade management differs; :func:`pair` then

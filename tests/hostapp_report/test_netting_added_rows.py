@@ -1,7 +1,7 @@
 """A netting position added to, in ``trades.csv`` (README, "trades.csv"; the docstring of
 hostapp/outcomes.py): its row is every lot it held at their volume-weighted entry, so
 ``profit`` is ``(exit_price − entry_price) × volume × contract size``, and its ``r`` is
-counted against the risk of every lot, each add's at the stop it came with. The row once
+counted against the risk of every lot, each add's against the opening's stop. The row once
 said the opening fill's 0.5 lots at its 1.1001 with the profit of 1.0 lot (257.00 where
 its own figures made 178.50) and an R of the gain of 1.0 lot over the risk of 0.5
 (+1.01R; a stop-out of both lots read −2.39R).
@@ -136,7 +136,10 @@ ADD_ON = {  # buy 0.5 at 1.1001, add 0.5 at 1.1021 (1.0 at 1.1011), close 0.33, 
     ("add_stop", "risk"),
     [
         (None, 0.5 * (1.1001 - 1.095) + 0.5 * (1.1021 - 1.095)),  # the add kept 1.095
-        (1.099, 0.5 * (1.1001 - 1.095) + 0.5 * (1.1021 - 1.099)),  # it came with its own
+        # an add sent with a stop of its own moves the position's (netting: one stop), and
+        # its risk is still counted against the opening's stop: the stop an add came with
+        # is in no record of either broker, and a stop trailed later must not move R
+        (1.099, 0.5 * (1.1001 - 1.095) + 0.5 * (1.1021 - 1.095)),
     ],
     ids=["add-kept-the-stop", "add-with-its-own-stop"],
 )
