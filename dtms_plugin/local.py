@@ -54,6 +54,7 @@ from .local_closes import Closes, Listing
 from .local_commits import Commits
 from .local_edges import MarketEdges
 from .local_frozen import FrozenWaits
+from .local_holds import HeldTransitions
 from .local_isolation import Isolating
 from .local_ledger import Ledger, Mark
 from .local_midrun import MidRunAdoption
@@ -164,6 +165,7 @@ class LocalStrategy(
         #: its evaluations and scorings, counted and dated (the original's checks: checks.py)
         self.checks = Checks()
         self.dropped = DroppedActions(self.log)  # what the ladder owed and left undone
+        self.holds = HeldTransitions(self.log)  # hedges the spread rail held back
         self.acted = Acted()  # what was done at the broker: trail moves, ladder actions
         self._fast = settings.fast.period
         self._signal = settings.signal.period
@@ -213,6 +215,7 @@ class LocalStrategy(
         await self.recover(host, host.clock.now())
 
     async def shutdown(self, host: HostView) -> None:
+        self.holds.finish()
         self._flush_last()
         release_account(self._account_lock)
         self._account_lock = None
@@ -278,6 +281,7 @@ class LocalStrategy(
         for symbol in [s for s in self._rules_missing if s not in by_symbol]:
             self._rules_back(symbol, "are no longer needed (its trades closed)")
         self.waiting = waiting
+        self.holds.sweep(self.records)
         self.checks.keep(self.records)
         self._refresh_states(now)
         quiet = self._writes.quiet
@@ -295,6 +299,7 @@ class LocalStrategy(
         rec = self.records.get(trade.ticket)
         if rec is not None:
             await self._closed(host, rec, trade, reason, now)
+            self.holds.sweep(self.records)
 
     # ------------------------------------------------------------------ one trade
 
@@ -337,7 +342,9 @@ class LocalStrategy(
         changed = e.record is not self.records.get(rec.ticket)
         if rec.is_open:  # a closed one is looked at only for what it still owes
             self.checks.saw(rec.ticket, now, scored=e.score is not None)
-        rec = e.record
+        # a hedge held back: said once per episode, kept on the record (local_holds)
+        rec = self.holds.seen(e.record, e.why, now, scored=e.score is not None)
+        changed = changed or rec is not e.record
         self._note_frozen(rec, [a.kind for a in e.actions], quote, info)
         if self._attention:  # a close that kept failing and is owed no more: said
             self._settle_attention(rec.ticket, "the position went", rec.owed)

@@ -22,6 +22,7 @@ from .book import TradeBook
 from .dropped_actions import DroppedActions
 from .engine import AccountState, ClosedTrade, TradeRecord, check_account
 from .local_frozen import closes_owed
+from .local_holds import HeldTransitions
 from .local_write_failures import said_by_store
 from .local_writes import PendingWrites, has_room
 from .settings import DtmsSettings
@@ -40,6 +41,7 @@ class AccountAnswers:
     problems: dict[str, int]
     blind: BlindSpots
     dropped: DroppedActions
+    holds: HeldTransitions
     acted: Acted
     _account: AccountState
     _hold: int | None
@@ -139,6 +141,10 @@ class AccountAnswers:
         if dropped is not None:
             out["dropped_actions"] = self.dropped.counts()
             notes.append(f"{'it' if notes else 'DTMS'} {dropped}")
+        held = self.holds.note()
+        if held is not None:  # a hold leaves the trade as it was: said, or it left no trace
+            out["hedges_held_back"] = self.holds.counts()
+            notes.append(f"{'it' if notes else 'DTMS'} {held}")
         owed = closes_owed(self.book.live())
         if owed:  # CLOSED is DTMS's decision; the position is closed only once it is done
             out["closes_owed"] = owed
