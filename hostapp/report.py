@@ -286,6 +286,11 @@ def _fmt(value: Any, key: str = "") -> str:
 #: A/B's table shows one that has no value
 NO_FIGURE = "–"
 
+#: the table's rows: (summary key, label). ``closes_by_reason`` counts every position that
+#: closed, a trade's hedges and re-adds as well as the trade: its row says so, or a run
+#: read "trades closed 1" beside "closes by reason action 2". summary.json's key keeps
+#: its name and its count of positions (the carried-over note, :mod:`.run_notes`, counts
+#: positions into it)
 SUMMARY_ROWS = (
     ("trades", "trades opened"),
     ("closed_trades", "trades closed"),
@@ -300,7 +305,7 @@ SUMMARY_ROWS = (
     ("states_reached", "trades moved into each DTMS state"),
     ("actions", "actions by kind"),
     ("actions_failed", "actions failed by kind"),
-    ("closes_by_reason", "closes by reason"),
+    ("closes_by_reason", "position closes by reason (hedges too)"),
     ("pnl", "P&L (realised)"),
     ("floating_pnl", "P&L (open positions)"),
     ("max_drawdown", "max drawdown (realised)"),

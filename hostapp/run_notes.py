@@ -87,8 +87,8 @@ def carried_note(stats: LoopStats) -> str | None:
         f"{n:,} position{'s' if n > 1 else ''} open when this run started closed during it "
         f"(a restarted host's trades and their hedges, or opened by hand), their result "
         f"{stats.carried_profit:+,.2f} over their whole lives (parts closed before this run "
-        "included; the run's P&L has only what closed during it): in the closes by reason, "
-        "not in the trades"
+        "included; the run's P&L has only what closed during it): in the position closes by "
+        "reason, not in the trades"
     )
 
 

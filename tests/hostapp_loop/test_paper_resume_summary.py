@@ -68,6 +68,6 @@ def test_closes_of_positions_open_when_the_run_started_are_said_apart() -> None:
         "2 positions open when this run started closed during it (a restarted host's "
         "trades and their hedges, or opened by hand), their result -1.50 over their whole "
         "lives (parts closed before this run included; the run's P&L has only what closed "
-        "during it): in the closes by reason, not in the trades"
+        "during it): in the position closes by reason, not in the trades"
     )
     assert carried_note(LoopStats()) is None
