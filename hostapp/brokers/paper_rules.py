@@ -58,12 +58,13 @@ UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
 ISO_4217 = frozenset(_ISO_4217_CODES.split())
 
 #: the currencies an account (``[host.paper] currency``) or a symbol's profits
-#: (``[host.paper.symbols.NAME] profit_currency``) may be in: ISO 4217's, the offshore
-#: yuan brokers quote (CNH), and the coins some brokers keep accounts in (BTC, ETH); no
-#: metal. Any three letters were taken before, and a typo ("ABC") or a metal ("XAU") ran
-#: a whole run with its money named in it, no pair of the run's matching it and so
-#: nothing converted (README, "The paper account itself")
-MONEY_CURRENCIES = (ISO_4217 | CURRENCIES | {"BTC", "ETH"}) - METALS
+#: (``[host.paper.symbols.NAME] profit_currency``) may be in: ISO 4217's and the offshore
+#: yuan brokers quote (CNH); no metal, and no coin (the ledger books money to the cent:
+#: a deal of $5.90 on a BTC account booked 0.00 BTC). Any three letters were taken
+#: before, and a typo ("ABC") or a metal ("XAU") ran a whole run with its money named in
+#: it, no pair of the run's matching it and so nothing converted (README, "The paper
+#: account itself")
+MONEY_CURRENCIES = (ISO_4217 | CURRENCIES) - METALS
 
 
 def check_currency(value: str, key: str) -> str:
@@ -76,7 +77,8 @@ def check_currency(value: str, key: str) -> str:
     if code not in MONEY_CURRENCIES:
         raise ValueError(
             f"key {key!r}: {value!r} is not a currency code (ISO 4217's, such as USD, EUR,"
-            " GBP, JPY, INR, or CNH, BTC, ETH; a metal such as XAU is not money)"
+            " GBP, JPY, INR, or CNH; a metal such as XAU, a coin such as BTC, is not an"
+            " account's money here)"
         )
     return code
 

@@ -43,8 +43,10 @@ def test_an_unknown_account_currency_stops_the_command_with_one_line(
 def test_known_currencies_in_any_case_are_still_accepted() -> None:
     assert PaperSettings(currency="chf").currency == "CHF"
     assert PaperSettings(currency="JPY").currency == "JPY"
-    for real in ("inr", "BRL", "ZAR", "CNH", "BTC"):  # accounts brokers keep, not only majors
+    for real in ("inr", "BRL", "ZAR", "CNH"):  # accounts brokers keep, not only majors
         assert PaperSettings(currency=real).currency == real.upper()
+    with pytest.raises(ValueError, match="a coin such as BTC"):  # booked to the cent: 0.00
+        PaperSettings(currency="BTC")
     for bad in ("ABC", "XAU", "xag"):
         with pytest.raises(ValueError, match="is not a currency code"):
             PaperSettings(currency=bad)
