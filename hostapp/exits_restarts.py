@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hookspecs import BrokerError, HostView
+from hookspecs import BrokerError, HostView, Trade
 from hookspecs.events import FOR_TERMINAL
+from hookspecs.types import RESERVED_COMMENTS
 
 from .exits_state import Managed, read_managed, write_managed
 
@@ -70,7 +71,7 @@ class RestartMemory:
             open_now = host.broker.positions()
         except BrokerError:
             return  # the loop says a broker that cannot answer
-        left = sorted(t.ticket for t in open_now if t.ticket not in self._trades)
+        left = sorted(t.ticket for t in open_now if t.ticket not in self._trades and _its_kind(t))
         self._unmanaged_at_start = left
         if left:  # on the terminal: a restart after an upgrade from a version that kept
             # no state file leaves the host's own trades so, not only a trader's
@@ -81,3 +82,11 @@ class RestartMemory:
                 len(left), STATE_FILE, ", ".join(map(str, left)),
                 extra={FOR_TERMINAL: True},
             )  # fmt: skip
+
+
+def _its_kind(position: Trade) -> bool:
+    """A position the exit rules would manage, had they its initial risk: one with a stop
+    (the rules are counted in R from it), and no defending plugin's own (a DTMS hedge or
+    re-add, whose comment says so: its manager is that plugin). Any other said unmanaged
+    at each restart was noise (a hedge "left to its own stops" it never had)."""
+    return position.stop_loss is not None and not position.comment.startswith(RESERVED_COMMENTS)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hostapp_loop.test_exit_manager import _open_buy, _setup
 
-from hookspecs import ActionKind
+from hookspecs import ActionKind, OrderRequest
 from hookspecs.events import FOR_TERMINAL
 from hostapp.exits import ExitManager
 from hostapp.testing import bars_from_closes
@@ -126,6 +126,9 @@ async def test_open_positions_it_holds_no_risk_of_are_said_at_start_up(
     first = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path / "old")
     await first.plugins.startup(first)
     trade = await _open_buy(first, hostapp_broker, volume=0.2)
+    # a DTMS hedge and a position without a stop are none of the exit rules': not said
+    hostapp_broker.open(OrderRequest("XAUUSD", "sell", 0.1, comment="DTMS_HEDGE_1"))
+    hostapp_broker.open(OrderRequest("XAUUSD", "buy", 0.1))
     again = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path / "new")
     with caplog.at_level(logging.INFO):
         await again.plugins.startup(again)
