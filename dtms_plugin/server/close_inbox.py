@@ -136,13 +136,17 @@ def left_for_owner(replicas: Replicas, store: StoreProtocol, report: ClosedRepor
     closed trade has no lease), the ticket is unknown, or the close is already recorded
     with its outcome. A report left before for it is then applied first (the caller's
     :meth:`LeftCloses.settle`): taken back, the second report was kept instead of the
-    first. The 409 of a close dated before the open, as when applied here."""
+    first. The 409 of a close dated before the open, as when applied here, for a trade
+    left for another replica; one this replica applies itself is checked where it is
+    applied, which asks the broker when the kept opening is the wrong one
+    (:meth:`.closes.Closing._opening_from_broker`): checked here first, a Redis store's
+    server refused that close even with a single replica."""
     record = store.get_record(report.ticket)
     if record is None or has_outcome(record):
         return False
-    check_close_time(record, report)
     if not _owned_elsewhere(replicas, report.ticket):
         return False
+    check_close_time(record, report)
     _leave(replicas, report.ticket, _as_json(report, report.ticket, record))
     return True
 

@@ -300,19 +300,22 @@ async def engine_server(
     broker: Any,
     *,
     cycled: bool = False,
+    store: str = "",
 ) -> Any:
     """A real ``dtms serve`` app over ``broker`` and ``world``: its engine, its store in
-    ``tmp_path / "state"``, no token, its monitor left to the test
-    (``service_of(client).run_cycle()``); the aiohttp test client of it. ``cycled``: its
-    first cycle run, so the engine has read the account (hedging or netting) as a
-    running server has before its first registration."""
+    ``tmp_path / "state"`` (or at ``store``: a Redis URL), no token, its monitor left to
+    the test (``service_of(client).run_cycle()``); the aiohttp test client of it.
+    ``cycled``: its first cycle run, so the engine has read the account (hedging or
+    netting) as a running server has before its first registration."""
     from dtms_plugin.server import ServerSettings, create_app
     from dtms_plugin.server.service import default_strategy_factory
     from dtms_plugin.settings import DtmsSettings
     from hostapp.testing import make_host
 
     settings = ServerSettings(
-        dtms=DtmsSettings(state_dir=str(tmp_path / "state")), token="", monitor_seconds=3600.0
+        dtms=DtmsSettings(state_dir=str(tmp_path / "state"), store=store),
+        token="",
+        monitor_seconds=3600.0,
     )
     host = make_host(broker, world, world)
     client = await aiohttp_client(
