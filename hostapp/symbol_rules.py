@@ -268,8 +268,7 @@ def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     ask, sells and a sell's stops at the bid plus the spread), and no commission, swap or
     slippage; and for each symbol whose bars carry no spread, the one assumed, and where
     one point, the least spread, is above the assumed one's cap of two basis points (a
-    table's coarse ``digits``), by how much; for a symbol whose bars carry spreads, those
-    of 0 it traded at bid = ask. The same
+    table's coarse ``digits``), by how much. The same
     in every run of an A/B, but a figure a trader compares with a live account's (a stock
     held for weeks pays financing there). ``None`` for a real broker."""
     from .brokers.paper import PaperBroker
@@ -296,12 +295,6 @@ def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:
                     "assumed spread is kept to: its digits quote no finer (a "
                     f"[host.paper.symbols.{symbol}] table's spread, or more digits, sets it)"
                 )
-        zeros = broker.zero_spread_bars[symbol]
-        if zeros:
-            parts.append(
-                f"{symbol}'s own, 0 on {zeros:,} bars (bid = ask, as a raw account's; a "
-                "file without spreads joined to one with them reads so too)"
-            )
     where = "; spreads: " + "; ".join(parts) if parts else " (the bars' own spreads)"
     return (
         "costs: the paper broker charges the spread only, no commission, swap or slippage" + where

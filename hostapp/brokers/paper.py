@@ -89,10 +89,6 @@ class PaperBroker(PaperOrders, PaperStopOut):
         self.assumed_spreads: dict[str, tuple[float, float]] = {}
         self.bars_without_spread: Counter[str] = Counter()
         self._own_spreads = frozenset(own_spreads)
-        #: per symbol of ``own_spreads``, its bars of spread 0, traded at bid = ask: the
-        #: costs note counts them, as a file without spreads joined to one with them
-        #: reads so too (README "hostapp replay")
-        self.zero_spread_bars: Counter[str] = Counter()
         #: per symbol, the most of the price (a share) that a spread of one point was,
         #: where one point is more than the assumed spread's cap (a table's coarse
         #: ``digits``): the costs note says so (README "hostapp replay")
@@ -178,9 +174,8 @@ class PaperBroker(PaperOrders, PaperStopOut):
         info = self._symbols.get(symbol)
         digits = info.digits if info is not None else 8
         spread = bar.spread
-        if not spread and symbol in self._own_spreads:
-            self.zero_spread_bars[symbol] += 1  # the data's own 0: bid = ask
-        elif not spread:  # the data has none for this bar: assumed, and counted for the note
+        if not spread and symbol not in self._own_spreads:
+            # the data has none for this bar: assumed, and counted for the note
             told = self._spreads.get(symbol)
             if told is None:
                 spread = default_spread(symbol, info, bar.close)
