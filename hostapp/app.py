@@ -226,7 +226,6 @@ def build_sim_app(
     market view tells the plugins (:class:`hookspecs.BarSources`).
     Raises ConfigError for bad settings (including a plugin's ``configure``)."""
     from .brokers.paper import PaperBroker, PaperSettings
-    from .brokers.paper_rules import symbols_with_spreads
     from .brokers.paper_symbols import parse_paper_symbols
 
     configured, timeframe = config.host.timeframe, timeframe or config.host.timeframe
@@ -255,7 +254,6 @@ def build_sim_app(
         clock=clock.now,
         timeframe=base_timeframe,
         spreads=told.spreads(),
-        own_spreads=symbols_with_spreads(series),
     )
     app = _assemble(
         config,

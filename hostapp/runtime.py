@@ -147,7 +147,6 @@ class PaperServerMarket:
 def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runtime:
     from .brokers.paper import PaperBroker, PaperSettings
     from .brokers.paper_market import PaperTerminalMarket
-    from .brokers.paper_rules import symbols_with_spreads
     from .brokers.paper_symbols import parse_paper_symbols
     from .data import bar_zone, streamed_config_series
     from .symbol_rules import symbol_infos
@@ -167,11 +166,7 @@ def _paper_runtime(config: HostConfig, *, seed: int, days: float | None) -> Runt
     _check_traded_on(config, paper.account_file, series, base, seed)
     told = parse_paper_symbols(config.host.paper.get("symbols"), config.source)
     broker = PaperBroker(
-        symbols=symbol_infos(series, told),
-        settings=paper,
-        timeframe=base,
-        spreads=told.spreads(),
-        own_spreads=symbols_with_spreads(series),
+        symbols=symbol_infos(series, told), settings=paper, timeframe=base, spreads=told.spreads()
     )
     zone = bar_zone(config)
     terminal = PaperTerminalMarket(paper.account_file, base, zone=zone)

@@ -23,7 +23,7 @@ import contextlib
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -66,15 +66,9 @@ class PaperBroker(PaperOrders, PaperStopOut):
         clock: Callable[[], datetime] | None = None,
         timeframe: str = "M5",
         spreads: Mapping[str, float] | None = None,
-        own_spreads: Collection[str] = (),
     ) -> None:
         """``spreads``: a symbol's spread for bars that carry none, before the default
-        (:func:`~.paper_rules.default_spread`): a ``[host.paper.symbols.NAME]`` table's.
-        ``own_spreads``: the symbols whose bars carry their own spreads
-        (:func:`~.paper_rules.symbols_with_spreads`), a 0 among them a real one (bid =
-        ask, a raw account's): :attr:`hookspecs.Bar.spread` is 0 both for a file without
-        spreads and for a 0 in its column, and only the series as a whole tells them
-        apart."""
+        (:func:`~.paper_rules.default_spread`): a ``[host.paper.symbols.NAME]`` table's."""
         self.settings = settings or PaperSettings()
         self._symbols = dict(DEFAULT_SYMBOLS if symbols is None else symbols)
         #: the symbols' names, once: every valuation of a position asks which of them
@@ -88,7 +82,6 @@ class PaperBroker(PaperOrders, PaperStopOut):
         #: there were: the run's costs note
         self.assumed_spreads: dict[str, tuple[float, float]] = {}
         self.bars_without_spread: Counter[str] = Counter()
-        self._own_spreads = frozenset(own_spreads)
         #: per symbol, the most of the price (a share) that a spread of one point was,
         #: where one point is more than the assumed spread's cap (a table's coarse
         #: ``digits``): the costs note says so (README "hostapp replay")
@@ -174,8 +167,7 @@ class PaperBroker(PaperOrders, PaperStopOut):
         info = self._symbols.get(symbol)
         digits = info.digits if info is not None else 8
         spread = bar.spread
-        if not spread and symbol not in self._own_spreads:
-            # the data has none for this bar: assumed, and counted for the note
+        if not spread:  # the file has none for this bar: assumed, and counted for the note
             told = self._spreads.get(symbol)
             if told is None:
                 spread = default_spread(symbol, info, bar.close)

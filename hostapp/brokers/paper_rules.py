@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -183,22 +182,6 @@ def spread_digits(lowest: float) -> int:
     if not (math.isfinite(lowest) and lowest > 0):
         return 0
     return max(0, math.ceil(-math.log10(SPREAD_OF_PRICE * lowest) - _POINTS_NOISE))
-
-
-def symbols_with_spreads(series: Mapping[str, Iterable[Bar]]) -> frozenset[str]:
-    """The symbols whose bars carry their own spreads: a spread above 0 on some bar. A 0
-    among them is a real one, as a raw account's MetaTrader export writes it (``<SPREAD>``
-    0 on most bars): read as missing, those bars were charged the assumed spread, 0.00008
-    on EURUSD, where the account paid nothing. A file of none, or of 0 on every bar (an
-    exporter that writes 0 for a spread it does not know: the run's notes say so,
-    :mod:`hostapp.market.csvspreads`), keeps the assumed spread. A streamed series (the
-    builtin one, made as it is read, whose bars all carry a spread above 0) is not read
-    for it: a server reads its series only as far as it needs."""
-    return frozenset(
-        symbol
-        for symbol, bars in series.items()
-        if isinstance(bars, Sequence) and any(b.spread for b in bars)
-    )
 
 
 @dataclass(frozen=True)

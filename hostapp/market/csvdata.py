@@ -179,7 +179,6 @@ from .csvsplits import (
     jumps_notes,
     split_times,
 )
-from .csvspreads import zero_spreads_note
 from .csvticks import SUPPORTED, check_not_one_price, check_not_ticks
 
 __all__ = ["CsvError", "left_out_note", "load_csv", "parse_time", "symbol_of_file"]
@@ -263,8 +262,7 @@ def load_csv(
     if notes is not None:
         notes.extend(mended.notes(str(path)))
         clock = own_clock_note(path, kind, header, zone)
-        zeros = zero_spreads_note(path, header if kind is None else [], unread, bars, symbol)
-        notes.extend(filter(None, [chosen, kept, *jumps, clock, zeros]))
+        notes.extend(filter(None, [chosen, kept, *jumps, clock]))
     return bars
 
 
