@@ -179,6 +179,7 @@ from .csvsplits import (
     jumps_notes,
     split_times,
 )
+from .csvspreads import zero_spreads_note
 from .csvticks import SUPPORTED, check_not_one_price, check_not_ticks
 
 __all__ = ["CsvError", "left_out_note", "load_csv", "parse_time", "symbol_of_file"]
@@ -262,7 +263,8 @@ def load_csv(
     if notes is not None:
         notes.extend(mended.notes(str(path)))
         clock = own_clock_note(path, kind, header, zone)
-        notes.extend(filter(None, [chosen, kept, *jumps, clock]))
+        zeros = zero_spreads_note(path, header, unread, bars, symbol)
+        notes.extend(filter(None, [chosen, kept, *jumps, clock, zeros]))
     return bars
 
 
