@@ -25,6 +25,7 @@ let asked = 0; // polls started: an answer to an older one (a page turned since)
 let accountReason = ""; // why the account is in defensive mode: each row's flag says it
 let freshAt = Date.now(); // when the trades and the status were last drawn (or the page opened)
 let pollStarted = Date.now(); // when the newest poll began
+let pollEnded = 0; // when the last poll's requests were all settled
 
 function schedule() {
   clearTimeout(timer);
@@ -341,7 +342,10 @@ function markStale(message) {
 // longer than its requests may is replaced by a new one.
 function watch() {
   const now = Date.now();
-  if (now - freshAt > STALE_AFTER_MS && !document.body.classList.contains("stale")) {
+  // a poll still within its requests' time is no silence: a server answering in 4 s of
+  // the 5 allowed kept the data older than STALE_AFTER_MS between two answers
+  const waiting = pollStarted > pollEnded && now - pollStarted < FETCH_TIMEOUT_MS;
+  if (now - freshAt > STALE_AFTER_MS && !waiting && !document.body.classList.contains("stale")) {
     markStale("no answer from the DTMS API for " + Math.round((now - freshAt) / 1000) + " s");
   }
   if (now - pollStarted > FETCH_TIMEOUT_MS + 2 * POLL_MS) {
@@ -388,6 +392,7 @@ async function refresh() {
       showProblem(window.dtmsDashboard.lastError);
     }
   } finally {
+    pollEnded = Date.now();
     schedule();
   }
 }
