@@ -58,6 +58,7 @@ from .local_holds import HeldTransitions
 from .local_isolation import Isolating
 from .local_ledger import Ledger, Mark
 from .local_midrun import MidRunAdoption
+from .local_parts import balance_before, with_partial
 from .local_reconcile import Reconciling
 from .local_registering import Registering
 from .local_settings_change import check_settings
@@ -295,6 +296,7 @@ class LocalStrategy(
         if parent is not None:
             self._persist(hedge_closed(parent, trade), now)
             self._flush()
+            self._account_rails(host, now)  # its result is its day's (docs/dtms.md §7)
             return
         rec = self.records.get(trade.ticket)
         if rec is not None:
@@ -377,9 +379,11 @@ class LocalStrategy(
         if rec.ticket in self._flush():
             self.book.put(rec)  # journal first: unsent, its entry would read as unknown
             return rec
+        before = balance_before(host, action, self.log)  # a partial close's result: §7
         result = await host.execute(action)
         self.acted.done(action, result, evaluated=rec.ticket in self.evaluated)
         rec = finish(pending, action, result, now, self.settings)
+        rec = with_partial(host, rec, action, result, before, now, self.log)
         self._persist(rec, now)
         entry = rec.entry(action.key)
         if entry is not None and entry.status in ENDED:  # an unknown one: when settled
@@ -392,4 +396,6 @@ class LocalStrategy(
             added = self._position(host, result.new_ticket)
             if added is not None:
                 await self.on_trade_executed(host, added)
+        if rec.realised_parts != pending.realised_parts:  # a part realised: §7's rail
+            self._account_rails(host, now)
         return rec

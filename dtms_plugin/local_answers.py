@@ -238,7 +238,11 @@ class AccountAnswers:
             self.log.error("DTMS account rails not checked: %s", exc)
             return
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        mode = check_account(self._recent_closes(since), balance, now, self.settings)
+        # and the trades without a result yet: their partial closes' and hedges' results
+        # are realised already (§7)
+        unclosed = [rec for rec in self.book.live() if rec.realised_profit is None]
+        records = [*self._recent_closes(since), *unclosed]
+        mode = check_account(records, balance, now, self.settings)
         if mode is None:
             return
         current = self._account_mode()

@@ -30,7 +30,7 @@ from .journal import (
 )
 from .live import SymbolIndicators
 from .machine import AccountState, Evaluation, close_record, evaluate
-from .positions import hedge_closed, sync_position
+from .positions import hedge_closed, realised_part, sync_position
 from .rails import AccountMode, check_account, spread_ok
 from .record import ClosedTrade, JournalEntry, JournalStatus, TradeRecord, register
 from .regime import Regime, Session, Structure, Volatility, base_symbol, check_tables, classify
@@ -92,6 +92,7 @@ __all__ = [
     "hedge_closed",
     "needs_attention",
     "outcome_from_broker",
+    "realised_part",
     "register",
     "settle",
     "spread_ok",

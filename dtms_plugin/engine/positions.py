@@ -21,15 +21,26 @@ from .tolerance import TOLERANCE
 def hedge_closed(parent: TradeRecord, hedge: Trade) -> TradeRecord:
     """A hedge of ``parent`` closed: the hedge's profit is the trade's too, for the
     account rails (docs/dtms.md §7), kept until the trade closes or added to the result
-    of a trade already closed; and the trade is no longer hedged by it (a hedge the
-    engine closed itself, or replaced, is no longer the record's)."""
+    of a trade already closed, and dated by its own close for the daily loss; and the
+    trade is no longer hedged by it (a hedge the engine closed itself, or replaced, is
+    no longer the record's)."""
     changes: dict[str, object] = {"hedge_profit": parent.hedge_profit + hedge.profit}
+    if hedge.closed_at is not None:  # its own day's money, not its trade's close's
+        changes["realised_parts"] = (*parent.realised_parts, (hedge.closed_at, hedge.profit))
     if parent.hedge_ticket == hedge.ticket:
         changes["hedge_ticket"] = None
         changes["hedge_volume"] = 0.0
     if parent.realised_profit is not None:
         changes["realised_profit"] = parent.realised_profit + hedge.profit
     return parent.evolve(**changes)
+
+
+def realised_part(record: TradeRecord, at: datetime, profit: float) -> TradeRecord:
+    """``record`` with ``profit`` realised at ``at`` while it stays open (a partial
+    close): the daily loss counts it on that UTC day, not on the day the trade closes
+    (docs/dtms.md §7). ``realised_profit``, the whole result, still comes with the
+    close, which the host reports with the profit of all the position's deals."""
+    return record.evolve(realised_parts=(*record.realised_parts, (at, profit)))
 
 
 def sync_position(record: TradeRecord, position: Trade) -> TradeRecord:

@@ -2,9 +2,10 @@
 re-add while the spread is wide, or without a quote) and the account rails (a bad day or a
 losing streak puts the whole account in defensive mode).
 
-The account rails are derived from the closed trade records (each keeps ``closed_at``,
-``close_reason`` and ``realised_profit``), so they need no counters of their own and
-survive a restart with the records. Pure: the caller passes the balance and the clock.
+The account rails are derived from the trade records (each keeps ``closed_at``,
+``close_reason``, ``realised_profit`` and the parts it realised before its close, each
+with its time), so they need no counters of their own and survive a restart with the
+records. Pure: the caller passes the balance and the clock.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from hookspecs import Quote
 
 from ..settings import DtmsSettings
-from .record import ClosedTrade
+from .record import ClosedTrade, TradeRecord
 from .snapshot import SignalSnapshot
 from .tolerance import spread_at_most
 
@@ -54,27 +55,43 @@ def _end_of_utc_day(now: datetime) -> datetime:
     return start + timedelta(days=1)
 
 
+def realised_parts(record: ClosedTrade) -> tuple[tuple[datetime, float], ...]:
+    """What ``record`` realised, each part at its deal's time: its partial closes and its
+    hedges' closes (kept by a :class:`TradeRecord`), and, once it closed with a result, the
+    rest of that result at its close. A close ``dtms serve`` replicas share carries no
+    parts: all of its result is its close's."""
+    parts = record.realised_parts if isinstance(record, TradeRecord) else ()
+    total, closed_at = record.realised_profit, record.closed_at
+    if total is None or closed_at is None:
+        return parts
+    return (*parts, (closed_at, total - sum(profit for _, profit in parts)))
+
+
+def realised_since(records: Iterable[ClosedTrade], since: datetime) -> float:
+    """The money ``records`` realised at or after ``since``: every part on its own time, so
+    a loss taken by a partial close before midnight is that day's, not the day the trade
+    closed (docs/dtms.md §7)."""
+    return sum(profit for r in records for at, profit in realised_parts(r) if at >= since)
+
+
 def check_account(
     records: Iterable[ClosedTrade], balance: float, now: datetime, settings: DtmsSettings
 ) -> AccountMode | None:
-    """The account mode the closed trades call for at ``now``, or ``None``.
+    """The account mode the trades' realised results call for at ``now``, or ``None``.
 
     * realised loss of the UTC day ≥ ``daily_loss_pct`` % of the day's starting balance
-      (``balance`` now minus today's realised result) → until the end of the UTC day;
+      (``balance`` now minus today's realised result): every part of a trade (a partial
+      close, a hedge's close, its own close) on the day it was realised, open trades'
+      parts too → until the end of the UTC day;
     * the last ``stop_streak`` closed trades all closed at their stop at a loss (a
-      trailing stop taken in profit is no losing streak) → for
-      ``streak_bars`` fast bars after the last of them.
+      trailing stop taken in profit is no losing streak) → for ``streak_bars`` fast bars
+      after the last of them.
     The daily rule wins when both apply (it lasts longer).
     """
+    records = list(records)
     rails = settings.rails
-    closed = sorted(
-        (r for r in records if r.closed_at is not None and r.realised_profit is not None),
-        key=lambda r: r.closed_at,  # type: ignore[arg-type,return-value]
-    )
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = sum(
-        r.realised_profit or 0.0 for r in closed if r.closed_at and r.closed_at >= day_start
-    )
+    today = realised_since(records, day_start)
     start_balance = balance - today
     if today < 0.0 and start_balance > 0.0:
         loss_pct = -today / start_balance * 100.0
@@ -84,6 +101,10 @@ def check_account(
                 f"daily realised loss {loss_pct:.2f}% ≥ {rails.daily_loss_pct:g}% of balance",
             )
     n = rails.stop_streak
+    closed = sorted(
+        (r for r in records if r.closed_at is not None and r.realised_profit is not None),
+        key=lambda r: r.closed_at,  # type: ignore[arg-type,return-value]
+    )
     if n > 0 and len(closed) >= n:
         last = closed[-n:]
         if all(r.close_reason == "stop_loss" and (r.realised_profit or 0.0) < 0.0 for r in last):

@@ -132,6 +132,10 @@ class TradeRecord:
     #: of the volume closed since the re-add before (docs/dtms.md §6), never of lots an
     #: earlier re-add put back already
     re_added_closed: float = 0.0
+    #: what the trade realised before its own close, each at its deal's time: its
+    #: partial closes and its hedges' closes (docs/dtms.md §7: the daily loss counts
+    #: each part on its own UTC day); the rest of ``realised_profit`` is its close's
+    realised_parts: tuple[tuple[datetime, float], ...] = ()
 
     @property
     def sign(self) -> int:
@@ -204,6 +208,8 @@ class TradeRecord:
                 v = list(v)
             elif name == "journal":
                 v = [e.to_json() for e in v]
+            elif name == "realised_parts":
+                v = [[at.isoformat(), profit] for at, profit in v]
             out[name] = v
         return out
 
@@ -247,6 +253,9 @@ class TradeRecord:
                 magic=int(d.get("magic", 0)),
                 reopened_at=_opt_time(d.get("reopened_at")),
                 re_added_closed=_re_added_closed(d),
+                realised_parts=tuple(
+                    (_time(at), float(profit)) for at, profit in d.get("realised_parts", ())
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"trade record {d.get('ticket')!r}: {exc!r}") from None
@@ -347,3 +356,9 @@ class ClosedTrade(Protocol):
 
     @property
     def realised_profit(self) -> float | None: ...
+
+    @property
+    def ticket(self) -> int: ...
+
+    @property
+    def opened_at(self) -> datetime: ...
