@@ -21,6 +21,7 @@ from datetime import datetime
 from hookspecs import ActionKind, DefensiveState, Trade
 
 from .engine import HEDGE_COMMENT, TradeRecord, unsettled
+from .engine.rails import re_added_to
 from .ticket_text import ticket_in
 
 #: the comment the broker gives a hedge (``DTMS_HEDGE_<ticket>``), up to the ticket
@@ -164,17 +165,38 @@ class TradeBook:
 
     def recent_closed(self, since: datetime, at_least: int) -> Iterator[TradeRecord]:
         """Closed trades (with a realised result) closed at or after ``since``, and never
-        fewer than the last ``at_least``: exactly what the account rails read."""
-        start = min(bisect_left(self._closed, (since, 0)), max(len(self._closed) - at_least, 0))
-        archived = self._archived
+        fewer than the last ``at_least`` trades, a re-add counted with the trade it
+        re-adds to (the stop streak's count, docs/dtms.md §7): exactly what the account
+        rails read."""
+        start = min(bisect_left(self._closed, (since, 0)), self._last_trades(at_least))
         for entry in self._closed[start:]:
-            yield archived[entry] if entry[2] else self.records[entry[1]]
+            yield self._closed_record(entry)
+
+    def _closed_record(self, entry: tuple[datetime, int, int]) -> TradeRecord:
+        return self._archived[entry] if entry[2] else self.records[entry[1]]
+
+    def _last_trades(self, n: int) -> int:
+        """Where the closes of the last ``n`` trades begin in the close order: a re-add
+        (``DTMS_READD_<ticket>``) is one trade with the trade it re-adds to, so a trade
+        and its re-add stopped out together are one close of the streak, not two; the
+        closes right before that belong to those trades are kept with them."""
+        seen: set[int] = set()
+        i = len(self._closed)
+        while i > 0:
+            rec = self._closed_record(self._closed[i - 1])
+            parent = re_added_to(rec)
+            key = rec.ticket if parent is None else parent
+            if key not in seen and len(seen) >= n:
+                break
+            seen.add(key)
+            i -= 1
+        return i
 
     def prune(self, since: datetime, keep_last: int, keep: Collection[int] = ()) -> int:
         """Forget closed trades closed before ``since`` beyond the last ``keep_last``
-        (what :meth:`recent_closed` would still give), except the tickets in ``keep``
+        trades (what :meth:`recent_closed` would still give), except the tickets in ``keep``
         (not written yet) and any the engine still needs; returns how many went."""
-        end = min(bisect_left(self._closed, (since, 0)), max(len(self._closed) - keep_last, 0))
+        end = min(bisect_left(self._closed, (since, 0)), self._last_trades(keep_last))
         if end <= 0:
             return 0
         kept: list[tuple[datetime, int, int]] = []

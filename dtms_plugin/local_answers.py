@@ -239,7 +239,7 @@ class AccountAnswers:
             return
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
         # and the trades without a result yet: their partial closes' and hedges' results
-        # are realised already (§7)
+        # are realised already, and a re-add's trade still open is not closed (§7)
         unclosed = [rec for rec in self.book.live() if rec.realised_profit is None]
         records = [*self._recent_closes(since), *unclosed]
         mode = check_account(records, balance, now, self.settings)

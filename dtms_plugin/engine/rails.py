@@ -17,9 +17,13 @@ from datetime import datetime, timedelta
 from hookspecs import Quote
 
 from ..settings import DtmsSettings
+from .journal import READD_COMMENT
 from .record import ClosedTrade, TradeRecord
 from .snapshot import SignalSnapshot
 from .tolerance import spread_at_most
+
+#: a re-add's comment up to the ticket of the trade it re-adds to
+READD_PREFIX = READD_COMMENT.partition("{")[0]
 
 
 def spread_hold(
@@ -74,6 +78,57 @@ def realised_since(records: Iterable[ClosedTrade], since: datetime) -> float:
     return sum(profit for r in records for at, profit in realised_parts(r) if at >= since)
 
 
+def re_added_to(record: ClosedTrade) -> int | None:
+    """The ticket of the trade ``record`` is a re-add of (comment ``DTMS_READD_<ticket>``,
+    as hostapp/outcomes.py folds it into that trade for trades.csv), else ``None``."""
+    comment = record.comment if isinstance(record, TradeRecord) else ""
+    if not comment.startswith(READD_PREFIX):
+        return None
+    tail = comment[len(READD_PREFIX) :]
+    return int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 20 else None
+
+
+@dataclass(slots=True)
+class _Trade:
+    """One trade of the stop streak: a position and the re-adds opened for it."""
+
+    closed_at: datetime | None
+    reason: str
+    profit: float
+    open: bool
+
+
+def _trades(records: Iterable[ClosedTrade]) -> list[_Trade]:
+    """The closed trades of ``records``, each re-add folded into the trade it re-adds to
+    (the newest position of that ticket opened no later than the re-add): one trade,
+    closed when its last part closed, with that close's reason and the sum of their
+    results. A trade with a part still open (in ``records`` without a result) is not
+    closed yet; a re-add whose trade is not in ``records`` stands for it alone."""
+    by_ticket: dict[int, _Trade] = {}
+    trades: list[_Trade] = []
+    for r in sorted(records, key=lambda r: r.opened_at):
+        parent = re_added_to(r)
+        group = by_ticket.get(parent) if parent is not None else None
+        if group is None:
+            group = _Trade(None, "", 0.0, False)
+            trades.append(group)
+            by_ticket[r.ticket if parent is None else parent] = group
+        closed_at, profit = r.closed_at, r.realised_profit
+        if closed_at is None or profit is None:
+            group.open = True
+            continue
+        group.profit += profit
+        # closed together, the one opened last (the re-add) says how the trade ended
+        if group.closed_at is None or closed_at >= group.closed_at:
+            group.closed_at, group.reason = closed_at, r.close_reason
+    return sorted((t for t in trades if not t.open), key=_close_time)
+
+
+def _close_time(trade: _Trade) -> datetime:
+    assert trade.closed_at is not None  # a closed trade's
+    return trade.closed_at
+
+
 def check_account(
     records: Iterable[ClosedTrade], balance: float, now: datetime, settings: DtmsSettings
 ) -> AccountMode | None:
@@ -83,9 +138,9 @@ def check_account(
       (``balance`` now minus today's realised result): every part of a trade (a partial
       close, a hedge's close, its own close) on the day it was realised, open trades'
       parts too → until the end of the UTC day;
-    * the last ``stop_streak`` closed trades all closed at their stop at a loss (a
-      trailing stop taken in profit is no losing streak) → for ``streak_bars`` fast bars
-      after the last of them.
+    * the last ``stop_streak`` closed trades (a re-add is part of the trade it re-adds
+      to) all closed at their stop at a loss (a trailing stop taken in profit is no
+      losing streak) → for ``streak_bars`` fast bars after the last of them.
     The daily rule wins when both apply (it lasts longer).
     """
     records = list(records)
@@ -101,13 +156,10 @@ def check_account(
                 f"daily realised loss {loss_pct:.2f}% ≥ {rails.daily_loss_pct:g}% of balance",
             )
     n = rails.stop_streak
-    closed = sorted(
-        (r for r in records if r.closed_at is not None and r.realised_profit is not None),
-        key=lambda r: r.closed_at,  # type: ignore[arg-type,return-value]
-    )
+    closed = _trades(records)
     if n > 0 and len(closed) >= n:
         last = closed[-n:]
-        if all(r.close_reason == "stop_loss" and (r.realised_profit or 0.0) < 0.0 for r in last):
+        if all(t.reason == "stop_loss" and t.profit < 0.0 for t in last):
             closed_at = last[-1].closed_at
             assert closed_at is not None
             until = closed_at + settings.fast_bars(rails.streak_bars)
