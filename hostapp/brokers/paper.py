@@ -45,9 +45,9 @@ from .paper_orders import PaperOrders
 from .paper_rules import (
     DEFAULT_SPREADS,
     DEFAULT_SYMBOLS,
-    SPREAD_OF_PRICE,
     PaperSettings,
     default_spread,
+    one_point_share,
 )
 from .paper_rules import hit as _hit
 from .paper_stop_out import PaperStopOut, StopOut
@@ -82,9 +82,13 @@ class PaperBroker(PaperOrders, PaperStopOut):
         #: there were: the run's costs note
         self.assumed_spreads: dict[str, tuple[float, float]] = {}
         self.bars_without_spread: Counter[str] = Counter()
+        #: per symbol, the most of the price (a share) an assumed spread was
+        self.assumed_shares: dict[str, float] = {}
         #: per symbol, the most of the price (a share) that a spread of one point was,
-        #: where one point is more than the assumed spread's cap (a table's coarse
-        #: ``digits``): the costs note says so (README "hostapp replay")
+        #: where one point was charged and is more than the assumed spread's cap
+        #: (:func:`~.paper_rules.spread_cap`: a table's coarse ``digits``, a known
+        #: symbol's price under a point's worth): the costs note says so (README
+        #: "hostapp replay")
         self.one_point_spreads: dict[str, float] = {}
         self._clock = clock
         self._bar_period = timedelta(seconds=timeframe_seconds(timeframe))
@@ -171,8 +175,8 @@ class PaperBroker(PaperOrders, PaperStopOut):
             told = self._spreads.get(symbol)
             if told is None:
                 spread = default_spread(symbol, info, bar.close)
-                if info is not None and info.point > SPREAD_OF_PRICE * bar.close:
-                    share = info.point / bar.close  # the cap is under a point: one point
+                share = one_point_share(symbol, info, bar.close, spread)
+                if share is not None:  # the cap is under a point: one point was charged
                     self.one_point_spreads[symbol] = max(
                         share, self.one_point_spreads.get(symbol, share)
                     )
@@ -180,6 +184,9 @@ class PaperBroker(PaperOrders, PaperStopOut):
                 spread = told
             low, high = self.assumed_spreads.get(symbol, (spread, spread))
             self.assumed_spreads[symbol] = (min(low, spread), max(high, spread))
+            if bar.close > 0:  # the most of the price charged, as the costs note says
+                most = spread / bar.close
+                self.assumed_shares[symbol] = max(most, self.assumed_shares.get(symbol, most))
             self.bars_without_spread[symbol] += 1
         when = bar.time + self._bar_period
         if self.stop_out.when is not None and when > self.stop_out.when:

@@ -145,11 +145,43 @@ SPREAD_OF_PRICE = 0.0002
 SPREAD_FLOOR_OF_PRICE = 0.00005
 #: float noise in a count of points (0.0002 * 200 / 0.01 is 3.9999999999999996)
 _POINTS_NOISE = 1e-9
+#: The most of the price a known symbol's table spread (:data:`DEFAULT_SPREADS`) is
+#: charged: 10 basis points. The table's spreads are today's, in price units, and old
+#: history is priced far lower: BTCUSD's 15.00 was 5 % of a 2015 price near 300 and more
+#: than the whole move of most days. Ten basis points leave every forex spread of the
+#: table as it is at any price its pair has traded at since the 1970s (EURUSD's 0.00008
+#: is 1 basis point at 0.83, USDJPY's 0.012 is 1.6 at 75), and XAUUSD's 0.25 down to
+#: $250 (6 at $400), gold's lowest since 1979; BTCUSD's 15.00 is charged from $15,000
+#: up, and below that the cap follows the price (0.30 at $300), about what a retail
+#: broker's coin spread is as a share of the price.
+KNOWN_SPREAD_OF_PRICE = 0.001
+
+
+def spread_cap(symbol: str) -> float:
+    """The most of the price the spread assumed for ``symbol``'s bars without one is
+    kept to, as a share: :data:`KNOWN_SPREAD_OF_PRICE` for a symbol of the table (under
+    a broker's suffix too), :data:`SPREAD_OF_PRICE` for a guessed one."""
+    known = symbol in DEFAULT_SPREADS or listed_name(symbol) in DEFAULT_SPREADS
+    return KNOWN_SPREAD_OF_PRICE if known else SPREAD_OF_PRICE
+
+
+def one_point_share(
+    symbol: str, info: SymbolInfo | None, price: float, spread: float
+) -> float | None:
+    """The share of ``price`` that ``spread``, assumed by :func:`default_spread`, was
+    when it was the one-point floor above :func:`spread_cap` (digits that quote no finer),
+    else ``None``: only then does the costs note say one point was charged."""
+    if info is None or not price > 0 or info.point <= spread_cap(symbol) * price:
+        return None
+    if abs(spread - info.point) > _POINTS_NOISE * max(1.0, info.point):
+        return None
+    return info.point / price
 
 
 def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
     """The spread of a bar that carries none: the table's for its symbols (under a
-    broker's suffix too), else 10 points, but no less than :data:`SPREAD_FLOOR_OF_PRICE`
+    broker's suffix too), at most :data:`KNOWN_SPREAD_OF_PRICE` of the price in whole
+    points (at least one), else 10 points, but no less than :data:`SPREAD_FLOOR_OF_PRICE`
     and no more than :data:`SPREAD_OF_PRICE` of the price, in whole points (the floor
     rounded up, the cap down, so neither is crossed by rounding) and never under one
     point: no market quotes a spread finer than its price. Ten points alone were 1 % of
@@ -163,7 +195,13 @@ def default_spread(symbol: str, info: SymbolInfo | None, price: float) -> float:
     if known is None:
         known = DEFAULT_SPREADS.get(listed_name(symbol))
     if known is not None:
-        return known
+        # today's spread in price units, kept to :data:`KNOWN_SPREAD_OF_PRICE` of the
+        # price in whole points (at least one): old history is priced far lower
+        rules = info if info is not None else known_rules(symbol)
+        if rules is None or not price > 0:
+            return known
+        points = math.floor(KNOWN_SPREAD_OF_PRICE * price / rules.point + _POINTS_NOISE)
+        return min(known, round(max(1, points) * rules.point, rules.digits))
     if info is None:
         return 0.0
     point = info.point

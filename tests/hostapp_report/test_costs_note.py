@@ -55,4 +55,5 @@ def test_an_assumed_spread_that_follows_the_price_is_said_as_its_range() -> None
     assert note is not None
     low, high = broker.assumed_spreads["ACME"]
     assert low < high
-    assert f"ACME's assumed, from {low:.5f} to {high:.5f} (a share of the price), on the 3 " in note
+    shown = f"from {low:.5f} to {high:.5f} (a share of the price, at most 0.5 basis points of it)"
+    assert f"ACME's assumed, {shown}, on the 3 " in note

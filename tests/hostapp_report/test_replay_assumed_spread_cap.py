@@ -73,7 +73,7 @@ def test_whole_number_prices_are_charged_two_basis_points_at_most(
 ) -> None:
     summary = run(tmp_path / "run", symbol, base)
     assert any(f"({symbol}: {digits} digits, a lot of" in n for n in summary["host_notes"])
-    shown = f"{symbol}'s assumed, from {low} to {high} (a share of the price), on the 600 bars"
+    shown = f"{symbol}'s assumed, from {low} to {high} (a share of the price, at most 2.0 basis"
     assert shown in costs(summary), costs(summary)
     assert "basis points of the price, above the two" not in costs(summary)
     bid = closes(tmp_path / "run", symbol)
