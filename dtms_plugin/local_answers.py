@@ -123,7 +123,8 @@ class AccountAnswers:
             arming = self.settings.arming
             unarmed = (
                 f"{rest} closed, or the run ended, before arming (arming: {arming.age_bars:g} "
-                f"{self.settings.fast.value} bars, +{arming.profit_r:g}R or {arming.loss_r:g}R)"
+                f"{self.settings.fast.value} bars' time on the calendar, weekends included, "
+                f"+{arming.profit_r:g}R or {arming.loss_r:g}R)"
             )
             why = ", or waited: ".join(filter(None, [unarmed if never else "", waited]))
             if not never:

@@ -45,7 +45,7 @@ async def test_the_report_says_why_some_trades_were_never_evaluated(tmp_path: Pa
     assert (report["trades"], report["evaluated"]) == (2, 1)
     assert report["note"].startswith(
         "DTMS evaluated 1 of 2 trades: the other 1 closed, or the run ended, before arming "
-        "(arming: 3 M5 bars, +0.2R or -0.5R)"
+        "(arming: 3 M5 bars' time on the calendar, weekends included, +0.2R or -0.5R)"
     )
     await rig.stop()
 
