@@ -12,7 +12,10 @@ the weeks open as read, and by how many hours that is off (docs/architecture.md 
 
 Only pairs of currencies or metals (``EURUSD``, ``XAUUSD.m``), only bars finer than a
 day, and only when two weekends or more (gaps of 36 hours or more) are in the file and
-most of them end outside that window.
+most of them end outside that window. A file of D1 bars has no hour to tell its clock by,
+but its days that open while forex is closed (a GMT broker's Sunday bars, six a week)
+are stubs of a few hours that weigh on all that is measured in bars, which the note says
+too: the same stubs built from finer bars are counted by :mod:`hostapp.bar_clock`.
 """
 
 from __future__ import annotations
@@ -47,15 +50,22 @@ def fx_week_note(
     series: Mapping[str, Sequence[Bar]], is_pair: Callable[[str], object]
 ) -> str | None:
     """One sentence naming the pairs whose weeks open outside forex's hours as their
-    times were read (the module's docstring), with the hours they look off by; ``None``
-    when there are none. ``is_pair``: whether a symbol is a pair of currencies or metals
-    (the paper broker's :func:`~hostapp.brokers.paper_rules.currency_pair`)."""
-    said = []
+    times were read (the module's docstring), with the hours they look off by, and one
+    naming the pairs whose D1 bars include days that open while forex is closed
+    (:func:`closed_market_days`); ``None`` when there are neither. ``is_pair``: whether a
+    symbol is a pair of currencies or metals (the paper broker's
+    :func:`~hostapp.brokers.paper_rules.currency_pair`)."""
+    said, stubs = [], []
     for symbol, bars in series.items():
         if not is_pair(symbol) or len(bars) < 2:
             continue
         if bars[1].time - bars[0].time >= timedelta(days=1):
-            continue  # daily bars: their time of day is no opening hour
+            # daily bars: their time of day is no opening hour, but a day of them that
+            # opens while forex is closed holds only Sunday evening's hours
+            short = closed_market_days(bars)
+            if short >= 2:
+                stubs.append(f"{symbol} {short:,} of {len(bars):,}")
+            continue
         opens = week_opens(bars)
         outside = [m for m in opens if not OPENS_FROM <= m <= OPENS_TO]
         if len(opens) < 2 or len(outside) * 3 < len(opens) * 2:
@@ -70,9 +80,43 @@ def fx_week_note(
             f"{len(opens)} weekends), about {abs(hours)} hours {way} forex's Sunday "
             f"21:00-22:00 UTC"
         )
-    if not said:
-        return None
-    return (
-        "; ".join(said) + ": if the file's times were written on another clock than the one "
-        "they were read on, say which with --data-tz (or [host] data_tz)"
+    notes = []
+    if said:
+        notes.append(
+            "; ".join(said) + ": if the file's times were written on another clock than the "
+            "one they were read on, say which with --data-tz (or [host] data_tz)"
+        )
+    if stubs:
+        notes.append(
+            "D1 bars in the files that open while forex is closed (Saturday, or Sunday before "
+            "19:00 UTC: a broker on GMT makes a day of Sunday evening's few hours, six bars a "
+            f"week): {', '.join(stubs)}; their short ranges shrink an ATR, and each counts as "
+            "a bar where bars are counted (a deadline of so many bars). A broker's export on "
+            "New York's close (a server on UTC+2/+3) has five bars a week; from finer bars, "
+            "--bar-clock America/New_York+7 builds such days"
+        )
+    return ". ".join(notes) or None
+
+
+#: how long a daily bar may be spaced from the next and still be one of a D1 file (a
+#: weekend or a holiday between two is more, and the median leaves them out)
+_DAILY = (timedelta(hours=20), timedelta(hours=28))
+
+
+def closed_market_days(bars: Sequence[Bar]) -> int:
+    """How many of ``bars``, a D1 file's, open while forex is closed: from Saturday 12:00
+    to Sunday 19:00 UTC (a GMT broker's Sunday 00:00, a GMT+2 server's Sunday midnight
+    read on its clock, Saturday 22:00 UTC). Each holds only the hours from the week's
+    open to its day's end. A New York close's Sunday 21:00 or 22:00 UTC opens Monday's
+    whole session and is not one; a file of weekly bars stamped on Sunday is no D1 file
+    (0)."""
+    gaps = [(b.time - a.time).total_seconds() for a, b in pairwise(bars[:50])]
+    low, high = (d.total_seconds() for d in _DAILY)
+    if not gaps or not low <= median(gaps) <= high:
+        return 0
+    saturday_noon = 6 * _DAY + 12 * 60
+    return sum(
+        1
+        for b in bars
+        if _minute_of_week(b.time) < OPENS_FROM or _minute_of_week(b.time) >= saturday_noon
     )
