@@ -48,6 +48,7 @@ from .paper_rules import (
     PaperSettings,
     default_spread,
     one_point_share,
+    touched_both,
 )
 from .paper_rules import hit as _hit
 from .paper_stop_out import PaperStopOut, StopOut
@@ -90,6 +91,9 @@ class PaperBroker(PaperOrders, PaperStopOut):
         #: symbol's price under a point's worth): the costs note says so (README
         #: "hostapp replay")
         self.one_point_spreads: dict[str, float] = {}
+        #: positions closed at their stop in a bar that touched their target too (the
+        #: stop is taken first: :func:`~.paper_rules.touched_both`), for the run's notes
+        self.stop_with_target = 0
         self._clock = clock
         self._bar_period = timedelta(seconds=timeframe_seconds(timeframe))
         self._timeframe = timeframe
@@ -198,9 +202,12 @@ class PaperBroker(PaperOrders, PaperStopOut):
             for pos in store.positions(symbol):
                 if (pos.stop_loss is None and pos.take_profit is None) or pos.opened_at >= when:
                     continue
-                hit = _hit(pos, bar, spread if pos.direction == "sell" else 0.0)
+                paid = spread if pos.direction == "sell" else 0.0
+                hit = _hit(pos, bar, paid)
                 if hit is not None:
                     price, reason = hit
+                    if reason == "stop_loss" and touched_both(pos, bar, paid):
+                        self.stop_with_target += 1  # the stop taken first: the run's note
                     price = round(price, digits)
                     deal = self._book(pos, pos.volume, price, when, reason)
                     closed.append((self._position_closed(deal), reason))
@@ -213,9 +220,19 @@ class PaperBroker(PaperOrders, PaperStopOut):
 
     @property
     def run_notes(self) -> list[str]:
-        """For the run's summary: the account wiped out (:mod:`.paper_stop_out`)."""
-        note = self.stop_out.note
-        return [note] if note else []
+        """For the run's summary: the account wiped out (:mod:`.paper_stop_out`), and the
+        trades closed at their stop in a bar that touched their target too: their R is
+        the worse reading of a bar whose order the data does not give (finer bars do)."""
+        notes = [self.stop_out.note] if self.stop_out.note else []
+        n = self.stop_with_target
+        if n:
+            said = f"{n:,} trades closed at their" if n != 1 else "1 trade closed at its"
+            its = "their" if n != 1 else "its"
+            notes.append(
+                f"{said} stop in a bar that also touched {its} target (the stop is taken "
+                "first: the bar cannot say which came first; finer bars can)"
+            )
+        return notes
 
     # -- queries --------------------------------------------------------------------
 

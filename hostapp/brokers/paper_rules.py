@@ -293,6 +293,22 @@ def hit(pos: Position, bar: Bar, spread: float) -> tuple[float, CloseReason] | N
     return None
 
 
+def touched_both(pos: Position, bar: Bar, spread: float) -> bool:
+    """Whether ``bar`` (its prices plus ``spread``, as :func:`hit` reads them) opened
+    between ``pos``'s stop and target and then reached both: a bar cannot say which came
+    first, and :func:`hit` takes the stop (the pessimistic reading), which the run's
+    notes count (README "hostapp replay"). A gap through either level is no such bar: the
+    open came first."""
+    sl, tp = pos.stop_loss, pos.take_profit
+    if sl is None or tp is None:
+        return False
+    o, h, low = bar.open + spread, bar.high + spread, bar.low + spread
+    near = TOUCH_OF_PRICE * h
+    if pos.direction == "buy":
+        return sl + near < o < tp - near and low <= sl + near and h >= tp - near
+    return tp + near < o < sl - near and h >= sl - near and low <= tp + near
+
+
 def round_volume(info: SymbolInfo, volume: float) -> float | ActionResult:
     """``volume`` rounded down to the step, or the refusal when that is out of bounds."""
     if not (isinstance(volume, int | float) and math.isfinite(volume) and volume > 0):
