@@ -275,8 +275,8 @@ def costs_note(broker: Broker, symbols: Iterable[str]) -> str | None:
     one point, the least spread, was charged above the assumed one's cap (two basis points,
     ten for a symbol of the paper broker's table; a table's coarse ``digits``), by how
     much, and the most of the price a spread that moved with the price was. The same in
-    every run of an A/B, but a figure a trader compares with a live account's (a stock held for weeks
-    pays financing there). ``None`` for a real broker."""
+    every run of an A/B, but a figure a trader compares with a live account's (a stock
+    held for weeks pays financing there). ``None`` for a real broker."""
     from .brokers.paper import PaperBroker
     from .brokers.paper_rules import spread_cap
 
