@@ -33,6 +33,7 @@ from hookspecs import (
 
 from .clock import ScaledClock, SimClock, SystemClock
 from .config import HostConfig
+from .costs_note import costs_note as costs_note
 
 # The data a run replays is hostapp/data.py's; these names stay importable from here.
 from .data import BUILTIN_START as BUILTIN_START
@@ -52,7 +53,6 @@ from .market.feed import ReplayFeed
 from .market.timeframes import timeframe_seconds
 from .pluginhost import PluginHost
 from .report import RECORDER_NAME, RunRecorder
-from .symbol_rules import costs_note as costs_note
 from .symbol_rules import guessed_rules_note as guessed_rules_note
 from .symbol_rules import symbol_infos
 
