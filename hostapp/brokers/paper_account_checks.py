@@ -21,6 +21,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .paper_account_reads import read_only
+
 #: The format this code writes and reads up to (``PRAGMA user_version``). 0 is a file of
 #: a version from before formats were numbered; 1 the tables of
 #: :mod:`.paper_account_file` with the ``run_clock`` and data-record ``meta`` rows.
@@ -58,18 +60,8 @@ def mark_format(db: sqlite3.Connection) -> None:
 def file_format(path: str | Path) -> int | None:
     """The format of the account file at ``path``, read-only (another host may be
     writing it); ``None`` for a missing or unreadable file."""
-    file = Path(path)
-    if not file.is_file():
-        return None
-    try:
-        db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            (found,) = db.execute("PRAGMA user_version").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
-    return int(found)
+    rows = read_only(path, ("PRAGMA user_version", ()))
+    return None if rows is None else int(rows[0][0][0])
 
 
 def _when(epoch: float) -> str:
