@@ -10,8 +10,9 @@ the trade's initial volume. The position's own figures are taken now, and what t
 client sent that they replaced is said once.
 
 The rule (docs/client.md, "Registering"): when the broker lists an open position under
-the ticket on the registration's symbol and side, the new record takes its entry price,
-volume and opening time. An entry within :data:`SLIPPAGE` of the fill (the price asked
+the ticket on the registration's symbol and side, the new record takes its entry price
+and volume, and its opening time when the registration sent none or one in the server's
+future (:func:`as_at_broker`). An entry within :data:`SLIPPAGE` of the fill (the price asked
 against the price filled, or a rounded one, as the original's clients send), or an
 opening within :data:`SAME_OPENING`, is taken at DEBUG; a larger difference, or another
 volume, is a WARNING naming each field replaced. A ticket the broker lists no such
@@ -63,14 +64,24 @@ def broker_position(reg: Registration, positions: BrokerPositions) -> Trade | No
 
 
 def as_at_broker(
-    reg: Registration, positions: BrokerPositions, log: logging.Logger
+    reg: Registration,
+    positions: BrokerPositions,
+    log: logging.Logger,
+    now: datetime | None = None,
 ) -> Registration:
-    """``reg`` with its broker position's entry, volume and opening, when the broker lists
-    an open position under its ticket on its symbol (the broker's spelling, which
-    registration takes) and side (:func:`broker_position`); ``reg`` as sent otherwise."""
+    """``reg`` with its broker position's entry and volume, when the broker lists an open
+    position under its ticket on its symbol (the broker's spelling, which registration
+    takes) and side (:func:`broker_position`); ``reg`` as sent otherwise. Its opening
+    too when the registration sent none, or one after the server's clock ``now`` (more
+    than :data:`SAME_OPENING`): no position opened in the server's future (a client's
+    wall clock on a paper account dated in 2024). A sent opening that could be true is
+    kept: it is how a ticket kept CLOSED and registered again tells a new position under
+    the reused ticket from the closed one (docs/client.md)."""
     pos = broker_position(reg, positions)
     if pos is None:
         return reg
+    if reg.opened_at is not None and (now is None or reg.opened_at <= now + SAME_OPENING):
+        pos = replace(pos, opened_at=reg.opened_at)  # a possible opening: as sent
     said, quiet = _replaced(reg, pos)
     if said:
         log.warning(

@@ -286,7 +286,9 @@ class Registering(ServiceParts):
                 refused[reg.ticket] = UnknownSymbol(reg.symbol)
         now = self._host.clock.now()
         trades = [
-            _trade(as_at_broker(r, read, self.log), now) for r in regs if r.ticket not in refused
+            _trade(as_at_broker(r, read, self.log, now), now)
+            for r in regs
+            if r.ticket not in refused
         ]
         many = getattr(self._strategy, "register_many", None)
         records: Mapping[int, Any] = {}  # the engine's new records, which know the risk

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,20 +82,20 @@ async def test_slippage_is_taken_without_a_word_and_a_ticket_no_broker_holds_as_
     aiohttp_client: AioClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The price asked against the fill, or a rounded one (the original's clients send
-    either), is the same fill: taken, with no WARNING; so is an opening seconds off the
-    position's. A ticket the broker lists no position of keeps what was sent, as before."""
+    either), is the same fill: taken, with no WARNING. A ticket the broker lists no
+    position of keeps what was sent, as before."""
     world, broker = paper_gold_world()
     client = await engine_server(aiohttp_client, tmp_path, world, broker, cycled=True)
     pos = _buy(broker, 0.2)
     asked = round(pos.entry_price - 0.5, 2)
-    opened = (pos.opened_at + timedelta(seconds=30)).isoformat()
+    opened = "2024-01-01T00:00:00+00:00"
     with caplog.at_level(logging.DEBUG, logger="dtms_plugin"):
         body = registration(pos.ticket, entry=asked, volume=0.2, opened_at=opened)
         resp = await client.post("/dtms/trade/enable", json=body)
         assert resp.status == 201, await resp.text()
         info = (await resp.json())["trade_info"]
         assert (info["entry_price"], info["volume"]) == (pos.entry_price, 0.2)
-        assert info["opened_at"] == pos.opened_at.isoformat()  # the broker's
+        assert info["opened_at"] == opened  # sent: kept
         assert _said(caplog, pos.ticket) == []
         assert [
             r.levelno for r in caplog.records if f"ticket {pos.ticket}: " in r.getMessage()
