@@ -241,7 +241,8 @@ class PaperLedger:
         if names is None:
             rates = (self.rate_of(symbol) for symbol in self._symbol_names)
             names = self._rate_names = tuple({rate[0] for rate in rates if rate is not None})
-        self._step_rates = {name: self._store.quote(name) for name in names}
+        # no rate symbol (an account in the symbols' own currency): nothing to freeze
+        self._step_rates = {name: self._store.quote(name) for name in names} if names else None
 
     def _thaw_rates(self) -> None:
         self._step_rates = None
