@@ -152,8 +152,10 @@ class PaperBroker(PaperOrders, PaperStopOut):
     def step(self) -> contextlib.AbstractContextManager[None]:
         """The bars of one step, fed in one write of the account file
         (:class:`hostapp.loop_protocols.StepFed`), their deals' money converted at the
-        rates as the step began (:mod:`.paper_ledger`)."""
-        return _Step(self)
+        rates as the step began (:mod:`.paper_ledger`); the write alone when no symbol
+        converts at a rate (a replay's every step: the wrapper's calls cost more than
+        the write)."""
+        return _Step(self) if self.rate_names() else self._store.write()
 
     def on_bar(self, symbol: str, bar: Bar) -> list[tuple[Trade, CloseReason]]:
         """Close the positions on ``symbol`` whose stop or target lies inside ``bar`` (bid

@@ -235,12 +235,18 @@ class PaperLedger:
             return frozen[name]
         return self._store.quote(name)
 
-    def _freeze_rates(self) -> None:
-        """Keep the rate symbols' quotes as they are now, until :meth:`_thaw_rates`."""
+    def rate_names(self) -> tuple[str, ...]:
+        """The symbols this account's profits are converted at (none: every symbol is
+        in the account's currency, or its rate is unknown), worked out once."""
         names = self._rate_names
         if names is None:
             rates = (self.rate_of(symbol) for symbol in self._symbol_names)
             names = self._rate_names = tuple({rate[0] for rate in rates if rate is not None})
+        return names
+
+    def _freeze_rates(self) -> None:
+        """Keep the rate symbols' quotes as they are now, until :meth:`_thaw_rates`."""
+        names = self.rate_names()
         # no rate symbol (an account in the symbols' own currency): nothing to freeze
         self._step_rates = {name: self._store.quote(name) for name in names} if names else None
 
