@@ -21,6 +21,7 @@ from hookspecs import (
     ConfigError,
     HostView,
     OrderRequest,
+    ServeOptions,
     Trade,
     Veto,
     hookimpl,
@@ -87,16 +88,22 @@ class DtmsPlugin:
             served_token(self.settings.token_env)
         except ValueError as exc:
             raise ConfigError(f"{_WHERE} token_env: {exc}") from None
+        serving = None
+        if host.mode == "serve":  # refused for its bind address before the store is made
+            from .serving import check_exposure, server_settings
+
+            serving = server_settings(host, self.settings)
+            check_exposure(host.serve_options or ServeOptions(), serving)
         if self._store is None:
             try:
                 self._store = open_store(self.settings.store, self.settings.state_dir, self.log)
             except StoreError as exc:
                 key = "store" if self.settings.store else "state_dir"
                 raise ConfigError(f"{_WHERE} key '{key}': {exc}") from None
-        if host.mode == "serve":
-            from .serving import server_app
+        if serving is not None:
+            from .server import create_app
 
-            self._server = server_app(host, self.settings)
+            self._server = create_app(serving, host=host, dashboard=True)
 
     @hookimpl
     async def startup(self, host: HostView) -> None:

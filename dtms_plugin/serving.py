@@ -19,8 +19,6 @@ from hookspecs import ConfigError, HostView, ServeOptions
 from .settings import DtmsSettings
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from .server import ServerSettings
 
 log = logging.getLogger("dtms_plugin.server")
@@ -121,12 +119,3 @@ def server_settings(host: HostView, dtms: DtmsSettings) -> ServerSettings:
         )
     except ValueError as exc:
         raise ConfigError(f"[plugin.dtms]: {exc}") from None
-
-
-def server_app(host: HostView, dtms: DtmsSettings) -> web.Application:
-    """The API server over ``host``, refused in one line when it would be exposed."""
-    from .server import create_app
-
-    settings = server_settings(host, dtms)
-    check_exposure(host.serve_options or ServeOptions(), settings)
-    return create_app(settings, host=host, dashboard=True)

@@ -28,6 +28,7 @@ from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_results
 from .live_interim import live_files, reporting_as_it_goes
+from .made_files import MadeFiles
 from .open_symbols import keep_open_symbols_fed, unplayed_note
 from .outcomes import Outcome
 from .progress import ProgressBar
@@ -194,7 +195,7 @@ def _build(
     settings, and a refused start must not make an account (the next one would take
     its balance). A file that was there before is never removed."""
     account = config.host.paper.get("account_file")
-    made = isinstance(account, str) and not Path(account).exists()
+    made = MadeFiles(account)
     try:
         try:
             return appmod.build_sim_app(
@@ -206,20 +207,9 @@ def _build(
                 f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
             ) from None
     except ConfigError as exc:
-        if made and isinstance(account, str):
-            exc.__traceback__ = None  # its frames hold the half-built broker's connection
-            _remove_made(account)
+        exc.__traceback__ = None  # its frames hold the half-built broker's connection
+        made.remove()
         raise
-
-
-def _remove_made(account: str) -> None:
-    """Remove the account file this start made, with SQLite's files beside it."""
-    import gc
-
-    gc.collect()  # close the half-built broker's connection before its files go
-    for name in (account, f"{account}-wal", f"{account}-shm", f"{account}-journal"):
-        with suppress(FileNotFoundError):
-            Path(name).unlink()
 
 
 def keep_clock(app: appmod.App) -> None:

@@ -32,11 +32,12 @@ from hookspecs import BrokerError, ConfigError, ServeOptions
 from . import event_loop
 from .account_clock import AccountClockWatch, standing_after
 from .cli_options import days
-from .config import HostConfig, load_config
+from .config import DEFAULT_ACCOUNT_FILE, HostConfig, load_config
 from .durations import AT_MOST, is_duration
 from .errors import PluginError
 from .host import Host
 from .loader import load_plugins, refuse_unloaded
+from .made_files import MadeFiles
 from .pluginhost import PluginHost
 from .runtime import Runtime, build_runtime
 from .stop_signals import STOP_SIGNALS
@@ -163,6 +164,7 @@ async def _serve(args: argparse.Namespace, prog: str) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     problem: ConfigError | None = None
+    made = MadeFiles(config.host.paper.get("account_file", DEFAULT_ACCOUNT_FILE))
     try:
         runtime = await asyncio.to_thread(build_runtime, config, seed=args.seed, days=args.days)
     except (ConfigError, sqlite3.Error, OSError, ValueError) as exc:
@@ -173,10 +175,13 @@ async def _serve(args: argparse.Namespace, prog: str) -> int:
         print(f"{prog}: cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        return await _run(prog, config, options, plugins, runtime, problem)
+        code = await _run(prog, config, options, plugins, runtime, problem)
     finally:
         if runtime.close is not None:
             runtime.close()
+    if code == EXIT_CONFIG and config.host.broker == "paper":
+        made.remove()  # a refused start leaves no account behind (hostapp.made_files)
+    return code
 
 
 async def _run(
