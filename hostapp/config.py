@@ -263,7 +263,7 @@ def config_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> Ho
     tables: dict[str, dict[str, Any]] = {}
     for name, table in _table(data, "plugin", where).items():
         if not isinstance(table, dict):
-            raise ConfigError(f"{where} [plugin]: key {name!r}: expected a table, got {table!r}")
+            raise ConfigError(f"{where} [plugin.{name}]: {_not_a_table(f'plugin.{name}', table)}")
         _check_host_keys(table, f"{where} [plugin.{name}]")
         tables[name] = dict(table)
     named = "symbols" in _table(data, "host", where)
@@ -275,8 +275,21 @@ def config_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> Ho
 def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: {key!r} must be a table ([{key}]), got {value!r}")
+        raise ConfigError(f"{where}: {key!r} {_not_a_table(key, value)}")
     return value
+
+
+def _not_a_table(key: str, value: object) -> str:
+    """Why ``value`` at ``key`` is not the table it must be, in the file's words: a
+    table written twice-bracketed (``[[plugin.dtms]]``, an array of tables) is the
+    usual slip; its contents are not echoed (a table may hold a password)."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return (
+            f"must be one table, written [{key}]; [[{key}]] (double brackets) makes an "
+            f"array of {len(value)} table{'s' if len(value) > 1 else ''}"
+        )
+    kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    return f"must be a table ([{key}]), got {kind.get(type(value), type(value).__name__)}"
 
 
 def _parse(cls: type[_T], table: Mapping[str, Any], where: str) -> _T:

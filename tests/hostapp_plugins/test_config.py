@@ -121,7 +121,15 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
         ("[host]\ndata = { XAUUSD = 3 }\n", r"\[host\]: key 'data.XAUUSD': expected a CSV path"),
         ("[hosts]\n", r"unknown table or key 'hosts'"),
         ("plugins = 3\n", r"'plugins' must be a table"),
-        ("[plugin]\ndtms = 3\n", r"\[plugin\]: key 'dtms': expected a table"),
+        (
+            "[plugin]\ndtms = 3\n",
+            r"\[plugin.dtms\]: must be a table \(\[plugin.dtms\]\), got a number$",
+        ),
+        (
+            "[[plugin.dtms]]\ntoken_env = 'SECRET_NAME'\n",
+            r"\[plugin.dtms\]: must be one table, written \[plugin.dtms\]; \[\[plugin.dtms\]\] "
+            r"\(double brackets\) makes an array of 1 table$",
+        ),
         ("[plugin.a]\ntimeout_seconds = -1\n", r"\[plugin.a\]: key 'timeout_seconds'"),
         ("[plugin.a]\ntimeout_seconds = true\n", r"\[plugin.a\]: key 'timeout_seconds'"),
     ],
