@@ -8,41 +8,20 @@ A real server (the app on a real port) and the public client."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 from dtms_client.test_client_created_status import gold_trade
-from support.dtms_server_world import ScriptedStrategy, World
 
 from dtms_plugin.client import AsyncDtmsClient
-from dtms_plugin.server import ServerSettings, create_app
-from dtms_plugin.settings import DtmsSettings
-from dtms_plugin.store import Store
-from hostapp.testing import make_host
+
+from .conftest import Served
 
 
 async def test_a_second_registration_with_another_volume_says_what_was_kept(
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-    tmp_path: Path,
-    world: World,
-    caplog: pytest.LogCaptureFixture,
+    served: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = ServerSettings(
-        dtms=DtmsSettings(state_dir=str(tmp_path / "state")), token="", monitor_seconds=3600.0
-    )
-
-    def scripted(dtms: DtmsSettings, store: Store) -> Any:
-        return ScriptedStrategy(store)
-
-    app = create_app(
-        settings, host=make_host(world.broker, world, world), strategy_factory=scripted
-    )
-    server = await aiohttp_server(app)
-    async with AsyncDtmsClient(str(server.make_url("")).rstrip("/")) as client:
+    async with AsyncDtmsClient(served.url) as client:
         first = await client.register(gold_trade(5))
         assert first.outcome == "registered" and first.message == ""
         same = await client.register(gold_trade(5))

@@ -4,36 +4,22 @@ one line as it starts, and the file is served as it is."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from support.account_folder import ACCOUNT, account_file, env_without, shipped_config
+from support.e2e_procs import command
+
 from hostapp.brokers.paper_account import AccountMeta
-from hostapp.brokers.paper_account_file import SqliteStore
-
-ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT = ".hostapp/paper-account.sqlite"  # the shipped plugins.toml's
-
-
-def _dtms() -> list[str]:
-    script = Path(sys.executable).with_name("dtms")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "dtms_plugin.cli"]
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "DTMS_TOKEN"}
 
 
 def test_a_kept_balance_and_an_older_versions_damage_are_said_at_start(tmp_path: Path) -> None:
-    text = (ROOT / "plugins.toml").read_text().replace("# balance = 10000 ", "balance = 50000")
-    (tmp_path / "plugins.toml").write_text(text)
-    (tmp_path / ".hostapp").mkdir()
-    SqliteStore(tmp_path / ACCOUNT, AccountMeta(1234567, 10_000.0, "hedging", "USD")).close()
-    db = sqlite3.connect(tmp_path / ACCOUNT)  # an older version's close before its open
+    shipped_config(tmp_path, balance=50000)
+    account = account_file(tmp_path, AccountMeta(1234567, 10_000.0, "hedging", "USD"))
+    db = sqlite3.connect(account)  # an older version's close before its open
     with db:
         db.execute(
             "INSERT INTO history (ticket, symbol, direction, volume, entry_price, stop_loss, "
@@ -43,8 +29,9 @@ def test_a_kept_balance_and_an_older_versions_damage_are_said_at_start(tmp_path:
         )
     db.close()
     proc = subprocess.Popen(
-        [*_dtms(), "serve", "--port", "0", "--days", "2"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*command("dtms"), "serve", "--port", "0", "--days", "2"],
+        cwd=tmp_path, env=env_without("DTMS_TOKEN"), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
         assert proc.stderr is not None

@@ -4,30 +4,17 @@ the paper account file and DTMS's store are made, so a refused start creates no 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import sqlite3
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT = ".hostapp/paper-account.sqlite"  # the shipped plugins.toml's
+from support.account_folder import ACCOUNT, account_file, refused_serve, shipped_config
 
-
-def _dtms() -> list[str]:
-    script = Path(sys.executable).with_name("dtms")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "dtms_plugin.cli"]
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "DTMS_TOKEN"}
+from hostapp.brokers.paper_account import AccountMeta
 
 
 def test_a_refused_bind_makes_no_account_file_and_no_store(tmp_path: Path) -> None:
-    (tmp_path / "plugins.toml").write_text((ROOT / "plugins.toml").read_text())
-    done = subprocess.run(
-        [*_dtms(), "serve", "--host", "0.0.0.0", "--port", "0"],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    shipped_config(tmp_path)
+    done = refused_serve(tmp_path, "dtms")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--host 0.0.0.0 is not a loopback address" in lines[0], lines
@@ -40,11 +27,8 @@ def test_hostapp_serve_refused_for_its_bind_leaves_no_account_file_and_no_store(
 ) -> None:
     """``hostapp serve`` knows no plugin, so it opens the account before DTMS refuses the
     bind: the file that start made is removed again, and DTMS refuses before its store."""
-    (tmp_path / "plugins.toml").write_text((ROOT / "plugins.toml").read_text())
-    done = subprocess.run(
-        [sys.executable, "-m", "hostapp.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    shipped_config(tmp_path)
+    done = refused_serve(tmp_path, "hostapp")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--host 0.0.0.0 is not a loopback address" in lines[0], lines
@@ -54,13 +38,13 @@ def test_hostapp_serve_refused_for_its_bind_leaves_no_account_file_and_no_store(
 
 
 def test_hostapp_serve_refused_keeps_the_account_file_it_found(tmp_path: Path) -> None:
-    (tmp_path / "plugins.toml").write_text((ROOT / "plugins.toml").read_text())
-    account = tmp_path / ACCOUNT
-    account.parent.mkdir()
-    account.write_bytes(b"")  # an empty file is a new account to SQLite: kept all the same
-    done = subprocess.run(
-        [sys.executable, "-m", "hostapp.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    shipped_config(tmp_path)
+    account = account_file(tmp_path, AccountMeta(7654321, 25_000.0, "hedging", "USD"))
+    done = refused_serve(tmp_path, "hostapp")
     assert done.returncode == 2, done.stderr
-    assert account.exists()
+    db = sqlite3.connect(account)
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    finally:
+        db.close()
+    assert (meta["login"], float(meta["deposit"])) == ("7654321", 25_000.0)
