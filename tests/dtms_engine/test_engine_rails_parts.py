@@ -9,37 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from support.dtms_kit import SETTINGS, T0, minutes, trade
+from support.dtms_records import closed, opened
 
-from dtms_plugin.engine import TradeRecord, check_account, hedge_closed, realised_part, register
+from dtms_plugin.engine import TradeRecord, check_account, hedge_closed, realised_part
 from dtms_plugin.engine.rails import realised_parts, realised_since
 from dtms_plugin.store.closes import Close
-from hookspecs import DefensiveState
 
 MIDNIGHT = datetime(2026, 1, 6, 0, 0, tzinfo=UTC)
-
-
-def opened(ticket: int, at: datetime = T0, comment: str = "") -> TradeRecord:
-    return replace(register(trade(ticket, opened_at=at), None, at), comment=comment)
-
-
-def closed(
-    ticket: int,
-    profit: float | None,
-    at: datetime,
-    reason: str = "exit",
-    *,
-    opened_at: datetime = T0,
-    comment: str = "",
-    parts: tuple[tuple[datetime, float], ...] = (),
-) -> TradeRecord:
-    return replace(
-        opened(ticket, opened_at, comment),
-        state=DefensiveState.CLOSED,
-        closed_at=at,
-        close_reason=reason,
-        realised_profit=profit,
-        realised_parts=parts,
-    )
 
 
 # --- each part on its own day --------------------------------------------------------------

@@ -6,36 +6,13 @@ the streak's three stops."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
-from support.dtms_kit import SETTINGS, T0, minutes, trade
+from support.dtms_kit import SETTINGS, T0, minutes
+from support.dtms_records import closed, opened
 
-from dtms_plugin.engine import TradeRecord, check_account, register
+from dtms_plugin.engine import check_account
 from dtms_plugin.engine.rails import re_added_to
 from dtms_plugin.store.closes import Close
-from hookspecs import DefensiveState
-
-
-def opened(ticket: int, at: datetime = T0, comment: str = "") -> TradeRecord:
-    return replace(register(trade(ticket, opened_at=at), None, at), comment=comment)
-
-
-def closed(
-    ticket: int,
-    profit: float | None,
-    at: datetime,
-    reason: str = "exit",
-    *,
-    opened_at: datetime = T0,
-    comment: str = "",
-) -> TradeRecord:
-    return replace(
-        opened(ticket, opened_at, comment),
-        state=DefensiveState.CLOSED,
-        closed_at=at,
-        close_reason=reason,
-        realised_profit=profit,
-    )
 
 
 def test_a_shared_close_of_dtms_serve_replicas_names_no_re_add() -> None:
