@@ -174,7 +174,7 @@ def finish(
         )
         return record.evolve(journal=journal, warnings=record.with_warning(why))
     record = record.evolve(journal=journal)
-    if action.kind is ActionKind.HEDGE and code is ResultCode.HEDGING_NOT_ALLOWED:
+    if hedge_replaced(entry, settings):
         return record  # kept owed: the machine replaces it (``machine._hedge_refused``)
     if status is JournalStatus.FAILED:
         exhausted = attempts >= 1 + settings.actions.max_retries
@@ -192,6 +192,17 @@ def finish(
                 warnings=record.with_warning(why),
             )
     return record
+
+
+def hedge_replaced(entry: JournalEntry, settings: DtmsSettings) -> bool:
+    """Whether ``entry`` is a hedge the machine replaces by the partial close of a netting
+    account (docs/dtms.md §6): refused by the account (``hedging_not_allowed``), or
+    failed through its retries for a cause a retry could have changed."""
+    if entry.kind is not ActionKind.HEDGE or entry.status is not JournalStatus.FAILED:
+        return False
+    if entry.code == ResultCode.HEDGING_NOT_ALLOWED:
+        return True
+    return entry.attempts > settings.actions.max_retries and entry.code not in _FINAL
 
 
 CLOSING = (ActionKind.CLOSE, ActionKind.CLOSE_HEDGE)

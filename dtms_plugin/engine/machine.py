@@ -16,6 +16,7 @@ from hookspecs import Action, ActionKind, DefensiveState, Quote, ResultCode, Sym
 from ..settings import DtmsSettings
 from .deadlines import flat, market_current, past_gap
 from .evaluation import AccountState, Evaluation
+from .journal import hedge_replaced
 from .planning import exit_price, plan_owed, plan_trail
 from .positions import close_time
 from .rails import spread_hold
@@ -66,13 +67,19 @@ def _hedge_refused(
     rec: TradeRecord, now: datetime, settings: DtmsSettings, info: SymbolInfo
 ) -> tuple[TradeRecord, tuple[DefensiveState, DefensiveState] | None, str]:
     """HEDGED whose hedge the account refused (``hedging_not_allowed``: some brokers forbid
-    opposite positions on a hedging account too) does what it does on a netting account
-    (docs/dtms.md §6): the partial close in the hedge's place, or the close of a trade too
-    small for one. A retry would be refused alike, leaving HEDGED with nothing done."""
+    opposite positions on a hedging account too), or whose hedge failed through all its
+    retries, does what it does on a netting account (docs/dtms.md §6): the partial close
+    in the hedge's place, or the close of a trade too small for one. A retry would be
+    refused alike, and a hedge given up would leave HEDGED with nothing done until the
+    flat deadline, the whole exposure kept at the worst score."""
     entry = rec.entry(rec.key_for(K.HEDGE))
-    if entry is None or entry.code != ResultCode.HEDGING_NOT_ALLOWED:
+    if entry is None or not hedge_replaced(entry, settings):
         return rec, None, ""
-    why = "the account refuses hedges"
+    why = (
+        "the account refuses hedges"
+        if entry.code == ResultCode.HEDGING_NOT_ALLOWED
+        else f"the hedge failed {entry.attempts} times ({entry.code}: {entry.message})"
+    )
     if partial_volume(rec.volume, settings.actions.partial_fraction, info)[0] is None:
         why = f"{why}, and {rec.volume:g} lots cannot be partly closed, so closed"
         return _transition(rec, S.CLOSED, (K.CLOSE,), now, {}), (rec.state, S.CLOSED), why

@@ -312,6 +312,61 @@ def test_other_hedge_refusals_are_still_retried() -> None:
     assert kinds(e) == [(K.HEDGE, {"volume": 0.25})]
 
 
+def _hedge_given_up(volume: float, last: ResultCode = ResultCode.NO_MONEY) -> TradeRecord:
+    """HEDGED whose hedge failed on every attempt (1 + ``actions.max_retries``), each
+    retry on a new bar; the last with ``last``."""
+    e = ev(record(S.WARNING_L2, volume=volume), -7.0)
+    poor = ActionResult.failure(ResultCode.NO_MONEY, "not enough money")
+    rec = _sent(e.record, e.actions, poor, NOW)
+    for n in range(1, 1 + SETTINGS.actions.max_retries):
+        bar_time = BAR + minutes(5 * n)
+        e = ev(rec, -7.0, now=NOW + minutes(5 * n), bar=bar_time)
+        assert kinds(e) == [(K.HEDGE, {"volume": hedge_volume(volume)})], n
+        failed = poor if n < SETTINGS.actions.max_retries else ActionResult.failure(last, "x")
+        rec = _sent(e.record, e.actions, failed, NOW + minutes(5 * n))
+    entry = rec.entry(rec.key_for(K.HEDGE))
+    assert entry is not None and entry.attempts == 1 + SETTINGS.actions.max_retries
+    return rec
+
+
+def hedge_volume(volume: float) -> float:
+    return max(0.01, round(volume / 2, 2))
+
+
+def test_a_hedge_failing_through_its_retries_is_replaced_by_a_partial_close() -> None:
+    rec = _hedge_given_up(0.5)
+    e = ev(rec, None, now=NOW + minutes(16))  # at once, without waiting for a new bar
+    assert kinds(e) == [(K.PARTIAL_CLOSE, {"volume": 0.25})]
+    assert e.record.state is S.HEDGED and e.transition is None
+    assert e.record.flat_deadline == rec.flat_deadline
+    assert e.record.warnings[-1] == (
+        "the hedge failed 4 times (no_money: x): partial close instead of the hedge"
+    )
+
+
+def test_a_trade_too_small_for_the_partial_close_is_closed_when_its_hedge_is_given_up() -> None:
+    rec = _hedge_given_up(0.01)
+    e = ev(rec, None, now=NOW + minutes(16))
+    assert e.transition == (S.HEDGED, S.CLOSED) and kinds(e) == [(K.CLOSE, {})]
+    assert e.why == (
+        "the hedge failed 4 times (no_money: x), and 0.01 lots cannot be partly closed, so closed"
+    )
+
+
+def test_a_hedge_whose_last_failure_says_the_position_is_gone_is_given_up() -> None:
+    rec = _hedge_given_up(0.5, last=ResultCode.NOT_FOUND)
+    assert rec.owed == () and rec.warnings[-1] == "hedge failed (not_found: x); given up"
+    e = ev(rec, None, now=NOW + minutes(16))
+    assert kinds(e) == [] and e.record.state is S.HEDGED
+
+
+def test_a_hedge_with_retries_left_is_not_replaced() -> None:
+    settings = replace(SETTINGS, actions=replace(SETTINGS.actions, max_retries=5))
+    rec = _hedge_given_up(0.5)  # 4 attempts: 5 retries allow 6
+    e = ev(rec, -7.0, now=NOW + minutes(20), bar=BAR + minutes(20), settings=settings)
+    assert kinds(e) == [(K.HEDGE, {"volume": 0.25})]
+
+
 # --- the lots that filled, not the lots asked ---------------------------------------------
 
 
