@@ -252,7 +252,9 @@ class HostView(Protocol):
         A ``re_add`` opens an order, so the plugins' ``allow_order`` is asked first; a
         veto is a ``vetoed`` result (final: a retry meets the same veto). The action's
         ``source`` becomes the name of the plugin whose hook is calling, whatever it
-        said (one WARNING per plugin that names another); outside any hook it is kept."""
+        said (one WARNING per plugin that names another); outside any hook it is kept.
+        A coroutine: ``await`` it (from an async hook); one never awaited does nothing,
+        which the host says in one ERROR line per plugin and a note of the run."""
         ...
 
     async def report_action(self, action: Action, result: ActionResult) -> None:

@@ -34,6 +34,7 @@ from .config import HostConfig
 from .hookcalls import CALLING
 from .loop import LIVE_WINDOW, Recent
 from .pluginhost import PluginHost
+from .unawaited import Execution, UnawaitedActions
 
 #: True while :meth:`Host.report_action` tells the plugins of an action carried out
 #: elsewhere (the run recorder, a plugin too, leaves those out): by the call, in which
@@ -78,6 +79,8 @@ class Host:
             else Recent((), LIVE_WINDOW, key=lambda done: done[0].kind.value)  # type: ignore[assignment]
         )
         self._symbols: dict[int, str] = {}
+        #: the ``execute`` calls plugins never awaited (the summary's notes say them)
+        self.unawaited = UnawaitedActions(self._log)
         #: (ticket, action kind) → (code, how many times in a row) of a broker refusing
         #: the same action: the log tells such a run once (``log_action``).
         self._refusals: dict[tuple[int, str], tuple[str, int]] = {}
@@ -139,13 +142,17 @@ class Host:
         acted, so it looks for closed positions only then."""
         self._listeners.append(listener)
 
-    async def execute(self, action: Action) -> ActionResult:
+    def execute(self, action: Action) -> Execution:
         """Carry ``action`` out at the broker, tell every plugin (``on_action``), return
         the result. Broker refusals come back as results, never as exceptions. What the
         host carries out and records is a copy of its own: the planner's action stays the
         planner's (hookspecs.frozen.unshared). Its ``source`` is the plugin whose hook
         called (:data:`~hostapp.hookcalls.CALLING`), whatever the action said; outside any
-        hook (a web route's handler, a test) it keeps what it says."""
+        hook (a web route's handler, a test) it keeps what it says. A coroutine, which
+        says so when a plugin drops it unawaited (:mod:`hostapp.unawaited`)."""
+        return Execution(self._execute(action), action, CALLING.get(), self.unawaited)
+
+    async def _execute(self, action: Action) -> ActionResult:
         action = unshared(action)
         caller = CALLING.get()  # the plugin whose hook is running: the action is its
         if caller is not None and action.source != caller:

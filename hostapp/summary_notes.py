@@ -84,6 +84,7 @@ def host_notes(
                 {t["plugin"]: t for t in tripped},
             ),
             *app.plugins.slow.notes(),
+            *app.host.unawaited.notes(),
         )
         if n
     ]
