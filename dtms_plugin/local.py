@@ -235,7 +235,7 @@ class LocalStrategy(
         ):
             return False
         self._writes.try_again()
-        self._flush_and_forget(now)  # nothing to watch: no broker round trip
+        self._commit_cycle(now)  # nothing to watch: no broker round trip
         return True
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
@@ -285,9 +285,7 @@ class LocalStrategy(
         self.holds.sweep(self.records)
         self.checks.keep(self.records)
         self._refresh_states(now)
-        quiet = self._writes.quiet
-        if self._flush_and_forget(now) and (quiet or self._hold is not None):
-            self._retain(now)
+        self._commit_cycle(now)
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
         now = host.clock.now()

@@ -98,6 +98,15 @@ class Commits:
         self._note_ledger()  # what was done to the open trades, beside the account too
         return failed
 
+    def _commit_cycle(self, now: datetime) -> None:
+        """The end of a cycle: its writes (:meth:`_flush_and_forget`), then retention
+        when the cycle wrote no record (:meth:`_retain`), whether or not a trade was
+        open: a flat book (a weekend, a bot stopped, a server whose clients went away)
+        has nothing but quiet cycles, and its closed trades must leave it too."""
+        quiet = self._writes.quiet
+        if self._flush_and_forget(now) and (quiet or self._hold is not None):
+            self._retain(now)
+
     def _flush_and_forget(self, now: datetime) -> bool:
         """:meth:`_flush`, then let closed trades the rails no longer read leave memory
         (they are in the store now; a failed write keeps its record here). ``False``

@@ -123,3 +123,22 @@ async def test_the_local_strategy_removes_expired_closed_trades_in_quiet_cycles(
     assert set(rig.strategy.records) == {closed + 1}
     assert store.get_state(1) is None and store.actions(1) == []
     await rig.stop()
+
+
+async def test_retention_runs_while_no_trade_is_open(tmp_path: Path) -> None:
+    """A flat book (every trade closed: a weekend, a bot that stopped trading, a
+    ``dtms serve`` whose clients went away) prunes too: each cycle there is quiet, and
+    retention ran only after a cycle that had a trade to watch."""
+    rig = Rig(tmp_path / "dtms", retention_days=3.0)
+    await rig.start()
+    for ticket in (1, 2, 3):
+        await rig.open_buy(ticket=ticket, volume=0.1)
+        rig.broker.close(ticket)
+        await rig.strategy.on_trade_closed(rig.host, rig.broker.closed[-1], "manual")
+    store = rig.strategy.store
+    await rig.cycles(2)
+    assert set(store.records()) == {1, 2, 3}
+    rig.clock.advance(timedelta(days=3, hours=1))
+    await rig.cycles(2)
+    assert store.records() == {} and rig.strategy.records == {}
+    await rig.stop()
