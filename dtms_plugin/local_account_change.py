@@ -44,10 +44,14 @@ def other_account(before: Any, mine: Mapping[str, Any]) -> bool:
     )
 
 
-def settle_account_change(store: StoreProtocol, account: AccountInfo, log: logging.Logger) -> bool:
+def settle_account_change(
+    store: StoreProtocol, account: AccountInfo, log: logging.Logger, *, adopt: bool = True
+) -> bool:
     """Keep the broker's account in the store; when the store held another account's
     trades, archive them and clear that account's mode first (one WARNING), and answer
-    True: the records the engine loaded are that account's, to let go of."""
+    True: the records the engine loaded are that account's, to let go of. ``adopt``:
+    the engine adopts the new account's positions (a host's own; ``dtms serve``'s adopts
+    none: its clients register theirs), which the WARNING says."""
     if not isinstance(store, Store):
         return False  # Redis: checked at a replica's start-up instead (redis_account)
     if not account.identity:
@@ -57,7 +61,7 @@ def settle_account_change(store: StoreProtocol, account: AccountInfo, log: loggi
     try:
         before = store.get_value(ACCOUNT_KEY)
         if other_account(before, now):
-            _leave_behind(store, str(before["identity"]), account.identity, log)
+            _leave_behind(store, str(before["identity"]), account.identity, log, adopt)
             left = True
         if before != now:
             store.put_value(ACCOUNT_KEY, now)
@@ -66,7 +70,9 @@ def settle_account_change(store: StoreProtocol, account: AccountInfo, log: loggi
     return left
 
 
-def _leave_behind(store: StoreProtocol, old: str, new: str, log: logging.Logger) -> None:
+def _leave_behind(
+    store: StoreProtocol, old: str, new: str, log: logging.Logger, adopt: bool
+) -> None:
     """Archive every record of the ``old`` account, its cached states and its mode."""
     records = store.records()
     open_ = sorted(t for t, r in records.items() if r.get("state") != "CLOSED")
@@ -76,10 +82,14 @@ def _leave_behind(store: StoreProtocol, old: str, new: str, log: logging.Logger)
             store.delete_state(ticket)
         store.put_account_mode(None, "")
     shown = ", ".join(map(str, open_)) or "none"
+    then = (
+        "this account's open positions are adopted"
+        if adopt
+        else "this account's trades are defended once their programs register them"
+    )
     log.warning(
         "DTMS: the store held the trades of account %s, not of this account %s: its %d "
         "records (open: %s) are kept as archives and not acted on, its account mode and "
-        "rails start afresh; this account's open positions are adopted (a store per "
-        "account: give each its own state_dir)",
-        old, new, len(records), shown,
+        "rails start afresh; %s (a store per account: give each its own state_dir)",
+        old, new, len(records), shown, then,
     )  # fmt: skip

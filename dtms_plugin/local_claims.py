@@ -22,6 +22,7 @@ from .store import Store, StoreError, StoreProtocol
 class Claims:
     log: logging.Logger
     book: TradeBook
+    adopt: bool  # a host's own engine (dtms serve's adopts nothing)
     _account_lock: Path | None
     _account_unread: bool
 
@@ -64,7 +65,8 @@ class Claims:
                 self.book.clear()  # loaded at start-up, when the account was unread
                 raise
         # another account's records: let go of, if loaded already (the recovery's read)
-        if settle_account_change(self.store, account, self.log) and self.records:
+        left = settle_account_change(self.store, account, self.log, adopt=self.adopt)
+        if left and self.records:
             self.book.clear()
             self._load_records()
         self._account_unread = False

@@ -116,8 +116,8 @@ def write_interim(
     note = (
         f"an interim report, written at {at:%Y-%m-%d %H:%M:%S} UTC while the run went on: "
         "the run's own report replaces it when the run stops, so this one is left only by "
-        "a run that did not stop cleanly (killed, a power cut); its notes are the final "
-        "report's"
+        "a run that did not stop cleanly (killed, a power cut); it has the figures and "
+        "trades so far, not the notes the final report adds when the run stops"
     )
     said = {
         **extra,

@@ -54,8 +54,8 @@ class SlowCalls:
         if held:
             self.held.add(key)
         self.log.warning(
-            "plugin %s: %s took %.2f s, longer than its timeout_seconds %g; %s",
-            plugin, self._call(key), seconds, timeout, self._why(key, "it"),
+            "plugin %s: %s took %s s, longer than its timeout_seconds %g; %s",
+            plugin, self._call(key), over(seconds, timeout), timeout, self._why(key, "it"),
         )  # fmt: skip
 
     def _call(self, key: tuple[str, str]) -> str:
@@ -82,12 +82,14 @@ class SlowCalls:
         (:mod:`hostapp.failed_calls`): its count said after "is quick again" or "until
         the run ended", not as one more slow call."""
         more, longest = self.episodes.pop(key)
+        timeout = self.totals[key][2]
         if more:
             how = "is quick again, after" if recovered else "until the run ended:"
             self.log.warning(
                 "plugin %s: %s %s %d more call%s longer than its timeout_seconds (the "
-                "longest %.2f s)",
-                key[0], self._call(key), how, int(more), "s" if more > 1 else "", longest,
+                "longest %s s)",
+                key[0], self._call(key), how, int(more), "s" if more > 1 else "",
+                over(longest, timeout),
             )  # fmt: skip
 
     def notes(self) -> list[str]:
@@ -95,7 +97,17 @@ class SlowCalls:
         self.end_all()
         return [
             f"plugin {key[0]}: {int(count):,} {self._call(key)} call{'s' if count > 1 else ''} "
-            f"took longer than its timeout_seconds {timeout:g} (the longest {longest:.2f} s); "
-            + self._why(key, "each")
+            f"took longer than its timeout_seconds {timeout:g} (the longest "
+            f"{over(longest, timeout)} s); " + self._why(key, "each")
             for key, (count, longest, timeout) in self.totals.items()
         ]
+
+
+def over(seconds: float, timeout: float) -> str:
+    """``seconds`` (longer than ``timeout``) with two decimals, or as many more as it takes
+    to read as longer: 0.0104 s against 0.01 is "0.0104", never "0.01"."""
+    for digits in range(2, 7):
+        text = f"{seconds:.{digits}f}"
+        if float(text) > timeout:
+            return text
+    return f"{seconds:.6f}"

@@ -77,7 +77,11 @@ def test_a_killed_live_run_leaves_its_report_and_the_restart_keeps_it(tmp_path: 
     kept = _summary(report / "summary.json")  # the killed run's last one, whole
     assert kept is not None and isinstance(kept.get("interim_at"), str), kept
     assert kept["closed_trades"] >= interim["closed_trades"]
-    assert any("interim report" in note for note in kept["host_notes"])
+    said = [note for note in kept["host_notes"] if "interim report" in note]
+    assert len(said) == 1 and said[0].endswith(
+        "it has the figures and trades so far, not the notes the final report adds when the "
+        "run stops"
+    ), said
     # the same summary as the final one's, its notes aside: which plugins ran, and so on
     assert "dtms" in kept["plugins"] and kept["defenders"] and kept["base_timeframe"] == "M5"
     rows = _closed_rows(report / "trades.csv")

@@ -149,3 +149,13 @@ async def test_a_sync_hook_slower_than_its_timeout_is_said_once_per_episode_with
     assert notes[1].startswith("plugin slow: 3 sync is_defensive calls took longer")
     assert "cannot be cut short" in notes[0]
     assert host.plugins.is_enabled("slow")  # slow is not failing
+
+
+def test_a_slow_calls_seconds_read_as_longer_than_its_timeout() -> None:
+    """0.0104 s against a timeout of 0.01 was said "took 0.01 s, longer than its
+    timeout_seconds 0.01": as many decimals as it takes to read as longer."""
+    from hostapp.slow_calls import over
+
+    assert over(0.0104, 0.01) == "0.0104"
+    assert over(1.234, 1.0) == "1.23"
+    assert over(0.2, 0.1) == "0.20"
