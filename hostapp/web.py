@@ -124,12 +124,15 @@ def web_app(
     from aiohttp import web
 
     from .web_errors import unrouted_json
-    from .web_guards import Owners, loopback_names, plugin_failures
+    from .web_guards import STOPPING, Owners, Stopping, loopback_names, plugin_failures
 
     owners = Owners()
     guard = loopback_names(bind, owners)
-    middlewares = [*([guard] if guard else []), plugin_failures(owners, plugins), unrouted_json]
+    stopping = Stopping()
+    failures = plugin_failures(owners, plugins, stopping)
+    middlewares = [*([guard] if guard else []), failures, unrouted_json]
     app = web.Application(middlewares=middlewares)
+    app[STOPPING] = stopping
     taken: dict[tuple[str, str], str] = {}
     serving: list[str] = []
     apps = 0
@@ -217,6 +220,8 @@ async def serving(
     the connections' bounds (:class:`.web_connections.ConnectionLimits`' defaults)."""
     from aiohttp import web
 
+    from .web_guards import STOPPING
+
     app, names = web_app(plugins, host, bind)
     runner = app_runner(app, limits)
     await runner.setup()
@@ -233,4 +238,5 @@ async def serving(
             announce(url, names, paths)
         yield url, names
     finally:
+        app[STOPPING].now = True  # what the stop cuts off is a 503, no plugin's failure
         await runner.cleanup()

@@ -54,6 +54,10 @@ class ConnectionLimits:
     max_connections: int = 1000
     #: Seconds a kept-alive connection may stay idle between requests (aiohttp's).
     keepalive_timeout: float = 75.0
+    #: Seconds the server's stop waits for the requests under way before it closes their
+    #: connections (aiohttp's 60 by default; a request still arriving was held until its
+    #: receive deadline): within the 10 s a service manager or ``docker stop`` gives.
+    shutdown_timeout: float = 5.0
 
 
 class _Guard:
@@ -183,7 +187,12 @@ class GuardedAppRunner(web.AppRunner):
     accept failures instead of logging each."""
 
     def __init__(self, app: web.Application, *, limits: ConnectionLimits, **kwargs: Any) -> None:
-        super().__init__(app, keepalive_timeout=limits.keepalive_timeout, **kwargs)
+        super().__init__(
+            app,
+            keepalive_timeout=limits.keepalive_timeout,
+            shutdown_timeout=limits.shutdown_timeout,
+            **kwargs,
+        )
         self.limits = limits
         self._episodes: Episodes | None = None
         self._loop_handler: Any = None

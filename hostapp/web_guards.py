@@ -12,6 +12,8 @@ routes: what no plugin can do for the others, since each guards only its own han
   (:meth:`hostapp.isolation.Isolation.route_failed`; its traceback to the log file, as
   for a hook). aiohttp said it as a bare "Error handling request" with a traceback under
   ``aiohttp.server``, naming neither, and a handler's ``SystemExit`` ended the server.
+  A request the server's stop cuts off (its body still arriving, :class:`Stopping`) is
+  a 503 asking for it again, no fault of the plugin: it was never handled.
 """
 
 from __future__ import annotations
@@ -113,7 +115,30 @@ FAILED = {
 }
 
 
-def plugin_failures(owners: Owners, plugins: PluginHost) -> Middleware:
+#: What a client is told of a request the server's stop cut off before it was handled.
+STOPPED = {
+    "error": "server stopping",
+    "message": "the server stopped before this request was handled: send it again",
+    "success": False,
+}
+
+
+class Stopping:
+    """Whether the server has begun to stop (:func:`hostapp.web.serving` sets it): its
+    stop cancels the requests still under way, which a handler sees as a
+    CancelledError that is neither its task's cancellation nor a fault of its own."""
+
+    __slots__ = ("now",)
+
+    def __init__(self) -> None:
+        self.now = False
+
+
+#: where the app keeps its :class:`Stopping`
+STOPPING = web.AppKey("hostapp_stopping", Stopping)
+
+
+def plugin_failures(owners: Owners, plugins: PluginHost, stopping: Stopping) -> Middleware:
     """A plugin's failing handler as a JSON 500, said and counted as its failure."""
 
     @web.middleware
@@ -130,6 +155,8 @@ def plugin_failures(owners: Owners, plugins: PluginHost) -> Middleware:
             if isinstance(exc, KeyboardInterrupt):
                 if not plugins.stop_asked(owner, route, exc):
                     raise  # the user's abort, wherever it lands
+            elif stopping.now and isinstance(exc, asyncio.CancelledError):
+                return web.json_response(STOPPED, status=503, headers={"Retry-After": "5"})
             elif _client_gone(request, exc):
                 # the client left, or the server closed its connection (a request
                 # not received in time: hostapp/web_connections.py), while the
