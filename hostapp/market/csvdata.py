@@ -165,6 +165,7 @@ from .csvrows import (
     read_time,
 )
 from .csvshape import (
+    SYMBOL_NAMES,
     check_not_counted,
     day_column,
     one_symbol,
@@ -256,8 +257,8 @@ def load_csv(
     jumps = jumps_notes(path, bars, lines, named, found)
     if not keep_spikes:
         check_spikes(path, bars, lines)
-    if left_out is not None:
-        left_out.extend(unread)
+    if left_out is not None:  # a symbol column read to choose the rows was not left out
+        left_out.extend(u for u in unread if not (chosen and u.strip().lower() in SYMBOL_NAMES))
     if splits is not None:
         splits.extend(split_times(bars, found))
     if notes is not None:

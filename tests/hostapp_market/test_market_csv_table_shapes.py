@@ -142,8 +142,10 @@ def test_a_file_of_several_symbols_names_them_and_reads_the_one_asked(tmp_path: 
         "the file), or give one file per symbol"
     )
     notes: list[str] = []
-    bars = load_csv(path, symbol="MSFT", notes=notes)
+    left_out: list[str] = []
+    bars = load_csv(path, symbol="MSFT", notes=notes, left_out=left_out)
     assert [(b.time.day, b.close) for b in bars] == [(24, 25.37), (25, 25.25), (28, 25.16)]
+    assert "Ticker" not in left_out  # read, to choose the rows: not a column left out
     assert notes == [
         f"{path}: holds 5 symbols in column 'Ticker' (AAPL, FB, GOOG, IBM, MSFT); the 3 rows "
         "of MSFT were read, the others left out"
