@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager, ExitStack
 from pathlib import Path
 from typing import Any
@@ -206,8 +207,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
             summary["compare"] = "compare/summary.json"
     if saved:
         problems += saved_json(report / "summary.json", summary)
-        charts = len(summary["charts"])
-        print(f"\nreport: {report / 'summary.json'} and {charts} chart(s) in {report}/")
+        print(f"\nreport: {_written(report, summary)}")
     if compared is not None:
         print(f"A/B: {report / 'compare'}/ (summary.json, trades.csv, equity and R charts)")
     print(f"log: {report / LOG_NAME}")
@@ -322,9 +322,22 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     else:
         print(summary_table(summary))
     if saved:
-        print(f"\nreport: {report / 'summary.json'} in {report}/", file=out)
+        print(f"\nreport: {_written(report, summary)}", file=out)
     print(f"log: {report / LOG_NAME}", file=out)
     return say_unwritten(problems, EXIT_INTERRUPTED if run.interrupted else 0)
+
+
+def _written(report: Path, summary: Mapping[str, Any]) -> str:
+    """What a run wrote, as its last lines say it: ``.hostapp/report/summary.json,
+    trades.csv and 2 charts in .hostapp/report/``."""
+    files = [str(report / "summary.json")]
+    if summary.get("trades_csv"):
+        files.append(str(summary["trades_csv"]))
+    charts = len(summary.get("charts") or ())
+    if charts:
+        files.append(f"{charts} chart{'s' if charts > 1 else ''}")
+    listed = files[0] if len(files) == 1 else ", ".join(files[:-1]) + " and " + files[-1]
+    return f"{listed} in {report}/"
 
 
 def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[str], bool]:

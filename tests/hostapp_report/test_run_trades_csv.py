@@ -35,12 +35,19 @@ def test_a_plain_replay_and_a_run_write_one_row_per_trade(tmp_path: Path) -> Non
     closed = [r for r in rows if r["close_reason"] != "open"]
     assert len(closed) == summary["closed_trades"]
     assert not (here / "rep" / "compare").exists()
+    said = [line for line in proc.stdout.splitlines() if line.startswith("report: ")]
+    assert said == ["report: rep/summary.json, trades.csv and 1 chart in rep/"], said
 
     argv = ("-m", "hostapp.cli", "run", "--days", "3", "--no-compare", "--report", "ran")
     proc = python(here, *argv)
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary, rows = _rows(here / "ran")
     assert summary["trades"] > 0 and len(rows) == summary["trades"]
+    said = [line for line in proc.stdout.splitlines() if line.startswith("report: ")]
+    charts = len(summary["charts"])
+    assert said == [
+        f"report: ran/summary.json, trades.csv and {charts} chart{'s' * (charts > 1)} in ran/"
+    ]
 
 
 def test_a_live_run_writes_its_trades_and_keeps_the_run_befores(tmp_path: Path) -> None:
