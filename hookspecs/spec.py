@@ -60,6 +60,8 @@ def configure(host: HostView) -> None:
     Fires once at start-up, before ``startup``; it is historic, so a plugin registered
     later is configured as it registers. Sync only. Read your settings with
     ``host.config_for("your-name")`` and check them with :func:`hookspecs.parse_settings`.
+    A key of your table you never ask for here (a typo, when you read keys by name) is
+    named in one WARNING after every plugin configured.
 
     Results: none. A raising plugin is a configuration error: the host refuses to start
     and prints the error (which should name the file and key) with exit code 2.

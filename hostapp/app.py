@@ -55,6 +55,7 @@ from .pluginhost import PluginHost
 from .report import RECORDER_NAME, RunRecorder
 from .symbol_rules import guessed_rules_note as guessed_rules_note
 from .symbol_rules import symbol_infos
+from .table_reads import warn_unread
 
 #: Where the clock of a ``--speed`` run starts: this many base bars into the data. The
 #: loop plays them as fast as it can (as a host that started late catches up), so the
@@ -333,6 +334,7 @@ def _assemble(
     )
     if not listing:
         plugins.configure(host)
+        warn_unread(config, plugins, host.table_reads)
     loop = TradingLoop(
         host=host,
         plugins=plugins,

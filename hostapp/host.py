@@ -34,6 +34,7 @@ from .config import HostConfig
 from .hookcalls import CALLING
 from .loop import LIVE_WINDOW, Recent
 from .pluginhost import PluginHost
+from .table_reads import ReadTable
 from .unawaited import Execution, UnawaitedActions
 
 #: True while :meth:`Host.report_action` tells the plugins of an action carried out
@@ -81,6 +82,8 @@ class Host:
         self._symbols: dict[int, str] = {}
         #: the ``execute`` calls plugins never awaited (the summary's notes say them)
         self.unawaited = UnawaitedActions(self._log)
+        #: per plugin, the keys of its table it read through :meth:`config_for`
+        self.table_reads: dict[str, set[str]] = {}
         #: (ticket, action kind) → (code, how many times in a row) of a broker refusing
         #: the same action: the log tells such a run once (``log_action``).
         self._refusals: dict[tuple[int, str], tuple[str, int]] = {}
@@ -125,8 +128,10 @@ class Host:
         return self.config.own_run
 
     def config_for(self, plugin_name: str) -> Mapping[str, Any]:
-        """The ``[plugin.NAME]`` table (a copy; empty when absent)."""
-        return self.config.table_for(plugin_name)
+        """The ``[plugin.NAME]`` table (a copy; empty when absent), noting which keys the
+        plugin reads (:mod:`hostapp.table_reads`)."""
+        read = self.table_reads.setdefault(plugin_name, set())
+        return ReadTable(self.config.table_for(plugin_name), read)
 
     def data_dir(self, plugin_name: str) -> Path:
         """``<data_root>/<plugin_name>``: the run's own root in a simulated run."""

@@ -41,6 +41,7 @@ from .made_files import MadeFiles
 from .pluginhost import PluginHost
 from .runtime import Runtime, build_runtime
 from .stop_signals import STOP_SIGNALS
+from .table_reads import warn_unread
 
 EXIT_OK = 0
 EXIT_CONFIG = 2  # every start-up failure, as for ``hostapp run`` (hostapp.cli)
@@ -208,6 +209,7 @@ async def _run(
         plugins.configure(host)
         if problem is not None:
             raise problem
+        warn_unread(config, plugins, host.table_reads)
     except ConfigError as exc:
         print(f"{prog}: cannot start: {exc}", file=sys.stderr)
         return EXIT_CONFIG
