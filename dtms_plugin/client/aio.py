@@ -37,6 +37,7 @@ from .bodies import (
     closed_body,
     confirmed,
     failure,
+    kept_instead,
     not_dtms,
     part_of,
     refusal,
@@ -254,7 +255,8 @@ class AsyncDtmsClient:
         (503: a restarting server; 500: a failing one), is tried again after 1, 2 and
         4 s, then raised as :class:`DtmsUnreachable`: keep the close and send it again
         later. A 2xx is a recorded close only with ``success`` true and the trade's
-        ``state``."""
+        ``state``. A close already kept keeps its first outcome: the fields this report
+        sent otherwise (the answer's ``not_applied``) are said in one WARNING."""
         body = closed_body(reason, profit, closed_at, close_price)
         path = f"/dtms/trade/{ticket}/closed"
         for wait in (*REGISTER_BACKOFF, None):
@@ -268,6 +270,9 @@ class AsyncDtmsClient:
                 if reply.ok:
                     done = confirmed(self._conn.url(path), reply, "state", str)
                     self._cache.pop(ticket, None)
+                    said = kept_instead(done, "already closed")  # its not_applied
+                    if said:
+                        self.log.warning("DTMS ticket %s: %s", ticket, said)
                     return dict(done)
                 last = refusal(f"closed {ticket}", reply)
                 if not reply.transient:

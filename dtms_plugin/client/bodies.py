@@ -194,11 +194,12 @@ def result_of(ticket: Any, reply: Reply, url: str) -> RegisterResult:
     return RegisterResult(ticket, "refused", reply.status, reply.message, body)
 
 
-def kept_instead(body: Mapping[str, Any]) -> str:
-    """The fields a registration of a ticket already registered sent otherwise than the
-    server keeps (its answer's ``not_applied``), in words; "" when there are none. The
-    server keeps what it had: a second registration with another volume was ``already``,
-    ``ok`` and silent, and the program went on believing DTMS defended 0.3 lot, not 0.1."""
+def kept_instead(body: Mapping[str, Any], already: str = "already registered") -> str:
+    """The fields a registration of a ticket already registered (or a report of a close
+    already kept: ``already``, "already closed") sent otherwise than the server keeps
+    (its answer's ``not_applied``), in words; "" when there are none. The server keeps
+    what it had: a second registration with another volume was ``already``, ``ok`` and
+    silent, and the program went on believing DTMS defended 0.3 lot, not 0.1."""
     differ = body.get("not_applied")
     if not isinstance(differ, Mapping) or not differ:
         return ""
@@ -208,7 +209,7 @@ def kept_instead(body: Mapping[str, Any]) -> str:
             parts.append(f"{field} {values.get('kept')!r} (sent {values.get('sent')!r})")
         else:
             parts.append(str(field))
-    return "already registered: the server keeps its " + ", ".join(parts) + ", not what was sent"
+    return f"{already}: the server keeps its " + ", ".join(parts) + ", not what was sent"
 
 
 def ticket_unknown(url: str, reply: Reply) -> bool:

@@ -23,6 +23,7 @@ from .closing import (
     as_reported,
     as_the_broker_closed,
     check_close_time,
+    close_not_applied,
     closed_trade,
     has_outcome,
     mark_closed,
@@ -72,10 +73,21 @@ class Closing(ServiceParts):
                 await self.engine.run(self._opening_from_broker(closed))
             if not has_outcome(record) and await self.engine.run(self._close_in_engine(closed)):
                 return await asyncio.to_thread(self.trade, closed.ticket)
-        view = await asyncio.to_thread(self.trade, closed.ticket)
-        if view is not None:  # reported before: the first report's outcome stands
-            view["already_closed"] = True
-            view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"
+        return await asyncio.to_thread(self._already_closed, closed)
+
+    def _already_closed(self, closed: ClosedReport) -> dict[str, Any] | None:
+        """The answer to a report of a close already kept: the first report's outcome
+        stands, and the fields this one sent otherwise are listed in ``not_applied``
+        (:func:`.closing.close_not_applied`), as a repeated registration lists its own."""
+        record = self.store.get_record(closed.ticket)
+        view = self.trade(closed.ticket)
+        if view is None:
+            return None
+        view["already_closed"] = True
+        view["summary"] = f"Trade {closed.ticket} was already reported closed; kept as it was"
+        differ = close_not_applied(record, closed) if record is not None else {}
+        if differ:
+            view["not_applied"] = differ
         return view
 
     async def _opening_from_broker(self, closed: ClosedReport) -> None:

@@ -20,7 +20,7 @@ from . import coerce, limits
 from .errors import CloseConflict
 from .unknown_keys import Guarded, refuse_look_alikes
 from .validation import FieldError, check_text, parse_time, show
-from .views import record_state
+from .views import record_state, trade_fields
 
 MAX_REASON_CHARS = 64
 #: the reason a close the engine made itself is kept with: what the local strategy
@@ -35,6 +35,10 @@ class ClosedReport:
     profit: float
     closed_at: datetime | None = None
     close_price: float | None = None
+    #: the fields the client sent (``reason``, ``profit``, ``closed_at``,
+    #: ``close_price``): a second report lists those it did not apply
+    #: (:func:`close_not_applied`), not the defaults of those it left out
+    sent: frozenset[str] = frozenset()
 
 
 def _number(
@@ -97,7 +101,16 @@ def parse_closed(ticket: int, body: object) -> ClosedReport:
         profit=profit,
         closed_at=parse_time(body.get("closed_at"), "closed_at"),
         close_price=price,
+        sent=frozenset(_sent(body)),
     )
+
+
+def _sent(body: Mapping[str, Any]) -> list[str]:
+    """The close fields ``body`` carries (not null); ``realised_profit`` is ``profit``."""
+    names = [n for n in ("reason", "closed_at", "close_price") if body.get(n) is not None]
+    if body.get("profit") is not None or body.get("realised_profit") is not None:
+        names.append("profit")
+    return names
 
 
 def opening_time(record: Mapping[str, Any]) -> datetime | None:
@@ -236,3 +249,36 @@ def as_the_broker_closed(
         closed_at=trade.closed_at,
         close_price=trade.close_price if trade.close_price is not None else closed.close_price,
     )
+
+
+def close_not_applied(record: Mapping[str, Any], closed: ClosedReport) -> dict[str, dict[str, Any]]:
+    """The fields a report of a close already kept sent otherwise than the record keeps
+    them (``{"profit": {"sent": -99.0, "kept": 25.0}}``), as a repeated registration
+    lists its own (:func:`.views.not_applied`): the first outcome stands, and a client
+    that sent another profit is told so instead of believing it recorded. Only the fields
+    it sent; a reason the record keeps by rule (a close the engine made:
+    :func:`as_reported`) is no difference."""
+    fields = trade_fields(record)
+
+    def kept(key: str) -> Any:
+        return record.get(key, fields.get(key))
+
+    out: dict[str, dict[str, Any]] = {}
+    if "reason" in closed.sent and as_reported(record, closed).reason != kept("close_reason"):
+        out["reason"] = {"sent": closed.reason, "kept": kept("close_reason")}
+    if "profit" in closed.sent and _differs(closed.profit, kept("realised_profit")):
+        out["profit"] = {"sent": closed.profit, "kept": kept("realised_profit")}
+    at = recorded_close_time(record)
+    at = at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+    if closed.closed_at is not None and closed.closed_at != at:
+        out["closed_at"] = {"sent": closed.closed_at.isoformat(), "kept": kept("closed_at")}
+    if closed.close_price is not None and _differs(closed.close_price, kept("close_price")):
+        out["close_price"] = {"sent": closed.close_price, "kept": kept("close_price")}
+    return out
+
+
+def _differs(sent: float, kept: object) -> bool:
+    """``sent`` is not the number kept (within a float's rounding), or none is kept."""
+    if isinstance(kept, bool) or not isinstance(kept, int | float):
+        return True
+    return abs(sent - kept) > 1e-9 * max(1.0, abs(kept))

@@ -255,7 +255,8 @@ PATHS: dict[str, Any] = {
                 "200": _json(
                     "Trade",
                     "the trade, CLOSED, with close_reason and realised_profit (reported"
-                    " before: already_closed, the first report's outcome kept)",
+                    " before: already_closed, the first report's outcome kept, and"
+                    " not_applied lists the fields sent otherwise)",
                 ),
                 "400": _json("FieldError", "bad ticket or field (named in field)"),
                 "404": _json("Error", "unknown ticket"),

@@ -242,6 +242,19 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "a close reported again: the first report's outcome stands",
             },
+            "not_applied": {
+                "type": "object",
+                "description": "a close reported again: the fields it sent (profit, reason,"
+                " closed_at, close_price) that differ from those kept: not applied",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["sent", "kept"],
+                    "properties": {
+                        "sent": {"type": ["number", "string"]},
+                        "kept": {"type": ["number", "string", "null"]},
+                    },
+                },
+            },
             "left_for_owner": {
                 "type": "boolean",
                 "description": "the close was left for the replica that owns the trade",

@@ -61,7 +61,9 @@ async def test_the_clients_report_of_the_engines_close_keeps_action(make_client:
     assert (info["close_reason"], info["realised_profit"]) == ("action", -321.5)
 
     again = await client.post(f"/dtms/trade/{ticket}/closed", json={"reason": "exit"})
-    assert (await again.json())["already_closed"] is True
+    answer = await again.json()
+    assert answer["already_closed"] is True
+    assert "not_applied" not in answer  # the engine's reason is kept by rule, not over it
     info = (await (await client.get(f"/dtms/trade/{ticket}")).json())["trade_info"]
     assert (info["close_reason"], info["realised_profit"]) == ("action", -321.5)
 
