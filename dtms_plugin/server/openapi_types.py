@@ -118,6 +118,7 @@ PROFIT: dict[str, Any] = {
 _LAST_MS = 253_402_300_799_999
 #: When a position opened: ISO 8601 (without an offset: UTC), or Unix seconds (milliseconds from
 #: 1e11, microseconds from 1e14) as a number or a string of digits, from 1970 to the year 9999.
+#: Every string of at most ``limits.MAX_TIME_CHARS`` characters, as the parser caps them.
 TIME_OR_EPOCH: dict[str, Any] = {
     "anyOf": [
         {"type": "null"},
@@ -130,10 +131,15 @@ TIME_OR_EPOCH: dict[str, Any] = {
         {
             "type": "string",
             "description": "without an offset: UTC",
+            "maxLength": limits.MAX_TIME_CHARS,
             "pattern": "^(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
             "T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,6})?)?$",
         },
-        {"type": "string", "pattern": f"^{_WS}[0-9]{{1,12}}{_WS}$"},
+        {
+            "type": "string",
+            "maxLength": limits.MAX_TIME_CHARS,  # spaces around the digits count too
+            "pattern": f"^{_WS}[0-9]{{1,12}}{_WS}$",
+        },
         # seconds, then milliseconds from 1e11, to the end of the year 9999; then
         # microseconds from 1e14 (between the two: milliseconds past the year 9999), to
         # that millisecond too: a float of seconds cannot hold the microseconds after it

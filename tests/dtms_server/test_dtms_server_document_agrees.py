@@ -7,8 +7,9 @@ the server refuses), ``reason: "\\x1d"`` (the document's ``\\S`` allowed it),
 ``open_price: null`` beside ``entry`` (taken, the document said the type was wrong),
 ``entry: "1e5"`` (taken, as the original's clients' ``"2.0005e3"`` is, where the
 document's pattern allowed only negative exponents), a control character in
-``comment``. Checked with jsonschema_rs, schemathesis's own validator, against the
-document the server serves."""
+``comment``, a time string of 65 characters (the server reads at most 64; the document's
+digits-with-spaces pattern had no cap). Checked with jsonschema_rs, schemathesis's own
+validator, against the document the server serves."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ REGISTRATIONS: dict[str, dict[str, Any]] = {
     "stop with a positive exponent": {"stop_loss": "1e3"},
     "a NUL in the comment": {"comment": "a\x00b"},
     "a comment of text": {"comment": "grid é"},
+    # Unix seconds as text with spaces around: the server reads at most 64 characters
+    "an opening of 64 characters": {"opened_at": " " * 27 + "1700000000" + " " * 27},
+    "an opening of 65 characters": {"opened_at": " " * 27 + "1700000000" + " " * 28},
 }
 
 REASONS = ["\x1d", "\ufeff", "\u3000", " \t", "\x85", "sl", " tp\n", "é", "s\x00l"]
@@ -109,3 +113,24 @@ def test_the_paper_brokers_document_states_each_symbols_maximum_volume() -> None
             assert valid({**registration(1, symbol=symbol), "volume": volume}), (symbol, volume)
         for volume in refused:
             assert not valid({**registration(1, symbol=symbol), "volume": volume}), volume
+
+
+def test_every_time_string_is_capped_as_the_server_caps_it() -> None:
+    """The server reads a time string of at most ``limits.MAX_TIME_CHARS`` characters
+    (coerce.py); each string the document allows for a time says so with its
+    ``maxLength``, so no fuzzer's "valid" time is one the server refuses."""
+    from dtms_plugin.server import limits
+    from dtms_plugin.server.openapi import document
+
+    doc = document()
+    times = [
+        schema
+        for name in ("Registration", "ClosedReport")
+        for field, schema in doc["components"]["schemas"][name]["properties"].items()
+        if field in ("opened_at", "open_time", "time", "closed_at")
+    ]
+    assert len(times) == 4
+    for schema in times:
+        strings = [b for b in schema["anyOf"] if b.get("type") == "string"]
+        assert len(strings) == 3, schema
+        assert all(b.get("maxLength") == limits.MAX_TIME_CHARS for b in strings), strings
