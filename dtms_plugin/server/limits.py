@@ -77,6 +77,10 @@ MAGIC_PATTERN = f"^{_WS}(?:[+]?(?:0+|{at_most(MAX_MAGIC)})|-(?:0+|{at_most(-MIN_
 #: position before it; ``0001-01-01`` is a client's empty date, not a trade's)
 OPENED_AT_YEARS = (1970, 9999)
 MAX_TIME_CHARS = 64
+#: A registration's ``comment``: kept with the trade and echoed in every answer about it.
+#: MetaTrader's comment holds 31 characters (the host's own, ``DTMS_READD_<ticket>``,
+#: fits); the cap leaves room for another broker's, and keeps 60 KB out of each answer.
+MAX_COMMENT_CHARS = 256
 
 #: The most registrations one ``POST /dtms/trades`` may carry (a body stays well under
 #: the 64 KiB the server accepts); also the most one engine round registers

@@ -10,8 +10,18 @@ from typing import Any
 from . import limits
 from .openapi_batch import BATCH_SCHEMAS
 from .openapi_status import STATUS_SCHEMAS
+from .openapi_types import (
+    CLOSE_NOT_APPLIED,
+    COMMENT,
+    COMMENT_CAP,
+    HISTORY_MARK,
+    IGNORED,
+    IGNORED_COUNT,
+    PROFIT,
+    UNKNOWN_KEYS,
+    volume,
+)
 from .openapi_types import DIRECTION as _DIRECTION
-from .openapi_types import HISTORY_MARK, IGNORED, IGNORED_COUNT, PROFIT, UNKNOWN_KEYS, volume
 from .openapi_types import LEVEL_OR_TEXT as _LEVEL
 from .openapi_types import NUM_OR_NULL as _NUM_OR_NULL
 from .openapi_types import PRICE_OR_TEXT as _PRICE
@@ -93,6 +103,7 @@ SCHEMAS: dict[str, Any] = {
             {"oneOf": [_given(name) for name in ("entry", "entry_price", "open_price")]},
             {"anyOf": [_given("direction"), _given("type")]},
             *(_same_side(side) for side in ("buy", "sell")),
+            COMMENT_CAP,  # but for a trading host's own registration
         ],
         "properties": {
             "ticket": {
@@ -151,12 +162,7 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": limits.MAGIC_PATTERN,
                 "description": "an integer, or a string of one",
             },
-            "comment": {
-                "type": "string",
-                "not": {"pattern": limits.CONTROL_CHAR},
-                "description": "kept with the trade; no control character (U+0000..U+001F,"
-                " U+007F..U+009F)",
-            },
+            "comment": COMMENT,
             "automatic": {
                 "type": "boolean",
                 "description": "a trading host's own registration: of a position unregistered"
@@ -242,19 +248,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "a close reported again: the first report's outcome stands",
             },
-            "not_applied": {
-                "type": "object",
-                "description": "a close reported again: the fields it sent (profit, reason,"
-                " closed_at, close_price) that differ from those kept: not applied",
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["sent", "kept"],
-                    "properties": {
-                        "sent": {"type": ["number", "string"]},
-                        "kept": {"type": ["number", "string", "null"]},
-                    },
-                },
-            },
+            "not_applied": CLOSE_NOT_APPLIED,
             "left_for_owner": {
                 "type": "boolean",
                 "description": "the close was left for the replica that owns the trade",

@@ -12,6 +12,33 @@ from . import limits
 from .unknown_keys import MAX_LISTED
 
 NUM_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
+#: a close reported again: what it sent otherwise than kept (:func:`.closing.close_not_applied`)
+CLOSE_NOT_APPLIED: dict[str, Any] = {
+    "type": "object",
+    "description": "a close reported again: the fields it sent (profit, reason,"
+    " closed_at, close_price) that differ from those kept: not applied",
+    "additionalProperties": {
+        "type": "object",
+        "required": ["sent", "kept"],
+        "properties": {
+            "sent": {"type": ["number", "string"]},
+            "kept": {"type": ["number", "string", "null"]},
+        },
+    },
+}
+#: a registration's ``comment`` (:mod:`.comments`); its cap is :data:`COMMENT_CAP`'s
+COMMENT: dict[str, Any] = {
+    "type": "string",
+    "not": {"pattern": limits.CONTROL_CHAR},
+    "description": "kept with the trade; no control character (U+0000..U+001F,"
+    f" U+007F..U+009F); at most {limits.MAX_COMMENT_CHARS} characters, unless automatic"
+    " is true (a trading host's own: kept cut to that)",
+}
+#: the comment's cap, but for a trading host's own registration (``automatic: true``)
+COMMENT_CAP: dict[str, Any] = {
+    "if": {"required": ["automatic"], "properties": {"automatic": {"const": True}}},
+    "else": {"properties": {"comment": {"maxLength": limits.MAX_COMMENT_CHARS}}},
+}
 STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
 STATE: dict[str, Any] = {
     "type": "string",

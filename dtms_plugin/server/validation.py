@@ -18,6 +18,7 @@ from hookspecs import Clock, DataError, Direction, StandingClock, parse_directio
 from . import coerce, limits
 from .aliases import ALIASES, aliased
 from .coerce import FieldError, show
+from .comments import parse_comment
 from .errors import ClockConflict
 from .unknown_keys import Guarded, refuse_look_alikes
 
@@ -369,13 +370,7 @@ def parse_registration(body: object) -> Registration:
     take_profit = aliased(body, "take_profit", lambda n: _optional_price(body, n), overridden)
     opened_at = aliased(body, "opened_at", lambda n: parse_time(body.get(n), n), overridden)
     magic = coerce.integer(body.get("magic", 0), "magic", limits.MIN_MAGIC, limits.MAX_MAGIC)
-    comment = body.get("comment", "")
-    if not isinstance(comment, str):
-        raise FieldError("comment", f"expected a string, got {show(comment)}")
-    if re.search(limits.CONTROL_CHAR, comment):
-        raise FieldError(
-            "comment", f"a control character (U+0000..U+001F, U+007F..U+009F): {show(comment)}"
-        )
+    comment = parse_comment(body)
     automatic = body.get("automatic", False)
     if not isinstance(automatic, bool):
         raise FieldError("automatic", f"expected true or false, got {show(automatic)}")

@@ -48,6 +48,9 @@ REGISTRATIONS: dict[str, dict[str, Any]] = {
     "stop with a positive exponent": {"stop_loss": "1e3"},
     "a NUL in the comment": {"comment": "a\x00b"},
     "a comment of text": {"comment": "grid é"},
+    "a comment of 256 characters": {"comment": "c" * 256},
+    "a comment of 257 characters": {"comment": "c" * 257},
+    "a host's own comment of 300 characters": {"comment": "c" * 300, "automatic": True},
     # Unix seconds as text with spaces around: the server reads at most 64 characters
     "an opening of 64 characters": {"opened_at": " " * 27 + "1700000000" + " " * 27},
     "an opening of 65 characters": {"opened_at": " " * 27 + "1700000000" + " " * 28},
