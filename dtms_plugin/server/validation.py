@@ -231,11 +231,13 @@ def check_not_ahead(field: str, at: datetime | None, clock: Clock | datetime) ->
         wall = datetime.now(UTC)
         latest = max(now, wall)
         named = "the server's wall clock" if latest == wall else "the server's clock"
-    if at > latest + MAX_AHEAD:
+    if at > latest + MAX_AHEAD:  # the way out said: a client dating by its wall clock
+        by = "the account's clock" if paper else "its own clock"
         raise ClockConflict(
             field,
             f"{at.isoformat()} is more than a day ahead of {named} "
-            f"({latest.isoformat(timespec='seconds')})",
+            f"({latest.isoformat(timespec='seconds')}); leave {field} out and the server"
+            f" dates it by {by}",
         )
 
 

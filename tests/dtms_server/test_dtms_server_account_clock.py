@@ -86,6 +86,10 @@ def test_a_wall_clock_close_is_refused_and_the_accounts_close_trips_the_rail(rig
     assert refused.value.status == 409
     message = str(refused.value)
     assert f"more than a day ahead of {ACCOUNT_CLOCK} ({clock.isoformat()})" in message
+    # the way out, for a client dating by its wall clock a server no host drives
+    assert message.endswith(
+        "; leave closed_at out and the server dates it by the account's clock"
+    ), message
     assert rig.dtms.status()["account_mode"]["defensive"] is False
     assert (rig.dtms.state(882001) or {}).get("state") != "CLOSED"
 
@@ -100,6 +104,7 @@ def test_a_wall_clock_opening_of_a_position_the_broker_lacks_is_refused(rig: Rig
     result = rig.dtms.register(_trade(882003, opened_at=datetime.now(UTC)))
     assert (result.outcome, result.status) == ("refused", 409), result
     assert ACCOUNT_CLOCK in result.message and "opened_at" in str(result.body)
+    assert "leave opened_at out and the server dates it by the account's clock" in (result.message)
     assert rig.dtms.state(882003) is None
 
 

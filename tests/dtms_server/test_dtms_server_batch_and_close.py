@@ -186,6 +186,9 @@ async def test_a_time_more_than_a_day_ahead_is_a_409_naming_its_field(client: Cl
     body = await resp.json()
     assert (resp.status, body["field"]) == (409, "opened_at"), body
     assert "more than a day ahead of the server's wall clock" in body["message"]
+    assert body["message"].endswith(
+        "; leave opened_at out and the server dates it by its own clock"
+    )
     batch = {"trades": [registration(42, opened_at=ahead), registration(43)]}
     results = (await (await client.post("/dtms/trades", json=batch)).json())["results"]
     assert [(r["status"], r.get("field")) for r in results] == [(409, "opened_at"), (201, None)]
