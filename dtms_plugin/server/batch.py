@@ -32,7 +32,7 @@ def batch_items(body: object) -> list[Any]:
     """``{"trades": [registration, ...]}``; a 400 names ``trades`` when it is not that."""
     if isinstance(body, list):
         raise FieldError(
-            "trades", 'expected a JSON object {"trades": [registration, ...]}, got a bare list'
+            "trades", 'expected a JSON object {"trades": [registration, ...]}, got an array'
         )
     trades = body.get("trades") if isinstance(body, Mapping) else None
     if not isinstance(trades, list) or not trades:
@@ -53,7 +53,7 @@ async def register_many(service: DtmsService, items: list[Any]) -> dict[str, Any
     parsed: list[tuple[int, Registration]] = []
     for index, item in enumerate(items):
         try:
-            parsed.append((index, parse_registration(item)))
+            parsed.append((index, parse_registration(item, f"trades[{index}]")))
         except Exception as exc:  # a 4xx of this item; anything else fails the request
             results[index] = _refused(index, item, exc)
     outcomes = await service.register_many([reg for _, reg in parsed])

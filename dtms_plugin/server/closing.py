@@ -17,6 +17,7 @@ from typing import Any
 from hookspecs import CloseReason, DataError, DefensiveState, Trade, parse_direction
 
 from . import coerce, limits
+from .coerce import not_an_object
 from .errors import CloseConflict
 from .unknown_keys import Guarded, refuse_look_alikes
 from .validation import FieldError, check_text, parse_time, show
@@ -77,7 +78,7 @@ def _profit(body: Mapping[str, Any]) -> float:
 def parse_closed(ticket: int, body: object) -> ClosedReport:
     """``{reason, profit, closed_at?, close_price?}``; a 400 names the bad field."""
     if not isinstance(body, Mapping):
-        raise FieldError("body", f"expected a JSON object, got {show(body)}")
+        raise not_an_object("body", body)
     check_text(body)
     refuse_look_alikes(body, CLOSE_KEYS, CLOSE_GUARDED)
     reason = body.get("reason", "closed")

@@ -40,6 +40,25 @@ def show(value: object) -> str:
     return text if len(text) <= limits.SHOWN_CHARS else text[: limits.SHOWN_CHARS] + "…"
 
 
+def not_an_object(field: str, value: object) -> FieldError:
+    """The 400 of a body, or a batch's item, that is not a JSON object: what it is, in
+    JSON's words (``got an array``), the one wording of every route."""
+    return FieldError(field, f"expected a JSON object, got {json_kind(value)}")
+
+
+def json_kind(value: object) -> str:
+    """What JSON calls ``value``'s kind: an array, a string, a number, a boolean, null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | limits.LongNumber):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 def key_name(key: str) -> str:
     """A key of the body as an answer names it (its ``field``): cut to a readable length,
     as :func:`show` cuts a value."""

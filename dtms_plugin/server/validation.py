@@ -17,7 +17,7 @@ from hookspecs import Clock, DataError, Direction, StandingClock, parse_directio
 
 from . import coerce, limits
 from .aliases import ALIASES, aliased
-from .coerce import FieldError, show
+from .coerce import FieldError, not_an_object, show
 from .comments import parse_comment
 from .errors import ClockConflict
 from .unknown_keys import Guarded, refuse_look_alikes
@@ -346,14 +346,15 @@ def known_keys(reg: Registration) -> frozenset[str]:
     return REGISTRATION_KEYS - frozenset(reg.overridden) if reg.overridden else REGISTRATION_KEYS
 
 
-def parse_registration(body: object) -> Registration:
+def parse_registration(body: object, where: str = "body") -> Registration:
     """Validate ``POST /dtms/trade/enable``. Fields in the order a client would fix them.
     Keys it does not know are left alone (a newer client's extra fields), unless one
     looks like a guarded field the body lacks (``stoploss`` without ``stop_loss``: the
     trade would be kept without its stop); the
-    aliases of :data:`ALIASES` are read as their field."""
+    aliases of :data:`ALIASES` are read as their field. ``where``: what a body that is
+    no object is named by (a batch's item: ``trades[1]``)."""
     if not isinstance(body, Mapping):
-        raise FieldError("body", f"expected a JSON object, got {type(body).__name__}")
+        raise not_an_object(where, body)
     check_text(body)
     refuse_look_alikes(body, REGISTRATION_KEYS, REGISTRATION_GUARDED)
     if "ticket" not in body:
