@@ -1,7 +1,8 @@
 """What the PluginHost knows of one implementation and one answer, apart from the calling.
 
 * :func:`check_impls`: the checks at registration (a hook of the contract, no wrapper, no
-  ``tryfirst``/``trylast``, no ``async def`` for a sync-only hook, no default values);
+  ``tryfirst``/``trylast``, no ``async def`` for a sync-only hook, ``self`` first in a
+  method, parameters named like the hook's arguments, no default values);
 * :data:`ANSWERS`: what a valid answer of a hook that answers is, per hook, and how the
   host reads it;
 * :data:`CALLING`: which plugin's hook is running, so what it does through the host (an
@@ -159,6 +160,7 @@ def check_impls(pm: pluggy.PluginManager, obj: object) -> tuple[list[str], list[
             inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
         ):
             problems.append(f"{hook} is sync only but is implemented with async def")
+        problems.extend(_argument_problems(pm, hook, fn))
         params = inspect.signature(fn).parameters.values()
         defaults = [p.name for p in params if p.default is not p.empty]
         if defaults:
@@ -170,6 +172,34 @@ def check_impls(pm: pluggy.PluginManager, obj: object) -> tuple[list[str], list[
         if odd and not defaults:
             problems.append(f"{hook}: keyword-only or */** parameter(s) {', '.join(odd)}")
     return sorted(hooks), problems
+
+
+def _argument_problems(pm: pluggy.PluginManager, hook: str, fn: Any) -> list[str]:
+    """What is wrong with the names of ``fn``'s parameters, said before pluggy's own check
+    does (its text names neither the hook's arguments nor what to do): a method whose
+    first parameter is named like an argument of the hook (``self`` left out: the plugin
+    object would arrive in it, and pluggy accepted it), and names the hook has not."""
+    argnames = tuple(getattr(pm.hook, hook).spec.argnames)
+    problems = []
+    if inspect.ismethod(fn):
+        first = next(iter(inspect.signature(fn.__func__).parameters), None)
+        if first in argnames:
+            problems.append(
+                f"{hook}: its first parameter {first!r} receives the plugin object itself "
+                "(a method needs self first)"
+            )
+    named = (
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+    unknown = [n for n in named if n not in argnames]
+    if unknown:
+        problems.append(
+            f"{hook}: parameter(s) {', '.join(unknown)} are not arguments of the hook "
+            f"(its arguments: {', '.join(argnames)})"
+        )
+    return problems
 
 
 def unmarked_hooks(pm: pluggy.PluginManager, obj: object) -> list[str]:
