@@ -149,7 +149,8 @@ def allow_order(host: HostView, order: OrderRequest) -> str | Veto | None:
     are asked: a DTMS server (``dtms serve``) acting on a shared account runs its own
     host, where a trading host's risk plugins are not loaded. Sync only.
 
-    Results: ``None`` allows; a string vetoes, and is the reason reported; a
+    Results: ``None`` allows; a non-empty string vetoes, and is the reason reported (an
+    empty or blank one is a wrong answer, a failure of the plugin: it vetoes as one); a
     :class:`~hookspecs.Veto` vetoes with its reason and a ``kind``, the text the run's
     summary counts it under (give one when the reason names a time or a figure, or every
     veto is a kind of its own). One veto is enough: the plugins are asked one after the

@@ -238,7 +238,9 @@ def _veto(plugin: str, value: Any) -> Veto | None:
         return value
     if isinstance(value, str) and value.strip():
         return Veto(value, value)
-    raise TypeError(f"allow_order must return None, a reason (a str) or a Veto, got {value!r}")
+    raise TypeError(
+        f"allow_order must return None, a non-empty reason (a str) or a Veto, got {value!r}"
+    )
 
 
 def _report(plugin: str, value: Any) -> dict[str, Any] | None:
