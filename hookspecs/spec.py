@@ -64,7 +64,11 @@ def configure(host: HostView) -> None:
     named in one WARNING after every plugin configured.
 
     Results: none. A raising plugin is a configuration error: the host refuses to start
-    and prints the error (which should name the file and key) with exit code 2.
+    and prints the error (which should name the file and key) with exit code 2. Raise
+    :class:`~hookspecs.ConfigError` for a bad setting: its text is the line. Anything
+    else is taken for a bug: the line names the plugin and the exception, and its
+    traceback goes to the report's ``hostapp.log`` where the command writes one
+    (``hostapp run``, ``replay``: the line then ends "(traceback in hostapp.log)").
 
     ``hostapp plugins`` calls it too, to check every plugin's settings, on a throwaway
     paper host (``host.data_dir`` a temporary folder), and nothing after it: neither

@@ -35,7 +35,7 @@ from .hookcalls import (
     unmarked_hooks,
 )
 from .isolation import Isolation, State
-from .logs import ONCE
+from .logs import ONCE, ReportLog
 
 BREAKER_LIMIT = 5
 #: Set to 1 to log every hook call with its plugin and duration (INFO, logger
@@ -239,7 +239,29 @@ class PluginRegistry(Isolation):
                 self._invalidate()
                 if isinstance(exc, ConfigError):
                     raise self._in_file(host, exc, name) from exc
-                raise ConfigError(f"plugin {name!r}: configure failed: {describe(exc)}") from exc
+                where = self._log_traceback(name, exc)
+                raise ConfigError(
+                    f"plugin {name!r}: configure failed: {describe(exc)}{where}"
+                ) from exc
+
+    def _log_traceback(self, name: str, exc: BaseException) -> str:
+        """The traceback of a ``configure`` that raised what is not a ConfigError (a bug
+        of the plugin, which the one line that stops the command cannot hold): written to
+        the command's log file where it keeps one (``run``, ``replay``: the report's
+        hostapp.log), and said at DEBUG elsewhere. Not through the logger: the terminal
+        would say the line twice, once before the command's own. Returns the words that
+        end that line, saying where the traceback is (none when no file holds it)."""
+        files = [h for h in logging.getLogger().handlers if isinstance(h, ReportLog)]
+        if not files:
+            self.log.debug("plugin %s: configure failed", name, exc_info=exc)
+            return ""
+        record = self.log.makeRecord(
+            self.log.name, logging.ERROR, "", 0, "plugin %s: configure failed: %s",
+            (name, describe(exc)), (type(exc), exc, exc.__traceback__),
+        )  # fmt: skip
+        for handler in files:
+            handler.handle(record)
+        return f" (traceback in {os.path.basename(files[0].baseFilename)})"
 
     @staticmethod
     def _in_file(host: HostView, exc: ConfigError, name: str) -> ConfigError:
