@@ -1,5 +1,5 @@
 """The host's event loop: a ``SystemExit`` out of a task a plugin started itself ends that
-task, not the host.
+task, not the host; any other exception of such a task is said naming it.
 
 Why: asyncio lets a ``SystemExit`` (and a ``KeyboardInterrupt``) out of any task's step
 and out of ``run_until_complete``, whichever task raised it. A plugin's hooks are
@@ -14,6 +14,13 @@ What stays as it was: a ``SystemExit`` of the coroutine the command runs (the ho
 own), a ``KeyboardInterrupt`` from anywhere (the user's abort,
 :class:`~hostapp.stop_signals.Aborted`, goes on up), and cancellations, which never
 leave the loop. :func:`run` is :func:`asyncio.run` on this loop.
+
+An ordinary exception that ends a plugin's task never stopped the host, but asyncio said
+it only when the task was dropped, as "Task exception was never retrieved" with the
+task's repr and no word of whose it was: it is said here as a ``SystemExit`` is, in one
+ERROR line naming the coroutine and its module, with its traceback the first time that
+coroutine's task fails (each later one DEBUG). A task of the host's own is left to
+asyncio, as before.
 
 Why a loop of its own rather than a task factory wrapping each task's coroutine: the
 wrapper would cost every task the host makes (a broadcast's), and asyncio's own lines
@@ -75,19 +82,26 @@ class HostLoop(_Loop):
                 awaited = self._awaited
                 if awaited is None or _raised_by(awaited, exc):
                     raise  # the command's own coroutine exited: the command exits
-                self._say(exc)
+                self._say(exc, _origin(exc))
                 if awaited.done():  # it finished in the same pass: its stop is lost, or
                     self.stop()  # still queued: asked again, the next pass drains both
 
     def default_exception_handler(self, context: dict[str, Any]) -> None:
         """A task that ended with a ``SystemExit`` was said when it did (:meth:`_say`):
-        asyncio's "Task exception was never retrieved" for it would say it twice."""
-        if isinstance(context.get("exception"), SystemExit):
+        asyncio's "Task exception was never retrieved" for it would say it twice. One of
+        a plugin's tasks that ended with another exception is said here, as one that
+        exited is, instead of asyncio's text, which named no plugin."""
+        exc, task = context.get("exception"), context.get("future")
+        if isinstance(exc, SystemExit):
             return
+        if isinstance(exc, Exception) and isinstance(task, asyncio.Task):
+            origin = _task_frame(task, exc)
+            if origin is not None and not _hosts(origin):
+                self._say(exc, origin)
+                return
         super().default_exception_handler(context)
 
-    def _say(self, exc: SystemExit) -> None:
-        origin = _origin(exc)
+    def _say(self, exc: BaseException, origin: FrameType | None) -> None:
         if origin is None:
             what = "a callback scheduled on the event loop"
         else:
@@ -95,7 +109,7 @@ class HostLoop(_Loop):
             what = f"task {origin.f_code.co_qualname} of module {module}"
         first = what not in self._said
         self._said.add(what)
-        hosts = origin is not None and origin.f_globals.get("__name__", "").startswith("hostapp.")
+        hosts = origin is not None and _hosts(origin)
         log.log(
             logging.ERROR if first else logging.DEBUG,
             "%s raised %s: it ended alone, the host runs on (%s)",
@@ -124,6 +138,23 @@ def _origin(exc: BaseException) -> FrameType | None:
         in_asyncio = in_asyncio or ours
         tb = tb.tb_next
     return None
+
+
+def _task_frame(task: asyncio.Task[Any], exc: BaseException) -> FrameType | None:
+    """The frame of ``task``'s own coroutine in ``exc``'s traceback (asyncio's C tasks
+    leave no frame of theirs before it), else the first after asyncio's."""
+    code = getattr(task.get_coro(), "cr_code", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return tb.tb_frame
+        tb = tb.tb_next
+    return _origin(exc)
+
+
+def _hosts(frame: FrameType) -> bool:
+    """Is ``frame`` of the host's own code (a module of ``hostapp``)?"""
+    return str(frame.f_globals.get("__name__", "")).startswith("hostapp.")
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
