@@ -172,6 +172,15 @@ def skipped_note(stats: LoopStats) -> str | None:
     )
 
 
+def no_strategy_note(listing: Sequence[PluginInfo]) -> str | None:
+    """A run in which no plugin could open a trade: none of those it ran (enabled, or
+    switched off by its breaker during the run, whose failure has a note of its own)
+    implements ``propose_orders``. Its figures are all zero, and nothing else said why."""
+    if any("propose_orders" in i.hooks for i in listing if i.status in ("enabled", "tripped")):
+        return None
+    return "no enabled plugin proposes orders (propose_orders): the run opened no trade of its own"
+
+
 def plugin_failure_notes(
     listing: Sequence[PluginInfo],
     stats: LoopStats | None = None,

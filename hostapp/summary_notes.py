@@ -23,6 +23,7 @@ from .run_notes import (
     data_ended_note,
     host_bars_note,
     netted_note,
+    no_strategy_note,
     plugin_failure_notes,
     refusals_note,
     skipped_note,
@@ -56,6 +57,7 @@ def host_notes(
             host_bars_note(app.market, app.loop.symbols, app.base_timeframe, app.timeframe)
             if extra.get("mode") != "live"  # a terminal's market is asked no more
             else None,
+            no_strategy_note(app.plugins.listing()),
             refusals_note(stats),
             gaps_note(
                 gap_fills(stats.entries, stats.closes, rules),
