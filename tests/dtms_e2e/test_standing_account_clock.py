@@ -76,8 +76,8 @@ def _said(log: Path, what: str) -> list[str]:
 
 def test_a_standing_clock_is_said_once_and_its_moving_again_once(tmp_path: Path) -> None:
     account = tmp_path / "account.db"
+    written = time.monotonic()  # before the write: the server counts from the file's time
     at = _quote(account, 3)
-    written = time.monotonic()
     log = tmp_path / "server.log"
     config = _config(tmp_path, account, cycle=SLOW_CYCLE)
     with dtms_server(config, free_port(), monitor_seconds=MONITOR, log=log) as server:
