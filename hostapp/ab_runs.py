@@ -25,6 +25,7 @@ from . import app as appmod
 from . import event_loop
 from .compare import RunResult
 from .config import HostConfig, with_settings
+from .defence_rows import with_defence
 from .driving import _fresh_state, closed_positions, drive, release, run_summary
 from .logs import RUN
 from .market.csvsplits import SplitTimes
@@ -93,7 +94,9 @@ def one_run(
     closed = closed_positions(app, stats)
     still_open = app.broker.positions()
     quotes = {s: q for s in {t.symbol for t in still_open} if (q := app.broker.quote(s))}
-    trades = outcomes(stats.entries, stats.closes, closed, still_open, quotes)
+    trades = with_defence(
+        outcomes(stats.entries, stats.closes, closed, still_open, quotes), app.recorder
+    )
     seconds = round(time.perf_counter() - started, 2)
     # the data's notes on the bars this run trades (a held-out part's, not the whole file's)
     said = traded_notes(replay.series, replay.base, replay.trade_from)

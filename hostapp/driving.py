@@ -23,6 +23,7 @@ from hookspecs import Broker, ConfigError, SimBroker, Trade
 from . import app as appmod
 from .clock import ScaledClock
 from .config import HostConfig
+from .defence_rows import with_defence
 from .errors import AccountChanged
 from .isolation import REFUSED_AT_START
 from .loop import LIVE_WINDOW, LoopStats
@@ -249,6 +250,7 @@ def run_results(
         trades = outcomes(stats.entries, stats.closes, closed, open_positions or [])
         if open_positions is None:  # the broker did not say: unknown, as the summary's
             trades = [dataclasses.replace(t, floating=None) for t in trades]
+        trades = with_defence(trades, app.recorder)
     listed = {p.ticket for p in open_positions or ()}
     tripped = app.plugins.tripped()
     notes = (

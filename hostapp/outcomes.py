@@ -91,6 +91,10 @@ class Outcome:
     #: the opening fill's lots where ``volume`` (and ``entry_price``) count a netting
     #: position's adds too (the module's docstring); ``None``: the same as ``volume``
     opening_volume: float | None = None
+    #: what the plugins did to it, as trades.csv shows it (:mod:`hostapp.defence_rows`):
+    #: the states it entered and the actions carried out, each ``what@time``
+    states: str = ""
+    actions: str = ""
 
     @property
     def key(self) -> tuple[datetime, str, str, float]:

@@ -30,6 +30,8 @@ TRADE_COLUMNS = (
     "r",
     "floating_profit",
     "floating_r",
+    "states",
+    "actions",
 )
 
 
@@ -65,6 +67,8 @@ def trade_rows(
                 "r": repr(t.r) if t.r is not None else "",
                 "floating_profit": t.floating if t.floating is not None else "",
                 "floating_r": repr(t.floating_r) if t.floating_r is not None else "",
+                "states": t.states,
+                "actions": t.actions,
             }
         )
     return rows
