@@ -216,6 +216,7 @@ class LocalStrategy(
         await self.recover(host, host.clock.now())
 
     async def shutdown(self, host: HostView) -> None:
+        self.settle_rails(host)
         self.holds.finish()
         self._flush_last()
         release_account(self._account_lock)
@@ -239,6 +240,7 @@ class LocalStrategy(
         return True
 
     async def on_cycle(self, host: HostView, now: datetime) -> None:
+        self.settle_rails(host)
         self._writes.try_again()
         if not self._recovered:
             await self.recover(host, now)
@@ -285,6 +287,7 @@ class LocalStrategy(
         self.holds.sweep(self.records)
         self.checks.keep(self.records)
         self._refresh_states(now)
+        self.settle_rails(host)  # a part this cycle realised
         self._commit_cycle(now)
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None:
@@ -294,7 +297,7 @@ class LocalStrategy(
         if parent is not None:
             self._persist(hedge_closed(parent, trade), now)
             self._flush()
-            self._account_rails(host, now)  # its result is its day's (docs/dtms.md §7)
+            self._rails_due_now()  # its result is its day's (docs/dtms.md §7)
             return
         rec = self.records.get(trade.ticket)
         if rec is not None:
@@ -395,5 +398,5 @@ class LocalStrategy(
             if added is not None:
                 await self.on_trade_executed(host, added)
         if rec.realised_parts != pending.realised_parts:  # a part realised: §7's rail
-            self._account_rails(host, now)
+            self._rails_due_now()
         return rec

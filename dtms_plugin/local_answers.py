@@ -52,6 +52,8 @@ class AccountAnswers:
     #: an account mode the rails called for that the store could not take (until,
     #: reason): it holds all the same, from memory, until it ends or the store takes it
     _mode_unstored: tuple[datetime, str] | None = None
+    #: a result realised since the rails were last judged (:meth:`_rails_due_now`)
+    _rails_due: bool = False
 
     if TYPE_CHECKING:  # the strategy's own properties
 
@@ -66,6 +68,7 @@ class AccountAnswers:
         (this process is the authority for its trades, so its answer never goes stale
         between cycles), then the store's cached state for a ticket this process does
         not hold."""
+        self.settle_rails(host)
         now = host.clock.now()
         if defensive.account_defensive(self._account_mode(), now):
             return True
@@ -75,6 +78,7 @@ class AccountAnswers:
         return defensive.answer(self.store, ticket, now, self.settings)[0]
 
     def allow_order(self, host: HostView, order: OrderRequest) -> Veto | None:
+        self.settle_rails(host)
         now = host.clock.now()
         mode = self._account_mode()
         if mode is not None and defensive.account_defensive(mode, now):
@@ -231,6 +235,21 @@ class AccountAnswers:
             self._mode_unread = 0
         on = defensive.account_defensive(mode, host.clock.now())
         self._account = AccountState(hedging=hedging, defensive=on)
+
+    def _rails_due_now(self) -> None:
+        """A result was realised (a close, a partial, a hedge's close): the account rails
+        are judged before the next answer or cycle (:meth:`settle_rails`), once every
+        close of the step is in. Judged at each close, the closes of one bar counted in
+        the order they were reported, which is the order of the symbols' files: a stop at
+        a loss reported before another trade's stop in profit made a streak, reported
+        after it none, and a replay of the same files in another order traded otherwise."""
+        self._rails_due = True
+
+    def settle_rails(self, host: HostView) -> None:
+        """The account rails judged now, if a result was realised since they last were."""
+        if self._rails_due:
+            self._rails_due = False
+            self._account_rails(host, host.clock.now())
 
     def _account_rails(self, host: HostView, now: datetime) -> None:
         try:

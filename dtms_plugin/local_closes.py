@@ -95,7 +95,7 @@ class Closes:
             self, host: HostView, rec: TradeRecord, action: Action, now: datetime
         ) -> TradeRecord: ...
 
-        def _account_rails(self, host: HostView, now: datetime) -> None: ...
+        def _rails_due_now(self) -> None: ...
 
         async def _isolated(
             self, ticket: int, step: Awaitable[None], what: str = "cycle"
@@ -139,7 +139,7 @@ class Closes:
                 for action in e.actions:
                     rec = await self._execute(host, rec, action, now)
                 self._flush()
-        self._account_rails(host, now)
+        self._rails_due_now()
 
     def _watch_comeback(self, host: HostView, ticket: int, now: datetime) -> None:
         """Watch ``ticket``, just closed on the broker's word, for one fast bar: a live

@@ -118,12 +118,18 @@ def held_defensive(
 def max_drawdown(start_balance: float, closed: Sequence[Trade]) -> tuple[float, float]:
     """Largest peak-to-trough fall of the realised balance, in money and, each measured
     on its own, in percent of its peak: an account that grew between two falls has its
-    deepest fall in money later than its deepest in percent."""
+    deepest fall in money later than its deepest in percent. The deals of one time
+    (the closes of one bar on several symbols) count as one: the balance between them
+    never stood, and counted one by one in the order the broker booked them (the order
+    of the data files) a peak between a gain and a loss of the same bar made the
+    drawdown depend on that order."""
     equity = peak = start_balance
     worst = worst_pct = 0.0
-    ordered = sorted(closed, key=lambda t: t.closed_at or t.opened_at)
-    for trade in ordered:
-        equity += trade.profit
+    by_time: dict[datetime, float] = defaultdict(float)
+    for trade in closed:
+        by_time[trade.closed_at or trade.opened_at] += trade.profit
+    for _, profit in sorted(by_time.items()):
+        equity += profit
         peak = max(peak, equity)
         fall = peak - equity
         worst = max(worst, fall)

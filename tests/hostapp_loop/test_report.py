@@ -113,6 +113,21 @@ def test_max_drawdown_percent_is_the_largest_fall_in_percent() -> None:
     assert max_drawdown(1000.0, deals) == (500.0, 10.0)
 
 
+def test_max_drawdown_counts_the_closes_of_one_time_as_one() -> None:
+    """A gain and a loss of one bar on two symbols: the balance between them never stood,
+    so no peak is taken there, and the fall is the same in the order of the files
+    either way (a quant's portfolio replay read 1,534.86 in one order, 1,454.21 in the
+    other)."""
+    loss = _trade(2, "buy", 1, 1, 1, profit=-97.72, at=T + timedelta(hours=1))
+    gain = _trade(3, "buy", 1, 1, 1, profit=224.10, at=T + timedelta(hours=1))
+    later = _trade(4, "buy", 1, 1, 1, profit=-200.0, at=T + timedelta(hours=2))
+    for deals in ([gain, loss, later], [loss, gain, later]):
+        assert max_drawdown(1000.0, deals) == (
+            200.0,
+            pytest.approx(200 / 1126.38 * 100, abs=1e-3),
+        )
+
+
 class Defender:
     """A DTMS stand-in: walks every trade HEALTHY → WARNING_L1 → HEDGED over cycles."""
 
