@@ -254,11 +254,19 @@ def to_one_spacing(
             f"them together, add --timeframe {coarsest} (or a multiple of it); the finer bars "
             "are then resampled up"
         )
+    # where the replay's data ends: a file that ends earlier (an index's session closing
+    # before the coarse bar does) keeps its last coarse bar, as every day's short one
+    # is kept, instead of losing it for want of a later bar to close it
+    end = max(
+        Timeframe.parse(spacings[path]).bucket_end(bars[-1].time, zone)
+        for path, _, bars in files
+        if bars
+    )
     out: list[ReplayFile] = []
     for path, symbol, bars in files:
         spacing = spacings[path]
         if spacing != coarsest:
-            bars = resample(bars, coarsest, base=spacing, zone=zone)
+            bars = resample(bars, coarsest, base=spacing, now=end, zone=zone)
             notes.append(
                 f"{path}: its {spacing} bars were resampled to {coarsest}, the spacing of "
                 f"{widest}, to replay them together (--timeframe {wanted}); its stops and "
