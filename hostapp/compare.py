@@ -214,7 +214,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("avg_win_r", "average win", "R"),
     ("avg_loss_r", "average loss", "R"),
     ("profit_factor", "profit factor", "x"),
-    ("expectancy", "expectancy / trade", "$"),
+    ("expectancy", "expectancy / closed trade", "$"),
     ("pnl", "P&L (realised)", "$"),
     ("floating_pnl", "P&L (open positions)", "$"),
     ("max_drawdown", "max drawdown (realised)", "$"),

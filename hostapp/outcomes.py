@@ -274,9 +274,12 @@ def of_no_trade(figures: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(blank)
 
 
-def _close_order(t: Outcome) -> tuple[datetime, int]:
+def _close_order(t: Outcome) -> tuple[datetime, datetime, str, int]:
+    """Closes in time order, those of one time as they opened, then by symbol: never in
+    ticket order alone, which follows the order of the data files within a step (a
+    portfolio's losing streak read otherwise with its files in another order)."""
     assert t.closed_at is not None
-    return (t.closed_at, t.ticket)
+    return (t.closed_at, t.opened_at, t.symbol, t.ticket)
 
 
 def balance_curve(start_balance: float, closed: Iterable[Trade]) -> list[tuple[datetime, float]]:

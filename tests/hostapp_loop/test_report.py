@@ -204,3 +204,29 @@ async def test_states_and_actions_reach_the_summary_and_charts(tmp_path: Path) -
     )
     assert [f.name for f in files] == ["XAUUSD.png"]
     assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_losing_streak_does_not_follow_the_order_of_the_files() -> None:
+    """Two trades of one step, opened and closed together on two symbols, one lost and
+    one won: their tickets follow the order of the data files, so counting their closes in
+    ticket order made a streak of 3 in one order of the files and 1 in the other."""
+    from hostapp.outcomes import Outcome
+
+    def made(ticket: int, symbol: str, at: datetime, r: float) -> Outcome:
+        return Outcome(
+            ticket, symbol, "buy", 1.0, at - timedelta(hours=1), 1.0, 0.9, None, "s", at,
+            1.0 + r / 10, "exit", r * 10, r,
+        )  # fmt: skip
+
+    first = [made(1, "XAUUSD", T, -1.0), made(2, "XAUUSD", T + timedelta(hours=1), -1.0)]
+    at = T + timedelta(hours=2)
+    streaks = {
+        metrics([*first, made(3, symbol_a, at, r_a), made(4, symbol_b, at, r_b)])[
+            "longest_losing_streak"
+        ]
+        for (symbol_a, r_a), (symbol_b, r_b) in (
+            (("EURUSD", 1.0), ("XAUUSD", -1.0)),
+            (("XAUUSD", -1.0), ("EURUSD", 1.0)),
+        )
+    }
+    assert streaks == {2}

@@ -55,7 +55,7 @@ def test_the_ab_table_blanks_them_per_run() -> None:
     }
     assert rows["win rate"] == ["–", "50.0%"]
     assert rows["average loss"] == ["–", "-1.00R"]
-    assert rows["expectancy / trade"] == ["–", "9.50"]
+    assert rows["expectancy / closed trade"] == ["–", "9.50"]
 
 
 def test_hostapp_replay_of_too_few_bars_for_a_trade(tmp_path: Path) -> None:

@@ -39,6 +39,6 @@ def test_an_ab_names_the_accounts_currency(tmp_path: Path) -> None:
     proc = hostapp(folder, "replay", "EURUSD.csv", "--compare", "--jobs", "1", "--report", "ab")
     assert proc.returncode in (0, 3), proc.stderr[-2000:]
     assert "P&L (realised, EUR)" in proc.stdout
-    assert "expectancy / trade (EUR)" in proc.stdout
+    assert "expectancy / closed trade (EUR)" in proc.stdout
     report = json.loads((folder / "ab" / "summary.json").read_text())
     assert report["currency"] == report["same_entries"]["with"]["currency"] == "EUR"
