@@ -1,14 +1,13 @@
 """The local strategy: the DTMS engine in-process, acting through the host's broker.
 
-The engine is pure; this module is its edge. Per cycle it pulls only the new closed bars
-of each symbol (warming up on first sight), feeds them once to that symbol's indicators,
-evaluates every active trade, and executes the planned actions through
-``host.execute`` with the journal written first (pending → done / failed / unknown). A
-record is persisted whenever it changed, so a killed process resumes with every state,
-deadline and journal entry; an action whose outcome is unknown is settled by re-reading
-the broker before anything is re-sent. The writes of a hook go to the store together
-(:mod:`dtms_plugin.local_writes`): one transaction per cycle, one more on a transition
-and one before every broker call.
+The engine is pure; this module is its edge. Per cycle it feeds each symbol's new closed
+bars once to its indicators (warming up on first sight), evaluates every active trade and
+executes the planned actions through ``host.execute``, the journal written first (pending
+→ done / failed / unknown). A changed record is persisted, so a killed process resumes
+with every state, deadline and journal entry; an action of unknown outcome is settled by
+re-reading the broker before anything is re-sent. A hook's writes go to the store
+together (:mod:`dtms_plugin.local_writes`): one transaction per cycle, one more on a
+transition and one before every broker call.
 """
 
 from __future__ import annotations
@@ -133,9 +132,8 @@ class LocalStrategy(
         self._strays: set[int] = set()  # ours, no record, at the last read (local_midrun)
         self._left_said: set[int] = set()  # other programs' positions said (local_adoption)
         self._frozen: dict[int, tuple[frozenset[str], int]] = {}  # waits said (local_frozen)
-        #: ticket -> until when a trade the broker's word closed in a live run is watched
-        #: for the broker listing it open again (:meth:`_reopen_listed`): a cycle with
-        #: nothing else to watch still reads the positions meanwhile
+        #: ticket -> until when a trade the broker's word closed in a live run is watched for
+        #: the broker listing it open again (:meth:`_reopen_listed`), positions read meanwhile
         self._comeback: dict[int, datetime] = {}
         self._listed_since: dict[int, Listing] = {}  # dtms serve: CLOSED, listed open
         #: ticket -> its failures in a row, the last error, and what failed (local_isolation)
