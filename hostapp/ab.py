@@ -29,12 +29,13 @@ from .chart_canvas import ChartError
 from .compare import RunResult, build_report, did_nothing, entry_script, write_trades_csv
 from .compare_notes import notes, warnings
 from .config import HostConfig, with_settings
+from .deal_rows import DEAL_COLUMNS, deal_rows
 from .driving import EXIT_INTERRUPTED, LOG_NAME, say_unwritten
 from .loader import switched_off_by_env
 from .outcomes import Outcome
 from .parallel import Runs
 from .progress import RunsProgress
-from .report_files import write_json
+from .report_files import saved_csv, write_json
 from .trade_rows import trade_rows, write_trade_rows
 
 EXIT_DID_NOTHING = 3
@@ -181,6 +182,13 @@ def write_comparison(
     problems = _written(trades_csv, lambda: write_trades_csv(trades_csv, without, same, full))
     if problems:
         summary["trades_csv"] = None
+    deals = deal_rows("same_entries", "without", without.closed)
+    deals += deal_rows("same_entries", "with", same.closed)
+    if full is not None:
+        deals += deal_rows("full", "with", full.closed)
+    lost = saved_csv(folder / "deals.csv", DEAL_COLUMNS, deals)
+    summary["deals_csv"] = None if lost else "deals.csv"
+    problems += lost
     summary_problems = _written(
         folder / "summary.json", lambda: write_json(folder / "summary.json", summary)
     )
@@ -283,7 +291,10 @@ def compare_command(
     print_comparison(summary, json_out=json_out)
     out = sys.stderr if json_out else sys.stdout
     folder = replay.report
-    print(f"\nreport: {folder / 'summary.json'}, trades.csv and charts in {folder}/", file=out)
+    print(
+        f"\nreport: {folder / 'summary.json'}, trades.csv, deals.csv and charts in {folder}/",
+        file=out,
+    )
     print(f"log: {folder / LOG_NAME}", file=out)
     if summary["interrupted"]:
         return say_unwritten(problems, EXIT_INTERRUPTED)

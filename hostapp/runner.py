@@ -37,6 +37,7 @@ from .chart_canvas import ChartError
 from .cli_options import compare_name_or_data
 from .config import DEFAULT_COMPARE, HostConfig, load_config
 from .data import bar_zone
+from .deal_rows import DEAL_COLUMNS, deal_rows
 from .driving import (
     EXIT_INTERRUPTED,
     LIVE_WINDOW,
@@ -209,7 +210,9 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
         problems += saved_json(report / "summary.json", summary)
         print(f"\nreport: {_written(report, summary)}")
     if compared is not None:
-        print(f"A/B: {report / 'compare'}/ (summary.json, trades.csv, equity and R charts)")
+        print(
+            f"A/B: {report / 'compare'}/ (summary.json, trades.csv, deals.csv, equity and R charts)"
+        )
     print(f"log: {report / LOG_NAME}")
     return say_unwritten(problems, _exit_code(run.interrupted))
 
@@ -331,8 +334,7 @@ def _written(report: Path, summary: Mapping[str, Any]) -> str:
     """What a run wrote, as its last lines say it: ``.hostapp/report/summary.json,
     trades.csv and 2 charts in .hostapp/report/``."""
     files = [str(report / "summary.json")]
-    if summary.get("trades_csv"):
-        files.append(str(summary["trades_csv"]))
+    files += [str(summary[k]) for k in ("trades_csv", "deals_csv") if summary.get(k)]
     charts = len(summary.get("charts") or ())
     if charts:
         files.append(f"{charts} chart{'s' if charts > 1 else ''}")
@@ -352,6 +354,11 @@ def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[st
     rows = trade_rows("", run.label, run.trades, {})  # ab.write_run_trades's, written whole
     problems = saved_csv(replay.report / "trades.csv", TRADE_COLUMNS, rows)
     summary["trades_csv"] = None if problems else "trades.csv"
+    lost = saved_csv(
+        replay.report / "deals.csv", DEAL_COLUMNS, deal_rows("", run.label, run.closed)
+    )
+    summary["deals_csv"] = None if lost else "deals.csv"
+    problems += lost
     saved = not (lost := saved_json(path, summary))
     problems += lost
     try:

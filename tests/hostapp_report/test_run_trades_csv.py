@@ -36,7 +36,7 @@ def test_a_plain_replay_and_a_run_write_one_row_per_trade(tmp_path: Path) -> Non
     assert len(closed) == summary["closed_trades"]
     assert not (here / "rep" / "compare").exists()
     said = [line for line in proc.stdout.splitlines() if line.startswith("report: ")]
-    assert said == ["report: rep/summary.json, trades.csv and 1 chart in rep/"], said
+    assert said == ["report: rep/summary.json, trades.csv, deals.csv and 1 chart in rep/"], said
 
     argv = ("-m", "hostapp.cli", "run", "--days", "3", "--no-compare", "--report", "ran")
     proc = python(here, *argv)
@@ -45,9 +45,8 @@ def test_a_plain_replay_and_a_run_write_one_row_per_trade(tmp_path: Path) -> Non
     assert summary["trades"] > 0 and len(rows) == summary["trades"]
     said = [line for line in proc.stdout.splitlines() if line.startswith("report: ")]
     charts = len(summary["charts"])
-    assert said == [
-        f"report: ran/summary.json, trades.csv and {charts} chart{'s' * (charts > 1)} in ran/"
-    ]
+    listed = f"trades.csv, deals.csv and {charts} chart{'s' * (charts > 1)}"
+    assert said == [f"report: ran/summary.json, {listed} in ran/"]
 
 
 def test_a_live_run_writes_its_trades_and_keeps_the_run_befores(tmp_path: Path) -> None:

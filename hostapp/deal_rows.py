@@ -1,0 +1,56 @@
+"""``deals.csv``: the account's closing deals of a simulated run, one row each, so the
+figures made of them can be recomputed from the report folder alone.
+
+``trades.csv`` puts a trade's whole result at its last close; the drawdown counts each
+close when it happened, a partial close or a hedge's too (README, "max drawdown"), which
+a reader could only rebuild from the log. Here every deal the broker booked: the position
+(a hedge's and a re-add's under their own tickets, their comments saying whose), its lots,
+its prices and times, and its profit in the account's currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hookspecs import Trade
+
+DEAL_COLUMNS = (
+    "comparison",
+    "run",
+    "ticket",
+    "symbol",
+    "direction",
+    "volume",
+    "opened_at",
+    "entry_price",
+    "closed_at",
+    "close_price",
+    "profit",
+    "comment",
+)
+
+
+def deal_rows(comparison: str, run: str, closed: Sequence[Trade]) -> list[dict[str, Any]]:
+    """``deals.csv`` rows of one run's closed deals, in the order they closed (those of
+    one time as they opened, then by symbol and ticket: never by the order of the files)."""
+    ordered = sorted(
+        closed, key=lambda d: (d.closed_at or d.opened_at, d.opened_at, d.symbol, d.ticket)
+    )
+    return [
+        {
+            "comparison": comparison,
+            "run": run,
+            "ticket": d.ticket,
+            "symbol": d.symbol,
+            "direction": d.direction,
+            "volume": d.volume,
+            "opened_at": d.opened_at.isoformat(),
+            "entry_price": d.entry_price,
+            "closed_at": d.closed_at.isoformat() if d.closed_at else "",
+            "close_price": d.close_price if d.close_price is not None else "",
+            "profit": d.profit,
+            "comment": d.comment,
+        }
+        for d in ordered
+    ]
