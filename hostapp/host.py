@@ -8,9 +8,11 @@ every other plugin hears about it.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from .hookcalls import CALLING
 from .loop import LIVE_WINDOW, Recent
 from .pluginhost import PluginHost
 from .table_reads import ReadTable
-from .unawaited import Execution, UnawaitedActions
+from .unawaited import Started, UnawaitedActions
 
 #: True while :meth:`Host.report_action` tells the plugins of an action carried out
 #: elsewhere (the run recorder, a plugin too, leaves those out): by the call, in which
@@ -147,17 +149,22 @@ class Host:
         acted, so it looks for closed positions only then."""
         self._listeners.append(listener)
 
-    def execute(self, action: Action) -> Execution:
+    def execute(self, action: Action) -> Coroutine[Any, Any, ActionResult]:
         """Carry ``action`` out at the broker, tell every plugin (``on_action``), return
         the result. Broker refusals come back as results, never as exceptions. What the
         host carries out and records is a copy of its own: the planner's action stays the
         planner's (hookspecs.frozen.unshared). Its ``source`` is the plugin whose hook
         called (:data:`~hostapp.hookcalls.CALLING`), whatever the action said; outside any
-        hook (a web route's handler, a test) it keeps what it says. A coroutine, which
-        says so when a plugin drops it unawaited (:mod:`hostapp.unawaited`)."""
-        return Execution(self._execute(action), action, CALLING.get(), self.unawaited)
+        hook (a web route's handler, a test) it keeps what it says. A coroutine function
+        (marked so below), whose coroutine says so when a plugin drops it unawaited
+        (:mod:`hostapp.unawaited`)."""
+        started: Started = [False]
+        coro = self._execute(action, started)
+        self.unawaited.watch(coro, started, action, CALLING.get())
+        return coro
 
-    async def _execute(self, action: Action) -> ActionResult:
+    async def _execute(self, action: Action, ran: Started) -> ActionResult:
+        ran[0] = True
         action = unshared(action)
         caller = CALLING.get()  # the plugin whose hook is running: the action is its
         if caller is not None and action.source != caller:
@@ -272,3 +279,13 @@ class Host:
             del self._symbols[next(iter(self._symbols))]
         self._symbols[ticket] = trade.symbol
         return trade.symbol
+
+
+# ``execute`` returns its coroutine rather than being ``async def`` itself (it watches the
+# coroutine, :mod:`hostapp.unawaited`): marked a coroutine function all the same, for
+# ``asyncio.iscoroutinefunction`` and ``unittest.mock``'s autospec (Python 3.11 reads the
+# marker; 3.12 has ``inspect.markcoroutinefunction``, which ``inspect`` reads too)
+if hasattr(inspect, "markcoroutinefunction"):
+    inspect.markcoroutinefunction(Host.execute)
+else:
+    Host.execute._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]

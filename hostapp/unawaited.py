@@ -3,27 +3,33 @@
 :meth:`hostapp.host.Host.execute` is a coroutine function (hookspecs' ``HostView``). A
 sync hook that calls it without ``await`` (or an async one that forgets it) gets a
 coroutine object back and drops it: nothing reaches the broker, and Python says only
-``RuntimeWarning: coroutine 'Host.execute' was never awaited``, once, naming no plugin
-and no action. The plugin's own report may well count the action as sent.
+``RuntimeWarning: coroutine … was never awaited``, once, naming no plugin and no action.
+The plugin's own report may well count the action as sent.
 
-So the coroutine ``execute`` returns is wrapped (:class:`Execution`): dropped without
-ever being started, it tells :class:`UnawaitedActions`, which says the first of each
-plugin in one ERROR line naming the plugin, the action and the fix, counts the rest
-(once per episode, docs/architecture.md §4), and gives the run's summary one note per
-plugin. Awaited, handed to ``asyncio.create_task`` or ``gather``, it is the plain
-coroutine it wraps.
+So each coroutine ``execute`` returns is watched (:meth:`UnawaitedActions.watch`): a
+native coroutine still (``inspect.iscoroutine``, a task's name, ``gather``), with a
+finaliser that, when it goes without ever having started, tells
+:meth:`UnawaitedActions.dropped`. That says the first of each plugin in one ERROR line
+naming the plugin, the action and the fix, counts the rest (once per episode,
+docs/architecture.md §4), and gives the run's summary one note per plugin. The plugin is
+the one whose hook called ``execute`` (:data:`~hostapp.hookcalls.CALLING`), taken when
+it called.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine, Generator
+import weakref
+from collections.abc import Coroutine
 from typing import Any
 
 from hookspecs import Action, ActionResult
 
 #: the name :class:`UnawaitedActions` gives a call made outside any plugin's hook
 OUTSIDE = "outside any plugin hook"
+
+#: set by the coroutine when it starts: whether it ever ran
+Started = list[bool]
 
 
 class UnawaitedActions:
@@ -37,6 +43,20 @@ class UnawaitedActions:
         self.counts: dict[str, int] = {}
         #: plugin → the first such action, as the note names it
         self.first: dict[str, str] = {}
+
+    def watch(
+        self,
+        coro: Coroutine[Any, Any, ActionResult],
+        started: Started,
+        action: Action,
+        plugin: str | None,
+    ) -> None:
+        """Say ``action`` dropped if ``coro`` goes without having set ``started``."""
+        weakref.finalize(coro, self._gone, started, action, plugin)
+
+    def _gone(self, started: Started, action: Action, plugin: str | None) -> None:
+        if not started[0]:
+            self.dropped(plugin, action)
 
     def dropped(self, plugin: str | None, action: Action) -> None:
         who = plugin or OUTSIDE
@@ -61,45 +81,3 @@ class UnawaitedActions:
             "was carried out"
             for who, n in self.counts.items()
         ]
-
-
-class Execution(Coroutine[Any, Any, ActionResult]):
-    """The coroutine of one ``host.execute`` call, which tells :class:`UnawaitedActions`
-    when it is dropped before it was ever started."""
-
-    __slots__ = ("_action", "_coro", "_plugin", "_started", "_unawaited")
-
-    def __init__(
-        self,
-        coro: Coroutine[Any, Any, ActionResult],
-        action: Action,
-        plugin: str | None,
-        unawaited: UnawaitedActions,
-    ) -> None:
-        self._coro = coro
-        self._action = action
-        self._plugin = plugin
-        self._unawaited = unawaited
-        self._started = False
-
-    def __await__(self) -> Generator[Any, None, ActionResult]:
-        self._started = True
-        return self._coro.__await__()
-
-    def send(self, value: Any) -> Any:
-        self._started = True
-        return self._coro.send(value)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        self._started = True
-        return self._coro.throw(typ, val, tb)
-
-    def close(self) -> None:
-        self._started = True  # closed on purpose: not a forgotten await
-        self._coro.close()
-
-    def __del__(self) -> None:
-        if self._started:
-            return
-        self._coro.close()  # no "never awaited" warning of its own: said below, better
-        self._unawaited.dropped(self._plugin, self._action)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import logging
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -17,6 +19,7 @@ from hookspecs import Action, ActionKind, HostView, OrderRequest, hookimpl
 from hostapp.app import build_sim_app
 from hostapp.config import config_from_dict
 from hostapp.driving import drive, run_summary
+from hostapp.host import Host
 from hostapp.testing import bars_from_closes
 
 
@@ -60,6 +63,7 @@ def _run(closer: object) -> tuple[dict[str, Any], Any]:
     return run_summary(app, stats, {}), app
 
 
+@pytest.mark.filterwarnings("ignore:coroutine 'Host._execute' was never awaited")
 def test_an_unawaited_execute_is_said_once_per_plugin_and_counted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -87,7 +91,10 @@ def test_an_awaited_execute_says_nothing(caplog: pytest.LogCaptureFixture) -> No
     assert not [n for n in summary["host_notes"] if "without awaiting" in n]
 
 
-async def test_an_execute_handed_to_a_task_is_carried_out() -> None:
+async def test_an_execute_is_a_coroutine_handed_to_a_task_and_carried_out() -> None:
+    """A native coroutine of a coroutine function, as before: what a plugin's helpers and
+    tests check (``inspect.iscoroutine``, ``asyncio.iscoroutinefunction``, ``mock``'s
+    autospec) reads it as one."""
     config = config_from_dict({"host": {"symbols": ["XAUUSD"]}})
     series = {"XAUUSD": bars_from_closes([2000.0 + (i % 7) for i in range(30)])}
     app = build_sim_app(config, series, base_timeframe="M5", entry_points=[], env={}, builtins={})
@@ -95,7 +102,11 @@ async def test_an_execute_handed_to_a_task_is_carried_out() -> None:
     opened = app.broker.open(OrderRequest("XAUUSD", "buy", 0.1))
     assert opened.new_ticket is not None
     action = Action(opened.new_ticket, ActionKind.CLOSE, {}, key="k")
-    result = await asyncio.create_task(app.host.execute(action))
+    assert asyncio.iscoroutinefunction(app.host.execute)
+    assert isinstance(mock.create_autospec(Host, instance=True).execute, mock.AsyncMock)
+    coro = app.host.execute(action)
+    assert inspect.iscoroutine(coro)
+    result = await asyncio.create_task(coro)
     assert result.ok and app.broker.positions() == []
     gc.collect()
     assert app.host.unawaited.counts == {}
