@@ -68,7 +68,6 @@ class AccountAnswers:
         (this process is the authority for its trades, so its answer never goes stale
         between cycles), then the store's cached state for a ticket this process does
         not hold."""
-        self.settle_rails(host)
         now = host.clock.now()
         if defensive.account_defensive(self._account_mode(), now):
             return True
@@ -237,26 +236,37 @@ class AccountAnswers:
         self._account = AccountState(hedging=hedging, defensive=on)
 
     def _rails_due_now(self) -> None:
-        """A result was realised (a close, a partial, a hedge's close): the account rails
-        are judged before the next answer or cycle (:meth:`settle_rails`), once every
-        close of the step is in. Judged at each close, the closes of one bar counted in
-        the order they were reported, which is the order of the symbols' files: a stop at
-        a loss reported before another trade's stop in profit made a streak, reported
-        after it none, and a replay of the same files in another order traded otherwise."""
+        """A result was realised (a close, a partial, a hedge's close), or the engine
+        started (what closed while it was down): the account rails are judged before the
+        next order is allowed, at the next cycle and at shutdown (:meth:`settle_rails`),
+        once every close of the step is in. Judged at each close, the closes of one bar
+        counted in the order they were reported, which is the order of the symbols'
+        files: a stop at a loss reported before another trade's stop in profit made a
+        streak, reported after it none, and the same files replayed in another order
+        traded otherwise. ``is_defensive`` does not judge them (it answers from memory,
+        hookspecs): it is asked after the orders of a step."""
         self._rails_due = True
 
     def settle_rails(self, host: HostView) -> None:
-        """The account rails judged now, if a result was realised since they last were."""
-        if self._rails_due:
-            self._rails_due = False
-            self._account_rails(host, host.clock.now())
+        """The account rails judged now, if a result was realised since they last were;
+        still owed when they could not be (the broker or the store out of reach)."""
+        if not self._rails_due:
+            return
+        try:
+            judged = self._account_rails(host, host.clock.now())
+        except StoreError as exc:  # the account mode unreadable: judged again next time
+            self.log.error("DTMS account rails not checked: %s", exc)
+            return
+        self._rails_due = not judged
 
-    def _account_rails(self, host: HostView, now: datetime) -> None:
+    def _account_rails(self, host: HostView, now: datetime) -> bool:
+        """Judge the rails (:func:`~dtms_plugin.engine.check_account`) and store the mode
+        they call for; False when the broker could not give the balance."""
         try:
             balance = host.broker.account().balance
         except BrokerError as exc:
             self.log.error("DTMS account rails not checked: %s", exc)
-            return
+            return False
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
         # and the trades without a result yet: their partial closes' and hedges' results
         # are realised already, and a re-add's trade still open is not closed (§7)
@@ -264,7 +274,7 @@ class AccountAnswers:
         records = [*self._recent_closes(since), *unclosed]
         mode = check_account(records, balance, now, self.settings)
         if mode is None:
-            return
+            return True
         current = self._account_mode()
         if current is None or current[0] < mode.until:
             self.log.warning(
@@ -284,6 +294,7 @@ class AccountAnswers:
                     "not take it (written when it does)",
                     mode.until.isoformat(),
                 )
+        return True
 
     def _recent_closes(self, since: datetime) -> Iterable[ClosedTrade]:
         """What the account rails read: the book's closes when this engine holds the

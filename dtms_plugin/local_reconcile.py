@@ -98,6 +98,8 @@ class Reconciling:
 
         def _refresh_account(self, host: HostView) -> None: ...
 
+        def _rails_due_now(self) -> None: ...
+
         def _persist(
             self, rec: TradeRecord, now: datetime, score: ScoreBreakdown | None = None
         ) -> None: ...
@@ -175,6 +177,7 @@ class Reconciling:
             gone = hedges - set(self.book.hedge_tickets())
             self._adopt(host, [p for p in positions if p.ticket not in gone], now)
         self._recovered = True
+        self._rails_due_now()  # a lock a crash kept from the store is judged again
 
     async def _recover_one(
         self,

@@ -74,6 +74,27 @@ class ReadTable(dict[str, Any]):
         self.read.update(super().keys())
         return dict(super().items())
 
+    def __reversed__(self) -> Iterator[str]:
+        self.read.update(super().keys())
+        return super().__reversed__()
+
+    def popitem(self) -> tuple[str, Any]:
+        key, value = super().popitem()
+        self.read.add(key)
+        return key, value
+
+    def __eq__(self, other: object) -> bool:
+        self.read.update(super().keys())
+        return super().__eq__(other)
+
+    __hash__ = None  # a dict's: unhashable
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (a plugin's settings sent to a worker) as the plain dict it stands for:
+        every key read, and no ``hostapp`` needed to unpickle it."""
+        self.read.update(super().keys())
+        return (dict, (dict(super().items()),))
+
 
 def warn_unread(config: HostConfig, plugins: PluginHost, reads: Mapping[str, set[str]]) -> None:
     """One WARNING per enabled plugin with a ``configure`` hook whose table has keys it

@@ -139,8 +139,9 @@ def check_account(
       close, a hedge's close, its own close) on the day it was realised, open trades'
       parts too → until the end of the UTC day;
     * the last ``stop_streak`` closed trades (a re-add is part of the trade it re-adds
-      to) all closed at their stop at a loss (a trailing stop taken in profit is no
-      losing streak) → for ``streak_bars`` fast bars after the last of them.
+      to), with every trade closed at the same time as the first of them, all closed at
+      their stop at a loss (a trailing stop taken in profit is no losing streak) → for
+      ``streak_bars`` fast bars after the last of them.
     The daily rule wins when both apply (it lasts longer).
     """
     records = list(records)
@@ -158,7 +159,11 @@ def check_account(
     n = rails.stop_streak
     closed = _trades(records)
     if n > 0 and len(closed) >= n:
-        last = closed[-n:]
+        # the last n, and every trade closed at the time the first of them did: the
+        # closes of one time have no order of their own (one bar's closes on several
+        # symbols came in the order of the data files, which decided the streak)
+        since = _close_time(closed[-n])
+        last = [t for t in closed if _close_time(t) >= since]
         if all(t.reason == "stop_loss" and t.profit < 0.0 for t in last):
             closed_at = last[-1].closed_at
             assert closed_at is not None

@@ -14,10 +14,10 @@ from .coerce import FieldError, show
 
 
 def parse_comment(body: Mapping[str, Any]) -> str:
-    """``comment`` (default ""), or a 400 naming it. Longer than the cap, a person's or a
-    program's is refused, naming the cap; a trading host's own registration
-    (``automatic: true``) is kept cut to the cap: its comment is the broker's position's,
-    which its sender cannot change, and refused, the position would go undefended."""
+    """``comment`` (default ""), or a 400 naming it. Longer than the cap, it is kept cut to
+    the cap (the answer's ``trade_info`` shows what was kept), never refused: a comment is
+    often the broker's position's, which its sender cannot change, and a refused
+    registration would leave the trade undefended for a label."""
     comment = body.get("comment", "")
     if not isinstance(comment, str):
         raise FieldError("comment", f"expected a string, got {show(comment)}")
@@ -25,11 +25,4 @@ def parse_comment(body: Mapping[str, Any]) -> str:
         raise FieldError(
             "comment", f"a control character (U+0000..U+001F, U+007F..U+009F): {show(comment)}"
         )
-    if len(comment) > limits.MAX_COMMENT_CHARS:
-        if body.get("automatic") is True:
-            return comment[: limits.MAX_COMMENT_CHARS]
-        raise FieldError(
-            "comment",
-            f"at most {limits.MAX_COMMENT_CHARS} characters, got {len(comment)}: {show(comment)}",
-        )
-    return comment
+    return comment[: limits.MAX_COMMENT_CHARS]

@@ -13,7 +13,6 @@ from .openapi_status import STATUS_SCHEMAS
 from .openapi_types import (
     CLOSE_NOT_APPLIED,
     COMMENT,
-    COMMENT_CAP,
     HISTORY_MARK,
     IGNORED,
     IGNORED_COUNT,
@@ -103,7 +102,6 @@ SCHEMAS: dict[str, Any] = {
             {"oneOf": [_given(name) for name in ("entry", "entry_price", "open_price")]},
             {"anyOf": [_given("direction"), _given("type")]},
             *(_same_side(side) for side in ("buy", "sell")),
-            COMMENT_CAP,  # but for a trading host's own registration
         ],
         "properties": {
             "ticket": {

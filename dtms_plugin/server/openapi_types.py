@@ -26,18 +26,13 @@ CLOSE_NOT_APPLIED: dict[str, Any] = {
         },
     },
 }
-#: a registration's ``comment`` (:mod:`.comments`); its cap is :data:`COMMENT_CAP`'s
+#: a registration's ``comment`` (:mod:`.comments`)
 COMMENT: dict[str, Any] = {
     "type": "string",
     "not": {"pattern": limits.CONTROL_CHAR},
     "description": "kept with the trade; no control character (U+0000..U+001F,"
-    f" U+007F..U+009F); at most {limits.MAX_COMMENT_CHARS} characters, unless automatic"
-    " is true (a trading host's own: kept cut to that)",
-}
-#: the comment's cap, but for a trading host's own registration (``automatic: true``)
-COMMENT_CAP: dict[str, Any] = {
-    "if": {"required": ["automatic"], "properties": {"automatic": {"const": True}}},
-    "else": {"properties": {"comment": {"maxLength": limits.MAX_COMMENT_CHARS}}},
+    f" U+007F..U+009F); one longer than {limits.MAX_COMMENT_CHARS} characters is kept cut"
+    " to that",
 }
 STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
 STATE: dict[str, Any] = {

@@ -209,9 +209,9 @@ async def test_daily_loss_puts_the_account_in_defensive_mode(rig: Rig) -> None:
     lost = replace(t, profit=-300.0, closed_at=rig.clock.now(), close_price=t.entry_price - 3)
     del rig.broker.open_positions[5]
     await rig.strategy.on_trade_closed(rig.host, lost, "exit")
-    # judged once the step's closes are in: before the next answer (docs/dtms.md §7)
+    # judged once the step's closes are in: before the next order is allowed (§7)
     assert rig.strategy.store.get_account_mode() is None
-    assert rig.strategy.is_defensive(rig.host, 5)
+    assert rig.strategy.allow_order(rig.host, OrderRequest("XAUUSD", "buy", 0.1)) is not None
     mode = rig.strategy.store.get_account_mode()
     assert mode is not None and "daily realised loss 3.00%" in mode[1]
     assert mode[0].hour == 0 and mode[0] > rig.clock.now()

@@ -83,3 +83,22 @@ def test_the_table_is_still_a_plain_dict_to_the_plugin() -> None:
 
     _build({"copier": {"a": 1}}, {"copier": Copier()})
     assert seen == [(True, {"a": 1}, {"a": 1}, {"a": 1})]
+
+
+def test_the_table_pickles_as_a_plain_dict_and_every_whole_read_counts() -> None:
+    """A plugin sending its settings to a worker process pickles a plain dict (no hostapp
+    needed to read it), and comparing, reversing or pickling the table reads every key."""
+    import pickle
+
+    from hostapp.table_reads import ReadTable
+
+    for read_all in (
+        lambda t: pickle.loads(pickle.dumps(t)),
+        lambda t: t == {"a": 1, "b": 2},
+        lambda t: list(reversed(t)),
+    ):
+        read: set[str] = set()
+        table = ReadTable({"a": 1, "b": 2}, read)
+        assert read_all(table) in ({"a": 1, "b": 2}, True, ["b", "a"])
+        assert read == {"a", "b"}
+    assert type(pickle.loads(pickle.dumps(ReadTable({"a": 1}, set())))) is dict
