@@ -30,6 +30,7 @@ from typing import Any
 from . import app as appmod
 from .driving import Serve, run_results
 from .errors import AccountChanged
+from .live_gap import gap_line, unreported_closes
 from .loop_drivers import BROKER_DOWN
 from .loop_stats import appended
 from .outcomes import Outcome
@@ -142,9 +143,10 @@ def live_files(report: Path, summary: Mapping[str, Any], trades: Sequence[Outcom
     return problems + saved_json(report / "summary.json", summary)
 
 
-def said_unfinished(report: Path) -> None:
+def said_unfinished(report: Path, account: str | None = None) -> None:
     """Before a live run keeps the run before's report: say so when that report is an
-    interim one (that run did not stop cleanly), on the terminal and in the log."""
+    interim one (that run did not stop cleanly), on the terminal and in the log, with
+    the trades of the paper ``account`` that closed after it (:mod:`hostapp.live_gap`)."""
     try:
         earlier = json.loads((report / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -157,3 +159,9 @@ def said_unfinished(report: Path) -> None:
     )
     log.warning("%s", line)
     print(f"hostapp: {line}", file=sys.stderr)
+    if account is not None:
+        kept = f"{report / 'summary.json.1'}"
+        gap = gap_line(unreported_closes(account, report / "trades.csv"), kept)
+        if gap is not None:
+            log.warning("%s", gap)
+            print(f"hostapp: {gap}", file=sys.stderr)

@@ -57,7 +57,9 @@ def begin_live(report: Path, log: ReportLog | None, app: appmod.App | None = Non
     A run before that did not stop cleanly left an interim report: that is said; so are
     the plugins that defended its positions and do not run now (:func:`said_defenders_gone`)."""
     before = defenders_before(report)
-    said_unfinished(report)
+    account = app.config.host.paper.get("account_file") if app is not None else None
+    broker = app.config.host.broker if app is not None else None
+    said_unfinished(report, account if broker == "paper" and isinstance(account, str) else None)
     keep_live_summary(report)
     clear_report(report)
     if log is not None:
