@@ -56,12 +56,25 @@ class RestartMemory:
         except (OSError, ValueError, TypeError, AttributeError) as exc:  # not our layout
             host.log.error("exits: %s unreadable (%s): no trade resumed", self._file, exc)
             return
+        try:  # a trade that closed before the file was saved again (a kill) is no more
+            open_now = {t.ticket for t in host.broker.positions()}
+        except BrokerError:
+            open_now = None  # the loop says a broker that cannot answer; kept as read
+        gone = [t for t in loaded if open_now is not None and t not in open_now]
+        for ticket in gone:
+            del loaded[ticket]
         self._trades.update(loaded)
         if loaded:
             host.log.info(
                 "exits: managing again %d trades from before the restart (tickets %s)",
                 len(loaded), ", ".join(map(str, sorted(loaded))),
             )  # fmt: skip
+        if gone:
+            host.log.info(
+                "exits: %d trade(s) of its state file closed before the restart (tickets "
+                "%s): dropped", len(gone), ", ".join(map(str, sorted(gone))),
+            )  # fmt: skip
+            self._save(host)
 
     def _say_unmanaged(self, host: HostView) -> None:
         """Open positions it holds no initial risk of (opened by hand, by another program,

@@ -152,3 +152,28 @@ async def test_open_positions_it_holds_no_risk_of_are_said_at_start_up(
         resumed = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path / "old")
         await resumed.plugins.startup(resumed)
     assert not [r for r in caplog.records if "not managed by" in r.getMessage()]
+
+
+async def test_a_trade_that_closed_before_the_restart_is_not_managed_again(
+    hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path, caplog
+) -> None:
+    """A kill before the state file was saved again: a trade that closed meanwhile was
+    still in it, and the restart said it was "managing again" a closed trade."""
+    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
+    first = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    await first.plugins.startup(first)
+    kept = await _open_buy(first, hostapp_broker, volume=0.2)
+    gone = await _open_buy(first, hostapp_broker, volume=0.2)
+    assert hostapp_broker.close(gone.ticket).ok  # closed, the file not saved again: killed
+    again = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    with caplog.at_level(logging.INFO):
+        await again.plugins.startup(again)
+    manager = again.plugins.get("exits")
+    assert manager.managed_tickets == [kept.ticket]
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("exits:")]
+    assert f"exits: managing again 1 trades from before the restart (tickets {kept.ticket})" in said
+    assert (
+        f"exits: 1 trade(s) of its state file closed before the restart (tickets {gone.ticket}): "
+        "dropped"
+    ) in said
+    assert str(gone.ticket) not in (tmp_path / "exits" / "trades.json").read_text()
