@@ -68,8 +68,9 @@ class Commits:
         if gone and self._hold is None:  # a live engine's store: say what left it
             shown = ", ".join(map(str, gone[:10])) + (" …" if len(gone) > 10 else "")
             self.log.info(
-                "DTMS retention: %d closed trades removed (closed before %s): %s",
+                "DTMS retention: %d closed trade%s removed (closed before %s): %s",
                 len(gone),
+                "" if len(gone) == 1 else "s",
                 before.isoformat(timespec="seconds"),
                 shown,
             )
