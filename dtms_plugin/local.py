@@ -228,6 +228,7 @@ class LocalStrategy(
     def quiet_cycle(self, now: datetime) -> bool:
         if (
             not self._recovered
+            or self._rails_due  # a close of this step: the rails judged in the cycle
             or self.book.has_live()
             or self._watching(now)
             or self._strays_due()  # a live run's positions: one may appear (local_midrun)

@@ -100,6 +100,8 @@ class Reconciling:
 
         def _rails_due_now(self) -> None: ...
 
+        def settle_rails(self, host: HostView) -> None: ...
+
         def _persist(
             self, rec: TradeRecord, now: datetime, score: ScoreBreakdown | None = None
         ) -> None: ...
@@ -178,6 +180,7 @@ class Reconciling:
             self._adopt(host, [p for p in positions if p.ticket not in gone], now)
         self._recovered = True
         self._rails_due_now()  # a lock a crash kept from the store is judged again
+        self.settle_rails(host)
 
     async def _recover_one(
         self,

@@ -121,12 +121,23 @@ def _trades(records: Iterable[ClosedTrade]) -> list[_Trade]:
         # closed together, the one opened last (the re-add) says how the trade ended
         if group.closed_at is None or closed_at >= group.closed_at:
             group.closed_at, group.reason = closed_at, r.close_reason
-    return sorted((t for t in trades if not t.open), key=_close_time)
+    # the closes of one time have no order of their own (one bar's, on several symbols,
+    # came in the order of the data files): its losing stops last, so a streak is judged
+    # as the worst of the orders it could have had, whatever order they came in
+    return sorted((t for t in trades if not t.open), key=_close_order)
 
 
 def _close_time(trade: _Trade) -> datetime:
     assert trade.closed_at is not None  # a closed trade's
     return trade.closed_at
+
+
+def _close_order(trade: _Trade) -> tuple[datetime, bool]:
+    return _close_time(trade), _losing_stop(trade)
+
+
+def _losing_stop(trade: _Trade) -> bool:
+    return trade.reason == "stop_loss" and trade.profit < 0.0
 
 
 def check_account(
@@ -139,9 +150,9 @@ def check_account(
       close, a hedge's close, its own close) on the day it was realised, open trades'
       parts too → until the end of the UTC day;
     * the last ``stop_streak`` closed trades (a re-add is part of the trade it re-adds
-      to), with every trade closed at the same time as the first of them, all closed at
-      their stop at a loss (a trailing stop taken in profit is no losing streak) → for
-      ``streak_bars`` fast bars after the last of them.
+      to; of one time, the losing stops last) all closed at their stop at a loss (a
+      trailing stop taken in profit is no losing streak) → for ``streak_bars`` fast bars
+      after the last of them.
     The daily rule wins when both apply (it lasts longer).
     """
     records = list(records)
@@ -159,12 +170,8 @@ def check_account(
     n = rails.stop_streak
     closed = _trades(records)
     if n > 0 and len(closed) >= n:
-        # the last n, and every trade closed at the time the first of them did: the
-        # closes of one time have no order of their own (one bar's closes on several
-        # symbols came in the order of the data files, which decided the streak)
-        since = _close_time(closed[-n])
-        last = [t for t in closed if _close_time(t) >= since]
-        if all(t.reason == "stop_loss" and t.profit < 0.0 for t in last):
+        last = closed[-n:]
+        if all(_losing_stop(t) for t in last):
             closed_at = last[-1].closed_at
             assert closed_at is not None
             until = closed_at + settings.fast_bars(rails.streak_bars)

@@ -122,10 +122,10 @@ def test_a_trade_and_its_re_add_closed_together_ended_as_the_re_add_did() -> Non
     )
 
 
-def test_closes_of_one_time_count_together_whatever_their_order() -> None:
+def test_closes_of_one_time_are_judged_alike_whatever_their_order() -> None:
     """One bar's closes on several symbols come in the order of the data files, and so
-    do their tickets: the streak takes every trade closed at the time the first of its
-    last three did, so no order of them makes or breaks it."""
+    do their tickets: of one time, the losing stops count last (the worst order they
+    could have had), so no order of them makes or breaks a streak."""
     at = T0 + minutes(30)
     early = closed(1, -10.0, T0 + minutes(10), "stop_loss")
     lost_a = closed(2, -10.0, at, "stop_loss", opened_at=T0 + minutes(20))
@@ -133,19 +133,23 @@ def test_closes_of_one_time_count_together_whatever_their_order() -> None:
     won = closed(4, 5.0, at, "stop_loss", opened_at=T0 + minutes(20))
     now = at + minutes(1)
     for order in itertools.permutations([lost_a, lost_b, won]):
-        assert check_account([early, *order], 100_000.0, now, SETTINGS) is None, order
+        mode = check_account([early, *order], 100_000.0, now, SETTINGS)
+        assert mode is None, order  # the last three: the win, then the two losses
     for order in itertools.permutations([lost_a, lost_b, early]):
         mode = check_account(list(order), 100_000.0, now, SETTINGS)
-        assert mode is not None and mode.until == at + minutes(60)
+        assert mode is not None and mode.until == at + minutes(60), order
 
 
-def test_a_streak_whose_first_close_shares_its_time_with_a_win_is_none() -> None:
-    """The three newest closes are losing stops, but the oldest of them closed at the time
-    a trade in profit did: that win is among the last three in some order, so none."""
+def test_a_win_closed_with_the_first_loss_of_a_streak_breaks_it_in_no_order() -> None:
+    """The newest closes are three losing stops, the oldest of them closed at the time a
+    trade in profit did: the win counts before it, whichever came in first, so the
+    streak stands (before, a win that opened later made it none, opened earlier not)."""
     at = T0 + minutes(30)
-    won = closed(1, 5.0, at, "stop_loss", opened_at=T0 + minutes(15))
     lost = closed(2, -10.0, at, "stop_loss", opened_at=T0 + minutes(20))
     later = [closed(t, -10.0, at + minutes(t), "stop_loss") for t in (3, 4)]
     now = at + minutes(5)
-    assert check_account([lost, won, *later], 100_000.0, now, SETTINGS) is None
-    assert check_account([won, lost, *later], 100_000.0, now, SETTINGS) is None
+    for opening in (T0 + minutes(15), T0 + minutes(25)):
+        won = closed(1, 5.0, at, "stop_loss", opened_at=opening)
+        for records in ([lost, won, *later], [won, lost, *later]):
+            mode = check_account(records, 100_000.0, now, SETTINGS)
+            assert mode is not None and mode.until == at + minutes(64), (opening, records)
