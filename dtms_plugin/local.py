@@ -148,8 +148,7 @@ class LocalStrategy(
         self._rules_missing: dict[str, int] = {}
         self._read_failures: dict[str, int] = {}  # broker reads failing, logged once
         self._read_errors: dict[str, str] = {}  # and why, for dtms serve's /health
-        #: symbol -> why its open trades were not evaluated in the last cycle (dtms
-        #: serve's /health shows it: a server whose trades all wait is not "fine")
+        #: symbol -> why its open trades were not evaluated last cycle (in /health)
         self.waiting: dict[str, str] = {}
         #: journal keys of closes whose retries ran out, logged once until they are done
         self._attention: set[str] = set()
