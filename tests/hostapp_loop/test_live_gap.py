@@ -19,6 +19,21 @@ from hostapp.live_interim import said_unfinished
 from hostapp.trade_rows import TRADE_COLUMNS
 
 
+def _killed_report(tmp_path: Path, *rows: dict[str, object]) -> tuple[Path, Path]:
+    """A live report folder whose run was killed (an interim summary, ``rows`` in its
+    trades.csv), and a fresh paper account file beside it."""
+    report = tmp_path / "live"
+    report.mkdir()
+    (report / "summary.json").write_text(json.dumps({"interim_at": "2026-12-07T15:10:03"}))
+    with (report / "trades.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=TRADE_COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerows({**row, "run": "live"} for row in rows)
+    account = tmp_path / "account.sqlite"
+    SqliteStore(account, AccountMeta(1234567, 10_000.0, "hedging", "USD")).close()
+    return report, account
+
+
 def _deal(db: sqlite3.Connection, ticket: int, profit: float, comment: str = "") -> None:
     db.execute(
         "INSERT INTO history (ticket, symbol, direction, volume, entry_price, stop_loss, "
@@ -32,16 +47,11 @@ def _deal(db: sqlite3.Connection, ticket: int, profit: float, comment: str = "")
 def test_the_trades_closed_after_the_last_interim_report_are_named(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    report = tmp_path / "live"
-    report.mkdir()
-    (report / "summary.json").write_text(json.dumps({"interim_at": "2026-12-07T15:10:03"}))
-    with (report / "trades.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=TRADE_COLUMNS, restval="")
-        writer.writeheader()
-        writer.writerow({"ticket": 10, "close_reason": "take_profit", "run": "live"})
-        writer.writerow({"ticket": 11, "close_reason": "open", "run": "live"})
-    account = tmp_path / "account.sqlite"
-    SqliteStore(account, AccountMeta(1234567, 10_000.0, "hedging", "USD")).close()
+    report, account = _killed_report(
+        tmp_path,
+        {"ticket": 10, "close_reason": "take_profit"},
+        {"ticket": 11, "close_reason": "open"},
+    )
     db = sqlite3.connect(account)
     with db:
         _deal(db, 9, -5.0)  # older than the report's rows: trades.csv keeps a window
@@ -66,15 +76,7 @@ def test_the_trades_closed_after_the_last_interim_report_are_named(
 def test_a_clean_report_or_no_gap_says_nothing_more(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    report = tmp_path / "live"
-    report.mkdir()
-    (report / "summary.json").write_text(json.dumps({"interim_at": "2026-12-07T15:10:03"}))
-    with (report / "trades.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=TRADE_COLUMNS, restval="")
-        writer.writeheader()
-        writer.writerow({"ticket": 10, "close_reason": "take_profit", "run": "live"})
-    account = tmp_path / "account.sqlite"
-    SqliteStore(account, AccountMeta(1234567, 10_000.0, "hedging", "USD")).close()
+    report, account = _killed_report(tmp_path, {"ticket": 10, "close_reason": "take_profit"})
     db = sqlite3.connect(account)
     with db:
         _deal(db, 10, 20.0)
