@@ -30,6 +30,7 @@ same isolation, timeout and breaker as any hook.
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ from hookspecs import (
 from .exit_settings import ExitSettings, wilder_atr
 from .exits_notes import partial_report, too_small_words, with_unmanaged_note
 from .exits_restarts import STATE_FILE, RestartMemory
-from .exits_state import Managed
+from .exits_state import Due, Managed, Progress
 
 PLUGIN_NAME = "exits"
 
@@ -176,56 +177,90 @@ class ExitManager(RestartMemory):
         return managed.risk if managed else None
 
     @hookimpl
-    async def manage_positions(self, host: HostView, now: datetime) -> None:
-        """Apply the rules to every managed trade once. Cheap when nothing is open."""
+    def manage_positions(self, host: HostView, now: datetime) -> Awaitable[None] | None:
+        """Apply the rules to every managed trade once. Sync while no rule acts (most
+        bars of a replay: no coroutine, no deadline; the spec allows either): the first
+        trade with something to send hands the rest of the pass to a coroutine, which
+        goes on through the trades after it in the same order."""
         if not self._trades:
-            return
+            return None
         s = self.settings
         if not (s.breakeven or s.trailing or s.partial):
-            return
-        broker = host.broker
-        if self._file is None:  # a replay keeps nothing across runs
-            await self._manage_each(host, broker)
-            return
-        before = {t: (m.seq, m.partial_done) for t, m in self._trades.items()}
+            return None
+        # a live host's memory is written when a pass moved it (exits_restarts)
+        before = self._progress() if self._file is not None else None
+        tickets = list(self._trades)
+        handed_over = False
         try:
-            await self._manage_each(host, broker)
+            for i, ticket in enumerate(tickets):
+                due = self._due(host, ticket)
+                if due is not None:
+                    handed_over = True
+                    return self._carry_out(host, due, tickets[i + 1 :], before)
         finally:
-            if before != {t: (m.seq, m.partial_done) for t, m in self._trades.items()}:
-                self._save(host)
+            if not handed_over:
+                self._save_if_moved(host, before)
+        return None
 
-    async def _manage_each(self, host: HostView, broker: Any) -> None:
+    async def _carry_out(
+        self, host: HostView, due: Due, rest: list[int], before: Progress | None
+    ) -> None:
+        """Send what ``due`` asks, then go on with the trades in ``rest``."""
+        try:
+            await self._act_on(host, due)
+            for ticket in rest:
+                later = self._due(host, ticket)
+                if later is not None:
+                    await self._act_on(host, later)
+        finally:
+            self._save_if_moved(host, before)
+
+    def _progress(self) -> Progress:
+        return {t: (m.seq, m.partial_done) for t, m in self._trades.items()}
+
+    def _save_if_moved(self, host: HostView, before: Progress | None) -> None:
+        if before is not None and before != self._progress():
+            self._save(host)
+
+    def _due(self, host: HostView, ticket: int) -> Due | None:
+        """What the rules want sent for ``ticket`` now, or None: its position gone (it
+        leaves the manager), unpriced, nothing due, or defended (held back, said once)."""
         s = self.settings
-        for ticket in list(self._trades):
-            managed = self._trades[ticket]
-            pos = broker.position(ticket)
-            if pos is None:
-                del self._trades[ticket]
-                self._own_defensive.pop(ticket, None)
-                continue
-            quote = broker.quote(pos.symbol)
-            if quote is None:
-                continue
-            price = quote.bid if pos.direction == "buy" else quote.ask
-            gain_r = (price - pos.entry_price) * pos.sign / managed.risk
-            wants_partial = s.partial and not managed.partial_done and gain_r >= s.partial_at_r
-            new_stop = self._stop_candidate(host, pos, managed, price, gain_r)
-            if new_stop is None and not wants_partial:
-                managed.held = ()
-                continue
-            if host.is_defensive(ticket):
-                # its defender decides; ask again next cycle
-                wanted: tuple[str, ...] = (new_stop[0].value,) if new_stop else ()
-                if wants_partial:
-                    wanted += (ActionKind.PARTIAL_CLOSE.value,)
-                self._hold(host, managed, ticket, pos.symbol, wanted)
-                continue
+        managed = self._trades[ticket]
+        broker = host.broker
+        pos = broker.position(ticket)
+        if pos is None:
+            del self._trades[ticket]
+            self._own_defensive.pop(ticket, None)
+            return None
+        quote = broker.quote(pos.symbol)
+        if quote is None:
+            return None
+        price = quote.bid if pos.direction == "buy" else quote.ask
+        gain_r = (price - pos.entry_price) * pos.sign / managed.risk
+        wants_partial = s.partial and not managed.partial_done and gain_r >= s.partial_at_r
+        new_stop = self._stop_candidate(host, pos, managed, price, gain_r)
+        if new_stop is None and not wants_partial:
             managed.held = ()
-            if new_stop is not None:
-                kind, stop = new_stop
-                await self._act(host, managed, ticket, kind, {"stop_loss": stop}, f"{gain_r:+.2f}R")
+            return None
+        if host.is_defensive(ticket):
+            # its defender decides; ask again next cycle
+            wanted: tuple[str, ...] = (new_stop[0].value,) if new_stop else ()
             if wants_partial:
-                await self._partial(host, managed, pos, gain_r)
+                wanted += (ActionKind.PARTIAL_CLOSE.value,)
+            self._hold(host, managed, ticket, pos.symbol, wanted)
+            return None
+        managed.held = ()
+        return Due(managed, pos, gain_r, new_stop, wants_partial)
+
+    async def _act_on(self, host: HostView, due: Due) -> None:
+        managed, pos, gain_r = due.managed, due.pos, due.gain_r
+        if due.new_stop is not None:
+            kind, stop = due.new_stop
+            params = {"stop_loss": stop}
+            await self._act(host, managed, pos.ticket, kind, params, f"{gain_r:+.2f}R")
+        if due.wants_partial:
+            await self._partial(host, managed, pos, gain_r)
 
     def _hold(
         self, host: HostView, managed: Managed, ticket: int, symbol: str, wanted: tuple[str, ...]

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hookspecs import ActionKind, Trade
+
 
 @dataclass
 class Managed:
@@ -21,6 +23,21 @@ class Managed:
     seq: int = 0  # numbers this trade's actions, for unique idempotency keys
     partial_done: bool = False
     held: tuple[str, ...] = ()  # what it wanted when last held back (reported once)
+
+
+#: Per managed ticket, what a pass may move: the actions sent, the partial done.
+Progress = dict[int, tuple[int, bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """What the rules want sent for one trade in this pass."""
+
+    managed: Managed
+    pos: Trade
+    gain_r: float
+    new_stop: tuple[ActionKind, float] | None
+    wants_partial: bool
 
 
 def write_managed(path: Path, trades: Mapping[int, Managed]) -> None:

@@ -58,30 +58,30 @@ async def test_breakeven_at_one_r_with_buffer(
     trade = await _open_buy(host, hostapp_broker)
     assert manager.initial_risk(trade.ticket) == pytest.approx(10.0)
     hostapp_broker.set_price("XAUUSD", 2009.0)  # +0.9R: too early
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert hostapp_broker.position(trade.ticket).stop_loss == 1990.0
     hostapp_broker.set_price("XAUUSD", 2010.5)  # +1.05R
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert hostapp_broker.position(trade.ticket).stop_loss == pytest.approx(2001.0)  # entry + 0.1R
     assert [a.kind for a, r in host.executed] == [ActionKind.MOVE_SL_BREAKEVEN]
     assert guard.asked == [trade.ticket]
-    await manager.manage_positions(host, host.clock.now())  # already there: nothing more
+    await host.plugins.manage_positions(host, host.clock.now())  # already there: nothing more
     assert len(host.executed) == 1
 
 
 async def test_defensive_trade_is_left_alone(
     hostapp_factory, hostapp_broker, hostapp_market
 ) -> None:
-    host, manager, guard = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=True)
+    host, _, guard = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=True)
     trade = await _open_buy(host, hostapp_broker)
     hostapp_broker.set_price("XAUUSD", 2025.0)  # +2.5R: every rule would fire
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     pos = hostapp_broker.position(trade.ticket)
     assert (pos.stop_loss, pos.volume) == (1990.0, 0.1)
     assert host.executed == []
     assert guard.asked == [trade.ticket]
     guard.answer = False  # the defender lets go: the rules apply on the next cycle
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     pos = hostapp_broker.position(trade.ticket)
     assert pos.stop_loss > 2001.0 and pos.volume == pytest.approx(0.05)
 
@@ -102,11 +102,11 @@ async def test_holding_back_is_logged_once_per_want_and_counted(
     )
     trade = await _open_buy(host, hostapp_broker)
     hostapp_broker.set_price("XAUUSD", 2005.0)  # +0.5R: nothing wanted, nothing to report
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert _held_lines(caplog) == [] and manager.held_back == {}
     hostapp_broker.set_price("XAUUSD", 2011.0)  # +1.1R: breakeven wanted, held back
     for _ in range(3):  # every cycle it asks, but says so once
-        await manager.manage_positions(host, host.clock.now())
+        await host.plugins.manage_positions(host, host.clock.now())
     assert guard.asked == [trade.ticket] * 3
     assert _held_lines(caplog) == [
         f"exits: ticket {trade.ticket} XAUUSD {HELD}: wanted move_sl_breakeven"
@@ -114,16 +114,16 @@ async def test_holding_back_is_logged_once_per_want_and_counted(
     assert manager.held_back == {trade.ticket: 1}
     assert hostapp_broker.position(trade.ticket).stop_loss == 1990.0
     hostapp_broker.set_price("XAUUSD", 2016.0)  # +1.6R: now it wants to trail: a new want
-    await manager.manage_positions(host, host.clock.now())
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert _held_lines(caplog)[1:] == [
         f"exits: ticket {trade.ticket} XAUUSD {HELD}: wanted tighten_sl"
     ]
     assert manager.held_back == {trade.ticket: 2}
     hostapp_broker.set_price("XAUUSD", 2005.0)  # wants nothing: the next want is news again
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     hostapp_broker.set_price("XAUUSD", 2011.0)
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert len(_held_lines(caplog)) == 3 and manager.held_back == {trade.ticket: 3}
     assert host.executed == []
     await host.plugins.on_trade_closed(host, trade, "manual")  # the count outlives it
@@ -137,7 +137,7 @@ async def test_held_back_names_every_wanted_action(
     host, manager, _ = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=True)
     trade = await _open_buy(host, hostapp_broker)
     hostapp_broker.set_price("XAUUSD", 2025.0)  # +2.5R: trail and partial
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert _held_lines(caplog) == [
         f"exits: ticket {trade.ticket} XAUUSD {HELD}: wanted tighten_sl, partial_close"
     ]
@@ -151,7 +151,7 @@ async def test_nothing_held_back_when_not_defensive(
     host, manager, guard = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=False)
     trade = await _open_buy(host, hostapp_broker)
     hostapp_broker.set_price("XAUUSD", 2011.0)  # +1.1R: it acts instead
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert guard.asked == [trade.ticket]
     assert [a.kind for a, _ in host.executed] == [ActionKind.MOVE_SL_BREAKEVEN]
     assert _held_lines(caplog) == [] and manager.held_back == {}
@@ -166,13 +166,13 @@ async def test_the_defender_letting_go_ends_the_hold(
     )
     trade = await _open_buy(host, hostapp_broker)
     hostapp_broker.set_price("XAUUSD", 2011.0)
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     guard.answer = False  # it acts, and a later defence of a new want is reported anew
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert hostapp_broker.position(trade.ticket).stop_loss == pytest.approx(2001.0)
     guard.answer = True
     hostapp_broker.set_price("XAUUSD", 2016.0)
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert [line.rsplit(": wanted ", 1)[1] for line in _held_lines(caplog)] == [
         "move_sl_breakeven",
         "tighten_sl",
@@ -183,27 +183,27 @@ async def test_the_defender_letting_go_ends_the_hold(
 async def test_trailing_stop_one_atr_behind_and_only_tightens(
     hostapp_factory, hostapp_broker, hostapp_market
 ) -> None:
-    host, manager, _ = _setup(
+    host, _, _ = _setup(
         hostapp_factory, hostapp_broker, hostapp_market, defensive=False, exits={"partial": False}
     )
     trade = await _open_buy(host, hostapp_broker)
     atr = wilder_atr(hostapp_market.bars("XAUUSD", "M5", 43), 14)
     assert atr is not None and atr > 0
     hostapp_broker.set_price("XAUUSD", 2016.0)  # +1.6R
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     stop = hostapp_broker.position(trade.ticket).stop_loss
     assert stop == pytest.approx(round(2016.0 - atr, 2))
     assert host.executed[-1][0].kind is ActionKind.TIGHTEN_SL
     hostapp_broker.set_price("XAUUSD", 2015.2)  # back down a little, still above 1.5R
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert hostapp_broker.position(trade.ticket).stop_loss == stop  # never loosened
     hostapp_broker.set_price("XAUUSD", 2020.0)
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert hostapp_broker.position(trade.ticket).stop_loss == pytest.approx(round(2020.0 - atr, 2))
 
 
 async def test_partial_close_half_once(hostapp_factory, hostapp_broker, hostapp_market) -> None:
-    host, manager, _ = _setup(
+    host, _, _ = _setup(
         hostapp_factory,
         hostapp_broker,
         hostapp_market,
@@ -212,8 +212,8 @@ async def test_partial_close_half_once(hostapp_factory, hostapp_broker, hostapp_
     )
     trade = await _open_buy(host, hostapp_broker, volume=0.3)
     hostapp_broker.set_price("XAUUSD", 2020.0)  # +2R
-    await manager.manage_positions(host, host.clock.now())
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     pos = hostapp_broker.position(trade.ticket)
     assert pos.volume == pytest.approx(0.15)
     assert pos.stop_loss == 1990.0  # breakeven and trailing are switched off
@@ -221,12 +221,12 @@ async def test_partial_close_half_once(hostapp_factory, hostapp_broker, hostapp_
 
 
 async def test_sell_trade_mirrors(hostapp_factory, hostapp_broker, hostapp_market) -> None:
-    host, manager, _ = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=False)
+    host, _, _ = _setup(hostapp_factory, hostapp_broker, hostapp_market, defensive=False)
     hostapp_broker.set_price("XAUUSD", 2000.0)
     result = hostapp_broker.open(OrderRequest("XAUUSD", "sell", 0.1, stop_loss=2010.0))
     await host.plugins.on_trade_executed(host, hostapp_broker.position(result.new_ticket))
     hostapp_broker.set_price("XAUUSD", 1989.0)  # +1.1R for a sell
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert hostapp_broker.position(result.new_ticket).stop_loss == pytest.approx(1999.0)
 
 
@@ -240,7 +240,7 @@ async def test_losing_trade_and_trade_without_stop_untouched(
     await host.plugins.on_trade_executed(host, hostapp_broker.position(naked.new_ticket))
     assert manager.managed_tickets == [trade.ticket]
     hostapp_broker.set_price("XAUUSD", 1995.0)
-    await manager.manage_positions(host, host.clock.now())
+    await host.plugins.manage_positions(host, host.clock.now())
     assert host.executed == [] and guard.asked == []
 
 
@@ -371,3 +371,31 @@ def test_the_count_of_partials_unreachable_has_thousands_separators() -> None:
     exits = ExitManager()
     exits.partial_unreachable = 4418
     assert "could not act on 4,418 trades: their take-profit" in exits.run_report()["note"]
+
+
+async def test_a_pass_is_sync_until_a_rule_acts_then_goes_on_in_order(
+    hostapp_factory, hostapp_broker, hostapp_market
+) -> None:
+    """Nothing due: no coroutine at all (a replay's bars pay for none). Something due on
+    the second of three trades: the coroutine sends it, then the third's, in order; the
+    first, passed over before, is not asked again."""
+    host, manager, guard = _setup(
+        hostapp_factory, hostapp_broker, hostapp_market, defensive=False, exits={"partial": False}
+    )
+    hostapp_broker.set_price("XAUUSD", 2000.0)
+    tickets = []
+    for stop in (1980.0, 1990.0, 1995.0):  # R of 20, 10 and 5
+        done = hostapp_broker.open(OrderRequest("XAUUSD", "buy", 0.1, stop_loss=stop))
+        tickets.append(done.new_ticket)
+        await host.plugins.on_trade_executed(host, hostapp_broker.position(done.new_ticket))
+    hostapp_broker.set_price("XAUUSD", 2004.0)  # +0.2R, +0.4R, +0.8R: nothing due
+    assert manager.manage_positions(host, host.clock.now()) is None
+    assert host.executed == []
+    hostapp_broker.set_price("XAUUSD", 2011.0)  # +0.55R, +1.1R, +2.2R
+    guard.asked.clear()
+    pending = manager.manage_positions(host, host.clock.now())
+    assert pending is not None and host.executed == []  # nothing sent before it is awaited
+    await pending
+    assert [a.ticket for a, _ in host.executed] == tickets[1:]
+    assert guard.asked == tickets[1:]
+    assert hostapp_broker.position(tickets[0]).stop_loss == 1980.0

@@ -41,7 +41,7 @@ async def test_a_restarted_live_host_manages_its_trades_again(
     await first.plugins.startup(first)
     trade = await _open_buy(first, hostapp_broker, volume=0.2)
     hostapp_broker.set_price("XAUUSD", 2010.5)  # +1.05R: breakeven
-    await first.plugins.get("exits").manage_positions(first, hostapp_clock.now())
+    await first.plugins.manage_positions(first, hostapp_clock.now())
     assert hostapp_broker.position(trade.ticket).stop_loss == pytest.approx(2001.0)
     # the process dies; a new one starts on the same account and state folder
     again = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
@@ -50,7 +50,7 @@ async def test_a_restarted_live_host_manages_its_trades_again(
     assert manager.managed_tickets == [trade.ticket]
     assert manager.initial_risk(trade.ticket) == pytest.approx(10.0)  # not 1.0 from the stop
     hostapp_broker.set_price("XAUUSD", 2025.0)  # +2.5R: trail and bank half
-    await manager.manage_positions(again, hostapp_clock.now())
+    await again.plugins.manage_positions(again, hostapp_clock.now())
     kinds = [a.kind for a, _ in again.executed]
     assert kinds == [ActionKind.TIGHTEN_SL, ActionKind.PARTIAL_CLOSE]
     assert all(

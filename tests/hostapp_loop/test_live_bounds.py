@@ -58,7 +58,7 @@ async def test_the_exit_managers_holds_cover_the_newest_tickets_in_a_live_window
         tickets.append(done.new_ticket)
         await live.plugins.on_trade_executed(live, hostapp_broker.position(done.new_ticket))
     hostapp_broker.set_price("XAUUSD", 2011.0)  # +1.1R: breakeven wanted, held back
-    await manager.manage_positions(live, live.clock.now())
+    await live.plugins.manage_positions(live, live.clock.now())
     assert list(manager.held_back) == tickets[-2:]
     newest = {str(t): 1 for t in tickets[-2:]}  # no state said: not for their own
     assert manager.run_report() == {"held_defensive": newest, "held_not_own_state": newest}
