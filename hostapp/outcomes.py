@@ -35,6 +35,7 @@ from typing import Any
 from hookspecs import Quote, Trade
 from hookspecs.types import RESERVED_COMMENTS
 
+from .close_times import balance_after_each_close_time
 from .netting_held import netting_held
 
 #: comment prefixes of positions opened on behalf of another trade (the contract's list)
@@ -283,18 +284,10 @@ def _close_order(t: Outcome) -> tuple[datetime, datetime, str, int]:
 
 
 def balance_curve(start_balance: float, closed: Iterable[Trade]) -> list[tuple[datetime, float]]:
-    """The realised balance after each close, in time order (the equity chart's line)."""
-    ordered = sorted(
-        (t for t in closed if t.closed_at is not None),
-        key=lambda t: (t.closed_at, t.ticket),
-    )
-    balance = start_balance
-    curve: list[tuple[datetime, float]] = []
-    for t in ordered:
-        balance += t.profit
-        assert t.closed_at is not None
-        curve.append((t.closed_at, balance))
-    return curve
+    """The realised balance after each close time (the equity chart's line): the closes
+    of one time as one step, as the drawdown counts them (:mod:`.close_times`), so the
+    line shows no peak between two closes of one bar that the drawdown does not."""
+    return balance_after_each_close_time(start_balance, closed)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from hookspecs import (
     hookimpl,
 )
 
+from .close_times import balance_after_each_close_time
 from .loop import (
     LoopStats,
     Recent,
@@ -122,14 +123,10 @@ def max_drawdown(start_balance: float, closed: Sequence[Trade]) -> tuple[float, 
     (the closes of one bar on several symbols) count as one: the balance between them
     never stood, and counted one by one in the order the broker booked them (the order
     of the data files) a peak between a gain and a loss of the same bar made the
-    drawdown depend on that order."""
-    equity = peak = start_balance
+    drawdown depend on that order (:mod:`.close_times`, the equity chart's rule too)."""
+    peak = start_balance
     worst = worst_pct = 0.0
-    by_time: dict[datetime, float] = defaultdict(float)
-    for trade in closed:
-        by_time[trade.closed_at or trade.opened_at] += trade.profit
-    for _, profit in sorted(by_time.items()):
-        equity += profit
+    for _, equity in balance_after_each_close_time(start_balance, closed):
         peak = max(peak, equity)
         fall = peak - equity
         worst = max(worst, fall)
