@@ -15,6 +15,8 @@ from typing import Any
 
 from hookspecs import Trade
 
+from .close_times import close_order
+
 DEAL_COLUMNS = (
     "comparison",
     "run",
@@ -34,9 +36,7 @@ DEAL_COLUMNS = (
 def deal_rows(comparison: str, run: str, closed: Sequence[Trade]) -> list[dict[str, Any]]:
     """``deals.csv`` rows of one run's closed deals, in the order they closed (those of
     one time as they opened, then by symbol and ticket: never by the order of the files)."""
-    ordered = sorted(
-        closed, key=lambda d: (d.closed_at or d.opened_at, d.opened_at, d.symbol, d.ticket)
-    )
+    ordered = sorted(closed, key=close_order)  # the order of the figures' trades too
     return [
         {
             "comparison": comparison,

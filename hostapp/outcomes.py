@@ -35,7 +35,7 @@ from typing import Any
 from hookspecs import Quote, Trade
 from hookspecs.types import RESERVED_COMMENTS
 
-from .close_times import balance_after_each_close_time
+from .close_times import balance_after_each_close_time, close_order
 from .netting_held import netting_held
 
 #: comment prefixes of positions opened on behalf of another trade (the contract's list)
@@ -228,7 +228,7 @@ def metrics(trades: Sequence[Outcome]) -> dict[str, Any]:
     Every closed trade counts; the R figures only those with an R (a trade opened without
     a stop has none: ``trades_without_r`` says how many), and such a trade won or lost by
     its profit."""
-    done = sorted((t for t in trades if t.closed_at is not None), key=_close_order)
+    done = sorted((t for t in trades if t.closed_at is not None), key=close_order)
     rs = [t.r for t in done if t.r is not None]
     wins = [r for r in rs if r > 0]
     losses = [r for r in rs if r < 0]
@@ -273,14 +273,6 @@ def of_no_trade(figures: Mapping[str, Any]) -> frozenset[str]:
         blank |= {"avg_r", "avg_win_r", "avg_loss_r"}
     blank |= {k for k in ("avg_win_r", "avg_loss_r") if figures.get(k) == 0}
     return frozenset(blank)
-
-
-def _close_order(t: Outcome) -> tuple[datetime, datetime, str, int]:
-    """Closes in time order, those of one time as they opened, then by symbol: never in
-    ticket order alone, which follows the order of the data files within a step (a
-    portfolio's losing streak read otherwise with its files in another order)."""
-    assert t.closed_at is not None
-    return (t.closed_at, t.opened_at, t.symbol, t.ticket)
 
 
 def balance_curve(start_balance: float, closed: Iterable[Trade]) -> list[tuple[datetime, float]]:
