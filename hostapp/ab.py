@@ -29,13 +29,13 @@ from .chart_canvas import ChartError
 from .compare import RunResult, build_report, did_nothing, entry_script, write_trades_csv
 from .compare_notes import notes, warnings
 from .config import HostConfig, with_settings
-from .deal_rows import DEAL_COLUMNS, deal_rows
+from .deal_rows import deal_rows, save_deals_csv
 from .driving import EXIT_INTERRUPTED, LOG_NAME, say_unwritten
 from .loader import switched_off_by_env
 from .outcomes import Outcome
 from .parallel import Runs
 from .progress import RunsProgress
-from .report_files import saved_csv, write_json
+from .report_files import write_json
 from .trade_rows import trade_rows, write_trade_rows
 
 EXIT_DID_NOTHING = 3
@@ -186,9 +186,7 @@ def write_comparison(
     deals += deal_rows("same_entries", "with", same.closed)
     if full is not None:
         deals += deal_rows("full", "with", full.closed)
-    lost = saved_csv(folder / "deals.csv", DEAL_COLUMNS, deals)
-    summary["deals_csv"] = None if lost else "deals.csv"
-    problems += lost
+    problems += save_deals_csv(folder, deals, summary)
     summary_problems = _written(
         folder / "summary.json", lambda: write_json(folder / "summary.json", summary)
     )

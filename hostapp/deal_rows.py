@@ -10,12 +10,17 @@ its prices and times, and its profit in the account's currency.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from hookspecs import Trade
 
 from .close_times import close_order
+from .report_files import saved_csv
+
+#: the file's name in a report folder, as ``summary.json``'s ``deals_csv`` names it
+DEALS_CSV = "deals.csv"
 
 DEAL_COLUMNS = (
     "comparison",
@@ -54,3 +59,15 @@ def deal_rows(comparison: str, run: str, closed: Sequence[Trade]) -> list[dict[s
         }
         for d in ordered
     ]
+
+
+def save_deals_csv(
+    folder: Path, rows: Sequence[Mapping[str, Any]], summary: MutableMapping[str, Any]
+) -> list[str]:
+    """``rows`` written whole as ``folder``'s ``deals.csv`` and named in ``summary``
+    (``deals_csv``: null when it could not be written, so the summary names no file the
+    folder lacks); the lines saying why it could not be. A single run's report and an
+    A/B's both write it so (docs/architecture.md: every simulated report has it)."""
+    lost = saved_csv(folder / DEALS_CSV, DEAL_COLUMNS, rows)
+    summary["deals_csv"] = None if lost else DEALS_CSV
+    return lost

@@ -37,7 +37,7 @@ from .chart_canvas import ChartError
 from .cli_options import compare_name_or_data
 from .config import DEFAULT_COMPARE, HostConfig, load_config
 from .data import bar_zone
-from .deal_rows import DEAL_COLUMNS, deal_rows
+from .deal_rows import deal_rows, save_deals_csv
 from .driving import (
     EXIT_INTERRUPTED,
     LIVE_WINDOW,
@@ -354,11 +354,7 @@ def _results_then_charts(replay: Any, run: Any) -> tuple[dict[str, Any], list[st
     rows = trade_rows("", run.label, run.trades, {})  # ab.write_run_trades's, written whole
     problems = saved_csv(replay.report / "trades.csv", TRADE_COLUMNS, rows)
     summary["trades_csv"] = None if problems else "trades.csv"
-    lost = saved_csv(
-        replay.report / "deals.csv", DEAL_COLUMNS, deal_rows("", run.label, run.closed)
-    )
-    summary["deals_csv"] = None if lost else "deals.csv"
-    problems += lost
+    problems += save_deals_csv(replay.report, deal_rows("", run.label, run.closed), summary)
     saved = not (lost := saved_json(path, summary))
     problems += lost
     try:
