@@ -17,6 +17,8 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from hookspecs import HostView
+
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe
 from .remote_health import ServerHealth
 from .remote_store import MemoryStates
@@ -39,6 +41,10 @@ class RemoteAccountMode:
     _now: Callable[[], datetime]
     _health: ServerHealth
     _memory: MemoryStates  # the states last learned, in memory (remote_store)
+
+    def settle_rails(self, host: HostView) -> None:
+        """The account rails are the server's to judge (its own strategy's), on its
+        closes and its clients': nothing to settle here."""
 
     if TYPE_CHECKING:  # the strategy's own property
 

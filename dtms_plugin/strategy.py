@@ -27,6 +27,13 @@ class Strategy(Protocol):
 
     async def on_trade_closed(self, host: HostView, trade: Trade, reason: str) -> None: ...
 
+    def settle_rails(self, host: HostView) -> None:
+        """Sync: judge the account rails now if a result was realised since they last
+        were (docs/dtms.md §7), instead of at the next cycle: a client's close to ``dtms
+        serve`` gets its judgement before the answer. A strategy whose rails are judged
+        elsewhere (the remote one: the server's) does nothing."""
+        ...
+
     def is_defensive(self, host: HostView, ticket: int) -> bool:
         """Sync, no network: answer from the store's state cache (docs/dtms.md §9)."""
         ...

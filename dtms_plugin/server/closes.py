@@ -180,9 +180,7 @@ class Closing(ServiceParts):
         trade = closed_trade(record, closed, at)
         if trade is not None:
             await self._strategy.on_trade_closed(self._host, trade, closed.reason)
-            settle = getattr(self._strategy, "settle_rails", None)
-            if settle is not None:  # a client's close: judged now, not at the next cycle
-                settle(self._host)
+            self._strategy.settle_rails(self._host)  # a client's close: judged now
         kept = self.store.get_record(closed.ticket) or record
         if record_state(kept) == DefensiveState.CLOSED.value:
             if kept.get("realised_profit") is None:  # a strategy that keeps no close

@@ -118,6 +118,9 @@ class ScriptedStrategy:
     async def shutdown(self, host: HostView) -> None:
         self.stopped = True
 
+    def settle_rails(self, host: HostView) -> None:
+        """No rails in this world: a close is settled by its record alone."""
+
     async def on_trade_executed(self, host: HostView, trade: Trade) -> None:
         self.executed.append(trade)
         if self.store.get_record(trade.ticket) is not None:
