@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..store.redis_store import RedisStore
@@ -22,6 +23,7 @@ class OrphanClaims:
     held: set[int]
     _orphans: set[int]
     _offset: int
+    _renewed_mono: float | None
 
     if TYPE_CHECKING:  # the replica's own methods
 
@@ -31,7 +33,7 @@ class OrphanClaims:
 
         def release(self, tickets: set[int] | None = None) -> None: ...
 
-        def _heartbeat(self, trades: int) -> None: ...
+        def _heartbeat(self, trades: int, renewed: float) -> None: ...
 
     def _take(self, ticket: int) -> bool:
         """The lease of orphan ``ticket``, when nobody holds it and its record is still in
@@ -118,7 +120,9 @@ class OrphanClaims:
         if claimed:
             self.store.adopt(claimed, fence=True)  # the previous owner can write no more
             self._orphans.difference_update(claimed)
-            self._heartbeat(len(self.held))  # the others' shares count these at once
+            # the others' shares count these at once; live as long as the cycle's leases
+            renewed = self._renewed_mono if self._renewed_mono is not None else time.monotonic()
+            self._heartbeat(len(self.held), renewed)
             self.log.info("replica %s took over %d trades", self.id, len(claimed))
         return claimed
 

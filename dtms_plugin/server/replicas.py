@@ -134,7 +134,7 @@ class Replicas(OrphanClaims, RegistrationStream):
             indexed = sorted(t for t, w in why.items() if w == "indexed")  # held still
             why = {t: w for t, w in why.items() if w != "indexed"}
             lost = set(why)
-            self._heartbeat(len(self.held - lost))
+            self._heartbeat(len(self.held - lost), sent)
         except redis.RedisError as exc:
             self._renewal_failures += 1
             hint = redis_hint(exc, self.store.location)
@@ -250,20 +250,29 @@ class Replicas(OrphanClaims, RegistrationStream):
         fresh = self._renewed_mono is not None and time.monotonic() - self._renewed_mono <= limit
         return fresh and ticket in self.held
 
-    def _heartbeat(self, trades: int) -> None:
+    def _heartbeat(self, trades: int, renewed: float) -> None:
+        """Say this replica live until the leases it renewed at ``renewed`` (monotonic)
+        expire, and no longer: a heartbeat written later in the cycle (after its claims)
+        with a TTL of its own outlived them, and a replica killed then still counted as
+        live when its leases expired, so the others' shares left its trades for one more
+        cycle (docs/scaling.md, "Takeover": none waits more than one cycle past its
+        lease)."""
+        age = max(0.0, time.monotonic() - renewed)
+        renewed_at = time.time() - age
         body = {
             "id": self.id,
             "trades": trades,
-            "renewed_at": time.time(),
+            "renewed_at": renewed_at,
             "started_at": self.started_at.isoformat(),
             **self.identity,
         }
         p = self.store.prefix
         pipe = self.store.client.pipeline(transaction=False)
-        pipe.set(f"{p}replica:{self.id}", _json(body), px=self.ttl_ms)
+        left_ms = max(1, self.ttl_ms - int(age * 1000))
+        pipe.set(f"{p}replica:{self.id}", _json(body), px=left_ms)
         # scored by when it counts as dead: the heartbeat has a TTL, and an evicting
         # Redis takes it first; the set has none (docs/scaling.md, "Redis's settings")
-        pipe.zadd(f"{p}replicas", {self.id: time.time() + self.ttl_ms / 1000})
+        pipe.zadd(f"{p}replicas", {self.id: renewed_at + self.ttl_ms / 1000})
         pipe.execute()
 
     def live(self) -> list[dict[str, Any]]:

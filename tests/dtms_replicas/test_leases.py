@@ -214,3 +214,30 @@ def test_an_orphan_unregistered_while_it_is_claimed_is_let_go_not_reported_lost(
     caplog.set_level(logging.WARNING)
     assert a.renew(records=True) == set()  # the start of its next cycle
     assert "disappeared" not in caplog.text
+
+
+def test_a_replica_that_died_after_its_claims_is_dead_when_its_leases_expire(
+    stores: list[RedisStore],
+) -> None:
+    """Its heartbeat says it live until the leases of its last renewal expire, not a TTL
+    after the claims later in that cycle: with the longer heartbeat, a replica killed
+    after claiming still counted as live when its leases lapsed, and the survivor took
+    only its own share of the orphans, leaving the rest for one more cycle."""
+    for ticket in range(1, 11):
+        stores[2].put_record(ticket, {"state": "HEALTHY"})
+    a = Replicas(stores[0], cycle_seconds=0.1, lease_seconds=1.0)
+    b = Replicas(stores[1], cycle_seconds=0.1, lease_seconds=1.0)
+    a.renew(), b.renew()
+    assert len(a.claim()) == 5 and len(b.claim()) == 5
+    renewed = time.monotonic()
+    a.renew(), b.renew()  # a's last renewal: its five leases expire a TTL from now
+    time.sleep(0.4)
+    stores[2].put_record(11, {"state": "HEALTHY"})
+    assert a.claim() == [11]  # its heartbeat written again, after the claim; then killed
+    lease, beat = (stores[2].client.pttl(f"dtms:{k}") for k in ("lease:1", f"replica:{a.id}"))
+    assert beat <= lease + 20  # ms: not a whole TTL from the claim
+    b.renew()
+    time.sleep(max(0.0, renewed + 1.1 - time.monotonic()))  # a's renewed leases lapsed
+    mine = set(b.held)
+    assert b.renew() == set() and b.held == mine
+    assert sorted(b.claim()) == sorted(set(range(1, 11)) - mine)  # all of a's at once
