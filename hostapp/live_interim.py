@@ -4,15 +4,18 @@ A live host's summary and ``trades.csv`` were written once, at a clean stop: a h
 SIGKILLed by its service manager, the OOM killer or a power cut left no report of the
 trades it had closed, and the next start kept the report of the run before that one as
 ``summary.json.1``. So while a live run goes, its report is rewritten (whole, never
-half: :func:`hostapp.report_files.write_whole`) every :data:`LOOK_EVERY` seconds when a
-trade opened or closed since the last one, and at least every :data:`WRITE_EVERY`
-seconds. Such a report says it is one (``interim_at``, and a note); the run's final
-report replaces it at a clean stop, and the next start keeps it, whichever it is, and
-says when the one it keeps is an interim one (:func:`said_unfinished`).
+half: :func:`hostapp.report_files.write_whole`) at its start, then every
+:data:`LOOK_EVERY` seconds when a trade opened or closed since the last one, and at
+least every :data:`WRITE_EVERY` seconds. Such a report says it is one (``interim_at``,
+and a note); the run's final report replaces it at a clean stop, and the next start
+keeps it, whichever it is, and says when the one it keeps is an interim one
+(:func:`said_unfinished`).
 
 Only the figures and the trades are rewritten (:func:`hostapp.driving.run_results`'s
-``interim``): the host's notes, some of which end an episode when they are read (slow
-plugin calls, for one), are left to the final report.
+``interim``), with the note on the positions open at the start that closed meanwhile
+(their result is in the P&L) and their tickets (``carried_closed``,
+:mod:`hostapp.live_gap`): the host's other notes, some of which end an episode when they
+are read (slow plugin calls, for one), are left to the final report.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from .loop_drivers import BROKER_DOWN
 from .loop_stats import appended
 from .outcomes import Outcome
 from .report_files import saved_csv, saved_json
+from .run_notes import carried_note
 from .trade_rows import TRADE_COLUMNS, trade_rows
 
 #: how often (wall seconds) the run looks whether a trade opened or closed since the report
@@ -86,21 +90,20 @@ async def _keep_writing(
     last = 0.0
     failed = False
     clock = asyncio.get_running_loop().time
-    while True:
-        await asyncio.sleep(every)
+    while True:  # the first at once: a run killed in its first seconds leaves one too
         stats = app.loop.stats
         seen = (appended(stats.entries), appended(stats.closes), stats.carried_closes)
-        if seen == written and clock() - last < WRITE_EVERY:
-            continue
-        try:
-            problems = write_interim(app, report, extra, known)
-        except Exception as exc:  # a report must never end the run it reports on
-            problems = [repr(exc)]
-        if problems and not failed:
-            log.warning("the live report could not be kept current: %s", "; ".join(problems))
-        failed = bool(problems)
-        if not problems:
-            written, last = seen, clock()
+        if seen != written or clock() - last >= WRITE_EVERY:
+            try:
+                problems = write_interim(app, report, extra, known)
+            except Exception as exc:  # a report must never end the run it reports on
+                problems = [repr(exc)]
+            if problems and not failed:
+                log.warning("the live report could not be kept current: %s", "; ".join(problems))
+            failed = bool(problems)
+            if not problems:
+                written, last = seen, clock()
+        await asyncio.sleep(every)
 
 
 def write_interim(
@@ -120,10 +123,14 @@ def write_interim(
         "a run that did not stop cleanly (killed, a power cut); it has the figures and "
         "trades so far, not the notes the final report adds when the run stops"
     )
+    stats = app.loop.stats
+    carried = carried_note(stats)  # in its P&L: said, as the final report says it
     said = {
         **extra,
         "interim_at": at.isoformat(),
-        "host_notes": [*extra.get("host_notes", ()), note],
+        "host_notes": [*extra.get("host_notes", ()), note, *([carried] if carried else [])],
+        # no row of trades.csv has them: the next start must not name them as unreported
+        "carried_closed": sorted(stats.carried_tickets),
     }
     try:
         summary, trades = run_results(app, app.loop.stats, said, interim=True, known=known)
@@ -161,7 +168,7 @@ def said_unfinished(report: Path, account: str | None = None) -> None:
     print(f"hostapp: {line}", file=sys.stderr)
     if account is not None:
         kept = f"{report / 'summary.json.1'}"
-        gap = gap_line(unreported_closes(account, report / "trades.csv"), kept)
+        gap = gap_line(unreported_closes(account, report / "trades.csv", earlier), kept)
         if gap is not None:
             log.warning("%s", gap)
             print(f"hostapp: {gap}", file=sys.stderr)

@@ -27,6 +27,7 @@ from .brokers.paper_account_file import AccountFileFull, not_a_folder
 from .claims import Claim, Held, claim, lock_beside
 from .config import DEFAULT_ACCOUNT_FILE, HostConfig
 from .driving import LIVE_WINDOW, Serve, bound_for_live, drive, release, run_results
+from .live_gap import history_mark
 from .live_interim import live_files, reporting_as_it_goes
 from .made_files import MadeFiles
 from .open_symbols import keep_open_symbols_fed, unplayed_note
@@ -157,6 +158,9 @@ def paper_live(
             raise ConfigError(
                 f"{config.source} [host.paper] key 'account_file' ({account}): {exc}"
             ) from None
+        mark = history_mark(account)  # before this run trades: the next start reads it
+        if mark is not None:
+            extra = {**extra, "account_history_mark": mark}
     app.loop.untraded = untraded
     bound_for_live(app)
     extra = {**extra, "recent_window": LIVE_WINDOW}

@@ -364,7 +364,7 @@ class TradingLoop(LoopDrivers):
     async def _closed(self, now: datetime, trade: Trade, reason: CloseReason) -> None:
         self.stats.closes.append((now, trade, reason))
         if trade.ticket in self.stats.open_at_start:
-            self.stats.carried_closed(trade.profit)
+            self.stats.carried_closed(trade.ticket, trade.profit)
         if self._on_closed:
             # An action taken on hearing of a close (DTMS closing its hedge when the hedged
             # trade is stopped out) is the plugin's, as in on_cycle (_sweep_owed); the

@@ -166,6 +166,7 @@ class LoopStats:
     open_at_start: set[int] = field(default_factory=set)
     carried_closes: int = 0
     carried_profit: float = 0.0
+    carried_tickets: set[int] = field(default_factory=set)  # of those closed (at most all)
     #: the entries proposed and not opened, as ``(time, symbol, direction, why)``; ``why``
     #: is ``("vetoed", plugin)``, ``("refused", result code)`` or ``("netted", what it did)``:
     #: an A/B tells the baseline's trades a plugin kept out from those the broker refused
@@ -179,9 +180,10 @@ class LoopStats:
     #: goes through again
     dry_from: tuple[datetime, int] | None = None
 
-    def carried_closed(self, profit: float) -> None:
+    def carried_closed(self, ticket: int, profit: float) -> None:
         self.carried_closes += 1
         self.carried_profit += profit
+        self.carried_tickets.add(ticket)
 
     def refused(self, code: str, message: str, when: datetime | None = None) -> None:
         """Count an order the broker refused (``orders_rejected`` and by its code); one

@@ -83,3 +83,53 @@ def test_a_clean_report_or_no_gap_says_nothing_more(
     db.close()
     said_unfinished(report, str(account))
     assert "in no report" not in capsys.readouterr().err
+
+
+def _kept(report: Path, **summary: object) -> None:
+    (report / "summary.json").write_text(
+        json.dumps({"interim_at": "2026-12-07T15:10:03", **summary})
+    )
+
+
+def test_after_the_mark_every_close_no_report_shows_is_named_rows_or_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report written before the run closed anything has no rows: its mark (where the
+    account's history stood when the run began) still says which deals are the run's.
+    Before it, nothing was named; a carried position's close the report counted (its
+    ``carried_closed``) is not named, one after it is."""
+    report, account = _killed_report(tmp_path)
+    db = sqlite3.connect(account)
+    with db:
+        _deal(db, 3, 7.0)  # the run before's: before the mark
+        _deal(db, 4, -2.0)  # carried into the killed run, closed in it, reported
+        _deal(db, 5, -9.0)  # carried too, closed after the report
+        _deal(db, 8, -60.48)  # the killed run's, closed after the report
+        _deal(db, 9, 3.0)  # still open: the next run reports it
+        db.execute(
+            "INSERT INTO positions (ticket, symbol, direction, volume, entry_price, "
+            "opened_at, magic, comment) VALUES (9, 'EURUSD', 'buy', 0.5, 1.07, 1704375000, "
+            "0, '')"
+        )
+    db.close()
+    _kept(report, account_history_mark=1, carried_closed=[4])
+    said_unfinished(report, str(account))
+    err = capsys.readouterr().err
+    assert "ticket 5 (-9.00), 8 (-60.48) (total -69.48;" in err, err
+
+
+def test_a_mark_of_another_type_is_read_as_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kept summary edited by hand (a mark that is no whole number) falls back on the
+    rows: none here, so nothing is named, and nothing fails."""
+    report, account = _killed_report(tmp_path)
+    db = sqlite3.connect(account)
+    with db:
+        _deal(db, 8, -60.48)
+    db.close()
+    for mark in ("1", True, 1.5, None):
+        _kept(report, account_history_mark=mark, carried_closed="4")
+        said_unfinished(report, str(account))
+        err = capsys.readouterr().err
+        assert "did not stop cleanly" in err and "in no report" not in err

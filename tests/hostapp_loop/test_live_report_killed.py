@@ -111,3 +111,19 @@ def test_a_killed_live_run_leaves_its_report_and_the_restart_keeps_it(tmp_path: 
     assert final is not None and "interim_at" not in final  # the stopped run's own report
     log = (report / "hostapp.log").read_text(encoding="utf-8")
     assert "the run before did not stop cleanly" in log
+
+
+def test_a_run_killed_before_it_traded_left_its_report_and_its_mark(tmp_path: Path) -> None:
+    """The report is written as the run starts, not first after a look's wait: a host
+    killed within seconds of its start, again and again, left nothing, and its restart
+    could neither say the run before did not stop cleanly nor name what it closed. The
+    report holds where the account's history stood when the run began (the account had
+    no deal yet: 0)."""
+    (tmp_path / "plugins.toml").write_text(CONFIG)
+    report = tmp_path / "report"
+    first = _start(tmp_path)
+    kept = _wait("a first report", first, lambda: _summary(report / "summary.json"))
+    first.kill()
+    first.communicate(timeout=60)
+    assert isinstance(kept.get("interim_at"), str), kept
+    assert kept["account_history_mark"] == 0 and kept["carried_closed"] == [], kept

@@ -62,8 +62,8 @@ def test_closes_of_positions_open_when_the_run_started_are_said_apart() -> None:
     newest entries and closes, and its own early trades read as carried over then."""
     stats = LoopStats()
     stats.open_at_start.update({2, 3})
-    for profit in (-3.0, 1.5):
-        stats.carried_closed(profit)
+    for ticket, profit in ((2, -3.0), (3, 1.5)):
+        stats.carried_closed(ticket, profit)
     assert carried_note(stats) == (
         "2 positions open when this run started closed during it (a restarted host's "
         "trades and their hedges, or opened by hand), their result -1.50 over their whole "

@@ -19,6 +19,7 @@ import pytest
 from hostapp_cli_errors.test_run_replay_errors import hostapp
 from hostapp_loop.csvfiles import write_bars_csv
 
+from hostapp.live_paper import live_report
 from hostapp.market.synthetic import generate_bars
 
 FULL = Path("/dev/full")
@@ -46,23 +47,16 @@ def test_a_chart_on_a_full_disk_is_one_line_after_the_summary(tmp_path: Path) ->
     assert (report / "EURUSD.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize(
-    "args",
-    [("--days", "1"), ("--live", "--speed", "100000", "--days", "1")],
-    ids=["simulated", "live"],
-)
-def test_a_summary_on_a_full_disk_is_one_line_after_the_table(
-    tmp_path: Path, args: tuple[str, ...]
-) -> None:
-    """A live run's summary was written before its table was printed: a full disk after
-    days of trading ended in a traceback, and the table was never shown."""
-    (tmp_path / "plugins.toml").write_text(
-        '[host]\nsymbols = ["XAUUSD"]\n[host.paper]\naccount_file = "a.sqlite"\n'
-    )
+LIVE_CONFIG = '[host]\nsymbols = ["XAUUSD"]\n[host.paper]\naccount_file = "a.sqlite"\n'
+
+
+def test_a_summary_on_a_full_disk_is_one_line_after_the_table(tmp_path: Path) -> None:
+    """A run's summary on a full disk is one line after the table, no traceback."""
+    (tmp_path / "plugins.toml").write_text(LIVE_CONFIG)
     report = tmp_path / "r"
     report.mkdir()
     (report / "summary.json.tmp").symlink_to(FULL)  # written first, then moved into place
-    proc = hostapp(tmp_path, "run", *args, "--report", "r")
+    proc = hostapp(tmp_path, "run", "--days", "1", "--report", "r")
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert _lines(proc.stderr) == ["hostapp: cannot write r/summary.json: No space left on device"]
@@ -70,6 +64,29 @@ def test_a_summary_on_a_full_disk_is_one_line_after_the_table(
     assert not (report / "summary.json").exists()
     assert not (report / "summary.json.tmp").exists()  # what was begun of it goes
     assert ("compare" in os.listdir(report)) is False  # no A/B where the summary failed
+
+
+def test_a_live_summary_on_a_full_disk_comes_after_its_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live run's summary was written before its table was printed: a full disk after
+    days of trading ended in a traceback, and the table was never shown. A live run
+    writes its report as it starts and while it goes, each write whole (a ``/dev/full``
+    link in the summary's place is met, and removed, by the first), so the final
+    report's order is checked on a real live run's summary, written again to a full disk."""
+    (tmp_path / "plugins.toml").write_text(LIVE_CONFIG)
+    argv = ("run", "--live", "--speed", "100000", "--days", "1", "--report", "r")
+    proc = hostapp(tmp_path, *argv)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "summary.json.tmp").symlink_to(FULL)
+    problems = live_report(full, summary, [])
+    assert "trades opened" in capsys.readouterr().out
+    assert problems == [f"cannot write {full / 'summary.json'}: No space left on device"]
+    assert not (full / "summary.json").exists()
+    assert not (full / "summary.json.tmp").exists()  # what was begun of it goes
 
 
 def test_a_folder_in_a_charts_place_keeps_the_replays_summary(tmp_path: Path) -> None:
