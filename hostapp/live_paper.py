@@ -284,6 +284,6 @@ def live_report(report: Path, summary: Mapping[str, Any], trades: Sequence[Outco
 
     print(summary_table(summary))
     problems = live_files(report, summary, trades)
-    if not problems:
-        print(f"\nreport: {report / 'summary.json'}")
+    if not problems:  # both written, as a run's last line names its files
+        print(f"\nreport: {report / 'summary.json'} and trades.csv in {report}/")
     return problems

@@ -103,7 +103,8 @@ def test_a_killed_live_run_leaves_its_report_and_the_restart_keeps_it(tmp_path: 
     said = report / "summary.json.1"
     _wait("the killed run's report kept", second, lambda: _summary(said))
     second.send_signal(signal.SIGINT)
-    _, err = second.communicate(timeout=120)
+    out, err = second.communicate(timeout=120)
+    assert "\nreport: report/summary.json and trades.csv in report/\n" in out, out[-2000:]
     assert "the run before did not stop cleanly" in err, err[-3000:]
     assert _summary(said) == kept
     assert _closed_rows(report / "trades.csv.1") == rows
