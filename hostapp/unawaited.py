@@ -14,11 +14,19 @@ naming the plugin, the action and the fix, counts the rest (once per episode,
 docs/architecture.md §4), and gives the run's summary one note per plugin. The plugin is
 the one whose hook called ``execute`` (:data:`~hostapp.hookcalls.CALLING`), taken when
 it called.
+
+Python's own ``RuntimeWarning: coroutine 'Host._execute' was never awaited`` (and its
+"Enable tracemalloc" line) would follow that ERROR line on stderr, saying the same thing
+without the plugin's name: it is ignored (:func:`quiet_python_warning`) wherever a host
+watches its coroutines, an A/B's worker process too, since each builds its own host.
+Every other coroutine never awaited (a plugin's own) is still warned about.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import warnings
 import weakref
 from collections.abc import Coroutine
 from typing import Any
@@ -31,6 +39,16 @@ OUTSIDE = "outside any plugin hook"
 #: set by the coroutine when it starts: whether it ever ran
 Started = list[bool]
 
+#: Python's warning for the host's own coroutine dropped unawaited, which
+#: :meth:`UnawaitedActions.dropped` says instead (a regular expression of its start)
+PYTHON_WARNING = re.escape("coroutine 'Host._execute' was never awaited")
+
+
+def quiet_python_warning() -> None:
+    """Ignore Python's "never awaited" warning for ``Host._execute`` alone: the ERROR line
+    names the plugin and the fix; the warning would only repeat it, nameless."""
+    warnings.filterwarnings("ignore", message=PYTHON_WARNING, category=RuntimeWarning)
+
 
 class UnawaitedActions:
     """The actions each plugin dropped unawaited, and their words."""
@@ -39,6 +57,7 @@ class UnawaitedActions:
 
     def __init__(self, log: logging.Logger) -> None:
         self.log = log
+        quiet_python_warning()  # in this process, where this host watches its coroutines
         #: plugin → how many of its ``host.execute`` calls were never awaited
         self.counts: dict[str, int] = {}
         #: plugin → the first such action, as the note names it
