@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .comments import with_cut_note
 from .limits import MAX_BATCH_REGISTRATIONS
 from .middleware import client_error
 from .registration_answers import answer
@@ -66,6 +67,7 @@ async def register_many(service: DtmsService, items: list[Any]) -> dict[str, Any
         view = service.view(reg.ticket, record, defensive)
         body = registration_body(answer(reg.ticket, created, record, reg), view)
         body = with_ignored(body, items[index], known_keys(reg))
+        body = with_cut_note(body, items[index])
         outcome_name = "registered" if created else "already_registered"
         status = service.settings.dtms.created_status if created else 200  # as one enable's
         results[index] = {"index": index, "outcome": outcome_name, "status": status, **body}

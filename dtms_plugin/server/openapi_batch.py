@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .openapi_status import ACCOUNT_MODE
-from .openapi_types import IGNORED, IGNORED_COUNT
+from .openapi_types import IGNORED, IGNORED_COUNT, REGISTRATION_WARNINGS
 from .openapi_types import STATE as _STATE
 
 BATCH_SCHEMAS: dict[str, Any] = {
@@ -92,6 +92,7 @@ BATCH_SCHEMAS: dict[str, Any] = {
                         "field": {"type": "string"},
                         "ignored": IGNORED,
                         "ignored_count": IGNORED_COUNT,
+                        "warnings": REGISTRATION_WARNINGS,
                     },
                 },
             },

@@ -17,6 +17,7 @@ from .openapi_types import (
     IGNORED,
     IGNORED_COUNT,
     PROFIT,
+    REGISTRATION_WARNINGS,
     UNKNOWN_KEYS,
     volume,
 )
@@ -191,6 +192,7 @@ SCHEMAS: dict[str, Any] = {
             "state": _STATE,
             "ignored": IGNORED,
             "ignored_count": IGNORED_COUNT,
+            "warnings": REGISTRATION_WARNINGS,
             "not_applied": {
                 "type": "object",
                 "description": "a repeat registration's values that differ from those"

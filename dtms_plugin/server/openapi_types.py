@@ -32,7 +32,14 @@ COMMENT: dict[str, Any] = {
     "not": {"pattern": limits.CONTROL_CHAR},
     "description": "kept with the trade; no control character (U+0000..U+001F,"
     f" U+007F..U+009F); one longer than {limits.MAX_COMMENT_CHARS} characters is kept cut"
-    " to that",
+    " to that, said in the answer's warnings",
+}
+#: a registration's notes on what it kept otherwise than sent (:func:`.comments.with_cut_note`)
+REGISTRATION_WARNINGS: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "what the registration kept otherwise than sent, in words: 'comment: cut"
+    f" to {limits.MAX_COMMENT_CHARS} characters (300 sent)'; absent when it kept all as sent",
 }
 STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
 STATE: dict[str, Any] = {

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .batch import MAX_BATCH_REGISTRATIONS, batch_items, register_many
 from .closing import CLOSE_KEYS, parse_closed
+from .comments import with_cut_note
 from .dashboard import trades_answer
 from .errors import error_body
 from .keys import SERVICE_KEY, SETTINGS_KEY
@@ -78,6 +79,7 @@ async def enable_trade(request: web.Request) -> web.Response:
     created, body = await service.register(registration)
     view = await asyncio.to_thread(service.trade, registration.ticket)
     shown = with_ignored(registration_body(body, view), sent, known_keys(registration))
+    shown = with_cut_note(shown, sent)  # a comment kept cut, said (docs/client.md)
     # 201, or 200 for the original's clients, which test for a 200 ([plugin.dtms]
     # created_status, docs/client.md): already_registered tells the two apart
     return answer(shown, service.settings.dtms.created_status if created else 200)
