@@ -115,7 +115,17 @@ def _options(args: argparse.Namespace, config: HostConfig) -> ServeOptions:
 
 def _serving_plugins(config: HostConfig) -> PluginHost:
     """The enabled plugins that implement ``web_routes``, loaded on their own: a serving
-    host runs no strategy and no exit manager (the trading host does)."""
+    host runs no strategy and no exit manager (the trading host does).
+
+    A plugin that cannot run stops the start (:func:`~hostapp.loader.refuse_unloaded`: it
+    may have been one that serves), unless it loaded and was rejected at registration
+    with every hook it implements known and none of them ``web_routes``: serve would
+    not run it anyway, so it goes on without it, in one WARNING naming it and why
+    (``hostapp run`` still refuses to start with it). One that failed to load, or whose
+    hooks include a misspelled name (a ``web_route`` meant to serve), still stops it."""
+    from .hookcalls import HOOK_NAMES
+    from .loader import cannot_run
+
     quiet = logging.getLogger("hostapp.plugins")
     level = quiet.level
     # The loader's lines would say, for every plugin left out, that the allow-list below
@@ -123,7 +133,25 @@ def _serving_plugins(config: HostConfig) -> PluginHost:
     quiet.setLevel(logging.ERROR)
     try:
         everything = load_plugins(config)
-        refuse_unloaded(config, everything)  # it may have been one that serves
+        failed = [r for r in everything.listing() if r.status == "failed"]
+        idle = [
+            r
+            for r in failed
+            if (r.error or "").startswith("rejected: ")
+            and r.hooks
+            and "web_routes" not in r.hooks
+            and set(r.hooks) <= set(HOOK_NAMES)
+        ]
+        if len(idle) < len(failed):
+            refuse_unloaded(config, everything)  # it may have been one that serves
+        for r in idle:
+            log.warning(
+                "%s; serve goes on without it (it implements no web_routes, so serve does"
+                " not run it); hostapp run refuses to start until it is fixed or switched"
+                " off in %s",
+                cannot_run(r),
+                config.source,
+            )
         serving = [
             r.name
             for r in everything.listing()
