@@ -29,6 +29,7 @@ def plugins_command(args: argparse.Namespace) -> int:
     from .data_table import check_data_table
     from .loader import cannot_run
     from .report import RECORDER_NAME
+    from .table_reads import warn_unread
 
     config = load_config(args.config)
     check_data_table(config)  # as hostapp run would: [host] data against [host] symbols
@@ -37,6 +38,7 @@ def plugins_command(args: argparse.Namespace) -> int:
     logging.getLogger("hostapp.plugins").propagate = False
     with _throwaway_host(config) as (plugins, host):
         refused = plugins.configure_each(host)  # said with file and table, as run says it
+        warn_unread(config, plugins, host.table_reads)  # a key no configure read, as run
         # the host's own recorder is no plugin; a plugin of that name is listed, failed
         rows = [r for r in plugins.listing() if r.name != RECORDER_NAME or r.status == "failed"]
         warnings = list(plugins.config_warnings)
