@@ -187,7 +187,8 @@ def result_of(ticket: Any, reply: Reply, url: str) -> RegisterResult:
         return RegisterResult(body.get("ticket", ticket), "closed", reply.status, why, body)
     if reply.ok:
         outcome: Outcome = "already" if body.get("already_registered") else "registered"
-        said = kept_instead(body)
+        # what the server kept otherwise than sent: a repeat's values, a comment cut
+        said = "; ".join(filter(None, (kept_instead(body), *server_warnings(body))))
         if said:
             log.warning("DTMS ticket %s: %s", body.get("ticket", ticket), said)
         return RegisterResult(body.get("ticket", ticket), outcome, reply.status, said, body)
@@ -210,6 +211,13 @@ def kept_instead(body: Mapping[str, Any], already: str = "already registered") -
         else:
             parts.append(str(field))
     return f"{already}: the server keeps its " + ", ".join(parts) + ", not what was sent"
+
+
+def server_warnings(body: Mapping[str, Any]) -> list[str]:
+    """A registration answer's ``warnings``: what the server kept otherwise than sent,
+    in its words (a comment cut to its limit, docs/client.md)."""
+    warned = body.get("warnings")
+    return [w for w in warned if isinstance(w, str)] if isinstance(warned, list) else []
 
 
 def ticket_unknown(url: str, reply: Reply) -> bool:

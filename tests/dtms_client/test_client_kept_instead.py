@@ -34,3 +34,16 @@ async def test_a_second_registration_with_another_volume_says_what_was_kept(
     )
     said = [r.getMessage() for r in caplog.records]
     assert said == [f"DTMS ticket 5: {bigger.message}"]
+
+
+async def test_a_comment_the_server_cut_is_said_by_the_client(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server keeps a comment cut to its limit and says so in the answer's
+    ``warnings``; the client says it too, as it says a repeat's values kept."""
+    async with AsyncDtmsClient(served.url) as client:
+        with caplog.at_level(logging.WARNING, "dtms_plugin.client"):
+            done = await client.register(replace(gold_trade(6), comment="x" * 300))
+    assert done.outcome == "registered"
+    assert done.message == "comment: cut to 256 characters (300 sent)"
+    assert [r.getMessage() for r in caplog.records] == [f"DTMS ticket 6: {done.message}"]
