@@ -25,7 +25,7 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -210,6 +210,22 @@ def unmarked_hooks(pm: pluggy.PluginManager, obj: object) -> list[str]:
         for attr in HOOK_NAMES
         if callable(getattr(obj, attr, None)) and pm.parse_hookimpl_opts(obj, attr) is None
     )
+
+
+def foreign_marks(obj: object, names: Sequence[str]) -> list[str]:
+    """The pluggy projects other than the contract's whose ``hookimpl`` marks one of
+    ``names`` on ``obj`` (pluggy keeps a mark as the attribute ``<project>_impl``): a
+    plugin that made its own ``HookimplMarker``, or took another framework's, reads as
+    unmarked here, and saying whose mark it carries says what to import instead."""
+    projects = {
+        attr[: -len("_impl")]
+        for name in names
+        for attr in dir(getattr(obj, name, None))
+        if attr.endswith("_impl")
+        and not attr.startswith("_")
+        and isinstance(getattr(getattr(obj, name), attr, None), dict)
+    }
+    return sorted(projects - {PROJECT_NAME})
 
 
 def sync_answer(hook: str, value: Any) -> Any:

@@ -29,6 +29,7 @@ from .hookcalls import (
     PluginInfo,
     check_impls,
     describe,
+    foreign_marks,
     make_plugin_manager,
     sync_answer,
     timed,
@@ -157,6 +158,12 @@ class PluginRegistry(Isolation):
                 f"method(s) {', '.join(unmarked)} named like hooks but not marked @hookimpl "
                 "are never called"
             )
+            others = foreign_marks(obj, unmarked)
+            if others:  # marked, by another project's marker
+                text += (
+                    f" (marked by the hookimpl of pluggy project {', '.join(map(repr, others))}"
+                    ", not this host's: use 'from hookspecs import hookimpl')"
+                )
             self.warn(info.name, text)
 
     def refuse(self, name: str, message: str) -> None:

@@ -9,6 +9,7 @@ from importlib.metadata import EntryPoint
 from types import ModuleType
 from typing import Any
 
+import pluggy
 import pytest
 from support.hostapp_plugin_doubles import AsyncSyncOnly, BadDefault, Constructed, Recorder
 from support.loader_kit import DOUBLES, TRIPWIRE, NeverLoad, ep, load, statuses
@@ -346,3 +347,26 @@ def test_a_hook_name_far_from_every_hook_gets_no_suggestion() -> None:
         "hook named 'on_tick' (docs/plugins.md lists the hooks); on_trade_open: no hook named "
         "'on_trade_open' (docs/plugins.md lists the hooks)"
     )
+
+
+other_impl = pluggy.HookimplMarker("someframework")
+
+
+class MarkedElsewhere:
+    """Marked by another project's marker (a copy of a tutorial's, another framework's)."""
+
+    @other_impl
+    def on_cycle(self, host: Any, now: Any) -> None:
+        raise RuntimeError("never called")
+
+
+def test_a_hook_marked_by_another_projects_hookimpl_says_whose_mark_it_is() -> None:
+    """It read as not marked at all: the author who did mark it found no reason."""
+    host = load(builtins={"elsewhere": MarkedElsewhere})
+    (info,) = host.listing()
+    assert info.status == "enabled" and info.hooks == []
+    assert info.warnings == [
+        "method(s) on_cycle named like hooks but not marked @hookimpl are never called "
+        "(marked by the hookimpl of pluggy project 'someframework', not this host's: use "
+        "'from hookspecs import hookimpl')"
+    ]
