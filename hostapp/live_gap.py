@@ -5,16 +5,18 @@ trade may close for good. It is in the paper account's history and its balance, 
 report's end by its result with no word. The next start names them, with their results.
 
 A live run notes, before it trades, where the account's history stood
-(``account_history_mark``: the id of its last deal, in every report of the run), and its
-interim reports name the positions open at its start that closed since
-(``carried_closed``: no row of ``trades.csv`` has them). The missing closes are the
-account's deals after the mark of a trade the kept ``trades.csv`` does not show closed,
-not carried and not open now (the next run reports those), the deals of positions opened
-for a trade (a hedge's, a re-add's: ``trades.csv`` folds them into their trade) left out.
-A run killed before its first report was written has its report written at once, at its
-start (:mod:`hostapp.live_interim`). A kept report without a mark (an older version's)
-is read by its rows: the deals of its tickets and of later ones (a paper account numbers
-its positions in order).
+(``account_history_mark``: the account's login and the id of its last deal, in every
+report of the run), and its interim reports name the positions open at its start that
+closed since (``carried_closed``: no row of ``trades.csv`` has them). The account's deals
+after the mark are summed by trade, those of positions opened for a trade (a hedge's, a
+re-add's) with it, as ``trades.csv`` folds them: a trade the kept ``trades.csv`` shows
+closed, a carried one it counted and one open now (the next run reports it) are left
+out; of a trade it shows open, what its row had realised already (a partial close) is
+taken off. A run killed before its first report was written has its report written at
+once, at its start (:mod:`hostapp.live_interim`). A mark of another account (the
+account file replaced, the report folder kept) names nothing. A kept report without a
+mark (an older version's) is read by its rows: the deals of its tickets and of later
+ones (a paper account numbers its positions in order).
 """
 
 from __future__ import annotations
@@ -26,35 +28,51 @@ from pathlib import Path
 from typing import Any
 
 from .brokers.paper_account_reads import read_only
-from .order_comments import reserved
+from .outcomes import defended_ticket
 
 
-def history_mark(account: str | Path) -> int | None:
-    """The id of the paper account's last deal (0: none yet); None when it cannot be read."""
-    read = read_only(account, ("SELECT COALESCE(MAX(id), 0) FROM history", ()))
-    return None if read is None else int(read[0][0][0])
+def history_mark(account: str | Path) -> dict[str, int] | None:
+    """Where the paper account's history stands: its login and the id of its last deal
+    (0: none yet); None when it cannot be read."""
+    read = read_only(
+        account,
+        ("SELECT value FROM meta WHERE key = 'login'", ()),
+        ("SELECT COALESCE(MAX(id), 0) FROM history", ()),
+    )
+    if read is None or not read[0]:
+        return None
+    return {"login": int(read[0][0][0]), "last_deal": int(read[1][0][0])}
 
 
 def unreported_closes(
     account: str | Path, kept_trades: Path, kept_summary: Mapping[str, Any] | None = None
 ) -> dict[int, float]:
-    """Per ticket, the result the account booked for a trade the kept ``trades.csv`` and
-    ``kept_summary`` of a killed run do not show closed (module docstring); empty when
-    it cannot tell (an unreadable account; without a mark, no rows)."""
+    """Per trade, the result the account booked for it that the kept ``trades.csv`` and
+    ``kept_summary`` of a killed run do not show (module docstring); empty when it cannot
+    tell (an unreadable account, another account's mark; without a mark, no rows)."""
     try:
         with kept_trades.open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
     except (OSError, csv.Error, UnicodeDecodeError):
         rows = []
     kept = kept_summary or {}
-    mark = kept.get("account_history_mark")
     carried = kept.get("carried_closed")
-    shown = {int(r["ticket"]) for r in rows if r.get("close_reason") not in (None, "open")}
+    shown = {_ticket(r) for r in rows if r.get("close_reason") not in (None, "open")}
     shown |= {t for t in carried if isinstance(t, int)} if isinstance(carried, list) else set()
-    if isinstance(mark, int) and not isinstance(mark, bool):
-        deals_after = ("SELECT ticket, profit, comment FROM history WHERE id > ?", (mark,))
+    realised = {
+        _ticket(r): _money(r.get("profit")) for r in rows if r.get("close_reason") == "open"
+    }
+    mark = kept.get("account_history_mark")
+    if isinstance(mark, Mapping):
+        at = history_mark(account)
+        if at is None or mark.get("login") != at["login"] or not _whole(mark.get("last_deal")):
+            return {}  # another account's report (or edited): its deals are not these
+        deals_after = (
+            "SELECT ticket, profit, comment FROM history WHERE id > ?",
+            (mark["last_deal"],),
+        )
     else:
-        tickets = [int(r["ticket"]) for r in rows if (r.get("ticket") or "").isdigit()]
+        tickets = [_ticket(r) for r in rows if (r.get("ticket") or "").isdigit()]
         if not tickets:
             return {}
         deals_after = (
@@ -66,11 +84,34 @@ def unreported_closes(
         return {}
     deals, still_open = read
     open_now = {int(t) for (t,) in still_open}  # carried over: the next run reports them
-    missing: dict[int, float] = defaultdict(float)
+    entries = shown | realised.keys()  # a row's ticket is its own trade, whatever its comment
+    by_trade: dict[int, float] = defaultdict(float)
     for ticket, profit, comment in deals:
-        if int(ticket) not in shown and int(ticket) not in open_now and not reserved(comment):
-            missing[int(ticket)] += float(profit)
-    return {t: round(p, 2) for t, p in sorted(missing.items())}
+        ticket = int(ticket)
+        parent = ticket if ticket in entries else defended_ticket(comment) or ticket
+        by_trade[parent] += float(profit)
+    missing = {
+        t: round(total - realised.get(t, 0.0), 2)
+        for t, total in by_trade.items()
+        if t not in shown and t not in open_now
+    }
+    return {t: p for t, p in sorted(missing.items()) if p or t not in realised}
+
+
+def _ticket(row: Mapping[str, Any]) -> int:
+    text = row.get("ticket") or ""
+    return int(text) if text.isdigit() else -1
+
+
+def _money(text: object) -> float:
+    try:
+        return float(text) if isinstance(text, str) and text else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def gap_line(missing: dict[int, float], kept: str) -> str | None:

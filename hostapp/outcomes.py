@@ -53,12 +53,18 @@ def parent_ticket(trade: Trade, entries: Container[int] = ()) -> int:
     another, which then never closes as a trade of its own."""
     if trade.ticket in entries:
         return trade.ticket
+    return defended_ticket(trade.comment) or trade.ticket
+
+
+def defended_ticket(comment: str) -> int | None:
+    """The trade a position's reserved ``comment`` says it was opened for (a hedge's, a
+    re-add's), or None."""
     for prefix in DEFENDING_PREFIXES:
-        if trade.comment.startswith(prefix):
-            tail = trade.comment[len(prefix) :]
+        if comment.startswith(prefix):
+            tail = comment[len(prefix) :]
             if tail.isdigit():
                 return int(tail)
-    return trade.ticket
+    return None
 
 
 @dataclass(frozen=True)

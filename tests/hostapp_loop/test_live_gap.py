@@ -18,6 +18,8 @@ from hostapp.brokers.paper_account_file import SqliteStore
 from hostapp.live_interim import said_unfinished
 from hostapp.trade_rows import TRADE_COLUMNS
 
+LOGIN = 1234567  # the paper account's
+
 
 def _killed_report(tmp_path: Path, *rows: dict[str, object]) -> tuple[Path, Path]:
     """A live report folder whose run was killed (an interim summary, ``rows`` in its
@@ -30,7 +32,7 @@ def _killed_report(tmp_path: Path, *rows: dict[str, object]) -> tuple[Path, Path
         writer.writeheader()
         writer.writerows({**row, "run": "live"} for row in rows)
     account = tmp_path / "account.sqlite"
-    SqliteStore(account, AccountMeta(1234567, 10_000.0, "hedging", "USD")).close()
+    SqliteStore(account, AccountMeta(LOGIN, 10_000.0, "hedging", "USD")).close()
     return report, account
 
 
@@ -58,7 +60,7 @@ def test_the_trades_closed_after_the_last_interim_report_are_named(
         _deal(db, 10, 20.0)  # reported closed
         _deal(db, 11, -30.0)  # open in the report, closed before the kill
         _deal(db, 11, -10.0)  # its partial close's deal before that
-        _deal(db, 12, 4.0, "DTMS_HEDGE_11")  # a hedge: folded into its trade's row
+        _deal(db, 12, 4.0, "DTMS_HEDGE_11")  # a hedge: folded into its trade, as in trades.csv
         _deal(db, 13, -60.48)  # opened and closed after the report
     db.close()
     with caplog.at_level(logging.WARNING):
@@ -66,8 +68,8 @@ def test_the_trades_closed_after_the_last_interim_report_are_named(
     err = capsys.readouterr().err
     line = (
         "2 trades closed after the run before's last report and are in no report, only in "
-        "the account's history and balance: ticket 11 (-40.00), 13 (-60.48) (total "
-        f"-100.48; {report / 'summary.json.1'} ends before them)"
+        "the account's history and balance: ticket 11 (-36.00), 13 (-60.48) (total "
+        f"-96.48; {report / 'summary.json.1'} ends before them)"
     )
     assert f"hostapp: {line}\n" in err, err
     assert [r.getMessage() for r in caplog.records].count(line) == 1
@@ -112,7 +114,7 @@ def test_after_the_mark_every_close_no_report_shows_is_named_rows_or_none(
             "0, '')"
         )
     db.close()
-    _kept(report, account_history_mark=1, carried_closed=[4])
+    _kept(report, account_history_mark={"login": LOGIN, "last_deal": 1}, carried_closed=[4])
     said_unfinished(report, str(account))
     err = capsys.readouterr().err
     assert "ticket 5 (-9.00), 8 (-60.48) (total -69.48;" in err, err
@@ -128,8 +130,61 @@ def test_a_mark_of_another_type_is_read_as_none(
     with db:
         _deal(db, 8, -60.48)
     db.close()
-    for mark in ("1", True, 1.5, None):
+    for mark in ("1", True, 1.5, None, 1, {"login": LOGIN, "last_deal": "1"}):
         _kept(report, account_history_mark=mark, carried_closed="4")
         said_unfinished(report, str(account))
         err = capsys.readouterr().err
         assert "did not stop cleanly" in err and "in no report" not in err
+
+
+def test_a_trade_shown_open_is_named_for_what_its_row_had_not_realised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its row had its partial close's profit already: only the rest of its result is
+    unreported (the whole was counted twice)."""
+    report, account = _killed_report(
+        tmp_path, {"ticket": 2, "close_reason": "open", "profit": "20.0"}
+    )
+    db = sqlite3.connect(account)
+    with db:
+        _deal(db, 2, 20.0)  # its partial close, in the kept row
+        _deal(db, 2, -5.0)  # the rest, closed after the report
+    db.close()
+    _kept(report, account_history_mark={"login": LOGIN, "last_deal": 0}, carried_closed=[])
+    said_unfinished(report, str(account))
+    assert "ticket 2 (-5.00) (total -5.00;" in capsys.readouterr().err
+
+
+def test_another_accounts_mark_names_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The account file replaced by a fresh one, the report folder kept: the kept mark is
+    the old account's, and the new one's deals are none of that run's."""
+    report, account = _killed_report(tmp_path)
+    db = sqlite3.connect(account)
+    with db:
+        _deal(db, 8, -60.48)
+    db.close()
+    _kept(report, account_history_mark={"login": LOGIN + 1, "last_deal": 0}, carried_closed=[])
+    said_unfinished(report, str(account))
+    err = capsys.readouterr().err
+    assert "did not stop cleanly" in err and "in no report" not in err
+
+
+def test_a_report_of_nothing_is_said_as_not_kept_and_its_gap_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run was killed after its first report (written as it started, before it traded)
+    and after it opened and closed a trade: the report is not kept (it has nothing), and
+    the line says so; the trade is named."""
+    report, account = _killed_report(tmp_path)
+    db = sqlite3.connect(account)
+    with db:
+        _deal(db, 1, -12.5)
+    db.close()
+    _kept(report, recent_window=50, trades=0, closes_by_reason={}, actions={},
+          account_history_mark={"login": LOGIN, "last_deal": 0}, carried_closed=[])  # fmt: skip
+    said_unfinished(report, str(account))
+    err = capsys.readouterr().err
+    assert "(written while it ran), had nothing in it and is not kept\n" in err, err
+    assert "ticket 1 (-12.50) (total -12.50; its report ends before them)" in err, err

@@ -127,4 +127,7 @@ def test_a_run_killed_before_it_traded_left_its_report_and_its_mark(tmp_path: Pa
     first.kill()
     first.communicate(timeout=60)
     assert isinstance(kept.get("interim_at"), str), kept
-    assert kept["account_history_mark"] == 0 and kept["carried_closed"] == [], kept
+    with sqlite3.connect(tmp_path / "account.sqlite") as db:
+        (login,) = db.execute("SELECT value FROM meta WHERE key = 'login'").fetchone()
+    assert kept["account_history_mark"] == {"login": int(login), "last_deal": 0}, kept
+    assert kept["carried_closed"] == [], kept
