@@ -166,7 +166,7 @@ class ExitManager(RestartMemory):
         out = report | partial_report(
             at_r, self.partial_unreachable, self.partial_too_small, example
         )
-        return with_unmanaged_note(out, self._unmanaged_at_start)
+        return with_unmanaged_note(out, self._unmanaged_at_start, self._unreadable)
 
     @property
     def managed_tickets(self) -> list[int]:

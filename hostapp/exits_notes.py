@@ -41,16 +41,21 @@ def partial_report(at_r: float, unreachable: int, too_small: int, example: str) 
     return out
 
 
-def with_unmanaged_note(report: dict[str, Any], tickets: list[int]) -> dict[str, Any]:
+def with_unmanaged_note(
+    report: dict[str, Any], tickets: list[int], unreadable: str = ""
+) -> dict[str, Any]:
     """``report`` with the open positions found at start-up that the exit rules do not
     manage (:meth:`hostapp.exits_restarts.RestartMemory._say_unmanaged`): counted, and
-    said before any other note, as they are left to their own stops all run."""
+    said before any other note, as they are left to their own stops all run; with why,
+    when the state file could not be read (``unreadable``)."""
     if not tickets:
         return report
     shown = ", ".join(map(str, tickets[:10])) + (" …" if len(tickets) > 10 else "")
+    because = f": its exits/{unreadable}" if unreadable else ""
     said = (
         f"{len(tickets):,} position(s) open at start-up with no record of their initial "
-        f"risk were left to their own stops, not managed by the exit rules (tickets {shown})"
+        f"risk{because} were left to their own stops, not managed by the exit rules "
+        f"(tickets {shown})"
     )
     note = report.get("note")
     return report | {"unmanaged_at_start": len(tickets),

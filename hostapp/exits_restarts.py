@@ -28,6 +28,8 @@ class RestartMemory:
     _file: Path | None
     _save_failed: bool
     _unmanaged_at_start: list[int]
+    #: why the state file gave no trade back, when it could not be read (said with them)
+    _unreadable: str = ""
 
     def _save(self, host: HostView) -> None:
         """The managed trades into the state file (a live or serving host only)."""
@@ -54,7 +56,20 @@ class RestartMemory:
         except FileNotFoundError:
             return
         except (OSError, ValueError, TypeError, AttributeError) as exc:  # not our layout
-            host.log.error("exits: %s unreadable (%s): no trade resumed", self._file, exc)
+            # moved aside before any save could write over it: the R it holds is kept
+            aside = _aside(self._file)
+            self._unreadable = (
+                f"{self._file.name} unreadable, kept as {aside.name}"
+                if aside
+                else f"{self._file.name} unreadable"
+            )
+            host.log.error(
+                "exits: %s unreadable (%s): no trade resumed; %s",
+                self._file,
+                exc,
+                f"kept as {aside} for a look" if aside else "it will be written over",
+                extra={FOR_TERMINAL: True},
+            )
             return
         try:  # a trade that closed before the file was saved again (a kill) is no more
             open_now = {t.ticket for t in host.broker.positions()}
@@ -86,15 +101,34 @@ class RestartMemory:
             return  # the loop says a broker that cannot answer
         left = sorted(t.ticket for t in open_now if t.ticket not in self._trades and _its_kind(t))
         self._unmanaged_at_start = left
+        why = (
+            f"its exits/{self._unreadable}"
+            if self._unreadable
+            else "opened by hand, by another program, or before this state folder had an "
+            f"exits/{STATE_FILE}"
+        )
         if left:  # on the terminal: a restart after an upgrade from a version that kept
             # no state file leaves the host's own trades so, not only a trader's
             host.log.warning(
                 "exits: %d open position(s) with no record of their initial risk are not "
-                "managed by the exit rules (opened by hand, by another program, or before "
-                "this state folder had an exits/%s): tickets %s",
-                len(left), STATE_FILE, ", ".join(map(str, left)),
+                "managed by the exit rules (%s): tickets %s",
+                len(left), why, ", ".join(map(str, left)),
                 extra={FOR_TERMINAL: True},
             )  # fmt: skip
+
+
+def _aside(path: Path) -> Path | None:
+    """``path`` renamed to the first free ``<name>.unreadable[.N]`` beside it; None when
+    it cannot be."""
+    for n in range(100):
+        aside = path.with_name(f"{path.name}.unreadable" + (f".{n}" if n else ""))
+        if not aside.exists():
+            try:
+                path.replace(aside)
+            except OSError:
+                return None
+            return aside
+    return None
 
 
 def _its_kind(position: Trade) -> bool:

@@ -52,11 +52,17 @@ def write_managed(path: Path, trades: Mapping[int, Managed]) -> None:
 
 
 def read_managed(path: Path) -> dict[int, Managed]:
-    """The trades ``path`` keeps. Raises FileNotFoundError when there is none, and
-    OSError, ValueError, TypeError or AttributeError when it is not this layout (a risk
-    that is no positive number included)."""
+    """The trades ``path`` keeps (the keys of :class:`Managed` it knows). Raises
+    FileNotFoundError when there is none, and OSError, ValueError, TypeError or
+    AttributeError when it is not this layout (no risk, or one that is no positive
+    number, included)."""
     rows = json.loads(path.read_text(encoding="utf-8"))
-    loaded = {int(t): Managed(**{**m, "held": ()}) for t, m in rows.items()}
+    # a key this version does not know (a newer version's) is left out, not a failure:
+    # the file would be refused, and its trades' R lost at the next save
+    known = {f.name for f in dataclasses.fields(Managed)} - {"held"}
+    loaded = {
+        int(t): Managed(**{k: v for k, v in m.items() if k in known}) for t, m in rows.items()
+    }
     for managed in loaded.values():
         if not (isinstance(managed.risk, int | float) and math.isfinite(managed.risk)):
             raise ValueError(f"risk {managed.risk!r} is not a number")

@@ -70,19 +70,68 @@ async def test_a_simulated_run_keeps_no_state_file(
 
 
 @pytest.mark.parametrize(
-    "text", ["[1, 2]", '{"7": {"risk": "x"}}', '{"7": {"risk": 1, "bogus": 1}}', "{not json"]
+    "text", ["[1, 2]", '{"7": {"risk": "x"}}', '{"7": {"seq": 1}}', "{not json"]
 )
 async def test_an_unreadable_state_file_is_one_line_and_no_trade_resumed(
     hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path, caplog, text: str
 ) -> None:
+    """Said on the terminal, and moved aside before a save could write over the R it may
+    hold (the next trade opened or closed rewrote it from nothing)."""
     (tmp_path / "exits").mkdir()
     (tmp_path / "exits" / "trades.json").write_text(text)
     host = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
     with caplog.at_level(logging.ERROR):
         await host.plugins.startup(host)
     assert host.plugins.get("exits").managed_tickets == []
-    said = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
-    assert len(said) == 1 and said[0].endswith(": no trade resumed")
+    said = [r for r in caplog.records if "unreadable" in r.getMessage()]
+    aside = tmp_path / "exits" / "trades.json.unreadable"
+    assert len(said) == 1 and said[0].getMessage().endswith(
+        f": no trade resumed; kept as {aside} for a look"
+    )
+    assert getattr(said[0], FOR_TERMINAL) is True
+    assert aside.read_text() == text and not (tmp_path / "exits" / "trades.json").exists()
+
+
+async def test_keys_of_another_version_are_left_out_and_the_trades_resumed(
+    hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path, caplog
+) -> None:
+    """A file a newer version wrote (a key this one does not know) was refused whole:
+    every trade's R dropped, and the file rewritten from nothing at the next save."""
+    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
+    first = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    await first.plugins.startup(first)
+    trade = await _open_buy(first, hostapp_broker, volume=0.2)
+    path = tmp_path / "exits" / "trades.json"
+    path.write_text(path.read_text().replace('"seq"', '"trail_from": 1.0, "seq"'))
+    again = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    with caplog.at_level(logging.WARNING):
+        await again.plugins.startup(again)
+    assert again.plugins.get("exits").managed_tickets == [trade.ticket]
+    assert again.plugins.get("exits").initial_risk(trade.ticket) == pytest.approx(10.0)
+    assert not caplog.records
+
+
+async def test_positions_left_by_an_unreadable_file_are_said_with_why(
+    hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path, caplog
+) -> None:
+    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
+    first = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    await first.plugins.startup(first)
+    trade = await _open_buy(first, hostapp_broker, volume=0.2)
+    (tmp_path / "exits" / "trades.json").write_text("{not json")
+    again = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    with caplog.at_level(logging.WARNING):
+        await again.plugins.startup(again)
+    why = "its exits/trades.json unreadable, kept as trades.json.unreadable"
+    said = [r.getMessage() for r in caplog.records if "not managed by" in r.getMessage()]
+    assert said == [
+        "exits: 1 open position(s) with no record of their initial risk are not managed by "
+        f"the exit rules ({why}): tickets {trade.ticket}"
+    ]
+    (report,) = [r for name, r in again.plugins.run_report(again).items() if name == "exits"]
+    assert report["note"].startswith(
+        f"1 position(s) open at start-up with no record of their initial risk: {why} were left"
+    )
 
 
 async def test_a_state_file_written_again_after_failing_says_so_where_its_failure_was_read(
