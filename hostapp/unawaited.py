@@ -47,7 +47,8 @@ PYTHON_WARNING = re.escape("coroutine 'Host._execute' was never awaited")
 def quiet_python_warning() -> None:
     """Ignore Python's "never awaited" warning for ``Host._execute`` alone: the ERROR line
     names the plugin and the fix; the warning would only repeat it, nameless."""
-    warnings.filterwarnings("ignore", message=PYTHON_WARNING, category=RuntimeWarning)
+    # appended: a filter of the user's own (``-W error::RuntimeWarning``) still wins
+    warnings.filterwarnings("ignore", message=PYTHON_WARNING, category=RuntimeWarning, append=True)
 
 
 class UnawaitedActions:

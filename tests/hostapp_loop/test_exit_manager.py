@@ -376,9 +376,8 @@ def test_the_count_of_partials_unreachable_has_thousands_separators() -> None:
 async def test_a_pass_is_sync_until_a_rule_acts_then_goes_on_in_order(
     hostapp_factory, hostapp_broker, hostapp_market
 ) -> None:
-    """Nothing due: no coroutine at all (a replay's bars pay for none). Something due on
-    the second of three trades: the coroutine sends it, then the third's, in order; the
-    first, passed over before, is not asked again."""
+    """Nothing due: no coroutine (a replay's bars pay for none). Due on the second of three
+    trades: the coroutine sends it, then the third's, in order; the first is not asked again."""
     host, manager, guard = _setup(
         hostapp_factory, hostapp_broker, hostapp_market, defensive=False, exits={"partial": False}
     )
