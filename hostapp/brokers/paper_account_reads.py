@@ -34,21 +34,32 @@ def last_activity(path: str | Path) -> datetime | None:
     """Where the data of the hosts that traded a paper account file had got to: the
     newest quote it was valued at, or the clock of the host that last drove it when that
     stopped later, between two bars (:data:`RUN_CLOCK`); ``None`` for a missing, new or
-    unreadable file. A paper host restarted on it resumes its data from there: replaying
-    from the start would settle the account's positions at the older prices of a time
-    before they were opened, and resuming at the last quote would have a host stopped
-    in a weekend's gap wait the whole gap again at every restart."""
+    unreadable file; never before its newest deal or position. A paper host restarted on
+    it resumes its data from there: replaying from the start would settle the account's
+    positions at the older prices of a time before they were opened, and resuming at the
+    last quote would have a host stopped in a weekend's gap wait the whole gap again at
+    every restart."""
     read = read_only(
         path,
         ("SELECT max(time) FROM quotes", ()),
         ("SELECT value FROM meta WHERE key = ?", (RUN_CLOCK,)),
+        # no later than the account's newest deal or position: an older version's run
+        # that replayed its data over the file left its quotes behind them (README:
+        # going back to an older version), and resuming there priced positions at a
+        # time before they were opened
+        (
+            "SELECT max(opened_at) FROM positions UNION ALL SELECT max(opened_at) FROM "
+            "history UNION ALL SELECT max(closed_at) FROM history",
+            (),
+        ),
     )
     if read is None:
         return None
-    ((newest,),), clock = read
+    ((newest,),), clock, events = read
     row = clock[0] if clock else None
     if newest is None:
         return None  # never traded: a clock alone is no history to resume
     if row is not None:
         newest = max(newest, float(row[0]))
+    newest = max([newest, *(float(t) for (t,) in events if t is not None)])
     return datetime.fromtimestamp(newest, UTC)
