@@ -63,9 +63,12 @@ def unreported_closes(
         _ticket(r): _money(r.get("profit")) for r in rows if r.get("close_reason") == "open"
     }
     mark = kept.get("account_history_mark")
+    if _whole(mark):  # the mark's first form, its last deal alone: no login to check
+        mark = {"last_deal": mark}
     if isinstance(mark, Mapping):
         at = history_mark(account)
-        if at is None or mark.get("login") != at["login"] or not _whole(mark.get("last_deal")):
+        login = mark.get("login", at["login"] if at else None)
+        if at is None or login != at["login"] or not _whole(mark.get("last_deal")):
             return {}  # another account's report (or edited): its deals are not these
         deals_after = (
             "SELECT ticket, profit, comment FROM history WHERE id > ?",

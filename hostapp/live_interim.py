@@ -37,7 +37,7 @@ from .live_gap import gap_line, unreported_closes
 from .loop_drivers import BROKER_DOWN
 from .loop_stats import appended
 from .outcomes import Outcome
-from .report_files import report_of_nothing, saved_csv, saved_json
+from .report_files import saved_csv, saved_json
 from .run_notes import carried_note
 from .trade_rows import TRADE_COLUMNS, trade_rows
 
@@ -160,20 +160,14 @@ def said_unfinished(report: Path, account: str | None = None) -> None:
         return
     if not isinstance(earlier, dict) or not isinstance(earlier.get("interim_at"), str):
         return
-    nothing = report_of_nothing(earlier)  # not kept (report_files.keep_live_summary)
-    kept = (
-        "had nothing in it and is not kept"
-        if nothing
-        else f"is kept as {report / 'summary.json.1'} and trades.csv.1"
-    )
     line = (
         f"the run before did not stop cleanly: its report, as of {earlier['interim_at']} "
-        f"(written while it ran), {kept}"
+        f"(written while it ran), is kept as {report / 'summary.json.1'} and trades.csv.1"
     )
     log.warning("%s", line)
     print(f"hostapp: {line}", file=sys.stderr)
     if account is not None:
-        kept = "its report" if nothing else f"{report / 'summary.json.1'}"
+        kept = f"{report / 'summary.json.1'}"
         gap = gap_line(unreported_closes(account, report / "trades.csv", earlier), kept)
         if gap is not None:
             log.warning("%s", gap)

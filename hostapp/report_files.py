@@ -164,24 +164,8 @@ def keep_live_summary(folder: Path) -> None:
     except (OSError, ValueError):
         return
     if isinstance(earlier, dict) and "recent_window" in earlier:  # every live run's has it
-        if report_of_nothing(earlier):
-            return  # cleared, not kept: it would push out a report of trades
         keep_previous(path, LIVE_KEPT)
         keep_previous(folder / "trades.csv", LIVE_KEPT, in_step=True)
-
-
-def report_of_nothing(summary: Mapping[str, Any]) -> bool:
-    """An interim report of a run that opened, closed and did nothing: a live run's report
-    is written as it starts, and a host that a service manager restarts after a crash in
-    its first seconds, again and again, would otherwise push the reports of the runs
-    that traded out of the :data:`LIVE_KEPT` kept."""
-    return (
-        isinstance(summary.get("interim_at"), str)
-        and summary.get("trades") == 0
-        and not summary.get("closes_by_reason")
-        and not summary.get("actions")
-        and not summary.get("carried_closed")
-    )
 
 
 def saved_json(path: Path, summary: Mapping[str, Any]) -> list[str]:

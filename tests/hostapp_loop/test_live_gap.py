@@ -130,7 +130,7 @@ def test_a_mark_of_another_type_is_read_as_none(
     with db:
         _deal(db, 8, -60.48)
     db.close()
-    for mark in ("1", True, 1.5, None, 1, {"login": LOGIN, "last_deal": "1"}):
+    for mark in ("1", True, 1.5, None, {"login": LOGIN, "last_deal": "1"}):
         _kept(report, account_history_mark=mark, carried_closed="4")
         said_unfinished(report, str(account))
         err = capsys.readouterr().err
@@ -171,20 +171,34 @@ def test_another_accounts_mark_names_nothing(
     assert "did not stop cleanly" in err and "in no report" not in err
 
 
-def test_a_report_of_nothing_is_said_as_not_kept_and_its_gap_named(
+def test_a_run_killed_after_its_first_report_has_its_trade_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The run was killed after its first report (written as it started, before it traded)
-    and after it opened and closed a trade: the report is not kept (it has nothing), and
-    the line says so; the trade is named."""
+    """Killed after the report written as it started (before it traded) and after it
+    opened and closed a trade: the report has no row, the mark names the trade."""
     report, account = _killed_report(tmp_path)
     db = sqlite3.connect(account)
     with db:
         _deal(db, 1, -12.5)
     db.close()
-    _kept(report, recent_window=50, trades=0, closes_by_reason={}, actions={},
-          account_history_mark={"login": LOGIN, "last_deal": 0}, carried_closed=[])  # fmt: skip
+    _kept(report, account_history_mark={"login": LOGIN, "last_deal": 0}, carried_closed=[])
     said_unfinished(report, str(account))
     err = capsys.readouterr().err
-    assert "(written while it ran), had nothing in it and is not kept\n" in err, err
-    assert "ticket 1 (-12.50) (total -12.50; its report ends before them)" in err, err
+    assert f"(written while it ran), is kept as {report / 'summary.json.1'}" in err, err
+    assert "ticket 1 (-12.50) (total -12.50;" in err, err
+
+
+def test_the_marks_first_form_its_last_deal_alone_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report of a version that wrote the mark as the last deal's id alone (no login):
+    read as such, not as no mark (which named nothing for a report without rows)."""
+    report, account = _killed_report(tmp_path)
+    db = sqlite3.connect(account)
+    with db:
+        _deal(db, 5, 3.0)  # before the mark
+        _deal(db, 8, -60.48)
+    db.close()
+    _kept(report, account_history_mark=1, carried_closed=[])
+    said_unfinished(report, str(account))
+    assert "ticket 8 (-60.48) (total -60.48;" in capsys.readouterr().err

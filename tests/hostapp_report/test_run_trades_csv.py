@@ -89,21 +89,3 @@ def test_a_kept_trades_file_stays_beside_its_own_runs_summary(tmp_path: Path) ->
     assert not (tmp_path / "trades.csv.1").exists()  # run 2 has none
     assert json.loads((tmp_path / "summary.json.2").read_text())["run"] == 1
     assert (tmp_path / "trades.csv.2").read_text() == "run 1\n"
-
-
-def test_a_killed_runs_report_of_nothing_is_not_kept(tmp_path: Path) -> None:
-    """A live run writes its report as it starts: a host restarted after a crash in its
-    first seconds, again and again, left reports of nothing that pushed the last report
-    with trades out of the five kept. One that opened, closed and did nothing is cleared
-    with the earlier command's files instead; one that did anything is kept."""
-    nothing = {"recent_window": 50, "interim_at": "2026-12-07T15:10:03", "trades": 0,
-               "closes_by_reason": {}, "actions": {}, "carried_closed": []}  # fmt: skip
-    (tmp_path / "summary.json").write_text(json.dumps(nothing))
-    (tmp_path / "summary.json.1").write_text(json.dumps({"recent_window": 50, "trades": 3}))
-    keep_live_summary(tmp_path)
-    assert json.loads((tmp_path / "summary.json.1").read_text())["trades"] == 3
-    assert not (tmp_path / "summary.json.2").exists()
-    for did in ({"trades": 1}, {"actions": {"tighten_sl": 1}}, {"carried_closed": [4]}):
-        (tmp_path / "summary.json").write_text(json.dumps({**nothing, **did}))
-        keep_live_summary(tmp_path)
-        assert json.loads((tmp_path / "summary.json.1").read_text()) == {**nothing, **did}
