@@ -55,7 +55,18 @@ class RestartMemory:
             loaded = read_managed(self._file)
         except FileNotFoundError:
             return
-        except (OSError, ValueError, TypeError, AttributeError) as exc:  # not our layout
+        except OSError as exc:  # not read (permissions, the disk): nothing wrong in it
+            host.log.error(
+                "exits: %s could not be read (%s): no trade resumed, and the file is left "
+                "as it is (not written this run)",
+                self._file,
+                exc,
+                extra={FOR_TERMINAL: True},
+            )
+            self._unreadable = f"{self._file.name} could not be read"
+            self._file = None
+            return
+        except (ValueError, TypeError, AttributeError) as exc:  # not our layout
             # moved aside before any save could write over it: the R it holds is kept
             aside = _aside(self._file)
             self._unreadable = (

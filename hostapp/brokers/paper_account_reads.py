@@ -61,5 +61,7 @@ def last_activity(path: str | Path) -> datetime | None:
         return None  # never traded: a clock alone is no history to resume
     if row is not None:
         newest = max(newest, float(row[0]))
-    newest = max([newest, *(float(t) for (t,) in events if t is not None)])
+    # a hair before: a between-bars action dated at the next bar's close (a --speed
+    # clock stopped there) does not make that bar, never played, count as played
+    newest = max([newest, *(float(t) - 1e-6 for (t,) in events if t is not None)])
     return datetime.fromtimestamp(newest, UTC)

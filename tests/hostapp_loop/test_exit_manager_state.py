@@ -226,3 +226,20 @@ async def test_a_trade_that_closed_before_the_restart_is_not_managed_again(
         "dropped"
     ) in said
     assert str(gone.ticket) not in (tmp_path / "exits" / "trades.json").read_text()
+
+
+async def test_a_state_file_that_cannot_be_read_is_left_as_it_is_and_not_written(
+    hostapp_broker, hostapp_market, hostapp_clock, tmp_path: Path, caplog
+) -> None:
+    """Not read (a permission, the disk): nothing is wrong in it, so it is neither moved
+    aside nor written over this run; a trade opened meanwhile is not saved to it."""
+    hostapp_market.add("XAUUSD", bars_from_closes([2000.0 + 0.5 * i for i in range(40)]))
+    (tmp_path / "exits" / "trades.json").mkdir(parents=True)  # reading it: IsADirectoryError
+    host = _live_host(hostapp_broker, hostapp_market, hostapp_clock, tmp_path)
+    with caplog.at_level(logging.ERROR):
+        await host.plugins.startup(host)
+    (line,) = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
+    assert line.endswith("no trade resumed, and the file is left as it is (not written this run)")
+    await _open_buy(host, hostapp_broker)
+    assert (tmp_path / "exits" / "trades.json").is_dir()
+    assert not list((tmp_path / "exits").glob("*.unreadable*"))

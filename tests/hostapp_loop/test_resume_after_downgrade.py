@@ -2,12 +2,13 @@
 (README: going back to an older version): that run left the file's newest quote behind
 its positions, and the next start resumed from the quote, pricing positions at a time
 before they were opened. It resumes no earlier than the account's newest deal or
-position now."""
+position now: a hair (1 µs) before it, so a bar that closes at the time of an action
+taken between bars (a ``--speed`` clock stopped at the next bar's close) is still played."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hostapp.brokers.paper_account import AccountMeta
@@ -17,6 +18,7 @@ from hostapp.brokers.paper_account_reads import last_activity
 JAN_1 = datetime(2024, 1, 1, 0, 5, tzinfo=UTC)
 JAN_4 = datetime(2024, 1, 4, 19, 50, tzinfo=UTC)
 JAN_5 = datetime(2024, 1, 5, 8, 0, tzinfo=UTC)
+HAIR = timedelta(microseconds=1)
 
 
 def _account(tmp_path: Path) -> Path:
@@ -36,7 +38,7 @@ def test_a_position_opened_after_the_newest_quote_is_where_it_resumes(tmp_path: 
             "magic, comment) VALUES (76, 'XAUUSD', 'buy', 0.1, 2040.0, ?, 0, '')",
             (JAN_4.timestamp(),),
         )
-    assert last_activity(path) == JAN_4
+    assert last_activity(path) == JAN_4 - HAIR
 
 
 def test_a_deal_closed_after_the_newest_quote_is_where_it_resumes(tmp_path: Path) -> None:
@@ -49,4 +51,4 @@ def test_a_deal_closed_after_the_newest_quote_is_where_it_resumes(tmp_path: Path
             "'take_profit')",
             (JAN_4.timestamp(), JAN_5.timestamp()),
         )
-    assert last_activity(path) == JAN_5
+    assert last_activity(path) == JAN_5 - HAIR
