@@ -41,7 +41,10 @@ def history_mark(account: str | Path) -> dict[str, int] | None:
     )
     if read is None or not read[0]:
         return None
-    return {"login": int(read[0][0][0]), "last_deal": int(read[1][0][0])}
+    try:
+        return {"login": int(read[0][0][0]), "last_deal": int(read[1][0][0])}
+    except (TypeError, ValueError):  # a login edited into no number: no mark to keep
+        return None
 
 
 def unreported_closes(

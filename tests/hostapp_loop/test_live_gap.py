@@ -15,6 +15,7 @@ import pytest
 
 from hostapp.brokers.paper_account import AccountMeta
 from hostapp.brokers.paper_account_file import SqliteStore
+from hostapp.live_gap import history_mark
 from hostapp.live_interim import said_unfinished
 from hostapp.trade_rows import TRADE_COLUMNS
 
@@ -202,3 +203,12 @@ def test_the_marks_first_form_its_last_deal_alone_is_read(
     _kept(report, account_history_mark=1, carried_closed=[])
     said_unfinished(report, str(account))
     assert "ticket 8 (-60.48) (total -60.48;" in capsys.readouterr().err
+
+
+def test_an_account_whose_login_is_no_number_has_no_mark(tmp_path: Path) -> None:
+    """Edited by hand: no mark, and nothing fails (a live start reads it)."""
+    _, account = _killed_report(tmp_path)
+    assert history_mark(account) == {"login": LOGIN, "last_deal": 0}
+    with sqlite3.connect(account) as db:
+        db.execute("UPDATE meta SET value = 'x' WHERE key = 'login'")
+    assert history_mark(account) is None
