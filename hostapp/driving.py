@@ -146,9 +146,8 @@ def _refuse_broken_start(app: appmod.App) -> None:
     """A ConfigError (exit 2, one line naming file and table) when a plugin's ``startup``
     failed for a file-system or configuration reason."""
     for info in app.plugins.listing():
-        error = info.error or ""
-        if error.startswith("startup: ") and error[9:].split(":", 1)[0] in REFUSED_AT_START:
-            why = error[9:]
+        why = (info.error or "").removeprefix("startup: ")
+        if info.failed_in == "startup" and why.split(":", 1)[0] in REFUSED_AT_START:
             table = f"[plugin.{info.name}]"
             if why.startswith("ConfigError: "):  # its message names its table: once is enough
                 why = why.removeprefix("ConfigError: ").removeprefix(f"{table}: ")

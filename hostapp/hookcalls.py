@@ -76,6 +76,9 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     status: PluginStatus = "enabled"
     error: str | None = None
+    #: where the last failure happened, as data (``error`` says it in words): "load",
+    #: "rejected" (at registration), "configure", or the hook or route that failed
+    failed_in: str | None = None
     #: what is odd but does not stop the plugin (methods named like hooks, unmarked)
     warnings: list[str] = field(default_factory=list)
 

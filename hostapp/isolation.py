@@ -204,7 +204,7 @@ class Isolation:
         info = state.info
         error = f"{hook}: {describe(exc, state.timeout)}"
         if info.status != "tripped":  # a tripped one keeps why it was switched off
-            info.error = error
+            info.error, info.failed_in = error, hook
         failures = state.failures[hook] = state.failures.get(hook, 0) + 1
         state.failing.add(hook)
         if hook == "startup" and refused_at_start(exc):
@@ -338,7 +338,7 @@ class Isolation:
         if state is None:
             return
         if state.info.status != "tripped":  # a tripped one keeps why it was switched off
-            state.info.error = f"{route}: {describe(exc)}"
+            state.info.error, state.info.failed_in = f"{route}: {describe(exc)}", route
         if self.failed_calls.failed(name, route):
             self._say(state, route, exc)
 

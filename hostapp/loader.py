@@ -193,6 +193,7 @@ def load_plugins(
             continue
         if c.name in clashes:  # the listing's: neither loads, and the row says why
             info.status, info.error = "failed", f"rejected: {clashes[c.name]}"
+            info.failed_in = "rejected"
             host.record(info)
             continue
         try:
@@ -201,7 +202,7 @@ def load_plugins(
             raise  # the command's Ctrl-C, wherever in the import it landed
         except BaseException as exc:  # a module that calls sys.exit() at import too
             why = _why_not_loaded(exc)
-            info.status, info.error = "failed", f"load: {why}"
+            info.status, info.error, info.failed_in = "failed", f"load: {why}", "load"
             host.record(info)
             # a warning: the command that runs it stops in one line (refuse_unloaded)
             log.warning("plugin %s failed to %s", c.name, info.error)
@@ -244,10 +245,10 @@ def refuse_unloaded(config: HostConfig, host: PluginHost) -> None:
 def cannot_run(info: PluginInfo) -> str:
     """Why plugin ``info`` cannot run, in words: it failed to load, was rejected at
     registration, or its ``configure`` failed."""
-    what, _, why = (info.error or "").partition(": ")
-    if what == "load":
+    why = (info.error or "").partition(": ")[2]
+    if info.failed_in == "load":
         return f"plugin {info.name!r} failed to load: {why}"
-    if what == "rejected":
+    if info.failed_in == "rejected":
         return f"plugin {info.name!r} was rejected: {why}"
     return f"plugin {info.name!r} failed: {info.error or 'unknown'}"
 

@@ -103,7 +103,7 @@ class PluginRegistry(Isolation):
         the plugin is now enabled.
         """
         info = info or PluginInfo(name, None, None, "builtin")
-        info.name, info.status, info.error = name, "enabled", None
+        info.name, info.status, info.error, info.failed_in = name, "enabled", None, None
         state = State(info, obj, self._timeout(name))
         self._add_state(state)
         try:
@@ -178,6 +178,7 @@ class PluginRegistry(Isolation):
             self.pm.unregister(name=name)
         state.obj = None
         state.info.status, state.info.error = "failed", f"rejected: {message}"
+        state.info.failed_in = "rejected"
         self._invalidate()
         # a warning: the command that runs it stops in one line (loader.refuse_unloaded)
         self.log.warning("plugin %s rejected: %s", name, message)
@@ -243,6 +244,7 @@ class PluginRegistry(Isolation):
                 raise  # the command's Ctrl-C: no run is there yet to stop in order
             except BaseException as exc:  # a SystemExit too: the plugin's, not the command's
                 state.info.status, state.info.error = "failed", f"configure: {describe(exc)}"
+                state.info.failed_in = "configure"
                 self._invalidate()
                 if isinstance(exc, ConfigError):
                     raise self._in_file(host, exc, name) from exc

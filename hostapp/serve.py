@@ -137,7 +137,7 @@ def _serving_plugins(config: HostConfig) -> PluginHost:
         idle = [
             r
             for r in failed
-            if (r.error or "").startswith("rejected: ")
+            if r.failed_in == "rejected"
             and r.hooks
             and "web_routes" not in r.hooks
             and set(r.hooks) <= set(HOOK_NAMES)

@@ -91,6 +91,7 @@ def test_plugins_json_lists_builtins_and_the_installed_example(tmp_path: Path) -
             "hooks",
             "status",
             "error",
+            "failed_in",
             "warnings",
         }
 

@@ -160,6 +160,12 @@ def test_import_failure_is_recorded_and_others_load() -> None:
     assert rows["broken"].status == "failed"
     assert "needs a package that is not installed" in (rows["broken"].error or "")
     assert host.pm.get_plugin("broken") is None
+    # where it failed, as data: a caller (serve, the refusal's words) never parses the text
+    assert (rows["missing"].failed_in, rows["broken"].failed_in, rows["ok"].failed_in) == (
+        "load",
+        "load",
+        None,
+    )
 
 
 def test_import_failure_with_on_error_raise_names_the_plugin() -> None:
@@ -273,6 +279,7 @@ def test_a_hook_name_typo_is_rejected_with_the_name_it_is_close_to() -> None:
     assert info.error == (
         "rejected: on_trade_close: no hook named 'on_trade_close' (did you mean 'on_trade_closed'?)"
     )
+    assert info.failed_in == "rejected"
 
 
 def test_an_entry_point_named_like_the_hosts_recorder_names_its_distribution() -> None:
