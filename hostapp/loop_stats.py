@@ -164,7 +164,6 @@ class LoopStats:
     #: resumed account's), and how many of them closed during it, with their profit:
     #: running totals, as a live run keeps only its newest entries and closes
     open_at_start: set[int] = field(default_factory=set)
-    carried_closes: int = 0
     carried_profit: float = 0.0
     carried_tickets: set[int] = field(default_factory=set)  # of those closed (at most all)
     #: the entries proposed and not opened, as ``(time, symbol, direction, why)``; ``why``
@@ -180,8 +179,13 @@ class LoopStats:
     #: goes through again
     dry_from: tuple[datetime, int] | None = None
 
+    @property
+    def carried_closes(self) -> int:
+        """How many of :attr:`open_at_start` closed during the run (a position closes
+        once: the loop reports each close once)."""
+        return len(self.carried_tickets)
+
     def carried_closed(self, ticket: int, profit: float) -> None:
-        self.carried_closes += 1
         self.carried_profit += profit
         self.carried_tickets.add(ticket)
 
