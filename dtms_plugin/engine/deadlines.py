@@ -8,6 +8,7 @@ and those count."""
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -109,14 +110,63 @@ def slack(period: int) -> int:
 def closure_end(closures: Iterable[tuple[int, int]], close: int, period: int) -> int | None:
     """:meth:`MissingTime.closure_after` over ``closures`` ((start, length) in epoch
     seconds, newest first): the one rule, shared with a replay's
-    :meth:`.replay.ReplayIndicators.closure_after`."""
+    :meth:`.replay.ReplayIndicators.closure_after`.
+
+    A clock change (summer time) moves a market's hours by an hour in UTC, at a weekend:
+    the closure that holds it ends an hour early or late against the same closure of a
+    week before (:func:`clock_change`). For a week after that end, a close no closure
+    matches is matched against those learned before it on the market's new clock, an
+    hour off (the one that held the change began on the old clock and ended on the new);
+    otherwise an hour off never matches (docs/dtms.md §5)."""
     within = slack(period)
+    seen = []
     for start, length in closures:
-        ago = close - start
-        weeks = (2 * ago + WEEK) // (2 * WEEK)  # the nearest whole number
-        if 0 < weeks <= WEEKS_LOOKED_AT and abs(ago - weeks * WEEK) <= within:
+        weeks = weeks_back(close - start, within)
+        if weeks:
             return start + weeks * WEEK + length
+        seen.append((start, length))
+    shift, since = clock_change(seen, close, within)
+    if not shift:
+        return None
+    for start, length in seen:
+        end = start + length
+        if end > since:
+            continue  # learned on the new clock: matched above if at all
+        weeks = weeks_back(close - start - shift, within)
+        if weeks:
+            return end + weeks * WEEK + (shift if end < since else 0)
     return None
+
+
+def weeks_back(ago: int, within: int) -> int:
+    """How many whole weeks, 1 to :data:`WEEKS_LOOKED_AT`, ``ago`` seconds are, give or
+    take ``within``; 0: none."""
+    weeks = (2 * ago + WEEK) // (2 * WEEK)  # the nearest whole number
+    return weeks if 0 < weeks <= WEEKS_LOOKED_AT and abs(ago - weeks * WEEK) <= within else 0
+
+
+def clock_change(closures: list[tuple[int, int]], close: int, within: int) -> tuple[int, int]:
+    """``(shift, end)``: the market's hours moved by ``shift`` seconds (± :data:`CLOCK_CHANGE`)
+    at the closure that ended at ``end``, within the week before ``close``: the newest
+    closure of that week that began at the time of the week an earlier one did (one to
+    :data:`WEEKS_LOOKED_AT` weeks before, within ``within``) and ended an hour from when
+    that one did, by more than ``within`` (on H4 and coarser bars an hour is within the
+    slack: no change shows). ``(0, 0)``: none did (an end a few bars off, a holiday's day,
+    is none)."""
+    for i, (start, length) in enumerate(closures):
+        end = start + length
+        if close - end > WEEK:
+            break  # newest first: the rest ended longer ago still
+        for before, its_length in closures[i + 1 :]:
+            if start - before > WEEKS_LOOKED_AT * WEEK + within:
+                break  # older still: none of the weeks looked at
+            weeks = weeks_back(start - before, within)
+            if weeks:  # the same closure, weeks on
+                moved = end - (before + weeks * WEEK + its_length)
+                if within < abs(moved) and abs(abs(moved) - CLOCK_CHANGE) <= within:
+                    return int(math.copysign(CLOCK_CHANGE, moved)), end
+                break  # its newest match decides
+    return 0, 0
 
 
 #: a gap this long or longer is a closure of the market (a weekend, a break), not a
@@ -127,6 +177,8 @@ CLOSURES_KEPT = 512
 WEEK = 604_800  # seconds
 #: how many weeks back a closure is looked for at the same time of the week
 WEEKS_LOOKED_AT = 4
+#: how far a clock change (summer time) moves a market's hours in UTC, in seconds
+CLOCK_CHANGE = 3600
 #: the missing bars before a closure (or before the one learned) still recognised: M1's
 #: last minutes without ticks; capped by MISSING_SPAN so that M5 and coarser bars never
 #: match the bars more than ten minutes before every daily break
