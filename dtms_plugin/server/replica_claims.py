@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..store.redis_store import RedisStore
@@ -33,7 +32,7 @@ class OrphanClaims:
 
         def release(self, tickets: set[int] | None = None) -> None: ...
 
-        def _heartbeat(self, trades: int, renewed: float) -> None: ...
+        def _heartbeat(self, trades: int, renewed: float | None) -> None: ...
 
     def _take(self, ticket: int) -> bool:
         """The lease of orphan ``ticket``, when nobody holds it and its record is still in
@@ -121,8 +120,7 @@ class OrphanClaims:
             self.store.adopt(claimed, fence=True)  # the previous owner can write no more
             self._orphans.difference_update(claimed)
             # the others' shares count these at once; live as long as the cycle's leases
-            renewed = self._renewed_mono if self._renewed_mono is not None else time.monotonic()
-            self._heartbeat(len(self.held), renewed)
+            self._heartbeat(len(self.held), self._renewed_mono)
             self.log.info("replica %s took over %d trades", self.id, len(claimed))
         return claimed
 

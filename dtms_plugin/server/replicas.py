@@ -250,14 +250,14 @@ class Replicas(OrphanClaims, RegistrationStream):
         fresh = self._renewed_mono is not None and time.monotonic() - self._renewed_mono <= limit
         return fresh and ticket in self.held
 
-    def _heartbeat(self, trades: int, renewed: float) -> None:
-        """Say this replica live until the leases it renewed at ``renewed`` (monotonic)
-        expire, and no longer: a heartbeat written later in the cycle (after its claims)
-        with a TTL of its own outlived them, and a replica killed then still counted as
-        live when its leases expired, so the others' shares left its trades for one more
-        cycle (docs/scaling.md, "Takeover": none waits more than one cycle past its
-        lease)."""
-        age = max(0.0, time.monotonic() - renewed)
+    def _heartbeat(self, trades: int, renewed: float | None) -> None:
+        """Say this replica live until the leases it renewed at ``renewed`` (monotonic;
+        ``None``: none renewed yet, a full TTL from now) expire, and no longer: a
+        heartbeat written later in the cycle (after its claims) with a TTL of its own
+        outlived them, and a replica killed then still counted as live when its leases
+        expired, so the others' shares left its trades for one more cycle
+        (docs/scaling.md, "Takeover": none waits more than one cycle past its lease)."""
+        age = 0.0 if renewed is None else max(0.0, time.monotonic() - renewed)
         renewed_at = time.time() - age
         body = {
             "id": self.id,
