@@ -210,8 +210,8 @@ class Runs(Generic[_R]):
             handled = self._drain_logs(batch, wait)
             wait = 0.0
             if left is not None:
-                left -= handled
-            if handled < batch or left == 0:
+                left -= handled  # past zero when a bundle ends beyond it
+            if handled < batch or (left is not None and left <= 0):
                 self._drain_progress()
                 return
 
@@ -232,7 +232,8 @@ class Runs(Generic[_R]):
 
     def _drain_logs(self, most: int, wait: float = 0.0) -> int:
         """The workers' bundles of log records to their loggers, until ``most`` records
-        (waiting ``wait`` seconds at most for the first bundle); how many there were."""
+        or more (a bundle is read whole; waiting ``wait`` seconds at most for the first);
+        how many there were."""
         handled = 0
         while handled < most:
             bundle: list[logging.LogRecord] | None = _next(self._logs, 0.0 if handled else wait)

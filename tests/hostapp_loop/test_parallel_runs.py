@@ -15,17 +15,20 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
-    import json, logging, sys
+    import json, logging, sys, time
     from hostapp.parallel import Runs
 
-    LINES = int(sys.argv[1])
+    LINES, WARN, SLOW = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 
     def chatty(shared, spec, progress):
         log = logging.getLogger("chatty")
         for i in range(LINES):
-            log.info("run %s line %d %s", spec, i, shared)
+            warns = WARN and i % WARN == WARN - 1  # a warning ends a worker's bundle early
+            (log.warning if warns else log.info)("run %s line %d %s", spec, i, shared)
         return spec * 10
 
     class Keep(logging.Handler):
@@ -35,6 +38,8 @@ SCRIPT = textwrap.dedent(
 
         def emit(self, record):
             self.seen.append(record.getMessage())
+            if SLOW:
+                time.sleep(SLOW)  # a parent behind its workers: a backlog of records
 
     keep = Keep()
     logging.getLogger().addHandler(keep)
@@ -53,12 +58,23 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_chatty_workers_hand_over_every_record_and_exit(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("lines", "warn_every", "slow"),
+    [
+        (2000, 0, 0.0),  # about 600 KB of records per run: far more than a pipe holds
+        # bundles of 7 records: the parent's count of records to read before it looks at
+        # the run again went past zero, and it read on for ever (a sweep hung at its
+        # first baseline, a big file's thousands of records)
+        (3000, 7, 0.0002),
+    ],
+)
+def test_chatty_workers_hand_over_every_record_and_exit(
+    tmp_path: Path, lines: int, warn_every: int, slow: float
+) -> None:
     script = tmp_path / "chatty.py"
     script.write_text(SCRIPT)
-    lines = 2000  # about 600 KB of records per run: far more than a pipe holds
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(lines)],
+        [sys.executable, str(script), str(lines), str(warn_every), str(slow)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
