@@ -22,6 +22,8 @@ import math
 from collections import deque
 from datetime import datetime
 
+from .tolerance import TOLERANCE
+
 _RESUM_EVERY = 1024  # re-add rolling sums from scratch this often, so float drift cannot grow
 #: a variance this small beside the mean square it was taken from may be rounding error
 _CANCELLING = 1e-9
@@ -268,7 +270,11 @@ class SessionVwap:
     """VWAP anchored at 00:00 UTC from typical price × volume, each bar counted once.
 
     Also tracks how many consecutive closes lie above / below the VWAP and the recent
-    VWAP values for the slope; both restart at the anchor so a slope never mixes days."""
+    VWAP values for the slope; both restart at the anchor so a slope never mixes days. A
+    close within :data:`~.tolerance.TOLERANCE` of the VWAP (relative) is on it, neither
+    side: a day of flat bars has its VWAP equal to their close but for the rounding of
+    (high + low + close) / 3 × volume / volume, which put it a hair above or below and
+    counted a side the ladder then acted on (docs/dtms.md §2, §5)."""
 
     __slots__ = ("_day", "_history", "_pv", "_vol", "above", "below", "slope", "value")
 
@@ -303,10 +309,11 @@ class SessionVwap:
         hist.append(vwap)
         if len(hist) == hist.maxlen:
             self.slope = (vwap - hist[0]) / hist[0]
-        if close > vwap:
+        band = TOLERANCE * abs(vwap)  # a close on the VWAP but for rounding is on it
+        if close > vwap + band:
             self.above += 1
             self.below = 0
-        elif close < vwap:
+        elif close < vwap - band:
             self.below += 1
             self.above = 0
         else:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .tolerance import TOLERANCE
+
 Array = np.ndarray
 NAN = float("nan")
 
@@ -226,8 +228,9 @@ def session_vwap(anchor: Array, h: Array, lo: Array, c: Array, v: Array, slope_b
                 :-slope_bars
             ]
         cc = c[s + first : e]
-        above[s + first : e] = _run_length(cc > vw)
-        below[s + first : e] = _run_length(cc < vw)
+        band = TOLERANCE * np.abs(vw)  # on the VWAP but for rounding: neither side
+        above[s + first : e] = _run_length(cc > vw + band)
+        below[s + first : e] = _run_length(cc < vw - band)
     return Vwap(value, slope_, above, below)
 
 

@@ -186,3 +186,43 @@ def test_snapshot_after_warmup_has_every_signal_timeframe_input() -> None:
     assert ind.snapshot() is snap  # cached until a new bar
     ind.feed_fast(bars(1, start=T0)[0])
     assert ind.snapshot() is not snap
+
+
+def test_a_close_on_the_vwap_but_for_rounding_is_on_it_on_both_paths() -> None:
+    """A day that opens with flat bars: its VWAP is their close, but (h + l + c) / 3 × v
+    / v rounds a hair off it (1.5093699999999999 for 1.50937), and that counted three
+    closes above it, which moved the VWAP sub-score by 0.5 and a trade's ladder with it.
+    Within TOLERANCE (relative) of the VWAP a close is on it, on the live path and the
+    replay's alike; just beyond it, a side as ever."""
+    import numpy as np
+
+    from dtms_plugin.engine.tolerance import TOLERANCE
+    from dtms_plugin.engine.vectorised import session_vwap
+
+    price = 1.50937
+    live = SessionVwap(3)
+    for _ in range(3):
+        live.update(7, price, price, price, 1.0)
+    assert live.value is not None and live.value != price  # the rounding is there
+    assert (live.above, live.below) == (0, 0)
+    ahead = session_vwap(*(np.array([x] * 3) for x in (7, price, price, price, 1.0)), 3)
+    assert (ahead.above.tolist(), ahead.below.tolist()) == ([0, 0, 0], [0, 0, 0])
+    for off, sides in ((2.0, (1, 0)), (-2.0, (0, 1)), (0.5, (0, 0)), (-0.5, (0, 0))):
+        close = price * (1.0 + off * TOLERANCE)
+        v = SessionVwap(3)
+        v.update(7, price, price, price, 1.0)
+        v.update(7, price, price, close, 0.0)  # no volume: the VWAP stays at the price
+        h = np.array([price, price])
+        both = session_vwap(np.array([7, 7]), h, h, np.array([price, close]), np.array([1.0, 0]), 3)
+        assert (v.above, v.below) == sides, off
+        assert (int(both.above[1]), int(both.below[1])) == sides, off
+    for close in (1.0 + TOLERANCE, 1.0 - TOLERANCE):  # exactly at the band's edge: on it
+        v = SessionVwap(3)
+        v.update(7, 1.0, 1.0, 1.0, 1.0)
+        v.update(7, 1.0, 1.0, close, 0.0)
+        assert v.value == 1.0 and (v.above, v.below) == (0, 0), close
+        one = np.array([1.0, 1.0])
+        both = session_vwap(
+            np.array([7, 7]), one, one, np.array([1.0, close]), np.array([1.0, 0]), 3
+        )
+        assert (int(both.above[1]), int(both.below[1])) == (0, 0), close
