@@ -54,7 +54,9 @@ def compare_runs(
     given), ``plugin`` on the baseline's entries, and ``plugin`` in full (``full`` when the
     caller already ran it; none when not ``with_full``). With ``jobs`` > 1 they run in
     worker processes: the full run beside the baseline, the same-entries run once the
-    baseline's entries are known. Stops early when one is interrupted."""
+    baseline's entries are known. Stops early when one is interrupted: stopped before the
+    run with ``plugin`` began, :class:`NoComparison`; after, the runs as far as they went
+    (the full run too, when it had begun beside them)."""
     check_plugins(replay.config, plugin, against)
     rival = (against,) if against else ()
     run_full = full is None and with_full
@@ -70,18 +72,32 @@ def compare_runs(
         if without is None:  # stopped before it started
             raise KeyboardInterrupt
         if without.interrupted:
-            return without, without, None
+            raise NoComparison(without, plugin, against)
         spec = RunSpec(
             "same_entries", without=rival, with_=(plugin,), entries=entry_script(without)
         )
         same = runs.result(runs.submit("same entries", spec))
         if same is None:  # a stop came after the baseline's end: the comparison stopped
             stopped = dataclasses.replace(without.stats, interrupted=True)
-            without = dataclasses.replace(without, stats=stopped)
-            return without, without, None
-        if freely is not None and not same.interrupted:
+            raise NoComparison(dataclasses.replace(without, stats=stopped), plugin, against)
+        if freely is not None:  # stopped too when same was (None: it never began)
             full = runs.result(freely)
     return without, same, full
+
+
+class NoComparison(Exception):
+    """The A/B stopped before its run with the plugin began (a Ctrl-C during the
+    baseline): there is nothing to compare, and a report setting the baseline beside
+    itself as the run "with" said the plugin changed nothing. ``run`` is the baseline,
+    as far as it went: the caller reports it as the plain replay it is."""
+
+    def __init__(self, run: RunResult, plugin: str, against: str | None) -> None:
+        self.run = run
+        first = f"with {against}" if against else f"without {plugin}"
+        super().__init__(
+            f"the A/B stopped during its first run ({first}), before any run with "
+            f"{plugin}: no comparison"
+        )
 
 
 def check_plugins(config: HostConfig, plugin: str, against: str | None) -> None:

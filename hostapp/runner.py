@@ -193,19 +193,25 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
     summary, problems, saved = _results_then_charts(replay, run)
     print(summary_table(summary))
     compared: dict[str, Any] | None = None
+    ab_stopped = False  # the A/B stopped before its run with the plugin: none written
     name = DEFAULT_COMPARE
     # no A/B where the summary could not be written (a full disk): it writes more there
     compare = saved and getattr(args, "compare", True) and name in run.summary["plugins"]
     if not run.interrupted and compare:
         # the first thing a new user sees: what the compared plugin changed on the same trades
         to_compare = dataclasses.replace(replay, report=report / "compare")
-        runs = ab.compare_runs(name, to_compare, full=run)
-        compared, lost = ab.write_comparison(name, to_compare, runs)
-        problems += [f"the A/B in {to_compare.report} is incomplete: {line}" for line in lost]
-        print()
-        ab.print_comparison(compared)
-        if (to_compare.report / "summary.json").is_file():  # not on a full disk
-            summary["compare"] = "compare/summary.json"
+        try:
+            runs = ab.compare_runs(name, to_compare, full=run)
+        except ab.NoComparison as stop:
+            print(f"\nhostapp: {stop}; no A/B written", file=sys.stderr)
+            ab_stopped = True
+        else:
+            compared, lost = ab.write_comparison(name, to_compare, runs)
+            problems += [f"the A/B in {to_compare.report} is incomplete: {line}" for line in lost]
+            print()
+            ab.print_comparison(compared)
+            if (to_compare.report / "summary.json").is_file():  # not on a full disk
+                summary["compare"] = "compare/summary.json"
     if saved:
         problems += saved_json(report / "summary.json", summary)
         print(f"\nreport: {_written(report, summary)}")
@@ -214,7 +220,7 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
             f"A/B: {report / 'compare'}/ (summary.json, trades.csv, deals.csv, equity and R charts)"
         )
     print(f"log: {report / LOG_NAME}")
-    return say_unwritten(problems, _exit_code(run.interrupted))
+    return say_unwritten(problems, _exit_code(run.interrupted or ab_stopped))
 
 
 def _speed_option(args: argparse.Namespace, config: HostConfig) -> float | None:
@@ -313,11 +319,15 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
             return ab.compare_command(
                 args.compare, replay, against=against, json_out=args.json, jobs=jobs
             )
+    except ab.NoComparison as stop:
+        print(f"hostapp: {stop}; the report is that run, up to the stop", file=sys.stderr)
+        run = stop.run
     except (ChartError, OSError) as exc:  # its table is printed after its files
         if isinstance(exc, OSError) and exc.filename is None:
             raise  # not a file: a reader gone (BrokenPipeError), a connection
         return say_unwritten([f"the report in {report} is incomplete: {_unwritten(exc)}"], 0)
-    run = ab_runs.one_run(replay, "run")
+    else:
+        run = ab_runs.one_run(replay, "run")
     summary, problems, saved = _results_then_charts(replay, run)
     out = sys.stderr if args.json else sys.stdout
     if args.json:

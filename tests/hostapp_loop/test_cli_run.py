@@ -149,3 +149,19 @@ def test_sigint_stops_cleanly(tmp_path: Path, args: tuple[str, ...], needle: str
     assert summary["interrupted"] is True
     assert "Traceback" not in err
     assert "report:" in out
+
+
+def test_a_stop_during_the_a_b_s_baseline_writes_no_a_b(tmp_path: Path) -> None:
+    """``hostapp run`` replays, then runs its A/B of DTMS. A Ctrl-C while the A/B's run
+    without DTMS runs: the run's own report stands; no A/B is written (it set that run
+    beside itself as the run with DTMS: "DTMS changed nothing"), said so, exit 130."""
+    proc = _start(tmp_path, "--days", "150")
+    _wait_for(proc, "A/B:  10%")  # the A/B's first run: the one without DTMS
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "before any run with dtms: no comparison; no A/B written" in err
+    assert not (tmp_path / "rep" / "compare" / "summary.json").exists()
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert summary["interrupted"] is False and "compare" not in summary  # it ran through
+    assert "Traceback" not in err

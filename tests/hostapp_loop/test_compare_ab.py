@@ -223,9 +223,54 @@ def test_a_stop_after_the_baseline_is_an_interrupted_comparison(
     config = load_config(None)
     series = {"XAUUSD": generate_bars("XAUUSD", START, 600, seed=3)}
     replay = ab.Replay(config, series, "M5", "M5", tmp_path / "rep", {}, progress=False)
-    without, same, full = ab.compare_runs("dtms", replay, jobs=1)
-    assert same is without and full is None
+    with pytest.raises(ab.NoComparison) as stopped:
+        ab.compare_runs("dtms", replay, jobs=1)
+    without = stopped.value.run
     assert without.interrupted and without.stats.cycles == 600  # it did end; the A/B did not
+    assert str(stopped.value) == (
+        "the A/B stopped during its first run (without dtms), before any run with dtms: "
+        "no comparison"
+    )
+
+
+def test_a_stop_during_the_baseline_reports_the_baseline_alone(tmp_path: Path) -> None:
+    """A Ctrl-C while the run without DTMS runs: there is no run with DTMS to compare it
+    with. The report set the baseline beside itself as the run "with dtms (same entries)"
+    (the same trades and P&L, "net R change +0.00R": DTMS changed nothing) and labelled
+    its trades.csv rows "with". It is the plain replay of the baseline now, up to the
+    stop, said as such, exit 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from hostapp_loop.replay_cli import bars_folder
+
+    here = bars_folder(tmp_path, bars=40_000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hostapp.cli", "replay", "XAUUSD.csv", "--compare", "--jobs", "1",
+         "--report", "rep"],
+        cwd=here, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # its progress: every 10 % of the three runs' bars
+        seen.append(line)
+        if line.startswith("A/B:  10%"):  # the baseline, about a third through
+            proc.send_signal(signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=120)
+    err = "".join(seen) + err
+    assert proc.returncode == 130, err[-3000:]
+    assert "before any run with dtms: no comparison; the report is that run" in err
+    summary = json.loads((here / "rep" / "summary.json").read_text())
+    assert summary["interrupted"] is True and "same_entries" not in summary
+    assert "dtms" not in summary["plugins"]
+    with (here / "rep" / "trades.csv").open(newline="") as f:
+        runs = {r["run"] for r in csv.DictReader(f)}
+    assert "with" not in runs
+    assert "Traceback" not in err
 
 
 def test_a_trade_open_at_the_end_carries_what_it_floats_at(
