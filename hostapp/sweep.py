@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import shutil
 import sys
 import tomllib
@@ -70,7 +71,12 @@ def parse_sweeps(texts: Sequence[str]) -> list[tuple[str, list[Any]]]:
         if key in (k for k, _ in out):
             raise ConfigError(f"--sweep {key}: given twice; list its values once")
         values_read: list[Any] = []
-        for value in map(_value, items):  # -2 and -2.0 are one setting, run once
+        for item, value in zip(items, map(_value, items), strict=True):
+            if isinstance(value, float) and not math.isfinite(value):
+                # TOML reads inf and nan: no setting is either, and they ran, or broke
+                # the sweep (nan equals nothing, inf is no JSON number) with a traceback
+                raise ConfigError(f"--sweep {key}={item}: expected a finite number")
+            # -2 and -2.0 are one setting, run once
             if not any(_same(value, v) for v in values_read):
                 values_read.append(value)
         out.append((key, values_read))

@@ -196,6 +196,9 @@ def test_split_tunes_on_the_first_part_and_reports_the_rest(folder: Path) -> Non
         (["--sweep", "dtms.thresholds"], "--sweep dtms.thresholds: expected NAME.KEY=V1,V2"),
         (["--sweep", f"{TO_L1}=-2", "--sweep", f"{TO_L1}=-3"], f"--sweep {TO_L1}: given twice"),
         (["--split", "0.5"], "--split tunes a sweep on part of the bars: add --sweep"),
+        # TOML reads them: nan crashed the refusal's lookup, inf the sweep.json
+        (["--sweep", f"{TO_L1}=nan,-2"], f"--sweep {TO_L1}=nan: expected a finite number"),
+        (["--sweep", "sma_strategy.tp_atr=inf,3"], "tp_atr=inf: expected a finite number"),
     ],
 )
 def test_bad_sweeps_are_one_line_naming_the_key(folder: Path, args: list[str], said: str) -> None:

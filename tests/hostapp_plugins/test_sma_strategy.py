@@ -272,10 +272,11 @@ def test_the_counts_of_orders_over_risk_are_written_with_thousands_separators() 
         ({"fast": "3"}, r"\[plugin.sma_strategy\]: key 'fast': expected an integer"),
         ({"fats": 3}, r"\[plugin.sma_strategy\]: unknown key 'fats'"),
         ({"fast": 30, "slow": 10}, r"key 'slow': expected more than fast \(30\), got 10"),
-        ({"volume": 0}, "key 'volume': expected a number > 0, got 0"),
-        ({"sl_atr": -1}, "key 'sl_atr': expected a number > 0, got -1"),
-        ({"tp_atr": 0}, "key 'tp_atr': expected a number > 0"),
-        ({"atr_period": 0}, "key 'atr_period': expected a number > 0"),
+        ({"volume": 0}, "key 'volume': expected a finite number > 0, got 0"),
+        ({"sl_atr": -1}, "key 'sl_atr': expected a finite number > 0, got -1"),
+        ({"tp_atr": 0}, "key 'tp_atr': expected a finite number > 0"),
+        ({"tp_atr": float("inf")}, "key 'tp_atr': expected a finite number > 0, got inf"),
+        ({"atr_period": 0}, "key 'atr_period': expected a finite number > 0"),
         ({"risk_per_trade": 0.5}, "key 'risk_per_trade': expected a share in"),
     ],
 )
@@ -373,7 +374,8 @@ def test_a_bad_value_is_one_line_naming_file_table_and_key(tmp_path: Any) -> Non
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
-        "hostapp: plugins.toml [plugin.sma_strategy]: key 'sl_atr': expected a number > 0, got -1.0"
+        "hostapp: plugins.toml [plugin.sma_strategy]: key 'sl_atr': expected a finite number > 0,"
+        " got -1.0"
     ]
 
 

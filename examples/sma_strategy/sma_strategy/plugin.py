@@ -76,8 +76,9 @@ class Settings:
         if self.slow <= self.fast:
             raise ValueError(f"key 'slow': expected more than fast ({self.fast}), got {self.slow}")
         for key in ("volume", "atr_period", "sl_atr", "tp_atr"):
-            if not getattr(self, key) > 0:  # NaN too
-                raise ValueError(f"key {key!r}: expected a number > 0, got {getattr(self, key)}")
+            value = getattr(self, key)
+            if not (value > 0 and math.isfinite(value)):  # NaN too; inf: no finite stop
+                raise ValueError(f"key {key!r}: expected a finite number > 0, got {value}")
         if not 0 < self.risk_per_trade <= 0.1:
             raise ValueError(
                 f"key 'risk_per_trade': expected a share in (0, 0.1], got {self.risk_per_trade}"
