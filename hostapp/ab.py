@@ -190,6 +190,8 @@ def write_comparison(
     summary = build_report(plugin, without, same, full, against)
     summary.update(replay.extra)
     summary["interrupted"] = any(r.interrupted for r in runs if r is not None)
+    # why the A/B is void (exit 3), as data beside the line on stderr; null when it is not
+    summary["did_nothing"] = None if summary["interrupted"] else did_nothing(plugin, runs)
     summary["notes"] = notes(summary)
     summary["warnings"] = warnings(summary)
     summary["charts"] = []
@@ -312,7 +314,7 @@ def compare_command(
     print(f"log: {folder / LOG_NAME}", file=out)
     if summary["interrupted"]:
         return say_unwritten(problems, EXIT_INTERRUPTED)
-    void = did_nothing(plugin, runs)
+    void = summary["did_nothing"]
     if void is not None:
         say_unwritten(problems, 0)
         print(f"hostapp: {void}", file=sys.stderr)

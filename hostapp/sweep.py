@@ -351,7 +351,7 @@ def sweep_command(
     report["refused"] = [{"settings": dict(s), "why": why} for s, why in refused]
     if split is not None:
         report["split"]["bars"] = {"tune": _bars(parts["tune"].series), "test": _bars(rest)}
-        report["split"]["from"] = f"{_first_bar(rest):%Y-%m-%d %H:%M} UTC"
+        report["split"]["from"] = _first_bar(rest).isoformat()  # as every time in the JSON
     write_csv(replay.report / "sweep.csv", [k for k, _ in sweeps], ranked, tested, tune)
     write_json(replay.report / "sweep.json", report)
     print_sweep(replay.config, report, ranked, tested, [k for k, _ in sweeps], json_out)

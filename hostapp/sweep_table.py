@@ -8,6 +8,7 @@ import csv
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -335,7 +336,8 @@ def print_sweep(
     rest = ""
     if split:
         rest = f"the last {_percent(1 - split['fraction'])} of the bars ({split['bars']['test']:,}"
-        rest += f", from {split['from']})" if split.get("from") else ")"
+        begins = split.get("from")
+        rest += f", from {datetime.fromisoformat(begins):%Y-%m-%d %H:%M} UTC)" if begins else ")"
         title = f"Out of sample: {rest}, never tuned on"
         caption = (
             "chosen: the best row above; as configured: the settings in the config file, "

@@ -33,6 +33,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, list[dict[
 
 def test_same_entries_pairs_every_entry(compared: tuple[dict, list[dict[str, str]]]) -> None:
     summary, rows = compared
+    assert summary["did_nothing"] is None  # an A/B that compares something
     same = [r for r in rows if r["comparison"] == "same_entries"]
     entries = {
         run: Counter((r["opened_at"], r["direction"], r["volume"]) for r in same if r["run"] == run)
@@ -161,6 +162,9 @@ def test_a_plugin_that_did_nothing_is_reported_and_fails_the_comparison(tmp_path
     assert "Traceback" not in proc.stderr
     assert "dtms did nothing in the runs with it" in proc.stderr
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    # and in the JSON, for a program that reads it rather than the terminal
+    assert summary["did_nothing"] in proc.stderr
+    assert summary["did_nothing"].startswith("dtms did nothing in the runs with it")
     note = summary["same_entries"]["with"]["plugin_reports"]["dtms"]["note"]
     trades = summary["same_entries"]["with"]["trades"]
     assert note.startswith(f"DTMS evaluated 0 of {trades} trades: ")
