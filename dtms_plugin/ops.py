@@ -140,13 +140,16 @@ async def _run(args: argparse.Namespace) -> int:
         return await VERB_FUNCS[args.command](client, args)
     except DtmsUnreachable as exc:
         if isinstance(exc.__cause__, TimeoutError):  # it took the connection, not the request
-            print(f"dtms: the server at {client.url} did not answer within {args.timeout:g} s"
-                  " (--timeout)", file=sys.stderr)  # fmt: skip
+            why = f"the server at {client.url} did not answer within {args.timeout:g} s"
+            print(f"dtms: {why} (--timeout)", file=sys.stderr)
         else:
-            print(f"dtms: server not running at {client.url}", file=sys.stderr)
+            why = f"server not running at {client.url}"
+            print(f"dtms: {why}", file=sys.stderr)
+        _json_error(args, why)
         return EXIT_FAILURE
     except DtmsError as exc:
         print(f"dtms {args.command}: {exc}", file=sys.stderr)
+        _json_error(args, str(exc))
         return EXIT_FAILURE
     finally:
         await client.close()
@@ -347,10 +350,13 @@ async def _unregister(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
 
 
 def _json_error(args: argparse.Namespace, error: str) -> None:
-    """With ``--json``, a refusal on stdout too, as the server words it: a script reading
-    stdout gets JSON, never nothing."""
-    if args.json:
-        body = {"error": error, "ticket": args.ticket, "success": False}
+    """With ``--json``, a refusal or a failure on stdout too (a refusal as the server words
+    it, the ticket named when the verb has one): a script reading stdout gets JSON, never
+    nothing, whether the server refused or could not be reached."""
+    if getattr(args, "json", False):
+        body: dict[str, Any] = {"error": error, "success": False}
+        if getattr(args, "ticket", None) is not None:
+            body["ticket"] = args.ticket
         print(json.dumps(body, indent=2, sort_keys=True))
 
 

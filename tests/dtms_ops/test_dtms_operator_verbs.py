@@ -97,6 +97,12 @@ def test_a_server_that_is_not_running_is_one_line_and_exit_1(verb: list[str]) ->
     assert done.returncode == 1
     assert done.stderr == f"dtms: server not running at {url}\n"
     assert done.stdout == ""
+    # with --json a script reading stdout gets the failure as JSON, not nothing
+    as_json = dtms(*args, "--json", url=url)
+    assert as_json.returncode == 1 and as_json.stderr == done.stderr
+    body = json.loads(as_json.stdout)
+    assert body["error"] == f"server not running at {url}" and body["success"] is False
+    assert body.get("ticket") == (1 if verb[0] in ("trade", "unregister", "register") else None)
 
 
 def test_versions() -> None:
