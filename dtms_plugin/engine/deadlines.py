@@ -10,7 +10,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ..settings import DtmsSettings
 from .record import TradeRecord
@@ -94,9 +95,10 @@ class MissingTime:
         same weekday): a closure seen to begin within :func:`slack` of that time. It ends
         when that one did, at the same time of the week. ``None``: none did. docs/dtms.md
         §5, §7. Only that time, give or take a few missing bars (a last minute without
-        ticks, this week or that one): an hour off (a clock change) would also match the
-        bars an hour before every daily break, and a feed that died then would read as
-        closed."""
+        ticks, this week or that one): an hour off would also match the bars an hour
+        before every daily break, and a feed that died then would read as closed; after a
+        clock change, the closures learned before it only an hour off
+        (:func:`closure_end`)."""
         return closure_end(reversed(self._closures), close, self.period)
 
 
@@ -112,29 +114,25 @@ def closure_end(closures: Iterable[tuple[int, int]], close: int, period: int) ->
     seconds, newest first): the one rule, shared with a replay's
     :meth:`.replay.ReplayIndicators.closure_after`.
 
-    A clock change (summer time) moves a market's hours by an hour in UTC, at a weekend:
-    the closure that holds it ends an hour early or late against the same closure of a
-    week before (:func:`clock_change`). For a week after that end, a close no closure
-    matches is matched against those learned before it on the market's new clock, an
-    hour off (the one that held the change began on the old clock and ended on the new);
-    otherwise an hour off never matches (docs/dtms.md §5)."""
+    A clock change (summer time, at a weekend) moves a market's hours by an hour in UTC:
+    the closure that holds it ends an hour early or late against the weeks before
+    (:func:`clock_change`). The closures learned before it are then on the old clock:
+    matched an hour off, never at their old time (a feed that died then would read as
+    closed); the one that held it began on the old clock and ended on the new one
+    (docs/dtms.md §5)."""
     within = slack(period)
-    seen = []
-    for start, length in closures:
-        weeks = weeks_back(close - start, within)
-        if weeks:
-            return start + weeks * WEEK + length
-        seen.append((start, length))
-    shift, since = clock_change(seen, close, within)
-    if not shift:
-        return None
-    for start, length in seen:
+    recent = []
+    for closure in closures:
+        if close - closure[0] > HORIZON:
+            break  # newest first: the rest are older still
+        recent.append(closure)
+    shift, since = clock_change(recent, close, within)
+    for start, length in recent:
         end = start + length
-        if end > since:
-            continue  # learned on the new clock: matched above if at all
-        weeks = weeks_back(close - start - shift, within)
+        old = shift if end <= since else 0  # learned on the old clock: an hour off
+        weeks = weeks_back(close - start - old, within)
         if weeks:
-            return end + weeks * WEEK + (shift if end < since else 0)
+            return end + weeks * WEEK + (old if end < since else 0)
     return None
 
 
@@ -147,26 +145,49 @@ def weeks_back(ago: int, within: int) -> int:
 
 def clock_change(closures: list[tuple[int, int]], close: int, within: int) -> tuple[int, int]:
     """``(shift, end)``: the market's hours moved by ``shift`` seconds (± :data:`CLOCK_CHANGE`)
-    at the closure that ended at ``end``, within the week before ``close``: the newest
-    closure of that week that began at the time of the week an earlier one did (one to
-    :data:`WEEKS_LOOKED_AT` weeks before, within ``within``) and ended an hour from when
-    that one did, by more than ``within`` (on H4 and coarser bars an hour is within the
-    slack: no change shows). ``(0, 0)``: none did (an end a few bars off, a holiday's day,
-    is none)."""
+    at the closure that ended at ``end``, in the :data:`WEEKS_LOOKED_AT` weeks before
+    ``close``: the newest weekend (a closure of :data:`WEEKEND` or more) that began at the
+    time of the week an earlier one did (within ``within``; its newest such one) and
+    ended an hour, more than ``within``, from when that one did, while the clocks of one
+    of :data:`CLOCK_ZONES` changed so (on H4 and coarser bars an hour is within the
+    slack: no change shows). A reopening an hour
+    late for another reason (a feed that came back late) is none: no clocks changed.
+    ``(0, 0)``: none."""
     for i, (start, length) in enumerate(closures):
         end = start + length
-        if close - end > WEEK:
+        if close - end > WEEKS_LOOKED_AT * WEEK:
             break  # newest first: the rest ended longer ago still
+        if length < WEEKEND:
+            continue  # a daily break holds no change: clocks change at a weekend
         for before, its_length in closures[i + 1 :]:
             if start - before > WEEKS_LOOKED_AT * WEEK + within:
                 break  # older still: none of the weeks looked at
+            if its_length < WEEKEND:
+                continue  # not the same closure: that one was a weekend too
             weeks = weeks_back(start - before, within)
             if weeks:  # the same closure, weeks on
                 moved = end - (before + weeks * WEEK + its_length)
                 if within < abs(moved) and abs(abs(moved) - CLOCK_CHANGE) <= within:
-                    return int(math.copysign(CLOCK_CHANGE, moved)), end
+                    shift = int(math.copysign(CLOCK_CHANGE, moved))
+                    if clocks_moved(start, end, shift):
+                        return shift, end
                 break  # its newest match decides
     return 0, 0
+
+
+def clocks_moved(start: int, end: int, shift: int) -> bool:
+    """Did the clocks of one of :data:`CLOCK_ZONES` change between ``start`` and ``end``
+    (epoch seconds) so that hours kept on them moved by ``shift`` in UTC (forward in
+    spring: an hour earlier, ``shift`` < 0)?"""
+    when = (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+    return any(_offset(when[1], zone) - _offset(when[0], zone) == -shift for zone in CLOCK_ZONES)
+
+
+def _offset(when: datetime, zone: ZoneInfo) -> int:
+    """``zone``'s clocks ahead of UTC at ``when`` (UTC), in seconds."""
+    return int(
+        (when.astimezone(zone).replace(tzinfo=None) - when.replace(tzinfo=None)).total_seconds()
+    )
 
 
 #: a gap this long or longer is a closure of the market (a weekend, a break), not a
@@ -179,6 +200,19 @@ WEEK = 604_800  # seconds
 WEEKS_LOOKED_AT = 4
 #: how far a clock change (summer time) moves a market's hours in UTC, in seconds
 CLOCK_CHANGE = 3600
+#: the clocks markets keep their hours on whose summer time moves them in UTC: New York's
+#: (US exchanges, and MetaTrader servers on New York close), London's and the EU's (they
+#: change at one instant), Sydney's
+CLOCK_ZONES = tuple(
+    ZoneInfo(name) for name in ("America/New_York", "Europe/London", "Australia/Sydney")
+)
+#: how far back a closure can matter to :func:`closure_end`, in seconds: a change within
+#: the weeks looked at, and the weeks before it that tell it (2 × 4 weeks, and a week for
+#: the weekend that held it and the slack)
+HORIZON = 5_443_200  # nine weeks
+#: a closure this long or longer is a weekend (or a holiday's), which a clock change,
+#: made early on a Sunday, falls in; a daily break never holds one
+WEEKEND = 86_400
 #: the missing bars before a closure (or before the one learned) still recognised: M1's
 #: last minutes without ticks; capped by MISSING_SPAN so that M5 and coarser bars never
 #: match the bars more than ten minutes before every daily break

@@ -218,83 +218,105 @@ def test_a_clock_change_moves_the_closures_learned_before_it_by_its_hour() -> No
         assert (asked, wrong) == (19, {change_weekend: late}), first_sunday
 
 
-def test_a_clock_change_counts_for_a_week_and_only_an_hour_off() -> None:
-    """A weekend that ended an hour late (week 1): the daily break learned before it
-    (Monday 21:00 to 22:00) is known an hour later in the week after, and not two hours
-    later, nor an hour earlier, nor once a week has passed since the change."""
-    hour, day = 3600, 86_400
-    monday = 10 * WEEK + 4 * day  # epoch weeks begin on Thursday
-    brk = (monday + 21 * hour, hour)  # Monday's daily break, week 0
-    weekend0 = (monday - 2 * day - 3 * hour, 2 * day)  # Friday 21:00 to Sunday 21:00
-    weekend1 = (weekend0[0] + WEEK, 2 * day + hour)  # ... to Sunday 22:00: clocks went back
-    closures = [weekend1, brk, weekend0]  # newest first
-    period = 900
-    monday1 = monday + WEEK
-    assert clock_change(closures, monday1 + 22 * hour, slack(period)) == (hour, sum(weekend1))
-    assert closure_end(closures, monday1 + 22 * hour, period) == monday1 + 23 * hour
-    assert closure_end(closures, monday1 + 22 * hour + 600, period) == monday1 + 23 * hour
-    for off in (20 * hour, 23 * hour, 22 * hour + 601):  # an hour early, two late, slack
-        assert closure_end(closures, monday1 + off, period) is None, off
-    # the next Friday: the weekend that held the change began on the old clock
-    assert closure_end(closures, weekend1[0] + WEEK + hour, period) == sum(weekend1) + WEEK
-    # past a week since the change ended, no hour off counts
-    too_late = sum(weekend1) + WEEK + 1
-    assert clock_change(closures, too_late, slack(period)) == (0, 0)
-    assert closure_end([weekend1, brk, weekend0], brk[0] + 2 * WEEK + hour, period) is None
+def _at(text: str) -> int:
+    return _epoch(datetime.fromisoformat(text))
+
+
+HOUR, DAY = 3600, 86_400
+#: New York's clocks go back on Sunday 2024-11-03: its market's hours an hour later in UTC
+WEEKEND_0 = (_at("2024-10-25T21:00+00:00"), 49 * HOUR)  # Friday 17:00 to Sunday 18:00 EDT
+BREAK_0 = (_at("2024-10-28T21:00+00:00"), HOUR)  # Monday 17:00 to 18:00 EDT
+WEEKEND_1 = (_at("2024-11-01T21:00+00:00"), 50 * HOUR)  # ... to Sunday 18:00 EST: 23:00 UTC
+MONDAY_1 = _at("2024-11-04T00:00+00:00")
+
+
+def test_after_a_clock_change_the_closures_before_it_are_an_hour_off() -> None:
+    """The weekend that held New York's change ended an hour late: Monday's daily break
+    learned before it (21:00 to 22:00 UTC) is known at 22:00 now, ending at 23:00, and
+    not at its old 21:00 (a feed that died then is stale), nor two hours on; the next
+    Friday's close matches the weekend that held the change (it began on the old clock,
+    ended on the new). Past the weeks looked at, no change counts."""
+    closures = [WEEKEND_1, BREAK_0, WEEKEND_0]  # newest first
+    end = sum(WEEKEND_1)
+    assert clock_change(closures, MONDAY_1 + 22 * HOUR, slack(900)) == (HOUR, end)
+    assert closure_end(closures, MONDAY_1 + 22 * HOUR, 900) == MONDAY_1 + 23 * HOUR
+    assert closure_end(closures, MONDAY_1 + 22 * HOUR + 600, 900) == MONDAY_1 + 23 * HOUR
+    for off in (21 * HOUR, 20 * HOUR, 23 * HOUR, 22 * HOUR + 601):
+        assert closure_end(closures, MONDAY_1 + off, 900) is None, off
+    friday = WEEKEND_1[0] + WEEK + HOUR  # 17:00 EST
+    assert closure_end(closures, friday, 900) == end + WEEK
+    assert clock_change(closures, end + WEEKS_LOOKED_AT * WEEK, 600) == (HOUR, end)
+    assert clock_change(closures, end + WEEKS_LOOKED_AT * WEEK + 1, 600) == (0, 0)
+
+
+def test_a_reopening_an_hour_off_when_no_clocks_changed_is_no_clock_change() -> None:
+    """The same shape a week in January (a feed back an hour late after a weekend): no
+    clocks changed, so the daily breaks keep their times, and a feed that dies an hour
+    before one is stale, not closed."""
+    closures = [(c[0] - 10 * WEEK, c[1]) for c in (WEEKEND_1, BREAK_0, WEEKEND_0)]
+    monday = MONDAY_1 - 10 * WEEK
+    assert clock_change(closures, monday + 22 * HOUR, 600) == (0, 0)
+    assert closure_end(closures, monday + 21 * HOUR, 900) == monday + 22 * HOUR  # as ever
+    assert closure_end(closures, monday + 22 * HOUR, 900) is None
 
 
 def test_an_end_a_bar_or_a_day_off_is_no_clock_change() -> None:
-    """Only an hour, give or take the slack, and more than the slack: a reopening a bar
-    late, a holiday's day, or an hour on H4 bars (within their slack) moves nothing; a
-    counterpart more than four weeks back is none; the newest counterpart decides."""
-    hour, day = 3600, 86_400
-    start = 10 * WEEK
-    for later, period in ((600, 900), (day, 900), (hour - 601, 900), (hour + 601, 900),
-                          (hour, 4 * hour), (0, 900)):  # fmt: skip
-        closures = [(start + WEEK, 2 * day + later), (start, 2 * day)]
-        assert clock_change(closures, start + WEEK + 3 * day, slack(period)) == (0, 0), later
-    for later in (hour - 600, hour + 600, -hour):
-        closures = [(start + WEEK, 2 * day + later), (start, 2 * day)]
-        shift = hour if later > 0 else -hour
-        assert clock_change(closures, start + WEEK + 3 * day, 600) == (
-            shift,
-            start + WEEK + 2 * day + later,
-        )
-    five_weeks = [(start + 5 * WEEK, 2 * day + hour), (start, 2 * day)]
-    assert clock_change(five_weeks, start + 5 * WEEK + 3 * day, 600) == (0, 0)
-    four_weeks = [(start + 4 * WEEK, 2 * day + hour), (start, 2 * day)]
-    assert clock_change(four_weeks, start + 4 * WEEK + 3 * day, 600) == (
-        hour,
-        start + 4 * WEEK + 2 * day + hour,
+    """Only an hour, give or take the slack, and more than the slack, the way the clocks
+    went: a reopening a bar late, a day late, an hour early in autumn, or an hour on H4
+    bars (within their slack) is none; a counterpart more than four weeks back is none;
+    the newest counterpart decides."""
+    start, length = WEEKEND_1[0] - WEEK, 49 * HOUR
+    at = start + WEEK + 3 * DAY
+    for later, period in ((600, 900), (DAY, 900), (HOUR - 601, 900), (HOUR + 601, 900),
+                          (HOUR, 4 * HOUR), (0, 900), (-HOUR, 900)):  # fmt: skip
+        closures = [(start + WEEK, length + later), (start, length)]
+        assert clock_change(closures, at, slack(period)) == (0, 0), later
+    for later in (HOUR - 600, HOUR + 600):
+        closures = [(start + WEEK, length + later), (start, length)]
+        assert clock_change(closures, at, 600) == (HOUR, start + WEEK + length + later)
+    changed = (WEEKEND_1[0], length + HOUR)
+    five_weeks = [changed, (changed[0] - 5 * WEEK, length)]
+    assert clock_change(five_weeks, at, 600) == (0, 0)
+    # four weeks and the slack before it: still one of the weeks looked at
+    far = (changed[0] - 4 * WEEK - 600, length + 600)
+    assert clock_change([changed, far], at, 600) == (HOUR, sum(changed))
+    too_far = (far[0] - 1, length + 601)
+    assert clock_change([changed, too_far], at, 600) == (0, 0)
+    # the newest counterpart (a week before, as long) decides over an older one
+    newest = [changed, *((changed[0] - w * WEEK, length + HOUR) for w in (1, 2)),
+              (changed[0] - 3 * WEEK, length)]  # fmt: skip
+    assert clock_change(newest, at, 600) == (0, 0)
+    # H1: an end half an hour off is within the slack (no change); an hour is one
+    half = [(changed[0], length + HOUR // 2), (changed[0] - WEEK, length)]
+    assert clock_change(half, at, slack(3600)) == (0, 0)
+    assert clock_change([changed, (changed[0] - WEEK, length)], at, slack(3600)) == (
+        HOUR,
+        sum(changed),
     )
-    # the newest counterpart (a week before, same length) decides over an older one
-    newest = [(start + 2 * WEEK, 2 * day + hour), (start + WEEK, 2 * day + hour), (start, 2 * day)]
-    assert clock_change(newest, start + 2 * WEEK + 3 * day, 600) == (0, 0)
 
 
-def test_a_clock_change_s_bounds_to_the_second() -> None:
-    """A week after the change's end, still; four weeks and the slack between the closure
-    and its counterpart, still; an end moved by the slack alone (H1: half an hour) is no
-    change; the closure that held the change is the one matched when the closures before
-    it are too old: it began on the old clock and ended on the new."""
-    hour, day, within = 3600, 86_400, 600
-    start = 10 * WEEK
-    changed = (start + WEEK, 2 * day + hour)
-    end = sum(changed)
-    assert clock_change([changed, (start, 2 * day)], end + WEEK, within) == (hour, end)
-    assert clock_change([changed, (start, 2 * day)], end + WEEK + 1, within) == (0, 0)
-    far = (start + WEEK - 4 * WEEK - within, 2 * day)  # four weeks and the slack before
-    assert clock_change([changed, far], end + day, within) == (hour, end)
-    too_far = (far[0] - 1, 2 * day + 1)
-    assert clock_change([changed, too_far], end + day, within) == (0, 0)
-    half = [(start + WEEK, 2 * day + hour // 2), (start, 2 * day)]
-    assert clock_change(half, start + WEEK + 3 * day, slack(3600)) == (0, 0)
-    assert clock_change([(start + WEEK, 2 * day + hour), (start, 2 * day)], end, slack(3600)) == (
-        hour,
-        end,
-    )
-    # its counterpart four weeks back: a week after the change, that one is five weeks
-    # old, and the closure that held the change is what tells the next weekend
-    four = [(start + 4 * WEEK, 2 * day + hour), (start, 2 * day)]
-    friday = start + 5 * WEEK + hour  # the next weekend's close, an hour later in UTC
-    assert closure_end(four, friday, 900) == start + 5 * WEEK + 2 * day + hour
+def test_the_closure_that_held_the_change_tells_the_next_weekend() -> None:
+    """Its counterpart four weeks back: a week after the change that one is five weeks
+    old and matches nothing, and the closure that held the change (begun on the old
+    clock, an hour off now; ended on the new) is what tells the next weekend."""
+    four = [WEEKEND_1, (WEEKEND_1[0] - 4 * WEEK, 49 * HOUR)]
+    friday = WEEKEND_1[0] + WEEK + HOUR
+    assert closure_end(four, friday, 900) == sum(WEEKEND_1) + WEEK
+    assert closure_end(four, friday - HOUR, 900) is None  # its old time: never
+
+
+def test_a_weekend_is_a_day_or_more_and_the_horizon_reaches_the_change_s_weeks() -> None:
+    """A closure of exactly a day is a weekend that can hold a change, and so is its
+    counterpart of exactly a day; a change four weeks back is told by its counterpart four
+    weeks before it, eight weeks back: the old time of a closure learned before it then
+    matches nothing."""
+    spring = _at("2024-03-09T22:00+00:00")  # New York's clocks go forward on the 10th
+    day_long = [(spring, DAY), (spring - WEEK, DAY + HOUR)]
+    assert clock_change(day_long, spring + 2 * DAY, 600) == (-HOUR, spring + DAY)
+    autumn = _at("2024-11-02T22:00+00:00")
+    its_day = [(autumn, DAY + HOUR), (autumn - WEEK, DAY)]
+    assert clock_change(its_day, autumn + 2 * DAY, 600) == (HOUR, autumn + DAY + HOUR)
+    eight = [WEEKEND_1, (WEEKEND_1[0] - 4 * WEEK, 49 * HOUR)]
+    old_time = WEEKEND_1[0] + 4 * WEEK  # Friday 21:00 UTC, four weeks on: 16:00 EST
+    assert closure_end(eight, old_time, 900) is None
+    assert closure_end(eight, old_time + HOUR, 900) == sum(WEEKEND_1) + 4 * WEEK
