@@ -97,7 +97,7 @@ class MissingTime:
         §5, §7. Only that time, give or take a few missing bars (a last minute without
         ticks, this week or that one): an hour off would also match the bars an hour
         before every daily break, and a feed that died then would read as closed; after a
-        clock change, the closures learned before it only an hour off
+        clock change, the closures learned before it an hour off too
         (:func:`closure_end`)."""
         return closure_end(reversed(self._closures), close, self.period)
 
@@ -116,23 +116,30 @@ def closure_end(closures: Iterable[tuple[int, int]], close: int, period: int) ->
 
     A clock change (summer time, at a weekend) moves a market's hours by an hour in UTC:
     the closure that holds it ends an hour early or late against the weeks before
-    (:func:`clock_change`). The closures learned before it are then on the old clock:
-    matched an hour off, never at their old time (a feed that died then would read as
-    closed); the one that held it began on the old clock and ended on the new one
-    (docs/dtms.md §5)."""
+    (:func:`clock_change`). A close that no closure matches at its time is then matched
+    an hour off against the closures learned before it (the one that held it began on
+    the old clock and ended on the new one). Their old times still match: a weekend's
+    feed back an hour late on another zone's change weekend reads as a change too, and
+    only adds matches so (docs/dtms.md §5)."""
     within = slack(period)
     recent = []
-    for closure in closures:
-        if close - closure[0] > HORIZON:
+    for start, length in closures:
+        if close - start > HORIZON:
             break  # newest first: the rest are older still
-        recent.append(closure)
+        weeks = weeks_back(close - start, within)
+        if weeks:
+            return start + weeks * WEEK + length
+        recent.append((start, length))
     shift, since = clock_change(recent, close, within)
+    if not shift:
+        return None
     for start, length in recent:
         end = start + length
-        old = shift if end <= since else 0  # learned on the old clock: an hour off
-        weeks = weeks_back(close - start - old, within)
+        if end > since:
+            continue  # learned on the new clock: matched above if at all
+        weeks = weeks_back(close - start - shift, within)
         if weeks:
-            return end + weeks * WEEK + (old if end < since else 0)
+            return end + weeks * WEEK + (shift if end < since else 0)
     return None
 
 

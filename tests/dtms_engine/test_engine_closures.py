@@ -232,17 +232,19 @@ MONDAY_1 = _at("2024-11-04T00:00+00:00")
 
 def test_after_a_clock_change_the_closures_before_it_are_an_hour_off() -> None:
     """The weekend that held New York's change ended an hour late: Monday's daily break
-    learned before it (21:00 to 22:00 UTC) is known at 22:00 now, ending at 23:00, and
-    not at its old 21:00 (a feed that died then is stale), nor two hours on; the next
-    Friday's close matches the weekend that held the change (it began on the old clock,
-    ended on the new). Past the weeks looked at, no change counts."""
+    learned before it (21:00 to 22:00 UTC) is known at 22:00 now, ending at 23:00, as at
+    its old 21:00 (as before the change was known), not an hour early nor two late; the
+    next Friday's close matches the weekend that held the change (it began on the old
+    clock, ended on the new). Past the weeks looked at, no change counts."""
     closures = [WEEKEND_1, BREAK_0, WEEKEND_0]  # newest first
     end = sum(WEEKEND_1)
     assert clock_change(closures, MONDAY_1 + 22 * HOUR, slack(900)) == (HOUR, end)
     assert closure_end(closures, MONDAY_1 + 22 * HOUR, 900) == MONDAY_1 + 23 * HOUR
     assert closure_end(closures, MONDAY_1 + 22 * HOUR + 600, 900) == MONDAY_1 + 23 * HOUR
-    for off in (21 * HOUR, 20 * HOUR, 23 * HOUR, 22 * HOUR + 601):
+    for off in (20 * HOUR, 23 * HOUR, 22 * HOUR + 601):  # an hour early, two late, slack
         assert closure_end(closures, MONDAY_1 + off, 900) is None, off
+    # its old time still matches, as it did before the change was known
+    assert closure_end(closures, MONDAY_1 + 21 * HOUR, 900) == MONDAY_1 + 22 * HOUR
     friday = WEEKEND_1[0] + WEEK + HOUR  # 17:00 EST
     assert closure_end(closures, friday, 900) == end + WEEK
     assert clock_change(closures, end + WEEKS_LOOKED_AT * WEEK, 600) == (HOUR, end)
@@ -298,18 +300,17 @@ def test_an_end_a_bar_or_a_day_off_is_no_clock_change() -> None:
 def test_the_closure_that_held_the_change_tells_the_next_weekend() -> None:
     """Its counterpart four weeks back: a week after the change that one is five weeks
     old and matches nothing, and the closure that held the change (begun on the old
-    clock, an hour off now; ended on the new) is what tells the next weekend."""
+    clock, matched an hour off; ended on the new) is what tells the next weekend."""
     four = [WEEKEND_1, (WEEKEND_1[0] - 4 * WEEK, 49 * HOUR)]
     friday = WEEKEND_1[0] + WEEK + HOUR
     assert closure_end(four, friday, 900) == sum(WEEKEND_1) + WEEK
-    assert closure_end(four, friday - HOUR, 900) is None  # its old time: never
+    assert closure_end(four, friday + HOUR, 900) is None  # two hours off: none
 
 
 def test_a_weekend_is_a_day_or_more_and_the_horizon_reaches_the_change_s_weeks() -> None:
     """A closure of exactly a day is a weekend that can hold a change, and so is its
     counterpart of exactly a day; a change four weeks back is told by its counterpart four
-    weeks before it, eight weeks back: the old time of a closure learned before it then
-    matches nothing."""
+    weeks before it, eight weeks back: the closure that held it matches an hour off."""
     spring = _at("2024-03-09T22:00+00:00")  # New York's clocks go forward on the 10th
     day_long = [(spring, DAY), (spring - WEEK, DAY + HOUR)]
     assert clock_change(day_long, spring + 2 * DAY, 600) == (-HOUR, spring + DAY)
@@ -317,6 +318,5 @@ def test_a_weekend_is_a_day_or_more_and_the_horizon_reaches_the_change_s_weeks()
     its_day = [(autumn, DAY + HOUR), (autumn - WEEK, DAY)]
     assert clock_change(its_day, autumn + 2 * DAY, 600) == (HOUR, autumn + DAY + HOUR)
     eight = [WEEKEND_1, (WEEKEND_1[0] - 4 * WEEK, 49 * HOUR)]
-    old_time = WEEKEND_1[0] + 4 * WEEK  # Friday 21:00 UTC, four weeks on: 16:00 EST
-    assert closure_end(eight, old_time, 900) is None
-    assert closure_end(eight, old_time + HOUR, 900) == sum(WEEKEND_1) + 4 * WEEK
+    new_time = WEEKEND_1[0] + 4 * WEEK + HOUR  # Friday 22:00 UTC, four weeks on: 17:00 EST
+    assert closure_end(eight, new_time, 900) == sum(WEEKEND_1) + 4 * WEEK
