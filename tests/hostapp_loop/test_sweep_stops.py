@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,7 @@ def test_a_split_stopped_before_its_test_says_it_was_not_run(folder: Path) -> No
     assert proc.returncode == 130, proc.stderr[-2000:]
     assert "Out of sample" not in proc.stdout and "the table below checks it" not in proc.stdout
     split = json.loads((folder / "split" / "sweep.json").read_text())["split"]
-    rest = f"the last 40% of the bars (600, from {split['from']})"
+    begins = datetime.fromisoformat(split["from"])  # ISO 8601 in the JSON, short in the table
+    rest = f"the last 40% of the bars (600, from {begins:%Y-%m-%d %H:%M} UTC)"
     assert f"out of sample ({rest}): not tested: the sweep was " in proc.stdout
     assert split["test"] == {} and "interrupted" in split["not_tested"]
