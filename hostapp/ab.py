@@ -11,7 +11,6 @@ of :mod:`hostapp.sweep` run the same way.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import sys
@@ -72,31 +71,37 @@ def compare_runs(
         if without is None:  # stopped before it started
             raise KeyboardInterrupt
         if without.interrupted:
-            raise NoComparison(without, plugin, against)
+            raise NoComparison(without, plugin, against, beside=run_full and at_once > 1)
         spec = RunSpec(
             "same_entries", without=rival, with_=(plugin,), entries=entry_script(without)
         )
         same = runs.result(runs.submit("same entries", spec))
         if same is None:  # a stop came after the baseline's end: the comparison stopped
-            stopped = dataclasses.replace(without.stats, interrupted=True)
-            raise NoComparison(dataclasses.replace(without, stats=stopped), plugin, against)
+            raise NoComparison(without, plugin, against, beside=run_full and at_once > 1)
         if freely is not None:  # stopped too when same was (None: it never began)
             full = runs.result(freely)
     return without, same, full
 
 
 class NoComparison(Exception):
-    """The A/B stopped before its run with the plugin began (a Ctrl-C during the
-    baseline): there is nothing to compare, and a report setting the baseline beside
-    itself as the run "with" said the plugin changed nothing. ``run`` is the baseline,
-    as far as it went: the caller reports it as the plain replay it is."""
+    """The A/B stopped before its run with the plugin on the baseline's entries began (a
+    Ctrl-C during the baseline, or between its end and that run): there is nothing to
+    compare, and a report setting the baseline beside itself as the run "with" said the
+    plugin changed nothing. ``run`` is the baseline, as far as it went (``run.interrupted``
+    when it did not end): the caller reports it as the plain replay it is. ``beside``: the
+    run with the plugin trading freely ran beside the baseline in a worker (``--jobs``);
+    it is dropped, and the words say so."""
 
-    def __init__(self, run: RunResult, plugin: str, against: str | None) -> None:
+    def __init__(
+        self, run: RunResult, plugin: str, against: str | None, *, beside: bool = False
+    ) -> None:
         self.run = run
         first = f"with {against}" if against else f"without {plugin}"
+        when = "during" if run.interrupted else "after"
+        dropped = f" (its run with {plugin} trading freely, beside the first, is dropped)"
         super().__init__(
-            f"the A/B stopped during its first run ({first}), before any run with "
-            f"{plugin}: no comparison"
+            f"the A/B stopped {when} its first run ({first}), before its run with {plugin} "
+            f"on the same entries: no comparison{dropped if beside else ''}"
         )
 
 

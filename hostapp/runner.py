@@ -220,7 +220,9 @@ def _run_command(args: argparse.Namespace, held: ExitStack) -> int:
             f"A/B: {report / 'compare'}/ (summary.json, trades.csv, deals.csv, equity and R charts)"
         )
     print(f"log: {report / LOG_NAME}")
-    return say_unwritten(problems, _exit_code(run.interrupted or ab_stopped))
+    if ab_stopped:  # said above: the run's own report is whole, the A/B is not written
+        return say_unwritten(problems, EXIT_INTERRUPTED)
+    return say_unwritten(problems, _exit_code(run.interrupted))
 
 
 def _speed_option(args: argparse.Namespace, config: HostConfig) -> float | None:
@@ -320,14 +322,16 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
                 args.compare, replay, against=against, json_out=args.json, jobs=jobs
             )
     except ab.NoComparison as stop:
-        print(f"hostapp: {stop}; the report is that run, up to the stop", file=sys.stderr)
-        run = stop.run
+        run, stopped = stop.run, True
+        upto = ", up to the stop" if run.interrupted else " (it ran to its end)"
+        print(f"hostapp: {stop}; the report is that run{upto}", file=sys.stderr)
     except (ChartError, OSError) as exc:  # its table is printed after its files
         if isinstance(exc, OSError) and exc.filename is None:
             raise  # not a file: a reader gone (BrokenPipeError), a connection
         return say_unwritten([f"the report in {report} is incomplete: {_unwritten(exc)}"], 0)
     else:
         run = ab_runs.one_run(replay, "run")
+        stopped = run.interrupted
     summary, problems, saved = _results_then_charts(replay, run)
     out = sys.stderr if args.json else sys.stdout
     if args.json:
@@ -337,7 +341,7 @@ def _replay_command(args: argparse.Namespace, held: ExitStack) -> int:
     if saved:
         print(f"\nreport: {_written(report, summary)}", file=out)
     print(f"log: {report / LOG_NAME}", file=out)
-    return say_unwritten(problems, EXIT_INTERRUPTED if run.interrupted else 0)
+    return say_unwritten(problems, EXIT_INTERRUPTED if stopped else 0)
 
 
 def _written(report: Path, summary: Mapping[str, Any]) -> str:

@@ -157,9 +157,9 @@ def clock_change(closures: list[tuple[int, int]], close: int, within: int) -> tu
     time of the week an earlier one did (within ``within``; its newest such one) and
     ended an hour, more than ``within``, from when that one did, while the clocks of one
     of :data:`CLOCK_ZONES` changed so (on H4 and coarser bars an hour is within the
-    slack: no change shows). A reopening an hour
-    late for another reason (a feed that came back late) is none: no clocks changed.
-    ``(0, 0)``: none."""
+    slack: no change shows). A reopening an hour late for another reason (a feed that
+    came back late) is none, but on a weekend when one of those clocks changed that way
+    it reads as one (:func:`closure_end` then only adds matches). ``(0, 0)``: none."""
     for i, (start, length) in enumerate(closures):
         end = start + length
         if close - end > WEEKS_LOOKED_AT * WEEK:

@@ -206,12 +206,15 @@ def test_an_unknown_plugin_is_one_line_naming_the_option(
     assert not (tmp_path / "rep" / "summary.json").exists()
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_a_stop_after_the_baseline_is_an_interrupted_comparison(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     """A stop that lands once the run without DTMS is back drops the run on its entries:
     the comparison comes back interrupted (exit 130 and the report so far), not as "dtms
-    did nothing" (exit 3). The stop is recorded where the signal handler records it."""
+    did nothing" (exit 3). The stop is recorded where the signal handler records it. The
+    words say the baseline ended, and with ``--jobs 2`` that the run with DTMS trading
+    freely, which ran beside it, is dropped."""
     from hostapp import ab
     from hostapp.config import load_config
     from hostapp.parallel import Runs
@@ -228,12 +231,13 @@ def test_a_stop_after_the_baseline_is_an_interrupted_comparison(
     series = {"XAUUSD": generate_bars("XAUUSD", START, 600, seed=3)}
     replay = ab.Replay(config, series, "M5", "M5", tmp_path / "rep", {}, progress=False)
     with pytest.raises(ab.NoComparison) as stopped:
-        ab.compare_runs("dtms", replay, jobs=1)
+        ab.compare_runs("dtms", replay, jobs=jobs)
     without = stopped.value.run
-    assert without.interrupted and without.stats.cycles == 600  # it did end; the A/B did not
+    assert not without.interrupted and without.stats.cycles == 600  # it ended; the A/B did not
+    dropped = " (its run with dtms trading freely, beside the first, is dropped)"
     assert str(stopped.value) == (
-        "the A/B stopped during its first run (without dtms), before any run with dtms: "
-        "no comparison"
+        "the A/B stopped after its first run (without dtms), before its run with dtms on the "
+        f"same entries: no comparison{dropped if jobs == 2 else ''}"
     )
 
 
@@ -267,7 +271,10 @@ def test_a_stop_during_the_baseline_reports_the_baseline_alone(tmp_path: Path) -
     _, err = proc.communicate(timeout=120)
     err = "".join(seen) + err
     assert proc.returncode == 130, err[-3000:]
-    assert "before any run with dtms: no comparison; the report is that run" in err
+    assert (
+        "before its run with dtms on the same entries: no comparison; the report is that run, "
+        "up to the stop"
+    ) in err
     summary = json.loads((here / "rep" / "summary.json").read_text())
     assert summary["interrupted"] is True and "same_entries" not in summary
     assert "dtms" not in summary["plugins"]

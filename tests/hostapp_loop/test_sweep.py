@@ -294,8 +294,12 @@ def test_sigint_stops_the_runs_in_the_workers(tmp_path: Path) -> None:
     assert "report:" in out
     assert "Traceback" not in err and "stopping the runs after this cycle" in err
     assert err.count("stopping") == 1, err  # the parent says it; its workers do not
-    # stopped in the first run: no run with dtms to compare, the baseline reported alone
-    assert "before any run with dtms: no comparison; the report is that run" in err
+    # stopped in the first run: no run with dtms on its entries, the baseline reported
+    # alone; the full run with dtms, which ran beside it in the other worker, is dropped
+    assert (
+        "before its run with dtms on the same entries: no comparison (its run with dtms "
+        "trading freely, beside the first, is dropped); the report is that run, up to the stop"
+    ) in err
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert summary["interrupted"] is True and "same_entries" not in summary
     assert summary["bars"] < 100_000  # cut short, not finished
