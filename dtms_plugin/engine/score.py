@@ -14,7 +14,7 @@ from hookspecs import Bar, Direction
 
 from ..settings import DtmsSettings, Weights
 from .regime import Regime, Session, Structure, Volatility
-from .tolerance import at_least
+from .tolerance import TOLERANCE, at_least
 
 
 class Flow(Protocol):
@@ -212,7 +212,7 @@ def delta_pressure_score(s: ScoreInputs, sign: int) -> float | None:
 
 def candle_conviction_score(s: ScoreInputs, sign: int) -> float | None:
     """A conviction bar against the trade −1, or −0.5 when it does not close beyond the
-    VWAP against the trade (unknown VWAP counts as not beyond); in favour +1."""
+    VWAP against the trade (unknown, or on it to :data:`TOLERANCE`: not beyond); for +1."""
     atr = s.atr_fast
     if atr is None:
         return None
@@ -224,7 +224,7 @@ def candle_conviction_score(s: ScoreInputs, sign: int) -> float | None:
         return 0.0
     if sign * body > 0.0:
         return 1.0
-    if s.vwap is not None and sign * (b.close - s.vwap) < 0.0:
+    if s.vwap is not None and sign * (b.close - s.vwap) < -TOLERANCE * abs(s.vwap):
         return -1.0
     return -0.5
 

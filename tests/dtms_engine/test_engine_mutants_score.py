@@ -237,6 +237,11 @@ def bar(open_: float, high: float, low: float, close: float) -> Bar:
         (bar(113.0, 120.0, 100.0, 100.0), 25.0, 100.0, -0.5),  # closes at VWAP: not beyond
         (bar(113.0, 120.0, 100.0, 100.0), 25.0, 100.5, -1.0),
         (bar(113.0, 120.0, 100.0, 100.0), 25.0, 99.5, -0.5),
+        # on the VWAP but for rounding (a relative 1e-9 band): not beyond; past it, beyond
+        (bar(113.0, 120.0, 100.0, 100.0), 25.0, 100.0 * (1.0 + 5e-10), -0.5),
+        (bar(113.0, 120.0, 100.0, 100.0), 25.0, 100.0 * (1.0 + 3e-9), -1.0),
+        # a close exactly on the band's edge (close − VWAP = −1e-9 × VWAP to the bit): on it
+        (bar(114.0, 120.0, 100.0, 100.00000817403709), 25.0, 100.0000082740371, -0.5),
     ],
 )
 def test_candle_conviction_for_a_buy(
