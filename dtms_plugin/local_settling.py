@@ -55,15 +55,27 @@ class Settling:
             return self.settings.magic
         return broker_magic(host)
 
-    def _said_settled(self, ticket: int, key: str, done: bool, late: str = "") -> None:
+    def _said_settled(
+        self, ticket: int, key: str, done: bool, late: str = "", hedge_closed: int | None = None
+    ) -> None:
         """One WARNING per trade, action and episode: the first outcome of that action
         settled "not applied", then the count when one is settled done (a broker that
         times out every order would say it on every bar otherwise). Per action, not per
         trade: a partial close settled "not applied" after a stop's change was said at
         DEBUG only, as if it were the stop's again. ``late``: what became of a hedge
-        found open after its trade closed (docs/dtms.md §6)."""
+        found open after its trade closed (docs/dtms.md §6). ``hedge_closed``: the hedge
+        a close did close while the trade stayed open: said as a close applied in part."""
         what = key.rsplit(":", 1)[1]
         count = self._unknown_said.get((ticket, what), 0)
+        if not done and hedge_closed is not None:
+            self.log.warning(
+                "DTMS %s: %s of unknown outcome applied in part: its hedge %s is closed, the "
+                "trade is not, %g s after its answer; the trade's close is sent again when the "
+                "ladder still wants it",
+                ticket, what, hedge_closed, self.settings.actions.unknown_wait_seconds,
+            )  # fmt: skip
+            self._unknown_said[ticket, what] = count + 1
+            return
         if done:
             more = f" ({count} before it settled as not applied)" if count else ""
             self.log.warning(
@@ -123,10 +135,21 @@ class Settling:
                 done, new_ticket = self._outcome(host, rec, entry, by_ticket, positions)
             late = done and not rec.is_open and entry.kind is ActionKind.HEDGE
             said = f": hedge {new_ticket} opened after the trade closed: its close is owed" * late
-            self._said_settled(rec.ticket, entry.key, done, said)
+            part = None if done else hedge_leg_closed(entry, positions)
+            self._said_settled(rec.ticket, entry.key, done, said, part)
             self._waited_settled(entry.key)
-            rec = settle(rec, entry, done, new_ticket, now, self.settings)
+            rec = settle(rec, entry, done, new_ticket, now, self.settings, hedge_closed=part)
             ended = rec.entry(entry.key)
             if ended is not None and ended.status in ENDED:  # docs/dtms.md §8: history
                 self._writes.settled(rec.ticket, ended, now)
         return rec
+
+
+def hedge_leg_closed(entry: JournalEntry, positions: list[Trade]) -> int | None:
+    """The hedge a close of a hedged trade did close, when the trade is still open: the
+    hedge leg goes first (:func:`hookspecs.apply_action`), so a lost answer can leave the
+    close applied in part, which "not applied" would misstate. ``None`` otherwise."""
+    hedge = entry.params.get("hedge_ticket") if entry.kind is ActionKind.CLOSE else None
+    if hedge and all(pos.ticket != int(hedge) for pos in positions):
+        return int(hedge)
+    return None

@@ -374,10 +374,20 @@ def settle(
     new_ticket: int | None,
     now: datetime,
     settings: DtmsSettings,
+    *,
+    hedge_closed: int | None = None,
 ) -> TradeRecord:
-    """Close an unknown/pending entry as done or failed (then retried while allowed)."""
+    """Close an unknown/pending entry as done or failed (then retried while allowed).
+    ``hedge_closed``: a close of a hedged trade whose hedge leg is gone while the trade is
+    not (its hedge is closed first, :func:`hookspecs.apply_action`): failed, in words
+    that say which leg did close."""
     if done:
         result = ActionResult(True, ResultCode.OK, "settled from the broker", new_ticket)
+    elif hedge_closed is not None:
+        message = (
+            f"applied in part: hedge {hedge_closed} closed, the trade not (settled from broker)"
+        )
+        result = ActionResult.failure(ResultCode.REJECTED, message)
     else:
         result = ActionResult.failure(ResultCode.REJECTED, "not applied (settled from broker)")
     action = Action(record.ticket, entry.kind, entry.params, "settle", entry.key, "dtms")
