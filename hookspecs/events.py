@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .types import Action, ActionResult, DefensiveState
+from .types import Action, ActionResult, DefensiveState, ResultCode
 
 #: The attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -122,18 +122,21 @@ def log_action(
     retried on every bar of a closed market), a problem that repeats each cycle is one
     episode in the log, with its count: ``in_a_row`` is how many times in a row this refusal
     came with this code (logged at WARNING the first and second time, the second saying
-    that more go to DEBUG); ``ends`` is how many refusals this answer ends (it says so)."""
+    that more go to DEBUG); ``ends`` is how many failed answers this answer ends (it says
+    so). An answer of unknown outcome is no refusal (the broker may have done it): its
+    repeats are said as such."""
     message = "action %s on ticket %s" + (" (reported: carried out elsewhere)" if reported else "")
     message += ": %s %s"
     args: list[object] = [action.kind.value, action.ticket, result.code.value, result.message]
     level = logging.INFO if result.ok else logging.WARNING
+    what = "outcome unknown" if result.code is ResultCode.UNKNOWN_OUTCOME else "refused"
     if not result.ok and in_a_row == 2:
-        message += " (refused again: more of the same are logged at DEBUG until it changes)"
+        message += f" ({what} again: more of the same are logged at DEBUG until it changes)"
     elif not result.ok and in_a_row > 2:
         level = logging.DEBUG
-        message += f" (refused {in_a_row} times in a row)"
+        message += f" ({what} {in_a_row} times in a row)"
     if ends:
-        message += f" (after {ends} refusal{'s' if ends > 1 else ''} in a row)"
+        message += f" (after {ends} failed answer{'s' if ends > 1 else ''} in a row)"
     log_event(
         log,
         "action",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from observability.obs_rig import MakeRig, Move, open_ticket
 
-from hookspecs import Action, ActionKind, DefensiveState, OrderRequest
+from hookspecs import Action, ActionKind, ActionResult, DefensiveState, OrderRequest, ResultCode
 from hostapp.logs import configure_logging
 
 
@@ -96,7 +96,27 @@ async def test_host_tells_a_refusal_that_repeats_once_with_its_count(
     ]
     assert "more of the same are logged at DEBUG" in str(lines[1]["message"])
     assert lines[2]["after_refusals"] == 4
-    assert str(lines[2]["message"]).endswith("(after 4 refusals in a row)")
+    assert str(lines[2]["message"]).endswith("(after 4 failed answers in a row)")
+
+
+async def test_an_outcome_unknown_again_is_not_said_refused(
+    hostapp_factory, hostapp_broker, json_log: io.StringIO
+) -> None:  # type: ignore[no-untyped-def]
+    """A broker whose answers are lost (a timeout: the order may have been carried out)
+    refuses nothing: its repeats were said "refused again" (the MT5 probe)."""
+    host = hostapp_factory()
+    ticket = hostapp_broker.open(OrderRequest("EURUSD", "sell", 0.5)).new_ticket
+    lost = ActionResult.failure(ResultCode.UNKNOWN_OUTCOME, "no answer")
+    hostapp_broker.modify_sl_tp = lambda *args, **kwargs: lost
+    move = Action(ticket, ActionKind.TIGHTEN_SL, {"stop_loss": 1.2}, "test", f"{ticket}:1:sl")
+    for _ in range(3):
+        await host.execute(move)
+    lines = [str(e["message"]) for e in events(json_log) if e["event"] == "action"]
+    assert lines[1].endswith(
+        "(outcome unknown again: more of the same are logged at DEBUG until it changes)"
+    )
+    assert len(lines) == 2  # the third at DEBUG, as the second said
+    assert not [line for line in lines if "refused" in line]
 
 
 def test_human_format_by_default_and_one_handler_after_reconfiguring() -> None:
