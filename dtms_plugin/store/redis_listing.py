@@ -88,7 +88,7 @@ class RedisListing:
 
         def _unreadable(self, what: str, exc: Exception) -> None: ...
 
-        def _saw(self, ticket: int, version: object) -> None: ...
+        def _saw(self, ticket: int, version: object) -> bool: ...
 
         def _writing(self, what: str) -> AbstractContextManager[list[list[Any]]]: ...
 
@@ -189,7 +189,8 @@ class RedisListing:
                 self._unreadable(f"{self.prefix}trade:{ticket}", row)
                 continue
             version, text, at, entry = row
-            self._saw(ticket, version)
+            if not self._saw(ticket, version):
+                continue  # damaged: read as absent
             out[ticket] = (self._decode(f"trade:{ticket}", text), version, at, entry)
         return out
 

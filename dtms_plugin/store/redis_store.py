@@ -201,11 +201,17 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
         """The version a write of ``ticket`` must find: what this store last saw."""
         return self._versions.get(ticket, _ABSENT)
 
-    def _saw(self, ticket: int, version: object) -> None:
+    def _saw(self, ticket: int, version: object) -> bool:
         """Remember the version of a record read for the first time. A later read does
         not move it: only this store's own writes and :meth:`adopt` do, so a replica that
-        lost a trade keeps failing its writes even after it reads the newer record."""
-        self._versions.setdefault(ticket, _version(version))
+        lost a trade keeps failing its writes even after it reads the newer record. False:
+        the version is no number (a planted key), the record damaged, read as absent."""
+        number = _version(version)
+        if number is None:
+            self._damage(f"{self.prefix}trade:{ticket}", f"its version {version!r} is no number")
+            return False
+        self._versions.setdefault(ticket, number)
+        return True
 
     def adopt(self, tickets: Iterable[int], *, fence: bool = False) -> dict[int, dict[str, Any]]:
         """Take the current version of each record as this store's own: its next writes of
@@ -227,7 +233,9 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
             raise StoreError(f"store {self.location}: cannot read records: {exc}") from None
         out: dict[int, dict[str, Any]] = {}
         for ticket, (version, text) in zip(wanted, rows, strict=True):
-            self._versions[ticket] = _version(version)
+            if _version(version) is None and not self._saw(ticket, version):
+                continue  # damaged: not this store's to write
+            self._versions[ticket] = _version(version) or _ABSENT
             self.refused.discard(ticket)
             value = self._decode(f"trade:{ticket}", text)
             if isinstance(value, dict):
@@ -283,7 +291,8 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
         except redis.RedisError as exc:
             self._unreadable(self.prefix + key, exc)
             return None
-        self._saw(ticket, version)
+        if not self._saw(ticket, version):
+            return None
         value = self._decode(key, text)
         return value if isinstance(value, dict) else None
 
@@ -381,7 +390,8 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
                 self._unreadable(f"{self.prefix}trade:{ticket}", row)
                 continue
             version, text = row
-            self._saw(ticket, version)
+            if not self._saw(ticket, version):
+                continue
             value = self._decode(f"trade:{ticket}", text)
             if isinstance(value, dict):
                 out[ticket] = value
@@ -396,6 +406,9 @@ class RedisStore(RedisCalls, RedisValues, RedisCloses, RedisListing, SharedReads
         return out
 
 
-def _version(value: object) -> int:
-    """A record's version as Redis holds it (absent: 0)."""
-    return int(value) if isinstance(value, str | int) else _ABSENT
+def _version(value: object) -> int | None:
+    """A record's version as Redis holds it (absent: 0; None: no number)."""
+    try:
+        return int(value) if isinstance(value, str | int) else _ABSENT
+    except ValueError:
+        return None
