@@ -58,6 +58,9 @@ class Store(DiskcacheListing, FolderHold, SharedReads):
     writes of one :meth:`batch` commit together or not at all.
     """
 
+    #: the damaged journal counter last said, and the newest entry then
+    _seq_said: tuple[Any, int] | None = None
+
     def __init__(
         self,
         directory: str | os.PathLike[str],
@@ -251,8 +254,7 @@ class Store(DiskcacheListing, FolderHold, SharedReads):
         if not entries:
             return
         with self._writing(journal_label(entries)):
-            seq = self._read(_ACTION_SEQ)
-            seq = seq if _is_int(seq) else 0
+            seq = self._action_seq()
             rows: list[tuple[str, Any]] = []
             by_ticket: dict[int, list[int]] = {}
             for entry in entries:
@@ -279,6 +281,23 @@ class Store(DiskcacheListing, FolderHold, SharedReads):
                 if not _is_int(owner):
                     self._delete(f"action:{old}")
 
+    def _action_seq(self) -> int:
+        """The next journal entry's number: the counter row's, unless it is unreadable,
+        absent while entries are stored, or names an entry already stored (planted, or an
+        old copy put back): then one past the newest entry, said at ERROR. A counter read
+        as 0 wrote over the first entries, another trade's history then."""
+        seq = self._get(_ACTION_SEQ)
+        if _is_int(seq) and seq >= 0 and f"action:{seq}" not in self._cache:
+            return seq
+        newest = max(self._numbers("action:"), default=-1)
+        if (seq is not None or newest >= 0) and self._seq_said != (seq, newest):
+            self._seq_said = (seq, newest)  # once per damage: the dashboard reads it each poll
+            self.log.error(
+                "store %s: journal counter %r rebuilt from the entries: next is %d",
+                self.directory, seq, newest + 1,
+            )  # fmt: skip
+        return newest + 1
+
     def _ticket_seqs(self, ticket: int) -> list[int]:
         """The journal entries of ``ticket`` (sequence numbers), from its index row; an
         unreadable index is rebuilt from the entries themselves."""
@@ -300,16 +319,15 @@ class Store(DiskcacheListing, FolderHold, SharedReads):
         if limit <= 0:
             return []
         if ticket is None:
-            seq = self._read(_ACTION_SEQ)
-            end = seq if _is_int(seq) else 0
+            end = self._action_seq()
             seqs = list(range(max(0, end - min(limit, self._max_actions)), end))
         else:
             seqs = self._ticket_seqs(ticket)[-limit:]
         out = []
         for s in seqs:
             entry = self._read(f"action:{s}")
-            if isinstance(entry, dict):
-                out.append(entry)
+            if isinstance(entry, dict) and (ticket is None or entry.get("ticket") == ticket):
+                out.append(entry)  # an index naming another's entry shows none of it
         return out
 
     def actions_count(self, ticket: int | None = None) -> int:

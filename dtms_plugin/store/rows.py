@@ -163,10 +163,15 @@ class DiskcacheRows:
                 )
 
     def _count(self, prefix: str) -> int:
+        return len(self._numbers(prefix))
+
+    def _numbers(self, prefix: str) -> list[int]:
+        """The numbers of the rows keyed ``prefix<int>``: keys only, no value decoded."""
         end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         self._drain()
         rows = self._cache._sql(_COUNT, (prefix, end)).fetchall()
-        return sum(1 for (key,) in rows if key_number(key[len(prefix) :]) is not None)
+        numbers = (key_number(key[len(prefix) :]) for (key,) in rows)
+        return [n for n in numbers if n is not None]
 
     @contextmanager
     def _writing(self, what: str) -> Iterator[None]:

@@ -214,3 +214,46 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(time.time(), UTC)
+
+
+@pytest.mark.parametrize("counter", ['"abc"', "0", None], ids=["not-a-number", "lagging", "gone"])
+def test_a_damaged_journal_counter_never_writes_over_the_history(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, counter: str | None
+) -> None:
+    """The journal's counter row planted (not a number), put back to 0 (an old copy), or
+    deleted: the next entry was numbered 0 and wrote over the first one, so one trade's
+    history answered another's entry, without a word (the security probe). The counter
+    is rebuilt from the entries, said once at ERROR, and nothing is overwritten."""
+    store = Store(tmp_path / "dtms")
+    store.append_actions([{"ticket": 5018, "type": "close"}, {"ticket": 5018, "type": "x"}])
+    store.close()
+    db = tmp_path / "dtms" / "cache.db"
+    if counter is None:
+        _sql(db, "DELETE FROM Cache WHERE key = 'action:seq'")
+    else:
+        _sql(db, "UPDATE Cache SET value = ? WHERE key = 'action:seq'", counter)
+    caplog.set_level(logging.ERROR, logger="dtms_plugin")
+    store = Store(tmp_path / "dtms")
+    assert [e["type"] for e in store.actions()] == ["close", "x"]  # read before any write
+    store.append_actions([{"ticket": 9006, "type": "unregistered"}])
+    assert [e["type"] for e in store.actions(5018)] == ["close", "x"]
+    assert [e["type"] for e in store.actions(9006)] == ["unregistered"]
+    assert [e["ticket"] for e in store.actions()] == [5018, 5018, 9006]
+    said = [r.getMessage() for r in caplog.records if "journal counter" in r.getMessage()]
+    assert len(said) == 1 and said[0].endswith("rebuilt from the entries: next is 2"), said
+    store.append_actions([{"ticket": 9006, "type": "again"}])  # the counter is whole again
+    assert [e["type"] for e in store.actions(9006)] == ["unregistered", "again"]
+    store.close()
+
+
+def test_an_index_naming_another_trade_s_entry_shows_none_of_it(tmp_path: Path) -> None:
+    """A trade's journal index that names another trade's entry (planted, or left from a
+    counter that went back) answers only the trade's own entries."""
+    store = Store(tmp_path / "dtms")
+    store.append_actions([{"ticket": 1, "type": "a"}, {"ticket": 2, "type": "b"}])
+    store.close()
+    _sql(tmp_path / "dtms" / "cache.db", "UPDATE Cache SET value = '[0, 1]' WHERE key = ?",
+         "actions:ticket:1")  # fmt: skip
+    store = Store(tmp_path / "dtms")
+    assert [e["type"] for e in store.actions(1)] == ["a"]
+    store.close()
