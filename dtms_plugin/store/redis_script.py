@@ -173,7 +173,14 @@ for _, op in ipairs(ops) do
   elseif kind == 'archidx' then
     index(op[2])
   elseif kind == 'act' then
-    local seq = tonumber(redis.call('GET', p .. 'journal:seq')) or 0
+    local seq = tonumber(redis.call('GET', p .. 'journal:seq'))
+    if not seq or seq < 0 or seq % 1 ~= 0 or redis.call('HEXISTS', p .. 'journal', seq) == 1 then
+      seq = 0  -- none, no number, or an entry's already (it went back): one past the newest
+      for _, field in ipairs(redis.call('HKEYS', p .. 'journal')) do
+        local n = tonumber(field)
+        if n and n >= seq then seq = n + 1 end
+      end
+    end
     redis.call('HSET', p .. 'journal', seq, op[2])
     redis.call('SET', p .. 'journal:seq', seq + 1)
     if op[3] ~= '' then

@@ -30,6 +30,7 @@ class RedisValues:
     location: str
     log: logging.Logger
     _max_actions: int
+    damaged: dict[str, str]
 
     if TYPE_CHECKING:
 
@@ -204,7 +205,7 @@ class RedisValues:
             return []
         try:
             if ticket is None:
-                end = int(self.client.get(self.prefix + "journal:seq") or 0)
+                end = self._journal_end()
                 seqs: list[Any] = list(range(max(0, end - min(limit, self._max_actions)), end))
             else:
                 seqs = self.client.lrange(f"{self.prefix}journal:ticket:{ticket}", -limit, -1)
@@ -213,7 +214,23 @@ class RedisValues:
             self._unreadable("the journal", exc)
             return []
         decoded = (self._decode("journal", text) for text in texts)
-        return [entry for entry in decoded if isinstance(entry, dict)]
+        return [  # an index naming another trade's entry shows none of it
+            entry for entry in decoded
+            if isinstance(entry, dict) and (ticket is None or entry.get("ticket") == ticket)
+        ]  # fmt: skip
+
+    def _journal_end(self) -> int:
+        """One past the newest journal entry: the counter, or, when it is no number (a
+        planted key: it was a ValueError, a 500 on ``/dtms/actions``), the entries' own
+        numbers, the key said damaged until the next entry's write rebuilds it."""
+        name = self.prefix + "journal:seq"
+        raw = self.client.get(name)
+        if raw is None or (isinstance(raw, str) and raw.isdigit()):
+            self.damaged.pop(name, None)
+            return int(raw or 0)
+        self._damage(name, f"{raw!r} is no number; rebuilt from the entries at the next one")
+        fields = self.client.hkeys(self.prefix + "journal")
+        return 1 + max((int(f) for f in fields if isinstance(f, str) and f.isdigit()), default=-1)
 
     def actions_count(self, ticket: int | None = None) -> int:
         """The committed entries kept: the journal hash's fields, or the length of
