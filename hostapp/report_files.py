@@ -93,8 +93,10 @@ def clear_report(folder: Path) -> list[str]:
     folder never mixes two commands' files: a sweep's ``sweep.csv`` beside the
     ``summary.json`` of another file's A/B, a chart of a symbol this run has not. Only
     files hostapp names: the fixed ones and the charts an earlier ``summary.json``
-    lists; anything else in the folder is left alone. Returns what was removed; a file
-    that cannot be removed is a ConfigError naming it, before anything is written."""
+    lists, and those only when they are PNG images by name and by content (a summary
+    listing ``notes.xlsx`` removed the user's spreadsheet); anything else in the folder is
+    left alone. Returns what was removed; a file that cannot be removed is a ConfigError
+    naming it, before anything is written."""
     removed: list[str] = []
     for where in (folder / "compare", folder):
         charts: list[str] = []
@@ -103,9 +105,9 @@ def clear_report(folder: Path) -> list[str]:
             charts = [c for c in listed.get("charts", []) if isinstance(c, str)]
         except (OSError, ValueError, AttributeError):
             pass  # none, or not ours: its charts are not known, so none is removed
-        for name in (*REPORT_FILES, *charts):
+        for name in (*REPORT_FILES, *filter(_a_chart_name, charts)):
             path = where / Path(name).name  # a name only: never a path out of the folder
-            if path.is_file():
+            if path.is_file() and (name in REPORT_FILES or _png(path)):
                 try:
                     path.unlink()
                 except OSError as exc:  # Windows: a trades.csv open in a spreadsheet
@@ -116,6 +118,24 @@ def clear_report(folder: Path) -> list[str]:
                     ) from None
                 removed.append(str(path))
     return removed
+
+
+def _a_chart_name(name: str) -> bool:
+    """Could hostapp have named a chart so (:func:`chart_file_name`, ``equity.png``)?"""
+    return name.endswith(".png") and name not in REPORT_FILES
+
+
+#: The first bytes of every PNG file
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png(path: Path) -> bool:
+    """Is ``path`` a PNG image (a chart hostapp drew), by its first bytes?"""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+    except OSError:
+        return False
 
 
 #: How many earlier logs and summaries a live run's report folder keeps (``.1`` the

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hostapp.market.synthetic import generate_bars
-from hostapp.report_files import clear_report
+from hostapp.report_files import PNG_SIGNATURE, clear_report
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
 
@@ -56,10 +56,27 @@ def test_only_names_hostapp_writes_are_removed(tmp_path: Path) -> None:
     rep = tmp_path / "rep"
     rep.mkdir()
     (rep / "summary.json").write_text(json.dumps({"charts": ["../keep.png", "A.png"]}))
-    (rep / "A.png").write_text("x")
+    (rep / "A.png").write_bytes(PNG_SIGNATURE + b"a chart")
     removed = clear_report(rep)
     assert outside.exists() and not (rep / "A.png").exists()
     assert sorted(Path(p).name for p in removed) == ["A.png", "summary.json"]
+
+
+def test_a_summary_naming_the_user_s_own_files_removes_none_of_them(tmp_path: Path) -> None:
+    """A ``summary.json`` whose ``charts`` names a spreadsheet, a script, and a ``.png``
+    that is no image (planted, or hand-edited): a run in that folder deleted them all
+    without a word (the security probe). Only PNG images by name and content are charts."""
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    mine = {"notes.xlsx": b"PK\x03\x04 a spreadsheet", "strategy.py": b"print(1)\n",
+            "photo.png": b"not an image"}  # fmt: skip
+    for name, content in mine.items():
+        (rep / name).write_bytes(content)
+    (rep / "summary.json").write_text(json.dumps({"charts": [*mine, "XAUUSD.png"]}))
+    (rep / "XAUUSD.png").write_bytes(PNG_SIGNATURE + b"a chart")
+    removed = clear_report(rep)
+    assert sorted(Path(p).name for p in removed) == ["XAUUSD.png", "summary.json"]
+    assert all((rep / name).read_bytes() == content for name, content in mine.items())
 
 
 def test_a_chart_stays_in_the_report_folder_whatever_the_symbol(tmp_path: Path) -> None:
