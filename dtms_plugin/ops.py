@@ -20,6 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hookspecs import masked_url
 from hookspecs.events import printable
 
 from .client import AsyncDtmsClient, DtmsError, DtmsUnreachable
@@ -140,10 +141,10 @@ async def _run(args: argparse.Namespace) -> int:
         return await VERB_FUNCS[args.command](client, args)
     except DtmsUnreachable as exc:
         if isinstance(exc.__cause__, TimeoutError):  # it took the connection, not the request
-            why = f"the server at {client.url} did not answer within {args.timeout:g} s"
+            why = f"the server at {masked_url(client.url)} did not answer within {args.timeout:g} s"
             print(f"dtms: {why} (--timeout)", file=sys.stderr)
         else:
-            why = f"server not running at {client.url}"
+            why = f"server not running at {masked_url(client.url)}"
             print(f"dtms: {why}", file=sys.stderr)
         _json_error(args, why)
         return EXIT_FAILURE
@@ -227,7 +228,7 @@ async def _status(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
         *([f"  {s}", n] for s, n in body.get("states", {}).items()),
         ["account defensive", f"until {mode.get('until')}" if mode.get("defensive") else "no"],
     ]
-    _emit(args, body, lambda: _table(f"DTMS at {client.url}", ["", ""], rows))
+    _emit(args, body, lambda: _table(f"DTMS at {masked_url(client.url)}", ["", ""], rows))
     return EXIT_OK
 
 
@@ -270,7 +271,8 @@ async def _trades(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
 async def _trade(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
     view = await client.state(args.ticket)
     if view is None:
-        print(f"dtms trade: ticket {args.ticket} is not managed by {client.url}", file=sys.stderr)
+        where = masked_url(client.url)
+        print(f"dtms trade: ticket {args.ticket} is not managed by {where}", file=sys.stderr)
         _json_error(args, "trade not found")
         return EXIT_FAILURE
     info = view.get("trade_info", {})
@@ -340,7 +342,7 @@ async def _unregister(client: AsyncDtmsClient, args: argparse.Namespace) -> int:
             print(json.dumps(exc.body, indent=2, sort_keys=True))
         return EXIT_FAILURE
     if not known:
-        print(f"dtms unregister: ticket {args.ticket} is not managed by {client.url}",
+        print(f"dtms unregister: ticket {args.ticket} is not managed by {masked_url(client.url)}",
               file=sys.stderr)  # fmt: skip
         _json_error(args, "trade not found")
         return EXIT_FAILURE

@@ -20,7 +20,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
-from hookspecs import BrokerError, HostView, Trade
+from hookspecs import BrokerError, HostView, Trade, masked_url
 
 from .client.http import token_from_env
 from .defensive import StateCache, answer
@@ -124,7 +124,10 @@ class RemoteStrategy(EntryRules, OutboxPasses, RemoteStates):
         self._store_down = StoreEpisode(self._store_where, self.log)
         self._memory = MemoryStates()  # the states last learned, while it is away
         self._health = ServerHealth(
-            settings.api_url, self.log, self._now, last_known_seconds=settings.last_known_seconds
+            masked_url(settings.api_url),
+            self.log,
+            self._now,
+            last_known_seconds=settings.last_known_seconds,
         )
 
     # ------------------------------------------------------------------ lifecycle

@@ -72,9 +72,10 @@ def printable_message(record: logging.LogRecord) -> str:
     else:
         safe = tuple(printable(a) if isinstance(a, str) else a for a in args)
     try:
-        return str(record.msg) % safe
+        text: str = str(record.msg) % safe
     except (TypeError, ValueError, KeyError):  # as logging would, with the raw arguments
         return record.getMessage()
+    return text
 
 
 def _raw(args: Any) -> bool:

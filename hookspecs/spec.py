@@ -227,7 +227,7 @@ def manage_positions(host: HostView, now: datetime) -> Awaitable[None] | None:
 
 
 @hookspec
-def is_defensive(host: HostView, ticket: int) -> bool:
+def is_defensive(host: HostView, ticket: int) -> bool | None:
     """Is this trade under defensive management right now?
 
     Asked on the hot path, through ``host.is_defensive(ticket)``: by the exit manager

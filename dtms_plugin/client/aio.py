@@ -161,7 +161,7 @@ class AsyncDtmsClient:
             raise DtmsClientUnusable(str(exc)) from None
         except REQUEST_ERRORS as exc:
             seconds = timeout or self.timeout
-            raise failure(exc, self.url, method, path, seconds) from exc
+            raise failure(exc, self._conn.shown, method, path, seconds) from exc
         redirect = 300 <= reply.status < 400
         if redirect or (not isinstance(reply.body, dict) and not reply.transient):  # a page
             raise not_dtms(self._conn.url(path), reply)

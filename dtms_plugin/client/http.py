@@ -21,6 +21,8 @@ from typing import Any
 import aiohttp
 import yarl
 
+from hookspecs import masked_url
+
 #: The server's default address (``dtms serve`` binds 127.0.0.1:8001).
 DEFAULT_URL = "http://127.0.0.1:8001"
 #: Where the token comes from, as the server reads its own ([plugin.dtms] token_env).
@@ -220,6 +222,8 @@ class Connection:
 
     def __init__(self, url: str, *, token: str | None, timeout: float) -> None:
         self.base = url.rstrip("/")
+        #: the base as messages name it: a password in the URL is no message's
+        self.shown = masked_url(self.base)
         self._token = token
         self._timeout = bound(timeout)
         self._session: aiohttp.ClientSession | None = None
@@ -247,7 +251,8 @@ class Connection:
         return self._session is not None
 
     def url(self, path: str) -> str:
-        return f"{self.base}{path}"
+        """``path``'s URL as messages name it (:attr:`shown`)."""
+        return f"{self.shown}{path}"
 
     async def request(
         self,
@@ -272,7 +277,7 @@ class Connection:
             )
         limit = self._timeout if timeout is None else bound(timeout)
         async with self._session.request(
-            method, self.url(path), json=json_body, params=params, timeout=limit,
+            method, f"{self.base}{path}", json=json_body, params=params, timeout=limit,
             allow_redirects=False,
         ) as resp:  # fmt: skip
             raw = await _read(resp, self.url(path))

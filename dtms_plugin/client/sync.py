@@ -18,6 +18,8 @@ from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from hookspecs import masked_url
+
 from .aio import AsyncDtmsClient
 from .bodies import DtmsClientUnusable, RegisterResult
 from .http import (
@@ -82,8 +84,8 @@ class DtmsClient:
         with a ResourceWarning, as asyncio and aiohttp do for theirs, and end them."""
         if getattr(self, "_closed", True) or getattr(self, "_pid", None) != os.getpid():
             return
-        _warn(f"unclosed DtmsClient for {self.url}: use `with DtmsClient() as dtms:` or "
-              "call close()", ResourceWarning, source=self)  # fmt: skip
+        _warn(f"unclosed DtmsClient for {masked_url(self.url)}: use `with DtmsClient() as "
+              "dtms:` or call close()", ResourceWarning, source=self)  # fmt: skip
         ending = _close_and_stop(self._client)
         try:
             asyncio.run_coroutine_threadsafe(ending, self._loop)

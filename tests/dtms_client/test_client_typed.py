@@ -51,3 +51,28 @@ def test_a_program_checked_with_mypy_strict_imports_the_client(tmp_path: Path) -
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success: no issues found" in proc.stdout
+
+
+PLUGIN = """
+from hookspecs import HostView, hookimpl
+
+
+class Guard:
+    @hookimpl
+    def is_defensive(self, host: HostView, ticket: int) -> bool | None:
+        return None if ticket % 2 else True
+"""
+
+
+def test_a_plugin_checked_with_mypy_strict_imports_the_contract(tmp_path: Path) -> None:
+    """A plugin author's ``mypy --strict`` reads ``hookspecs`` too: an untyped return in
+    it and a spec declared ``-> bool`` with no body (``None`` is no opinion, its docstring
+    says) failed their check before any line of theirs."""
+    (tmp_path / "guard.py").write_text(PLUGIN)
+    env = {**os.environ, "MYPYPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"),
+         "guard.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr

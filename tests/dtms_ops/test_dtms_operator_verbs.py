@@ -105,6 +105,20 @@ def test_a_server_that_is_not_running_is_one_line_and_exit_1(verb: list[str]) ->
     assert body.get("ticket") == (1 if verb[0] in ("trade", "unregister", "register") else None)
 
 
+@pytest.mark.parametrize("token", [TOKEN, None], ids=["token", "no-token"])
+def test_a_password_in_the_url_is_never_printed(token: str | None) -> None:
+    """``--url http://user:password@host``: the password was printed in "server not
+    running at ..." and "... the request could not be made" (the security probe), on a
+    terminal and in the JSON a script logs. It is masked as everywhere else."""
+    port = free_port()
+    url = f"http://ops:pw-SECRET@127.0.0.1:{port}"
+    for args in (["status"], ["status", "--json"], ["trade", "1", "--json"]):
+        done = dtms(*args, "--timeout", "0.5", url=url, token=token)
+        assert done.returncode == 1, done.stderr
+        assert "pw-SECRET" not in done.stdout + done.stderr, done
+        assert f"***@127.0.0.1:{port}" in done.stderr, done.stderr
+
+
 def test_versions() -> None:
     for name in ("dtms", "hostapp"):
         done = subprocess.run([*command(name), "--version"], capture_output=True, text=True)
