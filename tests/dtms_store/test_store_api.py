@@ -59,6 +59,20 @@ def test_existing_open_directory_is_tightened(tmp_path: Path) -> None:
     assert stat.S_IMODE(d.stat().st_mode) == 0o700
 
 
+def test_a_shared_folder_keeps_its_mode(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``state_dir`` naming a folder others use (mode 1777, their files in it): it was
+    tightened to 0700, locking them out of their own files (the security probe). It keeps
+    its mode, said at WARNING with what it holds."""
+    d = tmp_path / "shared"
+    d.mkdir()
+    d.chmod(0o1777)
+    (d / "someone-else.txt").write_text("theirs")
+    Store(d).close()
+    assert stat.S_IMODE(d.stat().st_mode) == 0o1777
+    said = [r.getMessage() for r in caplog.records if "holds other files" in r.getMessage()]
+    assert said and "(someone-else.txt)" in said[0] and "left as it is" in said[0]
+
+
 def test_records_round_trip_and_survive_reopen(open_store: Opener) -> None:
     with open_store() as s:
         s.put_record(7, {"state": "HEALTHY", "seq": 1, "sl": 1.5, "tags": ["a"]})
