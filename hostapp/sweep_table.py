@@ -10,11 +10,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .ab_runs import Replay
 from .compare import PAIRED_ROWS, ROWS, fmt
 from .config import HostConfig
+from .report_files import write_whole
 
 Change = tuple[str, Any]  # ("NAME.KEY", value)
 Setting = tuple[Change, ...]
@@ -215,8 +216,8 @@ def write_csv(
     path: Path, keys: list[str], ranked: list[Row], tested: list[tuple[str, Row]], tune: str
 ) -> None:
     columns = ["data", "rank", *keys, *(c for c, _, _ in FIGURES)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
+
+    def write(f: TextIO) -> None:
         writer = csv.writer(f)
         writer.writerow(columns)
         for part, labelled in ((tune, list(enumerate(ranked, 1))), ("test", tested)):
@@ -226,6 +227,8 @@ def write_csv(
                     [part, rank, *(shown(values[k]) if k in values else "" for k in keys)]
                     + [row.figures.get(c) for c, _, _ in FIGURES]
                 )
+
+    write_whole(path, write)
 
 
 def shown(value: Any) -> str:

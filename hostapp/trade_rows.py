@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .outcomes import Outcome
+from .report_files import write_whole
 
 TRADE_COLUMNS = (
     "comparison",
@@ -77,9 +78,11 @@ def trade_rows(
 def write_trade_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     """``trades.csv``: ``rows`` (:func:`trade_rows`) under :data:`TRADE_COLUMNS`, the one
     layout of a plain run's report and an A/B's."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=TRADE_COLUMNS)
+
+    def write(out: TextIO) -> None:
+        writer = csv.DictWriter(out, fieldnames=TRADE_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
+
+    write_whole(path, write)
     return path

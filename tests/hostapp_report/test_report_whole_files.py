@@ -54,3 +54,25 @@ def test_a_failed_write_keeps_the_earlier_file_whole(tmp_path: Path) -> None:
         write_json(summary, {"x": 1})
     assert caught.value.errno == errno.ENOSPC
     assert not summary.exists() and not summary.with_name("summary.json.tmp").exists()
+
+
+def test_an_ab_s_trades_csv_and_a_sweep_csv_are_written_whole(tmp_path: Path) -> None:
+    """An A/B's ``trades.csv`` and a sweep's ``sweep.csv`` were written in place: a full
+    disk left one cut short or empty, read as fewer trades or settings. They are written
+    whole or not at all, as the other report files are."""
+    from hostapp.sweep_table import write_csv
+    from hostapp.trade_rows import TRADE_COLUMNS, write_trade_rows
+
+    trades = tmp_path / "trades.csv"
+    write_trade_rows(trades, [dict.fromkeys(TRADE_COLUMNS, 1)])
+    before = trades.read_bytes()
+    _full_beside(trades)
+    with pytest.raises(OSError) as caught:
+        write_trade_rows(trades, [dict.fromkeys(TRADE_COLUMNS, 2)])
+    assert caught.value.errno == errno.ENOSPC
+    assert trades.read_bytes() == before
+    sweep = tmp_path / "sweep.csv"
+    _full_beside(sweep)
+    with pytest.raises(OSError):
+        write_csv(sweep, ["dtms.x"], [], [], "tune")
+    assert not sweep.exists()
