@@ -37,6 +37,8 @@ def infer_timeframe(bars: Sequence[Bar], where: str = "data") -> str:
     The most common gap, not the smallest: daily data skips weekends (gaps of 1 and 3
     days) and intraday data has nights and weekends, and both must still read as their
     spacing. A month has no fixed length, so gaps of 28 to 31 days all count for MN1.
+    Bars closer together than that spacing anywhere in the file are refused
+    (:func:`check_no_finer`).
     """
     gaps = Counter(
         int((b.time - a.time).total_seconds()) for a, b in itertools.pairwise(bars[:2001])
@@ -47,7 +49,9 @@ def infer_timeframe(bars: Sequence[Bar], where: str = "data") -> str:
         if tf is not None:
             votes[tf] += n
     if votes:
-        return votes.most_common(1)[0][0].value
+        spacing = votes.most_common(1)[0][0]
+        check_no_finer(bars, spacing, where)
+        return spacing.value
     if len(bars) < 2:
         raise ConfigError(
             f"{where}: cannot tell the timeframe from {len(bars)} bar; use --timeframe"
@@ -55,6 +59,30 @@ def infer_timeframe(bars: Sequence[Bar], where: str = "data") -> str:
     raise ConfigError(
         f"{where}: cannot tell the timeframe (bar gaps in seconds {sorted(gaps)[:5]}); "
         "use --timeframe"
+    )
+
+
+def check_no_finer(bars: Sequence[Bar], spacing: Timeframe, where: str) -> None:
+    """A ConfigError when bars of ``spacing`` (told from the file's first gaps) come
+    closer together somewhere: a file of H1 bars and then M5 bars (two exports joined)
+    was traded as H1 bars throughout, each M5 bar an hour. Above H1 an hour less is
+    slack: daily and H4 bars that open at a broker's midnight move by an hour in UTC when
+    its clocks change. W1 and MN1 bars are not checked."""
+    if spacing.seconds > _DAY:
+        return
+    slack = 3600 if spacing.seconds > 3600 else 0
+    shortest = timedelta(seconds=spacing.seconds - slack)
+    times = [b.time for b in bars]
+    closer = [i for i in range(1, len(times)) if times[i] - times[i - 1] < shortest]
+    if not closer:
+        return
+    first, then = times[closer[0] - 1], times[closer[0]]
+    finer = _timeframe_of_gap(int((then - first).total_seconds()))
+    hint = f", or --timeframe {finer.value} if they are all {finer.value} bars" if finer else ""
+    raise ConfigError(
+        f"{where}: {len(closer)} bar(s) closer together than its {spacing.value} bars, the "
+        f"first at {then.isoformat()} after {first.isoformat()}: give each file bars of one "
+        f"timeframe (two exports joined?){hint}"
     )
 
 

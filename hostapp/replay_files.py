@@ -28,7 +28,7 @@ from hookspecs import Bar, ConfigError, Timeframe
 from . import app as appmod
 from .brokers.paper_rules import listed_name
 from .config import HostConfig
-from .data import config_zone
+from .data import check_no_finer, config_zone
 from .file_symbols import SYMBOL, SYMBOL_RULE, file_symbol, renamed_note
 from .market.csvsplits import SplitTimes
 from .market.resample import check_timeframes, resample
@@ -203,6 +203,7 @@ def check_spacing(bars: Sequence[Bar], wanted: str, path: str) -> None:
             f"timeframe names the file's spacing only when its gaps are {wanted} or whole "
             "multiples of it"
         )
+    check_no_finer(bars, Timeframe.parse(wanted), path)  # H1 bars and then M5 bars
 
 
 #: the shortest month, in seconds
