@@ -7,6 +7,7 @@ stderr and exit code 2; tracebacks are for bugs.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -227,6 +228,13 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     return parser
 
 
+#: The errors of a write to the output that no retry mends: a full disk or quota, a file
+#: too large, an I/O error of the device
+UNWRITABLE_OUTPUT = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+#: The exit code when the output could not be written
+EXIT_OUTPUT_FAILED = 1
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
     """The ``hostapp`` command. ``prog`` names the command in messages: a plugin's alias
     of a host mode (``dtms serve``) passes its own name."""
@@ -247,6 +255,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
         if isinstance(exc.__context__, BrokenPipeError):
             return EXIT_BROKEN_PIPE  # rich's on_broken_pipe: the same reader gone, said the same
         raise
+    except OSError as exc:
+        if exc.filename is not None or exc.errno not in UNWRITABLE_OUTPUT:
+            raise  # a file's: its command says it
+        # the output itself cannot be written (``> /dev/full``, a full disk under a
+        # redirect): one line, not a traceback; the report's files say what they say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"{prog}: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_OUTPUT_FAILED
     except (ConfigError, PluginError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
