@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
@@ -95,10 +96,20 @@ def clear_report(folder: Path) -> list[str]:
     files hostapp names: the fixed ones and the charts an earlier ``summary.json``
     lists, and those only when they are PNG images by name and by content (a summary
     listing ``notes.xlsx`` removed the user's spreadsheet); anything else in the folder is
-    left alone. Returns what was removed; a file that cannot be removed is a ConfigError
-    naming it, before anything is written."""
+    left alone. A file of one of the fixed names that hostapp did not write (a broker's
+    ``trades.csv`` in a folder given as ``--report .``) is kept as ``<name>.1``, said in
+    one line: it was removed or written over. Returns what was removed; a file that
+    cannot be removed is a ConfigError naming it, before anything is written."""
     removed: list[str] = []
     for where in (folder / "compare", folder):
+        for name in (*REPORT_FILES, "deals.csv"):
+            path = where / name
+            if path.is_file() and not _written_by_hostapp(path):
+                keep_previous(path, LIVE_KEPT)
+                print(
+                    f"hostapp: {path} was not written by hostapp: kept as {name}.1",
+                    file=sys.stderr,
+                )
         charts: list[str] = []
         try:
             listed = json.loads((where / "summary.json").read_text(encoding="utf-8"))
@@ -127,6 +138,20 @@ def _a_chart_name(name: str) -> bool:
 
 #: The first bytes of every PNG file
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _written_by_hostapp(path: Path) -> bool:
+    """Does ``path`` (a report file's name) read as hostapp wrote it: a CSV under the
+    columns hostapp writes first, a JSON object of a summary or a sweep, or nothing?"""
+    try:
+        with path.open("rb") as f:
+            head = f.read(64)
+        if not head or path.suffix == ".csv":
+            return head.startswith((b"comparison,run,", b"data,rank,")) or not head
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(value, dict) and ("mode" in value or "rows" in value)
 
 
 def _png(path: Path) -> bool:

@@ -55,7 +55,9 @@ def test_only_names_hostapp_writes_are_removed(tmp_path: Path) -> None:
     outside.write_text("x")
     rep = tmp_path / "rep"
     rep.mkdir()
-    (rep / "summary.json").write_text(json.dumps({"charts": ["../keep.png", "A.png"]}))
+    (rep / "summary.json").write_text(
+        json.dumps({"mode": "replay", "charts": ["../keep.png", "A.png"]})
+    )
     (rep / "A.png").write_bytes(PNG_SIGNATURE + b"a chart")
     removed = clear_report(rep)
     assert outside.exists() and not (rep / "A.png").exists()
@@ -72,7 +74,9 @@ def test_a_summary_naming_the_user_s_own_files_removes_none_of_them(tmp_path: Pa
             "photo.png": b"not an image"}  # fmt: skip
     for name, content in mine.items():
         (rep / name).write_bytes(content)
-    (rep / "summary.json").write_text(json.dumps({"charts": [*mine, "XAUUSD.png"]}))
+    (rep / "summary.json").write_text(
+        json.dumps({"mode": "replay", "charts": [*mine, "XAUUSD.png"]})
+    )
     (rep / "XAUUSD.png").write_bytes(PNG_SIGNATURE + b"a chart")
     removed = clear_report(rep)
     assert sorted(Path(p).name for p in removed) == ["XAUUSD.png", "summary.json"]
@@ -91,3 +95,31 @@ def test_a_chart_stays_in_the_report_folder_whatever_the_symbol(tmp_path: Path) 
     assert len(charts) == 1 and "/" not in charts[0] and not charts[0].startswith(".")
     assert (rep / charts[0]).read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in tmp_path.rglob("*.png")) == charts  # none anywhere else
+
+
+def test_files_of_its_names_hostapp_did_not_write_are_kept(tmp_path: Path) -> None:
+    """``--report .`` in a folder holding the trader's own ``trades.csv`` (a broker's
+    export), ``deals.csv`` and ``summary.json``: the replay removed or wrote over them
+    (the environment probe). Each is kept as ``<name>.1``, said in one line; files hostapp
+    wrote are replaced as before."""
+    data = _csv(tmp_path / "XAUUSD.csv", "XAUUSD")
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    mine = {"trades.csv": "Ticket,Symbol,Profit\n1,XAUUSD,5\n", "deals.csv": "Deal,Time\n7,x\n",
+            "summary.json": '{"account": "mine"}'}  # fmt: skip
+    for name, text in mine.items():
+        (rep / name).write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "replay", str(data), "--report", "rep"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name, text in mine.items():
+        assert (rep / f"{name}.1").read_text() == text
+        assert f"hostapp: rep/{name} was not written by hostapp: kept as {name}.1" in done.stderr
+    assert json.loads((rep / "summary.json").read_text())["mode"] == "replay"
+    _replay(tmp_path, str(data))  # again: its own files replaced, nothing more kept
+    kept = sorted(p.name for p in rep.glob("*.1") if p.name != "hostapp.log.1")
+    assert kept == ["deals.csv.1", "summary.json.1", "trades.csv.1"]
+    assert all((rep / f"{name}.1").read_text() == text for name, text in mine.items())
