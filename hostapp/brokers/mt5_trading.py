@@ -70,6 +70,8 @@ class Trading(Opening):
         def prepare(tick: Tick, _filling: int | None) -> Prepared:
             bid, ask = float(tick["bid"]), float(tick["ask"])
             frozen = freeze_problem(direction, cur_sl, cur_tp, bid, ask, info)
+            if frozen and (sl, tp) == (cur_sl, cur_tp):  # asked for what already is
+                return ActionResult(True, ResultCode.NO_CHANGES, f"{label}: levels already set")
             if frozen:
                 return ActionResult.failure(ResultCode.FROZEN, f"{label}: {frozen}")
             problem = stops_problem(direction, sl, tp, bid, ask, info)

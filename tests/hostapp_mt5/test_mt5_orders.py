@@ -147,6 +147,21 @@ def test_freeze_level_refuses_modify_and_close_near_a_level(
     assert broker.close(ticket).ok  # 1.10 away now: strictly beyond the freeze level
 
 
+def test_a_stop_asked_where_it_already_is_inside_the_freeze_level_is_no_change(
+    broker: Mt5Broker, fake: FakeMT5
+) -> None:
+    """A stop set, then asked again at the same level while price sits inside the freeze
+    level: each repeat was refused ``frozen`` and counted as a failed action (the MT5
+    probe: 25 in a run). Nothing changes, so nothing is refused: ``no_changes``, a
+    success, and no request sent."""
+    fake.symbols["XAUUSD"].freeze_level = 100  # 1.00 around the price
+    ticket = fake.add_position("XAUUSD", 0, 0.1, 1995.0, sl=1999.20)
+    done = broker.modify_sl_tp(ticket, 1999.20, None)
+    assert (done.ok, done.code) == (True, ResultCode.NO_CHANGES)
+    assert fake.requests == []
+    assert broker.modify_sl_tp(ticket, 1998.0, None).code is ResultCode.FROZEN  # a change
+
+
 def test_partial_close_is_an_opposite_deal_on_the_position(
     broker: Mt5Broker, fake: FakeMT5
 ) -> None:
