@@ -111,6 +111,10 @@ def read_time(
         if order == "ymd" and is_compact_number(text.strip()):
             why = "a date YYYYMMDD, as the file's other eight-digit times are"
             raise CsvError(path, line, f"time {text!r} is not {why}") from None
+        name = text.strip().strip("\ufeff\"'<>").lower()  # "time", "<DATE>"
+        if not any(c.isdigit() for c in name) and ("time" in name or "date" in name):
+            why = "a column's name: a second header line (two files joined into one?)"
+            raise CsvError(path, line, f"time {text!r} is {why}; remove it") from None
         raise CsvError(path, line, f"time {text!r} is not {TIME_FORMS}") from None
 
 

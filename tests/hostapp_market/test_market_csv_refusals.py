@@ -243,3 +243,15 @@ def test_a_price_below_zero_is_refused_saying_why_and_what_to_do(tmp_path: Path)
         "prices only; a series that went to or below zero needs a constant added to every "
         "price, or those rows cut out"
     )
+
+
+def test_a_second_header_line_is_named_as_one(tmp_path: Path) -> None:
+    """Two exports joined with ``cat``: the second's header read as a bar whose time was
+    "not ISO 8601" (the environment probe), a puzzle. It is said to be a header line."""
+    rows = "".join(f"2024-01-02 00:{m:02},1.1,1.2,1.0,1.15,1\n" for m in range(0, 30, 5))
+    with pytest.raises(CsvError) as caught:
+        load_csv(write_text(tmp_path, HEADER + rows + HEADER + rows))
+    assert str(caught.value).endswith(
+        ":8: time 'time' is a column's name: a second header line (two files joined into "
+        "one?); remove it"
+    )
