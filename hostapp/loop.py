@@ -201,6 +201,7 @@ class TradingLoop(LoopDrivers):
         self.end_episodes(RUN_ENDED)
         self._failed.end_all(RUN_ENDED)
         self.stats.unconfirmed_at_end = self._gone.at_end()
+        self.stats.unsynced_lists = self._gone.unsynced
 
     # -- one cycle ---------------------------------------------------------------------
 

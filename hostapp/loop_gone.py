@@ -73,6 +73,8 @@ class GonePositions:
         self._trade = broker.closed_trade if isinstance(broker, ClosedPositions) else None
         self._missing: dict[int, _Missing] = {}
         self._suspect: _Suspect | None = None
+        #: the lists in a row of each episode said (:meth:`_watch`), for the summary
+        self.unsynced: list[int] = []
 
     def __bool__(self) -> bool:
         return bool(self._missing)
@@ -151,13 +153,16 @@ class GonePositions:
         self._suspect = None
         if not (episode.said or episode.back):
             return
+        self.unsynced.append(episode.sweeps)
         still = len(self._missing)
+        seconds = (now - episode.since).total_seconds()
+        over = f"over {seconds:.0f} s" if seconds >= 1 else "within a second"
         self.log.warning(
-            "the broker's list lacked every position %d times in a row over %.0f s while "
-            "its history showed none of them closed: of the %d positions it dropped, %d "
-            "were listed again (it had lacked open positions), %d closed, %d still missing",
-            episode.sweeps, (now - episode.since).total_seconds(), episode.positions,
-            episode.back, episode.positions - episode.back - still, still,
+            "the broker's list lacked every position %d times in a row %s while its "
+            "history showed none of them closed: of the %d positions it dropped, %d were "
+            "listed again (it had lacked open positions), %d closed, %d still missing",
+            episode.sweeps, over, episode.positions, episode.back,
+            episode.positions - episode.back - still, still,
         )  # fmt: skip
 
     def at_end(self) -> list[int]:
@@ -171,9 +176,25 @@ class GonePositions:
                 "when the run stopped, not reported to the plugins: %s",
                 len(waiting), ", ".join(map(str, waiting)),
             )  # fmt: skip
+        if self._suspect is not None and self._suspect.said:  # still under way
+            self.unsynced.append(self._suspect.sweeps)
         self._missing.clear()
         self._suspect = None
         return waiting
+
+
+def unsynced_note(episodes: list[int]) -> str | None:
+    """The summary's words for the episodes of lists that lacked every open position
+    while the history showed none closed (:meth:`GonePositions._watch`): the log said
+    each, the summary said none."""
+    if not episodes:
+        return None
+    times = "once" if len(episodes) == 1 else f"{len(episodes):,} times"
+    return (
+        f"the broker's list lacked every open position while its history showed none of "
+        f"them closed {times} ({sum(episodes):,} lists in all): taken for a terminal whose "
+        "list was not synchronised, not for closes (the log says each episode)"
+    )
 
 
 def unconfirmed_note(tickets: list[int]) -> str | None:

@@ -174,6 +174,9 @@ class LoopStats:
     #: the positions that had left the broker's list with no close in its history when
     #: the run stopped (:mod:`hostapp.loop_gone`): neither open nor closed in the summary
     unconfirmed_at_end: list[int] = field(default_factory=list)
+    #: the lists in a row of each episode of lists that lacked every open position, none
+    #: closed in the history (:mod:`hostapp.loop_gone`)
+    unsynced_lists: list[int] = field(default_factory=list)
     #: the first order refused for want of money since the last one that went through:
     #: its time and the bars seen by then (:mod:`hostapp.ran_dry`); ``None`` once one
     #: goes through again

@@ -14,7 +14,7 @@ from . import app as appmod
 from .gap_fill_notes import gap_fills, gaps_note, split_bars
 from .loop import LoopStats
 from .loop_drivers import BROKER_DOWN
-from .loop_gone import unconfirmed_note
+from .loop_gone import unconfirmed_note, unsynced_note
 from .market.csvsplits import SplitTimes
 from .outcomes import Outcome
 from .run_notes import (
@@ -74,6 +74,7 @@ def host_notes(
             )
             if not stats.account_changed  # left with the account, not closed
             else None,
+            unsynced_note(stats.unsynced_lists),
             vetoes_note(stats),
             skipped_note(stats),
             broker_note,
