@@ -21,17 +21,20 @@ def write_whole(path: Path, write: Callable[[TextIO], object]) -> None:
     """``path`` as ``write`` writes it, whole or not at all: written beside it
     (``<name>.tmp``), then moved over it. A full disk leaves the earlier file, and neither
     a half-written nor an empty one (a ``trades.csv`` of 0 bytes beside the line saying
-    it could not be written read as a run without trades)."""
+    it could not be written read as a run without trades). A failure names ``path``
+    (Python's own error of a full disk names no file: it read as the output failing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp")
     try:
         with tmp.open("w", newline="", encoding="utf-8") as out:
             write(out)
         tmp.replace(path)
-    except OSError:
+    except OSError as exc:
         with suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 def write_json(path: Path, summary: Mapping[str, Any]) -> None:

@@ -52,3 +52,24 @@ def test_an_output_that_cannot_be_written_is_one_line(
     if args[0] == "replay":  # the report was written before the table
         summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
         assert summary["bars" if "--compare" not in args else "same_entries"]
+
+
+def test_a_report_file_on_a_full_disk_is_named_not_taken_for_the_output(tmp_path: Path) -> None:
+    """Python's error of a full disk names no file: a sweep's ``sweep.csv`` that could not
+    be written was said as "cannot write the output" (the review). The file is named."""
+    (tmp_path / "plugins.toml").write_text((ROOT / "plugins.toml").read_text())
+    bars = generate_bars("XAUUSD", datetime(2024, 3, 4, tzinfo=UTC), 600, seed=3)
+    write_bars_csv(tmp_path / "XAUUSD.csv", bars)
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "sweep.csv.tmp").symlink_to(FULL)  # the disk is full for it
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTAPP_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "hostapp.cli", "replay", "XAUUSD.csv", "--compare", "--sweep",
+         "dtms.weights.momentum=1,2", "--report", "rep"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "cannot write the output" not in done.stderr
+    assert "hostapp: the report in rep is incomplete: rep/sweep.csv: No space left on device" in (
+        done.stderr
+    )
