@@ -173,9 +173,10 @@ for _, op in ipairs(ops) do
   elseif kind == 'archidx' then
     index(op[2])
   elseif kind == 'act' then
-    local seq = tonumber(redis.call('GET', p .. 'journal:seq'))
-    if not seq or seq < 0 or seq % 1 ~= 0 or redis.call('HEXISTS', p .. 'journal', seq) == 1 then
-      seq = 0  -- none, no number, or an entry's already (it went back): one past the newest
+    local raw = redis.call('GET', p .. 'journal:seq')
+    local seq = raw and string.match(raw, '^%d+$') and tonumber(raw)
+    if not seq or redis.call('HEXISTS', p .. 'journal', seq) == 1 then
+      seq = 0  -- none, no digits alone, or an entry's already (it went back): past the newest
       for _, field in ipairs(redis.call('HKEYS', p .. 'journal')) do
         local n = tonumber(field)
         if n and n >= seq then seq = n + 1 end

@@ -221,16 +221,21 @@ class RedisValues:
 
     def _journal_end(self) -> int:
         """One past the newest journal entry: the counter, or, when it is no number (a
-        planted key: it was a ValueError, a 500 on ``/dtms/actions``), the entries' own
-        numbers, the key said damaged until the next entry's write rebuilds it."""
-        name = self.prefix + "journal:seq"
+        planted key: it was a ValueError, a 500 on ``/dtms/actions``), absent while
+        entries are kept, or names an entry kept (it went back), the entries' own
+        numbers, the key said damaged until the next entry's write rebuilds it (the
+        script's rule: digits alone, naming no entry)."""
+        name, journal = self.prefix + "journal:seq", self.prefix + "journal"
         raw = self.client.get(name)
-        if raw is None or (isinstance(raw, str) and raw.isdigit()):
+        whole = isinstance(raw, str) and raw.isascii() and raw.isdigit()
+        if whole and not self.client.hexists(journal, raw):
             self.damaged.pop(name, None)
-            return int(raw or 0)
-        self._damage(name, f"{raw!r} is no number; rebuilt from the entries at the next one")
-        fields = self.client.hkeys(self.prefix + "journal")
-        return 1 + max((int(f) for f in fields if isinstance(f, str) and f.isdigit()), default=-1)
+            return int(raw)
+        numbers = [int(f) for f in self.client.hkeys(journal) if _digits(f)]
+        if raw is None and not numbers:
+            return 0  # a journal never written
+        self._damage(name, f"{raw!r} is no count of the entries; rebuilt at the next one")
+        return 1 + max(numbers, default=-1)
 
     def actions_count(self, ticket: int | None = None) -> int:
         """The committed entries kept: the journal hash's fields, or the length of
@@ -242,3 +247,8 @@ class RedisValues:
         except redis.RedisError as exc:
             self._unreadable("the journal's length", exc)
             return 0
+
+
+def _digits(value: object) -> bool:
+    """Is ``value`` a number as the journal's fields are: ASCII digits alone?"""
+    return isinstance(value, str) and value.isascii() and value.isdigit()
