@@ -28,12 +28,13 @@ from hookspecs import Bar, ConfigError, Timeframe
 from . import app as appmod
 from .brokers.paper_rules import listed_name
 from .config import HostConfig
-from .data import check_no_finer, config_zone
+from .data import config_zone
 from .file_symbols import SYMBOL, SYMBOL_RULE, file_symbol, renamed_note
 from .market.csvsplits import SplitTimes
 from .market.resample import check_timeframes, resample
 from .market.timeframes import timeframe_seconds
 from .market.zones import parse_zone
+from .spacing import check_no_finer
 
 #: ``(file, symbol, bars)``, as ``hostapp replay`` reads its files.
 ReplayFile = tuple[str, str, list[Bar]]
