@@ -64,14 +64,16 @@ class Settling:
         trade: a partial close settled "not applied" after a stop's change was said at
         DEBUG only, as if it were the stop's again. ``late``: what became of a hedge
         found open after its trade closed (docs/dtms.md §6). ``hedge_closed``: the hedge
-        a close did close while the trade stayed open: said as a close applied in part."""
+        gone while the trade stayed open, said as such ("not applied: no trace of it"
+        was untrue when the close's hedge leg had gone through)."""
         what = key.rsplit(":", 1)[1]
         count = self._unknown_said.get((ticket, what), 0)
-        if not done and hedge_closed is not None:
-            self.log.warning(
-                "DTMS %s: %s of unknown outcome applied in part: its hedge %s is closed, the "
-                "trade is not, %g s after its answer; the trade's close is sent again when the "
-                "ladder still wants it",
+        if not done and hedge_closed is not None:  # once per episode, as below
+            self.log.log(
+                logging.DEBUG if count else logging.WARNING,
+                "DTMS %s: %s of unknown outcome settled with the trade still open and its "
+                "hedge %s gone, %g s after its answer; the trade's close is sent again when "
+                "the ladder still wants it",
                 ticket, what, hedge_closed, self.settings.actions.unknown_wait_seconds,
             )  # fmt: skip
             self._unknown_said[ticket, what] = count + 1
@@ -148,7 +150,8 @@ class Settling:
 def hedge_leg_closed(entry: JournalEntry, positions: list[Trade]) -> int | None:
     """The hedge a close of a hedged trade did close, when the trade is still open: the
     hedge leg goes first (:func:`hookspecs.apply_action`), so a lost answer can leave the
-    close applied in part, which "not applied" would misstate. ``None`` otherwise."""
+    close whose hedge leg went through, which "not applied" would misstate (or a hedge
+    that went another way meanwhile: the words say only what is). ``None`` otherwise."""
     hedge = entry.params.get("hedge_ticket") if entry.kind is ActionKind.CLOSE else None
     if hedge and all(pos.ticket != int(hedge) for pos in positions):
         return int(hedge)

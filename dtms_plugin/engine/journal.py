@@ -378,15 +378,13 @@ def settle(
     hedge_closed: int | None = None,
 ) -> TradeRecord:
     """Close an unknown/pending entry as done or failed (then retried while allowed).
-    ``hedge_closed``: a close of a hedged trade whose hedge leg is gone while the trade is
+    ``hedge_closed``: a close of a hedged trade whose hedge is gone while the trade is
     not (its hedge is closed first, :func:`hookspecs.apply_action`): failed, in words
-    that say which leg did close."""
+    that say so."""
     if done:
         result = ActionResult(True, ResultCode.OK, "settled from the broker", new_ticket)
     elif hedge_closed is not None:
-        message = (
-            f"applied in part: hedge {hedge_closed} closed, the trade not (settled from broker)"
-        )
+        message = f"trade still open, its hedge {hedge_closed} gone (settled from broker)"
         result = ActionResult.failure(ResultCode.REJECTED, message)
     else:
         result = ActionResult.failure(ResultCode.REJECTED, "not applied (settled from broker)")

@@ -30,3 +30,16 @@ def test_each_action_settled_not_applied_is_said_once_at_warning(
         (logging.WARNING, "partial_close of unknown outcome settled as done (2 before it "
          "settled as not applied)"),
     ]  # fmt: skip
+
+
+def test_a_close_settled_with_its_hedge_gone_is_said_once_per_episode(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A close whose hedge is gone and whose trade is still open, settled again and again
+    (a broker losing every answer): one WARNING, then DEBUG, as every other outcome."""
+    strategy = Rig(tmp_path / "dtms").strategy
+    caplog.set_level(logging.DEBUG, logger="dtms_plugin")
+    for _ in range(3):
+        strategy._said_settled(7, "7:4:close", done=False, hedge_closed=9)
+    said = [r.levelno for r in caplog.records if "hedge 9 gone" in r.getMessage()]
+    assert said == [logging.WARNING, logging.DEBUG, logging.DEBUG]

@@ -183,13 +183,13 @@ async def test_an_action_held_while_the_waiting_orders_cannot_be_read_needs_atte
     await rig.stop()
 
 
-async def test_a_close_whose_hedge_leg_landed_late_is_said_applied_in_part(
+async def test_a_close_whose_hedge_leg_landed_late_is_said_with_its_hedge_gone(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The close of a hedged trade closes the hedge first. Its answer lost and the order
     landing late, the hedge is gone and the trade is not: it was said "settled as not
     applied: the broker shows no trace of it", though the hedge had closed (the MT5 probe).
-    It is said as a close applied in part, naming the hedge, and only the trade's leg is
+    It is said as what is (the trade open, its hedge gone), and only the trade's leg is
     sent again."""
     caplog.set_level(logging.DEBUG, logger="dtms_plugin")
     rig, ticket = await _trade_at(tmp_path, DefensiveState.HEDGED, wait=0)
@@ -208,12 +208,12 @@ async def test_a_close_whose_hedge_leg_landed_late_is_said_applied_in_part(
     assert closes == [("close", hedge, 0.25), ("close", ticket, 0.5)]  # each leg once
     assert rig.fake.positions == {}
     said = _said(caplog)
-    assert [m for m in said if "applied in part" in m] == [
-        f"DTMS {ticket}: close of unknown outcome applied in part: its hedge {hedge} is "
-        "closed, the trade is not, 0 s after its answer; the trade's close is sent again "
-        "when the ladder still wants it"
+    assert [m for m in said if "its hedge" in m and "gone" in m] == [
+        f"DTMS {ticket}: close of unknown outcome settled with the trade still open and its "
+        f"hedge {hedge} gone, 0 s after its answer; the trade's close is sent again when the "
+        "ladder still wants it"
     ]
     assert not [m for m in said if "settled as not applied" in m]
     history = rig.strategy.store.actions(ticket, limit=50)
-    assert any("applied in part: hedge" in str(e.get("message")) for e in history), history
+    assert any(f"its hedge {hedge} gone" in str(e.get("message")) for e in history), history
     await rig.stop()
