@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 
-from hookspecs import BrokerError, HostView, OrderRequest, Veto
+from hookspecs import BrokerError, HostView, OrderRequest, Veto, masked_url
 
 from .defensive import StateCache, account_defensive, account_mode_veto, hedged_symbol_veto
 from .remote_health import ServerHealth
@@ -90,7 +90,7 @@ class EntryRules:
             self._uncounted_said = True
             self.log.warning(
                 "%s (%s; tickets %s): new entries wait until it has them, as its account "
-                "rails could not judge them", what, self.settings.api_url,
+                "rails could not judge them", what, masked_url(self.settings.api_url),
                 ", ".join(map(str, sorted(self._uncounted))),
             )  # fmt: skip
         return Veto(f"{what}: entries wait until it has them", UNCOUNTED_VETO)

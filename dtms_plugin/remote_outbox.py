@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from typing import Any
 
+from hookspecs import masked_url
+
 from .delivery_answers import Outcome
 from .http_client import BATCH_LIMIT, RemoteApi, deliver, deliver_batch
 from .metrics import ClientMetrics
@@ -334,7 +336,7 @@ class OutboxPasses:
         if again:
             self.log.warning(
                 "DTMS server %s no longer knows %d open trades this host handed it (tickets "
-                "%s): registered again", self.settings.api_url, len(again),
+                "%s): registered again", masked_url(self.settings.api_url), len(again),
                 ", ".join(map(str, again)),
             )  # fmt: skip
 

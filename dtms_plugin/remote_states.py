@@ -14,7 +14,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
-from hookspecs import DefensiveState, HostView
+from hookspecs import DefensiveState, HostView, masked_url
 
 from .http_client import BAD_URL_ERRORS, TRANSIENT_ERRORS, RemoteApi, describe, tickets_text
 from .remote_account_mode import RemoteAccountMode
@@ -122,7 +122,7 @@ class RemoteStates(RemoteEvents, RemoteAccountMode):
         reached = dict(sorted(self._reached.items()))
         out: dict[str, Any] = {
             "strategy": self.name,
-            "api_url": self.settings.api_url,
+            "api_url": masked_url(self.settings.api_url),
             "states_reached": reached,
             "trades_handed": self._handed,
             "trades_handed_again": len(self._handed_again),
@@ -143,8 +143,8 @@ class RemoteStates(RemoteEvents, RemoteAccountMode):
             )
             out["note"] = (
                 f"DTMS managed the {self._handed} trades on the server at "
-                f"{self.settings.api_url}: its actions are there (`dtms actions`), not in "
-                f"this host's action rows{heard}"
+                f"{masked_url(self.settings.api_url)}: its actions are there (`dtms actions`), "
+                f"not in this host's action rows{heard}"
             )
         if self._actions_heard:
             out["server_actions_heard"] = self._actions_heard
@@ -173,13 +173,13 @@ class RemoteStates(RemoteEvents, RemoteAccountMode):
         if health.down_since is not None:
             why = f"refuses this host ({health.refused})" if health.refused else "is not answering"
             problems.append(
-                f"DTMS server {self.settings.api_url} {why} since "
+                f"DTMS server {masked_url(self.settings.api_url)} {why} since "
                 f"{health.down_since.isoformat(timespec='seconds')}"
             )
         return not problems, {
             **health_keys(healthy=not problems, engine_running=True, now=self._now()),
             "strategy": self.name,
-            "api_url": self.settings.api_url,
+            "api_url": masked_url(self.settings.api_url),
             "server_answering": not health.down,
             "down_since": health.down_since.isoformat() if health.down_since else None,
             "outbox_pending": pending,
@@ -248,7 +248,7 @@ class RemoteStates(RemoteEvents, RemoteAccountMode):
             self.log.warning(
                 "%sDTMS server %s answers /health %d, unhealthy: %s; this host goes on "
                 "handing it trades and reading their states",
-                when, self.settings.api_url, reply.status, problems,
+                when, masked_url(self.settings.api_url), reply.status, problems,
             )  # fmt: skip
         return True
 
