@@ -109,6 +109,11 @@ def clear_report(folder: Path) -> list[str]:
             path = where / name
             if path.is_file() and not _written_by_hostapp(path):
                 keep_previous(path, LIVE_KEPT)
+                if path.exists():  # it could not be moved: removed below otherwise
+                    raise ConfigError(
+                        f"--report {folder}: {path.name} there was not written by hostapp and "
+                        f"cannot be kept as {name}.1: give this command its own --report"
+                    )
                 print(
                     f"hostapp: {path} was not written by hostapp: kept as {name}.1",
                     file=sys.stderr,
@@ -143,6 +148,11 @@ def _a_chart_name(name: str) -> bool:
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+#: The ``mode`` of every summary hostapp writes (a run's, a replay's and an A/B's, a live
+#: run's)
+SUMMARY_MODES = ("run", "replay", "live")
+
+
 def _written_by_hostapp(path: Path) -> bool:
     """Does ``path`` (a report file's name) read as hostapp wrote it: a CSV under the
     columns hostapp writes first, a JSON object of a summary or a sweep, or nothing?"""
@@ -154,7 +164,9 @@ def _written_by_hostapp(path: Path) -> bool:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(value, dict) and ("mode" in value or "rows" in value)
+    if not isinstance(value, dict):
+        return False
+    return value.get("mode") in SUMMARY_MODES or {"rows", "plugin", "criterion"} <= value.keys()
 
 
 def _png(path: Path) -> bool:

@@ -11,6 +11,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from hookspecs import ConfigError
 from hostapp.market.synthetic import generate_bars
 from hostapp.report_files import PNG_SIGNATURE, clear_report
 
@@ -123,3 +126,24 @@ def test_files_of_its_names_hostapp_did_not_write_are_kept(tmp_path: Path) -> No
     kept = sorted(p.name for p in rep.glob("*.1") if p.name != "hostapp.log.1")
     assert kept == ["deals.csv.1", "summary.json.1", "trades.csv.1"]
     assert all((rep / f"{name}.1").read_text() == text for name, text in mine.items())
+
+
+def test_a_file_that_cannot_be_kept_aside_stops_the_command_and_stays(tmp_path: Path) -> None:
+    """A user's ``trades.csv`` that cannot be moved to ``trades.csv.1`` (a folder in the
+    way of the older copies) was said "kept" and then deleted (the review). The command
+    stops in one line naming it, and the file stays; a JSON with a ``rows`` key of
+    another tool's is no sweep.json of hostapp's."""
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    (rep / "trades.csv").write_text("Ticket,Symbol\n1,XAUUSD\n")
+    (rep / "trades.csv.1").write_text("an older one")
+    (rep / "trades.csv.2").mkdir()  # the older copies cannot move up
+    with pytest.raises(ConfigError, match=r"trades\.csv there was not written by hostapp and "
+                       r"cannot be kept as trades\.csv\.1"):  # fmt: skip
+        clear_report(rep)
+    assert (rep / "trades.csv").read_text() == "Ticket,Symbol\n1,XAUUSD\n"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sweep.json").write_text('{"rows": [1, 2], "source": "my tool"}')
+    clear_report(other)
+    assert (other / "sweep.json.1").read_text() == '{"rows": [1, 2], "source": "my tool"}'
