@@ -41,14 +41,19 @@ async def async_bot(dtms: AsyncDtmsClient) -> dict[str, Any] | None:
 """
 
 
-def test_a_program_checked_with_mypy_strict_imports_the_client(tmp_path: Path) -> None:
-    (tmp_path / "bot.py").write_text(PROGRAM)
+def _strict(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess[str]:
+    """``mypy --strict`` of ``text`` as ``name``, with this repository on its path."""
+    (tmp_path / name).write_text(text)
     env = {**os.environ, "MYPYPATH": str(ROOT)}
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"),
-         "bot.py"],
+         name],
         cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
+
+
+def test_a_program_checked_with_mypy_strict_imports_the_client(tmp_path: Path) -> None:
+    proc = _strict(tmp_path, "bot.py", PROGRAM)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success: no issues found" in proc.stdout
 
@@ -68,11 +73,5 @@ def test_a_plugin_checked_with_mypy_strict_imports_the_contract(tmp_path: Path) 
     """A plugin author's ``mypy --strict`` reads ``hookspecs`` too: an untyped return in
     it and a spec declared ``-> bool`` with no body (``None`` is no opinion, its docstring
     says) failed their check before any line of theirs."""
-    (tmp_path / "guard.py").write_text(PLUGIN)
-    env = {**os.environ, "MYPYPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"),
-         "guard.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    proc = _strict(tmp_path, "guard.py", PLUGIN)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -13,13 +13,8 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from support.dtms_server_world import World, registration, service_of
+from support.dtms_server_world import World, redis_server_client, registration, service_of
 from support.redis_server import RedisServer
-
-from dtms_plugin.server import ServerSettings, create_app
-from dtms_plugin.server.service import default_strategy_factory
-from dtms_plugin.settings import DtmsSettings
-from hostapp.testing import make_host
 
 Client = TestClient[web.Request, web.Application]
 
@@ -30,17 +25,9 @@ async def test_a_record_whose_version_is_no_number_is_damaged_not_a_500(
     world: World,
     redis_server: RedisServer,
 ) -> None:
-    settings = ServerSettings(
-        dtms=DtmsSettings(state_dir=str(tmp_path / "state"), store=redis_server.url()),
-        token="",
-        monitor_seconds=3600.0,
+    client = await redis_server_client(
+        aiohttp_client, tmp_path / "state", world, redis_server.url()
     )
-    app = create_app(
-        settings,
-        host=make_host(world.broker, world, world),
-        strategy_factory=default_strategy_factory,
-    )
-    client = await aiohttp_client(app)
     for ticket in (11, 14):
         resp = await client.post("/dtms/trade/enable", json=registration(ticket))
         assert resp.status == 201, await resp.text()

@@ -340,3 +340,23 @@ def paper_gold_world() -> tuple[World, Any]:
     for bar in world.bars("XAUUSD", "M5", 50):
         broker.on_bar("XAUUSD", bar)
     return world, broker
+
+
+async def redis_server_client(
+    aiohttp_client: Callable[..., Awaitable[Any]], state_dir: Path, world: World, url: str
+) -> Any:
+    """A real DTMS server (the default engine, a monitoring cycle an hour apart: none
+    runs in a test) on the Redis store at ``url``, no token, over ``world``'s broker."""
+    from dtms_plugin.server import ServerSettings, create_app
+    from dtms_plugin.server.service import default_strategy_factory
+    from dtms_plugin.settings import DtmsSettings
+    from hostapp.testing import make_host
+
+    settings = ServerSettings(
+        dtms=DtmsSettings(state_dir=str(state_dir), store=url), token="", monitor_seconds=3600.0
+    )
+    app = create_app(
+        settings, host=make_host(world.broker, world, world),
+        strategy_factory=default_strategy_factory,
+    )  # fmt: skip
+    return await aiohttp_client(app)
