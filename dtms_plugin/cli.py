@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from hookspecs import keep_interrupts
+from hookspecs import keep_interrupts, output_unwritable
 
 from .serving import is_loopback as _is_loopback
 
@@ -30,6 +30,8 @@ EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 #: What a shell reports for a command killed by SIGPIPE (128 + 13).
 EXIT_BROKEN_PIPE = 141
+#: The exit code when the output could not be written (a full disk under a redirect)
+EXIT_OUTPUT_FAILED = 1
 #: The console script of the host whose serve mode ``dtms serve`` is.
 HOST_COMMAND = "hostapp"
 
@@ -77,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc.__context__, BrokenPipeError):
             return EXIT_BROKEN_PIPE
         raise
+    except OSError as exc:
+        if not output_unwritable(exc):
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"dtms: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_OUTPUT_FAILED
     except KeyboardInterrupt:
         # Ctrl-C while the host command is still being imported or started: one line.
         print("dtms: interrupted", file=sys.stderr)

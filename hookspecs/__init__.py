@@ -45,7 +45,7 @@ from .host import (
 )
 from .host_names import LOOPBACK_NAMES, answered_names, is_loopback
 from .install import install_hint
-from .interrupts import keep_interrupts
+from .interrupts import keep_interrupts, output_unwritable
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME, hookimpl, hookspec
 from .rules import HOOK_RULES, SYNC_ONLY_HOOKS, HookRule
 from .settings import ConfigError, parse_settings, require_buildable, settings_in_force
@@ -133,6 +133,7 @@ __all__ = [
     "keep_interrupts",
     "masked_url",
     "opposite",
+    "output_unwritable",
     "parse_direction",
     "parse_settings",
     "require_buildable",

@@ -14,6 +14,7 @@ host's, a plugin's own such as ``dtms``) installs the same hook, first thing in 
 from __future__ import annotations
 
 import _thread
+import errno
 import signal
 import sys
 import threading
@@ -66,3 +67,16 @@ def _interrupt_main() -> None:
         signal.pthread_kill(main, signum)
     else:  # Windows: no signals to a thread; a blocked call there waits as before
         _thread.interrupt_main(signum)
+
+
+#: The errors of a write that no retry mends: a full disk or quota, a file too large, an
+#: I/O error of the device
+UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def output_unwritable(exc: OSError) -> bool:
+    """Is ``exc`` the command's own output failing (``> /dev/full``, a full disk under a
+    redirect), not a file's? Python's error of a full disk names no file, so every file a
+    command writes names itself when it fails (hostapp's report files do): what is left is
+    the output. A command says it in one line instead of a traceback."""
+    return exc.filename is None and exc.errno in UNWRITABLE

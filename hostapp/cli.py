@@ -7,14 +7,13 @@ stderr and exit code 2; tracebacks are for bugs.
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from hookspecs import ConfigError, keep_interrupts
+from hookspecs import ConfigError, keep_interrupts, output_unwritable
 
 from .bar_clock import zone_arg
 from .cli_options import days, fraction, jobs, port, speed
@@ -228,9 +227,6 @@ def build_parser(prog: str = "hostapp") -> argparse.ArgumentParser:
     return parser
 
 
-#: The errors of a write to the output that no retry mends: a full disk or quota, a file
-#: too large, an I/O error of the device
-UNWRITABLE_OUTPUT = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 #: The exit code when the output could not be written
 EXIT_OUTPUT_FAILED = 1
 
@@ -256,7 +252,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "hostapp") -> int:
             return EXIT_BROKEN_PIPE  # rich's on_broken_pipe: the same reader gone, said the same
         raise
     except OSError as exc:
-        if exc.filename is not None or exc.errno not in UNWRITABLE_OUTPUT:
+        if not output_unwritable(exc):
             raise  # a file's: its command says it
         # the output itself cannot be written (``> /dev/full``, a full disk under a
         # redirect): one line, not a traceback; the report's files say what they say

@@ -5,6 +5,7 @@ tables, ``--json``, the token from the environment, and a server that is not run
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 
@@ -190,3 +191,17 @@ def test_a_trades_prices_are_shown_with_their_digits(server: Server) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "1.08297" in shown.stdout and "1.07964" in shown.stdout, shown.stdout
     assert "1.083 " not in shown.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_an_output_that_cannot_be_written_is_one_line(server: Server) -> None:
+    """``dtms status > /dev/full`` (a full disk under a redirect): one line and exit 1, as
+    the host's commands say it, not a traceback."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DTMS_TOKEN", "DTMS_URL")}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*command("dtms"), "status", "--url", server.url], stdout=full,
+            stderr=subprocess.PIPE, text=True, env={**env, "DTMS_TOKEN": TOKEN}, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "dtms: cannot write the output: No space left on device\n"
