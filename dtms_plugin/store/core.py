@@ -92,6 +92,7 @@ class Store(DiskcacheListing, FolderHold, SharedReads):
         self._batch_thread: int | None = None  # the thread inside batch(), if any
         self._engine_lock: Path | None = None  # engine.lock, while this store holds it
         self._rows = []  # its writes not yet sent
+        self.damaged = {}  # unreadable rows by key, and why: /health's "damaged" (rows.py)
         self.last_write_failure: tuple[float, str] | None = None  # (when, why): rows.py
         self.outage = WriteOutage()
 

@@ -79,6 +79,7 @@ class ReadOnlyStore(Store):
         self._batch_thread = None
         self._engine_lock = None
         self._place = None  # never written: its folder is not watched (folder.py)
+        self.damaged = {}  # unreadable rows, as the store keeps them (rows.py)
         self._rows = []
 
     def claim_engine(self) -> None:

@@ -73,6 +73,7 @@ class DiskcacheRows:
     #: read-only file, a lock held past the timeout; a value that is not JSON is no store
     #: problem): ``dtms serve``'s ``/health`` lists it for a while (store_health.py)
     last_write_failure: tuple[float, str] | None
+    damaged: dict[str, str]  # unreadable rows by key, and why (core.py sets it)
     outage: WriteOutage  # writes refused for a lock or a full disk, said once per episode
 
     if TYPE_CHECKING:
@@ -83,14 +84,28 @@ class DiskcacheRows:
         """The decoded value, None when absent, ``UNREADABLE`` for a bad row (logged)."""
         self._drain()
         try:
-            return self._cache.get(key)
+            value = self._cache.get(key)
         except (UnsafeRowError, json.JSONDecodeError) as exc:
-            self.log.error(
-                "store %s: unreadable row %r treated as absent: %s", self.directory, key, exc
-            )
+            self._bad_row(key, exc)
         except (sqlite3.Error, diskcache.Timeout) as exc:
             self.log.error("store %s: cannot read %r: %s", self.directory, key, exc)
+        else:
+            if self.damaged:
+                self.damaged.pop(key, None)  # it reads well again (or is gone)
+            return value
         return UNREADABLE
+
+    def _bad_row(self, key: str, exc: Exception) -> None:
+        """A row that is not JSON text: treated as absent, kept in :attr:`damaged` (what
+        ``/health`` lists, as the Redis store's unreadable keys: it said "healthy" with
+        such rows hiding trades), logged once until it reads well: it was said on every
+        read, every cycle."""
+        if key not in self.damaged:
+            self.log.error(
+                "store %s: unreadable row %r treated as absent (said once until it reads "
+                "well): %s", self.directory, key, exc,
+            )  # fmt: skip
+        self.damaged[key] = str(exc)
 
     def _read(self, key: str) -> Any:
         """The decoded value of ``key``, or None when absent or unreadable (logged)."""
@@ -158,9 +173,7 @@ class DiskcacheRows:
             try:
                 yield number, fetch(mode, filename, value, False)
             except (UnsafeRowError, json.JSONDecodeError) as exc:
-                self.log.error(
-                    "store %s: unreadable row %r treated as absent: %s", self.directory, key, exc
-                )
+                self._bad_row(key, exc)
 
     def _count(self, prefix: str) -> int:
         return len(self._numbers(prefix))

@@ -257,3 +257,30 @@ def test_an_index_naming_another_trade_s_entry_shows_none_of_it(tmp_path: Path) 
     store = Store(tmp_path / "dtms")
     assert [e["type"] for e in store.actions(1)] == ["a"]
     store.close()
+
+
+def test_an_unreadable_row_is_listed_damaged_said_once_and_let_go_when_mended(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record row that is not JSON hid its trade while ``/health`` said healthy with
+    ``damaged: []`` (only the Redis store kept its unreadable keys), and its ERROR came on
+    every read (the security probe). It is in :attr:`Store.damaged` (what ``/health``
+    lists), said once, and let go when the row reads well again."""
+    from dtms_plugin.server.store_health import damaged_keys
+
+    store = Store(tmp_path / "dtms")
+    store.put_record(9006, {"state": "HEALTHY"})
+    store.close()
+    db = tmp_path / "dtms" / "cache.db"
+    _sql(db, "UPDATE Cache SET value = 'not json' WHERE key = 'trade:9006'")
+    caplog.set_level(logging.ERROR, logger="dtms_plugin")
+    store = Store(tmp_path / "dtms")
+    for _ in range(3):
+        assert store.get_record(9006) is None
+    assert damaged_keys(store) == ["trade:9006"]
+    said = [r for r in caplog.records if "unreadable row 'trade:9006'" in r.getMessage()]
+    assert len(said) == 1
+    store.put_record(9006, {"state": "HEALTHY"})  # mended
+    assert store.get_record(9006) == {"state": "HEALTHY"}
+    assert damaged_keys(store) == []
+    store.close()
