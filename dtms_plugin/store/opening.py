@@ -78,8 +78,9 @@ def prepare_directory(directory: Path, log: logging.Logger) -> None:
     """Create the directory private to this user (0700): it holds trading state. Not on
     Windows, whose folders have no such modes (every one reads as 0777, and ``chmod``
     only sets the read-only flag): there a user's folder is private by its ACL. A folder
-    that holds files of others (``state_dir = "/tmp"``, a shared folder) keeps its mode,
-    said at WARNING: tightening it locked everyone else out of their own files."""
+    that holds files of others, or is sticky (``state_dir = "/tmp"``, a shared folder),
+    keeps its mode, said at WARNING: tightening it locked everyone else out of their own
+    files."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         mode = stat.S_IMODE(directory.stat().st_mode)
@@ -87,11 +88,12 @@ def prepare_directory(directory: Path, log: logging.Logger) -> None:
             others = sorted(
                 p.name for p in directory.iterdir() if not p.name.startswith(STORE_FILES)
             )
-            if others:
+            if others or mode & stat.S_ISVTX:  # a sticky folder is shared, as /tmp is
+                held = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
                 log.warning(
-                    "store directory %s has mode %o and holds other files (%s): left as it "
-                    "is, readable by others; give the store a folder of its own",
-                    directory, mode, ", ".join(others[:3]) + (", ..." if len(others) > 3 else ""),
+                    "store directory %s has mode %o and is shared (%s): left as it is, "
+                    "readable by others; give the store a folder of its own",
+                    directory, mode, f"holds {held}" if others else "sticky, as /tmp",
                 )  # fmt: skip
                 return
             log.warning("store directory %s had mode %o; tightening to 0700", directory, mode)

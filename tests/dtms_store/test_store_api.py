@@ -69,8 +69,13 @@ def test_a_shared_folder_keeps_its_mode(tmp_path: Path, caplog: pytest.LogCaptur
     (d / "someone-else.txt").write_text("theirs")
     Store(d).close()
     assert stat.S_IMODE(d.stat().st_mode) == 0o1777
-    said = [r.getMessage() for r in caplog.records if "holds other files" in r.getMessage()]
-    assert said and "(someone-else.txt)" in said[0] and "left as it is" in said[0]
+    said = [r.getMessage() for r in caplog.records if "is shared" in r.getMessage()]
+    assert said and "(holds someone-else.txt)" in said[0] and "left as it is" in said[0]
+    empty = tmp_path / "empty-shared"  # sticky, nothing in it yet: shared all the same
+    empty.mkdir()
+    empty.chmod(0o1777)
+    Store(empty).close()
+    assert stat.S_IMODE(empty.stat().st_mode) == 0o1777
 
 
 def test_records_round_trip_and_survive_reopen(open_store: Opener) -> None:
