@@ -144,10 +144,11 @@ def test_a_report_file_open_in_a_spreadsheet_is_named_in_one_line(
     Windows gives is raised here by the one file's unlink."""
     from hookspecs import ConfigError
     from hostapp.report_files import clear_report
+    from hostapp.trade_rows import TRADE_COLUMNS
 
-    (tmp_path / "summary.json").write_text("{}", encoding="utf-8")
-    held = tmp_path / "trades.csv"
-    held.write_text("ticket\n", encoding="utf-8")
+    (tmp_path / "summary.json").write_text('{"mode": "replay"}', encoding="utf-8")
+    held = tmp_path / "trades.csv"  # one an earlier run wrote (another's is kept aside)
+    held.write_text(",".join(TRADE_COLUMNS) + "\n", encoding="utf-8")
     unlink = Path.unlink
 
     def refused(self: Path, missing_ok: bool = False) -> None:
